@@ -1,0 +1,164 @@
+"""The canonical event log: column names, a declarative schema, and its validator.
+
+One pandas row per event, XES names where they exist (see docs/canonical-log.md). Every stage
+after import reads only this shape, so the schema is checked once, completely, and every problem
+is collected rather than stopping at the first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+CASE = "case:concept:name"
+ACTIVITY = "concept:name"
+TIMESTAMP = "time:timestamp"
+RESOURCE = "org:resource"
+ROLE = "org:role"
+LIFECYCLE = "lifecycle:transition"
+AMOUNT = "refund:amount"
+CURRENCY = "refund:currency"
+CHANNEL = "refund:channel"
+TICKET_ID = "ticket:id"
+ORDER_ID = "order:id"
+CHARGE_ID = "payment:charge_id"
+REFUND_ID = "payment:refund_id"
+PAYMENT_METHOD = "payment:method"
+PAYMENT_STATUS = "payment:status"
+EVENT_ID = "event:id"
+SOURCE_SYSTEM = "source:system"
+SOURCE_FILE = "source:file"
+SOURCE_ROW = "source:row"
+EVIDENCE_PREFIX = "evidence:"
+
+CHANNELS = ("ecommerce", "subscription", "offline")
+PAYMENT_STATUSES = ("succeeded", "pending", "failed", "reversed")
+
+_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the canonical log and what must hold for its values."""
+
+    name: str
+    kind: str
+    """'string', 'timestamp', 'amount' or 'int'."""
+    required: bool = False
+    """Must be non-empty in every row (the column itself is always present)."""
+    allowed: tuple[str, ...] | None = None
+    pattern: re.Pattern[str] | None = None
+    description: str = ""
+
+
+SCHEMA: tuple[Column, ...] = (
+    Column(EVENT_ID, "string", required=True, description="stable, unique id of the event"),
+    Column(CASE, "string", required=True, description="refund case id"),
+    Column(ACTIVITY, "string", required=True, description="activity label as in the source"),
+    Column(TIMESTAMP, "timestamp", required=True, description="when it happened, tz-aware UTC"),
+    Column(RESOURCE, "string", description="who did it (user id or name)"),
+    Column(ROLE, "string", description="the role the resource held at that time"),
+    Column(LIFECYCLE, "string", description="XES lifecycle transition, e.g. complete"),
+    Column(AMOUNT, "amount", description="money the event states, in major units"),
+    Column(CURRENCY, "string", pattern=_CURRENCY_RE, description="ISO 4217 code"),
+    Column(CHANNEL, "string", allowed=CHANNELS, description="ecommerce | subscription | offline"),
+    Column(TICKET_ID, "string", description="ticket in the ticketing system"),
+    Column(ORDER_ID, "string", description="order the refund is for"),
+    Column(CHARGE_ID, "string", description="captured charge in the payment system"),
+    Column(REFUND_ID, "string", description="refund (payout) in the payment system"),
+    Column(PAYMENT_METHOD, "string", description="card, paypal, bank_transfer, cash, ..."),
+    Column(PAYMENT_STATUS, "string", allowed=PAYMENT_STATUSES, description="of a payment event"),
+    Column(SOURCE_SYSTEM, "string", required=True, description="zendesk, stripe, csv, xes, ..."),
+    Column(SOURCE_FILE, "string", required=True, description="file the event was read from"),
+    Column(SOURCE_ROW, "int", required=True, description="row (CSV: spreadsheet row) in it"),
+)
+COLUMNS: tuple[str, ...] = tuple(c.name for c in SCHEMA)
+BY_NAME: dict[str, Column] = {c.name: c for c in SCHEMA}
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    """One failed check: which column, which check, where, and an example value."""
+
+    column: str
+    check: str
+    count: int
+    example_row: int | None
+    example_value: str | None
+
+    def __str__(self) -> str:
+        where = f" (e.g. index {self.example_row}: {self.example_value!r})" if self.count else ""
+        return f"column '{self.column}': {self.check}: {self.count} row(s){where}"
+
+
+def _problem(
+    frame: pd.DataFrame, column: str, check: str, bad: pd.Series
+) -> SchemaProblem | None:
+    count = int(bad.sum())
+    if count == 0:
+        return None
+    first = bad[bad].index[0]
+    value = frame.at[first, column] if column in frame.columns else None
+    return SchemaProblem(column, check, count, int(first), None if value is None else str(value))
+
+
+def _is_blank(series: pd.Series) -> pd.Series:
+    blank = series.isna()
+    if pd.api.types.is_string_dtype(series) or series.dtype == object:
+        blank |= series.astype("string").str.strip().eq("").fillna(True)
+    return blank
+
+
+_KIND_CHECKS: dict[str, Callable[[pd.Series], bool]] = {
+    "string": lambda s: bool(pd.api.types.is_string_dtype(s) or s.isna().all()),
+    "timestamp": lambda s: isinstance(s.dtype, pd.DatetimeTZDtype) and str(s.dtype.tz) == "UTC",
+    "amount": lambda s: bool(pd.api.types.is_float_dtype(s)),
+    "int": lambda s: bool(pd.api.types.is_integer_dtype(s)),
+}
+
+
+def validate(frame: pd.DataFrame) -> list[SchemaProblem]:
+    """Check a canonical log against SCHEMA; return every problem found (empty list = valid)."""
+    problems: list[SchemaProblem | None] = []
+    for column in SCHEMA:
+        if column.name not in frame.columns:
+            problems.append(SchemaProblem(column.name, "column missing", 1, None, None))
+            continue
+        series = frame[column.name]
+        if not _KIND_CHECKS[column.kind](series):
+            problems.append(
+                SchemaProblem(column.name, f"dtype {series.dtype} is not {column.kind}", 1,
+                              None, None)
+            )
+            continue
+        present = ~series.isna()
+        if column.required:
+            problems.append(_problem(frame, column.name, "empty value", _is_blank(series)))
+        if column.allowed is not None:
+            bad = present & ~series.isin(column.allowed)
+            problems.append(_problem(frame, column.name, f"not one of {column.allowed}", bad))
+        if column.pattern is not None:
+            text = series.astype("string")
+            bad = present & ~text.str.fullmatch(column.pattern.pattern).fillna(False)
+            problems.append(_problem(frame, column.name, "invalid format", bad.astype(bool)))
+        if column.kind == "amount":
+            problems.append(_problem(frame, column.name, "negative amount", series.lt(0)))
+    for name in frame.columns:
+        if name.startswith(EVIDENCE_PREFIX) and not (
+            pd.api.types.is_string_dtype(frame[name]) or frame[name].isna().all()
+        ):
+            problems.append(SchemaProblem(name, "evidence columns hold text", 1, None, None))
+    if EVENT_ID in frame.columns:
+        problems.append(
+            _problem(frame, EVENT_ID, "duplicate event id",
+                     frame[EVENT_ID].duplicated(keep="first") & frame[EVENT_ID].notna())
+        )
+    return [p for p in problems if p is not None]
+
+
+def evidence_columns(frame: pd.DataFrame) -> list[str]:
+    """The `evidence:*` columns of a log, in frame order."""
+    return [c for c in frame.columns if c.startswith(EVIDENCE_PREFIX)]

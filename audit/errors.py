@@ -1,0 +1,51 @@
+"""Exit codes and the one error type for bad input; defined once, used by every command."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from pathlib import Path
+
+
+class ExitCode(IntEnum):
+    """Process exit codes of every `refund-audit` command."""
+
+    OK = 0
+    """Nothing at or above `--fail-on` (or the command did its job)."""
+    FINDINGS = 1
+    """Findings at or above `--fail-on`."""
+    INPUT_ERROR = 2
+    """Usage or input error, or a rule that crashed."""
+
+
+class InputError(Exception):
+    """Input that cannot be used at all: names the file, row and field where known.
+
+    Rendered as one line, e.g. ``orders.csv: row 14: field 'time:timestamp': unparseable
+    value '31/02/2024'``. Row numbers are spreadsheet rows (the header is row 1) for CSV and
+    record ordinals for other formats.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        row: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.file = str(file) if file is not None else None
+        self.row = row
+        self.field = field
+        self.message = message
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        parts = []
+        if self.file is not None:
+            parts.append(self.file)
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.field is not None:
+            parts.append(f"field '{self.field}'")
+        parts.append(self.message)
+        return ": ".join(parts)

@@ -1,0 +1,1 @@
+"""Result -> view model -> report writers (HTML, JSON, CSV, XLSX) and graphs."""

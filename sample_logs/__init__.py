@@ -1,0 +1,1 @@
+"""Bundled sample refund logs with ground truth, shipped as package data."""
