@@ -1,0 +1,211 @@
+"""Column mapping: which source column feeds which canonical column.
+
+A mapping file (YAML) names the columns explicitly; anything it leaves out is matched
+automatically by common names ("Case ID", "Activity", "Timestamp", "Resource", ...). Exact
+canonical names always win, and two source columns that match one canonical column equally well
+are an error rather than a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from audit import canonical as C
+from audit.errors import InputError
+
+# Candidate source names per canonical column, most specific first. Compared after lowercasing
+# and dropping everything but letters and digits, so "Case ID", "case_id" and "CaseId" are one.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    C.CASE: ("case id", "caseid", "case", "case number", "trace id", "refund case"),
+    C.ACTIVITY: ("activity", "activity name", "event name", "event", "action", "task", "step"),
+    C.TIMESTAMP: ("timestamp", "complete timestamp", "time", "datetime", "date time",
+                  "event time", "end time", "completed at", "created at"),
+    C.RESOURCE: ("resource", "user", "performer", "actor", "agent", "executed by", "user id"),
+    C.ROLE: ("role", "user role", "resource role"),
+    C.LIFECYCLE: ("lifecycle", "transition", "lifecycle transition"),
+    C.AMOUNT: ("amount", "refund amount"),
+    C.CURRENCY: ("currency", "currency code"),
+    C.CHANNEL: ("channel", "refund channel"),
+    C.TICKET_ID: ("ticket id", "ticket"),
+    C.ORDER_ID: ("order id", "order", "order number"),
+    C.CHARGE_ID: ("charge id", "charge"),
+    C.REFUND_ID: ("refund id",),
+    C.PAYMENT_METHOD: ("payment method",),
+    C.PAYMENT_STATUS: ("payment status",),
+    C.EVENT_ID: ("event id", "eventid"),
+}
+MAPPABLE: tuple[str, ...] = tuple(c for c in C.COLUMNS if not c.startswith("source:"))
+
+_ALLOWED_KEYS = {
+    "columns": "canonical column -> source column",
+    "constants": "canonical column -> fixed value for every row",
+    "timestamp_format": "strftime format of the timestamp column, if not ISO 8601",
+    "assume_tz": "IANA time zone for timestamps written without an offset",
+    "decimal": "decimal mark of amounts ('.' or ',')",
+    "thousands": "thousands separator of amounts ('', ',', '.', ' ' or \"'\")",
+    "system": "name of the source system recorded in source:system",
+}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """What a mapping file says; every field optional."""
+
+    columns: dict[str, str] = field(default_factory=dict)
+    constants: dict[str, str] = field(default_factory=dict)
+    timestamp_format: str | None = None
+    assume_tz: str | None = None
+    decimal: str = "."
+    thousands: str = ""
+    system: str | None = None
+    source: str | None = None
+    """The mapping file's path, for messages."""
+
+
+def _line_of(node: yaml.Node | None, key: str) -> int | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+                return int(key_node.start_mark.line) + 1
+    return None
+
+
+def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+                return value_node  # type: ignore[no-any-return]
+    return None
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read and check a mapping file; errors name the file, line and key."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read mapping file: {exc}", file=path) from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=path,
+                         row=line) from exc
+    if data is None:
+        return Mapping(source=str(path))
+    if not isinstance(data, dict):
+        raise InputError("a mapping file is a YAML mapping of keys such as 'columns:'", file=path)
+    for key in data:
+        if key not in _ALLOWED_KEYS:
+            known = ", ".join(sorted(_ALLOWED_KEYS))
+            raise InputError(f"unknown key '{key}' (known: {known})", file=path,
+                             row=_line_of(node, str(key)), field=str(key))
+
+    def section(key: str) -> dict[str, str]:
+        raw = data.get(key) or {}
+        if not isinstance(raw, dict):
+            raise InputError(f"'{key}' must be a mapping", file=path, row=_line_of(node, key),
+                             field=key)
+        sub = _child(node, key)
+        out: dict[str, str] = {}
+        for name, value in raw.items():
+            if name not in MAPPABLE and not str(name).startswith(C.EVIDENCE_PREFIX):
+                raise InputError(
+                    f"'{name}' is not a canonical column (see docs/canonical-log.md)",
+                    file=path, row=_line_of(sub, str(name)), field=f"{key}.{name}")
+            if not isinstance(value, str | int | float) or isinstance(value, bool):
+                raise InputError("value must be text", file=path, row=_line_of(sub, str(name)),
+                                 field=f"{key}.{name}")
+            out[str(name)] = str(value)
+        return out
+
+    def scalar(key: str, allowed: tuple[str, ...] | None = None) -> str | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or (allowed is not None and value not in allowed):
+            expected = f"one of {allowed}" if allowed else "text"
+            raise InputError(f"'{key}' must be {expected}, not {value!r}", file=path,
+                             row=_line_of(node, key), field=key)
+        return value
+
+    columns = section("columns")
+    constants = section("constants")
+    both = set(columns) & set(constants)
+    if both:
+        name = sorted(both)[0]
+        raise InputError("a column cannot be both mapped and constant", file=path,
+                         row=_line_of(_child(node, "constants"), name), field=name)
+    assume_tz = scalar("assume_tz")
+    if assume_tz is not None:
+        check_time_zone(assume_tz, file=path, row=_line_of(node, "assume_tz"))
+    return Mapping(
+        columns=columns,
+        constants=constants,
+        timestamp_format=scalar("timestamp_format"),
+        assume_tz=assume_tz,
+        decimal=scalar("decimal", (".", ",")) or ".",
+        thousands=scalar("thousands", ("", ",", ".", " ", "'")) or "",
+        system=scalar("system"),
+        source=str(path),
+    )
+
+
+def check_time_zone(name: str, *, file: str | Path | None = None, row: int | None = None) -> str:
+    """Return `name` if it is an IANA time zone (or UTC), else raise InputError."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InputError(
+            f"unknown time zone '{name}' (use an IANA name such as Europe/Berlin, or UTC)",
+            file=file, row=row, field="assume_tz") from exc
+    return name
+
+
+def resolve_columns(source_columns: list[str], mapping: Mapping, *, file: Path) -> dict[str, str]:
+    """Canonical column -> source column, from the mapping first, then by name."""
+    resolved: dict[str, str] = {}
+    present = set(source_columns)
+    for canonical, source in mapping.columns.items():
+        if source not in present:
+            raise InputError(
+                f"mapping names column '{source}' for '{canonical}', but the file has no such "
+                f"column (it has: {', '.join(source_columns)})", file=file, field=canonical)
+        resolved[canonical] = source
+    used = set(resolved.values())
+    for canonical in MAPPABLE:
+        if canonical in resolved or canonical in mapping.constants:
+            continue
+        if canonical in present and canonical not in used:
+            resolved[canonical] = canonical
+            used.add(canonical)
+    normalised: dict[str, list[str]] = {}
+    for name in source_columns:
+        if name not in used:
+            normalised.setdefault(_norm(name), []).append(name)
+    for canonical in MAPPABLE:
+        if canonical in resolved or canonical in mapping.constants:
+            continue
+        for synonym in SYNONYMS.get(canonical, ()):
+            matches = [m for m in normalised.get(_norm(synonym), []) if m not in used]
+            if len(matches) > 1:
+                raise InputError(
+                    f"columns {matches} could each be '{canonical}'; name one in a mapping "
+                    f"file (columns: {{{canonical}: ...}})", file=file, field=canonical)
+            if matches:
+                resolved[canonical] = matches[0]
+                used.add(matches[0])
+                break
+    return resolved

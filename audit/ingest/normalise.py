@@ -1,0 +1,165 @@
+"""Turn a RawTable into canonical rows plus quarantine rows, losing nothing.
+
+Every record of the input ends in exactly one of the two: the canonical log, or the quarantine
+(one line per failed field, with file, row, field, value and reason).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from audit import canonical as C
+from audit.currency import CURRENCIES
+from audit.errors import InputError
+from audit.ingest.mapping import Mapping, resolve_columns
+from audit.ingest.raw import RawTable
+from audit.ingest.timestamps import parse_timestamps
+
+QUARANTINE_COLUMNS = ("file", "row", "field", "value", "reason")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+@dataclass
+class Normalised:
+    log: pd.DataFrame
+    quarantine: pd.DataFrame
+    records_read: int
+
+
+def empty_quarantine() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in QUARANTINE_COLUMNS})
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """Strip text; blank becomes NA. Non-text values are written as text."""
+    out = series.astype("string").str.strip()
+    return out.mask(out.eq(""))
+
+
+def _parse_amounts(text: pd.Series, mapping: Mapping) -> tuple[pd.Series, pd.Series]:
+    cleaned = text
+    if mapping.thousands:
+        cleaned = cleaned.str.replace(mapping.thousands, "", regex=False)
+    if mapping.decimal == ",":
+        cleaned = cleaned.str.replace(",", ".", regex=False)
+    plain = cleaned.str.fullmatch(_PLAIN_NUMBER.pattern).fillna(False).astype(bool)
+    values = pd.to_numeric(cleaned.where(plain), errors="coerce").astype("float64")
+    reasons = pd.Series("", index=text.index, dtype=object)
+    reasons[text.notna() & ~plain] = (
+        "not a plain decimal number (write 1234.56; set 'decimal'/'thousands' in a mapping "
+        "file for other notations)")
+    reasons[plain & values.lt(0)] = "negative amount (amounts are magnitudes in major units)"
+    return values.where(reasons.eq("")), reasons
+
+
+def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Normalised:
+    """Map, convert and check one input file. Raises InputError if the file is unusable."""
+    frame = raw.frame.reset_index(drop=True)
+    rows = np.asarray(raw.rows, dtype=np.int64)
+    file = raw.file
+    if len(frame) == 0:
+        raise InputError("no records to import (the file is empty or has only a header)",
+                         file=file)
+    resolved = resolve_columns([str(c) for c in frame.columns], mapping, file=file)
+    for required in (C.CASE, C.ACTIVITY, C.TIMESTAMP):
+        if required not in resolved and required not in mapping.constants:
+            raise InputError(
+                f"no column for '{required}' (found: {', '.join(map(str, frame.columns))}); "
+                "name it in a mapping file", file=file, field=required)
+
+    out: dict[str, pd.Series] = {}
+    reasons: dict[str, pd.Series] = {}
+    shown: dict[str, pd.Series] = {}
+
+    def source(name: str) -> pd.Series:
+        if name in resolved:
+            return frame[resolved[name]]
+        if name in mapping.constants:
+            return pd.Series(mapping.constants[name], index=frame.index, dtype=object)
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+
+    def field_name(name: str) -> str:
+        return resolved.get(name, name)
+
+    for column in C.SCHEMA:
+        name = column.name
+        if name.startswith("source:"):
+            continue
+        raw_values = source(name)
+        if column.kind == "timestamp":
+            parsed = parse_timestamps(
+                raw_values, rows=rows, file=file, column=field_name(name),
+                timestamp_format=mapping.timestamp_format,
+                assume_tz=assume_tz or mapping.assume_tz)
+            out[name] = parsed.values
+            reasons[name] = parsed.reasons.where(parsed.bad, "")
+            shown[name] = raw_values.astype("string")
+            continue
+        text = _text(raw_values)
+        shown[name] = text
+        reason = pd.Series("", index=frame.index, dtype=object)
+        if column.kind == "amount":
+            values, reason = _parse_amounts(text, mapping)
+            out[name] = values
+        else:
+            if name == C.CURRENCY:
+                text = text.str.upper()
+                reason[text.notna() & ~text.isin(CURRENCIES)] = (
+                    "unknown currency (not an ISO 4217 code)")
+            elif name in (C.CHANNEL, C.PAYMENT_STATUS):
+                text = text.str.lower()
+                assert column.allowed is not None
+                reason[text.notna() & ~text.isin(column.allowed)] = (
+                    f"not one of {', '.join(column.allowed)}")
+            if column.required and name != C.EVENT_ID:  # ids are assigned after import
+                reason[text.isna()] = "empty value"
+            out[name] = text
+        reasons[name] = reason
+
+    canonical = pd.DataFrame(out)
+    for name, column_name in resolved.items():  # evidence columns named in the mapping
+        if name.startswith(C.EVIDENCE_PREFIX):
+            canonical[name] = _text(frame[column_name])
+    # Evidence columns and any other source columns travel along under their own names.
+    used = set(resolved.values())
+    for name in frame.columns:
+        if name in used:
+            continue
+        target = name if name not in C.COLUMNS else f"raw:{name}"
+        values = frame[name]
+        if str(name).startswith(C.EVIDENCE_PREFIX):
+            values = _text(values)
+        canonical[target] = values
+    for name in mapping.constants:
+        if name.startswith(C.EVIDENCE_PREFIX):
+            canonical[name] = mapping.constants[name]
+
+    provenance = (C.SOURCE_SYSTEM, C.SOURCE_FILE, C.SOURCE_ROW)
+    if all(c in frame.columns for c in provenance) and frame[list(provenance)].notna().all().all():
+        # A canonical log written by an earlier import keeps the provenance of the original rows.
+        for name in provenance:
+            canonical[name] = frame[name].to_numpy()
+            canonical.pop(f"raw:{name}")
+        canonical[C.SOURCE_ROW] = canonical[C.SOURCE_ROW].astype("int64")
+    else:
+        canonical[C.SOURCE_SYSTEM] = mapping.system or raw.system
+        canonical[C.SOURCE_FILE] = file.name
+        canonical[C.SOURCE_ROW] = rows
+
+    problems = [
+        pd.DataFrame({"file": file.name, "row": rows[mask.to_numpy()], "field": field_name(name),
+                      "value": shown[name][mask].fillna("").astype(object).to_numpy(),
+                      "reason": reason[mask].to_numpy()})
+        for name, reason in reasons.items()
+        if (mask := reason.ne("")).any()
+    ]
+    bad_rows = np.zeros(len(frame), dtype=bool)
+    for reason in reasons.values():
+        bad_rows |= reason.ne("").to_numpy()
+    log = canonical.loc[~bad_rows].reset_index(drop=True)
+    quarantine = (pd.concat(problems, ignore_index=True) if problems else empty_quarantine())
+    return Normalised(log, quarantine, int(raw.records_read or len(frame)))

@@ -1,0 +1,37 @@
+"""The shape every reader hands to the normaliser: the records of one file, as read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class RawTable:
+    """The records of one input file before mapping and type conversion.
+
+    ``frame`` has one row per input record, columns named as in the file (XES keys such as
+    ``concept:name``; trace attributes prefixed ``case:``), values as read: strings, or numbers
+    and booleans where the format types them. Timestamps stay text (or pandas datetimes for
+    Parquet) so that one place decides on time zones. ``rows`` holds the source row number of each
+    record: the spreadsheet row for CSV (header = row 1), the 1-based event ordinal for XES and
+    OCEL, the 1-based row for Parquet.
+    """
+
+    frame: pd.DataFrame
+    rows: np.ndarray
+    system: str
+    file: Path
+    notes: list[str] = field(default_factory=list)
+    """Lines for the run summary, e.g. events that a flattening left out of scope and why."""
+    records_read: int | None = None
+    """Records read from the file; defaults to ``len(frame)``."""
+
+    def __post_init__(self) -> None:
+        if len(self.rows) != len(self.frame):
+            raise ValueError("rows must number the frame's records one to one")
+        if self.records_read is None:
+            self.records_read = len(self.frame)

@@ -1,0 +1,120 @@
+"""Timestamp parsing with explicit time zones: every result is tz-aware UTC.
+
+A value written with an offset (``+02:00``, ``Z``) is converted to UTC, so mixed offsets are
+fine. A value without one is only accepted when the user said which zone it is in
+(``--assume-tz``); otherwise the import stops, because guessing would shift every SLA.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from audit.errors import InputError
+
+# An ISO-like value with a time part followed by an explicit offset or Z/UTC/GMT.
+_AWARE = r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
+
+
+@dataclass(frozen=True)
+class ParsedTimes:
+    values: pd.Series
+    """datetime64 UTC; NaT where `bad` holds."""
+    bad: pd.Series
+    """bool: the value could not be used."""
+    reasons: pd.Series
+    """Why, where `bad` holds."""
+
+
+def parse_timestamps(
+    raw: pd.Series,
+    *,
+    rows: np.ndarray,
+    file: Path,
+    column: str,
+    timestamp_format: str | None = None,
+    assume_tz: str | None = None,
+) -> ParsedTimes:
+    """Parse one column of timestamps to UTC, marking unusable values instead of dropping them.
+
+    Raises InputError when values carry no time zone and `assume_tz` is not given, or when no
+    value at all can be read (a wrong format, not a few bad rows).
+    """
+    index = raw.index
+    reasons = pd.Series("", index=index, dtype=object)
+    if isinstance(raw.dtype, pd.DatetimeTZDtype):
+        values = raw.dt.tz_convert("UTC")
+        bad = values.isna()
+        reasons[bad] = "empty timestamp"
+        return ParsedTimes(values, bad, reasons)
+    if pd.api.types.is_datetime64_dtype(raw.dtype):
+        _require_zone(raw.astype("string"), rows, file, column, assume_tz)
+        zone = assume_tz or "UTC"  # no zone given only if every value is empty
+        values = raw.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+        bad = values.isna()
+        reasons[bad & raw.notna()] = f"not a valid local time in {zone} (DST change)"
+        reasons[raw.isna()] = "empty timestamp"
+        return ParsedTimes(values.dt.tz_convert("UTC"), bad, reasons)
+
+    text = raw.astype("string").str.strip()
+    empty = text.isna() | text.eq("")
+    utc = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
+    if timestamp_format is not None:
+        has_zone = "%z" in timestamp_format or "%Z" in timestamp_format
+        aware = ~empty if has_zone else pd.Series(False, index=index)
+    else:
+        aware = text.str.contains(_AWARE, regex=True).fillna(False).astype(bool)
+    naive = ~empty & ~aware
+    fmt = timestamp_format or "ISO8601"
+    if aware.any():
+        utc[aware] = pd.to_datetime(text[aware], format=fmt, utc=True, errors="coerce")
+    if naive.any():
+        local = pd.to_datetime(text[naive], format=fmt, errors="coerce")
+        # Only values that read as times need a zone; the rest are quarantined (or, if nothing
+        # reads at all, reported below as a wrong format).
+        readable = pd.Series(False, index=index)
+        readable[local.index] = local.notna()
+        if readable.any() and not isinstance(local.dtype, pd.DatetimeTZDtype):
+            _require_zone(text.where(readable), rows, file, column, assume_tz)
+        if isinstance(local.dtype, pd.DatetimeTZDtype):  # a format that carried a zone after all
+            local = local.dt.tz_convert("UTC")
+        elif assume_tz is None:  # nothing readable: every value is unusable
+            local = local.dt.tz_localize("UTC")
+        else:
+            parsed = local
+            local = local.dt.tz_localize(assume_tz, ambiguous="NaT", nonexistent="NaT")
+            unparsed_local = local.isna() & parsed.notna()
+            reasons[unparsed_local[unparsed_local].index] = (
+                f"not a valid local time in {assume_tz} (DST change)")
+            local = local.dt.tz_convert("UTC")
+        utc[naive] = local
+    bad = utc.isna()
+    reasons[empty] = "empty timestamp"
+    unreadable = bad & ~empty & reasons.eq("")
+    hint = f"format {timestamp_format!r}" if timestamp_format else "ISO 8601"
+    reasons[unreadable] = f"not a timestamp in {hint}"
+    if (~empty).any() and bad[~empty].all():
+        first = int(np.flatnonzero(~empty.to_numpy())[0])
+        raise InputError(
+            f"no value could be read as a timestamp in {hint}, e.g. {text.iloc[first]!r}; "
+            "set timestamp_format in a mapping file", file=file, row=int(rows[first]),
+            field=column)
+    return ParsedTimes(utc, bad, reasons)
+
+
+def _require_zone(
+    values: pd.Series, rows: np.ndarray, file: Path, column: str, assume_tz: str | None
+) -> None:
+    if assume_tz is not None:
+        return
+    present = np.flatnonzero(values.notna().to_numpy())
+    if len(present) == 0:  # no value at all: nothing to place in a zone
+        return
+    first = int(present[0])
+    raise InputError(
+        f"timestamps have no time zone, e.g. {values.iloc[first]!r}; say which zone they are "
+        "in with --assume-tz (e.g. --assume-tz UTC or --assume-tz Europe/Berlin)",
+        file=file, row=int(rows[first]), field=column)

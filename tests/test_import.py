@@ -1,0 +1,370 @@
+"""Import: the broken-input corpus, the pm4py reference logs, Parquet round trips, stable ids.
+
+Every file in tests/data/broken/ is listed in its README.md with the outcome checked here: an
+InputError naming file, row and field, or an import whose quarantine holds exactly the bad rows,
+with read = imported + quarantined for every file.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from audit import canonical as C
+from audit.errors import InputError
+from audit.ingest import ImportResult, import_sources
+from audit.ingest.mapping import load_mapping
+
+DATA = Path(__file__).resolve().parent / "data"
+BROKEN = DATA / "broken"
+MAPPINGS = DATA / "mappings"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+GBK_TEXT = (
+    "case_id,activity,timestamp,resource\n"
+    "R1,提交退款申请,2024-05-01T09:00:00Z,张伟\n"
+    "R1,审批退款,2024-05-01T10:00:00Z,李娜\n"
+    "R1,支付退款,2024-05-01T11:00:00Z,王芳\n"
+)
+
+
+def utc(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text).tz_convert("UTC")
+
+
+@dataclass(frozen=True)
+class Fails:
+    """The import stops with an InputError naming these (None: not part of the message)."""
+
+    file: str | None
+    row: int | None
+    field: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Imports:
+    """The import succeeds with `read` records, exactly `quarantine` (row, field, reason part)."""
+
+    read: int
+    quarantine: tuple[tuple[int, str, str], ...] = ()
+    check: Callable[[ImportResult], None] | None = None
+
+
+def _column(result: ImportResult, name: str) -> list[object]:
+    return [None if pd.isna(v) else v for v in result.log.sort_values(C.SOURCE_ROW)[name]]
+
+
+def _check_naive_berlin(result: ImportResult) -> None:
+    times = dict(zip(result.log[C.SOURCE_ROW], result.log[C.TIMESTAMP], strict=True))
+    assert times == {2: utc("2024-07-01T10:00:00Z"), 5: utc("2024-01-15T07:15:00Z")}
+
+
+def _check_mixed_offsets(result: ImportResult) -> None:
+    assert _column(result, C.TIMESTAMP) == [
+        utc("2024-05-01T09:00:00Z"), utc("2024-05-01T10:00:00Z"), utc("2024-05-01T15:00:00Z")]
+
+
+def _check_duplicate_ids(result: ImportResult) -> None:
+    assert _column(result, C.EVENT_ID) == ["ev-1", "ev-2", "ev-3"]
+    assert _column(result, C.SOURCE_ROW) == [2, 3, 5]
+
+
+def _check_comma_decimal(result: ImportResult) -> None:
+    assert _column(result, C.AMOUNT) == [1234.5, 99.0]
+
+
+def _check_currency(result: ImportResult) -> None:
+    assert _column(result, C.CURRENCY) == ["EUR", "USD"]
+
+
+def _check_channel(result: ImportResult) -> None:
+    assert _column(result, C.CHANNEL) == ["ecommerce", "subscription"]
+
+
+def _check_gbk(result: ImportResult) -> None:
+    assert (BROKEN / "gbk_chinese_labels.csv").read_bytes() == GBK_TEXT.encode("gbk")
+    assert _column(result, C.ACTIVITY) == ["提交退款申请", "审批退款", "支付退款"]
+    assert _column(result, C.RESOURCE) == ["张伟", "李娜", "王芳"]
+    assert "gbk_chinese_labels.csv: read as gb18030" in result.notes
+
+
+def _check_bom(result: ImportResult) -> None:
+    assert not [c for c in result.log.columns if "\ufeff" in c]
+    assert _column(result, C.CASE) == ["R1", "R1"]
+    assert _column(result, C.ACTIVITY) == ["request refund", "approve refund"]
+
+
+def _check_semicolon(result: ImportResult) -> None:
+    assert _column(result, C.ACTIVITY) == ["request refund", "approve refund, urgent"]
+    assert _column(result, C.RESOURCE) == ["alice", "bob"]
+
+
+def _check_tab(result: ImportResult) -> None:
+    assert _column(result, C.ACTIVITY) == ["request refund", "approve refund; urgent"]
+    assert _column(result, C.RESOURCE) == ["alice", "bob"]
+
+
+def _check_formula(result: ImportResult) -> None:
+    assert _column(result, C.ACTIVITY) == [
+        '=HYPERLINK("http://evil.example","click")', "approve refund"]
+    assert _column(result, C.RESOURCE) == ["alice", "+bob"]
+    assert _column(result, "note") == ["=1+2", "@SUM(A1)"]
+
+
+def _check_evidence(result: ImportResult) -> None:
+    assert _column(result, "evidence:receipt") == ["scan-001.pdf", None]
+    assert "Receipt scan" not in result.log.columns
+
+
+def _check_blank_lines(result: ImportResult) -> None:
+    assert _column(result, C.SOURCE_ROW) == [2, 6]
+
+
+DST = "not a valid local time in Europe/Berlin"
+NOT_PLAIN = "not a plain decimal number"
+
+CASES: list[tuple[str, dict[str, str], Fails | Imports]] = [
+    # (input file, options, expected outcome)
+    ("unknown_type.foo", {}, Fails("unknown_type.foo", None, None, "unknown file type '.foo'")),
+    ("empty.csv", {}, Fails("empty.csv", None, None, "the file is empty")),
+    ("whitespace_only.csv", {}, Fails("whitespace_only.csv", None, None, "the file is empty")),
+    ("header_only.csv", {}, Fails("header_only.csv", None, None, "only a header")),
+    ("missing_timestamp_column.csv", {},
+     Fails("missing_timestamp_column.csv", None, C.TIMESTAMP, "no column for 'time:timestamp'")),
+    ("bad_timestamp_one_row.csv", {},
+     Imports(3, ((3, "timestamp", "not a timestamp in ISO 8601"),))),
+    ("stray_text_in_timestamps.csv", {},
+     Imports(3, ((3, "timestamp", "not a timestamp in ISO 8601"),))),
+    ("all_timestamps_unparseable.csv", {},
+     Fails("all_timestamps_unparseable.csv", 2, "timestamp",
+           "no value could be read as a timestamp in ISO 8601, e.g. 'yesterday'")),
+    ("naive_timestamps.csv", {},
+     Fails("naive_timestamps.csv", 2, "timestamp",
+           "timestamps have no time zone, e.g. '2024-07-01 12:00:00'")),
+    ("naive_timestamps.csv", {"assume_tz": "Europe/Berlin"},
+     Imports(4, ((3, "timestamp", DST), (4, "timestamp", DST)), _check_naive_berlin)),
+    ("naive_timestamps.csv", {"mapping": "with_assume_tz.yaml"},
+     Imports(4, ((3, "timestamp", DST), (4, "timestamp", DST)), _check_naive_berlin)),
+    ("mixed_offsets.csv", {}, Imports(3, (), _check_mixed_offsets)),
+    ("duplicate_event_ids.csv", {},
+     Imports(5, ((4, C.EVENT_ID, "first at duplicate_event_ids.csv row 2"),
+                 (6, C.EVENT_ID, "first at duplicate_event_ids.csv row 3")),
+             _check_duplicate_ids)),
+    ("ragged_row.csv", {}, Imports(3, ((3, "(record)", "5 fields where the header has 4"),))),
+    ("blank_lines.csv", {},
+     Imports(3, ((4, "timestamp", "not a timestamp"),), _check_blank_lines)),
+    ("empty_case_id.csv", {}, Imports(3, ((3, "case_id", "empty value"),))),
+    ("unknown_currency.csv", {},
+     Imports(3, ((3, "currency", "unknown currency"),), _check_currency)),
+    ("comma_decimal_amount.csv", {},
+     Imports(2, ((2, "amount", NOT_PLAIN), (3, "amount", NOT_PLAIN)))),
+    ("comma_decimal_amount.csv", {"mapping": "comma_decimal.yaml"},
+     Imports(2, (), _check_comma_decimal)),
+    ("bad_channel.csv", {},
+     Imports(3, ((4, "channel", "not one of ecommerce, subscription, offline"),),
+             _check_channel)),
+    ("undecodable_binary.csv", {},
+     Fails("undecodable_binary.csv", 2, None, "encoding cannot be told; pass --encoding")),
+    ("utf8_bom_invalid_bytes.csv", {},
+     Fails("utf8_bom_invalid_bytes.csv", 3, None, "cannot be decoded as UTF-8")),
+    ("gbk_chinese_labels.csv", {}, Imports(3, (), _check_gbk)),
+    ("gbk_chinese_labels.csv", {"encoding": "utf-8"},
+     Fails("gbk_chinese_labels.csv", 2, None, "cannot be decoded as utf-8")),
+    ("utf8_bom.csv", {}, Imports(2, (), _check_bom)),
+    ("semicolon_delimited.csv", {}, Imports(2, (), _check_semicolon)),
+    ("tab_delimited.tsv", {}, Imports(2, (), _check_tab)),
+    ("ambiguous_case_columns.csv", {},
+     Fails("ambiguous_case_columns.csv", None, C.CASE,
+           "columns ['Case ID', 'case_id'] could each be 'case:concept:name'; name one in a "
+           "mapping file")),
+    ("mixed_offsets.csv", {"mapping": "unknown_key.yaml"},
+     Fails("unknown_key.yaml", 4, "delimiter", "unknown key 'delimiter'")),
+    ("mixed_offsets.csv", {"mapping": "missing_column.yaml"},
+     Fails("mixed_offsets.csv", None, C.CASE, "mapping names column 'Vorgang'")),
+    ("mixed_offsets.csv", {"assume_tz": "Mars/Olympus"},
+     Fails(None, None, "assume_tz", "unknown time zone 'Mars/Olympus'")),
+    ("formula_cell.csv", {}, Imports(2, (), _check_formula)),
+    ("evidence_mapped_column.csv", {"mapping": "evidence_column.yaml"},
+     Imports(2, (), _check_evidence)),
+]
+
+
+def _case_id(case: tuple[str, dict[str, str], Fails | Imports]) -> str:
+    name, options, _ = case
+    return "-".join([name, *(f"{k}={v}" for k, v in options.items())])
+
+
+def _run(name: str, options: dict[str, str]) -> ImportResult:
+    mapping = load_mapping(MAPPINGS / options["mapping"]) if "mapping" in options else None
+    return import_sources([(BROKEN / name, None)], mapping=mapping,
+                          assume_tz=options.get("assume_tz"), encoding=options.get("encoding"))
+
+
+def test_corpus_is_documented() -> None:
+    readme = (BROKEN / "README.md").read_text(encoding="utf-8")
+    files = {p.name for p in BROKEN.iterdir() if p.name != "README.md"}
+    tested = {name for name, _, _ in CASES}
+    assert files == tested, "every corpus file is tested, every tested file is in the corpus"
+    assert not [f for f in files if f"`{f}`" not in readme], "README.md lists every file"
+    mappings = {p.name for p in MAPPINGS.iterdir()}
+    used = {options["mapping"] for _, options, _ in CASES if "mapping" in options}
+    assert mappings == used
+    assert not [m for m in mappings if f"`{m}`" not in readme]
+
+
+@pytest.mark.parametrize(("name", "options", "expected"), CASES, ids=[_case_id(c) for c in CASES])
+def test_broken_input(name: str, options: dict[str, str], expected: Fails | Imports) -> None:
+    if isinstance(expected, Fails):
+        with pytest.raises(InputError) as caught:
+            _run(name, options)
+        message = caught.value.one_line()
+        assert str(caught.value) == message
+        assert "\n" not in message
+        assert caught.value.file is None or expected.file is not None
+        if expected.file is not None:
+            assert caught.value.file is not None and Path(caught.value.file).name == expected.file
+            assert expected.file in message
+        assert caught.value.row == expected.row, message
+        assert caught.value.field == expected.field, message
+        if expected.row is not None:
+            assert f"row {expected.row}" in message
+        if expected.field is not None:
+            assert f"field '{expected.field}'" in message
+        assert expected.text in message
+        return
+
+    result = _run(name, options)
+    quarantine = result.quarantine
+    found = sorted(zip(quarantine["row"].astype(int), quarantine["field"], quarantine["reason"],
+                       strict=True))
+    assert len(found) == len(expected.quarantine), found
+    for (row, field, reason), (want_row, want_field, want_reason) in zip(
+            found, sorted(expected.quarantine), strict=True):
+        assert (row, field) == (want_row, want_field), found
+        assert want_reason in reason, found
+    assert set(quarantine["file"]) <= {name}
+    # Nothing silently lost: each record is imported or quarantined, never both.
+    [counts] = result.files
+    assert counts.file == name
+    assert counts.read == expected.read
+    assert counts.read == counts.imported + counts.quarantined
+    assert counts.imported == len(result.log)
+    assert counts.quarantined == quarantine["row"].nunique()
+    assert not set(result.log[C.SOURCE_ROW]) & set(quarantine["row"].astype(int))
+    assert f"read {counts.read} = imported {counts.imported} + quarantined " \
+        f"{counts.quarantined}" in result.summary_lines()[0]
+    assert C.validate(result.log) == []
+    if expected.check is not None:
+        expected.check(result)
+
+
+# --- the pm4py reference logs --------------------------------------------------------------------
+
+def shared(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.fail(f"shared test data missing: {path} (expected /work/shared/data next to the "
+                    "repository; see the project README)")
+    return path
+
+
+@pytest.mark.parametrize(("name", "cases", "events"), [
+    ("running-example.csv", 6, 42),
+    ("receipt.csv", 1434, 8577),
+])
+def test_pm4py_csv_logs(name: str, cases: int, events: int) -> None:
+    result = import_sources([(shared("pm4py-tests", name), None)])
+    assert len(result.quarantine) == 0
+    assert result.log[C.CASE].nunique() == cases
+    assert len(result.log) == events
+    [counts] = result.files
+    assert (counts.read, counts.imported, counts.quarantined) == (events, events, 0)
+    assert C.validate(result.log) == []
+
+
+def test_running_example_times_equal_pm4py() -> None:
+    import pm4py
+
+    xes = pm4py.read_xes(str(shared("pm4py-tests", "running-example.xes")))
+    result = import_sources([(shared("pm4py-tests", "running-example.csv"), None)])
+    theirs = sorted(pd.to_datetime(xes["time:timestamp"], utc=True))
+    ours = sorted(result.log[C.TIMESTAMP])
+    assert len(ours) == len(theirs) == 42
+    assert ours == theirs
+    as_events = sorted(zip(result.log[C.CASE], result.log[C.ACTIVITY], result.log[C.TIMESTAMP],
+                           strict=True))
+    assert as_events == sorted(zip(xes["case:concept:name"].astype(str), xes["concept:name"],
+                                   pd.to_datetime(xes["time:timestamp"], utc=True), strict=True))
+
+
+# --- Parquet round trip ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sources", [
+    [BROKEN / "blank_lines.csv", BROKEN / "duplicate_event_ids.csv", BROKEN / "formula_cell.csv"],
+    [SHARED / "pm4py-tests" / "running-example.csv"],
+], ids=["corpus", "running-example"])
+def test_parquet_round_trip_keeps_rows_ids_and_provenance(
+    sources: list[Path], tmp_path: Path
+) -> None:
+    for source in sources:
+        if source.is_relative_to(SHARED):
+            shared(*source.relative_to(SHARED).parts)
+    first = import_sources([(path, None) for path in sources])
+    stored = tmp_path / "log.parquet"
+    first.log.to_parquet(stored)
+    again = import_sources([(stored, None)])
+    assert len(again.quarantine) == 0
+    assert again.files[0].read == again.files[0].imported == len(first.log)
+    assert C.validate(again.log) == []
+    provenance = [C.EVENT_ID, C.SOURCE_SYSTEM, C.SOURCE_FILE, C.SOURCE_ROW]
+    pd.testing.assert_frame_equal(
+        again.log[provenance].astype(object), first.log[provenance].astype(object))
+    assert set(again.log[C.SOURCE_FILE]) == {p.name for p in sources}
+    assert list(again.log.columns) == list(first.log.columns)
+    for column in C.COLUMNS:
+        assert again.log[column].tolist() == first.log[column].tolist() or (
+            again.log[column].isna().all() and first.log[column].isna().all()), column
+
+
+# --- stable event ids -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "name", ["mixed_offsets.csv", "formula_cell.csv", "gbk_chinese_labels.csv"])
+def test_event_ids_are_stable_and_unique(name: str, tmp_path: Path) -> None:
+    renamed = tmp_path / f"renamed-{name}"
+    shutil.copyfile(BROKEN / name, renamed)
+    ids = [
+        import_sources([(path, None)]).log.sort_values(C.SOURCE_ROW)[C.EVENT_ID].tolist()
+        for path in (BROKEN / name, BROKEN / name, renamed)
+    ]
+    assert ids[0] == ids[1] == ids[2]
+    assert len(set(ids[0])) == len(ids[0])
+    assert all(isinstance(i, str) and i for i in ids[0])
+
+
+def test_event_ids_of_the_running_example_are_stable_and_unique(tmp_path: Path) -> None:
+    source = shared("pm4py-tests", "running-example.csv")
+    renamed = tmp_path / "copy.csv"
+    shutil.copyfile(source, renamed)
+    first = import_sources([(source, None)]).log
+    second = import_sources([(renamed, None)]).log
+    assert first[C.EVENT_ID].is_unique
+    assert first[C.EVENT_ID].tolist() == second[C.EVENT_ID].tolist()
+
+
+def test_identical_events_get_distinct_ids(tmp_path: Path) -> None:
+    """Two identical lines are two events (a repeated action), not a duplicate to drop."""
+    path = tmp_path / "twice.csv"
+    line = "R1,retry payout,2024-05-01T09:00:00Z,bob\n"
+    path.write_text("case_id,activity,timestamp,resource\n" + line + line, encoding="utf-8")
+    result = import_sources([(path, None)])
+    assert len(result.log) == 2 and len(result.quarantine) == 0
+    assert result.log[C.EVENT_ID].is_unique
+    again = import_sources([(path, None)])
+    assert result.log[C.EVENT_ID].tolist() == again.log[C.EVENT_ID].tolist()
