@@ -1,0 +1,139 @@
+"""A slow, obvious, per-case oracle of the rule catalogue's semantics on generated logs.
+
+It restates each control in plain Python over one case at a time, independent of the
+vectorised rules, so that the generator's ground truth and the rules can both be checked
+against it. Semantics and precedences follow docs/sample-generator.md.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import datetime
+
+import pandas as pd
+
+from audit import canonical as C
+from audit.sample import process as P
+
+APPROVALS = (P.APPROVE, P.APPROVE_2)
+MAPPED = {*P.PURCHASE.values(), P.REQUEST, P.EVIDENCE, P.PRORATA, P.APPROVE, P.APPROVE_2,
+          P.REJECT, P.PAYOUT, P.PAYOUT_FAILED, P.NOTIFY, P.CLOSE}
+
+
+def _cases(log: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame]]:
+    ordered = log.sort_values([C.CASE, C.TIMESTAMP, C.EVENT_ID], kind="stable")
+    yield from ordered.groupby(C.CASE, sort=True)
+
+
+def expected_findings(log: pd.DataFrame, as_of: datetime = P.AS_OF) -> set[tuple[str, str]]:
+    """(case, rule) pairs that the catalogue must report on a generated log."""
+    found: set[tuple[str, str]] = set()
+    refunded: dict[str, list[tuple[pd.Timestamp, float, str]]] = defaultdict(list)
+    cases = list(_cases(log))
+    # Successful payouts per charge, over the whole log, in time order.
+    for case_id, events in cases:
+        for _, e in events[events[C.ACTIVITY].eq(P.PAYOUT)].iterrows():
+            if pd.notna(e[C.CHARGE_ID]):
+                refunded[e[C.CHARGE_ID]].append((e[C.TIMESTAMP], float(e[C.AMOUNT]), case_id))
+    for charge in refunded:
+        refunded[charge].sort()
+    for case_id, events in cases:
+        acts = list(events[C.ACTIVITY])
+        by = {a: events[events[C.ACTIVITY].eq(a)] for a in set(acts)}
+
+        def first(activity: str, frame: dict[str, pd.DataFrame] = by) -> pd.Series | None:
+            rows = frame.get(activity)
+            return None if rows is None or rows.empty else rows.iloc[0]
+
+        def add(rule: str, case: str = case_id) -> None:
+            found.add((case, rule))
+
+        request, payout = first(P.REQUEST), first(P.PAYOUT)
+        purchase = events[events[C.ACTIVITY].isin(P.PURCHASE.values())]
+        approvals = events[events[C.ACTIVITY].isin(APPROVALS)]
+        has_ticket = events[C.TICKET_ID].notna().any()
+        channel = events[C.CHANNEL].iloc[0]
+        # DQ
+        if not set(acts) <= MAPPED:
+            add("unmapped-activity")
+        if events[C.RESOURCE].isna().any():
+            add("missing-resource")
+        # EV: orphan payout stands alone
+        if payout is not None and not has_ticket:
+            add("orphan-payout")
+            add("skipped-activity")
+            continue
+        # AP
+        if payout is not None and approvals.empty:
+            add("missing-approval")
+            add("skipped-activity")
+        elif payout is not None and (approvals[C.TIMESTAMP] > payout[C.TIMESTAMP]).all():
+            add("approval-after-payout")
+            add("wrong-order")
+        if not approvals.empty:
+            a1, a2 = first(P.APPROVE), first(P.APPROVE_2)
+            amount = float(request[C.AMOUNT]) if request is not None else 0.0
+            threshold = P.SECOND_APPROVAL_THRESHOLD[str(request[C.CURRENCY])]
+            if a1 is not None and a2 is None and amount > threshold:
+                add("missing-second-approval")
+            for _, a in approvals.iterrows():
+                allowed = (P.FIRST_APPROVER_ROLES if a[C.ACTIVITY] == P.APPROVE
+                           else P.SECOND_APPROVER_ROLES)
+                if a[C.ROLE] not in allowed:
+                    add("unauthorized-approver")
+            if payout is not None and float(payout[C.AMOUNT]) > float(
+                    approvals[C.AMOUNT].min()) + 0.005:
+                add("payout-exceeds-approved")
+            # SD
+            if request is not None and request[C.RESOURCE] in set(approvals[C.RESOURCE]):
+                add("self-approval")
+            if payout is not None and payout[C.RESOURCE] in set(approvals[C.RESOURCE]):
+                add("approver-pays")
+            if a1 is not None and a2 is not None and a1[C.RESOURCE] == a2[C.RESOURCE]:
+                add("same-approver-twice")
+            if payout is None and first(P.REJECT) is None and (
+                    pd.Timestamp(as_of) - approvals[C.TIMESTAMP].max() > P.PAYOUT_GRACE):
+                add("approved-not-paid")
+                add("skipped-activity")
+        # EV
+        evidence = events[[c for c in P.REQUIRED_EVIDENCE[channel]]]
+        if request is not None and evidence.notna().any().sum() < len(evidence.columns):
+            add("missing-evidence")
+        if payout is not None and request is not None and abs(
+                float(payout[C.AMOUNT]) - float(request[C.AMOUNT])) > 0.005 and not (
+                float(payout[C.AMOUNT]) > float(approvals[C.AMOUNT].min()) + 0.005
+                if not approvals.empty else False):
+            add("amount-mismatch")
+        if payout is not None and purchase.empty:
+            add("no-prior-purchase")
+        if payout is not None and not purchase.empty:
+            if payout[C.PAYMENT_METHOD] != purchase.iloc[0][C.PAYMENT_METHOD]:
+                add("instrument-mismatch")
+            charge = payout[C.CHARGE_ID]
+            earlier = [r for r in refunded[charge]
+                       if r[0] < payout[C.TIMESTAMP] and r[2] != case_id]
+            if any(abs(r[1] - float(payout[C.AMOUNT])) < 0.005 for r in earlier):
+                add("duplicate-refund")
+            elif sum(r[1] for r in earlier) + float(payout[C.AMOUNT]) > float(
+                    purchase.iloc[0][C.AMOUNT]) + 0.005:
+                add("refund-exceeds-charge")
+        # SL
+        if payout is not None and request is not None:
+            if payout[C.TIMESTAMP] - request[C.TIMESTAMP] > P.SLA:
+                add("sla-breach")
+            elif not approvals.empty and (
+                    approvals[C.TIMESTAMP].min() - request[C.TIMESTAMP] > P.APPROVAL_STAGE_LIMIT
+                    or payout[C.TIMESTAMP] - approvals[C.TIMESTAMP].max()
+                    > P.PAYOUT_STAGE_LIMIT):
+                add("stage-overdue")
+        # CF on the mapped activities (the SOP's order; the purchase is context)
+        if request is not None:
+            if first(P.NOTIFY) is None and (payout is not None or first(P.REJECT) is not None):
+                add("skipped-activity")
+            if (acts.count(P.NOTIFY) > 1):
+                add("unexpected-activity")
+            ev, a1 = first(P.EVIDENCE), first(P.APPROVE)
+            if ev is not None and a1 is not None and a1[C.TIMESTAMP] < ev[C.TIMESTAMP]:
+                add("wrong-order")
+    return found

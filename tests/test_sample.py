@@ -1,0 +1,107 @@
+"""The sample generator: byte-identical repeats, a valid canonical log, exact ground truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from audit import canonical as C
+from audit.ingest import import_sources
+from audit.sample import SampleSpec, generate, write_sample
+from audit.sample import process as P
+from audit.sample.generator import INJECTIONS
+from tests.oracle import expected_findings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _import(folder: Path) -> pd.DataFrame:
+    result = import_sources([(folder / "canonical.csv", None)])
+    assert result.quarantined == 0, result.quarantine.head()
+    assert C.validate(result.log) == []
+    return result.log
+
+
+def test_same_seed_same_bytes_and_other_seed_differs(tmp_path: Path) -> None:
+    spec = SampleSpec(channel="all", cases=2000, seed=7, violation_rate=0.2)
+    a, b = write_sample(spec, tmp_path / "a"), write_sample(spec, tmp_path / "b")
+    for kind in a:
+        assert a[kind].read_bytes() == b[kind].read_bytes(), kind
+    c = write_sample(SampleSpec(channel="all", cases=2000, seed=8, violation_rate=0.2),
+                     tmp_path / "c")
+    assert a["canonical"].read_bytes() != c["canonical"].read_bytes()
+
+
+def test_every_rule_family_is_injected(tmp_path: Path) -> None:
+    out = write_sample(SampleSpec(channel="all", cases=2000, seed=7, violation_rate=0.2),
+                       tmp_path)
+    truth = pd.read_csv(out["ground_truth"])
+    assert list(truth.columns) == ["case_id", "rule"]
+    assert set(truth["rule"]) == {r for rules in INJECTIONS.values() for r in rules}
+    log = _import(tmp_path)
+    assert set(log[C.CHANNEL]) == set(C.CHANNELS)
+    assert set(truth["case_id"]) <= set(log[C.CASE])
+
+
+@pytest.mark.parametrize("seed,rate,channel", [(7, 0.2, "all"), (1, 0.5, "ecommerce"),
+                                               (3, 0.3, "subscription"), (11, 0.4, "offline"),
+                                               (5, 1.0, "all")])
+def test_ground_truth_equals_the_oracle(tmp_path: Path, seed: int, rate: float,
+                                        channel: str) -> None:
+    write_sample(SampleSpec(channel=channel, cases=500, seed=seed, violation_rate=rate),
+                 tmp_path)
+    log = _import(tmp_path)
+    truth = pd.read_csv(tmp_path / "ground_truth.csv", dtype=str)
+    expected = set(truth.itertuples(index=False, name=None))
+    oracle = expected_findings(log)
+    assert oracle - expected == set(), "findings the generator did not declare"
+    assert expected - oracle == set(), "declared violations the oracle does not see"
+
+
+def test_no_violations_at_rate_zero(tmp_path: Path) -> None:
+    write_sample(SampleSpec(channel="all", cases=400, seed=2, violation_rate=0.0), tmp_path)
+    log = _import(tmp_path)
+    assert (tmp_path / "ground_truth.csv").read_text() == "case_id,rule\n"
+    assert expected_findings(log) == set()
+
+
+def test_benign_look_alikes_are_present() -> None:
+    sample = generate(SampleSpec(channel="all", cases=2000, seed=7, violation_rate=0.2))
+    log = pd.DataFrame(sample.events)
+    assert (log[C.ACTIVITY] == P.PAYOUT_FAILED).any(), "no failed payout re-issued"
+    assert (log[C.ACTIVITY] == P.REJECT).any(), "no rejected request"
+    paid = log[log[C.ACTIVITY] == P.PAYOUT]
+    per_charge = paid.groupby(C.CHARGE_ID)[C.CASE].nunique()
+    violating = {c for c, _ in sample.ground_truth}
+    shared = per_charge[per_charge > 1].index
+    benign = paid[paid[C.CHARGE_ID].isin(shared) & ~paid[C.CASE].isin(violating)]
+    assert benign[C.CASE].nunique() >= 2, "no legitimate second partial refund of one charge"
+    lena = log[log[C.RESOURCE] == P.PROMOTED]
+    assert set(lena[C.ROLE]) == {P.ROLE_AGENT, P.ROLE_SUPERVISOR}
+    two_level = log[log[C.ACTIVITY] == P.APPROVE_2][C.CASE]
+    assert len(set(two_level) - violating) > 10
+
+
+def test_bundled_sample_is_current(tmp_path: Path) -> None:
+    """sample_logs/refund-sample is what `sample --seed 42 --cases 300` writes today."""
+    bundled = REPO / "sample_logs" / "refund-sample"
+    fresh = write_sample(SampleSpec(channel="all", cases=300, seed=42, violation_rate=0.25),
+                         tmp_path)
+    for kind, path in fresh.items():
+        assert (bundled / path.name).read_bytes() == path.read_bytes(), (
+            f"{path.name} is stale: regenerate with `refund-audit sample --channel all --cases "
+            "300 --seed 42 --violation-rate 0.25 --out sample_logs/refund-sample`")
+
+
+def test_business_hours_and_utc() -> None:
+    sample = generate(SampleSpec(channel="ecommerce", cases=200, seed=4, violation_rate=0.0))
+    log = pd.DataFrame(sample.events)
+    times = pd.to_datetime(log[C.TIMESTAMP], utc=True)
+    assert str(times.dt.tz) == "UTC"
+    ticket = log[C.SOURCE_SYSTEM] == P.TICKETING["ecommerce"]
+    local = times[ticket].dt.tz_convert(P.TIME_ZONE["ecommerce"])
+    assert local.dt.day_of_week.max() <= 4
+    on_the_hour = local.dt.hour.eq(18) & local.dt.minute.eq(0) & local.dt.second.eq(0)
+    assert (local.dt.hour.between(8, 17) | on_the_hour).all()
