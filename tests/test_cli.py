@@ -1,0 +1,101 @@
+"""The command line: exit codes, one-line errors, help with examples, lazy imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner, Result
+
+from audit import canonical as C
+from audit.cli import main
+from audit.errors import ExitCode
+
+COMMANDS = sorted(main.commands)
+
+
+def run(*args: str, code: int = 0) -> Result:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == code, (result.output, result.exception)
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit), "a traceback escaped"
+    return result
+
+
+def test_exit_codes_are_defined_once() -> None:
+    assert [int(c) for c in ExitCode] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    result = run(command, "--help")
+    assert "Example" in result.output
+    assert "refund-audit" in result.output
+
+
+@pytest.mark.parametrize("command", ["discover", "check", "compare", "rules", "explain",
+                                     "policy", "model"])
+def test_commands_not_built_say_so_and_exit_2(command: str) -> None:
+    result = run(command, "anything", code=2)
+    assert "not built yet" in result.output
+    assert "issue #" in result.output
+
+
+def test_help_does_not_import_heavy_packages() -> None:
+    code = ("import sys; from audit.cli import main\n"
+            "heavy = [m for m in ('pm4py', 'dask', 'pandas') if m in sys.modules]\n"
+            "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_sample_then_import_round_trip(tmp_path: Path) -> None:
+    run("sample", "--channel", "offline", "--cases", "40", "--seed", "3", "--out",
+        str(tmp_path / "s"))
+    assert (tmp_path / "s" / "canonical.csv").exists()
+    assert (tmp_path / "s" / "ground_truth.csv").exists()
+    result = run("import", str(tmp_path / "s" / "canonical.csv"), "--out",
+                 str(tmp_path / "log.parquet"))
+    assert "quarantined 0" in result.output
+    log = pd.read_parquet(tmp_path / "log.parquet")
+    assert log[C.CASE].nunique() == 40
+    assert (tmp_path / "quarantine.csv").read_text().startswith("file,row,field,value,reason")
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "naive.csv"
+    bad.write_text("case,activity,timestamp\n1,a,2024-01-01 10:00:00\n", encoding="utf-8")
+    result = run("import", str(bad), "--out", str(tmp_path / "log.parquet"), code=2)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert lines[0].startswith("error: ") and "naive.csv" in lines[0]
+    assert "row 2" in lines[0] and "'timestamp'" in lines[0] and "--assume-tz" in lines[0]
+    ok = run("import", str(bad), "--assume-tz", "Europe/Berlin", "--out",
+             str(tmp_path / "log.parquet"))
+    assert "imported 1" in ok.output
+    log = pd.read_parquet(tmp_path / "log.parquet")
+    assert log[C.TIMESTAMP].iloc[0] == pd.Timestamp("2024-01-01 09:00:00", tz="UTC")
+
+
+def test_unknown_time_zone_and_missing_file(tmp_path: Path) -> None:
+    f = tmp_path / "x.csv"
+    f.write_text("case,activity,timestamp\n1,a,2024-01-01T10:00:00Z\n", encoding="utf-8")
+    result = run("import", str(f), "--assume-tz", "Mars/Olympus", "--out",
+                 str(tmp_path / "o.parquet"), code=2)
+    assert "unknown time zone 'Mars/Olympus'" in result.output
+    result = run("import", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o.parquet"),
+                 code=2)
+    assert "nope.csv: no such file" in result.output
+
+
+def test_demo_writes_its_outputs(tmp_path: Path) -> None:
+    bundled = Path(__file__).resolve().parents[1] / "sample_logs" / "refund-sample"
+    events = len(pd.read_csv(bundled / "canonical.csv"))
+    result = run("demo", "--out", str(tmp_path / "demo"))
+    assert f"read {events} = imported {events} + quarantined 0" in result.output
+    assert (tmp_path / "demo" / "canonical.parquet").exists()
+    assert str(tmp_path / "demo") in result.output
