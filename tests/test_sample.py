@@ -89,7 +89,7 @@ def test_bundled_sample_is_current(tmp_path: Path) -> None:
     bundled = REPO / "sample_logs" / "refund-sample"
     fresh = write_sample(SampleSpec(channel="all", cases=300, seed=42, violation_rate=0.25),
                          tmp_path)
-    for kind, path in fresh.items():
+    for path in fresh.values():
         assert (bundled / path.name).read_bytes() == path.read_bytes(), (
             f"{path.name} is stale: regenerate with `refund-audit sample --channel all --cases "
             "300 --seed 42 --violation-rate 0.25 --out sample_logs/refund-sample`")

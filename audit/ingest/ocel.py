@@ -1,0 +1,641 @@
+"""Reader for OCEL 2.0 logs (JSON, XML, SQLite), flattened to cases of one chosen object type.
+
+Each (event, related object of that type) becomes one row; the object id is the case.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+import pandas as pd
+from lxml import etree
+
+from audit.errors import InputError
+from audit.ingest.raw import RawTable
+from audit.ingest.xes import (
+    ArrayLike,
+    iter_xml_elements,
+    local_name,
+    open_binary,
+    source_line,
+    typed_array,
+)
+
+CASE = "case:concept:name"
+ACTIVITY = "concept:name"
+TIMESTAMP = "time:timestamp"
+EVENT_ID = "ocel:eid"
+QUALIFIER = "ocel:qualifier"
+_RESERVED = (CASE, ACTIVITY, TIMESTAMP, EVENT_ID, QUALIFIER)
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_SQLITE_TABLES = ("event", "object", "event_object", "event_map_type", "object_map_type")
+_SQLITE_META = frozenset({"ocel_id", "ocel_time", "ocel_changed_field", "ocel_type"})
+_SUFFIXES = {
+    ".jsonocel": "json",
+    ".json": "json",
+    ".xmlocel": "xml",
+    ".xml": "xml",
+    ".sqlite": "sqlite",
+    ".sqlite3": "sqlite",
+    ".db": "sqlite",
+}
+
+
+@dataclass
+class _Event:
+    eid: str
+    activity: str
+    time: str
+    attributes: list[tuple[str, Any]]
+    relations: list[tuple[str, str | None]]
+
+
+@dataclass
+class _Log:
+    """What the flattening needs from any encoding, with attribute values still as stored."""
+
+    object_type: dict[str, str] = field(default_factory=dict)
+    """Object id -> object type, for every object of the file."""
+    history: dict[str, list[tuple[str, str | None, Any]]] = field(default_factory=dict)
+    """Object id -> (attribute, time, value) in file order; only objects of the chosen type."""
+    events: list[_Event] = field(default_factory=list)
+    event_attr_types: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Event type -> attribute -> declared OCEL type ("string", "integer", "time", ...)."""
+    object_attr_types: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def read_ocel(path: Path, object_type: str | None) -> RawTable:
+    """Read an OCEL 2.0 file and flatten it to one case per object of `object_type`."""
+    encoding = _encoding(path)
+    if encoding == "json":
+        log = _read_json(path, object_type)
+    elif encoding == "xml":
+        log = _read_xml(path, object_type)
+    else:
+        log = _read_sqlite(path, object_type)
+    return _flatten(path, log, object_type)
+
+
+def _encoding(path: Path) -> str:
+    """JSON, XML or SQLite: by the file's first bytes, else by its name."""
+    try:
+        with open_binary(path) as stream:
+            head = stream.read(64)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"cannot read file: {exc}", file=path) from exc
+    if head.startswith(_SQLITE_MAGIC):
+        return "sqlite"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith((b"{", b"[")):
+        return "json"
+    if text.startswith(b"<"):
+        return "xml"
+    name = path.name.lower().removesuffix(".gz")
+    for suffix, encoding in _SUFFIXES.items():
+        if name.endswith(suffix):
+            return encoding
+    raise InputError(
+        "not an OCEL 2.0 file: expected JSON (.jsonocel), XML (.xmlocel) or SQLite (.sqlite)",
+        file=path,
+    )
+
+
+# --- JSON -------------------------------------------------------------------------------------
+
+
+def _read_json(path: Path, chosen: str | None) -> _Log:
+    try:
+        with open_binary(path) as stream:
+            document = json.load(stream)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"malformed JSON (line {exc.lineno}): {exc.msg}", file=path, row=exc.lineno
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 JSON text: {exc.reason}", file=path) from exc
+    except RecursionError as exc:
+        raise InputError("malformed JSON: nested too deeply", file=path) from exc
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"cannot read compressed data: {exc}", file=path) from exc
+    if not isinstance(document, dict):
+        raise InputError("not an OCEL 2.0 JSON log: the top level is not an object", file=path)
+    if "ocel:events" in document:
+        raise InputError("this is an OCEL 1.0 JSON log; only OCEL 2.0 is supported", file=path)
+
+    log = _Log()
+    for key, into in (("eventTypes", log.event_attr_types), ("objectTypes", log.object_attr_types)):
+        for number, declared in enumerate(_json_list(path, document, key, required=False), 1):
+            what = f"{key}[{number}]"
+            name = _json_text(path, declared, "name", what)
+            into[name] = {
+                _json_text(path, attribute, "name", what): str(attribute.get("type", ""))
+                for attribute in _json_list(path, declared, "attributes", required=False, at=what)
+            }
+
+    for number, obj in enumerate(_json_list(path, document, "objects"), 1):
+        what = f"object {number}"
+        oid = _json_text(path, obj, "id", what)
+        otype = _json_text(path, obj, "type", f"object '{oid}'")
+        log.object_type[oid] = otype
+        if otype != chosen:
+            continue
+        history = log.history.setdefault(oid, [])
+        for attribute in _json_list(path, obj, "attributes", required=False, at=f"object '{oid}'"):
+            name = _json_text(path, attribute, "name", f"object '{oid}'")
+            time = attribute.get("time")
+            history.append((name, None if time is None else str(time), attribute.get("value")))
+
+    for number, event in enumerate(_json_list(path, document, "events"), 1):
+        what = f"event {number}"
+        eid = _json_text(path, event, "id", what, row=number)
+        what = f"event '{eid}'"
+        activity = _json_text(path, event, "type", what, row=number)
+        time = _json_text(path, event, "time", what, row=number)
+        attributes = [
+            (_json_text(path, a, "name", what, row=number), a.get("value"))
+            for a in _json_list(path, event, "attributes", required=False, at=what, row=number)
+        ]
+        relations = [
+            (_json_text(path, r, "objectId", what, row=number), _optional_text(r.get("qualifier")))
+            for r in _json_list(path, event, "relationships", required=False, at=what, row=number)
+        ]
+        log.events.append(_Event(eid, activity, time, attributes, relations))
+    return log
+
+
+def _json_list(
+    path: Path,
+    container: dict[str, Any],
+    key: str,
+    *,
+    required: bool = True,
+    at: str = "the top level",
+    row: int | None = None,
+) -> list[dict[str, Any]]:
+    """`container[key]` as a list of JSON objects; absent optional lists are empty."""
+    value = container.get(key)
+    if value is None and not required:
+        return []
+    if not isinstance(value, list):
+        problem = "missing" if value is None else "not a list"
+        raise InputError(
+            f"not an OCEL 2.0 JSON log: '{key}' of {at} is {problem}", file=path, row=row
+        )
+    for item in value:
+        if not isinstance(item, dict):
+            raise InputError(
+                f"not an OCEL 2.0 JSON log: an entry of '{key}' of {at} is not an object",
+                file=path,
+                row=row,
+            )
+    return value
+
+
+def _json_text(
+    path: Path, container: dict[str, Any], key: str, what: str, row: int | None = None
+) -> str:
+    value = container.get(key)
+    # Numbers are accepted as ids because some exporters write numeric ids unquoted.
+    if isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return str(value)
+    problem = "missing" if value is None else "not text"
+    raise InputError(f"{what}: '{key}' is {problem}", file=path, row=row, field=key)
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+# --- XML --------------------------------------------------------------------------------------
+
+
+def _read_xml(path: Path, chosen: str | None) -> _Log:
+    log = _Log()
+    tags = ("{*}object-type", "{*}event-type", "{*}object", "{*}event")
+    for element in iter_xml_elements(path, tags=tags, root="log", label="OCEL XML"):
+        kind = local_name(element.tag)
+        if kind == "object":
+            _xml_object(path, element, log, chosen)
+        elif kind == "event":
+            _xml_event(path, element, log)
+        else:
+            name = _xml_required(path, element, "name")
+            into = log.event_attr_types if kind == "event-type" else log.object_attr_types
+            into[name] = {
+                _xml_required(path, attribute, "name"): attribute.get("type", "")
+                for attribute in _xml_children(element, "attributes")
+            }
+        # The caller holds everything it needs from the element; detaching it (and finished
+        # siblings) keeps memory flat on large logs.
+        element.clear()
+        parent = element.getparent()
+        if parent is not None:
+            while element.getprevious() is not None:
+                del parent[0]
+    return log
+
+
+def _xml_children(element: etree._Element, group: str) -> Iterator[etree._Element]:
+    """The grandchildren of `element` under its <group> children, e.g. attributes/attribute."""
+    for child in element:
+        if local_name(child.tag) == group:
+            yield from child
+
+
+def _xml_required(path: Path, element: etree._Element, name: str) -> str:
+    value = element.get(name)
+    if value is None:
+        line = source_line(element)
+        raise InputError(
+            f"<{local_name(element.tag)}> without '{name}' (line {line})",
+            file=path,
+            row=line,
+            field=name,
+        )
+    return value
+
+
+def _xml_object(path: Path, element: etree._Element, log: _Log, chosen: str | None) -> None:
+    oid = _xml_required(path, element, "id")
+    otype = _xml_required(path, element, "type")
+    log.object_type[oid] = otype
+    if otype != chosen:
+        return
+    history = log.history.setdefault(oid, [])
+    for attribute in _xml_children(element, "attributes"):
+        name = _xml_required(path, attribute, "name")
+        history.append((name, attribute.get("time"), attribute.text or ""))
+
+
+def _xml_event(path: Path, element: etree._Element, log: _Log) -> None:
+    attributes = [
+        (_xml_required(path, attribute, "name"), attribute.text or "")
+        for attribute in _xml_children(element, "attributes")
+    ]
+    relations = [
+        (_xml_required(path, relation, "object-id"), relation.get("qualifier"))
+        for relation in _xml_children(element, "objects")
+    ]
+    log.events.append(
+        _Event(
+            _xml_required(path, element, "id"),
+            _xml_required(path, element, "type"),
+            _xml_required(path, element, "time"),
+            attributes,
+            relations,
+        )
+    )
+
+
+# --- SQLite -----------------------------------------------------------------------------------
+
+
+def _read_sqlite(path: Path, chosen: str | None) -> _Log:
+    try:
+        with path.open("rb") as probe:
+            if probe.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC:
+                raise InputError("not a SQLite database", file=path)
+        uri = f"file:{quote(str(path))}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True)) as connection:
+            # The file is untrusted: its schema must not get to run functions with side effects.
+            connection.execute("PRAGMA trusted_schema = OFF")
+            return _sqlite_log(path, connection, chosen)
+    except sqlite3.Error as exc:
+        raise InputError(f"cannot read the SQLite database: {exc}", file=path) from exc
+    except OSError as exc:
+        raise InputError(f"cannot open file: {exc.strerror or exc}", file=path) from exc
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _select(connection: sqlite3.Connection, table: str, columns: str = "*") -> sqlite3.Cursor:
+    """All rows of `table` in insertion order (the file's order), where the table has one."""
+    # Table names come from the database's own catalogue and are quoted, never from the user.
+    sql = f"SELECT {columns} FROM {_quoted(table)}"  # noqa: S608
+    try:
+        return connection.execute(sql + " ORDER BY rowid")
+    except sqlite3.OperationalError:
+        # A WITHOUT ROWID table has no insertion order to offer.
+        return connection.execute(sql)
+
+
+def _sqlite_log(path: Path, connection: sqlite3.Connection, chosen: str | None) -> _Log:
+    tables = {
+        str(name)
+        for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    missing = [t for t in _SQLITE_TABLES if t not in tables]
+    if missing:
+        raise InputError(
+            f"not an OCEL 2.0 SQLite log: missing table(s) {', '.join(missing)}", file=path
+        )
+    event_tables = _type_tables(connection, "event_map_type", "event_", tables)
+    object_tables = _type_tables(connection, "object_map_type", "object_", tables)
+
+    log = _Log()
+    for oid, otype in _select(connection, "object", "ocel_id, ocel_type"):
+        log.object_type[str(oid)] = str(otype)
+    if chosen is not None and chosen in object_tables:
+        _sqlite_objects(connection, object_tables[chosen], log)
+
+    relations: dict[str, list[tuple[str, str | None]]] = {}
+    for eid, oid, qualifier in _select(
+        connection, "event_object", "ocel_event_id, ocel_object_id, ocel_qualifier"
+    ):
+        relations.setdefault(str(eid), []).append((str(oid), _optional_text(qualifier)))
+
+    per_type: dict[str, dict[str, tuple[str | None, list[tuple[str, Any]]]]] = {}
+    for number, (eid, activity) in enumerate(_select(connection, "event", "ocel_id, ocel_type"), 1):
+        eid, activity = str(eid), str(activity)
+        if activity not in per_type:
+            if activity not in event_tables:
+                raise InputError(
+                    f"event '{eid}' has type '{activity}', which has no event_<type> table",
+                    file=path,
+                    row=number,
+                )
+            per_type[activity] = _sqlite_events(connection, event_tables[activity])
+        time, attributes = per_type[activity].get(eid, (None, []))
+        if time is None:
+            raise InputError(
+                f"event '{eid}' has no time in table {event_tables[activity]}",
+                file=path,
+                row=number,
+                field=TIMESTAMP,
+            )
+        log.events.append(_Event(eid, activity, time, attributes, relations.get(eid, [])))
+    return log
+
+
+def _type_tables(
+    connection: sqlite3.Connection, map_table: str, prefix: str, tables: set[str]
+) -> dict[str, str]:
+    """OCEL type -> the per-type table holding its attributes, for tables that exist."""
+    out: dict[str, str] = {}
+    for ocel_type, suffix in _select(connection, map_table, "ocel_type, ocel_type_map"):
+        table = f"{prefix}{suffix}"
+        if table in tables:
+            out[str(ocel_type)] = table
+    return out
+
+
+def _sqlite_objects(connection: sqlite3.Connection, table: str, log: _Log) -> None:
+    cursor = _select(connection, table)
+    names = [d[0] for d in cursor.description]
+    attributes = [n for n in names if n not in _SQLITE_META]
+    for row in cursor:
+        record = dict(zip(names, row, strict=True))
+        time = record.get("ocel_time")
+        changed = record.get("ocel_changed_field")
+        # A change row carries only the field it changes; the initial row carries them all.
+        fields = [changed] if changed in attributes else attributes
+        history = log.history.setdefault(str(record.get("ocel_id")), [])
+        for name in fields:
+            if record[name] is not None:
+                history.append((name, None if time is None else str(time), record[name]))
+
+
+def _sqlite_events(
+    connection: sqlite3.Connection, table: str
+) -> dict[str, tuple[str | None, list[tuple[str, Any]]]]:
+    cursor = _select(connection, table)
+    names = [d[0] for d in cursor.description]
+    out: dict[str, tuple[str | None, list[tuple[str, Any]]]] = {}
+    for row in cursor:
+        record = dict(zip(names, row, strict=True))
+        time = record.get("ocel_time")
+        attributes = [(n, v) for n, v in record.items() if n not in _SQLITE_META and v is not None]
+        out[str(record.get("ocel_id"))] = (None if time is None else str(time), attributes)
+    return out
+
+
+# --- flattening -------------------------------------------------------------------------------
+
+
+def _choose(path: Path, log: _Log, object_type: str | None) -> str:
+    counts = Counter(log.object_type.values())
+    if object_type is not None and counts.get(object_type):
+        return object_type
+    names = sorted(counts)
+    listed = [f"{name} ({counts[name]})" for name in names]
+    if listed:
+        noun = "object" if counts[names[0]] == 1 else "objects"
+        listed[0] = f"{names[0]} ({counts[names[0]]} {noun})"
+    choices = ", ".join(listed) if listed else "none (the file has no objects)"
+    lead = "" if object_type is None else f"no objects of type '{object_type}' in this file; "
+    raise InputError(f"{lead}choose --object-type: {choices}", file=path)
+
+
+def _instant(text: str | None) -> datetime | None:
+    """A comparable instant for picking attribute values; None when the text is not ISO 8601."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    # Only used to order values within one file, so a naive time is read as UTC here; the
+    # time-zone policy for the output is applied later to the raw text.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class _History:
+    """One object's attribute values over time, answering "what was it at instant t"."""
+
+    def __init__(self, changes: list[tuple[str, str | None, Any]]) -> None:
+        self.first: dict[str, Any] = {}
+        self.timeline: dict[str, tuple[list[datetime], list[Any]] | None] = {}
+        grouped: dict[str, list[tuple[str | None, Any]]] = {}
+        for name, time, value in changes:
+            grouped.setdefault(name, []).append((time, value))
+        for name, values in grouped.items():
+            instants = [_instant(time) for time, _ in values]
+            known = [i for i in instants if i is not None]
+            if len(known) == len(values):
+                order = sorted(range(len(values)), key=known.__getitem__)
+                self.timeline[name] = ([known[k] for k in order], [values[k][1] for k in order])
+                self.first[name] = values[order[0]][1]
+            else:
+                self.timeline[name] = None
+                self.first[name] = values[0][1]
+
+    def at(self, moment: datetime | None) -> Iterator[tuple[str, Any]]:
+        for name, first in self.first.items():
+            line = self.timeline[name]
+            if moment is None or line is None:
+                yield name, first
+                continue
+            position = bisect_right(line[0], moment)
+            # Before the first recorded value the attribute had none yet; the earliest value
+            # is the best available description of the object.
+            yield name, line[1][position - 1] if position else first
+
+
+def _coerce(value: Any, declared: str | None) -> Any:
+    """A stored value as its declared OCEL type; raises ValueError when it does not fit."""
+    if value is None or not declared:
+        return value
+    declared = declared.lower()
+    if declared in ("integer", "int"):
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError(value)
+        return int(value.strip()) if isinstance(value, str) else int(value)
+    if declared in ("float", "double"):
+        if isinstance(value, bool):
+            raise ValueError(value)
+        return float(value)
+    if declared == "boolean":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise ValueError(value)
+    # "string" and "time" (whose text a later stage parses) are kept as text.
+    return value if isinstance(value, str) else str(value)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    return "object"
+
+
+class _Table:
+    """Rows collected column-wise so the frame is built once."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list[Any]] = {name: [] for name in _RESERVED}
+        self.length = 0
+
+    def add(self, cells: Iterable[tuple[str, Any]]) -> None:
+        for name, value in cells:
+            column = self.columns.get(name)
+            if column is None:
+                column = self.columns[name] = [None] * self.length
+            column.append(value)
+        self.length += 1
+        for column in self.columns.values():
+            if len(column) < self.length:
+                column.append(None)
+
+    def frame(self) -> pd.DataFrame:
+        arrays: dict[str, ArrayLike] = {}
+        # Event attributes first, then the object's `case:` attributes, each in first-seen order.
+        names = sorted(self.columns, key=lambda n: n not in _RESERVED and n.startswith("case:"))
+        for name in names:
+            values = self.columns[name]
+            kinds = {_kind(v) for v in values if v is not None}
+            arrays[name] = typed_array(values, kinds)
+        return pd.DataFrame(arrays, index=pd.RangeIndex(self.length))
+
+
+def _flatten(path: Path, log: _Log, object_type: str | None) -> RawTable:
+    chosen = _choose(path, log, object_type)
+    object_types = log.object_attr_types.get(chosen, {})
+    histories: dict[str, _History] = {}
+    for oid, changes in log.history.items():
+        coerced = []
+        for name, time, value in changes:
+            try:
+                coerced.append((name, time, _coerce(value, object_types.get(name))))
+            except (ValueError, TypeError):
+                raise InputError(
+                    f"object '{oid}': value {value!r} is not of the declared type "
+                    f"'{object_types.get(name)}'",
+                    file=path,
+                    field=name,
+                ) from None
+        histories[oid] = _History(coerced)
+
+    table = _Table()
+    rows: list[int] = []
+    outside = 0
+    dangling = 0
+    shadowed: set[str] = set()
+    for number, event in enumerate(log.events, 1):
+        related: dict[str, list[str]] = {}
+        for oid, qualifier in event.relations:
+            otype = log.object_type.get(oid)
+            if otype is None:
+                dangling += 1
+            elif otype == chosen:
+                # One row per (event, object): several qualifiers for the pair are joined.
+                qualifiers = related.setdefault(oid, [])
+                if qualifier is not None and qualifier not in qualifiers:
+                    qualifiers.append(qualifier)
+        if not related:
+            outside += 1
+            continue
+        declared = log.event_attr_types.get(event.activity, {})
+        attributes: list[tuple[str, Any]] = []
+        for name, value in event.attributes:
+            if name in _RESERVED:
+                shadowed.add(name)
+                continue
+            try:
+                attributes.append((name, _coerce(value, declared.get(name))))
+            except (ValueError, TypeError):
+                raise InputError(
+                    f"event '{event.eid}': value {value!r} is not of the declared type "
+                    f"'{declared.get(name)}'",
+                    file=path,
+                    row=number,
+                    field=name,
+                ) from None
+        moment = _instant(event.time)
+        for oid, qualifiers in related.items():
+            cells: list[tuple[str, Any]] = [
+                (CASE, oid),
+                (ACTIVITY, event.activity),
+                (TIMESTAMP, event.time),
+                (EVENT_ID, event.eid),
+                (QUALIFIER, "; ".join(qualifiers) if qualifiers else None),
+            ]
+            cells.extend(attributes)
+            history = histories.get(oid)
+            if history is not None:
+                cells.extend((f"case:{name}", value) for name, value in history.at(moment))
+            table.add(cells)
+            rows.append(number)
+
+    notes = [
+        f"{outside} of {len(log.events)} events relate to no '{chosen}' object and are not "
+        f"part of these cases"
+    ]
+    if dangling:
+        notes.append(f"{dangling} event-object relations name objects the file does not define")
+    if shadowed:
+        names = ", ".join(sorted(shadowed))
+        notes.append(f"event attributes named like flattening columns were dropped: {names}")
+    return RawTable(
+        frame=table.frame(),
+        rows=np.asarray(rows, dtype=np.int64),
+        system="ocel",
+        file=path,
+        notes=notes,
+        records_read=len(rows),
+    )

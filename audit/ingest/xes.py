@@ -1,0 +1,397 @@
+"""Streamed reader for XES event logs (plain or gzip) that refuses DTDs and entity declarations.
+
+Also home of the hardened XML plumbing (`iter_xml_elements`) that the OCEL 2.0 XML reader shares.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from collections.abc import Iterator, Sequence
+from io import BufferedReader
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from lxml import etree
+
+from audit.errors import InputError
+from audit.ingest.raw import RawTable
+
+GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 20
+# A prolog (XML declaration, comments, processing instructions) this long is not a real log;
+# bounding it keeps the DTD scan from buffering an arbitrarily large file.
+_PROLOG_LIMIT = 4 << 20
+_ROOT_NAME = re.compile(r"[^\s/>]+")
+
+# XES attribute elements whose `value` we keep, by local tag name. `list` and `container` carry
+# no value of their own and are skipped with their children.
+_STRING, _DATE, _INT, _FLOAT, _BOOL = "string", "date", "int", "float", "boolean"
+_VALUE_KINDS: dict[str, str] = {
+    "string": _STRING,
+    "id": _STRING,
+    "date": _DATE,
+    "int": _INT,
+    "float": _FLOAT,
+    "boolean": _BOOL,
+}
+_TRUE = frozenset({"true", "1"})
+_FALSE = frozenset({"false", "0"})
+
+ArrayLike = pd.api.extensions.ExtensionArray | np.ndarray[Any, Any]
+
+
+def source_line(element: etree._Element) -> int | None:
+    """The line an element starts on, if lxml knows it."""
+    line: Any = element.sourceline  # the stubs type this attribute loosely
+    return line if isinstance(line, int) and line > 0 else None
+
+
+def local_name(tag: str) -> str:
+    """The tag without its `{namespace}` part: XES files come with and without xmlns."""
+    return tag[tag.rfind("}") + 1 :]
+
+
+def open_binary(path: Path) -> gzip.GzipFile | BufferedReader:
+    """Open `path` for reading, transparently decompressing gzip (detected by magic bytes)."""
+    try:
+        with path.open("rb") as probe:
+            magic = probe.read(2)
+        if magic == GZIP_MAGIC:
+            return gzip.open(path, "rb")
+        return path.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot open file: {exc.strerror or exc}", file=path) from exc
+
+
+def _prolog_text(data: bytes) -> str:
+    """Decode the start of a document well enough to find markup in its prolog."""
+    boms = (
+        (b"\xff\xfe\x00\x00", "utf-32-le"),
+        (b"\x00\x00\xfe\xff", "utf-32-be"),
+        (b"\xff\xfe", "utf-16-le"),
+        (b"\xfe\xff", "utf-16-be"),
+        (b"<\x00\x00\x00", "utf-32-le"),
+        (b"\x00\x00\x00<", "utf-32-be"),
+        (b"<\x00", "utf-16-le"),
+        (b"\x00<", "utf-16-be"),
+    )
+    for bom, codec in boms:
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace")
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    # Markup is ASCII in every other encoding lxml would accept without a BOM, so a byte-wise
+    # decode finds it without knowing whether the text is UTF-8 or Latin-1.
+    return data.decode("latin-1")
+
+
+def _scan_prolog(text: str, at_eof: bool) -> tuple[str, str, int] | None:
+    """Classify what follows the prolog: ("root", name, line), ("dtd", "", line) or ("junk", ...).
+
+    Returns None when more text is needed to decide.
+    """
+    pos = 1 if text.startswith("\ufeff") else 0
+    end = len(text)
+    while True:
+        while pos < end and text[pos] in " \t\r\n":
+            pos += 1
+        # Wait for enough text to tell "<!--" from "<!DOCTYPE" and to read the root name.
+        if not at_eof and end - pos < 64:
+            return None
+        if text.startswith("<?", pos) or text.startswith("<!--", pos):
+            closing = "?>" if text[pos + 1] == "?" else "-->"
+            close = text.find(closing, pos + 2)
+            if close < 0:
+                return None if not at_eof else ("junk", "", _line_at(text, pos))
+            pos = close + len(closing)
+        elif text.startswith("<!", pos):
+            return ("dtd", "", _line_at(text, pos))
+        elif text.startswith("<", pos):
+            match = _ROOT_NAME.match(text, pos + 1)
+            return ("root", match.group(0) if match else "", _line_at(text, pos))
+        else:
+            return ("junk", "", _line_at(text, pos))
+
+
+def _line_at(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def _xml_error(path: Path, exc: etree.XMLSyntaxError) -> InputError:
+    line: int | None = exc.position[0] if exc.position and exc.position[0] > 0 else None
+    detail = str(exc.msg or exc)
+    if line is None:
+        # With entity resolution off, libxml2 reports an undefined entity only in its error
+        # log and then fails with a line-less "no element found"; the log has the real cause.
+        entries: Any = exc.error_log
+        for entry in entries:
+            if entry.line > 0:
+                line, detail = int(entry.line), str(entry.message)
+                break
+    where = f"line {line}" if line else "line unknown"
+    return InputError(f"malformed XML ({where}): {detail}", file=path, row=line)
+
+
+def iter_xml_elements(
+    path: Path, *, tags: Sequence[str], root: str, label: str
+) -> Iterator[etree._Element]:
+    """Yield each element named in `tags` once it is complete, streaming the file.
+
+    Before lxml sees a byte, the prolog is checked: a DOCTYPE (and so any entity declaration,
+    which can only live inside one) is refused, since libxml2 expands internal entities in
+    attribute values even with entity resolution off. The root element must be `root`.
+    Callers may clear and detach yielded elements to keep memory flat.
+    """
+    parser = etree.XMLPullParser(
+        events=("end",),
+        tag=list(tags),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        dtd_validation=False,
+        remove_comments=True,
+        remove_blank_text=True,
+        remove_pis=True,
+    )
+    with open_binary(path) as stream:
+        pending = b""
+        checked = False
+        at_eof = False
+        try:
+            while not at_eof:
+                chunk = stream.read(_CHUNK)
+                at_eof = not chunk
+                if not checked:
+                    pending += chunk
+                    verdict = _scan_prolog(_prolog_text(pending), at_eof)
+                    if verdict is None:
+                        if len(pending) > _PROLOG_LIMIT:
+                            raise InputError(
+                                f"no root element in the first {_PROLOG_LIMIT} bytes",
+                                file=path,
+                            )
+                        continue
+                    _check_prolog(path, verdict, root=root, label=label)
+                    checked = True
+                    chunk, pending = pending, b""
+                if chunk:
+                    parser.feed(chunk)
+                    yield from _completed(parser)
+            parser.close()
+            yield from _completed(parser)
+        except etree.XMLSyntaxError as exc:
+            raise _xml_error(path, exc) from exc
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(f"cannot read compressed data: {exc}", file=path) from exc
+
+
+def _completed(parser: etree.XMLPullParser) -> Iterator[etree._Element]:
+    for _event, element in parser.read_events():
+        # Only "end" events were asked for, and those always carry an element.
+        if isinstance(element, etree._Element):
+            yield element
+
+
+def _check_prolog(path: Path, verdict: tuple[str, str, int], *, root: str, label: str) -> None:
+    kind, name, line = verdict
+    if kind == "dtd":
+        raise InputError(
+            f"{label} files must not contain a DTD or entity declarations", file=path, row=line
+        )
+    if kind == "junk":
+        raise InputError(
+            f"malformed XML (line {line}): no root element where one was expected",
+            file=path,
+            row=line,
+        )
+    if name.rpartition(":")[2] != root:
+        raise InputError(
+            f"not an {label} file: the root element is <{name}>, expected <{root}>",
+            file=path,
+            row=line,
+        )
+
+
+def _convert(kind: str, raw: str) -> Any:
+    """Python value of one typed XES attribute; raises ValueError when `raw` does not fit."""
+    if kind == _INT:
+        return int(raw)
+    if kind == _FLOAT:
+        return float(raw)
+    if kind == _BOOL:
+        low = raw.strip().lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise ValueError(raw)
+    return raw
+
+
+def typed_array(values: list[Any], kinds: set[str]) -> ArrayLike:
+    """One column as the dtype its XES types call for; mixed types stay Python objects."""
+    if not kinds or kinds <= {_STRING, _DATE}:
+        return pd.array(values, dtype="str")
+    if kinds == {_INT}:
+        return pd.array(values, dtype="Int64")
+    if kinds <= {_INT, _FLOAT}:
+        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    if kinds == {_BOOL}:
+        return pd.array(values, dtype="boolean")
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+class _Columns:
+    """Column-wise store: one padded list per key, so the frame is built once at the end."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.values: dict[str, list[Any]] = {}
+        self.first_kind: dict[str, str] = {}
+        self.more_kinds: dict[str, set[str]] = {}
+        self.kind_of_tag: dict[str, str] = {}
+
+    def take(self, element: etree._Element, row: int) -> None:
+        """Store the typed attribute children of `element` as row `row`.
+
+        This runs once per event of logs with millions of them, hence the local aliases.
+        """
+        values = self.values
+        first_kind = self.first_kind
+        kind_of_tag = self.kind_of_tag
+        for child in element:
+            tag = child.tag
+            kind = kind_of_tag.get(tag)
+            if kind is None:
+                # `list`/`container` carry no value of their own, and a trace's <event>
+                # children were handled when they ended: both map to "".
+                kind = kind_of_tag[tag] = _VALUE_KINDS.get(local_name(tag), "")
+            if not kind:
+                continue
+            key = child.get("key")
+            raw = child.get("value")
+            if key is None or raw is None:
+                raise self._error(child, "key" if key is None else "value", key)
+            value: Any = raw
+            if kind is not _STRING and kind is not _DATE:
+                try:
+                    value = _convert(kind, raw)
+                except ValueError:
+                    raise self._error(child, "", key) from None
+            column = values.get(key)
+            if column is None:
+                column = values[key] = [None] * row
+                first_kind[key] = kind
+            elif first_kind[key] is not kind:
+                self.more_kinds.setdefault(key, set()).add(kind)
+            gap = row - len(column)
+            if gap == 0:
+                column.append(value)
+            elif gap > 0:
+                column.extend([None] * gap)
+                column.append(value)
+            else:
+                # A key repeated within one element: the later value wins.
+                column[row] = value
+
+    def _error(self, child: etree._Element, missing: str, key: str | None) -> InputError:
+        local = local_name(child.tag)
+        line = source_line(child)
+        if missing:
+            message = f"<{local}> attribute without a '{missing}' (line {line})"
+        else:
+            message = f"not a valid XES {local} value: {child.get('value')!r} (line {line})"
+        return InputError(message, file=self.path, row=line, field=key)
+
+    def arrays(self, length: int) -> dict[str, ArrayLike]:
+        out: dict[str, ArrayLike] = {}
+        for key, column in self.values.items():
+            if len(column) < length:
+                column.extend([None] * (length - len(column)))
+            kinds = {self.first_kind[key], *self.more_kinds.get(key, ())}
+            out[key] = typed_array(column, kinds)
+        return out
+
+
+def read_xes(path: Path) -> RawTable:
+    """Read an XES (or gzip-compressed XES) file: one row per event, trace attributes `case:`."""
+    events = _Columns(path)
+    traces = _Columns(path)
+    event_trace: list[int] = []
+    n_traces = 0
+    empty_traces = 0
+    current_trace: etree._Element | None = None
+    is_event: dict[str, bool] = {}
+
+    for element in iter_xml_elements(path, tags=("{*}event", "{*}trace"), root="log", label="XES"):
+        tag = element.tag
+        event = is_event.get(tag)
+        if event is None:
+            event = is_event[tag] = local_name(tag) == "event"
+        parent = element.getparent()
+        if event:
+            if parent is not current_trace:
+                _check_trace(path, element, parent)
+                current_trace = parent
+            events.take(element, len(event_trace))
+            event_trace.append(n_traces)
+            element.clear()
+            # Finished events are detached so a trace with millions of them stays small.
+            previous = element.getprevious()
+            while previous is not None and previous.tag == tag and parent is not None:
+                parent.remove(previous)
+                previous = element.getprevious()
+            continue
+
+        # A <trace>: its events were handled as they ended; what is left are its own
+        # attributes, which may sit before or after the events.
+        if parent is None or parent is not element.getroottree().getroot():
+            line = source_line(element)
+            raise InputError(
+                f"not an XES log: <trace> not directly inside <log> (line {line})",
+                file=path,
+                row=line,
+            )
+        if not event_trace or event_trace[-1] != n_traces:
+            empty_traces += 1
+        traces.take(element, n_traces)
+        n_traces += 1
+        current_trace = None
+        element.clear()
+        while element.getprevious() is not None:
+            del parent[0]
+
+    n_events = len(event_trace)
+    columns = events.arrays(n_events)
+    if n_traces:
+        take = np.asarray(event_trace, dtype=np.intp)
+        for key, array in traces.arrays(n_traces).items():
+            columns[f"case:{key}"] = array.take(take)
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(n_events))
+    notes = []
+    if empty_traces:
+        noun = "trace" if empty_traces == 1 else "traces"
+        notes.append(f"{empty_traces} {noun} without events")
+    return RawTable(
+        frame=frame,
+        rows=np.arange(1, n_events + 1, dtype=np.int64),
+        system="xes",
+        file=path,
+        notes=notes,
+    )
+
+
+def _check_trace(path: Path, event: etree._Element, parent: etree._Element | None) -> None:
+    """An <event> must sit in a <trace> directly under the root <log>."""
+    root = event.getroottree().getroot()
+    if parent is None or local_name(parent.tag) != "trace" or parent.getparent() is not root:
+        line = source_line(event)
+        raise InputError(
+            f"not an XES log: <event> outside a <trace> (line {line})", file=path, row=line
+        )

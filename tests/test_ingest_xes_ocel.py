@@ -1,0 +1,488 @@
+"""Tests of the XES and OCEL 2.0 readers, against pm4py as the reference and hostile input."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import sqlite3
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from lxml import etree
+
+from audit.errors import InputError
+from audit.ingest.ocel import read_ocel
+from audit.ingest.xes import read_xes
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+PM4PY_TESTS = DATA / "pm4py-tests"
+OCEL_DIR = PM4PY_TESTS / "ocel"
+OCEL_FILES = ("ocel20_example.jsonocel", "ocel20_example.xmlocel", "ocel20_example.sqlite")
+OBJECT_TYPES = ("Invoice", "Payment", "Purchase Order", "Purchase Requisition")
+DTD_MESSAGE = "XES files must not contain a DTD or entity declarations"
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!-- a comment before the DTD must not hide it -->
+<!DOCTYPE log [
+  <!ENTITY lol "lol">
+  <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+  <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+  <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+  <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+  <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+  <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+  <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+  <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+  <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<log>
+  <trace>
+    <string key="concept:name" value="&lol9;"/>
+    <event><string key="concept:name" value="&lol9;"/></event>
+  </trace>
+</log>
+"""
+
+
+def shared(*parts: str) -> Path:
+    """A file of the shared test data; its absence is a failure, never a skip."""
+    path = PM4PY_TESTS.joinpath(*parts)
+    assert DATA.is_dir(), f"shared test data folder missing: {DATA} (expected next to the repo)"
+    assert path.is_file(), f"shared test data file missing: {path}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def pm4py() -> Any:
+    import pm4py as module  # imported lazily: it is slow and only the reference here
+
+    return module
+
+
+@pytest.fixture
+def fed_to_lxml(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Every byte the readers hand to lxml, to show a refused document never reaches it."""
+    fed: list[bytes] = []
+
+    class SpyParser(etree.XMLPullParser):
+        def feed(self, data: Any) -> None:
+            fed.append(bytes(data))
+            super().feed(data)
+
+    monkeypatch.setattr(etree, "XMLPullParser", SpyParser)
+    return fed
+
+
+def write(path: Path, text: str, *, compress: bool = False) -> Path:
+    data = text.encode("utf-8")
+    path.write_bytes(gzip.compress(data) if compress else data)
+    return path
+
+
+# --- XES against pm4py ------------------------------------------------------------------------
+
+XES_LOGS = [
+    pytest.param("running-example.xes", 6, 42, id="running-example"),
+    pytest.param("08_receipt.xes.gz", 1434, 8577, id="receipt"),
+    pytest.param("bpic2012.xes.gz", 13087, 262200, id="bpic2012", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize(("name", "cases", "events"), XES_LOGS)
+def test_xes_counts_match_pm4py(pm4py: Any, name: str, cases: int, events: int) -> None:
+    path = shared(name)
+    table = read_xes(path)
+    reference = pm4py.read_xes(str(path))
+
+    frame = table.frame
+    assert len(frame) == events == len(reference)
+    assert frame["case:concept:name"].nunique() == cases == reference["case:concept:name"].nunique()
+    assert table.records_read == events
+    assert table.system == "xes"
+    assert table.file == path
+    assert table.rows.tolist() == list(range(1, events + 1))
+    ours = Counter(zip(frame["case:concept:name"], frame["concept:name"], strict=True))
+    theirs = Counter(zip(reference["case:concept:name"], reference["concept:name"], strict=True))
+    assert ours == theirs
+    # The text is left as written, but it must denote the instants pm4py parsed from it.
+    parsed = pd.to_datetime(frame["time:timestamp"], format="ISO8601", utc=True)
+    assert sorted(parsed) == sorted(pd.to_datetime(reference["time:timestamp"], utc=True))
+
+
+def test_xes_values_as_written_in_the_file() -> None:
+    table = read_xes(shared("running-example.xes"))
+    first = table.frame.iloc[0]
+    assert first["case:concept:name"] == "3"
+    assert first["case:creator"] == "Fluxicon Nitro"
+    assert first["concept:name"] == "register request"
+    assert first["org:resource"] == "Pete"
+    assert first["time:timestamp"] == "2010-12-30T14:32:00.000+01:00"
+    assert first["Costs"] == "50"  # declared <string> in the file, so it stays text
+    assert table.frame["time:timestamp"].iloc[1] == "2010-12-30T15:06:00.000+01:00"
+    assert table.notes == []
+
+
+def test_xes_gz_trace_attributes_and_dates_stay_text() -> None:
+    frame = read_xes(shared("08_receipt.xes.gz")).frame
+    case = frame[frame["case:concept:name"] == "case-10011"]
+    assert case["time:timestamp"].iloc[0] == "2011-10-11T13:45:40.276+02:00"
+    assert case["time:timestamp"].iloc[2] == "2011-11-24T15:36:51.302+01:00"
+    assert set(case["case:channel"]) == {"Internet"}
+    assert set(case["case:startdate"]) == {"2011-10-11T13:42:22.688+02:00"}
+    assert case["concept:name"].iloc[0] == "Confirmation of receipt"
+    assert "case:concept:name" in frame.columns and "concept:name" in frame.columns
+
+
+@pytest.mark.slow
+def test_bpic2012_parses_in_seconds() -> None:
+    path = shared("bpic2012.xes.gz")
+    started = time.perf_counter()
+    table = read_xes(path)
+    elapsed = time.perf_counter() - started
+    assert len(table.frame) == 262200
+    assert elapsed < 20, f"bpic2012 took {elapsed:.1f}s"
+
+
+# --- XES typing and structure -----------------------------------------------------------------
+
+TYPED_XES = """<?xml version="1.0" encoding="UTF-8"?>
+<log xes.version="1.0" xmlns="http://www.xes-standard.org/">
+  <extension name="Concept" prefix="concept" uri="http://www.xes-standard.org/concept.xesext"/>
+  <global scope="event"><string key="concept:name" value="UNKNOWN"/></global>
+  <classifier name="Activity" keys="concept:name"/>
+  <string key="concept:name" value="log-level, ignored"/>
+  <trace>
+    <string key="concept:name" value="c1"/>
+    <event>
+      <string key="concept:name" value="a"/>
+      <date key="time:timestamp" value="2024-03-31T01:30:00.000+01:00"/>
+      <int key="n" value="7"/>
+      <float key="x" value="1.5"/>
+      <boolean key="ok" value="true"/>
+      <id key="uid" value="u-1"/>
+      <string key="parent" value="kept"><string key="child" value="ignored"/></string>
+      <list key="items"><values><string key="item" value="ignored"/></values></list>
+    </event>
+    <event>
+      <string key="concept:name" value="b"/>
+      <date key="time:timestamp" value="2024-03-31 03:30"/>
+    </event>
+  </trace>
+  <trace><string key="concept:name" value="empty"/></trace>
+  <trace>
+    <event><string key="concept:name" value="c"/><boolean key="ok" value="false"/></event>
+    <string key="concept:name" value="c2"/>
+    <int key="priority" value="3"/>
+  </trace>
+</log>
+"""
+
+
+def test_xes_value_types_and_missing_values(tmp_path: Path) -> None:
+    table = read_xes(write(tmp_path / "typed.xes", TYPED_XES))
+    frame = table.frame
+    assert len(frame) == 3
+    assert frame["case:concept:name"].tolist() == ["c1", "c1", "c2"]
+    assert str(frame["n"].dtype) == "Int64"
+    assert frame["n"].iloc[0] == 7 and pd.isna(frame["n"].iloc[1])
+    assert frame["x"].dtype == "float64"
+    assert str(frame["ok"].dtype) == "boolean"
+    assert frame["ok"].tolist()[0] is True and frame["ok"].tolist()[2] is False
+    assert frame["uid"].iloc[0] == "u-1"
+    assert frame["time:timestamp"].tolist()[:2] == [
+        "2024-03-31T01:30:00.000+01:00",
+        "2024-03-31 03:30",
+    ]
+    assert frame["parent"].iloc[0] == "kept"
+    assert "child" not in frame.columns and "items" not in frame.columns
+    assert "item" not in frame.columns
+    assert str(frame["case:priority"].dtype) == "Int64"
+    assert frame["case:priority"].tolist()[2] == 3
+    assert table.notes == ["1 trace without events"]
+    assert table.rows.tolist() == [1, 2, 3]
+
+
+def test_xes_gzip_is_detected_by_content_not_name(tmp_path: Path) -> None:
+    hidden = write(tmp_path / "plain-name.xes", TYPED_XES, compress=True)
+    misnamed = write(tmp_path / "not-compressed.xes.gz", TYPED_XES)
+    assert len(read_xes(hidden).frame) == 3
+    assert len(read_xes(misnamed).frame) == 3
+
+
+def test_xes_with_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "bom.xes"
+    path.write_bytes(b"\xef\xbb\xbf" + TYPED_XES.encode("utf-8"))
+    assert len(read_xes(path).frame) == 3
+
+
+def test_xes_bad_typed_value_names_line_and_field(tmp_path: Path) -> None:
+    text = '<log>\n<trace>\n<event>\n<int key="amount" value="12.5"/>\n</event>\n</trace>\n</log>'
+    with pytest.raises(InputError) as caught:
+        read_xes(write(tmp_path / "bad-int.xes", text))
+    assert caught.value.row == 4
+    assert caught.value.field == "amount"
+
+
+# --- hostile and malformed XES ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+def test_xes_with_entity_declarations_is_refused_unexpanded(
+    tmp_path: Path, fed_to_lxml: list[bytes], compress: bool
+) -> None:
+    path = write(tmp_path / "laughs.xes", BILLION_LAUGHS, compress=compress)
+    started = time.perf_counter()
+    with pytest.raises(InputError) as caught:
+        read_xes(path)
+    assert caught.value.message == DTD_MESSAGE
+    assert caught.value.row == 3  # the line of <!DOCTYPE
+    assert caught.value.file == str(path)
+    # Refused before lxml saw a byte, so no entity can have been expanded.
+    assert fed_to_lxml == []
+    assert "lollol" not in str(caught.value)
+    assert time.perf_counter() - started < 2
+
+
+def test_xes_dtd_in_utf16_is_refused(tmp_path: Path, fed_to_lxml: list[bytes]) -> None:
+    text = BILLION_LAUGHS.replace(
+        '<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>'
+    )
+    path = tmp_path / "laughs16.xes"
+    path.write_bytes(text.encode("utf-16"))
+    with pytest.raises(InputError, match="must not contain a DTD"):
+        read_xes(path)
+    assert fed_to_lxml == []
+
+
+def test_xes_external_dtd_is_refused(tmp_path: Path) -> None:
+    text = '<?xml version="1.0"?>\n<!DOCTYPE log SYSTEM "http://example.invalid/x.dtd">\n<log/>'
+    with pytest.raises(InputError, match="must not contain a DTD") as caught:
+        read_xes(write(tmp_path / "external.xes", text))
+    assert caught.value.row == 2
+
+
+def test_xes_undeclared_entity_is_malformed_not_expanded(tmp_path: Path) -> None:
+    text = '<log>\n<trace>\n<event><string key="a" value="&secret;"/></event>\n</trace>\n</log>'
+    with pytest.raises(InputError, match="line 3") as caught:
+        read_xes(write(tmp_path / "entity.xes", text))
+    assert caught.value.row == 3
+
+
+def test_xes_malformed_xml_reports_the_line(tmp_path: Path) -> None:
+    text = (
+        '<?xml version="1.0"?>\n<log>\n  <trace>\n    <event>\n'
+        '      <string key="concept:name" value="a">\n    </event>\n  </trace>\n</log>\n'
+    )
+    with pytest.raises(InputError) as caught:
+        read_xes(write(tmp_path / "broken.xes", text))
+    assert caught.value.row == 6
+    assert "line 6" in caught.value.message
+    assert caught.value.file == str(tmp_path / "broken.xes")
+
+
+def test_xes_truncated_file_is_an_input_error(tmp_path: Path) -> None:
+    data = shared("running-example.xes").read_bytes()[:5000]
+    with pytest.raises(InputError, match="malformed XML"):
+        read_xes(write(tmp_path / "cut.xes", data.decode("utf-8", errors="ignore")))
+    compressed = gzip.compress(shared("running-example.xes").read_bytes())
+    (tmp_path / "cut.xes.gz").write_bytes(compressed[: len(compressed) // 2])
+    with pytest.raises(InputError):
+        read_xes(tmp_path / "cut.xes.gz")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '<?xml version="1.0"?>\n<feed><entry/></feed>',
+        "not xml at all",
+        "",
+        '<log><event><string key="concept:name" value="a"/></event></log>',
+    ],
+    ids=["other-root", "text", "empty", "event-outside-trace"],
+)
+def test_not_xes_is_an_input_error(tmp_path: Path, text: str) -> None:
+    with pytest.raises(InputError):
+        read_xes(write(tmp_path / "other.xes", text))
+
+
+def test_ocel_xml_given_as_xes_is_refused() -> None:
+    with pytest.raises(InputError, match="outside a <trace>"):
+        read_xes(shared("ocel", "ocel20_example.xmlocel"))
+
+
+# --- OCEL 2.0 against pm4py -------------------------------------------------------------------
+
+
+def flattened(table: Any) -> Counter[tuple[str, str, str]]:
+    frame = table.frame
+    return Counter(
+        zip(frame["case:concept:name"], frame["concept:name"], frame["ocel:eid"], strict=True)
+    )
+
+
+@pytest.mark.parametrize("object_type", OBJECT_TYPES)
+def test_ocel_encodings_agree_with_each_other_and_pm4py(pm4py: Any, object_type: str) -> None:
+    results = {}
+    for name in OCEL_FILES:
+        path = shared("ocel", name)
+        table = read_ocel(path, object_type)
+        reference = pm4py.ocel_flattening(pm4py.read_ocel2(str(path)), object_type)
+        assert len(table.frame) == len(reference), name
+        assert table.records_read == len(reference), name
+        cases = table.frame["case:concept:name"].nunique()
+        assert cases == reference["case:concept:name"].nunique(), name
+        expected = Counter(
+            zip(
+                reference["case:concept:name"],
+                reference["concept:name"],
+                reference["ocel:eid"],
+                strict=True,
+            )
+        )
+        assert flattened(table) == expected, name
+        assert table.system == "ocel"
+        # The example numbers its events e1..e13 in file order.
+        assert table.rows.tolist() == [int(e[1:]) for e in table.frame["ocel:eid"]], name
+        results[name] = flattened(table)
+    assert len({frozenset(c.items()) for c in results.values()}) == 1
+
+
+def test_ocel_counts_and_notes() -> None:
+    expected = {"Invoice": (9, 3, 4), "Payment": (3, 3, 10), "Purchase Order": (5, 2, 8)}
+    for name in OCEL_FILES:
+        for object_type, (rows, cases, outside) in expected.items():
+            table = read_ocel(shared("ocel", name), object_type)
+            assert len(table.frame) == rows
+            assert table.frame["case:concept:name"].nunique() == cases
+            assert table.notes[0] == (
+                f"{outside} of 13 events relate to no '{object_type}' object and are not "
+                "part of these cases"
+            )
+
+
+@pytest.mark.parametrize(
+    ("name", "stamp"),
+    [
+        ("ocel20_example.jsonocel", "2022-01-14T11:00:00+00:00"),
+        ("ocel20_example.xmlocel", "2022-01-14T12:00:00"),
+        ("ocel20_example.sqlite", "2022-01-14 12:00:00"),
+    ],
+)
+def test_ocel_row_content(name: str, stamp: str) -> None:
+    frame = read_ocel(shared("ocel", name), "Invoice").frame
+    e5 = frame[frame["ocel:eid"] == "e5"].iloc[0]
+    assert e5["case:concept:name"] == "R1"
+    assert e5["concept:name"] == "Insert Invoice"
+    assert e5["time:timestamp"] == stamp  # raw text, whatever the encoding wrote
+    assert e5["ocel:qualifier"] == "Invoice created with identifier"
+    assert e5["invoice_inserter"] == "Luke"
+    assert pd.isna(e5["payment_inserter"])
+
+
+@pytest.mark.parametrize("name", OCEL_FILES)
+def test_ocel_object_attributes_as_of_the_event(name: str) -> None:
+    invoices = read_ocel(shared("ocel", name), "Invoice").frame.set_index("ocel:eid")
+    r3 = invoices[invoices["case:concept:name"] == "R3"]["case:is_blocked"]
+    assert r3.to_dict() == {"e9": "No", "e10": "No", "e11": "Yes", "e12": "No", "e13": "No"}
+    orders = read_ocel(shared("ocel", name), "Purchase Order").frame.set_index("ocel:eid")
+    assert orders.loc["e3", "case:po_quantity"] == "500"
+    assert orders.loc["e4", "case:po_quantity"] == "600"
+    assert orders.loc["e3", "case:po_product"] == "Cows"
+    assert "case:is_blocked" not in orders.columns
+
+
+@pytest.mark.parametrize("name", OCEL_FILES)
+@pytest.mark.parametrize("object_type", [None, "Refund"])
+def test_ocel_unknown_object_type_lists_the_types(name: str, object_type: str | None) -> None:
+    with pytest.raises(InputError) as caught:
+        read_ocel(shared("ocel", name), object_type)
+    message = caught.value.message
+    assert "choose --object-type" in message
+    assert (
+        "Invoice (3 objects), Payment (3), Purchase Order (2), Purchase Requisition (1)" in message
+    )
+    if object_type:
+        assert "'Refund'" in message
+
+
+def test_ocel_sqlite_is_opened_read_only(tmp_path: Path) -> None:
+    copy = tmp_path / "copy.sqlite"
+    shutil.copyfile(shared("ocel", "ocel20_example.sqlite"), copy)
+    before = copy.read_bytes()
+    read_ocel(copy, "Invoice")
+    assert copy.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.sqlite"]
+
+
+# --- hostile and malformed OCEL ---------------------------------------------------------------
+
+
+def test_ocel_xml_with_entity_declarations_is_refused(
+    tmp_path: Path, fed_to_lxml: list[bytes]
+) -> None:
+    with pytest.raises(InputError, match="must not contain a DTD or entity declarations") as caught:
+        read_ocel(write(tmp_path / "laughs.xmlocel", BILLION_LAUGHS), "Invoice")
+    assert caught.value.row == 3
+    assert fed_to_lxml == []
+
+
+def test_ocel_malformed_xml_reports_the_line(tmp_path: Path) -> None:
+    lines = shared("ocel", "ocel20_example.xmlocel").read_text(encoding="utf-8").splitlines()
+    index = next(i for i, line in enumerate(lines) if 'pr_approver">Tania' in line)
+    lines[index] = lines[index].replace("</attribute>", "</attribut>")
+    with pytest.raises(InputError) as caught:
+        read_ocel(write(tmp_path / "broken.xmlocel", "\n".join(lines)), "Invoice")
+    assert caught.value.row == index + 1
+    assert f"line {index + 1}" in caught.value.message
+
+
+def test_ocel_malformed_json_reports_the_line(tmp_path: Path) -> None:
+    lines = shared("ocel", "ocel20_example.jsonocel").read_text(encoding="utf-8").splitlines()
+    index = next(i for i, line in enumerate(lines) if '"id": "e5"' in line)
+    lines[index] = lines[index].replace('"e5",', '"e5" "e6",')
+    with pytest.raises(InputError) as caught:
+        read_ocel(write(tmp_path / "broken.jsonocel", "\n".join(lines)), "Invoice")
+    assert caught.value.row == index + 1
+    assert f"line {index + 1}" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ('{"objects": []}', "'events'"),
+        ('{"objects": [{"id": "o1", "type": "T"}], "events": [{"id": "e1", "type": "A"}]}', "time"),
+        ("[]", "top level"),
+        ('{"ocel:events": {}, "ocel:objects": {}}', "OCEL 1.0"),
+        ("[" * 100_000, "JSON"),
+    ],
+    ids=["no-events", "event-without-time", "array", "ocel-1.0", "deeply-nested"],
+)
+def test_ocel_json_missing_parts(tmp_path: Path, text: str, match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        read_ocel(write(tmp_path / "bad.jsonocel", text), "T")
+
+
+def test_ocel_sqlite_that_is_not_ocel(tmp_path: Path) -> None:
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE event (x)")
+    with pytest.raises(InputError, match="missing table"):
+        read_ocel(other, "Invoice")
+    junk = write(tmp_path / "junk.sqlite", "SQLite format 3\x00 but then nothing useful")
+    with pytest.raises(InputError, match="SQLite"):
+        read_ocel(junk, "Invoice")
+
+
+def test_ocel_sqlite_event_without_time(tmp_path: Path) -> None:
+    copy = tmp_path / "copy.sqlite"
+    shutil.copyfile(shared("ocel", "ocel20_example.sqlite"), copy)
+    with sqlite3.connect(copy) as connection:
+        connection.execute("DELETE FROM event_InsertInvoice WHERE ocel_id = 'e6'")
+    connection.close()
+    with pytest.raises(InputError, match="no time") as caught:
+        read_ocel(copy, "Invoice")
+    assert caught.value.row == 6
