@@ -1,0 +1,55 @@
+"""The finding: one violation in one case, with the proof; one record shape for every writer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity)
+
+
+def fingerprint(name: str, case_id: str, event_ids: list[str]) -> str:
+    """Stable across runs and tool versions: the rule's name, the case and the events."""
+    key = json.dumps([name, case_id, sorted(event_ids)], ensure_ascii=True)
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class Finding:
+    rule: str
+    """Code, e.g. SD001."""
+    name: str
+    """Kebab-case name of the bad thing, e.g. self-approval."""
+    severity: str
+    case_id: str
+    event_ids: list[str]
+    activities: list[str]
+    resources: list[str]
+    timestamp: str | None
+    """ISO 8601 UTC time of the event that shows the violation."""
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    amount_at_risk: float | None = None
+    currency: str | None = None
+    waived: bool = False
+    waiver_reason: str | None = None
+    fingerprint: str = ""
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {self.severity!r}")
+        if not self.fingerprint:
+            self.fingerprint = fingerprint(self.name, self.case_id, self.event_ids)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        return cls(**data)

@@ -1,0 +1,308 @@
+"""The policy file: label mapping, control limits, rule selection and waivers.
+
+One YAML file says how a company's refund process is controlled: which log labels mean
+"approve" or "pay" (in any language), who may approve, thresholds, SLAs, required evidence per
+channel, which rules run at which severity, and the accepted exceptions (waivers). Every
+unknown key or invalid value is an error that names the line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from audit import canonical as C
+from audit.currency import CURRENCIES
+from audit.errors import InputError
+from audit.findings import SEVERITIES
+from audit.yamlio import child, line_of, load_yaml
+
+CONTROLS = ("purchase", "request", "evidence", "approve", "second-approve", "reject", "pay",
+            "pay-failed", "notify", "close", "other")
+"""What a log label can mean for the controls; 'other' = known activity without a control."""
+STAGE_POINTS = ("request", "evidence", "first-approval", "last-approval", "payout", "close")
+DEFAULT_POLICY = "policy.default.yaml"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(w|d|h|m)\s*$")
+_UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1),
+          "m": timedelta(minutes=1)}
+
+
+@dataclass(frozen=True)
+class Activity:
+    control: str
+    sop_task: str | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    start: str
+    end: str
+    limit: timedelta
+
+
+@dataclass(frozen=True)
+class Waiver:
+    rule: str
+    reason: str
+    approved_by: str
+    expires: date
+    case: str | None = None
+    fingerprint: str | None = None
+    line: int | None = None
+
+    def matches(self, rule_code: str, rule_name: str, case_id: str, fingerprint: str) -> bool:
+        if self.rule not in (rule_code, rule_name):
+            return False
+        if self.fingerprint is not None:
+            return self.fingerprint == fingerprint
+        return self.case == case_id
+
+
+@dataclass(frozen=True)
+class Policy:
+    activities: dict[str, Activity]
+    approver_roles: dict[str, tuple[str, ...]]
+    second_approval_threshold: dict[str, float]
+    sla: timedelta
+    stages: tuple[Stage, ...]
+    approved_not_paid_grace: timedelta
+    required_evidence: dict[str, tuple[str, ...]]
+    select: tuple[str, ...] = ("*",)
+    ignore: tuple[str, ...] = ()
+    severity: dict[str, str] = field(default_factory=dict)
+    waivers: tuple[Waiver, ...] = ()
+    sop: dict[str, str] = field(default_factory=dict)
+    """Channel (or '*') -> BPMN file, relative to the policy file."""
+    as_of: datetime | None = None
+    amount_tolerance: float = 0.005
+    source: str | None = None
+    sha256: str | None = None
+
+    def control_of(self) -> dict[str, str]:
+        return {label: a.control for label, a in self.activities.items()}
+
+    def labels_for(self, *controls: str) -> list[str]:
+        return [label for label, a in self.activities.items() if a.control in controls]
+
+
+def default_policy_path() -> Path:
+    return Path(str(files("models").joinpath(DEFAULT_POLICY)))
+
+
+def parse_duration(text: Any) -> timedelta:
+    match = _DURATION.match(str(text))
+    if match is None:
+        raise ValueError(f"not a duration: {text!r} (write e.g. 14d, 36h, 90m, 2w)")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+_TOP_KEYS = ("version", "sop", "as_of", "activities", "approvers", "thresholds", "sla",
+             "stages", "grace", "evidence", "rules", "waivers", "amount_tolerance")
+
+
+class _Reader:
+    """Walks the YAML with its node tree so that every error can name the line."""
+
+    def __init__(self, path: Path, node: yaml.Node | None) -> None:
+        self.path = path
+        self.node = node
+
+    def fail(self, message: str, *keys: str | int) -> InputError:
+        node = self.node
+        line = line_of(node)
+        for key in keys:
+            line = line_of(node, key) or line
+            node = child(node, key)
+        dotted = ".".join(str(k) for k in keys) or None
+        return InputError(message, file=self.path, row=line, field=dotted)
+
+    def mapping(self, value: Any, *keys: str | int, allowed: tuple[str, ...] | None = None
+                ) -> dict[Any, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail("must be a mapping (key: value)", *keys)
+        if allowed is not None:
+            for key in value:
+                if key not in allowed:
+                    raise self.fail(f"unknown key '{key}' (known: {', '.join(allowed)})",
+                                    *keys, key)
+        return value
+
+    def strings(self, value: Any, *keys: str | int) -> tuple[str, ...]:
+        if isinstance(value, str):
+            return (value,)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail("must be a list of text values", *keys)
+        return tuple(value)
+
+    def convert(self, value: Any, convert: Callable[[Any], Any], *keys: str | int) -> Any:
+        try:
+            return convert(value)
+        except (ValueError, TypeError) as exc:
+            raise self.fail(str(exc), *keys) from exc
+
+
+def _as_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    else:
+        moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError("as_of needs a time zone, e.g. 2026-10-15T00:00:00Z")
+    return moment.astimezone(UTC)
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def _positive_amount(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(f"must be a non-negative number, not {value!r}")
+    return float(value)
+
+
+def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None) -> Policy:
+    """Read and check a policy file. `known_rules` says whether a rule reference resolves."""
+    data, node = load_yaml(path)
+    r = _Reader(path, node)
+    top = r.mapping(data, allowed=_TOP_KEYS)
+    if not top:
+        raise r.fail("the policy is empty; start from `refund-audit policy init`")
+    if top.get("version", 1) != 1:
+        raise r.fail("only version 1 is known", "version")
+
+    activities: dict[str, Activity] = {}
+    for label, spec in r.mapping(top.get("activities"), "activities").items():
+        if isinstance(spec, str):
+            spec = {"control": spec}
+        spec = r.mapping(spec, "activities", label, allowed=("control", "sop_task"))
+        control = spec.get("control")
+        if control not in CONTROLS:
+            raise r.fail(f"control must be one of {', '.join(CONTROLS)}, not {control!r}",
+                         "activities", label)
+        task = spec.get("sop_task")
+        if task is not None and not isinstance(task, str):
+            raise r.fail("sop_task must be text", "activities", label)
+        activities[str(label)] = Activity(control, task)
+    if not activities:
+        raise r.fail("'activities' must map the log's labels to controls", "activities")
+
+    approvers = r.mapping(top.get("approvers"), "approvers",
+                          allowed=("approve", "second-approve"))
+    approver_roles = {k: r.strings(v, "approvers", k) for k, v in approvers.items()}
+
+    thresholds = r.mapping(top.get("thresholds"), "thresholds", allowed=("second_approval",))
+    second: dict[str, float] = {}
+    for currency, amount in r.mapping(thresholds.get("second_approval"), "thresholds",
+                                      "second_approval").items():
+        if currency not in CURRENCIES:
+            raise r.fail(f"unknown currency '{currency}'", "thresholds", "second_approval",
+                         currency)
+        second[str(currency)] = r.convert(amount, _positive_amount, "thresholds",
+                                          "second_approval", currency)
+
+    sla = r.mapping(top.get("sla"), "sla", allowed=("request_to_payout",))
+    grace = r.mapping(top.get("grace"), "grace", allowed=("approved_not_paid",))
+    stages = []
+    raw_stages = top.get("stages") or []
+    if not isinstance(raw_stages, list):
+        raise r.fail("must be a list of stages", "stages")
+    for i, stage in enumerate(raw_stages):
+        spec = r.mapping(stage, "stages", i, allowed=("name", "from", "to", "limit"))
+        for point in ("from", "to"):
+            if spec.get(point) not in STAGE_POINTS:
+                raise r.fail(f"'{point}' must be one of {', '.join(STAGE_POINTS)}", "stages",
+                             i, point)
+        stages.append(Stage(str(spec.get("name") or f"stage {i + 1}"), spec["from"], spec["to"],
+                            r.convert(spec.get("limit"), parse_duration, "stages", i, "limit")))
+
+    evidence: dict[str, tuple[str, ...]] = {}
+    for channel, items in r.mapping(top.get("evidence"), "evidence").items():
+        if channel not in C.CHANNELS:
+            raise r.fail(f"unknown channel '{channel}' (known: {', '.join(C.CHANNELS)})",
+                         "evidence", channel)
+        columns = r.strings(items, "evidence", channel)
+        for column in columns:
+            if not column.startswith(C.EVIDENCE_PREFIX):
+                raise r.fail(f"evidence items are columns named evidence:*, not {column!r}",
+                             "evidence", channel)
+        evidence[str(channel)] = columns
+
+    rules = r.mapping(top.get("rules"), "rules", allowed=("select", "ignore", "severity"))
+    select = r.strings(rules.get("select", ["*"]), "rules", "select")
+    ignore = r.strings(rules.get("ignore", []), "rules", "ignore")
+    severity = {str(k): v for k, v in r.mapping(rules.get("severity"), "rules",
+                                                 "severity").items()}
+    for key, value in severity.items():
+        if value not in SEVERITIES:
+            raise r.fail(f"severity must be one of {', '.join(SEVERITIES)}", "rules",
+                         "severity", key)
+    if known_rules is not None:
+        for where, refs in (("select", select), ("ignore", ignore),
+                            ("severity", tuple(severity))):
+            for ref in refs:
+                if not known_rules(ref):
+                    raise r.fail(f"'{ref}' matches no rule (by code, name, family or glob)",
+                                 "rules", where)
+
+    waivers = []
+    raw_waivers = top.get("waivers") or []
+    if not isinstance(raw_waivers, list):
+        raise r.fail("must be a list of waivers", "waivers")
+    for i, item in enumerate(raw_waivers):
+        spec = r.mapping(item, "waivers", i, allowed=("rule", "case", "fingerprint", "reason",
+                                                      "approved_by", "expires"))
+        for required in ("rule", "reason", "approved_by", "expires"):
+            if not spec.get(required):
+                raise r.fail(f"a waiver needs '{required}'", "waivers", i)
+        if ("case" in spec) == ("fingerprint" in spec):
+            raise r.fail("a waiver names either a case or a fingerprint", "waivers", i)
+        if known_rules is not None and not known_rules(str(spec["rule"])):
+            raise r.fail(f"'{spec['rule']}' matches no rule", "waivers", i, "rule")
+        waivers.append(Waiver(
+            rule=str(spec["rule"]), reason=str(spec["reason"]),
+            approved_by=str(spec["approved_by"]),
+            expires=r.convert(spec["expires"], _as_date, "waivers", i, "expires"),
+            case=str(spec["case"]) if "case" in spec else None,
+            fingerprint=str(spec["fingerprint"]) if "fingerprint" in spec else None,
+            line=line_of(child(child(node, "waivers"), i))))
+
+    sop = top.get("sop") or {}
+    if isinstance(sop, str):
+        sop = {"*": sop}
+    sop = {str(k): str(v) for k, v in r.mapping(sop, "sop").items()}
+
+    return Policy(
+        activities=activities,
+        approver_roles=approver_roles,
+        second_approval_threshold=second,
+        sla=r.convert(sla.get("request_to_payout", "14d"), parse_duration, "sla",
+                      "request_to_payout"),
+        stages=tuple(stages),
+        approved_not_paid_grace=r.convert(grace.get("approved_not_paid", "5d"),
+                                          parse_duration, "grace", "approved_not_paid"),
+        required_evidence=evidence,
+        select=select, ignore=ignore, severity=severity, waivers=tuple(waivers), sop=sop,
+        as_of=(r.convert(top["as_of"], _as_datetime, "as_of") if top.get("as_of") is not None
+               else None),
+        amount_tolerance=r.convert(top.get("amount_tolerance", 0.005), _positive_amount,
+                                   "amount_tolerance"),
+        source=str(path),
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+    )

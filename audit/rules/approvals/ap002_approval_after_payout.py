@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from audit.findings import Finding
+from audit.rules.base import Rule
+from audit.rules.facts import CaseFacts
+
+
+class ApprovalAfterPayout(Rule):
+    """What it checks:
+    The case has approvals, but every one of them was given after the first successful
+    payout.
+
+    Why it matters:
+    An approval after the money left is a rubber stamp, not a control: it cannot stop a wrong
+    refund. Back-dated paperwork often looks exactly like this.
+
+    Example:
+    Violating: `Receive refund request` → `Execute payout` → `Approve refund`.
+    Compliant: `Receive refund request` → `Approve refund` → `Execute payout`.
+
+    Options:
+    Labels from `activities` (controls `approve`, `second-approve`, `pay`).
+
+    References:
+    COSO Internal Control: preventive versus detective controls.
+    """
+
+    code = "AP002"
+    name = "approval-after-payout"
+    severity = "high"
+    summary = "Approvals given only after the payout"
+
+    def check(self, facts: CaseFacts) -> list[Finding]:
+        c = facts.cases
+        hits = c[c["payout_eid"].notna() & c["approvals_n"].gt(0)
+                 & (c["approvals_first_time"] > c["payout_time"])]
+        return self.findings(
+            facts, hits, events=("payout_eid", "approval_eids"), when="approvals_first_time",
+            amount="payouts_sum", evidence=("payout_time", "approvals_first_time"),
+            message="first approval on {approvals_first_time}, after the payout on "
+                    "{payout_time}")

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import pandas as pd
+
+from audit.findings import Finding
+from audit.rules.base import Option, Rule
+from audit.rules.facts import CaseFacts
+
+
+class MissingSecondApproval(Rule):
+    """What it checks:
+    A first approval is present, the refund is above the second-approval threshold of its
+    currency, and no second-level approval was given. The amount judged is the larger of the
+    requested amount and the amount paid.
+
+    Why it matters:
+    Large refunds need two people to agree; the threshold exists because one approver alone is
+    not trusted with that much money.
+
+    Example:
+    Violating: request of 1,200.00 EUR (threshold 500) → `Approve refund` → `Execute payout`.
+    Compliant: the same with `Approve refund (second level)` before the payout.
+
+    Options:
+    `thresholds.second_approval`: amount per currency above which a second approval is
+    required. Refunds in a currency without a threshold are not judged.
+
+    References:
+    Delegation-of-authority matrices; COSO Internal Control: authorisation limits.
+    """
+
+    code = "AP003"
+    name = "missing-second-approval"
+    severity = "high"
+    summary = "Refund above the threshold approved by one level only"
+    options = (Option("threshold", "amount per currency", "thresholds.second_approval"),)
+
+    def check(self, facts: CaseFacts) -> list[Finding]:
+        c = facts.cases.copy()
+        c["threshold"] = c["currency"].map(facts.policy.second_approval_threshold)
+        c["judged_amount"] = pd.concat([c["request_amount"], c["payouts_sum"]], axis=1).max(
+            axis=1)
+        hits = c[c["approval1_eid"].notna() & c["approval2_eid"].isna()
+                 & c["threshold"].notna()
+                 & (c["judged_amount"] > c["threshold"] + facts.tolerance())]
+        return self.findings(
+            facts, hits, events=("request_eid", "approval1_eid", "payout_eid"),
+            when="approval1_time", amount="judged_amount",
+            evidence=("judged_amount", "threshold", "currency", "approval1_resource"),
+            message="{judged_amount:.2f} {currency} is above the threshold of {threshold:.2f}, "
+                    "approved only by {approval1_resource}")

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from audit.findings import Finding
+from audit.rules.base import Rule
+from audit.rules.facts import CaseFacts
+
+
+class PayoutExceedsApproved(Rule):
+    """What it checks:
+    The successful payouts of the case add up to more than the smallest amount an approval
+    stated.
+
+    Why it matters:
+    An approval covers an amount, not a case: paying more than approved is an unapproved
+    payment of the difference.
+
+    Example:
+    Violating: `Approve refund` 80.00 EUR → `Execute payout` 100.00 EUR.
+    Compliant: `Approve refund` 100.00 EUR → `Execute payout` 100.00 EUR.
+    Precedence: where this fires, `amount-mismatch` is not reported for the case.
+
+    Options:
+    `amount_tolerance` (default 0.005): differences up to it are rounding. Approvals without an
+    amount are not judged.
+
+    References:
+    COSO Internal Control: authorisation limits.
+    """
+
+    code = "AP005"
+    name = "payout-exceeds-approved"
+    severity = "high"
+    summary = "More paid out than was approved"
+    suppresses = ("amount-mismatch",)
+
+    def check(self, facts: CaseFacts) -> list[Finding]:
+        c = facts.cases.copy()
+        c["excess"] = c["payouts_sum"] - c["approvals_min_amount"]
+        hits = c[c["payouts_sum"].notna() & c["approvals_min_amount"].notna()
+                 & (c["excess"] > facts.tolerance())]
+        return self.findings(
+            facts, hits, events=("approval_eids", "payout_eids"), when="payout_time",
+            amount="excess", evidence=("approvals_min_amount", "payouts_sum", "currency"),
+            message="paid {payouts_sum:.2f} {currency} against an approved "
+                    "{approvals_min_amount:.2f}")

@@ -1,0 +1,128 @@
+"""What a rule is: a code, a name, a family, a severity, options, and a check over the log.
+
+A rule reads the prepared `CaseFacts` (one row per case, vectorised) and returns findings.
+Its docstring is its documentation page, in fixed sections: What it checks / Why it matters /
+Example / Options / References (docs/rules/ is generated from it).
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from audit.findings import Finding
+
+if TYPE_CHECKING:
+    from audit.rules.facts import CaseFacts
+
+SECTIONS = ("What it checks", "Why it matters", "Example", "Options", "References")
+FAMILIES = {
+    "AP": "approvals",
+    "SD": "segregation of duties",
+    "EV": "evidence chain",
+    "DU": "duplicates",
+    "SL": "timing",
+    "CF": "conformance",
+    "DQ": "data quality",
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    description: str
+    source: str
+    """Where the value comes from in the policy file, e.g. 'thresholds.second_approval'."""
+
+
+class Rule(ABC):
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[str]
+    summary: ClassVar[str]
+    """One line: the bad thing, in an auditor's words."""
+    options: ClassVar[tuple[Option, ...]] = ()
+    suppresses: ClassVar[tuple[str, ...]] = ()
+    """Names of rules whose findings on the same case this rule's finding replaces."""
+
+    @property
+    def family(self) -> str:
+        return self.code[:2]
+
+    @abstractmethod
+    def check(self, facts: CaseFacts) -> Iterable[Finding]:
+        """Findings of this rule over the whole log."""
+
+    @classmethod
+    def doc_sections(cls) -> dict[str, str]:
+        """The docstring split into its fixed sections (missing ones raise)."""
+        text = inspect.cleandoc(cls.__doc__ or "")
+        sections: dict[str, list[str]] = {}
+        current: str | None = None
+        for line in text.splitlines():
+            header = line.rstrip(":").strip()
+            if header in SECTIONS and line.rstrip().endswith(":"):
+                current = header
+                sections[current] = []
+            elif current is not None:
+                sections[current].append(line)
+        missing = [s for s in SECTIONS if s not in sections]
+        if missing:
+            raise ValueError(f"{cls.code} docstring lacks sections {missing}")
+        return {k: "\n".join(v).strip() for k, v in sections.items()}
+
+    # Helpers for building findings from a frame of matches.
+    def findings(self, facts: CaseFacts, matches: pd.DataFrame, *,
+                 message: str, events: tuple[str, ...], when: str,
+                 amount: str | None = None, evidence: tuple[str, ...] = ()) -> list[Finding]:
+        """One finding per row of `matches` (indexed by case id).
+
+        `events` name columns holding event ids (or lists of ids); `message` is a format string
+        over the row's columns; `when` names the column with the timestamp to report.
+        """
+        out: list[Finding] = []
+        for case_id, row in matches.iterrows():
+            event_ids: list[str] = []
+            for column in events:
+                value = row[column]
+                if isinstance(value, list | tuple | np.ndarray):
+                    event_ids.extend(str(v) for v in value)
+                elif pd.notna(value):
+                    event_ids.append(str(value))
+            event_ids = list(dict.fromkeys(event_ids))
+            values = {str(k): _plain(v) for k, v in row.items()}
+            stamp = row[when]
+            out.append(Finding(
+                rule=self.code, name=self.name, severity=self.severity,
+                case_id=str(case_id), event_ids=event_ids,
+                activities=facts.activities_of(event_ids),
+                resources=facts.resources_of(event_ids),
+                timestamp=None if pd.isna(stamp) else pd.Timestamp(stamp).isoformat(),
+                message=message.format(case=case_id, **values),
+                evidence={k: values[k] for k in evidence},
+                amount_at_risk=(None if amount is None or pd.isna(row[amount])
+                                else round(float(row[amount]), 2)),
+                currency=values.get("currency"),
+            ))
+        return out
+
+
+def _plain(value: Any) -> Any:
+    """JSON-able, readable form of a cell for messages and evidence."""
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, pd.Timedelta):
+        return str(value)
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(v) for v in value]
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value

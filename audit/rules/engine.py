@@ -1,0 +1,113 @@
+"""Running the selected rules: errors kept apart, precedences and waivers applied."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+
+from audit.findings import Finding
+from audit.policy import Policy, Waiver
+from audit.rules.base import Rule
+from audit.rules.facts import CaseFacts
+from audit.rules.registry import RuleSet
+
+
+@dataclass(frozen=True)
+class RuleError:
+    """A rule that raised: an error of the run, never a silent pass."""
+
+    rule: str
+    name: str
+    error: str
+    traceback: str
+
+
+@dataclass
+class WaiverStatus:
+    waiver: Waiver
+    matched: int = 0
+    expired: bool = False
+
+    @property
+    def status(self) -> str:
+        if self.expired:
+            return "expired"
+        return "used" if self.matched else "never matched"
+
+
+@dataclass
+class AuditResult:
+    findings: list[Finding]
+    errors: list[RuleError]
+    waivers: list[WaiverStatus]
+    rules: list[Rule]
+    suppressed: int
+    as_of: datetime
+    cases: int
+    events: int
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def selected_rules(ruleset: RuleSet, policy: Policy) -> list[Rule]:
+    return ruleset.select(policy.select, policy.ignore)
+
+
+def _severity_overrides(ruleset: RuleSet, policy: Policy) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for ref, severity in policy.severity.items():
+        for rule in ruleset.resolve(ref):
+            overrides[rule.code] = severity
+    return overrides
+
+
+def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
+              as_of: datetime) -> AuditResult:
+    """Run the policy's rules over a canonical log."""
+    facts = CaseFacts(log, policy, as_of)
+    rules = selected_rules(ruleset, policy)
+    overrides = _severity_overrides(ruleset, policy)
+    findings: list[Finding] = []
+    errors: list[RuleError] = []
+    for rule in rules:
+        try:
+            produced = list(rule.check(facts))
+        except Exception as exc:  # a crashed rule is recorded, and makes the run fail
+            errors.append(RuleError(rule.code, rule.name, f"{type(exc).__name__}: {exc}",
+                                    traceback.format_exc()))
+            continue
+        for finding in produced:
+            finding.severity = overrides.get(rule.code, finding.severity)
+        findings.extend(produced)
+
+    by_name = {r.name: r for r in rules}
+    names_per_case: dict[str, set[str]] = {}
+    for finding in findings:
+        names_per_case.setdefault(finding.case_id, set()).add(finding.name)
+    kept = []
+    for finding in findings:
+        present = names_per_case[finding.case_id]
+        if any(finding.name in by_name[other].suppresses for other in present
+               if other != finding.name):
+            continue
+        kept.append(finding)
+    suppressed = len(findings) - len(kept)
+
+    statuses = [WaiverStatus(w, expired=w.expires < as_of.date()) for w in policy.waivers]
+    for finding in kept:
+        for status in statuses:
+            if status.expired or not status.waiver.matches(
+                    finding.rule, finding.name, finding.case_id, finding.fingerprint):
+                continue
+            status.matched += 1
+            w = status.waiver
+            finding.waived = True
+            finding.waiver_reason = (f"{w.reason} (approved by {w.approved_by}, "
+                                     f"expires {w.expires.isoformat()})")
+            break
+    kept.sort(key=lambda f: (f.case_id, f.rule))
+    return AuditResult(findings=kept, errors=errors, waivers=statuses, rules=rules,
+                       suppressed=suppressed, as_of=as_of, cases=len(facts.cases),
+                       events=len(facts.events))

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from audit.findings import Finding
+from audit.rules.base import Option, Rule
+from audit.rules.facts import CaseFacts
+
+
+class ApprovedNotPaid(Rule):
+    """What it checks:
+    A refund was approved, not rejected, and has no successful payout although the grace
+    period after its last approval has passed at the audit's as-of time.
+
+    Why it matters:
+    An approved refund is a debt to the customer; leaving it unpaid breaks the promise to the
+    customer, and unpaid approvals can be re-used later for a different payee.
+
+    Example:
+    Violating: `Approve refund` on 2026-09-01, no payout by the as-of date 2026-10-15.
+    Compliant: `Execute payout` within the grace period, or `Reject refund`.
+    Precedence: an unpaid case is never also an `sla-breach`.
+
+    Options:
+    `grace.approved_not_paid` (default 5d); the as-of time is `as_of` in the policy or
+    `--as-of`, else the time of the run.
+
+    References:
+    Consumer refund regulations (time limits for refunds); COSO Internal Control: monitoring.
+    """
+
+    code = "EV003"
+    name = "approved-not-paid"
+    severity = "medium"
+    summary = "Approved refund not paid within the grace period"
+    options = (Option("grace", "time allowed between approval and payout",
+                      "grace.approved_not_paid"),)
+    suppresses = ("sla-breach",)
+
+    def check(self, facts: CaseFacts) -> list[Finding]:
+        c = facts.cases.copy()
+        c["waiting"] = facts.as_of - c["approvals_last_time"]
+        hits = c[c["approvals_n"].gt(0) & c["payout_eid"].isna() & ~c["rejected"]
+                 & (c["waiting"] > facts.policy.approved_not_paid_grace)]
+        return self.findings(
+            facts, hits, events=("approval_eids",), when="approvals_last_time",
+            amount="approvals_min_amount", evidence=("approvals_last_time", "waiting"),
+            message="approved on {approvals_last_time}, still not paid after {waiting}")

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from audit.findings import Finding
+from audit.rules.base import Rule
+from audit.rules.facts import CaseFacts, same
+
+
+class InstrumentMismatch(Rule):
+    """What it checks:
+    The payout went to another payment method, or in another currency, than the purchase it
+    refunds.
+
+    Why it matters:
+    Refunds go back the way the money came. A card purchase refunded by bank transfer to an
+    account nobody verified is a common route for refund fraud and money laundering.
+
+    Example:
+    Violating: `Capture payment` by card → `Execute payout` by bank_transfer.
+    Compliant: both by card, both in EUR.
+
+    Options:
+    Compares `payment:method` and `refund:currency` of the case's first purchase event with
+    its first successful payout; cases missing either value are not judged.
+
+    References:
+    Card-scheme refund rules (refund to the original card); AML guidance on refunds to third
+    parties.
+    """
+
+    code = "EV006"
+    name = "instrument-mismatch"
+    severity = "high"
+    summary = "Refund paid to another payment method or currency than the purchase"
+
+    def check(self, facts: CaseFacts) -> list[Finding]:
+        c = facts.cases
+        both_method = c["payout_method"].notna() & c["purchase_method"].notna()
+        both_currency = c["payout_currency"].notna() & c["purchase_currency"].notna()
+        other = ((both_method & ~same(c["payout_method"], c["purchase_method"]))
+                 | (both_currency & ~same(c["payout_currency"], c["purchase_currency"])))
+        hits = c[c["payout_eid"].notna() & c["purchase_eid"].notna() & other]
+        return self.findings(
+            facts, hits, events=("purchase_eid", "payout_eid"), when="payout_time",
+            amount="payouts_sum",
+            evidence=("purchase_method", "payout_method", "purchase_currency",
+                      "payout_currency"),
+            message="purchase paid by {purchase_method} in {purchase_currency}, refunded by "
+                    "{payout_method} in {payout_currency}")

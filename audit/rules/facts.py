@@ -1,0 +1,135 @@
+"""Per-case facts for the rules, computed once and vectorised over the whole log.
+
+The log's labels are mapped to controls by the policy (request, approve, pay, ...); then one
+row per case holds the first request, the approvals, the first successful payout, the
+purchase and so on. Rules are masks over this table, not loops over cases.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from audit import canonical as C
+from audit.policy import Policy
+
+FAILED_STATUSES = ("failed", "reversed", "pending")
+_KEEP = (C.EVENT_ID, C.CASE, C.ACTIVITY, C.TIMESTAMP, C.RESOURCE, C.ROLE, C.AMOUNT, C.CURRENCY,
+         C.CHANNEL, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID, C.PAYMENT_METHOD, C.PAYMENT_STATUS)
+_FIELDS = {"eid": C.EVENT_ID, "time": C.TIMESTAMP, "resource": C.RESOURCE, "role": C.ROLE,
+           "amount": C.AMOUNT, "currency": C.CURRENCY, "method": C.PAYMENT_METHOD,
+           "charge": C.CHARGE_ID, "order": C.ORDER_ID, "activity": C.ACTIVITY}
+
+
+class CaseFacts:
+    """The log prepared for the rules: `events` (with a `control` column) and `cases`."""
+
+    def __init__(self, log: pd.DataFrame, policy: Policy, as_of: datetime) -> None:
+        self.policy = policy
+        self.as_of = pd.Timestamp(as_of)
+        keep = [c for c in _KEEP if c in log.columns] + C.evidence_columns(log)
+        events = log[keep].copy()
+        events["control"] = events[C.ACTIVITY].map(policy.control_of())
+        events = events.sort_values([C.CASE, C.TIMESTAMP, C.EVENT_ID], kind="stable")
+        self.events = events.reset_index(drop=True)
+        by_id = self.events.set_index(C.EVENT_ID)
+        self._activity = by_id[C.ACTIVITY]
+        self._resource = by_id[C.RESOURCE]
+        self.cases = self._case_table()
+
+    # --- lookups for findings -------------------------------------------------------------
+    def activities_of(self, event_ids: list[str]) -> list[str]:
+        return [str(a) for a in self._activity.reindex(event_ids).dropna()]
+
+    def resources_of(self, event_ids: list[str]) -> list[str]:
+        return list(dict.fromkeys(str(r) for r in self._resource.reindex(event_ids).dropna()))
+
+    # --- building blocks ------------------------------------------------------------------
+    def of(self, *controls: str) -> pd.DataFrame:
+        """Events whose label maps to one of `controls`."""
+        return self.events[self.events["control"].isin(controls)]
+
+    def successful_payouts(self) -> pd.DataFrame:
+        pays = self.of("pay")
+        status = pays[C.PAYMENT_STATUS].astype("string").str.lower()
+        return pays[~status.isin(FAILED_STATUSES).fillna(False).astype(bool)]
+
+    def _first(self, frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
+        first = frame.groupby(C.CASE, sort=False).head(1).set_index(C.CASE)
+        return pd.DataFrame({f"{prefix}_{k}": first[v] for k, v in _FIELDS.items()},
+                            index=first.index)
+
+    def _case_table(self) -> pd.DataFrame:
+        ev = self.events
+        grouped = ev.groupby(C.CASE, sort=True)
+        cases = pd.DataFrame({
+            "channel": grouped[C.CHANNEL].first(),
+            "currency": grouped[C.CURRENCY].first(),
+            "has_ticket": grouped[C.TICKET_ID].count().gt(0)
+            | ev["control"].isin(("request", "evidence", "approve", "second-approve", "reject",
+                                  "notify", "close")).groupby(ev[C.CASE]).any(),
+        })
+        approvals = self.of("approve", "second-approve")
+        ag = approvals.groupby(C.CASE)
+        payouts = self.successful_payouts()
+        pg = payouts.groupby(C.CASE)
+        parts = [
+            cases,
+            self._first(self.of("request"), "request"),
+            self._first(self.of("purchase"), "purchase"),
+            self._first(self.of("approve"), "approval1"),
+            self._first(self.of("second-approve"), "approval2"),
+            self._first(payouts, "payout"),
+            pd.DataFrame({
+                "approvals_n": ag.size(),
+                "approvals_min_amount": ag[C.AMOUNT].min(),
+                "approvals_first_time": ag[C.TIMESTAMP].min(),
+                "approvals_last_time": ag[C.TIMESTAMP].max(),
+                "approval_eids": ag[C.EVENT_ID].agg(list),
+            }),
+            pd.DataFrame({"payouts_n": pg.size(), "payouts_sum": pg[C.AMOUNT].sum(min_count=1),
+                          "payout_eids": pg[C.EVENT_ID].agg(list)}),
+            pd.DataFrame({"first_evidence_time": self.of("evidence").groupby(C.CASE)[
+                C.TIMESTAMP].min(),
+                "first_close_time": self.of("close").groupby(C.CASE)[C.TIMESTAMP].min(),
+                "rejected": self.of("reject").groupby(C.CASE).size().gt(0)}),
+        ]
+        table = pd.concat(parts, axis=1).reindex(cases.index)
+        table["approvals_n"] = table["approvals_n"].fillna(0).astype(int)
+        table["payouts_n"] = table["payouts_n"].fillna(0).astype(int)
+        table["rejected"] = table["rejected"].astype("boolean").fillna(False).astype(bool)
+        table["currency"] = table["request_currency"].fillna(table["payout_currency"]).fillna(
+            table["currency"])
+        table.index.name = C.CASE
+        return table
+
+    def point(self, name: str) -> pd.Series:
+        """Time of a stage point per case (see policy stages)."""
+        column = {"request": "request_time", "evidence": "first_evidence_time",
+                  "first-approval": "approvals_first_time",
+                  "last-approval": "approvals_last_time", "payout": "payout_time",
+                  "close": "first_close_time"}[name]
+        return self.cases[column]
+
+    def tolerance(self) -> float:
+        return self.policy.amount_tolerance
+
+
+def same(a: pd.Series, b: pd.Series) -> pd.Series:
+    """Element-wise equality where both sides are present (NA compares unequal)."""
+    return (a.notna() & b.notna() & (a.astype("string") == b.astype("string"))).fillna(
+        False).astype(bool)
+
+
+def as_bool(mask: pd.Series) -> pd.Series:
+    return mask.astype("boolean").fillna(False).astype(bool)
+
+
+def lists(series: pd.Series) -> pd.Series:
+    """Cells as lists (NaN -> [])."""
+    return series.map(lambda v: v if isinstance(v, list) else [])
+
+
+__all__ = ["CaseFacts", "as_bool", "lists", "np", "same"]

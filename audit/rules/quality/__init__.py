@@ -1,0 +1,6 @@
+"""DQ: data quality: what the log cannot tell the controls."""
+
+from audit.rules.quality.dq001_unmapped_activity import UnmappedActivity
+from audit.rules.quality.dq002_missing_resource import MissingResource
+
+RULES = (UnmappedActivity, MissingResource)

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from audit import canonical as C
+from audit.findings import Finding
+from audit.rules.base import Option, Rule
+from audit.rules.facts import CaseFacts
+
+
+class UnmappedActivity(Rule):
+    """What it checks:
+    An event's activity label is not mapped in the policy's `activities`, so no control and
+    no SOP task can be judged on it.
+
+    Why it matters:
+    Unmapped labels are blind spots: an approval written as "Genehmigt" that the policy does
+    not know looks like a missing approval. They are reported, never guessed.
+
+    Example:
+    Violating: an event `Customer called back` when the policy maps no such label.
+    Compliant: the label is listed under `activities` (with control `other` if it has no
+    control meaning).
+
+    Options:
+    `activities`: label -> control (and SOP task).
+
+    References:
+    ISA 500 (reliability of information produced by the entity).
+    """
+
+    code = "DQ001"
+    name = "unmapped-activity"
+    severity = "low"
+    summary = "Activity label not mapped by the policy"
+    options = (Option("labels", "label -> control mapping", "activities"),)
+
+    def check(self, facts: CaseFacts) -> list[Finding]:
+        ev = facts.events
+        unmapped = ev[ev["control"].isna()]
+        if unmapped.empty:
+            return []
+        hits = unmapped.groupby(C.CASE).agg(
+            eids=(C.EVENT_ID, list), when=(C.TIMESTAMP, "min"),
+            labels=(C.ACTIVITY, lambda s: ", ".join(dict.fromkeys(map(str, s)))))
+        return self.findings(facts, hits, events=("eids",), when="when", evidence=("labels",),
+                             message="labels not mapped by the policy: {labels}")
