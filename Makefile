@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out/demo
 
-.PHONY: demo test lint typecheck unit bench system-deps clean
+.PHONY: demo test docs sample-logs bench system-deps clean
 
 demo: $(STAMP)
 	$(BIN)/refund-audit demo --out $(OUT)
@@ -16,6 +16,14 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# Regenerate what is generated from the code (a test fails when these are stale).
+docs: $(STAMP)
+	$(BIN)/python -m audit.rules.docs docs/rules
+
+sample-logs: $(STAMP)
+	$(BIN)/refund-audit sample --channel all --cases 300 --seed 42 --violation-rate 0.25 \
+	  --out sample_logs/refund-sample
 
 bench: $(STAMP)
 	@echo "bench/: not built yet (issue #7)"; exit 2

@@ -1,24 +1,38 @@
-"""The demo: the bundled sample exports through the whole pipeline, with embedded defaults."""
+"""The demo: the bundled sample through import and the full audit, with embedded defaults."""
 
 from __future__ import annotations
 
 from importlib.resources import as_file, files
 from pathlib import Path
 
-from audit.ingest import import_sources
+from audit.checkrun import run_check
+from audit.policy import default_policy_path
 from audit.store import write_import
+from reports.writers import WRITERS
 
 SAMPLE = "refund-sample"
 """Folder in sample_logs/ with the bundled generated sample (seed 42, 300 cases)."""
 
 
 def run_demo(out: Path) -> list[str]:
-    """Import the bundled sample into `out`; return the lines to print."""
+    """Audit the bundled sample into `out`; return the lines to print."""
     resource = files("sample_logs").joinpath(SAMPLE, "canonical.csv")
     with as_file(resource) as canonical:
-        result = import_sources([(Path(canonical), "csv")])
-    written = write_import(result, out / "canonical.parquet")
-    lines = ["refund-audit demo: bundled sample 'refund-sample' (300 refund cases, 3 channels)"]
-    lines += [f"  {line}" for line in result.summary_lines()]
-    lines += [f"  {kind}: {path}" for kind, path in written.items()]
+        run = run_check([Path(canonical)], default_policy_path())
+    out.mkdir(parents=True, exist_ok=True)
+    written = write_import(run.imported, out / "canonical.parquet")
+    reports = [writer(run, out) for writer in WRITERS.values()]
+    summary = run.summary()
+    money = ", ".join(f"{v:,.2f} {k}" for k, v in summary["money_at_risk"].items()) or "none"
+    lines = [
+        f"refund-audit demo: bundled sample '{SAMPLE}' ({summary['cases']} refund cases, "
+        "3 channels), default policy",
+        *(f"  {line}" for line in run.imported.summary_lines()),
+        f"  findings: {summary['findings']} in {summary['cases_with_findings']} cases; "
+        f"money at risk: {money}",
+        *(f"    {code} {row['name']:<26} {row['findings']:>4}"
+          for code, row in summary["by_rule"].items() if row["findings"]),
+        f"  output in {out}/:",
+        *(f"    {p.name}" for p in [*written.values(), *reports]),
+    ]
     return lines

@@ -1,0 +1,121 @@
+"""One audit run: import the log, load the policy, run the rules, and record the manifest.
+
+The CLI's `check` and `demo` call `run_check`; the report writers read the `CheckRun` it
+returns. Nothing here prints or writes files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from audit import __version__
+from audit.findings import SEVERITIES, severity_rank
+from audit.ingest import ImportResult, import_sources
+from audit.policy import Policy, load_policy
+from audit.rules import default_rules
+from audit.rules.engine import AuditResult, run_rules
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class CheckRun:
+    imported: ImportResult
+    policy: Policy
+    result: AuditResult
+    started: datetime
+    finished: datetime
+    inputs: list[Path]
+    command: list[str] = field(default_factory=list)
+
+    def manifest(self) -> dict[str, Any]:
+        counts = {f.file: f for f in self.imported.files}
+        return {
+            "tool": "refund-audit",
+            "version": __version__,
+            "started": self.started.isoformat(),
+            "finished": self.finished.isoformat(),
+            "as_of": self.result.as_of.isoformat(),
+            "command": self.command,
+            "inputs": [
+                {"file": str(path), "sha256": sha256_of(path),
+                 "read": counts[path.name].read if path.name in counts else None,
+                 "imported": counts[path.name].imported if path.name in counts else None,
+                 "quarantined": counts[path.name].quarantined if path.name in counts else None}
+                for path in self.inputs
+            ],
+            "policy": {"file": self.policy.source, "sha256": self.policy.sha256},
+            "sop": [{"channel": k, "file": v} for k, v in sorted(self.policy.sop.items())],
+            "rules": [r.code for r in self.result.rules],
+        }
+
+    def summary(self) -> dict[str, Any]:
+        findings = self.result.findings
+        active = [f for f in findings if not f.waived]
+        by_rule: dict[str, dict[str, Any]] = {}
+        for rule in self.result.rules:
+            mine = [f for f in active if f.rule == rule.code]
+            by_rule[rule.code] = {"name": rule.name, "severity": rule.severity,
+                                  "findings": len(mine),
+                                  "cases": len({f.case_id for f in mine})}
+        by_severity = {s: sum(1 for f in active if f.severity == s) for s in SEVERITIES}
+        # Money at risk: per case the largest amount any of its findings puts at risk, so a
+        # case with three findings is not counted three times; per currency, never summed
+        # across currencies.
+        worst: dict[tuple[str, str], float] = {}
+        for f in active:
+            if f.amount_at_risk is None or f.currency is None:
+                continue
+            key = (f.case_id, f.currency)
+            worst[key] = max(worst.get(key, 0.0), f.amount_at_risk)
+        money: dict[str, float] = defaultdict(float)
+        for (_, currency), amount in worst.items():
+            money[currency] += amount
+        return {
+            "cases": self.result.cases,
+            "events": self.result.events,
+            "read": self.imported.read,
+            "imported": self.imported.imported,
+            "quarantined": self.imported.quarantined,
+            "findings": len(active),
+            "waived": len(findings) - len(active),
+            "suppressed_by_precedence": self.result.suppressed,
+            "cases_with_findings": len({f.case_id for f in active}),
+            "by_severity": by_severity,
+            "by_rule": by_rule,
+            "money_at_risk": {k: round(v, 2) for k, v in sorted(money.items())},
+            "errors": len(self.result.errors),
+            "waivers": [{"rule": w.waiver.rule, "case": w.waiver.case,
+                         "fingerprint": w.waiver.fingerprint, "status": w.status,
+                         "matched": w.matched, "expires": w.waiver.expires.isoformat(),
+                         "line": w.waiver.line} for w in self.result.waivers],
+        }
+
+    def worst_severity(self) -> str | None:
+        active = [f.severity for f in self.result.findings if not f.waived]
+        return max(active, key=severity_rank) if active else None
+
+
+def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None = None,
+              assume_tz: str | None = None, now: datetime | None = None) -> CheckRun:
+    """Import `sources`, run the policy's rules, and return everything a report needs."""
+    started = now or datetime.now(UTC)
+    ruleset = default_rules()
+    policy = load_policy(policy_path, known_rules=ruleset.known)
+    imported = import_sources([(p, None) for p in sources], assume_tz=assume_tz)
+    clock = as_of or policy.as_of or started
+    result = run_rules(imported.log, policy, ruleset, as_of=clock)
+    return CheckRun(imported=imported, policy=policy, result=result, started=started,
+                    finished=datetime.now(UTC), inputs=list(sources), command=list(sys.argv))

@@ -1,0 +1,67 @@
+"""Report writers, one per format, registered by name: JSON and CSV.
+
+Each takes the finished CheckRun and a folder, writes one file, and returns its path.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from audit.safety import neutralise_cell
+
+if TYPE_CHECKING:
+    from audit.checkrun import CheckRun
+
+CSV_COLUMNS = ("rule", "name", "severity", "case_id", "timestamp", "message", "amount_at_risk",
+               "currency", "resources", "activities", "event_ids", "waived", "waiver_reason",
+               "fingerprint", "evidence")
+
+
+def findings_document(run: CheckRun) -> dict[str, Any]:
+    """The content of findings.json: manifest, summary, findings, errors."""
+    return {
+        "manifest": run.manifest(),
+        "summary": run.summary(),
+        "findings": [f.as_dict() for f in run.result.findings],
+        "errors": [{"rule": e.rule, "name": e.name, "error": e.error,
+                    "traceback": e.traceback} for e in run.result.errors],
+    }
+
+
+def write_json(run: CheckRun, out: Path) -> Path:
+    path = out / "findings.json"
+    text = json.dumps(findings_document(run), indent=2, ensure_ascii=False, default=str)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def csv_row(finding: dict[str, Any]) -> list[Any]:
+    """One finding as the fixed CSV columns, formula-like cells neutralised."""
+    row: list[Any] = []
+    for column in CSV_COLUMNS:
+        value = finding[column]
+        if isinstance(value, list):
+            value = "; ".join(map(str, value))
+        elif isinstance(value, dict):
+            value = json.dumps(value, ensure_ascii=False, default=str)
+        elif value is None:
+            value = ""
+        row.append(neutralise_cell(value))
+    return row
+
+
+def write_csv(run: CheckRun, out: Path) -> Path:
+    path = out / "findings.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for finding in run.result.findings:
+            writer.writerow(csv_row(finding.as_dict()))
+    return path
+
+
+WRITERS: dict[str, Callable[[CheckRun, Path], Path]] = {"json": write_json, "csv": write_csv}

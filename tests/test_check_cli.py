@@ -1,0 +1,111 @@
+"""`refund-audit check`, `rules`, `explain`, `policy`: exit codes, reports, safety, docs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner, Result
+
+from audit.cli import main
+from audit.rules import default_rules
+from audit.rules.docs import render_all
+from audit.sample import SampleSpec, write_sample
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, code: int) -> Result:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == code, (result.output, result.exception)
+    return result
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sample")
+    write_sample(SampleSpec(channel="all", cases=300, seed=9, violation_rate=0.3), out)
+    return out / "canonical.csv"
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("clean")
+    write_sample(SampleSpec(channel="all", cases=120, seed=2, violation_rate=0.0), out)
+    return out / "canonical.csv"
+
+
+def test_check_exit_codes(sample: Path, clean: Path, tmp_path: Path) -> None:
+    run("check", str(sample), "--out", str(tmp_path / "a"), code=1)
+    run("check", str(sample), "--out", str(tmp_path / "b"), "--fail-on", "never", code=0)
+    run("check", str(clean), "--out", str(tmp_path / "c"), "--fail-on", "info", code=0)
+    run("check", str(sample), "--out", str(tmp_path / "d"), "--format", "pdf", code=2)
+
+
+def test_findings_json_holds_manifest_summary_findings(sample: Path, tmp_path: Path) -> None:
+    run("check", str(sample), "--out", str(tmp_path), "--fail-on", "never", code=0)
+    document = json.loads((tmp_path / "findings.json").read_text())
+    assert set(document) == {"manifest", "summary", "findings", "errors"}
+    manifest, summary = document["manifest"], document["summary"]
+    assert manifest["inputs"][0]["read"] == summary["read"] == len(pd.read_csv(sample))
+    assert len(manifest["inputs"][0]["sha256"]) == 64 and len(manifest["policy"]["sha256"]) == 64
+    assert manifest["as_of"].startswith("2026-10-15")
+    assert summary["findings"] == len(document["findings"])
+    assert sum(summary["by_severity"].values()) == summary["findings"]
+    assert sum(r["findings"] for r in summary["by_rule"].values()) == summary["findings"]
+    fields = {"rule", "name", "severity", "case_id", "event_ids", "activities", "resources",
+              "timestamp", "message", "evidence", "amount_at_risk", "waived", "fingerprint"}
+    assert all(fields <= set(f) for f in document["findings"])
+    with (tmp_path / "findings.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == summary["findings"]
+
+
+def test_formula_and_script_cells_are_inert_in_csv(tmp_path: Path) -> None:
+    log = tmp_path / "hostile.csv"
+    log.write_text(
+        "case,activity,timestamp,resource,role,amount,currency,channel\n"
+        "C1,Receive refund request,2026-07-01T09:00:00Z,=HYPERLINK(\"http://x\"),"
+        "customer-service,10,EUR,ecommerce\n"
+        "C1,<script>alert(1)</script>,2026-07-01T10:00:00Z,@SUM(A1),customer-service,,,"
+        "ecommerce\n", encoding="utf-8")
+    run("check", str(log), "--out", str(tmp_path / "out"), "--fail-on", "never", code=0)
+    text = (tmp_path / "out" / "findings.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    cells = [v for row in rows for v in row.values()]
+    assert not [v for v in cells if v[:1] in ("=", "+", "-", "@")], cells
+    assert any("'=HYPERLINK" in v or "'@SUM" in v for v in cells)
+
+
+def test_bad_policy_is_exit_2_naming_the_line(sample: Path, tmp_path: Path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text("version: 1\nactivities:\n  A: {control: approve}\nthreshold: 5\n",
+                      encoding="utf-8")
+    result = run("check", str(sample), "--policy", str(policy), "--out", str(tmp_path / "o"),
+                 code=2)
+    assert "p.yaml: row 4: field 'threshold': unknown key 'threshold'" in result.output
+
+
+def test_rules_explain_and_policy_commands(tmp_path: Path) -> None:
+    table = run("rules", code=0).output
+    assert all(r.code in table for r in default_rules())
+    records = json.loads(run("rules", "--format", "json", code=0).output)
+    assert len(records) == len(default_rules())
+    assert "## Why it matters" in run("explain", "SD001", code=0).output
+    assert "self-approval" in run("explain", "self-approval", code=0).output
+    assert "no rule 'nope'" in run("explain", "nope", code=2).output
+    target = tmp_path / "policy.yaml"
+    run("policy", "init", str(target), code=0)
+    assert "ok" in run("policy", "check", str(target), code=0).output
+    run("policy", "init", str(target), code=2)
+
+
+def test_rule_docs_are_generated_from_the_code() -> None:
+    folder = REPO / "docs" / "rules"
+    for name, text in render_all(default_rules()).items():
+        assert (folder / name).exists(), f"docs/rules/{name} missing: run make docs"
+        assert (folder / name).read_text(encoding="utf-8") == text, (
+            f"docs/rules/{name} is stale: run `make docs`")
