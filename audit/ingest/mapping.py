@@ -11,12 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from audit import canonical as C
 from audit.errors import InputError
+from audit.yamlio import child, line_of, load_yaml
 
 # Candidate source names per canonical column, most specific first. Compared after lowercasing
 # and dropping everything but letters and digits, so "Case ID", "case_id" and "CaseId" are one.
@@ -71,36 +69,9 @@ class Mapping:
     """The mapping file's path, for messages."""
 
 
-def _line_of(node: yaml.Node | None, key: str) -> int | None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
-                return int(key_node.start_mark.line) + 1
-    return None
-
-
-def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
-                return value_node  # type: ignore[no-any-return]
-    return None
-
-
 def load_mapping(path: Path) -> Mapping:
     """Read and check a mapping file; errors name the file, line and key."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read mapping file: {exc}", file=path) from exc
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=path,
-                         row=line) from exc
+    data, node = load_yaml(path)
     if data is None:
         return Mapping(source=str(path))
     if not isinstance(data, dict):
@@ -109,22 +80,22 @@ def load_mapping(path: Path) -> Mapping:
         if key not in _ALLOWED_KEYS:
             known = ", ".join(sorted(_ALLOWED_KEYS))
             raise InputError(f"unknown key '{key}' (known: {known})", file=path,
-                             row=_line_of(node, str(key)), field=str(key))
+                             row=line_of(node, str(key)), field=str(key))
 
     def section(key: str) -> dict[str, str]:
         raw = data.get(key) or {}
         if not isinstance(raw, dict):
-            raise InputError(f"'{key}' must be a mapping", file=path, row=_line_of(node, key),
+            raise InputError(f"'{key}' must be a mapping", file=path, row=line_of(node, key),
                              field=key)
-        sub = _child(node, key)
+        sub = child(node, key)
         out: dict[str, str] = {}
         for name, value in raw.items():
             if name not in MAPPABLE and not str(name).startswith(C.EVIDENCE_PREFIX):
                 raise InputError(
                     f"'{name}' is not a canonical column (see docs/canonical-log.md)",
-                    file=path, row=_line_of(sub, str(name)), field=f"{key}.{name}")
+                    file=path, row=line_of(sub, str(name)), field=f"{key}.{name}")
             if not isinstance(value, str | int | float) or isinstance(value, bool):
-                raise InputError("value must be text", file=path, row=_line_of(sub, str(name)),
+                raise InputError("value must be text", file=path, row=line_of(sub, str(name)),
                                  field=f"{key}.{name}")
             out[str(name)] = str(value)
         return out
@@ -136,7 +107,7 @@ def load_mapping(path: Path) -> Mapping:
         if not isinstance(value, str) or (allowed is not None and value not in allowed):
             expected = f"one of {allowed}" if allowed else "text"
             raise InputError(f"'{key}' must be {expected}, not {value!r}", file=path,
-                             row=_line_of(node, key), field=key)
+                             row=line_of(node, key), field=key)
         return value
 
     columns = section("columns")
@@ -145,10 +116,10 @@ def load_mapping(path: Path) -> Mapping:
     if both:
         name = sorted(both)[0]
         raise InputError("a column cannot be both mapped and constant", file=path,
-                         row=_line_of(_child(node, "constants"), name), field=name)
+                         row=line_of(child(node, "constants"), name), field=name)
     assume_tz = scalar("assume_tz")
     if assume_tz is not None:
-        check_time_zone(assume_tz, file=path, row=_line_of(node, "assume_tz"))
+        check_time_zone(assume_tz, file=path, row=line_of(node, "assume_tz"))
     return Mapping(
         columns=columns,
         constants=constants,
