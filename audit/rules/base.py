@@ -11,6 +11,7 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
+from string import Formatter
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -86,23 +87,24 @@ class Rule(ABC):
         `events` name columns holding event ids (or lists of ids); `message` is a format string
         over the row's columns; `when` names the column with the timestamp to report.
         """
+        fields = {name for _, name, _, _ in Formatter().parse(message) if name}
+        wanted = fields | set(evidence) | set(events) | {when, "currency"} | (
+            {amount} if amount else set())
+        columns = [c for c in matches.columns if c in wanted]
+        rows = list(zip(matches.index, matches[columns].to_dict("records"), strict=True))
+        ids_per_row = [_event_ids(row, events) for _, row in rows]
+        described = facts.describe([i for ids in ids_per_row for i in ids])
         out: list[Finding] = []
-        for case_id, row in matches.iterrows():
-            event_ids: list[str] = []
-            for column in events:
-                value = row[column]
-                if isinstance(value, list | tuple | np.ndarray):
-                    event_ids.extend(str(v) for v in value)
-                elif pd.notna(value):
-                    event_ids.append(str(value))
-            event_ids = list(dict.fromkeys(event_ids))
+        for (case_id, row), event_ids in zip(rows, ids_per_row, strict=True):
             values = {str(k): _plain(v) for k, v in row.items()}
             stamp = row[when]
             out.append(Finding(
                 rule=self.code, name=self.name, severity=self.severity,
                 case_id=str(case_id), event_ids=event_ids,
-                activities=facts.activities_of(event_ids),
-                resources=facts.resources_of(event_ids),
+                activities=[described[i][0] for i in event_ids if i in described],
+                resources=list(dict.fromkeys(
+                    str(described[i][1]) for i in event_ids
+                    if i in described and described[i][1] is not None)),
                 timestamp=None if pd.isna(stamp) else pd.Timestamp(stamp).isoformat(),
                 message=message.format(case=case_id, **values),
                 evidence={k: values[k] for k in evidence},
@@ -111,6 +113,18 @@ class Rule(ABC):
                 currency=values.get("currency"),
             ))
         return out
+
+
+def _event_ids(row: dict[Any, Any], columns: tuple[str, ...]) -> list[str]:
+    """Event ids named by `columns` of one match (scalars or lists), in order, once each."""
+    ids: list[str] = []
+    for column in columns:
+        value = row[column]
+        if isinstance(value, list | tuple | np.ndarray):
+            ids.extend(str(v) for v in value)
+        elif pd.notna(value):
+            ids.append(str(value))
+    return list(dict.fromkeys(ids))
 
 
 def _plain(value: Any) -> Any:

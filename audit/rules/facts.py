@@ -40,11 +40,13 @@ class CaseFacts:
         self.cases = self._case_table()
 
     # --- lookups for findings -------------------------------------------------------------
-    def activities_of(self, event_ids: list[str]) -> list[str]:
-        return [str(a) for a in self._activity.reindex(event_ids).dropna()]
-
-    def resources_of(self, event_ids: list[str]) -> list[str]:
-        return list(dict.fromkeys(str(r) for r in self._resource.reindex(event_ids).dropna()))
+    def describe(self, event_ids: list[str]) -> dict[str, tuple[str, str | None]]:
+        """Event id -> (activity, resource) for the given ids, in one lookup."""
+        unique = list(dict.fromkeys(event_ids))
+        activities = self._activity.reindex(unique)
+        resources = self._resource.reindex(unique)
+        return {i: (str(a), None if pd.isna(r) else str(r))
+                for i, a, r in zip(unique, activities, resources, strict=True) if pd.notna(a)}
 
     # --- building blocks ------------------------------------------------------------------
     def of(self, *controls: str) -> pd.DataFrame:
