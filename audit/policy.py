@@ -60,13 +60,6 @@ class Waiver:
     fingerprint: str | None = None
     line: int | None = None
 
-    def matches(self, rule_code: str, rule_name: str, case_id: str, fingerprint: str) -> bool:
-        if self.rule not in (rule_code, rule_name):
-            return False
-        if self.fingerprint is not None:
-            return self.fingerprint == fingerprint
-        return self.case == case_id
-
 
 @dataclass(frozen=True)
 class Policy:

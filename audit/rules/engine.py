@@ -28,8 +28,18 @@ class RuleError:
 @dataclass
 class WaiverStatus:
     waiver: Waiver
+    codes: frozenset[str] = frozenset()
+    """The rule codes the waiver's reference names (a code, name, family or glob)."""
     matched: int = 0
     expired: bool = False
+
+    def matches(self, finding: Finding) -> bool:
+        w = self.waiver
+        if finding.rule not in self.codes:
+            return False
+        if w.fingerprint is not None:
+            return w.fingerprint == finding.fingerprint
+        return w.case == finding.case_id
 
     @property
     def status(self) -> str:
@@ -95,11 +105,11 @@ def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
         kept.append(finding)
     suppressed = len(findings) - len(kept)
 
-    statuses = [WaiverStatus(w, expired=w.expires < as_of.date()) for w in policy.waivers]
+    statuses = [WaiverStatus(w, codes=frozenset(r.code for r in ruleset.resolve(w.rule)),
+                             expired=w.expires < as_of.date()) for w in policy.waivers]
     for finding in kept:
         for status in statuses:
-            if status.expired or not status.waiver.matches(
-                    finding.rule, finding.name, finding.case_id, finding.fingerprint):
+            if status.expired or not status.matches(finding):
                 continue
             status.matched += 1
             w = status.waiver

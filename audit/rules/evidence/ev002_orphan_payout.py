@@ -35,6 +35,7 @@ class OrphanPayout(Rule):
     suppresses = ("missing-approval", "approval-after-payout", "missing-second-approval",
                   "unauthorized-approver", "payout-exceeds-approved", "self-approval",
                   "approver-pays", "same-approver-twice", "missing-evidence", "amount-mismatch",
+                  "refund-exceeds-charge", "instrument-mismatch", "no-prior-purchase",
                   "approved-not-paid", "sla-breach", "stage-overdue")
 
     def check(self, facts: CaseFacts) -> list[Finding]:

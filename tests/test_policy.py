@@ -1,0 +1,223 @@
+"""The policy file: the default loads; every error names its line; waivers, severities,
+selection; a rule that crashes is an error of the run, not a silent pass."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from audit.errors import InputError
+from audit.policy import Policy, default_policy_path, load_policy
+from audit.rules.duties.sd001_self_approval import SelfApproval
+from audit.rules.engine import AuditResult, run_rules
+from audit.rules.facts import CaseFacts
+from audit.rules.registry import default_rules
+from tests.rules.logbuilder import build_log
+
+RULES = default_rules()
+DEFAULT = default_policy_path().read_text(encoding="utf-8")
+CLEAN_TAIL = [{"a": "Collect evidence"}, {"a": "Execute payout"}]
+
+
+def write_policy(folder: Path, *changes: tuple[str, str]) -> Path:
+    """The default policy with each (old, new) text replaced once."""
+    text = DEFAULT
+    for old, new in changes:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    path = folder / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def line_with(path: Path, needle: str) -> int:
+    lines = [n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if needle in line and not line.lstrip().startswith("#")]
+    assert len(lines) == 1, (needle, lines)
+    return lines[0]
+
+
+def test_the_default_policy_loads() -> None:
+    policy = load_policy(default_policy_path(), known_rules=RULES.known)
+    assert policy.as_of == datetime(2026, 10, 15, tzinfo=UTC)
+    assert policy.second_approval_threshold == {"EUR": 500.0, "USD": 550.0, "GBP": 450.0}
+    assert policy.sla == timedelta(days=14)
+    assert policy.approved_not_paid_grace == timedelta(days=5)
+    assert [(s.start, s.end, s.limit) for s in policy.stages] == [
+        ("request", "first-approval", timedelta(days=10)),
+        ("last-approval", "payout", timedelta(days=7))]
+    assert policy.approver_roles == {"approve": ("supervisor", "finance"),
+                                     "second-approve": ("finance",)}
+    assert policy.required_evidence["offline"] == ("evidence:receipt", "evidence:photo")
+    assert policy.control_of()["Approve refund (second level)"] == "second-approve"
+    assert policy.select == ("*",) and policy.ignore == () and policy.waivers == ()
+    assert len(RULES.select(policy.select, policy.ignore)) == len(RULES) == 20
+
+
+WAIVER = ("waivers: []", "waivers:\n  - rule: self-approval\n    case: EC00012\n"
+          "    reason: only staff on duty\n    approved_by: Head of Internal Audit\n"
+          "    expires: 2027-03-31\n")
+ERRORS = {
+    "unknown top-level key": (
+        [("version: 1\n", "version: 1\ncolour: blue\n")], "colour: blue", "unknown key 'colour'"),
+    "unknown nested key": (
+        [("  request_to_payout: 14d\n", "  request_to_payout: 14d\n  request_to_close: 20d\n")],
+        "request_to_close", "unknown key 'request_to_close'"),
+    "control not in the vocabulary": (
+        [("  Approve refund: {control: approve}", "  Approve refund: {control: approval}")],
+        "Approve refund: {control: approval}", "control must be one of"),
+    "bad duration": (
+        [("request_to_payout: 14d", "request_to_payout: 14 days")], "request_to_payout",
+        "not a duration: '14 days'"),
+    "unknown currency": (
+        [("  second_approval: {EUR: 500, USD: 550, GBP: 450}",
+          "  second_approval:\n    EUR: 500\n    EURO: 450")], "EURO: 450",
+        "unknown currency 'EURO'"),
+    "unknown rule in rules.select": (
+        [('  select: ["*"]', '  select: ["*", no-such-rule]')], "select:",
+        "'no-such-rule' matches no rule"),
+    "severity not in the list": (
+        [("  severity: {}", "  severity:\n    self-approval: urgent")], "self-approval: urgent",
+        "severity must be one of info, low, medium, high, critical"),
+    "waiver without approved_by": (
+        [(WAIVER[0], WAIVER[1].replace("    approved_by: Head of Internal Audit\n", ""))],
+        "- rule: self-approval", "a waiver needs 'approved_by'"),
+    "waiver with both case and fingerprint": (
+        [(WAIVER[0], WAIVER[1] + "    fingerprint: 0123456789abcdef\n")],
+        "- rule: self-approval", "a waiver names either a case or a fingerprint"),
+}
+
+
+@pytest.mark.parametrize("changes,needle,message", ERRORS.values(), ids=ERRORS.keys())
+def test_each_error_names_its_line(tmp_path: Path, changes: list[tuple[str, str]], needle: str,
+                                   message: str) -> None:
+    path = write_policy(tmp_path, *changes)
+    with pytest.raises(InputError) as caught:
+        load_policy(path, known_rules=RULES.known)
+    error = caught.value
+    assert message in error.message
+    assert error.file == str(path)
+    assert error.row == line_with(path, needle), str(error)
+    assert f"row {error.row}" in str(error)
+
+
+# --- running a policy -----------------------------------------------------------------------
+LOG = {
+    "S1": [{"a": "Receive refund request", "r": "Nadia Rossi"},
+           {"a": "Approve refund", "r": "Nadia Rossi"}, *CLEAN_TAIL],
+    "S2": [{"a": "Receive refund request", "r": "Omar Farouk"},
+           {"a": "Approve refund", "r": "Omar Farouk"}, *CLEAN_TAIL],
+    "M1": [{"a": "Receive refund request"}, *CLEAN_TAIL],
+}
+
+
+def audit(policy: Policy) -> AuditResult:
+    log = build_log({k: [{"a": "Capture payment"}, *v] for k, v in LOG.items()}, policy)
+    assert policy.as_of is not None
+    return run_rules(log, policy, RULES, as_of=policy.as_of)
+
+
+def load(path: Path) -> Policy:
+    return load_policy(path, known_rules=RULES.known)
+
+
+def by(result: AuditResult, case: str, name: str) -> list:  # type: ignore[type-arg]
+    return [f for f in result.findings if f.case_id == case and f.name == name]
+
+
+def waivers(*items: str) -> tuple[str, str]:
+    return ("waivers: []", "waivers:\n" + "".join(items))
+
+
+def waiver(rule: str, where: str, expires: str = "2027-03-31",
+           reason: str = "only staff on duty") -> str:
+    return (f"  - rule: {rule}\n    {where}\n    reason: {reason}\n"
+            f"    approved_by: Head of Internal Audit\n    expires: {expires}\n")
+
+
+def test_without_waivers(tmp_path: Path) -> None:
+    result = audit(load(write_policy(tmp_path)))
+    assert result.errors == []
+    assert {(f.case_id, f.name) for f in result.findings} == {
+        ("S1", "self-approval"), ("S2", "self-approval"), ("M1", "missing-approval")}
+    assert not any(f.waived for f in result.findings)
+
+
+def test_waivers_by_case_by_code_and_by_fingerprint(tmp_path: Path) -> None:
+    plain = audit(load(write_policy(tmp_path)))
+    (s2,) = by(plain, "S2", "self-approval")
+    result = audit(load(write_policy(tmp_path, waivers(
+        waiver("self-approval", "case: S1"),
+        waiver("SD001", f"fingerprint: '{s2.fingerprint}'", reason="cover for sick leave")))))
+    (s1,) = by(result, "S1", "self-approval")
+    assert s1.waived and s1.waiver_reason is not None
+    assert "only staff on duty" in s1.waiver_reason
+    assert "Head of Internal Audit" in s1.waiver_reason and "2027-03-31" in s1.waiver_reason
+    (s2,) = by(result, "S2", "self-approval")
+    assert s2.waived and "cover for sick leave" in (s2.waiver_reason or "")
+    assert not by(result, "M1", "missing-approval")[0].waived
+    assert [(w.status, w.matched) for w in result.waivers] == [("used", 1), ("used", 1)]
+
+
+def test_expired_and_never_matched_waivers(tmp_path: Path) -> None:
+    result = audit(load(write_policy(tmp_path, waivers(
+        waiver("self-approval", "case: S1", expires="2026-09-30"),  # before as_of 2026-10-15
+        waiver("self-approval", "case: M1"),  # M1 has another finding, not this one
+        waiver("approver-pays", "case: S2"),
+        waiver("self-approval", "case: S2", expires="2026-10-15")))))  # valid on its last day
+    assert [w.status for w in result.waivers] == ["expired", "never matched", "never matched",
+                                                  "used"]
+    assert not by(result, "S1", "self-approval")[0].waived
+    assert by(result, "S2", "self-approval")[0].waived
+    assert not by(result, "M1", "missing-approval")[0].waived
+
+
+def test_severity_overrides(tmp_path: Path) -> None:
+    result = audit(load(write_policy(
+        tmp_path, ("  severity: {}", "  severity: {self-approval: low, AP: info}"))))
+    assert {f.severity for f in result.findings if f.name == "self-approval"} == {"low"}
+    assert by(result, "M1", "missing-approval")[0].severity == "info"
+
+
+def test_ignoring_a_family(tmp_path: Path) -> None:
+    result = audit(load(write_policy(tmp_path, ("  ignore: []", "  ignore: [SD]"))))
+    assert not any(r.family == "SD" for r in result.rules)
+    assert len(result.rules) == len(RULES) - 3
+    assert {(f.case_id, f.name) for f in result.findings} == {("M1", "missing-approval")}
+
+
+def test_a_rule_that_raises_is_an_error_and_the_others_still_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(self: SelfApproval, facts: CaseFacts) -> list:  # type: ignore[type-arg]
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(SelfApproval, "check", boom)
+    result = audit(load(write_policy(tmp_path)))
+    assert [(e.rule, e.name, e.error) for e in result.errors] == [
+        ("SD001", "self-approval", "RuntimeError: boom")]
+    assert "boom" in result.errors[0].traceback
+    assert {(f.case_id, f.name) for f in result.findings} == {("M1", "missing-approval")}
+    assert len(result.rules) == len(RULES)
+
+
+
+def test_a_waiver_by_family_waives_that_family_only(tmp_path: Path) -> None:
+    """A waiver's rule may be a family or glob, resolved like rule selection."""
+    path = write_policy(tmp_path, ("waivers: []", (
+        "waivers:\n  - {rule: SD, case: C1, reason: one-person store, approved_by: CAE,"
+        " expires: 2027-01-01}")))
+    policy = load_policy(path, known_rules=RULES.known)
+    log = build_log({"C1": [
+        {"a": "Receive refund request", "r": "Nadia Rossi", "t": "2026-07-01T09:00Z",
+         "amount": 100},
+        {"a": "Approve refund", "r": "Nadia Rossi", "amount": 100},
+        {"a": "Execute payout", "r": "Nadia Rossi", "amount": 100},
+    ]}, policy)
+    assert policy.as_of is not None
+    result = run_rules(log, policy, RULES, as_of=policy.as_of)
+    waived = {f.name for f in result.findings if f.waived}
+    assert waived == {"self-approval", "approver-pays"}
+    assert all(not f.waived for f in result.findings if f.rule[:2] != "SD")
+    assert result.waivers[0].status == "used"

@@ -1,0 +1,133 @@
+"""Every rule against its cases as data: tests/rules/cases/<CODE>_<name>.yml.
+
+Each YAML file holds cases for one rule: a small log (see tests/rules/logbuilder.py for the
+compact event syntax), optional `policy:` overrides (merged into the default policy) and
+`as_of:`, and `expect:`, the cases that must carry the rule's finding after the engine has
+applied its precedences. `exactly:` (optional) pins every finding name of a case. One test id
+per YAML case; the full engine with every default rule runs each time.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from audit import canonical as C
+from audit.policy import Policy, default_policy_path, load_policy
+from audit.rules.engine import AuditResult, run_rules
+from audit.rules.registry import default_rules
+from tests.rules.logbuilder import build_log, timestamp
+
+CASES = Path(__file__).parent / "rules" / "cases"
+RULES = default_rules()
+FILE_KEYS = frozenset({"rule", "policy", "as_of", "cases"})
+CASE_KEYS = frozenset({"name", "log", "expect", "exactly", "policy", "as_of"})
+
+
+def merged(base: Any, override: Any) -> Any:
+    """`override` deep-merged into `base` (mappings merge, anything else replaces)."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = merged(base.get(key), value) if key in base else value
+        return out
+    return copy.deepcopy(override)
+
+
+def _files() -> list[Path]:
+    return sorted(CASES.glob("*.yml"))
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict) and set(data) <= FILE_KEYS, f"{path.name}: keys {set(data)}"
+    return data
+
+
+def _params() -> Iterator[Any]:
+    for path in _files():
+        data = _load(path)
+        for i, case in enumerate(data.get("cases") or []):
+            name = case.get("name", f"case {i + 1}")
+            yield pytest.param(path, i, id=f"{path.stem}: {name}")
+
+
+@pytest.fixture(scope="session")
+def policy_for(tmp_path_factory: pytest.TempPathFactory) -> Callable[[dict[str, Any]], Policy]:
+    """The default policy with overrides, loaded (and so validated) like a user's file."""
+    base = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    folder = tmp_path_factory.mktemp("policies")
+    cache: dict[str, Policy] = {}
+
+    def load(override: dict[str, Any]) -> Policy:
+        key = json.dumps(override, sort_keys=True, default=str)
+        if key not in cache:
+            path = folder / f"policy{len(cache)}.yaml"
+            path.write_text(yaml.safe_dump(merged(base, override), allow_unicode=True),
+                            encoding="utf-8")
+            cache[key] = load_policy(path, known_rules=RULES.known)
+        return cache[key]
+
+    return load
+
+
+def run_case(data: dict[str, Any], case: dict[str, Any], source: str,
+             policy_for: Callable[[dict[str, Any]], Policy]) -> tuple[AuditResult, set[str]]:
+    policy = policy_for(merged(data.get("policy") or {}, case.get("policy") or {}))
+    log = build_log(case["log"], policy, source=source)
+    assert C.validate(log) == [], C.validate(log)
+    as_of_value = case.get("as_of", data.get("as_of"))
+    as_of = timestamp(as_of_value).to_pydatetime() if as_of_value else policy.as_of
+    assert as_of is not None
+    result = run_rules(log, policy, RULES, as_of=as_of)
+    return result, set(log[C.CASE])
+
+
+@pytest.mark.parametrize("path,index", list(_params()))
+def test_rule_case(path: Path, index: int,
+                   policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    data = _load(path)
+    case = data["cases"][index]
+    assert set(case) <= CASE_KEYS, f"unknown keys {set(case) - CASE_KEYS}"
+    rule = RULES.get(data["rule"])
+    assert rule is not None, f"{data['rule']!r} is no rule"
+    result, case_ids = run_case(data, case, f"tests/rules/cases/{path.name}", policy_for)
+    assert result.errors == [], [f"{e.rule}: {e.error}\n{e.traceback}" for e in result.errors]
+    expect = {str(c) for c in case["expect"]}
+    assert expect <= case_ids, f"expect names cases not in the log: {expect - case_ids}"
+    got = {f.case_id for f in result.findings if f.rule == rule.code}
+    shown = {f.case_id: sorted(g.name for g in result.findings if g.case_id == f.case_id)
+             for f in result.findings}
+    assert got == expect, (f"{rule.name}: expected on {sorted(expect)}, found on "
+                           f"{sorted(got)}; all findings per case: {shown}")
+    for case_id, names in (case.get("exactly") or {}).items():
+        assert str(case_id) in case_ids, f"exactly names a case not in the log: {case_id}"
+        assert all(RULES.get(n) for n in names), f"exactly names unknown rules: {names}"
+        found = {f.name for f in result.findings if f.case_id == str(case_id)}
+        assert found == set(names), f"{case_id}: findings {sorted(found)}, expected {names}"
+
+
+def test_every_rule_has_passing_and_failing_cases() -> None:
+    files = {p.name: _load(p) for p in _files()}
+    problems = []
+    for rule in RULES:
+        name = f"{rule.code}_{rule.name}.yml"
+        data = files.pop(name, None)
+        if data is None:
+            problems.append(f"{name}: missing")
+            continue
+        if data.get("rule") not in (rule.name, rule.code):
+            problems.append(f"{name}: says rule {data.get('rule')!r}")
+        cases = data.get("cases") or []
+        if not any(c.get("expect") == [] for c in cases):
+            problems.append(f"{name}: no compliant case (expect: [])")
+        if not any(c.get("expect") for c in cases):
+            problems.append(f"{name}: no violating case")
+    problems += [f"{name}: names no registered rule" for name in files]
+    assert problems == []
