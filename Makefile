@@ -25,16 +25,28 @@ sample-logs: $(STAMP)
 	$(BIN)/refund-audit sample --channel all --cases 300 --seed 42 --violation-rate 0.25 \
 	  --out sample_logs/refund-sample
 
+# Benchmarks against pm4py on the same data (never part of `make test`); results in
+# bench/results/. BENCH_ARGS='--quick' for a smoke run, '--cases 10000,100000,1000000' for more.
+BENCH_ARGS ?= --cases 10000,100000
 bench: $(STAMP)
-	@echo "bench/: not built yet (issue #7)"; exit 2
+	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 
 # Debian packages the project needs: installed only where missing, and only as root.
-SYSTEM_PACKAGES := python3-venv
+# python3-venv only where `python3 -m venv` does not work yet; chromium for the browser test
+# of report.html; fonts-noto-cjk so graphs draw Chinese/Japanese/Korean labels (PNG).
+SYSTEM_PACKAGES := python3-venv chromium fonts-noto-cjk
 system-deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do \
-	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ] && ! $(PYTHON) -m venv --help >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing; \
+	@if ! command -v dpkg-query >/dev/null 2>&1; then \
+	  echo "not a Debian system: please install the equivalents of: $(SYSTEM_PACKAGES)"; \
+	  exit 0; fi; \
+	missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  if [ "$$p" = python3-venv ] && $(PYTHON) -c "import ensurepip, venv" 2>/dev/null; then \
+	    continue; fi; \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" \
+	    || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq \
+	    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "please install:$$missing (sudo apt-get install$$missing)"; exit 2; fi; \
 	fi
 

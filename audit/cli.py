@@ -163,7 +163,7 @@ FAIL_ON = click.Choice(["info", "low", "medium", "high", "critical", "never"])
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for findings.json, findings.csv and the other reports.")
 @click.option("--format", "formats", default="all", show_default=True,
-              help="Comma-separated report formats (json, csv) or 'all'.")
+              help="Comma-separated report formats (json, csv, xlsx, graphs, html) or 'all'.")
 @click.option("--fail-on", type=FAIL_ON, default="high", show_default=True,
               help="Exit 1 when a finding (not waived) has this severity or higher.")
 @click.option("--as-of", help="The audit's clock (ISO 8601 with zone); default: the policy's "

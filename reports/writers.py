@@ -1,6 +1,6 @@
-"""Report writers, one per format, registered by name: JSON and CSV.
+"""Report writers, one per format, registered by name: JSON, CSV, XLSX, HTML and graphs.
 
-Each takes the finished CheckRun and a folder, writes one file, and returns its path.
+Each takes the finished CheckRun and a folder, writes its file(s), and returns the main path.
 """
 
 from __future__ import annotations
@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audit.safety import neutralise_cell
+from reports.graphs import write_graphs
+from reports.html import write_html
+from reports.records import FINDING_COLUMNS, flat_value
+from reports.xlsx import write_xlsx
 
 if TYPE_CHECKING:
     from audit.checkrun import CheckRun
 
-CSV_COLUMNS = ("rule", "name", "severity", "case_id", "timestamp", "message", "amount_at_risk",
-               "currency", "resources", "activities", "event_ids", "waived", "waiver_reason",
-               "fingerprint", "evidence")
+CSV_COLUMNS = FINDING_COLUMNS
 
 
 def findings_document(run: CheckRun) -> dict[str, Any]:
@@ -41,17 +43,7 @@ def write_json(run: CheckRun, out: Path) -> Path:
 
 def csv_row(finding: dict[str, Any]) -> list[Any]:
     """One finding as the fixed CSV columns, formula-like cells neutralised."""
-    row: list[Any] = []
-    for column in CSV_COLUMNS:
-        value = finding[column]
-        if isinstance(value, list):
-            value = "; ".join(map(str, value))
-        elif isinstance(value, dict):
-            value = json.dumps(value, ensure_ascii=False, default=str)
-        elif value is None:
-            value = ""
-        row.append(neutralise_cell(value))
-    return row
+    return [neutralise_cell(flat_value(finding[column])) for column in CSV_COLUMNS]
 
 
 def write_csv(run: CheckRun, out: Path) -> Path:
@@ -64,4 +56,11 @@ def write_csv(run: CheckRun, out: Path) -> Path:
     return path
 
 
-WRITERS: dict[str, Callable[[CheckRun, Path], Path]] = {"json": write_json, "csv": write_csv}
+WRITERS: dict[str, Callable[[CheckRun, Path], Path]] = {
+    "json": write_json,
+    "csv": write_csv,
+    "xlsx": write_xlsx,
+    "graphs": write_graphs,
+    "html": write_html,
+}
+"""Writers by `--format` name, in the order `all` runs them."""

@@ -1,0 +1,339 @@
+"""Annotated graphs: the discovered DFG of a log, DOT text with escaped labels, SVG and PNG.
+
+Graphs are computed first (`Dfg`: counts and median durations, from the canonical log with
+pandas), then written as DOT and drawn by Graphviz: in-process through pygraphviz (its wheels
+bundle Graphviz), else the `dot` executable. Every label is escaped in DOT, and the SVG is
+cut down to an allowlist of drawing elements before it is written or put into a report, so a
+hostile activity name comes out as text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from lxml import etree
+
+from audit import canonical as C
+
+if TYPE_CHECKING:
+    from audit.checkrun import CheckRun
+
+FONTS = "Noto Sans CJK SC,Noto Sans,DejaVu Sans,sans-serif"
+"""Font list for labels: a CJK-capable family first, so PNGs of Chinese or Japanese labels
+draw real glyphs where the font is installed (SVGs leave the choice to the viewer)."""
+
+MAX_LABEL = 60
+"""Characters of a label drawn in a graph; longer labels are cut with an ellipsis."""
+
+
+MAX_ACTIVITIES = 60
+"""Activities drawn in the DFG of a run; a log with more shows its most frequent ones."""
+
+
+class GraphvizMissing(RuntimeError):
+    """Neither pygraphviz nor a `dot` executable is available to draw graphs."""
+
+
+# --- the directly-follows graph -----------------------------------------------------------
+@dataclass(frozen=True)
+class DfgEdge:
+    source: str
+    target: str
+    count: int
+    median_seconds: float
+
+
+@dataclass(frozen=True)
+class Dfg:
+    """Directly-follows graph: per activity its events, how cases start/end, and each edge."""
+
+    activities: dict[str, int]
+    starts: dict[str, int]
+    ends: dict[str, int]
+    edges: list[DfgEdge]
+    cases: int
+
+    def top(self, limit: int) -> Dfg:
+        """The DFG restricted to its `limit` most frequent activities (and their edges)."""
+        if len(self.activities) <= limit:
+            return self
+        ranked = sorted(self.activities.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        keep = {a for a, _ in ranked}
+        return Dfg(
+            activities={a: n for a, n in self.activities.items() if a in keep},
+            starts={a: n for a, n in self.starts.items() if a in keep},
+            ends={a: n for a, n in self.ends.items() if a in keep},
+            edges=[e for e in self.edges if e.source in keep and e.target in keep],
+            cases=self.cases)
+
+
+def discover_dfg(log: pd.DataFrame) -> Dfg:
+    """The DFG of a canonical log; events of a case in time order (ties: log order)."""
+    if log.empty:
+        return Dfg({}, {}, {}, [], 0)
+    frame = pd.DataFrame({
+        "case": log[C.CASE].astype(str).to_numpy(),
+        "activity": log[C.ACTIVITY].astype(str).to_numpy(),
+        "time": log[C.TIMESTAMP].to_numpy(),
+        "position": range(len(log)),
+    }).sort_values(["case", "time", "position"])
+    by_case = frame.groupby("case", sort=False)
+    frame["next"] = by_case["activity"].shift(-1)
+    frame["delta"] = (by_case["time"].shift(-1) - frame["time"]).dt.total_seconds()
+    pairs = frame.dropna(subset=["next"])
+    grouped = pairs.groupby(["activity", "next"], sort=True)["delta"]
+    stats = pd.DataFrame({"count": grouped.size(), "median": grouped.median()})
+    edges = [DfgEdge(str(a), str(b), int(count), float(median))
+             for (a, b), count, median in zip(stats.index.tolist(), stats["count"],
+                                              stats["median"], strict=True)]
+    counts = frame["activity"].value_counts()
+    starts = by_case["activity"].first().value_counts()
+    ends = by_case["activity"].last().value_counts()
+    return Dfg(
+        activities={str(k): int(v) for k, v in counts.sort_index().items()},
+        starts={str(k): int(v) for k, v in starts.sort_index().items()},
+        ends={str(k): int(v) for k, v in ends.sort_index().items()},
+        edges=edges,
+        cases=int(frame["case"].nunique()),
+    )
+
+
+def format_duration(seconds: float) -> str:
+    """A short human duration: 45s, 12m, 3h 20m, 2d 4h."""
+    if seconds != seconds:  # NaN
+        return "n/a"
+    total = round(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m"
+    return f"{secs}s"
+
+
+# --- DOT ----------------------------------------------------------------------------------
+def dot_string(text: str) -> str:
+    """`text` as a quoted DOT string that Graphviz draws literally.
+
+    Backslashes and quotes are escaped; `&` is written as an entity because Graphviz expands
+    entities in labels; line breaks become spaces; overlong labels are cut.
+    """
+    text = " ".join(text.split()) if any(c in text for c in "\r\n\t\f\v") else text
+    if len(text) > MAX_LABEL:
+        text = text[: MAX_LABEL - 1] + "…"
+    text = text.replace("\\", "\\\\").replace('"', '\\"').replace("&", "&amp;")
+    return f'"{text}"'
+
+
+def _label(*lines: str) -> str:
+    """A multi-line label: each line escaped, joined with DOT's centred line break."""
+    return '"' + "\\n".join(dot_string(line)[1:-1] for line in lines) + '"'
+
+
+def _shade(share: float) -> str:
+    """Fill colour from light to dark blue by the share of the busiest activity."""
+    light, dark = (0xE8, 0xF0, 0xFB), (0x6A, 0x9B, 0xD8)
+    rgb = [round(a + (b - a) * share) for a, b in zip(light, dark, strict=True)]
+    return "#" + "".join(f"{c:02x}" for c in rgb)
+
+
+def dfg_dot(dfg: Dfg, *, title: str = "Directly-follows graph") -> str:
+    """DOT text of a DFG: nodes with event counts, edges with frequency and median duration."""
+    ids = {activity: f"a{i}" for i, activity in enumerate(dfg.activities)}
+    busiest = max(dfg.activities.values(), default=1)
+    heaviest = max((e.count for e in dfg.edges), default=1)
+    lines = [
+        "digraph dfg {",
+        f"  graph [label={_label(title)}, labelloc=t, fontsize=16, rankdir=TB, "
+        f'fontname="{FONTS}", bgcolor="white", nodesep=0.35, ranksep=0.45];',
+        f'  node [shape=box, style="rounded,filled", fontname="{FONTS}", fontsize=12, '
+        'color="#2f5597", penwidth=1.2];',
+        f'  edge [fontname="{FONTS}", fontsize=10, color="#4d4d4d", arrowsize=0.7];',
+        '  start [label="start", shape=circle, width=0.35, fixedsize=true, fontsize=8, '
+        'style=filled, fillcolor="#c6efce", color="#2e7d32"];',
+        '  end [label="end", shape=doublecircle, width=0.3, fixedsize=true, fontsize=8, '
+        'style=filled, fillcolor="#f4cccc", color="#b71c1c"];',
+    ]
+    for activity, count in dfg.activities.items():
+        events = f"{count:,} event" + ("" if count == 1 else "s")
+        lines.append(f"  {ids[activity]} [label={_label(activity, events)}, "
+                     f'fillcolor="{_shade(count / busiest)}"];')
+    for activity, count in dfg.starts.items():
+        lines.append(f'  start -> {ids[activity]} [label="{count:,}", style=dashed, '
+                     'color="#2e7d32"];')
+    for edge in dfg.edges:
+        width = 0.8 + 3.2 * edge.count / heaviest
+        label = f"{edge.count:,} · {format_duration(edge.median_seconds)}"
+        lines.append(f"  {ids[edge.source]} -> {ids[edge.target]} [label={_label(label)}, "
+                     f"penwidth={width:.2f}];")
+    for activity, count in dfg.ends.items():
+        lines.append(f'  {ids[activity]} -> end [label="{count:,}", style=dashed, '
+                     'color="#b71c1c"];')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# --- drawing ------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _native_stderr_filtered() -> Iterator[None]:
+    """Hide Fontconfig's warnings about newer config files (the bundled library is older
+    than the system's fonts.conf); anything else written to fd 2 meanwhile is passed on."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2 (e.g. embedded): draw without filtering
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = [line for line in capture.read().decode("utf-8", "replace").splitlines()
+                    if line.strip() and not line.startswith("Fontconfig warning")]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
+
+
+def renderer() -> str:
+    """Which Graphviz draws here: 'pygraphviz', 'dot' or 'none'."""
+    try:
+        import pygraphviz  # type: ignore[import-untyped]  # noqa: F401
+    except ImportError:
+        return "dot" if shutil.which("dot") else "none"
+    return "pygraphviz"
+
+
+def render_dot(dot: str, fmt: str) -> bytes:
+    """Lay out and draw DOT text as `fmt` ('svg' or 'png'); raise GraphvizMissing if nothing
+    can draw. SVG output is sanitised (see `sanitise_svg`)."""
+    if fmt not in ("svg", "png"):
+        raise ValueError(f"unsupported graph format {fmt!r}")
+    how = renderer()
+    if how == "pygraphviz":
+        import pygraphviz
+
+        graph = pygraphviz.AGraph(string=dot)
+        with _native_stderr_filtered():
+            data = graph.draw(format=fmt, prog="dot")
+        drawn = bytes(data)
+    elif how == "dot":
+        done = subprocess.run([shutil.which("dot") or "dot", f"-T{fmt}"],  # noqa: S603
+                              input=dot.encode("utf-8"), capture_output=True, check=False,
+                              timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"dot failed: {done.stderr.decode('utf-8', 'replace')[:500]}")
+        drawn = done.stdout
+    else:
+        raise GraphvizMissing("cannot draw graphs: install pygraphviz (pip) or Graphviz (dot)")
+    return sanitise_svg(drawn).encode("utf-8") if fmt == "svg" else drawn
+
+
+# --- SVG sanitising -----------------------------------------------------------------------
+_SVG = "http://www.w3.org/2000/svg"
+_ALLOWED_ELEMENTS = frozenset({"svg", "g", "title", "desc", "text", "tspan", "path", "polygon",
+                               "polyline", "ellipse", "circle", "rect", "line"})
+_ALLOWED_ATTRIBUTES = frozenset({
+    "width", "height", "viewBox", "class", "transform", "fill", "stroke",
+    "stroke-width", "stroke-dasharray", "stroke-opacity", "fill-opacity", "points", "d", "cx",
+    "cy", "rx", "ry", "r", "x", "y", "x1", "y1", "x2", "y2", "text-anchor", "font-family",
+    "font-size", "font-weight", "font-style", "text-decoration", "opacity",
+    "preserveAspectRatio", "baseline-shift",
+    "{http://www.w3.org/XML/1998/namespace}space",
+})
+
+
+def sanitise_svg(data: bytes | str) -> str:
+    """The `<svg>` element of Graphviz output, reduced to drawing elements and attributes.
+
+    Comments, processing instructions, links, scripts, styles, event handlers and anything
+    not on the allowlist are dropped, so the markup can be put inline into an HTML page.
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True,
+                             remove_pis=True, load_dtd=False, huge_tree=True)
+    root = etree.fromstring(raw, parser)
+    if etree.QName(root).localname != "svg":
+        raise ValueError("not an SVG document")
+    for element in list(root.iter()):
+        if not isinstance(element.tag, str):
+            element.getparent().remove(element)
+            continue
+        qname = etree.QName(element)
+        if element is not root and (qname.namespace != _SVG
+                                    or qname.localname not in _ALLOWED_ELEMENTS):
+            parent = element.getparent()
+            if parent is None:
+                continue
+            if qname.localname == "a" and qname.namespace == _SVG:
+                # Graphviz wraps linked nodes in <a>: keep the drawing, drop the link.
+                index = parent.index(element)
+                for offset, child in enumerate(list(element)):
+                    parent.insert(index + offset, child)
+            parent.remove(element)
+            continue
+        for name in list(element.attrib):
+            if name not in _ALLOWED_ATTRIBUTES:
+                del element.attrib[name]
+    etree.cleanup_namespaces(root)
+    return etree.tostring(root, encoding="unicode")
+
+
+# --- the run's graphs ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class DrawnGraph:
+    name: str
+    """File stem, e.g. 'dfg'."""
+    title: str
+    caption: str
+    dot: str
+
+
+def run_graphs(run: CheckRun) -> list[DrawnGraph]:
+    """The graphs of a run, as DOT: today the discovered DFG (conformance adds its own)."""
+    dfg = discover_dfg(run.imported.log)
+    shown = dfg.top(MAX_ACTIVITIES)
+    caption = (f"Discovered from {dfg.cases:,} cases: boxes are activities with their event "
+               "counts; arrows are direct successions with their frequency and median time "
+               "between the two events.")
+    if shown is not dfg:
+        caption += (f" Only the {len(shown.activities)} most frequent of "
+                    f"{len(dfg.activities):,} activities are drawn.")
+    return [DrawnGraph("dfg", "Directly-follows graph (as-is)", caption,
+                       dfg_dot(shown, title="Directly-follows graph (as-is)"))]
+
+
+def write_graph(graph: DrawnGraph, out: Path,
+                formats: Sequence[str] = ("svg", "png")) -> list[Path]:
+    """Draw one graph into `out` as <name>.svg and <name>.png."""
+    written = []
+    for fmt in formats:
+        path = out / f"{graph.name}.{fmt}"
+        path.write_bytes(render_dot(graph.dot, fmt))
+        written.append(path)
+    return written
+
+
+def write_graphs(run: CheckRun, out: Path) -> Path:
+    """Writer: dfg.svg and dfg.png (and any other graph of the run); returns the first SVG."""
+    written: list[Path] = []
+    for graph in run_graphs(run):
+        written += write_graph(graph, out)
+    return written[0]

@@ -1,0 +1,76 @@
+"""report.html: the view model through an autoescaped Jinja2 template into one self-contained file.
+
+CSS, JavaScript and graphs are inline; a Content-Security-Policy allows only the report's own
+script (by hash) and no network at all, so the page works offline and injected markup stays
+inert even if escaping were ever missed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from audit.findings import SEVERITIES
+from reports.graphs import GraphvizMissing, render_dot, run_graphs
+from reports.view import GraphView, ReportView, build_view
+
+if TYPE_CHECKING:
+    from audit.checkrun import CheckRun
+
+TEMPLATE = "report.html.j2"
+
+
+def _asset(name: str) -> str:
+    return files("reports").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def environment() -> Environment:
+    return Environment(loader=PackageLoader("reports", "templates"), autoescape=True,
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                       keep_trailing_newline=True)
+
+
+def script_hash(script: str) -> str:
+    """CSP source for an inline script: 'sha256-<base64 digest>' of its exact text."""
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")
+
+
+def render_report(view: ReportView) -> str:
+    """The HTML text of the report for `view`."""
+    script = _asset("report.js")
+    if "</script" in script.lower():
+        raise ValueError("report.js must not contain a closing script tag")
+    template = environment().get_template(TEMPLATE)
+    # The only markup not escaped: our own CSS and JS, and SVG already cut down to an
+    # allowlist by reports.graphs.sanitise_svg (the template marks those `|safe`).
+    return template.render(view=view, css=Markup(_asset("report.css")),  # noqa: S704
+                           script=Markup(script), script_hash=script_hash(script),  # noqa: S704
+                           severities=list(SEVERITIES))
+
+
+def report_graphs(run: CheckRun) -> list[GraphView]:
+    """The run's graphs drawn as inline SVG; a graph that cannot be drawn says why."""
+    views = []
+    for graph in run_graphs(run):
+        try:
+            svg: str | None = render_dot(graph.dot, "svg").decode("utf-8")
+            problem = ""
+        except GraphvizMissing as exc:
+            svg, problem = None, str(exc)
+        views.append(GraphView(graph.name, graph.title, graph.caption, svg, problem))
+    return views
+
+
+def write_html(run: CheckRun, out: Path) -> Path:
+    """Writer: report.html."""
+    path = out / "report.html"
+    view = build_view(run, graphs=report_graphs(run))
+    path.write_text(render_report(view), encoding="utf-8")
+    return path

@@ -1,0 +1,502 @@
+"""The report's view model: everything report.html shows, computed from a CheckRun as plain data.
+
+The view holds no markup; the template decides how it looks. `ReportView.as_dict()` is
+JSON-able, so the same numbers can be checked against findings.json. Evidence shown in HTML
+is bounded (`MAX_FINDINGS_PER_RULE`, `MAX_CASES`); the full lists stay in JSON, CSV and XLSX.
+Hooks for later parts: `ReportView.graphs` takes more graphs (conformance overlay, model
+diff), and `CaseView.graph_svg` a case's evidence graph.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from audit import canonical as C
+from audit.findings import SEVERITIES, Finding, severity_rank
+from audit.rules.base import FAMILIES, SECTIONS
+
+if TYPE_CHECKING:
+    from audit.checkrun import CheckRun
+
+MAX_FINDINGS_PER_RULE = 500
+"""Findings listed per rule in the HTML report; the rest are counted in a note."""
+MAX_CASES = 1000
+"""Case details included in the HTML report (cases with findings, most severe first)."""
+TOP_CASES = 10
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One overview number: a key for tests and scripts, a label, the raw and shown value."""
+
+    key: str
+    label: str
+    value: float | int | str
+    shown: str
+
+
+@dataclass(frozen=True)
+class SeverityCount:
+    severity: str
+    count: int
+    share: float
+    """Of all active findings, 0..1 (for the bar)."""
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    code: str
+    name: str
+    family: str
+    severity: str
+    findings: int
+    cases: int
+    waived: int
+    anchor: str
+
+
+@dataclass(frozen=True)
+class Money:
+    currency: str
+    amount: float
+    shown: str
+
+
+@dataclass(frozen=True)
+class InputView:
+    file: str
+    sha256: str
+    read: int | None
+    imported: int | None
+    quarantined: int | None
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class DocSection:
+    """One section of a rule's documentation: its title and text, split at `code` spans."""
+
+    title: str
+    parts: list[tuple[str, bool]]
+    """(text, is_code) in order; line breaks of the docstring are kept in the text."""
+
+
+@dataclass(frozen=True)
+class FindingView:
+    rule: str
+    name: str
+    severity: str
+    severity_rank: int
+    case_id: str
+    case_anchor: str | None
+    """Anchor of the case's details in this report (None when the case is not included)."""
+    timestamp: str
+    timestamp_shown: str
+    message: str
+    amount_at_risk: float | None
+    amount_shown: str
+    currency: str
+    resources: list[str]
+    activities: list[str]
+    event_ids: list[str]
+    evidence: list[EvidenceItem]
+    waived: bool
+    waiver_reason: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class RuleSection:
+    code: str
+    name: str
+    family: str
+    family_name: str
+    severity: str
+    summary: str
+    docs: list[DocSection]
+    """The rule's documentation sections (What it checks, Why it matters, ...)."""
+    anchor: str
+    findings_total: int
+    """All findings of the rule, waived included (as in findings.json)."""
+    active: int
+    waived: int
+    findings: list[FindingView]
+    """The first MAX_FINDINGS_PER_RULE, most severe and costly first."""
+    truncated: int
+    """How many findings are not listed here."""
+
+
+@dataclass(frozen=True)
+class EventView:
+    position: int
+    event_id: str
+    timestamp: str
+    timestamp_shown: str
+    activity: str
+    resource: str
+    role: str
+    amount: str
+    source_system: str
+    source_file: str
+    source_row: str
+    flagged_by: list[str]
+    """Codes of the findings that cite this event."""
+
+
+@dataclass(frozen=True)
+class CaseFindingView:
+    rule: str
+    name: str
+    severity: str
+    message: str
+    waived: bool
+
+
+@dataclass
+class CaseView:
+    case_id: str
+    anchor: str
+    channel: str
+    worst_severity: str
+    amount_at_risk: str
+    rules: list[str]
+    events: list[EventView]
+    findings: list[CaseFindingView]
+    graph_svg: str | None = None
+    """Sanitised inline SVG of the case's evidence graph (filled by the evidence-graph part)."""
+
+
+@dataclass
+class GraphView:
+    name: str
+    title: str
+    caption: str
+    svg: str | None
+    """Sanitised inline SVG, or None when it could not be drawn (see `problem`)."""
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class ErrorView:
+    rule: str
+    name: str
+    error: str
+
+
+@dataclass(frozen=True)
+class WaiverView:
+    rule: str
+    case: str
+    status: str
+    matched: int
+    expires: str
+
+
+@dataclass
+class ReportView:
+    title: str
+    tool_version: str
+    generated: str
+    as_of: str
+    command: str
+    inputs: list[InputView]
+    policy_file: str
+    policy_sha256: str
+    sop: list[str]
+    period_start: str
+    period_end: str
+    channels: list[tuple[str, int]]
+    metrics: list[Metric]
+    by_severity: list[SeverityCount]
+    by_rule: list[RuleCount]
+    money_at_risk: list[Money]
+    top_rules: list[RuleCount]
+    top_cases: list[tuple[str, str, str, str]]
+    """(case id, case anchor or '', amount shown, rules) of the cases with most at risk."""
+    rules: list[RuleSection]
+    cases: list[CaseView]
+    cases_total: int
+    """Cases with findings; `cases` holds at most MAX_CASES of them."""
+    errors: list[ErrorView]
+    waivers: list[WaiverView]
+    graphs: list[GraphView] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def metric(self, key: str) -> Metric:
+        return next(m for m in self.metrics if m.key == key)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --- formatting ---------------------------------------------------------------------------
+def money(amount: float | None, currency: str | None = None) -> str:
+    if amount is None:
+        return ""
+    text = f"{amount:,.2f}"
+    return f"{text} {currency}" if currency else text
+
+
+def short_time(iso: str | None) -> str:
+    """'2026-08-19T12:23:16+00:00' -> '2026-08-19 12:23:16 UTC'."""
+    if not iso:
+        return ""
+    stamp = pd.Timestamp(iso)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC")
+    return stamp.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:
+        return ""
+    if value is pd.NA or value is pd.NaT:
+        return ""
+    return str(value)
+
+
+_LINE_START = re.compile(r"^(?:[-*] |\d+\. |[A-Z][\w ()-]{0,40}: )")
+
+
+def reflow(text: str) -> str:
+    """Docstring text with its hard wraps undone: lines of a paragraph joined by spaces, but
+    paragraphs, list items and 'Label:' lines (Violating:, Compliant:) kept on their own."""
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines: list[str] = []
+        for line in (raw.strip() for raw in block.splitlines()):
+            if lines and not _LINE_START.match(line):
+                lines[-1] += " " + line
+            else:
+                lines.append(line)
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
+def doc_parts(text: str) -> list[tuple[str, bool]]:
+    """Docstring text reflowed and split at backticks: odd pieces are code spans."""
+    return [(piece, index % 2 == 1) for index, piece in enumerate(reflow(text).split("`"))
+            if piece]
+
+
+def _evidence_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+# --- building -----------------------------------------------------------------------------
+def _finding_view(finding: Finding, anchors: dict[str, str]) -> FindingView:
+    return FindingView(
+        rule=finding.rule, name=finding.name, severity=finding.severity,
+        severity_rank=severity_rank(finding.severity), case_id=finding.case_id,
+        case_anchor=anchors.get(finding.case_id), timestamp=finding.timestamp or "",
+        timestamp_shown=short_time(finding.timestamp), message=finding.message,
+        amount_at_risk=finding.amount_at_risk,
+        amount_shown=money(finding.amount_at_risk, finding.currency),
+        currency=finding.currency or "", resources=list(finding.resources),
+        activities=list(finding.activities), event_ids=list(finding.event_ids),
+        evidence=[EvidenceItem(str(k), _evidence_value(v)) for k, v in finding.evidence.items()],
+        waived=finding.waived, waiver_reason=finding.waiver_reason or "",
+        fingerprint=finding.fingerprint)
+
+
+def _order(finding: Finding) -> tuple[int, int, float, str, str]:
+    """Listing order: active before waived, most severe, most at risk, then case and time."""
+    return (int(finding.waived), -severity_rank(finding.severity),
+            -(finding.amount_at_risk or 0.0), finding.case_id, finding.timestamp or "")
+
+
+def _case_order(findings: list[Finding]) -> tuple[int, float]:
+    active = [f for f in findings if not f.waived] or findings
+    return (-max(severity_rank(f.severity) for f in active),
+            -max((f.amount_at_risk or 0.0) for f in active))
+
+
+def _events_by_case(log: pd.DataFrame, case_ids: list[str]) -> dict[str, pd.DataFrame]:
+    if not case_ids or log.empty:
+        return {}
+    part = log[log[C.CASE].astype(str).isin(case_ids)].copy()
+    part["__position"] = range(len(part))
+    part = part.sort_values([C.CASE, C.TIMESTAMP, "__position"])
+    return {str(k): v for k, v in part.groupby(C.CASE, sort=False)}
+
+
+def _case_view(case_id: str, anchor: str, events: pd.DataFrame | None,
+               findings: list[Finding]) -> CaseView:
+    cited: dict[str, list[str]] = defaultdict(list)
+    for f in findings:
+        for event_id in f.event_ids:
+            if f.rule not in cited[event_id]:
+                cited[event_id].append(f.rule)
+    rows: list[EventView] = []
+    channel = ""
+    if events is not None:
+        channel = _text(events[C.CHANNEL].dropna().iloc[0]) if events[C.CHANNEL].notna().any() \
+            else ""
+        for position, record in enumerate(events.to_dict("records"), start=1):
+            stamp = record[C.TIMESTAMP]
+            iso = "" if pd.isna(stamp) else pd.Timestamp(stamp).isoformat()
+            amount = record.get(C.AMOUNT)
+            amount_text = "" if amount is None or pd.isna(amount) else money(
+                float(amount), _text(record.get(C.CURRENCY)) or None)
+            event_id = _text(record[C.EVENT_ID])
+            rows.append(EventView(
+                position=position, event_id=event_id, timestamp=iso,
+                timestamp_shown=short_time(iso), activity=_text(record[C.ACTIVITY]),
+                resource=_text(record.get(C.RESOURCE)), role=_text(record.get(C.ROLE)),
+                amount=amount_text, source_system=_text(record.get(C.SOURCE_SYSTEM)),
+                source_file=_text(record.get(C.SOURCE_FILE)),
+                source_row=_text(record.get(C.SOURCE_ROW)),
+                flagged_by=cited.get(event_id, [])))
+    active = [f for f in findings if not f.waived] or findings
+    worst = max(active, key=lambda f: severity_rank(f.severity)).severity
+    at_risk: dict[str, float] = {}
+    for f in active:
+        if f.amount_at_risk is not None and f.currency:
+            at_risk[f.currency] = max(at_risk.get(f.currency, 0.0), f.amount_at_risk)
+    return CaseView(
+        case_id=case_id, anchor=anchor, channel=channel, worst_severity=worst,
+        amount_at_risk=", ".join(money(v, k) for k, v in sorted(at_risk.items())),
+        rules=sorted({f.rule for f in findings}), events=rows,
+        findings=[CaseFindingView(f.rule, f.name, f.severity, f.message, f.waived)
+                  for f in sorted(findings, key=_order)])
+
+
+def _metrics(summary: dict[str, Any]) -> list[Metric]:
+    cases = int(summary["cases"])
+    clean = cases - int(summary["cases_with_findings"])
+    rate = clean / cases if cases else 1.0
+    return [
+        Metric("cases", "Refund cases", cases, f"{cases:,}"),
+        Metric("events", "Events", int(summary["events"]), f"{summary['events']:,}"),
+        Metric("read", "Rows read", int(summary["read"]), f"{summary['read']:,}"),
+        Metric("quarantined", "Rows quarantined", int(summary["quarantined"]),
+               f"{summary['quarantined']:,}"),
+        Metric("findings", "Findings", int(summary["findings"]), f"{summary['findings']:,}"),
+        Metric("cases_with_findings", "Cases with findings",
+               int(summary["cases_with_findings"]), f"{summary['cases_with_findings']:,}"),
+        Metric("waived", "Waived findings", int(summary["waived"]), f"{summary['waived']:,}"),
+        Metric("conformance_rate", "Cases without findings", round(rate, 4),
+               f"{rate:.1%}"),
+        Metric("errors", "Rules that crashed", int(summary["errors"]),
+               f"{summary['errors']:,}"),
+    ]
+
+
+def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
+               max_findings_per_rule: int = MAX_FINDINGS_PER_RULE,
+               max_cases: int = MAX_CASES) -> ReportView:
+    """The report's content from a finished run (pure: reads the run, writes nothing)."""
+    manifest = run.manifest()
+    summary = run.summary()
+    log = run.imported.log
+    findings = run.result.findings
+    active = [f for f in findings if not f.waived]
+
+    by_case: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        by_case[f.case_id].append(f)
+    ranked_cases = sorted(by_case, key=lambda c: (_case_order(by_case[c]), c))
+    shown_cases = ranked_cases[:max_cases]
+    anchors = {case_id: f"case-{i}" for i, case_id in enumerate(shown_cases, start=1)}
+
+    sections: list[RuleSection] = []
+    rule_counts: list[RuleCount] = []
+    for rule in run.result.rules:
+        mine = sorted((f for f in findings if f.rule == rule.code), key=_order)
+        waived = sum(1 for f in mine if f.waived)
+        anchor = f"rule-{rule.code}"
+        docs = rule.doc_sections()
+        sections.append(RuleSection(
+            code=rule.code, name=rule.name, family=rule.code[:2],
+            family_name=FAMILIES.get(rule.code[:2], rule.code[:2]), severity=rule.severity,
+            summary=rule.summary, anchor=anchor,
+            docs=[DocSection(s, doc_parts(docs.get(s, ""))) for s in SECTIONS],
+            findings_total=len(mine), active=len(mine) - waived, waived=waived,
+            findings=[_finding_view(f, anchors) for f in mine[:max_findings_per_rule]],
+            truncated=max(0, len(mine) - max_findings_per_rule)))
+        row = summary["by_rule"][rule.code]
+        rule_counts.append(RuleCount(rule.code, rule.name, FAMILIES.get(rule.code[:2], ""),
+                                     row["severity"], int(row["findings"]), int(row["cases"]),
+                                     waived, anchor))
+
+    total = len(active)
+    by_severity = [SeverityCount(s, int(summary["by_severity"][s]),
+                                 summary["by_severity"][s] / total if total else 0.0)
+                   for s in reversed(SEVERITIES)]
+    money_rows = [Money(k, float(v), money(float(v), k))
+                  for k, v in summary["money_at_risk"].items()]
+
+    case_frames = _events_by_case(log, shown_cases)
+    cases = [_case_view(c, anchors[c], case_frames.get(c), by_case[c]) for c in shown_cases]
+
+    risk_by_case: dict[str, dict[str, float]] = defaultdict(dict)
+    for f in active:
+        if f.amount_at_risk is not None and f.currency:
+            worst = risk_by_case[f.case_id]
+            worst[f.currency] = max(worst.get(f.currency, 0.0), f.amount_at_risk)
+    top = sorted(risk_by_case.items(), key=lambda kv: (-max(kv[1].values()), kv[0]))[:TOP_CASES]
+    top_cases = [(case_id, anchors.get(case_id, ""),
+                  ", ".join(money(v, k) for k, v in sorted(amounts.items())),
+                  ", ".join(sorted({f.rule for f in by_case[case_id] if not f.waived})))
+                 for case_id, amounts in top]
+
+    if len(log):
+        stamps = log[C.TIMESTAMP]
+        period = (short_time(stamps.min().isoformat()), short_time(stamps.max().isoformat()))
+        channel_counts = Counter(log.groupby(C.CASE)[C.CHANNEL].first().fillna("unknown"))
+    else:
+        period, channel_counts = ("", ""), Counter()
+
+    notes = []
+    if len(ranked_cases) > max_cases:
+        notes.append(f"Case details are shown for the {max_cases:,} most severe of "
+                     f"{len(ranked_cases):,} cases with findings; findings.json, findings.csv "
+                     "and findings.xlsx list all.")
+    return ReportView(
+        title="Refund audit report",
+        tool_version=str(manifest["version"]),
+        generated=short_time(str(manifest["finished"])),
+        as_of=short_time(str(manifest["as_of"])),
+        command=" ".join(Path(manifest["command"][0]).name if i == 0 else part
+                         for i, part in enumerate(manifest["command"])),
+        inputs=[InputView(Path(i["file"]).name, i["sha256"], i["read"], i["imported"],
+                          i["quarantined"]) for i in manifest["inputs"]],
+        policy_file=Path(str(manifest["policy"]["file"])).name if manifest["policy"]["file"]
+        else "(default)",
+        policy_sha256=str(manifest["policy"]["sha256"] or ""),
+        sop=[f"{s['channel']}: {Path(str(s['file'])).name}" for s in manifest["sop"]],
+        period_start=period[0], period_end=period[1],
+        channels=sorted(((str(k), int(v)) for k, v in channel_counts.items()),
+                        key=lambda kv: (-kv[1], kv[0])),
+        metrics=_metrics(summary),
+        by_severity=by_severity,
+        by_rule=rule_counts,
+        money_at_risk=money_rows,
+        top_rules=sorted((r for r in rule_counts if r.findings),
+                         key=lambda r: (-r.findings, r.code))[:5],
+        top_cases=top_cases,
+        rules=sections,
+        cases=cases,
+        cases_total=len(ranked_cases),
+        errors=[ErrorView(e.rule, e.name, e.error) for e in run.result.errors],
+        waivers=[WaiverView(str(w["rule"] or ""), str(w["case"] or ""), str(w["status"]),
+                            int(w["matched"]), str(w["expires"])) for w in summary["waivers"]],
+        graphs=list(graphs or []),
+        notes=notes,
+    )

@@ -1,0 +1,194 @@
+"""findings.xlsx: a summary sheet, every finding on one filterable sheet, one sheet per rule family.
+
+Written with XlsxWriter, which never turns text into formulas, URLs or numbers here
+(`strings_to_*` off); text that a spreadsheet would still read as a formula when edited is
+neutralised as in the CSV. Findings use the CSV's fixed columns.
+"""
+
+from __future__ import annotations
+
+import numbers
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import xlsxwriter  # type: ignore[import-untyped]
+
+from audit.findings import SEVERITIES
+from audit.rules.base import FAMILIES
+from audit.safety import neutralise_cell
+from reports.records import FINDING_COLUMNS, flat_value
+
+if TYPE_CHECKING:
+    from audit.checkrun import CheckRun
+
+MAX_CELL = 32_767
+"""Excel's limit on characters in one cell."""
+WIDTHS = {"rule": 8, "name": 24, "severity": 9, "case_id": 14, "timestamp": 25, "message": 60,
+          "amount_at_risk": 13, "currency": 9, "resources": 22, "activities": 36,
+          "event_ids": 26, "waived": 8, "waiver_reason": 24, "fingerprint": 18, "evidence": 50}
+SUMMARY_SHEET = "Summary"
+FINDINGS_SHEET = "Findings"
+
+
+def family_sheet_name(family: str) -> str:
+    """'AP' -> 'AP approvals' (at most 31 characters, as Excel requires)."""
+    return f"{family} {FAMILIES.get(family, '')}".strip()[:31]
+
+
+def _text(value: str) -> str:
+    value = neutralise_cell(value)
+    return value if len(value) <= MAX_CELL else value[: MAX_CELL - 1] + "…"
+
+
+class _Sheets:
+    """Cell writing with the workbook's formats; every value goes through one typed path."""
+
+    def __init__(self, book: Any) -> None:
+        self.book = book
+        self.header = book.add_format({"bold": True, "bg_color": "#DDE6F0", "border": 1,
+                                       "text_wrap": True, "valign": "top"})
+        self.title = book.add_format({"bold": True, "font_size": 14})
+        self.bold = book.add_format({"bold": True})
+        self.amount = book.add_format({"num_format": "#,##0.00", "valign": "top"})
+        self.percent = book.add_format({"num_format": "0.0%"})
+        self.cell = book.add_format({"valign": "top"})
+        self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
+
+    def put(self, sheet: Any, row: int, col: int, value: Any, fmt: Any = None) -> None:
+        if isinstance(value, bool):
+            sheet.write_boolean(row, col, value, fmt or self.cell)
+        elif isinstance(value, numbers.Real):
+            sheet.write_number(row, col, float(value), fmt or self.cell)
+        elif value is None or value == "":
+            sheet.write_blank(row, col, None, fmt or self.cell)
+        else:
+            sheet.write_string(row, col, _text(str(value)), fmt or self.cell)
+
+    def findings(self, sheet: Any, findings: list[dict[str, Any]]) -> None:
+        """The fixed columns, a frozen header row and an autofilter over all rows."""
+        for col, column in enumerate(FINDING_COLUMNS):
+            sheet.write_string(0, col, column, self.header)
+            wrap = column in ("message", "evidence", "activities")
+            sheet.set_column(col, col, WIDTHS.get(column, 14), self.wrap if wrap else None)
+        for row, finding in enumerate(findings, start=1):
+            for col, column in enumerate(FINDING_COLUMNS):
+                value = flat_value(finding[column])
+                if column == "amount_at_risk" and isinstance(value, numbers.Real):
+                    self.put(sheet, row, col, float(value), self.amount)
+                elif column == "waived":
+                    self.put(sheet, row, col, bool(value))
+                else:
+                    self.put(sheet, row, col, value if value == "" else str(value),
+                             self.wrap if column in ("message", "evidence") else None)
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, max(len(findings), 1), len(FINDING_COLUMNS) - 1)
+
+
+def _summary(sheets: _Sheets, sheet: Any, run: CheckRun) -> None:
+    manifest, summary = run.manifest(), run.summary()
+    put = sheets.put
+    sheet.set_column(0, 0, 30)
+    sheet.set_column(1, 1, 44)
+    sheet.set_column(2, 6, 12)
+    sheet.write_string(0, 0, "Refund audit: summary", sheets.title)
+    cases = int(summary["cases"])
+    rows: list[tuple[str, Any]] = [
+        ("Tool", f"refund-audit {manifest['version']}"),
+        ("Run started", manifest["started"]),
+        ("Run finished", manifest["finished"]),
+        ("Audit clock (as of)", manifest["as_of"]),
+        ("Policy", manifest["policy"]["file"] or "(default)"),
+        ("Policy sha256", manifest["policy"]["sha256"] or ""),
+        ("Cases", cases),
+        ("Events", summary["events"]),
+        ("Rows read", summary["read"]),
+        ("Rows imported", summary["imported"]),
+        ("Rows quarantined", summary["quarantined"]),
+        ("Findings", summary["findings"]),
+        ("Cases with findings", summary["cases_with_findings"]),
+        ("Waived findings", summary["waived"]),
+        ("Suppressed by precedence", summary["suppressed_by_precedence"]),
+        ("Rules that crashed", summary["errors"]),
+    ]
+    row = 2
+    for label, value in rows:
+        put(sheet, row, 0, label, sheets.bold)
+        put(sheet, row, 1, value)
+        row += 1
+    put(sheet, row, 0, "Cases without findings", sheets.bold)
+    put(sheet, row, 1, (cases - summary["cases_with_findings"]) / cases if cases else 1.0,
+        sheets.percent)
+    row += 2
+
+    put(sheet, row, 0, "Money at risk", sheets.header)
+    put(sheet, row, 1, "Amount", sheets.header)
+    for currency, amount in summary["money_at_risk"].items():
+        row += 1
+        put(sheet, row, 0, currency)
+        put(sheet, row, 1, float(amount), sheets.amount)
+    row += 2
+
+    put(sheet, row, 0, "Severity", sheets.header)
+    put(sheet, row, 1, "Findings", sheets.header)
+    for severity in reversed(SEVERITIES):
+        row += 1
+        put(sheet, row, 0, severity)
+        put(sheet, row, 1, int(summary["by_severity"][severity]))
+    row += 2
+
+    for col, head in enumerate(("Rule", "Name", "Severity", "Findings", "Cases", "Family")):
+        put(sheet, row, col, head, sheets.header)
+    for code, entry in summary["by_rule"].items():
+        row += 1
+        for col, value in enumerate((code, entry["name"], entry["severity"],
+                                     int(entry["findings"]), int(entry["cases"]),
+                                     FAMILIES.get(code[:2], ""))):
+            put(sheet, row, col, value)
+    row += 2
+
+    put(sheet, row, 0, "Input", sheets.header)
+    for col, head in enumerate(("sha256", "Read", "Imported", "Quarantined"), start=1):
+        put(sheet, row, col, head, sheets.header)
+    for entry in manifest["inputs"]:
+        row += 1
+        for col, value in enumerate((entry["file"], entry["sha256"], entry["read"],
+                                     entry["imported"], entry["quarantined"])):
+            put(sheet, row, col, value)
+    if summary["waivers"]:
+        row += 2
+        for col, head in enumerate(("Waiver rule", "Case", "Status", "Matched", "Expires")):
+            put(sheet, row, col, head, sheets.header)
+        for waiver in summary["waivers"]:
+            row += 1
+            for col, value in enumerate((waiver["rule"], waiver["case"], waiver["status"],
+                                         int(waiver["matched"]), waiver["expires"])):
+                put(sheet, row, col, value)
+
+
+def write_xlsx(run: CheckRun, out: Path) -> Path:
+    """Writer: findings.xlsx."""
+    path = out / "findings.xlsx"
+    book = xlsxwriter.Workbook(str(path), {
+        "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+        "default_date_format": "yyyy-mm-dd hh:mm:ss",
+    })
+    book.set_properties({"title": "Refund audit findings", "creator": "refund-audit"})
+    sheets = _Sheets(book)
+    try:
+        _summary(sheets, book.add_worksheet(SUMMARY_SHEET), run)
+        findings = [f.as_dict() for f in run.result.findings]
+        sheets.findings(book.add_worksheet(FINDINGS_SHEET), findings)
+        families = list(dict.fromkeys(rule.code[:2] for rule in run.result.rules))
+        for family in families:
+            mine = [f for f in findings if str(f["rule"]).startswith(family)]
+            sheets.findings(book.add_worksheet(family_sheet_name(family)), mine)
+        if run.result.errors:
+            sheet = book.add_worksheet("Errors")
+            for col, head in enumerate(("rule", "name", "error")):
+                sheet.write_string(0, col, head, sheets.header)
+            for row, error in enumerate(run.result.errors, start=1):
+                for col, value in enumerate((error.rule, error.name, error.error)):
+                    sheets.put(sheet, row, col, value)
+    finally:
+        book.close()
+    return path

@@ -1,0 +1,429 @@
+"""report.html in a real browser: Debian's headless Chromium, driven over the DevTools protocol.
+
+The browser is spoken to through `--remote-debugging-pipe` (JSON messages on fds 3 and 4), so
+the test needs no driver package and opens no port. Chromium is installed by `make
+system-deps`; without it these tests fail, never skip. Screenshots and a PDF print go to
+test-artifacts/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import csv
+import json
+import os
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from audit.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-extensions", "--disable-dev-shm-usage", "--hide-scrollbars",
+         "--mute-audio", "--remote-debugging-pipe")
+TIMEOUT = 60.0
+
+
+class Browser:
+    """A headless Chromium and one page, over the DevTools protocol on a pipe."""
+
+    def __init__(self) -> None:
+        exe = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+        if not exe:
+            pytest.fail(f"Chromium not found at {CHROMIUM}: run `make system-deps` "
+                        "(installs Debian's chromium)")
+        self.profile = tempfile.mkdtemp(prefix="refund-audit-chromium-")
+        to_browser_r, self._to_browser = os.pipe()
+        self._from_browser, from_browser_w = os.pipe()
+
+        def wire_fds() -> None:  # in the child: fd 3 is what it reads, fd 4 what it writes
+            read_fd, write_fd = os.dup(to_browser_r), os.dup(from_browser_w)
+            os.dup2(read_fd, 3)
+            os.dup2(write_fd, 4)
+
+        self.process = subprocess.Popen(
+            [exe, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            preexec_fn=wire_fds, close_fds=False)
+        os.close(to_browser_r)
+        os.close(from_browser_w)
+        self._next_id = 0
+        self._replies: dict[int, dict[str, Any]] = {}
+        self._reply_ready = threading.Condition()
+        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.log: list[dict[str, Any]] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self._stderr: list[str] = []
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        target = self.call("Target.createTarget", url="about:blank")["targetId"]
+        self.session = self.call("Target.attachToTarget", targetId=target,
+                                 flatten=True)["sessionId"]
+
+    def _drain_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._stderr.append(line.decode("utf-8", "replace"))
+
+    def _read(self) -> None:
+        buffer = b""
+        while True:
+            chunk = os.read(self._from_browser, 1 << 16)
+            if not chunk:
+                break
+            buffer += chunk
+            while b"\0" in buffer:
+                raw, buffer = buffer.split(b"\0", 1)
+                message = json.loads(raw)
+                if "id" in message:
+                    with self._reply_ready:
+                        self._replies[message["id"]] = message
+                        self._reply_ready.notify_all()
+                else:
+                    self.log.append(message)
+                    self.events.put(message)
+
+    def call(self, method: str, session: bool = False, **params: Any) -> dict[str, Any]:
+        self._next_id += 1
+        ident = self._next_id
+        message: dict[str, Any] = {"id": ident, "method": method, "params": params}
+        if session:
+            message["sessionId"] = self.session
+        os.write(self._to_browser, json.dumps(message).encode("utf-8") + b"\0")
+        deadline = time.monotonic() + TIMEOUT
+        with self._reply_ready:
+            while ident not in self._replies:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.process.poll() is not None:
+                    raise AssertionError(f"no answer to {method}; browser stderr: "
+                                         + "".join(self._stderr[-20:]))
+                self._reply_ready.wait(min(left, 0.5))
+            reply = self._replies.pop(ident)
+        if "error" in reply:
+            raise AssertionError(f"{method} failed: {reply['error']}")
+        result: dict[str, Any] = reply.get("result", {})
+        return result
+
+    def page(self, method: str, **params: Any) -> dict[str, Any]:
+        return self.call(method, session=True, **params)
+
+    def wait_for(self, method: str) -> dict[str, Any]:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                event = self.events.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if event.get("method") == method:
+                return event
+        raise AssertionError(f"timed out waiting for {method}")
+
+    def evaluate(self, expression: str) -> Any:
+        reply = self.page("Runtime.evaluate", expression=expression, returnByValue=True,
+                          awaitPromise=True)
+        if "exceptionDetails" in reply:
+            raise AssertionError(f"page script failed: {reply['exceptionDetails']}")
+        return reply["result"].get("value")
+
+    def open(self, url: str, width: int = 1280, height: int = 900) -> None:
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            self.page(f"{domain}.enable")
+        self.page("Emulation.setDeviceMetricsOverride", width=width, height=height,
+                  deviceScaleFactor=1, mobile=False)
+        self.page("Page.navigate", url=url)
+        self.wait_for("Page.loadEventFired")
+        self.evaluate("new Promise(r => requestAnimationFrame(() => setTimeout(r, 50)))")
+
+    def screenshot(self, path: Path, *, full_page: bool = False) -> Path:
+        params: dict[str, Any] = {"format": "png"}
+        if full_page:
+            height = int(self.evaluate("document.documentElement.scrollHeight"))
+            params.update(captureBeyondViewport=True,
+                          clip={"x": 0, "y": 0, "width": 1280, "height": min(height, 16000),
+                                "scale": 1})
+        data = self.page("Page.captureScreenshot", **params)["data"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(data))
+        return path
+
+    def print_pdf(self, path: Path) -> Path:
+        data = self.page("Page.printToPDF", printBackground=True, preferCSSPageSize=True)["data"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(data))
+        return path
+
+    # What the page did, from the events seen so far.
+    def console_problems(self) -> list[str]:
+        problems = []
+        for event in self.log:
+            method, params = event.get("method"), event.get("params", {})
+            if method == "Runtime.exceptionThrown":
+                problems.append(f"exception: {params['exceptionDetails']}")
+            elif method == "Runtime.consoleAPICalled" and params.get("type") in (
+                    "error", "warning", "assert"):
+                problems.append(f"console.{params['type']}: {params.get('args')}")
+            elif method == "Log.entryAdded" and params["entry"]["level"] in ("error",
+                                                                             "warning"):
+                problems.append(f"log {params['entry']['level']}: {params['entry']['text']}")
+        return problems
+
+    def requests(self) -> list[str]:
+        return [e["params"]["request"]["url"] for e in self.log
+                if e.get("method") == "Network.requestWillBeSent"]
+
+    def dialogs(self) -> list[str]:
+        return [e["params"].get("message", "") for e in self.log
+                if e.get("method") == "Page.javascriptDialogOpening"]
+
+    def close(self) -> None:
+        with contextlib.suppress(AssertionError, OSError):
+            self.call("Browser.close")
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for fd in (self._to_browser, self._from_browser):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    instance = Browser()
+    try:
+        yield instance
+    finally:
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return out
+
+
+def test_demo_report_loads_offline_and_matches_findings_json(browser: Browser,
+                                                             demo: Path) -> None:
+    report = demo / "report.html"
+    url = report.as_uri()
+    browser.open(url)
+    assert browser.console_problems() == []
+    assert [u for u in browser.requests() if u != url] == [], "the report fetched something"
+    assert browser.dialogs() == []
+
+    document = json.loads((demo / "findings.json").read_text(encoding="utf-8"))
+    summary = document["summary"]
+    metrics = browser.evaluate(
+        "Object.fromEntries([...document.querySelectorAll('[data-metric][data-value]')]"
+        ".map(e => [e.dataset.metric, e.dataset.value]))")
+    assert int(metrics["findings"]) == summary["findings"] == len(
+        [f for f in document["findings"] if not f["waived"]])
+    assert int(metrics["cases"]) == summary["cases"]
+    assert int(metrics["events"]) == summary["events"]
+    assert int(metrics["cases_with_findings"]) == summary["cases_with_findings"]
+    assert int(metrics["waived"]) == summary["waived"]
+    assert int(metrics["quarantined"]) == summary["quarantined"]
+    expected_rate = (summary["cases"] - summary["cases_with_findings"]) / summary["cases"]
+    assert float(metrics["conformance_rate"]) == pytest.approx(expected_rate, abs=1e-4)
+    for severity, count in summary["by_severity"].items():
+        assert int(metrics[f"severity-{severity}"]) == count, severity
+    for code, row in summary["by_rule"].items():
+        assert int(metrics[f"rule-{code}"]) == row["findings"], code
+    money = {k[len("money-"):]: float(v) for k, v in metrics.items() if k.startswith("money-")}
+    assert money == pytest.approx(summary["money_at_risk"])
+    # What a reader sees, not only the data attributes.
+    shown = browser.evaluate("document.querySelector('[data-metric=findings]').textContent")
+    assert shown.strip() == f"{summary['findings']:,}"
+    # Every finding of findings.json is listed in its rule's section (the demo is under the cap).
+    rows = browser.evaluate(
+        "[...document.querySelectorAll('table.findings tbody tr')].map(r => r.dataset.rule)")
+    assert sorted(rows) == sorted(f["rule"] for f in document["findings"])
+    browser.screenshot(ARTIFACTS / "report-overview.png")
+    browser.screenshot(ARTIFACTS / "report-full.png", full_page=True)
+
+
+def test_filtering_a_rule_shows_only_its_findings(browser: Browser, demo: Path) -> None:
+    document = json.loads((demo / "findings.json").read_text(encoding="utf-8"))
+    browser.open((demo / "report.html").as_uri())
+    codes = sorted({f["rule"] for f in document["findings"]})
+    assert len(codes) > 1
+    for code in [*codes[:4], "SD001"]:
+        visible = browser.evaluate(f"""(() => {{
+            const select = document.getElementById('filter-rule');
+            select.value = {json.dumps(code)};
+            select.dispatchEvent(new Event('change', {{bubbles: true}}));
+            const seen = el => el.getClientRects().length > 0;
+            return {{
+              rows: [...document.querySelectorAll('table.findings tbody tr')]
+                      .filter(seen).map(r => r.dataset.rule),
+              sections: [...document.querySelectorAll('section.rule')]
+                      .filter(seen).map(s => s.dataset.rule),
+              cases: [...document.querySelectorAll('details.case')]
+                      .filter(seen).map(c => c.dataset.rules.split(' ')),
+              status: document.getElementById('filter-status').dataset.shown,
+            }};
+        }})()""")
+        expected = [f for f in document["findings"] if f["rule"] == code]
+        assert visible["rows"] == [code] * len(expected), code
+        assert visible["sections"] == [code]
+        assert visible["cases"] and all(code in rules for rules in visible["cases"])
+        assert len(visible["cases"]) == len({f["case_id"] for f in expected})
+        assert int(visible["status"]) == len(expected)
+    browser.evaluate("window.scrollTo(0, document.getElementById('rules').offsetTop)")
+    browser.screenshot(ARTIFACTS / "report-filter-SD001.png")
+
+    # A finding's case link opens that case's details: its events in order, source rows.
+    case = browser.evaluate("""(async () => {
+        const link = document.querySelector('section.rule[data-rule="SD001"] tbody tr a');
+        link.click();
+        await new Promise(r => setTimeout(r, 100));
+        const details = document.getElementById(link.hash.slice(1));
+        details.scrollIntoView();
+        return {open: details.open, id: details.querySelector('.case-id').textContent,
+                link: link.textContent,
+                rows: [...details.querySelectorAll('table.events tbody tr')].map(r =>
+                    [...r.cells].map(c => c.textContent.trim())),
+                flagged: details.querySelectorAll('tr.flagged').length};
+    })()""")
+    assert case["open"] and case["id"] == case["link"]
+    sd001 = next(f for f in document["findings"]
+                 if f["rule"] == "SD001" and f["case_id"] == case["id"])
+    assert case["flagged"] == len(sd001["event_ids"])
+    assert {row[-1] for row in case["rows"]} >= set(sd001["event_ids"])
+    assert all(row[7] and row[8].isdigit() for row in case["rows"]), "file and row"
+    browser.screenshot(ARTIFACTS / "report-case.png")
+
+    # Sorting a column by clicking its header reorders the rows.
+    order = browser.evaluate("""(() => {
+        document.getElementById('filter-reset').click();
+        const table = document.getElementById('rule-table');
+        table.tHead.rows[0].cells[4].querySelector('button').click();
+        table.tHead.rows[0].cells[4].querySelector('button').click();
+        return [...table.tBodies[0].rows].map(r => Number(r.cells[4].dataset.value));
+    })()""")
+    assert order == sorted(order, reverse=True)
+    assert browser.console_problems() == []
+
+
+def test_report_prints(browser: Browser, demo: Path) -> None:
+    browser.open((demo / "report.html").as_uri())
+    pdf = browser.print_pdf(ARTIFACTS / "report-print.pdf")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and data.count(b"/Type /Page") > 3
+    assert browser.console_problems() == []
+
+
+HOSTILE_ACTIVITY = "<script>alert(1)</script>"
+HOSTILE_RESOURCE = '=HYPERLINK("http://attacker.invalid/x","click")'
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("hostile")
+    log = folder / "hostile.csv"
+    with log.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["case", "activity", "timestamp", "resource", "role", "amount",
+                         "currency", "channel"])
+        writer.writerow(["C1", "Receive refund request", "2026-07-01T09:00:00Z",
+                         HOSTILE_RESOURCE, "customer-service", "10", "EUR", "ecommerce"])
+        writer.writerow(["C1", HOSTILE_ACTIVITY, "2026-07-01T10:00:00Z", HOSTILE_RESOURCE,
+                         "customer-service", "", "", "ecommerce"])
+        writer.writerow(["C1", "Execute payout", "2026-07-02T10:00:00Z", "<img src=x "
+                         "onerror=alert(2)>", "finance", "10", "EUR", "ecommerce"])
+    out = folder / "out"
+    result = CliRunner().invoke(main, ["check", str(log), "--out", str(out),
+                                       "--fail-on", "never"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return out
+
+
+def test_hostile_labels_are_inert_in_html(browser: Browser, hostile: Path) -> None:
+    html = (hostile / "report.html").read_text(encoding="utf-8")
+    assert HOSTILE_ACTIVITY not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    browser.open((hostile / "report.html").as_uri())
+    assert browser.dialogs() == []
+    assert browser.console_problems() == []
+    state = browser.evaluate("""({
+        scripts: document.scripts.length,
+        images: document.images.length,
+        text: document.body.textContent,
+        svgText: [...document.querySelectorAll('svg text')].map(t => t.textContent),
+    })""")
+    assert state["scripts"] == 1 and state["images"] == 0
+    assert HOSTILE_ACTIVITY in state["text"] and HOSTILE_RESOURCE in state["text"]
+    assert HOSTILE_ACTIVITY in state["svgText"], "the DFG draws the label as text"
+    browser.screenshot(ARTIFACTS / "report-hostile.png", full_page=True)
+    # The graph file is inert too: the label is text, with no script, handler or link.
+    svg = etree.fromstring((hostile / "dfg.svg").read_bytes())
+    assert HOSTILE_ACTIVITY in [t.text for t in svg.iter("{*}text")]
+    assert not [e for e in svg.iter() if etree.QName(e).localname in ("script", "a", "style")]
+    names = {name for e in svg.iter() for name in e.attrib}
+    assert not [n for n in names if n.startswith("on") or "href" in n or n == "style"]
+
+
+def test_hostile_labels_are_inert_in_csv_and_xlsx(hostile: Path) -> None:
+    import openpyxl
+
+    with (hostile / "findings.csv").open(encoding="utf-8", newline="") as handle:
+        cells = [v for row in csv.reader(handle) for v in row]
+    assert not [v for v in cells if v[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert any(v.startswith("'=HYPERLINK") or "'=HYPERLINK" in v for v in cells)
+
+    book = openpyxl.load_workbook(hostile / "findings.xlsx")
+    values = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in values if c.data_type == "f"], "a cell is a formula"
+    texts = [c.value for c in values if isinstance(c.value, str)]
+    assert not [t for t in texts if t[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert any(t.startswith("'=HYPERLINK") for t in texts)
+    assert any(HOSTILE_ACTIVITY in t for t in texts)
+
+
+def test_view_is_json_and_caps_evidence_per_rule() -> None:
+    from importlib.resources import as_file, files
+
+    from audit.checkrun import run_check
+    from audit.policy import default_policy_path
+    from reports.html import render_report
+    from reports.view import build_view
+
+    with as_file(files("sample_logs").joinpath("refund-sample", "canonical.csv")) as path:
+        run = run_check([Path(path)], default_policy_path())
+    full = build_view(run)
+    data = json.loads(json.dumps(full.as_dict()))  # JSON-able, as it says
+    assert {m["key"]: m["value"] for m in data["metrics"]}["findings"] == run.summary()[
+        "findings"]
+    assert sum(len(r.findings) for r in full.rules) == len(run.result.findings)
+    capped = build_view(run, max_findings_per_rule=1, max_cases=5)
+    assert all(len(r.findings) <= 1 for r in capped.rules)
+    assert sum(r.truncated for r in capped.rules) == len(run.result.findings) - sum(
+        1 for r in capped.rules if r.findings_total)
+    assert len(capped.cases) == 5 and capped.cases_total == full.cases_total
+    # Case details: the case's events in time order, each with its source file and row.
+    case = full.cases[0]
+    stamps = [e.timestamp for e in case.events]
+    assert stamps == sorted(stamps) and all(e.source_file and e.source_row for e in case.events)
+    assert any(e.flagged_by for e in case.events)
+    html = render_report(capped)
+    assert "more finding" in html and "list all" in html
+    assert "most severe of" in html

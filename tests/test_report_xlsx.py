@@ -1,0 +1,104 @@
+"""findings.xlsx opened as Excel would: sheets, frozen header, filters, inert cells, numbers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from audit.cli import main
+from audit.rules.base import FAMILIES
+from reports.records import FINDING_COLUMNS
+from reports.xlsx import FINDINGS_SHEET, SUMMARY_SHEET, family_sheet_name
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return out
+
+
+def _rows(sheet: Any) -> list[dict[str, Any]]:
+    values = list(sheet.iter_rows(values_only=True))
+    header = values[0]
+    return [dict(zip(header, row, strict=True)) for row in values[1:]]
+
+
+def test_workbook_layout_and_numbers_equal_findings_json(demo: Path) -> None:
+    document = json.loads((demo / "findings.json").read_text(encoding="utf-8"))
+    summary, findings = document["summary"], document["findings"]
+    book = openpyxl.load_workbook(demo / "findings.xlsx")
+    families = list(dict.fromkeys(code[:2] for code in document["manifest"]["rules"]))
+    assert book.sheetnames == [SUMMARY_SHEET, FINDINGS_SHEET,
+                               *(family_sheet_name(f) for f in families)]
+    assert family_sheet_name("SD") == "SD " + FAMILIES["SD"]
+
+    sheet = book[FINDINGS_SHEET]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:O{len(findings) + 1}"
+    assert [c.value for c in sheet[1]] == list(FINDING_COLUMNS)
+    rows = _rows(sheet)
+    assert len(rows) == len(findings)
+    assert [r["fingerprint"] for r in rows] == [f["fingerprint"] for f in findings]
+    for row, finding in zip(rows, findings, strict=True):
+        assert row["rule"] == finding["rule"] and row["case_id"] == finding["case_id"]
+        assert row["waived"] is finding["waived"]
+        if finding["amount_at_risk"] is None:
+            assert row["amount_at_risk"] is None
+        else:
+            assert row["amount_at_risk"] == pytest.approx(finding["amount_at_risk"])
+        assert json.loads(row["evidence"]) == finding["evidence"]
+
+    per_family = 0
+    for family in families:
+        part = book[family_sheet_name(family)]
+        assert part.freeze_panes == "A2" and part.auto_filter.ref
+        mine = _rows(part)
+        assert {r["rule"][:2] for r in mine} <= {family}
+        assert len(mine) == sum(1 for f in findings if f["rule"].startswith(family))
+        per_family += len(mine)
+    assert per_family == len(findings)
+
+    labels = {row[0]: row[1] for row in book[SUMMARY_SHEET].iter_rows(values_only=True)
+              if row and isinstance(row[0], str)}
+    for label, key in (("Findings", "findings"), ("Cases", "cases"), ("Events", "events"),
+                       ("Cases with findings", "cases_with_findings"),
+                       ("Waived findings", "waived"), ("Rows read", "read"),
+                       ("Rows quarantined", "quarantined")):
+        assert labels[label] == summary[key], label
+    for severity, count in summary["by_severity"].items():
+        assert labels[severity] == count, severity
+    for currency, amount in summary["money_at_risk"].items():
+        assert labels[currency] == pytest.approx(amount)
+    by_rule = {row[0]: row[3] for row in book[SUMMARY_SHEET].iter_rows(values_only=True)
+               if row and row[0] in summary["by_rule"]}
+    assert by_rule == {code: r["findings"] for code, r in summary["by_rule"].items()}
+
+
+def test_formula_like_cells_are_neutralised(tmp_path: Path) -> None:
+    log = tmp_path / "hostile.csv"
+    log.write_text(
+        "case,activity,timestamp,resource,role,amount,currency,channel\n"
+        'C1,Receive refund request,2026-07-01T09:00:00Z,"=HYPERLINK(""http://x.invalid"")",'
+        "customer-service,10,EUR,ecommerce\n"
+        "C1,+cmd|' /C calc'!A0,2026-07-01T10:00:00Z,@SUM(A1),customer-service,,,ecommerce\n"
+        "C1,-2+3,2026-07-01T11:00:00Z,\tTAB,customer-service,,,ecommerce\n",
+        encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["check", str(log), "--out", str(out), "--format",
+                                       "xlsx", "--fail-on", "never"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    book = openpyxl.load_workbook(out / "findings.xlsx")
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    texts = [c.value for c in cells if isinstance(c.value, str)]
+    assert not [t for t in texts if t[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    joined = "\n".join(texts)
+    assert "'=HYPERLINK" in joined and "'@SUM(A1)" in joined
+    assert "'+cmd|" in joined
