@@ -89,10 +89,10 @@ class CaseFacts:
                 "approvals_min_amount": ag[C.AMOUNT].min(),
                 "approvals_first_time": ag[C.TIMESTAMP].min(),
                 "approvals_last_time": ag[C.TIMESTAMP].max(),
-                "approval_eids": ag[C.EVENT_ID].agg(list),
+                "approval_eids": _lists(approvals),
             }),
             pd.DataFrame({"payouts_n": pg.size(), "payouts_sum": pg[C.AMOUNT].sum(min_count=1),
-                          "payout_eids": pg[C.EVENT_ID].agg(list)}),
+                          "payout_eids": _lists(payouts)}),
             pd.DataFrame({"first_evidence_time": self.of("evidence").groupby(C.CASE)[
                 C.TIMESTAMP].min(),
                 "first_close_time": self.of("close").groupby(C.CASE)[C.TIMESTAMP].min(),
@@ -117,6 +117,17 @@ class CaseFacts:
 
     def tolerance(self) -> float:
         return self.policy.amount_tolerance
+
+
+def _lists(events: pd.DataFrame) -> pd.Series:
+    """Event ids per case as lists, without a Python call per group (events are case-sorted)."""
+    cases = events[C.CASE].to_numpy()
+    ids = events[C.EVENT_ID].to_numpy(dtype=object)
+    if len(cases) == 0:
+        return pd.Series(dtype=object)
+    starts = np.flatnonzero(np.r_[True, cases[1:] != cases[:-1]])
+    chunks = np.split(ids, starts[1:])
+    return pd.Series([list(chunk) for chunk in chunks], index=cases[starts], dtype=object)
 
 
 def same(a: pd.Series, b: pd.Series) -> pd.Series:

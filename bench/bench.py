@@ -1,0 +1,307 @@
+"""Benchmarks of refund-audit against pm4py's nearest functions, on the same data, same run.
+
+Run on demand (`make bench`, never in the unit tests). Each measurement runs in its own
+process so that peak memory (max RSS) belongs to one implementation and one case; each is
+repeated and the median kept. Results go to bench/results/ with the machine and versions.
+
+    python bench/bench.py [--quick] [--cases 10000,100000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SHARED = REPO.parent / "shared" / "data" / "pm4py-tests"
+WORK = REPO / "out" / "bench"
+
+
+# --- the measured functions: each returns a small result to sanity-check ---------------------
+
+def _generated(cases: int) -> Path:
+    from audit.sample import SampleSpec, write_sample
+
+    folder = WORK / f"gen-{cases}"
+    if not (folder / "canonical.csv").exists():
+        write_sample(SampleSpec("all", cases, 7, 0.2), folder)
+    parquet = folder / "canonical.parquet"
+    if not parquet.exists():
+        from audit.ingest import import_sources
+
+        import_sources([(folder / "canonical.csv", None)]).log.to_parquet(parquet)
+    return parquet
+
+
+def _load(cases: int) -> Any:
+    import pandas as pd
+
+    return pd.read_parquet(_generated(cases))
+
+
+def _policy() -> Any:
+    from audit.policy import default_policy_path, load_policy
+
+    return load_policy(default_policy_path())
+
+
+def ours_import_xes(arg: str) -> object:
+    from audit.ingest import import_sources
+
+    return len(import_sources([(SHARED / arg, None)]).log)
+
+
+def pm4py_import_xes(arg: str) -> object:
+    import pm4py
+
+    return len(pm4py.read_xes(str(SHARED / arg)))
+
+
+def ours_import_csv(arg: str) -> object:
+    from audit.ingest import import_sources
+
+    _generated(int(arg))
+    return len(import_sources([(WORK / f"gen-{arg}" / "canonical.csv", None)]).log)
+
+
+def pm4py_import_csv(arg: str) -> object:
+    import pandas as pd
+    import pm4py
+
+    _generated(int(arg))
+    frame = pd.read_csv(WORK / f"gen-{arg}" / "canonical.csv")
+    frame["time:timestamp"] = pd.to_datetime(frame["time:timestamp"], utc=True, format="ISO8601")
+    return len(pm4py.format_dataframe(frame, case_id="case:concept:name",
+                                      activity_key="concept:name",
+                                      timestamp_key="time:timestamp"))
+
+
+def _one_rule(log: Any, code: str) -> int:
+    from dataclasses import replace
+
+    from audit.rules import default_rules
+    from audit.rules.engine import run_rules
+
+    policy = replace(_policy(), select=(code,))
+    assert policy.as_of is not None
+    return len(run_rules(log, policy, default_rules(), as_of=policy.as_of).findings)
+
+
+def ours_four_eyes(arg: str) -> object:
+    log = _load(int(arg))
+    start = time.perf_counter()
+    found = _one_rule(log, "SD001")
+    return found, time.perf_counter() - start
+
+
+def pm4py_four_eyes(arg: str) -> object:
+    import pm4py
+
+    log = _load(int(arg))
+    start = time.perf_counter()
+    violations = pm4py.filter_four_eyes_principle(
+        log, "Receive refund request", "Approve refund", keep_violations=True)
+    return int(violations["case:concept:name"].nunique()), time.perf_counter() - start
+
+
+def ours_approval_after_payout(arg: str) -> object:
+    log = _load(int(arg))
+    start = time.perf_counter()
+    found = _one_rule(log, "AP002")
+    return found, time.perf_counter() - start
+
+
+def pm4py_approval_after_payout(arg: str) -> object:
+    import pm4py
+
+    log = _load(int(arg))
+    start = time.perf_counter()
+    kept = pm4py.filter_eventually_follows_relation(
+        log, [("Execute payout", "Approve refund")], retain=True)
+    return int(kept["case:concept:name"].nunique()), time.perf_counter() - start
+
+
+def ours_all_rules(arg: str) -> object:
+    from audit.rules import default_rules
+    from audit.rules.engine import run_rules
+
+    log = _load(int(arg))
+    policy = _policy()
+    start = time.perf_counter()
+    found = len(run_rules(log, policy, default_rules(), as_of=policy.as_of).findings)
+    return found, time.perf_counter() - start
+
+
+def ours_dfg(arg: str) -> object:
+    log = _load(int(arg))
+    start = time.perf_counter()
+    ordered = log.sort_values(["case:concept:name", "time:timestamp", "event:id"])
+    same_case = ordered["case:concept:name"].eq(ordered["case:concept:name"].shift(-1))
+    pairs = (ordered["concept:name"].where(same_case)
+             + "\x00" + ordered["concept:name"].shift(-1).where(same_case))
+    edges = pairs.dropna().value_counts()
+    return len(edges), time.perf_counter() - start
+
+
+def pm4py_dfg(arg: str) -> object:
+    import pm4py
+
+    log = _load(int(arg))
+    start = time.perf_counter()
+    dfg, _, _ = pm4py.discover_dfg(log)
+    return len(dfg), time.perf_counter() - start
+
+
+FUNCTIONS: dict[str, Callable[[str], object]] = {
+    name: fn for name, fn in globals().items()
+    if callable(fn) and name.startswith(("ours_", "pm4py_"))
+}
+
+
+def measure_in_child(function: str, arg: str, repeat: int) -> dict[str, Any]:
+    """Run one function `repeat` times in a fresh interpreter; return medians and max RSS."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", function, arg, str(repeat)],
+        capture_output=True, text=True, check=False, cwd=REPO)
+    if out.returncode != 0:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def child(function: str, arg: str, repeat: int) -> None:
+    warnings.filterwarnings("ignore")
+    fn = FUNCTIONS[function]
+    fn(arg)  # warm-up: imports, generated data, caches on disk
+    seconds: list[float] = []
+    result: object = None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn(arg)
+        elapsed = time.perf_counter() - start
+        if isinstance(result, tuple):  # the function timed only the work, not the loading
+            result, elapsed = result
+        seconds.append(float(elapsed))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"median_s": statistics.median(seconds), "runs_s": seconds,
+                      "peak_rss_mb": round(peak_mb, 1), "result": str(result)}))
+
+
+def machine() -> dict[str, Any]:
+    import numpy
+    import pandas
+
+    try:
+        import pm4py
+        pm4py_version = pm4py.__version__
+    except ImportError:
+        pm4py_version = None
+    from audit import __version__
+
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor())
+    memory = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal")), "0")
+    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "host": platform.node(),
+            "platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(),
+            "memory_gb": round(int(memory) / 1024 / 1024, 1),
+            "python": platform.python_version(), "pandas": pandas.__version__,
+            "numpy": numpy.__version__, "pm4py": pm4py_version, "refund_audit": __version__}
+
+
+def plan(sizes: list[int]) -> list[tuple[str, str, str | None, str]]:
+    """(case name, argument, pm4py function or None, ours function)."""
+    rows: list[tuple[str, str, str | None, str]] = [
+        ("import XES running-example", "running-example.xes", "pm4py_import_xes",
+         "ours_import_xes"),
+        ("import XES receipt", "08_receipt.xes.gz", "pm4py_import_xes", "ours_import_xes"),
+        ("import XES bpic2012", "bpic2012.xes.gz", "pm4py_import_xes", "ours_import_xes"),
+    ]
+    for n in sizes:
+        rows += [
+            (f"import CSV generated {n} cases", str(n), "pm4py_import_csv", "ours_import_csv"),
+            (f"four-eyes (SD001) {n} cases", str(n), "pm4py_four_eyes", "ours_four_eyes"),
+            (f"approval after payout (AP002) {n} cases", str(n),
+             "pm4py_approval_after_payout", "ours_approval_after_payout"),
+            (f"DFG {n} cases", str(n), "pm4py_dfg", "ours_dfg"),
+            (f"all 20 rules {n} cases", str(n), None, "ours_all_rules"),
+        ]
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--child", nargs=3, metavar=("FUNCTION", "ARG", "REPEAT"))
+    parser.add_argument("--cases", default="10000,100000")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="1,000 cases, one repeat")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], args.child[1], int(args.child[2]))
+        return 0
+    sizes = [1000] if args.quick else [int(n) for n in args.cases.split(",")]
+    repeat = 1 if args.quick else args.repeat
+    rows = []
+    for name, arg, peer, ours in plan(sizes):
+        print(f"{name} ...", file=sys.stderr, flush=True)
+        mine = measure_in_child(ours, arg, repeat)
+        theirs = measure_in_child(peer, arg, repeat) if peer else None
+        ratio = (round(theirs["median_s"] / mine["median_s"], 2)
+                 if theirs and "median_s" in theirs and "median_s" in mine
+                 and mine["median_s"] > 0 else None)
+        rows.append({"case": name, "ours": mine, "pm4py": theirs, "speedup_vs_pm4py": ratio})
+    report = {"machine": machine(), "repeat": repeat, "results": rows}
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"{stamp}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (out / f"{stamp}.md").write_text(markdown(report), encoding="utf-8")
+    print(markdown(report))
+    return 0
+
+
+def markdown(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    lines = [f"# Benchmark {m['date']}", "",
+             f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; {m['platform']}; Python "
+             f"{m['python']}, pandas {m['pandas']}, numpy {m['numpy']}, pm4py {m['pm4py']}, "
+             f"refund-audit {m['refund_audit']}. Median of {report['repeat']} run(s) after a "
+             "warm-up, each implementation in its own process; peak = max RSS of that process.",
+             "", "| case | ours (s) | pm4py (s) | pm4py / ours | ours peak MB | pm4py peak MB |"
+             " result ours / pm4py |", "|---|---|---|---|---|---|---|"]
+
+    def cell(d: dict[str, Any] | None, key: str) -> str:
+        if d is None:
+            return "–"
+        if "error" in d:
+            return f"error: {d['error'][:60]}"
+        value = d[key]
+        return f"{value:.3f}" if isinstance(value, float) and key == "median_s" else str(value)
+
+    for row in report["results"]:
+        lines.append(
+            f"| {row['case']} | {cell(row['ours'], 'median_s')} | "
+            f"{cell(row['pm4py'], 'median_s')} | {row['speedup_vs_pm4py'] or '–'} | "
+            f"{cell(row['ours'], 'peak_rss_mb')} | {cell(row['pm4py'], 'peak_rss_mb')} | "
+            f"{cell(row['ours'], 'result')} / {cell(row['pm4py'], 'result')} |")
+    lines += ["", "Semantics differ where noted in bench/README.md: pm4py's four-eyes filter "
+              "compares only the last approval; its eventually-follows filter keeps cases with "
+              "any approval after a payout, ours requires all approvals after it."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
