@@ -109,3 +109,20 @@ def test_rule_docs_are_generated_from_the_code() -> None:
         assert (folder / name).exists(), f"docs/rules/{name} missing: run make docs"
         assert (folder / name).read_text(encoding="utf-8") == text, (
             f"docs/rules/{name} is stale: run `make docs`")
+
+
+def test_a_crashed_rule_is_exit_2_and_recorded(sample: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from audit.rules.duties.sd001_self_approval import SelfApproval
+
+    def explode(self: SelfApproval, facts: object) -> list[object]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(SelfApproval, "check", explode)
+    result = run("check", str(sample), "--out", str(tmp_path), "--fail-on", "never", code=2)
+    assert "rule SD001 (self-approval) crashed: RuntimeError: boom" in result.output
+    document = json.loads((tmp_path / "findings.json").read_text())
+    assert [e["rule"] for e in document["errors"]] == ["SD001"]
+    assert document["summary"]["errors"] == 1
+    assert not [f for f in document["findings"] if f["rule"] == "SD001"]
+    assert document["findings"], "the other rules still ran"
