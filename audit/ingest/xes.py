@@ -145,6 +145,9 @@ def iter_xml_elements(
     attribute values even with entity resolution off. The root element must be `root`.
     Callers may clear and detach yielded elements to keep memory flat.
     """
+    # libxml2's error log is per thread and outlives a parse: clear it so that a line-less
+    # error is never explained by an earlier file's entry.
+    etree.clear_error_log()
     parser = etree.XMLPullParser(
         events=("end",),
         tag=list(tags),

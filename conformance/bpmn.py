@@ -1,0 +1,925 @@
+"""Read BPMN 2.0 files into a typed process model, refusing what cannot be converted faithfully.
+
+The reader is the front half of `BPMN -> workflow net` (`conformance.petri` is the back half).
+It parses hostile XML safely (a DTD is refused before lxml sees a byte; no entity expansion, no
+network), picks the process to check, flattens nothing yet but records every node with the scope
+(process, sub-process or inlined call activity) it lives in, maps nodes to lanes (roles), and
+collects every construct it cannot represent as a `BpmnRefused` instead of dropping it.
+
+Names are normalised (runs of whitespace, including line breaks drawn into a label, become one
+space), because event logs carry one-line activity labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from lxml import etree
+
+from audit.errors import InputError
+from audit.ingest.xes import iter_xml_elements, local_name, source_line
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
+DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+
+TASK_TAGS = frozenset({
+    "task", "userTask", "serviceTask", "sendTask", "receiveTask", "manualTask", "scriptTask",
+    "businessRuleTask",
+})
+GLOBAL_TASK_TAGS = frozenset({
+    "globalTask", "globalUserTask", "globalScriptTask", "globalManualTask",
+    "globalBusinessRuleTask",
+})
+GATEWAY_KINDS: dict[str, GatewayKind] = {
+    "exclusiveGateway": "exclusive",
+    "parallelGateway": "parallel",
+    "inclusiveGateway": "inclusive",
+    "eventBasedGateway": "event-based",
+    "complexGateway": "complex",
+}
+EVENT_POSITIONS: dict[str, EventPosition] = {
+    "startEvent": "start",
+    "endEvent": "end",
+    "intermediateCatchEvent": "catch",
+    "intermediateThrowEvent": "throw",
+    "boundaryEvent": "boundary",
+}
+CONTAINER_TAGS = frozenset({"subProcess", "transaction", "adHocSubProcess", "callActivity"})
+# Children of a process or sub-process that carry no control flow.
+_NOT_CONTROL_FLOW = frozenset({
+    "documentation", "extensionElements", "laneSet", "ioSpecification", "ioBinding", "property",
+    "dataObject", "dataObjectReference", "dataStoreReference", "dataInputAssociation",
+    "dataOutputAssociation", "textAnnotation", "association", "group", "auditing", "monitoring",
+    "performer", "humanPerformer", "potentialOwner", "resourceRole", "correlationSubscription",
+    "supports", "incoming", "outgoing", "standardLoopCharacteristics",
+    "multiInstanceLoopCharacteristics", "category", "categoryValue",
+})
+_SIBLING_FILE_LIMIT = 200
+"""How many .bpmn files beside a model are searched for the callee of a call activity."""
+
+GatewayKind = Literal["exclusive", "parallel", "inclusive", "event-based", "complex"]
+EventPosition = Literal["start", "end", "catch", "throw", "boundary"]
+ScopeKind = Literal["process", "sub-process", "event sub-process", "transaction", "call"]
+
+
+class BpmnRefused(Exception):
+    """A BPMN element that cannot be converted faithfully, with the reason in the user's words."""
+
+    def __init__(self, element_id: str, element_type: str, reason: str) -> None:
+        self.element_id = element_id
+        self.element_type = element_type
+        self.reason = reason
+        super().__init__(f"{element_type} '{element_id}': {reason}")
+
+    def as_dict(self) -> dict[str, str]:
+        return {"element_id": self.element_id, "element_type": self.element_type,
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Loop:
+    """Loop characteristics of an activity."""
+
+    kind: Literal["standard", "multi-instance"]
+    sequential: bool
+    test_before: bool = False
+    """Standard loops only: the condition is tested before the first iteration (0..n)."""
+    cardinality: int | None = None
+    """Multi-instance only: a literal instance count, when the model states one."""
+    completion_condition: bool = False
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    name: str
+    kind: str
+    """The BPMN tag: task, userTask, serviceTask, ... (callActivity for a called global task)."""
+    scope: str
+    lanes: tuple[str, ...] = ()
+    """Ids of the lanes the task lies in, outermost first."""
+    role: str | None = None
+    """Name of the innermost lane: the role that performs the task."""
+    loop: Loop | None = None
+    default_flow: str | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    name: str
+    position: EventPosition
+    trigger: str
+    """none, timer, message, signal, error, escalation, conditional, link, terminate, cancel,
+    compensate or multiple."""
+    scope: str
+    attached_to: str | None = None
+    interrupting: bool = True
+    """Boundary events: cancelActivity; start events of event sub-processes: isInterrupting."""
+    reference: str | None = None
+    """errorRef, escalationRef, signalRef or messageRef id, or a link event's name."""
+    lanes: tuple[str, ...] = ()
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class Gateway:
+    id: str
+    name: str
+    kind: GatewayKind
+    scope: str
+    default_flow: str | None = None
+    lanes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Flow:
+    id: str
+    source: str
+    target: str
+    scope: str
+    name: str = ""
+    condition: str | None = None
+    virtual: bool = False
+    """True for the implied flow from a link throw event to its catch event."""
+
+
+@dataclass(frozen=True)
+class SubProcess:
+    """An embedded sub-process, event sub-process, transaction, or inlined call activity.
+
+    Its content is read into the model with `scope` equal to this id; the Petri-net conversion
+    flattens it into the parent net.
+    """
+
+    id: str
+    name: str
+    kind: ScopeKind
+    scope: str
+    loop: Loop | None = None
+    called_element: str | None = None
+    callee_file: str | None = None
+    lanes: tuple[str, ...] = ()
+    role: str | None = None
+    default_flow: str | None = None
+
+
+@dataclass(frozen=True)
+class Lane:
+    id: str
+    name: str
+    role: str
+    """The lane name as a role key: lower case, words joined by '-' ("Customer service" ->
+    "customer-service"), the form of the canonical log's `org:role`."""
+    process: str
+    parent: str | None
+    flow_nodes: tuple[str, ...]
+    """Ids of the nodes the file lists in this lane (`flowNodeRef`), in file order."""
+
+
+@dataclass(frozen=True)
+class Pool:
+    id: str
+    name: str
+    process: str | None
+    chosen: bool
+
+
+@dataclass
+class BpmnModel:
+    """One process of a BPMN file, with everything nested in it, ready for conversion."""
+
+    path: Path
+    process_id: str
+    process_name: str
+    pools: list[Pool] = field(default_factory=list)
+    tasks: dict[str, Task] = field(default_factory=dict)
+    events: dict[str, Event] = field(default_factory=dict)
+    gateways: dict[str, Gateway] = field(default_factory=dict)
+    subprocesses: dict[str, SubProcess] = field(default_factory=dict)
+    flows: dict[str, Flow] = field(default_factory=dict)
+    lanes: dict[str, Lane] = field(default_factory=dict)
+    refused: list[BpmnRefused] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    order: dict[str, int] = field(default_factory=dict, repr=False)
+    """Element id -> position in the file, to list nodes of different kinds in file order."""
+
+    def node_scope(self, node_id: str) -> str | None:
+        node = self.node(node_id)
+        return None if node is None else node.scope
+
+    def node(self, node_id: str) -> Task | Event | Gateway | SubProcess | None:
+        return (self.tasks.get(node_id) or self.events.get(node_id)
+                or self.gateways.get(node_id) or self.subprocesses.get(node_id))
+
+    def nodes_in(self, scope: str) -> list[Task | Event | Gateway | SubProcess]:
+        """The flow nodes directly inside `scope`, in file order."""
+        nodes: list[Task | Event | Gateway | SubProcess] = []
+        for table in (self.tasks, self.events, self.gateways, self.subprocesses):
+            nodes.extend(n for n in table.values() if n.scope == scope)
+        order = self.order
+        return sorted(nodes, key=lambda n: order.get(n.id, 0))
+
+    def flows_in(self, scope: str) -> list[Flow]:
+        return [f for f in self.flows.values() if f.scope == scope]
+
+    def incoming(self, node_id: str) -> list[Flow]:
+        return [f for f in self.flows.values() if f.target == node_id]
+
+    def outgoing(self, node_id: str) -> list[Flow]:
+        return [f for f in self.flows.values() if f.source == node_id]
+
+    def boundary_events(self, node_id: str) -> list[Event]:
+        return [e for e in self.events.values() if e.attached_to == node_id]
+
+    def task_labels(self) -> list[str]:
+        """The distinct task names, in file order: the activity labels the model expects."""
+        seen: dict[str, None] = {}
+        order = self.order
+        for task in sorted(self.tasks.values(), key=lambda t: order.get(t.id, 0)):
+            seen.setdefault(task.name, None)
+        return list(seen)
+
+    def roles_of(self, task_name: str) -> list[str]:
+        """The lane names (roles) of every task called `task_name`."""
+        roles = {t.role for t in self.tasks.values() if t.name == task_name and t.role}
+        return sorted(roles)
+
+
+def role_key(name: str) -> str:
+    """A lane name as a role key: "Customer service" -> "customer-service"."""
+    return "-".join(name.lower().split())
+
+
+def clean_name(raw: str | None) -> str:
+    """A label as one line: runs of whitespace (line breaks drawn into shapes) become a space."""
+    return " ".join((raw or "").split())
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+
+def parse_bpmn_xml(path: Path) -> etree._Element:
+    """The <definitions> root of a BPMN file, parsed with the hardened XML plumbing."""
+    # With entity resolution off, libxml2 reports an undefined entity only in its thread-wide
+    # error log, which the shared plumbing reads for the line: start it empty, or a stale
+    # entry from an earlier file would be blamed.
+    etree.clear_error_log()
+    root: etree._Element | None = None
+    for element in iter_xml_elements(
+        path, tags=("{*}definitions",), root="definitions", label="XML BPMN"
+    ):
+        if element.getparent() is None:
+            root = element
+    if root is None:
+        raise InputError("not a BPMN file: no <definitions> element", file=path)
+    if not isinstance(root.tag, str) or not root.tag.startswith("{" + BPMN_NS + "}"):
+        namespace = root.tag[1 : root.tag.find("}")] if root.tag.startswith("{") else "none"
+        raise InputError(
+            f"not a BPMN 2.0 file: <definitions> is in namespace {namespace!r}, expected "
+            f"{BPMN_NS!r}",
+            file=path,
+        )
+    return root
+
+
+def _bpmn_children(element: etree._Element) -> Iterator[tuple[str, etree._Element]]:
+    for child in element:
+        tag = child.tag
+        if isinstance(tag, str) and tag.startswith("{" + BPMN_NS + "}"):
+            yield tag[len(BPMN_NS) + 2 :], child
+
+
+def _child(element: etree._Element, name: str) -> etree._Element | None:
+    for local, child in _bpmn_children(element):
+        if local == name:
+            return child
+    return None
+
+
+def _flag(element: etree._Element, attribute: str, default: bool) -> bool:
+    raw = element.get(attribute)
+    if raw is None:
+        return default
+    return raw.strip().lower() == "true"
+
+
+def _text(element: etree._Element | None) -> str | None:
+    if element is None:
+        return None
+    text = "".join(str(part) for part in element.itertext()).strip()
+    return text or None
+
+
+@dataclass
+class _Source:
+    """One parsed BPMN file: its processes, global tasks and named elements."""
+
+    path: Path
+    root: etree._Element
+    processes: dict[str, etree._Element]
+    global_tasks: dict[str, etree._Element]
+    by_id: dict[str, etree._Element]
+
+    @classmethod
+    def load(cls, path: Path) -> _Source:
+        root = parse_bpmn_xml(path)
+        processes: dict[str, etree._Element] = {}
+        global_tasks: dict[str, etree._Element] = {}
+        by_id: dict[str, etree._Element] = {}
+        for local, child in _bpmn_children(root):
+            ident = child.get("id")
+            if local == "process" and ident:
+                processes[ident] = child
+            elif local in GLOBAL_TASK_TAGS and ident:
+                global_tasks[ident] = child
+        for element in root.iter():
+            ident = element.get("id") if isinstance(element.tag, str) else None
+            if ident and element.tag.startswith("{" + BPMN_NS + "}"):
+                by_id.setdefault(ident, element)
+        return cls(path, root, processes, global_tasks, by_id)
+
+
+def _called_element(element: etree._Element) -> str | None:
+    called = element.get("calledElement")
+    if called:
+        return called.strip()
+    # Camunda 8 (Zeebe) states the callee in an extension element instead.
+    for child in element.iter("{" + ZEEBE_NS + "}calledElement"):
+        process_id = child.get("processId")
+        if process_id:
+            return process_id.strip()
+    return None
+
+
+def _count_tasks(process: etree._Element) -> int:
+    count = 0
+    for element in process.iter():
+        tag = element.tag
+        if isinstance(tag, str) and tag.startswith("{" + BPMN_NS + "}"):
+            local = tag[len(BPMN_NS) + 2 :]
+            if local in TASK_TAGS or local == "callActivity":
+                count += 1
+    return count
+
+
+def _has_flow_nodes(process: etree._Element) -> bool:
+    return any(local not in _NOT_CONTROL_FLOW and local != "sequenceFlow"
+               for local, _ in _bpmn_children(process))
+
+
+# --- the reader -------------------------------------------------------------------------------
+
+
+def read_bpmn(path: str | Path, *, process: str | None = None) -> BpmnModel:
+    """Read one process of a BPMN 2.0 file (collaborations: see `process`).
+
+    `process` selects a process by id, or a pool by participant id or name. Without it, the
+    reader takes the only process with flow elements or, in a collaboration of several, the one
+    with the most tasks, and says so in the model's notes (message flows between pools are
+    communication, not control flow, and are never converted). Unusable files (not XML, a DTD,
+    not BPMN, no process) raise `InputError`; constructs that cannot be converted faithfully
+    are listed in `model.refused`.
+    """
+    path = Path(path)
+    source = _Source.load(path)
+    reader = _Reader(source)
+    return reader.read(process)
+
+
+class _Reader:
+    def __init__(self, source: _Source) -> None:
+        self.source = source
+        self.model: BpmnModel | None = None
+        self._siblings: dict[str, tuple[_Source, etree._Element]] | None = None
+        self._counter = 0
+        self._lane_of_node: dict[str, list[str]] = {}
+        self._shape_bounds: dict[str, tuple[float, float, float, float]] = {}
+
+    # --- choosing the process ---------------------------------------------------------------
+    def read(self, wanted: str | None) -> BpmnModel:
+        src = self.source
+        participants: list[tuple[str, str, str | None]] = []
+        message_flows = 0
+        collaborations: list[str] = []
+        for local, child in _bpmn_children(src.root):
+            if local == "collaboration":
+                collaborations.append(child.get("id") or "")
+                for sub_local, sub in _bpmn_children(child):
+                    if sub_local == "participant":
+                        participants.append((sub.get("id") or "", clean_name(sub.get("name")),
+                                             sub.get("processRef")))
+                    elif sub_local == "messageFlow":
+                        message_flows += 1
+        if not src.processes:
+            raise InputError("not a usable BPMN model: the file defines no <process>",
+                             file=src.path)
+        chosen_id, notes = self._choose(participants, wanted)
+        process = src.processes[chosen_id]
+        pool_name = next((name for _, name, ref in participants if ref == chosen_id and name), "")
+        model = BpmnModel(path=src.path, process_id=chosen_id,
+                          process_name=clean_name(process.get("name")) or pool_name or chosen_id)
+        self.model = model
+        model.notes.extend(notes)
+        model.pools = [Pool(pid, name, ref, ref == chosen_id) for pid, name, ref in participants]
+        if message_flows:
+            model.notes.append(
+                f"{message_flows} message flow(s) between pools are communication, not control "
+                "flow: they are not converted"
+            )
+        self._read_shapes({chosen_id, *collaborations})
+        self._read_container(process, chosen_id, "", stack=(chosen_id,))
+        self._add_link_flows()
+        self._check_flows()
+        self._assign_lanes()
+        return model
+
+    def _choose(
+        self, participants: list[tuple[str, str, str | None]], wanted: str | None
+    ) -> tuple[str, list[str]]:
+        src = self.source
+        if wanted is not None:
+            if wanted in src.processes:
+                return wanted, []
+            for pid, name, ref in participants:
+                if wanted in (pid, name) and ref in src.processes:
+                    return ref, []
+            raise InputError(
+                f"no process or pool {wanted!r} in this file; processes: "
+                + ", ".join(sorted(src.processes)),
+                file=src.path,
+            )
+        called: set[str] = set()
+        for element in src.root.iter("{" + BPMN_NS + "}callActivity"):
+            callee = _called_element(element)
+            if callee:
+                called.add(callee)
+        # A process drawn outside any pool is as much a candidate as a pool's process; one that
+        # another process calls is a callee, not a candidate.
+        candidates = [pid for pid in src.processes
+                      if pid not in called and _has_flow_nodes(src.processes[pid])]
+        if not candidates:
+            candidates = [pid for pid in src.processes if _has_flow_nodes(src.processes[pid])]
+        if not candidates:
+            raise InputError("not a usable BPMN model: no process has any flow element",
+                             file=src.path)
+        if len(candidates) == 1:
+            return candidates[0], []
+        counts = {pid: _count_tasks(src.processes[pid]) for pid in candidates}
+        best = max(candidates, key=lambda pid: counts[pid])  # first of equals: document order
+        names = {ref: name for _, name, ref in participants if ref}
+        described = ", ".join(
+            f"'{pid}'" + (f" (pool '{names[pid]}')" if names.get(pid) else "")
+            + f": {counts[pid]} task(s)" for pid in candidates
+        )
+        return best, [
+            f"the file has {len(candidates)} processes with flow elements ({described}); read "
+            f"'{best}', the one with the most tasks (choose another with process=...)"
+        ]
+
+    # --- diagram interchange: only used to place nested nodes in lanes -----------------------
+    def _read_shapes(self, planes: set[str]) -> None:
+        """Shape bounds of the diagram of the process or its collaboration (a collapsed
+        sub-process drawn on its own plane has coordinates of its own, so other planes are
+        skipped)."""
+        shapes: list[etree._Element] = []
+        for plane in self.source.root.iter("{" + BPMNDI_NS + "}BPMNPlane"):
+            if plane.get("bpmnElement") in planes:
+                shapes.extend(plane.iter("{" + BPMNDI_NS + "}BPMNShape"))
+        for shape in shapes:
+            ref = shape.get("bpmnElement")
+            bounds = shape.find("{" + DC_NS + "}Bounds")
+            if not ref or bounds is None:
+                continue
+            try:
+                box = (float(bounds.get("x", "")), float(bounds.get("y", "")),
+                       float(bounds.get("width", "")), float(bounds.get("height", "")))
+            except ValueError:
+                continue
+            self._shape_bounds.setdefault(ref, box)
+
+    # --- reading a process or sub-process ---------------------------------------------------
+    def _refuse(self, element_id: str, element_type: str, reason: str) -> None:
+        assert self.model is not None
+        self.model.refused.append(BpmnRefused(element_id, element_type, reason))
+
+    def _note(self, text: str) -> None:
+        assert self.model is not None
+        self.model.notes.append(text)
+
+    def _next(self) -> int:
+        self._counter += 1
+        return self._counter
+
+    def _read_container(
+        self, container: etree._Element, scope: str, prefix: str, *, stack: tuple[str, ...]
+    ) -> None:
+        """Read the flow elements of a process or sub-process into scope `scope`."""
+        model = self.model
+        assert model is not None
+        compensation_handlers: set[str] = set()
+        for local, child in _bpmn_children(container):
+            if local in TASK_TAGS | CONTAINER_TAGS and _flag(child, "isForCompensation", False):
+                compensation_handlers.add(child.get("id") or "")
+        for local, child in _bpmn_children(container):
+            raw_id = child.get("id") or ""
+            node_id = prefix + raw_id
+            name = clean_name(child.get("name"))
+            line = source_line(child)
+            where = f" (line {line})" if line else ""
+            if local == "laneSet":
+                self._read_lanes(child, scope, None, prefix)
+                continue
+            if local in _NOT_CONTROL_FLOW:
+                continue
+            if not raw_id:
+                self._refuse(f"<{local}>{where}", local, "element without an id")
+                continue
+            if local == "sequenceFlow":
+                condition = _child(child, "conditionExpression")
+                model.flows[node_id] = Flow(
+                    id=node_id, source=prefix + (child.get("sourceRef") or ""),
+                    target=prefix + (child.get("targetRef") or ""), scope=scope, name=name,
+                    condition=(_text(condition) or "(condition)") if condition is not None
+                    else None,
+                )
+                model.order[node_id] = self._next()
+                continue
+            if raw_id in compensation_handlers:
+                self._note(f"{local} '{node_id}' is a compensation handler: it runs only when "
+                           "compensation is thrown, which is refused, so it is left out")
+                continue
+            model.order[node_id] = self._next()
+            if local in TASK_TAGS:
+                if not name:
+                    self._note(f"{local} '{node_id}' has no name: its id is used as its label")
+                model.tasks[node_id] = Task(
+                    id=node_id, name=name or node_id, kind=local, scope=scope,
+                    loop=self._loop(child), default_flow=self._default(child, prefix))
+            elif local in GATEWAY_KINDS:
+                kind = GATEWAY_KINDS[local]
+                if kind == "complex":
+                    self._refuse(node_id, local, "a complex gateway's behaviour is given by "
+                                 "free-form conditions; it cannot be converted faithfully")
+                model.gateways[node_id] = Gateway(
+                    id=node_id, name=name, kind=kind, scope=scope,
+                    default_flow=self._default(child, prefix))
+            elif local in EVENT_POSITIONS:
+                self._read_event(child, local, node_id, name, scope, prefix)
+            elif local in CONTAINER_TAGS:
+                self._read_activity_container(child, local, node_id, name, scope, prefix,
+                                              stack=stack)
+            else:
+                self._refuse(node_id, local, f"unsupported BPMN element <{local}>{where}")
+
+    def _default(self, element: etree._Element, prefix: str) -> str | None:
+        default = element.get("default")
+        return prefix + default if default else None
+
+    def _loop(self, element: etree._Element) -> Loop | None:
+        standard = _child(element, "standardLoopCharacteristics")
+        if standard is not None:
+            return Loop("standard", sequential=True,
+                        test_before=_flag(standard, "testBefore", False))
+        multi = _child(element, "multiInstanceLoopCharacteristics")
+        if multi is not None:
+            cardinality: int | None = None
+            raw = _text(_child(multi, "loopCardinality"))
+            if raw is not None and raw.isdigit():
+                cardinality = int(raw)
+            return Loop("multi-instance", sequential=_flag(multi, "isSequential", False),
+                        cardinality=cardinality,
+                        completion_condition=_child(multi, "completionCondition") is not None)
+        return None
+
+    def _trigger(self, element: etree._Element) -> tuple[str, str | None]:
+        triggers: list[tuple[str, str | None]] = []
+        for local, child in _bpmn_children(element):
+            definition = child
+            if local == "eventDefinitionRef":
+                target = self.source.by_id.get((child.text or "").strip())
+                if target is None:
+                    continue
+                definition, local = target, local_name(target.tag)
+            if not local.endswith("EventDefinition"):
+                continue
+            kind = local[: -len("EventDefinition")]
+            reference = None
+            for attribute in ("errorRef", "escalationRef", "signalRef", "messageRef"):
+                reference = reference or definition.get(attribute)
+            if kind == "link":
+                reference = clean_name(definition.get("name")) or None
+            triggers.append((kind, reference))
+        if not triggers:
+            return "none", None
+        if len(triggers) > 1:
+            return "multiple", None
+        return triggers[0]
+
+    def _read_event(self, element: etree._Element, local: str, node_id: str, name: str,
+                    scope: str, prefix: str) -> None:
+        model = self.model
+        assert model is not None
+        position = EVENT_POSITIONS[local]
+        trigger, reference = self._trigger(element)
+        attached = element.get("attachedToRef")
+        interrupting = True
+        if position == "boundary":
+            interrupting = _flag(element, "cancelActivity", True)
+        elif position == "start":
+            interrupting = _flag(element, "isInterrupting", True)
+        if trigger == "compensate" and position == "boundary":
+            self._note(f"compensation boundary event '{node_id}' is left out: compensation "
+                       "handlers run only when compensation is thrown")
+            return
+        if trigger == "compensate" and position in ("throw", "end"):
+            self._refuse(node_id, local, "throwing compensation undoes completed activities in "
+                         "reverse order; a workflow net cannot represent it")
+        model.events[node_id] = Event(
+            id=node_id, name=name, position=position, trigger=trigger, scope=scope,
+            attached_to=prefix + attached if attached else None, interrupting=interrupting,
+            reference=reference)
+
+    def _read_activity_container(
+        self, element: etree._Element, local: str, node_id: str, name: str, scope: str,
+        prefix: str, *, stack: tuple[str, ...]
+    ) -> None:
+        model = self.model
+        assert model is not None
+        loop = self._loop(element)
+        default = self._default(element, prefix)
+        if local == "adHocSubProcess":
+            self._refuse(node_id, local, "an ad-hoc sub-process runs its activities in any "
+                         "order and number; a workflow net cannot state that faithfully")
+            model.subprocesses[node_id] = SubProcess(node_id, name, "sub-process", scope, loop,
+                                                     default_flow=default)
+            return
+        if local == "callActivity":
+            self._read_call(element, node_id, name, scope, loop, default, stack=stack)
+            return
+        triggered = _flag(element, "triggeredByEvent", False)
+        kind: ScopeKind = ("event sub-process" if triggered
+                           else "transaction" if local == "transaction" else "sub-process")
+        has_content = any(sub_local not in _NOT_CONTROL_FLOW
+                          for sub_local, _ in _bpmn_children(element))
+        if not has_content and not triggered:
+            # A collapsed sub-process whose content is not in the file: one step of the log.
+            self._note(f"{local} '{node_id}' ('{name or node_id}') has no content in this file: "
+                       "it is read as one activity")
+            model.tasks[node_id] = Task(id=node_id, name=name or node_id, kind=local, scope=scope,
+                                        loop=loop, default_flow=default)
+            return
+        model.subprocesses[node_id] = SubProcess(node_id, name, kind, scope, loop,
+                                                 default_flow=default)
+        self._read_container(element, node_id, prefix, stack=stack)
+
+    def _read_call(self, element: etree._Element, node_id: str, name: str, scope: str,
+                   loop: Loop | None, default: str | None, *, stack: tuple[str, ...]) -> None:
+        model = self.model
+        assert model is not None
+        called = _called_element(element)
+        label = name or node_id
+        if not called:
+            self._refuse(node_id, "callActivity", f"call activity '{label}' names no called "
+                         "element (calledElement), so what it runs is unknown")
+            model.subprocesses[node_id] = SubProcess(node_id, name, "call", scope, loop,
+                                                     default_flow=default)
+            return
+        if called in self.source.global_tasks:
+            task_name = name or clean_name(self.source.global_tasks[called].get("name")) or called
+            model.tasks[node_id] = Task(id=node_id, name=task_name, kind="callActivity",
+                                        scope=scope, loop=loop, default_flow=default)
+            return
+        found = self._find_process(called)
+        if found is None:
+            self._refuse(node_id, "callActivity",
+                         f"call activity '{label}' calls '{called}', which is neither a process "
+                         f"of this file nor of a .bpmn file beside it")
+            model.subprocesses[node_id] = SubProcess(node_id, name, "call", scope, loop,
+                                                     called_element=called, default_flow=default)
+            return
+        callee_source, callee = found
+        if called in stack:
+            self._refuse(node_id, "callActivity", f"call activity '{label}' calls '{called}' "
+                         "recursively; a workflow net cannot unfold unbounded recursion")
+            model.subprocesses[node_id] = SubProcess(node_id, name, "call", scope, loop,
+                                                     called_element=called, default_flow=default)
+            return
+        callee_file = None if callee_source is self.source else callee_source.path.name
+        if callee_file is not None:
+            self._note(f"call activity '{label}' runs process '{called}' from {callee_file}")
+        model.subprocesses[node_id] = SubProcess(node_id, name, "call", scope, loop,
+                                                 called_element=called, callee_file=callee_file,
+                                                 default_flow=default)
+        outer = self.source
+        self.source = callee_source
+        try:
+            self._read_container(callee, node_id, node_id + "/", stack=(*stack, called))
+        finally:
+            self.source = outer
+        if not any(n.scope == node_id for n in model.nodes_in(node_id)):
+            self._refuse(node_id, "callActivity",
+                         f"call activity '{label}' calls '{called}', which has no flow elements")
+
+    def _find_process(self, process_id: str) -> tuple[_Source, etree._Element] | None:
+        if process_id in self.source.processes:
+            return self.source, self.source.processes[process_id]
+        if self._siblings is None:
+            self._siblings = {}
+            home = self.source.path.resolve().parent
+            files = sorted(p for p in home.glob("*.bpmn") if p.resolve() != self.source.path
+                           .resolve())[:_SIBLING_FILE_LIMIT]
+            for sibling in files:
+                try:
+                    loaded = _Source.load(sibling)
+                except InputError:
+                    continue  # an unreadable neighbour is not this model's problem
+                for pid, element in loaded.processes.items():
+                    self._siblings.setdefault(pid, (loaded, element))
+        return self._siblings.get(process_id)
+
+    # --- lanes --------------------------------------------------------------------------------
+    def _read_lanes(self, lane_set: etree._Element, process: str, parent: str | None,
+                    prefix: str) -> None:
+        model = self.model
+        assert model is not None
+        for local, lane in _bpmn_children(lane_set):
+            if local != "lane":
+                continue
+            lane_id = prefix + (lane.get("id") or f"lane-{len(model.lanes) + 1}")
+            name = clean_name(lane.get("name")) or lane_id
+            refs = tuple(prefix + (ref.text or "").strip() for ref in lane
+                         if isinstance(ref.tag, str) and local_name(ref.tag) == "flowNodeRef")
+            model.lanes[lane_id] = Lane(lane_id, name, role_key(name), process, parent, refs)
+            for ref in refs:
+                self._lane_of_node.setdefault(ref, []).append(lane_id)
+            child_set = _child(lane, "childLaneSet")
+            if child_set is not None:
+                self._read_lanes(child_set, process, lane_id, prefix)
+
+    def _lane_depth(self, lane_id: str) -> int:
+        assert self.model is not None
+        depth = 0
+        lane = self.model.lanes.get(lane_id)
+        while lane is not None and lane.parent is not None:
+            depth += 1
+            lane = self.model.lanes.get(lane.parent)
+        return depth
+
+    def _lane_path(self, lane_id: str) -> tuple[str, ...]:
+        assert self.model is not None
+        path: list[str] = []
+        lane = self.model.lanes.get(lane_id)
+        while lane is not None:
+            path.append(lane.id)
+            lane = self.model.lanes.get(lane.parent) if lane.parent else None
+        return tuple(reversed(path))
+
+    def _lane_under_shape(self, node_id: str) -> str | None:
+        """The innermost lane whose diagram box holds the centre of the node's shape."""
+        box = self._shape_bounds.get(node_id)
+        if box is None:
+            return None
+        cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+        best: str | None = None
+        assert self.model is not None
+        for lane in self.model.lanes.values():
+            lane_box = self._shape_bounds.get(lane.id)
+            if lane_box is None:
+                continue
+            x, y, w, h = lane_box
+            if x <= cx <= x + w and y <= cy <= y + h and (
+                    best is None or self._lane_depth(lane.id) > self._lane_depth(best)):
+                best = lane.id
+        return best
+
+    def _assign_lanes(self) -> None:
+        """Give every node its lanes: listed in a lane, else under a lane in the diagram, else
+        the lanes of the sub-process it is nested in."""
+        model = self.model
+        assert model is not None
+        if not model.lanes:
+            return
+        resolved: dict[str, tuple[str, ...]] = {}
+        from_diagram = 0
+
+        def lanes_of(node_id: str) -> tuple[str, ...]:
+            nonlocal from_diagram
+            if node_id in resolved:
+                return resolved[node_id]
+            listed = self._lane_of_node.get(node_id, [])
+            lanes: tuple[str, ...] = ()
+            if listed:
+                lanes = self._lane_path(max(listed, key=self._lane_depth))
+            else:
+                node = model.node(node_id)
+                scope = node.scope if node is not None else None
+                under = self._lane_under_shape(node_id) if scope != model.process_id else None
+                if under is not None:
+                    lanes = self._lane_path(under)
+                    from_diagram += 1
+                elif scope is not None and scope in model.subprocesses:
+                    lanes = lanes_of(scope)
+            resolved[node_id] = lanes
+            return lanes
+
+        def role(lanes: tuple[str, ...]) -> str | None:
+            return model.lanes[lanes[-1]].name if lanes else None
+
+        for task_id, task in list(model.tasks.items()):
+            lanes = lanes_of(task_id)
+            model.tasks[task_id] = replace(task, lanes=lanes, role=role(lanes))
+        for event_id, event in list(model.events.items()):
+            lanes = lanes_of(event.attached_to or event_id)
+            model.events[event_id] = replace(event, lanes=lanes, role=role(lanes))
+        for gateway_id, gateway in list(model.gateways.items()):
+            model.gateways[gateway_id] = replace(gateway, lanes=lanes_of(gateway_id))
+        for sub_id, sub in list(model.subprocesses.items()):
+            lanes = lanes_of(sub_id)
+            model.subprocesses[sub_id] = replace(sub, lanes=lanes, role=role(lanes))
+        if from_diagram:
+            model.notes.append(f"{from_diagram} node(s) nested in sub-processes are not listed "
+                               "in a lane: their lane is the one their shape lies in")
+
+    # --- flows --------------------------------------------------------------------------------
+    def _add_link_flows(self) -> None:
+        """A link throw event continues at the link catch event of the same name and scope."""
+        model = self.model
+        assert model is not None
+        catches: dict[tuple[str, str], list[Event]] = {}
+        for event in model.events.values():
+            if event.trigger == "link" and event.position == "catch":
+                catches.setdefault((event.scope, event.reference or ""), []).append(event)
+        for event in list(model.events.values()):
+            if event.trigger != "link" or event.position != "throw":
+                continue
+            key = (event.scope, event.reference or "")
+            found = catches.get(key, [])
+            link = f"link '{key[1]}'" if key[1] else "an unnamed link"
+            if len(found) != 1:
+                self._refuse(event.id, "intermediateThrowEvent",
+                             f"{link} has {'no' if not found else len(found)} link catch "
+                             "event(s) of that name in the same scope; exactly one is needed")
+                continue
+            catch = found[0]
+            flow_id = f"link:{event.id}->{catch.id}"
+            model.flows[flow_id] = Flow(flow_id, event.id, catch.id, event.scope, virtual=True)
+
+    def _check_flows(self) -> None:
+        model = self.model
+        assert model is not None
+        for flow in list(model.flows.values()):
+            source, target = model.node(flow.source), model.node(flow.target)
+            missing = [ref for ref, node in ((flow.source, source), (flow.target, target))
+                       if node is None]
+            if missing:
+                if all(self._known_elsewhere(ref) for ref in missing):
+                    # e.g. a flow to a left-out compensation handler: nothing to convert
+                    del model.flows[flow.id]
+                    continue
+                self._refuse(flow.id, "sequenceFlow",
+                             "refers to " + ", ".join(f"'{m}'" for m in missing)
+                             + ", which is not a flow node of the process")
+                del model.flows[flow.id]
+                continue
+            assert source is not None and target is not None
+            if source.scope != flow.scope or target.scope != flow.scope:
+                self._refuse(flow.id, "sequenceFlow", "connects nodes of different scopes "
+                             "(it crosses a sub-process border)")
+                del model.flows[flow.id]
+        for event in model.events.values():
+            if event.position == "boundary":
+                host = model.node(event.attached_to or "")
+                if host is None or isinstance(host, (Event, Gateway)):
+                    self._refuse(event.id, "boundaryEvent",
+                                 f"is attached to '{event.attached_to}', which is not an "
+                                 "activity of the process")
+                elif host.scope != event.scope:
+                    self._refuse(event.id, "boundaryEvent",
+                                 "is attached to an activity of another scope")
+
+    def _known_elsewhere(self, node_id: str) -> bool:
+        """True for elements the reader left out on purpose (compensation handlers)."""
+        raw = node_id.rsplit("/", 1)[-1]
+        element = self.source.by_id.get(raw)
+        if element is None:
+            return False
+        local = local_name(element.tag)
+        if local == "boundaryEvent":
+            return any(local_name(c.tag) == "compensateEventDefinition" for c in element
+                       if isinstance(c.tag, str))
+        return _flag(element, "isForCompensation", False)
+
+
+def iter_flow_nodes(model: BpmnModel) -> Iterable[Task | Event | Gateway | SubProcess]:
+    """Every flow node of the model, in file order."""
+    order = model.order
+    nodes: list[Task | Event | Gateway | SubProcess] = [
+        *model.tasks.values(), *model.events.values(), *model.gateways.values(),
+        *model.subprocesses.values()]
+    return sorted(nodes, key=lambda n: order.get(n.id, 0))

@@ -1,0 +1,564 @@
+"""How each BPMN construct converts: small models, and the exact language of their nets.
+
+Each case writes a tiny BPMN file, converts it, and compares the net's visible traces (all of
+them, up to a length) with what the BPMN semantics allow, or checks the refusal's wording.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise, permutations
+from pathlib import Path
+
+import pytest
+
+from audit.errors import InputError
+from conformance.bpmn import BPMN_NS, read_bpmn
+from conformance.petri import Conversion, bpmn_to_workflow_net, play_out
+
+Traces = set[tuple[str, ...]]
+
+
+def flows(*chains: str) -> str:
+    """Sequence flows from chains like "s>a>b>e" (ids), each hop its own flow."""
+    out: list[str] = []
+    for chain in chains:
+        nodes = chain.split(">")
+        for source, target in pairwise(nodes):
+            out.append(f'<sequenceFlow id="f_{source}_{target}" sourceRef="{source}" '
+                       f'targetRef="{target}"/>')
+    return "".join(out)
+
+
+def tasks(*ids: str) -> str:
+    """Tasks whose name is their id in upper case."""
+    return "".join(f'<task id="{i}" name="{i.upper()}"/>' for i in ids)
+
+
+def document(body: str, *, extra: str = "", process_id: str = "p") -> str:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<definitions xmlns="{BPMN_NS}" '
+            f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d" '
+            f'targetNamespace="t">{extra}<process id="{process_id}">{body}</process>'
+            "</definitions>")
+
+
+def convert(tmp_path: Path, body: str, *, extra: str = "", name: str = "model.bpmn"
+            ) -> Conversion:
+    path = tmp_path / name
+    path.write_text(document(body, extra=extra), encoding="utf-8")
+    return bpmn_to_workflow_net(path)
+
+
+def language(tmp_path: Path, body: str, *, extra: str = "", max_length: int = 8) -> Traces:
+    conversion = convert(tmp_path, body, extra=extra)
+    assert not conversion.refused, [str(r) for r in conversion.refused]
+    assert conversion.net is not None and conversion.soundness is not None
+    assert conversion.soundness.verdict == "sound", conversion.soundness.problems
+    return play_out(conversion.net, max_length=max_length)
+
+
+def refusals(tmp_path: Path, body: str, *, extra: str = "") -> list[str]:
+    conversion = convert(tmp_path, body, extra=extra)
+    assert conversion.net is None
+    return [str(r) for r in conversion.refused]
+
+
+def interleavings(*sequences: tuple[str, ...]) -> Traces:
+    """All interleavings of the given sequences (each keeps its own order)."""
+    if not sequences:
+        return {()}
+    out: Traces = set()
+    rest = [s for s in sequences if s]
+    if not rest:
+        return {()}
+    for k, seq in enumerate(rest):
+        others = [*rest[:k], seq[1:], *rest[k + 1:]]
+        out |= {(seq[0], *tail) for tail in interleavings(*others)}
+    return out
+
+
+START, END = '<startEvent id="s"/>', '<endEvent id="e"/>'
+
+
+# --- gateways -------------------------------------------------------------------------------------
+
+
+def test_sequence(tmp_path: Path) -> None:
+    assert language(tmp_path, START + tasks("a", "b") + END + flows("s>a>b>e")) == {("A", "B")}
+
+
+def test_exclusive_choice_with_default_flow(tmp_path: Path) -> None:
+    body = (START + '<exclusiveGateway id="x" default="f_x_b"/><exclusiveGateway id="m"/>'
+            + tasks("a", "b") + END + flows("s>x>a>m>e", "x>b>m"))
+    assert language(tmp_path, body) == {("A",), ("B",)}
+
+
+def test_parallel_split_and_join(tmp_path: Path) -> None:
+    body = (START + '<parallelGateway id="x"/><parallelGateway id="j"/>' + tasks("a", "b", "c")
+            + END + flows("s>x>a>j>c>e", "x>b>j"))
+    assert language(tmp_path, body) == {("A", "B", "C"), ("B", "A", "C")}
+
+
+def test_several_flows_out_of_a_task_run_in_parallel(tmp_path: Path) -> None:
+    body = (START + tasks("a", "b", "c") + '<parallelGateway id="j"/>' + END
+            + flows("s>a>b>j>e", "a>c>j"))
+    assert language(tmp_path, body) == {("A", "B", "C"), ("A", "C", "B")}
+
+
+def test_paired_inclusive_gateways_wait_for_the_branches_started(tmp_path: Path) -> None:
+    body = (START + '<inclusiveGateway id="x"/><inclusiveGateway id="j"/>'
+            + tasks("a", "b", "c", "z") + END + flows("s>x>a>j>z>e", "x>b>j", "x>c>j"))
+    expected: Traces = set()
+    for size in (1, 2, 3):
+        for chosen in permutations("ABC", size):
+            expected.add((*chosen, "Z"))
+    assert language(tmp_path, body) == expected
+
+
+def test_inclusive_split_default_flow_is_taken_alone(tmp_path: Path) -> None:
+    body = (START + '<inclusiveGateway id="x" default="f_x_c"/><inclusiveGateway id="j"/>'
+            + tasks("a", "b", "c") + END + flows("s>x>a>j>e", "x>b>j", "x>c>j"))
+    assert language(tmp_path, body) == {("A",), ("B",), ("C",), ("A", "B"), ("B", "A")}
+
+
+def test_conditional_flows_out_of_a_task_are_an_inclusive_split(tmp_path: Path) -> None:
+    body = (START + tasks("a", "b", "c") + '<inclusiveGateway id="j"/>' + END
+            + '<sequenceFlow id="c1" sourceRef="a" targetRef="b"><conditionExpression>x'
+              '</conditionExpression></sequenceFlow>'
+            + '<sequenceFlow id="c2" sourceRef="a" targetRef="c"><conditionExpression>y'
+              '</conditionExpression></sequenceFlow>'
+            + flows("s>a", "b>j>e", "c>j"))
+    assert language(tmp_path, body) == {("A", "B"), ("A", "C"), ("A", "B", "C"),
+                                        ("A", "C", "B")}
+
+
+def test_an_unpaired_inclusive_join_is_refused(tmp_path: Path) -> None:
+    body = (START + '<exclusiveGateway id="x"/><inclusiveGateway id="j"/>' + tasks("a", "b")
+            + END + flows("s>x>a>j>e", "x>b>j"))
+    reasons = refusals(tmp_path, body)
+    assert len(reasons) == 1
+    assert reasons[0].startswith("inclusiveGateway 'j': this inclusive join does not close")
+
+
+def test_a_wide_inclusive_split_is_refused(tmp_path: Path) -> None:
+    ids = [f"t{k}" for k in range(7)]
+    body = (START + '<inclusiveGateway id="x"/><inclusiveGateway id="j"/>' + tasks(*ids) + END
+            + flows(*(f"x>{i}>j" for i in ids), "s>x", "j>e"))
+    assert any("7 flows has 127 combinations" in r for r in refusals(tmp_path, body))
+
+
+def test_event_based_gateway_chooses_among_the_events_that_follow(tmp_path: Path) -> None:
+    body = (START + '<eventBasedGateway id="g"/>'
+            '<intermediateCatchEvent id="t"><timerEventDefinition/></intermediateCatchEvent>'
+            '<intermediateCatchEvent id="m"><messageEventDefinition/></intermediateCatchEvent>'
+            '<receiveTask id="r" name="R"/>' + tasks("a", "b") + '<exclusiveGateway id="j"/>'
+            + END + flows("s>g>t>a>j>e", "g>m>b>j", "g>r>j"))
+    assert language(tmp_path, body) == {("A",), ("B",), ("R",)}
+
+
+def test_complex_gateway_is_refused(tmp_path: Path) -> None:
+    body = START + '<complexGateway id="c"/>' + tasks("a") + END + flows("s>c>a>e")
+    assert refusals(tmp_path, body) == [
+        "complexGateway 'c': a complex gateway's behaviour is given by free-form conditions; it "
+        "cannot be converted faithfully"]
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+def test_intermediate_events_are_silent(tmp_path: Path) -> None:
+    body = (START + tasks("a", "b")
+            + '<intermediateCatchEvent id="t"><timerEventDefinition/></intermediateCatchEvent>'
+            '<intermediateThrowEvent id="m"><messageEventDefinition/></intermediateThrowEvent>'
+            + END + flows("s>a>t>m>b>e"))
+    assert language(tmp_path, body) == {("A", "B")}
+
+
+def test_several_start_events_are_alternatives(tmp_path: Path) -> None:
+    body = ('<startEvent id="s1"/><startEvent id="s2"><messageEventDefinition/></startEvent>'
+            + tasks("a", "b") + END + flows("s1>a>e", "s2>b>e"))
+    assert language(tmp_path, body) == {("A",), ("B",)}
+
+
+def test_without_start_event_every_source_node_starts(tmp_path: Path) -> None:
+    body = tasks("a", "b") + '<endEvent id="e1"/><endEvent id="e2"/>' + flows("a>e1", "b>e2")
+    assert language(tmp_path, body) == {("A", "B"), ("B", "A")}
+
+
+def test_parallel_branches_may_end_in_separate_end_events(tmp_path: Path) -> None:
+    body = (START + '<parallelGateway id="x"/>' + tasks("a", "b")
+            + '<endEvent id="e1"/><endEvent id="e2"/>' + flows("s>x>a>e1", "x>b>e2"))
+    assert language(tmp_path, body) == {("A", "B"), ("B", "A")}
+
+
+def test_a_node_without_outgoing_flow_ends_its_branch(tmp_path: Path) -> None:
+    body = START + '<parallelGateway id="x"/>' + tasks("a", "b") + END + flows("s>x>a>e", "x>b")
+    assert language(tmp_path, body) == {("A", "B"), ("B", "A")}
+
+
+def test_terminate_end_event_cancels_the_other_branches(tmp_path: Path) -> None:
+    body = (START + '<parallelGateway id="x"/>' + tasks("a", "b", "c")
+            + '<endEvent id="t"><terminateEventDefinition/></endEvent>' + END
+            + flows("s>x>a>t", "x>b>c>e"))
+    assert language(tmp_path, body) == (interleavings(("A",), ("B", "C"))
+                                        | interleavings(("A",), ("B",)) | {("A",)})
+
+
+def test_an_uncaught_error_end_event_ends_the_process(tmp_path: Path) -> None:
+    body = (START + '<exclusiveGateway id="x"/>' + tasks("a", "b")
+            + '<endEvent id="err"><errorEventDefinition/></endEvent>' + END
+            + flows("s>x>a>e", "x>b>err"))
+    conversion = convert(tmp_path, body)
+    assert conversion.soundness is not None and conversion.soundness.verdict == "sound"
+    assert any("is not caught: it is read as ending the whole process" in n
+               for n in conversion.notes)
+
+
+def test_link_events_continue_at_the_catch_of_the_same_name(tmp_path: Path) -> None:
+    body = (START + tasks("a", "b")
+            + '<intermediateThrowEvent id="lt"><linkEventDefinition name="L1"/>'
+              '</intermediateThrowEvent>'
+            '<intermediateCatchEvent id="lc"><linkEventDefinition name="L1"/>'
+            '</intermediateCatchEvent>' + END + flows("s>a>lt", "lc>b>e"))
+    assert language(tmp_path, body) == {("A", "B")}
+
+
+def test_a_link_without_its_catch_is_refused(tmp_path: Path) -> None:
+    body = (START + tasks("a") + '<intermediateThrowEvent id="lt"><linkEventDefinition '
+            'name="L1"/></intermediateThrowEvent>' + flows("s>a>lt"))
+    assert any("link 'L1' has no link catch event" in r for r in refusals(tmp_path, body))
+
+
+def test_throwing_compensation_is_refused(tmp_path: Path) -> None:
+    body = (START + tasks("a") + '<intermediateThrowEvent id="c"><compensateEventDefinition/>'
+            '</intermediateThrowEvent>' + END + flows("s>a>c>e"))
+    assert refusals(tmp_path, body)[0].startswith("intermediateThrowEvent 'c': throwing "
+                                                  "compensation")
+
+
+# --- boundary events ------------------------------------------------------------------------
+
+
+def test_interrupting_boundary_timer_on_a_task_is_an_alternative(tmp_path: Path) -> None:
+    body = (START + tasks("a", "c", "h") + END + '<endEvent id="e2"/>'
+            '<boundaryEvent id="b" attachedToRef="a"><timerEventDefinition/></boundaryEvent>'
+            + flows("s>a>c>e", "b>h>e2"))
+    assert language(tmp_path, body) == {("A", "C"), ("H",)}
+
+
+def test_interrupting_boundary_on_a_subprocess_cancels_whatever_runs(tmp_path: Path) -> None:
+    inner = ('<startEvent id="is"/><parallelGateway id="ix"/><parallelGateway id="ij"/>'
+             + tasks("x", "y") + '<endEvent id="ie"/>' + flows("is>ix>x>ij>ie", "ix>y>ij"))
+    body = (START + f'<subProcess id="sp" name="SP">{inner}</subProcess>' + tasks("c", "h")
+            + END + '<endEvent id="e2"/>'
+            '<boundaryEvent id="b" attachedToRef="sp"><messageEventDefinition/></boundaryEvent>'
+            + flows("s>sp>c>e", "b>h>e2"))
+    done = {("X", "Y", "C"), ("Y", "X", "C")}
+    interrupted = {("H",), ("X", "H"), ("Y", "H"), ("X", "Y", "H"), ("Y", "X", "H")}
+    assert language(tmp_path, body) == done | interrupted
+
+
+def test_error_end_event_is_caught_by_the_boundary_of_its_subprocess(tmp_path: Path) -> None:
+    inner = ('<startEvent id="is"/><exclusiveGateway id="ix"/>' + tasks("a", "b")
+             + '<endEvent id="ie"/><endEvent id="ierr"><errorEventDefinition errorRef="E1"/>'
+               '</endEvent>' + flows("is>ix>a>ie", "ix>b>ierr"))
+    body = (START + f'<subProcess id="sp">{inner}</subProcess>' + tasks("c", "h") + END
+            + '<endEvent id="e2"/><boundaryEvent id="bd" attachedToRef="sp">'
+              '<errorEventDefinition errorRef="E1"/></boundaryEvent>'
+            + flows("s>sp>c>e", "bd>h>e2"))
+    assert language(tmp_path, body, extra='<error id="E1" errorCode="X"/>') == {
+        ("A", "C"), ("B", "H")}
+
+
+def test_cancel_end_event_in_a_transaction(tmp_path: Path) -> None:
+    inner = ('<startEvent id="is"/><parallelGateway id="ix"/><exclusiveGateway id="xo"/>'
+             + tasks("a", "b", "d") + '<endEvent id="ie1"/><endEvent id="ie2"/>'
+             '<endEvent id="ic"><cancelEventDefinition/></endEvent>'
+             + flows("is>ix>a>ie1", "ix>xo>b>ic", "xo>d>ie2"))
+    body = (START + f'<transaction id="tx">{inner}</transaction>' + tasks("c", "h") + END
+            + '<endEvent id="e2"/><boundaryEvent id="bd" attachedToRef="tx">'
+              '<cancelEventDefinition/></boundaryEvent>' + flows("s>tx>c>e", "bd>h>e2"))
+    # B cancels the transaction, whether or not A has completed by then.
+    completed = {(*t, "C") for t in interleavings(("A",), ("D",))}
+    cancelled = {("B", "H"), ("A", "B", "H"), ("B", "A", "H")}
+    assert language(tmp_path, body) == completed | cancelled
+
+
+def test_non_interrupting_boundary_event_starts_an_optional_parallel_branch(
+        tmp_path: Path) -> None:
+    body = (START + tasks("a", "c", "n") + END + '<endEvent id="e2"/>'
+            '<boundaryEvent id="b" attachedToRef="a" cancelActivity="false">'
+            '<timerEventDefinition/></boundaryEvent>' + flows("s>a>c>e", "b>n>e2"))
+    conversion = convert(tmp_path, body)
+    assert conversion.soundness is not None and conversion.soundness.verdict == "sound"
+    assert conversion.net is not None
+    assert play_out(conversion.net, max_length=6) == {
+        ("A", "C"), ("N", "A", "C"), ("A", "N", "C"), ("A", "C", "N")}
+    assert any("at most once per activation" in n for n in conversion.notes)
+
+
+def test_non_interrupting_boundary_event_inside_a_loop_is_refused(tmp_path: Path) -> None:
+    body = (START + '<exclusiveGateway id="m"/><exclusiveGateway id="x"/>' + tasks("a", "n")
+            + END + '<endEvent id="e2"/><boundaryEvent id="b" attachedToRef="a" '
+            'cancelActivity="false"><timerEventDefinition/></boundaryEvent>'
+            + flows("s>m>a>x>e", "x>m", "b>n>e2"))
+    reasons = refusals(tmp_path, body)
+    assert reasons == ["boundaryEvent 'b': a non-interrupting boundary event on an activity "
+                       "inside a loop can start unboundedly many parallel branches; a workflow "
+                       "net cannot count them"]
+
+
+def test_boundary_event_on_a_gateway_is_refused(tmp_path: Path) -> None:
+    body = (START + '<exclusiveGateway id="x"/>' + tasks("a") + END
+            + '<boundaryEvent id="b" attachedToRef="x"><timerEventDefinition/></boundaryEvent>'
+            + flows("s>x>a>e"))
+    assert any("is attached to 'x', which is not an activity" in r
+               for r in refusals(tmp_path, body))
+
+
+# --- event sub-processes ------------------------------------------------------------------------
+
+
+def test_interrupting_event_subprocess_cancels_the_scope(tmp_path: Path) -> None:
+    handler = ('<startEvent id="hs"><messageEventDefinition/></startEvent>' + tasks("h")
+               + '<endEvent id="he"/>' + flows("hs>h>he"))
+    body = (START + tasks("a", "b") + END + flows("s>a>b>e")
+            + f'<subProcess id="es" triggeredByEvent="true">{handler}</subProcess>')
+    assert language(tmp_path, body) == {("A", "B"), ("H",), ("A", "H"), ("A", "B", "H")}
+
+
+def test_non_interrupting_event_subprocess_runs_alongside(tmp_path: Path) -> None:
+    handler = ('<startEvent id="hs" isInterrupting="false"><timerEventDefinition/></startEvent>'
+               + tasks("h") + '<endEvent id="he"/>' + flows("hs>h>he"))
+    body = (START + tasks("a", "b") + END + flows("s>a>b>e")
+            + f'<subProcess id="es" triggeredByEvent="true">{handler}</subProcess>')
+    assert language(tmp_path, body) == {("A", "B")} | interleavings(("A", "B"), ("H",))
+
+
+def test_error_event_subprocess_catches_an_error_end_event(tmp_path: Path) -> None:
+    handler = ('<startEvent id="hs"><errorEventDefinition/></startEvent>' + tasks("h")
+               + '<endEvent id="he"/>' + flows("hs>h>he"))
+    body = (START + '<exclusiveGateway id="x"/>' + tasks("a", "b")
+            + '<endEvent id="err"><errorEventDefinition/></endEvent>' + END
+            + flows("s>x>a>e", "x>b>err")
+            + f'<subProcess id="es" triggeredByEvent="true">{handler}</subProcess>')
+    assert language(tmp_path, body) == {("A",), ("B", "H")}
+
+
+# --- activities: sub-processes, calls, loops ------------------------------------------------------
+
+
+def test_embedded_subprocess_is_flattened(tmp_path: Path) -> None:
+    inner = '<startEvent id="is"/>' + tasks("x", "y") + '<endEvent id="ie"/>' + flows(
+        "is>x>y>ie")
+    body = START + tasks("a", "b") + f'<subProcess id="sp">{inner}</subProcess>' + END + flows(
+        "s>a>sp>b>e")
+    assert language(tmp_path, body) == {("A", "X", "Y", "B")}
+
+
+def test_a_subprocess_without_content_is_one_activity(tmp_path: Path) -> None:
+    body = START + '<subProcess id="sp" name="Check&#10;request"/>' + END + flows("s>sp>e")
+    conversion = convert(tmp_path, body)
+    assert conversion.net is not None
+    assert play_out(conversion.net, max_length=3) == {("Check request",)}
+    assert any("has no content in this file" in n for n in conversion.notes)
+
+
+def test_call_activity_inlines_a_process_of_the_same_file(tmp_path: Path) -> None:
+    callee = ('</process><process id="callee"><startEvent id="cs"/>' + tasks("x")
+              + '<endEvent id="ce"/>' + flows("cs>x>ce"))
+    body = (START + '<callActivity id="c" name="Call" calledElement="callee"/>' + END
+            + flows("s>c>e") + callee)
+    assert language(tmp_path, body) == {("X",)}
+    model = read_bpmn(tmp_path / "model.bpmn")
+    assert model.process_id == "p", "a called process is not a candidate for the main process"
+    assert "c/x" in model.tasks
+
+
+def test_call_activity_finds_its_callee_beside_the_file(tmp_path: Path) -> None:
+    (tmp_path / "callee.bpmn").write_text(document(
+        '<startEvent id="cs"/>' + tasks("x") + '<endEvent id="ce"/>' + flows("cs>x>ce"),
+        process_id="Review"), encoding="utf-8")
+    conversion = convert(tmp_path, START + '<callActivity id="c" calledElement="Review"/>' + END
+                         + flows("s>c>e"))
+    assert conversion.net is not None
+    assert play_out(conversion.net, max_length=3) == {("X",)}
+    assert any("runs process 'Review' from callee.bpmn" in n for n in conversion.notes)
+
+
+def test_call_activity_of_a_global_task_is_a_task(tmp_path: Path) -> None:
+    body = START + '<callActivity id="c" calledElement="g"/>' + END + flows("s>c>e")
+    assert language(tmp_path, body, extra='<globalUserTask id="g" name="Global"/>') == {
+        ("Global",)}
+
+
+def test_call_activity_with_an_absent_callee_is_refused(tmp_path: Path) -> None:
+    body = (START + '<callActivity id="c" name="Review" calledElement="Missing"/>' + END
+            + flows("s>c>e"))
+    assert refusals(tmp_path, body) == [
+        "callActivity 'c': call activity 'Review' calls 'Missing', which is neither a process "
+        "of this file nor of a .bpmn file beside it"]
+
+
+def test_recursive_call_is_refused(tmp_path: Path) -> None:
+    body = (START + '<callActivity id="c" calledElement="p"/>' + END + flows("s>c>e"))
+    assert any("recursively" in r for r in refusals(tmp_path, body))
+
+
+def test_standard_loop_repeats_at_least_once(tmp_path: Path) -> None:
+    body = (START + '<task id="a" name="A"><standardLoopCharacteristics/></task>' + END
+            + flows("s>a>e"))
+    assert language(tmp_path, body, max_length=3) == {("A",), ("A", "A"), ("A", "A", "A")}
+
+
+def test_standard_loop_testing_before_may_run_zero_times(tmp_path: Path) -> None:
+    body = (START + '<task id="a" name="A"><standardLoopCharacteristics testBefore="true"/>'
+            '</task>' + END + flows("s>a>e"))
+    assert language(tmp_path, body, max_length=2) == {(), ("A",), ("A", "A")}
+
+
+def test_multi_instance_with_a_count_is_unrolled(tmp_path: Path) -> None:
+    body = (START + '<task id="a" name="A"><multiInstanceLoopCharacteristics isSequential="true">'
+            '<loopCardinality>3</loopCardinality></multiInstanceLoopCharacteristics></task>'
+            + END + flows("s>a>e"))
+    assert language(tmp_path, body) == {("A", "A", "A")}
+
+
+def test_parallel_multi_instance_subprocess_with_a_count(tmp_path: Path) -> None:
+    inner = '<startEvent id="is"/>' + tasks("x", "y") + '<endEvent id="ie"/>' + flows(
+        "is>x>y>ie")
+    body = (START + f'<subProcess id="sp">{inner}<multiInstanceLoopCharacteristics>'
+            '<loopCardinality>2</loopCardinality></multiInstanceLoopCharacteristics>'
+            '</subProcess>' + END + flows("s>sp>e"))
+    assert language(tmp_path, body) == interleavings(("X", "Y"), ("X", "Y"))
+
+
+def test_parallel_multi_instance_subprocess_without_a_count_is_refused(tmp_path: Path) -> None:
+    inner = '<startEvent id="is"/>' + tasks("x") + '<endEvent id="ie"/>' + flows("is>x>ie")
+    body = (START + f'<subProcess id="sp">{inner}<multiInstanceLoopCharacteristics/>'
+            '</subProcess>' + END + flows("s>sp>e"))
+    assert any("parallel multi-instance sub-process with no fixed instance count" in r
+               for r in refusals(tmp_path, body))
+
+
+def test_ad_hoc_subprocess_is_refused(tmp_path: Path) -> None:
+    body = START + f'<adHocSubProcess id="ah">{tasks("x", "y")}</adHocSubProcess>' + END + flows(
+        "s>ah>e")
+    assert any(r.startswith("adHocSubProcess 'ah': an ad-hoc sub-process runs its activities")
+               for r in refusals(tmp_path, body))
+
+
+def test_a_flow_across_a_subprocess_border_is_refused(tmp_path: Path) -> None:
+    inner = '<startEvent id="is"/>' + tasks("x") + '<endEvent id="ie"/>' + flows("is>x>ie")
+    body = (START + f'<subProcess id="sp">{inner}</subProcess>' + tasks("a") + END
+            + flows("s>sp>a>e") + '<sequenceFlow id="bad" sourceRef="a" targetRef="x"/>')
+    assert any("crosses a sub-process border" in r for r in refusals(tmp_path, body))
+
+
+def test_a_node_that_can_never_start_is_refused(tmp_path: Path) -> None:
+    body = START + tasks("a", "orphan") + END + flows("s>a>e", "orphan>e")
+    assert any("'orphan': has no incoming sequence flow although its scope has a start event"
+               in r for r in refusals(tmp_path, body))
+
+
+# --- soundness --------------------------------------------------------------------------------
+
+
+def test_an_exclusive_split_into_a_parallel_join_is_unsound(tmp_path: Path) -> None:
+    body = (START + '<exclusiveGateway id="x"/><parallelGateway id="j"/>' + tasks("a", "b")
+            + END + flows("s>x>a>j>e", "x>b>j"))
+    conversion = convert(tmp_path, body)
+    assert not conversion.refused
+    assert conversion.soundness is not None and conversion.soundness.verdict == "unsound"
+    problems = " ".join(conversion.soundness.problems)
+    assert "can get stuck without finishing: after 'A'" in problems
+    assert "can never fire" in problems
+
+
+def test_a_parallel_split_into_an_exclusive_merge_is_unsound(tmp_path: Path) -> None:
+    body = (START + '<parallelGateway id="x"/><exclusiveGateway id="m"/>' + tasks("a", "b", "c")
+            + END + flows("s>x>a>m>c>e", "x>b>m"))
+    conversion = convert(tmp_path, body)
+    # Two tokens run through C and both reach the end event: ending needs an arc of weight 2.
+    assert conversion.net is None
+    assert any("'e' is reached twice in one run" in r.reason for r in conversion.refused)
+
+
+# --- pools, lanes, names ------------------------------------------------------------------------
+
+
+def test_collaboration_reads_the_pool_with_most_tasks_and_can_be_told(tmp_path: Path) -> None:
+    small = '<startEvent id="s1"/>' + tasks("a") + '<endEvent id="e1"/>' + flows("s1>a>e1")
+    big = '<startEvent id="s2"/>' + tasks("b", "c") + '<endEvent id="e2"/>' + flows("s2>b>c>e2")
+    text = (f'<definitions xmlns="{BPMN_NS}" id="d" targetNamespace="t"><collaboration id="co">'
+            '<participant id="pa" name="Customer" processRef="small"/>'
+            '<participant id="pb" name="Shop" processRef="big"/>'
+            '<messageFlow id="mf" sourceRef="a" targetRef="b"/></collaboration>'
+            f'<process id="small">{small}</process><process id="big">{big}</process>'
+            "</definitions>")
+    path = tmp_path / "pools.bpmn"
+    path.write_text(text, encoding="utf-8")
+    model = read_bpmn(path)
+    assert model.process_id == "big" and model.process_name == "Shop"
+    assert [p.chosen for p in model.pools] == [False, True]
+    assert any("read 'big', the one with the most tasks" in n for n in model.notes)
+    assert any("1 message flow(s) between pools" in n for n in model.notes)
+    assert read_bpmn(path, process="Customer").process_id == "small"
+    assert read_bpmn(path, process="small").task_labels() == ["A"]
+    with pytest.raises(InputError, match="no process or pool 'nope'"):
+        read_bpmn(path, process="nope")
+
+
+def test_nested_lanes_give_the_innermost_role(tmp_path: Path) -> None:
+    lanes = ('<laneSet id="ls"><lane id="company" name="Company"><flowNodeRef>s</flowNodeRef>'
+             '<flowNodeRef>a</flowNodeRef><flowNodeRef>b</flowNodeRef><flowNodeRef>e</flowNodeRef>'
+             '<childLaneSet id="cls"><lane id="desk" name="Help  desk"><flowNodeRef>a</flowNodeRef>'
+             '</lane><lane id="fin" name="Finance"><flowNodeRef>b</flowNodeRef></lane>'
+             "</childLaneSet></lane></laneSet>")
+    path = tmp_path / "lanes.bpmn"
+    path.write_text(document(lanes + START + tasks("a", "b") + END + flows("s>a>b>e")),
+                    encoding="utf-8")
+    model = read_bpmn(path)
+    assert model.tasks["a"].lanes == ("company", "desk")
+    assert model.tasks["a"].role == "Help desk"
+    assert model.lanes["desk"].role == "help-desk"
+    assert model.roles_of("B") == ["Finance"]
+
+
+def test_nodes_in_a_subprocess_take_the_lane_their_shape_lies_in(tmp_path: Path) -> None:
+    """bpmn.io lists only the sub-process in a lane; the diagram shows where its tasks sit."""
+    inner = '<startEvent id="is"/>' + tasks("x", "y") + '<endEvent id="ie"/>' + flows(
+        "is>x>y>ie")
+    lanes = ('<laneSet id="ls"><lane id="top" name="Top"><flowNodeRef>s</flowNodeRef>'
+             '<flowNodeRef>sp</flowNodeRef><flowNodeRef>e</flowNodeRef></lane>'
+             '<lane id="bottom" name="Bottom"/></laneSet>')
+    shapes = "".join(
+        f'<di:BPMNShape xmlns:di="http://www.omg.org/spec/BPMN/20100524/DI" '
+        f'bpmnElement="{element}"><dc:Bounds xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" '
+        f'x="{x}" y="{y}" width="{w}" height="{h}"/></di:BPMNShape>'
+        for element, x, y, w, h in [("top", 0, 0, 900, 200), ("bottom", 0, 200, 900, 200),
+                                    ("sp", 100, 50, 500, 300), ("x", 150, 80, 100, 80),
+                                    ("y", 300, 250, 100, 80)])
+    text = document(lanes + START + f'<subProcess id="sp">{inner}</subProcess>' + END
+                    + flows("s>sp>e")).replace(
+        "</definitions>",
+        '<di:BPMNDiagram xmlns:di="http://www.omg.org/spec/BPMN/20100524/DI" id="dg">'
+        f'<di:BPMNPlane id="pl" bpmnElement="p">{shapes}</di:BPMNPlane></di:BPMNDiagram>'
+        "</definitions>")
+    path = tmp_path / "geometry.bpmn"
+    path.write_text(text, encoding="utf-8")
+    model = read_bpmn(path)
+    assert model.tasks["x"].role == "Top"
+    assert model.tasks["y"].role == "Bottom"
+    # Without a diagram, nested nodes take the lane of their sub-process.
+    path.write_text(document(lanes + START + f'<subProcess id="sp">{inner}</subProcess>' + END
+                             + flows("s>sp>e")), encoding="utf-8")
+    assert read_bpmn(path).tasks["y"].role == "Top"
+
+
+def test_names_are_one_line(tmp_path: Path) -> None:
+    body = START + '<task id="a" name="  Approve&#10;refund "/><task id="b"/>' + END + flows(
+        "s>a>b>e")
+    conversion = convert(tmp_path, body)
+    assert conversion.net is not None
+    assert play_out(conversion.net, max_length=3) == {("Approve refund", "b")}
+    assert any("'b' has no name" in n for n in conversion.notes)
