@@ -9,14 +9,14 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from audit import __version__
 from audit.findings import SEVERITIES, severity_rank
-from audit.ingest import ImportResult, import_sources
+from audit.ingest import ImportResult
 from audit.policy import Policy, load_policy
 from audit.rules import default_rules
 from audit.rules.engine import AuditResult, run_rules
@@ -57,7 +57,10 @@ class CheckRun:
                 for path in self.inputs
             ],
             "policy": {"file": self.policy.source, "sha256": self.policy.sha256},
-            "sop": [{"channel": k, "file": v} for k, v in sorted(self.policy.sop.items())],
+            "sop": [{"channel": k, "file": str(path),
+                     "sha256": sha256_of(path) if path is not None and path.exists() else None}
+                    for k in sorted(self.policy.sop)
+                    for path in [self.policy.sop_path(k)]],
             "rules": [r.code for r in self.result.rules],
         }
 
@@ -97,6 +100,7 @@ class CheckRun:
             "by_rule": by_rule,
             "money_at_risk": {k: round(v, 2) for k, v in sorted(money.items())},
             "errors": len(self.result.errors),
+            "conformance": self.result.extra.get("conformance", {}),
             "waivers": [{"rule": w.waiver.rule, "case": w.waiver.case,
                          "fingerprint": w.waiver.fingerprint, "status": w.status,
                          "matched": w.matched, "expires": w.waiver.expires.isoformat(),
@@ -109,12 +113,28 @@ class CheckRun:
 
 
 def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None = None,
-              assume_tz: str | None = None, now: datetime | None = None) -> CheckRun:
-    """Import `sources`, run the policy's rules, and return everything a report needs."""
+              assume_tz: str | None = None, now: datetime | None = None,
+              sop: Path | None = None) -> CheckRun:
+    """Import `sources` (canonical logs, or source-system exports, which are correlated into
+    refund cases), run the policy's rules, and return everything a report needs."""
+    from audit.sources.pipeline import import_and_correlate
+
     started = now or datetime.now(UTC)
+    imported = import_and_correlate([(p, None) for p in sources], assume_tz=assume_tz)
+    return run_check_log(imported, sources, policy_path, as_of=as_of, started=started, sop=sop)
+
+
+def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path, *,
+                  as_of: datetime | None = None, started: datetime | None = None,
+                  sop: Path | None = None) -> CheckRun:
+    """Run the policy's rules on an already imported (and correlated) log; `sop` replaces
+    the policy's SOPs with one model for every channel."""
+    started = started or datetime.now(UTC)
     ruleset = default_rules()
     policy = load_policy(policy_path, known_rules=ruleset.known)
-    imported = import_sources([(p, None) for p in sources], assume_tz=assume_tz)
+    if sop is not None:
+        policy = replace(policy, sop={"*": str(sop.resolve())})
+    sources = inputs
     clock = as_of or policy.as_of or started
     result = run_rules(imported.log, policy, ruleset, as_of=clock)
     return CheckRun(imported=imported, policy=policy, result=result, started=started,

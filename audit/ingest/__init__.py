@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -17,8 +18,13 @@ from audit.ingest.mapping import Mapping, check_time_zone
 from audit.ingest.normalise import QUARANTINE_COLUMNS, empty_quarantine, normalise
 from audit.ingest.raw import RawTable
 
+if TYPE_CHECKING:
+    from audit.sources.config import SourcesConfig
+
 _INPUT = "__input__"  # which input a row came from, while importing
-FORMATS = ("csv", "xes", "parquet", "ocel")
+FORMATS = ("csv", "xes", "parquet", "ocel", "zendesk", "jira", "servicenow", "stripe", "paypal",
+           "adyen", "roles")
+SOURCE_SYSTEMS = ("zendesk", "jira", "servicenow", "stripe", "paypal", "adyen")
 _SUFFIXES = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv",
     ".xes": "xes", ".xes.gz": "xes",
@@ -34,6 +40,8 @@ class FileCounts:
     read: int
     imported: int
     quarantined: int
+    deduplicated: int = 0
+    """Records exported twice (same id, same content): dropped, counted, not in `read`."""
 
 
 @dataclass
@@ -42,6 +50,11 @@ class ImportResult:
     quarantine: pd.DataFrame
     files: list[FileCounts]
     notes: list[str] = field(default_factory=list)
+    roles: object | None = None
+    """The role history applied (audit.sources.roles.RoleHistory), if one was given."""
+    correlation_problems: pd.DataFrame | None = None
+    """References to ids no export contains (file, row, field, value, reason), if correlated;
+    those events are kept."""
 
     @property
     def read(self) -> int:
@@ -49,7 +62,8 @@ class ImportResult:
 
     @property
     def imported(self) -> int:
-        return len(self.log)
+        """Records imported (before correlation, which may repeat a charge in two cases)."""
+        return sum(f.imported for f in self.files)
 
     @property
     def quarantined(self) -> int:
@@ -58,16 +72,24 @@ class ImportResult:
     def summary_lines(self) -> list[str]:
         lines = [
             f"{f.file} ({f.system}): read {f.read} = imported {f.imported} + quarantined "
-            f"{f.quarantined}" for f in self.files
+            f"{f.quarantined}" + (f" (+ {f.deduplicated} duplicates dropped)"
+                                  if f.deduplicated else "") for f in self.files
         ]
         cases = self.log[C.CASE].nunique() if len(self.log) else 0
+        events = "" if len(self.log) == self.imported else f"{len(self.log)} events in "
         lines.append(
             f"total: read {self.read} = imported {self.imported} + quarantined "
-            f"{self.quarantined}; {cases} cases")
+            f"{self.quarantined}; {events}{cases} cases")
         return lines + self.notes
 
 
 def detect_format(path: Path) -> str:
+    """The format of a file: a source system when its layout says so, else by its suffix."""
+    from audit.sources import detect_system
+
+    system = detect_system(path) if path.exists() else None
+    if system is not None:
+        return system
     name = path.name.lower()
     for suffix, fmt in sorted(_SUFFIXES.items(), key=lambda kv: -len(kv[0])):
         if name.endswith(suffix):
@@ -78,11 +100,17 @@ def detect_format(path: Path) -> str:
 
 
 def read_raw(
-    path: Path, fmt: str, *, encoding: str | None, object_type: str | None
+    path: Path, fmt: str, *, encoding: str | None, object_type: str | None,
+    sources_config: SourcesConfig | None = None, assume_tz: str | None = None,
 ) -> tuple[RawTable, pd.DataFrame]:
     """Read one file; return its records and the records that could not even be split."""
     if not path.exists():
         raise InputError("no such file", file=path)
+    if fmt in SOURCE_SYSTEMS:
+        from audit.sources import read_source
+
+        return read_source(path, fmt, config=sources_config, encoding=encoding,
+                           assume_tz=assume_tz)
     if fmt == "csv":
         from audit.ingest.csv_reader import read_csv
 
@@ -137,48 +165,85 @@ def import_sources(
     assume_tz: str | None = None,
     encoding: str | None = None,
     object_type: str | None = None,
+    sources_config: SourcesConfig | None = None,
 ) -> ImportResult:
-    """Import files (path, format or None to detect) into one canonical log."""
+    """Import files (path, format or None to detect) into one canonical log.
+
+    Source-system exports (zendesk, stripe, ...) come out with provisional case ids (the
+    ticket, charge or refund id); `audit.correlate` joins them into refund cases. A role
+    history (format `roles`) is no events: it sets `org:role` per event by time.
+    """
     mapping = mapping or Mapping()
     if assume_tz is not None:
         check_time_zone(assume_tz)
     logs: list[pd.DataFrame] = []
     quarantines: list[pd.DataFrame] = []
-    counts: list[tuple[str, str, int]] = []
+    counts: list[tuple[str, str, int, int]] = []
     notes: list[str] = []
+    role_history = None
     for path, fmt in sources:
-        table, broken = read_raw(path, fmt or detect_format(path), encoding=encoding,
-                                 object_type=object_type)
+        fmt = fmt or detect_format(path)
+        if fmt == "roles":
+            from audit.sources.roles import read_roles
+
+            role_history = read_roles(path, encoding=encoding)
+            continue
+        table, broken = read_raw(path, fmt, encoding=encoding, object_type=object_type,
+                                 sources_config=sources_config, assume_tz=assume_tz)
         notes.extend(table.notes)
         if len(table.frame) == 0 and len(broken):
-            raise InputError("no record has as many fields as the header", file=path,
+            raise InputError("no record could be imported (see the quarantine reasons, e.g. "
+                             f"{broken['reason'].iloc[0]})", file=path,
                              row=int(broken["row"].iloc[0]))
-        result = normalise(table, mapping, assume_tz=assume_tz)
+        own_mapping = Mapping() if fmt in SOURCE_SYSTEMS else mapping
+        result = normalise(table, own_mapping, assume_tz=assume_tz)
         result.log[_INPUT] = len(counts)
         logs.append(result.log)
         quarantines.extend([broken, result.quarantine])
-        counts.append((path.name, mapping.system or table.system, result.records_read))
+        counts.append((path.name, own_mapping.system or table.system, result.records_read,
+                       table.deduplicated))
+    if not logs:
+        raise InputError("no event source given (only a role history)")
     log = pd.concat(logs, ignore_index=True) if len(logs) > 1 else logs[0]
     log[C.EVENT_ID] = assign_event_ids(log)
     duplicated = log[C.EVENT_ID].duplicated(keep="first")
+    deduplicated: dict[int, int] = {}
     if duplicated.any():
         first = log.loc[~duplicated].set_index(C.EVENT_ID)
         dups = log.loc[duplicated]
-        where = first.loc[dups[C.EVENT_ID], [C.SOURCE_FILE, C.SOURCE_ROW]].to_numpy()
+        # The same record in two exports (overlapping date ranges) is one event: drop and
+        # count it. Two different records under one id are a conflict: quarantine.
+        content = [c for c in log.columns
+                   if c not in (_INPUT, C.SOURCE_FILE, C.SOURCE_ROW, C.EVENT_ID)]
+        same = (first.loc[dups[C.EVENT_ID], content].reset_index(drop=True).astype("string")
+                .fillna("").to_numpy() == dups[content].reset_index(drop=True)
+                .astype("string").fillna("").to_numpy()).all(axis=1)
+        for k in dups[_INPUT][same]:
+            deduplicated[int(k)] = deduplicated.get(int(k), 0) + 1
+        conflicts = dups[~same]
+        where = first.loc[conflicts[C.EVENT_ID], [C.SOURCE_FILE, C.SOURCE_ROW]].to_numpy()
         quarantines.append(pd.DataFrame({
-            "file": dups[C.SOURCE_FILE].to_numpy(), "row": dups[C.SOURCE_ROW].to_numpy(),
-            "field": C.EVENT_ID, "value": dups[C.EVENT_ID].astype(object).to_numpy(),
-            "reason": [f"duplicate event id (first at {f} row {r})" for f, r in where]}))
+            "file": conflicts[C.SOURCE_FILE].to_numpy(),
+            "row": conflicts[C.SOURCE_ROW].to_numpy(),
+            "field": C.EVENT_ID, "value": conflicts[C.EVENT_ID].astype(object).to_numpy(),
+            "reason": [f"duplicate event id (first at {f} row {r})" for f, r in where]},
+            columns=list(QUARANTINE_COLUMNS)))
         log = log.loc[~duplicated]
+    if role_history is not None:
+        from audit.sources.roles import apply_roles
+
+        log, role_notes = apply_roles(log, role_history)
+        notes.extend(role_notes)
     ordered = list(C.COLUMNS) + [c for c in log.columns if c not in C.COLUMNS]
     log = log[ordered].sort_values(
         [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW], kind="stable").reset_index(drop=True)
     quarantine = pd.concat([q for q in quarantines if len(q)], ignore_index=True) if any(
         len(q) for q in quarantines) else empty_quarantine()
     imported = log[_INPUT].value_counts()
-    files = [
-        FileCounts(name, system, read, int(imported.get(i, 0)), read - int(imported.get(i, 0)))
-        for i, (name, system, read) in enumerate(counts)
-    ]
+    files = []
+    for i, (name, system, read, dropped) in enumerate(counts):
+        twice = deduplicated.get(i, 0)
+        files.append(FileCounts(name, system, read - twice, int(imported.get(i, 0)),
+                                read - twice - int(imported.get(i, 0)), dropped + twice))
     return ImportResult(log=log.drop(columns=_INPUT), quarantine=quarantine, files=files,
-                        notes=notes)
+                        notes=notes, roles=role_history)

@@ -29,6 +29,9 @@ class RawTable:
     """Lines for the run summary, e.g. events that a flattening left out of scope and why."""
     records_read: int | None = None
     """Records read from the file; defaults to ``len(frame)``."""
+    deduplicated: int = 0
+    """Records exported twice (same id, same content) that the reader dropped and counted;
+    not part of ``records_read``."""
 
     def __post_init__(self) -> None:
         if len(self.rows) != len(self.frame):

@@ -16,10 +16,14 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from audit import canonical as C
 from audit.sample import process as P
+
+if TYPE_CHECKING:
+    from audit.sample.exports import Provenance
 
 # Injected violation -> every rule that must fire on that case (ground truth).
 INJECTIONS: dict[str, tuple[str, ...]] = {
@@ -84,8 +88,6 @@ class Event:
     resource: str | None
     system: str
     amount: float | None = None
-    with_ticket: bool = True
-    with_charge: bool = True
     refund_id: str | None = None
     method: str | None = None
     status: str | None = None
@@ -111,6 +113,8 @@ class Case:
     """Subscription: (price, period days, days used) at the refund request."""
     purchase_time: datetime | None = None
     """Set for a second refund of an earlier case's charge: that charge's time."""
+    purchase_actor: str | None = None
+    """Set for a second refund of an earlier case's charge: who recorded that charge."""
 
 
 @dataclass
@@ -118,6 +122,8 @@ class Sample:
     events: list[dict[str, object]]
     ground_truth: list[tuple[str, str]]
     spec: SampleSpec
+    exports: dict[str, str] = field(default_factory=dict)
+    """The same cases as the source systems export them: file name -> text."""
 
 
 class _Generator:
@@ -175,7 +181,7 @@ class _Generator:
     def _new_case(self, index: int, channel: str, injected: str | None,
                   base: Case | None) -> Case:
         rng = self.rng
-        case_id = f"{P.PREFIX[channel]}{index:05d}"
+        case_id = P.ticket_key(channel, index)
         if base is not None:
             currency, order_id, charge_id = base.currency, base.order_id, base.charge_id
             method, charge_amount = base.method, base.charge_amount
@@ -186,7 +192,7 @@ class _Generator:
                 P.PAYMENTS[channel]] + f"{rng.randrange(10**9, 10**10)}"
             method = self._pick(_METHODS[channel])
             charge_amount = 0.0
-        case = Case(case_id, channel, currency, f"T-{case_id}", order_id, charge_id, method,
+        case = Case(case_id, channel, currency, case_id, order_id, charge_id, method,
                     charge_amount, 0.0, injected=injected)
         threshold = P.SECOND_APPROVAL_THRESHOLD[currency]
         if base is None:
@@ -221,8 +227,8 @@ class _Generator:
             start - timedelta(days=rng.uniform(2, 40))).replace(microsecond=0)
         purchase_actor = {"stripe": "stripe-api", "paypal": "paypal-billing",
                           "adyen": f"pos-terminal-{rng.randrange(1, 40):02d}"}[pay]
-        ev.append(Event(P.PURCHASE[ch], purchase_time, purchase_actor, pay,
-                        amount=case.charge_amount, with_ticket=False, method=case.method,
+        ev.append(Event(P.PURCHASE[ch], purchase_time, case.purchase_actor or purchase_actor,
+                        pay, amount=case.charge_amount, method=case.method,
                         status="succeeded"))
         requester = rng.choice(P.AGENTS)
         if inj == "self-approval":
@@ -287,8 +293,10 @@ class _Generator:
         if inj == "instrument-mismatch":
             method = "bank_transfer" if case.method != "bank_transfer" else "card"
         if inj is None and rng.random() < 0.05:  # failed payout, re-issued: not a duplicate
+            # Adyen reports a refund that did not go through as RefundedReversed.
             ev.append(Event(P.PAYOUT_FAILED, t, clerk, pay, amount=paid,
-                            refund_id=self._refund_id(ch), method=method, status="failed"))
+                            refund_id=self._refund_id(ch), method=method,
+                            status="reversed" if pay == "adyen" else "failed"))
             t = self._work_time(t, self._hours(1, 8), ch)
         ev.append(Event(P.PAYOUT, t, clerk, pay, amount=paid, refund_id=self._refund_id(ch),
                         method=method, status="succeeded"))
@@ -330,6 +338,9 @@ class _Generator:
         elif inj == "orphan-payout":
             case.ticket_id = None
             case.events = [e for e in ev if e.system == P.PAYMENTS[case.channel]]
+            # No ticket to name the case: it is named by its (first) refund.
+            case.case_id = next(e.refund_id for e in sorted(case.events, key=lambda e: e.time)
+                                if e.refund_id is not None)
         elif inj == "no-prior-purchase":
             case.charge_id = None
             case.events = [e for e in ev if e.activity != P.PURCHASE[case.channel]]
@@ -385,6 +396,7 @@ class _Generator:
                 else:
                     start = max(start, base.events[-1].time + timedelta(days=1))
                     case.purchase_time = base.events[0].time
+                    case.purchase_actor = base.events[0].resource
             self._play(case, start)
             self._mutate(case)
             if case.charge_id is not None and case.paid and case.injected is None and base is None:
@@ -397,7 +409,10 @@ class _Generator:
             self.cases.append(case)
             for rule in INJECTIONS.get(case.injected or "", ()):
                 self.ground_truth.append((case.case_id, rule))
-        return Sample(self._rows(), sorted(self.ground_truth), spec)
+        from audit.sample.exports import build_exports
+
+        exports, provenance = build_exports(self.cases)
+        return Sample(self._rows(provenance), sorted(self.ground_truth), spec, exports)
 
     def _second_refund(self, case: Case, base: Case, injected: str | None) -> bool:
         """Set the amount of a second refund against `base`'s charge; False if none fits."""
@@ -421,15 +436,14 @@ class _Generator:
         threshold = P.SECOND_APPROVAL_THRESHOLD[case.currency]
         return not (injected is None and case.requested > threshold * 10)
 
-    def _rows(self) -> list[dict[str, object]]:
+    def _rows(self, provenance: dict[tuple[int, int], Provenance]) -> list[dict[str, object]]:
         rows: list[dict[str, object]] = []
-        per_system: dict[str, int] = {}
-        for case in self.cases:
-            for k, e in enumerate(case.events, start=1):
-                per_system[e.system] = per_system.get(e.system, 0) + 1
+        for ci, case in enumerate(self.cases):
+            for k, e in enumerate(case.events):
+                where = provenance[(ci, k)]
                 money = e.amount is not None
                 row: dict[str, object] = {
-                    C.EVENT_ID: f"{case.case_id}-{k:02d}",
+                    C.EVENT_ID: where.event_id,
                     C.CASE: case.case_id,
                     C.ACTIVITY: e.activity,
                     C.TIMESTAMP: e.time.astimezone(P.PERIOD_START.tzinfo).isoformat(),
@@ -439,15 +453,15 @@ class _Generator:
                     C.AMOUNT: f"{e.amount:.2f}" if money else None,
                     C.CURRENCY: (e.currency or case.currency) if money else None,
                     C.CHANNEL: case.channel,
-                    C.TICKET_ID: case.ticket_id if e.with_ticket else None,
+                    C.TICKET_ID: case.ticket_id,
                     C.ORDER_ID: case.order_id,
-                    C.CHARGE_ID: case.charge_id if e.with_charge else None,
+                    C.CHARGE_ID: case.charge_id,
                     C.REFUND_ID: e.refund_id,
                     C.PAYMENT_METHOD: e.method,
                     C.PAYMENT_STATUS: e.status,
-                    C.SOURCE_SYSTEM: e.system,
-                    C.SOURCE_FILE: f"exports/{e.system}",
-                    C.SOURCE_ROW: per_system[e.system],
+                    C.SOURCE_SYSTEM: where.system,
+                    C.SOURCE_FILE: where.file,
+                    C.SOURCE_ROW: where.row,
                 }
                 for name in P.EVIDENCE_COLUMNS:
                     row[name] = e.evidence.get(name)
@@ -461,9 +475,14 @@ def generate(spec: SampleSpec) -> Sample:
 
 
 def write_sample(spec: SampleSpec, out: Path) -> dict[str, Path]:
-    """Write canonical.csv, ground_truth.csv and sample.json into `out`; return their paths."""
+    """Write canonical.csv, ground_truth.csv and sample.json into `out`, and the source
+    systems' exports of the same cases into `out/exports/`; return the first three's paths."""
     sample = generate(spec)
     out.mkdir(parents=True, exist_ok=True)
+    exports = out / "exports"
+    exports.mkdir(exist_ok=True)
+    for name, text in sample.exports.items():
+        (exports / name).write_text(text, encoding="utf-8", newline="\n")
     columns = [*C.COLUMNS, *P.EVIDENCE_COLUMNS]
     paths = {"canonical": out / "canonical.csv", "ground_truth": out / "ground_truth.csv",
              "manifest": out / "sample.json"}
@@ -483,6 +502,7 @@ def write_sample(spec: SampleSpec, out: Path) -> dict[str, Path]:
         "period": [P.PERIOD_START.isoformat(), P.PERIOD_END.isoformat()],
         "as_of": P.AS_OF.isoformat(),
         "events": len(sample.events),
+        "exports": sorted(f"exports/{name}" for name in sample.exports),
         "violating_cases": len({c for c, _ in sample.ground_truth}),
     }
     paths["manifest"].write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

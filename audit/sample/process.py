@@ -30,6 +30,17 @@ UNMAPPED_LABEL = "Customer called back"
 TICKETING = {"ecommerce": "zendesk", "subscription": "jira", "offline": "servicenow"}
 PAYMENTS = {"ecommerce": "stripe", "subscription": "paypal", "offline": "adyen"}
 PREFIX = {"ecommerce": "EC", "subscription": "SU", "offline": "OF"}
+
+
+def ticket_key(channel: str, index: int) -> str:
+    """The ticket id as each channel's ticketing system writes it; a ticketed case is named
+    by its ticket (Zendesk: a number; Jira: project key and number; ServiceNow: CS number)."""
+    if channel == "ecommerce":
+        return str(40000 + index)
+    if channel == "subscription":
+        return f"RFD-{index}"
+    return f"CS{index:07d}"
+
 TIME_ZONE = {"ecommerce": "Europe/Berlin", "subscription": "Europe/Berlin",
              "offline": "Europe/London"}
 CHANNEL_SHARE = (("ecommerce", 0.5), ("subscription", 0.3), ("offline", 0.2))

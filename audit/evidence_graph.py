@@ -1,0 +1,162 @@
+"""The evidence graph of a refund case (networkx): what refers to what, and what is missing.
+
+Nodes are the case's ticket, order, charge, refunds, approvals and evidence items (attribute
+`kind`); edges are the references found in the events (attribute `relation`). The chain an
+auditor expects -- every refund executes a ticket and refunds a charge, the ticket names an
+order, the order was paid by a recorded charge -- is checked too: where a link is absent the
+graph holds it anyway, with `missing=True` on the edge and on a placeholder node, so rules can
+query it and the report can draw it (dashed) per case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import networkx as nx
+import pandas as pd
+
+from audit import canonical as C
+
+APPROVE_CONTROLS = ("approve", "second-approve")
+PURCHASE_CONTROL = "purchase"
+
+
+def node_id(kind: str, key: str) -> str:
+    return f"{kind}:{key}"
+
+
+def _present(value: object) -> bool:
+    return value is not None and not pd.isna(value) and str(value).strip() != ""  # type: ignore[call-overload]
+
+
+def case_graph(events: pd.DataFrame, controls: Mapping[str, str] | None = None) -> nx.DiGraph:
+    """The evidence graph of one case's events (canonical columns).
+
+    `controls` maps activity labels to controls (the policy's `control_of()`); it tells
+    approvals and purchases apart. Without it, an approval is a ticket event stating an amount
+    after the request, and a purchase a payment event without a refund id.
+    """
+    graph = nx.DiGraph()
+    case = str(events[C.CASE].iloc[0]) if len(events) else ""
+    graph.graph["case"] = case
+    ordered = events.sort_values(C.TIMESTAMP, kind="stable")
+
+    def add(kind: str, key: str, **attributes: object) -> str:
+        name = node_id(kind, key)
+        if name not in graph:
+            graph.add_node(name, kind=kind, key=key, missing=False, event_ids=[])
+        graph.nodes[name].update(attributes)
+        return name
+
+    def control(label: object) -> str | None:
+        return None if controls is None else controls.get(str(label))
+
+    tickets = {str(t) for t in ordered[C.TICKET_ID].dropna()}
+    orders = {str(o) for o in ordered[C.ORDER_ID].dropna()}
+    for ticket_key in sorted(tickets):
+        add("ticket", ticket_key)
+    for order_key in sorted(orders):
+        add("order", order_key)
+    purchased: set[str] = set()
+    for _, event in ordered.iterrows():
+        eid = str(event[C.EVENT_ID])
+        refund = event.get(C.REFUND_ID)
+        charge = event.get(C.CHARGE_ID)
+        ticket = event.get(C.TICKET_ID)
+        order = event.get(C.ORDER_ID)
+        label = control(event[C.ACTIVITY])
+        is_payment = _present(event.get(C.PAYMENT_STATUS))
+        if _present(refund):
+            name = add("refund", str(refund), status=event.get(C.PAYMENT_STATUS),
+                       amount=event.get(C.AMOUNT), currency=event.get(C.CURRENCY),
+                       time=event[C.TIMESTAMP])
+            graph.nodes[name]["event_ids"].append(eid)
+            if _present(ticket):
+                graph.add_edge(name, node_id("ticket", str(ticket)), relation="executes",
+                               missing=False, event_id=eid)
+            if _present(charge):
+                add("charge", str(charge))
+                graph.add_edge(name, node_id("charge", str(charge)), relation="refunds",
+                               missing=False, event_id=eid)
+            continue
+        is_purchase = label == PURCHASE_CONTROL if controls is not None else (
+            is_payment and _present(charge))
+        if is_purchase and _present(charge):
+            name = add("charge", str(charge), recorded=True, amount=event.get(C.AMOUNT),
+                       currency=event.get(C.CURRENCY), time=event[C.TIMESTAMP])
+            graph.nodes[name]["event_ids"].append(eid)
+            purchased.add(str(charge))
+            if _present(order):
+                graph.add_edge(node_id("order", str(order)), name, relation="paid by",
+                               missing=False, event_id=eid)
+            continue
+        if not _present(ticket):
+            continue
+        ticket_node = node_id("ticket", str(ticket))
+        graph.nodes[ticket_node]["event_ids"].append(eid)
+        if _present(order):
+            graph.add_edge(ticket_node, node_id("order", str(order)), relation="names order",
+                           missing=False, event_id=eid)
+        is_approval = label in APPROVE_CONTROLS if controls is not None else (
+            _present(event.get(C.AMOUNT)) and "approv" in str(event[C.ACTIVITY]).lower())
+        if is_approval:
+            approval = add("approval", eid, activity=event[C.ACTIVITY],
+                       resource=event.get(C.RESOURCE), amount=event.get(C.AMOUNT),
+                       time=event[C.TIMESTAMP], event_ids=[eid])
+            graph.add_edge(approval, ticket_node, relation="approves", missing=False,
+                           event_id=eid)
+        for column in C.evidence_columns(ordered):
+            value = event.get(column)
+            if _present(value):
+                item = add("evidence", f"{column[len(C.EVIDENCE_PREFIX):]}:{value}",
+                           item=column, value=str(value), event_ids=[eid])
+                graph.add_edge(item, ticket_node, relation="supports", missing=False,
+                               event_id=eid)
+    _add_missing(graph, purchased)
+    return graph
+
+
+def _missing(graph: nx.DiGraph, source: str, kind: str, relation: str, reason: str,
+             *, reverse: bool = False) -> None:
+    placeholder = node_id(kind, "?")
+    if placeholder not in graph:
+        graph.add_node(placeholder, kind=kind, key="?", missing=True, event_ids=[])
+    u, v = (placeholder, source) if reverse else (source, placeholder)
+    graph.add_edge(u, v, relation=relation, missing=True, reason=reason)
+
+
+def _add_missing(graph: nx.DiGraph, purchased: set[str]) -> None:
+    nodes = dict(graph.nodes(data=True))
+    tickets = [n for n, d in nodes.items() if d["kind"] == "ticket"]
+    for name, data in nodes.items():
+        if data["kind"] == "refund":
+            targets = {graph.nodes[v]["kind"] for v in graph.successors(name)}
+            if "ticket" not in targets:
+                _missing(graph, name, "ticket", "executes",
+                         "the payout names no ticket and none of the case's tickets claims it")
+            if "charge" not in targets:
+                _missing(graph, name, "charge", "refunds", "the payout names no charge")
+        elif data["kind"] == "ticket":
+            if not any(graph.nodes[v]["kind"] == "order" for v in graph.successors(name)):
+                _missing(graph, name, "order", "names order", "the ticket names no order")
+        elif data["kind"] == "order":
+            paid = [v for v in graph.successors(name) if graph.nodes[v]["kind"] == "charge"]
+            if not paid:
+                _missing(graph, name, "charge", "paid by",
+                         "no recorded charge (purchase) for this order")
+        elif data["kind"] == "charge" and name.split(":", 1)[1] not in purchased:
+            graph.nodes[name]["recorded"] = False
+    if not tickets and not any(d["kind"] == "refund" for d in nodes.values()):
+        graph.graph["empty"] = True
+
+
+def missing_links(graph: nx.DiGraph) -> list[tuple[str, str, str]]:
+    """(from, to, relation) of every expected link the data does not contain."""
+    return [(u, v, str(d["relation"])) for u, v, d in graph.edges(data=True) if d.get("missing")]
+
+
+def evidence_graphs(log: pd.DataFrame,
+                    controls: Mapping[str, str] | None = None) -> dict[str, nx.DiGraph]:
+    """One evidence graph per case of a canonical log."""
+    return {str(case): case_graph(events, controls)
+            for case, events in log.groupby(C.CASE, sort=True)}

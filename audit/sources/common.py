@@ -1,0 +1,157 @@
+"""What every source adapter shares: strict amounts, zone abbreviations, the table it returns.
+
+An adapter turns one export into records that already carry canonical column names, so the
+normaliser maps them exactly; rows it cannot use become quarantine rows (file, row, field,
+value, reason) and rows exported twice are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from audit.currency import CURRENCIES, minor_units
+from audit.errors import InputError
+from audit.ingest.normalise import QUARANTINE_COLUMNS
+from audit.ingest.raw import RawTable
+
+_PLAIN = re.compile(r"^[+-]?\d+(\.\d+)?$")
+_MINOR = re.compile(r"^[+-]?\d+$")
+
+# Abbreviations payment exports write in their time zone column, with their UTC offsets.
+ZONE_ABBREVIATIONS: dict[str, timedelta] = {
+    "UTC": timedelta(0), "GMT": timedelta(0), "Z": timedelta(0), "WET": timedelta(0),
+    "BST": timedelta(hours=1), "WEST": timedelta(hours=1), "CET": timedelta(hours=1),
+    "CEST": timedelta(hours=2), "EET": timedelta(hours=2), "EEST": timedelta(hours=3),
+    "EST": timedelta(hours=-5), "EDT": timedelta(hours=-4), "CST": timedelta(hours=-6),
+    "CDT": timedelta(hours=-5), "MST": timedelta(hours=-7), "MDT": timedelta(hours=-6),
+    "PST": timedelta(hours=-8), "PDT": timedelta(hours=-7),
+}
+
+
+class BadValue(ValueError):
+    """A value an adapter cannot use; the message is the quarantine reason."""
+
+
+def parse_major(text: str) -> Decimal:
+    """A plain decimal amount in major units ('1234.56', '-49.99'); no other notation."""
+    value = text.strip()
+    if not _PLAIN.match(value):
+        if "," in value or "'" in value or " " in value:
+            raise BadValue("thousands separator or decimal comma in an amount (this export "
+                           "writes plain decimals such as 1234.56)")
+        raise BadValue("not a decimal amount")
+    return Decimal(value)
+
+
+def parse_minor(text: str, currency: str) -> Decimal:
+    """An integer amount in the currency's minor units ('4999' EUR -> 49.99)."""
+    value = text.strip()
+    if not _MINOR.match(value):
+        raise BadValue("not an integer amount in minor units (e.g. 4999 for 49.99)")
+    if currency.upper() not in CURRENCIES:
+        raise BadValue("unknown currency, so the minor units are unknown")
+    return Decimal(value).scaleb(-minor_units(currency.upper()))
+
+
+def money(value: Decimal) -> str:
+    """The canonical text of an amount: its magnitude, as written by the source."""
+    try:
+        return format(abs(value), "f")
+    except InvalidOperation as exc:  # pragma: no cover - Decimal from our parsers is finite
+        raise BadValue("not a number") from exc
+
+
+def local_to_utc(text: str, fmt: str, zone: str) -> str:
+    """A local time without offset, in an IANA zone, as ISO 8601 UTC."""
+    try:
+        naive = datetime.strptime(text.strip(), fmt)
+    except ValueError as exc:
+        raise BadValue(f"not a time in the format {fmt}") from exc
+    return naive.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC).isoformat()
+
+
+def abbreviated_to_utc(text: str, fmt: str, abbreviation: str) -> str:
+    """A local time plus a zone abbreviation (CET, CEST, BST, PDT, ...) as ISO 8601 UTC."""
+    offset = ZONE_ABBREVIATIONS.get(abbreviation.strip().upper())
+    if offset is None:
+        raise BadValue(f"unknown time zone abbreviation {abbreviation!r} (known: "
+                       f"{', '.join(sorted(ZONE_ABBREVIATIONS))})")
+    try:
+        naive = datetime.strptime(text.strip(), fmt)
+    except ValueError as exc:
+        raise BadValue(f"not a time in the format {fmt}") from exc
+    return naive.replace(tzinfo=timezone(offset)).astimezone(UTC).isoformat()
+
+
+def require_columns(columns: list[str], needed: tuple[str, ...], *, system: str,
+                    file: Path) -> None:
+    """InputError unless every key column is there (a wrong format or a trimmed export)."""
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        raise InputError(
+            f"not a {system} export of this kind: missing column(s) {', '.join(missing)} "
+            f"(found: {', '.join(columns[:12])}{' ...' if len(columns) > 12 else ''})",
+            file=file)
+
+
+@dataclass
+class Collector:
+    """Collects an adapter's records, quarantine rows and duplicates for one file."""
+
+    system: str
+    file: Path
+    records: list[dict[str, str | None]] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    problems: list[dict[str, object]] = field(default_factory=list)
+    seen: dict[str, tuple[int, tuple[object, ...]]] = field(default_factory=dict)
+    deduplicated: int = 0
+    skipped: int = 0
+    """Records read that state nothing the log records (e.g. a ticket update of tags only)."""
+    notes: list[str] = field(default_factory=list)
+
+    def duplicate(self, key: str, row: int, content: tuple[object, ...]) -> bool:
+        """True if `key` was read before: identical -> counted, different -> quarantined."""
+        first = self.seen.get(key)
+        if first is None:
+            self.seen[key] = (row, content)
+            return False
+        if first[1] == content:
+            self.deduplicated += 1
+        else:
+            self.quarantine(row, "id", key,
+                            f"same id as row {first[0]} with different content")
+        return True
+
+    def quarantine(self, row: int, field_name: str, value: object, reason: str) -> None:
+        self.problems.append({"file": self.file.name, "row": row, "field": field_name,
+                              "value": "" if value is None else str(value), "reason": reason})
+
+    def add(self, row: int, record: dict[str, str | None]) -> None:
+        self.records.append(record)
+        self.rows.append(row)
+
+    def table(self) -> tuple[RawTable, pd.DataFrame]:
+        frame = pd.DataFrame.from_records(self.records) if self.records else pd.DataFrame()
+        if len(frame):
+            frame = frame.astype(object).where(frame.notna(), None)
+        notes = list(self.notes)
+        if self.deduplicated:
+            notes.append(f"{self.file.name}: {self.deduplicated} record(s) exported twice, "
+                         "deduplicated")
+        if self.skipped:
+            notes.append(f"{self.file.name}: {self.skipped} record(s) state no activity "
+                         "(no mapped change) and are not events")
+        quarantine = pd.DataFrame(self.problems, columns=list(QUARANTINE_COLUMNS))
+        read = len(self.records) + len({(p["row"]) for p in self.problems})
+        table = RawTable(frame=frame, rows=np.asarray(self.rows, dtype=np.int64),
+                         system=self.system, file=self.file, notes=notes, records_read=read)
+        table.deduplicated = self.deduplicated
+        return table, quarantine

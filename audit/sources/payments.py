@@ -1,0 +1,281 @@
+"""Stripe, PayPal and Adyen exports -> canonical purchase and payout events.
+
+A charge (sale) becomes the channel's purchase event; a refund becomes a payout, or a failed
+payout when the system says it failed or was reversed (kept, with its status, never dropped).
+Amounts become magnitudes in major units; times are converted to UTC from the zone the export
+states. Who executed a refund comes from the column the sources file names (see docs/sources.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+
+from audit import canonical as C
+from audit.currency import CURRENCIES
+from audit.ingest.csv_reader import read_csv
+from audit.sources.common import (
+    BadValue,
+    Collector,
+    abbreviated_to_utc,
+    money,
+    parse_major,
+    parse_minor,
+    require_columns,
+)
+from audit.sources.config import PaymentConfig
+
+STRIPE_CHARGE_COLUMNS = ("id", "amount", "currency", "created", "status")
+STRIPE_REFUND_COLUMNS = ("id", "charge", "amount", "currency", "created", "status")
+PAYPAL_COLUMNS = ("Date", "Time", "TimeZone", "Type", "Status", "Currency", "Gross",
+                  "Transaction ID", "Reference Txn ID")
+ADYEN_COLUMNS = ("Psp Reference", "Merchant Reference", "Creation Date", "TimeZone", "Type",
+                 "Modification Reference", "Gross Currency", "Gross Debit (GC)",
+                 "Gross Credit (GC)")
+
+_STRIPE_STATUS = {"succeeded": "succeeded", "paid": "succeeded", "pending": "pending",
+                  "requires_action": "pending", "failed": "failed", "canceled": "failed",
+                  "cancelled": "failed", "reversed": "reversed"}
+_PAYPAL_STATUS = {"completed": "succeeded", "pending": "pending", "denied": "failed",
+                  "failed": "failed", "reversed": "reversed", "canceled": "failed",
+                  "cancelled": "failed", "refunded": "succeeded"}
+_PAYPAL_CHARGE_TYPES = ("subscription payment", "express checkout payment",
+                        "website payment", "preapproved payment bill user payment",
+                        "mobile payment", "general payment", "recurring payment")
+_PAYPAL_REFUND_TYPES = ("payment refund", "refund")
+_ADYEN_CHARGE_TYPES = {"settled": "succeeded", "settledbulk": "succeeded"}
+_ADYEN_REFUND_TYPES = {"refunded": "succeeded", "refundedbulk": "succeeded",
+                       "refundedreversed": "reversed", "refundfailed": "failed"}
+
+
+def _cell(record: pd.Series, column: str | None) -> str | None:
+    if column is None or column not in record.index:
+        return None
+    value = str(record[column]).strip()
+    return value or None
+
+
+def _currency(text: str | None) -> str:
+    code = (text or "").strip().upper()
+    if code not in CURRENCIES:
+        raise BadValue("unknown currency (not an ISO 4217 code)")
+    return code
+
+
+def _base(cfg: PaymentConfig, event_id: str, key: str, time: str, amount: Decimal,
+          currency: str) -> dict[str, str | None]:
+    return {C.EVENT_ID: event_id, C.CASE: key, C.TIMESTAMP: time, C.LIFECYCLE: "complete",
+            C.AMOUNT: money(amount), C.CURRENCY: currency, C.CHANNEL: cfg.channel}
+
+
+def _charge(cfg: PaymentConfig, record: pd.Series, base: dict[str, str | None], charge_id: str,
+            status: str, method: str | None) -> dict[str, str | None]:
+    resource = _cell(record, cfg.charge_resource_column) or cfg.charge_resource
+    return {**base, C.ACTIVITY: cfg.charge_activity, C.RESOURCE: resource,
+            C.ORDER_ID: _cell(record, cfg.order_column), C.CHARGE_ID: charge_id,
+            C.PAYMENT_METHOD: method, C.PAYMENT_STATUS: status}
+
+
+def _refund(cfg: PaymentConfig, base: dict[str, str | None], refund_id: str,
+            charge_id: str | None, status: str, method: str | None, ticket: str | None,
+            executor: str | None, order: str | None) -> dict[str, str | None]:
+    failed = status in ("failed", "reversed")
+    return {**base, C.ACTIVITY: cfg.failed_refund_activity if failed else cfg.refund_activity,
+            C.RESOURCE: executor, C.TICKET_ID: ticket, C.ORDER_ID: order,
+            C.CHARGE_ID: charge_id, C.REFUND_ID: refund_id, C.PAYMENT_METHOD: method,
+            C.PAYMENT_STATUS: status}
+
+
+def _checked(collector: Collector, row: int, record: pd.Series,
+             checks: list[tuple[str, Callable[[], object]]]) -> list[object] | None:
+    """Run each column's parser; quarantine the row at the first column that fails."""
+    values: list[object] = []
+    for column, parse in checks:
+        try:
+            values.append(parse())
+        except BadValue as exc:
+            collector.quarantine(row, column, record.get(column), str(exc))
+            return None
+    return values
+
+
+def _content(record: pd.Series) -> tuple[object, ...]:
+    return tuple(str(v) for v in record.to_numpy())
+
+
+def _start(path: Path, system: str, needed: tuple[str, ...], encoding: str | None,
+           label: str) -> tuple[pd.DataFrame, list[int], Collector]:
+    table, ragged = read_csv(path, encoding=encoding)
+    require_columns(list(table.frame.columns), needed, system=label, file=path)
+    collector = Collector(system, path)
+    for bad in ragged:
+        collector.quarantine(bad.row, "(record)", bad.text,
+                             f"{bad.found} fields where the header has {bad.expected}")
+    return table.frame, [int(r) for r in table.rows], collector
+
+
+# --- Stripe -------------------------------------------------------------------------------
+def _stripe_time(text: str) -> str:
+    value = text.strip()
+    if value.isdigit():
+        return datetime.fromtimestamp(int(value), UTC).isoformat()
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadValue("not a Stripe time (UTC 'YYYY-MM-DD HH:MM:SS' or Unix seconds)") from exc
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+
+
+def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -> Collector:
+    """Stripe charges or refunds export (amounts in minor units, `created` in UTC)."""
+    head, _ = read_csv(path, encoding=encoding)
+    refunds = "charge" in head.frame.columns
+    needed = STRIPE_REFUND_COLUMNS if refunds else STRIPE_CHARGE_COLUMNS
+    frame, rows, collector = _start(path, "stripe", needed, encoding,
+                                    f"Stripe {'refunds' if refunds else 'charges'}")
+    for position, row in enumerate(rows):
+        record = frame.iloc[position]
+        ident = str(record["id"]).strip()
+        if collector.duplicate(f"stripe:{ident}", row, _content(record)):
+            continue
+        try:
+            currency = _currency(str(record["currency"]))
+        except BadValue as exc:
+            collector.quarantine(row, "currency", record["currency"], str(exc))
+            continue
+        try:
+            amount = parse_minor(str(record["amount"]), currency)
+        except BadValue as exc:
+            collector.quarantine(row, "amount", record["amount"], str(exc))
+            continue
+        try:
+            time = _stripe_time(str(record["created"]))
+        except BadValue as exc:
+            collector.quarantine(row, "created", record["created"], str(exc))
+            continue
+        raw_status = str(record["status"]).strip().lower()
+        status = _STRIPE_STATUS.get(raw_status)
+        if status is None:
+            collector.quarantine(row, "status", record["status"], "unknown Stripe status")
+            continue
+        base = _base(cfg, f"stripe:{ident}", ident, time, amount, currency)
+        if refunds:
+            collector.add(row, _refund(
+                cfg, base, ident, _cell(record, "charge"), status,
+                _cell(record, cfg.method_column), _cell(record, cfg.ticket_column),
+                _cell(record, cfg.executor_column), _cell(record, cfg.order_column)))
+        else:
+            method = _cell(record, "payment_method_type") or _cell(record, cfg.method_column)
+            collector.add(row, _charge(cfg, record, base, ident, status, method))
+    return collector
+
+
+# --- PayPal -------------------------------------------------------------------------------
+def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -> Collector:
+    """PayPal Activity Download CSV: Date, Time, TimeZone, signed Gross in major units."""
+    frame, rows, collector = _start(path, "paypal", PAYPAL_COLUMNS, encoding,
+                                    "PayPal activity download")
+    date_format = (cfg.date_format or "%d/%m/%Y") + " %H:%M:%S"
+    for position, row in enumerate(rows):
+        record = frame.iloc[position]
+        ident = str(record["Transaction ID"]).strip()
+        if collector.duplicate(f"paypal:{ident}", row, _content(record)):
+            continue
+        kind = str(record["Type"]).strip().lower()
+        is_refund = kind in _PAYPAL_REFUND_TYPES
+        if not is_refund and kind not in _PAYPAL_CHARGE_TYPES:
+            collector.quarantine(row, "Type", record["Type"],
+                                 "not a payment or refund (fees, transfers, holds are not "
+                                 "part of a refund case)")
+            continue
+        zone = str(record["TimeZone"])
+        checks: list[tuple[str, Callable[[], object]]] = [
+            ("Currency", partial(_currency, str(record["Currency"]))),
+            ("Gross", partial(parse_major, str(record["Gross"]))),
+            ("TimeZone", partial(abbreviated_to_utc, "01/01/2000 00:00:00",
+                                 "%d/%m/%Y %H:%M:%S", zone)),
+            ("Date", partial(abbreviated_to_utc, f"{record['Date']} {record['Time']}",
+                             date_format, zone)),
+        ]
+        values = _checked(collector, row, record, checks)
+        if values is None:
+            continue
+        currency, amount, _, time = (str(values[0]), values[1], values[2], str(values[3]))
+        assert isinstance(amount, Decimal)
+        status = _PAYPAL_STATUS.get(str(record["Status"]).strip().lower())
+        if status is None:
+            collector.quarantine(row, "Status", record["Status"], "unknown PayPal status")
+            continue
+        base = _base(cfg, f"paypal:{ident}", ident, time, amount, currency)
+        method = _cell(record, cfg.method_column)
+        if is_refund:
+            collector.add(row, _refund(
+                cfg, base, ident, _cell(record, "Reference Txn ID"), status, method,
+                _cell(record, cfg.ticket_column), _cell(record, cfg.executor_column),
+                _cell(record, cfg.order_column)))
+        else:
+            collector.add(row, _charge(cfg, record, base, ident, status, method or "paypal"))
+    return collector
+
+
+# --- Adyen --------------------------------------------------------------------------------
+def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -> Collector:
+    """Adyen Settlement details report: Creation Date + TimeZone, Gross Debit/Credit (GC)."""
+    frame, rows, collector = _start(path, "adyen", ADYEN_COLUMNS, encoding,
+                                    "Adyen settlement details")
+    for position, row in enumerate(rows):
+        record = frame.iloc[position]
+        kind = str(record["Type"]).strip().lower()
+        psp = str(record["Psp Reference"]).strip()
+        modification = str(record["Modification Reference"]).strip()
+        ident = modification or psp
+        if collector.duplicate(f"adyen:{ident}:{kind}", row, _content(record)):
+            continue
+        if kind not in _ADYEN_CHARGE_TYPES and kind not in _ADYEN_REFUND_TYPES:
+            collector.quarantine(row, "Type", record["Type"],
+                                 "not a settled payment or refund (fees, payouts and "
+                                 "chargebacks are not part of a refund case)")
+            continue
+        gross = ("Gross Debit (GC)" if str(record["Gross Debit (GC)"]).strip()
+                 else "Gross Credit (GC)")
+        zone = str(record["TimeZone"])
+        checks: list[tuple[str, Callable[[], object]]] = [
+            ("Gross Currency", partial(_currency, str(record["Gross Currency"]))),
+            (gross, partial(parse_major, str(record[gross]))),
+            ("TimeZone", partial(abbreviated_to_utc, "2000-01-01 00:00:00",
+                                 "%Y-%m-%d %H:%M:%S", zone)),
+            ("Creation Date", partial(abbreviated_to_utc, str(record["Creation Date"]),
+                                      "%Y-%m-%d %H:%M:%S", zone)),
+        ]
+        values = _checked(collector, row, record, checks)
+        if values is None:
+            continue
+        currency, amount, _, time = (str(values[0]), values[1], values[2], str(values[3]))
+        assert isinstance(amount, Decimal)
+        raw_method = _cell(record, "Payment Method")
+        method = cfg.methods.get(raw_method or "", raw_method)
+        base = _base(cfg, f"adyen:{ident}:{kind}", ident, time, amount, currency)
+        if kind in _ADYEN_CHARGE_TYPES:
+            collector.add(row, _charge(cfg, record, base, psp, _ADYEN_CHARGE_TYPES[kind],
+                                       method))
+            continue
+        ticket = executor = None
+        reference = _cell(record, "Modification Merchant Reference") or ""
+        if cfg.reference_pattern is not None and reference:
+            match = cfg.reference_pattern.match(reference)
+            if match is None:
+                collector.quarantine(row, "Modification Merchant Reference", reference,
+                                     "does not match the reference_pattern of the sources "
+                                     "file")
+                continue
+            groups = match.groupdict()
+            ticket, executor = groups.get("ticket"), groups.get("executor")
+        collector.add(row, _refund(cfg, base, modification or psp, psp or None,
+                                   _ADYEN_REFUND_TYPES[kind], method, ticket, executor,
+                                   _cell(record, cfg.order_column)))
+    return collector

@@ -1,0 +1,87 @@
+"""Role history (an IAM/HR export): who held which role when, so each event gets the role its
+resource held at that moment. CSV columns: person, role, valid_from, valid_to (blank = still
+valid), optionally login (the user name systems such as ServiceNow write instead of the name).
+Periods are half-open: valid_from <= t < valid_to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from audit import canonical as C
+from audit.errors import InputError
+from audit.ingest.csv_reader import read_csv
+from audit.sources.common import require_columns
+
+SYSTEM = "roles"
+KEY_COLUMNS = ("person", "role", "valid_from", "valid_to")
+
+
+@dataclass
+class RoleHistory:
+    periods: pd.DataFrame
+    """person, role, valid_from, valid_to (UTC; NaT = open)."""
+    logins: dict[str, str]
+    file: str
+
+
+def read_roles(path: Path, *, encoding: str | None = None) -> RoleHistory:
+    table, ragged = read_csv(path, encoding=encoding)
+    frame = table.frame
+    require_columns(list(frame.columns), KEY_COLUMNS, system="role history", file=path)
+    if ragged:
+        raise InputError(f"{ragged[0].found} fields where the header has {ragged[0].expected}",
+                         file=path, row=ragged[0].row)
+    periods = pd.DataFrame({"person": frame["person"].astype(str).str.strip(),
+                            "role": frame["role"].astype(str).str.strip()})
+    for column in ("valid_from", "valid_to"):
+        text = frame[column].astype(str).str.strip()
+        parsed = pd.to_datetime(text.mask(text.eq("")), utc=True, errors="coerce",
+                                format="ISO8601")
+        bad = parsed.isna() & text.ne("")
+        if column == "valid_from":
+            bad |= text.eq("")
+        if bad.any():
+            first = int(bad.to_numpy().nonzero()[0][0])
+            raise InputError("not an ISO 8601 time with zone", file=path,
+                             row=int(table.rows[first]), field=column)
+        periods[column] = parsed
+    logins: dict[str, str] = {}
+    if "login" in frame.columns:
+        for person, login in zip(periods["person"], frame["login"], strict=True):
+            if str(login).strip():
+                logins[str(login).strip()] = person
+    return RoleHistory(periods, logins, path.name)
+
+
+def apply_roles(log: pd.DataFrame, history: RoleHistory) -> tuple[pd.DataFrame, list[str]]:
+    """Resolve logins to people and set `org:role` where the log has none; return notes."""
+    log = log.copy()
+    resource = log[C.RESOURCE].astype("string")
+    resolved = resource.map(lambda r: history.logins.get(r, r) if pd.notna(r) else r)
+    log[C.RESOURCE] = resolved.astype("string")
+    roles = pd.Series(pd.NA, index=log.index, dtype="string")
+    periods = history.periods
+    for person, own in periods.groupby("person", sort=False):
+        mine = log[C.RESOURCE].eq(person).fillna(False).to_numpy()
+        if not mine.any():
+            continue
+        times = log.loc[mine, C.TIMESTAMP]
+        found = pd.Series(pd.NA, index=times.index, dtype="string")
+        for _, period in own.iterrows():
+            after = times >= period["valid_from"]
+            before = times < period["valid_to"] if pd.notna(period["valid_to"]) else True
+            found = found.mask(after & before, period["role"])
+        roles.loc[found.index] = found
+    empty = log[C.ROLE].isna() if C.ROLE in log.columns else pd.Series(True, index=log.index)
+    log[C.ROLE] = log[C.ROLE].astype("string").where(~empty, roles)
+    unknown = log[C.RESOURCE].notna() & log[C.ROLE].isna()
+    notes = [f"{history.file}: roles set on {int((empty & log[C.ROLE].notna()).sum())} events"]
+    if unknown.any():
+        people = sorted(set(log.loc[unknown, C.RESOURCE].astype(str)))
+        notes.append(f"{history.file}: {int(unknown.sum())} events by {len(people)} "
+                     f"resource(s) without a role at that time (e.g. {people[0]})")
+    return log, notes

@@ -1,0 +1,81 @@
+"""ServiceNow: the sys_audit table (or its history) exported as CSV.
+
+Columns `documentkey` (the record's sys_id), `fieldname`, `oldvalue`, `newvalue`, `user`
+(user name), `sys_created_on` (local time of the exporting user: set `time_zone`) and
+`record_checkpoint` (the update count). The rows of one record and checkpoint are one update;
+the ticket number comes from the `number` field written when the record was inserted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from audit.errors import InputError
+from audit.ingest.csv_reader import read_csv
+from audit.sources.common import BadValue, Collector, local_to_utc, require_columns
+from audit.sources.config import TicketingConfig
+from audit.sources.ticketing import Update, updates_to_table
+
+SYSTEM = "servicenow"
+KEY_COLUMNS = ("documentkey", "fieldname", "oldvalue", "newvalue", "user", "sys_created_on")
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
+         assume_tz: str | None = None) -> Collector:
+    table, ragged = read_csv(path, encoding=encoding)
+    frame = table.frame
+    require_columns(list(frame.columns), KEY_COLUMNS, system="ServiceNow sys_audit", file=path)
+    zone = cfg.time_zone or assume_tz
+    if zone is None:
+        raise InputError("sys_created_on has no time zone: set time_zone for servicenow in "
+                         "the sources file or pass --assume-tz", file=path)
+    collector = Collector(SYSTEM, path)
+    for bad in ragged:
+        collector.quarantine(bad.row, "(record)", bad.text,
+                             f"{bad.found} fields where the header has {bad.expected}")
+    checkpoint = "record_checkpoint" in frame.columns
+    groups: dict[tuple[str, str], list[int]] = {}
+    seen_rows: dict[tuple[str, ...], int] = {}
+    for position, row in enumerate(table.rows):
+        record = frame.iloc[position]
+        content = tuple(str(record[c]) for c in frame.columns if c != "sys_id")
+        if content in seen_rows:  # the same audit row exported twice
+            collector.deduplicated += 1
+            continue
+        seen_rows[content] = int(row)
+        document = str(record["documentkey"]).strip()
+        stamp = str(record["record_checkpoint"]).strip() if checkpoint else ""
+        group = stamp or f"{record['sys_created_on']}|{record['user']}"
+        groups.setdefault((document, group), []).append(position)
+    numbers: dict[str, str] = {}
+    number_field = cfg.number_field or "number"
+    for position in range(len(frame)):
+        record = frame.iloc[position]
+        if str(record["fieldname"]) == number_field and str(record["newvalue"]).strip():
+            numbers.setdefault(str(record["documentkey"]).strip(),
+                               str(record["newvalue"]).strip())
+    updates: list[Update] = []
+    for (document, group), positions in groups.items():
+        first = frame.iloc[positions[0]]
+        row = int(table.rows[positions[0]])
+        ticket = numbers.get(document)
+        if ticket is None:
+            collector.quarantine(row, "documentkey", document,
+                                 f"no '{number_field}' row for this record in the export, so "
+                                 "its ticket number is unknown")
+            continue
+        try:
+            time = local_to_utc(str(first["sys_created_on"]), TIME_FORMAT, zone)
+        except BadValue as exc:
+            collector.quarantine(row, "sys_created_on", first["sys_created_on"], str(exc))
+            continue
+        changes: dict[str, str | None] = {}
+        for position in positions:
+            record = frame.iloc[position]
+            value = str(record["newvalue"])
+            changes[str(record["fieldname"])] = value if value.strip() else None
+        user = str(first["user"]).strip() or None
+        updates.append(Update(ticket, time, user, f"{SYSTEM}:{document}:{group}", row, changes))
+    updates_to_table(updates, cfg, collector)
+    return collector

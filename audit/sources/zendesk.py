@@ -1,0 +1,98 @@
+"""Zendesk: the ticket audits export (the audits API's JSON, or JSON lines of audits).
+
+One audit = one update: `ticket_id`, `created_at`, `author_id` (names from a sideloaded
+`users` list; -1 is Zendesk itself, i.e. no person) and `events` of type Create/Change
+(`field_name`, `value`, `previous_value`) or Comment (`public`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from audit.errors import InputError
+from audit.sources.common import Collector
+from audit.sources.config import TicketingConfig
+from audit.sources.ticketing import Update, updates_to_table
+
+SYSTEM = "zendesk"
+
+
+def load_audits(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, str]]:
+    """(record number, audit) pairs and user id -> name, from JSON or JSON lines."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc}", file=path) from exc
+    users: dict[str, str] = {}
+    audits: list[tuple[int, dict[str, Any]]] = []
+    stripped = text.lstrip()
+    if not stripped:
+        raise InputError("the file is empty", file=path)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        document = None
+    if isinstance(document, dict):
+        if "audits" not in document:
+            raise InputError("not a Zendesk ticket audits export: no 'audits' list", file=path)
+        raw = document.get("audits") or []
+        for user in document.get("users") or []:
+            if isinstance(user, dict) and "id" in user:
+                users[str(user["id"])] = str(user.get("name") or user["id"])
+        audits = [(k, a) for k, a in enumerate(raw, start=1)]
+    elif isinstance(document, list):
+        audits = [(k, a) for k, a in enumerate(document, start=1)]
+    else:  # JSON lines: one audit (or one user: {"user": {...}}) per line
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"neither JSON nor JSON lines: {exc.msg}", file=path,
+                                 row=number) from exc
+            if isinstance(item, dict) and isinstance(item.get("user"), dict):
+                users[str(item["user"].get("id"))] = str(item["user"].get("name"))
+            else:
+                audits.append((number, item))
+    for number, audit in audits:
+        if not isinstance(audit, dict) or not {"ticket_id", "created_at", "events"} <= set(audit):
+            raise InputError("not a Zendesk ticket audit (needs ticket_id, created_at, events)",
+                             file=path, row=number)
+    return audits, users
+
+
+def read(path: Path, cfg: TicketingConfig) -> Collector:
+    audits, users = load_audits(path)
+    collector = Collector(SYSTEM, path)
+    updates: list[Update] = []
+    for number, audit in audits:
+        audit_id = str(audit.get("id", f"row{number}"))
+        ticket = str(audit["ticket_id"])
+        events = audit.get("events") or []
+        key = f"{SYSTEM}:{ticket}:{audit_id}"
+        if collector.duplicate(key, number, (json.dumps(audit, sort_keys=True),)):
+            continue
+        time = str(audit["created_at"])
+        if not time.strip():
+            collector.quarantine(number, "created_at", time, "empty timestamp")
+            continue
+        author_id = audit.get("author_id")
+        author = None if author_id in (None, -1, "-1") else users.get(str(author_id),
+                                                                      str(author_id))
+        changes: dict[str, str | None] = {}
+        public = False
+        for event in events:
+            kind = str(event.get("type", ""))
+            if kind in ("Create", "Change") and "field_name" in event:
+                value = event.get("value")
+                if isinstance(value, list):
+                    value = " ".join(str(v) for v in value)
+                changes[str(event["field_name"])] = None if value is None else str(value)
+            elif kind == "Comment" and bool(event.get("public")):
+                public = True
+        updates.append(Update(ticket, time, author, key, number, changes, public))
+    updates_to_table(updates, cfg, collector)
+    return collector

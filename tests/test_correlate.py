@@ -1,0 +1,102 @@
+"""Exports -> import -> correlate gives back canonical.csv's cases exactly, for all channels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from audit import canonical as C
+from audit.correlate import correlate
+from audit.ingest import import_sources
+from audit.sample import SampleSpec, write_sample
+from audit.sample import process as P
+from audit.sources.config import load_sources_config
+from audit.sources.pipeline import import_and_correlate
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data" / "sources"
+COMPARED = [c for c in C.COLUMNS if c != C.EVENT_ID]
+
+
+def round_trip(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    exports = sorted((folder / "exports").iterdir())
+    imported = import_and_correlate([(path, None) for path in exports])
+    canonical = import_sources([(folder / "canonical.csv", None)]).log
+    return imported.log, canonical
+
+
+def assert_same_cases(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    assert set(got[C.CASE]) == set(expected[C.CASE])
+    assert len(got) == len(expected)
+    evidence = sorted(c for c in expected.columns if c.startswith(C.EVIDENCE_PREFIX))
+    columns = COMPARED + evidence
+    left = got.set_index(C.EVENT_ID).sort_index()
+    right = expected.set_index(C.EVENT_ID).sort_index()
+    assert list(left.index) == list(right.index)
+    for column in columns:
+        if column not in left.columns:  # another channel's evidence: empty in both
+            assert right[column].isna().all(), column
+            continue
+        a = left[column].astype("string").fillna("")
+        b = right[column].astype("string").fillna("")
+        diff = a.ne(b)
+        assert not diff.any(), (column, a[diff].head(3).to_dict(), b[diff].head(3).to_dict())
+    amounts = got.groupby(C.CASE)[C.AMOUNT].sum().sort_index()
+    assert amounts.equals(expected.groupby(C.CASE)[C.AMOUNT].sum().sort_index())
+
+
+def test_bundled_exports_reproduce_canonical_csv() -> None:
+    got, expected = round_trip(REPO / "sample_logs" / "refund-sample")
+    assert set(got[C.CHANNEL]) == set(C.CHANNELS)
+    assert_same_cases(got, expected)
+
+
+@pytest.mark.parametrize("channel", C.CHANNELS)
+def test_each_channel_round_trips(tmp_path: Path, channel: str) -> None:
+    write_sample(SampleSpec(channel=channel, cases=80, seed=11, violation_rate=0.6), tmp_path)
+    got, expected = round_trip(tmp_path)
+    assert set(got[C.SOURCE_SYSTEM]) == {P.TICKETING[channel], P.PAYMENTS[channel]}
+    assert_same_cases(got, expected)
+
+
+def test_orphan_payouts_and_unknown_references_are_kept() -> None:
+    imported = import_sources([(DATA / "zendesk" / "ticket_audits.json", "zendesk"),
+                               (DATA / "stripe" / "charges.csv", "stripe"),
+                               (DATA / "stripe" / "refunds.csv", "stripe")])
+    result = correlate(imported.log, load_sources_config())
+    log = result.log
+    ticketed = log[log[C.CASE] == "101"]
+    assert set(ticketed[C.SOURCE_SYSTEM]) == {"zendesk", "stripe"}
+    assert {"stripe:re_3PR2001", "stripe:re_3PR2002", "stripe:ch_3PQ1001"} <= set(
+        ticketed[C.EVENT_ID])
+    assert set(ticketed[C.CHARGE_ID]) == {"ch_3PQ1001"} and set(ticketed[C.TICKET_ID]) == {"101"}
+    # A refund of a charge no export has, naming no ticket: its own case, never dropped.
+    orphan = log[log[C.CASE] == "re_3PR2004"]
+    assert len(orphan) == 1 and orphan[C.TICKET_ID].isna().all()
+    assert result.unresolved["value"].tolist() == ["ch_3PQ9999"]
+    # Ticket 102 names order EC-O1002, so its charge joins that case.
+    assert "stripe:ch_3PQ1002" in set(log.loc[log[C.CASE] == "102", C.EVENT_ID])
+    assert result.left_out == 0
+
+
+def test_refund_naming_an_unknown_ticket_is_flagged(tmp_path: Path) -> None:
+    refunds = tmp_path / "refunds.csv"
+    refunds.write_text(
+        "id,charge,amount,currency,created,status,ticket_id (metadata)\n"
+        "re_9,ch_3PQ1001,100,eur,2026-07-08 08:00:00,succeeded,777\n", encoding="utf-8")
+    imported = import_sources([(DATA / "stripe" / "charges.csv", "stripe"),
+                               (refunds, "stripe")])
+    result = correlate(imported.log, load_sources_config())
+    assert set(result.log[C.CASE]) == {"re_9"}
+    assert result.log[C.TICKET_ID].isna().all()  # the orphan-payout rule sees no ticket
+    assert "no ticketing export" in result.unresolved.iloc[0]["reason"]
+    assert result.left_out == 1  # ch_3PQ1002: a sale nobody refunded, not a refund case
+
+
+def test_a_canonical_log_is_not_correlated_again() -> None:
+    canonical = REPO / "sample_logs" / "refund-sample" / "canonical.csv"
+    again = import_and_correlate([(canonical, None)]).log
+    assert len(again) == len(import_sources([(canonical, None)]).log)
+    assert again[C.EVENT_ID].is_unique

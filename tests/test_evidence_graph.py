@@ -1,0 +1,66 @@
+"""The evidence graph of a case: references found, and the missing link of a broken chain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from audit import canonical as C
+from audit.evidence_graph import case_graph, evidence_graphs, missing_links
+from audit.sources.pipeline import import_and_correlate
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_logs" / "refund-sample"
+
+
+def graphs() -> tuple[dict[str, Any], pd.DataFrame]:
+    exports = sorted((SAMPLE / "exports").iterdir())
+    log = import_and_correlate([(path, None) for path in exports]).log
+    return evidence_graphs(log), pd.read_csv(SAMPLE / "ground_truth.csv")
+
+
+def test_broken_links_show_as_missing_edges() -> None:
+    all_graphs, truth = graphs()
+    orphans = truth.loc[truth["rule"] == "orphan-payout", "case_id"].tolist()
+    unpaid = truth.loc[truth["rule"] == "no-prior-purchase", "case_id"].tolist()
+    assert orphans and unpaid
+    for case in orphans:
+        graph = all_graphs[case]
+        missing = missing_links(graph)
+        assert [(u.split(":")[0], v, r) for u, v, r in missing] == [
+            ("refund", "ticket:?", "executes")]
+        assert graph.nodes["ticket:?"]["missing"]
+    for case in unpaid:
+        relations = {(v, r) for _, v, r in missing_links(all_graphs[case])}
+        assert ("charge:?", "paid by") in relations
+    broken = {c for c, g in all_graphs.items() if missing_links(g)}
+    assert broken == set(orphans) | set(unpaid)
+
+
+def test_a_complete_case_links_ticket_order_charge_refund_approval_evidence() -> None:
+    all_graphs, truth = graphs()
+    clean = sorted(set(all_graphs) - set(truth["case_id"]))
+    graph = next(g for c, g in all_graphs.items() if c in clean and any(
+        d["kind"] == "refund" for _, d in g.nodes(data=True)))
+    kinds = {d["kind"] for _, d in graph.nodes(data=True)}
+    assert kinds == {"ticket", "order", "charge", "refund", "approval", "evidence"}
+    relations = {d["relation"] for _, _, d in graph.edges(data=True)}
+    assert relations == {"names order", "paid by", "refunds", "executes", "approves",
+                         "supports"}
+    assert not missing_links(graph)
+
+
+def test_controls_from_the_policy_tell_approvals_apart() -> None:
+    events = pd.DataFrame({
+        C.EVENT_ID: ["e1", "e2", "e3"], C.CASE: "T1",
+        C.ACTIVITY: ["Antrag", "Freigabe", "Auszahlung"],
+        C.TIMESTAMP: pd.to_datetime(["2026-07-01", "2026-07-02", "2026-07-03"], utc=True),
+        C.RESOURCE: ["a", "b", "c"], C.AMOUNT: [10.0, 10.0, 10.0],
+        C.TICKET_ID: "T1", C.ORDER_ID: "O1", C.CHARGE_ID: [None, None, "CH1"],
+        C.REFUND_ID: [None, None, "R1"], C.PAYMENT_STATUS: [None, None, "succeeded"]})
+    graph = case_graph(events, {"Antrag": "request", "Freigabe": "approve",
+                                "Auszahlung": "pay"})
+    assert graph.has_edge("approval:e2", "ticket:T1")
+    assert ("order:O1", "charge:?", "paid by") in missing_links(graph)
+    assert graph.nodes["charge:CH1"]["recorded"] is False

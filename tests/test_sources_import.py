@@ -1,0 +1,98 @@
+"""`refund-audit import` of several exports at once: --source, --project, detection, config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner, Result
+
+from audit import canonical as C
+from audit.cli import main
+from audit.errors import InputError
+from audit.sample import SampleSpec, write_sample
+from audit.sources.config import load_sources_config
+from audit.sources.project import load_project, parse_source
+
+REPO = Path(__file__).resolve().parents[1]
+EXPORTS = REPO / "sample_logs" / "refund-sample" / "exports"
+DATA = Path(__file__).parent / "data" / "sources"
+
+
+def run(*args: str, code: int = 0) -> Result:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == code, result.output
+    return result
+
+
+def test_bundled_exports_are_current(tmp_path: Path) -> None:
+    write_sample(SampleSpec(channel="all", cases=300, seed=42, violation_rate=0.25), tmp_path)
+    fresh = sorted(p.name for p in (tmp_path / "exports").iterdir())
+    assert fresh == sorted(p.name for p in EXPORTS.iterdir())
+    for name in fresh:
+        assert (EXPORTS / name).read_bytes() == (tmp_path / "exports" / name).read_bytes(), (
+            f"exports/{name} is stale: run `make sample-logs`")
+
+
+def test_import_named_sources_and_detected_ones(tmp_path: Path) -> None:
+    out = tmp_path / "log.parquet"
+    result = run("import", "--source", f"zendesk:{EXPORTS / 'zendesk_ticket_audits.json'}",
+                 "--source", f"stripe:{EXPORTS / 'stripe_refunds.csv'}",
+                 str(EXPORTS / "stripe_charges.csv"),
+                 "--source", f"roles:{EXPORTS / 'role_history.csv'}", "--out", str(out))
+    assert "stripe_charges.csv (stripe): read" in result.output
+    assert "payout case(s) without a ticket" in result.output
+    log = pd.read_parquet(out)
+    assert set(log[C.CHANNEL]) == {"ecommerce"}
+    assert log[C.ROLE].notna().sum() > 0.95 * len(log)
+
+
+def test_import_a_project_file(tmp_path: Path) -> None:
+    project = tmp_path / "audit.yaml"
+    project.write_text(
+        "sources:\n"
+        f"  - jira: {EXPORTS / 'jira_issues.json'}\n"
+        f"  - {EXPORTS / 'paypal_activity.csv'}\n"
+        f"roles: {EXPORTS / 'role_history.csv'}\n", encoding="utf-8")
+    loaded = load_project(project)
+    assert [fmt for _, fmt in loaded.sources] == ["jira", None, "roles"]
+    result = run("import", "--project", str(project), "--out", str(tmp_path / "log.parquet"))
+    assert "paypal_activity.csv (paypal)" in result.output
+    log = pd.read_parquet(tmp_path / "log.parquet")
+    assert set(log[C.SOURCE_SYSTEM]) == {"jira", "paypal"}
+
+
+def test_bad_sources_are_one_line_errors(tmp_path: Path) -> None:
+    result = run("import", "--source", f"stripe:{DATA / 'paypal' / 'activity.csv'}", "--out",
+                 str(tmp_path / "o.parquet"), code=2)
+    assert "not a Stripe charges export" in result.output
+    result = run("import", "--source", f"shopify:{DATA / 'paypal' / 'activity.csv'}", "--out",
+                 str(tmp_path / "o.parquet"), code=2)
+    assert "unknown source system 'shopify'" in result.output
+    result = run("import", "--out", str(tmp_path / "o.parquet"), code=2)
+    assert "no input" in result.output
+    assert parse_source("C:/x/y.csv") == (Path("C:/x/y.csv"), None)
+
+
+def test_sources_config_errors_name_the_line(tmp_path: Path) -> None:
+    config = tmp_path / "sources.yaml"
+    config.write_text("ticketing:\n  zendesk:\n    channel: ecommerce\n    colour: red\n",
+                      encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 4.*unknown key 'colour'"):
+        load_sources_config(config)
+    config.write_text("payments:\n  stripe:\n    channel: retail\n", encoding="utf-8")
+    with pytest.raises(InputError, match="channel must be one of"):
+        load_sources_config(config)
+    assert set(load_sources_config().ticketing) == {"zendesk", "jira", "servicenow"}
+
+
+def test_an_edited_mapping_changes_the_activities(tmp_path: Path) -> None:
+    text = (REPO / "models" / "sources.default.yaml").read_text(encoding="utf-8")
+    config = tmp_path / "sources.yaml"
+    config.write_text(text.replace("activity: Approve refund}", "activity: Freigabe}"),
+                      encoding="utf-8")
+    out = tmp_path / "log.parquet"
+    run("import", "--source", f"zendesk:{DATA / 'zendesk' / 'ticket_audits.json'}",
+        "--sources-config", str(config), "--out", str(out))
+    assert "Freigabe" in set(pd.read_parquet(out)[C.ACTIVITY])

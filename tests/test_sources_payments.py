@@ -1,0 +1,105 @@
+"""Payment adapters on hand-written exports in each system's real layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from audit import canonical as C
+from audit.errors import InputError
+from audit.ingest import import_sources
+from audit.sources import detect_system, read_source
+
+DATA = Path(__file__).parent / "data" / "sources"
+
+
+def test_stripe_charges_minor_units_and_currencies() -> None:
+    path = DATA / "stripe" / "charges.csv"
+    assert detect_system(path) == "stripe"
+    table, quarantine = read_source(path, "stripe")
+    events = table.frame.set_index(C.EVENT_ID)
+    assert events.at["stripe:ch_3PQ1001", C.AMOUNT] == "49.90"
+    assert events.at["stripe:ch_3PQ1002", C.AMOUNT] == "250000"  # JPY has no minor unit
+    assert events.at["stripe:ch_3PQ1002", C.TIMESTAMP] == "2026-07-01T18:00:00+00:00"
+    assert events.at["stripe:ch_3PQ1001", C.RESOURCE] == "stripe-api"
+    assert events.at["stripe:ch_3PQ1001", C.ORDER_ID] == "EC-O1001"
+    assert table.deduplicated == 1  # the same charge row twice
+    assert quarantine[["row", "field"]].values.tolist() == [[4, "currency"]]
+    assert table.records_read == 3
+
+
+def test_stripe_refunds_keep_failed_ones_and_name_the_executor() -> None:
+    table, quarantine = read_source(DATA / "stripe" / "refunds.csv", "stripe")
+    events = table.frame.set_index(C.EVENT_ID)
+    failed = events.loc["stripe:re_3PR2001"]
+    assert (failed[C.ACTIVITY], failed[C.PAYMENT_STATUS]) == ("Payout failed", "failed")
+    paid = events.loc["stripe:re_3PR2002"]
+    assert (paid[C.ACTIVITY], paid[C.RESOURCE], paid[C.TICKET_ID], paid[C.CHARGE_ID]) == (
+        "Execute payout", "Ulla Nyberg", "101", "ch_3PQ1001")
+    assert "minor units" in quarantine.iloc[0]["reason"]  # 49.90 is not an integer
+
+
+def test_paypal_activity_download() -> None:
+    path = DATA / "paypal" / "activity.csv"
+    assert detect_system(path) == "paypal"
+    result = import_sources([(path, None)])
+    log = result.log.set_index(C.EVENT_ID)
+    charge = log.loc["paypal:4SX12345AB678901C"]
+    assert charge[C.TIMESTAMP] == pd.Timestamp("2026-07-01T07:30:00Z")  # 09:30 CEST
+    assert (charge[C.AMOUNT], charge[C.ACTIVITY]) == (19.99, "Charge subscription renewal")
+    denied = log.loc["paypal:7TY98765ZX432109D"]
+    assert (denied[C.ACTIVITY], denied[C.PAYMENT_STATUS], denied[C.AMOUNT]) == (
+        "Payout failed", "failed", 9.33)
+    assert denied[C.CHARGE_ID] == "4SX12345AB678901C" and denied[C.RESOURCE] == "Wanda Maier"
+    counts = result.files[0]
+    assert (counts.read, counts.imported, counts.quarantined, counts.deduplicated) == (
+        6, 3, 3, 1)
+    reasons = dict(zip(result.quarantine["field"], result.quarantine["reason"], strict=True))
+    assert "not a payment or refund" in reasons["Type"]
+    assert "decimal comma" in reasons["Gross"]
+    assert "abbreviation" in reasons["TimeZone"]
+    assert "(+ 1 duplicates dropped)" in result.summary_lines()[0]
+
+
+def test_adyen_settlement_details() -> None:
+    path = DATA / "adyen" / "settlement_details.csv"
+    assert detect_system(path) == "adyen"
+    table, quarantine = read_source(path, "adyen")
+    events = table.frame.set_index(C.EVENT_ID)
+    sale = events.loc["adyen:8815850000000001:settled"]
+    assert (sale[C.RESOURCE], sale[C.PAYMENT_METHOD], sale[C.TIMESTAMP]) == (
+        "pos-terminal-07", "card", "2026-07-01T11:00:00+00:00")
+    refund = events.loc["adyen:8825850000000002:refunded"]
+    assert (refund[C.TICKET_ID], refund[C.RESOURCE], refund[C.CHARGE_ID]) == (
+        "CS0000042", "Victor Chen", "8815850000000001")
+    reversed_ = events.loc["adyen:8825850000000002:refundedreversed"]
+    assert (reversed_[C.ACTIVITY], reversed_[C.PAYMENT_STATUS]) == ("Payout failed",
+                                                                    "reversed")
+    assert quarantine["field"].tolist() == ["Type", "Gross Currency", "Gross Credit (GC)"]
+
+
+def test_wrong_format_and_missing_key_columns(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"not a Stripe charges export.*missing column"):
+        read_source(DATA / "paypal" / "activity.csv", "stripe")
+    with pytest.raises(InputError, match=r"missing column.*Gross"):
+        read_source(DATA / "adyen" / "settlement_details.csv", "paypal")
+    trimmed = tmp_path / "refunds.csv"
+    trimmed.write_text("id,charge,amount,currency,status\nre_1,ch_1,100,eur,succeeded\n",
+                       encoding="utf-8")
+    with pytest.raises(InputError, match="missing column\\(s\\) created"):
+        read_source(trimmed, "stripe")
+
+
+def test_the_same_export_twice_is_deduplicated_and_counted(tmp_path: Path) -> None:
+    copy = tmp_path / "refunds_again.csv"
+    copy.write_bytes((DATA / "stripe" / "refunds.csv").read_bytes())
+    result = import_sources([(DATA / "stripe" / "refunds.csv", "stripe"), (copy, "stripe")])
+    first, second = result.files
+    assert (first.read, first.imported, first.quarantined) == (4, 3, 1)
+    assert (second.read, second.imported, second.quarantined, second.deduplicated) == (
+        1, 0, 1, 3)
+    assert len(result.log) == 3
+    for counts in result.files:
+        assert counts.read == counts.imported + counts.quarantined

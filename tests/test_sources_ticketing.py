@@ -1,0 +1,111 @@
+"""Ticketing adapters on hand-written exports in each system's real layout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from audit import canonical as C
+from audit.errors import InputError
+from audit.ingest import import_sources
+from audit.sources import detect_system, read_source
+
+DATA = Path(__file__).parent / "data" / "sources"
+
+
+def frame(path: Path, system: str) -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
+    table, quarantine = read_source(path, system)
+    return table.frame, quarantine, int(table.records_read or 0), table.deduplicated
+
+
+def test_zendesk_audits_become_activities() -> None:
+    events, quarantine, read, dedup = frame(DATA / "zendesk" / "ticket_audits.json", "zendesk")
+    assert list(events[C.ACTIVITY]) == [
+        "Receive refund request", "Collect evidence", "Approve refund", "Notify customer",
+        "Close ticket", "Customer called back"]
+    first = events.iloc[0]
+    assert first[C.EVENT_ID] == "zendesk:101:9001"
+    assert (first[C.RESOURCE], first[C.AMOUNT], first[C.CURRENCY], first[C.ORDER_ID]) == (
+        "Amira Haddad", "49.90", "EUR", "EC-O1001")
+    evidence = events.iloc[1]
+    assert evidence["evidence:payment_voucher"] == "voucher-101.pdf"
+    assert evidence["evidence:order"] == "EC-O1001"
+    assert events.iloc[4][C.RESOURCE] is None  # author -1: Zendesk itself, not a person
+    # The unknown stage value stays visible as its own activity (the DQ rule flags it).
+    assert events.iloc[5][C.ACTIVITY] == "Customer called back"
+    # The audit exported twice is dropped and counted; the tags-only audit is no event.
+    assert dedup == 1
+    assert list(quarantine["reason"].str.contains("thousands separator")) == [True]
+    assert quarantine["row"].tolist() == [8] and read == len(events) + 1
+
+
+def test_zendesk_json_lines_and_detection() -> None:
+    path = DATA / "zendesk" / "ticket_audits.jsonl"
+    assert detect_system(path) == "zendesk"
+    events, quarantine, _, _ = frame(path, "zendesk")
+    assert list(events[C.ACTIVITY]) == ["Receive refund request", "Close ticket"]
+    assert events.iloc[1][C.RESOURCE] == "99"  # no user record: the id stays visible
+    assert quarantine.empty
+
+
+def test_jira_changelog_becomes_activities() -> None:
+    path = DATA / "jira" / "issues.json"
+    assert detect_system(path) == "jira"
+    events, quarantine, _, _ = frame(path, "jira")
+    assert list(events[C.ACTIVITY]) == [
+        "Receive refund request", "Collect evidence", "Calculate pro-rata amount",
+        "Approve refund", "Close ticket"]
+    assert list(events[C.EVENT_ID])[:2] == ["jira:RFD-7:created", "jira:RFD-7:10001"]
+    assert list(events[C.AMOUNT]) == ["19.99", None, "9.33", "9.33", None]
+    assert events.iloc[1]["evidence:usage"] == "16 of 30 days used"
+    assert events.iloc[4][C.RESOURCE] is None  # a history without author (automation)
+    assert quarantine["field"].tolist() == ["fields.created"]
+
+
+def test_jira_time_zones_are_honoured() -> None:
+    result = import_sources([(DATA / "jira" / "issues.json", "jira")])
+    times = result.log.set_index(C.EVENT_ID)[C.TIMESTAMP]
+    assert times["jira:RFD-7:created"] == pd.Timestamp("2026-07-06T08:15:00Z")
+    assert times["jira:RFD-7:10004"] == pd.Timestamp("2026-12-01T08:00:00Z")  # +0100 in winter
+
+
+def test_servicenow_sys_audit_updates() -> None:
+    path = DATA / "servicenow" / "sys_audit.csv"
+    assert detect_system(path) == "servicenow"
+    events, quarantine, read, dedup = frame(path, "servicenow")
+    assert list(events[C.ACTIVITY]) == [
+        "Receive refund request", "Collect evidence", "Approve refund", "Close ticket"]
+    assert set(events[C.CASE]) == {"CS0000042"}
+    # sys_created_on is Europe/London local time (BST in July).
+    assert events.iloc[0][C.TIMESTAMP] == "2026-07-06T08:15:00+00:00"
+    assert events.iloc[1]["evidence:photo"] == "photo-42.jpg"
+    assert events.iloc[2][C.AMOUNT] == "120.00"
+    assert dedup == 1
+    assert quarantine["reason"].str.contains("ticket number is unknown").tolist() == [True]
+    assert read == 5
+
+
+def test_servicenow_logins_and_roles_from_the_role_history() -> None:
+    result = import_sources([(DATA / "servicenow" / "sys_audit.csv", "servicenow"),
+                             (DATA / "roles" / "role_history.csv", None)])
+    log = result.log.set_index(C.ACTIVITY)
+    assert log.at["Approve refund", C.RESOURCE] == "Nadia Rossi"
+    assert log.at["Approve refund", C.ROLE] == "supervisor"  # promoted on 2026-07-07
+    assert log.at["Receive refund request", C.ROLE] == "customer-service"
+    assert any("roles set on" in note for note in result.notes)
+
+
+def test_wrong_format_for_the_named_system(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="missing column"):
+        read_source(DATA / "stripe" / "refunds.csv", "servicenow")
+    with pytest.raises(InputError, match="no 'audits' list"):
+        read_source(DATA / "jira" / "issues.json", "zendesk")
+    bare = tmp_path / "issues.json"
+    bare.write_text(json.dumps({"issues": [{"key": "X-1", "fields": {}}]}), encoding="utf-8")
+    with pytest.raises(InputError, match="expand=changelog"):
+        read_source(bare, "jira")
+    with pytest.raises(InputError, match="neither JSON nor JSON lines"):
+        read_source(DATA / "stripe" / "refunds.csv", "zendesk")
