@@ -62,6 +62,23 @@ class Waiver:
 
 
 @dataclass(frozen=True)
+class ConformanceOptions:
+    mode: str = "alignments"
+    """'alignments' (every variant aligned) or 'token-replay' (variants that token replay
+    shows to fit are not aligned; the findings are the same, found faster)."""
+    min_fitness: float | None = None
+    """unfit-case reports cases whose fitness is below this; None: only cases whose alignment
+    hit the search bound."""
+    max_seconds: float = 10.0
+    """Search bound per variant."""
+    precision: bool = True
+    """Compute each channel's precision for the summary."""
+
+
+CONFORMANCE_MODES = ("alignments", "token-replay")
+
+
+@dataclass(frozen=True)
 class Policy:
     activities: dict[str, Activity]
     approver_roles: dict[str, tuple[str, ...]]
@@ -76,6 +93,7 @@ class Policy:
     waivers: tuple[Waiver, ...] = ()
     sop: dict[str, str] = field(default_factory=dict)
     """Channel (or '*') -> BPMN file, relative to the policy file."""
+    conformance: ConformanceOptions = field(default_factory=ConformanceOptions)
     as_of: datetime | None = None
     amount_tolerance: float = 0.005
     source: str | None = None
@@ -86,6 +104,32 @@ class Policy:
 
     def labels_for(self, *controls: str) -> list[str]:
         return [label for label, a in self.activities.items() if a.control in controls]
+
+    def sop_tasks(self) -> dict[str, str]:
+        """Log label -> SOP task name, for the labels conformance aligns: the mapped ones
+        except the purchase, which is context before the request and not in the SOP.
+        Unmapped labels are absent (reported by unmapped-activity, never guessed)."""
+        return {label: a.sop_task or label for label, a in self.activities.items()
+                if a.control != "purchase"}
+
+    def sop_path(self, channel: str | None) -> Path | None:
+        """The SOP (BPMN file) for a channel: its own entry, else '*', else none.
+
+        A relative path is read beside the policy file; a bare file name that is not there
+        but is one of the bundled models (`ecommerce.bpmn`, ...) is the bundled one, so a
+        copy of the default policy works anywhere.
+        """
+        entry = self.sop.get(channel or "") or self.sop.get("*")
+        if entry is None:
+            return None
+        path = Path(entry)
+        if not path.is_absolute():
+            base = Path(self.source).parent if self.source else Path.cwd()
+            path = base / entry
+            bundled = Path(str(files("models").joinpath(entry)))
+            if not path.exists() and Path(entry).name == entry and bundled.exists():
+                path = bundled
+        return path
 
 
 def default_policy_path() -> Path:
@@ -99,8 +143,8 @@ def parse_duration(text: Any) -> timedelta:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-_TOP_KEYS = ("version", "sop", "as_of", "activities", "approvers", "thresholds", "sla",
-             "stages", "grace", "evidence", "rules", "waivers", "amount_tolerance")
+_TOP_KEYS = ("version", "sop", "conformance", "as_of", "activities", "approvers", "thresholds",
+             "sla", "stages", "grace", "evidence", "rules", "waivers", "amount_tolerance")
 
 
 class _Reader:
@@ -167,6 +211,12 @@ def _as_date(value: Any) -> date:
 def _positive_amount(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ValueError(f"must be a non-negative number, not {value!r}")
+    return float(value)
+
+
+def _fraction(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"must be a number from 0 to 1, not {value!r}")
     return float(value)
 
 
@@ -280,6 +330,25 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
     if isinstance(sop, str):
         sop = {"*": sop}
     sop = {str(k): str(v) for k, v in r.mapping(sop, "sop").items()}
+    for channel in sop:
+        if channel not in (*C.CHANNELS, "*"):
+            raise r.fail(f"unknown channel '{channel}' (known: {', '.join(C.CHANNELS)}, *)",
+                         "sop", channel)
+    conf = r.mapping(top.get("conformance"), "conformance",
+                     allowed=("mode", "min_fitness", "max_seconds", "precision"))
+    if conf.get("mode", "alignments") not in CONFORMANCE_MODES:
+        raise r.fail(f"mode must be one of {', '.join(CONFORMANCE_MODES)}", "conformance",
+                     "mode")
+    if not isinstance(conf.get("precision", True), bool):
+        raise r.fail("precision must be true or false", "conformance", "precision")
+    min_fitness = conf.get("min_fitness")
+    if min_fitness is not None:
+        min_fitness = r.convert(min_fitness, _fraction, "conformance", "min_fitness")
+    conformance = ConformanceOptions(
+        mode=str(conf.get("mode", "alignments")), min_fitness=min_fitness,
+        max_seconds=r.convert(conf.get("max_seconds", 10.0), _positive_amount, "conformance",
+                              "max_seconds"),
+        precision=bool(conf.get("precision", True)))
 
     return Policy(
         activities=activities,
@@ -292,6 +361,7 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
                                           parse_duration, "grace", "approved_not_paid"),
         required_evidence=evidence,
         select=select, ignore=ignore, severity=severity, waivers=tuple(waivers), sop=sop,
+        conformance=conformance,
         as_of=(r.convert(top["as_of"], _as_datetime, "as_of") if top.get("as_of") is not None
                else None),
         amount_tolerance=r.convert(top.get("amount_tolerance", 0.005), _positive_amount,

@@ -3,6 +3,7 @@ selection; a rule that crashes is an error of the run, not a silent pass."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def test_the_default_policy_loads() -> None:
     assert policy.required_evidence["offline"] == ("evidence:receipt", "evidence:photo")
     assert policy.control_of()["Approve refund (second level)"] == "second-approve"
     assert policy.select == ("*",) and policy.ignore == () and policy.waivers == ()
-    assert len(RULES.select(policy.select, policy.ignore)) == len(RULES) == 20
+    assert len(RULES.select(policy.select, policy.ignore)) == len(RULES) == 24
 
 
 WAIVER = ("waivers: []", "waivers:\n  - rule: self-approval\n    case: EC00012\n"
@@ -114,6 +115,8 @@ LOG = {
 
 
 def audit(policy: Policy) -> AuditResult:
+    # The toy log is about waivers, not whole processes: the SOPs (CF rules) are left out.
+    policy = dataclasses.replace(policy, sop={})
     log = build_log({k: [{"a": "Capture payment"}, *v] for k, v in LOG.items()}, policy)
     assert policy.as_of is not None
     return run_rules(log, policy, RULES, as_of=policy.as_of)

@@ -4,7 +4,9 @@ Each YAML file holds cases for one rule: a small log (see tests/rules/logbuilder
 compact event syntax), optional `policy:` overrides (merged into the default policy) and
 `as_of:`, and `expect:`, the cases that must carry the rule's finding after the engine has
 applied its precedences. `exactly:` (optional) pins every finding name of a case. One test id
-per YAML case; the full engine with every default rule runs each time.
+per YAML case; the full engine with every default rule runs each time. The cases are small
+logs about one control, not whole processes: the default policy's SOPs (`sop:`) are left out
+unless a file or case sets `policy: {sop: ...}`, as the CF files do.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ def _params() -> Iterator[Any]:
 def policy_for(tmp_path_factory: pytest.TempPathFactory) -> Callable[[dict[str, Any]], Policy]:
     """The default policy with overrides, loaded (and so validated) like a user's file."""
     base = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    base.pop("sop", None)
     folder = tmp_path_factory.mktemp("policies")
     cache: dict[str, Policy] = {}
 

@@ -118,6 +118,9 @@ def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
                                      f"expires {w.expires.isoformat()})")
             break
     kept.sort(key=lambda f: (f.case_id, f.rule))
+    extra: dict[str, object] = {}
+    if facts.conformance_computed:
+        extra["conformance"] = facts.conformance.summary()
     return AuditResult(findings=kept, errors=errors, waivers=statuses, rules=rules,
                        suppressed=suppressed, as_of=as_of, cases=len(facts.cases),
-                       events=len(facts.events))
+                       events=len(facts.events), extra=extra)

@@ -8,12 +8,17 @@ purchase and so on. Rules are masks over this table, not loops over cases.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from audit import canonical as C
 from audit.policy import Policy
+
+if TYPE_CHECKING:
+    from conformance.deviations import ConformanceResult
 
 FAILED_STATUSES = ("failed", "reversed", "pending")
 _KEEP = (C.EVENT_ID, C.CASE, C.ACTIVITY, C.TIMESTAMP, C.RESOURCE, C.ROLE, C.AMOUNT, C.CURRENCY,
@@ -38,6 +43,28 @@ class CaseFacts:
         self._activity = by_id[C.ACTIVITY]
         self._resource = by_id[C.RESOURCE]
         self.cases = self._case_table()
+        self._conformance: ConformanceResult | None = None
+
+    # --- conformance (computed on first use, by the CF rules) -----------------------------
+    @property
+    def conformance(self) -> ConformanceResult:
+        """Each judged case aligned on its channel's SOP (see conformance.deviations)."""
+        if self._conformance is None:
+            from conformance.deviations import check_conformance
+
+            options = self.policy.conformance
+            self._conformance = check_conformance(
+                self.events, self.policy.sop_tasks(), self.policy.sop_path,
+                mode=options.mode, max_seconds=options.max_seconds,
+                with_precision=options.precision)
+        return self._conformance
+
+    @property
+    def conformance_computed(self) -> bool:
+        return self._conformance is not None
+
+    def sop_path(self, channel: str | None) -> Path | None:
+        return self.policy.sop_path(channel)
 
     # --- lookups for findings -------------------------------------------------------------
     def describe(self, event_ids: list[str]) -> dict[str, tuple[str, str | None]]:

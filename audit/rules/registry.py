@@ -78,7 +78,7 @@ class RuleSet:
 
 def default_rules() -> RuleSet:
     """Every rule of the catalogue, family by family."""
-    from audit.rules import approvals, duplicates, duties, evidence, quality, timing
+    from audit.rules import approvals, conformance, duplicates, duties, evidence, quality, timing
 
     return RuleSet([*approvals.RULES, *duties.RULES, *evidence.RULES, *duplicates.RULES,
-                    *timing.RULES, *quality.RULES])
+                    *timing.RULES, *conformance.RULES, *quality.RULES])

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from audit.findings import Finding
+from audit.rules.base import Option, Rule
+from audit.rules.conformance.common import deviation_matches
+from audit.rules.facts import CaseFacts
+
+
+class WrongOrder(Rule):
+    """What it checks:
+    A task of the SOP was done, but not where the SOP puts it: the optimal alignment of the
+    case skips the task at its place and finds the same task as an unexpected event elsewhere.
+    The pair is one deviation; the finding names the task and the misplaced events.
+
+    Why it matters:
+    Order carries the control: evidence collected after the approval means the approval was
+    given without it; an approval after the payout approves nothing.
+
+    Example:
+    Violating: `Receive refund request`, `Approve refund`, `Collect evidence`,
+    `Execute payout`, `Notify customer`, `Close ticket`.
+    Compliant: `Collect evidence` before `Approve refund`.
+
+    Options:
+    `sop` and `activities.<label>.sop_task` as for skipped-activity. Where the alignment could
+    move either of two swapped tasks at equal cost, the one it moves is named.
+
+    References:
+    Adriansyah: Aligning observed and modeled behavior (PhD thesis, TU Eindhoven, 2014);
+    COSO Internal Control: control activities.
+    """
+
+    code = "CF003"
+    name = "wrong-order"
+    severity = "medium"
+    summary = "A task done out of the SOP's order"
+    options = (Option("sop", "BPMN model per channel", "sop"),
+               Option("task names", "log label -> SOP task", "activities.<label>.sop_task"))
+
+    def check(self, facts: CaseFacts) -> list[Finding]:
+        matches = deviation_matches(facts, "wrong-order")
+        if matches.empty:
+            return []
+        return self.findings(facts, matches, events=("eids",), when="when",
+                             evidence=("tasks", "fitness", "sop"),
+                             message="out of the SOP's order: {tasks}")

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from audit.findings import Finding
+from audit.rules.base import Option, Rule
+from audit.rules.conformance.common import with_times
+from audit.rules.facts import CaseFacts
+
+
+class UnfitCase(Rule):
+    """What it checks:
+    A case as a whole fits its channel's SOP too poorly: its alignment fitness (1 - cost of
+    the optimal alignment / cost of the worst one) is below `conformance.min_fitness`, or its
+    alignment could not be found within the search bound, so it cannot be shown to fit.
+    Without `min_fitness` only the second kind is reported: the deviations themselves are
+    skipped-activity, unexpected-activity and wrong-order findings.
+
+    Why it matters:
+    A summary per case for triage: a case far from the SOP is worth reading in full, whatever
+    its single deviations are. A case the aligner gave up on is never counted as fitting.
+
+    Example:
+    Violating (with `min_fitness: 0.8`): `Execute payout` alone (fitness 0.17).
+    Compliant: a case that follows the SOP (fitness 1.0).
+
+    Options:
+    `conformance.min_fitness` (0 to 1; default none), `conformance.max_seconds` (the search
+    bound per variant, default 10).
+
+    References:
+    van der Aalst, Adriansyah, van Dongen: Replaying history on process models (2012).
+    """
+
+    code = "CF004"
+    name = "unfit-case"
+    severity = "low"
+    summary = "A case fits its SOP too poorly, or could not be aligned"
+    options = (Option("minimum fitness", "case fitness below which a case is reported",
+                      "conformance.min_fitness"),
+               Option("search bound", "seconds per variant before giving up",
+                      "conformance.max_seconds"))
+
+    def check(self, facts: CaseFacts) -> list[Finding]:
+        if not facts.policy.sop:
+            return []
+        threshold = facts.policy.conformance.min_fitness
+        rows = []
+        for case in facts.conformance.cases.values():
+            fitness = case.fitness
+            if case.bounded or (threshold is not None and fitness is not None
+                                and fitness < threshold):
+                rows.append({"case": case.case_id, "eids": list(case.event_ids),
+                             "fitness": None if fitness is None else round(fitness, 4),
+                             "verdict": ("not aligned within the search bound" if case.bounded
+                                         else f"fitness {fitness:.2f} below {threshold}"),
+                             "sop": str(facts.sop_path(case.channel))})
+        matches = with_times(facts, rows)
+        if matches.empty:
+            return []
+        return self.findings(facts, matches, events=("eids",), when="when",
+                             evidence=("fitness", "sop"),
+                             message="does not fit the SOP: {verdict}")

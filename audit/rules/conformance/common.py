@@ -1,0 +1,38 @@
+"""What the CF rules share: the deviations of one kind as a frame of matches per case."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from audit import canonical as C
+from audit.rules.facts import CaseFacts
+
+
+def deviation_matches(facts: CaseFacts, kind: str) -> pd.DataFrame:
+    """One row per judged case with deviations of `kind`: the tasks, the events, the time of
+    the first event involved, the SOP's file and the case's fitness."""
+    if not facts.policy.sop:
+        return pd.DataFrame()
+    rows = []
+    for case in facts.conformance.cases.values():
+        mine = [d for d in case.deviations if d.kind == kind]
+        if not mine:
+            continue
+        rows.append({"case": case.case_id, "tasks": ", ".join(d.task for d in mine),
+                     "eids": list(dict.fromkeys(e for d in mine for e in d.event_ids)),
+                     "fitness": round(case.fitness, 4) if case.fitness is not None else None,
+                     "sop": str(facts.sop_path(case.channel))})
+    return with_times(facts, rows)
+
+
+def with_times(facts: CaseFacts, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.DataFrame(rows).set_index("case")
+    times = facts.events.set_index(C.EVENT_ID)[C.TIMESTAMP]
+    frame["when"] = [times.reindex(list(ids)).min() if ids else pd.NaT
+                     for ids in frame["eids"]]
+    return frame.join(facts.cases[["currency"]])

@@ -1,0 +1,233 @@
+"""Per-case conformance of a canonical log against the SOP of each case's channel.
+
+Each case is projected on SOP task names (the policy's label mapping; the purchase and
+unmapped labels are left out), its variant is aligned on the channel's workflow net, and the
+alignment is read as deviations with the events involved:
+
+- a move on a visible model task alone: the task was **skipped**;
+- a log move alone: the activity was **inserted** (unexpected);
+- a task both skipped and inserted in one case: one **wrong-order** deviation.
+
+Cases whose channel has no SOP (cases without a channel: unless one SOP is set for all, '*'),
+or with no SOP task at all, are not judged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from conformance.align import Aligner, Alignment, Variant, log_fitness, precision, token_replay
+from conformance.petri import WorkflowNet
+
+CASE = "case:concept:name"
+ACTIVITY = "concept:name"
+EVENT_ID = "event:id"
+CHANNEL = "refund:channel"
+KINDS = ("skipped", "inserted", "wrong-order")
+
+
+@dataclass(frozen=True)
+class Deviation:
+    kind: str
+    """skipped | inserted | wrong-order."""
+    task: str
+    event_ids: tuple[str, ...]
+    """Inserted or misplaced: the events themselves; skipped: the events around the gap."""
+
+
+@dataclass(frozen=True)
+class CaseConformance:
+    case_id: str
+    channel: str
+    variant: Variant
+    event_ids: tuple[str, ...]
+    alignment: Alignment
+    deviations: tuple[Deviation, ...]
+
+    @property
+    def fitness(self) -> float | None:
+        return self.alignment.fitness
+
+    @property
+    def bounded(self) -> bool:
+        return self.alignment.bounded
+
+
+@dataclass
+class ChannelConformance:
+    sop: str
+    cases: int
+    variants: int
+    fitness: float | None
+    precision: float | None
+    fitting_cases: int
+    bounded_variants: int
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sop": self.sop, "cases": self.cases, "variants": self.variants,
+                "fitness": None if self.fitness is None else round(self.fitness, 6),
+                "precision": None if self.precision is None else round(self.precision, 6),
+                "fitting_cases": self.fitting_cases,
+                "bounded_variants": self.bounded_variants,
+                "seconds": round(self.seconds, 3)}
+
+
+@dataclass
+class ConformanceResult:
+    cases: dict[str, CaseConformance] = field(default_factory=dict)
+    channels: dict[str, ChannelConformance] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {channel: c.as_dict() for channel, c in sorted(self.channels.items())}
+
+
+# --- SOP models, read once per file ------------------------------------------------------------
+
+
+@lru_cache(maxsize=32)
+def _net(path: str, mtime: float) -> WorkflowNet:
+    from conformance.petri import bpmn_to_workflow_net
+
+    conversion = bpmn_to_workflow_net(path)
+    if conversion.net is None:
+        reasons = "; ".join(f"{r.element_id}: {r.reason}" for r in conversion.refused)
+        raise ValueError(f"{path}: the SOP cannot be converted to a workflow net ({reasons})")
+    return conversion.net
+
+
+def sop_net(path: Path) -> WorkflowNet:
+    """The workflow net of a BPMN file (cached while the file is unchanged)."""
+    return _net(str(path), path.stat().st_mtime)
+
+
+@lru_cache(maxsize=32)
+def _lanes(path: str, mtime: float) -> dict[str, tuple[str, ...]]:
+    from conformance.bpmn import read_bpmn
+
+    model = read_bpmn(path)
+    roles: dict[str, set[str]] = {}
+    for task in model.tasks.values():
+        if task.lanes and task.lanes[-1] in model.lanes:
+            roles.setdefault(task.name, set()).add(model.lanes[task.lanes[-1]].role)
+    return {name: tuple(sorted(r)) for name, r in roles.items()}
+
+
+def lane_roles(path: Path) -> dict[str, tuple[str, ...]]:
+    """SOP task name -> the role keys of the lanes holding it (e.g. 'supervisor')."""
+    return _lanes(str(path), path.stat().st_mtime)
+
+
+# --- reading an alignment -----------------------------------------------------------------------
+
+
+def deviations_of(alignment: Alignment, event_ids: tuple[str, ...]) -> tuple[Deviation, ...]:
+    """The deviations an alignment shows, with the ids of the variant's events."""
+    skipped: dict[str, list[int]] = {}
+    inserted: dict[str, list[str]] = {}
+    position = 0
+    for move in alignment.moves:
+        if move.kind == "model":
+            assert move.model is not None
+            skipped.setdefault(move.model, []).append(position)
+            continue
+        if move.kind == "log":
+            assert move.log is not None
+            inserted.setdefault(move.log, []).append(event_ids[position])
+        position += 1
+    out: list[Deviation] = []
+    for task in sorted(set(skipped) | set(inserted)):
+        if task in skipped and task in inserted:
+            out.append(Deviation("wrong-order", task, tuple(inserted[task])))
+        elif task in inserted:
+            out.append(Deviation("inserted", task, tuple(inserted[task])))
+        else:
+            around: list[str] = []
+            for gap in skipped[task]:
+                around.extend(event_ids[max(gap - 1, 0):gap + 1])
+            out.append(Deviation("skipped", task, tuple(dict.fromkeys(around))))
+    return tuple(out)
+
+
+# --- the log -----------------------------------------------------------------------------------
+
+
+def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
+                      sop_for: Callable[[str], Path | None], *, mode: str = "alignments",
+                      max_seconds: float = 10.0, with_precision: bool = True,
+                      processes: int | None = None) -> ConformanceResult:
+    """Align every judged case of `events` (sorted by case and time) on its channel's SOP.
+
+    `tasks` maps log labels to SOP task names (labels absent from it are left out);
+    `sop_for` gives the BPMN file of a channel, or None.
+    """
+    kept = events[events[ACTIVITY].isin(list(tasks))]
+    result = ConformanceResult()
+    if kept.empty:
+        return result
+    task_col = kept[ACTIVITY].map(dict(tasks)).astype(str).to_numpy()
+    cases = kept[CASE].astype(str).to_numpy()
+    eids = kept[EVENT_ID].astype(str).to_numpy()
+    channels = (kept[CHANNEL].astype("string").fillna("").astype(str).to_numpy()
+                if CHANNEL in kept.columns else [""] * len(kept))
+    per_case: dict[str, tuple[str, list[str], list[str]]] = {}
+    for case, task, eid, channel in zip(cases, task_col, eids, channels, strict=True):
+        entry = per_case.get(case)
+        if entry is None:
+            entry = per_case[case] = (channel, [], [])
+        entry[1].append(task)
+        entry[2].append(eid)
+
+    by_channel: dict[str, list[str]] = {}
+    for case, (channel, _, _) in per_case.items():
+        by_channel.setdefault(channel, []).append(case)
+    for channel, case_ids in sorted(by_channel.items()):
+        path = sop_for(channel)
+        if path is None:
+            continue
+        started = time.perf_counter()
+        net = sop_net(path)
+        counts: dict[Variant, int] = {}
+        for case in case_ids:
+            variant = tuple(per_case[case][1])
+            counts[variant] = counts.get(variant, 0) + 1
+        to_align = list(counts)
+        fitting: set[Variant] = set()
+        if mode == "token-replay":
+            # A variant that token replay fits is in the model's language: cost 0.
+            fitting = {v for v, r in token_replay(net, to_align).items() if r.fits}
+            to_align = [v for v in to_align if v not in fitting]
+        aligner = Aligner(net, max_seconds=max_seconds, processes=processes)
+        alignments = aligner.align(to_align)
+        for variant in fitting:
+            worst = len(variant) + aligner.engine.model_only
+            moves = tuple(_sync(variant))
+            alignments[variant] = Alignment(variant, moves, 0, worst)
+        for case in case_ids:
+            _, labels, ids = per_case[case]
+            alignment = alignments[tuple(labels)]
+            result.cases[case] = CaseConformance(
+                case, channel, tuple(labels), tuple(ids), alignment,
+                () if alignment.bounded else deviations_of(alignment, tuple(ids)))
+        result.channels[channel or "(no channel)"] = ChannelConformance(
+            sop=str(path), cases=len(case_ids), variants=len(counts),
+            fitness=log_fitness((alignments[v], n) for v, n in counts.items()),
+            precision=(precision(net, [per_case[c][1] for c in case_ids])
+                       if with_precision else None),
+            fitting_cases=sum(n for v, n in counts.items() if alignments[v].fits),
+            bounded_variants=sum(1 for v in counts if alignments[v].bounded),
+            seconds=time.perf_counter() - started)
+    return result
+
+
+def _sync(variant: Variant) -> list[Any]:
+    from conformance.align import Move
+
+    return [Move(label, label) for label in variant]

@@ -1,0 +1,174 @@
+"""Alignments on our converted nets: costs equal pm4py's, deviations read correctly, and a
+play-out of each bundled SOP fits with no CF finding."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from audit.policy import Policy, default_policy_path, load_policy
+from audit.rules.engine import run_rules
+from audit.rules.registry import default_rules
+from conformance.align import Aligner, Alignment, Move
+from conformance.deviations import deviations_of, lane_roles
+from conformance.petri import WorkflowNet, bpmn_to_workflow_net, play_out, to_pm4py
+from tests.rules.logbuilder import build_log
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "pm4py-tests"
+MODELS = Path(__file__).resolve().parents[1] / "models"
+CF = {"skipped-activity", "unexpected-activity", "wrong-order", "unfit-case"}
+RULES = default_rules()
+
+
+def _net(path: Path) -> WorkflowNet:
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.net is not None, conversion.refused
+    return conversion.net
+
+
+def _pm4py_costs(net: WorkflowNet, traces: list[tuple[str, ...]]) -> list[int]:
+    """pm4py's own alignment costs (in moves) of `traces` on the same net."""
+    import pm4py
+
+    rows = [{"case:concept:name": f"{i:06d}", "concept:name": a,
+             "time:timestamp": pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(minutes=j)}
+            for i, t in enumerate(traces) for j, a in enumerate(t)]
+    frame = pd.DataFrame(rows)
+    pn, initial, final = to_pm4py(net)
+    aligned: list[dict[str, Any]] = pm4py.conformance_diagnostics_alignments(
+        frame, pn, initial, final)
+    return [int(a["cost"]) // 10_000 for a in aligned]
+
+
+def _variants(csv: Path, cases: int) -> list[tuple[str, ...]]:
+    frame = pd.read_csv(csv)
+    frame["time:timestamp"] = pd.to_datetime(frame["time:timestamp"], utc=True)
+    frame = frame.sort_values(["case:concept:name", "time:timestamp"], kind="stable")
+    ids = list(dict.fromkeys(frame["case:concept:name"]))[:cases]
+    grouped = frame[frame["case:concept:name"].isin(ids)].groupby("case:concept:name", sort=False)
+    return list(dict.fromkeys(tuple(g["concept:name"]) for _, g in grouped))
+
+
+def _assert_costs_equal(net: WorkflowNet, variants: list[tuple[str, ...]]) -> None:
+    ours = Aligner(net, processes=1).align(variants)
+    theirs = _pm4py_costs(net, variants)
+    assert [ours[v].cost for v in variants] == theirs
+    for alignment in ours.values():
+        # The moves replay the variant on the log side, and the cost counts the non-sync ones.
+        assert tuple(m.log for m in alignment.moves if m.log is not None) == alignment.variant
+        assert alignment.cost == sum(1 for m in alignment.moves if m.kind != "sync")
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="shared pm4py test data not present")
+def test_costs_equal_pm4py_on_running_example() -> None:
+    net = _net(SHARED / "running-example.bpmn")
+    _assert_costs_equal(net, _variants(SHARED / "running-example.csv", 100))
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="shared pm4py test data not present")
+def test_costs_equal_pm4py_on_receipt() -> None:
+    net = _net(SHARED / "receipt.bpmn")
+    variants = _variants(SHARED / "receipt.csv", 300)
+    assert len(variants) > 20
+    _assert_costs_equal(net, variants)
+
+
+def test_costs_equal_pm4py_on_a_sample_log(tmp_path: Path) -> None:
+    from audit.ingest import import_sources
+    from audit.sample import SampleSpec, write_sample
+
+    write_sample(SampleSpec("ecommerce", 400, 5, 0.5), tmp_path)
+    log = import_sources([(tmp_path / "canonical.csv", None)]).log
+    policy = load_policy(default_policy_path())
+    tasks = policy.sop_tasks()
+    log = log[log["concept:name"].isin(list(tasks))].sort_values(
+        ["case:concept:name", "time:timestamp", "event:id"])
+    variants = list(dict.fromkeys(
+        tuple(g["concept:name"].map(tasks)) for _, g in log.groupby("case:concept:name")))
+    assert len(variants) > 5
+    _assert_costs_equal(_net(MODELS / "ecommerce.bpmn"), variants)
+
+
+def test_parallel_alignments_equal_sequential() -> None:
+    net = _net(MODELS / "subscription.bpmn")
+    traces = sorted(play_out(net, max_length=9))
+    variants = [t[:k] + t[k + 1:] for t in traces for k in range(len(t))][:80]
+    sequential = Aligner(net, processes=1).align(variants)
+    parallel = Aligner(net, processes=2, parallel_from=10).align(variants)
+    assert {v: a.cost for v, a in sequential.items()} == {v: a.cost for v, a in parallel.items()}
+
+
+def test_a_search_bound_is_never_fitting() -> None:
+    bounded = Alignment(("a",), worst_cost=3, bounded=True)
+    assert not bounded.fits and bounded.fitness is None
+
+
+def test_deviations_of_an_alignment() -> None:
+    moves = (Move("req", "req"), Move(None, "ev"), Move("app", "app"), Move("ev", None),
+             Move(None, "notify"), Move("pay", "pay"), Move("pay", None))
+    found = deviations_of(Alignment(("req", "app", "ev", "pay", "pay"), moves, 4, 9),
+                          ("e1", "e2", "e3", "e4", "e5"))
+    assert [(d.kind, d.task, d.event_ids) for d in found] == [
+        ("wrong-order", "ev", ("e3",)), ("skipped", "notify", ("e3", "e4")),
+        ("inserted", "pay", ("e5",))]
+
+
+@pytest.fixture(scope="module")
+def policy() -> Policy:
+    return load_policy(default_policy_path(), known_rules=RULES.known)
+
+
+@pytest.mark.parametrize("channel", ["ecommerce", "subscription", "offline"])
+def test_play_out_of_each_sop_fits_with_no_cf_finding(policy: Policy, channel: str) -> None:
+    sop = policy.sop_path(channel)
+    assert sop is not None and sop.exists()
+    traces = sorted(play_out(_net(sop), max_length=10))
+    assert len(traces) >= 4
+    cases = {f"P{i:03d}": {"channel": channel, "events": [{"a": a} for a in t]}
+             for i, t in enumerate(traces)}
+    log = build_log(cases, policy, source="play-out")
+    assert policy.as_of is not None
+    result = run_rules(log, policy, RULES, as_of=policy.as_of)
+    assert result.errors == []
+    assert [f for f in result.findings if f.name in CF] == []
+    summary: Any = result.extra["conformance"]
+    assert summary[channel]["fitness"] == 1.0
+    assert summary[channel]["fitting_cases"] == len(traces)
+    assert 0 < summary[channel]["precision"] <= 1
+
+
+def test_token_replay_mode_finds_the_same(tmp_path: Path, policy: Policy) -> None:
+    from dataclasses import replace
+
+    from audit.ingest import import_sources
+    from audit.sample import SampleSpec, write_sample
+
+    write_sample(SampleSpec("all", 300, 3, 0.6), tmp_path)
+    log = import_sources([(tmp_path / "canonical.csv", None)]).log
+    assert policy.as_of is not None
+    fast = replace(policy, conformance=replace(policy.conformance, mode="token-replay"))
+    one = run_rules(log, policy, RULES, as_of=policy.as_of)
+    two = run_rules(log, fast, RULES, as_of=policy.as_of)
+    pairs = [{(f.case_id, f.name) for f in r.findings if f.name in CF} for r in (one, two)]
+    assert pairs[0] == pairs[1] and pairs[0]
+    assert one.extra == two.extra or all(
+        a["fitness"] == b["fitness"] for a, b in zip(
+            dict(one.extra["conformance"]).values(),  # type: ignore[call-overload]
+            dict(two.extra["conformance"]).values(), strict=True))  # type: ignore[call-overload]
+
+
+def test_lane_roles_of_the_bundled_sop() -> None:
+    roles = lane_roles(MODELS / "ecommerce.bpmn")
+    assert roles["Approve refund"] == ("supervisor",)
+    assert roles["Approve refund (second level)"] == ("finance",)
+
+
+def test_importing_conformance_does_not_import_pm4py() -> None:
+    code = ("import sys, conformance.align, conformance.deviations, audit.rules.registry; "
+            "audit.rules.registry.default_rules(); assert 'pm4py' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
