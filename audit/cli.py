@@ -200,11 +200,13 @@ FAIL_ON = click.Choice(["info", "low", "medium", "high", "critical", "never"])
 @click.option("--assume-tz", help="IANA time zone of timestamps written without an offset.")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
               show_default=True, help="Where rules run.")
+@click.option("--sop", "sop", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="SOP model (BPMN) for every channel, instead of the policy's `sop:`.")
 @click.pass_obj
 @reports_input_errors
 def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | None, out: Path,
           formats: str, fail_on: str, as_of: str | None, assume_tz: str | None,
-          engine: str) -> None:
+          engine: str, sop: Path | None) -> None:
     """Check refund logs against the policy's rule catalogue and write the reports.
 
     SOURCES are canonical logs (Parquet from `import`) or any file `import` reads. Exit code
@@ -226,7 +228,8 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
     if unknown:
         raise InputError(f"unknown format(s) {unknown}; known: {', '.join(WRITERS)}",
                          field="--format")
-    run = _run_check(list(sources), policy_path or default_policy_path(), as_of, assume_tz)
+    run = _run_check(list(sources), policy_path or default_policy_path(), as_of, assume_tz,
+                     sop)
     out.mkdir(parents=True, exist_ok=True)
     written = [WRITERS[name](run, out) for name in chosen]
     for line in _check_summary(run):
@@ -245,7 +248,7 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
 
 
 def _run_check(sources: list[Path], policy: Path, as_of: str | None,
-               assume_tz: str | None) -> Any:
+               assume_tz: str | None, sop: Path | None = None) -> Any:
     from datetime import datetime
 
     from audit.checkrun import run_check
@@ -259,7 +262,7 @@ def _run_check(sources: list[Path], policy: Path, as_of: str | None,
         if clock.tzinfo is None:
             raise InputError("--as-of needs a time zone, e.g. 2026-10-15T00:00:00Z",
                              field="--as-of")
-    return run_check(sources, policy, as_of=clock, assume_tz=assume_tz)
+    return run_check(sources, policy, as_of=clock, assume_tz=assume_tz, sop=sop)
 
 
 def _check_summary(run: Any) -> list[str]:
@@ -423,25 +426,81 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
         sys.exit(ExitCode.FINDINGS)
 
 
-def _not_built(name: str, issue: int, summary: str, example: str) -> click.Command:
-    @click.command(name, context_settings={"ignore_unknown_options": True,
-                                           "allow_extra_args": True},
-                   help=f"{summary} (not built yet).\n\n\b\nExample:\n  {example}")
-    def command() -> None:
-        click.echo(f"error: '{name}' is not built yet (tracked in issue #{issue}); "
-                   "nothing was done", err=True)
-        sys.exit(ExitCode.INPUT_ERROR)
+@main.command()
+@click.argument("log_path", metavar="LOG", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--miner", type=click.Choice(["inductive", "heuristics", "dfg"]),
+              default="inductive", show_default=True, help="Discovery algorithm.")
+@click.option("--noise", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Leave out rare behaviour: 0 keeps everything [default: 0.2 for "
+                   "inductive, 0 for heuristics and dfg].")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for model.bpmn, model.svg, dfg.svg, dfg.png and discovery.json.")
+@click.pass_obj
+@reports_input_errors
+def discover(settings: Settings, log_path: Path, miner: str, noise: float | None,
+             out: Path) -> None:
+    """Discover the as-is process model of an event log (csv, xes, parquet, ocel).
 
-    return command
+    Writes the model as BPMN 2.0 with a layout (opens in bpmn.io), drawn with event counts
+    and median waiting times, and the directly-follows graph with frequencies and median
+    durations, plus discovery.json (soundness and fitness of the model).
+
+    \b
+    Example:
+      refund-audit discover log.parquet --miner inductive --noise 0.2 --out out/model
+    """
+    from conformance.discovery import discover as run_discovery
+    from conformance.discovery import write_discovery
+
+    if not log_path.exists():
+        raise InputError("no such file", file=log_path)
+    from audit.ingest import import_sources
+
+    log = import_sources([(log_path, None)]).log
+    if len(log) == 0:
+        raise InputError("the log has no events", file=log_path)
+    result = run_discovery(log, miner, noise)  # type: ignore[arg-type]
+    written = write_discovery(result, log, out)
+    settings.say(f"discovered with the {result.miner} miner (noise {result.noise:g}) from "
+                 f"{result.cases:,} cases, {result.events:,} events")
+    if result.soundness is not None:
+        settings.say(f"model sound: {result.soundness.answer}")
+    if result.fitness is not None:
+        settings.say(f"fitness: {result.fitness.log_fitness:.3f}; "
+                     f"{result.fitness.fitting_cases:,} of {result.fitness.cases:,} cases "
+                     "fit perfectly")
+    for note in result.notes:
+        settings.say(f"note: {note}")
+    for name, path in written.items():
+        settings.say(f"{name}: {path}")
 
 
-for _name, _issue, _summary, _example in (
-    ("discover", 4, "Discover the as-is process model (inductive, heuristics, DFG)",
-     "refund-audit discover log.parquet --miner inductive --out out/model"),
-    ("compare", 4, "Compare as-is and to-be (each a BPMN model or an event log)",
-     "refund-audit compare log.parquet models/ecommerce.bpmn --out out/diff"),
-):
-    main.add_command(_not_built(_name, _issue, _summary, _example))
+@main.command()
+@click.argument("as_is", metavar="AS_IS", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("to_be", metavar="TO_BE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for compare.md, compare.json, diff.svg and diff.png.")
+@click.pass_obj
+@reports_input_errors
+def compare(settings: Settings, as_is: Path, to_be: Path, out: Path) -> None:
+    """Compare as-is and to-be, each a BPMN model (.bpmn) or an event log.
+
+    Writes the behavioural differences as sentences (compare.md), the same as JSON
+    (compare.json) and a diff graph of directly-follows edges (diff.svg, diff.png).
+
+    \b
+    Example:
+      refund-audit compare log.parquet models/ecommerce.bpmn --out out/diff
+    """
+    from conformance.compare import compare_files, write_comparison
+
+    result = compare_files(as_is, to_be)
+    written = write_comparison(result, out)
+    settings.say(f"{len(result.differences)} difference(s)")
+    for difference in result.differences:
+        settings.say(f"- {difference.sentence}")
+    for name, path in written.items():
+        settings.say(f"{name}: {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

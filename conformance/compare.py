@@ -1,0 +1,598 @@
+"""Compare two processes, each an event log or a BPMN model: behavioural differences in plain
+sentences, a diff graph of directly-follows edges, and the same as JSON.
+
+Each side becomes a bag of traces: a log's cases (variants with their case counts) or a
+model's play-out (every visible trace of its workflow net up to a length bound, see
+`conformance.petri.play_out`). From the traces come the relations that are compared:
+
+- "A before B" (A happens at some point before B in the same case), "A more than once",
+- for a model: "A is required before B" (every run that does B did A earlier) and "A is
+  required" (every run does A),
+- directly-follows edges (with the start and the end of a case) for the diff graph.
+
+A log compared with a model is first projected onto the model's activities: events whose
+label is not in the model (context such as 'Capture payment') are left out of the order
+relations, and each such label is reported once as not in the model. Two logs, or two
+models, are compared on all their activities.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from audit.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+START, END = "▶ start", "■ end"
+"""Pseudo-activities for the start and the end of a case in directly-follows edges."""
+MAX_EXAMPLES = 5
+"""Case ids kept per difference as examples (the counts cover every case)."""
+SHIFT_POINTS = 10.0
+"""Log vs log: a relation whose share of cases moves by at least this many percentage points
+is reported even when both logs have it."""
+PLAY_OUT_SLACK = 3
+"""A model is played out up to (its number of activities + this) activities per trace."""
+
+SideKind = Literal["log", "model"]
+Role = Literal["as-is", "to-be"]
+Trace = tuple[str, ...]
+
+
+@dataclass
+class Side:
+    """One side of a comparison: its traces with their case counts (1 for model traces)."""
+
+    role: Role
+    kind: SideKind
+    name: str
+    traces: dict[Trace, int]
+    cases_of: dict[Trace, list[str]] = field(default_factory=dict)
+    """Log sides: the case ids of each trace (variant)."""
+    labels: frozenset[str] = frozenset()
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def cases(self) -> int:
+        return sum(self.traces.values())
+
+    def projected(self, keep: frozenset[str]) -> Side:
+        """The side with only the activities in `keep` (case counts and ids kept)."""
+        traces: Counter[Trace] = Counter()
+        cases_of: dict[Trace, list[str]] = {}
+        for trace, count in self.traces.items():
+            short = tuple(a for a in trace if a in keep)
+            traces[short] += count
+            cases_of.setdefault(short, []).extend(self.cases_of.get(trace, []))
+        return Side(self.role, self.kind, self.name, dict(traces), cases_of,
+                    self.labels & keep, list(self.notes))
+
+
+# --- loading ------------------------------------------------------------------------------
+def side_from_log(log: pd.DataFrame, role: Role, name: str) -> Side:
+    """A log side from a canonical log: each case's activities in time order (ties: log
+    order)."""
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "case": log["case:concept:name"].astype(str).to_numpy(),
+        "activity": log["concept:name"].astype(str).to_numpy(),
+        "time": log["time:timestamp"].to_numpy(),
+        "position": range(len(log)),
+    }).sort_values(["case", "time", "position"], kind="stable")
+    traces: Counter[Trace] = Counter()
+    cases_of: dict[Trace, list[str]] = {}
+    for case, activities in frame.groupby("case", sort=True)["activity"]:
+        trace = tuple(str(a) for a in activities)
+        traces[trace] += 1
+        cases_of.setdefault(trace, []).append(str(case))
+    return Side(role, "log", name, dict(traces), cases_of,
+                frozenset(frame["activity"].unique().tolist()))
+
+
+def side_from_traces(traces: Iterable[Trace], role: Role, name: str) -> Side:
+    """A model side from its (played-out) traces."""
+    bag = {tuple(t): 1 for t in traces}
+    return Side(role, "model", name, bag, {}, frozenset(a for t in bag for a in t))
+
+
+def side_from_bpmn(path: Path, role: Role) -> Side:
+    """A model side: the BPMN model converted to a workflow net and played out."""
+    from conformance.petri import bpmn_to_workflow_net, play_out
+
+    conversion = bpmn_to_workflow_net(path)
+    if conversion.net is None:
+        reasons = "; ".join(str(r) for r in conversion.refused) or "no workflow net"
+        raise InputError(f"the model cannot be converted into a workflow net: {reasons}",
+                         file=path)
+    net = conversion.net
+    bound = len(net.labels) + PLAY_OUT_SLACK
+    while True:
+        try:
+            traces = play_out(net, max_length=bound, max_states=500_000)
+            break
+        except RuntimeError:
+            if bound <= len(net.labels):
+                raise InputError("the model's behaviour is too large to play out",
+                                 file=path) from None
+            bound -= 1
+    if not traces:
+        raise InputError("the model has no run that reaches its end", file=path)
+    side = side_from_traces(traces, role, path.name)
+    side.labels = frozenset(net.labels)
+    side.notes.append(f"{role} model played out: {len(traces):,} distinct runs of at most "
+                      f"{bound} activities")
+    if conversion.soundness is not None and conversion.soundness.verdict != "sound":
+        side.notes.append(f"the {role} model is not (known to be) sound: "
+                          + "; ".join(conversion.soundness.problems))
+    return side
+
+
+def load_side(path: Path, role: Role) -> Side:
+    """A side from a file: a .bpmn model, else an event log in any importable format."""
+    if not path.exists():
+        raise InputError("no such file", file=path)
+    if path.suffix.lower() == ".bpmn":
+        return side_from_bpmn(path, role)
+    from audit.ingest import import_sources
+
+    log = import_sources([(path, None)]).log
+    if len(log) == 0:
+        raise InputError("the log has no events", file=path)
+    return side_from_log(log, role, path.name)
+
+
+# --- relations ----------------------------------------------------------------------------
+def _before(trace: Trace) -> set[tuple[str, str]]:
+    seen: set[str] = set()
+    pairs: set[tuple[str, str]] = set()
+    for activity in trace:
+        pairs.update((a, activity) for a in seen)
+        seen.add(activity)
+    return pairs
+
+
+def _directly(trace: Trace) -> set[tuple[str, str]]:
+    path = (START, *trace, END)
+    return set(pairwise(path))
+
+
+def _repeated(trace: Trace) -> set[str]:
+    return {a for a, n in Counter(trace).items() if n > 1}
+
+
+@dataclass
+class Relations:
+    """Per relation, the traces (variants) of a side that have it."""
+
+    before: dict[tuple[str, str], list[Trace]] = field(default_factory=dict)
+    directly: dict[tuple[str, str], list[Trace]] = field(default_factory=dict)
+    repeated: dict[str, list[Trace]] = field(default_factory=dict)
+    present: dict[str, list[Trace]] = field(default_factory=dict)
+
+
+def relations(side: Side) -> Relations:
+    found = Relations()
+    for trace in side.traces:
+        for pair in _before(trace):
+            found.before.setdefault(pair, []).append(trace)
+        for pair in _directly(trace):
+            found.directly.setdefault(pair, []).append(trace)
+        for activity in _repeated(trace):
+            found.repeated.setdefault(activity, []).append(trace)
+        for activity in set(trace):
+            found.present.setdefault(activity, []).append(trace)
+    return found
+
+
+def required_before(model: Side) -> dict[str, set[str]]:
+    """For each activity A of a model, the activities B that every run does only after A."""
+    needs: dict[str, set[str]] = {}
+    for b in model.labels:
+        common: set[str] | None = None
+        for trace in model.traces:
+            if b in trace:
+                earlier = set(trace[: trace.index(b)])
+                common = earlier if common is None else common & earlier
+        for a in common or set():
+            needs.setdefault(a, set()).add(b)
+    return needs
+
+
+def required(model: Side) -> set[str]:
+    """The activities every run of a model does."""
+    return {a for a in model.labels if all(a in t for t in model.traces)}
+
+
+# --- differences --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Measure:
+    """What one side says about a relation: a count of cases (logs) or allowed (models)."""
+
+    cases: int | None = None
+    of: int | None = None
+    allowed: bool | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.allowed is not None:
+            return {"allowed": self.allowed}
+        share = (self.cases or 0) / self.of if self.of else 0.0
+        return {"cases": self.cases, "of": self.of, "share": round(share, 6)}
+
+
+@dataclass(frozen=True)
+class Difference:
+    kind: str
+    """not-in-to-be, not-in-as-is, order, repetition, skipped, required, shift"""
+    activities: tuple[str, ...]
+    sentence: str
+    as_is: Measure
+    to_be: Measure
+    examples: tuple[str, ...] = ()
+    """Case ids showing the difference (log sides), at most MAX_EXAMPLES."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "activities": list(self.activities),
+                "sentence": self.sentence, "as_is": self.as_is.as_dict(),
+                "to_be": self.to_be.as_dict(), "examples": list(self.examples)}
+
+
+@dataclass(frozen=True)
+class DiffEdge:
+    source: str
+    target: str
+    status: Literal["both", "only-as-is", "only-to-be"]
+    as_is: Measure
+    to_be: Measure
+
+
+@dataclass
+class Comparison:
+    as_is: Side
+    to_be: Side
+    compared: frozenset[str]
+    """The activities the order relations are compared on."""
+    differences: list[Difference]
+    edges: list[DiffEdge]
+    notes: list[str]
+
+
+def percent(cases: int, of: int) -> str:
+    """A share of cases in words: '14%', 'less than 1%'."""
+    if of == 0:
+        return "0%"
+    share = 100.0 * cases / of
+    if 0 < share < 1:
+        return "less than 1%"
+    if 99 < share < 100:
+        return "more than 99%"
+    return f"{share:.0f}%"
+
+
+def _cases_phrase(side: Side, count: int, *, qualify: bool) -> str:
+    whose = f"{side.role} " if qualify else ""
+    return f"{percent(count, side.cases)} of {whose}cases ({count:,} of {side.cases:,})"
+
+
+def _examples(side: Side, traces: Iterable[Trace]) -> tuple[str, ...]:
+    ids: list[str] = []
+    for trace in traces:
+        ids.extend(side.cases_of.get(trace, []))
+    return tuple(sorted(ids)[:MAX_EXAMPLES])
+
+
+def _count(side: Side, traces: Iterable[Trace]) -> int:
+    return sum(side.traces[t] for t in set(traces))
+
+
+def _measure(side: Side, traces: Iterable[Trace] | None) -> Measure:
+    chosen = list(traces or [])
+    if side.kind == "model":
+        return Measure(allowed=bool(chosen))
+    return Measure(cases=_count(side, chosen), of=side.cases)
+
+
+def _q(activity: str) -> str:
+    return f"'{activity}'"
+
+
+def compare(as_is: Side, to_be: Side) -> Comparison:
+    """The behavioural differences between two sides (roles 'as-is' and 'to-be')."""
+    notes = [*as_is.notes, *to_be.notes]
+    differences: list[Difference] = []
+    # Labels on one side only.
+    for side, other in ((as_is, to_be), (to_be, as_is)):
+        kind = f"not-in-{other.role}"
+        rel = relations(side)
+        for activity in sorted(side.labels - other.labels):
+            traces = rel.present.get(activity, [])
+            if side.kind == "log":
+                where = ("the " + other.role + " model" if other.kind == "model"
+                         else "the " + other.role + " log")
+                tail = ("; it is left out of the order comparison" if other.kind == "model"
+                        else "")
+                never = "is not in" if other.kind == "model" else "never occurs in"
+                text = (f"{_q(activity)} occurs in "
+                        f"{_cases_phrase(side, _count(side, traces), qualify=True)} but "
+                        f"{never} {where}{tail}.")
+            else:
+                text = (f"{_q(activity)} is in the {side.role} model but "
+                        + ("not in the " + other.role + " model." if other.kind == "model"
+                           else "never occurs in the " + other.role + " log."))
+            measure_side = _measure(side, traces)
+            absent = Measure(allowed=False) if other.kind == "model" else Measure(0, other.cases)
+            pair = (measure_side, absent) if side is as_is else (absent, measure_side)
+            differences.append(Difference(kind, (activity,), text, *pair,
+                                          _examples(side, traces)))
+    compared = as_is.labels & to_be.labels
+    left, right = as_is, to_be
+    if as_is.kind == "log" and to_be.kind == "model":
+        left = as_is.projected(to_be.labels)
+    elif as_is.kind == "model" and to_be.kind == "log":
+        right = to_be.projected(as_is.labels)
+    elif as_is.kind == "log" and to_be.kind == "log":
+        compared = as_is.labels | to_be.labels
+    if left.kind != right.kind:
+        log, model = (left, right) if left.kind == "log" else (right, left)
+        differences += _log_against_model(log, model)
+    elif left.kind == "log":
+        differences += _log_against_log(left, right)
+    else:
+        differences += _model_against_model(left, right)
+    return Comparison(as_is, to_be, frozenset(compared), differences,
+                      _diff_edges(left, right), notes)
+
+
+def _log_against_model(log: Side, model: Side) -> list[Difference]:
+    found: list[Difference] = []
+    qualify = log.role == "to-be"
+    log_rel, model_rel = relations(log), relations(model)
+
+    def pair(log_measure: Measure, model_measure: Measure) -> tuple[Measure, Measure]:
+        return (log_measure, model_measure) if log.role == "as-is" else (model_measure,
+                                                                          log_measure)
+
+    # Skipped: an activity the model requires (always, or before a later step that the case
+    # did) that the case never did at all.
+    needs = required_before(model)
+    always = required(model)
+    for a in sorted(model.labels):
+        later = needs.get(a, set())
+        traces = [t for t in log.traces
+                  if a not in t and (a in always or any(b in t for b in later))]
+        if not traces:
+            continue
+        count = _count(log, traces)
+        text = (f"{_q(a)} is required by the {model.role} model but missing in "
+                f"{_cases_phrase(log, count, qualify=qualify)}.")
+        found.append(Difference("skipped", (a,), text,
+                                *pair(Measure(count, log.cases), Measure(allowed=False)),
+                                _examples(log, traces)))
+    # Order: A before B where the model never allows it.
+    for (a, b), traces in sorted(log_rel.before.items()):
+        if a == b or (a, b) in model_rel.before:
+            continue
+        count = _count(log, traces)
+        text = (f"In {_cases_phrase(log, count, qualify=qualify)}, {_q(a)} happens before "
+                f"{_q(b)}; the {model.role} model never allows this.")
+        found.append(Difference("order", (a, b), text,
+                                *pair(Measure(count, log.cases), Measure(allowed=False)),
+                                _examples(log, traces)))
+    # Repetition: more than once where the model allows it once.
+    for a, traces in sorted(log_rel.repeated.items()):
+        if a in model_rel.repeated:
+            continue
+        count = _count(log, traces)
+        text = (f"In {_cases_phrase(log, count, qualify=qualify)}, {_q(a)} happens more "
+                f"than once; the {model.role} model allows it only once.")
+        found.append(Difference("repetition", (a,), text,
+                                *pair(Measure(count, log.cases), Measure(allowed=False)),
+                                _examples(log, traces)))
+    return found
+
+
+def _log_against_log(as_is: Side, to_be: Side) -> list[Difference]:
+    found: list[Difference] = []
+    rel_a, rel_b = relations(as_is), relations(to_be)
+
+    def judge(kind: str, activities: tuple[str, ...], phrase: str,
+              traces_a: list[Trace], traces_b: list[Trace]) -> None:
+        count_a, count_b = _count(as_is, traces_a), _count(to_be, traces_b)
+        share_a = 100.0 * count_a / as_is.cases
+        share_b = 100.0 * count_b / to_be.cases
+        if count_a and not count_b:
+            text = (f"In {_cases_phrase(as_is, count_a, qualify=True)}, {phrase}; this never "
+                    "happens in the to-be log.")
+        elif count_b and not count_a:
+            text = (f"In {_cases_phrase(to_be, count_b, qualify=True)}, {phrase}; this never "
+                    "happens in the as-is log.")
+        elif abs(share_a - share_b) >= SHIFT_POINTS:
+            kind = "shift"
+            text = (f"{phrase[0].upper()}{phrase[1:]} in "
+                    f"{_cases_phrase(as_is, count_a, qualify=True)} against "
+                    f"{_cases_phrase(to_be, count_b, qualify=True)}.")
+        else:
+            return
+        found.append(Difference(kind, activities, text, Measure(count_a, as_is.cases),
+                                Measure(count_b, to_be.cases),
+                                _examples(as_is, traces_a) + _examples(to_be, traces_b)))
+
+    for activity in sorted(as_is.labels & to_be.labels):
+        judge("presence", (activity,), f"{_q(activity)} happens",
+              rel_a.present.get(activity, []), rel_b.present.get(activity, []))
+    shared = as_is.labels & to_be.labels
+    for pair in sorted(set(rel_a.before) | set(rel_b.before)):
+        a, b = pair
+        if a == b or a not in shared or b not in shared:
+            continue
+        judge("order", pair, f"{_q(a)} happens before {_q(b)}",
+              rel_a.before.get(pair, []), rel_b.before.get(pair, []))
+    for activity in sorted((set(rel_a.repeated) | set(rel_b.repeated)) & shared):
+        judge("repetition", (activity,), f"{_q(activity)} happens more than once",
+              rel_a.repeated.get(activity, []), rel_b.repeated.get(activity, []))
+    return found
+
+
+def _model_against_model(as_is: Side, to_be: Side) -> list[Difference]:
+    found: list[Difference] = []
+    rel_a, rel_b = relations(as_is), relations(to_be)
+    yes, no = Measure(allowed=True), Measure(allowed=False)
+    shared = as_is.labels & to_be.labels
+    for pair in sorted(set(rel_a.before) ^ set(rel_b.before)):
+        a, b = pair
+        if a not in shared or b not in shared:
+            continue
+        only_as_is = pair in rel_a.before
+        phrase = (f"{_q(a)} more than once" if a == b
+                  else f"{_q(a)} before {_q(b)}")
+        kind = "repetition" if a == b else "order"
+        if only_as_is:
+            text = f"The as-is model allows {phrase}; the to-be model never allows this."
+            found.append(Difference(kind, pair if a != b else (a,), text, yes, no))
+        else:
+            text = f"The to-be model allows {phrase}; the as-is model never allows this."
+            found.append(Difference(kind, pair if a != b else (a,), text, no, yes))
+    req_a, req_b = required(as_is), required(to_be)
+    for activity in sorted(shared & (req_a ^ req_b)):
+        if activity in req_b:
+            text = (f"{_q(activity)} is required by the to-be model but optional in the "
+                    "as-is model.")
+            found.append(Difference("required", (activity,), text, no, yes))
+        else:
+            text = (f"{_q(activity)} is required by the as-is model but optional in the "
+                    "to-be model.")
+            found.append(Difference("required", (activity,), text, yes, no))
+    return found
+
+
+def _diff_edges(as_is: Side, to_be: Side) -> list[DiffEdge]:
+    rel_a, rel_b = relations(as_is), relations(to_be)
+    edges: list[DiffEdge] = []
+    for pair in sorted(set(rel_a.directly) | set(rel_b.directly)):
+        in_a, in_b = pair in rel_a.directly, pair in rel_b.directly
+        status: Literal["both", "only-as-is", "only-to-be"] = (
+            "both" if in_a and in_b else "only-as-is" if in_a else "only-to-be")
+        edges.append(DiffEdge(pair[0], pair[1], status,
+                              _measure(as_is, rel_a.directly.get(pair)),
+                              _measure(to_be, rel_b.directly.get(pair))))
+    return edges
+
+
+# --- views --------------------------------------------------------------------------------
+def comparison_json(result: Comparison) -> dict[str, Any]:
+    def side(s: Side) -> dict[str, Any]:
+        view: dict[str, Any] = {"kind": s.kind, "name": s.name,
+                                "activities": sorted(s.labels)}
+        if s.kind == "log":
+            view["cases"] = s.cases
+            view["variants"] = len(s.traces)
+        else:
+            view["runs_played_out"] = len(s.traces)
+        return view
+
+    return {
+        "as_is": side(result.as_is),
+        "to_be": side(result.to_be),
+        "compared_activities": sorted(result.compared),
+        "differences": [d.as_dict() for d in result.differences],
+        "edges": [{"source": e.source, "target": e.target, "status": e.status,
+                   "as_is": e.as_is.as_dict(), "to_be": e.to_be.as_dict()}
+                  for e in result.edges],
+        "notes": result.notes,
+    }
+
+
+def comparison_markdown(result: Comparison) -> str:
+    def describe(s: Side) -> str:
+        if s.kind == "log":
+            return f"log `{s.name}` ({s.cases:,} cases)"
+        return f"model `{s.name}`"
+
+    lines = ["# As-is against to-be", "",
+             f"- As-is: {describe(result.as_is)}", f"- To-be: {describe(result.to_be)}", ""]
+    if result.differences:
+        lines += ["## Differences", ""]
+        lines += [f"- {d.sentence}" for d in result.differences]
+    else:
+        lines.append("No behavioural differences were found.")
+    if result.notes:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in result.notes]
+    return "\n".join(lines) + "\n"
+
+
+_STYLE = {
+    "both": ('color="#7f7f7f"', ""),
+    "only-as-is": ('color="#c0392b", fontcolor="#c0392b", penwidth=2.2', "only as-is"),
+    "only-to-be": ('color="#2f5597", fontcolor="#2f5597", style=dashed, penwidth=2.2',
+                   "only to-be"),
+}
+
+
+def diff_dot(result: Comparison) -> str:
+    """DOT text of the diff graph: the union of both sides' directly-follows edges."""
+    from reports.graphs import FONTS, _label
+
+    def amount(m: Measure) -> str:
+        if m.allowed is not None:
+            return "allowed" if m.allowed else "-"
+        return f"{m.cases:,}" if m.cases else "-"
+
+    activities = sorted({a for e in result.edges for a in (e.source, e.target)}
+                        - {START, END})
+    ids = {a: f"a{k}" for k, a in enumerate(activities)}
+    ids[START], ids[END] = "start", "end"
+    title = _label(f"As-is: {result.as_is.kind} {result.as_is.name}",
+                   f"To-be: {result.to_be.kind} {result.to_be.name}",
+                   "red: only as-is · blue dashed: only to-be · grey: both")
+    lines = [
+        "digraph diff {",
+        f"  graph [label={title},"
+        f' labelloc=t, fontsize=14, rankdir=TB, fontname="{FONTS}", bgcolor="white"];',
+        f'  node [shape=box, style="rounded,filled", fillcolor="#f2f2f2", fontname="{FONTS}",'
+        ' fontsize=11];',
+        f'  edge [fontname="{FONTS}", fontsize=9, arrowsize=0.7];',
+        '  start [label="start", shape=circle, width=0.35, fixedsize=true, fontsize=8, '
+        'fillcolor="#c6efce"];',
+        '  end [label="end", shape=doublecircle, width=0.3, fixedsize=true, fontsize=8, '
+        'fillcolor="#f4cccc"];',
+    ]
+    in_a, in_b = result.as_is.labels, result.to_be.labels
+    for activity in activities:
+        fill = ("#f2f2f2" if activity in in_a and activity in in_b
+                else "#f8d7d3" if activity in in_a else "#d6e4f5")
+        lines.append(f'  {ids[activity]} [label={_label(activity)}, fillcolor="{fill}"];')
+    for edge in result.edges:
+        style, word = _STYLE[edge.status]
+        text = f"{amount(edge.as_is)} / {amount(edge.to_be)}"
+        label = _label(word, text) if word else _label(text)
+        lines.append(f"  {ids[edge.source]} -> {ids[edge.target]} [label={label}, {style}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def write_comparison(result: Comparison, out: Path) -> dict[str, Path]:
+    """Write compare.json, compare.md, diff.svg and diff.png into `out`."""
+    from reports.graphs import DrawnGraph, write_graph
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = {"compare.json": out / "compare.json", "compare.md": out / "compare.md"}
+    written["compare.json"].write_text(
+        json.dumps(comparison_json(result), indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8")
+    written["compare.md"].write_text(comparison_markdown(result), encoding="utf-8")
+    for path in write_graph(DrawnGraph("diff", "As-is against to-be", "", diff_dot(result)),
+                            out):
+        written[path.name] = path
+    return written
+
+
+def compare_files(as_is: Path, to_be: Path) -> Comparison:
+    """Compare two files, each a BPMN model or an event log."""
+    return compare(load_side(as_is, "as-is"), load_side(to_be, "to-be"))

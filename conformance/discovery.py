@@ -1,0 +1,291 @@
+"""Discover the as-is process from a canonical log: inductive miner, heuristics miner or DFG.
+
+The miners are pm4py's (imported inside the functions, never at import time); what comes out
+is ours: a `ProcessGraph` written as BPMN with a layout (`conformance.bpmn_writer`), read back
+through our own BPMN reader into a workflow net whose soundness and fitness (alignments of
+the log) are reported, and annotated drawings (SVG/PNG through `reports.graphs`).
+
+Noise: the higher, the more rare behaviour is left out. Inductive: pm4py's IMf noise
+threshold (default 0.2). Heuristics: dependency threshold 0.5 + noise / 2 (default noise 0,
+pm4py's 0.5). DFG: an edge is kept when it is at least `noise` times as frequent as the most
+frequent edge out of the same activity (default 0: every edge).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from conformance.bpmn_writer import (
+    ProcessFlow,
+    ProcessGraph,
+    ProcessNode,
+    TaskFigures,
+    bpmn_xml,
+    process_dot,
+)
+from conformance.petri import Soundness, WorkflowNet, bpmn_to_workflow_net
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from reports.graphs import Dfg
+
+Miner = Literal["inductive", "heuristics", "dfg"]
+MINERS: tuple[Miner, ...] = ("inductive", "heuristics", "dfg")
+DEFAULT_NOISE: dict[Miner, float] = {"inductive": 0.2, "heuristics": 0.0, "dfg": 0.0}
+
+CASE, ACTIVITY, TIMESTAMP = "case:concept:name", "concept:name", "time:timestamp"
+
+
+@dataclass(frozen=True)
+class Fitness:
+    """How well the discovered model replays the log (optimal alignments)."""
+
+    log_fitness: float
+    """pm4py's alignment-based log fitness, 0..1."""
+    fitting_cases: int
+    cases: int
+
+    @property
+    def fitting_share(self) -> float:
+        return self.fitting_cases / self.cases if self.cases else 1.0
+
+
+@dataclass
+class Discovery:
+    miner: Miner
+    noise: float
+    cases: int
+    events: int
+    dfg: Dfg
+    """The DFG of the log (for the dfg miner: after the noise filter)."""
+    process: ProcessGraph | None
+    """The discovered model (None for the dfg miner)."""
+    tasks: dict[str, TaskFigures] = field(default_factory=dict)
+    soundness: Soundness | None = None
+    fitness: Fitness | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _ordered(log: pd.DataFrame) -> pd.DataFrame:
+    """Case, activity and time only, events of each case in time order (ties: log order)."""
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        CASE: log[CASE].astype(str).to_numpy(),
+        ACTIVITY: log[ACTIVITY].astype(str).to_numpy(),
+        TIMESTAMP: log[TIMESTAMP].to_numpy(),
+        "@@position": range(len(log)),
+    })
+    frame = frame.sort_values([CASE, TIMESTAMP, "@@position"], kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def discover(log: pd.DataFrame, miner: Miner = "inductive", noise: float | None = None
+             ) -> Discovery:
+    """Discover the process of a canonical log (non-empty) with the chosen miner."""
+    from reports.graphs import discover_dfg
+
+    if miner not in MINERS:
+        raise ValueError(f"unknown miner {miner!r}; choose one of {', '.join(MINERS)}")
+    noise = DEFAULT_NOISE[miner] if noise is None else noise
+    if not 0.0 <= noise <= 1.0:
+        raise ValueError("noise must be between 0 and 1")
+    frame = _ordered(log)
+    dfg = discover_dfg(log)
+    result = Discovery(miner, noise, int(frame[CASE].nunique()), len(frame), dfg, None,
+                       tasks=task_figures(frame))
+    if miner == "dfg":
+        result.dfg = filter_dfg(dfg, noise)
+        dropped = len(dfg.edges) - len(result.dfg.edges)
+        if dropped:
+            result.notes.append(f"{dropped} rare edge(s) left out (noise {noise:g})")
+        return result
+    if miner == "inductive":
+        import pm4py
+
+        tree = pm4py.discover_process_tree_inductive(
+            frame, noise_threshold=noise, activity_key=ACTIVITY, case_id_key=CASE,
+            timestamp_key=TIMESTAMP)
+        bpmn = pm4py.convert_to_bpmn(tree)
+    else:
+        import pm4py
+
+        heuristics = pm4py.discover_heuristics_net(
+            frame, dependency_threshold=0.5 + noise / 2, activity_key=ACTIVITY,
+            case_id_key=CASE, timestamp_key=TIMESTAMP)
+        net, initial, final = pm4py.convert_to_petri_net(heuristics)
+        bpmn = pm4py.convert_to_bpmn(net, initial, final)
+    result.process = from_pm4py_bpmn(bpmn, name=f"As-is process ({miner} miner)")
+    return result
+
+
+def filter_dfg(dfg: Dfg, noise: float) -> Dfg:
+    """Keep the edges at least `noise` times as frequent as the busiest edge of their source."""
+    from reports.graphs import Dfg
+
+    if noise <= 0:
+        return dfg
+    busiest: dict[str, int] = {}
+    for edge in dfg.edges:
+        busiest[edge.source] = max(busiest.get(edge.source, 0), edge.count)
+    kept = [e for e in dfg.edges if e.count >= noise * busiest[e.source]]
+    return Dfg(dfg.activities, dfg.starts, dfg.ends, kept, dfg.cases)
+
+
+def task_figures(frame: pd.DataFrame) -> dict[str, TaskFigures]:
+    """Per activity: events, and the median time since the previous event of the case."""
+    waits = (frame.groupby(CASE, sort=False)[TIMESTAMP].diff()).dt.total_seconds()
+    grouped = waits.groupby(frame[ACTIVITY])
+    counts = frame[ACTIVITY].value_counts()
+    medians = grouped.median()
+    return {str(a): TaskFigures(int(counts[a]), float(medians.get(a, math.nan)))
+            for a in sorted(counts.index)}
+
+
+def from_pm4py_bpmn(bpmn: Any, *, name: str) -> ProcessGraph:
+    """Our `ProcessGraph` of a pm4py BPMN object (fresh, readable ids)."""
+    from pm4py.objects.bpmn.obj import BPMN
+
+    kinds: list[tuple[type, Literal["task", "start", "end", "exclusive", "parallel",
+                                     "inclusive"], str]] = [
+        (BPMN.Task, "task", "Task"), (BPMN.StartEvent, "start", "StartEvent"),
+        (BPMN.EndEvent, "end", "EndEvent"), (BPMN.ExclusiveGateway, "exclusive", "Gateway"),
+        (BPMN.ParallelGateway, "parallel", "Gateway"),
+        (BPMN.InclusiveGateway, "inclusive", "Gateway"),
+    ]
+    ids: dict[Any, str] = {}
+    nodes: list[ProcessNode] = []
+    counter: dict[str, int] = {}
+
+    def sort_key(node: Any) -> tuple[int, str]:
+        order = next((k for k, (cls, _, _) in enumerate(kinds) if isinstance(node, cls)), 9)
+        return (order, str(node.get_name()) + str(node.get_id()))
+
+    for node in sorted(bpmn.get_nodes(), key=sort_key):
+        match = next(((kind, prefix) for cls, kind, prefix in kinds if isinstance(node, cls)),
+                     None)
+        if match is None:
+            raise ValueError(f"unexpected BPMN element {type(node).__name__} from the miner")
+        kind, prefix = match
+        counter[prefix] = counter.get(prefix, 0) + 1
+        ids[node] = f"{prefix}_{counter[prefix]}"
+        nodes.append(ProcessNode(ids[node], kind,
+                                 str(node.get_name()) if kind == "task" else ""))
+    flows = sorted(((ids[f.get_source()], ids[f.get_target()]) for f in bpmn.get_flows()),
+                   key=lambda st: (_rank(st[0]), _rank(st[1])))
+    return ProcessGraph(tuple(nodes), tuple(ProcessFlow(f"Flow_{k}", s, t)
+                                            for k, (s, t) in enumerate(flows, 1)), name)
+
+
+def _rank(node_id: str) -> tuple[str, int]:
+    prefix, _, number = node_id.rpartition("_")
+    return (prefix, int(number))
+
+
+def replay_fitness(frame: pd.DataFrame, net: WorkflowNet) -> Fitness:
+    """Alignment-based fitness of the log on the workflow net (pm4py, per variant)."""
+    from pm4py.algo.conformance.alignments.petri_net import algorithm as alignments
+
+    from conformance.petri import to_pm4py
+
+    pn, initial, final = to_pm4py(net)
+    with warnings.catch_warnings():  # pm4py's numpy.matrix use warns per variant
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        diagnostics = alignments.apply(frame[[CASE, ACTIVITY, TIMESTAMP]], pn, initial,
+                                       final, parameters={"show_progress_bar": False})
+    from pm4py.algo.evaluation.replay_fitness.variants import alignment_based
+
+    fitting = sum(1 for d in diagnostics if d is not None and d["fitness"] >= 1.0)
+    log_fitness = float(alignment_based.evaluate(diagnostics)["log_fitness"])
+    return Fitness(log_fitness, fitting, len(diagnostics))
+
+
+# --- writing --------------------------------------------------------------------------------
+def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
+                    fitness: bool = True) -> dict[str, Path]:
+    """Write the model (model.bpmn, model.svg), the DFG (dfg.svg, dfg.png) and
+    discovery.json into `out`; the BPMN is read back through our reader to check it."""
+    from reports.graphs import DrawnGraph, dfg_dot, format_duration, write_graph
+
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    title = f"Directly-follows graph (as-is, {discovery.cases:,} cases)"
+    for path in write_graph(DrawnGraph("dfg", title, "", dfg_dot(discovery.dfg, title=title)),
+                            out):
+        written[f"dfg.{path.suffix[1:]}"] = path
+    if discovery.process is not None:
+        bpmn_path = out / "model.bpmn"
+        bpmn_path.write_bytes(bpmn_xml(discovery.process))
+        written["model.bpmn"] = bpmn_path
+        conversion = bpmn_to_workflow_net(bpmn_path)
+        discovery.soundness = conversion.soundness
+        if conversion.net is None:
+            discovery.notes.append("the written BPMN could not be converted back: "
+                                   + "; ".join(str(r) for r in conversion.refused))
+        elif fitness:
+            if conversion.soundness is not None and conversion.soundness.verdict == "unsound":
+                discovery.notes.append("the discovered model is not sound: "
+                                       + "; ".join(conversion.soundness.problems))
+            try:
+                discovery.fitness = replay_fitness(_ordered(log), conversion.net)
+            except Exception as exc:  # an unsound net may not align at all
+                discovery.notes.append(f"fitness could not be computed: {exc}")
+        edges = {(e.source, e.target): e for e in discovery.dfg.edges}
+        names = {n.id: n.name for n in discovery.process.nodes if n.kind == "task"}
+        labels: dict[str, str] = {}
+        for flow in discovery.process.flows:
+            edge = edges.get((names.get(flow.source, ""), names.get(flow.target, "")))
+            if edge is not None:
+                labels[flow.id] = f"{edge.count:,} · {format_duration(edge.median_seconds)}"
+        model_title = (f"Discovered model ({discovery.miner} miner, noise "
+                       f"{discovery.noise:g}, {discovery.cases:,} cases)")
+        dot = process_dot(discovery.process, discovery.tasks, labels, title=model_title)
+        for path in write_graph(DrawnGraph("model", model_title, "", dot), out):
+            written[f"model.{path.suffix[1:]}"] = path
+    summary_path = out / "discovery.json"
+    summary_path.write_text(json.dumps(discovery_summary(discovery), indent=2,
+                                       ensure_ascii=False) + "\n", encoding="utf-8")
+    written["discovery.json"] = summary_path
+    return written
+
+
+def discovery_summary(discovery: Discovery) -> dict[str, Any]:
+    """The JSON view of a discovery."""
+    process = discovery.process
+    return {
+        "miner": discovery.miner,
+        "noise": discovery.noise,
+        "cases": discovery.cases,
+        "events": discovery.events,
+        "activities": {a: {"events": f.events,
+                           "median_wait_seconds": None if math.isnan(f.median_wait_seconds)
+                           else f.median_wait_seconds}
+                       for a, f in discovery.tasks.items()},
+        "dfg": {
+            "starts": discovery.dfg.starts, "ends": discovery.dfg.ends,
+            "edges": [{"source": e.source, "target": e.target, "count": e.count,
+                       "median_seconds": None if math.isnan(e.median_seconds)
+                       else e.median_seconds} for e in discovery.dfg.edges],
+        },
+        "model": None if process is None else {
+            "tasks": sum(1 for n in process.nodes if n.kind == "task"),
+            "gateways": sum(1 for n in process.nodes
+                            if n.kind in ("exclusive", "parallel", "inclusive")),
+            "flows": len(process.flows),
+            "sound": None if discovery.soundness is None else discovery.soundness.answer,
+            "soundness_problems": [] if discovery.soundness is None
+            else list(discovery.soundness.problems),
+        },
+        "fitness": None if discovery.fitness is None else {
+            "log_fitness": discovery.fitness.log_fitness,
+            "fitting_cases": discovery.fitness.fitting_cases,
+            "cases": discovery.fitness.cases,
+        },
+        "notes": discovery.notes,
+    }

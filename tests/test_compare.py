@@ -1,0 +1,197 @@
+"""Compare: log against model (both directions), log against log, model against model; the
+sentences' numbers are checked against counts computed here with pandas."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from audit.cli import main
+from audit.sample import SampleSpec, write_sample
+from conformance.compare import compare, compare_files, side_from_traces, write_comparison
+
+ROOT = Path(__file__).resolve().parents[1]
+ECOMMERCE = ROOT / "models" / "ecommerce.bpmn"
+SUBSCRIPTION = ROOT / "models" / "subscription.bpmn"
+SOP_LABELS = {"Receive refund request", "Collect evidence", "Reject refund", "Approve refund",
+              "Approve refund (second level)", "Execute payout", "Payout failed",
+              "Notify customer", "Close ticket"}
+CONTROL_FLOW = {"order", "skipped", "repetition"}
+
+
+@pytest.fixture(scope="module")
+def clean_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("clean")
+    spec = SampleSpec(channel="ecommerce", cases=300, seed=1, violation_rate=0.0)
+    return write_sample(spec, out)["canonical"]
+
+
+@pytest.fixture(scope="module")
+def violated_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("violated")
+    spec = SampleSpec(channel="ecommerce", cases=300, seed=1, violation_rate=0.5)
+    return write_sample(spec, out)["canonical"]
+
+
+def _ordered(path: Path) -> pd.DataFrame:
+    log = pd.read_csv(path, dtype=str)
+    log["time"] = pd.to_datetime(log["time:timestamp"], utc=True)
+    log["position"] = range(len(log))
+    return log.sort_values(["case:concept:name", "time", "position"], kind="stable")
+
+
+def cases_with_a_before_b(path: Path, a: str, b: str) -> int:
+    """Cases where some `a` happens before some `b` (time order, ties in file order)."""
+    log = _ordered(path)
+    log["rank"] = log.groupby("case:concept:name").cumcount()
+    first_a = log[log["concept:name"] == a].groupby("case:concept:name")["rank"].min()
+    last_b = log[log["concept:name"] == b].groupby("case:concept:name")["rank"].max()
+    both = pd.concat([first_a.rename("a"), last_b.rename("b")], axis=1).dropna()
+    return int((both["a"] < both["b"]).sum())
+
+
+def cases_without(path: Path, activity: str) -> int:
+    log = pd.read_csv(path, dtype=str)
+    having = log.loc[log["concept:name"] == activity, "case:concept:name"].nunique()
+    return int(log["case:concept:name"].nunique() - having)
+
+
+def cases_repeating(path: Path, activity: str) -> int:
+    log = pd.read_csv(path, dtype=str)
+    counts = log[log["concept:name"] == activity].groupby("case:concept:name").size()
+    return int((counts > 1).sum())
+
+
+def by_kind(differences: list[dict[str, object]], kind: str) -> list[dict[str, object]]:
+    return [d for d in differences if d["kind"] == kind]
+
+
+def test_clean_sample_conforms_to_its_sop(clean_log: Path, tmp_path: Path) -> None:
+    result = compare_files(clean_log, ECOMMERCE)
+    assert not [d.sentence for d in result.differences if d.kind in CONTROL_FLOW]
+    assert not any("never allows" in d.sentence for d in result.differences)
+    unknown = [d for d in result.differences if d.kind == "not-in-to-be"]
+    assert [d.activities for d in unknown] == [("Capture payment",)]
+    assert "is not in the to-be model" in unknown[0].sentence
+    assert result.compared == frozenset(SOP_LABELS)
+    written = write_comparison(result, tmp_path)
+    edges = json.loads(written["compare.json"].read_text(encoding="utf-8"))["edges"]
+    assert not [e for e in edges if e["status"] == "only-as-is"]
+
+
+def test_violations_are_reported_with_correct_numbers(violated_log: Path,
+                                                      tmp_path: Path) -> None:
+    result = compare_files(violated_log, ECOMMERCE)
+    written = write_comparison(result, tmp_path)
+    data = json.loads(written["compare.json"].read_text(encoding="utf-8"))
+    cases = pd.read_csv(violated_log, dtype=str)["case:concept:name"].nunique()
+    differences = data["differences"]
+    # Orders the SOP never allows, counted independently.
+    orders = {tuple(d["activities"]): d for d in by_kind(differences, "order")}
+    for a, b in [("Execute payout", "Approve refund"), ("Approve refund", "Collect evidence")]:
+        expected = cases_with_a_before_b(violated_log, a, b)
+        assert expected > 0
+        found = orders[(a, b)]
+        assert found["as_is"] == {"cases": expected, "of": cases,
+                                  "share": round(expected / cases, 6)}
+        assert found["to_be"] == {"allowed": False}
+        assert f"({expected} of {cases})" in str(found["sentence"])
+        assert f"{round(100 * expected / cases)}% of cases" in str(found["sentence"])
+        assert str(found["sentence"]).endswith("the to-be model never allows this.")
+    # Every reported order is one the SOP forbids, with the independently counted cases.
+    for (a, b), found in orders.items():
+        assert found["as_is"]["cases"] == cases_with_a_before_b(violated_log, a, b)
+    # Skipped steps: every SOP run collects evidence.
+    skipped = {d["activities"][0]: d for d in by_kind(differences, "skipped")}
+    missing = cases_without(violated_log, "Collect evidence")
+    assert missing > 0
+    assert skipped["Collect evidence"]["as_is"]["cases"] == missing
+    assert ("'Collect evidence' is required by the to-be model but missing in "
+            f"{round(100 * missing / cases)}% of cases ({missing} of {cases}).") in [
+        d["sentence"] for d in differences]
+    for found in by_kind(differences, "repetition"):
+        activity = str(found["activities"][0])
+        assert found["as_is"]["cases"] == cases_repeating(violated_log, activity)
+    assert "Customer called back" in {d["activities"][0]
+                                      for d in by_kind(differences, "not-in-to-be")}
+    markdown = written["compare.md"].read_text(encoding="utf-8")
+    assert all(f"- {d['sentence']}" in markdown for d in differences)
+    svg = written["diff.svg"].read_text(encoding="utf-8")
+    assert "only as-is" in svg and "<script" not in svg
+
+
+def test_model_as_is_against_log_to_be(violated_log: Path) -> None:
+    result = compare_files(ECOMMERCE, violated_log)
+    order = next(d for d in result.differences if d.kind == "order"
+                 and d.activities == ("Execute payout", "Approve refund"))
+    expected = cases_with_a_before_b(violated_log, "Execute payout", "Approve refund")
+    assert order.to_be.cases == expected and order.as_is.allowed is False
+    assert "of to-be cases" in order.sentence and "the as-is model never allows" in \
+        order.sentence
+
+
+def test_log_against_log(clean_log: Path, violated_log: Path) -> None:
+    same = compare_files(clean_log, clean_log)
+    assert same.differences == []
+    assert all(e.status == "both" for e in same.edges)
+    result = compare_files(clean_log, violated_log)
+    expected = cases_with_a_before_b(violated_log, "Execute payout", "Approve refund")
+    sentence = (f"In {round(100 * expected / 300)}% of to-be cases ({expected} of 300), "
+                "'Execute payout' happens before 'Approve refund'; this never happens in the "
+                "as-is log.")
+    assert sentence in [d.sentence for d in result.differences]
+    called_back = [d for d in result.differences if d.kind == "not-in-as-is"]
+    assert [d.activities for d in called_back] == [("Customer called back",)]
+    # Orders involving a label on one side only are not repeated as order sentences.
+    assert not [d for d in result.differences if d.kind == "order"
+                and "Customer called back" in d.activities]
+
+
+def test_model_against_model() -> None:
+    same = compare_files(ECOMMERCE, ECOMMERCE)
+    assert same.differences == []
+    other = compare_files(ECOMMERCE, SUBSCRIPTION)
+    assert [d.activities for d in other.differences if d.kind == "not-in-as-is"] == [
+        ("Calculate pro-rata amount",)]
+
+
+def test_model_against_model_orders_and_requirements() -> None:
+    as_is = side_from_traces([("a", "b", "c"), ("a", "c")], "as-is", "as-is")
+    to_be = side_from_traces([("a", "c", "b")], "to-be", "to-be")
+    sentences = [d.sentence for d in compare(as_is, to_be).differences]
+    assert "The as-is model allows 'b' before 'c'; the to-be model never allows this." in \
+        sentences
+    assert "The to-be model allows 'c' before 'b'; the as-is model never allows this." in \
+        sentences
+    assert "'b' is required by the to-be model but optional in the as-is model." in sentences
+
+
+def test_percentages_below_one_percent() -> None:
+    log = side_from_traces([], "as-is", "log")
+    log.kind = "log"
+    log.traces = {("a", "b"): 299, ("b", "a"): 1}
+    log.labels = frozenset({"a", "b"})
+    model = side_from_traces([("a", "b")], "to-be", "model")
+    sentences = [d.sentence for d in compare(log, model).differences]
+    assert ("In less than 1% of cases (1 of 300), 'b' happens before 'a'; the to-be model "
+            "never allows this.") in sentences
+
+
+def test_cli_compare(violated_log: Path, tmp_path: Path) -> None:
+    out = tmp_path / "diff"
+    result = CliRunner().invoke(main, ["compare", str(violated_log), str(ECOMMERCE), "--out",
+                                       str(out)])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"\d+ difference\(s\)", result.output)
+    for name in ("compare.json", "compare.md", "diff.svg", "diff.png"):
+        assert (out / name).stat().st_size > 0
+    broken = tmp_path / "broken.bpmn"
+    broken.write_text("<definitions/>", encoding="utf-8")
+    bad = CliRunner().invoke(main, ["compare", str(violated_log), str(broken), "--out",
+                                    str(out)])
+    assert bad.exit_code == 2, bad.output

@@ -1,0 +1,211 @@
+"""Discovery: BPMN with diagram interchange that our reader reads back sound, fitness of the
+discovered model on its log, DFG counts against a direct pandas count, the CLI command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from audit.cli import main
+from audit.ingest import import_sources
+from conformance import bpmn_writer
+from conformance.bpmn import BPMN_NS, BPMNDI_NS, DC_NS, read_bpmn
+from conformance.discovery import discover, write_discovery
+from conformance.petri import bpmn_to_workflow_net
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_logs" / "refund-sample" / "canonical.csv"
+SHARED = Path("/work/shared/data/pm4py-tests")
+RUNNING_EXAMPLE = SHARED / "running-example.xes"
+DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
+
+
+def _log(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        pytest.fail(f"test data missing: {path} (pm4py's test logs are expected in {SHARED})")
+    return import_sources([(path, None)]).log
+
+
+@pytest.fixture(scope="module")
+def running_example() -> pd.DataFrame:
+    return _log(RUNNING_EXAMPLE)
+
+
+@pytest.fixture(scope="module")
+def refund_sample() -> pd.DataFrame:
+    return _log(SAMPLE)
+
+
+def assert_has_diagram(path: Path) -> None:
+    """Every flow node has a BPMNShape with bounds, every sequence flow a BPMNEdge with at
+    least two waypoints: what bpmn.io needs to open the file laid out."""
+    root = etree.parse(str(path)).getroot()
+    process = root.find(f"{{{BPMN_NS}}}process")
+    assert process is not None
+    nodes = {e.get("id") for e in process if etree.QName(e).localname != "sequenceFlow"}
+    flows = {e.get("id") for e in process if etree.QName(e).localname == "sequenceFlow"}
+    shapes = root.findall(f".//{{{BPMNDI_NS}}}BPMNShape")
+    edges = root.findall(f".//{{{BPMNDI_NS}}}BPMNEdge")
+    assert {s.get("bpmnElement") for s in shapes} == nodes
+    assert {e.get("bpmnElement") for e in edges} == flows
+    for shape in shapes:
+        bounds = shape.find(f"{{{DC_NS}}}Bounds")
+        assert bounds is not None and float(bounds.get("width", "0")) > 0
+    boxes = {s.get("bpmnElement"): [float(s[0].get(k, "0")) for k in ("x", "y", "width",
+                                                                        "height")]
+             for s in shapes}
+    ends = {e.get("id"): (e.get("sourceRef"), e.get("targetRef")) for e in process
+            if etree.QName(e).localname == "sequenceFlow"}
+
+    def touches(point: etree._Element, box: list[float]) -> bool:
+        x, y = float(point.get("x", "0")), float(point.get("y", "0"))
+        return (box[0] - 3 <= x <= box[0] + box[2] + 3
+                and box[1] - 3 <= y <= box[1] + box[3] + 3)
+
+    for edge in edges:
+        points = edge.findall(f"{{{DI_NS}}}waypoint")
+        assert len(points) >= 2
+        source, target = ends[edge.get("bpmnElement")]
+        assert touches(points[0], boxes[source]) and touches(points[-1], boxes[target])
+    plane = root.find(f".//{{{BPMNDI_NS}}}BPMNPlane")
+    assert plane is not None and plane.get("bpmnElement") == process.get("id")
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.2])
+def test_inductive_on_running_example(running_example: pd.DataFrame, tmp_path: Path,
+                                      noise: float) -> None:
+    result = discover(running_example, "inductive", noise)
+    written = write_discovery(result, running_example, tmp_path)
+    assert_has_diagram(written["model.bpmn"])
+    conversion = bpmn_to_workflow_net(written["model.bpmn"])
+    assert conversion.net is not None and not conversion.refused
+    assert conversion.soundness is not None and conversion.soundness.verdict == "sound"
+    assert set(conversion.net.labels) == set(running_example["concept:name"])
+    assert result.fitness is not None
+    assert result.fitness.cases == running_example["case:concept:name"].nunique()
+    if noise == 0.0:  # the inductive miner guarantees perfect fitness without noise
+        assert result.fitness.fitting_cases == result.fitness.cases
+        assert result.fitness.log_fitness > 0.999
+    else:
+        assert result.fitness.log_fitness >= 1 - noise
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.2])
+def test_inductive_on_refund_sample(refund_sample: pd.DataFrame, tmp_path: Path,
+                                    noise: float) -> None:
+    result = discover(refund_sample, "inductive", noise)
+    written = write_discovery(result, refund_sample, tmp_path)
+    assert_has_diagram(written["model.bpmn"])
+    assert result.soundness is not None and result.soundness.verdict == "sound"
+    assert result.fitness is not None
+    if noise == 0.0:
+        assert result.fitness.fitting_cases == result.fitness.cases
+    else:
+        assert result.fitness.log_fitness >= 1 - noise
+    svg = written["model.svg"].read_text(encoding="utf-8")
+    collect = refund_sample[refund_sample["concept:name"] == "Collect evidence"]
+    assert f"{len(collect):,} events" in svg
+    assert "median wait" in svg
+    summary = json.loads(written["discovery.json"].read_text(encoding="utf-8"))
+    assert summary["model"]["sound"] == "yes"
+
+
+def test_heuristics_writes_a_readable_model(refund_sample: pd.DataFrame, tmp_path: Path
+                                            ) -> None:
+    result = discover(refund_sample, "heuristics")
+    written = write_discovery(result, refund_sample, tmp_path)
+    assert_has_diagram(written["model.bpmn"])
+    model = read_bpmn(written["model.bpmn"])
+    assert {t.name for t in model.tasks.values()} <= set(refund_sample["concept:name"])
+    assert result.soundness is not None  # heuristics nets carry no soundness guarantee
+    summary = json.loads(written["discovery.json"].read_text(encoding="utf-8"))
+    assert summary["model"]["sound"] in ("yes", "no", "undecided")
+
+
+def _pandas_dfg(log: pd.DataFrame) -> dict[tuple[str, str], int]:
+    frame = log.assign(_pos=range(len(log))).sort_values(
+        ["case:concept:name", "time:timestamp", "_pos"])
+    nxt = frame.groupby("case:concept:name")["concept:name"].shift(-1)
+    pairs = pd.DataFrame({"a": frame["concept:name"], "b": nxt}).dropna()
+    return {(str(a), str(b)): int(n) for (a, b), n in pairs.value_counts().items()}
+
+
+@pytest.mark.parametrize("which", ["sample", "running-example"])
+def test_dfg_counts_equal_a_direct_count(which: str, refund_sample: pd.DataFrame,
+                                         running_example: pd.DataFrame,
+                                         tmp_path: Path) -> None:
+    log = refund_sample if which == "sample" else running_example
+    result = discover(log, "dfg")
+    written = write_discovery(result, log, tmp_path)
+    assert set(written) == {"dfg.svg", "dfg.png", "discovery.json"}
+    summary = json.loads(written["discovery.json"].read_text(encoding="utf-8"))
+    got = {(e["source"], e["target"]): e["count"] for e in summary["dfg"]["edges"]}
+    assert got == _pandas_dfg(log)
+    starts = log.sort_values("time:timestamp", kind="stable").groupby(
+        "case:concept:name")["concept:name"].first().value_counts()
+    assert summary["dfg"]["starts"] == {str(k): int(v) for k, v in starts.items()}
+
+
+def test_dfg_noise_keeps_only_frequent_edges(refund_sample: pd.DataFrame) -> None:
+    full = discover(refund_sample, "dfg", 0.0).dfg
+    filtered = discover(refund_sample, "dfg", 0.3).dfg
+    kept = {(e.source, e.target): e.count for e in filtered.edges}
+    everything = {(e.source, e.target): e.count for e in full.edges}
+    assert kept and len(kept) < len(everything)
+    assert all(everything[pair] == count for pair, count in kept.items())
+    for edge in full.edges:
+        busiest = max(e.count for e in full.edges if e.source == edge.source)
+        assert ((edge.source, edge.target) in kept) == (edge.count >= 0.3 * busiest)
+
+
+def test_layout_without_graphviz_still_has_a_diagram(running_example: pd.DataFrame,
+                                                     tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    result = discover(running_example, "inductive", 0.0)
+    assert result.process is not None
+
+    def no_graphviz(graph: bpmn_writer.ProcessGraph) -> bpmn_writer.Layout:
+        raise ImportError("no pygraphviz")
+
+    monkeypatch.setattr(bpmn_writer, "_graphviz_layout", no_graphviz)
+    path = tmp_path / "model.bpmn"
+    path.write_bytes(bpmn_writer.bpmn_xml(result.process))
+    assert_has_diagram(path)
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.soundness is not None and conversion.soundness.verdict == "sound"
+
+
+def test_hostile_activity_names_stay_text(tmp_path: Path) -> None:
+    events = []
+    for case in range(3):
+        for k, name in enumerate(['<script>alert("x")</script>', "A & B", "签收"]):
+            events.append({"case:concept:name": f"c{case}", "concept:name": name,
+                           "time:timestamp": pd.Timestamp("2026-01-01", tz="UTC")
+                           + pd.Timedelta(hours=k)})
+    log = pd.DataFrame(events)
+    result = discover(log, "inductive", 0.0)
+    written = write_discovery(result, log, tmp_path)
+    svg = written["model.svg"].read_text(encoding="utf-8")
+    assert "<script" not in svg and "签收" in svg
+    model = read_bpmn(written["model.bpmn"])
+    assert {t.name for t in model.tasks.values()} == set(log["concept:name"])
+
+
+def test_cli_discover(tmp_path: Path) -> None:
+    if not SAMPLE.exists():
+        pytest.fail(f"bundled sample missing: {SAMPLE}")
+    out = tmp_path / "model"
+    result = CliRunner().invoke(main, ["discover", str(SAMPLE), "--miner", "inductive",
+                                       "--noise", "0.2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "model sound: yes" in result.output
+    for name in ("model.bpmn", "model.svg", "dfg.svg", "dfg.png", "discovery.json"):
+        assert (out / name).stat().st_size > 0
+    bad = CliRunner().invoke(main, ["discover", str(SAMPLE), "--noise", "2", "--out",
+                                    str(out)])
+    assert bad.exit_code == 2
