@@ -307,7 +307,7 @@ class DrawnGraph:
 
 
 def run_graphs(run: CheckRun) -> list[DrawnGraph]:
-    """The graphs of a run, as DOT: today the discovered DFG (conformance adds its own)."""
+    """The graphs of a run, as DOT: the discovered DFG, then the SOP overlay per channel."""
     dfg = discover_dfg(run.imported.log)
     shown = dfg.top(MAX_ACTIVITIES)
     caption = (f"Discovered from {dfg.cases:,} cases: boxes are activities with their event "
@@ -316,8 +316,11 @@ def run_graphs(run: CheckRun) -> list[DrawnGraph]:
     if shown is not dfg:
         caption += (f" Only the {len(shown.activities)} most frequent of "
                     f"{len(dfg.activities):,} activities are drawn.")
+    from reports.overlay import overlay_graphs
+
     return [DrawnGraph("dfg", "Directly-follows graph (as-is)", caption,
-                       dfg_dot(shown, title="Directly-follows graph (as-is)"))]
+                       dfg_dot(shown, title="Directly-follows graph (as-is)")),
+            *overlay_graphs(run)]
 
 
 def write_graph(graph: DrawnGraph, out: Path,
@@ -332,7 +335,7 @@ def write_graph(graph: DrawnGraph, out: Path,
 
 
 def write_graphs(run: CheckRun, out: Path) -> Path:
-    """Writer: dfg.svg and dfg.png (and any other graph of the run); returns the first SVG."""
+    """Writer: dfg.svg/.png and sop-<channel>.svg/.png; returns the first SVG."""
     written: list[Path] = []
     for graph in run_graphs(run):
         written += write_graph(graph, out)

@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from audit.findings import SEVERITIES
+from reports.evidence import attach_case_graphs
 from reports.graphs import GraphvizMissing, render_dot, run_graphs
 from reports.view import GraphView, ReportView, build_view
 
@@ -72,5 +73,8 @@ def write_html(run: CheckRun, out: Path) -> Path:
     """Writer: report.html."""
     path = out / "report.html"
     view = build_view(run, graphs=report_graphs(run))
+    note = attach_case_graphs(view.cases, run)
+    if note:
+        view.notes.append(note)
     path.write_text(render_report(view), encoding="utf-8")
     return path

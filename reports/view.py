@@ -204,6 +204,33 @@ class WaiverView:
     expires: str
 
 
+@dataclass(frozen=True)
+class ChannelConformanceView:
+    """Conformance of one channel's cases to its SOP (summary()["conformance"])."""
+
+    channel: str
+    sop: str
+    cases: int
+    fitting_cases: int
+    variants: int
+    fitness: float | None
+    precision: float | None
+    fitness_shown: str
+    precision_shown: str
+
+
+@dataclass(frozen=True)
+class DeviationView:
+    """One of the most frequent deviations: a task skipped/inserted/out of order."""
+
+    kind: str
+    kind_shown: str
+    task: str
+    channel: str
+    cases: int
+    rule_anchor: str
+
+
 @dataclass
 class ReportView:
     title: str
@@ -233,6 +260,10 @@ class ReportView:
     waivers: list[WaiverView]
     graphs: list[GraphView] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    conformance: list[ChannelConformanceView] = field(default_factory=list)
+    top_deviations: list[DeviationView] = field(default_factory=list)
+    deviations_source: str = ""
+    """Where the deviations were read from: 'conformance result', 'findings' or ''."""
 
     def metric(self, key: str) -> Metric:
         return next(m for m in self.metrics if m.key == key)
@@ -398,6 +429,32 @@ def _metrics(summary: dict[str, Any]) -> list[Metric]:
     ]
 
 
+_KIND_SHOWN = {"skipped": "skipped", "inserted": "inserted", "wrong-order": "out of order"}
+
+
+def _conformance(summary: dict[str, Any]) -> list[ChannelConformanceView]:
+    rows = []
+    for channel, row in sorted(summary.get("conformance", {}).items()):
+        fitness, prec = row.get("fitness"), row.get("precision")
+        rows.append(ChannelConformanceView(
+            channel=str(channel), sop=Path(str(row.get("sop", ""))).name,
+            cases=int(row.get("cases", 0)), fitting_cases=int(row.get("fitting_cases", 0)),
+            variants=int(row.get("variants", 0)), fitness=fitness, precision=prec,
+            fitness_shown="n/a" if fitness is None else f"{fitness:.3f}",
+            precision_shown="n/a" if prec is None else f"{prec:.3f}"))
+    return rows
+
+
+def _top_deviations(run: CheckRun, anchors: dict[str, str]) -> tuple[list[DeviationView], str]:
+    from reports.overlay import run_deviations, top_deviations
+
+    deviations = run_deviations(run)
+    top = top_deviations(deviations)
+    return ([DeviationView(d.kind, _KIND_SHOWN[d.kind], d.task, d.channel, d.cases,
+                           anchors.get(d.rule, "")) for d in top],
+            "" if deviations.source == "none" else deviations.source)
+
+
 def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
                max_findings_per_rule: int = MAX_FINDINGS_PER_RULE,
                max_cases: int = MAX_CASES) -> ReportView:
@@ -463,6 +520,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     else:
         period, channel_counts = ("", ""), Counter()
 
+    rule_anchors = {r.name: r.anchor for r in sections}
+    deviations, deviations_source = _top_deviations(run, rule_anchors)
     notes = []
     if len(ranked_cases) > max_cases:
         notes.append(f"Case details are shown for the {max_cases:,} most severe of "
@@ -499,4 +558,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
                             int(w["matched"]), str(w["expires"])) for w in summary["waivers"]],
         graphs=list(graphs or []),
         notes=notes,
+        conformance=_conformance(summary),
+        top_deviations=deviations,
+        deviations_source=deviations_source,
     )

@@ -121,6 +121,8 @@ def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
     extra: dict[str, object] = {}
     if facts.conformance_computed:
         extra["conformance"] = facts.conformance.summary()
+        # The per-case deviations, for the report's SOP overlay (not written to JSON).
+        extra["conformance_result"] = facts.conformance
     return AuditResult(findings=kept, errors=errors, waivers=statuses, rules=rules,
                        suppressed=suppressed, as_of=as_of, cases=len(facts.cases),
                        events=len(facts.events), extra=extra)

@@ -1,0 +1,433 @@
+"""The SOP of each channel drawn with the run's conformance on it, and the top deviations.
+
+The SOP's tasks are drawn in their lanes (one cluster per lane) with the sequence flows
+between tasks (gateways, events and sub-process borders are collapsed into task-to-task
+edges). Each task says in how many cases it occurred in sync with the SOP, and in how many it
+was skipped, inserted or out of order; each flow how many cases went from one task directly
+to the next (the log projected on SOP tasks). Colours mark the deviations.
+
+The deviations come from the conformance result the run computed
+(`run.result.extra["conformance_result"]`, a `conformance.deviations.ConformanceResult`);
+nothing is aligned again. A run that does not carry it is read from its CF findings instead
+(skipped-activity, unexpected-activity, wrong-order: same cases, same tasks, same events).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from audit import canonical as C
+from reports.graphs import FONTS, DrawnGraph, _label
+
+if TYPE_CHECKING:
+    from audit.checkrun import CheckRun
+    from conformance.bpmn import BpmnModel
+
+KIND_RULES = {"skipped": "skipped-activity", "inserted": "unexpected-activity",
+              "wrong-order": "wrong-order"}
+"""Deviation kind -> the CF rule reporting it."""
+COLOURS = {"skipped": "#c62828", "inserted": "#ef6c00", "wrong-order": "#6a1b9a",
+           "sync": "#2f5597"}
+MAX_EXTRA_EDGES = 12
+"""Directly-follows pairs of the log that the SOP has no flow for, drawn (most frequent)."""
+
+
+# --- per-case deviations, from the run --------------------------------------------------------
+@dataclass(frozen=True)
+class CaseDeviations:
+    case_id: str
+    channel: str
+    deviations: tuple[tuple[str, str, tuple[str, ...]], ...]
+    """(kind, task, event ids) per deviation."""
+    sync_tasks: frozenset[str]
+    """SOP tasks that occurred in sync with the SOP in this case."""
+
+
+@dataclass
+class Deviations:
+    """Per-case deviations of the judged cases and where they were read from."""
+
+    cases: dict[str, CaseDeviations] = field(default_factory=dict)
+    source: str = "none"
+    """'conformance result', 'findings' or 'none'."""
+
+
+def _projected(run: CheckRun) -> pd.DataFrame:
+    """The log on SOP task names: case, channel, task, event id; per case in time order."""
+    log = run.imported.log
+    tasks = run.policy.sop_tasks()
+    if log.empty or not tasks:
+        return pd.DataFrame(columns=["case", "channel", "task", "eid"])
+    kept = log[log[C.ACTIVITY].isin(list(tasks))]
+    frame = pd.DataFrame({
+        "case": kept[C.CASE].astype(str).to_numpy(),
+        "channel": (kept[C.CHANNEL].astype("string").fillna("").astype(str).to_numpy()
+                    if C.CHANNEL in kept.columns else [""] * len(kept)),
+        "task": kept[C.ACTIVITY].map(dict(tasks)).astype(str).to_numpy(),
+        "eid": kept[C.EVENT_ID].astype(str).to_numpy(),
+        "time": kept[C.TIMESTAMP].to_numpy(),
+    })
+    return frame.sort_values(["case", "time", "eid"], kind="stable").reset_index(drop=True)
+
+
+def run_deviations(run: CheckRun) -> Deviations:
+    """The run's per-case deviations: its conformance result, else its CF findings."""
+    result = run.result.extra.get("conformance_result")
+    if result is not None and hasattr(result, "cases"):
+        out = Deviations(source="conformance result")
+        for case in result.cases.values():
+            sync = frozenset(m.model for m in case.alignment.moves
+                             if m.kind == "sync" and m.model is not None)
+            out.cases[str(case.case_id)] = CaseDeviations(
+                str(case.case_id), str(case.channel),
+                tuple((d.kind, d.task, tuple(d.event_ids)) for d in case.deviations), sync)
+        return out
+    return _from_findings(run)
+
+
+def _split_tasks(text: str, known: Iterable[str]) -> list[str]:
+    """The task names of a finding's 'tasks' evidence (sorted names joined by ', ')."""
+    names = [t for t in known
+             if text == t or text.startswith(t + ", ") or text.endswith(", " + t)
+             or f", {t}, " in text]
+    return sorted(names)
+
+
+def _from_findings(run: CheckRun) -> Deviations:
+    rules = {v: k for k, v in KIND_RULES.items()}
+    cf = [f for f in run.result.findings if f.name in rules]
+    if not run.policy.sop or not run.summary()["conformance"]:
+        return Deviations()
+    projected = _projected(run)
+    task_of = dict(zip(projected["eid"], projected["task"], strict=True))
+    channel_of = dict(zip(projected["case"], projected["channel"], strict=True))
+    known = set(projected["task"])
+    for f in cf:
+        known.update(t.strip() for t in str(f.evidence.get("tasks", "")).split(", "))
+    judged = {ch for ch in set(channel_of.values()) if run.policy.sop_path(ch) is not None}
+    out = Deviations(source="findings")
+    per_case: dict[str, list[tuple[str, str, tuple[str, ...]]]] = defaultdict(list)
+    for f in cf:
+        kind = rules[f.name]
+        for task in _split_tasks(str(f.evidence.get("tasks", "")), known):
+            ids = tuple(e for e in f.event_ids if kind == "skipped" or task_of.get(e) == task)
+            per_case[f.case_id].append((kind, task, ids))
+    misplaced = {e for devs in per_case.values() for kind, _, ids in devs
+                 if kind != "skipped" for e in ids}
+    for case, group in projected.groupby("case", sort=True):
+        channel = channel_of[str(case)]
+        if channel not in judged:
+            continue
+        sync = frozenset(t for t, e in zip(group["task"], group["eid"], strict=True)
+                         if e not in misplaced)
+        out.cases[str(case)] = CaseDeviations(str(case), channel,
+                                              tuple(per_case.get(str(case), [])), sync)
+    return out
+
+
+# --- counts -----------------------------------------------------------------------------------
+@dataclass
+class TaskCounts:
+    sync: int = 0
+    """Cases in which the task occurred in sync with the SOP."""
+    skipped: int = 0
+    """Cases in which the task was skipped."""
+    inserted: int = 0
+    """Events of the task the SOP does not allow where they happened."""
+    inserted_cases: int = 0
+    wrong_order: int = 0
+    """Cases in which the task was done out of the SOP's order."""
+
+
+@dataclass
+class ChannelOverlay:
+    channel: str
+    sop: Path
+    cases: int
+    tasks: dict[str, TaskCounts]
+    flows: dict[tuple[str, str], int]
+    """(task, task) -> cases that went from the one directly to the other (projected log)."""
+    starts: dict[str, int]
+    ends: dict[str, int]
+
+
+def task_counts(deviations: Deviations, channel: str) -> dict[str, TaskCounts]:
+    counts: dict[str, TaskCounts] = defaultdict(TaskCounts)
+    for case in deviations.cases.values():
+        if case.channel != channel:
+            continue
+        for task in case.sync_tasks:
+            counts[task].sync += 1
+        skipped, wrong, inserted_cases = set(), set(), set()
+        for kind, task, ids in case.deviations:
+            if kind == "skipped":
+                skipped.add(task)
+            elif kind == "wrong-order":
+                wrong.add(task)
+            else:
+                counts[task].inserted += max(len(ids), 1)
+                inserted_cases.add(task)
+        for task in skipped:
+            counts[task].skipped += 1
+        for task in wrong:
+            counts[task].wrong_order += 1
+        for task in inserted_cases:
+            counts[task].inserted_cases += 1
+    return dict(counts)
+
+
+def flow_counts(projected: pd.DataFrame, channel: str) -> tuple[
+        dict[tuple[str, str], int], dict[str, int], dict[str, int], int]:
+    """Per pair of tasks the cases of `channel` with one directly followed by the other (on
+    the log projected on SOP tasks); per task the cases starting and ending with it."""
+    mine = projected[projected["channel"] == channel]
+    pairs: Counter[tuple[str, str]] = Counter()
+    starts: Counter[str] = Counter()
+    ends: Counter[str] = Counter()
+    cases = 0
+    for _, group in mine.groupby("case", sort=False):
+        tasks = group["task"].tolist()
+        cases += 1
+        starts[tasks[0]] += 1
+        ends[tasks[-1]] += 1
+        pairs.update(set(itertools.pairwise(tasks)))
+    return dict(pairs), dict(starts), dict(ends), cases
+
+
+def channel_overlays(run: CheckRun, deviations: Deviations | None = None) -> list[
+        ChannelOverlay]:
+    """One overlay per channel that the run judged against an SOP."""
+    deviations = deviations if deviations is not None else run_deviations(run)
+    projected = _projected(run)
+    out = []
+    for channel in sorted(run.summary()["conformance"]):
+        path = run.policy.sop_path("" if channel == "(no channel)" else channel)
+        if path is None:
+            continue
+        key = "" if channel == "(no channel)" else channel
+        flows, starts, ends, cases = flow_counts(projected, key)
+        out.append(ChannelOverlay(channel, path, cases, task_counts(deviations, key), flows,
+                                  starts, ends))
+    return out
+
+
+@dataclass(frozen=True)
+class TopDeviation:
+    kind: str
+    task: str
+    channel: str
+    cases: int
+    rule: str
+
+
+def top_deviations(deviations: Deviations, limit: int = 10) -> list[TopDeviation]:
+    """The most frequent (kind, task, channel) deviations, by cases."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for case in deviations.cases.values():
+        counts.update({(kind, task, case.channel) for kind, task, _ in case.deviations})
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return [TopDeviation(kind, task, channel or "(no channel)", n, KIND_RULES[kind])
+            for (kind, task, channel), n in ranked]
+
+
+# --- the SOP as task-to-task flows ------------------------------------------------------------
+@dataclass(frozen=True)
+class SopGraph:
+    title: str
+    lanes: dict[str, list[str]]
+    """Lane name -> SOP task names in it (tasks without a lane under '')."""
+    flows: list[tuple[str, str]]
+    starts: list[str]
+    ends: list[str]
+
+
+def sop_graph(model: BpmnModel) -> SopGraph:
+    """The SOP's tasks by lane and its flows collapsed to task -> task edges."""
+    out_flows: dict[str, list[str]] = defaultdict(list)
+    for flow in model.flows.values():
+        out_flows[flow.source].append(flow.target)
+    starts_in: dict[str, list[str]] = defaultdict(list)
+    for event in model.events.values():
+        if event.position == "start":
+            starts_in[event.scope].append(event.id)
+
+    def successors(node: str) -> list[str]:
+        nexts = list(out_flows.get(node, []))
+        event = model.events.get(node)
+        if event is not None and event.position == "end" and event.scope in model.subprocesses:
+            nexts += out_flows.get(event.scope, [])
+        return nexts
+
+    def reach(first: Iterable[str]) -> tuple[set[str], bool]:
+        """Tasks reached from `first` through non-task nodes, and whether the process ends."""
+        seen: set[str] = set()
+        found: set[str] = set()
+        ends = False
+        stack = list(first)
+        while stack:
+            node = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            if node in model.tasks:
+                found.add(node)
+                continue
+            if node in model.subprocesses:
+                stack.extend(starts_in.get(node, []))
+                continue
+            event = model.events.get(node)
+            if event is not None and event.position == "end" and \
+                    event.scope == model.process_id:
+                ends = True
+            stack.extend(successors(node))
+        return found, ends
+
+    name = {k: t.name for k, t in model.tasks.items()}
+    flows: set[tuple[str, str]] = set()
+    ends: set[str] = set()
+    for task_id in model.tasks:
+        targets, final = reach(out_flows.get(task_id, []))
+        flows.update((name[task_id], name[t]) for t in targets)
+        if final:
+            ends.add(name[task_id])
+    first, _ = reach(starts_in.get(model.process_id, []))
+    lanes: dict[str, list[str]] = defaultdict(list)
+    for task in model.tasks.values():
+        holder = model.lanes.get(task.lanes[-1]) if task.lanes else None
+        lane = holder.name if holder is not None else ""
+        if task.name not in lanes[lane]:
+            lanes[lane].append(task.name)
+    return SopGraph(model.process_name or model.process_id, dict(lanes), sorted(flows),
+                    sorted({name[t] for t in first}), sorted(ends))
+
+
+# --- DOT --------------------------------------------------------------------------------------
+def _task_lines(task: str, counts: TaskCounts | None) -> tuple[list[str], str, str]:
+    """Label lines, fill and border colour of a task node."""
+    c = counts or TaskCounts()
+    lines = [task, f"in sync: {c.sync:,} case" + ("" if c.sync == 1 else "s")]
+    if c.skipped:
+        lines.append(f"skipped in {c.skipped:,} case" + ("" if c.skipped == 1 else "s"))
+    if c.inserted:
+        lines.append(f"inserted {c.inserted:,} time" + ("" if c.inserted == 1 else "s"))
+    if c.wrong_order:
+        lines.append(f"out of order in {c.wrong_order:,} case"
+                     + ("" if c.wrong_order == 1 else "s"))
+    worst = max((("skipped", c.skipped), ("wrong-order", c.wrong_order),
+                 ("inserted", c.inserted_cases)), key=lambda kv: kv[1])
+    if worst[1] == 0:
+        return lines, "#e8f0fb", COLOURS["sync"]
+    fills = {"skipped": "#fde0dc", "wrong-order": "#ede1f5", "inserted": "#ffe9d2"}
+    return lines, fills[worst[0]], COLOURS[worst[0]]
+
+
+def overlay_dot(sop: SopGraph, overlay: ChannelOverlay, *, title: str) -> str:
+    """DOT text of the SOP with the channel's conformance counts and deviation colours."""
+    tasks = [t for names in sop.lanes.values() for t in names]
+    extra_tasks = sorted(t for t in overlay.tasks if t not in tasks)
+    ids = {t: f"t{i}" for i, t in enumerate([*tasks, *extra_tasks])}
+    lines = [
+        "digraph sop {",
+        f"  graph [label={_label(title)}, labelloc=t, fontsize=16, rankdir=TB, "
+        f'fontname="{FONTS}", bgcolor="white", nodesep=0.35, ranksep=0.5, compound=true];',
+        f'  node [shape=box, style="rounded,filled", fontname="{FONTS}", fontsize=11, '
+        'penwidth=1.4];',
+        f'  edge [fontname="{FONTS}", fontsize=10, color="#4d4d4d", arrowsize=0.7];',
+        '  start [label="start", shape=circle, width=0.35, fixedsize=true, fontsize=8, '
+        'style=filled, fillcolor="#c6efce", color="#2e7d32"];',
+        '  end [label="end", shape=doublecircle, width=0.3, fixedsize=true, fontsize=8, '
+        'style=filled, fillcolor="#f4cccc", color="#b71c1c"];',
+    ]
+
+    def node(task: str, indent: str) -> None:
+        label, fill, colour = _task_lines(task, overlay.tasks.get(task))
+        lines.append(f"{indent}{ids[task]} [label={_label(*label)}, fillcolor=\"{fill}\", "
+                     f'color="{colour}"];')
+
+    for index, (lane, names) in enumerate(sop.lanes.items()):
+        if lane:
+            lines.append(f"  subgraph cluster_lane{index} {{")
+            lines.append(f'    graph [label={_label(lane)}, style="rounded,dashed", '
+                         'color="#9e9e9e", fontsize=12, labeljust=l];')
+            for task in names:
+                node(task, "    ")
+            lines.append("  }")
+        else:
+            for task in names:
+                node(task, "  ")
+    if extra_tasks:
+        lines.append("  subgraph cluster_outside {")
+        lines.append(f'    graph [label={_label("not in the SOP")}, style=dashed, '
+                     'color="#ef6c00", fontsize=12, labeljust=l];')
+        for task in extra_tasks:
+            node(task, "    ")
+        lines.append("  }")
+    heaviest = max(overlay.flows.values(), default=1)
+    for source, target in sop.flows:
+        n = overlay.flows.get((source, target), 0)
+        width = 0.8 + 3.2 * n / heaviest
+        style = "" if n else ", style=dashed"
+        lines.append(f"  {ids[source]} -> {ids[target]} [label={_label(f'{n:,}')}, "
+                     f'penwidth={width:.2f}, color="#2f5597"{style}];')
+    for task in sop.starts:
+        lines.append(f"  start -> {ids[task]} [label=\"{overlay.starts.get(task, 0):,}\", "
+                     'color="#2e7d32"];')
+    for task in sop.ends:
+        lines.append(f"  {ids[task]} -> end [label=\"{overlay.ends.get(task, 0):,}\", "
+                     'color="#b71c1c"];')
+    modelled = set(sop.flows)
+    others = sorted(((pair, n) for pair, n in overlay.flows.items()
+                     if pair not in modelled and pair[0] in ids and pair[1] in ids),
+                    key=lambda kv: (-kv[1], kv[0]))[:MAX_EXTRA_EDGES]
+    for (source, target), n in others:
+        lines.append(f"  {ids[source]} -> {ids[target]} [label={_label(f'{n:,} (not in SOP)')}, "
+                     'style=dotted, color="#ef6c00", fontcolor="#ef6c00", constraint=false];')
+    lines.append("  subgraph cluster_legend {")
+    lines.append('    graph [label="Legend", fontsize=10, style=dashed, color="#bdbdbd"];')
+    legend = [("lg_sync", "no deviation", "#e8f0fb", COLOURS["sync"]),
+              ("lg_skip", "skipped (most cases)", "#fde0dc", COLOURS["skipped"]),
+              ("lg_ins", "inserted (most cases)", "#ffe9d2", COLOURS["inserted"]),
+              ("lg_wo", "out of order (most cases)", "#ede1f5", COLOURS["wrong-order"])]
+    for key, text, fill, colour in legend:
+        lines.append(f'    {key} [label="{text}", fontsize=9, fillcolor="{fill}", '
+                     f'color="{colour}"];')
+    lines.append("    { rank=same; lg_sync; lg_skip; lg_ins; lg_wo; }")
+    lines.append("  }")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def overlay_graphs(run: CheckRun, deviations: Deviations | None = None) -> list[DrawnGraph]:
+    """sop-<channel>: the SOP of each judged channel with its conformance drawn on it."""
+    from conformance.bpmn import read_bpmn
+
+    deviations = deviations if deviations is not None else run_deviations(run)
+    stats: Mapping[str, Any] = run.summary()["conformance"]
+    graphs = []
+    for overlay in channel_overlays(run, deviations):
+        sop = sop_graph(read_bpmn(overlay.sop))
+        row = stats.get(overlay.channel, {})
+        title = f"SOP {sop.title} — {overlay.channel}"
+        fitness = row.get("fitness")
+        caption = (f"The SOP of channel {overlay.channel} ({overlay.sop.name}) with the "
+                   f"{overlay.cases:,} judged cases on it"
+                   + (f" (fitness {fitness:.3f})" if isinstance(fitness, float) else "")
+                   + ". Boxes are SOP tasks in their lanes: in how many cases each occurred "
+                   "in sync with the SOP, was skipped, inserted (events) or done out of "
+                   "order; red marks skipped, orange inserted, purple out-of-order tasks. "
+                   "Arrows are the SOP's flows (gateways and events collapsed) with how many "
+                   "cases went from one task directly to the next; dotted orange arrows are "
+                   "direct successions the SOP has no flow for.")
+        if deviations.source == "findings":
+            caption += " Deviations read from the CF findings."
+        name = "sop-" + "".join(ch if ch.isalnum() or ch in "-_" else "_"
+                                for ch in overlay.channel)
+        graphs.append(DrawnGraph(name, title, caption, overlay_dot(sop, overlay, title=title)))
+    return graphs

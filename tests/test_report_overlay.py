@@ -1,0 +1,135 @@
+"""The SOP overlay, the conformance overview and the evidence graphs of report.html."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from importlib.resources import as_file, files
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from audit.checkrun import CheckRun, run_check
+from audit.policy import default_policy_path
+from audit.rules.facts import CaseFacts
+from reports.evidence import attach_case_graphs
+from reports.graphs import render_dot
+from reports.html import render_report, report_graphs
+from reports.overlay import (
+    ChannelOverlay,
+    SopGraph,
+    TaskCounts,
+    channel_overlays,
+    overlay_dot,
+    run_deviations,
+)
+from reports.view import build_view
+
+HOSTILE = "<script>alert('sop')</script> & \"x\""
+
+
+@pytest.fixture(scope="module")
+def run() -> CheckRun:
+    with as_file(files("sample_logs").joinpath("refund-sample", "canonical.csv")) as path:
+        checked = run_check([Path(path)], default_policy_path())
+    # What the engine is asked to keep: the conformance result the CF rules used.
+    facts = CaseFacts(checked.imported.log, checked.policy, checked.result.as_of)
+    checked.result.extra["conformance_result"] = facts.conformance
+    return checked
+
+
+def test_overlay_counts_equal_the_cf_findings(run: CheckRun) -> None:
+    overlays = {o.channel: o for o in channel_overlays(run)}
+    assert set(overlays) == set(run.summary()["conformance"])
+    task_of = run.policy.sop_tasks()
+    activity = dict(zip(run.imported.log["event:id"].astype(str),
+                        run.imported.log["concept:name"].astype(str), strict=True))
+    channel_of = {o.channel: o for o in overlays.values()}
+    case_channel = run.imported.log.groupby("case:concept:name")["refund:channel"].first()
+    skipped: Counter[tuple[str, str]] = Counter()
+    wrong: Counter[tuple[str, str]] = Counter()
+    inserted: Counter[tuple[str, str]] = Counter()
+    for f in run.result.findings:
+        channel = str(case_channel[f.case_id])
+        tasks = str(f.evidence.get("tasks", "")).split(", ")
+        if f.name == "skipped-activity":
+            skipped.update((channel, t) for t in tasks)
+        elif f.name == "wrong-order":
+            wrong.update((channel, t) for t in tasks)
+        elif f.name == "unexpected-activity":
+            inserted.update((channel, task_of[activity[e]]) for e in f.event_ids)
+    assert skipped and wrong and inserted
+    for channel, overlay in channel_of.items():
+        for task, counts in overlay.tasks.items():
+            assert counts.skipped == skipped[(channel, task)], (channel, task)
+            assert counts.wrong_order == wrong[(channel, task)], (channel, task)
+            assert counts.inserted == inserted[(channel, task)], (channel, task)
+        assert sum(c.skipped for c in overlay.tasks.values()) == sum(
+            n for (ch, _), n in skipped.items() if ch == channel)
+        # Flows: cases with task A directly followed by task B, counted by hand.
+        log = run.imported.log
+        mine = log[(log["refund:channel"] == channel) & log["concept:name"].isin(list(task_of))]
+        mine = mine.sort_values(["case:concept:name", "time:timestamp", "event:id"])
+        expected: Counter[tuple[str, str]] = Counter()
+        for _, group in mine.groupby("case:concept:name"):
+            seq = [task_of[a] for a in group["concept:name"]]
+            expected.update(set(itertools.pairwise(seq)))
+        assert overlay.flows == dict(expected)
+        assert overlay.cases == run.summary()["conformance"][channel]["cases"]
+
+
+def test_findings_fallback_equals_the_conformance_result(run: CheckRun) -> None:
+    exact = run_deviations(run)
+    saved = run.result.extra.pop("conformance_result")
+    try:
+        fallback = run_deviations(run)
+    finally:
+        run.result.extra["conformance_result"] = saved
+    assert exact.source == "conformance result" and fallback.source == "findings"
+    assert exact.cases.keys() == fallback.cases.keys()
+    for case, mine in exact.cases.items():
+        other = fallback.cases[case]
+        assert sorted(mine.deviations) == sorted(other.deviations), case
+        assert mine.sync_tasks == other.sync_tasks, case
+
+
+def test_report_has_overlay_overview_and_evidence_graphs(run: CheckRun) -> None:
+    view = build_view(run, graphs=report_graphs(run))
+    names = [g.name for g in view.graphs]
+    assert names[0] == "dfg" and {f"sop-{c}" for c in run.summary()["conformance"]} <= set(
+        names)
+    assert all(g.svg for g in view.graphs)
+    assert [c.channel for c in view.conformance] == sorted(run.summary()["conformance"])
+    assert view.top_deviations and view.deviations_source == "conformance result"
+    note = attach_case_graphs(view.cases, run, limit=len(view.cases))
+    assert note == ""
+    orphans = {f.case_id for f in run.result.findings if f.name == "orphan-payout"}
+    assert orphans
+    for case in view.cases:
+        if case.case_id in orphans:
+            assert case.graph_svg is not None
+            svg = etree.fromstring(case.graph_svg.encode("utf-8"))
+            texts = [t.text or "" for t in svg.iter("{*}text")]
+            assert "executes: missing" in texts and "ticket" in texts, texts
+            assert any(e.get("stroke-dasharray") for e in svg.iter("{*}path"))
+    html = render_report(view)
+    tree = etree.HTML(html)
+    assert tree.xpath("//figure[@id='graph-sop-ecommerce']//svg")
+    assert tree.xpath("//table[@id='conformance-table']//td[@data-metric='fitness-ecommerce']")
+    assert len(tree.xpath("//figure[contains(@class, 'case-graph')]//svg")) == sum(
+        1 for c in view.cases if c.graph_svg)
+    capped = attach_case_graphs(view.cases, run, limit=3)
+    assert "first 3" in capped
+
+
+def test_hostile_task_names_are_inert_in_the_overlay() -> None:
+    sop = SopGraph("p", {HOSTILE: [HOSTILE, "Close ticket"]}, [(HOSTILE, "Close ticket")],
+                   [HOSTILE], ["Close ticket"])
+    overlay = ChannelOverlay("x", Path("x.bpmn"), 2, {HOSTILE: TaskCounts(sync=1, skipped=1)},
+                             {(HOSTILE, "Close ticket"): 1}, {HOSTILE: 1}, {"Close ticket": 1})
+    svg = render_dot(overlay_dot(sop, overlay, title=HOSTILE), "svg").decode("utf-8")
+    root = etree.fromstring(svg.encode("utf-8"))
+    assert HOSTILE in [t.text for t in root.iter("{*}text")]
+    assert not [e for e in root.iter() if etree.QName(e).localname in ("script", "a", "style")]
+    assert not [n for e in root.iter() for n in e.attrib if n.startswith("on") or "href" in n]
