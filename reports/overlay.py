@@ -336,7 +336,10 @@ def overlay_dot(sop: SopGraph, overlay: ChannelOverlay, *, title: str) -> str:
     lines = [
         "digraph sop {",
         f"  graph [label={_label(title)}, labelloc=t, fontsize=16, rankdir=TB, "
-        f'fontname="{FONTS}", bgcolor="white", nodesep=0.35, ranksep=0.5, compound=true];',
+        f'fontname="{FONTS}", bgcolor="white", nodesep=0.35, ranksep=0.5, compound=true, '
+        # newrank: rank=same inside the legend cluster otherwise makes dot's ranking fail
+        # ("trouble in init_rank") and fall back to a poor layout.
+        "newrank=true];",
         f'  node [shape=box, style="rounded,filled", fontname="{FONTS}", fontsize=11, '
         'penwidth=1.4];',
         f'  edge [fontname="{FONTS}", fontsize=10, color="#4d4d4d", arrowsize=0.7];',
