@@ -129,13 +129,18 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
                   sop: Path | None = None) -> CheckRun:
     """Run the policy's rules on an already imported (and correlated) log; `sop` replaces
     the policy's SOPs with one model for every channel."""
+    from audit.progress import current
+
+    progress = current()
     started = started or datetime.now(UTC)
     ruleset = default_rules()
+    progress.time_rules(ruleset)
     policy = load_policy(policy_path, known_rules=ruleset.known)
     if sop is not None:
         policy = replace(policy, sop={"*": str(sop.resolve())})
     sources = inputs
     clock = as_of or policy.as_of or started
+    progress.stage(f"building facts of {len(imported.log):,} events")
     result = run_rules(imported.log, policy, ruleset, as_of=clock)
     return CheckRun(imported=imported, policy=policy, result=result, started=started,
                     finished=datetime.now(UTC), inputs=list(sources), command=list(sys.argv))

@@ -45,6 +45,13 @@ class Settings:
         if not self.quiet:
             click.echo(message)
 
+    def progress(self) -> Any:
+        """The progress reporter of this invocation (audit.progress): stage lines on stderr
+        when it is a terminal, per-rule timings with --verbose, nothing with --quiet."""
+        from audit.progress import Progress
+
+        return Progress.for_cli(quiet=self.quiet, verbose=self.verbose)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="refund-audit")
@@ -135,6 +142,7 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
       refund-audit import --project audit-q3.yaml --out work/log.parquet
     """
     from audit.ingest.mapping import Mapping, check_time_zone, load_mapping
+    from audit.progress import using
     from audit.sources.config import load_sources_config
     from audit.sources.pipeline import import_and_correlate
     from audit.sources.project import load_project, parse_source
@@ -152,11 +160,14 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
     if not inputs:
         raise InputError("no input: give SOURCES, --source SYSTEM:FILE or --project FILE",
                          field="SOURCES")
-    result = import_and_correlate(
-        inputs, mapping=load_mapping(mapping) if mapping else Mapping(),
-        assume_tz=assume_tz, encoding=encoding, object_type=object_type,
-        sources_config=load_sources_config(config_path))
-    written = write_import(result, out)
+    with using(settings.progress()) as progress:
+        result = import_and_correlate(
+            inputs, mapping=load_mapping(mapping) if mapping else Mapping(),
+            assume_tz=assume_tz, encoding=encoding, object_type=object_type,
+            sources_config=load_sources_config(config_path))
+        progress.stage(f"writing {out}")
+        written = write_import(result, out)
+        progress.done()
     for line in result.summary_lines():
         settings.say(line)
     for kind, path in written.items():
@@ -176,8 +187,12 @@ def demo(settings: Settings, out: Path) -> None:
       refund-audit demo --out out/demo
     """
     from audit.demo import run_demo
+    from audit.progress import using
 
-    for line in run_demo(out):
+    with using(settings.progress()) as progress:
+        lines = run_demo(out)
+        progress.done()
+    for line in lines:
         settings.say(line)
 
 
@@ -228,10 +243,15 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
     if unknown:
         raise InputError(f"unknown format(s) {unknown}; known: {', '.join(WRITERS)}",
                          field="--format")
-    run = _run_check(list(sources), policy_path or default_policy_path(), as_of, assume_tz,
-                     sop)
-    out.mkdir(parents=True, exist_ok=True)
-    written = [WRITERS[name](run, out) for name in chosen]
+    from audit.progress import using
+
+    with using(settings.progress()) as progress:
+        run = _run_check(list(sources), policy_path or default_policy_path(), as_of,
+                         assume_tz, sop)
+        out.mkdir(parents=True, exist_ok=True)
+        written = [WRITERS[name](run, out)
+                   for name in progress.each(chosen, lambda n: f"writing the {n} report")]
+        progress.done()
     for line in _check_summary(run):
         settings.say(line)
     for path in written:

@@ -7,6 +7,7 @@ purchase and so on. Rules are masks over this table, not loops over cases.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,11 +19,16 @@ from audit import canonical as C
 from audit.policy import Policy
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from conformance.deviations import ConformanceResult
 
 FAILED_STATUSES = ("failed", "reversed", "pending")
+TICKET_CONTROLS = ("request", "evidence", "approve", "second-approve", "reject", "notify",
+                   "close")
 _KEEP = (C.EVENT_ID, C.CASE, C.ACTIVITY, C.TIMESTAMP, C.RESOURCE, C.ROLE, C.AMOUNT, C.CURRENCY,
-         C.CHANNEL, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID, C.PAYMENT_METHOD, C.PAYMENT_STATUS)
+         C.CHANNEL, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID, C.PAYMENT_METHOD, C.PAYMENT_STATUS,
+         C.REFUND_ID)
 _FIELDS = {"eid": C.EVENT_ID, "time": C.TIMESTAMP, "resource": C.RESOURCE, "role": C.ROLE,
            "amount": C.AMOUNT, "currency": C.CURRENCY, "method": C.PAYMENT_METHOD,
            "charge": C.CHARGE_ID, "order": C.ORDER_ID, "activity": C.ACTIVITY}
@@ -42,8 +48,10 @@ class CaseFacts:
         by_id = self.events.set_index(C.EVENT_ID)
         self._activity = by_id[C.ACTIVITY]
         self._resource = by_id[C.RESOURCE]
+        self._time = by_id[C.TIMESTAMP]
         self.cases = self._case_table()
         self._conformance: ConformanceResult | None = None
+        self._graphs: dict[str, nx.DiGraph] = {}
 
     # --- conformance (computed on first use, by the CF rules) -----------------------------
     @property
@@ -65,6 +73,47 @@ class CaseFacts:
 
     def sop_path(self, channel: str | None) -> Path | None:
         return self.policy.sop_path(channel)
+
+    # --- evidence graphs (built on first use, per case, by the evidence-chain rules) ------
+    def evidence_graphs(self, cases: Iterable[object]) -> dict[str, nx.DiGraph]:
+        """The evidence graph (audit.evidence_graph) of each of `cases`, built once per run.
+
+        Only the cases asked for are built (rules ask for the cases that paid something out),
+        in one pass over their events. The graph is drawn from the case's events as the rules
+        see them: a ticket event (request, approval, ...) without a ticket id belongs to the
+        case's own ticket (named by the case), a payout without a refund id is its own refund
+        (named by its event id), and a purchase without a charge id its own charge, so the
+        graph's links agree with the controls the policy maps the labels to.
+        """
+        wanted = list(dict.fromkeys(str(c) for c in cases))
+        todo = [c for c in wanted if c not in self._graphs]
+        if todo:
+            from audit.evidence_graph import evidence_graphs
+
+            self._graphs.update(evidence_graphs(self._graph_events(todo),
+                                                self.policy.control_of()))
+        return {c: self._graphs[c] for c in wanted if c in self._graphs}
+
+    def _graph_events(self, cases: list[str]) -> pd.DataFrame:
+        events = self.events[self.events[C.CASE].astype(str).isin(cases)].copy()
+        control = events["control"]
+        for column in (C.TICKET_ID, C.REFUND_ID, C.CHARGE_ID):
+            if column not in events.columns:
+                events[column] = pd.Series(pd.NA, index=events.index, dtype="string")
+            events[column] = events[column].astype("string")
+        ticketless = control.isin(TICKET_CONTROLS) & events[C.TICKET_ID].isna()
+        events.loc[ticketless, C.TICKET_ID] = events.loc[ticketless, C.CASE].astype(str)
+        status = events[C.PAYMENT_STATUS].astype("string").str.lower()
+        paid = (control == "pay") & ~status.isin(FAILED_STATUSES).fillna(False).astype(bool)
+        unnamed = paid & events[C.REFUND_ID].isna()
+        events.loc[unnamed, C.REFUND_ID] = events.loc[unnamed, C.EVENT_ID].astype(str)
+        uncharged = (control == "purchase") & events[C.CHARGE_ID].isna()
+        events.loc[uncharged, C.CHARGE_ID] = events.loc[uncharged, C.EVENT_ID].astype(str)
+        return events
+
+    def event_times(self, event_ids: Iterable[str]) -> pd.Series:
+        """Timestamp per event id."""
+        return self._time.reindex(list(event_ids))
 
     # --- lookups for findings -------------------------------------------------------------
     def describe(self, event_ids: list[str]) -> dict[str, tuple[str, str | None]]:
@@ -97,8 +146,7 @@ class CaseFacts:
             "channel": grouped[C.CHANNEL].first(),
             "currency": grouped[C.CURRENCY].first(),
             "has_ticket": grouped[C.TICKET_ID].count().gt(0)
-            | ev["control"].isin(("request", "evidence", "approve", "second-approve", "reject",
-                                  "notify", "close")).groupby(ev[C.CASE]).any(),
+            | ev["control"].isin(TICKET_CONTROLS).groupby(ev[C.CASE]).any(),
         })
         approvals = self.of("approve", "second-approve")
         ag = approvals.groupby(C.CASE)

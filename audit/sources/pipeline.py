@@ -25,10 +25,14 @@ def import_and_correlate(
     """`import_sources`, then `correlate` if any event came from a source-system export."""
     from audit.correlate import correlate
     from audit.ingest import SOURCE_SYSTEMS, detect_format
+    from audit.progress import current
 
+    progress = current()
     config = sources_config or load_sources_config()
     resolved = [(path, fmt or (detect_format(path) if path.exists() else None))
                 for path, fmt in sources]
+    names = ", ".join(path.name for path, _ in sources)
+    progress.stage(f"reading {len(sources)} input(s): {names}")
     result = import_sources(sources, mapping=mapping, assume_tz=assume_tz, encoding=encoding,
                             object_type=object_type, sources_config=config)
     # Only events read from exports in this import are correlated: a canonical log (which
@@ -36,6 +40,7 @@ def import_and_correlate(
     exported = {path.name for path, fmt in resolved if fmt in SOURCE_SYSTEMS}
     if not exported:
         return result
+    progress.stage(f"correlating {len(exported)} export(s) into refund cases")
     fresh = result.log[C.SOURCE_FILE].isin(list(exported)).fillna(False).astype(bool)
     correlation = correlate(result.log[fresh], config)
     log = pd.concat([result.log[~fresh], correlation.log], ignore_index=True)

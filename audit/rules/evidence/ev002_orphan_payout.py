@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import networkx as nx
+
 from audit.findings import Finding
 from audit.rules.base import Rule
 from audit.rules.facts import CaseFacts
@@ -8,7 +10,10 @@ from audit.rules.facts import CaseFacts
 class OrphanPayout(Rule):
     """What it checks:
     A successful payout that belongs to no ticket: the case holds payment events only, no
-    request, approval or other ticket event, and no `ticket:id`.
+    request, approval or other ticket event, and no `ticket:id`. Decided on the case's
+    evidence graph: the payout's refund has a missing `executes` link to a ticket and no
+    ticket of the case claims it; the finding's evidence names the missing link
+    (`refund -> ticket`).
 
     Why it matters:
     Every refund must trace back to a customer's request. A payout nobody asked for is the
@@ -40,8 +45,40 @@ class OrphanPayout(Rule):
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         c = facts.cases
-        hits = c[c["payout_eid"].notna() & ~c["has_ticket"].astype(bool)]
+        # Candidates: a successful payout and no ticket in the case's events. Only their
+        # evidence graphs are built (the graph, not the mask, decides).
+        paid = c[c["payout_eid"].notna() & ~c["has_ticket"].astype(bool)]
+        links: dict[str, tuple[str, str]] = {}
+        graphs = facts.evidence_graphs(paid.index)
+        for case, payouts in paid["payout_eids"].items():
+            link = unticketed_payout(graphs[str(case)], payouts)
+            if link is not None:
+                links[str(case)] = link
+        hits = paid[paid.index.astype(str).isin(list(links))].copy()
+        hits["missing_link"] = [links[str(k)][0] for k in hits.index]
+        hits["missing_reason"] = [links[str(k)][1] for k in hits.index]
         return self.findings(
             facts, hits, events=("payout_eids",), when="payout_time", amount="payouts_sum",
-            evidence=("payout_amount", "currency", "payout_charge"),
+            evidence=("missing_link", "missing_reason", "payout_amount", "currency",
+                      "payout_charge"),
             message="payout of {payouts_sum:.2f} {currency} with no ticket")
+
+
+def unticketed_payout(graph: nx.DiGraph, payout_eids: object) -> tuple[str, str] | None:
+    """("refund -> ticket", reason) when one of the successful payouts' refunds has a missing
+    `executes` link and no ticket of the case claims it; None when the chain holds."""
+    eids = {str(e) for e in payout_eids} if isinstance(payout_eids, list) else set()
+    nodes = graph.nodes
+    if any(d["kind"] == "ticket" and not d["missing"] for _, d in nodes(data=True)):
+        return None
+    for name, data in nodes(data=True):
+        if data["kind"] != "refund" or not eids & set(data["event_ids"]):
+            continue
+        for _, target, edge in graph.out_edges(name, data=True):
+            if edge.get("missing") and edge["relation"] == "executes":
+                return (f"refund -> {nodes[target]['kind']}",
+                        str(edge.get("reason", "")))
+    return None
+
+
+__all__ = ["OrphanPayout", "unticketed_payout"]

@@ -1,0 +1,117 @@
+"""The evidence-chain rules decide on the evidence graph: orphan-payout (EV002) on a refund's
+missing link to a ticket, no-prior-purchase (EV007) on a refund without a charge recorded by a
+purchase before it. The finding's evidence names the missing link, and the graph's decision
+equals the per-case facts' (the masks the rules used before) on generated logs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from audit.ingest import import_sources
+from audit.policy import Policy, default_policy_path, load_policy
+from audit.rules.engine import run_rules
+from audit.rules.facts import CaseFacts
+from audit.rules.registry import default_rules
+from audit.sample import SampleSpec, write_sample
+from tests.rules.logbuilder import build_log
+
+RULES = default_rules()
+SEEDS = [(3, 0.3), (8, 0.5), (21, 1.0)]
+EV007_LINKS = {"order -> charge", "refund -> charge", "order -> charge before the payout"}
+
+
+@pytest.fixture(scope="module")
+def policy() -> Policy:
+    return load_policy(default_policy_path(), known_rules=RULES.known)
+
+
+def facts_of(folder: Path, seed: int, rate: float, policy: Policy) -> tuple[pd.DataFrame,
+                                                                             CaseFacts]:
+    write_sample(SampleSpec("all", 600, seed, rate), folder)
+    log = import_sources([(folder / "canonical.csv", None)]).log
+    assert policy.as_of is not None
+    return log, CaseFacts(log, policy, policy.as_of)
+
+
+def previous_orphans(facts: CaseFacts) -> set[str]:
+    c = facts.cases
+    return {str(k) for k in c.index[c["payout_eid"].notna() & ~c["has_ticket"].astype(bool)]}
+
+
+def previous_no_purchase(facts: CaseFacts) -> set[str]:
+    c = facts.cases
+    no_purchase = c["purchase_eid"].isna() | (c["purchase_time"] > c["payout_time"])
+    return {str(k) for k in c.index[c["payout_eid"].notna()
+                                    & no_purchase.fillna(True).astype(bool)]}
+
+
+@pytest.mark.parametrize("seed,rate", SEEDS, ids=[f"seed{s}-rate{r}" for s, r in SEEDS])
+def test_graph_decision_equals_the_facts_decision(tmp_path: Path, policy: Policy, seed: int,
+                                                  rate: float) -> None:
+    _, facts = facts_of(tmp_path, seed, rate, policy)
+    orphans = RULES.get("orphan-payout")
+    unpaid = RULES.get("no-prior-purchase")
+    assert orphans is not None and unpaid is not None
+    orphan_findings = list(orphans.check(facts))
+    unpaid_findings = list(unpaid.check(facts))
+    assert {f.case_id for f in orphan_findings} == previous_orphans(facts)
+    assert {f.case_id for f in unpaid_findings} == previous_no_purchase(facts)
+    assert orphan_findings and unpaid_findings
+    for finding in orphan_findings:
+        assert finding.evidence["missing_link"] == "refund -> ticket"
+        assert "no ticket" in finding.evidence["missing_reason"]
+    for finding in unpaid_findings:
+        assert finding.evidence["missing_link"] in EV007_LINKS
+        assert finding.evidence["missing_reason"]
+    # Graphs are built only for the candidate cases, never for the whole log.
+    built = set(facts._graphs)
+    assert built == previous_orphans(facts) | previous_no_purchase(facts)
+    assert len(built) < len(facts.cases)
+
+
+def test_findings_of_a_run_name_the_missing_link(tmp_path: Path, policy: Policy) -> None:
+    log, _ = facts_of(tmp_path, 7, 0.4, policy)
+    assert policy.as_of is not None
+    result = run_rules(log, policy, RULES, as_of=policy.as_of)
+    truth = pd.read_csv(tmp_path / "ground_truth.csv", dtype=str)
+    expected = {(c, r) for c, r in truth.itertuples(index=False, name=None)
+                if r in ("orphan-payout", "no-prior-purchase")}
+    found = {(f.case_id, f.name): f for f in result.findings
+             if f.name in ("orphan-payout", "no-prior-purchase")}
+    assert set(found) == expected and expected
+    for (_, name), finding in found.items():
+        link = finding.evidence["missing_link"]
+        assert link == "refund -> ticket" if name == "orphan-payout" else link in EV007_LINKS
+
+
+@pytest.mark.parametrize("events,link", [
+    ([{"a": "Receive refund request"}, {"a": "Approve refund"}, {"a": "Execute payout"},
+      {"a": "Capture payment"}], "order -> charge before the payout"),
+    ([{"a": "Receive refund request"}, {"a": "Approve refund"}, {"a": "Execute payout"}],
+     "order -> charge"),
+], ids=["purchase-after-payout", "no-purchase"])
+def test_the_missing_purchase_link_of_a_built_case(policy: Policy, events: list[dict[str, str]],
+                                                   link: str) -> None:
+    log = build_log({"C1": {"charge": None, "events": events}}, policy)
+    assert policy.as_of is not None
+    facts = CaseFacts(log, policy, policy.as_of)
+    unpaid = RULES.get("no-prior-purchase")
+    assert unpaid is not None
+    [finding] = unpaid.check(facts)
+    assert finding.case_id == "C1" and finding.evidence["missing_link"] == link
+
+
+def test_ticket_events_without_a_ticket_id_still_claim_the_payout(policy: Policy) -> None:
+    log = build_log({"C1": [{"a": "Capture payment"}, {"a": "Receive refund request"},
+                            {"a": "Approve refund"}, {"a": "Execute payout"}]}, policy)
+    log["ticket:id"] = pd.Series(pd.NA, index=log.index, dtype="string")
+    assert policy.as_of is not None
+    facts = CaseFacts(log, policy, policy.as_of)
+    orphans = RULES.get("orphan-payout")
+    assert orphans is not None
+    assert list(orphans.check(facts)) == []
+    [graph] = facts.evidence_graphs(["C1"]).values()
+    assert "ticket:C1" in graph
