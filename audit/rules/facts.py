@@ -211,13 +211,6 @@ def same(a: pd.Series, b: pd.Series) -> pd.Series:
         False).astype(bool)
 
 
-def as_bool(mask: pd.Series) -> pd.Series:
-    return mask.astype("boolean").fillna(False).astype(bool)
 
 
-def lists(series: pd.Series) -> pd.Series:
-    """Cells as lists (NaN -> [])."""
-    return series.map(lambda v: v if isinstance(v, list) else [])
-
-
-__all__ = ["CaseFacts", "as_bool", "lists", "np", "same"]
+__all__ = ["CaseFacts", "same"]
