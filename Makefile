@@ -53,7 +53,7 @@ system-deps:
 $(STAMP): pyproject.toml | system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,mining]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,mining,dask]'
 	touch $(STAMP)
 
 clean:
