@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from audit import __version__
+from audit.engines import LOCAL, EngineSpec
 from audit.findings import SEVERITIES, severity_rank
 from audit.ingest import ImportResult
 from audit.policy import Policy, load_policy
@@ -39,6 +40,8 @@ class CheckRun:
     finished: datetime
     inputs: list[Path]
     command: list[str] = field(default_factory=list)
+    engine: dict[str, Any] = field(default_factory=lambda: {"name": "local"})
+    """Where the rules ran: local, or dask with its scheduler, workers and partitions."""
 
     def manifest(self) -> dict[str, Any]:
         counts = {f.file: f for f in self.imported.files}
@@ -62,6 +65,7 @@ class CheckRun:
                     for k in sorted(self.policy.sop)
                     for path in [self.policy.sop_path(k)]],
             "rules": [r.code for r in self.result.rules],
+            "engine": self.engine,
         }
 
     def summary(self) -> dict[str, Any]:
@@ -114,21 +118,23 @@ class CheckRun:
 
 def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None = None,
               assume_tz: str | None = None, now: datetime | None = None,
-              sop: Path | None = None) -> CheckRun:
+              sop: Path | None = None, engine: EngineSpec = LOCAL) -> CheckRun:
     """Import `sources` (canonical logs, or source-system exports, which are correlated into
     refund cases), run the policy's rules, and return everything a report needs."""
     from audit.sources.pipeline import import_and_correlate
 
     started = now or datetime.now(UTC)
     imported = import_and_correlate([(p, None) for p in sources], assume_tz=assume_tz)
-    return run_check_log(imported, sources, policy_path, as_of=as_of, started=started, sop=sop)
+    return run_check_log(imported, sources, policy_path, as_of=as_of, started=started, sop=sop,
+                         engine=engine)
 
 
 def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path, *,
                   as_of: datetime | None = None, started: datetime | None = None,
-                  sop: Path | None = None) -> CheckRun:
+                  sop: Path | None = None, engine: EngineSpec = LOCAL) -> CheckRun:
     """Run the policy's rules on an already imported (and correlated) log; `sop` replaces
-    the policy's SOPs with one model for every channel."""
+    the policy's SOPs with one model for every channel; `engine` says where the rules run
+    (audit.engines)."""
     from audit.progress import current
 
     progress = current()
@@ -141,6 +147,14 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
     sources = inputs
     clock = as_of or policy.as_of or started
     progress.stage(f"building facts of {len(imported.log):,} events")
-    result = run_rules(imported.log, policy, ruleset, as_of=clock)
+    described = engine.describe()
+    if engine.name == "dask":
+        from audit.engines.dask_engine import run_rules_dask
+
+        result, described = run_rules_dask(imported.log, policy, ruleset, as_of=clock,
+                                           spec=engine)
+    else:
+        result = run_rules(imported.log, policy, ruleset, as_of=clock)
     return CheckRun(imported=imported, policy=policy, result=result, started=started,
-                    finished=datetime.now(UTC), inputs=list(sources), command=list(sys.argv))
+                    finished=datetime.now(UTC), inputs=list(sources), command=list(sys.argv),
+                    engine=described)

@@ -214,14 +214,18 @@ FAIL_ON = click.Choice(["info", "low", "medium", "high", "critical", "never"])
               "as_of, else now.")
 @click.option("--assume-tz", help="IANA time zone of timestamps written without an offset.")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
-              show_default=True, help="Where rules run.")
+              show_default=True, help="Where rules run: here, or on a Dask cluster "
+              "(docs/dask.md; needs the `dask` extra).")
+@click.option("--scheduler", metavar="tcp://HOST:PORT",
+              help="With --engine dask: the scheduler of a running cluster (default: start a "
+              "LocalCluster with one worker per core).")
 @click.option("--sop", "sop", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="SOP model (BPMN) for every channel, instead of the policy's `sop:`.")
 @click.pass_obj
 @reports_input_errors
 def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | None, out: Path,
           formats: str, fail_on: str, as_of: str | None, assume_tz: str | None,
-          engine: str, sop: Path | None) -> None:
+          engine: str, scheduler: str | None, sop: Path | None) -> None:
     """Check refund logs against the policy's rule catalogue and write the reports.
 
     SOURCES are canonical logs (Parquet from `import`) or any file `import` reads. Exit code
@@ -231,13 +235,20 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
     Example:
       refund-audit check work/log.parquet --policy policy.yaml --out out/audit --fail-on high
     """
+    from audit.engines import EngineSpec
     from audit.findings import severity_rank
     from audit.policy import default_policy_path
     from reports.writers import WRITERS
 
-    if engine != "local":
-        raise InputError("--engine dask is not built yet (tracked in issue #7)",
-                         field="--engine")
+    if scheduler is not None and engine != "dask":
+        raise InputError("needs --engine dask", field="--scheduler")
+    if engine == "dask":
+        try:
+            import distributed  # noqa: F401 (only to tell a missing extra early)
+        except ImportError as exc:
+            raise InputError("needs dask and distributed: pip install 'refund-audit[dask]'",
+                             field="--engine") from exc
+    spec = EngineSpec(engine, scheduler=scheduler)
     chosen = list(WRITERS) if formats == "all" else [f.strip() for f in formats.split(",")]
     unknown = [f for f in chosen if f not in WRITERS]
     if unknown:
@@ -247,7 +258,7 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
 
     with using(settings.progress()) as progress:
         run = _run_check(list(sources), policy_path or default_policy_path(), as_of,
-                         assume_tz, sop)
+                         assume_tz, sop, spec)
         out.mkdir(parents=True, exist_ok=True)
         written = [WRITERS[name](run, out)
                    for name in progress.each(chosen, lambda n: f"writing the {n} report")]
@@ -268,7 +279,7 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
 
 
 def _run_check(sources: list[Path], policy: Path, as_of: str | None,
-               assume_tz: str | None, sop: Path | None = None) -> Any:
+               assume_tz: str | None, sop: Path | None = None, engine: Any = None) -> Any:
     from datetime import datetime
 
     from audit.checkrun import run_check
@@ -282,7 +293,9 @@ def _run_check(sources: list[Path], policy: Path, as_of: str | None,
         if clock.tzinfo is None:
             raise InputError("--as-of needs a time zone, e.g. 2026-10-15T00:00:00Z",
                              field="--as-of")
-    return run_check(sources, policy, as_of=clock, assume_tz=assume_tz, sop=sop)
+    if engine is None:
+        return run_check(sources, policy, as_of=clock, assume_tz=assume_tz, sop=sop)
+    return run_check(sources, policy, as_of=clock, assume_tz=assume_tz, sop=sop, engine=engine)
 
 
 def _check_summary(run: Any) -> list[str]:

@@ -1,0 +1,455 @@
+"""The Dask engine: the rules and the conformance alignments run on the workers of a Dask
+cluster, one partition of the log per task; the client combines the results exactly as
+`audit.rules.engine.run_rules` would have produced them on the whole log (see docs/dask.md).
+
+Partitioning. Every rule but two compares the events of one case only. duplicate-refund
+(DU001) compares successful payouts of the same charge (or, without a charge id, the same
+order) across cases, and refund-exceeds-charge (EV005) adds up the payouts of one charge over
+all cases and reads the charge's amount from a purchase event, possibly of another case. So a
+partition holds whole connected components of the graph "case - charge id - order id" (any
+event of a case that names a charge or an order links the case to it): every group either
+rule compares is inside one partition, and no per-case rule ever sees a case cut in two.
+
+On the workers: the rule checks (findings before precedence and waivers), and the alignments
+of the partition's cases (per unique variant, as locally). On the client: severity overrides,
+precedences (per case), waivers, the sort, the counts, and the conformance summary per
+channel: fitness from the per-variant alignments of all partitions, and precision
+(ETConformance, which does not decompose over cases) in one task per channel over all of the
+channel's traces in the local engine's order.
+
+The policy's SOP files are read on the client and shipped with the tasks; a worker writes
+them to its temporary folder, so workers need the project installed (same version), not the
+client's files. Paths a worker used are translated back to the client's in the results.
+
+dask and distributed are imported only when this engine runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from audit import canonical as C
+from audit.engines import EngineSpec
+from audit.errors import InputError
+from audit.findings import Finding
+from audit.policy import Policy
+from audit.rules.base import Rule
+from audit.rules.engine import (
+    AuditResult,
+    RuleError,
+    WaiverStatus,
+    _severity_overrides,
+    selected_rules,
+)
+from audit.rules.facts import CaseFacts
+from audit.rules.registry import RuleSet
+
+if TYPE_CHECKING:
+    from conformance.deviations import ConformanceResult
+
+Client = Any
+"""A distributed.Client (distributed's API is not typed; its calls are made through Any)."""
+
+PARTITIONS_PER_THREAD = 4
+"""Most partitions per worker thread by default: enough to balance uneven partitions."""
+EVENTS_PER_PARTITION = 5_000
+"""Fewest events per partition by default: each task pays for building the SOP's search
+engine, so a small log is cut into few partitions."""
+
+
+def default_partitions(events: int, threads: int) -> int:
+    return max(1, min(PARTITIONS_PER_THREAD * max(1, threads),
+                      -(-events // EVENTS_PER_PARTITION)))
+
+
+# --- partitioning ------------------------------------------------------------------------------
+
+
+def case_components(log: pd.DataFrame) -> dict[str, str]:
+    """Case id -> the first case id (in sorted order) of its connected component, where cases
+    are connected through the charge ids and order ids their events name."""
+    parent: dict[str, str] = {}
+
+    def find(node: str) -> str:
+        root = node
+        while parent[root] != root:
+            root = parent[root]
+        while parent[node] != root:  # path compression
+            parent[node], node = root, parent[node]
+        return root
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            # The smaller key becomes the root, so a component is named by its first case.
+            parent[max(ra, rb)] = min(ra, rb)
+
+    cases = sorted(log[C.CASE].astype(str).unique())
+    for case in cases:
+        parent["0" + case] = "0" + case  # "0" sorts before "1", "2": a case names its root
+    for prefix, column in (("1", C.CHARGE_ID), ("2", C.ORDER_ID)):
+        if column not in log.columns:
+            continue
+        linked = log.loc[log[column].notna(), [C.CASE, column]].astype(str).drop_duplicates()
+        for case, key in zip(linked[C.CASE], linked[column], strict=True):
+            node = prefix + key
+            parent.setdefault(node, node)
+            union("0" + case, node)
+    return {case: find("0" + case)[1:] for case in cases}
+
+
+def partition_log(log: pd.DataFrame, partitions: int) -> list[pd.DataFrame]:
+    """The log cut into at most `partitions` frames of whole components (see
+    `case_components`), balanced by events; rows keep their order within a frame."""
+    case_ids = log[C.CASE].astype(str)
+    component = case_components(log)
+    sizes = case_ids.map(component).value_counts()
+    loads = [0] * max(1, min(partitions, len(sizes)))
+    slot: dict[str, int] = {}
+    for root, size in sorted(sizes.items(), key=lambda item: (-int(item[1]), str(item[0]))):
+        target = min(range(len(loads)), key=lambda i: (loads[i], i))
+        loads[target] += int(size)
+        slot[str(root)] = target
+    which = case_ids.map({c: slot[root] for c, root in component.items()}).to_numpy()
+    return [part for i in range(len(loads)) if not (part := log[which == i]).empty]
+
+
+# --- shipping the SOP files --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShippedSop:
+    """One SOP file as the client read it: its path there, and its bytes."""
+
+    client_path: str
+    content: bytes
+    sha256: str
+
+    def materialise(self) -> str:
+        """The path of a copy of the file on this machine (written once per content)."""
+        folder = Path(tempfile.gettempdir()) / "refund-audit-sop" / self.sha256
+        target = folder / (Path(self.client_path).name or "sop.bpmn")
+        if not target.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            scratch = folder / f".{target.name}.{os.getpid()}.{threading.get_ident()}"
+            scratch.write_bytes(self.content)
+            os.replace(scratch, target)
+        return str(target)
+
+
+def ship_policy(policy: Policy) -> tuple[Policy, tuple[ShippedSop, ...]]:
+    """The policy with each SOP entry set to the path the client resolves it to, and the
+    SOP files' contents. A missing file is not shipped (the rules report it, as locally)."""
+    entries: dict[str, str] = {}
+    shipped: dict[str, ShippedSop] = {}
+    for key in policy.sop:
+        path = policy.sop_path(None if key == "*" else key)
+        if path is None:
+            continue
+        entries[key] = str(path)
+        if str(path) not in shipped and path.is_file():
+            content = path.read_bytes()
+            shipped[str(path)] = ShippedSop(str(path), content,
+                                            hashlib.sha256(content).hexdigest())
+    return replace(policy, sop=entries), tuple(shipped.values())
+
+
+def _localise(policy: Policy, sops: Sequence[ShippedSop]) -> tuple[Policy, dict[str, str]]:
+    """On a worker: the policy reading the local copies of the SOPs, and local -> client
+    path for translating results back."""
+    local = {s.client_path: s.materialise() for s in sops}
+    entries = {k: local.get(v, v) for k, v in policy.sop.items()}
+    return replace(policy, sop=entries), {v: k for k, v in local.items() if k != v}
+
+
+def _translate(finding: Finding, back: dict[str, str]) -> Finding:
+    if not back:
+        return finding
+    for key, value in finding.evidence.items():
+        if isinstance(value, str) and value in back:
+            finding.evidence[key] = back[value]
+    for local, client in back.items():
+        finding.message = finding.message.replace(local, client)
+    return finding
+
+
+# --- on the workers ----------------------------------------------------------------------------
+
+
+class PartitionFacts(CaseFacts):
+    """CaseFacts of one partition: conformance aligns in this process (the cluster is the
+    parallelism) and leaves precision to the client's per-channel task."""
+
+    @property
+    def conformance(self) -> ConformanceResult:
+        if self._conformance is None:
+            from conformance.deviations import check_conformance
+
+            options = self.policy.conformance
+            self._conformance = check_conformance(
+                self.events, self.policy.sop_tasks(), self.policy.sop_path,
+                mode=options.mode, max_seconds=options.max_seconds, with_precision=False,
+                processes=1)
+        return self._conformance
+
+
+@dataclass
+class PartitionResult:
+    findings: dict[str, list[Finding]] = field(default_factory=dict)
+    """Rule code -> its findings in the partition, before precedences and waivers."""
+    errors: dict[str, RuleError] = field(default_factory=dict)
+    conformance: ConformanceResult | None = None
+    cases: int = 0
+    events: int = 0
+
+
+def run_partition(log: pd.DataFrame, policy: Policy, sops: Sequence[ShippedSop],
+                  rule_classes: Sequence[type[Rule]], as_of: datetime) -> PartitionResult:
+    """The rules' checks over one partition (a task on a worker)."""
+    policy, back = _localise(policy, sops)
+    facts = PartitionFacts(log, policy, as_of)
+    # The counts run_rules reports (cases with an id, all events), read off the log itself.
+    out = PartitionResult(cases=int(log[C.CASE].nunique()), events=len(log))
+    for rule_class in rule_classes:
+        rule = rule_class()
+        try:
+            produced = list(rule.check(facts))
+        except Exception as exc:  # recorded as the run's error, as locally
+            out.errors[rule.code] = RuleError(rule.code, rule.name,
+                                              f"{type(exc).__name__}: {exc}",
+                                              traceback.format_exc())
+            continue
+        out.findings[rule.code] = [_translate(f, back) for f in produced]
+    if facts.conformance_computed:
+        out.conformance = facts.conformance
+    return out
+
+
+def conform_partition(log: pd.DataFrame, policy: Policy, sops: Sequence[ShippedSop],
+                      as_of: datetime) -> ConformanceResult:
+    """The alignments of one partition whose rules did not need them (a task)."""
+    policy, _ = _localise(policy, sops)
+    return PartitionFacts(log, policy, as_of).conformance
+
+
+def channel_precision(sop: ShippedSop, traces: list[list[str]]) -> tuple[float | None, float]:
+    """ETConformance precision of all of a channel's traces on its SOP (a task), and the
+    seconds it took."""
+    from conformance.align import precision
+    from conformance.deviations import sop_net
+
+    started = time.perf_counter()
+    value = precision(sop_net(Path(sop.materialise())), traces)
+    return value, time.perf_counter() - started
+
+
+# --- on the client -----------------------------------------------------------------------------
+
+
+def _combine_conformance(client: Client, parts: Sequence[ConformanceResult],
+                         case_order: Sequence[str], policy: Policy,
+                         sops: Sequence[ShippedSop]) -> ConformanceResult:
+    """One ConformanceResult as check_conformance gives for the whole log."""
+    from conformance.align import Alignment, Variant, log_fitness
+    from conformance.deviations import ChannelConformance, ConformanceResult
+
+    judged = {case_id: case for part in parts for case_id, case in part.cases.items()}
+    seconds: dict[str, float] = {}
+    for part in parts:
+        for key, channel_result in part.channels.items():
+            seconds[key] = seconds.get(key, 0.0) + channel_result.seconds
+    by_channel: dict[str, list[str]] = {}
+    for case_id in case_order:
+        if case_id in judged:
+            by_channel.setdefault(judged[case_id].channel, []).append(case_id)
+
+    shipped = {s.client_path: s for s in sops}
+    precisions: dict[str, Any] = {}
+    if policy.conformance.precision:
+        for channel, case_ids in by_channel.items():
+            path = str(policy.sop_path(channel))
+            traces = [list(judged[c].variant) for c in case_ids]
+            if path in shipped:
+                precisions[channel] = client.submit(channel_precision, shipped[path], traces,
+                                                    pure=False)
+    done: dict[str, tuple[float | None, float]] = dict(
+        zip(precisions, client.gather(list(precisions.values())), strict=True))
+
+    result = ConformanceResult()
+    for channel, case_ids in sorted(by_channel.items()):
+        counts: dict[Variant, int] = {}
+        alignments: dict[Variant, Alignment] = {}
+        for case_id in case_ids:
+            case = judged[case_id]
+            counts[case.variant] = counts.get(case.variant, 0) + 1
+            alignments.setdefault(case.variant, case.alignment)
+            result.cases[case_id] = case
+        value, precision_seconds = done.get(channel, (None, 0.0))
+        key = channel or "(no channel)"
+        result.channels[key] = ChannelConformance(
+            sop=str(policy.sop_path(channel)), cases=len(case_ids), variants=len(counts),
+            fitness=log_fitness((alignments[v], n) for v, n in counts.items()),
+            precision=value,
+            fitting_cases=sum(n for v, n in counts.items() if alignments[v].fits),
+            bounded_variants=sum(1 for v in counts if alignments[v].bounded),
+            seconds=seconds.get(key, 0.0) + precision_seconds)
+    return result
+
+
+def _finish(rules: Sequence[Rule], ruleset: RuleSet, policy: Policy, as_of: datetime,
+            parts: Sequence[PartitionResult]) -> tuple[list[Finding], list[RuleError],
+                                                       list[WaiverStatus], int]:
+    """Severity overrides, precedences, waivers and the sort, as run_rules applies them."""
+    overrides = _severity_overrides(ruleset, policy)
+    findings: list[Finding] = []
+    errors: list[RuleError] = []
+    for rule in rules:
+        crashed = [p.errors[rule.code] for p in parts if rule.code in p.errors]
+        if crashed:  # a rule that crashed on any partition has no findings, as locally
+            errors.append(crashed[0])
+            continue
+        for part in parts:
+            for finding in part.findings.get(rule.code, []):
+                finding.severity = overrides.get(rule.code, finding.severity)
+                findings.append(finding)
+
+    by_name = {r.name: r for r in rules}
+    names_per_case: dict[str, set[str]] = {}
+    for finding in findings:
+        names_per_case.setdefault(finding.case_id, set()).add(finding.name)
+    kept = []
+    for finding in findings:
+        present = names_per_case[finding.case_id]
+        if any(finding.name in by_name[other].suppresses for other in present
+               if other != finding.name):
+            continue
+        kept.append(finding)
+    suppressed = len(findings) - len(kept)
+
+    statuses = [WaiverStatus(w, codes=frozenset(r.code for r in ruleset.resolve(w.rule)),
+                             expired=w.expires < as_of.date()) for w in policy.waivers]
+    for finding in kept:
+        for status in statuses:
+            if status.expired or not status.matches(finding):
+                continue
+            status.matched += 1
+            w = status.waiver
+            finding.waived = True
+            finding.waiver_reason = (f"{w.reason} (approved by {w.approved_by}, "
+                                     f"expires {w.expires.isoformat()})")
+            break
+    kept.sort(key=lambda f: (f.case_id, f.rule))
+    return kept, errors, statuses, suppressed
+
+
+@contextmanager
+def dask_client(spec: EngineSpec) -> Iterator[tuple[Client, dict[str, Any]]]:
+    """A client of the cluster at `spec.scheduler`, or of a LocalCluster started (and shut
+    down) here; with a description of the cluster for the run's manifest."""
+    import dask
+    import distributed
+    from dask.utils import parse_timedelta
+
+    dist: Any = distributed
+    timeout = (spec.connect_timeout if spec.connect_timeout is not None
+               else parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"),
+                                    default="s"))
+    if spec.scheduler is not None:
+        if not re.fullmatch(r"[a-z]+://\S+:\d+", spec.scheduler):
+            raise InputError(f"{spec.scheduler!r} is not a scheduler address like "
+                             "tcp://HOST:8786", field="--scheduler")
+        try:
+            client = dist.Client(spec.scheduler, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError(f"cannot connect to the Dask scheduler at {spec.scheduler}: "
+                             f"{exc}", field="--scheduler") from exc
+        try:
+            try:
+                client.wait_for_workers(1, timeout=timeout)
+            except (OSError, TimeoutError) as exc:
+                raise InputError(f"the Dask scheduler at {spec.scheduler} has no workers",
+                                 field="--scheduler") from exc
+            workers = client.scheduler_info(n_workers=-1)["workers"]
+            yield client, {"name": "dask", "scheduler": spec.scheduler,
+                           "workers": len(workers),
+                           "threads": sum(int(w.get("nthreads", 1)) for w in workers.values())}
+        finally:
+            client.close()
+        return
+    n_workers = spec.n_workers or os.cpu_count() or 1
+    # One thread per worker process: pandas and the A* search hold the GIL.
+    with dist.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                      host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                      scheduler_kwargs={"dashboard": False},
+                      silence_logs=logging.ERROR) as cluster, \
+            dist.Client(cluster, set_as_default=False) as client:
+        yield client, {"name": "dask", "scheduler": f"LocalCluster {n_workers} workers",
+                       "workers": n_workers, "threads": n_workers}
+
+
+def run_rules_dask(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *, as_of: datetime,
+                   spec: EngineSpec) -> tuple[AuditResult, dict[str, Any]]:
+    """run_rules on a Dask cluster: the same AuditResult, and the engine's description."""
+    from audit.progress import current
+
+    progress = current()
+    if log.empty:  # nothing to partition: the rules' behaviour on no events is the local one
+        from audit.rules.engine import run_rules
+
+        return run_rules(log, policy, ruleset, as_of=as_of), {"name": "dask", "partitions": 0}
+    rules = selected_rules(ruleset, policy)
+    shipped_policy, sops = ship_policy(policy)
+    progress.stage("dask: connecting" if spec.scheduler else "dask: starting a LocalCluster")
+    with dask_client(spec) as (client, engine):
+        wanted = spec.partitions or default_partitions(len(log), int(engine["threads"]))
+        progress.stage(f"dask: partitioning {len(log):,} events by case, charge and order")
+        parts = partition_log(log, wanted)
+        engine["partitions"] = len(parts)
+        progress.stage(f"dask: running the rules on {len(parts)} partitions, "
+                       f"{engine['workers']} workers")
+        data = client.scatter(parts)
+        futures = [client.submit(run_partition, part, shipped_policy, sops,
+                                 [type(r) for r in rules], as_of, pure=False) for part in data]
+        results: list[PartitionResult] = client.gather(futures)
+        extra: dict[str, object] = {}
+        if any(r.conformance is not None for r in results):
+            # A rule needed the alignments somewhere (e.g. AP004 only where there are
+            # approvals): the summary covers every judged case, as locally.
+            missing = [i for i, r in enumerate(results) if r.conformance is None]
+            filled = client.gather([client.submit(conform_partition, data[i], shipped_policy,
+                                                  sops, as_of, pure=False) for i in missing])
+            for i, conformance in zip(missing, filled, strict=True):
+                results[i].conformance = conformance
+            progress.stage("dask: combining the alignments per channel")
+            case_order = log[C.CASE].drop_duplicates().sort_values(kind="stable").astype(
+                str).tolist()
+            combined = _combine_conformance(
+                client, [r.conformance for r in results if r.conformance is not None],
+                case_order, policy, sops)
+            extra["conformance"] = combined.summary()
+            extra["conformance_result"] = combined
+    findings, errors, statuses, suppressed = _finish(rules, ruleset, policy, as_of, results)
+    result = AuditResult(findings=findings, errors=errors, waivers=statuses, rules=rules,
+                         suppressed=suppressed, as_of=as_of,
+                         cases=sum(r.cases for r in results),
+                         events=sum(r.events for r in results), extra=extra)
+    return result, engine
+
+
+__all__ = ["PartitionFacts", "PartitionResult", "ShippedSop", "case_components",
+           "dask_client", "partition_log", "run_partition", "run_rules_dask", "ship_policy"]

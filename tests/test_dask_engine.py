@@ -1,0 +1,198 @@
+"""`check --engine dask`: the findings, fingerprints, order and conformance summary equal the
+local engine's on a generated log with known ground truth, cross-case rules included; the log
+is cut into whole components of case - charge - order; the CLI's exit codes and output match;
+an unreachable --scheduler is an input error."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner, Result
+
+from audit import canonical as C
+from audit.checkrun import CheckRun, run_check
+from audit.cli import main
+from audit.engines import EngineSpec
+from audit.engines.dask_engine import partition_log
+from audit.ingest import import_sources
+from audit.policy import default_policy_path
+from audit.sample import SampleSpec, write_sample
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    """Two worker processes of one thread on 127.0.0.1 (tasks and results are pickled, as on
+    a real cluster)."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                  scheduler_kwargs={"dashboard": False},
+                                  silence_logs=logging.ERROR) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dask-sample")
+    write_sample(SampleSpec("all", 300, 7, 0.4), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def local_run(sample: Path) -> CheckRun:
+    return run_check([sample / "canonical.csv"], default_policy_path())
+
+
+def plain_summary(run: CheckRun) -> dict[str, Any]:
+    """The run's summary without the seconds conformance took (a measurement)."""
+    summary = copy.deepcopy(run.summary())
+    for channel in summary["conformance"].values():
+        channel.pop("seconds")
+    return summary
+
+
+def test_partitions_hold_whole_cases_charges_and_orders(sample: Path) -> None:
+    log = import_sources([(sample / "canonical.csv", None)]).log
+    parts = partition_log(log, 6)
+    assert len(parts) == 6
+    assert sum(len(p) for p in parts) == len(log)
+    for column in (C.CASE, C.CHARGE_ID, C.ORDER_ID):
+        owner: dict[str, int] = {}
+        for i, part in enumerate(parts):
+            for value in part[column].dropna().astype(str).unique():
+                assert owner.setdefault(value, i) == i, f"{column} {value} is split"
+    # A charge shared by cases (duplicate refunds, partial refunds) is kept together.
+    shared = log.dropna(subset=[C.CHARGE_ID]).groupby(C.CHARGE_ID)[C.CASE].nunique()
+    assert (shared > 1).any()
+
+
+def test_dask_findings_equal_local(sample: Path, cluster: Any, local_run: CheckRun) -> None:
+    spec = EngineSpec("dask", scheduler=cluster.scheduler_address, partitions=6)
+    run = run_check([sample / "canonical.csv"], default_policy_path(), engine=spec)
+
+    local = [f.as_dict() for f in local_run.result.findings]
+    remote = [f.as_dict() for f in run.result.findings]
+    assert remote == local  # same findings, fingerprints, evidence and order
+    assert sorted(f["fingerprint"] for f in remote) == sorted(f["fingerprint"] for f in local)
+    assert run.result.errors == local_run.result.errors == []
+    assert run.result.suppressed == local_run.result.suppressed > 0
+    assert plain_summary(run) == plain_summary(local_run)
+    assert set(plain_summary(run)["conformance"]) == {"ecommerce", "offline", "subscription"}
+    ours = run.result.extra["conformance_result"]
+    theirs = local_run.result.extra["conformance_result"]
+    assert list(ours.cases.items()) == list(theirs.cases.items())  # type: ignore[attr-defined]
+
+    per_rule = plain_summary(run)["by_rule"]
+    for code in ("DU001", "EV005", "EV002", "EV007", "SD001", "AP001", "CF001", "CF003",
+                 "SL001", "DQ001"):
+        assert per_rule[code]["findings"] > 0, code
+    # The generator's ground truth is found by both engines alike.
+    truth = pd.read_csv(sample / "ground_truth.csv", dtype=str)
+    found = {(f["case_id"], f["name"]) for f in remote}
+    assert "duplicate-refund" in set(truth["rule"])
+    truly = {(c, r) for c, r in zip(truth["case_id"], truth["rule"], strict=True)}
+    assert len(found & truly) / len(truly) > 0.8
+
+    engine = run.manifest()["engine"]
+    assert engine["name"] == "dask" and engine["scheduler"] == cluster.scheduler_address
+    assert engine["workers"] == 2 and engine["partitions"] == 6
+    assert local_run.manifest()["engine"] == {"name": "local"}
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def same_output(a: Result, b: Result, a_out: Path, b_out: Path) -> None:
+    assert a.exit_code == b.exit_code, (a.output, b.output)
+    assert a.output.replace(str(a_out), "OUT") == b.output.replace(str(b_out), "OUT")
+    first = json.loads((a_out / "findings.json").read_text())
+    second = json.loads((b_out / "findings.json").read_text())
+    assert first["findings"] == second["findings"]
+    assert first["errors"] == second["errors"]
+
+
+def test_cli_dask_on_a_cluster_equals_local(sample: Path, cluster: Any, tmp_path: Path) -> None:
+    log = str(sample / "canonical.csv")
+    local = invoke("check", log, "--out", str(tmp_path / "local"), "--format", "json")
+    remote = invoke("check", log, "--out", str(tmp_path / "dask"), "--format", "json",
+                    "--engine", "dask", "--scheduler", cluster.scheduler_address)
+    assert local.exit_code == 1
+    same_output(local, remote, tmp_path / "local", tmp_path / "dask")
+    manifest = json.loads((tmp_path / "dask" / "findings.json").read_text())["manifest"]
+    assert manifest["engine"]["scheduler"] == cluster.scheduler_address
+
+
+def test_cli_dask_starts_a_local_cluster(tmp_path: Path) -> None:
+    write_sample(SampleSpec("all", 60, 3, 0.5), tmp_path / "small")
+    log = str(tmp_path / "small" / "canonical.csv")
+    local = invoke("check", log, "--out", str(tmp_path / "local"), "--format", "json")
+    remote = invoke("check", log, "--out", str(tmp_path / "dask"), "--format", "json",
+                    "--engine", "dask")
+    same_output(local, remote, tmp_path / "local", tmp_path / "dask")
+    engine = json.loads((tmp_path / "dask" / "findings.json").read_text())["manifest"]["engine"]
+    assert engine["name"] == "dask" and engine["scheduler"].startswith("LocalCluster ")
+
+
+def test_unreachable_scheduler_is_an_input_error(sample: Path, tmp_path: Path) -> None:
+    import dask
+
+    log = str(sample / "canonical.csv")
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        result = invoke("check", log, "--out", str(tmp_path), "--engine", "dask",
+                        "--scheduler", "tcp://127.0.0.1:1")
+    assert result.exit_code == 2, result.output
+    assert "--scheduler" in result.output and "tcp://127.0.0.1:1" in result.output
+    assert not (tmp_path / "findings.json").exists()
+
+
+@pytest.mark.parametrize("args", [["--scheduler", "tcp://127.0.0.1:1"],
+                                  ["--engine", "dask", "--scheduler", "127.0.0.1"]])
+def test_bad_scheduler_options(sample: Path, tmp_path: Path, args: list[str]) -> None:
+    result = invoke("check", str(sample / "canonical.csv"), "--out", str(tmp_path), *args)
+    assert result.exit_code == 2 and "--scheduler" in result.output, result.output
+
+
+def test_waivers_overrides_and_precedence_equal_local(sample: Path, cluster: Any,
+                                                     local_run: CheckRun,
+                                                     tmp_path: Path) -> None:
+    """Precedences, waivers (by case, by fingerprint, expired) and severity overrides are
+    applied on the client over all partitions' findings, as the local engine applies them."""
+    findings = local_run.result.findings
+    by_case = next(f for f in findings if f.rule == "DU001")
+    by_print = next(f for f in findings if f.rule == "CF001")
+    expired = next(f for f in findings if f.rule == "SD001")
+    text = default_policy_path().read_text(encoding="utf-8")
+    assert "  severity: {}\n" in text and "waivers: []\n" in text
+    text = text.replace("  severity: {}\n", "  severity: {EV: critical, CF003: info}\n")
+    text = text.replace("waivers: []\n", (
+        "waivers:\n"
+        f"  - {{rule: duplicates, case: '{by_case.case_id}', reason: known, approved_by: CAE,"
+        " expires: 2027-01-01}\n"
+        f"  - {{rule: CF001, fingerprint: {by_print.fingerprint}, reason: known,"
+        " approved_by: CAE, expires: 2027-01-01}\n"
+        f"  - {{rule: self-approval, case: '{expired.case_id}', reason: old, approved_by: CAE,"
+        " expires: 2026-01-01}\n"
+        "  - {rule: AP001, case: NO-SUCH-CASE, reason: never, approved_by: CAE,"
+        " expires: 2027-01-01}\n"))
+    policy = tmp_path / "policy.yaml"  # SOPs named by bare file names: the bundled ones
+    policy.write_text(text, encoding="utf-8")
+    log = [sample / "canonical.csv"]
+    local = run_check(log, policy)
+    spec = EngineSpec("dask", scheduler=cluster.scheduler_address, partitions=5)
+    remote = run_check(log, policy, engine=spec)
+    assert [f.as_dict() for f in remote.result.findings] == [
+        f.as_dict() for f in local.result.findings]
+    assert plain_summary(remote) == plain_summary(local)
+    statuses = [w["status"] for w in plain_summary(remote)["waivers"]]
+    assert statuses == ["used", "used", "expired", "never matched"]
+    severities = {f.rule: f.severity for f in remote.result.findings}
+    assert severities["EV005"] == "critical" and severities["CF003"] == "info"
