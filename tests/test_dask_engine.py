@@ -196,3 +196,23 @@ def test_waivers_overrides_and_precedence_equal_local(sample: Path, cluster: Any
     assert statuses == ["used", "used", "expired", "never matched"]
     severities = {f.rule: f.severity for f in remote.result.findings}
     assert severities["EV005"] == "critical" and severities["CF003"] == "info"
+
+
+def test_only_cross_case_rules_without_conformance(sample: Path, cluster: Any,
+                                                   tmp_path: Path) -> None:
+    """The two cross-case rules alone: the same findings, and no conformance summary when no
+    rule needed the alignments (as locally)."""
+    text = default_policy_path().read_text(encoding="utf-8")
+    assert '  select: ["*"]\n' in text
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(text.replace('  select: ["*"]\n', "  select: [DU001, EV005]\n"),
+                      encoding="utf-8")
+    log = [sample / "canonical.csv"]
+    local = run_check(log, policy)
+    spec = EngineSpec("dask", scheduler=cluster.scheduler_address, partitions=4)
+    remote = run_check(log, policy, engine=spec)
+    assert [f.as_dict() for f in remote.result.findings] == [
+        f.as_dict() for f in local.result.findings]
+    assert {f.rule for f in remote.result.findings} == {"DU001", "EV005"}
+    assert "conformance" not in remote.result.extra and "conformance" not in local.result.extra
+    assert remote.summary() == local.summary()
