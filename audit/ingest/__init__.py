@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from audit import canonical as C
@@ -114,7 +115,7 @@ def read_raw(
     if fmt == "csv":
         from audit.ingest.csv_reader import read_csv
 
-        table, ragged = read_csv(path, encoding=encoding)
+        table, ragged = read_csv(path, encoding=encoding, strings="arrow")
         broken = pd.DataFrame(
             {"file": path.name, "row": [r.row for r in ragged], "field": "(record)",
              "value": [r.text for r in ragged],
@@ -136,6 +137,40 @@ def read_raw(
     raise InputError(f"unknown format '{fmt}' (known: {', '.join(FORMATS)})", file=path)
 
 
+def _time_text(times: pd.Series) -> pd.Series:
+    """``times.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").astype("string")``, vectorised for the
+    years 1000-9999 (where numpy writes the same text); strftime itself for anything else."""
+    import pyarrow as pa
+
+    wall = times.dt.tz_localize(None) if isinstance(times.dtype, pd.DatetimeTZDtype) else times
+    micro = np.asarray(wall.to_numpy()).astype("datetime64[us]")
+    present = ~np.isnat(micro)
+    if present.any():
+        years = micro[present].astype("datetime64[Y]").astype(np.int64) + 1970
+        if years.min() < 1000 or years.max() > 9999:
+            formatted: pd.Series = times.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").astype("string")
+            return formatted
+    text = pa.array(np.datetime_as_string(micro, unit="us"), type=pa.large_string(),
+                    mask=~present)
+    return pd.Series(pd.arrays.ArrowStringArray(text), index=times.index)
+
+
+def _hex_ids(hashed: np.ndarray) -> pd.arrays.ArrowStringArray:
+    """``[f"e{h:016x}" for h in hashed]`` as an Arrow string array, without a str per id."""
+    import pyarrow as pa
+
+    n = len(hashed)
+    chars = np.empty((n, 17), dtype=np.uint8)
+    chars[:, 0] = ord("e")
+    if n:
+        digits = np.asarray(hashed, dtype=np.uint64).astype(">u8").tobytes().hex()
+        chars[:, 1:] = np.frombuffer(digits.encode("ascii"), dtype=np.uint8).reshape(n, 16)
+    offsets = np.arange(0, 17 * (n + 1), 17, dtype=np.int64)
+    ids = pa.Array.from_buffers(pa.large_string(), n,
+                                [None, pa.py_buffer(offsets), pa.py_buffer(chars)])
+    return pd.arrays.ArrowStringArray(ids)
+
+
 def assign_event_ids(log: pd.DataFrame) -> pd.Series:
     """Stable ids: the source's own where it has one, else a hash of what the event says.
 
@@ -147,12 +182,12 @@ def assign_event_ids(log: pd.DataFrame) -> pd.Series:
         "system": log[C.SOURCE_SYSTEM].astype("string"),
         "case": log[C.CASE].astype("string"),
         "activity": log[C.ACTIVITY].astype("string"),
-        "time": log[C.TIMESTAMP].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").astype("string"),
+        "time": _time_text(log[C.TIMESTAMP]),
         "resource": log[C.RESOURCE].astype("string").fillna(""),
     })
     key["occurrence"] = key.groupby(list(key.columns), sort=False).cumcount()
     hashed = pd.util.hash_pandas_object(key, index=False).to_numpy()
-    derived = pd.Series([f"e{h:016x}" for h in hashed], index=log.index, dtype="string")
+    derived = pd.Series(_hex_ids(hashed), index=log.index)
     if given is None:
         return derived
     return given.astype("string").fillna(derived)

@@ -2,6 +2,13 @@
 
 Rows with the wrong number of fields are not dropped: they come back as problems for the
 quarantine, numbered as a spreadsheet numbers them (header = row 1).
+
+Two readers give the same result: a columnar fast path (pyarrow.csv, no Python object per cell)
+for the common case, UTF-8 text with one record per line, and the csv module for everything
+else. The fast path checks its own preconditions and hands over to the csv module whenever
+the file is anything but plain (another encoding, a record spanning lines, a ragged row, a cell
+the csv module would read differently): it never raises, so errors always come from the csv
+module path and read the same.
 """
 
 from __future__ import annotations
@@ -13,12 +20,16 @@ import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
 from audit.errors import InputError
 from audit.ingest.raw import RawTable
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _DELIMITERS = ",;\t|"
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
@@ -111,28 +122,69 @@ def decode(data: bytes, *, file: Path, encoding: str | None) -> tuple[str, str]:
     return data.decode(guessed), guessed
 
 
+def _first_lines(text: str, count: int) -> list[str]:
+    """``text.splitlines()[:count]`` without splitting all of a large text."""
+    size = 1 << 16
+    while True:
+        lines = text[:size].splitlines()
+        # All but the last line of a prefix are complete (a '\r' at its very end still ends
+        # the line before it), so more than `count` + 1 lines settle the first `count`.
+        if size >= len(text) or len(lines) > count + 1:
+            return lines[:count]
+        size *= 4
+
+
 def sniff_delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:50])
+    sample = "\n".join(_first_lines(text, 50))
     try:
         return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
     except csv.Error:
-        header = text.split("\n", 1)[0]
+        end = text.find("\n")
+        header = text if end < 0 else text[:end]
         counts = {d: header.count(d) for d in _DELIMITERS}
         best = max(counts, key=lambda d: counts[d])
         return best if counts[best] else ","
 
 
+def _header_names(header: list[str], path: Path) -> list[str]:
+    names = [h.strip() or f"(unnamed column {i + 1})" for i, h in enumerate(header)]
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InputError(f"column '{name}' appears twice in the header", file=path, row=1,
+                             field=name)
+        seen.add(name)
+    return names
+
+
+Strings = Literal["object", "arrow"]
+FAST_PATH = True
+"""Switch for the columnar reader (tests compare it with the csv module path)."""
+
+
 def read_csv(
-    path: Path, *, encoding: str | None = None, delimiter: str | None = None
+    path: Path, *, encoding: str | None = None, delimiter: str | None = None,
+    strings: Strings = "object",
 ) -> tuple[RawTable, list[RaggedRow]]:
-    """Read a CSV file as text cells; every cell stays a string ('' where empty)."""
+    """Read a CSV file as text cells; every cell stays a string ('' where empty).
+
+    ``strings="object"`` gives object columns of Python str; ``"arrow"`` gives the same values
+    as pandas string columns backed by Arrow (no Python object per cell) where the fast path
+    reads the file, and object columns where the csv module does (then
+    ``RawTable.arrow_text`` is False).
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", file=path) from exc
-    if not data.strip():
+    if not data[: 1 << 16].strip() and not data.strip():
         raise InputError("the file is empty", file=path)
+    if FAST_PATH:
+        fast = _read_fast(path, data, encoding=encoding, delimiter=delimiter, strings=strings)
+        if fast is not None:
+            return fast, []
     text, used = decode(data, file=path, encoding=encoding)
+    del data
     sep = delimiter or sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     try:
@@ -141,13 +193,7 @@ def read_csv(
         raise InputError("the file is empty", file=path) from exc
     except csv.Error as exc:
         raise InputError(f"unreadable header: {exc}", file=path, row=1) from exc
-    header = [h.strip() or f"(unnamed column {i + 1})" for i, h in enumerate(header)]
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            raise InputError(f"column '{name}' appears twice in the header", file=path, row=1,
-                             field=name)
-        seen.add(name)
+    header = _header_names(header, path)
     width = len(header)
     records: list[list[str]] = []
     rows: list[int] = []
@@ -171,3 +217,201 @@ def read_csv(
     table = RawTable(frame=frame, rows=np.asarray(rows, dtype=np.int64), system="csv", file=path,
                      notes=notes, records_read=len(records) + len(ragged))
     return table, ragged
+
+
+def _utf8_body(data: bytes, encoding: str | None) -> tuple[int, str] | None:
+    """Where the UTF-8 text starts and the encoding the csv module path would name, or None if
+    the file is not (declared or detected as) UTF-8."""
+    bom = data.startswith(codecs.BOM_UTF8)
+    if encoding is not None:
+        try:
+            name = codecs.lookup(encoding).name
+        except LookupError:
+            return None
+        # A BOM read with a plain 'utf-8' stays in the first header name: leave that as is.
+        return (0, encoding) if name == "utf-8" and not bom else None
+    if bom:
+        return len(codecs.BOM_UTF8), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    return 0, "utf-8"
+
+
+def _decode_prefix(body: memoryview) -> str | None:
+    """The first lines of `body` (enough for the delimiter sniffer, see `_first_lines`), decoded;
+    None if they are not UTF-8."""
+    size = 1 << 16
+    while True:
+        chunk = bytes(body[:size])
+        if size < len(body):
+            cut = chunk.rfind(b"\n")
+            if cut < 0:
+                size *= 4
+                continue
+            chunk = chunk[: cut + 1]
+        try:
+            text = chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if size >= len(body) or len(text.splitlines()) > 52:
+            return text
+        size *= 4
+
+
+def _line_layout(
+    data: bytes, offset: int, quotes: bool, *, blank_free: bool
+) -> tuple[np.ndarray, str, list[str], np.ndarray] | None:
+    """The 0-based numbers of the lines that hold records, the header line, and the lines with
+    a quote character (their text and numbers); None if one of those lines is not UTF-8, the
+    header line is blank or there is no second line.
+
+    Lines end with '\n' or '\r\n' (the caller has checked that no '\r' stands alone).
+    `blank_free`: take it that no line is blank (the caller checks that against the number of
+    records Arrow finds, as Arrow skips blank lines).
+    """
+    body = memoryview(data)[offset:]
+    first_end = data.find(b"\n", offset)
+    if first_end < 0:
+        return None
+    if blank_free and not quotes:
+        # Every line is one record: no need to find where lines start.
+        header = bytes(body[: first_end - offset])
+        total = data.count(b"\n", offset) + (0 if data.endswith(b"\n") else 1)
+        try:
+            header_text = header.removesuffix(b"\r").decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if not header_text:
+            return None
+        return np.arange(1, total, dtype=np.int64), header_text, [], np.zeros(0, np.int64)
+    raw = np.frombuffer(body, dtype=np.uint8)
+    newlines = np.flatnonzero(raw == 10)
+    starts = np.concatenate(([0], newlines + 1))
+    ends = np.concatenate((newlines, [len(raw)]))
+    if starts[-1] == len(raw):  # the final line end closes the last line; no line follows
+        starts, ends = starts[:-1], ends[:-1]
+    if len(starts) < 2:
+        return None
+    content = ends - starts
+    has_cr = np.zeros(len(ends), dtype=bool)
+    closed = ends < len(raw)
+    has_cr[closed] = raw[np.maximum(ends[closed] - 1, 0)] == 13
+    has_cr &= content > 0
+    content = content - has_cr
+    is_blank = content == 0
+    if is_blank[0]:
+        return None
+
+    def line_text(k: int) -> str:
+        return bytes(body[starts[k]: starts[k] + content[k]]).decode("utf-8")
+
+    quoted = np.zeros(0, dtype=np.int64)
+    if quotes:
+        quoted = np.unique(np.searchsorted(starts, np.flatnonzero(raw == 34), side="right") - 1)
+    try:
+        return (np.flatnonzero(~is_blank[1:]) + 1, line_text(0),
+                [line_text(int(k)) for k in quoted], quoted)
+    except UnicodeDecodeError:
+        return None
+
+
+def _read_fast(
+    path: Path, data: bytes, *, encoding: str | None, delimiter: str | None, strings: Strings,
+) -> RawTable | None:
+    """The columnar reader; None whenever its result might differ from the csv module's."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    start = _utf8_body(data, encoding)
+    if start is None:
+        return None
+    offset, used = start
+    body = memoryview(data)[offset:]
+    # Line ends: '\n' or '\r\n' only (a lone '\r' ends a line for both readers, but keep the
+    # line arithmetic simple).
+    if data.find(b"\r") >= 0 and data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    prefix = _decode_prefix(body)
+    if prefix is None:
+        return None
+    sep = delimiter or sniff_delimiter(prefix)
+    if len(sep) != 1 or sep in "\r\n\"":
+        return None
+    del prefix
+
+    quotes = data.find(b'"', offset) >= 0
+    lines = _line_layout(data, offset, quotes, blank_free=True)
+    if lines is None:
+        return None
+    data_lines, header_text, quoted_texts, quoted = lines
+    # Each line is one record for the csv module iff no line that has a quote leaves a quoted
+    # cell open: then parsing those lines alone gives one record per line (and the sentinel
+    # line after them stays a record of its own).
+    parsed = list(csv.reader(io.StringIO("\n".join([*quoted_texts, "\x00"]), newline=""),
+                             delimiter=sep))
+    if len(parsed) != len(quoted) + 1 or parsed[-1] != ["\x00"]:
+        return None
+    header = parsed[0] if len(quoted) and quoted[0] == 0 else next(
+        csv.reader(io.StringIO(header_text, newline=""), delimiter=sep), [])
+    width = len(header)
+    if width < 2 or len(data_lines) == 0:
+        return None
+    names = [h.strip() or f"(unnamed column {i + 1})" for i, h in enumerate(header)]
+    if len(set(names)) != len(names):
+        return None  # the csv module path raises the error
+    keys = [str(i) for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pacsv.ReadOptions(column_names=keys, skip_rows=1, use_threads=True),
+            parse_options=pacsv.ParseOptions(delimiter=sep, quote_char='"', double_quote=True,
+                                              escape_char=False, newlines_in_values=False,
+                                              ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(keys, pa.large_string()), strings_can_be_null=False,
+                quoted_strings_can_be_null=False, check_utf8=True))
+    except (pa.ArrowException, ValueError):
+        return None  # ragged rows, bytes that are not UTF-8, ...
+    if table.num_rows != len(data_lines) and not quotes:  # blank lines: find them
+        lines = _line_layout(data, offset, quotes, blank_free=False)
+        if lines is None:
+            return None
+        data_lines = lines[0]
+    if table.num_rows != len(data_lines) or table.num_rows == 0:
+        return None
+    # The csv module refuses cells longer than its field limit; leave such files to it.
+    limit = csv.field_size_limit()
+    for column in table.columns:
+        longest = pc.max(pc.binary_length(column)).as_py()
+        if longest is not None and longest >= limit:
+            return None
+    if len(quoted):
+        # The lines with quotes must read as the csv module reads them.
+        records = quoted >= 1
+        positions = np.searchsorted(data_lines, quoted[records])
+        if not np.array_equal(data_lines[positions], quoted[records]):
+            return None
+        picked = table.take(pa.array(positions, type=pa.int64()))
+        columns = [picked.column(i).to_pylist() for i in range(width)]
+        expected = [p for p, is_record in zip(parsed[:-1], records, strict=True) if is_record]
+        for i, record in enumerate(expected):
+            if record != [column[i] for column in columns]:
+                return None
+    frame = _frame(table, names, strings)
+    notes = [] if used == "utf-8" else [f"{path.name}: read as {used}"]
+    return RawTable(frame=frame, rows=(data_lines + 1).astype(np.int64), system="csv",
+                    file=path, notes=notes, records_read=len(frame),
+                    arrow_text=strings == "arrow")
+
+
+def _frame(table: pa.Table, names: list[str], strings: Strings) -> pd.DataFrame:
+    columns: dict[str, object] = {}
+    for i, name in enumerate(names):
+        column = table.column(i)
+        if strings == "arrow":
+            columns[name] = pd.arrays.ArrowStringArray(column)
+        else:
+            columns[name] = column.to_numpy()
+    frame = pd.DataFrame(columns, columns=names, dtype=None if strings == "arrow" else object)
+    return frame

@@ -36,11 +36,42 @@ def empty_quarantine() -> pd.DataFrame:
 
 def _text(series: pd.Series) -> pd.Series:
     """Strip text; blank becomes NA. Non-text values are written as text."""
-    out = series.astype("string").str.strip()
+    out = series.astype("string")
+    if isinstance(out.array, pd.arrays.ArrowStringArray):
+        # What .str.strip() and .mask(eq("")) do, but sharing the input's buffers where
+        # nothing is stripped or blank (most columns): less memory for large files.
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        values = pa.chunked_array(out.array.__arrow_array__())
+        trimmed = pc.utf8_trim_whitespace(values)
+        if (pc.sum(pc.binary_length(trimmed)).as_py()
+                == pc.sum(pc.binary_length(values)).as_py()):
+            trimmed = values  # trimming only ever removes characters: nothing was stripped
+        blank = pc.equal(trimmed, pa.scalar("", type=trimmed.type))
+        if pc.any(blank).as_py():
+            trimmed = pc.if_else(blank, pa.scalar(None, type=trimmed.type), trimmed)
+        return pd.Series(pd.arrays.ArrowStringArray(trimmed), index=out.index, name=out.name)
+    out = out.str.strip()
     return out.mask(out.eq(""))
 
 
-def _parse_amounts(text: pd.Series, mapping: Mapping) -> tuple[pd.Series, pd.Series]:
+def _flags(reason: pd.Series, candidates: np.ndarray) -> np.ndarray:
+    """``reason.ne("").to_numpy()``, looking only at the candidate rows (the others are known
+    to have no reason)."""
+    flags = candidates.copy()
+    if flags.any():
+        flags[flags] = reason.to_numpy(dtype=object)[flags] != ""
+    return flags
+
+
+def _mask(condition: pd.Series) -> np.ndarray:
+    return condition.to_numpy(dtype=bool, na_value=False)
+
+
+def _parse_amounts(
+    text: pd.Series, mapping: Mapping
+) -> tuple[pd.Series, pd.Series, np.ndarray]:
     cleaned = text
     if mapping.thousands:
         cleaned = cleaned.str.replace(mapping.thousands, "", regex=False)
@@ -49,11 +80,14 @@ def _parse_amounts(text: pd.Series, mapping: Mapping) -> tuple[pd.Series, pd.Ser
     plain = cleaned.str.fullmatch(_PLAIN_NUMBER.pattern).fillna(False).astype(bool)
     values = pd.to_numeric(cleaned.where(plain), errors="coerce").astype("float64")
     reasons = pd.Series("", index=text.index, dtype=object)
-    reasons[text.notna() & ~plain] = (
+    not_plain = text.notna() & ~plain
+    negative = plain & values.lt(0)
+    reasons[not_plain] = (
         "not a plain decimal number (write 1234.56; set 'decimal'/'thousands' in a mapping "
         "file for other notations)")
-    reasons[plain & values.lt(0)] = "negative amount (amounts are magnitudes in major units)"
-    return values.where(reasons.eq("")), reasons
+    reasons[negative] = "negative amount (amounts are magnitudes in major units)"
+    flagged = _flags(reasons, _mask(not_plain) | _mask(negative))
+    return values.where(~flagged), reasons, flagged
 
 
 def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Normalised:
@@ -73,6 +107,7 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
 
     out: dict[str, pd.Series] = {}
     reasons: dict[str, pd.Series] = {}
+    flags: dict[str, np.ndarray] = {}
     shown: dict[str, pd.Series] = {}
 
     def source(name: str) -> pd.Series:
@@ -97,30 +132,37 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
                 assume_tz=assume_tz or mapping.assume_tz)
             out[name] = parsed.values
             reasons[name] = parsed.reasons.where(parsed.bad, "")
+            flags[name] = _flags(reasons[name], _mask(parsed.bad))
             shown[name] = raw_values.astype("string")
             continue
         text = _text(raw_values)
         shown[name] = text
         reason = pd.Series("", index=frame.index, dtype=object)
         if column.kind == "amount":
-            values, reason = _parse_amounts(text, mapping)
+            values, reason, flags[name] = _parse_amounts(text, mapping)
             out[name] = values
         else:
+            touched = np.zeros(len(frame), dtype=bool)
             if name == C.CURRENCY:
                 text = text.str.upper()
-                reason[text.notna() & ~text.isin(CURRENCIES)] = (
-                    "unknown currency (not an ISO 4217 code)")
+                unknown = text.notna() & ~text.isin(CURRENCIES)
+                reason[unknown] = "unknown currency (not an ISO 4217 code)"
+                touched |= _mask(unknown)
             elif name in (C.CHANNEL, C.PAYMENT_STATUS):
                 text = text.str.lower()
                 assert column.allowed is not None
-                reason[text.notna() & ~text.isin(column.allowed)] = (
-                    f"not one of {', '.join(column.allowed)}")
+                unknown = text.notna() & ~text.isin(column.allowed)
+                reason[unknown] = f"not one of {', '.join(column.allowed)}"
+                touched |= _mask(unknown)
             if column.required and name != C.EVENT_ID:  # ids are assigned after import
-                reason[text.isna()] = "empty value"
+                empty = text.isna()
+                reason[empty] = "empty value"
+                touched |= _mask(empty)
+            flags[name] = _flags(reason, touched)
             out[name] = text
         reasons[name] = reason
 
-    canonical = pd.DataFrame(out)
+    canonical = pd.DataFrame(out, copy=False)
     for name, column_name in resolved.items():  # evidence columns named in the mapping
         if name.startswith(C.EVIDENCE_PREFIX):
             canonical[name] = _text(frame[column_name])
@@ -133,6 +175,8 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         values = frame[name]
         if str(name).startswith(C.EVIDENCE_PREFIX):
             values = _text(values)
+        elif raw.arrow_text:
+            values = values.astype(object)
         canonical[target] = values
     for name in mapping.constants:
         if name.startswith(C.EVIDENCE_PREFIX):
@@ -142,7 +186,11 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
     if all(c in frame.columns for c in provenance) and frame[list(provenance)].notna().all().all():
         # A canonical log written by an earlier import keeps the provenance of the original rows.
         for name in provenance:
-            canonical[name] = frame[name].to_numpy()
+            if raw.arrow_text and name != C.SOURCE_ROW:
+                # what inferring the dtype of the str objects would give, without them
+                canonical[name] = frame[name].astype("str").array
+            else:
+                canonical[name] = frame[name].to_numpy()
             canonical.pop(f"raw:{name}")
         canonical[C.SOURCE_ROW] = canonical[C.SOURCE_ROW].astype("int64")
     else:
@@ -151,15 +199,16 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         canonical[C.SOURCE_ROW] = rows
 
     problems = [
-        pd.DataFrame({"file": file.name, "row": rows[mask.to_numpy()], "field": field_name(name),
+        pd.DataFrame({"file": file.name, "row": rows[mask], "field": field_name(name),
                       "value": shown[name][mask].fillna("").astype(object).to_numpy(),
                       "reason": reason[mask].to_numpy()})
         for name, reason in reasons.items()
-        if (mask := reason.ne("")).any()
+        if (mask := flags[name]).any()
     ]
     bad_rows = np.zeros(len(frame), dtype=bool)
-    for reason in reasons.values():
-        bad_rows |= reason.ne("").to_numpy()
-    log = canonical.loc[~bad_rows].reset_index(drop=True)
+    for flagged in flags.values():
+        bad_rows |= flagged
+    # (no copy of every column when no row is bad)
+    log = (canonical.loc[~bad_rows] if bad_rows.any() else canonical).reset_index(drop=True)
     quarantine = (pd.concat(problems, ignore_index=True) if problems else empty_quarantine())
     return Normalised(log, quarantine, int(raw.records_read or len(frame)))

@@ -32,6 +32,9 @@ class RawTable:
     deduplicated: int = 0
     """Records exported twice (same id, same content) that the reader dropped and counted;
     not part of ``records_read``."""
+    arrow_text: bool = False
+    """The text cells are Arrow-backed pandas string columns rather than object columns of
+    str (the CSV fast path); columns that pass through unconverted are handed on as object."""
 
     def __post_init__(self) -> None:
         if len(self.rows) != len(self.frame):

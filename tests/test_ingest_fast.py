@@ -1,0 +1,304 @@
+"""The columnar CSV fast path reads exactly what the csv module path reads.
+
+Every case runs the import twice, with the fast path on and off (`csv_reader.FAST_PATH`), and
+compares the canonical log (values and dtypes, after event ids), the quarantine, the counts,
+the notes, or the error (message, row, field). Crafted files check that the fast path is taken
+where it should be and left where it must be.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from audit.errors import InputError
+from audit.ingest import (
+    ImportResult,
+    _hex_ids,
+    _time_text,
+    csv_reader,
+    detect_format,
+    import_sources,
+)
+from audit.ingest.csv_reader import RaggedRow
+from audit.ingest.raw import RawTable
+from audit.ingest.timestamps import _AWARE, _has_zone
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "pm4py-tests"
+CSV_FILES = sorted(
+    [*(ROOT / "tests" / "data").rglob("*.csv"), *(ROOT / "sample_logs").rglob("*.csv"),
+     *(SHARED.glob("*.csv") if SHARED.is_dir() else [])])
+
+HEADER = "case_id,activity,timestamp,resource,amount,currency,note"
+
+
+@pytest.fixture
+def fast_used(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
+    """Records, per CSV read, whether the fast path produced the table."""
+    used: list[bool] = []
+    real = csv_reader._read_fast
+
+    def spy(*args: object, **kwargs: object) -> object:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        used.append(result is not None)
+        return result
+
+    monkeypatch.setattr(csv_reader, "_read_fast", spy)
+    yield used
+
+
+def _outcome(sources: list[tuple[Path, str | None]], fast: bool,
+             **kwargs: object) -> ImportResult | InputError:
+    saved = csv_reader.FAST_PATH
+    csv_reader.FAST_PATH = fast
+    try:
+        return import_sources(sources, **kwargs)  # type: ignore[arg-type]
+    except InputError as exc:
+        return exc
+    finally:
+        csv_reader.FAST_PATH = saved
+
+
+def assert_same_import(path: Path, fmt: str | None = None, **kwargs: object) -> None:
+    sources = [(path, fmt)]
+    fast = _outcome(sources, True, **kwargs)
+    slow = _outcome(sources, False, **kwargs)
+    if isinstance(slow, InputError):
+        assert isinstance(fast, InputError), f"{path.name}: slow path raised {slow}"
+        assert (fast.message, fast.row, fast.field, fast.file) == (
+            slow.message, slow.row, slow.field, slow.file)
+        return
+    assert isinstance(fast, ImportResult), f"{path.name}: fast path raised {fast}"
+    pd.testing.assert_frame_equal(fast.log, slow.log, check_exact=True)
+    assert list(fast.log.dtypes) == list(slow.log.dtypes)
+    pd.testing.assert_frame_equal(fast.quarantine, slow.quarantine, check_exact=True)
+    assert list(fast.quarantine.dtypes) == list(slow.quarantine.dtypes)
+    assert fast.files == slow.files
+    assert fast.notes == slow.notes
+
+
+def assert_same_read(path: Path, **kwargs: object) -> None:
+    """read_csv as the source adapters call it (object columns)."""
+    outcomes: list[tuple[RawTable, list[RaggedRow]] | InputError] = []
+    for fast in (True, False):
+        csv_reader.FAST_PATH = fast
+        try:
+            outcomes.append(csv_reader.read_csv(path, **kwargs))  # type: ignore[arg-type]
+        except InputError as exc:
+            outcomes.append(exc)
+        finally:
+            csv_reader.FAST_PATH = True
+    fast_out, slow_out = outcomes
+    if isinstance(slow_out, InputError):
+        assert isinstance(fast_out, InputError)
+        assert str(fast_out) == str(slow_out)
+        return
+    assert not isinstance(fast_out, InputError)
+    (fast_table, fast_ragged), (slow_table, slow_ragged) = fast_out, slow_out
+    pd.testing.assert_frame_equal(fast_table.frame, slow_table.frame, check_exact=True)
+    assert list(fast_table.frame.dtypes) == list(slow_table.frame.dtypes)
+    assert fast_table.rows.tolist() == slow_table.rows.tolist()
+    assert fast_ragged == slow_ragged
+    assert (fast_table.notes, fast_table.records_read) == (slow_table.notes,
+                                                           slow_table.records_read)
+
+
+@pytest.mark.parametrize("path", CSV_FILES, ids=lambda p: p.name)
+def test_every_csv_in_the_tests_reads_the_same(path: Path) -> None:
+    assert_same_read(path)
+    try:
+        fmt = detect_format(path)
+    except InputError:
+        return
+    if fmt == "roles":
+        return
+    assert_same_import(path, assume_tz="Europe/Berlin" if fmt in ("servicenow", "paypal",
+                                                                   "adyen") else None)
+    assert_same_import(path, assume_tz="UTC")
+
+
+def test_the_bundled_sample_takes_the_fast_path(fast_used: list[bool]) -> None:
+    sample = ROOT / "sample_logs" / "refund-sample" / "canonical.csv"
+    assert_same_import(sample)
+    assert fast_used[0] is True
+
+
+def test_a_generated_sample_reads_the_same(tmp_path: Path, fast_used: list[bool]) -> None:
+    from audit.sample import SampleSpec, write_sample
+
+    write_sample(SampleSpec("all", 60, 11, 0.2), tmp_path)
+    assert_same_import(tmp_path / "canonical.csv")
+    assert fast_used[0] is True
+    for export in sorted((tmp_path / "exports").glob("*.csv")):
+        assert_same_read(export)
+
+
+def _write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+GOOD = [
+    "C1,Receive request,2024-03-01T10:00:00+01:00,ann,10.50,EUR,ok",
+    "C1,Approve,2024-03-01T11:00:00Z,bob,,,",
+    "C2,Receive request,2024-03-02 09:15:00 UTC,ann,7,usd,",
+]
+
+
+@pytest.mark.parametrize("rows, fast", [
+    (GOOD, True),
+    # bad rows go to the quarantine with the same row numbers
+    ([*GOOD, "C3,Approve,not a time,bob,,,", ",Approve,2024-03-03T10:00:00Z,bob,,,",
+      "C4,,2024-03-03T10:00:00Z,bob,-5,XXX,"], True),
+    # cells that look like formulas stay text
+    ([*GOOD, "C5,=HYPERLINK(\"http://x\"),2024-03-03T10:00:00Z,+cmd|' /C calc'!A0,1,EUR,"
+      "@SUM(A1:A2)", 'C6,-2+3,2024-03-03T10:00:00Z,=1+1,2,EUR,"=CMD()"'], True),
+    # blank lines still count as rows
+    ([*GOOD[:1], "", "", *GOOD[1:], ""], True),
+    # quoted cells with delimiters, doubled quotes, spaces
+    ([*GOOD, '"C7","Pay, partly",2024-03-03T10:00:00Z," ann ","1.5",EUR,"say ""hi"""'], True),
+    # quotes the csv module reads its own way: a stray quote inside a cell, text after quotes
+    ([*GOOD, 'C8,5" screen,2024-03-03T10:00:00Z,ann,1,EUR,x',
+      'C9,"a"b,2024-03-03T10:00:00Z,ann,1,EUR,"q" r'], None),
+    # a quoted cell spanning lines: the csv module path
+    ([*GOOD, 'C10,Approve,2024-03-03T10:00:00Z,ann,1,EUR,"two\nlines"', *GOOD], False),
+    # a ragged row: the csv module path, which quarantines it
+    ([*GOOD, "C11,Approve,2024-03-03T10:00:00Z", *GOOD], False),
+    # a line of spaces (no record for the csv module)
+    ([*GOOD, "   ", *GOOD], False),
+    # a quote left open until the end of the file
+    ([*GOOD, 'C12,"Approve,2024-03-03T10:00:00Z,ann,1,EUR,x'], False),
+])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_crafted_files_read_the_same(tmp_path: Path, fast_used: list[bool], rows: list[str],
+                                     fast: bool | None, newline: str) -> None:
+    path = _write(tmp_path, "log.csv", newline.join([HEADER, *rows]) + newline)
+    assert_same_import(path)
+    assert_same_read(path)
+    if fast is not None:
+        assert fast_used[0] is fast
+
+
+def test_naive_times_need_a_zone_on_both_paths(tmp_path: Path, fast_used: list[bool]) -> None:
+    path = _write(tmp_path, "naive.csv", "\n".join(
+        [HEADER, "C1,Receive,2024-03-31 02:30:00,ann,1,EUR,", "C1,Approve,2024-03-31 "
+         "03:30:00,bob,1,EUR,", "C2,Receive,2024-10-27 02:30:00,ann,1,EUR,"]) + "\n")
+    assert_same_import(path)
+    assert_same_import(path, assume_tz="Europe/Berlin")  # a gap and a fold: quarantined
+    assert_same_import(path, assume_tz="UTC")
+    assert fast_used[0] is True
+    csv_reader.FAST_PATH = True
+    with pytest.raises(InputError) as caught:
+        import_sources([(path, None)])
+    assert caught.value.row == 2 and caught.value.field == "timestamp"
+
+
+@pytest.mark.parametrize("encoding, bom, fast", [
+    ("utf-8", b"", True), ("utf-8", b"\xef\xbb\xbf", True), ("gb18030", b"", False),
+    ("utf-16", b"", False),
+])
+def test_encodings(tmp_path: Path, fast_used: list[bool], encoding: str, bom: bytes,
+                   fast: bool) -> None:
+    text = "\n".join([HEADER, "C1,收到退款申请,2024-03-01T10:00:00Z,张伟,1,CNY,备注",
+                      "C1,批准,2024-03-01T11:00:00Z,李娜,1,CNY,"]) + "\n"
+    path = tmp_path / "zh.csv"
+    path.write_bytes(bom + text.encode(encoding))
+    assert_same_import(path)
+    assert fast_used[0] is fast
+    for given in ("utf-8", "UTF8", "gb18030", "latin-1"):
+        assert_same_import(path, encoding=given)
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_delimiters(tmp_path: Path, fast_used: list[bool], sep: str) -> None:
+    rows = [line.replace(",", sep) for line in [HEADER, *GOOD]]
+    path = _write(tmp_path, "log.txt", "\n".join(rows) + "\n")
+    assert_same_import(path)
+    assert fast_used[0] is True
+
+
+def test_header_problems_read_the_same(tmp_path: Path) -> None:
+    twice = _write(tmp_path, "twice.csv", "case_id,activity,timestamp,case_id\nC1,a,"
+                   "2024-01-01T00:00:00Z,x\n")
+    assert_same_import(twice)
+    unnamed = _write(tmp_path, "unnamed.csv", "case_id,activity,timestamp,, extra \nC1,a,"
+                     "2024-01-01T00:00:00Z,x,y\n")
+    assert_same_import(unnamed)
+    assert_same_read(unnamed)
+
+
+def test_a_cell_over_the_csv_field_limit_stays_an_error(tmp_path: Path,
+                                                        fast_used: list[bool]) -> None:
+    path = _write(tmp_path, "huge.csv", "\n".join(
+        [HEADER, *GOOD, "C9,a,2024-01-01T00:00:00Z,x,1,EUR," + "y" * 200_000]) + "\n")
+    assert_same_import(path)
+    assert fast_used[0] is False
+
+
+def test_provenance_of_a_canonical_log_survives(tmp_path: Path) -> None:
+    first = import_sources([(ROOT / "sample_logs" / "refund-sample" / "canonical.csv", None)])
+    again = tmp_path / "again.csv"
+    first.log.to_csv(again, index=False)
+    assert_same_import(again)
+
+
+def test_event_id_helpers_match_the_row_by_row_versions() -> None:
+    rng = np.random.default_rng(7)
+    hashed = np.concatenate([rng.integers(0, 2**63, 1000, dtype=np.uint64) * 2,
+                             np.array([0, 1, 2**64 - 1], dtype=np.uint64)])
+    expected = pd.Series([f"e{h:016x}" for h in hashed], dtype="string")
+    pd.testing.assert_series_equal(pd.Series(_hex_ids(hashed)), expected)
+    stamps = pd.Series(["2024-03-01T10:00:00.123456789Z", None, "1969-12-31T23:59:59.9999995Z",
+                        "2262-04-11T00:00:00Z", "1677-09-22T00:00:00Z"], index=[5, 3, 9, 1, 0])
+    times = pd.to_datetime(stamps, utc=True, format="ISO8601")
+    expected_times = times.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").astype("string")
+    pd.testing.assert_series_equal(_time_text(times), expected_times)
+    micro = pd.to_datetime(pd.Series(["0999-01-01T00:00:00", "2024-01-01T00:00:00"]),
+                           format="ISO8601")
+    micro = micro.dt.tz_localize("UTC")
+    pd.testing.assert_series_equal(
+        _time_text(micro), micro.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").astype("string"))
+
+
+@pytest.mark.parametrize("value", [
+    "2024-01-01T10:00Z", "2024-01-01T10:00:00+02:00", "2024-01-01 10:00:00 UTC",
+    "10:00\x0bZ", "10:00\x1cGMT", "10:00Z\n", "10:00Z\n\n", "10:00 z", "10:00:00,5+0200",
+    "10:00:00.5 +02", "10:00 CET", "10:00", "", "Z", "1:00+1", "10:00\u00a0Z", "١٠:٠٠Z",
+])
+def test_time_zone_detection_matches_python_re(value: str) -> None:
+    for storage in ("pyarrow", "python"):
+        text = pd.Series([value, "2024-01-01T10:00Z", None], dtype=pd.StringDtype(storage))
+        expected = [bool(re.search(_AWARE, v)) if isinstance(v, str) else False for v in text]
+        assert _has_zone(text).tolist() == expected
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_quoting_reads_the_same(tmp_path: Path, seed: int) -> None:
+    """Random cells of quotes, delimiters, spaces and odd line breaks, both line ends."""
+    import random
+
+    rng = random.Random(seed)
+    atoms = ["a", " ", '"', ",", "é", '""', "\t", "1", "\x0b", "\u2028", "\x85", "\x1c", "\xa0",
+             "\n", "\r\n"]
+    path = tmp_path / "random.csv"
+    for _ in range(150):
+        lines = ["h1,h2,h3"]
+        for _ in range(rng.randint(1, 5)):
+            cells = []
+            for _ in range(rng.choice([3, 3, 3, 3, 2])):
+                cell = "".join(rng.choice(atoms[: 13 if rng.random() < 0.8 else 15])
+                               for _ in range(rng.randint(0, 4)))
+                if rng.random() < 0.3:
+                    cell = '"' + cell.replace('"', '""') + '"'
+                cells.append(cell)
+            lines.append(",".join(cells))
+        path.write_bytes((rng.choice(["\n", "\r\n"]).join(lines)
+                          + rng.choice(["", "\n"])).encode())
+        assert_same_read(path, delimiter=",")
