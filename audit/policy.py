@@ -70,12 +70,17 @@ class ConformanceOptions:
     """unfit-case reports cases whose fitness is below this; None: only cases whose alignment
     hit the search bound."""
     max_seconds: float = 10.0
-    """Search bound per variant."""
+    """Search bound per variant of the pm4py engine (seconds)."""
+    max_states: int = 5_000_000
+    """Search bound per variant of the r4pm engine (states visited; deterministic)."""
+    engine: str = "auto"
+    """Alignment engine: 'auto' (r4pm when installed, else pm4py), 'r4pm' or 'pm4py'."""
     precision: bool = True
     """Compute each channel's precision for the summary."""
 
 
 CONFORMANCE_MODES = ("alignments", "token-replay")
+ALIGNMENT_ENGINES = ("auto", "r4pm", "pm4py")
 
 
 @dataclass(frozen=True)
@@ -335,10 +340,18 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
             raise r.fail(f"unknown channel '{channel}' (known: {', '.join(C.CHANNELS)}, *)",
                          "sop", channel)
     conf = r.mapping(top.get("conformance"), "conformance",
-                     allowed=("mode", "min_fitness", "max_seconds", "precision"))
+                     allowed=("mode", "min_fitness", "max_seconds", "max_states", "engine",
+                              "precision"))
     if conf.get("mode", "alignments") not in CONFORMANCE_MODES:
         raise r.fail(f"mode must be one of {', '.join(CONFORMANCE_MODES)}", "conformance",
                      "mode")
+    if conf.get("engine", "auto") not in ALIGNMENT_ENGINES:
+        raise r.fail(f"engine must be one of {', '.join(ALIGNMENT_ENGINES)}", "conformance",
+                     "engine")
+    max_states = conf.get("max_states", ConformanceOptions.max_states)
+    if isinstance(max_states, bool) or not isinstance(max_states, int) or max_states < 1:
+        raise r.fail("max_states must be a whole number of at least 1", "conformance",
+                     "max_states")
     if not isinstance(conf.get("precision", True), bool):
         raise r.fail("precision must be true or false", "conformance", "precision")
     min_fitness = conf.get("min_fitness")
@@ -348,6 +361,7 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
         mode=str(conf.get("mode", "alignments")), min_fitness=min_fitness,
         max_seconds=r.convert(conf.get("max_seconds", 10.0), _positive_amount, "conformance",
                               "max_seconds"),
+        max_states=max_states, engine=str(conf.get("engine", "auto")),
         precision=bool(conf.get("precision", True)))
 
     return Policy(

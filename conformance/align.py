@@ -1,15 +1,23 @@
 """Optimal alignments and token replay of activity sequences on a workflow net.
 
 Work is done once per unique variant (a tuple of task labels) and cached; many variants are
-aligned in a process pool. The search engine is pm4py's A* on the state equation, run on our
-converted net (`conformance.petri.to_pm4py`) with the standard costs: 1 per log move and per
-move on a visible model transition, 0 for synchronous and silent moves. pm4py is imported
-lazily, inside the functions that need it.
+aligned in a process pool. Two search engines sit behind one interface, both with the standard
+costs (1 per log move and per move on a visible model transition, 0 for synchronous and silent
+moves) and both optimal:
+
+- ``r4pm``: the A* of the Rust process_mining crate (r4pm bindings), bounded by the number of
+  states it may visit per variant (deterministic, unlike a time limit);
+- ``pm4py``: pm4py's A* on the state equation, on our converted net, bounded by seconds per
+  variant; the fallback when r4pm is not installed.
+
+``auto`` picks r4pm when it imports. A variant that hits either bound is marked ``bounded``:
+no cost, never reported as fitting. Both libraries are imported lazily.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -21,9 +29,12 @@ Variant = tuple[str, ...]
 
 MAX_SECONDS_PER_VARIANT = 10.0
 """Search bound: a variant whose alignment takes longer is marked `bounded`, never fitting."""
+MAX_STATES_PER_VARIANT = 5_000_000
+"""Search bound of the r4pm engine: states visited per variant before it gives up (bounded)."""
 PARALLEL_FROM = 64
 """Variants to align before a process pool pays for its start-up (about 2 s per worker to
 import pm4py)."""
+ENGINES = ("auto", "r4pm", "pm4py")
 _BASE = 10_000_000  # cost of one log or visible model move (pm4py's default is 10,000)
 _TASK_STEP = 1_000  # tie-breaker per task rank (model moves); log moves add their position
 
@@ -73,7 +84,7 @@ class Alignment:
 
 
 @dataclass
-class _Engine:
+class _Pm4pyEngine:
     """pm4py's net and parameters for one workflow net, built once per process."""
 
     net: WorkflowNet
@@ -137,12 +148,131 @@ class _Engine:
         return Alignment(variant, tuple(moves), cost, worst)
 
 
+_R4PM_NAMESPACE = uuid.UUID("5d1c0b52-7a57-4b0e-9a41-2f1f3c5a7e10")
+_R4PM_LOG = 10_000
+"""r4pm takes one cost per kind of move. As in pm4py's standard cost function, a silent move
+costs 1 (not 0) and a deviation 10,000, so that among alignments with the fewest deviations the
+search prefers fewer silent steps (a much smaller search space); the standard cost is the
+r4pm cost divided by 10,000, exact while an alignment has fewer than 10,000 silent moves."""
+
+
+@dataclass
+class _R4pmEngine:
+    """The net in r4pm's form (ids are our place and transition names), built once per process."""
+
+    net: WorkflowNet
+    max_states: int
+    model: dict[str, Any] = field(init=False)
+    labels: dict[str, str | None] = field(init=False)
+    model_only: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.model, self.labels = to_r4pm(self.net)
+        # The model alone (needed for every worst cost) gets at least the default bound.
+        options = self._options()
+        options["max_states"] = max(self.max_states, MAX_STATES_PER_VARIANT)
+        try:
+            empty = _r4pm().align_empty_trace(self.model, options)
+        except TypeError as error:
+            raise ValueError(f"the net's final marking cannot be reached ({error})") from None
+        self.model_only = sum(1 for m in empty["moves"] if self._visible_model_move(m))
+
+    def _options(self) -> dict[str, Any]:
+        return {"max_states": self.max_states,
+                "cost_fn": {"log_move_cost": _R4PM_LOG, "model_move_cost": _R4PM_LOG,
+                            "silent_move_cost": 1, "sync_move_cost": 0}}
+
+    def _visible_model_move(self, move: dict[str, Any]) -> bool:
+        body = move.get("ModelMove")
+        return body is not None and self.labels[body["transition"]] is not None
+
+    def align(self, variant: Variant) -> Alignment:
+        worst = len(variant) + self.model_only
+        try:
+            found = _r4pm().align_trace(self.model, list(variant), self._options())
+        except TypeError as error:  # r4pm reports a failed search as TypeError(SearchError)
+            if "LimitReached" in str(error):
+                return Alignment(variant, worst_cost=worst, bounded=True)
+            raise
+        moves: list[Move] = []
+        for move in found["moves"]:
+            if "SyncMove" in move:
+                label = variant[move["SyncMove"]["trace_event_index"]]
+                moves.append(Move(label, label))
+            elif "LogMove" in move:
+                moves.append(Move(variant[move["LogMove"]["trace_event_index"]], None))
+            else:
+                model = self.labels[move["ModelMove"]["transition"]]
+                if model is not None:
+                    moves.append(Move(None, model))
+        cost = sum(1 for m in moves if m.kind != "sync")
+        if cost != int(found["cost"]) // _R4PM_LOG:
+            raise RuntimeError(f"r4pm alignment of {variant!r}: moves cost {cost}, "
+                               f"search reported {found['cost']}")
+        return Alignment(variant, tuple(moves), cost, worst)
+
+
+def _r4pm() -> Any:
+    """r4pm's alignment bindings (typed with TypedDicts; we pass plain dicts)."""
+    from r4pm.bindings.conformance.case_centric import alignments
+
+    return alignments
+
+
+def to_r4pm(net: WorkflowNet) -> tuple[dict[str, Any], dict[str, str | None]]:
+    """The net as r4pm's Petri net dict, and the label of each r4pm transition id.
+
+    r4pm wants UUIDs as ids: each place and transition gets a name-based (version 5) UUID of
+    its own name, so the same net always converts to the same dict.
+    """
+    ids = {name: str(uuid.uuid5(_R4PM_NAMESPACE, name))
+           for name in (*net.places, *(t.name for t in net.transitions))}
+    transitions = {t.name for t in net.transitions}
+    arcs = [{"from_to": {"type": "TransitionPlace" if a in transitions else "PlaceTransition",
+                         "nodes": [ids[a], ids[b]]}, "weight": 1} for a, b in net.arcs]
+    model = {"places": {ids[p]: {"id": ids[p]} for p in net.places},
+             "transitions": {ids[t.name]: {"id": ids[t.name], "label": t.label}
+                             for t in net.transitions},
+             "arcs": arcs, "initial_marking": {ids[net.source]: 1},
+             "final_markings": [{ids[net.sink]: 1}]}
+    return model, {ids[t.name]: t.label for t in net.transitions}
+
+
+def r4pm_available() -> bool:
+    try:
+        from r4pm.bindings.conformance.case_centric import alignments  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def resolve_engine(engine: str) -> str:
+    """'auto' -> 'r4pm' when it imports, else 'pm4py'; an explicit name is checked."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown alignment engine {engine!r} (choose from {', '.join(ENGINES)})")
+    if engine == "auto":
+        return "r4pm" if r4pm_available() else "pm4py"
+    if engine == "r4pm" and not r4pm_available():
+        raise ValueError("alignment engine 'r4pm' is not installed (pip install r4pm)")
+    return engine
+
+
+_Engine = _Pm4pyEngine | _R4pmEngine
+
+
+def _make_engine(net: WorkflowNet, engine: str, max_seconds: float,
+                 max_states: int) -> _Engine:
+    if engine == "r4pm":
+        return _R4pmEngine(net, max_states)
+    return _Pm4pyEngine(net, max_seconds)
+
+
 _WORKER: _Engine | None = None
 
 
-def _init_worker(net: WorkflowNet, max_seconds: float) -> None:
+def _init_worker(net: WorkflowNet, engine: str, max_seconds: float, max_states: int) -> None:
     global _WORKER
-    _WORKER = _Engine(net, max_seconds)
+    _WORKER = _make_engine(net, engine, max_seconds, max_states)
 
 
 def _align_in_worker(variants: list[Variant]) -> list[Alignment]:
@@ -154,12 +284,20 @@ def _align_in_worker(variants: list[Variant]) -> list[Alignment]:
 
 
 class Aligner:
-    """Aligns variants on one workflow net; results are cached per variant."""
+    """Aligns variants on one workflow net; results are cached per variant.
 
-    def __init__(self, net: WorkflowNet, *, max_seconds: float = MAX_SECONDS_PER_VARIANT,
+    `engine` is 'auto', 'r4pm' or 'pm4py' (see the module doc); `max_seconds` bounds the pm4py
+    search per variant, `max_states` the r4pm search.
+    """
+
+    def __init__(self, net: WorkflowNet, *, engine: str = "auto",
+                 max_seconds: float = MAX_SECONDS_PER_VARIANT,
+                 max_states: int = MAX_STATES_PER_VARIANT,
                  processes: int | None = None, parallel_from: int = PARALLEL_FROM) -> None:
         self.net = net
+        self.engine_name = resolve_engine(engine)
         self.max_seconds = max_seconds
+        self.max_states = max_states
         self.processes = processes if processes is not None else (os.cpu_count() or 1)
         self.parallel_from = parallel_from
         self._cache: dict[Variant, Alignment] = {}
@@ -168,7 +306,8 @@ class Aligner:
     @property
     def engine(self) -> _Engine:
         if self._engine is None:
-            self._engine = _Engine(self.net, self.max_seconds)
+            self._engine = _make_engine(self.net, self.engine_name, self.max_seconds,
+                                        self.max_states)
         return self._engine
 
     def align(self, variants: Iterable[Sequence[str]]) -> dict[Variant, Alignment]:
@@ -177,7 +316,8 @@ class Aligner:
         if len(todo) >= self.parallel_from and self.processes > 1:
             chunks = [todo[i::self.processes * 4] for i in range(self.processes * 4)]
             with ProcessPoolExecutor(self.processes, initializer=_init_worker,
-                                     initargs=(self.net, self.max_seconds)) as pool:
+                                     initargs=(self.net, self.engine_name, self.max_seconds,
+                                               self.max_states)) as pool:
                 for done in pool.map(_align_in_worker, [c for c in chunks if c]):
                     self._cache.update((a.variant, a) for a in done)
         else:

@@ -23,7 +23,15 @@ from typing import Any
 
 import pandas as pd
 
-from conformance.align import Aligner, Alignment, Variant, log_fitness, precision, token_replay
+from conformance.align import (
+    MAX_STATES_PER_VARIANT,
+    Aligner,
+    Alignment,
+    Variant,
+    log_fitness,
+    precision,
+    token_replay,
+)
 from conformance.petri import WorkflowNet
 
 CASE = "case:concept:name"
@@ -162,7 +170,8 @@ def deviations_of(alignment: Alignment, event_ids: tuple[str, ...]) -> tuple[Dev
 def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
                       sop_for: Callable[[str], Path | None], *, mode: str = "alignments",
                       max_seconds: float = 10.0, with_precision: bool = True,
-                      processes: int | None = None) -> ConformanceResult:
+                      processes: int | None = None, engine: str = "auto",
+                      max_states: int = MAX_STATES_PER_VARIANT) -> ConformanceResult:
     """Align every judged case of `events` (sorted by case and time) on its channel's SOP.
 
     `tasks` maps log labels to SOP task names (labels absent from it are left out);
@@ -204,7 +213,8 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
             # A variant that token replay fits is in the model's language: cost 0.
             fitting = {v for v, r in token_replay(net, to_align).items() if r.fits}
             to_align = [v for v in to_align if v not in fitting]
-        aligner = Aligner(net, max_seconds=max_seconds, processes=processes)
+        aligner = Aligner(net, engine=engine, max_seconds=max_seconds, max_states=max_states,
+                          processes=processes)
         alignments = aligner.align(to_align)
         for variant in fitting:
             worst = len(variant) + aligner.engine.model_only

@@ -1265,3 +1265,23 @@ def to_pm4py(net: WorkflowNet) -> tuple[Any, Any, Any]:
     initial = PmMarking({places[net.source]: 1})
     final = PmMarking({places[net.sink]: 1})
     return pn, initial, final
+
+
+def from_pm4py(pn: Any, initial: Any, final: Any) -> WorkflowNet:
+    """A pm4py accepting Petri net (one token in one source, one in one sink, arc weights 1,
+    e.g. from pm4py's inductive miner) as our WorkflowNet; names are kept, labels too."""
+    sources = [p.name for p, n in initial.items() if n]
+    sinks = [p.name for p, n in final.items() if n]
+    if len(sources) != 1 or len(sinks) != 1 or any(
+            n != 1 for n in (*initial.values(), *final.values())):
+        raise ValueError("not a workflow net: the markings must be one token in one place each")
+    arcs = []
+    for arc in pn.arcs:
+        if getattr(arc, "weight", 1) != 1:
+            raise ValueError(f"arc {arc.source.name} -> {arc.target.name} has weight {arc.weight}")
+        arcs.append((str(arc.source.name), str(arc.target.name)))
+    transitions = tuple(Transition(str(t.name), None if t.label is None else str(t.label), None)
+                        for t in sorted(pn.transitions, key=lambda t: str(t.name)))
+    return WorkflowNet(places=tuple(sorted(str(p.name) for p in pn.places)),
+                       transitions=transitions, arcs=tuple(sorted(arcs)),
+                       source=str(sources[0]), sink=str(sinks[0]))

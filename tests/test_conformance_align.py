@@ -1,5 +1,5 @@
-"""Alignments on our converted nets: costs equal pm4py's, deviations read correctly, and a
-play-out of each bundled SOP fits with no CF finding."""
+"""Alignments on our converted nets: costs equal pm4py's (with either engine, r4pm or pm4py),
+deviations read correctly, and a play-out of each bundled SOP fits with no CF finding."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from audit.policy import Policy, default_policy_path, load_policy
 from audit.rules.engine import run_rules
 from audit.rules.registry import default_rules
-from conformance.align import Aligner, Alignment, Move
+from conformance.align import Aligner, Alignment, Move, resolve_engine
 from conformance.deviations import deviations_of, lane_roles
 from conformance.petri import WorkflowNet, bpmn_to_workflow_net, play_out, to_pm4py
 from tests.rules.logbuilder import build_log
@@ -22,6 +22,7 @@ from tests.rules.logbuilder import build_log
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "pm4py-tests"
 MODELS = Path(__file__).resolve().parents[1] / "models"
 CF = {"skipped-activity", "unexpected-activity", "wrong-order", "unfit-case"}
+ENGINES = ("r4pm", "pm4py")
 RULES = default_rules()
 
 
@@ -54,8 +55,8 @@ def _variants(csv: Path, cases: int) -> list[tuple[str, ...]]:
     return list(dict.fromkeys(tuple(g["concept:name"]) for _, g in grouped))
 
 
-def _assert_costs_equal(net: WorkflowNet, variants: list[tuple[str, ...]]) -> None:
-    ours = Aligner(net, processes=1).align(variants)
+def _assert_costs_equal(net: WorkflowNet, variants: list[tuple[str, ...]], engine: str) -> None:
+    ours = Aligner(net, engine=engine, processes=1).align(variants)
     theirs = _pm4py_costs(net, variants)
     assert [ours[v].cost for v in variants] == theirs
     for alignment in ours.values():
@@ -64,21 +65,22 @@ def _assert_costs_equal(net: WorkflowNet, variants: list[tuple[str, ...]]) -> No
         assert alignment.cost == sum(1 for m in alignment.moves if m.kind != "sync")
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="shared pm4py test data not present")
-def test_costs_equal_pm4py_on_running_example() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_costs_equal_pm4py_on_running_example(engine: str) -> None:
     net = _net(SHARED / "running-example.bpmn")
-    _assert_costs_equal(net, _variants(SHARED / "running-example.csv", 100))
+    _assert_costs_equal(net, _variants(SHARED / "running-example.csv", 100), engine)
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="shared pm4py test data not present")
-def test_costs_equal_pm4py_on_receipt() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_costs_equal_pm4py_on_receipt(engine: str) -> None:
     net = _net(SHARED / "receipt.bpmn")
     variants = _variants(SHARED / "receipt.csv", 300)
     assert len(variants) > 20
-    _assert_costs_equal(net, variants)
+    _assert_costs_equal(net, variants, engine)
 
 
-def test_costs_equal_pm4py_on_a_sample_log(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_costs_equal_pm4py_on_a_sample_log(tmp_path: Path, engine: str) -> None:
     from audit.ingest import import_sources
     from audit.sample import SampleSpec, write_sample
 
@@ -91,16 +93,48 @@ def test_costs_equal_pm4py_on_a_sample_log(tmp_path: Path) -> None:
     variants = list(dict.fromkeys(
         tuple(g["concept:name"].map(tasks)) for _, g in log.groupby("case:concept:name")))
     assert len(variants) > 5
-    _assert_costs_equal(_net(MODELS / "ecommerce.bpmn"), variants)
+    _assert_costs_equal(_net(MODELS / "ecommerce.bpmn"), variants, engine)
 
 
-def test_parallel_alignments_equal_sequential() -> None:
+def test_engines_agree_on_costs_and_worst_costs_of_deviating_variants() -> None:
+    """Every single-task deletion and adjacent swap of the SOP's play-out, on both engines."""
+    net = _net(MODELS / "offline.bpmn")
+    traces = sorted(play_out(net, max_length=9))
+    variants = list(dict.fromkeys(
+        [t[:k] + t[k + 1:] for t in traces for k in range(len(t))]
+        + [(*t[:k], t[k + 1], t[k], *t[k + 2:]) for t in traces for k in range(len(t) - 1)]))
+    r4pm = Aligner(net, engine="r4pm", processes=1).align(variants)
+    pm4py = Aligner(net, engine="pm4py", processes=1).align(variants)
+    assert any(a.cost for a in r4pm.values())
+    assert {v: (a.cost, a.worst_cost) for v, a in r4pm.items()} == {
+        v: (a.cost, a.worst_cost) for v, a in pm4py.items()}
+
+
+def test_r4pm_search_bound_marks_the_variant_bounded() -> None:
+    net = _net(MODELS / "ecommerce.bpmn")
+    variant = ("Close ticket", "Execute payout", "Approve refund", "Receive refund request")
+    bounded = Aligner(net, engine="r4pm", max_states=3, processes=1).align([variant])[variant]
+    assert bounded.bounded and bounded.cost is None and not bounded.fits
+    assert bounded.worst_cost == len(variant) + Aligner(net, engine="r4pm").engine.model_only
+    full = Aligner(net, engine="r4pm", processes=1).align([variant])[variant]
+    assert not full.bounded and full.cost is not None and full.cost > 0
+
+
+def test_engine_names_are_checked() -> None:
+    assert resolve_engine("pm4py") == "pm4py"
+    assert resolve_engine("auto") == "r4pm"  # installed with the mining extra
+    with pytest.raises(ValueError, match="unknown alignment engine"):
+        resolve_engine("fast")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_parallel_alignments_equal_sequential(engine: str) -> None:
     net = _net(MODELS / "subscription.bpmn")
     traces = sorted(play_out(net, max_length=9))
     variants = [t[:k] + t[k + 1:] for t in traces for k in range(len(t))][:80]
-    sequential = Aligner(net, processes=1).align(variants)
-    parallel = Aligner(net, processes=2, parallel_from=10).align(variants)
-    assert {v: a.cost for v, a in sequential.items()} == {v: a.cost for v, a in parallel.items()}
+    sequential = Aligner(net, engine=engine, processes=1).align(variants)
+    parallel = Aligner(net, engine=engine, processes=2, parallel_from=10).align(variants)
+    assert sequential == parallel
 
 
 def test_a_search_bound_is_never_fitting() -> None:

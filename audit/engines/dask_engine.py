@@ -203,8 +203,8 @@ class PartitionFacts(CaseFacts):
             options = self.policy.conformance
             self._conformance = check_conformance(
                 self.events, self.policy.sop_tasks(), self.policy.sop_path,
-                mode=options.mode, max_seconds=options.max_seconds, with_precision=False,
-                processes=1)
+                mode=options.mode, engine=options.engine, max_states=options.max_states,
+                max_seconds=options.max_seconds, with_precision=False, processes=1)
         return self._conformance
 
 
