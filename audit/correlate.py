@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from audit import canonical as C
@@ -29,9 +30,11 @@ class Correlation:
     """Charges that no ticket or refund refers to (sales, not refund cases)."""
 
 
-def _first(values: pd.Series) -> str | None:
-    present = values.dropna()
-    return None if present.empty else str(present.iloc[0])
+def _first_order(frame: pd.DataFrame, key: str) -> dict[str, str | None]:
+    """Each `key` value (sorted) -> the first order id its events state, or None."""
+    firsts = frame.groupby(key, sort=True)[C.ORDER_ID].first()
+    return {str(k): (None if pd.isna(v) else str(v))
+            for k, v in zip(firsts.index.tolist(), firsts.tolist(), strict=True)}
 
 
 def correlate(log: pd.DataFrame, config: SourcesConfig) -> Correlation:
@@ -47,61 +50,73 @@ def correlate(log: pd.DataFrame, config: SourcesConfig) -> Correlation:
     problems: list[dict[str, object]] = []
     notes: list[str] = []
 
-    order_of_ticket: dict[str, str | None] = {
-        str(t): _first(g[C.ORDER_ID]) for t, g in tickets.groupby(C.TICKET_ID, sort=True)}
+    order_of_ticket = _first_order(tickets, C.TICKET_ID)
     tickets_of_order: dict[str, list[str]] = defaultdict(list)
     for ticket, order in order_of_ticket.items():
         if order is not None:
             tickets_of_order[order].append(ticket)
-    order_of_charge: dict[str, str | None] = {
-        str(c): _first(g[C.ORDER_ID]) for c, g in charges.groupby(C.CHARGE_ID, sort=True)}
+    order_of_charge = _first_order(charges, C.CHARGE_ID)
     charges_of_order: dict[str, list[str]] = defaultdict(list)
     for charge, order in order_of_charge.items():
         if order is not None:
             charges_of_order[order].append(charge)
 
-    # Which case each refund belongs to.
+    # Which case each refund belongs to (plain lists: one pass, no per-row Series).
     case_of_refund: dict[int, str] = {}
     orphan_groups: dict[str, list[int]] = defaultdict(list)
-    for index, row in refunds.iterrows():
-        named = row[C.TICKET_ID]
-        charge = row[C.CHARGE_ID]
-        where = {"file": row[C.SOURCE_FILE], "row": row[C.SOURCE_ROW]}
-        if pd.notna(named):
+    by_order = config.ticket_to_charge == "order"
+    refund_index = [int(i) for i in refunds.index.tolist()]
+    refund_charge = refunds[C.CHARGE_ID].tolist()
+    for index, named, charge, own_order, refund_id, file, row in zip(
+            refund_index, refunds[C.TICKET_ID].tolist(), refund_charge,
+            refunds[C.ORDER_ID].tolist(), refunds[C.REFUND_ID].tolist(),
+            refunds[C.SOURCE_FILE].tolist(), refunds[C.SOURCE_ROW].tolist(), strict=True):
+        has_named = pd.notna(named)
+        has_charge = pd.notna(charge)
+        if has_named:
             if str(named) in order_of_ticket:
-                case_of_refund[int(index)] = str(named)  # type: ignore[call-overload]
+                case_of_refund[index] = str(named)
                 continue
-            problems.append({**where, "field": C.TICKET_ID, "value": str(named),
+            problems.append({"file": file, "row": row, "field": C.TICKET_ID,
+                             "value": str(named),
                              "reason": "refund names a ticket no ticketing export contains "
                                        "(kept as a case of its own)"})
-        if pd.notna(charge) and str(charge) not in order_of_charge:
-            problems.append({**where, "field": C.CHARGE_ID, "value": str(charge),
+        if has_charge and str(charge) not in order_of_charge:
+            problems.append({"file": file, "row": row, "field": C.CHARGE_ID,
+                             "value": str(charge),
                              "reason": "refund names a charge no payment export contains"})
-        order = row[C.ORDER_ID] if pd.notna(row[C.ORDER_ID]) else (
-            order_of_charge.get(str(charge)) if pd.notna(charge) else None)
+        order = own_order if pd.notna(own_order) else (
+            order_of_charge.get(str(charge)) if has_charge else None)
         claimants = tickets_of_order.get(str(order), []) if order is not None else []
-        if pd.isna(named) and len(claimants) == 1 and config.ticket_to_charge == "order":
-            case_of_refund[int(index)] = claimants[0]  # type: ignore[call-overload]
+        if not has_named and len(claimants) == 1 and by_order:
+            case_of_refund[index] = claimants[0]
             continue
-        key = str(charge) if pd.notna(charge) else str(row[C.REFUND_ID])
-        orphan_groups[key].append(int(index))  # type: ignore[call-overload]
-    for members in orphan_groups.values():
-        group = refunds.loc[members].sort_values([C.TIMESTAMP, C.SOURCE_ROW], kind="stable")
-        case = str(group[C.REFUND_ID].iloc[0])
-        for index in members:
-            case_of_refund[index] = case
+        key = str(charge) if has_charge else str(refund_id)
+        orphan_groups[key].append(index)
     if orphan_groups:
+        # Each orphan group is named by its first refund id in (time, source row) order.
+        members = [i for group in orphan_groups.values() for i in group]
+        orphans = refunds.loc[members, [C.TIMESTAMP, C.SOURCE_ROW, C.REFUND_ID]]
+        orphans = orphans.assign(_group=[k for k, g in orphan_groups.items() for _ in g])
+        orphans = orphans.sort_values([C.TIMESTAMP, C.SOURCE_ROW], kind="stable")
+        first = orphans.groupby("_group", sort=False)[C.REFUND_ID].first()
+        name_of = {str(k): str(v)
+                   for k, v in zip(first.index.tolist(), first.tolist(), strict=True)}
+        for key, group in orphan_groups.items():
+            for index in group:
+                case_of_refund[index] = name_of[key]
         notes.append(f"correlation: {len(orphan_groups)} payout case(s) without a ticket "
                      "(kept as their own cases, named by their first refund id)")
 
     # Which cases each charge belongs to.
     cases_of_charge: dict[str, set[str]] = defaultdict(set)
-    if config.ticket_to_charge == "order":
+    if by_order:
         for ticket, order in order_of_ticket.items():
             for charge in charges_of_order.get(str(order), []) if order else []:
                 cases_of_charge[charge].add(ticket)
+    charge_of_refund = dict(zip(refund_index, refund_charge, strict=True))
     for index, case in case_of_refund.items():
-        refunded = refunds[C.CHARGE_ID].get(index)
+        refunded = charge_of_refund.get(index)
         if refunded is not None and pd.notna(refunded) and str(refunded) in order_of_charge:
             cases_of_charge[str(refunded)].add(case)
 
@@ -112,18 +127,9 @@ def correlate(log: pd.DataFrame, config: SourcesConfig) -> Correlation:
     refund_part = refunds.copy()
     refund_part[C.CASE] = pd.Series(case_of_refund, dtype="string").reindex(refund_part.index)
     parts.append(refund_part)
-    left_out = 0
-    for charge_id, group in charges.groupby(C.CHARGE_ID, sort=False):
-        owners = sorted(cases_of_charge.get(str(charge_id), set()))
-        if not owners:
-            left_out += len(group)
-            continue
-        for owner in owners:
-            copy = group.copy()
-            copy[C.CASE] = owner
-            if len(owners) > 1:
-                copy[C.EVENT_ID] = copy[C.EVENT_ID].astype("string") + f"@{owner}"
-            parts.append(copy)
+    charge_part, left_out = _charge_copies(charges, cases_of_charge)
+    if charge_part is not None:
+        parts.append(charge_part)
     if left_out:
         notes.append(f"correlation: {left_out} charge event(s) that no ticket or refund refers "
                      "to are sales, not refund cases: left out")
@@ -137,6 +143,48 @@ def correlate(log: pd.DataFrame, config: SourcesConfig) -> Correlation:
         notes.append(f"correlation: {len(unresolved)} reference(s) to ids no export contains "
                      "(see the correlation problems)")
     return Correlation(out, notes, unresolved, left_out)
+
+
+def _charge_copies(charges: pd.DataFrame,
+                   cases_of_charge: dict[str, set[str]]) -> tuple[pd.DataFrame | None, int]:
+    """One copy of each charge's events per case it belongs to (charge ids in order of first
+    appearance, then cases sorted); a charge in several cases gets the case appended to its
+    event ids. Also the number of charge events no case refers to (left out)."""
+    keyed = charges[charges[C.CHARGE_ID].notna()]
+    keys = [str(k) for k in keyed[C.CHARGE_ID].tolist()]
+    if not keys:
+        return None, 0
+    codes, uniques = pd.factorize(np.asarray(keys, dtype=object))
+    grouped = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[grouped], np.arange(len(uniques) + 1))
+    take: list[int] = []
+    owner_of: list[str] = []
+    shared: list[bool] = []
+    left_out = 0
+    for code, key in enumerate(uniques.tolist()):
+        positions = grouped[bounds[code]:bounds[code + 1]].tolist()
+        owners = sorted(cases_of_charge.get(str(key), set()))
+        if not owners:
+            left_out += len(positions)
+            continue
+        for owner in owners:
+            take.extend(positions)
+            owner_of.extend([owner] * len(positions))
+        shared.extend([len(owners) > 1] * (len(positions) * len(owners)))
+    if not take:
+        return None, left_out
+    copies = keyed.iloc[take].copy()
+    copies[C.CASE] = owner_of
+    copies["_order"] = np.arange(len(copies))
+    is_shared = np.asarray(shared, dtype=bool)
+    single = copies[~is_shared]
+    several = copies[is_shared].copy()
+    if len(several):
+        several[C.EVENT_ID] = (several[C.EVENT_ID].astype("string") + "@"
+                               + several[C.CASE].astype("string"))
+    both = pd.concat([p for p in (single, several) if len(p)])
+    both = both.sort_values("_order", kind="stable").drop(columns="_order")
+    return both, left_out
 
 
 def _fill_case_ids(log: pd.DataFrame, *, is_source: pd.Series,
