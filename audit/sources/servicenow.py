@@ -34,31 +34,34 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     for bad in ragged:
         collector.quarantine(bad.row, "(record)", bad.text,
                              f"{bad.found} fields where the header has {bad.expected}")
-    checkpoint = "record_checkpoint" in frame.columns
+    # Plain column lists: one pass over the rows without a pandas object per row or cell.
+    columns = [str(c) for c in frame.columns]
+    cells = {c: [str(v) for v in frame[c].tolist()] for c in columns}
+    rows = [int(r) for r in table.rows]
+    documents = [d.strip() for d in cells["documentkey"]]
+    fieldnames, newvalues = cells["fieldname"], cells["newvalue"]
+    created, users = cells["sys_created_on"], cells["user"]
+    stamps = ([s.strip() for s in cells["record_checkpoint"]]
+              if "record_checkpoint" in cells else [""] * len(rows))
+    contents = list(zip(*(cells[c] for c in columns if c != "sys_id"), strict=True))
     groups: dict[tuple[str, str], list[int]] = {}
     seen_rows: dict[tuple[str, ...], int] = {}
-    for position, row in enumerate(table.rows):
-        record = frame.iloc[position]
-        content = tuple(str(record[c]) for c in frame.columns if c != "sys_id")
+    for position, content in enumerate(contents):
         if content in seen_rows:  # the same audit row exported twice
             collector.deduplicated += 1
             continue
-        seen_rows[content] = int(row)
-        document = str(record["documentkey"]).strip()
-        stamp = str(record["record_checkpoint"]).strip() if checkpoint else ""
-        group = stamp or f"{record['sys_created_on']}|{record['user']}"
-        groups.setdefault((document, group), []).append(position)
+        seen_rows[content] = rows[position]
+        group = stamps[position] or f"{created[position]}|{users[position]}"
+        groups.setdefault((documents[position], group), []).append(position)
     numbers: dict[str, str] = {}
     number_field = cfg.number_field or "number"
-    for position in range(len(frame)):
-        record = frame.iloc[position]
-        if str(record["fieldname"]) == number_field and str(record["newvalue"]).strip():
-            numbers.setdefault(str(record["documentkey"]).strip(),
-                               str(record["newvalue"]).strip())
+    for document, name, value in zip(documents, fieldnames, newvalues, strict=True):
+        if name == number_field and value.strip():
+            numbers.setdefault(document, value.strip())
     updates: list[Update] = []
     for (document, group), positions in groups.items():
-        first = frame.iloc[positions[0]]
-        row = int(table.rows[positions[0]])
+        first = positions[0]
+        row = rows[first]
         ticket = numbers.get(document)
         if ticket is None:
             collector.quarantine(row, "documentkey", document,
@@ -66,16 +69,15 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
                                  "its ticket number is unknown")
             continue
         try:
-            time = local_to_utc(str(first["sys_created_on"]), TIME_FORMAT, zone)
+            time = local_to_utc(created[first], TIME_FORMAT, zone)
         except BadValue as exc:
-            collector.quarantine(row, "sys_created_on", first["sys_created_on"], str(exc))
+            collector.quarantine(row, "sys_created_on", created[first], str(exc))
             continue
         changes: dict[str, str | None] = {}
         for position in positions:
-            record = frame.iloc[position]
-            value = str(record["newvalue"])
-            changes[str(record["fieldname"])] = value if value.strip() else None
-        user = str(first["user"]).strip() or None
+            value = newvalues[position]
+            changes[fieldnames[position]] = value if value.strip() else None
+        user = users[first].strip() or None
         updates.append(Update(ticket, time, user, f"{SYSTEM}:{document}:{group}", row, changes))
     updates_to_table(updates, cfg, collector)
     return collector
