@@ -18,7 +18,8 @@ import pandas as pd
 
 from audit import canonical as C
 from audit.currency import CURRENCIES
-from audit.ingest.csv_reader import read_csv
+from audit.ingest.csv_reader import RaggedRow, read_csv
+from audit.ingest.raw import RawTable
 from audit.sources.common import (
     BadValue,
     Collector,
@@ -53,8 +54,12 @@ _ADYEN_REFUND_TYPES = {"refunded": "succeeded", "refundedbulk": "succeeded",
                        "refundedreversed": "reversed", "refundfailed": "failed"}
 
 
-def _cell(record: pd.Series, column: str | None) -> str | None:
-    if column is None or column not in record.index:
+Record = dict[str, object]
+"""One export row: column name -> its cell text."""
+
+
+def _cell(record: Record, column: str | None) -> str | None:
+    if column is None or column not in record:
         return None
     value = str(record[column]).strip()
     return value or None
@@ -73,7 +78,7 @@ def _base(cfg: PaymentConfig, event_id: str, key: str, time: str, amount: Decima
             C.AMOUNT: money(amount), C.CURRENCY: currency, C.CHANNEL: cfg.channel}
 
 
-def _charge(cfg: PaymentConfig, record: pd.Series, base: dict[str, str | None], charge_id: str,
+def _charge(cfg: PaymentConfig, record: Record, base: dict[str, str | None], charge_id: str,
             status: str, method: str | None) -> dict[str, str | None]:
     resource = _cell(record, cfg.charge_resource_column) or cfg.charge_resource
     return {**base, C.ACTIVITY: cfg.charge_activity, C.RESOURCE: resource,
@@ -91,7 +96,7 @@ def _refund(cfg: PaymentConfig, base: dict[str, str | None], refund_id: str,
             C.PAYMENT_STATUS: status}
 
 
-def _checked(collector: Collector, row: int, record: pd.Series,
+def _checked(collector: Collector, row: int, record: Record,
              checks: list[tuple[str, Callable[[], object]]]) -> list[object] | None:
     """Run each column's parser; quarantine the row at the first column that fails."""
     values: list[object] = []
@@ -104,19 +109,27 @@ def _checked(collector: Collector, row: int, record: pd.Series,
     return values
 
 
-def _content(record: pd.Series) -> tuple[object, ...]:
-    return tuple(str(v) for v in record.to_numpy())
+def _content(record: Record) -> tuple[object, ...]:
+    return tuple(str(v) for v in record.values())
 
 
 def _start(path: Path, system: str, needed: tuple[str, ...], encoding: str | None,
-           label: str) -> tuple[pd.DataFrame, list[int], Collector]:
-    table, ragged = read_csv(path, encoding=encoding)
+           label: str, read: tuple[RawTable, list[RaggedRow]] | None = None,
+           ) -> tuple[list[Record], list[int], Collector]:
+    table, ragged = read or read_csv(path, encoding=encoding)
     require_columns(list(table.frame.columns), needed, system=label, file=path)
     collector = Collector(system, path)
     for bad in ragged:
         collector.quarantine(bad.row, "(record)", bad.text,
                              f"{bad.found} fields where the header has {bad.expected}")
-    return table.frame, [int(r) for r in table.rows], collector
+    return _records(table.frame), [int(r) for r in table.rows], collector
+
+
+def _records(frame: pd.DataFrame) -> list[Record]:
+    """The rows as plain dicts (column lists zipped: no pandas object per row or cell)."""
+    columns = [str(c) for c in frame.columns]
+    values = [frame[c].tolist() for c in frame.columns]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 # --- Stripe -------------------------------------------------------------------------------
@@ -133,13 +146,12 @@ def _stripe_time(text: str) -> str:
 
 def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -> Collector:
     """Stripe charges or refunds export (amounts in minor units, `created` in UTC)."""
-    head, _ = read_csv(path, encoding=encoding)
-    refunds = "charge" in head.frame.columns
+    read = read_csv(path, encoding=encoding)  # read once: the columns say which export
+    refunds = "charge" in read[0].frame.columns
     needed = STRIPE_REFUND_COLUMNS if refunds else STRIPE_CHARGE_COLUMNS
-    frame, rows, collector = _start(path, "stripe", needed, encoding,
-                                    f"Stripe {'refunds' if refunds else 'charges'}")
-    for position, row in enumerate(rows):
-        record = frame.iloc[position]
+    records, rows, collector = _start(path, "stripe", needed, encoding,
+                                      f"Stripe {'refunds' if refunds else 'charges'}", read)
+    for record, row in zip(records, rows, strict=True):
         ident = str(record["id"]).strip()
         if collector.duplicate(f"stripe:{ident}", row, _content(record)):
             continue
@@ -178,11 +190,10 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
 # --- PayPal -------------------------------------------------------------------------------
 def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -> Collector:
     """PayPal Activity Download CSV: Date, Time, TimeZone, signed Gross in major units."""
-    frame, rows, collector = _start(path, "paypal", PAYPAL_COLUMNS, encoding,
-                                    "PayPal activity download")
+    records, rows, collector = _start(path, "paypal", PAYPAL_COLUMNS, encoding,
+                                      "PayPal activity download")
     date_format = (cfg.date_format or "%d/%m/%Y") + " %H:%M:%S"
-    for position, row in enumerate(rows):
-        record = frame.iloc[position]
+    for record, row in zip(records, rows, strict=True):
         ident = str(record["Transaction ID"]).strip()
         if collector.duplicate(f"paypal:{ident}", row, _content(record)):
             continue
@@ -226,10 +237,9 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
 # --- Adyen --------------------------------------------------------------------------------
 def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -> Collector:
     """Adyen Settlement details report: Creation Date + TimeZone, Gross Debit/Credit (GC)."""
-    frame, rows, collector = _start(path, "adyen", ADYEN_COLUMNS, encoding,
-                                    "Adyen settlement details")
-    for position, row in enumerate(rows):
-        record = frame.iloc[position]
+    records, rows, collector = _start(path, "adyen", ADYEN_COLUMNS, encoding,
+                                      "Adyen settlement details")
+    for record, row in zip(records, rows, strict=True):
         kind = str(record["Type"]).strip().lower()
         psp = str(record["Psp Reference"]).strip()
         modification = str(record["Modification Reference"]).strip()
