@@ -36,6 +36,43 @@ ZONE_ABBREVIATIONS: dict[str, timedelta] = {
 }
 
 
+_D2, _D4 = "([0-9]{2})", "([0-9]{4})"
+_CLOCK = f"{_D2}:{_D2}:{_D2}"
+# Formats the exports use, as strict ASCII patterns and the positions of year, month, day in
+# their groups. A text of this exact shape means what strptime reads from it; anything else
+# (and any value out of range) goes to strptime itself, so results and errors are unchanged.
+_FAST_FORMATS: dict[str, tuple[re.Pattern[str], tuple[int, int, int]]] = {
+    "%Y-%m-%d %H:%M:%S": (re.compile(f"{_D4}-{_D2}-{_D2} {_CLOCK}"), (1, 2, 3)),
+    "%d/%m/%Y %H:%M:%S": (re.compile(f"{_D2}/{_D2}/{_D4} {_CLOCK}"), (3, 2, 1)),
+    "%m/%d/%Y %H:%M:%S": (re.compile(f"{_D2}/{_D2}/{_D4} {_CLOCK}"), (3, 1, 2)),
+    "%Y-%m-%dT%H:%M:%S.%f%z": (re.compile(
+        f"{_D4}-{_D2}-{_D2}T{_CLOCK}\\.([0-9]{{1,6}})([+-])([0-9]{{2}})([0-5][0-9])"),
+        (1, 2, 3)),
+}
+
+
+def strptime(text: str, fmt: str) -> datetime:
+    """`datetime.strptime`, with a fast path for the plain numeric formats above."""
+    fast = _FAST_FORMATS.get(fmt)
+    if fast is not None:
+        match = fast[0].fullmatch(text)
+        if match is not None:
+            g = match.groups()
+            y, m, d = fast[1]
+            try:
+                tz: timezone | None = None
+                micro = 0
+                if len(g) > 6:
+                    micro = int(g[6].ljust(6, "0"))
+                    offset = int(g[8]) * 3600 + int(g[9]) * 60
+                    tz = timezone(timedelta(seconds=-offset if g[7] == "-" else offset))
+                return datetime(int(g[y - 1]), int(g[m - 1]), int(g[d - 1]), int(g[3]),
+                                int(g[4]), int(g[5]), micro, tzinfo=tz)
+            except ValueError:
+                pass
+    return datetime.strptime(text, fmt)
+
+
 class BadValue(ValueError):
     """A value an adapter cannot use; the message is the quarantine reason."""
 
@@ -72,7 +109,7 @@ def money(value: Decimal) -> str:
 def local_to_utc(text: str, fmt: str, zone: str) -> str:
     """A local time without offset, in an IANA zone, as ISO 8601 UTC."""
     try:
-        naive = datetime.strptime(text.strip(), fmt)
+        naive = strptime(text.strip(), fmt)
     except ValueError as exc:
         raise BadValue(f"not a time in the format {fmt}") from exc
     return naive.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC).isoformat()
@@ -85,7 +122,7 @@ def abbreviated_to_utc(text: str, fmt: str, abbreviation: str) -> str:
         raise BadValue(f"unknown time zone abbreviation {abbreviation!r} (known: "
                        f"{', '.join(sorted(ZONE_ABBREVIATIONS))})")
     try:
-        naive = datetime.strptime(text.strip(), fmt)
+        naive = strptime(text.strip(), fmt)
     except ValueError as exc:
         raise BadValue(f"not a time in the format {fmt}") from exc
     return naive.replace(tzinfo=timezone(offset)).astimezone(UTC).isoformat()

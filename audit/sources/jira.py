@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.errors import InputError
-from audit.sources.common import BadValue, Collector
+from audit.sources.common import BadValue, Collector, strptime
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import Update, updates_to_table
 
@@ -25,7 +25,7 @@ def iso(text: str) -> str:
     """Jira writes 2026-07-03T10:12:00.000+0200; make the offset ISO 8601."""
     value = text.strip()
     try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").isoformat()
+        return strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").isoformat()
     except ValueError:
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
