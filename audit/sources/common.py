@@ -8,6 +8,7 @@ value, reason) and rows exported twice are dropped and counted.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -139,6 +140,14 @@ def require_columns(columns: list[str], needed: tuple[str, ...], *, system: str,
             file=file)
 
 
+Content = tuple[object, ...] | Callable[[], tuple[object, ...]]
+"""What a record holds, to tell a record exported twice from a different one with its id."""
+
+
+def _resolved(content: Content) -> tuple[object, ...]:
+    return content() if callable(content) else content
+
+
 @dataclass
 class Collector:
     """Collects an adapter's records, quarantine rows and duplicates for one file."""
@@ -148,19 +157,22 @@ class Collector:
     records: list[dict[str, str | None]] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
     problems: list[dict[str, object]] = field(default_factory=list)
-    seen: dict[str, tuple[int, tuple[object, ...]]] = field(default_factory=dict)
+    seen: dict[str, tuple[int, Content]] = field(default_factory=dict)
     deduplicated: int = 0
     skipped: int = 0
     """Records read that state nothing the log records (e.g. a ticket update of tags only)."""
     notes: list[str] = field(default_factory=list)
 
-    def duplicate(self, key: str, row: int, content: tuple[object, ...]) -> bool:
-        """True if `key` was read before: identical -> counted, different -> quarantined."""
+    def duplicate(self, key: str, row: int, content: Content) -> bool:
+        """True if `key` was read before: identical -> counted, different -> quarantined.
+
+        `content` may be a function that returns it: then it is only computed for keys read
+        more than once (most records are read once)."""
         first = self.seen.get(key)
         if first is None:
             self.seen[key] = (row, content)
             return False
-        if first[1] == content:
+        if _resolved(first[1]) == _resolved(content):
             self.deduplicated += 1
         else:
             self.quarantine(row, "id", key,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,10 @@ def _person(value: Any) -> str | None:
         name = value.get("displayName") or value.get("name") or value.get("accountId")
         return None if name is None else str(name)
     return None
+
+
+def _content(fields: dict[str, Any]) -> tuple[object, ...]:
+    return (json.dumps(fields, sort_keys=True, default=str),)
 
 
 def load_issues(path: Path) -> list[dict[str, Any]]:
@@ -73,8 +78,7 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
         known = {name: str(fields[name]) for name in (cfg.order_field, cfg.currency_field)
                  if name and fields.get(name) not in (None, "")}
         fields_of.setdefault(key, {}).update(known)
-        if collector.duplicate(f"{SYSTEM}:{key}:created", number,
-                               (json.dumps(fields, sort_keys=True, default=str),)):
+        if collector.duplicate(f"{SYSTEM}:{key}:created", number, partial(_content, fields)):
             histories = (issue.get("changelog") or {}).get("histories") or []
             number += len(histories)
             collector.deduplicated += len(histories)

@@ -153,7 +153,7 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
                                       f"Stripe {'refunds' if refunds else 'charges'}", read)
     for record, row in zip(records, rows, strict=True):
         ident = str(record["id"]).strip()
-        if collector.duplicate(f"stripe:{ident}", row, _content(record)):
+        if collector.duplicate(f"stripe:{ident}", row, partial(_content, record)):
             continue
         try:
             currency = _currency(str(record["currency"]))
@@ -195,7 +195,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     date_format = (cfg.date_format or "%d/%m/%Y") + " %H:%M:%S"
     for record, row in zip(records, rows, strict=True):
         ident = str(record["Transaction ID"]).strip()
-        if collector.duplicate(f"paypal:{ident}", row, _content(record)):
+        if collector.duplicate(f"paypal:{ident}", row, partial(_content, record)):
             continue
         kind = str(record["Type"]).strip().lower()
         is_refund = kind in _PAYPAL_REFUND_TYPES
@@ -244,7 +244,7 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
         psp = str(record["Psp Reference"]).strip()
         modification = str(record["Modification Reference"]).strip()
         ident = modification or psp
-        if collector.duplicate(f"adyen:{ident}:{kind}", row, _content(record)):
+        if collector.duplicate(f"adyen:{ident}:{kind}", row, partial(_content, record)):
             continue
         if kind not in _ADYEN_CHARGE_TYPES and kind not in _ADYEN_REFUND_TYPES:
             collector.quarantine(row, "Type", record["Type"],

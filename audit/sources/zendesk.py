@@ -8,6 +8,7 @@ One audit = one update: `ticket_id`, `created_at`, `author_id` (names from a sid
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,10 @@ def load_audits(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], dict[str,
     return audits, users
 
 
+def _content(audit: dict[str, Any]) -> tuple[object, ...]:
+    return (json.dumps(audit, sort_keys=True),)
+
+
 def read(path: Path, cfg: TicketingConfig) -> Collector:
     audits, users = load_audits(path)
     collector = Collector(SYSTEM, path)
@@ -73,7 +78,7 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
         ticket = str(audit["ticket_id"])
         events = audit.get("events") or []
         key = f"{SYSTEM}:{ticket}:{audit_id}"
-        if collector.duplicate(key, number, (json.dumps(audit, sort_keys=True),)):
+        if collector.duplicate(key, number, partial(_content, audit)):
             continue
         time = str(audit["created_at"])
         if not time.strip():
