@@ -302,3 +302,31 @@ def test_random_quoting_reads_the_same(tmp_path: Path, seed: int) -> None:
         path.write_bytes((rng.choice(["\n", "\r\n"]).join(lines)
                           + rng.choice(["", "\n"])).encode())
         assert_same_read(path, delimiter=",")
+
+
+def test_normalise_helpers_match_pandas() -> None:
+    from audit.ingest import _sorted
+    from audit.ingest.normalise import _row_numbers, _text
+
+    for storage in ("pyarrow", "python"):
+        text = pd.Series([" a ", "", "b", None, "\u3000c\x1c", "d"], dtype=pd.StringDtype(storage),
+                         index=[4, 2, 0, 1, 3, 9], name="x")
+        stripped = text.astype("string").str.strip()
+        pd.testing.assert_series_equal(_text(text), stripped.mask(stripped.eq("")))
+        plain = text.fillna("p").astype("string").str.strip().replace("", "q")
+        pd.testing.assert_series_equal(_text(plain), plain)
+    for values in (["12", "0012", "-3"], ["+12", " 7", "1_0"]):
+        rows = pd.Series(values, dtype="str", name="source:row")
+        pd.testing.assert_series_equal(_row_numbers(rows), rows.astype("int64"))
+    with pytest.raises(ValueError):
+        _row_numbers(pd.Series(["1", "x"], dtype="str"))
+    frame = pd.DataFrame({
+        "k": pd.Series(["b", "a", None, "a", "b"], dtype="string"),
+        "t": [3.0, 1.0, 2.0, np.nan, 1.0],
+        "v": pd.Series(["1", "2", "3", "4", "5"], dtype="str"),
+        "o": [object(), 1, "x", None, 2.5],
+    }, index=[10, 11, 12, 13, 14])
+    expected = frame.sort_values(["k", "t"], kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(_sorted([frame.copy()], ["k", "t"]), expected)
+    ordered = expected.copy()
+    pd.testing.assert_frame_equal(_sorted([ordered], ["k", "t"]), expected)

@@ -193,6 +193,22 @@ def assign_event_ids(log: pd.DataFrame) -> pd.Series:
     return given.astype("string").fillna(derived)
 
 
+def _sorted(owned: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    """``frame.sort_values(keys, kind="stable").reset_index(drop=True)`` for the one frame in
+    `owned`, built a column at a time and dropping each sorted column from the input, so that
+    a large log is not held twice (if the caller keeps no other reference to the frame)."""
+    frame = owned.pop()
+    order = frame[keys].reset_index(drop=True).sort_values(keys, kind="stable").index.to_numpy()
+    if np.array_equal(order, np.arange(len(order))):
+        return frame.reset_index(drop=True)
+    names = list(frame.columns)
+    columns: dict[str, pd.Series] = {}
+    for name in names:
+        columns[name] = frame[name].take(order).reset_index(drop=True)
+        del frame[name]
+    return pd.DataFrame(columns, columns=names, copy=False)
+
+
 def import_sources(
     sources: list[tuple[Path, str | None]],
     *,
@@ -237,6 +253,7 @@ def import_sources(
         quarantines.extend([broken, result.quarantine])
         counts.append((path.name, own_mapping.system or table.system, result.records_read,
                        table.deduplicated))
+        del table, result  # the raw cells are not needed any more (large files)
     if not logs:
         raise InputError("no event source given (only a role history)")
     log = pd.concat(logs, ignore_index=True) if len(logs) > 1 else logs[0]
@@ -270,8 +287,10 @@ def import_sources(
         log, role_notes = apply_roles(log, role_history)
         notes.extend(role_notes)
     ordered = list(C.COLUMNS) + [c for c in log.columns if c not in C.COLUMNS]
-    log = log[ordered].sort_values(
-        [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW], kind="stable").reset_index(drop=True)
+    owned = [log[ordered]]
+    del log
+    logs.clear()
+    log = _sorted(owned, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
     quarantine = pd.concat([q for q in quarantines if len(q)], ignore_index=True) if any(
         len(q) for q in quarantines) else empty_quarantine()
     imported = log[_INPUT].value_counts()

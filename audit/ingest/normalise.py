@@ -69,6 +69,25 @@ def _mask(condition: pd.Series) -> np.ndarray:
     return condition.to_numpy(dtype=bool, na_value=False)
 
 
+def _row_numbers(text: pd.Series) -> pd.Series:
+    """``text.astype("int64")``; Arrow-backed text of plain integers is cast by Arrow (the same
+    numbers, without a Python str per row), anything Arrow refuses goes the pandas way."""
+    if isinstance(text.array, pd.arrays.ArrowStringArray):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:
+            numbers = pc.cast(pa.chunked_array(text.array.__arrow_array__()), pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        else:
+            if numbers.null_count == 0:
+                return pd.Series(numbers.to_numpy(), index=text.index, name=text.name,
+                                 dtype="int64")
+    converted: pd.Series = text.astype("int64")
+    return converted
+
+
 def _parse_amounts(
     text: pd.Series, mapping: Mapping
 ) -> tuple[pd.Series, pd.Series, np.ndarray]:
@@ -137,30 +156,32 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
             continue
         text = _text(raw_values)
         shown[name] = text
-        reason = pd.Series("", index=frame.index, dtype=object)
         if column.kind == "amount":
-            values, reason, flags[name] = _parse_amounts(text, mapping)
+            values, reasons[name], flags[name] = _parse_amounts(text, mapping)
             out[name] = values
-        else:
-            touched = np.zeros(len(frame), dtype=bool)
-            if name == C.CURRENCY:
-                text = text.str.upper()
-                unknown = text.notna() & ~text.isin(CURRENCIES)
-                reason[unknown] = "unknown currency (not an ISO 4217 code)"
-                touched |= _mask(unknown)
-            elif name in (C.CHANNEL, C.PAYMENT_STATUS):
-                text = text.str.lower()
-                assert column.allowed is not None
-                unknown = text.notna() & ~text.isin(column.allowed)
-                reason[unknown] = f"not one of {', '.join(column.allowed)}"
-                touched |= _mask(unknown)
-            if column.required and name != C.EVENT_ID:  # ids are assigned after import
-                empty = text.isna()
-                reason[empty] = "empty value"
-                touched |= _mask(empty)
+            continue
+        checks: list[tuple[pd.Series, str]] = []  # (failed, reason), later ones win
+        if name == C.CURRENCY:
+            text = text.str.upper()
+            checks.append((text.notna() & ~text.isin(CURRENCIES),
+                           "unknown currency (not an ISO 4217 code)"))
+        elif name in (C.CHANNEL, C.PAYMENT_STATUS):
+            text = text.str.lower()
+            assert column.allowed is not None
+            checks.append((text.notna() & ~text.isin(column.allowed),
+                           f"not one of {', '.join(column.allowed)}"))
+        if column.required and name != C.EVENT_ID:  # ids are assigned after import
+            checks.append((text.isna(), "empty value"))
+        out[name] = text
+        touched = np.zeros(len(frame), dtype=bool)
+        for failed, _ in checks:
+            touched |= _mask(failed)
+        if touched.any():  # (a column of reasons only where some row has one)
+            reason = pd.Series("", index=frame.index, dtype=object)
+            for failed, why in checks:
+                reason[failed] = why
+            reasons[name] = reason
             flags[name] = _flags(reason, touched)
-            out[name] = text
-        reasons[name] = reason
 
     canonical = pd.DataFrame(out, copy=False)
     for name, column_name in resolved.items():  # evidence columns named in the mapping
@@ -186,13 +207,13 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
     if all(c in frame.columns for c in provenance) and frame[list(provenance)].notna().all().all():
         # A canonical log written by an earlier import keeps the provenance of the original rows.
         for name in provenance:
-            if raw.arrow_text and name != C.SOURCE_ROW:
-                # what inferring the dtype of the str objects would give, without them
+            if raw.arrow_text:
+                # the 'str' dtype that pandas infers for the str objects, without making them
                 canonical[name] = frame[name].astype("str").array
             else:
                 canonical[name] = frame[name].to_numpy()
             canonical.pop(f"raw:{name}")
-        canonical[C.SOURCE_ROW] = canonical[C.SOURCE_ROW].astype("int64")
+        canonical[C.SOURCE_ROW] = _row_numbers(canonical[C.SOURCE_ROW])
     else:
         canonical[C.SOURCE_SYSTEM] = mapping.system or raw.system
         canonical[C.SOURCE_FILE] = file.name
