@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from audit import canonical as C
@@ -60,24 +61,38 @@ def read_roles(path: Path, *, encoding: str | None = None) -> RoleHistory:
 def apply_roles(log: pd.DataFrame, history: RoleHistory) -> tuple[pd.DataFrame, list[str]]:
     """Resolve logins to people and set `org:role` where the log has none; return notes."""
     log = log.copy()
-    resource = log[C.RESOURCE].astype("string")
-    resolved = resource.map(lambda r: history.logins.get(r, r) if pd.notna(r) else r)
-    log[C.RESOURCE] = resolved.astype("string")
-    roles = pd.Series(pd.NA, index=log.index, dtype="string")
-    periods = history.periods
-    for person, own in periods.groupby("person", sort=False):
-        mine = log[C.RESOURCE].eq(person).fillna(False).to_numpy()
-        if not mine.any():
+    # Logins -> people once per distinct resource, not once per event.
+    codes, names = pd.factorize(log[C.RESOURCE].astype("string"))
+    named = pd.array([history.logins.get(str(n), str(n)) for n in names], dtype="string")
+    log[C.RESOURCE] = pd.Series(named.take(codes, allow_fill=True), index=log.index,
+                                dtype="string")
+    # Each person's events by position, then each of their periods in file order (a later
+    # period wins where two overlap): work proportional to the events, not people x events.
+    grouped = history.periods.groupby("person", sort=False)
+    persons = pd.Index(list(grouped.groups))
+    holder = persons.get_indexer(pd.Index(log[C.RESOURCE]))
+    order = np.argsort(holder, kind="stable")
+    bounds = np.searchsorted(holder[order], np.arange(len(persons) + 1))
+    roles = np.full(len(log), pd.NA, dtype=object)
+    times_all = log[C.TIMESTAMP]
+    for person, own in grouped:
+        code = persons.get_loc(person)
+        assert isinstance(code, int)
+        mine = order[bounds[code]:bounds[code + 1]]
+        if not len(mine):
             continue
-        times = log.loc[mine, C.TIMESTAMP]
-        found = pd.Series(pd.NA, index=times.index, dtype="string")
-        for _, period in own.iterrows():
-            after = times >= period["valid_from"]
-            before = times < period["valid_to"] if pd.notna(period["valid_to"]) else True
-            found = found.mask(after & before, period["role"])
-        roles.loc[found.index] = found
+        times = times_all.iloc[mine]
+        found = np.full(len(mine), pd.NA, dtype=object)
+        for start, end, role in zip(own["valid_from"], own["valid_to"], own["role"],
+                                    strict=True):
+            during = (times >= start).to_numpy(dtype=bool, copy=True)
+            if pd.notna(end):
+                during &= (times < end).to_numpy(dtype=bool)
+            found[during] = role
+        roles[mine] = found
+    role_of = pd.Series(roles, index=log.index, dtype="string")
     empty = log[C.ROLE].isna() if C.ROLE in log.columns else pd.Series(True, index=log.index)
-    log[C.ROLE] = log[C.ROLE].astype("string").where(~empty, roles)
+    log[C.ROLE] = log[C.ROLE].astype("string").where(~empty, role_of)
     unknown = log[C.RESOURCE].notna() & log[C.ROLE].isna()
     notes = [f"{history.file}: roles set on {int((empty & log[C.ROLE].notna()).sum())} events"]
     if unknown.any():
