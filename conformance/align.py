@@ -23,6 +23,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from conformance.petri import WorkflowNet
 
 Variant = tuple[str, ...]
@@ -280,6 +282,103 @@ def _align_in_worker(variants: list[Variant]) -> list[Alignment]:
     return [_WORKER.align(v) for v in variants]
 
 
+# --- exact replay of fitting variants -----------------------------------------------------------
+
+MAX_REPLAY_MARKINGS = 20_000
+"""Markings the replay may hold at once for one variant before it leaves the variant to the
+search (it then costs time, never correctness)."""
+
+
+class LanguageReplay:
+    """Exact membership of variants in a safe net's language, without a search.
+
+    A variant fits (optimal cost 0) iff some firing sequence of its labels, with silent
+    transitions anywhere in between, leads from the source to exactly the sink. The replay
+    follows every reachable marking at once: markings are bit sets in 64-bit words (nets of at
+    most 64 places), a set of markings is a sorted numpy array, and each step (fire the label's
+    transitions, then close under silent transitions) works on the whole array. Steps are
+    cached by (set of markings, label), so variants that share a prefix share the work. A
+    fitting variant's optimal alignment is all synchronous moves (silent moves are not listed),
+    so the answer equals the search's. Only for safe nets: the first firing that would put a
+    second token in a place switches the replay off for the net (`usable` becomes False) and
+    every variant goes to the search; so do nets of more than 64 places.
+    """
+
+    def __init__(self, net: WorkflowNet, *, max_markings: int = MAX_REPLAY_MARKINGS) -> None:
+        self.usable = len(net.places) <= 64
+        bit = {p: 1 << i for i, p in enumerate(net.places)}
+        pre: dict[str, int] = {t.name: 0 for t in net.transitions}
+        post: dict[str, int] = {t.name: 0 for t in net.transitions}
+        for a, b in net.arcs:
+            if a in bit:
+                pre[b] |= bit[a]
+            else:
+                post[a] |= bit[b]
+        self.by_label: dict[str, list[tuple[np.uint64, np.uint64]]] = {}
+        self.silent: list[tuple[np.uint64, np.uint64]] = []
+        if self.usable:
+            for t in net.transitions:
+                pair = (np.uint64(pre[t.name]), np.uint64(post[t.name]))
+                if t.label is None:
+                    self.silent.append(pair)
+                else:
+                    self.by_label.setdefault(t.label, []).append(pair)
+        self.final = np.uint64(bit[net.sink]) if self.usable else np.uint64(0)
+        self.max_markings = max_markings
+        self._step: dict[tuple[bytes, str], np.ndarray | None] = {}
+        self._start: np.ndarray | None = None
+        if self.usable:
+            self._start = self._close(np.array([bit[net.source]], dtype=np.uint64))
+
+    def _fire(self, markings: np.ndarray, pre: np.uint64, post: np.uint64) -> np.ndarray:
+        """Fire one transition in every marking that enables it (empty: none does)."""
+        enabled = markings[(markings & pre) == pre]
+        rest: np.ndarray = enabled & ~pre
+        if (rest & post).any():
+            self.usable = False  # a place would hold two tokens: not a safe net
+        fired: np.ndarray = rest | post
+        return fired
+
+    def _close(self, markings: np.ndarray) -> np.ndarray | None:
+        """The markings and all they reach by silent transitions; None past the cap."""
+        seen = np.unique(markings)
+        new = seen
+        while new.size and self.usable:
+            made = [self._fire(new, pre, post) for pre, post in self.silent]
+            made = [m for m in made if m.size]
+            if not made:
+                break
+            new = np.setdiff1d(np.unique(np.concatenate(made)), seen, assume_unique=True)
+            seen = np.union1d(seen, new)
+            if seen.size > self.max_markings:
+                return None
+        return seen
+
+    def _advance(self, frontier: np.ndarray, label: str) -> np.ndarray | None:
+        key = (frontier.tobytes(), label)
+        if key in self._step:
+            return self._step[key]
+        made = [self._fire(frontier, pre, post) for pre, post in self.by_label.get(label, ())]
+        made = [m for m in made if m.size]
+        result = self._close(np.concatenate(made)) if made else np.empty(0, dtype=np.uint64)
+        self._step[key] = result
+        return result
+
+    def fits(self, variant: Variant) -> bool | None:
+        """True: in the language; False: not; None: not known (not a safe net of at most 64
+        places, or too many markings at once)."""
+        frontier = self._start
+        for label in variant:
+            if frontier is None or not self.usable:
+                return None
+            frontier = self._advance(frontier, label)
+            if frontier is not None and not frontier.size:
+                return False if self.usable else None
+        if frontier is None or not self.usable:
+            return None
+        return bool((frontier == self.final).any())
+
+
 # --- the public aligner -------------------------------------------------------------------------
 
 
@@ -287,15 +386,20 @@ class Aligner:
     """Aligns variants on one workflow net; results are cached per variant.
 
     `engine` is 'auto', 'r4pm' or 'pm4py' (see the module doc); `max_seconds` bounds the pm4py
-    search per variant, `max_states` the r4pm search.
+    search per variant, `max_states` the r4pm search. With `replay_first` (the default), the
+    variants that an exact replay shows to be in the model's language are not searched (see
+    LanguageReplay); the results are the same.
     """
 
     def __init__(self, net: WorkflowNet, *, engine: str = "auto",
                  max_seconds: float = MAX_SECONDS_PER_VARIANT,
                  max_states: int = MAX_STATES_PER_VARIANT,
-                 processes: int | None = None, parallel_from: int = PARALLEL_FROM) -> None:
+                 processes: int | None = None, parallel_from: int = PARALLEL_FROM,
+                 replay_first: bool = True) -> None:
         self.net = net
         self.engine_name = resolve_engine(engine)
+        self.replay_first = replay_first
+        self._replay: LanguageReplay | None = None
         self.max_seconds = max_seconds
         self.max_states = max_states
         self.processes = processes if processes is not None else (os.cpu_count() or 1)
@@ -313,6 +417,16 @@ class Aligner:
     def align(self, variants: Iterable[Sequence[str]]) -> dict[Variant, Alignment]:
         wanted = list(dict.fromkeys(tuple(v) for v in variants))
         todo = [v for v in wanted if v not in self._cache]
+        if todo and self.replay_first:
+            # Variants in the model's language need no search: cost 0, all moves synchronous.
+            replay = self._replay = self._replay or LanguageReplay(self.net)
+            fitting = [v for v in todo if replay.fits(v)]
+            if fitting:
+                model_only = self.engine.model_only
+                for v in fitting:
+                    self._cache[v] = Alignment(v, tuple(Move(a, a) for a in v), 0,
+                                               len(v) + model_only)
+                todo = [v for v in todo if v not in self._cache]
         if len(todo) >= self.parallel_from and self.processes > 1:
             chunks = [todo[i::self.processes * 4] for i in range(self.processes * 4)]
             with ProcessPoolExecutor(self.processes, initializer=_init_worker,

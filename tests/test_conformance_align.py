@@ -14,7 +14,7 @@ import pytest
 from audit.policy import Policy, default_policy_path, load_policy
 from audit.rules.engine import run_rules
 from audit.rules.registry import default_rules
-from conformance.align import Aligner, Alignment, Move, resolve_engine
+from conformance.align import Aligner, Alignment, LanguageReplay, Move, resolve_engine
 from conformance.deviations import deviations_of, lane_roles
 from conformance.petri import WorkflowNet, bpmn_to_workflow_net, play_out, to_pm4py
 from tests.rules.logbuilder import build_log
@@ -206,3 +206,42 @@ def test_importing_conformance_does_not_import_pm4py() -> None:
     code = ("import sys, conformance.align, conformance.deviations, audit.rules.registry; "
             "audit.rules.registry.default_rules(); assert 'pm4py' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("model", ["ecommerce", "subscription", "offline"])
+def test_language_replay_agrees_with_the_search(model: str) -> None:
+    """Exact replay says 'fits' exactly where the search finds cost 0; results are equal."""
+    net = _net(MODELS / f"{model}.bpmn")
+    traces = sorted(play_out(net, max_length=10))
+    variants = list(dict.fromkeys(
+        traces + [t[:k] + t[k + 1:] for t in traces for k in range(len(t))]
+        + [(*t[:k], t[k + 1], t[k], *t[k + 2:]) for t in traces for k in range(len(t) - 1)]
+        + [(*t, t[-1]) for t in traces] + [(), ("not a task",)]))
+    replay = LanguageReplay(net)
+    searched = Aligner(net, engine="r4pm", processes=1, replay_first=False).align(variants)
+    assert [replay.fits(v) for v in variants] == [searched[v].cost == 0 for v in variants]
+    assert replay.usable and any(a.cost for a in searched.values())
+    assert Aligner(net, engine="r4pm", processes=1).align(variants) == searched
+
+
+def test_language_replay_on_the_shared_receipt_model() -> None:
+    net = _net(SHARED / "receipt.bpmn")
+    variants = _variants(SHARED / "receipt.csv", 300)
+    replay = LanguageReplay(net)
+    searched = Aligner(net, engine="r4pm", processes=1, replay_first=False).align(variants)
+    assert [replay.fits(v) for v in variants] == [searched[v].cost == 0 for v in variants]
+
+
+def test_language_replay_gives_up_on_a_net_that_is_not_safe() -> None:
+    """t puts a second token in p when it fires twice: the replay stops, the search decides."""
+    from conformance.petri import Transition
+
+    net = WorkflowNet(places=("i", "p", "o"),
+                      transitions=(Transition("a", "A", None), Transition("b", "B", None),
+                                   Transition("c", "C", None)),
+                      arcs=(("i", "a"), ("a", "i"), ("a", "p"), ("p", "b"), ("b", "o"),
+                            ("i", "c"), ("c", "o")),
+                      source="i", sink="o")
+    replay = LanguageReplay(net)
+    assert replay.fits(("A", "A")) is None and not replay.usable
+    assert replay.fits(("C",)) is None
