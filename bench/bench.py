@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +37,7 @@ def _generated(cases: int) -> Path:
     from audit.sample import SampleSpec, write_sample
 
     folder = WORK / f"gen-{cases}"
-    if not (folder / "canonical.csv").exists():
+    if not (folder / "exports").exists():
         write_sample(SampleSpec("all", cases, 7, 0.2), folder)
     parquet = folder / "canonical.parquet"
     if not parquet.exists():
@@ -67,7 +68,9 @@ def ours_import_xes(arg: str) -> object:
 def pm4py_import_xes(arg: str) -> object:
     import pm4py
 
-    return len(pm4py.read_xes(str(SHARED / arg)))
+    # pm4py picks r4pm's Rust reader when r4pm and polars are installed; we install r4pm
+    # (alignments) without polars, so name pm4py's own default Python parser.
+    return len(pm4py.read_xes(str(SHARED / arg), variant="iterparse"))
 
 
 def ours_import_csv(arg: str) -> object:
@@ -165,6 +168,156 @@ def pm4py_dfg(arg: str) -> object:
     return len(dfg), time.perf_counter() - start
 
 
+def ours_full_audit(arg: str) -> object:
+    """The whole audit of a generated log from the source systems' raw exports, as `check`
+    runs it: import + correlate, rules + conformance, then every report writer. The result
+    names each stage's seconds; the time is the sum (generation is not timed)."""
+    from audit.checkrun import run_check_log
+    from audit.policy import default_policy_path
+    from audit.sources.pipeline import import_and_correlate
+    from reports.writers import WRITERS
+
+    _generated(int(arg))
+    exports = sorted((WORK / f"gen-{arg}" / "exports").iterdir())
+    out = WORK / f"audit-{arg}"
+    out.mkdir(parents=True, exist_ok=True)
+    stages: dict[str, float] = {}
+    start = time.perf_counter()
+    imported = import_and_correlate([(path, None) for path in exports])
+    stages["import+correlate"] = time.perf_counter() - start
+    start = time.perf_counter()
+    run = run_check_log(imported, exports, default_policy_path())
+    stages["rules+conformance"] = time.perf_counter() - start
+    for name, writer in WRITERS.items():
+        start = time.perf_counter()
+        writer(run, out)
+        stages[name] = time.perf_counter() - start
+    text = ", ".join(f"{k} {v:.1f}s" for k, v in stages.items())
+    return f"{len(run.result.findings)} findings; {text}", sum(stages.values())
+
+
+# --- BPI Challenge 2012: discovery and alignments against an inductive model ------------------
+
+BPIC = "bpic2012.xes.gz"
+
+
+def _bpic_log() -> Any:
+    import pandas as pd
+
+    parquet = WORK / "bpic2012.parquet"
+    if not parquet.exists():
+        from audit.ingest import import_sources
+
+        WORK.mkdir(parents=True, exist_ok=True)
+        import_sources([(SHARED / BPIC, None)]).log.to_parquet(parquet)
+    return pd.read_parquet(parquet)
+
+
+def _bpic_model(miner: str) -> tuple[Any, list[tuple[str, ...]]]:
+    """pm4py's inductive miner on BPIC2012 ('im': noise 0, 'imf': noise 0.2), once, cached;
+    and the log's variants, most frequent first (ties by the sequence)."""
+    import pickle
+
+    cached = WORK / f"bpic2012-{miner}.pkl"
+    if not cached.exists():
+        import pm4py
+
+        log = _bpic_log()
+        model = pm4py.discover_petri_net_inductive(
+            log, noise_threshold=0.0 if miner == "im" else 0.2)
+        ordered = log.sort_values(["case:concept:name", "time:timestamp", "event:id"])
+        traces = ordered.groupby("case:concept:name", sort=False)["concept:name"].agg(list)
+        counts = Counter(tuple(str(a) for a in t) for t in traces)
+        variants = sorted(counts, key=lambda v: (-counts[v], v))
+        cached.write_bytes(pickle.dumps((model, variants)))
+    model, variants = pickle.loads(cached.read_bytes())
+    return model, variants
+
+
+def _bpic_sample(arg: str) -> tuple[Any, list[tuple[str, ...]]]:
+    """arg 'MINER:N': every k-th variant (by frequency) so that N are taken; N='all' for all."""
+    miner, count = arg.split(":")
+    model, variants = _bpic_model(miner)
+    if count != "all":
+        step = max(1, len(variants) // int(count))
+        variants = variants[::step][: int(count)]
+    return model, variants
+
+
+def _costs_text(costs: list[int | None]) -> str:
+    """Sum, bounded count and a digest of the per-variant costs in variant order: equal
+    digests mean equal costs variant by variant."""
+    import hashlib
+
+    digest = hashlib.sha256(repr(costs).encode()).hexdigest()[:10]
+    total = sum(c for c in costs if c is not None)
+    return f"cost {total}, bounded {sum(c is None for c in costs)}, costs #{digest}"
+
+
+def ours_discover_bpic2012(arg: str) -> object:
+    from conformance.discovery import discover
+
+    log = _bpic_log()
+    start = time.perf_counter()
+    found = discover(log, "inductive", 0.0)
+    return type(found).__name__, time.perf_counter() - start
+
+
+def pm4py_discover_bpic2012(arg: str) -> object:
+    import pm4py
+
+    log = _bpic_log()
+    start = time.perf_counter()
+    net, _, _ = pm4py.discover_petri_net_inductive(log)
+    return len(net.transitions), time.perf_counter() - start
+
+
+def ours_align_bpic2012(arg: str) -> object:
+    """Our Aligner (r4pm engine, a process per core) on the sampled variants; the result is
+    (sum of costs, variants that hit the search bound)."""
+    from conformance.align import Aligner
+    from conformance.petri import from_pm4py
+
+    model, variants = _bpic_sample(arg)
+    net = from_pm4py(*model)
+    start = time.perf_counter()
+    found = Aligner(net, engine="r4pm").align(variants)
+    elapsed = time.perf_counter() - start
+    return _costs_text([found[v].cost for v in variants]), elapsed
+
+
+def ours_align_bpic2012_search_only(arg: str) -> object:
+    """The same without the exact replay: every variant searched by r4pm's A*."""
+    from conformance.align import Aligner
+    from conformance.petri import from_pm4py
+
+    model, variants = _bpic_sample(arg)
+    net = from_pm4py(*model)
+    start = time.perf_counter()
+    found = Aligner(net, engine="r4pm", replay_first=False).align(variants)
+    elapsed = time.perf_counter() - start
+    return _costs_text([found[v].cost for v in variants]), elapsed
+
+
+def pm4py_align_bpic2012(arg: str) -> object:
+    """pm4py's default alignments (A* on the state equation) of one trace per sampled variant."""
+    import pandas as pd
+    import pm4py
+
+    model, variants = _bpic_sample(arg)
+    rows = [{"case:concept:name": f"{i:06d}", "concept:name": a,
+             "time:timestamp": pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(minutes=j)}
+            for i, v in enumerate(variants) for j, a in enumerate(v)]
+    frame = pd.DataFrame(rows)
+    start = time.perf_counter()
+    aligned = pm4py.conformance_diagnostics_alignments(frame, *model)
+    elapsed = time.perf_counter() - start
+    return _costs_text([int(a["cost"]) // 10_000 for a in aligned]), elapsed
+
+
+HEAVY = {"pm4py_align_bpic2012", "ours_align_bpic2012_search_only", "ours_full_audit"}
+"""Run once (no repeats): minutes each. They time only their work, so need no warm-up run."""
+
 FUNCTIONS: dict[str, Callable[[str], object]] = {
     name: fn for name, fn in globals().items()
     if callable(fn) and name.startswith(("ours_", "pm4py_"))
@@ -184,7 +337,8 @@ def measure_in_child(function: str, arg: str, repeat: int) -> dict[str, Any]:
 def child(function: str, arg: str, repeat: int) -> None:
     warnings.filterwarnings("ignore")
     fn = FUNCTIONS[function]
-    fn(arg)  # warm-up: imports, generated data, caches on disk
+    if function not in HEAVY:
+        fn(arg)  # warm-up: imports, generated data, caches on disk
     seconds: list[float] = []
     result: object = None
     for _ in range(repeat):
@@ -194,7 +348,9 @@ def child(function: str, arg: str, repeat: int) -> None:
         if isinstance(result, tuple):  # the function timed only the work, not the loading
             result, elapsed = result
         seconds.append(float(elapsed))
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The largest of this process and its children (the aligner's worker processes).
+    peak_mb = max(resource.getrusage(who).ru_maxrss
+                  for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
     print(json.dumps({"median_s": statistics.median(seconds), "runs_s": seconds,
                       "peak_rss_mb": round(peak_mb, 1), "result": str(result)}))
 
@@ -210,6 +366,13 @@ def machine() -> dict[str, Any]:
         pm4py_version = None
     from audit import __version__
 
+    try:
+        from importlib.metadata import version
+
+        r4pm_version: str | None = version("r4pm")
+    except Exception:
+        r4pm_version = None
+
     cpu = next((line.split(":", 1)[1].strip() for line in
                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
                platform.processor())
@@ -219,7 +382,9 @@ def machine() -> dict[str, Any]:
             "platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(),
             "memory_gb": round(int(memory) / 1024 / 1024, 1),
             "python": platform.python_version(), "pandas": pandas.__version__,
-            "numpy": numpy.__version__, "pm4py": pm4py_version, "refund_audit": __version__}
+            "numpy": numpy.__version__, "pm4py": pm4py_version, "r4pm": r4pm_version,
+            "refund_audit": __version__,
+            "load": " ".join(f"{x:.1f}" for x in os.getloadavg())}
 
 
 def plan(sizes: list[int]) -> list[tuple[str, str, str | None, str]]:
@@ -229,6 +394,18 @@ def plan(sizes: list[int]) -> list[tuple[str, str, str | None, str]]:
          "ours_import_xes"),
         ("import XES receipt", "08_receipt.xes.gz", "pm4py_import_xes", "ours_import_xes"),
         ("import XES bpic2012", "bpic2012.xes.gz", "pm4py_import_xes", "ours_import_xes"),
+        ("discover inductive bpic2012", "-", "pm4py_discover_bpic2012",
+         "ours_discover_bpic2012"),
+        ("align bpic2012 on IM (noise 0), 40 sampled variants", "im:40",
+         "pm4py_align_bpic2012", "ours_align_bpic2012"),
+        ("align bpic2012 on IMf (noise 0.2), 40 sampled variants", "imf:40",
+         "pm4py_align_bpic2012", "ours_align_bpic2012"),
+        ("align bpic2012 on IMf (noise 0.2), all variants", "imf:all", None,
+         "ours_align_bpic2012"),
+        ("align bpic2012 on IM (noise 0), all variants", "im:all", None,
+         "ours_align_bpic2012"),
+        ("align bpic2012 on IMf (noise 0.2), all variants, A* only (no replay)", "imf:all",
+         None, "ours_align_bpic2012_search_only"),
     ]
     for n in sizes:
         rows += [
@@ -237,7 +414,8 @@ def plan(sizes: list[int]) -> list[tuple[str, str, str | None, str]]:
             (f"approval after payout (AP002) {n} cases", str(n),
              "pm4py_approval_after_payout", "ours_approval_after_payout"),
             (f"DFG {n} cases", str(n), "pm4py_dfg", "ours_dfg"),
-            (f"all 20 rules {n} cases", str(n), None, "ours_all_rules"),
+            (f"all rules {n} cases", str(n), None, "ours_all_rules"),
+            (f"full audit from raw exports {n} cases", str(n), None, "ours_full_audit"),
         ]
     return rows
 
@@ -248,6 +426,7 @@ def main() -> int:
     parser.add_argument("--cases", default="10000,100000")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="1,000 cases, one repeat")
+    parser.add_argument("--only", help="comma-separated words: run the cases whose name has one")
     args = parser.parse_args()
     if args.child:
         child(args.child[0], args.child[1], int(args.child[2]))
@@ -255,10 +434,13 @@ def main() -> int:
     sizes = [1000] if args.quick else [int(n) for n in args.cases.split(",")]
     repeat = 1 if args.quick else args.repeat
     rows = []
-    for name, arg, peer, ours in plan(sizes):
+    rows_planned = plan(sizes)
+    if args.only:
+        rows_planned = [r for r in rows_planned if any(w in r[0] for w in args.only.split(","))]
+    for name, arg, peer, ours in rows_planned:
         print(f"{name} ...", file=sys.stderr, flush=True)
-        mine = measure_in_child(ours, arg, repeat)
-        theirs = measure_in_child(peer, arg, repeat) if peer else None
+        mine = measure_in_child(ours, arg, 1 if ours in HEAVY else repeat)
+        theirs = measure_in_child(peer, arg, 1 if peer in HEAVY else repeat) if peer else None
         ratio = (round(theirs["median_s"] / mine["median_s"], 2)
                  if theirs and "median_s" in theirs and "median_s" in mine
                  and mine["median_s"] > 0 else None)
@@ -278,8 +460,11 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [f"# Benchmark {m['date']}", "",
              f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; {m['platform']}; Python "
              f"{m['python']}, pandas {m['pandas']}, numpy {m['numpy']}, pm4py {m['pm4py']}, "
-             f"refund-audit {m['refund_audit']}. Median of {report['repeat']} run(s) after a "
-             "warm-up, each implementation in its own process; peak = max RSS of that process.",
+             f"refund-audit {m['refund_audit']}, r4pm {m.get('r4pm')}. Median of "
+             f"{report['repeat']} run(s) after a warm-up (alignments of all variants, pm4py's "
+             "alignments and the full audit: one run, no warm-up), each implementation in its "
+             "own process; peak = max RSS of that process or of its largest child. Load "
+             f"average at the start: {m.get('load')}.",
              "", "| case | ours (s) | pm4py (s) | pm4py / ours | ours peak MB | pm4py peak MB |"
              " result ours / pm4py |", "|---|---|---|---|---|---|---|"]
 
