@@ -33,7 +33,16 @@ WORK = REPO / "out" / "bench"
 
 # --- the measured functions: each returns a small result to sanity-check ---------------------
 
+GENERATED_MAX = 100_000
+"""Largest log the generator writes here (100k cases: ~4 min and 2 GB; it holds the whole
+sample in memory). Larger sizes are that log repeated with renamed ids (see _replicated)."""
+ID_COLUMNS = ("event:id", "case:concept:name", "ticket:id", "order:id", "payment:charge_id",
+              "payment:refund_id", "evidence:order")
+
+
 def _generated(cases: int) -> Path:
+    if cases > GENERATED_MAX:
+        return _replicated(cases)
     from audit.sample import SampleSpec, write_sample
 
     folder = WORK / f"gen-{cases}"
@@ -44,6 +53,30 @@ def _generated(cases: int) -> Path:
         from audit.ingest import import_sources
 
         import_sources([(folder / "canonical.csv", None)]).log.to_parquet(parquet)
+    return parquet
+
+
+def _replicated(cases: int) -> Path:
+    """A canonical log of `cases` cases (a multiple of 100k): the generated 100k-case log
+    k times, every id of copy i > 0 suffixed with '~i' (cases, events, tickets, orders,
+    charges, refunds stay distinct, so cross-case rules see the same groups k times over).
+    Only the canonical log: there are no raw exports at this size."""
+    import pandas as pd
+
+    if cases % GENERATED_MAX:
+        raise SystemExit(f"sizes above {GENERATED_MAX:,} must be multiples of it")
+    parquet = WORK / f"rep-{cases}" / "canonical.parquet"
+    if not parquet.exists():
+        base = pd.read_parquet(_generated(GENERATED_MAX))
+        copies = []
+        for i in range(cases // GENERATED_MAX):
+            copy = base.copy()
+            if i:
+                for column in ID_COLUMNS:
+                    copy[column] = copy[column] + f"~{i}"
+            copies.append(copy)
+        parquet.parent.mkdir(parents=True, exist_ok=True)
+        pd.concat(copies, ignore_index=True).to_parquet(parquet)
     return parquet
 
 
@@ -408,14 +441,17 @@ def plan(sizes: list[int]) -> list[tuple[str, str, str | None, str]]:
          None, "ours_align_bpic2012_search_only"),
     ]
     for n in sizes:
+        if n <= GENERATED_MAX:  # raw files exist only for generated sizes
+            rows += [(f"import CSV generated {n} cases", str(n), "pm4py_import_csv",
+                      "ours_import_csv"),
+                     (f"full audit from raw exports {n} cases", str(n), None,
+                      "ours_full_audit")]
         rows += [
-            (f"import CSV generated {n} cases", str(n), "pm4py_import_csv", "ours_import_csv"),
             (f"four-eyes (SD001) {n} cases", str(n), "pm4py_four_eyes", "ours_four_eyes"),
             (f"approval after payout (AP002) {n} cases", str(n),
              "pm4py_approval_after_payout", "ours_approval_after_payout"),
             (f"DFG {n} cases", str(n), "pm4py_dfg", "ours_dfg"),
             (f"all rules {n} cases", str(n), None, "ours_all_rules"),
-            (f"full audit from raw exports {n} cases", str(n), None, "ours_full_audit"),
         ]
     return rows
 
@@ -455,6 +491,29 @@ def main() -> int:
     return 0
 
 
+def growth(report: dict[str, Any]) -> list[str]:
+    """Linear growth check: for each case measured at several sizes, seconds per 1,000 cases
+    at each size (flat = linear; rising = worse than linear)."""
+    import re
+
+    series: dict[str, list[tuple[int, float]]] = {}
+    for row in report["results"]:
+        found = re.search(r" (\d+) cases", row["case"])
+        ours = row["ours"]
+        if found and ours and "median_s" in ours:
+            name = row["case"].replace(found.group(0), " N cases")
+            series.setdefault(name, []).append((int(found.group(1)), ours["median_s"]))
+    lines = []
+    for name, points in series.items():
+        if len(points) > 1:
+            per = ", ".join(f"{n:,}: {1000 * t / n:.4f}" for n, t in sorted(points))
+            lines.append(f"| {name} | {per} |")
+    if not lines:
+        return []
+    return ["", "Growth (ours): seconds per 1,000 cases at each size; flat means linear.", "",
+            "| case | N: s per 1,000 cases |", "|---|---|", *lines]
+
+
 def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
     lines = [f"# Benchmark {m['date']}", "",
@@ -482,6 +541,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"{cell(row['pm4py'], 'median_s')} | {row['speedup_vs_pm4py'] or '–'} | "
             f"{cell(row['ours'], 'peak_rss_mb')} | {cell(row['pm4py'], 'peak_rss_mb')} | "
             f"{cell(row['ours'], 'result')} / {cell(row['pm4py'], 'result')} |")
+    lines += growth(report)
     lines += ["", "Semantics differ where noted in bench/README.md: pm4py's four-eyes filter "
               "compares only the last approval; its eventually-follows filter keeps cases with "
               "any approval after a payout, ours requires all approvals after it."]
