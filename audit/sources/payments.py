@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 import pandas as pd
@@ -94,6 +94,12 @@ def _refund(cfg: PaymentConfig, base: dict[str, str | None], refund_id: str,
             C.RESOURCE: executor, C.TICKET_ID: ticket, C.ORDER_ID: order,
             C.CHARGE_ID: charge_id, C.REFUND_ID: refund_id, C.PAYMENT_METHOD: method,
             C.PAYMENT_STATUS: status}
+
+
+@lru_cache(maxsize=256)
+def _known_zone(abbreviation: str) -> str:
+    """BadValue unless the zone abbreviation is known (checked once per distinct text)."""
+    return abbreviated_to_utc("2000-01-01 00:00:00", "%Y-%m-%d %H:%M:%S", abbreviation)
 
 
 def _checked(collector: Collector, row: int, record: Record,
@@ -208,8 +214,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
         checks: list[tuple[str, Callable[[], object]]] = [
             ("Currency", partial(_currency, str(record["Currency"]))),
             ("Gross", partial(parse_major, str(record["Gross"]))),
-            ("TimeZone", partial(abbreviated_to_utc, "01/01/2000 00:00:00",
-                                 "%d/%m/%Y %H:%M:%S", zone)),
+            ("TimeZone", partial(_known_zone, zone)),
             ("Date", partial(abbreviated_to_utc, f"{record['Date']} {record['Time']}",
                              date_format, zone)),
         ]
@@ -257,8 +262,7 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
         checks: list[tuple[str, Callable[[], object]]] = [
             ("Gross Currency", partial(_currency, str(record["Gross Currency"]))),
             (gross, partial(parse_major, str(record[gross]))),
-            ("TimeZone", partial(abbreviated_to_utc, "2000-01-01 00:00:00",
-                                 "%Y-%m-%d %H:%M:%S", zone)),
+            ("TimeZone", partial(_known_zone, zone)),
             ("Creation Date", partial(abbreviated_to_utc, str(record["Creation Date"]),
                                       "%Y-%m-%d %H:%M:%S", zone)),
         ]
