@@ -148,6 +148,26 @@ def _resolved(content: Content) -> tuple[object, ...]:
     return content() if callable(content) else content
 
 
+def _object_frame(records: list[dict[str, str | None]]) -> pd.DataFrame:
+    """The records as object columns (cells as given, None where missing), columns in order
+    of first appearance; built column by column, with no string dtype inferred and undone."""
+    if not records:
+        return pd.DataFrame()
+    columns: dict[str, None] = {}
+    shape: tuple[str, ...] = ()
+    for record in records:
+        if len(record) != len(shape) or tuple(record) != shape:
+            shape = tuple(record)
+            for name in shape:
+                columns.setdefault(name)
+    data = {}
+    for name in columns:
+        values = np.empty(len(records), dtype=object)
+        values[:] = [r.get(name) for r in records]
+        data[name] = values
+    return pd.DataFrame(data, dtype=object, copy=False)
+
+
 @dataclass
 class Collector:
     """Collects an adapter's records, quarantine rows and duplicates for one file."""
@@ -188,9 +208,7 @@ class Collector:
         self.rows.append(row)
 
     def table(self) -> tuple[RawTable, pd.DataFrame]:
-        frame = pd.DataFrame.from_records(self.records) if self.records else pd.DataFrame()
-        if len(frame):
-            frame = frame.astype(object).where(frame.notna(), None)
+        frame = _object_frame(self.records)
         notes = list(self.notes)
         if self.deduplicated:
             notes.append(f"{self.file.name}: {self.deduplicated} record(s) exported twice, "
