@@ -93,7 +93,7 @@ class Rule(ABC):
         columns = [c for c in matches.columns if c in wanted]
         rows = list(zip(matches.index, matches[columns].to_dict("records"), strict=True))
         ids_per_row = [_event_ids(row, events) for _, row in rows]
-        described = facts.describe([i for ids in ids_per_row for i in ids])
+        described = facts.describe([i for ids in ids_per_row for i in ids], matches.index)
         out: list[Finding] = []
         for (case_id, row), event_ids in zip(rows, ids_per_row, strict=True):
             values = {str(k): _plain(v) for k, v in row.items()}
@@ -129,6 +129,10 @@ def _event_ids(row: dict[Any, Any], columns: tuple[str, ...]) -> list[str]:
 
 def _plain(value: Any) -> Any:
     """JSON-able, readable form of a cell for messages and evidence."""
+    if type(value) is str:  # the common cases first, without pandas' checks
+        return value
+    if type(value) is float:
+        return None if value != value else value
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     if isinstance(value, pd.Timedelta):

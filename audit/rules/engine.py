@@ -124,5 +124,5 @@ def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
         # The per-case deviations, for the report's SOP overlay (not written to JSON).
         extra["conformance_result"] = facts.conformance
     return AuditResult(findings=kept, errors=errors, waivers=statuses, rules=rules,
-                       suppressed=suppressed, as_of=as_of, cases=len(facts.cases),
-                       events=len(facts.events), extra=extra)
+                       suppressed=suppressed, as_of=as_of, cases=facts.n_cases,
+                       events=facts.n_events, extra=extra)

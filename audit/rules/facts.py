@@ -1,16 +1,24 @@
-"""Per-case facts for the rules, computed once and vectorised over the whole log.
+"""Per-case facts for the rules, computed on first use and vectorised over the whole log.
 
 The log's labels are mapped to controls by the policy (request, approve, pay, ...); then one
 row per case holds the first request, the approvals, the first successful payout, the
 purchase and so on. Rules are masks over this table, not loops over cases.
+
+Nothing is computed up front: each group of columns (the first request, the approvals, ...)
+is built when a rule first asks for it and kept for the rest of the run, so a run of one rule
+pays only for what that rule reads. The work is done on integer codes (the case of each event,
+its control, its resource) with numpy; the log's own columns are only gathered at the
+positions a rule needs. `events` (the sorted log as a frame) and `cases` (the whole table) are
+still there for the conformance check and for callers that want everything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -32,26 +40,326 @@ _KEEP = (C.EVENT_ID, C.CASE, C.ACTIVITY, C.TIMESTAMP, C.RESOURCE, C.ROLE, C.AMOU
 _FIELDS = {"eid": C.EVENT_ID, "time": C.TIMESTAMP, "resource": C.RESOURCE, "role": C.ROLE,
            "amount": C.AMOUNT, "currency": C.CURRENCY, "method": C.PAYMENT_METHOD,
            "charge": C.CHARGE_ID, "order": C.ORDER_ID, "activity": C.ACTIVITY}
+_FIRSTS = {"request": ("request",), "purchase": ("purchase",), "approval1": ("approve",),
+           "approval2": ("second-approve",), "payout": ("paid",)}
+"""Prefix of a first-event column group -> the events it is the first of ("paid": the
+successful payouts)."""
+_LISTS = {"approval_eids": ("approve", "second-approve"), "payout_eids": ("paid",)}
+Mask = np.ndarray[Any, np.dtype[np.bool_]]
+Ints = np.ndarray[Any, np.dtype[np.int64]]
 
 
 class CaseFacts:
-    """The log prepared for the rules: `events` (with a `control` column) and `cases`."""
+    """The log prepared for the rules: per-event masks and per-case columns, built lazily."""
 
     def __init__(self, log: pd.DataFrame, policy: Policy, as_of: datetime) -> None:
         self.policy = policy
         self.as_of = pd.Timestamp(as_of)
-        keep = [c for c in _KEEP if c in log.columns] + C.evidence_columns(log)
-        events = log[keep].copy()
-        events["control"] = events[C.ACTIVITY].map(policy.control_of())
-        events = events.sort_values([C.CASE, C.TIMESTAMP, C.EVENT_ID], kind="stable")
-        self.events = events.reset_index(drop=True)
-        by_id = self.events.set_index(C.EVENT_ID)
-        self._activity = by_id[C.ACTIVITY]
-        self._resource = by_id[C.RESOURCE]
-        self._time = by_id[C.TIMESTAMP]
-        self.cases = self._case_table()
+        self.log = log
         self._conformance: ConformanceResult | None = None
         self._graphs: dict[str, nx.DiGraph] = {}
+        self._columns: dict[str, pd.Series] = {}
+        self._sorted: dict[str, Any] = {}
+        self._graph_times: dict[str, pd.Timestamp] = {}
+
+    # --- sizes ----------------------------------------------------------------------------
+    @property
+    def n_events(self) -> int:
+        return len(self.log)
+
+    @property
+    def n_cases(self) -> int:
+        return len(self.case_ids)
+
+    # --- the order of the events: by case, time and event id ------------------------------
+    @cached_property
+    def _order_and_codes(self) -> tuple[Ints | None, Ints, pd.Index]:
+        """(permutation sorting the log by case, time, event id, or None when it is sorted
+        already; case code of each sorted event; the sorted case ids)."""
+        log = self.log
+        times = log[C.TIMESTAMP]
+        grouped = _grouped_codes(log[C.CASE])
+        if grouped is not None and pd.api.types.is_datetime64_any_dtype(times.dtype):
+            codes, case_ids = grouped
+            stamps = _int_times(times)
+            step = np.diff(stamps)
+            same_case = codes[1:] == codes[:-1]
+            if not bool(times.isna().any()) and bool((step[same_case] > 0).all()):
+                return None, codes, case_ids  # the usual import: sorted, no ties
+        codes, uniques = pd.factorize(log[C.CASE], sort=True)
+        fallback = (not pd.api.types.is_datetime64_any_dtype(times.dtype)
+                    or bool((codes < 0).any()) or bool(times.isna().any()))
+        if fallback:  # missing cases or times: pandas' own sort, as it always was
+            order = (log[[C.CASE, C.TIMESTAMP, C.EVENT_ID]]
+                     .reset_index(drop=True)
+                     .sort_values([C.CASE, C.TIMESTAMP, C.EVENT_ID], kind="stable")
+                     .index.to_numpy(dtype=np.int64))
+            return order, codes[order].astype(np.int64), pd.Index(uniques)
+        stamps = _int_times(times)
+        codes = codes.astype(np.int64)
+        same_case = codes[1:] == codes[:-1]
+        step = np.diff(stamps)
+        in_order = bool((np.diff(codes) >= 0).all()) and bool((step[same_case] >= 0).all())
+        if in_order:
+            ties = np.flatnonzero(same_case & (step == 0))
+            if len(ties) == 0:
+                return None, codes, pd.Index(uniques)
+            ids = log[C.EVENT_ID]
+            a = ids.iloc[ties].to_numpy(dtype=object)
+            b = ids.iloc[ties + 1].to_numpy(dtype=object)
+            if all(x <= y for x, y in zip(a, b, strict=True)):
+                return None, codes, pd.Index(uniques)
+        ranks, _ = pd.factorize(log[C.EVENT_ID], sort=True)
+        order = np.lexsort((ranks, stamps, codes)).astype(np.int64)
+        return order, codes[order], pd.Index(uniques)
+
+    @property
+    def case_code(self) -> Ints:
+        """Per sorted event: the position of its case in `case_ids`."""
+        return self._order_and_codes[1]
+
+    @property
+    def case_ids(self) -> pd.Index:
+        """The case ids, sorted: the index of every per-case column."""
+        return self._order_and_codes[2]
+
+    def column(self, name: str) -> pd.api.extensions.ExtensionArray:
+        """A column of the log in the sorted order of the events."""
+        if name not in self._sorted:
+            values = self.log[name].array
+            order = self._order_and_codes[0]
+            self._sorted[name] = values if order is None else values.take(order)
+        return cast(pd.api.extensions.ExtensionArray, self._sorted[name])
+
+    def has(self, name: str) -> bool:
+        return name in self.log.columns
+
+    def codes(self, name: str) -> Ints:
+        """Integer code of each sorted event's value of `name` (-1 where missing); equal
+        values share a code."""
+        key = f"codes:{name}"
+        if key not in self._sorted:
+            self._sorted[key] = _factorize(self.column(name))[0]
+        return cast(Ints, self._sorted[key])
+
+    # --- controls: which events are requests, approvals, payouts ... ----------------------
+    @cached_property
+    def _controls(self) -> tuple[Ints, list[str | None]]:
+        codes, uniques = _factorize(self.column(C.ACTIVITY))
+        mapping = self.policy.control_of()
+        return codes, [mapping.get(u) for u in uniques]
+
+    @cached_property
+    def control(self) -> pd.Series:
+        """The control of each sorted event (None where the label is not mapped)."""
+        codes, controls = self._controls
+        table = np.array([*controls, None], dtype=object)
+        return pd.Series(table[codes], dtype=object)
+
+    def mask(self, *controls: str) -> Mask:
+        """Per sorted event: its label maps to one of `controls` ("paid": a successful
+        payout, "unmapped": no control)."""
+        key = "mask:" + ",".join(controls)
+        if key not in self._sorted:
+            codes, mapped = self._controls
+            wanted = [c for c in controls if c not in ("paid", "unmapped")]
+            hit = np.array([m in wanted for m in mapped] + [False], dtype=bool)
+            found = hit[codes]
+            if "unmapped" in controls:
+                found |= np.array([m is None for m in mapped] + [True], dtype=bool)[codes]
+            if "paid" in controls:
+                found |= self.mask("pay") & ~self._failed
+            self._sorted[key] = found
+        return cast(Mask, self._sorted[key])
+
+    @cached_property
+    def _failed(self) -> Mask:
+        codes, uniques = _factorize(self.column(C.PAYMENT_STATUS))
+        failed = np.array([str(u).lower() in FAILED_STATUSES for u in uniques] + [False],
+                          dtype=bool)
+        return failed[codes]
+
+    def positions(self, mask: Mask) -> Ints:
+        return np.flatnonzero(mask).astype(np.int64)
+
+    def first_of(self, mask: Mask) -> Ints:
+        """Per case: the sorted position of its first event in `mask`, -1 where none."""
+        at = np.flatnonzero(mask)
+        cases = self.case_code[at]
+        start = np.r_[True, cases[1:] != cases[:-1]] if len(at) else np.zeros(0, dtype=bool)
+        out = np.full(self.n_cases, -1, dtype=np.int64)
+        out[cases[start]] = at[start]
+        return out
+
+    def runs(self, codes: Ints) -> tuple[Ints, Ints]:
+        """For case codes in ascending runs: (start of each run, its end)."""
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else (
+            np.zeros(0, dtype=np.int64))
+        return starts.astype(np.int64), np.r_[starts[1:], len(codes)].astype(np.int64)
+
+    def any_per_case(self, mask: Mask) -> Mask:
+        out = np.zeros(self.n_cases, dtype=bool)
+        out[self.case_code[mask]] = True
+        return out
+
+    def frame(self, at: Ints, columns: Iterable[str]) -> pd.DataFrame:
+        """The sorted events at positions `at`, with `columns` of the log."""
+        return pd.DataFrame({c: self.column(c).take(at) for c in columns},
+                            index=pd.RangeIndex(len(at)))
+
+    # --- per-case columns, on first use -------------------------------------------------
+    def _compute(self, name: str, codes: Ints | None = None) -> Any:
+        """Per-case column `name` for all cases, or for the case positions `codes` only (then
+        only the events of those cases are aggregated). An array of the column's dtype."""
+        def gather(column: str, at: Ints) -> Any:
+            return self.column(column).take(at if codes is None else at[codes],
+                                            allow_fill=True)
+
+        def count(mask: Mask) -> Any:
+            counts = np.bincount(self.case_code[mask], minlength=self.n_cases).astype(int)
+            return counts if codes is None else counts[codes]
+
+        prefix = name.split("_", 1)[0]
+        field = name.removeprefix(prefix + "_")
+        if prefix in _FIRSTS and field in _FIELDS:
+            key = f"first:{prefix}"
+            if key not in self._sorted:
+                self._sorted[key] = self.first_of(self.mask(*_FIRSTS[prefix]))
+            return gather(_FIELDS[field], self._sorted[key])
+        if name == "channel":
+            return gather(C.CHANNEL, self.first_of(~self._isna(C.CHANNEL)))
+        if name == "has_ticket":
+            per_case = self.any_per_case(~self._isna(C.TICKET_ID) | self.mask(*TICKET_CONTROLS))
+            return per_case if codes is None else per_case[codes]
+        if name == "currency":
+            first = pd.Series(gather(C.CURRENCY, self.first_of(~self._isna(C.CURRENCY))))
+            return pd.Series(self._value("request_currency", codes)).fillna(
+                pd.Series(self._value("payout_currency", codes))).fillna(first).array
+        if name == "approvals_n":
+            return count(self.mask("approve", "second-approve"))
+        if name == "payouts_n":
+            return count(self.mask("paid"))
+        if name == "approvals_min_amount":
+            return self._per_case(self.mask("approve", "second-approve"), C.AMOUNT, "min",
+                                  codes)
+        if name == "approvals_first_time":
+            return self._per_case(self.mask("approve", "second-approve"), C.TIMESTAMP, "min",
+                                  codes)
+        if name == "approvals_last_time":
+            return self._per_case(self.mask("approve", "second-approve"), C.TIMESTAMP, "max",
+                                  codes)
+        if name == "payouts_sum":
+            return self._per_case(self.mask("paid"), C.AMOUNT, "sum", codes)
+        if name == "first_evidence_time":
+            return gather(C.TIMESTAMP, self.first_of(self.mask("evidence")))
+        if name == "first_close_time":
+            return gather(C.TIMESTAMP, self.first_of(self.mask("close")))
+        if name == "rejected":
+            per_case = self.any_per_case(self.mask("reject"))
+            return per_case if codes is None else per_case[codes]
+        if name in _LISTS:
+            return self._lists_for(name, np.arange(self.n_cases) if codes is None else codes)
+        raise KeyError(name)
+
+    def _value(self, name: str, codes: Ints | None) -> Any:
+        """Column `name` for all cases or the case positions `codes` (cached when whole)."""
+        if codes is None:
+            return self.col(name).array
+        if name in self._columns:
+            return self._columns[name].array.take(codes)
+        return self._compute(name, codes)
+
+    def _isna(self, column: str) -> Mask:
+        key = f"isna:{column}"
+        if key not in self._sorted:
+            self._sorted[key] = np.asarray(self.column(column).isna(), dtype=bool)
+        return cast(Mask, self._sorted[key])
+
+    def col(self, name: str) -> pd.Series:
+        """One per-case column (see `cases`), computed on first use."""
+        if name not in self._columns:
+            self._columns[name] = pd.Series(self._compute(name), index=self.case_ids,
+                                            name=name)
+        return self._columns[name]
+
+    def table(self, *names: str) -> pd.DataFrame:
+        """The per-case columns `names`, indexed by case id."""
+        frame = pd.DataFrame({n: self.col(n) for n in names}, index=self.case_ids)
+        frame.index.name = C.CASE
+        return frame
+
+    def at_cases(self, codes: Ints, *names: str) -> pd.DataFrame:
+        """The per-case columns `names` of the cases at positions `codes`, indexed by id;
+        columns not computed yet are computed for these cases only."""
+        frame = pd.DataFrame({n: self._value(n, codes) for n in names},
+                             index=self.case_ids[codes])
+        frame.index.name = C.CASE
+        return frame
+
+    @property
+    def cases(self) -> pd.DataFrame:
+        """The whole per-case table (every group computed)."""
+        names = ["channel", "currency", "has_ticket"]
+        names += [f"{p}_{k}" for p in _FIRSTS for k in _FIELDS]
+        names += ["approvals_n", "approvals_min_amount", "approvals_first_time",
+                  "approvals_last_time", "approval_eids", "payouts_n", "payouts_sum",
+                  "payout_eids", "first_evidence_time", "first_close_time", "rejected"]
+        return self.table(*names)
+
+    def _per_case(self, mask: Mask, name: str, how: str, codes: Ints | None) -> Any:
+        if codes is not None:
+            wanted = np.zeros(self.n_cases, dtype=bool)
+            wanted[codes] = True
+            mask = mask & wanted[self.case_code]
+        at = np.flatnonzero(mask)
+        values = pd.Series(self.column(name).take(at))
+        grouped = values.groupby(self.case_code[at])
+        result = grouped.sum(min_count=1) if how == "sum" else getattr(grouped, how)()
+        return result.reindex(range(self.n_cases) if codes is None else codes).array
+
+    def _lists_for(self, name: str, cases: Ints) -> np.ndarray[Any, np.dtype[np.object_]]:
+        """Event ids of `name` ("approval_eids" or "payout_eids") as lists, for the case
+        positions `cases` only (NaN where the case has none)."""
+        wanted = np.zeros(self.n_cases, dtype=bool)
+        wanted[cases] = True
+        at = np.flatnonzero(self.mask(*_LISTS[name]) & wanted[self.case_code])
+        ids = self.column(C.EVENT_ID).take(at).to_numpy(dtype=object)
+        return _lists(self.case_code[at], ids, cases)
+
+    def with_lists(self, hits: pd.DataFrame, *names: str) -> pd.DataFrame:
+        """`hits` (indexed by case id) with the list columns `names` added."""
+        hits = hits.copy()
+        where = self.case_ids.get_indexer(hits.index)
+        for name in names:
+            hits[name] = self._lists_for(name, where)
+        return hits
+
+    def point(self, name: str) -> pd.Series:
+        """Time of a stage point per case (see policy stages)."""
+        column = {"request": "request_time", "evidence": "first_evidence_time",
+                  "first-approval": "approvals_first_time",
+                  "last-approval": "approvals_last_time", "payout": "payout_time",
+                  "close": "first_close_time"}[name]
+        return self.col(column)
+
+    def tolerance(self) -> float:
+        return self.policy.amount_tolerance
+
+    # --- the events as a frame (for the conformance check and the evidence graphs) --------
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        """The log's events sorted by case, time and id, with their `control`."""
+        keep = [c for c in _KEEP if c in self.log.columns] + C.evidence_columns(self.log)
+        events = pd.DataFrame({c: self.column(c) for c in keep})
+        events["control"] = events[C.ACTIVITY].map(self.policy.control_of())
+        return events
+
+    def of(self, *controls: str) -> pd.DataFrame:
+        """Events whose label maps to one of `controls`."""
+        return self.events[self.mask(*controls)]
+
+    def successful_payouts(self) -> pd.DataFrame:
+        return self.events[self.mask("paid")]
 
     # --- conformance (computed on first use, by the CF rules) -----------------------------
     @property
@@ -95,7 +403,13 @@ class CaseFacts:
         return {c: self._graphs[c] for c in wanted if c in self._graphs}
 
     def _graph_events(self, cases: list[str]) -> pd.DataFrame:
-        events = self.events[self.events[C.CASE].astype(str).isin(cases)].copy()
+        where = self.case_ids.astype(str).get_indexer(pd.Index(cases))
+        chosen = np.zeros(self.n_cases, dtype=bool)
+        chosen[where[where >= 0]] = True
+        at = np.flatnonzero(chosen[self.case_code])
+        keep = [c for c in _KEEP if c in self.log.columns] + C.evidence_columns(self.log)
+        events = self.frame(at, keep)
+        events["control"] = self.control.to_numpy()[at]
         control = events["control"]
         for column in (C.TICKET_ID, C.REFUND_ID, C.CHARGE_ID):
             if column not in events.columns:
@@ -103,106 +417,157 @@ class CaseFacts:
             events[column] = events[column].astype("string")
         ticketless = control.isin(TICKET_CONTROLS) & events[C.TICKET_ID].isna()
         events.loc[ticketless, C.TICKET_ID] = events.loc[ticketless, C.CASE].astype(str)
-        status = events[C.PAYMENT_STATUS].astype("string").str.lower()
-        paid = (control == "pay") & ~status.isin(FAILED_STATUSES).fillna(False).astype(bool)
+        paid = pd.Series(self.mask("paid")[at], index=events.index)
         unnamed = paid & events[C.REFUND_ID].isna()
         events.loc[unnamed, C.REFUND_ID] = events.loc[unnamed, C.EVENT_ID].astype(str)
         uncharged = (control == "purchase") & events[C.CHARGE_ID].isna()
         events.loc[uncharged, C.CHARGE_ID] = events.loc[uncharged, C.EVENT_ID].astype(str)
+        # Plain Python strings: the graphs are built row by row (audit.evidence_graph), and
+        # a row of Arrow-backed strings costs a conversion per cell.
+        strings = [c for c in events.columns if isinstance(events[c].dtype, pd.StringDtype)]
+        events = events.astype(dict.fromkeys(strings, object))
+        for eid, time in zip(events[C.EVENT_ID].astype(str), events[C.TIMESTAMP],
+                             strict=True):
+            self._graph_times.setdefault(eid, time)
         return events
 
-    def event_times(self, event_ids: Iterable[str]) -> pd.Series:
-        """Timestamp per event id."""
-        return self._time.reindex(list(event_ids))
-
     # --- lookups for findings -------------------------------------------------------------
-    def describe(self, event_ids: list[str]) -> dict[str, tuple[str, str | None]]:
-        """Event id -> (activity, resource) for the given ids, in one lookup."""
+    def _rows_of(self, event_ids: list[str], near: Ints | None = None) -> pd.DataFrame:
+        """Activity, resource and time of the given event ids, indexed by id. The events of
+        the cases at positions `near` are searched first, the whole log only for the rest."""
+        found: list[pd.DataFrame] = []
+        todo = event_ids
+        if near is not None and len(near):
+            wanted = np.zeros(self.n_cases, dtype=bool)
+            wanted[near] = True
+            at = np.flatnonzero(wanted[self.case_code])
+            found.append(self._rows_at(at, event_ids))
+            todo = [i for i in event_ids if i not in found[0].index]
+        if todo:
+            found.append(self._rows_at(None, todo))
+        frame = found[0] if len(found) == 1 else pd.concat(found)
+        return frame[~frame.index.duplicated()]
+
+    def _rows_at(self, at: Ints | None, event_ids: list[str]) -> pd.DataFrame:
+        ids = self.column(C.EVENT_ID) if at is None else self.column(C.EVENT_ID).take(at)
+        hit = np.flatnonzero(np.asarray(pd.Series(ids).isin(event_ids), dtype=bool))
+        rows = hit if at is None else at[hit]
+        return pd.DataFrame({"activity": self.column(C.ACTIVITY).take(rows),
+                             "resource": self.column(C.RESOURCE).take(rows),
+                             "time": self.column(C.TIMESTAMP).take(rows)},
+                            index=pd.Index(pd.Series(ids.take(hit)).astype(str).array))
+
+    def event_times(self, event_ids: Iterable[str]) -> pd.Series:
+        """Timestamp per event id (the evidence graphs' events are looked up first)."""
+        ids = list(event_ids)
+        known = self._graph_times
+        if all(i in known for i in ids):
+            return pd.Series([known[i] for i in ids], index=pd.Index(ids, dtype=object),
+                             dtype=self.column(C.TIMESTAMP).dtype)
+        return self._rows_of(ids)["time"].reindex(ids)
+
+    def describe(self, event_ids: list[str], cases: pd.Index | None = None
+                 ) -> dict[str, tuple[str, str | None]]:
+        """Event id -> (activity, resource) for the given ids, in one lookup (the events of
+        `cases`, where the ids are expected, are searched first)."""
         unique = list(dict.fromkeys(event_ids))
-        activities = self._activity.reindex(unique)
-        resources = self._resource.reindex(unique)
+        if not unique:
+            return {}
+        near = None
+        if cases is not None and len(cases):
+            # The case ids are sorted: a binary search, checked, instead of a hash table.
+            where = np.minimum(self.case_ids.searchsorted(cases), self.n_cases - 1)
+            same = (np.asarray(self.case_ids.take(where), dtype=object)
+                    == np.asarray(cases, dtype=object))
+            near = np.asarray(where[same], dtype=np.int64)
+        rows = self._rows_of(unique, near).reindex(unique)
         return {i: (str(a), None if pd.isna(r) else str(r))
-                for i, a, r in zip(unique, activities, resources, strict=True) if pd.notna(a)}
-
-    # --- building blocks ------------------------------------------------------------------
-    def of(self, *controls: str) -> pd.DataFrame:
-        """Events whose label maps to one of `controls`."""
-        return self.events[self.events["control"].isin(controls)]
-
-    def successful_payouts(self) -> pd.DataFrame:
-        pays = self.of("pay")
-        status = pays[C.PAYMENT_STATUS].astype("string").str.lower()
-        return pays[~status.isin(FAILED_STATUSES).fillna(False).astype(bool)]
-
-    def _first(self, frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
-        first = frame.groupby(C.CASE, sort=False).head(1).set_index(C.CASE)
-        return pd.DataFrame({f"{prefix}_{k}": first[v] for k, v in _FIELDS.items()},
-                            index=first.index)
-
-    def _case_table(self) -> pd.DataFrame:
-        ev = self.events
-        grouped = ev.groupby(C.CASE, sort=True)
-        cases = pd.DataFrame({
-            "channel": grouped[C.CHANNEL].first(),
-            "currency": grouped[C.CURRENCY].first(),
-            "has_ticket": grouped[C.TICKET_ID].count().gt(0)
-            | ev["control"].isin(TICKET_CONTROLS).groupby(ev[C.CASE]).any(),
-        })
-        approvals = self.of("approve", "second-approve")
-        ag = approvals.groupby(C.CASE)
-        payouts = self.successful_payouts()
-        pg = payouts.groupby(C.CASE)
-        parts = [
-            cases,
-            self._first(self.of("request"), "request"),
-            self._first(self.of("purchase"), "purchase"),
-            self._first(self.of("approve"), "approval1"),
-            self._first(self.of("second-approve"), "approval2"),
-            self._first(payouts, "payout"),
-            pd.DataFrame({
-                "approvals_n": ag.size(),
-                "approvals_min_amount": ag[C.AMOUNT].min(),
-                "approvals_first_time": ag[C.TIMESTAMP].min(),
-                "approvals_last_time": ag[C.TIMESTAMP].max(),
-                "approval_eids": _lists(approvals),
-            }),
-            pd.DataFrame({"payouts_n": pg.size(), "payouts_sum": pg[C.AMOUNT].sum(min_count=1),
-                          "payout_eids": _lists(payouts)}),
-            pd.DataFrame({"first_evidence_time": self.of("evidence").groupby(C.CASE)[
-                C.TIMESTAMP].min(),
-                "first_close_time": self.of("close").groupby(C.CASE)[C.TIMESTAMP].min(),
-                "rejected": self.of("reject").groupby(C.CASE).size().gt(0)}),
-        ]
-        table = pd.concat(parts, axis=1).reindex(cases.index)
-        table["approvals_n"] = table["approvals_n"].fillna(0).astype(int)
-        table["payouts_n"] = table["payouts_n"].fillna(0).astype(int)
-        table["rejected"] = table["rejected"].astype("boolean").fillna(False).astype(bool)
-        table["currency"] = table["request_currency"].fillna(table["payout_currency"]).fillna(
-            table["currency"])
-        table.index.name = C.CASE
-        return table
-
-    def point(self, name: str) -> pd.Series:
-        """Time of a stage point per case (see policy stages)."""
-        column = {"request": "request_time", "evidence": "first_evidence_time",
-                  "first-approval": "approvals_first_time",
-                  "last-approval": "approvals_last_time", "payout": "payout_time",
-                  "close": "first_close_time"}[name]
-        return self.cases[column]
-
-    def tolerance(self) -> float:
-        return self.policy.amount_tolerance
+                for i, a, r in zip(unique, rows["activity"], rows["resource"], strict=True)
+                if pd.notna(a)}
 
 
-def _lists(events: pd.DataFrame) -> pd.Series:
-    """Event ids per case as lists, without a Python call per group (events are case-sorted)."""
-    cases = events[C.CASE].to_numpy()
-    ids = events[C.EVENT_ID].to_numpy(dtype=object)
-    if len(cases) == 0:
-        return pd.Series(dtype=object)
-    starts = np.flatnonzero(np.r_[True, cases[1:] != cases[:-1]])
-    chunks = np.split(ids, starts[1:])
-    return pd.Series([list(chunk) for chunk in chunks], index=cases[starts], dtype=object)
+def _factorize(values: Any) -> tuple[Ints, list[Any]]:
+    """(integer code of each value, -1 where missing; the distinct values) of an array."""
+    data = getattr(values, "_pa_array", None)
+    if data is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        encoded = pc.dictionary_encode(data)
+        chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+        if not chunks:
+            return np.zeros(0, dtype=np.int64), []
+        if all(c.dictionary.equals(chunks[0].dictionary) for c in chunks):
+            codes = np.concatenate([np.asarray(c.indices.fill_null(-1).to_numpy(
+                zero_copy_only=False), dtype=np.int64) for c in chunks])
+            return codes, chunks[0].dictionary.to_pylist()
+    codes, uniques = pd.factorize(values)
+    return np.asarray(codes, dtype=np.int64), list(uniques)
+
+
+def _grouped_codes(values: pd.Series) -> tuple[Ints, pd.Index] | None:
+    """(code of each value, the distinct values) when `values` come in ascending runs of
+    equal values without gaps or missing values (a log sorted by case), else None. Compares
+    neighbours only, instead of hashing every value."""
+    n = len(values)
+    if n == 0:
+        return None
+    data = getattr(values.array, "_pa_array", None)
+    if data is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if data.null_count:
+            return None
+        if isinstance(data, pa.ChunkedArray):
+            data = data.combine_chunks()
+        change = np.asarray(pc.not_equal(data.slice(1), data.slice(0, n - 1))
+                            .to_numpy(zero_copy_only=False), dtype=bool)
+        starts = np.flatnonzero(np.r_[True, change])
+        heads = data.take(pa.array(starts))
+        if len(starts) > 1 and not pc.all(pc.less(heads.slice(0, len(starts) - 1),
+                                                  heads.slice(1))).as_py():
+            return None
+    else:
+        plain = np.asarray(values.array, dtype=object)
+        if bool(pd.isna(plain).any()):
+            return None
+        try:
+            change = np.asarray(plain[1:] != plain[:-1], dtype=bool)
+            starts = np.flatnonzero(np.r_[True, change])
+            heads = plain[starts]
+            if not bool(np.all(heads[:-1] < heads[1:])):
+                return None
+        except TypeError:
+            return None
+    codes = np.cumsum(np.r_[0, change]).astype(np.int64)
+    return codes, pd.Index(values.iloc[starts].array)
+
+
+def _int_times(times: pd.Series) -> Ints:
+    """The times as integers in their unit (only their order is used)."""
+    return np.asarray(pd.DatetimeIndex(times).asi8, dtype=np.int64)
+
+
+def _lists(codes: Ints, ids: Any, cases: Ints) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """Event ids per case as lists (`codes`, the case of each id, are sorted), for the case
+    positions `cases` (NaN where a case has none). One list per case asked for."""
+    out = np.full(len(cases), np.nan, dtype=object)
+    if len(codes) == 0:
+        return out
+    values = np.asarray(ids, dtype=object)
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    ends = np.r_[starts[1:], len(codes)]
+    lists = {int(codes[s]): values[s:e].tolist() for s, e in zip(starts, ends, strict=True)}
+    for i, case in enumerate(cases.tolist()):
+        if case in lists:
+            out[i] = lists[case]
+    return out
+
+
+def slices(values: np.ndarray[Any, Any], starts: Ints, ends: Ints) -> list[list[Any]]:
+    """`values[start:end]` as a list, per run (one list per finding, not per event)."""
+    return [values[s:e].tolist() for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
 
 
 def same(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -211,6 +576,4 @@ def same(a: pd.Series, b: pd.Series) -> pd.Series:
         False).astype(bool)
 
 
-
-
-__all__ = ["CaseFacts", "same"]
+__all__ = ["CaseFacts", "same", "slices"]

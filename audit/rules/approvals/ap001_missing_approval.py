@@ -42,7 +42,8 @@ class MissingApproval(Rule):
                   "same-approver-twice")
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.cases
+        c = facts.table("payout_eid", "approvals_n", "request_eid", "payout_time", "payouts_sum",
+                        "payout_amount", "currency")
         hits = c[c["payout_eid"].notna() & c["approvals_n"].eq(0)]
         return self.findings(
             facts, hits, events=("request_eid", "payout_eid"), when="payout_time",

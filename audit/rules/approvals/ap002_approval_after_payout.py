@@ -31,9 +31,11 @@ class ApprovalAfterPayout(Rule):
     summary = "Approvals given only after the payout"
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.cases
-        hits = c[c["payout_eid"].notna() & c["approvals_n"].gt(0)
-                 & (c["approvals_first_time"] > c["payout_time"])]
+        c = facts.table("payout_eid", "approvals_n", "approvals_first_time", "payout_time",
+                        "payouts_sum", "currency")
+        hits = facts.with_lists(c[c["payout_eid"].notna() & c["approvals_n"].gt(0)
+                                  & (c["approvals_first_time"] > c["payout_time"])],
+                                "approval_eids")
         return self.findings(
             facts, hits, events=("payout_eid", "approval_eids"), when="approvals_first_time",
             amount="payouts_sum", evidence=("payout_time", "approvals_first_time"),

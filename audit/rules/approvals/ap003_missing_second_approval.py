@@ -36,7 +36,9 @@ class MissingSecondApproval(Rule):
     options = (Option("threshold", "amount per currency", "thresholds.second_approval"),)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.cases.copy()
+        c = facts.table("approval1_eid", "approval2_eid", "currency", "request_amount",
+                        "payouts_sum", "request_eid", "payout_eid", "approval1_time",
+                        "approval1_resource")
         c["threshold"] = c["currency"].map(facts.policy.second_approval_threshold)
         c["judged_amount"] = pd.concat([c["request_amount"], c["payouts_sum"]], axis=1).max(
             axis=1)

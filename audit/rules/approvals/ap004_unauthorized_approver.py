@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from audit import canonical as C
@@ -8,23 +9,36 @@ from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
 
 
-def _lane_roles(facts: CaseFacts, approvals: pd.DataFrame) -> pd.Series:
-    """Per approval event: the roles of the SOP lanes holding its task (a tuple), or None
-    where the case's channel has no SOP or the SOP puts the task in no lane."""
-    if not facts.policy.sop or approvals.empty:
-        return pd.Series(None, index=approvals.index, dtype=object)
+def _lane_roles(facts: CaseFacts, at: np.ndarray) -> np.ndarray:
+    """Per approval at sorted positions `at`: the roles of the SOP lanes holding its task, or
+    None where the case's channel has no SOP or the SOP puts the task in no lane. Decided
+    once per (channel, label) pair."""
+    out = np.full(len(at), None, dtype=object)
+    if not facts.policy.sop or len(at) == 0:
+        return out
     from conformance.deviations import lane_roles
 
     tasks = facts.policy.sop_tasks()
+    pairs, first = _pairs(facts.codes(C.CHANNEL)[at], facts.codes(C.ACTIVITY)[at])
+    channels = facts.column(C.CHANNEL).take(at[first])
+    labels = facts.column(C.ACTIVITY).take(at[first])
     per_channel: dict[object, dict[str, tuple[str, ...]] | None] = {}
-    out: list[tuple[str, ...] | None] = []
-    for channel, label in zip(approvals[C.CHANNEL], approvals[C.ACTIVITY], strict=True):
+    lanes_of_pair = np.full(len(first), None, dtype=object)
+    for k, (channel, label) in enumerate(zip(channels, labels, strict=True)):
         if channel not in per_channel:
             path = facts.sop_path(None if pd.isna(channel) else str(channel))
             per_channel[channel] = lane_roles(path) if path is not None else None
         lanes = per_channel[channel]
-        out.append(None if lanes is None else lanes.get(tasks.get(str(label), str(label))))
-    return pd.Series(out, index=approvals.index, dtype=object)
+        lanes_of_pair[k] = None if lanes is None else lanes.get(tasks.get(str(label),
+                                                                          str(label)))
+    return lanes_of_pair[pairs]  # type: ignore[no-any-return]
+
+
+def _pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each (a, b) pair, position of each pair's first occurrence)."""
+    combined = a.astype(np.int64) * (int(b.max(initial=0)) + 2) + (b.astype(np.int64) + 1)
+    _, first, codes = np.unique(combined, return_index=True, return_inverse=True)
+    return codes.reshape(-1), first
 
 
 class UnauthorizedApprover(Rule):
@@ -62,17 +76,30 @@ class UnauthorizedApprover(Rule):
                       "approvers.second-approve"))
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        approvals = facts.of("approve", "second-approve")
+        at = np.flatnonzero(facts.mask("approve", "second-approve"))
+        approvals = facts.frame(at, (C.CASE, C.EVENT_ID, C.RESOURCE, C.ROLE, C.TIMESTAMP))
+        control = facts.control.to_numpy()[at]
         roles = facts.policy.approver_roles
-        lanes = _lane_roles(facts, approvals)
-        bad = pd.Series(False, index=approvals.index)
+        lanes = _lane_roles(facts, at)
+        has_lanes = np.array([x is not None for x in lanes], dtype=bool) if (
+            facts.policy.sop) else np.zeros(len(at), dtype=bool)
+        # Whether the approval's role is in its lanes, decided once per (lanes, role) pair.
+        in_lane = np.zeros(len(at), dtype=bool)
+        if has_lanes.any():
+            where = np.flatnonzero(has_lanes)
+            pair_codes, _ = pd.factorize(pd.Series(lanes[where], dtype=object))
+            role_codes = facts.codes(C.ROLE)[at[where]]
+            pairs, first = _pairs(pair_codes, role_codes)
+            role = approvals[C.ROLE].to_numpy(dtype=object)
+            ok = np.array([isinstance(lanes[where[f]], tuple) and role[where[f]]
+                           in lanes[where[f]] for f in first], dtype=bool)
+            in_lane[where] = ok[pairs]
+        bad = np.zeros(len(at), dtype=bool)
         for level in ("approve", "second-approve"):
-            at_level = approvals["control"].eq(level)
-            judged = lanes.notna() if level not in roles else pd.Series(True, approvals.index)
-            allowed = approvals[C.ROLE].isin(roles.get(level, ())).fillna(False).astype(bool)
-            in_lane = [isinstance(ok, tuple) and role in ok
-                       for role, ok in zip(approvals[C.ROLE], lanes, strict=True)]
-            allowed |= pd.Series(in_lane, index=approvals.index, dtype=bool)
+            at_level = control == level
+            judged = has_lanes if level not in roles else np.ones(len(at), dtype=bool)
+            allowed = approvals[C.ROLE].isin(roles.get(level, ())).fillna(False).to_numpy(
+                dtype=bool) | in_lane
             bad |= at_level & judged & ~allowed
         hits = approvals[bad]
         if hits.empty:
@@ -82,7 +109,7 @@ class UnauthorizedApprover(Rule):
             roles=(C.ROLE, lambda s: ", ".join("no role" if pd.isna(r) else str(r)
                                                for r in s)),
             when=(C.TIMESTAMP, "min"))
-        grouped = grouped.join(facts.cases[["payouts_sum", "currency"]])
+        grouped = grouped.join(facts.table("payouts_sum", "currency"))
         return self.findings(
             facts, grouped, events=("eids",), when="when", amount="payouts_sum",
             evidence=("who", "roles"),

@@ -34,10 +34,11 @@ class PayoutExceedsApproved(Rule):
     suppresses = ("amount-mismatch",)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.cases.copy()
+        c = facts.table("payouts_sum", "approvals_min_amount", "payout_time", "currency")
         c["excess"] = c["payouts_sum"] - c["approvals_min_amount"]
-        hits = c[c["payouts_sum"].notna() & c["approvals_min_amount"].notna()
-                 & (c["excess"] > facts.tolerance())]
+        hits = facts.with_lists(c[c["payouts_sum"].notna() & c["approvals_min_amount"].notna()
+                                  & (c["excess"] > facts.tolerance())],
+                                "approval_eids", "payout_eids")
         return self.findings(
             facts, hits, events=("approval_eids", "payout_eids"), when="payout_time",
             amount="excess", evidence=("approvals_min_amount", "payouts_sum", "currency"),

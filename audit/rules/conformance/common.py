@@ -7,7 +7,6 @@ from typing import Any
 
 import pandas as pd
 
-from audit import canonical as C
 from audit.rules.facts import CaseFacts
 
 
@@ -32,7 +31,7 @@ def with_times(facts: CaseFacts, rows: Sequence[Mapping[str, Any]]) -> pd.DataFr
     if not rows:
         return pd.DataFrame()
     frame = pd.DataFrame(rows).set_index("case")
-    times = facts.events.set_index(C.EVENT_ID)[C.TIMESTAMP]
+    times = facts.event_times(list(dict.fromkeys(e for ids in frame["eids"] for e in ids)))
     frame["when"] = [times.reindex(list(ids)).min() if ids else pd.NaT
                      for ids in frame["eids"]]
-    return frame.join(facts.cases[["currency"]])
+    return frame.join(facts.table("currency"))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import numpy as np
+
 from audit import canonical as C
 from audit.findings import Finding
 from audit.rules.base import Rule
@@ -36,7 +38,9 @@ class DuplicateRefund(Rule):
     suppresses = ("refund-exceeds-charge",)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        payouts = facts.successful_payouts().copy()
+        payouts = facts.frame(np.flatnonzero(facts.mask("paid")),
+                              (C.CHARGE_ID, C.ORDER_ID, C.CASE, C.EVENT_ID, C.TIMESTAMP,
+                               C.AMOUNT, C.CURRENCY))
         payouts["key"] = payouts[C.CHARGE_ID].fillna(payouts[C.ORDER_ID])
         payouts = payouts[payouts["key"].notna()]
         cols = ["key", C.CASE, C.EVENT_ID, C.TIMESTAMP, C.AMOUNT, C.CURRENCY]

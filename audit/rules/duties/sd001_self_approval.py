@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
 from audit import canonical as C
 from audit.findings import Finding
 from audit.rules.base import Rule
-from audit.rules.facts import CaseFacts
+from audit.rules.facts import CaseFacts, slices
 
 
 class SelfApproval(Rule):
@@ -35,17 +38,27 @@ class SelfApproval(Rule):
     summary = "The requester approved their own refund"
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        requests = (facts.cases[["request_eid", "request_resource"]].dropna().reset_index()
-                    .rename(columns={"request_resource": C.RESOURCE}))
-        approvals = facts.of("approve", "second-approve")
-        joined = approvals.merge(requests, on=[C.CASE, C.RESOURCE])
-        if joined.empty:
+        # The approvals whose resource is the resource of the case's first request.
+        request = facts.first_of(facts.mask("request"))
+        at = np.flatnonzero(facts.mask("approve", "second-approve"))
+        at = at[request[facts.case_code[at]] >= 0]
+        resource = facts.column(C.RESOURCE)
+        same = pd.Series(resource.take(at)) == pd.Series(
+            resource.take(request[facts.case_code[at]]))
+        at = at[same.fillna(False).to_numpy(dtype=bool)]
+        if len(at) == 0:
             return []
-        hits = joined.groupby(C.CASE).agg(
-            approval_eids=(C.EVENT_ID, list), request_eid=("request_eid", "first"),
-            who=(C.RESOURCE, "first"), when=(C.TIMESTAMP, "min"))
-        hits = hits.join(facts.cases[["payouts_sum", "currency"]])
+        # Per case (the positions are sorted by case, then time): the approvals in order, the
+        # requester, the time of the first of them.
+        codes = facts.case_code[at]
+        starts, ends = facts.runs(codes)
+        ids = facts.column(C.EVENT_ID).take(at).to_numpy(dtype=object)
+        hits = facts.at_cases(codes[starts], "request_eid", "payouts_sum", "currency")
+        hits["approval_eids"] = slices(ids, starts, ends)
+        hits["who"] = facts.column(C.RESOURCE).take(at[starts])
+        hits["when"] = facts.column(C.TIMESTAMP).take(at[starts])
         return self.findings(
             facts, hits, events=("request_eid", "approval_eids"), when="when",
             amount="payouts_sum", evidence=("who",),
             message="{who} raised the request and approved it")
+

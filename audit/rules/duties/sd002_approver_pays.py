@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
 from audit import canonical as C
 from audit.findings import Finding
 from audit.rules.base import Rule
-from audit.rules.facts import CaseFacts
+from audit.rules.facts import CaseFacts, slices
 
 
 class ApproverPays(Rule):
@@ -32,15 +35,35 @@ class ApproverPays(Rule):
     summary = "The approver executed the payout"
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        approvals = facts.of("approve", "second-approve")[[C.CASE, C.RESOURCE, C.EVENT_ID]]
-        payouts = facts.successful_payouts()[[C.CASE, C.RESOURCE, C.EVENT_ID, C.TIMESTAMP]]
-        joined = payouts.merge(approvals, on=[C.CASE, C.RESOURCE], suffixes=("_pay", "_ap"))
+        # Each successful payout with each approval of its case by the same resource (a
+        # missing resource matches a missing one, as in a join), payouts in order.
+        resource = facts.codes(C.RESOURCE)
+        pays = np.flatnonzero(facts.mask("paid"))
+        approvals = np.flatnonzero(facts.mask("approve", "second-approve"))
+        left = pd.DataFrame({"code": facts.case_code[pays], "who": resource[pays],
+                             "pay": pays})
+        right = pd.DataFrame({"code": facts.case_code[approvals], "who": resource[approvals],
+                              "ap": approvals})
+        joined = left.merge(right, on=["code", "who"])
         if joined.empty:
             return []
-        hits = joined.groupby(C.CASE).agg(
-            pay_eids=(f"{C.EVENT_ID}_pay", list), ap_eids=(f"{C.EVENT_ID}_ap", list),
-            who=(C.RESOURCE, "first"), when=(C.TIMESTAMP, "min"))
-        hits = hits.join(facts.cases[["payouts_sum", "currency"]])
+        # The joined rows come in payout order, so by case and then time.
+        pay = joined["pay"].to_numpy(dtype=np.int64)
+        codes = joined["code"].to_numpy(dtype=np.int64)
+        starts, ends = facts.runs(codes)
+        ids = facts.column(C.EVENT_ID)
+        pay_ids = ids.take(pay).to_numpy(dtype=object)
+        ap_ids = ids.take(joined["ap"].to_numpy(dtype=np.int64)).to_numpy(dtype=object)
+        hits = facts.at_cases(codes[starts], "payouts_sum", "currency")
+        hits["pay_eids"] = slices(pay_ids, starts, ends)
+        hits["ap_eids"] = slices(ap_ids, starts, ends)
+        who = facts.column(C.RESOURCE).take(pay)
+        named = np.flatnonzero(~np.asarray(pd.isna(who), dtype=bool))
+        run = np.searchsorted(starts, named, side="right") - 1
+        first = np.full(len(starts), -1, dtype=np.int64)
+        first[run[::-1]] = named[::-1]  # the first named resource of each run, as "first"
+        hits["who"] = who.take(first, allow_fill=True)
+        hits["when"] = facts.column(C.TIMESTAMP).take(pay[starts])
         return self.findings(
             facts, hits, events=("ap_eids", "pay_eids"), when="when", amount="payouts_sum",
             evidence=("who",), message="{who} approved the refund and paid it out")

@@ -31,7 +31,8 @@ class SameApproverTwice(Rule):
     summary = "Both approval levels given by one person"
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.cases
+        c = facts.table("approval1_resource", "approval2_resource", "approval1_eid",
+                        "approval2_eid", "approval2_time", "payouts_sum", "currency")
         hits = c[same(c["approval1_resource"], c["approval2_resource"])]
         return self.findings(
             facts, hits, events=("approval1_eid", "approval2_eid"), when="approval2_time",

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import pandas as pd
+import numpy as np
 
 from audit import canonical as C
 from audit.findings import Finding
@@ -39,23 +39,28 @@ class MissingEvidence(Rule):
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         required = facts.policy.required_evidence
-        ev = facts.events
         columns = sorted({c for cols in required.values() for c in cols})
-        present = pd.DataFrame(
-            {c: (ev[c].notna().groupby(ev[C.CASE]).any() if c in ev.columns
-                 else pd.Series(False, index=facts.cases.index)) for c in columns},
-            index=facts.cases.index).fillna(False)
-        c = facts.cases
-        judged = c["has_ticket"] & c["request_eid"].notna()
-        missing: pd.Series = pd.Series([[] for _ in range(len(c))], index=c.index, dtype=object)
+        present = {c: (facts.any_per_case(~np.asarray(facts.column(c).isna(), dtype=bool))
+                       if facts.has(c) else np.zeros(facts.n_cases, dtype=bool))
+                   for c in columns}
+        c = facts.table("has_ticket", "request_eid", "channel", "request_time", "payouts_sum",
+                        "currency")
+        judged = (c["has_ticket"] & c["request_eid"].notna()).to_numpy(dtype=bool)
+        lacks: list[tuple[str, np.ndarray]] = []
         for channel, needed in required.items():
-            in_channel = judged & c["channel"].eq(channel).fillna(False).astype(bool)
+            in_channel = judged & c["channel"].eq(channel).fillna(False).to_numpy(dtype=bool)
             for column in needed:
-                lacking = in_channel & ~present[column].astype(bool)
-                for case in lacking[lacking].index:
-                    missing[case].append(column.removeprefix(C.EVIDENCE_PREFIX))
-        hits = c[missing.map(len).gt(0)].copy()
-        hits["missing"] = missing[hits.index].map(", ".join)
+                lacks.append((column.removeprefix(C.EVIDENCE_PREFIX),
+                              in_channel & ~present[column]))
+        any_lack = np.zeros(len(c), dtype=bool)
+        for _, lacking in lacks:
+            any_lack |= lacking
+        hits = c[any_lack].copy()
+        names: list[list[str]] = [[] for _ in range(len(hits))]
+        for name, lacking in lacks:
+            for i in np.flatnonzero(lacking[any_lack]):
+                names[i].append(name)
+        hits["missing"] = [", ".join(n) for n in names]
         return self.findings(
             facts, hits, events=("request_eid",), when="request_time", amount="payouts_sum",
             evidence=("channel", "missing"),

@@ -44,10 +44,12 @@ class OrphanPayout(Rule):
                   "approved-not-paid", "sla-breach", "stage-overdue")
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.cases
+        c = facts.table("payout_eid", "has_ticket", "payout_time", "payouts_sum",
+                        "payout_amount", "currency", "payout_charge")
         # Candidates: a successful payout and no ticket in the case's events. Only their
         # evidence graphs are built (the graph, not the mask, decides).
-        paid = c[c["payout_eid"].notna() & ~c["has_ticket"].astype(bool)]
+        paid = facts.with_lists(c[c["payout_eid"].notna() & ~c["has_ticket"].astype(bool)],
+                                "payout_eids")
         links: dict[str, tuple[str, str]] = {}
         graphs = facts.evidence_graphs(paid.index)
         for case, payouts in paid["payout_eids"].items():

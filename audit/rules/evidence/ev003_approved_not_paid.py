@@ -36,10 +36,12 @@ class ApprovedNotPaid(Rule):
     suppresses = ("sla-breach",)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.cases.copy()
+        c = facts.table("approvals_last_time", "approvals_n", "payout_eid", "rejected",
+                        "approvals_min_amount", "currency")
         c["waiting"] = facts.as_of - c["approvals_last_time"]
-        hits = c[c["approvals_n"].gt(0) & c["payout_eid"].isna() & ~c["rejected"]
-                 & (c["waiting"] > facts.policy.approved_not_paid_grace)]
+        hits = facts.with_lists(
+            c[c["approvals_n"].gt(0) & c["payout_eid"].isna() & ~c["rejected"]
+              & (c["waiting"] > facts.policy.approved_not_paid_grace)], "approval_eids")
         return self.findings(
             facts, hits, events=("approval_eids",), when="approvals_last_time",
             amount="approvals_min_amount", evidence=("approvals_last_time", "waiting"),

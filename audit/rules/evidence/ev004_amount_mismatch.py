@@ -33,11 +33,12 @@ class AmountMismatch(Rule):
     options = (Option("tolerance", "differences up to this are rounding", "amount_tolerance"),)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.cases.copy()
+        c = facts.table("payouts_sum", "request_amount", "request_currency", "payout_currency",
+                        "request_eid", "payout_time", "currency")
         c["difference"] = (c["payouts_sum"] - c["request_amount"]).abs()
-        hits = c[c["payouts_sum"].notna() & c["request_amount"].notna()
-                 & same(c["request_currency"], c["payout_currency"])
-                 & (c["difference"] > facts.tolerance())]
+        hits = facts.with_lists(c[c["payouts_sum"].notna() & c["request_amount"].notna()
+                                  & same(c["request_currency"], c["payout_currency"])
+                                  & (c["difference"] > facts.tolerance())], "payout_eids")
         return self.findings(
             facts, hits, events=("request_eid", "payout_eids"), when="payout_time",
             amount="difference", evidence=("request_amount", "payouts_sum", "currency"),

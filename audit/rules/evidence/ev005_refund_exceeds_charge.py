@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
 from audit import canonical as C
 from audit.findings import Finding
 from audit.rules.base import Rule
@@ -36,15 +39,16 @@ class RefundExceedsCharge(Rule):
     summary = "Refunds add up to more than the charge"
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        payouts = facts.successful_payouts()
-        payouts = payouts[payouts[C.CHARGE_ID].notna()]
-        purchases = facts.of("purchase")
+        charged = ~np.asarray(facts.column(C.CHARGE_ID).isna(), dtype=bool)
+        columns = (C.CHARGE_ID, C.CASE, C.EVENT_ID, C.TIMESTAMP, C.AMOUNT, C.CURRENCY)
+        payouts = facts.frame(np.flatnonzero(facts.mask("paid") & charged), columns)
+        purchases = facts.frame(np.flatnonzero(facts.mask("purchase") & charged), columns)
         charges = (purchases[purchases[C.CHARGE_ID].notna()].groupby(C.CHARGE_ID)
                    .agg(charge_amount=(C.AMOUNT, "first"), charge_currency=(C.CURRENCY, "first"),
                         charge_eid=(C.EVENT_ID, "first")))
         per_case = (payouts.groupby([C.CHARGE_ID, C.CASE])
                     .agg(paid=(C.AMOUNT, "sum"), first_time=(C.TIMESTAMP, "min"),
-                         currency=(C.CURRENCY, "first"), eids=(C.EVENT_ID, list))
+                         currency=(C.CURRENCY, "first"))
                     .reset_index().join(charges, on=C.CHARGE_ID))
         per_case = per_case[per_case["charge_amount"].notna()
                             & (per_case["currency"] == per_case["charge_currency"])]
@@ -52,6 +56,12 @@ class RefundExceedsCharge(Rule):
         per_case["refunded"] = per_case.groupby(C.CHARGE_ID)["paid"].cumsum()
         per_case["excess"] = per_case["refunded"] - per_case["charge_amount"]
         hits = per_case[per_case["excess"] > facts.tolerance()]
+        # The payouts' event ids, for the (charge, case) pairs found only, in log order.
+        keys = [C.CHARGE_ID, C.CASE]
+        found = pd.MultiIndex.from_frame(hits[keys])
+        mine = payouts[pd.MultiIndex.from_frame(payouts[keys]).isin(found)]
+        eids = mine.groupby(keys)[C.EVENT_ID].agg(list).rename("eids")
+        hits = hits.join(eids, on=keys)
         hits = hits.rename(columns={C.CHARGE_ID: "charge"}).groupby(C.CASE).first()
         return self.findings(
             facts, hits, events=("charge_eid", "eids"), when="first_time", amount="excess",

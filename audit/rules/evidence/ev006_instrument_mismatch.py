@@ -33,7 +33,9 @@ class InstrumentMismatch(Rule):
     summary = "Refund paid to another payment method or currency than the purchase"
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.cases
+        c = facts.table("payout_method", "purchase_method", "payout_currency",
+                        "purchase_currency", "payout_eid", "purchase_eid", "payout_time",
+                        "payouts_sum", "currency")
         both_method = c["payout_method"].notna() & c["purchase_method"].notna()
         both_currency = c["payout_currency"].notna() & c["purchase_currency"].notna()
         other = ((both_method & ~same(c["payout_method"], c["purchase_method"]))

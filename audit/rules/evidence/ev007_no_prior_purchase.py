@@ -39,7 +39,8 @@ class NoPriorPurchase(Rule):
     summary = "Refund without a purchase before it"
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.cases
+        c = facts.table("payout_eid", "purchase_eid", "purchase_time", "payout_time",
+                        "payouts_sum", "currency", "payout_order", "payout_charge")
         paid = c[c["payout_eid"].notna()]
         # Candidates: no purchase before the first payout by the case's events; only their
         # evidence graphs are built (the graph, not the mask, decides).

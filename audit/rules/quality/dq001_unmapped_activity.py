@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import numpy as np
+
 from audit import canonical as C
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
@@ -34,11 +36,10 @@ class UnmappedActivity(Rule):
     options = (Option("labels", "label -> control mapping", "activities"),)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        ev = facts.events
-        unmapped = ev[ev["control"].isna()]
-        if unmapped.empty:
+        at = np.flatnonzero(facts.mask("unmapped"))
+        if len(at) == 0:
             return []
-        hits = unmapped.groupby(C.CASE).agg(
+        hits = facts.frame(at, (C.CASE, C.EVENT_ID, C.TIMESTAMP, C.ACTIVITY)).groupby(C.CASE).agg(
             eids=(C.EVENT_ID, list), when=(C.TIMESTAMP, "min"),
             labels=(C.ACTIVITY, lambda s: ", ".join(dict.fromkeys(map(str, s)))))
         return self.findings(facts, hits, events=("eids",), when="when", evidence=("labels",),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import numpy as np
+
 from audit import canonical as C
 from audit.findings import Finding
 from audit.rules.base import Rule
@@ -31,11 +33,10 @@ class MissingResource(Rule):
     summary = "Event without a resource"
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        ev = facts.events
-        missing = ev[ev[C.RESOURCE].isna()]
-        if missing.empty:
+        at = np.flatnonzero(np.asarray(facts.column(C.RESOURCE).isna(), dtype=bool))
+        if len(at) == 0:
             return []
-        hits = missing.groupby(C.CASE).agg(
+        hits = facts.frame(at, (C.CASE, C.EVENT_ID, C.TIMESTAMP, C.ACTIVITY)).groupby(C.CASE).agg(
             eids=(C.EVENT_ID, list), when=(C.TIMESTAMP, "min"),
             labels=(C.ACTIVITY, lambda s: ", ".join(dict.fromkeys(map(str, s)))))
         return self.findings(facts, hits, events=("eids",), when="when", evidence=("labels",),

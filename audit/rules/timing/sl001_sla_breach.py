@@ -33,7 +33,7 @@ class SlaBreach(Rule):
     suppresses = ("stage-overdue",)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.cases.copy()
+        c = facts.table("payout_time", "request_time", "request_eid", "payout_eid", "currency")
         c["took"] = c["payout_time"] - c["request_time"]
         c["sla"] = facts.policy.sla
         hits = c[c["took"].notna() & (c["took"] > facts.policy.sla)]

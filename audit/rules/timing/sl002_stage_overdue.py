@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from audit.findings import Finding
@@ -36,15 +37,22 @@ class StageOverdue(Rule):
     options = (Option("stages", "name, from, to and limit of each stage", "stages"),)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.cases.copy()
-        late = pd.Series("", index=c.index, dtype=object)
+        c = facts.table("request_eid", "payout_eid", "request_time", "currency")
+        stages = []
+        late_anywhere = np.zeros(len(c), dtype=bool)
         for stage in facts.policy.stages:
             took = facts.point(stage.end) - facts.point(stage.start)
-            over = took.notna() & (took > stage.limit)
-            late[over] = late[over] + [f"{stage.name} took {t} (limit {stage.limit}); "
-                                       for t in took[over]]
-        c["late"] = late.str.rstrip("; ")
-        hits = c[c["late"].ne("")]
+            over = (took.notna() & (took > stage.limit)).to_numpy(dtype=bool)
+            stages.append((stage, took, over))
+            late_anywhere |= over
+        hits = c[late_anywhere].copy()
+        late = pd.Series("", index=hits.index, dtype=object)
+        for stage, took, over in stages:
+            mine = over[late_anywhere]
+            late[mine] = late[mine] + [f"{stage.name} took {t} (limit {stage.limit}); "
+                                       for t in took[late_anywhere][mine]]
+        hits["late"] = late.str.rstrip("; ")
+        hits = facts.with_lists(hits, "approval_eids")
         return self.findings(
             facts, hits, events=("request_eid", "approval_eids", "payout_eid"),
             when="request_time", evidence=("late",), message="{late}")
