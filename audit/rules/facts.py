@@ -371,8 +371,8 @@ class CaseFacts:
             options = self.policy.conformance
             self._conformance = check_conformance(
                 self.events, self.policy.sop_tasks(), self.policy.sop_path,
-                mode=options.mode, max_seconds=options.max_seconds,
-                with_precision=options.precision)
+                mode=options.mode, engine=options.engine, max_states=options.max_states,
+                max_seconds=options.max_seconds, with_precision=options.precision)
         return self._conformance
 
     @property
