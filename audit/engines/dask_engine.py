@@ -54,6 +54,7 @@ from audit.rules.engine import (
     RuleError,
     WaiverStatus,
     _severity_overrides,
+    finish_findings,
     selected_rules,
 )
 from audit.rules.facts import CaseFacts
@@ -198,13 +199,7 @@ class PartitionFacts(CaseFacts):
     @property
     def conformance(self) -> ConformanceResult:
         if self._conformance is None:
-            from conformance.deviations import check_conformance
-
-            options = self.policy.conformance
-            self._conformance = check_conformance(
-                self.events, self.policy.sop_tasks(), self.policy.sop_path,
-                mode=options.mode, engine=options.engine, max_states=options.max_states,
-                max_seconds=options.max_seconds, with_precision=False, processes=1)
+            self._conformance = self.compute_conformance(with_precision=False, processes=1)
         return self._conformance
 
 
@@ -328,32 +323,7 @@ def _finish(rules: Sequence[Rule], ruleset: RuleSet, policy: Policy, as_of: date
                 finding.severity = overrides.get(rule.code, finding.severity)
                 findings.append(finding)
 
-    by_name = {r.name: r for r in rules}
-    names_per_case: dict[str, set[str]] = {}
-    for finding in findings:
-        names_per_case.setdefault(finding.case_id, set()).add(finding.name)
-    kept = []
-    for finding in findings:
-        present = names_per_case[finding.case_id]
-        if any(finding.name in by_name[other].suppresses for other in present
-               if other != finding.name):
-            continue
-        kept.append(finding)
-    suppressed = len(findings) - len(kept)
-
-    statuses = [WaiverStatus(w, codes=frozenset(r.code for r in ruleset.resolve(w.rule)),
-                             expired=w.expires < as_of.date()) for w in policy.waivers]
-    for finding in kept:
-        for status in statuses:
-            if status.expired or not status.matches(finding):
-                continue
-            status.matched += 1
-            w = status.waiver
-            finding.waived = True
-            finding.waiver_reason = (f"{w.reason} (approved by {w.approved_by}, "
-                                     f"expires {w.expires.isoformat()})")
-            break
-    kept.sort(key=lambda f: (f.case_id, f.rule))
+    kept, statuses, suppressed = finish_findings(findings, rules, ruleset, policy, as_of)
     return kept, errors, statuses, suppressed
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -73,25 +74,12 @@ def _severity_overrides(ruleset: RuleSet, policy: Policy) -> dict[str, str]:
     return overrides
 
 
-def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
-              as_of: datetime) -> AuditResult:
-    """Run the policy's rules over a canonical log."""
-    facts = CaseFacts(log, policy, as_of)
-    rules = selected_rules(ruleset, policy)
-    overrides = _severity_overrides(ruleset, policy)
-    findings: list[Finding] = []
-    errors: list[RuleError] = []
-    for rule in rules:
-        try:
-            produced = list(rule.check(facts))
-        except Exception as exc:  # a crashed rule is recorded, and makes the run fail
-            errors.append(RuleError(rule.code, rule.name, f"{type(exc).__name__}: {exc}",
-                                    traceback.format_exc()))
-            continue
-        for finding in produced:
-            finding.severity = overrides.get(rule.code, finding.severity)
-        findings.extend(produced)
-
+def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: RuleSet,
+                    policy: Policy, as_of: datetime
+                    ) -> tuple[list[Finding], list[WaiverStatus], int]:
+    """Precedences (a finding another rule's finding on the same case suppresses is dropped),
+    waivers, and the sort by case and rule: (kept findings, waiver statuses, suppressed count).
+    Shared by the local engine and the Dask engine's client."""
     by_name = {r.name: r for r in rules}
     names_per_case: dict[str, set[str]] = {}
     for finding in findings:
@@ -118,6 +106,29 @@ def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
                                      f"expires {w.expires.isoformat()})")
             break
     kept.sort(key=lambda f: (f.case_id, f.rule))
+    return kept, statuses, suppressed
+
+
+def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
+              as_of: datetime) -> AuditResult:
+    """Run the policy's rules over a canonical log."""
+    facts = CaseFacts(log, policy, as_of)
+    rules = selected_rules(ruleset, policy)
+    overrides = _severity_overrides(ruleset, policy)
+    findings: list[Finding] = []
+    errors: list[RuleError] = []
+    for rule in rules:
+        try:
+            produced = list(rule.check(facts))
+        except Exception as exc:  # a crashed rule is recorded, and makes the run fail
+            errors.append(RuleError(rule.code, rule.name, f"{type(exc).__name__}: {exc}",
+                                    traceback.format_exc()))
+            continue
+        for finding in produced:
+            finding.severity = overrides.get(rule.code, finding.severity)
+        findings.extend(produced)
+
+    kept, statuses, suppressed = finish_findings(findings, rules, ruleset, policy, as_of)
     extra: dict[str, object] = {}
     if facts.conformance_computed:
         extra["conformance"] = facts.conformance.summary()

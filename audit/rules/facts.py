@@ -366,14 +366,21 @@ class CaseFacts:
     def conformance(self) -> ConformanceResult:
         """Each judged case aligned on its channel's SOP (see conformance.deviations)."""
         if self._conformance is None:
-            from conformance.deviations import check_conformance
-
-            options = self.policy.conformance
-            self._conformance = check_conformance(
-                self.events, self.policy.sop_tasks(), self.policy.sop_path,
-                mode=options.mode, engine=options.engine, max_states=options.max_states,
-                max_seconds=options.max_seconds, with_precision=options.precision)
+            self._conformance = self.compute_conformance(
+                with_precision=self.policy.conformance.precision)
         return self._conformance
+
+    def compute_conformance(self, *, with_precision: bool,
+                            processes: int | None = None) -> ConformanceResult:
+        """check_conformance on these events with the policy's options."""
+        from conformance.deviations import check_conformance
+
+        options = self.policy.conformance
+        return check_conformance(
+            self.events, self.policy.sop_tasks(), self.policy.sop_path,
+            mode=options.mode, engine=options.engine, max_states=options.max_states,
+            max_seconds=options.max_seconds, with_precision=with_precision,
+            processes=processes)
 
     @property
     def conformance_computed(self) -> bool:
