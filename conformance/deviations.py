@@ -14,6 +14,7 @@ or with no SOP task at all, are not judged.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from conformance.align import (
@@ -187,12 +189,20 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
     channels = (kept[CHANNEL].astype("string").fillna("").astype(str).to_numpy()
                 if CHANNEL in kept.columns else [""] * len(kept))
     per_case: dict[str, tuple[str, list[str], list[str]]] = {}
-    for case, task, eid, channel in zip(cases, task_col, eids, channels, strict=True):
-        entry = per_case.get(case)
-        if entry is None:
-            entry = per_case[case] = (channel, [], [])
-        entry[1].append(task)
-        entry[2].append(eid)
+    starts = np.flatnonzero(np.r_[True, cases[1:] != cases[:-1]])
+    if len(starts) == len(set(cases[starts].tolist())):
+        # The usual input, sorted by case: each case is one run of rows; slice per case.
+        task_list, eid_list = task_col.tolist(), eids.tolist()
+        bounds = [*starts.tolist(), len(cases)]
+        for s, e in itertools.pairwise(bounds):
+            per_case[cases[s]] = (channels[s], task_list[s:e], eid_list[s:e])
+    else:
+        for case, task, eid, channel in zip(cases, task_col, eids, channels, strict=True):
+            entry = per_case.get(case)
+            if entry is None:
+                entry = per_case[case] = (channel, [], [])
+            entry[1].append(task)
+            entry[2].append(eid)
 
     by_channel: dict[str, list[str]] = {}
     for case, (channel, _, _) in per_case.items():
@@ -225,7 +235,8 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
             alignment = alignments[tuple(labels)]
             result.cases[case] = CaseConformance(
                 case, channel, tuple(labels), tuple(ids), alignment,
-                () if alignment.bounded else deviations_of(alignment, tuple(ids)))
+                () if alignment.bounded or alignment.cost == 0
+                else deviations_of(alignment, tuple(ids)))
         result.channels[channel or "(no channel)"] = ChannelConformance(
             sop=str(path), cases=len(case_ids), variants=len(counts),
             fitness=log_fitness((alignments[v], n) for v, n in counts.items()),
