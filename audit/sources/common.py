@@ -7,8 +7,10 @@ value, reason) and rows exported twice are dropped and counted.
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -72,6 +74,19 @@ def strptime(text: str, fmt: str) -> datetime:
             except ValueError:
                 pass
     return datetime.strptime(text, fmt)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside: reading an export makes millions of small dicts
+    and lists (none in cycles), and each full collection would walk all of them again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class BadValue(ValueError):
@@ -168,6 +183,18 @@ def _object_frame(records: list[dict[str, str | None]]) -> pd.DataFrame:
     return pd.DataFrame(data, dtype=object, copy=False)
 
 
+def _column_frame(columns: dict[str, list[object]], length: int) -> pd.DataFrame:
+    """Columns given as lists (all `length` long) as object columns, in the given order."""
+    if not length:
+        return pd.DataFrame()
+    data = {}
+    for name, cells in columns.items():
+        values = np.empty(length, dtype=object)
+        values[:] = cells
+        data[name] = values
+    return pd.DataFrame(data, dtype=object, copy=False)
+
+
 @dataclass
 class Collector:
     """Collects an adapter's records, quarantine rows and duplicates for one file."""
@@ -182,6 +209,8 @@ class Collector:
     skipped: int = 0
     """Records read that state nothing the log records (e.g. a ticket update of tags only)."""
     notes: list[str] = field(default_factory=list)
+    columns: dict[str, list[object]] | None = None
+    """Records given column by column (`add_columns`) instead of one dict each."""
 
     def duplicate(self, key: str, row: int, content: Content) -> bool:
         """True if `key` was read before: identical -> counted, different -> quarantined.
@@ -207,8 +236,18 @@ class Collector:
         self.records.append(record)
         self.rows.append(row)
 
+    def add_columns(self, rows: list[int], columns: dict[str, list[object]]) -> None:
+        """All records at once, as columns of equal length (the only records read)."""
+        if self.records or self.columns is not None:
+            raise ValueError("add_columns: records were added already")
+        self.columns = columns
+        self.rows = rows
+
     def table(self) -> tuple[RawTable, pd.DataFrame]:
-        frame = _object_frame(self.records)
+        if self.columns is not None:
+            frame = _column_frame(self.columns, len(self.rows))
+        else:
+            frame = _object_frame(self.records)
         notes = list(self.notes)
         if self.deduplicated:
             notes.append(f"{self.file.name}: {self.deduplicated} record(s) exported twice, "
@@ -217,7 +256,7 @@ class Collector:
             notes.append(f"{self.file.name}: {self.skipped} record(s) state no activity "
                          "(no mapped change) and are not events")
         quarantine = pd.DataFrame(self.problems, columns=list(QUARANTINE_COLUMNS))
-        read = len(self.records) + len({(p["row"]) for p in self.problems})
+        read = len(self.rows) + len({(p["row"]) for p in self.problems})
         table = RawTable(frame=frame, rows=np.asarray(self.rows, dtype=np.int64),
                          system=self.system, file=self.file, notes=notes, records_read=read)
         table.deduplicated = self.deduplicated

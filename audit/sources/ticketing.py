@@ -1,13 +1,19 @@
 """Ticket updates -> canonical events, shared by the Zendesk, Jira and ServiceNow adapters.
 
-Each adapter reads its export into `Update`s (one per audit / changelog history / sys_audit
-update); the activity, amount, currency, order number and evidence items of each come from
-the system's mapping in the sources file.
+Each adapter reads its export into `Updates` (one entry per audit / changelog history /
+sys_audit update); the activity, amount, currency, order number and evidence items of each
+come from the system's mapping in the sources file. The updates are held and turned into
+records column by column: one list per field, no object per update.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
 
 from audit import canonical as C
 from audit.sources.common import BadValue, Collector, money, parse_major
@@ -29,49 +35,145 @@ class Update:
     amount: str | None = None
 
 
-def updates_to_table(updates: list[Update], cfg: TicketingConfig, collector: Collector,
+@dataclass
+class Updates:
+    """Ticket updates as columns, in reading order (entry k of each list is update k)."""
+
+    ticket: list[str] = field(default_factory=list)
+    time: list[str] = field(default_factory=list)
+    """ISO 8601 with offset."""
+    author: list[str | None] = field(default_factory=list)
+    record_id: list[str] = field(default_factory=list)
+    row: list[int] = field(default_factory=list)
+    changes: list[dict[str, str | None]] = field(default_factory=list)
+    public_comment: list[bool] = field(default_factory=list)
+    activity: list[str | None] = field(default_factory=list)
+    """Set by the adapter when the update means an activity by itself (e.g. creation)."""
+    amount: list[str | None] = field(default_factory=list)
+
+    def append(self, ticket: str, time: str, author: str | None, record_id: str, row: int,
+               changes: dict[str, str | None], public_comment: bool = False,
+               activity: str | None = None, amount: str | None = None) -> None:
+        self.ticket.append(ticket)
+        self.time.append(time)
+        self.author.append(author)
+        self.record_id.append(record_id)
+        self.row.append(row)
+        self.changes.append(changes)
+        self.public_comment.append(public_comment)
+        self.activity.append(activity)
+        self.amount.append(amount)
+
+    @classmethod
+    def of(cls, updates: list[Update]) -> Updates:
+        table = cls()
+        for u in updates:
+            table.append(u.ticket, u.time, u.author, u.record_id, u.row, u.changes,
+                         u.public_comment, u.activity, u.amount)
+        return table
+
+
+def _objects(values: Sequence[object]) -> npt.NDArray[np.object_]:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+def _activities(updates: Updates, cfg: TicketingConfig) -> list[str | None]:
+    """Per update: its own activity if set (non-empty), else the first rule whose field
+    changed to its value (or a public comment), else the label field's value, else None."""
+    changes = updates.changes
+    activity = _objects([a or None for a in updates.activity])
+    open_ = np.asarray([a is None for a in activity.tolist()], dtype=bool)
+    values: dict[str, npt.NDArray[np.object_]] = {}
+    for rule in cfg.activities:
+        if not open_.any():
+            break
+        if rule.field == "comment":
+            if rule.value != "public":
+                continue
+            hit = open_ & np.asarray(updates.public_comment, dtype=bool)
+        else:
+            if rule.field not in values:
+                values[rule.field] = _objects([c.get(rule.field) for c in changes])
+            hit = open_ & (values[rule.field] == rule.value).astype(bool)
+        activity[hit] = rule.activity
+        open_ &= ~hit
+    label = cfg.label_field
+    if label is not None and open_.any():
+        labels = [c.get(label) for c in changes]
+        hit = open_ & np.asarray([bool(v) for v in labels], dtype=bool)
+        activity[hit] = _objects(labels)[hit]
+    result: list[str | None] = activity.tolist()
+    return result
+
+
+def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
+                     collector: Collector,
                      ticket_fields: dict[str, dict[str, str]] | None = None) -> None:
-    """Turn updates into records in `collector`; `ticket_fields` are values known per ticket
-    outside the updates (e.g. Jira's `fields` at creation)."""
+    """Turn updates into records in `collector` (ordered by ticket, time and row);
+    `ticket_fields` are values known per ticket outside the updates (e.g. Jira's `fields`
+    at creation)."""
+    u = updates if isinstance(updates, Updates) else Updates.of(updates)
+    changes = u.changes
+    # Order number and currency per ticket: the ticket's own fields, else the first
+    # non-empty value its updates state, in reading order.
     known: dict[str, dict[str, str]] = {t: dict(v) for t, v in (ticket_fields or {}).items()}
-    for update in updates:
-        state = known.setdefault(update.ticket, {})
-        for name in (cfg.order_field, cfg.currency_field):
-            value = update.changes.get(name or "")
-            if name and value:
-                state.setdefault(name, value)
-    ordered = sorted(updates, key=lambda u: (u.ticket, u.time, u.row))
-    for update in ordered:
-        activity = update.activity or cfg.activity_of(update.changes, update.public_comment)
-        if activity is None:
+    for name in (cfg.order_field, cfg.currency_field):
+        if not name:
+            continue
+        for ticket, value in zip(u.ticket, [c.get(name) for c in changes], strict=True):
+            if value:
+                known.setdefault(ticket, {}).setdefault(name, value)
+    activity = _activities(u, cfg)
+    amount_text = list(u.amount)
+    for name in cfg.amount_fields:
+        amount_text = [v if v else a
+                       for v, a in zip([c.get(name) for c in changes], amount_text, strict=True)]
+    parsed: dict[str, str | BadValue] = {}
+    for text in set(amount_text):
+        if text:
+            try:
+                parsed[text] = money(parse_major(text))
+            except BadValue as exc:
+                parsed[text] = exc
+    # By ticket, time, row, then position (equal keys keep their reading order); texts
+    # compare as Python compares them (factorize sorts its distinct values so).
+    n = len(u.ticket)
+    ticket_codes = pd.factorize(_objects(u.ticket), sort=True)[0]
+    time_codes = pd.factorize(_objects(u.time), sort=True)[0]
+    order: list[int] = np.lexsort((np.arange(n), np.asarray(u.row, dtype=np.int64),
+                                   time_codes, ticket_codes)).tolist()
+    kept: list[int] = []
+    amounts: list[str | None] = []
+    for k in order:
+        if activity[k] is None:
             collector.skipped += 1
             continue
-        amount_text = update.amount
-        for name in cfg.amount_fields:
-            if update.changes.get(name):
-                amount_text = update.changes[name]
-        amount: str | None = None
-        if amount_text:
-            try:
-                amount = money(parse_major(amount_text))
-            except BadValue as exc:
-                collector.quarantine(update.row, C.AMOUNT, amount_text, str(exc))
-                continue
-        state = known.get(update.ticket, {})
-        record: dict[str, str | None] = {
-            C.EVENT_ID: update.record_id,
-            C.CASE: update.ticket,
-            C.ACTIVITY: activity,
-            C.TIMESTAMP: update.time,
-            C.RESOURCE: update.author,
-            C.LIFECYCLE: "complete",
-            C.AMOUNT: amount,
-            C.CURRENCY: state.get(cfg.currency_field or "") if amount is not None else None,
-            C.CHANNEL: cfg.channel,
-            C.TICKET_ID: update.ticket,
-            C.ORDER_ID: state.get(cfg.order_field or ""),
-        }
-        for source_field, column in cfg.evidence_fields.items():
-            record[column] = update.changes.get(source_field) or None
-        collector.add(update.row, record)
-
+        text = amount_text[k]
+        amount: str | BadValue | None = parsed[text] if text else None
+        if isinstance(amount, BadValue):
+            collector.quarantine(u.row[k], C.AMOUNT, text, str(amount))
+            continue
+        kept.append(k)
+        amounts.append(amount)
+    tickets = [u.ticket[k] for k in kept]
+    states = [known.get(t, {}) for t in tickets]
+    currency_field, order_field = cfg.currency_field or "", cfg.order_field or ""
+    columns: dict[str, list[object]] = {
+        C.EVENT_ID: [u.record_id[k] for k in kept],
+        C.CASE: list(tickets),
+        C.ACTIVITY: [activity[k] for k in kept],
+        C.TIMESTAMP: [u.time[k] for k in kept],
+        C.RESOURCE: [u.author[k] for k in kept],
+        C.LIFECYCLE: ["complete"] * len(kept),
+        C.AMOUNT: list(amounts),
+        C.CURRENCY: [None if a is None else s.get(currency_field)
+                     for a, s in zip(amounts, states, strict=True)],
+        C.CHANNEL: [cfg.channel] * len(kept),
+        C.TICKET_ID: list(tickets),
+        C.ORDER_ID: [s.get(order_field) for s in states],
+    }
+    for source_field, column in cfg.evidence_fields.items():
+        columns[column] = [changes[k].get(source_field) or None for k in kept]
+    collector.add_columns([u.row[k] for k in kept], columns)

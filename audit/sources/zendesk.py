@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from audit.errors import InputError
-from audit.sources.common import Collector
+from audit.sources.common import Collector, paused_gc
 from audit.sources.config import TicketingConfig
-from audit.sources.ticketing import Update, updates_to_table
+from audit.sources.ticketing import Updates, updates_to_table
 
 SYSTEM = "zendesk"
 
@@ -32,7 +32,8 @@ def load_audits(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], dict[str,
     if not stripped:
         raise InputError("the file is empty", file=path)
     try:
-        document = json.loads(text)
+        with paused_gc():
+            document = json.loads(text)
     except json.JSONDecodeError:
         document = None
     if isinstance(document, dict):
@@ -42,9 +43,9 @@ def load_audits(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], dict[str,
         for user in document.get("users") or []:
             if isinstance(user, dict) and "id" in user:
                 users[str(user["id"])] = str(user.get("name") or user["id"])
-        audits = [(k, a) for k, a in enumerate(raw, start=1)]
+        audits = list(enumerate(raw, start=1))
     elif isinstance(document, list):
-        audits = [(k, a) for k, a in enumerate(document, start=1)]
+        audits = list(enumerate(document, start=1))
     else:  # JSON lines: one audit (or one user: {"user": {...}}) per line
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
@@ -59,7 +60,8 @@ def load_audits(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], dict[str,
             else:
                 audits.append((number, item))
     for number, audit in audits:
-        if not isinstance(audit, dict) or not {"ticket_id", "created_at", "events"} <= set(audit):
+        if not isinstance(audit, dict) or "ticket_id" not in audit or \
+                "created_at" not in audit or "events" not in audit:
             raise InputError("not a Zendesk ticket audit (needs ticket_id, created_at, events)",
                              file=path, row=number)
     return audits, users
@@ -72,14 +74,16 @@ def _content(audit: dict[str, Any]) -> tuple[object, ...]:
 def read(path: Path, cfg: TicketingConfig) -> Collector:
     audits, users = load_audits(path)
     collector = Collector(SYSTEM, path)
-    updates: list[Update] = []
+    updates = Updates()
+    seen = collector.seen
+    add = updates.append
     for number, audit in audits:
-        audit_id = str(audit.get("id", f"row{number}"))
         ticket = str(audit["ticket_id"])
-        events = audit.get("events") or []
-        key = f"{SYSTEM}:{ticket}:{audit_id}"
-        if collector.duplicate(key, number, partial(_content, audit)):
+        key = f"{SYSTEM}:{ticket}:{audit.get('id', f'row{number}')}"
+        if key in seen:
+            collector.duplicate(key, number, partial(_content, audit))
             continue
+        seen[key] = (number, partial(_content, audit))
         time = str(audit["created_at"])
         if not time.strip():
             collector.quarantine(number, "created_at", time, "empty timestamp")
@@ -89,15 +93,17 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
                                                                       str(author_id))
         changes: dict[str, str | None] = {}
         public = False
-        for event in events:
-            kind = str(event.get("type", ""))
-            if kind in ("Create", "Change") and "field_name" in event:
+        for event in audit.get("events") or []:
+            kind = event.get("type", "")  # only a text equals "Create", "Change", "Comment"
+            if (kind == "Create" or kind == "Change") and "field_name" in event:
                 value = event.get("value")
-                if isinstance(value, list):
-                    value = " ".join(str(v) for v in value)
-                changes[str(event["field_name"])] = None if value is None else str(value)
+                if value is not None and type(value) is not str:
+                    value = " ".join(str(v) for v in value) if isinstance(value, list) \
+                        else str(value)
+                name = event["field_name"]
+                changes[name if type(name) is str else str(name)] = value
             elif kind == "Comment" and bool(event.get("public")):
                 public = True
-        updates.append(Update(ticket, time, author, key, number, changes, public))
+        add(ticket, time, author, key, number, changes, public)
     updates_to_table(updates, cfg, collector)
     return collector
