@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -18,7 +18,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from audit.currency import CURRENCIES, minor_units
 from audit.errors import InputError
@@ -87,6 +90,117 @@ def paused_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+_RE2_D2, _RE2_D4, _RE2_CLOCK = "[0-9]{2}", "[0-9]{4}", "[0-9]{2}:[0-9]{2}:[0-9]{2}"
+# The same formats for whole columns: the full-text pattern (RE2, no whitespace around) and
+# where year, month, day, hour, minute, second start (all 2 digits but the 4-digit year).
+_COLUMN_FORMATS: dict[str, tuple[str, tuple[int, int, int, int, int, int]]] = {
+    "%Y-%m-%d %H:%M:%S": (f"^{_RE2_D4}-{_RE2_D2}-{_RE2_D2} {_RE2_CLOCK}$",
+                          (0, 5, 8, 11, 14, 17)),
+    "%d/%m/%Y %H:%M:%S": (f"^{_RE2_D2}/{_RE2_D2}/{_RE2_D4} {_RE2_CLOCK}$",
+                          (6, 3, 0, 11, 14, 17)),
+    "%m/%d/%Y %H:%M:%S": (f"^{_RE2_D2}/{_RE2_D2}/{_RE2_D4} {_RE2_CLOCK}$",
+                          (6, 0, 3, 11, 14, 17)),
+}
+_JIRA_PATTERN = (f"^{_RE2_D4}-{_RE2_D2}-{_RE2_D2}T{_RE2_CLOCK}\\.[0-9]{{1,6}}[+-]"
+                 "[0-9]{2}[0-5][0-9]$")
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+Ints = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
+
+def _matching(texts: Sequence[object], pattern: str) -> tuple[pa.Array, Mask] | None:
+    """The texts as an Arrow string array and where they match `pattern` in full; None if
+    Arrow cannot hold them (e.g. a lone surrogate): then no text is read column-wise."""
+    try:
+        array = pa.array(texts, type=pa.string())
+    except (pa.ArrowException, TypeError, ValueError, UnicodeError):
+        return None
+    matched = pc.fill_null(pc.match_substring_regex(array, pattern), False)
+    return array, np.asarray(matched.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _digits(array: pa.Array, start: int, width: int) -> Ints:
+    """The integer at [start, start + width) of each text (texts that matched a pattern of
+    digits there; others give 0)."""
+    cut = pc.utf8_slice_codeunits(array, start, start + width)
+    cut = pc.if_else(pc.match_substring_regex(cut, f"^[0-9]{{{width}}}$"), cut, "0")
+    return np.asarray(pc.cast(pc.fill_null(cut, "0"), pa.int64()).to_numpy(
+        zero_copy_only=False), dtype=np.int64)
+
+
+def _civil(parts: list[Ints]) -> Mask:
+    """Where year, month, day, hour, minute, second make a valid time whose year (and the
+    year a day's shift can make of it) is 1001..9998: exactly when datetime() accepts them,
+    within a range where all conversions stay in datetime's years."""
+    year, month, day, hour, minute, second = parts
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    days = _MONTH_DAYS[np.clip(month, 0, 12)] + (leap & (month == 2))
+    valid: Mask = ((year >= 1001) & (year <= 9998) & (month >= 1) & (month <= 12)
+                   & (day >= 1) & (day <= days) & (hour < 24) & (minute < 60) & (second < 60))
+    return valid
+
+
+def _days_from_civil(year: Ints, month: Ints, day: Ints) -> Ints:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    result: Ints = era * 146097 + doe - 719468
+    return result
+
+
+def utc_column(texts: Sequence[object], fmt: str, offsets: Ints,
+               usable: Mask) -> list[str | None]:
+    """Per text: what `strptime(text, fmt)` at UTC offset `offsets` (seconds), converted
+    to UTC, gives as ISO 8601 (`...+00:00`) -- for the texts of the plain numeric shape of
+    `fmt` (no whitespace around) that are valid times, where `usable`; None for all others,
+    which the caller reads one by one (so their results and errors are the usual ones)."""
+    result: list[str | None] = [None] * len(texts)
+    layout = _COLUMN_FORMATS.get(fmt)
+    found = None if layout is None or not len(texts) else _matching(texts, layout[0])
+    if layout is None or found is None:
+        return result
+    array, matched = found
+    widths = (4, 2, 2, 2, 2, 2)
+    parts = [_digits(array, start, width) for start, width in zip(layout[1], widths,
+                                                                   strict=True)]
+    ok = matched & usable & _civil(parts)
+    if not ok.any():
+        return result
+    year, month, day, hour, minute, second = (p[ok] for p in parts)
+    seconds = (_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60
+               + second - offsets[ok])
+    stamps = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s").tolist()
+    for position, stamp in zip(np.flatnonzero(ok).tolist(), stamps, strict=True):
+        result[position] = stamp + "+00:00"
+    return result
+
+
+def offset_iso_column(texts: Sequence[object]) -> list[str | None]:
+    """Per text: `strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").isoformat()` for the texts of
+    that plain shape (no whitespace around) that are valid times; None for all others."""
+    result: list[str | None] = [None] * len(texts)
+    found = _matching(texts, _JIRA_PATTERN) if len(texts) else None
+    if found is None:
+        return result
+    array, matched = found
+    parts = [_digits(array, start, width) for start, width in
+             ((0, 4), (5, 2), (8, 2), (11, 2), (14, 2), (17, 2))]
+    hours = _digits(pc.utf8_slice_codeunits(array, -4, None), 0, 2)
+    ok = matched & _civil(parts) & (hours < 24)
+    for position in np.flatnonzero(ok).tolist():
+        text = texts[position]
+        assert isinstance(text, str)
+        fraction = text[20:-5].ljust(6, "0")
+        sign = "-" if text[-5] == "-" and text[-4:] != "0000" else "+"
+        result[position] = (text[:19] + ("" if fraction == "000000" else "." + fraction)
+                            + sign + text[-4:-2] + ":" + text[-2:])
+    return result
 
 
 class BadValue(ValueError):

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from audit.errors import InputError
-from audit.sources.common import BadValue, Collector, strptime
+from audit.sources.common import BadValue, Collector, offset_iso_column, strptime
 from audit.sources.config import TicketingConfig
-from audit.sources.ticketing import Update, updates_to_table
+from audit.sources.ticketing import Updates, updates_to_table
 
 SYSTEM = "jira"
 
@@ -68,50 +68,85 @@ def load_issues(path: Path) -> list[dict[str, Any]]:
 def read(path: Path, cfg: TicketingConfig) -> Collector:
     issues = load_issues(path)
     collector = Collector(SYSTEM, path)
-    updates: list[Update] = []
+    updates = Updates()
+    add = updates.append
     fields_of: dict[str, dict[str, str]] = {}
     number = 0
+    seen = collector.seen
+    names = [name for name in (cfg.order_field, cfg.currency_field) if name]
+    requested_field = cfg.requested_amount_field or ""
+    # Per update: where its quarantine row would go, the field and its value. Times are
+    # read after the loop, column-wise; a bad one is quarantined in its reading order.
+    times: list[tuple[int, str, object]] = []
     for issue in issues:
         key = str(issue["key"])
         fields = issue.get("fields") or {}
         number += 1
-        known = {name: str(fields[name]) for name in (cfg.order_field, cfg.currency_field)
-                 if name and fields.get(name) not in (None, "")}
+        known = {name: str(fields[name]) for name in names
+                 if fields.get(name) not in (None, "")}
         fields_of.setdefault(key, {}).update(known)
-        if collector.duplicate(f"{SYSTEM}:{key}:created", number, partial(_content, fields)):
+        created_key = f"{SYSTEM}:{key}:created"
+        if created_key in seen:
+            collector.duplicate(created_key, number, partial(_content, fields))
             histories = (issue.get("changelog") or {}).get("histories") or []
             number += len(histories)
             collector.deduplicated += len(histories)
             continue
+        seen[created_key] = (number, partial(_content, fields))
         if cfg.created_activity and fields.get("created"):
-            try:
-                created = iso(str(fields["created"]))
-            except BadValue as exc:
-                collector.quarantine(number, "fields.created", fields["created"], str(exc))
-            else:
-                requested = fields.get(cfg.requested_amount_field or "")
-                updates.append(Update(key, created, _person(fields.get("reporter")),
-                                      f"{SYSTEM}:{key}:created", number,
-                                      activity=cfg.created_activity,
-                                      amount=None if requested in (None, "") else
-                                      str(requested)))
+            requested = fields.get(requested_field)
+            times.append((len(collector.problems), "fields.created", fields["created"]))
+            add(key, str(fields["created"]), _person(fields.get("reporter")), created_key,
+                number, {}, False, cfg.created_activity,
+                None if requested in (None, "") else str(requested))
         for history in (issue.get("changelog") or {}).get("histories") or []:
             number += 1
-            history_id = str(history.get("id", f"row{number}"))
-            try:
-                time = iso(str(history.get("created", "")))
-            except BadValue as exc:
-                collector.quarantine(number, "created", history.get("created"), str(exc))
-                continue
+            created = history.get("created")
+            times.append((len(collector.problems), "created", created))
+            time = str(history.get("created", ""))
             changes: dict[str, str | None] = {}
             for item in history.get("items") or []:
-                name = str(item.get("field", ""))
+                name = item.get("field", "")
+                if type(name) is not str:
+                    name = str(name)
                 value = item.get("toString")
-                changes[name] = None if value is None else str(value)
+                if value is not None and type(value) is not str:
+                    value = str(value)
+                changes[name] = value
                 field_id = item.get("fieldId")
                 if field_id:
-                    changes[str(field_id)] = changes[name]
-            updates.append(Update(key, time, _person(history.get("author")),
-                                  f"{SYSTEM}:{key}:{history_id}", number, changes))
-    updates_to_table(updates, cfg, collector, fields_of)
+                    changes[str(field_id)] = value
+            add(key, time, _person(history.get("author")),
+                f"{SYSTEM}:{key}:{history.get('id', f'row{number}')}", number, changes)
+    updates_to_table(_timed(updates, times, collector), cfg, collector, fields_of)
     return collector
+
+
+def _timed(updates: Updates, times: list[tuple[int, str, object]],
+           collector: Collector) -> Updates:
+    """The updates with their times as ISO 8601; those with a time that is not a Jira
+    timestamp become quarantine rows, at the place in the problems they were read at."""
+    fast = offset_iso_column(updates.time)
+    failed: list[tuple[int, dict[str, object]]] = []
+    for k, value in enumerate(fast):
+        if value is None:
+            try:
+                fast[k] = iso(updates.time[k])
+            except BadValue as exc:
+                position, name, cell = times[k]
+                failed.append((position, {
+                    "file": collector.file.name, "row": updates.row[k], "field": name,
+                    "value": "" if cell is None else str(cell), "reason": str(exc)}))
+    updates.time = [t for t in fast if t is not None]
+    if not failed:
+        return updates
+    for position, problem in reversed(failed):
+        collector.problems.insert(position, problem)
+    keep = [t is not None for t in fast]
+    kept = Updates()
+    for name in ("ticket", "author", "record_id", "row", "changes", "public_comment",
+                 "activity", "amount"):
+        setattr(kept, name, [v for v, k in zip(getattr(updates, name), keep, strict=True)
+                             if k])
+    kept.time = updates.time
+    return kept

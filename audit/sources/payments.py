@@ -14,6 +14,7 @@ from decimal import Decimal
 from functools import lru_cache, partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from audit import canonical as C
@@ -21,6 +22,7 @@ from audit.currency import CURRENCIES
 from audit.ingest.csv_reader import RaggedRow, read_csv
 from audit.ingest.raw import RawTable
 from audit.sources.common import (
+    ZONE_ABBREVIATIONS,
     BadValue,
     Collector,
     abbreviated_to_utc,
@@ -28,6 +30,7 @@ from audit.sources.common import (
     parse_major,
     parse_minor,
     require_columns,
+    utc_column,
 )
 from audit.sources.config import PaymentConfig
 
@@ -102,6 +105,24 @@ def _known_zone(abbreviation: str) -> str:
     return abbreviated_to_utc("2000-01-01 00:00:00", "%Y-%m-%d %H:%M:%S", abbreviation)
 
 
+def _times(texts: list[str], fmt: str, zones: list[str]) -> list[str | None]:
+    """Each text at its row's zone abbreviation in UTC, read column-wise where it has the
+    plain shape of `fmt`; None where it must be read one by one (see `_time`)."""
+    offsets: dict[str, int | None] = {}
+    for zone in set(zones):
+        offset = ZONE_ABBREVIATIONS.get(zone.strip().upper())
+        offsets[zone] = None if offset is None else int(offset.total_seconds())
+    found = [offsets[z] for z in zones]
+    seconds = np.asarray([o or 0 for o in found], dtype=np.int64)
+    known = np.asarray([o is not None for o in found], dtype=bool)
+    return utc_column(texts, fmt, seconds, known)
+
+
+def _time(fast: str | None, text: str, fmt: str, zone: str) -> str:
+    """`abbreviated_to_utc`, unless the column-wise reading has the result already."""
+    return fast if fast is not None else abbreviated_to_utc(text, fmt, zone)
+
+
 def _checked(collector: Collector, row: int, record: Record,
              checks: list[tuple[str, Callable[[], object]]]) -> list[object] | None:
     """Run each column's parser; quarantine the row at the first column that fails."""
@@ -157,7 +178,10 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     needed = STRIPE_REFUND_COLUMNS if refunds else STRIPE_CHARGE_COLUMNS
     records, rows, collector = _start(path, "stripe", needed, encoding,
                                       f"Stripe {'refunds' if refunds else 'charges'}", read)
-    for record, row in zip(records, rows, strict=True):
+    created = [str(record["created"]) for record in records]
+    times = utc_column(created, "%Y-%m-%d %H:%M:%S", np.zeros(len(created), dtype=np.int64),
+                       np.ones(len(created), dtype=bool))
+    for record, row, text, fast in zip(records, rows, created, times, strict=True):
         ident = str(record["id"]).strip()
         if collector.duplicate(f"stripe:{ident}", row, partial(_content, record)):
             continue
@@ -172,7 +196,7 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
             collector.quarantine(row, "amount", record["amount"], str(exc))
             continue
         try:
-            time = _stripe_time(str(record["created"]))
+            time = fast if fast is not None else _stripe_time(text)
         except BadValue as exc:
             collector.quarantine(row, "created", record["created"], str(exc))
             continue
@@ -199,7 +223,10 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     records, rows, collector = _start(path, "paypal", PAYPAL_COLUMNS, encoding,
                                       "PayPal activity download")
     date_format = (cfg.date_format or "%d/%m/%Y") + " %H:%M:%S"
-    for record, row in zip(records, rows, strict=True):
+    texts = [f"{record['Date']} {record['Time']}" for record in records]
+    zones = [str(record["TimeZone"]) for record in records]
+    times = _times(texts, date_format, zones)
+    for record, row, text, zone, fast in zip(records, rows, texts, zones, times, strict=True):
         ident = str(record["Transaction ID"]).strip()
         if collector.duplicate(f"paypal:{ident}", row, partial(_content, record)):
             continue
@@ -210,13 +237,11 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
                                  "not a payment or refund (fees, transfers, holds are not "
                                  "part of a refund case)")
             continue
-        zone = str(record["TimeZone"])
         checks: list[tuple[str, Callable[[], object]]] = [
             ("Currency", partial(_currency, str(record["Currency"]))),
             ("Gross", partial(parse_major, str(record["Gross"]))),
             ("TimeZone", partial(_known_zone, zone)),
-            ("Date", partial(abbreviated_to_utc, f"{record['Date']} {record['Time']}",
-                             date_format, zone)),
+            ("Date", partial(_time, fast, text, date_format, zone)),
         ]
         values = _checked(collector, row, record, checks)
         if values is None:
@@ -244,7 +269,10 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
     """Adyen Settlement details report: Creation Date + TimeZone, Gross Debit/Credit (GC)."""
     records, rows, collector = _start(path, "adyen", ADYEN_COLUMNS, encoding,
                                       "Adyen settlement details")
-    for record, row in zip(records, rows, strict=True):
+    texts = [str(record["Creation Date"]) for record in records]
+    zones = [str(record["TimeZone"]) for record in records]
+    times = _times(texts, "%Y-%m-%d %H:%M:%S", zones)
+    for record, row, text, zone, fast in zip(records, rows, texts, zones, times, strict=True):
         kind = str(record["Type"]).strip().lower()
         psp = str(record["Psp Reference"]).strip()
         modification = str(record["Modification Reference"]).strip()
@@ -258,13 +286,11 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
             continue
         gross = ("Gross Debit (GC)" if str(record["Gross Debit (GC)"]).strip()
                  else "Gross Credit (GC)")
-        zone = str(record["TimeZone"])
         checks: list[tuple[str, Callable[[], object]]] = [
             ("Gross Currency", partial(_currency, str(record["Gross Currency"]))),
             (gross, partial(parse_major, str(record[gross]))),
             ("TimeZone", partial(_known_zone, zone)),
-            ("Creation Date", partial(abbreviated_to_utc, str(record["Creation Date"]),
-                                      "%Y-%m-%d %H:%M:%S", zone)),
+            ("Creation Date", partial(_time, fast, text, "%Y-%m-%d %H:%M:%S", zone)),
         ]
         values = _checked(collector, row, record, checks)
         if values is None:

@@ -10,6 +10,7 @@ import pandas as pd
 from audit import canonical as C
 from audit.ingest import ImportResult, import_sources
 from audit.ingest.mapping import Mapping
+from audit.sources.common import paused_gc
 from audit.sources.config import SourcesConfig, load_sources_config
 
 
@@ -33,8 +34,10 @@ def import_and_correlate(
                 for path, fmt in sources]
     names = ", ".join(path.name for path, _ in sources)
     progress.stage(f"reading {len(sources)} input(s): {names}")
-    result = import_sources(sources, mapping=mapping, assume_tz=assume_tz, encoding=encoding,
-                            object_type=object_type, sources_config=config)
+    with paused_gc():  # millions of small objects read, none in cycles: see paused_gc
+        result = import_sources(sources, mapping=mapping, assume_tz=assume_tz,
+                                encoding=encoding, object_type=object_type,
+                                sources_config=config)
     # Only events read from exports in this import are correlated: a canonical log (which
     # keeps the provenance of its exports) is already correlated.
     exported = {path.name for path, fmt in resolved if fmt in SOURCE_SYSTEMS}
@@ -42,7 +45,8 @@ def import_and_correlate(
         return result
     progress.stage(f"correlating {len(exported)} export(s) into refund cases")
     fresh = result.log[C.SOURCE_FILE].isin(list(exported)).fillna(False).astype(bool)
-    correlation = correlate(result.log[fresh], config)
+    with paused_gc():
+        correlation = correlate(result.log[fresh], config)
     log = pd.concat([result.log[~fresh], correlation.log], ignore_index=True)
     log = log.sort_values([C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW],
                           kind="stable").reset_index(drop=True)
