@@ -17,7 +17,7 @@ from typing import Any
 from audit.errors import InputError
 from audit.sources.common import BadValue, Collector, offset_iso_column, strptime
 from audit.sources.config import TicketingConfig
-from audit.sources.ticketing import Updates, updates_to_table
+from audit.sources.ticketing import UpdateRow, Updates, updates_to_table
 
 SYSTEM = "jira"
 
@@ -68,8 +68,7 @@ def load_issues(path: Path) -> list[dict[str, Any]]:
 def read(path: Path, cfg: TicketingConfig) -> Collector:
     issues = load_issues(path)
     collector = Collector(SYSTEM, path)
-    updates = Updates()
-    add = updates.append
+    updates: list[UpdateRow] = []
     fields_of: dict[str, dict[str, str]] = {}
     number = 0
     seen = collector.seen
@@ -96,9 +95,9 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
         if cfg.created_activity and fields.get("created"):
             requested = fields.get(requested_field)
             times.append((len(collector.problems), "fields.created", fields["created"]))
-            add(key, str(fields["created"]), _person(fields.get("reporter")), created_key,
-                number, {}, False, cfg.created_activity,
-                None if requested in (None, "") else str(requested))
+            updates.append((key, str(fields["created"]), _person(fields.get("reporter")),
+                            created_key, number, {}, False, cfg.created_activity,
+                            None if requested in (None, "") else str(requested)))
         for history in (issue.get("changelog") or {}).get("histories") or []:
             number += 1
             created = history.get("created")
@@ -116,9 +115,11 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
                 field_id = item.get("fieldId")
                 if field_id:
                     changes[str(field_id)] = value
-            add(key, time, _person(history.get("author")),
-                f"{SYSTEM}:{key}:{history.get('id', f'row{number}')}", number, changes)
-    updates_to_table(_timed(updates, times, collector), cfg, collector, fields_of)
+            updates.append((key, time, _person(history.get("author")),
+                            f"{SYSTEM}:{key}:{history.get('id', f'row{number}')}", number,
+                            changes, False, None, None))
+    updates_to_table(_timed(Updates.of_rows(updates), times, collector), cfg, collector,
+                     fields_of)
     return collector
 
 

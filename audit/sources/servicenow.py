@@ -14,7 +14,7 @@ from audit.errors import InputError
 from audit.ingest.csv_reader import read_csv
 from audit.sources.common import BadValue, Collector, local_to_utc, require_columns
 from audit.sources.config import TicketingConfig
-from audit.sources.ticketing import Updates, updates_to_table
+from audit.sources.ticketing import UpdateRow, Updates, updates_to_table
 
 SYSTEM = "servicenow"
 KEY_COLUMNS = ("documentkey", "fieldname", "oldvalue", "newvalue", "user", "sys_created_on")
@@ -58,7 +58,7 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     for document, name, value in zip(documents, fieldnames, newvalues, strict=True):
         if name == number_field and value.strip():
             numbers.setdefault(document, value.strip())
-    updates = Updates()
+    updates: list[UpdateRow] = []
     for (document, group), positions in groups.items():
         first = positions[0]
         row = rows[first]
@@ -78,6 +78,7 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
             value = newvalues[position]
             changes[fieldnames[position]] = value if value.strip() else None
         user = users[first].strip() or None
-        updates.append(ticket, time, user, f"{SYSTEM}:{document}:{group}", row, changes)
-    updates_to_table(updates, cfg, collector)
+        updates.append((ticket, time, user, f"{SYSTEM}:{document}:{group}", row, changes,
+                        False, None, None))
+    updates_to_table(Updates.of_rows(updates), cfg, collector)
     return collector

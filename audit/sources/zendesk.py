@@ -15,7 +15,7 @@ from typing import Any
 from audit.errors import InputError
 from audit.sources.common import Collector, paused_gc
 from audit.sources.config import TicketingConfig
-from audit.sources.ticketing import Updates, updates_to_table
+from audit.sources.ticketing import UpdateRow, Updates, updates_to_table
 
 SYSTEM = "zendesk"
 
@@ -74,9 +74,8 @@ def _content(audit: dict[str, Any]) -> tuple[object, ...]:
 def read(path: Path, cfg: TicketingConfig) -> Collector:
     audits, users = load_audits(path)
     collector = Collector(SYSTEM, path)
-    updates = Updates()
+    updates: list[UpdateRow] = []
     seen = collector.seen
-    add = updates.append
     for number, audit in audits:
         ticket = str(audit["ticket_id"])
         key = f"{SYSTEM}:{ticket}:{audit.get('id', f'row{number}')}"
@@ -104,6 +103,6 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
                 changes[name if type(name) is str else str(name)] = value
             elif kind == "Comment" and bool(event.get("public")):
                 public = True
-        add(ticket, time, author, key, number, changes, public)
-    updates_to_table(updates, cfg, collector)
+        updates.append((ticket, time, author, key, number, changes, public, None, None))
+    updates_to_table(Updates.of_rows(updates), cfg, collector)
     return collector
