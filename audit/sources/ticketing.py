@@ -177,19 +177,22 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     time_codes = pd.factorize(_objects(u.time), sort=True)[0]
     order: list[int] = np.lexsort((np.arange(n), np.asarray(u.row, dtype=np.int64),
                                    time_codes, ticket_codes)).tolist()
-    kept: list[int] = []
-    amounts: list[str | None] = []
-    for k in order:
-        if activity[k] is None:
-            collector.skipped += 1
-            continue
-        text = amount_text[k]
-        amount: str | BadValue | None = parsed[text] if text else None
-        if isinstance(amount, BadValue):
-            collector.quarantine(u.row[k], C.AMOUNT, text, str(amount))
-            continue
-        kept.append(k)
-        amounts.append(amount)
+    kept = [k for k in order if activity[k] is not None]
+    collector.skipped += len(order) - len(kept)
+    texts = _take(amount_text, kept)
+    good = {t: a for t, a in parsed.items() if isinstance(a, str)}
+    amounts: list[str | None]
+    if len(good) == len(parsed):  # no bad amount: none to quarantine
+        amounts = [good[t] if t else None for t in texts]
+    else:
+        rows, kept, amounts = kept, [], []
+        for k, text in zip(rows, texts, strict=True):
+            amount = parsed[text] if text else None
+            if isinstance(amount, BadValue):
+                collector.quarantine(u.row[k], C.AMOUNT, text, str(amount))
+                continue
+            kept.append(k)
+            amounts.append(amount)
     tickets = _take(u.ticket, kept)
     states = [known.get(t, {}) for t in tickets]
     currency_field, order_field = cfg.currency_field or "", cfg.order_field or ""
