@@ -67,12 +67,14 @@ def correlate(log: pd.DataFrame, config: SourcesConfig) -> Correlation:
     by_order = config.ticket_to_charge == "order"
     refund_index = [int(i) for i in refunds.index.tolist()]
     refund_charge = refunds[C.CHARGE_ID].tolist()
-    for index, named, charge, own_order, refund_id, file, row in zip(
-            refund_index, refunds[C.TICKET_ID].tolist(), refund_charge,
-            refunds[C.ORDER_ID].tolist(), refunds[C.REFUND_ID].tolist(),
-            refunds[C.SOURCE_FILE].tolist(), refunds[C.SOURCE_ROW].tolist(), strict=True):
-        has_named = pd.notna(named)
-        has_charge = pd.notna(charge)
+    # Missing values found column-wise (Series.notna is pd.notna of each cell).
+    for index, named, has_named, charge, has_charge, own_order, has_order, refund_id, file, \
+            row in zip(refund_index, refunds[C.TICKET_ID].tolist(),
+                       refunds[C.TICKET_ID].notna().tolist(), refund_charge,
+                       refunds[C.CHARGE_ID].notna().tolist(), refunds[C.ORDER_ID].tolist(),
+                       refunds[C.ORDER_ID].notna().tolist(), refunds[C.REFUND_ID].tolist(),
+                       refunds[C.SOURCE_FILE].tolist(), refunds[C.SOURCE_ROW].tolist(),
+                       strict=True):
         if has_named:
             if str(named) in order_of_ticket:
                 case_of_refund[index] = str(named)
@@ -85,7 +87,7 @@ def correlate(log: pd.DataFrame, config: SourcesConfig) -> Correlation:
             problems.append({"file": file, "row": row, "field": C.CHARGE_ID,
                              "value": str(charge),
                              "reason": "refund names a charge no payment export contains"})
-        order = own_order if pd.notna(own_order) else (
+        order = own_order if has_order else (
             order_of_charge.get(str(charge)) if has_charge else None)
         claimants = tickets_of_order.get(str(order), []) if order is not None else []
         if not has_named and len(claimants) == 1 and by_order:
@@ -114,10 +116,12 @@ def correlate(log: pd.DataFrame, config: SourcesConfig) -> Correlation:
         for ticket, order in order_of_ticket.items():
             for charge in charges_of_order.get(str(order), []) if order else []:
                 cases_of_charge[charge].add(ticket)
-    charge_of_refund = dict(zip(refund_index, refund_charge, strict=True))
+    charge_of_refund = {index: charge for index, charge, present in zip(
+        refund_index, refund_charge, refunds[C.CHARGE_ID].notna().tolist(), strict=True)
+        if present}
     for index, case in case_of_refund.items():
         refunded = charge_of_refund.get(index)
-        if refunded is not None and pd.notna(refunded) and str(refunded) in order_of_charge:
+        if refunded is not None and str(refunded) in order_of_charge:
             cases_of_charge[str(refunded)].add(case)
 
     parts: list[pd.DataFrame] = [other]

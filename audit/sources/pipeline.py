@@ -47,9 +47,13 @@ def import_and_correlate(
     fresh = result.log[C.SOURCE_FILE].isin(list(exported)).fillna(False).astype(bool)
     with paused_gc():
         correlation = correlate(result.log[fresh], config)
-    log = pd.concat([result.log[~fresh], correlation.log], ignore_index=True)
-    log = log.sort_values([C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW],
-                          kind="stable").reset_index(drop=True)
+    rest = result.log[~fresh]
+    if len(rest) or not rest.dtypes.equals(correlation.log.dtypes):
+        log = pd.concat([rest, correlation.log], ignore_index=True)
+        log = log.sort_values([C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW],
+                              kind="stable").reset_index(drop=True)
+    else:  # only exports: correlate's log is already in this order, with these dtypes
+        log = correlation.log
     ordered = list(C.COLUMNS) + [c for c in log.columns if c not in C.COLUMNS]
     result.log = log[ordered]
     result.notes.extend(correlation.notes)
