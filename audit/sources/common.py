@@ -245,6 +245,43 @@ def local_to_utc(text: str, fmt: str, zone: str) -> str:
     return naive.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC).isoformat()
 
 
+def local_column(texts: Sequence[str], fmt: str, zone: str) -> list[str | None]:
+    """Per text: `local_to_utc(text, fmt, zone)` for the texts `utc_column` reads, in the
+    hours (local date and hour) in which the zone's offset is one and the same at both ends
+    and either fold; None for all others (to be read one by one)."""
+    try:
+        tz = ZoneInfo(zone)
+    except (ValueError, KeyError, OSError):  # the per-text reading raises it as it did
+        return [None] * len(texts)
+    hours = [text[:13] for text in texts]
+    offset_of: dict[str, int | None] = {}
+    for hour in set(hours):
+        offset_of[hour] = _hour_offset(hour, tz)
+    found = [offset_of[h] for h in hours]
+    return utc_column(texts, fmt, np.asarray([o or 0 for o in found], dtype=np.int64),
+                      np.asarray([o is not None for o in found], dtype=bool))
+
+
+def _hour_offset(hour: str, tz: ZoneInfo) -> int | None:
+    """The UTC offset (seconds) in `tz` through the local hour 'YYYY-MM-DD HH', if it is
+    the same at its first and last second with either fold; else None."""
+    match = re.fullmatch(f"{_D4}-{_D2}-{_D2} {_D2}", hour)
+    if match is None:
+        return None
+    try:
+        y, m, d, h = (int(g) for g in match.groups())
+        offsets = {datetime(y, m, d, h, minute, minute, tzinfo=tz, fold=fold).utcoffset()
+                   for minute in (0, 59) for fold in (0, 1)}
+    except (ValueError, OverflowError):
+        return None
+    if len(offsets) != 1:
+        return None
+    offset = offsets.pop()
+    if offset is None or offset.total_seconds() != int(offset.total_seconds()):
+        return None
+    return int(offset.total_seconds())
+
+
 def abbreviated_to_utc(text: str, fmt: str, abbreviation: str) -> str:
     """A local time plus a zone abbreviation (CET, CEST, BST, PDT, ...) as ISO 8601 UTC."""
     offset = ZONE_ABBREVIATIONS.get(abbreviation.strip().upper())

@@ -12,7 +12,13 @@ from pathlib import Path
 
 from audit.errors import InputError
 from audit.ingest.csv_reader import read_csv
-from audit.sources.common import BadValue, Collector, local_to_utc, require_columns
+from audit.sources.common import (
+    BadValue,
+    Collector,
+    local_column,
+    local_to_utc,
+    require_columns,
+)
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import UpdateRow, Updates, updates_to_table
 
@@ -59,7 +65,10 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
         if name == number_field and value.strip():
             numbers.setdefault(document, value.strip())
     updates: list[UpdateRow] = []
-    for (document, group), positions in groups.items():
+    # Times read column-wise where the zone's offset is plain; others one by one.
+    fast = local_column([created[positions[0]] for positions in groups.values()],
+                        TIME_FORMAT, zone)
+    for ((document, group), positions), time_text in zip(groups.items(), fast, strict=True):
         first = positions[0]
         row = rows[first]
         ticket = numbers.get(document)
@@ -69,7 +78,8 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
                                  "its ticket number is unknown")
             continue
         try:
-            time = local_to_utc(created[first], TIME_FORMAT, zone)
+            time = time_text if time_text is not None else local_to_utc(
+                created[first], TIME_FORMAT, zone)
         except BadValue as exc:
             collector.quarantine(row, "sys_created_on", created[first], str(exc))
             continue
