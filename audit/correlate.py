@@ -165,8 +165,9 @@ def _charge_copies(charges: pd.DataFrame,
     owner_of: list[str] = []
     shared: list[bool] = []
     left_out = 0
+    grouped_list, bounds_list = grouped.tolist(), bounds.tolist()
     for code, key in enumerate(uniques.tolist()):
-        positions = grouped[bounds[code]:bounds[code + 1]].tolist()
+        positions = grouped_list[bounds_list[code]:bounds_list[code + 1]]
         owners = sorted(cases_of_charge.get(str(key), set()))
         if not owners:
             left_out += len(positions)
