@@ -370,3 +370,20 @@ def test_identical_events_get_distinct_ids(tmp_path: Path) -> None:
     assert result.log[C.EVENT_ID].is_unique
     again = import_sources([(path, None)])
     assert result.log[C.EVENT_ID].tolist() == again.log[C.EVENT_ID].tolist()
+
+
+def test_times_beyond_the_timestamp_range_are_quarantined(tmp_path: Path) -> None:
+    """Year 9999 or 1000 parse (at a coarser unit) but the log holds nanosecond times: the
+    row goes to the quarantine with the reason, the import does not crash."""
+    path = tmp_path / "far.csv"
+    path.write_text(
+        "case:concept:name,concept:name,time:timestamp,org:resource\n"
+        "c1,Receive refund request,2026-01-01T10:00:00Z,ann\n"
+        "c1,Approve refund,9999-12-31T23:59:59.999-23:59,bob\n"
+        "c2,Receive refund request,1000-01-01T00:00:00+01:00,ann\n"
+        "c2,Approve refund,3000-01-02 10:00:00,bob\n", encoding="utf-8")
+    result = import_sources([(path, None)], assume_tz="Europe/Berlin")
+    assert len(result.log) == 1
+    reasons = result.quarantine.sort_values("row")
+    assert reasons["row"].tolist() == [3, 4, 5]
+    assert reasons["reason"].str.contains("outside the years 1678 to 2261").all()

@@ -75,9 +75,10 @@ def parse_timestamps(
     naive = ~empty & ~aware
     fmt = timestamp_format or "ISO8601"
     if aware.any():
-        utc[aware] = pd.to_datetime(text[aware], format=fmt, utc=True, errors="coerce")
+        utc[aware] = _in_range(
+            pd.to_datetime(text[aware], format=fmt, utc=True, errors="coerce"), reasons)
     if naive.any():
-        local = pd.to_datetime(text[naive], format=fmt, errors="coerce")
+        local = _in_range(pd.to_datetime(text[naive], format=fmt, errors="coerce"), reasons)
         # Only values that read as times need a zone; the rest are quarantined (or, if nothing
         # reads at all, reported below as a wrong format).
         readable = pd.Series(False, index=index)
@@ -108,6 +109,23 @@ def parse_timestamps(
             "set timestamp_format in a mapping file", file=file, row=int(rows[first]),
             field=column)
     return ParsedTimes(utc, bad, reasons)
+
+
+OUT_OF_RANGE = "time outside the years 1678 to 2261 (the range a timestamp can hold)"
+
+
+def _in_range(parsed: pd.Series, reasons: pd.Series) -> pd.Series:
+    """`parsed` with values outside the nanosecond timestamp range set to NaT and their reason
+    written (pandas reads e.g. year 9999 or 1000 at a coarser unit, which the log can't hold)."""
+    low, high = pd.Timestamp.min, pd.Timestamp.max
+    aware = isinstance(parsed.dtype, pd.DatetimeTZDtype)
+    if aware:
+        low, high = low.tz_localize("UTC"), high.tz_localize("UTC")
+    outside = parsed.notna() & ((parsed < low) | (parsed > high))
+    if outside.any():
+        reasons[outside[outside].index] = OUT_OF_RANGE
+        parsed = parsed.where(~outside)
+    return parsed.astype("datetime64[ns, UTC]" if aware else "datetime64[ns]")
 
 
 def _has_zone(text: pd.Series) -> pd.Series:
