@@ -430,7 +430,11 @@ def main() -> int:
         return 0
     sizes = [1000] if args.quick else [int(n) for n in args.cases.split(",")]
     repeat = 1 if args.quick else args.repeat
-    rows = []
+    rows: list[dict[str, Any]] = []
+    report = {"machine": machine(), "repeat": repeat, "results": rows}
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
     rows_planned = plan(sizes)
     if args.only:
         rows_planned = [r for r in rows_planned if any(w in r[0] for w in args.only.split(","))]
@@ -442,12 +446,10 @@ def main() -> int:
                  if theirs and "median_s" in theirs and "median_s" in mine
                  and mine["median_s"] > 0 else None)
         rows.append({"case": name, "ours": mine, "pm4py": theirs, "speedup_vs_pm4py": ratio})
-    report = {"machine": machine(), "repeat": repeat, "results": rows}
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / f"{stamp}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    (out / f"{stamp}.md").write_text(markdown(report), encoding="utf-8")
+        # Written after every case, so a run stopped part-way keeps what it measured.
+        (out / f"{stamp}.json").write_text(json.dumps(report, indent=2) + "\n",
+                                           encoding="utf-8")
+        (out / f"{stamp}.md").write_text(markdown(report), encoding="utf-8")
     print(markdown(report))
     return 0
 
