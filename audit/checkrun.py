@@ -42,6 +42,15 @@ class CheckRun:
     command: list[str] = field(default_factory=list)
     engine: dict[str, Any] = field(default_factory=lambda: {"name": "local"})
     """Where the rules ran: local, or dask with its scheduler, workers and partitions."""
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """What report writers compute once per finished run and share (graphs, digests)."""
+
+    def _sha256(self, path: Path) -> str:
+        """The input's digest, computed once per run (inputs can be gigabytes)."""
+        digests: dict[Path, str] = self.memo.setdefault("sha256", {})
+        if path not in digests:
+            digests[path] = sha256_of(path)
+        return digests[path]
 
     def manifest(self) -> dict[str, Any]:
         counts = {f.file: f for f in self.imported.files}
@@ -53,7 +62,7 @@ class CheckRun:
             "as_of": self.result.as_of.isoformat(),
             "command": self.command,
             "inputs": [
-                {"file": str(path), "sha256": sha256_of(path),
+                {"file": str(path), "sha256": self._sha256(path),
                  "read": counts[path.name].read if path.name in counts else None,
                  "imported": counts[path.name].imported if path.name in counts else None,
                  "quarantined": counts[path.name].quarantined if path.name in counts else None}
@@ -71,13 +80,21 @@ class CheckRun:
     def summary(self) -> dict[str, Any]:
         findings = self.result.findings
         active = [f for f in findings if not f.waived]
+        per_rule: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        rule_cases: set[tuple[str, str]] = set()
+        severity_counts: dict[str, int] = defaultdict(int)
+        for f in active:
+            per_rule[f.rule][0] += 1
+            if (f.rule, f.case_id) not in rule_cases:
+                rule_cases.add((f.rule, f.case_id))
+                per_rule[f.rule][1] += 1
+            severity_counts[f.severity] += 1
         by_rule: dict[str, dict[str, Any]] = {}
         for rule in self.result.rules:
-            mine = [f for f in active if f.rule == rule.code]
+            findings_n, cases_n = per_rule.get(rule.code, (0, 0))
             by_rule[rule.code] = {"name": rule.name, "severity": rule.severity,
-                                  "findings": len(mine),
-                                  "cases": len({f.case_id for f in mine})}
-        by_severity = {s: sum(1 for f in active if f.severity == s) for s in SEVERITIES}
+                                  "findings": findings_n, "cases": cases_n}
+        by_severity = {s: severity_counts.get(s, 0) for s in SEVERITIES}
         # Money at risk: per case the largest amount any of its findings puts at risk, so a
         # case with three findings is not counted three times; per currency, never summed
         # across currencies.

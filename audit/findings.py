@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -18,6 +18,17 @@ def fingerprint(name: str, case_id: str, event_ids: list[str]) -> str:
     """Stable across runs and tool versions: the rule's name, the case and the events."""
     key = json.dumps([name, case_id, sorted(event_ids)], ensure_ascii=True)
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _plain_copy(value: Any) -> Any:
+    """A copy of nested dicts, lists and tuples (evidence values); other values as they are."""
+    if isinstance(value, dict):
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_copy(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_plain_copy(v) for v in value)
+    return value
 
 
 @dataclass
@@ -48,7 +59,17 @@ class Finding:
             self.fingerprint = fingerprint(self.name, self.case_id, self.event_ids)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields in declaration order, containers copied (what `dataclasses.asdict`
+        gives for a finding, without its generic recursion: writers call this per finding)."""
+        return {
+            "rule": self.rule, "name": self.name, "severity": self.severity,
+            "case_id": self.case_id, "event_ids": list(self.event_ids),
+            "activities": list(self.activities), "resources": list(self.resources),
+            "timestamp": self.timestamp, "message": self.message,
+            "evidence": _plain_copy(self.evidence), "amount_at_risk": self.amount_at_risk,
+            "currency": self.currency, "waived": self.waived,
+            "waiver_reason": self.waiver_reason, "fingerprint": self.fingerprint,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:

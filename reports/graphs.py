@@ -10,6 +10,7 @@ hostile activity name comes out as text.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import subprocess
@@ -84,7 +85,7 @@ def discover_dfg(log: pd.DataFrame) -> Dfg:
     frame = pd.DataFrame({
         "case": log[C.CASE].astype(str).to_numpy(),
         "activity": log[C.ACTIVITY].astype(str).to_numpy(),
-        "time": log[C.TIMESTAMP].to_numpy(),
+        "time": log[C.TIMESTAMP].array,  # tz-aware as it is: no object conversion
         "position": range(len(log)),
     }).sort_values(["case", "time", "position"])
     by_case = frame.groupby("case", sort=False)
@@ -226,7 +227,12 @@ def render_dot(dot: str, fmt: str) -> bytes:
     can draw. SVG output is sanitised (see `sanitise_svg`)."""
     if fmt not in ("svg", "png"):
         raise ValueError(f"unsupported graph format {fmt!r}")
-    how = renderer()
+    return _render(renderer(), dot, fmt)
+
+
+@functools.lru_cache(maxsize=16)
+def _render(how: str, dot: str, fmt: str) -> bytes:
+    """Drawn by `how`; the same DOT text is drawn once (graphs writer and HTML report)."""
     if how == "pygraphviz":
         import pygraphviz
 
@@ -307,7 +313,15 @@ class DrawnGraph:
 
 
 def run_graphs(run: CheckRun) -> list[DrawnGraph]:
-    """The graphs of a run, as DOT: the discovered DFG, then the SOP overlay per channel."""
+    """The graphs of a run, as DOT: the discovered DFG, then the SOP overlay per channel.
+    Computed once per run (the graphs writer and the HTML report both draw them)."""
+    cached: list[DrawnGraph] | None = run.memo.get("graphs")
+    if cached is None:
+        cached = run.memo["graphs"] = _run_graphs(run)
+    return list(cached)
+
+
+def _run_graphs(run: CheckRun) -> list[DrawnGraph]:
     dfg = discover_dfg(run.imported.log)
     shown = dfg.top(MAX_ACTIVITIES)
     caption = (f"Discovered from {dfg.cases:,} cases: boxes are activities with their event "

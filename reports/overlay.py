@@ -14,13 +14,13 @@ nothing is aligned again. A run that does not carry it is read from its CF findi
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from audit import canonical as C
@@ -72,13 +72,22 @@ def _projected(run: CheckRun) -> pd.DataFrame:
                     if C.CHANNEL in kept.columns else [""] * len(kept)),
         "task": kept[C.ACTIVITY].map(dict(tasks)).astype(str).to_numpy(),
         "eid": kept[C.EVENT_ID].astype(str).to_numpy(),
-        "time": kept[C.TIMESTAMP].to_numpy(),
+        "time": kept[C.TIMESTAMP].array,  # tz-aware as it is: no object conversion
     })
     return frame.sort_values(["case", "time", "eid"], kind="stable").reset_index(drop=True)
 
 
 def run_deviations(run: CheckRun) -> Deviations:
-    """The run's per-case deviations: its conformance result, else its CF findings."""
+    """The run's per-case deviations: its conformance result, else its CF findings (once
+    per run: the overlay graphs and the report's top deviations both read them)."""
+    key = f"deviations-{id(run.result.extra.get('conformance_result'))}"
+    cached: Deviations | None = run.memo.get(key)
+    if cached is None:
+        cached = run.memo[key] = _run_deviations(run)
+    return cached
+
+
+def _run_deviations(run: CheckRun) -> Deviations:
     result = run.result.extra.get("conformance_result")
     if result is not None and hasattr(result, "cases"):
         out = Deviations(source="conformance result")
@@ -188,17 +197,27 @@ def flow_counts(projected: pd.DataFrame, channel: str) -> tuple[
     """Per pair of tasks the cases of `channel` with one directly followed by the other (on
     the log projected on SOP tasks); per task the cases starting and ending with it."""
     mine = projected[projected["channel"] == channel]
-    pairs: Counter[tuple[str, str]] = Counter()
-    starts: Counter[str] = Counter()
-    ends: Counter[str] = Counter()
-    cases = 0
-    for _, group in mine.groupby("case", sort=False):
-        tasks = group["task"].tolist()
-        cases += 1
-        starts[tasks[0]] += 1
-        ends[tasks[-1]] += 1
-        pairs.update(set(itertools.pairwise(tasks)))
-    return dict(pairs), dict(starts), dict(ends), cases
+    if mine.empty:
+        return {}, {}, {}, 0
+    case = mine["case"].to_numpy()
+    task = mine["task"].to_numpy()
+    first = np.ones(len(case), dtype=bool)
+    first[1:] = case[1:] != case[:-1]
+    last = np.ones(len(case), dtype=bool)
+    last[:-1] = first[1:]
+    # A pair counts once per case, however often the case repeats it.
+    follows = pd.DataFrame({"case": case[:-1], "source": task[:-1], "target": task[1:]})
+    follows = follows[~last[:-1]].drop_duplicates()
+    pairs = follows.groupby(["source", "target"], sort=False).size()
+    flows = {(str(a), str(b)): int(n) for a, b, n in zip(
+        pairs.index.get_level_values(0), pairs.index.get_level_values(1), pairs, strict=True)}
+    return (flows,
+            _counts(task[first]), _counts(task[last]), int(first.sum()))
+
+
+def _counts(values: np.ndarray) -> dict[str, int]:
+    names, counts = np.unique(values.astype(str), return_counts=True)
+    return {str(k): int(v) for k, v in zip(names, counts, strict=True)}
 
 
 def channel_overlays(run: CheckRun, deviations: Deviations | None = None) -> list[

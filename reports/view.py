@@ -290,14 +290,14 @@ def short_time(iso: str | None) -> str:
     return stamp.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _missing(value: Any) -> bool:
+    """None, NaN, NA or NaT: a cell without a value."""
+    return (value is None or (isinstance(value, float) and value != value)
+            or value is pd.NA or value is pd.NaT)
+
+
 def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value != value:
-        return ""
-    if value is pd.NA or value is pd.NaT:
-        return ""
-    return str(value)
+    return "" if _missing(value) else str(value)
 
 
 _LINE_START = re.compile(r"^(?:[-*] |\d+\. |[A-Z][\w ()-]{0,40}: )")
@@ -358,16 +358,20 @@ def _case_order(findings: list[Finding]) -> tuple[int, float]:
             -max((f.amount_at_risk or 0.0) for f in active))
 
 
-def _events_by_case(log: pd.DataFrame, case_ids: list[str]) -> dict[str, pd.DataFrame]:
+def _events_by_case(log: pd.DataFrame, case_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The events of `case_ids` as records, per case in time order (ties: log order)."""
     if not case_ids or log.empty:
         return {}
     part = log[log[C.CASE].astype(str).isin(case_ids)].copy()
     part["__position"] = range(len(part))
     part = part.sort_values([C.CASE, C.TIMESTAMP, "__position"])
-    return {str(k): v for k, v in part.groupby(C.CASE, sort=False)}
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in part.to_dict("records"):  # one conversion for all cases shown
+        out[str(record[C.CASE])].append({str(k): v for k, v in record.items()})
+    return dict(out)
 
 
-def _case_view(case_id: str, anchor: str, events: pd.DataFrame | None,
+def _case_view(case_id: str, anchor: str, events: list[dict[str, Any]] | None,
                findings: list[Finding]) -> CaseView:
     cited: dict[str, list[str]] = defaultdict(list)
     for f in findings:
@@ -377,9 +381,9 @@ def _case_view(case_id: str, anchor: str, events: pd.DataFrame | None,
     rows: list[EventView] = []
     channel = ""
     if events is not None:
-        channel = _text(events[C.CHANNEL].dropna().iloc[0]) if events[C.CHANNEL].notna().any() \
-            else ""
-        for position, record in enumerate(events.to_dict("records"), start=1):
+        channel = next((_text(r.get(C.CHANNEL)) for r in events
+                        if not _missing(r.get(C.CHANNEL))), "")
+        for position, record in enumerate(events, start=1):
             stamp = record[C.TIMESTAMP]
             iso = "" if pd.isna(stamp) else pd.Timestamp(stamp).isoformat()
             amount = record.get(C.AMOUNT)
@@ -474,8 +478,11 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
 
     sections: list[RuleSection] = []
     rule_counts: list[RuleCount] = []
+    per_rule: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        per_rule[f.rule].append(f)
     for rule in run.result.rules:
-        mine = sorted((f for f in findings if f.rule == rule.code), key=_order)
+        mine = sorted(per_rule.get(rule.code, []), key=_order)
         waived = sum(1 for f in mine if f.waived)
         anchor = f"rule-{rule.code}"
         docs = rule.doc_sections()

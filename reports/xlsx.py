@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import xlsxwriter  # type: ignore[import-untyped]
 
-from audit.findings import SEVERITIES
+from audit.findings import SEVERITIES, Finding
 from audit.rules.base import FAMILIES
 from audit.safety import neutralise_cell
 from reports.records import FINDING_COLUMNS, flat_value
@@ -64,24 +64,46 @@ class _Sheets:
         else:
             sheet.write_string(row, col, _text(str(value)), fmt or self.cell)
 
-    def findings(self, sheet: Any, findings: list[dict[str, Any]]) -> None:
-        """The fixed columns, a frozen header row and an autofilter over all rows."""
+    def findings(self, sheet: Any, rows: list[list[Any]]) -> None:
+        """The fixed columns, a frozen header row and an autofilter over all rows; `rows` are
+        findings as `finding_cells` gives them."""
         for col, column in enumerate(FINDING_COLUMNS):
             sheet.write_string(0, col, column, self.header)
             wrap = column in ("message", "evidence", "activities")
             sheet.set_column(col, col, WIDTHS.get(column, 14), self.wrap if wrap else None)
-        for row, finding in enumerate(findings, start=1):
-            for col, column in enumerate(FINDING_COLUMNS):
-                value = flat_value(finding[column])
-                if column == "amount_at_risk" and isinstance(value, numbers.Real):
-                    self.put(sheet, row, col, float(value), self.amount)
-                elif column == "waived":
-                    self.put(sheet, row, col, bool(value))
+        formats = [self.wrap if column in ("message", "evidence") else self.cell
+                   for column in FINDING_COLUMNS]
+        write_string, write_number = sheet.write_string, sheet.write_number
+        write_boolean, write_blank = sheet.write_boolean, sheet.write_blank
+        for row, cells in enumerate(rows, start=1):
+            for col, value in enumerate(cells):
+                if isinstance(value, str):
+                    if value:
+                        write_string(row, col, value, formats[col])
+                    else:
+                        write_blank(row, col, None, formats[col])
+                elif isinstance(value, bool):
+                    write_boolean(row, col, value, formats[col])
                 else:
-                    self.put(sheet, row, col, value if value == "" else str(value),
-                             self.wrap if column in ("message", "evidence") else None)
+                    write_number(row, col, value, self.amount)
         sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, max(len(findings), 1), len(FINDING_COLUMNS) - 1)
+        sheet.autofilter(0, 0, max(len(rows), 1), len(FINDING_COLUMNS) - 1)
+
+
+def finding_cells(finding: Finding) -> list[Any]:
+    """A finding as the cells of its row: text neutralised and cut to Excel's cell limit,
+    the amount at risk a number, waived a boolean, a missing value ''."""
+    cells: list[Any] = []
+    for column in FINDING_COLUMNS:
+        value = flat_value(getattr(finding, column))
+        if column == "amount_at_risk" and isinstance(value, numbers.Real) \
+                and not isinstance(value, bool):
+            cells.append(float(value))
+        elif column == "waived":
+            cells.append(bool(value))
+        else:
+            cells.append(value if value == "" else _text(str(value)))
+    return cells
 
 
 def _summary(sheets: _Sheets, sheet: Any, run: CheckRun) -> None:
@@ -170,17 +192,18 @@ def write_xlsx(run: CheckRun, out: Path) -> Path:
     path = out / "findings.xlsx"
     book = xlsxwriter.Workbook(str(path), {
         "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
-        "default_date_format": "yyyy-mm-dd hh:mm:ss",
+        "default_date_format": "yyyy-mm-dd hh:mm:ss", "constant_memory": True,
     })
     book.set_properties({"title": "Refund audit findings", "creator": "refund-audit"})
     sheets = _Sheets(book)
     try:
         _summary(sheets, book.add_worksheet(SUMMARY_SHEET), run)
-        findings = [f.as_dict() for f in run.result.findings]
-        sheets.findings(book.add_worksheet(FINDINGS_SHEET), findings)
+        rows = [finding_cells(f) for f in run.result.findings]
+        sheets.findings(book.add_worksheet(FINDINGS_SHEET), rows)
         families = list(dict.fromkeys(rule.code[:2] for rule in run.result.rules))
         for family in families:
-            mine = [f for f in findings if str(f["rule"]).startswith(family)]
+            mine = [cells for f, cells in zip(run.result.findings, rows, strict=True)
+                    if f.rule.startswith(family)]
             sheets.findings(book.add_worksheet(family_sheet_name(family)), mine)
         if run.result.errors:
             sheet = book.add_worksheet("Errors")
