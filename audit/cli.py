@@ -76,12 +76,15 @@ def main(ctx: click.Context, quiet: bool, verbose: bool) -> None:
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
 @click.option("--violation-rate", type=click.FloatRange(0.0, 1.0), default=0.25,
               show_default=True, help="Share of cases with one injected violation.")
+@click.option("--first-case", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Number of the first case: generate a large log in parts (each with its "
+              "own --seed and --first-case) whose ids never collide.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write canonical.csv, ground_truth.csv and sample.json into.")
 @click.pass_obj
 @reports_input_errors
 def sample(settings: Settings, channel: str, cases: int, seed: int, violation_rate: float,
-           out: Path) -> None:
+           first_case: int, out: Path) -> None:
     """Generate a realistic refund log with injected violations and their ground truth.
 
     The same options always give the same bytes.
@@ -92,7 +95,7 @@ def sample(settings: Settings, channel: str, cases: int, seed: int, violation_ra
     """
     from audit.sample import SampleSpec, write_sample
 
-    paths = write_sample(SampleSpec(channel, cases, seed, violation_rate), out)
+    paths = write_sample(SampleSpec(channel, cases, seed, violation_rate, first_case), out)
     for kind, path in paths.items():
         settings.say(f"{kind}: {path}")
     settings.say(f"exports: {out / 'exports'}/ (the same cases as the source systems export "

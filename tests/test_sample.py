@@ -105,3 +105,39 @@ def test_business_hours_and_utc() -> None:
     assert local.dt.day_of_week.max() <= 4
     on_the_hour = local.dt.hour.eq(18) & local.dt.minute.eq(0) & local.dt.second.eq(0)
     assert (local.dt.hour.between(8, 17) | on_the_hour).all()
+
+
+def test_parts_numbered_apart_import_together_as_their_union(tmp_path: Path) -> None:
+    """A log generated in two parts (first_case): no id is shared, and auditing the exports
+    of both parts together finds exactly what auditing each part alone finds."""
+    from audit.checkrun import run_check
+    from audit.policy import default_policy_path
+
+    specs = [SampleSpec("all", 250, 3, 0.3), SampleSpec("all", 250, 4, 0.3, first_case=251)]
+    folders = [tmp_path / f"part{i}" for i in range(2)]
+    for spec, folder in zip(specs, folders, strict=True):
+        write_sample(spec, folder)
+
+    def exports(folder: Path) -> list[Path]:
+        # As a system exports in pages: one folder, a file per part, named apart.
+        named = []
+        for path in sorted((folder / "exports").iterdir()):
+            target = tmp_path / "together" / f"{folder.name}-{path.name}"
+            target.parent.mkdir(exist_ok=True)
+            target.write_bytes(path.read_bytes())
+            named.append(target)
+        return named
+
+    def found(paths: list[Path]) -> set[tuple[str, str, str]]:
+        run = run_check(paths, default_policy_path())
+        assert run.imported.quarantined == 0
+        return {(f.case_id, f.rule, f.fingerprint) for f in run.result.findings}
+
+    parts = [pd.read_csv(f / "canonical.csv", dtype=str) for f in folders]
+    for column in (C.EVENT_ID, C.CASE, C.TICKET_ID, C.REFUND_ID):
+        values = [set(p[column].dropna()) for p in parts]
+        assert values[0] and values[1] and not values[0] & values[1], column
+    alone = found(exports(folders[0])) | found(exports(folders[1]))
+    together = found(exports(folders[0]) + exports(folders[1]))
+    assert together == alone
+    assert {case for case, _, _ in together} & set(parts[1][C.CASE])

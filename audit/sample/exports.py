@@ -89,10 +89,25 @@ def _trigger(cfg: TicketingConfig, activity: str) -> tuple[str, str]:
     return cfg.label_field, activity
 
 
+# Record ids per case reserved in each numbered range, so that parts of a log generated
+# separately (SampleSpec.first_case) never share an id: at most this many per case.
+_AUDITS_PER_CASE = 20
+_AUDIT_EVENTS_PER_CASE = 100
+_HISTORIES_PER_CASE = 20
+
+
+def _check_range(what: str, used: int, per_case: int, cases: list[Case]) -> None:
+    if used > per_case * len(cases):
+        raise RuntimeError(f"{used} {what} ids for {len(cases)} cases: more than the "
+                           f"{per_case} per case reserved")
+
+
 class _Writer:
-    def __init__(self, cases: list[Case], config: SourcesConfig) -> None:
+    def __init__(self, cases: list[Case], config: SourcesConfig, first_case: int = 1) -> None:
         self.cases = cases
         self.config = config
+        self.before = first_case - 1
+        """Cases numbered before this part's first one."""
         self.files: dict[str, str] = {}
         self.provenance: dict[Key, Provenance] = {}
         owners: dict[str, set[str]] = {}
@@ -169,15 +184,19 @@ class _Writer:
                     "events": audit_events}))
         updates.sort(key=lambda u: (u[0], u[1], u[2]))
         audits = []
-        event_counter = 0
+        event_counter = _AUDIT_EVENTS_PER_CASE * self.before
+        first_audit = 8100000000 + _AUDITS_PER_CASE * self.before
         for row, (_time, ticket, _seq, key, audit) in enumerate(updates, start=1):
-            audit_id = 8100000000 + row
+            audit_id = first_audit + row
             for item in audit["events"]:
                 event_counter += 1
                 item["id"] = 8200000000 + event_counter
             audits.append({"id": audit_id, **audit})
             self.provenance[key] = Provenance(f"zendesk:{ticket}:{audit_id}", "zendesk",
                                               FILES["zendesk"], row)
+        _check_range("Zendesk audit", len(updates), _AUDITS_PER_CASE, self.cases)
+        _check_range("Zendesk audit event", event_counter - _AUDIT_EVENTS_PER_CASE * self.before,
+                     _AUDIT_EVENTS_PER_CASE, self.cases)
         users = [{"id": user_id[p], "name": p, "role": "agent"} for p in people]
         document = {"audits": audits, "users": users, "next_page": None, "count": len(audits)}
         self.files[FILES["zendesk"]] = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
@@ -191,7 +210,7 @@ class _Writer:
 
         issues = []
         row = 0
-        history_id = 5000000
+        history_id = 5000000 + _HISTORIES_PER_CASE * self.before
         for case, events in self.ticket_updates("jira"):
             key_name = case.ticket_id or ""
             request = events[0][1]
@@ -239,6 +258,8 @@ class _Writer:
             issues.append({"key": key_name, "fields": fields,
                            "changelog": {"startAt": 0, "maxResults": len(histories),
                                          "total": len(histories), "histories": histories}})
+        _check_range("Jira history", history_id - 5000000 - _HISTORIES_PER_CASE * self.before,
+                     _HISTORIES_PER_CASE, self.cases)
         document = {"startAt": 0, "maxResults": len(issues), "total": len(issues),
                     "issues": issues}
         self.files[FILES["jira"]] = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
@@ -462,10 +483,11 @@ class _Writer:
                                           rows)
 
 
-def build_exports(cases: list[Case], config: SourcesConfig | None = None) -> tuple[
-        dict[str, str], dict[Key, Provenance]]:
-    """The export files (name -> text) and each event's provenance in them."""
-    writer = _Writer(cases, config or load_sources_config())
+def build_exports(cases: list[Case], config: SourcesConfig | None = None, *,
+                  first_case: int = 1) -> tuple[dict[str, str], dict[Key, Provenance]]:
+    """The export files (name -> text) and each event's provenance in them; `first_case`
+    as in SampleSpec (record id ranges start after those of earlier cases)."""
+    writer = _Writer(cases, config or load_sources_config(), first_case)
     writer.zendesk()
     writer.jira()
     writer.servicenow()

@@ -71,6 +71,10 @@ class SampleSpec:
     cases: int = 300
     seed: int = 1
     violation_rate: float = 0.25
+    first_case: int = 1
+    """Number of the first case. A large log can be generated in parts (each with its own
+    seed and first case; cases first_case .. first_case + cases - 1): ticket, refund and
+    export record ids of the parts never collide, so their exports import together."""
 
     def __post_init__(self) -> None:
         if self.channel not in (*C.CHANNELS, "all"):
@@ -79,6 +83,8 @@ class SampleSpec:
             raise ValueError("cases must be at least 1")
         if not 0.0 <= self.violation_rate <= 1.0:
             raise ValueError("violation rate must be between 0 and 1")
+        if self.first_case < 1:
+            raise ValueError("the first case number must be at least 1")
 
 
 @dataclass
@@ -95,7 +101,7 @@ class Event:
     currency: str | None = None
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: a generated __eq__ compares every event
 class Case:
     case_id: str
     channel: str
@@ -132,7 +138,8 @@ class _Generator:
         self.rng = random.Random(spec.seed)
         self.cases: list[Case] = []
         self.ground_truth: list[tuple[str, str]] = []
-        self.refund_counter = 0
+        # At most two refund ids per case (a failed payout and its re-issue).
+        self.refund_counter = 2 * (spec.first_case - 1)
         self.partial_bases: dict[str, list[Case]] = {c: [] for c in C.CHANNELS}
         self.charged: dict[str, float] = {}
         """Charge id -> amount already refunded by the cases generated so far."""
@@ -371,14 +378,14 @@ class _Generator:
         rng.shuffle(kinds)
         injected_count = 0
         span = (P.PERIOD_END - P.PERIOD_START - timedelta(days=1)).total_seconds()
-        for index in range(1, spec.cases + 1):
+        for index in range(spec.first_case, spec.first_case + spec.cases):
             channel = spec.channel if spec.channel != "all" else self._pick(P.CHANNEL_SHARE)
             injected: str | None = None
             if rng.random() < spec.violation_rate:
                 injected = kinds[injected_count % len(kinds)]
                 injected_count += 1
             base: Case | None = None
-            bases = [c for c in self.partial_bases[channel] if c.paid]
+            bases = self.partial_bases[channel]  # only paid cases are kept there
             if injected in NEEDS_EARLIER_CASE:
                 if not bases:
                     injected = "missing-evidence"
@@ -411,7 +418,7 @@ class _Generator:
                 self.ground_truth.append((case.case_id, rule))
         from audit.sample.exports import build_exports
 
-        exports, provenance = build_exports(self.cases)
+        exports, provenance = build_exports(self.cases, first_case=spec.first_case)
         return Sample(self._rows(provenance), sorted(self.ground_truth), spec, exports)
 
     def _second_refund(self, case: Case, base: Case, injected: str | None) -> bool:
@@ -498,7 +505,8 @@ def write_sample(spec: SampleSpec, out: Path) -> dict[str, Path]:
     manifest = {
         "generator": "refund-audit sample",
         "spec": {"channel": spec.channel, "cases": spec.cases, "seed": spec.seed,
-                 "violation_rate": spec.violation_rate},
+                 "violation_rate": spec.violation_rate,
+                 **({"first_case": spec.first_case} if spec.first_case != 1 else {})},
         "period": [P.PERIOD_START.isoformat(), P.PERIOD_END.isoformat()],
         "as_of": P.AS_OF.isoformat(),
         "events": len(sample.events),
