@@ -33,50 +33,53 @@ WORK = REPO / "out" / "bench"
 
 # --- the measured functions: each returns a small result to sanity-check ---------------------
 
-GENERATED_MAX = 100_000
-"""Largest log the generator writes here (100k cases: ~4 min and 2 GB; it holds the whole
-sample in memory). Larger sizes are that log repeated with renamed ids (see _replicated)."""
+PART = 100_000
+"""Cases per generated part: larger logs are generated in parts of this size (each with its
+own seed and first case number, so no id is shared), two at a time; the parts' exports are
+imported together, as a system exported in pages would be."""
 ID_COLUMNS = ("event:id", "case:concept:name", "ticket:id", "order:id", "payment:charge_id",
               "payment:refund_id", "evidence:order")
 
 
 def _generated(cases: int) -> Path:
-    if cases > GENERATED_MAX:
-        return _replicated(cases)
+    """The canonical log (parquet) of the generated log of `cases` cases; its raw exports
+    are in the same folder's exports/."""
     from audit.sample import SampleSpec, write_sample
 
     folder = WORK / f"gen-{cases}"
-    if not (folder / "exports").exists():
-        write_sample(SampleSpec("all", cases, 7, 0.2), folder)
+    if cases <= PART:
+        if not (folder / "exports").exists():
+            write_sample(SampleSpec("all", cases, 7, 0.2), folder)
+        canonicals = [folder / "canonical.csv"]
+    else:
+        if cases % PART:
+            raise SystemExit(f"sizes above {PART:,} must be multiples of it")
+        specs = [SampleSpec("all", PART, 7 + i, 0.2, first_case=i * PART + 1)
+                 for i in range(cases // PART)]
+        parts = [folder / f"part-{i:02d}" for i in range(len(specs))]
+        missing = [(spec, part) for spec, part in zip(specs, parts, strict=True)
+                   if not (part / "sample.json").exists()]
+        if missing:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(2) as pool:
+                list(pool.map(write_sample, *zip(*missing, strict=True)))
+        exports = folder / "exports"
+        exports.mkdir(exist_ok=True)
+        for part in parts:
+            for path in sorted((part / "exports").iterdir()):
+                linked = exports / f"{part.name}-{path.name}"
+                if not linked.exists():
+                    os.link(path, linked)
+        canonicals = [part / "canonical.csv" for part in parts]
     parquet = folder / "canonical.parquet"
     if not parquet.exists():
+        import pandas as pd
+
         from audit.ingest import import_sources
 
-        import_sources([(folder / "canonical.csv", None)]).log.to_parquet(parquet)
-    return parquet
-
-
-def _replicated(cases: int) -> Path:
-    """A canonical log of `cases` cases (a multiple of 100k): the generated 100k-case log
-    k times, every id of copy i > 0 suffixed with '~i' (cases, events, tickets, orders,
-    charges, refunds stay distinct, so cross-case rules see the same groups k times over).
-    Only the canonical log: there are no raw exports at this size."""
-    import pandas as pd
-
-    if cases % GENERATED_MAX:
-        raise SystemExit(f"sizes above {GENERATED_MAX:,} must be multiples of it")
-    parquet = WORK / f"rep-{cases}" / "canonical.parquet"
-    if not parquet.exists():
-        base = pd.read_parquet(_generated(GENERATED_MAX))
-        copies = []
-        for i in range(cases // GENERATED_MAX):
-            copy = base.copy()
-            if i:
-                for column in ID_COLUMNS:
-                    copy[column] = copy[column] + f"~{i}"
-            copies.append(copy)
-        parquet.parent.mkdir(parents=True, exist_ok=True)
-        pd.concat(copies, ignore_index=True).to_parquet(parquet)
+        logs = [import_sources([(path, None)]).log for path in canonicals]
+        (logs[0] if len(logs) == 1 else pd.concat(logs, ignore_index=True)).to_parquet(parquet)
     return parquet
 
 
@@ -403,11 +406,10 @@ def plan(sizes: list[int]) -> list[tuple[str, str, str | None, str]]:
          None, "ours_align_bpic2012_search_only"),
     ]
     for n in sizes:
-        if n <= GENERATED_MAX:  # raw files exist only for generated sizes
+        if n <= PART:  # one canonical.csv per generated part
             rows += [(f"import CSV generated {n} cases", str(n), "pm4py_import_csv",
-                      "ours_import_csv"),
-                     (f"full audit from raw exports {n} cases", str(n), None,
-                      "ours_full_audit")]
+                      "ours_import_csv")]
+        rows += [(f"full audit from raw exports {n} cases", str(n), None, "ours_full_audit")]
         rows += [
             (f"DFG {n} cases", str(n), "pm4py_dfg", "ours_dfg"),
             (f"all rules {n} cases", str(n), None, "ours_all_rules"),
