@@ -10,9 +10,12 @@ query it and the report can draw it (dashed) per case.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Hashable, Mapping
+from typing import Any
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from audit import canonical as C
@@ -23,6 +26,11 @@ PURCHASE_CONTROL = "purchase"
 
 def node_id(kind: str, key: str) -> str:
     return f"{kind}:{key}"
+
+
+def _absent(value: object) -> bool:
+    """What dropna drops: None, NaN, NA, NaT."""
+    return value is None or bool(pd.isna(value))  # type: ignore[call-overload]
 
 
 def _present(value: object) -> bool:
@@ -36,10 +44,16 @@ def case_graph(events: pd.DataFrame, controls: Mapping[str, str] | None = None) 
     approvals and purchases apart. Without it, an approval is a ticket event stating an amount
     after the request, and a purchase a payment event without a refund id.
     """
-    graph = nx.DiGraph()
     case = str(events[C.CASE].iloc[0]) if len(events) else ""
-    graph.graph["case"] = case
     ordered = events.sort_values(C.TIMESTAMP, kind="stable")
+    return _case_graph(case, ordered.to_dict("records"), C.evidence_columns(ordered), controls)
+
+
+def _case_graph(case: str, ordered: list[dict[Hashable, Any]], evidence: list[str],
+                controls: Mapping[str, str] | None) -> nx.DiGraph:
+    """`case_graph` of the case's events as records in time order (ties: log order)."""
+    graph = nx.DiGraph()
+    graph.graph["case"] = case
 
     def add(kind: str, key: str, **attributes: object) -> str:
         name = node_id(kind, key)
@@ -51,14 +65,14 @@ def case_graph(events: pd.DataFrame, controls: Mapping[str, str] | None = None) 
     def control(label: object) -> str | None:
         return None if controls is None else controls.get(str(label))
 
-    tickets = {str(t) for t in ordered[C.TICKET_ID].dropna()}
-    orders = {str(o) for o in ordered[C.ORDER_ID].dropna()}
+    tickets = {str(e[C.TICKET_ID]) for e in ordered if not _absent(e.get(C.TICKET_ID))}
+    orders = {str(e[C.ORDER_ID]) for e in ordered if not _absent(e.get(C.ORDER_ID))}
     for ticket_key in sorted(tickets):
         add("ticket", ticket_key)
     for order_key in sorted(orders):
         add("order", order_key)
     purchased: set[str] = set()
-    for _, event in ordered.iterrows():
+    for event in ordered:
         eid = str(event[C.EVENT_ID])
         refund = event.get(C.REFUND_ID)
         charge = event.get(C.CHARGE_ID)
@@ -105,7 +119,7 @@ def case_graph(events: pd.DataFrame, controls: Mapping[str, str] | None = None) 
                        time=event[C.TIMESTAMP], event_ids=[eid])
             graph.add_edge(approval, ticket_node, relation="approves", missing=False,
                            event_id=eid)
-        for column in C.evidence_columns(ordered):
+        for column in evidence:
             value = event.get(column)
             if _present(value):
                 item = add("evidence", f"{column[len(C.EVIDENCE_PREFIX):]}:{value}",
@@ -157,6 +171,15 @@ def missing_links(graph: nx.DiGraph) -> list[tuple[str, str, str]]:
 
 def evidence_graphs(log: pd.DataFrame,
                     controls: Mapping[str, str] | None = None) -> dict[str, nx.DiGraph]:
-    """One evidence graph per case of a canonical log."""
-    return {str(case): case_graph(events, controls)
-            for case, events in log.groupby(C.CASE, sort=True)}
+    """One evidence graph per case of a canonical log (the events of all cases converted
+    to records at once: building graphs row by row from per-case frames cost ~4 ms a case)."""
+    log = log[log[C.CASE].notna()]  # as groupby: an event without a case is in none
+    if log.empty:
+        return {}
+    ordered = log.sort_values([C.CASE, C.TIMESTAMP], kind="stable")
+    evidence = C.evidence_columns(ordered)
+    records = ordered.to_dict("records")
+    cases = ordered[C.CASE].to_numpy()
+    starts = [0, *(np.flatnonzero(cases[1:] != cases[:-1]) + 1).tolist(), len(cases)]
+    return {str(cases[a]): _case_graph(str(cases[a]), records[a:b], evidence, controls)
+            for a, b in itertools.pairwise(starts)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from audit.rules.facts import CaseFacts
@@ -16,6 +17,7 @@ def deviation_matches(facts: CaseFacts, kind: str) -> pd.DataFrame:
     if not facts.policy.sop:
         return pd.DataFrame()
     rows = []
+    sops: dict[str, str] = {}  # per channel: the path is looked up on disk
     for case in facts.conformance.cases.values():
         mine = [d for d in case.deviations if d.kind == kind]
         if not mine:
@@ -23,7 +25,8 @@ def deviation_matches(facts: CaseFacts, kind: str) -> pd.DataFrame:
         rows.append({"case": case.case_id, "tasks": ", ".join(d.task for d in mine),
                      "eids": list(dict.fromkeys(e for d in mine for e in d.event_ids)),
                      "fitness": round(case.fitness, 4) if case.fitness is not None else None,
-                     "sop": str(facts.sop_path(case.channel))})
+                     "sop": sops.get(case.channel)
+                     or sops.setdefault(case.channel, str(facts.sop_path(case.channel)))})
     return with_times(facts, rows)
 
 
@@ -31,7 +34,10 @@ def with_times(facts: CaseFacts, rows: Sequence[Mapping[str, Any]]) -> pd.DataFr
     if not rows:
         return pd.DataFrame()
     frame = pd.DataFrame(rows).set_index("case")
-    times = facts.event_times(list(dict.fromkeys(e for ids in frame["eids"] for e in ids)))
-    frame["when"] = [times.reindex(list(ids)).min() if ids else pd.NaT
-                     for ids in frame["eids"]]
+    flat = [e for ids in frame["eids"] for e in ids]
+    times = facts.event_times(list(dict.fromkeys(flat)))
+    # The earliest time of each row's events, in one grouped pass (NaT where none is known).
+    owner = np.repeat(np.arange(len(frame)), [len(ids) for ids in frame["eids"]])
+    earliest = times.reindex(flat).groupby(owner).min().reindex(range(len(frame)))
+    frame["when"] = list(earliest)
     return frame.join(facts.table("currency"))
