@@ -109,3 +109,19 @@ def test_wrong_format_for_the_named_system(tmp_path: Path) -> None:
         read_source(bare, "jira")
     with pytest.raises(InputError, match="neither JSON nor JSON lines"):
         read_source(DATA / "stripe" / "refunds.csv", "zendesk")
+
+
+def test_role_histories_in_parts_are_all_applied(tmp_path: Path) -> None:
+    """An IAM export in two files: both apply (none is silently dropped), in order."""
+    lines = (DATA / "roles" / "role_history.csv").read_text(encoding="utf-8").splitlines()
+    head, nadia = lines[0], [line for line in lines[1:] if line.startswith("Nadia")]
+    others = [line for line in lines[1:] if not line.startswith("Nadia")]
+    first, second = tmp_path / "roles-1.csv", tmp_path / "roles-2.csv"
+    first.write_text("\n".join([head, *nadia]) + "\n", encoding="utf-8")
+    second.write_text("\n".join([head, *others]) + "\n", encoding="utf-8")
+    result = import_sources([(DATA / "servicenow" / "sys_audit.csv", "servicenow"),
+                             (first, "roles"), (second, "roles")])
+    log = result.log.set_index(C.ACTIVITY)
+    assert log.at["Approve refund", C.ROLE] == "supervisor"  # from the first file
+    assert log.at["Receive refund request", C.ROLE] == "customer-service"  # the second
+    assert result.roles is not None and result.roles.file == "roles-1.csv, roles-2.csv"

@@ -231,13 +231,13 @@ def import_sources(
     quarantines: list[pd.DataFrame] = []
     counts: list[tuple[str, str, int, int]] = []
     notes: list[str] = []
-    role_history = None
+    role_histories = []
     for path, fmt in sources:
         fmt = fmt or detect_format(path)
         if fmt == "roles":
             from audit.sources.roles import read_roles
 
-            role_history = read_roles(path, encoding=encoding)
+            role_histories.append(read_roles(path, encoding=encoding))
             continue
         table, broken = read_raw(path, fmt, encoding=encoding, object_type=object_type,
                                  sources_config=sources_config, assume_tz=assume_tz)
@@ -281,10 +281,12 @@ def import_sources(
             "reason": [f"duplicate event id (first at {f} row {r})" for f, r in where]},
             columns=list(QUARANTINE_COLUMNS)))
         log = log.loc[~duplicated]
-    if role_history is not None:
-        from audit.sources.roles import apply_roles
+    merged_roles = None
+    if role_histories:
+        from audit.sources.roles import apply_roles, merge_roles
 
-        log, role_notes = apply_roles(log, role_history)
+        merged_roles = merge_roles(role_histories)
+        log, role_notes = apply_roles(log, merged_roles)
         notes.extend(role_notes)
     ordered = list(C.COLUMNS) + [c for c in log.columns if c not in C.COLUMNS]
     owned = [log[ordered]]
@@ -300,4 +302,4 @@ def import_sources(
         files.append(FileCounts(name, system, read - twice, int(imported.get(i, 0)),
                                 read - twice - int(imported.get(i, 0)), dropped + twice))
     return ImportResult(log=log.drop(columns=_INPUT), quarantine=quarantine, files=files,
-                        notes=notes, roles=role_history)
+                        notes=notes, roles=merged_roles)

@@ -58,6 +58,19 @@ def read_roles(path: Path, *, encoding: str | None = None) -> RoleHistory:
     return RoleHistory(periods, logins, path.name)
 
 
+def merge_roles(histories: list[RoleHistory]) -> RoleHistory:
+    """Several role histories (e.g. an IAM export in parts) as one: their periods in the
+    order given (so where periods overlap the later file's wins, as within one file) and
+    their logins (a login the later file maps to another person is the later file's)."""
+    if len(histories) == 1:
+        return histories[0]
+    periods = pd.concat([h.periods for h in histories], ignore_index=True)
+    logins: dict[str, str] = {}
+    for history in histories:
+        logins.update(history.logins)
+    return RoleHistory(periods, logins, ", ".join(h.file for h in histories))
+
+
 def apply_roles(log: pd.DataFrame, history: RoleHistory) -> tuple[pd.DataFrame, list[str]]:
     """Resolve logins to people and set `org:role` where the log has none; return notes."""
     log = log.copy()
