@@ -39,6 +39,10 @@ class InputError(Exception):
         self.message = message
         super().__init__(self.one_line())
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Raised in a worker process (parallel import): arrives with file, row and field.
+        return (_input_error, (self.message, self.file, self.row, self.field))
+
     def one_line(self) -> str:
         parts = []
         if self.file is not None:
@@ -49,3 +53,8 @@ class InputError(Exception):
             parts.append(f"field '{self.field}'")
         parts.append(self.message)
         return ": ".join(parts)
+
+
+def _input_error(message: str, file: str | None, row: int | None,
+                 field: str | None) -> InputError:
+    return InputError(message, file=file, row=row, field=field)

@@ -96,3 +96,32 @@ def test_an_edited_mapping_changes_the_activities(tmp_path: Path) -> None:
     run("import", "--source", f"zendesk:{DATA / 'zendesk' / 'ticket_audits.json'}",
         "--sources-config", str(config), "--out", str(out))
     assert "Freigabe" in set(pd.read_parquet(out)[C.ACTIVITY])
+
+
+def test_parallel_reading_gives_the_same_import() -> None:
+    """Files read in worker processes come back in the order given: the same log, quarantine,
+    counts and notes as reading them one after another."""
+    from audit.ingest import import_sources
+
+    sources: list[tuple[Path, str | None]] = [(p, None) for p in sorted(EXPORTS.iterdir())]
+    sources.append((DATA / "stripe" / "refunds.csv", "stripe"))  # has quarantined rows
+    alone = import_sources(sources, workers=1)
+    parallel = import_sources(sources, workers=2)
+    pd.testing.assert_frame_equal(alone.log, parallel.log)
+    pd.testing.assert_frame_equal(alone.quarantine, parallel.quarantine)
+    assert alone.files == parallel.files and alone.notes == parallel.notes
+    assert len(alone.quarantine) and len(alone.files) == len(sources) - 1  # roles: no events
+
+
+def test_input_error_raised_in_a_worker_keeps_its_file(tmp_path: Path) -> None:
+    from audit.ingest import import_sources
+
+    bad = tmp_path / "log.csv"
+    bad.write_text("case:concept:name,concept:name,time:timestamp\n"
+                   "c1,Receive refund request,2026-01-01T10:00:00+00:00\n", encoding="utf-8")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(InputError) as raised:
+        import_sources([(bad, None), (empty, None)], workers=2)
+    assert raised.value.file is not None and raised.value.file.endswith("empty.csv")
+    assert str(raised.value).startswith(str(empty))

@@ -6,7 +6,11 @@ per-file counts (read = imported + quarantined for every file).
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -209,6 +213,52 @@ def _sorted(owned: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
     return pd.DataFrame(columns, columns=names, copy=False)
 
 
+@dataclass
+class _ReadFile:
+    """One input file read and normalised (what a worker process sends back)."""
+
+    log: pd.DataFrame
+    broken: pd.DataFrame
+    quarantine: pd.DataFrame
+    notes: list[str]
+    system: str
+    read: int
+    deduplicated: int
+
+
+def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | None,
+              encoding: str | None, object_type: str | None,
+              sources_config: SourcesConfig | None) -> _ReadFile:
+    path, fmt = source
+    table, broken = read_raw(path, fmt, encoding=encoding, object_type=object_type,
+                             sources_config=sources_config, assume_tz=assume_tz)
+    if len(table.frame) == 0 and len(broken):
+        raise InputError("no record could be imported (see the quarantine reasons, e.g. "
+                         f"{broken['reason'].iloc[0]})", file=path,
+                         row=int(broken["row"].iloc[0]))
+    own_mapping = Mapping() if fmt in SOURCE_SYSTEMS else mapping
+    result = normalise(table, own_mapping, assume_tz=assume_tz)
+    return _ReadFile(result.log, broken, result.quarantine, list(table.notes),
+                     own_mapping.system or table.system, result.records_read,
+                     table.deduplicated)
+
+
+PARALLEL_FROM_BYTES = 64 << 20
+"""Inputs read in worker processes (one file each at a time) once their files together
+are this large and there are at least two; below it, starting processes costs more."""
+
+
+def _reading_processes(files: list[tuple[Path, str]], workers: int | None) -> int:
+    if workers is not None:
+        return max(1, min(workers, len(files)))
+    if len(files) < 2:
+        return 1
+    size = sum(path.stat().st_size for path, _ in files if path.exists())
+    if size < PARALLEL_FROM_BYTES:
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), len(files)))
+
+
 def import_sources(
     sources: list[tuple[Path, str | None]],
     *,
@@ -217,8 +267,12 @@ def import_sources(
     encoding: str | None = None,
     object_type: str | None = None,
     sources_config: SourcesConfig | None = None,
+    workers: int | None = None,
 ) -> ImportResult:
     """Import files (path, format or None to detect) into one canonical log.
+
+    Several large files are read in parallel, one worker process per core (`workers`: how
+    many; None decides by size, see PARALLEL_FROM_BYTES; 1 reads in this process).
 
     Source-system exports (zendesk, stripe, ...) come out with provisional case ids (the
     ticket, charge or refund id); `audit.correlate` joins them into refund cases. A role
@@ -232,6 +286,7 @@ def import_sources(
     counts: list[tuple[str, str, int, int]] = []
     notes: list[str] = []
     role_histories = []
+    events_in: list[tuple[Path, str]] = []
     for path, fmt in sources:
         fmt = fmt or detect_format(path)
         if fmt == "roles":
@@ -239,21 +294,25 @@ def import_sources(
 
             role_histories.append(read_roles(path, encoding=encoding))
             continue
-        table, broken = read_raw(path, fmt, encoding=encoding, object_type=object_type,
-                                 sources_config=sources_config, assume_tz=assume_tz)
-        notes.extend(table.notes)
-        if len(table.frame) == 0 and len(broken):
-            raise InputError("no record could be imported (see the quarantine reasons, e.g. "
-                             f"{broken['reason'].iloc[0]})", file=path,
-                             row=int(broken["row"].iloc[0]))
-        own_mapping = Mapping() if fmt in SOURCE_SYSTEMS else mapping
-        result = normalise(table, own_mapping, assume_tz=assume_tz)
-        result.log[_INPUT] = len(counts)
-        logs.append(result.log)
-        quarantines.extend([broken, result.quarantine])
-        counts.append((path.name, own_mapping.system or table.system, result.records_read,
-                       table.deduplicated))
-        del table, result  # the raw cells are not needed any more (large files)
+        events_in.append((path, fmt))
+    reader = partial(_read_one, mapping=mapping, assume_tz=assume_tz, encoding=encoding,
+                     object_type=object_type, sources_config=sources_config)
+    processes = _reading_processes(events_in, workers)
+    read_files: Iterable[_ReadFile]
+    if processes > 1:
+        # Files are independent: read and normalised in worker processes, collected in the
+        # order given, so the log is the same as read one after another.
+        with ProcessPoolExecutor(processes) as pool:
+            read_files = list(pool.map(reader, events_in))
+    else:
+        read_files = map(reader, events_in)  # one at a time: a file's raw cells freed early
+    for (path, _fmt), one in zip(events_in, read_files, strict=True):
+        notes.extend(one.notes)
+        one.log[_INPUT] = len(counts)
+        logs.append(one.log)
+        quarantines.extend([one.broken, one.quarantine])
+        counts.append((path.name, one.system, one.read, one.deduplicated))
+        del one  # the raw cells are not needed any more (large files)
     if not logs:
         raise InputError("no event source given (only a role history)")
     log = pd.concat(logs, ignore_index=True) if len(logs) > 1 else logs[0]
