@@ -28,11 +28,22 @@ WIDTHS = {"rule": 8, "name": 24, "severity": 9, "case_id": 14, "timestamp": 25, 
           "event_ids": 26, "waived": 8, "waiver_reason": 24, "fingerprint": 18, "evidence": 50}
 SUMMARY_SHEET = "Summary"
 FINDINGS_SHEET = "Findings"
+MAX_ROWS = 1_048_576
+"""Rows of one Excel worksheet, the header included: longer lists continue on the next sheet
+('Findings (2)', ...), since Excel cannot open more and XlsxWriter drops them silently."""
 
 
 def family_sheet_name(family: str) -> str:
     """'AP' -> 'AP approvals' (at most 31 characters, as Excel requires)."""
     return f"{family} {FAMILIES.get(family, '')}".strip()[:31]
+
+
+def continued_sheet_name(name: str, part: int) -> str:
+    """The name of part `part` (1-based) of a sheet split at MAX_ROWS: 'Findings (2)'."""
+    if part == 1:
+        return name
+    suffix = f" ({part})"
+    return name[: 31 - len(suffix)] + suffix
 
 
 def _text(value: str) -> str:
@@ -187,6 +198,14 @@ def _summary(sheets: _Sheets, sheet: Any, run: CheckRun) -> None:
                 put(sheet, row, col, value)
 
 
+def _findings_sheets(sheets: _Sheets, book: Any, name: str, rows: list[list[Any]]) -> None:
+    """`rows` on sheet `name`, continued on 'name (2)', ... where one sheet cannot hold them."""
+    per_sheet = MAX_ROWS - 1
+    for part, start in enumerate(range(0, max(len(rows), 1), per_sheet), start=1):
+        sheets.findings(book.add_worksheet(continued_sheet_name(name, part)),
+                        rows[start:start + per_sheet])
+
+
 def write_xlsx(run: CheckRun, out: Path) -> Path:
     """Writer: findings.xlsx."""
     path = out / "findings.xlsx"
@@ -199,12 +218,12 @@ def write_xlsx(run: CheckRun, out: Path) -> Path:
     try:
         _summary(sheets, book.add_worksheet(SUMMARY_SHEET), run)
         rows = [finding_cells(f) for f in run.result.findings]
-        sheets.findings(book.add_worksheet(FINDINGS_SHEET), rows)
+        _findings_sheets(sheets, book, FINDINGS_SHEET, rows)
         families = list(dict.fromkeys(rule.code[:2] for rule in run.result.rules))
         for family in families:
             mine = [cells for f, cells in zip(run.result.findings, rows, strict=True)
                     if f.rule.startswith(family)]
-            sheets.findings(book.add_worksheet(family_sheet_name(family)), mine)
+            _findings_sheets(sheets, book, family_sheet_name(family), mine)
         if run.result.errors:
             sheet = book.add_worksheet("Errors")
             for col, head in enumerate(("rule", "name", "error")):

@@ -102,3 +102,27 @@ def test_formula_like_cells_are_neutralised(tmp_path: Path) -> None:
     joined = "\n".join(texts)
     assert "'=HYPERLINK" in joined and "'@SUM(A1)" in joined
     assert "'+cmd|" in joined
+
+
+def test_findings_beyond_a_sheet_continue_on_the_next(demo: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Excel holds 1,048,576 rows a sheet: longer lists continue on 'Findings (2)', ...
+    (shown here with sheets of 4 rows: a header and 3 findings)."""
+    import reports.xlsx as xlsx_module
+    from audit.checkrun import run_check
+    from audit.policy import default_policy_path
+
+    document = json.loads((demo / "findings.json").read_text(encoding="utf-8"))
+    run = run_check([Path(document["manifest"]["inputs"][0]["file"])], default_policy_path())
+    fingerprints = [f.fingerprint for f in run.result.findings]
+    assert len(fingerprints) > 7
+    monkeypatch.setattr(xlsx_module, "MAX_ROWS", 4)
+    book = openpyxl.load_workbook(xlsx_module.write_xlsx(run, tmp_path))
+    parts = [name for name in book.sheetnames
+             if name == FINDINGS_SHEET or name.startswith(f"{FINDINGS_SHEET} (")]
+    assert parts == [FINDINGS_SHEET] + [f"{FINDINGS_SHEET} ({k})"
+                                        for k in range(2, len(parts) + 1)]
+    listed = [r["fingerprint"] for name in parts for r in _rows(book[name])]
+    assert listed == fingerprints  # every finding once, in order, none dropped
+    assert all(len(_rows(book[name])) <= 3 for name in parts)
+    assert xlsx_module.continued_sheet_name("X" * 31, 12) == "X" * 26 + " (12)"
