@@ -91,9 +91,13 @@ def _run_deviations(run: CheckRun) -> Deviations:
     result = run.result.extra.get("conformance_result")
     if result is not None and hasattr(result, "cases"):
         out = Deviations(source="conformance result")
+        syncs: dict[int, frozenset[str]] = {}  # cases of one variant share its alignment
         for case in result.cases.values():
-            sync = frozenset(m.model for m in case.alignment.moves
-                             if m.kind == "sync" and m.model is not None)
+            sync = syncs.get(id(case.alignment))
+            if sync is None:
+                sync = syncs[id(case.alignment)] = frozenset(
+                    m.model for m in case.alignment.moves
+                    if m.kind == "sync" and m.model is not None)
             out.cases[str(case.case_id)] = CaseDeviations(
                 str(case.case_id), str(case.channel),
                 tuple((d.kind, d.task, tuple(d.event_ids)) for d in case.deviations), sync)

@@ -126,3 +126,27 @@ def test_a_crashed_rule_is_exit_2_and_recorded(sample: Path, tmp_path: Path,
     assert document["summary"]["errors"] == 1
     assert not [f for f in document["findings"] if f["rule"] == "SD001"]
     assert document["findings"], "the other rules still ran"
+
+
+@pytest.mark.parametrize("with_findings", [True, False])
+def test_findings_json_is_the_document_one_finding_per_line(sample: Path, tmp_path: Path,
+                                                            with_findings: bool) -> None:
+    """findings.json is written in parts (one finding per line): it parses to exactly
+    `findings_document`, keys in order, with and without findings, with rule errors."""
+    from audit.checkrun import run_check
+    from audit.policy import default_policy_path
+    from audit.rules.engine import RuleError
+    from reports.writers import findings_document, write_json
+
+    checked = run_check([sample], default_policy_path())
+    if not with_findings:
+        checked.result.findings = []
+    checked.result.errors = [RuleError("XX001", "broken-rule", 'ValueError: "quoted"\nline',
+                                       "Traceback ...\n  x")]
+    text = write_json(checked, tmp_path).read_text(encoding="utf-8")
+    expected = json.loads(json.dumps(findings_document(checked), ensure_ascii=False,
+                                     default=str))
+    document = json.loads(text)
+    assert document == expected and list(document) == list(expected)
+    finding_lines = [line for line in text.splitlines() if line.startswith('    {"rule"')]
+    assert len(finding_lines) == len(expected["findings"])
