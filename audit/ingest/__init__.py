@@ -248,12 +248,16 @@ PARALLEL_FROM_BYTES = 64 << 20
 are this large and there are at least two; below it, starting processes costs more."""
 
 
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
 def _reading_processes(files: list[tuple[Path, str]], workers: int | None) -> int:
     if workers is not None:
         return max(1, min(workers, len(files)))
     if len(files) < 2:
         return 1
-    size = sum(path.stat().st_size for path, _ in files if path.exists())
+    size = sum(_size(path) for path, _ in files)
     if size < PARALLEL_FROM_BYTES:
         return 1
     return max(1, min(len(os.sched_getaffinity(0)), len(files)))
@@ -302,8 +306,11 @@ def import_sources(
     if processes > 1:
         # Files are independent: read and normalised in worker processes, collected in the
         # order given, so the log is the same as read one after another.
+        # Largest first, so that no big file starts last while the other workers idle.
+        by_size = sorted(range(len(events_in)), key=lambda k: -_size(events_in[k][0]))
         with ProcessPoolExecutor(processes) as pool:
-            read_files = list(pool.map(reader, events_in))
+            futures = {k: pool.submit(reader, events_in[k]) for k in by_size}
+            read_files = [futures[k].result() for k in range(len(events_in))]
     else:
         read_files = map(reader, events_in)  # one at a time: a file's raw cells freed early
     for (path, _fmt), one in zip(events_in, read_files, strict=True):
