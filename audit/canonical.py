@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 CASE = "case:concept:name"
@@ -162,3 +163,19 @@ def validate(frame: pd.DataFrame) -> list[SchemaProblem]:
 def evidence_columns(frame: pd.DataFrame) -> list[str]:
     """The `evidence:*` columns of a log, in frame order."""
     return [c for c in frame.columns if c.startswith(EVIDENCE_PREFIX)]
+
+
+def sorted_frame(owned: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    """``frame.sort_values(keys, kind="stable").reset_index(drop=True)`` for the one frame in
+    `owned`, built a column at a time and dropping each sorted column from the input, so that
+    a large log is not held twice (if the caller keeps no other reference to the frame)."""
+    frame = owned.pop()
+    order = frame[keys].reset_index(drop=True).sort_values(keys, kind="stable").index.to_numpy()
+    if np.array_equal(order, np.arange(len(order))):
+        return frame.reset_index(drop=True)
+    names = list(frame.columns)
+    columns: dict[str, pd.Series] = {}
+    for name in names:
+        columns[name] = frame[name].take(order).reset_index(drop=True)
+        del frame[name]
+    return pd.DataFrame(columns, columns=names, copy=False)

@@ -47,6 +47,7 @@ def correlate(log: pd.DataFrame, config: SourcesConfig) -> Correlation:
     pays = log[is_pay]
     refunds = pays[pays[C.REFUND_ID].notna()]
     charges = pays[pays[C.REFUND_ID].isna()]
+    del pays
     problems: list[dict[str, object]] = []
     notes: list[str] = []
 
@@ -125,10 +126,11 @@ def correlate(log: pd.DataFrame, config: SourcesConfig) -> Correlation:
             cases_of_charge[str(refunded)].add(case)
 
     parts: list[pd.DataFrame] = [other]
-    ticket_part = tickets.copy()
+    # Shallow copies: a column is replaced, no data is written into (copy-on-write).
+    ticket_part = tickets.copy(deep=False)
     ticket_part[C.CASE] = ticket_part[C.TICKET_ID].astype("string")
     parts.append(ticket_part)
-    refund_part = refunds.copy()
+    refund_part = refunds.copy(deep=False)
     refund_part[C.CASE] = pd.Series(case_of_refund, dtype="string").reindex(refund_part.index)
     parts.append(refund_part)
     charge_part, left_out = _charge_copies(charges, cases_of_charge)
@@ -138,10 +140,13 @@ def correlate(log: pd.DataFrame, config: SourcesConfig) -> Correlation:
         notes.append(f"correlation: {left_out} charge event(s) that no ticket or refund refers "
                      "to are sales, not refund cases: left out")
     out = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    parts.clear()
+    del other, tickets, refunds, charges, ticket_part, refund_part, charge_part
     out = _fill_case_ids(out, is_source=out[C.SOURCE_SYSTEM].isin(
         [*config.ticketing, *config.payments]).fillna(False).astype(bool), config=config)
-    out = out.sort_values([C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW],
-                          kind="stable").reset_index(drop=True)
+    owned = [out]
+    del out  # sorted a column at a time, so that the log is not held twice
+    out = C.sorted_frame(owned, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
     unresolved = pd.DataFrame(problems, columns=["file", "row", "field", "value", "reason"])
     if len(unresolved):
         notes.append(f"correlation: {len(unresolved)} reference(s) to ids no export contains "
@@ -178,12 +183,12 @@ def _charge_copies(charges: pd.DataFrame,
         shared.extend([len(owners) > 1] * (len(positions) * len(owners)))
     if not take:
         return None, left_out
-    copies = keyed.iloc[take].copy()
+    copies = keyed.iloc[take]  # a new frame already (copy-on-write)
     copies[C.CASE] = owner_of
     copies["_order"] = np.arange(len(copies))
     is_shared = np.asarray(shared, dtype=bool)
     single = copies[~is_shared]
-    several = copies[is_shared].copy()
+    several = copies[is_shared]
     if len(several):
         several[C.EVENT_ID] = (several[C.EVENT_ID].astype("string") + "@"
                                + several[C.CASE].astype("string"))
@@ -195,8 +200,8 @@ def _charge_copies(charges: pd.DataFrame,
 def _fill_case_ids(log: pd.DataFrame, *, is_source: pd.Series,
                    config: SourcesConfig) -> pd.DataFrame:
     """Every event of a correlated case carries the case's ticket, order and charge."""
-    log = log.copy()
-    part = log[is_source]
+    log = log.copy(deep=False)  # written with .loc below: copy-on-write copies those columns
+    part = log if bool(is_source.all()) else log[is_source]
     ticket_systems = list(config.ticketing)
     grouped = part.groupby(C.CASE, sort=False)
     ticket = part[part[C.SOURCE_SYSTEM].isin(ticket_systems)].groupby(C.CASE)[C.TICKET_ID].first()

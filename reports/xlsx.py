@@ -85,14 +85,12 @@ class _Sheets:
         formats = [self.wrap if column in ("message", "evidence") else self.cell
                    for column in FINDING_COLUMNS]
         write_string, write_number = sheet.write_string, sheet.write_number
-        write_boolean, write_blank = sheet.write_boolean, sheet.write_blank
+        write_boolean = sheet.write_boolean
         for row, cells in enumerate(rows, start=1):
             for col, value in enumerate(cells):
                 if isinstance(value, str):
-                    if value:
+                    if value:  # an empty cell is not written: it reads as empty anyway
                         write_string(row, col, value, formats[col])
-                    else:
-                        write_blank(row, col, None, formats[col])
                 elif isinstance(value, bool):
                     write_boolean(row, col, value, formats[col])
                 else:

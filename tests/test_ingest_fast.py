@@ -305,7 +305,7 @@ def test_random_quoting_reads_the_same(tmp_path: Path, seed: int) -> None:
 
 
 def test_normalise_helpers_match_pandas() -> None:
-    from audit.ingest import _sorted
+    from audit.canonical import sorted_frame as _sorted
     from audit.ingest.normalise import _row_numbers, _text
 
     for storage in ("pyarrow", "python"):

@@ -197,22 +197,6 @@ def assign_event_ids(log: pd.DataFrame) -> pd.Series:
     return given.astype("string").fillna(derived)
 
 
-def _sorted(owned: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
-    """``frame.sort_values(keys, kind="stable").reset_index(drop=True)`` for the one frame in
-    `owned`, built a column at a time and dropping each sorted column from the input, so that
-    a large log is not held twice (if the caller keeps no other reference to the frame)."""
-    frame = owned.pop()
-    order = frame[keys].reset_index(drop=True).sort_values(keys, kind="stable").index.to_numpy()
-    if np.array_equal(order, np.arange(len(order))):
-        return frame.reset_index(drop=True)
-    names = list(frame.columns)
-    columns: dict[str, pd.Series] = {}
-    for name in names:
-        columns[name] = frame[name].take(order).reset_index(drop=True)
-        del frame[name]
-    return pd.DataFrame(columns, columns=names, copy=False)
-
-
 @dataclass
 class _ReadFile:
     """One input file read and normalised (what a worker process sends back)."""
@@ -323,6 +307,7 @@ def import_sources(
     if not logs:
         raise InputError("no event source given (only a role history)")
     log = pd.concat(logs, ignore_index=True) if len(logs) > 1 else logs[0]
+    logs.clear()  # the per-file frames: not held beside the whole log
     log[C.EVENT_ID] = assign_event_ids(log)
     duplicated = log[C.EVENT_ID].duplicated(keep="first")
     deduplicated: dict[int, int] = {}
@@ -357,8 +342,7 @@ def import_sources(
     ordered = list(C.COLUMNS) + [c for c in log.columns if c not in C.COLUMNS]
     owned = [log[ordered]]
     del log
-    logs.clear()
-    log = _sorted(owned, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
+    log = C.sorted_frame(owned, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
     quarantine = pd.concat([q for q in quarantines if len(q)], ignore_index=True) if any(
         len(q) for q in quarantines) else empty_quarantine()
     imported = log[_INPUT].value_counts()

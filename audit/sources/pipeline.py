@@ -45,9 +45,10 @@ def import_and_correlate(
         return result
     progress.stage(f"correlating {len(exported)} export(s) into refund cases")
     fresh = result.log[C.SOURCE_FILE].isin(list(exported)).fillna(False).astype(bool)
+    everything = bool(fresh.all())  # the usual case: no copy of the whole log to correlate
     with paused_gc():
-        correlation = correlate(result.log[fresh], config)
-    rest = result.log[~fresh]
+        correlation = correlate(result.log if everything else result.log[fresh], config)
+    rest = result.log.iloc[:0] if everything else result.log[~fresh]
     if len(rest) or not rest.dtypes.equals(correlation.log.dtypes):
         log = pd.concat([rest, correlation.log], ignore_index=True)
         log = log.sort_values([C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW],

@@ -73,7 +73,7 @@ def merge_roles(histories: list[RoleHistory]) -> RoleHistory:
 
 def apply_roles(log: pd.DataFrame, history: RoleHistory) -> tuple[pd.DataFrame, list[str]]:
     """Resolve logins to people and set `org:role` where the log has none; return notes."""
-    log = log.copy()
+    log = log.copy(deep=False)  # columns are replaced, never written into: no data copied
     # Logins -> people once per distinct resource, not once per event.
     codes, names = pd.factorize(log[C.RESOURCE].astype("string"))
     named = pd.array([history.logins.get(str(n), str(n)) for n in names], dtype="string")
