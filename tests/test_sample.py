@@ -134,10 +134,24 @@ def test_parts_numbered_apart_import_together_as_their_union(tmp_path: Path) -> 
         return {(f.case_id, f.rule, f.fingerprint) for f in run.result.findings}
 
     parts = [pd.read_csv(f / "canonical.csv", dtype=str) for f in folders]
-    for column in (C.EVENT_ID, C.CASE, C.TICKET_ID, C.REFUND_ID):
+    for column in (C.EVENT_ID, C.CASE, C.TICKET_ID, C.REFUND_ID, C.ORDER_ID, C.CHARGE_ID):
         values = [set(p[column].dropna()) for p in parts]
         assert values[0] and values[1] and not values[0] & values[1], column
     alone = found(exports(folders[0])) | found(exports(folders[1]))
     together = found(exports(folders[0]) + exports(folders[1]))
     assert together == alone
     assert {case for case, _, _ in together} & set(parts[1][C.CASE])
+
+
+def test_cases_share_an_order_only_when_refunding_one_charge_twice() -> None:
+    """Order and charge numbers are drawn without repeats: two cases name one order only as
+    a second refund of the same charge, never by chance (correlation joins by order)."""
+    sample = generate(SampleSpec("all", 6000, 11, 0.2))
+    log = pd.DataFrame(sample.events)
+    ordered = log.dropna(subset=[C.ORDER_ID])
+    shared = ordered.groupby(C.ORDER_ID)[C.CASE].nunique()
+    shared = shared[shared > 1]
+    assert len(shared)  # second refunds of one charge exist at this size
+    charges = ordered[ordered[C.ORDER_ID].isin(shared.index)].groupby(C.ORDER_ID)[
+        C.CHARGE_ID].nunique(dropna=False)
+    assert (charges == 1).all()

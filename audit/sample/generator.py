@@ -141,6 +141,8 @@ class _Generator:
         # At most two refund ids per case (a failed payout and its re-issue).
         self.refund_counter = 2 * (spec.first_case - 1)
         self.partial_bases: dict[str, list[Case]] = {c: [] for c in C.CHANNELS}
+        self.orders: set[int] = set()
+        self.charges: set[int] = set()
         self.charged: dict[str, float] = {}
         """Charge id -> amount already refunded by the cases generated so far."""
 
@@ -179,6 +181,16 @@ class _Generator:
         roles = (P.ROLE_FINANCE,) if self.rng.random() < 0.15 else (P.ROLE_SUPERVISOR,)
         return self.rng.choice(self._holders(roles, at, exclude))
 
+    def _fresh(self, used: set[int], low: int, high: int) -> int:
+        """A random number in [low, high) that no earlier order (or charge) drew: two
+        purchases never share an id by chance (correlation would join their cases). A part
+        numbered from first_case F adds (F - 1) x high, so parts never share one either."""
+        while True:
+            number = self.rng.randrange(low, high)
+            if number not in used:
+                used.add(number)
+                return number + (self.spec.first_case - 1) * high
+
     def _refund_id(self, channel: str) -> str:
         self.refund_counter += 1
         prefix = {"stripe": "re_", "paypal": "PPR", "adyen": "ADR"}[P.PAYMENTS[channel]]
@@ -194,9 +206,9 @@ class _Generator:
             method, charge_amount = base.method, base.charge_amount
         else:
             currency = self._pick(_CURRENCIES)
-            order_id = f"{P.PREFIX[channel]}-O{rng.randrange(10**6, 10**7)}"
+            order_id = f"{P.PREFIX[channel]}-O{self._fresh(self.orders, 10**6, 10**7)}"
             charge_id = {"stripe": "ch_", "paypal": "PAY", "adyen": "PSP"}[
-                P.PAYMENTS[channel]] + f"{rng.randrange(10**9, 10**10)}"
+                P.PAYMENTS[channel]] + f"{self._fresh(self.charges, 10**9, 10**10)}"
             method = self._pick(_METHODS[channel])
             charge_amount = 0.0
         case = Case(case_id, channel, currency, case_id, order_id, charge_id, method,
