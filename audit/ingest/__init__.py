@@ -182,6 +182,8 @@ def assign_event_ids(log: pd.DataFrame) -> pd.Series:
     identical events, so the same export always yields the same ids, whatever the file is called.
     """
     given = log[C.EVENT_ID] if C.EVENT_ID in log.columns else None
+    if given is not None and bool(given.notna().all()):
+        return given.astype("string")  # every event has its source's id: nothing to derive
     key = pd.DataFrame({
         "system": log[C.SOURCE_SYSTEM].astype("string"),
         "case": log[C.CASE].astype("string"),
