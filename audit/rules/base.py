@@ -91,28 +91,53 @@ class Rule(ABC):
         wanted = fields | set(evidence) | set(events) | {when, "currency"} | (
             {amount} if amount else set())
         columns = [c for c in matches.columns if c in wanted]
-        rows = list(zip(matches.index, matches[columns].to_dict("records"), strict=True))
+        # Column by column to Python values (what to_dict("records") gives, without its
+        # per-cell boxing), then one dict per row.
+        cells = [_python_values(matches[c]) for c in columns]
+        names = [str(c) for c in columns]
+        rows = [(case_id, dict(zip(columns, values, strict=True)))
+                for case_id, *values in zip(matches.index, *cells, strict=True)]
         ids_per_row = [_event_ids(row, events) for _, row in rows]
         described = facts.describe([i for ids in ids_per_row for i in ids], matches.index)
         out: list[Finding] = []
         for (case_id, row), event_ids in zip(rows, ids_per_row, strict=True):
-            values = {str(k): _plain(v) for k, v in row.items()}
+            values = {k: _plain(v) for k, v in zip(names, row.values(), strict=True)}
             stamp = row[when]
+            known = [described[i] for i in event_ids if i in described]
             out.append(Finding(
                 rule=self.code, name=self.name, severity=self.severity,
                 case_id=str(case_id), event_ids=event_ids,
-                activities=[described[i][0] for i in event_ids if i in described],
-                resources=list(dict.fromkeys(
-                    str(described[i][1]) for i in event_ids
-                    if i in described and described[i][1] is not None)),
-                timestamp=None if pd.isna(stamp) else pd.Timestamp(stamp).isoformat(),
+                activities=[a for a, _ in known],
+                resources=list(dict.fromkeys(str(r) for _, r in known if r is not None)),
+                timestamp=None if _missing(stamp) else (
+                    stamp if isinstance(stamp, pd.Timestamp) else pd.Timestamp(stamp)
+                ).isoformat(),
                 message=message.format(case=case_id, **values),
                 evidence={k: values[k] for k in evidence},
-                amount_at_risk=(None if amount is None or pd.isna(row[amount])
+                amount_at_risk=(None if amount is None or _missing(row[amount])
                                 else round(float(row[amount]), 2)),
                 currency=values.get("currency"),
             ))
         return out
+
+
+def _python_values(column: pd.Series) -> list[Any]:
+    """The cells of a column as `DataFrame.to_dict("records")` gives them: Python scalars
+    (numpy ones unboxed), Timestamps, and objects (lists) as they are."""
+    if column.dtype == object:
+        return [v.item() if isinstance(v, np.number | np.bool_) else v for v in column.tolist()]
+    return column.tolist()
+
+
+def _missing(value: Any) -> bool:
+    """`pd.isna` of one scalar cell, without its dispatch: None, NaN, NA, NaT."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float):
+        return value != value
+    if isinstance(value, np.datetime64 | np.timedelta64):
+        return bool(np.isnat(value))
+    return False
 
 
 def _event_ids(row: dict[Any, Any], columns: tuple[str, ...]) -> list[str]:
@@ -122,7 +147,7 @@ def _event_ids(row: dict[Any, Any], columns: tuple[str, ...]) -> list[str]:
         value = row[column]
         if isinstance(value, list | tuple | np.ndarray):
             ids.extend(str(v) for v in value)
-        elif pd.notna(value):
+        elif not _missing(value):
             ids.append(str(value))
     return list(dict.fromkeys(ids))
 
