@@ -508,8 +508,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"{cell(row['ours'], 'result')} / {cell(row['pm4py'], 'result')} |")
     lines += growth(report)
     lines += ["", "Where a rule and its pm4py peer count different things, the case name says "
-              "so; bench/README.md has the details. 1,000,000 cases: the generated 100k-case "
-              "log ten times with renamed ids."]
+              "so; bench/README.md has the details. Logs above 100,000 cases are generated "
+              "in 100k-case parts (own seed, ids numbered apart) and imported together."]
     return "\n".join(lines) + "\n"
 
 

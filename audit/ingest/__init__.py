@@ -305,7 +305,8 @@ def import_sources(
         logs.append(one.log)
         quarantines.extend([one.broken, one.quarantine])
         counts.append((path.name, one.system, one.read, one.deduplicated))
-        del one  # the raw cells are not needed any more (large files)
+        del one
+    del read_files  # from worker processes: a list that would keep every file's frame alive
     if not logs:
         raise InputError("no event source given (only a role history)")
     log = pd.concat(logs, ignore_index=True) if len(logs) > 1 else logs[0]
