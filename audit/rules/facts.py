@@ -86,32 +86,14 @@ class CaseFacts:
             same_case = codes[1:] == codes[:-1]
             if not bool(times.isna().any()) and bool((step[same_case] > 0).all()):
                 return None, codes, case_ids  # the usual import: sorted, no ties
-        codes, uniques = pd.factorize(log[C.CASE], sort=True)
-        fallback = (not pd.api.types.is_datetime64_any_dtype(times.dtype)
-                    or bool((codes < 0).any()) or bool(times.isna().any()))
-        if fallback:  # missing cases or times: pandas' own sort, as it always was
-            order = (log[[C.CASE, C.TIMESTAMP, C.EVENT_ID]]
-                     .reset_index(drop=True)
-                     .sort_values([C.CASE, C.TIMESTAMP, C.EVENT_ID], kind="stable")
-                     .index.to_numpy(dtype=np.int64))
-            return order, codes[order].astype(np.int64), pd.Index(uniques)
-        stamps = _int_times(times)
-        codes = codes.astype(np.int64)
-        same_case = codes[1:] == codes[:-1]
-        step = np.diff(stamps)
-        in_order = bool((np.diff(codes) >= 0).all()) and bool((step[same_case] >= 0).all())
-        if in_order:
-            ties = np.flatnonzero(same_case & (step == 0))
-            if len(ties) == 0:
-                return None, codes, pd.Index(uniques)
-            ids = log[C.EVENT_ID]
-            a = ids.iloc[ties].to_numpy(dtype=object)
-            b = ids.iloc[ties + 1].to_numpy(dtype=object)
-            if all(x <= y for x, y in zip(a, b, strict=True)):
-                return None, codes, pd.Index(uniques)
-        ranks, _ = pd.factorize(log[C.EVENT_ID], sort=True)
-        order = np.lexsort((ranks, stamps, codes)).astype(np.int64)
-        return order, codes[order], pd.Index(uniques)
+        positions = C.stable_order(log, [C.CASE, C.TIMESTAMP, C.EVENT_ID])
+        order = None if np.array_equal(positions, np.arange(len(log))) else positions
+        cases = log[C.CASE] if order is None else log[C.CASE].take(order)
+        grouped = _grouped_codes(cases)  # sorted: one run per case unless a case is missing
+        if grouped is not None:
+            return order, grouped[0], grouped[1]
+        codes, uniques = pd.factorize(cases, sort=True)
+        return order, codes.astype(np.int64), pd.Index(uniques)
 
     @property
     def case_code(self) -> Ints:

@@ -51,8 +51,8 @@ def import_and_correlate(
     rest = result.log.iloc[:0] if everything else result.log[~fresh]
     if len(rest) or not rest.dtypes.equals(correlation.log.dtypes):
         log = pd.concat([rest, correlation.log], ignore_index=True)
-        log = log.sort_values([C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW],
-                              kind="stable").reset_index(drop=True)
+        order = C.stable_order(log, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
+        log = log.take(order).reset_index(drop=True)
     else:  # only exports: correlate's log is already in this order, with these dtypes
         log = correlation.log
     ordered = list(C.COLUMNS) + [c for c in log.columns if c not in C.COLUMNS]

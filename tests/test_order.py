@@ -1,0 +1,79 @@
+"""`audit.canonical.stable_order`: Arrow's multi-key sort where it can, the same order as
+pandas' stable sort (missing values last) on every kind of key column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from audit.canonical import sorted_frame, stable_order
+
+
+def _frame(seed: int, n: int = 3000) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    words = np.array(["RC-10", "RC-9", "rc-1", "Ä-2", "ä-1", "", "RC-100", "z", "😀", "RC-10 "])
+
+    def holes(values: pd.Series, share: float = 0.1) -> pd.Series:
+        return values.mask(rng.random(n) < share)
+
+    times = pd.Series(pd.to_datetime("2026-01-01", utc=True)
+                      + pd.to_timedelta(rng.integers(0, 50, n), unit="h"))
+    return pd.DataFrame({
+        "arrow": holes(pd.Series(rng.choice(words, n), dtype="string[pyarrow]")),
+        "python": holes(pd.Series(rng.choice(words, n), dtype="string[python]")),
+        "str": holes(pd.Series(rng.choice(words, n), dtype="str")),
+        "time": holes(times),
+        "float": holes(pd.Series(rng.integers(0, 5, n) / 2)),
+        "int": pd.Series(rng.integers(-3, 3, n)),
+        "nullable": holes(pd.Series(rng.integers(0, 4, n), dtype="Int64")),
+        "object": pd.Series(rng.choice(words, n), dtype=object),
+        "category": pd.Series(pd.Categorical(rng.choice(["b", "a", "c"], n),
+                                             categories=["c", "a", "b"])),
+    }, index=rng.permutation(n) + 7)
+
+
+KEYS = [["arrow", "time", "int"], ["python", "float"], ["str", "nullable", "time"],
+        ["time", "arrow"], ["object", "int"], ["category", "arrow"], ["int"], ["float", "str"]]
+
+
+@pytest.mark.parametrize("keys", KEYS, ids=["+".join(k) for k in KEYS])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_stable_order_is_pandas_stable_sort(keys: list[str], seed: int) -> None:
+    frame = _frame(seed)
+    expected = frame[keys].reset_index(drop=True).sort_values(keys, kind="stable").index
+    order = stable_order(frame, keys)
+    assert order.dtype == np.int64
+    assert order.tolist() == expected.tolist()
+
+
+def test_sorted_frame_is_sort_values() -> None:
+    frame = _frame(3)
+    keys = ["arrow", "time", "int"]
+    expected = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(sorted_frame([frame.copy()], keys), expected)
+
+
+def test_tiny_frames() -> None:
+    assert stable_order(_frame(1).iloc[:0], ["arrow"]).tolist() == []
+    assert stable_order(_frame(1).iloc[:1], ["arrow"]).tolist() == [0]
+
+
+def test_arrow_sorts_string_time_and_number_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fast path is really taken for the canonical key columns (pandas' sort is not called);
+    # categories and object columns go to pandas.
+    frame = _frame(4)
+    calls: list[object] = []
+    original = pd.DataFrame.sort_values
+
+    def counting(self: pd.DataFrame, *args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return original(self, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(pd.DataFrame, "sort_values", counting)
+    for keys in (["arrow", "time", "int"], ["python", "float"], ["str", "nullable", "time"]):
+        stable_order(frame, keys)
+    assert calls == []
+    stable_order(frame, ["category", "arrow"])
+    stable_order(frame, ["object"])
+    assert len(calls) == 2
