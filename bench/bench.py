@@ -76,10 +76,14 @@ def _generated(cases: int) -> Path:
     if not parquet.exists():
         import pandas as pd
 
+        from audit import canonical as C
         from audit.ingest import import_sources
 
         logs = [import_sources([(path, None)]).log for path in canonicals]
-        (logs[0] if len(logs) == 1 else pd.concat(logs, ignore_index=True)).to_parquet(parquet)
+        # In the order one import of all the parts gives (each part's log is in it already).
+        log = C.sorted_frame([pd.concat(logs, ignore_index=True)],
+                             [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
+        log.to_parquet(parquet)
     return parquet
 
 
