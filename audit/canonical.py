@@ -178,20 +178,20 @@ def stable_order(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
 
     if len(keys) == 0 or len(frame) < 2:
         return np.arange(len(frame), dtype=np.int64)
-    try:
-        columns = {}
-        for i, key in enumerate(keys):
-            values = frame[key]
-            if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object:
-                raise TypeError(f"{key}: sorted by pandas")
-            columns[f"k{i}"] = pa.array(values.array, from_pandas=True)
-        table = pa.table(columns)
-        # Missing values last: Arrow's default placement, in every supported version.
-        order = pc.sort_indices(table, sort_keys=[(f"k{i}", "ascending") for i in range(len(keys))])
-        return np.asarray(order.to_numpy(), dtype=np.int64)
-    except (TypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return (frame[keys].reset_index(drop=True).sort_values(keys, kind="stable")
-                .index.to_numpy(dtype=np.int64))
+    arrow_keys = not any(isinstance(frame[k].dtype, pd.CategoricalDtype)
+                         or frame[k].dtype == object for k in keys)
+    if arrow_keys:
+        try:
+            table = pa.table({f"k{i}": pa.array(frame[k].array, from_pandas=True)
+                              for i, k in enumerate(keys)})
+            # Missing values last: Arrow's default placement, in every supported version.
+            order = pc.sort_indices(table, sort_keys=[(f"k{i}", "ascending")
+                                                      for i in range(len(keys))])
+            return np.asarray(order.to_numpy(), dtype=np.int64)
+        except (TypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    return (frame[keys].reset_index(drop=True).sort_values(keys, kind="stable")
+            .index.to_numpy(dtype=np.int64))
 
 
 def sorted_frame(owned: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
