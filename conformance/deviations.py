@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from audit.gcpause import gc_paused
 from conformance.align import (
     MAX_STATES_PER_VARIANT,
     Aligner,
@@ -169,6 +170,7 @@ def deviations_of(alignment: Alignment, event_ids: tuple[str, ...]) -> tuple[Dev
 # --- the log -----------------------------------------------------------------------------------
 
 
+@gc_paused  # a list and a tuple per case, none in cycles (audit.gcpause)
 def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
                       sop_for: Callable[[str], Path | None], *, mode: str = "alignments",
                       max_seconds: float = 10.0, with_precision: bool = True,
@@ -179,30 +181,40 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
     `tasks` maps log labels to SOP task names (labels absent from it are left out);
     `sop_for` gives the BPMN file of a channel, or None.
     """
-    kept = events[events[ACTIVITY].isin(list(tasks))]
+    columns = [c for c in (CASE, ACTIVITY, EVENT_ID, CHANNEL) if c in events.columns]
+    kept = events.loc[events[ACTIVITY].isin(list(tasks)).to_numpy(dtype=bool), columns]
     result = ConformanceResult()
     if kept.empty:
         return result
-    task_col = kept[ACTIVITY].map(dict(tasks)).astype(str).to_numpy()
+    # Each label's task once, then per event by its label's code (not a lookup per event).
+    codes, distinct = pd.factorize(kept[ACTIVITY])
+    task_col = np.array([str(tasks[label]) for label in distinct], dtype=object)[codes]
     cases = kept[CASE].astype(str).to_numpy()
     eids = kept[EVENT_ID].astype(str).to_numpy()
     channels = (kept[CHANNEL].astype("string").fillna("").astype(str).to_numpy()
                 if CHANNEL in kept.columns else [""] * len(kept))
-    per_case: dict[str, tuple[str, list[str], list[str]]] = {}
+    # Per case: (channel, its tasks, its event ids), the tuples shared by everything below.
+    per_case: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
     starts = np.flatnonzero(np.r_[True, cases[1:] != cases[:-1]])
-    if len(starts) == len(set(cases[starts].tolist())):
+    heads = cases[starts].tolist()
+    if len(starts) == len(set(heads)):
         # The usual input, sorted by case: each case is one run of rows; slice per case.
         task_list, eid_list = task_col.tolist(), eids.tolist()
         bounds = [*starts.tolist(), len(cases)]
-        for s, e in itertools.pairwise(bounds):
-            per_case[cases[s]] = (channels[s], task_list[s:e], eid_list[s:e])
+        firsts = [channels[s] for s in starts.tolist()]
+        for case, channel, (s, e) in zip(heads, firsts, itertools.pairwise(bounds),
+                                         strict=True):
+            per_case[case] = (channel, tuple(task_list[s:e]), tuple(eid_list[s:e]))
     else:
+        lists: dict[str, tuple[str, list[str], list[str]]] = {}
         for case, task, eid, channel in zip(cases, task_col, eids, channels, strict=True):
-            entry = per_case.get(case)
+            entry = lists.get(case)
             if entry is None:
-                entry = per_case[case] = (channel, [], [])
+                entry = lists[case] = (channel, [], [])
             entry[1].append(task)
             entry[2].append(eid)
+        per_case = {case: (channel, tuple(tasks_), tuple(ids))
+                    for case, (channel, tasks_, ids) in lists.items()}
 
     by_channel: dict[str, list[str]] = {}
     for case, (channel, _, _) in per_case.items():
@@ -215,7 +227,7 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
         net = sop_net(path)
         counts: dict[Variant, int] = {}
         for case in case_ids:
-            variant = tuple(per_case[case][1])
+            variant = per_case[case][1]
             counts[variant] = counts.get(variant, 0) + 1
         to_align = list(counts)
         fitting: set[Variant] = set()
@@ -232,11 +244,11 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
             alignments[variant] = Alignment(variant, moves, 0, worst)
         for case in case_ids:
             _, labels, ids = per_case[case]
-            alignment = alignments[tuple(labels)]
+            alignment = alignments[labels]
             result.cases[case] = CaseConformance(
-                case, channel, tuple(labels), tuple(ids), alignment,
+                case, channel, labels, ids, alignment,
                 () if alignment.bounded or alignment.cost == 0
-                else deviations_of(alignment, tuple(ids)))
+                else deviations_of(alignment, ids))
         result.channels[channel or "(no channel)"] = ChannelConformance(
             sop=str(path), cases=len(case_ids), variants=len(counts),
             fitness=log_fitness((alignments[v], n) for v, n in counts.items()),

@@ -10,6 +10,7 @@ from datetime import datetime
 import pandas as pd
 
 from audit.findings import Finding
+from audit.gcpause import gc_paused
 from audit.policy import Policy, Waiver
 from audit.rules.base import Rule
 from audit.rules.facts import CaseFacts
@@ -109,6 +110,7 @@ def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: Rul
     return kept, statuses, suppressed
 
 
+@gc_paused  # millions of per-case objects and findings, none in cycles (audit.gcpause)
 def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
               as_of: datetime) -> AuditResult:
     """Run the policy's rules over a canonical log."""

@@ -14,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from audit.errors import InputError
+from audit.gcpause import paused_gc
 from audit.ingest.raw import RawTable
-from audit.sources.common import Collector, paused_gc
+from audit.sources.common import Collector
 from audit.sources.config import (
     PAYMENT_SYSTEMS,
     TICKETING_SYSTEMS,

@@ -7,10 +7,8 @@ value, reason) and rows exported twice are dropped and counted.
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -77,19 +75,6 @@ def strptime(text: str, fmt: str) -> datetime:
             except ValueError:
                 pass
     return datetime.strptime(text, fmt)
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection inside: reading an export makes millions of small dicts
-    and lists (none in cycles), and each full collection would walk all of them again."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 _RE2_D2, _RE2_D4, _RE2_CLOCK = "[0-9]{2}", "[0-9]{4}", "[0-9]{2}:[0-9]{2}:[0-9]{2}"

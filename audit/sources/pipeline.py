@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from audit import canonical as C
+from audit.gcpause import paused_gc
 from audit.ingest import ImportResult, import_sources
 from audit.ingest.mapping import Mapping
-from audit.sources.common import paused_gc
 from audit.sources.config import SourcesConfig, load_sources_config
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from audit.errors import InputError
-from audit.sources.common import Collector, paused_gc
+from audit.gcpause import paused_gc
+from audit.sources.common import Collector
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import UpdateRow, Updates, updates_to_table
 
