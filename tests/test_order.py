@@ -77,3 +77,30 @@ def test_arrow_sorts_string_time_and_number_keys(monkeypatch: pytest.MonkeyPatch
     stable_order(frame, ["category", "arrow"])
     stable_order(frame, ["object"])
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("dtype", ["string[pyarrow]", object])
+def test_case_facts_take_a_sorted_log_as_it_is_ties_included(dtype: object) -> None:
+    """CaseFacts orders events by case, time and event id. A log already in that order, two
+    events of a case at the same time included, is used as it is (no sort, no copies); a
+    tie whose ids are out of order is sorted, exactly as the full sort would."""
+    from audit.policy import default_policy_path, load_policy
+    from audit.rules.facts import CaseFacts
+
+    policy = load_policy(default_policy_path())
+    at = pd.to_datetime(["2026-01-01 09:00", "2026-01-01 09:00", "2026-01-01 10:00",
+                         "2026-01-01 08:00", "2026-01-01 08:00"], utc=True)
+    for ids, expected in ((["e1", "e2", "e3", "e4", "e5"], None),
+                          (["e2", "e1", "e3", "e4", "e4"], [1, 0, 2, 3, 4]),
+                          (["e1", "e2", "e3", "e5", "e4"], [0, 1, 2, 4, 3])):
+        log = pd.DataFrame({"case:concept:name": pd.Series(["A", "A", "A", "B", "B"],
+                                                           dtype=dtype),
+                            "time:timestamp": at,
+                            "event:id": pd.Series(ids, dtype=dtype),
+                            "concept:name": "Approve refund"})
+        facts = CaseFacts(log, policy, at[0])
+        order, codes, cases = facts._order_and_codes
+        assert (None if order is None else order.tolist()) == expected, ids
+        assert codes.tolist() == [0, 0, 0, 1, 1] and list(cases) == ["A", "B"]
+        full = stable_order(log, ["case:concept:name", "time:timestamp", "event:id"])
+        assert full.tolist() == (expected or [0, 1, 2, 3, 4])

@@ -84,8 +84,12 @@ class CaseFacts:
             stamps = _int_times(times)
             step = np.diff(stamps)
             same_case = codes[1:] == codes[:-1]
-            if not bool(times.isna().any()) and bool((step[same_case] > 0).all()):
-                return None, codes, case_ids  # the usual import: sorted, no ties
+            if not bool(times.isna().any()) and bool((step[same_case] >= 0).all()):
+                # Sorted by case and time (the usual import); where two events of a case
+                # share a time, their ids must be in order too.
+                ties = np.flatnonzero(same_case & (step == 0))
+                if _ascending_pairs(log[C.EVENT_ID], ties):
+                    return None, codes, case_ids
         positions = C.stable_order(log, [C.CASE, C.TIMESTAMP, C.EVENT_ID])
         order = None if np.array_equal(positions, np.arange(len(log))) else positions
         cases = log[C.CASE] if order is None else log[C.CASE].take(order)
@@ -108,7 +112,7 @@ class CaseFacts:
     def column(self, name: str) -> pd.api.extensions.ExtensionArray:
         """A column of the log in the sorted order of the events."""
         if name not in self._sorted:
-            values = self.log[name].array
+            values = _one_chunk(self.log[name].array)
             order = self._order_and_codes[0]
             self._sorted[name] = values if order is None else values.take(order)
         return cast(pd.api.extensions.ExtensionArray, self._sorted[name])
@@ -178,6 +182,34 @@ class CaseFacts:
         starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else (
             np.zeros(0, dtype=np.int64))
         return starts.astype(np.int64), np.r_[starts[1:], len(codes)].astype(np.int64)
+
+    def event_runs(self, at: Ints) -> tuple[pd.Index, Ints, Ints]:
+        """For ascending sorted positions `at`: (the id of each case among them, the start and
+        the end of its run in `at`)."""
+        codes = self.case_code[at]
+        starts, ends = self.runs(codes)
+        return self.case_ids[codes[starts]], starts, ends
+
+    def grouped(self, at: Ints, **joined: str) -> pd.DataFrame:
+        """One row per case among the sorted positions `at` (ascending), indexed by case id:
+        `eids` (the events' ids in order), `when` (their earliest time) and, per keyword, the
+        distinct values of a column of those events, in order, joined by ", " (missing
+        values as "<NA>"). What a groupby by case with list and join aggregations gives,
+        without a Python call per case for the lists and the minimum."""
+        index, starts, ends = self.event_runs(at)
+        codes = self.case_code[at]
+        frame = pd.DataFrame(index=index)
+        frame.index.name = C.CASE
+        ids = np.asarray(self.column(C.EVENT_ID).take(at).to_numpy(dtype=object), dtype=object)
+        frame["eids"] = slices(ids, starts, ends)
+        times = pd.Series(self.column(C.TIMESTAMP).take(at))
+        frame["when"] = times.groupby(codes, sort=True).min().array
+        for name, column in joined.items():
+            values = [str(v) if v is not None and v is not pd.NA and v == v else "<NA>"
+                      for v in self.column(column).take(at).to_numpy(dtype=object).tolist()]
+            frame[name] = [", ".join(dict.fromkeys(values[s:e]))
+                           for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+        return frame
 
     def any_per_case(self, mask: Mask) -> Mask:
         out = np.zeros(self.n_cases, dtype=bool)
@@ -446,14 +478,35 @@ class CaseFacts:
                              "time": self.column(C.TIMESTAMP).take(rows)},
                             index=pd.Index(pd.Series(ids.take(hit)).astype(str).array))
 
-    def event_times(self, event_ids: Iterable[str]) -> pd.Series:
-        """Timestamp per event id (the evidence graphs' events are looked up first)."""
+    def event_times(self, event_ids: Iterable[str], cases: pd.Index | None = None
+                    ) -> pd.Series:
+        """Timestamp per event id (the evidence graphs' events are looked up first, then the
+        events of `cases`, where the ids are expected, then the whole log)."""
         ids = list(event_ids)
         known = self._graph_times
         if all(i in known for i in ids):
             return pd.Series([known[i] for i in ids], index=pd.Index(ids, dtype=object),
                              dtype=self.column(C.TIMESTAMP).dtype)
-        return self._rows_of(ids)["time"].reindex(ids)
+        return self._rows_of(ids, self.case_positions(cases))["time"].reindex(ids)
+
+    def known_times(self, event_ids: list[str]) -> list[pd.Timestamp]:
+        """The times of those of `event_ids` that have one, in order: from the evidence
+        graphs' events without building a Series where all are there (a rule asks once per
+        case), else through `event_times`."""
+        known = self._graph_times
+        if all(i in known for i in event_ids):
+            return [t for t in (known[i] for i in event_ids) if not pd.isna(t)]
+        return list(self.event_times(event_ids).dropna())
+
+    def case_positions(self, cases: pd.Index | None) -> Ints | None:
+        """The positions in `case_ids` of those of `cases` that are there (None for None)."""
+        if cases is None or not len(cases) or not self.n_cases:
+            return None
+        # The case ids are sorted: a binary search, checked, instead of a hash table.
+        where = np.minimum(self.case_ids.searchsorted(cases), self.n_cases - 1)
+        same = (np.asarray(self.case_ids.take(where), dtype=object)
+                == np.asarray(cases, dtype=object))
+        return np.asarray(where[same], dtype=np.int64)
 
     def describe(self, event_ids: list[str], cases: pd.Index | None = None
                  ) -> dict[str, tuple[str, str | None]]:
@@ -462,17 +515,22 @@ class CaseFacts:
         unique = list(dict.fromkeys(event_ids))
         if not unique:
             return {}
-        near = None
-        if cases is not None and len(cases):
-            # The case ids are sorted: a binary search, checked, instead of a hash table.
-            where = np.minimum(self.case_ids.searchsorted(cases), self.n_cases - 1)
-            same = (np.asarray(self.case_ids.take(where), dtype=object)
-                    == np.asarray(cases, dtype=object))
-            near = np.asarray(where[same], dtype=np.int64)
-        rows = self._rows_of(unique, near).reindex(unique)
+        rows = self._rows_of(unique, self.case_positions(cases)).reindex(unique)
         return {i: (str(a), None if pd.isna(r) else str(r))
                 for i, a, r in zip(unique, rows["activity"], rows["resource"], strict=True)
                 if pd.notna(a)}
+
+
+def _one_chunk(values: Any) -> Any:
+    """An Arrow-backed array in one chunk (a parquet file gives one per row group): Arrow's
+    take on a chunked array costs about a whole-column copy per call (0.3 s for 7M ids),
+    on one chunk it costs what it gathers. Other arrays are returned as they are."""
+    data = getattr(values, "_pa_array", None)
+    if data is None or data.num_chunks <= 1:
+        return values
+    import pyarrow as pa
+
+    return type(values)(pa.chunked_array([data.combine_chunks()], type=data.type))
 
 
 def _factorize(values: Any) -> tuple[Ints, list[Any]]:
@@ -517,6 +575,8 @@ def _grouped_codes(values: pd.Series) -> tuple[Ints, pd.Index] | None:
         if len(starts) > 1 and not pc.all(pc.less(heads.slice(0, len(starts) - 1),
                                                   heads.slice(1))).as_py():
             return None
+        codes = np.cumsum(np.r_[0, change]).astype(np.int64)
+        return codes, pd.Index(type(values.array)(pa.chunked_array([heads], type=data.type)))
     else:
         plain = np.asarray(values.array, dtype=object)
         if bool(pd.isna(plain).any()):
@@ -531,6 +591,31 @@ def _grouped_codes(values: pd.Series) -> tuple[Ints, pd.Index] | None:
             return None
     codes = np.cumsum(np.r_[0, change]).astype(np.int64)
     return codes, pd.Index(values.iloc[starts].array)
+
+
+def _ascending_pairs(values: pd.Series, at: Ints) -> bool:
+    """Whether `values[i] <= values[i + 1]` for every position i in `at` (none missing), as
+    the sort by event id orders them (Arrow strings by their bytes, objects by Python)."""
+    if len(at) == 0:
+        return True
+    data = getattr(values.array, "_pa_array", None)
+    if data is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        data = _one_chunk(values.array)._pa_array
+        left, right = data.take(pa.array(at)), data.take(pa.array(at + 1))
+        if left.null_count or right.null_count:
+            return False
+        return bool(pc.all(pc.less_equal(left, right)).as_py())
+    plain = np.asarray(values.array, dtype=object)
+    left, right = plain[at], plain[at + 1]
+    if bool(pd.isna(left).any() or pd.isna(right).any()):
+        return False
+    try:
+        return bool(np.all(left <= right))
+    except TypeError:
+        return False
 
 
 def _int_times(times: pd.Series) -> Ints:

@@ -101,14 +101,14 @@ class UnauthorizedApprover(Rule):
             allowed = approvals[C.ROLE].isin(roles.get(level, ())).fillna(False).to_numpy(
                 dtype=bool) | in_lane
             bad |= at_level & judged & ~allowed
-        hits = approvals[bad]
-        if hits.empty:
+        if not bad.any():
             return []
-        grouped = hits.groupby(C.CASE).agg(
-            eids=(C.EVENT_ID, list), who=(C.RESOURCE, lambda s: ", ".join(map(str, s))),
-            roles=(C.ROLE, lambda s: ", ".join("no role" if pd.isna(r) else str(r)
-                                               for r in s)),
-            when=(C.TIMESTAMP, "min"))
+        grouped = facts.grouped(at[bad])
+        _, starts, ends = facts.event_runs(at[bad])
+        who = [str(r) for r in approvals[C.RESOURCE][bad].tolist()]
+        held = ["no role" if pd.isna(r) else str(r) for r in approvals[C.ROLE][bad].tolist()]
+        grouped["who"] = [", ".join(who[s:e]) for s, e in zip(starts, ends, strict=True)]
+        grouped["roles"] = [", ".join(held[s:e]) for s, e in zip(starts, ends, strict=True)]
         grouped = grouped.join(facts.table("payouts_sum", "currency"))
         return self.findings(
             facts, grouped, events=("eids",), when="when", amount="payouts_sum",

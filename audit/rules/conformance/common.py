@@ -35,9 +35,13 @@ def with_times(facts: CaseFacts, rows: Sequence[Mapping[str, Any]]) -> pd.DataFr
         return pd.DataFrame()
     frame = pd.DataFrame(rows).set_index("case")
     flat = [e for ids in frame["eids"] for e in ids]
-    times = facts.event_times(list(dict.fromkeys(flat)))
+    times = facts.event_times(list(dict.fromkeys(flat)), frame.index)
     # The earliest time of each row's events, in one grouped pass (NaT where none is known).
     owner = np.repeat(np.arange(len(frame)), [len(ids) for ids in frame["eids"]])
     earliest = times.reindex(flat).groupby(owner).min().reindex(range(len(frame)))
     frame["when"] = list(earliest)
+    where = facts.case_positions(frame.index)
+    if where is not None and len(where) == len(frame):  # every case known: only theirs
+        frame["currency"] = facts.at_cases(where, "currency")["currency"].to_numpy()
+        return frame
     return frame.join(facts.table("currency"))

@@ -68,8 +68,8 @@ def no_prior_purchase(graph: nx.DiGraph, payout_time: pd.Timestamp,
     recorded = [eid for _, d in graph.nodes(data=True)
                 if d["kind"] == "charge" and d.get("recorded") and not d["missing"]
                 for eid in d["event_ids"]]
-    times = facts.event_times(recorded).dropna()
-    if bool((times <= payout_time).any()):
+    times = facts.known_times(recorded)
+    if any(t <= payout_time for t in times):
         return None
     if len(times):
         return ("order -> charge before the payout",

@@ -39,8 +39,6 @@ class UnmappedActivity(Rule):
         at = np.flatnonzero(facts.mask("unmapped"))
         if len(at) == 0:
             return []
-        hits = facts.frame(at, (C.CASE, C.EVENT_ID, C.TIMESTAMP, C.ACTIVITY)).groupby(C.CASE).agg(
-            eids=(C.EVENT_ID, list), when=(C.TIMESTAMP, "min"),
-            labels=(C.ACTIVITY, lambda s: ", ".join(dict.fromkeys(map(str, s)))))
+        hits = facts.grouped(at, labels=C.ACTIVITY)
         return self.findings(facts, hits, events=("eids",), when="when", evidence=("labels",),
                              message="labels not mapped by the policy: {labels}")

@@ -36,8 +36,6 @@ class MissingResource(Rule):
         at = np.flatnonzero(np.asarray(facts.column(C.RESOURCE).isna(), dtype=bool))
         if len(at) == 0:
             return []
-        hits = facts.frame(at, (C.CASE, C.EVENT_ID, C.TIMESTAMP, C.ACTIVITY)).groupby(C.CASE).agg(
-            eids=(C.EVENT_ID, list), when=(C.TIMESTAMP, "min"),
-            labels=(C.ACTIVITY, lambda s: ", ".join(dict.fromkeys(map(str, s)))))
+        hits = facts.grouped(at, labels=C.ACTIVITY)
         return self.findings(facts, hits, events=("eids",), when="when", evidence=("labels",),
                              message="no resource recorded for: {labels}")
