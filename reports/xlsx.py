@@ -1,8 +1,9 @@
 """findings.xlsx: a summary sheet, every finding on one filterable sheet, one sheet per rule family.
 
-Written with XlsxWriter, which never turns text into formulas, URLs or numbers here
-(`strings_to_*` off); text that a spreadsheet would still read as a formula when edited is
-neutralised as in the CSV. Findings use the CSV's fixed columns.
+Written with reports.ooxml, which writes text only as text (never a formula, URL or
+number); text that a spreadsheet would still read as a formula when edited is neutralised as
+in the CSV. Findings use the CSV's fixed columns. Each finding's row is built once and
+written on both its sheets (Findings and its family's).
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import numbers
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import xlsxwriter  # type: ignore[import-untyped]
-
 from audit.findings import SEVERITIES, Finding
 from audit.rules.base import FAMILIES
 from audit.safety import neutralise_cell
+from reports import ooxml
+from reports.ooxml import AMOUNT, BOLD, CELL, HEADER, PERCENT, TITLE, WRAP
 from reports.records import FINDING_COLUMNS, flat_value
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ SUMMARY_SHEET = "Summary"
 FINDINGS_SHEET = "Findings"
 MAX_ROWS = 1_048_576
 """Rows of one Excel worksheet, the header included: longer lists continue on the next sheet
-('Findings (2)', ...), since Excel cannot open more and XlsxWriter drops them silently."""
+('Findings (2)', ...), since Excel cannot open more."""
 
 
 def family_sheet_name(family: str) -> str:
@@ -51,52 +52,29 @@ def _text(value: str) -> str:
     return value if len(value) <= MAX_CELL else value[: MAX_CELL - 1] + "…"
 
 
-class _Sheets:
-    """Cell writing with the workbook's formats; every value goes through one typed path."""
+_ROW = "\x01"
+"""Stands for the row number in a finding's prepared cells (text never holds it: control
+characters are escaped)."""
+_WRAPPED = ("message", "evidence", "activities")
 
-    def __init__(self, book: Any) -> None:
-        self.book = book
-        self.header = book.add_format({"bold": True, "bg_color": "#DDE6F0", "border": 1,
-                                       "text_wrap": True, "valign": "top"})
-        self.title = book.add_format({"bold": True, "font_size": 14})
-        self.bold = book.add_format({"bold": True})
-        self.amount = book.add_format({"num_format": "#,##0.00", "valign": "top"})
-        self.percent = book.add_format({"num_format": "0.0%"})
-        self.cell = book.add_format({"valign": "top"})
-        self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
 
-    def put(self, sheet: Any, row: int, col: int, value: Any, fmt: Any = None) -> None:
-        if isinstance(value, bool):
-            sheet.write_boolean(row, col, value, fmt or self.cell)
-        elif isinstance(value, numbers.Real):
-            sheet.write_number(row, col, float(value), fmt or self.cell)
-        elif value is None or value == "":
-            sheet.write_blank(row, col, None, fmt or self.cell)
-        else:
-            sheet.write_string(row, col, _text(str(value)), fmt or self.cell)
+class _Grid:
+    """Cells of a small sheet put in any order, written row by row (the summary)."""
 
-    def findings(self, sheet: Any, rows: list[list[Any]]) -> None:
-        """The fixed columns, a frozen header row and an autofilter over all rows; `rows` are
-        findings as `finding_cells` gives them."""
-        for col, column in enumerate(FINDING_COLUMNS):
-            sheet.write_string(0, col, column, self.header)
-            wrap = column in ("message", "evidence", "activities")
-            sheet.set_column(col, col, WIDTHS.get(column, 14), self.wrap if wrap else None)
-        formats = [self.wrap if column in ("message", "evidence") else self.cell
-                   for column in FINDING_COLUMNS]
-        write_string, write_number = sheet.write_string, sheet.write_number
-        write_boolean = sheet.write_boolean
-        for row, cells in enumerate(rows, start=1):
-            for col, value in enumerate(cells):
-                if isinstance(value, str):
-                    if value:  # an empty cell is not written: it reads as empty anyway
-                        write_string(row, col, value, formats[col])
-                elif isinstance(value, bool):
-                    write_boolean(row, col, value, formats[col])
-                else:
-                    write_number(row, col, value, self.amount)
-        sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, max(len(rows), 1), len(FINDING_COLUMNS) - 1)
+    def __init__(self) -> None:
+        self.cells: dict[int, dict[int, tuple[Any, int]]] = {}
+
+    def put(self, row: int, col: int, value: Any, style: int = CELL) -> None:
+        self.cells.setdefault(row, {})[col] = (value, style)
+
+    def write(self, sheet: ooxml.Sheet) -> None:
+        for row in sorted(self.cells):
+            cells = self.cells[row]
+            xml = "".join(
+                ooxml.cell_xml(f"{ooxml.column_letters(col)}{row + 1}",
+                               _text(value) if isinstance(value, str) else value, style)
+                for col, (value, style) in sorted(cells.items()))
+            sheet.row_xml(row + 1, xml)
 
 
 def finding_cells(finding: Finding) -> list[Any]:
@@ -115,13 +93,25 @@ def finding_cells(finding: Finding) -> list[Any]:
     return cells
 
 
-def _summary(sheets: _Sheets, sheet: Any, run: CheckRun) -> None:
+def _prepared(cells: list[Any]) -> str:
+    """A finding's row as XML, its row number left as _ROW: built once for both sheets."""
+    parts = []
+    for col, value in enumerate(cells):
+        if value == "":
+            continue  # an empty cell is not written: it reads as empty anyway
+        style = AMOUNT if isinstance(value, float) else (
+            WRAP if FINDING_COLUMNS[col] in ("message", "evidence") else CELL)
+        parts.append(ooxml.cell_xml(_LETTERS[col] + _ROW, value, style))
+    return "".join(parts)
+
+
+_LETTERS = [ooxml.column_letters(c) for c in range(len(FINDING_COLUMNS))]
+
+
+def _summary(grid: _Grid, run: CheckRun) -> None:
     manifest, summary = run.manifest(), run.summary()
-    put = sheets.put
-    sheet.set_column(0, 0, 30)
-    sheet.set_column(1, 1, 44)
-    sheet.set_column(2, 6, 12)
-    sheet.write_string(0, 0, "Refund audit: summary", sheets.title)
+    put = grid.put
+    put(0, 0, "Refund audit: summary", TITLE)
     cases = int(summary["cases"])
     rows: list[tuple[str, Any]] = [
         ("Tool", f"refund-audit {manifest['version']}"),
@@ -143,92 +133,99 @@ def _summary(sheets: _Sheets, sheet: Any, run: CheckRun) -> None:
     ]
     row = 2
     for label, value in rows:
-        put(sheet, row, 0, label, sheets.bold)
-        put(sheet, row, 1, value)
+        put(row, 0, label, BOLD)
+        put(row, 1, value)
         row += 1
-    put(sheet, row, 0, "Cases without findings", sheets.bold)
-    put(sheet, row, 1, (cases - summary["cases_with_findings"]) / cases if cases else 1.0,
-        sheets.percent)
+    put(row, 0, "Cases without findings", BOLD)
+    put(row, 1, (cases - summary["cases_with_findings"]) / cases if cases else 1.0,
+        PERCENT)
     row += 2
 
-    put(sheet, row, 0, "Money at risk", sheets.header)
-    put(sheet, row, 1, "Amount", sheets.header)
+    put(row, 0, "Money at risk", HEADER)
+    put(row, 1, "Amount", HEADER)
     for currency, amount in summary["money_at_risk"].items():
         row += 1
-        put(sheet, row, 0, currency)
-        put(sheet, row, 1, float(amount), sheets.amount)
+        put(row, 0, currency)
+        put(row, 1, float(amount), AMOUNT)
     row += 2
 
-    put(sheet, row, 0, "Severity", sheets.header)
-    put(sheet, row, 1, "Findings", sheets.header)
+    put(row, 0, "Severity", HEADER)
+    put(row, 1, "Findings", HEADER)
     for severity in reversed(SEVERITIES):
         row += 1
-        put(sheet, row, 0, severity)
-        put(sheet, row, 1, int(summary["by_severity"][severity]))
+        put(row, 0, severity)
+        put(row, 1, int(summary["by_severity"][severity]))
     row += 2
 
     for col, head in enumerate(("Rule", "Name", "Severity", "Findings", "Cases", "Family")):
-        put(sheet, row, col, head, sheets.header)
+        put(row, col, head, HEADER)
     for code, entry in summary["by_rule"].items():
         row += 1
         for col, value in enumerate((code, entry["name"], entry["severity"],
                                      int(entry["findings"]), int(entry["cases"]),
                                      FAMILIES.get(code[:2], ""))):
-            put(sheet, row, col, value)
+            put(row, col, value)
     row += 2
 
-    put(sheet, row, 0, "Input", sheets.header)
+    put(row, 0, "Input", HEADER)
     for col, head in enumerate(("sha256", "Read", "Imported", "Quarantined"), start=1):
-        put(sheet, row, col, head, sheets.header)
+        put(row, col, head, HEADER)
     for entry in manifest["inputs"]:
         row += 1
         for col, value in enumerate((entry["file"], entry["sha256"], entry["read"],
                                      entry["imported"], entry["quarantined"])):
-            put(sheet, row, col, value)
+            put(row, col, value)
     if summary["waivers"]:
         row += 2
         for col, head in enumerate(("Waiver rule", "Case", "Status", "Matched", "Expires")):
-            put(sheet, row, col, head, sheets.header)
+            put(row, col, head, HEADER)
         for waiver in summary["waivers"]:
             row += 1
             for col, value in enumerate((waiver["rule"], waiver["case"], waiver["status"],
                                          int(waiver["matched"]), waiver["expires"])):
-                put(sheet, row, col, value)
+                put(row, col, value)
 
 
-def _findings_sheets(sheets: _Sheets, book: Any, name: str, rows: list[list[Any]]) -> None:
-    """`rows` on sheet `name`, continued on 'name (2)', ... where one sheet cannot hold them."""
+def _findings_sheets(book: ooxml.Workbook, name: str, rows: list[str]) -> None:
+    """Prepared rows on sheet `name`, continued on 'name (2)', ... where one sheet cannot
+    hold them: the fixed columns, a frozen header row, an autofilter over all rows."""
     per_sheet = MAX_ROWS - 1
     for part, start in enumerate(range(0, max(len(rows), 1), per_sheet), start=1):
-        sheets.findings(book.add_worksheet(continued_sheet_name(name, part)),
-                        rows[start:start + per_sheet])
+        sheet = book.add_sheet(continued_sheet_name(name, part))
+        for col, column in enumerate(FINDING_COLUMNS):
+            sheet.set_column(col, WIDTHS.get(column, 14), WRAP if column in _WRAPPED else None)
+        sheet.freeze_first_row()
+        sheet.autofilter(len(FINDING_COLUMNS))
+        sheet.row([(column, HEADER) for column in FINDING_COLUMNS])
+        row_xml = sheet.row_xml
+        for number, prepared in enumerate(rows[start:start + per_sheet], start=2):
+            row_xml(number, prepared.replace(_ROW, str(number)))
 
 
 def write_xlsx(run: CheckRun, out: Path) -> Path:
     """Writer: findings.xlsx."""
     path = out / "findings.xlsx"
-    book = xlsxwriter.Workbook(str(path), {
-        "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
-        "default_date_format": "yyyy-mm-dd hh:mm:ss", "constant_memory": True,
-    })
-    book.set_properties({"title": "Refund audit findings", "creator": "refund-audit"})
-    sheets = _Sheets(book)
-    try:
-        _summary(sheets, book.add_worksheet(SUMMARY_SHEET), run)
-        rows = [finding_cells(f) for f in run.result.findings]
-        _findings_sheets(sheets, book, FINDINGS_SHEET, rows)
+    with ooxml.Workbook(path, title="Refund audit findings", author="refund-audit") as book:
+        grid = _Grid()
+        _summary(grid, run)
+        sheet = book.add_sheet(SUMMARY_SHEET)
+        for col, width in ((0, 30), (1, 44), *((c, 12) for c in range(2, 7))):
+            sheet.set_column(col, width)
+        grid.write(sheet)
+        findings = run.result.findings
+        rows = [_prepared(finding_cells(f)) for f in findings]
+        _findings_sheets(book, FINDINGS_SHEET, rows)
         families = list(dict.fromkeys(rule.code[:2] for rule in run.result.rules))
         for family in families:
-            mine = [cells for f, cells in zip(run.result.findings, rows, strict=True)
+            mine = [row for f, row in zip(findings, rows, strict=True)
                     if f.rule.startswith(family)]
-            _findings_sheets(sheets, book, family_sheet_name(family), mine)
+            _findings_sheets(book, family_sheet_name(family), mine)
         if run.result.errors:
-            sheet = book.add_worksheet("Errors")
+            errors = _Grid()
             for col, head in enumerate(("rule", "name", "error")):
-                sheet.write_string(0, col, head, sheets.header)
+                errors.put(0, col, head, HEADER)
             for row, error in enumerate(run.result.errors, start=1):
                 for col, value in enumerate((error.rule, error.name, error.error)):
-                    sheets.put(sheet, row, col, value)
-    finally:
-        book.close()
+                    errors.put(row, col, value)
+            errors.write(book.add_sheet("Errors"))
     return path

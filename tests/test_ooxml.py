@@ -1,0 +1,96 @@
+"""reports.ooxml, the workbook writer behind findings.xlsx, read back with openpyxl."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from lxml import etree
+
+from reports import ooxml
+
+
+def _book(path: Path) -> Path:
+    with ooxml.Workbook(path, title="Audit & <findings>", author="refund-audit") as book:
+        sheet = book.add_sheet("O'Brien's list")
+        sheet.set_column(0, 20, ooxml.WRAP)
+        sheet.freeze_first_row()
+        sheet.autofilter(4)
+        sheet.row([("name", ooxml.HEADER), ("text", ooxml.HEADER), ("amount", ooxml.HEADER),
+                   ("ok", ooxml.HEADER)])
+        sheet.row([("tab\there", ooxml.CELL), ("=1+1 & <b>", ooxml.WRAP),
+                   (1234.5, ooxml.AMOUNT), (True, ooxml.CELL)])
+        sheet.row([("", ooxml.CELL), (None, ooxml.CELL), (-3, ooxml.AMOUNT),
+                   (False, ooxml.CELL)])
+        book.add_sheet("Empty")
+    return path
+
+
+def test_values_styles_and_layout_read_back(tmp_path: Path) -> None:
+    book = openpyxl.load_workbook(_book(tmp_path / "t.xlsx"))
+    assert book.sheetnames == ["O'Brien's list", "Empty"]
+    assert book.properties.title == "Audit & <findings>"
+    assert book.properties.creator == "refund-audit"
+    sheet = book["O'Brien's list"]
+    assert list(sheet.iter_rows(values_only=True)) == [
+        ("name", "text", "amount", "ok"),
+        ("tab\there", "=1+1 & <b>", 1234.5, True),
+        (None, None, -3.0, False)]
+    assert sheet["B2"].data_type == "s"  # text stays text, never a formula
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:D3"
+    assert sheet.column_dimensions["A"].width == pytest.approx(20.71, abs=0.01)
+    assert sheet["A1"].font.b and sheet["A1"].fill.fgColor.rgb == "FFDDE6F0"
+    assert sheet["C2"].number_format == "#,##0.00"
+    assert sheet["B2"].alignment.wrap_text and sheet["B2"].alignment.vertical == "top"
+    assert list(book["Empty"].iter_rows(values_only=True)) == []
+
+
+def test_every_part_is_well_formed_xml_without_doctype(tmp_path: Path) -> None:
+    with zipfile.ZipFile(_book(tmp_path / "t.xlsx")) as archive:
+        names = archive.namelist()
+        assert {"[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/styles.xml",
+                "xl/_rels/workbook.xml.rels", "xl/worksheets/sheet1.xml",
+                "xl/worksheets/sheet2.xml", "docProps/core.xml"} <= set(names)
+        parser = etree.XMLParser(resolve_entities=False, no_network=True)
+        for name in names:
+            root = etree.fromstring(archive.read(name), parser)
+            assert root.getroottree().docinfo.doctype == ""
+        workbook = archive.read("xl/workbook.xml").decode()
+        # Excel keeps an autofilter's range under a hidden defined name, the sheet quoted.
+        assert "'O''Brien''s list'!$A$1:$D$3" in workbook
+
+
+def test_characters_xml_cannot_hold_are_written_as_excel_escapes(tmp_path: Path) -> None:
+    assert ooxml.escape("a\x01b\x1f") == "a_x0001_b_x001F_"
+    assert ooxml.escape("_x0041_") == "_x005F_x0041_"  # stays literal in Excel
+    assert ooxml.escape("<&>") == "&lt;&amp;&gt;"
+    path = tmp_path / "c.xlsx"
+    with ooxml.Workbook(path) as book:
+        book.add_sheet("S").row([("bell\x07", ooxml.CELL)])
+    assert openpyxl.load_workbook(path)["S"]["A1"].value == "bell_x0007_"
+
+
+@pytest.mark.parametrize("name", ["", "x" * 32, "a/b", "a[1]", "'quoted'", "a:b"])
+def test_sheet_names_excel_refuses_are_refused(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ValueError, match="worksheet name"), \
+            ooxml.Workbook(tmp_path / "n.xlsx") as book:
+        book.add_sheet(name)
+    assert not (tmp_path / "n.xlsx").exists()  # a failed write leaves no partial file
+
+
+def test_duplicate_sheet_names_and_bad_cells_are_refused(tmp_path: Path) -> None:
+    with ooxml.Workbook(tmp_path / "d.xlsx") as book:
+        book.add_sheet("Findings")
+        with pytest.raises(ValueError, match="two sheets"):
+            book.add_sheet("findings")
+        sheet = book.add_sheet("Other")
+        with pytest.raises(ValueError, match="not a number"):
+            sheet.row([(float("nan"), ooxml.CELL)])
+        sheet.row_xml(3, "")
+        with pytest.raises(ValueError, match="row 2 after row 3"):
+            sheet.row_xml(2, "")
+    assert ooxml.column_letters(0) == "A" and ooxml.column_letters(26) == "AA"
+    assert ooxml.column_letters(16_383) == "XFD"
