@@ -189,25 +189,29 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
     # Each label's task once, then per event by its label's code (not a lookup per event).
     codes, distinct = pd.factorize(kept[ACTIVITY])
     task_col = np.array([str(tasks[label]) for label in distinct], dtype=object)[codes]
-    cases = kept[CASE].astype(str).to_numpy()
     eids = kept[EVENT_ID].astype(str).to_numpy()
-    channels = (kept[CHANNEL].astype("string").fillna("").astype(str).to_numpy()
-                if CHANNEL in kept.columns else [""] * len(kept))
+    # Case ids as Python strings once per case, not per event (1M cases, 7M events).
+    case_codes, case_names = pd.factorize(kept[CASE].astype("string"), use_na_sentinel=False)
+    names = np.asarray([str(name) for name in case_names], dtype=object)
+    channel_of = (kept[CHANNEL].astype("string").fillna("") if CHANNEL in kept.columns
+                  else pd.Series("", index=kept.index, dtype="string"))
     # Per case: (channel, its tasks, its event ids), the tuples shared by everything below.
     per_case: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
-    starts = np.flatnonzero(np.r_[True, cases[1:] != cases[:-1]])
-    heads = cases[starts].tolist()
-    if len(starts) == len(set(heads)):
+    starts = np.flatnonzero(np.r_[True, case_codes[1:] != case_codes[:-1]])
+    if len(starts) == len(names):
         # The usual input, sorted by case: each case is one run of rows; slice per case.
+        heads = names[case_codes[starts]].tolist()
+        firsts = [str(c) for c in channel_of.iloc[starts].tolist()]
         task_list, eid_list = task_col.tolist(), eids.tolist()
-        bounds = [*starts.tolist(), len(cases)]
-        firsts = [channels[s] for s in starts.tolist()]
+        bounds = [*starts.tolist(), len(kept)]
         for case, channel, (s, e) in zip(heads, firsts, itertools.pairwise(bounds),
                                          strict=True):
             per_case[case] = (channel, tuple(task_list[s:e]), tuple(eid_list[s:e]))
     else:
         lists: dict[str, tuple[str, list[str], list[str]]] = {}
-        for case, task, eid, channel in zip(cases, task_col, eids, channels, strict=True):
+        channels = [str(c) for c in channel_of.tolist()]
+        for case, task, eid, channel in zip(names[case_codes], task_col, eids, channels,
+                                            strict=True):
             entry = lists.get(case)
             if entry is None:
                 entry = lists[case] = (channel, [], [])
