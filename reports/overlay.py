@@ -65,16 +65,24 @@ def _projected(run: CheckRun) -> pd.DataFrame:
     tasks = run.policy.sop_tasks()
     if log.empty or not tasks:
         return pd.DataFrame(columns=["case", "channel", "task", "eid"])
-    kept = log[log[C.ACTIVITY].isin(list(tasks))]
-    frame = pd.DataFrame({
-        "case": kept[C.CASE].astype(str).to_numpy(),
+    columns = [c for c in (C.CASE, C.CHANNEL, C.ACTIVITY, C.EVENT_ID, C.TIMESTAMP)
+               if c in log.columns]
+    kept = log.loc[log[C.ACTIVITY].isin(list(tasks)).to_numpy(dtype=bool), columns]
+    # Sorted by the ids as text (what the strings below compare as), with Arrow's sort.
+    keys = pd.DataFrame({"case": kept[C.CASE].astype("string"),
+                         "time": kept[C.TIMESTAMP],
+                         "eid": kept[C.EVENT_ID].astype("string")})
+    order = C.stable_order(keys, ["case", "time", "eid"])
+    kept = kept.iloc[order]
+    codes, labels = pd.factorize(kept[C.ACTIVITY])  # each label's task once
+    return pd.DataFrame({
+        "case": keys["case"].iloc[order].astype(str).to_numpy(),
         "channel": (kept[C.CHANNEL].astype("string").fillna("").astype(str).to_numpy()
                     if C.CHANNEL in kept.columns else [""] * len(kept)),
-        "task": kept[C.ACTIVITY].map(dict(tasks)).astype(str).to_numpy(),
-        "eid": kept[C.EVENT_ID].astype(str).to_numpy(),
+        "task": np.array([str(tasks[label]) for label in labels], dtype=object)[codes],
+        "eid": keys["eid"].iloc[order].astype(str).to_numpy(),
         "time": kept[C.TIMESTAMP].array,  # tz-aware as it is: no object conversion
     })
-    return frame.sort_values(["case", "time", "eid"], kind="stable").reset_index(drop=True)
 
 
 def run_deviations(run: CheckRun) -> Deviations:
@@ -209,12 +217,19 @@ def flow_counts(projected: pd.DataFrame, channel: str) -> tuple[
     first[1:] = case[1:] != case[:-1]
     last = np.ones(len(case), dtype=bool)
     last[:-1] = first[1:]
-    # A pair counts once per case, however often the case repeats it.
-    follows = pd.DataFrame({"case": case[:-1], "source": task[:-1], "target": task[1:]})
-    follows = follows[~last[:-1]].drop_duplicates()
-    pairs = follows.groupby(["source", "target"], sort=False).size()
-    flows = {(str(a), str(b)): int(n) for a, b, n in zip(
-        pairs.index.get_level_values(0), pairs.index.get_level_values(1), pairs, strict=True)}
+    # A pair counts once per case, however often the case repeats it. On integer codes:
+    # the case's number and the pair (source code * tasks + target code) in one key.
+    codes, names = pd.factorize(task)
+    width = max(len(names), 1)
+    pair = codes[:-1].astype(np.int64) * width + codes[1:]
+    number = np.cumsum(first)[:-1] - 1
+    inner = np.flatnonzero(~last[:-1])  # the pairs within one case
+    _, at = np.unique(number[inner] * (width * width) + pair[inner], return_index=True)
+    once = pair[inner][np.sort(at)]  # each case's pairs once, in the order first seen
+    distinct, seen, counts = np.unique(once, return_index=True, return_counts=True)
+    ranked = np.argsort(seen, kind="stable")  # pairs in the order first seen, as before
+    flows = {(str(names[k // width]), str(names[k % width])): int(n)
+             for k, n in zip(distinct[ranked].tolist(), counts[ranked].tolist(), strict=True)}
     return (flows,
             _counts(task[first]), _counts(task[last]), int(first.sum()))
 
