@@ -40,29 +40,47 @@ class RefundExceedsCharge(Rule):
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         charged = ~np.asarray(facts.column(C.CHARGE_ID).isna(), dtype=bool)
-        columns = (C.CHARGE_ID, C.CASE, C.EVENT_ID, C.TIMESTAMP, C.AMOUNT, C.CURRENCY)
-        payouts = facts.frame(np.flatnonzero(facts.mask("paid") & charged), columns)
-        purchases = facts.frame(np.flatnonzero(facts.mask("purchase") & charged), columns)
-        charges = (purchases[purchases[C.CHARGE_ID].notna()].groupby(C.CHARGE_ID)
+        pay_at = np.flatnonzero(facts.mask("paid") & charged)
+        buy_at = np.flatnonzero(facts.mask("purchase") & charged)
+        # Charges as integer codes in the order of their ids, cases as their positions in
+        # the sorted case ids: groups and sorts on integers, in the order of the ids.
+        ids = pd.Series(facts.column(C.CHARGE_ID).take(np.r_[pay_at, buy_at]))
+        codes, charge_ids = pd.factorize(ids, sort=True)
+        pay_charge, buy_charge = codes[:len(pay_at)], codes[len(pay_at):]
+        n_cases = max(facts.n_cases, 1)
+        values = (C.EVENT_ID, C.TIMESTAMP, C.AMOUNT, C.CURRENCY)
+        purchases = facts.frame(buy_at, values)
+        charges = (purchases.groupby(buy_charge, sort=True)
                    .agg(charge_amount=(C.AMOUNT, "first"), charge_currency=(C.CURRENCY, "first"),
                         charge_eid=(C.EVENT_ID, "first")))
-        per_case = (payouts.groupby([C.CHARGE_ID, C.CASE])
+        payouts = facts.frame(pay_at, values)
+        pair = pay_charge.astype(np.int64) * n_cases + facts.case_code[pay_at]
+        per_case = (payouts.groupby(pair, sort=True)
                     .agg(paid=(C.AMOUNT, "sum"), first_time=(C.TIMESTAMP, "min"),
-                         currency=(C.CURRENCY, "first"))
-                    .reset_index().join(charges, on=C.CHARGE_ID))
-        per_case = per_case[per_case["charge_amount"].notna()
-                            & (per_case["currency"] == per_case["charge_currency"])]
-        per_case = per_case.sort_values([C.CHARGE_ID, "first_time", C.CASE], kind="stable")
-        per_case["refunded"] = per_case.groupby(C.CHARGE_ID)["paid"].cumsum()
+                         currency=(C.CURRENCY, "first")))
+        keys = per_case.index.to_numpy(dtype=np.int64)
+        per_case["charge_code"], per_case["case_code"] = keys // n_cases, keys % n_cases
+        per_case = per_case.join(charges, on="charge_code")
+        per_case = per_case[(per_case["charge_amount"].notna()
+                             & (per_case["currency"] == per_case["charge_currency"]))
+                            .fillna(False).astype(bool)]
+        # Per charge, its cases by the time of their first payout (then case id).
+        order = np.lexsort((per_case["case_code"].to_numpy(),
+                            per_case["first_time"].to_numpy(),
+                            per_case["charge_code"].to_numpy()))
+        per_case = per_case.iloc[order]
+        per_case["refunded"] = per_case.groupby("charge_code")["paid"].cumsum()
         per_case["excess"] = per_case["refunded"] - per_case["charge_amount"]
-        hits = per_case[per_case["excess"] > facts.tolerance()]
+        hits = per_case[per_case["excess"] > facts.tolerance()].copy()
         # The payouts' event ids, for the (charge, case) pairs found only, in log order.
-        keys = [C.CHARGE_ID, C.CASE]
-        found = pd.MultiIndex.from_frame(hits[keys])
-        mine = payouts[pd.MultiIndex.from_frame(payouts[keys]).isin(found)]
-        eids = mine.groupby(keys)[C.EVENT_ID].agg(list).rename("eids")
-        hits = hits.join(eids, on=keys)
-        hits = hits.rename(columns={C.CHARGE_ID: "charge"}).groupby(C.CASE).first()
+        found = np.flatnonzero(np.isin(pair, hits.index.to_numpy(dtype=np.int64)))
+        eids = pd.Series(payouts[C.EVENT_ID].to_numpy(dtype=object)[found]).groupby(
+            pair[found], sort=False).agg(list)
+        hits["eids"] = eids.reindex(hits.index).to_numpy()
+        hits["charge"] = np.asarray(charge_ids, dtype=object)[
+            hits["charge_code"].to_numpy(dtype=np.int64)]
+        hits[C.CASE] = facts.case_ids[hits["case_code"].to_numpy(dtype=np.int64)]
+        hits = hits.drop(columns=["charge_code", "case_code"]).groupby(C.CASE).first()
         return self.findings(
             facts, hits, events=("charge_eid", "eids"), when="first_time", amount="excess",
             evidence=("charge", "charge_amount", "refunded", "currency"),
