@@ -6,6 +6,7 @@ returns. Nothing here prints or writes files.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import sys
 from collections import defaultdict
@@ -78,6 +79,13 @@ class CheckRun:
         }
 
     def summary(self) -> dict[str, Any]:
+        """The run's counts (computed once per finished run: every writer asks; a copy is
+        returned, so that a caller's change is not seen by the next)."""
+        if "summary" not in self.memo:
+            self.memo["summary"] = self._summary()
+        return copy.deepcopy(self.memo["summary"])
+
+    def _summary(self) -> dict[str, Any]:
         findings = self.result.findings
         active = [f for f in findings if not f.waived]
         per_rule: dict[str, list[int]] = defaultdict(lambda: [0, 0])
