@@ -106,9 +106,10 @@ def _run_deviations(run: CheckRun) -> Deviations:
                 sync = syncs[id(case.alignment)] = frozenset(
                     m.model for m in case.alignment.moves
                     if m.kind == "sync" and m.model is not None)
+            deviations = tuple((d.kind, d.task, tuple(d.event_ids))
+                               for d in case.deviations) if case.deviations else ()
             out.cases[str(case.case_id)] = CaseDeviations(
-                str(case.case_id), str(case.channel),
-                tuple((d.kind, d.task, tuple(d.event_ids)) for d in case.deviations), sync)
+                str(case.case_id), str(case.channel), deviations, sync)
         return out
     return _from_findings(run)
 
@@ -181,11 +182,14 @@ class ChannelOverlay:
 
 def task_counts(deviations: Deviations, channel: str) -> dict[str, TaskCounts]:
     counts: dict[str, TaskCounts] = defaultdict(TaskCounts)
+    # Cases of one variant share one set of tasks in sync: counted per set, not per case.
+    in_sync: Counter[frozenset[str]] = Counter()
     for case in deviations.cases.values():
         if case.channel != channel:
             continue
-        for task in case.sync_tasks:
-            counts[task].sync += 1
+        in_sync[case.sync_tasks] += 1
+        if not case.deviations:
+            continue
         skipped, wrong, inserted_cases = set(), set(), set()
         for kind, task, ids in case.deviations:
             if kind == "skipped":
@@ -201,6 +205,9 @@ def task_counts(deviations: Deviations, channel: str) -> dict[str, TaskCounts]:
             counts[task].wrong_order += 1
         for task in inserted_cases:
             counts[task].inserted_cases += 1
+    for tasks, cases in in_sync.items():
+        for task in tasks:
+            counts[task].sync += cases
     return dict(counts)
 
 
