@@ -199,19 +199,43 @@ def _charge_copies(charges: pd.DataFrame,
 
 def _fill_case_ids(log: pd.DataFrame, *, is_source: pd.Series,
                    config: SourcesConfig) -> pd.DataFrame:
-    """Every event of a correlated case carries the case's ticket, order and charge."""
-    log = log.copy(deep=False)  # written with .loc below: copy-on-write copies those columns
-    part = log if bool(is_source.all()) else log[is_source]
-    ticket_systems = list(config.ticketing)
-    grouped = part.groupby(C.CASE, sort=False)
-    ticket = part[part[C.SOURCE_SYSTEM].isin(ticket_systems)].groupby(C.CASE)[C.TICKET_ID].first()
-    order = grouped[C.ORDER_ID].first()
-    charge_events = part[part[C.REFUND_ID].isna() & ~part[C.SOURCE_SYSTEM].isin(ticket_systems)]
-    charges = charge_events.groupby(C.CASE)[C.CHARGE_ID].nunique()
-    only = charge_events.groupby(C.CASE)[C.CHARGE_ID].first()[charges.eq(1)]
-    cases = log.loc[is_source, C.CASE]
-    log.loc[is_source, C.TICKET_ID] = cases.map(ticket).astype("string")
-    log.loc[is_source, C.ORDER_ID] = cases.map(order).astype("string")
-    filled = cases.map(only).astype("string")
-    log.loc[is_source, C.CHARGE_ID] = filled.fillna(log.loc[is_source, C.CHARGE_ID])
+    """Every event of a correlated case carries the case's ticket, order and charge.
+
+    Per case (as integer codes, not a lookup of each event's case id): the first ticket id
+    its ticketing events state, the first order id its events state, and its charge where
+    its charge events name exactly one."""
+    log = log.copy(deep=False)  # columns are replaced, never written into
+    source = np.asarray(is_source, dtype=bool)
+    everything = bool(source.all())
+    part = log if everything else log[source]
+    codes, uniques = pd.factorize(part[C.CASE])
+    codes = np.asarray(codes, dtype=np.int64)
+    n = len(uniques)
+    from_ticketing = part[C.SOURCE_SYSTEM].isin(list(config.ticketing)).fillna(False) \
+        .to_numpy(dtype=bool)
+
+    def first(column: str, where: np.ndarray) -> pd.Series:
+        """Per case code: the first non-missing value of `column` among events `where`."""
+        values = part[column].astype("string")
+        firsts = values[where].groupby(codes[where]).first()
+        return firsts.reindex(range(n))
+
+    ticket = first(C.TICKET_ID, from_ticketing)
+    order = first(C.ORDER_ID, np.ones(len(part), dtype=bool))
+    charge_events = part[C.REFUND_ID].isna().to_numpy(dtype=bool) & ~from_ticketing
+    charges = part[C.CHARGE_ID].astype("string")[charge_events].groupby(
+        codes[charge_events]).nunique().reindex(range(n), fill_value=0)
+    only = first(C.CHARGE_ID, charge_events).where(charges.to_numpy() == 1)
+
+    def per_event(values: pd.Series) -> pd.Series:
+        return pd.Series(values.array.take(codes), index=part.index, dtype="string")
+
+    filled = per_event(only).fillna(part[C.CHARGE_ID].astype("string"))
+    updates = {C.TICKET_ID: per_event(ticket), C.ORDER_ID: per_event(order),
+               C.CHARGE_ID: filled}
+    for column, values in updates.items():
+        if everything:  # the usual import: whole columns, in the log's own dtype
+            log[column] = values.astype(log[column].dtype)
+        else:
+            log.loc[source, column] = values
     return log
