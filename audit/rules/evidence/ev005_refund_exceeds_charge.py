@@ -64,9 +64,11 @@ class RefundExceedsCharge(Rule):
         per_case = per_case[(per_case["charge_amount"].notna()
                              & (per_case["currency"] == per_case["charge_currency"]))
                             .fillna(False).astype(bool)]
-        # Per charge, its cases by the time of their first payout (then case id).
-        order = np.lexsort((per_case["case_code"].to_numpy(),
-                            per_case["first_time"].to_numpy(),
+        # Per charge, its cases by the time of their first payout (then case id); times as
+        # integers (missing last, as pandas sorts them), never as Timestamp objects.
+        first_time = pd.DatetimeIndex(per_case["first_time"])
+        stamps = np.where(first_time.isna(), np.iinfo(np.int64).max, first_time.asi8)
+        order = np.lexsort((per_case["case_code"].to_numpy(), stamps,
                             per_case["charge_code"].to_numpy()))
         per_case = per_case.iloc[order]
         per_case["refunded"] = per_case.groupby("charge_code")["paid"].cumsum()
