@@ -264,11 +264,15 @@ class Workbook:
             try:
                 while (chunk := self._queue.get()) is not None:
                     stream.write(chunk)
-                stream.close()
             except BaseException as exc:  # handed to the producing thread
                 self._error = exc
                 while self._queue.get() is not None:  # unblock the producer
                     pass
+            finally:
+                try:
+                    stream.close()
+                except BaseException as exc:
+                    self._error = self._error or exc
 
         self._writer = threading.Thread(target=drain, name="xlsx-deflate", daemon=True)
         self._writer.start()
@@ -336,11 +340,16 @@ class Workbook:
         self._zip.close()
 
     def _abandon(self) -> None:
-        if self._writer is not None:
-            self._queue.put(None)
-            self._writer.join()
-        self._zip.close()
-        self.path.unlink(missing_ok=True)
+        """After an error: the partial file is removed (the error is the caller's to see)."""
+        try:
+            if self._writer is not None:
+                self._queue.put(None)
+                self._writer.join()
+            self._zip.close()
+        except (ValueError, OSError):
+            pass  # a broken entry: the file goes anyway
+        finally:
+            self.path.unlink(missing_ok=True)
 
     def _entry(self, name: str, xml: str) -> None:
         if not xml.startswith("<?xml"):

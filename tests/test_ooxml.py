@@ -94,3 +94,13 @@ def test_duplicate_sheet_names_and_bad_cells_are_refused(tmp_path: Path) -> None
             sheet.row_xml(2, "")
     assert ooxml.column_letters(0) == "A" and ooxml.column_letters(26) == "AA"
     assert ooxml.column_letters(16_383) == "XFD"
+
+
+def test_an_error_mid_sheet_leaves_no_partial_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.xlsx"
+    with pytest.raises(RuntimeError, match="stop"), ooxml.Workbook(path) as book:
+        sheet = book.add_sheet("Findings")
+        for k in range(50_000):  # more than one compressed chunk
+            sheet.row([(f"row {k}", ooxml.CELL), (k, ooxml.AMOUNT)])
+        raise RuntimeError("stop")
+    assert not path.exists()
