@@ -193,9 +193,9 @@ class Sheet:
         if not self._started:
             self._start()
         tail = ["</sheetData>"]
-        if self.filter_columns:
-            last = column_letters(self.filter_columns - 1)
-            tail.append(f'<autoFilter ref="A1:{last}{max(self.rows, 2)}"/>')
+        ref = self.filter_ref
+        if ref is not None:
+            tail.append(f'<autoFilter ref="{ref.replace("$", "")}"/>')
         tail.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" '
                     'header="0.3" footer="0.3"/></worksheet>')
         self.book._write("".join(tail))
@@ -204,6 +204,7 @@ class Sheet:
 
     @property
     def filter_ref(self) -> str | None:
+        """The autofilter's range over every row written ($A$1:$O$N), None without one."""
         if not self.filter_columns:
             return None
         last = column_letters(self.filter_columns - 1)
