@@ -10,11 +10,13 @@ appended to its id). Charges no case refers to are sales, not refund cases: left
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from audit import canonical as C
 from audit.sources.config import SourcesConfig
@@ -27,174 +29,213 @@ class Correlation:
     unresolved: pd.DataFrame = field(default_factory=pd.DataFrame)
     """References to ids no export contains: file, row, field, value, reason (kept events)."""
     left_out: int = 0
-    """Charges that no ticket or refund refers to (sales, not refund cases)."""
+    """Charge events that no ticket or refund refers to (sales, not refund cases), counting
+    charge events without a charge id (nothing can refer to them)."""
 
 
-def _first_order(frame: pd.DataFrame, key: str) -> dict[str, str | None]:
-    """Each `key` value (sorted) -> the first order id its events state, or None."""
-    firsts = frame.groupby(key, sort=True)[C.ORDER_ID].first()
-    return {str(k): (None if pd.isna(v) else str(v))
-            for k, v in zip(firsts.index.tolist(), firsts.tolist(), strict=True)}
+def _mask(values: pd.Series) -> np.ndarray:
+    """A boolean Series (missing = False) as a numpy mask."""
+    return values.fillna(False).to_numpy(dtype=bool)
+
+
+def _arrow(values: pd.Series | pd.Index) -> pa.Array:
+    array = pa.array(values.array, from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _positions_in(values: pd.Series, labels: pd.Index) -> np.ndarray:
+    """Each value's position among `labels` (unique), -1 where missing or not among them.
+    Arrow's hash lookup: pandas' isin/map on Arrow strings walk the labels in Python."""
+    found = _arrow(values)
+    at = pc.index_in(found, value_set=_arrow(labels).cast(found.type))
+    return np.asarray(pc.fill_null(at, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _lookup(values: pd.Series, table: pd.Series) -> pd.Series:
+    """``values.map(table)`` (string values and labels; missing where not found)."""
+    at = _positions_in(values, table.index)
+    return pd.Series(table.array.take(at, allow_fill=True), dtype="string")
 
 
 def correlate(log: pd.DataFrame, config: SourcesConfig) -> Correlation:
-    """Assign refund cases to events read from ticketing and payment exports."""
+    """Assign refund cases to events read from ticketing and payment exports.
+
+    Column-wise throughout: the events of each kind are found as positions, their cases
+    computed from the few columns that decide them, and every column of the log is taken
+    once, straight into the correlated log's (case, time, file, row) order."""
     system = log[C.SOURCE_SYSTEM].astype("string")
-    is_ticket = system.isin(list(config.ticketing)).fillna(False).astype(bool)
-    is_pay = system.isin(list(config.payments)).fillna(False).astype(bool)
-    other = log[~is_ticket & ~is_pay]
-    tickets = log[is_ticket]
-    pays = log[is_pay]
-    refunds = pays[pays[C.REFUND_ID].notna()]
-    charges = pays[pays[C.REFUND_ID].isna()]
-    del pays
-    problems: list[dict[str, object]] = []
-    notes: list[str] = []
-
-    order_of_ticket = _first_order(tickets, C.TICKET_ID)
-    tickets_of_order: dict[str, list[str]] = defaultdict(list)
-    for ticket, order in order_of_ticket.items():
-        if order is not None:
-            tickets_of_order[order].append(ticket)
-    order_of_charge = _first_order(charges, C.CHARGE_ID)
-    charges_of_order: dict[str, list[str]] = defaultdict(list)
-    for charge, order in order_of_charge.items():
-        if order is not None:
-            charges_of_order[order].append(charge)
-
-    # Which case each refund belongs to (plain lists: one pass, no per-row Series).
-    case_of_refund: dict[int, str] = {}
-    orphan_groups: dict[str, list[int]] = defaultdict(list)
+    is_ticket = _mask(system.isin(list(config.ticketing)))
+    is_pay = _mask(system.isin(list(config.payments)))
+    is_refund = is_pay & log[C.REFUND_ID].notna().to_numpy(dtype=bool)
+    other_pos = np.flatnonzero(~is_ticket & ~is_pay)
+    ticket_pos = np.flatnonzero(is_ticket)
+    refund_pos = np.flatnonzero(is_refund)
+    charge_pos = np.flatnonzero(is_pay & ~is_refund)
     by_order = config.ticket_to_charge == "order"
-    refund_index = [int(i) for i in refunds.index.tolist()]
-    refund_charge = refunds[C.CHARGE_ID].tolist()
-    # Missing values found column-wise (Series.notna is pd.notna of each cell).
-    for index, named, has_named, charge, has_charge, own_order, has_order, refund_id, file, \
-            row in zip(refund_index, refunds[C.TICKET_ID].tolist(),
-                       refunds[C.TICKET_ID].notna().tolist(), refund_charge,
-                       refunds[C.CHARGE_ID].notna().tolist(), refunds[C.ORDER_ID].tolist(),
-                       refunds[C.ORDER_ID].notna().tolist(), refunds[C.REFUND_ID].tolist(),
-                       refunds[C.SOURCE_FILE].tolist(), refunds[C.SOURCE_ROW].tolist(),
-                       strict=True):
-        if has_named:
-            if str(named) in order_of_ticket:
-                case_of_refund[index] = str(named)
-                continue
-            problems.append({"file": file, "row": row, "field": C.TICKET_ID,
-                             "value": str(named),
-                             "reason": "refund names a ticket no ticketing export contains "
-                                       "(kept as a case of its own)"})
-        if has_charge and str(charge) not in order_of_charge:
-            problems.append({"file": file, "row": row, "field": C.CHARGE_ID,
-                             "value": str(charge),
-                             "reason": "refund names a charge no payment export contains"})
-        order = own_order if has_order else (
-            order_of_charge.get(str(charge)) if has_charge else None)
-        claimants = tickets_of_order.get(str(order), []) if order is not None else []
-        if not has_named and len(claimants) == 1 and by_order:
-            case_of_refund[index] = claimants[0]
-            continue
-        key = str(charge) if has_charge else str(refund_id)
-        orphan_groups[key].append(index)
-    if orphan_groups:
-        # Each orphan group is named by its first refund id in (time, source row) order.
-        members = [i for group in orphan_groups.values() for i in group]
-        orphans = refunds.loc[members, [C.TIMESTAMP, C.SOURCE_ROW, C.REFUND_ID]]
-        orphans = orphans.assign(_group=[k for k, g in orphan_groups.items() for _ in g])
-        orphans = orphans.sort_values([C.TIMESTAMP, C.SOURCE_ROW], kind="stable")
-        first = orphans.groupby("_group", sort=False)[C.REFUND_ID].first()
-        name_of = {str(k): str(v)
-                   for k, v in zip(first.index.tolist(), first.tolist(), strict=True)}
-        for key, group in orphan_groups.items():
-            for index in group:
-                case_of_refund[index] = name_of[key]
-        notes.append(f"correlation: {len(orphan_groups)} payout case(s) without a ticket "
-                     "(kept as their own cases, named by their first refund id)")
 
-    # Which cases each charge belongs to.
-    cases_of_charge: dict[str, set[str]] = defaultdict(set)
+    def column(name: str, positions: np.ndarray) -> pd.Series:
+        """The `name` values at `positions`, as strings, indexed 0..n-1."""
+        return pd.Series(log[name].array.take(positions), dtype="string")
+
+    # The first order id each ticket and each charge states (ids sorted, missing ids dropped).
+    ticket_ids = column(C.TICKET_ID, ticket_pos)
+    order_of_ticket = column(C.ORDER_ID, ticket_pos).groupby(ticket_ids, sort=True).first()
+    charge_ids = column(C.CHARGE_ID, charge_pos)
+    order_of_charge = column(C.ORDER_ID, charge_pos).groupby(charge_ids, sort=True).first()
+    # The one ticket that names an order, for orders exactly one ticket names.
+    claims = order_of_ticket.dropna()
+    claimed = claims.groupby(claims.to_numpy(), sort=False).size()
+    sole = claims[claimed.to_numpy()[_positions_in(claims, claimed.index)] == 1]
+    claimant_of_order = pd.Series(sole.index.to_numpy(), index=sole.to_numpy(), dtype="string")
+
+    refunds = _refund_cases(log, refund_pos, column, order_of_ticket, order_of_charge,
+                            claimant_of_order, by_order=by_order)
+
+    # Which cases each charge belongs to: the tickets naming its order, the refunds of it.
+    pairs = [pd.DataFrame({"charge": refunds.charge[refunds.charge_known],
+                           "case": refunds.case[refunds.charge_known]})]
     if by_order:
-        for ticket, order in order_of_ticket.items():
-            for charge in charges_of_order.get(str(order), []) if order else []:
-                cases_of_charge[charge].add(ticket)
-    charge_of_refund = {index: charge for index, charge, present in zip(
-        refund_index, refund_charge, refunds[C.CHARGE_ID].notna().tolist(), strict=True)
-        if present}
-    for index, case in case_of_refund.items():
-        refunded = charge_of_refund.get(index)
-        if refunded is not None and str(refunded) in order_of_charge:
-            cases_of_charge[str(refunded)].add(case)
+        named = order_of_ticket[order_of_ticket.fillna("").to_numpy() != ""]
+        tickets = pd.DataFrame({"case": named.index.to_numpy(), "order": named.to_numpy()})
+        sold = order_of_charge.dropna()
+        charges = pd.DataFrame({"charge": sold.index.to_numpy(), "order": sold.to_numpy()})
+        pairs.append(tickets.merge(charges, on="order")[["charge", "case"]])
+    owners = pd.concat(pairs, ignore_index=True).astype("string").drop_duplicates()
+    copy_pos, copy_case, shared, left_out = _charge_copies(charge_pos, charge_ids, owners)
 
-    parts: list[pd.DataFrame] = [other]
-    # Shallow copies: a column is replaced, no data is written into (copy-on-write).
-    ticket_part = tickets.copy(deep=False)
-    ticket_part[C.CASE] = ticket_part[C.TICKET_ID].astype("string")
-    parts.append(ticket_part)
-    refund_part = refunds.copy(deep=False)
-    refund_part[C.CASE] = pd.Series(case_of_refund, dtype="string").reindex(refund_part.index)
-    parts.append(refund_part)
-    charge_part, left_out = _charge_copies(charges, cases_of_charge)
-    if charge_part is not None:
-        parts.append(charge_part)
+    notes = list(refunds.notes)
     if left_out:
         notes.append(f"correlation: {left_out} charge event(s) that no ticket or refund refers "
                      "to are sales, not refund cases: left out")
-    out = pd.concat([p for p in parts if len(p)], ignore_index=True)
-    parts.clear()
-    del other, tickets, refunds, charges, ticket_part, refund_part, charge_part
-    out = _fill_case_ids(out, is_source=out[C.SOURCE_SYSTEM].isin(
+    # The correlated log in the order of its parts (other events, tickets, refunds, charge
+    # copies): the first values per case below are taken in this order.
+    source = np.concatenate([other_pos, ticket_pos, refund_pos, copy_pos])
+    case = pd.concat([column(C.CASE, other_pos), ticket_ids, refunds.case,
+                      pd.Series(copy_case, dtype="string")], ignore_index=True)
+    event_id = column(C.EVENT_ID, source)
+    if shared.any():
+        start = len(source) - len(copy_pos)
+        where = np.flatnonzero(shared) + start
+        event_id.iloc[where] = (event_id.iloc[where] + "@" + case.iloc[where]).to_numpy()
+    keys = pd.DataFrame({C.CASE: case, C.EVENT_ID: event_id}, copy=False)
+    for name in (C.SOURCE_SYSTEM, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID, C.REFUND_ID,
+                 C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW):
+        keys[name] = log[name].array.take(source)
+    keys = _fill_case_ids(keys, is_source=keys[C.SOURCE_SYSTEM].isin(
         [*config.ticketing, *config.payments]).fillna(False).astype(bool), config=config)
-    owned = [out]
-    del out  # sorted a column at a time, so that the log is not held twice
-    out = C.sorted_frame(owned, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
-    unresolved = pd.DataFrame(problems, columns=["file", "row", "field", "value", "reason"])
+    order = C.stable_order(keys, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
+    replaced = (C.CASE, C.EVENT_ID, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID)
+    taken = source.take(order)
+    columns = {name: (keys[name].array.take(order) if name in replaced
+                      else log[name].array.take(taken))
+               for name in log.columns}
+    out = pd.DataFrame(columns, columns=list(log.columns), copy=False)
+    unresolved = pd.DataFrame(refunds.problems, columns=["file", "row", "field", "value", "reason"])
     if len(unresolved):
         notes.append(f"correlation: {len(unresolved)} reference(s) to ids no export contains "
                      "(see the correlation problems)")
     return Correlation(out, notes, unresolved, left_out)
 
 
-def _charge_copies(charges: pd.DataFrame,
-                   cases_of_charge: dict[str, set[str]]) -> tuple[pd.DataFrame | None, int]:
+@dataclass
+class _Refunds:
+    """What correlation decided for each refund event (in event order)."""
+
+    case: pd.Series
+    charge: pd.Series
+    charge_known: np.ndarray
+    """The refund names a charge some payment export contains."""
+    problems: list[dict[str, object]]
+    notes: list[str]
+
+
+def _refund_cases(log: pd.DataFrame, positions: np.ndarray,
+                  column: Callable[[str, np.ndarray], pd.Series], order_of_ticket: pd.Series,
+                  order_of_charge: pd.Series, claimant_of_order: pd.Series, *,
+                  by_order: bool) -> _Refunds:
+    """Each refund's case: the ticket it names, if a ticketing export has it; else, naming no
+    ticket, the one ticket that names its order (its own, or its charge's); else a payout
+    case of its own, shared by the refunds of one charge and named by their first refund id
+    in (time, source row) order."""
+    named = column(C.TICKET_ID, positions)
+    charge = column(C.CHARGE_ID, positions)
+    has_named = _mask(named.notna())
+    has_charge = _mask(charge.notna())
+    known_ticket = _positions_in(named, order_of_ticket.index) >= 0
+    charge_known = _positions_in(charge, order_of_charge.index) >= 0
+    case = named.where(known_ticket)
+    rest = ~known_ticket
+    unknown_ticket = has_named & rest
+    unknown_charge = rest & has_charge & ~charge_known
+
+    problems: list[dict[str, object]] = []
+    flagged = np.flatnonzero(unknown_ticket | unknown_charge)
+    if len(flagged):
+        files = log[C.SOURCE_FILE].iloc[positions[flagged]].tolist()
+        rows = log[C.SOURCE_ROW].iloc[positions[flagged]].tolist()
+        for at, file, row in zip(flagged.tolist(), files, rows, strict=True):
+            if unknown_ticket[at]:
+                problems.append({"file": file, "row": row, "field": C.TICKET_ID,
+                                 "value": str(named.iat[at]),
+                                 "reason": "refund names a ticket no ticketing export "
+                                           "contains (kept as a case of its own)"})
+            if unknown_charge[at]:
+                problems.append({"file": file, "row": row, "field": C.CHARGE_ID,
+                                 "value": str(charge.iat[at]),
+                                 "reason": "refund names a charge no payment export contains"})
+
+    notes: list[str] = []
+    if by_order and len(claimant_of_order):
+        order = column(C.ORDER_ID, positions).fillna(
+            _lookup(charge, order_of_charge))
+        claimant = _lookup(order, claimant_of_order)
+        by_claim = rest & ~has_named & _mask(claimant.notna())
+        case[by_claim] = claimant[by_claim]
+    else:
+        by_claim = np.zeros(len(positions), dtype=bool)
+    orphan = np.flatnonzero(rest & ~by_claim)
+    if len(orphan):
+        refund_ids = column(C.REFUND_ID, positions[orphan])
+        key = charge.iloc[orphan].reset_index(drop=True).fillna(refund_ids)
+        members = pd.DataFrame({"key": key, C.TIMESTAMP: log[C.TIMESTAMP].array.take(
+            positions[orphan]), C.SOURCE_ROW: log[C.SOURCE_ROW].array.take(positions[orphan])})
+        ranked = C.stable_order(members, ["key", C.TIMESTAMP, C.SOURCE_ROW])
+        keys = key.take(ranked).to_numpy()
+        first = np.ones(len(keys), dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
+        name_of = pd.Series(refund_ids.take(ranked[first]).to_numpy(), index=keys[first],
+                            dtype="string")
+        case.iloc[orphan] = _lookup(key, name_of).to_numpy()
+        notes.append(f"correlation: {int(first.sum())} payout case(s) without a ticket "
+                     "(kept as their own cases, named by their first refund id)")
+    return _Refunds(case, charge, charge_known, problems, notes)
+
+
+def _charge_copies(positions: np.ndarray, charge_ids: pd.Series, owners: pd.DataFrame,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """One copy of each charge's events per case it belongs to (charge ids in order of first
-    appearance, then cases sorted); a charge in several cases gets the case appended to its
-    event ids. Also the number of charge events no case refers to (left out)."""
-    keyed = charges[charges[C.CHARGE_ID].notna()]
-    keys = [str(k) for k in keyed[C.CHARGE_ID].tolist()]
-    if not keys:
-        return None, 0
-    codes, uniques = pd.factorize(np.asarray(keys, dtype=object))
+    appearance, then cases sorted, then events in log order): the copies' log positions,
+    their cases, whether their charge is in several cases (so its event ids get the case
+    appended), and the number of charge events no case refers to (left out; a charge event
+    without a charge id cannot be referred to)."""
+    keyed = np.flatnonzero(_mask(charge_ids.notna()))
+    codes, uniques = pd.factorize(charge_ids.iloc[keyed])
+    codes = np.asarray(codes, dtype=np.int64)
+    owner_code = _positions_in(owners["charge"], pd.Index(uniques))
+    pairs = pd.DataFrame({"code": owner_code, "case": owners["case"].to_numpy()})
+    order = C.stable_order(pairs, ["code", "case"])
+    pair_code = owner_code[order]
+    pair_case = pairs["case"].to_numpy()[order]
+    counts = np.bincount(codes, minlength=len(uniques))
+    bounds = np.concatenate([[0], np.cumsum(counts)])
     grouped = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[grouped], np.arange(len(uniques) + 1))
-    take: list[int] = []
-    owner_of: list[str] = []
-    shared: list[bool] = []
-    left_out = 0
-    grouped_list, bounds_list = grouped.tolist(), bounds.tolist()
-    for code, key in enumerate(uniques.tolist()):
-        positions = grouped_list[bounds_list[code]:bounds_list[code + 1]]
-        owners = sorted(cases_of_charge.get(str(key), set()))
-        if not owners:
-            left_out += len(positions)
-            continue
-        for owner in owners:
-            take.extend(positions)
-            owner_of.extend([owner] * len(positions))
-        shared.extend([len(owners) > 1] * (len(positions) * len(owners)))
-    if not take:
-        return None, left_out
-    copies = keyed.iloc[take]  # a new frame already (copy-on-write)
-    copies[C.CASE] = owner_of
-    copies["_order"] = np.arange(len(copies))
-    is_shared = np.asarray(shared, dtype=bool)
-    single = copies[~is_shared]
-    several = copies[is_shared]
-    if len(several):
-        several[C.EVENT_ID] = (several[C.EVENT_ID].astype("string") + "@"
-                               + several[C.CASE].astype("string"))
-    both = pd.concat([p for p in (single, several) if len(p)])
-    both = both.sort_values("_order", kind="stable").drop(columns="_order")
-    return both, left_out
+    owned_by = np.bincount(pair_code, minlength=len(uniques))
+    lengths = counts[pair_code]
+    before = np.cumsum(lengths) - lengths
+    take = np.repeat(bounds[pair_code] - before, lengths) + np.arange(int(lengths.sum()))
+    left_out = len(charge_ids) - len(keyed) + int(counts[owned_by == 0].sum())
+    return (positions[keyed[grouped[take]]], np.repeat(pair_case, lengths),
+            np.repeat(owned_by[pair_code] > 1, lengths), left_out)
 
 
 def _fill_case_ids(log: pd.DataFrame, *, is_source: pd.Series,

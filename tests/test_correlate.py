@@ -100,3 +100,54 @@ def test_a_canonical_log_is_not_correlated_again() -> None:
     again = import_and_correlate([(canonical, None)]).log
     assert len(again) == len(import_sources([(canonical, None)]).log)
     assert again[C.EVENT_ID].is_unique
+
+
+def test_charges_alone_are_sales_left_out_not_an_error() -> None:
+    result = import_and_correlate([(DATA / "stripe" / "charges.csv", "stripe")])
+    assert len(result.log) == 0
+    assert "correlation: 2 charge event(s) that no ticket or refund refers to are sales, " \
+           "not refund cases: left out" in result.notes
+
+
+def events(*rows: tuple[str, str, str | None, str | None, str | None, str | None, int]
+           ) -> pd.DataFrame:
+    """A log as imported from exports: (event id, system, ticket, order, charge, refund,
+    minute) per event, one source row each."""
+    columns = [C.EVENT_ID, C.SOURCE_SYSTEM, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID, C.REFUND_ID]
+    frame = pd.DataFrame([r[:6] for r in rows], columns=columns).astype("string")
+    frame[C.CASE] = frame[C.EVENT_ID]  # provisional: each record's own key
+    frame[C.ACTIVITY] = "x"
+    frame[C.TIMESTAMP] = pd.to_datetime([f"2026-07-01 10:{r[6]:02d}" for r in rows], utc=True)
+    frame[C.SOURCE_FILE] = frame[C.SOURCE_SYSTEM].astype("str")
+    frame[C.SOURCE_ROW] = range(2, len(rows) + 2)
+    return frame
+
+
+def test_a_charge_two_tickets_share_is_copied_into_both_cases() -> None:
+    log = events(("z:1", "zendesk", "T1", "O1", None, None, 0),
+                 ("z:2", "zendesk", "T2", "O1", None, None, 1),
+                 ("s:ch", "stripe", None, "O1", "ch", None, 2),
+                 ("s:sale", "stripe", None, "O9", "ch9", None, 3),
+                 ("s:noid", "stripe", None, None, None, None, 4))
+    result = correlate(log, load_sources_config())
+    got = result.log
+    assert got[C.EVENT_ID].tolist() == ["z:1", "s:ch@T1", "z:2", "s:ch@T2"]
+    assert got[C.CASE].tolist() == ["T1", "T1", "T2", "T2"]
+    assert set(got[C.CHARGE_ID]) == {"ch"} and set(got[C.ORDER_ID]) == {"O1"}
+    assert result.left_out == 2  # a sale, and a charge event without a charge id
+
+
+def test_refunds_no_ticket_claims_form_payout_cases_named_by_their_first_refund() -> None:
+    log = events(("z:1", "zendesk", "T1", "O1", None, None, 0),
+                 ("s:ch", "stripe", None, "O1", "ch", None, 1),
+                 ("s:re_b", "stripe", None, None, "ch", "re_b", 2),  # O1's one ticket: T1
+                 ("s:re_d", "stripe", None, None, "ch_x", "re_d", 9),
+                 ("s:re_c", "stripe", None, None, "ch_x", "re_c", 5),  # earlier, later row
+                 ("s:re_e", "stripe", "T7", None, None, "re_e", 3))
+    result = correlate(log, load_sources_config())
+    case_of = dict(zip(result.log[C.EVENT_ID], result.log[C.CASE], strict=True))
+    assert case_of == {"z:1": "T1", "s:ch": "T1", "s:re_b": "T1", "s:re_c": "re_c",
+                       "s:re_d": "re_c", "s:re_e": "re_e"}
+    assert result.unresolved[["row", "field", "value"]].values.tolist() == [
+        [5, C.CHARGE_ID, "ch_x"], [6, C.CHARGE_ID, "ch_x"], [7, C.TICKET_ID, "T7"]]
+    assert "correlation: 2 payout case(s) without a ticket" in result.notes[0]
