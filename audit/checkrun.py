@@ -19,6 +19,7 @@ from audit import __version__
 from audit.engines import LOCAL, EngineSpec
 from audit.findings import SEVERITIES, severity_rank
 from audit.ingest import ImportResult
+from audit.memory import return_free_memory
 from audit.policy import Policy, load_policy
 from audit.rules import default_rules
 from audit.rules.engine import AuditResult, run_rules
@@ -180,6 +181,7 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
                                            spec=engine)
     else:
         result = run_rules(imported.log, policy, ruleset, as_of=clock)
+    return_free_memory()  # the rules' facts and per-case work, before the reports
     return CheckRun(imported=imported, policy=policy, result=result, started=started,
                     finished=datetime.now(UTC), inputs=list(sources), command=list(sys.argv),
                     engine=described)

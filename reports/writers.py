@@ -6,12 +6,14 @@ Each takes the finished CheckRun and a folder, writes its file(s), and returns t
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audit.gcpause import gc_paused
+from audit.memory import return_free_memory
 from audit.safety import neutralise_cell
 from reports.graphs import write_graphs
 from reports.html import write_html
@@ -68,9 +70,22 @@ def write_csv(run: CheckRun, out: Path) -> Path:
     return path
 
 
+def _then_freed(writer: Callable[[CheckRun, Path], Path]) -> Callable[[CheckRun, Path], Path]:
+    """`writer`, then its rows, cells and strings' memory given back (see audit.memory)."""
+    @functools.wraps(writer)
+    def wrapper(run: CheckRun, out: Path) -> Path:
+        try:
+            return writer(run, out)
+        finally:
+            return_free_memory()
+
+    return wrapper
+
+
 WRITERS: dict[str, Callable[[CheckRun, Path], Path]] = {
-    name: gc_paused(writer) for name, writer in (
+    name: _then_freed(gc_paused(writer)) for name, writer in (
         ("json", write_json), ("csv", write_csv), ("xlsx", write_xlsx),
         ("graphs", write_graphs), ("html", write_html))}
 """Writers by `--format` name, in the order `all` runs them; each runs with the cyclic
-garbage collector paused (a row, a dict or a string per finding, none in cycles)."""
+garbage collector paused (a row, a dict or a string per finding, none in cycles) and gives
+the memory it freed back when done."""
