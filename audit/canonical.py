@@ -198,13 +198,21 @@ def sorted_frame(owned: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
     """``frame.sort_values(keys, kind="stable").reset_index(drop=True)`` for the one frame in
     `owned`, built a column at a time and dropping each sorted column from the input, so that
     a large log is not held twice (if the caller keeps no other reference to the frame)."""
-    frame = owned.pop()
+    frame = owned[-1]
     order = stable_order(frame, keys)
     if np.array_equal(order, np.arange(len(order))):
+        owned.pop()
         return frame.reset_index(drop=True)
+    return taken_frame(owned, order)
+
+
+def taken_frame(owned: list[pd.DataFrame], positions: np.ndarray) -> pd.DataFrame:
+    """``frame.take(positions).reset_index(drop=True)`` for the one frame in `owned`, a
+    column at a time, each column dropped from the input once taken (see sorted_frame)."""
+    frame = owned.pop()
     names = list(frame.columns)
     columns: dict[str, pd.Series] = {}
     for name in names:
-        columns[name] = frame[name].take(order).reset_index(drop=True)
+        columns[name] = frame[name].take(positions).reset_index(drop=True)
         del frame[name]
     return pd.DataFrame(columns, columns=names, copy=False)

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audit import canonical as C
+from audit.memory import return_free_memory
 from audit.sources.config import SourcesConfig
 
 
@@ -57,20 +58,30 @@ def _lookup(values: pd.Series, table: pd.Series) -> pd.Series:
     return pd.Series(table.array.take(at, allow_fill=True), dtype="string")
 
 
-def correlate(log: pd.DataFrame, config: SourcesConfig) -> Correlation:
-    """Assign refund cases to events read from ticketing and payment exports.
+def correlate(log: pd.DataFrame, config: SourcesConfig, *,
+              release: bool = False) -> Correlation:
+    """Assign refund cases to events read from ticketing and payment exports. With
+    `release`, the caller gives `log` up: each of its columns is dropped once taken into
+    the correlated log (the frame is left without columns), so that a large log is not
+    held twice.
+
+    The events are taken in (provisional case, time, file, row) order, as `import_sources`
+    sorts them, whatever order `log` is in (the import leaves them unsorted when correlation
+    follows): "first" below means first in that order.
 
     Column-wise throughout: the events of each kind are found as positions, their cases
     computed from the few columns that decide them, and every column of the log is taken
     once, straight into the correlated log's (case, time, file, row) order."""
+    base = C.stable_order(log, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
     system = log[C.SOURCE_SYSTEM].astype("string")
-    is_ticket = _mask(system.isin(list(config.ticketing)))
-    is_pay = _mask(system.isin(list(config.payments)))
-    is_refund = is_pay & log[C.REFUND_ID].notna().to_numpy(dtype=bool)
-    other_pos = np.flatnonzero(~is_ticket & ~is_pay)
-    ticket_pos = np.flatnonzero(is_ticket)
-    refund_pos = np.flatnonzero(is_refund)
-    charge_pos = np.flatnonzero(is_pay & ~is_refund)
+    is_ticket = _mask(system.isin(list(config.ticketing)))[base]
+    is_pay = _mask(system.isin(list(config.payments)))[base]
+    is_refund = is_pay & log[C.REFUND_ID].notna().to_numpy(dtype=bool)[base]
+    other_pos = base[~is_ticket & ~is_pay]
+    ticket_pos = base[is_ticket]
+    refund_pos = base[is_refund]
+    charge_pos = base[is_pay & ~is_refund]
+    del base, system
     by_order = config.ticket_to_charge == "order"
 
     def column(name: str, positions: np.ndarray) -> pd.Series:
@@ -91,17 +102,10 @@ def correlate(log: pd.DataFrame, config: SourcesConfig) -> Correlation:
     refunds = _refund_cases(log, refund_pos, column, order_of_ticket, order_of_charge,
                             claimant_of_order, by_order=by_order)
 
-    # Which cases each charge belongs to: the tickets naming its order, the refunds of it.
-    pairs = [pd.DataFrame({"charge": refunds.charge[refunds.charge_known],
-                           "case": refunds.case[refunds.charge_known]})]
-    if by_order:
-        named = order_of_ticket[order_of_ticket.fillna("").to_numpy() != ""]
-        tickets = pd.DataFrame({"case": named.index.to_numpy(), "order": named.to_numpy()})
-        sold = order_of_charge.dropna()
-        charges = pd.DataFrame({"charge": sold.index.to_numpy(), "order": sold.to_numpy()})
-        pairs.append(tickets.merge(charges, on="order")[["charge", "case"]])
-    owners = pd.concat(pairs, ignore_index=True).astype("string").drop_duplicates()
+    owners = _charge_owners(refunds, order_of_ticket, order_of_charge, by_order=by_order)
     copy_pos, copy_case, shared, left_out = _charge_copies(charge_pos, charge_ids, owners)
+    if release:  # memory freed while deciding the cases, before the log's keys are taken
+        return_free_memory()
 
     notes = list(refunds.notes)
     if left_out:
@@ -125,12 +129,25 @@ def correlate(log: pd.DataFrame, config: SourcesConfig) -> Correlation:
         [*config.ticketing, *config.payments]).fillna(False).astype(bool), config=config)
     order = C.stable_order(keys, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
     replaced = (C.CASE, C.EVENT_ID, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID)
+    keys = keys[list(replaced)]
     taken = source.take(order)
-    columns = {name: (keys[name].array.take(order) if name in replaced
-                      else log[name].array.take(taken))
-               for name in log.columns}
-    out = pd.DataFrame(columns, columns=list(log.columns), copy=False)
-    unresolved = pd.DataFrame(refunds.problems, columns=["file", "row", "field", "value", "reason"])
+    problems = refunds.problems
+    # The per-kind work is done: its memory is given back before the log is taken.
+    del (ticket_ids, order_of_ticket, charge_ids, order_of_charge, claims, claimed, sole,
+         claimant_of_order, refunds, owners, case, event_id, source, other_pos,
+         ticket_pos, refund_pos, charge_pos, copy_pos, copy_case, shared)
+    if release:
+        return_free_memory()
+    names = list(log.columns)
+    columns = {}
+    for name in names:
+        columns[name] = (keys[name].array.take(order) if name in replaced
+                         else log[name].array.take(taken))
+        if release:
+            del log[name]
+    del keys
+    out = pd.DataFrame(columns, columns=names, copy=False)
+    unresolved = pd.DataFrame(problems, columns=["file", "row", "field", "value", "reason"])
     if len(unresolved):
         notes.append(f"correlation: {len(unresolved)} reference(s) to ids no export contains "
                      "(see the correlation problems)")
@@ -209,6 +226,21 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray,
         notes.append(f"correlation: {int(first.sum())} payout case(s) without a ticket "
                      "(kept as their own cases, named by their first refund id)")
     return _Refunds(case, charge, charge_known, problems, notes)
+
+
+def _charge_owners(refunds: _Refunds, order_of_ticket: pd.Series, order_of_charge: pd.Series,
+                   *, by_order: bool) -> pd.DataFrame:
+    """(charge, case) pairs, each once: the refunds' cases for the charges they name, and
+    (correlating by order) each ticket for the charges of the order it names."""
+    pairs = [pd.DataFrame({"charge": refunds.charge[refunds.charge_known],
+                           "case": refunds.case[refunds.charge_known]})]
+    if by_order:
+        named = order_of_ticket[order_of_ticket.fillna("").to_numpy() != ""]
+        tickets = pd.DataFrame({"case": named.index.to_numpy(), "order": named.to_numpy()})
+        sold = order_of_charge.dropna()
+        charges = pd.DataFrame({"charge": sold.index.to_numpy(), "order": sold.to_numpy()})
+        pairs.append(tickets.merge(charges, on="order")[["charge", "case"]])
+    return pd.concat(pairs, ignore_index=True).astype("string").drop_duplicates()
 
 
 def _charge_copies(positions: np.ndarray, charge_ids: pd.Series, owners: pd.DataFrame,

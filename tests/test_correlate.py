@@ -148,6 +148,7 @@ def test_refunds_no_ticket_claims_form_payout_cases_named_by_their_first_refund(
     case_of = dict(zip(result.log[C.EVENT_ID], result.log[C.CASE], strict=True))
     assert case_of == {"z:1": "T1", "s:ch": "T1", "s:re_b": "T1", "s:re_c": "re_c",
                        "s:re_d": "re_c", "s:re_e": "re_e"}
+    # Listed in the import's (provisional case, time, file, row) order: s:re_c, s:re_d, ...
     assert result.unresolved[["row", "field", "value"]].values.tolist() == [
-        [5, C.CHARGE_ID, "ch_x"], [6, C.CHARGE_ID, "ch_x"], [7, C.TICKET_ID, "T7"]]
+        [6, C.CHARGE_ID, "ch_x"], [5, C.CHARGE_ID, "ch_x"], [7, C.TICKET_ID, "T7"]]
     assert "correlation: 2 payout case(s) without a ticket" in result.notes[0]

@@ -103,3 +103,24 @@ def test_the_same_export_twice_is_deduplicated_and_counted(tmp_path: Path) -> No
     assert len(result.log) == 3
     for counts in result.files:
         assert counts.read == counts.imported + counts.quarantined
+
+
+def test_a_changed_record_under_a_known_id_is_quarantined_as_a_conflict(
+        tmp_path: Path) -> None:
+    original = DATA / "stripe" / "refunds.csv"
+    lines = original.read_text(encoding="utf-8").splitlines(keepends=True)
+    changed = tmp_path / "refunds_later.csv"  # re_3PR2002 again, with another amount
+    changed.write_text(lines[0] + lines[1] + lines[2].replace(",4990,", ",4000,"),
+                       encoding="utf-8")
+    alone = import_sources([(original, "stripe")])
+    both = import_sources([(original, "stripe"), (changed, "stripe")])
+    pd.testing.assert_frame_equal(both.log, alone.log)  # the first file's events, in order
+    conflict = both.quarantine[both.quarantine["file"] == changed.name]
+    assert conflict[["row", "field", "value"]].values.tolist() == [
+        [3, C.EVENT_ID, "stripe:re_3PR2002"]]
+    assert conflict["reason"].tolist() == ["duplicate event id (first at refunds.csv row 3)"]
+    assert (both.files[1].imported, both.files[1].deduplicated) == (0, 1)
+    unsorted = import_sources([(original, "stripe"), (changed, "stripe")], sort=False)
+    assert unsorted.log[C.SOURCE_ROW].tolist() == [2, 3, 5]  # file order (row 4: bad amount)
+    pd.testing.assert_frame_equal(
+        unsorted.log.sort_values([C.CASE, C.TIMESTAMP]).reset_index(drop=True), both.log)

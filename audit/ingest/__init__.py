@@ -258,8 +258,11 @@ def import_sources(
     object_type: str | None = None,
     sources_config: SourcesConfig | None = None,
     workers: int | None = None,
+    sort: bool = True,
 ) -> ImportResult:
-    """Import files (path, format or None to detect) into one canonical log.
+    """Import files (path, format or None to detect) into one canonical log, sorted by
+    case, time, source file and row (`sort=False`: left in the order read, files in the
+    order given, for a caller that orders the events itself, as correlation does).
 
     Several large files are read in parallel, one worker process per core (`workers`: how
     many; None decides by size, see PARALLEL_FROM_BYTES; 1 reads in this process).
@@ -315,8 +318,10 @@ def import_sources(
     duplicated = log[C.EVENT_ID].duplicated(keep="first")
     deduplicated: dict[int, int] = {}
     if duplicated.any():
-        first = log.loc[~duplicated].set_index(C.EVENT_ID)
         dups = log.loc[duplicated]
+        # Only the first events of the repeated ids: not a copy of the whole log.
+        firsts = ~duplicated & log[C.EVENT_ID].isin(dups[C.EVENT_ID].unique()).fillna(False)
+        first = log.loc[firsts].set_index(C.EVENT_ID)
         # The same record in two exports (overlapping date ranges) is one event: drop and
         # count it. Two different records under one id are a conflict: quarantine.
         content = [c for c in log.columns
@@ -334,7 +339,7 @@ def import_sources(
             "field": C.EVENT_ID, "value": conflicts[C.EVENT_ID].astype(object).to_numpy(),
             "reason": [f"duplicate event id (first at {f} row {r})" for f, r in where]},
             columns=list(QUARANTINE_COLUMNS)))
-        log = log.loc[~duplicated]
+        log = C.taken_frame([log], np.flatnonzero(~duplicated.to_numpy(dtype=bool)))
     merged_roles = None
     if role_histories:
         from audit.sources.roles import apply_roles, merge_roles
@@ -343,9 +348,12 @@ def import_sources(
         log, role_notes = apply_roles(log, merged_roles)
         notes.extend(role_notes)
     ordered = list(C.COLUMNS) + [c for c in log.columns if c not in C.COLUMNS]
-    owned = [log[ordered]]
-    del log
-    log = C.sorted_frame(owned, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
+    if sort:
+        owned = [log[ordered]]
+        del log
+        log = C.sorted_frame(owned, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
+    else:
+        log = log[ordered].reset_index(drop=True)
     quarantine = pd.concat([q for q in quarantines if len(q)], ignore_index=True) if any(
         len(q) for q in quarantines) else empty_quarantine()
     imported = log[_INPUT].value_counts()

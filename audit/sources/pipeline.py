@@ -11,6 +11,7 @@ from audit import canonical as C
 from audit.gcpause import paused_gc
 from audit.ingest import ImportResult, import_sources
 from audit.ingest.mapping import Mapping
+from audit.memory import return_free_memory
 from audit.sources.config import SourcesConfig, load_sources_config
 
 
@@ -34,10 +35,14 @@ def import_and_correlate(
                 for path, fmt in sources]
     names = ", ".join(path.name for path, _ in sources)
     progress.stage(f"reading {len(sources)} input(s): {names}")
+    # Only exports (and role histories): correlation orders the events, so the import
+    # does not sort them first (a take of every column).
+    only_exports = all(fmt in SOURCE_SYSTEMS or fmt == "roles" for _, fmt in resolved)
     with paused_gc():  # millions of small objects read, none in cycles: see paused_gc
         result = import_sources(sources, mapping=mapping, assume_tz=assume_tz,
                                 encoding=encoding, object_type=object_type,
-                                sources_config=config)
+                                sources_config=config, sort=not only_exports)
+    return_free_memory()  # the files' raw cells and per-file frames, before correlating
     # Only events read from exports in this import are correlated: a canonical log (which
     # keeps the provenance of its exports) is already correlated.
     exported = {path.name for path, fmt in resolved if fmt in SOURCE_SYSTEMS}
@@ -45,10 +50,19 @@ def import_and_correlate(
         return result
     progress.stage(f"correlating {len(exported)} export(s) into refund cases")
     fresh = result.log[C.SOURCE_FILE].isin(list(exported)).fillna(False).astype(bool)
-    everything = bool(fresh.all())  # the usual case: no copy of the whole log to correlate
-    with paused_gc():
-        correlation = correlate(result.log if everything else result.log[fresh], config)
-    rest = result.log.iloc[:0] if everything else result.log[~fresh]
+    if fresh.all():  # the usual case: the log is handed over, not held beside its correlation
+        imported = result.log
+        # Empty, with the log's dtypes and no reference to its data (a slice would keep it).
+        result.log = rest = pd.DataFrame({name: pd.Series([], dtype=dtype)
+                                          for name, dtype in imported.dtypes.items()})
+        with paused_gc():
+            correlation = correlate(imported, config, release=True)
+        del imported
+        return_free_memory()
+    else:
+        with paused_gc():
+            correlation = correlate(result.log[fresh], config)
+        rest = result.log[~fresh]
     if len(rest) or not rest.dtypes.equals(correlation.log.dtypes):
         log = pd.concat([rest, correlation.log], ignore_index=True)
         order = C.stable_order(log, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
