@@ -10,7 +10,6 @@ appended to its id). Charges no case refers to are sales, not refund cases: left
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,56 +71,14 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *,
     Column-wise throughout: the events of each kind are found as positions, their cases
     computed from the few columns that decide them, and every column of the log is taken
     once, straight into the correlated log's (case, time, file, row) order."""
-    base = C.stable_order(log, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
-    system = log[C.SOURCE_SYSTEM].astype("string")
-    is_ticket = _mask(system.isin(list(config.ticketing)))[base]
-    is_pay = _mask(system.isin(list(config.payments)))[base]
-    is_refund = is_pay & log[C.REFUND_ID].notna().to_numpy(dtype=bool)[base]
-    other_pos = base[~is_ticket & ~is_pay]
-    ticket_pos = base[is_ticket]
-    refund_pos = base[is_refund]
-    charge_pos = base[is_pay & ~is_refund]
-    del base, system
-    by_order = config.ticket_to_charge == "order"
-
-    def column(name: str, positions: np.ndarray) -> pd.Series:
-        """The `name` values at `positions`, as strings, indexed 0..n-1."""
-        return pd.Series(log[name].array.take(positions), dtype="string")
-
-    # The first order id each ticket and each charge states (ids sorted, missing ids dropped).
-    ticket_ids = column(C.TICKET_ID, ticket_pos)
-    order_of_ticket = column(C.ORDER_ID, ticket_pos).groupby(ticket_ids, sort=True).first()
-    charge_ids = column(C.CHARGE_ID, charge_pos)
-    order_of_charge = column(C.ORDER_ID, charge_pos).groupby(charge_ids, sort=True).first()
-    # The one ticket that names an order, for orders exactly one ticket names.
-    claims = order_of_ticket.dropna()
-    claimed = claims.groupby(claims.to_numpy(), sort=False).size()
-    sole = claims[claimed.to_numpy()[_positions_in(claims, claimed.index)] == 1]
-    claimant_of_order = pd.Series(sole.index.to_numpy(), index=sole.to_numpy(), dtype="string")
-
-    refunds = _refund_cases(log, refund_pos, column, order_of_ticket, order_of_charge,
-                            claimant_of_order, by_order=by_order)
-
-    owners = _charge_owners(refunds, order_of_ticket, order_of_charge, by_order=by_order)
-    copy_pos, copy_case, shared, left_out = _charge_copies(charge_pos, charge_ids, owners)
+    assigned = _assign(log, config)
     if release:  # memory freed while deciding the cases, before the log's keys are taken
         return_free_memory()
-
-    notes = list(refunds.notes)
-    if left_out:
-        notes.append(f"correlation: {left_out} charge event(s) that no ticket or refund refers "
-                     "to are sales, not refund cases: left out")
-    # The correlated log in the order of its parts (other events, tickets, refunds, charge
-    # copies): the first values per case below are taken in this order.
-    source = np.concatenate([other_pos, ticket_pos, refund_pos, copy_pos])
-    case = pd.concat([column(C.CASE, other_pos), ticket_ids, refunds.case,
-                      pd.Series(copy_case, dtype="string")], ignore_index=True)
-    event_id = column(C.EVENT_ID, source)
-    if shared.any():
-        start = len(source) - len(copy_pos)
-        where = np.flatnonzero(shared) + start
-        event_id.iloc[where] = (event_id.iloc[where] + "@" + case.iloc[where]).to_numpy()
-    keys = pd.DataFrame({C.CASE: case, C.EVENT_ID: event_id}, copy=False)
+    source, notes, left_out = assigned.source, assigned.notes, assigned.left_out
+    keys = pd.DataFrame({C.CASE: assigned.case, C.EVENT_ID: assigned.event_id}, copy=False)
+    unresolved = pd.DataFrame(assigned.problems,
+                              columns=["file", "row", "field", "value", "reason"])
+    del assigned
     for name in (C.SOURCE_SYSTEM, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID, C.REFUND_ID,
                  C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW):
         keys[name] = log[name].array.take(source)
@@ -131,12 +88,8 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *,
     replaced = (C.CASE, C.EVENT_ID, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID)
     keys = keys[list(replaced)]
     taken = source.take(order)
-    problems = refunds.problems
-    # The per-kind work is done: its memory is given back before the log is taken.
-    del (ticket_ids, order_of_ticket, charge_ids, order_of_charge, claims, claimed, sole,
-         claimant_of_order, refunds, owners, case, event_id, source, other_pos,
-         ticket_pos, refund_pos, charge_pos, copy_pos, copy_case, shared)
-    if release:
+    del source
+    if release:  # the keys no longer needed, before the log is taken
         return_free_memory()
     names = list(log.columns)
     columns = {}
@@ -147,11 +100,73 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *,
             del log[name]
     del keys
     out = pd.DataFrame(columns, columns=names, copy=False)
-    unresolved = pd.DataFrame(problems, columns=["file", "row", "field", "value", "reason"])
     if len(unresolved):
         notes.append(f"correlation: {len(unresolved)} reference(s) to ids no export contains "
                      "(see the correlation problems)")
     return Correlation(out, notes, unresolved, left_out)
+
+
+def _strings(log: pd.DataFrame, name: str, positions: np.ndarray) -> pd.Series:
+    """The `name` values at `positions`, as strings, indexed 0..n-1."""
+    return pd.Series(log[name].array.take(positions), dtype="string")
+
+
+@dataclass
+class _Assigned:
+    """Each event of the correlated log, in the order of its parts (other events, tickets,
+    refunds, charge copies): its position in the input log, its case and its event id."""
+
+    source: np.ndarray
+    case: pd.Series
+    event_id: pd.Series
+    notes: list[str]
+    problems: list[dict[str, object]]
+    left_out: int
+
+
+def _assign(log: pd.DataFrame, config: SourcesConfig) -> _Assigned:
+    """The cases of the events (see correlate), decided column-wise."""
+    base = C.stable_order(log, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
+    system = log[C.SOURCE_SYSTEM].astype("string")
+    is_ticket = _mask(system.isin(list(config.ticketing)))[base]
+    is_pay = _mask(system.isin(list(config.payments)))[base]
+    is_refund = is_pay & log[C.REFUND_ID].notna().to_numpy(dtype=bool)[base]
+    other_pos = base[~is_ticket & ~is_pay]
+    ticket_pos = base[is_ticket]
+    refund_pos = base[is_refund]
+    charge_pos = base[is_pay & ~is_refund]
+    by_order = config.ticket_to_charge == "order"
+
+    # The first order id each ticket and each charge states (ids sorted, missing ids dropped).
+    ticket_ids = _strings(log, C.TICKET_ID, ticket_pos)
+    order_of_ticket = _strings(log, C.ORDER_ID, ticket_pos).groupby(
+        ticket_ids, sort=True).first()
+    charge_ids = _strings(log, C.CHARGE_ID, charge_pos)
+    order_of_charge = _strings(log, C.ORDER_ID, charge_pos).groupby(
+        charge_ids, sort=True).first()
+    # The one ticket that names an order, for orders exactly one ticket names.
+    claims = order_of_ticket.dropna()
+    claimed = claims.groupby(claims.to_numpy(), sort=False).size()
+    sole = claims[claimed.to_numpy()[_positions_in(claims, claimed.index)] == 1]
+    claimant_of_order = pd.Series(sole.index.to_numpy(), index=sole.to_numpy(), dtype="string")
+
+    refunds = _refund_cases(log, refund_pos, order_of_ticket, order_of_charge,
+                            claimant_of_order, by_order=by_order)
+    owners = _charge_owners(refunds, order_of_ticket, order_of_charge, by_order=by_order)
+    copy_pos, copy_case, shared, left_out = _charge_copies(charge_pos, charge_ids, owners)
+
+    notes = list(refunds.notes)
+    if left_out:
+        notes.append(f"correlation: {left_out} charge event(s) that no ticket or refund refers "
+                     "to are sales, not refund cases: left out")
+    source = np.concatenate([other_pos, ticket_pos, refund_pos, copy_pos])
+    case = pd.concat([_strings(log, C.CASE, other_pos), ticket_ids, refunds.case,
+                      pd.Series(copy_case, dtype="string")], ignore_index=True)
+    event_id = _strings(log, C.EVENT_ID, source)
+    if shared.any():
+        where = np.flatnonzero(shared) + (len(source) - len(copy_pos))
+        event_id.iloc[where] = (event_id.iloc[where] + "@" + case.iloc[where]).to_numpy()
+    return _Assigned(source, case, event_id, notes, refunds.problems, left_out)
 
 
 @dataclass
@@ -166,16 +181,15 @@ class _Refunds:
     notes: list[str]
 
 
-def _refund_cases(log: pd.DataFrame, positions: np.ndarray,
-                  column: Callable[[str, np.ndarray], pd.Series], order_of_ticket: pd.Series,
+def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.Series,
                   order_of_charge: pd.Series, claimant_of_order: pd.Series, *,
                   by_order: bool) -> _Refunds:
     """Each refund's case: the ticket it names, if a ticketing export has it; else, naming no
     ticket, the one ticket that names its order (its own, or its charge's); else a payout
     case of its own, shared by the refunds of one charge and named by their first refund id
     in (time, source row) order."""
-    named = column(C.TICKET_ID, positions)
-    charge = column(C.CHARGE_ID, positions)
+    named = _strings(log, C.TICKET_ID, positions)
+    charge = _strings(log, C.CHARGE_ID, positions)
     has_named = _mask(named.notna())
     has_charge = _mask(charge.notna())
     known_ticket = _positions_in(named, order_of_ticket.index) >= 0
@@ -203,8 +217,7 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray,
 
     notes: list[str] = []
     if by_order and len(claimant_of_order):
-        order = column(C.ORDER_ID, positions).fillna(
-            _lookup(charge, order_of_charge))
+        order = _strings(log, C.ORDER_ID, positions).fillna(_lookup(charge, order_of_charge))
         claimant = _lookup(order, claimant_of_order)
         by_claim = rest & ~has_named & _mask(claimant.notna())
         case[by_claim] = claimant[by_claim]
@@ -212,7 +225,7 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray,
         by_claim = np.zeros(len(positions), dtype=bool)
     orphan = np.flatnonzero(rest & ~by_claim)
     if len(orphan):
-        refund_ids = column(C.REFUND_ID, positions[orphan])
+        refund_ids = _strings(log, C.REFUND_ID, positions[orphan])
         key = charge.iloc[orphan].reset_index(drop=True).fillna(refund_ids)
         members = pd.DataFrame({"key": key, C.TIMESTAMP: log[C.TIMESTAMP].array.take(
             positions[orphan]), C.SOURCE_ROW: log[C.SOURCE_ROW].array.take(positions[orphan])})
