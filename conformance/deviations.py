@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from audit.gcpause import gc_paused
 from conformance.align import (
@@ -42,6 +43,8 @@ ACTIVITY = "concept:name"
 EVENT_ID = "event:id"
 CHANNEL = "refund:channel"
 KINDS = ("skipped", "inserted", "wrong-order")
+COLUMNS = (CASE, ACTIVITY, EVENT_ID, CHANNEL)
+"""The columns of the log check_conformance reads."""
 
 
 @dataclass(frozen=True)
@@ -53,14 +56,53 @@ class Deviation:
     """Inserted or misplaced: the events themselves; skipped: the events around the gap."""
 
 
-@dataclass(frozen=True)
+class EventIds:
+    """The event ids of the judged events of many cases, grouped by case, in one array (an
+    Arrow string array: one buffer, not a Python string per event); a case holds where its
+    run starts and ends. The ids of a case are made Python strings only when asked for."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: Any) -> None:
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def of(self, start: int, end: int) -> tuple[str, ...]:
+        return tuple(self.values.slice(start, end - start).to_pylist())
+
+
+@dataclass(frozen=True, eq=False)
 class CaseConformance:
     case_id: str
     channel: str
     variant: Variant
-    event_ids: tuple[str, ...]
+    """The case's SOP tasks in order; cases of one variant share one tuple."""
     alignment: Alignment
     deviations: tuple[Deviation, ...]
+    ids: EventIds = field(repr=False)
+    start: int = field(default=0, repr=False)
+    """Where the case's events start in `ids` (they end at start + len(variant))."""
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.case_id, self.channel, self.variant, self.event_ids, self.alignment,
+                self.deviations)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal cases: same id, channel, variant, event ids, alignment and deviations
+        (wherever their ids are stored)."""
+        if not isinstance(other, CaseConformance):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((self.case_id, self.channel, self.variant))
+
+    @property
+    def event_ids(self) -> tuple[str, ...]:
+        """The ids of the case's judged events, in the order of `variant`."""
+        return self.ids.of(self.start, self.start + len(self.variant))
 
     @property
     def fitness(self) -> float | None:
@@ -181,7 +223,7 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
     `tasks` maps log labels to SOP task names (labels absent from it are left out);
     `sop_for` gives the BPMN file of a channel, or None.
     """
-    columns = [c for c in (CASE, ACTIVITY, EVENT_ID, CHANNEL) if c in events.columns]
+    columns = [c for c in COLUMNS if c in events.columns]
     kept = events.loc[events[ACTIVITY].isin(list(tasks)).to_numpy(dtype=bool), columns]
     result = ConformanceResult()
     if kept.empty:
@@ -189,36 +231,33 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
     # Each label's task once, then per event by its label's code (not a lookup per event).
     codes, distinct = pd.factorize(kept[ACTIVITY])
     task_col = np.array([str(tasks[label]) for label in distinct], dtype=object)[codes]
-    eids = kept[EVENT_ID].astype(str).to_numpy()
+    eids = _arrow_strings(kept[EVENT_ID])
     # Case ids as Python strings once per case, not per event (1M cases, 7M events).
     case_codes, case_names = pd.factorize(kept[CASE].astype("string"), use_na_sentinel=False)
-    names = np.asarray([str(name) for name in case_names], dtype=object)
+    names = [str(name) for name in case_names]
     channel_of = (kept[CHANNEL].astype("string").fillna("") if CHANNEL in kept.columns
                   else pd.Series("", index=kept.index, dtype="string"))
-    # Per case: (channel, its tasks, its event ids), the tuples shared by everything below.
-    per_case: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
     starts = np.flatnonzero(np.r_[True, case_codes[1:] != case_codes[:-1]])
-    if len(starts) == len(names):
-        # The usual input, sorted by case: each case is one run of rows; slice per case.
-        heads = names[case_codes[starts]].tolist()
-        firsts = [str(c) for c in channel_of.iloc[starts].tolist()]
-        task_list, eid_list = task_col.tolist(), eids.tolist()
-        bounds = [*starts.tolist(), len(kept)]
-        for case, channel, (s, e) in zip(heads, firsts, itertools.pairwise(bounds),
-                                         strict=True):
-            per_case[case] = (channel, tuple(task_list[s:e]), tuple(eid_list[s:e]))
-    else:
-        lists: dict[str, tuple[str, list[str], list[str]]] = {}
-        channels = [str(c) for c in channel_of.tolist()]
-        for case, task, eid, channel in zip(names[case_codes], task_col, eids, channels,
-                                            strict=True):
-            entry = lists.get(case)
-            if entry is None:
-                entry = lists[case] = (channel, [], [])
-            entry[1].append(task)
-            entry[2].append(eid)
-        per_case = {case: (channel, tuple(tasks_), tuple(ids))
-                    for case, (channel, tasks_, ids) in lists.items()}
+    if len(starts) != len(names):
+        # Not grouped by case: grouped here, each case's events in their order, the cases in
+        # the order they first appear (the codes are numbered so).
+        order = np.argsort(case_codes, kind="stable")
+        case_codes, task_col = case_codes[order], task_col[order]
+        eids = eids.take(pa.array(order))
+        channel_of = channel_of.iloc[order]
+        starts = np.flatnonzero(np.r_[True, case_codes[1:] != case_codes[:-1]])
+    ids = EventIds(eids)
+    # Per case: (channel, its tasks, where its events start in `ids`); cases of one variant
+    # share the variant's tuple.
+    per_case: dict[str, tuple[str, tuple[str, ...], int]] = {}
+    shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+    heads = [names[c] for c in case_codes[starts].tolist()]
+    firsts = [str(c) for c in channel_of.iloc[starts].tolist()]
+    task_list = task_col.tolist()
+    bounds = [*starts.tolist(), len(kept)]
+    for case, channel, (s, e) in zip(heads, firsts, itertools.pairwise(bounds), strict=True):
+        variant = tuple(task_list[s:e])
+        per_case[case] = (channel, shared.setdefault(variant, variant), s)
 
     by_channel: dict[str, list[str]] = {}
     for case, (channel, _, _) in per_case.items():
@@ -247,12 +286,13 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
             moves = tuple(_sync(variant))
             alignments[variant] = Alignment(variant, moves, 0, worst)
         for case in case_ids:
-            _, labels, ids = per_case[case]
+            _, labels, start = per_case[case]
             alignment = alignments[labels]
             result.cases[case] = CaseConformance(
-                case, channel, labels, ids, alignment,
+                case, channel, labels, alignment,
                 () if alignment.bounded or alignment.cost == 0
-                else deviations_of(alignment, ids))
+                else deviations_of(alignment, ids.of(start, start + len(labels))),
+                ids, start)
         result.channels[channel or "(no channel)"] = ChannelConformance(
             sop=str(path), cases=len(case_ids), variants=len(counts),
             fitness=log_fitness((alignments[v], n) for v, n in counts.items()),
@@ -262,6 +302,16 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
             bounded_variants=sum(1 for v in counts if alignments[v].bounded),
             seconds=time.perf_counter() - started)
     return result
+
+
+def _arrow_strings(values: pd.Series) -> pa.Array:
+    """A column as one Arrow string array (text as `str()` gives it for other types)."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        values = values.astype(str)
+    data = pa.array(values.astype("string").array, from_pandas=True)
+    if isinstance(data, pa.ChunkedArray):
+        data = data.combine_chunks()
+    return data
 
 
 def _sync(variant: Variant) -> list[Any]:

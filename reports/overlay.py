@@ -60,29 +60,34 @@ class Deviations:
 
 
 def _projected(run: CheckRun) -> pd.DataFrame:
-    """The log on SOP task names: case, channel, task, event id; per case in time order."""
+    """The log on SOP task names: case, channel, task, event id, time; per case in time order
+    (then by event id). Cases and event ids stay Arrow strings, channels and tasks are
+    categories: no Python object per event (a 1M-case log has 6M such events)."""
     log = run.imported.log
     tasks = run.policy.sop_tasks()
     if log.empty or not tasks:
         return pd.DataFrame(columns=["case", "channel", "task", "eid"])
-    columns = [c for c in (C.CASE, C.CHANNEL, C.ACTIVITY, C.EVENT_ID, C.TIMESTAMP)
-               if c in log.columns]
-    kept = log.loc[log[C.ACTIVITY].isin(list(tasks)).to_numpy(dtype=bool), columns]
-    # Sorted by the ids as text (what the strings below compare as), with Arrow's sort.
-    keys = pd.DataFrame({"case": kept[C.CASE].astype("string"),
-                         "time": kept[C.TIMESTAMP],
-                         "eid": kept[C.EVENT_ID].astype("string")})
+    at = np.flatnonzero(log[C.ACTIVITY].isin(list(tasks)).to_numpy(dtype=bool))
+    # Sorted by the ids as text, with Arrow's sort.
+    keys = pd.DataFrame({"case": log[C.CASE].iloc[at].astype("string").array,
+                         "time": log[C.TIMESTAMP].iloc[at].array,
+                         "eid": log[C.EVENT_ID].iloc[at].astype("string").array}, copy=False)
     order = C.stable_order(keys, ["case", "time", "eid"])
-    kept = kept.iloc[order]
-    codes, labels = pd.factorize(kept[C.ACTIVITY])  # each label's task once
+    rows = at[order]
+    # Each label's task once; labels sharing a task share its category.
+    codes, labels = pd.factorize(log[C.ACTIVITY].iloc[rows])
+    names = [str(tasks[label]) for label in labels]
+    categories = list(dict.fromkeys(names))
+    task_code = np.array([categories.index(name) for name in names] + [-1], dtype=np.int64)
+    channel = (log[C.CHANNEL].iloc[rows].astype("string").fillna("")
+               if C.CHANNEL in log.columns else pd.Series("", index=range(len(rows))))
     return pd.DataFrame({
-        "case": keys["case"].iloc[order].astype(str).to_numpy(),
-        "channel": (kept[C.CHANNEL].astype("string").fillna("").astype(str).to_numpy()
-                    if C.CHANNEL in kept.columns else [""] * len(kept)),
-        "task": np.array([str(tasks[label]) for label in labels], dtype=object)[codes],
-        "eid": keys["eid"].iloc[order].astype(str).to_numpy(),
-        "time": kept[C.TIMESTAMP].array,  # tz-aware as it is: no object conversion
-    })
+        "case": keys["case"].take(order).array,
+        "channel": pd.Categorical(channel.to_numpy(dtype=object)),
+        "task": pd.Categorical.from_codes(task_code[codes], categories=pd.Index(categories)),
+        "eid": keys["eid"].take(order).array,
+        "time": keys["time"].take(order).array,  # tz-aware as it is: no object conversion
+    }, copy=False)
 
 
 def run_deviations(run: CheckRun) -> Deviations:
@@ -215,18 +220,20 @@ def flow_counts(projected: pd.DataFrame, channel: str) -> tuple[
         dict[tuple[str, str], int], dict[str, int], dict[str, int], int]:
     """Per pair of tasks the cases of `channel` with one directly followed by the other (on
     the log projected on SOP tasks); per task the cases starting and ending with it."""
-    mine = projected[projected["channel"] == channel]
+    mine = projected[(projected["channel"] == channel).to_numpy(dtype=bool)]
     if mine.empty:
         return {}, {}, {}, 0
-    case = mine["case"].to_numpy()
-    task = mine["task"].to_numpy()
+    # On integer codes: the case's code (the rows come grouped by case) and the task's.
+    case, _ = pd.factorize(mine["case"])
+    codes, distinct = pd.factorize(mine["task"])
+    names = np.asarray(distinct, dtype=object)
+    task = names[codes]
     first = np.ones(len(case), dtype=bool)
     first[1:] = case[1:] != case[:-1]
     last = np.ones(len(case), dtype=bool)
     last[:-1] = first[1:]
-    # A pair counts once per case, however often the case repeats it. On integer codes:
-    # the case's number and the pair (source code * tasks + target code) in one key.
-    codes, names = pd.factorize(task)
+    # A pair counts once per case, however often the case repeats it: the case's number
+    # and the pair (source code * tasks + target code) in one key.
     width = max(len(names), 1)
     pair = codes[:-1].astype(np.int64) * width + codes[1:]
     number = np.cumsum(first)[:-1] - 1

@@ -291,3 +291,44 @@ def test_precision_from_variants_equals_pm4py_on_every_trace(model: str) -> None
         assert precision(net, log) == _pm4py_precision(net, log)
     assert precision(net, partial) < 0.9
     assert precision(net, []) is None
+
+
+def test_check_conformance_groups_events_that_do_not_come_grouped_by_case() -> None:
+    """Events interleaved across cases give each case the same variant, event ids (in their
+    order), alignment and deviations as grouped events, the cases in first-seen order."""
+    from conformance.deviations import check_conformance
+
+    policy = load_policy(default_policy_path())
+    tasks = policy.sop_tasks()
+    cases = {"c2": SWAPS_FOR_GROUPING[0], "c1": SWAPS_FOR_GROUPING[1],
+             "c3": SWAPS_FOR_GROUPING[2]}
+    label_of = {task: label for label, task in reversed(list(tasks.items()))}
+    rows = [{"case:concept:name": case, "concept:name": label_of[task],
+             "event:id": f"{case}-e{i}", "refund:channel": "ecommerce"}
+            for case, variant in cases.items() for i, task in enumerate(variant)]
+    grouped = pd.DataFrame(rows)
+    # Round robin over the cases: every case's events keep their order, no case is one run.
+    interleaved = pd.DataFrame(sorted(rows, key=lambda r: (int(r["event:id"].split("-e")[1]),
+                                                           list(cases).index(
+                                                               r["case:concept:name"]))))
+    results = [check_conformance(frame, tasks, policy.sop_path, engine="r4pm")
+               for frame in (grouped, interleaved)]
+    assert list(results[0].cases) == list(results[1].cases) == ["c2", "c1", "c3"]
+    assert results[0].cases == results[1].cases
+    for case, variant in cases.items():
+        judged = results[1].cases[case]
+        assert judged.variant == variant
+        assert judged.event_ids == tuple(f"{case}-e{i}" for i in range(len(variant)))
+    assert results[1].cases["c1"].deviations  # the swapped one deviates, with its events
+    assert not results[1].cases["c2"].deviations
+    assert {e for d in results[1].cases["c1"].deviations for e in d.event_ids} <= {
+        f"c1-e{i}" for i in range(len(cases["c1"]))}
+
+
+SWAPS_FOR_GROUPING = [
+    ("Receive refund request", "Collect evidence", "Approve refund", "Execute payout",
+     "Notify customer", "Close ticket"),
+    ("Receive refund request", "Collect evidence", "Execute payout", "Approve refund",
+     "Notify customer", "Close ticket"),
+    ("Receive refund request", "Approve refund", "Execute payout", "Close ticket"),
+]

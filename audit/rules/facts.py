@@ -8,8 +8,9 @@ Nothing is computed up front: each group of columns (the first request, the appr
 is built when a rule first asks for it and kept for the rest of the run, so a run of one rule
 pays only for what that rule reads. The work is done on integer codes (the case of each event,
 its control, its resource) with numpy; the log's own columns are only gathered at the
-positions a rule needs. `events` (the sorted log as a frame) and `cases` (the whole table) are
-still there for the conformance check and for callers that want everything.
+positions a rule needs (the conformance check too: it is handed the four columns it reads).
+`events` (the sorted log as a frame) and `cases` (the whole table) are there for callers that
+want everything.
 """
 
 from __future__ import annotations
@@ -387,11 +388,14 @@ class CaseFacts:
     def compute_conformance(self, *, with_precision: bool,
                             processes: int | None = None) -> ConformanceResult:
         """check_conformance on these events with the policy's options."""
-        from conformance.deviations import check_conformance
+        from conformance.deviations import COLUMNS, check_conformance
 
         options = self.policy.conformance
+        # Only the columns the check reads, as they are (the sorted log's own arrays when it
+        # came sorted): `events` would copy every column and keep the copy for the run.
+        events = pd.DataFrame({c: self.column(c) for c in COLUMNS if self.has(c)}, copy=False)
         return check_conformance(
-            self.events, self.policy.sop_tasks(), self.policy.sop_path,
+            events, self.policy.sop_tasks(), self.policy.sop_path,
             mode=options.mode, engine=options.engine, max_states=options.max_states,
             max_seconds=options.max_seconds, with_precision=with_precision,
             processes=processes)
