@@ -8,7 +8,7 @@ is collected rather than stopping at the first.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -192,6 +192,25 @@ def stable_order(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
             pass
     return (frame[keys].reset_index(drop=True).sort_values(keys, kind="stable")
             .index.to_numpy(dtype=np.int64))
+
+
+def text_isin(values: pd.Series, wanted: Iterable[str]) -> np.ndarray:
+    """Per value: whether its text is among `wanted` (missing values are not), as a numpy
+    mask: ``values.astype(str).isin(wanted)``. On Arrow strings (the canonical log's ids)
+    Arrow's hash set is used as it is: pandas' isin converts each wanted value to an Arrow
+    scalar in Python first (about 0.4 s for 100k ids), and astype(str) copies the column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    convert = getattr(wanted, "tolist", None)  # arrays and indexes: in one call
+    texts = list(convert() if callable(convert) else wanted)
+    data = getattr(values.array, "_pa_array", None)
+    if data is not None and (pa.types.is_string(data.type)
+                             or pa.types.is_large_string(data.type)):
+        hit = pc.is_in(data, value_set=pa.array(texts, type=data.type), skip_nulls=True)
+        return np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
+    present = values.notna().to_numpy(dtype=bool)
+    return present & values.astype(str).isin(texts).to_numpy(dtype=bool)
 
 
 def sorted_frame(owned: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:

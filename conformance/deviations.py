@@ -73,7 +73,7 @@ class EventIds:
         return tuple(self.values.slice(start, end - start).to_pylist())
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class CaseConformance:
     case_id: str
     channel: str
@@ -234,7 +234,9 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
     eids = _arrow_strings(kept[EVENT_ID])
     # Case ids as Python strings once per case, not per event (1M cases, 7M events).
     case_codes, case_names = pd.factorize(kept[CASE].astype("string"), use_na_sentinel=False)
-    names = [str(name) for name in case_names]
+    # Converted in one call: iterating an Arrow-backed index makes a scalar per value.
+    names = [v if type(v) is str else str(v) for v in case_names.to_numpy(dtype=object)
+             .tolist()]
     channel_of = (kept[CHANNEL].astype("string").fillna("") if CHANNEL in kept.columns
                   else pd.Series("", index=kept.index, dtype="string"))
     starts = np.flatnonzero(np.r_[True, case_codes[1:] != case_codes[:-1]])

@@ -87,7 +87,7 @@ def attach_case_graphs(cases: list[CaseView], run: CheckRun,
         return ""
     log = run.imported.log
     wanted = {c.case_id for c in chosen}
-    part = log[log[C.CASE].astype(str).isin(wanted)]
+    part = log[C.text_isin(log[C.CASE], wanted)]
     by_case = {str(k): v for k, v in part.groupby(C.CASE, sort=False)}
     controls = run.policy.control_of()
     for case in chosen:

@@ -362,7 +362,7 @@ def _events_by_case(log: pd.DataFrame, case_ids: list[str]) -> dict[str, list[di
     """The events of `case_ids` as records, per case in time order (ties: log order)."""
     if not case_ids or log.empty:
         return {}
-    part = log[log[C.CASE].astype(str).isin(case_ids)].copy()
+    part = log[C.text_isin(log[C.CASE], case_ids)].copy()
     part["__position"] = range(len(part))
     part = part.sort_values([C.CASE, C.TIMESTAMP, "__position"])
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)

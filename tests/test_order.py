@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit.canonical import sorted_frame, stable_order
+from audit.canonical import sorted_frame, stable_order, text_isin
 
 
 def _frame(seed: int, n: int = 3000) -> pd.DataFrame:
@@ -104,3 +104,15 @@ def test_case_facts_take_a_sorted_log_as_it_is_ties_included(dtype: object) -> N
         assert codes.tolist() == [0, 0, 0, 1, 1] and list(cases) == ["A", "B"]
         full = stable_order(log, ["case:concept:name", "time:timestamp", "event:id"])
         assert full.tolist() == (expected or [0, 1, 2, 3, 4])
+
+
+@pytest.mark.parametrize("column", ["arrow", "python", "str", "object", "int", "float"])
+def test_text_isin_is_isin_on_the_text_with_missing_values_never_in(column: str) -> None:
+    frame = _frame(11)
+    values = frame[column]
+    wanted = ["RC-10", "ä-1", "", "1", "-1", "1.0", "1.5", "<NA>", "nan", "None", "😀"]
+    expected = (values.notna() & values.astype(str).isin(wanted)).to_numpy(dtype=bool)
+    assert expected.any() and not expected.all()
+    for given in (wanted, pd.array(wanted, dtype="string"), pd.Index(wanted), iter(wanted)):
+        assert np.array_equal(text_isin(values, given), expected)
+    assert not text_isin(values, []).any()

@@ -320,7 +320,7 @@ def import_sources(
     if duplicated.any():
         dups = log.loc[duplicated]
         # Only the first events of the repeated ids: not a copy of the whole log.
-        firsts = ~duplicated & log[C.EVENT_ID].isin(dups[C.EVENT_ID].unique()).fillna(False)
+        firsts = ~duplicated & C.text_isin(log[C.EVENT_ID], dups[C.EVENT_ID].unique())
         first = log.loc[firsts].set_index(C.EVENT_ID)
         # The same record in two exports (overlapping date ranges) is one event: drop and
         # count it. Two different records under one id are a conflict: quarantine.

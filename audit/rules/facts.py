@@ -475,7 +475,7 @@ class CaseFacts:
 
     def _rows_at(self, at: Ints | None, event_ids: list[str]) -> pd.DataFrame:
         ids = self.column(C.EVENT_ID) if at is None else self.column(C.EVENT_ID).take(at)
-        hit = np.flatnonzero(np.asarray(pd.Series(ids).isin(event_ids), dtype=bool))
+        hit = np.flatnonzero(C.text_isin(pd.Series(ids), event_ids))
         rows = hit if at is None else at[hit]
         return pd.DataFrame({"activity": self.column(C.ACTIVITY).take(rows),
                              "resource": self.column(C.RESOURCE).take(rows),
