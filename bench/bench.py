@@ -87,13 +87,21 @@ def _generated(cases: int) -> Path:
     return parquet
 
 
-def _load(cases: int) -> Any:
-    """The generated log as `check` hands it to the rules: each column in one Arrow chunk
-    (the import's sort gathers every column into one; a parquet file read as it is gives
-    one chunk per row group, on which every take pays a copy of the column)."""
+def _load(cases: int, *, coded: bool = False) -> Any:
+    """The generated log with each column in one Arrow chunk (the import's sort gathers
+    every column into one; a parquet file read as it is gives one chunk per row group, on
+    which every take pays a copy of the column). `coded`: labels, people, roles, systems
+    and files as categories, as `check` hands the log to the rules (audit.canonical.compact);
+    else as text, which pm4py requires."""
     import pyarrow.parquet as pq
 
-    return pq.read_table(_generated(cases)).combine_chunks().to_pandas()
+    from audit import canonical as C
+
+    log = pq.read_table(_generated(cases)).combine_chunks().to_pandas()
+    log = C.plain(log)  # the file may hold categories: text unless asked for
+    if coded:
+        C.compact(log)
+    return log
 
 
 def _policy() -> Any:
@@ -139,7 +147,7 @@ def ours_all_rules(arg: str) -> object:
     from audit.rules import default_rules
     from audit.rules.engine import run_rules
 
-    log = _load(int(arg))
+    log = _load(int(arg), coded=True)
     policy = _policy()
     start = time.perf_counter()
     found = len(run_rules(log, policy, default_rules(), as_of=policy.as_of).findings)

@@ -36,8 +36,8 @@ def _bench() -> Any:
         return importlib.import_module("bench")
 
 
-def _load(arg: str) -> Any:
-    return _bench()._load(int(arg))
+def _load(arg: str, *, coded: bool = False) -> Any:
+    return _bench()._load(int(arg), coded=coded)
 
 
 def _ours(arg: str, code: str) -> tuple[int, float]:
@@ -47,7 +47,7 @@ def _ours(arg: str, code: str) -> tuple[int, float]:
     from audit.rules import default_rules
     from audit.rules.engine import run_rules
 
-    log = _load(arg)
+    log = _load(arg, coded=True)  # as `check` hands it to the rules
     policy = replace(_bench()._policy(), select=(code,))
     rules = default_rules()
     start = time.perf_counter()

@@ -143,6 +143,7 @@ def task_figures(frame: pd.DataFrame) -> dict[str, TaskFigures]:
     waits = (frame.groupby(CASE, sort=False)[TIMESTAMP].diff()).dt.total_seconds()
     grouped = waits.groupby(frame[ACTIVITY])
     counts = frame[ACTIVITY].value_counts()
+    counts = counts[counts > 0]  # a category no event of `frame` has is not an activity
     medians = grouped.median()
     return {str(a): TaskFigures(int(counts[a]), float(medians.get(a, math.nan)))
             for a in sorted(counts.index)}

@@ -523,7 +523,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     if len(log):
         stamps = log[C.TIMESTAMP]
         period = (short_time(stamps.min().isoformat()), short_time(stamps.max().isoformat()))
-        channel_counts = Counter(log.groupby(C.CASE)[C.CHANNEL].first().fillna("unknown"))
+        channel_counts = Counter(log.groupby(C.CASE)[C.CHANNEL].first().astype("string")
+                                 .fillna("unknown"))
     else:
         period, channel_counts = ("", ""), Counter()
 

@@ -38,7 +38,9 @@ def policy() -> Policy:
 
 
 def pm4py_violations(log: pd.DataFrame) -> set[str]:
-    kept = pm4py.filter_four_eyes_principle(log, P.REQUEST, P.APPROVE, keep_violations=True)
+    # pm4py wants text columns; the imported log holds labels and people as categories.
+    kept = pm4py.filter_four_eyes_principle(C.plain(log), P.REQUEST, P.APPROVE,
+                                            keep_violations=True)
     return set(kept[C.CASE])
 
 

@@ -347,6 +347,7 @@ def import_sources(
         merged_roles = merge_roles(role_histories)
         log, role_notes = apply_roles(log, merged_roles)
         notes.extend(role_notes)
+    C.compact(log)  # labels, people, roles, systems, files: a code per event, not a string
     ordered = list(C.COLUMNS) + [c for c in log.columns if c not in C.COLUMNS]
     if sort:
         owned = [log[ordered]]

@@ -219,7 +219,7 @@ class CaseFacts:
 
     def frame(self, at: Ints, columns: Iterable[str]) -> pd.DataFrame:
         """The sorted events at positions `at`, with `columns` of the log."""
-        return pd.DataFrame({c: self.column(c).take(at) for c in columns},
+        return pd.DataFrame({c: _text(self.column(c).take(at)) for c in columns},
                             index=pd.RangeIndex(len(at)))
 
     # --- per-case columns, on first use -------------------------------------------------
@@ -227,8 +227,8 @@ class CaseFacts:
         """Per-case column `name` for all cases, or for the case positions `codes` only (then
         only the events of those cases are aggregated). An array of the column's dtype."""
         def gather(column: str, at: Ints) -> Any:
-            return self.column(column).take(at if codes is None else at[codes],
-                                            allow_fill=True)
+            return _text(self.column(column).take(at if codes is None else at[codes],
+                                                  allow_fill=True))
 
         def count(mask: Mask) -> Any:
             counts = np.bincount(self.case_code[mask], minlength=self.n_cases).astype(int)
@@ -523,6 +523,15 @@ class CaseFacts:
         return {i: (str(a), None if pd.isna(r) else str(r))
                 for i, a, r in zip(unique, rows["activity"], rows["resource"], strict=True)
                 if pd.notna(a)}
+
+
+def _text(values: Any) -> Any:
+    """Values taken from a coded column (audit.canonical.compact) as strings, as the rules
+    read them (a category would change what `map`, `fillna` and arithmetic give); other
+    arrays as they are. Only the values taken are converted, not the column."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.astype("string")
+    return values
 
 
 def _one_chunk(values: Any) -> Any:

@@ -65,6 +65,7 @@ def import_and_correlate(
         rest = result.log[~fresh]
     if len(rest) or not rest.dtypes.equals(correlation.log.dtypes):
         log = pd.concat([rest, correlation.log], ignore_index=True)
+        C.compact(log)  # categories of the two parts differ: the concat made them objects
         order = C.stable_order(log, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
         log = log.take(order).reset_index(drop=True)
     else:  # only exports: correlate's log is already in this order, with these dtypes
