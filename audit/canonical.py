@@ -262,6 +262,19 @@ def compact(frame: pd.DataFrame) -> None:
         frame[name] = pd.Categorical.from_codes(rank[indices], categories=categories)
 
 
+def filled_text(values: pd.Series, fill: str) -> pd.Series:
+    """``values.astype("string").fillna(fill)``, except that a categorical column stays one
+    (`fill` added to its categories): the text of 7M coded events is not made (about 0.3 s
+    and 130 MB a column at 1M cases)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        if not values.hasnans:
+            return values
+        if fill not in values.cat.categories:
+            values = values.cat.add_categories([fill])
+        return values.fillna(fill)
+    return values.astype("string").fillna(fill)
+
+
 def plain(frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` with its categorical columns as strings (a shallow copy), for libraries that
     want text columns: pm4py refuses a categorical activity column."""

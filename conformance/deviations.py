@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from audit.canonical import filled_text
 from audit.gcpause import gc_paused
 from conformance.align import (
     MAX_STATES_PER_VARIANT,
@@ -237,7 +238,7 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
     # Converted in one call: iterating an Arrow-backed index makes a scalar per value.
     names = [v if type(v) is str else str(v) for v in case_names.to_numpy(dtype=object)
              .tolist()]
-    channel_of = (kept[CHANNEL].astype("string").fillna("") if CHANNEL in kept.columns
+    channel_of = (filled_text(kept[CHANNEL], "") if CHANNEL in kept.columns
                   else pd.Series("", index=kept.index, dtype="string"))
     starts = np.flatnonzero(np.r_[True, case_codes[1:] != case_codes[:-1]])
     if len(starts) != len(names):

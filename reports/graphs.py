@@ -92,7 +92,7 @@ def discover_dfg(log: pd.DataFrame) -> Dfg:
     order = C.stable_order(keys, ["case", "time"])  # stable: ties keep the log's order
     cases = keys["case"].take(order)
     case_codes, case_names = pd.factorize(cases, use_na_sentinel=False)
-    labels = log[C.ACTIVITY].astype("string").fillna("<NA>").take(order)
+    labels = C.filled_text(log[C.ACTIVITY], "<NA>").take(order)
     codes, names = pd.factorize(labels)
     codes = codes.astype(np.int64)
     width = max(len(names), 1)

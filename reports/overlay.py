@@ -79,11 +79,11 @@ def _projected(run: CheckRun) -> pd.DataFrame:
     names = [str(tasks[label]) for label in labels]
     categories = list(dict.fromkeys(names))
     task_code = np.array([categories.index(name) for name in names] + [-1], dtype=np.int64)
-    channel = (log[C.CHANNEL].iloc[rows].astype("string").fillna("")
+    channel = (C.filled_text(log[C.CHANNEL].iloc[rows], "")
                if C.CHANNEL in log.columns else pd.Series("", index=range(len(rows))))
     return pd.DataFrame({
         "case": keys["case"].take(order).array,
-        "channel": pd.Categorical(channel.to_numpy(dtype=object)),
+        "channel": pd.Categorical(channel),
         "task": pd.Categorical.from_codes(task_code[codes], categories=pd.Index(categories)),
         "eid": keys["eid"].take(order).array,
         "time": keys["time"].take(order).array,  # tz-aware as it is: no object conversion
@@ -283,7 +283,8 @@ def top_deviations(deviations: Deviations, limit: int = 10) -> list[TopDeviation
     """The most frequent (kind, task, channel) deviations, by cases."""
     counts: Counter[tuple[str, str, str]] = Counter()
     for case in deviations.cases.values():
-        counts.update({(kind, task, case.channel) for kind, task, _ in case.deviations})
+        if case.deviations:  # most cases have none: no set, no update
+            counts.update({(kind, task, case.channel) for kind, task, _ in case.deviations})
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
     return [TopDeviation(kind, task, channel or "(no channel)", n, KIND_RULES[kind])
             for (kind, task, channel), n in ranked]

@@ -523,8 +523,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     if len(log):
         stamps = log[C.TIMESTAMP]
         period = (short_time(stamps.min().isoformat()), short_time(stamps.max().isoformat()))
-        channel_counts = Counter(log.groupby(C.CASE)[C.CHANNEL].first().astype("string")
-                                 .fillna("unknown"))
+        firsts = C.filled_text(log.groupby(C.CASE)[C.CHANNEL].first(), "unknown")
+        channel_counts = Counter({str(k): int(n) for k, n in firsts.value_counts().items() if n})
     else:
         period, channel_counts = ("", ""), Counter()
 

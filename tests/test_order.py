@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit.canonical import sorted_frame, stable_order, text_isin
+from audit.canonical import compact, filled_text, plain, sorted_frame, stable_order, text_isin
 
 
 def _frame(seed: int, n: int = 3000) -> pd.DataFrame:
@@ -117,3 +117,36 @@ def test_text_isin_is_isin_on_the_text_with_missing_values_never_in(column: str)
     for given in (wanted, pd.array(wanted, dtype="string"), pd.Index(wanted), iter(wanted)):
         assert np.array_equal(text_isin(values, given), expected)
     assert not text_isin(values, []).any()
+
+
+@pytest.mark.parametrize("column", ["arrow", "python", "str", "category", "object"])
+def test_filled_text_is_the_text_with_missing_values_filled(column: str) -> None:
+    values = _frame(12)[column]
+    for fill in ("", "<NA>", "a"):  # "a" is a category already
+        got = filled_text(values, fill)
+        assert got.astype("string").tolist() == values.astype("string").fillna(fill).tolist()
+        if column == "category":
+            assert isinstance(got.dtype, pd.CategoricalDtype)  # no text made
+
+
+def test_compact_codes_text_columns_and_plain_gives_them_back() -> None:
+    import audit.canonical as C
+
+    frame = _frame(13)
+    log = pd.DataFrame({C.ACTIVITY: frame["arrow"], C.RESOURCE: frame["object"],
+                        C.ROLE: frame["int"], C.EVENT_ID: frame["python"]})
+    before = log.copy()
+    compact(log)
+    assert isinstance(log[C.ACTIVITY].dtype, pd.CategoricalDtype)
+    assert isinstance(log[C.RESOURCE].dtype, pd.CategoricalDtype)  # objects, all text
+    assert log[C.ROLE].dtype == before[C.ROLE].dtype  # numbers are not coded
+    assert log[C.EVENT_ID].dtype == before[C.EVENT_ID].dtype  # ids are not coded
+    assert list(log[C.ACTIVITY].cat.categories) == sorted(log[C.ACTIVITY].dropna().unique())
+    for name in (C.ACTIVITY, C.RESOURCE):
+        assert log[name].astype("string").tolist() == before[name].astype("string").tolist()
+        # sorted by the codes = sorted by the text
+        assert np.array_equal(stable_order(log, [name]), stable_order(before.astype(
+            {name: "string"}), [name]))
+    back = plain(log)
+    assert back[C.ACTIVITY].dtype == "string"
+    assert back[C.ACTIVITY].tolist() == before[C.ACTIVITY].tolist()
