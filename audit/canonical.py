@@ -250,7 +250,7 @@ def compact(frame: pd.DataFrame) -> None:
         data = pa.array(values.array, from_pandas=True)
         if isinstance(data, pa.ChunkedArray):
             data = data.combine_chunks()
-        encoded = pc.dictionary_encode(data.cast(pa.large_string()))
+        encoded = pc.dictionary_encode(data)
         order = np.asarray(pc.array_sort_indices(encoded.dictionary), dtype=np.int64)
         rank = np.empty(len(order) + 1, dtype=np.int64)
         rank[order] = np.arange(len(order))
