@@ -60,7 +60,8 @@ class Deviation:
 class EventIds:
     """The event ids of the judged events of many cases, grouped by case, in one array (an
     Arrow string array: one buffer, not a Python string per event); a case holds where its
-    run starts and ends. The ids of a case are made Python strings only when asked for."""
+    run starts (its variant's length gives the end). The ids of a case are made Python
+    strings only when asked for."""
 
     __slots__ = ("values",)
 
@@ -219,7 +220,8 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
                       max_seconds: float = 10.0, with_precision: bool = True,
                       processes: int | None = None, engine: str = "auto",
                       max_states: int = MAX_STATES_PER_VARIANT) -> ConformanceResult:
-    """Align every judged case of `events` (sorted by case and time) on its channel's SOP.
+    """Align every judged case of `events` on its channel's SOP (each case's events in time
+    order; the cases need not come grouped).
 
     `tasks` maps log labels to SOP task names (labels absent from it are left out);
     `sop_for` gives the BPMN file of a channel, or None.
