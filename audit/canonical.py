@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 CASE = "case:concept:name"
 ACTIVITY = "concept:name"
@@ -208,6 +212,14 @@ def stable_order(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
             .index.to_numpy(dtype=np.int64))
 
 
+def arrow_array(values: pd.Series | pd.Index) -> pa.Array:
+    """A column's values as one Arrow array (one chunk; Arrow-backed columns as they are)."""
+    import pyarrow as pa
+
+    array = pa.array(values.array, from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
 def text_isin(values: pd.Series, wanted: Iterable[str]) -> np.ndarray:
     """Per value: whether its text is among `wanted` (missing values are not), as a numpy
     mask: ``values.astype(str).isin(wanted)``. On Arrow strings (the canonical log's ids)
@@ -247,10 +259,7 @@ def compact(frame: pd.DataFrame) -> None:
                     "string", "empty"):
                 continue
             values = values.astype("string")
-        data = pa.array(values.array, from_pandas=True)
-        if isinstance(data, pa.ChunkedArray):
-            data = data.combine_chunks()
-        encoded = pc.dictionary_encode(data)
+        encoded = pc.dictionary_encode(arrow_array(values))
         order = np.asarray(pc.array_sort_indices(encoded.dictionary), dtype=np.int64)
         rank = np.empty(len(order) + 1, dtype=np.int64)
         rank[order] = np.arange(len(order))

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from audit import canonical as C
@@ -38,16 +37,11 @@ def _mask(values: pd.Series) -> np.ndarray:
     return values.fillna(False).to_numpy(dtype=bool)
 
 
-def _arrow(values: pd.Series | pd.Index) -> pa.Array:
-    array = pa.array(values.array, from_pandas=True)
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-
-
 def _positions_in(values: pd.Series, labels: pd.Index) -> np.ndarray:
     """Each value's position among `labels` (unique), -1 where missing or not among them.
     Arrow's hash lookup: pandas' isin/map on Arrow strings walk the labels in Python."""
-    found = _arrow(values)
-    at = pc.index_in(found, value_set=_arrow(labels).cast(found.type))
+    found = C.arrow_array(values)
+    at = pc.index_in(found, value_set=C.arrow_array(labels).cast(found.type))
     return np.asarray(pc.fill_null(at, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from audit.canonical import filled_text
+from audit.canonical import arrow_array, filled_text
 from audit.gcpause import gc_paused
 from conformance.align import (
     MAX_STATES_PER_VARIANT,
@@ -313,10 +313,7 @@ def _arrow_strings(values: pd.Series) -> pa.Array:
     """A column as one Arrow string array (text as `str()` gives it for other types)."""
     if not isinstance(values.dtype, pd.StringDtype):
         values = values.astype(str)
-    data = pa.array(values.astype("string").array, from_pandas=True)
-    if isinstance(data, pa.ChunkedArray):
-        data = data.combine_chunks()
-    return data
+    return arrow_array(values.astype("string"))
 
 
 def _sync(variant: Variant) -> list[Any]:

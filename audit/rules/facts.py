@@ -9,8 +9,7 @@ is built when a rule first asks for it and kept for the rest of the run, so a ru
 pays only for what that rule reads. The work is done on integer codes (the case of each event,
 its control, its resource) with numpy; the log's own columns are only gathered at the
 positions a rule needs (the conformance check too: it is handed the four columns it reads).
-`events` (the sorted log as a frame) and `cases` (the whole table) are there for callers that
-want everything.
+`cases` (the whole per-case table) is there for callers that want everything.
 """
 
 from __future__ import annotations
@@ -359,22 +358,6 @@ class CaseFacts:
 
     def tolerance(self) -> float:
         return self.policy.amount_tolerance
-
-    # --- the events as a frame (for the conformance check and the evidence graphs) --------
-    @cached_property
-    def events(self) -> pd.DataFrame:
-        """The log's events sorted by case, time and id, with their `control`."""
-        keep = [c for c in _KEEP if c in self.log.columns] + C.evidence_columns(self.log)
-        events = pd.DataFrame({c: self.column(c) for c in keep})
-        events["control"] = events[C.ACTIVITY].map(self.policy.control_of())
-        return events
-
-    def of(self, *controls: str) -> pd.DataFrame:
-        """Events whose label maps to one of `controls`."""
-        return self.events[self.mask(*controls)]
-
-    def successful_payouts(self) -> pd.DataFrame:
-        return self.events[self.mask("paid")]
 
     # --- conformance (computed on first use, by the CF rules) -----------------------------
     @property
