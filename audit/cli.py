@@ -241,6 +241,7 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
     from audit.engines import EngineSpec
     from audit.findings import severity_rank
     from audit.policy import default_policy_path
+    from audit.store import write_quarantine
     from reports.writers import WRITERS
 
     if scheduler is not None and engine != "dask":
@@ -265,6 +266,8 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
         out.mkdir(parents=True, exist_ok=True)
         written = [WRITERS[name](run, out)
                    for name in progress.each(chosen, lambda n: f"writing the {n} report")]
+        # The rows the counts call quarantined, with their reasons: never only a number.
+        written.append(write_quarantine(run.imported.quarantine, out / "quarantine.csv"))
         progress.done()
     for line in _check_summary(run):
         settings.say(line)

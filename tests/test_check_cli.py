@@ -150,3 +150,28 @@ def test_findings_json_is_the_document_one_finding_per_line(sample: Path, tmp_pa
     assert document == expected and list(document) == list(expected)
     finding_lines = [line for line in text.splitlines() if line.startswith('    {"rule"')]
     assert len(finding_lines) == len(expected["findings"])
+
+
+def test_check_writes_the_quarantined_rows_with_their_reasons(sample: Path,
+                                                               tmp_path: Path) -> None:
+    """read = imported + quarantined, and the quarantined rows are in quarantine.csv beside
+    the reports (file, row, field, value, reason), formula-like values neutralised."""
+    rows = pd.read_csv(sample, dtype=str, keep_default_na=False)
+    rows.loc[3, "time:timestamp"] = "not a time"
+    rows.loc[7, "concept:name"] = ""
+    rows.loc[9, "time:timestamp"] = "=1+1"
+    broken = tmp_path / "broken.csv"
+    rows.to_csv(broken, index=False)
+    out = tmp_path / "out"
+    result = run("check", str(broken), "--out", str(out), "--fail-on", "never", code=0)
+    assert f"wrote {out / 'quarantine.csv'}" in result.output
+    summary = json.loads((out / "findings.json").read_text())["summary"]
+    with (out / "quarantine.csv").open(newline="", encoding="utf-8") as handle:
+        quarantined = list(csv.DictReader(handle))
+    assert summary["read"] == len(rows) == summary["imported"] + summary["quarantined"]
+    assert summary["quarantined"] == 3
+    assert {(q["file"], q["row"], q["field"]) for q in quarantined} == {
+        ("broken.csv", "5", "time:timestamp"), ("broken.csv", "9", "concept:name"),
+        ("broken.csv", "11", "time:timestamp")}
+    assert all(q["reason"] for q in quarantined)
+    assert "'=1+1" in {q["value"] for q in quarantined}
