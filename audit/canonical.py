@@ -253,6 +253,7 @@ def compact(frame: pd.DataFrame) -> None:
             continue
         values = frame[name]
         if isinstance(values.dtype, pd.CategoricalDtype):
+            frame[name] = _used_categories(values)
             continue
         if not isinstance(values.dtype, pd.StringDtype):
             if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) not in (
@@ -269,6 +270,37 @@ def compact(frame: pd.DataFrame) -> None:
         categories = pd.Index(encoded.dictionary.take(pa.array(order)).to_pylist(),
                               dtype="string")
         frame[name] = pd.Categorical.from_codes(rank[indices], categories=categories)
+
+
+def _used_categories(values: pd.Series) -> pd.Series:
+    """`values` without the categories no event has (left by a filter or a concat), so that
+    the categories of a coded column are the texts it holds, as after compacting text."""
+    codes = values.cat.codes.to_numpy()
+    count = len(values.cat.categories)
+    if not count:
+        return values
+    used = np.bincount(codes[codes >= 0], minlength=count) > 0
+    if used.all():
+        return values
+    return values.cat.remove_categories(values.cat.categories[~used])
+
+
+def concat_coded(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """``pd.concat(frames, ignore_index=True)`` where each frame's coded columns were
+    compacted on their own: a coded column categorical in every frame gets the union of their
+    categories (sorted, as `compact` sorts them) first, so the concat keeps the codes instead
+    of making every value an object. The frames' columns are recoded in place."""
+    for name in CODED:
+        columns = [f[name] for f in frames if name in f.columns]
+        if len(columns) < 2 or not all(isinstance(c.dtype, pd.CategoricalDtype)
+                                       for c in columns):
+            continue  # a concat of text and codes: compacted again by the caller
+        union = sorted(set().union(*(c.cat.categories.tolist() for c in columns)))
+        categories = pd.Index(union, dtype="string")
+        for frame in frames:
+            if name in frame.columns and not frame[name].cat.categories.equals(categories):
+                frame[name] = frame[name].cat.set_categories(categories)
+    return pd.concat(frames, ignore_index=True)
 
 
 def filled_text(values: pd.Series, fill: str) -> pd.Series:

@@ -7,7 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit.canonical import compact, filled_text, plain, sorted_frame, stable_order, text_isin
+from audit.canonical import (
+    compact,
+    concat_coded,
+    filled_text,
+    plain,
+    sorted_frame,
+    stable_order,
+    text_isin,
+)
 
 
 def _frame(seed: int, n: int = 3000) -> pd.DataFrame:
@@ -150,3 +158,63 @@ def test_compact_codes_text_columns_and_plain_gives_them_back() -> None:
     back = plain(log)
     assert back[C.ACTIVITY].dtype == "string"
     assert back[C.ACTIVITY].tolist() == before[C.ACTIVITY].tolist()
+
+
+def test_concat_coded_is_compact_of_the_concatenated_text() -> None:
+    """Files coded one by one (in the import's workers) and concatenated give the codes and
+    categories of the whole log coded at once: union of categories, sorted, none unused."""
+    import audit.canonical as C
+
+    parts = []
+    for seed, n in ((21, 500), (22, 300), (23, 1)):
+        frame = _frame(seed, n)
+        parts.append(pd.DataFrame({C.ACTIVITY: frame["arrow"].str.slice(0, 3 + seed % 2),
+                                   C.RESOURCE: frame["object"], C.EVENT_ID: frame["python"]}))
+    parts[1][C.RESOURCE] = None  # all missing in one file
+    whole = pd.concat([p.copy() for p in parts], ignore_index=True)
+    compact(whole)
+    for part in parts:
+        compact(part)
+    assert parts[0][C.ACTIVITY].cat.categories.tolist() != whole[C.ACTIVITY].cat.categories \
+        .tolist()  # the files' own categories differ
+    joined = concat_coded(parts)  # kept coded by the concat itself, not compacted again
+    for name in (C.ACTIVITY, C.RESOURCE):
+        assert isinstance(joined[name].dtype, pd.CategoricalDtype)
+        assert joined[name].cat.categories.tolist() == whole[name].cat.categories.tolist()
+        assert np.array_equal(joined[name].cat.codes, whole[name].cat.codes)
+    assert joined[C.EVENT_ID].astype("string").tolist() == \
+        whole[C.EVENT_ID].astype("string").tolist()
+    # a filter leaves categories no event has; compacting again drops them
+    kept = joined[joined[C.ACTIVITY] != joined[C.ACTIVITY].dropna().iloc[0]].copy()
+    compact(kept)
+    assert kept[C.ACTIVITY].cat.categories.tolist() == sorted(kept[C.ACTIVITY].dropna().unique())
+
+
+def test_apply_roles_same_for_coded_and_text_resources() -> None:
+    """Logins resolved to people and roles set by time alike whether the import coded the
+    resource column or not; two logins of one person become one category."""
+    import audit.canonical as C
+    from audit.sources.roles import RoleHistory, apply_roles
+
+    at = pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01", "2026-03-01", "2026-01-05"],
+                        utc=True)
+    log = pd.DataFrame({C.RESOURCE: pd.Series(["ann.l", "bob", "ann", None, "eve"],
+                                              dtype="string"),
+                        C.TIMESTAMP: at, C.ROLE: pd.Series([None] * 5, dtype="string")})
+    periods = pd.DataFrame({"person": ["ann", "ann", "bob"], "role": ["agent", "lead", "lead"],
+                            "valid_from": pd.to_datetime(["2025-01-01", "2026-02-15",
+                                                          "2025-01-01"], utc=True),
+                            "valid_to": pd.to_datetime(["2026-02-15", None, None], utc=True)})
+    history = RoleHistory(periods, {"ann.l": "ann"}, "roles.csv")
+    coded = log.copy()
+    compact(coded)
+    expected_people = ["ann", "bob", "ann", None, "eve"]
+    expected_roles = ["agent", "lead", "lead", None, None]
+    for given in (log, coded):
+        out, notes = apply_roles(given, history)
+        people = out[C.RESOURCE]
+        assert [None if pd.isna(v) else v for v in people.astype(object)] == expected_people
+        assert [None if pd.isna(v) else v for v in out[C.ROLE].astype(object)] == expected_roles
+        assert isinstance(people.dtype, pd.CategoricalDtype)
+        assert people.cat.categories.tolist() == ["ann", "bob", "eve"]
+        assert notes[1].startswith("roles.csv: 1 events by 1 resource(s) without a role")

@@ -224,6 +224,9 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
                          row=int(broken["row"].iloc[0]))
     own_mapping = Mapping() if fmt in SOURCE_SYSTEMS else mapping
     result = normalise(table, own_mapping, assume_tz=assume_tz)
+    # Coded here, in the worker: the file's labels, people and systems are sent back and
+    # held until the concat as codes, not as a string per event.
+    C.compact(result.log)
     return _ReadFile(result.log, broken, result.quarantine, list(table.notes),
                      own_mapping.system or table.system, result.records_read,
                      table.deduplicated)
@@ -312,7 +315,7 @@ def import_sources(
     del read_files  # from worker processes: a list that would keep every file's frame alive
     if not logs:
         raise InputError("no event source given (only a role history)")
-    log = pd.concat(logs, ignore_index=True) if len(logs) > 1 else logs[0]
+    log = C.concat_coded(logs) if len(logs) > 1 else logs[0]
     logs.clear()  # the per-file frames: not held beside the whole log
     log[C.EVENT_ID] = assign_event_ids(log)
     duplicated = log[C.EVENT_ID].duplicated(keep="first")

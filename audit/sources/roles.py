@@ -74,16 +74,25 @@ def merge_roles(histories: list[RoleHistory]) -> RoleHistory:
 def apply_roles(log: pd.DataFrame, history: RoleHistory) -> tuple[pd.DataFrame, list[str]]:
     """Resolve logins to people and set `org:role` where the log has none; return notes."""
     log = log.copy(deep=False)  # columns are replaced, never written into: no data copied
-    # Logins -> people once per distinct resource, not once per event.
-    codes, names = pd.factorize(log[C.RESOURCE].astype("string"))
-    named = pd.array([history.logins.get(str(n), str(n)) for n in names], dtype="string")
-    log[C.RESOURCE] = pd.Series(named.take(codes, allow_fill=True), index=log.index,
-                                dtype="string")
+    # Logins -> people once per distinct resource, not once per event; a coded column stays
+    # coded (two logins of one person become one category).
+    resource = log[C.RESOURCE]
+    if isinstance(resource.dtype, pd.CategoricalDtype):
+        codes = resource.cat.codes.to_numpy()
+        names = resource.cat.categories
+    else:
+        codes, names = pd.factorize(resource.astype("string"))
+    named = [history.logins.get(str(n), str(n)) for n in names]
+    persons_named = pd.Index(sorted(set(named)), dtype="string")
+    recode = np.append(persons_named.get_indexer(pd.Index(named, dtype="string")), -1)
+    person_codes = recode[codes]  # a missing resource (code -1) stays missing
+    log[C.RESOURCE] = pd.Series(pd.Categorical.from_codes(person_codes, categories=persons_named),
+                                index=log.index)
     # Each person's events by position, then each of their periods in file order (a later
     # period wins where two overlap): work proportional to the events, not people x events.
     grouped = history.periods.groupby("person", sort=False)
     persons = pd.Index(list(grouped.groups))
-    holder = persons.get_indexer(pd.Index(log[C.RESOURCE]))
+    holder = np.append(persons.get_indexer(persons_named), -1)[person_codes]
     order = np.argsort(holder, kind="stable")
     bounds = np.searchsorted(holder[order], np.arange(len(persons) + 1))
     roles = np.full(len(log), pd.NA, dtype=object)
