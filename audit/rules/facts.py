@@ -47,6 +47,7 @@ successful payouts)."""
 _LISTS = {"approval_eids": ("approve", "second-approve"), "payout_eids": ("paid",)}
 Mask = np.ndarray[Any, np.dtype[np.bool_]]
 Ints = np.ndarray[Any, np.dtype[np.int64]]
+Codes = np.ndarray[Any, np.dtype[np.int32]]
 
 
 class CaseFacts:
@@ -120,13 +121,19 @@ class CaseFacts:
     def has(self, name: str) -> bool:
         return name in self.log.columns
 
-    def codes(self, name: str) -> Ints:
+    def codes(self, name: str) -> Codes:
         """Integer code of each sorted event's value of `name` (-1 where missing); equal
-        values share a code."""
+        values share a code. 32-bit (a log has fewer than 2**31 events): held for the run,
+        half the size of 64-bit codes (28 MB less a column at 1M cases). A coded column's
+        codes are its categories' codes, not factorized again."""
         key = f"codes:{name}"
         if key not in self._sorted:
-            self._sorted[key] = _factorize(self.column(name))[0]
-        return cast(Ints, self._sorted[key])
+            values = self.column(name)
+            if isinstance(values, pd.Categorical):
+                self._sorted[key] = values.codes.astype(np.int32)
+            else:
+                self._sorted[key] = _factorize(values)[0].astype(np.int32)
+        return cast(Codes, self._sorted[key])
 
     # --- controls: which events are requests, approvals, payouts ... ----------------------
     @cached_property
