@@ -171,6 +171,8 @@ def test_concat_coded_is_compact_of_the_concatenated_text() -> None:
         parts.append(pd.DataFrame({C.ACTIVITY: frame["arrow"].str.slice(0, 3 + seed % 2),
                                    C.RESOURCE: frame["object"], C.EVENT_ID: frame["python"]}))
     parts[1][C.RESOURCE] = None  # all missing in one file
+    for k in (0, 2):  # an evidence column only some files have (missing in the others)
+        parts[k]["evidence:photo"] = parts[k][C.EVENT_ID].str.slice(0, 2 + k)
     whole = pd.concat([p.copy() for p in parts], ignore_index=True)
     compact(whole)
     for part in parts:
@@ -178,7 +180,7 @@ def test_concat_coded_is_compact_of_the_concatenated_text() -> None:
     assert parts[0][C.ACTIVITY].cat.categories.tolist() != whole[C.ACTIVITY].cat.categories \
         .tolist()  # the files' own categories differ
     joined = concat_coded(parts)  # kept coded by the concat itself, not compacted again
-    for name in (C.ACTIVITY, C.RESOURCE):
+    for name in (C.ACTIVITY, C.RESOURCE, "evidence:photo"):
         assert isinstance(joined[name].dtype, pd.CategoricalDtype)
         assert joined[name].cat.categories.tolist() == whole[name].cat.categories.tolist()
         assert np.array_equal(joined[name].cat.codes, whole[name].cat.codes)
