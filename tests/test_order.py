@@ -202,7 +202,8 @@ def test_apply_roles_same_for_coded_and_text_resources() -> None:
                         utc=True)
     log = pd.DataFrame({C.RESOURCE: pd.Series(["ann.l", "bob", "ann", None, "eve"],
                                               dtype="string"),
-                        C.TIMESTAMP: at, C.ROLE: pd.Series([None] * 5, dtype="string")})
+                        C.TIMESTAMP: at,
+                        C.ROLE: pd.Series([None, "auditor", None, None, None], dtype="string")})
     periods = pd.DataFrame({"person": ["ann", "ann", "bob"], "role": ["agent", "lead", "lead"],
                             "valid_from": pd.to_datetime(["2025-01-01", "2026-02-15",
                                                           "2025-01-01"], utc=True),
@@ -211,7 +212,7 @@ def test_apply_roles_same_for_coded_and_text_resources() -> None:
     coded = log.copy()
     compact(coded)
     expected_people = ["ann", "bob", "ann", None, "eve"]
-    expected_roles = ["agent", "lead", "lead", None, None]
+    expected_roles = ["agent", "auditor", "lead", None, None]  # a stated role is kept
     for given in (log, coded):
         out, notes = apply_roles(given, history)
         people = out[C.RESOURCE]
@@ -219,4 +220,6 @@ def test_apply_roles_same_for_coded_and_text_resources() -> None:
         assert [None if pd.isna(v) else v for v in out[C.ROLE].astype(object)] == expected_roles
         assert isinstance(people.dtype, pd.CategoricalDtype)
         assert people.cat.categories.tolist() == ["ann", "bob", "eve"]
+        assert isinstance(out[C.ROLE].dtype, pd.CategoricalDtype)
+        assert notes[0] == "roles.csv: roles set on 2 events"
         assert notes[1].startswith("roles.csv: 1 events by 1 resource(s) without a role")

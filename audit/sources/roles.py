@@ -95,7 +95,10 @@ def apply_roles(log: pd.DataFrame, history: RoleHistory) -> tuple[pd.DataFrame, 
     holder = np.append(persons.get_indexer(persons_named), -1)[person_codes]
     order = np.argsort(holder, kind="stable")
     bounds = np.searchsorted(holder[order], np.arange(len(persons) + 1))
-    roles = np.full(len(log), pd.NA, dtype=object)
+    # Roles as codes into the sorted role names, not a string per event (7M at 1M cases).
+    role_names = sorted({str(r) for r in history.periods["role"] if not pd.isna(r)})
+    role_index = {name: k for k, name in enumerate(role_names)}
+    given = np.full(len(log), -1, dtype=np.int32)
     times_all = log[C.TIMESTAMP]
     for person, own in grouped:
         code = persons.get_loc(person)
@@ -104,19 +107,34 @@ def apply_roles(log: pd.DataFrame, history: RoleHistory) -> tuple[pd.DataFrame, 
         if not len(mine):
             continue
         times = times_all.iloc[mine]
-        found = np.full(len(mine), pd.NA, dtype=object)
+        found = np.full(len(mine), -1, dtype=np.int32)
         for start, end, role in zip(own["valid_from"], own["valid_to"], own["role"],
                                     strict=True):
             during = (times >= start).to_numpy(dtype=bool, copy=True)
             if pd.notna(end):
                 during &= (times < end).to_numpy(dtype=bool)
-            found[during] = role
-        roles[mine] = found
-    role_of = pd.Series(roles, index=log.index, dtype="string")
-    empty = log[C.ROLE].isna() if C.ROLE in log.columns else pd.Series(True, index=log.index)
-    log[C.ROLE] = log[C.ROLE].astype("string").where(~empty, role_of)
-    unknown = log[C.RESOURCE].notna() & log[C.ROLE].isna()
-    notes = [f"{history.file}: roles set on {int((empty & log[C.ROLE].notna()).sum())} events"]
+            found[during] = -1 if pd.isna(role) else role_index[str(role)]
+        given[mine] = found
+    # A role the log states itself is kept; the history's fills the others.
+    if C.ROLE in log.columns:
+        stated = log[C.ROLE]
+        if isinstance(stated.dtype, pd.CategoricalDtype):
+            stated_codes, stated_names = stated.cat.codes.to_numpy(), list(stated.cat.categories)
+        else:
+            stated_codes, stated_uniques = pd.factorize(stated.astype("string"))
+            stated_names = list(stated_uniques)
+    else:
+        stated_codes, stated_names = np.full(len(log), -1, dtype=np.int64), []
+    categories = pd.Index(sorted(set(role_names) | {str(n) for n in stated_names}), dtype="string")
+    from_history = np.append(categories.get_indexer(pd.Index(role_names, dtype="string")), -1)
+    from_log = np.append(categories.get_indexer(pd.Index([str(n) for n in stated_names],
+                                                         dtype="string")), -1)
+    empty = stated_codes < 0
+    role_codes = np.where(empty, from_history[given], from_log[stated_codes]).astype(np.int32)
+    log[C.ROLE] = pd.Series(pd.Categorical.from_codes(role_codes, categories=categories),
+                            index=log.index)
+    unknown = log[C.RESOURCE].notna().to_numpy(dtype=bool) & (role_codes < 0)
+    notes = [f"{history.file}: roles set on {int((empty & (role_codes >= 0)).sum())} events"]
     if unknown.any():
         people = sorted(set(log.loc[unknown, C.RESOURCE].astype(str)))
         notes.append(f"{history.file}: {int(unknown.sum())} events by {len(people)} "
