@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from audit import canonical as C
@@ -137,17 +138,23 @@ class CaseFacts:
 
     # --- controls: which events are requests, approvals, payouts ... ----------------------
     @cached_property
-    def _controls(self) -> tuple[Ints, list[str | None]]:
-        codes, uniques = _factorize(self.column(C.ACTIVITY))
+    def _controls(self) -> tuple[Codes, list[str | None]]:
+        """(each sorted event's label code, as `codes`; the control of each code)."""
+        labels = self.column(C.ACTIVITY)
+        if isinstance(labels, pd.Categorical):
+            uniques: list[Any] = list(labels.categories)
+        else:
+            codes, uniques = _factorize(labels)
+            self._sorted.setdefault(f"codes:{C.ACTIVITY}", codes.astype(np.int32))
         mapping = self.policy.control_of()
-        return codes, [mapping.get(u) for u in uniques]
+        return self.codes(C.ACTIVITY), [mapping.get(u) for u in uniques]
 
-    @cached_property
-    def control(self) -> pd.Series:
-        """The control of each sorted event (None where the label is not mapped)."""
+    def control_at(self, at: Ints) -> npt.NDArray[np.object_]:
+        """The control of the sorted events at positions `at` (None where the label is not
+        mapped); made for those events only, not held per event."""
         codes, controls = self._controls
         table = np.array([*controls, None], dtype=object)
-        return pd.Series(table[codes], dtype=object)
+        return cast(npt.NDArray[np.object_], table[codes[at]])
 
     def mask(self, *controls: str) -> Mask:
         """Per sorted event: its label maps to one of `controls` ("paid": a successful
@@ -424,7 +431,7 @@ class CaseFacts:
         at = np.flatnonzero(chosen[self.case_code])
         keep = [c for c in _KEEP if c in self.log.columns] + C.evidence_columns(self.log)
         events = self.frame(at, keep)
-        events["control"] = self.control.to_numpy()[at]
+        events["control"] = self.control_at(at)
         control = events["control"]
         for column in (C.TICKET_ID, C.REFUND_ID, C.CHARGE_ID):
             if column not in events.columns:

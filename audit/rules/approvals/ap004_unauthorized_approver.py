@@ -78,7 +78,7 @@ class UnauthorizedApprover(Rule):
     def check(self, facts: CaseFacts) -> list[Finding]:
         at = np.flatnonzero(facts.mask("approve", "second-approve"))
         approvals = facts.frame(at, (C.CASE, C.EVENT_ID, C.RESOURCE, C.ROLE, C.TIMESTAMP))
-        control = facts.control.to_numpy()[at]
+        control = facts.control_at(at)
         roles = facts.policy.approver_roles
         lanes = _lane_roles(facts, at)
         has_lanes = np.array([x is not None for x in lanes], dtype=bool) if (
