@@ -9,6 +9,7 @@ written on both its sheets (Findings and its family's).
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,32 +81,61 @@ class _Grid:
 def finding_cells(finding: Finding) -> list[Any]:
     """A finding as the cells of its row: text neutralised and cut to Excel's cell limit,
     the amount at risk a number, waived a boolean, a missing value ''."""
-    cells: list[Any] = []
-    for column in FINDING_COLUMNS:
-        value = flat_value(getattr(finding, column))
-        if column == "amount_at_risk" and isinstance(value, numbers.Real) \
-                and not isinstance(value, bool):
-            cells.append(float(value))
-        elif column == "waived":
-            cells.append(bool(value))
-        else:
-            cells.append(value if value == "" else _text(str(value)))
-    return cells
+    return [_cell_value(column, getattr(finding, column)) for column in FINDING_COLUMNS]
+
+
+def _cell_value(column: str, raw: Any) -> Any:
+    """One cell of `finding_cells`: it depends on flat_value(raw) only."""
+    value = flat_value(raw)
+    if column == "amount_at_risk" and isinstance(value, numbers.Real) \
+            and not isinstance(value, bool):
+        return float(value)
+    if column == "waived":
+        return bool(value)
+    return value if value == "" else _text(str(value))
 
 
 def _prepared(cells: list[Any]) -> str:
     """A finding's row as XML, its row number left as _ROW: built once for both sheets."""
-    parts = []
-    for col, value in enumerate(cells):
-        if value == "":
-            continue  # an empty cell is not written: it reads as empty anyway
-        style = AMOUNT if isinstance(value, float) else (
-            WRAP if FINDING_COLUMNS[col] in ("message", "evidence") else CELL)
-        parts.append(ooxml.cell_xml(_LETTERS[col] + _ROW, value, style))
-    return "".join(parts)
+    return "".join([_cell_xml(col, value) for col, value in enumerate(cells)])
+
+
+def _cell_xml(col: int, value: Any) -> str:
+    """One cell of `_prepared` (an empty cell is not written: it reads as empty anyway)."""
+    if value == "":
+        return ""
+    style = AMOUNT if isinstance(value, float) else (
+        WRAP if FINDING_COLUMNS[col] in ("message", "evidence") else CELL)
+    return ooxml.cell_xml(_LETTERS[col] + _ROW, value, style)
 
 
 _LETTERS = [ooxml.column_letters(c) for c in range(len(FINDING_COLUMNS))]
+_REPEATING = frozenset(("rule", "name", "severity", "currency", "resources", "activities",
+                        "waiver_reason"))
+"""Columns whose cells repeat across findings (their values are text)."""
+
+
+def prepared_rows(findings: Sequence[Finding]) -> list[str]:
+    """``[_prepared(finding_cells(f)) for f in findings]``, the cell of each distinct value
+    of a repeating column made once: a cell's XML (its row number left open) depends on its
+    column and flat value only."""
+    memo: dict[tuple[int, Any], str] = {}
+    plan = [(col, column, column in _REPEATING) for col, column in enumerate(FINDING_COLUMNS)]
+    rows = []
+    for finding in findings:
+        parts = []
+        for col, column, repeating in plan:
+            raw = getattr(finding, column)
+            if repeating:
+                key = (col, flat_value(raw))
+                xml = memo.get(key)
+                if xml is None:
+                    xml = memo[key] = _cell_xml(col, _cell_value(column, raw))
+            else:
+                xml = _cell_xml(col, _cell_value(column, raw))
+            parts.append(xml)
+        rows.append("".join(parts))
+    return rows
 
 
 def _summary(grid: _Grid, run: CheckRun) -> None:
@@ -213,7 +243,7 @@ def write_xlsx(run: CheckRun, out: Path) -> Path:
             sheet.set_column(col, width)
         grid.write(sheet)
         findings = run.result.findings
-        rows = [_prepared(finding_cells(f)) for f in findings]
+        rows = prepared_rows(findings)
         _findings_sheets(book, FINDINGS_SHEET, rows)
         families = list(dict.fromkeys(rule.code[:2] for rule in run.result.rules))
         for family in families:
