@@ -62,21 +62,18 @@ class EventIds:
     """The event ids of the judged events of many cases, grouped by case: the log's own id
     column (one Arrow string array, shared with the log, not copied) and the position in it
     of each judged event, case after case; a case holds where its run starts (its variant's
-    length gives the end). Without positions, `values` are the judged ids themselves. The ids
-    of a case are made Python strings only when asked for."""
+    length gives the end). The ids of a case are made Python strings only when asked for."""
 
     __slots__ = ("positions", "values")
 
-    def __init__(self, values: Any, positions: npt.NDArray[np.integer[Any]] | None = None) -> None:
+    def __init__(self, values: Any, positions: npt.NDArray[np.integer[Any]]) -> None:
         self.values = values
         self.positions = positions
 
     def __len__(self) -> int:
-        return len(self.values) if self.positions is None else len(self.positions)
+        return len(self.positions)
 
     def of(self, start: int, end: int) -> tuple[str, ...]:
-        if self.positions is None:
-            return tuple(self.values.slice(start, end - start).to_pylist())
         return tuple(self.values.take(pa.array(self.positions[start:end])).to_pylist())
 
 

@@ -78,14 +78,10 @@ class _Grid:
             sheet.row_xml(row + 1, xml)
 
 
-def finding_cells(finding: Finding) -> list[Any]:
-    """A finding as the cells of its row: text neutralised and cut to Excel's cell limit,
-    the amount at risk a number, waived a boolean, a missing value ''."""
-    return [_cell_value(column, getattr(finding, column)) for column in FINDING_COLUMNS]
-
-
 def _cell_value(column: str, raw: Any) -> Any:
-    """One cell of `finding_cells`: it depends on flat_value(raw) only."""
+    """A finding's cell in `column`: text neutralised and cut to Excel's cell limit, the
+    amount at risk a number, waived a boolean, a missing value ''. It depends on
+    flat_value(raw) only."""
     value = flat_value(raw)
     if column == "amount_at_risk" and isinstance(value, numbers.Real) \
             and not isinstance(value, bool):
@@ -95,13 +91,9 @@ def _cell_value(column: str, raw: Any) -> Any:
     return value if value == "" else _text(str(value))
 
 
-def _prepared(cells: list[Any]) -> str:
-    """A finding's row as XML, its row number left as _ROW: built once for both sheets."""
-    return "".join([_cell_xml(col, value) for col, value in enumerate(cells)])
-
-
 def _cell_xml(col: int, value: Any) -> str:
-    """One cell of `_prepared` (an empty cell is not written: it reads as empty anyway)."""
+    """A cell's XML, its row number left as _ROW (an empty cell is not written: it reads as
+    empty anyway)."""
     if value == "":
         return ""
     style = AMOUNT if isinstance(value, float) else (
@@ -116,9 +108,9 @@ _REPEATING = frozenset(("rule", "name", "severity", "currency", "resources", "ac
 
 
 def prepared_rows(findings: Sequence[Finding]) -> list[str]:
-    """``[_prepared(finding_cells(f)) for f in findings]``, the cell of each distinct value
-    of a repeating column made once: a cell's XML (its row number left open) depends on its
-    column and flat value only."""
+    """Each finding's row as XML, its row number left as _ROW: built once for both sheets.
+    The cell of each distinct value of a repeating column is made once: a cell's XML depends
+    on its column and flat value only."""
     memo: dict[tuple[int, Any], str] = {}
     plan = [(col, column, column in _REPEATING) for col, column in enumerate(FINDING_COLUMNS)]
     rows = []
