@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -220,6 +220,31 @@ def arrow_array(values: pd.Series | pd.Index) -> pa.Array:
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
+def duplicated_text(values: pd.Series) -> np.ndarray:
+    """``values.duplicated(keep="first")`` as a numpy mask: whether an earlier value equals
+    this one. On Arrow strings without missing values (the import's event ids) by a stable
+    sort and a compare of neighbours: a hash table of 7.3M ids (pandas', or Arrow's memo
+    table) takes about 1.2 GB beside the log, the sort about 0.3 GB."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    data = getattr(values.array, "_pa_array", None)
+    if data is None or data.null_count or len(values) < 2 or not (
+            pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        return np.asarray(values.duplicated(keep="first"), dtype=bool)
+    if isinstance(data, pa.ChunkedArray):
+        data = data.combine_chunks()
+    order = pc.array_sort_indices(data)  # stable: equal values keep their order
+    ranked = data.take(order)
+    n = len(ranked)
+    same = np.asarray(pc.equal(ranked.slice(1), ranked.slice(0, n - 1))
+                      .to_numpy(zero_copy_only=False), dtype=bool)
+    del ranked
+    out = np.zeros(n, dtype=bool)
+    out[np.asarray(order)[1:]] = same
+    return out
+
+
 def text_isin(values: pd.Series, wanted: Iterable[str]) -> np.ndarray:
     """Per value: whether its text is among `wanted` (missing values are not), as a numpy
     mask: ``values.astype(str).isin(wanted)``. On Arrow strings (the canonical log's ids)
@@ -287,14 +312,19 @@ def _used_categories(values: pd.Series) -> pd.Series:
     return values.cat.remove_categories(values.cat.categories[~used])
 
 
-def concat_coded(frames: list[pd.DataFrame]) -> pd.DataFrame:
+def concat_coded(frames: list[pd.DataFrame], *, release: bool = False) -> pd.DataFrame:
     """``pd.concat(frames, ignore_index=True)`` where each frame's coded columns were
     compacted on their own: a coded (or evidence) column categorical in every frame holding
     it gets the union of their categories (sorted, as `compact` sorts them) and each frame's
     codes renumbered into it, so the result keeps the codes instead of making every value an
     object (rows of a frame without the column are missing). The codes are joined here, not
     by pandas' concat, which hashes every frame's categories to compare them (80 files at 1M
-    cases, 200k receipt names a column: 3 s)."""
+    cases, 200k receipt names a column: 3 s).
+
+    The other columns are concatenated one at a time (what pandas' concat of the frames
+    gives for that column). With `release`, the caller gives the frames up: each column is
+    dropped from every frame once joined (the frames are left without columns), so that the
+    files and the whole log are not held side by side (1.1 GB at 1M cases)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -322,12 +352,23 @@ def concat_coded(frames: list[pd.DataFrame]) -> pd.DataFrame:
                 continue
             renumber = np.append(union.get_indexer(categories), -1).astype(np.int32)
             parts.append(renumber[frame[name].cat.codes.to_numpy()])
+            if release:
+                del frame[name]
         joined[name] = pd.Categorical.from_codes(np.concatenate(parts), categories=union)
-    rest = pd.concat([f.drop(columns=[n for n in names if n in f.columns]) for f in frames],
-                     ignore_index=True)
-    for name in names:
-        rest[name] = joined[name]
-    return rest[list(order)]
+    columns: dict[str, Any] = {}
+    for name in order:
+        if name in joined:
+            columns[name] = joined.pop(name)
+            continue
+        # One column of each frame (none where a frame lacks it: missing there), so that
+        # the dtype is the one the concat of the whole frames gives this column.
+        columns[name] = pd.concat([f[[name]] if name in f.columns else f.iloc[:, :0]
+                                   for f in frames], ignore_index=True)[name]
+        if release:
+            for frame in frames:
+                if name in frame.columns:
+                    del frame[name]
+    return pd.DataFrame(columns, columns=list(order), copy=False)
 
 
 def filled_text(values: pd.Series, fill: str) -> pd.Series:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from audit import canonical as C
@@ -65,7 +66,8 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *,
     Column-wise throughout: the events of each kind are found as positions, their cases
     computed from the few columns that decide them, and every column of the log is taken
     once, straight into the correlated log's (case, time, file, row) order."""
-    assigned = _assign(log, config)
+    names = list(log.columns)
+    assigned = _assign(log, config, release=release)
     if release:  # memory freed while deciding the cases, before the log's keys are taken
         return_free_memory()
     source, notes, left_out = assigned.source, assigned.notes, assigned.left_out
@@ -73,24 +75,25 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *,
     unresolved = pd.DataFrame(assigned.problems,
                               columns=["file", "row", "field", "value", "reason"])
     del assigned
+    replaced = (C.CASE, C.EVENT_ID, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID)
     for name in (C.SOURCE_SYSTEM, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID, C.REFUND_ID,
                  C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW):
         keys[name] = log[name].array.take(source)
+        if release and name in replaced:  # the correlated log takes the keys' values
+            del log[name]
     keys = _fill_case_ids(keys, is_source=keys[C.SOURCE_SYSTEM].isin(
         [*config.ticketing, *config.payments]).fillna(False).astype(bool), config=config)
     order = C.stable_order(keys, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
-    replaced = (C.CASE, C.EVENT_ID, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID)
     keys = keys[list(replaced)]
     taken = source.take(order)
     del source
     if release:  # the keys no longer needed, before the log is taken
         return_free_memory()
-    names = list(log.columns)
     columns = {}
     for name in names:
         columns[name] = (keys[name].array.take(order) if name in replaced
                          else log[name].array.take(taken))
-        if release:
+        if release and name in log.columns:
             del log[name]
     del keys
     out = pd.DataFrame(columns, columns=names, copy=False)
@@ -118,8 +121,9 @@ class _Assigned:
     left_out: int
 
 
-def _assign(log: pd.DataFrame, config: SourcesConfig) -> _Assigned:
-    """The cases of the events (see correlate), decided column-wise."""
+def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False) -> _Assigned:
+    """The cases of the events (see correlate), decided column-wise. With `release` (see
+    correlate), the log's provisional case and event id columns are dropped once read."""
     base = C.stable_order(log, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
     system = log[C.SOURCE_SYSTEM].astype("string")
     is_ticket = _mask(system.isin(list(config.ticketing)))[base]
@@ -156,10 +160,20 @@ def _assign(log: pd.DataFrame, config: SourcesConfig) -> _Assigned:
     source = np.concatenate([other_pos, ticket_pos, refund_pos, copy_pos])
     case = pd.concat([_strings(log, C.CASE, other_pos), ticket_ids, refunds.case,
                       pd.Series(copy_case, dtype="string")], ignore_index=True)
-    event_id = _strings(log, C.EVENT_ID, source)
-    if shared.any():
+    ids = C.arrow_array(log[C.EVENT_ID]).take(source)
+    if not pa.types.is_large_string(ids.type):  # as the "string" dtype holds them
+        ids = ids.cast(pa.large_string())
+    if release:
+        del log[C.CASE], log[C.EVENT_ID]
+    if shared.any():  # the copies of a charge in several cases: "<event id>@<case>"
         where = np.flatnonzero(shared) + (len(source) - len(copy_pos))
-        event_id.iloc[where] = (event_id.iloc[where] + "@" + case.iloc[where]).to_numpy()
+        mask = np.zeros(len(source), dtype=bool)
+        mask[where] = True
+        suffixed = pc.binary_join_element_wise(
+            ids.take(where), C.arrow_array(case).take(where).cast(ids.type),
+            pa.scalar("@", type=ids.type))
+        ids = pc.replace_with_mask(ids, mask, suffixed)
+    event_id = pd.Series(pd.arrays.ArrowStringArray(ids), dtype="string")
     return _Assigned(source, case, event_id, notes, refunds.problems, left_out)
 
 

@@ -123,14 +123,19 @@ def events(*rows: tuple[str, str, str | None, str | None, str | None, str | None
     return frame
 
 
-def test_a_charge_two_tickets_share_is_copied_into_both_cases() -> None:
+@pytest.mark.parametrize("release", [False, True])
+def test_a_charge_two_tickets_share_is_copied_into_both_cases(release: bool) -> None:
     log = events(("z:1", "zendesk", "T1", "O1", None, None, 0),
                  ("z:2", "zendesk", "T2", "O1", None, None, 1),
                  ("s:ch", "stripe", None, "O1", "ch", None, 2),
                  ("s:sale", "stripe", None, "O9", "ch9", None, 3),
                  ("s:noid", "stripe", None, None, None, None, 4))
-    result = correlate(log, load_sources_config())
+    names = list(log.columns)
+    result = correlate(log, load_sources_config(), release=release)
     got = result.log
+    assert list(got.columns) == names  # the input's columns, in its order
+    assert len(log.columns) == (0 if release else len(names))  # given up: each column dropped
+    assert got[C.EVENT_ID].dtype == "string"
     assert got[C.EVENT_ID].tolist() == ["z:1", "s:ch@T1", "z:2", "s:ch@T2"]
     assert got[C.CASE].tolist() == ["T1", "T1", "T2", "T2"]
     assert set(got[C.CHARGE_ID]) == {"ch"} and set(got[C.ORDER_ID]) == {"O1"}

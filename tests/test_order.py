@@ -10,6 +10,7 @@ import pytest
 from audit.canonical import (
     compact,
     concat_coded,
+    duplicated_text,
     filled_text,
     plain,
     sorted_frame,
@@ -190,6 +191,51 @@ def test_concat_coded_is_compact_of_the_concatenated_text() -> None:
     kept = joined[joined[C.ACTIVITY] != joined[C.ACTIVITY].dropna().iloc[0]].copy()
     compact(kept)
     assert kept[C.ACTIVITY].cat.categories.tolist() == sorted(kept[C.ACTIVITY].dropna().unique())
+
+
+def test_concat_coded_released_frames_give_the_concat_of_each_column() -> None:
+    """Column by column, each column dropped from the files once joined: every column (of
+    every dtype, missing in some files, with an int in one file and floats in another)
+    equals pandas' concat of the whole frames, dtype included; the files are left empty."""
+    import audit.canonical as C
+
+    parts = [_frame(31, 400), _frame(32, 1), _frame(33, 250)]
+    parts[1] = parts[1].drop(columns=["time", "nullable"])  # missing there: NA in the concat
+    parts[2]["int"] = parts[2]["int"] / 2  # int64 in two files, float64 in one
+    parts[0]["evidence:photo"] = parts[0]["arrow"]
+    for part in parts:
+        part[C.ACTIVITY] = part["python"]
+        compact(part)
+    expected = pd.concat([p.copy() for p in parts], ignore_index=True)
+    kept = concat_coded([p.copy() for p in parts])
+    joined = concat_coded(parts, release=True)
+    assert all(len(p.columns) == 0 for p in parts)
+    assert list(joined.columns) == list(expected.columns) == list(kept.columns)
+    for name in expected.columns:
+        got, want = joined[name], expected[name]
+        assert got.equals(kept[name]), name
+        if isinstance(got.dtype, pd.CategoricalDtype):  # coded: as compact codes the text
+            assert got.astype("string").equals(want.astype("string")), name
+            continue
+        assert got.dtype == want.dtype, name
+        assert got.equals(want), name
+
+
+@pytest.mark.parametrize("dtype", ["string[pyarrow]", "string[python]", object])
+def test_duplicated_text_is_pandas_duplicated(dtype: object) -> None:
+    """Whether an earlier value equals this one, as pandas' duplicated(keep="first"): by a
+    sort on Arrow strings without missing values, by pandas otherwise (missing values are
+    duplicates of each other there)."""
+    rng = np.random.default_rng(5)
+    words = [f"zendesk:{k}:{k % 7}" for k in range(2000)] + ["", "Ä", "ä", "😀", "a\x00"]
+    for n, holes in ((5000, 0.0), (5000, 0.05), (1, 0.0), (0, 0.0)):
+        values = pd.Series(rng.choice(words, n), dtype=dtype)  # type: ignore[call-overload]
+        values = values.mask(rng.random(n) < holes)
+        got = duplicated_text(values)
+        assert got.dtype == bool
+        assert np.array_equal(got, values.duplicated(keep="first").to_numpy(dtype=bool))
+    unique = pd.Series([f"e{k}" for k in range(100)], dtype="string[pyarrow]")
+    assert not duplicated_text(unique).any()
 
 
 def test_apply_roles_same_for_coded_and_text_resources() -> None:

@@ -22,6 +22,7 @@ from audit.errors import InputError
 from audit.ingest.mapping import Mapping, check_time_zone
 from audit.ingest.normalise import QUARANTINE_COLUMNS, empty_quarantine, normalise
 from audit.ingest.raw import RawTable
+from audit.memory import return_free_memory
 
 if TYPE_CHECKING:
     from audit.sources.config import SourcesConfig
@@ -315,10 +316,11 @@ def import_sources(
     del read_files  # from worker processes: a list that would keep every file's frame alive
     if not logs:
         raise InputError("no event source given (only a role history)")
-    log = C.concat_coded(logs) if len(logs) > 1 else logs[0]
+    log = C.concat_coded(logs, release=True) if len(logs) > 1 else logs[0]
     logs.clear()  # the per-file frames: not held beside the whole log
+    return_free_memory()  # what the files held, before the ids are hashed or sorted
     log[C.EVENT_ID] = assign_event_ids(log)
-    duplicated = log[C.EVENT_ID].duplicated(keep="first")
+    duplicated = pd.Series(C.duplicated_text(log[C.EVENT_ID]), index=log.index)
     deduplicated: dict[int, int] = {}
     if duplicated.any():
         dups = log.loc[duplicated]
