@@ -68,11 +68,13 @@ def _projected(run: CheckRun) -> pd.DataFrame:
     if log.empty or not tasks:
         return pd.DataFrame(columns=["case", "channel", "task", "eid"])
     at = np.flatnonzero(log[C.ACTIVITY].isin(list(tasks)).to_numpy(dtype=bool))
-    # Sorted by the ids as text, with Arrow's sort.
+    # Sorted by the ids as text, with Arrow's sort; the keys are dropped before the columns
+    # are taken in that order (not a second copy of 6M case and event ids beside them).
     keys = pd.DataFrame({"case": log[C.CASE].iloc[at].astype("string").array,
                          "time": log[C.TIMESTAMP].iloc[at].array,
                          "eid": log[C.EVENT_ID].iloc[at].astype("string").array}, copy=False)
     order = C.stable_order(keys, ["case", "time", "eid"])
+    del keys
     rows = at[order]
     # Each label's task once; labels sharing a task share its category.
     codes, labels = pd.factorize(log[C.ACTIVITY].iloc[rows])
@@ -82,11 +84,11 @@ def _projected(run: CheckRun) -> pd.DataFrame:
     channel = (C.filled_text(log[C.CHANNEL].iloc[rows], "")
                if C.CHANNEL in log.columns else pd.Series("", index=range(len(rows))))
     return pd.DataFrame({
-        "case": keys["case"].take(order).array,
+        "case": log[C.CASE].iloc[rows].astype("string").array,
         "channel": pd.Categorical(channel),
         "task": pd.Categorical.from_codes(task_code[codes], categories=pd.Index(categories)),
-        "eid": keys["eid"].take(order).array,
-        "time": keys["time"].take(order).array,  # tz-aware as it is: no object conversion
+        "eid": log[C.EVENT_ID].iloc[rows].astype("string").array,
+        "time": log[C.TIMESTAMP].iloc[rows].array,  # tz-aware as it is: no object conversion
     }, copy=False)
 
 
@@ -223,14 +225,12 @@ def flow_counts(projected: pd.DataFrame, channel: str) -> tuple[
     mine = projected[(projected["channel"] == channel).to_numpy(dtype=bool)]
     if mine.empty:
         return {}, {}, {}, 0
-    # On integer codes: the case's code (the rows come grouped by case) and the task's.
-    case, _ = pd.factorize(mine["case"])
+    # On integer codes: where a case starts (the rows come grouped by case: neighbours
+    # compared, not a hash of 6M case ids) and the task's code.
+    first = _run_starts(mine["case"])
     codes, distinct = pd.factorize(mine["task"])
     names = np.asarray(distinct, dtype=object)
-    task = names[codes]
-    first = np.ones(len(case), dtype=bool)
-    first[1:] = case[1:] != case[:-1]
-    last = np.ones(len(case), dtype=bool)
+    last = np.ones(len(first), dtype=bool)
     last[:-1] = first[1:]
     # A pair counts once per case, however often the case repeats it: the case's number
     # and the pair (source code * tasks + target code) in one key.
@@ -244,13 +244,31 @@ def flow_counts(projected: pd.DataFrame, channel: str) -> tuple[
     ranked = np.argsort(seen, kind="stable")  # pairs in the order first seen, as before
     flows = {(str(names[k // width]), str(names[k % width])): int(n)
              for k, n in zip(distinct[ranked].tolist(), counts[ranked].tolist(), strict=True)}
-    return (flows,
-            _counts(task[first]), _counts(task[last]), int(first.sum()))
+    return (flows, _counts(codes[first], names), _counts(codes[last], names),
+            int(first.sum()))
 
 
-def _counts(values: np.ndarray) -> dict[str, int]:
-    names, counts = np.unique(values.astype(str), return_counts=True)
-    return {str(k): int(v) for k, v in zip(names, counts, strict=True)}
+def _run_starts(cases: pd.Series) -> np.ndarray:
+    """Per row: whether it starts a run of one case (rows grouped by case)."""
+    import pyarrow.compute as pc
+
+    values = C.arrow_array(cases)
+    n = len(values)
+    first = np.ones(n, dtype=bool)
+    if n > 1 and not values.null_count:
+        first[1:] = np.asarray(pc.not_equal(values.slice(1), values.slice(0, n - 1))
+                               .to_numpy(zero_copy_only=False), dtype=bool)
+    elif n > 1:  # missing case ids: one group, as factorize's code -1 makes them
+        code = pd.factorize(cases, use_na_sentinel=True)[0]
+        first[1:] = code[1:] != code[:-1]
+    return first
+
+
+def _counts(codes: np.ndarray, names: np.ndarray) -> dict[str, int]:
+    """Rows per name (names sorted, those with none left out), counted on the codes."""
+    counts = np.bincount(codes, minlength=len(names))
+    return {str(names[k]): int(counts[k])
+            for k in sorted(np.flatnonzero(counts).tolist(), key=lambda k: str(names[k]))}
 
 
 def channel_overlays(run: CheckRun, deviations: Deviations | None = None) -> list[

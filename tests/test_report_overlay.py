@@ -7,6 +7,7 @@ from collections import Counter
 from importlib.resources import as_file, files
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from lxml import etree
 
@@ -72,10 +73,17 @@ def test_overlay_counts_equal_the_cf_findings(run: CheckRun) -> None:
         mine = log[(log["refund:channel"] == channel) & log["concept:name"].isin(list(task_of))]
         mine = mine.sort_values(["case:concept:name", "time:timestamp", "event:id"])
         expected: Counter[tuple[str, str]] = Counter()
+        starts: Counter[str] = Counter()
+        ends: Counter[str] = Counter()
         for _, group in mine.groupby("case:concept:name"):
             seq = [task_of[a] for a in group["concept:name"]]
             expected.update(set(itertools.pairwise(seq)))
+            starts[seq[0]] += 1
+            ends[seq[-1]] += 1
         assert overlay.flows == dict(expected)
+        assert overlay.starts == dict(sorted(starts.items()))  # by task name
+        assert overlay.ends == dict(sorted(ends.items()))
+        assert list(overlay.starts) == sorted(overlay.starts)
         assert overlay.cases == run.summary()["conformance"][channel]["cases"]
 
 
@@ -133,3 +141,25 @@ def test_hostile_task_names_are_inert_in_the_overlay() -> None:
     assert HOSTILE in [t.text for t in root.iter("{*}text")]
     assert not [e for e in root.iter() if etree.QName(e).localname in ("script", "a", "style")]
     assert not [n for e in root.iter() for n in e.attrib if n.startswith("on") or "href" in n]
+
+
+def test_flow_counts_by_hand() -> None:
+    """Pairs once per case, starts and ends per case, other channels left out; the rows of a
+    case come together (as the projection sorts them), missing case ids form one group."""
+    from reports.overlay import flow_counts
+
+    rows = [("c1", "web", "A"), ("c1", "web", "B"), ("c1", "web", "A"), ("c1", "web", "B"),
+            ("c2", "web", "B"), ("c3", "shop", "A"), ("c3", "shop", "C"),
+            ("c4", "web", "A"), ("c4", "web", "C"), (None, "web", "C"), (None, "web", "A")]
+    projected = pd.DataFrame({
+        "case": pd.Series([r[0] for r in rows], dtype="string"),
+        "channel": pd.Categorical([r[1] for r in rows]),
+        "task": pd.Categorical([r[2] for r in rows], categories=["C", "B", "A"]),
+    })
+    flows, starts, ends, cases = flow_counts(projected, "web")
+    assert flows == {("A", "B"): 1, ("B", "A"): 1, ("A", "C"): 1, ("C", "A"): 1}
+    assert list(flows) == [("A", "B"), ("B", "A"), ("A", "C"), ("C", "A")]  # first seen
+    assert starts == {"A": 2, "B": 1, "C": 1} and list(starts) == ["A", "B", "C"]
+    assert ends == {"A": 1, "B": 2, "C": 1}
+    assert cases == 4
+    assert flow_counts(projected, "phone") == ({}, {}, {}, 0)
