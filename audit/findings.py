@@ -31,7 +31,7 @@ def _plain_copy(value: Any) -> Any:
     return value
 
 
-@dataclass
+@dataclass(slots=True)  # no dict per finding: a 1M-case run holds 235k of them
 class Finding:
     rule: str
     """Code, e.g. SD001."""

@@ -11,6 +11,7 @@ import pandas as pd
 
 from audit.findings import Finding
 from audit.gcpause import gc_paused
+from audit.memory import return_free_memory
 from audit.policy import Policy, Waiver
 from audit.rules.base import Rule
 from audit.rules.facts import CaseFacts
@@ -129,6 +130,9 @@ def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
         for finding in produced:
             finding.severity = overrides.get(rule.code, finding.severity)
         findings.extend(produced)
+        # The rule's temporaries, freed, handed back before the next rule (glibc keeps
+        # freed blocks in its heap: at 1M cases 0.3 GB more held by the last rules).
+        return_free_memory()
 
     kept, statuses, suppressed = finish_findings(findings, rules, ruleset, policy, as_of)
     extra: dict[str, object] = {}

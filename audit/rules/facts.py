@@ -232,8 +232,9 @@ class CaseFacts:
 
     def frame(self, at: Ints, columns: Iterable[str]) -> pd.DataFrame:
         """The sorted events at positions `at`, with `columns` of the log."""
+        # The taken arrays are new and the frame's own: not copied again (copy=False).
         return pd.DataFrame({c: _text(self.column(c).take(at)) for c in columns},
-                            index=pd.RangeIndex(len(at)))
+                            index=pd.RangeIndex(len(at)), copy=False)
 
     # --- per-case columns, on first use -------------------------------------------------
     def _compute(self, name: str, codes: Ints | None = None) -> Any:
@@ -312,7 +313,9 @@ class CaseFacts:
 
     def table(self, *names: str) -> pd.DataFrame:
         """The per-case columns `names`, indexed by case id."""
-        frame = pd.DataFrame({n: self.col(n) for n in names}, index=self.case_ids)
+        # Not copied (a 1M-case table of eight columns is 0.2 GB): copy-on-write gives a
+        # rule that writes into the table its own copy, never the cached column.
+        frame = pd.DataFrame({n: self.col(n) for n in names}, index=self.case_ids, copy=False)
         frame.index.name = C.CASE
         return frame
 
@@ -425,9 +428,16 @@ class CaseFacts:
         return {c: self._graphs[c] for c in wanted if c in self._graphs}
 
     def _graph_events(self, cases: list[str]) -> pd.DataFrame:
-        where = self.case_ids.astype(str).get_indexer(pd.Index(cases))
+        # A binary search in the sorted case ids (their text as an Index would be a Python
+        # string per case and a hash table: 0.1 GB at 1M cases, for a few thousand asked).
+        if pd.api.types.is_string_dtype(self.case_ids.dtype):
+            where = self.case_positions(pd.Index(cases, dtype=object))
+        else:  # case ids of another type (a log made by hand): matched by their text
+            found = self.case_ids.astype(str).get_indexer(pd.Index(cases))
+            where = found[found >= 0]
         chosen = np.zeros(self.n_cases, dtype=bool)
-        chosen[where[where >= 0]] = True
+        if where is not None:
+            chosen[where] = True
         at = np.flatnonzero(chosen[self.case_code])
         keep = [c for c in _KEEP if c in self.log.columns] + C.evidence_columns(self.log)
         events = self.frame(at, keep)
@@ -503,6 +513,9 @@ class CaseFacts:
         """The positions in `case_ids` of those of `cases` that are there (None for None)."""
         if cases is None or not len(cases) or not self.n_cases:
             return None
+        probed = _probe_positions(self.case_ids, cases)
+        if probed is not None:
+            return probed
         # The case ids are sorted: a binary search, checked, instead of a hash table.
         where = np.minimum(self.case_ids.searchsorted(cases), self.n_cases - 1)
         same = (np.asarray(self.case_ids.take(where), dtype=object)
@@ -520,6 +533,33 @@ class CaseFacts:
         return {i: (str(a), None if pd.isna(r) else str(r))
                 for i, a, r in zip(unique, rows["activity"], rows["resource"], strict=True)
                 if pd.notna(a)}
+
+
+def _probe_positions(ids: pd.Index, wanted: pd.Index) -> Ints | None:
+    """The positions in `ids` (Arrow strings) of those of `wanted` (distinct strings) that
+    are there, in the order of `wanted`: each id looked up in a hash set of the few wanted
+    ones. pandas' searchsorted on Arrow strings makes a Python string of every id first
+    (65 MB at 1M cases, per lookup: once per rule). None where this does not apply."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    data = getattr(ids.array, "_pa_array", None)
+    if data is None or not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        return None
+    try:
+        keys = pa.array(np.asarray(wanted, dtype=object), type=data.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return None
+    if keys.null_count or len(pc.unique(keys)) != len(keys):
+        return None
+    at = pc.index_in(data, value_set=keys)  # per id: its place among the wanted, or null
+    if isinstance(at, pa.ChunkedArray):
+        at = at.combine_chunks()
+    found = np.flatnonzero(np.asarray(at.is_valid().to_numpy(zero_copy_only=False), dtype=bool))
+    where = np.full(len(keys), -1, dtype=np.int64)
+    where[np.asarray(at.take(pa.array(found)).to_numpy(zero_copy_only=False),
+                     dtype=np.int64)] = found
+    return where[where >= 0]
 
 
 def _text(values: Any) -> Any:
