@@ -116,6 +116,37 @@ def test_case_facts_take_a_sorted_log_as_it_is_ties_included(dtype: object) -> N
         assert full.tolist() == (expected or [0, 1, 2, 3, 4])
 
 
+@pytest.mark.parametrize("dtype", ["string[pyarrow]", object])
+def test_case_positions_in_the_order_asked_unknown_ones_left_out(dtype: object) -> None:
+    """`CaseFacts.case_positions`: the positions of the asked cases among the sorted case
+    ids, in the order asked, unknown ones left out, a case asked twice given twice; the
+    same from the hash probe (Arrow ids, distinct asks) and the binary search (the rest)."""
+    from audit.policy import default_policy_path, load_policy
+    from audit.rules.facts import CaseFacts
+
+    rng = np.random.default_rng(9)
+    names = sorted({f"C{k:05d}" for k in rng.integers(0, 10**5, 400)} | {"Ä", "ä", "😀", ""})
+    cases = rng.choice(names, 3000)
+    log = pd.DataFrame({"case:concept:name": pd.Series(cases, dtype=dtype),
+                        "time:timestamp": pd.Timestamp("2026-01-01", tz="UTC"),
+                        "event:id": pd.Series([f"e{k}" for k in range(3000)], dtype=dtype),
+                        "concept:name": "Approve refund"})
+    facts = CaseFacts(log, load_policy(default_policy_path()), pd.Timestamp("2026-02-01"))
+    position = {str(c): k for k, c in enumerate(facts.case_ids)}
+    assert list(position) == sorted(set(cases))
+    asked_sets = [[*rng.permutation(names)[:50].tolist(), "nope", "C"],
+                  ["ä", "Ä", "ä"],  # asked twice
+                  [names[-1]], ["unknown"]]
+    for asked in asked_sets:
+        expected = [position[c] for c in asked if c in position]
+        for kind in (pd.Index(asked, dtype=object), pd.Index(asked, dtype="string")):
+            got = facts.case_positions(kind)
+            assert got is not None and got.dtype == np.int64
+            assert got.tolist() == expected, asked
+    assert facts.case_positions(pd.Index([], dtype=object)) is None
+    assert facts.case_positions(None) is None
+
+
 @pytest.mark.parametrize("column", ["arrow", "python", "str", "object", "int", "float"])
 def test_text_isin_is_isin_on_the_text_with_missing_values_never_in(column: str) -> None:
     frame = _frame(11)
@@ -269,3 +300,20 @@ def test_apply_roles_same_for_coded_and_text_resources() -> None:
         assert isinstance(out[C.ROLE].dtype, pd.CategoricalDtype)
         assert notes[0] == "roles.csv: roles set on 2 events"
         assert notes[1].startswith("roles.csv: 1 events by 1 resource(s) without a role")
+
+
+@pytest.mark.parametrize("dtype", ["string[pyarrow]", object])
+def test_ev005_sorted_codes_are_factorize_sorted(dtype: object) -> None:
+    """EV005's charge codes: ranks among the distinct ids, in their sorted order, as
+    pd.factorize(sort=True) gives them (by a sort on Arrow strings, pandas otherwise)."""
+    from audit.rules.evidence.ev005_refund_exceeds_charge import _sorted_codes
+
+    rng = np.random.default_rng(4)
+    words = [f"ch_{k:04d}" for k in range(300)] + ["", "Ä", "ä", "😀", "ch_10 "]
+    for n in (2000, 2, 1, 0):
+        values = pd.Series(rng.choice(words, n), dtype=dtype).array  # type: ignore[call-overload]
+        codes, uniques = _sorted_codes(values)
+        want_codes, want_uniques = pd.factorize(pd.Series(values), sort=True)
+        assert codes.tolist() == want_codes.tolist()
+        assert [str(u) for u in uniques] == [str(u) for u in want_uniques]
+        assert [str(u) for u in uniques] == sorted(set(values))

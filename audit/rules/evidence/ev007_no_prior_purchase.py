@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from audit.findings import Finding
@@ -39,13 +40,16 @@ class NoPriorPurchase(Rule):
     summary = "Refund without a purchase before it"
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.table("payout_eid", "purchase_eid", "purchase_time", "payout_time",
-                        "payouts_sum", "currency", "payout_order", "payout_charge")
-        paid = c[c["payout_eid"].notna()]
-        # Candidates: no purchase before the first payout by the case's events; only their
-        # evidence graphs are built (the graph, not the mask, decides).
-        early = paid["purchase_eid"].notna() & (paid["purchase_time"] <= paid["payout_time"])
-        candidates = paid[~early.fillna(False).astype(bool)]
+        c = facts.table("payout_eid", "purchase_eid", "purchase_time", "payout_time")
+        # Candidates: a payout and no purchase before the first payout by the case's events;
+        # only their evidence graphs are built (the graph, not the mask, decides), and only
+        # their other columns taken (not a copy of every paid case's).
+        early = c["purchase_eid"].notna() & (c["purchase_time"] <= c["payout_time"])
+        chosen = c["payout_eid"].notna().to_numpy(dtype=bool) & ~early.fillna(False).to_numpy(
+            dtype=bool)
+        candidates = facts.at_cases(np.flatnonzero(chosen), "payout_eid", "purchase_eid",
+                                    "purchase_time", "payout_time", "payouts_sum", "currency",
+                                    "payout_order", "payout_charge")
         graphs = facts.evidence_graphs(candidates.index)
         links: dict[str, tuple[str, str]] = {}
         for case, payout_time in candidates["payout_time"].items():
