@@ -317,3 +317,28 @@ def test_ev005_sorted_codes_are_factorize_sorted(dtype: object) -> None:
         assert codes.tolist() == want_codes.tolist()
         assert [str(u) for u in uniques] == [str(u) for u in want_uniques]
         assert [str(u) for u in uniques] == sorted(set(values))
+
+
+def test_case_facts_table_shares_cached_columns_but_writes_stay_in_the_table() -> None:
+    """`CaseFacts.table` hands out the cached per-case columns without copying them; a rule
+    writing into its table (in place, by label or position) changes its table only."""
+    from audit.policy import default_policy_path, load_policy
+    from audit.rules.facts import CaseFacts
+
+    at = pd.to_datetime(["2026-01-01 09:00", "2026-01-02 09:00", "2026-01-03 08:00"], utc=True)
+    log = pd.DataFrame({"case:concept:name": pd.Series(["A", "A", "B"], dtype="string"),
+                        "time:timestamp": at,
+                        "event:id": pd.Series(["e1", "e2", "e3"], dtype="string"),
+                        "concept:name": ["Receive refund request", "Execute payout",
+                                         "Receive refund request"]})
+    facts = CaseFacts(log, load_policy(default_policy_path()), at[-1])
+    cached = facts.col("request_eid").copy()
+    table = facts.table("request_eid", "request_time")
+    assert np.shares_memory(table["request_time"].array.asi8,
+                            facts.col("request_time").array.asi8)  # not copied
+    table.loc["A", "request_eid"] = "changed"
+    table.iloc[1, 1] = pd.NaT
+    table["request_eid"] = table["request_eid"].str.upper()
+    assert facts.col("request_eid").equals(cached)
+    assert facts.col("request_time").notna().all()
+    assert facts.table("request_eid")["request_eid"].tolist() == ["e1", "e3"]
