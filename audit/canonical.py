@@ -220,29 +220,65 @@ def arrow_array(values: pd.Series | pd.Index) -> pa.Array:
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
+def run_starts(values: pa.Array) -> np.ndarray:
+    """Per value of an Arrow array without missing values: whether it differs from the one
+    before it (the first value: True). Neighbours compared, nothing hashed."""
+    import pyarrow.compute as pc
+
+    n = len(values)
+    starts = np.ones(n, dtype=bool)
+    if n > 1:
+        starts[1:] = np.asarray(pc.not_equal(values.slice(1), values.slice(0, n - 1))
+                                .to_numpy(zero_copy_only=False), dtype=bool)
+    return starts
+
+
+def _sortable_text(values: pd.Series | pd.api.extensions.ExtensionArray) -> pa.Array | None:
+    """The values as one Arrow string array, where they are Arrow strings without missing
+    values (else None)."""
+    import pyarrow as pa
+
+    data = getattr(getattr(values, "array", values), "_pa_array", None)
+    if data is None or data.null_count or len(data) < 2 or not (
+            pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        return None
+    return data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+
+
 def duplicated_text(values: pd.Series) -> np.ndarray:
     """``values.duplicated(keep="first")`` as a numpy mask: whether an earlier value equals
     this one. On Arrow strings without missing values (the import's event ids) by a stable
     sort and a compare of neighbours: a hash table of 7.3M ids (pandas', or Arrow's memo
     table) takes about 1.2 GB beside the log, the sort about 0.3 GB."""
+    import pyarrow.compute as pc
+
+    data = _sortable_text(values)
+    if data is None:
+        return np.asarray(values.duplicated(keep="first"), dtype=bool)
+    order = pc.array_sort_indices(data)  # stable: equal values keep their order
+    out = np.empty(len(data), dtype=bool)
+    out[np.asarray(order)] = ~run_starts(data.take(order))
+    return out
+
+
+def sorted_codes(values: pd.api.extensions.ExtensionArray
+                 ) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
+    """``pd.factorize(values, sort=True)``: (each value's rank among the distinct values,
+    the distinct values sorted). On Arrow strings without missing values by a sort and a
+    compare of neighbours, not a hash table (2M charge ids at 1M cases: 0.1 GB less)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    data = getattr(values.array, "_pa_array", None)
-    if data is None or data.null_count or len(values) < 2 or not (
-            pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
-        return np.asarray(values.duplicated(keep="first"), dtype=bool)
-    if isinstance(data, pa.ChunkedArray):
-        data = data.combine_chunks()
-    order = pc.array_sort_indices(data)  # stable: equal values keep their order
+    data = _sortable_text(values)
+    if data is None:
+        codes, uniques = pd.factorize(pd.Series(values), sort=True)
+        return np.asarray(codes, dtype=np.int64), pd.Index(uniques).array
+    order = pc.array_sort_indices(data)
     ranked = data.take(order)
-    n = len(ranked)
-    same = np.asarray(pc.equal(ranked.slice(1), ranked.slice(0, n - 1))
-                      .to_numpy(zero_copy_only=False), dtype=bool)
-    del ranked
-    out = np.zeros(n, dtype=bool)
-    out[np.asarray(order)[1:]] = same
-    return out
+    new = run_starts(ranked)
+    codes = np.empty(len(ranked), dtype=np.int64)
+    codes[np.asarray(order)] = np.cumsum(new) - 1
+    return codes, pd.arrays.ArrowStringArray(ranked.filter(pa.array(new)))
 
 
 def text_isin(values: pd.Series, wanted: Iterable[str]) -> np.ndarray:

@@ -250,17 +250,13 @@ def flow_counts(projected: pd.DataFrame, channel: str) -> tuple[
 
 def _run_starts(cases: pd.Series) -> np.ndarray:
     """Per row: whether it starts a run of one case (rows grouped by case)."""
-    import pyarrow.compute as pc
-
     values = C.arrow_array(cases)
-    n = len(values)
-    first = np.ones(n, dtype=bool)
-    if n > 1 and not values.null_count:
-        first[1:] = np.asarray(pc.not_equal(values.slice(1), values.slice(0, n - 1))
-                               .to_numpy(zero_copy_only=False), dtype=bool)
-    elif n > 1:  # missing case ids: one group, as factorize's code -1 makes them
-        code = pd.factorize(cases, use_na_sentinel=True)[0]
-        first[1:] = code[1:] != code[:-1]
+    if not values.null_count:
+        return C.run_starts(values)
+    # Missing case ids: one group, as factorize's code -1 makes them.
+    code = pd.factorize(cases, use_na_sentinel=True)[0]
+    first = np.ones(len(code), dtype=bool)
+    first[1:] = code[1:] != code[:-1]
     return first
 
 

@@ -13,6 +13,7 @@ from audit.canonical import (
     duplicated_text,
     filled_text,
     plain,
+    sorted_codes,
     sorted_frame,
     stable_order,
     text_isin,
@@ -303,16 +304,16 @@ def test_apply_roles_same_for_coded_and_text_resources() -> None:
 
 
 @pytest.mark.parametrize("dtype", ["string[pyarrow]", object])
-def test_ev005_sorted_codes_are_factorize_sorted(dtype: object) -> None:
-    """EV005's charge codes: ranks among the distinct ids, in their sorted order, as
-    pd.factorize(sort=True) gives them (by a sort on Arrow strings, pandas otherwise)."""
-    from audit.rules.evidence.ev005_refund_exceeds_charge import _sorted_codes
+def test_sorted_codes_are_factorize_sorted(dtype: object) -> None:
+    """`sorted_codes` (EV005's charge codes): ranks among the distinct ids, in their sorted
+    order, as pd.factorize(sort=True) gives them (by a sort on Arrow strings, pandas
+    otherwise)."""
 
     rng = np.random.default_rng(4)
     words = [f"ch_{k:04d}" for k in range(300)] + ["", "Ä", "ä", "😀", "ch_10 "]
     for n in (2000, 2, 1, 0):
         values = pd.Series(rng.choice(words, n), dtype=dtype).array  # type: ignore[call-overload]
-        codes, uniques = _sorted_codes(values)
+        codes, uniques = sorted_codes(values)
         want_codes, want_uniques = pd.factorize(pd.Series(values), sort=True)
         assert codes.tolist() == want_codes.tolist()
         assert [str(u) for u in uniques] == [str(u) for u in want_uniques]

@@ -618,8 +618,7 @@ def _grouped_codes(values: pd.Series) -> tuple[Ints, pd.Index] | None:
             return None
         if isinstance(data, pa.ChunkedArray):
             data = data.combine_chunks()
-        change = np.asarray(pc.not_equal(data.slice(1), data.slice(0, n - 1))
-                            .to_numpy(zero_copy_only=False), dtype=bool)
+        change = C.run_starts(data)[1:]
         starts = np.flatnonzero(np.r_[True, change])
         heads = data.take(pa.array(starts))
         if len(starts) > 1 and not pc.all(pc.less(heads.slice(0, len(starts) - 1),

@@ -44,7 +44,7 @@ class RefundExceedsCharge(Rule):
         buy_at = np.flatnonzero(facts.mask("purchase") & charged)
         # Charges as integer codes in the order of their ids, cases as their positions in
         # the sorted case ids: groups and sorts on integers, in the order of the ids.
-        codes, charge_ids = _sorted_codes(facts.column(C.CHARGE_ID).take(np.r_[pay_at, buy_at]))
+        codes, charge_ids = C.sorted_codes(facts.column(C.CHARGE_ID).take(np.r_[pay_at, buy_at]))
         pay_charge, buy_charge = codes[:len(pay_at)], codes[len(pay_at):]
         n_cases = max(facts.n_cases, 1)
         # Event ids as positions: the text only of the events a finding names.
@@ -94,27 +94,3 @@ class RefundExceedsCharge(Rule):
             message="refunds on charge {charge} reach {refunded:.2f} {currency}, "
                     "above the captured {charge_amount:.2f}")
 
-
-def _sorted_codes(values: pd.api.extensions.ExtensionArray
-                  ) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
-    """``pd.factorize(values, sort=True)`` for ids without missing values: (each value's
-    rank among the distinct values, the distinct values sorted). On Arrow strings by a sort
-    and a compare of neighbours, not a hash table of 2M charge ids (about 0.1 GB more at 1M
-    cases)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    data = getattr(values, "_pa_array", None)
-    if data is None or data.null_count or len(values) < 2 or not (
-            pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
-        codes, uniques = pd.factorize(pd.Series(values), sort=True)
-        return np.asarray(codes, dtype=np.int64), pd.Index(uniques).array
-    data = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
-    order = pc.array_sort_indices(data)
-    ranked = data.take(order)
-    new = np.ones(len(ranked), dtype=bool)
-    new[1:] = np.asarray(pc.not_equal(ranked.slice(1), ranked.slice(0, len(ranked) - 1))
-                         .to_numpy(zero_copy_only=False), dtype=bool)
-    codes = np.empty(len(ranked), dtype=np.int64)
-    codes[np.asarray(order)] = np.cumsum(new) - 1
-    return codes, pd.arrays.ArrowStringArray(ranked.filter(pa.array(new)))
