@@ -81,8 +81,12 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *,
         keys[name] = log[name].array.take(source)
         if release and name in replaced:  # the correlated log takes the keys' values
             del log[name]
-    keys = _fill_case_ids(keys, is_source=keys[C.SOURCE_SYSTEM].isin(
-        [*config.ticketing, *config.payments]).fillna(False).astype(bool), config=config)
+    is_source = keys[C.SOURCE_SYSTEM].isin([*config.ticketing, *config.payments]) \
+        .fillna(False).astype(bool)
+    owned = [keys]  # handed over: each id column replaced is freed as soon as it is
+    del keys
+    keys = _fill_case_ids(owned, is_source=is_source, config=config)
+    del is_source
     order = C.stable_order(keys, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
     keys = keys[list(replaced)]
     taken = source.take(order)
@@ -158,21 +162,31 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False) 
         notes.append(f"correlation: {left_out} charge event(s) that no ticket or refund refers "
                      "to are sales, not refund cases: left out")
     source = np.concatenate([other_pos, ticket_pos, refund_pos, copy_pos])
-    case = pd.concat([_strings(log, C.CASE, other_pos), ticket_ids, refunds.case,
-                      pd.Series(copy_case, dtype="string")], ignore_index=True)
-    ids = C.arrow_array(log[C.EVENT_ID]).take(source)
-    if not pa.types.is_large_string(ids.type):  # as the "string" dtype holds them
-        ids = ids.cast(pa.large_string())
+    copies = pd.Series(copy_case, dtype="string")
+    del copy_case
+    case = pd.concat([_strings(log, C.CASE, other_pos), ticket_ids, refunds.case, copies],
+                     ignore_index=True)
+    if release:  # the provisional cases, read: not held beside the event ids taken next
+        del log[C.CASE]
+    # The copies' ids apart from the others': only they may get a suffix, so only they are
+    # rewritten (not a second array of every id); the two parts stay two chunks.
+    eids = C.arrow_array(log[C.EVENT_ID])
+    if not pa.types.is_large_string(eids.type):  # as the "string" dtype holds them
+        eids = eids.cast(pa.large_string())
     if release:
-        del log[C.CASE], log[C.EVENT_ID]
+        del log[C.EVENT_ID]
+    head = eids.take(source[:len(source) - len(copy_pos)])
+    tail = eids.take(copy_pos)
+    del eids
     if shared.any():  # the copies of a charge in several cases: "<event id>@<case>"
-        where = np.flatnonzero(shared) + (len(source) - len(copy_pos))
-        mask = np.zeros(len(source), dtype=bool)
-        mask[where] = True
+        where = np.flatnonzero(shared)
         suffixed = pc.binary_join_element_wise(
-            ids.take(where), C.arrow_array(case).take(where).cast(ids.type),
-            pa.scalar("@", type=ids.type))
-        ids = pc.replace_with_mask(ids, mask, suffixed)
+            tail.take(where), C.arrow_array(copies).take(where).cast(tail.type),
+            pa.scalar("@", type=tail.type))
+        del where
+        tail = pc.replace_with_mask(tail, pa.array(shared), suffixed)
+    del copies
+    ids = pa.chunked_array([head, tail], type=pa.large_string())
     event_id = pd.Series(pd.arrays.ArrowStringArray(ids), dtype="string")
     return _Assigned(source, case, event_id, notes, refunds.problems, left_out)
 
@@ -291,22 +305,26 @@ def _charge_copies(positions: np.ndarray, charge_ids: pd.Series, owners: pd.Data
             np.repeat(owned_by[pair_code] > 1, lengths), left_out)
 
 
-def _fill_case_ids(log: pd.DataFrame, *, is_source: pd.Series,
+def _fill_case_ids(owned: list[pd.DataFrame], *, is_source: pd.Series,
                    config: SourcesConfig) -> pd.DataFrame:
     """Every event of a correlated case carries the case's ticket, order and charge.
 
     Per case (as integer codes, not a lookup of each event's case id): the first ticket id
     its ticketing events state, the first order id its events state, and its charge where
-    its charge events name exactly one."""
-    log = log.copy(deep=False)  # columns are replaced, never written into
+    its charge events name exactly one. `owned` holds the one frame, handed over: its
+    ticket, order and charge columns are replaced one after another, each old one freed
+    before the next is computed (with every event a source's, the usual import)."""
+    log = owned.pop()
     source = np.asarray(is_source, dtype=bool)
     everything = bool(source.all())
     part = log if everything else log[source]
     codes, uniques = pd.factorize(part[C.CASE])
     codes = np.asarray(codes, dtype=np.int64)
     n = len(uniques)
+    del uniques
     from_ticketing = part[C.SOURCE_SYSTEM].isin(list(config.ticketing)).fillna(False) \
         .to_numpy(dtype=bool)
+    charge_events = part[C.REFUND_ID].isna().to_numpy(dtype=bool) & ~from_ticketing
 
     def first(column: str, where: np.ndarray) -> pd.Series:
         """Per case code: the first non-missing value of `column` among events `where`."""
@@ -314,22 +332,24 @@ def _fill_case_ids(log: pd.DataFrame, *, is_source: pd.Series,
         firsts = values[where].groupby(codes[where]).first()
         return firsts.reindex(range(n))
 
-    ticket = first(C.TICKET_ID, from_ticketing)
-    order = first(C.ORDER_ID, np.ones(len(part), dtype=bool))
-    charge_events = part[C.REFUND_ID].isna().to_numpy(dtype=bool) & ~from_ticketing
-    charges = part[C.CHARGE_ID].astype("string")[charge_events].groupby(
-        codes[charge_events]).nunique().reindex(range(n), fill_value=0)
-    only = first(C.CHARGE_ID, charge_events).where(charges.to_numpy() == 1)
-
     def per_event(values: pd.Series) -> pd.Series:
         return pd.Series(values.array.take(codes), index=part.index, dtype="string")
 
-    filled = per_event(only).fillna(part[C.CHARGE_ID].astype("string"))
-    updates = {C.TICKET_ID: per_event(ticket), C.ORDER_ID: per_event(order),
-               C.CHARGE_ID: filled}
-    for column, values in updates.items():
+    def charge() -> pd.Series:
+        charges = part[C.CHARGE_ID].astype("string")[charge_events].groupby(
+            codes[charge_events]).nunique().reindex(range(n), fill_value=0)
+        only = first(C.CHARGE_ID, charge_events).where(charges.to_numpy() == 1)
+        return per_event(only).fillna(part[C.CHARGE_ID].astype("string"))
+
+    updates = {C.TICKET_ID: lambda: per_event(first(C.TICKET_ID, from_ticketing)),
+               C.ORDER_ID: lambda: per_event(first(C.ORDER_ID,
+                                                   np.ones(len(part), dtype=bool))),
+               C.CHARGE_ID: charge}
+    for column, computed in updates.items():
+        values = computed()
         if everything:  # the usual import: whole columns, in the log's own dtype
             log[column] = values.astype(log[column].dtype)
         else:
             log.loc[source, column] = values
+        del values
     return log
