@@ -20,6 +20,7 @@ test: $(STAMP)
 # Regenerate what is generated from the code (a test fails when these are stale).
 docs: $(STAMP)
 	$(BIN)/python -m audit.rules.docs docs/rules
+	$(BIN)/python -m audit.rules.reads
 
 sample-logs: $(STAMP)
 	$(BIN)/refund-audit sample --channel all --cases 300 --seed 42 --violation-rate 0.25 \

@@ -15,6 +15,8 @@ from audit.memory import return_free_memory
 from audit.policy import Policy, Waiver
 from audit.rules.base import Rule
 from audit.rules.facts import CaseFacts
+from audit.rules.reads import kept_after
+from audit.rules.reads_table import READS
 from audit.rules.registry import RuleSet
 
 
@@ -120,7 +122,9 @@ def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
     overrides = _severity_overrides(ruleset, policy)
     findings: list[Finding] = []
     errors: list[RuleError] = []
-    for rule in rules:
+    # After each rule, the cached columns no later rule reads are dropped (audit.rules.reads).
+    keep = kept_after(rules, READS)
+    for rule, still_read in zip(rules, keep, strict=True):
         try:
             produced = list(rule.check(facts))
         except Exception as exc:  # a crashed rule is recorded, and makes the run fail
@@ -130,6 +134,8 @@ def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
         for finding in produced:
             finding.severity = overrides.get(rule.code, finding.severity)
         findings.extend(produced)
+        if still_read is not None:
+            facts.keep_only(still_read)
         # The rule's temporaries, freed, handed back before the next rule (glibc keeps
         # freed blocks in its heap: at 1M cases 0.3 GB more held by the last rules).
         return_free_memory()

@@ -14,7 +14,7 @@ positions a rule needs (the conformance check too: it is handed the four columns
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -121,6 +121,21 @@ class CaseFacts:
 
     def has(self, name: str) -> bool:
         return name in self.log.columns
+
+    # --- what is kept between rules ---------------------------------------------------------
+    def cached_keys(self) -> set[str]:
+        """What the caches hold: "events:<key>" (event columns in sorted order, masks, codes,
+        first positions) and "cases:<name>" (per-case columns), as audit.rules.reads names
+        them."""
+        return {f"events:{k}" for k in self._sorted} | {f"cases:{n}" for n in self._columns}
+
+    def keep_only(self, keys: Collection[str]) -> None:
+        """Drop the cached columns not named in `keys` (see cached_keys). Only memory: a
+        column asked for again is computed again, the same."""
+        for key in [k for k in self._sorted if f"events:{k}" not in keys]:
+            del self._sorted[key]
+        for name in [n for n in self._columns if f"cases:{n}" not in keys]:
+            del self._columns[name]
 
     def codes(self, name: str) -> Codes:
         """Integer code of each sorted event's value of `name` (-1 where missing); equal
