@@ -212,6 +212,61 @@ def stable_order(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
             .index.to_numpy(dtype=np.int64))
 
 
+def in_order(frame: pd.DataFrame, keys: list[str]) -> bool:
+    """Whether `frame` is sorted by `keys` already, i.e. ``stable_order(frame, keys)`` is
+    0, 1, 2, ...: each row's keys, compared with the next row's, never greater (text by code
+    point, times, numbers, categories by code). Neighbours compared, nothing sorted; False
+    where a key has missing values or a type this does not compare (the sort decides)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(frame)
+    if n < 2:
+        return True
+    open_pairs: np.ndarray | None = None  # pairs (i, i + 1) that the keys so far leave equal
+    for name in keys:
+        values = frame[name]
+        if bool(values.isna().any()):
+            return False
+        at = None if open_pairs is None else np.flatnonzero(open_pairs)
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            column: Any = values.cat.codes.to_numpy()
+        elif pd.api.types.is_datetime64_any_dtype(values.dtype):
+            column = np.asarray(values.array.asi8)
+        elif pd.api.types.is_numeric_dtype(values.dtype) and values.dtype != object:
+            column = values.to_numpy()
+        elif isinstance(values.dtype, pd.StringDtype):
+            try:
+                column = arrow_array(values)
+            except (TypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return False
+        else:
+            return False
+        if isinstance(column, np.ndarray):
+            before, after = (column[:-1], column[1:]) if at is None else (column[at],
+                                                                          column[at + 1])
+            greater, equal = before > after, before == after
+        else:
+            if at is None:
+                before, after = column.slice(0, n - 1), column.slice(1)
+            else:
+                before, after = column.take(pa.array(at)), column.take(pa.array(at + 1))
+            greater = np.asarray(pc.greater(before, after).to_numpy(zero_copy_only=False),
+                                 dtype=bool)
+            equal = np.asarray(pc.equal(before, after).to_numpy(zero_copy_only=False),
+                               dtype=bool)
+        if bool(greater.any()):
+            return False
+        if at is None:
+            open_pairs = equal
+        else:
+            open_pairs = np.zeros(n - 1, dtype=bool)
+            open_pairs[at[equal]] = True
+        if not bool(open_pairs.any()):
+            return True
+    return True  # rows equal on every key stay in their order
+
+
 def arrow_array(values: pd.Series | pd.Index) -> pa.Array:
     """A column's values as one Arrow array (one chunk; Arrow-backed columns as they are)."""
     import pyarrow as pa

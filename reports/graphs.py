@@ -91,13 +91,16 @@ def discover_dfg(log: pd.DataFrame) -> Dfg:
 
     if log.empty:
         return Dfg({}, {}, {}, [], 0)
-    keys = pd.DataFrame({"case": log[C.CASE].astype("string"), "time": log[C.TIMESTAMP]})
-    order = C.stable_order(keys, ["case", "time"])  # stable: ties keep the log's order
-    # An imported log comes sorted so: its columns are used as they are, not taken.
-    in_order = bool((order == np.arange(len(order))).all())
+    keys = pd.DataFrame({"case": log[C.CASE].astype("string"), "time": log[C.TIMESTAMP]},
+                        copy=False)
     cases = C.arrow_array(keys["case"])
+    # An imported log comes sorted so: its columns are used as they are, neither sorted
+    # (checked on neighbours) nor taken.
+    in_order = C.in_order(keys, ["case", "time"])
     if not in_order:
+        order = C.stable_order(keys, ["case", "time"])  # stable: ties keep the log's order
         cases = cases.take(pa.array(order))
+    del keys
     # Sorted, each case is one run: a case starts where its id differs from the one before
     # (a missing id equals a missing one), compared in Arrow, not hashed per event.
     before, after = cases.slice(0, len(cases) - 1), cases.slice(1)

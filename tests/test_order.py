@@ -12,6 +12,7 @@ from audit.canonical import (
     concat_coded,
     duplicated_text,
     filled_text,
+    in_order,
     plain,
     sorted_codes,
     sorted_frame,
@@ -343,3 +344,30 @@ def test_case_facts_table_shares_cached_columns_but_writes_stay_in_the_table() -
     assert facts.col("request_eid").equals(cached)
     assert facts.col("request_time").notna().all()
     assert facts.table("request_eid")["request_eid"].tolist() == ["e1", "e3"]
+
+
+def test_in_order_is_true_exactly_where_the_stable_sort_keeps_the_rows() -> None:
+    """On many small frames with many ties (text, times, numbers, categories), in_order says
+    whether stable_order is the identity; missing values and object columns: False."""
+    rng = np.random.default_rng(5)
+    seen = {True: 0, False: 0}
+    for trial in range(400):
+        n = int(rng.integers(2, 9))
+        frame = pd.DataFrame({
+            "case": pd.Series(rng.choice(["a", "b", "ä", "B", "10", "9"], n), dtype="string"),
+            "time": pd.to_datetime(rng.integers(0, 3, n), unit="s", utc=True),
+            "row": rng.integers(0, 3, n),
+            "label": pd.Categorical(rng.choice(["x", "y"], n), categories=["y", "x"]),
+        })
+        keys = [["case"], ["case", "time"], ["case", "time", "row"], ["label", "case"],
+                ["time", "label", "row"]][trial % 5]
+        if trial % 2:  # sorted half of the time, so that both answers are tried
+            frame = frame.take(stable_order(frame, keys)).reset_index(drop=True)
+        expected = bool((stable_order(frame, keys) == np.arange(n)).all())
+        assert in_order(frame, keys) == expected, (frame, keys)
+        seen[expected] += 1
+    assert min(seen.values()) > 50
+    frame = pd.DataFrame({"case": pd.Series(["a", None, "b"], dtype="string")})
+    assert not in_order(frame, ["case"])
+    assert not in_order(pd.DataFrame({"case": ["a", "b"]}, dtype=object), ["case"])
+    assert in_order(frame.iloc[:1], ["case"])

@@ -79,6 +79,18 @@ def test_dfg_equals_a_direct_count_on_the_demo_log(demo_log: pd.DataFrame) -> No
             statistics.median(gaps[(edge.source, edge.target)]))
 
 
+def test_dfg_of_a_shuffled_log_equals_that_of_the_sorted_one(demo_log: pd.DataFrame) -> None:
+    # The imported log is in case and time order (used as it is); shuffled, it is sorted
+    # first (ties keep the log's order): the same DFG either way.
+    assert C.in_order(demo_log, [C.CASE, C.TIMESTAMP])
+    shuffled = demo_log.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    assert not C.in_order(shuffled, [C.CASE, C.TIMESTAMP])
+    assert discover_dfg(shuffled) == discover_dfg(shuffled.take(
+        C.stable_order(shuffled, [C.CASE, C.TIMESTAMP])).reset_index(drop=True))
+    assert discover_dfg(shuffled).edges == discover_dfg(demo_log).edges
+    assert discover_dfg(shuffled).starts == discover_dfg(demo_log).starts
+
+
 HOSTILE = ['"quoted" \\ back\\slash', "a&amp;b & c", "line\nbreak", "<script>alert(1)</script>",
            "x] ; evil [label=y", "}{ digraph", "\\N \\G \\l"]
 
