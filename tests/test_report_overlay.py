@@ -163,3 +163,52 @@ def test_flow_counts_by_hand() -> None:
     assert ends == {"A": 1, "B": 2, "C": 1}
     assert cases == 4
     assert flow_counts(projected, "phone") == ({}, {}, {}, 0)
+
+
+def test_flow_counts_on_case_numbers_equal_those_on_case_ids() -> None:
+    """The overlay's projection numbers the cases' runs instead of carrying their ids: the
+    counts are the same (a missing id's run is one case, as with the ids)."""
+    from reports.overlay import flow_counts
+
+    ids = ["c1", "c1", "c1", "c2", "c3", "c3", None, None, "c4", "c4", "c4"]
+    tasks = ["A", "B", "A", "B", "A", "C", "C", "A", "B", "A", "B"]
+    channels = ["web"] * 4 + ["shop"] * 2 + ["web"] * 5
+    numbers = [0, 0, 0, 1, 2, 2, 3, 3, 4, 4, 4]
+    frames = [pd.DataFrame({"case": case, "channel": pd.Categorical(channels),
+                            "task": pd.Categorical(tasks)})
+              for case in (pd.Series(ids, dtype="string"), pd.Series(numbers))]
+    for channel in ("web", "shop"):
+        by_id, by_number = (flow_counts(f, channel) for f in frames)
+        assert by_id == by_number
+        assert list(by_id[0]) == list(by_number[0])
+    assert flow_counts(frames[1], "web")[3] == 4
+
+
+def test_projection_without_ids_numbers_the_same_runs(run: CheckRun) -> None:
+    from reports.overlay import _projected
+
+    full, slim = _projected(run), _projected(run, ids=False)
+    assert list(slim.columns) == ["case", "channel", "task"] and len(slim) == len(full) > 1000
+    assert (slim["task"] == full["task"]).all() and (slim["channel"] == full["channel"]).all()
+    changes = (full["case"] != full["case"].shift()).fillna(True).to_numpy(dtype=bool)
+    assert (slim["case"].to_numpy() == changes.cumsum() - 1).all()
+
+
+def test_projection_of_a_shuffled_log_equals_that_of_the_sorted_one(run: CheckRun) -> None:
+    """The imported log is in (case, time, event id) order and taken as it is; shuffled, it is
+    sorted first: the same projection either way."""
+    import dataclasses
+
+    from audit import canonical as C
+    from reports.overlay import _projected
+
+    log = run.imported.log
+    assert C.in_order(pd.DataFrame({"case": log[C.CASE], "time": log[C.TIMESTAMP],
+                                    "eid": log[C.EVENT_ID]}), ["case", "time", "eid"])
+    shuffled = log.sample(frac=1.0, random_state=8).reset_index(drop=True)
+    other = dataclasses.replace(run, imported=dataclasses.replace(run.imported, log=shuffled))
+    for ids in (True, False):
+        mine, theirs = _projected(run, ids=ids), _projected(other, ids=ids)
+        assert list(mine.columns) == list(theirs.columns)
+        for column in mine.columns:
+            assert mine[column].tolist() == theirs[column].tolist(), column
