@@ -38,11 +38,17 @@ class DuplicateRefund(Rule):
     suppresses = ("refund-exceeds-charge",)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        payouts = facts.frame(np.flatnonzero(facts.mask("paid")),
-                              (C.CHARGE_ID, C.ORDER_ID, C.CASE, C.EVENT_ID, C.TIMESTAMP,
-                               C.AMOUNT, C.CURRENCY))
-        payouts["key"] = payouts[C.CHARGE_ID].fillna(payouts[C.ORDER_ID])
-        payouts = payouts[payouts["key"].notna()]
+        paid = np.flatnonzero(facts.mask("paid"))
+        keys = facts.frame(paid, (C.CHARGE_ID, C.ORDER_ID))
+        key = keys[C.CHARGE_ID].fillna(keys[C.ORDER_ID])
+        del keys
+        # Only payouts whose key another payout shares can pair with an earlier one: the
+        # rest (nearly all) are not taken nor joined (1M payouts at 1M cases).
+        shared = (key.notna() & key.duplicated(keep=False)).to_numpy(dtype=bool)
+        payouts = facts.frame(paid[shared], (C.CASE, C.EVENT_ID, C.TIMESTAMP, C.AMOUNT,
+                                             C.CURRENCY))
+        payouts.insert(0, "key", key[shared].array)
+        del key
         cols = ["key", C.CASE, C.EVENT_ID, C.TIMESTAMP, C.AMOUNT, C.CURRENCY]
         pairs = payouts[cols].merge(payouts[cols], on="key", suffixes=("", "_earlier"))
         earlier = (pairs[f"{C.TIMESTAMP}_earlier"] < pairs[C.TIMESTAMP]) | (
