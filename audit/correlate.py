@@ -129,14 +129,17 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False) 
     """The cases of the events (see correlate), decided column-wise. With `release` (see
     correlate), the log's provisional case and event id columns are dropped once read."""
     base = C.stable_order(log, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
-    system = log[C.SOURCE_SYSTEM].astype("string")
+    system = log[C.SOURCE_SYSTEM]  # compared as it is (codes, when coded): no text per event
     is_ticket = _mask(system.isin(list(config.ticketing)))[base]
     is_pay = _mask(system.isin(list(config.payments)))[base]
+    del system
     is_refund = is_pay & log[C.REFUND_ID].notna().to_numpy(dtype=bool)[base]
     other_pos = base[~is_ticket & ~is_pay]
     ticket_pos = base[is_ticket]
     refund_pos = base[is_refund]
     charge_pos = base[is_pay & ~is_refund]
+    # What decided the parts, freed: everything below is held until the ids are taken.
+    del base, is_ticket, is_pay, is_refund
     by_order = config.ticket_to_charge == "order"
 
     # The first order id each ticket and each charge states (ids sorted, missing ids dropped).
@@ -156,6 +159,8 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False) 
                             claimant_of_order, by_order=by_order)
     owners = _charge_owners(refunds, order_of_ticket, order_of_charge, by_order=by_order)
     copy_pos, copy_case, shared, left_out = _charge_copies(charge_pos, charge_ids, owners)
+    del owners, charge_ids, order_of_ticket, order_of_charge, claims, claimed, sole, \
+        claimant_of_order
 
     notes = list(refunds.notes)
     if left_out:
@@ -166,6 +171,8 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False) 
     del copy_case
     case = pd.concat([_strings(log, C.CASE, other_pos), ticket_ids, refunds.case, copies],
                      ignore_index=True)
+    problems = refunds.problems
+    del ticket_ids, refunds, other_pos, ticket_pos, refund_pos, charge_pos
     if release:  # the provisional cases, read: not held beside the event ids taken next
         del log[C.CASE]
     # The copies' ids apart from the others': only they may get a suffix, so only they are
@@ -188,7 +195,7 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False) 
     del copies
     ids = pa.chunked_array([head, tail], type=pa.large_string())
     event_id = pd.Series(pd.arrays.ArrowStringArray(ids), dtype="string")
-    return _Assigned(source, case, event_id, notes, refunds.problems, left_out)
+    return _Assigned(source, case, event_id, notes, problems, left_out)
 
 
 @dataclass
