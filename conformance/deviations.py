@@ -260,31 +260,47 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
         channel_of = channel_of.iloc[order]
         starts = np.flatnonzero(np.r_[True, case_codes[1:] != case_codes[:-1]])
     ids = EventIds(eids, positions)
-    # Per case: (channel, its tasks, where its events start in `ids`); cases of one variant
-    # share the variant's tuple.
-    per_case: dict[str, tuple[str, tuple[str, ...], int]] = {}
-    shared: dict[tuple[str, ...], tuple[str, ...]] = {}
-    heads = [names[c] for c in case_codes[starts].tolist()]
+    n_events = len(kept)
+    del kept, codes, judged  # what the columns below were read from
+    # Per case (one run of events each, in order): its case code, channel, where its events
+    # start and its variant, as arrays and an index into the distinct variants (cases of
+    # one variant share the variant's tuple), not a dict entry and a tuple per case.
+    case_of_run = case_codes[starts]
+    del case_codes
     firsts = [str(c) for c in channel_of.iloc[starts].tolist()]
+    del channel_of
+    variants: list[tuple[str, ...]] = []
+    variant_ids: dict[tuple[str, ...], int] = {}
+    run_variant = np.empty(len(starts), dtype=np.int64)
     task_list = task_col.tolist()
-    bounds = [*starts.tolist(), len(kept)]
-    for case, channel, (s, e) in zip(heads, firsts, itertools.pairwise(bounds), strict=True):
+    del task_col
+    bounds = [*starts.tolist(), n_events]
+    for run, (s, e) in enumerate(itertools.pairwise(bounds)):
         variant = tuple(task_list[s:e])
-        per_case[case] = (channel, shared.setdefault(variant, variant), s)
+        found = variant_ids.get(variant)
+        if found is None:
+            found = variant_ids[variant] = len(variants)
+            variants.append(variant)
+        run_variant[run] = found
+    del task_list, variant_ids
+    run_start = starts.tolist()
+    channel_code, channel_uniques = pd.factorize(np.asarray(firsts, dtype=object))
+    del firsts
+    channels = [str(c) for c in channel_uniques]
 
-    by_channel: dict[str, list[str]] = {}
-    for case, (channel, _, _) in per_case.items():
-        by_channel.setdefault(channel, []).append(case)
-    for channel, case_ids in sorted(by_channel.items()):
+    for code, channel in sorted(enumerate(channels), key=lambda cc: cc[1]):
+        runs = np.flatnonzero(channel_code == code)  # its cases, in the order they appear
         path = sop_for(channel)
         if path is None:
             continue
         started = time.perf_counter()
         net = sop_net(path)
-        counts: dict[Variant, int] = {}
-        for case in case_ids:
-            variant = per_case[case][1]
-            counts[variant] = counts.get(variant, 0) + 1
+        # The channel's variants in the order their first case appears, with their cases.
+        of_run = run_variant[runs]
+        present, first, number = np.unique(of_run, return_index=True, return_counts=True)
+        ranked = np.argsort(first, kind="stable")
+        counts: dict[Variant, int] = {variants[v]: n for v, n in zip(
+            present[ranked].tolist(), number[ranked].tolist(), strict=True)}
         to_align = list(counts)
         fitting: set[Variant] = set()
         if mode == "token-replay":
@@ -298,8 +314,10 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
             worst = len(variant) + aligner.engine.model_only
             moves = tuple(_sync(variant))
             alignments[variant] = Alignment(variant, moves, 0, worst)
-        for case in case_ids:
-            _, labels, start = per_case[case]
+        for run, v in zip(runs.tolist(), of_run.tolist(), strict=True):
+            labels = variants[v]
+            start = run_start[run]
+            case = names[case_of_run[run]]
             alignment = alignments[labels]
             result.cases[case] = CaseConformance(
                 case, channel, labels, alignment,
@@ -307,9 +325,9 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
                 else deviations_of(alignment, ids.of(start, start + len(labels))),
                 ids, start)
         result.channels[channel or "(no channel)"] = ChannelConformance(
-            sop=str(path), cases=len(case_ids), variants=len(counts),
+            sop=str(path), cases=len(runs), variants=len(counts),
             fitness=log_fitness((alignments[v], n) for v, n in counts.items()),
-            precision=(precision(net, [per_case[c][1] for c in case_ids])
+            precision=(precision(net, [variants[v] for v in of_run.tolist()])
                        if with_precision else None),
             fitting_cases=sum(n for v, n in counts.items() if alignments[v].fits),
             bounded_variants=sum(1 for v in counts if alignments[v].bounded),
