@@ -75,6 +75,8 @@ class RefundExceedsCharge(Rule):
         per_case["refunded"] = per_case.groupby("charge_code")["paid"].cumsum()
         per_case["excess"] = per_case["refunded"] - per_case["charge_amount"]
         hits = per_case[per_case["excess"] > facts.tolerance()].copy()
+        # The per-event and per-(charge, case) work, freed before the findings are built.
+        del per_case, payouts, purchases, charges, keys, first_time, stamps, order, codes
         # The payouts' event ids, for the (charge, case) pairs found only, in log order.
         found = np.flatnonzero(np.isin(pair, hits.index.to_numpy(dtype=np.int64)))
         event_ids = facts.column(C.EVENT_ID)
@@ -86,6 +88,7 @@ class RefundExceedsCharge(Rule):
         hits["charge"] = charge_ids.take(hits["charge_code"].to_numpy(dtype=np.int64)) \
             .to_numpy(dtype=object)
         hits[C.CASE] = facts.case_ids[hits["case_code"].to_numpy(dtype=np.int64)]
+        del pair, found, eids, charge_ids, pay_at, buy_at, pay_charge, buy_charge
         hits = hits.drop(columns=["charge_code", "case_code", "charge_at"]).groupby(
             C.CASE).first()
         return self.findings(
