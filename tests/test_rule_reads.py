@@ -95,7 +95,11 @@ def test_a_dropped_column_asked_for_again_is_the_same(log: Any) -> None:
     facts = CaseFacts(log, policy, datetime(2026, 11, 1, tzinfo=UTC))
     first = facts.table("payout_eid", "approval1_time", "currency").copy()
     mask = facts.mask("approve", "second-approve").copy()
-    assert facts.cached_keys() >= {"cases:payout_eid", "events:mask:approve,second-approve"}
+    assert facts.cached_keys() >= {"cases:approval1_time", "events:first:payout",
+                                   "events:mask:approve,second-approve"}
+    # First events' ids are taken again from the kept positions, never kept themselves.
+    assert "cases:payout_eid" not in facts.cached_keys()
+    assert facts.table("payout_eid")["payout_eid"].equals(first["payout_eid"])
     facts.keep_only(frozenset())
     assert facts.cached_keys() == set()
     assert facts.table("payout_eid", "approval1_time", "currency").equals(first)
