@@ -97,9 +97,13 @@ def test_a_dropped_column_asked_for_again_is_the_same(log: Any) -> None:
     mask = facts.mask("approve", "second-approve").copy()
     assert facts.cached_keys() >= {"cases:approval1_time", "events:first:payout",
                                    "events:mask:approve,second-approve"}
-    # First events' ids are taken again from the kept positions, never kept themselves.
-    assert "cases:payout_eid" not in facts.cached_keys()
+    # First events' texts (ids, people, ...) are taken again from the kept positions, never
+    # kept themselves; their times and amounts are kept.
+    resource = facts.table("approval1_resource")["approval1_resource"].copy()
+    assert resource.notna().sum() > 100
+    assert not {"cases:payout_eid", "cases:approval1_resource"} & facts.cached_keys()
     assert facts.table("payout_eid")["payout_eid"].equals(first["payout_eid"])
+    assert facts.table("approval1_resource")["approval1_resource"].equals(resource)
     facts.keep_only(frozenset())
     assert facts.cached_keys() == set()
     assert facts.table("payout_eid", "approval1_time", "currency").equals(first)

@@ -222,9 +222,11 @@ READS: dict[str, frozenset[str]] = {
         "cases:request_eid",
         "events:concept:name",
         "events:event:id",
+        "events:first:payout",
         "events:first:request",
         "events:mask:paid",
         "events:org:resource",
+        "events:refund:currency",
         "events:time:timestamp",
     }),
     "EV005": frozenset({
