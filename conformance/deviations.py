@@ -244,7 +244,15 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
     if len(events) < 2**31:
         positions = positions.astype(np.int32)
     # Case ids as Python strings once per case, not per event (1M cases, 7M events).
-    case_codes, case_names = pd.factorize(kept[CASE].astype("string"), use_na_sentinel=False)
+    cases = kept[CASE]
+    if isinstance(cases.dtype, pd.CategoricalDtype):  # numbered by their codes: no text
+        case_codes, seen = pd.factorize(cases.cat.codes.to_numpy(), use_na_sentinel=False)
+        case_names = pd.Series(pd.Categorical.from_codes(seen, dtype=cases.dtype),
+                               copy=False).astype("string")
+    else:
+        case_codes, uniques = pd.factorize(cases.astype("string"), use_na_sentinel=False)
+        case_names = pd.Series(uniques, copy=False)
+    del cases
     # Converted in one call: iterating an Arrow-backed index makes a scalar per value.
     names = [v if type(v) is str else str(v) for v in case_names.to_numpy(dtype=object)
              .tolist()]

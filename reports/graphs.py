@@ -91,7 +91,7 @@ def discover_dfg(log: pd.DataFrame) -> Dfg:
 
     if log.empty:
         return Dfg({}, {}, {}, [], 0)
-    keys = pd.DataFrame({"case": log[C.CASE].astype("string"), "time": log[C.TIMESTAMP]},
+    keys = pd.DataFrame({"case": C.order_key(log[C.CASE]), "time": log[C.TIMESTAMP]},
                         copy=False)
     cases = C.arrow_array(keys["case"])
     # An imported log comes sorted so: its columns are used as they are, neither sorted

@@ -75,7 +75,7 @@ def _projected(run: CheckRun, *, ids: bool = True) -> pd.DataFrame:
                             else ["case", "channel", "task"])
     at = np.flatnonzero(log[C.ACTIVITY].isin(list(tasks)).to_numpy(dtype=bool))
     number: np.ndarray | None = None
-    whole = pd.DataFrame({"case": log[C.CASE].astype("string").array,
+    whole = pd.DataFrame({"case": C.order_key(log[C.CASE]).array,
                           "time": log[C.TIMESTAMP].array,
                           "eid": log[C.EVENT_ID].astype("string").array}, copy=False)
     if C.in_order(whole, ["case", "time", "eid"]):
@@ -90,7 +90,7 @@ def _projected(run: CheckRun, *, ids: bool = True) -> pd.DataFrame:
         del whole
         # Sorted by the ids as text, with Arrow's sort; the keys are dropped before the
         # columns are taken in that order (not a second copy of 6M case and event ids).
-        keys = pd.DataFrame({"case": log[C.CASE].iloc[at].astype("string").array,
+        keys = pd.DataFrame({"case": C.order_key(log[C.CASE].iloc[at]).array,
                              "time": log[C.TIMESTAMP].iloc[at].array,
                              "eid": log[C.EVENT_ID].iloc[at].astype("string").array},
                             copy=False)
@@ -280,9 +280,9 @@ def flow_counts(projected: pd.DataFrame, channel: str) -> tuple[
 
 def _run_starts(cases: pd.Series) -> np.ndarray:
     """Per row: whether it starts a run of one case (rows grouped by case; cases as texts,
-    or as integers numbering them)."""
-    if pd.api.types.is_integer_dtype(cases.dtype):
-        numbers = cases.to_numpy()
+    or as integers numbering them or coding them, `C.order_key`)."""
+    if pd.api.types.is_integer_dtype(cases.dtype):  # missing: one group, as below
+        numbers = cases.to_numpy(dtype=np.int64, na_value=-1)
         starts = np.ones(len(numbers), dtype=bool)
         starts[1:] = numbers[1:] != numbers[:-1]
         return starts

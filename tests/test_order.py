@@ -371,3 +371,91 @@ def test_in_order_is_true_exactly_where_the_stable_sort_keeps_the_rows() -> None
     assert not in_order(frame, ["case"])
     assert not in_order(pd.DataFrame({"case": ["a", "b"]}, dtype=object), ["case"])
     assert in_order(frame.iloc[:1], ["case"])
+
+
+def test_compact_ids_hold_the_same_ids_in_the_same_order_without_a_string_per_event() -> None:
+    """The check's repeated ids as categories (`compact_ids`): sorted runs (a log's case
+    ids) and scattered ids with gaps read back as the same texts, sort and group as the
+    texts, and keep no hash table of the ids."""
+    import audit.canonical as C
+
+    rng = np.random.default_rng(21)
+    words = ["RC-10", "RC-9", "rc-1", "Ä-2", "ä-1", "", "RC-100", "z", "😀", "RC-10 "]
+    n = 4000
+    text = pd.DataFrame({
+        C.CASE: pd.Series(sorted(rng.choice(words, n)), dtype="string"),
+        C.ORDER_ID: pd.Series(rng.choice(words, n), dtype="string").mask(rng.random(n) < .2),
+        C.CHARGE_ID: pd.Series(rng.choice(words, n), dtype=object),
+        C.REFUND_ID: pd.Series([None] * n, dtype="string"),
+        C.EVENT_ID: pd.Series([f"e{k}" for k in range(n)], dtype="string"),
+        "time": pd.Series(pd.Timestamp("2026-01-01", tz="UTC")
+                          + pd.to_timedelta(rng.integers(0, 9, n), unit="h")),
+    })
+    log = text.copy()
+    C.compact_ids(log)
+    assert log[C.EVENT_ID].dtype == text[C.EVENT_ID].dtype  # unique: not coded
+    for name in (C.CASE, C.ORDER_ID, C.CHARGE_ID, C.REFUND_ID):
+        coded = log[name]
+        assert isinstance(coded.dtype, pd.CategoricalDtype), name
+        assert coded.astype("string").tolist() == text[name].astype("string").tolist()
+        assert C.ascending_text(coded.cat.categories)
+        assert "_engine" not in getattr(coded.cat.categories, "_cache", {})
+        for keys in ([name], [name, "time"], ["time", name]):
+            as_text = text.astype({name: "string"})
+            assert np.array_equal(stable_order(log, keys), stable_order(as_text, keys))
+            assert in_order(log, keys) == in_order(as_text, keys)
+        key = C.order_key(coded)  # codes: same order, same neighbours, same gaps
+        assert key.isna().tolist() == coded.isna().tolist()
+        assert np.array_equal(stable_order(pd.DataFrame({"k": key}), ["k"]),
+                              stable_order(as_text, [name]))
+        wanted = ["RC-10", "ä-1", "", "nope"]
+        assert np.array_equal(C.text_isin(coded, wanted), C.text_isin(text[name], wanted))
+    assert in_order(log, [C.CASE])
+    # Categories not in text order (made elsewhere): compared as text, not by code.
+    unsorted = pd.Series(pd.Categorical(["b", "a", "b"], categories=["b", "a"]))
+    assert C.order_key(unsorted).tolist() == ["b", "a", "b"]
+    numbers = pd.Series(pd.Categorical([1, 2, None, 1]))
+    assert C.text_isin(numbers, ["1"]).tolist() == [True, False, False, True]
+
+
+def test_coded_ids_give_the_same_case_facts_conformance_and_findings() -> None:
+    """The bundled sample checked with its ids as text and as categories: the same sorted
+    cases, per-case conformance and findings."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    import audit.canonical as C
+    from audit.policy import default_policy_path, load_policy
+    from audit.rules import default_rules
+    from audit.rules.engine import run_rules
+    from audit.rules.facts import CaseFacts
+    from audit.sources.pipeline import import_and_correlate
+
+    exports = Path(__file__).resolve().parents[1] / "sample_logs" / "refund-sample" / "exports"
+    text = import_and_correlate([(p, None) for p in sorted(exports.iterdir())]).log
+    coded = text.copy()
+    C.compact_ids(coded)
+    assert all(isinstance(coded[c].dtype, pd.CategoricalDtype) for c in C.REPEATED_IDS)
+    policy = load_policy(default_policy_path())
+    as_of = datetime(2026, 11, 1, tzinfo=UTC)
+    facts = [CaseFacts(log, policy, as_of) for log in (text, coded)]
+    (order, codes, cases), (order2, codes2, cases2) = (f._order_and_codes for f in facts)
+    assert order2 is None and order is None  # both taken as sorted, no sort made
+    assert codes.tolist() == codes2.tolist() and cases.equals(cases2)
+    assert cases2.dtype == "string"
+    for name in ("request_order", "request_charge", "purchase_charge", "payout_charge"):
+        first, second = (f.col(name) for f in facts)
+        assert first.notna().any() and first.dtype == second.dtype, name
+        assert first.tolist() == second.tolist(), name
+    conformance = [f.conformance for f in facts]
+    assert len(conformance[0].cases) > 20
+    assert conformance[0].cases == conformance[1].cases  # ids, variants, alignments
+
+    def found(log: pd.DataFrame) -> list[tuple[object, ...]]:
+        result = run_rules(log, policy, default_rules(), as_of=as_of)
+        return sorted((f.rule, str(f.case_id), f.message, tuple(f.event_ids))
+                      for f in result.findings)
+
+    expected = found(text)
+    assert len(expected) > 20
+    assert found(coded) == expected

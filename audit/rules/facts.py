@@ -636,6 +636,17 @@ def _grouped_codes(values: pd.Series) -> tuple[Ints, pd.Index] | None:
     n = len(values)
     if n == 0:
         return None
+    if isinstance(values.dtype, pd.CategoricalDtype):  # categories sorted as their texts
+        own = values.cat.codes.to_numpy()
+        if bool((own < 0).any()) or not bool((own[1:] >= own[:-1]).all()):
+            return None
+        change = own[1:] != own[:-1]
+        starts = np.flatnonzero(np.r_[True, change])
+        categories = values.cat.categories
+        if not C.ascending_text(categories):
+            return None
+        return (np.cumsum(np.r_[0, change]).astype(np.int64),
+                pd.Index(categories.take(own[starts])))
     data = getattr(values.array, "_pa_array", None)
     if data is not None:
         import pyarrow as pa
