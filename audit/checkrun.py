@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from audit import __version__
+from audit import canonical as C
 from audit.engines import LOCAL, EngineSpec
 from audit.findings import SEVERITIES, severity_rank
 from audit.ingest import ImportResult
@@ -173,6 +174,8 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
     sources = inputs
     clock = as_of or policy.as_of or started
     progress.stage(f"building facts of {len(imported.log):,} events")
+    # The check only reads the ids: each held once, with a code per event (C.compact_ids).
+    C.compact_ids(imported.log)
     described = engine.describe()
     if engine.name == "dask":
         from audit.engines.dask_engine import run_rules_dask
