@@ -91,8 +91,9 @@ def _load(cases: int, *, coded: bool = False) -> Any:
     """The generated log with each column in one Arrow chunk (the import's sort gathers
     every column into one; a parquet file read as it is gives one chunk per row group, on
     which every take pays a copy of the column). `coded`: labels, people, roles, systems
-    and files as categories, as `check` hands the log to the rules (audit.canonical.compact);
-    else as text, which pm4py requires."""
+    and files as categories (audit.canonical.compact), and the repeated ids too
+    (compact_ids), as `check` hands the log to the rules; else as text, which pm4py
+    requires."""
     import pyarrow.parquet as pq
 
     from audit import canonical as C
@@ -101,6 +102,7 @@ def _load(cases: int, *, coded: bool = False) -> Any:
     log = C.plain(log)  # the file may hold categories: text unless asked for
     if coded:
         C.compact(log)
+        C.compact_ids(log)
     return log
 
 
