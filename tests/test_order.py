@@ -459,3 +459,25 @@ def test_coded_ids_give_the_same_case_facts_conformance_and_findings() -> None:
     expected = found(text)
     assert len(expected) > 20
     assert found(coded) == expected
+
+
+def test_own_categories_keep_only_the_texts_a_part_holds() -> None:
+    """A part cut from a coded log (as the Dask engine ships it) keeps only its own ids as
+    categories, still sorted, with the same values."""
+    import audit.canonical as C
+
+    rng = np.random.default_rng(5)
+    log = pd.DataFrame({C.CASE: pd.Series(sorted(f"C{k:04d}" for k in rng.integers(0, 900, 3000)),
+                                          dtype="string"),
+                        C.ORDER_ID: pd.Series(rng.choice(["O1", "O2", None, "Ä"], 3000),
+                                              dtype="string"),
+                        "n": np.arange(3000)})
+    C.compact_ids(log)
+    part = log[log["n"] % 7 == 0].copy()
+    before = part.astype({C.CASE: "string", C.ORDER_ID: "string"})
+    C.own_categories(part)
+    for name in (C.CASE, C.ORDER_ID):
+        assert part[name].astype("string").tolist() == before[name].tolist()
+        assert list(part[name].cat.categories) == sorted(before[name].dropna().unique())
+        assert part[name].index.equals(before.index)
+    assert part["n"].tolist() == before["n"].tolist()

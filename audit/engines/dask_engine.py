@@ -127,7 +127,10 @@ def partition_log(log: pd.DataFrame, partitions: int) -> list[pd.DataFrame]:
         loads[target] += int(size)
         slot[str(root)] = target
     which = case_ids.map({c: slot[root] for c, root in component.items()}).to_numpy()
-    return [part for i in range(len(loads)) if not (part := log[which == i]).empty]
+    parts = [part for i in range(len(loads)) if not (part := log[which == i]).empty]
+    for part in parts:  # shipped with its own ids only, not every category of the log
+        C.own_categories(part)
+    return parts
 
 
 # --- shipping the SOP files --------------------------------------------------------------------
