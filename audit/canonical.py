@@ -336,6 +336,13 @@ def sorted_codes(values: pd.api.extensions.ExtensionArray
     return codes, pd.arrays.ArrowStringArray(ranked.filter(pa.array(new)))
 
 
+def int_isin(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``np.isin(values, wanted)`` for integer keys, with pandas' hash table: numpy 2's
+    isin sorts or hashes both sides its own way, 1.2 s for 1M keys against 1.2M where
+    pandas takes 0.05 s (SD002's (case, resource) keys at 1M cases)."""
+    return np.asarray(pd.Series(values, copy=False).isin(wanted).to_numpy(), dtype=bool)
+
+
 def text_isin(values: pd.Series, wanted: Iterable[str]) -> np.ndarray:
     """Per value: whether its text is among `wanted` (missing values are not), as a numpy
     mask: ``values.astype(str).isin(wanted)``. On Arrow strings (the canonical log's ids)
@@ -407,6 +414,28 @@ def order_key(values: pd.Series) -> pd.Series:
         return pd.Series(pd.arrays.IntegerArray(codes.astype(np.int32), codes < 0),
                          index=values.index, copy=False)
     return values.astype("string")
+
+
+def category_text(values: pd.Categorical | pd.Series) -> Any:
+    """``values.astype("string")`` of a categorical with Arrow string categories, taken in
+    Arrow by the codes (pandas goes through a Python object per value: 0.6 s for 1M ids).
+    Other categoricals through pandas."""
+    import pyarrow as pa
+
+    own = values if isinstance(values, pd.Categorical) else values.array
+    data = getattr(own.categories.array, "_pa_array", None)
+    if not isinstance(own, pd.Categorical) or data is None or not (
+            pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        return values.astype("string")
+    data = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+    codes = np.asarray(own.codes)
+    text = pd.arrays.ArrowStringArray(
+        data.take(pa.array(codes, mask=codes < 0)).cast(pa.large_string()))
+    if text.dtype != pd.StringDtype():
+        return values.astype("string")
+    if isinstance(values, pd.Series):
+        return pd.Series(text, index=values.index, name=values.name, copy=False)
+    return text
 
 
 def ascending_text(values: pd.Index) -> bool:

@@ -169,6 +169,37 @@ def missing_links(graph: nx.DiGraph) -> list[tuple[str, str, str]]:
     return [(u, v, str(d["relation"])) for u, v, d in graph.edges(data=True) if d.get("missing")]
 
 
+def _records(frame: pd.DataFrame) -> list[dict[Any, Any]]:
+    """``frame.to_dict("records")``, column by column: each column's values in one call
+    (`tolist`: numbers as Python numbers, times as Timestamps), and where a column can hold
+    them (object and extension dtypes) NA as None and numpy scalars as Python ones, as
+    to_dict boxes them; then zipped into rows. to_dict boxes every cell through a pandas
+    function (the evidence graphs of EV007's 8,700 cases at 1M cases: 1.2 s)."""
+    names = list(frame.columns)
+    columns = []
+    for name in names:
+        values = frame[name].tolist()
+        dtype = frame[name].dtype
+        if pd.api.types.is_object_dtype(dtype) or isinstance(dtype,
+                                                             pd.api.extensions.ExtensionDtype):
+            values = [_native(v) for v in values]
+        columns.append(values)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _native(value: Any) -> Any:
+    """A cell as to_dict gives it (pandas' maybe_box_native): NA as None, numpy numbers,
+    booleans and times as Python ones and Timestamps."""
+    if value is pd.NA:
+        return None
+    if isinstance(value, np.generic):
+        if isinstance(value, np.datetime64 | np.timedelta64):
+            return pd.Timestamp(value) if isinstance(value, np.datetime64) \
+                else pd.Timedelta(value)
+        return value.item()
+    return value
+
+
 def evidence_graphs(log: pd.DataFrame,
                     controls: Mapping[str, str] | None = None) -> dict[str, nx.DiGraph]:
     """One evidence graph per case of a canonical log (the events of all cases converted
@@ -178,7 +209,7 @@ def evidence_graphs(log: pd.DataFrame,
         return {}
     ordered = log.sort_values([C.CASE, C.TIMESTAMP], kind="stable")
     evidence = C.evidence_columns(ordered)
-    records = ordered.to_dict("records")
+    records = _records(ordered)
     cases = ordered[C.CASE].to_numpy()
     starts = [0, *(np.flatnonzero(cases[1:] != cases[:-1]) + 1).tolist(), len(cases)]
     return {str(cases[a]): _case_graph(str(cases[a]), records[a:b], evidence, controls)

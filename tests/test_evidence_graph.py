@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from audit import canonical as C
@@ -64,3 +65,37 @@ def test_controls_from_the_policy_tell_approvals_apart() -> None:
     assert graph.has_edge("approval:e2", "ticket:T1")
     assert ("order:O1", "charge:?", "paid by") in missing_links(graph)
     assert graph.nodes["charge:CH1"]["recorded"] is False
+
+
+def test_records_are_to_dict_records_value_for_value_and_type_for_type() -> None:
+    """The graphs read each event as a record made column-wise (`_records`); it must give
+    what pandas' to_dict("records") gives: the same keys, values and Python types, missing
+    values included (None, NaN, NA, NaT), on every dtype the graphs are handed."""
+    from audit.evidence_graph import _records
+
+    rng = np.random.default_rng(3)
+    n = 200
+    frame = pd.DataFrame({
+        "text": pd.Series(rng.choice(["a", "b", None], n), dtype=object),
+        "arrow": pd.Series(rng.choice(["x", "y", None], n), dtype="string"),
+        "coded": pd.Series(pd.Categorical(rng.choice(["p", "q", None], n))),
+        "int": rng.integers(0, 9, n),
+        "float": np.where(rng.random(n) < .2, np.nan, rng.random(n)),
+        "nullable": pd.Series(rng.integers(0, 3, n), dtype="Int64").mask(rng.random(n) < .2),
+        "flag": rng.random(n) < .5,
+        "time": pd.Series(pd.Timestamp("2026-01-01", tz="UTC")
+                          + pd.to_timedelta(rng.integers(0, 99, n), unit="h")).mask(
+                              rng.random(n) < .1),
+    })
+    exports = sorted((SAMPLE / "exports").iterdir())
+    sample = import_and_correlate([(path, None) for path in exports]).log
+    coded = sample.copy()
+    C.compact_ids(coded)
+    for given in (frame, sample, coded):
+        expected, got = given.to_dict("records"), _records(given)
+        assert len(got) == len(expected) == len(given)
+        for want, have in zip(expected, got, strict=True):
+            assert list(have) == list(want)
+            for key, value in want.items():
+                assert type(have[key]) is type(value), (key, value, have[key])
+                assert (pd.isna(value) and pd.isna(have[key])) or have[key] == value, key

@@ -398,6 +398,10 @@ def test_compact_ids_hold_the_same_ids_in_the_same_order_without_a_string_per_ev
         coded = log[name]
         assert isinstance(coded.dtype, pd.CategoricalDtype), name
         assert coded.astype("string").tolist() == text[name].astype("string").tolist()
+        as_string = C.category_text(coded)  # in Arrow: the same values and dtype
+        assert as_string.equals(coded.astype("string"))
+        assert pd.Series(C.category_text(coded.array)).equals(
+            pd.Series(coded.array.astype("string")))
         assert C.ascending_text(coded.cat.categories)
         assert "_engine" not in getattr(coded.cat.categories, "_cache", {})
         for keys in ([name], [name, "time"], ["time", name]):

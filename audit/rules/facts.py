@@ -594,7 +594,7 @@ def _text(values: Any) -> Any:
     read them (a category would change what `map`, `fillna` and arithmetic give); other
     arrays as they are. Only the values taken are converted, not the column."""
     if isinstance(values.dtype, pd.CategoricalDtype):
-        return values.astype("string")
+        return C.category_text(values)
     return values
 
 

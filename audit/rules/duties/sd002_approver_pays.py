@@ -45,8 +45,8 @@ class ApproverPays(Rule):
         width = int(resource.max(initial=0)) + 2  # codes -1 (missing) .. max, shifted by 1
         pay_key = facts.case_code[pays] * width + resource[pays] + 1
         approval_key = facts.case_code[approvals] * width + resource[approvals] + 1
-        pays = pays[np.isin(pay_key, approval_key)]
-        approvals = approvals[np.isin(approval_key, pay_key)]
+        pays = pays[C.int_isin(pay_key, approval_key)]
+        approvals = approvals[C.int_isin(approval_key, pay_key)]
         del pay_key, approval_key
         left = pd.DataFrame({"code": facts.case_code[pays], "who": resource[pays],
                              "pay": pays})

@@ -78,7 +78,7 @@ class RefundExceedsCharge(Rule):
         # The per-event and per-(charge, case) work, freed before the findings are built.
         del per_case, payouts, purchases, charges, keys, first_time, stamps, order, codes
         # The payouts' event ids, for the (charge, case) pairs found only, in log order.
-        found = np.flatnonzero(np.isin(pair, hits.index.to_numpy(dtype=np.int64)))
+        found = np.flatnonzero(C.int_isin(pair, hits.index.to_numpy(dtype=np.int64)))
         event_ids = facts.column(C.EVENT_ID)
         eids = pd.Series(event_ids.take(pay_at[found]).to_numpy(dtype=object)).groupby(
             pair[found], sort=False).agg(list)
