@@ -431,7 +431,7 @@ def category_text(values: pd.Categorical | pd.Series) -> Any:
     codes = np.asarray(own.codes)
     text = pd.arrays.ArrowStringArray(
         data.take(pa.array(codes, mask=codes < 0)).cast(pa.large_string()))
-    if text.dtype != pd.StringDtype():
+    if text.dtype != pd.api.types.pandas_dtype("string"):  # as astype("string") gives
         return values.astype("string")
     if isinstance(values, pd.Series):
         return pd.Series(text, index=values.index, name=values.name, copy=False)

@@ -76,6 +76,20 @@ class EventIds:
     def of(self, start: int, end: int) -> tuple[str, ...]:
         return tuple(self.values.take(pa.array(self.positions[start:end])).to_pylist())
 
+    def many(self, bounds: list[tuple[int, int]]) -> list[tuple[str, ...]]:
+        """`of(start, end)` for each of `bounds`, in one take (a take per case costs more
+        than its handful of ids: 1.5 s for the 61k deviating cases of a 1M-case log)."""
+        if not bounds:
+            return []
+        at = np.concatenate([self.positions[s:e] for s, e in bounds])
+        texts = self.values.take(pa.array(at)).to_pylist()
+        out: list[tuple[str, ...]] = []
+        done = 0
+        for s, e in bounds:
+            out.append(tuple(texts[done:done + e - s]))
+            done += e - s
+        return out
+
 
 @dataclass(frozen=True, eq=False, slots=True)
 class CaseConformance:
@@ -322,7 +336,16 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
             worst = len(variant) + aligner.engine.model_only
             moves = tuple(_sync(variant))
             alignments[variant] = Alignment(variant, moves, 0, worst)
-        for run, v in zip(runs.tolist(), of_run.tolist(), strict=True):
+        pairs = list(zip(runs.tolist(), of_run.tolist(), strict=True))
+        # The event ids of the cases whose alignment deviates (bounded ones are not read:
+        # never reported as fitting, never as a deviation), taken in one go.
+        deviating = [(run, v) for run, v in pairs if not alignments[variants[v]].bounded
+                     and alignments[variants[v]].cost != 0]
+        texts = dict(zip((run for run, _ in deviating), ids.many(
+            [(run_start[run], run_start[run] + len(variants[v])) for run, v in deviating]),
+            strict=True))
+        del deviating
+        for run, v in pairs:
             labels = variants[v]
             start = run_start[run]
             case = names[case_of_run[run]]
@@ -330,8 +353,9 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
             result.cases[case] = CaseConformance(
                 case, channel, labels, alignment,
                 () if alignment.bounded or alignment.cost == 0
-                else deviations_of(alignment, ids.of(start, start + len(labels))),
+                else deviations_of(alignment, texts[run]),
                 ids, start)
+        del pairs, texts
         result.channels[channel or "(no channel)"] = ChannelConformance(
             sop=str(path), cases=len(runs), variants=len(counts),
             fitness=log_fitness((alignments[v], n) for v, n in counts.items()),
