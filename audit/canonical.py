@@ -396,10 +396,17 @@ def compact_ids(frame: pd.DataFrame) -> None:
     230 MB as codes). The values read back, their order and their sort are the same. For
     the check, which only reads the ids; correlation, which makes them, works on text."""
     for name in REPEATED_IDS:
-        if name in frame.columns and not isinstance(frame[name].dtype, pd.CategoricalDtype):
-            coded = _coded(frame[name])
-            if coded is not None:
-                frame[name] = coded
+        if name not in frame.columns:
+            continue
+        values = frame[name]
+        if isinstance(values.dtype, pd.CategoricalDtype):  # e.g. a Parquet dictionary column
+            categories = values.cat.categories
+            if ascending_text(categories) or not pd.api.types.is_string_dtype(categories):
+                continue  # coded so already, or ids that are not text: left as they are
+            values = values.astype("string")  # text categories in another order: recoded
+        coded = _coded(values)
+        if coded is not None:
+            frame[name] = coded
 
 
 def order_key(values: pd.Series) -> pd.Series:

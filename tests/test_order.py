@@ -418,6 +418,12 @@ def test_compact_ids_hold_the_same_ids_in_the_same_order_without_a_string_per_ev
         wanted = ["RC-10", "ä-1", "", "nope"]
         assert np.array_equal(C.text_isin(coded, wanted), C.text_isin(text[name], wanted))
     assert in_order(log, [C.CASE])
+    # A column coded elsewhere (a Parquet dictionary column) in another order is recoded.
+    elsewhere = pd.DataFrame({C.CASE: pd.Categorical(["b", "a", "b", None],
+                                                     categories=["b", "a", "c"])})
+    C.compact_ids(elsewhere)
+    assert list(elsewhere[C.CASE].cat.categories) == ["a", "b"]
+    assert elsewhere[C.CASE].astype("string").tolist() == ["b", "a", "b", pd.NA]
     # Categories not in text order (made elsewhere): compared as text, not by code.
     unsorted = pd.Series(pd.Categorical(["b", "a", "b"], categories=["b", "a"]))
     assert C.order_key(unsorted).tolist() == ["b", "a", "b"]
