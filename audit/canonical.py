@@ -393,7 +393,7 @@ def compact_ids(frame: pd.DataFrame) -> None:
     """The REPEATED_IDS columns of `frame` held as categories too, in place, one column at a
     time, as `compact` holds the coded ones: each id once and a 32-bit code per event (a
     1M-case log of 7.3M events: the five columns are 670 of its 1,400 MB as strings, about
-    230 MB as codes). The values read back, their order and their sort are the same. For
+    240 MB as codes). The values read back, their order and their sort are the same. For
     the check, which only reads the ids; correlation, which makes them, works on text."""
     for name in REPEATED_IDS:
         if name not in frame.columns:
@@ -529,7 +529,8 @@ def _used_categories(values: pd.Series) -> pd.Series:
         return values
     # Renumbered here, in order (remove_categories would hash every category to do so).
     renumber = np.append(np.cumsum(used) - 1, -1).astype(np.int32)
-    kept = pd.Categorical.from_codes(renumber[codes], categories=values.cat.categories[used])
+    kept = pd.Categorical.from_codes(renumber[codes], dtype=pd.CategoricalDtype(
+        values.cat.categories[used], ordered=values.cat.ordered))
     return pd.Series(kept, index=values.index, name=values.name, copy=False)
 
 

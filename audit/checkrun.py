@@ -161,7 +161,9 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
                   sop: Path | None = None, engine: EngineSpec = LOCAL) -> CheckRun:
     """Run the policy's rules on an already imported (and correlated) log; `sop` replaces
     the policy's SOPs with one model for every channel; `engine` says where the rules run
-    (audit.engines)."""
+    (audit.engines). The log's repeated ids (case, ticket, order, charge, payout) are held
+    as categories from here on, in place (`canonical.compact_ids`): the same values, read
+    by the rules and the reports."""
     from audit.progress import current
 
     progress = current()
