@@ -4,17 +4,24 @@ A charge (sale) becomes the channel's purchase event; a refund becomes a payout,
 payout when the system says it failed or was reversed (kept, with its status, never dropped).
 Amounts become magnitudes in major units; times are converted to UTC from the zone the export
 states. Who executed a refund comes from the column the sources file names (see docs/sources.md).
+
+Rows are read column-wise where every value has its plain shape (a known currency, a plain
+amount, a numeric time in a known zone, a known type and status) and the id is read for the
+first time; all other rows are read one by one, as every row was before, so that duplicates,
+quarantine reasons and their order are exactly those of the row-by-row reading (`FAST_PATH`
+off, which the tests compare with).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from audit import canonical as C
@@ -59,6 +66,13 @@ _ADYEN_REFUND_TYPES = {"refunded": "succeeded", "refundedbulk": "succeeded",
 
 Record = dict[str, object]
 """One export row: column name -> its cell text."""
+
+FAST_PATH = True
+"""Read the rows of plain shape column-wise (see the module doc); False reads every row one
+by one."""
+
+Mask = npt.NDArray[np.bool_]
+Objects = npt.NDArray[np.object_]
 
 
 def _cell(record: Record, column: str | None) -> str | None:
@@ -140,23 +154,153 @@ def _content(record: Record) -> tuple[object, ...]:
     return tuple(str(v) for v in record.values())
 
 
+class _Export:
+    """An export's cells column by column (as read), with each column's stripped texts made
+    once; a row as a record (column -> cell) only where it is read one by one."""
+
+    def __init__(self, frame: pd.DataFrame, rows: list[int]) -> None:
+        self.names = [str(c) for c in frame.columns]
+        self.cells: dict[str, list[object]] = {
+            name: frame.iloc[:, k].tolist() for k, name in enumerate(self.names)}
+        self.rows = rows
+        self.size = len(rows)
+        self._stripped: dict[str, list[str]] = {}
+
+    def text(self, column: str) -> list[str]:
+        return [str(v) for v in self.cells[column]]
+
+    def stripped(self, column: str) -> list[str]:
+        if column not in self._stripped:
+            self._stripped[column] = [str(v).strip() for v in self.cells[column]]
+        return self._stripped[column]
+
+    def cell(self, column: str | None) -> list[str | None]:
+        """`_cell` of every row: the stripped text, None where empty or no such column."""
+        if column is None or column not in self.cells:
+            return [None] * self.size
+        return [v or None for v in self.stripped(column)]
+
+    def record(self, k: int) -> Record:
+        return {name: cells[k] for name, cells in self.cells.items()}
+
+
 def _start(path: Path, system: str, needed: tuple[str, ...], encoding: str | None,
            label: str, read: tuple[RawTable, list[RaggedRow]] | None = None,
-           ) -> tuple[list[Record], list[int], Collector]:
+           ) -> tuple[_Export, Collector]:
     table, ragged = read or read_csv(path, encoding=encoding)
     require_columns(list(table.frame.columns), needed, system=label, file=path)
     collector = Collector(system, path)
     for bad in ragged:
         collector.quarantine(bad.row, "(record)", bad.text,
                              f"{bad.found} fields where the header has {bad.expected}")
-    return _records(table.frame), [int(r) for r in table.rows], collector
+    return _Export(table.frame, [int(r) for r in table.rows]), collector
 
 
-def _records(frame: pd.DataFrame) -> list[Record]:
-    """The rows as plain dicts (column lists zipped: no pandas object per row or cell)."""
-    columns = [str(c) for c in frame.columns]
-    values = [frame[c].tolist() for c in frame.columns]
-    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+# --- Column-wise reading ------------------------------------------------------------------
+Column = Objects | tuple[Objects, Mask]
+"""A canonical column's value per row of the export; with a mask, the rows whose records
+have that column (a refund's ticket, not a charge's)."""
+
+
+def _objects(values: object, size: int) -> Objects:
+    """A list's values, or one value for every row, as an object array (never a numpy
+    string array, which would turn None into 'None')."""
+    array = np.empty(size, dtype=object)
+    array[:] = values
+    return array
+
+
+def _pick(choose: Mask, yes: object, no: object, size: int) -> Objects:
+    """`yes` where `choose`, else `no` (each a list per row or one value)."""
+    result = _objects(no, size)
+    result[choose] = _objects(yes, size)[choose]
+    return result
+
+
+def _in(values: Sequence[object], known: Collection[object]) -> Mask:
+    return np.fromiter((v in known for v in values), dtype=np.bool_, count=len(values))
+
+
+def _given(values: Sequence[object]) -> Mask:
+    return np.fromiter((v is not None for v in values), dtype=np.bool_, count=len(values))
+
+
+def _or(values: Sequence[str | None], default: str | None) -> list[str | None]:
+    return [v or default for v in values]
+
+
+def _major(texts: list[str]) -> list[str | None]:
+    """`money(parse_major(text))` per text (each distinct text read once); None where it
+    raises, to be read one by one."""
+    known: dict[str, str | None] = {}
+    for text in set(texts):
+        try:
+            known[text] = money(parse_major(text))
+        except BadValue:
+            known[text] = None
+    return [known[t] for t in texts]
+
+
+def _minor(texts: list[str], currencies: list[str]) -> list[str | None]:
+    """`money(parse_minor(text, currency))` per row, as `_major`."""
+    pairs = list(zip(texts, currencies, strict=True))
+    known: dict[tuple[str, str], str | None] = {}
+    for text, currency in set(pairs):
+        try:
+            known[text, currency] = money(parse_minor(text, currency))
+        except BadValue:
+            known[text, currency] = None
+    return [known[p] for p in pairs]
+
+
+def _split(export: _Export, collector: Collector, keys: list[str],
+           plain: Mask) -> tuple[list[int], list[int]]:
+    """Positions read column-wise (the first read of their key, every value plain) and the
+    rest, to be read one by one in order. A column-wise row's key that comes again is
+    registered as seen, so its later copies are duplicates exactly as read one by one."""
+    first = np.zeros(len(keys), dtype=bool)
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for k, key in enumerate(keys):
+        if key in seen:
+            repeated.add(key)
+        else:
+            seen.add(key)
+            first[k] = True
+    fast = first & plain if FAST_PATH else np.zeros(len(keys), dtype=bool)
+    positions: list[int] = np.flatnonzero(fast).tolist()
+    for k in positions if repeated else []:
+        if keys[k] in repeated:
+            collector.seen[keys[k]] = (export.rows[k], partial(_content, export.record(k)))
+    return positions, np.flatnonzero(~fast).tolist()
+
+
+def _finish(collector: Collector, export: _Export, positions: list[int],
+            columns: dict[str, Column]) -> None:
+    """The column-wise rows and the rows read one by one (`collector.records`) as one set of
+    columns in reading order; a column is there if some record has it."""
+    records, record_rows = collector.records, collector.rows
+    collector.records, collector.rows = [], []
+    taken = np.asarray(positions, dtype=np.intp)
+    fast: dict[str, Objects] = {}
+    for name, column in columns.items():
+        values, has = column if isinstance(column, tuple) else (column, None)
+        if len(taken) and (has is None or has[taken].any()):
+            fast[name] = values[taken]
+    names = list(fast)
+    for record in records:
+        names.extend(n for n in record if n not in fast and n not in names)
+    rows = np.asarray([export.rows[k] for k in positions] + record_rows, dtype=np.int64)
+    order = np.argsort(rows, kind="stable")
+    merged: dict[str, list[object]] = {}
+    for name in names:
+        values = np.empty(len(rows), dtype=object)
+        if name in fast:
+            values[:len(taken)] = fast[name]
+        if records:
+            values[len(taken):] = [r.get(name) for r in records]
+        merged[name] = values[order].tolist()
+    collector.add_columns(rows[order].tolist(), merged)
 
 
 # --- Stripe -------------------------------------------------------------------------------
@@ -176,12 +320,22 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     read = read_csv(path, encoding=encoding)  # read once: the columns say which export
     refunds = "charge" in read[0].frame.columns
     needed = STRIPE_REFUND_COLUMNS if refunds else STRIPE_CHARGE_COLUMNS
-    records, rows, collector = _start(path, "stripe", needed, encoding,
-                                      f"Stripe {'refunds' if refunds else 'charges'}", read)
-    created = [str(record["created"]) for record in records]
-    times = utc_column(created, "%Y-%m-%d %H:%M:%S", np.zeros(len(created), dtype=np.int64),
-                       np.ones(len(created), dtype=bool))
-    for record, row, text, fast in zip(records, rows, created, times, strict=True):
+    export, collector = _start(path, "stripe", needed, encoding,
+                               f"Stripe {'refunds' if refunds else 'charges'}", read)
+    n = export.size
+    created = export.text("created")
+    times = utc_column(created, "%Y-%m-%d %H:%M:%S", np.zeros(n, dtype=np.int64),
+                       np.ones(n, dtype=bool))
+    idents = export.stripped("id")
+    keys = [f"stripe:{ident}" for ident in idents]
+    currencies = [c.upper() for c in export.stripped("currency")]
+    amounts = _minor(export.stripped("amount"), currencies)
+    statuses = [_STRIPE_STATUS.get(s.lower()) for s in export.stripped("status")]
+    plain = (_in(currencies, CURRENCIES) & _given(amounts) & _given(times)
+             & _given(statuses))
+    positions, one_by_one = _split(export, collector, keys, plain)
+    for k in one_by_one:
+        record, row, text, fast = export.record(k), export.rows[k], created[k], times[k]
         ident = str(record["id"]).strip()
         if collector.duplicate(f"stripe:{ident}", row, partial(_content, record)):
             continue
@@ -214,19 +368,95 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
         else:
             method = _cell(record, "payment_method_type") or _cell(record, cfg.method_column)
             collector.add(row, _charge(cfg, record, base, ident, status, method))
+    columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
+    if refunds:
+        failed = _in(statuses, ("failed", "reversed"))
+        columns.update(_refund_columns(
+            cfg, n, failed, refund_id=idents, charge_id=export.cell("charge"),
+            status=statuses, method=export.cell(cfg.method_column),
+            ticket=export.cell(cfg.ticket_column),
+            executor=export.cell(cfg.executor_column), order=export.cell(cfg.order_column)))
+    else:
+        methods = [a or b for a, b in zip(export.cell("payment_method_type"),
+                                          export.cell(cfg.method_column), strict=True)]
+        columns.update(_charge_columns(cfg, export, n, charge_id=idents, status=statuses,
+                                       method=methods))
+    _finish(collector, export, positions, columns)
     return collector
+
+
+def _base_columns(cfg: PaymentConfig, n: int, keys: list[str], idents: list[str],
+                  times: list[str | None], amounts: list[str | None],
+                  currencies: list[str]) -> dict[str, Column]:
+    """`_base` per row, as columns."""
+    return {C.EVENT_ID: _objects(keys, n), C.CASE: _objects(idents, n),
+            C.TIMESTAMP: _objects(times, n), C.LIFECYCLE: _objects("complete", n),
+            C.AMOUNT: _objects(amounts, n), C.CURRENCY: _objects(currencies, n),
+            C.CHANNEL: _objects(cfg.channel, n)}
+
+
+def _charge_columns(cfg: PaymentConfig, export: _Export, n: int, *, charge_id: object,
+                    status: object, method: object) -> dict[str, Column]:
+    """`_charge` per row, as columns (after `_base_columns`)."""
+    return {C.ACTIVITY: _objects(cfg.charge_activity, n),
+            C.RESOURCE: _objects(_or(export.cell(cfg.charge_resource_column),
+                                     cfg.charge_resource), n),
+            C.ORDER_ID: _objects(export.cell(cfg.order_column), n),
+            C.CHARGE_ID: _objects(charge_id, n), C.PAYMENT_METHOD: _objects(method, n),
+            C.PAYMENT_STATUS: _objects(status, n)}
+
+
+def _refund_columns(cfg: PaymentConfig, n: int, failed: Mask, *, refund_id: object,
+                    charge_id: object, status: object, method: object, ticket: object,
+                    executor: object, order: object) -> dict[str, Column]:
+    """`_refund` per row, as columns (after `_base_columns`)."""
+    return {C.ACTIVITY: _pick(failed, cfg.failed_refund_activity, cfg.refund_activity, n),
+            C.RESOURCE: _objects(executor, n), C.TICKET_ID: _objects(ticket, n),
+            C.ORDER_ID: _objects(order, n), C.CHARGE_ID: _objects(charge_id, n),
+            C.REFUND_ID: _objects(refund_id, n), C.PAYMENT_METHOD: _objects(method, n),
+            C.PAYMENT_STATUS: _objects(status, n)}
+
+
+def _charges_and_refunds(n: int, refund: Mask, charge: dict[str, Column],
+                         refunds: dict[str, Column]) -> dict[str, Column]:
+    """Each row's charge or refund columns, by `refund`; a refund-only column (ticket,
+    refund id) marked as such."""
+    columns: dict[str, Column] = {}
+    for name, values in refunds.items():
+        assert not isinstance(values, tuple)
+        if name in charge:
+            other = charge[name]
+            assert not isinstance(other, tuple)
+            columns[name] = _pick(refund, values, other, n)
+        else:
+            columns[name] = (_pick(refund, values, None, n), refund)
+    return columns
 
 
 # --- PayPal -------------------------------------------------------------------------------
 def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -> Collector:
     """PayPal Activity Download CSV: Date, Time, TimeZone, signed Gross in major units."""
-    records, rows, collector = _start(path, "paypal", PAYPAL_COLUMNS, encoding,
-                                      "PayPal activity download")
+    export, collector = _start(path, "paypal", PAYPAL_COLUMNS, encoding,
+                               "PayPal activity download")
+    n = export.size
     date_format = (cfg.date_format or "%d/%m/%Y") + " %H:%M:%S"
-    texts = [f"{record['Date']} {record['Time']}" for record in records]
-    zones = [str(record["TimeZone"]) for record in records]
+    texts = [f"{d} {t}" for d, t in zip(export.cells["Date"], export.cells["Time"],
+                                        strict=True)]
+    zones = export.text("TimeZone")
     times = _times(texts, date_format, zones)
-    for record, row, text, zone, fast in zip(records, rows, texts, zones, times, strict=True):
+    idents = export.stripped("Transaction ID")
+    keys = [f"paypal:{ident}" for ident in idents]
+    kinds = [k.lower() for k in export.stripped("Type")]
+    refund = _in(kinds, _PAYPAL_REFUND_TYPES)
+    currencies = [c.upper() for c in export.stripped("Currency")]
+    amounts = _major(export.stripped("Gross"))
+    statuses = [_PAYPAL_STATUS.get(s.lower()) for s in export.stripped("Status")]
+    plain = ((refund | _in(kinds, _PAYPAL_CHARGE_TYPES)) & _in(currencies, CURRENCIES)
+             & _given(amounts) & _given(times) & _given(statuses))
+    positions, one_by_one = _split(export, collector, keys, plain)
+    for k in one_by_one:
+        record, row, text, zone, fast = (export.record(k), export.rows[k], texts[k],
+                                         zones[k], times[k])
         ident = str(record["Transaction ID"]).strip()
         if collector.duplicate(f"paypal:{ident}", row, partial(_content, record)):
             continue
@@ -261,18 +491,73 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
                 _cell(record, cfg.order_column)))
         else:
             collector.add(row, _charge(cfg, record, base, ident, status, method or "paypal"))
+    methods = export.cell(cfg.method_column)
+    columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
+    columns.update(_charges_and_refunds(
+        n, refund,
+        _charge_columns(cfg, export, n, charge_id=idents, status=statuses,
+                        method=_or(methods, "paypal")),
+        _refund_columns(cfg, n, _in(statuses, ("failed", "reversed")),
+                        refund_id=idents, charge_id=export.cell("Reference Txn ID"),
+                        status=statuses, method=methods,
+                        ticket=export.cell(cfg.ticket_column),
+                        executor=export.cell(cfg.executor_column),
+                        order=export.cell(cfg.order_column))))
+    _finish(collector, export, positions, columns)
     return collector
 
 
 # --- Adyen --------------------------------------------------------------------------------
+def _references(cfg: PaymentConfig, export: _Export, refund: Mask,
+                ) -> tuple[Mask, list[str | None], list[str | None]]:
+    """Per row: whether its merchant reference is usable as read one by one, and the ticket
+    and executor the reference pattern finds in a refund's reference."""
+    n = export.size
+    usable = np.ones(n, dtype=bool)
+    tickets: list[str | None] = [None] * n
+    executors: list[str | None] = [None] * n
+    pattern = cfg.reference_pattern
+    if pattern is None:
+        return usable, tickets, executors
+    references = export.cell("Modification Merchant Reference")
+    for k in np.flatnonzero(refund).tolist():
+        reference = references[k]
+        if not reference:
+            continue
+        match = pattern.match(reference)
+        if match is None:
+            usable[k] = False
+            continue
+        groups = match.groupdict()
+        tickets[k], executors[k] = groups.get("ticket"), groups.get("executor")
+    return usable, tickets, executors
+
+
 def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -> Collector:
     """Adyen Settlement details report: Creation Date + TimeZone, Gross Debit/Credit (GC)."""
-    records, rows, collector = _start(path, "adyen", ADYEN_COLUMNS, encoding,
-                                      "Adyen settlement details")
-    texts = [str(record["Creation Date"]) for record in records]
-    zones = [str(record["TimeZone"]) for record in records]
+    export, collector = _start(path, "adyen", ADYEN_COLUMNS, encoding,
+                               "Adyen settlement details")
+    n = export.size
+    texts = export.text("Creation Date")
+    zones = export.text("TimeZone")
     times = _times(texts, "%Y-%m-%d %H:%M:%S", zones)
-    for record, row, text, zone, fast in zip(records, rows, texts, zones, times, strict=True):
+    kinds = [k.lower() for k in export.stripped("Type")]
+    psps = export.stripped("Psp Reference")
+    idents = [m or p for m, p in zip(export.stripped("Modification Reference"), psps,
+                                     strict=True)]
+    keys = [f"adyen:{ident}:{kind}" for ident, kind in zip(idents, kinds, strict=True)]
+    refund = _in(kinds, _ADYEN_REFUND_TYPES)
+    currencies = [c.upper() for c in export.stripped("Gross Currency")]
+    amounts = _major([d or c for d, c in zip(export.stripped("Gross Debit (GC)"),
+                                             export.stripped("Gross Credit (GC)"),
+                                             strict=True)])
+    usable, tickets, executors = _references(cfg, export, refund)
+    plain = ((refund | _in(kinds, _ADYEN_CHARGE_TYPES)) & _in(currencies, CURRENCIES)
+             & _given(amounts) & _given(times) & usable)
+    positions, one_by_one = _split(export, collector, keys, plain)
+    for k in one_by_one:
+        record, row, text, zone, fast = (export.record(k), export.rows[k], texts[k],
+                                         zones[k], times[k])
         kind = str(record["Type"]).strip().lower()
         psp = str(record["Psp Reference"]).strip()
         modification = str(record["Modification Reference"]).strip()
@@ -318,4 +603,15 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
         collector.add(row, _refund(cfg, base, modification or psp, psp or None,
                                    _ADYEN_REFUND_TYPES[kind], method, ticket, executor,
                                    _cell(record, cfg.order_column)))
+    methods = [cfg.methods.get(m or "", m) for m in export.cell("Payment Method")]
+    statuses = [_ADYEN_REFUND_TYPES.get(k) or _ADYEN_CHARGE_TYPES.get(k) for k in kinds]
+    columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
+    columns.update(_charges_and_refunds(
+        n, refund,
+        _charge_columns(cfg, export, n, charge_id=psps, status=statuses, method=methods),
+        _refund_columns(cfg, n, _in(statuses, ("failed", "reversed")),
+                        refund_id=idents, charge_id=_or(psps, None), status=statuses,
+                        method=methods, ticket=tickets, executor=executors,
+                        order=export.cell(cfg.order_column))))
+    _finish(collector, export, positions, columns)
     return collector
