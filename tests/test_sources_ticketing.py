@@ -33,7 +33,7 @@ def test_zendesk_audits_become_activities() -> None:
     evidence = events.iloc[1]
     assert evidence["evidence:payment_voucher"] == "voucher-101.pdf"
     assert evidence["evidence:order"] == "EC-O1001"
-    assert events.iloc[4][C.RESOURCE] is None  # author -1: Zendesk itself, not a person
+    assert pd.isna(events.iloc[4][C.RESOURCE])  # author -1: Zendesk itself, not a person
     # The unknown stage value stays visible as its own activity (the DQ rule flags it).
     assert events.iloc[5][C.ACTIVITY] == "Customer called back"
     # The audit exported twice is dropped and counted; the tags-only audit is no event.
@@ -59,9 +59,9 @@ def test_jira_changelog_becomes_activities() -> None:
         "Receive refund request", "Collect evidence", "Calculate pro-rata amount",
         "Approve refund", "Close ticket"]
     assert list(events[C.EVENT_ID])[:2] == ["jira:RFD-7:created", "jira:RFD-7:10001"]
-    assert list(events[C.AMOUNT]) == ["19.99", None, "9.33", "9.33", None]
+    assert events[C.AMOUNT].tolist() == ["19.99", pd.NA, "9.33", "9.33", pd.NA]
     assert events.iloc[1]["evidence:usage"] == "16 of 30 days used"
-    assert events.iloc[4][C.RESOURCE] is None  # a history without author (automation)
+    assert pd.isna(events.iloc[4][C.RESOURCE])  # a history without author (automation)
     assert quarantine["field"].tolist() == ["fields.created"]
 
 

@@ -319,16 +319,27 @@ def _object_frame(records: list[dict[str, str | None]]) -> pd.DataFrame:
     return pd.DataFrame(data, dtype=object, copy=False)
 
 
-def _column_frame(columns: dict[str, list[object]], length: int) -> pd.DataFrame:
-    """Columns given as lists (all `length` long) as object columns, in the given order."""
+def _column_frame(columns: dict[str, list[object]], length: int) -> tuple[pd.DataFrame, bool]:
+    """Columns given as lists (all `length` long), in the given order, and whether all of
+    them are Arrow-backed text: a column of str and None becomes the pandas string column
+    that the normaliser would make of it (no object column of every cell first, and no
+    check of every cell by pandas); any other column stays an object column."""
     if not length:
-        return pd.DataFrame()
-    data = {}
+        return pd.DataFrame(), False
+    data: dict[str, object] = {}
+    arrow = True
     for name, cells in columns.items():
-        values = np.empty(length, dtype=object)
-        values[:] = cells
-        data[name] = values
-    return pd.DataFrame(data, dtype=object, copy=False)
+        try:
+            text = pa.array(cells, type=pa.large_string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            values = np.empty(length, dtype=object)
+            values[:] = cells
+            data[name] = pd.Series(values, dtype=object, copy=False)
+            arrow = False
+        else:
+            data[name] = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([text])),
+                                   copy=False)
+    return pd.DataFrame(data, copy=False), arrow
 
 
 @dataclass
@@ -380,8 +391,9 @@ class Collector:
         self.rows = rows
 
     def table(self) -> tuple[RawTable, pd.DataFrame]:
+        arrow_text = False
         if self.columns is not None:
-            frame = _column_frame(self.columns, len(self.rows))
+            frame, arrow_text = _column_frame(self.columns, len(self.rows))
         else:
             frame = _object_frame(self.records)
         notes = list(self.notes)
@@ -394,6 +406,7 @@ class Collector:
         quarantine = pd.DataFrame(self.problems, columns=list(QUARANTINE_COLUMNS))
         read = len(self.rows) + len({(p["row"]) for p in self.problems})
         table = RawTable(frame=frame, rows=np.asarray(self.rows, dtype=np.int64),
-                         system=self.system, file=self.file, notes=notes, records_read=read)
+                         system=self.system, file=self.file, notes=notes, records_read=read,
+                         arrow_text=arrow_text)
         table.deduplicated = self.deduplicated
         return table, quarantine

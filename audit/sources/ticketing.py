@@ -112,13 +112,22 @@ def _take(values: Sequence[T], positions: list[int]) -> list[T]:
     return list(itemgetter(*positions)(values))
 
 
+def _coded(changes: list[dict[str, str | None]],
+           name: str) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
+    """Each update's value of `name` as a code into the distinct values (-1: no change), so
+    that a rule compares a code per update, not a text."""
+    codes, distinct = pd.factorize(_objects(_field(changes, name)))
+    return codes, np.asarray(distinct, dtype=object)
+
+
 def _activities(updates: Updates, cfg: TicketingConfig) -> list[str | None]:
     """Per update: its own activity if set (non-empty), else the first rule whose field
     changed to its value (or a public comment), else the label field's value, else None."""
     changes = updates.changes
     activity = _objects([a or None for a in updates.activity])
-    open_ = np.asarray([a is None for a in activity.tolist()], dtype=bool)
-    values: dict[str, npt.NDArray[np.object_]] = {}
+    open_ = np.fromiter((a is None for a in activity.tolist()), dtype=np.bool_,
+                        count=len(activity))
+    values: dict[str, tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]] = {}
     for rule in cfg.activities:
         if not open_.any():
             break
@@ -128,15 +137,24 @@ def _activities(updates: Updates, cfg: TicketingConfig) -> list[str | None]:
             hit = open_ & np.asarray(updates.public_comment, dtype=bool)
         else:
             if rule.field not in values:
-                values[rule.field] = _objects(_field(changes, rule.field))
-            hit = open_ & (values[rule.field] == rule.value).astype(bool)
+                values[rule.field] = _coded(changes, rule.field)
+            codes, distinct = values[rule.field]
+            found = np.flatnonzero(distinct == rule.value)
+            if not len(found):
+                continue
+            hit = open_ & (codes == found[0])
         activity[hit] = rule.activity
         open_ &= ~hit
     label = cfg.label_field
     if label is not None and open_.any():
-        labels = _field(changes, label)
-        hit = open_ & np.asarray([bool(v) for v in labels], dtype=bool)
-        activity[hit] = _objects(labels)[hit]
+        if label not in values:
+            values[label] = _coded(changes, label)
+        codes, distinct = values[label]
+        if len(distinct):
+            stated = np.fromiter((bool(v) for v in distinct.tolist()), dtype=np.bool_,
+                                 count=len(distinct))
+            hit = open_ & (codes >= 0) & stated[codes]
+            activity[hit] = distinct[codes[hit]]
     result: list[str | None] = activity.tolist()
     return result
 
