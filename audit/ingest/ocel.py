@@ -23,6 +23,7 @@ import pandas as pd
 from lxml import etree
 
 from audit.errors import InputError
+from audit.ingest.jsontext import may_hold, refuse_lone_surrogates
 from audit.ingest.raw import RawTable
 from audit.ingest.xes import (
     ArrayLike,
@@ -119,7 +120,11 @@ def _encoding(path: Path) -> str:
 def _read_json(path: Path, chosen: str | None) -> _Log:
     try:
         with open_binary(path) as stream:
-            document = json.load(stream)
+            data = stream.read()
+        # Decoded strictly (json.loads of bytes would let encoded surrogates through).
+        text = data.decode(json.detect_encoding(data))
+        del data
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"malformed JSON (line {exc.lineno}): {exc.msg}", file=path, row=exc.lineno
@@ -132,6 +137,9 @@ def _read_json(path: Path, chosen: str | None) -> _Log:
         raise InputError(f"cannot read compressed data: {exc}", file=path) from exc
     if not isinstance(document, dict):
         raise InputError("not an OCEL 2.0 JSON log: the top level is not an object", file=path)
+    if may_hold(text):
+        refuse_lone_surrogates([(None, "", document)], file=path)
+    del text
     if "ocel:events" in document:
         raise InputError("this is an OCEL 1.0 JSON log; only OCEL 2.0 is supported", file=path)
 

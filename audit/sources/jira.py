@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.errors import InputError
+from audit.ingest.jsontext import may_hold, refuse_lone_surrogates
 from audit.sources.common import BadValue, Collector, offset_iso_column, strptime
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import UpdateRow, Updates, updates_to_table
@@ -47,7 +48,8 @@ def _content(fields: dict[str, Any]) -> tuple[object, ...]:
 
 def load_issues(path: Path) -> list[dict[str, Any]]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
+        document = json.loads(text)
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read: {exc}", file=path) from exc
     except json.JSONDecodeError as exc:
@@ -62,6 +64,9 @@ def load_issues(path: Path) -> list[dict[str, Any]]:
         if "changelog" not in issue:
             raise InputError(f"issue {issue['key']} has no changelog: export with "
                              "expand=changelog", file=path, row=k)
+    if may_hold(text):
+        refuse_lone_surrogates([(k, "", issue) for k, issue in enumerate(issues, start=1)],
+                               file=path)
     return issues
 
 

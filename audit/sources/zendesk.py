@@ -14,6 +14,7 @@ from typing import Any
 
 from audit.errors import InputError
 from audit.gcpause import paused_gc
+from audit.ingest.jsontext import may_hold, refuse_lone_surrogates
 from audit.sources.common import Collector
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import UpdateRow, Updates, updates_to_table
@@ -65,6 +66,9 @@ def load_audits(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], dict[str,
                 "created_at" not in audit or "events" not in audit:
             raise InputError("not a Zendesk ticket audit (needs ticket_id, created_at, events)",
                              file=path, row=number)
+    if may_hold(text):
+        refuse_lone_surrogates([(number, "", audit) for number, audit in audits], file=path)
+        refuse_lone_surrogates([(None, "users", users)], file=path)  # id -> name
     return audits, users
 
 
