@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -199,10 +199,16 @@ def lane_roles(path: Path) -> dict[str, tuple[str, ...]]:
 # --- reading an alignment -----------------------------------------------------------------------
 
 
-def deviations_of(alignment: Alignment, event_ids: tuple[str, ...]) -> tuple[Deviation, ...]:
-    """The deviations an alignment shows, with the ids of the variant's events."""
+DeviationPlan = tuple[tuple[str, str, tuple[int, ...], bool], ...]
+"""Per deviation of an alignment: kind, task, the positions of its events among the variant's
+events, and whether repeated ids are kept once (the events around skipped steps)."""
+
+
+def deviation_plan(alignment: Alignment) -> DeviationPlan:
+    """Where the deviations of an alignment are among its variant's events: the same for
+    every case of the variant, so worked out once per variant."""
     skipped: dict[str, list[int]] = {}
-    inserted: dict[str, list[str]] = {}
+    inserted: dict[str, list[int]] = {}
     position = 0
     for move in alignment.moves:
         if move.kind == "model":
@@ -211,20 +217,33 @@ def deviations_of(alignment: Alignment, event_ids: tuple[str, ...]) -> tuple[Dev
             continue
         if move.kind == "log":
             assert move.log is not None
-            inserted.setdefault(move.log, []).append(event_ids[position])
+            inserted.setdefault(move.log, []).append(position)
         position += 1
-    out: list[Deviation] = []
+    plan: list[tuple[str, str, tuple[int, ...], bool]] = []
     for task in sorted(set(skipped) | set(inserted)):
-        if task in skipped and task in inserted:
-            out.append(Deviation("wrong-order", task, tuple(inserted[task])))
-        elif task in inserted:
-            out.append(Deviation("inserted", task, tuple(inserted[task])))
-        else:
-            around: list[str] = []
-            for gap in skipped[task]:
-                around.extend(event_ids[max(gap - 1, 0):gap + 1])
-            out.append(Deviation("skipped", task, tuple(dict.fromkeys(around))))
+        if task in inserted:
+            kind = "wrong-order" if task in skipped else "inserted"
+            plan.append((kind, task, tuple(inserted[task]), False))
+        else:  # the events on either side of each gap
+            around = [p for gap in skipped[task]
+                      for p in range(max(gap - 1, 0), min(gap + 1, position))]
+            plan.append(("skipped", task, tuple(around), True))
+    return tuple(plan)
+
+
+def planned_deviations(plan: DeviationPlan,
+                       event_ids: Sequence[str]) -> tuple[Deviation, ...]:
+    """The deviations of a plan with the ids of one case's events."""
+    out: list[Deviation] = []
+    for kind, task, positions, once in plan:
+        ids = [event_ids[p] for p in positions]
+        out.append(Deviation(kind, task, tuple(dict.fromkeys(ids)) if once else tuple(ids)))
     return tuple(out)
+
+
+def deviations_of(alignment: Alignment, event_ids: tuple[str, ...]) -> tuple[Deviation, ...]:
+    """The deviations an alignment shows, with the ids of the variant's events."""
+    return planned_deviations(deviation_plan(alignment), event_ids)
 
 
 # --- the log -----------------------------------------------------------------------------------
@@ -337,24 +356,25 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
             moves = tuple(_sync(variant))
             alignments[variant] = Alignment(variant, moves, 0, worst)
         pairs = list(zip(runs.tolist(), of_run.tolist(), strict=True))
-        # The event ids of the cases whose alignment deviates (bounded ones are not read:
-        # never reported as fitting, never as a deviation), taken in one go.
-        deviating = [(run, v) for run, v in pairs if not alignments[variants[v]].bounded
-                     and alignments[variants[v]].cost != 0]
+        # Per variant (by number: no tuple of labels hashed per case): its alignment, and
+        # where its deviations are among its events. Bounded alignments are never reported
+        # as fitting, never as a deviation.
+        aligned = {v: alignments[variants[v]] for v in present.tolist()}
+        plans = {v: deviation_plan(a) for v, a in aligned.items()
+                 if not a.bounded and a.cost != 0}
+        # The event ids of the cases whose alignment deviates, taken in one go.
+        deviating = [(run, v) for run, v in pairs if v in plans]
         texts = dict(zip((run for run, _ in deviating), ids.many(
             [(run_start[run], run_start[run] + len(variants[v])) for run, v in deviating]),
             strict=True))
         del deviating
         for run, v in pairs:
-            labels = variants[v]
-            start = run_start[run]
             case = names[case_of_run[run]]
-            alignment = alignments[labels]
+            plan = plans.get(v)
             result.cases[case] = CaseConformance(
-                case, channel, labels, alignment,
-                () if alignment.bounded or alignment.cost == 0
-                else deviations_of(alignment, texts[run]),
-                ids, start)
+                case, channel, variants[v], aligned[v],
+                () if plan is None else planned_deviations(plan, texts[run]),
+                ids, run_start[run])
         del pairs, texts
         result.channels[channel or "(no channel)"] = ChannelConformance(
             sop=str(path), cases=len(runs), variants=len(counts),
