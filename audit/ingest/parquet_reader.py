@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from audit.errors import InputError
 from audit.ingest.raw import RawTable
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def read_parquet(path: Path) -> RawTable:
@@ -18,6 +22,55 @@ def read_parquet(path: Path) -> RawTable:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"not a readable Parquet file: {exc}", file=path) from exc
+    _check_data(table, path)
     frame = table.to_pandas()
     return RawTable(frame=frame, rows=np.arange(1, len(frame) + 1, dtype=np.int64),
                     system="parquet", file=path)
+
+
+def _check_data(table: pa.Table, path: Path) -> None:
+    """InputError (row, column) unless every value is what its type says: Parquet stores
+    text as bytes, and bytes that are not UTF-8 would fail deep in the conversion."""
+    import pyarrow as pa
+
+    try:
+        table.validate(full=True)  # text as UTF-8 included
+    except pa.ArrowInvalid as exc:
+        for name, column in zip(table.column_names, table.columns, strict=True):
+            try:
+                column.validate(full=True)
+            except pa.ArrowInvalid as bad:
+                raise InputError(f"not valid data in this column: {bad}", file=path,
+                                 row=_first_invalid_row(column), field=name) from bad
+        raise InputError(f"not valid Parquet data: {exc}", file=path) from exc
+
+
+def _first_invalid_row(column: pa.ChunkedArray) -> int | None:
+    """The 1-based row of the first text in `column` that is not UTF-8 (plain or dictionary
+    text), None where it is another kind of column."""
+    import pyarrow as pa
+
+    start = 0
+    for chunk in column.chunks:
+        kind = chunk.type
+        values, indices = chunk, None
+        if pa.types.is_dictionary(kind):
+            values, indices = chunk.dictionary, chunk.indices
+        text = values.type
+        if not (pa.types.is_string(text) or pa.types.is_large_string(text)):
+            start += len(chunk)
+            continue
+        raw = values.view(pa.large_binary() if pa.types.is_large_string(text) else pa.binary())
+        for k, value in enumerate(raw.to_pylist()):
+            if value is None:
+                continue
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError:
+                if indices is None:
+                    return start + k + 1
+                at = np.flatnonzero(indices.to_numpy(zero_copy_only=False) == k)
+                if len(at):
+                    return start + int(at[0]) + 1
+        start += len(chunk)
+    return None

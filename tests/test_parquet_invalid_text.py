@@ -1,0 +1,67 @@
+"""A Parquet file whose text columns hold bytes that are not UTF-8.
+
+Parquet stores text as bytes and the reader does not check them; pandas' conversion then
+failed with a traceback (exit code 1). The file is now refused with the row and the column
+of the first such value, exit code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from audit import canonical as C
+from audit.cli import main
+from audit.errors import InputError
+from audit.ingest import import_sources
+
+
+def _write(path: Path, cases: pa.Array) -> Path:
+    table = pa.table({
+        C.CASE: cases,
+        C.ACTIVITY: pa.array(["Receive refund request", "Approve refund", "Execute payout"]),
+        C.TIMESTAMP: pa.array(["2026-07-01T10:00:00Z", "2026-07-01T11:00:00Z",
+                               "2026-07-01T12:00:00Z"]),
+    })
+    pq.write_table(table, path)
+    return path
+
+
+def _not_utf8(values: list[bytes]) -> pa.Array:
+    return pa.array(values, type=pa.binary()).view(pa.string())
+
+
+def test_a_text_that_is_not_utf8_is_refused_with_row_and_column(tmp_path: Path) -> None:
+    path = _write(tmp_path / "log.parquet", _not_utf8([b"C1", b"C\xff1", b"C1"]))
+    with pytest.raises(InputError) as caught:
+        import_sources([(path, None)])
+    assert (caught.value.row, caught.value.field) == (2, C.CASE)
+    assert "UTF8" in caught.value.message or "UTF-8" in caught.value.message
+
+
+def test_a_dictionary_column_names_the_first_row_using_the_bad_value(tmp_path: Path) -> None:
+    dictionary = _not_utf8([b"C1", b"\xed\xa0\x80"])  # an encoded surrogate: not UTF-8
+    cases = pa.DictionaryArray.from_arrays(pa.array([0, 0, 1], type=pa.int32()), dictionary)
+    path = _write(tmp_path / "log.parquet", cases)
+    with pytest.raises(InputError) as caught:
+        import_sources([(path, None)])
+    assert (caught.value.row, caught.value.field) == (3, C.CASE)
+
+
+def test_valid_text_imports(tmp_path: Path) -> None:
+    path = _write(tmp_path / "log.parquet", pa.array(["C1", "C1", "Ç2"]))
+    result = import_sources([(path, None)])
+    assert sorted(result.log[C.CASE].astype(str).unique()) == ["C1", "Ç2"]
+
+
+def test_the_cli_exits_2_with_one_line(tmp_path: Path) -> None:
+    path = _write(tmp_path / "log.parquet", _not_utf8([b"C1", b"C1", b"\xc3("]))
+    result = CliRunner().invoke(main, ["import", str(path), "--out",
+                                       str(tmp_path / "out.parquet")])
+    assert result.exit_code == 2, (result.output, result.exception)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "row 3" in lines[0] and C.CASE in lines[0]
