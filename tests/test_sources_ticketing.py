@@ -125,3 +125,45 @@ def test_role_histories_in_parts_are_all_applied(tmp_path: Path) -> None:
     assert log.at["Approve refund", C.ROLE] == "supervisor"  # from the first file
     assert log.at["Receive refund request", C.ROLE] == "customer-service"  # the second
     assert result.roles is not None and result.roles.file == "roles-1.csv, roles-2.csv"
+
+
+@pytest.mark.parametrize(("system", "text", "row", "field"), [
+    ("zendesk", '{"audits": 5}', None, "audits"),
+    ("zendesk", '{"audits": [], "users": {"11": "Ann"}}', None, "users"),
+    ("zendesk", '{"audits": [{"ticket_id": 1, "created_at": "x", "events": 7}]}', 1, "events"),
+    ("zendesk", '{"audits": [{"ticket_id": 1, "created_at": "x", "events": []}, '
+                '{"ticket_id": 1, "created_at": "x", "events": [1]}]}', 2, "events"),
+    ("zendesk", '{"audits": [{"ticket_id": {"a": 1}, "created_at": "x", "events": []}]}', 1,
+     "ticket_id"),
+    ("zendesk", '{"audits": [{"ticket_id": 1, "created_at": "x", "events": [], '
+                '"author_id": [1]}]}', 1, "author_id"),
+    ("zendesk", '{"audits": ' + "[" * 100_000 + "]" * 100_000 + "}", None, None),
+    ("jira", '{"issues": [{"key": "A-1", "fields": 5, "changelog": {}}]}', 1, "fields"),
+    ("jira", '{"issues": [{"key": ["A"], "fields": {}, "changelog": {}}]}', 1, "key"),
+    ("jira", '{"issues": [{"key": "A-1", "fields": {}, "changelog": 7}]}', 1, "changelog"),
+    ("jira", '{"issues": [{"key": "A-1", "fields": {}, "changelog": {"histories": 3}}]}', 1,
+     "changelog.histories"),
+    ("jira", '{"issues": [{"key": "A-1", "fields": {}, "changelog": {"histories": []}}, '
+             '{"key": "A-2", "fields": {}, "changelog": {"histories": [{"items": 3}]}}]}', 2,
+     "changelog.histories[0].items"),
+    ("jira", '{"issues": ' + "[" * 100_000 + "]" * 100_000 + "}", None, None),
+], ids=["zd-audits", "zd-users", "zd-events", "zd-event", "zd-ticket", "zd-author",
+        "zd-deep", "jira-fields", "jira-key", "jira-changelog", "jira-histories",
+        "jira-items", "jira-deep"])
+def test_json_of_the_wrong_shape_is_refused_with_record_and_field(
+        tmp_path: Path, system: str, text: str, row: int | None, field: str | None) -> None:
+    """Hostile or broken exports: an error naming the record and the field, never a
+    traceback from deep inside the adapter."""
+    path = tmp_path / f"{system}.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        import_sources([(path, system)])
+    assert (caught.value.row, caught.value.field) == (row, field)
+    if field is None:
+        assert "nested too deeply" in caught.value.message
+
+
+def test_a_deeply_nested_json_file_is_not_detected_as_an_export(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    assert detect_system(path) is None

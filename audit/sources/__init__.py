@@ -138,7 +138,7 @@ def detect_system(path: Path) -> str | None:
         for line in text.splitlines()[:20]:  # JSON lines: the first audit names the system
             try:
                 item = json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 return None
             if isinstance(item, dict) and {"ticket_id", "events"} <= set(item):
                 return "zendesk"

@@ -54,6 +54,8 @@ def load_issues(path: Path) -> list[dict[str, Any]]:
         raise InputError(f"cannot read: {exc}", file=path) from exc
     except json.JSONDecodeError as exc:
         raise InputError(f"not JSON: {exc.msg}", file=path, row=exc.lineno) from exc
+    except RecursionError as exc:
+        raise InputError("malformed JSON: nested too deeply", file=path) from exc
     issues = document.get("issues") if isinstance(document, dict) and "issues" in document \
         else document if isinstance(document, list) else [document]
     if not isinstance(issues, list):
@@ -70,6 +72,12 @@ def load_issues(path: Path) -> list[dict[str, Any]]:
     return issues
 
 
+def _wrong(path: Path, row: int, field: str, what: str) -> InputError:
+    """An issue whose parts are not the kinds of JSON value Jira writes: the file is
+    refused (what the adapter would read from it is undefined)."""
+    return InputError(f"not {what}", file=path, row=row, field=field)
+
+
 def read(path: Path, cfg: TicketingConfig) -> Collector:
     issues = load_issues(path)
     collector = Collector(SYSTEM, path)
@@ -82,9 +90,19 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
     # Per update: where its quarantine row would go, the field and its value. Times are
     # read after the loop, column-wise; a bad one is quarantined in its reading order.
     times: list[tuple[int, str, object]] = []
-    for issue in issues:
-        key = str(issue["key"])
-        fields = issue.get("fields") or {}
+    for ordinal, issue in enumerate(issues, start=1):
+        key_value, fields = issue["key"], issue.get("fields") or {}
+        if type(key_value) is not str and type(key_value) is not int:
+            raise _wrong(path, ordinal, "key", "an issue key (a text)")
+        if type(fields) is not dict:
+            raise _wrong(path, ordinal, "fields", "an object")
+        changelog = issue.get("changelog") or {}
+        if type(changelog) is not dict:
+            raise _wrong(path, ordinal, "changelog", "an object")
+        histories = changelog.get("histories") or []
+        if type(histories) is not list:
+            raise _wrong(path, ordinal, "changelog.histories", "a list")
+        key = str(key_value)
         number += 1
         known = {name: str(fields[name]) for name in names
                  if fields.get(name) not in (None, "")}
@@ -92,7 +110,6 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
         created_key = f"{SYSTEM}:{key}:created"
         if created_key in seen:
             collector.duplicate(created_key, number, partial(_content, fields))
-            histories = (issue.get("changelog") or {}).get("histories") or []
             number += len(histories)
             collector.deduplicated += len(histories)
             continue
@@ -103,13 +120,21 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
             updates.append((key, str(fields["created"]), _person(fields.get("reporter")),
                             created_key, number, {}, False, cfg.created_activity,
                             None if requested in (None, "") else str(requested)))
-        for history in (issue.get("changelog") or {}).get("histories") or []:
+        for h, history in enumerate(histories):
+            items = history.get("items") if type(history) is dict else None
+            if type(history) is not dict or (items is not None and type(items) is not list):
+                raise _wrong(path, ordinal, f"changelog.histories[{h}]"
+                             + ("" if type(history) is not dict else ".items"),
+                             "an object" if type(history) is not dict else "a list of objects")
             number += 1
             created = history.get("created")
             times.append((len(collector.problems), "created", created))
             time = str(history.get("created", ""))
             changes: dict[str, str | None] = {}
-            for item in history.get("items") or []:
+            for item in items or []:
+                if type(item) is not dict:
+                    raise _wrong(path, ordinal, f"changelog.histories[{h}].items",
+                                 "a list of objects")
                 name = item.get("field", "")
                 if type(name) is not str:
                     name = str(name)

@@ -38,11 +38,17 @@ def load_audits(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], dict[str,
             document = json.loads(text)
     except json.JSONDecodeError:
         document = None
+    except RecursionError as exc:
+        raise InputError("malformed JSON: nested too deeply", file=path) from exc
     if isinstance(document, dict):
         if "audits" not in document:
             raise InputError("not a Zendesk ticket audits export: no 'audits' list", file=path)
         raw = document.get("audits") or []
-        for user in document.get("users") or []:
+        listed = document.get("users") or []
+        for name, value in (("audits", raw), ("users", listed)):
+            if type(value) is not list:
+                raise InputError("not a list", file=path, field=name)
+        for user in listed:
             if isinstance(user, dict) and "id" in user:
                 users[str(user["id"])] = str(user.get("name") or user["id"])
         audits = list(enumerate(raw, start=1))
@@ -56,6 +62,9 @@ def load_audits(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], dict[str,
                 item = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InputError(f"neither JSON nor JSON lines: {exc.msg}", file=path,
+                                 row=number) from exc
+            except RecursionError as exc:
+                raise InputError("malformed JSON: nested too deeply", file=path,
                                  row=number) from exc
             if isinstance(item, dict) and isinstance(item.get("user"), dict):
                 users[str(item["user"].get("id"))] = str(item["user"].get("name"))
@@ -76,14 +85,28 @@ def _content(audit: dict[str, Any]) -> tuple[object, ...]:
     return (json.dumps(audit, sort_keys=True),)
 
 
+def _not_id(value: object) -> bool:
+    return type(value) is not int and type(value) is not str  # (a bool is not an id)
+
+
+def _wrong(path: Path, number: int, field: str, what: str) -> InputError:
+    """A record whose parts are not the kinds of JSON value Zendesk writes: the file is
+    refused (what the adapter would read from it is undefined)."""
+    return InputError(f"not {what}", file=path, row=number, field=field)
+
+
 def read(path: Path, cfg: TicketingConfig) -> Collector:
     audits, users = load_audits(path)
     collector = Collector(SYSTEM, path)
     updates: list[UpdateRow] = []
     seen = collector.seen
     for number, audit in audits:
-        ticket = str(audit["ticket_id"])
-        key = f"{SYSTEM}:{ticket}:{audit.get('id', f'row{number}')}"
+        ticket_id, audit_id = audit["ticket_id"], audit.get("id")
+        if _not_id(ticket_id) or (audit_id is not None and _not_id(audit_id)):
+            raise _wrong(path, number, "ticket_id" if _not_id(ticket_id) else "id",
+                         "an id (a number or a text)")
+        ticket = str(ticket_id)
+        key = f"{SYSTEM}:{ticket}:{audit_id if 'id' in audit else f'row{number}'}"
         if key in seen:
             collector.duplicate(key, number, partial(_content, audit))
             continue
@@ -93,11 +116,18 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
             collector.quarantine(number, "created_at", time, "empty timestamp")
             continue
         author_id = audit.get("author_id")
+        if author_id is not None and _not_id(author_id):
+            raise _wrong(path, number, "author_id", "an id (a number or a text)")
         author = None if author_id in (None, -1, "-1") else users.get(str(author_id),
                                                                       str(author_id))
         changes: dict[str, str | None] = {}
         public = False
-        for event in audit.get("events") or []:
+        events = audit["events"] or []
+        if type(events) is not list:
+            raise _wrong(path, number, "events", "a list of events (objects)")
+        for event in events:
+            if type(event) is not dict:
+                raise _wrong(path, number, "events", "a list of events (objects)")
             kind = event.get("type", "")  # only a text equals "Create", "Change", "Comment"
             if (kind == "Create" or kind == "Change") and "field_name" in event:
                 value = event.get("value")
