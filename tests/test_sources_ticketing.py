@@ -167,3 +167,34 @@ def test_a_deeply_nested_json_file_is_not_detected_as_an_export(tmp_path: Path) 
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     assert detect_system(path) is None
+
+
+def _role_file(tmp_path: Path, valid_from: str, valid_to: str = "") -> Path:
+    path = tmp_path / "role_history.csv"
+    path.write_text("person,login,role,valid_from,valid_to\n"
+                    "Nadia Rossi,nadia.rossi,customer-service,2026-01-01T00:00:00Z,\n"
+                    f"Nadia Rossi,nadia.rossi,supervisor,{valid_from},{valid_to}\n",
+                    encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("naive", ["2026-07-07T00:00:00", "2026-07-07"])
+def test_a_role_history_without_time_zone_needs_assume_tz(tmp_path: Path, naive: str) -> None:
+    """As for event times: a time without a zone is never silently taken as UTC."""
+    sources = [(DATA / "servicenow" / "sys_audit.csv", "servicenow"),
+               (_role_file(tmp_path, naive), None)]
+    with pytest.raises(InputError, match="--assume-tz") as caught:
+        import_sources(sources)
+    assert (caught.value.row, caught.value.field) == (3, "valid_from")
+    result = import_sources(sources, assume_tz="Europe/Berlin")
+    assert result.roles is not None
+    starts = result.roles.periods["valid_from"].tolist()
+    assert starts[1] == pd.Timestamp("2026-07-06T22:00:00Z")  # midnight in Berlin (CEST)
+
+
+def test_a_role_period_that_ends_before_it_starts_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="valid_to is before valid_from") as caught:
+        import_sources([(DATA / "servicenow" / "sys_audit.csv", "servicenow"),
+                        (_role_file(tmp_path, "2026-07-07T00:00:00Z", "2026-07-01T00:00:00Z"),
+                         None)])
+    assert (caught.value.row, caught.value.field) == (3, "valid_to")

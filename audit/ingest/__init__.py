@@ -289,7 +289,8 @@ def import_sources(
         if fmt == "roles":
             from audit.sources.roles import read_roles
 
-            role_histories.append(read_roles(path, encoding=encoding))
+            role_histories.append(read_roles(path, encoding=encoding,
+                                             assume_tz=assume_tz))
             continue
         events_in.append((path, fmt))
     reader = partial(_read_one, mapping=mapping, assume_tz=assume_tz, encoding=encoding,

@@ -29,7 +29,12 @@ class RoleHistory:
     file: str
 
 
-def read_roles(path: Path, *, encoding: str | None = None) -> RoleHistory:
+def read_roles(path: Path, *, encoding: str | None = None,
+               assume_tz: str | None = None) -> RoleHistory:
+    """The role history of a CSV file. Times are ISO 8601; a time without a zone is read in
+    `assume_tz` (--assume-tz), and refused without it, as event times are."""
+    from audit.ingest.timestamps import parse_timestamps
+
     table, ragged = read_csv(path, encoding=encoding)
     frame = table.frame
     require_columns(list(frame.columns), KEY_COLUMNS, system="role history", file=path)
@@ -38,18 +43,28 @@ def read_roles(path: Path, *, encoding: str | None = None) -> RoleHistory:
                          file=path, row=ragged[0].row)
     periods = pd.DataFrame({"person": frame["person"].astype(str).str.strip(),
                             "role": frame["role"].astype(str).str.strip()})
+    rows = np.asarray(table.rows, dtype=np.int64)
     for column in ("valid_from", "valid_to"):
         text = frame[column].astype(str).str.strip()
-        parsed = pd.to_datetime(text.mask(text.eq("")), utc=True, errors="coerce",
-                                format="ISO8601")
-        bad = parsed.isna() & text.ne("")
+        empty = text.eq("")
+        parsed = parse_timestamps(text.mask(empty), rows=rows, file=path, column=column,
+                                  assume_tz=assume_tz)
+        bad = parsed.bad.to_numpy(dtype=bool) & ~empty.to_numpy(dtype=bool)
         if column == "valid_from":
-            bad |= text.eq("")
+            bad |= empty.to_numpy(dtype=bool)
         if bad.any():
-            first = int(bad.to_numpy().nonzero()[0][0])
-            raise InputError("not an ISO 8601 time with zone", file=path,
-                             row=int(table.rows[first]), field=column)
-        periods[column] = parsed
+            first = int(bad.nonzero()[0][0])
+            reason = str(parsed.reasons.iloc[first])
+            if not reason or reason == "empty timestamp":
+                reason = "not an ISO 8601 time with zone"
+            raise InputError(reason, file=path, row=int(rows[first]), field=column)
+        periods[column] = pd.Series(parsed.values.array, index=periods.index)
+    backwards = (periods["valid_to"].notna() & (periods["valid_to"] < periods["valid_from"])
+                 ).to_numpy(dtype=bool)
+    if backwards.any():
+        first = int(backwards.nonzero()[0][0])
+        raise InputError("valid_to is before valid_from: the period would hold no moment",
+                         file=path, row=int(rows[first]), field="valid_to")
     logins: dict[str, str] = {}
     if "login" in frame.columns:
         for person, login in zip(periods["person"], frame["login"], strict=True):
