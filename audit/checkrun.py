@@ -18,12 +18,13 @@ from typing import Any
 from audit import __version__
 from audit import canonical as C
 from audit.engines import LOCAL, EngineSpec
+from audit.errors import InputError
 from audit.findings import SEVERITIES, severity_rank
 from audit.ingest import ImportResult
 from audit.memory import return_free_memory
 from audit.policy import Policy, load_policy
 from audit.rules import default_rules
-from audit.rules.engine import AuditResult, run_rules
+from audit.rules.engine import AuditResult, run_rules, selected_rules
 
 
 def sha256_of(path: Path) -> str:
@@ -156,6 +157,22 @@ def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None 
                          engine=engine)
 
 
+def _check_sops(policy: Policy) -> None:
+    """Every SOP the policy names read and converted before any rule runs (when a
+    conformance rule will read them): a file that is missing, not BPMN or not convertible is
+    an input error naming the file (and element), not a crash of each conformance rule in
+    turn after the others ran."""
+    from conformance.deviations import sop_net
+
+    for channel in policy.sop:
+        path = policy.sop_path(None if channel == "*" else channel)
+        if path is None:
+            continue
+        if not path.is_file():
+            raise InputError("no such SOP file (named by the policy's sop:)", file=path)
+        sop_net(path)
+
+
 def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path, *,
                   as_of: datetime | None = None, started: datetime | None = None,
                   sop: Path | None = None, engine: EngineSpec = LOCAL) -> CheckRun:
@@ -173,6 +190,9 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
     policy = load_policy(policy_path, known_rules=ruleset.known)
     if sop is not None:
         policy = replace(policy, sop={"*": str(sop.resolve())})
+    if any(type(rule).__module__.startswith("audit.rules.conformance.")
+           for rule in selected_rules(ruleset, policy)):
+        _check_sops(policy)
     sources = inputs
     clock = as_of or policy.as_of or started
     progress.stage(f"building facts of {len(imported.log):,} events")

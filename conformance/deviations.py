@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from audit.canonical import arrow_array, filled_text
+from audit.errors import InputError
 from audit.gcpause import gc_paused
 from conformance.align import (
     MAX_STATES_PER_VARIANT,
@@ -170,7 +171,9 @@ def _net(path: str, mtime: float) -> WorkflowNet:
     conversion = bpmn_to_workflow_net(path)
     if conversion.net is None:
         reasons = "; ".join(f"{r.element_id}: {r.reason}" for r in conversion.refused)
-        raise ValueError(f"{path}: the SOP cannot be converted to a workflow net ({reasons})")
+        first = conversion.refused[0].element_id if conversion.refused else None
+        raise InputError(f"the SOP cannot be converted to a workflow net ({reasons})",
+                         file=path, field=first)
     return conversion.net
 
 

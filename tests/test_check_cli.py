@@ -175,3 +175,43 @@ def test_check_writes_the_quarantined_rows_with_their_reasons(sample: Path,
         ("broken.csv", "11", "time:timestamp")}
     assert all(q["reason"] for q in quarantined)
     assert "'=1+1" in {q["value"] for q in quarantined}
+
+
+def _broken_sop(tmp_path: Path) -> Path:
+    """The bundled e-commerce SOP with a flow pointing at an element that does not exist."""
+    text = (REPO / "models" / "ecommerce.bpmn").read_text(encoding="utf-8")
+    path = tmp_path / "broken.bpmn"
+    path.write_text(text.replace('targetRef="', 'targetRef="Nowhere_', 1), encoding="utf-8")
+    return path
+
+
+def test_an_sop_that_cannot_be_converted_stops_the_check_before_the_rules(
+        sample: Path, tmp_path: Path) -> None:
+    """One error naming the file and the element, exit code 2, no report; not a crash of
+    every conformance rule in turn."""
+    broken = _broken_sop(tmp_path)
+    result = run("check", str(sample), "--sop", str(broken), "--out", str(tmp_path / "out"),
+                 code=2)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "broken.bpmn" in lines[0], lines
+    assert "cannot be converted" in lines[0] and "crashed" not in lines[0]
+    assert not (tmp_path / "out" / "findings.json").exists()
+
+
+def test_a_policy_naming_a_missing_sop_is_an_input_error(sample: Path, tmp_path: Path) -> None:
+    text = (REPO / "models" / "policy.default.yaml").read_text(encoding="utf-8")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(text.replace("ecommerce: ecommerce.bpmn", "ecommerce: missing.bpmn"),
+                      encoding="utf-8")
+    result = run("check", str(sample), "--policy", str(policy), "--out", str(tmp_path / "o"),
+                 code=2)
+    assert "missing.bpmn" in result.output and "no such SOP file" in result.output
+
+
+def test_without_conformance_rules_the_sop_is_not_read(sample: Path, tmp_path: Path) -> None:
+    text = (REPO / "models" / "policy.default.yaml").read_text(encoding="utf-8")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(text.replace('select: ["*"]', 'select: ["SD001"]'), encoding="utf-8")
+    broken = _broken_sop(tmp_path)
+    run("check", str(sample), "--policy", str(policy), "--sop", str(broken), "--out",
+        str(tmp_path / "o"), "--fail-on", "never", code=0)
