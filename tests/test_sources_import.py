@@ -125,3 +125,30 @@ def test_input_error_raised_in_a_worker_keeps_its_file(tmp_path: Path) -> None:
         import_sources([(bad, None), (empty, None)], workers=2)
     assert raised.value.file is not None and raised.value.file.endswith("empty.csv")
     assert str(raised.value).startswith(str(empty))
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ("ticketing: [1]\n", "ticketing"),
+    ("ticketing:\n  zendesk: 5\n", "ticketing.zendesk"),
+    ("ticketing:\n  zendesk:\n    channel: ecommerce\n    activities: 3\n",
+     "ticketing.zendesk.activities"),
+    ("ticketing:\n  jira:\n    channel: subscription\n    amount_fields: -1\n",
+     "ticketing.jira.amount_fields"),
+    ("ticketing:\n  jira:\n    channel: subscription\n    evidence_fields: [a]\n",
+     "ticketing.jira.evidence_fields"),
+    ("ticketing:\n  servicenow:\n    channel: offline\n    time_zone: '[a-'\n",
+     "ticketing.servicenow.time_zone"),
+    ("payments:\n  adyen:\n    channel: offline\n    charge_activity: Sale\n"
+     "    methods: [1]\n", "payments.adyen.methods"),
+    ("correlation: 7\n", "correlation"),
+], ids=["section-list", "system-number", "activities-number", "list-number",
+        "evidence-list", "zone", "methods-list", "correlation-number"])
+def test_sources_config_values_of_the_wrong_kind(tmp_path: Path, text: str,
+                                                 field: str) -> None:
+    """Found by mutating the bundled sources file: each was a TypeError, AttributeError or
+    ZoneInfoNotFoundError (a traceback); now an InputError naming the key."""
+    config = tmp_path / "sources.yaml"
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_sources_config(config)
+    assert caught.value.field == field, caught.value

@@ -117,13 +117,27 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
         return InputError(message, file=path, row=line_of(where, key.split(".")[-1]),
                           field=key)
 
+    def mapping(value: Any, where: Any, key: str) -> dict[Any, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise fail("must be a mapping", where, key)
+        return value
+
+    def listed(value: Any, where: Any, key: str) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise fail("must be a list", where, key)
+        return value
+
     for key in data:
         if key not in ("ticketing", "payments", "correlation"):
             raise fail(f"unknown key '{key}' (known: ticketing, payments, correlation)", node,
                        str(key))
     ticketing: dict[str, TicketingConfig] = {}
     t_node = child(node, "ticketing")
-    for system, raw in (data.get("ticketing") or {}).items():
+    for system, raw in mapping(data.get("ticketing"), node, "ticketing").items():
         where = child(t_node, system)
         if system not in TICKETING_SYSTEMS:
             raise fail(f"unknown ticketing system '{system}' (known: "
@@ -135,14 +149,18 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
                 raise fail(f"unknown key '{key}' (known: {', '.join(sorted(_TICKET_KEYS))})",
                            where, f"ticketing.{system}.{key}")
         rules = []
-        for k, rule in enumerate(raw.get("activities") or []):
+        for k, rule in enumerate(listed(raw.get("activities"), where,
+                                        f"ticketing.{system}.activities")):
             if not isinstance(rule, dict) or set(rule) != {"field", "value", "activity"}:
                 raise InputError("each activity rule is {field, value, activity}", file=path,
                                  row=line_of(child(where, "activities"), k),
                                  field=f"ticketing.{system}.activities[{k}]")
             rules.append(ActivityRule(str(rule["field"]), str(rule["value"]),
                                       str(rule["activity"])))
-        evidence = {str(k): str(v) for k, v in (raw.get("evidence_fields") or {}).items()}
+        evidence = {str(k): str(v) for k, v in mapping(
+            raw.get("evidence_fields"), where, f"ticketing.{system}.evidence_fields").items()}
+        amount_fields = tuple(str(a) for a in listed(
+            raw.get("amount_fields"), where, f"ticketing.{system}.amount_fields"))
         for name in evidence.values():
             if not name.startswith(C.EVIDENCE_PREFIX):
                 raise fail(f"evidence columns start with '{C.EVIDENCE_PREFIX}', not {name!r}",
@@ -156,17 +174,25 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
             value = raw.get(name)
             return None if value is None else str(value)
 
+        zone = opt("time_zone")
+        if zone is not None:
+            from audit.ingest.mapping import check_time_zone
+
+            try:
+                check_time_zone(zone)
+            except InputError as exc:
+                raise fail(exc.message, where, f"ticketing.{system}.time_zone") from exc
         ticketing[system] = TicketingConfig(
             system=system, channel=channel, activities=tuple(rules),
             label_field=opt("label_field"), order_field=opt("order_field"),
             currency_field=opt("currency_field"),
-            amount_fields=tuple(str(a) for a in raw.get("amount_fields") or ()),
+            amount_fields=amount_fields,
             evidence_fields=evidence, created_activity=opt("created_activity"),
             requested_amount_field=opt("requested_amount_field"),
-            number_field=opt("number_field"), time_zone=opt("time_zone"))
+            number_field=opt("number_field"), time_zone=zone)
     payments: dict[str, PaymentConfig] = {}
     p_node = child(node, "payments")
-    for system, raw in (data.get("payments") or {}).items():
+    for system, raw in mapping(data.get("payments"), node, "payments").items():
         where = child(p_node, system)
         if system not in PAYMENT_SYSTEMS:
             raise fail(f"unknown payment system '{system}' (known: "
@@ -204,8 +230,9 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
             order_column=popt("order_column"), ticket_column=popt("ticket_column"),
             executor_column=popt("executor_column"), method_column=popt("method_column"),
             date_format=popt("date_format"), reference_pattern=pattern,
-            methods={str(k): str(v) for k, v in (raw.get("methods") or {}).items()})
-    correlation = data.get("correlation") or {}
+            methods={str(k): str(v) for k, v in mapping(
+                raw.get("methods"), where, f"payments.{system}.methods").items()})
+    correlation = mapping(data.get("correlation"), node, "correlation")
     c_node = child(node, "correlation")
     ticket_to_charge = str(correlation.get("ticket_to_charge", "order"))
     if ticket_to_charge not in ("order", "none"):
