@@ -26,18 +26,18 @@ JUNK: list[Any] = [None, 1, -1, 1.5, True, "", " ", "x", "=1+1", [], {}, [1], {"
 
 
 def _mutate_json(value: Any, rng: random.Random, depth: int = 0) -> None:
+    """Replace one value somewhere below `value` (an object's or a list's) by junk."""
+    slot: Any
     if isinstance(value, dict) and value:
-        key = rng.choice(list(value))
-        if rng.random() < 0.3 or depth > 6:
-            value[key] = rng.choice(JUNK)
-        else:
-            _mutate_json(value[key], rng, depth + 1)
+        slot = rng.choice(list(value))
     elif isinstance(value, list) and value:
-        k = rng.randrange(len(value))
-        if rng.random() < 0.3 or depth > 6:
-            value[k] = rng.choice(JUNK)
-        else:
-            _mutate_json(value[k], rng, depth + 1)
+        slot = rng.randrange(len(value))
+    else:
+        return
+    if rng.random() < 0.3 or depth > 6:
+        value[slot] = rng.choice(JUNK)
+    else:
+        _mutate_json(value[slot], rng, depth + 1)
 
 
 def _mutate_text(text: str, rng: random.Random) -> bytes:
