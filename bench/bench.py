@@ -17,6 +17,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from collections import Counter
@@ -339,14 +340,66 @@ SLOW_PEERS_UP_TO = {"pm4py_ap001_declare": 100_000}
 """pm4py functions skipped above a size (declare conformance: 43 s at 100k cases)."""
 
 
+def _tree(pid: int) -> list[int]:
+    """The process and all its descendants (Linux /proc), as far as they can be read."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    todo.extend(int(c) for c in handle.read().split())
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def tree_pss_kb(pid: int) -> int:
+    """Summed proportional set size (kB) of a process and its descendants: the memory they
+    hold together, pages they share counted once in all. 0 where /proc does not say."""
+    total = 0
+    for member in _tree(pid):
+        try:
+            with open(f"/proc/{member}/smaps_rollup") as handle:
+                for line in handle:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+TREE_SAMPLE_S = 0.2
+"""How often the process tree's summed PSS is sampled (a spike shorter than this may be
+missed; max RSS is exact, but per process)."""
+
+
 def measure_in_child(function: str, arg: str, repeat: int) -> dict[str, Any]:
-    """Run one function `repeat` times in a fresh interpreter; return medians and max RSS."""
-    out = subprocess.run(
+    """Run one function `repeat` times in a fresh interpreter; return medians, max RSS and
+    the peak of the summed PSS of its process tree (sampled: worker processes included)."""
+    proc = subprocess.Popen(
         [sys.executable, __file__, "--child", function, arg, str(repeat)],
-        capture_output=True, text=True, check=False, cwd=REPO)
-    if out.returncode != 0:
-        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], tree_pss_kb(proc.pid))
+            done.wait(TREE_SAMPLE_S)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = proc.communicate()
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        return {"error": stderr.strip().splitlines()[-1] if stderr else "failed"}
+    result = dict(json.loads(stdout.strip().splitlines()[-1]))
+    result["tree_pss_peak_mb"] = round(peak[0] / 1024, 1) if peak[0] else None
+    return result
 
 
 def child(function: str, arg: str, repeat: int) -> None:
@@ -504,24 +557,30 @@ def markdown(report: dict[str, Any]) -> str:
              f"refund-audit {m['refund_audit']}, r4pm {m.get('r4pm')}. Median of "
              f"{report['repeat']} run(s) after a warm-up (alignments of all variants, pm4py's "
              "alignments and the full audit: one run, no warm-up), each implementation in its "
-             "own process; peak = max RSS of that process or of its largest child. Load "
+             "own process; peak = max RSS of that process or of its largest child; tree "
+             "PSS = the peak of the summed proportional set size of the process and all its "
+             f"children (worker processes included), sampled every {TREE_SAMPLE_S} s. Load "
              f"average at the start: {m.get('load')}.",
-             "", "| case | ours (s) | pm4py (s) | pm4py / ours | ours peak MB | pm4py peak MB |"
-             " result ours / pm4py |", "|---|---|---|---|---|---|---|"]
+             "", "| case | ours (s) | pm4py (s) | pm4py / ours | ours peak MB | "
+             "ours tree PSS MB | pm4py peak MB | result ours / pm4py |",
+             "|---|---|---|---|---|---|---|---|"]
 
     def cell(d: dict[str, Any] | None, key: str) -> str:
         if d is None:
             return "–"
         if "error" in d:
             return f"error: {d['error'][:60]}"
-        value = d[key]
+        value = d.get(key)
+        if value is None:
+            return "–"
         return f"{value:.3f}" if isinstance(value, float) and key == "median_s" else str(value)
 
     for row in report["results"]:
         lines.append(
             f"| {row['case']} | {cell(row['ours'], 'median_s')} | "
             f"{cell(row['pm4py'], 'median_s')} | {row['speedup_vs_pm4py'] or '–'} | "
-            f"{cell(row['ours'], 'peak_rss_mb')} | {cell(row['pm4py'], 'peak_rss_mb')} | "
+            f"{cell(row['ours'], 'peak_rss_mb')} | {cell(row['ours'], 'tree_pss_peak_mb')} | "
+            f"{cell(row['pm4py'], 'peak_rss_mb')} | "
             f"{cell(row['ours'], 'result')} / {cell(row['pm4py'], 'result')} |")
     lines += growth(report)
     lines += ["", "Where a rule and its pm4py peer count different things, the case name says "
