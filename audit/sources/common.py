@@ -291,6 +291,13 @@ def require_columns(columns: list[str], needed: tuple[str, ...], *, system: str,
             file=file)
 
 
+def wrong_shape(path: Path, record: int, field: str, what: str) -> InputError:
+    """A JSON record whose part is not the kind of value the system writes ("not an
+    object"): the file is refused, naming the record and the field, since what an adapter
+    would read from it is undefined."""
+    return InputError(f"not {what}", file=path, row=record, field=field)
+
+
 Content = tuple[object, ...] | Callable[[], tuple[object, ...]]
 """What a record holds, to tell a record exported twice from a different one with its id."""
 

@@ -16,7 +16,13 @@ from typing import Any
 
 from audit.errors import InputError
 from audit.ingest.jsontext import may_hold, refuse_lone_surrogates
-from audit.sources.common import BadValue, Collector, offset_iso_column, strptime
+from audit.sources.common import (
+    BadValue,
+    Collector,
+    offset_iso_column,
+    strptime,
+    wrong_shape,
+)
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import UpdateRow, Updates, updates_to_table
 
@@ -72,12 +78,6 @@ def load_issues(path: Path) -> list[dict[str, Any]]:
     return issues
 
 
-def _wrong(path: Path, row: int, field: str, what: str) -> InputError:
-    """An issue whose parts are not the kinds of JSON value Jira writes: the file is
-    refused (what the adapter would read from it is undefined)."""
-    return InputError(f"not {what}", file=path, row=row, field=field)
-
-
 def read(path: Path, cfg: TicketingConfig) -> Collector:
     issues = load_issues(path)
     collector = Collector(SYSTEM, path)
@@ -93,15 +93,15 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
     for ordinal, issue in enumerate(issues, start=1):
         key_value, fields = issue["key"], issue.get("fields") or {}
         if type(key_value) is not str and type(key_value) is not int:
-            raise _wrong(path, ordinal, "key", "an issue key (a text)")
+            raise wrong_shape(path, ordinal, "key", "an issue key (a text)")
         if type(fields) is not dict:
-            raise _wrong(path, ordinal, "fields", "an object")
+            raise wrong_shape(path, ordinal, "fields", "an object")
         changelog = issue.get("changelog") or {}
         if type(changelog) is not dict:
-            raise _wrong(path, ordinal, "changelog", "an object")
+            raise wrong_shape(path, ordinal, "changelog", "an object")
         histories = changelog.get("histories") or []
         if type(histories) is not list:
-            raise _wrong(path, ordinal, "changelog.histories", "a list")
+            raise wrong_shape(path, ordinal, "changelog.histories", "a list")
         key = str(key_value)
         number += 1
         known = {name: str(fields[name]) for name in names
@@ -121,11 +121,12 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
                             created_key, number, {}, False, cfg.created_activity,
                             None if requested in (None, "") else str(requested)))
         for h, history in enumerate(histories):
-            items = history.get("items") if type(history) is dict else None
-            if type(history) is not dict or (items is not None and type(items) is not list):
-                raise _wrong(path, ordinal, f"changelog.histories[{h}]"
-                             + ("" if type(history) is not dict else ".items"),
-                             "an object" if type(history) is not dict else "a list of objects")
+            if type(history) is not dict:
+                raise wrong_shape(path, ordinal, f"changelog.histories[{h}]", "an object")
+            items = history.get("items")
+            if items is not None and type(items) is not list:
+                raise wrong_shape(path, ordinal, f"changelog.histories[{h}].items",
+                                  "a list of objects")
             number += 1
             created = history.get("created")
             times.append((len(collector.problems), "created", created))
@@ -133,8 +134,8 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
             changes: dict[str, str | None] = {}
             for item in items or []:
                 if type(item) is not dict:
-                    raise _wrong(path, ordinal, f"changelog.histories[{h}].items",
-                                 "a list of objects")
+                    raise wrong_shape(path, ordinal, f"changelog.histories[{h}].items",
+                                      "a list of objects")
                 name = item.get("field", "")
                 if type(name) is not str:
                     name = str(name)

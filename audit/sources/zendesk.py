@@ -15,7 +15,7 @@ from typing import Any
 from audit.errors import InputError
 from audit.gcpause import paused_gc
 from audit.ingest.jsontext import may_hold, refuse_lone_surrogates
-from audit.sources.common import Collector
+from audit.sources.common import Collector, wrong_shape
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import UpdateRow, Updates, updates_to_table
 
@@ -76,8 +76,8 @@ def load_audits(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], dict[str,
             raise InputError("not a Zendesk ticket audit (needs ticket_id, created_at, events)",
                              file=path, row=number)
     if may_hold(text):
-        refuse_lone_surrogates([(number, "", audit) for number, audit in audits], file=path)
-        refuse_lone_surrogates([(None, "users", users)], file=path)  # id -> name
+        refuse_lone_surrogates([*((number, "", audit) for number, audit in audits),
+                                (None, "users", users)], file=path)  # users: id -> name
     return audits, users
 
 
@@ -89,12 +89,6 @@ def _not_id(value: object) -> bool:
     return type(value) is not int and type(value) is not str  # (a bool is not an id)
 
 
-def _wrong(path: Path, number: int, field: str, what: str) -> InputError:
-    """A record whose parts are not the kinds of JSON value Zendesk writes: the file is
-    refused (what the adapter would read from it is undefined)."""
-    return InputError(f"not {what}", file=path, row=number, field=field)
-
-
 def read(path: Path, cfg: TicketingConfig) -> Collector:
     audits, users = load_audits(path)
     collector = Collector(SYSTEM, path)
@@ -103,8 +97,8 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
     for number, audit in audits:
         ticket_id, audit_id = audit["ticket_id"], audit.get("id")
         if _not_id(ticket_id) or (audit_id is not None and _not_id(audit_id)):
-            raise _wrong(path, number, "ticket_id" if _not_id(ticket_id) else "id",
-                         "an id (a number or a text)")
+            raise wrong_shape(path, number, "ticket_id" if _not_id(ticket_id) else "id",
+                              "an id (a number or a text)")
         ticket = str(ticket_id)
         key = f"{SYSTEM}:{ticket}:{audit_id if 'id' in audit else f'row{number}'}"
         if key in seen:
@@ -117,17 +111,17 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
             continue
         author_id = audit.get("author_id")
         if author_id is not None and _not_id(author_id):
-            raise _wrong(path, number, "author_id", "an id (a number or a text)")
+            raise wrong_shape(path, number, "author_id", "an id (a number or a text)")
         author = None if author_id in (None, -1, "-1") else users.get(str(author_id),
                                                                       str(author_id))
         changes: dict[str, str | None] = {}
         public = False
         events = audit["events"] or []
         if type(events) is not list:
-            raise _wrong(path, number, "events", "a list of events (objects)")
+            raise wrong_shape(path, number, "events", "a list of events (objects)")
         for event in events:
             if type(event) is not dict:
-                raise _wrong(path, number, "events", "a list of events (objects)")
+                raise wrong_shape(path, number, "events", "a list of events (objects)")
             kind = event.get("type", "")  # only a text equals "Create", "Change", "Comment"
             if (kind == "Create" or kind == "Change") and "field_name" in event:
                 value = event.get("value")
