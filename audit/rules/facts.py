@@ -551,9 +551,12 @@ class CaseFacts:
         if not unique:
             return {}
         rows = self._rows_of(unique, self.case_positions(cases)).reindex(unique)
-        return {i: (str(a), None if pd.isna(r) else str(r))
-                for i, a, r in zip(unique, rows["activity"], rows["resource"], strict=True)
-                if pd.notna(a)}
+        activity, resource = rows["activity"], rows["resource"]
+        return {i: (str(a), None if no_r else str(r))
+                for i, a, r, has_a, no_r in zip(
+                    unique, activity.tolist(), resource.tolist(), activity.notna().tolist(),
+                    resource.isna().tolist(), strict=True)
+                if has_a}
 
 
 def _probe_positions(ids: pd.Index, wanted: pd.Index) -> Ints | None:
