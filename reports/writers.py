@@ -6,12 +6,15 @@ Each takes the finished CheckRun and a folder, writes its file(s), and returns t
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import json
+import operator
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from audit.findings import Finding
 from audit.gcpause import gc_paused
 from audit.memory import return_free_memory
 from audit.safety import neutralise_cell
@@ -26,38 +29,55 @@ if TYPE_CHECKING:
 CSV_COLUMNS = FINDING_COLUMNS
 
 
+_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
+_fields_of = operator.attrgetter(*_FIELDS)
+_columns_of = operator.attrgetter(*CSV_COLUMNS)
+
+
+def _record(finding: Finding) -> dict[str, Any]:
+    """`finding.as_dict()` without its copies of the lists and the evidence, for a writer
+    that only reads it."""
+    return dict(zip(_FIELDS, _fields_of(finding), strict=True))
+
+
 def findings_document(run: CheckRun) -> dict[str, Any]:
     """The content of findings.json: manifest, summary, findings, errors."""
     return {
         "manifest": run.manifest(),
         "summary": run.summary(),
         "findings": [f.as_dict() for f in run.result.findings],
-        "errors": [{"rule": e.rule, "name": e.name, "error": e.error,
-                    "traceback": e.traceback} for e in run.result.errors],
+        "errors": _errors(run),
     }
 
 
+def _errors(run: CheckRun) -> list[dict[str, str]]:
+    return [{"rule": e.rule, "name": e.name, "error": e.error, "traceback": e.traceback}
+            for e in run.result.errors]
+
+
 def write_json(run: CheckRun, out: Path) -> Path:
-    """Writer: findings.json; manifest, summary and errors indented, one finding per line
-    (Python's JSON encoder is C only without indentation: 5x faster for large runs)."""
+    """Writer: findings.json, the content of `findings_document`; manifest, summary and
+    errors indented, one finding per line (Python's JSON encoder is C only without
+    indentation: 5x faster for large runs), each encoded straight from the finding."""
     path = out / "findings.json"
-    document = findings_document(run)
-    findings, errors = document.pop("findings"), document.pop("errors")
-    head = json.dumps(document, indent=2, ensure_ascii=False, default=str)
-    tail = json.dumps(errors, indent=2, ensure_ascii=False, default=str).replace("\n", "\n  ")
+    head = json.dumps({"manifest": run.manifest(), "summary": run.summary()}, indent=2,
+                      ensure_ascii=False, default=str)
+    tail = json.dumps(_errors(run), indent=2, ensure_ascii=False,
+                      default=str).replace("\n", "\n  ")
     encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    findings = run.result.findings
     with path.open("w", encoding="utf-8") as handle:
         handle.write(head[:-2] + ',\n  "findings": [')  # head ends with "\n}"
         for k, finding in enumerate(findings):
-            handle.write(("\n    " if k == 0 else ",\n    ") + encode(finding))
+            handle.write(("\n    " if k == 0 else ",\n    ") + encode(_record(finding)))
         handle.write("\n  ],\n" if findings else "],\n")
         handle.write(f'  "errors": {tail}\n}}\n')
     return path
 
 
-def csv_row(finding: dict[str, Any]) -> list[Any]:
+def csv_row(finding: Finding) -> list[Any]:
     """One finding as the fixed CSV columns, formula-like cells neutralised."""
-    return [neutralise_cell(flat_value(finding[column])) for column in CSV_COLUMNS]
+    return [neutralise_cell(flat_value(value)) for value in _columns_of(finding)]
 
 
 def write_csv(run: CheckRun, out: Path) -> Path:
@@ -66,7 +86,7 @@ def write_csv(run: CheckRun, out: Path) -> Path:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for finding in run.result.findings:
-            writer.writerow(csv_row(finding.as_dict()))
+            writer.writerow(csv_row(finding))
     return path
 
 
