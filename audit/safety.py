@@ -6,7 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What a text cell that a spreadsheet would read as a formula starts with."""
 
 
 def neutralise_cell(value: Any) -> Any:
@@ -14,7 +15,7 @@ def neutralise_cell(value: Any) -> Any:
 
     Numbers are left alone: a negative amount is a number, not a formula.
     """
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
 

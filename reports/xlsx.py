@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from audit.findings import SEVERITIES, Finding
 from audit.rules.base import FAMILIES
-from audit.safety import neutralise_cell
+from audit.safety import FORMULA_START, neutralise_cell
 from reports import ooxml
 from reports.ooxml import AMOUNT, BOLD, CELL, HEADER, PERCENT, TITLE, WRAP
 from reports.records import FINDING_COLUMNS, flat_value
@@ -107,22 +107,46 @@ _REPEATING = frozenset(("rule", "name", "severity", "currency", "resources", "ac
 """Columns whose cells repeat across findings (their values are text)."""
 
 
+_AS_TEXT = frozenset(FINDING_COLUMNS) - {"amount_at_risk", "waived"}
+"""Columns whose flat text is the cell's text (the other two make a number, a boolean)."""
+
+
+def _text_cell_parts(col: int) -> tuple[str, str]:
+    """What `_cell_xml` puts before and after the escaped text of a text cell in `col`."""
+    style = WRAP if FINDING_COLUMNS[col] in ("message", "evidence") else CELL
+    empty = ooxml.cell_xml(_LETTERS[col] + _ROW, "\ue000", style)
+    head, tail = empty.split("\ue000")
+    return head, tail
+
+
 def prepared_rows(findings: Sequence[Finding]) -> list[str]:
     """Each finding's row as XML, its row number left as _ROW: built once for both sheets.
     The cell of each distinct value of a repeating column is made once: a cell's XML depends
-    on its column and flat value only."""
+    on its column and flat value only. A text cell of any other column is put together
+    here as `_cell_xml(col, _cell_value(column, value))` would (tests compare them)."""
     memo: dict[tuple[int, Any], str] = {}
-    plan = [(col, column, column in _REPEATING) for col, column in enumerate(FINDING_COLUMNS)]
+    plan = [(col, column, column in _REPEATING or column == "waived", column in _AS_TEXT,
+             *_text_cell_parts(col)) for col, column in enumerate(FINDING_COLUMNS)]
+    escape, formula, cut = ooxml.escape, FORMULA_START, MAX_CELL
     rows = []
     for finding in findings:
         parts = []
-        for col, column, repeating in plan:
+        for col, column, repeating, as_text, head, tail in plan:
             raw = getattr(finding, column)
             if repeating:
                 key = (col, flat_value(raw))
                 xml = memo.get(key)
                 if xml is None:
                     xml = memo[key] = _cell_xml(col, _cell_value(column, raw))
+            elif as_text and type(value := flat_value(raw)) is str:
+                if not value:
+                    xml = ""
+                else:
+                    if value.startswith(formula):  # neutralised, then cut, as _text does
+                        value = "'" + value
+                    if len(value) > cut:
+                        value = value[: cut - 1] + "…"
+                    xml = head + escape(value) + tail
             else:
                 xml = _cell_xml(col, _cell_value(column, raw))
             parts.append(xml)

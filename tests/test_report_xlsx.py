@@ -126,3 +126,34 @@ def test_findings_beyond_a_sheet_continue_on_the_next(demo: Path, tmp_path: Path
     assert listed == fingerprints  # every finding once, in order, none dropped
     assert all(len(_rows(book[name])) <= 3 for name in parts)
     assert xlsx_module.continued_sheet_name("X" * 31, 12) == "X" * 26 + " (12)"
+
+
+def _hostile_findings() -> list[Any]:
+    from audit.findings import Finding
+
+    texts = ["", "plain", "=1+1", "+cmd", "-2", "@SUM(A1)", "\tTAB", "\rCR", "a & b <c> d",
+             "ctl \x01\x0b\x1f end", "_x0041_ literal", "x" * 40_000, "=" + "y" * 40_000,
+             "日本語 😀", "line\nbreak", "\ufffe"]
+    out = []
+    for k, text in enumerate(texts):
+        out.append(Finding(
+            rule="EV001", name="missing-evidence", severity="high", case_id=text or "C",
+            event_ids=[text, "e2"] if k % 2 else [], activities=[text], resources=[text],
+            timestamp=text or None, message=text,
+            evidence={"note": text, "n": k} if k % 3 else {},
+            amount_at_risk=[None, 12.5, 0.0, -3.25][k % 4], currency=text or None,
+            waived=bool(k % 2), waiver_reason=text or None, fingerprint=text))
+    return out
+
+
+def test_prepared_rows_equal_the_cell_by_cell_xml() -> None:
+    """prepared_rows puts most text cells together itself: each row must be what
+    _cell_xml(_cell_value(...)) gives for every column, hostile text included."""
+    from reports.xlsx import _cell_value, _cell_xml, prepared_rows
+
+    findings = _hostile_findings()
+    expected = ["".join(_cell_xml(col, _cell_value(column, getattr(f, column)))
+                        for col, column in enumerate(FINDING_COLUMNS)) for f in findings]
+    assert prepared_rows(findings) == expected
+    assert any("'=1+1" in row for row in expected) and any("_x0001_" in row for row in expected)
+    assert any("…" in row for row in expected)
