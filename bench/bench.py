@@ -423,6 +423,25 @@ def child(function: str, arg: str, repeat: int) -> None:
                       "peak_rss_mb": round(peak_mb, 1), "result": str(result)}))
 
 
+def code_version() -> str | None:
+    """The commit of the code measured (the repository `audit` is imported from), with
+    "+changes" when its tracked files differ from it; None outside a git checkout."""
+    import subprocess
+
+    import audit
+
+    root = Path(audit.__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
+                                capture_output=True, text=True, check=True).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                 cwd=root, capture_output=True, text=True,
+                                 check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+changes" if changed else "")
+
+
 def machine() -> dict[str, Any]:
     import numpy
     import pandas
@@ -451,7 +470,7 @@ def machine() -> dict[str, Any]:
             "memory_gb": round(int(memory) / 1024 / 1024, 1),
             "python": platform.python_version(), "pandas": pandas.__version__,
             "numpy": numpy.__version__, "pm4py": pm4py_version, "r4pm": r4pm_version,
-            "refund_audit": __version__,
+            "refund_audit": __version__, "code": code_version(),
             "load": " ".join(f"{x:.1f}" for x in os.getloadavg())}
 
 
@@ -554,7 +573,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [f"# Benchmark {m['date']}", "",
              f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; {m['platform']}; Python "
              f"{m['python']}, pandas {m['pandas']}, numpy {m['numpy']}, pm4py {m['pm4py']}, "
-             f"refund-audit {m['refund_audit']}, r4pm {m.get('r4pm')}. Median of "
+             f"refund-audit {m['refund_audit']} (code {m.get('code') or 'unknown'}), "
+             f"r4pm {m.get('r4pm')}. Median of "
              f"{report['repeat']} run(s) after a warm-up (alignments of all variants, pm4py's "
              "alignments and the full audit: one run, no warm-up), each implementation in its "
              "own process; peak = max RSS of that process or of its largest child; tree "
