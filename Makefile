@@ -21,6 +21,7 @@ test: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m audit.rules.docs docs/rules
 	$(BIN)/python -m audit.rules.reads
+	$(BIN)/python bench/history.py docs/performance.md
 
 sample-logs: $(STAMP)
 	$(BIN)/refund-audit sample --channel all --cases 300 --seed 42 --violation-rate 0.25 \

@@ -1,0 +1,43 @@
+"""docs/performance.md's history of the 1M full audit is the table bench/results gives
+(`make docs` regenerates it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench import history
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_documented_history_is_the_result_files_table() -> None:
+    documented = history.between_markers(ROOT / "docs" / "performance.md")
+    assert documented == history.table(), "stale: run `make docs`"
+    assert len(history.rows()) >= 30
+
+
+def test_a_row_per_1m_full_audit_with_the_recorded_commit(tmp_path: Path) -> None:
+    def result(code: str | None, case: str, seconds: float) -> dict[str, object]:
+        return {"machine": {"code": code}, "results": [
+            {"case": case, "ours": {
+                "median_s": seconds, "peak_rss_mb": 2600.4, "tree_pss_peak_mb": 2500.6,
+                "result": "9 findings; import+correlate 50.5s, rules+conformance 10.2s, "
+                          "json 1.0s, csv 1.0s, xlsx 2.0s, graphs 1.0s, html 1.4s"}}]}
+
+    files = {"20270101T000000Z": result("abc1234", history.CASE, 66.6),
+             "20270102T000000Z": result(None, history.CASE, 70.0),
+             "20270103T000000Z": result("def5678", "full audit from raw exports 100000 cases",
+                                        7.0)}
+    for stem, content in files.items():
+        (tmp_path / f"{stem}.json").write_text(json.dumps(content), encoding="utf-8")
+    assert history.rows(tmp_path) == [
+        "| `20270101T000000Z` | abc1234 | 67 | 2,600 | 2,501 | 50 | 10 | 6 |",
+        "| `20270102T000000Z` | ? | 70 | 2,600 | 2,501 | 50 | 10 | 6 |",
+    ]
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"before\n{history.START}\nold\n{history.END}\nafter\n", encoding="utf-8")
+    assert history.rewrite(doc, tmp_path) and not history.rewrite(doc, tmp_path)
+    assert history.between_markers(doc) == history.table(tmp_path)
+    assert doc.read_text(encoding="utf-8").startswith("before\n")
+    assert doc.read_text(encoding="utf-8").endswith("\nafter\n")
