@@ -20,7 +20,7 @@ import gc
 import os
 import sys
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -484,9 +484,12 @@ def token_replay(net: WorkflowNet, variants: Iterable[Sequence[str]]) -> dict[Va
             for v, r in zip(wanted, results, strict=True)}
 
 
-def precision(net: WorkflowNet, traces: Sequence[Sequence[str]]) -> float | None:
+def precision(net: WorkflowNet, traces: Sequence[Sequence[str]] = (), *,
+              variants: Mapping[tuple[str, ...], int] | None = None) -> float | None:
     """ETConformance precision (token-based, as pm4py's ETCONFORMANCE_TOKEN computes it) of a
-    log (one trace per case) on the net.
+    log (one trace per case) on the net; or of the log given as `variants` (each distinct
+    trace and its number of cases, in the order they first appear), the same value without
+    a trace per case.
 
     pm4py walks every event of every trace to collect the prefixes and how often each occurs;
     the same sums come from the distinct traces weighted by their number of cases, so the
@@ -495,7 +498,13 @@ def precision(net: WorkflowNet, traces: Sequence[Sequence[str]]) -> float | None
     Where pm4py joins a prefix's labels with ',' and splits them again (a label holding a
     comma becomes two activities), prefixes here stay tuples; otherwise the value is pm4py's.
     """
-    if not traces:
+    if variants is None:
+        variants = {}
+        for trace in traces:
+            key = tuple(trace)
+            variants[key] = variants.get(key, 0) + 1
+    n_cases = sum(variants.values())
+    if not n_cases:
         return None
     first_import = "pm4py.algo.conformance.tokenreplay.algorithm" not in sys.modules
     from pm4py.algo.conformance.tokenreplay import algorithm as executor
@@ -514,10 +523,6 @@ def precision(net: WorkflowNet, traces: Sequence[Sequence[str]]) -> float | None
         # 0.4-0.5 GB at 1M cases kept until the collector runs, which check_conformance
         # pauses. Collected once, here, while those frames are still running.
         gc.collect()
-    variants: dict[tuple[str, ...], int] = {}
-    for trace in traces:
-        key = tuple(trace)
-        variants[key] = variants.get(key, 0) + 1
     following: dict[tuple[str, ...], set[str]] = {}  # prefix -> the labels seen after it
     weight: dict[tuple[str, ...], int] = {}  # prefix -> how many traces pass through it
     for variant, cases in variants.items():
@@ -541,8 +546,8 @@ def precision(net: WorkflowNet, traces: Sequence[Sequence[str]]) -> float | None
     # The empty prefix: what the initial marking enables against the traces' first labels.
     starts = {variant[0] for variant in variants if variant}
     enabled_at_start = {t.label for t in initially_enabled(pn, initial)}
-    sum_at = len(traces) * len(enabled_at_start)
-    sum_ee = len(traces) * len(enabled_at_start - starts)
+    sum_at = n_cases * len(enabled_at_start)
+    sum_ee = n_cases * len(enabled_at_start - starts)
     for prefix, result in zip(prefixes, replayed, strict=True):
         if not result["trace_is_fit"]:
             continue

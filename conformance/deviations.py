@@ -382,8 +382,7 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
         result.channels[channel or "(no channel)"] = ChannelConformance(
             sop=str(path), cases=len(runs), variants=len(counts),
             fitness=log_fitness((alignments[v], n) for v, n in counts.items()),
-            precision=(precision(net, [variants[v] for v in of_run.tolist()])
-                       if with_precision else None),
+            precision=(precision(net, variants=counts) if with_precision else None),
             fitting_cases=sum(n for v, n in counts.items() if alignments[v].fits),
             bounded_variants=sum(1 for v in counts if alignments[v].bounded),
             seconds=time.perf_counter() - started)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -289,8 +290,11 @@ def test_precision_from_variants_equals_pm4py_on_every_trace(model: str) -> None
     partial = [played[0]] * 5 + [played[-1]] * 2
     for log in (traces, partial):
         assert precision(net, log) == _pm4py_precision(net, log)
+        # The same log as its variants and their numbers of cases (check_conformance's way).
+        assert precision(net, variants=Counter(log)) == precision(net, log)
     assert precision(net, partial) < 0.9
     assert precision(net, []) is None
+    assert precision(net, variants={}) is None
 
 
 def test_check_conformance_groups_events_that_do_not_come_grouped_by_case() -> None:
