@@ -51,7 +51,7 @@ def rows(results: Path = RESULTS) -> list[str]:
     out = []
     for path in sorted(results.glob("*.json")):
         report = json.loads(path.read_text(encoding="utf-8"))
-        for result in report["results"]:
+        for result in report.get("results", []):  # (ab-*.json: A/B runs, no table)
             ours = result.get("ours")
             if result["case"] != CASE or not ours:
                 continue

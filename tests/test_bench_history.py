@@ -41,3 +41,29 @@ def test_a_row_per_1m_full_audit_with_the_recorded_commit(tmp_path: Path) -> Non
     assert history.between_markers(doc) == history.table(tmp_path)
     assert doc.read_text(encoding="utf-8").startswith("before\n")
     assert doc.read_text(encoding="utf-8").endswith("\nafter\n")
+
+
+def test_ab_summary_medians_ratios_and_changed_findings() -> None:
+    from bench import ab
+
+    def run(round_: int, commit: str, import_s: float, digest: str) -> dict[str, object]:
+        return {"round": round_, "commit": commit, "seconds": import_s + 1.0,
+                "max_rss_mib": 100.0, "findings": 3, "findings_csv_sha256": digest,
+                "stages": {"import+correlate": import_s, "json": 1.0}}
+
+    report: dict[str, object] = {
+        "machine": {"date": "d", "cpu": "c", "cores": 2, "platform": "p", "python": "3",
+                    "load": "0"},
+        "cases": 10, "rounds": 2, "commits": {"aaa": "OLD", "bbb": "NEW"},
+        "runs": [run(1, "aaa", 4.0, "x"), run(1, "bbb", 2.0, "x"),
+                 run(2, "bbb", 3.0, "x"), run(2, "aaa", 6.0, "x")]}
+    ab.summarise(report)
+    assert report["same_findings"] is True
+    assert report["median"] == {"aaa": {"import+correlate": 5.0, "json": 1.0, "total": 6.0},
+                                "bbb": {"import+correlate": 2.5, "json": 1.0, "total": 3.5}}
+    text = ab.markdown(report)
+    assert "| import+correlate | 5.00 | 2.50 | 0.50 |" in text
+    assert "| total | 6.00 | 3.50 | 0.58 |" in text and "the same: yes" in text
+    report["runs"][3]["findings_csv_sha256"] = "y"
+    ab.summarise(report)
+    assert report["same_findings"] is False and "the same: **no**" in ab.markdown(report)

@@ -1,0 +1,170 @@
+"""A/B: the full audit of one generated log by two commits, run alternately in one session.
+
+    python bench/ab.py OLD NEW [--cases 100000] [--rounds 2]
+
+This machine's speed moves by a third within an hour, so two bench files an hour apart
+cannot say whether a change made the audit faster. Here each commit is checked out into a
+temporary git worktree and audits the same raw exports (generated as bench/bench.py does)
+in its own process, OLD NEW, NEW OLD, OLD NEW, ...: the stages' seconds (import+correlate,
+rules+conformance, each writer), max RSS, and whether the two commits' findings.csv are the
+same (the worktree's path, which the SOP evidence names, read as one). The result goes to
+bench/results/ab-<UTC time>.json and .md with the machine, both commits and every round.
+Never part of `make test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+
+
+def child(exports: str, out: str, root: str) -> None:
+    """Run in the worktree's interpreter path: one full audit, its stages as JSON."""
+    import resource
+    import time
+
+    import audit
+    from audit.checkrun import run_check_log
+    from audit.policy import default_policy_path
+    from audit.sources.pipeline import import_and_correlate
+    from reports.writers import WRITERS
+
+    if not Path(audit.__file__).resolve().is_relative_to(Path(root).resolve()):
+        raise SystemExit(f"audit imported from {audit.__file__}, not from {root}")
+    files = sorted(p for p in Path(exports).iterdir() if p.is_file())
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    stages: dict[str, float] = {}
+    start = time.perf_counter()
+    imported = import_and_correlate([(path, None) for path in files])
+    stages["import+correlate"] = time.perf_counter() - start
+    start = time.perf_counter()
+    run = run_check_log(imported, files, default_policy_path())
+    stages["rules+conformance"] = time.perf_counter() - start
+    for name, writer in WRITERS.items():
+        start = time.perf_counter()
+        writer(run, folder)
+        stages[name] = time.perf_counter() - start
+    text = (folder / "findings.csv").read_bytes().replace(
+        str(Path(root).resolve()).encode(), b"<root>")
+    print(json.dumps({"stages": stages, "seconds": sum(stages.values()),
+                      "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "findings": len(run.result.findings),
+                      "findings_csv_sha256": hashlib.sha256(text).hexdigest()}))
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def _measure(worktree: Path, exports: Path, out: Path) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(worktree)}
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child",
+                           str(exports), str(out), str(worktree)],
+                          env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{worktree.name}: the audit failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def summarise(report: dict[str, Any]) -> None:
+    """Add each commit's median per stage (and of the totals) and whether every run's
+    findings.csv was the same."""
+    runs, stages = report["runs"], list(report["runs"][0]["stages"])
+    report["same_findings"] = len({run["findings_csv_sha256"] for run in runs}) == 1
+    report["median"] = {
+        commit: {**{stage: statistics.median(r["stages"][stage] for r in runs
+                                             if r["commit"] == commit) for stage in stages},
+                 "total": statistics.median(r["seconds"] for r in runs
+                                            if r["commit"] == commit)}
+        for commit in report["commits"]}
+
+
+def markdown(report: dict[str, Any]) -> str:
+    m, names = report["machine"], list(report["commits"])
+    lines = [f"# A/B {names[0]} -> {names[1]} ({report['cases']:,} cases), {m['date']}", "",
+             f"{m['cpu']}, {m['cores']} cores; {m['platform']}; Python {m['python']}. "
+             f"{report['rounds']} round(s), the two commits in turn (OLD NEW, NEW OLD, ...), "
+             "each audit in its "
+             f"own process. Load average at the start: {m['load']}. Findings (findings.csv) "
+             f"the same: {'yes' if report['same_findings'] else '**no**'}.", "",
+             "| stage | " + " | ".join(f"{n} median (s)" for n in names) + " | new / old |",
+             "|---|---|---|---|"]
+    for stage in report["median"][names[0]]:
+        old, new = (report["median"][n][stage] for n in names)
+        ratio = f"{new / old:.2f}" if old else "–"
+        lines.append(f"| {stage} | {old:.2f} | {new:.2f} | {ratio} |")
+    lines += ["", "| round | commit | seconds | max RSS (MiB) | stages |", "|---|---|---|---|---|"]
+    for run in report["runs"]:
+        stages = ", ".join(f"{s} {v:.1f}" for s, v in run["stages"].items())
+        lines.append(f"| {run['round']} | {run['commit']} | {run['seconds']:.1f} | "
+                     f"{run['max_rss_mib']:,.0f} | {stages} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("old")
+    parser.add_argument("new")
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--child", nargs=3, metavar=("EXPORTS", "OUT", "ROOT"),
+                        help=argparse.SUPPRESS)
+    if "--child" in sys.argv:
+        at = sys.argv.index("--child")
+        child(*sys.argv[at + 1:at + 4])
+        return 0
+    args = parser.parse_args()
+    sys.path.insert(0, str(HERE))
+    import bench  # the generator and the machine's description, from this checkout
+
+    exports = bench._generated(args.cases).parent / "exports"
+    commits = {_git("rev-parse", "--short", ref): ref for ref in (args.old, args.new)}
+    if len(commits) != 2:
+        raise SystemExit("OLD and NEW are the same commit")
+    report: dict[str, Any] = {"machine": bench.machine(), "cases": args.cases,
+                              "rounds": args.rounds, "commits": commits, "runs": []}
+    with tempfile.TemporaryDirectory(prefix="refund-audit-ab-") as tmp:
+        trees = {}
+        for commit in commits:
+            trees[commit] = Path(tmp) / commit
+            _git("worktree", "add", "--detach", str(trees[commit]), commit)
+        try:
+            for k in range(args.rounds):
+                # OLD NEW, NEW OLD, ...: a drift of the machine's speed within the session
+                # (and the first run's cold caches) falls on both commits alike.
+                for commit in list(trees)[:: -1 if k % 2 else 1]:
+                    print(f"round {k + 1}: {commit} ...", flush=True)
+                    run = _measure(trees[commit], exports, Path(tmp) / f"out-{commit}")
+                    report["runs"].append({"round": k + 1, "commit": commit, **run})
+        finally:
+            for tree in trees.values():
+                _git("worktree", "remove", "--force", str(tree))
+    summarise(report)
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS / f"ab-{stamp}.json").write_text(json.dumps(report, indent=2) + "\n",
+                                              encoding="utf-8")
+    text = markdown(report)
+    (RESULTS / f"ab-{stamp}.md").write_text(text, encoding="utf-8")
+    print(text)
+    return 0 if report["same_findings"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
