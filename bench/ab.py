@@ -32,33 +32,19 @@ RESULTS = HERE / "results"
 
 
 def child(exports: str, out: str, root: str) -> None:
-    """Run in the worktree's interpreter path: one full audit, its stages as JSON."""
+    """Run with the worktree first on the path: one full audit, its stages as JSON."""
     import resource
-    import time
 
     import audit
-    from audit.checkrun import run_check_log
-    from audit.policy import default_policy_path
-    from audit.sources.pipeline import import_and_correlate
-    from reports.writers import WRITERS
 
     if not Path(audit.__file__).resolve().is_relative_to(Path(root).resolve()):
         raise SystemExit(f"audit imported from {audit.__file__}, not from {root}")
+    sys.path.insert(0, str(HERE))
+    from bench import full_audit  # this checkout's bench.py, the worktree's audit code
+
     files = sorted(p for p in Path(exports).iterdir() if p.is_file())
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    stages: dict[str, float] = {}
-    start = time.perf_counter()
-    imported = import_and_correlate([(path, None) for path in files])
-    stages["import+correlate"] = time.perf_counter() - start
-    start = time.perf_counter()
-    run = run_check_log(imported, files, default_policy_path())
-    stages["rules+conformance"] = time.perf_counter() - start
-    for name, writer in WRITERS.items():
-        start = time.perf_counter()
-        writer(run, folder)
-        stages[name] = time.perf_counter() - start
-    text = (folder / "findings.csv").read_bytes().replace(
+    run, stages = full_audit(files, Path(out))
+    text = (Path(out) / "findings.csv").read_bytes().replace(
         str(Path(root).resolve()).encode(), b"<root>")
     print(json.dumps({"stages": stages, "seconds": sum(stages.values()),
                       "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -177,18 +177,16 @@ def pm4py_dfg(arg: str) -> object:
     return len(dfg), time.perf_counter() - start
 
 
-def ours_full_audit(arg: str) -> object:
-    """The whole audit of a generated log from the source systems' raw exports, as `check`
-    runs it: import + correlate, rules + conformance, then every report writer. The result
-    names each stage's seconds; the time is the sum (generation is not timed)."""
+def full_audit(exports: list[Path], out: Path) -> tuple[Any, dict[str, float]]:
+    """The whole audit of `exports` into `out`, as `check` runs it: import + correlate,
+    rules + conformance, then every report writer; the run and each stage's seconds. The
+    audit code is imported here, from wherever `audit` resolves (bench/ab.py points it at a
+    worktree)."""
     from audit.checkrun import run_check_log
     from audit.policy import default_policy_path
     from audit.sources.pipeline import import_and_correlate
     from reports.writers import WRITERS
 
-    _generated(int(arg))
-    exports = sorted((WORK / f"gen-{arg}" / "exports").iterdir())
-    out = WORK / f"audit-{arg}"
     out.mkdir(parents=True, exist_ok=True)
     stages: dict[str, float] = {}
     start = time.perf_counter()
@@ -201,6 +199,16 @@ def ours_full_audit(arg: str) -> object:
         start = time.perf_counter()
         writer(run, out)
         stages[name] = time.perf_counter() - start
+    return run, stages
+
+
+def ours_full_audit(arg: str) -> object:
+    """The whole audit of a generated log from the source systems' raw exports
+    (`full_audit`). The result names each stage's seconds; the time is the sum (generation
+    is not timed)."""
+    _generated(int(arg))
+    exports = sorted((WORK / f"gen-{arg}" / "exports").iterdir())
+    run, stages = full_audit(exports, WORK / f"audit-{arg}")
     text = ", ".join(f"{k} {v:.1f}s" for k, v in stages.items())
     return f"{len(run.result.findings)} findings; {text}", sum(stages.values())
 
