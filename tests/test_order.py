@@ -373,6 +373,31 @@ def test_in_order_is_true_exactly_where_the_stable_sort_keeps_the_rows() -> None
     assert in_order(frame.iloc[:1], ["case"])
 
 
+def test_ids_in_runs_are_coded_as_every_id_coded_one_by_one() -> None:
+    """A column of runs of equal ids (a case's ticket and order, the missing payout ids
+    between payouts) is coded by hashing each run's first id only: the categories (sorted by
+    code point) and the codes are those of coding every id, missing ids -1, and so are
+    those of a column without runs."""
+    import audit.canonical as C
+
+    rng = np.random.default_rng(5)
+    words = ["RC-10", "RC-9", "rc-1", "Ä-2", "ä-1", "", "z", "😀", "RC-10 ", None]
+    for trial in range(40):
+        size = int(rng.integers(1, 300))
+        lengths = np.ones(size, dtype=int) if trial % 4 == 0 else rng.integers(1, 8, size)
+        firsts = [words[int(rng.integers(len(words)))] for _ in range(size)]
+        flat = [v for v, n in zip(firsts, lengths, strict=True) for _ in range(int(n))]
+        frame = pd.DataFrame({C.TICKET_ID: pd.Series(flat, dtype="string")})
+        C.compact_ids(frame)
+        coded = frame[C.TICKET_ID].array
+        assert isinstance(coded, pd.Categorical)
+        distinct = sorted({v for v in flat if v is not None})
+        expected = pd.Categorical(flat, categories=distinct)
+        assert list(coded.categories) == distinct
+        assert np.array_equal(coded.codes, expected.codes), trial
+        assert coded.codes.dtype == expected.codes.dtype
+
+
 def test_compact_ids_hold_the_same_ids_in_the_same_order_without_a_string_per_event() -> None:
     """The check's repeated ids as categories (`compact_ids`): sorted runs (a log's case
     ids) and scattered ids with gaps read back as the same texts, sort and group as the
