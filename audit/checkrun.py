@@ -7,7 +7,6 @@ returns. Nothing here prints or writes files.
 from __future__ import annotations
 
 import copy
-import hashlib
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -17,6 +16,7 @@ from typing import Any
 
 from audit import __version__
 from audit import canonical as C
+from audit.digest import sha256_of
 from audit.engines import LOCAL, EngineSpec
 from audit.errors import InputError
 from audit.findings import SEVERITIES, severity_rank
@@ -25,14 +25,6 @@ from audit.memory import return_free_memory
 from audit.policy import Policy, load_policy
 from audit.rules import default_rules
 from audit.rules.engine import AuditResult, run_rules, selected_rules
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -50,7 +42,11 @@ class CheckRun:
     """What report writers compute once per finished run and share (graphs, digests)."""
 
     def _sha256(self, path: Path) -> str:
-        """The input's digest, computed once per run (inputs can be gigabytes)."""
+        """The input's digest: the one the import took when it read the file (of the
+        bytes audited, in the reading worker), else computed once per run."""
+        known = self.imported.digests.get(str(path))
+        if known is not None:
+            return known
         digests: dict[Path, str] = self.memo.setdefault("sha256", {})
         if path not in digests:
             digests[path] = sha256_of(path)

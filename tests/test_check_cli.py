@@ -45,6 +45,32 @@ def test_check_exit_codes(sample: Path, clean: Path, tmp_path: Path) -> None:
     run("check", str(sample), "--out", str(tmp_path / "d"), "--format", "pdf", code=2)
 
 
+def test_manifest_digests_are_of_the_inputs_as_read(sample: Path, tmp_path: Path) -> None:
+    """Each input's SHA-256 in the manifest is of its bytes as the import read them (taken
+    by the reader, in a worker process for large inputs), also when the file changes after
+    the import; the role history, which is no event file, is hashed by the manifest."""
+    import hashlib
+    import shutil
+
+    from audit.checkrun import run_check_log
+    from audit.policy import default_policy_path
+    from audit.sources.pipeline import import_and_correlate
+
+    exports = sample.parent / "exports"
+    copies = tmp_path / "exports"
+    shutil.copytree(exports, copies)
+    files = sorted(copies.iterdir())
+    assert any(f.name == "role_history.csv" for f in files)
+    before = {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+    imported = import_and_correlate([(f, None) for f in files])
+    assert imported.digests == {k: v for k, v in before.items()
+                                if not k.endswith("role_history.csv")}
+    zendesk = next(f for f in files if f.name.startswith("zendesk"))
+    zendesk.write_bytes(zendesk.read_bytes() + b"\n")  # changed after it was audited
+    run_ = run_check_log(imported, files, default_policy_path())
+    assert {i["file"]: i["sha256"] for i in run_.manifest()["inputs"]} == before
+
+
 def test_findings_json_holds_manifest_summary_findings(sample: Path, tmp_path: Path) -> None:
     run("check", str(sample), "--out", str(tmp_path), "--fail-on", "never", code=0)
     document = json.loads((tmp_path / "findings.json").read_text())

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from audit import canonical as C
+from audit.digest import sha256_of
 from audit.errors import InputError
 from audit.ingest.mapping import Mapping, check_time_zone
 from audit.ingest.normalise import QUARANTINE_COLUMNS, empty_quarantine, normalise
@@ -61,6 +62,8 @@ class ImportResult:
     correlation_problems: pd.DataFrame | None = None
     """References to ids no export contains (file, row, field, value, reason), if correlated;
     those events are kept."""
+    digests: dict[str, str] = field(default_factory=dict)
+    """SHA-256 of each event file, by its path as given, taken when it was read."""
 
     @property
     def read(self) -> int:
@@ -211,12 +214,17 @@ class _ReadFile:
     system: str
     read: int
     deduplicated: int
+    sha256: str
+    """Of the file as it was read (just before): the manifest's digest of the input."""
 
 
 def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | None,
               encoding: str | None, object_type: str | None,
               sources_config: SourcesConfig | None) -> _ReadFile:
     path, fmt = source
+    # Hashed here, in the worker, right before it is read: the manifest names the bytes
+    # audited, and the main process does not read gigabytes again after the rules.
+    digest = sha256_of(path) if path.is_file() else ""
     table, broken = read_raw(path, fmt, encoding=encoding, object_type=object_type,
                              sources_config=sources_config, assume_tz=assume_tz)
     if len(table.frame) == 0 and len(broken):
@@ -230,7 +238,7 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
     C.compact(result.log)
     return _ReadFile(result.log, broken, result.quarantine, list(table.notes),
                      own_mapping.system or table.system, result.records_read,
-                     table.deduplicated)
+                     table.deduplicated, digest)
 
 
 PARALLEL_FROM_BYTES = 64 << 20
@@ -281,6 +289,7 @@ def import_sources(
     logs: list[pd.DataFrame] = []
     quarantines: list[pd.DataFrame] = []
     counts: list[tuple[str, str, int, int]] = []
+    digests: dict[str, str] = {}
     notes: list[str] = []
     role_histories = []
     events_in: list[tuple[Path, str]] = []
@@ -313,6 +322,8 @@ def import_sources(
         logs.append(one.log)
         quarantines.extend([one.broken, one.quarantine])
         counts.append((path.name, one.system, one.read, one.deduplicated))
+        if one.sha256:
+            digests[str(path)] = one.sha256
         del one
     del read_files  # from worker processes: a list that would keep every file's frame alive
     if not logs:
@@ -370,4 +381,4 @@ def import_sources(
         files.append(FileCounts(name, system, read - twice, int(imported.get(i, 0)),
                                 read - twice - int(imported.get(i, 0)), dropped + twice))
     return ImportResult(log=log.drop(columns=_INPUT), quarantine=quarantine, files=files,
-                        notes=notes, roles=merged_roles)
+                        notes=notes, roles=merged_roles, digests=digests)
