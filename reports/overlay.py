@@ -40,7 +40,7 @@ MAX_EXTRA_EDGES = 12
 
 
 # --- per-case deviations, from the run --------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per judged case: 1M at 1M cases, no dict each
 class CaseDeviations:
     case_id: str
     channel: str
@@ -137,16 +137,18 @@ def _run_deviations(run: CheckRun) -> Deviations:
     if result is not None and hasattr(result, "cases"):
         out = Deviations(source="conformance result")
         syncs: dict[int, frozenset[str]] = {}  # cases of one variant share its alignment
+        cases = out.cases
         for case in result.cases.values():
-            sync = syncs.get(id(case.alignment))
+            alignment = case.alignment
+            sync = syncs.get(id(alignment))
             if sync is None:
-                sync = syncs[id(case.alignment)] = frozenset(
-                    m.model for m in case.alignment.moves
+                sync = syncs[id(alignment)] = frozenset(
+                    m.model for m in alignment.moves
                     if m.kind == "sync" and m.model is not None)
             deviations = tuple((d.kind, d.task, tuple(d.event_ids))
                                for d in case.deviations) if case.deviations else ()
-            out.cases[str(case.case_id)] = CaseDeviations(
-                str(case.case_id), str(case.channel), deviations, sync)
+            case_id = str(case.case_id)
+            cases[case_id] = CaseDeviations(case_id, str(case.channel), deviations, sync)
         return out
     return _from_findings(run)
 
