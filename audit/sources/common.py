@@ -349,6 +349,16 @@ def _column_frame(columns: dict[str, list[object]], length: int) -> tuple[pd.Dat
     return pd.DataFrame(data, copy=False), arrow
 
 
+def object_array(values: object, size: int | None = None) -> npt.NDArray[np.object_]:
+    """A sequence's values, or one value for each of `size` rows, as an object array (never
+    a numpy string array, which would turn None into 'None')."""
+    if size is None:
+        size = len(values)  # type: ignore[arg-type]
+    array = np.empty(size, dtype=object)
+    array[:] = values
+    return array
+
+
 @dataclass
 class Collector:
     """Collects an adapter's records, quarantine rows and duplicates for one file."""

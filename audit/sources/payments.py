@@ -34,6 +34,7 @@ from audit.sources.common import (
     Collector,
     abbreviated_to_utc,
     money,
+    object_array,
     parse_major,
     parse_minor,
     require_columns,
@@ -202,18 +203,10 @@ Column = Objects | tuple[Objects, Mask]
 have that column (a refund's ticket, not a charge's)."""
 
 
-def _objects(values: object, size: int) -> Objects:
-    """A list's values, or one value for every row, as an object array (never a numpy
-    string array, which would turn None into 'None')."""
-    array = np.empty(size, dtype=object)
-    array[:] = values
-    return array
-
-
 def _pick(choose: Mask, yes: object, no: object, size: int) -> Objects:
     """`yes` where `choose`, else `no` (each a list per row or one value)."""
-    result = _objects(no, size)
-    result[choose] = _objects(yes, size)[choose]
+    result = object_array(no, size)
+    result[choose] = object_array(yes, size)[choose]
     return result
 
 
@@ -389,21 +382,21 @@ def _base_columns(cfg: PaymentConfig, n: int, keys: list[str], idents: list[str]
                   times: list[str | None], amounts: list[str | None],
                   currencies: list[str]) -> dict[str, Column]:
     """`_base` per row, as columns."""
-    return {C.EVENT_ID: _objects(keys, n), C.CASE: _objects(idents, n),
-            C.TIMESTAMP: _objects(times, n), C.LIFECYCLE: _objects("complete", n),
-            C.AMOUNT: _objects(amounts, n), C.CURRENCY: _objects(currencies, n),
-            C.CHANNEL: _objects(cfg.channel, n)}
+    return {C.EVENT_ID: object_array(keys, n), C.CASE: object_array(idents, n),
+            C.TIMESTAMP: object_array(times, n), C.LIFECYCLE: object_array("complete", n),
+            C.AMOUNT: object_array(amounts, n), C.CURRENCY: object_array(currencies, n),
+            C.CHANNEL: object_array(cfg.channel, n)}
 
 
 def _charge_columns(cfg: PaymentConfig, export: _Export, n: int, *, charge_id: object,
                     status: object, method: object) -> dict[str, Column]:
     """`_charge` per row, as columns (after `_base_columns`)."""
-    return {C.ACTIVITY: _objects(cfg.charge_activity, n),
-            C.RESOURCE: _objects(_or(export.cell(cfg.charge_resource_column),
+    return {C.ACTIVITY: object_array(cfg.charge_activity, n),
+            C.RESOURCE: object_array(_or(export.cell(cfg.charge_resource_column),
                                      cfg.charge_resource), n),
-            C.ORDER_ID: _objects(export.cell(cfg.order_column), n),
-            C.CHARGE_ID: _objects(charge_id, n), C.PAYMENT_METHOD: _objects(method, n),
-            C.PAYMENT_STATUS: _objects(status, n)}
+            C.ORDER_ID: object_array(export.cell(cfg.order_column), n),
+            C.CHARGE_ID: object_array(charge_id, n), C.PAYMENT_METHOD: object_array(method, n),
+            C.PAYMENT_STATUS: object_array(status, n)}
 
 
 def _refund_columns(cfg: PaymentConfig, n: int, failed: Mask, *, refund_id: object,
@@ -411,10 +404,10 @@ def _refund_columns(cfg: PaymentConfig, n: int, failed: Mask, *, refund_id: obje
                     executor: object, order: object) -> dict[str, Column]:
     """`_refund` per row, as columns (after `_base_columns`)."""
     return {C.ACTIVITY: _pick(failed, cfg.failed_refund_activity, cfg.refund_activity, n),
-            C.RESOURCE: _objects(executor, n), C.TICKET_ID: _objects(ticket, n),
-            C.ORDER_ID: _objects(order, n), C.CHARGE_ID: _objects(charge_id, n),
-            C.REFUND_ID: _objects(refund_id, n), C.PAYMENT_METHOD: _objects(method, n),
-            C.PAYMENT_STATUS: _objects(status, n)}
+            C.RESOURCE: object_array(executor, n), C.TICKET_ID: object_array(ticket, n),
+            C.ORDER_ID: object_array(order, n), C.CHARGE_ID: object_array(charge_id, n),
+            C.REFUND_ID: object_array(refund_id, n), C.PAYMENT_METHOD: object_array(method, n),
+            C.PAYMENT_STATUS: object_array(status, n)}
 
 
 def _charges_and_refunds(n: int, refund: Mask, charge: dict[str, Column],

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from audit import canonical as C
-from audit.sources.common import BadValue, Collector, money, parse_major
+from audit.sources.common import BadValue, Collector, money, object_array, parse_major
 from audit.sources.config import TicketingConfig
 
 
@@ -94,12 +94,6 @@ class Updates:
         return table
 
 
-def _objects(values: Sequence[object]) -> npt.NDArray[np.object_]:
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array
-
-
 def _field(changes: list[dict[str, str | None]], name: str) -> list[str | None]:
     """Each update's value of `name` (None where it does not change it), looked up in C."""
     return list(map(dict.get, changes, repeat(name)))
@@ -116,7 +110,7 @@ def _coded(changes: list[dict[str, str | None]],
            name: str) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
     """Each update's value of `name` as a code into the distinct values (-1: no change), so
     that a rule compares a code per update, not a text."""
-    codes, distinct = pd.factorize(_objects(_field(changes, name)))
+    codes, distinct = pd.factorize(object_array(_field(changes, name)))
     return codes, np.asarray(distinct, dtype=object)
 
 
@@ -124,7 +118,7 @@ def _activities(updates: Updates, cfg: TicketingConfig) -> list[str | None]:
     """Per update: its own activity if set (non-empty), else the first rule whose field
     changed to its value (or a public comment), else the label field's value, else None."""
     changes = updates.changes
-    activity = _objects([a or None for a in updates.activity])
+    activity = object_array([a or None for a in updates.activity])
     open_ = np.fromiter((a is None for a in activity.tolist()), dtype=np.bool_,
                         count=len(activity))
     values: dict[str, tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]] = {}
@@ -191,8 +185,8 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     # By ticket, time, row, then position (equal keys keep their reading order); texts
     # compare as Python compares them (factorize sorts its distinct values so).
     n = len(u.ticket)
-    ticket_codes = pd.factorize(_objects(u.ticket), sort=True)[0]
-    time_codes = pd.factorize(_objects(u.time), sort=True)[0]
+    ticket_codes = pd.factorize(object_array(u.ticket), sort=True)[0]
+    time_codes = pd.factorize(object_array(u.time), sort=True)[0]
     order: list[int] = np.lexsort((np.arange(n), np.asarray(u.row, dtype=np.int64),
                                    time_codes, ticket_codes)).tolist()
     kept = [k for k in order if activity[k] is not None]
