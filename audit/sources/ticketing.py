@@ -8,15 +8,16 @@ records column by column: one list per field, no object per update.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 from operator import itemgetter
 from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from audit import canonical as C
 from audit.sources.common import BadValue, Collector, money, object_array, parse_major
@@ -94,9 +95,28 @@ class Updates:
         return table
 
 
-def _field(changes: list[dict[str, str | None]], name: str) -> list[str | None]:
-    """Each update's value of `name` (None where it does not change it), looked up in C."""
-    return list(map(dict.get, changes, repeat(name)))
+def _changed(changes: list[dict[str, str | None]],
+             names: Iterable[str]) -> dict[str, dict[int, str | None]]:
+    """For each of `names`, the updates that change it: update position -> value, in
+    reading order. One pass over all updates' changes, whatever the number of names (a
+    lookup of each name in every update cost a pass per name)."""
+    found: dict[str, dict[int, str | None]] = {name: {} for name in names}
+    get = found.get
+    for k, change in enumerate(changes):
+        for name, value in change.items():
+            hit = get(name)
+            if hit is not None:
+                hit[k] = value
+    return found
+
+
+def _dense(changed: dict[int, str | None], n: int) -> npt.NDArray[np.object_]:
+    """A field's values for all `n` updates (None where an update does not change it)."""
+    values = object_array(None, n)
+    if changed:
+        values[np.fromiter(changed, dtype=np.intp, count=len(changed))] = \
+            object_array(list(changed.values()))
+    return values
 
 
 def _take(values: Sequence[T], positions: list[int]) -> list[T]:
@@ -106,18 +126,20 @@ def _take(values: Sequence[T], positions: list[int]) -> list[T]:
     return list(itemgetter(*positions)(values))
 
 
-def _coded(changes: list[dict[str, str | None]],
-           name: str) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
-    """Each update's value of `name` as a code into the distinct values (-1: no change), so
-    that a rule compares a code per update, not a text."""
-    codes, distinct = pd.factorize(object_array(_field(changes, name)))
+def _coded(values: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.intp],
+                                                     npt.NDArray[np.object_]]:
+    """Each update's value of a field as a code into the distinct values (-1: no change),
+    so that a rule compares a code per update, not a text."""
+    codes, distinct = pd.factorize(values)
     return codes, np.asarray(distinct, dtype=object)
 
 
-def _activities(updates: Updates, cfg: TicketingConfig) -> list[str | None]:
+def _activities(updates: Updates, cfg: TicketingConfig,
+                changed: dict[str, dict[int, str | None]]) -> list[str | None]:
     """Per update: its own activity if set (non-empty), else the first rule whose field
-    changed to its value (or a public comment), else the label field's value, else None."""
-    changes = updates.changes
+    changed to its value (or a public comment), else the label field's value, else None.
+    `changed`: the fields' changes (`_changed`), the rules' and the label's among them."""
+    n = len(updates.activity)
     activity = object_array([a or None for a in updates.activity])
     open_ = np.fromiter((a is None for a in activity.tolist()), dtype=np.bool_,
                         count=len(activity))
@@ -131,7 +153,7 @@ def _activities(updates: Updates, cfg: TicketingConfig) -> list[str | None]:
             hit = open_ & np.asarray(updates.public_comment, dtype=bool)
         else:
             if rule.field not in values:
-                values[rule.field] = _coded(changes, rule.field)
+                values[rule.field] = _coded(_dense(changed[rule.field], n))
             codes, distinct = values[rule.field]
             found = np.flatnonzero(distinct == rule.value)
             if not len(found):
@@ -142,7 +164,7 @@ def _activities(updates: Updates, cfg: TicketingConfig) -> list[str | None]:
     label = cfg.label_field
     if label is not None and open_.any():
         if label not in values:
-            values[label] = _coded(changes, label)
+            values[label] = _coded(_dense(changed[label], n))
         codes, distinct = values[label]
         if len(distinct):
             stated = np.fromiter((bool(v) for v in distinct.tolist()), dtype=np.bool_,
@@ -153,6 +175,35 @@ def _activities(updates: Updates, cfg: TicketingConfig) -> list[str | None]:
     return result
 
 
+def _fields_used(cfg: TicketingConfig) -> list[str]:
+    """The change fields the mapping reads: activity rules, label, order, currency, amounts
+    and evidence."""
+    names = [rule.field for rule in cfg.activities if rule.field != "comment"]
+    names += [name for name in (cfg.label_field, cfg.order_field, cfg.currency_field) if name]
+    names += [*cfg.amount_fields, *cfg.evidence_fields]
+    return list(dict.fromkeys(names))
+
+
+def update_order(tickets: list[str], times: list[str], rows: list[int]) -> list[int]:
+    """Positions of the updates by ticket, time (both as texts, compared as Python compares
+    them), row, then position: equal keys keep their reading order."""
+    n = len(tickets)
+    try:
+        table = pa.table({"ticket": pa.array(tickets, type=pa.large_string()),
+                          "time": pa.array(times, type=pa.large_string()),
+                          "row": pa.array(rows, type=pa.int64())})
+    except (pa.ArrowException, UnicodeError):  # e.g. a lone surrogate: no UTF-8 for Arrow
+        ticket_codes = pd.factorize(object_array(tickets), sort=True)[0]
+        time_codes = pd.factorize(object_array(times), sort=True)[0]
+        order: list[int] = np.lexsort((np.arange(n), np.asarray(rows, dtype=np.int64),
+                                       time_codes, ticket_codes)).tolist()
+        return order
+    # Arrow's sort is stable and compares UTF-8 bytes, which order as the code points do.
+    ranked: list[int] = pc.sort_indices(table, sort_keys=[
+        ("ticket", "ascending"), ("time", "ascending"), ("row", "ascending")]).to_pylist()
+    return ranked
+
+
 def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                      collector: Collector,
                      ticket_fields: dict[str, dict[str, str]] | None = None) -> None:
@@ -160,21 +211,23 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     `ticket_fields` are values known per ticket outside the updates (e.g. Jira's `fields`
     at creation)."""
     u = updates if isinstance(updates, Updates) else Updates.of(updates)
-    changes = u.changes
+    n = len(u.ticket)
+    changed = _changed(u.changes, _fields_used(cfg))
     # Order number and currency per ticket: the ticket's own fields, else the first
     # non-empty value its updates state, in reading order.
     known: dict[str, dict[str, str]] = {t: dict(v) for t, v in (ticket_fields or {}).items()}
     for name in (cfg.order_field, cfg.currency_field):
         if not name:
             continue
-        for ticket, value in zip(u.ticket, _field(changes, name), strict=True):
+        for k, value in changed[name].items():
             if value:
-                known.setdefault(ticket, {}).setdefault(name, value)
-    activity = _activities(u, cfg)
+                known.setdefault(u.ticket[k], {}).setdefault(name, value)
+    activity = _activities(u, cfg, changed)
     amount_text = list(u.amount)
-    for name in cfg.amount_fields:
-        amount_text = [v if v else a
-                       for v, a in zip(_field(changes, name), amount_text, strict=True)]
+    for name in cfg.amount_fields:  # a later field's non-empty value wins
+        for k, value in changed[name].items():
+            if value:
+                amount_text[k] = value
     parsed: dict[str, str | BadValue] = {}
     for text in set(amount_text):
         if text:
@@ -182,13 +235,7 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                 parsed[text] = money(parse_major(text))
             except BadValue as exc:
                 parsed[text] = exc
-    # By ticket, time, row, then position (equal keys keep their reading order); texts
-    # compare as Python compares them (factorize sorts its distinct values so).
-    n = len(u.ticket)
-    ticket_codes = pd.factorize(object_array(u.ticket), sort=True)[0]
-    time_codes = pd.factorize(object_array(u.time), sort=True)[0]
-    order: list[int] = np.lexsort((np.arange(n), np.asarray(u.row, dtype=np.int64),
-                                   time_codes, ticket_codes)).tolist()
+    order = update_order(u.ticket, u.time, u.row)
     kept = [k for k in order if activity[k] is not None]
     collector.skipped += len(order) - len(kept)
     texts = _take(amount_text, kept)
@@ -222,7 +269,7 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         C.TICKET_ID: list(tickets),
         C.ORDER_ID: [s.get(order_field) for s in states],
     }
-    kept_changes: list[dict[str, str | None]] = [changes[k] for k in kept]
+    at = np.asarray(kept, dtype=np.intp)
     for source_field, column in cfg.evidence_fields.items():
-        columns[column] = [v or None for v in _field(kept_changes, source_field)]
+        columns[column] = [v or None for v in _dense(changed[source_field], n)[at].tolist()]
     collector.add_columns(_take(u.row, kept), columns)

@@ -1,0 +1,120 @@
+"""Ticket updates -> records (`updates_to_table`), column-wise, against a per-update
+reference written from the mapping's definition (`TicketingConfig.activity_of`)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from audit import canonical as C
+from audit.sources.common import BadValue, Collector, money, parse_major
+from audit.sources.config import TicketingConfig, load_sources_config
+from audit.sources.ticketing import Updates, update_order, updates_to_table
+
+TICKETS = ["1", "2", "10", "9", "é", "z", "Z", "\U0001f600", "a\u00e9", "ab", ""]
+TIMES = ["2026-01-01T10:00:00+00:00", "2026-01-01T09:00:00+01:00",
+         "2026-01-01T10:00:00+00:00", "2025-12-31T23:59:59-05:00"]
+
+
+def _reference_order(tickets: list[str], times: list[str], rows: list[int]) -> list[int]:
+    return sorted(range(len(tickets)), key=lambda k: (tickets[k], times[k], rows[k], k))
+
+
+def test_update_order_is_a_stable_sort_by_ticket_time_and_row() -> None:
+    rng = random.Random(7)
+    for size in (0, 1, 2, 50, 2000):
+        tickets = [rng.choice(TICKETS) for _ in range(size)]
+        times = [rng.choice(TIMES) for _ in range(size)]
+        rows = [rng.randrange(5) for _ in range(size)]  # repeated rows: ties by position
+        assert update_order(tickets, times, rows) == _reference_order(tickets, times, rows)
+
+
+def test_update_order_of_text_arrow_cannot_hold_is_still_the_python_order() -> None:
+    tickets = ["b", "a\udc80", "a", "a\udc80"]  # a lone surrogate has no UTF-8
+    times = ["t"] * 4
+    rows = [3, 2, 1, 0]
+    assert update_order(tickets, times, rows) == _reference_order(tickets, times, rows)
+
+
+def _random_updates(cfg: TicketingConfig, rng: random.Random, size: int) -> Updates:
+    stages = [rule.value for rule in cfg.activities] + ["", "other", None]
+    amounts = ["12.50", "3", "", None, "1,5", "-7.25", "abc"]
+    updates = Updates()
+    for row in range(1, size + 1):
+        changes: dict[str, str | None] = {}
+        for rule in cfg.activities:
+            if rule.field != "comment" and rng.random() < 0.3:
+                changes[rule.field] = rng.choice(stages)
+        for name in (cfg.order_field, cfg.currency_field):
+            if name and rng.random() < 0.2:
+                changes[name] = rng.choice(["O-1", "O-2", "EUR", "", None])
+        for name in cfg.amount_fields:
+            if rng.random() < 0.2:
+                changes[name] = rng.choice(amounts)
+        for name in cfg.evidence_fields:
+            if rng.random() < 0.2:
+                changes[name] = rng.choice(["file.pdf", "", None])
+        if rng.random() < 0.1:
+            changes["unrelated"] = "x"
+        updates.append(rng.choice(TICKETS[:6]), rng.choice(TIMES), rng.choice(["u1", None]),
+                       f"id{row}", rng.choice([row, row, 1]), changes,
+                       public_comment=rng.random() < 0.2,
+                       activity=rng.choice([None, None, None, "", "Created"]),
+                       amount=rng.choice([None, None, "5.00", "bad"]))
+    return updates
+
+
+def _reference(u: Updates, cfg: TicketingConfig) -> tuple[list[dict[str, object]],
+                                                          list[tuple[int, str]]]:
+    """Records and quarantined (row, amount) of the updates, one update at a time."""
+    known: dict[str, dict[str, str]] = {}
+    for ticket, changes in zip(u.ticket, u.changes, strict=True):
+        for name in (cfg.order_field, cfg.currency_field):
+            if name and changes.get(name):
+                known.setdefault(ticket, {}).setdefault(name, str(changes[name]))
+    records, quarantined = [], []
+    for k in _reference_order(u.ticket, u.time, u.row):
+        changes = u.changes[k]
+        activity = u.activity[k] or cfg.activity_of(changes, u.public_comment[k])
+        if activity is None:
+            continue
+        text = u.amount[k]
+        for name in cfg.amount_fields:
+            text = changes.get(name) or text
+        amount = None
+        if text:
+            try:
+                amount = money(parse_major(text))
+            except BadValue:
+                quarantined.append((u.row[k], text))
+                continue
+        state = known.get(u.ticket[k], {})
+        record: dict[str, object] = {
+            C.EVENT_ID: u.record_id[k], C.CASE: u.ticket[k], C.ACTIVITY: activity,
+            C.TIMESTAMP: u.time[k], C.RESOURCE: u.author[k], C.AMOUNT: amount,
+            C.CURRENCY: None if amount is None else state.get(cfg.currency_field or ""),
+            C.ORDER_ID: state.get(cfg.order_field or ""), "row": u.row[k]}
+        for name, column in cfg.evidence_fields.items():
+            record[column] = changes.get(name) or None
+        records.append(record)
+    return records, quarantined
+
+
+@pytest.mark.parametrize("system", ["zendesk", "jira", "servicenow"])
+def test_updates_to_table_matches_the_per_update_definition(system: str) -> None:
+    cfg = load_sources_config().ticketing[system]
+    updates = _random_updates(cfg, random.Random(system), 3000)
+    collector = Collector(system, Path("updates.json"))
+    updates_to_table(updates, cfg, collector)
+    expected, quarantined = _reference(updates, cfg)
+    assert collector.columns is not None
+    names = [C.EVENT_ID, C.CASE, C.ACTIVITY, C.TIMESTAMP, C.RESOURCE, C.AMOUNT, C.CURRENCY,
+             C.ORDER_ID, *cfg.evidence_fields.values()]
+    got = [{**{name: collector.columns[name][i] for name in names}, "row": collector.rows[i]}
+           for i in range(len(collector.rows))]
+    assert got == expected
+    assert [(p["row"], p["value"]) for p in collector.problems] == quarantined
+    assert collector.skipped == len(updates.ticket) - len(expected) - len(quarantined)
+    assert expected and quarantined  # the random updates reach every branch
