@@ -304,6 +304,27 @@ def test_random_quoting_reads_the_same(tmp_path: Path, seed: int) -> None:
         assert_same_read(path, delimiter=",")
 
 
+def test_plain_amounts_parse_as_python_floats_whatever_the_storage(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    normalise = importlib.import_module("audit.ingest.normalise")  # the module, not the function
+    plain = ["+5", "5.", ".5", "-0", "-.5", "00012.50", "1" * 40, "0." + "1" * 400, "2.675",
+             "1.005", "0.30000000000000004", "9007199254740993", None]
+    odd = ["\u0663", "\uff15"]  # non-ASCII digits: Arrow refuses them, pandas' way decides
+    for texts in (plain, plain + odd):
+        for storage in ("pyarrow", "python"):
+            text = pd.Series(texts, dtype=pd.StringDtype(storage), index=range(5, 5 + len(texts)),
+                             name="a")
+            expected = pd.to_numeric(text, errors="coerce").astype("float64")
+            with monkeypatch.context() as patched:
+                if storage == "pyarrow" and texts is plain:  # Arrow's cast alone
+                    patched.setattr(normalise.pd, "to_numeric", None)
+                got = normalise._numbers(text)
+            pd.testing.assert_series_equal(got, expected)
+            assert got.tolist()[:len(plain) - 1] == [float(t) for t in plain[:-1]]
+
+
 def test_normalise_helpers_match_pandas() -> None:
     from audit.canonical import sorted_frame as _sorted
     from audit.ingest.normalise import _row_numbers, _text

@@ -88,6 +88,25 @@ def _row_numbers(text: pd.Series) -> pd.Series:
     return converted
 
 
+def _numbers(text: pd.Series) -> pd.Series:
+    """``pd.to_numeric(text, errors="coerce")`` as float64 for text already known to be plain
+    decimals (or missing): Arrow-backed text is cast by Arrow (correctly rounded, as Python's
+    float() is; no Python str per row), anything Arrow refuses (e.g. non-ASCII digits) goes
+    the pandas way."""
+    if isinstance(text.array, pd.arrays.ArrowStringArray):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:
+            numbers = pc.cast(pa.chunked_array(text.array.__arrow_array__()), pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        else:
+            return pd.Series(numbers.to_numpy(), index=text.index, name=text.name,
+                             dtype="float64")
+    return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
 def _parse_amounts(
     text: pd.Series, mapping: Mapping
 ) -> tuple[pd.Series, pd.Series, np.ndarray]:
@@ -97,7 +116,7 @@ def _parse_amounts(
     if mapping.decimal == ",":
         cleaned = cleaned.str.replace(",", ".", regex=False)
     plain = cleaned.str.fullmatch(_PLAIN_NUMBER.pattern).fillna(False).astype(bool)
-    values = pd.to_numeric(cleaned.where(plain), errors="coerce").astype("float64")
+    values = _numbers(cleaned.where(plain))
     reasons = pd.Series("", index=text.index, dtype=object)
     not_plain = text.notna() & ~plain
     negative = plain & values.lt(0)
