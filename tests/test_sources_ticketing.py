@@ -137,6 +137,9 @@ def test_role_histories_in_parts_are_all_applied(tmp_path: Path) -> None:
      "ticket_id"),
     ("zendesk", '{"audits": [{"ticket_id": 1, "created_at": "x", "events": [], '
                 '"author_id": [1]}]}', 1, "author_id"),
+    ("zendesk", '{"audits": [{"ticket_id": 1, "created_at": "x", "events": [], '
+                '"author_id": 1}, {"ticket_id": 1, "created_at": "y", "events": [], '
+                '"author_id": true}]}', 2, "author_id"),
     ("zendesk", '{"audits": ' + "[" * 100_000 + "]" * 100_000 + "}", None, None),
     ("jira", '{"issues": [{"key": "A-1", "fields": 5, "changelog": {}}]}', 1, "fields"),
     ("jira", '{"issues": [{"key": ["A"], "fields": {}, "changelog": {}}]}', 1, "key"),
@@ -148,7 +151,7 @@ def test_role_histories_in_parts_are_all_applied(tmp_path: Path) -> None:
      "changelog.histories[0].items"),
     ("jira", '{"issues": ' + "[" * 100_000 + "]" * 100_000 + "}", None, None),
 ], ids=["zd-audits", "zd-users", "zd-events", "zd-event", "zd-ticket", "zd-author",
-        "zd-deep", "jira-fields", "jira-key", "jira-changelog", "jira-histories",
+        "zd-author-bool", "zd-deep", "jira-fields", "jira-key", "jira-changelog", "jira-histories",
         "jira-items", "jira-deep"])
 def test_json_of_the_wrong_shape_is_refused_with_record_and_field(
         tmp_path: Path, system: str, text: str, row: int | None, field: str | None) -> None:

@@ -94,26 +94,33 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
     collector = Collector(SYSTEM, path)
     updates: list[UpdateRow] = []
     seen = collector.seen
+    authors: dict[object, str | None] = {None: None, -1: None, "-1": None}
+    """Author id (as found: a number or a text) -> name; -1 is Zendesk itself."""
     for number, audit in audits:
         ticket_id, audit_id = audit["ticket_id"], audit.get("id")
-        if _not_id(ticket_id) or (audit_id is not None and _not_id(audit_id)):
+        if (type(ticket_id) is not int and type(ticket_id) is not str) or (
+                audit_id is not None and _not_id(audit_id)):  # (a bool is not an id)
             raise wrong_shape(path, number, "ticket_id" if _not_id(ticket_id) else "id",
                               "an id (a number or a text)")
         ticket = str(ticket_id)
-        key = f"{SYSTEM}:{ticket}:{audit_id if 'id' in audit else f'row{number}'}"
+        key = (f"{SYSTEM}:{ticket}:{audit_id}" if "id" in audit
+               else f"{SYSTEM}:{ticket}:row{number}")
+        content = partial(_content, audit)
         if key in seen:
-            collector.duplicate(key, number, partial(_content, audit))
+            collector.duplicate(key, number, content)
             continue
-        seen[key] = (number, partial(_content, audit))
+        seen[key] = (number, content)
         time = str(audit["created_at"])
         if not time.strip():
             collector.quarantine(number, "created_at", time, "empty timestamp")
             continue
         author_id = audit.get("author_id")
-        if author_id is not None and _not_id(author_id):
+        if author_id is not None and type(author_id) is not int and type(author_id) is not str:
             raise wrong_shape(path, number, "author_id", "an id (a number or a text)")
-        author = None if author_id in (None, -1, "-1") else users.get(str(author_id),
-                                                                      str(author_id))
+        try:
+            author = authors[author_id]
+        except KeyError:
+            author = authors[author_id] = users.get(str(author_id), str(author_id))
         changes: dict[str, str | None] = {}
         public = False
         events = audit["events"] or []
