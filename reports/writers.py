@@ -10,14 +10,14 @@ import dataclasses
 import functools
 import json
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audit.findings import Finding
 from audit.gcpause import gc_paused
 from audit.memory import return_free_memory
-from audit.safety import neutralise_cell
+from audit.safety import FORMULA_START, neutralise_cell
 from reports.graphs import write_graphs
 from reports.html import write_html
 from reports.records import FINDING_COLUMNS, flat_value
@@ -80,13 +80,33 @@ def csv_row(finding: Finding) -> list[Any]:
     return [neutralise_cell(flat_value(value)) for value in _columns_of(finding)]
 
 
+def _csv_cells(values: list[Any]) -> list[Any]:
+    """`neutralise_cell(flat_value(value))` of each value of one column; a text value (most
+    cells) is neutralised here, without the two calls."""
+    formula = FORMULA_START
+    cells: list[Any] = []
+    append = cells.append
+    for value in values:
+        if type(value) is str:
+            append("'" + value if value.startswith(formula) else value)
+        else:
+            append(neutralise_cell(flat_value(value)))
+    return cells
+
+
+def csv_rows(findings: Sequence[Finding]) -> Iterator[tuple[Any, ...]]:
+    """`csv_row` of each finding, built column by column."""
+    columns = [_csv_cells(list(map(operator.attrgetter(name), findings)))
+               for name in CSV_COLUMNS]
+    return zip(*columns, strict=True)
+
+
 def write_csv(run: CheckRun, out: Path) -> Path:
     path = out / "findings.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
-        for finding in run.result.findings:
-            writer.writerow(csv_row(finding))
+        writer.writerows(csv_rows(run.result.findings))
     return path
 
 

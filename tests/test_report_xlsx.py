@@ -133,7 +133,8 @@ def _hostile_findings() -> list[Any]:
 
     texts = ["", "plain", "=1+1", "+cmd", "-2", "@SUM(A1)", "\tTAB", "\rCR", "a & b <c> d",
              "ctl \x01\x0b\x1f end", "_x0041_ literal", "x" * 40_000, "=" + "y" * 40_000,
-             "日本語 😀", "line\nbreak", "\ufffe"]
+             "日本語 😀", "line\nbreak", "\ufffe", " lead", "trail ", "\n", "in  side",
+             "=x ", "\u3000wide"]
     out = []
     for k, text in enumerate(texts):
         out.append(Finding(
@@ -157,3 +158,15 @@ def test_prepared_rows_equal_the_cell_by_cell_xml() -> None:
     assert prepared_rows(findings) == expected
     assert any("'=1+1" in row for row in expected) and any("_x0001_" in row for row in expected)
     assert any("…" in row for row in expected)
+
+
+def test_csv_rows_built_by_column_equal_csv_row_per_finding() -> None:
+    """The CSV writer builds its rows column by column; each must be `csv_row` of its
+    finding (hostile text, lists, evidence, None, numbers and booleans)."""
+    from reports.writers import csv_row, csv_rows
+
+    findings = _hostile_findings()
+    expected = [tuple(csv_row(f)) for f in findings]
+    assert list(csv_rows(findings)) == expected
+    assert any(cell == "'=1+1" for row in expected for cell in row)
+    assert list(csv_rows([])) == []
