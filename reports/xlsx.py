@@ -111,12 +111,15 @@ _AS_TEXT = frozenset(FINDING_COLUMNS) - {"amount_at_risk", "waived"}
 """Columns whose flat text is the cell's text (the other two make a number, a boolean)."""
 
 
-def _text_cell_parts(col: int) -> tuple[str, str]:
-    """What `_cell_xml` puts before and after the escaped text of a text cell in `col`."""
+def _text_cell_parts(col: int) -> tuple[str, str, str]:
+    """What `_cell_xml` puts before and after the escaped text of a text cell in `col`:
+    the head of a text without leading or trailing white space, the head of one with, and
+    the tail."""
     style = WRAP if FINDING_COLUMNS[col] in ("message", "evidence") else CELL
-    empty = ooxml.cell_xml(_LETTERS[col] + _ROW, "\ue000", style)
-    head, tail = empty.split("\ue000")
-    return head, tail
+    plain = ooxml.cell_xml(_LETTERS[col] + _ROW, "\ue000", style)
+    spaced = ooxml.cell_xml(_LETTERS[col] + _ROW, " \ue000", style)
+    head, tail = plain.split("\ue000")
+    return head, spaced.split(" \ue000")[0], tail
 
 
 def prepared_rows(findings: Sequence[Finding]) -> list[str]:
@@ -131,7 +134,7 @@ def prepared_rows(findings: Sequence[Finding]) -> list[str]:
     rows = []
     for finding in findings:
         parts = []
-        for col, column, repeating, as_text, head, tail in plan:
+        for col, column, repeating, as_text, head, spaced, tail in plan:
             raw = getattr(finding, column)
             if repeating:
                 key = (col, flat_value(raw))
@@ -146,7 +149,8 @@ def prepared_rows(findings: Sequence[Finding]) -> list[str]:
                         value = "'" + value
                     if len(value) > cut:
                         value = value[: cut - 1] + "…"
-                    xml = head + escape(value) + tail
+                    xml = (spaced if value[0].isspace() or value[-1].isspace() else head) \
+                        + escape(value) + tail
             else:
                 xml = _cell_xml(col, _cell_value(column, raw))
             parts.append(xml)

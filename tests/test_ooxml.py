@@ -73,6 +73,26 @@ def test_characters_xml_cannot_hold_are_written_as_excel_escapes(tmp_path: Path)
     assert openpyxl.load_workbook(path)["S"]["A1"].value == "bell_x0007_"
 
 
+def test_white_space_at_either_end_is_kept_and_only_there_marked(tmp_path: Path) -> None:
+    """Excel trims a text's leading and trailing white space unless its <t> says
+    xml:space="preserve"; the writer says so exactly where there is such space."""
+    texts = [" lead", "trail ", "\nnewline first", "tab last\t", "\u3000wide", "in  side",
+             "two\nlines", "plain"]
+    path = tmp_path / "w.xlsx"
+    with ooxml.Workbook(path) as book:
+        sheet = book.add_sheet("S")
+        for text in texts:
+            sheet.row([(text, ooxml.CELL)])
+    with zipfile.ZipFile(path) as archive:
+        root = etree.fromstring(archive.read("xl/worksheets/sheet1.xml"),
+                                etree.XMLParser(resolve_entities=False, no_network=True))
+    space = "{http://www.w3.org/XML/1998/namespace}space"
+    marked = [t.get(space) == "preserve" for t in root.iter(f"{{{ooxml._MAIN}}}t")]
+    assert marked == [True] * 5 + [False] * 3
+    read = [row[0] for row in openpyxl.load_workbook(path)["S"].iter_rows(values_only=True)]
+    assert read == texts
+
+
 @pytest.mark.parametrize("name", ["", "x" * 32, "a/b", "a[1]", "'quoted'", "a:b"])
 def test_sheet_names_excel_refuses_are_refused(tmp_path: Path, name: str) -> None:
     with pytest.raises(ValueError, match="worksheet name"), \
