@@ -69,21 +69,31 @@ def _mask(condition: pd.Series) -> np.ndarray:
     return condition.to_numpy(dtype=bool, na_value=False)
 
 
+def _arrow_cast(text: pd.Series, dtype: str) -> pd.Series | None:
+    """Arrow-backed `text` cast by Arrow to numpy `dtype` ('int64', 'float64'), without a
+    Python str per row; None where the text is not Arrow-backed, Arrow refuses a value, or
+    (integers) a value is missing: the caller's pandas way decides those."""
+    if not isinstance(text.array, pd.arrays.ArrowStringArray):
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        numbers = pc.cast(pa.chunked_array(text.array.__arrow_array__()),
+                          pa.int64() if dtype == "int64" else pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if dtype == "int64" and numbers.null_count:
+        return None
+    return pd.Series(numbers.to_numpy(), index=text.index, name=text.name, dtype=dtype)
+
+
 def _row_numbers(text: pd.Series) -> pd.Series:
     """``text.astype("int64")``; Arrow-backed text of plain integers is cast by Arrow (the same
-    numbers, without a Python str per row), anything Arrow refuses goes the pandas way."""
-    if isinstance(text.array, pd.arrays.ArrowStringArray):
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        try:
-            numbers = pc.cast(pa.chunked_array(text.array.__arrow_array__()), pa.int64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
-        else:
-            if numbers.null_count == 0:
-                return pd.Series(numbers.to_numpy(), index=text.index, name=text.name,
-                                 dtype="int64")
+    numbers), anything Arrow refuses goes the pandas way."""
+    cast = _arrow_cast(text, "int64")
+    if cast is not None:
+        return cast
     converted: pd.Series = text.astype("int64")
     return converted
 
@@ -91,19 +101,10 @@ def _row_numbers(text: pd.Series) -> pd.Series:
 def _numbers(text: pd.Series) -> pd.Series:
     """``pd.to_numeric(text, errors="coerce")`` as float64 for text already known to be plain
     decimals (or missing): Arrow-backed text is cast by Arrow (correctly rounded, as Python's
-    float() is; no Python str per row), anything Arrow refuses (e.g. non-ASCII digits) goes
-    the pandas way."""
-    if isinstance(text.array, pd.arrays.ArrowStringArray):
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        try:
-            numbers = pc.cast(pa.chunked_array(text.array.__arrow_array__()), pa.float64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
-        else:
-            return pd.Series(numbers.to_numpy(), index=text.index, name=text.name,
-                             dtype="float64")
+    float() is), anything Arrow refuses (e.g. non-ASCII digits) goes the pandas way."""
+    cast = _arrow_cast(text, "float64")
+    if cast is not None:
+        return cast
     return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
