@@ -242,7 +242,7 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
     from audit.findings import severity_rank
     from audit.policy import default_policy_path
     from audit.store import write_quarantine
-    from reports.writers import WRITERS
+    from reports.writers import WRITERS, write_reports
 
     if scheduler is not None and engine != "dask":
         raise InputError("needs --engine dask", field="--scheduler")
@@ -264,8 +264,7 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
         run = _run_check(list(sources), policy_path or default_policy_path(), as_of,
                          assume_tz, sop, spec)
         out.mkdir(parents=True, exist_ok=True)
-        written = [WRITERS[name](run, out)
-                   for name in progress.each(chosen, lambda n: f"writing the {n} report")]
+        written = write_reports(run, out, chosen)
         # The rows the counts call quarantined, with their reasons: never only a number.
         written.append(write_quarantine(run.imported.quarantine, out / "quarantine.csv"))
         progress.done()

@@ -11,7 +11,7 @@ from audit.checkrun import run_check_log
 from audit.policy import default_policy_path
 from audit.sources.pipeline import import_and_correlate
 from audit.store import write_import
-from reports.writers import WRITERS
+from reports.writers import write_reports
 
 SAMPLE = "refund-sample"
 """Folder in sample_logs/ with the bundled generated sample (seed 42, 300 cases)."""
@@ -28,7 +28,7 @@ def run_demo(out: Path) -> list[str]:
         run = run_check_log(imported, exports, default_policy_path())
         out.mkdir(parents=True, exist_ok=True)
         written = write_import(run.imported, out / "canonical.parquet")
-        reports = [writer(run, out) for writer in WRITERS.values()]
+        reports = write_reports(run, out)
     summary = run.summary()
     money = ", ".join(f"{v:,.2f} {k}" for k, v in summary["money_at_risk"].items()) or "none"
     lines = [

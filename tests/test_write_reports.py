@@ -1,0 +1,117 @@
+"""write_reports: every report of a run, findings.xlsx in a forked process beside the others
+when there are many findings; the same files either way, and its errors raised here."""
+
+from __future__ import annotations
+
+import zipfile
+from contextlib import ExitStack
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import reports.writers as writers
+from audit.checkrun import CheckRun, run_check_log
+from audit.errors import InputError
+from audit.policy import default_policy_path
+from audit.sources.pipeline import import_and_correlate
+
+pytestmark = pytest.mark.skipif(not writers._forks(), reason="forks on Linux only")
+
+
+@pytest.fixture(scope="module")
+def run() -> CheckRun:
+    folder = files("sample_logs").joinpath("refund-sample", "exports")
+    with ExitStack() as stack:
+        exports = sorted((Path(stack.enter_context(as_file(item))) for item in folder.iterdir()
+                          if item.is_file() and not item.name.startswith(".")),
+                         key=lambda p: p.name)
+        return run_check_log(import_and_correlate([(p, None) for p in exports]), exports,
+                             default_policy_path())
+
+
+def _parts(path: Path) -> dict[str, bytes]:
+    """The workbook's parts but its creation time (docProps/core.xml)."""
+    with zipfile.ZipFile(path) as book:
+        return {name: book.read(name) for name in book.namelist()
+                if name != "docProps/core.xml"}
+
+
+def test_the_forked_xlsx_is_the_workbook_written_in_process(
+        run: CheckRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    names = ["json", "xlsx", "csv", "html", "graphs"]
+    seconds: dict[str, float] = {}
+    (tmp_path / "alone").mkdir()
+    alone = writers.write_reports(run, tmp_path / "alone", names, seconds=seconds)
+    assert set(seconds) == set(names)
+    forked_in: list[Any] = []
+    real = writers._ForkedWriter.__init__
+
+    def spy(self: Any, *args: Any) -> None:
+        forked_in.append(args[0].__name__)
+        real(self, *args)
+
+    monkeypatch.setattr(writers, "FORK_XLSX_FROM", 0)
+    monkeypatch.setattr(writers._ForkedWriter, "__init__", spy)
+    (tmp_path / "forked").mkdir()
+    paths = writers.write_reports(run, tmp_path / "forked", names)
+    assert forked_in == ["write_xlsx"]  # the fork was taken, for the XLSX only
+    assert [p.name for p in paths] == [p.name for p in alone] == [
+        "findings.json", "findings.xlsx", "findings.csv", "report.html", "dfg.svg"]
+    assert _parts(tmp_path / "forked" / "findings.xlsx") == \
+        _parts(tmp_path / "alone" / "findings.xlsx")
+    for name in ("findings.csv", "findings.json", "report.html", "dfg.svg"):
+        assert (tmp_path / "forked" / name).read_bytes() == \
+            (tmp_path / "alone" / name).read_bytes(), name
+
+
+def test_few_findings_or_the_xlsx_alone_are_written_here(
+        run: CheckRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any) -> None:
+        raise AssertionError("forked")
+
+    monkeypatch.setattr(writers._ForkedWriter, "__init__", refuse)
+    assert len(run.result.findings) < writers.FORK_XLSX_FROM
+    writers.write_reports(run, tmp_path, ["csv", "xlsx"])
+    monkeypatch.setattr(writers, "FORK_XLSX_FROM", 0)
+    assert [p.name for p in writers.write_reports(run, tmp_path, ["xlsx"])] == [
+        "findings.xlsx"]
+
+
+class Unpicklable(Exception):
+    def __init__(self, a: int, b: int) -> None:  # pickling drops b: it cannot come back
+        super().__init__(a)
+
+
+@pytest.mark.parametrize(("error", "raised", "text"), [
+    (InputError("disk says no", field="out"), InputError, "disk says no"),
+    (Unpicklable(1, 2), RuntimeError, "Unpicklable: 1"),
+])
+def test_an_error_in_the_forked_writer_is_raised_after_the_others(
+        run: CheckRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        error: Exception, raised: type[Exception], text: str) -> None:
+    def broken(run: CheckRun, out: Path) -> Path:
+        raise error
+
+    broken.__name__ = "write_xlsx"
+    monkeypatch.setattr(writers, "FORK_XLSX_FROM", 0)
+    monkeypatch.setattr(writers, "write_xlsx", broken)
+    with pytest.raises(raised, match=text) as caught:
+        writers.write_reports(run, tmp_path, ["xlsx", "csv"])
+    assert (tmp_path / "findings.csv").exists()  # the other report was written meanwhile
+    assert any("in the process that wrote the report" in note
+               for note in getattr(caught.value, "__notes__", []))
+
+
+def test_a_forked_writer_that_dies_is_an_error(
+        run: CheckRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    def dies(run: CheckRun, out: Path) -> Path:
+        os._exit(3)
+
+    monkeypatch.setattr(writers, "FORK_XLSX_FROM", 0)
+    monkeypatch.setattr(writers, "write_xlsx", dies)
+    with pytest.raises(RuntimeError, match="exit code 3"):
+        writers.write_reports(run, tmp_path, ["xlsx", "json"])
