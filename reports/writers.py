@@ -12,6 +12,7 @@ import gc
 import json
 import operator
 import pickle
+import signal
 import sys
 import time
 import traceback
@@ -231,9 +232,18 @@ class _ForkedWriter:
         raise error
 
     def stop(self) -> None:
-        self._process.kill()
-        self._process.join()
+        """Ends the copy (the main writers failed or were interrupted): asked first, so that
+        its writer removes the partial file, then killed if it has not ended."""
+        self._process.terminate()
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
         self._receive.close()
+
+
+def _stop_writing(signum: int, frame: Any) -> None:
+    raise SystemExit(1)  # in the writer: its cleanup runs (the partial file is removed)
 
 
 def _write_in_child(writer: Callable[[CheckRun, Path], Path], run: CheckRun, out: Path,
@@ -241,6 +251,7 @@ def _write_in_child(writer: Callable[[CheckRun, Path], Path], run: CheckRun, out
     """In the forked copy: no cyclic collector (it would walk, and so copy, every page of
     the parent's objects) and no memory given back (the copy exits when done)."""
     gc.disable()
+    signal.signal(signal.SIGTERM, _stop_writing)
     try:
         path = writer(run, out)
     except BaseException as exc:  # handed to the parent, which raises it

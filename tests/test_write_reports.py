@@ -115,3 +115,29 @@ def test_a_forked_writer_that_dies_is_an_error(
     monkeypatch.setattr(writers, "write_xlsx", dies)
     with pytest.raises(RuntimeError, match="exit code 3"):
         writers.write_reports(run, tmp_path, ["xlsx", "json"])
+
+
+def test_a_failing_main_writer_stops_the_copy_and_leaves_no_partial_workbook(
+        run: CheckRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from reports import ooxml
+
+    def slow(run: CheckRun, out: Path) -> Path:
+        with ooxml.Workbook(out / "findings.xlsx") as book:
+            book.add_sheet("S").row([("started", ooxml.CELL)])
+            time.sleep(60)
+        return out / "findings.xlsx"
+
+    def fails(run: CheckRun, out: Path) -> Path:
+        time.sleep(0.5)  # the copy has begun its workbook
+        raise OSError("disk full")
+
+    monkeypatch.setattr(writers, "FORK_XLSX_FROM", 0)
+    monkeypatch.setattr(writers, "write_xlsx", slow)
+    monkeypatch.setitem(writers.WRITERS, "csv", fails)
+    started = time.perf_counter()
+    with pytest.raises(OSError, match="disk full"):
+        writers.write_reports(run, tmp_path, ["xlsx", "csv"])
+    assert time.perf_counter() - started < 30
+    assert not (tmp_path / "findings.xlsx").exists()
