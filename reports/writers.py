@@ -185,10 +185,10 @@ def write_reports(run: CheckRun, out: Path, names: Sequence[str] | None = None, 
         for name in chosen:
             if name not in written and name != "xlsx":
                 write(name)
-    except BaseException:
+        written["xlsx"] = child.result()
+    except BaseException:  # a writer here failed, or an interrupt while waiting for the copy
         child.stop()
         raise
-    written["xlsx"] = child.result()
     timings["xlsx"] = time.perf_counter() - start
     return [written[name] for name in chosen]
 
@@ -232,8 +232,9 @@ class _ForkedWriter:
         raise error
 
     def stop(self) -> None:
-        """Ends the copy (the main writers failed or were interrupted): asked first, so that
-        its writer removes the partial file, then killed if it has not ended."""
+        """Ends the copy if it still runs (the main writers failed or were interrupted):
+        asked first, so that its writer removes the partial file, then killed if it has not
+        ended."""
         self._process.terminate()
         self._process.join(10)
         if self._process.is_alive():

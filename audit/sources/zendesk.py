@@ -94,8 +94,8 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
     collector = Collector(SYSTEM, path)
     updates: list[UpdateRow] = []
     seen = collector.seen
+    # Author id as found (a number or a text) -> name; -1 is Zendesk itself (no person).
     authors: dict[object, str | None] = {None: None, -1: None, "-1": None}
-    """Author id (as found: a number or a text) -> name; -1 is Zendesk itself."""
     for number, audit in audits:
         ticket_id, audit_id = audit["ticket_id"], audit.get("id")
         if (type(ticket_id) is not int and type(ticket_id) is not str) or (
