@@ -98,8 +98,7 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
     authors: dict[object, str | None] = {None: None, -1: None, "-1": None}
     for number, audit in audits:
         ticket_id, audit_id = audit["ticket_id"], audit.get("id")
-        if (type(ticket_id) is not int and type(ticket_id) is not str) or (
-                audit_id is not None and _not_id(audit_id)):  # (a bool is not an id)
+        if _not_id(ticket_id) or (audit_id is not None and _not_id(audit_id)):
             raise wrong_shape(path, number, "ticket_id" if _not_id(ticket_id) else "id",
                               "an id (a number or a text)")
         ticket = str(ticket_id)
@@ -115,7 +114,7 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
             collector.quarantine(number, "created_at", time, "empty timestamp")
             continue
         author_id = audit.get("author_id")
-        if author_id is not None and type(author_id) is not int and type(author_id) is not str:
+        if author_id is not None and _not_id(author_id):  # checked before the cache lookup
             raise wrong_shape(path, number, "author_id", "an id (a number or a text)")
         try:
             author = authors[author_id]
