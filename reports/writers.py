@@ -8,19 +8,15 @@ from __future__ import annotations
 import csv
 import dataclasses
 import functools
-import gc
 import json
 import operator
-import pickle
-import signal
-import sys
 import time
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audit.findings import Finding
+from audit.forked import Forked, can_fork
 from audit.gcpause import gc_paused
 from audit.memory import return_free_memory
 from audit.safety import FORMULA_START, neutralise_cell
@@ -167,7 +163,7 @@ def write_reports(run: CheckRun, out: Path, names: Sequence[str] | None = None, 
         written[name] = WRITERS[name](run, out)
         timings[name] = time.perf_counter() - start
 
-    if not ("xlsx" in chosen and len(chosen) > 1 and _forks()
+    if not ("xlsx" in chosen and len(chosen) > 1 and can_fork()
             and len(run.result.findings) >= FORK_XLSX_FROM):
         for name in chosen:
             write(name)
@@ -180,7 +176,7 @@ def write_reports(run: CheckRun, out: Path, names: Sequence[str] | None = None, 
         run_graphs(run)
     progress.stage("writing the xlsx report in a second process")
     start = time.perf_counter()
-    child = _ForkedWriter(write_xlsx, run, out)
+    child: Forked[Path] = Forked(write_xlsx, run, out, doing="writing a report")
     try:
         for name in chosen:
             if name not in written and name != "xlsx":
@@ -193,76 +189,3 @@ def write_reports(run: CheckRun, out: Path, names: Sequence[str] | None = None, 
     return [written[name] for name in chosen]
 
 
-def _forks() -> bool:
-    import multiprocessing
-
-    return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
-
-
-class _ForkedWriter:
-    """One writer run in a forked copy of this process; `result` waits for its path."""
-
-    def __init__(self, writer: Callable[[CheckRun, Path], Path], run: CheckRun,
-                 out: Path) -> None:
-        import multiprocessing
-
-        context = multiprocessing.get_context("fork")
-        self._receive, send = context.Pipe(duplex=False)
-        self._process = context.Process(target=_write_in_child, args=(writer, run, out, send),
-                                        name=f"refund-audit {writer.__name__}", daemon=True)
-        self._process.start()
-        send.close()
-
-    def result(self) -> Path:
-        """The written path; the copy's error raised here (its traceback as a note)."""
-        try:
-            outcome = self._receive.recv()
-        except EOFError:  # ended without a word: killed, or out of memory
-            outcome = None
-        finally:
-            self._process.join()
-            self._receive.close()
-        if outcome is None:
-            raise RuntimeError(f"the process writing a report ended with exit code "
-                               f"{self._process.exitcode} and no result")
-        if outcome[0] == "ok":
-            return Path(outcome[1])
-        _, error, trace = outcome
-        error.add_note(f"in the process that wrote the report:\n{trace}")
-        raise error
-
-    def stop(self) -> None:
-        """Ends the copy if it still runs (the main writers failed or were interrupted):
-        asked first, so that its writer removes the partial file, then killed if it has not
-        ended."""
-        self._process.terminate()
-        self._process.join(10)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join()
-        self._receive.close()
-
-
-def _stop_writing(signum: int, frame: Any) -> None:
-    raise SystemExit(1)  # in the writer: its cleanup runs (the partial file is removed)
-
-
-def _write_in_child(writer: Callable[[CheckRun, Path], Path], run: CheckRun, out: Path,
-                    send: Any) -> None:
-    """In the forked copy: no cyclic collector (it would walk, and so copy, every page of
-    the parent's objects) and no memory given back (the copy exits when done)."""
-    gc.disable()
-    signal.signal(signal.SIGTERM, _stop_writing)
-    try:
-        path = writer(run, out)
-    except BaseException as exc:  # handed to the parent, which raises it
-        trace = traceback.format_exc()
-        try:
-            pickle.loads(pickle.dumps(exc))  # noqa: S301 (our own bytes, this process)
-        except Exception:  # an error that does not survive pickling: its text does
-            exc = RuntimeError(f"{type(exc).__name__}: {exc}")
-        send.send(("error", exc, trace))
-    else:
-        send.send(("ok", str(path)))
-    finally:
-        send.close()

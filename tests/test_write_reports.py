@@ -14,10 +14,11 @@ import pytest
 import reports.writers as writers
 from audit.checkrun import CheckRun, run_check_log
 from audit.errors import InputError
+from audit.forked import Forked, can_fork
 from audit.policy import default_policy_path
 from audit.sources.pipeline import import_and_correlate
 
-pytestmark = pytest.mark.skipif(not writers._forks(), reason="forks on Linux only")
+pytestmark = pytest.mark.skipif(not can_fork(), reason="forks on Linux only")
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +47,14 @@ def test_the_forked_xlsx_is_the_workbook_written_in_process(
     alone = writers.write_reports(run, tmp_path / "alone", names, seconds=seconds)
     assert set(seconds) == set(names)
     forked_in: list[Any] = []
-    real = writers._ForkedWriter.__init__
+    real = Forked.__init__
 
-    def spy(self: Any, *args: Any) -> None:
+    def spy(self: Any, *args: Any, **kwargs: Any) -> None:
         forked_in.append(args[0].__name__)
-        real(self, *args)
+        real(self, *args, **kwargs)
 
     monkeypatch.setattr(writers, "FORK_XLSX_FROM", 0)
-    monkeypatch.setattr(writers._ForkedWriter, "__init__", spy)
+    monkeypatch.setattr(Forked, "__init__", spy)
     (tmp_path / "forked").mkdir()
     paths = writers.write_reports(run, tmp_path / "forked", names)
     assert forked_in == ["write_xlsx"]  # the fork was taken, for the XLSX only
@@ -68,10 +69,10 @@ def test_the_forked_xlsx_is_the_workbook_written_in_process(
 
 def test_few_findings_or_the_xlsx_alone_are_written_here(
         run: CheckRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: Any) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("forked")
 
-    monkeypatch.setattr(writers._ForkedWriter, "__init__", refuse)
+    monkeypatch.setattr(Forked, "__init__", refuse)
     assert len(run.result.findings) < writers.FORK_XLSX_FROM
     writers.write_reports(run, tmp_path, ["csv", "xlsx"])
     monkeypatch.setattr(writers, "FORK_XLSX_FROM", 0)
@@ -100,7 +101,7 @@ def test_an_error_in_the_forked_writer_is_raised_after_the_others(
     with pytest.raises(raised, match=text) as caught:
         writers.write_reports(run, tmp_path, ["xlsx", "csv"])
     assert (tmp_path / "findings.csv").exists()  # the other report was written meanwhile
-    assert any("in the process that wrote the report" in note
+    assert any("in the process writing a report" in note
                for note in getattr(caught.value, "__notes__", []))
 
 
