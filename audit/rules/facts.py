@@ -137,6 +137,20 @@ class CaseFacts:
         for name in [n for n in self._columns if f"cases:{n}" not in keys]:
             del self._columns[name]
 
+    def warm(self, keys: Iterable[str]) -> None:
+        """Compute now what every rule reads first (the events' order and case codes, the
+        labels' controls) and, of `keys` (as cached_keys names them), the event columns and
+        the kept per-case columns; other keys are computed on first use. Before the rules
+        are shared with a forked copy (audit.rules.engine): computed once, and shared."""
+        self._order_and_codes  # noqa: B018 (cached properties, computed for their value)
+        self._controls  # noqa: B018
+        for key in keys:
+            kind, _, name = key.partition(":")
+            if kind == "events" and name in self.log.columns:
+                self.column(name)
+            elif kind == "cases" and not _first_event_value(name):
+                self.col(name)
+
     def codes(self, name: str) -> Codes:
         """Integer code of each sorted event's value of `name` (-1 where missing); equal
         values share a code. 32-bit (a log has fewer than 2**31 events): held for the run,

@@ -1,0 +1,168 @@
+"""run_rules with a forked copy of the process running rules beside this one: the same
+findings, in the same order, errors and conformance summary as one rule after another; both
+processes take rules; a rule's error comes back as the rule's error; a copy that dies, or an
+interrupt here, ends the run and leaves no copy running."""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import audit.rules.engine as engine
+from audit.checkrun import CheckRun, run_check
+from audit.findings import Finding
+from audit.forked import Forked, can_fork
+from audit.policy import default_policy_path, load_policy
+from audit.rules.base import Rule
+from audit.rules.facts import CaseFacts
+from audit.rules.registry import RuleSet
+from audit.sample import SampleSpec, write_sample
+
+pytestmark = pytest.mark.skipif(not can_fork(), reason="forks on Linux only")
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("forked-rules")
+    write_sample(SampleSpec("all", 300, 11, 0.4), out)
+    return out / "canonical.csv"
+
+
+def _plain(run: CheckRun) -> dict[str, Any]:
+    summary = copy.deepcopy(run.summary())
+    for channel in summary["conformance"].values():
+        channel.pop("seconds")  # a measurement
+    return summary
+
+
+def _forks_spied(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    doing: list[str] = []
+    real = Forked.__init__
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> None:
+        doing.append(kwargs["doing"])
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Forked, "__init__", spy)
+    return doing
+
+
+def test_the_catalogue_in_two_processes_finds_what_it_finds_in_one(
+        sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    alone = run_check([sample], default_policy_path())
+    assert len(alone.result.findings) > 100
+    assert {f.rule for f in alone.result.findings} >= {"AP001", "SD001", "EV002", "CF001"}
+    forks = _forks_spied(monkeypatch)
+    monkeypatch.setattr(engine, "FORK_RULES_FROM", 0)
+    two = run_check([sample], default_policy_path())
+    assert forks == ["running rules"]
+    assert [f.as_dict() for f in two.result.findings] == \
+        [f.as_dict() for f in alone.result.findings]
+    assert two.result.errors == alone.result.errors == []
+    assert two.result.suppressed == alone.result.suppressed
+    assert _plain(two) == _plain(alone)
+    assert "conformance_result" in two.result.extra  # the alignments stay in this process
+
+
+def test_small_logs_stay_in_one_process(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    forks = _forks_spied(monkeypatch)
+    run_check([sample], default_policy_path())
+    assert forks == []
+    monkeypatch.setattr(engine, "FORK_RULES_FROM", 0)
+    policy = load_policy(default_policy_path())
+    ruleset = RuleSet([_rule("DQ901")])  # one rule: nothing to share
+    engine.run_rules(_log(sample), policy, ruleset, as_of=policy.as_of)
+    assert forks == []
+
+
+# --- made-up rules: which process ran them, slow enough that both take some ----------------
+
+PARENT = os.getpid()
+
+
+def _rule(code: str, *, seconds: float = 0.0, fails_in_copy: bool = False,
+          dies_in_copy: bool = False, interrupts: bool = False) -> type[Rule]:
+    def check(self: Rule, facts: CaseFacts) -> Iterable[Finding]:
+        if os.getpid() != PARENT:
+            if dies_in_copy:
+                os._exit(7)
+            if fails_in_copy:
+                raise ValueError(f"{code} broke")
+        elif interrupts:
+            raise KeyboardInterrupt
+        time.sleep(seconds)
+        case = str(facts.case_ids[0])
+        return [Finding(code, self.name, "low", case, [], [], [], None, f"{code} ran",
+                        evidence={"here": os.getpid() == PARENT})]
+
+    doc = ("What it checks:\n x\nWhy it matters:\n x\nExample:\n x\nOptions:\n x\n"
+           "References:\n x\n")
+    return type(f"Rule{code}", (Rule,), {
+        "__doc__": doc, "code": code, "name": f"made-up-{code[:2].lower()}-" + "-".join(
+            "abcdefghij"[int(d)] for d in code[2:]), "severity": "low",
+        "summary": "made up", "check": check})
+
+
+def _log(sample: Path) -> Any:
+    from audit.ingest import import_sources
+
+    return import_sources([(sample, None)]).log
+
+
+def _run(sample: Path, rules: list[type[Rule]]) -> engine.AuditResult:
+    policy = load_policy(default_policy_path())
+    return engine.run_rules(_log(sample), policy, RuleSet(rules), as_of=policy.as_of)
+
+
+def test_both_processes_take_rules_and_the_order_is_the_rules(
+        sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "FORK_RULES_FROM", 0)
+    result = _run(sample, [_rule(f"DQ9{k:02d}", seconds=0.2) for k in range(8)])
+    assert [f.rule for f in result.findings] == [f"DQ9{k:02d}" for k in range(8)]
+    where = [f.evidence["here"] for f in result.findings]
+    assert any(where) and not all(where)  # some rules ran here, some in the copy
+
+
+def test_a_rule_that_fails_in_the_copy_is_that_rules_error(
+        sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "FORK_RULES_FROM", 0)
+    rules = [_rule(f"DQ9{k:02d}", seconds=0.2, fails_in_copy=True) for k in range(6)]
+    result = _run(sample, rules)
+    failed = [e.rule for e in result.errors]
+    assert failed and failed == sorted(failed)  # the copy took some; in the rules' order
+    assert all(e.error == f"ValueError: {e.rule} broke" for e in result.errors)
+    assert "raise ValueError" in result.errors[0].traceback
+    assert sorted(failed + [f.rule for f in result.findings]) == [f"DQ9{k:02d}"
+                                                                   for k in range(6)]
+
+
+def test_a_copy_that_dies_fails_the_run(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "FORK_RULES_FROM", 0)
+    rules = [_rule(f"DQ9{k:02d}", seconds=0.2, dies_in_copy=True) for k in range(6)]
+    with pytest.raises(RuntimeError, match="running rules ended with exit code 7"):
+        _run(sample, rules)
+
+
+def test_an_interrupt_here_stops_the_copy(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "FORK_RULES_FROM", 0)
+    stopped: list[bool] = []
+    real = Forked.stop
+
+    def spy(self: Any) -> None:
+        real(self)
+        stopped.append(self._process.is_alive())
+
+    monkeypatch.setattr(Forked, "stop", spy)
+    rules = [_rule("CF901", interrupts=True),  # a conformance rule: run here, first
+             *(_rule(f"DQ9{k:02d}", seconds=5) for k in range(4))]
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        _run(sample, rules)
+    assert stopped == [False]  # the copy was stopped and is gone
+    assert time.perf_counter() - started < 15
