@@ -53,11 +53,24 @@ def test_the_forked_xlsx_is_the_workbook_written_in_process(
         forked_in.append(args[0].__name__)
         real(self, *args, **kwargs)
 
+    from reports import graphs
+
+    drawn_after: list[int] = []  # forks before each drawing of the graphs writer
+    draw = graphs.render_dot
+
+    def drawing(dot: str, fmt: str) -> bytes:
+        drawn_after.append(len(forked_in))
+        return draw(dot, fmt)
+
     monkeypatch.setattr(writers, "FORK_XLSX_FROM", 0)
     monkeypatch.setattr(Forked, "__init__", spy)
+    monkeypatch.setattr(graphs, "render_dot", drawing)
     (tmp_path / "forked").mkdir()
-    paths = writers.write_reports(run, tmp_path / "forked", names)
+    seconds.clear()
+    paths = writers.write_reports(run, tmp_path / "forked", names, seconds=seconds)
     assert forked_in == ["write_xlsx"]  # the fork was taken, for the XLSX only
+    assert drawn_after and set(drawn_after) == {1}  # the graphs drawn beside the copy
+    assert set(seconds) == set(names)
     assert [p.name for p in paths] == [p.name for p in alone] == [
         "findings.json", "findings.xlsx", "findings.csv", "report.html", "dfg.svg"]
     assert _parts(tmp_path / "forked" / "findings.xlsx") == \
