@@ -1,4 +1,9 @@
-"""JSON that decodes to text no column can hold: a lone UTF-16 surrogate.
+"""Decoding JSON exports, and JSON that decodes to text no column can hold: a lone UTF-16
+surrogate.
+
+`loads` is `json.loads` made faster: msgspec's strict decoder (BSD-3-Clause) reads the text
+where it accepts it, and whatever it refuses is left to `json.loads`, which gives the value or
+the error it always gave.
 
 JSON writes characters outside the Basic Multilingual Plane as a pair of escapes
 (`\\ud83d\\ude00`), and Python's decoder joins a pair into one character. An escape of half
@@ -13,11 +18,41 @@ and the decoded records are walked only then.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
+
+import msgspec
 
 from audit.errors import InputError
+
+_decode = msgspec.json.Decoder().decode
+
+
+def loads(text: str) -> Any:
+    """`json.loads(text)`: the same value, or the same error.
+
+    msgspec decodes the text when it can (Zendesk's 120 MB audits: 0.3 s against 0.7 s, and
+    its objects are freed in half the time). It is stricter than `json.loads`: it refuses
+    NaN and Infinity, numbers beyond 64 bits or a double's range, escapes of lone surrogates,
+    nesting deeper than its limit, and everything malformed; where it accepts a text, the
+    value equals `json.loads`' (tests/test_jsontext.py), keys repeated in an object included
+    (the last wins). What it refuses is decoded by `json.loads`. An integer of more than
+    4,300 digits, which `json.loads` refuses with a plain ValueError, is a JSONDecodeError
+    here, as any other malformed number is, so that callers report it as bad input."""
+    try:
+        return _decode(text)
+    except (msgspec.DecodeError, RecursionError):  # a ValidationError is a DecodeError
+        pass
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # sys.get_int_max_str_digits(): a number too long
+        raise json.JSONDecodeError(str(exc), text, 0) from exc
+
 
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 

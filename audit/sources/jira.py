@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.errors import InputError
-from audit.ingest.jsontext import may_hold, refuse_lone_surrogates
+from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates
 from audit.sources.common import (
     BadValue,
     Collector,
@@ -55,7 +55,7 @@ def _content(fields: dict[str, Any]) -> tuple[object, ...]:
 def load_issues(path: Path) -> list[dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
-        document = json.loads(text)
+        document = loads(text)
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read: {exc}", file=path) from exc
     except json.JSONDecodeError as exc:

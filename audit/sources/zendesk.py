@@ -14,7 +14,7 @@ from typing import Any
 
 from audit.errors import InputError
 from audit.gcpause import paused_gc
-from audit.ingest.jsontext import may_hold, refuse_lone_surrogates
+from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates
 from audit.sources.common import Collector, wrong_shape
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import UpdateRow, Updates, updates_to_table
@@ -35,7 +35,7 @@ def load_audits(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], dict[str,
         raise InputError("the file is empty", file=path)
     try:
         with paused_gc():
-            document = json.loads(text)
+            document = loads(text)
     except json.JSONDecodeError:
         document = None
     except RecursionError as exc:
@@ -59,7 +59,7 @@ def load_audits(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], dict[str,
             if not line.strip():
                 continue
             try:
-                item = json.loads(line)
+                item = loads(line)
             except json.JSONDecodeError as exc:
                 raise InputError(f"neither JSON nor JSON lines: {exc.msg}", file=path,
                                  row=number) from exc

@@ -1,0 +1,97 @@
+"""audit.ingest.jsontext.loads: json.loads' value or error, decoded by msgspec where it can.
+
+Values are compared by repr, which tells -0.0 from 0.0, 1 from 1.0 and True, and keeps the
+order of keys."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from audit.errors import InputError
+from audit.ingest import jsontext
+from audit.ingest.jsontext import loads
+from audit.sources import jira, zendesk
+
+EDGES = [
+    '{"a": 1, "a": 2}', "[NaN]", "[Infinity]", "[-Infinity]", "[1e400]", "[-1e400]",
+    "[123456789012345678901234567890]", "[18446744073709551616]", "[-9223372036854775809]",
+    '["\\ud800"]', '["\\udc00x"]', '["\\ud83d\\ude00"]', '{"\\ud83d\\ude00": 1}',
+    "[1.0000000000000002]", "[-0.0]", "[-0]", "[0.1]", "[1.5e-310]", "[1E+2]", "[1e-0]",
+    '["\\u0000"]', '["a\\/b"]', "\n\r\t [1]\n", "[1]  ", "[1] x", '["a\nb"]', '["\\x41"]',
+    "[01]", "[+1]", "[1,]", '{"a":1,}', "[.5]", "[5.]", "['a']", "[tru]", "[1]\n[2]",
+    "[1]\x00", "\x0c[1]", "[]", "{}", '""', "null", "true", "0", "", " ", "[" * 5000 + "]" * 5000,
+    '{"a": {"b": [true, false, null, "é", "中文"]}}',
+]
+
+
+def outcome(function: Any, text: str) -> str:
+    try:
+        return "value " + repr(function(text))
+    except (ValueError, RecursionError) as exc:
+        return "error " + type(exc).__name__
+
+
+@pytest.mark.parametrize("text", EDGES, ids=range(len(EDGES)))
+def test_the_value_or_the_error_of_json_loads(text: str) -> None:
+    assert outcome(loads, text) == outcome(json.loads, text)
+
+
+def _value(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.randrange(9 if depth < 4 else 6)
+    if kind == 0:
+        return rng.choice([None, True, False])
+    if kind == 1:
+        return rng.choice([0, -1, 2**63 - 1, -(2**63), 2**64 - 1, 2**70, rng.randrange(-10**6,
+                                                                                   10**6)])
+    if kind == 2:
+        return rng.choice([0.0, -0.0, 0.1, 1e308, -1e-308, 5e-324, 1.5e-310, 2.0**53 + 1,
+                           rng.uniform(-1e6, 1e6)])
+    if kind in (3, 4, 5):
+        alphabet = "ab \"\\/\b\f\n\r\t\x00\x1féü中文😀\u2028"
+        return "".join(rng.choice(alphabet) for _ in range(rng.randrange(12)))
+    if kind in (6, 7):
+        return [_value(rng, depth + 1) for _ in range(rng.randrange(5))]
+    return {str(_value(rng, 5)): _value(rng, depth + 1) for _ in range(rng.randrange(5))}
+
+
+def test_random_documents_decode_to_json_loads_value() -> None:
+    rng = random.Random(7)
+    for _ in range(400):
+        value = _value(rng)
+        text = json.dumps(value, ensure_ascii=rng.random() < 0.5)
+        if rng.random() < 0.3 and text.startswith("{") and len(text) > 2:  # a repeated key
+            text = '{"k": 1, ' + text[1:-1] + ', "k": [2]}'
+        assert outcome(loads, text) == outcome(json.loads, text), text
+
+
+def test_msgspec_decodes_and_json_loads_only_what_it_refuses(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(text: str) -> Any:
+        raise AssertionError("json.loads called")
+
+    monkeypatch.setattr(jsontext.json, "loads", refused)
+    assert loads('{"audits": [{"id": 1, "value": -0.0}]}') == {"audits": [{"id": 1,
+                                                                         "value": -0.0}]}
+    with pytest.raises(AssertionError, match=r"json\.loads called"):
+        loads("[NaN]")
+
+
+def test_a_number_too_long_for_python_is_bad_input_not_a_crash(tmp_path: Path) -> None:
+    with pytest.raises(json.JSONDecodeError, match="4300"):
+        loads("[" + "9" * 5000 + "]")
+    number = "9" * 5000
+    audits = tmp_path / "audits.json"
+    audits.write_text('{"audits": [{"ticket_id": ' + number + ', "created_at": "x", '
+                      '"events": []}]}', encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        zendesk.load_audits(audits)
+    assert "4300" in str(caught.value) and caught.value.row == 1
+    issues = tmp_path / "issues.json"
+    issues.write_text('{"issues": [' + number + "]}", encoding="utf-8")
+    with pytest.raises(InputError, match="not JSON"):
+        jira.load_issues(issues)
