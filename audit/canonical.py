@@ -316,6 +316,42 @@ def duplicated_text(values: pd.Series) -> np.ndarray:
     return out
 
 
+def text_hashes(values: pd.Series) -> np.ndarray | None:
+    """A 64-bit hash of each text (pandas' hash_array: SipHash with a fixed key, the same in
+    every process), or None when `values` is not text without missing values. The reading
+    workers take them of each file's event ids, so that the main process finds repeated ids
+    among 7.3M (1M cases) by sorting numbers (0.3 s) instead of texts (about 5 s)."""
+    if not isinstance(values.dtype, pd.StringDtype) or bool(values.isna().any()):
+        return None
+    try:
+        hashed = pd.util.hash_array(values.to_numpy(dtype=object), categorize=False)
+    except UnicodeEncodeError:  # a lone surrogate: no UTF-8 to hash (the sort compares it)
+        return None
+    return np.asarray(hashed, dtype=np.uint64)
+
+
+def duplicated_hashed(hashes: np.ndarray, values: pd.Series) -> np.ndarray:
+    """`duplicated_text(values)` given `hashes`, each value's `text_hashes`: equal texts
+    have equal hashes, so only the values whose hash another value shares are compared, as
+    texts, in their order. A collision costs a comparison, never a wrong answer."""
+    if len(hashes) != len(values):
+        raise ValueError(f"{len(hashes)} hashes for {len(values)} values")
+    out = np.zeros(len(values), dtype=bool)
+    if len(hashes) < 2:
+        return out
+    order = np.argsort(hashes)
+    ranked = hashes[order]
+    same = ranked[1:] == ranked[:-1]
+    if not same.any():
+        return out
+    shared = np.zeros(len(ranked), dtype=bool)
+    shared[1:] |= same
+    shared[:-1] |= same
+    at = np.sort(order[shared])  # the values that share a hash, in their order
+    out[at] = duplicated_text(values.iloc[at].reset_index(drop=True))
+    return out
+
+
 def sorted_codes(values: pd.api.extensions.ExtensionArray
                  ) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
     """``pd.factorize(values, sort=True)``: (each value's rank among the distinct values,

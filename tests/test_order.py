@@ -10,6 +10,7 @@ import pytest
 from audit.canonical import (
     compact,
     concat_coded,
+    duplicated_hashed,
     duplicated_text,
     filled_text,
     in_order,
@@ -17,6 +18,7 @@ from audit.canonical import (
     sorted_codes,
     sorted_frame,
     stable_order,
+    text_hashes,
     text_isin,
 )
 
@@ -519,3 +521,39 @@ def test_own_categories_keep_only_the_texts_a_part_holds() -> None:
         assert list(part[name].cat.categories) == sorted(before[name].dropna().unique())
         assert part[name].index.equals(before.index)
     assert part["n"].tolist() == before["n"].tolist()
+
+
+def test_duplicated_hashed_is_duplicated_text_whatever_the_collisions() -> None:
+    """Repeated ids found from the workers' hashes: the same mask as the sort of the texts,
+    with the real hashes, with many collisions (hashes folded to three values) and with all
+    values colliding."""
+    rng = np.random.default_rng(11)
+    words = [f"zendesk:{k}:{k % 7}" for k in range(3000)] + ["", "Ä", "ä", "😀", "a\x00"]
+    for n in (0, 1, 2, 5000):
+        values = pd.Series(rng.choice(words, n), dtype="string[pyarrow]")
+        want = values.duplicated(keep="first").to_numpy(dtype=bool)
+        hashes = text_hashes(values)
+        assert hashes is not None and hashes.dtype == np.uint64 and len(hashes) == n
+        for folded in (hashes, hashes % np.uint64(3), np.zeros(n, dtype=np.uint64)):
+            assert np.array_equal(duplicated_hashed(folded, values), want)
+    with pytest.raises(ValueError, match="hashes for"):
+        duplicated_hashed(np.zeros(2, dtype=np.uint64), pd.Series(["a"], dtype="string"))
+
+
+def test_text_hashes_are_the_same_in_another_interpreter() -> None:
+    """The reading workers and the main process must hash a text alike: pandas' fixed key,
+    not Python's per-process hash."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    values = pd.Series(["zendesk:1:2", "stripe:re_1", "Ä😀", ""], dtype="string[pyarrow]")
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        there = pool.submit(text_hashes, values).result()
+    assert there is not None and np.array_equal(there, text_hashes(values))
+    assert len(set(there.tolist())) == 4
+
+
+def test_text_hashes_only_of_text_without_missing_values() -> None:
+    assert text_hashes(pd.Series(["a", None], dtype="string[pyarrow]")) is None
+    assert text_hashes(pd.Series([1, 2])) is None
+    assert text_hashes(pd.Series(["a", "\ud800"], dtype="string[python]")) is None

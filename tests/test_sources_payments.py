@@ -124,3 +124,35 @@ def test_a_changed_record_under_a_known_id_is_quarantined_as_a_conflict(
     assert unsorted.log[C.SOURCE_ROW].tolist() == [2, 3, 5]  # file order (row 4: bad amount)
     pd.testing.assert_frame_equal(
         unsorted.log.sort_values([C.CASE, C.TIMESTAMP]).reset_index(drop=True), both.log)
+
+
+def test_repeated_ids_found_alike_from_the_workers_hashes_and_by_sorting_the_ids(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The import finds repeated event ids from the hashes each file's reading took; where a
+    file gives none (an id missing, or not text) it sorts the ids. Same log, quarantine and
+    counts either way."""
+    original = DATA / "stripe" / "refunds.csv"
+    lines = original.read_text(encoding="utf-8").splitlines(keepends=True)
+    again = tmp_path / "refunds_again.csv"
+    again.write_bytes(original.read_bytes())
+    changed = tmp_path / "refunds_later.csv"
+    changed.write_text(lines[0] + lines[1] + lines[2].replace(",4990,", ",4000,"),
+                       encoding="utf-8")
+    sources: list[tuple[Path, str | None]] = [(original, "stripe"), (again, "stripe"),
+                                              (changed, "stripe")]
+    used: list[str] = []
+    for name in ("duplicated_hashed", "duplicated_text"):
+        real = getattr(C, name)
+        monkeypatch.setattr(C, name, lambda *args, real=real, name=name: (
+            used.append(name), real(*args))[1])
+    hashed = import_sources(sources)
+    assert used == ["duplicated_hashed", "duplicated_text"]  # the text compare: candidates
+    used.clear()
+    monkeypatch.setattr(C, "text_hashes", lambda values: None)
+    sorted_ = import_sources(sources)
+    assert used == ["duplicated_text"]
+    pd.testing.assert_frame_equal(hashed.log, sorted_.log)
+    pd.testing.assert_frame_equal(hashed.quarantine, sorted_.quarantine)
+    assert hashed.files == sorted_.files
+    assert [f.deduplicated for f in hashed.files] == [0, 3, 1]
+    assert hashed.quarantine["reason"].str.startswith("duplicate event id").sum() == 1

@@ -216,6 +216,8 @@ class _ReadFile:
     deduplicated: int
     sha256: str
     """Of the file as it was read (just before): the manifest's digest of the input."""
+    id_hashes: np.ndarray | None = None
+    """`canonical.text_hashes` of the events' ids (None: an id is missing, or not text)."""
 
 
 def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | None,
@@ -236,9 +238,11 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
     # Coded here, in the worker: the file's labels, people and systems are sent back and
     # held until the concat as codes, not as a string per event.
     C.compact(result.log)
+    # Hashed here, in the worker: the main process finds repeated ids by the numbers.
+    hashes = C.text_hashes(result.log[C.EVENT_ID]) if C.EVENT_ID in result.log else None
     return _ReadFile(result.log, broken, result.quarantine, list(table.notes),
                      own_mapping.system or table.system, result.records_read,
-                     table.deduplicated, digest)
+                     table.deduplicated, digest, hashes)
 
 
 PARALLEL_FROM_BYTES = 64 << 20
@@ -290,6 +294,7 @@ def import_sources(
     quarantines: list[pd.DataFrame] = []
     counts: list[tuple[str, str, int, int]] = []
     digests: dict[str, str] = {}
+    id_hashes: list[np.ndarray | None] = []
     notes: list[str] = []
     role_histories = []
     events_in: list[tuple[Path, str]] = []
@@ -324,6 +329,7 @@ def import_sources(
         counts.append((path.name, one.system, one.read, one.deduplicated))
         if one.sha256:
             digests[str(path)] = one.sha256
+        id_hashes.append(one.id_hashes)
         del one
     del read_files  # from worker processes: a list that would keep every file's frame alive
     if not logs:
@@ -332,7 +338,14 @@ def import_sources(
     logs.clear()  # the per-file frames: not held beside the whole log
     return_free_memory()  # what the files held, before the ids are hashed or sorted
     log[C.EVENT_ID] = assign_event_ids(log)
-    duplicated = pd.Series(C.duplicated_text(log[C.EVENT_ID]), index=log.index)
+    # Every file's ids given as text (so assign_event_ids left them as they were): by the
+    # workers' hashes; else by a sort of the ids.
+    hashed = None if not id_hashes or any(h is None for h in id_hashes) else np.concatenate(
+        [h for h in id_hashes if h is not None])
+    del id_hashes
+    duplicated = pd.Series(C.duplicated_text(log[C.EVENT_ID]) if hashed is None else
+                           C.duplicated_hashed(hashed, log[C.EVENT_ID]), index=log.index)
+    del hashed
     deduplicated: dict[int, int] = {}
     if duplicated.any():
         dups = log.loc[duplicated]
