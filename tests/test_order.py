@@ -526,7 +526,7 @@ def test_own_categories_keep_only_the_texts_a_part_holds() -> None:
 def test_duplicated_hashed_is_duplicated_text_whatever_the_collisions() -> None:
     """Repeated ids found from the workers' hashes: the same mask as the sort of the texts,
     with the real hashes, with many collisions (hashes folded to three values) and with all
-    values colliding."""
+    values colliding; the texts in one series or in several (the files, before the join)."""
     rng = np.random.default_rng(11)
     words = [f"zendesk:{k}:{k % 7}" for k in range(3000)] + ["", "Ä", "ä", "😀", "a\x00"]
     for n in (0, 1, 2, 5000):
@@ -534,8 +534,11 @@ def test_duplicated_hashed_is_duplicated_text_whatever_the_collisions() -> None:
         want = values.duplicated(keep="first").to_numpy(dtype=bool)
         hashes = text_hashes(values)
         assert hashes is not None and hashes.dtype == np.uint64 and len(hashes) == n
+        cut = sorted(rng.integers(0, n + 1, 2).tolist())  # the files' ids, one after another
+        files = [values.iloc[:cut[0]], values.iloc[cut[0]:cut[1]], values.iloc[cut[1]:]]
         for folded in (hashes, hashes % np.uint64(3), np.zeros(n, dtype=np.uint64)):
             assert np.array_equal(duplicated_hashed(folded, values), want)
+            assert np.array_equal(duplicated_hashed(folded, files), want)
     with pytest.raises(ValueError, match="hashes for"):
         duplicated_hashed(np.zeros(2, dtype=np.uint64), pd.Series(["a"], dtype="string"))
 

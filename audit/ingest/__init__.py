@@ -334,18 +334,22 @@ def import_sources(
     del read_files  # from worker processes: a list that would keep every file's frame alive
     if not logs:
         raise InputError("no event source given (only a role history)")
+    # Every file's ids given as text (so assign_event_ids will leave them as they are): the
+    # repeated ones found from the workers' hashes now, before the files are joined, so
+    # that the hashes are not held beside the join's peak; else by a sort of the ids after.
+    repeated = None
+    if all(h is not None for h in id_hashes):
+        hashed = np.concatenate([h for h in id_hashes if h is not None])
+        del id_hashes
+        repeated = C.duplicated_hashed(hashed, [one_log[C.EVENT_ID] for one_log in logs])
+        del hashed
     log = C.concat_coded(logs, release=True) if len(logs) > 1 else logs[0]
     logs.clear()  # the per-file frames: not held beside the whole log
     return_free_memory()  # what the files held, before the ids are hashed or sorted
     log[C.EVENT_ID] = assign_event_ids(log)
-    # Every file's ids given as text (so assign_event_ids left them as they were): by the
-    # workers' hashes; else by a sort of the ids.
-    hashed = None if not id_hashes or any(h is None for h in id_hashes) else np.concatenate(
-        [h for h in id_hashes if h is not None])
-    del id_hashes
-    duplicated = pd.Series(C.duplicated_text(log[C.EVENT_ID]) if hashed is None else
-                           C.duplicated_hashed(hashed, log[C.EVENT_ID]), index=log.index)
-    del hashed
+    duplicated = pd.Series(C.duplicated_text(log[C.EVENT_ID]) if repeated is None else
+                           repeated, index=log.index)
+    del repeated
     deduplicated: dict[int, int] = {}
     if duplicated.any():
         dups = log.loc[duplicated]

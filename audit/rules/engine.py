@@ -103,15 +103,15 @@ def _in_two(facts: CaseFacts, rules: list[Rule], overrides: dict[str, str]
     """The rules run by this process and a forked copy of it, at once: {rule's position:
     outcome}. None when there is nothing to share.
 
-    The conformance rules run here, first: they share the alignments, which the report
-    needs from this process. The other rules are taken one at a time, in order, by whichever
-    process is free (a counter in shared memory), so that neither waits for a slow rule the
-    other could have left. What every rule needs first (the events' order and case codes,
-    the controls of the labels, the columns most rules read) is computed before the fork and
-    shared. Each process drops
-    the cached columns that neither its own rules still to run nor the rules not taken yet
-    read. The copy's findings come back pickled (at 1M cases about 1 s to pickle, there, and
-    0.5 s to unpickle, here)."""
+    The conformance rules (the CF family, the only rules that read the alignments) run here,
+    first: the report needs the alignments from this process. The other rules are taken one
+    at a time, in order, by whichever process is free (a counter in shared memory), so that
+    neither waits for a slow rule the other could have left. What every rule needs first
+    (the events' order and case codes, the controls of the labels, the columns most rules
+    read) is computed before the fork and shared. Each process drops the cached columns
+    that neither its own rules still to run nor the rules not taken yet read. The copy's
+    findings come back pickled (at 1M cases about 1 s to pickle, there, and 0.5 s to
+    unpickle, here)."""
     import multiprocessing
 
     own = [i for i, rule in enumerate(rules) if rule.family == "CF"]
@@ -136,6 +136,8 @@ def _in_two(facts: CaseFacts, rules: list[Rule], overrides: dict[str, str]
                         return out
                     i = shared[taken.value]
                     taken.value += 1
+            # Read without the lock: the counter only grows, so the rules past it are the
+            # most this process may still take.
             later = [rules[k] for k in [*pending, *shared[taken.value:]]]
             out[i] = pack(_outcome(rules[i], facts, overrides, _read_by(later)))
 
