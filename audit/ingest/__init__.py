@@ -343,6 +343,7 @@ def import_sources(
         del id_hashes
         repeated = C.duplicated_hashed(hashed, [one_log[C.EVENT_ID] for one_log in logs])
         del hashed
+        return_free_memory()  # the hashes and their sort, not held through the join
     log = C.concat_coded(logs, release=True) if len(logs) > 1 else logs[0]
     logs.clear()  # the per-file frames: not held beside the whole log
     return_free_memory()  # what the files held, before the ids are hashed or sorted
