@@ -346,7 +346,7 @@ def import_sources(
         return_free_memory()  # the hashes and their sort, not held through the join
     log = C.concat_coded(logs, release=True) if len(logs) > 1 else logs[0]
     logs.clear()  # the per-file frames: not held beside the whole log
-    return_free_memory()  # what the files held, before the ids are hashed or sorted
+    return_free_memory()  # what the files held, before the ids are sorted (if they are)
     log[C.EVENT_ID] = assign_event_ids(log)
     duplicated = pd.Series(C.duplicated_text(log[C.EVENT_ID]) if repeated is None else
                            repeated, index=log.index)
