@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from audit.errors import InputError
-from audit.ingest import jsontext
+from audit.ingest import import_sources, jsontext
 from audit.ingest.jsontext import loads
-from audit.sources import jira, zendesk
+from audit.sources import detect_system, jira, zendesk
 
 EDGES = [
     '{"a": 1, "a": 2}', "[NaN]", "[Infinity]", "[-Infinity]", "[1e400]", "[-1e400]",
@@ -95,3 +95,11 @@ def test_a_number_too_long_for_python_is_bad_input_not_a_crash(tmp_path: Path) -
     issues.write_text('{"issues": [' + number + "]}", encoding="utf-8")
     with pytest.raises(InputError, match="not JSON"):
         jira.load_issues(issues)
+    ocel = tmp_path / "log.jsonocel"
+    ocel.write_text('{"objectTypes": [], "eventTypes": [], "objects": [], "events": '
+                    '[{"id": ' + number + "}]}", encoding="utf-8")
+    with pytest.raises(InputError, match="malformed JSON"):
+        import_sources([(ocel, None)])
+    lines = tmp_path / "audits.jsonl"
+    lines.write_text('{"ticket_id": ' + number + ', "events": []}\n', encoding="utf-8")
+    assert detect_system(lines) is None  # not recognised, not a crash

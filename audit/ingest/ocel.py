@@ -23,7 +23,7 @@ import pandas as pd
 from lxml import etree
 
 from audit.errors import InputError
-from audit.ingest.jsontext import may_hold, refuse_lone_surrogates
+from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates
 from audit.ingest.raw import RawTable
 from audit.ingest.xes import (
     ArrayLike,
@@ -124,7 +124,7 @@ def _read_json(path: Path, chosen: str | None) -> _Log:
         # Decoded strictly (json.loads of bytes would let encoded surrogates through).
         text = data.decode(json.detect_encoding(data))
         del data
-        document = json.loads(text)
+        document = loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"malformed JSON (line {exc.lineno}): {exc.msg}", file=path, row=exc.lineno

@@ -15,6 +15,7 @@ import pandas as pd
 
 from audit.errors import InputError
 from audit.gcpause import paused_gc
+from audit.ingest.jsontext import loads
 from audit.ingest.raw import RawTable
 from audit.sources.common import Collector
 from audit.sources.config import (
@@ -137,7 +138,7 @@ def detect_system(path: Path) -> str | None:
             return "jira"
         for line in text.splitlines()[:20]:  # JSON lines: the first audit names the system
             try:
-                item = json.loads(line)
+                item = loads(line)
             except (json.JSONDecodeError, RecursionError):
                 return None
             if isinstance(item, dict) and {"ticket_id", "events"} <= set(item):
