@@ -69,6 +69,10 @@ class AuditResult:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+Outcome = tuple[list[Finding], RuleError | None]
+"""One rule's findings, or the error it raised."""
+
+
 def _outcome(rule: Rule, facts: CaseFacts, overrides: dict[str, str],
              still_read: Collection[str] | None) -> Outcome:
     """One rule's check, then the cached columns not in `still_read` dropped (None: kept)."""
@@ -206,10 +210,6 @@ def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: Rul
 
 FORK_RULES_FROM = 200_000
 """Events from which `run_rules` runs the rules in two processes (where processes fork)."""
-
-Outcome = tuple[list[Finding], RuleError | None]
-"""One rule's findings, or the error it raised."""
-
 
 @gc_paused  # millions of per-case objects and findings, none in cycles (audit.gcpause)
 def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
