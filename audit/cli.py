@@ -65,6 +65,9 @@ def main(ctx: click.Context, quiet: bool, verbose: bool) -> None:
     Example:
       refund-audit demo --out out/demo
     """
+    from audit.memory import without_huge_pages
+
+    without_huge_pages()  # before anything large is allocated: see audit.memory
     ctx.obj = Settings(quiet=quiet, verbose=verbose)
 
 

@@ -184,11 +184,14 @@ def full_audit(exports: list[Path], out: Path) -> tuple[Any, dict[str, float], f
     process, so the whole is timed, not summed from the stages. The audit code is imported
     here, from wherever `audit` resolves (bench/ab.py points it at a worktree, whose
     commit may predate `write_reports`: its writers then run one after another)."""
+    from audit import memory
     from audit.checkrun import run_check_log
     from audit.policy import default_policy_path
     from audit.sources.pipeline import import_and_correlate
     from reports import writers
 
+    if hasattr(memory, "without_huge_pages"):  # as the CLI does before any command
+        memory.without_huge_pages()
     out.mkdir(parents=True, exist_ok=True)
     stages: dict[str, float] = {}
     begin = start = time.perf_counter()
@@ -417,7 +420,11 @@ def measure_in_child(function: str, arg: str, repeat: int) -> dict[str, Any]:
 
 
 def child(function: str, arg: str, repeat: int) -> None:
+    from audit.memory import without_huge_pages
+
     warnings.filterwarnings("ignore")
+    # Every function, ours and pm4py's alike, in the process the CLI would give it.
+    without_huge_pages()
     fn = FUNCTIONS[function]
     if function not in HEAVY:
         fn(arg)  # warm-up: imports, generated data, caches on disk

@@ -69,3 +69,69 @@ def test_first_pm4py_import_does_not_keep_the_callers_frames() -> None:
                           text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "freed"
+
+
+_HUGE_PAGES = '''
+import ctypes, json, subprocess, sys
+from audit.memory import huge_pages_off, without_huge_pages
+# Huge pages back on (PR_SET_THP_DISABLE 0): this process may have inherited them off, as
+# the CLI's tests turn them off in the test process.
+ctypes.CDLL(None).prctl(41, 0, 0, 0, 0)
+before = huge_pages_off()
+now = without_huge_pages()
+# A process started afterwards (fork and exec) has the setting too.
+child = subprocess.run([sys.executable, "-c",
+                        "from audit.memory import huge_pages_off; print(huge_pages_off())"],
+                       capture_output=True, text=True, check=True).stdout.strip()
+print(json.dumps({"before": before, "now": now, "after": huge_pages_off(),
+                  "child": child == "True"}))
+'''
+
+
+def _huge_pages_run(keep: bool) -> dict[str, bool]:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "REFUND_AUDIT_HUGE_PAGES"}
+    if keep:
+        env["REFUND_AUDIT_HUGE_PAGES"] = "keep"
+    out = subprocess.run([sys.executable, "-c", _HUGE_PAGES], capture_output=True, text=True,
+                         check=True, env=env).stdout
+    result: dict[str, bool] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def _prctl_thp_known() -> bool:
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    return int(ctypes.CDLL(None).prctl(42, 0, 0, 0, 0)) in (0, 1)  # PR_GET_THP_DISABLE
+
+
+@pytest.mark.skipif(not _prctl_thp_known(), reason="needs Linux 3.15+ (PR_GET_THP_DISABLE)")
+def test_huge_pages_are_turned_off_for_the_process_and_its_children() -> None:
+    result = _huge_pages_run(keep=False)
+    assert result == {"before": False, "now": True, "after": True, "child": True}
+
+
+@pytest.mark.skipif(not _prctl_thp_known(), reason="needs Linux 3.15+ (PR_GET_THP_DISABLE)")
+def test_huge_pages_are_kept_when_asked() -> None:
+    result = _huge_pages_run(keep=True)
+    assert result == {"before": False, "now": False, "after": False, "child": False}
+
+
+def test_every_command_runs_with_huge_pages_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    import audit.memory
+    from audit.cli import main
+
+    calls: list[int] = []
+    monkeypatch.setattr(audit.memory, "without_huge_pages", lambda: calls.append(1) or True)
+    result = CliRunner().invoke(main, ["rules"])
+    assert result.exit_code == 0, result.output
+    assert calls == [1]
