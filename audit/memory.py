@@ -9,12 +9,11 @@ library has no malloc_trim, e.g. musl or macOS).
 
 `without_huge_pages` turns transparent huge pages off for the process and the processes it
 starts (the CLI does so before any command runs). A run of millions of events allocates
-arrays of hundreds of megabytes stage after stage and gives them back; with huge pages the
-kernel zeroes 2 MiB per page fault, and on a virtual machine whose host reclaims the guest's
-free memory (free page reporting: Firecracker, many cloud VMs) a huge page that is fresh to
-the host costs about 12 times what its 512 small pages do. Measured on the bench machine
-(docs/performance.md): 500 MB first touched in 3.0 s of system time with huge pages, 0.25 s
-without. Databases do the same (Redis turns them off for itself). Set
+arrays of hundreds of megabytes stage after stage and gives them back, and numpy asks for
+huge pages for large arrays (madvise). On the bench machine, a virtual machine that reports
+its free memory to the host, 500 MB first touched took 3.0 s of system time with huge pages
+and 0.25 s without (docs/performance.md; probably the host faulting in each huge page's
+memory anew, not verified on the host). Redis turns them off for itself in the same way. Set
 REFUND_AUDIT_HUGE_PAGES=keep to leave the system's setting.
 """
 
@@ -36,16 +35,24 @@ def _prctl() -> Callable[..., int] | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+        prctl: Callable[..., int] = ctypes.CDLL(None).prctl
     except (OSError, AttributeError):
         return None
     return prctl
 
 
+def _call(prctl: Callable[..., int], option: int, value: int = 0) -> int:
+    # prctl is variadic: its further arguments are unsigned longs, all of which the kernel
+    # checks (a C int would leave the register's upper half undefined).
+    zero = ctypes.c_ulong(0)
+    return int(prctl(ctypes.c_int(option), ctypes.c_ulong(value), zero, zero, zero))
+
+
 def huge_pages_off() -> bool:
-    """Whether transparent huge pages are off for this process (False where unknown)."""
+    """Whether transparent huge pages are off for this process, everywhere (False where
+    unknown; Linux 6.18's "off except where advised", 3, is not off: numpy advises)."""
     prctl = _prctl()
-    return prctl is not None and prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1
+    return prctl is not None and _call(prctl, PR_GET_THP_DISABLE) == 1
 
 
 def without_huge_pages() -> bool:
@@ -59,7 +66,7 @@ def without_huge_pages() -> bool:
     prctl = _prctl()
     if prctl is None:
         return False
-    prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0)  # an error (EINVAL, EPERM) leaves them as they were
+    _call(prctl, PR_SET_THP_DISABLE, 1)  # an error (EINVAL, EPERM) leaves them as they were
     return huge_pages_off()
 
 

@@ -63,7 +63,10 @@ def test_ab_summary_medians_ratios_and_changed_findings() -> None:
     assert report["same_findings"] is True
     assert report["median"] == {"aaa": {"import+correlate": 5.0, "json": 1.0, "total": 6.0},
                                 "bbb": {"import+correlate": 2.5, "json": 1.0, "total": 3.5}}
+    report["runs"][1]["huge_pages"] = "off"  # recorded from 2026-12-02's seventh session on
     text = ab.markdown(report)
+    assert "| 1 | bbb | 3.0 | 100 | off | import+correlate 2.0, json 1.0 |" in text
+    assert "| 1 | aaa | 5.0 | 100 | – | import+correlate 4.0, json 1.0 |" in text
     assert "| import+correlate | 5.00 | 2.50 | 0.50 |" in text
     assert "| total | 6.00 | 3.50 | 0.58 |" in text and "the same: yes" in text
     report["runs"][3]["findings_csv_sha256"] = "y"

@@ -76,7 +76,8 @@ import ctypes, json, subprocess, sys
 from audit.memory import huge_pages_off, without_huge_pages
 # Huge pages back on (PR_SET_THP_DISABLE 0): this process may have inherited them off, as
 # the CLI's tests turn them off in the test process.
-ctypes.CDLL(None).prctl(41, 0, 0, 0, 0)
+zero = ctypes.c_ulong(0)
+ctypes.CDLL(None).prctl(ctypes.c_int(41), zero, zero, zero, zero)
 before = huge_pages_off()
 now = without_huge_pages()
 # A process started afterwards (fork and exec) has the setting too.
@@ -97,9 +98,10 @@ def _huge_pages_run(keep: bool) -> dict[str, bool]:
     env = {k: v for k, v in os.environ.items() if k != "REFUND_AUDIT_HUGE_PAGES"}
     if keep:
         env["REFUND_AUDIT_HUGE_PAGES"] = "keep"
-    out = subprocess.run([sys.executable, "-c", _HUGE_PAGES], capture_output=True, text=True,
-                         check=True, env=env).stdout
-    result: dict[str, bool] = json.loads(out.strip().splitlines()[-1])
+    done = subprocess.run([sys.executable, "-c", _HUGE_PAGES], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, bool] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
@@ -109,7 +111,8 @@ def _prctl_thp_known() -> bool:
 
     if not sys.platform.startswith("linux"):
         return False
-    return int(ctypes.CDLL(None).prctl(42, 0, 0, 0, 0)) in (0, 1)  # PR_GET_THP_DISABLE
+    zero = ctypes.c_ulong(0)  # PR_GET_THP_DISABLE: -1 where the kernel has no such setting
+    return int(ctypes.CDLL(None).prctl(ctypes.c_int(42), zero, zero, zero, zero)) >= 0
 
 
 @pytest.mark.skipif(not _prctl_thp_known(), reason="needs Linux 3.15+ (PR_GET_THP_DISABLE)")
