@@ -560,3 +560,46 @@ def test_text_hashes_only_of_text_without_missing_values() -> None:
     assert text_hashes(pd.Series(["a", None], dtype="string[pyarrow]")) is None
     assert text_hashes(pd.Series([1, 2])) is None
     assert text_hashes(pd.Series(["a", "\ud800"], dtype="string[python]")) is None
+
+
+def test_compact_ids_in_two_threads_code_as_one_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From COMPACT_IN_TWO_FROM rows the id columns are coded two at a time, in threads:
+    the same categories and codes as one after another, each column put back in place."""
+    import threading
+
+    import audit.canonical as C
+
+    rng = np.random.default_rng(8)
+    words = ["RC-10", "RC-9", "rc-1", "Ä-2", "ä-1", "", "z", "😀", "RC-10 "]
+    n = 3000
+    text = pd.DataFrame({
+        C.CASE: pd.Series(sorted(rng.choice(words, n)), dtype="string"),
+        C.TICKET_ID: pd.Series(rng.choice(words, n), dtype="string"),
+        C.ORDER_ID: pd.Series(rng.choice(words, n), dtype="string").mask(rng.random(n) < .2),
+        C.CHARGE_ID: pd.Series(rng.choice(words, n), dtype=object),
+        C.REFUND_ID: pd.Series([None] * n, dtype="string"),
+        "other": pd.Series(rng.choice(words, n), dtype="string"),
+    })
+    one = text.copy()
+    monkeypatch.setattr(C, "COMPACT_IN_TWO_FROM", n + 1)
+    C.compact_ids(one)
+    threads: list[str] = []
+    coded = C._coded
+
+    def spy(values: pd.Series) -> object:
+        threads.append(threading.current_thread().name)
+        return coded(values)
+
+    monkeypatch.setattr(C, "_coded", spy)
+    monkeypatch.setattr(C, "COMPACT_IN_TWO_FROM", n)
+    two = text.copy()
+    C.compact_ids(two)
+    assert len(threads) == 5 and all(t.startswith("compact_ids") for t in threads)
+    assert list(two.columns) == list(text.columns)
+    for name in text.columns:
+        assert two[name].dtype == one[name].dtype, name
+        assert two[name].astype("string").tolist() == text[name].astype("string").tolist()
+        if isinstance(one[name].dtype, pd.CategoricalDtype):
+            assert np.array_equal(two[name].cat.codes, one[name].cat.codes), name
+            assert list(two[name].cat.categories) == list(one[name].cat.categories), name
+    assert two["other"].dtype == text["other"].dtype  # not an id column: left as it is
