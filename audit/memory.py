@@ -49,8 +49,9 @@ def _call(prctl: Callable[..., int], option: int, value: int = 0) -> int:
 
 
 def huge_pages_off() -> bool:
-    """Whether transparent huge pages are off for this process, everywhere (False where
-    unknown; Linux 6.18's "off except where advised", 3, is not off: numpy advises)."""
+    """Whether transparent huge pages are off for this process, everywhere: the kernel
+    says 1 (False where unknown; any other value, such as a newer kernel's "off except
+    where advised", is not off for us, since numpy advises huge pages)."""
     prctl = _prctl()
     return prctl is not None and _call(prctl, PR_GET_THP_DISABLE) == 1
 
