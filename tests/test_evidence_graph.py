@@ -99,3 +99,72 @@ def test_records_are_to_dict_records_value_for_value_and_type_for_type() -> None
             for key, value in want.items():
                 assert type(have[key]) is type(value), (key, value, have[key])
                 assert (pd.isna(value) and pd.isna(have[key])) or have[key] == value, key
+
+
+def test_released_graphs_are_freed_without_the_cyclic_collector() -> None:
+    """networkx caches the views a graph is read through (`edges`, `succ`, ...) on the graph,
+    and each view refers back to it: a graph read so is freed only by the cyclic collector.
+    `release` forgets the views: the graph is freed with its last reference, and a graph
+    released and read again gives the same answers."""
+    import gc
+    import weakref
+
+    from audit.evidence_graph import release
+
+    built, _ = graphs()
+    case, graph = next((c, g) for c, g in built.items() if missing_links(g))
+    before = missing_links(graph)
+    assert set(vars(graph)) - {"graph", "_node", "_adj", "_pred", "_succ",
+                               "__networkx_cache__"}  # views cached by reading it
+    release([graph])
+    assert missing_links(graph) == before  # usable again: the views made anew
+    others = [g for c, g in built.items() if c != case]
+    for g in others:
+        missing_links(g)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        kept = weakref.ref(others[0])
+        read = weakref.ref(graph)
+        release(others[1:])  # not others[0]: read, not released
+        release([graph])
+        del built, graph, others
+        assert read() is None  # freed by its reference count
+        assert kept() is not None  # only the collector frees a graph left with its views
+        gc.collect()
+        assert kept() is None
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def test_the_rules_leave_no_evidence_graph_to_the_cyclic_collector() -> None:
+    """After `run_rules` (one process: the sample is small), no evidence graph is garbage
+    waiting for the collector: they were released when the rules were done."""
+    import gc
+
+    import networkx as nx
+
+    from audit.policy import default_policy_path, load_policy
+    from audit.rules.engine import run_rules
+    from audit.rules.registry import default_rules
+
+    exports = sorted((SAMPLE / "exports").iterdir())
+    log = import_and_correlate([(path, None) for path in exports]).log
+    ruleset = default_rules()
+    policy = load_policy(default_policy_path(), known_rules=ruleset.known)
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        result = run_rules(log, policy, ruleset, as_of=pd.Timestamp("2026-12-01", tz="UTC"))
+        assert any(f.rule.startswith("EV") for f in result.findings)
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        left = [o for o in gc.garbage if isinstance(o, nx.DiGraph)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if enabled:
+            gc.enable()
+    assert left == []

@@ -231,6 +231,9 @@ def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
         # (audit.rules.reads).
         for i, still_read in enumerate(kept_after(rules, READS)):
             outcomes[i] = _outcome(rules[i], facts, overrides, still_read)
+    # The evidence graphs, read by no one after the rules: freed now, by reference counts,
+    # not left to the collector's next run (300k objects at 1M cases).
+    facts.release_graphs()
     findings = [f for i in range(len(rules)) for f in outcomes[i][0]]
     errors = [e for i in range(len(rules)) if (e := outcomes[i][1]) is not None]
 

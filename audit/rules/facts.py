@@ -462,6 +462,15 @@ class CaseFacts:
                                                 self.policy.control_of()))
         return {c: self._graphs[c] for c in wanted if c in self._graphs}
 
+    def release_graphs(self) -> None:
+        """Drop the evidence graphs built so far, each freed at once rather than by the
+        cyclic garbage collector (audit.evidence_graph.release)."""
+        if self._graphs:
+            from audit.evidence_graph import release
+
+            release(self._graphs.values())
+            self._graphs.clear()
+
     def _graph_events(self, cases: list[str]) -> pd.DataFrame:
         # Found by case_positions (the case ids probed against the few asked; their text as
         # an Index would be a Python string per case and a hash table: 0.1 GB at 1M cases).
