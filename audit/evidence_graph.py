@@ -209,8 +209,8 @@ def release(graphs: Iterable[nx.DiGraph]) -> None:
     `succ`, ...). A view refers back to its graph, so a graph read through one is freed only
     by the cyclic garbage collector, with every node's and edge's dict (at 1M cases 8,702
     graphs, 300k objects, held until the collector's first run after the rules). Without
-    the views a graph is freed as soon as its last reference goes. The graphs stay usable: a view is
-    made again when it is next read."""
+    the views a graph is freed as soon as its last reference goes. The graphs stay usable:
+    a view is made again when it is next read."""
     for graph in graphs:
         for name in [n for n in vars(graph) if n not in _GRAPH_DATA]:
             delattr(graph, name)
