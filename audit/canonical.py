@@ -444,11 +444,10 @@ def compact_ids(frame: pd.DataFrame) -> None:
     only reads the ids; correlation, which makes them, works on text.
 
     From COMPACT_IN_TWO_FROM rows, two columns are coded at a time, in two threads (Arrow's
-    and numpy's work on large arrays releases the GIL): at 1M cases 2.3 -> 1.4 s, with
-    one more column's temporaries held meanwhile (max RSS about 100 MB higher there, below
-    the import's peak). Each column is put back
-    into the frame by this thread, as soon as it is coded: the threads only read the
-    columns they were given, never the frame."""
+    and numpy's work on large arrays releases the GIL): at 1M cases 2.3 -> 1.4 s, with one
+    more column's temporaries held meanwhile (max RSS about 100 MB higher there, below the
+    import's peak). Each column is put back into the frame by this thread, as soon as it is
+    coded: the threads only read the columns they were given, never the frame."""
     columns: dict[str, pd.Series] = {}
     for name in REPEATED_IDS:
         if name not in frame.columns:
