@@ -4,6 +4,12 @@
 [{"id", "author": {"displayName"}, "created", "items": [{"field", "fromString", "toString"}]}]
 }}]}` (a bare list of issues, or one issue, is read too). The issue's creation is an update of
 its own (the reporter at `fields.created`); each history is one more.
+
+The export `{"issues": [...]}` is first decoded into typed records that keep only the fields
+read (`_typed`; an issue's `fields` stay a dict, as exported): fewer Python objects to make
+and free. What that decoder cannot take as it is (another layout, a value of another type, an
+escaped surrogate) is read by the general path, which gives the value or the error it always
+gave.
 """
 
 from __future__ import annotations
@@ -14,7 +20,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import msgspec
+from msgspec import UNSET
+
 from audit.errors import InputError
+from audit.gcpause import paused_gc
 from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates
 from audit.sources.common import (
     BadValue,
@@ -52,12 +62,19 @@ def _content(fields: dict[str, Any]) -> tuple[object, ...]:
     return (json.dumps(fields, sort_keys=True, default=str),)
 
 
-def load_issues(path: Path) -> list[dict[str, Any]]:
+def _text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8-sig")
-        document = loads(text)
+        return path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read: {exc}", file=path) from exc
+
+
+def load_issues(path: Path, text: str | None = None) -> list[dict[str, Any]]:
+    """The issues of an export (`text`: the file's text, if read already)."""
+    if text is None:
+        text = _text(path)
+    try:
+        document = loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"not JSON: {exc.msg}", file=path, row=exc.lineno) from exc
     except RecursionError as exc:
@@ -78,8 +95,118 @@ def load_issues(path: Path) -> list[dict[str, Any]]:
     return issues
 
 
+# The typed layout: only the fields `read` uses; the others are skipped while decoding. Struct
+# instances hold no reference to one another, so the cyclic collector need not track them.
+class _Item(msgspec.Struct, gc=False):
+    field: Any = ""
+    toString: Any = None  # (Jira's names)
+    fieldId: Any = None
+
+
+class _History(msgspec.Struct, gc=False):
+    id: Any = UNSET
+    author: Any = None
+    created: Any = UNSET
+    items: list[_Item] | None = None
+
+
+class _Changelog(msgspec.Struct, gc=False):
+    histories: list[_History] | None = None
+
+
+class _Issue(msgspec.Struct, gc=False):
+    key: int | str
+    fields: dict[str, Any] | None
+    changelog: _Changelog | None
+
+
+class _Export(msgspec.Struct, gc=False):
+    issues: list[_Issue]
+
+
+_decode_typed = msgspec.json.Decoder(_Export).decode
+
+
+def _typed(path: Path, text: str, cfg: TicketingConfig) -> Collector | None:
+    """The file read through the typed layout, or None where `read`'s general path must
+    read it: a text the layout does not decode (a bare list or one issue, a value of another
+    type, malformed JSON) or one that escapes a surrogate (to be checked for a lone one).
+    The collector holds what the general path's would; the loop is the general path's, with
+    the checks the layout's types make left out."""
+    if may_hold(text):
+        return None
+    try:
+        with paused_gc():
+            issues = _decode_typed(text).issues
+    except (msgspec.DecodeError, RecursionError):  # a ValidationError is a DecodeError
+        return None
+    collector = Collector(SYSTEM, path)
+    updates: list[UpdateRow] = []
+    fields_of: dict[str, dict[str, str]] = {}
+    number = 0
+    seen = collector.seen
+    names = [name for name in (cfg.order_field, cfg.currency_field) if name]
+    requested_field = cfg.requested_amount_field or ""
+    times: list[tuple[int, str, object]] = []
+    for issue in issues:
+        fields = issue.fields or {}
+        changelog = issue.changelog
+        histories = (None if changelog is None else changelog.histories) or []
+        key = str(issue.key)
+        number += 1
+        known = {name: str(fields[name]) for name in names
+                 if fields.get(name) not in (None, "")}
+        fields_of.setdefault(key, {}).update(known)
+        created_key = f"{SYSTEM}:{key}:created"
+        if created_key in seen:
+            collector.duplicate(created_key, number, partial(_content, fields))
+            number += len(histories)
+            collector.deduplicated += len(histories)
+            continue
+        seen[created_key] = (number, partial(_content, fields))
+        if cfg.created_activity and fields.get("created"):
+            requested = fields.get(requested_field)
+            times.append((len(collector.problems), "fields.created", fields["created"]))
+            updates.append((key, str(fields["created"]), _person(fields.get("reporter")),
+                            created_key, number, {}, False, cfg.created_activity,
+                            None if requested in (None, "") else str(requested)))
+        for history in histories:
+            number += 1
+            created = history.created
+            if created is UNSET:
+                times.append((len(collector.problems), "created", None))
+                time = ""
+            else:
+                times.append((len(collector.problems), "created", created))
+                time = created if type(created) is str else str(created)
+            changes: dict[str, str | None] = {}
+            for item in history.items or ():
+                name = item.field
+                if type(name) is not str:
+                    name = str(name)
+                value = item.toString
+                if value is not None and type(value) is not str:
+                    value = str(value)
+                changes[name] = value
+                field_id = item.fieldId
+                if field_id:
+                    changes[str(field_id)] = value
+            history_id = f"row{number}" if history.id is UNSET else history.id
+            updates.append((key, time, _person(history.author),
+                            f"{SYSTEM}:{key}:{history_id}", number, changes, False, None,
+                            None))
+    updates_to_table(_timed(Updates.of_rows(updates), times, collector), cfg, collector,
+                     fields_of)
+    return collector
+
+
 def read(path: Path, cfg: TicketingConfig) -> Collector:
-    issues = load_issues(path)
+    text = _text(path)
+    typed = _typed(path, text, cfg)
+    if typed is not None:
+        return typed
+    issues = load_issues(path, text)
+    del text
     collector = Collector(SYSTEM, path)
     updates: list[UpdateRow] = []
     fields_of: dict[str, dict[str, str]] = {}

@@ -3,6 +3,13 @@
 One audit = one update: `ticket_id`, `created_at`, `author_id` (names from a sideloaded
 `users` list; -1 is Zendesk itself, i.e. no person) and `events` of type Create/Change
 (`field_name`, `value`, `previous_value`) or Comment (`public`).
+
+The audits API's document (`{"audits": [...], "users": [...]}`) is first decoded into typed
+records that keep only the fields read (`_typed`): fewer Python objects to make and free
+than a dict per audit and event (a 120 MB part of 250k audits: decode 0.45 -> 0.24 s, free
+0.22 -> 0.08 s). What that decoder or its loop cannot take as it is (another layout, a value
+of another type, an audit id read twice, an escaped surrogate) is read by the general path,
+which gives the value or the error it always gave.
 """
 
 from __future__ import annotations
@@ -11,6 +18,9 @@ import json
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
 
 from audit.errors import InputError
 from audit.gcpause import paused_gc
@@ -22,12 +32,19 @@ from audit.sources.ticketing import UpdateRow, Updates, updates_to_table
 SYSTEM = "zendesk"
 
 
-def load_audits(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, str]]:
-    """(record number, audit) pairs and user id -> name, from JSON or JSON lines."""
+def _text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read: {exc}", file=path) from exc
+
+
+def load_audits(path: Path, text: str | None = None,
+                ) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, str]]:
+    """(record number, audit) pairs and user id -> name, from JSON or JSON lines (`text`:
+    the file's text, if read already)."""
+    if text is None:
+        text = _text(path)
     users: dict[str, str] = {}
     audits: list[tuple[int, dict[str, Any]]] = []
     stripped = text.lstrip()
@@ -48,9 +65,7 @@ def load_audits(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], dict[str,
         for name, value in (("audits", raw), ("users", listed)):
             if type(value) is not list:
                 raise InputError("not a list", file=path, field=name)
-        for user in listed:
-            if isinstance(user, dict) and "id" in user:
-                users[str(user["id"])] = str(user.get("name") or user["id"])
+        users = _users(listed)
         audits = list(enumerate(raw, start=1))
     elif isinstance(document, list):
         audits = list(enumerate(document, start=1))
@@ -89,8 +104,96 @@ def _not_id(value: object) -> bool:
     return type(value) is not int and type(value) is not str  # (a bool is not an id)
 
 
+# The typed layout: only the fields `read` uses; the others are skipped while decoding. Struct
+# instances hold no reference to one another, so the cyclic collector need not track them.
+class _Event(msgspec.Struct, gc=False):
+    type: Any = ""
+    field_name: Any = UNSET
+    value: Any = None
+    public: Any = None
+
+
+class _Audit(msgspec.Struct, gc=False):
+    ticket_id: int | str
+    created_at: Any
+    events: list[_Event] | None
+    id: int | str | UnsetType | None = UNSET
+    author_id: int | str | None = None
+
+
+class _Export(msgspec.Struct, gc=False):
+    audits: list[_Audit] | None
+    users: list[Any] | None = None
+
+
+_decode_typed = msgspec.json.Decoder(_Export).decode
+
+
+def _users(listed: list[Any]) -> dict[str, str]:
+    return {str(user["id"]): str(user.get("name") or user["id"]) for user in listed
+            if isinstance(user, dict) and "id" in user}
+
+
+def _typed(path: Path, text: str, cfg: TicketingConfig) -> Collector | None:
+    """The file read through the typed layout, or None where `read`'s general path must
+    read it: a text the layout does not decode (a JSON-lines file, a bare list, a value of
+    another type, malformed JSON), one that escapes a surrogate (to be checked for a lone
+    one), or an audit id read twice (told apart by all the audit's fields, kept only by the
+    general path). The collector holds what the general path's would."""
+    if may_hold(text):
+        return None
+    try:
+        with paused_gc():
+            document = _decode_typed(text)
+    except (msgspec.DecodeError, RecursionError):  # a ValidationError is a DecodeError
+        return None
+    users = _users(document.users or [])
+    collector = Collector(SYSTEM, path)
+    updates: list[UpdateRow] = []
+    keys: list[str] = []
+    authors: dict[object, str | None] = {None: None, -1: None, "-1": None}
+    for number, audit in enumerate(document.audits or [], start=1):
+        ticket, audit_id = str(audit.ticket_id), audit.id
+        key = (f"{SYSTEM}:{ticket}:row{number}" if audit_id is UNSET
+               else f"{SYSTEM}:{ticket}:{audit_id}")
+        keys.append(key)
+        created = audit.created_at
+        time = created if type(created) is str else str(created)
+        if not time.strip():
+            collector.quarantine(number, "created_at", time, "empty timestamp")
+            continue
+        author_id = audit.author_id
+        try:
+            author = authors[author_id]
+        except KeyError:
+            author = authors[author_id] = users.get(str(author_id), str(author_id))
+        changes: dict[str, str | None] = {}
+        public = False
+        for event in audit.events or ():
+            kind = event.type
+            if (kind == "Create" or kind == "Change") and event.field_name is not UNSET:
+                value = event.value
+                if value is not None and type(value) is not str:
+                    value = " ".join(str(v) for v in value) if isinstance(value, list) \
+                        else str(value)
+                name = event.field_name
+                changes[name if type(name) is str else str(name)] = value
+            elif kind == "Comment" and bool(event.public):
+                public = True
+        updates.append((ticket, time, author, key, number, changes, public, None, None))
+    if len(set(keys)) < len(keys):
+        return None
+    updates_to_table(Updates.of_rows(updates), cfg, collector)
+    return collector
+
+
 def read(path: Path, cfg: TicketingConfig) -> Collector:
-    audits, users = load_audits(path)
+    text = _text(path)
+    typed = _typed(path, text, cfg)
+    if typed is not None:
+        return typed
+    audits, users = load_audits(path, text)
+    del text
     collector = Collector(SYSTEM, path)
     updates: list[UpdateRow] = []
     seen = collector.seen

@@ -1,0 +1,246 @@
+"""Zendesk's and Jira's typed reading (`_typed`) against their general path, on generated
+exports with known variations: the same events, quarantine rows, notes and counts, or the
+general path reads the file."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from audit.sources import jira, read_source, zendesk
+from audit.sources.config import load_sources_config
+
+CFG = load_sources_config()
+STAGE = "360011110001"
+VALUES = ["requested", "evidence_collected", "approved", "rejected", "Customer called back",
+          "", None, 7, 2.5, True, ["a", "b"], {"k": 1}]
+FIELDS = [STAGE, STAGE, "status", "360011110002", "360011110003", "360011110004",
+          "360011110008", "360011110009", "tags", 5, None]
+
+
+def _event(rng: random.Random, number: int) -> dict[str, Any]:
+    kind = rng.choice(["Create", "Change", "Change", "Comment", "Notification", 3])
+    event: dict[str, Any] = {"id": number, "type": kind}
+    if rng.random() < 0.1:
+        del event["type"]
+    if kind == "Comment":
+        if rng.random() < 0.8:
+            event["public"] = rng.choice([True, False, 1, 0, "yes", None])
+        event["body"] = "Refund is on its way."
+    elif rng.random() < 0.95:
+        event["field_name"] = STAGE if rng.random() < 0.4 else rng.choice(FIELDS)
+        if rng.random() < 0.9:
+            event["value"] = rng.choice(VALUES) if rng.random() < 0.3 else rng.choice(
+                ["requested", "approved", "approved", "closed", "EUR", "49.90", "1.234,50"])
+        event["previous_value"] = "x"
+    return event
+
+
+def _export(rng: random.Random, n: int) -> dict[str, Any]:
+    audits = []
+    for k in range(n):
+        audit: dict[str, Any] = {
+            "id": None if k == 3 else f"a{k}" if rng.random() < 0.2 else 9000 + k,
+            "ticket_id": rng.choice([100 + k % 7, f"T-{k % 5}"]),
+            "created_at": rng.choice(["2026-07-06T08:15:00Z", "2026-07-06T10:00:00+02:00",
+                                      "", "  ", "not a time", 20260706]),
+            "via": {"channel": "web"},
+            "events": [_event(rng, 10 * k + e) for e in range(rng.randrange(5))]}
+        if rng.random() < 0.1:
+            del audit["id"]
+        author = rng.choice([11, 12, -1, "-1", "11", 99, None, "missing"])
+        if author != "missing":
+            audit["author_id"] = author
+        if rng.random() < 0.05:
+            audit["events"] = None
+        audits.append(audit)
+    return {"audits": audits, "users": [{"id": 11, "name": "Amira Haddad"},
+                                        {"id": "12", "name": "Nadia Rossi"},
+                                        {"id": 13}, "not a user"],
+            "next_page": None, "count": n}
+
+
+def _both(path: Path, monkeypatch: pytest.MonkeyPatch,
+          system: str = "zendesk") -> tuple[Any, Any]:
+    typed = read_source(path, system, config=CFG)
+    with monkeypatch.context() as patch:
+        patch.setattr(zendesk if system == "zendesk" else jira, "_typed", lambda *args: None)
+        general = read_source(path, system, config=CFG)
+    return typed, general
+
+
+def _assert_same(typed: Any, general: Any) -> None:
+    (table, quarantine), (table2, quarantine2) = typed, general
+    pd.testing.assert_frame_equal(table.frame, table2.frame)
+    pd.testing.assert_frame_equal(quarantine, quarantine2)
+    assert table.rows.tolist() == table2.rows.tolist()
+    assert (table.notes, table.records_read, table.deduplicated) == (
+        table2.notes, table2.records_read, table2.deduplicated)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_typed_reading_equals_the_general_path(
+        tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(seed)
+    document = _export(rng, 150)
+    path = tmp_path / "audits.json"
+    path.write_text(json.dumps(document, ensure_ascii=rng.random() < 0.5), encoding="utf-8")
+    # The typed layout takes this file (ids are unique), so the comparison is not the
+    # general path against itself.
+    assert zendesk._typed(path, path.read_text(encoding="utf-8"), CFG.ticketing["zendesk"]) \
+        is not None
+    typed, general = _both(path, monkeypatch)
+    assert len(typed[0].frame) > 15 and len(typed[1]) > 0  # events and quarantine rows
+    _assert_same(typed, general)
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    (lambda d: d["audits"].append(dict(d["audits"][0])), "an audit id read twice"),
+    (lambda d: d["audits"].append({**d["audits"][0], "created_at": "2027-01-01T00:00:00Z"}),
+     "an audit id read twice, with other content"),
+    (lambda d: d["audits"][1].update(ticket_id=1.5), "a ticket id that is not an id"),
+    (lambda d: d["audits"][1].update(author_id=True), "an author id that is a boolean"),
+    (lambda d: d["audits"][1].update(events={}), "events that are an empty object"),
+    (lambda d: d["audits"][1]["events"].append("x"), "an event that is not an object"),
+    (lambda d: d.update(users={}), "users that are an empty object"),
+    (lambda d: d["audits"][1].update(created_at="2026-07-06T08:15:00Z \ud83d\ude00"),
+     "an escaped surrogate pair"),
+    (lambda d: d["audits"][1].pop("events"), "an audit without events"),
+])
+def test_the_general_path_reads_what_the_typed_layout_does_not_take(
+        tmp_path: Path, change: Any, why: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    document = _export(random.Random(1), 20)
+    for audit in document["audits"]:
+        audit["id"], audit["events"] = audit.get("id") or 1, audit["events"] or []
+    for k, audit in enumerate(document["audits"]):
+        audit["id"] = 5000 + k
+    change(document)
+    path = tmp_path / "audits.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert zendesk._typed(path, path.read_text(encoding="utf-8"),
+                          CFG.ticketing["zendesk"]) is None, why
+    try:
+        general = read_source(path, "zendesk", config=CFG)
+    except Exception as exc:  # the general path's error is the one the reader gives
+        with pytest.raises(type(exc)) as caught:
+            read_source(path, "zendesk", config=CFG)
+        assert str(caught.value) == str(exc)
+        return
+    _assert_same(read_source(path, "zendesk", config=CFG), general)
+
+
+def test_json_lines_and_bare_lists_are_read_by_the_general_path(tmp_path: Path) -> None:
+    document = _export(random.Random(2), 10)
+    for k, audit in enumerate(document["audits"]):
+        audit["id"] = 7000 + k
+    lines = tmp_path / "audits.jsonl"
+    lines.write_text("\n".join(json.dumps(a) for a in document["audits"]), encoding="utf-8")
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(document["audits"]), encoding="utf-8")
+    cfg = CFG.ticketing["zendesk"]
+    for path in (lines, bare):
+        assert zendesk._typed(path, path.read_text(encoding="utf-8"), cfg) is None
+    # Both read as the export without users would be.
+    wrapped = tmp_path / "wrapped.json"
+    wrapped.write_text(json.dumps({"audits": document["audits"]}), encoding="utf-8")
+    assert zendesk._typed(wrapped, wrapped.read_text(encoding="utf-8"), cfg) is not None
+    expected = read_source(wrapped, "zendesk", config=CFG)[0].frame
+    for path in (lines, bare):
+        pd.testing.assert_frame_equal(read_source(path, "zendesk", config=CFG)[0].frame,
+                                      expected)
+
+
+STATUSES = ["Evidence Collected", "Pro-rata Calculated", "Approved", "Rejected", "Closed",
+            "Customer Notified", "Waiting", None, 3, ["x"]]
+
+
+def _history(rng: random.Random, number: int) -> Any:
+    history: dict[str, Any] = {
+        "id": rng.choice([str(number), number, None]),
+        "author": rng.choice([{"displayName": "Ben Carter"}, {"name": "bc"},
+                              {"accountId": "5b10"}, {}, None, "Ben"]),
+        "created": "2026-07-06T11:00:00.000+0200" if rng.random() < 0.7 else rng.choice(
+            ["2026-07-06T11:00:00Z", "", "7 July", 5, None]),
+        "items": [{"field": rng.choice(["status", "status", "Pro-rata amount", "Usage",
+                                        "Renewal date", "Approved amount", 4]),
+                   "fieldtype": "jira", "fromString": None,
+                   "toString": rng.choice([*STATUSES, "19.99", "1.234,50"]),
+                   **({"fieldId": rng.choice(["customfield_10060", "", None])}
+                      if rng.random() < 0.3 else {})}
+                  for _ in range(rng.randrange(3))]}
+    for name in ("id", "author", "created", "items"):
+        if rng.random() < 0.08:
+            del history[name]
+    return history
+
+
+def _issues(rng: random.Random, n: int) -> dict[str, Any]:
+    issues = []
+    for k in range(n):
+        fields: dict[str, Any] = {
+            "summary": "Refund request", "status": {"name": "Closed"},
+            "created": rng.choice(["2026-07-06T10:15:00.000+0200", "", None, "yesterday"]),
+            "reporter": rng.choice([{"displayName": "Ben Carter"}, None]),
+            "customfield_10050": rng.choice(["SU-O7001", "", None, 7001]),
+            "customfield_10051": rng.choice(["EUR", "USD", ""]),
+            "customfield_10052": rng.choice(["19.99", "", None, 19.99, "1.234,50"])}
+        changelog: Any = {"startAt": 0, "histories": [
+            _history(rng, 100 * k + h) for h in range(rng.randrange(5))]}
+        if rng.random() < 0.05:
+            changelog = rng.choice([None, {}, {"histories": None}])
+        issues.append({"key": rng.choice([f"RFD-{k}", f"RFD-{k}", k]), "fields": fields,
+                       "changelog": changelog})
+    issues.insert(20, json.loads(json.dumps(issues[3])))  # exported twice: deduplicated
+    twin = json.loads(json.dumps(issues[5]))
+    twin["fields"]["summary"] = "Changed"  # same key, other content: quarantined
+    issues.insert(10, twin)  # (early: bad times read later are put after its row)
+    return {"startAt": 0, "maxResults": n, "total": n, "issues": issues}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_jira_typed_reading_equals_the_general_path(
+        tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(seed)
+    path = tmp_path / "issues.json"
+    path.write_text(json.dumps(_issues(rng, 60), ensure_ascii=rng.random() < 0.5),
+                    encoding="utf-8")
+    assert jira._typed(path, path.read_text(encoding="utf-8"), CFG.ticketing["jira"]) \
+        is not None
+    typed, general = _both(path, monkeypatch, "jira")
+    assert len(typed[0].frame) > 15 and len(typed[1]) > 0 and typed[0].deduplicated
+    _assert_same(typed, general)
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    (lambda d: d["issues"][1].update(key=1.5), "a key that is not a key"),
+    (lambda d: d["issues"][1].update(fields=[]), "fields that are an empty list"),
+    (lambda d: d["issues"][1].update(changelog=0), "a changelog that is zero"),
+    (lambda d: d["issues"][1].update(changelog={"histories": {}}), "histories as an object"),
+    (lambda d: d["issues"][1].update(changelog={"histories": [{"items": [1]}]}),
+     "an item that is not an object"),
+    (lambda d: d["issues"][1].pop("changelog"), "an issue without changelog"),
+    (lambda d: d["issues"][1]["fields"].update(summary="\ud83d\ude00"),
+     "an escaped surrogate pair"),
+    (lambda d: d.update(issues=None), "issues that are null"),
+])
+def test_jira_general_path_reads_what_the_typed_layout_does_not_take(
+        tmp_path: Path, change: Any, why: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    document = _issues(random.Random(1), 10)
+    change(document)
+    path = tmp_path / "issues.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert jira._typed(path, path.read_text(encoding="utf-8"), CFG.ticketing["jira"]) \
+        is None, why
+    try:
+        general = read_source(path, "jira", config=CFG)
+    except Exception as exc:
+        with pytest.raises(type(exc)) as caught:
+            read_source(path, "jira", config=CFG)
+        assert str(caught.value) == str(exc)
+        return
+    _assert_same(read_source(path, "jira", config=CFG), general)
