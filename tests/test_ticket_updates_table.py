@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from audit import canonical as C
@@ -38,7 +39,8 @@ def test_update_order_of_text_arrow_cannot_hold_is_still_the_python_order() -> N
     assert update_order(tickets, times, rows) == _reference_order(tickets, times, rows)
 
 
-def _random_updates(cfg: TicketingConfig, rng: random.Random, size: int) -> Updates:
+def _random_updates(cfg: TicketingConfig, rng: random.Random, size: int,
+                    tickets: list[str] = TICKETS[:6]) -> Updates:
     stages = [rule.value for rule in cfg.activities] + ["", "other", None]
     amounts = ["12.50", "3", "", None, "1,5", "-7.25", "abc"]
     updates = Updates()
@@ -58,7 +60,7 @@ def _random_updates(cfg: TicketingConfig, rng: random.Random, size: int) -> Upda
                 changes[name] = rng.choice(["file.pdf", "", None])
         if rng.random() < 0.1:
             changes["unrelated"] = "x"
-        updates.append(rng.choice(TICKETS[:6]), rng.choice(TIMES), rng.choice(["u1", None]),
+        updates.append(rng.choice(tickets), rng.choice(TIMES), rng.choice(["u1", None]),
                        f"id{row}", rng.choice([row, row, 1]), changes,
                        public_comment=rng.random() < 0.2,
                        activity=rng.choice([None, None, None, "", "Created"]),
@@ -102,19 +104,28 @@ def _reference(u: Updates, cfg: TicketingConfig) -> tuple[list[dict[str, object]
     return records, quarantined
 
 
+@pytest.mark.parametrize("arrow", [True, False], ids=["arrow", "lists"])
 @pytest.mark.parametrize("system", ["zendesk", "jira", "servicenow"])
-def test_updates_to_table_matches_the_per_update_definition(system: str) -> None:
+def test_updates_to_table_matches_the_per_update_definition(system: str, arrow: bool) -> None:
+    """Both ways of making the columns: Arrow's (tickets and times Arrow can hold) and
+    lists' (a ticket with a lone surrogate, which has no UTF-8)."""
     cfg = load_sources_config().ticketing[system]
-    updates = _random_updates(cfg, random.Random(system), 3000)
+    tickets = TICKETS[:6] if arrow else [*TICKETS[:5], "a\udc80"]
+    updates = _random_updates(cfg, random.Random(system), 3000, tickets)
     collector = Collector(system, Path("updates.json"))
     updates_to_table(updates, cfg, collector)
     expected, quarantined = _reference(updates, cfg)
     assert collector.columns is not None
     names = [C.EVENT_ID, C.CASE, C.ACTIVITY, C.TIMESTAMP, C.RESOURCE, C.AMOUNT, C.CURRENCY,
              C.ORDER_ID, *cfg.evidence_fields.values()]
-    got = [{**{name: collector.columns[name][i] for name in names}, "row": collector.rows[i]}
+    assert isinstance(collector.columns[C.CASE], pa.Array) is arrow
+    columns = {name: (column.to_pylist() if isinstance(column, pa.Array) else column)
+               for name, column in collector.columns.items()}
+    got = [{**{name: columns[name][i] for name in names}, "row": collector.rows[i]}
            for i in range(len(collector.rows))]
     assert got == expected
+    assert columns[C.LIFECYCLE] == ["complete"] * len(got)
+    assert columns[C.CHANNEL] == [cfg.channel] * len(got)
     assert [(p["row"], p["value"]) for p in collector.problems] == quarantined
     assert collector.skipped == len(updates.ticket) - len(expected) - len(quarantined)
     assert expected and quarantined  # the random updates reach every branch

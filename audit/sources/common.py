@@ -326,16 +326,23 @@ def _object_frame(records: list[dict[str, str | None]]) -> pd.DataFrame:
     return pd.DataFrame(data, dtype=object, copy=False)
 
 
-def _column_frame(columns: dict[str, list[object]], length: int) -> tuple[pd.DataFrame, bool]:
-    """Columns given as lists (all `length` long), in the given order, and whether all of
-    them are Arrow-backed text: a column of str and None becomes the pandas string column
-    that the normaliser would make of it (no object column of every cell first, and no
-    check of every cell by pandas); any other column stays an object column."""
+def _column_frame(columns: dict[str, list[object] | pa.Array],
+                  length: int) -> tuple[pd.DataFrame, bool]:
+    """Columns given as lists or Arrow text arrays (all `length` long), in the given order,
+    and whether all of them are Arrow-backed text: a column of str and None becomes the
+    pandas string column that the normaliser would make of it (no object column of every
+    cell first, and no check of every cell by pandas); any other column stays an object
+    column."""
     if not length:
         return pd.DataFrame(), False
     data: dict[str, object] = {}
     arrow = True
     for name, cells in columns.items():
+        if isinstance(cells, pa.Array):
+            text = cells.cast(pa.large_string())
+            data[name] = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([text])),
+                                   copy=False)
+            continue
         try:
             text = pa.array(cells, type=pa.large_string())
         except (pa.ArrowTypeError, pa.ArrowInvalid):
@@ -373,7 +380,7 @@ class Collector:
     skipped: int = 0
     """Records read that state nothing the log records (e.g. a ticket update of tags only)."""
     notes: list[str] = field(default_factory=list)
-    columns: dict[str, list[object]] | None = None
+    columns: dict[str, list[object] | pa.Array] | None = None
     """Records given column by column (`add_columns`) instead of one dict each."""
 
     def duplicate(self, key: str, row: int, content: Content) -> bool:
@@ -400,8 +407,10 @@ class Collector:
         self.records.append(record)
         self.rows.append(row)
 
-    def add_columns(self, rows: list[int], columns: dict[str, list[object]]) -> None:
-        """All records at once, as columns of equal length (the only records read)."""
+    def add_columns(self, rows: list[int],
+                    columns: dict[str, list[object] | pa.Array]) -> None:
+        """All records at once, as columns of equal length (lists of cells, or Arrow text
+        arrays), the only records read."""
         if self.records or self.columns is not None:
             raise ValueError("add_columns: records were added already")
         self.columns = columns

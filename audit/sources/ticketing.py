@@ -184,24 +184,45 @@ def _fields_used(cfg: TicketingConfig) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def update_order(tickets: list[str], times: list[str], rows: list[int]) -> list[int]:
-    """Positions of the updates by ticket, time (both as texts, compared as Python compares
-    them), row, then position: equal keys keep their reading order."""
-    n = len(tickets)
+def _text_array(values: list[str] | list[str | None]) -> pa.Array | None:
+    """The texts as an Arrow column, or None where Arrow cannot hold one (a lone surrogate
+    has no UTF-8)."""
     try:
-        table = pa.table({"ticket": pa.array(tickets, type=pa.large_string()),
-                          "time": pa.array(times, type=pa.large_string()),
-                          "row": pa.array(rows, type=pa.int64())})
-    except (pa.ArrowException, UnicodeError):  # e.g. a lone surrogate: no UTF-8 for Arrow
+        return pa.array(values, type=pa.large_string())
+    except (pa.ArrowException, UnicodeError):
+        return None
+
+
+def update_order(tickets: list[str], times: list[str], rows: list[int], *,
+                 texts: tuple[pa.Array | None, pa.Array | None] | None = None) -> list[int]:
+    """Positions of the updates by ticket, time (both as texts, compared as Python compares
+    them), row, then position: equal keys keep their reading order. `texts`: the tickets and
+    times as Arrow columns (`_text_array`), if made already."""
+    n = len(tickets)
+    ticket_text, time_text = texts or (_text_array(tickets), _text_array(times))
+    if ticket_text is None or time_text is None:  # e.g. a lone surrogate
         ticket_codes = pd.factorize(object_array(tickets), sort=True)[0]
         time_codes = pd.factorize(object_array(times), sort=True)[0]
         order: list[int] = np.lexsort((np.arange(n), np.asarray(rows, dtype=np.int64),
                                        time_codes, ticket_codes)).tolist()
         return order
+    table = pa.table({"ticket": ticket_text, "time": time_text,
+                      "row": pa.array(rows, type=pa.int64())})
     # Arrow's sort is stable and compares UTF-8 bytes, which order as the code points do.
     ranked: list[int] = pc.sort_indices(table, sort_keys=[
         ("ticket", "ascending"), ("time", "ascending"), ("row", "ascending")]).to_pylist()
     return ranked
+
+
+def _per_ticket(tickets: pa.Array, known: dict[str, dict[str, str]], name: str,
+                ) -> pa.Array:
+    """Each update's ticket's `known` value of `name` (null where none), looked up once
+    per ticket."""
+    if not name or not known:
+        return pa.nulls(len(tickets), type=pa.large_string())
+    coded = pc.dictionary_encode(tickets)
+    values = [known.get(t, {}).get(name) for t in coded.dictionary.to_pylist()]
+    return pa.array(values, type=pa.large_string()).take(coded.indices)
 
 
 def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
@@ -235,41 +256,65 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                 parsed[text] = money(parse_major(text))
             except BadValue as exc:
                 parsed[text] = exc
-    order = update_order(u.ticket, u.time, u.row)
+    texts = (_text_array(u.ticket), _text_array(u.time))
+    order = update_order(u.ticket, u.time, u.row, texts=texts)
     kept = [k for k in order if activity[k] is not None]
     collector.skipped += len(order) - len(kept)
-    texts = _take(amount_text, kept)
+    texts_of_amounts = _take(amount_text, kept)
     good = {t: a for t, a in parsed.items() if isinstance(a, str)}
     amounts: list[str | None]
     if len(good) == len(parsed):  # no bad amount: none to quarantine
-        amounts = [good[t] if t else None for t in texts]
+        amounts = [good[t] if t else None for t in texts_of_amounts]
     else:
         rows, kept, amounts = kept, [], []
-        for k, text in zip(rows, texts, strict=True):
+        for k, text in zip(rows, texts_of_amounts, strict=True):
             amount = parsed[text] if text else None
             if isinstance(amount, BadValue):
                 collector.quarantine(u.row[k], C.AMOUNT, text, str(amount))
                 continue
             kept.append(k)
             amounts.append(amount)
-    tickets = _take(u.ticket, kept)
-    states = [known.get(t, {}) for t in tickets]
-    currency_field, order_field = cfg.currency_field or "", cfg.order_field or ""
-    columns: dict[str, list[object]] = {
-        C.EVENT_ID: _take(u.record_id, kept),
-        C.CASE: list(tickets),
-        C.ACTIVITY: _take(activity, kept),
-        C.TIMESTAMP: _take(u.time, kept),
-        C.RESOURCE: _take(u.author, kept),
-        C.LIFECYCLE: ["complete"] * len(kept),
-        C.AMOUNT: list(amounts),
-        C.CURRENCY: [None if a is None else s.get(currency_field)
-                     for a, s in zip(amounts, states, strict=True)],
-        C.CHANNEL: [cfg.channel] * len(kept),
-        C.TICKET_ID: list(tickets),
-        C.ORDER_ID: [s.get(order_field) for s in states],
-    }
     at = np.asarray(kept, dtype=np.intp)
+    ticket_text, time_text = texts
+    columns: dict[str, list[object] | pa.Array]
+    if ticket_text is not None and time_text is not None:
+        # The ticket and time columns Arrow holds already (for the order): taken in Arrow,
+        # and the per-ticket values looked up once per ticket.
+        tickets = ticket_text.take(at)
+        amount_column = pa.array(amounts, type=pa.large_string())
+        currency = _per_ticket(tickets, known, cfg.currency_field or "")
+        columns = {
+            C.EVENT_ID: _take(u.record_id, kept),
+            C.CASE: tickets,
+            C.ACTIVITY: _take(activity, kept),
+            C.TIMESTAMP: time_text.take(at),
+            C.RESOURCE: _take(u.author, kept),
+            C.LIFECYCLE: pa.repeat(pa.scalar("complete", pa.large_string()), len(kept)),
+            C.AMOUNT: amount_column,
+            C.CURRENCY: pc.if_else(pc.is_null(amount_column),
+                                   pa.scalar(None, pa.large_string()), currency),
+            C.CHANNEL: pa.repeat(pa.scalar(cfg.channel, pa.large_string()), len(kept)),
+            C.TICKET_ID: tickets,
+            C.ORDER_ID: _per_ticket(tickets, known, cfg.order_field or ""),
+        }
+    else:  # a text Arrow cannot hold: lists, as the collector takes any cells
+        ticket_list = _take(u.ticket, kept)
+        states = [known.get(t, {}) for t in ticket_list]
+        currency_field, order_field = cfg.currency_field or "", cfg.order_field or ""
+        columns = {
+            C.EVENT_ID: _take(u.record_id, kept),
+            C.CASE: list(ticket_list),
+            C.ACTIVITY: _take(activity, kept),
+            C.TIMESTAMP: _take(u.time, kept),
+            C.RESOURCE: _take(u.author, kept),
+            C.LIFECYCLE: ["complete"] * len(kept),
+            C.AMOUNT: list(amounts),
+            C.CURRENCY: [None if a is None else s.get(currency_field)
+                         for a, s in zip(amounts, states, strict=True)],
+            C.CHANNEL: [cfg.channel] * len(kept),
+            C.TICKET_ID: list(ticket_list),
+            C.ORDER_ID: [s.get(order_field) for s in states],
+        }
     for source_field, column in cfg.evidence_fields.items():
         columns[column] = [v or None for v in _dense(changed[source_field], n)[at].tolist()]
     collector.add_columns(_take(u.row, kept), columns)
