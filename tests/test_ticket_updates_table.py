@@ -105,13 +105,19 @@ def _reference(u: Updates, cfg: TicketingConfig) -> tuple[list[dict[str, object]
 
 
 @pytest.mark.parametrize("arrow", [True, False], ids=["arrow", "lists"])
+@pytest.mark.parametrize("own", [True, False], ids=["own-activities", "no-own-activity"])
 @pytest.mark.parametrize("system", ["zendesk", "jira", "servicenow"])
-def test_updates_to_table_matches_the_per_update_definition(system: str, arrow: bool) -> None:
+def test_updates_to_table_matches_the_per_update_definition(system: str, arrow: bool,
+                                                            own: bool) -> None:
     """Both ways of making the columns: Arrow's (tickets and times Arrow can hold) and
-    lists' (a ticket with a lone surrogate, which has no UTF-8)."""
+    lists' (a ticket with a lone surrogate, which has no UTF-8); with updates that have an
+    activity of their own (e.g. Jira's creation) and with none that has."""
     cfg = load_sources_config().ticketing[system]
     tickets = TICKETS[:6] if arrow else [*TICKETS[:5], "a\udc80"]
     updates = _random_updates(cfg, random.Random(system), 3000, tickets)
+    if not own:
+        updates.activity = [None] * len(updates.activity)
+    assert any(updates.activity) is own
     collector = Collector(system, Path("updates.json"))
     updates_to_table(updates, cfg, collector)
     expected, quarantined = _reference(updates, cfg)

@@ -140,9 +140,12 @@ def _activities(updates: Updates, cfg: TicketingConfig,
     changed to its value (or a public comment), else the label field's value, else None.
     `changed`: the fields' changes (`_changed`), the rules' and the label's among them."""
     n = len(updates.activity)
-    activity = object_array([a or None for a in updates.activity])
-    open_ = np.fromiter((a is None for a in activity.tolist()), dtype=np.bool_,
-                        count=len(activity))
+    if any(updates.activity):
+        activity = object_array([a or None for a in updates.activity])
+        open_ = np.fromiter((a is None for a in activity.tolist()), dtype=np.bool_, count=n)
+    else:  # no update has an activity of its own (Zendesk's, ServiceNow's)
+        activity = object_array(None, n)
+        open_ = np.ones(n, dtype=np.bool_)
     values: dict[str, tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]] = {}
     for rule in cfg.activities:
         if not open_.any():
@@ -214,15 +217,14 @@ def update_order(tickets: list[str], times: list[str], rows: list[int], *,
     return ranked
 
 
-def _per_ticket(tickets: pa.Array, known: dict[str, dict[str, str]], name: str,
+def _per_ticket(tickets: pa.DictionaryArray, known: dict[str, dict[str, str]], name: str,
                 ) -> pa.Array:
     """Each update's ticket's `known` value of `name` (null where none), looked up once
-    per ticket."""
+    per ticket. `tickets`: dictionary-encoded."""
     if not name or not known:
         return pa.nulls(len(tickets), type=pa.large_string())
-    coded = pc.dictionary_encode(tickets)
-    values = [known.get(t, {}).get(name) for t in coded.dictionary.to_pylist()]
-    return pa.array(values, type=pa.large_string()).take(coded.indices)
+    values = [known.get(t, {}).get(name) for t in tickets.dictionary.to_pylist()]
+    return pa.array(values, type=pa.large_string()).take(tickets.indices)
 
 
 def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
@@ -281,8 +283,9 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         # The ticket and time columns Arrow holds already (for the order): taken in Arrow,
         # and the per-ticket values looked up once per ticket.
         tickets = ticket_text.take(at)
+        coded = pc.dictionary_encode(tickets)
         amount_column = pa.array(amounts, type=pa.large_string())
-        currency = _per_ticket(tickets, known, cfg.currency_field or "")
+        currency = _per_ticket(coded, known, cfg.currency_field or "")
         columns = {
             C.EVENT_ID: _take(u.record_id, kept),
             C.CASE: tickets,
@@ -295,7 +298,7 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                                    pa.scalar(None, pa.large_string()), currency),
             C.CHANNEL: pa.repeat(pa.scalar(cfg.channel, pa.large_string()), len(kept)),
             C.TICKET_ID: tickets,
-            C.ORDER_ID: _per_ticket(tickets, known, cfg.order_field or ""),
+            C.ORDER_ID: _per_ticket(coded, known, cfg.order_field or ""),
         }
     else:  # a text Arrow cannot hold: lists, as the collector takes any cells
         ticket_list = _take(u.ticket, kept)
