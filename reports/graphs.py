@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from lxml import etree
 
@@ -79,6 +80,25 @@ class Dfg:
             cases=self.cases)
 
 
+def _seconds_to_next(times: Any, at: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+    """Seconds from the time at each position of `at` to the next one (NaN where either is
+    missing): what ``(times.shift(-1) - times).dt.total_seconds()`` gives there, from the
+    times' integers for a datetime column (no timedelta column of every event)."""
+    if isinstance(times, pd.arrays.DatetimeArray):
+        unit = times.unit
+        values = times.to_numpy(dtype=f"datetime64[{unit}]")  # UTC, without the zone
+        ticks = values.view(np.int64)
+        per_second = np.timedelta64(1, "s") // np.timedelta64(1, unit)
+        seconds: npt.NDArray[np.float64] = (ticks[at + 1] - ticks[at]) / per_second
+        missing = np.isnat(values)
+        if missing.any():
+            seconds[missing[at] | missing[at + 1]] = np.nan
+        return seconds
+    series = pd.Series(times)
+    shown: npt.NDArray[np.float64] = (series.shift(-1) - series).dt.total_seconds().to_numpy()
+    return shown[at]
+
+
 def discover_dfg(log: pd.DataFrame) -> Dfg:
     """The DFG of a canonical log; events of a case in time order (ties: log order).
 
@@ -112,11 +132,10 @@ def discover_dfg(log: pd.DataFrame) -> Dfg:
     codes = codes.astype(np.int64)
     width = max(len(names), 1)
     ends = np.r_[starts[1:], True]
-    times = pd.Series(log[C.TIMESTAMP].array if in_order else log[C.TIMESTAMP].array.take(order))
-    delta = (times.shift(-1) - times).dt.total_seconds().to_numpy()
     inner = np.flatnonzero(~ends)  # an event followed by another of its case
+    times = log[C.TIMESTAMP].array if in_order else log[C.TIMESTAMP].array.take(order)
     pair = codes[inner] * width + codes[inner + 1]
-    grouped = pd.Series(delta[inner]).groupby(pair, sort=True)
+    grouped = pd.Series(_seconds_to_next(times, inner)).groupby(pair, sort=True)
     stats = pd.DataFrame({"count": grouped.size(), "median": grouped.median()})
     label = [str(n) for n in names]
     edges = sorted((DfgEdge(label[k // width], label[k % width], int(count), float(median))

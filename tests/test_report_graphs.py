@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from importlib.resources import as_file, files
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from lxml import etree
@@ -23,6 +24,7 @@ from audit import canonical as C
 from audit.ingest import import_sources
 from reports.graphs import (
     FONTS,
+    _seconds_to_next,
     dfg_dot,
     discover_dfg,
     dot_string,
@@ -274,3 +276,25 @@ def test_dfg_top_keeps_the_most_frequent_activities(demo_log: pd.DataFrame) -> N
     assert min(top.activities.values()) >= sorted(dfg.activities.values())[-3]
     assert all(e.source in top.activities and e.target in top.activities for e in top.edges)
     assert dfg.top(len(dfg.activities)) is dfg
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "s"])
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", None])
+def test_seconds_to_the_next_event_equal_pandas_timedeltas(unit: str, zone: str | None) -> None:
+    """From the times' integers, the seconds pandas' timedeltas give: fractions, negative
+    steps, a daylight-saving change and missing times (NaN on both sides of one)."""
+    times = pd.Series(pd.to_datetime(
+        ["2026-01-01T00:00:00.123456789", None, "2026-01-01T00:00:01",
+         "2026-01-03T05:00:00", "2025-12-31T00:00:00.5", "2026-03-29T01:30:00",
+         "2026-03-29T03:30:00", "2026-03-29T03:30:00"], format="ISO8601"))
+    if zone is not None:
+        times = times.dt.tz_localize(zone)
+    values = times.dt.as_unit(unit).array
+    at = np.arange(len(values) - 1)
+    expected = (pd.Series(values).shift(-1) - pd.Series(values)).dt.total_seconds()
+    got = _seconds_to_next(values, at)
+    assert np.array_equal(got, expected.to_numpy()[at], equal_nan=True)
+    assert np.isnan(got[:2]).all() and not np.isnan(got[2:]).any()
+    # Not a datetime column (as a log may hold before it is normalised): pandas' way.
+    deltas = pd.Series(pd.to_timedelta([0, 1.5, 4], unit="s")).array
+    assert _seconds_to_next(deltas, np.arange(2)).tolist() == [1.5, 2.5]

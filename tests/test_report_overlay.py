@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 from collections import Counter
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -18,12 +19,15 @@ from reports.evidence import attach_case_graphs
 from reports.graphs import render_dot
 from reports.html import render_report, report_graphs
 from reports.overlay import (
+    CaseDeviations,
     ChannelOverlay,
+    Deviations,
     SopGraph,
     TaskCounts,
     channel_overlays,
     overlay_dot,
     run_deviations,
+    task_counts,
 )
 from reports.view import build_view
 
@@ -212,3 +216,45 @@ def test_projection_of_a_shuffled_log_equals_that_of_the_sorted_one(run: CheckRu
         assert list(mine.columns) == list(theirs.columns)
         for column in mine.columns:
             assert mine[column].tolist() == theirs[column].tolist(), column
+
+
+def _task_counts_one_by_one(deviations: Deviations, channel: str) -> dict[str, TaskCounts]:
+    """Per task of one channel, case by case, from the definitions of TaskCounts."""
+    counts: dict[str, TaskCounts] = {}
+    for case in deviations.cases.values():
+        if case.channel != channel:
+            continue
+        kinds = [(kind, task, ids) for kind, task, ids in case.deviations]
+        for task in case.sync_tasks:
+            counts.setdefault(task, TaskCounts()).sync += 1
+        for task in {t for kind, t, _ in kinds if kind == "skipped"}:
+            counts.setdefault(task, TaskCounts()).skipped += 1
+        for task in {t for kind, t, _ in kinds if kind == "wrong-order"}:
+            counts.setdefault(task, TaskCounts()).wrong_order += 1
+        for kind, task, ids in kinds:
+            if kind == "inserted":
+                counts.setdefault(task, TaskCounts()).inserted += max(len(ids), 1)
+        for task in {t for kind, t, _ in kinds if kind == "inserted"}:
+            counts.setdefault(task, TaskCounts()).inserted_cases += 1
+    return counts
+
+
+def test_task_counts_of_all_channels_equal_those_counted_case_by_case(run: CheckRun) -> None:
+    rng = random.Random(5)
+    tasks = ["Receive", "Approve", "Pay", "Close", HOSTILE]
+    syncs = [frozenset(rng.sample(tasks, rng.randrange(len(tasks)))) for _ in range(6)]
+    made = Deviations(source="conformance result")
+    for k in range(2000):
+        deviations = tuple(
+            (rng.choice(["skipped", "wrong-order", "inserted"]), rng.choice(tasks),
+             tuple(f"e{k}-{j}" for j in range(rng.randrange(3))))
+            for _ in range(rng.choice([0, 0, 0, 1, 2, 4])))
+        made.cases[f"c{k}"] = CaseDeviations(f"c{k}", rng.choice(["", "shop", "store"]),
+                                             deviations, rng.choice(syncs))
+    for deviations in (made, run_deviations(run)):
+        channels = {case.channel for case in deviations.cases.values()}
+        counted = task_counts(deviations)
+        assert set(counted) == channels
+        for channel in channels:
+            assert counted[channel] == _task_counts_one_by_one(deviations, channel), channel
+    assert any(c.inserted_cases < c.inserted for c in task_counts(made)["shop"].values())
