@@ -238,6 +238,8 @@ def test_concat_coded_released_frames_give_the_concat_of_each_column() -> None:
     parts[1] = parts[1].drop(columns=["time", "nullable"])  # missing there: NA in the concat
     parts[2]["int"] = parts[2]["int"] / 2  # int64 in two files, float64 in one
     parts[0]["evidence:photo"] = parts[0]["arrow"]
+    parts[2]["evidence:receipt"] = parts[2]["python"]  # first in a later file: last column
+    parts[1]["late"] = 1.5
     for part in parts:
         part[C.ACTIVITY] = part["python"]
         compact(part)
@@ -246,6 +248,7 @@ def test_concat_coded_released_frames_give_the_concat_of_each_column() -> None:
     joined = concat_coded(parts, release=True)
     assert all(len(p.columns) == 0 for p in parts)
     assert list(joined.columns) == list(expected.columns) == list(kept.columns)
+    assert list(expected.columns)[-2:] == ["late", "evidence:receipt"]
     for name in expected.columns:
         got, want = joined[name], expected[name]
         assert got.equals(kept[name]), name
