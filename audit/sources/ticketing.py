@@ -178,7 +178,7 @@ def _activities(updates: Updates, cfg: TicketingConfig,
     return result
 
 
-def _fields_used(cfg: TicketingConfig) -> list[str]:
+def fields_used(cfg: TicketingConfig) -> list[str]:
     """The change fields the mapping reads: activity rules, label, order, currency, amounts
     and evidence."""
     names = [rule.field for rule in cfg.activities if rule.field != "comment"]
@@ -229,13 +229,17 @@ def _per_ticket(tickets: pa.DictionaryArray, known: dict[str, dict[str, str]], n
 
 def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                      collector: Collector,
-                     ticket_fields: dict[str, dict[str, str]] | None = None) -> None:
+                     ticket_fields: dict[str, dict[str, str]] | None = None, *,
+                     changed: dict[str, dict[int, str | None]] | None = None) -> None:
     """Turn updates into records in `collector` (ordered by ticket, time and row);
     `ticket_fields` are values known per ticket outside the updates (e.g. Jira's `fields`
-    at creation)."""
+    at creation). `changed`: what `_changed` gives for the fields the mapping reads
+    (`fields_used`), where the adapter collected it while reading; the updates' own
+    `changes` are then not read."""
     u = updates if isinstance(updates, Updates) else Updates.of(updates)
     n = len(u.ticket)
-    changed = _changed(u.changes, _fields_used(cfg))
+    if changed is None:
+        changed = _changed(u.changes, fields_used(cfg))
     # Order number and currency per ticket: the ticket's own fields, else the first
     # non-empty value its updates state, in reading order.
     known: dict[str, dict[str, str]] = {t: dict(v) for t, v in (ticket_fields or {}).items()}

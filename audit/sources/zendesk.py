@@ -27,7 +27,7 @@ from audit.gcpause import paused_gc
 from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates
 from audit.sources.common import Collector, wrong_shape
 from audit.sources.config import TicketingConfig
-from audit.sources.ticketing import UpdateRow, Updates, updates_to_table
+from audit.sources.ticketing import UpdateRow, Updates, fields_used, updates_to_table
 
 SYSTEM = "zendesk"
 
@@ -152,6 +152,11 @@ def _typed(path: Path, text: str, cfg: TicketingConfig) -> Collector | None:
     updates: list[UpdateRow] = []
     keys: list[str] = []
     authors: dict[object, str | None] = {None: None, -1: None, "-1": None}
+    # The changes of the fields the mapping reads, by update position, collected here (what
+    # `_changed` would find in the updates' changes): the others are not kept at all.
+    changed: dict[str, dict[int, str | None]] = {name: {} for name in fields_used(cfg)}
+    read = changed.get
+    unchanged: dict[str, str | None] = {}  # every update's changes: not read
     for number, audit in enumerate(document.audits or [], start=1):
         ticket, audit_id = str(audit.ticket_id), audit.id
         key = (f"{SYSTEM}:{ticket}:row{number}" if audit_id is UNSET
@@ -167,23 +172,26 @@ def _typed(path: Path, text: str, cfg: TicketingConfig) -> Collector | None:
             author = authors[author_id]
         except KeyError:
             author = authors[author_id] = users.get(str(author_id), str(author_id))
-        changes: dict[str, str | None] = {}
+        position = len(updates)
         public = False
         for event in audit.events or ():
             kind = event.type
             if (kind == "Create" or kind == "Change") and event.field_name is not UNSET:
+                name = event.field_name
+                hit = read(name if type(name) is str else str(name))
+                if hit is None:  # a field the mapping does not read
+                    continue
                 value = event.value
                 if value is not None and type(value) is not str:
                     value = " ".join(str(v) for v in value) if isinstance(value, list) \
                         else str(value)
-                name = event.field_name
-                changes[name if type(name) is str else str(name)] = value
+                hit[position] = value
             elif kind == "Comment" and bool(event.public):
                 public = True
-        updates.append((ticket, time, author, key, number, changes, public, None, None))
+        updates.append((ticket, time, author, key, number, unchanged, public, None, None))
     if len(set(keys)) < len(keys):
         return None
-    updates_to_table(Updates.of_rows(updates), cfg, collector)
+    updates_to_table(Updates.of_rows(updates), cfg, collector, changed=changed)
     return collector
 
 
