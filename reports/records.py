@@ -10,6 +10,12 @@ FINDING_COLUMNS = ("rule", "name", "severity", "case_id", "timestamp", "message"
                    "waived", "waiver_reason", "fingerprint", "evidence")
 
 
+_json_text = json.JSONEncoder(ensure_ascii=False, default=str).encode
+"""``json.dumps(value, ensure_ascii=False, default=str)``, with one encoder made once
+(`json.dumps` makes one per call with these arguments: a third of its time for a finding's
+evidence)."""
+
+
 def flat_value(value: Any) -> Any:
     """A finding field as one cell: lists joined with '; ', dicts as JSON, None as ''.
 
@@ -18,7 +24,7 @@ def flat_value(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return "; ".join(map(str, value))
     if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, default=str)
+        return _json_text(value)
     if value is None:
         return ""
     return value
