@@ -201,7 +201,7 @@ def _first_by(keys: pd.Series, values: pd.Series) -> pd.Series:
     its first non-missing value. Where the keys come sorted already (a ticket's events are
     its provisional case's, which the events are in order of), each key is a run of
     neighbours: the runs are found in Arrow and their first values in numpy, with no hash
-    of every key (2M tickets and charges at 1M cases)."""
+    of every key (5.3M ticket events and 1M charge events at 1M cases)."""
     if len(keys) < 2 or not C.in_order(pd.DataFrame({"key": keys}, copy=False), ["key"]):
         return values.groupby(keys, sort=True).first()
     ids = C.arrow_array(keys)
@@ -215,10 +215,9 @@ def _first_by(keys: pd.Series, values: pd.Series) -> pd.Series:
     firsts = given[np.r_[True, of_run[1:] != of_run[:-1]]] if len(given) else given
     at = np.full(int(run[-1]) + 1, -1, dtype=np.int64)
     at[run[firsts]] = firsts
-    first = pd.Series(values.array.take(at, allow_fill=True), dtype="string",
-                      index=pd.Index(keys.array.take(np.flatnonzero(starts)), dtype="string",
-                                     name=keys.name), name=values.name)
-    return first
+    return pd.Series(values.array.take(at, allow_fill=True), dtype="string",
+                     index=pd.Index(keys.array.take(np.flatnonzero(starts)), dtype="string",
+                                    name=keys.name), name=values.name)
 
 
 @dataclass
