@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import pickle
 import traceback
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -173,23 +174,27 @@ def _severity_overrides(ruleset: RuleSet, policy: Policy) -> dict[str, str]:
     return overrides
 
 
+_case_and_rule = operator.attrgetter("case_id", "rule")
+
+
 def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: RuleSet,
                     policy: Policy, as_of: datetime
                     ) -> tuple[list[Finding], list[WaiverStatus], int]:
     """Precedences (a finding another rule's finding on the same case suppresses is dropped),
     waivers, and the sort by case and rule: (kept findings, waiver statuses, suppressed count).
     Shared by the local engine and the Dask engine's client."""
-    by_name = {r.name: r for r in rules}
+    # Per finding name, the other rules' names whose findings on a case suppress it: a set
+    # intersection per finding, not a walk of every rule present on its case.
+    suppressors: dict[str, frozenset[str]] = {
+        r.name: frozenset(o.name for o in rules if o.name != r.name and r.name in o.suppresses)
+        for r in rules}
     names_per_case: dict[str, set[str]] = {}
     for finding in findings:
         names_per_case.setdefault(finding.case_id, set()).add(finding.name)
-    kept = []
-    for finding in findings:
-        present = names_per_case[finding.case_id]
-        if any(finding.name in by_name[other].suppresses for other in present
-               if other != finding.name):
-            continue
-        kept.append(finding)
+    nobody: frozenset[str] = frozenset()
+    kept = [finding for finding in findings
+            if suppressors.get(finding.name, nobody).isdisjoint(
+                names_per_case[finding.case_id])]
     suppressed = len(findings) - len(kept)
 
     statuses = [WaiverStatus(w, codes=frozenset(r.code for r in ruleset.resolve(w.rule)),
@@ -204,7 +209,7 @@ def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: Rul
             finding.waiver_reason = (f"{w.reason} (approved by {w.approved_by}, "
                                      f"expires {w.expires.isoformat()})")
             break
-    kept.sort(key=lambda f: (f.case_id, f.rule))
+    kept.sort(key=_case_and_rule)
     return kept, statuses, suppressed
 
 

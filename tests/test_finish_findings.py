@@ -1,0 +1,70 @@
+"""rules.engine.finish_findings: precedences, waivers and the order of the findings, against
+the definition written out finding by finding."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+from audit.findings import Finding
+from audit.policy import Waiver, default_policy_path, load_policy
+from audit.rules.base import Rule
+from audit.rules.engine import finish_findings, selected_rules
+from audit.rules.registry import default_rules
+
+
+def _reference(findings: list[Finding], rules: Sequence[Rule]) -> list[Finding]:
+    """A finding is dropped where another rule's finding on its case suppresses it."""
+    by_name = {r.name: r for r in rules}
+    kept = []
+    for finding in findings:
+        present = {f.name for f in findings if f.case_id == finding.case_id}
+        if any(finding.name in by_name[other].suppresses for other in present
+               if other != finding.name):
+            continue
+        kept.append(finding)
+    return sorted(kept, key=lambda f: (f.case_id, f.rule))
+
+
+def test_precedences_and_order_equal_the_definition() -> None:
+    ruleset = default_rules()
+    policy = load_policy(default_policy_path(), known_rules=ruleset.known)
+    rules = selected_rules(ruleset, policy)
+    suppressing = [r for r in rules if r.suppresses]
+    suppressed_names = {name for r in suppressing for name in r.suppresses}
+    # Rules that suppress or are suppressed, more often than the others.
+    pool = [r for r in rules if r.suppresses or r.name in suppressed_names] * 3 + rules
+    rng = random.Random(11)
+    findings = []
+    for k in range(3000):
+        rule = rng.choice(pool)
+        findings.append(Finding(rule=rule.code, name=rule.name, severity=rule.severity,
+                                case_id=f"C{rng.randrange(400)}", event_ids=[f"e{k}"],
+                                activities=[], resources=[], timestamp=None,
+                                message="m"))
+    policy = dataclasses.replace(policy, waivers=())
+    kept, statuses, suppressed = finish_findings(
+        list(findings), rules, ruleset, policy, datetime(2026, 12, 1, tzinfo=UTC))
+    expected = _reference(findings, rules)
+    assert [f.fingerprint for f in kept] == [f.fingerprint for f in expected]
+    assert suppressed == len(findings) - len(expected) > 100  # precedences did apply
+    assert statuses == []
+
+
+def test_waivers_still_apply_to_the_kept_findings() -> None:
+    ruleset = default_rules()
+    policy = load_policy(default_policy_path(), known_rules=ruleset.known)
+    rules = selected_rules(ruleset, policy)
+    rule = next(r for r in rules if r.code == "SD001")
+    findings = [Finding(rule=rule.code, name=rule.name, severity=rule.severity,
+                        case_id=f"C{k}", event_ids=[f"e{k}"], activities=[], resources=[],
+                        timestamp=None, message="m") for k in range(3)]
+    waiver = Waiver(rule="SD001", reason="known", approved_by="CFO",
+                    expires=date(2027, 1, 1), case="C1")
+    kept, statuses, _ = finish_findings(findings, rules, ruleset,
+                                        dataclasses.replace(policy, waivers=(waiver,)),
+                                        datetime(2026, 12, 1, tzinfo=UTC))
+    assert [f.waived for f in kept] == [False, True, False]
+    assert statuses[0].matched == 1
