@@ -222,6 +222,16 @@ class Sheet:
         return f"$A$1:${last}${max(self.rows, 2)}"
 
 
+def _set_level(info: zipfile.ZipInfo, level: int | None) -> None:
+    """The deflate level of an entry opened for streaming: `ZipFile.open(info, "w")` takes it
+    from the ZipInfo, not from the ZipFile, and a ZipInfo made by hand has none, so zlib's
+    default (6) applied. (The attribute is public from Python 3.13 on.)"""
+    if hasattr(info, "compress_level"):
+        info.compress_level = level
+    else:
+        info._compresslevel = level  # type: ignore[attr-defined]
+
+
 class Workbook:
     """A workbook written sheet after sheet: `add_sheet`, rows, the next `add_sheet` (the
     previous sheet is finished), `close`. Use as a context manager; on an exception the
@@ -270,6 +280,7 @@ class Workbook:
     def _begin_sheet(self, entry: str) -> None:
         info = zipfile.ZipInfo(entry, date_time=(1980, 1, 1, 0, 0, 0))
         info.compress_type = zipfile.ZIP_DEFLATED
+        _set_level(info, self._zip.compresslevel)
         stream = self._zip.open(info, "w", force_zip64=True)
 
         def drain() -> None:

@@ -170,3 +170,27 @@ def test_csv_rows_built_by_column_equal_csv_row_per_finding() -> None:
     assert list(csv_rows(findings)) == expected
     assert any(cell == "'=1+1" for row in expected for cell in row)
     assert list(csv_rows([])) == []
+
+
+@pytest.mark.parametrize("level", [1, 9])
+def test_sheets_are_deflated_at_the_workbooks_level(tmp_path: Path, level: int) -> None:
+    """A sheet streamed into the zip is compressed at the Workbook's level (a hand-made
+    ZipInfo carries none, and zipfile then used zlib's default, 6): its compressed size is
+    what zlib gives for its XML at that level, and level 1 and 9 differ."""
+    import zipfile
+    import zlib
+
+    from reports import ooxml
+
+    path = tmp_path / f"level{level}.xlsx"
+    with ooxml.Workbook(path, compresslevel=level) as book:
+        sheet = book.add_sheet("Rows")
+        for k in range(3000):
+            sheet.row([(f"case {k % 97}", 0), (k * 1.5, 0), (f"refund approved by {k % 13}", 0)])
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+        data = z.read(info)
+    deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
+    assert info.compress_size == len(deflate.compress(data) + deflate.flush())
+    other = zlib.compressobj(9 if level == 1 else 1, zlib.DEFLATED, -15)
+    assert info.compress_size != len(other.compress(data) + other.flush())
