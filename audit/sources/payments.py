@@ -33,6 +33,7 @@ from audit.sources.common import (
     BadValue,
     Collector,
     abbreviated_to_utc,
+    minor_money,
     money,
     object_array,
     parse_major,
@@ -240,7 +241,7 @@ def _minor(texts: list[str], currencies: list[str]) -> list[str | None]:
     known: dict[tuple[str, str], str | None] = {}
     for text, currency in set(pairs):
         try:
-            known[text, currency] = money(parse_minor(text, currency))
+            known[text, currency] = minor_money(text, currency)
         except BadValue:
             known[text, currency] = None
     return [known[p] for p in pairs]

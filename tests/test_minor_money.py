@@ -1,0 +1,60 @@
+"""sources.common.minor_money: an amount in minor units as the canonical text, without a
+Decimal where the digits allow, against `money(parse_minor(...))`."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import pytest
+
+from audit.currency import CURRENCIES, minor_units
+from audit.sources.common import BadValue, minor_money, money, parse_minor
+
+
+def _outcome(function: Callable[[str, str], str], text: str, currency: str) -> object:
+    try:
+        return function(text, currency)
+    except BadValue as exc:
+        return ("BadValue", str(exc))
+
+
+def _exact(text: str, currency: str) -> str:
+    return money(parse_minor(text, currency))
+
+
+@pytest.mark.parametrize(("text", "currency", "expected"), [
+    ("4499", "EUR", "44.99"), ("-4499", "usd", "44.99"), ("+7", "EUR", "0.07"),
+    ("0", "EUR", "0.00"), ("-0", "EUR", "0.00"), ("007", "GBP", "0.07"),
+    ("4499", "JPY", "4499"), ("1", "BHD", "0.001"), (" 12 ", "EUR", "0.12"),
+    ("٤٤٩٩", "EUR", "44.99"), ("123456789012345678", "EUR", "1234567890123456.78"),
+    ("1234567890123456789012", "EUR", "12345678901234567890.12"),  # past 18: Decimal's way
+])
+def test_known_amounts(text: str, currency: str, expected: str) -> None:
+    assert minor_money(text, currency) == expected == _exact(text, currency)
+
+
+def test_an_integer_longer_than_python_reads_still_gives_decimals_text() -> None:
+    text = "9" * 5000  # int() refuses more than 4,300 digits; Decimal does not (it rounds
+    assert minor_money(text, "EUR") == _exact(text, "EUR")  # to 28 digits when scaled)
+
+
+def test_equals_the_decimal_reading_on_generated_texts() -> None:
+    rng = random.Random(7)
+    by_units: dict[int, str] = {}
+    for code in sorted(CURRENCIES):
+        by_units.setdefault(minor_units(code), code)
+    assert set(by_units) >= {0, 2, 3}
+    currencies = [*by_units.values(), "usd", "Eur", "XXX", ""]
+    bad = 0
+    for _ in range(20_000):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randrange(1, 22)))
+        text = (rng.choice(["", "-", "+", " ", "-0"]) + digits
+                + rng.choice(["", "", " ", "\t", ".5", "e2", "x"]))
+        if rng.random() < 0.02:
+            text = rng.choice(["", " ", "-", "+", "1,5", "١٢", "٤٤٩٩"])
+        currency = rng.choice(currencies)
+        got = _outcome(minor_money, text, currency)
+        assert got == _outcome(_exact, text, currency), (text, currency)
+        bad += isinstance(got, tuple)
+    assert 2_000 < bad < 18_000  # both readings' errors compared, not only values
