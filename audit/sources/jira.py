@@ -15,6 +15,7 @@ gave.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -95,6 +96,51 @@ def load_issues(path: Path, text: str | None = None) -> list[dict[str, Any]]:
     return issues
 
 
+@dataclass
+class _Reading:
+    """What the typed and the general way of reading an export collect, issue after issue:
+    the updates, each issue's own fields, the times to read and the record number."""
+
+    cfg: TicketingConfig
+    collector: Collector
+    updates: list[UpdateRow] = field(default_factory=list)
+    fields_of: dict[str, dict[str, str]] = field(default_factory=dict)
+    times: list[tuple[int, str, object]] = field(default_factory=list)
+    """Per update: where its quarantine row would go, the field and its value. Times are
+    read after the loop, column-wise; a bad one is quarantined in its reading order."""
+    number: int = 0
+    """The record number of the last record read (an issue, then each of its histories)."""
+
+    def issue(self, key: str, fields: dict[str, Any], histories: int) -> bool:
+        """An issue's own fields (order number, currency) and its creation, an update of its
+        own; False where the issue was read before: counted as a duplicate or quarantined,
+        its `histories` counted as read and not read again."""
+        cfg, collector = self.cfg, self.collector
+        self.number += 1
+        known = {name: str(fields[name]) for name in (cfg.order_field, cfg.currency_field)
+                 if name and fields.get(name) not in (None, "")}
+        self.fields_of.setdefault(key, {}).update(known)
+        created_key = f"{SYSTEM}:{key}:created"
+        if created_key in collector.seen:
+            collector.duplicate(created_key, self.number, partial(_content, fields))
+            self.number += histories
+            collector.deduplicated += histories
+            return False
+        collector.seen[created_key] = (self.number, partial(_content, fields))
+        if cfg.created_activity and fields.get("created"):
+            requested = fields.get(cfg.requested_amount_field or "")
+            self.times.append((len(collector.problems), "fields.created", fields["created"]))
+            self.updates.append((key, str(fields["created"]), _person(fields.get("reporter")),
+                                 created_key, self.number, {}, False, cfg.created_activity,
+                                 None if requested in (None, "") else str(requested)))
+        return True
+
+    def finish(self) -> Collector:
+        updates_to_table(_timed(Updates.of_rows(self.updates), self.times, self.collector),
+                         self.cfg, self.collector, self.fields_of)
+        return self.collector
+
+
 # The typed layout: only the fields `read` uses; the others are skipped while decoding. Struct
 # instances hold no reference to one another, so the cyclic collector need not track them.
 class _Item(msgspec.Struct, gc=False):
@@ -140,36 +186,16 @@ def _typed(path: Path, text: str, cfg: TicketingConfig) -> Collector | None:
             issues = _decode_typed(text).issues
     except (msgspec.DecodeError, RecursionError):  # a ValidationError is a DecodeError
         return None
-    collector = Collector(SYSTEM, path)
-    updates: list[UpdateRow] = []
-    fields_of: dict[str, dict[str, str]] = {}
-    number = 0
-    seen = collector.seen
-    names = [name for name in (cfg.order_field, cfg.currency_field) if name]
-    requested_field = cfg.requested_amount_field or ""
-    times: list[tuple[int, str, object]] = []
+    reading = _Reading(cfg, Collector(SYSTEM, path))
+    collector, updates, times = reading.collector, reading.updates, reading.times
     for issue in issues:
         fields = issue.fields or {}
         changelog = issue.changelog
         histories = (None if changelog is None else changelog.histories) or []
         key = str(issue.key)
-        number += 1
-        known = {name: str(fields[name]) for name in names
-                 if fields.get(name) not in (None, "")}
-        fields_of.setdefault(key, {}).update(known)
-        created_key = f"{SYSTEM}:{key}:created"
-        if created_key in seen:
-            collector.duplicate(created_key, number, partial(_content, fields))
-            number += len(histories)
-            collector.deduplicated += len(histories)
+        if not reading.issue(key, fields, len(histories)):
             continue
-        seen[created_key] = (number, partial(_content, fields))
-        if cfg.created_activity and fields.get("created"):
-            requested = fields.get(requested_field)
-            times.append((len(collector.problems), "fields.created", fields["created"]))
-            updates.append((key, str(fields["created"]), _person(fields.get("reporter")),
-                            created_key, number, {}, False, cfg.created_activity,
-                            None if requested in (None, "") else str(requested)))
+        number = reading.number
         for history in histories:
             number += 1
             created = history.created
@@ -195,9 +221,8 @@ def _typed(path: Path, text: str, cfg: TicketingConfig) -> Collector | None:
             updates.append((key, time, _person(history.author),
                             f"{SYSTEM}:{key}:{history_id}", number, changes, False, None,
                             None))
-    updates_to_table(_timed(Updates.of_rows(updates), times, collector), cfg, collector,
-                     fields_of)
-    return collector
+        reading.number = number
+    return reading.finish()
 
 
 def read(path: Path, cfg: TicketingConfig) -> Collector:
@@ -207,16 +232,8 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
         return typed
     issues = load_issues(path, text)
     del text
-    collector = Collector(SYSTEM, path)
-    updates: list[UpdateRow] = []
-    fields_of: dict[str, dict[str, str]] = {}
-    number = 0
-    seen = collector.seen
-    names = [name for name in (cfg.order_field, cfg.currency_field) if name]
-    requested_field = cfg.requested_amount_field or ""
-    # Per update: where its quarantine row would go, the field and its value. Times are
-    # read after the loop, column-wise; a bad one is quarantined in its reading order.
-    times: list[tuple[int, str, object]] = []
+    reading = _Reading(cfg, Collector(SYSTEM, path))
+    updates, times = reading.updates, reading.times
     for ordinal, issue in enumerate(issues, start=1):
         key_value, fields = issue["key"], issue.get("fields") or {}
         if type(key_value) is not str and type(key_value) is not int:
@@ -230,23 +247,9 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
         if type(histories) is not list:
             raise wrong_shape(path, ordinal, "changelog.histories", "a list")
         key = str(key_value)
-        number += 1
-        known = {name: str(fields[name]) for name in names
-                 if fields.get(name) not in (None, "")}
-        fields_of.setdefault(key, {}).update(known)
-        created_key = f"{SYSTEM}:{key}:created"
-        if created_key in seen:
-            collector.duplicate(created_key, number, partial(_content, fields))
-            number += len(histories)
-            collector.deduplicated += len(histories)
+        if not reading.issue(key, fields, len(histories)):
             continue
-        seen[created_key] = (number, partial(_content, fields))
-        if cfg.created_activity and fields.get("created"):
-            requested = fields.get(requested_field)
-            times.append((len(collector.problems), "fields.created", fields["created"]))
-            updates.append((key, str(fields["created"]), _person(fields.get("reporter")),
-                            created_key, number, {}, False, cfg.created_activity,
-                            None if requested in (None, "") else str(requested)))
+        number, collector = reading.number, reading.collector
         for h, history in enumerate(histories):
             if type(history) is not dict:
                 raise wrong_shape(path, ordinal, f"changelog.histories[{h}]", "an object")
@@ -276,9 +279,8 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
             updates.append((key, time, _person(history.get("author")),
                             f"{SYSTEM}:{key}:{history.get('id', f'row{number}')}", number,
                             changes, False, None, None))
-    updates_to_table(_timed(Updates.of_rows(updates), times, collector), cfg, collector,
-                     fields_of)
-    return collector
+        reading.number = number
+    return reading.finish()
 
 
 def _timed(updates: Updates, times: list[tuple[int, str, object]],
