@@ -4,6 +4,7 @@ general path reads the file."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from audit.errors import InputError
 from audit.sources import jira, read_source, zendesk
 from audit.sources.config import load_sources_config
 
@@ -115,23 +117,19 @@ def test_typed_reading_equals_the_general_path(
 def test_the_general_path_reads_what_the_typed_layout_does_not_take(
         tmp_path: Path, change: Any, why: str, monkeypatch: pytest.MonkeyPatch) -> None:
     document = _export(random.Random(1), 20)
-    for audit in document["audits"]:
-        audit["id"], audit["events"] = audit.get("id") or 1, audit["events"] or []
     for k, audit in enumerate(document["audits"]):
-        audit["id"] = 5000 + k
-    change(document)
+        audit["id"], audit["events"] = 5000 + k, audit["events"] or []
     path = tmp_path / "audits.json"
     path.write_text(json.dumps(document), encoding="utf-8")
-    assert zendesk._typed(path, path.read_text(encoding="utf-8"),
-                          CFG.ticketing["zendesk"]) is None, why
-    try:
-        general = read_source(path, "zendesk", config=CFG)
-    except Exception as exc:  # the general path's error is the one the reader gives
-        with pytest.raises(type(exc)) as caught:
-            read_source(path, "zendesk", config=CFG)
-        assert str(caught.value) == str(exc)
-        return
-    _assert_same(read_source(path, "zendesk", config=CFG), general)
+    cfg = CFG.ticketing["zendesk"]
+    assert zendesk._typed(path, path.read_text(encoding="utf-8"), cfg) is not None
+    change(document)
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert zendesk._typed(path, path.read_text(encoding="utf-8"), cfg) is None, why
+    # Then read by the general path: its records, or its error (an InputError, whose record
+    # and field tests/test_sources_ticketing.py checks), never another exception.
+    with contextlib.suppress(InputError):
+        read_source(path, "zendesk", config=CFG)
 
 
 def test_json_lines_and_bare_lists_are_read_by_the_general_path(tmp_path: Path) -> None:
@@ -231,16 +229,12 @@ def test_jira_typed_reading_equals_the_general_path(
 def test_jira_general_path_reads_what_the_typed_layout_does_not_take(
         tmp_path: Path, change: Any, why: str, monkeypatch: pytest.MonkeyPatch) -> None:
     document = _issues(random.Random(1), 10)
-    change(document)
     path = tmp_path / "issues.json"
     path.write_text(json.dumps(document), encoding="utf-8")
-    assert jira._typed(path, path.read_text(encoding="utf-8"), CFG.ticketing["jira"]) \
-        is None, why
-    try:
-        general = read_source(path, "jira", config=CFG)
-    except Exception as exc:
-        with pytest.raises(type(exc)) as caught:
-            read_source(path, "jira", config=CFG)
-        assert str(caught.value) == str(exc)
-        return
-    _assert_same(read_source(path, "jira", config=CFG), general)
+    cfg = CFG.ticketing["jira"]
+    assert jira._typed(path, path.read_text(encoding="utf-8"), cfg) is not None
+    change(document)
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert jira._typed(path, path.read_text(encoding="utf-8"), cfg) is None, why
+    with contextlib.suppress(InputError):  # the general path's records, or its error
+        read_source(path, "jira", config=CFG)
