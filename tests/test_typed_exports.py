@@ -115,21 +115,28 @@ def test_typed_reading_equals_the_general_path(
     (lambda d: d["audits"][1].pop("events"), "an audit without events"),
 ])
 def test_the_general_path_reads_what_the_typed_layout_does_not_take(
-        tmp_path: Path, change: Any, why: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, change: Any, why: str) -> None:
     document = _export(random.Random(1), 20)
     for k, audit in enumerate(document["audits"]):
         audit["id"], audit["events"] = 5000 + k, audit["events"] or []
-    path = tmp_path / "audits.json"
+    _hands_over(tmp_path, "zendesk", document, change, why)
+
+
+def _hands_over(tmp_path: Path, system: str, document: dict[str, Any], change: Any,
+                why: str) -> None:
+    """The export as generated is taken by the typed layout; `change` makes it hand over to
+    the general path, which then gives its records or its error (an InputError, whose record
+    and field tests/test_sources_ticketing.py checks), never another exception."""
+    typed = (zendesk if system == "zendesk" else jira)._typed
+    cfg = CFG.ticketing[system]
+    path = tmp_path / f"{system}.json"
     path.write_text(json.dumps(document), encoding="utf-8")
-    cfg = CFG.ticketing["zendesk"]
-    assert zendesk._typed(path, path.read_text(encoding="utf-8"), cfg) is not None
+    assert typed(path, path.read_text(encoding="utf-8"), cfg) is not None
     change(document)
     path.write_text(json.dumps(document), encoding="utf-8")
-    assert zendesk._typed(path, path.read_text(encoding="utf-8"), cfg) is None, why
-    # Then read by the general path: its records, or its error (an InputError, whose record
-    # and field tests/test_sources_ticketing.py checks), never another exception.
+    assert typed(path, path.read_text(encoding="utf-8"), cfg) is None, why
     with contextlib.suppress(InputError):
-        read_source(path, "zendesk", config=CFG)
+        read_source(path, system, config=CFG)
 
 
 def test_json_lines_and_bare_lists_are_read_by_the_general_path(tmp_path: Path) -> None:
@@ -227,14 +234,5 @@ def test_jira_typed_reading_equals_the_general_path(
     (lambda d: d.update(issues=None), "issues that are null"),
 ])
 def test_jira_general_path_reads_what_the_typed_layout_does_not_take(
-        tmp_path: Path, change: Any, why: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    document = _issues(random.Random(1), 10)
-    path = tmp_path / "issues.json"
-    path.write_text(json.dumps(document), encoding="utf-8")
-    cfg = CFG.ticketing["jira"]
-    assert jira._typed(path, path.read_text(encoding="utf-8"), cfg) is not None
-    change(document)
-    path.write_text(json.dumps(document), encoding="utf-8")
-    assert jira._typed(path, path.read_text(encoding="utf-8"), cfg) is None, why
-    with contextlib.suppress(InputError):  # the general path's records, or its error
-        read_source(path, "jira", config=CFG)
+        tmp_path: Path, change: Any, why: str) -> None:
+    _hands_over(tmp_path, "jira", _issues(random.Random(1), 10), change, why)
