@@ -103,3 +103,35 @@ def test_a_number_too_long_for_python_is_bad_input_not_a_crash(tmp_path: Path) -
     lines = tmp_path / "audits.jsonl"
     lines.write_text('{"ticket_id": ' + number + ', "events": []}\n', encoding="utf-8")
     assert detect_system(lines) is None  # not recognised, not a crash
+
+
+CONTENTS = [
+    b'{"audits": []}', b'{"audits": []}\r\n', b'{"a":\r"b",\r\n"c": 1}\r', b"",
+    b'\xef\xbb\xbf{"audits": []}', b'{"name": "Zo\xc3\xab"}\r\n', b'\xef\xbb\xbf\r\n[1]\r',
+    b'{"x": "\\ud83d\\ude00"}',
+]
+
+
+@pytest.mark.parametrize("data", CONTENTS, ids=range(len(CONTENTS)))
+def test_read_export_gives_the_text_a_text_read_gives(tmp_path: Path, data: bytes) -> None:
+    """The bytes as they are where all are ASCII (no byte order mark), else the text; either
+    way `as_text` is the text Path.read_text gives, line endings translated."""
+    path = tmp_path / "export.json"
+    path.write_bytes(data)
+    content = jsontext.read_export(path)
+    assert content == (data if data.isascii() else data.decode("utf-8-sig").replace(
+        "\r\n", "\n").replace("\r", "\n"))
+    assert jsontext.as_text(content) == path.read_text(encoding="utf-8-sig")
+    assert jsontext.may_hold(content) == jsontext.may_hold(path.read_text(encoding="utf-8"))
+
+
+def test_read_export_refuses_what_a_text_read_refuses(tmp_path: Path) -> None:
+    path = tmp_path / "export.json"
+    path.write_bytes(b'\xef\xbb\xbf{"name": "\xff"}')
+    with pytest.raises(UnicodeDecodeError) as decoding:
+        path.read_text(encoding="utf-8-sig")
+    with pytest.raises(InputError) as caught:
+        jsontext.read_export(path)
+    assert str(caught.value).endswith(f"cannot read: {decoding.value}")
+    with pytest.raises(InputError, match="cannot read"):
+        jsontext.read_export(tmp_path / "missing.json")

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from audit.errors import InputError
+from audit.ingest.jsontext import read_export
 from audit.sources import jira, read_source, zendesk
 from audit.sources.config import load_sources_config
 
@@ -62,7 +63,7 @@ def _export(rng: random.Random, n: int) -> dict[str, Any]:
             audit["events"] = None
         audits.append(audit)
     return {"audits": audits, "users": [{"id": 11, "name": "Amira Haddad"},
-                                        {"id": "12", "name": "Nadia Rossi"},
+                                        {"id": "12", "name": "Zoë Rossi"},
                                         {"id": 13}, "not a user"],
             "next_page": None, "count": n}
 
@@ -91,11 +92,13 @@ def test_typed_reading_equals_the_general_path(
     rng = random.Random(seed)
     document = _export(rng, 150)
     path = tmp_path / "audits.json"
-    path.write_text(json.dumps(document, ensure_ascii=rng.random() < 0.5), encoding="utf-8")
+    ascii_only = rng.random() < 0.5
+    path.write_text(json.dumps(document, ensure_ascii=ascii_only), encoding="utf-8")
     # The typed layout takes this file (ids are unique), so the comparison is not the
-    # general path against itself.
-    assert zendesk._typed(path, path.read_text(encoding="utf-8"), CFG.ticketing["zendesk"]) \
-        is not None
+    # general path against itself; it decodes the bytes where they are ASCII, else the text.
+    content = read_export(path)
+    assert isinstance(content, bytes) == ascii_only
+    assert zendesk._typed(path, content, CFG.ticketing["zendesk"]) is not None
     typed, general = _both(path, monkeypatch)
     assert len(typed[0].frame) > 15 and len(typed[1]) > 0  # events and quarantine rows
     _assert_same(typed, general)
@@ -131,10 +134,10 @@ def _hands_over(tmp_path: Path, system: str, document: dict[str, Any], change: A
     cfg = CFG.ticketing[system]
     path = tmp_path / f"{system}.json"
     path.write_text(json.dumps(document), encoding="utf-8")
-    assert typed(path, path.read_text(encoding="utf-8"), cfg) is not None
+    assert typed(path, read_export(path), cfg) is not None
     change(document)
     path.write_text(json.dumps(document), encoding="utf-8")
-    assert typed(path, path.read_text(encoding="utf-8"), cfg) is None, why
+    assert typed(path, read_export(path), cfg) is None, why
     with contextlib.suppress(InputError):
         read_source(path, system, config=CFG)
 
@@ -149,11 +152,11 @@ def test_json_lines_and_bare_lists_are_read_by_the_general_path(tmp_path: Path) 
     bare.write_text(json.dumps(document["audits"]), encoding="utf-8")
     cfg = CFG.ticketing["zendesk"]
     for path in (lines, bare):
-        assert zendesk._typed(path, path.read_text(encoding="utf-8"), cfg) is None
+        assert zendesk._typed(path, read_export(path), cfg) is None
     # Both read as the export without users would be.
     wrapped = tmp_path / "wrapped.json"
     wrapped.write_text(json.dumps({"audits": document["audits"]}), encoding="utf-8")
-    assert zendesk._typed(wrapped, wrapped.read_text(encoding="utf-8"), cfg) is not None
+    assert zendesk._typed(wrapped, read_export(wrapped), cfg) is not None
     expected = read_source(wrapped, "zendesk", config=CFG)[0].frame
     for path in (lines, bare):
         pd.testing.assert_frame_equal(read_source(path, "zendesk", config=CFG)[0].frame,
@@ -167,7 +170,7 @@ STATUSES = ["Evidence Collected", "Pro-rata Calculated", "Approved", "Rejected",
 def _history(rng: random.Random, number: int) -> Any:
     history: dict[str, Any] = {
         "id": rng.choice([str(number), number, None]),
-        "author": rng.choice([{"displayName": "Ben Carter"}, {"name": "bc"},
+        "author": rng.choice([{"displayName": "Ben Carter"}, {"name": "Zoë"},
                               {"accountId": "5b10"}, {}, None, "Ben"]),
         "created": "2026-07-06T11:00:00.000+0200" if rng.random() < 0.7 else rng.choice(
             ["2026-07-06T11:00:00Z", "", "7 July", 5, None]),
@@ -212,10 +215,11 @@ def test_jira_typed_reading_equals_the_general_path(
         tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(seed)
     path = tmp_path / "issues.json"
-    path.write_text(json.dumps(_issues(rng, 60), ensure_ascii=rng.random() < 0.5),
-                    encoding="utf-8")
-    assert jira._typed(path, path.read_text(encoding="utf-8"), CFG.ticketing["jira"]) \
-        is not None
+    ascii_only = rng.random() < 0.5
+    path.write_text(json.dumps(_issues(rng, 60), ensure_ascii=ascii_only), encoding="utf-8")
+    content = read_export(path)
+    assert isinstance(content, bytes) == ascii_only
+    assert jira._typed(path, content, CFG.ticketing["jira"]) is not None
     typed, general = _both(path, monkeypatch, "jira")
     assert len(typed[0].frame) > 15 and len(typed[1]) > 0 and typed[0].deduplicated
     _assert_same(typed, general)

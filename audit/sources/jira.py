@@ -26,7 +26,13 @@ from msgspec import UNSET
 
 from audit.errors import InputError
 from audit.gcpause import paused_gc
-from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates
+from audit.ingest.jsontext import (
+    as_text,
+    loads,
+    may_hold,
+    read_export,
+    refuse_lone_surrogates,
+)
 from audit.sources.common import (
     BadValue,
     Collector,
@@ -63,17 +69,10 @@ def _content(fields: dict[str, Any]) -> tuple[object, ...]:
     return (json.dumps(fields, sort_keys=True, default=str),)
 
 
-def _text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", file=path) from exc
-
-
 def load_issues(path: Path, text: str | None = None) -> list[dict[str, Any]]:
     """The issues of an export (`text`: the file's text, if read already)."""
     if text is None:
-        text = _text(path)
+        text = as_text(read_export(path))
     try:
         document = loads(text)
     except json.JSONDecodeError as exc:
@@ -173,7 +172,7 @@ class _Export(msgspec.Struct, gc=False):
 _decode_typed = msgspec.json.Decoder(_Export).decode
 
 
-def _typed(path: Path, text: str, cfg: TicketingConfig) -> Collector | None:
+def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | None:
     """The file read through the typed layout, or None where `read`'s general path must
     read it: a text the layout does not decode (a bare list or one issue, a value of another
     type, malformed JSON) or one that escapes a surrogate (to be checked for a lone one).
@@ -226,12 +225,12 @@ def _typed(path: Path, text: str, cfg: TicketingConfig) -> Collector | None:
 
 
 def read(path: Path, cfg: TicketingConfig) -> Collector:
-    text = _text(path)
-    typed = _typed(path, text, cfg)
+    data = read_export(path)
+    typed = _typed(path, data, cfg)
     if typed is not None:
         return typed
-    issues = load_issues(path, text)
-    del text
+    issues = load_issues(path, as_text(data))
+    del data
     reading = _Reading(cfg, Collector(SYSTEM, path))
     updates, times = reading.updates, reading.times
     for ordinal, issue in enumerate(issues, start=1):

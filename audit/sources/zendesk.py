@@ -24,7 +24,13 @@ from msgspec import UNSET, UnsetType
 
 from audit.errors import InputError
 from audit.gcpause import paused_gc
-from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates
+from audit.ingest.jsontext import (
+    as_text,
+    loads,
+    may_hold,
+    read_export,
+    refuse_lone_surrogates,
+)
 from audit.sources.common import Collector, wrong_shape
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import UpdateRow, Updates, fields_used, updates_to_table
@@ -32,19 +38,12 @@ from audit.sources.ticketing import UpdateRow, Updates, fields_used, updates_to_
 SYSTEM = "zendesk"
 
 
-def _text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", file=path) from exc
-
-
 def load_audits(path: Path, text: str | None = None,
                 ) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, str]]:
     """(record number, audit) pairs and user id -> name, from JSON or JSON lines (`text`:
     the file's text, if read already)."""
     if text is None:
-        text = _text(path)
+        text = as_text(read_export(path))
     users: dict[str, str] = {}
     audits: list[tuple[int, dict[str, Any]]] = []
     stripped = text.lstrip()
@@ -134,7 +133,7 @@ def _users(listed: list[Any]) -> dict[str, str]:
             if isinstance(user, dict) and "id" in user}
 
 
-def _typed(path: Path, text: str, cfg: TicketingConfig) -> Collector | None:
+def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | None:
     """The file read through the typed layout, or None where `read`'s general path must
     read it: a text the layout does not decode (a JSON-lines file, a bare list, a value of
     another type, malformed JSON), one that escapes a surrogate (to be checked for a lone
@@ -196,12 +195,12 @@ def _typed(path: Path, text: str, cfg: TicketingConfig) -> Collector | None:
 
 
 def read(path: Path, cfg: TicketingConfig) -> Collector:
-    text = _text(path)
-    typed = _typed(path, text, cfg)
+    data = read_export(path)
+    typed = _typed(path, data, cfg)
     if typed is not None:
         return typed
-    audits, users = load_audits(path, text)
-    del text
+    audits, users = load_audits(path, as_text(data))
+    del data
     collector = Collector(SYSTEM, path)
     updates: list[UpdateRow] = []
     seen = collector.seen
