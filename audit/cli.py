@@ -65,9 +65,9 @@ def main(ctx: click.Context, quiet: bool, verbose: bool) -> None:
     Example:
       refund-audit demo --out out/demo
     """
-    from audit.memory import without_huge_pages
+    from audit.memory import prepare_process
 
-    without_huge_pages()  # before anything large is allocated: see audit.memory
+    prepare_process()  # huge pages off, freed memory reused: before anything large is made
     ctx.obj = Settings(quiet=quiet, verbose=verbose)
 
 

@@ -190,8 +190,11 @@ def full_audit(exports: list[Path], out: Path) -> tuple[Any, dict[str, float], f
     from audit.sources.pipeline import import_and_correlate
     from reports import writers
 
-    if hasattr(memory, "without_huge_pages"):  # as the CLI does before any command
-        memory.without_huge_pages()
+    # As the CLI does before any command (a commit older than prepare_process: huge pages
+    # only, or nothing at all).
+    prepare = getattr(memory, "prepare_process", getattr(memory, "without_huge_pages", None))
+    if prepare is not None:
+        prepare()
     out.mkdir(parents=True, exist_ok=True)
     stages: dict[str, float] = {}
     begin = start = time.perf_counter()
@@ -420,11 +423,11 @@ def measure_in_child(function: str, arg: str, repeat: int) -> dict[str, Any]:
 
 
 def child(function: str, arg: str, repeat: int) -> None:
-    from audit.memory import without_huge_pages
+    from audit.memory import prepare_process
 
     warnings.filterwarnings("ignore")
     # Every function, ours and pm4py's alike, in the process the CLI would give it.
-    without_huge_pages()
+    prepare_process()
     fn = FUNCTIONS[function]
     if function not in HEAVY:
         fn(arg)  # warm-up: imports, generated data, caches on disk

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,14 +128,92 @@ def test_huge_pages_are_kept_when_asked() -> None:
     assert result == {"before": False, "now": False, "after": False, "child": False}
 
 
-def test_every_command_runs_with_huge_pages_off(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_command_runs_with_huge_pages_off_and_freed_memory_reused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
     import audit.memory
     from audit.cli import main
 
-    calls: list[int] = []
-    monkeypatch.setattr(audit.memory, "without_huge_pages", lambda: calls.append(1) or True)
+    calls: list[str] = []
+    monkeypatch.setattr(audit.memory, "without_huge_pages",
+                        lambda: calls.append("huge pages") or True)
+    monkeypatch.setattr(audit.memory, "reuse_freed_memory",
+                        lambda: calls.append("malloc") or True)
     result = CliRunner().invoke(main, ["rules"])
     assert result.exit_code == 0, result.output
-    assert calls == [1]
+    assert calls == ["huge pages", "malloc"]
+
+
+_REUSE = '''
+import json, resource, sys
+import numpy as np
+import pyarrow  # loaded now: return_free_memory imports it
+from audit.memory import huge_pages_off, return_free_memory, reuse_freed_memory, without_huge_pages
+
+without_huge_pages()  # faults counted per 4 KiB page
+reused = reuse_freed_memory() if sys.argv[1] == "reuse" else False
+
+def resident_mb():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096 / 2**20
+
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+np.ones(1 << 20)  # numpy's own first allocations, outside the count
+start = faults()
+for _ in range(5):  # 200 MB made, written and freed, five times
+    block = np.ones(25 << 20)
+    del block
+made = faults() - start
+held = resident_mb()
+return_free_memory()
+print(json.dumps({"reused": reused, "faults": made, "freed_held_mb": held - resident_mb(),
+                  "thp_off": huge_pages_off()}))
+'''
+
+
+def _reuse_run(how: str, **env_extra: str) -> dict[str, Any]:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items()
+           if k != "REFUND_AUDIT_MALLOC" and not k.startswith("MALLOC_")}
+    env.update(env_extra)
+    done = subprocess.run([sys.executable, "-c", _REUSE, how], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.skipif(not STATM.exists() or _malloc_trim() is None,
+                    reason="needs Linux /proc and glibc's malloc")
+def test_freed_memory_is_reused_until_returned() -> None:
+    """Without the settings each 200 MB array is a mapping of its own, unmapped when freed:
+    every one faults its 51,200 pages in again. With them the heap keeps the freed block,
+    so only the first faults; return_free_memory still hands it back (the 200 MB held
+    until then)."""
+    pages = (25 << 20) * 8 // 4096
+    default = _reuse_run("default")
+    reused = _reuse_run("reuse")
+    if not (default["thp_off"] and reused["thp_off"]):
+        pytest.skip("huge pages could not be turned off: faults are not counted per page")
+    assert not default["reused"] and reused["reused"]
+    assert default["faults"] > 4.5 * pages, default
+    assert reused["faults"] < 1.5 * pages, reused
+    assert default["freed_held_mb"] < 50 and reused["freed_held_mb"] > 150, (default, reused)
+
+
+@pytest.mark.skipif(not STATM.exists() or _malloc_trim() is None,
+                    reason="needs Linux /proc and glibc's malloc")
+@pytest.mark.parametrize("env", [{"REFUND_AUDIT_MALLOC": "keep"},
+                                 {"MALLOC_TRIM_THRESHOLD_": "131072"},
+                                 {"GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=131072"}])
+def test_malloc_settings_are_left_when_asked(env: dict[str, str]) -> None:
+    result = _reuse_run("reuse", **env)
+    assert not result["reused"]
+    assert result["faults"] > 4.5 * (25 << 20) * 8 // 4096, result
