@@ -275,6 +275,15 @@ def arrow_array(values: pd.Series | pd.Index) -> pa.Array:
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
+def sorted_distinct(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` for values sorted already: each kept once, neighbours compared.
+    numpy 2.4's unique hashes when asked for nothing but the values: 1.7 s for 2M int64s
+    that are all distinct, 7.5 s for 7M, where sorting them takes 0.02-0.05 s."""
+    if len(values) == 0:
+        return values.copy()
+    return values[np.r_[True, values[1:] != values[:-1]]]
+
+
 def run_starts(values: pa.Array) -> np.ndarray:
     """Per value of an Arrow array without missing values: whether it differs from the one
     before it (the first value: True). Neighbours compared, nothing hashed."""
@@ -349,7 +358,7 @@ def duplicated_hashed(hashes: np.ndarray, values: pd.Series | list[pd.Series]) -
     same = ranked[1:] == ranked[:-1]
     if not same.any():
         return out
-    repeated = np.unique(ranked[1:][same])
+    repeated = sorted_distinct(ranked[1:][same])
     del ranked, same
     at = np.flatnonzero(np.isin(hashes, repeated))  # the values sharing a hash, in order
     part = np.searchsorted(starts, at, side="right") - 1

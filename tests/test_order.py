@@ -16,6 +16,7 @@ from audit.canonical import (
     in_order,
     plain,
     sorted_codes,
+    sorted_distinct,
     sorted_frame,
     stable_order,
     text_hashes,
@@ -606,3 +607,15 @@ def test_compact_ids_in_two_threads_code_as_one_does(monkeypatch: pytest.MonkeyP
             assert np.array_equal(two[name].cat.codes, one[name].cat.codes), name
             assert list(two[name].cat.categories) == list(one[name].cat.categories), name
     assert two["other"].dtype == text["other"].dtype  # not an id column: left as it is
+
+
+def test_sorted_distinct_is_numpy_unique_of_sorted_values() -> None:
+    rng = np.random.default_rng(4)
+    for n in [0, 1, 2, 3, 50, 1000]:
+        for high in [1, 3, 1 << 40]:
+            values = np.sort(rng.integers(0, high, n, dtype=np.int64))
+            got = sorted_distinct(values)
+            assert got.dtype == values.dtype and np.array_equal(got, np.unique(values))
+            if n:
+                got[0] = -1  # a copy, as numpy's unique gives
+                assert values[0] >= 0

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from audit.canonical import sorted_distinct
 from audit.errors import InputError
 from audit.ingest.raw import RawTable
 
@@ -307,7 +308,8 @@ def _line_layout(
 
     quoted = np.zeros(0, dtype=np.int64)
     if quotes:
-        quoted = np.unique(np.searchsorted(starts, np.flatnonzero(raw == 34), side="right") - 1)
+        quoted = sorted_distinct(  # the lines of the quotes, in order
+            np.searchsorted(starts, np.flatnonzero(raw == 34), side="right") - 1)
     try:
         return (np.flatnonzero(~is_blank[1:]) + 1, line_text(0),
                 [line_text(int(k)) for k in quoted], quoted)
