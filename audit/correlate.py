@@ -155,9 +155,9 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False) 
 
     refunds = _refund_cases(log, refund_pos, order_of_ticket, order_of_charge,
                             claimant_of_order, by_order=by_order)
-    owners = _charge_owners(refunds, order_of_ticket, order_of_charge, by_order=by_order)
-    copy_pos, copy_case, shared, left_out = _charge_copies(charge_pos, charge_ids, owners)
-    del owners, charge_ids, order_of_ticket, order_of_charge, claims, claimed, sole, \
+    copy_pos, copy_case, shared, left_out = _charge_copies(
+        charge_pos, charge_ids, refunds, order_of_ticket, order_of_charge, by_order=by_order)
+    del charge_ids, order_of_ticket, order_of_charge, claims, claimed, sole, \
         claimant_of_order
 
     notes = list(refunds.notes)
@@ -165,7 +165,7 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False) 
         notes.append(f"correlation: {left_out} charge event(s) that no ticket or refund refers "
                      "to are sales, not refund cases: left out")
     source = np.concatenate([other_pos, ticket_pos, refund_pos, copy_pos])
-    copies = pd.Series(copy_case, dtype="string")
+    copies = pd.Series(pd.arrays.ArrowStringArray(copy_case), dtype="string")
     del copy_case
     case = pd.concat([_strings(log, C.CASE, other_pos), ticket_ids, refunds.case, copies],
                      ignore_index=True)
@@ -229,8 +229,9 @@ class _Refunds:
 
     case: pd.Series
     charge: pd.Series
-    charge_known: np.ndarray
-    """The refund names a charge some payment export contains."""
+    charge_at: np.ndarray
+    """The position of the charge the refund names among the charge ids (the index of
+    `_assign`'s order_of_charge), -1 where no payment export contains it."""
     problems: list[dict[str, object]]
     notes: list[str]
 
@@ -247,7 +248,8 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
     has_named = _mask(named.notna())
     has_charge = _mask(charge.notna())
     known_ticket = _positions_in(named, order_of_ticket.index) >= 0
-    charge_known = _positions_in(charge, order_of_charge.index) >= 0
+    charge_at = _positions_in(charge, order_of_charge.index)
+    charge_known = charge_at >= 0
     case = named.where(known_ticket)
     rest = ~known_ticket
     unknown_ticket = has_named & rest
@@ -292,49 +294,84 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
         case.iloc[orphan] = _lookup(key, name_of).to_numpy()
         notes.append(f"correlation: {int(first.sum())} payout case(s) without a ticket "
                      "(kept as their own cases, named by their first refund id)")
-    return _Refunds(case, charge, charge_known, problems, notes)
+    return _Refunds(case, charge, charge_at, problems, notes)
 
 
 def _charge_owners(refunds: _Refunds, order_of_ticket: pd.Series, order_of_charge: pd.Series,
-                   *, by_order: bool) -> pd.DataFrame:
-    """(charge, case) pairs, each once: the refunds' cases for the charges they name, and
-    (correlating by order) each ticket for the charges of the order it names."""
-    pairs = [pd.DataFrame({"charge": refunds.charge[refunds.charge_known],
-                           "case": refunds.case[refunds.charge_known]})]
+                   charges: pd.Index, *, by_order: bool) -> tuple[np.ndarray, pa.Array]:
+    """(charge, case) pairs, each once, sorted by charge (its position among `charges`, the
+    charge ids) and case: the refunds' cases for the charges they name, and (correlating by
+    order) each ticket for the charges of the order it names. As integer codes: the join
+    by order is a repeat of each order's charges, and the pairs are made unique and sorted
+    as one integer each (a merge and drop_duplicates of the texts made a Python string of
+    every id). Returns each pair's charge position and its case."""
+    # Each charge id's position among `charges`: the same ids, in the same order where the
+    # charge events' provisional cases are their charge ids (then no lookup of each).
+    ids, labels = C.arrow_array(order_of_charge.index), C.arrow_array(charges)
+    position = (np.arange(len(ids), dtype=np.int64) if ids.equals(labels.cast(ids.type))
+                else _positions_in(pd.Series(order_of_charge.index), charges))
+    known = refunds.charge_at >= 0
+    codes = [position[refunds.charge_at[known]]]
+    cases = [C.arrow_array(refunds.case).filter(pa.array(known))]
     if by_order:
-        named = order_of_ticket[order_of_ticket.fillna("").to_numpy() != ""]
-        tickets = pd.DataFrame({"case": named.index.to_numpy(), "order": named.to_numpy()})
-        sold = order_of_charge.dropna()
-        charges = pd.DataFrame({"charge": sold.index.to_numpy(), "order": sold.to_numpy()})
-        pairs.append(tickets.merge(charges, on="order")[["charge", "case"]])
-    return pd.concat(pairs, ignore_index=True).astype("string").drop_duplicates()
+        sold = _mask(order_of_charge.notna())
+        sold_charge = position[sold]
+        order_code, orders = pd.factorize(order_of_charge[sold])
+        order_code = np.asarray(order_code, dtype=np.int64)
+        named = np.flatnonzero(_mask(order_of_ticket.fillna("") != ""))
+        of_ticket = _positions_in(order_of_ticket.iloc[named], pd.Index(orders))
+        # Each ticket with each charge of its order (if any was sold).
+        selling = of_ticket >= 0
+        sold_with, lengths = _members(order_code, len(orders), of_ticket[selling])
+        codes.append(sold_charge[sold_with])
+        cases.append(C.arrow_array(order_of_ticket.index).take(
+            pa.array(np.repeat(named[selling], lengths))))
+    case_text = pa.chunked_array([c.cast(pa.large_string()) for c in cases],
+                                 type=pa.large_string()).combine_chunks()
+    coded = pc.dictionary_encode(case_text, null_encoding="encode")
+    # A case's code ranked as its text sorts (by code point, as Arrow and the rest compare).
+    texts = coded.dictionary
+    by_text = np.asarray(pc.sort_indices(texts).to_numpy(), dtype=np.int64)
+    rank = np.empty(len(texts), dtype=np.int64)
+    rank[by_text] = np.arange(len(texts))
+    width = max(len(texts), 1)
+    pair = C.sorted_distinct(np.sort(np.concatenate(codes) * width + rank[np.asarray(
+        coded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)]))
+    return pair // width, texts.take(pa.array(by_text[pair % width]))
 
 
-def _charge_copies(positions: np.ndarray, charge_ids: pd.Series, owners: pd.DataFrame,
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """One copy of each charge's events per case it belongs to (charge ids in order of first
-    appearance, then cases sorted, then events in log order): the copies' log positions,
-    their cases, whether their charge is in several cases (so its event ids get the case
-    appended), and the number of charge events no case refers to (left out; a charge event
-    without a charge id cannot be referred to)."""
+def _charge_copies(positions: np.ndarray, charge_ids: pd.Series, refunds: _Refunds,
+                   order_of_ticket: pd.Series, order_of_charge: pd.Series, *, by_order: bool,
+                   ) -> tuple[np.ndarray, pa.Array, np.ndarray, int]:
+    """One copy of each charge's events per case it belongs to (`_charge_owners`; charge ids
+    in order of first appearance, then cases sorted, then events in log order): the copies'
+    log positions, their cases, whether their charge is in several cases (so its event ids
+    get the case appended), and the number of charge events no case refers to (left out; a
+    charge event without a charge id cannot be referred to)."""
     keyed = np.flatnonzero(_mask(charge_ids.notna()))
     codes, uniques = pd.factorize(charge_ids.iloc[keyed])
     codes = np.asarray(codes, dtype=np.int64)
-    owner_code = _positions_in(owners["charge"], pd.Index(uniques))
-    pairs = pd.DataFrame({"code": owner_code, "case": owners["case"].to_numpy()})
-    order = C.stable_order(pairs, ["code", "case"])
-    pair_code = owner_code[order]
-    pair_case = pairs["case"].to_numpy()[order]
-    counts = np.bincount(codes, minlength=len(uniques))
-    bounds = np.concatenate([[0], np.cumsum(counts)])
-    grouped = np.argsort(codes, kind="stable")
+    pair_code, pair_case = _charge_owners(refunds, order_of_ticket, order_of_charge,
+                                          pd.Index(uniques), by_order=by_order)
+    copied, lengths = _members(codes, len(uniques), pair_code)
     owned_by = np.bincount(pair_code, minlength=len(uniques))
-    lengths = counts[pair_code]
-    before = np.cumsum(lengths) - lengths
-    take = np.repeat(bounds[pair_code] - before, lengths) + np.arange(int(lengths.sum()))
+    counts = np.bincount(codes, minlength=len(uniques))
     left_out = len(charge_ids) - len(keyed) + int(counts[owned_by == 0].sum())
-    return (positions[keyed[grouped[take]]], np.repeat(pair_case, lengths),
+    return (positions[keyed[copied]],
+            pair_case.take(pa.array(np.repeat(np.arange(len(pair_code)), lengths))),
             np.repeat(owned_by[pair_code] > 1, lengths), left_out)
+
+
+def _members(groups: np.ndarray, n: int, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The members of each of the `wanted` groups, one run per wanted group, in that order:
+    their positions in `groups` (each item's group, 0..n-1), each run in the items' order,
+    and each run's length."""
+    size = np.bincount(groups, minlength=n)
+    start = np.concatenate([[0], np.cumsum(size)])
+    lengths = size[wanted]
+    before = np.cumsum(lengths) - lengths
+    at = np.repeat(start[wanted] - before, lengths) + np.arange(int(lengths.sum()))
+    return np.argsort(groups, kind="stable")[at], lengths
 
 
 def _fill_case_ids(owned: list[pd.DataFrame], *, is_source: pd.Series,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -194,3 +195,55 @@ def test_first_by_sorted_keys_equals_pandas_groupby_first(
         if in_runs:
             fast += 1
     assert fast > 150  # the runs' way was taken, not only pandas'
+
+
+def test_charge_owners_equal_a_merge_of_the_texts() -> None:
+    """`_charge_owners` (integer codes, a repeat per order, one sort) against the plain way:
+    pandas' merge of tickets and charges on the order, the refunds' pairs added, duplicates
+    dropped, sorted by the charge's position and the case as Python compares texts (by code
+    point). Tickets naming no order, "" or an order nothing sold; charges of no order; one
+    order sold in several charges and named by several tickets; cases that sort differently
+    by code point than by letter (é, Z, 😀)."""
+    from audit.correlate import _charge_owners, _Refunds
+
+    rng = random.Random(5)
+    names = ["T1", "T2", "Z", "é", "😀", "t10", "T9", "re_1", "re_2"]
+    orders = ["O1", "O2", "O3", "", None, "O4"]
+    sizes = []
+    for _ in range(300):
+        charge_ids = [f"ch{k}" for k in range(rng.randrange(0, 8))]
+        charges = pd.Index(charge_ids if rng.random() < 0.3 else  # the same order, or not
+                           rng.sample(charge_ids, len(charge_ids)), dtype="string")
+        tickets = sorted(rng.sample(names[:7], rng.randrange(0, 7)))
+        order_of_ticket = pd.Series([rng.choice(orders) for _ in tickets], dtype="string",
+                                    index=pd.Index(tickets, dtype="string"))
+        order_of_charge = pd.Series([rng.choice(orders) for _ in charge_ids], dtype="string",
+                                    index=pd.Index(charge_ids, dtype="string"))
+        n = rng.randrange(0, 10) if charge_ids else 0
+        named = [rng.choice(charge_ids) for _ in range(n)]
+        known = [rng.random() < 0.8 for _ in range(n)]
+        refunds = _Refunds(case=pd.Series([rng.choice(names) for _ in range(n)],
+                                          dtype="string"),
+                           charge=pd.Series([c if k else "unknown" for c, k in
+                                             zip(named, known, strict=True)], dtype="string"),
+                           charge_at=np.array([charge_ids.index(c) if k else -1 for c, k in
+                                               zip(named, known, strict=True)], dtype=np.int64),
+                           problems=[], notes=[])
+        by_order = rng.random() < 0.85
+        codes, cases = _charge_owners(refunds, order_of_ticket, order_of_charge, charges,
+                                      by_order=by_order)
+        pairs = [pd.DataFrame({"charge": refunds.charge[known], "case": refunds.case[known]})]
+        if by_order:
+            stated = order_of_ticket[order_of_ticket.fillna("") != ""]
+            sold = order_of_charge.dropna()
+            pairs.append(pd.DataFrame({"case": list(stated.index), "order": list(stated)})
+                         .merge(pd.DataFrame({"charge": list(sold.index),
+                                              "order": list(sold)}), on="order")
+                         [["charge", "case"]])
+        position = {charge: k for k, charge in enumerate(charges)}
+        expected = sorted({(position[c], str(t)) for frame in pairs
+                           for c, t in zip(frame["charge"], frame["case"], strict=True)})
+        got = list(zip(codes.tolist(), cases.to_pylist(), strict=True))
+        assert got == expected
+        sizes.append(len(got))
+    assert sum(sizes) > 500 and max(sizes) > 6  # pairs from both ways, several per charge
