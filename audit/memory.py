@@ -23,8 +23,9 @@ trims free memory above 128 KiB off the top of its heap: every array of a large 
 from new pages, each of them faulted in and zeroed by the kernel. With blocks of up to 1 GiB
 served from the heap and nothing trimmed when freed, a stage reuses what the last one freed;
 `return_free_memory` still hands it back between stages (malloc_trim trims whatever the
-settings say). On the bench machine's 1M-case audit: page faults 9.6M -> 7.7M, system time
-about 4 s less, the run 3-6 s faster, peak RSS 40-70 MiB higher (docs/performance.md). Set
+settings say). On the bench machine's 1M-case audit: page faults about 9.8M -> 7.6M, system
+time about 4 s less, the run 3-6 s faster; the main process's peak RSS 40-70 MiB higher, the
+process tree's PSS about 130 MiB (docs/performance.md). Set
 REFUND_AUDIT_MALLOC=keep, or any of glibc's own malloc settings, to leave them as they are.
 """
 
