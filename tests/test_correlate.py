@@ -247,3 +247,51 @@ def test_charge_owners_equal_a_merge_of_the_texts() -> None:
         assert got == expected
         sizes.append(len(got))
     assert sum(sizes) > 500 and max(sizes) > 6  # pairs from both ways, several per charge
+
+
+def test_fill_case_ids_equals_a_case_by_case_reading() -> None:
+    """`_fill_case_ids` against a plain reading of each case: the first ticket id its
+    ticketing events state, the first order id any of its events states, and its charge
+    where its charge events name exactly one (else each event keeps its own). Missing ids
+    among them, empty texts (stated, so first), events of no source (left as they are)."""
+    from audit.correlate import _fill_case_ids
+
+    config = load_sources_config()
+    rng = random.Random(11)
+    for _ in range(60):
+        n = rng.randrange(1, 60)
+        ids = [None, "", "A1", "B2", "é3"]
+        frame = pd.DataFrame({
+            C.CASE: [rng.choice(["c1", "c2", "c3", "😀", "c10"]) for _ in range(n)],
+            C.SOURCE_SYSTEM: [rng.choice(["zendesk", "jira", "stripe", "adyen", "csv"])
+                              for _ in range(n)],
+            C.TICKET_ID: [rng.choice(ids) for _ in range(n)],
+            C.ORDER_ID: [rng.choice(ids) for _ in range(n)],
+            C.CHARGE_ID: [rng.choice(ids) for _ in range(n)],
+            C.REFUND_ID: [rng.choice([None, None, "re_1"]) for _ in range(n)]},
+        ).astype("string")
+        is_source = frame[C.SOURCE_SYSTEM].isin([*config.ticketing, *config.payments])
+        expected = frame.copy()
+        rows = list(frame.itertuples(index=False, name=None))
+        names = list(frame.columns)
+        col = {name: k for k, name in enumerate(names)}
+        for case in set(frame[C.CASE]):
+            members = [k for k, row in enumerate(rows) if row[col[C.CASE]] == case
+                       and bool(is_source.iloc[k])]
+            ticketing = [k for k in members if rows[k][col[C.SOURCE_SYSTEM]]
+                         in config.ticketing]
+            charges = [k for k in members if rows[k][col[C.SOURCE_SYSTEM]]
+                       not in config.ticketing and rows[k][col[C.REFUND_ID]] is pd.NA]
+            stated = [rows[k][col[C.TICKET_ID]] for k in ticketing
+                      if rows[k][col[C.TICKET_ID]] is not pd.NA]
+            orders = [rows[k][col[C.ORDER_ID]] for k in members
+                      if rows[k][col[C.ORDER_ID]] is not pd.NA]
+            named = [rows[k][col[C.CHARGE_ID]] for k in charges
+                     if rows[k][col[C.CHARGE_ID]] is not pd.NA]
+            for k in members:
+                expected.iat[k, col[C.TICKET_ID]] = stated[0] if stated else pd.NA
+                expected.iat[k, col[C.ORDER_ID]] = orders[0] if orders else pd.NA
+                if len(set(named)) == 1:
+                    expected.iat[k, col[C.CHARGE_ID]] = named[0]
+        got = _fill_case_ids([frame.copy()], is_source=is_source, config=config)
+        pd.testing.assert_frame_equal(got, expected)
