@@ -24,8 +24,8 @@ from new pages, each of them faulted in and zeroed by the kernel. With blocks of
 served from the heap and nothing trimmed when freed, a stage reuses what the last one freed;
 `return_free_memory` still hands it back between stages (malloc_trim trims whatever the
 settings say). On the bench machine's 1M-case audit: page faults about 9.8M -> 7.6M, system
-time about 4 s less, the run 3-6 s faster; the main process's peak RSS 40-70 MiB higher, the
-process tree's PSS about 130 MiB (docs/performance.md). Set
+time about 4 s less, the run 3-6 s faster; the main process's peak RSS 40-70 MiB higher and
+the process tree's peak PSS about 130 MiB higher (docs/performance.md). Set
 REFUND_AUDIT_MALLOC=keep, or any of glibc's own malloc settings, to leave them as they are.
 """
 
@@ -105,8 +105,8 @@ def reuse_freed_memory() -> bool:
     back (see the module's docstring). Process-wide, for its whole life; a forked process
     inherits it. Not done where REFUND_AUDIT_MALLOC is "keep" or the environment holds
     glibc's own malloc settings (MALLOC_TRIM_THRESHOLD_ and the like, or glibc.malloc
-    tunables); nothing happens where the C library has no mallopt (musl, macOS). Whether the
-    settings were made."""
+    tunables); nothing happens where the C library has no mallopt or ignores it (macOS,
+    musl). Whether the settings were made."""
     if os.environ.get(KEEP_MALLOC, "").strip().lower() == "keep" or any(
             name in os.environ for name in _OWN_MALLOC_SETTINGS) or \
             "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):

@@ -180,8 +180,8 @@ def _reuse_run(how: str, **env_extra: str) -> dict[str, Any]:
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items()
-           if k != "REFUND_AUDIT_MALLOC" and not k.startswith("MALLOC_")}
+    env = {k: v for k, v in os.environ.items()  # the machine's own settings left out
+           if k not in ("REFUND_AUDIT_MALLOC", "GLIBC_TUNABLES") and not k.startswith("MALLOC_")}
     env.update(env_extra)
     done = subprocess.run([sys.executable, "-c", _REUSE, how], capture_output=True, text=True,
                           env=env, timeout=120)
