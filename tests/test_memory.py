@@ -91,19 +91,25 @@ print(json.dumps({"before": before, "now": now, "after": huge_pages_off(),
 
 
 def _huge_pages_run(keep: bool) -> dict[str, bool]:
-    import json
     import os
-    import subprocess
-    import sys
 
     env = {k: v for k, v in os.environ.items() if k != "REFUND_AUDIT_HUGE_PAGES"}
     if keep:
         env["REFUND_AUDIT_HUGE_PAGES"] = "keep"
-    done = subprocess.run([sys.executable, "-c", _HUGE_PAGES], capture_output=True, text=True,
-                          env=env, timeout=120)
-    assert done.returncode == 0, done.stderr
-    result: dict[str, bool] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, bool] = _fresh_process_json(_HUGE_PAGES, env)
     return result
+
+
+def _fresh_process_json(script: str, env: dict[str, str], *args: str) -> Any:
+    """What `script`, run in a fresh Python process with `env`, prints last as JSON."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _prctl_thp_known() -> bool:
@@ -175,18 +181,12 @@ print(json.dumps({"reused": reused, "faults": made, "freed_held_mb": held - resi
 
 
 def _reuse_run(how: str, **env_extra: str) -> dict[str, Any]:
-    import json
     import os
-    import subprocess
-    import sys
 
     env = {k: v for k, v in os.environ.items()  # the machine's own settings left out
            if k not in ("REFUND_AUDIT_MALLOC", "GLIBC_TUNABLES") and not k.startswith("MALLOC_")}
     env.update(env_extra)
-    done = subprocess.run([sys.executable, "-c", _REUSE, how], capture_output=True, text=True,
-                          env=env, timeout=120)
-    assert done.returncode == 0, done.stderr
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = _fresh_process_json(_REUSE, env, how)
     return result
 
 
