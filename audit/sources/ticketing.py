@@ -217,14 +217,44 @@ def update_order(tickets: list[str], times: list[str], rows: list[int], *,
     return ranked
 
 
-def _per_ticket(tickets: pa.DictionaryArray, known: dict[str, dict[str, str]], name: str,
-                ) -> pa.Array:
-    """Each update's ticket's `known` value of `name` (null where none), looked up once
-    per ticket. `tickets`: dictionary-encoded."""
-    if not name or not known:
+def _per_ticket(tickets: pa.DictionaryArray, known: dict[str, str]) -> pa.Array:
+    """Each update's ticket's `known` value (null where none), looked up once per ticket.
+    `tickets`: dictionary-encoded."""
+    if not known:
         return pa.nulls(len(tickets), type=pa.large_string())
-    values = [known.get(t, {}).get(name) for t in tickets.dictionary.to_pylist()]
+    get = known.get
+    values = [get(t) for t in tickets.dictionary.to_pylist()]
     return pa.array(values, type=pa.large_string()).take(tickets.indices)
+
+
+def _stated(tickets: list[str], ticket_fields: dict[str, dict[str, str]], name: str | None,
+            changed: dict[str, dict[int, str | None]]) -> dict[str, str]:
+    """Per ticket, its value of the field `name`: the ticket's own (`ticket_fields`), else
+    the first non-empty one its updates state, in reading order."""
+    if not name:
+        return {}
+    known = {t: own[name] for t, own in ticket_fields.items() if name in own}
+    for k, value in changed[name].items():
+        if value:
+            known.setdefault(tickets[k], value)
+    return known
+
+
+def _evidence(changed: dict[int, str | None], n: int, at: npt.NDArray[np.intp],
+              arrow: bool) -> list[object] | pa.Array:
+    """An evidence field's value per kept update (`at`: their positions among all `n`):
+    the text it is changed to, None where it is not changed or changed to ''."""
+    values = object_array(None, n)
+    if changed:
+        values[np.fromiter(changed, dtype=np.intp, count=len(changed))] = \
+            object_array([v or None for v in changed.values()])
+    kept = values[at]
+    if arrow:
+        array = _text_array(kept)  # type: ignore[arg-type]
+        if array is not None:
+            return array
+    result: list[object] = kept.tolist()
+    return result
 
 
 def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
@@ -242,13 +272,8 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         changed = _changed(u.changes, fields_used(cfg))
     # Order number and currency per ticket: the ticket's own fields, else the first
     # non-empty value its updates state, in reading order.
-    known: dict[str, dict[str, str]] = {t: dict(v) for t, v in (ticket_fields or {}).items()}
-    for name in (cfg.order_field, cfg.currency_field):
-        if not name:
-            continue
-        for k, value in changed[name].items():
-            if value:
-                known.setdefault(u.ticket[k], {}).setdefault(name, value)
+    orders = _stated(u.ticket, ticket_fields or {}, cfg.order_field, changed)
+    currencies = _stated(u.ticket, ticket_fields or {}, cfg.currency_field, changed)
     activity = _activities(u, cfg, changed)
     amount_text = list(u.amount)
     for name in cfg.amount_fields:  # a later field's non-empty value wins
@@ -289,7 +314,7 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         tickets = ticket_text.take(at)
         coded = pc.dictionary_encode(tickets)
         amount_column = pa.array(amounts, type=pa.large_string())
-        currency = _per_ticket(coded, known, cfg.currency_field or "")
+        currency = _per_ticket(coded, currencies)
         columns = {
             C.EVENT_ID: _take(u.record_id, kept),
             C.CASE: tickets,
@@ -302,12 +327,10 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                                    pa.scalar(None, pa.large_string()), currency),
             C.CHANNEL: pa.repeat(pa.scalar(cfg.channel, pa.large_string()), len(kept)),
             C.TICKET_ID: tickets,
-            C.ORDER_ID: _per_ticket(coded, known, cfg.order_field or ""),
+            C.ORDER_ID: _per_ticket(coded, orders),
         }
     else:  # a text Arrow cannot hold: lists, as the collector takes any cells
         ticket_list = _take(u.ticket, kept)
-        states = [known.get(t, {}) for t in ticket_list]
-        currency_field, order_field = cfg.currency_field or "", cfg.order_field or ""
         columns = {
             C.EVENT_ID: _take(u.record_id, kept),
             C.CASE: list(ticket_list),
@@ -316,12 +339,13 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
             C.RESOURCE: _take(u.author, kept),
             C.LIFECYCLE: ["complete"] * len(kept),
             C.AMOUNT: list(amounts),
-            C.CURRENCY: [None if a is None else s.get(currency_field)
-                         for a, s in zip(amounts, states, strict=True)],
+            C.CURRENCY: [None if a is None else currencies.get(t)
+                         for a, t in zip(amounts, ticket_list, strict=True)],
             C.CHANNEL: [cfg.channel] * len(kept),
             C.TICKET_ID: list(ticket_list),
-            C.ORDER_ID: [s.get(order_field) for s in states],
+            C.ORDER_ID: [orders.get(t) for t in ticket_list],
         }
+    arrow = ticket_text is not None and time_text is not None
     for source_field, column in cfg.evidence_fields.items():
-        columns[column] = [v or None for v in _dense(changed[source_field], n)[at].tolist()]
+        columns[column] = _evidence(changed[source_field], n, at, arrow)
     collector.add_columns(_take(u.row, kept), columns)
