@@ -178,7 +178,8 @@ def _history(rng: random.Random, number: int) -> Any:
                                         "Renewal date", "Approved amount", 4]),
                    "fieldtype": "jira", "fromString": None,
                    "toString": rng.choice([*STATUSES, "19.99", "1.234,50"]),
-                   **({"fieldId": rng.choice(["customfield_10060", "", None])}
+                   **({"fieldId": rng.choice(["customfield_10060", "customfield_10050", "",
+                                              None])}
                       if rng.random() < 0.3 else {})}
                   for _ in range(rng.randrange(3))]}
     for name in ("id", "author", "created", "items"):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 from msgspec import UNSET
 
 from audit.errors import InputError
@@ -41,7 +42,7 @@ from audit.sources.common import (
     wrong_shape,
 )
 from audit.sources.config import TicketingConfig
-from audit.sources.ticketing import UpdateRow, Updates, updates_to_table
+from audit.sources.ticketing import UpdateRow, Updates, fields_used, updates_to_table
 
 SYSTEM = "jira"
 
@@ -134,9 +135,17 @@ class _Reading:
                                  None if requested in (None, "") else str(requested)))
         return True
 
-    def finish(self) -> Collector:
-        updates_to_table(_timed(Updates.of_rows(self.updates), self.times, self.collector),
-                         self.cfg, self.collector, self.fields_of)
+    def finish(self, changed: dict[str, dict[int, str | None]] | None = None) -> Collector:
+        """The updates as records. `changed`: the changes of the fields the mapping reads
+        by update position (what `updates_to_table` would find in the updates' changes),
+        where the reading collected them; renumbered here if updates with a bad time are
+        left out."""
+        updates, keep = _timed(Updates.of_rows(self.updates), self.times, self.collector)
+        if changed is not None and keep is not None:
+            place = np.cumsum(keep) - 1
+            changed = {name: {int(place[k]): value for k, value in values.items() if keep[k]}
+                       for name, values in changed.items()}
+        updates_to_table(updates, self.cfg, self.collector, self.fields_of, changed=changed)
         return self.collector
 
 
@@ -187,6 +196,11 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
         return None
     reading = _Reading(cfg, Collector(SYSTEM, path))
     collector, updates, times = reading.collector, reading.updates, reading.times
+    # The changes of the fields the mapping reads, by update position, collected here (what
+    # `_changed` would find in the updates' changes): the others are not kept at all.
+    changed: dict[str, dict[int, str | None]] = {name: {} for name in fields_used(cfg)}
+    read = changed.get
+    unchanged: dict[str, str | None] = {}  # every update's changes: not read
     for issue in issues:
         fields = issue.fields or {}
         changelog = issue.changelog
@@ -204,24 +218,28 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
             else:
                 times.append((len(collector.problems), "created", created))
                 time = created if type(created) is str else str(created)
-            changes: dict[str, str | None] = {}
+            position = len(updates)
             for item in history.items or ():
                 name = item.field
-                if type(name) is not str:
-                    name = str(name)
                 value = item.toString
                 if value is not None and type(value) is not str:
                     value = str(value)
-                changes[name] = value
+                # By name and by id, in this order: a later item's value wins, as it
+                # would in the update's changes.
+                hit = read(name if type(name) is str else str(name))
+                if hit is not None:
+                    hit[position] = value
                 field_id = item.fieldId
                 if field_id:
-                    changes[str(field_id)] = value
+                    hit = read(str(field_id))
+                    if hit is not None:
+                        hit[position] = value
             history_id = f"row{number}" if history.id is UNSET else history.id
             updates.append((key, time, _person(history.author),
-                            f"{SYSTEM}:{key}:{history_id}", number, changes, False, None,
+                            f"{SYSTEM}:{key}:{history_id}", number, unchanged, False, None,
                             None))
         reading.number = number
-    return reading.finish()
+    return reading.finish(changed)
 
 
 def read(path: Path, cfg: TicketingConfig) -> Collector:
@@ -283,9 +301,10 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
 
 
 def _timed(updates: Updates, times: list[tuple[int, str, object]],
-           collector: Collector) -> Updates:
-    """The updates with their times as ISO 8601; those with a time that is not a Jira
-    timestamp become quarantine rows, at the place in the problems they were read at."""
+           collector: Collector) -> tuple[Updates, list[bool] | None]:
+    """The updates with their times as ISO 8601, and which of them are kept (None: all);
+    those with a time that is not a Jira timestamp become quarantine rows, at the place in
+    the problems they were read at."""
     fast = offset_iso_column(updates.time)
     failed: list[tuple[int, dict[str, object]]] = []
     for k, value in enumerate(fast):
@@ -299,7 +318,7 @@ def _timed(updates: Updates, times: list[tuple[int, str, object]],
                     "value": "" if cell is None else str(cell), "reason": str(exc)}))
     updates.time = [t for t in fast if t is not None]
     if not failed:
-        return updates
+        return updates, None
     for position, problem in reversed(failed):
         collector.problems.insert(position, problem)
     keep = [t is not None for t in fast]
@@ -309,4 +328,4 @@ def _timed(updates: Updates, times: list[tuple[int, str, object]],
         setattr(kept, name, [v for v, k in zip(getattr(updates, name), keep, strict=True)
                              if k])
     kept.time = updates.time
-    return kept
+    return kept, keep
