@@ -295,3 +295,76 @@ def test_fill_case_ids_equals_a_case_by_case_reading() -> None:
                     expected.iat[k, col[C.CHARGE_ID]] = named[0]
         got = _fill_case_ids([frame.copy()], is_source=is_source, config=config)
         pd.testing.assert_frame_equal(got, expected)
+
+
+@pytest.mark.parametrize("release", [False, True])
+def test_correlation_taking_columns_in_two_threads_equals_one_after_another(
+        tmp_path: Path, release: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From TAKE_IN_TWO_FROM events the correlated log's columns are taken two at a time
+    in threads (C.taken_arrays): the same log, dtypes included, as one after another, and
+    with `release` the input given up column by column all the same."""
+    write_sample(SampleSpec(channel="all", cases=120, seed=5, violation_rate=0.5), tmp_path)
+    imported = import_sources([(path, None) for path in sorted(
+        (tmp_path / "exports").iterdir())], sort=False).log
+    config = load_sources_config()
+    monkeypatch.setattr(C, "TAKE_IN_TWO_FROM", len(imported) * 10)
+    one = correlate(imported.copy(), config, release=release)
+    monkeypatch.setattr(C, "TAKE_IN_TWO_FROM", 1)
+    given = imported.copy()
+    two = correlate(given, config, release=release)
+    assert len(given.columns) == (0 if release else len(imported.columns))
+    pd.testing.assert_frame_equal(two.log, one.log)
+    assert two.notes == one.notes and two.left_out == one.left_out
+    pd.testing.assert_frame_equal(two.unresolved, one.unresolved)
+
+
+def test_taken_arrays_in_two_threads_equal_the_takes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each kind of column the log holds (Arrow text, categorical, numpy, nullable
+    integers), taken in two threads, in the jobs' order, and each job drawn only after the
+    one before the last is taken."""
+    import threading
+
+    rng = np.random.default_rng(3)
+    n = 500
+    arrays = {
+        "text": pd.array(rng.choice(["a", "bb", "😀", None], n), dtype="string"),
+        "coded": pd.Categorical(rng.choice(["x", "y", "z"], n)),
+        "number": pd.array(rng.integers(0, 9, n)),
+        "nullable": pd.array(rng.integers(0, 9, n), dtype="Int64"),
+        "time": pd.array(pd.date_range("2026-01-01", periods=n, freq="min", tz="UTC")),
+    }
+    positions = rng.permutation(n)[: n - 7]
+    drawn: list[str] = []
+    seen: set[str] = set()
+    ahead: list[int] = []  # per take: the jobs drawn beyond it when it starts
+
+    def jobs() -> object:
+        for name, values in arrays.items():
+            drawn.append(name)
+            yield name, values, positions
+
+    class Spy:
+        def __init__(self, name: str, values: object) -> None:
+            self.name, self.values = name, values
+
+        def take(self, at: np.ndarray) -> object:
+            seen.add(threading.current_thread().name)
+            ahead.append(len(drawn) - 1 - list(arrays).index(self.name))
+            return self.values.take(at)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(C, "TAKE_IN_TWO_FROM", len(positions))
+    got = C.taken_arrays(((name, Spy(name, values), at) for name, values, at in jobs()),
+                         len(positions))
+    assert list(got) == list(arrays)
+    for name, values in arrays.items():
+        expected = values.take(positions)
+        assert type(got[name]) is type(expected), name
+        assert got[name].dtype == expected.dtype, name
+        assert pd.Series(got[name]).equals(pd.Series(expected)), name
+    assert seen and all(name.startswith("take") for name in seen)
+    assert max(ahead) <= 1  # a third job is drawn only once the first of two is taken
+    # Below the threshold: one after another, here.
+    seen.clear()
+    C.taken_arrays(((name, Spy(name, values), at) for name, values, at in jobs()),
+                   len(positions) - 1)
+    assert seen == {threading.current_thread().name}
