@@ -8,7 +8,7 @@ is collected rather than stopping at the first.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -764,40 +764,6 @@ def sorted_frame(owned: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
         owned.pop()
         return frame.reset_index(drop=True)
     return taken_frame(owned, order)
-
-
-TAKE_IN_TWO_FROM = 1_000_000
-"""Rows from which `taken_arrays` takes two columns at a time, in two threads."""
-
-
-def taken_arrays(jobs: Iterator[tuple[str, Any, np.ndarray]], size: int) -> dict[str, Any]:
-    """Each job's ``values.take(positions)`` (pandas extension arrays), by name, in the
-    jobs' order. From TAKE_IN_TWO_FROM positions (`size`), two columns are taken at a time
-    in two threads: Arrow's take and numpy's release the GIL (correlation of 7.3M events,
-    which takes its keys and then every column: 13.0 -> 11.5-12.5 s). The jobs are drawn
-    one at a time in this thread (a generator may give its frame's column up once it has
-    yielded it), and a third is not drawn before the first of two is taken: at most one
-    more column and its take are held than one after another (that correlation's max RSS
-    +155 MB)."""
-    result: dict[str, Any] = {}
-    if size < TAKE_IN_TWO_FROM:
-        for name, values, positions in jobs:
-            result[name] = values.take(positions)
-        return result
-    from collections import deque
-    from concurrent.futures import Future, ThreadPoolExecutor
-
-    pending: deque[tuple[str, Future[Any]]] = deque()
-    with ThreadPoolExecutor(2, thread_name_prefix="take") as pool:
-        for name, values, positions in jobs:
-            pending.append((name, pool.submit(values.take, positions)))
-            del values
-            if len(pending) == 2:
-                done, future = pending.popleft()
-                result[done] = future.result()
-        for done, future in pending:
-            result[done] = future.result()
-    return result
 
 
 def taken_frame(owned: list[pd.DataFrame], positions: np.ndarray) -> pd.DataFrame:

@@ -10,10 +10,7 @@ appended to its id). Charges no case refers to are sales, not refund cases: left
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
-from itertools import chain
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -79,13 +76,11 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *,
                               columns=["file", "row", "field", "value", "reason"])
     del assigned
     replaced = (C.CASE, C.EVENT_ID, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID)
-    # The correlated log takes the keys' values of the columns replaced: freed once taken.
-    for name, values in C.taken_arrays(_jobs(
-            log, [C.SOURCE_SYSTEM, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID, C.REFUND_ID,
-                  C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW], source,
-            replaced if release else ()), len(source)).items():
-        keys[name] = values
-    del values
+    for name in (C.SOURCE_SYSTEM, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID, C.REFUND_ID,
+                 C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW):
+        keys[name] = log[name].array.take(source)
+        if release and name in replaced:  # the correlated log takes the keys' values
+            del log[name]
     is_source = keys[C.SOURCE_SYSTEM].isin([*config.ticketing, *config.payments]) \
         .fillna(False).astype(bool)
     owned = [keys]  # handed over: each id column replaced is freed as soon as it is
@@ -98,26 +93,18 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *,
     del source
     if release:  # the keys no longer needed, before the log is taken
         return_free_memory()
-    columns = C.taken_arrays(chain(
-        _jobs(keys, [name for name in names if name in replaced], order, ()),
-        _jobs(log, [name for name in names if name not in replaced], taken,
-              names if release else ())), len(order))
+    columns = {}
+    for name in names:
+        columns[name] = (keys[name].array.take(order) if name in replaced
+                         else log[name].array.take(taken))
+        if release and name in log.columns:
+            del log[name]
     del keys
     out = pd.DataFrame(columns, columns=names, copy=False)
     if len(unresolved):
         notes.append(f"correlation: {len(unresolved)} reference(s) to ids no export contains "
                      "(see the correlation problems)")
     return Correlation(out, notes, unresolved, left_out)
-
-
-def _jobs(frame: pd.DataFrame, names: list[str], positions: np.ndarray,
-          release: Collection[str]) -> Iterator[tuple[str, Any, np.ndarray]]:
-    """Each column of `names` with the positions to take (`C.taken_arrays`); a column of
-    `release` is dropped from `frame` once handed out."""
-    for name in names:
-        yield name, frame[name].array, positions
-        if name in release and name in frame.columns:
-            del frame[name]
 
 
 def _strings(log: pd.DataFrame, name: str, positions: np.ndarray) -> pd.Series:
