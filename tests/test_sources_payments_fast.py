@@ -207,3 +207,37 @@ def test_a_generated_sample_reads_the_same(tmp_path: Path) -> None:
                       None)
         if system is not None:
             assert_same_reading(path, system)
+
+
+def test_minor_amounts_column_wise_equal_minor_money_row_by_row() -> None:
+    """`_minor` reads plain minor-unit amounts column-wise (`_minor_column`): per row the
+    same text as `minor_money`, or None where it raises, for signs, leading zeros, 18 and
+    19 digits, int64's limits, non-ASCII digits, blanks, unknown and lower-case currencies
+    and currencies of 0, 2 and 3 minor units."""
+    import random
+
+    from audit.sources.common import BadValue, minor_money
+
+    rng = random.Random(4)
+    odd = ["0", "-0", "00123", "+123", "-4999", "999999999999999999", "-999999999999999999",
+           "1234567890123456789", "9223372036854775807", "-9223372036854775808",
+           "\u0661\u0662\u0663", "12a", "", " ", "1.5", "-", "--1", "0009", "\U0001f600"]
+    texts = [rng.choice(odd) if rng.random() < 0.5 else str(rng.randrange(-10**6, 10**7))
+             for _ in range(5000)]
+    currencies = [rng.choice(["EUR", "JPY", "KWD", "eur", "XXX", "", "BHD", "usd"])
+                  for _ in texts]
+
+    def one(text: str, currency: str) -> str | None:
+        try:
+            return minor_money(text, currency)
+        except BadValue:
+            return None
+
+    expected = [one(t, c) for t, c in zip(texts, currencies, strict=True)]
+    assert payments._minor(texts, currencies) == expected
+    column = payments._minor_column(texts, currencies)
+    assert all(c is None or c == e for c, e in zip(column, expected, strict=True))
+    assert sum(c is not None for c in column) > 2000  # most rows read column-wise
+    assert {"0.00", "0", "0.000", "4.999", "49.99"} <= set(column)  # -0; 0, 2, 3 units
+    assert None in column and any(e is not None for c, e in zip(column, expected,
+                                                                strict=True) if c is None)
