@@ -201,3 +201,47 @@ def test_a_role_period_that_ends_before_it_starts_is_refused(tmp_path: Path) -> 
                         (_role_file(tmp_path, "2026-07-07T00:00:00Z", "2026-07-01T00:00:00Z"),
                          None)])
     assert (caught.value.row, caught.value.field) == (3, "valid_to")
+
+
+def test_offset_iso_column_equals_strptime_isoformat_row_by_row() -> None:
+    """Jira's times read column-wise: per text `strptime(text, '%Y-%m-%dT%H:%M:%S.%f%z')
+    .isoformat()` where the text has that plain shape and is a valid time, else None (read
+    one by one by the caller)."""
+    import random
+    import re
+    from datetime import datetime
+
+    from audit.sources.common import offset_iso_column
+
+    rng = random.Random(9)
+
+    def text() -> str:
+        day = rng.choice(["2026-07-06", "2024-02-29", "2026-02-29", "2026-13-01", "0999-01-01"])
+        clock = rng.choice(["11:00:00", "23:59:59", "24:00:00", "00:00:60", "09:05:07"])
+        fraction = rng.choice(["000", "0", "5", "123456", "000000", "1234567", "", "120"])
+        offset = rng.choice(["+0200", "-0000", "+0000", "-0530", "+2359", "+2400", "-0160"])
+        made = f"{day}T{clock}.{fraction}{offset}" if fraction else f"{day}T{clock}{offset}"
+        return rng.choice([made] * 6 + [f" {made}", made.replace("2", "\u0662"),
+                                         made[:-5] + "Z", ""])
+
+    texts = [text() for _ in range(4000)]
+    got = offset_iso_column(texts)
+
+    def expected(value: str) -> str | None:
+        try:
+            return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").isoformat()
+        except ValueError:
+            return None
+
+    plain = 0
+    for value, made in zip(texts, got, strict=True):
+        wanted = expected(value)
+        if made is not None:
+            assert made == wanted, value
+            plain += 1
+        elif wanted is not None:  # left to the caller: texts of another shape (a 'Z',
+            # spaces, other digits), and years outside 1001-9998 (see _civil)
+            assert (not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,6}[+-]\d{4}",
+                                     value, re.ASCII)
+                    or not 1001 <= int(value[:4]) <= 9998), value
+    assert plain > 250 and {"-00:00", "+00:00"} & {m[-6:] for m in got if m}

@@ -173,19 +173,38 @@ def offset_iso_column(texts: Sequence[object]) -> list[str | None]:
     found = _matching(texts, _JIRA_PATTERN) if len(texts) else None
     if found is None:
         return result
-    array, matched = found
-    parts = [_digits(array, start, width) for start, width in
+    texts_found, matched = found
+    if not matched.any():
+        return result
+    # The texts that do not match read as a plain time, so that every slice below is
+    # digits (the pattern checked them) and is cast without a check of its own.
+    array = pc.if_else(pa.array(matched), texts_found, "2000-01-01T00:00:00.0+0000")
+
+    def number(start: int, stop: int) -> Ints:
+        return np.asarray(pc.cast(pc.utf8_slice_codeunits(array, start, stop), pa.int64())
+                          .to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    parts = [number(start, start + width) for start, width in
              ((0, 4), (5, 2), (8, 2), (11, 2), (14, 2), (17, 2))]
-    hours = _digits(pc.utf8_slice_codeunits(array, -4, None), 0, 2)
+    hours = number(-4, -2)
     ok = matched & _civil(parts) & (hours < 24)
-    for position in np.flatnonzero(ok).tolist():
-        text = texts[position]
-        assert isinstance(text, str)
-        fraction = text[20:-5].ljust(6, "0")
-        sign = "-" if text[-5] == "-" and text[-4:] != "0000" else "+"
-        result[position] = (text[:19] + ("" if fraction == "000000" else "." + fraction)
-                            + sign + text[-4:-2] + ":" + text[-2:])
-    return result
+    if not ok.any():
+        return result
+    # Made column-wise from the texts' parts (the matched texts are ASCII): the seconds'
+    # fraction padded to microseconds and left out where zero, the offset as +HH:MM, and
+    # -00:00 written +00:00, as isoformat() writes them.
+    def cut(start: int, stop: int | None = None) -> pa.Array:
+        return pc.utf8_slice_codeunits(array, start, stop if stop is not None else 1 << 30)
+
+    fraction = pc.utf8_rpad(cut(20, -5), width=6, padding="0")
+    dotted = pc.if_else(pc.equal(fraction, "000000"), "",
+                        pc.binary_join_element_wise(".", fraction, ""))
+    minus = pc.and_(pc.equal(cut(-5, -4), "-"), pc.not_equal(cut(-4), "0000"))
+    made = pc.binary_join_element_wise(cut(0, 19), dotted, pc.if_else(minus, "-", "+"),
+                                       cut(-4, -2), ":", cut(-2), "")
+    made_texts: list[str | None] = pc.if_else(pa.array(ok), made,
+                                              pa.scalar(None, pa.string())).to_pylist()
+    return made_texts
 
 
 class BadValue(ValueError):
