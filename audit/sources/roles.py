@@ -108,6 +108,9 @@ def apply_roles(log: pd.DataFrame, history: RoleHistory) -> tuple[pd.DataFrame, 
     grouped = history.periods.groupby("person", sort=False)
     persons = pd.Index(list(grouped.groups))
     holder = np.append(persons.get_indexer(persons_named), -1)[person_codes]
+    if len(persons) < np.iinfo(np.int16).max:
+        # numpy's stable sort of 16-bit codes is a radix sort (7.3M events: 0.34 -> 0.09 s)
+        holder = holder.astype(np.int16)
     order = np.argsort(holder, kind="stable")
     bounds = np.searchsorted(holder[order], np.arange(len(persons) + 1))
     # Roles as codes into the sorted role names, not a string per event (7M at 1M cases).
