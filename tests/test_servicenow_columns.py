@@ -128,5 +128,5 @@ def test_servicenow_reads_updates_as_the_row_by_row_reading_does(
     assert _content(got) == _content(expected)
     # The generated rows reach every branch: repeats, missing numbers, bad and DST times.
     assert expected.deduplicated and expected.columns is not None
-    reasons = {p["field"] for p in expected.problems}
-    assert {"documentkey", "sys_created_on"} <= reasons
+    fields = {p["field"] for p in expected.problems}
+    assert {"documentkey", "sys_created_on"} <= fields

@@ -187,7 +187,7 @@ def fields_used(cfg: TicketingConfig) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _text_array(values: list[str] | list[str | None]) -> pa.Array | None:
+def _text_array(values: Sequence[str | None] | npt.NDArray[np.object_]) -> pa.Array | None:
     """The texts as an Arrow column, or None where Arrow cannot hold one (a lone surrogate
     has no UTF-8)."""
     try:
@@ -250,7 +250,7 @@ def _evidence(changed: dict[int, str | None], n: int, at: npt.NDArray[np.intp],
             object_array([v or None for v in changed.values()])
     kept = values[at]
     if arrow:
-        array = _text_array(kept)  # type: ignore[arg-type]
+        array = _text_array(kept)
         if array is not None:
             return array
     result: list[object] = kept.tolist()
