@@ -210,13 +210,13 @@ def test_a_generated_sample_reads_the_same(tmp_path: Path) -> None:
 
 
 def test_minor_amounts_column_wise_equal_minor_money_row_by_row() -> None:
-    """`_minor` reads plain minor-unit amounts column-wise (`_minor_column`): per row the
+    """`_minor` reads plain minor-unit amounts column-wise (`minor_money_column`): per row the
     same text as `minor_money`, or None where it raises, for signs, leading zeros, 18 and
     19 digits, int64's limits, non-ASCII digits, blanks, unknown and lower-case currencies
     and currencies of 0, 2 and 3 minor units."""
     import random
 
-    from audit.sources.common import BadValue, minor_money
+    from audit.sources.common import BadValue, minor_money, minor_money_column
 
     rng = random.Random(4)
     odd = ["0", "-0", "00123", "+123", "-4999", "999999999999999999", "-999999999999999999",
@@ -235,7 +235,7 @@ def test_minor_amounts_column_wise_equal_minor_money_row_by_row() -> None:
 
     expected = [one(t, c) for t, c in zip(texts, currencies, strict=True)]
     assert payments._minor(texts, currencies) == expected
-    column = payments._minor_column(texts, currencies)
+    column = minor_money_column(texts, currencies)
     assert all(c is None or c == e for c, e in zip(column, expected, strict=True))
     assert sum(c is not None for c in column) > 2000  # most rows read column-wise
     assert {"0.00", "0", "0.000", "4.999", "49.99"} <= set(column)  # -0; 0, 2, 3 units

@@ -245,6 +245,36 @@ def minor_money(text: str, currency: str) -> str:
     return f"{whole}.{part:0{units}d}" if units else str(whole)
 
 
+def minor_money_column(texts: list[str], currencies: list[str]) -> list[str | None]:
+    """`minor_money(text, currency)` for the texts of 1-18 ASCII digits (a minus sign
+    allowed) in a known currency, column-wise: the digits split at the currency's minor
+    units, as `minor_money` splits them; None for every other text (and for all of them
+    where Arrow cannot hold the texts)."""
+    n = len(texts)
+    found = _matching(texts, r"^-?[0-9]{1,18}$") if n else None
+    if found is None:
+        return [None] * n
+    array, plain = found
+    units_of = {c: minor_units(c.upper()) if c.upper() in CURRENCIES else -1
+                for c in set(currencies)}
+    units = np.fromiter((units_of[c] for c in currencies), dtype=np.int64, count=n)
+    ok = plain & (units >= 0)
+    if not ok.any():
+        return [None] * n
+    digits = pc.if_else(pa.array(ok), array, pa.scalar("0", pa.string()))
+    values = np.abs(np.asarray(pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)))
+    whole, part = np.divmod(values, 10 ** np.maximum(units, 0))
+    out = pc.cast(pa.array(whole), pa.string())
+    part_text = pc.cast(pa.array(part), pa.string())
+    for width in sorted(set(units[ok].tolist()) - {0}):
+        joined = pc.binary_join_element_wise(
+            out, pc.utf8_lpad(part_text, width=width, padding="0"), ".")
+        out = pc.if_else(pa.array(units == width), joined, out)
+    out = pc.if_else(pa.array(ok), out, pa.scalar(None, pa.string()))
+    result: list[str | None] = out.to_pylist()
+    return result
+
+
 def money(value: Decimal) -> str:
     """The canonical text of an amount: its magnitude, as written by the source."""
     try:

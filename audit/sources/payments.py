@@ -23,11 +23,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from audit import canonical as C
-from audit.currency import CURRENCIES, minor_units
+from audit.currency import CURRENCIES
 from audit.ingest.csv_reader import RaggedRow, read_csv
 from audit.ingest.raw import RawTable
 from audit.sources.common import (
@@ -36,6 +34,7 @@ from audit.sources.common import (
     Collector,
     abbreviated_to_utc,
     minor_money,
+    minor_money_column,
     money,
     object_array,
     parse_major,
@@ -239,8 +238,8 @@ def _major(texts: list[str]) -> list[str | None]:
 
 def _minor(texts: list[str], currencies: list[str]) -> list[str | None]:
     """`money(parse_minor(text, currency))` per row, as `_major`: column-wise for the plain
-    ones (`_minor_column`), the others once per distinct (text, currency)."""
-    result = _minor_column(texts, currencies)
+    ones (`minor_money_column`), the others once per distinct (text, currency)."""
+    result = minor_money_column(texts, currencies)
     known: dict[tuple[str, str], str | None] = {}
     for k in [k for k, value in enumerate(result) if value is None]:
         pair = texts[k], currencies[k]
@@ -250,37 +249,6 @@ def _minor(texts: list[str], currencies: list[str]) -> list[str | None]:
             except BadValue:
                 known[pair] = None
         result[k] = known[pair]
-    return result
-
-
-def _minor_column(texts: list[str], currencies: list[str]) -> list[str | None]:
-    """`minor_money(text, currency)` for the texts of 1-18 ASCII digits (a minus sign
-    allowed) in a known currency, column-wise: the digits split at the currency's minor
-    units, as `minor_money` splits them; None for every other text."""
-    n = len(texts)
-    try:
-        array = pa.array(texts, type=pa.string())
-    except (pa.ArrowException, TypeError, ValueError, UnicodeError):
-        return [None] * n
-    units_of = {c: minor_units(c.upper()) if c.upper() in CURRENCIES else -1
-                for c in set(currencies)}
-    units = np.fromiter((units_of[c] for c in currencies), dtype=np.int64, count=n)
-    plain = np.asarray(pc.fill_null(pc.match_substring_regex(
-        array, r"^-?[0-9]{1,18}$"), False).to_numpy(zero_copy_only=False), dtype=bool)
-    ok = plain & (units >= 0)
-    if not ok.any():
-        return [None] * n
-    digits = pc.if_else(pa.array(ok), array, pa.scalar("0", pa.string()))
-    values = np.abs(np.asarray(pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)))
-    whole, part = np.divmod(values, 10 ** np.maximum(units, 0))
-    out = pc.cast(pa.array(whole), pa.string())
-    part_text = pc.cast(pa.array(part), pa.string())
-    for width in sorted(set(units[ok].tolist()) - {0}):
-        joined = pc.binary_join_element_wise(
-            out, pc.utf8_lpad(part_text, width=width, padding="0"), ".")
-        out = pc.if_else(pa.array(units == width), joined, out)
-    out = pc.if_else(pa.array(ok), out, pa.scalar(None, pa.string()))
-    result: list[str | None] = out.to_pylist()
     return result
 
 

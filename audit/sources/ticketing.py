@@ -244,11 +244,7 @@ def _evidence(changed: dict[int, str | None], n: int, at: npt.NDArray[np.intp],
               arrow: bool) -> list[object] | pa.Array:
     """An evidence field's value per kept update (`at`: their positions among all `n`):
     the text it is changed to, None where it is not changed or changed to ''."""
-    values = object_array(None, n)
-    if changed:
-        values[np.fromiter(changed, dtype=np.intp, count=len(changed))] = \
-            object_array([v or None for v in changed.values()])
-    kept = values[at]
+    kept = _dense({k: v or None for k, v in changed.items()}, n)[at]
     if arrow:
         array = _text_array(kept)
         if array is not None:
