@@ -137,20 +137,58 @@ FORK_XLSX_FROM = 20_000
 """Findings from which `write_reports` writes findings.xlsx in a forked copy of the process
 while this one writes the other reports (where processes fork: Linux)."""
 
+WRITER_COST = {"xlsx": 8.0, "csv": 4.5, "html": 4.4, "json": 3.3, "graphs": 1.0}
+"""A writer's CPU seconds at 1M cases (235,008 findings; a py-spy profile of a full audit,
+both cores busy, the graphs computed before): what `write_reports` balances the two
+processes by. Only the ratios matter."""
+
+
+def _shares(chosen: list[str]) -> list[str]:
+    """The writers the forked copy runs, in this order: the XLSX, then each of JSON and CSV
+    that makes the longer of the two processes' shares (by WRITER_COST) shorter. The graphs
+    and the HTML stay here: they draw the graphs computed in this process."""
+    copy = ["xlsx"]
+    here = [name for name in chosen if name != "xlsx"]
+    for name in ("json", "csv"):
+        if name not in here:
+            continue
+        before = max(_cost(copy), _cost(here))
+        if max(_cost([*copy, name]), _cost([n for n in here if n != name])) < before:
+            copy.append(name)
+            here.remove(name)
+    return copy
+
+
+def _cost(names: list[str]) -> float:
+    return sum(WRITER_COST.get(name, 1.0) for name in names)
+
+
+def _write_in_copy(run: CheckRun, out: Path, names: list[str]) -> dict[str, tuple[Path, float]]:
+    """In the forked copy: the writers `names`, one after another; each one's path and
+    seconds. The XLSX writer is `write_xlsx` itself (the copy runs without the cyclic
+    collector, see audit.forked); the others as WRITERS has them."""
+    done: dict[str, tuple[Path, float]] = {}
+    for name in names:
+        start = time.perf_counter()
+        path = write_xlsx(run, out) if name == "xlsx" else WRITERS[name](run, out)
+        done[name] = (path, time.perf_counter() - start)
+    return done
+
 
 def write_reports(run: CheckRun, out: Path, names: Sequence[str] | None = None, *,
                   seconds: dict[str, float] | None = None) -> list[Path]:
     """The reports `names` (default: all, in WRITERS order) of `run`, written into `out`;
     their main paths, in the order of `names`. Each writer's seconds go into `seconds`.
 
-    findings.xlsx is the slowest report (about 8 s of 20 at 1M cases). With at least
+    findings.xlsx is the slowest report (about 8 s of 21 at 1M cases). With at least
     FORK_XLSX_FROM findings and another report to write, a forked copy of this process
-    writes it while this one writes the others: it shares the run's memory and copies only
-    the pages it touches (the findings: about 0.3 GB at 1M cases). The graphs, the one writer
-    with a memory peak of its own (about 0.5 GB at 1M cases), are computed before the fork,
-    so that the copy never runs beside that peak, and drawn beside it. The XLSX's seconds are
-    from the fork until it is done. An error in the copy is raised here, once the other
-    reports are written."""
+    writes it, and the JSON or CSV where that evens out the two processes' work (`_shares`;
+    at 1M cases, with every report chosen: the XLSX and the JSON), while this one writes the
+    others. The copy shares the run's memory and copies only the pages it touches (the
+    findings: about 0.3 GB at 1M cases). The graphs, the one writer with a memory peak of
+    its own (about 0.5 GB at 1M cases), are computed before the fork, so that the copy never
+    runs beside that peak, and drawn beside it. The seconds of a writer in the copy are its
+    own there. An error in the copy is raised here, once the other reports are written."""
     from audit.progress import current
 
     chosen = list(WRITERS) if names is None else list(names)
@@ -184,18 +222,19 @@ def write_reports(run: CheckRun, out: Path, names: Sequence[str] | None = None, 
             run_graphs(run)
         return_free_memory()
         before[drawn[0]] = time.perf_counter() - start
-    progress.stage("writing the xlsx report in a second process")
-    start = time.perf_counter()
-    child: Forked[Path] = Forked(write_xlsx, run, out, doing="writing a report")
+    copied = _shares(chosen)
+    progress.stage(f"writing the {' and '.join(copied)} report{'s' if len(copied) > 1 else ''}"
+                   " in a second process")
+    child: Forked[dict[str, tuple[Path, float]]] = Forked(
+        _write_in_copy, run, out, copied, doing="writing a report")
     try:
         for name in chosen:
-            if name not in written and name != "xlsx":
+            if name not in copied:
                 write(name)
-        written["xlsx"] = child.result()
+        for name, (path, spent) in child.result().items():
+            written[name] = path
+            timings[name] = spent
     except BaseException:  # a writer here failed, or an interrupt while waiting for the copy
         child.stop()
         raise
-    timings["xlsx"] = time.perf_counter() - start
     return [written[name] for name in chosen]
-
-

@@ -50,7 +50,7 @@ def test_the_forked_xlsx_is_the_workbook_written_in_process(
     real = Forked.__init__
 
     def spy(self: Any, *args: Any, **kwargs: Any) -> None:
-        forked_in.append(args[0].__name__)
+        forked_in.append((args[0].__name__, list(args[3])))
         real(self, *args, **kwargs)
 
     from reports import graphs
@@ -68,7 +68,8 @@ def test_the_forked_xlsx_is_the_workbook_written_in_process(
     (tmp_path / "forked").mkdir()
     seconds.clear()
     paths = writers.write_reports(run, tmp_path / "forked", names, seconds=seconds)
-    assert forked_in == ["write_xlsx"]  # the fork was taken, for the XLSX only
+    # The fork was taken once, for the XLSX and the JSON (the shares nearest to even).
+    assert forked_in == [("_write_in_copy", ["xlsx", "json"])]
     assert drawn_after and set(drawn_after) == {1}  # the graphs drawn beside the copy
     assert set(seconds) == set(names)
     assert [p.name for p in paths] == [p.name for p in alone] == [
@@ -78,6 +79,38 @@ def test_the_forked_xlsx_is_the_workbook_written_in_process(
     for name in ("findings.csv", "findings.json", "report.html", "dfg.svg"):
         assert (tmp_path / "forked" / name).read_bytes() == \
             (tmp_path / "alone" / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(("chosen", "copied"), [
+    (["json", "csv", "xlsx", "graphs", "html"], ["xlsx", "json"]),  # 11.3 s against 9.9 s
+    (["xlsx", "json"], ["xlsx"]),  # the JSON with the XLSX: 11.3 s against 8
+    (["xlsx", "json", "csv"], ["xlsx"]),  # either with the XLSX: longer than 8 s
+    (["xlsx", "csv", "html", "graphs"], ["xlsx"]),  # the CSV there: 12.5 s against 8
+    (["csv", "xlsx", "html", "graphs", "json"], ["xlsx", "json"]),
+    (["xlsx", "html"], ["xlsx"]),  # the HTML draws the graphs computed here: never copied
+])
+def test_the_copy_takes_the_writers_that_even_out_the_two_shares(
+        chosen: list[str], copied: list[str]) -> None:
+    assert writers._shares(chosen) == copied
+
+
+def test_a_writer_in_the_copy_reports_its_own_seconds(
+        run: CheckRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    def slow_json(run: CheckRun, out: Path) -> Path:
+        time.sleep(0.3)
+        (out / "findings.json").write_text("{}")
+        return out / "findings.json"
+
+    monkeypatch.setattr(writers, "FORK_XLSX_FROM", 0)
+    monkeypatch.setitem(writers.WRITERS, "json", slow_json)
+    seconds: dict[str, float] = {}
+    paths = writers.write_reports(run, tmp_path, None, seconds=seconds)
+    assert [p.name for p in paths] == ["findings.json", "findings.csv", "findings.xlsx",
+                                       "dfg.svg", "report.html"]
+    assert seconds["json"] >= 0.3  # measured in the copy, which ran the patched writer
+    assert (tmp_path / "findings.json").read_text() == "{}"
 
 
 def test_few_findings_or_the_xlsx_alone_are_written_here(
