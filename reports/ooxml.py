@@ -101,6 +101,12 @@ def escape(text: str) -> str:
     return text
 
 
+def needs_escape(text: str) -> bool:
+    """Whether `escape` changes `text` (of many texts joined by a line break, whether it
+    changes any of them: a line break is kept as it is and ends every escaped sequence)."""
+    return "&" in text or "<" in text or ">" in text or _NOT_XML.search(text) is not None
+
+
 def _attribute(text: str) -> str:
     return escape(text).replace('"', "&quot;")
 

@@ -9,6 +9,7 @@ written on both its sheets (Findings and its family's).
 from __future__ import annotations
 
 import numbers
+import operator
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -123,39 +124,55 @@ def _text_cell_parts(col: int) -> tuple[str, str, str]:
 
 
 def prepared_rows(findings: Sequence[Finding]) -> list[str]:
-    """Each finding's row as XML, its row number left as _ROW: built once for both sheets.
-    The cell of each distinct value of a repeating column is made once: a cell's XML depends
-    on its column and flat value only. A text cell of any other column is put together
-    here as `_cell_xml(col, _cell_value(column, value))` would (tests compare them)."""
-    memo: dict[tuple[int, Any], str] = {}
-    plan = [(col, column, column in _REPEATING or column == "waived", column in _AS_TEXT,
-             *_text_cell_parts(col)) for col, column in enumerate(FINDING_COLUMNS)]
-    escape, formula, cut = ooxml.escape, FORMULA_START, MAX_CELL
-    rows = []
-    for finding in findings:
-        parts = []
-        for col, column, repeating, as_text, head, spaced, tail in plan:
-            raw = getattr(finding, column)
-            if repeating:
-                key = (col, flat_value(raw))
-                xml = memo.get(key)
-                if xml is None:
-                    xml = memo[key] = _cell_xml(col, _cell_value(column, raw))
-            elif as_text and type(value := flat_value(raw)) is str:
-                if not value:
-                    xml = ""
-                else:
-                    if value.startswith(formula):  # neutralised, then cut, as _text does
-                        value = "'" + value
-                    if len(value) > cut:
-                        value = value[: cut - 1] + "…"
-                    xml = (spaced if value[0].isspace() or value[-1].isspace() else head) \
-                        + escape(value) + tail
-            else:
-                xml = _cell_xml(col, _cell_value(column, raw))
-            parts.append(xml)
-        rows.append("".join(parts))
-    return rows
+    """Each finding's row as XML, its row number left as _ROW: built once for both sheets,
+    column by column (`_column_xml`)."""
+    columns = [_column_xml(col, column, list(map(operator.attrgetter(column), findings)))
+               for col, column in enumerate(FINDING_COLUMNS)]
+    return ["".join(cells) for cells in zip(*columns, strict=True)]
+
+
+def _column_xml(col: int, column: str, values: list[Any]) -> list[str]:
+    """The cells of one column, `_cell_xml(col, _cell_value(column, value))` of each value
+    (tests compare them). The cell of each distinct value of a repeating column is made
+    once: a cell's XML depends on its column and flat value only. A text cell of any other
+    column is put together here, its text escaped only where the column's texts, checked
+    all at once, need it (ids, times and messages never do)."""
+    if column in _REPEATING or column == "waived":
+        memo: dict[Any, str] = {}
+        cells = []
+        for raw in values:
+            key = flat_value(raw)
+            xml = memo.get(key)
+            if xml is None:
+                xml = memo[key] = _cell_xml(col, _cell_value(column, raw))
+            cells.append(xml)
+        return cells
+    if column == "amount_at_risk":  # a float's cell put together here, as cell_xml does
+        head, tail = ooxml.cell_xml(_LETTERS[col] + _ROW, 0.5, AMOUNT).split("0.5")
+        inf = float("inf")
+        return [head + repr(raw) + tail if type(raw) is float and -inf < raw < inf
+                else _cell_xml(col, _cell_value(column, raw)) for raw in values]
+    if column not in _AS_TEXT:
+        return [_cell_xml(col, _cell_value(column, raw)) for raw in values]
+    head, spaced, tail = _text_cell_parts(col)
+    flat = [raw if type(raw) is str else flat_value(raw) for raw in values]
+    escape = ooxml.escape if ooxml.needs_escape(
+        "\n".join([value for value in flat if type(value) is str])) else None
+    formula, cut = FORMULA_START, MAX_CELL
+    cells = []
+    for raw, value in zip(values, flat, strict=True):
+        if type(value) is not str:
+            cells.append(_cell_xml(col, _cell_value(column, raw)))
+        elif not value:
+            cells.append("")
+        else:
+            if value.startswith(formula):  # neutralised, then cut, as _text does
+                value = "'" + value
+            if len(value) > cut:
+                value = value[: cut - 1] + "…"
+            cells.append((spaced if value[0].isspace() or value[-1].isspace() else head)
+                         + (value if escape is None else escape(value)) + tail)
+    return cells
 
 
 def _summary(grid: _Grid, run: CheckRun) -> None:

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from audit.cli import main
 from audit.rules.base import FAMILIES
+from reports import ooxml
 from reports.records import FINDING_COLUMNS
 from reports.xlsx import FINDINGS_SHEET, SUMMARY_SHEET, family_sheet_name
 
@@ -156,7 +157,18 @@ def test_prepared_rows_equal_the_cell_by_cell_xml() -> None:
     expected = ["".join(_cell_xml(col, _cell_value(column, getattr(f, column)))
                         for col, column in enumerate(FINDING_COLUMNS)) for f in findings]
     assert prepared_rows(findings) == expected
+    # Column by column, escaped only where a column's texts need it: each finding alone too
+    # (most have no text to escape), and a column of ids, times and floats (none has).
+    assert [prepared_rows([f])[0] for f in findings] == expected
+    plain = [f for f in findings if not ooxml.needs_escape(f.message + f.case_id)
+             and type(f.amount_at_risk) is float]
+    assert len(plain) >= 3 and ooxml.needs_escape("\n".join(f.message for f in findings))
+    assert prepared_rows(plain) == [expected[findings.index(f)] for f in plain]
     assert any("'=1+1" in row for row in expected) and any("_x0001_" in row for row in expected)
+    for amount in (float("nan"), float("inf"), -float("inf")):  # no number Excel can hold
+        findings[1].amount_at_risk = amount
+        with pytest.raises(ValueError, match="is not a number Excel can hold"):
+            prepared_rows(findings[1:2])
     assert any("…" in row for row in expected)
 
 
