@@ -9,7 +9,7 @@ import networkx as nx
 import pandas as pd
 
 from audit import canonical as C
-from audit.evidence_graph import case_graph
+from audit.evidence_graph import evidence_graphs
 from reports.graphs import FONTS, GraphvizMissing, _label, render_dot
 
 if TYPE_CHECKING:
@@ -87,16 +87,15 @@ def attach_case_graphs(cases: list[CaseView], run: CheckRun,
         return ""
     log = run.imported.log
     wanted = {c.case_id for c in chosen}
-    part = log[C.text_isin(log[C.CASE], wanted)]
-    by_case = {str(k): v for k, v in part.groupby(C.CASE, sort=False)}
-    controls = run.policy.control_of()
+    # The chosen cases' graphs made at once (one frame of their events turned into
+    # records, not one per case: 0.6 s of the HTML report at 1M cases).
+    graphs = evidence_graphs(log[C.text_isin(log[C.CASE], wanted)], run.policy.control_of())
     for case in chosen:
-        events = by_case.get(case.case_id)
-        if events is None or events.empty:
+        graph = graphs.get(case.case_id)
+        if graph is None:
             continue
         try:
-            case.graph_svg = render_dot(evidence_dot(case_graph(events, controls)),
-                                        "svg").decode("utf-8")
+            case.graph_svg = render_dot(evidence_dot(graph), "svg").decode("utf-8")
         except GraphvizMissing as exc:
             return f"Evidence graphs are not drawn: {exc}"
     if len(cases) > limit:

@@ -135,6 +135,31 @@ def test_report_has_overlay_overview_and_evidence_graphs(run: CheckRun) -> None:
     assert "first 3" in capped
 
 
+def test_case_graphs_made_at_once_are_each_case_s_own(
+        run: CheckRun, monkeypatch: pytest.MonkeyPatch) -> None:
+    """attach_case_graphs makes the chosen cases' graphs from one frame of their events: each
+    must be what case_graph makes of that case's events alone, in whatever order the log
+    holds them (here shuffled: equal times keep the log's order in both)."""
+    from audit import canonical as C
+    from audit.evidence_graph import case_graph
+    from reports.evidence import evidence_dot
+
+    log = run.imported.log
+    shuffled = log.sample(frac=1.0, random_state=7).reset_index(drop=True)
+    monkeypatch.setattr(run.imported, "log", shuffled)
+    view = build_view(run)
+    assert len(view.cases) > 3
+    assert attach_case_graphs(view.cases, run, limit=len(view.cases)) == ""
+    controls = run.policy.control_of()
+    drawn = 0
+    for case in view.cases:
+        events = shuffled[shuffled[C.CASE] == case.case_id]
+        expected = render_dot(evidence_dot(case_graph(events, controls)), "svg").decode()
+        assert case.graph_svg == expected, case.case_id
+        drawn += 1
+    assert drawn == len(view.cases)
+
+
 def test_hostile_task_names_are_inert_in_the_overlay() -> None:
     sop = SopGraph("p", {HOSTILE: [HOSTILE, "Close ticket"]}, [(HOSTILE, "Close ticket")],
                    [HOSTILE], ["Close ticket"])
