@@ -123,22 +123,32 @@ def _text_cell_parts(col: int) -> tuple[str, str, str]:
     return head, spaced.split(" \ue000")[0], tail
 
 
+_BLOCK = 10_000
+"""Findings whose cells `prepared_rows` builds at a time: the cells of every column are held
+until their rows are joined (of all 235,008 findings at 1M cases, about 0.35 GB more)."""
+
+
 def prepared_rows(findings: Sequence[Finding]) -> list[str]:
     """Each finding's row as XML, its row number left as _ROW: built once for both sheets,
-    column by column (`_column_xml`)."""
-    columns = [_column_xml(col, column, list(map(operator.attrgetter(column), findings)))
-               for col, column in enumerate(FINDING_COLUMNS)]
-    return ["".join(cells) for cells in zip(*columns, strict=True)]
+    column by column (`_column_xml`), _BLOCK findings at a time."""
+    memos: list[dict[Any, str]] = [{} for _ in FINDING_COLUMNS]
+    rows: list[str] = []
+    for start in range(0, len(findings), _BLOCK):
+        block = findings[start:start + _BLOCK]
+        columns = [_column_xml(col, column, list(map(operator.attrgetter(column), block)),
+                               memos[col]) for col, column in enumerate(FINDING_COLUMNS)]
+        rows.extend(map("".join, zip(*columns, strict=True)))
+    return rows
 
 
-def _column_xml(col: int, column: str, values: list[Any]) -> list[str]:
+def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str]) -> list[str]:
     """The cells of one column, `_cell_xml(col, _cell_value(column, value))` of each value
     (tests compare them). The cell of each distinct value of a repeating column is made
     once: a cell's XML depends on its column and flat value only. A text cell of any other
     column is put together here, its text escaped only where the column's texts, checked
-    all at once, need it (ids, times and messages never do)."""
+    all at once, need it (ids, times and messages never do). `memo`: the column's cells
+    by flat value, kept from one block of findings to the next."""
     if column in _REPEATING or column == "waived":
-        memo: dict[Any, str] = {}
         cells = []
         for raw in values:
             key = flat_value(raw)

@@ -148,7 +148,7 @@ def _hostile_findings() -> list[Any]:
     return out
 
 
-def test_prepared_rows_equal_the_cell_by_cell_xml() -> None:
+def test_prepared_rows_equal_the_cell_by_cell_xml(monkeypatch: pytest.MonkeyPatch) -> None:
     """prepared_rows puts most text cells together itself: each row must be what
     _cell_xml(_cell_value(...)) gives for every column, hostile text included."""
     from reports.xlsx import _cell_value, _cell_xml, prepared_rows
@@ -160,6 +160,10 @@ def test_prepared_rows_equal_the_cell_by_cell_xml() -> None:
     # Column by column, escaped only where a column's texts need it: each finding alone too
     # (most have no text to escape), and a column of ids, times and floats (none has).
     assert [prepared_rows([f])[0] for f in findings] == expected
+    from reports import xlsx
+
+    monkeypatch.setattr(xlsx, "_BLOCK", 4)  # blocks of findings, the last one shorter
+    assert len(findings) % 4 and prepared_rows(findings) == expected
     plain = [f for f in findings if not ooxml.needs_escape(f.message + f.case_id)
              and type(f.amount_at_risk) is float]
     assert len(plain) >= 3 and ooxml.needs_escape("\n".join(f.message for f in findings))
