@@ -178,6 +178,34 @@ def test_findings_json_is_the_document_one_finding_per_line(sample: Path, tmp_pa
     assert len(finding_lines) == len(expected["findings"])
 
 
+def test_findings_json_is_the_same_text_in_blocks_and_with_the_plain_encoder(
+        sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """write_json encodes each finding with json's C encoder made once, and writes the lines
+    in blocks: the text is what `JSONEncoder.encode` of each record, one write per finding
+    gave (evidence with NaN, a Decimal, a tuple, non-ASCII and control characters)."""
+    import decimal
+
+    from audit.checkrun import run_check
+    from audit.policy import default_policy_path
+    from reports import writers
+
+    checked = run_check([sample], default_policy_path())
+    assert len(checked.result.findings) > 5
+    checked.result.findings[0].evidence = {"x": float("nan"), "d": decimal.Decimal("2.50"),
+                                           "t": ("a", 1), "é\u2028\x01": ['"\\']}
+    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    lines = ",\n    ".join(encode(writers._record(f)) for f in checked.result.findings)
+    assert writers._record_encoder().__name__ == "encoded"  # the C encoder, made once
+    (tmp_path / "a").mkdir()
+    text = writers.write_json(checked, tmp_path / "a").read_text(encoding="utf-8")
+    assert '\n  "findings": [\n    ' + lines + "\n  ],\n" in text
+    monkeypatch.setattr(writers, "_JSON_BLOCK", 2)
+    monkeypatch.setattr(json.encoder, "c_make_encoder", None)  # json without its C part
+    assert writers._record_encoder().__name__ == "encode"
+    (tmp_path / "b").mkdir()
+    assert writers.write_json(checked, tmp_path / "b").read_text(encoding="utf-8") == text
+
+
 def test_check_writes_the_quarantined_rows_with_their_reasons(sample: Path,
                                                                tmp_path: Path) -> None:
     """read = imported + quarantined, and the quarantined rows are in quarantine.csv beside
