@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -241,3 +242,53 @@ def test_minor_amounts_column_wise_equal_minor_money_row_by_row() -> None:
     assert {"0.00", "0", "0.000", "4.999", "49.99"} <= set(column)  # -0; 0, 2, 3 units
     assert None in column and any(e is not None for c, e in zip(column, expected,
                                                                 strict=True) if c is None)
+
+
+@pytest.mark.parametrize("fmt", ["%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S",
+                                 "%m/%d/%Y %H:%M:%S"])
+def test_utc_column_equals_strptime_at_the_offset_row_by_row(fmt: str) -> None:
+    """The payment exports' times read column-wise: per text, `strptime(text, fmt)` at its
+    UTC offset, as UTC in ISO 8601, where the text has the format's plain numeric shape, is
+    a valid time whose year is 1001-9998 and is usable; else None (read one by one by the
+    caller). Texts of other shapes sit beside valid ones in the same column."""
+    import random
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    from audit.sources.common import utc_column
+
+    rng = random.Random(fmt)
+    shape = re.compile(re.sub(r"%[dmHMS]", "[0-9]{2}", fmt).replace("%Y", "[0-9]{4}"))
+
+    def text() -> str | None:
+        year = rng.choice(["2026"] * 6 + ["2024", "0999", "1001", "9998", "9999"])
+        month, day = rng.choice([("07", "06")] * 6 + [("02", "29"), ("13", "01"), ("04", "31"),
+                                                      ("12", "31"), ("00", "10"), ("01", "00")])
+        clock = rng.choice(["11:00:00", "23:59:59", "09:05:07"] * 3
+                           + ["24:00:00", "00:60:00", "00:00:60"])
+        made = (fmt.replace("%Y", year).replace("%m", month).replace("%d", day)
+                .replace("%H:%M:%S", clock))
+        return rng.choice([made] * 8 + [f" {made}", made.replace("2", "\u0662"),
+                                         made.replace(":", "."), made[:-3], "", None])
+
+    texts = [text() for _ in range(4000)]
+    offsets = np.array([rng.choice([0, 3600, -19800, 50400, -43200]) for _ in texts],
+                       dtype=np.int64)
+    usable = np.array([rng.random() < 0.9 for _ in texts], dtype=bool)
+    got = utc_column(texts, fmt, offsets, usable)
+
+    def expected(value: str | None, offset: int, use: bool) -> str | None:
+        if not use or value is None or not shape.fullmatch(value):
+            return None
+        try:
+            local = datetime.strptime(value, fmt)
+        except ValueError:
+            return None
+        if not 1001 <= local.year <= 9998:
+            return None
+        return (local - timedelta(seconds=offset)).replace(tzinfo=UTC).isoformat()
+
+    wanted = [expected(v, int(o), bool(u)) for v, o, u in zip(texts, offsets, usable,
+                                                              strict=True)]
+    assert got == wanted
+    assert sum(w is not None for w in wanted) > 500 and wanted.count(None) > 500

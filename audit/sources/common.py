@@ -107,13 +107,12 @@ def _matching(texts: Sequence[object], pattern: str) -> tuple[pa.Array, Mask] | 
     return array, np.asarray(matched.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _digits(array: pa.Array, start: int, width: int) -> Ints:
-    """The integer at [start, start + width) of each text (texts that matched a pattern of
-    digits there; others give 0)."""
-    cut = pc.utf8_slice_codeunits(array, start, start + width)
-    cut = pc.if_else(pc.match_substring_regex(cut, f"^[0-9]{{{width}}}$"), cut, "0")
-    return np.asarray(pc.cast(pc.fill_null(cut, "0"), pa.int64()).to_numpy(
-        zero_copy_only=False), dtype=np.int64)
+def _digits(array: pa.Array, start: int, stop: int) -> Ints:
+    """The integer at [start, stop) of each text (code units; negative: from the end), where
+    every text has ASCII digits there: the caller has put a text of its pattern in place of
+    each that did not match it."""
+    return np.asarray(pc.cast(pc.utf8_slice_codeunits(array, start, stop), pa.int64())
+                      .to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _civil(parts: list[Ints]) -> Mask:
@@ -150,10 +149,13 @@ def utc_column(texts: Sequence[object], fmt: str, offsets: Ints,
     found = None if layout is None or not len(texts) else _matching(texts, layout[0])
     if layout is None or found is None:
         return result
-    array, matched = found
+    found_texts, matched = found
+    # The texts that do not match read as a plain time of the format, so that every slice
+    # below is digits (the pattern checked them) and is cast without a check of its own.
+    array = pc.if_else(pa.array(matched), found_texts, datetime(2000, 1, 1).strftime(fmt))
     widths = (4, 2, 2, 2, 2, 2)
-    parts = [_digits(array, start, width) for start, width in zip(layout[1], widths,
-                                                                   strict=True)]
+    parts = [_digits(array, start, start + width)
+             for start, width in zip(layout[1], widths, strict=True)]
     ok = matched & usable & _civil(parts)
     if not ok.any():
         return result
@@ -180,13 +182,9 @@ def offset_iso_column(texts: Sequence[object]) -> list[str | None]:
     # digits (the pattern checked them) and is cast without a check of its own.
     array = pc.if_else(pa.array(matched), texts_found, "2000-01-01T00:00:00.0+0000")
 
-    def number(start: int, stop: int) -> Ints:
-        return np.asarray(pc.cast(pc.utf8_slice_codeunits(array, start, stop), pa.int64())
-                          .to_numpy(zero_copy_only=False), dtype=np.int64)
-
-    parts = [number(start, start + width) for start, width in
+    parts = [_digits(array, start, start + width) for start, width in
              ((0, 4), (5, 2), (8, 2), (11, 2), (14, 2), (17, 2))]
-    hours = number(-4, -2)
+    hours = _digits(array, -4, -2)
     ok = matched & _civil(parts) & (hours < 24)
     if not ok.any():
         return result
