@@ -273,7 +273,9 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
 
     notes: list[str] = []
     if by_order and len(claimant_of_order):
-        order = _strings(log, C.ORDER_ID, positions).fillna(_lookup(charge, order_of_charge))
+        # Each refund's charge's order: charge_at is the charge's position among those ids.
+        order = _strings(log, C.ORDER_ID, positions).fillna(pd.Series(
+            order_of_charge.array.take(charge_at, allow_fill=True), dtype="string"))
         claimant = _lookup(order, claimant_of_order)
         by_claim = rest & ~has_named & _mask(claimant.notna())
         case[by_claim] = claimant[by_claim]
