@@ -171,10 +171,10 @@ FORK_XLSX_FROM = 20_000
 """Findings from which `write_reports` writes findings.xlsx in a forked copy of the process
 while this one writes the other reports (where processes fork: Linux)."""
 
-WRITER_COST = {"xlsx": 8.0, "csv": 4.5, "html": 4.4, "json": 3.3, "graphs": 1.0}
-"""A writer's CPU seconds at 1M cases (235,008 findings; a py-spy profile of a full audit,
-both cores busy, the graphs computed before): what `write_reports` balances the two
-processes by. Only the ratios matter."""
+WRITER_COST = {"xlsx": 7.5, "csv": 4.2, "html": 3.4, "json": 2.2, "graphs": 0.6}
+"""A writer's seconds at 1M cases (235,008 findings; the medians of bench/results/
+ab-20261202T234453Z, both processes busy, the graphs' data computed before): what
+`write_reports` balances the two processes by. Only the ratios matter."""
 
 
 def _shares(chosen: list[str]) -> list[str]:
@@ -214,7 +214,7 @@ def write_reports(run: CheckRun, out: Path, names: Sequence[str] | None = None, 
     """The reports `names` (default: all, in WRITERS order) of `run`, written into `out`;
     their main paths, in the order of `names`. Each writer's seconds go into `seconds`.
 
-    findings.xlsx is the slowest report (about 8 s of 21 at 1M cases). With at least
+    findings.xlsx is the slowest report (about 7.5 s of 21 at 1M cases). With at least
     FORK_XLSX_FROM findings and another report to write, a forked copy of this process
     writes it, and the JSON or CSV where that evens out the two processes' work (`_shares`;
     at 1M cases, with every report chosen: the XLSX and the JSON), while this one writes the
