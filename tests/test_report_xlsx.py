@@ -158,12 +158,14 @@ def test_prepared_rows_equal_the_cell_by_cell_xml(monkeypatch: pytest.MonkeyPatc
                         for col, column in enumerate(FINDING_COLUMNS)) for f in findings]
     assert prepared_rows(findings) == expected
     # Column by column, escaped only where a column's texts need it: each finding alone too
-    # (most have no text to escape), and a column of ids, times and floats (none has).
+    # (most have no text to escape).
     assert [prepared_rows([f])[0] for f in findings] == expected
     from reports import xlsx
 
     monkeypatch.setattr(xlsx, "_BLOCK", 4)  # blocks of findings, the last one shorter
     assert len(findings) % 4 and prepared_rows(findings) == expected
+    # Findings whose messages and case ids need no escaping, with float amounts: those
+    # columns take the path without escape.
     plain = [f for f in findings if not ooxml.needs_escape(f.message + f.case_id)
              and type(f.amount_at_risk) is float]
     assert len(plain) >= 3 and ooxml.needs_escape("\n".join(f.message for f in findings))
