@@ -135,3 +135,48 @@ def test_updates_to_table_matches_the_per_update_definition(system: str, arrow: 
     assert [(p["row"], p["value"]) for p in collector.problems] == quarantined
     assert collector.skipped == len(updates.ticket) - len(expected) - len(quarantined)
     assert expected and quarantined  # the random updates reach every branch
+
+
+@pytest.mark.parametrize("system", ["zendesk", "jira", "servicenow"])
+def test_a_column_arrow_cannot_hold_is_taken_as_a_list(system: str) -> None:
+    """Tickets and times Arrow holds, but an author and a record id that it cannot (a lone
+    surrogate): those two columns are taken as lists, the others in Arrow, and the records
+    are still the per-update definition's."""
+    cfg = load_sources_config().ticketing[system]
+    updates = _random_updates(cfg, random.Random(f"{system}-lists"), 500)
+    updates.author[7] = "Zo\udce9"
+    updates.record_id[11] = "id\ud800"
+    collector = Collector(system, Path("updates.json"))
+    updates_to_table(updates, cfg, collector)
+    expected, _ = _reference(updates, cfg)
+    assert collector.columns is not None
+    columns = collector.columns
+    assert isinstance(columns[C.CASE], pa.Array) and isinstance(columns[C.ACTIVITY], pa.Array)
+    assert isinstance(columns[C.RESOURCE], list) and isinstance(columns[C.EVENT_ID], list)
+    for name in (C.EVENT_ID, C.RESOURCE, C.ACTIVITY, C.CASE, C.ORDER_ID, C.CURRENCY):
+        column = columns[name]
+        got = column.to_pylist() if isinstance(column, pa.Array) else column
+        assert got == [record[name] for record in expected], name
+
+
+def test_a_tickets_own_order_and_currency_win_over_those_its_updates_state() -> None:
+    """`ticket_fields` (e.g. Jira's fields at creation) over the updates' values; a ticket
+    without its own takes the first value its updates state, '' and None not counted."""
+    cfg = load_sources_config().ticketing["jira"]
+    order, currency = cfg.order_field, cfg.currency_field
+    assert order and currency and cfg.amount_fields
+    stage = next(rule for rule in cfg.activities if rule.field != "comment")
+    updates = Updates()
+    for row, (ticket, stated) in enumerate([("1", "O-2"), ("1", "O-3"), ("2", ""),
+                                            ("2", None), ("2", "O-5"), ("2", "O-6")],
+                                           start=1):
+        changes = {stage.field: stage.value, order: stated, currency: stated and "EUR",
+                   cfg.amount_fields[0]: "5.00"}
+        updates.append(ticket, TIMES[0], "u1", f"id{row}", row, changes)
+    collector = Collector("jira", Path("updates.json"))
+    updates_to_table(updates, cfg, collector, {"1": {order: "O-1", currency: "USD"}})
+    assert collector.columns is not None
+    columns = {name: collector.columns[name] for name in (C.ORDER_ID, C.CURRENCY)}
+    assert [value.to_pylist() if isinstance(value, pa.Array) else value
+            for value in columns.values()] == [["O-1"] * 2 + ["O-5"] * 4,
+                                              ["USD"] * 2 + ["EUR"] * 4]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import is_not, itemgetter, not_
 from typing import TypeVar
 
 import numpy as np
@@ -126,12 +127,32 @@ def _take(values: Sequence[T], positions: list[int]) -> list[T]:
     return list(itemgetter(*positions)(values))
 
 
-def _coded(values: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.intp],
-                                                     npt.NDArray[np.object_]]:
-    """Each update's value of a field as a code into the distinct values (-1: no change),
-    so that a rule compares a code per update, not a text."""
-    codes, distinct = pd.factorize(values)
+def _coded(changed: dict[int, str | None], n: int) -> tuple[npt.NDArray[np.intp],
+                                                            npt.NDArray[np.object_]]:
+    """Each of `n` updates' value of a field as a code into the distinct values (-1: no
+    change, or a change to None), so that a rule compares a code per update, not a text.
+    Only the changes are factorized (not a value per update, mostly None)."""
+    codes = np.full(n, -1, dtype=np.intp)
+    if not changed:
+        return codes, np.empty(0, dtype=object)
+    found, distinct = pd.factorize(object_array(list(changed.values())))
+    codes[_positions(changed)] = found
     return codes, np.asarray(distinct, dtype=object)
+
+
+def _positions(changed: dict[int, str | None]) -> npt.NDArray[np.intp]:
+    """The updates of a field's changes (`changed`'s keys), in its order."""
+    return np.fromiter(changed, dtype=np.intp, count=len(changed))
+
+
+def _stating(changed: dict[int, str | None]) -> tuple[npt.NDArray[np.intp], list[str | None]]:
+    """The updates of a field's changes that state a value (not None, not ''), and the
+    values, in `changed`'s order."""
+    values = list(changed.values())
+    stated = np.fromiter(map(bool, values), dtype=np.bool_, count=len(values))
+    if stated.all():
+        return _positions(changed), values
+    return _positions(changed)[stated], list(compress(values, stated.tolist()))
 
 
 def _activities(updates: Updates, cfg: TicketingConfig,
@@ -141,8 +162,9 @@ def _activities(updates: Updates, cfg: TicketingConfig,
     `changed`: the fields' changes (`_changed`), the rules' and the label's among them."""
     n = len(updates.activity)
     if any(updates.activity):
-        activity = object_array([a or None for a in updates.activity])
-        open_ = np.fromiter((a is None for a in activity.tolist()), dtype=np.bool_, count=n)
+        open_ = np.fromiter(map(not_, updates.activity), dtype=np.bool_, count=n)
+        activity = object_array(updates.activity)
+        activity[open_] = None  # '' as None
     else:  # no update has an activity of its own (Zendesk's, ServiceNow's)
         activity = object_array(None, n)
         open_ = np.ones(n, dtype=np.bool_)
@@ -156,7 +178,7 @@ def _activities(updates: Updates, cfg: TicketingConfig,
             hit = open_ & np.asarray(updates.public_comment, dtype=bool)
         else:
             if rule.field not in values:
-                values[rule.field] = _coded(_dense(changed[rule.field], n))
+                values[rule.field] = _coded(changed[rule.field], n)
             codes, distinct = values[rule.field]
             found = np.flatnonzero(distinct == rule.value)
             if not len(found):
@@ -167,7 +189,7 @@ def _activities(updates: Updates, cfg: TicketingConfig,
     label = cfg.label_field
     if label is not None and open_.any():
         if label not in values:
-            values[label] = _coded(_dense(changed[label], n))
+            values[label] = _coded(changed[label], n)
         codes, distinct = values[label]
         if len(distinct):
             stated = np.fromiter((bool(v) for v in distinct.tolist()), dtype=np.bool_,
@@ -201,20 +223,37 @@ def update_order(tickets: list[str], times: list[str], rows: list[int], *,
     """Positions of the updates by ticket, time (both as texts, compared as Python compares
     them), row, then position: equal keys keep their reading order. `texts`: the tickets and
     times as Arrow columns (`_text_array`), if made already."""
+    ranked: list[int] = _order(tickets, times, rows,
+                               texts or (_text_array(tickets), _text_array(times))).tolist()
+    return ranked
+
+
+def _order(tickets: list[str], times: list[str], rows: list[int],
+           texts: tuple[pa.Array | None, pa.Array | None]) -> npt.NDArray[np.intp]:
+    """`update_order` as an array; `texts` as `_text_array` gives them (None: not held)."""
     n = len(tickets)
-    ticket_text, time_text = texts or (_text_array(tickets), _text_array(times))
+    ticket_text, time_text = texts
     if ticket_text is None or time_text is None:  # e.g. a lone surrogate
         ticket_codes = pd.factorize(object_array(tickets), sort=True)[0]
         time_codes = pd.factorize(object_array(times), sort=True)[0]
-        order: list[int] = np.lexsort((np.arange(n), np.asarray(rows, dtype=np.int64),
-                                       time_codes, ticket_codes)).tolist()
-        return order
+        return np.lexsort((np.arange(n), np.asarray(rows, dtype=np.int64), time_codes,
+                           ticket_codes)).astype(np.intp, copy=False)
     table = pa.table({"ticket": ticket_text, "time": time_text,
                       "row": pa.array(rows, type=pa.int64())})
     # Arrow's sort is stable and compares UTF-8 bytes, which order as the code points do.
-    ranked: list[int] = pc.sort_indices(table, sort_keys=[
-        ("ticket", "ascending"), ("time", "ascending"), ("row", "ascending")]).to_pylist()
-    return ranked
+    ranked = pc.sort_indices(table, sort_keys=[
+        ("ticket", "ascending"), ("time", "ascending"), ("row", "ascending")])
+    return np.asarray(ranked.to_numpy(), dtype=np.intp)
+
+
+def _taken(values: Sequence[str | None], at: npt.NDArray[np.intp],
+           kept: list[int]) -> list[object] | pa.Array:
+    """values[k] for each k of `kept` (`at` as an array): an Arrow text column where Arrow
+    holds every value (taken in Arrow, not made of a list taken first), else a list."""
+    array = _text_array(values)
+    if array is None:
+        return _take(values, kept)
+    return array.take(at)
 
 
 def _per_ticket(tickets: pa.DictionaryArray, known: dict[str, str]) -> pa.Array:
@@ -222,6 +261,10 @@ def _per_ticket(tickets: pa.DictionaryArray, known: dict[str, str]) -> pa.Array:
     `tickets`: dictionary-encoded."""
     if not known:
         return pa.nulls(len(tickets), type=pa.large_string())
+    keys, values = _text_array(list(known)), _text_array(list(known.values()))
+    if keys is not None and values is not None:  # each distinct ticket's value, by Arrow
+        at = pc.index_in(tickets.dictionary, value_set=keys.cast(tickets.dictionary.type))
+        return values.take(at).take(tickets.indices)
     get = known.get
     values = [get(t) for t in tickets.dictionary.to_pylist()]
     return pa.array(values, type=pa.large_string()).take(tickets.indices)
@@ -233,10 +276,13 @@ def _stated(tickets: list[str], ticket_fields: dict[str, dict[str, str]], name: 
     the first non-empty one its updates state, in reading order."""
     if not name:
         return {}
-    known = {t: own[name] for t, own in ticket_fields.items() if name in own}
-    for k, value in changed[name].items():
-        if value:
-            known.setdefault(tickets[k], value)
+    own = {t: fields[name] for t, fields in ticket_fields.items() if name in fields}
+    positions, values = _stating(changed[name])
+    # Built from the last change back, so that each ticket keeps its first value; then the
+    # ticket's own values over them.
+    known: dict[str, str] = dict(zip(reversed(_take(tickets, positions.tolist())),
+                                     reversed(values), strict=True))  # type: ignore[arg-type]
+    known.update(own)
     return known
 
 
@@ -244,6 +290,13 @@ def _evidence(changed: dict[int, str | None], n: int, at: npt.NDArray[np.intp],
               arrow: bool) -> list[object] | pa.Array:
     """An evidence field's value per kept update (`at`: their positions among all `n`):
     the text it is changed to, None where it is not changed or changed to ''."""
+    if arrow and changed:  # the changes' values taken by Arrow, null where none
+        values = _text_array([v or None for v in changed.values()])
+        if values is not None:
+            slot = np.full(n, -1, dtype=np.intp)
+            slot[_positions(changed)] = np.arange(len(changed), dtype=np.intp)
+            taken = slot[at]
+            return values.take(pa.array(taken, mask=taken < 0))
     kept = _dense({k: v or None for k, v in changed.items()}, n)[at]
     if arrow:
         array = _text_array(kept)
@@ -271,27 +324,34 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     orders = _stated(u.ticket, ticket_fields or {}, cfg.order_field, changed)
     currencies = _stated(u.ticket, ticket_fields or {}, cfg.currency_field, changed)
     activity = _activities(u, cfg, changed)
-    amount_text = list(u.amount)
+    amount_text = object_array(u.amount, n)
     for name in cfg.amount_fields:  # a later field's non-empty value wins
-        for k, value in changed[name].items():
-            if value:
-                amount_text[k] = value
+        positions, values = _stating(changed[name])
+        if len(positions):
+            amount_text[positions] = object_array(values)
     parsed: dict[str, str | BadValue] = {}
-    for text in set(amount_text):
+    for text in set(amount_text.tolist()):
         if text:
             try:
                 parsed[text] = money(parse_major(text))
             except BadValue as exc:
                 parsed[text] = exc
     texts = (_text_array(u.ticket), _text_array(u.time))
-    order = update_order(u.ticket, u.time, u.row, texts=texts)
-    kept = [k for k in order if activity[k] is not None]
+    order = _order(u.ticket, u.time, u.row, texts)
+    has_activity = np.fromiter(map(is_not, activity, repeat(None)), dtype=np.bool_, count=n)
+    kept_at = order[has_activity[order]]
+    kept = kept_at.tolist()
     collector.skipped += len(order) - len(kept)
-    texts_of_amounts = _take(amount_text, kept)
+    texts_of_amounts = amount_text[kept_at].tolist()
     good = {t: a for t, a in parsed.items() if isinstance(a, str)}
     amounts: list[str | None]
     if len(good) == len(parsed):  # no bad amount: none to quarantine
-        amounts = [good[t] if t else None for t in texts_of_amounts]
+        amount_of: dict[str | None, str | None] = {None: None, "": None}
+        amount_of.update(good)
+        try:
+            amounts = list(map(amount_of.__getitem__, texts_of_amounts))
+        except (KeyError, TypeError):  # a text of another type (not str): as it was
+            amounts = [good[t] if t else None for t in texts_of_amounts]
     else:
         rows, kept, amounts = kept, [], []
         for k, text in zip(rows, texts_of_amounts, strict=True):
@@ -312,11 +372,11 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         amount_column = pa.array(amounts, type=pa.large_string())
         currency = _per_ticket(coded, currencies)
         columns = {
-            C.EVENT_ID: _take(u.record_id, kept),
+            C.EVENT_ID: _taken(u.record_id, at, kept),
             C.CASE: tickets,
-            C.ACTIVITY: _take(activity, kept),
+            C.ACTIVITY: _taken(activity, at, kept),
             C.TIMESTAMP: time_text.take(at),
-            C.RESOURCE: _take(u.author, kept),
+            C.RESOURCE: _taken(u.author, at, kept),
             C.LIFECYCLE: pa.repeat(pa.scalar("complete", pa.large_string()), len(kept)),
             C.AMOUNT: amount_column,
             C.CURRENCY: pc.if_else(pc.is_null(amount_column),
