@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import operator
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,8 +41,8 @@ MAX_EXTRA_EDGES = 12
 
 
 # --- per-case deviations, from the run --------------------------------------------------------
-# One per judged case (1M at 1M cases): slotted, so no dict each, and not frozen, since a
-# frozen dataclass is made field by field through object.__setattr__ (4x the time).
+# Slotted, so no dict each, and not frozen, since a frozen dataclass is made field by field
+# through object.__setattr__ (4x the time).
 @dataclass(slots=True)
 class CaseDeviations:
     case_id: str
@@ -57,9 +57,79 @@ class CaseDeviations:
 class Deviations:
     """Per-case deviations of the judged cases and where they were read from."""
 
-    cases: dict[str, CaseDeviations] = field(default_factory=dict)
+    cases: Mapping[str, CaseDeviations] = field(default_factory=dict)
+    """Every judged case by its id (from a conformance result: `_ResultCases`, each case
+    made when read)."""
     source: str = "none"
     """'conformance result', 'findings' or 'none'."""
+
+    def in_sync(self) -> Counter[tuple[str, frozenset[str]]]:
+        """How many cases have each (channel, tasks in sync), in the order they appear."""
+        if isinstance(self.cases, _ResultCases):
+            return self.cases.in_sync()
+        return Counter(map(_channel_and_sync, self.cases.values()))
+
+    def deviating(self) -> list[CaseDeviations]:
+        """The cases with a deviation, in case order (most cases have none)."""
+        if isinstance(self.cases, _ResultCases):
+            return self.cases.deviating()
+        return list(filter(_deviating, self.cases.values()))
+
+
+_ALIGNMENT, _CHANNEL = operator.attrgetter("alignment"), operator.attrgetter("channel")
+_HAS_DEVIATIONS = operator.attrgetter("deviations")
+
+
+class _ResultCases(Mapping[str, CaseDeviations]):
+    """The cases of a conformance result (`result.cases`: case id -> CaseConformance) as
+    CaseDeviations, each made when it is read and not kept: a million at 1M cases cost
+    0.6 s and 100 MB held through the reports. The counts of the cases in sync and the
+    cases with a deviation (about one in ten), which the overlay and the report read, are
+    computed from the result's cases without one per case."""
+
+    def __init__(self, cases: Mapping[str, Any]) -> None:
+        self._cases = cases
+        self._sync: dict[int, frozenset[str]] = {}  # per alignment: the result holds them
+        self._deviating: list[CaseDeviations] | None = None
+
+    def _sync_of(self, alignment: Any) -> frozenset[str]:
+        sync = self._sync.get(id(alignment))
+        if sync is None:
+            sync = self._sync[id(alignment)] = frozenset(
+                m.model for m in alignment.moves if m.kind == "sync" and m.model is not None)
+        return sync
+
+    def _made(self, case: Any) -> CaseDeviations:
+        deviations = tuple((d.kind, d.task, tuple(d.event_ids))
+                           for d in case.deviations) if case.deviations else ()
+        return CaseDeviations(str(case.case_id), str(case.channel), deviations,
+                              self._sync_of(case.alignment))
+
+    def __getitem__(self, case_id: str) -> CaseDeviations:
+        return self._made(self._cases[case_id])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._cases)  # keyed by the cases' ids, as CaseConformance.case_id
+
+    def __len__(self) -> int:
+        return len(self._cases)
+
+    def in_sync(self) -> Counter[tuple[str, frozenset[str]]]:
+        cases = self._cases.values()
+        alignments = list(map(_ALIGNMENT, cases))  # cases of one variant share one
+        by_alignment = Counter(zip(map(_CHANNEL, cases), map(id, alignments), strict=True))
+        one = dict(zip(map(id, alignments), alignments, strict=True))
+        del alignments
+        counted: Counter[tuple[str, frozenset[str]]] = Counter()
+        for (channel, alignment), n in by_alignment.items():
+            counted[str(channel), self._sync_of(one[alignment])] += n
+        return counted
+
+    def deviating(self) -> list[CaseDeviations]:
+        if self._deviating is None:
+            self._deviating = [self._made(case) for case in
+                               filter(_HAS_DEVIATIONS, self._cases.values())]
+        return list(self._deviating)
 
 
 def _projected(run: CheckRun, *, ids: bool = True) -> pd.DataFrame:
@@ -138,21 +208,7 @@ def run_deviations(run: CheckRun) -> Deviations:
 def _run_deviations(run: CheckRun) -> Deviations:
     result = run.result.extra.get("conformance_result")
     if result is not None and hasattr(result, "cases"):
-        out = Deviations(source="conformance result")
-        syncs: dict[int, frozenset[str]] = {}  # cases of one variant share its alignment
-        cases = out.cases
-        for case in result.cases.values():
-            alignment = case.alignment
-            sync = syncs.get(id(alignment))
-            if sync is None:
-                sync = syncs[id(alignment)] = frozenset(
-                    m.model for m in alignment.moves
-                    if m.kind == "sync" and m.model is not None)
-            deviations = tuple((d.kind, d.task, tuple(d.event_ids))
-                               for d in case.deviations) if case.deviations else ()
-            case_id = str(case.case_id)
-            cases[case_id] = CaseDeviations(case_id, str(case.channel), deviations, sync)
-        return out
+        return Deviations(_ResultCases(result.cases), source="conformance result")
     return _from_findings(run)
 
 
@@ -176,7 +232,7 @@ def _from_findings(run: CheckRun) -> Deviations:
     for f in cf:
         known.update(t.strip() for t in str(f.evidence.get("tasks", "")).split(", "))
     judged = {ch for ch in set(channel_of.values()) if run.policy.sop_path(ch) is not None}
-    out = Deviations(source="findings")
+    cases: dict[str, CaseDeviations] = {}
     per_case: dict[str, list[tuple[str, str, tuple[str, ...]]]] = defaultdict(list)
     for f in cf:
         kind = rules[f.name]
@@ -191,9 +247,9 @@ def _from_findings(run: CheckRun) -> Deviations:
             continue
         sync = frozenset(t for t, e in zip(group["task"], group["eid"], strict=True)
                          if e not in misplaced)
-        out.cases[str(case)] = CaseDeviations(str(case), channel,
-                                              tuple(per_case.get(str(case), [])), sync)
-    return out
+        cases[str(case)] = CaseDeviations(str(case), channel,
+                                          tuple(per_case.get(str(case), [])), sync)
+    return Deviations(cases, source="findings")
 
 
 # --- counts -----------------------------------------------------------------------------------
@@ -231,12 +287,10 @@ def task_counts(deviations: Deviations) -> dict[str, dict[str, TaskCounts]]:
     and cases) or out of order. One pass over the cases for all channels."""
     counts: dict[str, defaultdict[str, TaskCounts]] = defaultdict(
         lambda: defaultdict(TaskCounts))
-    cases = deviations.cases.values()
     # Cases of one variant share one set of tasks in sync: counted per (channel, set), not
-    # per case, and the cases walked in C (a million at 1M cases), as are those with a
-    # deviation picked out.
-    in_sync = Counter(map(_channel_and_sync, cases))
-    for case in filter(_deviating, cases):
+    # per case (a million at 1M cases), and only the cases with a deviation walked.
+    in_sync = deviations.in_sync()
+    for case in deviations.deviating():
         mine = counts[case.channel]
         skipped, wrong, inserted_cases = set(), set(), set()
         for kind, task, ids in case.deviations:
@@ -345,7 +399,7 @@ class TopDeviation:
 def top_deviations(deviations: Deviations, limit: int = 10) -> list[TopDeviation]:
     """The most frequent (kind, task, channel) deviations, by cases."""
     counts: Counter[tuple[str, str, str]] = Counter()
-    for case in filter(_deviating, deviations.cases.values()):  # most cases have none
+    for case in deviations.deviating():  # most cases have none
         counts.update({(kind, task, case.channel) for kind, task, _ in case.deviations})
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
     return [TopDeviation(kind, task, channel or "(no channel)", n, KIND_RULES[kind])

@@ -283,3 +283,26 @@ def test_task_counts_of_all_channels_equal_those_counted_case_by_case(run: Check
         for channel in channels:
             assert counted[channel] == _task_counts_one_by_one(deviations, channel), channel
     assert any(c.inserted_cases < c.inserted for c in task_counts(made)["shop"].values())
+
+
+def test_a_conformance_results_cases_are_made_when_read_and_counted_as_all_of_them(
+        run: CheckRun) -> None:
+    """From a conformance result each case's deviations are made when read, not kept; the
+    counts of the cases in sync and the cases with a deviation, computed without one per
+    case, are those of a dict of all of them (the findings' way), in the same order."""
+    lazy = run_deviations(run)
+    result = run.result.extra["conformance_result"]
+    assert lazy.source == "conformance result"
+    whole = Deviations(dict(lazy.cases.items()), source=lazy.source)
+    assert list(lazy.cases) == list(result.cases) and len(lazy.cases) == len(result.cases)
+    assert list(lazy.in_sync().items()) == list(whole.in_sync().items())
+    assert lazy.deviating() == whole.deviating()
+    assert 0 < len(lazy.deviating()) < len(lazy.cases)
+    # Cases of several variants share a set of tasks in sync: their counts add up.
+    variants = Counter(case.sync_tasks for case in whole.cases.values())
+    assert sum(whole.in_sync().values()) == len(whole.cases) == sum(variants.values())
+    assert len(whole.in_sync()) < len({id(c.alignment) for c in result.cases.values()})
+    case = next(iter(result.cases.values()))
+    made = lazy.cases[str(case.case_id)]
+    assert (made.case_id, made.channel) == (str(case.case_id), str(case.channel))
+    assert lazy.cases[made.case_id] is not made  # made again: none is kept
