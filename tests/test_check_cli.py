@@ -269,3 +269,44 @@ def test_without_conformance_rules_the_sop_is_not_read(sample: Path, tmp_path: P
     broken = _broken_sop(tmp_path)
     run("check", str(sample), "--policy", str(policy), "--sop", str(broken), "--out",
         str(tmp_path / "o"), "--fail-on", "never", code=0)
+
+
+def test_exports_hashed_while_correlating_are_checked_unchanged_since_read(
+        sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where correlation follows, the exports are hashed in a second thread while it runs,
+    not before they are read: a file written to after it was read is then an input error
+    naming it (exit code 2), never the digest of other bytes than those audited."""
+    import shutil
+
+    import audit.sources.pipeline as pipeline
+    from audit.digest import LaterDigests, sha256_of
+    from audit.errors import InputError
+
+    copies = tmp_path / "exports"
+    shutil.copytree(sample.parent / "exports", copies)
+    files = sorted(copies.iterdir())
+    jira = next(f for f in files if f.name.startswith("jira"))
+    correlated = pipeline._correlated
+
+    def written_meanwhile(*args: object) -> None:
+        with jira.open("ab") as handle:  # appended to while the audit runs
+            handle.write(b" ")
+        correlated(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "_correlated", written_meanwhile)
+    with pytest.raises(InputError) as caught:
+        pipeline.import_and_correlate([(f, None) for f in files])
+    assert caught.value.file == str(jira)
+    assert "changed while it was audited" in str(caught.value)
+    monkeypatch.setattr(pipeline, "_correlated", correlated)
+    result = run("check", *map(str, files), "--out", str(tmp_path / "out"),
+                 "--fail-on", "never", code=0)
+    assert result is not None
+    # The thread's digests are the files' own; a file gone meanwhile is an input error.
+    stamps = {str(f): (f.stat().st_size, f.stat().st_mtime_ns) for f in files}
+    assert LaterDigests(stamps).result() == {str(f): sha256_of(f) for f in files}
+    later = LaterDigests(stamps)
+    later.abandon()
+    files[0].unlink()
+    with pytest.raises(InputError, match="cannot be read again"):
+        LaterDigests(stamps).result()

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from audit import canonical as C
-from audit.digest import sha256_of
+from audit.digest import FileStamp, file_stamp, sha256_of
 from audit.errors import InputError
 from audit.ingest.mapping import Mapping, check_time_zone
 from audit.ingest.normalise import QUARANTINE_COLUMNS, empty_quarantine, normalise
@@ -63,7 +63,11 @@ class ImportResult:
     """References to ids no export contains (file, row, field, value, reason), if correlated;
     those events are kept."""
     digests: dict[str, str] = field(default_factory=dict)
-    """SHA-256 of each event file, by its path as given, taken when it was read."""
+    """SHA-256 of each event file, by its path as given, taken when it was read (or after,
+    the file checked unchanged since: see `unhashed`)."""
+    unhashed: dict[str, FileStamp] = field(default_factory=dict)
+    """With `import_sources(defer_digests=True)`: the event files not hashed yet, by path as
+    given, with their size and modification time when read (see digest.LaterDigests)."""
 
     @property
     def read(self) -> int:
@@ -215,18 +219,25 @@ class _ReadFile:
     read: int
     deduplicated: int
     sha256: str
-    """Of the file as it was read (just before): the manifest's digest of the input."""
+    """Of the file as it was read (just before): the manifest's digest of the input; '' where
+    it is left for later (`stamp`) or the input is not a file."""
     id_hashes: np.ndarray | None = None
     """`canonical.text_hashes` of the events' ids (None: an id is missing, or not text)."""
+    stamp: FileStamp | None = None
+    """Where the digest is left for later: the file's size and modification time, taken
+    just before it was read."""
 
 
 def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | None,
               encoding: str | None, object_type: str | None,
-              sources_config: SourcesConfig | None) -> _ReadFile:
+              sources_config: SourcesConfig | None, hash_now: bool = True) -> _ReadFile:
     path, fmt = source
     # Hashed here, in the worker, right before it is read: the manifest names the bytes
-    # audited, and the main process does not read gigabytes again after the rules.
-    digest = sha256_of(path) if path.is_file() else ""
+    # audited, and the main process does not read gigabytes again after the rules. Or, where
+    # the caller hashes later (LaterDigests), stamped here to check the file is unchanged.
+    is_file = path.is_file()
+    digest = sha256_of(path) if is_file and hash_now else ""
+    stamp = file_stamp(path) if is_file and not hash_now else None
     table, broken = read_raw(path, fmt, encoding=encoding, object_type=object_type,
                              sources_config=sources_config, assume_tz=assume_tz)
     if len(table.frame) == 0 and len(broken):
@@ -242,7 +253,7 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
     hashes = C.text_hashes(result.log[C.EVENT_ID]) if C.EVENT_ID in result.log else None
     return _ReadFile(result.log, broken, result.quarantine, list(table.notes),
                      own_mapping.system or table.system, result.records_read,
-                     table.deduplicated, digest, hashes)
+                     table.deduplicated, digest, hashes, stamp)
 
 
 PARALLEL_FROM_BYTES = 64 << 20
@@ -275,6 +286,7 @@ def import_sources(
     sources_config: SourcesConfig | None = None,
     workers: int | None = None,
     sort: bool = True,
+    defer_digests: bool = False,
 ) -> ImportResult:
     """Import files (path, format or None to detect) into one canonical log, sorted by
     case, time, source file and row (`sort=False`: left in the order read, files in the
@@ -286,6 +298,10 @@ def import_sources(
     Source-system exports (zendesk, stripe, ...) come out with provisional case ids (the
     ticket, charge or refund id); `audit.correlate` joins them into refund cases. A role
     history (format `roles`) is no events: it sets `org:role` per event by time.
+
+    Each event file's SHA-256 is taken just before it is read, or, with `defer_digests`,
+    left to the caller: `unhashed` then holds the files with their stamps when read, for
+    `digest.LaterDigests` (the pipeline hashes them while correlation runs on one core).
     """
     mapping = mapping or Mapping()
     if assume_tz is not None:
@@ -294,6 +310,7 @@ def import_sources(
     quarantines: list[pd.DataFrame] = []
     counts: list[tuple[str, str, int, int]] = []
     digests: dict[str, str] = {}
+    unhashed: dict[str, FileStamp] = {}
     id_hashes: list[np.ndarray | None] = []
     notes: list[str] = []
     role_histories = []
@@ -308,7 +325,8 @@ def import_sources(
             continue
         events_in.append((path, fmt))
     reader = partial(_read_one, mapping=mapping, assume_tz=assume_tz, encoding=encoding,
-                     object_type=object_type, sources_config=sources_config)
+                     object_type=object_type, sources_config=sources_config,
+                     hash_now=not defer_digests)
     processes = _reading_processes(events_in, workers)
     read_files: Iterable[_ReadFile]
     if processes > 1:
@@ -329,6 +347,8 @@ def import_sources(
         counts.append((path.name, one.system, one.read, one.deduplicated))
         if one.sha256:
             digests[str(path)] = one.sha256
+        elif one.stamp is not None:
+            unhashed[str(path)] = one.stamp
         id_hashes.append(one.id_hashes)
         del one
     del read_files  # from worker processes: a list that would keep every file's frame alive
@@ -399,4 +419,4 @@ def import_sources(
         files.append(FileCounts(name, system, read - twice, int(imported.get(i, 0)),
                                 read - twice - int(imported.get(i, 0)), dropped + twice))
     return ImportResult(log=log.drop(columns=_INPUT), quarantine=quarantine, files=files,
-                        notes=notes, roles=merged_roles, digests=digests)
+                        notes=notes, roles=merged_roles, digests=digests, unhashed=unhashed)

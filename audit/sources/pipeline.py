@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from audit import canonical as C
+from audit.digest import LaterDigests
 from audit.gcpause import paused_gc
 from audit.ingest import ImportResult, import_sources
 from audit.ingest.mapping import Mapping
@@ -25,7 +26,6 @@ def import_and_correlate(
     sources_config: SourcesConfig | None = None,
 ) -> ImportResult:
     """`import_sources`, then `correlate` if any event came from a source-system export."""
-    from audit.correlate import correlate
     from audit.ingest import SOURCE_SYSTEMS, detect_format
     from audit.progress import current
 
@@ -38,16 +38,38 @@ def import_and_correlate(
     # Only exports (and role histories): correlation orders the events, so the import
     # does not sort them first (a take of every column).
     only_exports = all(fmt in SOURCE_SYSTEMS or fmt == "roles" for _, fmt in resolved)
-    with paused_gc():  # millions of small objects read, none in cycles: see paused_gc
-        result = import_sources(sources, mapping=mapping, assume_tz=assume_tz,
-                                encoding=encoding, object_type=object_type,
-                                sources_config=config, sort=not only_exports)
-    return_free_memory()  # the files' raw cells and per-file frames, before correlating
     # Only events read from exports in this import are correlated: a canonical log (which
     # keeps the provenance of its exports) is already correlated.
     exported = {path.name for path, fmt in resolved if fmt in SOURCE_SYSTEMS}
+    with paused_gc():  # millions of small objects read, none in cycles: see paused_gc
+        # Where correlation follows, the files are hashed while it runs (it uses one core),
+        # not by the reading workers, which use both.
+        result = import_sources(sources, mapping=mapping, assume_tz=assume_tz,
+                                encoding=encoding, object_type=object_type,
+                                sources_config=config, sort=not only_exports,
+                                defer_digests=bool(exported))
+    return_free_memory()  # the files' raw cells and per-file frames, before correlating
+    hashing = LaterDigests(result.unhashed) if result.unhashed else None
+    try:
+        _correlated(result, exported, config)
+    except BaseException:
+        if hashing is not None:
+            hashing.abandon()
+        raise
+    if hashing is not None:  # joined here: the check forks the process later
+        result.digests.update(hashing.result())
+        result.unhashed = {}
+    return result
+
+
+def _correlated(result: ImportResult, exported: set[str], config: SourcesConfig) -> None:
+    """`result.log` with the events of `exported` files correlated into refund cases."""
+    from audit.correlate import correlate
+    from audit.progress import current
+
     if not exported:
-        return result
+        return
+    progress = current()
     progress.stage(f"correlating {len(exported)} export(s) into refund cases")
     fresh = result.log[C.SOURCE_FILE].isin(list(exported)).fillna(False).astype(bool)
     if fresh.all():  # the usual case: the log is handed over, not held beside its correlation
@@ -74,4 +96,3 @@ def import_and_correlate(
     result.log = log[ordered]
     result.notes.extend(correlation.notes)
     result.correlation_problems = correlation.unresolved
-    return result
