@@ -298,10 +298,14 @@ def test_exports_hashed_while_correlating_are_checked_unchanged_since_read(
         pipeline.import_and_correlate([(f, None) for f in files])
     assert caught.value.file == str(jira)
     assert "changed while it was audited" in str(caught.value)
+    failed = run("check", *map(str, files), "--out", str(tmp_path / "failed"), code=2)
+    assert str(jira) in failed.output and "changed while it was audited" in failed.output
     monkeypatch.setattr(pipeline, "_correlated", correlated)
-    result = run("check", *map(str, files), "--out", str(tmp_path / "out"),
-                 "--fail-on", "never", code=0)
-    assert result is not None
+    run("check", *map(str, files), "--out", str(tmp_path / "out"), "--fail-on", "never",
+        code=0)
+    manifest = json.loads((tmp_path / "out" / "findings.json").read_text())["manifest"]
+    assert {i["file"]: i["sha256"] for i in manifest["inputs"]} == {
+        str(f): sha256_of(f) for f in files}
     # The thread's digests are the files' own; a file gone meanwhile is an input error.
     stamps = {str(f): (f.stat().st_size, f.stat().st_mtime_ns) for f in files}
     assert LaterDigests(stamps).result() == {str(f): sha256_of(f) for f in files}
