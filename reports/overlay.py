@@ -77,7 +77,8 @@ class Deviations:
 
 
 _ALIGNMENT, _CHANNEL = operator.attrgetter("alignment"), operator.attrgetter("channel")
-_HAS_DEVIATIONS = operator.attrgetter("deviations")
+_channel_and_sync = operator.attrgetter("channel", "sync_tasks")
+_deviating = operator.attrgetter("deviations")  # a case's (or a result case's) deviations
 
 
 class _ResultCases(Mapping[str, CaseDeviations]):
@@ -128,7 +129,7 @@ class _ResultCases(Mapping[str, CaseDeviations]):
     def deviating(self) -> list[CaseDeviations]:
         if self._deviating is None:
             self._deviating = [self._made(case) for case in
-                               filter(_HAS_DEVIATIONS, self._cases.values())]
+                               filter(_deviating, self._cases.values())]
         return list(self._deviating)
 
 
@@ -276,10 +277,6 @@ class ChannelOverlay:
     """(task, task) -> cases that went from the one directly to the other (projected log)."""
     starts: dict[str, int]
     ends: dict[str, int]
-
-
-_channel_and_sync = operator.attrgetter("channel", "sync_tasks")
-_deviating = operator.attrgetter("deviations")
 
 
 def task_counts(deviations: Deviations) -> dict[str, dict[str, TaskCounts]]:
