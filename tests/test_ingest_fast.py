@@ -27,7 +27,7 @@ from audit.ingest import (
 )
 from audit.ingest.csv_reader import RaggedRow
 from audit.ingest.raw import RawTable
-from audit.ingest.timestamps import _AWARE, _has_zone
+from audit.ingest.timestamps import _AWARE, _has_zone, _iso_by_arrow, parse_timestamps
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "pm4py-tests"
@@ -277,6 +277,71 @@ def test_time_zone_detection_matches_python_re(value: str) -> None:
         text = pd.Series([value, "2024-01-01T10:00Z", None], dtype=pd.StringDtype(storage))
         expected = [bool(re.search(_AWARE, v)) if isinstance(v, str) else False for v in text]
         assert _has_zone(text).tolist() == expected
+
+
+def _iso_texts(seed: int, count: int) -> list[str]:
+    """Random ISO 8601 times with an offset or Z: fractions of 0-9 digits, 'T' or ' ',
+    offsets from -12:59 to +14:59, days that do and do not exist, years around the edges of
+    the nanosecond range (1677-09-21 to 2262-04-11)."""
+    import random
+
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        year = rng.choice([1677, 1678, 1970, 1999, 2024, 2026, 2261, 2262, 2300, 1000])
+        month, day = rng.randint(1, 12), rng.choice([1, 9, 28, 29, 30, 31, 11, 21])
+        hour, minute, second = rng.randint(0, 24), rng.randint(0, 59), rng.randint(0, 60)
+        fraction = "".join(rng.choice("0123456789") for _ in range(rng.randint(0, 9)))
+        zone = rng.choice(["Z", "+00:00", "-00:00", "+02:00", "-05:30", "+14:00", "-12:59"])
+        texts.append(f"{year:04d}-{month:02d}-{day:02d}{rng.choice('T ')}{hour:02d}:"
+                     f"{minute:02d}:{second:02d}{'.' + fraction if fraction else ''}{zone}")
+    return texts
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_iso_times_read_by_arrow_as_by_pandas(seed: int) -> None:
+    """Where every value is ISO 8601 with an offset, Arrow's cast reads the column (the
+    adapters write such times), with the same times as pandas' ISO 8601 reading; a column
+    with one value Arrow refuses (a day or hour that does not exist, a time outside the
+    nanosecond range) is read by pandas, value by value, with its usual reasons."""
+    kwargs = {"rows": np.arange(2, 302), "file": Path("x.csv"), "column": "time"}
+    texts = _iso_texts(seed, 300)
+    arrow = pd.Series(texts, dtype=pd.StringDtype("pyarrow"))
+    slow = parse_timestamps(pd.Series(texts, dtype=object), **kwargs)
+    got = parse_timestamps(arrow, **kwargs)
+    pd.testing.assert_series_equal(got.values, slow.values)
+    pd.testing.assert_series_equal(got.bad, slow.bad)
+    pd.testing.assert_series_equal(got.reasons, slow.reasons)
+    assert slow.bad.any()  # some day, hour or year above is refused, so pandas decided
+    assert _iso_by_arrow(arrow) is None
+    good = [t for t, bad in zip(texts, slow.bad, strict=True) if not bad]
+    index = range(5, 5 + len(good))
+    fast = _iso_by_arrow(pd.Series(good, dtype=pd.StringDtype("pyarrow"), index=index))
+    assert fast is not None
+    expected = parse_timestamps(pd.Series(good, dtype=object, index=index),
+                                **{**kwargs, "rows": np.arange(len(good))})
+    assert fast.values.dtype == "datetime64[ns, UTC]"
+    pd.testing.assert_series_equal(fast.values, expected.values)
+    assert not fast.bad.any() and (fast.reasons == "").all()
+
+
+@pytest.mark.parametrize("value", [
+    "2024-01-01T10:00:00", "2024-01-01T10:00Z", " 2024-01-01T10:00:00Z",
+    "2024-01-01T10:00:00+0200",
+    "2024-01-01T10:00:00,5Z", "2024-01-01T10:00:00.1234567890Z", "2024-01-01T10:00:00 UTC",
+    "2024-02-30T10:00:00Z", "2024-01-01T10:00:00z", "２０２４-01-01T10:00:00Z", None,
+])
+def test_iso_times_of_another_shape_left_to_pandas(value: str | None) -> None:
+    """One value of another shape (or missing) and the whole column is read as before."""
+    kwargs = {"rows": np.arange(2, 4), "file": Path("x.csv"), "column": "time",
+              "assume_tz": "UTC"}
+    column = ["2024-01-01T10:00:00Z", value]
+    arrow = pd.Series(column, dtype=pd.StringDtype("pyarrow"))
+    assert _iso_by_arrow(arrow) is None
+    got = parse_timestamps(arrow, **kwargs)
+    slow = parse_timestamps(pd.Series(column, dtype=object), **kwargs)
+    pd.testing.assert_series_equal(got.values, slow.values)
+    pd.testing.assert_series_equal(got.reasons, slow.reasons)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
