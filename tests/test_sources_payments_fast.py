@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from audit.errors import InputError
@@ -235,7 +236,8 @@ def test_minor_amounts_column_wise_equal_minor_money_row_by_row() -> None:
             return None
 
     expected = [one(t, c) for t, c in zip(texts, currencies, strict=True)]
-    assert payments._minor(texts, currencies) == expected
+    assert payments._minor(pa.array(texts, pa.large_string()),
+                           pa.array(currencies, pa.large_string())).to_pylist() == expected
     column = minor_money_column(texts, currencies)
     assert all(c is None or c == e for c, e in zip(column, expected, strict=True))
     assert sum(c is not None for c in column) > 2000  # most rows read column-wise
@@ -255,7 +257,7 @@ def test_utc_column_equals_strptime_at_the_offset_row_by_row(fmt: str) -> None:
     import re
     from datetime import UTC, datetime, timedelta
 
-    from audit.sources.common import utc_column
+    from audit.sources.common import utc_column, utc_text
 
     rng = random.Random(fmt)
     shape = re.compile(re.sub(r"%[dmHMS]", "[0-9]{2}", fmt).replace("%Y", "[0-9]{4}"))
@@ -276,6 +278,10 @@ def test_utc_column_equals_strptime_at_the_offset_row_by_row(fmt: str) -> None:
                        dtype=np.int64)
     usable = np.array([rng.random() < 0.9 for _ in texts], dtype=bool)
     got = utc_column(texts, fmt, offsets, usable)
+    # The same of Arrow text (the payment adapters'), null for None; a None text is ''.
+    arrow = utc_text(pa.array(["" if t is None else t for t in texts], pa.large_string()),
+                     fmt, offsets, usable)
+    assert arrow.type == pa.large_string() and arrow.to_pylist() == got
 
     def expected(value: str | None, offset: int, use: bool) -> str | None:
         if not use or value is None or not shape.fullmatch(value):
@@ -292,3 +298,51 @@ def test_utc_column_equals_strptime_at_the_offset_row_by_row(fmt: str) -> None:
                                                               strict=True)]
     assert got == wanted
     assert sum(w is not None for w in wanted) > 500 and wanted.count(None) > 500
+
+
+def test_iso_utc_text_is_what_numpy_writes() -> None:
+    """The payment adapters' UTC times made as one block of text: for seconds from year 1000
+    to 9999 (leap days, centuries, before 1970) what `np.datetime_as_string` writes."""
+    from audit.sources.common import iso_utc_text
+
+    def seconds(text: str) -> int:
+        return int(np.datetime64(text, "s").astype(np.int64))
+
+    rng = np.random.default_rng(7)
+    edges = [seconds(t) for t in ("1000-01-01T00:00:00", "9999-12-31T23:59:59",
+                                  "1970-01-01T00:00:00", "1969-12-31T23:59:59",
+                                  "2000-02-29T12:00:00", "1900-03-01T00:00:00",
+                                  "2100-02-28T23:59:59", "1600-02-29T00:00:00")]
+    values = np.concatenate([rng.integers(edges[0], edges[1], 50_000), edges])
+    expected = [t + "+00:00" for t in
+                np.datetime_as_string(values.astype("datetime64[s]"), unit="s").tolist()]
+    made = iso_utc_text(values)
+    assert made.type == pa.large_string() and made.to_pylist() == expected
+    assert iso_utc_text(np.zeros(0, dtype=np.int64)).to_pylist() == []
+
+
+def test_a_lone_surrogate_reads_every_row_one_by_one(tmp_path: Path,
+                                                    fast_rows: list[tuple[int, int]]) -> None:
+    """A cell Arrow cannot hold (a lone surrogate, which UTF-7 can decode to) leaves the
+    whole export to the row-by-row reading: the same records, quarantine and counts as
+    with the column-wise reading off."""
+    rows = [_paypal(ident="T1"), _paypal(ident="T2", currency="XXY"),
+            _paypal(ident="T3", kind="Payment Refund", gross="-1.00", reference="T1",
+                    ticket="RFD-1", executor="Ann \ud83d")]
+    path = tmp_path / "paypal.csv"
+    path.write_bytes("\n".join([PAYPAL_HEADER, *rows]).encode("utf-7") + b"\n")
+    readings = []
+    for fast in (True, False):
+        saved = payments.FAST_PATH
+        payments.FAST_PATH = fast
+        try:
+            readings.append(read_source(path, "paypal", encoding="utf-7"))
+        finally:
+            payments.FAST_PATH = saved
+    (fast_table, fast_quarantine), (slow_table, slow_quarantine) = readings
+    pd.testing.assert_frame_equal(fast_table.frame, slow_table.frame, check_exact=True)
+    pd.testing.assert_frame_equal(fast_quarantine, slow_quarantine, check_exact=True)
+    assert fast_table.rows.tolist() == slow_table.rows.tolist() == [2, 4]
+    assert fast_quarantine["field"].tolist() == ["Currency"]
+    assert fast_rows == [(0, 3), (0, 3)]  # nothing column-wise, even with it on
+    assert fast_table.frame["org:resource"].tolist()[1] == "Ann \ud83d"

@@ -99,10 +99,13 @@ Mask = npt.NDArray[np.bool_]
 def _matching(texts: Sequence[object], pattern: str) -> tuple[pa.Array, Mask] | None:
     """The texts as an Arrow string array and where they match `pattern` in full; None if
     Arrow cannot hold them (e.g. a lone surrogate): then no text is read column-wise."""
-    try:
-        array = pa.array(texts, type=pa.string())
-    except (pa.ArrowException, TypeError, ValueError, UnicodeError):
-        return None
+    if isinstance(texts, pa.Array):
+        array = texts
+    else:
+        try:
+            array = pa.array(texts, type=pa.string())
+        except (pa.ArrowException, TypeError, ValueError, UnicodeError):
+            return None
     matched = pc.fill_null(pc.match_substring_regex(array, pattern), False)
     return array, np.asarray(matched.to_numpy(zero_copy_only=False), dtype=bool)
 
@@ -138,17 +141,14 @@ def _days_from_civil(year: Ints, month: Ints, day: Ints) -> Ints:
     return result
 
 
-def utc_column(texts: Sequence[object], fmt: str, offsets: Ints,
-               usable: Mask) -> list[str | None]:
-    """Per text: what `strptime(text, fmt)` at UTC offset `offsets` (seconds), converted
-    to UTC, gives as ISO 8601 (`...+00:00`) -- for the texts of the plain numeric shape of
-    `fmt` (no whitespace around) that are valid times, where `usable`; None for all others,
-    which the caller reads one by one (so their results and errors are the usual ones)."""
-    result: list[str | None] = [None] * len(texts)
+def _utc_seconds(texts: Sequence[object] | pa.Array, fmt: str, offsets: Ints,
+                 usable: Mask) -> tuple[Mask, Ints] | None:
+    """Where `utc_column` reads a text column-wise, and the UTC seconds of those texts (in
+    their order); None where it reads none."""
     layout = _COLUMN_FORMATS.get(fmt)
     found = None if layout is None or not len(texts) else _matching(texts, layout[0])
     if layout is None or found is None:
-        return result
+        return None
     found_texts, matched = found
     # The texts that do not match read as a plain time of the format, so that every slice
     # below is digits (the pattern checked them) and is cast without a check of its own.
@@ -158,14 +158,72 @@ def utc_column(texts: Sequence[object], fmt: str, offsets: Ints,
              for start, width in zip(layout[1], widths, strict=True)]
     ok = matched & usable & _civil(parts)
     if not ok.any():
-        return result
+        return None
     year, month, day, hour, minute, second = (p[ok] for p in parts)
-    seconds = (_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60
-               + second - offsets[ok])
+    seconds: Ints = (_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60
+                     + second - offsets[ok])
+    return ok, seconds
+
+
+def utc_column(texts: Sequence[object], fmt: str, offsets: Ints,
+               usable: Mask) -> list[str | None]:
+    """Per text: what `strptime(text, fmt)` at UTC offset `offsets` (seconds), converted
+    to UTC, gives as ISO 8601 (`...+00:00`) -- for the texts of the plain numeric shape of
+    `fmt` (no whitespace around) that are valid times, where `usable`; None for all others,
+    which the caller reads one by one (so their results and errors are the usual ones)."""
+    result: list[str | None] = [None] * len(texts)
+    found = _utc_seconds(texts, fmt, offsets, usable)
+    if found is None:
+        return result
+    ok, seconds = found
     stamps = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s").tolist()
     for position, stamp in zip(np.flatnonzero(ok).tolist(), stamps, strict=True):
         result[position] = stamp + "+00:00"
     return result
+
+
+def utc_text(texts: pa.Array, fmt: str, offsets: Ints, usable: Mask) -> pa.Array:
+    """`utc_column` of Arrow text, as Arrow text (null where it gives None)."""
+    n = len(texts)
+    found = _utc_seconds(texts, fmt, offsets, usable)
+    if found is None:
+        return pa.nulls(n, pa.large_string())
+    ok, seconds = found
+    where = np.cumsum(ok) - 1
+    return iso_utc_text(seconds).take(pa.array(where, mask=~ok))
+
+
+_ISO_UTC = np.frombuffer(b"0000-00-00T00:00:00+00:00", dtype=np.uint8)
+_ISO_DIGITS = ((0, 1000), (1, 100), (2, 10), (3, 1), (5, 10), (6, 1), (8, 10), (9, 1),
+               (11, 10), (12, 1), (14, 10), (15, 1), (17, 10), (18, 1))
+"""Where each digit of year, month, day, hour, minute, second goes, and its place value."""
+
+
+def iso_utc_text(seconds: Ints) -> pa.Array:
+    """Seconds since 1970 (UTC) of years 1000 to 9999 as ISO 8601 text,
+    'YYYY-MM-DDTHH:MM:SS+00:00' (what `np.datetime_as_string` writes, plus the offset),
+    made as one block of characters: every text has the same 25."""
+    n = len(seconds)
+    days, clock = np.divmod(np.asarray(seconds, dtype=np.int64), 86400)
+    # Civil date of a day count (H. Hinnant's algorithm, the inverse of _days_from_civil).
+    shifted = days + 719468
+    era = shifted // 146097
+    doe = shifted - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    hour, rest = np.divmod(clock, 3600)
+    minute, second = np.divmod(rest, 60)
+    fields = (year,) * 4 + (month,) * 2 + (day,) * 2 + (hour,) * 2 + (minute,) * 2 + (second,) * 2
+    text = np.tile(_ISO_UTC, (n, 1))
+    for (at, place), values in zip(_ISO_DIGITS, fields, strict=True):
+        text[:, at] = 48 + (values // place) % 10
+    offsets = np.arange(0, 25 * n + 1, 25, dtype=np.int64)
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets),
+                                            pa.py_buffer(np.ascontiguousarray(text)))
 
 
 def offset_iso_column(texts: Sequence[object]) -> list[str | None]:
@@ -249,28 +307,42 @@ def minor_money_column(texts: list[str], currencies: list[str]) -> list[str | No
     units, as `minor_money` splits them; None for every other text (and for all of them
     where Arrow cannot hold the texts)."""
     n = len(texts)
-    found = _matching(texts, r"^-?[0-9]{1,18}$") if n else None
-    if found is None:
+    try:
+        array = pa.array(texts, type=pa.string())
+    except (pa.ArrowException, TypeError, ValueError, UnicodeError):
         return [None] * n
-    array, plain = found
     units_of = {c: minor_units(c.upper()) if c.upper() in CURRENCIES else -1
                 for c in set(currencies)}
     units = np.fromiter((units_of[c] for c in currencies), dtype=np.int64, count=n)
+    result: list[str | None] = minor_money_text(array, units).to_pylist()
+    return result
+
+
+def minor_money_text(texts: pa.Array, units: Ints) -> pa.Array:
+    """`minor_money_column` of Arrow text, each text's currency given by its minor units
+    (-1: not a known currency); null where it gives None."""
+    n = len(texts)
+    nothing = pa.nulls(n, texts.type)
+    if not n:
+        return nothing
+    found = _matching(texts, r"^-?[0-9]{1,18}$")
+    if found is None:
+        return nothing
+    array, plain = found
     ok = plain & (units >= 0)
     if not ok.any():
-        return [None] * n
-    digits = pc.if_else(pa.array(ok), array, pa.scalar("0", pa.string()))
+        return nothing
+    digits = pc.if_else(pa.array(ok), array, pa.scalar("0", array.type))
     values = np.abs(np.asarray(pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)))
     whole, part = np.divmod(values, 10 ** np.maximum(units, 0))
-    out = pc.cast(pa.array(whole), pa.string())
-    part_text = pc.cast(pa.array(part), pa.string())
+    out = pc.cast(pa.array(whole), texts.type)
+    part_text = pc.cast(pa.array(part), texts.type)
     for width in sorted(set(units[ok].tolist()) - {0}):
         joined = pc.binary_join_element_wise(
-            out, pc.utf8_lpad(part_text, width=width, padding="0"), ".")
+            out, pc.utf8_lpad(part_text, width=width, padding="0"),
+            pa.scalar(".", texts.type))
         out = pc.if_else(pa.array(units == width), joined, out)
-    out = pc.if_else(pa.array(ok), out, pa.scalar(None, pa.string()))
-    result: list[str | None] = out.to_pylist()
-    return result
+    return pc.if_else(pa.array(ok), out, pa.scalar(None, texts.type))
 
 
 def money(value: Decimal) -> str:
@@ -405,7 +477,7 @@ def _column_frame(columns: dict[str, list[object] | pa.Array],
             continue
         try:
             text = pa.array(cells, type=pa.large_string())
-        except (pa.ArrowTypeError, pa.ArrowInvalid):
+        except (pa.ArrowTypeError, pa.ArrowInvalid, UnicodeError):  # e.g. a lone surrogate
             values = np.empty(length, dtype=object)
             values[:] = cells
             data[name] = pd.Series(values, dtype=object, copy=False)

@@ -9,38 +9,44 @@ Rows are read column-wise where every value has its plain shape (a known currenc
 amount, a numeric time in a known zone, a known type and status) and the id is read for the
 first time; all other rows are read one by one, as every row was before, so that duplicates,
 quarantine reasons and their order are exactly those of the row-by-row reading (`FAST_PATH`
-off, which the tests compare with).
+off, which the tests compare with). The column-wise reading keeps the export's cells as
+Arrow text: Python reads each distinct label, status, currency, zone and amount once, and no
+cell becomes a Python string.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache, partial
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from audit import canonical as C
-from audit.currency import CURRENCIES
+from audit.currency import CURRENCIES, minor_units
 from audit.ingest.csv_reader import RaggedRow, read_csv
 from audit.ingest.raw import RawTable
 from audit.sources.common import (
     ZONE_ABBREVIATIONS,
     BadValue,
     Collector,
+    Ints,
+    Mask,
     abbreviated_to_utc,
     minor_money,
-    minor_money_column,
+    minor_money_text,
     money,
-    object_array,
     parse_major,
     parse_minor,
     require_columns,
-    utc_column,
+    utc_text,
 )
 from audit.sources.config import PaymentConfig
 
@@ -73,10 +79,6 @@ Record = dict[str, object]
 FAST_PATH = True
 """Read the rows of plain shape column-wise (see the module doc); False reads every row one
 by one."""
-
-Mask = npt.NDArray[np.bool_]
-Objects = npt.NDArray[np.object_]
-
 
 def _cell(record: Record, column: str | None) -> str | None:
     if column is None or column not in record:
@@ -122,19 +124,6 @@ def _known_zone(abbreviation: str) -> str:
     return abbreviated_to_utc("2000-01-01 00:00:00", "%Y-%m-%d %H:%M:%S", abbreviation)
 
 
-def _times(texts: list[str], fmt: str, zones: list[str]) -> list[str | None]:
-    """Each text at its row's zone abbreviation in UTC, read column-wise where it has the
-    plain shape of `fmt`; None where it must be read one by one (see `_time`)."""
-    offsets: dict[str, int | None] = {}
-    for zone in set(zones):
-        offset = ZONE_ABBREVIATIONS.get(zone.strip().upper())
-        offsets[zone] = None if offset is None else int(offset.total_seconds())
-    found = [offsets[z] for z in zones]
-    seconds = np.asarray([o or 0 for o in found], dtype=np.int64)
-    known = np.asarray([o is not None for o in found], dtype=bool)
-    return utc_column(texts, fmt, seconds, known)
-
-
 def _time(fast: str | None, text: str, fmt: str, zone: str) -> str:
     """`abbreviated_to_utc`, unless the column-wise reading has the result already."""
     return fast if fast is not None else abbreviated_to_utc(text, fmt, zone)
@@ -157,121 +146,208 @@ def _content(record: Record) -> tuple[object, ...]:
     return tuple(str(v) for v in record.values())
 
 
+# --- Column-wise reading ------------------------------------------------------------------
+TEXT = pa.large_string()
+
+SPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+         "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+"""Every character `str.isspace()` holds for, which `str.strip()` removes at the ends."""
+
+
 class _Export:
-    """An export's cells column by column (as read), with each column's stripped texts made
-    once; a row as a record (column -> cell) only where it is read one by one."""
+    """An export's cells column by column as Arrow text (as read), with each column's
+    stripped text made once; a row as a record (column -> cell) only where it is read one
+    by one. `arrays` is None where a cell cannot be Arrow text (a lone surrogate, which some
+    codecs decode to): then every row is read one by one."""
 
-    def __init__(self, frame: pd.DataFrame, rows: list[int]) -> None:
+    def __init__(self, frame: pd.DataFrame, rows: npt.NDArray[np.int64]) -> None:
+        self.frame = frame
         self.names = [str(c) for c in frame.columns]
-        self.cells: dict[str, list[object]] = {
-            name: frame.iloc[:, k].tolist() for k, name in enumerate(self.names)}
-        self.rows = rows
+        self.row_numbers = rows
+        self.rows: list[int] = rows.tolist()
         self.size = len(rows)
-        self._stripped: dict[str, list[str]] = {}
+        self.arrays = _arrow_columns(frame, self.names)
+        self._stripped: dict[str, pa.Array] = {}
+        self._cells: dict[str, list[object]] | None = None
 
-    def text(self, column: str) -> list[str]:
-        return [str(v) for v in self.cells[column]]
+    def column(self, name: str) -> pa.Array:
+        assert self.arrays is not None
+        return self.arrays[name]
 
-    def stripped(self, column: str) -> list[str]:
-        if column not in self._stripped:
-            self._stripped[column] = [str(v).strip() for v in self.cells[column]]
-        return self._stripped[column]
+    def stripped(self, name: str) -> pa.Array:
+        """`str(cell).strip()` of every row."""
+        if name not in self._stripped:
+            self._stripped[name] = pc.utf8_trim(self.column(name), characters=SPACE)
+        return self._stripped[name]
 
-    def cell(self, column: str | None) -> list[str | None]:
-        """`_cell` of every row: the stripped text, None where empty or no such column."""
-        if column is None or column not in self.cells:
-            return [None] * self.size
-        return [v or None for v in self.stripped(column)]
+    def cell(self, name: str | None) -> pa.Array:
+        """`_cell` of every row: the stripped text, null where empty or no such column."""
+        if name is None or self.arrays is None or name not in self.arrays:
+            return pa.nulls(self.size, TEXT)
+        return _none_if_empty(self.stripped(name))
 
     def record(self, k: int) -> Record:
-        return {name: cells[k] for name, cells in self.cells.items()}
+        if self._cells is None:  # (made once, for the rows read one by one)
+            self._cells = {name: self.frame.iloc[:, i].tolist()
+                           for i, name in enumerate(self.names)}
+        return {name: cells[k] for name, cells in self._cells.items()}
+
+
+def _arrow_columns(frame: pd.DataFrame, names: list[str]) -> dict[str, pa.Array] | None:
+    arrays: dict[str, pa.Array] = {}
+    for i, name in enumerate(names):
+        cells = frame.iloc[:, i]
+        if isinstance(cells.array, pd.arrays.ArrowStringArray):
+            arrays[name] = pa.chunked_array(
+                cells.array.__arrow_array__()).combine_chunks().cast(TEXT)
+            continue
+        try:
+            arrays[name] = pa.array(cells.tolist(), type=TEXT)
+        except (pa.ArrowException, TypeError, ValueError, UnicodeError):
+            return None
+    return arrays
 
 
 def _start(path: Path, system: str, needed: tuple[str, ...], encoding: str | None,
            label: str, read: tuple[RawTable, list[RaggedRow]] | None = None,
            ) -> tuple[_Export, Collector]:
-    table, ragged = read or read_csv(path, encoding=encoding)
+    table, ragged = read or read_csv(path, encoding=encoding, strings="arrow")
     require_columns(list(table.frame.columns), needed, system=label, file=path)
     collector = Collector(system, path)
     for bad in ragged:
         collector.quarantine(bad.row, "(record)", bad.text,
                              f"{bad.found} fields where the header has {bad.expected}")
-    return _Export(table.frame, [int(r) for r in table.rows]), collector
+    return _Export(table.frame, np.asarray(table.rows, dtype=np.int64)), collector
 
 
-# --- Column-wise reading ------------------------------------------------------------------
-Column = Objects | tuple[Objects, Mask]
-"""A canonical column's value per row of the export; with a mask, the rows whose records
-have that column (a refund's ticket, not a charge's)."""
+Column: TypeAlias = "pa.Array | tuple[pa.Array, Mask]"
+"""A canonical column's value per row of the export (Arrow text, null for None); with a
+mask, the rows whose records have that column (a refund's ticket, not a charge's)."""
 
 
-def _pick(choose: Mask, yes: object, no: object, size: int) -> Objects:
-    """`yes` where `choose`, else `no` (each a list per row or one value)."""
-    result = object_array(no, size)
-    result[choose] = object_array(yes, size)[choose]
-    return result
+def _none_if_empty(values: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, TEXT), values)
 
 
-def _in(values: Sequence[object], known: Collection[object]) -> Mask:
-    return np.fromiter((v in known for v in values), dtype=np.bool_, count=len(values))
+def _text(value: pa.Array | str | None) -> pa.Array | pa.Scalar:
+    return pa.scalar(value, TEXT) if value is None or isinstance(value, str) else value
 
 
-def _given(values: Sequence[object]) -> Mask:
-    return np.fromiter((v is not None for v in values), dtype=np.bool_, count=len(values))
+def _constant(value: str | None, size: int) -> pa.Array:
+    if value is None:
+        return pa.nulls(size, TEXT)
+    return pa.array([value], TEXT).take(pa.array(np.zeros(size, dtype=np.int64)))
 
 
-def _or(values: Sequence[str | None], default: str | None) -> list[str | None]:
-    return [v or default for v in values]
+def _pick(choose: Mask, yes: pa.Array | str | None, no: pa.Array | str | None) -> pa.Array:
+    """`yes` where `choose`, else `no` (each per row or one value)."""
+    return pc.if_else(pa.array(choose), _text(yes), _text(no))
 
 
-def _major(texts: list[str]) -> list[str | None]:
-    """`money(parse_major(text))` per text (each distinct text read once); None where it
+def _or(values: pa.Array, default: str | None) -> pa.Array:
+    """`value or default` per row (`values` null where empty)."""
+    return values if default is None else pc.fill_null(values, pa.scalar(default, TEXT))
+
+
+def _joined(*parts: pa.Array | str, separator: str = "") -> pa.Array:
+    return pc.binary_join_element_wise(*(_text(p) for p in parts), pa.scalar(separator, TEXT))
+
+
+def _in(values: pa.Array, known: Collection[str]) -> Mask:
+    found = pc.fill_null(pc.is_in(values, value_set=pa.array(sorted(known), TEXT)), False)
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _given(values: pa.Array) -> Mask:
+    return np.asarray(pc.is_valid(values).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _each_distinct(values: pa.Array, read: Callable[[str], str | None]) -> pa.Array:
+    """`read(value)` per row (null where it gives None or the value is null), called once
+    per distinct value: the labels, statuses, currencies and zones of an export are few."""
+    encoded = pc.dictionary_encode(values)
+    read_once = pa.array([read(v) for v in encoded.dictionary.to_pylist()], type=TEXT)
+    return read_once.take(encoded.indices)
+
+
+def _offsets(export: _Export, column: str) -> tuple[Ints, Mask]:
+    """Per row, the UTC offset in seconds of its zone abbreviation, as `abbreviated_to_utc`
+    reads it, and whether the zone is known."""
+    zones = pc.dictionary_encode(export.column(column))
+    found = [ZONE_ABBREVIATIONS.get(z.strip().upper()) for z in zones.dictionary.to_pylist()]
+    offsets = np.asarray([0 if f is None else int(f.total_seconds()) for f in found] + [0],
+                         dtype=np.int64)
+    known = np.asarray([f is not None for f in found] + [False], dtype=bool)
+    codes = np.asarray(zones.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return offsets[codes], known[codes]
+
+
+def _major(texts: pa.Array) -> pa.Array:
+    """`money(parse_major(text))` per text (each distinct text read once); null where it
     raises, to be read one by one."""
-    known: dict[str, str | None] = {}
-    for text in set(texts):
+    def read(text: str) -> str | None:
         try:
-            known[text] = money(parse_major(text))
+            return money(parse_major(text))
         except BadValue:
-            known[text] = None
-    return [known[t] for t in texts]
+            return None
+
+    return _each_distinct(texts, read)
 
 
-def _minor(texts: list[str], currencies: list[str]) -> list[str | None]:
-    """`money(parse_minor(text, currency))` per row, as `_major`: column-wise for the plain
-    ones (`minor_money_column`), the others once per distinct (text, currency)."""
-    result = minor_money_column(texts, currencies)
+def _minor(texts: pa.Array, currencies: pa.Array) -> pa.Array:
+    """`minor_money(text, currency)` per row: column-wise for the plain ones
+    (`minor_money_text`), the others once per distinct (text, currency); null where it
+    raises, to be read one by one."""
+    def units_of(currency: str) -> str:
+        code = currency.upper()
+        return str(minor_units(code) if code in CURRENCIES else -1)
+
+    units = np.asarray(pc.cast(_each_distinct(currencies, units_of), pa.int64())
+                       .to_numpy(zero_copy_only=False), dtype=np.int64)
+    result = minor_money_text(texts, units)
+    left = np.flatnonzero(np.asarray(pc.is_null(result).to_numpy(zero_copy_only=False),
+                                     dtype=bool))
+    if not len(left):
+        return result
+    at = pa.array(left)
     known: dict[tuple[str, str], str | None] = {}
-    for k in [k for k, value in enumerate(result) if value is None]:
-        pair = texts[k], currencies[k]
+    read: list[str | None] = []
+    for pair in zip(texts.take(at).to_pylist(), currencies.take(at).to_pylist(), strict=True):
         if pair not in known:
             try:
                 known[pair] = minor_money(*pair)
             except BadValue:
                 known[pair] = None
-        result[k] = known[pair]
-    return result
+        read.append(known[pair])
+    is_left = np.zeros(len(texts), dtype=bool)
+    is_left[left] = True
+    # The rows read one by one here are placed by their rank among them.
+    rank = pa.array(np.cumsum(is_left) - 1, mask=~is_left)
+    return pc.if_else(pa.array(is_left), pa.array(read, type=TEXT).take(rank), result)
 
 
-def _split(export: _Export, collector: Collector, keys: list[str],
-           plain: Mask) -> tuple[list[int], list[int]]:
+def _split(export: _Export, collector: Collector, keys: pa.Array | None,
+           plain: Mask | None) -> tuple[list[int], list[int]]:
     """Positions read column-wise (the first read of their key, every value plain) and the
     rest, to be read one by one in order. A column-wise row's key that comes again is
-    registered as seen, so its later copies are duplicates exactly as read one by one."""
-    first = np.zeros(len(keys), dtype=bool)
-    seen: set[str] = set()
-    repeated: set[str] = set()
-    for k, key in enumerate(keys):
-        if key in seen:
-            repeated.add(key)
-        else:
-            seen.add(key)
-            first[k] = True
-    fast = first & plain if FAST_PATH else np.zeros(len(keys), dtype=bool)
-    positions: list[int] = np.flatnonzero(fast).tolist()
-    for k in positions if repeated else []:
-        if keys[k] in repeated:
-            collector.seen[keys[k]] = (export.rows[k], partial(_content, export.record(k)))
-    return positions, np.flatnonzero(~fast).tolist()
+    registered as seen, so its later copies are duplicates exactly as read one by one.
+    Without keys (no Arrow text) every row is read one by one."""
+    n = export.size
+    if keys is None or plain is None or not FAST_PATH or not n:
+        return [], list(range(n))
+    encoded = pc.dictionary_encode(keys)
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    _, firsts = np.unique(codes, return_index=True)
+    fast = np.zeros(n, dtype=bool)
+    fast[firsts] = True
+    fast &= plain
+    positions = np.flatnonzero(fast)
+    again = positions[np.bincount(codes)[codes[positions]] > 1]
+    if len(again):
+        texts = keys.take(pa.array(again)).to_pylist()
+        for k, key in zip(again.tolist(), texts, strict=True):
+            collector.seen[key] = (export.rows[k], partial(_content, export.record(k)))
+    return positions.tolist(), np.flatnonzero(~fast).tolist()
 
 
 def _finish(collector: Collector, export: _Export, positions: list[int],
@@ -280,26 +356,34 @@ def _finish(collector: Collector, export: _Export, positions: list[int],
     columns in reading order; a column is there if some record has it."""
     records, record_rows = collector.records, collector.rows
     collector.records, collector.rows = [], []
-    taken = np.asarray(positions, dtype=np.intp)
-    fast: dict[str, Objects] = {}
-    for name, column in columns.items():
-        values, has = column if isinstance(column, tuple) else (column, None)
-        if len(taken) and (has is None or has[taken].any()):
-            fast[name] = values[taken]
+    taken = np.asarray(positions, dtype=np.int64)
+    fast: dict[str, pa.Array] = {}
+    if len(taken):
+        indices = pa.array(taken)
+        for name, column in columns.items():
+            values, has = column if isinstance(column, tuple) else (column, None)
+            if has is None or has[taken].any():
+                fast[name] = values.take(indices)
+    rows = np.concatenate([export.row_numbers[taken],
+                           np.asarray(record_rows, dtype=np.int64)])
+    if not records:  # (the rows of an export ascend with its positions)
+        collector.add_columns(rows.tolist(), dict(fast))
+        return
     names = list(fast)
     for record in records:
         names.extend(n for n in record if n not in fast and n not in names)
-    rows = np.asarray([export.rows[k] for k in positions] + record_rows, dtype=np.int64)
-    order = np.argsort(rows, kind="stable")
-    merged: dict[str, list[object]] = {}
+    order = np.argsort(rows, kind="stable").tolist()
+    merged: dict[str, list[object] | pa.Array] = {}
     for name in names:
-        values = np.empty(len(rows), dtype=object)
-        if name in fast:
-            values[:len(taken)] = fast[name]
-        if records:
-            values[len(taken):] = [r.get(name) for r in records]
-        merged[name] = values[order].tolist()
+        values = (fast[name].to_pylist() if name in fast else [None] * len(taken))
+        values.extend(r.get(name) for r in records)
+        merged[name] = [values[i] for i in order]
     collector.add_columns(rows[order].tolist(), merged)
+
+
+def _fast_at(values: pa.Array | None, k: int) -> str | None:
+    """A column-wise result of row `k` for the row read one by one (None: none)."""
+    return None if values is None else values[k].as_py()
 
 
 # --- Stripe -------------------------------------------------------------------------------
@@ -316,25 +400,43 @@ def _stripe_time(text: str) -> str:
 
 def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -> Collector:
     """Stripe charges or refunds export (amounts in minor units, `created` in UTC)."""
-    read = read_csv(path, encoding=encoding)  # read once: the columns say which export
+    # Read once: the columns say which export.
+    read = read_csv(path, encoding=encoding, strings="arrow")
     refunds = "charge" in read[0].frame.columns
     needed = STRIPE_REFUND_COLUMNS if refunds else STRIPE_CHARGE_COLUMNS
     export, collector = _start(path, "stripe", needed, encoding,
                                f"Stripe {'refunds' if refunds else 'charges'}", read)
     n = export.size
-    created = export.text("created")
-    times = utc_column(created, "%Y-%m-%d %H:%M:%S", np.zeros(n, dtype=np.int64),
-                       np.ones(n, dtype=bool))
-    idents = export.stripped("id")
-    keys = [f"stripe:{ident}" for ident in idents]
-    currencies = [c.upper() for c in export.stripped("currency")]
-    amounts = _minor(export.stripped("amount"), currencies)
-    statuses = [_STRIPE_STATUS.get(s.lower()) for s in export.stripped("status")]
-    plain = (_in(currencies, CURRENCIES) & _given(amounts) & _given(times)
-             & _given(statuses))
+    keys = plain = times = None
+    columns: dict[str, Column] = {}
+    if export.arrays is not None:
+        times = utc_text(export.column("created"), "%Y-%m-%d %H:%M:%S",
+                         np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+        idents = export.stripped("id")
+        keys = _joined("stripe:", idents)
+        currencies = _each_distinct(export.stripped("currency"), str.upper)
+        amounts = _minor(export.stripped("amount"), currencies)
+        statuses = _each_distinct(export.stripped("status"),
+                                  lambda s: _STRIPE_STATUS.get(s.lower()))
+        plain = (_in(currencies, CURRENCIES) & _given(amounts) & _given(times)
+                 & _given(statuses))
+        columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
+        if refunds:
+            failed = _in(statuses, ("failed", "reversed"))
+            columns.update(_refund_columns(
+                cfg, failed, refund_id=idents, charge_id=export.cell("charge"),
+                status=statuses, method=export.cell(cfg.method_column),
+                ticket=export.cell(cfg.ticket_column),
+                executor=export.cell(cfg.executor_column),
+                order=export.cell(cfg.order_column)))
+        else:
+            methods = pc.coalesce(export.cell("payment_method_type"),
+                                  export.cell(cfg.method_column))
+            columns.update(_charge_columns(cfg, export, n, charge_id=idents,
+                                           status=statuses, method=methods))
     positions, one_by_one = _split(export, collector, keys, plain)
     for k in one_by_one:
-        record, row, text, fast = export.record(k), export.rows[k], created[k], times[k]
+        record, row = export.record(k), export.rows[k]
         ident = str(record["id"]).strip()
         if collector.duplicate(f"stripe:{ident}", row, partial(_content, record)):
             continue
@@ -349,7 +451,8 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
             collector.quarantine(row, "amount", record["amount"], str(exc))
             continue
         try:
-            time = fast if fast is not None else _stripe_time(text)
+            fast = _fast_at(times, k)
+            time = fast if fast is not None else _stripe_time(str(record["created"]))
         except BadValue as exc:
             collector.quarantine(row, "created", record["created"], str(exc))
             continue
@@ -367,56 +470,40 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
         else:
             method = _cell(record, "payment_method_type") or _cell(record, cfg.method_column)
             collector.add(row, _charge(cfg, record, base, ident, status, method))
-    columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
-    if refunds:
-        failed = _in(statuses, ("failed", "reversed"))
-        columns.update(_refund_columns(
-            cfg, n, failed, refund_id=idents, charge_id=export.cell("charge"),
-            status=statuses, method=export.cell(cfg.method_column),
-            ticket=export.cell(cfg.ticket_column),
-            executor=export.cell(cfg.executor_column), order=export.cell(cfg.order_column)))
-    else:
-        methods = [a or b for a, b in zip(export.cell("payment_method_type"),
-                                          export.cell(cfg.method_column), strict=True)]
-        columns.update(_charge_columns(cfg, export, n, charge_id=idents, status=statuses,
-                                       method=methods))
     _finish(collector, export, positions, columns)
     return collector
 
 
-def _base_columns(cfg: PaymentConfig, n: int, keys: list[str], idents: list[str],
-                  times: list[str | None], amounts: list[str | None],
-                  currencies: list[str]) -> dict[str, Column]:
+def _base_columns(cfg: PaymentConfig, n: int, keys: pa.Array, idents: pa.Array,
+                  times: pa.Array, amounts: pa.Array,
+                  currencies: pa.Array) -> dict[str, Column]:
     """`_base` per row, as columns."""
-    return {C.EVENT_ID: object_array(keys, n), C.CASE: object_array(idents, n),
-            C.TIMESTAMP: object_array(times, n), C.LIFECYCLE: object_array("complete", n),
-            C.AMOUNT: object_array(amounts, n), C.CURRENCY: object_array(currencies, n),
-            C.CHANNEL: object_array(cfg.channel, n)}
+    return {C.EVENT_ID: keys, C.CASE: idents, C.TIMESTAMP: times,
+            C.LIFECYCLE: _constant("complete", n), C.AMOUNT: amounts, C.CURRENCY: currencies,
+            C.CHANNEL: _constant(cfg.channel, n)}
 
 
-def _charge_columns(cfg: PaymentConfig, export: _Export, n: int, *, charge_id: object,
-                    status: object, method: object) -> dict[str, Column]:
+def _charge_columns(cfg: PaymentConfig, export: _Export, n: int, *, charge_id: pa.Array,
+                    status: pa.Array, method: pa.Array) -> dict[str, Column]:
     """`_charge` per row, as columns (after `_base_columns`)."""
-    return {C.ACTIVITY: object_array(cfg.charge_activity, n),
-            C.RESOURCE: object_array(_or(export.cell(cfg.charge_resource_column),
-                                     cfg.charge_resource), n),
-            C.ORDER_ID: object_array(export.cell(cfg.order_column), n),
-            C.CHARGE_ID: object_array(charge_id, n), C.PAYMENT_METHOD: object_array(method, n),
-            C.PAYMENT_STATUS: object_array(status, n)}
+    return {C.ACTIVITY: _constant(cfg.charge_activity, n),
+            C.RESOURCE: _or(export.cell(cfg.charge_resource_column), cfg.charge_resource),
+            C.ORDER_ID: export.cell(cfg.order_column),
+            C.CHARGE_ID: charge_id, C.PAYMENT_METHOD: method, C.PAYMENT_STATUS: status}
 
 
-def _refund_columns(cfg: PaymentConfig, n: int, failed: Mask, *, refund_id: object,
-                    charge_id: object, status: object, method: object, ticket: object,
-                    executor: object, order: object) -> dict[str, Column]:
+def _refund_columns(cfg: PaymentConfig, failed: Mask, *, refund_id: pa.Array,
+                    charge_id: pa.Array, status: pa.Array, method: pa.Array,
+                    ticket: pa.Array, executor: pa.Array,
+                    order: pa.Array) -> dict[str, Column]:
     """`_refund` per row, as columns (after `_base_columns`)."""
-    return {C.ACTIVITY: _pick(failed, cfg.failed_refund_activity, cfg.refund_activity, n),
-            C.RESOURCE: object_array(executor, n), C.TICKET_ID: object_array(ticket, n),
-            C.ORDER_ID: object_array(order, n), C.CHARGE_ID: object_array(charge_id, n),
-            C.REFUND_ID: object_array(refund_id, n), C.PAYMENT_METHOD: object_array(method, n),
-            C.PAYMENT_STATUS: object_array(status, n)}
+    return {C.ACTIVITY: _pick(failed, cfg.failed_refund_activity, cfg.refund_activity),
+            C.RESOURCE: executor, C.TICKET_ID: ticket, C.ORDER_ID: order,
+            C.CHARGE_ID: charge_id, C.REFUND_ID: refund_id, C.PAYMENT_METHOD: method,
+            C.PAYMENT_STATUS: status}
 
 
-def _charges_and_refunds(n: int, refund: Mask, charge: dict[str, Column],
+def _charges_and_refunds(refund: Mask, charge: dict[str, Column],
                          refunds: dict[str, Column]) -> dict[str, Column]:
     """Each row's charge or refund columns, by `refund`; a refund-only column (ticket,
     refund id) marked as such."""
@@ -426,9 +513,9 @@ def _charges_and_refunds(n: int, refund: Mask, charge: dict[str, Column],
         if name in charge:
             other = charge[name]
             assert not isinstance(other, tuple)
-            columns[name] = _pick(refund, values, other, n)
+            columns[name] = _pick(refund, values, other)
         else:
-            columns[name] = (_pick(refund, values, None, n), refund)
+            columns[name] = (_pick(refund, values, None), refund)
     return columns
 
 
@@ -439,23 +526,38 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
                                "PayPal activity download")
     n = export.size
     date_format = (cfg.date_format or "%d/%m/%Y") + " %H:%M:%S"
-    texts = [f"{d} {t}" for d, t in zip(export.cells["Date"], export.cells["Time"],
-                                        strict=True)]
-    zones = export.text("TimeZone")
-    times = _times(texts, date_format, zones)
-    idents = export.stripped("Transaction ID")
-    keys = [f"paypal:{ident}" for ident in idents]
-    kinds = [k.lower() for k in export.stripped("Type")]
-    refund = _in(kinds, _PAYPAL_REFUND_TYPES)
-    currencies = [c.upper() for c in export.stripped("Currency")]
-    amounts = _major(export.stripped("Gross"))
-    statuses = [_PAYPAL_STATUS.get(s.lower()) for s in export.stripped("Status")]
-    plain = ((refund | _in(kinds, _PAYPAL_CHARGE_TYPES)) & _in(currencies, CURRENCIES)
-             & _given(amounts) & _given(times) & _given(statuses))
+    keys = plain = times = None
+    columns: dict[str, Column] = {}
+    if export.arrays is not None:
+        offsets, known = _offsets(export, "TimeZone")
+        times = utc_text(_joined(export.column("Date"), export.column("Time"), separator=" "),
+                         date_format, offsets, known)
+        idents = export.stripped("Transaction ID")
+        keys = _joined("paypal:", idents)
+        kinds = _each_distinct(export.stripped("Type"), str.lower)
+        refund = _in(kinds, _PAYPAL_REFUND_TYPES)
+        currencies = _each_distinct(export.stripped("Currency"), str.upper)
+        amounts = _major(export.stripped("Gross"))
+        statuses = _each_distinct(export.stripped("Status"),
+                                  lambda s: _PAYPAL_STATUS.get(s.lower()))
+        plain = ((refund | _in(kinds, _PAYPAL_CHARGE_TYPES)) & _in(currencies, CURRENCIES)
+                 & _given(amounts) & _given(times) & _given(statuses))
+        methods = export.cell(cfg.method_column)
+        columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
+        columns.update(_charges_and_refunds(
+            refund,
+            _charge_columns(cfg, export, n, charge_id=idents, status=statuses,
+                            method=_or(methods, "paypal")),
+            _refund_columns(cfg, _in(statuses, ("failed", "reversed")),
+                            refund_id=idents, charge_id=export.cell("Reference Txn ID"),
+                            status=statuses, method=methods,
+                            ticket=export.cell(cfg.ticket_column),
+                            executor=export.cell(cfg.executor_column),
+                            order=export.cell(cfg.order_column))))
     positions, one_by_one = _split(export, collector, keys, plain)
     for k in one_by_one:
-        record, row, text, zone, fast = (export.record(k), export.rows[k], texts[k],
-                                         zones[k], times[k])
+        record, row = export.record(k), export.rows[k]
+        text, zone = f"{record['Date']} {record['Time']}", str(record["TimeZone"])
         ident = str(record["Transaction ID"]).strip()
         if collector.duplicate(f"paypal:{ident}", row, partial(_content, record)):
             continue
@@ -470,7 +572,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
             ("Currency", partial(_currency, str(record["Currency"]))),
             ("Gross", partial(parse_major, str(record["Gross"]))),
             ("TimeZone", partial(_known_zone, zone)),
-            ("Date", partial(_time, fast, text, date_format, zone)),
+            ("Date", partial(_time, _fast_at(times, k), text, date_format, zone)),
         ]
         values = _checked(collector, row, record, checks)
         if values is None:
@@ -490,37 +592,25 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
                 _cell(record, cfg.order_column)))
         else:
             collector.add(row, _charge(cfg, record, base, ident, status, method or "paypal"))
-    methods = export.cell(cfg.method_column)
-    columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
-    columns.update(_charges_and_refunds(
-        n, refund,
-        _charge_columns(cfg, export, n, charge_id=idents, status=statuses,
-                        method=_or(methods, "paypal")),
-        _refund_columns(cfg, n, _in(statuses, ("failed", "reversed")),
-                        refund_id=idents, charge_id=export.cell("Reference Txn ID"),
-                        status=statuses, method=methods,
-                        ticket=export.cell(cfg.ticket_column),
-                        executor=export.cell(cfg.executor_column),
-                        order=export.cell(cfg.order_column))))
     _finish(collector, export, positions, columns)
     return collector
 
 
 # --- Adyen --------------------------------------------------------------------------------
 def _references(cfg: PaymentConfig, export: _Export, refund: Mask,
-                ) -> tuple[Mask, list[str | None], list[str | None]]:
+                ) -> tuple[Mask, pa.Array, pa.Array]:
     """Per row: whether its merchant reference is usable as read one by one, and the ticket
     and executor the reference pattern finds in a refund's reference."""
     n = export.size
     usable = np.ones(n, dtype=bool)
-    tickets: list[str | None] = [None] * n
-    executors: list[str | None] = [None] * n
     pattern = cfg.reference_pattern
     if pattern is None:
-        return usable, tickets, executors
-    references = export.cell("Modification Merchant Reference")
-    for k in np.flatnonzero(refund).tolist():
-        reference = references[k]
+        return usable, pa.nulls(n, TEXT), pa.nulls(n, TEXT)
+    tickets: list[str | None] = [None] * n
+    executors: list[str | None] = [None] * n
+    at = np.flatnonzero(refund)
+    references = export.cell("Modification Merchant Reference").take(pa.array(at)).to_pylist()
+    for k, reference in zip(at.tolist(), references, strict=True):
         if not reference:
             continue
         match = pattern.match(reference)
@@ -529,7 +619,7 @@ def _references(cfg: PaymentConfig, export: _Export, refund: Mask,
             continue
         groups = match.groupdict()
         tickets[k], executors[k] = groups.get("ticket"), groups.get("executor")
-    return usable, tickets, executors
+    return usable, pa.array(tickets, type=TEXT), pa.array(executors, type=TEXT)
 
 
 def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -> Collector:
@@ -537,26 +627,41 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
     export, collector = _start(path, "adyen", ADYEN_COLUMNS, encoding,
                                "Adyen settlement details")
     n = export.size
-    texts = export.text("Creation Date")
-    zones = export.text("TimeZone")
-    times = _times(texts, "%Y-%m-%d %H:%M:%S", zones)
-    kinds = [k.lower() for k in export.stripped("Type")]
-    psps = export.stripped("Psp Reference")
-    idents = [m or p for m, p in zip(export.stripped("Modification Reference"), psps,
-                                     strict=True)]
-    keys = [f"adyen:{ident}:{kind}" for ident, kind in zip(idents, kinds, strict=True)]
-    refund = _in(kinds, _ADYEN_REFUND_TYPES)
-    currencies = [c.upper() for c in export.stripped("Gross Currency")]
-    amounts = _major([d or c for d, c in zip(export.stripped("Gross Debit (GC)"),
-                                             export.stripped("Gross Credit (GC)"),
-                                             strict=True)])
-    usable, tickets, executors = _references(cfg, export, refund)
-    plain = ((refund | _in(kinds, _ADYEN_CHARGE_TYPES)) & _in(currencies, CURRENCIES)
-             & _given(amounts) & _given(times) & usable)
+    keys = plain = times = None
+    columns: dict[str, Column] = {}
+    if export.arrays is not None:
+        offsets, known = _offsets(export, "TimeZone")
+        times = utc_text(export.column("Creation Date"), "%Y-%m-%d %H:%M:%S", offsets, known)
+        kinds = _each_distinct(export.stripped("Type"), str.lower)
+        psps = export.stripped("Psp Reference")
+        modifications = export.stripped("Modification Reference")
+        idents = pc.if_else(pc.equal(modifications, ""), psps, modifications)
+        keys = _joined("adyen", idents, kinds, separator=":")
+        refund = _in(kinds, _ADYEN_REFUND_TYPES)
+        currencies = _each_distinct(export.stripped("Gross Currency"), str.upper)
+        debits = export.stripped("Gross Debit (GC)")
+        amounts = _major(pc.if_else(pc.equal(debits, ""),
+                                    export.stripped("Gross Credit (GC)"), debits))
+        usable, tickets, executors = _references(cfg, export, refund)
+        plain = ((refund | _in(kinds, _ADYEN_CHARGE_TYPES)) & _in(currencies, CURRENCIES)
+                 & _given(amounts) & _given(times) & usable)
+        methods = _each_distinct(export.cell("Payment Method"), lambda m: cfg.methods.get(m, m))
+        if "" in cfg.methods:  # (`cfg.methods.get(m or "", m)` of an empty method)
+            methods = pc.fill_null(methods, pa.scalar(cfg.methods[""], TEXT))
+        statuses = _each_distinct(
+            kinds, lambda k: _ADYEN_REFUND_TYPES.get(k) or _ADYEN_CHARGE_TYPES.get(k))
+        columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
+        columns.update(_charges_and_refunds(
+            refund,
+            _charge_columns(cfg, export, n, charge_id=psps, status=statuses, method=methods),
+            _refund_columns(cfg, _in(statuses, ("failed", "reversed")),
+                            refund_id=idents, charge_id=_none_if_empty(psps),
+                            status=statuses, method=methods, ticket=tickets,
+                            executor=executors, order=export.cell(cfg.order_column))))
     positions, one_by_one = _split(export, collector, keys, plain)
     for k in one_by_one:
-        record, row, text, zone, fast = (export.record(k), export.rows[k], texts[k],
-                                         zones[k], times[k])
+        record, row = export.record(k), export.rows[k]
+        text, zone = str(record["Creation Date"]), str(record["TimeZone"])
         kind = str(record["Type"]).strip().lower()
         psp = str(record["Psp Reference"]).strip()
         modification = str(record["Modification Reference"]).strip()
@@ -574,7 +679,8 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
             ("Gross Currency", partial(_currency, str(record["Gross Currency"]))),
             (gross, partial(parse_major, str(record[gross]))),
             ("TimeZone", partial(_known_zone, zone)),
-            ("Creation Date", partial(_time, fast, text, "%Y-%m-%d %H:%M:%S", zone)),
+            ("Creation Date", partial(_time, _fast_at(times, k), text, "%Y-%m-%d %H:%M:%S",
+                                      zone)),
         ]
         values = _checked(collector, row, record, checks)
         if values is None:
@@ -602,15 +708,5 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
         collector.add(row, _refund(cfg, base, modification or psp, psp or None,
                                    _ADYEN_REFUND_TYPES[kind], method, ticket, executor,
                                    _cell(record, cfg.order_column)))
-    methods = [cfg.methods.get(m or "", m) for m in export.cell("Payment Method")]
-    statuses = [_ADYEN_REFUND_TYPES.get(k) or _ADYEN_CHARGE_TYPES.get(k) for k in kinds]
-    columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
-    columns.update(_charges_and_refunds(
-        n, refund,
-        _charge_columns(cfg, export, n, charge_id=psps, status=statuses, method=methods),
-        _refund_columns(cfg, n, _in(statuses, ("failed", "reversed")),
-                        refund_id=idents, charge_id=_or(psps, None), status=statuses,
-                        method=methods, ticket=tickets, executor=executors,
-                        order=export.cell(cfg.order_column))))
     _finish(collector, export, positions, columns)
     return collector
