@@ -321,28 +321,20 @@ def test_iso_utc_text_is_what_numpy_writes() -> None:
     assert iso_utc_text(np.zeros(0, dtype=np.int64)).to_pylist() == []
 
 
-def test_a_lone_surrogate_reads_every_row_one_by_one(tmp_path: Path,
-                                                    fast_rows: list[tuple[int, int]]) -> None:
-    """A cell Arrow cannot hold (a lone surrogate, which UTF-7 can decode to) leaves the
-    whole export to the row-by-row reading: the same records, quarantine and counts as
-    with the column-wise reading off."""
+def test_a_lone_surrogate_is_refused_naming_its_line(tmp_path: Path) -> None:
+    """Text that decodes to a lone surrogate (as UTF-7 can) is no text: read_csv refuses
+    the file, naming the line, instead of an adapter or the normaliser failing on it."""
     rows = [_paypal(ident="T1"), _paypal(ident="T2", currency="XXY"),
             _paypal(ident="T3", kind="Payment Refund", gross="-1.00", reference="T1",
                     ticket="RFD-1", executor="Ann \ud83d")]
     path = tmp_path / "paypal.csv"
     path.write_bytes("\n".join([PAYPAL_HEADER, *rows]).encode("utf-7") + b"\n")
-    readings = []
-    for fast in (True, False):
-        saved = payments.FAST_PATH
-        payments.FAST_PATH = fast
-        try:
-            readings.append(read_source(path, "paypal", encoding="utf-7"))
-        finally:
-            payments.FAST_PATH = saved
-    (fast_table, fast_quarantine), (slow_table, slow_quarantine) = readings
-    pd.testing.assert_frame_equal(fast_table.frame, slow_table.frame, check_exact=True)
-    pd.testing.assert_frame_equal(fast_quarantine, slow_quarantine, check_exact=True)
-    assert fast_table.rows.tolist() == slow_table.rows.tolist() == [2, 4]
-    assert fast_quarantine["field"].tolist() == ["Currency"]
-    assert fast_rows == [(0, 3), (0, 3)]  # nothing column-wise, even with it on
-    assert fast_table.frame["org:resource"].tolist()[1] == "Ann \ud83d"
+    with pytest.raises(InputError, match="lone surrogate \\(U\\+D83D\\)") as raised:
+        read_source(path, "paypal", encoding="utf-7")
+    assert (raised.value.file, raised.value.row) == (str(path), 4)
+    with pytest.raises(InputError, match="lone surrogate"):
+        import_sources([(path, "paypal")], encoding="utf-7")
+    # The same text as UTF-7 without the surrogate reads.
+    path.write_bytes("\n".join([PAYPAL_HEADER, *rows[:2]]).encode("utf-7") + b"\n")
+    table, quarantine = read_source(path, "paypal", encoding="utf-7")
+    assert table.rows.tolist() == [2] and quarantine["field"].tolist() == ["Currency"]

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 _DELIMITERS = ",;\t|"
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ def read_csv(
             return fast, []
     text, used = decode(data, file=path, encoding=encoding)
     del data
+    _refuse_surrogates(text, path, used)
     sep = delimiter or sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     try:
@@ -218,6 +220,18 @@ def read_csv(
     table = RawTable(frame=frame, rows=np.asarray(rows, dtype=np.int64), system="csv", file=path,
                      notes=notes, records_read=len(records) + len(ragged))
     return table, ragged
+
+
+def _refuse_surrogates(text: str, path: Path, used: str) -> None:
+    """InputError naming the line where the decoded text holds a lone surrogate: what some
+    codecs (UTF-7, unicode_escape) decode bad input to, which is no character and cannot be
+    written as UTF-8 (the log's text)."""
+    found = _SURROGATE.search(text)
+    if found is not None:
+        line = text.count("\n", 0, found.start()) + 1
+        raise InputError(f"decodes as {used} to a lone surrogate (U+{ord(found.group()):04X}), "
+                         "which is no character: the file is not text in that encoding "
+                         "(pass the right --encoding)", file=path, row=line)
 
 
 def _utf8_body(data: bytes, encoding: str | None) -> tuple[int, str] | None:

@@ -157,8 +157,7 @@ SPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\
 class _Export:
     """An export's cells column by column as Arrow text (as read), with each column's
     stripped text made once; a row as a record (column -> cell) only where it is read one
-    by one. `arrays` is None where a cell cannot be Arrow text (a lone surrogate, which some
-    codecs decode to): then every row is read one by one."""
+    by one."""
 
     def __init__(self, frame: pd.DataFrame, rows: npt.NDArray[np.int64]) -> None:
         self.frame = frame
@@ -171,7 +170,6 @@ class _Export:
         self._cells: dict[str, list[object]] | None = None
 
     def column(self, name: str) -> pa.Array:
-        assert self.arrays is not None
         return self.arrays[name]
 
     def stripped(self, name: str) -> pa.Array:
@@ -182,7 +180,7 @@ class _Export:
 
     def cell(self, name: str | None) -> pa.Array:
         """`_cell` of every row: the stripped text, null where empty or no such column."""
-        if name is None or self.arrays is None or name not in self.arrays:
+        if name is None or name not in self.arrays:
             return pa.nulls(self.size, TEXT)
         return _none_if_empty(self.stripped(name))
 
@@ -193,18 +191,17 @@ class _Export:
         return {name: cells[k] for name, cells in self._cells.items()}
 
 
-def _arrow_columns(frame: pd.DataFrame, names: list[str]) -> dict[str, pa.Array] | None:
+def _arrow_columns(frame: pd.DataFrame, names: list[str]) -> dict[str, pa.Array]:
+    """Each column as one Arrow text array (read_csv's cells: Arrow-backed, or str where the
+    csv module read the file; never a lone surrogate, which read_csv refuses)."""
     arrays: dict[str, pa.Array] = {}
     for i, name in enumerate(names):
         cells = frame.iloc[:, i]
         if isinstance(cells.array, pd.arrays.ArrowStringArray):
             arrays[name] = pa.chunked_array(
                 cells.array.__arrow_array__()).combine_chunks().cast(TEXT)
-            continue
-        try:
+        else:
             arrays[name] = pa.array(cells.tolist(), type=TEXT)
-        except (pa.ArrowException, TypeError, ValueError, UnicodeError):
-            return None
     return arrays
 
 
@@ -326,14 +323,13 @@ def _minor(texts: pa.Array, currencies: pa.Array) -> pa.Array:
     return pc.if_else(pa.array(is_left), pa.array(read, type=TEXT).take(rank), result)
 
 
-def _split(export: _Export, collector: Collector, keys: pa.Array | None,
-           plain: Mask | None) -> tuple[list[int], list[int]]:
+def _split(export: _Export, collector: Collector, keys: pa.Array,
+           plain: Mask) -> tuple[list[int], list[int]]:
     """Positions read column-wise (the first read of their key, every value plain) and the
     rest, to be read one by one in order. A column-wise row's key that comes again is
-    registered as seen, so its later copies are duplicates exactly as read one by one.
-    Without keys (no Arrow text) every row is read one by one."""
+    registered as seen, so its later copies are duplicates exactly as read one by one."""
     n = export.size
-    if keys is None or plain is None or not FAST_PATH or not n:
+    if not FAST_PATH or not n:
         return [], list(range(n))
     encoded = pc.dictionary_encode(keys)
     codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
@@ -381,11 +377,6 @@ def _finish(collector: Collector, export: _Export, positions: list[int],
     collector.add_columns(rows[order].tolist(), merged)
 
 
-def _fast_at(values: pa.Array | None, k: int) -> str | None:
-    """A column-wise result of row `k` for the row read one by one (None: none)."""
-    return None if values is None else values[k].as_py()
-
-
 # --- Stripe -------------------------------------------------------------------------------
 def _stripe_time(text: str) -> str:
     value = text.strip()
@@ -407,33 +398,30 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     export, collector = _start(path, "stripe", needed, encoding,
                                f"Stripe {'refunds' if refunds else 'charges'}", read)
     n = export.size
-    keys = plain = times = None
-    columns: dict[str, Column] = {}
-    if export.arrays is not None:
-        times = utc_text(export.column("created"), "%Y-%m-%d %H:%M:%S",
-                         np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
-        idents = export.stripped("id")
-        keys = _joined("stripe:", idents)
-        currencies = _each_distinct(export.stripped("currency"), str.upper)
-        amounts = _minor(export.stripped("amount"), currencies)
-        statuses = _each_distinct(export.stripped("status"),
-                                  lambda s: _STRIPE_STATUS.get(s.lower()))
-        plain = (_in(currencies, CURRENCIES) & _given(amounts) & _given(times)
-                 & _given(statuses))
-        columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
-        if refunds:
-            failed = _in(statuses, ("failed", "reversed"))
-            columns.update(_refund_columns(
-                cfg, failed, refund_id=idents, charge_id=export.cell("charge"),
-                status=statuses, method=export.cell(cfg.method_column),
-                ticket=export.cell(cfg.ticket_column),
-                executor=export.cell(cfg.executor_column),
-                order=export.cell(cfg.order_column)))
-        else:
-            methods = pc.coalesce(export.cell("payment_method_type"),
-                                  export.cell(cfg.method_column))
-            columns.update(_charge_columns(cfg, export, n, charge_id=idents,
-                                           status=statuses, method=methods))
+    times = utc_text(export.column("created"), "%Y-%m-%d %H:%M:%S",
+                     np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+    idents = export.stripped("id")
+    keys = _joined("stripe:", idents)
+    currencies = _each_distinct(export.stripped("currency"), str.upper)
+    amounts = _minor(export.stripped("amount"), currencies)
+    statuses = _each_distinct(export.stripped("status"),
+                              lambda s: _STRIPE_STATUS.get(s.lower()))
+    plain = (_in(currencies, CURRENCIES) & _given(amounts) & _given(times)
+             & _given(statuses))
+    columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
+    if refunds:
+        failed = _in(statuses, ("failed", "reversed"))
+        columns.update(_refund_columns(
+            cfg, failed, refund_id=idents, charge_id=export.cell("charge"),
+            status=statuses, method=export.cell(cfg.method_column),
+            ticket=export.cell(cfg.ticket_column),
+            executor=export.cell(cfg.executor_column),
+            order=export.cell(cfg.order_column)))
+    else:
+        methods = pc.coalesce(export.cell("payment_method_type"),
+                              export.cell(cfg.method_column))
+        columns.update(_charge_columns(cfg, export, n, charge_id=idents,
+                                       status=statuses, method=methods))
     positions, one_by_one = _split(export, collector, keys, plain)
     for k in one_by_one:
         record, row = export.record(k), export.rows[k]
@@ -451,7 +439,7 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
             collector.quarantine(row, "amount", record["amount"], str(exc))
             continue
         try:
-            fast = _fast_at(times, k)
+            fast = times[k].as_py()
             time = fast if fast is not None else _stripe_time(str(record["created"]))
         except BadValue as exc:
             collector.quarantine(row, "created", record["created"], str(exc))
@@ -526,34 +514,31 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
                                "PayPal activity download")
     n = export.size
     date_format = (cfg.date_format or "%d/%m/%Y") + " %H:%M:%S"
-    keys = plain = times = None
-    columns: dict[str, Column] = {}
-    if export.arrays is not None:
-        offsets, known = _offsets(export, "TimeZone")
-        times = utc_text(_joined(export.column("Date"), export.column("Time"), separator=" "),
-                         date_format, offsets, known)
-        idents = export.stripped("Transaction ID")
-        keys = _joined("paypal:", idents)
-        kinds = _each_distinct(export.stripped("Type"), str.lower)
-        refund = _in(kinds, _PAYPAL_REFUND_TYPES)
-        currencies = _each_distinct(export.stripped("Currency"), str.upper)
-        amounts = _major(export.stripped("Gross"))
-        statuses = _each_distinct(export.stripped("Status"),
-                                  lambda s: _PAYPAL_STATUS.get(s.lower()))
-        plain = ((refund | _in(kinds, _PAYPAL_CHARGE_TYPES)) & _in(currencies, CURRENCIES)
-                 & _given(amounts) & _given(times) & _given(statuses))
-        methods = export.cell(cfg.method_column)
-        columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
-        columns.update(_charges_and_refunds(
-            refund,
-            _charge_columns(cfg, export, n, charge_id=idents, status=statuses,
-                            method=_or(methods, "paypal")),
-            _refund_columns(cfg, _in(statuses, ("failed", "reversed")),
-                            refund_id=idents, charge_id=export.cell("Reference Txn ID"),
-                            status=statuses, method=methods,
-                            ticket=export.cell(cfg.ticket_column),
-                            executor=export.cell(cfg.executor_column),
-                            order=export.cell(cfg.order_column))))
+    offsets, known = _offsets(export, "TimeZone")
+    times = utc_text(_joined(export.column("Date"), export.column("Time"), separator=" "),
+                     date_format, offsets, known)
+    idents = export.stripped("Transaction ID")
+    keys = _joined("paypal:", idents)
+    kinds = _each_distinct(export.stripped("Type"), str.lower)
+    refund = _in(kinds, _PAYPAL_REFUND_TYPES)
+    currencies = _each_distinct(export.stripped("Currency"), str.upper)
+    amounts = _major(export.stripped("Gross"))
+    statuses = _each_distinct(export.stripped("Status"),
+                              lambda s: _PAYPAL_STATUS.get(s.lower()))
+    plain = ((refund | _in(kinds, _PAYPAL_CHARGE_TYPES)) & _in(currencies, CURRENCIES)
+             & _given(amounts) & _given(times) & _given(statuses))
+    methods = export.cell(cfg.method_column)
+    columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
+    columns.update(_charges_and_refunds(
+        refund,
+        _charge_columns(cfg, export, n, charge_id=idents, status=statuses,
+                        method=_or(methods, "paypal")),
+        _refund_columns(cfg, _in(statuses, ("failed", "reversed")),
+                        refund_id=idents, charge_id=export.cell("Reference Txn ID"),
+                        status=statuses, method=methods,
+                        ticket=export.cell(cfg.ticket_column),
+                        executor=export.cell(cfg.executor_column),
+                        order=export.cell(cfg.order_column))))
     positions, one_by_one = _split(export, collector, keys, plain)
     for k in one_by_one:
         record, row = export.record(k), export.rows[k]
@@ -572,7 +557,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
             ("Currency", partial(_currency, str(record["Currency"]))),
             ("Gross", partial(parse_major, str(record["Gross"]))),
             ("TimeZone", partial(_known_zone, zone)),
-            ("Date", partial(_time, _fast_at(times, k), text, date_format, zone)),
+            ("Date", partial(_time, times[k].as_py(), text, date_format, zone)),
         ]
         values = _checked(collector, row, record, checks)
         if values is None:
@@ -627,37 +612,34 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
     export, collector = _start(path, "adyen", ADYEN_COLUMNS, encoding,
                                "Adyen settlement details")
     n = export.size
-    keys = plain = times = None
-    columns: dict[str, Column] = {}
-    if export.arrays is not None:
-        offsets, known = _offsets(export, "TimeZone")
-        times = utc_text(export.column("Creation Date"), "%Y-%m-%d %H:%M:%S", offsets, known)
-        kinds = _each_distinct(export.stripped("Type"), str.lower)
-        psps = export.stripped("Psp Reference")
-        modifications = export.stripped("Modification Reference")
-        idents = pc.if_else(pc.equal(modifications, ""), psps, modifications)
-        keys = _joined("adyen", idents, kinds, separator=":")
-        refund = _in(kinds, _ADYEN_REFUND_TYPES)
-        currencies = _each_distinct(export.stripped("Gross Currency"), str.upper)
-        debits = export.stripped("Gross Debit (GC)")
-        amounts = _major(pc.if_else(pc.equal(debits, ""),
-                                    export.stripped("Gross Credit (GC)"), debits))
-        usable, tickets, executors = _references(cfg, export, refund)
-        plain = ((refund | _in(kinds, _ADYEN_CHARGE_TYPES)) & _in(currencies, CURRENCIES)
-                 & _given(amounts) & _given(times) & usable)
-        methods = _each_distinct(export.cell("Payment Method"), lambda m: cfg.methods.get(m, m))
-        if "" in cfg.methods:  # (`cfg.methods.get(m or "", m)` of an empty method)
-            methods = pc.fill_null(methods, pa.scalar(cfg.methods[""], TEXT))
-        statuses = _each_distinct(
-            kinds, lambda k: _ADYEN_REFUND_TYPES.get(k) or _ADYEN_CHARGE_TYPES.get(k))
-        columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
-        columns.update(_charges_and_refunds(
-            refund,
-            _charge_columns(cfg, export, n, charge_id=psps, status=statuses, method=methods),
-            _refund_columns(cfg, _in(statuses, ("failed", "reversed")),
-                            refund_id=idents, charge_id=_none_if_empty(psps),
-                            status=statuses, method=methods, ticket=tickets,
-                            executor=executors, order=export.cell(cfg.order_column))))
+    offsets, known = _offsets(export, "TimeZone")
+    times = utc_text(export.column("Creation Date"), "%Y-%m-%d %H:%M:%S", offsets, known)
+    kinds = _each_distinct(export.stripped("Type"), str.lower)
+    psps = export.stripped("Psp Reference")
+    modifications = export.stripped("Modification Reference")
+    idents = pc.if_else(pc.equal(modifications, ""), psps, modifications)
+    keys = _joined("adyen", idents, kinds, separator=":")
+    refund = _in(kinds, _ADYEN_REFUND_TYPES)
+    currencies = _each_distinct(export.stripped("Gross Currency"), str.upper)
+    debits = export.stripped("Gross Debit (GC)")
+    amounts = _major(pc.if_else(pc.equal(debits, ""),
+                                export.stripped("Gross Credit (GC)"), debits))
+    usable, tickets, executors = _references(cfg, export, refund)
+    plain = ((refund | _in(kinds, _ADYEN_CHARGE_TYPES)) & _in(currencies, CURRENCIES)
+             & _given(amounts) & _given(times) & usable)
+    methods = _each_distinct(export.cell("Payment Method"), lambda m: cfg.methods.get(m, m))
+    if "" in cfg.methods:  # (`cfg.methods.get(m or "", m)` of an empty method)
+        methods = pc.fill_null(methods, pa.scalar(cfg.methods[""], TEXT))
+    statuses = _each_distinct(
+        kinds, lambda k: _ADYEN_REFUND_TYPES.get(k) or _ADYEN_CHARGE_TYPES.get(k))
+    columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
+    columns.update(_charges_and_refunds(
+        refund,
+        _charge_columns(cfg, export, n, charge_id=psps, status=statuses, method=methods),
+        _refund_columns(cfg, _in(statuses, ("failed", "reversed")),
+                        refund_id=idents, charge_id=_none_if_empty(psps),
+                        status=statuses, method=methods, ticket=tickets,
+                        executor=executors, order=export.cell(cfg.order_column))))
     positions, one_by_one = _split(export, collector, keys, plain)
     for k in one_by_one:
         record, row = export.record(k), export.rows[k]
@@ -679,7 +661,7 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
             ("Gross Currency", partial(_currency, str(record["Gross Currency"]))),
             (gross, partial(parse_major, str(record[gross]))),
             ("TimeZone", partial(_known_zone, zone)),
-            ("Creation Date", partial(_time, _fast_at(times, k), text, "%Y-%m-%d %H:%M:%S",
+            ("Creation Date", partial(_time, times[k].as_py(), text, "%Y-%m-%d %H:%M:%S",
                                       zone)),
         ]
         values = _checked(collector, row, record, checks)
