@@ -338,3 +338,13 @@ def test_a_lone_surrogate_is_refused_naming_its_line(tmp_path: Path) -> None:
     path.write_bytes("\n".join([PAYPAL_HEADER, *rows[:2]]).encode("utf-7") + b"\n")
     table, quarantine = read_source(path, "paypal", encoding="utf-7")
     assert table.rows.tolist() == [2] and quarantine["field"].tolist() == ["Currency"]
+
+
+def test_arrow_strip_removes_what_str_strip_removes() -> None:
+    """`stripped` (Arrow's utf8_trim) trims exactly the characters `str.strip()` does."""
+    from audit.sources.common import SPACE, stripped
+
+    assert set(SPACE) == {c for c in map(chr, range(0x110000)) if c.isspace()}
+    texts = [f"{a}x{b}y{c}" for a in SPACE + "\u200b\ufeffa" for b, c in (("", " "), (a, a))]
+    assert stripped(pa.array(texts, pa.large_string())).to_pylist() == [t.strip()
+                                                                         for t in texts]

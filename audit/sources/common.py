@@ -8,7 +8,7 @@ value, reason) and rows exported twice are dropped and counted.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -176,9 +176,11 @@ def utc_column(texts: Sequence[object], fmt: str, offsets: Ints,
     if found is None:
         return result
     ok, seconds = found
-    stamps = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s").tolist()
+    stamps: list[str | None] = iso_utc_text(seconds).to_pylist()
+    if ok.all():
+        return stamps
     for position, stamp in zip(np.flatnonzero(ok).tolist(), stamps, strict=True):
-        result[position] = stamp + "+00:00"
+        result[position] = stamp
     return result
 
 
@@ -261,6 +263,41 @@ def offset_iso_column(texts: Sequence[object]) -> list[str | None]:
     made_texts: list[str | None] = pc.if_else(pa.array(ok), made,
                                               pa.scalar(None, pa.string())).to_pylist()
     return made_texts
+
+
+# --- Arrow text ---------------------------------------------------------------------------
+TEXT = pa.large_string()
+
+SPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+         "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+"""Every character `str.isspace()` holds for, which `str.strip()` removes at the ends."""
+
+
+def stripped(values: pa.Array) -> pa.Array:
+    """`str.strip()` of every text."""
+    return pc.utf8_trim(values, characters=SPACE)
+
+
+def none_if_empty(values: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
+
+
+def text_columns(frame: pd.DataFrame, names: list[str],
+                 only: Collection[str] | None = None) -> dict[str, pa.Array]:
+    """Each column of a `read_csv` frame (`names`: its column names; `only`: just these)
+    as one Arrow text array (its cells are Arrow-backed, or str where the csv module read
+    the file; never a lone surrogate, which read_csv refuses)."""
+    arrays: dict[str, pa.Array] = {}
+    for i, name in enumerate(names):
+        if only is not None and name not in only:
+            continue
+        cells = frame.iloc[:, i]
+        if isinstance(cells.array, pd.arrays.ArrowStringArray):
+            arrays[name] = pa.chunked_array(
+                cells.array.__arrow_array__()).combine_chunks().cast(TEXT)
+        else:
+            arrays[name] = pa.array(cells.tolist(), type=TEXT)
+    return arrays
 
 
 class BadValue(ValueError):
@@ -377,6 +414,20 @@ def local_column(texts: Sequence[str], fmt: str, zone: str) -> list[str | None]:
     found = [offset_of[h] for h in hours]
     return utc_column(texts, fmt, np.asarray([o or 0 for o in found], dtype=np.int64),
                       np.asarray([o is not None for o in found], dtype=bool))
+
+
+def local_text(texts: pa.Array, fmt: str, zone: str) -> pa.Array:
+    """`local_column` of Arrow text, as Arrow text (null where it gives None)."""
+    try:
+        tz = ZoneInfo(zone)
+    except (ValueError, KeyError, OSError):  # the per-text reading raises it as it did
+        return pa.nulls(len(texts), TEXT)
+    hours = pc.dictionary_encode(pc.utf8_slice_codeunits(texts, 0, 13))  # (code points)
+    found = [_hour_offset(hour, tz) for hour in hours.dictionary.to_pylist()]
+    offsets = np.asarray([o or 0 for o in found] + [0], dtype=np.int64)
+    known = np.asarray([o is not None for o in found] + [False], dtype=bool)
+    codes = np.asarray(hours.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return utc_text(texts, fmt, offsets[codes], known[codes])
 
 
 def _hour_offset(hour: str, tz: ZoneInfo) -> int | None:

@@ -34,6 +34,7 @@ from audit.currency import CURRENCIES, minor_units
 from audit.ingest.csv_reader import RaggedRow, read_csv
 from audit.ingest.raw import RawTable
 from audit.sources.common import (
+    TEXT,
     ZONE_ABBREVIATIONS,
     BadValue,
     Collector,
@@ -43,9 +44,12 @@ from audit.sources.common import (
     minor_money,
     minor_money_text,
     money,
+    none_if_empty,
     parse_major,
     parse_minor,
     require_columns,
+    stripped,
+    text_columns,
     utc_text,
 )
 from audit.sources.config import PaymentConfig
@@ -147,13 +151,6 @@ def _content(record: Record) -> tuple[object, ...]:
 
 
 # --- Column-wise reading ------------------------------------------------------------------
-TEXT = pa.large_string()
-
-SPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
-         "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
-"""Every character `str.isspace()` holds for, which `str.strip()` removes at the ends."""
-
-
 class _Export:
     """An export's cells column by column as Arrow text (as read), with each column's
     stripped text made once; a row as a record (column -> cell) only where it is read one
@@ -165,7 +162,7 @@ class _Export:
         self.row_numbers = rows
         self.rows: list[int] = rows.tolist()
         self.size = len(rows)
-        self.arrays = _arrow_columns(frame, self.names)
+        self.arrays = text_columns(frame, self.names)
         self._stripped: dict[str, pa.Array] = {}
         self._cells: dict[str, list[object]] | None = None
 
@@ -175,34 +172,20 @@ class _Export:
     def stripped(self, name: str) -> pa.Array:
         """`str(cell).strip()` of every row."""
         if name not in self._stripped:
-            self._stripped[name] = pc.utf8_trim(self.column(name), characters=SPACE)
+            self._stripped[name] = stripped(self.column(name))
         return self._stripped[name]
 
     def cell(self, name: str | None) -> pa.Array:
         """`_cell` of every row: the stripped text, null where empty or no such column."""
         if name is None or name not in self.arrays:
             return pa.nulls(self.size, TEXT)
-        return _none_if_empty(self.stripped(name))
+        return none_if_empty(self.stripped(name))
 
     def record(self, k: int) -> Record:
         if self._cells is None:  # (made once, for the rows read one by one)
             self._cells = {name: self.frame.iloc[:, i].tolist()
                            for i, name in enumerate(self.names)}
         return {name: cells[k] for name, cells in self._cells.items()}
-
-
-def _arrow_columns(frame: pd.DataFrame, names: list[str]) -> dict[str, pa.Array]:
-    """Each column as one Arrow text array (read_csv's cells: Arrow-backed, or str where the
-    csv module read the file; never a lone surrogate, which read_csv refuses)."""
-    arrays: dict[str, pa.Array] = {}
-    for i, name in enumerate(names):
-        cells = frame.iloc[:, i]
-        if isinstance(cells.array, pd.arrays.ArrowStringArray):
-            arrays[name] = pa.chunked_array(
-                cells.array.__arrow_array__()).combine_chunks().cast(TEXT)
-        else:
-            arrays[name] = pa.array(cells.tolist(), type=TEXT)
-    return arrays
 
 
 def _start(path: Path, system: str, needed: tuple[str, ...], encoding: str | None,
@@ -220,10 +203,6 @@ def _start(path: Path, system: str, needed: tuple[str, ...], encoding: str | Non
 Column: TypeAlias = "pa.Array | tuple[pa.Array, Mask]"
 """A canonical column's value per row of the export (Arrow text, null for None); with a
 mask, the rows whose records have that column (a refund's ticket, not a charge's)."""
-
-
-def _none_if_empty(values: pa.Array) -> pa.Array:
-    return pc.if_else(pc.equal(values, ""), pa.scalar(None, TEXT), values)
 
 
 def _text(value: pa.Array | str | None) -> pa.Array | pa.Scalar:
@@ -637,7 +616,7 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
         refund,
         _charge_columns(cfg, export, n, charge_id=psps, status=statuses, method=methods),
         _refund_columns(cfg, _in(statuses, ("failed", "reversed")),
-                        refund_id=idents, charge_id=_none_if_empty(psps),
+                        refund_id=idents, charge_id=none_if_empty(psps),
                         status=statuses, method=methods, ticket=tickets,
                         executor=executors, order=export.cell(cfg.order_column))))
     positions, one_by_one = _split(export, collector, keys, plain)

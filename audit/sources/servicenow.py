@@ -13,16 +13,22 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from audit.errors import InputError
 from audit.ingest.csv_reader import read_csv
 from audit.sources.common import (
+    TEXT,
     BadValue,
     Collector,
-    local_column,
+    local_text,
     local_to_utc,
+    none_if_empty,
     object_array,
     require_columns,
+    stripped,
+    text_columns,
 )
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import Updates, fields_used, updates_to_table
@@ -34,7 +40,7 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
          assume_tz: str | None = None) -> Collector:
-    table, ragged = read_csv(path, encoding=encoding)
+    table, ragged = read_csv(path, encoding=encoding, strings="arrow")
     frame = table.frame
     require_columns(list(frame.columns), KEY_COLUMNS, system="ServiceNow sys_audit", file=path)
     zone = cfg.time_zone or assume_tz
@@ -45,61 +51,77 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     for bad in ragged:
         collector.quarantine(bad.row, "(record)", bad.text,
                              f"{bad.found} fields where the header has {bad.expected}")
-    # Column-wise: the rows are grouped into updates, and the changes of the fields the
-    # mapping reads are taken per update, by codes, not by a dict and a tuple per row.
-    columns = [str(c) for c in frame.columns]
-    cells = {c: frame[c].to_numpy(dtype=object) for c in columns}  # str (read_csv)
+    # Column-wise, in Arrow text: the rows are grouped into updates, and the changes of the
+    # fields the mapping reads are taken per update, by codes; a Python str only for the
+    # values an update keeps.
+    cells = text_columns(frame, [str(c) for c in frame.columns], only=(
+        "documentkey", "fieldname", "newvalue", "user", "sys_created_on", "record_checkpoint"))
     rows = np.asarray(table.rows, dtype=np.int64)
-    documents = object_array([d.strip() for d in cells["documentkey"].tolist()])
-    fieldnames, newvalues = cells["fieldname"], cells["newvalue"]
+    documents = stripped(cells["documentkey"])
     created, users = cells["sys_created_on"], cells["user"]
-    stamps = ([s.strip() for s in cells["record_checkpoint"].tolist()]
-              if "record_checkpoint" in cells else [""] * len(rows))
+    stamps = (stripped(cells["record_checkpoint"]) if "record_checkpoint" in cells
+              else pa.array([""], TEXT).take(pa.array(np.zeros(len(rows), dtype=np.int64))))
     # An update is a record's checkpoint, else its rows of one time and user.
-    group_text = object_array([s or f"{c}|{u}" for s, c, u in zip(
-        stamps, created.tolist(), users.tolist(), strict=True)])
+    group_text = pc.if_else(pc.equal(stamps, ""), pc.binary_join_element_wise(
+        created, users, pa.scalar("|", TEXT)), stamps)
     # The same audit row exported twice (all fields but sys_id equal): read once.
     repeated = frame.duplicated(subset=[c for c in frame.columns if c != "sys_id"]
                                 ).to_numpy(dtype=bool)
     collector.deduplicated += int(repeated.sum())
     kept = np.flatnonzero(~repeated)
-    document_codes, document_names = pd.factorize(documents)
-    group, first = _updates_of(document_codes[kept], group_text[kept])
+    document_codes, document_count = _codes(documents)
+    group_codes, group_count = _codes(group_text)
+    group, first = _updates_of(document_codes[kept], group_codes[kept], group_count)
     first = kept[first]  # each update's first row, in the order the updates are first read
-    ticket = _numbers(document_codes, len(document_names), fieldnames, newvalues,
+    field_encoded = pc.dictionary_encode(cells["fieldname"])
+    field_codes = np.asarray(field_encoded.indices.to_numpy(zero_copy_only=False),
+                             dtype=np.int64)
+    field_names = field_encoded.dictionary.to_pylist()
+    newvalues = cells["newvalue"]
+    ticket = _numbers(document_codes, document_count, field_codes, field_names, newvalues,
                       cfg.number_field or "number")[document_codes[first]]
-    times = object_array(local_column(created[first].tolist(), TIME_FORMAT, zone))
+    first_at = pa.array(first)
+    times = object_array(local_text(created.take(first_at), TIME_FORMAT, zone).to_pylist())
     good = np.ones(len(first), dtype=bool)
     # Times read column-wise where the zone's offset is plain; others one by one, and
     # updates without a ticket number or with a bad time quarantined in reading order.
     for k in np.flatnonzero(_none(ticket) | _none(times)).tolist():
         row = int(first[k])
         if ticket[k] is None:
-            collector.quarantine(int(rows[row]), "documentkey", documents[row],
+            collector.quarantine(int(rows[row]), "documentkey", documents[row].as_py(),
                                  f"no '{cfg.number_field or 'number'}' row for this record "
                                  "in the export, so its ticket number is unknown")
             good[k] = False
             continue
+        text = created[row].as_py()
         try:
-            times[k] = local_to_utc(created[row], TIME_FORMAT, zone)
+            times[k] = local_to_utc(text, TIME_FORMAT, zone)
         except BadValue as exc:
-            collector.quarantine(int(rows[row]), "sys_created_on", created[row], str(exc))
+            collector.quarantine(int(rows[row]), "sys_created_on", text, str(exc))
             good[k] = False
     position = np.cumsum(good) - 1  # an update's place among those read
-    changed = _changes(group, good, position, fieldnames[kept], newvalues[kept],
-                       fields_used(cfg))
-    at = first[good]
+    changed = _changes(group, good, position, field_codes[kept], field_names,
+                       newvalues, kept, fields_used(cfg))
+    at = pa.array(first[good])
     n = len(at)
     unchanged: dict[str, str | None] = {}  # every update's changes: not read
     updates = Updates(
         ticket=ticket[good].tolist(), time=times[good].tolist(),
-        author=[u.strip() or None for u in users[at].tolist()],
-        record_id=[f"{SYSTEM}:{d}:{g}" for d, g in zip(documents[at].tolist(),
-                                                      group_text[at].tolist(), strict=True)],
-        row=rows[at].tolist(), changes=[unchanged] * n, public_comment=[False] * n,
+        author=none_if_empty(stripped(users.take(at))).to_pylist(),
+        record_id=pc.binary_join_element_wise(
+            pa.scalar(SYSTEM, TEXT), documents.take(at), group_text.take(at),
+            pa.scalar(":", TEXT)).to_pylist(),
+        row=rows[first[good]].tolist(), changes=[unchanged] * n, public_comment=[False] * n,
         activity=[None] * n, amount=[None] * n)
     updates_to_table(updates, cfg, collector, changed=changed)
     return collector
+
+
+def _codes(values: pa.Array) -> tuple[npt.NDArray[np.int64], int]:
+    """A code per value (equal values, equal codes) and how many distinct values."""
+    encoded = pc.dictionary_encode(values)
+    return (np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64),
+            len(encoded.dictionary))
 
 
 def _none(values: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
@@ -107,52 +129,58 @@ def _none(values: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
                        count=len(values))
 
 
-def _updates_of(documents: npt.NDArray[np.intp], groups: npt.NDArray[np.object_],
-                ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+def _updates_of(documents: npt.NDArray[np.int64], groups: npt.NDArray[np.int64],
+                group_count: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Each row's update (numbered in the order the updates are first read: record, then
-    checkpoint or time and user) and each update's first row."""
+    checkpoint or time and user) and each update's first row. `groups`: codes below
+    `group_count`."""
     if not len(documents):
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
-    group_codes, distinct = pd.factorize(groups)
-    update, _ = pd.factorize(documents.astype(np.int64) * len(distinct) + group_codes)
+    update, _ = pd.factorize(documents * group_count + groups)
     first = np.unique(update, return_index=True)[1]
     return np.asarray(update, dtype=np.intp), np.asarray(first, dtype=np.intp)
 
 
-def _numbers(documents: npt.NDArray[np.intp], n: int, fieldnames: npt.NDArray[np.object_],
-             values: npt.NDArray[np.object_], number_field: str) -> npt.NDArray[np.object_]:
+def _numbers(documents: npt.NDArray[np.int64], n: int, fields: npt.NDArray[np.int64],
+             field_names: list[str], values: pa.Array,
+             number_field: str) -> npt.NDArray[np.object_]:
     """Per record (code): the first non-empty value its rows write to the number field
-    (stripped), None where none does."""
-    at = np.flatnonzero(fieldnames == number_field)
-    stated = object_array([v.strip() for v in values[at].tolist()])
-    written = np.fromiter((bool(v) for v in stated.tolist()), dtype=np.bool_,
-                          count=len(stated))
-    at, stated = at[written], stated[written]
-    records, firsts = np.unique(documents[at], return_index=True)
+    (stripped), None where none does. `fields`: each row's field, a code into
+    `field_names`."""
     numbers = object_array(None, n)
-    numbers[records] = stated[firsts]
+    if number_field not in field_names:
+        return numbers
+    at = np.flatnonzero(fields == field_names.index(number_field))
+    stated = stripped(values.take(pa.array(at)))
+    written = np.asarray(pc.not_equal(stated, "").to_numpy(zero_copy_only=False), dtype=bool)
+    at = at[written]
+    records, firsts = np.unique(documents[at], return_index=True)
+    numbers[records] = object_array(
+        stated.filter(pa.array(written)).take(pa.array(firsts)).to_pylist())
     return numbers
 
 
 def _changes(update: npt.NDArray[np.intp], good: npt.NDArray[np.bool_],
-             position: npt.NDArray[np.intp], fieldnames: npt.NDArray[np.object_],
-             values: npt.NDArray[np.object_], names: list[str],
-             ) -> dict[str, dict[int, str | None]]:
+             position: npt.NDArray[np.intp], fields: npt.NDArray[np.int64],
+             field_names: list[str], values: pa.Array, kept: npt.NDArray[np.intp],
+             names: list[str]) -> dict[str, dict[int, str | None]]:
     """For each of `names`: the updates read (`good`) that change it, by their place among
     those read (`position`), and the value their last row of that field writes (None where
-    blank), as the updates' changes would give them to `updates_to_table`."""
-    codes, distinct = pd.factorize(fieldnames)
-    code_of = {name: k for k, name in enumerate(distinct.tolist())}
+    blank), as the updates' changes would give them to `updates_to_table`. `update` and
+    `fields` are per kept row (`kept`: their rows in `values`)."""
+    code_of = {name: k for k, name in enumerate(field_names)}
     changed: dict[str, dict[int, str | None]] = {}
     for name in names:
         code = code_of.get(name)
         if code is None:
             changed[name] = {}
             continue
-        rows = np.flatnonzero(codes == code)[::-1]  # the last row of an update comes first
+        rows = np.flatnonzero(fields == code)[::-1]  # the last row of an update comes first
         updates, last = np.unique(update[rows], return_index=True)
         read = good[updates]
-        written = values[rows[last[read]]].tolist()
+        written = values.take(pa.array(kept[rows[last[read]]]))
+        blank = pc.equal(stripped(written), "")
         changed[name] = dict(zip(position[updates[read]].tolist(),
-                                 [v if v.strip() else None for v in written], strict=True))
+                                 pc.if_else(blank, pa.scalar(None, TEXT), written).to_pylist(),
+                                 strict=True))
     return changed
