@@ -650,24 +650,31 @@ def concat_coded(frames: list[pd.DataFrame], *, release: bool = False) -> pd.Dat
     cases, 200k receipt names a column: 3 s).
 
     The other columns are concatenated one at a time (what pandas' concat of the frames
-    gives for that column). With `release`, the caller gives the frames up: each column is
-    dropped from every frame once joined (the frames are left without columns), so that the
-    files and the whole log are not held side by side (1.1 GB at 1M cases)."""
+    gives for that column). With `release`, the caller gives the frames up: `frames` is
+    emptied and each column freed once joined, so that the files and the whole log are not
+    held side by side (1.1 GB at 1M cases)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     evidence = dict.fromkeys(c for f in frames for c in evidence_columns(f))
+    order = _concat_columns(frames)
+    lengths = [len(f) for f in frames]
+    # Each frame's columns as Series (the same arrays). With `release` the list of frames is
+    # emptied (the caller's only reference to them) and each column freed once joined: no
+    # delete of each column from 80 frames, each of which rebuilds a frame's blocks.
+    held: list[dict[Any, pd.Series]] = [{n: f[n] for n in f.columns} for f in frames]
+    if release:
+        frames.clear()
     names = []
     for name in [*CODED, *evidence]:
-        holding = [f[name] for f in frames if name in f.columns]
+        holding = [h[name] for h in held if name in h]
         if holding and all(isinstance(c.dtype, pd.CategoricalDtype)
                            and pd.api.types.is_string_dtype(c.cat.categories)
                            for c in holding):
             names.append(name)  # else a concat of text and codes: compacted by the caller
-    order = _concat_columns(frames)
     joined: dict[str, pd.Categorical] = {}
     for name in names:
-        own = [f[name].cat.categories if name in f.columns else None for f in frames]
+        own = [h[name].cat.categories if name in h else None for h in held]
         given = pa.chunked_array(
             [arrow_array(c).cast(pa.large_string()) for c in own if c is not None],
             type=pa.large_string())
@@ -681,15 +688,15 @@ def concat_coded(frames: list[pd.DataFrame], *, release: bool = False) -> pd.Dat
         ends = np.cumsum([len(c) for c in own if c is not None])
         parts = []
         k = 0
-        for frame, categories in zip(frames, own, strict=True):
+        for columns_of, length, categories in zip(held, lengths, own, strict=True):
             if categories is None:
-                parts.append(np.full(len(frame), -1, dtype=np.int32))
+                parts.append(np.full(length, -1, dtype=np.int32))
                 continue
             renumber = np.append(at[ends[k] - len(categories):ends[k]], np.int32(-1))
             k += 1
-            parts.append(renumber[frame[name].cat.codes.to_numpy()])
+            parts.append(renumber[columns_of[name].cat.codes.to_numpy()])
             if release:
-                del frame[name]
+                del columns_of[name]
         joined[name] = _without_hash_table(pd.Categorical.from_codes(np.concatenate(parts),
                                                                      categories=union))
     columns: dict[str, Any] = {}
@@ -697,16 +704,47 @@ def concat_coded(frames: list[pd.DataFrame], *, release: bool = False) -> pd.Dat
         if name in joined:
             columns[name] = joined.pop(name)
             continue
-        # One column of each frame (none where a frame lacks it: missing there), so that
-        # the dtype is the one the concat of the whole frames gives this column.
-        columns[name] = pd.concat([f[[name]] if name in f.columns else f.iloc[:, :0]
-                                   for f in frames], ignore_index=True)[name]
+        columns[name] = _joined_column(name, [h.get(name) for h in held], lengths)
         if release:
-            for frame in frames:
-                if name in frame.columns:
-                    del frame[name]
+            for columns_of in held:
+                columns_of.pop(name, None)
             columns[name] = _one_chunk_text(columns[name])
     return pd.DataFrame(columns, columns=list(order), copy=False)
+
+
+def _joined_column(name: str, holding: list[pd.Series | None],
+                   lengths: list[int]) -> pd.Series:
+    """One column of the frames (None where a frame lacks it: missing there), with the
+    dtype the concat of the whole frames gives it: Arrow text every frame holds is joined
+    as Arrow chunks, a column of one numpy or extension dtype in every frame by a concat of
+    the Series, any other by a concat of one-column frames, as pandas' concat of the frames
+    makes it."""
+    import pyarrow as pa
+
+    present = [h for h in holding if h is not None]
+    if len(present) == len(holding) and present:
+        dtype = present[0].dtype
+        if all(h.dtype == dtype for h in present):
+            if all(isinstance(h.array, pd.arrays.ArrowStringArray) for h in present):
+                chunks = [chunk if chunk.type == pa.large_string()
+                          else chunk.cast(pa.large_string())
+                          for h in present for chunk in _chunks(h.array.__arrow_array__())]
+                text = pd.Series(pd.arrays.ArrowStringArray(
+                    pa.chunked_array(chunks, type=pa.large_string())), name=name, copy=False)
+                if text.dtype == dtype:
+                    return text
+            joined = pd.concat(present, ignore_index=True)
+            joined.name = name
+            return joined
+    parts = [h.to_frame(name) if h is not None else pd.DataFrame(index=pd.RangeIndex(length))
+             for h, length in zip(holding, lengths, strict=True)]
+    return pd.concat(parts, ignore_index=True)[name]
+
+
+def _chunks(array: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    import pyarrow as pa
+
+    return list(array.chunks) if isinstance(array, pa.ChunkedArray) else [array]
 
 
 def _concat_columns(frames: list[pd.DataFrame]) -> list[str]:
