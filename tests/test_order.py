@@ -310,6 +310,31 @@ def test_apply_roles_same_for_coded_and_text_resources() -> None:
         assert notes[1].startswith("roles.csv: 1 events by 1 resource(s) without a role")
 
 
+def test_apply_roles_periods_are_half_open_and_later_ones_win() -> None:
+    """A period holds from valid_from (inclusive) to valid_to (exclusive, open where
+    missing), to the nanosecond; where two overlap the later one wins, and a later period
+    without a role clears the earlier's."""
+    import audit.canonical as C
+    from audit.sources.roles import RoleHistory, apply_roles
+
+    times = ["2026-01-31T23:59:59.999999999Z", "2026-02-01T00:00:00Z",
+             "2026-02-28T23:59:59.999999999Z", "2026-03-01T00:00:00Z", "2026-03-10T00:00:00Z",
+             "2026-04-01T00:00:00Z", "2030-01-01T00:00:00Z", "2026-02-10T00:00:00Z"]
+    log = pd.DataFrame({C.RESOURCE: pd.Series(["ann"] * 7 + ["bob"], dtype="string"),
+                        C.TIMESTAMP: pd.to_datetime(times, utc=True, format="ISO8601")})
+    periods = pd.DataFrame({
+        "person": ["ann", "ann", "ann", "ann", "bob"],
+        "role": ["agent", "lead", "auditor", None, "lead"],
+        "valid_from": pd.to_datetime(["2026-02-01", "2026-03-01", "2026-03-05", "2026-03-31",
+                                      "2026-02-10"], utc=True),
+        "valid_to": pd.to_datetime(["2026-03-01", None, "2026-03-20", "2026-04-02",
+                                    "2026-02-10T00:00:00.000000001"], utc=True,
+                                   format="ISO8601")})
+    out, _ = apply_roles(log, RoleHistory(periods, {}, "roles.csv"))
+    roles = [None if pd.isna(v) else v for v in out[C.ROLE].astype(object)]
+    assert roles == [None, "agent", "agent", "lead", "auditor", None, "lead", "lead"]
+
+
 @pytest.mark.parametrize("dtype", ["string[pyarrow]", object])
 def test_sorted_codes_are_factorize_sorted(dtype: object) -> None:
     """`sorted_codes` (EV005's charge codes): ranks among the distinct ids, in their sorted

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from audit import canonical as C
@@ -117,20 +118,23 @@ def apply_roles(log: pd.DataFrame, history: RoleHistory) -> tuple[pd.DataFrame, 
     role_names = sorted({str(r) for r in history.periods["role"] if not pd.isna(r)})
     role_index = {name: k for k, name in enumerate(role_names)}
     given = np.full(len(log), -1, dtype=np.int32)
-    times_all = log[C.TIMESTAMP]
+    # Times as UTC nanoseconds, compared in numpy (a missing time, the smallest int64, is
+    # before every period's start, as pandas compares NaT: never during one).
+    times_all = _nanoseconds(log[C.TIMESTAMP])
     for person, own in grouped:
         code = persons.get_loc(person)
         assert isinstance(code, int)
         mine = order[bounds[code]:bounds[code + 1]]
         if not len(mine):
             continue
-        times = times_all.iloc[mine]
+        times = times_all[mine]
         found = np.full(len(mine), -1, dtype=np.int32)
-        for start, end, role in zip(own["valid_from"], own["valid_to"], own["role"],
+        for start, end, role in zip(_nanoseconds(own["valid_from"]).tolist(),
+                                    _nanoseconds(own["valid_to"]).tolist(), own["role"],
                                     strict=True):
-            during = (times >= start).to_numpy(dtype=bool, copy=True)
-            if pd.notna(end):
-                during &= (times < end).to_numpy(dtype=bool)
+            during = times >= start  # valid_from is never missing (read_roles)
+            if end != _MISSING:
+                during &= times < end
             found[during] = -1 if pd.isna(role) else role_index[str(role)]
         given[mine] = found
     # A role the log states itself is kept; the history's fills the others.
@@ -158,3 +162,14 @@ def apply_roles(log: pd.DataFrame, history: RoleHistory) -> tuple[pd.DataFrame, 
         notes.append(f"{history.file}: {int(unknown.sum())} events by {len(people)} "
                      f"resource(s) without a role at that time (e.g. {people[0]})")
     return log, notes
+
+
+_MISSING = np.iinfo(np.int64).min
+"""NaT as int64 nanoseconds."""
+
+
+def _nanoseconds(times: pd.Series) -> npt.NDArray[np.int64]:
+    """UTC times as int64 nanoseconds since 1970 (NaT: `_MISSING`)."""
+    values = times.dt.tz_convert("UTC").dt.as_unit("ns") if isinstance(
+        times.dtype, pd.DatetimeTZDtype) else times.astype("datetime64[ns]")
+    return np.asarray(values.to_numpy(dtype="datetime64[ns]").view(np.int64))
