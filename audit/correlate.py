@@ -147,18 +147,13 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False) 
     order_of_ticket = _first_by(ticket_ids, _strings(log, C.ORDER_ID, ticket_pos))
     charge_ids = _strings(log, C.CHARGE_ID, charge_pos)
     order_of_charge = _first_by(charge_ids, _strings(log, C.ORDER_ID, charge_pos))
-    # The one ticket that names an order, for orders exactly one ticket names.
-    claims = order_of_ticket.dropna()
-    claimed = claims.groupby(claims.to_numpy(), sort=False).size()
-    sole = claims[claimed.to_numpy()[_positions_in(claims, claimed.index)] == 1]
-    claimant_of_order = pd.Series(sole.index.to_numpy(), index=sole.to_numpy(), dtype="string")
+    claimant_of_order = _sole_claimants(order_of_ticket)
 
     refunds = _refund_cases(log, refund_pos, order_of_ticket, order_of_charge,
                             claimant_of_order, by_order=by_order)
     copy_pos, copy_case, shared, left_out = _charge_copies(
         charge_pos, charge_ids, refunds, order_of_ticket, order_of_charge, by_order=by_order)
-    del charge_ids, order_of_ticket, order_of_charge, claims, claimed, sole, \
-        claimant_of_order
+    del charge_ids, order_of_ticket, order_of_charge, claimant_of_order
 
     notes = list(refunds.notes)
     if left_out:
@@ -194,6 +189,22 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False) 
     ids = pa.chunked_array([head, tail], type=pa.large_string())
     event_id = pd.Series(pd.arrays.ArrowStringArray(ids), dtype="string")
     return _Assigned(source, case, event_id, notes, problems, left_out)
+
+
+def _sole_claimants(order_of_ticket: pd.Series) -> pd.Series:
+    """The one ticket that names an order, for the orders exactly one ticket names: ticket
+    ids indexed by order id, in ticket order. Counted on the orders' dictionary codes in
+    Arrow and numpy (a groupby of the order ids made a Python string of each)."""
+    orders = C.arrow_array(order_of_ticket).cast(pa.large_string())
+    tickets = C.arrow_array(order_of_ticket.index).cast(pa.large_string())
+    named = pc.is_valid(orders)
+    orders, tickets = orders.filter(named), tickets.filter(named)
+    codes = np.asarray(pc.dictionary_encode(orders).indices.to_numpy(zero_copy_only=False),
+                       dtype=np.int64)
+    sole = pa.array(np.bincount(codes)[codes] == 1) if len(codes) else pa.array([], pa.bool_())
+    return pd.Series(pd.arrays.ArrowStringArray(tickets.filter(sole)), dtype="string",
+                     index=pd.Index(pd.arrays.ArrowStringArray(orders.filter(sole)),
+                                    dtype="string"))
 
 
 def _first_by(keys: pd.Series, values: pd.Series) -> pd.Series:
