@@ -337,6 +337,7 @@ def import_sources(
         with ProcessPoolExecutor(processes) as pool:
             futures = {k: pool.submit(reader, events_in[k]) for k in by_size}
             read_files = [futures[k].result() for k in range(len(events_in))]
+            del futures  # each holds its file's frame: the join below frees them as it goes
     else:
         read_files = map(reader, events_in)  # one at a time: a file's raw cells freed early
     for (path, _fmt), one in zip(events_in, read_files, strict=True):
