@@ -212,13 +212,14 @@ def test_a_generated_sample_reads_the_same(tmp_path: Path) -> None:
 
 
 def test_minor_amounts_column_wise_equal_minor_money_row_by_row() -> None:
-    """`_minor` reads plain minor-unit amounts column-wise (`minor_money_column`): per row the
+    """`_minor` reads plain minor-unit amounts column-wise (`minor_money_text`): per row the
     same text as `minor_money`, or None where it raises, for signs, leading zeros, 18 and
     19 digits, int64's limits, non-ASCII digits, blanks, unknown and lower-case currencies
     and currencies of 0, 2 and 3 minor units."""
     import random
 
-    from audit.sources.common import BadValue, minor_money, minor_money_column
+    from audit.currency import CURRENCIES, minor_units
+    from audit.sources.common import BadValue, minor_money, minor_money_text
 
     rng = random.Random(4)
     odd = ["0", "-0", "00123", "+123", "-4999", "999999999999999999", "-999999999999999999",
@@ -238,7 +239,9 @@ def test_minor_amounts_column_wise_equal_minor_money_row_by_row() -> None:
     expected = [one(t, c) for t, c in zip(texts, currencies, strict=True)]
     assert payments._minor(pa.array(texts, pa.large_string()),
                            pa.array(currencies, pa.large_string())).to_pylist() == expected
-    column = minor_money_column(texts, currencies)
+    units = np.asarray([minor_units(c.upper()) if c.upper() in CURRENCIES else -1
+                        for c in currencies], dtype=np.int64)
+    column = minor_money_text(pa.array(texts, pa.large_string()), units).to_pylist()
     assert all(c is None or c == e for c, e in zip(column, expected, strict=True))
     assert sum(c is not None for c in column) > 2000  # most rows read column-wise
     assert {"0.00", "0", "0.000", "4.999", "49.99"} <= set(column)  # -0; 0, 2, 3 units
@@ -248,7 +251,7 @@ def test_minor_amounts_column_wise_equal_minor_money_row_by_row() -> None:
 
 @pytest.mark.parametrize("fmt", ["%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S",
                                  "%m/%d/%Y %H:%M:%S"])
-def test_utc_column_equals_strptime_at_the_offset_row_by_row(fmt: str) -> None:
+def test_utc_text_equals_strptime_at_the_offset_row_by_row(fmt: str) -> None:
     """The payment exports' times read column-wise: per text, `strptime(text, fmt)` at its
     UTC offset, as UTC in ISO 8601, where the text has the format's plain numeric shape, is
     a valid time whose year is 1001-9998 and is usable; else None (read one by one by the
@@ -257,7 +260,7 @@ def test_utc_column_equals_strptime_at_the_offset_row_by_row(fmt: str) -> None:
     import re
     from datetime import UTC, datetime, timedelta
 
-    from audit.sources.common import utc_column, utc_text
+    from audit.sources.common import utc_text
 
     rng = random.Random(fmt)
     shape = re.compile(re.sub(r"%[dmHMS]", "[0-9]{2}", fmt).replace("%Y", "[0-9]{4}"))
@@ -277,11 +280,9 @@ def test_utc_column_equals_strptime_at_the_offset_row_by_row(fmt: str) -> None:
     offsets = np.array([rng.choice([0, 3600, -19800, 50400, -43200]) for _ in texts],
                        dtype=np.int64)
     usable = np.array([rng.random() < 0.9 for _ in texts], dtype=bool)
-    got = utc_column(texts, fmt, offsets, usable)
-    # The same of Arrow text (the payment adapters'), null for None; a None text is ''.
-    arrow = utc_text(pa.array(["" if t is None else t for t in texts], pa.large_string()),
-                     fmt, offsets, usable)
-    assert arrow.type == pa.large_string() and arrow.to_pylist() == got
+    arrow = utc_text(pa.array(texts, pa.large_string()), fmt, offsets, usable)
+    assert arrow.type == pa.large_string()
+    got = arrow.to_pylist()
 
     def expected(value: str | None, offset: int, use: bool) -> str | None:
         if not use or value is None or not shape.fullmatch(value):

@@ -143,7 +143,7 @@ def _days_from_civil(year: Ints, month: Ints, day: Ints) -> Ints:
 
 def _utc_seconds(texts: Sequence[object] | pa.Array, fmt: str, offsets: Ints,
                  usable: Mask) -> tuple[Mask, Ints] | None:
-    """Where `utc_column` reads a text column-wise, and the UTC seconds of those texts (in
+    """Where `utc_text` reads a text column-wise, and the UTC seconds of those texts (in
     their order); None where it reads none."""
     layout = _COLUMN_FORMATS.get(fmt)
     found = None if layout is None or not len(texts) else _matching(texts, layout[0])
@@ -165,27 +165,11 @@ def _utc_seconds(texts: Sequence[object] | pa.Array, fmt: str, offsets: Ints,
     return ok, seconds
 
 
-def utc_column(texts: Sequence[object], fmt: str, offsets: Ints,
-               usable: Mask) -> list[str | None]:
+def utc_text(texts: pa.Array, fmt: str, offsets: Ints, usable: Mask) -> pa.Array:
     """Per text: what `strptime(text, fmt)` at UTC offset `offsets` (seconds), converted
     to UTC, gives as ISO 8601 (`...+00:00`) -- for the texts of the plain numeric shape of
-    `fmt` (no whitespace around) that are valid times, where `usable`; None for all others,
+    `fmt` (no whitespace around) that are valid times, where `usable`; null for all others,
     which the caller reads one by one (so their results and errors are the usual ones)."""
-    result: list[str | None] = [None] * len(texts)
-    found = _utc_seconds(texts, fmt, offsets, usable)
-    if found is None:
-        return result
-    ok, seconds = found
-    stamps: list[str | None] = iso_utc_text(seconds).to_pylist()
-    if ok.all():
-        return stamps
-    for position, stamp in zip(np.flatnonzero(ok).tolist(), stamps, strict=True):
-        result[position] = stamp
-    return result
-
-
-def utc_text(texts: pa.Array, fmt: str, offsets: Ints, usable: Mask) -> pa.Array:
-    """`utc_column` of Arrow text, as Arrow text (null where it gives None)."""
     n = len(texts)
     found = _utc_seconds(texts, fmt, offsets, usable)
     if found is None:
@@ -338,26 +322,11 @@ def minor_money(text: str, currency: str) -> str:
     return f"{whole}.{part:0{units}d}" if units else str(whole)
 
 
-def minor_money_column(texts: list[str], currencies: list[str]) -> list[str | None]:
+def minor_money_text(texts: pa.Array, units: Ints) -> pa.Array:
     """`minor_money(text, currency)` for the texts of 1-18 ASCII digits (a minus sign
     allowed) in a known currency, column-wise: the digits split at the currency's minor
-    units, as `minor_money` splits them; None for every other text (and for all of them
-    where Arrow cannot hold the texts)."""
-    n = len(texts)
-    try:
-        array = pa.array(texts, type=pa.string())
-    except (pa.ArrowException, TypeError, ValueError, UnicodeError):
-        return [None] * n
-    units_of = {c: minor_units(c.upper()) if c.upper() in CURRENCIES else -1
-                for c in set(currencies)}
-    units = np.fromiter((units_of[c] for c in currencies), dtype=np.int64, count=n)
-    result: list[str | None] = minor_money_text(array, units).to_pylist()
-    return result
-
-
-def minor_money_text(texts: pa.Array, units: Ints) -> pa.Array:
-    """`minor_money_column` of Arrow text, each text's currency given by its minor units
-    (-1: not a known currency); null where it gives None."""
+    units, as `minor_money` splits them; null for every other text. `units`: each text's
+    currency's minor units (-1: not a known currency)."""
     n = len(texts)
     nothing = pa.nulls(n, texts.type)
     if not n:
@@ -399,25 +368,10 @@ def local_to_utc(text: str, fmt: str, zone: str) -> str:
     return naive.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC).isoformat()
 
 
-def local_column(texts: Sequence[str], fmt: str, zone: str) -> list[str | None]:
-    """Per text: `local_to_utc(text, fmt, zone)` for the texts `utc_column` reads, in the
-    hours (local date and hour) in which the zone's offset is one and the same at both ends
-    and either fold; None for all others (to be read one by one)."""
-    try:
-        tz = ZoneInfo(zone)
-    except (ValueError, KeyError, OSError):  # the per-text reading raises it as it did
-        return [None] * len(texts)
-    hours = [text[:13] for text in texts]
-    offset_of: dict[str, int | None] = {}
-    for hour in set(hours):
-        offset_of[hour] = _hour_offset(hour, tz)
-    found = [offset_of[h] for h in hours]
-    return utc_column(texts, fmt, np.asarray([o or 0 for o in found], dtype=np.int64),
-                      np.asarray([o is not None for o in found], dtype=bool))
-
-
 def local_text(texts: pa.Array, fmt: str, zone: str) -> pa.Array:
-    """`local_column` of Arrow text, as Arrow text (null where it gives None)."""
+    """Per text: `local_to_utc(text, fmt, zone)` for the texts `utc_text` reads, in the
+    hours (local date and hour) in which the zone's offset is one and the same at both ends
+    and either fold; null for all others (to be read one by one)."""
     try:
         tz = ZoneInfo(zone)
     except (ValueError, KeyError, OSError):  # the per-text reading raises it as it did

@@ -274,12 +274,12 @@ def _minor(texts: pa.Array, currencies: pa.Array) -> pa.Array:
     """`minor_money(text, currency)` per row: column-wise for the plain ones
     (`minor_money_text`), the others once per distinct (text, currency); null where it
     raises, to be read one by one."""
-    def units_of(currency: str) -> str:
-        code = currency.upper()
-        return str(minor_units(code) if code in CURRENCIES else -1)
-
-    units = np.asarray(pc.cast(_each_distinct(currencies, units_of), pa.int64())
-                       .to_numpy(zero_copy_only=False), dtype=np.int64)
+    coded = pc.dictionary_encode(currencies)
+    units_once = np.asarray(
+        [minor_units(c.upper()) if c.upper() in CURRENCIES else -1
+         for c in coded.dictionary.to_pylist()] + [-1], dtype=np.int64)  # [-1]: missing
+    units = units_once[np.asarray(pc.fill_null(coded.indices, -1).to_numpy(
+        zero_copy_only=False), dtype=np.int64)]
     result = minor_money_text(texts, units)
     left = np.flatnonzero(np.asarray(pc.is_null(result).to_numpy(zero_copy_only=False),
                                      dtype=bool))
