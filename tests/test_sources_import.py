@@ -113,6 +113,34 @@ def test_parallel_reading_gives_the_same_import() -> None:
     assert len(alone.quarantine) and len(alone.files) == len(sources) - 1  # roles: no events
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_read_files_are_freed_as_they_are_joined(monkeypatch: pytest.MonkeyPatch,
+                                                     workers: int) -> None:
+    """The files' frames are given up to the join (each column freed once joined): nothing
+    else holds them, neither the loop nor the worker processes' futures (which once kept
+    all 70 of a 1M import alive through it, 400 MB over the memory target)."""
+    import gc
+    import weakref
+
+    import audit.canonical as canonical
+    from audit.ingest import import_sources
+
+    real = canonical.concat_coded
+    alive: list[int] = []
+
+    def watched(frames: list[pd.DataFrame], *, release: bool = False) -> pd.DataFrame:
+        refs = [weakref.ref(frame) for frame in frames]
+        joined = real(frames, release=release)
+        gc.collect()
+        alive.append(sum(ref() is not None for ref in refs))
+        return joined
+
+    monkeypatch.setattr(canonical, "concat_coded", watched)
+    sources: list[tuple[Path, str | None]] = [(p, None) for p in sorted(EXPORTS.iterdir())]
+    import_sources(sources, workers=workers, sort=False)
+    assert alive == [0]
+
+
 def test_input_error_raised_in_a_worker_keeps_its_file(tmp_path: Path) -> None:
     from audit.ingest import import_sources
 
