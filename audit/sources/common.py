@@ -266,6 +266,21 @@ def none_if_empty(values: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
 
 
+def text_codes(values: pa.Array) -> tuple[Ints, pa.Array]:
+    """A code per text (equal texts, equal codes; -1 where missing) and the distinct texts
+    the codes index, in order of first appearance (Arrow's dictionary encoding)."""
+    encoded = pc.dictionary_encode(values)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    return np.asarray(codes, dtype=np.int64), encoded.dictionary
+
+
+def repeated_text(value: str | None, size: int) -> pa.Array:
+    """One text (or null) `size` times, as Arrow text."""
+    if value is None:
+        return pa.nulls(size, TEXT)
+    return pa.array([value], TEXT).take(pa.array(np.zeros(size, dtype=np.int64)))
+
+
 def text_columns(frame: pd.DataFrame, names: list[str],
                  only: Collection[str] | None = None) -> dict[str, pa.Array]:
     """Each column of a `read_csv` frame (`names`: its column names; `only`: just these)
@@ -376,11 +391,10 @@ def local_text(texts: pa.Array, fmt: str, zone: str) -> pa.Array:
         tz = ZoneInfo(zone)
     except (ValueError, KeyError, OSError):  # the per-text reading raises it as it did
         return pa.nulls(len(texts), TEXT)
-    hours = pc.dictionary_encode(pc.utf8_slice_codeunits(texts, 0, 13))  # (code points)
-    found = [_hour_offset(hour, tz) for hour in hours.dictionary.to_pylist()]
-    offsets = np.asarray([o or 0 for o in found] + [0], dtype=np.int64)
+    codes, hours = text_codes(pc.utf8_slice_codeunits(texts, 0, 13))  # (code points)
+    found = [_hour_offset(hour, tz) for hour in hours.to_pylist()]
+    offsets = np.asarray([o or 0 for o in found] + [0], dtype=np.int64)  # [0]: missing
     known = np.asarray([o is not None for o in found] + [False], dtype=bool)
-    codes = np.asarray(hours.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     return utc_text(texts, fmt, offsets[codes], known[codes])
 
 

@@ -47,8 +47,10 @@ from audit.sources.common import (
     none_if_empty,
     parse_major,
     parse_minor,
+    repeated_text,
     require_columns,
     stripped,
+    text_codes,
     text_columns,
     utc_text,
 )
@@ -209,12 +211,6 @@ def _text(value: pa.Array | str | None) -> pa.Array | pa.Scalar:
     return pa.scalar(value, TEXT) if value is None or isinstance(value, str) else value
 
 
-def _constant(value: str | None, size: int) -> pa.Array:
-    if value is None:
-        return pa.nulls(size, TEXT)
-    return pa.array([value], TEXT).take(pa.array(np.zeros(size, dtype=np.int64)))
-
-
 def _pick(choose: Mask, yes: pa.Array | str | None, no: pa.Array | str | None) -> pa.Array:
     """`yes` where `choose`, else `no` (each per row or one value)."""
     return pc.if_else(pa.array(choose), _text(yes), _text(no))
@@ -249,12 +245,11 @@ def _each_distinct(values: pa.Array, read: Callable[[str], str | None]) -> pa.Ar
 def _offsets(export: _Export, column: str) -> tuple[Ints, Mask]:
     """Per row, the UTC offset in seconds of its zone abbreviation, as `abbreviated_to_utc`
     reads it, and whether the zone is known."""
-    zones = pc.dictionary_encode(export.column(column))
-    found = [ZONE_ABBREVIATIONS.get(z.strip().upper()) for z in zones.dictionary.to_pylist()]
+    codes, zones = text_codes(export.column(column))
+    found = [ZONE_ABBREVIATIONS.get(z.strip().upper()) for z in zones.to_pylist()]
     offsets = np.asarray([0 if f is None else int(f.total_seconds()) for f in found] + [0],
-                         dtype=np.int64)
+                         dtype=np.int64)  # [0], [False]: a missing zone
     known = np.asarray([f is not None for f in found] + [False], dtype=bool)
-    codes = np.asarray(zones.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     return offsets[codes], known[codes]
 
 
@@ -274,12 +269,9 @@ def _minor(texts: pa.Array, currencies: pa.Array) -> pa.Array:
     """`minor_money(text, currency)` per row: column-wise for the plain ones
     (`minor_money_text`), the others once per distinct (text, currency); null where it
     raises, to be read one by one."""
-    coded = pc.dictionary_encode(currencies)
-    units_once = np.asarray(
-        [minor_units(c.upper()) if c.upper() in CURRENCIES else -1
-         for c in coded.dictionary.to_pylist()] + [-1], dtype=np.int64)  # [-1]: missing
-    units = units_once[np.asarray(pc.fill_null(coded.indices, -1).to_numpy(
-        zero_copy_only=False), dtype=np.int64)]
+    codes, distinct = text_codes(currencies)
+    units = np.asarray([minor_units(c.upper()) if c.upper() in CURRENCIES else -1
+                        for c in distinct.to_pylist()] + [-1], dtype=np.int64)[codes]
     result = minor_money_text(texts, units)
     left = np.flatnonzero(np.asarray(pc.is_null(result).to_numpy(zero_copy_only=False),
                                      dtype=bool))
@@ -310,8 +302,7 @@ def _split(export: _Export, collector: Collector, keys: pa.Array,
     n = export.size
     if not FAST_PATH or not n:
         return [], list(range(n))
-    encoded = pc.dictionary_encode(keys)
-    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    codes, _ = text_codes(keys)
     _, firsts = np.unique(codes, return_index=True)
     fast = np.zeros(n, dtype=bool)
     fast[firsts] = True
@@ -446,14 +437,14 @@ def _base_columns(cfg: PaymentConfig, n: int, keys: pa.Array, idents: pa.Array,
                   currencies: pa.Array) -> dict[str, Column]:
     """`_base` per row, as columns."""
     return {C.EVENT_ID: keys, C.CASE: idents, C.TIMESTAMP: times,
-            C.LIFECYCLE: _constant("complete", n), C.AMOUNT: amounts, C.CURRENCY: currencies,
-            C.CHANNEL: _constant(cfg.channel, n)}
+            C.LIFECYCLE: repeated_text("complete", n), C.AMOUNT: amounts, C.CURRENCY: currencies,
+            C.CHANNEL: repeated_text(cfg.channel, n)}
 
 
 def _charge_columns(cfg: PaymentConfig, export: _Export, n: int, *, charge_id: pa.Array,
                     status: pa.Array, method: pa.Array) -> dict[str, Column]:
     """`_charge` per row, as columns (after `_base_columns`)."""
-    return {C.ACTIVITY: _constant(cfg.charge_activity, n),
+    return {C.ACTIVITY: repeated_text(cfg.charge_activity, n),
             C.RESOURCE: _or(export.cell(cfg.charge_resource_column), cfg.charge_resource),
             C.ORDER_ID: export.cell(cfg.order_column),
             C.CHARGE_ID: charge_id, C.PAYMENT_METHOD: method, C.PAYMENT_STATUS: status}

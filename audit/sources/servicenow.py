@@ -26,8 +26,10 @@ from audit.sources.common import (
     local_to_utc,
     none_if_empty,
     object_array,
+    repeated_text,
     require_columns,
     stripped,
+    text_codes,
     text_columns,
 )
 from audit.sources.config import TicketingConfig
@@ -60,7 +62,7 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     documents = stripped(cells["documentkey"])
     created, users = cells["sys_created_on"], cells["user"]
     stamps = (stripped(cells["record_checkpoint"]) if "record_checkpoint" in cells
-              else pa.array([""], TEXT).take(pa.array(np.zeros(len(rows), dtype=np.int64))))
+              else repeated_text("", len(rows)))
     # An update is a record's checkpoint, else its rows of one time and user.
     group_text = pc.if_else(pc.equal(stamps, ""), pc.binary_join_element_wise(
         created, users, pa.scalar("|", TEXT)), stamps)
@@ -69,16 +71,14 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
                                 ).to_numpy(dtype=bool)
     collector.deduplicated += int(repeated.sum())
     kept = np.flatnonzero(~repeated)
-    document_codes, document_count = _codes(documents)
-    group_codes, group_count = _codes(group_text)
-    group, first = _updates_of(document_codes[kept], group_codes[kept], group_count)
+    document_codes, document_names = text_codes(documents)
+    group_codes, group_names = text_codes(group_text)
+    group, first = _updates_of(document_codes[kept], group_codes[kept], len(group_names))
     first = kept[first]  # each update's first row, in the order the updates are first read
-    field_encoded = pc.dictionary_encode(cells["fieldname"])
-    field_codes = np.asarray(field_encoded.indices.to_numpy(zero_copy_only=False),
-                             dtype=np.int64)
-    field_names = field_encoded.dictionary.to_pylist()
+    field_codes, fields_named = text_codes(cells["fieldname"])
+    field_names = fields_named.to_pylist()
     newvalues = cells["newvalue"]
-    ticket = _numbers(document_codes, document_count, field_codes, field_names, newvalues,
+    ticket = _numbers(document_codes, len(document_names), field_codes, field_names, newvalues,
                       cfg.number_field or "number")[document_codes[first]]
     first_at = pa.array(first)
     times = object_array(local_text(created.take(first_at), TIME_FORMAT, zone).to_pylist())
@@ -115,13 +115,6 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
         activity=[None] * n, amount=[None] * n)
     updates_to_table(updates, cfg, collector, changed=changed)
     return collector
-
-
-def _codes(values: pa.Array) -> tuple[npt.NDArray[np.int64], int]:
-    """A code per value (equal values, equal codes) and how many distinct values."""
-    encoded = pc.dictionary_encode(values)
-    return (np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64),
-            len(encoded.dictionary))
 
 
 def _none(values: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
