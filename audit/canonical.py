@@ -8,7 +8,7 @@ is collected rather than stopping at the first.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -809,8 +809,35 @@ def taken_frame(owned: list[pd.DataFrame], positions: np.ndarray) -> pd.DataFram
     column at a time, each column dropped from the input once taken (see sorted_frame)."""
     frame = owned.pop()
     names = list(frame.columns)
-    columns: dict[str, pd.Series] = {}
-    for name in names:
-        columns[name] = frame[name].take(positions).reset_index(drop=True)
-        del frame[name]
+    arrays = {name: (frame[name].array, positions) for name in names}
+    del frame  # the arrays are given up one by one, as they are taken
+    columns = {name: pd.Series(values, copy=False) for name, values in taken_each(arrays)}
     return pd.DataFrame(columns, columns=names, copy=False)
+
+
+TAKE_IN_TWO_FROM = 200_000
+"""Positions from which `taken_each` takes two arrays at a time."""
+
+
+def taken_each(arrays: dict[str, tuple[Any, np.ndarray]]) -> Iterator[tuple[str, Any]]:
+    """``array.take(positions)`` for each name -> (pandas array, positions) of `arrays`, by
+    name in `arrays`' order. `arrays` is emptied as the takes start, so that each array is
+    given up once taken (where the caller holds no other reference to it).
+
+    From TAKE_IN_TWO_FROM positions, two arrays are taken at a time, in two threads: Arrow's
+    and numpy's takes release the GIL (a 7.3M-event log's 25 columns by a random order:
+    4.6 -> 2.8 s). The threads read only the arrays they are given; one more array is being
+    taken meanwhile than one at a time."""
+    def take(name: str) -> Any:
+        values, positions = arrays.pop(name)
+        return values.take(positions)
+
+    names = list(arrays)
+    if len(names) < 2 or max(len(p) for _, p in arrays.values()) < TAKE_IN_TWO_FROM:
+        for name in names:
+            yield name, take(name)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2, thread_name_prefix="taken_each") as pool:
+        yield from zip(names, pool.map(take, names), strict=True)

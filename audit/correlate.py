@@ -76,11 +76,15 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *,
                               columns=["file", "row", "field", "value", "reason"])
     del assigned
     replaced = (C.CASE, C.EVENT_ID, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID)
-    for name in (C.SOURCE_SYSTEM, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID, C.REFUND_ID,
-                 C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW):
-        keys[name] = log[name].array.take(source)
-        if release and name in replaced:  # the correlated log takes the keys' values
-            del log[name]
+    arrays = {name: (log[name].array, source) for name in (
+        C.SOURCE_SYSTEM, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID, C.REFUND_ID, C.TIMESTAMP,
+        C.SOURCE_FILE, C.SOURCE_ROW)}
+    if release:  # the correlated log takes the keys' values: each freed once taken
+        for name in replaced:
+            if name in arrays:
+                del log[name]
+    for name, values in C.taken_each(arrays):
+        keys[name] = values
     is_source = keys[C.SOURCE_SYSTEM].isin([*config.ticketing, *config.payments]) \
         .fillna(False).astype(bool)
     owned = [keys]  # handed over: each id column replaced is freed as soon as it is
@@ -93,13 +97,14 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *,
     del source
     if release:  # the keys no longer needed, before the log is taken
         return_free_memory()
-    columns = {}
-    for name in names:
-        columns[name] = (keys[name].array.take(order) if name in replaced
-                         else log[name].array.take(taken))
-        if release and name in log.columns:
-            del log[name]
+    arrays = {name: (keys[name].array, order) if name in replaced
+              else (log[name].array, taken) for name in names}
     del keys
+    if release:
+        for name in names:
+            if name in log.columns:
+                del log[name]
+    columns = dict(C.taken_each(arrays))
     out = pd.DataFrame(columns, columns=names, copy=False)
     if len(unresolved):
         notes.append(f"correlation: {len(unresolved)} reference(s) to ids no export contains "

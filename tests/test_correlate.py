@@ -144,6 +144,20 @@ def test_a_charge_two_tickets_share_is_copied_into_both_cases(release: bool) -> 
     assert result.left_out == 2  # a sale, and a charge event without a charge id
 
 
+def test_columns_taken_in_threads_correlate_as_one_at_a_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From TAKE_IN_TWO_FROM events the correlated log's columns are taken two at a time,
+    in threads: the same log as taken one after another."""
+    write_sample(SampleSpec(cases=120, seed=5, violation_rate=0.5), tmp_path)
+    exports = [(path, None) for path in sorted((tmp_path / "exports").iterdir())]
+    monkeypatch.setattr(C, "TAKE_IN_TWO_FROM", 10**9)
+    one = import_and_correlate(exports).log
+    monkeypatch.setattr(C, "TAKE_IN_TWO_FROM", 1)
+    two = import_and_correlate(exports).log
+    assert len(one) > 500
+    pd.testing.assert_frame_equal(one, two, check_exact=True)
+
+
 def test_refunds_no_ticket_claims_form_payout_cases_named_by_their_first_refund() -> None:
     log = events(("z:1", "zendesk", "T1", "O1", None, None, 0),
                  ("s:ch", "stripe", None, "O1", "ch", None, 1),

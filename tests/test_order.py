@@ -634,6 +634,64 @@ def test_compact_ids_in_two_threads_code_as_one_does(monkeypatch: pytest.MonkeyP
     assert two["other"].dtype == text["other"].dtype  # not an id column: left as it is
 
 
+@pytest.mark.parametrize("threaded", [False, True])
+def test_taken_each_takes_every_array_as_pandas_does(monkeypatch: pytest.MonkeyPatch,
+                                                     threaded: bool) -> None:
+    """Each array taken at its own positions, by name in the given order, whether one at a
+    time or two at a time in threads (from TAKE_IN_TWO_FROM positions); the arrays are
+    given up as they are taken."""
+    import threading
+
+    import audit.canonical as C
+
+    rng = np.random.default_rng(9)
+    n = 500
+    frame = pd.DataFrame({
+        "text": pd.Series(rng.choice(["a", "Ä", "😀", ""], n), dtype="string")
+        .mask(rng.random(n) < .1),
+        "coded": pd.Categorical(rng.choice(["x", "y", None], n)),
+        "time": pd.Series(pd.date_range("2026-01-01", periods=n, freq="min", tz="UTC")),
+        "amount": pd.Series(rng.random(n)).mask(rng.random(n) < .1),
+        "row": np.arange(n, dtype=np.int64),
+        "object": pd.Series(rng.choice(["p", "q"], n), dtype=object),
+    })
+    positions = {name: rng.integers(0, n, rng.integers(0, 2 * n)) for name in frame.columns}
+    positions["row"] = np.arange(n)[::-1]
+    arrays = {name: (frame[name].array, positions[name]) for name in frame.columns}
+    monkeypatch.setattr(C, "TAKE_IN_TWO_FROM", 1 if threaded else 10 * n)
+    got = []
+    for name, values in C.taken_each(arrays):
+        assert name not in arrays  # given up once its take has started
+        got.append(name)
+        expected = frame[name].array.take(positions[name])
+        assert values.dtype == expected.dtype, name
+        assert pd.Series(values).equals(pd.Series(expected)), name
+    assert got == list(frame.columns) and arrays == {}
+    # Where the takes ran: numpy arrays whose take notes its thread.
+    seen: list[str] = []
+    original = np.ndarray.take
+
+    class Spy(np.ndarray):
+        def take(self, *args: object, **kwargs: object) -> object:  # type: ignore[override]
+            seen.append(threading.current_thread().name)
+            return original(np.asarray(self), *args, **kwargs)  # type: ignore[call-overload]
+
+    spied = {"a": (np.arange(n).view(Spy), positions["row"]),
+             "b": (np.arange(n).view(Spy), positions["row"])}
+    assert [list(v) for _, v in C.taken_each(spied)] == [list(range(n))[::-1]] * 2
+    assert len(seen) == 2
+    assert all(name.startswith("taken_each") for name in seen) is threaded
+
+
+def test_taken_each_raises_what_a_take_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    import audit.canonical as C
+
+    monkeypatch.setattr(C, "TAKE_IN_TWO_FROM", 1)
+    arrays = {"ok": (np.arange(3), np.array([2, 1])), "bad": (np.arange(3), np.array([5]))}
+    with pytest.raises(IndexError):
+        list(C.taken_each(arrays))
+
+
 def test_sorted_distinct_is_numpy_unique_of_sorted_values() -> None:
     rng = np.random.default_rng(4)
     for n in [0, 1, 2, 3, 50, 1000]:
