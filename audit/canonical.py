@@ -652,64 +652,68 @@ def concat_coded(frames: list[pd.DataFrame], *, release: bool = False) -> pd.Dat
     The other columns are concatenated one at a time (what pandas' concat of the frames
     gives for that column). With `release`, the caller gives the frames up: `frames` is
     emptied and each column freed once joined, so that the files and the whole log are not
-    held side by side (1.1 GB at 1M cases)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    held side by side (1.1 GB at 1M cases).
 
+    From IN_TWO_FROM rows, two columns are joined at a time, in two threads (`in_two`; most
+    of the work is Arrow's and numpy's): at 1M cases 2.5-2.9 -> 1.6-1.8 s, with one more
+    column being joined meanwhile (about 170 MB more held there)."""
     evidence = dict.fromkeys(c for f in frames for c in evidence_columns(f))
     order = _concat_columns(frames)
     lengths = [len(f) for f in frames]
-    # Each frame's columns as Series (the same arrays). With `release` the list of frames is
-    # emptied (the caller's only reference to them) and each column freed once joined: no
-    # delete of each column from 80 frames, each of which rebuilds a frame's blocks.
-    held: list[dict[Any, pd.Series]] = [{n: f[n] for n in f.columns} for f in frames]
+    # Each column's Series in every frame (None where a frame lacks it): the same arrays.
+    # With `release` the list of frames is emptied (the caller's only reference to them)
+    # and each column's Series given up as its join starts: no delete of each column from
+    # 80 frames, each of which rebuilds a frame's blocks.
+    holding: dict[str, list[pd.Series | None]] = {
+        name: [f[name] if name in f.columns else None for f in frames] for name in order}
     if release:
         frames.clear()
-    names = []
-    for name in [*CODED, *evidence]:
-        holding = [h[name] for h in held if name in h]
-        if holding and all(isinstance(c.dtype, pd.CategoricalDtype)
-                           and pd.api.types.is_string_dtype(c.cat.categories)
-                           for c in holding):
-            names.append(name)  # else a concat of text and codes: compacted by the caller
-    joined: dict[str, pd.Categorical] = {}
-    for name in names:
-        own = [h[name].cat.categories if name in h else None for h in held]
-        given = pa.chunked_array(
-            [arrow_array(c).cast(pa.large_string()) for c in own if c is not None],
-            type=pa.large_string())
-        distinct = pc.unique(given)
-        distinct = distinct.take(pc.array_sort_indices(distinct))
-        union = pd.Index(pd.arrays.ArrowStringArray(distinct), dtype="string")
-        # Every frame's categories looked up in the union at once (one hash table of it,
-        # not one per frame: 80 files at 1M cases), then split back by frame.
-        at = np.asarray(pc.index_in(given, value_set=distinct).to_numpy(
-            zero_copy_only=False), dtype=np.int32)
-        ends = np.cumsum([len(c) for c in own if c is not None])
-        parts = []
-        k = 0
-        for columns_of, length, categories in zip(held, lengths, own, strict=True):
-            if categories is None:
-                parts.append(np.full(length, -1, dtype=np.int32))
-                continue
-            renumber = np.append(at[ends[k] - len(categories):ends[k]], np.int32(-1))
-            k += 1
-            parts.append(renumber[columns_of[name].cat.codes.to_numpy()])
-            if release:
-                del columns_of[name]
-        joined[name] = _without_hash_table(pd.Categorical.from_codes(np.concatenate(parts),
-                                                                     categories=union))
-    columns: dict[str, Any] = {}
-    for name in order:
-        if name in joined:
-            columns[name] = joined.pop(name)
-            continue
-        columns[name] = _joined_column(name, [h.get(name) for h in held], lengths)
-        if release:
-            for columns_of in held:
-                columns_of.pop(name, None)
-            columns[name] = _one_chunk_text(columns[name])
+    coded = {name for name in [*CODED, *evidence] if name in holding and all(
+        isinstance(c.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(
+            c.cat.categories) for c in holding[name] if c is not None)}
+    # (a column of text in some frames and codes in others: compacted by the caller)
+
+    def join(name: str) -> Any:
+        given = holding.pop(name)
+        if name in coded:
+            return _joined_codes(given, lengths)
+        column = _joined_column(name, given, lengths)
+        return _one_chunk_text(column) if release else column
+
+    columns = dict(in_two(join, order, sum(lengths)))
     return pd.DataFrame(columns, columns=list(order), copy=False)
+
+
+def _joined_codes(holding: list[pd.Series | None], lengths: list[int]) -> pd.Categorical:
+    """One coded column of the frames (None where a frame lacks it: missing there), each
+    frame's categories text: their union, sorted, and each frame's codes renumbered into it
+    (see concat_coded)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    own = [h.cat.categories if h is not None else None for h in holding]
+    given = pa.chunked_array(
+        [arrow_array(c).cast(pa.large_string()) for c in own if c is not None],
+        type=pa.large_string())
+    distinct = pc.unique(given)
+    distinct = distinct.take(pc.array_sort_indices(distinct))
+    union = pd.Index(pd.arrays.ArrowStringArray(distinct), dtype="string")
+    # Every frame's categories looked up in the union at once (one hash table of it, not
+    # one per frame: 80 files at 1M cases), then split back by frame.
+    at = np.asarray(pc.index_in(given, value_set=distinct).to_numpy(zero_copy_only=False),
+                    dtype=np.int32)
+    ends = np.cumsum([len(c) for c in own if c is not None])
+    parts = []
+    k = 0
+    for values, length, categories in zip(holding, lengths, own, strict=True):
+        if values is None or categories is None:
+            parts.append(np.full(length, -1, dtype=np.int32))
+            continue
+        renumber = np.append(at[ends[k] - len(categories):ends[k]], np.int32(-1))
+        k += 1
+        parts.append(renumber[values.cat.codes.to_numpy()])
+    return _without_hash_table(pd.Categorical.from_codes(np.concatenate(parts),
+                                                         categories=union))
 
 
 def _joined_column(name: str, holding: list[pd.Series | None],
@@ -809,35 +813,47 @@ def taken_frame(owned: list[pd.DataFrame], positions: np.ndarray) -> pd.DataFram
     column at a time, each column dropped from the input once taken (see sorted_frame)."""
     frame = owned.pop()
     names = list(frame.columns)
-    arrays = {name: (frame[name].array, positions) for name in names}
-    del frame  # the arrays are given up one by one, as they are taken
-    columns = {name: pd.Series(values, copy=False) for name, values in taken_each(arrays)}
+    columns_of = {name: (frame[name], positions) for name in names}
+    del frame  # the columns are given up one by one, as they are taken
+    columns = {name: values.reset_index(drop=True) for name, values in taken_each(columns_of)}
     return pd.DataFrame(columns, columns=names, copy=False)
 
 
-TAKE_IN_TWO_FROM = 200_000
-"""Positions from which `taken_each` takes two arrays at a time."""
+IN_TWO_FROM = 200_000
+"""Rows from which `in_two` works on two columns at a time (`taken_each`, `concat_coded`)."""
+
+_T = TypeVar("_T")
+
+
+def in_two(work: Callable[[str], _T], names: list[str], rows: int,
+           ) -> Iterator[tuple[str, _T]]:
+    """``(name, work(name))`` for each of `names`, in their order: from IN_TWO_FROM `rows`,
+    two at a time in two threads, else one after another. For work on a column at a time
+    that is mostly Arrow's and numpy's on large arrays, which release the GIL; `work` must
+    read only what it is given (never a frame another thread changes). The threads are
+    joined before this returns (and where the caller stops early), so that no thread is
+    left beside a later fork."""
+    if len(names) < 2 or rows < IN_TWO_FROM:
+        for name in names:
+            yield name, work(name)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2, thread_name_prefix="in_two") as pool:
+        yield from zip(names, pool.map(work, names), strict=True)
 
 
 def taken_each(arrays: dict[str, tuple[Any, np.ndarray]]) -> Iterator[tuple[str, Any]]:
-    """``array.take(positions)`` for each name -> (pandas array, positions) of `arrays`, by
+    """``array.take(positions)`` for each name -> (array or Series, positions) of `arrays`, by
     name in `arrays`' order. `arrays` is emptied as the takes start, so that each array is
     given up once taken (where the caller holds no other reference to it).
 
-    From TAKE_IN_TWO_FROM positions, two arrays are taken at a time, in two threads: Arrow's
-    and numpy's takes release the GIL (a 7.3M-event log's 25 columns by a random order:
-    4.6 -> 2.8 s). The threads read only the arrays they are given; one more array is being
-    taken meanwhile than one at a time."""
+    From IN_TWO_FROM positions, two arrays are taken at a time, in two threads (`in_two`):
+    Arrow's and numpy's takes release the GIL (a 7.3M-event log's 25 columns by a random
+    order: 4.6 -> 2.8 s). One more array is being taken meanwhile than one at a time."""
     def take(name: str) -> Any:
         values, positions = arrays.pop(name)
         return values.take(positions)
 
-    names = list(arrays)
-    if len(names) < 2 or max(len(p) for _, p in arrays.values()) < TAKE_IN_TWO_FROM:
-        for name in names:
-            yield name, take(name)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(2, thread_name_prefix="taken_each") as pool:
-        yield from zip(names, pool.map(take, names), strict=True)
+    rows = max((len(positions) for _, positions in arrays.values()), default=0)
+    yield from in_two(take, list(arrays), rows)

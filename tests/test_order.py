@@ -3,6 +3,8 @@ pandas' stable sort (missing values last) on every kind of key column."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -229,11 +231,26 @@ def test_concat_coded_is_compact_of_the_concatenated_text() -> None:
     assert kept[C.ACTIVITY].cat.categories.tolist() == sorted(kept[C.ACTIVITY].dropna().unique())
 
 
-def test_concat_coded_released_frames_give_the_concat_of_each_column() -> None:
+@pytest.mark.parametrize("threaded", [False, True])
+def test_concat_coded_released_frames_give_the_concat_of_each_column(
+        monkeypatch: pytest.MonkeyPatch, threaded: bool) -> None:
     """Column by column, each column dropped from the files once joined: every column (of
     every dtype, missing in some files, with an int in one file and floats in another)
-    equals pandas' concat of the whole frames, dtype included; the files are left empty."""
+    equals pandas' concat of the whole frames, dtype included; the files are left empty.
+    The same whether the columns are joined one at a time or two at a time, in threads."""
+    import threading
+
     import audit.canonical as C
+
+    monkeypatch.setattr(C, "IN_TWO_FROM", 1 if threaded else 10**9)
+    where: set[str] = set()
+    joined_column = C._joined_column
+
+    def spy(*args: Any) -> Any:
+        where.add(threading.current_thread().name[:6])
+        return joined_column(*args)
+
+    monkeypatch.setattr(C, "_joined_column", spy)
 
     parts = [_frame(31, 400), _frame(32, 1), _frame(33, 250)]
     parts[1] = parts[1].drop(columns=["time", "nullable"])  # missing there: NA in the concat
@@ -258,6 +275,7 @@ def test_concat_coded_released_frames_give_the_concat_of_each_column() -> None:
             continue
         assert got.dtype == want.dtype, name
         assert got.equals(want), name
+    assert where == ({"in_two"} if threaded else {"MainTh"})
 
 
 @pytest.mark.parametrize("dtype", ["string[pyarrow]", "string[python]", object])
@@ -638,7 +656,7 @@ def test_compact_ids_in_two_threads_code_as_one_does(monkeypatch: pytest.MonkeyP
 def test_taken_each_takes_every_array_as_pandas_does(monkeypatch: pytest.MonkeyPatch,
                                                      threaded: bool) -> None:
     """Each array taken at its own positions, by name in the given order, whether one at a
-    time or two at a time in threads (from TAKE_IN_TWO_FROM positions); the arrays are
+    time or two at a time in threads (from IN_TWO_FROM positions); the arrays are
     given up as they are taken."""
     import threading
 
@@ -658,7 +676,7 @@ def test_taken_each_takes_every_array_as_pandas_does(monkeypatch: pytest.MonkeyP
     positions = {name: rng.integers(0, n, rng.integers(0, 2 * n)) for name in frame.columns}
     positions["row"] = np.arange(n)[::-1]
     arrays = {name: (frame[name].array, positions[name]) for name in frame.columns}
-    monkeypatch.setattr(C, "TAKE_IN_TWO_FROM", 1 if threaded else 10 * n)
+    monkeypatch.setattr(C, "IN_TWO_FROM", 1 if threaded else 10 * n)
     got = []
     for name, values in C.taken_each(arrays):
         assert name not in arrays  # given up once its take has started
@@ -680,13 +698,13 @@ def test_taken_each_takes_every_array_as_pandas_does(monkeypatch: pytest.MonkeyP
              "b": (np.arange(n).view(Spy), positions["row"])}
     assert [list(v) for _, v in C.taken_each(spied)] == [list(range(n))[::-1]] * 2
     assert len(seen) == 2
-    assert all(name.startswith("taken_each") for name in seen) is threaded
+    assert all(name.startswith("in_two") for name in seen) is threaded
 
 
 def test_taken_each_raises_what_a_take_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     import audit.canonical as C
 
-    monkeypatch.setattr(C, "TAKE_IN_TWO_FROM", 1)
+    monkeypatch.setattr(C, "IN_TWO_FROM", 1)
     arrays = {"ok": (np.arange(3), np.array([2, 1])), "bad": (np.arange(3), np.array([5]))}
     with pytest.raises(IndexError):
         list(C.taken_each(arrays))
