@@ -115,3 +115,33 @@ def test_ticket_events_without_a_ticket_id_still_claim_the_payout(policy: Policy
     assert list(orphans.check(facts)) == []
     [graph] = facts.evidence_graphs(["C1"]).values()
     assert "ticket:C1" in graph
+
+
+def test_refunds_exceeding_two_charges_of_a_case_give_its_first_charge(policy: Policy) -> None:
+    """refund-exceeds-charge: one finding per case, for the case's first exceeded charge (by
+    charge id), naming that charge's payouts in log order; the cases in the order of their
+    ids, each with its own charge's sums."""
+    pay = "Execute payout"
+    log = build_log({
+        "C2": {"charge": "ch_z", "charged": 100, "events": [
+            {"a": "Capture payment", "t": "2026-06-20T09:00Z", "id": "z-buy"},
+            {"a": pay, "amount": 90, "t": "2026-07-01T09:00Z", "id": "z-1"},
+            {"a": pay, "amount": 30, "t": "2026-07-02T09:00Z", "id": "z-2"}]},
+        "C1": {"charged": 100, "events": [
+            {"a": "Capture payment", "charge": "ch_b", "t": "2026-06-20T09:00Z", "id": "b-buy"},
+            {"a": "Capture payment", "charge": "ch_a", "t": "2026-06-21T09:00Z", "id": "a-buy"},
+            {"a": pay, "charge": "ch_b", "amount": 80, "t": "2026-07-01T09:00Z", "id": "b-1"},
+            {"a": pay, "charge": "ch_a", "amount": 70, "t": "2026-07-02T09:00Z", "id": "a-1"},
+            {"a": pay, "charge": "ch_a", "amount": 50, "t": "2026-07-03T09:00Z", "id": "a-2"},
+            {"a": pay, "charge": "ch_b", "amount": 45, "t": "2026-07-04T09:00Z", "id": "b-2"}]},
+    }, policy)
+    facts = CaseFacts(log, policy, policy.as_of)
+    findings = list(RULES.get("refund-exceeds-charge").check(facts))
+    assert [f.case_id for f in findings] == ["C1", "C2"]
+    first, second = findings
+    assert first.evidence["charge"] == "ch_a"
+    assert first.evidence["refunded"] == 120 and first.evidence["charge_amount"] == 100
+    assert first.amount_at_risk == 20
+    assert sorted(first.event_ids) == ["a-1", "a-2", "a-buy"]
+    assert second.evidence["charge"] == "ch_z" and second.amount_at_risk == 20
+    assert sorted(second.event_ids) == ["z-1", "z-2", "z-buy"]

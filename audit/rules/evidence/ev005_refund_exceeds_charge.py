@@ -80,17 +80,34 @@ class RefundExceedsCharge(Rule):
         # The payouts' event ids, for the (charge, case) pairs found only, in log order.
         found = np.flatnonzero(C.int_isin(pair, hits.index.to_numpy(dtype=np.int64)))
         event_ids = facts.column(C.EVENT_ID)
-        eids = pd.Series(event_ids.take(pay_at[found]).to_numpy(dtype=object)).groupby(
-            pair[found], sort=False).agg(list)
-        hits["eids"] = eids.reindex(hits.index).to_numpy()
+        # Split by pair (a stable sort keeps each pair's ids in log order), not a groupby
+        # that makes each list in Python.
+        texts = event_ids.take(pay_at[found]).to_numpy(dtype=object)
+        by_pair = np.argsort(pair[found], kind="stable")
+        ranked = pair[found][by_pair]
+        starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]]) if len(ranked) \
+            else np.empty(0, dtype=np.intp)
+        ids = texts[by_pair].tolist()
+        ends = [*starts[1:].tolist(), len(ids)] if len(starts) else []
+        eids = dict(zip(ranked[starts].tolist(),
+                        (ids[a:b] for a, b in zip(starts.tolist(), ends, strict=True)),
+                        strict=True))
+        hits["eids"] = pd.Series([eids[k] for k in hits.index.tolist()], index=hits.index,
+                                 dtype=object)
         hits["charge_eid"] = event_ids.take(hits["charge_at"].to_numpy(dtype=np.int64)) \
             .to_numpy(dtype=object)
         hits["charge"] = charge_ids.take(hits["charge_code"].to_numpy(dtype=np.int64)) \
             .to_numpy(dtype=object)
-        hits[C.CASE] = facts.case_ids[hits["case_code"].to_numpy(dtype=np.int64)]
-        del pair, found, eids, charge_ids, pay_at, buy_at, pay_charge, buy_charge
-        hits = hits.drop(columns=["charge_code", "case_code", "charge_at"]).groupby(
-            C.CASE).first()
+        del pair, found, eids, texts, ids, charge_ids, pay_at, buy_at, pay_charge, buy_charge
+        # One finding per case: its first (charge, case) pair in the order above, the cases
+        # in the order of their ids (case codes ascend as the ids do). What a groupby-first
+        # by case id gives, as no column here is ever missing, without grouping the texts.
+        cases = hits["case_code"].to_numpy(dtype=np.int64)
+        by_case = np.argsort(cases, kind="stable")
+        first = by_case[np.r_[True, cases[by_case][1:] != cases[by_case][:-1]]] \
+            if len(by_case) else by_case
+        hits = hits.iloc[first].drop(columns=["charge_code", "case_code", "charge_at"])
+        hits.index = pd.Index(facts.case_ids[cases[first]], name=C.CASE)
         return self.findings(
             facts, hits, events=("charge_eid", "eids"), when="first_time", amount="excess",
             evidence=("charge", "charge_amount", "refunded", "currency"),
