@@ -8,7 +8,7 @@ is collected rather than stopping at the first.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -655,8 +655,9 @@ def concat_coded(frames: list[pd.DataFrame], *, release: bool = False) -> pd.Dat
     held side by side (1.1 GB at 1M cases).
 
     From IN_TWO_FROM rows, two columns are joined at a time, in two threads (`in_two`; most
-    of the work is Arrow's and numpy's): at 1M cases 2.5-2.9 -> 1.6-1.8 s, with one more
-    column being joined meanwhile (about 170 MB more held there)."""
+    of the work is Arrow's and numpy's): the text columns, each copied into one chunk, one
+    after another in one, the others in the other. At 1M cases 2.5-2.9 -> 1.6-2.2 s; the
+    process's peak there about 2,580 -> 2,700-2,740 MiB (two threads' allocations)."""
     evidence = dict.fromkeys(c for f in frames for c in evidence_columns(f))
     order = _concat_columns(frames)
     lengths = [len(f) for f in frames]
@@ -680,7 +681,12 @@ def concat_coded(frames: list[pd.DataFrame], *, release: bool = False) -> pd.Dat
         column = _joined_column(name, given, lengths)
         return _one_chunk_text(column) if release else column
 
-    columns = dict(in_two(join, order, sum(lengths)))
+    # The text columns, each copied into one chunk as it is joined, in one thread; the
+    # others in the other.
+    text = [name for name in order if name not in coded and any(
+        isinstance(c, pd.Series) and isinstance(c.array, pd.arrays.ArrowStringArray)
+        for c in holding[name])]
+    columns = dict(in_two(join, order, sum(lengths), heavy=text))
     return pd.DataFrame(columns, columns=list(order), copy=False)
 
 
@@ -813,47 +819,66 @@ def taken_frame(owned: list[pd.DataFrame], positions: np.ndarray) -> pd.DataFram
     column at a time, each column dropped from the input once taken (see sorted_frame)."""
     frame = owned.pop()
     names = list(frame.columns)
-    columns_of = {name: (frame[name], positions) for name in names}
-    del frame  # the columns are given up one by one, as they are taken
-    columns = {name: values.reset_index(drop=True) for name, values in taken_each(columns_of)}
+    columns: dict[str, pd.Series] = {}
+    for name in names:
+        columns[name] = frame[name].take(positions).reset_index(drop=True)
+        del frame[name]
     return pd.DataFrame(columns, columns=names, copy=False)
 
 
 IN_TWO_FROM = 200_000
-"""Rows from which `in_two` works on two columns at a time (`taken_each`, `concat_coded`)."""
+"""Rows from which `in_two` (`taken_each`, `concat_coded`) works in two threads."""
 
 _T = TypeVar("_T")
 
 
-def in_two(work: Callable[[str], _T], names: list[str], rows: int,
-           ) -> Iterator[tuple[str, _T]]:
-    """``(name, work(name))`` for each of `names`, in their order: from IN_TWO_FROM `rows`,
-    two at a time in two threads, else one after another. For work on a column at a time
-    that is mostly Arrow's and numpy's on large arrays, which release the GIL; `work` must
-    read only what it is given (never a frame another thread changes). The threads are
-    joined before this returns (and where the caller stops early), so that no thread is
-    left beside a later fork."""
+def in_two(work: Callable[[str], _T], names: list[str], rows: int, *,
+           heavy: Collection[str] = ()) -> Iterator[tuple[str, _T]]:
+    """``(name, work(name))`` for each of `names`, in their order. From IN_TWO_FROM `rows`,
+    in two threads: the `heavy` names one after another in one, the others one after another
+    in the other, so that two heavy ones (each holding a large copy while it works) are never
+    held at once; else all in this thread. For work on a column at a time that is mostly
+    Arrow's and numpy's on large arrays, which release the GIL; `work` must read only what
+    it is given (never a frame another thread changes). The threads are joined before this
+    returns (and where the caller stops early), so that none is left beside a later fork."""
     if len(names) < 2 or rows < IN_TWO_FROM:
         for name in names:
             yield name, work(name)
         return
+    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(2, thread_name_prefix="in_two") as pool:
-        yield from zip(names, pool.map(work, names), strict=True)
+    with ThreadPoolExecutor(1, thread_name_prefix="in_two-heavy") as one, \
+            ThreadPoolExecutor(1, thread_name_prefix="in_two") as other:
+        futures = deque((name, (one if name in heavy else other).submit(work, name))
+                        for name in names)
+        while futures:
+            name, future = futures.popleft()
+            yield name, future.result()
+            del future  # its result: given to the caller, not held here
 
 
-def taken_each(arrays: dict[str, tuple[Any, np.ndarray]]) -> Iterator[tuple[str, Any]]:
-    """``array.take(positions)`` for each name -> (array or Series, positions) of `arrays`, by
+def taken_each(arrays: dict[str, tuple[Any, np.ndarray]], *, in_threads: bool = True,
+               ) -> Iterator[tuple[str, Any]]:
+    """``array.take(positions)`` for each name -> (pandas array, positions) of `arrays`, by
     name in `arrays`' order. `arrays` is emptied as the takes start, so that each array is
     given up once taken (where the caller holds no other reference to it).
 
-    From IN_TWO_FROM positions, two arrays are taken at a time, in two threads (`in_two`):
-    Arrow's and numpy's takes release the GIL (a 7.3M-event log's 25 columns by a random
-    order: 4.6 -> 2.8 s). One more array is being taken meanwhile than one at a time."""
+    With `in_threads`, two at a time from IN_TWO_FROM positions (`in_two`): the Arrow text
+    arrays, the largest, one after another in one thread, the others in the other (Arrow's
+    and numpy's takes release the GIL). Both threads' memory is held meanwhile, and more of
+    it than their takes' (each thread's allocator keeps its own freed pages): at a run's
+    memory peak, one at a time (`in_threads=False`)."""
     def take(name: str) -> Any:
         values, positions = arrays.pop(name)
         return values.take(positions)
 
+    names = list(arrays)
+    if not in_threads:
+        for name in names:
+            yield name, take(name)
+        return
     rows = max((len(positions) for _, positions in arrays.values()), default=0)
-    yield from in_two(take, list(arrays), rows)
+    text = [name for name, (values, _) in arrays.items()
+            if isinstance(values, pd.arrays.ArrowStringArray)]
+    yield from in_two(take, names, rows, heavy=text)

@@ -11,6 +11,7 @@ appended to its id). Charges no case refers to are sales, not refund cases: left
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,35 +77,39 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *,
                               columns=["file", "row", "field", "value", "reason"])
     del assigned
     replaced = (C.CASE, C.EVENT_ID, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID)
-    arrays = {name: (log[name].array, source) for name in (
+    key_arrays = {name: (log[name].array, source) for name in (
         C.SOURCE_SYSTEM, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID, C.REFUND_ID, C.TIMESTAMP,
         C.SOURCE_FILE, C.SOURCE_ROW)}
     if release:  # the correlated log takes the keys' values: each freed once taken
         for name in replaced:
-            if name in arrays:
+            if name in key_arrays:
                 del log[name]
-    for name, values in C.taken_each(arrays):
+    for name, values in C.taken_each(key_arrays):
         keys[name] = values
     is_source = keys[C.SOURCE_SYSTEM].isin([*config.ticketing, *config.payments]) \
         .fillna(False).astype(bool)
     owned = [keys]  # handed over: each id column replaced is freed as soon as it is
     del keys
-    keys = _fill_case_ids(owned, is_source=is_source, config=config)
+    keys, per_case = _fill_case_ids(owned, is_source=is_source, config=config)
     del is_source
     order = C.stable_order(keys, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
-    keys = keys[list(replaced)]
+    keys = keys[[name for name in replaced if name not in per_case]]
     taken = source.take(order)
     del source
     if release:  # the keys no longer needed, before the log is taken
         return_free_memory()
-    arrays = {name: (keys[name].array, order) if name in replaced
-              else (log[name].array, taken) for name in names}
-    del keys
+    arrays: dict[str, tuple[Any, np.ndarray]] = {
+        name: (per_case[name], order) if name in per_case
+        else (keys[name].array, order) if name in replaced
+        else (log[name].array, taken) for name in names}
+    del keys, per_case
     if release:
         for name in names:
             if name in log.columns:
                 del log[name]
-    columns = dict(C.taken_each(arrays))
+    # One column at a time: this is the import's memory peak (the correlated log taken
+    # beside what is left of the log read), where two threads' takes held about 300 MB more.
+    columns = dict(C.taken_each(arrays, in_threads=False))
     out = pd.DataFrame(columns, columns=names, copy=False)
     if len(unresolved):
         notes.append(f"correlation: {len(unresolved)} reference(s) to ids no export contains "
@@ -392,15 +397,36 @@ def _members(groups: np.ndarray, n: int, wanted: np.ndarray) -> tuple[np.ndarray
     return np.argsort(groups, kind="stable")[at], lengths
 
 
-def _fill_case_ids(owned: list[pd.DataFrame], *, is_source: pd.Series,
-                   config: SourcesConfig) -> pd.DataFrame:
+@dataclass
+class _PerCase:
+    """A column of the correlated log given per case: each event's value is its case's
+    (`values`, by the events' case codes `codes`), else, where that is missing, the event's
+    own (`own`; None: missing). Taken as the column would be (`take`), so that the column is
+    made per event once, in the correlated log's order, not also in the order before."""
+
+    values: pd.api.extensions.ExtensionArray
+    codes: np.ndarray
+    dtype: Any
+    own: pd.api.extensions.ExtensionArray | None = None
+
+    def take(self, positions: np.ndarray) -> Any:
+        taken = pd.Series(self.values.take(self.codes[positions]), dtype="string")
+        if self.own is not None:
+            taken = taken.fillna(pd.Series(self.own.take(positions), dtype="string"))
+        return taken.astype(self.dtype).array
+
+
+def _fill_case_ids(owned: list[pd.DataFrame], *, is_source: pd.Series, config: SourcesConfig,
+                   ) -> tuple[pd.DataFrame, dict[str, _PerCase]]:
     """Every event of a correlated case carries the case's ticket, order and charge.
 
     Per case (as integer codes, not a lookup of each event's case id): the first ticket id
     its ticketing events state, the first order id its events state, and its charge where
-    its charge events name exactly one. `owned` holds the one frame, handed over: its
-    ticket, order and charge columns are replaced one after another, each old one freed
-    before the next is computed (with every event a source's, the usual import)."""
+    its charge events name exactly one. `owned` holds the one frame, handed over.
+
+    With every event a source's (the usual import), the three columns are given per case
+    (`_PerCase`, by column name) and dropped from the frame returned; else they are replaced
+    in the frame, one after another, each old one freed before the next is computed."""
     log = owned.pop()
     source = np.asarray(is_source, dtype=bool)
     everything = bool(source.all())
@@ -424,14 +450,29 @@ def _fill_case_ids(owned: list[pd.DataFrame], *, is_source: pd.Series,
         at[at == len(part)] = -1
         return pd.Series(values.array.take(at, allow_fill=True), dtype="string")
 
+    def only_charge() -> pd.Series:
+        charges = part[C.CHARGE_ID].astype("string")[charge_events].groupby(
+            codes[charge_events]).nunique().reindex(range(n), fill_value=0)
+        return first(C.CHARGE_ID, charge_events).where(charges.to_numpy() == 1)
+
+    if everything:  # the usual import
+        own_charge = part[C.CHARGE_ID].astype("string").array
+        per_case = {
+            C.TICKET_ID: _PerCase(first(C.TICKET_ID, from_ticketing).array, codes,
+                                  log[C.TICKET_ID].dtype),
+            C.ORDER_ID: _PerCase(first(C.ORDER_ID, np.ones(len(part), dtype=bool)).array,
+                                 codes, log[C.ORDER_ID].dtype),
+            C.CHARGE_ID: _PerCase(only_charge().array, codes, log[C.CHARGE_ID].dtype,
+                                  own_charge)}
+        for column in per_case:
+            del log[column]
+        return log, per_case
+
     def per_event(values: pd.Series) -> pd.Series:
         return pd.Series(values.array.take(codes), index=part.index, dtype="string")
 
     def charge() -> pd.Series:
-        charges = part[C.CHARGE_ID].astype("string")[charge_events].groupby(
-            codes[charge_events]).nunique().reindex(range(n), fill_value=0)
-        only = first(C.CHARGE_ID, charge_events).where(charges.to_numpy() == 1)
-        return per_event(only).fillna(part[C.CHARGE_ID].astype("string"))
+        return per_event(only_charge()).fillna(part[C.CHARGE_ID].astype("string"))
 
     updates = {C.TICKET_ID: lambda: per_event(first(C.TICKET_ID, from_ticketing)),
                C.ORDER_ID: lambda: per_event(first(C.ORDER_ID,
@@ -439,9 +480,6 @@ def _fill_case_ids(owned: list[pd.DataFrame], *, is_source: pd.Series,
                C.CHARGE_ID: charge}
     for column, computed in updates.items():
         values = computed()
-        if everything:  # the usual import: whole columns, in the log's own dtype
-            log[column] = values.astype(log[column].dtype)
-        else:
-            log.loc[source, column] = values
+        log.loc[source, column] = values
         del values
-    return log
+    return log, {}

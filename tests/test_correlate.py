@@ -263,11 +263,14 @@ def test_charge_owners_equal_a_merge_of_the_texts() -> None:
     assert sum(sizes) > 500 and max(sizes) > 6  # pairs from both ways, several per charge
 
 
-def test_fill_case_ids_equals_a_case_by_case_reading() -> None:
+@pytest.mark.parametrize("systems", [["zendesk", "jira", "stripe", "adyen", "csv"],
+                                     ["zendesk", "jira", "stripe", "adyen"]])
+def test_fill_case_ids_equals_a_case_by_case_reading(systems: list[str]) -> None:
     """`_fill_case_ids` against a plain reading of each case: the first ticket id its
     ticketing events state, the first order id any of its events states, and its charge
     where its charge events name exactly one (else each event keeps its own). Missing ids
-    among them, empty texts (stated, so first), events of no source (left as they are)."""
+    among them, empty texts (stated, so first), events of no source (left as they are).
+    With every event a source's, the three columns come per case, taken as columns."""
     from audit.correlate import _fill_case_ids
 
     config = load_sources_config()
@@ -277,8 +280,7 @@ def test_fill_case_ids_equals_a_case_by_case_reading() -> None:
         ids = [None, "", "A1", "B2", "é3"]
         frame = pd.DataFrame({
             C.CASE: [rng.choice(["c1", "c2", "c3", "😀", "c10"]) for _ in range(n)],
-            C.SOURCE_SYSTEM: [rng.choice(["zendesk", "jira", "stripe", "adyen", "csv"])
-                              for _ in range(n)],
+            C.SOURCE_SYSTEM: [rng.choice(systems) for _ in range(n)],
             C.TICKET_ID: [rng.choice(ids) for _ in range(n)],
             C.ORDER_ID: [rng.choice(ids) for _ in range(n)],
             C.CHARGE_ID: [rng.choice(ids) for _ in range(n)],
@@ -307,5 +309,10 @@ def test_fill_case_ids_equals_a_case_by_case_reading() -> None:
                 expected.iat[k, col[C.ORDER_ID]] = orders[0] if orders else pd.NA
                 if len(set(named)) == 1:
                     expected.iat[k, col[C.CHARGE_ID]] = named[0]
-        got = _fill_case_ids([frame.copy()], is_source=is_source, config=config)
-        pd.testing.assert_frame_equal(got, expected)
+        got, per_case = _fill_case_ids([frame.copy()], is_source=is_source, config=config)
+        assert bool(per_case) == bool(is_source.all())
+        positions = rng.sample(range(n), n)  # taken in any order, as the correlation does
+        for name, column in per_case.items():
+            assert name not in got.columns
+            got[name] = pd.Series(column.take(np.asarray(positions)), index=positions)
+        pd.testing.assert_frame_equal(got[list(expected.columns)], expected)

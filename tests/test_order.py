@@ -243,12 +243,12 @@ def test_concat_coded_released_frames_give_the_concat_of_each_column(
     import audit.canonical as C
 
     monkeypatch.setattr(C, "IN_TWO_FROM", 1 if threaded else 10**9)
-    where: set[str] = set()
+    where: dict[str, str] = {}
     joined_column = C._joined_column
 
-    def spy(*args: Any) -> Any:
-        where.add(threading.current_thread().name[:6])
-        return joined_column(*args)
+    def spy(name: str, *args: Any) -> Any:
+        where[name] = threading.current_thread().name
+        return joined_column(name, *args)
 
     monkeypatch.setattr(C, "_joined_column", spy)
 
@@ -275,7 +275,13 @@ def test_concat_coded_released_frames_give_the_concat_of_each_column(
             continue
         assert got.dtype == want.dtype, name
         assert got.equals(want), name
-    assert where == ({"in_two"} if threaded else {"MainTh"})
+    # In threads: the Arrow text columns in one, one after another, the others in the other.
+    text = {name for name in where if isinstance(expected[name].array, pd.arrays.ArrowStringArray)}
+    assert text and set(where) - text
+    for name, thread in where.items():
+        assert thread == "MainThread" if not threaded else thread.startswith(
+            "in_two-heavy_" if name in text else "in_two_"), (name, thread)
+
 
 
 @pytest.mark.parametrize("dtype", ["string[pyarrow]", "string[python]", object])
@@ -698,7 +704,11 @@ def test_taken_each_takes_every_array_as_pandas_does(monkeypatch: pytest.MonkeyP
              "b": (np.arange(n).view(Spy), positions["row"])}
     assert [list(v) for _, v in C.taken_each(spied)] == [list(range(n))[::-1]] * 2
     assert len(seen) == 2
-    assert all(name.startswith("in_two") for name in seen) is threaded
+    assert all(name.startswith("in_two_") for name in seen) is threaded  # not text: light
+    seen.clear()
+    spied = {"a": (np.arange(n).view(Spy), positions["row"])}
+    assert [list(v) for _, v in C.taken_each(spied, in_threads=False)] == [list(range(n))[::-1]]
+    assert seen == ["MainThread"]
 
 
 def test_taken_each_raises_what_a_take_raises(monkeypatch: pytest.MonkeyPatch) -> None:
