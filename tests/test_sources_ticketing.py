@@ -245,3 +245,39 @@ def test_offset_iso_column_equals_strptime_isoformat_row_by_row() -> None:
                                      value, re.ASCII)
                     or not 1001 <= int(value[:4]) <= 9998), value
     assert plain > 250 and {"-00:00", "+00:00"} & {m[-6:] for m in got if m}
+
+
+def test_jira_millisecond_times_read_as_one_block_equal_strptime() -> None:
+    """A column of Jira's usual times ('YYYY-MM-DDTHH:MM:SS.fff+HHMM', all valid) is read
+    as one block of bytes: each text what strptime's isoformat() gives. One invalid day
+    sends the column the general way, which reads the others the same."""
+    import random
+    from datetime import datetime, timedelta
+
+    import pyarrow as pa
+
+    from audit.sources.common import _millis_iso, offset_iso_column
+
+    rng = random.Random(4)
+    start = datetime(1001, 1, 1)
+    texts = []
+    for _ in range(3000):
+        moment = start + timedelta(seconds=rng.randrange(0, 9000 * 365 * 86400))
+        millis = rng.choice([0, 0, 1, 10, 100, 999, rng.randrange(1000)])
+        offset = rng.choice(["+0000", "-0000", "+0200", "-0530", "+2359", "-2300", "+1445"])
+        texts.append(f"{moment:%Y-%m-%dT%H:%M:%S}.{millis:03d}{offset}")
+    texts += ["2024-02-29T23:59:59.000-0000", "9998-12-31T23:59:59.999+0000",
+              "1001-01-01T00:00:00.001-0001"]
+    expected = [datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%f%z").isoformat() for t in texts]
+    assert _millis_iso(pa.array(texts, type=pa.string())) == expected
+    assert offset_iso_column(texts) == expected
+    sliced = pa.array(["x", *texts[:50]], type=pa.string()).slice(1)  # an offset into buffers
+    assert _millis_iso(sliced) == expected[:50]
+    assert {e[-6:] for e in expected} >= {"+00:00", "-05:30"}
+    assert any("." in e for e in expected) and any("." not in e[19:] for e in expected)
+    broken = [*texts[:100], "2026-02-29T10:00:00.000+0000"]
+    assert _millis_iso(pa.array(broken, type=pa.string())) is None
+    assert offset_iso_column(broken) == [*expected[:100], None]
+    for other in (["2026-07-06T10:00:00.5+0200"], ["2026-07-06T24:00:00.000+0200"],
+                  ["2026-07-06T10:00:00.000+2400"], [None]):
+        assert _millis_iso(pa.array(other, type=pa.string())) is None

@@ -216,7 +216,16 @@ def offset_iso_column(texts: Sequence[object]) -> list[str | None]:
     """Per text: `strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").isoformat()` for the texts of
     that plain shape (no whitespace around) that are valid times; None for all others."""
     result: list[str | None] = [None] * len(texts)
-    found = _matching(texts, _JIRA_PATTERN) if len(texts) else None
+    if not len(texts):
+        return result
+    try:
+        array = pa.array(texts, type=pa.string())
+    except (pa.ArrowException, TypeError, ValueError, UnicodeError):
+        return result
+    same = _millis_iso(array)
+    if same is not None:
+        return same
+    found = _matching(array, _JIRA_PATTERN)
     if found is None:
         return result
     texts_found, matched = found
@@ -247,6 +256,68 @@ def offset_iso_column(texts: Sequence[object]) -> list[str | None]:
     made_texts: list[str | None] = pc.if_else(pa.array(ok), made,
                                               pa.scalar(None, pa.string())).to_pylist()
     return made_texts
+
+
+_MILLIS_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 24, 25,
+                           26, 27])
+"""Where the digits of 'YYYY-MM-DDTHH:MM:SS.fff+HHMM' are (Jira's usual time)."""
+_MILLIS_MARKS = np.array([4, 7, 10, 13, 16, 19])
+_MILLIS_MARK_TEXT = np.frombuffer(b"--T::.", dtype=np.uint8)
+_MILLIS_SIGNS = np.frombuffer(b"+-", dtype=np.uint8)
+
+
+def _millis_iso(texts: pa.Array) -> list[str | None] | None:
+    """`offset_iso_column` of texts where every one is the 28 characters
+    'YYYY-MM-DDTHH:MM:SS.fff+HHMM' (milliseconds, Jira's usual time; its pattern's shape,
+    checked here) and a valid time: read and written as one block of bytes, each text a
+    row (the pattern's match and the column-wise slices of Arrow text cost 0.2 s a 250k-
+    update export). None where one is not: the column is then read as any other."""
+    if not isinstance(texts, pa.Array) or texts.type != pa.string() or texts.null_count:
+        return None
+    ends = np.frombuffer(texts.buffers()[1], dtype=np.int32,
+                         count=texts.offset + len(texts) + 1)[texts.offset:]
+    if not (np.diff(ends) == 28).all():
+        return None
+    data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)[ends[0]:ends[-1]]
+    block = data.reshape(len(texts), 28)
+    digits = block[:, _MILLIS_DIGITS].astype(np.int64) - 48
+    if ((digits < 0) | (digits > 9)).any() or (digits[:, 19] > 5).any() or not (
+            block[:, _MILLIS_MARKS] == _MILLIS_MARK_TEXT).all() or not np.isin(
+            block[:, 23], _MILLIS_SIGNS).all():
+        return None
+
+    def number(first: int, width: int) -> Ints:
+        value = digits[:, first]
+        for k in range(first + 1, first + width):
+            value = value * 10 + digits[:, k]
+        return value
+
+    parts = [number(0, 4), number(4, 2), number(6, 2), number(8, 2), number(10, 2),
+             number(12, 2)]
+    if not (_civil(parts) & (number(17, 2) < 24)).all():
+        return None
+    n = len(texts)
+    # As isoformat() writes them: the fraction padded to microseconds and left out where
+    # zero, the offset as +HH:MM, and -00:00 written +00:00.
+    fraction = number(14, 3) != 0
+    sign = np.where((block[:, 23] == ord("-")) & (number(17, 4) != 0), ord("-"), ord("+"))
+    tail = np.empty((n, 6), dtype=np.uint8)
+    tail[:, 0], tail[:, 1:3], tail[:, 3], tail[:, 4:6] = sign, block[:, 24:26], ord(":"), \
+        block[:, 26:28]
+    out = np.empty((n, 32), dtype=np.uint8)
+    out[:, :19] = block[:, :19]
+    out[:, 19] = ord(".")
+    out[:, 20:23] = block[:, 20:23]
+    out[:, 23:26] = ord("0")
+    out[:, 26:] = tail
+    out[~fraction, 19:25] = tail[~fraction]
+    lengths = np.where(fraction, 32, 25)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    text = out[np.arange(32) < lengths[:, None]]
+    made: list[str | None] = pa.LargeStringArray.from_buffers(
+        n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(text))).to_pylist()
+    return made
 
 
 # --- Arrow text ---------------------------------------------------------------------------
