@@ -654,10 +654,11 @@ def concat_coded(frames: list[pd.DataFrame], *, release: bool = False) -> pd.Dat
     emptied and each column freed once joined, so that the files and the whole log are not
     held side by side (1.1 GB at 1M cases).
 
-    From IN_TWO_FROM rows, two columns are joined at a time, in two threads (`in_two`; most
-    of the work is Arrow's and numpy's): the text columns, each copied into one chunk, one
-    after another in one, the others in the other. At 1M cases 2.5-2.9 -> 1.6-2.2 s; the
-    process's peak there about 2,580 -> 2,700-2,740 MiB (two threads' allocations)."""
+    One column at a time: this is near the import's memory peak, and joining two at a time
+    in two threads (`in_two`, the text columns in one) took 2.5-2.9 -> 1.6-2.2 s at 1M cases
+    but the process's peak there 2,580 -> 2,700-2,740 MiB (each thread's freed memory
+    stays with its own heap), and gained less in whole imports (2.7 and 2.6 -> 2.8 and 2.0
+    s: within their noise)."""
     evidence = dict.fromkeys(c for f in frames for c in evidence_columns(f))
     order = _concat_columns(frames)
     lengths = [len(f) for f in frames]
@@ -681,12 +682,7 @@ def concat_coded(frames: list[pd.DataFrame], *, release: bool = False) -> pd.Dat
         column = _joined_column(name, given, lengths)
         return _one_chunk_text(column) if release else column
 
-    # The text columns, each copied into one chunk as it is joined, in one thread; the
-    # others in the other.
-    text = [name for name in order if name not in coded and any(
-        isinstance(c, pd.Series) and isinstance(c.array, pd.arrays.ArrowStringArray)
-        for c in holding[name])]
-    columns = dict(in_two(join, order, sum(lengths), heavy=text))
+    columns = {name: join(name) for name in order}
     return pd.DataFrame(columns, columns=list(order), copy=False)
 
 
@@ -827,7 +823,7 @@ def taken_frame(owned: list[pd.DataFrame], positions: np.ndarray) -> pd.DataFram
 
 
 IN_TWO_FROM = 200_000
-"""Rows from which `in_two` (`taken_each`, `concat_coded`) works in two threads."""
+"""Rows from which `in_two` (`taken_each`) works in two threads."""
 
 _T = TypeVar("_T")
 
@@ -838,24 +834,36 @@ def in_two(work: Callable[[str], _T], names: list[str], rows: int, *,
     in two threads: the `heavy` names one after another in one, the others one after another
     in the other, so that two heavy ones (each holding a large copy while it works) are never
     held at once; else all in this thread. For work on a column at a time that is mostly
-    Arrow's and numpy's on large arrays, which release the GIL; `work` must read only what
-    it is given (never a frame another thread changes). The threads are joined before this
-    returns (and where the caller stops early), so that none is left beside a later fork."""
+    Arrow's and numpy's on large arrays, which release the GIL. `work` must touch only what
+    it is given (a dict it pops its own entry from, never a frame another thread changes).
+
+    Where a piece of work fails or the caller stops early, the work not yet started is
+    cancelled (the error is raised once the one running in the other thread is done). The
+    threads are joined before this returns, so that none is left beside a later fork."""
     if len(names) < 2 or rows < IN_TWO_FROM:
         for name in names:
             yield name, work(name)
         return
     from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import Future, ThreadPoolExecutor
 
-    with ThreadPoolExecutor(1, thread_name_prefix="in_two-heavy") as one, \
-            ThreadPoolExecutor(1, thread_name_prefix="in_two") as other:
-        futures = deque((name, (one if name in heavy else other).submit(work, name))
-                        for name in names)
+    one = ThreadPoolExecutor(1, thread_name_prefix="in_two-heavy")
+    other = ThreadPoolExecutor(1, thread_name_prefix="in_two")
+    futures: deque[tuple[str, Future[_T]]] = deque()
+    try:
+        futures.extend((name, (one if name in heavy else other).submit(work, name))
+                       for name in names)
         while futures:
             name, future = futures.popleft()
-            yield name, future.result()
-            del future  # its result: given to the caller, not held here
+            done = future.result()
+            del future  # the result is held by the caller only, once it has it
+            yield name, done
+            del done
+    finally:
+        for _, future in futures:
+            future.cancel()
+        one.shutdown()
+        other.shutdown()
 
 
 def taken_each(arrays: dict[str, tuple[Any, np.ndarray]], *, in_threads: bool = True,

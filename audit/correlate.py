@@ -88,7 +88,7 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *,
         keys[name] = values
     is_source = keys[C.SOURCE_SYSTEM].isin([*config.ticketing, *config.payments]) \
         .fillna(False).astype(bool)
-    owned = [keys]  # handed over: each id column replaced is freed as soon as it is
+    owned = [keys]  # handed over: its id columns are replaced (or given per case)
     del keys
     keys, per_case = _fill_case_ids(owned, is_source=is_source, config=config)
     del is_source
@@ -397,7 +397,7 @@ def _members(groups: np.ndarray, n: int, wanted: np.ndarray) -> tuple[np.ndarray
     return np.argsort(groups, kind="stable")[at], lengths
 
 
-@dataclass
+@dataclass(eq=False)
 class _PerCase:
     """A column of the correlated log given per case: each event's value is its case's
     (`values`, by the events' case codes `codes`), else, where that is missing, the event's
@@ -412,7 +412,15 @@ class _PerCase:
     def take(self, positions: np.ndarray) -> Any:
         taken = pd.Series(self.values.take(self.codes[positions]), dtype="string")
         if self.own is not None:
-            taken = taken.fillna(pd.Series(self.own.take(positions), dtype="string"))
+            own = pd.Series(self.own.take(positions), dtype="string")
+            first, second = (getattr(v.array, "_pa_array", None) for v in (taken, own))
+            if first is not None and second is not None and first.type == second.type:
+                # One pass in Arrow (the values are held at the import's memory peak).
+                taken = pd.Series(type(taken.array)(pc.coalesce(first, second)),
+                                  dtype=taken.dtype)
+            else:
+                taken = taken.fillna(own)
+            del own
         return taken.astype(self.dtype).array
 
 

@@ -146,8 +146,8 @@ def test_a_charge_two_tickets_share_is_copied_into_both_cases(release: bool) -> 
 
 def test_columns_taken_in_threads_correlate_as_one_at_a_time(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """From IN_TWO_FROM events the correlated log's columns are taken two at a time,
-    in threads: the same log as taken one after another."""
+    """From IN_TWO_FROM events the key columns are taken two at a time, in threads (the
+    correlated log's final take stays one at a time): the same log as without threads."""
     write_sample(SampleSpec(cases=120, seed=5, violation_rate=0.5), tmp_path)
     exports = [(path, None) for path in sorted((tmp_path / "exports").iterdir())]
     monkeypatch.setattr(C, "IN_TWO_FROM", 10**9)

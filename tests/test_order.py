@@ -3,8 +3,6 @@ pandas' stable sort (missing values last) on every kind of key column."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -231,26 +229,11 @@ def test_concat_coded_is_compact_of_the_concatenated_text() -> None:
     assert kept[C.ACTIVITY].cat.categories.tolist() == sorted(kept[C.ACTIVITY].dropna().unique())
 
 
-@pytest.mark.parametrize("threaded", [False, True])
-def test_concat_coded_released_frames_give_the_concat_of_each_column(
-        monkeypatch: pytest.MonkeyPatch, threaded: bool) -> None:
+def test_concat_coded_released_frames_give_the_concat_of_each_column() -> None:
     """Column by column, each column dropped from the files once joined: every column (of
     every dtype, missing in some files, with an int in one file and floats in another)
-    equals pandas' concat of the whole frames, dtype included; the files are left empty.
-    The same whether the columns are joined one at a time or two at a time, in threads."""
-    import threading
-
+    equals pandas' concat of the whole frames, dtype included; the files are left empty."""
     import audit.canonical as C
-
-    monkeypatch.setattr(C, "IN_TWO_FROM", 1 if threaded else 10**9)
-    where: dict[str, str] = {}
-    joined_column = C._joined_column
-
-    def spy(name: str, *args: Any) -> Any:
-        where[name] = threading.current_thread().name
-        return joined_column(name, *args)
-
-    monkeypatch.setattr(C, "_joined_column", spy)
 
     parts = [_frame(31, 400), _frame(32, 1), _frame(33, 250)]
     parts[1] = parts[1].drop(columns=["time", "nullable"])  # missing there: NA in the concat
@@ -275,13 +258,6 @@ def test_concat_coded_released_frames_give_the_concat_of_each_column(
             continue
         assert got.dtype == want.dtype, name
         assert got.equals(want), name
-    # In threads: the Arrow text columns in one, one after another, the others in the other.
-    text = {name for name in where if isinstance(expected[name].array, pd.arrays.ArrowStringArray)}
-    assert text and set(where) - text
-    for name, thread in where.items():
-        assert thread == "MainThread" if not threaded else thread.startswith(
-            "in_two-heavy_" if name in text else "in_two_"), (name, thread)
-
 
 
 @pytest.mark.parametrize("dtype", ["string[pyarrow]", "string[python]", object])
@@ -709,6 +685,39 @@ def test_taken_each_takes_every_array_as_pandas_does(monkeypatch: pytest.MonkeyP
     spied = {"a": (np.arange(n).view(Spy), positions["row"])}
     assert [list(v) for _, v in C.taken_each(spied, in_threads=False)] == [list(range(n))[::-1]]
     assert seen == ["MainThread"]
+
+
+def test_in_two_stops_the_work_not_started_when_one_fails(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A piece of work that fails raises here; the work queued after it is cancelled, not
+    run to the end first, and no thread is left running."""
+    import threading
+    import time
+
+    import audit.canonical as C
+
+    monkeypatch.setattr(C, "IN_TWO_FROM", 1)
+    ran: list[str] = []
+
+    def work(name: str) -> str:
+        if name == "bad":
+            raise ValueError(name)
+        time.sleep(0.02)
+        ran.append(name)
+        return name
+
+    names = ["bad", *(f"n{k}" for k in range(50))]
+    with pytest.raises(ValueError, match="bad"):
+        list(C.in_two(work, names, 10))
+    assert len(ran) < 10
+    assert not [t for t in threading.enumerate() if t.name.startswith("in_two")]
+    # The caller stopping early: the rest is cancelled too.
+    ran.clear()
+    results = C.in_two(work, names[1:], 10)
+    assert next(results) == ("n0", "n0")
+    results.close()
+    assert len(ran) < 10
+    assert not [t for t in threading.enumerate() if t.name.startswith("in_two")]
 
 
 def test_taken_each_raises_what_a_take_raises(monkeypatch: pytest.MonkeyPatch) -> None:

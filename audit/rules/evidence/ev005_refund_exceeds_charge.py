@@ -100,8 +100,10 @@ class RefundExceedsCharge(Rule):
             .to_numpy(dtype=object)
         del pair, found, eids, texts, ids, charge_ids, pay_at, buy_at, pay_charge, buy_charge
         # One finding per case: its first (charge, case) pair in the order above, the cases
-        # in the order of their ids (case codes ascend as the ids do). What a groupby-first
-        # by case id gives, as no column here is ever missing, without grouping the texts.
+        # in the order of their ids (case codes ascend as the ids do), the pair's row kept
+        # whole. What a groupby-first by case id gave, without grouping the texts, except
+        # where the first pair's first_time is missing (times are required; a frame not
+        # validated): groupby-first took the next pair's time into that row.
         cases = hits["case_code"].to_numpy(dtype=np.int64)
         by_case = np.argsort(cases, kind="stable")
         first = by_case[np.r_[True, cases[by_case][1:] != cases[by_case][:-1]]] \
