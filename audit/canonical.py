@@ -656,9 +656,9 @@ def concat_coded(frames: list[pd.DataFrame], *, release: bool = False) -> pd.Dat
 
     One column at a time: this is near the import's memory peak, and joining two at a time
     in two threads (`in_two`, the text columns in one) took 2.5-2.9 -> 1.6-2.2 s at 1M cases
-    but the process's peak there 2,580 -> 2,700-2,740 MiB (each thread's freed memory
-    stays with its own heap), and gained less in whole imports (2.7 and 2.6 -> 2.8 and 2.0
-    s: within their noise)."""
+    but the process's peak there 2,580 -> 2,700-2,740 MiB (probably each thread's freed
+    memory kept by its own allocator heap; not verified), and gained less in whole imports
+    (2.7 and 2.6 -> 2.8 and 2.0 s: within their noise)."""
     evidence = dict.fromkeys(c for f in frames for c in evidence_columns(f))
     order = _concat_columns(frames)
     lengths = [len(f) for f in frames]
@@ -875,8 +875,9 @@ def taken_each(arrays: dict[str, tuple[Any, np.ndarray]], *, in_threads: bool = 
     With `in_threads`, two at a time from IN_TWO_FROM positions (`in_two`): the Arrow text
     arrays, the largest, one after another in one thread, the others in the other (Arrow's
     and numpy's takes release the GIL). Both threads' memory is held meanwhile, and more of
-    it than their takes' (each thread's allocator keeps its own freed pages): at a run's
-    memory peak, one at a time (`in_threads=False`)."""
+    it than their takes' (about 300 MB at correlation's last take of a 1M-case log, probably
+    each thread's freed pages kept by its own allocator heap): at a run's memory peak, one
+    at a time (`in_threads=False`)."""
     def take(name: str) -> Any:
         values, positions = arrays.pop(name)
         return values.take(positions)
