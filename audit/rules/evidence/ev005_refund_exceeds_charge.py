@@ -6,7 +6,7 @@ import pandas as pd
 from audit import canonical as C
 from audit.findings import Finding
 from audit.rules.base import Rule
-from audit.rules.facts import CaseFacts
+from audit.rules.facts import CaseFacts, slices
 
 
 class RefundExceedsCharge(Rule):
@@ -85,12 +85,8 @@ class RefundExceedsCharge(Rule):
         texts = event_ids.take(pay_at[found]).to_numpy(dtype=object)
         by_pair = np.argsort(pair[found], kind="stable")
         ranked = pair[found][by_pair]
-        starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]]) if len(ranked) \
-            else np.empty(0, dtype=np.intp)
-        ids = texts[by_pair].tolist()
-        ends = [*starts[1:].tolist(), len(ids)] if len(starts) else []
-        eids = dict(zip(ranked[starts].tolist(),
-                        (ids[a:b] for a, b in zip(starts.tolist(), ends, strict=True)),
+        starts, ends = facts.runs(ranked)
+        eids = dict(zip(ranked[starts].tolist(), slices(texts[by_pair], starts, ends),
                         strict=True))
         hits["eids"] = pd.Series([eids[k] for k in hits.index.tolist()], index=hits.index,
                                  dtype=object)
@@ -98,7 +94,7 @@ class RefundExceedsCharge(Rule):
             .to_numpy(dtype=object)
         hits["charge"] = charge_ids.take(hits["charge_code"].to_numpy(dtype=np.int64)) \
             .to_numpy(dtype=object)
-        del pair, found, eids, texts, ids, charge_ids, pay_at, buy_at, pay_charge, buy_charge
+        del pair, found, eids, texts, charge_ids, pay_at, buy_at, pay_charge, buy_charge
         # One finding per case: its first (charge, case) pair in the order above, the cases
         # in the order of their ids (case codes ascend as the ids do), the pair's row kept
         # whole. What a groupby-first by case id gave, without grouping the texts, except
@@ -106,8 +102,7 @@ class RefundExceedsCharge(Rule):
         # validated): groupby-first took the next pair's time into that row.
         cases = hits["case_code"].to_numpy(dtype=np.int64)
         by_case = np.argsort(cases, kind="stable")
-        first = by_case[np.r_[True, cases[by_case][1:] != cases[by_case][:-1]]] \
-            if len(by_case) else by_case
+        first = by_case[facts.runs(cases[by_case])[0]]
         hits = hits.iloc[first].drop(columns=["charge_code", "case_code", "charge_at"])
         hits.index = pd.Index(facts.case_ids[cases[first]], name=C.CASE)
         return self.findings(
