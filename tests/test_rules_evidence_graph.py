@@ -145,3 +145,16 @@ def test_refunds_exceeding_two_charges_of_a_case_give_its_first_charge(policy: P
     assert first.event_ids == ["a-buy", "a-9", "a-1"]  # the charge, then its payouts in log order
     assert second.evidence["charge"] == "ch_z" and second.amount_at_risk == 20
     assert second.event_ids == ["z-buy", "z-1", "z-2"]
+
+
+def test_runs_of_no_codes_are_none(policy: Policy) -> None:
+    """`CaseFacts.runs`: the start and end of each run of equal ascending codes; for no
+    codes, no starts and no ends (refund-exceeds-charge with no payout to split)."""
+    import numpy as np
+
+    log = build_log({"C1": [{"a": "Capture payment"}]}, policy)
+    facts = CaseFacts(log, policy, policy.as_of)
+    starts, ends = facts.runs(np.array([0, 0, 2, 5, 5, 5], dtype=np.int64))
+    assert starts.tolist() == [0, 2, 3] and ends.tolist() == [2, 3, 6]
+    starts, ends = facts.runs(np.zeros(0, dtype=np.int64))
+    assert len(starts) == 0 and len(ends) == 0

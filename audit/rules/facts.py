@@ -221,9 +221,11 @@ class CaseFacts:
         return out
 
     def runs(self, codes: Ints) -> tuple[Ints, Ints]:
-        """For case codes in ascending runs: (start of each run, its end)."""
-        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else (
-            np.zeros(0, dtype=np.int64))
+        """For case codes in ascending runs: (start of each run, its end); none of either
+        for no codes."""
+        if not len(codes):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
         return starts.astype(np.int64), np.r_[starts[1:], len(codes)].astype(np.int64)
 
     def event_runs(self, at: Ints) -> tuple[pd.Index, Ints, Ints]:
