@@ -12,7 +12,6 @@ import json
 import operator
 import time
 from collections.abc import Callable, Iterator, Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +22,7 @@ from audit.memory import return_free_memory
 from audit.safety import FORMULA_START, neutralise_cell
 from reports.graphs import write_graphs
 from reports.html import write_html
-from reports.records import FINDING_COLUMNS, flat_value
+from reports.records import FINDING_COLUMNS, flat_value, json_encoder
 from reports.xlsx import write_xlsx
 
 if TYPE_CHECKING:
@@ -59,30 +58,9 @@ def _errors(run: CheckRun) -> list[dict[str, str]]:
 
 
 def _record_encoder() -> Callable[[dict[str, Any]], str]:
-    """``JSONEncoder(ensure_ascii=False, default=str).encode`` for a finding's record. Where
-    the json module has its C encoder, that encoder is made once and called as `encode`
-    calls it: `encode` makes a new one for every call (about a sixth of findings.json's
-    time at 1M cases). Used only if it gives `encode`'s text for a sample record;
-    otherwise `encode` itself."""
-    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return encode
-    join = "".join
-    try:
-        made = make({}, str, json.encoder.encode_basestring, None, ": ", ", ", False, False,
-                    True)
-
-        def encoded(record: dict[str, Any]) -> str:
-            return join(made(record, 0))
-
-        sample = {"a": [1, -2.5, None, True, float("nan"), ("t", 10**20)], "é\n": {"q": '"'},
-                  "d": Decimal("1.50"), "e": {}}
-        if encoded(sample) == encode(sample):
-            return encoded
-    except (TypeError, ValueError):
-        pass
-    return encode
+    """``JSONEncoder(ensure_ascii=False, default=str).encode`` for a finding's record, made
+    once (`records.json_encoder`)."""
+    return json_encoder()
 
 
 _JSON_BLOCK = 10_000

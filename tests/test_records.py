@@ -29,3 +29,40 @@ def test_lists_none_and_scalars() -> None:
     assert flat_value(("x",)) == "x"
     assert flat_value(None) == ""
     assert flat_value(2.5) == 2.5 and flat_value(True) is True and flat_value("t") == "t"
+
+
+def test_the_encoder_made_once_recovers_from_an_error() -> None:
+    """A circular value raises as json.dumps does; the encoder made once then encodes the
+    next values as a new one would (its record of open containers is cleared)."""
+    from reports.records import json_encoder
+
+    encode = json_encoder()
+    assert encode.__name__ == "encoded"  # the C encoder, made once
+    class Unprintable:
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+    value: dict[str, Any] = {"a": [1, {"b": Unprintable()}]}
+    with pytest.raises(RuntimeError, match="no text"):
+        encode(value)
+    value["a"][1]["b"] = None  # the same containers again, now without the bad value
+    assert encode(value) == '{"a": [1, {"b": null}]}'
+    loop: dict[str, Any] = {"a": [1]}
+    loop["self"] = loop
+    with pytest.raises(ValueError, match="Circular"):
+        encode(loop)
+    del loop["self"]
+    assert encode(loop) == '{"a": [1]}'
+    inner = [1, {"b": None}]
+    twice = {"x": inner, "y": inner, "z": {"w": inner}}  # one list twice: not a cycle
+    assert encode(twice) == json.dumps(twice, ensure_ascii=False, default=str)
+
+
+def test_without_the_c_encoder_the_plain_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reports.records import json_encoder
+
+    monkeypatch.setattr(json.encoder, "c_make_encoder", None)
+    encode = json_encoder()
+    assert encode.__name__ == "encode"
+    value = {"d": Decimal("1.5"), "é": [float("nan")]}
+    assert encode(value) == json.dumps(value, ensure_ascii=False, default=str)
