@@ -427,3 +427,43 @@ def test_view_is_json_and_caps_evidence_per_rule() -> None:
     html = render_report(capped)
     assert "more finding" in html and "list all" in html
     assert "most severe of" in html
+
+
+def test_the_most_severe_cases_are_those_of_a_full_sort() -> None:
+    """`_most_severe_cases` against the ranking it replaced: every case sorted by (highest
+    severity, highest amount among findings not waived, or among all where each one is,
+    then case id); on random findings with ties, waived findings and missing amounts."""
+    import random
+
+    from audit.findings import SEVERITIES, Finding, severity_rank
+    from reports.view import _most_severe_cases
+
+    def reference(findings: list[Finding], count: int) -> list[str]:
+        by_case: dict[str, list[Finding]] = {}
+        for f in findings:
+            by_case.setdefault(f.case_id, []).append(f)
+
+        def order(case_id: str) -> tuple[int, float, str]:
+            mine = by_case[case_id]
+            active = [f for f in mine if not f.waived] or mine
+            return (-max(severity_rank(f.severity) for f in active),
+                    -max((f.amount_at_risk or 0.0) for f in active), case_id)
+
+        return sorted(by_case, key=order)[:count]
+
+    rng = random.Random(7)
+    for trial in range(30):
+        findings = [Finding(
+            rule="AP001", name="missing-approval", severity=rng.choice(SEVERITIES),
+            case_id=f"C{rng.randrange(40):02d}", event_ids=[f"e{k}"], activities=[],
+            resources=[], timestamp=None, message="",
+            amount_at_risk=rng.choice([None, 0.0, 5.0, 12.5, 12.5, 99.0]),
+            waived=rng.random() < 0.3) for k in range(rng.randrange(1, 120))]
+        for count in (1, 5, 1000):
+            assert _most_severe_cases(findings, count) == reference(findings, count), trial
+    # A case whose findings are all waived ranks by them; one not waived outranks its
+    # waived critical finding.
+    mixed = [Finding("AP001", "x", "critical", "A", ["a1"], [], [], None, "", waived=True),
+             Finding("AP001", "x", "low", "A", ["a2"], [], [], None, "", amount_at_risk=1.0),
+             Finding("AP001", "x", "high", "B", ["b1"], [], [], None, "", waived=True)]
+    assert _most_severe_cases(mixed, 5) == ["B", "A"]
