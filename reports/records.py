@@ -57,7 +57,10 @@ def flat_value(value: Any) -> Any:
     Numbers and booleans stay as they are; neutralising formula-like text is the writer's job.
     """
     if isinstance(value, list | tuple):
-        return "; ".join(map(str, value))
+        try:  # texts, as findings hold them: joined as they are
+            return "; ".join(value)
+        except TypeError:  # an item that is not text: its str()
+            return "; ".join(map(str, value))
     if isinstance(value, dict):
         return _json_text(value)
     if value is None:

@@ -96,13 +96,20 @@ def csv_row(finding: Finding) -> list[Any]:
 
 def _csv_cells(values: list[Any]) -> list[Any]:
     """`neutralise_cell(flat_value(value))` of each value of one column; a text value (most
-    cells) is neutralised here, without the two calls."""
+    cells) and a list of texts are flattened and neutralised here, without the two calls."""
     formula = FORMULA_START
+    join = "; ".join
     cells: list[Any] = []
     append = cells.append
     for value in values:
         if type(value) is str:
             append("'" + value if value.startswith(formula) else value)
+        elif type(value) is list:  # resources, activities, event ids: as flat_value joins
+            try:
+                text = join(value)
+            except TypeError:
+                text = flat_value(value)
+            append("'" + text if text.startswith(formula) else text)
         else:
             append(neutralise_cell(flat_value(value)))
     return cells

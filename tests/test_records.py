@@ -66,3 +66,11 @@ def test_without_the_c_encoder_the_plain_one(monkeypatch: pytest.MonkeyPatch) ->
     assert encode.__name__ == "encode"
     value = {"d": Decimal("1.5"), "é": [float("nan")]}
     assert encode(value) == json.dumps(value, ensure_ascii=False, default=str)
+
+
+def test_lists_of_other_items_are_joined_by_their_text() -> None:
+    """A list of texts is joined as it is; one with any other item by each item's str()."""
+    assert flat_value(["=a", "b"]) == "=a; b"
+    assert flat_value([1, "b", 2.5]) == "1; b; 2.5"
+    assert flat_value((None, Decimal("1.50"))) == "None; 1.50"
+    assert flat_value([]) == ""
