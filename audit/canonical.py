@@ -228,7 +228,6 @@ def in_order(frame: pd.DataFrame, keys: list[str]) -> bool:
         values = frame[name]
         if bool(values.isna().any()):
             return False
-        at = None if open_pairs is None else np.flatnonzero(open_pairs)
         if isinstance(values.dtype, pd.CategoricalDtype):
             column: Any = values.cat.codes.to_numpy()
         elif pd.api.types.is_datetime64_any_dtype(values.dtype):
@@ -243,18 +242,28 @@ def in_order(frame: pd.DataFrame, keys: list[str]) -> bool:
         else:
             return False
         if isinstance(column, np.ndarray):
-            before, after = (column[:-1], column[1:]) if at is None else (column[at],
-                                                                          column[at + 1])
-            greater, equal = before > after, before == after
+            # All neighbours compared, the pairs left open kept by a mask: no gather of the
+            # open pairs' values (at 1M cases, the time of 6M pairs of one case: 0.2 GB).
+            greater, equal = column[:-1] > column[1:], column[:-1] == column[1:]
+            if open_pairs is not None:
+                greater &= open_pairs
+                equal &= open_pairs
+            if bool(greater.any()):
+                return False
+            open_pairs = equal
+            if not bool(open_pairs.any()):
+                return True
+            continue
+        # Text in Arrow: only the open pairs' values taken (few, after a case and a time).
+        at = None if open_pairs is None else np.flatnonzero(open_pairs)
+        if at is None:
+            before, after = column.slice(0, n - 1), column.slice(1)
         else:
-            if at is None:
-                before, after = column.slice(0, n - 1), column.slice(1)
-            else:
-                before, after = column.take(pa.array(at)), column.take(pa.array(at + 1))
-            greater = np.asarray(pc.greater(before, after).to_numpy(zero_copy_only=False),
-                                 dtype=bool)
-            equal = np.asarray(pc.equal(before, after).to_numpy(zero_copy_only=False),
-                               dtype=bool)
+            before, after = column.take(pa.array(at)), column.take(pa.array(at + 1))
+        greater = np.asarray(pc.greater(before, after).to_numpy(zero_copy_only=False),
+                             dtype=bool)
+        equal = np.asarray(pc.equal(before, after).to_numpy(zero_copy_only=False),
+                           dtype=bool)
         if bool(greater.any()):
             return False
         if at is None:

@@ -80,6 +80,13 @@ class Dfg:
             cases=self.cases)
 
 
+def _median(seconds: npt.NDArray[np.float64]) -> float:
+    """The median of the seconds that are not NaN (NaN where none is), as pandas' groupby
+    median gives it: the middle one, or the mean of the two middle ones."""
+    known = seconds[~np.isnan(seconds)]
+    return float(np.median(known)) if len(known) else float("nan")
+
+
 def _seconds_to_next(times: Any, at: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
     """Seconds from the time at each position of `at` to the next one (NaN where either is
     missing): what ``(times.shift(-1) - times).dt.total_seconds()`` gives there, from the
@@ -89,10 +96,12 @@ def _seconds_to_next(times: Any, at: npt.NDArray[np.intp]) -> npt.NDArray[np.flo
         values = times.to_numpy(dtype=f"datetime64[{unit}]")  # UTC, without the zone
         ticks = values.view(np.int64)
         per_second = np.timedelta64(1, "s") // np.timedelta64(1, unit)
-        seconds: npt.NDArray[np.float64] = (ticks[at + 1] - ticks[at]) / per_second
+        # The differences of all neighbours, then those at `at`: fewer temporaries of the
+        # size of `at` than the times at `at` and at `at + 1`.
+        seconds: npt.NDArray[np.float64] = np.diff(ticks)[at] / per_second
         missing = np.isnat(values)
         if missing.any():
-            seconds[missing[at] | missing[at + 1]] = np.nan
+            seconds[(missing[:-1] | missing[1:])[at]] = np.nan
         return seconds
     series = pd.Series(times)
     shown: npt.NDArray[np.float64] = (series.shift(-1) - series).dt.total_seconds().to_numpy()
@@ -127,21 +136,41 @@ def discover_dfg(log: pd.DataFrame) -> Dfg:
     differs = pc.or_(pc.fill_null(pc.not_equal(before, after), False),
                      pc.xor(pc.is_null(before), pc.is_null(after)))
     starts = np.r_[True, np.asarray(differs.to_numpy(zero_copy_only=False), dtype=bool)]
+    del cases, before, after, differs  # not held beside the pairs
     labels = C.filled_text(log[C.ACTIVITY], "<NA>")
-    codes, names = pd.factorize(labels if in_order else labels.take(order))
-    codes = codes.astype(np.int64)
+    if not in_order:
+        labels = labels.take(order)
+    if isinstance(labels.dtype, pd.CategoricalDtype):  # filled: no missing code
+        codes: npt.NDArray[np.integer[Any]] = labels.cat.codes.to_numpy()
+        names: Any = labels.cat.categories
+    else:
+        codes, names = pd.factorize(labels)
     width = max(len(names), 1)
     ends = np.r_[starts[1:], True]
     inner = np.flatnonzero(~ends)  # an event followed by another of its case
     times = log[C.TIMESTAMP].array if in_order else log[C.TIMESTAMP].array.take(order)
-    pair = codes[inner] * width + codes[inner + 1]
-    grouped = pd.Series(_seconds_to_next(times, inner)).groupby(pair, sort=True)
-    stats = pd.DataFrame({"count": grouped.size(), "median": grouped.median()})
+    # Each pair (source code * width + target code) in the smallest integers that hold it:
+    # counted with a bincount and grouped by a stable sort (a radix sort in 16 bits), not
+    # hashed; about 1/3 less memory and time than a pandas groupby at 1M cases.
+    kind = np.dtype(np.int16 if width * width <= np.iinfo(np.int16).max else (
+        np.int32 if width * width <= np.iinfo(np.int32).max else np.int64))
+    neighbours = codes[:-1].astype(kind)  # each event's pair with the next one's
+    neighbours *= width
+    neighbours += codes[1:]
+    pair = neighbours[inner]
+    del neighbours
+    seconds = _seconds_to_next(times, inner)
+    del inner
+    size = np.bincount(pair)
+    by_pair = seconds[np.argsort(pair, kind="stable")]
+    del seconds, pair
+    bounds = np.r_[0, np.cumsum(size)]
     label = [str(n) for n in names]
-    edges = sorted((DfgEdge(label[k // width], label[k % width], int(count), float(median))
-                    for k, count, median in zip(stats.index.tolist(), stats["count"].tolist(),
-                                                stats["median"].tolist(), strict=True)),
+    edges = sorted((DfgEdge(label[k // width], label[k % width], int(size[k]),
+                            _median(by_pair[bounds[k]:bounds[k + 1]]))
+                    for k in np.flatnonzero(size).tolist()),
                    key=lambda e: (e.source, e.target))
+    del by_pair
 
     def counted(at: Any) -> dict[str, int]:
         numbers = np.bincount(codes[at], minlength=len(names))

@@ -298,3 +298,47 @@ def test_seconds_to_the_next_event_equal_pandas_timedeltas(unit: str, zone: str 
     # Not a datetime column (as a log may hold before it is normalised): pandas' way.
     deltas = pd.Series(pd.to_timedelta([0, 1.5, 4], unit="s")).array
     assert _seconds_to_next(deltas, np.arange(2)).tolist() == [1.5, 2.5]
+
+
+@pytest.mark.parametrize("labels", [4, 200])  # pairs in 16 bits; past them, in 32
+@pytest.mark.parametrize("coded", [True, False])
+def test_dfg_with_missing_times_and_labels_equals_a_direct_count(labels: int,
+                                                                 coded: bool) -> None:
+    """Random cases with missing times and activities: per pair the count of all its
+    steps, and the median of the gaps that are known (NaN where none is), as pandas'
+    groupby median gives them; the activity column categorical or text."""
+    rng = np.random.default_rng(labels)
+    names = [f"A{k:03d}" for k in range(labels)]
+    cases, activities, stamps = [], [], []
+    for case in range(400):
+        for _ in range(int(rng.integers(1, 8))):
+            cases.append(f"c{case:03d}")
+            activities.append(None if rng.random() < 0.05 else names[int(rng.integers(
+                min(labels, 3) if case % 2 else labels))])
+            stamps.append(None if rng.random() < 0.1 else pd.Timestamp(
+                "2026-01-01", tz="UTC") + pd.Timedelta(seconds=int(rng.integers(0, 10**6))))
+    log = pd.DataFrame({C.CASE: pd.Series(cases, dtype="string"),
+                        C.ACTIVITY: pd.Series(activities, dtype="string"),
+                        C.TIMESTAMP: pd.Series(pd.to_datetime(stamps, utc=True))})
+    if coded:
+        log[C.ACTIVITY] = log[C.ACTIVITY].astype("category")
+    dfg = discover_dfg(log)
+    ordered = log.take(C.stable_order(log, [C.CASE, C.TIMESTAMP]))
+    gaps: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for _, events in ordered.groupby(C.CASE, sort=False):
+        labelled = events[C.ACTIVITY].astype(object).where(
+            events[C.ACTIVITY].notna(), "<NA>").tolist()
+        times = events[C.TIMESTAMP].tolist()
+        for k in range(len(labelled) - 1):
+            gap = (times[k + 1] - times[k]).total_seconds() if not (
+                pd.isna(times[k]) or pd.isna(times[k + 1])) else float("nan")
+            gaps[(labelled[k], labelled[k + 1])].append(gap)
+    assert {(e.source, e.target): e.count for e in dfg.edges} == {
+        pair: len(found) for pair, found in gaps.items()}
+    assert any(np.isnan(found).any() for found in gaps.values())
+    for edge in dfg.edges:
+        known = [g for g in gaps[(edge.source, edge.target)] if g == g]
+        if known:
+            assert edge.median_seconds == statistics.median(known)
+        else:
+            assert np.isnan(edge.median_seconds)

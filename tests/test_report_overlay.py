@@ -8,6 +8,7 @@ from collections import Counter
 from importlib.resources import as_file, files
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from lxml import etree
@@ -306,3 +307,40 @@ def test_a_conformance_results_cases_are_made_when_read_and_counted_as_all_of_th
     made = lazy.cases[str(case.case_id)]
     assert (made.case_id, made.channel) == (str(case.case_id), str(case.channel))
     assert lazy.cases[made.case_id] is not made  # made again: none is kept
+
+
+@pytest.mark.parametrize("tasks", [3, 200])  # pairs in 16 bits; past them, in 32
+def test_flow_counts_equal_a_count_case_by_case(tasks: int) -> None:
+    """Random cases with repeated pairs on three channels: each pair counted once per case
+    that has it, listed in the order first seen; starts, ends and cases per channel."""
+    from reports.overlay import flow_counts
+
+    rng = np.random.default_rng(tasks)
+    names = [f"T{k:03d}" for k in range(tasks)]
+    rows: list[tuple[int, str, str]] = []
+    for case in range(300):
+        channel = ["web", "shop", "app"][case % 3]
+        rows += [(case, channel, names[int(rng.integers(min(tasks, 4)) if case % 2 else
+                                           rng.integers(tasks))])
+                 for _ in range(int(rng.integers(1, 9)))]
+    projected = pd.DataFrame({"case": [r[0] for r in rows],
+                              "channel": pd.Categorical([r[1] for r in rows]),
+                              "task": pd.Categorical([r[2] for r in rows], categories=names)})
+    for channel in ("web", "shop", "app"):
+        traces: dict[int, list[str]] = {}
+        for case, where, task in rows:
+            if where == channel:
+                traces.setdefault(case, []).append(task)
+        expected: dict[tuple[str, str], int] = {}
+        for trace in traces.values():
+            for pair in dict.fromkeys(zip(trace, trace[1:], strict=False)):
+                expected[pair] = expected.get(pair, 0) + 1
+        first_seen = list(dict.fromkeys(
+            pair for trace in traces.values() for pair in zip(trace, trace[1:], strict=False)))
+        flows, starts, ends, cases = flow_counts(projected, channel)
+        assert flows == expected and list(flows) == first_seen
+        assert starts == dict(sorted(Counter(t[0] for t in traces.values()).items()))
+        assert ends == dict(sorted(Counter(t[-1] for t in traces.values()).items()))
+        assert cases == len(traces)
+        as_text = projected.assign(task=projected["task"].astype(str))  # not categorical
+        assert flow_counts(as_text, channel) == (flows, starts, ends, cases)
