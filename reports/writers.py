@@ -156,9 +156,9 @@ FORK_XLSX_FROM = 20_000
 """Findings from which `write_reports` writes findings.xlsx in a forked copy of the process
 while this one writes the other reports (where processes fork: Linux)."""
 
-WRITER_COST = {"xlsx": 7.5, "csv": 4.2, "html": 3.4, "json": 2.2, "graphs": 0.6}
-"""A writer's seconds at 1M cases (235,008 findings; the medians of bench/results/
-ab-20261202T234453Z, both processes busy, the graphs' data computed before): what
+WRITER_COST = {"xlsx": 9.1, "csv": 5.1, "html": 4.1, "json": 2.6, "graphs": 3.5}
+"""A writer's seconds at 1M cases (235,008 findings; one whole audit, both processes
+busy, the graphs' data computed beside the copy and counted as the graphs'): what
 `write_reports` balances the two processes by. Only the ratios matter."""
 
 
@@ -199,15 +199,17 @@ def write_reports(run: CheckRun, out: Path, names: Sequence[str] | None = None, 
     """The reports `names` (default: all, in WRITERS order) of `run`, written into `out`;
     their main paths, in the order of `names`. Each writer's seconds go into `seconds`.
 
-    findings.xlsx is the slowest report (about 7.5 s of 21 at 1M cases). With at least
+    findings.xlsx is the slowest report (about 9 s of 28 at 1M cases). With at least
     FORK_XLSX_FROM findings and another report to write, a forked copy of this process
     writes it, and the JSON or CSV where that evens out the two processes' work (`_shares`;
     at 1M cases, with every report chosen: the XLSX and the JSON), while this one writes the
     others. The copy shares the run's memory and copies only the pages it touches (the
-    findings: about 0.3 GB at 1M cases). The graphs, the one writer with a memory peak of
-    its own (about 0.5 GB at 1M cases), are computed before the fork, so that the copy never
-    runs beside that peak, and drawn beside it. The seconds of a writer in the copy are its
-    own there. An error in the copy is raised here, once the other reports are written."""
+    findings: about 0.3 GB at 1M cases). The run's summary, which every report shows, is
+    counted before the fork. The graphs' data (about 0.3 GB at its peak at 1M cases) is
+    computed here, beside the copy, first: 3 s that used to run on one core before the
+    fork (the tree's peak PSS in the reports then rose from about 2.55 to 2.7 GiB, still
+    below the import's in most runs). The seconds of a writer in the copy are its own
+    there. An error in the copy is raised here, once the other reports are written."""
     from audit.progress import current
 
     chosen = list(WRITERS) if names is None else list(names)
@@ -215,7 +217,7 @@ def write_reports(run: CheckRun, out: Path, names: Sequence[str] | None = None, 
     progress = current()
     written: dict[str, Path] = {}
 
-    before: dict[str, float] = {}  # a writer's seconds spent before the fork
+    before: dict[str, float] = {}  # a writer's seconds spent on the graphs' data
 
     def write(name: str) -> None:
         progress.stage(f"writing the {name} report")
@@ -228,25 +230,28 @@ def write_reports(run: CheckRun, out: Path, names: Sequence[str] | None = None, 
         for name in chosen:
             write(name)
         return [written[name] for name in chosen]
-    drawn = [name for name in chosen if name in ("graphs", "html")]
-    if drawn:
-        # The graphs' DOT text, with its memory peak, computed before the fork; drawing
-        # them (about 0.5 s, whatever the log's size) is left to this process, beside the
-        # copy. The seconds count as the first of the two writers'.
-        from reports.graphs import run_graphs
-
-        progress.stage("computing the graphs")
-        start = time.perf_counter()
-        with paused_gc():
-            run_graphs(run)
-        return_free_memory()
-        before[drawn[0]] = time.perf_counter() - start
+    # The counts every report shows, computed once here, before the fork: the copy's
+    # reports find them made (each process would otherwise count them: about 0.7 s at 1M).
+    with paused_gc():
+        run.summary()
     copied = _shares(chosen)
     progress.stage(f"writing the {' and '.join(copied)} report{'s' if len(copied) > 1 else ''}"
                    " in a second process")
     child: Forked[dict[str, tuple[Path, float]]] = Forked(
         _write_in_copy, run, out, copied, doing="writing a report")
     try:
+        drawn = [name for name in chosen if name in ("graphs", "html")]
+        if drawn:
+            # The graphs' DOT text, computed here beside the copy, before the reports that
+            # draw them; the seconds count as the first of the two writers'.
+            from reports.graphs import run_graphs
+
+            progress.stage("computing the graphs")
+            start = time.perf_counter()
+            with paused_gc():
+                run_graphs(run)
+            return_free_memory()
+            before[drawn[0]] = time.perf_counter() - start
         for name in chosen:
             if name not in copied:
                 write(name)

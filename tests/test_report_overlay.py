@@ -333,10 +333,10 @@ def test_flow_counts_equal_a_count_case_by_case(tasks: int) -> None:
                 traces.setdefault(case, []).append(task)
         expected: dict[tuple[str, str], int] = {}
         for trace in traces.values():
-            for pair in dict.fromkeys(zip(trace, trace[1:], strict=False)):
+            for pair in dict.fromkeys(itertools.pairwise(trace)):
                 expected[pair] = expected.get(pair, 0) + 1
         first_seen = list(dict.fromkeys(
-            pair for trace in traces.values() for pair in zip(trace, trace[1:], strict=False)))
+            pair for trace in traces.values() for pair in itertools.pairwise(trace)))
         flows, starts, ends, cases = flow_counts(projected, channel)
         assert flows == expected and list(flows) == first_seen
         assert starts == dict(sorted(Counter(t[0] for t in traces.values()).items()))
