@@ -82,6 +82,7 @@ def test_the_forked_xlsx_is_the_workbook_written_in_process(
     assert forked_in == [("_write_in_copy", ["xlsx", "json"])]
     assert drawn_after and set(drawn_after) == {1}  # the graphs drawn beside the copy
     assert computed == [(1, True)]  # their data computed once, beside it; the counts before
+    assert list(seconds)[:3] == ["html", "graphs", "csv"]  # here: what draws them first
     assert set(seconds) == set(names)
     assert [p.name for p in paths] == [p.name for p in alone] == [
         "findings.json", "findings.xlsx", "findings.csv", "report.html", "dfg.svg"]
@@ -201,3 +202,23 @@ def test_a_failing_main_writer_stops_the_copy_and_leaves_no_partial_workbook(
         writers.write_reports(run, tmp_path, ["xlsx", "csv"])
     assert time.perf_counter() - started < 30
     assert not (tmp_path / "findings.xlsx").exists()
+
+
+def test_the_csv_written_in_blocks_is_the_csv_written_at_once(
+        run: CheckRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """findings.csv's cells built and written a block of findings at a time: the same
+    bytes as in one block (blocks of 5, the last one shorter; header and every row once)."""
+    import csv
+
+    findings = run.result.findings
+    assert len(findings) > 7 and len(findings) % 5
+    (tmp_path / "one").mkdir()
+    (tmp_path / "blocks").mkdir()
+    monkeypatch.setattr(writers, "_CSV_BLOCK", len(findings))
+    whole = writers.write_csv(run, tmp_path / "one").read_bytes()
+    monkeypatch.setattr(writers, "_CSV_BLOCK", 5)
+    assert writers.write_csv(run, tmp_path / "blocks").read_bytes() == whole
+    with (tmp_path / "blocks" / "findings.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == list(writers.CSV_COLUMNS) and len(rows) == len(findings) + 1
+    assert [r[13] for r in rows[1:]] == [f.fingerprint for f in findings]
