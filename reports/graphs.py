@@ -1,10 +1,10 @@
 """Annotated graphs: the discovered DFG of a log, DOT text with escaped labels, SVG and PNG.
 
 Graphs are computed first (`Dfg`: counts and median durations, from the canonical log with
-pandas), then written as DOT and drawn by Graphviz: in-process through pygraphviz (its wheels
-bundle Graphviz), else the `dot` executable. Every label is escaped in DOT, and the SVG is
-cut down to an allowlist of drawing elements before it is written or put into a report, so a
-hostile activity name comes out as text.
+Arrow and numpy), then written as DOT and drawn by Graphviz: in-process through pygraphviz
+(its wheels bundle Graphviz), else the `dot` executable. Every label is escaped in DOT, and
+the SVG is cut down to an allowlist of drawing elements before it is written or put into a
+report, so a hostile activity name comes out as text.
 """
 
 from __future__ import annotations
@@ -149,9 +149,9 @@ def discover_dfg(log: pd.DataFrame) -> Dfg:
     ends = np.r_[starts[1:], True]
     inner = np.flatnonzero(~ends)  # an event followed by another of its case
     times = log[C.TIMESTAMP].array if in_order else log[C.TIMESTAMP].array.take(order)
-    # Each pair (source code * width + target code) in the smallest integers that hold it:
-    # counted with a bincount and grouped by a stable sort (a radix sort in 16 bits), not
-    # hashed; about 1/3 less memory and time than a pandas groupby at 1M cases.
+    # Each pair (source code * width + target code) in the smallest integers that hold it,
+    # counted and grouped by a stable sort (a radix sort in 16 bits), not hashed: about a
+    # third less memory and time than a pandas groupby at 1M cases.
     kind = np.dtype(np.int16 if width * width <= np.iinfo(np.int16).max else (
         np.int32 if width * width <= np.iinfo(np.int32).max else np.int64))
     neighbours = codes[:-1].astype(kind)  # each event's pair with the next one's
@@ -161,14 +161,20 @@ def discover_dfg(log: pd.DataFrame) -> Dfg:
     del neighbours
     seconds = _seconds_to_next(times, inner)
     del inner
-    size = np.bincount(pair)
-    by_pair = seconds[np.argsort(pair, kind="stable")]
-    del seconds, pair
-    bounds = np.r_[0, np.cumsum(size)]
+    # The pairs that occur, from the sorted codes (not a count per possible pair: with
+    # thousands of activities there are millions of those).
+    order = np.argsort(pair, kind="stable")
+    ordered, by_pair = pair[order], seconds[order]
+    del seconds, pair, order
+    bounds = np.r_[0, np.flatnonzero(ordered[1:] != ordered[:-1]) + 1, len(ordered)] \
+        if len(ordered) else np.zeros(1, dtype=np.intp)
+    keys = ordered[bounds[:-1]].tolist()
+    del ordered
     label = [str(n) for n in names]
-    edges = sorted((DfgEdge(label[k // width], label[k % width], int(size[k]),
-                            _median(by_pair[bounds[k]:bounds[k + 1]]))
-                    for k in np.flatnonzero(size).tolist()),
+    edges = sorted((DfgEdge(label[k // width], label[k % width], int(end - start),
+                            _median(by_pair[start:end]))
+                    for k, start, end in zip(keys, bounds[:-1].tolist(), bounds[1:].tolist(),
+                                             strict=True)),
                    key=lambda e: (e.source, e.target))
     del by_pair
 

@@ -319,7 +319,9 @@ def task_counts(deviations: Deviations) -> dict[str, dict[str, TaskCounts]]:
 def flow_counts(projected: pd.DataFrame, channel: str) -> tuple[
         dict[tuple[str, str], int], dict[str, int], dict[str, int], int]:
     """Per pair of tasks the cases of `channel` with one directly followed by the other (on
-    the log projected on SOP tasks); per task the cases starting and ending with it."""
+    the log projected on SOP tasks); per task the cases starting and ending with it. Rows
+    without a task (a projection has none) are left out: their neighbours follow each
+    other."""
     mine = projected[(projected["channel"] == channel).to_numpy(dtype=bool)]
     if mine.empty:
         return {}, {}, {}, 0
@@ -360,14 +362,15 @@ def flow_counts(projected: pd.DataFrame, channel: str) -> tuple[
     fresh = np.ones(len(pair), dtype=bool)  # a (case, pair) not in the row before
     fresh[1:] = (pair[1:] != pair[:-1]) | (number[1:] != number[:-1])
     del number
-    counts = np.bincount(pair[fresh], minlength=width * width)
     starts = np.ones(len(pair), dtype=bool)  # the first row of each pair
     starts[1:] = pair[1:] != pair[:-1]
-    found = pair[starts]
-    seen = order[starts]  # where each pair is first seen
-    ranked = found[np.argsort(seen, kind="stable")]  # in the order first seen, as before
-    flows = {(str(names[k // width]), str(names[k % width])): int(counts[k])
-             for k in ranked.tolist()}
+    at = np.flatnonzero(starts)
+    # Per pair that occurs, its cases (not a count per possible pair: width * width).
+    counts = np.add.reduceat(fresh.astype(np.int64), at) if len(at) else at
+    ranked = np.argsort(order[at], kind="stable")  # in the order first seen, as before
+    found = pair[at]
+    flows = {(str(names[k // width]), str(names[k % width])): int(n)
+             for k, n in zip(found[ranked].tolist(), counts[ranked].tolist(), strict=True)}
     return (flows, _counts(codes[first], names), _counts(codes[last], names),
             int(first.sum()))
 

@@ -48,7 +48,9 @@ def json_encoder() -> Callable[[Any], str]:
 
 
 _json_text = json_encoder()
-"""``json.dumps(value, ensure_ascii=False, default=str)``, with one encoder made once."""
+"""``json.dumps(value, ensure_ascii=False, default=str)``, with one encoder made once: for
+one thread at a time (its record of open containers is shared; the writers that use it run
+in separate processes)."""
 
 
 def flat_value(value: Any) -> Any:
@@ -57,10 +59,9 @@ def flat_value(value: Any) -> Any:
     Numbers and booleans stay as they are; neutralising formula-like text is the writer's job.
     """
     if isinstance(value, list | tuple):
-        try:  # texts, as findings hold them: joined as they are
+        if all(type(v) is str for v in value):  # texts, as findings hold them
             return "; ".join(value)
-        except TypeError:  # an item that is not text: its str()
-            return "; ".join(map(str, value))
+        return "; ".join(map(str, value))  # (a str subclass may have a str() of its own)
     if isinstance(value, dict):
         return _json_text(value)
     if value is None:

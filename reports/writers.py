@@ -104,11 +104,8 @@ def _csv_cells(values: list[Any]) -> list[Any]:
     for value in values:
         if type(value) is str:
             append("'" + value if value.startswith(formula) else value)
-        elif type(value) is list:  # resources, activities, event ids: as flat_value joins
-            try:
-                text = join(value)
-            except TypeError:
-                text = flat_value(value)
+        elif type(value) is list and all(type(v) is str for v in value):
+            text = join(value)  # resources, activities, event ids: as flat_value joins them
             append("'" + text if text.startswith(formula) else text)
         else:
             append(neutralise_cell(flat_value(value)))

@@ -74,3 +74,14 @@ def test_lists_of_other_items_are_joined_by_their_text() -> None:
     assert flat_value([1, "b", 2.5]) == "1; b; 2.5"
     assert flat_value((None, Decimal("1.50"))) == "None; 1.50"
     assert flat_value([]) == ""
+
+
+def test_a_str_subclass_in_a_list_is_joined_by_its_str() -> None:
+    """A text whose class has a str() of its own shows that, as before."""
+
+    class Tagged(str):
+        def __str__(self) -> str:
+            return f"<{super().__str__()}>"
+
+    assert flat_value([Tagged("a"), "b"]) == "<a>; b"
+    assert flat_value(["x", "y"]) == "x; y"

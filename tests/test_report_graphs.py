@@ -342,3 +342,24 @@ def test_dfg_with_missing_times_and_labels_equals_a_direct_count(labels: int,
             assert edge.median_seconds == statistics.median(known)
         else:
             assert np.isnan(edge.median_seconds)
+
+
+def test_dfg_of_thousands_of_labels_holds_only_the_pairs_that_occur() -> None:
+    """Pairs are grouped from the sorted pairs that occur, not counted per possible pair:
+    20,000 categories (most unused; 400M possible pairs) and 3,000 labels in text."""
+    rng = np.random.default_rng(11)
+    used = [f"L{k:05d}" for k in range(3000)]
+    cases = [f"c{k // 4:04d}" for k in range(6000)]
+    labels = [used[int(k)] for k in rng.integers(0, len(used), 6000)]
+    stamps = pd.Series(pd.to_datetime(rng.integers(0, 10**6, 6000), unit="s", utc=True))
+    text = pd.DataFrame({C.CASE: pd.Series(cases, dtype="string"),
+                         C.ACTIVITY: pd.Series(labels, dtype="string"), C.TIMESTAMP: stamps})
+    coded = text.assign(**{C.ACTIVITY: pd.Categorical(
+        labels, categories=[f"L{k:05d}" for k in range(20000)])})
+    by_text, by_codes = discover_dfg(text), discover_dfg(coded)
+    assert by_text == by_codes and by_text.cases == 1500
+    ordered = text.take(C.stable_order(text, [C.CASE, C.TIMESTAMP]))
+    pairs: Counter[tuple[str, str]] = Counter()
+    for _, events in ordered.groupby(C.CASE, sort=False):
+        pairs.update(itertools.pairwise(events[C.ACTIVITY].tolist()))
+    assert {(e.source, e.target): e.count for e in by_text.edges} == dict(pairs)

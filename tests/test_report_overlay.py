@@ -344,3 +344,17 @@ def test_flow_counts_equal_a_count_case_by_case(tasks: int) -> None:
         assert cases == len(traces)
         as_text = projected.assign(task=projected["task"].astype(str))  # not categorical
         assert flow_counts(as_text, channel) == (flows, starts, ends, cases)
+
+
+def test_flow_counts_leave_out_rows_without_a_task() -> None:
+    """A row with no task (a projection has none) is left out: its neighbours follow each
+    other. Unused task categories are never counted."""
+    from reports.overlay import flow_counts
+
+    tasks = pd.Categorical(["A", None, "B", "B", "A", "C"],
+                           categories=["A", "B", "C", *[f"unused{k}" for k in range(5000)]])
+    projected = pd.DataFrame({"case": [0, 0, 0, 1, 1, 1],
+                              "channel": pd.Categorical(["web"] * 6), "task": tasks})
+    flows, starts, ends, cases = flow_counts(projected, "web")
+    assert flows == {("A", "B"): 1, ("B", "A"): 1, ("A", "C"): 1}
+    assert starts == {"A": 1, "B": 1} and ends == {"B": 1, "C": 1} and cases == 2

@@ -189,8 +189,8 @@ def test_csv_rows_built_by_column_equal_csv_row_per_finding() -> None:
     assert any(cell == "'=1+1" for row in expected for cell in row)
     assert list(csv_rows([])) == []
     # Lists with items that are not text (joined by their str()), formula-like first.
-    findings[0].resources = ["-1", 2.5, None]  # type: ignore[list-item]
-    findings[1].event_ids = [7, "=x"]  # type: ignore[list-item]
+    findings[0].resources = ["-1", 2.5, None]
+    findings[1].event_ids = [7, "=x"]
     rows = list(csv_rows(findings[:2]))
     assert rows == [tuple(csv_row(f)) for f in findings[:2]]
     assert "'-1; 2.5; None" in rows[0] and "7; =x" in rows[1]
