@@ -23,7 +23,7 @@ def fingerprint(name: str, case_id: str, event_ids: list[str]) -> str:
 
     The hash of ``json.dumps([name, case_id, sorted(event_ids)], ensure_ascii=True)``; where
     all are texts (as findings hold them), that JSON is put together from each text's JSON
-    string, without an encoder per call (235k findings at 1M cases: 1.05 -> 0.5 s)."""
+    string, without an encoder per call (235k findings at 1M cases: 1.05 -> 0.68 s)."""
     ids = sorted(event_ids)
     if type(name) is str and type(case_id) is str and all(type(i) is str for i in ids):
         text = _ascii_text

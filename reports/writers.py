@@ -209,11 +209,12 @@ def write_reports(run: CheckRun, out: Path, names: Sequence[str] | None = None, 
     at 1M cases, with every report chosen: the XLSX and the JSON), while this one writes the
     others. The copy shares the run's memory and copies only the pages it touches (the
     findings: about 0.3 GB at 1M cases). The run's summary, which every report shows, is
-    counted before the fork. The graphs' data (about 0.3 GB at its peak at 1M cases) is
+    counted before the fork. The graphs' data (about 0.35 GB at its peak at 1M cases) is
     computed here, beside the copy, first: 3 s that used to run on one core before the
-    fork (the tree's peak PSS in the reports then rose from about 2.55 to 2.7 GiB, still
-    below the import's in most runs). The seconds of a writer in the copy are its own
-    there. An error in the copy is raised here, once the other reports are written."""
+    fork. The process tree's peak PSS is then in the reports, no longer in the import:
+    2,735-2,784 MiB in four runs at 1M cases, against about 2,550 MiB before (3 GB is
+    2,861 MiB). The seconds of a writer in the copy are its own there. An error in the
+    copy is raised here, once the other reports are written."""
     from audit.progress import current
 
     chosen = list(WRITERS) if names is None else list(names)
