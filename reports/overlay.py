@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from audit import canonical as C
-from reports.graphs import FONTS, DrawnGraph, _label
+from reports.graphs import FONTS, DrawnGraph, _label, neighbour_pairs
 
 if TYPE_CHECKING:
     from audit.checkrun import CheckRun
@@ -341,20 +341,14 @@ def flow_counts(projected: pd.DataFrame, channel: str) -> tuple[
     del mine, tasks
     last = np.ones(len(first), dtype=bool)
     last[:-1] = first[1:]
-    # Each pair (source code * tasks + target code) in the smallest integers that hold it,
-    # and the number of its case: a pair counts once per case, however often the case
-    # repeats it. Sorted by the pair (stable: a radix sort in 16 bits), the rows of one
-    # pair keep the cases' order, so repeats in one case are neighbours, and the first row
-    # of each pair is where it is first seen: no sort of (case, pair) keys.
+    # Each pair (source code * tasks + target code, `neighbour_pairs`) and the number of
+    # its case: a pair counts once per case, however often the case repeats it. Sorted by
+    # the pair (stable: a radix sort in 16 bits), the rows of one pair keep the cases'
+    # order, so repeats in one case are neighbours, and the first row of each pair is
+    # where it is first seen: no sort of (case, pair) keys.
     width = max(len(names), 1)
-    kind = np.dtype(np.int16 if width * width <= np.iinfo(np.int16).max else (
-        np.int32 if width * width <= np.iinfo(np.int32).max else np.int64))
     inner = np.flatnonzero(~last[:-1])  # the pairs within one case
-    neighbours = codes[:-1].astype(kind)
-    neighbours *= width
-    neighbours += codes[1:]
-    pair = neighbours[inner]
-    del neighbours
+    pair = neighbour_pairs(codes, width)[inner]
     number = np.cumsum(first, dtype=np.int64 if len(first) > np.iinfo(np.int32).max
                        else np.int32)[inner]
     order = np.argsort(pair, kind="stable")
