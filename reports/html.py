@@ -43,17 +43,39 @@ def script_hash(script: str) -> str:
     return "sha256-" + base64.b64encode(digest).decode("ascii")
 
 
-def render_report(view: ReportView) -> str:
-    """The HTML text of the report for `view`."""
+def _template_context(view: ReportView) -> dict[str, object]:
+    """The template's variables for `view`."""
     script = _asset("report.js")
     if "</script" in script.lower():
         raise ValueError("report.js must not contain a closing script tag")
-    template = environment().get_template(TEMPLATE)
     # The only markup not escaped: our own CSS and JS, and SVG already cut down to an
     # allowlist by reports.graphs.sanitise_svg (the template marks those `|safe`).
-    return template.render(view=view, css=Markup(_asset("report.css")),  # noqa: S704
-                           script=Markup(script), script_hash=script_hash(script),  # noqa: S704
-                           severities=list(SEVERITIES))
+    return {"view": view, "css": Markup(_asset("report.css")),  # noqa: S704
+            "script": Markup(script), "script_hash": script_hash(script),  # noqa: S704
+            "severities": list(SEVERITIES)}
+
+
+def render_report(view: ReportView) -> str:
+    """The HTML text of the report for `view`."""
+    return environment().get_template(TEMPLATE).render(_template_context(view))
+
+
+def _write_report(view: ReportView, path: Path) -> None:
+    """`render_report`'s text written to `path` in UTF-8 as the template yields it, in
+    blocks of about 64 KiB: the whole text (14M characters at 1M cases, and as much again
+    encoded) is not held at once, at the end of the HTML writer, where the forked XLSX
+    writer holds the most."""
+    stream = environment().get_template(TEMPLATE).stream(_template_context(view))
+    with path.open("w", encoding="utf-8", newline="") as out:
+        block: list[str] = []
+        size = 0
+        for part in stream:
+            block.append(part)
+            size += len(part)
+            if size >= 1 << 16:
+                out.write("".join(block))
+                block, size = [], 0
+        out.write("".join(block))
 
 
 def report_graphs(run: CheckRun) -> list[GraphView]:
@@ -76,5 +98,5 @@ def write_html(run: CheckRun, out: Path) -> Path:
     note = attach_case_graphs(view.cases, run)
     if note:
         view.notes.append(note)
-    path.write_text(render_report(view), encoding="utf-8")
+    _write_report(view, path)
     return path

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from audit import canonical as C
@@ -393,6 +394,28 @@ def _events_by_case(log: pd.DataFrame, case_ids: list[str]) -> dict[str, list[di
     return dict(out)
 
 
+def cases_by_channel(log: pd.DataFrame) -> Counter[str]:
+    """How many cases each channel has: a case's channel is the first one its events state
+    (in log order), "unknown" where none does; ``log.groupby(CASE)[CHANNEL].first()``
+    counted. On the coded log, sorted by case with every channel stated (what `check` hands
+    the reports), the channel at each case's first event is counted from the codes: the
+    groupby took about 90 MB and 0.35 s at 1M cases, at the HTML report's memory peak."""
+    case, channel = log[C.CASE], log[C.CHANNEL]
+    if isinstance(case.dtype, pd.CategoricalDtype) and \
+            isinstance(channel.dtype, pd.CategoricalDtype):
+        cases, channels = case.array.codes, channel.array.codes
+        if len(cases) and C.never_decreasing(cases) and cases[0] >= 0 and \
+                bool((channels >= 0).all()):
+            starts = np.flatnonzero(cases[1:] != cases[:-1]) + 1
+            counts = np.bincount(np.concatenate([channels[:1], channels[starts]]),
+                                 minlength=len(channel.cat.categories))
+            return Counter({str(name): int(n) for name, n in
+                            zip(channel.cat.categories.tolist(), counts.tolist(), strict=True)
+                            if n})
+    stated = C.filled_text(log.groupby(C.CASE)[C.CHANNEL].first(), "unknown")
+    return Counter({str(k): int(n) for k, n in stated.value_counts().items() if n})
+
+
 def _case_view(case_id: str, anchor: str, events: list[dict[str, Any]] | None,
                findings: list[Finding]) -> CaseView:
     cited: dict[str, list[str]] = defaultdict(list)
@@ -545,8 +568,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     if len(log):
         stamps = log[C.TIMESTAMP]
         period = (short_time(stamps.min().isoformat()), short_time(stamps.max().isoformat()))
-        firsts = C.filled_text(log.groupby(C.CASE)[C.CHANNEL].first(), "unknown")
-        channel_counts = Counter({str(k): int(n) for k, n in firsts.value_counts().items() if n})
+        channel_counts = cases_by_channel(log)
     else:
         period, channel_counts = ("", ""), Counter()
 

@@ -739,3 +739,27 @@ def test_sorted_distinct_is_numpy_unique_of_sorted_values() -> None:
             if n:
                 got[0] = -1  # a copy, as numpy's unique gives
                 assert values[0] >= 0
+
+
+def test_codes_looked_up_and_compared_a_block_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`looked_up`, `never_decreasing` and `text_isin` on categories give what they give
+    in one piece, whatever the block size (codes of -1 look up the table's last entry)."""
+    import audit.canonical as C
+
+    rng = np.random.default_rng(3)
+    for block in (1, 2, 7, 1 << 20):
+        monkeypatch.setattr(C, "LOOKUP_BLOCK", block)
+        for n in (0, 1, 2, 15, 16, 17, 100):
+            codes = rng.integers(-1, 5, n).astype(np.int32)
+            table = rng.random(6) < 0.5
+            assert np.array_equal(C.looked_up(table, codes), table[codes])
+            ascending = np.sort(codes)
+            assert C.never_decreasing(ascending)
+            assert C.never_decreasing(codes) == bool((np.diff(codes) >= 0).all())
+            if n > 1:
+                ascending[-1] = ascending[-2] - 1
+                assert not C.never_decreasing(ascending)
+        values = _frame(14)["category"]
+        expected = (values.notna() & values.astype(str).isin(["a", "z"])).to_numpy(dtype=bool)
+        assert expected.any() and not expected.all()
+        assert np.array_equal(text_isin(values, ["a", "z"]), expected)

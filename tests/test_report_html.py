@@ -467,3 +467,59 @@ def test_the_most_severe_cases_are_those_of_a_full_sort() -> None:
              Finding("AP001", "x", "low", "A", ["a2"], [], [], None, "", amount_at_risk=1.0),
              Finding("AP001", "x", "high", "B", ["b1"], [], [], None, "", waived=True)]
     assert _most_severe_cases(mixed, 5) == ["B", "A"]
+
+
+def test_cases_by_channel_counts_each_cases_first_stated_channel() -> None:
+    """`cases_by_channel` against the groupby it replaced, on coded logs sorted by case (the
+    codes' path) and on logs it cannot take so (unsorted, channels missing, text columns):
+    the same counts, "unknown" for cases that state no channel."""
+    import numpy as np
+    import pandas as pd
+
+    from audit import canonical as C
+    from reports.view import cases_by_channel
+
+    def reference(log: pd.DataFrame) -> dict[str, int]:
+        firsts = log.groupby(C.CASE)[C.CHANNEL].first().astype("string").fillna("unknown")
+        return {str(k): int(n) for k, n in firsts.value_counts().items() if n}
+
+    rng = np.random.default_rng(5)
+    for trial in range(40):
+        n = int(rng.integers(1, 400))
+        cases = np.sort(rng.integers(0, max(n // 3, 1), n)) if trial % 2 == 0 \
+            else rng.integers(0, max(n // 3, 1), n)
+        channels = rng.choice(["ecommerce", "subscription", "store"], n).astype(object)
+        if trial % 4 == 1:
+            channels[rng.random(n) < 0.3] = None
+        log = pd.DataFrame({C.CASE: [f"RC-{c:04d}" for c in cases], C.CHANNEL: channels})
+        text = log.astype("string")
+        coded = log.astype({C.CASE: "category", C.CHANNEL: "category"})
+        # A category nothing uses: counted by neither.
+        coded[C.CHANNEL] = coded[C.CHANNEL].cat.add_categories(["unused"])
+        for frame in (text, coded):
+            assert dict(cases_by_channel(frame)) == reference(frame), trial
+    # The codes' path is taken where it can be: a case whose first event states no
+    # channel takes a later one's, and one with none is "unknown".
+    log = pd.DataFrame({C.CASE: pd.Categorical(["a", "a", "b", "c", "c"]),
+                        C.CHANNEL: pd.Categorical([None, "store", None, "web", "store"])})
+    assert cases_by_channel(log) == {"store": 1, "unknown": 1, "web": 1}
+
+
+def test_report_html_is_the_rendered_text_written_in_blocks(tmp_path: Path) -> None:
+    """report.html is written as the template yields it, in blocks: the same bytes as the
+    whole rendered text in UTF-8, with non-ASCII text and no newline translation."""
+    from importlib.resources import as_file, files
+
+    from audit.checkrun import run_check
+    from audit.policy import default_policy_path
+    from reports.html import _write_report, render_report
+    from reports.view import build_view
+
+    with as_file(files("sample_logs").joinpath("refund-sample", "canonical.csv")) as path:
+        run = run_check([Path(path)], default_policy_path())
+    view = build_view(run)
+    view.notes.append("Zürich — 東京 \u2028 ✓\r\n" * 5000)  # over several blocks
+    _write_report(view, tmp_path / "report.html")
+    expected = render_report(view).encode("utf-8")
+    assert len(expected) > 3 << 16
+    assert (tmp_path / "report.html").read_bytes() == expected
