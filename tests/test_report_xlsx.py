@@ -218,3 +218,38 @@ def test_sheets_are_deflated_at_the_workbooks_level(tmp_path: Path, level: int) 
     assert info.compress_size == len(deflate.compress(data) + deflate.flush())
     other = zlib.compressobj(9 if level == 1 else 1, zlib.DEFLATED, -15)
     assert info.compress_size != len(other.compress(data) + other.flush())
+
+
+def test_family_sheets_hold_the_findings_rows_set_aside(demo: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each family's sheet holds the Findings sheet's rows of its rules, in order, with
+    hostile text (line breaks, control characters, long and non-ASCII text) set aside in a
+    temporary file and read back in pieces that split rows and characters; the file is gone
+    afterwards."""
+    import dataclasses
+
+    import reports.xlsx as xlsx_module
+    from audit.checkrun import run_check
+    from audit.policy import default_policy_path
+
+    document = json.loads((demo / "findings.json").read_text(encoding="utf-8"))
+    run = run_check([Path(document["manifest"]["inputs"][0]["file"])], default_policy_path())
+    codes = [rule.code for rule in run.result.rules]
+    hostile = [dataclasses.replace(f, rule=codes[k * 5 % len(codes)])
+               for k, f in enumerate(_hostile_findings())]
+    run.result.findings[3:3] = hostile
+    monkeypatch.setattr(xlsx_module, "_BLOCK", 4)
+    monkeypatch.setattr(xlsx_module, "_READ_BACK", 7)
+    out = tmp_path / "out"
+    out.mkdir()
+    book = openpyxl.load_workbook(xlsx_module.write_xlsx(run, out))
+    assert sorted(p.name for p in out.iterdir()) == ["findings.xlsx"]
+    rows = list(book[FINDINGS_SHEET].iter_rows(values_only=True))[1:]
+    assert len(rows) == len(run.result.findings)
+    families = list(dict.fromkeys(code[:2] for code in codes))
+    assert len(families) > 3
+    for family in families:
+        mine = list(book[family_sheet_name(family)].iter_rows(values_only=True))[1:]
+        assert mine == [row for row in rows if str(row[0]).startswith(family)], family
+        assert mine, family
+    assert any("line\nbreak" in str(v) for row in rows for v in row)
