@@ -901,6 +901,28 @@ def in_two(work: Callable[[str], _T], names: list[str], rows: int, *,
         other.shutdown()
 
 
+_U = TypeVar("_U")
+
+
+def at_once(first: Callable[[], _T], second: Callable[[], _U], *, rows: int) -> tuple[_T, _U]:
+    """``(first(), second())``. From IN_TWO_FROM `rows`, `first` runs in a second thread
+    while `second` runs in this one: for work that is mostly Arrow's and numpy's kernels,
+    which release the GIL, on what the other does not change. The thread is joined before
+    this returns, also where `second` fails (then `first`'s error, if any, is not raised)."""
+    if rows < IN_TWO_FROM:
+        return first(), second()
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="at_once") as pool:
+        future = pool.submit(first)
+        try:
+            result = second()
+        except BaseException:
+            future.cancel()
+            raise
+        return future.result(), result
+
+
 def taken_each(arrays: dict[str, tuple[Any, np.ndarray]], *, in_threads: bool = True,
                ) -> Iterator[tuple[str, Any]]:
     """``array.take(positions)`` for each name -> (pandas array, positions) of `arrays`, by

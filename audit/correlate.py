@@ -11,6 +11,7 @@ appended to its id). Charges no case refers to are sales, not refund cases: left
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -90,9 +91,15 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *,
         .fillna(False).astype(bool)
     owned = [keys]  # handed over: its id columns are replaced (or given per case)
     del keys
-    keys, per_case = _fill_case_ids(owned, is_source=is_source, config=config)
-    del is_source
-    order = C.stable_order(keys, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
+    # The correlated log's order, sorted in a second thread while the cases' ids are given
+    # (both mostly in Arrow's kernels; the sort reads only its own frame of the keys).
+    by = [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW]
+    sort_keys = pd.DataFrame({name: owned[0][name].array for name in by}, copy=False)
+    order, (keys, per_case) = C.at_once(
+        partial(C.stable_order, sort_keys, by),
+        partial(_fill_case_ids, owned, is_source=is_source, config=config),
+        rows=len(is_source))
+    del is_source, sort_keys
     keys = keys[[name for name in replaced if name not in per_case]]
     taken = source.take(order)
     del source
@@ -154,9 +161,11 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False) 
 
     # The first order id each ticket and each charge states (ids sorted, missing ids dropped).
     ticket_ids = _strings(log, C.TICKET_ID, ticket_pos)
-    order_of_ticket = _first_by(ticket_ids, _strings(log, C.ORDER_ID, ticket_pos))
     charge_ids = _strings(log, C.CHARGE_ID, charge_pos)
-    order_of_charge = _first_by(charge_ids, _strings(log, C.ORDER_ID, charge_pos))
+    order_of_ticket, order_of_charge = C.at_once(
+        partial(_first_order, log, ticket_ids, ticket_pos),
+        partial(_first_order, log, charge_ids, charge_pos),
+        rows=len(ticket_pos) + len(charge_pos))
     claimant_of_order = _sole_claimants(order_of_ticket)
 
     refunds = _refund_cases(log, refund_pos, order_of_ticket, order_of_charge,
@@ -199,6 +208,11 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False) 
     ids = pa.chunked_array([head, tail], type=pa.large_string())
     event_id = pd.Series(pd.arrays.ArrowStringArray(ids), dtype="string")
     return _Assigned(source, case, event_id, notes, problems, left_out)
+
+
+def _first_order(log: pd.DataFrame, ids: pd.Series, positions: np.ndarray) -> pd.Series:
+    """The first order id each of `ids` states (`_first_by`), its events at `positions`."""
+    return _first_by(ids, _strings(log, C.ORDER_ID, positions))
 
 
 def _sole_claimants(order_of_ticket: pd.Series) -> pd.Series:
@@ -268,8 +282,11 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
     charge = _strings(log, C.CHARGE_ID, positions)
     has_named = _mask(named.notna())
     has_charge = _mask(charge.notna())
-    known_ticket = _positions_in(named, order_of_ticket.index) >= 0
-    charge_at = _positions_in(charge, order_of_charge.index)
+    known_at, charge_at = C.at_once(partial(_positions_in, named, order_of_ticket.index),
+                                    partial(_positions_in, charge, order_of_charge.index),
+                                    rows=2 * len(positions))
+    known_ticket = known_at >= 0
+    del known_at
     charge_known = charge_at >= 0
     case = named.where(known_ticket)
     rest = ~known_ticket

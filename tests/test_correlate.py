@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -147,15 +148,60 @@ def test_a_charge_two_tickets_share_is_copied_into_both_cases(release: bool) -> 
 def test_columns_taken_in_threads_correlate_as_one_at_a_time(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """From IN_TWO_FROM events the key columns are taken two at a time, in threads (the
-    correlated log's final take stays one at a time): the same log as without threads."""
+    correlated log's final take stays one at a time), and the log's order is sorted, the
+    tickets' and charges' orders found and the refunds' tickets and charges looked up in a
+    second thread beside other work (`at_once`): the same log, notes and problems as
+    without threads."""
     write_sample(SampleSpec(cases=120, seed=5, violation_rate=0.5), tmp_path)
     exports = [(path, None) for path in sorted((tmp_path / "exports").iterdir())]
     monkeypatch.setattr(C, "IN_TWO_FROM", 10**9)
-    one = import_and_correlate(exports).log
+    one = import_and_correlate(exports)
     monkeypatch.setattr(C, "IN_TWO_FROM", 1)
-    two = import_and_correlate(exports).log
-    assert len(one) > 500
-    pd.testing.assert_frame_equal(one, two, check_exact=True)
+    calls: list[str] = []
+    at_once = C.at_once
+
+    def counted(first: Any, second: Any, *, rows: int) -> Any:
+        calls.append(first.func.__name__)
+        return at_once(first, second, rows=rows)
+
+    monkeypatch.setattr(C, "at_once", counted)
+    two = import_and_correlate(exports)
+    assert sorted(calls) == ["_first_order", "_positions_in", "stable_order"]
+    assert len(one.log) > 500
+    pd.testing.assert_frame_equal(one.log, two.log, check_exact=True)
+    assert one.notes == two.notes
+    assert one.correlation_problems is not None and two.correlation_problems is not None
+    pd.testing.assert_frame_equal(one.correlation_problems, two.correlation_problems)
+
+
+def test_at_once_gives_both_results_and_joins_its_thread() -> None:
+    """`at_once` runs `first` in a second thread from IN_TWO_FROM rows, in this one below;
+    `second`'s error is raised once `first` is done, and no thread is left either way."""
+    import threading
+    import time
+
+    def where() -> str:
+        return threading.current_thread().name
+
+    assert C.at_once(where, where, rows=0) == (threading.current_thread().name,) * 2
+    first, second = C.at_once(where, where, rows=C.IN_TWO_FROM)
+    assert first.startswith("at_once") and second == threading.current_thread().name
+    done: list[bool] = []
+
+    def slow() -> None:
+        time.sleep(0.2)
+        done.append(True)
+
+    def fails() -> None:
+        raise ValueError("second")
+
+    before = threading.active_count()
+    with pytest.raises(ValueError, match="second"):
+        C.at_once(slow, fails, rows=C.IN_TWO_FROM)
+    assert done == [True] and threading.active_count() == before
+    with pytest.raises(KeyError):
+        C.at_once(lambda: {}["x"], lambda: 1, rows=C.IN_TWO_FROM)
+    assert threading.active_count() == before
 
 
 def test_refunds_no_ticket_claims_form_payout_cases_named_by_their_first_refund() -> None:
