@@ -211,10 +211,12 @@ def write_reports(run: CheckRun, out: Path, names: Sequence[str] | None = None, 
     findings: about 0.3 GB at 1M cases). The run's summary, which every report shows, is
     counted before the fork. The graphs' data (about 0.35 GB at its peak at 1M cases) is
     computed here, beside the copy, first: 3 s that used to run on one core before the
-    fork. The process tree's peak PSS is then in the reports, no longer in the import:
-    2,735-2,784 MiB in four runs at 1M cases, against about 2,550 MiB before (3 GB is
-    2,861 MiB). The seconds of a writer in the copy are its own there. An error in the
-    copy is raised here, once the other reports are written."""
+    fork. The process tree's PSS peaked in the reports then (2,735-2,787 MiB in five runs
+    at 1M cases; 3 GB is 2,861 MiB), at the HTML's end beside the copy's last XLSX sheets;
+    since the XLSX sets its rows aside in a file and the HTML is streamed, the reports
+    peak at about 2,520 MiB and the tree's peak is in the rules (2,683-2,730 MiB). The
+    seconds of a writer in the copy are its own there. An error in the copy is raised
+    here, once the other reports are written."""
     from audit.progress import current
 
     chosen = list(WRITERS) if names is None else list(names)
@@ -257,9 +259,8 @@ def write_reports(run: CheckRun, out: Path, names: Sequence[str] | None = None, 
                 run_graphs(run)
             return_free_memory()
             before[drawn[0]] = time.perf_counter() - start
-        # The graphs and the HTML first, then the rest: the HTML's memory (about 0.25 GB
-        # at 1M cases) is then held while the copy writes the XLSX, not at the end, where
-        # the copy holds the most (its rows and the JSON's).
+        # The graphs and the HTML first, then the rest: the HTML's memory (about 0.1 GB at
+        # 1M cases) is then held while the copy writes the XLSX, not at the end.
         for name in sorted((n for n in chosen if n not in copied), key=lambda n: n not in drawn):
             write(name)
         for name, (path, spent) in child.result().items():
