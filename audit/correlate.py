@@ -427,7 +427,9 @@ class _PerCase:
     own: pd.api.extensions.ExtensionArray | None = None
 
     def take(self, positions: np.ndarray) -> Any:
-        taken = pd.Series(self.values.take(self.codes[positions]), dtype="string")
+        # An event without a case (code -1) has no case's value: missing, not the last's.
+        taken = pd.Series(self.values.take(self.codes[positions], allow_fill=True),
+                          dtype="string")
         if self.own is not None:
             own = pd.Series(self.own.take(positions), dtype="string")
             first, second = (getattr(v.array, "_pa_array", None) for v in (taken, own))
@@ -458,6 +460,7 @@ def _fill_case_ids(owned: list[pd.DataFrame], *, is_source: pd.Series, config: S
     part = log if everything else log[source]
     codes, uniques = pd.factorize(part[C.CASE])
     codes = np.asarray(codes, dtype=np.int64)
+    cased = codes >= 0  # (an event without a case: code -1, given no case's values)
     n = len(uniques)
     del uniques
     from_ticketing = part[C.SOURCE_SYSTEM].isin(list(config.ticketing)).fillna(False) \
@@ -469,7 +472,7 @@ def _fill_case_ids(owned: list[pd.DataFrame], *, is_source: pd.Series, config: S
         (missing where none), as pandas' groupby-first gives it: each code's least
         position, found by one unbuffered minimum, not a groupby that sorts the codes."""
         values = part[column].astype("string")
-        given = np.flatnonzero(where & values.notna().to_numpy(dtype=bool))
+        given = np.flatnonzero(where & values.notna().to_numpy(dtype=bool) & cased)
         at = np.full(n, len(part), dtype=np.int64)
         np.minimum.at(at, codes[given], given)
         at[at == len(part)] = -1
@@ -494,7 +497,8 @@ def _fill_case_ids(owned: list[pd.DataFrame], *, is_source: pd.Series, config: S
         return log, per_case
 
     def per_event(values: pd.Series) -> pd.Series:
-        return pd.Series(values.array.take(codes), index=part.index, dtype="string")
+        return pd.Series(values.array.take(codes, allow_fill=True), index=part.index,
+                         dtype="string")
 
     def charge() -> pd.Series:
         return per_event(only_charge()).fillna(part[C.CHARGE_ID].astype("string"))

@@ -362,3 +362,22 @@ def test_fill_case_ids_equals_a_case_by_case_reading(systems: list[str]) -> None
             assert name not in got.columns
             got[name] = pd.Series(column.take(np.asarray(positions)), index=positions)
         pd.testing.assert_frame_equal(got[list(expected.columns)], expected)
+
+
+@pytest.mark.parametrize("other", [False, True])
+def test_an_event_without_a_case_gives_no_case_its_ids(other: bool) -> None:
+    """A ticketing event without a ticket id has no case: it gets no case's ticket, order
+    or charge, and gives none to another case (its case code, -1, once picked the last
+    case's values, and its order became the last case's). With an event of a system that
+    is neither ticketing nor payments, the ids are replaced in place instead of per case."""
+    rows = [("z:1", "zendesk", None, "O1", "chx", None, 0),
+            ("z:2", "zendesk", "T2", "O2", None, None, 1),
+            ("z:3", "zendesk", "T3", "O3", None, None, 2)]
+    if other:
+        rows.append(("crm:1", "crm", None, None, None, None, 3))
+    got = correlate(events(*rows), load_sources_config()).log.set_index(C.EVENT_ID)
+    assert got.loc["z:3", C.CASE] == "T3" and got.loc["z:3", C.ORDER_ID] == "O3"
+    assert got.loc["z:2", C.ORDER_ID] == "O2"
+    assert pd.isna(got.loc["z:1", C.CASE]) and pd.isna(got.loc["z:1", C.TICKET_ID])
+    assert pd.isna(got.loc["z:1", C.ORDER_ID])
+    assert got.loc["z:1", C.CHARGE_ID] == "chx"  # its own, as every event keeps its own
