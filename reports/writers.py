@@ -214,7 +214,7 @@ def write_reports(run: CheckRun, out: Path, names: Sequence[str] | None = None, 
     fork. The process tree's PSS peaked in the reports then (2,735-2,787 MiB in five runs
     at 1M cases; 3 GB is 2,861 MiB), at the HTML's end beside the copy's last XLSX sheets;
     since the XLSX sets its rows aside in a file and the HTML is streamed, the reports
-    peak at about 2,520 MiB and the tree's peak is in the rules (2,683-2,730 MiB). The
+    peak at about 2,520 MiB and the tree's peak is in the rules (2,683-2,745 MiB). The
     seconds of a writer in the copy are its own there. An error in the copy is raised
     here, once the other reports are written."""
     from audit.progress import current
