@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,18 +65,26 @@ def _write_report(view: ReportView, path: Path) -> None:
     """`render_report`'s text written to `path` in UTF-8 as the template yields it, in
     blocks of about 64 KiB: the whole text (14M characters at 1M cases, and as much again
     encoded) is not held at once, at the end of the HTML writer, where the forked XLSX
-    writer holds the most."""
+    writer holds the most. Written to a file beside `path` and moved over it when complete:
+    a template that fails halfway leaves no partial report (and an earlier one as it was).
+    Lines end in LF on every platform."""
     stream = environment().get_template(TEMPLATE).stream(_template_context(view))
-    with path.open("w", encoding="utf-8", newline="") as out:
-        block: list[str] = []
-        size = 0
-        for part in stream:
-            block.append(part)
-            size += len(part)
-            if size >= 1 << 16:
-                out.write("".join(block))
-                block, size = [], 0
-        out.write("".join(block))
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as out:
+            block: list[str] = []
+            size = 0
+            for part in stream:
+                block.append(part)
+                size += len(part)
+                if size >= 1 << 16:
+                    out.write("".join(block))
+                    block, size = [], 0
+            out.write("".join(block))
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def report_graphs(run: CheckRun) -> list[GraphView]:

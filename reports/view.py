@@ -412,7 +412,8 @@ def cases_by_channel(log: pd.DataFrame) -> Counter[str]:
             return Counter({str(name): int(n) for name, n in
                             zip(channel.cat.categories.tolist(), counts.tolist(), strict=True)
                             if n})
-    stated = C.filled_text(log.groupby(C.CASE)[C.CHANNEL].first(), "unknown")
+    # observed: a case category no event has is no case (pandas 2 counted it as "unknown").
+    stated = C.filled_text(log.groupby(C.CASE, observed=True)[C.CHANNEL].first(), "unknown")
     return Counter({str(k): int(n) for k, n in stated.value_counts().items() if n})
 
 

@@ -498,16 +498,41 @@ def test_cases_by_channel_counts_each_cases_first_stated_channel() -> None:
         coded[C.CHANNEL] = coded[C.CHANNEL].cat.add_categories(["unused"])
         for frame in (text, coded):
             assert dict(cases_by_channel(frame)) == reference(frame), trial
-    # The codes' path is taken where it can be: a case whose first event states no
-    # channel takes a later one's, and one with none is "unknown".
+    # Missing channels (the groupby's path): a case whose first event states none takes a
+    # later one's, and one with none is "unknown".
     log = pd.DataFrame({C.CASE: pd.Categorical(["a", "a", "b", "c", "c"]),
                         C.CHANNEL: pd.Categorical([None, "store", None, "web", "store"])})
     assert cases_by_channel(log) == {"store": 1, "unknown": 1, "web": 1}
+    # A case category no event has is no case, on either path.
+    unused = pd.DataFrame({C.CASE: pd.Categorical(["a", "b"], categories=["a", "b", "zz"]),
+                           C.CHANNEL: pd.Categorical(["web", None])})
+    assert cases_by_channel(unused) == {"web": 1, "unknown": 1}
+    unused[C.CHANNEL] = pd.Categorical(["web", "store"])
+    assert cases_by_channel(unused) == {"web": 1, "store": 1}
+
+
+def test_cases_by_channel_counts_a_sorted_coded_log_from_its_codes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a coded log sorted by case with every channel stated, no groupby runs."""
+    import pandas as pd
+
+    from audit import canonical as C
+    from reports.view import cases_by_channel
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the groupby ran")
+
+    log = pd.DataFrame({C.CASE: pd.Categorical(["a", "a", "b", "c", "c", "c"]),
+                        C.CHANNEL: pd.Categorical(["store", "web", "web", "web", "store",
+                                                   "store"], categories=["web", "store", "x"])})
+    monkeypatch.setattr(pd.DataFrame, "groupby", refused)
+    assert cases_by_channel(log) == {"store": 1, "web": 2}
 
 
 def test_report_html_is_the_rendered_text_written_in_blocks(tmp_path: Path) -> None:
     """report.html is written as the template yields it, in blocks: the same bytes as the
     whole rendered text in UTF-8, with non-ASCII text and no newline translation."""
+    import dataclasses
     from importlib.resources import as_file, files
 
     from audit.checkrun import run_check
@@ -522,4 +547,16 @@ def test_report_html_is_the_rendered_text_written_in_blocks(tmp_path: Path) -> N
     _write_report(view, tmp_path / "report.html")
     expected = render_report(view).encode("utf-8")
     assert len(expected) > 3 << 16
+    assert (tmp_path / "report.html").read_bytes() == expected
+    # A template that fails halfway (a value that cannot be shown, in the last case, after
+    # several blocks are written) leaves the report as it was, and no partial file.
+    class Unshowable:
+        def __str__(self) -> str:
+            raise RuntimeError("cannot be shown")
+
+    shown = view.cases[-1].findings
+    shown[0] = dataclasses.replace(shown[0], message=Unshowable())  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="cannot be shown"):
+        _write_report(view, tmp_path / "report.html")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
     assert (tmp_path / "report.html").read_bytes() == expected

@@ -224,8 +224,8 @@ def test_family_sheets_hold_the_findings_rows_set_aside(demo: Path, tmp_path: Pa
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Each family's sheet holds the Findings sheet's rows of its rules, in order, with
     hostile text (line breaks, control characters, long and non-ASCII text) set aside in a
-    temporary file and read back in pieces that split rows and characters; the file is gone
-    afterwards."""
+    temporary file and read back 7 characters at a time (rows split between reads); the
+    files are closed, and gone, afterwards."""
     import dataclasses
 
     import reports.xlsx as xlsx_module
@@ -240,10 +240,19 @@ def test_family_sheets_hold_the_findings_rows_set_aside(demo: Path, tmp_path: Pa
     run.result.findings[3:3] = hostile
     monkeypatch.setattr(xlsx_module, "_BLOCK", 4)
     monkeypatch.setattr(xlsx_module, "_READ_BACK", 7)
+    spills: list[Any] = []
+    spill_file = xlsx_module._spill_file
+
+    def recorded(out: Path) -> Any:
+        spills.append(spill_file(out))
+        return spills[-1]
+
+    monkeypatch.setattr(xlsx_module, "_spill_file", recorded)
     out = tmp_path / "out"
     out.mkdir()
     book = openpyxl.load_workbook(xlsx_module.write_xlsx(run, out))
     assert sorted(p.name for p in out.iterdir()) == ["findings.xlsx"]
+    assert spills and all(spill.closed for spill in spills)  # (unnamed on Linux: closed)
     rows = list(book[FINDINGS_SHEET].iter_rows(values_only=True))[1:]
     assert len(rows) == len(run.result.findings)
     families = list(dict.fromkeys(code[:2] for code in codes))
