@@ -667,7 +667,7 @@ def _grouped_codes(values: pd.Series) -> tuple[Ints, pd.Index] | None:
         return None
     if isinstance(values.dtype, pd.CategoricalDtype):  # categories sorted as their texts
         own = values.cat.codes.to_numpy()
-        if bool((own < 0).any()) or not bool((own[1:] >= own[:-1]).all()):
+        if bool((own < 0).any()) or not C.never_decreasing(own):
             return None
         change = own[1:] != own[:-1]
         starts = np.flatnonzero(np.r_[True, change])
