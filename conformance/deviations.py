@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, ItemsView, Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from audit.canonical import arrow_array, filled_text
 from audit.errors import InputError
@@ -157,11 +158,140 @@ class ChannelConformance:
 
 @dataclass
 class ConformanceResult:
-    cases: dict[str, CaseConformance] = field(default_factory=dict)
+    cases: Mapping[str, CaseConformance] = field(default_factory=dict)
+    """Every judged case by its id (from check_conformance: a JudgedCases)."""
     channels: dict[str, ChannelConformance] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {channel: c.as_dict() for channel, c in sorted(self.channels.items())}
+
+
+class JudgedCases(Mapping[str, "CaseConformance"]):
+    """The judged cases of a conformance result by case id, in the result's order (channel
+    by channel, each channel's cases in the order they appear), held as columns: per case the
+    number of its id, its channel, its variant, its alignment and where its events start, and
+    the deviations of the cases that have any (about one in ten). A CaseConformance is made
+    when a case is read and not kept: a million of them, their ids as Python strings and the
+    dict holding them cost about 0.25 GB at 1M cases, held from the first CF rule to the end
+    of the reports. The rules and the reports read the cases through `deviating`, `unfit`
+    and `alignment_counts`, which make none for the cases they do not return."""
+
+    def __init__(self, names: pa.Array, ids: EventIds, channels: list[str],
+                 variants: list[Variant], alignments: list[Alignment],
+                 columns: Mapping[str, npt.NDArray[np.integer[Any]]],
+                 deviations: dict[int, tuple[Deviation, ...]]) -> None:
+        self._names = names  # the distinct case ids (Arrow strings), by the "name" column
+        self._ids = ids
+        self._channels = channels
+        self._variants = variants
+        self._alignments = alignments  # per (channel, variant) aligned: by "alignment"
+        self._name = columns["name"]
+        self._channel = columns["channel"]
+        self._variant = columns["variant"]
+        self._alignment = columns["alignment"]
+        self._start = columns["start"]
+        self._deviations = deviations  # by row
+        self._rows: dict[str, int] | None = None  # case id -> row, made when first asked
+
+    def __len__(self) -> int:
+        return len(self._name)
+
+    def _case_ids(self, rows: npt.NDArray[np.integer[Any]] | None = None) -> list[str]:
+        codes = self._name if rows is None else self._name[rows]
+        ids: list[str] = self._names.take(pa.array(codes)).to_pylist()
+        return ids
+
+    def _row(self, case_id: object) -> int | None:
+        if self._rows is None:
+            self._rows = {name: row for row, name in enumerate(self._case_ids())}
+        return self._rows.get(case_id) if isinstance(case_id, str) else None
+
+    def __getitem__(self, case_id: str) -> CaseConformance:
+        row = self._row(case_id)
+        if row is None:
+            raise KeyError(case_id)
+        return self._made(row, case_id)
+
+    def __contains__(self, case_id: object) -> bool:
+        return self._row(case_id) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._case_ids())
+
+    def _made(self, row: int, case_id: str) -> CaseConformance:
+        return CaseConformance(
+            case_id, self._channels[self._channel[row]], self._variants[self._variant[row]],
+            self._alignments[self._alignment[row]], self._deviations.get(row, ()),
+            self._ids, int(self._start[row]))
+
+    def _cases(self, rows: npt.NDArray[np.integer[Any]] | None = None,
+               ) -> Iterator[CaseConformance]:
+        """The cases of `rows` (all when None), in order, made one at a time."""
+        if rows is None:
+            rows = np.arange(len(self))
+        yield from map(self._made, rows.tolist(), self._case_ids(rows))
+
+    def values(self) -> ValuesView[CaseConformance]:
+        return _Values(self)
+
+    def items(self) -> ItemsView[str, CaseConformance]:
+        return _Items(self)
+
+    def deviating(self) -> list[CaseConformance]:
+        """The cases with a deviation, in order."""
+        return list(self._cases(np.array(sorted(self._deviations), dtype=np.int64)))
+
+    def unfit(self, threshold: float | None) -> list[CaseConformance]:
+        """The cases whose alignment hit the search bound or whose fitness is below
+        `threshold` (None: the bounded ones alone), in order."""
+        flagged = np.array([a.bounded or (threshold is not None and a.fitness is not None
+                                          and a.fitness < threshold)
+                            for a in self._alignments] + [False], dtype=bool)
+        return list(self._cases(np.flatnonzero(flagged[self._alignment])))
+
+    def alignment_counts(self) -> list[tuple[str, Alignment, int]]:
+        """Per channel and alignment: how many cases have it, in the order each first
+        appears (the cases of one variant in one channel share one alignment)."""
+        if not len(self):
+            return []
+        present, first, counts = np.unique(self._alignment, return_index=True,
+                                           return_counts=True)
+        order = np.argsort(first, kind="stable")
+        channel_of = self._channel[first[order]]
+        return [(self._channels[c], self._alignments[a], n) for c, a, n in zip(
+            channel_of.tolist(), present[order].tolist(), counts[order].tolist(), strict=True)]
+
+
+class _Values(ValuesView[CaseConformance]):
+    _mapping: JudgedCases
+
+    def __iter__(self) -> Iterator[CaseConformance]:
+        return self._mapping._cases()
+
+
+class _Items(ItemsView[str, CaseConformance]):
+    _mapping: JudgedCases
+
+    def __iter__(self) -> Iterator[tuple[str, CaseConformance]]:
+        return ((case.case_id, case) for case in self._mapping._cases())
+
+
+def deviating_cases(cases: Mapping[str, CaseConformance]) -> list[CaseConformance]:
+    """The cases with a deviation, in order (from any mapping of cases, by columns when it
+    is a JudgedCases)."""
+    if isinstance(cases, JudgedCases):
+        return cases.deviating()
+    return [case for case in cases.values() if case.deviations]
+
+
+def unfit_cases(cases: Mapping[str, CaseConformance],
+                threshold: float | None) -> list[CaseConformance]:
+    """The cases whose alignment hit the search bound or whose fitness is below `threshold`
+    (None: the bounded ones alone), in order."""
+    if isinstance(cases, JudgedCases):
+        return cases.unfit(threshold)
+    return [case for case in cases.values() if case.bounded or (
+        threshold is not None and case.fitness is not None and case.fitness < threshold)]
 
 
 # --- SOP models, read once per file ------------------------------------------------------------
@@ -282,7 +412,8 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
     positions: npt.NDArray[np.integer[Any]] = np.flatnonzero(judged)
     if len(events) < 2**31:
         positions = positions.astype(np.int32)
-    # Case ids as Python strings once per case, not per event (1M cases, 7M events).
+    # The case ids once per case, not per event (1M cases, 7M events), as Arrow strings:
+    # made Python strings only for the cases read.
     cases = kept[CASE]
     if isinstance(cases.dtype, pd.CategoricalDtype):  # numbered by their codes: no text
         case_codes, seen = pd.factorize(cases.cat.codes.to_numpy(), use_na_sentinel=False)
@@ -290,11 +421,10 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
                                copy=False).astype("string")
     else:
         case_codes, uniques = pd.factorize(cases.astype("string"), use_na_sentinel=False)
-        case_names = pd.Series(uniques, copy=False)
+        case_names = pd.Series(uniques, copy=False, dtype="string")
     del cases
-    # Converted in one call: iterating an Arrow-backed index makes a scalar per value.
-    names = [v if type(v) is str else str(v) for v in case_names.to_numpy(dtype=object)
-             .tolist()]
+    names = pc.fill_null(arrow_array(case_names), "<NA>")  # a missing id, as str() gives it
+    del case_names
     channel_of = (filled_text(kept[CHANNEL], "") if CHANNEL in kept.columns
                   else pd.Series("", index=kept.index, dtype="string"))
     starts = np.flatnonzero(np.r_[True, case_codes[1:] != case_codes[:-1]])
@@ -330,11 +460,17 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
             variants.append(variant)
         run_variant[run] = found
     del task_list, variant_ids
-    run_start = starts.tolist()
     channel_code, channel_uniques = pd.factorize(np.asarray(firsts, dtype=object))
     del firsts
     channels = [str(c) for c in channel_uniques]
 
+    # The judged cases, channel by channel, as columns (see JudgedCases): per case the row
+    # of its run, and per (channel, variant) aligned one alignment.
+    rows: list[npt.NDArray[np.int64]] = []
+    slots: list[npt.NDArray[np.int64]] = []
+    aligned_all: list[Alignment] = []
+    deviations: dict[int, tuple[Deviation, ...]] = {}
+    done = 0  # cases judged in the channels before
     for code, channel in sorted(enumerate(channels), key=lambda cc: cc[1]):
         runs = np.flatnonzero(channel_code == code)  # its cases, in the order they appear
         path = sop_for(channel)
@@ -361,27 +497,26 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
             worst = len(variant) + aligner.engine.model_only
             moves = tuple(_sync(variant))
             alignments[variant] = Alignment(variant, moves, 0, worst)
-        pairs = list(zip(runs.tolist(), of_run.tolist(), strict=True))
-        # Per variant (by number: no tuple of labels hashed per case): its alignment, and
-        # where its deviations are among its events. Bounded alignments are never reported
-        # as fitting, never as a deviation.
-        aligned = {v: alignments[variants[v]] for v in present.tolist()}
-        plans = {v: deviation_plan(a) for v, a in aligned.items()
-                 if not a.bounded and a.cost != 0}
+        # Per variant present (by number: no tuple of labels hashed per case), in the order
+        # of `present`: its alignment, and where its deviations are among its events.
+        # Bounded alignments are never reported as fitting, never as a deviation.
+        base = len(aligned_all)
+        aligned_all.extend(alignments[variants[v]] for v in present.tolist())
+        slot = np.searchsorted(present, of_run) + base
+        plans = {v: deviation_plan(a) for v, a in zip(
+            present.tolist(), aligned_all[base:], strict=True)
+            if not a.bounded and a.cost != 0}
         # The event ids of the cases whose alignment deviates, taken in one go.
-        deviating = [(run, v) for run, v in pairs if v in plans]
-        texts = dict(zip((run for run, _ in deviating), ids.many(
-            [(run_start[run], run_start[run] + len(variants[v])) for run, v in deviating]),
-            strict=True))
-        del deviating
-        for run, v in pairs:
-            case = names[case_of_run[run]]
-            plan = plans.get(v)
-            result.cases[case] = CaseConformance(
-                case, channel, variants[v], aligned[v],
-                () if plan is None else planned_deviations(plan, texts[run]),
-                ids, run_start[run])
-        del pairs, texts
+        at = np.flatnonzero(np.isin(of_run, list(plans)))
+        deviating = list(zip(at.tolist(), starts[runs[at]].tolist(), of_run[at].tolist(),
+                             strict=True))
+        texts = ids.many([(start, start + len(variants[v])) for _, start, v in deviating])
+        for (row, _, v), events_of in zip(deviating, texts, strict=True):
+            deviations[done + row] = planned_deviations(plans[v], events_of)
+        del deviating, texts
+        rows.append(runs)
+        slots.append(slot)
+        done += len(runs)
         result.channels[channel or "(no channel)"] = ChannelConformance(
             sop=str(path), cases=len(runs), variants=len(counts),
             fitness=log_fitness((alignments[v], n) for v, n in counts.items()),
@@ -389,6 +524,14 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
             fitting_cases=sum(n for v, n in counts.items() if alignments[v].fits),
             bounded_variants=sum(1 for v in counts if alignments[v].bounded),
             seconds=time.perf_counter() - started)
+    taken = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    small = np.int32 if max(n_events, len(aligned_all), len(names)) < 2**31 else np.int64
+    result.cases = JudgedCases(names, ids, channels, variants, aligned_all, {
+        "name": case_of_run[taken].astype(small),
+        "channel": channel_code[taken].astype(np.int32),
+        "variant": run_variant[taken].astype(small),
+        "alignment": (np.concatenate(slots) if slots else taken).astype(small),
+        "start": starts[taken].astype(small)}, deviations)
     return result
 
 

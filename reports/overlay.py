@@ -116,20 +116,27 @@ class _ResultCases(Mapping[str, CaseDeviations]):
         return len(self._cases)
 
     def in_sync(self) -> Counter[tuple[str, frozenset[str]]]:
+        counts = getattr(self._cases, "alignment_counts", None)
+        if counts is not None:  # a JudgedCases: counted on its columns
+            counted: Counter[tuple[str, frozenset[str]]] = Counter()
+            for channel, alignment, n in counts():
+                counted[str(channel), self._sync_of(alignment)] += n
+            return counted
         cases = self._cases.values()
         alignments = list(map(_ALIGNMENT, cases))  # cases of one variant share one
         by_alignment = Counter(zip(map(_CHANNEL, cases), map(id, alignments), strict=True))
         one = dict(zip(map(id, alignments), alignments, strict=True))
         del alignments
-        counted: Counter[tuple[str, frozenset[str]]] = Counter()
+        counted = Counter()
         for (channel, alignment), n in by_alignment.items():
             counted[str(channel), self._sync_of(one[alignment])] += n
         return counted
 
     def deviating(self) -> list[CaseDeviations]:
         if self._deviating is None:
-            self._deviating = [self._made(case) for case in
-                               filter(_deviating, self._cases.values())]
+            from conformance.deviations import deviating_cases
+
+            self._deviating = list(map(self._made, deviating_cases(self._cases)))
         return list(self._deviating)
 
 

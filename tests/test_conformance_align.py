@@ -336,3 +336,90 @@ SWAPS_FOR_GROUPING = [
      "Notify customer", "Close ticket"),
     ("Receive refund request", "Approve refund", "Execute payout", "Close ticket"),
 ]
+
+
+def test_judged_cases_read_by_columns_equal_each_case_aligned_alone(policy: Policy) -> None:
+    """The columnar cases of a result (JudgedCases) against an oracle built case by case:
+    each case's variant from its rows, its alignment from aligning that variant alone on its
+    channel's SOP, its deviations from `deviations_of`. Three channels with SOPs, one
+    without and cases without a channel (not judged); random skips, swaps and insertions."""
+    import pickle
+    import random
+
+    from conformance.deviations import (
+        JudgedCases,
+        check_conformance,
+        deviating_cases,
+        unfit_cases,
+    )
+
+    rng = random.Random(7)
+    tasks = policy.sop_tasks()
+    label_of = {task: label for label, task in reversed(list(tasks.items()))}
+    channels = ["ecommerce", "subscription", "offline", "wholesale", ""]
+    played = {c: sorted(play_out(_net(p), max_length=9)) for c in channels[:3]
+              if (p := policy.sop_path(c)) is not None}
+    all_tasks = sorted({t for traces in played.values() for trace in traces for t in trace})
+    rows: list[dict[str, Any]] = []
+    expected: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
+    for k in range(240):
+        channel = channels[k % len(channels)]
+        trace = list(rng.choice(played.get(channel) or played["ecommerce"]))
+        for _ in range(rng.choice([0, 0, 1, 2])):
+            at = rng.randrange(len(trace))
+            change = rng.choice(["skip", "swap", "insert"])
+            if change == "skip" and len(trace) > 1:
+                del trace[at]
+            elif change == "swap" and at + 1 < len(trace):
+                trace[at], trace[at + 1] = trace[at + 1], trace[at]
+            else:
+                trace.insert(at, rng.choice(all_tasks))
+        case = f"K{rng.randrange(10**6):06d}-{k}"
+        eids = tuple(f"{case}-e{i}" for i in range(len(trace)))
+        rows += [{"case:concept:name": case, "concept:name": label_of[t], "event:id": e,
+                  "refund:channel": channel} for t, e in zip(trace, eids, strict=True)]
+        if channel in played:
+            expected[case] = (channel, tuple(trace), eids)
+    frame = pd.DataFrame(rows)
+    frame["refund:channel"] = frame["refund:channel"].replace("", None)
+    result = check_conformance(frame, tasks, policy.sop_path, engine="r4pm")
+    cases = result.cases
+    assert isinstance(cases, JudgedCases)
+    # The oracle: channel by channel (sorted), each channel's cases as they appear.
+    order = sorted(expected, key=lambda c: (expected[c][0], list(expected).index(c)))
+    assert list(cases) == order and len(cases) == len(order) < 240
+    aligners = {c: Aligner(_net(p), engine="r4pm") for c in played
+                if (p := policy.sop_path(c)) is not None}
+    oracle = {}
+    for case in order:
+        channel, variant, eids = expected[case]
+        alignment = aligners[channel].align([variant])[variant]
+        deviations = (() if alignment.bounded or alignment.cost == 0
+                      else deviations_of(alignment, eids))
+        oracle[case] = (channel, variant, eids, alignment.cost, alignment.fitness, deviations)
+        judged = cases[case]
+        assert (judged.case_id, judged.channel, judged.variant, judged.event_ids,
+                judged.alignment.cost, judged.fitness, judged.deviations) == (
+                    case, *oracle[case])
+    assert "no such case" not in cases and order[0] in cases
+    with pytest.raises(KeyError):
+        cases["no such case"]
+    assert [c.case_id for c in cases.values()] == order
+    assert [(k, v.case_id) for k, v in cases.items()] == [(c, c) for c in order]
+    # The reads by columns equal the filters over every case.
+    every = list(cases.values())
+    deviating = [c.case_id for c in deviating_cases(cases)]
+    assert deviating == [c for c in order if oracle[c][5]] and 0 < len(deviating) < len(order)
+    assert deviating_cases(dict(cases.items())) == deviating_cases(cases)
+    for threshold in (None, 0.8, 0.95):
+        unfit = [c.case_id for c in unfit_cases(cases, threshold)]
+        assert unfit == [c for c in order if threshold is not None
+                         and oracle[c][4] is not None and oracle[c][4] < threshold]
+        assert unfit_cases(dict(cases.items()), threshold) == unfit_cases(cases, threshold)
+    assert unfit_cases(cases, 0.95)
+    counted = Counter((c.channel, id(c.alignment)) for c in every)
+    assert [(ch, id(a), n) for ch, a, n in cases.alignment_counts()] == [
+        (ch, a, n) for (ch, a), n in counted.items()]
+    # A result crosses processes (Dask) as it is, and compares equal to a dict of its cases.
+    again = pickle.loads(pickle.dumps(result))
+    assert again.cases == cases == dict(cases.items()) and again == result

@@ -264,7 +264,7 @@ def _combine_conformance(client: Client, parts: Sequence[ConformanceResult],
                          sops: Sequence[ShippedSop]) -> ConformanceResult:
     """One ConformanceResult as check_conformance gives for the whole log."""
     from conformance.align import Alignment, Variant, log_fitness
-    from conformance.deviations import ChannelConformance, ConformanceResult
+    from conformance.deviations import CaseConformance, ChannelConformance, ConformanceResult
 
     judged = {case_id: case for part in parts for case_id, case in part.cases.items()}
     seconds: dict[str, float] = {}
@@ -288,7 +288,8 @@ def _combine_conformance(client: Client, parts: Sequence[ConformanceResult],
     done: dict[str, tuple[float | None, float]] = dict(
         zip(precisions, client.gather(list(precisions.values())), strict=True))
 
-    result = ConformanceResult()
+    cases: dict[str, CaseConformance] = {}  # filled below, in the local engine's order
+    result = ConformanceResult(cases=cases)
     for channel, case_ids in sorted(by_channel.items()):
         counts: dict[Variant, int] = {}
         alignments: dict[Variant, Alignment] = {}
@@ -296,7 +297,7 @@ def _combine_conformance(client: Client, parts: Sequence[ConformanceResult],
             case = judged[case_id]
             counts[case.variant] = counts.get(case.variant, 0) + 1
             alignments.setdefault(case.variant, case.alignment)
-            result.cases[case_id] = case
+            cases[case_id] = case
         value, precision_seconds = done.get(channel, (None, 0.0))
         key = channel or "(no channel)"
         result.channels[key] = ChannelConformance(

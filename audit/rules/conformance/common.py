@@ -16,11 +16,11 @@ def deviation_matches(facts: CaseFacts, kind: str) -> pd.DataFrame:
     the first event involved, the SOP's file and the case's fitness."""
     if not facts.policy.sop:
         return pd.DataFrame()
+    from conformance.deviations import deviating_cases  # with the models' modules: 0.16 s
+
     rows = []
     sops: dict[str, str] = {}  # per channel: the path is looked up on disk
-    for case in facts.conformance.cases.values():
-        if not case.deviations:  # most cases: checked before any list is made
-            continue
+    for case in deviating_cases(facts.conformance.cases):  # most cases have none
         mine = [d for d in case.deviations if d.kind == kind]
         if not mine:
             continue
