@@ -47,7 +47,7 @@ def json_encoder() -> Callable[[Any], str]:
     return encode
 
 
-_json_text = json_encoder()
+json_text = json_encoder()
 """``json.dumps(value, ensure_ascii=False, default=str)``, with one encoder made once: for
 one thread at a time (its record of open containers is shared; the writers that use it run
 in separate processes)."""
@@ -63,7 +63,7 @@ def flat_value(value: Any) -> Any:
             return "; ".join(value)
         return "; ".join(map(str, value))  # (a str subclass may have a str() of its own)
     if isinstance(value, dict):
-        return _json_text(value)
+        return json_text(value)
     if value is None:
         return ""
     return value

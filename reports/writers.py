@@ -5,14 +5,15 @@ Each takes the finished CheckRun and a folder, writes its file(s), and returns t
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import functools
 import json
 import operator
 import time
 from collections.abc import Callable, Iterator, Sequence
+from itertools import chain
 from pathlib import Path
+from types import NoneType
 from typing import TYPE_CHECKING, Any
 
 from audit.findings import Finding
@@ -22,7 +23,7 @@ from audit.memory import return_free_memory
 from audit.safety import FORMULA_START, neutralise_cell
 from reports.graphs import write_graphs
 from reports.html import write_html
-from reports.records import FINDING_COLUMNS, flat_value, json_encoder
+from reports.records import FINDING_COLUMNS, flat_value, json_encoder, json_text
 from reports.xlsx import write_xlsx
 
 if TYPE_CHECKING:
@@ -94,29 +95,93 @@ def csv_row(finding: Finding) -> list[Any]:
     return [neutralise_cell(flat_value(value)) for value in _columns_of(finding)]
 
 
-def _csv_cells(values: list[Any]) -> list[Any]:
-    """`neutralise_cell(flat_value(value))` of each value of one column; a text value (most
-    cells) and a list of texts are flattened and neutralised here, without the two calls."""
+def _csv_text(cell: Any) -> str:
+    """A cell of `csv_row` as csv.writer writes it: None empty, other values by str()."""
+    return cell if type(cell) is str else "" if cell is None else str(cell)
+
+
+_FORMULA_AFTER = tuple("\x00" + start for start in FORMULA_START)
+
+
+def _neutralised(texts: list[str], whole: str | None = None) -> list[str]:
+    """`neutralise_cell` of each text; the column is searched as a whole first (a formula
+    start after each separator; `whole`: the texts so joined, if made already): most
+    columns have no text to neutralise."""
+    if whole is None:
+        whole = "\x00" + "\x00".join(texts)
+    if not any(start in whole for start in _FORMULA_AFTER):
+        return texts
     formula = FORMULA_START
-    join = "; ".join
-    cells: list[Any] = []
-    append = cells.append
-    for value in values:
-        if type(value) is str:
-            append("'" + value if value.startswith(formula) else value)
-        elif type(value) is list and all(type(v) is str for v in value):
-            text = join(value)  # resources, activities, event ids: as flat_value joins them
-            append("'" + text if text.startswith(formula) else text)
+    return ["'" + text if text.startswith(formula) else text for text in texts]
+
+
+def _csv_cells(values: list[Any]) -> list[str]:
+    """`_csv_text(neutralise_cell(flat_value(value)))` of each value of one column. A column
+    of one kind, as the findings' fields are (texts, texts or None, lists of texts, amounts,
+    booleans, the evidence's dicts), is made text and neutralised as a whole, in C calls;
+    any other value by those functions themselves."""
+    try:  # texts alone (ids, times, messages, fingerprints): no pass to learn their kinds
+        whole = "\x00" + "\x00".join(values)
+    except TypeError:
+        pass
+    else:
+        return _neutralised(values, whole)
+    kinds = set(map(type, values))
+    if kinds <= {str, NoneType}:  # texts or None: currencies, waivers' reasons
+        return _neutralised(["" if v is None else v for v in values])
+    if kinds <= {float, int, NoneType} or kinds == {bool}:  # never a formula
+        return (list(map(str, values)) if NoneType not in kinds else
+                ["" if v is None else str(v) for v in values])
+    if kinds == {list} and set(map(type, chain.from_iterable(values))) <= {str}:
+        return _neutralised(list(map("; ".join, values)))  # as flat_value joins them
+    if kinds == {dict}:  # the evidence, as flat_value encodes it: "{...}", never a formula
+        return list(map(json_text, values))
+    return [_csv_text(neutralise_cell(flat_value(value))) for value in values]
+
+
+def _csv_columns(findings: Sequence[Finding]) -> list[list[str]]:
+    """The findings' CSV columns: each `_csv_cells` of one field of every finding."""
+    return [_csv_cells(list(map(operator.attrgetter(name), findings)))
+            for name in CSV_COLUMNS]
+
+
+def csv_rows(findings: Sequence[Finding]) -> Iterator[tuple[str, ...]]:
+    """`csv_row` of each finding as the texts csv.writer would write, built column by
+    column."""
+    return zip(*_csv_columns(findings), strict=True)
+
+
+def _csv_fields(texts: list[str]) -> list[str]:
+    """One column's texts as CSV fields: quoted where a text holds a comma, a quote, a line
+    feed or a carriage return, its quotes doubled. The column is searched once as a whole
+    first: most columns (rules, cases, times, amounts, fingerprints) hold none of those."""
+    whole = "\x00".join(texts)
+    if '"' not in whole and "," not in whole and "\n" not in whole and "\r" not in whole:
+        return texts
+    fields: list[str] = []
+    append = fields.append
+    for text in texts:
+        if '"' in text:
+            append('"' + text.replace('"', '""') + '"')
+        elif "," in text or "\n" in text or "\r" in text:
+            append('"' + text + '"')
         else:
-            append(neutralise_cell(flat_value(value)))
-    return cells
+            append(text)
+    return fields
 
 
-def csv_rows(findings: Sequence[Finding]) -> Iterator[tuple[Any, ...]]:
-    """`csv_row` of each finding, built column by column."""
-    columns = [_csv_cells(list(map(operator.attrgetter(name), findings)))
-               for name in CSV_COLUMNS]
-    return zip(*columns, strict=True)
+def csv_lines(columns: Sequence[list[str]]) -> str:
+    """Rows of texts given column by column as CSV text, a line feed after each row.
+
+    The same text as `csv.writer(lineterminator="\n")` (minimal quoting) writes, but for a
+    cell holding a carriage return without a line feed, which csv.writer leaves unquoted
+    and csv.reader then reads as the end of the row; here it is quoted. csv.writer looks
+    up every character of every cell in C; here each column is searched as a whole."""
+    if not columns or not len(columns[0]):
+        return ""
+    if len(columns) == 1:  # csv.writer quotes a row of one empty field: not a blank line
+        return "".join((field or '""') + "\n" for field in _csv_fields(columns[0]))
+    return "\n".join(map(",".join, zip(*map(_csv_fields, columns), strict=True))) + "\n"
 
 
 _CSV_BLOCK = 20_000
@@ -128,10 +193,9 @@ def write_csv(run: CheckRun, out: Path) -> Path:
     path = out / "findings.csv"
     findings = run.result.findings
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
+        handle.write(csv_lines([[name] for name in CSV_COLUMNS]))
         for start in range(0, len(findings), _CSV_BLOCK):
-            writer.writerows(csv_rows(findings[start:start + _CSV_BLOCK]))
+            handle.write(csv_lines(_csv_columns(findings[start:start + _CSV_BLOCK])))
     return path
 
 

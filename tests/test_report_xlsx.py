@@ -178,22 +178,68 @@ def test_prepared_rows_equal_the_cell_by_cell_xml(monkeypatch: pytest.MonkeyPatc
     assert any("…" in row for row in expected)
 
 
+def _written(row: list[Any]) -> tuple[str, ...]:
+    """A row's cells as csv.writer writes them: None empty, others by str()."""
+    return tuple("" if cell is None else str(cell) for cell in row)
+
+
 def test_csv_rows_built_by_column_equal_csv_row_per_finding() -> None:
     """The CSV writer builds its rows column by column; each must be `csv_row` of its
-    finding (hostile text, lists, evidence, None, numbers and booleans)."""
+    finding as csv.writer would write it (hostile text, lists, evidence, None, numbers and
+    booleans), whichever kinds of value a column mixes."""
     from reports.writers import csv_row, csv_rows
 
     findings = _hostile_findings()
-    expected = [tuple(csv_row(f)) for f in findings]
+    expected = [_written(csv_row(f)) for f in findings]
     assert list(csv_rows(findings)) == expected
     assert any(cell == "'=1+1" for row in expected for cell in row)
+    assert any(cell in ("12.5", "-3.25") for row in expected for cell in row)
     assert list(csv_rows([])) == []
-    # Lists with items that are not text (joined by their str()), formula-like first.
+    # Each finding alone: a column of one value, formula-like or not.
+    assert [next(csv_rows([f])) for f in findings] == expected
+    # Lists with items that are not text (joined by their str()), formula-like first;
+    # texts in the amounts' column; a dict among texts.
     findings[0].resources = ["-1", 2.5, None]
     findings[1].event_ids = [7, "=x"]
-    rows = list(csv_rows(findings[:2]))
-    assert rows == [tuple(csv_row(f)) for f in findings[:2]]
+    findings[2].amount_at_risk = "=2"  # type: ignore[assignment]
+    findings[3].message = {"=": 1}  # type: ignore[assignment]
+    findings[4].waived = None  # type: ignore[assignment]
+    rows = list(csv_rows(findings))
+    assert rows == [_written(csv_row(f)) for f in findings]
     assert "'-1; 2.5; None" in rows[0] and "7; =x" in rows[1]
+    assert "'=2" in rows[2] and '{"=": 1}' in rows[3] and rows[4][11] == ""
+
+
+def test_csv_lines_read_back_as_written_and_equal_csv_writer() -> None:
+    """csv_lines' text read by csv.reader gives back every cell, hostile ones included;
+    it is csv.writer's text byte for byte, except where a cell holds a carriage return
+    without a line feed: csv.writer leaves that cell unquoted, and csv.reader then splits
+    the row there (a broken row in the findings CSV); csv_lines quotes it."""
+    import csv
+    import io
+
+    from reports.writers import csv_lines, csv_rows
+
+    rows = list(csv_rows(_hostile_findings()))
+    rows.append(tuple(["a,b", 'say "hi"', "x\r\ny", "\r", "", "\n\n", "plain"] + [""] * 8))
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    text = csv_lines(columns)
+    assert list(map(tuple, csv.reader(io.StringIO(text, newline="")))) == rows
+    reference = io.StringIO(newline="")
+    csv.writer(reference, lineterminator="\n").writerows(rows)
+
+    def lone_cr(row: tuple[str, ...]) -> bool:
+        return any("\r" in cell.replace("\r\n", "") for cell in row)
+
+    assert any(map(lone_cr, rows))
+    assert len(list(csv.reader(io.StringIO(reference.getvalue(), newline="")))) > len(rows)
+    plain = [row for row in rows if not lone_cr(row)]
+    reference = io.StringIO(newline="")
+    csv.writer(reference, lineterminator="\n").writerows(plain)
+    assert csv_lines([list(c) for c in zip(*plain, strict=True)]) == reference.getvalue()
+    # One column: an empty field is written quoted, as csv.writer does (not a blank line).
+    assert csv_lines([["a", "", "b,c"]]) == 'a\n""\n"b,c"\n'
+    assert csv_lines([]) == "" and csv_lines([[], []]) == ""
 
 
 @pytest.mark.parametrize("level", [1, 9])
