@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from audit.csvtext import frame_csv
 from audit.errors import InputError
 from audit.ingest import ImportResult
 from audit.safety import neutralise_frame
@@ -13,7 +14,9 @@ from audit.safety import neutralise_frame
 
 def write_quarantine(quarantine: pd.DataFrame, path: Path) -> Path:
     """quarantine.csv, with formula-like cells neutralised: it is opened in spreadsheets."""
-    neutralise_frame(quarantine.astype(object)).to_csv(path, index=False, lineterminator="\n")
+    text = frame_csv(neutralise_frame(quarantine.astype(object)))
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        handle.write(text)
     return path
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import NoneType
 from typing import TYPE_CHECKING, Any
 
+from audit.csvtext import csv_lines
 from audit.findings import Finding
 from audit.forked import Forked, can_fork
 from audit.gcpause import gc_paused, paused_gc
@@ -149,39 +150,6 @@ def csv_rows(findings: Sequence[Finding]) -> Iterator[tuple[str, ...]]:
     """`csv_row` of each finding as the texts csv.writer would write, built column by
     column."""
     return zip(*_csv_columns(findings), strict=True)
-
-
-def _csv_fields(texts: list[str]) -> list[str]:
-    """One column's texts as CSV fields: quoted where a text holds a comma, a quote, a line
-    feed or a carriage return, its quotes doubled. The column is searched once as a whole
-    first: most columns (rules, cases, times, amounts, fingerprints) hold none of those."""
-    whole = "\x00".join(texts)
-    if '"' not in whole and "," not in whole and "\n" not in whole and "\r" not in whole:
-        return texts
-    fields: list[str] = []
-    append = fields.append
-    for text in texts:
-        if '"' in text:
-            append('"' + text.replace('"', '""') + '"')
-        elif "," in text or "\n" in text or "\r" in text:
-            append('"' + text + '"')
-        else:
-            append(text)
-    return fields
-
-
-def csv_lines(columns: Sequence[list[str]]) -> str:
-    """Rows of texts given column by column as CSV text, a line feed after each row.
-
-    The same text as `csv.writer(lineterminator="\n")` (minimal quoting) writes, but for a
-    cell holding a carriage return without a line feed, which csv.writer leaves unquoted
-    and csv.reader then reads as the end of the row; here it is quoted. csv.writer looks
-    up every character of every cell in C; here each column is searched as a whole."""
-    if not columns or not len(columns[0]):
-        return ""
-    if len(columns) == 1:  # csv.writer quotes a row of one empty field: not a blank line
-        return "".join((field or '""') + "\n" for field in _csv_fields(columns[0]))
-    return "\n".join(map(",".join, zip(*map(_csv_fields, columns), strict=True))) + "\n"
 
 
 _CSV_BLOCK = 20_000

@@ -218,7 +218,8 @@ def test_csv_lines_read_back_as_written_and_equal_csv_writer() -> None:
     import csv
     import io
 
-    from reports.writers import csv_lines, csv_rows
+    from audit.csvtext import csv_lines
+    from reports.writers import csv_rows
 
     rows = list(csv_rows(_hostile_findings()))
     rows.append(tuple(["a,b", 'say "hi"', "x\r\ny", "\r", "", "\n\n", "plain"] + [""] * 8))
