@@ -192,10 +192,11 @@ FORK_XLSX_FROM = 20_000
 """Findings from which `write_reports` writes findings.xlsx in a forked copy of the process
 while this one writes the other reports (where processes fork: Linux)."""
 
-WRITER_COST = {"xlsx": 9.1, "csv": 5.1, "html": 4.1, "json": 2.6, "graphs": 3.5}
-"""A writer's seconds at 1M cases (235,008 findings; one whole audit, both processes
-busy, the graphs' data computed beside the copy and counted as the graphs'): what
-`write_reports` balances the two processes by. Only the ratios matter."""
+WRITER_COST = {"xlsx": 13.2, "csv": 4.7, "html": 6.1, "json": 4.3, "graphs": 3.4}
+"""A writer's seconds at 1M cases (235,008 findings; whole audits, both processes busy,
+the graphs' data computed beside the copy and counted as the graphs'; the medians of
+`ab-20261203T165743Z`, on a slow day): what `write_reports` balances the two processes
+by. Only the ratios matter."""
 
 
 def _shares(chosen: list[str]) -> list[str]:
