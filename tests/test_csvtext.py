@@ -27,6 +27,13 @@ def _lone_cr(cells: list[str]) -> bool:
     return any("\r" in cell.replace("\r\n", "") for cell in cells)
 
 
+def _writer_leaves_a_lone_cr_bare() -> bool:
+    """Whether this Python's csv.writer leaves a lone carriage return unquoted (3.11 does)."""
+    probe = io.StringIO(newline="")
+    csv.writer(probe, lineterminator="\n").writerow(["a\rb", "c"])
+    return probe.getvalue() == "a\rb,c\n"
+
+
 def test_random_rows_read_back_and_equal_csv_writer_without_a_lone_cr() -> None:
     rng = random.Random(11)
     rows = [[rng.choice(HOSTILE) + rng.choice(HOSTILE) for _ in range(6)] for _ in range(400)]
@@ -37,10 +44,10 @@ def test_random_rows_read_back_and_equal_csv_writer_without_a_lone_cr() -> None:
     reference = io.StringIO(newline="")
     csv.writer(reference, lineterminator="\n").writerows(plain)
     assert csv_lines([list(c) for c in zip(*plain, strict=True)]) == reference.getvalue()
-    # csv.writer's text of the rows with a lone CR does not read back.
+    # Where csv.writer leaves a lone CR bare, its text of these rows does not read back.
     broken = io.StringIO(newline="")
     csv.writer(broken, lineterminator="\n").writerows(rows)
-    assert _read(broken.getvalue()) != rows
+    assert (_read(broken.getvalue()) != rows) == _writer_leaves_a_lone_cr_bare()
 
 
 def _quarantine(values: list[object]) -> pd.DataFrame:
@@ -64,5 +71,6 @@ def test_frame_csv_equals_pandas_and_quotes_a_lone_cr(tmp_path: Path) -> None:
     assert rows[0] == list(hostile.columns) and len(rows) == 5
     assert [row[3] for row in rows[1:]] == ["2026-01-01\r", "'=cmd", "ok,\r\n", ""]
     assert [row[1] for row in rows[1:]] == ["2", "3", "4", "5"]
-    # pandas' text of the same frame: the lone CR splits its row in two.
-    assert len(_read(hostile.to_csv(index=False, lineterminator="\n"))) == 6
+    # pandas' text of the same frame (through csv.writer): the lone CR splits its row.
+    if _writer_leaves_a_lone_cr_bare():
+        assert len(_read(hostile.to_csv(index=False, lineterminator="\n"))) == 6

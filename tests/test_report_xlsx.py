@@ -233,7 +233,10 @@ def test_csv_lines_read_back_as_written_and_equal_csv_writer() -> None:
         return any("\r" in cell.replace("\r\n", "") for cell in row)
 
     assert any(map(lone_cr, rows))
-    assert len(list(csv.reader(io.StringIO(reference.getvalue(), newline="")))) > len(rows)
+    from tests.test_csvtext import _writer_leaves_a_lone_cr_bare
+
+    if _writer_leaves_a_lone_cr_bare():  # Python 3.11: csv.writer's rows split there
+        assert len(list(csv.reader(io.StringIO(reference.getvalue(), newline="")))) > len(rows)
     plain = [row for row in rows if not lone_cr(row)]
     reference = io.StringIO(newline="")
     csv.writer(reference, lineterminator="\n").writerows(plain)
