@@ -170,6 +170,16 @@ def test_prepared_rows_equal_the_cell_by_cell_xml(monkeypatch: pytest.MonkeyPatc
              and type(f.amount_at_risk) is float]
     assert len(plain) >= 3 and ooxml.needs_escape("\n".join(f.message for f in findings))
     assert prepared_rows(plain) == [expected[findings.index(f)] for f in plain]
+    # Columns that mix kinds: lists with items that are not text, a tuple, a dict among
+    # texts, evidence that is not a dict.
+    findings[0].resources = ["-1", 2.5, None]
+    findings[1].event_ids = [7, "=x"]
+    findings[2].activities = ("a", "=b")  # type: ignore[assignment]
+    findings[3].message = {"=": 1}  # type: ignore[assignment]
+    findings[4].evidence = "plain text"  # type: ignore[assignment]
+    mixed = ["".join(_cell_xml(col, _cell_value(column, getattr(f, column)))
+                     for col, column in enumerate(FINDING_COLUMNS)) for f in findings]
+    assert prepared_rows(findings) == mixed and mixed != expected
     assert any("'=1+1" in row for row in expected) and any("_x0001_" in row for row in expected)
     for amount in (float("nan"), float("inf"), -float("inf")):  # no number Excel can hold
         findings[1].amount_at_risk = amount
