@@ -174,7 +174,7 @@ def _severity_overrides(ruleset: RuleSet, policy: Policy) -> dict[str, str]:
     return overrides
 
 
-_case_and_rule = operator.attrgetter("case_id", "rule")
+_case, _rule = operator.attrgetter("case_id"), operator.attrgetter("rule")
 
 
 def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: RuleSet,
@@ -209,7 +209,11 @@ def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: Rul
             finding.waiver_reason = (f"{w.reason} (approved by {w.approved_by}, "
                                      f"expires {w.expires.isoformat()})")
             break
-    kept.sort(key=_case_and_rule)
+    # By case, then rule: two stable sorts, by rule and then by case, order them so (and
+    # equal findings as they came), with keys compared as texts, not tuples (the findings
+    # come grouped by rule: 235,008 at 1M cases, 0.74-0.89 -> 0.43-0.59 s).
+    kept.sort(key=_rule)
+    kept.sort(key=_case)
     return kept, statuses, suppressed
 
 
