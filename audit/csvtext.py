@@ -1,9 +1,10 @@
 """CSV text made column by column: the findings' CSV and the quarantine's.
 
 csv.writer (and pandas' to_csv, which uses it) looks up every character of every cell, and
-with a line feed as the line end leaves a cell holding a carriage return unquoted, which
-csv.reader then reads as the end of the row: a hostile value with a lone CR broke a row.
-Here each column is searched as a whole for what needs quoting, and such a cell is quoted.
+on Python 3.11 (the project's), with a line feed as the line end, leaves a cell holding a
+carriage return unquoted, which csv.reader then reads as the end of the row: a hostile
+value with a lone CR broke a row. Here each column is searched as a whole for what needs
+quoting, and such a cell is always quoted.
 """
 
 from __future__ import annotations
@@ -43,13 +44,16 @@ def csv_lines(columns: Sequence[list[str]]) -> str:
     return "\n".join(map(",".join, zip(*map(csv_fields, columns), strict=True))) + "\n"
 
 
-def frame_csv(frame: pd.DataFrame) -> str:
-    """A frame's CSV text with a header, as `frame.to_csv(index=False, lineterminator="\n")`
-    writes it (missing values empty, others by their str()), a lone CR quoted."""
-    columns = [[str(name)] for name in frame.columns]
+def frame_csv(frame: pd.DataFrame, *, header: bool = True) -> str:
+    """A frame's CSV text (with its header: `header`), as `frame.to_csv(index=False,
+    lineterminator="\n")` writes a frame of texts and numbers (missing values empty, texts
+    as they are, other values by their str(): pandas formats dates and float32 its own
+    way), a lone CR quoted."""
+    columns: list[list[str]] = [[str(name)] if header else [] for name in frame.columns]
     for at in range(len(columns)):
         column = frame.iloc[:, at]
         missing = column.isna().to_numpy(dtype=bool)
-        columns[at] += ["" if gone else v if type(v) is str else str(v) for v, gone in zip(
-            column.to_numpy(dtype=object).tolist(), missing.tolist(), strict=True)]
+        columns[at] += ["" if gone else v if isinstance(v, str) else str(v)
+                        for v, gone in zip(column.to_numpy(dtype=object).tolist(),
+                                           missing.tolist(), strict=True)]
     return csv_lines(columns)

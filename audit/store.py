@@ -14,10 +14,17 @@ from audit.safety import neutralise_frame
 
 def write_quarantine(quarantine: pd.DataFrame, path: Path) -> Path:
     """quarantine.csv, with formula-like cells neutralised: it is opened in spreadsheets."""
-    text = frame_csv(neutralise_frame(quarantine.astype(object)))
     with path.open("w", newline="", encoding="utf-8") as handle:
-        handle.write(text)
+        handle.write(frame_csv(quarantine.iloc[:0]))
+        for start in range(0, len(quarantine), _BLOCK):  # a block's text at a time
+            block = quarantine.iloc[start:start + _BLOCK]
+            handle.write(frame_csv(neutralise_frame(block.astype(object)), header=False))
     return path
+
+
+_BLOCK = 20_000
+"""Quarantined rows written at a time (as pandas' to_csv did): their text, not the whole
+file's, is held."""
 
 
 def write_import(result: ImportResult, out: Path) -> dict[str, Path]:

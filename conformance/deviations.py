@@ -26,7 +26,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from audit.canonical import arrow_array, filled_text
 from audit.errors import InputError
@@ -159,7 +158,8 @@ class ChannelConformance:
 @dataclass
 class ConformanceResult:
     cases: Mapping[str, CaseConformance] = field(default_factory=dict)
-    """Every judged case by its id (from check_conformance: a JudgedCases)."""
+    """Every judged case by its id: from check_conformance a JudgedCases (an empty dict
+    where no case is judged); the Dask engine combines its parts into a dict."""
     channels: dict[str, ChannelConformance] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
@@ -202,9 +202,11 @@ class JudgedCases(Mapping[str, "CaseConformance"]):
         return ids
 
     def _row(self, case_id: object) -> int | None:
+        if not isinstance(case_id, str):
+            return None
         if self._rows is None:
             self._rows = {name: row for row, name in enumerate(self._case_ids())}
-        return self._rows.get(case_id) if isinstance(case_id, str) else None
+        return self._rows.get(case_id)
 
     def __getitem__(self, case_id: str) -> CaseConformance:
         row = self._row(case_id)
@@ -394,11 +396,15 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
     """Align every judged case of `events` on its channel's SOP (each case's events in time
     order; the cases need not come grouped).
 
-    `tasks` maps log labels to SOP task names (labels absent from it are left out);
+    `tasks` maps log labels to SOP task names (labels absent from it are left out, as are
+    events without a case id);
     `sop_for` gives the BPMN file of a channel, or None.
     """
     columns = [c for c in COLUMNS if c in events.columns]
-    judged = events[ACTIVITY].isin(list(tasks)).to_numpy(dtype=bool)
+    # An event without a case id is in no case: not judged (all such events made one case
+    # named "<NA>" before, beside any case of that name).
+    judged = (events[ACTIVITY].isin(list(tasks)).to_numpy(dtype=bool)
+              & events[CASE].notna().to_numpy(dtype=bool))
     kept = events.loc[judged, [c for c in columns if c != EVENT_ID]]
     result = ConformanceResult()
     if kept.empty:
@@ -423,7 +429,7 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
         case_codes, uniques = pd.factorize(cases.astype("string"), use_na_sentinel=False)
         case_names = pd.Series(uniques, copy=False, dtype="string")
     del cases
-    names = pc.fill_null(arrow_array(case_names), "<NA>")  # a missing id, as str() gives it
+    names = arrow_array(case_names)  # none missing: those events are not judged
     del case_names
     channel_of = (filled_text(kept[CHANNEL], "") if CHANNEL in kept.columns
                   else pd.Series("", index=kept.index, dtype="string"))

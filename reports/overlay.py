@@ -78,7 +78,7 @@ class Deviations:
 
 _ALIGNMENT, _CHANNEL = operator.attrgetter("alignment"), operator.attrgetter("channel")
 _channel_and_sync = operator.attrgetter("channel", "sync_tasks")
-_deviating = operator.attrgetter("deviations")  # a case's (or a result case's) deviations
+_deviating = operator.attrgetter("deviations")  # a case's deviations
 
 
 class _ResultCases(Mapping[str, CaseDeviations]):

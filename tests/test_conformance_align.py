@@ -374,12 +374,15 @@ def test_judged_cases_read_by_columns_equal_each_case_aligned_alone(policy: Poli
                 trace[at], trace[at + 1] = trace[at + 1], trace[at]
             else:
                 trace.insert(at, rng.choice(all_tasks))
-        case = f"K{rng.randrange(10**6):06d}-{k}"
+        case = "<NA>" if k == 7 else f"K{rng.randrange(10**6):06d}-{k}"
         eids = tuple(f"{case}-e{i}" for i in range(len(trace)))
         rows += [{"case:concept:name": case, "concept:name": label_of[t], "event:id": e,
                   "refund:channel": channel} for t, e in zip(trace, eids, strict=True)]
         if channel in played:
             expected[case] = (channel, tuple(trace), eids)
+    # Events without a case id (beside a case named "<NA>"): in no case, not judged.
+    rows += [{"case:concept:name": None, "concept:name": label_of[t], "event:id": f"x{i}",
+              "refund:channel": "ecommerce"} for i, t in enumerate(played["ecommerce"][0])]
     frame = pd.DataFrame(rows)
     frame["refund:channel"] = frame["refund:channel"].replace("", None)
     result = check_conformance(frame, tasks, policy.sop_path, engine="r4pm")
@@ -398,6 +401,7 @@ def test_judged_cases_read_by_columns_equal_each_case_aligned_alone(policy: Poli
                       else deviations_of(alignment, eids))
         oracle[case] = (channel, variant, eids, alignment.cost, alignment.fitness, deviations)
         judged = cases[case]
+        assert judged.alignment.variant == variant  # its own variant's alignment
         assert (judged.case_id, judged.channel, judged.variant, judged.event_ids,
                 judged.alignment.cost, judged.fitness, judged.deviations) == (
                     case, *oracle[case])
@@ -423,3 +427,13 @@ def test_judged_cases_read_by_columns_equal_each_case_aligned_alone(policy: Poli
     # A result crosses processes (Dask) as it is, and compares equal to a dict of its cases.
     again = pickle.loads(pickle.dumps(result))
     assert again.cases == cases == dict(cases.items()) and again == result
+    assert cases["<NA>"].event_ids == expected["<NA>"][2]  # that case's, not the caseless
+    # A search bound that the deviating variants hit: those cases are unfit and have no
+    # deviations; the fitting ones (answered without a search) are neither.
+    tight = check_conformance(frame, tasks, policy.sop_path, engine="r4pm", max_states=2)
+    bounded = [c for c in order if tight.cases[c].bounded]
+    assert bounded and [c.case_id for c in unfit_cases(tight.cases, None)] == bounded
+    assert set(bounded) <= {c for c in order if oracle[c][3] != 0}
+    assert not any(tight.cases[c].deviations for c in bounded)
+    assert [c.case_id for c in deviating_cases(tight.cases)] == [
+        c for c in deviating if c not in bounded]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from audit.csvtext import csv_lines, frame_csv
 from audit.store import write_quarantine
@@ -74,3 +75,33 @@ def test_frame_csv_equals_pandas_and_quotes_a_lone_cr(tmp_path: Path) -> None:
     # pandas' text of the same frame (through csv.writer): the lone CR splits its row.
     if _writer_leaves_a_lone_cr_bare():
         assert len(_read(hostile.to_csv(index=False, lineterminator="\n"))) == 6
+
+
+def test_the_quarantine_is_written_a_block_at_a_time_as_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """quarantine.csv in blocks of rows (their text held, not the file's): the same bytes
+    as the frame written at once, header first; an empty quarantine is its header."""
+    from audit import store
+    from audit.safety import neutralise_frame
+
+    rng = random.Random(5)
+    frame = _quarantine([rng.choice(HOSTILE) or None for _ in range(50)])
+    whole = frame_csv(neutralise_frame(frame.astype(object)))
+    monkeypatch.setattr(store, "_BLOCK", 7)  # blocks of 7 rows, the last one shorter
+    path = write_quarantine(frame, tmp_path / "quarantine.csv")
+    assert path.read_bytes().decode("utf-8") == whole
+    assert whole.startswith("file,row,field,value,reason\n") and "'=1+1" in whole
+    empty = write_quarantine(frame.iloc[:0], tmp_path / "empty.csv")
+    assert empty.read_bytes() == b"file,row,field,value,reason\n"
+
+
+def test_a_str_subclass_is_written_as_its_text_as_pandas_writes_it() -> None:
+    class Labelled(str):
+        def __str__(self) -> str:
+            return "not the text"
+
+    frame = _quarantine([0, 0, 0]).astype(object)
+    frame["value"] = pd.Series([Labelled("raw, text"), Labelled("x"), None], dtype=object)
+    assert type(frame["value"].iloc[0]) is Labelled  # kept as it is in an object column
+    assert frame_csv(frame) == frame.to_csv(index=False, lineterminator="\n")
+    assert "raw, text" in frame_csv(frame) and "not the text" not in frame_csv(frame)

@@ -189,8 +189,10 @@ def test_prepared_rows_equal_the_cell_by_cell_xml(monkeypatch: pytest.MonkeyPatc
 
 
 def _written(row: list[Any]) -> tuple[str, ...]:
-    """A row's cells as csv.writer writes them: None empty, others by str()."""
-    return tuple("" if cell is None else str(cell) for cell in row)
+    """A row's cells as csv.writer writes them: texts as they are, None empty, others by
+    str()."""
+    return tuple(cell if isinstance(cell, str) else "" if cell is None else str(cell)
+                 for cell in row)
 
 
 def test_csv_rows_built_by_column_equal_csv_row_per_finding() -> None:
@@ -254,6 +256,21 @@ def test_csv_lines_read_back_as_written_and_equal_csv_writer() -> None:
     # One column: an empty field is written quoted, as csv.writer does (not a blank line).
     assert csv_lines([["a", "", "b,c"]]) == 'a\n""\n"b,c"\n'
     assert csv_lines([]) == "" and csv_lines([[], []]) == ""
+    # A str subclass with its own str(): written as its text, as csv.writer writes it,
+    # alone in its column or beside plain texts and None.
+    from audit.safety import neutralise_cell
+    from reports.writers import _csv_cells
+
+    class Labelled(str):
+        def __str__(self) -> str:
+            return "not the text"
+
+    for cells in ([Labelled("x,1"), Labelled("y")], [Labelled("=x"), "plain", None],
+                  [Labelled("y"), None]):
+        reference = io.StringIO(newline="")
+        csv.writer(reference, lineterminator="\n").writerows(
+            [neutralise_cell(c)] if c is not None else [""] for c in cells)
+        assert csv_lines([_csv_cells(cells)]) == reference.getvalue()
 
 
 @pytest.mark.parametrize("level", [1, 9])
