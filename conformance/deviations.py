@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections import Counter
 from collections.abc import Callable, ItemsView, Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -284,6 +285,21 @@ def deviating_cases(cases: Mapping[str, CaseConformance]) -> list[CaseConformanc
     if isinstance(cases, JudgedCases):
         return cases.deviating()
     return [case for case in cases.values() if case.deviations]
+
+
+def alignment_counts(cases: Mapping[str, CaseConformance]
+                     ) -> list[tuple[str, Alignment, int]]:
+    """Per channel and alignment: how many cases have it, in the order each first appears
+    (from any mapping of cases, by columns when it is a JudgedCases; cases of one variant
+    in one channel share one alignment object)."""
+    if isinstance(cases, JudgedCases):
+        return cases.alignment_counts()
+    counted: Counter[tuple[str, int]] = Counter()
+    one: dict[int, Alignment] = {}
+    for case in cases.values():
+        counted[case.channel, id(case.alignment)] += 1
+        one.setdefault(id(case.alignment), case.alignment)
+    return [(channel, one[key], n) for (channel, key), n in counted.items()]
 
 
 def unfit_cases(cases: Mapping[str, CaseConformance],

@@ -76,7 +76,6 @@ class Deviations:
         return list(filter(_deviating, self.cases.values()))
 
 
-_ALIGNMENT, _CHANNEL = operator.attrgetter("alignment"), operator.attrgetter("channel")
 _channel_and_sync = operator.attrgetter("channel", "sync_tasks")
 _deviating = operator.attrgetter("deviations")  # a case's deviations
 
@@ -116,20 +115,11 @@ class _ResultCases(Mapping[str, CaseDeviations]):
         return len(self._cases)
 
     def in_sync(self) -> Counter[tuple[str, frozenset[str]]]:
-        counts = getattr(self._cases, "alignment_counts", None)
-        if counts is not None:  # a JudgedCases: counted on its columns
-            counted: Counter[tuple[str, frozenset[str]]] = Counter()
-            for channel, alignment, n in counts():
-                counted[str(channel), self._sync_of(alignment)] += n
-            return counted
-        cases = self._cases.values()
-        alignments = list(map(_ALIGNMENT, cases))  # cases of one variant share one
-        by_alignment = Counter(zip(map(_CHANNEL, cases), map(id, alignments), strict=True))
-        one = dict(zip(map(id, alignments), alignments, strict=True))
-        del alignments
-        counted = Counter()
-        for (channel, alignment), n in by_alignment.items():
-            counted[str(channel), self._sync_of(one[alignment])] += n
+        from conformance.deviations import alignment_counts
+
+        counted: Counter[tuple[str, frozenset[str]]] = Counter()
+        for channel, alignment, n in alignment_counts(self._cases):
+            counted[str(channel), self._sync_of(alignment)] += n
         return counted
 
     def deviating(self) -> list[CaseDeviations]:

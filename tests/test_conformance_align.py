@@ -348,6 +348,7 @@ def test_judged_cases_read_by_columns_equal_each_case_aligned_alone(policy: Poli
 
     from conformance.deviations import (
         JudgedCases,
+        alignment_counts,
         check_conformance,
         deviating_cases,
         unfit_cases,
@@ -424,6 +425,8 @@ def test_judged_cases_read_by_columns_equal_each_case_aligned_alone(policy: Poli
     counted = Counter((c.channel, id(c.alignment)) for c in every)
     assert [(ch, id(a), n) for ch, a, n in cases.alignment_counts()] == [
         (ch, a, n) for (ch, a), n in counted.items()]
+    assert [(ch, id(a), n) for ch, a, n in alignment_counts(dict(cases.items()))] == [
+        (ch, a, n) for (ch, a), n in counted.items()]  # a plain mapping, walked
     # A result crosses processes (Dask) as it is, and compares equal to a dict of its cases.
     again = pickle.loads(pickle.dumps(result))
     assert again.cases == cases == dict(cases.items()) and again == result
