@@ -260,6 +260,35 @@ def test_concat_coded_released_frames_give_the_concat_of_each_column() -> None:
         assert got.equals(want), name
 
 
+@pytest.mark.parametrize("sizes", [(3, 200, 0), (120, 10), (40_000, 5, 30_000), (1, 1)])
+def test_concat_coded_codes_across_code_widths(sizes: tuple[int, ...]) -> None:
+    """Files whose categories need codes of different widths (int8 in one, int16 or int32 in
+    another), overlapping in part, one with none: the joined codes are those of the whole
+    log coded at once, in the integer type pandas itself gives them, and pandas' own check
+    of the categories and codes passes."""
+    import audit.canonical as C
+
+    rng = np.random.default_rng(sum(sizes))
+    parts = []
+    for k, size in enumerate(sizes):
+        names = [f"ID-{(k * size // 2 + j):06d}" for j in range(size)]  # half shared
+        values = rng.choice(names, 3 * size + 2) if names else np.array([None] * 4)
+        parts.append(pd.DataFrame({"evidence:order": pd.Series(values, dtype="string")}))
+    whole = pd.concat([p.copy() for p in parts], ignore_index=True)
+    compact(whole)
+    for part in parts:
+        compact(part)
+    joined = concat_coded(parts)["evidence:order"]
+    want = whole["evidence:order"]
+    assert joined.cat.categories.tolist() == want.cat.categories.tolist()
+    assert joined.cat.codes.dtype == want.cat.codes.dtype
+    assert np.array_equal(joined.cat.codes, want.cat.codes)
+    checked = pd.Categorical.from_codes(joined.cat.codes, categories=list(
+        joined.cat.categories))  # pandas' validation: distinct categories, codes in range
+    assert checked.codes.dtype == joined.cat.codes.dtype
+    assert C._code_dtype(len(joined.cat.categories)) == joined.cat.codes.dtype
+
+
 @pytest.mark.parametrize("dtype", ["string[pyarrow]", "string[python]", object])
 def test_duplicated_text_is_pandas_duplicated(dtype: object) -> None:
     """Whether an earlier value equals this one, as pandas' duplicated(keep="first"): by a
@@ -763,3 +792,22 @@ def test_codes_looked_up_and_compared_a_block_at_a_time(monkeypatch: pytest.Monk
         expected = (values.notna() & values.astype(str).isin(["a", "z"])).to_numpy(dtype=bool)
         assert expected.any() and not expected.all()
         assert np.array_equal(text_isin(values, ["a", "z"]), expected)
+
+
+@pytest.mark.parametrize("ordered", [False, True])
+def test_trusted_categorical_is_the_checked_one(ordered: bool) -> None:
+    """Codes and categories made distinct and in range by construction, put together without
+    pandas' checks, give what its checked constructor gives; its fast path is there (a
+    pandas without it falls back to the checked one, correct but slower: this says so)."""
+    import audit.canonical as C
+
+    assert callable(getattr(pd.CategoricalDtype, "_from_fastpath", None))
+    rng = np.random.default_rng(3)
+    categories = pd.Index(pd.array([f"C-{k:05d}" for k in range(300)], dtype="string"))
+    codes = rng.integers(-1, 300, 5000).astype(np.int16)
+    got = C._trusted_categorical(codes, categories, ordered=ordered)
+    want = pd.Categorical.from_codes(codes, categories=categories, ordered=ordered)
+    assert got.dtype == want.dtype
+    assert got.ordered == ordered
+    assert np.array_equal(got.codes, want.codes)
+    assert pd.Series(got).astype("string").equals(pd.Series(want).astype("string"))
