@@ -122,3 +122,34 @@ def test_model_inspect(tmp_path: Path) -> None:
     bad.write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><definitions/>')
     assert "must not contain a DTD" in run("model", "inspect", str(bad), code=2).output
     run("model", "inspect", str(tmp_path / "missing.bpmn"), code=2)
+
+
+@pytest.mark.parametrize(("fail_on", "code"), [("never", 0), ("low", 1)])
+def test_console_script_ends_the_process_with_the_exit_code(tmp_path: Path, fail_on: str,
+                                                            code: int) -> None:
+    """The console script (`run`) ends `check` at once (os._exit) once everything is
+    written: the exit code is --fail-on's, stdout holds the whole summary, every report is
+    on disk and complete, and the exit handlers ran (as at a normal exit)."""
+    run("sample", "--channel", "all", "--cases", "60", "--seed", "5", "--out",
+        str(tmp_path / "s"))
+    marker = tmp_path / "exit-handler-ran"
+    script = ("import atexit, pathlib, sys\n"
+              f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes')\n"
+              "sys.argv = ['refund-audit', *sys.argv[1:]]\n"
+              "from audit.cli import run\n"
+              "run()\n"
+              "raise SystemExit(99)  # not reached: check ends the process\n")
+    out = tmp_path / "audit"
+    done = subprocess.run([sys.executable, "-c", script, "check",
+                           str(tmp_path / "s" / "canonical.csv"), "--out", str(out),
+                           "--fail-on", fail_on], capture_output=True, text=True)
+    assert done.returncode == code, done.stderr
+    assert marker.read_text() == "yes"
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("audited 60 cases")
+    wrote = [line.split("wrote ", 1)[1] for line in lines if "  wrote " in line]
+    assert {Path(p).name for p in wrote} >= {"findings.json", "findings.csv", "report.html",
+                                            "findings.xlsx", "quarantine.csv"}
+    document = json.loads((out / "findings.json").read_text())
+    assert document["summary"]["findings"] == len(document["findings"]) > 0
+    assert (out / "report.html").read_text().rstrip().endswith("</html>")
