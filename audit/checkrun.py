@@ -14,12 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from audit import __version__
 from audit import canonical as C
 from audit.digest import sha256_of
 from audit.engines import LOCAL, EngineSpec
 from audit.errors import InputError
-from audit.findings import SEVERITIES, severity_rank
+from audit.findings import SEVERITIES, FindingColumns, finding_columns, severity_rank
 from audit.ingest import ImportResult
 from audit.memory import return_free_memory
 from audit.policy import Policy, load_policy
@@ -84,46 +86,60 @@ class CheckRun:
             self.memo["summary"] = self._summary()
         return copy.deepcopy(self.memo["summary"])
 
+    def finding_columns(self) -> FindingColumns:
+        """The findings' counted fields as arrays (computed once per finished run: the
+        summary and the report's ranking of cases read them)."""
+        if "finding_columns" not in self.memo:
+            self.memo["finding_columns"] = finding_columns(self.result.findings)
+        columns: FindingColumns = self.memo["finding_columns"]
+        return columns
+
     def _summary(self) -> dict[str, Any]:
         findings = self.result.findings
-        active = [f for f in findings if not f.waived]
-        per_rule: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        rule_cases: set[tuple[str, str]] = set()
-        severity_counts: dict[str, int] = defaultdict(int)
-        for f in active:
-            per_rule[f.rule][0] += 1
-            if (f.rule, f.case_id) not in rule_cases:
-                rule_cases.add((f.rule, f.case_id))
-                per_rule[f.rule][1] += 1
-            severity_counts[f.severity] += 1
+        cols = self.finding_columns()
+        active = ~cols.waived
+        rule = cols.rule[active]
+        case = cols.case[active]
+        # Per rule: its findings, and its cases (distinct pairs of rule and case).
+        rule_findings = np.bincount(rule, minlength=len(cols.rules))
+        pairs = np.unique(rule * max(cols.cases, 1) + case)
+        rule_cases = np.bincount(pairs // max(cols.cases, 1), minlength=len(cols.rules))
+        per_rule = {code: (int(rule_findings[k]), int(rule_cases[k]))
+                    for k, code in enumerate(cols.rules)}
         by_rule: dict[str, dict[str, Any]] = {}
-        for rule in self.result.rules:
-            findings_n, cases_n = per_rule.get(rule.code, (0, 0))
-            by_rule[rule.code] = {"name": rule.name, "severity": rule.severity,
-                                  "findings": findings_n, "cases": cases_n}
-        by_severity = {s: severity_counts.get(s, 0) for s in SEVERITIES}
+        for r in self.result.rules:
+            findings_n, cases_n = per_rule.get(r.code, (0, 0))
+            by_rule[r.code] = {"name": r.name, "severity": r.severity,
+                               "findings": findings_n, "cases": cases_n}
+        severity_counts = np.bincount(cols.severity[active], minlength=len(SEVERITIES))
+        by_severity = {s: int(severity_counts[k]) for k, s in enumerate(SEVERITIES)}
         # Money at risk: per case the largest amount any of its findings puts at risk, so a
         # case with three findings is not counted three times; per currency, never summed
-        # across currencies.
-        worst: dict[tuple[str, str], float] = {}
-        for f in active:
-            if f.amount_at_risk is None or f.currency is None:
-                continue
-            key = (f.case_id, f.currency)
-            worst[key] = max(worst.get(key, 0.0), f.amount_at_risk)
+        # across currencies. (Each case's largest taken from 0.0, as max(0.0, amount): a
+        # NaN or negative amount adds nothing; the sums added in the order each pair of case
+        # and currency first appears, as a loop over the findings adds them.)
+        stated = np.flatnonzero(active & cols.has_amount & (cols.currency >= 0))
+        pair = cols.case[stated] * max(len(cols.currencies), 1) + cols.currency[stated]
+        distinct, first, at = np.unique(pair, return_index=True, return_inverse=True)
+        largest = np.zeros(len(distinct))
+        np.fmax.at(largest, at, cols.amount[stated])
         money: dict[str, float] = defaultdict(float)
-        for (_, currency), amount in worst.items():
-            money[currency] += amount
+        in_order = np.argsort(first, kind="stable")
+        for currency, amount in zip(cols.currency[stated][first[in_order]].tolist(),
+                                    largest[in_order].tolist(), strict=True):
+            money[cols.currencies[currency]] += amount
+        active_count = int(np.count_nonzero(active))
         return {
             "cases": self.result.cases,
             "events": self.result.events,
             "read": self.imported.read,
             "imported": self.imported.imported,
             "quarantined": self.imported.quarantined,
-            "findings": len(active),
-            "waived": len(findings) - len(active),
+            "findings": active_count,
+            "waived": len(findings) - active_count,
             "suppressed_by_precedence": self.result.suppressed,
-            "cases_with_findings": len({f.case_id for f in active}),
+            "cases_with_findings": int(np.count_nonzero(np.bincount(case,
+                                                                    minlength=cols.cases))),
             "by_severity": by_severity,
             "by_rule": by_rule,
             "money_at_risk": {k: round(v, 2) for k, v in sorted(money.items())},

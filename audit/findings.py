@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -87,3 +89,104 @@ class Finding:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class FindingColumns:
+    """The fields of findings that counts and rankings read, one array each (row k: the
+    k-th finding), for numpy to count and rank them instead of a dictionary lookup per
+    finding (235,008 findings at 1M cases: the run's summary and the report's ranking of
+    cases each took 0.8-1.0 s so). Texts are coded: 0, 1, ... in order of first appearance,
+    -1 where missing (None)."""
+
+    case: Any
+    """int64 code of each finding's case id (a missing id is a case of its own)."""
+    cases: int
+    """How many distinct case ids."""
+    case_names: Callable[[Any], list[Any]]
+    """The case ids of given case codes (an int array)."""
+    rule: Any
+    """int64 code of each finding's rule, into `rules`."""
+    rules: list[str]
+    severity: Any
+    """int64 `severity_rank` of each finding's severity."""
+    waived: Any
+    """bool: waived."""
+    has_amount: Any
+    """bool: an amount at risk is stated (not None; NaN is stated)."""
+    amount: Any
+    """float64 amount at risk (0.0 where none is stated)."""
+    currency: Any
+    """int64 code of each finding's currency into `currencies`, -1 where None."""
+    currencies: list[str]
+
+
+def finding_columns(findings: Sequence[Finding]) -> FindingColumns:
+    """The findings as FindingColumns: their fields read in one pass over them (at 1M
+    cases each pass waits on memory for every finding: six passes took 0.29 s, one takes
+    0.16 s), the texts coded by Arrow's hash (a dictionary per finding took 0.4 s for the
+    rules and currencies), by pandas where Arrow cannot hold them (e.g. a lone surrogate)."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = len(findings)
+    fields = list(map(attrgetter("case_id", "rule", "severity", "amount_at_risk", "currency",
+                                 "waived"), findings))
+    case_ids, rule_names, severities, amounts, currency_names, waived_flags = (
+        zip(*fields, strict=True) if fields else ((),) * 6)
+    del fields
+    # (the case ids of given codes taken when asked: 200,179 ids at 1M cases)
+    case, cases, case_names = _codes(case_ids, missing_own_code=True)
+    rule, _, rule_list = _codes(rule_names)
+    currency, _, currency_list = _codes(currency_names)
+    ranks = {s: k for k, s in enumerate(SEVERITIES)}
+    try:
+        severity = np.fromiter(map(ranks.__getitem__, severities), dtype=np.int64, count=n)
+    except KeyError:  # not a severity: severity_rank says which
+        severity = np.fromiter(map(severity_rank, severities), dtype=np.int64, count=n)
+    try:
+        stated = pa.array(amounts, type=pa.float64())  # None: null; NaN stays NaN
+        has_amount = np.asarray(stated.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        amount = np.asarray(stated.fill_null(0.0).to_numpy(zero_copy_only=False),
+                            dtype=np.float64)
+    except (pa.ArrowException, TypeError):  # e.g. a Decimal: as Python converts it
+        has_amount = np.fromiter((a is not None for a in amounts), dtype=bool, count=n)
+        amount = np.fromiter((0.0 if a is None else a for a in amounts), dtype=np.float64,
+                             count=n)
+    waived = np.fromiter(map(bool, waived_flags), dtype=bool, count=n)
+    return FindingColumns(case, cases, case_names, rule, rule_list(None), severity, waived,
+                          has_amount, amount, currency, currency_list(None))
+
+
+def _codes(values: Sequence[Any], *, missing_own_code: bool = False) -> tuple[
+        Any, int, Callable[[Any], list[Any]]]:
+    """A code per value (0, 1, ... in order of first appearance; None: -1, or a code of its
+    own with `missing_own_code`), how many codes, and a function giving the values of given
+    codes (None: all, by code). By Arrow's hash of the texts; by pandas where Arrow cannot
+    hold them."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        encoded = pc.dictionary_encode(pa.array(values, type=pa.large_string()),
+                                       null_encoding="encode" if missing_own_code else "mask")
+    except (pa.ArrowException, UnicodeError, TypeError):
+        import pandas as pd
+
+        found, uniques = pd.factorize(np.asarray(values, dtype=object),
+                                      use_na_sentinel=not missing_own_code)
+
+        def of_codes(at: Any) -> list[Any]:
+            return list(uniques if at is None else uniques[np.asarray(at, dtype=np.int64)])
+
+        return np.asarray(found, dtype=np.int64), len(uniques), of_codes
+    dictionary = encoded.dictionary
+
+    def taken(at: Any) -> list[Any]:
+        chosen = dictionary if at is None else dictionary.take(pa.array(at, type=pa.int64()))
+        return list(chosen.to_pylist())
+
+    indices = encoded.indices
+    codes = np.asarray(indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return codes, len(dictionary), taken

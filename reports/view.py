@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from audit import canonical as C
-from audit.findings import SEVERITIES, Finding, severity_rank
+from audit.findings import SEVERITIES, Finding, FindingColumns, severity_rank
 from audit.rules.base import FAMILIES, SECTIONS
 
 if TYPE_CHECKING:
@@ -354,30 +354,45 @@ def _order(finding: Finding) -> tuple[int, int, float, str, str]:
             -(finding.amount_at_risk or 0.0), finding.case_id, finding.timestamp or "")
 
 
-def _most_severe_cases(findings: list[Finding], count: int) -> list[str]:
-    """The `count` most severe cases of `findings`: by the highest severity and then the
-    highest amount at risk among a case's findings not waived (all its findings where
-    every one is waived), then by case id. The maxima are taken in one pass over the
-    findings, in their order, as `max` takes them; only the first `count` are sorted
-    (the report shows MAX_CASES of 200,179 cases at 1M)."""
-    ranks: dict[str, int] = {}
-    worst: dict[str, tuple[int, float]] = {}  # per case, over all its findings
-    worst_active: dict[str, tuple[int, float]] = {}  # over those not waived
-    for f in findings:
-        rank = ranks.get(f.severity)
-        if rank is None:
-            rank = ranks[f.severity] = severity_rank(f.severity)
-        amount = f.amount_at_risk or 0.0
-        for maxima in (worst, worst_active) if not f.waived else (worst,):
-            seen = maxima.get(f.case_id)
-            if seen is None:
-                maxima[f.case_id] = (rank, amount)
-            elif rank > seen[0] or amount > seen[1]:
-                maxima[f.case_id] = (max(seen[0], rank), amount if amount > seen[1]
-                                     else seen[1])
-    get_active = worst_active.get
-    keyed = ((-top[0], -top[1], case_id) for case_id, top in (
-        (case_id, get_active(case_id) or top) for case_id, top in worst.items()))
+def _most_severe_cases(columns: FindingColumns, count: int) -> list[str]:
+    """The `count` most severe cases of the findings (as `finding_columns` gives them): by
+    the highest severity and then the highest amount at risk among a case's findings not
+    waived (all its findings where every one is waived), then by case id (a missing
+    amount, or NaN, counts as 0).
+
+    The maxima per case are taken in numpy, the cases ordered by them there, and only the
+    cases that reach the `count`-th one's maxima are sorted by id as well (the report shows
+    MAX_CASES of 200,179 cases at 1M; the per-finding dictionaries of maxima this replaced
+    took 0.8-1.1 s there, now about 0.05 s with the columns made)."""
+    if not len(columns.case) or count <= 0:
+        return []
+    k = columns.cases
+    amount = np.where(np.isnan(columns.amount), 0.0, columns.amount)
+
+    def maxima(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        top_rank = np.full(k, np.iinfo(np.int64).min, dtype=np.int64)
+        top_amount = np.full(k, -np.inf)
+        np.maximum.at(top_rank, columns.case[rows], columns.severity[rows])
+        np.maximum.at(top_amount, columns.case[rows], amount[rows])
+        return top_rank, top_amount
+
+    worst_rank, worst_amount = maxima(np.arange(len(columns.case)))
+    if columns.waived.any():  # a case with a finding not waived ranks by those only
+        active = np.flatnonzero(~columns.waived)
+        active_rank, active_amount = maxima(active)
+        has_active = np.bincount(columns.case[active], minlength=k) > 0
+        worst_rank = np.where(has_active, active_rank, worst_rank)
+        worst_amount = np.where(has_active, active_amount, worst_amount)
+    by_maxima = np.lexsort((-worst_amount, -worst_rank))  # most severe first
+    if k > count:  # the cases tied with the count-th one too, for their ids to decide
+        last = by_maxima[count - 1]
+        reach = (worst_rank > worst_rank[last]) | (
+            (worst_rank == worst_rank[last]) & (worst_amount >= worst_amount[last]))
+        candidates = np.flatnonzero(reach)
+    else:
+        candidates = by_maxima
+    keyed = zip((-worst_rank[candidates]).tolist(), (-worst_amount[candidates]).tolist(),
+                columns.case_names(candidates), strict=True)
     return [case_id for _, _, case_id in heapq.nsmallest(count, keyed)]
 
 
@@ -515,10 +530,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     findings = run.result.findings
     active = [f for f in findings if not f.waived]
 
-    by_case: dict[str, list[Finding]] = defaultdict(list)
-    for f in findings:
-        by_case[f.case_id].append(f)
-    shown_cases = _most_severe_cases(findings, max_cases)
+    columns = run.finding_columns()
+    shown_cases = _most_severe_cases(columns, max_cases)
     anchors = {case_id: f"case-{i}" for i, case_id in enumerate(shown_cases, start=1)}
 
     sections: list[RuleSection] = []
@@ -552,15 +565,24 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     money_rows = [Money(k, float(v), money(float(v), k))
                   for k, v in summary["money_at_risk"].items()]
 
-    case_frames = _events_by_case(log, shown_cases)
-    cases = [_case_view(c, anchors[c], case_frames.get(c), by_case[c]) for c in shown_cases]
-
     risk_by_case: dict[str, dict[str, float]] = defaultdict(dict)
     for f in active:
         if f.amount_at_risk is not None and f.currency:
             worst = risk_by_case[f.case_id]
             worst[f.currency] = max(worst.get(f.currency, 0.0), f.amount_at_risk)
-    top = sorted(risk_by_case.items(), key=lambda kv: (-max(kv[1].values()), kv[0]))[:TOP_CASES]
+    top = heapq.nsmallest(TOP_CASES, risk_by_case.items(),  # sorted()[:n], one pass
+                          key=lambda kv: (-max(kv[1].values()), kv[0]))
+    # The findings of the cases shown and of the top cases only (not a list per case of
+    # every case with a finding: 200,179 lists at 1M cases).
+    wanted = {*shown_cases, *(case_id for case_id, _ in top)}
+    by_case: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        if f.case_id in wanted:
+            by_case[f.case_id].append(f)
+
+    case_frames = _events_by_case(log, shown_cases)
+    cases = [_case_view(c, anchors[c], case_frames.get(c), by_case[c]) for c in shown_cases]
+
     top_cases = [(case_id, anchors.get(case_id, ""),
                   ", ".join(money(v, k) for k, v in sorted(amounts.items())),
                   ", ".join(sorted({f.rule for f in by_case[case_id] if not f.waived})))
@@ -576,9 +598,9 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     rule_anchors = {r.name: r.anchor for r in sections}
     deviations, deviations_source = _top_deviations(run, rule_anchors)
     notes = []
-    if len(by_case) > max_cases:
+    if columns.cases > max_cases:
         notes.append(f"Case details are shown for the {max_cases:,} most severe of "
-                     f"{len(by_case):,} cases with findings; findings.json, findings.csv "
+                     f"{columns.cases:,} cases with findings; findings.json, findings.csv "
                      "and findings.xlsx list all.")
     return ReportView(
         title="Refund audit report",
@@ -605,7 +627,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         top_cases=top_cases,
         rules=sections,
         cases=cases,
-        cases_total=len(by_case),
+        cases_total=columns.cases,
         errors=[ErrorView(e.rule, e.name, e.error) for e in run.result.errors],
         waivers=[WaiverView(str(w["rule"] or ""), str(w["case"] or ""), str(w["status"]),
                             int(w["matched"]), str(w["expires"])) for w in summary["waivers"]],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -314,3 +315,74 @@ def test_exports_hashed_while_correlating_are_checked_unchanged_since_read(
     files[0].unlink()
     with pytest.raises(InputError, match="cannot be read again"):
         LaterDigests(stamps).result()
+
+
+def _summary_by_loop(run: Any) -> dict[str, Any]:
+    """The run's counts as a loop over the findings takes them (what CheckRun's summary
+    did before it counted in numpy)."""
+    from collections import defaultdict
+
+    from audit.findings import SEVERITIES
+
+    active = [f for f in run.result.findings if not f.waived]
+    per_rule: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    rule_cases: set[tuple[str, str]] = set()
+    for f in active:
+        per_rule[f.rule][0] += 1
+        if (f.rule, f.case_id) not in rule_cases:
+            rule_cases.add((f.rule, f.case_id))
+            per_rule[f.rule][1] += 1
+    worst: dict[tuple[str, str], float] = {}
+    for f in active:
+        if f.amount_at_risk is None or f.currency is None:
+            continue
+        key = (f.case_id, f.currency)
+        worst[key] = max(worst.get(key, 0.0), f.amount_at_risk)
+    money: dict[str, float] = defaultdict(float)
+    for (_, currency), amount in worst.items():
+        money[currency] += amount
+    return {
+        "findings": len(active), "waived": len(run.result.findings) - len(active),
+        "cases_with_findings": len({f.case_id for f in active}),
+        "by_severity": {s: sum(1 for f in active if f.severity == s) for s in SEVERITIES},
+        "by_rule": {r.code: {"name": r.name, "severity": r.severity,
+                             "findings": per_rule.get(r.code, [0, 0])[0],
+                             "cases": per_rule.get(r.code, [0, 0])[1]}
+                    for r in run.result.rules},
+        "money_at_risk": {k: round(v, 2) for k, v in sorted(money.items())},
+    }
+
+
+def test_summary_counts_are_those_of_a_loop_over_the_findings(sample: Path) -> None:
+    """The summary's counts (taken in numpy from the findings' columns) against a loop over
+    the findings: on the sample's findings, and on random ones with waivers, missing, NaN
+    and negative amounts, missing and empty currencies, a missing case id, and many
+    findings per case and currency (the money summed in the order the loop adds it)."""
+    import dataclasses
+    import random
+
+    from audit.checkrun import run_check
+    from audit.findings import SEVERITIES, Finding
+    from audit.policy import default_policy_path
+
+    checked = run_check([sample], default_policy_path())
+    assert checked.result.findings
+    keys = ["findings", "waived", "cases_with_findings", "by_severity", "by_rule",
+            "money_at_risk"]
+    got = checked.summary()
+    assert {k: got[k] for k in keys} == _summary_by_loop(checked)
+    rules = [r.code for r in checked.result.rules]
+    rng = random.Random(11)
+    for trial in range(25):
+        findings = [Finding(
+            rule=rng.choice(rules), name="x", severity=rng.choice(SEVERITIES),
+            case_id=rng.choice([f"C{rng.randrange(60)}", f"C{rng.randrange(60)}", None]),
+            event_ids=[f"e{k}"], activities=[], resources=[], timestamp=None, message="",
+            amount_at_risk=rng.choice([None, 0.1, 0.2, 1e16, 3.3, -2.0, float("nan"),
+                                       rng.random() * 1000]),
+            currency=rng.choice([None, "", "EUR", "USD", "EUR"]),
+            waived=rng.random() < 0.25) for k in range(rng.randrange(0, 400))]
+        run = dataclasses.replace(checked, memo={}, result=dataclasses.replace(
+            checked.result, findings=findings))
+        got = run.summary()
+        assert {k: got[k] for k in keys} == _summary_by_loop(run), trial

@@ -435,8 +435,11 @@ def test_the_most_severe_cases_are_those_of_a_full_sort() -> None:
     then case id); on random findings with ties, waived findings and missing amounts."""
     import random
 
-    from audit.findings import SEVERITIES, Finding, severity_rank
+    from audit.findings import SEVERITIES, Finding, finding_columns, severity_rank
     from reports.view import _most_severe_cases
+
+    def most_severe(findings: list[Finding], count: int) -> list[str]:
+        return _most_severe_cases(finding_columns(findings), count)
 
     def reference(findings: list[Finding], count: int) -> list[str]:
         by_case: dict[str, list[Finding]] = {}
@@ -452,21 +455,23 @@ def test_the_most_severe_cases_are_those_of_a_full_sort() -> None:
         return sorted(by_case, key=order)[:count]
 
     rng = random.Random(7)
-    for trial in range(30):
+    for trial in range(60):
+        spread = rng.choice([40, 400])  # few cases, or many with ties at the cut
         findings = [Finding(
             rule="AP001", name="missing-approval", severity=rng.choice(SEVERITIES),
-            case_id=f"C{rng.randrange(40):02d}", event_ids=[f"e{k}"], activities=[],
+            case_id=f"C{rng.randrange(spread):03d}", event_ids=[f"e{k}"], activities=[],
             resources=[], timestamp=None, message="",
-            amount_at_risk=rng.choice([None, 0.0, 5.0, 12.5, 12.5, 99.0]),
-            waived=rng.random() < 0.3) for k in range(rng.randrange(1, 120))]
-        for count in (1, 5, 1000):
-            assert _most_severe_cases(findings, count) == reference(findings, count), trial
+            amount_at_risk=rng.choice([None, 0.0, 5.0, 12.5, 12.5, 99.0, -3.0]),
+            waived=rng.random() < 0.3) for k in range(rng.randrange(1, 1200))]
+        for count in (1, 5, 37, 1000):
+            assert most_severe(findings, count) == reference(findings, count), trial
+    assert most_severe([], 5) == []
     # A case whose findings are all waived ranks by them; one not waived outranks its
     # waived critical finding.
     mixed = [Finding("AP001", "x", "critical", "A", ["a1"], [], [], None, "", waived=True),
              Finding("AP001", "x", "low", "A", ["a2"], [], [], None, "", amount_at_risk=1.0),
              Finding("AP001", "x", "high", "B", ["b1"], [], [], None, "", waived=True)]
-    assert _most_severe_cases(mixed, 5) == ["B", "A"]
+    assert most_severe(mixed, 5) == ["B", "A"]
 
 
 def test_cases_by_channel_counts_each_cases_first_stated_channel() -> None:
