@@ -193,11 +193,13 @@ FORK_XLSX_FROM = 20_000
 """Findings from which `write_reports` writes findings.xlsx in a forked copy of the process
 while this one writes the other reports (where processes fork: Linux)."""
 
-WRITER_COST = {"xlsx": 13.2, "csv": 4.7, "html": 6.1, "json": 4.3, "graphs": 3.4}
+WRITER_COST = {"xlsx": 13.1, "csv": 4.5, "html": 4.1, "json": 3.4, "graphs": 3.3}
 """A writer's seconds at 1M cases (235,008 findings; whole audits, both processes busy,
-the graphs' data computed beside the copy and counted as the graphs'; the medians of
-`ab-20261203T165743Z`, on a slow day): what `write_reports` balances the two processes
-by. Only the ratios matter."""
+the graphs' data computed beside the copy and counted as the graphs'; the new code's
+medians of `ab-20261203T191020Z`): what `write_reports` balances the two processes by.
+Only the ratios matter. Until then the HTML took 6.1 s and the copy wrote the JSON after
+the XLSX; with the JSON written here the reports took 10.3-13.0 s instead of 12.7-14.9 s
+(the 1M run's reports written again and again in one process, the two ways in turn)."""
 
 
 def _shares(chosen: list[str]) -> list[str]:
@@ -237,11 +239,11 @@ def write_reports(run: CheckRun, out: Path, names: Sequence[str] | None = None, 
     """The reports `names` (default: all, in WRITERS order) of `run`, written into `out`;
     their main paths, in the order of `names`. Each writer's seconds go into `seconds`.
 
-    findings.xlsx is the slowest report (13.2 s of 31.7, by WRITER_COST, at 1M cases). With at least
-    FORK_XLSX_FROM findings and another report to write, a forked copy of this process
-    writes it, and the JSON or CSV where that evens out the two processes' work (`_shares`;
-    at 1M cases, with every report chosen: the XLSX and the JSON), while this one writes the
-    others. The copy shares the run's memory and copies only the pages it touches (the
+    findings.xlsx is the slowest report (13.1 s of 28.4, by WRITER_COST, at 1M cases). With
+    at least FORK_XLSX_FROM findings and another report to write, a forked copy of this
+    process writes it, and the JSON or CSV where that evens out the two processes' work
+    (`_shares`; at 1M cases, with every report chosen: the XLSX alone), while this one
+    writes the others. The copy shares the run's memory and copies only the pages it touches (the
     findings: about 0.3 GB at 1M cases). The run's summary, which every report shows, is
     counted before the fork. The graphs' data (about 0.35 GB at its peak at 1M cases) is
     computed here, beside the copy, first: 3 s that used to run on one core before the
