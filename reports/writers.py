@@ -198,8 +198,9 @@ WRITER_COST = {"xlsx": 13.1, "csv": 4.5, "html": 4.1, "json": 3.4, "graphs": 3.3
 the graphs' data computed beside the copy and counted as the graphs'; the new code's
 medians of `ab-20261203T191020Z`): what `write_reports` balances the two processes by.
 Only the ratios matter. Until then the HTML took 6.1 s and the copy wrote the JSON after
-the XLSX; with the JSON written here the reports took 10.3-13.0 s instead of 12.7-14.9 s
-(the 1M run's reports written again and again in one process, the two ways in turn)."""
+the XLSX; with the JSON written here the 1M run's reports took 9.1-10.5 s instead of
+9.8-11.3 s (written four times each way, in turn, in one process, the graphs' data computed
+each time). In whole audits (`ab-20261203T192648Z`) the difference was within the noise."""
 
 
 def _shares(chosen: list[str]) -> list[str]:
