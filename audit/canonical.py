@@ -584,12 +584,21 @@ def _trusted_categorical(codes: np.ndarray, categories: pd.Index, *,
     known distinct and the codes known in range (both by construction): pandas checks the
     categories' distinctness by a hash table of them (0.07-0.09 s for 0.5M ids, and kept
     until `_without_hash_table`) and the codes' range by two passes over them. Its checked
-    path where its fast one (a private constructor) is not there."""
+    path where its fast one (a private constructor) is not there.
+
+    The categories are marked distinct as pandas' check would leave them (its cached
+    `is_unique`): else the first caller that asks builds the hash table for the answer and
+    keeps it (at 1M cases the rules' main process held about 100 MiB more so, at the run's
+    memory peak)."""
     fast = getattr(pd.CategoricalDtype, "_from_fastpath", None)
     if fast is None:  # pragma: no cover - every pandas this project supports has it
         return pd.Categorical.from_codes(codes, categories=categories, ordered=ordered)
-    return pd.Categorical.from_codes(codes, dtype=fast(categories, ordered=ordered),
+    made = pd.Categorical.from_codes(codes, dtype=fast(categories, ordered=ordered),
                                      validate=False)
+    cache = getattr(made.categories, "_cache", None)
+    if isinstance(cache, dict):
+        cache.setdefault("is_unique", True)
+    return made
 
 
 def _coded(values: pd.Series) -> pd.Categorical | None:
