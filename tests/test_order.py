@@ -271,7 +271,7 @@ def test_concat_coded_codes_across_code_widths(sizes: tuple[int, ...]) -> None:
     rng = np.random.default_rng(sum(sizes))
     parts = []
     for k, size in enumerate(sizes):
-        names = [f"ID-{(k * size // 2 + j):06d}" for j in range(size)]  # half shared
+        names = [f"ID-{(k * size // 2 + j):06d}" for j in range(size)]  # some in earlier files
         values = rng.choice(names, 3 * size + 2) if names else np.array([None] * 4)
         parts.append(pd.DataFrame({"evidence:order": pd.Series(values, dtype="string")}))
     whole = pd.concat([p.copy() for p in parts], ignore_index=True)
