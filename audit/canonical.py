@@ -772,10 +772,7 @@ def _joined_codes(holding: list[pd.Series | None], lengths: list[int]) -> pd.Cat
         type=pa.large_string()).combine_chunks()
     order = np.asarray(pc.array_sort_indices(given), dtype=np.int64)
     ascending = given.take(pa.array(order))
-    first = np.ones(len(ascending), dtype=bool)  # the first of its text in the sort
-    if len(ascending) > 1:
-        first[1:] = np.asarray(pc.not_equal(ascending.slice(1), ascending.slice(
-            0, len(ascending) - 1)).to_numpy(zero_copy_only=False), dtype=bool)
+    first = run_starts(ascending)  # the first of its text in the sort
     distinct = ascending.filter(pa.array(first))
     del ascending
     union = pd.Index(pd.arrays.ArrowStringArray(distinct), dtype="string")
