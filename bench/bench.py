@@ -394,12 +394,21 @@ def tree_pss_kb(pid: int) -> int:
 TREE_SAMPLE_S = 0.1
 """How often the process tree's summed PSS is sampled (a spike shorter than this may be
 missed; max RSS is exact, but per process). 0.2 s until the eleventh session, when a run
-sampled at 0.1 s peaked at 2,724 MiB in the reports where the bench's 0.2 s read 2,627."""
+sampled at 0.1 s peaked at 2,724 MiB in the reports where the bench's 0.2 s read 2,627.
+
+The sampling slows what it measures: each read of /proc/<pid>/smaps_rollup walks the page
+tables of a process holding gigabytes (about 0.06 s a sample at 1M cases) and holds its
+memory map's lock meanwhile, which the process's page faults and mappings wait for. The 1M
+full audit took 62.4 and 63.9 s sampled against 54.1 and 55.3 s unsampled, alternately in
+one session (2026-12-04). So the times are measured in runs that are not sampled, and the
+tree's peak in a run of its own (`measure`)."""
 
 
-def measure_in_child(function: str, arg: str, repeat: int) -> dict[str, Any]:
-    """Run one function `repeat` times in a fresh interpreter; return medians, max RSS and
-    the peak of the summed PSS of its process tree (sampled: worker processes included)."""
+def measure_in_child(function: str, arg: str, repeat: int, *,
+                     sample_tree: bool = False) -> dict[str, Any]:
+    """Run one function `repeat` times in a fresh interpreter; return medians and max RSS,
+    and with `sample_tree` the peak of the summed PSS of its process tree (sampled every
+    TREE_SAMPLE_S: worker processes included; the sampling slows the run, see there)."""
     proc = subprocess.Popen(
         [sys.executable, __file__, "--child", function, arg, str(repeat)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
@@ -412,15 +421,31 @@ def measure_in_child(function: str, arg: str, repeat: int) -> dict[str, Any]:
             done.wait(TREE_SAMPLE_S)
 
     sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    if sample_tree:
+        sampler.start()
     stdout, stderr = proc.communicate()
     done.set()
-    sampler.join()
+    if sample_tree:
+        sampler.join()
     if proc.returncode != 0:
         return {"error": stderr.strip().splitlines()[-1] if stderr else "failed"}
     result = dict(json.loads(stdout.strip().splitlines()[-1]))
-    result["tree_pss_peak_mb"] = round(peak[0] / 1024, 1) if peak[0] else None
+    if sample_tree:
+        result["tree_pss_peak_mb"] = round(peak[0] / 1024, 1) if peak[0] else None
     return result
+
+
+def measure(function: str, arg: str, repeat: int) -> dict[str, Any]:
+    """Our function's times (median of `repeat` runs) and max RSS from runs that are not
+    sampled, then its process tree's peak PSS from one more run that is: `sampled_s` is
+    that run's time, slower by the sampling (TREE_SAMPLE_S)."""
+    timed = measure_in_child(function, arg, repeat)
+    if "error" in timed:
+        return timed
+    sampled = measure_in_child(function, arg, 1, sample_tree=True)
+    timed["tree_pss_peak_mb"] = sampled.get("tree_pss_peak_mb")
+    timed["sampled_s"] = sampled.get("median_s")
+    return timed
 
 
 def child(function: str, arg: str, repeat: int) -> None:
@@ -556,7 +581,7 @@ def main() -> int:
         rows_planned = [r for r in rows_planned if any(w in r[0] for w in args.only.split(","))]
     for name, arg, peer, ours in rows_planned:
         print(f"{name} ...", file=sys.stderr, flush=True)
-        mine = measure_in_child(ours, arg, 1 if ours in HEAVY else repeat)
+        mine = measure(ours, arg, 1 if ours in HEAVY else repeat)
         theirs = measure_in_child(peer, arg, 1 if peer in HEAVY else repeat) if peer else None
         ratio = (round(theirs["median_s"] / mine["median_s"], 2)
                  if theirs and "median_s" in theirs and "median_s" in mine
@@ -604,11 +629,13 @@ def markdown(report: dict[str, Any]) -> str:
              "alignments and the full audit: one run, no warm-up), each implementation in its "
              "own process; peak = max RSS of that process or of its largest child; tree "
              "PSS = the peak of the summed proportional set size of the process and all its "
-             f"children (worker processes included), sampled every {TREE_SAMPLE_S} s. Load "
-             f"average at the start: {m.get('load')}.",
+             f"children (worker processes included), sampled every {TREE_SAMPLE_S} s in one "
+             "more run of ours, not in the timed ones: the sampling slows the process it "
+             "reads (that run's seconds: \"ours sampled (s)\"). Load average at the start: "
+             f"{m.get('load')}.",
              "", "| case | ours (s) | pm4py (s) | pm4py / ours | ours peak MB | "
-             "ours tree PSS MB | pm4py peak MB | result ours / pm4py |",
-             "|---|---|---|---|---|---|---|---|"]
+             "ours tree PSS MB | ours sampled (s) | pm4py peak MB | result ours / pm4py |",
+             "|---|---|---|---|---|---|---|---|---|"]
 
     def cell(d: dict[str, Any] | None, key: str) -> str:
         if d is None:
@@ -618,14 +645,15 @@ def markdown(report: dict[str, Any]) -> str:
         value = d.get(key)
         if value is None:
             return "–"
-        return f"{value:.3f}" if isinstance(value, float) and key == "median_s" else str(value)
+        return (f"{value:.3f}" if isinstance(value, float) and key in ("median_s", "sampled_s")
+                else str(value))
 
     for row in report["results"]:
         lines.append(
             f"| {row['case']} | {cell(row['ours'], 'median_s')} | "
             f"{cell(row['pm4py'], 'median_s')} | {row['speedup_vs_pm4py'] or '–'} | "
             f"{cell(row['ours'], 'peak_rss_mb')} | {cell(row['ours'], 'tree_pss_peak_mb')} | "
-            f"{cell(row['pm4py'], 'peak_rss_mb')} | "
+            f"{cell(row['ours'], 'sampled_s')} | {cell(row['pm4py'], 'peak_rss_mb')} | "
             f"{cell(row['ours'], 'result')} / {cell(row['pm4py'], 'result')} |")
     lines += growth(report)
     lines += ["", "Where a rule and its pm4py peer count different things, the case name says "

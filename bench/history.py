@@ -8,7 +8,9 @@ A result file names the commit it measured from 2026-12-02 on (`machine.code`); 
 of the files before that are listed in MEASURED, from the notes of the sessions that made
 them. The reports' seconds are the whole audit's less import and rules: from 5b52a64 on the
 XLSX writer overlaps the others (a forked process), so the writers' seconds no longer add
-up to the reports' time.
+up to the reports' time. "Timed while sampled": the run's time was taken while the bench
+sampled the process tree's memory (2026-12-02 to 2026-12-04), which slowed it (about 15% at
+1M cases when measured, see bench.TREE_SAMPLE_S).
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ MEASURED = {
 }
 """Result file -> the commit it measured, for the files that do not record it."""
 
-HEADER = ("| result file | code | seconds | max RSS (MiB) | tree PSS (MiB) | import+correlate "
-          "(s) | rules+conformance (s) | reports (s) |\n|---|---|---|---|---|---|---|---|")
+HEADER = ("| result file | code | seconds | timed while sampled | max RSS (MiB) | tree PSS (MiB) "
+          "| import+correlate (s) | rules+conformance (s) | reports (s) |\n"
+          "|---|---|---|---|---|---|---|---|---|")
 
 
 def rows(results: Path = RESULTS) -> list[str]:
@@ -61,8 +64,11 @@ def rows(results: Path = RESULTS) -> list[str]:
             code = report["machine"].get("code") or MEASURED.get(path.stem, "?")
             pss = ours.get("tree_pss_peak_mb")
             reports = ours["median_s"] - stages["import+correlate"] - stages["rules+conformance"]
+            # Until 2026-12-04 the tree's PSS was sampled in the timed run, which the
+            # sampling slowed (bench.TREE_SAMPLE_S); since then in a run of its own.
+            sampled = "yes" if pss is not None and "sampled_s" not in ours else "no"
             out.append(
-                f"| `{path.stem}` | {code} | {ours['median_s']:.0f} | "
+                f"| `{path.stem}` | {code} | {ours['median_s']:.0f} | {sampled} | "
                 f"{ours['peak_rss_mb']:,.0f} | {'–' if pss is None else f'{pss:,.0f}'} | "
                 f"{stages['import+correlate']:.0f} | {stages['rules+conformance']:.0f} | "
                 f"{reports:.0f} |")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bench import history
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,24 +20,28 @@ def test_the_documented_history_is_the_result_files_table() -> None:
 
 
 def test_a_row_per_1m_full_audit_with_the_recorded_commit(tmp_path: Path) -> None:
-    def result(code: str | None, case: str, seconds: float) -> dict[str, object]:
+    def result(code: str | None, case: str, seconds: float,
+               **more: object) -> dict[str, object]:
         return {"machine": {"code": code}, "results": [
             {"case": case, "ours": {
                 "median_s": seconds, "peak_rss_mb": 2600.4, "tree_pss_peak_mb": 2500.6,
                 "result": "9 findings; import+correlate 50.5s, rules+conformance 10.2s, "
-                          "json 1.0s, csv 1.0s, xlsx 2.0s, graphs 1.0s, html 1.4s"}}]}
+                          "json 1.0s, csv 1.0s, xlsx 2.0s, graphs 1.0s, html 1.4s", **more}}]}
 
     # The reports' seconds are the whole less import and rules: 66.6 s in all, the writers
     # one after another (6.4 s); 63.7 s in all, the XLSX overlapping the others (3 s).
     files = {"20270101T000000Z": result("abc1234", history.CASE, 66.6),
              "20270102T000000Z": result(None, history.CASE, 63.7),
              "20270103T000000Z": result("def5678", "full audit from raw exports 100000 cases",
-                                        7.0)}
+                                        7.0),
+             # Timed unsampled, the tree's peak from a sampled run of its own (66.0 s).
+             "20270104T000000Z": result("0123abc", history.CASE, 62.5, sampled_s=66.0)}
     for stem, content in files.items():
         (tmp_path / f"{stem}.json").write_text(json.dumps(content), encoding="utf-8")
     assert history.rows(tmp_path) == [
-        "| `20270101T000000Z` | abc1234 | 67 | 2,600 | 2,501 | 50 | 10 | 6 |",
-        "| `20270102T000000Z` | ? | 64 | 2,600 | 2,501 | 50 | 10 | 3 |",
+        "| `20270101T000000Z` | abc1234 | 67 | yes | 2,600 | 2,501 | 50 | 10 | 6 |",
+        "| `20270102T000000Z` | ? | 64 | yes | 2,600 | 2,501 | 50 | 10 | 3 |",
+        "| `20270104T000000Z` | 0123abc | 62 | no | 2,600 | 2,501 | 50 | 10 | 2 |",
     ]
     doc = tmp_path / "doc.md"
     doc.write_text(f"before\n{history.START}\nold\n{history.END}\nafter\n", encoding="utf-8")
@@ -72,3 +78,38 @@ def test_ab_summary_medians_ratios_and_changed_findings() -> None:
     report["runs"][3]["findings_csv_sha256"] = "y"
     ab.summarise(report)
     assert report["same_findings"] is False and "the same: **no**" in ab.markdown(report)
+
+
+def test_bench_times_come_from_unsampled_runs_and_the_tree_peak_from_a_sampled_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import bench
+
+    calls: list[tuple[str, int, bool]] = []
+
+    def child(function: str, arg: str, repeat: int, *,
+              sample_tree: bool = False) -> dict[str, object]:
+        calls.append((function, repeat, sample_tree))
+        if function == "broken":
+            return {"error": "failed"}
+        result: dict[str, object] = {"median_s": 70.0 if sample_tree else 55.0,
+                                     "peak_rss_mb": 2000.0}
+        if sample_tree:
+            result["tree_pss_peak_mb"] = 2600.0
+        return result
+
+    monkeypatch.setattr(bench, "measure_in_child", child)
+    measured = bench.measure("ours_full_audit", "1000000", 3)
+    assert calls == [("ours_full_audit", 3, False), ("ours_full_audit", 1, True)]
+    assert measured == {"median_s": 55.0, "peak_rss_mb": 2000.0, "tree_pss_peak_mb": 2600.0,
+                        "sampled_s": 70.0}
+    calls.clear()
+    assert bench.measure("broken", "1", 3) == {"error": "failed"}
+    assert calls == [("broken", 3, False)]  # no sampled run after a failed one
+    report = {"machine": {"date": "d", "cpu": "c", "cores": 2, "memory_gb": 24,
+                          "platform": "p", "python": "3", "pandas": "x", "numpy": "x",
+                          "pm4py": "x", "refund_audit": "x", "load": "0"},
+              "repeat": 3, "results": [{"case": history.CASE, "ours": measured,
+                                        "pm4py": None, "speedup_vs_pm4py": None}]}
+    row = next(line for line in bench.markdown(report).splitlines()
+               if line.startswith(f"| {history.CASE}"))
+    assert row.startswith(f"| {history.CASE} | 55.000 | – | – | 2000.0 | 2600.0 | 70.000 |")
