@@ -101,7 +101,8 @@ def markdown(report: dict[str, Any]) -> str:
              f"{m['cpu']}, {m['cores']} cores; {m['platform']}; Python {m['python']}. "
              f"{report['rounds']} round(s), the two commits in turn (OLD NEW, NEW OLD, ...), "
              "each audit in its "
-             f"own process. Load average at the start: {m['load']}. Findings (findings.csv) "
+             f"own process. Load average at the start: {m['load']}; speed probe "
+             f"{m.get('probe_s') or '–'} s. Findings (findings.csv) "
              f"the same: {'yes' if report['same_findings'] else '**no**'}.", "",
              "| stage | " + " | ".join(f"{n} median (s)" for n in names) + " | new / old |",
              "|---|---|---|---|"]

@@ -492,9 +492,44 @@ def code_version() -> str | None:
     return commit + ("+changes" if changed else "")
 
 
+def speed_probe(rounds: int = 3) -> float:
+    """Seconds (median of `rounds`) of a fixed piece of work like the audit's, to compare the
+    machine's speed between result files: the same code's 1M audit took 85-109 s on
+    2026-12-03 and 54-57 s on 2026-12-04 on machines that describe themselves alike (2-core
+    "AMD EPYC" virtual machines). Python objects (a dict of a million short texts, sorted),
+    numpy (an argsort of 5M integers), Arrow (a sort of a million texts) and hashing (64 MB).
+    Fixed inputs (seeded), so only the machine and the library versions change it."""
+    import hashlib
+    import random
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rng = random.Random(7)
+    texts = [f"case-{rng.randrange(10**9)}" for _ in range(1_000_000)]
+    integers = np.random.default_rng(7).integers(0, 10**12, 5_000_000)
+    arrow_texts = pa.array(texts, type=pa.large_string())
+    block = np.random.default_rng(8).bytes(64 << 20)
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        counts: dict[str, int] = {}
+        for text in texts:
+            counts[text] = counts.get(text, 0) + 1
+        sorted(counts)
+        np.argsort(integers, kind="stable")
+        pc.sort_indices(arrow_texts)
+        hashlib.sha256(block).hexdigest()
+        times.append(time.perf_counter() - start)
+    return round(statistics.median(times), 3)
+
+
 def machine() -> dict[str, Any]:
+    import msgspec
     import numpy
     import pandas
+    import pyarrow
 
     try:
         import pm4py
@@ -519,9 +554,11 @@ def machine() -> dict[str, Any]:
             "platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(),
             "memory_gb": round(int(memory) / 1024 / 1024, 1),
             "python": platform.python_version(), "pandas": pandas.__version__,
-            "numpy": numpy.__version__, "pm4py": pm4py_version, "r4pm": r4pm_version,
+            "numpy": numpy.__version__, "pyarrow": pyarrow.__version__,
+            "msgspec": msgspec.__version__, "pm4py": pm4py_version, "r4pm": r4pm_version,
             "refund_audit": __version__, "code": code_version(),
-            "load": " ".join(f"{x:.1f}" for x in os.getloadavg())}
+            "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+            "probe_s": speed_probe()}
 
 
 def plan(sizes: list[int]) -> list[tuple[str, str, str | None, str]]:
@@ -632,7 +669,8 @@ def markdown(report: dict[str, Any]) -> str:
              f"children (worker processes included), sampled every {TREE_SAMPLE_S} s in one "
              "more run of ours, not in the timed ones: the sampling slows the process it "
              "reads (that run's seconds: \"ours sampled (s)\"). Load average at the start: "
-             f"{m.get('load')}.",
+             f"{m.get('load')}. Speed probe (`speed_probe`, lower is faster): "
+             f"{m.get('probe_s') or '–'} s.",
              "", "| case | ours (s) | pm4py (s) | pm4py / ours | ours peak MB | "
              "ours tree PSS MB | ours sampled (s) | pm4py peak MB | result ours / pm4py |",
              "|---|---|---|---|---|---|---|---|---|"]

@@ -10,7 +10,9 @@ them. The reports' seconds are the whole audit's less import and rules: from 5b5
 XLSX writer overlaps the others (a forked process), so the writers' seconds no longer add
 up to the reports' time. "Timed while sampled": the run's time was taken while the bench
 sampled the process tree's memory (2026-12-02 to 2026-12-04), which slowed it (about 15% at
-1M cases when measured, see bench.TREE_SAMPLE_S).
+1M cases when measured, see bench.TREE_SAMPLE_S). "Speed probe": the machine's time for a
+fixed piece of work (bench.speed_probe, from 2026-12-04): the same code's audit differs
+between machines by more than most changes save.
 """
 
 from __future__ import annotations
@@ -45,9 +47,9 @@ MEASURED = {
 }
 """Result file -> the commit it measured, for the files that do not record it."""
 
-HEADER = ("| result file | code | seconds | timed while sampled | max RSS (MiB) | tree PSS (MiB) "
-          "| import+correlate (s) | rules+conformance (s) | reports (s) |\n"
-          "|---|---|---|---|---|---|---|---|---|")
+HEADER = ("| result file | code | seconds | timed while sampled | speed probe (s) | max RSS (MiB) "
+          "| tree PSS (MiB) | import+correlate (s) | rules+conformance (s) | reports (s) |\n"
+          "|---|---|---|---|---|---|---|---|---|---|")
 
 
 def rows(results: Path = RESULTS) -> list[str]:
@@ -67,8 +69,10 @@ def rows(results: Path = RESULTS) -> list[str]:
             # Until 2026-12-04 the tree's PSS was sampled in the timed run, which the
             # sampling slowed (bench.TREE_SAMPLE_S); since then in a run of its own.
             sampled = "yes" if pss is not None and "sampled_s" not in ours else "no"
+            probe = report["machine"].get("probe_s")
             out.append(
                 f"| `{path.stem}` | {code} | {ours['median_s']:.0f} | {sampled} | "
+                f"{'–' if probe is None else f'{probe:.2f}'} | "
                 f"{ours['peak_rss_mb']:,.0f} | {'–' if pss is None else f'{pss:,.0f}'} | "
                 f"{stages['import+correlate']:.0f} | {stages['rules+conformance']:.0f} | "
                 f"{reports:.0f} |")

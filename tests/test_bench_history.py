@@ -36,12 +36,13 @@ def test_a_row_per_1m_full_audit_with_the_recorded_commit(tmp_path: Path) -> Non
                                         7.0),
              # Timed unsampled, the tree's peak from a sampled run of its own (66.0 s).
              "20270104T000000Z": result("0123abc", history.CASE, 62.5, sampled_s=66.0)}
+    files["20270104T000000Z"]["machine"]["probe_s"] = 1.634  # type: ignore[index]
     for stem, content in files.items():
         (tmp_path / f"{stem}.json").write_text(json.dumps(content), encoding="utf-8")
     assert history.rows(tmp_path) == [
-        "| `20270101T000000Z` | abc1234 | 67 | yes | 2,600 | 2,501 | 50 | 10 | 6 |",
-        "| `20270102T000000Z` | ? | 64 | yes | 2,600 | 2,501 | 50 | 10 | 3 |",
-        "| `20270104T000000Z` | 0123abc | 62 | no | 2,600 | 2,501 | 50 | 10 | 2 |",
+        "| `20270101T000000Z` | abc1234 | 67 | yes | – | 2,600 | 2,501 | 50 | 10 | 6 |",
+        "| `20270102T000000Z` | ? | 64 | yes | – | 2,600 | 2,501 | 50 | 10 | 3 |",
+        "| `20270104T000000Z` | 0123abc | 62 | no | 1.63 | 2,600 | 2,501 | 50 | 10 | 2 |",
     ]
     doc = tmp_path / "doc.md"
     doc.write_text(f"before\n{history.START}\nold\n{history.END}\nafter\n", encoding="utf-8")
