@@ -97,12 +97,13 @@ def summarise(report: dict[str, Any]) -> None:
 
 def markdown(report: dict[str, Any]) -> str:
     m, names = report["machine"], list(report["commits"])
+    probe = ", ".join(f"{name} {seconds:.3f}" for name, seconds in (m.get("probe") or {}).items())
     lines = [f"# A/B {names[0]} -> {names[1]} ({report['cases']:,} cases), {m['date']}", "",
              f"{m['cpu']}, {m['cores']} cores; {m['platform']}; Python {m['python']}. "
              f"{report['rounds']} round(s), the two commits in turn (OLD NEW, NEW OLD, ...), "
              "each audit in its "
-             f"own process. Load average at the start: {m['load']}; speed probe "
-             f"{m.get('probe_s') or '–'} s. Findings (findings.csv) "
+             f"own process. Load average at the start: {m['load']}; speed probe (s, "
+             f"bench.speed_probe): {probe or '–'}. Findings (findings.csv) "
              f"the same: {'yes' if report['same_findings'] else '**no**'}.", "",
              "| stage | " + " | ".join(f"{n} median (s)" for n in names) + " | new / old |",
              "|---|---|---|---|"]

@@ -492,14 +492,18 @@ def code_version() -> str | None:
     return commit + ("+changes" if changed else "")
 
 
-def speed_probe(rounds: int = 3) -> float:
-    """Seconds (median of `rounds`) of a fixed piece of work like the audit's, to compare the
+def speed_probe(rounds: int = 3) -> dict[str, float]:
+    """Seconds (medians of `rounds`) of fixed pieces of work like the audit's, to compare the
     machine's speed between result files: the same code's 1M audit took 85-109 s on
     2026-12-03 and 54-57 s on 2026-12-04 on machines that describe themselves alike (2-core
-    "AMD EPYC" virtual machines). Python objects (a dict of a million short texts, sorted),
-    numpy (an argsort of 5M integers), Arrow (a sort of a million texts) and hashing (64 MB).
-    Fixed inputs (seeded), so only the machine and the library versions change it."""
+    "AMD EPYC" virtual machines), and nothing recorded said which part of the machine
+    differed. `python`: a dict of a million short texts, sorted; `numpy`: a stable argsort of 5M
+    integers; `arrow`: a sort of a million texts; `sha256`: 64 MB hashed; `fresh_memory`:
+    256 MiB of new anonymous memory written a byte a page, four times (the page faults a
+    large run pays stage after stage); `total`: their sum. Fixed inputs (seeded), so only
+    the machine and the library versions change them."""
     import hashlib
+    import mmap
     import random
 
     import numpy as np
@@ -511,18 +515,40 @@ def speed_probe(rounds: int = 3) -> float:
     integers = np.random.default_rng(7).integers(0, 10**12, 5_000_000)
     arrow_texts = pa.array(texts, type=pa.large_string())
     block = np.random.default_rng(8).bytes(64 << 20)
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
+
+    def python() -> None:
         counts: dict[str, int] = {}
         for text in texts:
             counts[text] = counts.get(text, 0) + 1
         sorted(counts)
-        np.argsort(integers, kind="stable")
-        pc.sort_indices(arrow_texts)
-        hashlib.sha256(block).hexdigest()
-        times.append(time.perf_counter() - start)
-    return round(statistics.median(times), 3)
+
+    def fresh_memory() -> None:
+        for _ in range(4):
+            with mmap.mmap(-1, 256 << 20) as memory:
+                np.frombuffer(memory, dtype=np.uint8)[::mmap.PAGESIZE] = 1
+
+    work: dict[str, Callable[[], object]] = {
+        "python": python, "numpy": lambda: np.argsort(integers, kind="stable"),
+        "arrow": lambda: pc.sort_indices(arrow_texts),
+        "sha256": lambda: hashlib.sha256(block).hexdigest(), "fresh_memory": fresh_memory}
+    parts: dict[str, float] = {}
+    for name, step in work.items():
+        times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - start)
+        parts[name] = round(statistics.median(times), 3)
+    parts["total"] = round(sum(parts.values()), 3)
+    return parts
+
+
+def probe_text(machine: dict[str, Any]) -> str:
+    """The machine's speed probe as text ("–" where the file predates it)."""
+    probe = machine.get("probe")
+    if not probe:
+        return "–"
+    return ", ".join(f"{name} {seconds:.3f}" for name, seconds in probe.items())
 
 
 def machine() -> dict[str, Any]:
@@ -558,7 +584,7 @@ def machine() -> dict[str, Any]:
             "msgspec": msgspec.__version__, "pm4py": pm4py_version, "r4pm": r4pm_version,
             "refund_audit": __version__, "code": code_version(),
             "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
-            "probe_s": speed_probe()}
+            "probe": speed_probe()}
 
 
 def plan(sizes: list[int]) -> list[tuple[str, str, str | None, str]]:
@@ -669,8 +695,8 @@ def markdown(report: dict[str, Any]) -> str:
              f"children (worker processes included), sampled every {TREE_SAMPLE_S} s in one "
              "more run of ours, not in the timed ones: the sampling slows the process it "
              "reads (that run's seconds: \"ours sampled (s)\"). Load average at the start: "
-             f"{m.get('load')}. Speed probe (`speed_probe`, lower is faster): "
-             f"{m.get('probe_s') or '–'} s.",
+             f"{m.get('load')}. Speed probe (`speed_probe`, seconds, lower is faster): "
+             f"{probe_text(m)}.",
              "", "| case | ours (s) | pm4py (s) | pm4py / ours | ours peak MB | "
              "ours tree PSS MB | ours sampled (s) | pm4py peak MB | result ours / pm4py |",
              "|---|---|---|---|---|---|---|---|---|"]

@@ -10,8 +10,8 @@ them. The reports' seconds are the whole audit's less import and rules: from 5b5
 XLSX writer overlaps the others (a forked process), so the writers' seconds no longer add
 up to the reports' time. "Timed while sampled": the run's time was taken while the bench
 sampled the process tree's memory (2026-12-02 to 2026-12-04), which slowed it (about 15% at
-1M cases when measured, see bench.TREE_SAMPLE_S). "Speed probe": the machine's time for a
-fixed piece of work (bench.speed_probe, from 2026-12-04): the same code's audit differs
+1M cases when measured, see bench.TREE_SAMPLE_S). "Speed probe": the machine's total time for
+fixed pieces of work (bench.speed_probe, from 2026-12-04): the same code's audit differs
 between machines by more than most changes save.
 """
 
@@ -69,7 +69,7 @@ def rows(results: Path = RESULTS) -> list[str]:
             # Until 2026-12-04 the tree's PSS was sampled in the timed run, which the
             # sampling slowed (bench.TREE_SAMPLE_S); since then in a run of its own.
             sampled = "yes" if pss is not None and "sampled_s" not in ours else "no"
-            probe = report["machine"].get("probe_s")
+            probe = (report["machine"].get("probe") or {}).get("total")
             out.append(
                 f"| `{path.stem}` | {code} | {ours['median_s']:.0f} | {sampled} | "
                 f"{'–' if probe is None else f'{probe:.2f}'} | "

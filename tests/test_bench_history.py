@@ -36,7 +36,8 @@ def test_a_row_per_1m_full_audit_with_the_recorded_commit(tmp_path: Path) -> Non
                                         7.0),
              # Timed unsampled, the tree's peak from a sampled run of its own (66.0 s).
              "20270104T000000Z": result("0123abc", history.CASE, 62.5, sampled_s=66.0)}
-    files["20270104T000000Z"]["machine"]["probe_s"] = 1.634  # type: ignore[index]
+    files["20270104T000000Z"]["machine"]["probe"] = {  # type: ignore[index]
+        "python": 1.0, "fresh_memory": 0.634, "total": 1.634}
     for stem, content in files.items():
         (tmp_path / f"{stem}.json").write_text(json.dumps(content), encoding="utf-8")
     assert history.rows(tmp_path) == [
