@@ -495,13 +495,13 @@ def code_version() -> str | None:
 def speed_probe(rounds: int = 3) -> dict[str, float]:
     """Seconds (medians of `rounds`) of fixed pieces of work like the audit's, to compare the
     machine's speed between result files: the same code's 1M audit took 85-109 s on
-    2026-12-03 and 54-57 s on 2026-12-04 on machines that describe themselves alike (2-core
-    "AMD EPYC" virtual machines), and nothing recorded said which part of the machine
-    differed. `python`: a dict of a million short texts, sorted; `numpy`: a stable argsort of 5M
-    integers; `arrow`: a sort of a million texts; `sha256`: 64 MB hashed; `fresh_memory`:
-    256 MiB of new anonymous memory written a byte a page, four times (the page faults a
-    large run pays stage after stage); `total`: their sum. Fixed inputs (seeded), so only
-    the machine and the library versions change them."""
+    2026-12-03 and 52.7-56.5 s (once 66.3 s) on 2026-12-04 on machines that describe
+    themselves alike (2-core "AMD EPYC" virtual machines), and nothing recorded said which
+    part of the machine differed. `python`: a dict of a million short texts, sorted;
+    `numpy`: a stable argsort of 5M integers; `arrow`: a sort of a million texts; `sha256`:
+    64 MB hashed; `fresh_memory`: 256 MiB of new anonymous memory written a byte a page,
+    four times (the page faults a large run pays stage after stage); `total`: their sum.
+    Fixed inputs (seeded), so only the machine and the library versions change them."""
     import hashlib
     import mmap
     import random
