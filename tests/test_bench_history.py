@@ -115,3 +115,24 @@ def test_bench_times_come_from_unsampled_runs_and_the_tree_peak_from_a_sampled_o
     row = next(line for line in bench.markdown(report).splitlines()
                if line.startswith(f"| {history.CASE}"))
     assert row.startswith(f"| {history.CASE} | 55.000 | – | – | 2000.0 | 2600.0 | 70.000 |")
+
+
+def test_the_machine_record_names_pm4py_without_importing_it() -> None:
+    """The bench's parent process records pm4py's version from the installed metadata, so
+    that pm4py is imported (about 1 s, 100 MB, a licence banner) only by the runs that use
+    it. In a fresh interpreter: this test process has imported pm4py already."""
+    import subprocess
+    import sys
+    from importlib.metadata import version
+
+    script = ("import json, sys; sys.path.insert(0, 'bench'); import bench; "
+              "bench.speed_probe = dict; m = bench.machine(); "
+              "print(json.dumps([m['pm4py'], m['r4pm'], 'pm4py' in sys.modules]))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, check=True, timeout=120)
+    assert json.loads(done.stdout.splitlines()[-1]) == [version("pm4py"), version("r4pm"),
+                                                         False]
+    assert "pm4py" not in done.stderr
+    from bench import bench
+
+    assert bench.installed_version("no-such-distribution-here") is None
