@@ -124,6 +124,31 @@ def test_model_inspect(tmp_path: Path) -> None:
     run("model", "inspect", str(tmp_path / "missing.bpmn"), code=2)
 
 
+WITNESS = ("class Witness:  # freed only by the interpreter's teardown\n"
+           "    def __init__(self) -> None:  # no global read at teardown\n"
+           "        self.write = pathlib.Path(sys.argv[1]).write_text\n"
+           "    def __del__(self) -> None:\n"
+           "        self.write('freed')\n"
+           "witness = Witness()\n")
+"""Put first in a script run as `python -c SCRIPT WITNESS_FILE ...`: the file is written
+when the interpreter tears down (frees the script's objects), not when the process ends
+at once (os._exit)."""
+
+
+def _console_script(tmp_path: Path) -> tuple[str, Path, Path]:
+    """A script running the console script as installed (`audit.cli.run`), the marker its
+    exit handler writes and the file its teardown writes (see WITNESS); the script takes
+    the teardown's file, then the command's arguments."""
+    marker, freed = tmp_path / "exit-handler-ran", tmp_path / "torn-down"
+    script = ("import atexit, pathlib, sys\n" + WITNESS +
+              f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes')\n"
+              "sys.argv = ['refund-audit', *sys.argv[2:]]\n"
+              "from audit.cli import run\n"
+              "run()\n"
+              "raise SystemExit(99)  # not reached: the command ends the process\n")
+    return script, marker, freed
+
+
 @pytest.mark.parametrize(("fail_on", "code"), [("never", 0), ("low", 1)])
 def test_console_script_ends_the_process_with_the_exit_code(tmp_path: Path, fail_on: str,
                                                             code: int) -> None:
@@ -132,19 +157,14 @@ def test_console_script_ends_the_process_with_the_exit_code(tmp_path: Path, fail
     on disk and complete, and the exit handlers ran (as at a normal exit)."""
     run("sample", "--channel", "all", "--cases", "60", "--seed", "5", "--out",
         str(tmp_path / "s"))
-    marker = tmp_path / "exit-handler-ran"
-    script = ("import atexit, pathlib, sys\n"
-              f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes')\n"
-              "sys.argv = ['refund-audit', *sys.argv[1:]]\n"
-              "from audit.cli import run\n"
-              "run()\n"
-              "raise SystemExit(99)  # not reached: check ends the process\n")
+    script, marker, freed = _console_script(tmp_path)
     out = tmp_path / "audit"
-    done = subprocess.run([sys.executable, "-c", script, "check",
+    done = subprocess.run([sys.executable, "-c", script, str(freed), "check",
                            str(tmp_path / "s" / "canonical.csv"), "--out", str(out),
                            "--fail-on", fail_on], capture_output=True, text=True)
     assert done.returncode == code, done.stderr
     assert marker.read_text() == "yes"
+    assert not freed.exists(), "the process was torn down, not ended at once"
     lines = done.stdout.splitlines()
     assert lines[0].startswith("audited 60 cases")
     wrote = [line.split("wrote ", 1)[1] for line in lines if "  wrote " in line]
@@ -153,3 +173,36 @@ def test_console_script_ends_the_process_with_the_exit_code(tmp_path: Path, fail
     document = json.loads((out / "findings.json").read_text())
     assert document["summary"]["findings"] == len(document["findings"]) > 0
     assert (out / "report.html").read_text().rstrip().endswith("</html>")
+
+
+@pytest.mark.parametrize("command", ["import", "discover"])
+def test_console_script_ends_import_and_discover_once_written(tmp_path: Path,
+                                                               command: str) -> None:
+    """`import` and `discover` end the process too (`end_process`) once everything is
+    written and said: exit 0, the exit handlers ran, the summary whole, the files complete
+    (the log read back with every event; the model parsed)."""
+    run("sample", "--channel", "all", "--cases", "40", "--seed", "7", "--out",
+        str(tmp_path / "s"))
+    canonical = tmp_path / "s" / "canonical.csv"
+    script, marker, freed = _console_script(tmp_path)
+    out = tmp_path / "out"
+    args = (["import", str(canonical), "--out", str(out / "log.parquet")]
+            if command == "import" else ["discover", str(canonical), "--out", str(out)])
+    done = subprocess.run([sys.executable, "-c", script, str(freed), *args],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert marker.read_text() == "yes"
+    assert not freed.exists(), "the process was torn down, not ended at once"
+    lines = done.stdout.splitlines()
+    events = len(pd.read_csv(canonical))
+    if command == "import":
+        assert lines[-2:] == [f"log: {out / 'log.parquet'}",
+                              f"quarantine: {out / 'quarantine.csv'}"]
+        assert len(pd.read_parquet(out / "log.parquet")) == events
+    else:
+        assert lines[0].startswith(f"discovered with the inductive miner (noise 0.2) from "
+                                   f"40 cases, {events:,} events")
+        written = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+        assert Path(written["model.bpmn"]).read_text().rstrip().endswith("definitions>")
+        assert json.loads(Path(written["discovery.json"]).read_text())
+        assert lines[-1] == f"discovery.json: {out / 'discovery.json'}"
