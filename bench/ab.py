@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,10 +44,10 @@ def child(exports: str, out: str, root: str) -> None:
     from bench import full_audit  # this checkout's bench.py, the worktree's audit code
 
     files = sorted(p for p in Path(exports).iterdir() if p.is_file())
-    run, stages, seconds = full_audit(files, Path(out))
+    run, stages, seconds, used = full_audit(files, Path(out))
     text = (Path(out) / "findings.csv").read_bytes().replace(
         str(Path(root).resolve()).encode(), b"<root>")
-    print(json.dumps({"stages": stages, "seconds": seconds,
+    print(json.dumps({"stages": stages, "seconds": seconds, "cpu": used,
                       "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "huge_pages": _huge_pages(),
                       "findings": len(run.result.findings),
@@ -83,15 +84,23 @@ def _measure(worktree: Path, exports: Path, out: Path) -> dict[str, Any]:
 
 
 def summarise(report: dict[str, Any]) -> None:
-    """Add each commit's median per stage (and of the totals) and whether every run's
-    findings.csv was the same."""
+    """Add each commit's median per stage (and of the totals, and of the CPU seconds where
+    every run recorded them) and whether every run's findings.csv was the same."""
     runs, stages = report["runs"], list(report["runs"][0]["stages"])
     report["same_findings"] = len({run["findings_csv_sha256"] for run in runs}) == 1
+    with_cpu = all("cpu" in run for run in runs)  # (result files before the CPU was kept)
+
+    def median(commit: str, value: Callable[[dict[str, Any]], float]) -> float:
+        return statistics.median(value(r) for r in runs if r["commit"] == commit)
+
     report["median"] = {
-        commit: {**{stage: statistics.median(r["stages"][stage] for r in runs
-                                             if r["commit"] == commit) for stage in stages},
-                 "total": statistics.median(r["seconds"] for r in runs
-                                            if r["commit"] == commit)}
+        commit: {**{stage: median(commit, lambda r, s=stage: r["stages"][s])
+                    for stage in stages},
+                 "total": median(commit, lambda r: r["seconds"]),
+                 **({"CPU (user + system)": median(
+                     commit, lambda r: r["cpu"]["user_s"] + r["cpu"]["system_s"]),
+                     "CPU system": median(commit, lambda r: r["cpu"]["system_s"])}
+                    if with_cpu else {})}
         for commit in report["commits"]}
 
 
@@ -111,12 +120,16 @@ def markdown(report: dict[str, Any]) -> str:
         old, new = (report["median"][n][stage] for n in names)
         ratio = f"{new / old:.2f}" if old else "–"
         lines.append(f"| {stage} | {old:.2f} | {new:.2f} | {ratio} |")
-    lines += ["", "| round | commit | seconds | max RSS (MiB) | huge pages | stages |",
-              "|---|---|---|---|---|---|"]
+    lines += ["", "| round | commit | seconds | max RSS (MiB) | huge pages | CPU user / system "
+              "(s), page faults | stages |", "|---|---|---|---|---|---|---|"]
     for run in report["runs"]:
         stages = ", ".join(f"{s} {v:.1f}" for s, v in run["stages"].items())
+        cpu = run.get("cpu")
+        used = (f"{cpu['user_s']:.1f} / {cpu['system_s']:.1f}, "
+                f"{cpu['minor_faults'] / 1e6:.2f}M" if cpu else "–")
         lines.append(f"| {run['round']} | {run['commit']} | {run['seconds']:.1f} | "
-                     f"{run['max_rss_mib']:,.0f} | {run.get('huge_pages') or '–'} | {stages} |")
+                     f"{run['max_rss_mib']:,.0f} | {run.get('huge_pages') or '–'} | {used} | "
+                     f"{stages} |")
     return "\n".join(lines) + "\n"
 
 

@@ -177,13 +177,38 @@ def pm4py_dfg(arg: str) -> object:
     return len(dfg), time.perf_counter() - start
 
 
-def full_audit(exports: list[Path], out: Path) -> tuple[Any, dict[str, float], float]:
+def cpu_use() -> dict[str, float]:
+    """CPU seconds (user, system) and minor page faults so far of this process and of the
+    processes it started and waited for (the reading workers, the forked rules and
+    writers), from `getrusage`."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    started = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"user_s": own.ru_utime + started.ru_utime,
+            "system_s": own.ru_stime + started.ru_stime,
+            "minor_faults": float(own.ru_minflt + started.ru_minflt)}
+
+
+def cpu_since(before: dict[str, float]) -> dict[str, float]:
+    """`cpu_use()` less `before` (an earlier `cpu_use()`)."""
+    return {key: value - before[key] for key, value in cpu_use().items()}
+
+
+def cpu_text(used: dict[str, float]) -> str:
+    """`cpu_since`'s figures in words (no "<name> <seconds>s" pair, which history.py reads
+    as a stage)."""
+    return (f"CPU {used['user_s']:.1f} s user + {used['system_s']:.1f} s system, "
+            f"{used['minor_faults'] / 1e6:.2f}M page faults")
+
+
+def full_audit(exports: list[Path], out: Path
+               ) -> tuple[Any, dict[str, float], float, dict[str, float]]:
     """The whole audit of `exports` into `out`, as `check` runs it: import + correlate,
-    rules + conformance, then the reports; the run, each stage's seconds and the seconds of
-    the whole. The reports overlap where `write_reports` writes the XLSX in a forked
-    process, so the whole is timed, not summed from the stages. The audit code is imported
-    here, from wherever `audit` resolves (bench/ab.py points it at a worktree, whose
-    commit may predate `write_reports`: its writers then run one after another)."""
+    rules + conformance, then the reports; the run, each stage's seconds, the seconds of
+    the whole and the CPU it used (`cpu_since`, every process of the audit). The reports
+    overlap where `write_reports` writes the XLSX in a forked process, so the whole is
+    timed, not summed from the stages. The audit code is imported here, from wherever
+    `audit` resolves (bench/ab.py points it at a worktree, whose commit may predate
+    `write_reports`: its writers then run one after another)."""
     from audit import memory
     from audit.checkrun import run_check_log
     from audit.policy import default_policy_path
@@ -197,6 +222,7 @@ def full_audit(exports: list[Path], out: Path) -> tuple[Any, dict[str, float], f
         prepare()
     out.mkdir(parents=True, exist_ok=True)
     stages: dict[str, float] = {}
+    used = cpu_use()
     begin = start = time.perf_counter()
     imported = import_and_correlate([(path, None) for path in exports])
     stages["import+correlate"] = time.perf_counter() - start
@@ -210,7 +236,8 @@ def full_audit(exports: list[Path], out: Path) -> tuple[Any, dict[str, float], f
             start = time.perf_counter()
             writer(run, out)
             stages[name] = time.perf_counter() - start
-    return run, stages, time.perf_counter() - begin
+    seconds = time.perf_counter() - begin
+    return run, stages, seconds, cpu_since(used)
 
 
 def ours_full_audit(arg: str) -> object:
@@ -220,9 +247,9 @@ def ours_full_audit(arg: str) -> object:
     timed)."""
     _generated(int(arg))
     exports = sorted((WORK / f"gen-{arg}" / "exports").iterdir())
-    run, stages, seconds = full_audit(exports, WORK / f"audit-{arg}")
+    run, stages, seconds, used = full_audit(exports, WORK / f"audit-{arg}")
     text = ", ".join(f"{k} {v:.1f}s" for k, v in stages.items())
-    return f"{len(run.result.findings)} findings; {text}", seconds
+    return f"{len(run.result.findings)} findings; {text}; {cpu_text(used)}", seconds
 
 
 # --- BPI Challenge 2012: discovery and alignments against an inductive model ------------------

@@ -47,9 +47,13 @@ MEASURED = {
 }
 """Result file -> the commit it measured, for the files that do not record it."""
 
-HEADER = ("| result file | code | seconds | timed while sampled | speed probe (s) | max RSS (MiB) "
-          "| tree PSS (MiB) | import+correlate (s) | rules+conformance (s) | reports (s) |\n"
-          "|---|---|---|---|---|---|---|---|---|---|")
+HEADER = ("| result file | code | seconds | timed while sampled | speed probe (s) | CPU (s) "
+          "| max RSS (MiB) | tree PSS (MiB) | import+correlate (s) | rules+conformance (s) "
+          "| reports (s) |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|")
+CPU = re.compile(r"CPU ([\d.]+) s user \+ ([\d.]+) s system")
+"""The CPU the bench's full audit records in its result (bench.cpu_text, from 2026-12-04's
+twenty-first session on)."""
 
 
 def rows(results: Path = RESULTS) -> list[str]:
@@ -70,9 +74,11 @@ def rows(results: Path = RESULTS) -> list[str]:
             # sampling slowed (bench.TREE_SAMPLE_S); since then in a run of its own.
             sampled = "yes" if pss is not None and "sampled_s" not in ours else "no"
             probe = (report["machine"].get("probe") or {}).get("total")
+            cpu = CPU.search(str(ours["result"]))
             out.append(
                 f"| `{path.stem}` | {code} | {ours['median_s']:.0f} | {sampled} | "
                 f"{'–' if probe is None else f'{probe:.2f}'} | "
+                f"{'–' if cpu is None else f'{float(cpu[1]) + float(cpu[2]):.0f}'} | "
                 f"{ours['peak_rss_mb']:,.0f} | {'–' if pss is None else f'{pss:,.0f}'} | "
                 f"{stages['import+correlate']:.0f} | {stages['rules+conformance']:.0f} | "
                 f"{reports:.0f} |")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -36,14 +37,16 @@ def test_a_row_per_1m_full_audit_with_the_recorded_commit(tmp_path: Path) -> Non
                                         7.0),
              # Timed unsampled, the tree's peak from a sampled run of its own (66.0 s).
              "20270104T000000Z": result("0123abc", history.CASE, 62.5, sampled_s=66.0)}
+    files["20270104T000000Z"]["results"][0]["ours"]["result"] += (  # type: ignore[index]
+        "; CPU 76.4 s user + 19.3 s system, 6.01M page faults")  # (from 2026-12-04 on)
     files["20270104T000000Z"]["machine"]["probe"] = {  # type: ignore[index]
         "python": 1.0, "fresh_memory": 0.634, "total": 1.634}
     for stem, content in files.items():
         (tmp_path / f"{stem}.json").write_text(json.dumps(content), encoding="utf-8")
     assert history.rows(tmp_path) == [
-        "| `20270101T000000Z` | abc1234 | 67 | yes | – | 2,600 | 2,501 | 50 | 10 | 6 |",
-        "| `20270102T000000Z` | ? | 64 | yes | – | 2,600 | 2,501 | 50 | 10 | 3 |",
-        "| `20270104T000000Z` | 0123abc | 62 | no | 1.63 | 2,600 | 2,501 | 50 | 10 | 2 |",
+        "| `20270101T000000Z` | abc1234 | 67 | yes | – | – | 2,600 | 2,501 | 50 | 10 | 6 |",
+        "| `20270102T000000Z` | ? | 64 | yes | – | – | 2,600 | 2,501 | 50 | 10 | 3 |",
+        "| `20270104T000000Z` | 0123abc | 62 | no | 1.63 | 96 | 2,600 | 2,501 | 50 | 10 | 2 |",
     ]
     doc = tmp_path / "doc.md"
     doc.write_text(f"before\n{history.START}\nold\n{history.END}\nafter\n", encoding="utf-8")
@@ -73,13 +76,24 @@ def test_ab_summary_medians_ratios_and_changed_findings() -> None:
                                 "bbb": {"import+correlate": 2.5, "json": 1.0, "total": 3.5}}
     report["runs"][1]["huge_pages"] = "off"  # recorded from 2026-12-02's seventh session on
     text = ab.markdown(report)
-    assert "| 1 | bbb | 3.0 | 100 | off | import+correlate 2.0, json 1.0 |" in text
-    assert "| 1 | aaa | 5.0 | 100 | – | import+correlate 4.0, json 1.0 |" in text
+    assert "| 1 | bbb | 3.0 | 100 | off | – | import+correlate 2.0, json 1.0 |" in text
+    assert "| 1 | aaa | 5.0 | 100 | – | – | import+correlate 4.0, json 1.0 |" in text
     assert "| import+correlate | 5.00 | 2.50 | 0.50 |" in text
     assert "| total | 6.00 | 3.50 | 0.58 |" in text and "the same: yes" in text
+    assert "CPU" not in "".join(report["median"]["aaa"])  # not every run recorded it
     report["runs"][3]["findings_csv_sha256"] = "y"
     ab.summarise(report)
     assert report["same_findings"] is False and "the same: **no**" in ab.markdown(report)
+    # The CPU of every process of each run (bench.cpu_since), from 2026-12-04 on: medians.
+    for k, user in enumerate([40.0, 30.0, 34.0, 44.0]):
+        report["runs"][k]["cpu"] = {"user_s": user, "system_s": user / 4,
+                                    "minor_faults": 2_500_000.0}
+    ab.summarise(report)
+    assert report["median"]["aaa"]["CPU (user + system)"] == 52.5  # 50 and 55
+    assert report["median"]["bbb"]["CPU system"] == 8.0  # 7.5 and 8.5
+    text = ab.markdown(report)
+    assert "| CPU (user + system) | 52.50 | 40.00 | 0.76 |" in text
+    assert "| 1 | bbb | 3.0 | 100 | off | 30.0 / 7.5, 2.50M | import+correlate 2.0," in text
 
 
 def test_bench_times_come_from_unsampled_runs_and_the_tree_peak_from_a_sampled_one(
@@ -115,6 +129,23 @@ def test_bench_times_come_from_unsampled_runs_and_the_tree_peak_from_a_sampled_o
     row = next(line for line in bench.markdown(report).splitlines()
                if line.startswith(f"| {history.CASE}"))
     assert row.startswith(f"| {history.CASE} | 55.000 | – | – | 2000.0 | 2600.0 | 70.000 |")
+
+
+def test_cpu_use_counts_this_process_and_the_ones_it_waited_for() -> None:
+    import subprocess
+    import sys
+
+    from bench import bench
+
+    before = bench.cpu_use()
+    subprocess.run([sys.executable, "-c", "sum(range(30_000_000))"], check=True)
+    used = bench.cpu_since(before)
+    assert used["user_s"] > 0.3  # the child's loop (about 0.5-1 s): counted once waited for
+    assert used["minor_faults"] > 0 and used["system_s"] >= 0
+    text = bench.cpu_text({"user_s": 76.44, "system_s": 19.27, "minor_faults": 6_008_705})
+    assert text == "CPU 76.4 s user + 19.3 s system, 6.01M page faults"
+    assert history.CPU.search(text) is not None
+    assert not re.findall(r"([a-z+]+) ([\d.]+)s", text)  # no stage for history.rows
 
 
 def test_the_machine_record_names_pm4py_without_importing_it() -> None:
