@@ -55,7 +55,12 @@ class CheckRun:
         return digests[path]
 
     def manifest(self) -> dict[str, Any]:
-        counts = {f.file: f for f in self.imported.files}
+        from audit.ingest import input_labels
+
+        # Each input's counts by the name the import gave it (the file name, or the end of
+        # its path where two inputs share one).
+        counted = {f.file: f for f in self.imported.files}
+        counts = [counted.get(label) for label in input_labels(self.inputs)]
         return {
             "tool": "refund-audit",
             "version": __version__,
@@ -65,10 +70,10 @@ class CheckRun:
             "command": self.command,
             "inputs": [
                 {"file": str(path), "sha256": self._sha256(path),
-                 "read": counts[path.name].read if path.name in counts else None,
-                 "imported": counts[path.name].imported if path.name in counts else None,
-                 "quarantined": counts[path.name].quarantined if path.name in counts else None}
-                for path in self.inputs
+                 "read": None if count is None else count.read,
+                 "imported": None if count is None else count.imported,
+                 "quarantined": None if count is None else count.quarantined}
+                for path, count in zip(self.inputs, counts, strict=True)
             ],
             "policy": {"file": self.policy.source, "sha256": self.policy.sha256},
             "sop": [{"channel": k, "file": str(path),

@@ -112,6 +112,51 @@ def detect_format(path: Path) -> str:
         f"({' | '.join(FORMATS)})", file=path)
 
 
+def input_labels(paths: Iterable[Path]) -> list[str]:
+    """How each input is named in the log (`source_file`), the quarantine, the per-file
+    counts and the run's manifest: its file name, or, where several inputs share one, the
+    shortest end of its path that tells them apart (`jan/stripe_charges.csv` and
+    `feb/stripe_charges.csv`), so that an event's file and row name one record. The same
+    file given twice is an input error (its records would be read twice)."""
+    given = list(paths)
+    labels = [path.name for path in given]
+    by_name: dict[str, list[int]] = {}
+    for k, label in enumerate(labels):
+        by_name.setdefault(label, []).append(k)
+    for ks in by_name.values():
+        if len(ks) < 2:
+            continue
+        seen: dict[Path, Path] = {}
+        for k in ks:
+            same = seen.setdefault(given[k].resolve(), given[k])
+            if same is not given[k]:
+                raise InputError(f"given twice (also as {same}): each input is read once",
+                                 file=given[k])
+        parts = [Path(os.path.abspath(given[k])).parts for k in ks]
+        for depth in range(2, max(len(p) for p in parts) + 1):
+            ends = [Path(*p[-depth:]).as_posix() for p in parts]
+            if len(set(ends)) == len(ends):
+                break
+        for k, end in zip(ks, ends, strict=True):
+            labels[k] = end
+    return labels
+
+
+def _relabelled(one: _ReadFile, name: str, label: str) -> None:
+    """`one`'s events, quarantined rows and notes named by `label` instead of the file's
+    `name` (see input_labels)."""
+    files = one.log[C.SOURCE_FILE]
+    if isinstance(files.dtype, pd.CategoricalDtype) and label not in files.cat.categories:
+        one.log[C.SOURCE_FILE] = files.cat.rename_categories({name: label})
+    else:  # (text, or a canonical log whose events name the label already: recoded later)
+        one.log[C.SOURCE_FILE] = files.astype("string").replace({name: label})
+    for frame in (one.broken, one.quarantine):
+        if len(frame):
+            frame["file"] = frame["file"].replace({name: label})
+    one.notes = [label + note[len(name):] if note.startswith(f"{name}:") else note
+                 for note in one.notes]
+
+
 def read_raw(
     path: Path, fmt: str, *, encoding: str | None, object_type: str | None,
     sources_config: SourcesConfig | None = None, assume_tz: str | None = None,
@@ -315,6 +360,8 @@ def import_sources(
     notes: list[str] = []
     role_histories = []
     events_in: list[tuple[Path, str]] = []
+    label_of = dict(zip((path for path, _ in sources),
+                        input_labels(path for path, _ in sources), strict=True))
     for path, fmt in sources:
         fmt = fmt or detect_format(path)
         if fmt == "roles":
@@ -341,11 +388,13 @@ def import_sources(
     else:
         read_files = map(reader, events_in)  # one at a time: a file's raw cells freed early
     for (path, _fmt), one in zip(events_in, read_files, strict=True):
+        if label_of[path] != path.name:
+            _relabelled(one, path.name, label_of[path])
         notes.extend(one.notes)
         one.log[_INPUT] = len(counts)
         logs.append(one.log)
         quarantines.extend([one.broken, one.quarantine])
-        counts.append((path.name, one.system, one.read, one.deduplicated))
+        counts.append((label_of[path], one.system, one.read, one.deduplicated))
         if one.sha256:
             digests[str(path)] = one.sha256
         elif one.stamp is not None:

@@ -26,7 +26,7 @@ def import_and_correlate(
     sources_config: SourcesConfig | None = None,
 ) -> ImportResult:
     """`import_sources`, then `correlate` if any event came from a source-system export."""
-    from audit.ingest import SOURCE_SYSTEMS, detect_format
+    from audit.ingest import SOURCE_SYSTEMS, detect_format, input_labels
     from audit.progress import current
 
     progress = current()
@@ -40,7 +40,9 @@ def import_and_correlate(
     only_exports = all(fmt in SOURCE_SYSTEMS or fmt == "roles" for _, fmt in resolved)
     # Only events read from exports in this import are correlated: a canonical log (which
     # keeps the provenance of its exports) is already correlated.
-    exported = {path.name for path, fmt in resolved if fmt in SOURCE_SYSTEMS}
+    exported = {label for (_, fmt), label in zip(
+        resolved, input_labels(path for path, _ in resolved), strict=True)
+        if fmt in SOURCE_SYSTEMS}
     with paused_gc():  # millions of small objects read, none in cycles: see paused_gc
         # Where correlation follows, the files are hashed while it runs (it uses one core),
         # not by the reading workers, which use both.

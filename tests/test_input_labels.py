@@ -1,0 +1,106 @@
+"""Inputs that share a file name (monthly exports in folders of their own) keep apart: each is
+named by the end of its path that tells them apart, in the log's provenance, the quarantine,
+the per-file counts and the run's manifest; the same file given twice is an input error."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner, Result
+
+from audit import canonical as C
+from audit.cli import main
+from audit.errors import InputError
+from audit.ingest import input_labels
+
+REPO = Path(__file__).resolve().parents[1]
+EXPORTS = REPO / "sample_logs" / "refund-sample" / "exports"
+
+
+def run(*args: str, code: int = 0) -> Result:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == code, result.output
+    return result
+
+
+def test_labels_are_file_names_unless_shared(tmp_path: Path) -> None:
+    paths = [tmp_path / "jan" / "stripe_charges.csv", tmp_path / "zendesk.json",
+             tmp_path / "feb" / "stripe_charges.csv",
+             tmp_path / "p" / "q" / "refunds.csv", tmp_path / "r" / "q" / "refunds.csv"]
+    assert input_labels(paths) == ["jan/stripe_charges.csv", "zendesk.json",
+                                   "feb/stripe_charges.csv", "p/q/refunds.csv", "r/q/refunds.csv"]
+    assert input_labels([Path("one.csv"), Path("two.csv")]) == ["one.csv", "two.csv"]
+
+
+def test_the_same_file_given_twice_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    twice = [tmp_path / "a" / "x.csv", tmp_path / "a" / ".." / "a" / "x.csv"]
+    with pytest.raises(InputError, match="given twice") as raised:
+        input_labels(twice)
+    assert raised.value.file == str(twice[1])
+    output = run("check", str(EXPORTS / "stripe_charges.csv"),
+                 str(EXPORTS / "." / "stripe_charges.csv"), "--out", str(tmp_path / "o"),
+                 code=2).output
+    assert "given twice" in output and "stripe_charges.csv" in output
+
+
+def _split_charges(tmp_path: Path) -> tuple[Path, Path, int, int]:
+    """The sample's exports with stripe_charges.csv split in two files of that name, in
+    folders a/ and b/; b's gets one row more with a bad amount (quarantined)."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    for path in EXPORTS.iterdir():
+        if path.name != "stripe_charges.csv":
+            (a / path.name).write_bytes(path.read_bytes())
+    with (EXPORTS / "stripe_charges.csv").open(newline="", encoding="utf-8") as f:
+        header, *rows = list(csv.reader(f))
+    first, rest = rows[:99], rows[99:]
+    bad = ["ch_bad_1", "Order EC-O1", "12x", "", "eur", "2026-05-24 22:41:03", "succeeded",
+           "card", "EC-O1"]
+    for folder, part in ((a, first), (b, [*rest, bad])):
+        with (folder / "stripe_charges.csv").open("w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([header, *part])
+    return a, b, len(first), len(rest)
+
+
+def test_two_exports_of_one_name_keep_their_own_counts_and_provenance(tmp_path: Path) -> None:
+    a, b, in_a, in_b = _split_charges(tmp_path)
+    inputs = [*sorted(str(p) for p in a.iterdir()), str(b / "stripe_charges.csv")]
+    run("check", *inputs, "--out", str(tmp_path / "split"), "--fail-on", "never")
+    run("check", *sorted(str(p) for p in EXPORTS.iterdir()), "--out", str(tmp_path / "whole"),
+        "--fail-on", "never")
+    split = json.loads((tmp_path / "split" / "findings.json").read_text(encoding="utf-8"))
+    whole = json.loads((tmp_path / "whole" / "findings.json").read_text(encoding="utf-8"))
+    counts = {entry["file"]: (entry["read"], entry["imported"], entry["quarantined"])
+              for entry in split["manifest"]["inputs"]}
+    # Each file's own counts (before, both took the counts of the last file of that name).
+    assert counts[str(a / "stripe_charges.csv")] == (in_a, in_a, 0)
+    assert counts[str(b / "stripe_charges.csv")] == (in_b + 1, in_b, 1)
+    # The quarantined row names its file; the findings are the whole export's.
+    quarantine = pd.read_csv(tmp_path / "split" / "quarantine.csv")
+    assert quarantine[["file", "row", "field"]].values.tolist() == [
+        ["b/stripe_charges.csv", in_b + 2, "amount"]]  # (row: the file's line, header first)
+    assert sorted(f["fingerprint"] for f in split["findings"]) == sorted(
+        f["fingerprint"] for f in whole["findings"])
+
+    out = tmp_path / "log.parquet"
+    lines = run("import", *inputs, "--out", str(out)).output.splitlines()
+    assert f"a/stripe_charges.csv (stripe): read {in_a} = imported {in_a} + quarantined 0" \
+        in lines
+    assert f"b/stripe_charges.csv (stripe): read {in_b + 1} = imported {in_b} + " \
+        "quarantined 1" in lines
+    log = pd.read_parquet(out)
+    files = log[C.SOURCE_FILE].astype(str)
+    assert "stripe_charges.csv" not in set(files)
+    charges = log[files.str.endswith("stripe_charges.csv")]
+    # Each event's file and row name one record: no (file, row) of a charge event repeats
+    # except for a charge copied into several cases (its event id then ends in "@<case>").
+    rows = charges[~charges[C.EVENT_ID].astype(str).str.contains("@")]
+    assert not rows.duplicated([C.SOURCE_FILE, C.SOURCE_ROW]).any()
+    assert set(rows[C.SOURCE_FILE].astype(str)) == {"a/stripe_charges.csv",
+                                                    "b/stripe_charges.csv"}
