@@ -68,6 +68,11 @@ class ImportResult:
     unhashed: dict[str, FileStamp] = field(default_factory=dict)
     """With `import_sources(defer_digests=True)`: the event files not hashed yet, by path as
     given, with their size and modification time when read (see digest.LaterDigests)."""
+    from_export: np.ndarray | None = None
+    """Per event of `log`, whether it was read from a source-system export in this import
+    (what correlation takes): by the input it came from, not by its `source:file`, which a
+    canonical log's events keep from the exports they were once read from. None once
+    correlated (`import_and_correlate`), or for a result not made by `import_sources`."""
 
     @property
     def read(self) -> int:
@@ -463,10 +468,14 @@ def import_sources(
     quarantine = pd.concat([q for q in quarantines if len(q)], ignore_index=True) if any(
         len(q) for q in quarantines) else empty_quarantine()
     imported = log[_INPUT].value_counts()
+    exports = [k for k, (_path, fmt) in enumerate(events_in) if fmt in SOURCE_SYSTEMS]
+    from_export = (np.ones(len(log), dtype=bool) if len(exports) == len(events_in) else
+                   log[_INPUT].isin(exports).to_numpy(dtype=bool))
     files = []
     for i, (name, system, read, dropped) in enumerate(counts):
         twice = deduplicated.get(i, 0)
         files.append(FileCounts(name, system, read - twice, int(imported.get(i, 0)),
                                 read - twice - int(imported.get(i, 0)), dropped + twice))
     return ImportResult(log=log.drop(columns=_INPUT), quarantine=quarantine, files=files,
-                        notes=notes, roles=merged_roles, digests=digests, unhashed=unhashed)
+                        notes=notes, roles=merged_roles, digests=digests, unhashed=unhashed,
+                        from_export=from_export)

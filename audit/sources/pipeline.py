@@ -26,7 +26,7 @@ def import_and_correlate(
     sources_config: SourcesConfig | None = None,
 ) -> ImportResult:
     """`import_sources`, then `correlate` if any event came from a source-system export."""
-    from audit.ingest import SOURCE_SYSTEMS, detect_format, input_labels
+    from audit.ingest import SOURCE_SYSTEMS, detect_format
     from audit.progress import current
 
     progress = current()
@@ -40,9 +40,7 @@ def import_and_correlate(
     only_exports = all(fmt in SOURCE_SYSTEMS or fmt == "roles" for _, fmt in resolved)
     # Only events read from exports in this import are correlated: a canonical log (which
     # keeps the provenance of its exports) is already correlated.
-    exported = {label for (_, fmt), label in zip(
-        resolved, input_labels(path for path, _ in resolved), strict=True)
-        if fmt in SOURCE_SYSTEMS}
+    exported = sum(fmt in SOURCE_SYSTEMS for _, fmt in resolved)
     with paused_gc():  # millions of small objects read, none in cycles: see paused_gc
         # Where correlation follows, the files are hashed while it runs (it uses one core),
         # not by the reading workers, which use both.
@@ -64,16 +62,22 @@ def import_and_correlate(
     return result
 
 
-def _correlated(result: ImportResult, exported: set[str], config: SourcesConfig) -> None:
-    """`result.log` with the events of `exported` files correlated into refund cases."""
+def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> None:
+    """`result.log` with the events read from the import's `exported` source-system exports
+    (`result.from_export`) correlated into refund cases."""
     from audit.correlate import correlate
     from audit.progress import current
 
     if not exported:
         return
     progress = current()
-    progress.stage(f"correlating {len(exported)} export(s) into refund cases")
-    fresh = result.log[C.SOURCE_FILE].isin(list(exported)).fillna(False).astype(bool)
+    progress.stage(f"correlating {exported} export(s) into refund cases")
+    # By the input each event came from: a canonical log given beside exports keeps its
+    # events' `source:file` from the exports it was once read from, which may share a name
+    # with an export read now (its events were correlated then and are not again).
+    fresh = result.from_export
+    if fresh is None or len(fresh) != len(result.log):
+        raise ValueError("correlation needs to know which events the exports gave")
     if fresh.all():  # the usual case: the log is handed over, not held beside its correlation
         imported = result.log
         # Empty, with the log's dtypes and no reference to its data (a slice would keep it).
@@ -96,5 +100,6 @@ def _correlated(result: ImportResult, exported: set[str], config: SourcesConfig)
         log = correlation.log
     ordered = list(C.COLUMNS) + [c for c in log.columns if c not in C.COLUMNS]
     result.log = log[ordered]
+    result.from_export = None  # (the events are in another order now, and correlated)
     result.notes.extend(correlation.notes)
     result.correlation_problems = correlation.unresolved
