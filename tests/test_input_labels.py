@@ -44,6 +44,11 @@ def test_the_same_file_given_twice_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="given twice") as raised:
         input_labels(twice)
     assert raised.value.file == str(twice[1])
+    # Under another name: a link to it.
+    (tmp_path / "a" / "x.csv").write_text("x\n", encoding="utf-8")
+    (tmp_path / "a" / "y.csv").symlink_to(tmp_path / "a" / "x.csv")
+    with pytest.raises(InputError, match="given twice"):
+        input_labels([tmp_path / "a" / "x.csv", tmp_path / "a" / "y.csv"])
     output = run("check", str(EXPORTS / "stripe_charges.csv"),
                  str(EXPORTS / "." / "stripe_charges.csv"), "--out", str(tmp_path / "o"),
                  code=2).output

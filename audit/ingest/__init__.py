@@ -122,8 +122,21 @@ def input_labels(paths: Iterable[Path]) -> list[str]:
     counts and the run's manifest: its file name, or, where several inputs share one, the
     shortest end of its path that tells them apart (`jan/stripe_charges.csv` and
     `feb/stripe_charges.csv`), so that an event's file and row name one record. The same
-    file given twice is an input error (its records would be read twice)."""
+    file given twice is an input error (its records would be read twice), under any two
+    names: another spelling of its path, a link to it, another case of its name where the
+    file system ignores case."""
     given = list(paths)
+    seen: dict[object, Path] = {}
+    for path in given:
+        try:  # the file itself (device and inode), whatever names lead to it
+            info = path.stat()
+            identity: object = (info.st_dev, info.st_ino)
+        except OSError:  # (missing: reported when read) its path, made absolute
+            identity = path.resolve()
+        same = seen.setdefault(identity, path)
+        if same is not path:
+            raise InputError(f"given twice (also as {same}): each input is read once",
+                             file=path)
     labels = [path.name for path in given]
     by_name: dict[str, list[int]] = {}
     for k, label in enumerate(labels):
@@ -131,12 +144,6 @@ def input_labels(paths: Iterable[Path]) -> list[str]:
     for ks in by_name.values():
         if len(ks) < 2:
             continue
-        seen: dict[Path, Path] = {}
-        for k in ks:
-            same = seen.setdefault(given[k].resolve(), given[k])
-            if same is not given[k]:
-                raise InputError(f"given twice (also as {same}): each input is read once",
-                                 file=given[k])
         parts = [Path(os.path.abspath(given[k])).parts for k in ks]
         for depth in range(2, max(len(p) for p in parts) + 1):
             ends = [Path(*p[-depth:]).as_posix() for p in parts]
