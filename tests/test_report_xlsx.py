@@ -339,3 +339,17 @@ def test_family_sheets_hold_the_findings_rows_set_aside(demo: Path, tmp_path: Pa
         assert mine == [row for row in rows if str(row[0]).startswith(family)], family
         assert mine, family
     assert any("line\nbreak" in str(v) for row in rows for v in row)
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_each_formula_start_alone_in_a_csv_column_is_neutralised(start: str) -> None:
+    """The CSV's column search (one pass for every formula start after a separator) finds
+    each start on its own, first cell or later; a start inside a text is left alone."""
+    from audit.safety import FORMULA_START
+    from reports.writers import _csv_cells
+
+    assert start in FORMULA_START
+    assert _csv_cells(["plain", f"{start}x", f"a{start}b"]) == ["plain", f"'{start}x",
+                                                               f"a{start}b"]
+    assert _csv_cells([f"{start}x", "plain"]) == [f"'{start}x", "plain"]
+    assert _csv_cells([f"a{start}b", "plain"]) == [f"a{start}b", "plain"]
