@@ -66,29 +66,51 @@ def _record_encoder() -> Callable[[dict[str, Any]], str]:
     return json_encoder()
 
 
+def _finding_encoder() -> Callable[[Finding], bytes]:
+    """A finding as one line of findings.json, UTF-8: msgspec's encoder (BSD-3-Clause)
+    reads the dataclass's fields in their order, about 3x faster than json's C encoder
+    of `_record` (235,008 findings at 1M cases: 0.44-0.52 s against 1.63-1.66 s). Its JSON
+    is compact (no space after ':' and ','); a value JSON has no literal for (NaN,
+    Infinity) is null, where json writes a non-standard NaN that strict parsers refuse; a
+    value of a type it does not know is its str(), as json's `default=str` gives. A
+    finding it cannot encode (e.g. a key of a type JSON objects cannot have) goes to
+    json's encoder, which gives its text or its error."""
+    import msgspec
+
+    fast = msgspec.json.Encoder(enc_hook=str).encode
+    slow = _record_encoder()
+
+    def encoded(finding: Finding) -> bytes:
+        try:
+            return fast(finding)
+        except (msgspec.EncodeError, TypeError, ValueError, OverflowError):
+            return slow(_record(finding)).encode("utf-8")
+
+    return encoded
+
+
 _JSON_BLOCK = 10_000
 """Findings whose lines `write_json` joins into one write."""
 
 
 def write_json(run: CheckRun, out: Path) -> Path:
     """Writer: findings.json, the content of `findings_document`; manifest, summary and
-    errors indented, one finding per line (Python's JSON encoder is C only without
-    indentation: 5x faster for large runs), each encoded straight from the finding, the
-    lines written _JSON_BLOCK at a time."""
+    errors indented, one finding per line (`_finding_encoder`: compact), the lines
+    written _JSON_BLOCK at a time."""
     path = out / "findings.json"
     head = json.dumps({"manifest": run.manifest(), "summary": run.summary()}, indent=2,
                       ensure_ascii=False, default=str)
     tail = json.dumps(_errors(run), indent=2, ensure_ascii=False,
                       default=str).replace("\n", "\n  ")
-    encode = _record_encoder()
+    encode = _finding_encoder()
     findings = run.result.findings
-    with path.open("w", encoding="utf-8") as handle:
-        handle.write(head[:-2] + ',\n  "findings": [')  # head ends with "\n}"
+    with path.open("wb") as handle:
+        handle.write((head[:-2] + ',\n  "findings": [').encode("utf-8"))  # head ends "\n}"
         for start in range(0, len(findings), _JSON_BLOCK):
-            lines = [encode(_record(f)) for f in findings[start:start + _JSON_BLOCK]]
-            handle.write(("\n    " if start == 0 else ",\n    ") + ",\n    ".join(lines))
-        handle.write("\n  ],\n" if findings else "],\n")
-        handle.write(f'  "errors": {tail}\n}}\n')
+            lines = [encode(f) for f in findings[start:start + _JSON_BLOCK]]
+            handle.write((b"\n    " if start == 0 else b",\n    ") + b",\n    ".join(lines))
+        handle.write(b"\n  ],\n" if findings else b"],\n")
+        handle.write(f'  "errors": {tail}\n}}\n'.encode())
     return path
 
 

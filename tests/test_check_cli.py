@@ -179,32 +179,61 @@ def test_findings_json_is_the_document_one_finding_per_line(sample: Path, tmp_pa
     assert len(finding_lines) == len(expected["findings"])
 
 
-def test_findings_json_is_the_same_text_in_blocks_and_with_the_plain_encoder(
+def test_findings_json_lines_are_each_findings_value_strict_and_the_same_in_blocks(
         sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """write_json encodes each finding with json's C encoder made once, and writes the lines
-    in blocks: the text is what `JSONEncoder.encode` of each record, one write per finding
-    gave (evidence with NaN, a Decimal, a tuple, non-ASCII and control characters)."""
+    """write_json encodes each finding with msgspec (compact JSON), in blocks: each line
+    parses to what json gives for the finding's record (evidence with NaN, an infinity, a
+    Decimal, a tuple, non-ASCII and control characters), but a NaN or infinity is null, so
+    the file is strict JSON; the text is the same in blocks of two; a finding msgspec
+    cannot encode is json's text of its record (the plain encoder where json has no C
+    part)."""
     import decimal
+
+    import msgspec
 
     from audit.checkrun import run_check
     from audit.policy import default_policy_path
     from reports import writers
 
     checked = run_check([sample], default_policy_path())
-    assert len(checked.result.findings) > 5
-    checked.result.findings[0].evidence = {"x": float("nan"), "d": decimal.Decimal("2.50"),
-                                           "t": ("a", 1), "é\u2028\x01": ['"\\']}
-    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
-    lines = ",\n    ".join(encode(writers._record(f)) for f in checked.result.findings)
-    assert writers._record_encoder().__name__ == "encoded"  # the C encoder, made once
+    findings = checked.result.findings
+    assert len(findings) > 5
+    findings[0].evidence = {"x": float("nan"), "d": decimal.Decimal("2.50"), "t": ("a", 1),
+                            "é\u2028\x01": ['"\\'], "i": float("-inf")}
     (tmp_path / "a").mkdir()
     text = writers.write_json(checked, tmp_path / "a").read_text(encoding="utf-8")
-    assert '\n  "findings": [\n    ' + lines + "\n  ],\n" in text
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not strict JSON: {constant}")
+
+    document = json.loads(text, parse_constant=refuse)
+    expected = [json.loads(json.dumps(writers._record(f), default=str)) for f in findings]
+    expected[0]["evidence"].update(x=None, i=None)
+    assert document["findings"] == expected
+    lines = [line for line in text.splitlines() if line.startswith('    {"rule":"')]
+    assert len(lines) == len(findings)
     monkeypatch.setattr(writers, "_JSON_BLOCK", 2)
-    monkeypatch.setattr(json.encoder, "c_make_encoder", None)  # json without its C part
-    assert writers._record_encoder().__name__ == "encode"
     (tmp_path / "b").mkdir()
     assert writers.write_json(checked, tmp_path / "b").read_text(encoding="utf-8") == text
+
+    class Refusing:
+        def __init__(self, **options: object) -> None:
+            pass
+
+        def encode(self, value: object) -> bytes:
+            raise msgspec.EncodeError("refused")
+
+    monkeypatch.setattr(msgspec.json, "Encoder", Refusing)
+    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    lines_json = ",\n    ".join(encode(writers._record(f)) for f in findings)
+    for c_part in (True, False):
+        if not c_part:  # json without its C part
+            monkeypatch.setattr(json.encoder, "c_make_encoder", None)
+        assert writers._record_encoder().__name__ == ("encoded" if c_part else "encode")
+        folder = tmp_path / f"json-{c_part}"
+        folder.mkdir()
+        slow = writers.write_json(checked, folder).read_text(encoding="utf-8")
+        assert '\n  "findings": [\n    ' + lines_json + "\n  ],\n" in slow
 
 
 def test_check_writes_the_quarantined_rows_with_their_reasons(sample: Path,
