@@ -72,9 +72,10 @@ def _finding_encoder() -> Callable[[Finding], bytes]:
     of `_record` (235,008 findings at 1M cases: 0.44-0.52 s against 1.63-1.66 s). Its JSON
     is compact (no space after ':' and ','); a value JSON has no literal for (NaN,
     Infinity) is null, where json writes a non-standard NaN that strict parsers refuse; a
-    value of a type it does not know is its str(), as json's `default=str` gives. A
-    finding it cannot encode (e.g. a key of a type JSON objects cannot have) goes to
-    json's encoder, which gives its text or its error."""
+    value of a type it does not know is its str(), as json's `default=str` gives (so is a
+    dict key that is not a text or number: json writes True and None keys as "true" and
+    "null" and refuses others; the rules' evidence has text keys). A finding msgspec
+    refuses goes to json's encoder, which gives its text or its error."""
     import msgspec
 
     fast = msgspec.json.Encoder(enc_hook=str).encode
