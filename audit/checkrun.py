@@ -55,12 +55,9 @@ class CheckRun:
         return digests[path]
 
     def manifest(self) -> dict[str, Any]:
-        from audit.ingest import input_labels
-
-        # Each input's counts by the name the import gave it (the file name, or the end of
-        # its path where two inputs share one).
-        counted = {f.file: f for f in self.imported.files}
-        counts = [counted.get(label) for label in input_labels(self.inputs)]
+        # Each input's counts by its path as given (two inputs may share a file name).
+        counted = {f.path: f for f in self.imported.files}
+        counts = [counted.get(str(path)) for path in self.inputs]
         return {
             "tool": "refund-audit",
             "version": __version__,

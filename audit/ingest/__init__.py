@@ -49,6 +49,8 @@ class FileCounts:
     quarantined: int
     deduplicated: int = 0
     """Records exported twice (same id, same content): dropped, counted, not in `read`."""
+    path: str = ""
+    """The input as given (`file` is its label, see input_labels), as `digests` keys it."""
 
 
 @dataclass
@@ -118,13 +120,13 @@ def detect_format(path: Path) -> str:
 
 
 def input_labels(paths: Iterable[Path]) -> list[str]:
-    """How each input is named in the log (`source_file`), the quarantine, the per-file
-    counts and the run's manifest: its file name, or, where several inputs share one, the
-    shortest end of its path that tells them apart (`jan/stripe_charges.csv` and
-    `feb/stripe_charges.csv`), so that an event's file and row name one record. The same
-    file given twice is an input error (its records would be read twice), under any two
-    names: another spelling of its path, a link to it, another case of its name where the
-    file system ignores case."""
+    """How each input is named in the log (`source_file`), the quarantine and the per-file
+    counts (the run's manifest lists inputs by their paths): its file name, or, where
+    several inputs share one, the shortest end of its path that tells them apart
+    (`jan/stripe_charges.csv` and `feb/stripe_charges.csv`), so that an event's file and
+    row name one record. The same file given twice is an input error (its records would
+    be read twice), under any two names: another spelling of its path, a link to it,
+    another case of its name where the file system ignores case."""
     given = list(paths)
     seen: dict[object, Path] = {}
     for path in given:
@@ -365,7 +367,7 @@ def import_sources(
         check_time_zone(assume_tz)
     logs: list[pd.DataFrame] = []
     quarantines: list[pd.DataFrame] = []
-    counts: list[tuple[str, str, int, int]] = []
+    counts: list[tuple[Path, str, int, int]] = []
     digests: dict[str, str] = {}
     unhashed: dict[str, FileStamp] = {}
     id_hashes: list[np.ndarray | None] = []
@@ -406,7 +408,7 @@ def import_sources(
         one.log[_INPUT] = len(counts)
         logs.append(one.log)
         quarantines.extend([one.broken, one.quarantine])
-        counts.append((label_of[path], one.system, one.read, one.deduplicated))
+        counts.append((path, one.system, one.read, one.deduplicated))
         if one.sha256:
             digests[str(path)] = one.sha256
         elif one.stamp is not None:
@@ -479,10 +481,11 @@ def import_sources(
     from_export = (np.ones(len(log), dtype=bool) if len(exports) == len(events_in) else
                    log[_INPUT].isin(exports).to_numpy(dtype=bool))
     files = []
-    for i, (name, system, read, dropped) in enumerate(counts):
+    for i, (path, system, read, dropped) in enumerate(counts):
         twice = deduplicated.get(i, 0)
-        files.append(FileCounts(name, system, read - twice, int(imported.get(i, 0)),
-                                read - twice - int(imported.get(i, 0)), dropped + twice))
+        files.append(FileCounts(label_of[path], system, read - twice, int(imported.get(i, 0)),
+                                read - twice - int(imported.get(i, 0)), dropped + twice,
+                                str(path)))
     return ImportResult(log=log.drop(columns=_INPUT), quarantine=quarantine, files=files,
                         notes=notes, roles=merged_roles, digests=digests, unhashed=unhashed,
                         from_export=from_export)
