@@ -287,6 +287,37 @@ class _ReadFile:
     just before it was read."""
 
 
+def _kept_correlated(log: pd.DataFrame, duplicated: pd.Series,
+                     exported: np.ndarray) -> pd.Series:
+    """Which events to drop of the repeated ids (`duplicated`: all but the first of each).
+    Where an id is both in an export and in an input that is not one (a canonical log
+    correlated before), the first of the latter is kept instead, whatever the inputs'
+    order: its events carry their cases, and an export's record beside them would be
+    correlated alone. `exported`: per input, whether it is a source-system export."""
+    if exported.all() or not exported.any():
+        return duplicated
+    ids = log.loc[duplicated.to_numpy(dtype=bool), C.EVENT_ID].unique()
+    involved = np.flatnonzero(C.text_isin(log[C.EVENT_ID], ids))
+    frame = pd.DataFrame({
+        "id": log[C.EVENT_ID].take(involved).astype(str).to_numpy(),
+        "export": exported[log[_INPUT].to_numpy()[involved]],
+        "at": involved})
+    frame = frame.sort_values(["id", "export", "at"], kind="stable")
+    drop = np.zeros(len(log), dtype=bool)
+    drop[frame["at"].to_numpy()[frame["id"].duplicated().to_numpy()]] = True
+    return pd.Series(drop, index=log.index)
+
+
+def _duplicate_reason(file: str, row: object, label: str, *, correlated: bool) -> str:
+    """The quarantine reason of a repeated event id's record with other values: where the
+    kept event is (its file and row, and the input holding it where that is another: a
+    canonical log keeps its events' provenance); `correlated`: an export's record beside
+    a log's event, which is kept whether or not it came first."""
+    at = f"{file} row {row}" + ("" if label == file else f" in {label}")
+    return (f"duplicate event id (the correlated event at {at} is kept)" if correlated
+            else f"duplicate event id (first at {at})")
+
+
 def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | None,
               encoding: str | None, object_type: str | None,
               sources_config: SourcesConfig | None, hash_now: bool = True) -> _ReadFile:
@@ -435,37 +466,55 @@ def import_sources(
     duplicated = pd.Series(C.duplicated_text(log[C.EVENT_ID]) if repeated is None else
                            repeated, index=log.index)
     del repeated
-    deduplicated: dict[int, int] = {}
-    if duplicated.any():
-        dups = log.loc[duplicated]
-        # Only the first events of the repeated ids: not a copy of the whole log.
-        firsts = ~duplicated & C.text_isin(log[C.EVENT_ID], dups[C.EVENT_ID].unique())
-        first = log.loc[firsts].set_index(C.EVENT_ID)
-        # The same record in two exports (overlapping date ranges) is one event: drop and
-        # count it. Two different records under one id are a conflict: quarantine.
-        content = [c for c in log.columns
-                   if c not in (_INPUT, C.SOURCE_FILE, C.SOURCE_ROW, C.EVENT_ID)]
-        same = (first.loc[dups[C.EVENT_ID], content].reset_index(drop=True).astype("string")
-                .fillna("").to_numpy() == dups[content].reset_index(drop=True)
-                .astype("string").fillna("").to_numpy()).all(axis=1)
-        for k in dups[_INPUT][same]:
-            deduplicated[int(k)] = deduplicated.get(int(k), 0) + 1
-        conflicts = dups[~same]
-        where = first.loc[conflicts[C.EVENT_ID], [C.SOURCE_FILE, C.SOURCE_ROW]].to_numpy()
-        quarantines.append(pd.DataFrame({
-            "file": conflicts[C.SOURCE_FILE].to_numpy(),
-            "row": conflicts[C.SOURCE_ROW].to_numpy(),
-            "field": C.EVENT_ID, "value": conflicts[C.EVENT_ID].astype(object).to_numpy(),
-            "reason": [f"duplicate event id (first at {f} row {r})" for f, r in where]},
-            columns=list(QUARANTINE_COLUMNS)))
-        log = C.taken_frame([log], np.flatnonzero(~duplicated.to_numpy(dtype=bool)))
     merged_roles = None
+    # Before repeated ids are compared: a canonical log's events hold the people its logins
+    # were resolved to, an export's records the logins.
     if role_histories:
         from audit.sources.roles import apply_roles, merge_roles
 
         merged_roles = merge_roles(role_histories)
         log, role_notes = apply_roles(log, merged_roles)
         notes.extend(role_notes)
+    deduplicated: dict[int, int] = {}
+    if duplicated.any():
+        exported = np.array([fmt in SOURCE_SYSTEMS for _path, fmt in events_in], dtype=bool)
+        duplicated = _kept_correlated(log, duplicated, exported)
+        dups = log.loc[duplicated]
+        # Only the kept events of the repeated ids: not a copy of the whole log.
+        firsts = ~duplicated & C.text_isin(log[C.EVENT_ID], dups[C.EVENT_ID].unique())
+        first = log.loc[firsts].set_index(C.EVENT_ID)
+        # The same record in two exports (overlapping date ranges) is one event: drop and
+        # count it. Two different records under one id are a conflict: quarantine.
+        content = [c for c in log.columns
+                   if c not in (_INPUT, C.SOURCE_FILE, C.SOURCE_ROW, C.EVENT_ID)]
+        kept = first.loc[dups[C.EVENT_ID]].reset_index()
+        equal = (kept[content].astype("string").fillna("").to_numpy()
+                 == (other := dups[content].reset_index(drop=True).astype("string")
+                     .fillna("").to_numpy()))
+        # An export's record beside an event of a log correlated before (a canonical log
+        # given with the next exports, their date ranges overlapping): the log's event
+        # keeps its case and the ids correlation filled in, so the record is the same where
+        # it agrees on every value the export states, its provisional case aside.
+        mixed = exported[dups[_INPUT].to_numpy()] & ~exported[kept[_INPUT].to_numpy()]
+        if mixed.any():
+            stated = equal[mixed] | (other[mixed] == "")
+            stated[:, content.index(C.CASE)] = True
+            equal[mixed] = stated
+        same = equal.all(axis=1)
+        for k in dups[_INPUT][same]:
+            deduplicated[int(k)] = deduplicated.get(int(k), 0) + 1
+        conflicts = dups[~same]
+        where = first.loc[conflicts[C.EVENT_ID], [C.SOURCE_FILE, C.SOURCE_ROW, _INPUT]]
+        quarantines.append(pd.DataFrame({
+            "file": conflicts[C.SOURCE_FILE].to_numpy(),
+            "row": conflicts[C.SOURCE_ROW].to_numpy(),
+            "field": C.EVENT_ID, "value": conflicts[C.EVENT_ID].astype(object).to_numpy(),
+            "reason": [_duplicate_reason(str(f), r, label_of[events_in[int(k)][0]],
+                                         correlated=bool(log_kept))
+                       for (f, r, k), log_kept in zip(where.itertuples(index=False),
+                                                      mixed[~same], strict=True)]},
+            columns=list(QUARANTINE_COLUMNS)))
+        log = C.taken_frame([log], np.flatnonzero(~duplicated.to_numpy(dtype=bool)))
     C.compact(log)  # labels, people, roles, systems, files: a code per event, not a string
     ordered = list(C.COLUMNS) + [c for c in log.columns if c not in C.COLUMNS]
     if sort:
