@@ -66,12 +66,11 @@ def test_the_exports_again_beside_their_canonical_log_add_nothing(
         assert quarantined == 0 and dropped > 0
         # Every record: dropped as a repeat, or read.
         assert read + dropped == import_sources([(path, None)]).files[0].read
-    # The charges a refund shares with other cases are in the log once per case, under
-    # "<id>@<case>": the export's record of such a charge is read, and left out as a sale.
-    shared = {e.split("@")[0] for e in pd.read_parquet(canonical)[C.EVENT_ID].astype(str)
-              if "@" in e}
+    # Also the charges a refund shares with other cases, which the log holds once per case
+    # under "<id>@<case>": their export records are repeats too, not sales to leave out.
     assert sum(counts(result, p.name)[1] for p in EXPORTS.iterdir()
-               if p.name != "role_history.csv") == len(shared)
+               if p.name != "role_history.csv") == 0
+    assert not [note for note in result.notes if "are sales" in note]
 
 
 @pytest.mark.parametrize("log_first", [True, False], ids=["log first", "exports first"])
@@ -113,3 +112,32 @@ def test_two_exports_of_one_record_still_compare_every_value(tmp_path: Path) -> 
     assert result.quarantine[["file", "row", "reason"]].values.tolist() == [
         ["later/stripe_refunds.csv", 2,
          "duplicate event id (first at exports/stripe_refunds.csv row 2)"]]
+
+
+def test_a_changed_record_of_a_charge_the_log_holds_per_case_is_quarantined(
+        canonical: Path, tmp_path: Path) -> None:
+    """A charge refunded in two cases is in the log twice, as "<id>@<case>". Its export record
+    again, unchanged, is a repeat (dropped, counted); with another amount, it is quarantined
+    naming the first copy's place, and the log's copies stay as they were."""
+    log = pd.read_parquet(canonical)
+    copies = log[log[C.EVENT_ID].astype(str).str.startswith("stripe:ch_")
+                 & log[C.EVENT_ID].astype(str).str.contains("@")]
+    charge = str(copies[C.EVENT_ID].iloc[0]).removeprefix("stripe:").partition("@")[0]
+    row = int(copies[C.SOURCE_ROW].iloc[0])
+    with (EXPORTS / "stripe_charges.csv").open(newline="", encoding="utf-8") as f:
+        header, *records = csv.reader(f)
+    [record] = [r for r in records if r[0] == charge]
+    for change, expected in ((0, (0, 0, 0, 1)), (100, (1, 0, 1, 0))):
+        edited = list(record)
+        edited[header.index("amount")] = str(int(record[header.index("amount")]) + change)
+        export = tmp_path / f"plus{change}" / "stripe_charges.csv"
+        export.parent.mkdir()
+        with export.open("w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([header, edited])
+        result = import_and_correlate([(export, None), (canonical, None)])
+        assert counts(result, export.name) == expected
+        pd.testing.assert_frame_equal(events(result.log), events(log))
+        quarantined = result.quarantine[["row", "value", "reason"]].values.tolist()
+        reason = (f"duplicate event id (the correlated event at stripe_charges.csv row {row} "
+                  "in canonical.parquet is kept)")
+        assert quarantined == ([[2, f"stripe:{charge}", reason]] if change else [])

@@ -287,25 +287,55 @@ class _ReadFile:
     just before it was read."""
 
 
-def _kept_correlated(log: pd.DataFrame, duplicated: pd.Series,
-                     exported: np.ndarray) -> pd.Series:
-    """Which events to drop of the repeated ids (`duplicated`: all but the first of each).
-    Where an id is both in an export and in an input that is not one (a canonical log
-    correlated before), the first of the latter is kept instead, whatever the inputs'
-    order: its events carry their cases, and an export's record beside them would be
-    correlated alone. `exported`: per input, whether it is a source-system export."""
-    if exported.all() or not exported.any():
-        return duplicated
-    ids = log.loc[duplicated.to_numpy(dtype=bool), C.EVENT_ID].unique()
-    involved = np.flatnonzero(C.text_isin(log[C.EVENT_ID], ids))
-    frame = pd.DataFrame({
-        "id": log[C.EVENT_ID].take(involved).astype(str).to_numpy(),
-        "export": exported[log[_INPUT].to_numpy()[involved]],
-        "at": involved})
-    frame = frame.sort_values(["id", "export", "at"], kind="stable")
-    drop = np.zeros(len(log), dtype=bool)
-    drop[frame["at"].to_numpy()[frame["id"].duplicated().to_numpy()]] = True
-    return pd.Series(drop, index=log.index)
+def _repeats(log: pd.DataFrame, duplicated: pd.Series,
+             exported: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The events to drop as repeats of another, and the event each is compared with and
+    kept in its stead, by position in `log`. `duplicated`: all but the first of each
+    repeated id; `exported`: per input (`_INPUT`), whether it is a source-system export.
+
+    Where exports are read beside an input that is not one (a canonical log, correlated
+    before), that input's events are kept, whatever the inputs' order: they carry their
+    cases, and an export's record beside them would be correlated alone. So the first of
+    an id's events from such an input is kept where there is one, and an export's record of
+    a charge the log holds once per case (`<id>@<case>`, see audit.correlate) is a repeat
+    of the first of those copies."""
+    empty = np.empty(0, dtype=np.intp)
+    mixed = bool(exported.any()) and not bool(exported.all())
+    drop, keep = [empty], [empty]
+    gone = np.zeros(len(log), dtype=bool)
+    if duplicated.any():
+        ids = log.loc[duplicated.to_numpy(dtype=bool), C.EVENT_ID].unique()
+        involved = np.flatnonzero(C.text_isin(log[C.EVENT_ID], ids))
+        frame = pd.DataFrame({
+            "id": log[C.EVENT_ID].take(involved).astype(str).to_numpy(),
+            "export": (exported[log[_INPUT].to_numpy()[involved]] if mixed
+                       else np.zeros(len(involved), dtype=bool)),
+            "at": involved}).sort_values(["id", "export", "at"], kind="stable")
+        later = frame["id"].duplicated().to_numpy()
+        at = frame["at"].to_numpy()
+        # Each repeat's kept event: the first of its run of equal ids in the sort.
+        first = np.maximum.accumulate(np.where(later, 0, np.arange(len(at))))
+        drop.append(at[later])
+        keep.append(at[first[later]])
+        gone[at[later]] = True
+    if mixed:
+        from_export = exported[log[_INPUT].to_numpy()]
+        ids = log[C.EVENT_ID]
+        named = ids.astype("string").str.contains("@", regex=False).fillna(False)
+        candidates = np.flatnonzero(~from_export & named.to_numpy(dtype=bool))
+        copied: dict[str, int] = {}
+        for k, text, case in zip(candidates.tolist(),
+                                 ids.take(candidates).astype(str).tolist(),
+                                 log[C.CASE].take(candidates).astype(str).tolist(), strict=True):
+            base, _, suffix = text.rpartition("@")
+            if suffix == case:
+                copied.setdefault(base, k)
+        if copied:
+            records = np.flatnonzero(from_export & ~gone & C.text_isin(ids, copied))
+            drop.append(records)
+            keep.append(np.array([copied[text] for text in
+                                  ids.take(records).astype(str).tolist()], dtype=np.intp))
+    return np.concatenate(drop).astype(np.intp), np.concatenate(keep).astype(np.intp)
 
 
 def _duplicate_reason(file: str, row: object, label: str, *, correlated: bool) -> str:
@@ -476,21 +506,17 @@ def import_sources(
         log, role_notes = apply_roles(log, merged_roles)
         notes.extend(role_notes)
     deduplicated: dict[int, int] = {}
-    if duplicated.any():
-        exported = np.array([fmt in SOURCE_SYSTEMS for _path, fmt in events_in], dtype=bool)
-        duplicated = _kept_correlated(log, duplicated, exported)
-        dups = log.loc[duplicated]
-        # Only the kept events of the repeated ids: not a copy of the whole log.
-        firsts = ~duplicated & C.text_isin(log[C.EVENT_ID], dups[C.EVENT_ID].unique())
-        first = log.loc[firsts].set_index(C.EVENT_ID)
+    exported = np.array([fmt in SOURCE_SYSTEMS for _path, fmt in events_in], dtype=bool)
+    drop, keep = _repeats(log, duplicated, exported)
+    del duplicated
+    if len(drop):
+        dups, kept = log.take(drop), log.take(keep)
         # The same record in two exports (overlapping date ranges) is one event: drop and
         # count it. Two different records under one id are a conflict: quarantine.
         content = [c for c in log.columns
                    if c not in (_INPUT, C.SOURCE_FILE, C.SOURCE_ROW, C.EVENT_ID)]
-        kept = first.loc[dups[C.EVENT_ID]].reset_index()
         equal = (kept[content].astype("string").fillna("").to_numpy()
-                 == (other := dups[content].reset_index(drop=True).astype("string")
-                     .fillna("").to_numpy()))
+                 == (other := dups[content].astype("string").fillna("").to_numpy()))
         # An export's record beside an event of a log correlated before (a canonical log
         # given with the next exports, their date ranges overlapping): the log's event
         # keeps its case and the ids correlation filled in, so the record is the same where
@@ -503,18 +529,21 @@ def import_sources(
         same = equal.all(axis=1)
         for k in dups[_INPUT][same]:
             deduplicated[int(k)] = deduplicated.get(int(k), 0) + 1
-        conflicts = dups[~same]
-        where = first.loc[conflicts[C.EVENT_ID], [C.SOURCE_FILE, C.SOURCE_ROW, _INPUT]]
+        conflicts, where = dups[~same], kept[~same]
         quarantines.append(pd.DataFrame({
             "file": conflicts[C.SOURCE_FILE].to_numpy(),
             "row": conflicts[C.SOURCE_ROW].to_numpy(),
             "field": C.EVENT_ID, "value": conflicts[C.EVENT_ID].astype(object).to_numpy(),
             "reason": [_duplicate_reason(str(f), r, label_of[events_in[int(k)][0]],
                                          correlated=bool(log_kept))
-                       for (f, r, k), log_kept in zip(where.itertuples(index=False),
-                                                      mixed[~same], strict=True)]},
+                       for f, r, k, log_kept in zip(
+                           where[C.SOURCE_FILE], where[C.SOURCE_ROW], where[_INPUT],
+                           mixed[~same], strict=True)]},
             columns=list(QUARANTINE_COLUMNS)))
-        log = C.taken_frame([log], np.flatnonzero(~duplicated.to_numpy(dtype=bool)))
+        del dups, kept, conflicts, where
+        retained = np.ones(len(log), dtype=bool)
+        retained[drop] = False
+        log = C.taken_frame([log], np.flatnonzero(retained))
     C.compact(log)  # labels, people, roles, systems, files: a code per event, not a string
     ordered = list(C.COLUMNS) + [c for c in log.columns if c not in C.COLUMNS]
     if sort:
