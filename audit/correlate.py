@@ -54,12 +54,14 @@ def _lookup(values: pd.Series, table: pd.Series) -> pd.Series:
     return pd.Series(table.array.take(at, allow_fill=True), dtype="string")
 
 
-def correlate(log: pd.DataFrame, config: SourcesConfig, *,
-              release: bool = False) -> Correlation:
+def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
+              known_tickets: pd.Series | None = None) -> Correlation:
     """Assign refund cases to events read from ticketing and payment exports. With
     `release`, the caller gives `log` up: each of its columns is dropped once taken into
     the correlated log (the frame is left without columns), so that a large log is not
-    held twice.
+    held twice. `known_tickets`: ticket id -> case of a log correlated before (a canonical
+    log read beside the exports, `cases_of_tickets`); a refund naming such a ticket, which
+    no ticketing export here contains, joins that case instead of one of its own.
 
     The events are taken in (provisional case, time, file, row) order, as `import_sources`
     sorts them, whatever order `log` is in (the import leaves them unsorted when correlation
@@ -69,7 +71,7 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *,
     computed from the few columns that decide them, and every column of the log is taken
     once, straight into the correlated log's (case, time, file, row) order."""
     names = list(log.columns)
-    assigned = _assign(log, config, release=release)
+    assigned = _assign(log, config, release=release, known_tickets=known_tickets)
     if release:  # memory freed while deciding the cases, before the log's keys are taken
         return_free_memory()
     source, notes, left_out = assigned.source, assigned.notes, assigned.left_out
@@ -142,7 +144,8 @@ class _Assigned:
     left_out: int
 
 
-def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False) -> _Assigned:
+def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
+            known_tickets: pd.Series | None = None) -> _Assigned:
     """The cases of the events (see correlate), decided column-wise. With `release` (see
     correlate), the log's provisional case and event id columns are dropped once read."""
     base = C.stable_order(log, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
@@ -169,7 +172,7 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False) 
     claimant_of_order = _sole_claimants(order_of_ticket)
 
     refunds = _refund_cases(log, refund_pos, order_of_ticket, order_of_charge,
-                            claimant_of_order, by_order=by_order)
+                            claimant_of_order, by_order=by_order, known_tickets=known_tickets)
     copy_pos, copy_case, shared, left_out = _charge_copies(
         charge_pos, charge_ids, refunds, order_of_ticket, order_of_charge, by_order=by_order)
     del charge_ids, order_of_ticket, order_of_charge, claimant_of_order
@@ -208,6 +211,44 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False) 
     ids = pa.chunked_array([head, tail], type=pa.large_string())
     event_id = pd.Series(pd.arrays.ArrowStringArray(ids), dtype="string")
     return _Assigned(source, case, event_id, notes, problems, left_out)
+
+
+def cases_of_tickets(log: pd.DataFrame) -> pd.Series:
+    """Each ticket id a correlated log's events name -> the case they are in, for the tickets
+    whose events are all in one case (text, indexed by ticket id)."""
+    pairs = pd.DataFrame({"ticket": log[C.TICKET_ID].astype("string"),
+                          "case": log[C.CASE].astype("string")}).dropna().drop_duplicates()
+    pairs = pairs[~pairs["ticket"].duplicated(keep=False)]
+    return pd.Series(pairs["case"].to_numpy(), dtype="string",
+                     index=pd.Index(pairs["ticket"].to_numpy(), dtype="string"))
+
+
+def fill_from_cases(log: pd.DataFrame, earlier: pd.DataFrame) -> pd.DataFrame:
+    """`log` (correlated) with its events in a case of `earlier` (a log correlated before,
+    beside which `log`'s refunds joined its cases: see correlate's `known_tickets`) given
+    that case's ticket, order and charge id where they have none, as the case's own events
+    carry them (the charge only where the case has one)."""
+    cases = earlier[C.CASE].astype("string")
+    inside = np.flatnonzero(_mask(log[C.CASE].astype("string").isin(cases.dropna().unique())))
+    if not len(inside):
+        return log
+    log = log.copy()
+    case_of = log[C.CASE].astype("string").iloc[inside].reset_index(drop=True)
+    for column in (C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID):
+        pairs = pd.DataFrame({"case": cases, "value": earlier[column].astype("string")})
+        pairs = pairs.dropna().drop_duplicates()
+        if column == C.CHARGE_ID:  # a case of several charges gives none
+            pairs = pairs[~pairs["case"].duplicated(keep=False)]
+        pairs = pairs.drop_duplicates("case")
+        given = _lookup(case_of, pd.Series(pairs["value"].to_numpy(), dtype="string",
+                                           index=pd.Index(pairs["case"].to_numpy(),
+                                                          dtype="string")))
+        dtype = log[column].dtype if pd.api.types.is_string_dtype(log[column]) else "string"
+        values = log[column].astype("string").astype(object).to_numpy(copy=True)
+        own = values[inside]
+        values[inside] = np.where(pd.isna(own), given.astype(object).to_numpy(), own)
+        log[column] = pd.Series(values, index=log.index, dtype=dtype)
+    return log
 
 
 def _first_order(log: pd.DataFrame, ids: pd.Series, positions: np.ndarray) -> pd.Series:
@@ -273,11 +314,12 @@ class _Refunds:
 
 def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.Series,
                   order_of_charge: pd.Series, claimant_of_order: pd.Series, *,
-                  by_order: bool) -> _Refunds:
-    """Each refund's case: the ticket it names, if a ticketing export has it; else, naming no
-    ticket, the one ticket that names its order (its own, or its charge's); else a payout
-    case of its own, shared by the refunds of one charge and named by their first refund id
-    in (time, source row) order."""
+                  by_order: bool, known_tickets: pd.Series | None = None) -> _Refunds:
+    """Each refund's case: the ticket it names, if a ticketing export has it (else that
+    ticket's case in `known_tickets`, see correlate); else, naming no ticket, the one ticket
+    that names its order (its own, or its charge's); else a payout case of its own, shared
+    by the refunds of one charge and named by their first refund id in (time, source row)
+    order."""
     named = _strings(log, C.TICKET_ID, positions)
     charge = _strings(log, C.CHARGE_ID, positions)
     has_named = _mask(named.notna())
@@ -289,6 +331,11 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
     del known_at
     charge_known = charge_at >= 0
     case = named.where(known_ticket)
+    if known_tickets is not None and len(known_tickets):
+        earlier = _lookup(named, known_tickets)  # (missing where not named, or not known)
+        elsewhere = ~known_ticket & _mask(earlier.notna())
+        case[elsewhere] = earlier[elsewhere]
+        known_ticket |= elsewhere
     rest = ~known_ticket
     unknown_ticket = has_named & rest
     unknown_charge = rest & has_charge & ~charge_known

@@ -7,6 +7,7 @@ every value it states, and quarantined, naming the log, where it does not."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -141,3 +142,57 @@ def test_a_changed_record_of_a_charge_the_log_holds_per_case_is_quarantined(
         reason = (f"duplicate event id (the correlated event at stripe_charges.csv row {row} "
                   "in canonical.parquet is kept)")
         assert quarantined == ([[2, f"stripe:{charge}", reason]] if change else [])
+
+
+def test_a_new_refund_for_a_ticket_only_the_log_has_joins_its_case(
+        canonical: Path, tmp_path: Path) -> None:
+    """Next month's refunds export holds a second payout for a ticket of last month, which
+    this month's ticketing export does not hold: the payout joins the ticket's case in the
+    log (its ids given as the case's), so the rules see a second payout in that case, not a
+    payout without a ticket. A refund naming a ticket neither holds stays a case of its own,
+    its reference in the correlation problems, as before."""
+    with (EXPORTS / "stripe_refunds.csv").open(newline="", encoding="utf-8") as f:
+        header, first, *_ = csv.reader(f)
+    column = {name: k for k, name in enumerate(header)}
+    again, stray = list(first), list(first)
+    again[column["id"]], stray[column["id"]] = "re_90000001", "re_90000002"
+    again[column["created"]] = stray[column["created"]] = "2026-09-20 06:45:20"
+    stray[column["ticket_id (metadata)"]] = "99999"
+    stray[column["charge"]] = "ch_90000002"
+    export = tmp_path / "next" / "stripe_refunds.csv"
+    export.parent.mkdir()
+    with export.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, again, stray])
+    ticket = first[column["ticket_id (metadata)"]]
+
+    result = import_and_correlate([(canonical, None), (export, None)])
+    log = result.log.astype({C.EVENT_ID: str, C.CASE: str})
+    before = pd.read_parquet(canonical).astype({C.CASE: str})
+    joined = log[log[C.EVENT_ID] == "stripe:re_90000001"].iloc[0]
+    case = before[before[C.CASE] == ticket].iloc[0]
+    assert joined[C.CASE] == ticket
+    for name in (C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID):
+        assert joined[name] == case[name], name
+    assert log[log[C.EVENT_ID] == "stripe:re_90000002"][C.CASE].tolist() == ["re_90000002"]
+    assert set(log[C.CASE]) == set(before[C.CASE]) | {"re_90000002"}
+    assert result.correlation_problems is not None
+    assert result.correlation_problems[["field", "value"]].values.tolist() == [
+        [C.TICKET_ID, "99999"], [C.CHARGE_ID, "ch_90000002"]]
+
+    runner = CliRunner()
+    findings = []
+    for name, inputs in (("alone", [canonical]), ("beside", [canonical, export])):
+        out = tmp_path / name
+        done = runner.invoke(main, ["check", *map(str, inputs), "--out", str(out),
+                                    "--fail-on", "never"])
+        assert done.exit_code == 0, done.output
+        findings.append({(f["rule"], f["case_id"]) for f in json.loads(
+            (out / "findings.json").read_text(encoding="utf-8"))["findings"]})
+    alone, beside = findings
+    assert alone <= beside
+    # The second payout in the ticket's case: a duplicate refund, more paid than approved,
+    # a payout after the ticket was closed. The stray one: a payout without a ticket.
+    assert {f for f in beside - alone if f[1] == ticket} == {
+        ("DU001", ticket), ("AP005", ticket), ("CF002", ticket)}
+    assert ("EV002", "re_90000002") in beside - alone
+    assert not [f for f in beside - alone if f[1] not in (ticket, "re_90000002")]

@@ -65,7 +65,7 @@ def import_and_correlate(
 def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> None:
     """`result.log` with the events read from the import's `exported` source-system exports
     (`result.from_export`) correlated into refund cases."""
-    from audit.correlate import correlate
+    from audit.correlate import cases_of_tickets, correlate, fill_from_cases
     from audit.progress import current
 
     if not exported:
@@ -88,9 +88,11 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
         del imported
         return_free_memory()
     else:
-        with paused_gc():
-            correlation = correlate(result.log[fresh], config)
         rest = result.log[~fresh]
+        with paused_gc():  # a refund naming a ticket only the log has joins the log's case
+            correlation = correlate(result.log[fresh], config,
+                                    known_tickets=cases_of_tickets(rest))
+        correlation.log = fill_from_cases(correlation.log, rest)
     if len(rest) or not rest.dtypes.equals(correlation.log.dtypes):
         log = pd.concat([rest, correlation.log], ignore_index=True)
         C.compact(log)  # categories of the two parts differ: the concat made them objects
