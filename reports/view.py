@@ -10,7 +10,6 @@ diff), and `CaseView.graph_svg` a case's evidence graph.
 from __future__ import annotations
 
 import heapq
-import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
@@ -23,6 +22,7 @@ import pandas as pd
 from audit import canonical as C
 from audit.findings import SEVERITIES, Finding, FindingColumns, severity_rank
 from audit.rules.base import FAMILIES, SECTIONS
+from reports.records import json_text
 
 if TYPE_CHECKING:
     from audit.checkrun import CheckRun
@@ -327,9 +327,11 @@ def doc_parts(text: str) -> list[tuple[str, bool]]:
 
 
 def _evidence_value(value: Any) -> str:
+    """An evidence item's value as shown: a text as it is, anything else as the JSON text
+    findings.csv holds (a NaN as null)."""
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return json_text(value)
 
 
 # --- building -----------------------------------------------------------------------------

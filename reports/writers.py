@@ -25,7 +25,7 @@ from audit.memory import return_free_memory
 from audit.safety import FORMULA_START, neutralise_cell
 from reports.graphs import write_graphs
 from reports.html import write_html
-from reports.records import FINDING_COLUMNS, flat_value, json_encoder, json_text
+from reports.records import FINDING_COLUMNS, StrictJSON, flat_value, json_encoder, json_text
 from reports.xlsx import write_xlsx
 
 if TYPE_CHECKING:
@@ -60,9 +60,9 @@ def _errors(run: CheckRun) -> list[dict[str, str]]:
             for e in run.result.errors]
 
 
-def _record_encoder() -> Callable[[dict[str, Any]], str]:
+def _record_encoder() -> StrictJSON:
     """``JSONEncoder(ensure_ascii=False, default=str).encode`` for a finding's record, made
-    once (`records.json_encoder`)."""
+    once, a NaN or infinity null (`records.json_encoder`)."""
     return json_encoder()
 
 
@@ -75,7 +75,8 @@ def _finding_encoder() -> Callable[[Finding], bytes]:
     value of a type it does not know is its str(), as json's `default=str` gives (so is a
     dict key that is not a text or number: json writes True and None keys as "true" and
     "null" and refuses others; the rules' evidence has text keys). A finding msgspec
-    refuses goes to json's encoder, which gives its text or its error."""
+    refuses goes to json's encoder, which gives its text (a NaN or infinity null there
+    too: `records.StrictJSON`) or its error."""
     import msgspec
 
     fast = msgspec.json.Encoder(enc_hook=str).encode

@@ -185,8 +185,8 @@ def test_findings_json_lines_are_each_findings_value_strict_and_the_same_in_bloc
     parses to what json gives for the finding's record (evidence with NaN, an infinity, a
     Decimal, a tuple, non-ASCII and control characters), but a NaN or infinity is null, so
     the file is strict JSON; the text is the same in blocks of two; a finding msgspec
-    cannot encode is json's text of its record (the plain encoder where json has no C
-    part)."""
+    cannot encode is json's text of its record, a NaN or infinity null there too (the
+    plain encoder where json has no C part)."""
     import decimal
 
     import msgspec
@@ -215,6 +215,23 @@ def test_findings_json_lines_are_each_findings_value_strict_and_the_same_in_bloc
     monkeypatch.setattr(writers, "_JSON_BLOCK", 2)
     (tmp_path / "b").mkdir()
     assert writers.write_json(checked, tmp_path / "b").read_text(encoding="utf-8") == text
+    # findings.csv and findings.xlsx hold the same evidence, as strict JSON.
+    import csv
+
+    import openpyxl
+
+    from reports.xlsx import FINDINGS_SHEET, write_xlsx
+
+    mark = findings[0].fingerprint
+    with writers.write_csv(checked, tmp_path / "a").open(newline="", encoding="utf-8") as f:
+        [cell] = [row["evidence"] for row in csv.DictReader(f) if row["fingerprint"] == mark]
+    assert json.loads(cell, parse_constant=refuse) == expected[0]["evidence"]
+    book = openpyxl.load_workbook(write_xlsx(checked, tmp_path / "a"), read_only=True)
+    rows = book[FINDINGS_SHEET].iter_rows(values_only=True)
+    header = list(next(rows))
+    [cell] = [row[header.index("evidence")] for row in rows
+              if row[header.index("fingerprint")] == mark]
+    assert json.loads(str(cell), parse_constant=refuse) == expected[0]["evidence"]
 
     class Refusing:
         def __init__(self, **options: object) -> None:
@@ -225,11 +242,14 @@ def test_findings_json_lines_are_each_findings_value_strict_and_the_same_in_bloc
 
     monkeypatch.setattr(msgspec.json, "Encoder", Refusing)
     encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
-    lines_json = ",\n    ".join(encode(writers._record(f)) for f in findings)
+    records = [writers._record(f) for f in findings]
+    records[0]["evidence"].update(x=None, i=None)  # strict: null, as msgspec writes them
+    lines_json = ",\n    ".join(encode(record) for record in records)
     for c_part in (True, False):
         if not c_part:  # json without its C part
             monkeypatch.setattr(json.encoder, "c_make_encoder", None)
-        assert writers._record_encoder().__name__ == ("encoded" if c_part else "encode")
+        assert writers._record_encoder().encode.__name__ == (
+            "encoded" if c_part else "encode")
         folder = tmp_path / f"json-{c_part}"
         folder.mkdir()
         slow = writers.write_json(checked, folder).read_text(encoding="utf-8")

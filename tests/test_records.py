@@ -17,11 +17,53 @@ from reports.records import flat_value
     {"name": "Zoë 中文 😀", "quote": "\"=1+1\"", "nested": {"a": [1, None, True]}},
     {"when": datetime(2026, 7, 1, 8, tzinfo=UTC), "day": date(2026, 7, 1),
      "money": Decimal("19.99")},  # not JSON: their text (default=str)
-    {"nan": float("nan"), "inf": float("inf"), 3: "int key"},
+    {3: "int key", 2.5: "float key", None: "none key"},
     {},
 ])
 def test_a_dict_is_the_json_text_json_dumps_gives(value: dict[Any, Any]) -> None:
     assert flat_value(value) == json.dumps(value, ensure_ascii=False, default=str)
+
+
+def refuse(constant: str) -> None:
+    raise ValueError(f"not strict JSON: {constant}")
+
+
+@pytest.mark.parametrize("c_part", [True, False])
+def test_a_nan_or_infinity_is_null_so_the_cell_is_strict_json(
+        c_part: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """json.dumps writes NaN and Infinity, which JSON has no literal for; the cell holds null
+    instead, as findings.json does (json.dumps' text otherwise, spaces included); a NaN
+    key keeps json's key text. With and without json's C part."""
+    from reports.records import json_encoder
+
+    if not c_part:
+        monkeypatch.setattr(json.encoder, "c_make_encoder", None)
+    encode = json_encoder()
+    value = {"nan": float("nan"), "inf": [1.5, float("inf"), (-float("inf"), "t")],
+             "nested": {"d": Decimal("NaN"), float("nan"): 2}, 3: "int key"}
+    text = encode(value)
+    assert text == json.dumps(
+        {"nan": None, "inf": [1.5, None, [None, "t"]], "nested": {"d": "NaN", "NaN": 2},
+         3: "int key"}, ensure_ascii=False, default=str)
+    json.loads(text, parse_constant=refuse)  # strict
+    assert value["nan"] != value["nan"]  # (the value itself is left as it was)
+    assert encode(float("nan")) == "null"
+    loop: dict[str, Any] = {"x": float("nan")}
+    loop["self"] = loop
+    with pytest.raises(ValueError, match="Circular"):
+        encode(loop)
+    assert encode({"x": 1.0}) == '{"x": 1.0}'  # the encoder goes on as new
+
+
+def test_a_circular_value_after_a_nan_still_raises_jsons_error() -> None:
+    """The value copied without its NaN is walked with the containers it is in, so that a
+    cycle found then raises json's error, not a RecursionError."""
+    from reports.records import json_encoder
+
+    inner: list[Any] = [float("nan")]
+    inner.append(inner)
+    with pytest.raises(ValueError, match="Circular"):
+        json_encoder()({"a": inner})
 
 
 def test_lists_none_and_scalars() -> None:
@@ -37,7 +79,7 @@ def test_the_encoder_made_once_recovers_from_an_error() -> None:
     from reports.records import json_encoder
 
     encode = json_encoder()
-    assert encode.__name__ == "encoded"  # the C encoder, made once
+    assert encode.encode.__name__ == "encoded"  # the C encoder, made once
     class Unprintable:
         def __str__(self) -> str:
             raise RuntimeError("no text")
@@ -63,8 +105,8 @@ def test_without_the_c_encoder_the_plain_one(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(json.encoder, "c_make_encoder", None)
     encode = json_encoder()
-    assert encode.__name__ == "encode"
-    value = {"d": Decimal("1.5"), "é": [float("nan")]}
+    assert encode.encode.__name__ == "encode"
+    value = {"d": Decimal("1.5"), "é": [2.5, None]}
     assert encode(value) == json.dumps(value, ensure_ascii=False, default=str)
 
 
