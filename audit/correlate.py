@@ -55,13 +55,16 @@ def _lookup(values: pd.Series, table: pd.Series) -> pd.Series:
 
 
 def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
-              known_tickets: pd.Series | None = None) -> Correlation:
+              known_tickets: pd.Series | None = None,
+              known_orders: pd.Series | None = None) -> Correlation:
     """Assign refund cases to events read from ticketing and payment exports. With
     `release`, the caller gives `log` up: each of its columns is dropped once taken into
     the correlated log (the frame is left without columns), so that a large log is not
     held twice. `known_tickets`: ticket id -> case of a log correlated before (a canonical
-    log read beside the exports, `cases_of_tickets`); a refund naming such a ticket, which
-    no ticketing export here contains, joins that case instead of one of its own.
+    log read beside the exports, `cases_of`); a refund naming such a ticket, which no
+    ticketing export here contains, joins that case instead of one of its own.
+    `known_orders`: order id -> case of that log; a refund naming no ticket whose order no
+    ticket of the exports names joins that case (correlating by order).
 
     The events are taken in (provisional case, time, file, row) order, as `import_sources`
     sorts them, whatever order `log` is in (the import leaves them unsorted when correlation
@@ -71,7 +74,8 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     computed from the few columns that decide them, and every column of the log is taken
     once, straight into the correlated log's (case, time, file, row) order."""
     names = list(log.columns)
-    assigned = _assign(log, config, release=release, known_tickets=known_tickets)
+    assigned = _assign(log, config, release=release, known_tickets=known_tickets,
+                       known_orders=known_orders)
     if release:  # memory freed while deciding the cases, before the log's keys are taken
         return_free_memory()
     source, notes, left_out = assigned.source, assigned.notes, assigned.left_out
@@ -145,7 +149,8 @@ class _Assigned:
 
 
 def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
-            known_tickets: pd.Series | None = None) -> _Assigned:
+            known_tickets: pd.Series | None = None,
+            known_orders: pd.Series | None = None) -> _Assigned:
     """The cases of the events (see correlate), decided column-wise. With `release` (see
     correlate), the log's provisional case and event id columns are dropped once read."""
     base = C.stable_order(log, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
@@ -172,7 +177,8 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
     claimant_of_order = _sole_claimants(order_of_ticket)
 
     refunds = _refund_cases(log, refund_pos, order_of_ticket, order_of_charge,
-                            claimant_of_order, by_order=by_order, known_tickets=known_tickets)
+                            claimant_of_order, by_order=by_order, known_tickets=known_tickets,
+                            known_orders=known_orders)
     copy_pos, copy_case, shared, left_out = _charge_copies(
         charge_pos, charge_ids, refunds, order_of_ticket, order_of_charge, by_order=by_order)
     del charge_ids, order_of_ticket, order_of_charge, claimant_of_order
@@ -213,21 +219,21 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
     return _Assigned(source, case, event_id, notes, problems, left_out)
 
 
-def cases_of_tickets(log: pd.DataFrame) -> pd.Series:
-    """Each ticket id a correlated log's events name -> the case they are in, for the tickets
-    whose events are all in one case (text, indexed by ticket id)."""
-    pairs = pd.DataFrame({"ticket": log[C.TICKET_ID].astype("string"),
+def cases_of(log: pd.DataFrame, column: str) -> pd.Series:
+    """Each id of `column` (ticket, order) a correlated log's events carry -> the case they
+    are in, for the ids whose events are all in one case (text, indexed by id)."""
+    pairs = pd.DataFrame({"id": log[column].astype("string"),
                           "case": log[C.CASE].astype("string")}).dropna().drop_duplicates()
-    pairs = pairs[~pairs["ticket"].duplicated(keep=False)]
+    pairs = pairs[~pairs["id"].duplicated(keep=False)]
     return pd.Series(pairs["case"].to_numpy(), dtype="string",
-                     index=pd.Index(pairs["ticket"].to_numpy(), dtype="string"))
+                     index=pd.Index(pairs["id"].to_numpy(), dtype="string"))
 
 
 def fill_from_cases(log: pd.DataFrame, earlier: pd.DataFrame) -> pd.DataFrame:
     """`log` (correlated) with its events in a case of `earlier` (a log correlated before,
-    beside which `log`'s refunds joined its cases: see correlate's `known_tickets`) given
-    that case's ticket, order and charge id where they have none, as the case's own events
-    carry them (the charge only where the case has one)."""
+    beside which `log`'s refunds joined its cases: see correlate's `known_tickets` and
+    `known_orders`) given that case's ticket, order and charge id where they have none, as
+    the case's own events carry them (the charge only where the case has one)."""
     cases = earlier[C.CASE].astype("string")
     inside = np.flatnonzero(_mask(log[C.CASE].astype("string").isin(cases.dropna().unique())))
     if not len(inside):
@@ -314,12 +320,13 @@ class _Refunds:
 
 def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.Series,
                   order_of_charge: pd.Series, claimant_of_order: pd.Series, *,
-                  by_order: bool, known_tickets: pd.Series | None = None) -> _Refunds:
+                  by_order: bool, known_tickets: pd.Series | None = None,
+                  known_orders: pd.Series | None = None) -> _Refunds:
     """Each refund's case: the ticket it names, if a ticketing export has it (else that
     ticket's case in `known_tickets`, see correlate); else, naming no ticket, the one ticket
-    that names its order (its own, or its charge's); else a payout case of its own, shared
-    by the refunds of one charge and named by their first refund id in (time, source row)
-    order."""
+    that names its order (its own, or its charge's; else that order's case in
+    `known_orders`); else a payout case of its own, shared by the refunds of one charge and
+    named by their first refund id in (time, source row) order."""
     named = _strings(log, C.TICKET_ID, positions)
     charge = _strings(log, C.CHARGE_ID, positions)
     has_named = _mask(named.notna())
@@ -357,11 +364,15 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
                                  "reason": "refund names a charge no payment export contains"})
 
     notes: list[str] = []
-    if by_order and len(claimant_of_order):
+    earlier_orders = known_orders is not None and len(known_orders) > 0
+    if by_order and (len(claimant_of_order) or earlier_orders):
         # Each refund's charge's order: charge_at is the charge's position among those ids.
         order = _strings(log, C.ORDER_ID, positions).fillna(pd.Series(
             order_of_charge.array.take(charge_at, allow_fill=True), dtype="string"))
         claimant = _lookup(order, claimant_of_order)
+        if earlier_orders:  # no ticket of the run names the order: the log's case, if one
+            assert known_orders is not None
+            claimant = claimant.fillna(_lookup(order, known_orders))
         by_claim = rest & ~has_named & _mask(claimant.notna())
         case[by_claim] = claimant[by_claim]
     else:

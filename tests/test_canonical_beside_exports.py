@@ -196,3 +196,31 @@ def test_a_new_refund_for_a_ticket_only_the_log_has_joins_its_case(
         ("DU001", ticket), ("AP005", ticket), ("CF002", ticket)}
     assert ("EV002", "re_90000002") in beside - alone
     assert not [f for f in beside - alone if f[1] not in (ticket, "re_90000002")]
+
+
+def test_a_new_refund_naming_no_ticket_joins_the_case_of_its_order_in_the_log(
+        canonical: Path, tmp_path: Path) -> None:
+    """A refund naming no ticket belongs to the one ticket that names its order; where no
+    ticket of the run's exports names it, to the log's case of that order. Its charge, in
+    the log only, is still a reference no export of the run holds."""
+    with (EXPORTS / "stripe_refunds.csv").open(newline="", encoding="utf-8") as f:
+        header, first, *_ = csv.reader(f)
+    column = {name: k for k, name in enumerate(header)}
+    unnamed = list(first)
+    unnamed[column["id"]] = "re_90000003"
+    unnamed[column["created"]] = "2026-09-21 06:45:20"
+    unnamed[column["ticket_id (metadata)"]] = ""
+    export = tmp_path / "stripe_refunds.csv"
+    with export.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, unnamed])
+    result = import_and_correlate([(export, None), (canonical, None)])
+    log = result.log.astype({C.EVENT_ID: str, C.CASE: str})
+    joined = log[log[C.EVENT_ID] == "stripe:re_90000003"].iloc[0]
+    assert joined[C.CASE] == first[column["ticket_id (metadata)"]]
+    assert joined[C.TICKET_ID] == joined[C.CASE]
+    assert joined[C.ORDER_ID] == first[column["order_id (metadata)"]]
+    assert log[C.CASE].nunique() == pd.read_parquet(canonical)[C.CASE].nunique()
+    assert result.correlation_problems is not None
+    assert result.correlation_problems[["field", "value"]].values.tolist() == [
+        [C.CHARGE_ID, first[column["charge"]]]]
+    assert not [note for note in result.notes if "without a ticket" in note]

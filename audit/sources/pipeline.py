@@ -65,7 +65,7 @@ def import_and_correlate(
 def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> None:
     """`result.log` with the events read from the import's `exported` source-system exports
     (`result.from_export`) correlated into refund cases."""
-    from audit.correlate import cases_of_tickets, correlate, fill_from_cases
+    from audit.correlate import cases_of, correlate, fill_from_cases
     from audit.progress import current
 
     if not exported:
@@ -89,9 +89,10 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
         return_free_memory()
     else:
         rest = result.log[~fresh]
-        with paused_gc():  # a refund naming a ticket only the log has joins the log's case
+        with paused_gc():  # a refund of a ticket or order only the log has joins its case
             correlation = correlate(result.log[fresh], config,
-                                    known_tickets=cases_of_tickets(rest))
+                                    known_tickets=cases_of(rest, C.TICKET_ID),
+                                    known_orders=cases_of(rest, C.ORDER_ID))
         correlation.log = fill_from_cases(correlation.log, rest)
     if len(rest) or not rest.dtypes.equals(correlation.log.dtypes):
         log = pd.concat([rest, correlation.log], ignore_index=True)
