@@ -219,11 +219,16 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
     return _Assigned(source, case, event_id, notes, problems, left_out)
 
 
-def cases_of(log: pd.DataFrame, column: str) -> pd.Series:
-    """Each id of `column` (ticket, order) a correlated log's events carry -> the case they
-    are in, for the ids whose events are all in one case (text, indexed by id)."""
-    pairs = pd.DataFrame({"id": log[column].astype("string"),
-                          "case": log[C.CASE].astype("string")}).dropna().drop_duplicates()
+def cases_of(log: pd.DataFrame, column: str, wanted: pd.Series) -> pd.Series:
+    """Each id of `column` (ticket, order) among `wanted` that a correlated log's events
+    carry -> the case they are in, for the ids whose events are all in one case (text,
+    indexed by id). Only the log's events holding a wanted id are read: a canonical log of
+    millions of events beside a month's exports."""
+    ids = pd.unique(wanted.dropna().astype(str).to_numpy())
+    near = log.loc[C.text_isin(log[column], ids.tolist()), [column, C.CASE]] if len(ids) \
+        else log.iloc[:0][[column, C.CASE]]
+    pairs = pd.DataFrame({"id": near[column].astype("string"),
+                          "case": near[C.CASE].astype("string")}).dropna().drop_duplicates()
     pairs = pairs[~pairs["id"].duplicated(keep=False)]
     return pd.Series(pairs["case"].to_numpy(), dtype="string",
                      index=pd.Index(pairs["id"].to_numpy(), dtype="string"))
@@ -233,11 +238,17 @@ def fill_from_cases(log: pd.DataFrame, earlier: pd.DataFrame) -> pd.DataFrame:
     """`log` (correlated) with its events in a case of `earlier` (a log correlated before,
     beside which `log`'s refunds joined its cases: see correlate's `known_tickets` and
     `known_orders`) given that case's ticket, order and charge id where they have none, as
-    the case's own events carry them (the charge only where the case has one)."""
-    cases = earlier[C.CASE].astype("string")
-    inside = np.flatnonzero(_mask(log[C.CASE].astype("string").isin(cases.dropna().unique())))
-    if not len(inside):
+    the case's own events carry them (the charge only where the case has one). Only the
+    events of `earlier` in `log`'s cases are read."""
+    if not len(log):
         return log
+    mine = pd.unique(log[C.CASE].dropna().astype(str).to_numpy()).tolist()
+    earlier = earlier.loc[C.text_isin(earlier[C.CASE], mine),
+                          [C.CASE, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID]]
+    if not len(earlier):
+        return log
+    cases = earlier[C.CASE].astype("string")
+    inside = np.flatnonzero(_mask(log[C.CASE].astype("string").isin(cases.unique())))
     log = log.copy()
     case_of = log[C.CASE].astype("string").iloc[inside].reset_index(drop=True)
     for column in (C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID):

@@ -88,11 +88,12 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
         del imported
         return_free_memory()
     else:
-        rest = result.log[~fresh]
+        rest, part = result.log[~fresh], result.log[fresh]
         with paused_gc():  # a refund of a ticket or order only the log has joins its case
-            correlation = correlate(result.log[fresh], config,
-                                    known_tickets=cases_of(rest, C.TICKET_ID),
-                                    known_orders=cases_of(rest, C.ORDER_ID))
+            correlation = correlate(
+                part, config, known_tickets=cases_of(rest, C.TICKET_ID, part[C.TICKET_ID]),
+                known_orders=cases_of(rest, C.ORDER_ID, part[C.ORDER_ID]))
+        del part
         correlation.log = fill_from_cases(correlation.log, rest)
     if len(rest) or not rest.dtypes.equals(correlation.log.dtypes):
         log = pd.concat([rest, correlation.log], ignore_index=True)
