@@ -63,8 +63,8 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     held twice. `known_tickets`: ticket id -> case of a log correlated before (a canonical
     log read beside the exports, `cases_of`); a refund naming such a ticket, which no
     ticketing export here contains, joins that case instead of one of its own.
-    `known_orders`: order id -> case of that log; a refund naming no ticket whose order no
-    ticket of the exports names joins that case (correlating by order).
+    `known_orders`: order id -> case of that log; a refund naming no ticket, or a charge,
+    whose order no ticket of the exports names joins that case (correlating by order).
 
     The events are taken in (provisional case, time, file, row) order, as `import_sources`
     sorts them, whatever order `log` is in (the import leaves them unsorted when correlation
@@ -180,7 +180,8 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
                             claimant_of_order, by_order=by_order, known_tickets=known_tickets,
                             known_orders=known_orders)
     copy_pos, copy_case, shared, left_out = _charge_copies(
-        charge_pos, charge_ids, refunds, order_of_ticket, order_of_charge, by_order=by_order)
+        charge_pos, charge_ids, refunds, order_of_ticket, order_of_charge, by_order=by_order,
+        known_orders=known_orders)
     del charge_ids, order_of_ticket, order_of_charge, claimant_of_order
 
     notes = list(refunds.notes)
@@ -407,10 +408,13 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
 
 
 def _charge_owners(refunds: _Refunds, order_of_ticket: pd.Series, order_of_charge: pd.Series,
-                   charges: pd.Index, *, by_order: bool) -> tuple[np.ndarray, pa.Array]:
+                   charges: pd.Index, *, by_order: bool, known_orders: pd.Series | None = None,
+                   ) -> tuple[np.ndarray, pa.Array]:
     """(charge, case) pairs, each once, sorted by charge (its position among `charges`, the
     charge ids) and case: the refunds' cases for the charges they name, and (correlating by
-    order) each ticket for the charges of the order it names. As integer codes: the join
+    order) each ticket for the charges of the order it names, and where no ticket of the
+    exports names it, the case of a log correlated before that holds it (`known_orders`,
+    see correlate). As integer codes: the join
     by order is a repeat of each order's charges, and the pairs are made unique and sorted
     as one integer each (a merge and drop_duplicates of the texts made a Python string of
     every id). Returns each pair's charge position and its case."""
@@ -435,6 +439,13 @@ def _charge_owners(refunds: _Refunds, order_of_ticket: pd.Series, order_of_charg
         codes.append(sold_charge[sold_with])
         cases.append(C.arrow_array(order_of_ticket.index).take(
             pa.array(np.repeat(named[selling], lengths))))
+        if known_orders is not None and len(known_orders):
+            sold_orders = pd.Series(order_of_charge[sold].to_numpy(), dtype="string")
+            earlier = _lookup(sold_orders, known_orders)
+            unnamed = ~_mask(sold_orders.isin(order_of_ticket.dropna().unique()))
+            joins = _mask(earlier.notna()) & unnamed
+            codes.append(sold_charge[joins])
+            cases.append(C.arrow_array(earlier).filter(pa.array(joins)))
     case_text = pa.chunked_array([c.cast(pa.large_string()) for c in cases],
                                  type=pa.large_string()).combine_chunks()
     coded = pc.dictionary_encode(case_text, null_encoding="encode")
@@ -451,6 +462,7 @@ def _charge_owners(refunds: _Refunds, order_of_ticket: pd.Series, order_of_charg
 
 def _charge_copies(positions: np.ndarray, charge_ids: pd.Series, refunds: _Refunds,
                    order_of_ticket: pd.Series, order_of_charge: pd.Series, *, by_order: bool,
+                   known_orders: pd.Series | None = None,
                    ) -> tuple[np.ndarray, pa.Array, np.ndarray, int]:
     """One copy of each charge's events per case it belongs to (`_charge_owners`; charge ids
     in order of first appearance, then cases sorted, then events in log order): the copies'
@@ -461,7 +473,8 @@ def _charge_copies(positions: np.ndarray, charge_ids: pd.Series, refunds: _Refun
     codes, uniques = pd.factorize(charge_ids.iloc[keyed])
     codes = np.asarray(codes, dtype=np.int64)
     pair_code, pair_case = _charge_owners(refunds, order_of_ticket, order_of_charge,
-                                          pd.Index(uniques), by_order=by_order)
+                                          pd.Index(uniques), by_order=by_order,
+                                          known_orders=known_orders)
     copied, lengths = _members(codes, len(uniques), pair_code)
     owned_by = np.bincount(pair_code, minlength=len(uniques))
     counts = np.bincount(codes, minlength=len(uniques))

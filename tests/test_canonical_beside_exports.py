@@ -262,3 +262,45 @@ def test_a_month_then_the_next_finds_what_both_at_once_find(tmp_path: Path) -> N
         fingerprints.append(sorted(f["fingerprint"] for f in json.loads(
             (tmp_path / name / "findings.json").read_text(encoding="utf-8"))["findings"]))
     assert fingerprints[0] == fingerprints[1]
+
+
+def test_a_new_charge_of_an_order_only_the_log_has_joins_its_case_as_at_once(
+        canonical: Path, tmp_path: Path) -> None:
+    """A second charge for an order whose ticket only the log holds (a renewal captured the
+    month after): beside the log it joins the ticket's case, as it does when every export,
+    this charge included, is checked at once; the findings are the same either way. Before,
+    it was left out as a sale."""
+    with (EXPORTS / "stripe_charges.csv").open(newline="", encoding="utf-8") as f:
+        header, first, *_ = csv.reader(f)
+    column = {name: k for k, name in enumerate(header)}
+    again = list(first)
+    again[column["id"]] = "ch_90000009"
+    again[column["created"]] = "2026-09-24 22:41:03"
+    again[column["amount"]] = "500"
+    alone = tmp_path / "next" / "stripe_charges.csv"
+    alone.parent.mkdir()
+    with alone.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, again])
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    for path in EXPORTS.iterdir():
+        (whole / path.name).write_bytes(path.read_bytes())
+    with (whole / "stripe_charges.csv").open("a", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerow(again)
+
+    beside = import_and_correlate([(canonical, None), (alone, None)])
+    at_once = import_and_correlate([(p, None) for p in sorted(whole.iterdir())])
+    cases = [log.loc[log[C.EVENT_ID].astype(str) == "stripe:ch_90000009", C.CASE]
+             .astype(str).tolist() for log in (beside.log, at_once.log)]
+    assert cases[0] == cases[1] and len(cases[0]) == 1
+    assert not [note for note in beside.notes if "are sales" in note]
+
+    runner = CliRunner()
+    fingerprints = []
+    for name, inputs in (("beside", [canonical, alone]), ("at_once", sorted(whole.iterdir()))):
+        done = runner.invoke(main, ["check", *map(str, inputs), "--out", str(tmp_path / name),
+                                    "--fail-on", "never"])
+        assert done.exit_code == 0, done.output
+        fingerprints.append(sorted(f["fingerprint"] for f in json.loads(
+            (tmp_path / name / "findings.json").read_text(encoding="utf-8"))["findings"]))
+    assert fingerprints[0] == fingerprints[1]
