@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -40,6 +42,36 @@ def events(log: pd.DataFrame) -> pd.DataFrame:
     """The log's standard columns as texts, one row per event, by event id."""
     return (log[COMPARED].astype("string").fillna("").sort_values(C.EVENT_ID)
             .reset_index(drop=True))
+
+
+def first_record(name: str) -> tuple[list[str], list[str]]:
+    """A sample export's header and its first record (cells to edit)."""
+    with (EXPORTS / name).open(newline="", encoding="utf-8") as f:
+        header, first, *_ = csv.reader(f)
+    return header, first
+
+
+def write_export(path: Path, header: list[str], *rows: list[str]) -> Path:
+    """A CSV export of `rows` at `path` (its folder made)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, *rows])
+    return path
+
+
+def checked(tmp_path: Path, name: str, inputs: Sequence[Path | str]) -> list[dict[str, Any]]:
+    """The findings of `refund-audit check` of `inputs` (written into tmp_path / name)."""
+    out = tmp_path / name
+    done = CliRunner().invoke(main, ["check", *map(str, inputs), "--out", str(out),
+                                     "--fail-on", "never"])
+    assert done.exit_code == 0, done.output
+    findings: list[dict[str, Any]] = json.loads(
+        (out / "findings.json").read_text(encoding="utf-8"))["findings"]
+    return findings
+
+
+def fingerprints(findings: list[dict[str, Any]]) -> list[str]:
+    return sorted(f["fingerprint"] for f in findings)
 
 
 def counts(result: ImportResult, name: str) -> tuple[int, int, int, int]:
@@ -81,13 +113,10 @@ def test_a_record_changed_since_the_log_is_quarantined_and_the_log_kept(
     """A refund whose amount differs in the new export from the log's record: the new row is
     quarantined, the reason naming the kept event's place (the export row it was read from,
     in the log), in either order; the log's event stays in its case with its amount."""
-    with (EXPORTS / "stripe_refunds.csv").open(newline="", encoding="utf-8") as f:
-        header, first, *_ = csv.reader(f)
-    changed = tmp_path / "stripe_refunds.csv"
+    header, first = first_record("stripe_refunds.csv")
     edited = list(first)
     edited[header.index("amount")] = str(int(first[header.index("amount")]) + 100)
-    with changed.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows([header, edited])
+    changed = write_export(tmp_path / "stripe_refunds.csv", header, edited)
     sources: list[tuple[Path, str | None]] = [(canonical, None), (changed, None)]
     result = import_and_correlate(sources if log_first else sources[::-1])
     label = changed.name
@@ -102,14 +131,10 @@ def test_a_record_changed_since_the_log_is_quarantined_and_the_log_kept(
 def test_two_exports_of_one_record_still_compare_every_value(tmp_path: Path) -> None:
     """Between two exports the relaxed compare does not apply: a record stating less in the
     second export (its order id left empty) is a conflict, quarantined, as before."""
-    with (EXPORTS / "stripe_refunds.csv").open(newline="", encoding="utf-8") as f:
-        header, first, *_ = csv.reader(f)
+    header, first = first_record("stripe_refunds.csv")
     less = list(first)
     less[header.index("order_id (metadata)")] = ""
-    again = tmp_path / "later" / "stripe_refunds.csv"
-    again.parent.mkdir()
-    with again.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows([header, less])
+    again = write_export(tmp_path / "later" / "stripe_refunds.csv", header, less)
     result = import_and_correlate([(EXPORTS / "stripe_refunds.csv", None), (again, None)])
     assert result.quarantine[["file", "row", "reason"]].values.tolist() == [
         ["later/stripe_refunds.csv", 2,
@@ -132,10 +157,8 @@ def test_a_changed_record_of_a_charge_the_log_holds_per_case_is_quarantined(
     for change, expected in ((0, (0, 0, 0, 1)), (100, (1, 0, 1, 0))):
         edited = list(record)
         edited[header.index("amount")] = str(int(record[header.index("amount")]) + change)
-        export = tmp_path / f"plus{change}" / "stripe_charges.csv"
-        export.parent.mkdir()
-        with export.open("w", newline="", encoding="utf-8") as f:
-            csv.writer(f).writerows([header, edited])
+        export = write_export(tmp_path / f"plus{change}" / "stripe_charges.csv", header,
+                              edited)
         result = import_and_correlate([(export, None), (canonical, None)])
         assert counts(result, export.name) == expected
         pd.testing.assert_frame_equal(events(result.log), events(log))
@@ -152,18 +175,14 @@ def test_a_new_refund_for_a_ticket_only_the_log_has_joins_its_case(
     log (its ids given as the case's), so the rules see a second payout in that case, not a
     payout without a ticket. A refund naming a ticket neither holds stays a case of its own,
     its reference in the correlation problems, as before."""
-    with (EXPORTS / "stripe_refunds.csv").open(newline="", encoding="utf-8") as f:
-        header, first, *_ = csv.reader(f)
+    header, first = first_record("stripe_refunds.csv")
     column = {name: k for k, name in enumerate(header)}
     again, stray = list(first), list(first)
     again[column["id"]], stray[column["id"]] = "re_90000001", "re_90000002"
     again[column["created"]] = stray[column["created"]] = "2026-09-20 06:45:20"
     stray[column["ticket_id (metadata)"]] = "99999"
     stray[column["charge"]] = "ch_90000002"
-    export = tmp_path / "next" / "stripe_refunds.csv"
-    export.parent.mkdir()
-    with export.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows([header, again, stray])
+    export = write_export(tmp_path / "next" / "stripe_refunds.csv", header, again, stray)
     ticket = first[column["ticket_id (metadata)"]]
 
     result = import_and_correlate([(canonical, None), (export, None)])
@@ -180,16 +199,9 @@ def test_a_new_refund_for_a_ticket_only_the_log_has_joins_its_case(
     assert result.correlation_problems[["field", "value"]].values.tolist() == [
         [C.TICKET_ID, "99999"], [C.CHARGE_ID, "ch_90000002"]]
 
-    runner = CliRunner()
-    findings = []
-    for name, inputs in (("alone", [canonical]), ("beside", [canonical, export])):
-        out = tmp_path / name
-        done = runner.invoke(main, ["check", *map(str, inputs), "--out", str(out),
-                                    "--fail-on", "never"])
-        assert done.exit_code == 0, done.output
-        findings.append({(f["rule"], f["case_id"]) for f in json.loads(
-            (out / "findings.json").read_text(encoding="utf-8"))["findings"]})
-    alone, beside = findings
+    alone, beside = ({(f["rule"], f["case_id"]) for f in checked(tmp_path, name, inputs)}
+                     for name, inputs in (("alone", [canonical]),
+                                          ("beside", [canonical, export])))
     assert alone <= beside
     # The second payout in the ticket's case: a duplicate refund, more paid than approved,
     # a payout after the ticket was closed. The stray one: a payout without a ticket.
@@ -204,16 +216,13 @@ def test_a_new_refund_naming_no_ticket_joins_the_case_of_its_order_in_the_log(
     """A refund naming no ticket belongs to the one ticket that names its order; where no
     ticket of the run's exports names it, to the log's case of that order. Its charge, in
     the log only, is still a reference no export of the run holds."""
-    with (EXPORTS / "stripe_refunds.csv").open(newline="", encoding="utf-8") as f:
-        header, first, *_ = csv.reader(f)
+    header, first = first_record("stripe_refunds.csv")
     column = {name: k for k, name in enumerate(header)}
     unnamed = list(first)
     unnamed[column["id"]] = "re_90000003"
     unnamed[column["created"]] = "2026-09-21 06:45:20"
     unnamed[column["ticket_id (metadata)"]] = ""
-    export = tmp_path / "stripe_refunds.csv"
-    with export.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows([header, unnamed])
+    export = write_export(tmp_path / "stripe_refunds.csv", header, unnamed)
     result = import_and_correlate([(export, None), (canonical, None)])
     log = result.log.astype({C.EVENT_ID: str, C.CASE: str})
     joined = log[log[C.EVENT_ID] == "stripe:re_90000003"].iloc[0]
@@ -240,28 +249,19 @@ def test_a_month_then_the_next_finds_what_both_at_once_find(tmp_path: Path) -> N
     cut, overlap = times[len(times) // 2], times[len(times) // 3]
     first, second = tmp_path / "month1", tmp_path / "month2"
     first.mkdir()
-    second.mkdir()
     for path in EXPORTS.iterdir():
         if path.name != "stripe_refunds.csv":
             (first / path.name).write_bytes(path.read_bytes())
-    for folder, rows in ((first, [r for r in body if r[created] < cut]),
-                         (second, [r for r in body if r[created] >= overlap])):
-        with (folder / "stripe_refunds.csv").open("w", newline="", encoding="utf-8") as f:
-            csv.writer(f).writerows([header, *rows])
-    assert 0 < len(list((second / "stripe_refunds.csv").open())) - 1 < len(body)
-    runner = CliRunner()
+    write_export(first / "stripe_refunds.csv", header, *[r for r in body if r[created] < cut])
+    later = write_export(second / "stripe_refunds.csv", header,
+                         *[r for r in body if r[created] >= overlap])
+    assert 0 < len(list(later.open())) - 1 < len(body)
     log = tmp_path / "month1.parquet"
-    done = runner.invoke(main, ["import", *sorted(map(str, first.iterdir())), "--out", str(log)])
+    done = CliRunner().invoke(main, ["import", *sorted(map(str, first.iterdir())),
+                                     "--out", str(log)])
     assert done.exit_code == 0, done.output
-    fingerprints = []
-    for name, inputs in (("split", [str(log), str(second / "stripe_refunds.csv")]),
-                         ("whole", sorted(map(str, EXPORTS.iterdir())))):
-        done = runner.invoke(main, ["check", *inputs, "--out", str(tmp_path / name),
-                                    "--fail-on", "never"])
-        assert done.exit_code == 0, done.output
-        fingerprints.append(sorted(f["fingerprint"] for f in json.loads(
-            (tmp_path / name / "findings.json").read_text(encoding="utf-8"))["findings"]))
-    assert fingerprints[0] == fingerprints[1]
+    assert fingerprints(checked(tmp_path, "split", [log, later])) == fingerprints(
+        checked(tmp_path, "whole", sorted(EXPORTS.iterdir())))
 
 
 def test_a_new_charge_of_an_order_only_the_log_has_joins_its_case_as_at_once(
@@ -270,17 +270,13 @@ def test_a_new_charge_of_an_order_only_the_log_has_joins_its_case_as_at_once(
     month after): beside the log it joins the ticket's case, as it does when every export,
     this charge included, is checked at once; the findings are the same either way. Before,
     it was left out as a sale."""
-    with (EXPORTS / "stripe_charges.csv").open(newline="", encoding="utf-8") as f:
-        header, first, *_ = csv.reader(f)
+    header, first = first_record("stripe_charges.csv")
     column = {name: k for k, name in enumerate(header)}
     again = list(first)
     again[column["id"]] = "ch_90000009"
     again[column["created"]] = "2026-09-24 22:41:03"
     again[column["amount"]] = "500"
-    alone = tmp_path / "next" / "stripe_charges.csv"
-    alone.parent.mkdir()
-    with alone.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows([header, again])
+    alone = write_export(tmp_path / "next" / "stripe_charges.csv", header, again)
     whole = tmp_path / "whole"
     whole.mkdir()
     for path in EXPORTS.iterdir():
@@ -295,12 +291,5 @@ def test_a_new_charge_of_an_order_only_the_log_has_joins_its_case_as_at_once(
     assert cases[0] == cases[1] and len(cases[0]) == 1
     assert not [note for note in beside.notes if "are sales" in note]
 
-    runner = CliRunner()
-    fingerprints = []
-    for name, inputs in (("beside", [canonical, alone]), ("at_once", sorted(whole.iterdir()))):
-        done = runner.invoke(main, ["check", *map(str, inputs), "--out", str(tmp_path / name),
-                                    "--fail-on", "never"])
-        assert done.exit_code == 0, done.output
-        fingerprints.append(sorted(f["fingerprint"] for f in json.loads(
-            (tmp_path / name / "findings.json").read_text(encoding="utf-8"))["findings"]))
-    assert fingerprints[0] == fingerprints[1]
+    assert fingerprints(checked(tmp_path, "beside", [canonical, alone])) == fingerprints(
+        checked(tmp_path, "at_once", sorted(whole.iterdir())))

@@ -555,9 +555,8 @@ def import_sources(
     quarantine = pd.concat([q for q in quarantines if len(q)], ignore_index=True) if any(
         len(q) for q in quarantines) else empty_quarantine()
     imported = log[_INPUT].value_counts()
-    exports = [k for k, (_path, fmt) in enumerate(events_in) if fmt in SOURCE_SYSTEMS]
-    from_export = (np.ones(len(log), dtype=bool) if len(exports) == len(events_in) else
-                   log[_INPUT].isin(exports).to_numpy(dtype=bool))
+    from_export = (np.ones(len(log), dtype=bool) if exported.all() else
+                   exported[log[_INPUT].to_numpy()])
     files = []
     for i, (path, system, read, dropped) in enumerate(counts):
         twice = deduplicated.get(i, 0)
