@@ -34,9 +34,37 @@ def empty_quarantine() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in QUARANTINE_COLUMNS})
 
 
+def _by_codes(series: pd.Series, categories: pd.Series) -> pd.Series | None:
+    """Categorical `series` with each category replaced by its text in `categories`; None
+    where that text is not Arrow-backed."""
+    if not isinstance(categories.array, pd.arrays.ArrowStringArray):
+        return None
+    import pyarrow as pa
+
+    codes = series.cat.codes.to_numpy()
+    values = pa.chunked_array(categories.array.__arrow_array__()).combine_chunks()
+    taken = values.take(pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.arrays.ArrowStringArray(taken), index=series.index, name=series.name)
+
+
+def _as_string(series: pd.Series) -> pd.Series:
+    """``series.astype("string")``; a categorical is written as its categories' text taken by
+    its codes (pandas would make a Python object for every row first: seconds a column at
+    millions of rows, as a canonical log in Parquet has)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        taken = _by_codes(series, pd.Series(series.cat.categories).astype("string"))
+        if taken is not None:
+            return taken
+    return series.astype("string")
+
+
 def _text(series: pd.Series) -> pd.Series:
     """Strip text; blank becomes NA. Non-text values are written as text."""
-    out = series.astype("string")
+    if isinstance(series.dtype, pd.CategoricalDtype):  # each category once
+        taken = _by_codes(series, _text(pd.Series(series.cat.categories)))
+        if taken is not None:
+            return taken
+    out = _as_string(series)
     if isinstance(out.array, pd.arrays.ArrowStringArray):
         # What .str.strip() and .mask(eq("")) do, but sharing the input's buffers where
         # nothing is stripped or blank (most columns): less memory for large files.
@@ -108,6 +136,27 @@ def _numbers(text: pd.Series) -> pd.Series:
     return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
+def _is_number(values: pd.Series) -> bool:
+    return (pd.api.types.is_numeric_dtype(values.dtype)
+            and not pd.api.types.is_bool_dtype(values.dtype))
+
+
+def _typed_amounts(values: pd.Series) -> tuple[pd.Series, pd.Series, np.ndarray]:
+    """Amounts that a typed input (Parquet, a canonical log) holds as numbers: taken as they
+    are, not written as text and read back. An infinite or negative value is quarantined, as
+    its text would be; a missing one stays missing."""
+    numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+    infinite = np.isinf(numbers)
+    with np.errstate(invalid="ignore"):
+        negative = ~infinite & (numbers < 0)
+    reasons = pd.Series("", index=values.index, dtype=object)
+    reasons[infinite] = "not a finite number"
+    reasons[negative] = "negative amount (amounts are magnitudes in major units)"
+    flagged = infinite | negative
+    numbers = np.where(flagged, np.nan, numbers)
+    return pd.Series(numbers, index=values.index, name=values.name), reasons, flagged
+
+
 def _parse_amounts(
     text: pd.Series, mapping: Mapping
 ) -> tuple[pd.Series, pd.Series, np.ndarray]:
@@ -172,7 +221,11 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
             out[name] = parsed.values
             reasons[name] = parsed.reasons.where(parsed.bad, "")
             flags[name] = _flags(reasons[name], _mask(parsed.bad))
-            shown[name] = raw_values.astype("string")
+            shown[name] = raw_values  # written as text for the quarantined rows only
+            continue
+        if column.kind == "amount" and _is_number(raw_values):
+            shown[name] = raw_values  # written as text for the quarantined rows only
+            out[name], reasons[name], flags[name] = _typed_amounts(raw_values)
             continue
         text = _text(raw_values)
         shown[name] = text
@@ -227,9 +280,9 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
     if all(c in frame.columns for c in provenance) and frame[list(provenance)].notna().all().all():
         # A canonical log written by an earlier import keeps the provenance of the original rows.
         for name in provenance:
-            if raw.arrow_text:
+            if raw.arrow_text or isinstance(frame[name].dtype, pd.CategoricalDtype):
                 # the 'str' dtype that pandas infers for the str objects, without making them
-                canonical[name] = frame[name].astype("str").array
+                canonical[name] = _as_string(frame[name]).astype("str").array
             else:
                 canonical[name] = frame[name].to_numpy()
             canonical.pop(f"raw:{name}")
@@ -241,7 +294,8 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
 
     problems = [
         pd.DataFrame({"file": file.name, "row": rows[mask], "field": field_name(name),
-                      "value": shown[name][mask].fillna("").astype(object).to_numpy(),
+                      "value": _as_string(shown[name][mask]).fillna("").astype(object)
+                      .to_numpy(),
                       "reason": reason[mask].to_numpy()})
         for name, reason in reasons.items()
         if (mask := flags[name]).any()

@@ -60,7 +60,7 @@ def parse_timestamps(
         reasons[bad] = "empty timestamp"
         return ParsedTimes(values, bad, reasons)
     if pd.api.types.is_datetime64_dtype(raw.dtype):
-        _require_zone(raw.astype("string"), rows, file, column, assume_tz)
+        _require_zone(raw, rows, file, column, assume_tz)
         zone = assume_tz or "UTC"  # no zone given only if every value is empty
         values = raw.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
         bad = values.isna()
@@ -189,7 +189,8 @@ def _require_zone(
     if len(present) == 0:  # no value at all: nothing to place in a zone
         return
     first = int(present[0])
+    example = values.iloc[[first]].astype("string").iloc[0]  # (datetimes: this one as text)
     raise InputError(
-        f"timestamps have no time zone, e.g. {values.iloc[first]!r}; say which zone they are "
+        f"timestamps have no time zone, e.g. {example!r}; say which zone they are "
         "in with --assume-tz (e.g. --assume-tz UTC or --assume-tz Europe/Berlin)",
         file=file, row=int(rows[first]), field=column)

@@ -1,0 +1,135 @@
+"""Typed Parquet columns: dictionary text, numeric amounts and datetimes.
+
+A canonical log stored as Parquet holds its labels as dictionary columns, its amounts as
+numbers and its times as tz-aware datetimes. The import reads them as they are (no text
+written for every row and read back): labels are trimmed and blanks are missing as in a CSV,
+amounts keep their value, and only the quarantined rows' values are written as text.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from audit import canonical as C
+from audit.errors import InputError
+from audit.ingest import import_sources
+
+UTC = pa.timestamp("us", tz="UTC")
+
+
+def _times(count: int) -> list[pd.Timestamp]:
+    return [pd.Timestamp("2026-07-01T10:00:00Z") + pd.Timedelta(hours=k) for k in range(count)]
+
+
+def _dictionary(values: list[str | None]) -> pa.DictionaryArray:
+    return pa.array(values, type=pa.string()).dictionary_encode()
+
+
+def _write(path: Path, columns: dict[str, pa.Array]) -> Path:
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+def _quarantined(result: object) -> list[tuple[int, str, str, str]]:
+    quarantine = result.quarantine  # type: ignore[attr-defined]
+    return sorted(zip(quarantine["row"].astype(int), quarantine["field"], quarantine["value"],
+                      quarantine["reason"], strict=True))
+
+
+def test_dictionary_text_is_trimmed_and_blank_is_missing_as_in_a_csv(tmp_path: Path) -> None:
+    activities = ["Receive refund request", " Approve refund ", "Execute payout", "  "]
+    resources = [" Ana", "Ben ", None, "Ana"]
+    parquet = _write(tmp_path / "log.parquet", {
+        C.CASE: _dictionary(["C1", "C1", "C1", "C2"]),
+        C.ACTIVITY: _dictionary(activities),
+        C.TIMESTAMP: pa.array(_times(4), type=UTC),
+        C.RESOURCE: _dictionary(resources),
+    })
+    csv = tmp_path / "log.csv"
+    pd.DataFrame({C.CASE: ["C1", "C1", "C1", "C2"], C.ACTIVITY: activities,
+                  C.TIMESTAMP: [t.isoformat() for t in _times(4)],
+                  C.RESOURCE: resources}).to_csv(csv, index=False)
+
+    typed = import_sources([(parquet, None)])
+    text = import_sources([(csv, None)])
+
+    # the ground truth: the same values written as text (a CSV's row counts its header line)
+    assert _quarantined(typed) == [(4, C.ACTIVITY, "", "empty value")]
+    assert _quarantined(text) == [(5, C.ACTIVITY, "", "empty value")]
+    for column in (C.CASE, C.ACTIVITY, C.RESOURCE):
+        assert typed.log[column].tolist() == text.log[column].tolist(), column
+    assert typed.log[C.ACTIVITY].tolist() == [
+        "Receive refund request", "Approve refund", "Execute payout"]
+    assert typed.log[C.RESOURCE].tolist()[:2] == ["Ana", "Ben"]
+    assert pd.isna(typed.log[C.RESOURCE].iloc[2])
+
+
+def test_numeric_amounts_keep_their_value_and_bad_ones_are_quarantined(tmp_path: Path) -> None:
+    amounts = [12.5, 1e-05, -3.0, math.inf, None, 2e16]
+    path = _write(tmp_path / "log.parquet", {
+        C.CASE: pa.array(["C1"] * 6),
+        C.ACTIVITY: pa.array(["Execute payout"] * 6),
+        C.TIMESTAMP: pa.array(_times(6), type=UTC),
+        C.AMOUNT: pa.array(amounts, type=pa.float64()),
+    })
+    result = import_sources([(path, None)])
+
+    assert _quarantined(result) == [
+        (3, C.AMOUNT, "-3.0", "negative amount (amounts are magnitudes in major units)"),
+        (4, C.AMOUNT, "inf", "not a finite number"),
+    ]
+    kept = result.log.sort_values(C.SOURCE_ROW)
+    assert kept[C.SOURCE_ROW].tolist() == [1, 2, 5, 6]
+    values = kept[C.AMOUNT].tolist()
+    assert values[0] == 12.5 and values[1] == 1e-05 and values[3] == 2e16
+    assert math.isnan(values[2])  # missing stays missing
+    assert result.files[0].read == result.files[0].imported + result.files[0].quarantined == 6
+
+
+def test_integer_amounts_are_read_as_numbers(tmp_path: Path) -> None:
+    path = _write(tmp_path / "log.parquet", {
+        C.CASE: pa.array(["C1", "C1"]),
+        C.ACTIVITY: pa.array(["Approve refund", "Execute payout"]),
+        C.TIMESTAMP: pa.array(_times(2), type=UTC),
+        C.AMOUNT: pa.array([40, 7], type=pa.int32()),
+    })
+    result = import_sources([(path, None)])
+    assert result.log.sort_values(C.SOURCE_ROW)[C.AMOUNT].tolist() == [40.0, 7.0]
+    assert len(result.quarantine) == 0
+
+
+def test_a_missing_time_is_quarantined_with_an_empty_value(tmp_path: Path) -> None:
+    times: list[pd.Timestamp | None] = list(_times(3))
+    times[1] = None
+    path = _write(tmp_path / "log.parquet", {
+        C.CASE: pa.array(["C1"] * 3),
+        C.ACTIVITY: pa.array(["Receive refund request", "Approve refund", "Execute payout"]),
+        C.TIMESTAMP: pa.array(times, type=UTC),
+    })
+    result = import_sources([(path, None)])
+    assert _quarantined(result) == [(2, C.TIMESTAMP, "", "empty timestamp")]
+    assert result.log[C.TIMESTAMP].tolist() == [times[0], times[2]]
+
+
+def test_naive_times_need_a_zone_and_name_the_first_value(tmp_path: Path) -> None:
+    naive = [None, pd.Timestamp("2026-07-01 10:00:00"), pd.Timestamp("2026-07-01 11:30:00")]
+    path = _write(tmp_path / "log.parquet", {
+        C.CASE: pa.array(["C1"] * 3),
+        C.ACTIVITY: pa.array(["Receive refund request", "Approve refund", "Execute payout"]),
+        C.TIMESTAMP: pa.array(naive, type=pa.timestamp("us")),
+    })
+    with pytest.raises(InputError) as caught:
+        import_sources([(path, None)])
+    assert (caught.value.row, caught.value.field) == (2, C.TIMESTAMP)
+    assert "e.g. '2026-07-01 10:00:00'" in caught.value.message
+
+    result = import_sources([(path, None)], assume_tz="Europe/Berlin")
+    assert _quarantined(result) == [(1, C.TIMESTAMP, "", "empty timestamp")]
+    assert result.log[C.TIMESTAMP].tolist() == [pd.Timestamp("2026-07-01T08:00:00Z"),
+                                                 pd.Timestamp("2026-07-01T09:30:00Z")]
