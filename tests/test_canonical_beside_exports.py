@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,13 @@ import pytest
 from click.testing import CliRunner
 
 from audit import canonical as C
+from audit import ingest
 from audit.cli import main
+from audit.errors import InputError
 from audit.ingest import ImportResult, import_sources
 from audit.sources.pipeline import import_and_correlate
 
+_READ_ONE = ingest._read_one
 REPO = Path(__file__).resolve().parents[1]
 EXPORTS = REPO / "sample_logs" / "refund-sample" / "exports"
 COMPARED = [C.EVENT_ID, C.CASE, C.ACTIVITY, C.TIMESTAMP, C.RESOURCE, C.ROLE, C.AMOUNT,
@@ -293,3 +297,44 @@ def test_a_new_charge_of_an_order_only_the_log_has_joins_its_case_as_at_once(
 
     assert fingerprints(checked(tmp_path, "beside", [canonical, alone])) == fingerprints(
         checked(tmp_path, "at_once", sorted(whole.iterdir())))
+
+
+def _read_and_record(source: tuple[Path, str], **options: Any) -> Any:
+    """`_read_one`, writing down which process read which file (the file named by
+    READ_BY; worker processes inherit it)."""
+    with open(os.environ["READ_BY"], "a", encoding="utf-8") as f:
+        f.write(f"{source[0].name}\t{os.getpid()}\n")
+    return _READ_ONE(source, **options)
+
+
+def test_a_log_read_in_this_process_while_workers_read_the_exports_gives_the_same_result(
+        canonical: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A canonical log with a core's share of the work or more is read in the main process
+    while worker processes read the exports (a worker would send the whole log back through
+    a pipe): the result is the one of reading every file here, one after another."""
+    sources: list[tuple[Path, str | None]] = [
+        *((p, None) for p in sorted(EXPORTS.iterdir())), (canonical, None)]
+    alone = import_sources(sources, workers=1, sort=True)
+    monkeypatch.setenv("READ_BY", str(tmp_path / "read_by.tsv"))
+    monkeypatch.setattr(ingest, "_read_one", _read_and_record)
+    beside = import_sources(sources, workers=2, sort=True)
+    readers = dict(line.split("\t") for line in
+                   (tmp_path / "read_by.tsv").read_text(encoding="utf-8").splitlines())
+    assert int(readers.pop(canonical.name)) == os.getpid()
+    assert len(readers) == 7 and all(int(pid) != os.getpid() for pid in readers.values())
+    pd.testing.assert_frame_equal(beside.log, alone.log)
+    pd.testing.assert_frame_equal(beside.quarantine, alone.quarantine)
+    assert [(f.read, f.imported, f.quarantined) for f in beside.files] == [
+        (f.read, f.imported, f.quarantined) for f in alone.files]
+
+
+def test_a_broken_log_read_in_this_process_is_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "canonical.parquet"
+    broken.write_bytes(b"PAR1 not parquet" * 100_000)
+    sources: list[tuple[Path, str | None]] = [
+        (broken, None), *((p, None) for p in sorted(EXPORTS.iterdir()))]
+    with pytest.raises(InputError) as caught:
+        import_sources(sources, workers=2)
+    assert caught.value.file == str(broken)
+    assert "not a readable Parquet file" in caught.value.message

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -387,3 +388,32 @@ def test_times_beyond_the_timestamp_range_are_quarantined(tmp_path: Path) -> Non
     reasons = result.quarantine.sort_values("row")
     assert reasons["row"].tolist() == [3, 4, 5]
     assert reasons["reason"].str.contains("outside the years 1678 to 2261").all()
+
+
+# --- repeated ids: the comparison of two records' values -------------------------------------
+
+@pytest.mark.parametrize("values", [
+    pd.Series(["a", "b", "", None, "1"] * 40).astype("category"),
+    pd.Series(pd.Categorical([1, 2, None, 2] * 50)),
+    pd.Series(["x", "y", "", None] * 50, dtype="string"),
+    pd.Series(["x", "y", "", None] * 50, dtype="str"),
+    pd.Series([1.5, 2.0, float("nan"), 0.0] * 50),
+    pd.Series([1, 2, 3, 4] * 50),
+    pd.Series(pd.to_datetime(["2024-01-01T00:00Z", "2024-01-02T00:00Z", None] * 60, utc=True)),
+    pd.Series([1, "1", None, "a", True, ""] * 30, dtype=object),
+    pd.Series([True, False] * 100),
+], ids=["category", "int category", "string", "str", "float", "int", "datetime", "object",
+        "bool"])
+def test_repeated_records_compare_as_their_texts(values: pd.Series) -> None:
+    """`_same_text` gives what comparing both records' values as text gives (the ground
+    truth: ``astype("string").fillna("")``), for every kind of column a log holds."""
+    from audit.ingest import _same_text
+
+    rows = np.random.default_rng(7).integers(0, len(values), size=(2, 300))
+    first = values.take(rows[0]).reset_index(drop=True)
+    second = values.take(rows[1]).reset_index(drop=True)
+    texts = [v.astype("string").fillna("").to_numpy(dtype=object) for v in (first, second)]
+    same, blank = _same_text(first, second)
+    assert same.tolist() == (texts[0] == texts[1]).tolist()
+    assert blank.tolist() == (texts[1] == "").tolist()
+    assert 0 < same.sum() < len(same)

@@ -58,10 +58,36 @@ def _as_string(series: pd.Series) -> pd.Series:
     return series.astype("string")
 
 
-def _text(series: pd.Series) -> pd.Series:
-    """Strip text; blank becomes NA. Non-text values are written as text."""
-    if isinstance(series.dtype, pd.CategoricalDtype):  # each category once
-        taken = _by_codes(series, _text(pd.Series(series.cat.categories)))
+def _sorted_codes(series: pd.Series, texts: pd.Series) -> pd.Series | None:
+    """Categorical `series` with each category replaced by its text in `texts` (missing where
+    that is), kept as a categorical: each distinct text once, sorted by code point as
+    `canonical.compact` sorts a coded column's categories, and the codes renumbered into
+    them. What ``texts.take(codes)`` holds, without a string per row. None where `texts` is
+    not Arrow-backed."""
+    if not isinstance(texts.array, pd.arrays.ArrowStringArray):
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pa.chunked_array(texts.array.__arrow_array__()).combine_chunks()
+    values = values.cast(pa.large_string())
+    distinct = pc.unique(values.drop_null())
+    distinct = distinct.take(pc.array_sort_indices(distinct))
+    position = pc.index_in(values, value_set=distinct).fill_null(-1)
+    renumber = np.append(np.asarray(position, dtype=np.int32), np.int32(-1))
+    codes = renumber[series.cat.codes.to_numpy()]  # (a missing value's code -1: the last)
+    coded = pd.Categorical.from_codes(
+        codes, categories=pd.Index(pd.arrays.ArrowStringArray(distinct)))
+    return pd.Series(coded, index=series.index, name=series.name)
+
+
+def _text(series: pd.Series, *, coded: bool = False) -> pd.Series:
+    """Strip text; blank becomes NA. Non-text values are written as text. A categorical is
+    stripped one category at a time; with `coded` (a column the import codes anyway) it stays
+    a categorical (`_sorted_codes`) instead of becoming a text per row."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        texts = _text(pd.Series(series.cat.categories))
+        taken = _sorted_codes(series, texts) if coded else _by_codes(series, texts)
         if taken is not None:
             return taken
     out = _as_string(series)
@@ -82,6 +108,18 @@ def _text(series: pd.Series) -> pd.Series:
         return pd.Series(pd.arrays.ArrowStringArray(trimmed), index=out.index, name=out.name)
     out = out.str.strip()
     return out.mask(out.eq(""))
+
+
+def _changed_case(text: pd.Series, method: str) -> pd.Series:
+    """``text.str.upper()`` or ``.lower()``; a categorical's categories changed and kept
+    coded."""
+    if isinstance(text.dtype, pd.CategoricalDtype):
+        changed = getattr(pd.Series(text.cat.categories).astype("string").str, method)()
+        coded = _sorted_codes(text, changed)
+        if coded is not None:
+            return coded
+    result: pd.Series = getattr(text.str, method)()
+    return result
 
 
 def _flags(reason: pd.Series, candidates: np.ndarray) -> np.ndarray:
@@ -227,7 +265,7 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
             shown[name] = raw_values  # written as text for the quarantined rows only
             out[name], reasons[name], flags[name] = _typed_amounts(raw_values)
             continue
-        text = _text(raw_values)
+        text = _text(raw_values, coded=column.coded)
         shown[name] = text
         if column.kind == "amount":
             values, reasons[name], flags[name] = _parse_amounts(text, mapping)
@@ -235,11 +273,11 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
             continue
         checks: list[tuple[pd.Series, str]] = []  # (failed, reason), later ones win
         if name == C.CURRENCY:
-            text = text.str.upper()
+            text = _changed_case(text, "upper")
             checks.append((text.notna() & ~text.isin(CURRENCIES),
                            "unknown currency (not an ISO 4217 code)"))
         elif name in (C.CHANNEL, C.PAYMENT_STATUS):
-            text = text.str.lower()
+            text = _changed_case(text, "lower")
             assert column.allowed is not None
             checks.append((text.notna() & ~text.isin(column.allowed),
                            f"not one of {', '.join(column.allowed)}"))
@@ -259,7 +297,7 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
     canonical = pd.DataFrame(out, copy=False)
     for name, column_name in resolved.items():  # evidence columns named in the mapping
         if name.startswith(C.EVIDENCE_PREFIX):
-            canonical[name] = _text(frame[column_name])
+            canonical[name] = _text(frame[column_name], coded=True)
     # Evidence columns and any other source columns travel along under their own names.
     used = set(resolved.values())
     for name in frame.columns:
@@ -268,7 +306,7 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         target = name if name not in C.COLUMNS else f"raw:{name}"
         values = frame[name]
         if str(name).startswith(C.EVIDENCE_PREFIX):
-            values = _text(values)
+            values = _text(values, coded=True)
         elif raw.arrow_text:
             values = values.astype(object)
         canonical[target] = values
@@ -280,11 +318,17 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
     if all(c in frame.columns for c in provenance) and frame[list(provenance)].notna().all().all():
         # A canonical log written by an earlier import keeps the provenance of the original rows.
         for name in provenance:
-            if raw.arrow_text or isinstance(frame[name].dtype, pd.CategoricalDtype):
+            values = frame[name]
+            coded = None
+            if name in C.CODED and isinstance(values.dtype, pd.CategoricalDtype):
+                coded = _sorted_codes(values, pd.Series(values.cat.categories).astype("string"))
+            if coded is not None:  # (coded anyway by the import)
+                canonical[name] = coded
+            elif raw.arrow_text:
                 # the 'str' dtype that pandas infers for the str objects, without making them
-                canonical[name] = _as_string(frame[name]).astype("str").array
+                canonical[name] = values.astype("str").array
             else:
-                canonical[name] = frame[name].to_numpy()
+                canonical[name] = values.to_numpy()
             canonical.pop(f"raw:{name}")
         canonical[C.SOURCE_ROW] = _row_numbers(canonical[C.SOURCE_ROW])
     else:
