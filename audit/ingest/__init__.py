@@ -415,7 +415,9 @@ def _same_text(first: pd.Series, second: pd.Series) -> tuple[np.ndarray, np.ndar
     if isinstance(dtype, pd.DatetimeTZDtype) or (
             isinstance(dtype, np.dtype) and dtype.kind in "fiumM"):
         missing = [np.asarray(values.isna()) for values in (first, second)]
-        equal = np.asarray(first.to_numpy() == second.to_numpy(), dtype=bool)
+        # (the arrays compared: to_numpy would make a Timestamp per tz-aware time, 1.6 s
+        # for 730k)
+        equal = np.asarray(first.array == second.array, dtype=bool)
         return equal | (missing[0] & missing[1]), missing[1]
     texts = [values.astype("string").fillna("").to_numpy(dtype=object)
              for values in (first, second)]
