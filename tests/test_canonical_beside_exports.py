@@ -55,6 +55,14 @@ def first_record(name: str) -> tuple[list[str], list[str]]:
     return header, first
 
 
+def edited(header: list[str], record: list[str], cells: dict[str, str]) -> list[str]:
+    """A copy of `record` with the cells of the columns named in `cells` replaced."""
+    copy = list(record)
+    for name, value in cells.items():
+        copy[header.index(name)] = value
+    return copy
+
+
 def write_export(path: Path, header: list[str], *rows: list[str]) -> Path:
     """A CSV export of `rows` at `path` (its folder made)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,9 +126,9 @@ def test_a_record_changed_since_the_log_is_quarantined_and_the_log_kept(
     quarantined, the reason naming the kept event's place (the export row it was read from,
     in the log), in either order; the log's event stays in its case with its amount."""
     header, first = first_record("stripe_refunds.csv")
-    edited = list(first)
-    edited[header.index("amount")] = str(int(first[header.index("amount")]) + 100)
-    changed = write_export(tmp_path / "stripe_refunds.csv", header, edited)
+    amount = str(int(first[header.index("amount")]) + 100)
+    changed = write_export(tmp_path / "stripe_refunds.csv", header,
+                           edited(header, first, {"amount": amount}))
     sources: list[tuple[Path, str | None]] = [(canonical, None), (changed, None)]
     result = import_and_correlate(sources if log_first else sources[::-1])
     label = changed.name
@@ -136,8 +144,7 @@ def test_two_exports_of_one_record_still_compare_every_value(tmp_path: Path) -> 
     """Between two exports the relaxed compare does not apply: a record stating less in the
     second export (its order id left empty) is a conflict, quarantined, as before."""
     header, first = first_record("stripe_refunds.csv")
-    less = list(first)
-    less[header.index("order_id (metadata)")] = ""
+    less = edited(header, first, {"order_id (metadata)": ""})
     again = write_export(tmp_path / "later" / "stripe_refunds.csv", header, less)
     result = import_and_correlate([(EXPORTS / "stripe_refunds.csv", None), (again, None)])
     assert result.quarantine[["file", "row", "reason"]].values.tolist() == [
@@ -159,10 +166,9 @@ def test_a_changed_record_of_a_charge_the_log_holds_per_case_is_quarantined(
         header, *records = csv.reader(f)
     [record] = [r for r in records if r[0] == charge]
     for change, expected in ((0, (0, 0, 0, 1)), (100, (1, 0, 1, 0))):
-        edited = list(record)
-        edited[header.index("amount")] = str(int(record[header.index("amount")]) + change)
+        amount = str(int(record[header.index("amount")]) + change)
         export = write_export(tmp_path / f"plus{change}" / "stripe_charges.csv", header,
-                              edited)
+                              edited(header, record, {"amount": amount}))
         result = import_and_correlate([(export, None), (canonical, None)])
         assert counts(result, export.name) == expected
         pd.testing.assert_frame_equal(events(result.log), events(log))
@@ -180,14 +186,11 @@ def test_a_new_refund_for_a_ticket_only_the_log_has_joins_its_case(
     payout without a ticket. A refund naming a ticket neither holds stays a case of its own,
     its reference in the correlation problems, as before."""
     header, first = first_record("stripe_refunds.csv")
-    column = {name: k for k, name in enumerate(header)}
-    again, stray = list(first), list(first)
-    again[column["id"]], stray[column["id"]] = "re_90000001", "re_90000002"
-    again[column["created"]] = stray[column["created"]] = "2026-09-20 06:45:20"
-    stray[column["ticket_id (metadata)"]] = "99999"
-    stray[column["charge"]] = "ch_90000002"
+    again = edited(header, first, {"id": "re_90000001", "created": "2026-09-20 06:45:20"})
+    stray = edited(header, first, {"id": "re_90000002", "created": "2026-09-20 06:45:20",
+                                   "ticket_id (metadata)": "99999", "charge": "ch_90000002"})
     export = write_export(tmp_path / "next" / "stripe_refunds.csv", header, again, stray)
-    ticket = first[column["ticket_id (metadata)"]]
+    ticket = first[header.index("ticket_id (metadata)")]
 
     result = import_and_correlate([(canonical, None), (export, None)])
     log = result.log.astype({C.EVENT_ID: str, C.CASE: str})
@@ -221,22 +224,19 @@ def test_a_new_refund_naming_no_ticket_joins_the_case_of_its_order_in_the_log(
     ticket of the run's exports names it, to the log's case of that order. Its charge, in
     the log only, is still a reference no export of the run holds."""
     header, first = first_record("stripe_refunds.csv")
-    column = {name: k for k, name in enumerate(header)}
-    unnamed = list(first)
-    unnamed[column["id"]] = "re_90000003"
-    unnamed[column["created"]] = "2026-09-21 06:45:20"
-    unnamed[column["ticket_id (metadata)"]] = ""
+    unnamed = edited(header, first, {"id": "re_90000003", "created": "2026-09-21 06:45:20",
+                                     "ticket_id (metadata)": ""})
     export = write_export(tmp_path / "stripe_refunds.csv", header, unnamed)
     result = import_and_correlate([(export, None), (canonical, None)])
     log = result.log.astype({C.EVENT_ID: str, C.CASE: str})
     joined = log[log[C.EVENT_ID] == "stripe:re_90000003"].iloc[0]
-    assert joined[C.CASE] == first[column["ticket_id (metadata)"]]
+    assert joined[C.CASE] == first[header.index("ticket_id (metadata)")]
     assert joined[C.TICKET_ID] == joined[C.CASE]
-    assert joined[C.ORDER_ID] == first[column["order_id (metadata)"]]
+    assert joined[C.ORDER_ID] == first[header.index("order_id (metadata)")]
     assert log[C.CASE].nunique() == pd.read_parquet(canonical)[C.CASE].nunique()
     assert result.correlation_problems is not None
     assert result.correlation_problems[["field", "value"]].values.tolist() == [
-        [C.CHARGE_ID, first[column["charge"]]]]
+        [C.CHARGE_ID, first[header.index("charge")]]]
     assert not [note for note in result.notes if "without a ticket" in note]
 
 
@@ -275,11 +275,8 @@ def test_a_new_charge_of_an_order_only_the_log_has_joins_its_case_as_at_once(
     this charge included, is checked at once; the findings are the same either way. Before,
     it was left out as a sale."""
     header, first = first_record("stripe_charges.csv")
-    column = {name: k for k, name in enumerate(header)}
-    again = list(first)
-    again[column["id"]] = "ch_90000009"
-    again[column["created"]] = "2026-09-24 22:41:03"
-    again[column["amount"]] = "500"
+    again = edited(header, first, {"id": "ch_90000009", "created": "2026-09-24 22:41:03",
+                                   "amount": "500"})
     alone = write_export(tmp_path / "next" / "stripe_charges.csv", header, again)
     whole = tmp_path / "whole"
     whole.mkdir()
