@@ -48,13 +48,12 @@ def _by_codes(series: pd.Series, categories: pd.Series) -> pd.Series | None:
 
 
 def _as_string(series: pd.Series) -> pd.Series:
-    """``series.astype("string")``; a categorical is written as its categories' text taken by
-    its codes (pandas would make a Python object for every row first: seconds a column at
-    millions of rows, as a canonical log in Parquet has)."""
+    """``series.astype("string")``; a categorical of text (a Parquet dictionary column) is
+    written as its categories' text taken by its codes (`canonical.category_text`: pandas
+    would make a Python object for every row first, seconds a column at millions of rows)."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        taken = _by_codes(series, pd.Series(series.cat.categories).astype("string"))
-        if taken is not None:
-            return taken
+        text: pd.Series = C.category_text(series)
+        return text
     return series.astype("string")
 
 
