@@ -56,7 +56,8 @@ def _lookup(values: pd.Series, table: pd.Series) -> pd.Series:
 
 def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
               known_tickets: pd.Series | None = None,
-              known_orders: pd.Series | None = None) -> Correlation:
+              known_orders: pd.Series | None = None,
+              known_charges: pd.Series | None = None) -> Correlation:
     """Assign refund cases to events read from ticketing and payment exports. With
     `release`, the caller gives `log` up: each of its columns is dropped once taken into
     the correlated log (the frame is left without columns), so that a large log is not
@@ -65,6 +66,9 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     ticketing export here contains, joins that case instead of one of its own.
     `known_orders`: order id -> case of that log; a refund naming no ticket, or a charge,
     whose order no ticket of the exports names joins that case (correlating by order).
+    `known_charges`: charge id -> case of that log (`charges_of`), missing where the log
+    holds the charge in several cases; a refund that joins no case by ticket or order and
+    names a charge no payment export here contains joins the log's case of its charge.
 
     The events are taken in (provisional case, time, file, row) order, as `import_sources`
     sorts them, whatever order `log` is in (the import leaves them unsorted when correlation
@@ -75,7 +79,7 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     once, straight into the correlated log's (case, time, file, row) order."""
     names = list(log.columns)
     assigned = _assign(log, config, release=release, known_tickets=known_tickets,
-                       known_orders=known_orders)
+                       known_orders=known_orders, known_charges=known_charges)
     if release:  # memory freed while deciding the cases, before the log's keys are taken
         return_free_memory()
     source, notes, left_out = assigned.source, assigned.notes, assigned.left_out
@@ -150,7 +154,8 @@ class _Assigned:
 
 def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
             known_tickets: pd.Series | None = None,
-            known_orders: pd.Series | None = None) -> _Assigned:
+            known_orders: pd.Series | None = None,
+            known_charges: pd.Series | None = None) -> _Assigned:
     """The cases of the events (see correlate), decided column-wise. With `release` (see
     correlate), the log's provisional case and event id columns are dropped once read."""
     base = C.stable_order(log, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
@@ -178,7 +183,7 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
 
     refunds = _refund_cases(log, refund_pos, order_of_ticket, order_of_charge,
                             claimant_of_order, by_order=by_order, known_tickets=known_tickets,
-                            known_orders=known_orders)
+                            known_orders=known_orders, known_charges=known_charges)
     copy_pos, copy_case, shared, left_out = _charge_copies(
         charge_pos, charge_ids, refunds, order_of_ticket, order_of_charge, by_order=by_order,
         known_orders=known_orders)
@@ -220,19 +225,46 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
     return _Assigned(source, case, event_id, notes, problems, left_out)
 
 
-def cases_of(log: pd.DataFrame, column: str, wanted: pd.Series) -> pd.Series:
-    """Each id of `column` (ticket, order) among `wanted` that a correlated log's events
-    carry -> the case they are in, for the ids whose events are all in one case (text,
-    indexed by id). Only the log's events holding a wanted id are read: a canonical log of
+def cases_of(log: pd.DataFrame, column: str, wanted: pd.Series, *,
+             several: bool = False) -> pd.Series:
+    """Each id of `column` (ticket, order, charge) among `wanted` that a correlated log's
+    events carry -> the case they are in, for the ids whose events are all in one case
+    (text, indexed by id); with `several`, the ids in several cases too, their case
+    missing. Only the log's events holding a wanted id are read: a canonical log of
     millions of events beside a month's exports."""
     ids = pd.unique(wanted.dropna().astype(str).to_numpy())
     near = log.loc[C.text_isin(log[column], ids.tolist()), [column, C.CASE]] if len(ids) \
         else log.iloc[:0][[column, C.CASE]]
     pairs = pd.DataFrame({"id": near[column].astype("string"),
                           "case": near[C.CASE].astype("string")}).dropna().drop_duplicates()
-    pairs = pairs[~pairs["id"].duplicated(keep=False)]
+    twice = pairs["id"].duplicated(keep=False)
+    if several:
+        pairs = pairs[~pairs["id"].duplicated()]
+        pairs.loc[twice, "case"] = pd.NA
+    else:
+        pairs = pairs[~twice]
     return pd.Series(pairs["case"].to_numpy(), dtype="string",
                      index=pd.Index(pairs["id"].to_numpy(), dtype="string"))
+
+
+def charges_of(log: pd.DataFrame, refunds: pd.Series, config: SourcesConfig) -> pd.Series:
+    """`correlate`'s `known_charges`: each charge a refund of `refunds` (the charge ids the
+    exports' refunds name) names that a correlated log (`log`, a canonical log read beside
+    the exports) holds -> the log's case that a refund of the charge, naming no ticket the
+    exports hold, joins when correlated together with the log's exports.
+
+    Correlating by order (`ticket_to_charge: order`), the case that holds the charge: its
+    order's ticket, or the payout case of its refunds that no ticket claimed; missing where
+    the log holds the charge in several cases (which one, the log cannot tell). Otherwise
+    a ticket takes no charge by its order, and such a refund is in the payout case of its
+    charge: the log's case of the charge among its events without a ticket id; missing
+    where the log has no payout case of the charge (the refund starts one)."""
+    held = cases_of(log, C.CHARGE_ID, refunds, several=True)
+    if config.ticket_to_charge == "order" or not len(held):
+        return held
+    payouts = cases_of(log[_mask(log[C.TICKET_ID].isna())], C.CHARGE_ID, refunds)
+    return pd.Series(_lookup(pd.Series(held.index, dtype="string"), payouts).array,
+                     index=held.index, dtype="string")
 
 
 def fill_from_cases(log: pd.DataFrame, earlier: pd.DataFrame) -> pd.DataFrame:
@@ -333,11 +365,13 @@ class _Refunds:
 def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.Series,
                   order_of_charge: pd.Series, claimant_of_order: pd.Series, *,
                   by_order: bool, known_tickets: pd.Series | None = None,
-                  known_orders: pd.Series | None = None) -> _Refunds:
+                  known_orders: pd.Series | None = None,
+                  known_charges: pd.Series | None = None) -> _Refunds:
     """Each refund's case: the ticket it names, if a ticketing export has it (else that
     ticket's case in `known_tickets`, see correlate); else, naming no ticket, the one ticket
     that names its order (its own, or its charge's; else that order's case in
-    `known_orders`); else a payout case of its own, shared by the refunds of one charge and
+    `known_orders`); else, where no payment export holds its charge, the charge's case in
+    `known_charges`; else a payout case of its own, shared by the refunds of one charge and
     named by their first refund id in (time, source row) order."""
     named = _strings(log, C.TICKET_ID, positions)
     charge = _strings(log, C.CHARGE_ID, positions)
@@ -357,23 +391,6 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
         known_ticket |= elsewhere
     rest = ~known_ticket
     unknown_ticket = has_named & rest
-    unknown_charge = rest & has_charge & ~charge_known
-
-    problems: list[dict[str, object]] = []
-    flagged = np.flatnonzero(unknown_ticket | unknown_charge)
-    if len(flagged):
-        files = log[C.SOURCE_FILE].iloc[positions[flagged]].tolist()
-        rows = log[C.SOURCE_ROW].iloc[positions[flagged]].tolist()
-        for at, file, row in zip(flagged.tolist(), files, rows, strict=True):
-            if unknown_ticket[at]:
-                problems.append({"file": file, "row": row, "field": C.TICKET_ID,
-                                 "value": str(named.iat[at]),
-                                 "reason": "refund names a ticket no ticketing export "
-                                           "contains (kept as a case of its own)"})
-            if unknown_charge[at]:
-                problems.append({"file": file, "row": row, "field": C.CHARGE_ID,
-                                 "value": str(charge.iat[at]),
-                                 "reason": "refund names a charge no payment export contains"})
 
     notes: list[str] = []
     earlier_orders = known_orders is not None and len(known_orders) > 0
@@ -389,6 +406,40 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
         case[by_claim] = claimant[by_claim]
     else:
         by_claim = np.zeros(len(positions), dtype=bool)
+    # A charge no payment export of the run holds, in a log correlated before: where the
+    # refund joined no case above, the log's case of its charge (see charges_of).
+    in_log = np.zeros(len(positions), dtype=bool)
+    if known_charges is not None and len(known_charges):
+        at = np.where(charge_known, -1, _positions_in(charge, known_charges.index))
+        in_log = at >= 0
+        earlier = pd.Series(known_charges.array.take(at, allow_fill=True), dtype="string")
+        by_charge = rest & ~by_claim & _mask(earlier.notna())
+        case[by_charge] = earlier[by_charge]
+        by_claim = by_claim | by_charge
+        del at, earlier, by_charge
+    # A charge no input holds; or, correlating by order, one the log holds in several
+    # cases, the refund joining none of them: both kept as a case of its own.
+    unknown_charge = rest & has_charge & ~charge_known & (~in_log | (by_order & ~by_claim))
+
+    problems: list[dict[str, object]] = []
+    flagged = np.flatnonzero(unknown_ticket | unknown_charge)
+    if len(flagged):
+        files = log[C.SOURCE_FILE].iloc[positions[flagged]].tolist()
+        rows = log[C.SOURCE_ROW].iloc[positions[flagged]].tolist()
+        for at_, file, row in zip(flagged.tolist(), files, rows, strict=True):
+            if unknown_ticket[at_]:
+                problems.append({"file": file, "row": row, "field": C.TICKET_ID,
+                                 "value": str(named.iat[at_]),
+                                 "reason": "refund names a ticket no ticketing export "
+                                           "contains (kept as a case of its own)"})
+            if unknown_charge[at_]:
+                problems.append({"file": file, "row": row, "field": C.CHARGE_ID,
+                                 "value": str(charge.iat[at_]), "reason": (
+                                     "refund names a charge that the log given holds in "
+                                     "several cases (kept as a case of its own)"
+                                     if in_log[at_] else
+                                     "refund names a charge no payment export contains")})
+
     orphan = np.flatnonzero(rest & ~by_claim)
     if len(orphan):
         refund_ids = _strings(log, C.REFUND_ID, positions[orphan])

@@ -10,6 +10,7 @@ import csv
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from audit import ingest
 from audit.cli import main
 from audit.errors import InputError
 from audit.ingest import ImportResult, import_sources
+from audit.sources.config import load_sources_config
 from audit.sources.pipeline import import_and_correlate
 
 _READ_ONE = ingest._read_one
@@ -222,7 +224,7 @@ def test_a_new_refund_naming_no_ticket_joins_the_case_of_its_order_in_the_log(
         canonical: Path, tmp_path: Path) -> None:
     """A refund naming no ticket belongs to the one ticket that names its order; where no
     ticket of the run's exports names it, to the log's case of that order. Its charge, in
-    the log only, is still a reference no export of the run holds."""
+    the log only, is a reference the log resolves: no correlation problem."""
     header, first = first_record("stripe_refunds.csv")
     unnamed = edited(header, first, {"id": "re_90000003", "created": "2026-09-21 06:45:20",
                                      "ticket_id (metadata)": ""})
@@ -234,9 +236,8 @@ def test_a_new_refund_naming_no_ticket_joins_the_case_of_its_order_in_the_log(
     assert joined[C.TICKET_ID] == joined[C.CASE]
     assert joined[C.ORDER_ID] == first[header.index("order_id (metadata)")]
     assert log[C.CASE].nunique() == pd.read_parquet(canonical)[C.CASE].nunique()
-    assert result.correlation_problems is not None
-    assert result.correlation_problems[["field", "value"]].values.tolist() == [
-        [C.CHARGE_ID, first[header.index("charge")]]]
+    # Its charge is in the log (last month's charges export): not a reference to nothing.
+    assert result.correlation_problems is not None and result.correlation_problems.empty
     assert not [note for note in result.notes if "without a ticket" in note]
 
 
@@ -294,6 +295,109 @@ def test_a_new_charge_of_an_order_only_the_log_has_joins_its_case_as_at_once(
 
     assert fingerprints(checked(tmp_path, "beside", [canonical, alone])) == fingerprints(
         checked(tmp_path, "at_once", sorted(whole.iterdir())))
+
+
+def with_records(folder: Path, name: str, *records: list[str]) -> Path:
+    """The sample's exports copied into `folder`, `records` appended to export `name`."""
+    folder.mkdir(parents=True)
+    for path in EXPORTS.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    with (folder / name).open("a", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(records)
+    return folder
+
+
+def case_of(log: pd.DataFrame, event_id: str) -> list[str]:
+    return log.loc[log[C.EVENT_ID].astype(str) == event_id, C.CASE].astype(str).tolist()
+
+
+def test_a_new_refund_naming_only_its_charge_joins_the_charges_case_in_the_log(
+        canonical: Path, tmp_path: Path) -> None:
+    """A Stripe refund states its charge; the ticket and order are metadata a shop may not
+    set. Next month's refund of a charge that only the log holds (last month's charges
+    export) joins the case that holds the charge, as it does when every export is checked
+    at once, and the findings are the same either way. Before, it was a payout case of its
+    own: an orphan payout (EV002) that was not one, the case's second payout (DU001) not
+    found, and its charge listed as a reference no payment export contains."""
+    header, first = first_record("stripe_refunds.csv")
+    bare = edited(header, first, {"id": "re_90000004", "created": "2026-09-21 06:45:20",
+                                  "ticket_id (metadata)": "", "order_id (metadata)": ""})
+    alone = write_export(tmp_path / "next" / "stripe_refunds.csv", header, bare)
+    whole = with_records(tmp_path / "whole", "stripe_refunds.csv", bare)
+
+    beside = import_and_correlate([(canonical, None), (alone, None)])
+    at_once = import_and_correlate([(p, None) for p in sorted(whole.iterdir())])
+    ticket = first[header.index("ticket_id (metadata)")]
+    assert case_of(beside.log, "stripe:re_90000004") == case_of(
+        at_once.log, "stripe:re_90000004") == [ticket]
+    joined = beside.log[beside.log[C.EVENT_ID].astype(str) == "stripe:re_90000004"].iloc[0]
+    assert [joined[C.TICKET_ID], joined[C.ORDER_ID]] == [
+        ticket, first[header.index("order_id (metadata)")]]
+    assert beside.correlation_problems is not None and beside.correlation_problems.empty
+
+    findings = checked(tmp_path, "beside", [canonical, alone])
+    assert fingerprints(findings) == fingerprints(
+        checked(tmp_path, "at_once", sorted(whole.iterdir())))
+    assert ("DU001", ticket) in {(f["rule"], f["case_id"]) for f in findings}
+    assert not [f for f in findings if f["case_id"] == "re_90000004"]
+
+
+def test_without_order_correlation_a_refund_naming_only_a_charge_joins_its_payout_case(
+        tmp_path: Path) -> None:
+    """With `ticket_to_charge: none` a ticket takes no charge by its order, and a refund
+    naming no ticket is in the payout case of its charge. Beside a log imported so, such a
+    refund joins the log's payout case of its charge, not a ticket's case that holds the
+    charge because another refund named the ticket: the cases correlation gives when the
+    exports are read at once."""
+    config = replace(load_sources_config(), ticket_to_charge="none")
+    log = import_and_correlate([(p, None) for p in sorted(EXPORTS.iterdir())],
+                               sources_config=config).log
+    # A payout case: a refund naming no ticket, its case named by its refund id.
+    payouts = log[log[C.REFUND_ID].notna() & log[C.TICKET_ID].isna()
+                  & (log[C.CASE].astype(str) == log[C.REFUND_ID].astype(str))]
+    orphan_charge = str(payouts[C.CHARGE_ID].dropna().iloc[0])
+    header, first = first_record("stripe_refunds.csv")
+    ticketed_charge = first[header.index("charge")]
+    assert ticketed_charge in set(log.loc[log[C.TICKET_ID].notna(), C.CHARGE_ID].astype(str))
+    canonical = tmp_path / "none.parquet"
+    log.to_parquet(canonical, index=False)
+    records = [edited(header, first, {"id": f"re_9000001{k}", "charge": charge,
+                                      "created": "2026-09-22 06:45:20",
+                                      "ticket_id (metadata)": "", "order_id (metadata)": ""})
+               for k, charge in enumerate((orphan_charge, ticketed_charge))]
+    alone = write_export(tmp_path / "next" / "stripe_refunds.csv", header, *records)
+    whole = with_records(tmp_path / "whole", "stripe_refunds.csv", *records)
+
+    beside = import_and_correlate([(canonical, None), (alone, None)], sources_config=config)
+    at_once = import_and_correlate([(p, None) for p in sorted(whole.iterdir())],
+                                   sources_config=config)
+    payout_case = str(payouts.loc[payouts[C.CHARGE_ID].astype(str) == orphan_charge,
+                                  C.CASE].iloc[0])
+    for event_id, expected in (("stripe:re_90000010", payout_case),
+                               ("stripe:re_90000011", "re_90000011")):
+        assert case_of(beside.log, event_id) == case_of(at_once.log, event_id) == [expected]
+    assert beside.correlation_problems is not None and beside.correlation_problems.empty
+
+
+def test_a_refund_naming_only_a_charge_the_log_holds_in_two_cases_stays_apart(
+        canonical: Path, tmp_path: Path) -> None:
+    """A charge refunded in two cases is in the log once per case: which case a refund
+    naming only that charge belongs to the log cannot tell. The refund is a payout case of
+    its own, and the correlation problems say why."""
+    log = pd.read_parquet(canonical)
+    copies = log[log[C.EVENT_ID].astype(str).str.contains("@")]
+    charge = str(copies[C.CHARGE_ID].iloc[0])
+    header, first = first_record("stripe_refunds.csv")
+    bare = edited(header, first, {"id": "re_90000005", "charge": charge,
+                                  "created": "2026-09-23 06:45:20",
+                                  "ticket_id (metadata)": "", "order_id (metadata)": ""})
+    export = write_export(tmp_path / "stripe_refunds.csv", header, bare)
+    result = import_and_correlate([(canonical, None), (export, None)])
+    assert case_of(result.log, "stripe:re_90000005") == ["re_90000005"]
+    assert result.correlation_problems is not None
+    assert result.correlation_problems[["field", "value", "reason"]].values.tolist() == [
+        [C.CHARGE_ID, charge, "refund names a charge that the log given holds in several "
+                              "cases (kept as a case of its own)"]]
 
 
 def _read_and_record(source: tuple[Path, str], **options: Any) -> Any:

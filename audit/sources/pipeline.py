@@ -65,7 +65,7 @@ def import_and_correlate(
 def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> None:
     """`result.log` with the events read from the import's `exported` source-system exports
     (`result.from_export`) correlated into refund cases."""
-    from audit.correlate import cases_of, correlate, fill_from_cases
+    from audit.correlate import cases_of, charges_of, correlate, fill_from_cases
     from audit.progress import current
 
     if not exported:
@@ -92,7 +92,9 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
         with paused_gc():  # a refund of a ticket or order only the log has joins its case
             correlation = correlate(
                 part, config, known_tickets=cases_of(rest, C.TICKET_ID, part[C.TICKET_ID]),
-                known_orders=cases_of(rest, C.ORDER_ID, part[C.ORDER_ID]))
+                known_orders=cases_of(rest, C.ORDER_ID, part[C.ORDER_ID]),
+                known_charges=charges_of(
+                    rest, part.loc[part[C.REFUND_ID].notna(), C.CHARGE_ID], config))
         del part
         correlation.log = fill_from_cases(correlation.log, rest)
     if len(rest) or not rest.dtypes.equals(correlation.log.dtypes):
