@@ -815,3 +815,20 @@ def test_trusted_categorical_is_the_checked_one(ordered: bool) -> None:
     # them (which would then be held as long as the categories).
     assert got.categories.is_unique
     assert "_engine" not in getattr(got.categories, "_cache", {})
+
+
+def test_text_hashes_in_blocks_are_each_texts_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hashed a block of texts at a time (no str per id held for the whole column): each
+    hash is its text's, wherever the block boundaries fall; a lone surrogate in a later
+    block still gives None (no hashes: the sort compares the texts)."""
+    from audit import canonical
+
+    words = [f"stripe:re_{k}" for k in range(11)] + ["", "Ä😀"]
+    values = pd.Series(words, dtype="string[pyarrow]")
+    whole = pd.util.hash_array(np.asarray(words, dtype=object), categorize=False)
+    for block in (1, 3, 5, 13, 64):
+        monkeypatch.setattr(canonical, "_HASH_BLOCK", block)
+        hashes = text_hashes(values)
+        assert hashes is not None and np.array_equal(hashes, whole)
+    monkeypatch.setattr(canonical, "_HASH_BLOCK", 2)
+    assert text_hashes(pd.Series([*words, "\ud800"], dtype="string[python]")) is None
