@@ -390,6 +390,33 @@ def test_plain_amounts_parse_as_python_floats_whatever_the_storage(
             assert got.tolist()[:len(plain) - 1] == [float(t) for t in plain[:-1]]
 
 
+def test_text_looks_for_blanks_to_strip_a_block_at_a_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`_text` looks at Arrow texts a block at a time for anything to strip: a blank to
+    strip in the last block only is stripped (the whole column then), and a column with
+    nothing to strip keeps its texts' buffer, not a copy."""
+    import importlib
+
+    import pyarrow as pa
+
+    normalise = importlib.import_module("audit.ingest.normalise")  # the module, not the function
+    monkeypatch.setattr(normalise, "_TRIM_BLOCK", 2)
+    words = ["a", "b", "c", "d", "e"]
+    for last in ("f ", "\u3000f", ""):
+        text = pd.Series([*words, last], dtype="string[pyarrow]")
+        stripped = text.str.strip()
+        pd.testing.assert_series_equal(normalise._text(text), stripped.mask(stripped.eq("")))
+    plain = pd.Series([*words, "f"], dtype="string[pyarrow]")
+    kept = normalise._text(plain)
+    pd.testing.assert_series_equal(kept, plain)
+
+    def data(values: pd.Series) -> int:
+        array = pa.chunked_array(values.array.__arrow_array__()).chunk(0)
+        return int(array.buffers()[2].address)
+
+    assert data(kept) == data(plain)
+
+
 def test_normalise_helpers_match_pandas() -> None:
     from audit.canonical import sorted_frame as _sorted
     from audit.ingest.normalise import _row_numbers, _text

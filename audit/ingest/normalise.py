@@ -97,16 +97,26 @@ def _text(series: pd.Series, *, coded: bool = False) -> pd.Series:
         import pyarrow.compute as pc
 
         values = pa.chunked_array(out.array.__arrow_array__())
-        trimmed = pc.utf8_trim_whitespace(values)
-        if (pc.sum(pc.binary_length(trimmed)).as_py()
-                == pc.sum(pc.binary_length(values)).as_py()):
-            trimmed = values  # trimming only ever removes characters: nothing was stripped
+        # Trimming only ever removes characters: where a block's trimmed texts are as long
+        # as its texts, nothing in it is stripped. Looked at a block at a time, so that a
+        # column with nothing to strip (most) is not copied whole to find that out (the
+        # 7.3M event ids of a 1M-case log: 0.3 GB that Arrow's allocator then kept).
+        stripped = any(
+            pc.sum(pc.binary_length(pc.utf8_trim_whitespace(block))).as_py()
+            != pc.sum(pc.binary_length(block)).as_py()
+            for block in (values.slice(start, _TRIM_BLOCK)
+                          for start in range(0, len(values), _TRIM_BLOCK)))
+        trimmed = pc.utf8_trim_whitespace(values) if stripped else values
         blank = pc.equal(trimmed, pa.scalar("", type=trimmed.type))
         if pc.any(blank).as_py():
             trimmed = pc.if_else(blank, pa.scalar(None, type=trimmed.type), trimmed)
         return pd.Series(pd.arrays.ArrowStringArray(trimmed), index=out.index, name=out.name)
     out = out.str.strip()
     return out.mask(out.eq(""))
+
+
+_TRIM_BLOCK = 1 << 18
+"""Texts `_text` looks at a time for anything to strip."""
 
 
 def _changed_case(text: pd.Series, method: str) -> pd.Series:
@@ -186,11 +196,16 @@ def _typed_amounts(values: pd.Series) -> tuple[pd.Series, pd.Series, np.ndarray]
     infinite = np.isinf(numbers)
     with np.errstate(invalid="ignore"):
         negative = ~infinite & (numbers < 0)
-    reasons = pd.Series("", index=values.index, dtype=object)
-    reasons[infinite] = "not a finite number"
-    reasons[negative] = "negative amount (amounts are magnitudes in major units)"
+    # The reasons as codes (a byte per row, not a pointer): read only at the flagged rows.
+    codes = np.zeros(len(numbers), dtype=np.int8)
+    codes[infinite] = 1
+    codes[negative] = 2
+    reasons = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index([
+        "", "not a finite number", "negative amount (amounts are magnitudes in major units)"])),
+        index=values.index)
     flagged = infinite | negative
-    numbers = np.where(flagged, np.nan, numbers)
+    if flagged.any():
+        numbers = np.where(flagged, np.nan, numbers)
     return pd.Series(numbers, index=values.index, name=values.name), reasons, flagged
 
 
