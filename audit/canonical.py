@@ -306,7 +306,7 @@ def run_starts(values: pa.Array) -> np.ndarray:
     return starts
 
 
-def _sortable_text(values: pd.Series | pd.api.extensions.ExtensionArray) -> pa.Array | None:
+def sortable_text(values: pd.Series | pd.api.extensions.ExtensionArray) -> pa.Array | None:
     """The values as one Arrow string array, where they are Arrow strings without missing
     values (else None)."""
     import pyarrow as pa
@@ -325,7 +325,7 @@ def duplicated_text(values: pd.Series) -> np.ndarray:
     table) takes about 1.2 GB beside the log, the sort about 0.3 GB."""
     import pyarrow.compute as pc
 
-    data = _sortable_text(values)
+    data = sortable_text(values)
     if data is None:
         return np.asarray(values.duplicated(keep="first"), dtype=bool)
     order = pc.array_sort_indices(data)  # stable: equal values keep their order
@@ -401,7 +401,7 @@ def sorted_codes(values: pd.api.extensions.ExtensionArray
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    data = _sortable_text(values)
+    data = sortable_text(values)
     if data is None:
         codes, uniques = pd.factorize(pd.Series(values), sort=True)
         return np.asarray(codes, dtype=np.int64), pd.Index(uniques).array
