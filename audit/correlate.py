@@ -238,9 +238,8 @@ def cases_of(log: pd.DataFrame, column: str, wanted: pd.Series, *,
     pairs = pd.DataFrame({"id": near[column].astype("string"),
                           "case": near[C.CASE].astype("string")}).dropna().drop_duplicates()
     twice = pairs["id"].duplicated(keep=False)
-    if several:
-        pairs = pairs[~pairs["id"].duplicated()]
-        pairs.loc[twice, "case"] = pd.NA
+    if several:  # each id once, its case missing where it has several
+        pairs = pairs.assign(case=pairs["case"].mask(twice))[~pairs["id"].duplicated()]
     else:
         pairs = pairs[~twice]
     return pd.Series(pairs["case"].to_numpy(), dtype="string",
@@ -262,7 +261,8 @@ def charges_of(log: pd.DataFrame, refunds: pd.Series, config: SourcesConfig) -> 
     held = cases_of(log, C.CHARGE_ID, refunds, several=True)
     if config.ticket_to_charge == "order" or not len(held):
         return held
-    payouts = cases_of(log[_mask(log[C.TICKET_ID].isna())], C.CHARGE_ID, refunds)
+    payouts = cases_of(log.loc[_mask(log[C.TICKET_ID].isna()), [C.CHARGE_ID, C.CASE]],
+                       C.CHARGE_ID, refunds)
     return pd.Series(_lookup(pd.Series(held.index, dtype="string"), payouts).array,
                      index=held.index, dtype="string")
 
