@@ -167,3 +167,46 @@ def test_the_machine_record_names_pm4py_without_importing_it() -> None:
     from bench import bench
 
     assert bench.installed_version("no-such-distribution-here") is None
+
+
+def test_tree_pss_counts_a_sample_only_where_the_tree_stayed_the_same(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process forked (or gone) while the tree's members are read one after another would
+    be counted with its parent's pre-fork pages twice (or missed): such a sample is read
+    again, and given up (0) where the members keep changing. A real tree (this process and
+    a child) is counted whole."""
+    import os
+    import subprocess
+    import sys
+
+    from bench import bench
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        me = os.getpid()
+        alone = bench.tree_pss_kb(child.pid)
+        together = bench.tree_pss_kb(me)
+        assert alone > 0 and together > alone  # the child's PSS is part of this tree's
+
+        real = bench._tree
+        calls: list[int] = []
+
+        def forking(pid: int) -> list[int]:  # a new member on every second listing
+            calls.append(pid)
+            return real(pid) + ([child.pid] if len(calls) % 2 == 0 else [])
+
+        monkeypatch.setattr(bench, "_tree", forking)
+        assert bench.tree_pss_kb(child.pid) == 0
+        assert len(calls) == 2 * bench.TREE_TRIES
+
+        settled: list[int] = []
+
+        def settling(pid: int) -> list[int]:  # changes during the first read only
+            settled.append(pid)
+            return real(pid) + ([child.pid] if len(settled) == 2 else [])
+
+        monkeypatch.setattr(bench, "_tree", settling)
+        assert bench.tree_pss_kb(child.pid) > 0 and len(settled) == 4
+    finally:
+        child.kill()
+        child.wait()
