@@ -69,7 +69,8 @@ class CheckRun:
                 {"file": str(path), "sha256": self._sha256(path),
                  "read": None if count is None else count.read,
                  "imported": None if count is None else count.imported,
-                 "quarantined": None if count is None else count.quarantined}
+                 "quarantined": None if count is None else count.quarantined,
+                 "left_out": None if count is None else count.left_out}
                 for path, count in zip(self.inputs, counts, strict=True)
             ],
             "policy": {"file": self.policy.source, "sha256": self.policy.sha256},
@@ -137,6 +138,7 @@ class CheckRun:
             "read": self.imported.read,
             "imported": self.imported.imported,
             "quarantined": self.imported.quarantined,
+            "left_out": self.imported.left_out,
             "findings": active_count,
             "waived": len(findings) - active_count,
             "suppressed_by_precedence": self.result.suppressed,

@@ -341,13 +341,16 @@ def _run_check(sources: list[Path], policy: Path, as_of: str | None,
 
 
 def _check_summary(run: Any) -> list[str]:
+    from audit.ingest import left_out_text
+
     summary = run.summary()
     money = ", ".join(f"{v:,.2f} {k}" for k, v in summary["money_at_risk"].items()) or "none"
     severities = ", ".join(f"{k} {v}" for k, v in summary["by_severity"].items() if v)
     lines = [
         f"audited {summary['cases']} cases, {summary['events']} events "
         f"(read {summary['read']} = imported {summary['imported']} + quarantined "
-        f"{summary['quarantined']})",
+        f"{summary['quarantined']}"
+        + (f", {left_out_text(summary['left_out'])}" if summary["left_out"] else "") + ")",
         f"findings: {summary['findings']} in {summary['cases_with_findings']} cases"
         + (f" ({severities})" if severities else "")
         + f"; waived {summary['waived']}; money at risk: {money}",

@@ -33,6 +33,8 @@ class Correlation:
     left_out: int = 0
     """Charge events that no ticket or refund refers to (sales, not refund cases), counting
     charge events without a charge id (nothing can refer to them)."""
+    left_out_by_file: dict[str, int] = field(default_factory=dict)
+    """`left_out` by the events' `source:file` (the inputs' labels)."""
 
 
 def _mask(values: pd.Series) -> np.ndarray:
@@ -83,6 +85,7 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     if release:  # memory freed while deciding the cases, before the log's keys are taken
         return_free_memory()
     source, notes, left_out = assigned.source, assigned.notes, assigned.left_out
+    left_out_by_file = assigned.left_out_by_file
     keys = pd.DataFrame({C.CASE: assigned.case, C.EVENT_ID: assigned.event_id}, copy=False)
     unresolved = pd.DataFrame(assigned.problems,
                               columns=["file", "row", "field", "value", "reason"])
@@ -131,7 +134,7 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     if len(unresolved):
         notes.append(f"correlation: {len(unresolved)} reference(s) to ids no export contains "
                      "(see the correlation problems)")
-    return Correlation(out, notes, unresolved, left_out)
+    return Correlation(out, notes, unresolved, left_out, left_out_by_file)
 
 
 def _strings(log: pd.DataFrame, name: str, positions: np.ndarray) -> pd.Series:
@@ -150,6 +153,7 @@ class _Assigned:
     notes: list[str]
     problems: list[dict[str, object]]
     left_out: int
+    left_out_by_file: dict[str, int]
 
 
 def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
@@ -184,9 +188,13 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
     refunds = _refund_cases(log, refund_pos, order_of_ticket, order_of_charge,
                             claimant_of_order, by_order=by_order, known_tickets=known_tickets,
                             known_orders=known_orders, known_charges=known_charges)
-    copy_pos, copy_case, shared, left_out = _charge_copies(
+    copy_pos, copy_case, shared, left_pos = _charge_copies(
         charge_pos, charge_ids, refunds, order_of_ticket, order_of_charge, by_order=by_order,
         known_orders=known_orders)
+    left_out = len(left_pos)
+    left_out_by_file = {str(file): int(n) for file, n in pd.Series(
+        log[C.SOURCE_FILE].array.take(left_pos)).value_counts(sort=False).items() if n}
+    del left_pos
     del charge_ids, order_of_ticket, order_of_charge, claimant_of_order
 
     notes = list(refunds.notes)
@@ -222,7 +230,7 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
     del copies
     ids = pa.chunked_array([head, tail], type=pa.large_string())
     event_id = pd.Series(pd.arrays.ArrowStringArray(ids), dtype="string")
-    return _Assigned(source, case, event_id, notes, problems, left_out)
+    return _Assigned(source, case, event_id, notes, problems, left_out, left_out_by_file)
 
 
 def cases_of(log: pd.DataFrame, column: str, wanted: pd.Series, *,
@@ -514,12 +522,12 @@ def _charge_owners(refunds: _Refunds, order_of_ticket: pd.Series, order_of_charg
 def _charge_copies(positions: np.ndarray, charge_ids: pd.Series, refunds: _Refunds,
                    order_of_ticket: pd.Series, order_of_charge: pd.Series, *, by_order: bool,
                    known_orders: pd.Series | None = None,
-                   ) -> tuple[np.ndarray, pa.Array, np.ndarray, int]:
+                   ) -> tuple[np.ndarray, pa.Array, np.ndarray, np.ndarray]:
     """One copy of each charge's events per case it belongs to (`_charge_owners`; charge ids
     in order of first appearance, then cases sorted, then events in log order): the copies'
     log positions, their cases, whether their charge is in several cases (so its event ids
-    get the case appended), and the number of charge events no case refers to (left out; a
-    charge event without a charge id cannot be referred to)."""
+    get the case appended), and the log positions of the charge events no case refers to
+    (left out; a charge event without a charge id cannot be referred to)."""
     keyed = np.flatnonzero(_mask(charge_ids.notna()))
     codes, uniques = pd.factorize(charge_ids.iloc[keyed])
     codes = np.asarray(codes, dtype=np.int64)
@@ -528,11 +536,12 @@ def _charge_copies(positions: np.ndarray, charge_ids: pd.Series, refunds: _Refun
                                           known_orders=known_orders)
     copied, lengths = _members(codes, len(uniques), pair_code)
     owned_by = np.bincount(pair_code, minlength=len(uniques))
-    counts = np.bincount(codes, minlength=len(uniques))
-    left_out = len(charge_ids) - len(keyed) + int(counts[owned_by == 0].sum())
+    unkeyed = np.ones(len(charge_ids), dtype=bool)
+    unkeyed[keyed] = False
+    left = np.concatenate([np.flatnonzero(unkeyed), keyed[(owned_by == 0)[codes]]])
     return (positions[keyed[copied]],
             pair_case.take(pa.array(np.repeat(np.arange(len(pair_code)), lengths))),
-            np.repeat(owned_by[pair_code] > 1, lengths), left_out)
+            np.repeat(owned_by[pair_code] > 1, lengths), positions[np.sort(left)])
 
 
 def _members(groups: np.ndarray, n: int, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -78,6 +78,8 @@ class InputView:
     read: int | None
     imported: int | None
     quarantined: int | None
+    left_out: int | None = None
+    """Of `imported`, the charge records correlation left out as sales."""
 
 
 @dataclass(frozen=True)
@@ -483,6 +485,10 @@ def _metrics(summary: dict[str, Any]) -> list[Metric]:
         Metric("cases", "Refund cases", cases, f"{cases:,}"),
         Metric("events", "Events", int(summary["events"]), f"{summary['events']:,}"),
         Metric("read", "Rows read", int(summary["read"]), f"{summary['read']:,}"),
+        Metric("imported", "Rows imported", int(summary["imported"]),
+               f"{summary['imported']:,}"),
+        Metric("left_out", "Charges left out as sales", int(summary.get("left_out", 0)),
+               f"{summary.get('left_out', 0):,}"),
         Metric("quarantined", "Rows quarantined", int(summary["quarantined"]),
                f"{summary['quarantined']:,}"),
         Metric("findings", "Findings", int(summary["findings"]), f"{summary['findings']:,}"),
@@ -612,7 +618,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         command=" ".join(Path(manifest["command"][0]).name if i == 0 else part
                          for i, part in enumerate(manifest["command"])),
         inputs=[InputView(Path(i["file"]).name, i["sha256"], i["read"], i["imported"],
-                          i["quarantined"]) for i in manifest["inputs"]],
+                          i["quarantined"], i.get("left_out")) for i in manifest["inputs"]],
         policy_file=Path(str(manifest["policy"]["file"])).name if manifest["policy"]["file"]
         else "(default)",
         policy_sha256=str(manifest["policy"]["sha256"] or ""),

@@ -209,6 +209,7 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
         ("Rows read", summary["read"]),
         ("Rows imported", summary["imported"]),
         ("Rows quarantined", summary["quarantined"]),
+        ("Charges left out as sales", summary.get("left_out", 0)),
         ("Findings", summary["findings"]),
         ("Cases with findings", summary["cases_with_findings"]),
         ("Waived findings", summary["waived"]),
@@ -252,12 +253,14 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
     row += 2
 
     put(row, 0, "Input", HEADER)
-    for col, head in enumerate(("sha256", "Read", "Imported", "Quarantined"), start=1):
+    for col, head in enumerate(("sha256", "Read", "Imported", "Quarantined",
+                                "Sales left out"), start=1):
         put(row, col, head, HEADER)
     for entry in manifest["inputs"]:
         row += 1
         for col, value in enumerate((entry["file"], entry["sha256"], entry["read"],
-                                     entry["imported"], entry["quarantined"])):
+                                     entry["imported"], entry["quarantined"],
+                                     entry.get("left_out"))):
             put(row, col, value)
     if summary["waivers"]:
         row += 2

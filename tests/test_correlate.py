@@ -143,6 +143,7 @@ def test_a_charge_two_tickets_share_is_copied_into_both_cases(release: bool) -> 
     assert got[C.CASE].tolist() == ["T1", "T1", "T2", "T2"]
     assert set(got[C.CHARGE_ID]) == {"ch"} and set(got[C.ORDER_ID]) == {"O1"}
     assert result.left_out == 2  # a sale, and a charge event without a charge id
+    assert result.left_out_by_file == {"stripe": 2}  # (this log's source:file)
 
 
 def test_columns_taken_in_threads_correlate_as_one_at_a_time(

@@ -140,9 +140,21 @@ def test_a_canonical_log_beside_an_export_of_a_name_it_names_is_not_correlated_a
         "findings"] for name in ("alone", "beside")]
     assert sorted(f["fingerprint"] for f in findings[0]) == sorted(
         f["fingerprint"] for f in findings[1])
+    # The sale is imported (read = imported + quarantined), counted as left out, for the new
+    # export only (the log's events, of a same-named export, are not correlated again).
+    assert beside[0].endswith(f"(read {events + 1} = imported {events + 1} + quarantined 0, "
+                              "of them 1 charge(s) left out as sales (no ticket or refund "
+                              "refers to them))")
+    document = json.loads((tmp_path / "beside" / "findings.json").read_text(encoding="utf-8"))
+    assert document["summary"]["left_out"] == 1
+    assert [(Path(i["file"]).name, i["imported"], i["left_out"])
+            for i in document["manifest"]["inputs"]] == [
+        ("canonical.parquet", events, 0), ("stripe_charges.csv", 1, 1)]
     imported = run("import", str(canonical), str(new), "--out",
                    str(tmp_path / "again.parquet")).output
     assert "1 charge event(s) that no ticket or refund refers to are sales" in imported
+    assert ("stripe_charges.csv (stripe): read 1 = imported 1 + quarantined 0; of them 1 "
+            "charge(s) left out as sales (no ticket or refund refers to them)") in imported
     again = pd.read_parquet(tmp_path / "again.parquet")
     before = pd.read_parquet(canonical)
     assert len(again) == len(before) == events

@@ -242,6 +242,16 @@ def test_demo_report_loads_offline_and_matches_findings_json(browser: Browser,
     assert int(metrics["cases_with_findings"]) == summary["cases_with_findings"]
     assert int(metrics["waived"]) == summary["waived"]
     assert int(metrics["quarantined"]) == summary["quarantined"]
+    # Rows: read = imported + quarantined, with the import's count (not the events after
+    # correlation, which copies a charge into each case it belongs to).
+    assert int(metrics["imported"]) == summary["imported"] != summary["events"]
+    rows_text = browser.evaluate(
+        "[...document.querySelectorAll('dt')].find(d => d.textContent === 'Rows')"
+        ".nextElementSibling.textContent")
+    assert " ".join(rows_text.split()) == (
+        f"read {summary['read']:,} = imported {summary['imported']:,} + quarantined "
+        f"{summary['quarantined']:,}")
+    assert summary["read"] == summary["imported"] + summary["quarantined"]
     expected_rate = (summary["cases"] - summary["cases_with_findings"]) / summary["cases"]
     assert float(metrics["conformance_rate"]) == pytest.approx(expected_rate, abs=1e-4)
     for severity, count in summary["by_severity"].items():
@@ -322,6 +332,53 @@ def test_filtering_a_rule_shows_only_its_findings(browser: Browser, demo: Path) 
     })()""")
     assert order == sorted(order, reverse=True)
     assert browser.console_problems() == []
+
+
+def test_report_counts_the_charges_left_out_as_sales(browser: Browser,
+                                                     tmp_path: Path) -> None:
+    """A charges export holds sales as well as refunded charges: a sale is imported, but
+    correlation leaves it out of the refund cases. The report says how many, in the rows'
+    line and per input, as findings.json does."""
+    exports = REPO / "sample_logs" / "refund-sample" / "exports"
+    sale = tmp_path / "sales" / "stripe_charges.csv"
+    sale.parent.mkdir()
+    with (exports / "stripe_charges.csv").open(newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    with sale.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, ["ch_sale_1", "Order EC-S1", "1000", "", "eur",
+                                          "2026-06-01 10:00:00", "succeeded", "card",
+                                          "EC-S1"]])
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["check", *sorted(map(str, exports.iterdir())), str(sale),
+                                     "--out", str(out), "--fail-on", "never"])
+    assert done.exit_code == 0, done.output
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert document["summary"]["left_out"] == 1
+    url = (out / "report.html").as_uri()
+    browser.open(url)
+    assert browser.console_problems() == []
+    metrics = browser.evaluate(
+        "Object.fromEntries([...document.querySelectorAll('[data-metric][data-value]')]"
+        ".map(e => [e.dataset.metric, e.dataset.value]))")
+    assert int(metrics["left_out"]) == 1
+    assert int(metrics["imported"]) == document["summary"]["imported"]
+    rows_text = browser.evaluate(
+        "[...document.querySelectorAll('dt')].find(d => d.textContent === 'Rows')"
+        ".nextElementSibling.textContent")
+    assert " ".join(rows_text.split()).endswith(
+        "; of the imported, 1 charge left out as sales (no ticket or refund refers to them)")
+    table = browser.evaluate(
+        "[...document.querySelectorAll('table.data.compact')].find(t => t.tHead && "
+        "t.tHead.textContent.includes('Sales left out')).outerHTML")
+    heads = [h.strip() for h in etree.fromstring(table).xpath("//th/text()")]
+    left = [(r.xpath("string(td[1])"), r.xpath("string(td[last()])"))
+            for r in etree.fromstring(table).xpath("//tbody/tr")]
+    assert heads[-1] == "Sales left out"
+    # Per input in the order given: the sales export (last) left one out; the role history
+    # has no rows of events (empty); every other export none.
+    assert left[-1] == ("stripe_charges.csv", "1")
+    assert sorted({v for _, v in left[:-1]}) == ["", "0"]
+    assert [f for f, v in left if v == ""] == ["role_history.csv"]
 
 
 def test_report_prints(browser: Browser, demo: Path) -> None:

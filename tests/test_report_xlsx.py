@@ -71,7 +71,8 @@ def test_workbook_layout_and_numbers_equal_findings_json(demo: Path) -> None:
     for label, key in (("Findings", "findings"), ("Cases", "cases"), ("Events", "events"),
                        ("Cases with findings", "cases_with_findings"),
                        ("Waived findings", "waived"), ("Rows read", "read"),
-                       ("Rows quarantined", "quarantined")):
+                       ("Rows imported", "imported"), ("Rows quarantined", "quarantined"),
+                       ("Charges left out as sales", "left_out")):
         assert labels[label] == summary[key], label
     for severity, count in summary["by_severity"].items():
         assert labels[severity] == count, severity

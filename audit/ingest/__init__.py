@@ -51,6 +51,9 @@ class FileCounts:
     """Records exported twice (same id, same content): dropped, counted, not in `read`."""
     path: str = ""
     """The input as given (`file` is its label, see input_labels), as `digests` keys it."""
+    left_out: int = 0
+    """Of `imported`, the charge records that correlation left out as sales (no ticket or
+    refund refers to them): read and imported, but in no refund case."""
 
 
 @dataclass
@@ -89,18 +92,30 @@ class ImportResult:
     def quarantined(self) -> int:
         return sum(f.quarantined for f in self.files)
 
+    @property
+    def left_out(self) -> int:
+        """Imported charge records that correlation left out as sales (`FileCounts`)."""
+        return sum(f.left_out for f in self.files)
+
     def summary_lines(self) -> list[str]:
         lines = [
             f"{f.file} ({f.system}): read {f.read} = imported {f.imported} + quarantined "
             f"{f.quarantined}" + (f" (+ {f.deduplicated} duplicates dropped)"
-                                  if f.deduplicated else "") for f in self.files
+                                  if f.deduplicated else "")
+            + (f"; {left_out_text(f.left_out)}" if f.left_out else "") for f in self.files
         ]
         cases = self.log[C.CASE].nunique() if len(self.log) else 0
         events = "" if len(self.log) == self.imported else f"{len(self.log)} events in "
         lines.append(
             f"total: read {self.read} = imported {self.imported} + quarantined "
-            f"{self.quarantined}; {events}{cases} cases")
+            f"{self.quarantined}" + (f", {left_out_text(self.left_out)}" if self.left_out
+                                     else "") + f"; {events}{cases} cases")
         return lines + self.notes
+
+
+def left_out_text(count: int) -> str:
+    """How the summaries name the imported charge records left out of the refund cases."""
+    return f"of them {count} charge(s) left out as sales (no ticket or refund refers to them)"
 
 
 def detect_format(path: Path) -> str:

@@ -3,6 +3,7 @@ them into refund cases: the one call the CLI's import, check and demo share."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -109,3 +110,9 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
     result.from_export = None  # (the events are in another order now, and correlated)
     result.notes.extend(correlation.notes)
     result.correlation_problems = correlation.unresolved
+    # Each export's charge records left out as sales, by the export's label (the inputs'
+    # labels differ; a canonical log's events, which keep the names of the exports they
+    # were read from, are not correlated again).
+    by_file = correlation.left_out_by_file
+    result.files = [replace(f, left_out=by_file[f.file]) if f.file in by_file else f
+                    for f in result.files]
