@@ -21,6 +21,7 @@ import pandas as pd
 
 from audit import canonical as C
 from audit.findings import SEVERITIES, Finding, FindingColumns, severity_rank
+from audit.ingest import input_labels
 from audit.rules.base import FAMILIES, SECTIONS
 from reports.records import json_text
 
@@ -617,8 +618,10 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         as_of=short_time(str(manifest["as_of"])),
         command=" ".join(Path(manifest["command"][0]).name if i == 0 else part
                          for i, part in enumerate(manifest["command"])),
-        inputs=[InputView(Path(i["file"]).name, i["sha256"], i["read"], i["imported"],
-                          i["quarantined"], i.get("left_out")) for i in manifest["inputs"]],
+        inputs=[InputView(label, i["sha256"], i["read"], i["imported"], i["quarantined"],
+                          i.get("left_out")) for label, i in zip(
+                              input_labels(Path(i["file"]) for i in manifest["inputs"]),
+                              manifest["inputs"], strict=True)],
         policy_file=Path(str(manifest["policy"]["file"])).name if manifest["policy"]["file"]
         else "(default)",
         policy_sha256=str(manifest["policy"]["sha256"] or ""),
