@@ -763,7 +763,7 @@ def concat_coded(frames: list[pd.DataFrame], *, release: bool = False) -> pd.Dat
         if name in coded:
             return _joined_codes(given, lengths)
         column = _joined_column(name, given, lengths)
-        return _one_chunk_text(column) if release else column
+        return one_chunk_text(column) if release else column
 
     columns = {}
     for name in order:
@@ -858,7 +858,7 @@ def _concat_columns(frames: list[pd.DataFrame]) -> list[str]:
     return list(dict.fromkeys(name for frame in frames for name in frame.columns))
 
 
-def _one_chunk_text(values: pd.Series) -> pd.Series:
+def one_chunk_text(values: pd.Series) -> pd.Series:
     """An Arrow string column of several chunks (one per file) as one: copied here, one
     column at a time while the files are given up, instead of by every later take (Arrow
     joins a chunked string array's chunks first, each time), and not beside everything the

@@ -439,3 +439,21 @@ def test_a_broken_log_read_in_this_process_is_named(
         import_sources(sources, workers=2)
     assert caught.value.file == str(broken)
     assert "not a readable Parquet file" in caught.value.message
+
+
+def test_a_log_and_exports_correlated_together_hold_each_text_column_in_one_chunk(
+        canonical: Path, tmp_path: Path) -> None:
+    """The log read and the exports' correlated events are joined and sorted: each text
+    column then comes in one Arrow chunk, as from the exports alone (the rules take columns
+    in their own order, and Arrow joins a column's chunks first at every take). Before, the
+    join's chunks stayed: two per column at 1M cases (a month's exports), and here, where
+    every record of the export repeats the log's (an empty chunk for the exports' part)."""
+    header, first = first_record("stripe_refunds.csv")
+    new = write_export(tmp_path / "next" / "stripe_refunds.csv", header, edited(
+        header, first, {"id": "re_90000006", "created": "2026-09-20 06:45:20"}))
+    for export in (EXPORTS / "stripe_refunds.csv", new):
+        log = import_and_correlate([(canonical, None), (export, None)]).log
+        texts = {name: log[name].array._pa_array.num_chunks for name in log.columns
+                 if isinstance(log[name].array, pd.arrays.ArrowStringArray)}
+        assert C.EVENT_ID in texts and C.CASE in texts
+        assert set(texts.values()) == {1}, (export, texts)

@@ -371,7 +371,8 @@ def _duplicate_reason(file: str, row: object, label: str, *, correlated: bool) -
 
 def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | None,
               encoding: str | None, object_type: str | None,
-              sources_config: SourcesConfig | None, hash_now: bool = True) -> _ReadFile:
+              sources_config: SourcesConfig | None, hash_now: bool = True,
+              release: bool = False) -> _ReadFile:
     path, fmt = source
     # Hashed here, in the worker, right before it is read: the manifest names the bytes
     # audited, and the main process does not read gigabytes again after the rules. Or, where
@@ -390,6 +391,8 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
     notes, system, deduplicated = list(table.notes), own_mapping.system or table.system, \
         table.deduplicated
     del table  # the raw columns that normalise replaced: not held beside the log's
+    if release:  # read in the main process beside the workers: what it freed, given back
+        return_free_memory()
     # Coded here, in the worker: the file's labels, people and systems are sent back and
     # held until the concat as codes, not as a string per event.
     C.compact(result.log)
@@ -542,7 +545,7 @@ def import_sources(
             own: _ReadFile | Exception | None = None
             if here is not None:
                 try:
-                    own = reader(events_in[here])
+                    own = reader(events_in[here], release=True)
                 except Exception as exc:  # raised in its place among the files, as a worker's
                     own = exc
             read_files = [_raised(own) if k == here else futures[k].result()

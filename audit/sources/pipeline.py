@@ -99,10 +99,18 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
         del part
         correlation.log = fill_from_cases(correlation.log, rest)
     if len(rest) or not rest.dtypes.equals(correlation.log.dtypes):
+        import pyarrow as pa
+
         log = pd.concat([rest, correlation.log], ignore_index=True)
         C.compact(log)  # categories of the two parts differ: the concat made them objects
         order = C.stable_order(log, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
         log = log.take(order).reset_index(drop=True)
+        # The two parts' texts, one chunk a column (as the exports' join gives them): the
+        # rules take columns in their own order, and Arrow joins a column's chunks first
+        # at every take (a copy of the column each time, in both rule processes).
+        for name in log.columns:
+            log[name] = C.one_chunk_text(log[name])
+            pa.default_memory_pool().release_unused()  # the column's two chunks
     else:  # only exports: correlate's log is already in this order, with these dtypes
         log = correlation.log
     ordered = list(C.COLUMNS) + [c for c in log.columns if c not in C.COLUMNS]
@@ -116,3 +124,6 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
     by_file = correlation.left_out_by_file
     result.files = [replace(f, left_out=by_file[f.file]) if f.file in by_file else f
                     for f in result.files]
+    if len(rest):  # beside a log correlated before: the log read, its part and the joined
+        del rest, log, correlation  # frames, freed, given back before the rules' facts
+        return_free_memory()
