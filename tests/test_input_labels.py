@@ -18,6 +18,7 @@ from audit import canonical as C
 from audit.cli import main
 from audit.errors import InputError
 from audit.ingest import input_labels
+from tests.sample_exports import write_sale
 
 REPO = Path(__file__).resolve().parents[1]
 EXPORTS = REPO / "sample_logs" / "refund-sample" / "exports"
@@ -122,14 +123,8 @@ def test_a_canonical_log_beside_an_export_of_a_name_it_names_is_not_correlated_a
     left out as sales and 128 findings were false)."""
     canonical = tmp_path / "canonical.parquet"
     run("import", *sorted(str(p) for p in EXPORTS.iterdir()), "--out", str(canonical))
-    new = tmp_path / "new" / "stripe_charges.csv"
-    new.parent.mkdir()
-    with (EXPORTS / "stripe_charges.csv").open(newline="", encoding="utf-8") as f:
-        header = next(csv.reader(f))
-    with new.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows([header, ["ch_new_1", "Order EC-N1", "1000", "", "eur",
-                                          "2026-05-24 22:41:03", "succeeded", "card",
-                                          "EC-N1"]])
+    new = write_sale(tmp_path / "new" / "stripe_charges.csv", "ch_new_1", "EC-N1",
+                     "2026-05-24 22:41:03")
     alone = run("check", str(canonical), "--out", str(tmp_path / "alone"),
                 "--fail-on", "never").output.splitlines()
     beside = run("check", str(canonical), str(new), "--out", str(tmp_path / "beside"),

@@ -28,6 +28,7 @@ from click.testing import CliRunner
 from lxml import etree
 
 from audit.cli import main
+from tests.sample_exports import write_sale
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
@@ -340,14 +341,8 @@ def test_report_counts_the_charges_left_out_as_sales(browser: Browser,
     correlation leaves it out of the refund cases. The report says how many, in the rows'
     line and per input, as findings.json does."""
     exports = REPO / "sample_logs" / "refund-sample" / "exports"
-    sale = tmp_path / "sales" / "stripe_charges.csv"
-    sale.parent.mkdir()
-    with (exports / "stripe_charges.csv").open(newline="", encoding="utf-8") as f:
-        header = next(csv.reader(f))
-    with sale.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows([header, ["ch_sale_1", "Order EC-S1", "1000", "", "eur",
-                                          "2026-06-01 10:00:00", "succeeded", "card",
-                                          "EC-S1"]])
+    sale = write_sale(tmp_path / "sales" / "stripe_charges.csv", "ch_sale_1", "EC-S1",
+                      "2026-06-01 10:00:00")
     out = tmp_path / "out"
     done = CliRunner().invoke(main, ["check", *sorted(map(str, exports.iterdir())), str(sale),
                                      "--out", str(out), "--fail-on", "never"])

@@ -1,0 +1,21 @@
+"""Exports written beside the bundled sample's, for tests that add one record to a run."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+SAMPLE_EXPORTS = Path(__file__).resolve().parents[1] / "sample_logs" / "refund-sample" / "exports"
+
+
+def write_sale(path: Path, charge: str, order: str, created: str) -> Path:
+    """Write a Stripe charges export at `path` (its folder made) with the sample's header and
+    one succeeded card charge of 10.00 EUR for `order`, created at `created`: a sale that no
+    ticket or refund names."""
+    with (SAMPLE_EXPORTS / "stripe_charges.csv").open(newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, [charge, f"Order {order}", "1000", "", "eur", created,
+                                          "succeeded", "card", order]])
+    return path
