@@ -59,18 +59,21 @@ def _lookup(values: pd.Series, table: pd.Series) -> pd.Series:
 def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
               known_tickets: pd.Series | None = None,
               known_orders: pd.Series | None = None,
-              known_charges: pd.Series | None = None) -> Correlation:
+              known_charges: pd.DataFrame | None = None) -> Correlation:
     """Assign refund cases to events read from ticketing and payment exports. With
     `release`, the caller gives `log` up: each of its columns is dropped once taken into
     the correlated log (the frame is left without columns), so that a large log is not
     held twice. `known_tickets`: ticket id -> case of a log correlated before (a canonical
     log read beside the exports, `cases_of`); a refund naming such a ticket, which no
     ticketing export here contains, joins that case instead of one of its own.
-    `known_orders`: order id -> case of that log; a refund naming no ticket, or a charge,
-    whose order no ticket of the exports names joins that case (correlating by order).
-    `known_charges`: charge id -> case of that log (`charges_of`), missing where the log
-    holds the charge in several cases; a refund that joins no case by ticket or order and
-    names a charge no payment export here contains joins the log's case of its charge.
+    `known_orders`: order id -> ticket case of that log (`cases_of(..., ticketed=True)`);
+    a refund naming no ticket, or a charge, whose order no ticket of the exports names joins
+    that case (correlating by order).
+    `known_charges`: what that log knows of the charges it holds (`charges_of`): a refund
+    naming no ticket whose charge no payment export here contains takes the charge's order
+    from the log (where the refund states none); a refund that no ticket claims then joins
+    the log's payout case of its charge, if it has one. So a refund gets the case it would
+    get with the log's exports read at once with these.
 
     The events are taken in (provisional case, time, file, row) order, as `import_sources`
     sorts them, whatever order `log` is in (the import leaves them unsorted when correlation
@@ -159,7 +162,7 @@ class _Assigned:
 def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
             known_tickets: pd.Series | None = None,
             known_orders: pd.Series | None = None,
-            known_charges: pd.Series | None = None) -> _Assigned:
+            known_charges: pd.DataFrame | None = None) -> _Assigned:
     """The cases of the events (see correlate), decided column-wise. With `release` (see
     correlate), the log's provisional case and event id columns are dropped once read."""
     base = C.stable_order(log, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
@@ -234,15 +237,22 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
 
 
 def cases_of(log: pd.DataFrame, column: str, wanted: pd.Series, *,
-             several: bool = False) -> pd.Series:
+             several: bool = False, ticketed: bool = False) -> pd.Series:
     """Each id of `column` (ticket, order, charge) among `wanted` that a correlated log's
     events carry -> the case they are in, for the ids whose events are all in one case
     (text, indexed by id); with `several`, the ids in several cases too, their case
-    missing. Only the log's events holding a wanted id are read: a canonical log of
+    missing. With `ticketed`, only the events of the log's ticket cases are read (those
+    with a ticket id: a payout case has none), as correlation asks which ticket names an
+    order. Only the log's events holding a wanted id are read: a canonical log of
     millions of events beside a month's exports."""
     ids = pd.unique(wanted.dropna().astype(str).to_numpy())
-    near = log.loc[C.text_isin(log[column], ids.tolist()), [column, C.CASE]] if len(ids) \
-        else log.iloc[:0][[column, C.CASE]]
+    if len(ids):
+        holding = C.text_isin(log[column], ids.tolist())
+        if ticketed:
+            holding &= _mask(log[C.TICKET_ID].notna())
+        near = log.loc[holding, [column, C.CASE]]
+    else:
+        near = log.iloc[:0][[column, C.CASE]]
     pairs = pd.DataFrame({"id": near[column].astype("string"),
                           "case": near[C.CASE].astype("string")}).dropna().drop_duplicates()
     twice = pairs["id"].duplicated(keep=False)
@@ -254,25 +264,39 @@ def cases_of(log: pd.DataFrame, column: str, wanted: pd.Series, *,
                      index=pd.Index(pairs["id"].to_numpy(), dtype="string"))
 
 
-def charges_of(log: pd.DataFrame, refunds: pd.Series, config: SourcesConfig) -> pd.Series:
+def charges_of(log: pd.DataFrame, refunds: pd.Series) -> pd.DataFrame:
     """`correlate`'s `known_charges`: each charge a refund of `refunds` (the charge ids the
     exports' refunds name) names that a correlated log (`log`, a canonical log read beside
-    the exports) holds -> the log's case that a refund of the charge, naming no ticket the
-    exports hold, joins when correlated together with the log's exports.
+    the exports) holds, indexed by charge id, with what correlating the log's exports
+    together with this run's would have known of it (text, missing where the log cannot
+    tell):
 
-    Correlating by order (`ticket_to_charge: order`), the case that holds the charge: its
-    order's ticket, or the payout case of its refunds that no ticket claimed; missing where
-    the log holds the charge in several cases (which one, the log cannot tell). Otherwise
-    a ticket takes no charge by its order, and such a refund is in the payout case of its
-    charge: the log's case of the charge among its events without a ticket id; missing
-    where the log has no payout case of the charge (the refund starts one)."""
-    held = cases_of(log, C.CHARGE_ID, refunds, several=True)
-    if config.ticket_to_charge == "order" or not len(held):
-        return held
-    payouts = cases_of(log.loc[_mask(log[C.TICKET_ID].isna()), [C.CHARGE_ID, C.CASE]],
-                       C.CHARGE_ID, refunds)
-    return pd.Series(_lookup(pd.Series(held.index, dtype="string"), payouts).array,
-                     index=held.index, dtype="string")
+    - ``order``: the order of the charge, as its events in the log state it (each event
+      carries its case's order: the charge's own where a ticket took it by its order);
+      missing where they state none or several;
+    - ``several``: whether they state several orders (the log's cases of the charge have
+      different orders: which is the charge's, the log cannot tell);
+    - ``payout``: the log's payout case of the charge (among its events without a ticket
+      id), which a refund of the charge that no ticket claims joins."""
+    ids = pd.unique(refunds.dropna().astype(str).to_numpy())
+    near = log.loc[C.text_isin(log[C.CHARGE_ID], ids.tolist()),
+                   [C.CHARGE_ID, C.ORDER_ID, C.TICKET_ID, C.CASE]] if len(ids) \
+        else log.iloc[:0][[C.CHARGE_ID, C.ORDER_ID, C.TICKET_ID, C.CASE]]
+    charge = near[C.CHARGE_ID].astype("string")
+    held = pd.Index(pd.unique(charge.dropna().to_numpy()), dtype="string")
+    orders = pd.DataFrame({"id": charge, "order": near[C.ORDER_ID].astype("string")}) \
+        .dropna().drop_duplicates()
+    twice = orders["id"].duplicated(keep=False)
+    several = held.isin(pd.unique(orders.loc[twice, "id"].to_numpy()))
+    orders = orders[~twice]
+    payouts = cases_of(near.loc[_mask(near[C.TICKET_ID].isna())], C.CHARGE_ID, refunds)
+    ids_held = pd.Series(held, dtype="string")
+    return pd.DataFrame({
+        "order": _lookup(ids_held, pd.Series(
+            orders["order"].to_numpy(), dtype="string",
+            index=pd.Index(orders["id"].to_numpy(), dtype="string"))).array,
+        "several": np.asarray(several, dtype=bool),
+        "payout": _lookup(ids_held, payouts).array}, index=held)
 
 
 def fill_from_cases(log: pd.DataFrame, earlier: pd.DataFrame) -> pd.DataFrame:
@@ -374,13 +398,14 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
                   order_of_charge: pd.Series, claimant_of_order: pd.Series, *,
                   by_order: bool, known_tickets: pd.Series | None = None,
                   known_orders: pd.Series | None = None,
-                  known_charges: pd.Series | None = None) -> _Refunds:
+                  known_charges: pd.DataFrame | None = None) -> _Refunds:
     """Each refund's case: the ticket it names, if a ticketing export has it (else that
     ticket's case in `known_tickets`, see correlate); else, naming no ticket, the one ticket
-    that names its order (its own, or its charge's; else that order's case in
-    `known_orders`); else, where no payment export holds its charge, the charge's case in
-    `known_charges`; else a payout case of its own, shared by the refunds of one charge and
-    named by their first refund id in (time, source row) order."""
+    that names its order (its own, or its charge's, from a payment export or else from
+    `known_charges`; else that order's case in `known_orders`); else the payout case of its
+    charge in `known_charges`, where no payment export of the run holds the charge; else a
+    payout case of its own, shared by the refunds of one charge and named by their first
+    refund id in (time, source row) order."""
     named = _strings(log, C.TICKET_ID, positions)
     charge = _strings(log, C.CHARGE_ID, positions)
     has_named = _mask(named.notna())
@@ -400,34 +425,57 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
     rest = ~known_ticket
     unknown_ticket = has_named & rest
 
+    # A charge no payment export of the run holds, in a log correlated before (see
+    # charges_of): its order and its payout case there, as correlating the log's exports
+    # with the run's would have known them.
+    in_log = np.zeros(len(positions), dtype=bool)
+    unclear = np.zeros(len(positions), dtype=bool)
+    log_order = payout = None
+    if known_charges is not None and len(known_charges):
+        at = np.where(charge_known, -1, _positions_in(charge, known_charges.index))
+        in_log = at >= 0
+        log_order, payout = (pd.Series(known_charges[name].array.take(at, allow_fill=True),
+                                       dtype="string") for name in ("order", "payout"))
+        unclear = in_log & np.asarray(known_charges["several"].to_numpy(dtype=bool)[at],
+                                      dtype=bool)
+        del at
+
     notes: list[str] = []
     earlier_orders = known_orders is not None and len(known_orders) > 0
-    if by_order and (len(claimant_of_order) or earlier_orders):
+    stated = _strings(log, C.ORDER_ID, positions) if by_order else None
+    # Correlating by order, a refund naming no ticket and stating no order whose charge the
+    # log's cases give several orders: which order, hence which ticket, the log cannot tell
+    # (kept as a case of its own, below). Else the log's orders do not decide.
+    if stated is not None:
+        unclear &= rest & ~has_named & ~_mask(stated.notna())
+    else:
+        unclear[:] = False
+    if stated is not None and (len(claimant_of_order) or earlier_orders):
         # Each refund's charge's order: charge_at is the charge's position among those ids.
-        order = _strings(log, C.ORDER_ID, positions).fillna(pd.Series(
+        order = stated.fillna(pd.Series(
             order_of_charge.array.take(charge_at, allow_fill=True), dtype="string"))
+        if log_order is not None:
+            order = order.fillna(log_order)
         claimant = _lookup(order, claimant_of_order)
         if earlier_orders:  # no ticket of the run names the order: the log's case, if one
             assert known_orders is not None
             claimant = claimant.fillna(_lookup(order, known_orders))
-        by_claim = rest & ~has_named & _mask(claimant.notna())
+        by_claim = rest & ~has_named & _mask(claimant.notna()) & ~unclear
         case[by_claim] = claimant[by_claim]
+        del order, claimant
     else:
         by_claim = np.zeros(len(positions), dtype=bool)
-    # A charge no payment export of the run holds, in a log correlated before: where the
-    # refund joined no case above, the log's case of its charge (see charges_of).
-    in_log = np.zeros(len(positions), dtype=bool)
-    if known_charges is not None and len(known_charges):
-        at = np.where(charge_known, -1, _positions_in(charge, known_charges.index))
-        in_log = at >= 0
-        earlier = pd.Series(known_charges.array.take(at, allow_fill=True), dtype="string")
-        by_charge = rest & ~by_claim & _mask(earlier.notna())
-        case[by_charge] = earlier[by_charge]
-        by_claim = by_claim | by_charge
-        del at, earlier, by_charge
-    # A charge no input holds; or, correlating by order, one the log holds in several
-    # cases, the refund joining none of them: both kept as a case of its own.
-    unknown_charge = rest & has_charge & ~charge_known & (~in_log | (by_order & ~by_claim))
+    del stated
+    # A refund no ticket claims is in the payout case of its charge: the log's, if it has
+    # one (at once, the refunds of one charge that no ticket claims share a case).
+    if payout is not None:
+        by_payout = rest & ~by_claim & ~unclear & _mask(payout.notna())
+        case[by_payout] = payout[by_payout]
+        by_claim = by_claim | by_payout
+        del by_payout
+    # A charge no input holds; or one whose order the log cannot tell: kept as a case of
+    # its own.
+    unknown_charge = rest & has_charge & ~charge_known & (~in_log | unclear)
 
     problems: list[dict[str, object]] = []
     flagged = np.flatnonzero(unknown_ticket | unknown_charge)
@@ -444,7 +492,7 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
                 problems.append({"file": file, "row": row, "field": C.CHARGE_ID,
                                  "value": str(charge.iat[at_]), "reason": (
                                      "refund names a charge that the log given holds in "
-                                     "several cases (kept as a case of its own)"
+                                     "cases of several orders (kept as a case of its own)"
                                      if in_log[at_] else
                                      "refund names a charge no payment export contains")})
 

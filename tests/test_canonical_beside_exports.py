@@ -379,25 +379,108 @@ def test_without_order_correlation_a_refund_naming_only_a_charge_joins_its_payou
     assert beside.correlation_problems is not None and beside.correlation_problems.empty
 
 
-def test_a_refund_naming_only_a_charge_the_log_holds_in_two_cases_stays_apart(
-        canonical: Path, tmp_path: Path) -> None:
-    """A charge refunded in two cases is in the log once per case: which case a refund
-    naming only that charge belongs to the log cannot tell. The refund is a payout case of
-    its own, and the correlation problems say why."""
+def problems_of(result: ImportResult, file: str, row: int) -> list[list[object]]:
+    """The correlation problems (field, value, reason) of one export record (`row`: its
+    line)."""
+    problems = result.correlation_problems
+    assert problems is not None
+    mine = problems[(problems["file"].astype(str) == file) & (problems["row"] == row)]
+    return mine[["field", "value", "reason"]].values.tolist()
+
+
+def sample_rows(name: str) -> int:
+    with (EXPORTS / name).open(newline="", encoding="utf-8") as f:
+        return sum(1 for _ in csv.reader(f)) - 1
+
+
+def shared_charge(canonical: Path) -> str:
+    """A charge the log holds in two cases (refunded in both: `<id>@<case>` copies)."""
     log = pd.read_parquet(canonical)
-    copies = log[log[C.EVENT_ID].astype(str).str.contains("@")]
-    charge = str(copies[C.CHARGE_ID].iloc[0])
+    return str(log.loc[log[C.EVENT_ID].astype(str).str.contains("@"), C.CHARGE_ID].iloc[0])
+
+
+@pytest.mark.parametrize("scenario", [
+    "names only a charge the log holds in two cases",
+    "names a ticket no export or log holds",
+    "states an order no ticket names",
+    "names only a charge the log holds in a ticket case and a payout case",
+])
+def test_a_new_refund_of_a_charge_only_the_log_holds_gets_its_case_as_at_once(
+        canonical: Path, tmp_path: Path, scenario: str) -> None:
+    """A refund of next month naming a charge that only last month's log holds gets the
+    case (and the correlation problems) it gets when both months' exports are read at
+    once. Before: a refund naming a ticket no export holds, or stating an order no ticket
+    names, joined the log's ticket case of its charge (at once: a payout case of its own);
+    a charge the log holds in a ticket case and in its payout case kept a refund naming
+    only it apart, as "held in several cases" (at once: the ticket case of its order)."""
     header, first = first_record("stripe_refunds.csv")
-    bare = edited(header, first, {"id": "re_90000005", "charge": charge,
-                                  "created": "2026-09-23 06:45:20",
+    charge = first[header.index("charge")]
+    month_one = canonical
+    earlier: list[list[str]] = []
+    cells = {"id": "re_90000020", "created": "2026-09-24 06:45:20",
+             "ticket_id (metadata)": "", "order_id (metadata)": ""}
+    if scenario == "names only a charge the log holds in two cases":
+        cells["charge"] = shared_charge(canonical)
+    elif scenario == "names a ticket no export or log holds":
+        cells["ticket_id (metadata)"] = "T-NOWHERE"
+    elif scenario == "states an order no ticket names":
+        cells["order_id (metadata)"] = "ORD-NOWHERE"
+    else:  # last month a refund of the charge named a ticket no export holds: a payout case
+        earlier = [edited(header, first, {"id": "re_90000019", "created": "2026-08-24 06:45:20",
+                                          "ticket_id (metadata)": "T-NOWHERE"})]
+        one = with_records(tmp_path / "month-one", "stripe_refunds.csv", *earlier)
+        month_one = tmp_path / "month-one.parquet"
+        import_and_correlate([(p, None) for p in sorted(one.iterdir())]).log.to_parquet(
+            month_one, index=False)
+    record = edited(header, first, cells)
+    alone = write_export(tmp_path / "next" / "stripe_refunds.csv", header, record)
+    whole = with_records(tmp_path / "whole", "stripe_refunds.csv", *earlier, record)
+
+    beside = import_and_correlate([(month_one, None), (alone, None)])
+    at_once = import_and_correlate([(p, None) for p in sorted(whole.iterdir())])
+    expected = case_of(at_once.log, "stripe:re_90000020")
+    assert case_of(beside.log, "stripe:re_90000020") == expected
+    if scenario == "names only a charge the log holds in a ticket case and a payout case":
+        assert len(set(case_of(pd.read_parquet(month_one), f"stripe:{charge}@"
+                                + first[header.index("ticket_id (metadata)")]))) == 1
+        assert expected == [first[header.index("ticket_id (metadata)")]]
+    else:
+        assert expected == ["re_90000020"]
+    # Rows are the records' lines (the header is line 1).
+    problems = problems_of(beside, "stripe_refunds.csv", 2)
+    assert problems == problems_of(
+        at_once, "stripe_refunds.csv", sample_rows("stripe_refunds.csv") + len(earlier) + 2)
+    assert problems == ([[C.TICKET_ID, "T-NOWHERE", "refund names a ticket no ticketing "
+                          "export contains (kept as a case of its own)"]]
+                        if scenario == "names a ticket no export or log holds" else [])
+
+
+def test_a_refund_naming_only_a_charge_of_two_orders_in_the_log_stays_apart(
+        tmp_path: Path) -> None:
+    """Last month a refund in another ticket's case named the charge too, so the log holds
+    it in two cases of two orders, and each event carries its case's order: which order is
+    the charge's own (whose ticket a refund naming only the charge joins when the exports
+    are read at once), the log cannot tell. The refund is kept as a case of its own, and the
+    correlation problems say why."""
+    header, first, second = (lambda rows: (rows[0], rows[1], rows[2]))(
+        list(csv.reader((EXPORTS / "stripe_refunds.csv").open(newline="", encoding="utf-8"))))
+    charge = first[header.index("charge")]
+    assert second[header.index("order_id (metadata)")] != first[header.index(
+        "order_id (metadata)")]
+    other = edited(header, second, {"id": "re_90000021", "charge": charge,
+                                    "created": "2026-08-24 06:45:20"})
+    one = with_records(tmp_path / "month-one", "stripe_refunds.csv", other)
+    month_one = tmp_path / "month-one.parquet"
+    import_and_correlate([(p, None) for p in sorted(one.iterdir())]).log.to_parquet(
+        month_one, index=False)
+    bare = edited(header, first, {"id": "re_90000022", "created": "2026-09-24 06:45:20",
                                   "ticket_id (metadata)": "", "order_id (metadata)": ""})
-    export = write_export(tmp_path / "stripe_refunds.csv", header, bare)
-    result = import_and_correlate([(canonical, None), (export, None)])
-    assert case_of(result.log, "stripe:re_90000005") == ["re_90000005"]
-    assert result.correlation_problems is not None
-    assert result.correlation_problems[["field", "value", "reason"]].values.tolist() == [
-        [C.CHARGE_ID, charge, "refund names a charge that the log given holds in several "
-                              "cases (kept as a case of its own)"]]
+    alone = write_export(tmp_path / "next" / "stripe_refunds.csv", header, bare)
+    beside = import_and_correlate([(month_one, None), (alone, None)])
+    assert case_of(beside.log, "stripe:re_90000022") == ["re_90000022"]
+    assert problems_of(beside, "stripe_refunds.csv", 2) == [
+        [C.CHARGE_ID, charge, "refund names a charge that the log given holds in cases of "
+                              "several orders (kept as a case of its own)"]]
 
 
 def _read_and_record(source: tuple[Path, str], **options: Any) -> Any:

@@ -91,11 +91,14 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
     else:
         rest, part = result.log[~fresh], result.log[fresh]
         with paused_gc():  # a refund of a ticket or order only the log has joins its case
+            charges = charges_of(rest, part.loc[part[C.REFUND_ID].notna(), C.CHARGE_ID])
+            orders = pd.concat([part[C.ORDER_ID].astype("string"), charges["order"]],
+                               ignore_index=True)
             correlation = correlate(
                 part, config, known_tickets=cases_of(rest, C.TICKET_ID, part[C.TICKET_ID]),
-                known_orders=cases_of(rest, C.ORDER_ID, part[C.ORDER_ID]),
-                known_charges=charges_of(
-                    rest, part.loc[part[C.REFUND_ID].notna(), C.CHARGE_ID], config))
+                known_orders=cases_of(rest, C.ORDER_ID, orders, ticketed=True),
+                known_charges=charges)
+            del charges, orders
         del part
         correlation.log = fill_from_cases(correlation.log, rest)
     if len(rest) or not rest.dtypes.equals(correlation.log.dtypes):
