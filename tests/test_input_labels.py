@@ -138,8 +138,8 @@ def test_a_canonical_log_beside_an_export_of_a_name_it_names_is_not_correlated_a
     # The sale is imported (read = imported + quarantined), counted as left out, for the new
     # export only (the log's events, of a same-named export, are not correlated again).
     assert beside[0].endswith(f"(read {events + 1} = imported {events + 1} + quarantined 0, "
-                              "of them 1 charge(s) left out as sales (no ticket or refund "
-                              "refers to them))")
+                              "1 of the imported: charge(s) left out as sales (no ticket or "
+                              "refund refers to them))")
     document = json.loads((tmp_path / "beside" / "findings.json").read_text(encoding="utf-8"))
     assert document["summary"]["left_out"] == 1
     assert [(Path(i["file"]).name, i["imported"], i["left_out"])
@@ -148,8 +148,9 @@ def test_a_canonical_log_beside_an_export_of_a_name_it_names_is_not_correlated_a
     imported = run("import", str(canonical), str(new), "--out",
                    str(tmp_path / "again.parquet")).output
     assert "1 charge event(s) that no ticket or refund refers to are sales" in imported
-    assert ("stripe_charges.csv (stripe): read 1 = imported 1 + quarantined 0; of them 1 "
-            "charge(s) left out as sales (no ticket or refund refers to them)") in imported
+    assert ("stripe_charges.csv (stripe): read 1 = imported 1 + quarantined 0; 1 of the "
+            "imported: charge(s) left out as sales (no ticket or refund refers to them)"
+            ) in imported
     again = pd.read_parquet(tmp_path / "again.parquet")
     before = pd.read_parquet(canonical)
     assert len(again) == len(before) == events

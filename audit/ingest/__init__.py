@@ -115,7 +115,8 @@ class ImportResult:
 
 def left_out_text(count: int) -> str:
     """How the summaries name the imported charge records left out of the refund cases."""
-    return f"of them {count} charge(s) left out as sales (no ticket or refund refers to them)"
+    return (f"{count} of the imported: charge(s) left out as sales (no ticket or refund "
+            "refers to them)")
 
 
 def detect_format(path: Path) -> str:
