@@ -226,6 +226,8 @@ AGREEING: dict[str, Callable[[], tuple[dict[str, Any], dict[str, Any]]]] = {
     "a refund naming only a charge the log holds in its ticket's case":
         refund_naming_only_its_charge,
     "a new audit of a log ticket": new_audit_of_a_log_ticket,
+    "overlapping Zendesk audits without the ticket's creation":
+        overlapping_audits_without_the_create,
 }
 
 SCENARIOS: dict[str, tuple[Callable[[], tuple[dict[str, Any], dict[str, Any]]], str]] = {
@@ -259,10 +261,6 @@ SCENARIOS: dict[str, tuple[Callable[[], tuple[dict[str, Any], dict[str, Any]]], 
     "a log ticket's order corrected, with a charge of the new order": (
         ticket_order_corrected,
         "a ticket's order is the first it states: beside, among the new audits only"),
-    "overlapping Zendesk audits without the ticket's creation": (
-        overlapping_audits_without_the_create,
-        "at once, the audits exported again lack the order their export's creation audit "
-        "states and are quarantined as conflicts; beside, dropped as repeats"),
 }
 
 

@@ -281,3 +281,61 @@ def test_jira_millisecond_times_read_as_one_block_equal_strptime() -> None:
     for other in (["2026-07-06T10:00:00.5+0200"], ["2026-07-06T24:00:00.000+0200"],
                   ["2026-07-06T10:00:00.000+2400"], [None]):
         assert _millis_iso(pa.array(other, type=pa.string())) is None
+
+
+SAMPLE_AUDITS = (Path(__file__).resolve().parents[1] / "sample_logs" / "refund-sample"
+                 / "exports" / "zendesk_ticket_audits.json")
+
+
+def _overlap(tmp_path: Path, order: str | None = None) -> tuple[Path, Path]:
+    """The sample's Zendesk export, and a later one of ticket 40219's last two audits (its
+    creation audit, which states the order and currency, only in the first) and a new
+    one; with `order`, the later export's first audit states that order."""
+    document = json.loads(SAMPLE_AUDITS.read_text(encoding="utf-8"))
+    later = [a for a in document["audits"] if a["ticket_id"] == 40219][-2:]
+    later.append({"id": 8100009001, "ticket_id": 40219, "created_at": "2026-09-20T07:15:15Z",
+                  "author_id": 360000100015, "events": [
+                      {"type": "Change", "field_name": "360011110001", "value": "approved",
+                       "id": 8200009001}]})
+    if order is not None:
+        later[0] = {**later[0], "events": [*later[0]["events"], {
+            "type": "Change", "field_name": "360011110002", "value": order, "id": 1}]}
+    path = tmp_path / "later" / "zendesk_ticket_audits.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"audits": later, "users": document["users"]}),
+                    encoding="utf-8")
+    return SAMPLE_AUDITS, path
+
+
+@pytest.mark.parametrize("later_first", [False, True], ids=["earlier first", "later first"])
+def test_an_update_exported_again_without_its_tickets_creation_is_a_repeat(
+        tmp_path: Path, later_first: bool) -> None:
+    """Overlapping Zendesk exports: a ticket's order and currency are the ticket's (the
+    first its audits state in the export), so the later export, without the ticket's
+    creation audit, gives its two audits again without them. They are repeats, dropped
+    and counted, not conflicts; the events kept state the ticket's order and currency
+    whichever export is given first (before: both quarantined as conflicts)."""
+    earlier, later = _overlap(tmp_path)
+    alone = import_sources([(earlier, "zendesk")])
+    sources = [(later, "zendesk"), (earlier, "zendesk")] if later_first else [
+        (earlier, "zendesk"), (later, "zendesk")]
+    both = import_sources(sources)
+    assert both.quarantine.empty
+    counts = {Path(f.path).parent.name: (f.imported, f.deduplicated) for f in both.files}
+    assert counts[later.parent.name] == ((1, 2) if not later_first else (3, 0))
+    assert counts[earlier.parent.name][1] == (2 if later_first else 0)
+    columns = [C.EVENT_ID, C.ORDER_ID, C.CURRENCY, C.AMOUNT, C.ACTIVITY]
+    old = alone.log[alone.log[C.CASE].astype(str) == "40219"][columns]
+    new = both.log[both.log[C.CASE].astype(str) == "40219"][columns]
+    kept = new[new[C.EVENT_ID].astype(str) != "zendesk:40219:8100009001"]
+    pd.testing.assert_frame_equal(kept.astype("string").reset_index(drop=True),
+                                  old.astype("string").reset_index(drop=True))
+
+
+def test_an_update_exported_again_stating_another_order_is_a_conflict(
+        tmp_path: Path) -> None:
+    """A ticket value both exports state, differently, is a conflict as before."""
+    earlier, later = _overlap(tmp_path, order="EC-O9999999")
+    both = import_sources([(earlier, "zendesk"), (later, "zendesk")])
+    assert both.quarantine["value"].tolist() == ["zendesk:40219:8100000004",
+                                                 "zendesk:40219:8100000005"]

@@ -414,6 +414,47 @@ log: 252 MB as Parquet, 2.6 GB as exports), so they count ten times in the readi
 share of work."""
 
 
+TICKET_VALUES = (C.ORDER_ID, C.CURRENCY)
+"""What a ticketing export gives each update of a ticket from the ticket as a whole (see
+`audit.sources.ticketing.updates_to_table`)."""
+
+
+def _ticket_values_filled(kept: pd.DataFrame, dups: pd.DataFrame, equal: np.ndarray,
+                          content: list[str], among: np.ndarray,
+                          ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """For repeats (`dups`, each of `kept`'s row) that two ticketing exports give (rows
+    `among`, both records from exports): marks in `equal` (rows by `content` columns) a
+    ticket value (`TICKET_VALUES`) that one record states and the other lacks as agreeing,
+    and gives, per column, the rows whose kept record lacks it and the values to fill in
+    (the repeat's)."""
+    from audit.sources.config import TICKETING_SYSTEMS
+
+    filled: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if not among.any():  # (a canonical log's repeats: none)
+        return filled
+    ticketing = list(TICKETING_SYSTEMS)
+    pairs = among & _mask_of(kept[C.SOURCE_SYSTEM].astype("string").isin(ticketing)) \
+        & _mask_of(dups[C.SOURCE_SYSTEM].astype("string").isin(ticketing))
+    if not pairs.any():
+        return filled
+    for name in TICKET_VALUES:
+        if name not in content:
+            continue
+        at = content.index(name)
+        kept_blank = _same_text(dups[name], kept[name])[1]
+        dup_blank = _same_text(kept[name], dups[name])[1]
+        agree = pairs & (kept_blank | dup_blank)
+        equal[agree, at] = True
+        lacking = np.flatnonzero(pairs & kept_blank & ~dup_blank)
+        if len(lacking):
+            filled[name] = (lacking, dups[name].to_numpy(dtype=object)[lacking])
+    return filled
+
+
+def _mask_of(values: pd.Series) -> np.ndarray:
+    return values.fillna(False).to_numpy(dtype=bool)
+
+
 def _same_text(first: pd.Series, second: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Row by row, whether `first` and `second` (the same column's values at two sets of
     rows) read the same as text, a missing value as empty, and whether `second`'s is empty:
@@ -622,6 +663,13 @@ def import_sources(
             stated = equal[mixed] | other_blank[mixed]
             stated[:, content.index(C.CASE)] = True
             equal[mixed] = stated
+        # Two ticketing exports' records of one update: a ticket's order and currency are
+        # the ticket's (its own fields, or the first its updates state in that export), so
+        # an export without the update that states them (overlapping date ranges, the
+        # ticket's creation in the earlier one) gives the same update without them. Not a
+        # conflict: the kept record takes the value it lacks.
+        both = exported[dups[_INPUT].to_numpy()] & exported[kept[_INPUT].to_numpy()]
+        filled = _ticket_values_filled(kept, dups, equal, content, both)
         same = np.asarray(equal.all(axis=1), dtype=bool)
         for k in dups[_INPUT][same]:
             deduplicated[int(k)] = deduplicated.get(int(k), 0) + 1
@@ -637,6 +685,13 @@ def import_sources(
                            mixed[~same], strict=True)]},
             columns=list(QUARANTINE_COLUMNS)))
         del dups, kept, conflicts, where
+        for name, (rows, values) in filled.items():  # where the kept record is kept
+            keeping = same[rows]
+            if keeping.any():
+                column = log[name].copy()
+                column.iloc[keep[rows[keeping]]] = values[keeping]
+                log[name] = column
+        del filled
         retained = np.ones(len(log), dtype=bool)
         retained[drop] = False
         log = C.taken_frame([log], np.flatnonzero(retained))
