@@ -228,13 +228,11 @@ AGREEING: dict[str, Callable[[], tuple[dict[str, Any], dict[str, Any]]]] = {
     "a new audit of a log ticket": new_audit_of_a_log_ticket,
     "overlapping Zendesk audits without the ticket's creation":
         overlapping_audits_without_the_create,
+    "a refund naming a ticket no input holds, exported again unchanged":
+        unknown_ticket_repeated,
 }
 
 SCENARIOS: dict[str, tuple[Callable[[], tuple[dict[str, Any], dict[str, Any]]], str]] = {
-    "a refund naming a ticket no input holds, exported again unchanged": (
-        unknown_ticket_repeated,
-        "quarantined as a conflict beside the log (its ticket blanked by correlation); "
-        "at once dropped as a repeat"),
     "a refund of another ticket's order, exported again unchanged": (
         other_order_repeated,
         "quarantined beside the log (the log holds its case's order); at once dropped"),
@@ -277,3 +275,16 @@ def test_a_months_run_gives_the_cases_of_reading_both_months_at_once(
     pd.testing.assert_frame_equal(ids(beside), ids(at_once))
     assert month_two_counts(beside) == month_two_counts(at_once)
     assert len(beside.quarantine) == len(at_once.quarantine)
+
+
+def test_a_refund_of_a_payout_case_exported_again_changed_is_a_conflict(
+        tmp_path: Path) -> None:
+    """The log's ticket id of a refund that named a ticket no input held is none (its
+    case, a payout case, has no ticket): exported again, the refund's ticket is not
+    compared with it, but its other values are: another amount is a conflict."""
+    extra, _ = unknown_ticket_repeated()
+    header, _ = rows("stripe_refunds.csv")
+    changed = edited(header, extra["stripe_refunds.csv"][0], {"amount": "1"})
+    beside, _ = both_ways(tmp_path, extra, {"stripe_refunds.csv": [changed]})
+    assert beside.quarantine[["row", "value"]].values.tolist() == [
+        [2, "stripe:re_90000101"]]

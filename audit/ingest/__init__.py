@@ -662,6 +662,12 @@ def import_sources(
         if mixed.any():
             stated = equal[mixed] | other_blank[mixed]
             stated[:, content.index(C.CASE)] = True
+            # The log's ticket id is its case's: none in a payout case, where a refund
+            # naming a ticket no input held was kept (its other values still compared).
+            if C.TICKET_ID in content:
+                at = content.index(C.TICKET_ID)
+                stated[:, at] |= _same_text(dups[C.TICKET_ID][mixed],
+                                            kept[C.TICKET_ID][mixed])[1]
             equal[mixed] = stated
         # Two ticketing exports' records of one update: a ticket's order and currency are
         # the ticket's (its own fields, or the first its updates state in that export), so
