@@ -5,10 +5,13 @@ A month's run checks last month's canonical log beside this month's exports; the
 keeps what correlation decided (each event carries its case's ticket, order and charge),
 not the ids each record stated, and its events are not correlated again: where the at-once
 cases depend on a stated id, or on correlating an old record with a new one, the month's
-run can differ. Each scenario below was reproduced in the twenty-fifth session's review;
-each is a strict xfail: it fails today, and passes (so fails the suite, to drop its marker)
-once the month's run gives the at-once result. Month one is the sample's exports (plus the
-records a scenario adds), imported into a log; month two, the files a scenario writes.
+run can differ. The scenarios of SCENARIOS were reproduced in the twenty-fifth session's
+review; each is a strict xfail: it fails today, and passes (so fails the suite, to drop its
+marker) once the month's run gives the at-once result. Those of AGREEING give it: two that
+the same session mended (an update exported again without its ticket's creation, a refund
+of a payout case exported again) and two that never diverged, which show the comparison
+can pass. Month one is the sample's exports (plus the records a scenario adds), imported
+into a log; month two, the files a scenario writes.
 """
 
 from __future__ import annotations
