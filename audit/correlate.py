@@ -66,9 +66,11 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     held twice. `known_tickets`: ticket id -> case of a log correlated before (a canonical
     log read beside the exports, `cases_of`); a refund naming such a ticket, which no
     ticketing export here contains, joins that case instead of one of its own.
-    `known_orders`: order id -> ticket case of that log (`cases_of(..., ticketed=True)`);
-    a refund naming no ticket, or a charge, whose order no ticket of the exports names joins
-    that case (correlating by order).
+    `known_orders`: order id -> ticket case of that log (`cases_of(..., ticketed=True,
+    several=True)`: missing where several of its ticket cases name the order); a refund
+    naming no ticket, or a charge, whose order no ticket of the exports names joins that
+    case (correlating by order), and a refund's order is claimed by one ticket only where
+    the log's ticket cases naming it are that ticket's.
     `known_charges`: what that log knows of the charges it holds (`charges_of`): a refund
     naming no ticket whose charge no payment export here contains takes the charge's order
     from the log (where the refund states none); a refund that no ticket claims then joins
@@ -457,9 +459,19 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
         if log_order is not None:
             order = order.fillna(log_order)
         claimant = _lookup(order, claimant_of_order)
-        if earlier_orders:  # no ticket of the run names the order: the log's case, if one
+        if earlier_orders:
+            # At once an order's claimants are the tickets of both months: the run's sole
+            # claimant only where the log's ticket cases naming the order are its own (or
+            # none); where no ticket of the run names it, the log's one case (missing where
+            # several name it).
             assert known_orders is not None
-            claimant = claimant.fillna(_lookup(order, known_orders))
+            logged = _positions_in(order, known_orders.index) >= 0
+            earlier = _lookup(order, known_orders)
+            other = logged & ~_mask(earlier.eq(claimant)) & _mask(claimant.notna())
+            claimant = claimant.mask(pd.Series(other))
+            named_here = _mask(order.isin(order_of_ticket.dropna().unique()))
+            claimant = claimant.fillna(earlier.mask(pd.Series(named_here)))
+            del logged, earlier, other, named_here
         by_claim = rest & ~has_named & _mask(claimant.notna()) & ~unclear
         case[by_claim] = claimant[by_claim]
         del order, claimant

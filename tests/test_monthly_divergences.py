@@ -252,9 +252,8 @@ SCENARIOS: dict[str, tuple[Callable[[], tuple[dict[str, Any], dict[str, Any]]], 
         "copied into both"),
     "a new ticket of an order a log ticket names, and a refund of that order": (
         new_ticket_of_a_log_order,
-        "the claimants of an order are counted among the new tickets only: beside, the "
-        "refund joins the new ticket; at once, the order has two and the refund is a "
-        "payout case; the log's charge is not copied into the new ticket"),
+        "the log's charge is not copied into the new ticket (at once it is: the ticket "
+        "names its order)"),
     "an earlier refund of a log payout case": (
         earlier_refund_of_a_payout_case,
         "a payout case is named by its first refund: at once the new one, beside the "
@@ -291,3 +290,26 @@ def test_a_refund_of_a_payout_case_exported_again_changed_is_a_conflict(
     beside, _ = both_ways(tmp_path, extra, {"stripe_refunds.csv": [changed]})
     assert beside.quarantine[["row", "value"]].values.tolist() == [
         [2, "stripe:re_90000101"]]
+
+
+def case_of(result: ImportResult, event_id: str) -> list[str]:
+    log = result.log
+    return log.loc[log[C.EVENT_ID].astype(str) == event_id, C.CASE].astype(str).tolist()
+
+
+def test_a_refund_of_an_order_a_new_and_a_log_ticket_name_is_claimed_by_neither(
+        tmp_path: Path) -> None:
+    """A customer's second ticket, new this month, names the order a log ticket names; a
+    refund naming no ticket states that order. At once the order has two claimants and the
+    refund is a payout case of its own (flagged as an orphan payout); beside the log it
+    joined the new ticket, the only claimant among this month's tickets. (The scenario's
+    other divergence, the log's charge not copied into the new ticket, is a strict xfail
+    above.)"""
+    extra, files = new_ticket_of_a_log_order()
+    beside, at_once = both_ways(tmp_path, extra, files)
+    assert case_of(beside, "stripe:re_90000501") == case_of(
+        at_once, "stripe:re_90000501") == ["re_90000501"]
+    alone, _ = both_ways(tmp_path / "alone", extra, {
+        "stripe_refunds.csv": files["stripe_refunds.csv"]})
+    # Without the new ticket, the log's ticket is the order's one claimant.
+    assert case_of(alone, "stripe:re_90000501") == ["40219"]

@@ -96,7 +96,8 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
                                ignore_index=True)
             correlation = correlate(
                 part, config, known_tickets=cases_of(rest, C.TICKET_ID, part[C.TICKET_ID]),
-                known_orders=cases_of(rest, C.ORDER_ID, orders, ticketed=True),
+                known_orders=cases_of(rest, C.ORDER_ID, orders, ticketed=True,
+                                      several=True),
                 known_charges=charges)
             del charges, orders
         del part
