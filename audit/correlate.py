@@ -59,7 +59,8 @@ def _lookup(values: pd.Series, table: pd.Series) -> pd.Series:
 def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
               known_tickets: pd.Series | None = None,
               known_orders: pd.Series | None = None,
-              known_charges: pd.DataFrame | None = None) -> Correlation:
+              known_charges: pd.DataFrame | None = None,
+              known_ticket_orders: pd.Series | None = None) -> Correlation:
     """Assign refund cases to events read from ticketing and payment exports. With
     `release`, the caller gives `log` up: each of its columns is dropped once taken into
     the correlated log (the frame is left without columns), so that a large log is not
@@ -76,6 +77,9 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     from the log (where the refund states none); a refund that no ticket claims then joins
     the log's payout case of its charge, if it has one. So a refund gets the case it would
     get with the log's exports read at once with these.
+    `known_ticket_orders`: ticket id -> the order of its case in that log (`ticket_orders`):
+    a ticket the log holds names that order, whatever its new updates state (at once, a
+    ticket's order is the first it states).
 
     The events are taken in (provisional case, time, file, row) order, as `import_sources`
     sorts them, whatever order `log` is in (the import leaves them unsorted when correlation
@@ -86,7 +90,8 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     once, straight into the correlated log's (case, time, file, row) order."""
     names = list(log.columns)
     assigned = _assign(log, config, release=release, known_tickets=known_tickets,
-                       known_orders=known_orders, known_charges=known_charges)
+                       known_orders=known_orders, known_charges=known_charges,
+                       known_ticket_orders=known_ticket_orders)
     if release:  # memory freed while deciding the cases, before the log's keys are taken
         return_free_memory()
     source, notes, left_out = assigned.source, assigned.notes, assigned.left_out
@@ -164,7 +169,8 @@ class _Assigned:
 def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
             known_tickets: pd.Series | None = None,
             known_orders: pd.Series | None = None,
-            known_charges: pd.DataFrame | None = None) -> _Assigned:
+            known_charges: pd.DataFrame | None = None,
+            known_ticket_orders: pd.Series | None = None) -> _Assigned:
     """The cases of the events (see correlate), decided column-wise. With `release` (see
     correlate), the log's provisional case and event id columns are dropped once read."""
     base = C.stable_order(log, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
@@ -188,6 +194,13 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
         partial(_first_order, log, ticket_ids, ticket_pos),
         partial(_first_order, log, charge_ids, charge_pos),
         rows=len(ticket_pos) + len(charge_pos))
+    if known_ticket_orders is not None and len(known_ticket_orders):
+        earlier = _lookup(pd.Series(order_of_ticket.index, dtype="string"),
+                          known_ticket_orders)
+        order_of_ticket = pd.Series(
+            earlier.fillna(order_of_ticket.reset_index(drop=True)).array,
+            index=order_of_ticket.index, dtype="string", name=order_of_ticket.name)
+        del earlier
     claimant_of_order = _sole_claimants(order_of_ticket)
 
     refunds = _refund_cases(log, refund_pos, order_of_ticket, order_of_charge,
@@ -301,12 +314,30 @@ def charges_of(log: pd.DataFrame, refunds: pd.Series) -> pd.DataFrame:
         "payout": _lookup(ids_held, payouts).array}, index=held)
 
 
+def ticket_orders(log: pd.DataFrame, wanted: pd.Series) -> pd.Series:
+    """Each ticket among `wanted` that a correlated log (a canonical log read beside the
+    exports) holds -> the order its events carry (each carries its case's: the first its
+    ticket stated), for the tickets whose events carry one; `correlate`'s
+    `known_ticket_orders`."""
+    ids = pd.unique(wanted.dropna().astype(str).to_numpy())
+    near = log.loc[C.text_isin(log[C.TICKET_ID], ids.tolist()), [C.TICKET_ID, C.ORDER_ID]] \
+        if len(ids) else log.iloc[:0][[C.TICKET_ID, C.ORDER_ID]]
+    pairs = pd.DataFrame({"id": near[C.TICKET_ID].astype("string"),
+                          "order": near[C.ORDER_ID].astype("string")}).dropna() \
+        .drop_duplicates()
+    pairs = pairs[~pairs["id"].duplicated(keep=False)]
+    return pd.Series(pairs["order"].to_numpy(), dtype="string",
+                     index=pd.Index(pairs["id"].to_numpy(), dtype="string"))
+
+
 def fill_from_cases(log: pd.DataFrame, earlier: pd.DataFrame) -> pd.DataFrame:
     """`log` (correlated) with its events in a case of `earlier` (a log correlated before,
     beside which `log`'s refunds joined its cases: see correlate's `known_tickets` and
-    `known_orders`) given that case's ticket, order and charge id where they have none, as
-    the case's own events carry them (the charge only where the case has one). Only the
-    events of `earlier` in `log`'s cases are read."""
+    `known_orders`) given that case's ticket and charge id where they have none, as the
+    case's own events carry them (the charge only where the case has one), and its order
+    where it has one (a case's order is its first, and the case's events came first: a
+    later update's other order does not move the new events). Only the events of `earlier`
+    in `log`'s cases are read."""
     if not len(log):
         return log
     mine = pd.unique(log[C.CASE].dropna().astype(str).to_numpy()).tolist()
@@ -330,7 +361,12 @@ def fill_from_cases(log: pd.DataFrame, earlier: pd.DataFrame) -> pd.DataFrame:
         dtype = log[column].dtype if pd.api.types.is_string_dtype(log[column]) else "string"
         values = log[column].astype("string").astype(object).to_numpy(copy=True)
         own = values[inside]
-        values[inside] = np.where(pd.isna(own), given.astype(object).to_numpy(), own)
+        case_value = given.astype(object).to_numpy()
+        # A case's order is its first (the log's, before these events): it replaces an
+        # event's own; a ticket or charge only fills where an event has none.
+        values[inside] = (np.where(pd.isna(case_value), own, case_value)
+                          if column == C.ORDER_ID else
+                          np.where(pd.isna(own), case_value, own))
         log[column] = pd.Series(values, index=log.index, dtype=dtype)
     return log
 

@@ -66,7 +66,7 @@ def import_and_correlate(
 def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> None:
     """`result.log` with the events read from the import's `exported` source-system exports
     (`result.from_export`) correlated into refund cases."""
-    from audit.correlate import cases_of, charges_of, correlate, fill_from_cases
+    from audit.correlate import cases_of, charges_of, correlate, fill_from_cases, ticket_orders
     from audit.progress import current
 
     if not exported:
@@ -98,7 +98,8 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
                 part, config, known_tickets=cases_of(rest, C.TICKET_ID, part[C.TICKET_ID]),
                 known_orders=cases_of(rest, C.ORDER_ID, orders, ticketed=True,
                                       several=True),
-                known_charges=charges)
+                known_charges=charges,
+                known_ticket_orders=ticket_orders(rest, part[C.TICKET_ID]))
             del charges, orders
         del part
         correlation.log = fill_from_cases(correlation.log, rest)
