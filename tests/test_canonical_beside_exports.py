@@ -25,6 +25,7 @@ from audit.errors import InputError
 from audit.ingest import ImportResult, import_sources
 from audit.sources.config import load_sources_config
 from audit.sources.pipeline import import_and_correlate
+from tests.sample_exports import case_of, edited
 
 _READ_ONE = ingest._read_one
 REPO = Path(__file__).resolve().parents[1]
@@ -55,14 +56,6 @@ def first_record(name: str) -> tuple[list[str], list[str]]:
     with (EXPORTS / name).open(newline="", encoding="utf-8") as f:
         header, first, *_ = csv.reader(f)
     return header, first
-
-
-def edited(header: list[str], record: list[str], cells: dict[str, str]) -> list[str]:
-    """A copy of `record` with the cells of the columns named in `cells` replaced."""
-    copy = list(record)
-    for name, value in cells.items():
-        copy[header.index(name)] = value
-    return copy
 
 
 def write_export(path: Path, header: list[str], *rows: list[str]) -> Path:
@@ -305,10 +298,6 @@ def with_records(folder: Path, name: str, *records: list[str]) -> Path:
     with (folder / name).open("a", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(records)
     return folder
-
-
-def case_of(log: pd.DataFrame, event_id: str) -> list[str]:
-    return log.loc[log[C.EVENT_ID].astype(str) == event_id, C.CASE].astype(str).tolist()
 
 
 def test_a_new_refund_naming_only_its_charge_joins_the_charges_case_in_the_log(

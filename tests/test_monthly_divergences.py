@@ -28,6 +28,7 @@ import pytest
 from audit import canonical as C
 from audit.ingest import ImportResult
 from audit.sources.pipeline import import_and_correlate
+from tests.sample_exports import case_of, edited
 
 EXPORTS = Path(__file__).resolve().parents[1] / "sample_logs" / "refund-sample" / "exports"
 IDS = [C.EVENT_ID, C.CASE, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID]
@@ -37,13 +38,6 @@ def rows(name: str) -> tuple[list[str], list[list[str]]]:
     with (EXPORTS / name).open(newline="", encoding="utf-8") as f:
         header, *body = csv.reader(f)
     return header, body
-
-
-def edited(header: list[str], record: list[str], cells: dict[str, str]) -> list[str]:
-    copy = list(record)
-    for name, value in cells.items():
-        copy[header.index(name)] = value
-    return copy
 
 
 def audits() -> dict[str, Any]:
@@ -291,11 +285,6 @@ def test_a_refund_of_a_payout_case_exported_again_changed_is_a_conflict(
         [2, "stripe:re_90000101"]]
 
 
-def case_of(result: ImportResult, event_id: str) -> list[str]:
-    log = result.log
-    return log.loc[log[C.EVENT_ID].astype(str) == event_id, C.CASE].astype(str).tolist()
-
-
 def test_a_refund_of_an_order_a_new_and_a_log_ticket_name_is_claimed_by_neither(
         tmp_path: Path) -> None:
     """A customer's second ticket, new this month, names the order a log ticket names; a
@@ -306,9 +295,9 @@ def test_a_refund_of_an_order_a_new_and_a_log_ticket_name_is_claimed_by_neither(
     above.)"""
     extra, files = new_ticket_of_a_log_order()
     beside, at_once = both_ways(tmp_path, extra, files)
-    assert case_of(beside, "stripe:re_90000501") == case_of(
-        at_once, "stripe:re_90000501") == ["re_90000501"]
+    assert case_of(beside.log, "stripe:re_90000501") == case_of(
+        at_once.log, "stripe:re_90000501") == ["re_90000501"]
     alone, _ = both_ways(tmp_path / "alone", extra, {
         "stripe_refunds.csv": files["stripe_refunds.csv"]})
     # Without the new ticket, the log's ticket is the order's one claimant.
-    assert case_of(alone, "stripe:re_90000501") == ["40219"]
+    assert case_of(alone.log, "stripe:re_90000501") == ["40219"]
