@@ -38,6 +38,11 @@ SOURCE_SYSTEM = "source:system"
 SOURCE_FILE = "source:file"
 SOURCE_ROW = "source:row"
 EVIDENCE_PREFIX = "evidence:"
+STATED_PREFIX = "stated:"
+CORRELATED = (CASE, TICKET_ID, ORDER_ID, CHARGE_ID)
+"""The ids that correlation gives each event of an export (its case's), which
+`STATED[name]` keeps as the record stated them where they differ (see audit.correlate)."""
+STATED = {name: STATED_PREFIX + name for name in CORRELATED}
 
 CHANNELS = ("ecommerce", "subscription", "offline")
 PAYMENT_STATUSES = ("succeeded", "pending", "failed", "reversed")
@@ -469,14 +474,16 @@ def text_isin(values: pd.Series, wanted: Iterable[str]) -> np.ndarray:
 
 
 def compact(frame: pd.DataFrame) -> None:
-    """The CODED columns and the evidence columns of `frame` held as categories, in place: an
-    integer code per event and each distinct text once (a 1M-case log: 1.2 of its 2.6 GB are
-    the ten CODED columns as strings; an evidence column, empty on most events, takes a
-    32-bit code per event instead of a 64-bit text offset). Categories are sorted by code
-    point, as the strings sort, so a sort by the codes orders as a sort by the text. Columns
-    of other kinds (numbers, mixed objects) are left as they are, categorical ones lose the
-    categories no event holds; the values read back are the same."""
-    for name in [*CODED, *evidence_columns(frame)]:
+    """The CODED columns, the evidence columns and the STATED ids of `frame` held as
+    categories, in place: an integer code per event and each distinct text once (a 1M-case
+    log: 1.2 of its 2.6 GB are the ten CODED columns as strings; an evidence column, empty
+    on most events, takes a 32-bit code per event instead of a 64-bit text offset, and so
+    does a STATED one, holding a value only where a record stated another id than its
+    case's). Categories are sorted by code point, as the strings sort, so a sort by the
+    codes orders as a sort by the text. Columns of other kinds (numbers, mixed objects) are
+    left as they are, categorical ones lose the categories no event holds; the values read
+    back are the same."""
+    for name in [*CODED, *evidence_columns(frame), *STATED.values()]:
         if name not in frame.columns:
             continue
         values = frame[name]

@@ -34,7 +34,10 @@ class Correlation:
     """Charge events that no ticket or refund refers to (sales, not refund cases), counting
     charge events without a charge id (nothing can refer to them)."""
     left_out_by_file: dict[str, int] = field(default_factory=dict)
-    """`left_out` by the events' `source:file` (the inputs' labels)."""
+    """`left_out` by the events' `source:file` (the inputs' labels), but for the events
+    taken back from a canonical log (see correlate's `inputs`)."""
+    left_out_by_input: dict[int, int] = field(default_factory=dict)
+    """Of `left_out`, the events taken back from a canonical log, by that log's input."""
 
 
 def _mask(values: pd.Series) -> np.ndarray:
@@ -60,7 +63,8 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
               known_tickets: pd.Series | None = None,
               known_orders: pd.Series | None = None,
               known_charges: pd.DataFrame | None = None,
-              known_ticket_orders: pd.Series | None = None) -> Correlation:
+              known_ticket_orders: pd.Series | None = None,
+              inputs: np.ndarray | None = None) -> Correlation:
     """Assign refund cases to events read from ticketing and payment exports. With
     `release`, the caller gives `log` up: each of its columns is dropped once taken into
     the correlated log (the frame is left without columns), so that a large log is not
@@ -80,6 +84,10 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     `known_ticket_orders`: ticket id -> the order of its case in that log (`ticket_orders`):
     a ticket the log holds names that order, whatever its new updates state (at once, a
     ticket's order is the first it states).
+    `inputs`: per event of `log`, the input (an index) of a canonical log it was taken back
+    from as its record stated it (`restated`), -1 for an export's record. Those left out
+    are counted by input, not by `source:file`: that names the export the log's event was
+    once read from, which an export of this run may share.
 
     The events are taken in (provisional case, time, file, row) order, as `import_sources`
     sorts them, whatever order `log` is in (the import leaves them unsorted when correlation
@@ -88,14 +96,15 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     Column-wise throughout: the events of each kind are found as positions, their cases
     computed from the few columns that decide them, and every column of the log is taken
     once, straight into the correlated log's (case, time, file, row) order."""
-    names = list(log.columns)
+    names = [name for name in log.columns if name not in C.STATED.values()]
+    stated_case = _stated_case(log, config)
     assigned = _assign(log, config, release=release, known_tickets=known_tickets,
                        known_orders=known_orders, known_charges=known_charges,
-                       known_ticket_orders=known_ticket_orders)
+                       known_ticket_orders=known_ticket_orders, inputs=inputs)
     if release:  # memory freed while deciding the cases, before the log's keys are taken
         return_free_memory()
     source, notes, left_out = assigned.source, assigned.notes, assigned.left_out
-    left_out_by_file = assigned.left_out_by_file
+    left_out_by_file, left_out_by_input = assigned.left_out_by_file, assigned.left_out_by_input
     keys = pd.DataFrame({C.CASE: assigned.case, C.EVENT_ID: assigned.event_id}, copy=False)
     unresolved = pd.DataFrame(assigned.problems,
                               columns=["file", "row", "field", "value", "reason"])
@@ -118,7 +127,7 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     # (both mostly in Arrow's kernels; the sort reads only its own frame of the keys).
     by = [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW]
     sort_keys = pd.DataFrame({name: owned[0][name].array for name in by}, copy=False)
-    order, (keys, per_case) = C.at_once(
+    order, (keys, per_case, stated) = C.at_once(
         partial(C.stable_order, sort_keys, by),
         partial(_fill_case_ids, owned, is_source=is_source, config=config),
         rows=len(is_source))
@@ -132,7 +141,12 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
         name: (per_case[name], order) if name in per_case
         else (keys[name].array, order) if name in replaced
         else (log[name].array, taken) for name in names}
-    del keys, per_case
+    # What the records stated where correlation gave another id (see STATED): the stated
+    # case by the events' positions in the input log, the others in the keys' order.
+    arrays[C.STATED[C.CASE]] = (stated_case, taken)
+    for name, values in stated.items():
+        arrays[C.STATED[name]] = (values, order)
+    del keys, per_case, stated, stated_case
     if release:
         for name in names:
             if name in log.columns:
@@ -140,11 +154,99 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     # One column at a time: this is the import's memory peak (the correlated log taken
     # beside what is left of the log read), where two threads' takes held about 300 MB more.
     columns = dict(C.taken_each(arrays, in_threads=False))
-    out = pd.DataFrame(columns, columns=names, copy=False)
+    out = pd.DataFrame(columns, columns=[*names, *C.STATED.values()], copy=False)
     if len(unresolved):
         notes.append(f"correlation: {len(unresolved)} reference(s) to ids no export contains "
                      "(see the correlation problems)")
-    return Correlation(out, notes, unresolved, left_out, left_out_by_file)
+    return Correlation(out, notes, unresolved, left_out, left_out_by_file, left_out_by_input)
+
+
+def _stated(own: Any, given: Any) -> pd.Categorical:
+    """A STATED column (see canonical.STATED): per event, what its record stated (`own`)
+    where correlation gave it another value (`given`), the empty text where the record
+    stated none; missing where the two agree (most events). Coded, with the narrowest
+    codes its few values allow."""
+    mine = pa.chunked_array([C.arrow_array(pd.Series(own, dtype="string"))]) \
+        .cast(pa.large_string())
+    theirs = pa.chunked_array([C.arrow_array(pd.Series(given, dtype="string"))]) \
+        .cast(pa.large_string())
+    unequal = pc.not_equal(mine, theirs)
+    differs = pc.if_else(pc.is_null(unequal), pc.xor(pc.is_valid(mine), pc.is_valid(theirs)),
+                         unequal)
+    at = np.flatnonzero(np.asarray(differs.to_numpy(zero_copy_only=False), dtype=bool))
+    texts = pd.Series(pc.fill_null(mine.take(pa.array(at)), "").to_pylist(), dtype=object)
+    values, categories = pd.factorize(texts, sort=True)
+    codes = np.full(len(mine), -1, dtype=np.min_scalar_type(-max(len(categories), 1)))
+    codes[at] = values
+    return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype="string"))
+
+
+def _stated_case(log: pd.DataFrame, config: SourcesConfig) -> pd.Categorical:
+    """The STATED case of each event of `log` (input order): its provisional case where
+    that is not what `restated` takes by default (a ticket's update: its ticket id; a
+    refund: its refund id; a charge: its charge id). Missing for events of no export."""
+    system = log[C.SOURCE_SYSTEM]
+    is_ticket = _mask(system.isin(list(config.ticketing)))
+    is_pay = _mask(system.isin(list(config.payments)))
+    default = _default_case(log, is_ticket)
+    provisional = pd.Series(log[C.CASE].array, dtype="string")
+    # (An event of no export keeps its case: compared with itself, it states nothing.)
+    default = default.where(is_ticket | is_pay, provisional)
+    return _stated(provisional, default)
+
+
+def _default_case(log: pd.DataFrame, is_ticket: np.ndarray) -> pd.Series:
+    """Per event of an export: the provisional case its reader gives most records (the
+    ticket id of a ticket's update; the refund id of a refund; else the charge id)."""
+    refund = pd.Series(log[C.REFUND_ID].array, dtype="string")
+    return pd.Series(log[C.TICKET_ID].array, dtype="string").where(
+        is_ticket, refund.fillna(pd.Series(log[C.CHARGE_ID].array, dtype="string")))
+
+
+def restated(log: pd.DataFrame, config: SourcesConfig) -> tuple[pd.DataFrame, np.ndarray]:
+    """A correlated log's events of exports (a canonical log read beside new exports) back
+    as their records stated them, to be correlated again together with the new records,
+    as reading all their exports at once would: each id that correlation gave (STATED) is
+    the stated one again, the provisional case the reader's, and a charge's copies in
+    several cases (`<id>@<case>`) have the record's id again (the import drops all but
+    one as repeats). The STATED columns are dropped. Returns the log and, per event,
+    whether it was restated (an event of an export, in a log that keeps what its records
+    stated). A log written before the STATED columns were kept is returned as it is,
+    nothing restated: beside new exports, its cases are joined, not correlated again."""
+    columns = list(C.STATED.values())
+    if not all(name in log.columns for name in columns):
+        return log, np.zeros(len(log), dtype=bool)
+    system = log[C.SOURCE_SYSTEM]
+    is_ticket = _mask(system.isin(list(config.ticketing)))
+    source = is_ticket | _mask(system.isin(list(config.payments)))
+    del system
+    out = log.drop(columns=columns)
+    if not source.any():
+        return out, source
+    case = pd.Series(log[C.CASE].array, dtype="string")
+    # A charge's copy in several cases: its id is "<id>@<case>" (only those ids end so).
+    ids = pd.Series(log[C.EVENT_ID].array, dtype="string")
+    copied = np.flatnonzero(source & _mask(ids.str.contains("@", regex=False)))
+    if len(copied):
+        texts = ids.take(copied).astype(str).tolist()
+        cases = case.take(copied).astype(str).tolist()
+        ids = ids.copy()
+        for at, text, own in zip(copied.tolist(), texts, cases, strict=True):
+            base, _, suffix = text.rpartition("@")
+            if suffix == own:
+                ids.iat[at] = base
+        out[C.EVENT_ID] = ids.array
+    del ids
+    for name in (C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID):
+        stated = pd.Series(log[C.STATED[name]].array, dtype="string")
+        given = pd.Series(log[name].array, dtype="string")
+        back = given.mask(stated.notna() & source, stated.replace("", pd.NA))
+        out[name] = back.array
+        del stated, given, back
+    default = _default_case(out, is_ticket)
+    stated = pd.Series(log[C.STATED[C.CASE]].array, dtype="string")
+    out[C.CASE] = case.mask(source, stated.fillna(default)).array
+    return out, source
 
 
 def _strings(log: pd.DataFrame, name: str, positions: np.ndarray) -> pd.Series:
@@ -164,13 +266,15 @@ class _Assigned:
     problems: list[dict[str, object]]
     left_out: int
     left_out_by_file: dict[str, int]
+    left_out_by_input: dict[int, int]
 
 
 def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
             known_tickets: pd.Series | None = None,
             known_orders: pd.Series | None = None,
             known_charges: pd.DataFrame | None = None,
-            known_ticket_orders: pd.Series | None = None) -> _Assigned:
+            known_ticket_orders: pd.Series | None = None,
+            inputs: np.ndarray | None = None) -> _Assigned:
     """The cases of the events (see correlate), decided column-wise. With `release` (see
     correlate), the log's provisional case and event id columns are dropped once read."""
     base = C.stable_order(log, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW])
@@ -210,6 +314,13 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
         charge_pos, charge_ids, refunds, order_of_ticket, order_of_charge, by_order=by_order,
         known_orders=known_orders)
     left_out = len(left_pos)
+    left_out_by_input: dict[int, int] = {}
+    if inputs is not None:  # a canonical log's events taken back: counted by its input
+        back = inputs[left_pos]
+        left_out_by_input = {int(k): int(n) for k, n in zip(
+            *np.unique(back[back >= 0], return_counts=True), strict=True)}
+        left_pos = left_pos[back < 0]
+        del back
     left_out_by_file = {str(file): int(n) for file, n in pd.Series(
         log[C.SOURCE_FILE].array.take(left_pos)).value_counts(sort=False).items() if n}
     del left_pos
@@ -248,7 +359,8 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
     del copies
     ids = pa.chunked_array([head, tail], type=pa.large_string())
     event_id = pd.Series(pd.arrays.ArrowStringArray(ids), dtype="string")
-    return _Assigned(source, case, event_id, notes, problems, left_out, left_out_by_file)
+    return _Assigned(source, case, event_id, notes, problems, left_out, left_out_by_file,
+                     left_out_by_input)
 
 
 def cases_of(log: pd.DataFrame, column: str, wanted: pd.Series, *,
@@ -682,7 +794,7 @@ class _PerCase:
 
 
 def _fill_case_ids(owned: list[pd.DataFrame], *, is_source: pd.Series, config: SourcesConfig,
-                   ) -> tuple[pd.DataFrame, dict[str, _PerCase]]:
+                   ) -> tuple[pd.DataFrame, dict[str, _PerCase], dict[str, pd.Categorical]]:
     """Every event of a correlated case carries the case's ticket, order and charge.
 
     Per case (as integer codes, not a lookup of each event's case id): the first ticket id
@@ -691,7 +803,9 @@ def _fill_case_ids(owned: list[pd.DataFrame], *, is_source: pd.Series, config: S
 
     With every event a source's (the usual import), the three columns are given per case
     (`_PerCase`, by column name) and dropped from the frame returned; else they are replaced
-    in the frame, one after another, each old one freed before the next is computed."""
+    in the frame, one after another, each old one freed before the next is computed.
+    Either way, what the events stated where it differs is returned too (`_stated`, by
+    column name, in the frame's order)."""
     log = owned.pop()
     source = np.asarray(is_source, dtype=bool)
     everything = bool(source.all())
@@ -730,9 +844,12 @@ def _fill_case_ids(owned: list[pd.DataFrame], *, is_source: pd.Series, config: S
                                  codes, log[C.ORDER_ID].dtype),
             C.CHARGE_ID: _PerCase(only_charge().array, codes, log[C.CHARGE_ID].dtype,
                                   own_charge)}
+        every = np.arange(len(part))
+        stated = {column: _stated(part[column].array, given.take(every))
+                  for column, given in per_case.items()}
         for column in per_case:
             del log[column]
-        return log, per_case
+        return log, per_case, stated
 
     def per_event(values: pd.Series) -> pd.Series:
         return pd.Series(values.array.take(codes, allow_fill=True), index=part.index,
@@ -745,8 +862,12 @@ def _fill_case_ids(owned: list[pd.DataFrame], *, is_source: pd.Series, config: S
                C.ORDER_ID: lambda: per_event(first(C.ORDER_ID,
                                                    np.ones(len(part), dtype=bool))),
                C.CHARGE_ID: charge}
+    stated = {}
     for column, computed in updates.items():
         values = computed()
+        own = log[column].array.copy()  # (the assignment below may write into it)
         log.loc[source, column] = values
         del values
-    return log, {}
+        stated[column] = _stated(own, log[column].array)
+        del own
+    return log, {}, stated

@@ -1,8 +1,11 @@
 """A canonical log checked again beside the next exports, whose date ranges overlap it (the
 auditor's monthly run: last month's log and this month's exports). A record in both is one
-event: the log's, which carries its case and the ids correlation filled in, whatever the
-order the inputs are given in; the export's copy is dropped and counted where it agrees on
-every value it states, and quarantined, naming the log, where it does not."""
+event: the log's, whatever the order the inputs are given in; the export's copy is dropped
+and counted where it agrees on every value it states, and quarantined, naming the log, where
+it does not. Each test runs beside a log that keeps what its records stated (its events of
+exports taken back and correlated again with the new records) and, where the fixture
+`canonical` gives it, beside an older log without that (its events keep their cases and the
+ids correlation filled in, which the new records join)."""
 
 from __future__ import annotations
 
@@ -35,14 +38,32 @@ COMPARED = [C.EVENT_ID, C.CASE, C.ACTIVITY, C.TIMESTAMP, C.RESOURCE, C.ROLE, C.A
             C.SOURCE_SYSTEM, C.SOURCE_FILE, C.SOURCE_ROW]
 
 
-@pytest.fixture(scope="module")
-def canonical(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample's exports (role history included) imported into a canonical log."""
+@pytest.fixture(scope="module", params=[True, False],
+                ids=["log keeping stated ids", "older log"])
+def canonical(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest,
+              ) -> Path:
+    """The sample's exports (role history included) imported into a canonical log: one
+    that keeps what its records stated (`stated:*`), whose events of exports are taken back
+    and correlated again beside new exports, or one as written before it kept that, whose
+    events keep their cases, which new records join."""
     out = tmp_path_factory.mktemp("canonical") / "canonical.parquet"
     result = CliRunner().invoke(main, ["import", *sorted(str(p) for p in EXPORTS.iterdir()),
                                        "--out", str(out)])
     assert result.exit_code == 0, result.output
+    if not request.param:
+        older(out)
     return out
+
+
+def older(path: Path) -> None:
+    """The canonical log at `path` as one written before it kept the `stated:*` columns."""
+    log = pd.read_parquet(path)
+    assert set(C.STATED.values()) <= set(log.columns)
+    log.drop(columns=list(C.STATED.values())).to_parquet(path, index=False)
+
+
+def keeps_stated(log: Path) -> bool:
+    return set(C.STATED.values()) <= set(pd.read_parquet(log).columns)
 
 
 def events(log: pd.DataFrame) -> pd.DataFrame:
@@ -231,7 +252,13 @@ def test_a_new_refund_naming_no_ticket_joins_the_case_of_its_order_in_the_log(
     assert log[C.CASE].nunique() == pd.read_parquet(canonical)[C.CASE].nunique()
     # Its charge is in the log (last month's charges export): not a reference to nothing.
     assert result.correlation_problems is not None and result.correlation_problems.empty
-    assert not [note for note in result.notes if "without a ticket" in note]
+    # Not a payout case: those are the log's own, noted where its events are correlated
+    # again (taken back as their records stated them), as at once.
+    before = pd.read_parquet(canonical)
+    payouts = before.loc[before[C.TICKET_ID].isna(), C.CASE].nunique()
+    assert payouts and [note for note in result.notes if "without a ticket" in note] == (
+        [f"correlation: {payouts} payout case(s) without a ticket (kept as their own cases, "
+         "named by their first refund id)"] if keeps_stated(canonical) else [])
 
 
 def test_a_month_then_the_next_finds_what_both_at_once_find(tmp_path: Path) -> None:
@@ -444,12 +471,15 @@ def test_a_new_refund_of_a_charge_only_the_log_holds_gets_its_case_as_at_once(
                         if scenario == "names a ticket no export or log holds" else [])
 
 
-def test_a_refund_naming_only_a_charge_of_two_orders_in_the_log_stays_apart(
-        tmp_path: Path) -> None:
+@pytest.mark.parametrize("stated", [True, False], ids=["log keeping stated ids", "older log"])
+def test_a_refund_naming_only_a_charge_of_two_orders_in_the_log_gets_its_case_as_at_once(
+        tmp_path: Path, stated: bool) -> None:
     """Last month a refund in another ticket's case named the charge too, so the log holds
-    it in two cases of two orders, and each event carries its case's order: which order is
-    the charge's own (whose ticket a refund naming only the charge joins when the exports
-    are read at once), the log cannot tell. The refund is kept as a case of its own, and the
+    it in two cases of two orders, and each event carries its case's order. The log keeps
+    the order the charge's record stated (`stated:order:id`, where it is not its case's):
+    taken back and correlated again, a refund naming only the charge joins the ticket of
+    the charge's own order, as when the exports are read at once. An older log cannot tell
+    which order is the charge's own: the refund is kept as a case of its own, and the
     correlation problems say why."""
     header, first, second = (lambda rows: (rows[0], rows[1], rows[2]))(
         list(csv.reader((EXPORTS / "stripe_refunds.csv").open(newline="", encoding="utf-8"))))
@@ -462,10 +492,19 @@ def test_a_refund_naming_only_a_charge_of_two_orders_in_the_log_stays_apart(
     month_one = tmp_path / "month-one.parquet"
     import_and_correlate([(p, None) for p in sorted(one.iterdir())]).log.to_parquet(
         month_one, index=False)
+    if not stated:
+        older(month_one)
     bare = edited(header, first, {"id": "re_90000022", "created": "2026-09-24 06:45:20",
                                   "ticket_id (metadata)": "", "order_id (metadata)": ""})
     alone = write_export(tmp_path / "next" / "stripe_refunds.csv", header, bare)
     beside = import_and_correlate([(month_one, None), (alone, None)])
+    if stated:
+        at_once = import_and_correlate([(p, None) for p in sorted(one.iterdir())]
+                                       + [(alone, None)])
+        assert case_of(beside.log, "stripe:re_90000022") == case_of(
+            at_once.log, "stripe:re_90000022") == [first[header.index("ticket_id (metadata)")]]
+        assert problems_of(beside, "stripe_refunds.csv", 2) == []
+        return
     assert case_of(beside.log, "stripe:re_90000022") == ["re_90000022"]
     assert problems_of(beside, "stripe_refunds.csv", 2) == [
         [C.CHARGE_ID, charge, "refund names a charge that the log given holds in cases of "

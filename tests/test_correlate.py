@@ -136,8 +136,14 @@ def test_a_charge_two_tickets_share_is_copied_into_both_cases(release: bool) -> 
     names = list(log.columns)
     result = correlate(log, load_sources_config(), release=release)
     got = result.log
-    assert list(got.columns) == names  # the input's columns, in its order
+    # The input's columns, in its order, then what the records stated where correlation
+    # gave another id (here every provisional case, an event id, is not the default one).
+    assert list(got.columns) == [*names, *C.STATED.values()]
     assert len(log.columns) == (0 if release else len(names))  # given up: each column dropped
+    stated = got[list(C.STATED.values())].astype("string").fillna("-")
+    assert stated.values.tolist() == [
+        ["z:1", "-", "-", ""], ["s:ch", "", "-", "-"],
+        ["z:2", "-", "-", ""], ["s:ch", "", "-", "-"]]  # (a ticket's update: no charge)
     assert got[C.EVENT_ID].dtype == "string"
     assert got[C.EVENT_ID].tolist() == ["z:1", "s:ch@T1", "z:2", "s:ch@T2"]
     assert got[C.CASE].tolist() == ["T1", "T1", "T2", "T2"]
@@ -356,13 +362,22 @@ def test_fill_case_ids_equals_a_case_by_case_reading(systems: list[str]) -> None
                 expected.iat[k, col[C.ORDER_ID]] = orders[0] if orders else pd.NA
                 if len(set(named)) == 1:
                     expected.iat[k, col[C.CHARGE_ID]] = named[0]
-        got, per_case = _fill_case_ids([frame.copy()], is_source=is_source, config=config)
+        got, per_case, stated = _fill_case_ids([frame.copy()], is_source=is_source,
+                                               config=config)
         assert bool(per_case) == bool(is_source.all())
         positions = rng.sample(range(n), n)  # taken in any order, as the correlation does
         for name, column in per_case.items():
             assert name not in got.columns
             got[name] = pd.Series(column.take(np.asarray(positions)), index=positions)
         pd.testing.assert_frame_equal(got[list(expected.columns)], expected)
+        # What each event stated where it was given another id ("": none), else missing.
+        for name in (C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID):
+            own, given = frame[name].tolist(), expected[name].tolist()
+            assert pd.Series(stated[name]).astype(object).where(
+                pd.Series(stated[name]).notna(), None).tolist() == [
+                None if (a is pd.NA and b is pd.NA) or (
+                    a is not pd.NA and b is not pd.NA and a == b)
+                else ("" if a is pd.NA else a) for a, b in zip(own, given, strict=True)]
 
 
 @pytest.mark.parametrize("other", [False, True])

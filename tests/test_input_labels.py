@@ -114,13 +114,16 @@ def test_two_exports_of_one_name_keep_their_own_counts_and_provenance(tmp_path: 
                                                     "b/stripe_charges.csv"}
 
 
-def test_a_canonical_log_beside_an_export_of_a_name_it_names_is_not_correlated_again(
+def test_a_canonical_log_beside_an_export_of_a_name_it_names_keeps_its_cases(
         tmp_path: Path) -> None:
     """The sample's exports imported into a canonical log; checked again beside a new
-    charges export that shares a name with the exports the log's events came from. Only the
-    new export's event is correlated (a charge no refund names: a sale, left out); the log's
-    events keep their cases (before: correlated again by that name, 139 of its events were
-    left out as sales and 128 findings were false)."""
+    charges export that shares a name with the exports the log's events came from. The
+    log's events of exports are taken back as their records stated them and correlated
+    again with the new export's record (a charge no refund names: a sale, left out), as
+    reading the log's exports and the new one at once would: the log's events keep their
+    cases (once, correlated again by that name alone, 139 of its events were left out as
+    sales and 128 findings were false). A charge's copies in several cases are one record
+    again (dropped as repeats of it: read once) until correlation copies it again."""
     canonical = tmp_path / "canonical.parquet"
     run("import", *sorted(str(p) for p in EXPORTS.iterdir()), "--out", str(canonical))
     new = write_sale(tmp_path / "new" / "stripe_charges.csv", "ch_new_1", "EC-N1",
@@ -129,22 +132,25 @@ def test_a_canonical_log_beside_an_export_of_a_name_it_names_is_not_correlated_a
                 "--fail-on", "never").output.splitlines()
     beside = run("check", str(canonical), str(new), "--out", str(tmp_path / "beside"),
                  "--fail-on", "never").output.splitlines()
+    before = pd.read_parquet(canonical)
     events = int(alone[0].split(" cases, ")[1].split(" events")[0])
-    assert beside[0].startswith(f"audited 300 cases, {events} events (read {events + 1} = ")
+    copies = before[C.EVENT_ID].astype(str)[lambda ids: ids.str.contains("@")]
+    assert len(before) == events and len(copies) > 0
+    records = events - len(copies) + copies.str.partition("@")[0].nunique()
     findings = [json.loads((tmp_path / name / "findings.json").read_text(encoding="utf-8"))[
         "findings"] for name in ("alone", "beside")]
     assert sorted(f["fingerprint"] for f in findings[0]) == sorted(
         f["fingerprint"] for f in findings[1])
     # The sale is imported (read = imported + quarantined), counted as left out, for the new
-    # export only (the log's events, of a same-named export, are not correlated again).
-    assert beside[0].endswith(f"(read {events + 1} = imported {events + 1} + quarantined 0, "
-                              "1 of the imported: charge(s) left out as sales (no ticket or "
-                              "refund refers to them))")
+    # export only (the log's events keep the name of an export, which the new one shares).
+    assert beside[0] == (f"audited 300 cases, {events} events (read {records + 1} = imported "
+                         f"{records + 1} + quarantined 0, 1 of the imported: charge(s) left "
+                         "out as sales (no ticket or refund refers to them))")
     document = json.loads((tmp_path / "beside" / "findings.json").read_text(encoding="utf-8"))
     assert document["summary"]["left_out"] == 1
     assert [(Path(i["file"]).name, i["imported"], i["left_out"])
             for i in document["manifest"]["inputs"]] == [
-        ("canonical.parquet", events, 0), ("stripe_charges.csv", 1, 1)]
+        ("canonical.parquet", records, 0), ("stripe_charges.csv", 1, 1)]
     imported = run("import", str(canonical), str(new), "--out",
                    str(tmp_path / "again.parquet")).output
     assert "1 charge event(s) that no ticket or refund refers to are sales" in imported
@@ -152,6 +158,33 @@ def test_a_canonical_log_beside_an_export_of_a_name_it_names_is_not_correlated_a
             "imported: charge(s) left out as sales (no ticket or refund refers to them)"
             ) in imported
     again = pd.read_parquet(tmp_path / "again.parquet")
-    before = pd.read_parquet(canonical)
-    assert len(again) == len(before) == events
-    assert sorted(again[C.EVENT_ID].astype(str)) == sorted(before[C.EVENT_ID].astype(str))
+    assert len(again) == events
+    pd.testing.assert_frame_equal(
+        again.astype("string").sort_values(C.EVENT_ID).reset_index(drop=True),
+        before.astype("string").sort_values(C.EVENT_ID).reset_index(drop=True))
+
+
+def test_a_log_event_correlation_leaves_out_counts_for_the_log_not_a_same_named_export(
+        tmp_path: Path) -> None:
+    """A canonical log whose refund and ticket events of one case were cut out by hand
+    holds that case's charge alone: taken back and correlated again, nothing refers to it,
+    and it is left out as a sale. It is counted for the log, the input it came from, not
+    for the new export that shares the name of the export the charge was once read from."""
+    canonical = tmp_path / "canonical.parquet"
+    run("import", *sorted(str(p) for p in EXPORTS.iterdir()), "--out", str(canonical))
+    log = pd.read_parquet(canonical)
+    ids = log[C.EVENT_ID].astype(str)
+    charges = log[ids.str.startswith("stripe:ch_") & ~ids.str.contains("@")]
+    case = str(charges[C.CASE].iloc[0])
+    cut = log[(log[C.CASE].astype(str) != case) | (log[C.EVENT_ID].astype(str)
+                                                    == str(charges[C.EVENT_ID].iloc[0]))]
+    cut.to_parquet(canonical, index=False)
+    new = write_sale(tmp_path / "new" / "stripe_charges.csv", "ch_new_1", "EC-N1",
+                     "2026-05-24 22:41:03")
+    run("check", str(canonical), str(new), "--out", str(tmp_path / "out"),
+        "--fail-on", "never")
+    document = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
+    assert document["summary"]["left_out"] == 2
+    assert [(Path(i["file"]).name, i["left_out"])
+            for i in document["manifest"]["inputs"]] == [
+        ("canonical.parquet", 1), ("stripe_charges.csv", 1)]

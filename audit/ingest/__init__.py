@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from audit.sources.config import SourcesConfig
 
 _INPUT = "__input__"  # which input a row came from, while importing
+_RESTATED = "__restated__"  # a canonical log's event of an export taken back: its input + 1
 FORMATS = ("csv", "xes", "parquet", "ocel", "zendesk", "jira", "servicenow", "stripe", "paypal",
            "adyen", "roles")
 SOURCE_SYSTEMS = ("zendesk", "jira", "servicenow", "stripe", "paypal", "adyen")
@@ -78,6 +79,11 @@ class ImportResult:
     (what correlation takes): by the input it came from, not by its `source:file`, which a
     canonical log's events keep from the exports they were once read from. None once
     correlated (`import_and_correlate`), or for a result not made by `import_sources`."""
+    restated: np.ndarray | None = None
+    """Per event of `log`, where a canonical log's events of exports were taken back as
+    their records stated them to be correlated again (`audit.correlate.restated`): the
+    index among `files` of the log it came from, -1 for every other event. None where no
+    event was taken back, and once correlated."""
 
     @property
     def read(self) -> int:
@@ -301,20 +307,25 @@ class _ReadFile:
     stamp: FileStamp | None = None
     """Where the digest is left for later: the file's size and modification time, taken
     just before it was read."""
+    restated: np.ndarray | None = None
+    """Per event, whether it was taken back as its record stated it (`_restated`)."""
 
 
 def _repeats(log: pd.DataFrame, duplicated: pd.Series,
-             exported: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+             exported: np.ndarray, correlated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The events to drop as repeats of another, and the event each is compared with and
     kept in its stead, by position in `log`. `duplicated`: all but the first of each
-    repeated id; `exported`: per input (`_INPUT`), whether it is a source-system export.
+    repeated id; `exported`: per event, whether its input is a source-system export;
+    `correlated`: whether correlation takes it (`_exported`: also a canonical log's event
+    of an export taken back as its record stated it).
 
-    Where exports are read beside an input that is not one (a canonical log, correlated
-    before), that input's events are kept, whatever the inputs' order: they carry their
-    cases, and an export's record beside them would be correlated alone. So the first of
-    an id's events from such an input is kept where there is one, and an export's record of
-    a charge the log holds once per case (`<id>@<case>`, see audit.correlate) is a repeat
-    of the first of those copies."""
+    Where exports are read beside an input that is not one (a canonical log), that input's
+    events are kept, whatever the inputs' order: the events audited before stay, with their
+    provenance. So the first of an id's events from such an input is kept where there is
+    one. Where the log's events were not taken back (a log written before it kept what its
+    records stated: they keep their cases, and an export's record beside them would be
+    correlated alone), an export's record of a charge the log holds once per case
+    (`<id>@<case>`, see audit.correlate) is a repeat of the first of those copies."""
     empty = np.empty(0, dtype=np.intp)
     mixed = bool(exported.any()) and not bool(exported.all())
     drop, keep = [empty], [empty]
@@ -328,7 +339,7 @@ def _repeats(log: pd.DataFrame, duplicated: pd.Series,
         involved_ids = log[C.EVENT_ID].take(involved).reset_index(drop=True)
         order = C.stable_order(pd.DataFrame({
             "id": involved_ids,
-            "export": (exported[log[_INPUT].to_numpy()[involved]] if mixed
+            "export": (exported[involved] if mixed
                        else np.zeros(len(involved), dtype=bool)),
             "at": involved}), ["id", "export", "at"])
         ranked = C.sortable_text(involved_ids.take(order))
@@ -341,7 +352,7 @@ def _repeats(log: pd.DataFrame, duplicated: pd.Series,
         keep.append(at[first[later]])
         gone[at[later]] = True
     if mixed:
-        from_export = exported[log[_INPUT].to_numpy()]
+        from_export = correlated
         ids = log[C.EVENT_ID]
         named = ids.astype("string").str.contains("@", regex=False).fillna(False)
         candidates = np.flatnonzero(~from_export & named.to_numpy(dtype=bool))
@@ -358,6 +369,33 @@ def _repeats(log: pd.DataFrame, duplicated: pd.Series,
             keep.append(np.array([copied[text] for text in
                                   ids.take(records).astype(str).tolist()], dtype=np.intp))
     return np.concatenate(drop).astype(np.intp), np.concatenate(keep).astype(np.intp)
+
+
+def _exported(log: pd.DataFrame, exported: np.ndarray) -> np.ndarray:
+    """Per event of `log`, whether correlation takes it: read from an input that is a
+    source-system export (`exported`, per input), or taken back from a canonical log's
+    event as its record stated it (`_RESTATED`, see `_restated`)."""
+    correlated = exported[log[_INPUT].to_numpy()]
+    if _RESTATED in log.columns:
+        correlated = correlated | (log[_RESTATED].to_numpy() > 0)
+    return np.asarray(correlated, dtype=bool)
+
+
+def _restated(one: _ReadFile, label: str, config: SourcesConfig | None) -> None:
+    """`one` (a file that is not an export, read beside exports) with the events that a
+    canonical log holds of exports taken back as their records stated them
+    (`audit.correlate.restated`), marked in `one.restated`, their ids hashed again."""
+    from audit.correlate import restated
+    from audit.sources.config import load_sources_config
+
+    one.log, one.restated = restated(one.log, config or load_sources_config())
+    count = int(one.restated.sum())
+    if count:
+        if one.id_hashes is not None:  # (a charge's copies have the record's id again)
+            one.id_hashes = C.text_hashes(one.log[C.EVENT_ID])
+        one.notes.append(f"{label}: {count} event(s) of exports taken back as their "
+                         "records stated them, to be correlated again with the exports "
+                         "given beside")
 
 
 def _duplicate_reason(file: str, row: object, label: str, *, correlated: bool) -> str:
@@ -595,10 +633,18 @@ def import_sources(
             del futures, own  # each holds its file's frame: the join frees them as it goes
     else:
         read_files = map(reader, events_in)  # one at a time: a file's raw cells freed early
-    for (path, _fmt), one in zip(events_in, read_files, strict=True):
+    # A canonical log beside exports: its events of exports are correlated again with the
+    # exports' records, as they would be with its own exports read at once (see restated).
+    beside_exports = any(fmt in SOURCE_SYSTEMS for _path, fmt in events_in)
+    restating: list[np.ndarray] = []
+    for (path, fmt), one in zip(events_in, read_files, strict=True):
         if label_of[path] != path.name:
             _relabelled(one, path.name, label_of[path])
+        if beside_exports and fmt not in SOURCE_SYSTEMS:
+            _restated(one, label_of[path], sources_config)
         notes.extend(one.notes)
+        restating.append(one.restated if one.restated is not None
+                         else np.zeros(len(one.log), dtype=bool))
         one.log[_INPUT] = len(counts)
         logs.append(one.log)
         quarantines.extend([one.broken, one.quarantine])
@@ -613,6 +659,10 @@ def import_sources(
     return_free_memory()  # what a file read in this process left free (a canonical log: 0.6 GB)
     if not logs:
         raise InputError("no event source given (only a role history)")
+    if any(mask.any() for mask in restating):  # which events are correlated, per event
+        for k, (one_log, mask) in enumerate(zip(logs, restating, strict=True)):
+            one_log[_RESTATED] = np.where(mask, k + 1, 0).astype(np.int32)
+    del restating
     # Every file's ids given as text (so assign_event_ids will leave them as they are): the
     # repeated ones found from the workers' hashes now, before the files are joined, so
     # that the hashes are not held beside the join's peak; else by a sort of the ids after.
@@ -642,23 +692,28 @@ def import_sources(
         notes.extend(role_notes)
     deduplicated: dict[int, int] = {}
     exported = np.array([fmt in SOURCE_SYSTEMS for _path, fmt in events_in], dtype=bool)
-    drop, keep = _repeats(log, duplicated, exported)
+    from_input = exported[log[_INPUT].to_numpy()]
+    correlated = _exported(log, exported)
+    drop, keep = _repeats(log, duplicated, from_input, correlated)
     del duplicated
     if len(drop):
         dups, kept = log.take(drop), log.take(keep)
         # The same record in two exports (overlapping date ranges) is one event: drop and
         # count it. Two different records under one id are a conflict: quarantine.
         content = [c for c in log.columns
-                   if c not in (_INPUT, C.SOURCE_FILE, C.SOURCE_ROW, C.EVENT_ID)]
+                   if c not in (_INPUT, _RESTATED, C.SOURCE_FILE, C.SOURCE_ROW, C.EVENT_ID)]
         compared = [_same_text(kept[c], dups[c]) for c in content]
         equal = np.column_stack([same for same, _ in compared])
         other_blank = np.column_stack([blank for _, blank in compared])
         del compared
         # An export's record beside an event of a log correlated before (a canonical log
-        # given with the next exports, their date ranges overlapping): the log's event
+        # given with the next exports, their date ranges overlapping) that was not taken
+        # back as its record stated it (a log written before it kept that): the log's event
         # keeps its case and the ids correlation filled in, so the record is the same where
-        # it agrees on every value the export states, its provisional case aside.
-        mixed = exported[dups[_INPUT].to_numpy()] & ~exported[kept[_INPUT].to_numpy()]
+        # it agrees on every value the export states, its provisional case aside. (A log's
+        # event taken back compares as another export's record of it.)
+        mixed = correlated[drop] & ~correlated[keep]
+        held = from_input[drop] & ~from_input[keep]  # an export's record, the log's kept
         if mixed.any():
             stated = equal[mixed] | other_blank[mixed]
             stated[:, content.index(C.CASE)] = True
@@ -669,12 +724,18 @@ def import_sources(
                 stated[:, at] |= _same_text(dups[C.TICKET_ID][mixed],
                                             kept[C.TICKET_ID][mixed])[1]
             equal[mixed] = stated
+        # A log's event taken back keeps the role a role history gave it when the log was
+        # made; without a role history beside, an export's record of it states none.
+        taken_back = held & ~mixed
+        if taken_back.any() and C.ROLE in content:
+            at = content.index(C.ROLE)
+            equal[taken_back, at] |= other_blank[taken_back, at]
         # Two ticketing exports' records of one update: a ticket's order and currency are
         # the ticket's (its own fields, or the first its updates state in that export), so
         # an export without the update that states them (overlapping date ranges, the
         # ticket's creation in the earlier one) gives the same update without them. Not a
         # conflict: the kept record takes the value it lacks.
-        both = exported[dups[_INPUT].to_numpy()] & exported[kept[_INPUT].to_numpy()]
+        both = correlated[drop] & correlated[keep]
         filled = _ticket_values_filled(kept, dups, equal, content, both)
         same = np.asarray(equal.all(axis=1), dtype=bool)
         for k in dups[_INPUT][same]:
@@ -688,7 +749,7 @@ def import_sources(
                                          correlated=bool(log_kept))
                        for f, r, k, log_kept in zip(
                            where[C.SOURCE_FILE], where[C.SOURCE_ROW], where[_INPUT],
-                           mixed[~same], strict=True)]},
+                           held[~same], strict=True)]},
             columns=list(QUARANTINE_COLUMNS)))
         del dups, kept, conflicts, where
         for name, (rows, values) in filled.items():  # where the kept record is kept
@@ -713,13 +774,17 @@ def import_sources(
         len(q) for q in quarantines) else empty_quarantine()
     imported = log[_INPUT].value_counts()
     from_export = (np.ones(len(log), dtype=bool) if exported.all() else
-                   exported[log[_INPUT].to_numpy()])
+                   _exported(log, exported))
     files = []
     for i, (path, system, read, dropped) in enumerate(counts):
         twice = deduplicated.get(i, 0)
         files.append(FileCounts(label_of[path], system, read - twice, int(imported.get(i, 0)),
                                 read - twice - int(imported.get(i, 0)), dropped + twice,
                                 str(path)))
-    return ImportResult(log=log.drop(columns=_INPUT), quarantine=quarantine, files=files,
+    restated = (log[_RESTATED].to_numpy().astype(np.int64) - 1 if _RESTATED in log.columns
+                else None)
+    return ImportResult(log=log.drop(columns=[c for c in (_INPUT, _RESTATED)
+                                              if c in log.columns]),
+                        quarantine=quarantine, files=files, restated=restated,
                         notes=notes, roles=merged_roles, digests=digests, unhashed=unhashed,
                         from_export=from_export)

@@ -79,13 +79,15 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
     fresh = result.from_export
     if fresh is None or len(fresh) != len(result.log):
         raise ValueError("correlation needs to know which events the exports gave")
+    inputs = result.restated  # a canonical log's events taken back (restated), by input
+    result.restated = None
     if fresh.all():  # the usual case: the log is handed over, not held beside its correlation
         imported = result.log
         # Empty, with the log's dtypes and no reference to its data (a slice would keep it).
         result.log = rest = pd.DataFrame({name: pd.Series([], dtype=dtype)
                                           for name, dtype in imported.dtypes.items()})
         with paused_gc():
-            correlation = correlate(imported, config, release=True)
+            correlation = correlate(imported, config, release=True, inputs=inputs)
         del imported
         return_free_memory()
     else:
@@ -99,7 +101,8 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
                 known_orders=cases_of(rest, C.ORDER_ID, orders, ticketed=True,
                                       several=True),
                 known_charges=charges,
-                known_ticket_orders=ticket_orders(rest, part[C.TICKET_ID]))
+                known_ticket_orders=ticket_orders(rest, part[C.TICKET_ID]),
+                inputs=None if inputs is None else inputs[fresh])
             del charges, orders
         del part
         correlation.log = fill_from_cases(correlation.log, rest)
@@ -123,12 +126,12 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
     result.from_export = None  # (the events are in another order now, and correlated)
     result.notes.extend(correlation.notes)
     result.correlation_problems = correlation.unresolved
-    # Each export's charge records left out as sales, by the export's label (the inputs'
-    # labels differ; a canonical log's events, which keep the names of the exports they
-    # were read from, are not correlated again).
-    by_file = correlation.left_out_by_file
-    result.files = [replace(f, left_out=by_file[f.file]) if f.file in by_file else f
-                    for f in result.files]
+    # Each input's charge records left out as sales: an export's by its label (the inputs'
+    # labels differ), a canonical log's events taken back by the log's input (they keep the
+    # names of the exports they were once read from, which an export here may share).
+    by_file, by_input = correlation.left_out_by_file, correlation.left_out_by_input
+    result.files = [replace(f, left_out=by_input.get(k, 0) + by_file.get(f.file, 0))
+                    for k, f in enumerate(result.files)]
     if len(rest):  # beside a log correlated before: the log read, its part and the joined
         del rest, log, correlation  # frames, freed, given back before the rules' facts
         return_free_memory()
