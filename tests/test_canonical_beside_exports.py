@@ -568,3 +568,31 @@ def test_a_log_and_exports_correlated_together_hold_each_text_column_in_one_chun
                  if isinstance(log[name].array, pd.arrays.ArrowStringArray)}
         assert C.EVENT_ID in texts and C.CASE in texts
         assert set(texts.values()) == {1}, (export, texts)
+
+
+def test_a_log_made_beside_an_older_log_keeps_no_stated_ids(canonical: Path,
+                                                            tmp_path: Path) -> None:
+    """Correlated beside an older log (which does not keep what its records stated), the
+    new records' `stated:*` values are not kept either: in the log written, they would read
+    as if the older log's events had stated their cases' ids, and the next month's run
+    would take those back as stated. Beside a log that keeps them, the log keeps them."""
+    header, first = first_record("stripe_refunds.csv")
+    refund = edited(header, first, {"id": "re_90000031", "created": "2026-09-21 06:45:20"})
+    export = write_export(tmp_path / "stripe_refunds.csv", header, refund)
+    result = import_and_correlate([(canonical, None), (export, None)])
+    kept = [name for name in C.STATED.values() if name in result.log.columns]
+    assert kept == (list(C.STATED.values()) if keeps_stated(canonical) else [])
+
+
+def test_a_non_export_log_beside_exports_keeps_the_stated_ids(tmp_path: Path) -> None:
+    """Events of an input that is no export (a plain event log) read beside exports are not
+    correlated and state nothing: the log correlation makes keeps the exports' stated ids,
+    and those events carry them empty."""
+    plain = tmp_path / "plain.csv"
+    plain.write_text("case,activity,timestamp\nP1,Open,2026-07-01T10:00:00Z\n",
+                     encoding="utf-8")
+    result = import_and_correlate([(plain, None), *((p, None) for p in sorted(
+        EXPORTS.iterdir()))])
+    assert set(C.STATED.values()) <= set(result.log.columns)
+    mine = result.log[result.log[C.CASE].astype(str) == "P1"]
+    assert len(mine) == 1 and mine[list(C.STATED.values())].isna().all(axis=None)

@@ -388,11 +388,16 @@ def _restated(one: _ReadFile, label: str, config: SourcesConfig | None) -> None:
     from audit.correlate import restated
     from audit.sources.config import load_sources_config
 
-    one.log, one.restated = restated(one.log, config or load_sources_config())
+    one.restated, changed = restated(one.log, config or load_sources_config())
     count = int(one.restated.sum())
     if count:
-        if one.id_hashes is not None:  # (a charge's copies have the record's id again)
-            one.id_hashes = C.text_hashes(one.log[C.EVENT_ID])
+        if one.id_hashes is not None and len(changed):  # a copy has the record's id again
+            hashes = C.text_hashes(one.log[C.EVENT_ID].take(changed))
+            if hashes is None:
+                one.id_hashes = None
+            else:
+                one.id_hashes = one.id_hashes.copy()
+                one.id_hashes[changed] = hashes
         one.notes.append(f"{label}: {count} event(s) of exports taken back as their "
                          "records stated them, to be correlated again with the exports "
                          "given beside")

@@ -106,7 +106,10 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
             del charges, orders
         del part
         correlation.log = fill_from_cases(correlation.log, rest)
-    if len(rest) or not rest.dtypes.equals(correlation.log.dtypes):
+        if _unstated(rest, config):  # see _unstated
+            correlation.log = correlation.log.drop(columns=list(C.STATED.values()))
+    # (Correlation adds the STATED columns: the others' dtypes are compared.)
+    if len(rest) or not rest.dtypes.equals(correlation.log.dtypes.reindex(rest.columns)):
         import pyarrow as pa
 
         log = pd.concat([rest, correlation.log], ignore_index=True)
@@ -135,3 +138,15 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
     if len(rest):  # beside a log correlated before: the log read, its part and the joined
         del rest, log, correlation  # frames, freed, given back before the rules' facts
         return_free_memory()
+
+
+def _unstated(log: pd.DataFrame, config: SourcesConfig) -> bool:
+    """Whether `log` (the events not correlated in this run) holds events of exports
+    without what their records stated: a canonical log written before it kept the STATED
+    columns. The log made with it then keeps none of them either: a log holding them is
+    taken back as its records stated them in the next month's run, and for these events
+    the values would be correlation's, not the records'."""
+    if set(C.STATED.values()) <= set(log.columns):
+        return False
+    systems = [*config.ticketing, *config.payments]
+    return bool(log[C.SOURCE_SYSTEM].isin(systems).fillna(False).any())
