@@ -77,7 +77,8 @@ class ImportResult:
     from_export: np.ndarray | None = None
     """Per event of `log`, whether it was read from a source-system export in this import
     (what correlation takes): by the input it came from, not by its `source:file`, which a
-    canonical log's events keep from the exports they were once read from. None once
+    canonical log's events keep from the exports they were once read from; or a canonical
+    log's event of an export taken back as its record stated it (`restated`). None once
     correlated (`import_and_correlate`), or for a result not made by `import_sources`."""
     restated: np.ndarray | None = None
     """Per event of `log`, where a canonical log's events of exports were taken back as
