@@ -443,3 +443,32 @@ def test_normalise_helpers_match_pandas() -> None:
     pd.testing.assert_frame_equal(_sorted([frame.copy()], ["k", "t"]), expected)
     ordered = expected.copy()
     pd.testing.assert_frame_equal(_sorted([ordered], ["k", "t"]), expected)
+
+
+@pytest.mark.parametrize("categories", [
+    ["a", "b", "c"],  # sorted, distinct, nothing to strip: the codes kept as they are
+    [" a", "b", "c "],  # stripped, still ascending: the codes kept, the texts stripped
+    ["c", "a", "b"],  # unsorted: renumbered
+    ["a", " a", "b"],  # two that strip to one text: one category
+    ["", "a", "b"],  # a blank: missing
+])
+def test_a_coded_column_is_its_stripped_texts_sorted(categories: list[str]) -> None:
+    """`_text(coded=True)` of a categorical: the texts each event's category strips to
+    (blank: missing), as a categorical whose categories are distinct and sorted by code
+    point, as `compact` codes a column. Where the categories strip to distinct, sorted,
+    non-blank texts (a coded column of a log `import` wrote), the codes are the input's,
+    not a copy of them."""
+    from audit import canonical as C
+    from audit.ingest.normalise import _text
+
+    codes = np.array([2, 0, -1, 1, 1, 0, 2], dtype=np.int8)
+    series = pd.Series(pd.Categorical.from_codes(codes, categories=categories), name="x")
+    got = _text(series, coded=True)
+    want = [None if pd.isna(v) or not str(v).strip() else str(v).strip()
+            for v in series.astype(object)]
+    assert [None if pd.isna(v) else v for v in got.astype(object)] == want
+    texts = [str(t) for t in got.cat.categories]
+    assert texts == sorted(set(texts)) and "" not in texts
+    assert C.ascending_text(got.cat.categories)
+    kept = np.shares_memory(got.array.codes, series.array.codes)
+    assert kept == (categories in (["a", "b", "c"], [" a", "b", "c "]))
