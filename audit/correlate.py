@@ -867,8 +867,8 @@ def _given_differs(own: Any, per_case: _PerCase) -> np.ndarray:
     """Per event, whether what it states (`own`) differs from the value a `_PerCase` column
     gives it. Neighbours of one case stating one value share the answer (a ticket's updates,
     one run in the events' order): the values given are made and compared only where a run
-    starts, not for every event (at 1M cases, 7.3M texts taken per column: 130 MB more at
-    the import's peak, and 1 s more in the three columns)."""
+    starts (at 1M cases 2.9M of the 7.3M events), not as a column of texts beside what the
+    import holds at this point."""
     mine = _chunks(own)
     codes = per_case.codes
     if len(mine) == 0:
