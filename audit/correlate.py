@@ -293,6 +293,13 @@ def _restate(log: pd.DataFrame, name: str, source: np.ndarray,
     return pc.replace_with_mask(values, pa.array(mask), texts.combine_chunks().cast(values.type))
 
 
+def copied_from(event_id: str, case: str) -> str | None:
+    """The id of the record that event `event_id` of `case` is a copy of, where it is one
+    (a charge in several cases: "<event id>@<case>", as `_assign` names the copies)."""
+    base, _, suffix = event_id.rpartition("@")
+    return base if base and suffix == case else None
+
+
 def _restate_copies(log: pd.DataFrame, source: np.ndarray) -> np.ndarray:
     """The ids of a charge's copies in several cases (`<id>@<case>`, the suffix the event's
     case) back to the record's id, in place: one replacement of the column. Returns the
@@ -305,16 +312,14 @@ def _restate_copies(log: pd.DataFrame, source: np.ndarray) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     texts = ids.take(copied).astype(str).tolist()
     cases = log[C.CASE].take(copied).astype(str).tolist()
-    heads = [text.rpartition("@")[0] for text in texts]
-    mine = np.array([bool(head) and text == f"{head}@{own}" for head, text, own in
-                     zip(heads, texts, cases, strict=True)], dtype=bool)
+    bases = [copied_from(text, own) for text, own in zip(texts, cases, strict=True)]
+    mine = np.array([base is not None for base in bases], dtype=bool)
     mask = np.zeros(len(ids), dtype=bool)
     mask[copied[mine]] = True
     column = _chunks(ids)
     log[C.EVENT_ID] = pd.arrays.ArrowStringArray(pc.replace_with_mask(
-        column, pa.array(mask), pa.array(
-            [head for head, keep in zip(heads, mine.tolist(), strict=True) if keep],
-            type=column.type)))
+        column, pa.array(mask), pa.array([base for base in bases if base is not None],
+                                         type=column.type)))
     changed: np.ndarray = copied[mine]
     return changed
 

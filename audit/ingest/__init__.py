@@ -353,6 +353,8 @@ def _repeats(log: pd.DataFrame, duplicated: pd.Series,
         keep.append(at[first[later]])
         gone[at[later]] = True
     if mixed:
+        from audit.correlate import copied_from
+
         from_export = correlated
         ids = log[C.EVENT_ID]
         named = ids.astype("string").str.contains("@", regex=False).fillna(False)
@@ -361,8 +363,8 @@ def _repeats(log: pd.DataFrame, duplicated: pd.Series,
         for k, text, case in zip(candidates.tolist(),
                                  ids.take(candidates).astype(str).tolist(),
                                  log[C.CASE].take(candidates).astype(str).tolist(), strict=True):
-            base, _, suffix = text.rpartition("@")
-            if suffix == case:
+            base = copied_from(text, case)
+            if base is not None:
                 copied.setdefault(base, k)
         if copied:
             records = np.flatnonzero(from_export & ~gone & C.text_isin(ids, copied))

@@ -70,9 +70,7 @@ def _sorted_codes(series: pd.Series, texts: pd.Series) -> pd.Series | None:
 
     values = pa.chunked_array(texts.array.__arrow_array__()).combine_chunks()
     values = values.cast(pa.large_string())
-    n = len(values)
-    if values.null_count == 0 and (n < 2 or bool(pc.all(pc.less(
-            values.slice(0, n - 1), values.slice(1))).as_py())):
+    if C.ascending_text(pd.Index(pd.arrays.ArrowStringArray(values))):
         # Distinct, sorted, nothing blank (a coded column of a canonical log `import`
         # wrote): the codes kept as they are, not renumbered into a copy beside the file's
         # (at 1M cases the evidence columns' copies made `normalise` 0.4 GB more).
