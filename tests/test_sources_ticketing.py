@@ -10,7 +10,7 @@ import pytest
 
 from audit import canonical as C
 from audit.errors import InputError
-from audit.ingest import import_sources
+from audit.ingest import ImportResult, import_sources
 from audit.sources import detect_system, read_source
 
 DATA = Path(__file__).parent / "data" / "sources"
@@ -339,3 +339,32 @@ def test_an_update_exported_again_stating_another_order_is_a_conflict(
     both = import_sources([(earlier, "zendesk"), (later, "zendesk")])
     assert both.quarantine["value"].tolist() == ["zendesk:40219:8100000004",
                                                  "zendesk:40219:8100000005"]
+
+
+def test_three_exports_of_an_update_the_first_without_the_order_keep_both_orders(
+        tmp_path: Path) -> None:
+    """Three exports of ticket 40219's last two audits: the first (a later export) without
+    the ticket's order, the second (the sample's) with its order, the third stating another
+    order. The second's order fills in the kept events and the third's audits are conflicts,
+    quarantined with their export's name (before: both counted as repeats, the kept events
+    given the third's order, and the sample's order lost without a trace)."""
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    earlier, later = _overlap(tmp_path / "a")
+    _, other = _overlap(tmp_path / "b", order="EC-O9999999")
+    alone = import_sources([(earlier, "zendesk")])
+    both = import_sources([(later, "zendesk"), (earlier, "zendesk"), (other, "zendesk")])
+    assert both.quarantine["value"].tolist() == ["zendesk:40219:8100000004",
+                                                 "zendesk:40219:8100000005"]
+    assert set(both.quarantine["file"]) == {f.file for f in both.files if f.path == str(other)}
+    assert all(r.startswith("duplicate event id") for r in both.quarantine["reason"])
+    audits = ["zendesk:40219:8100000004", "zendesk:40219:8100000005"]
+    def orders(result: ImportResult) -> list[str]:
+        log = result.log
+        return log[log[C.EVENT_ID].astype(str).isin(audits)][C.ORDER_ID].astype(str).tolist()
+    assert orders(both) == orders(alone) != ["EC-O9999999"] * 2
+    counts = {f.path: (f.read, f.imported, f.quarantined, f.deduplicated) for f in both.files}
+    # The third's new audit repeats the first's; the sample's two audits repeat the first's.
+    assert counts[str(other)][2:] == (2, 1)
+    assert counts[str(earlier)][2:] == (0, 2)
+    assert counts[str(later)] == (3, 3, 0, 0)

@@ -466,13 +466,17 @@ TICKET_VALUES = (C.ORDER_ID, C.CURRENCY)
 
 
 def _ticket_values_filled(kept: pd.DataFrame, dups: pd.DataFrame, equal: np.ndarray,
-                          content: list[str], among: np.ndarray,
+                          content: list[str], among: np.ndarray, owner: np.ndarray,
                           ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """For repeats (`dups`, each of `kept`'s row) that two ticketing exports give (rows
     `among`, both records from exports): marks in `equal` (rows by `content` columns) a
     ticket value (`TICKET_VALUES`) that one record states and the other lacks as agreeing,
     and gives, per column, the rows whose kept record lacks it and the values to fill in
-    (the repeat's)."""
+    (the repeat's). `owner`: per row, the kept event (its position in the log). Where
+    several repeats of one kept event state the value it lacks, the first fills it in and
+    one stating another value is a conflict (not in `equal`): three exports of one update,
+    the first without the ticket's order and the other two with different ones, would
+    otherwise lose one of the orders silently."""
     from audit.sources.config import TICKETING_SYSTEMS
 
     filled: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -493,8 +497,27 @@ def _ticket_values_filled(kept: pd.DataFrame, dups: pd.DataFrame, equal: np.ndar
         equal[agree, at] = True
         lacking = np.flatnonzero(pairs & kept_blank & ~dup_blank)
         if len(lacking):
-            filled[name] = (lacking, dups[name].to_numpy(dtype=object)[lacking])
+            values = dups[name].to_numpy(dtype=object)[lacking]
+            first = _first_of_each(owner[lacking])
+            other = np.flatnonzero(pd.Series(values, dtype="string").to_numpy(dtype=object)
+                                   != pd.Series(values[first], dtype="string")
+                                   .to_numpy(dtype=object))
+            equal[lacking[other], at] = False
+            fills = first == np.arange(len(lacking))
+            filled[name] = (lacking[fills], values[fills])
     return filled
+
+
+def _first_of_each(groups: np.ndarray) -> np.ndarray:
+    """Per element, the position of the first element of its group (equal values of
+    `groups`), in the given order."""
+    order = np.argsort(groups, kind="stable")
+    ranked = groups[order]
+    starts = np.ones(len(ranked), dtype=bool)
+    starts[1:] = ranked[1:] != ranked[:-1]
+    first = np.empty(len(groups), dtype=np.intp)
+    first[order] = order[np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))]
+    return first
 
 
 def _mask_of(values: pd.Series) -> np.ndarray:
@@ -744,7 +767,7 @@ def import_sources(
         # ticket's creation in the earlier one) gives the same update without them. Not a
         # conflict: the kept record takes the value it lacks.
         both = correlated[drop] & correlated[keep]
-        filled = _ticket_values_filled(kept, dups, equal, content, both)
+        filled = _ticket_values_filled(kept, dups, equal, content, both, keep)
         same = np.asarray(equal.all(axis=1), dtype=bool)
         for k in dups[_INPUT][same]:
             deduplicated[int(k)] = deduplicated.get(int(k), 0) + 1
