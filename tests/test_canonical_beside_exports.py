@@ -194,6 +194,33 @@ def test_a_changed_record_of_a_charge_the_log_holds_per_case_is_quarantined(
         assert quarantined == ([[2, f"stripe:{charge}", reason]] if change else [])
 
 
+def test_a_changed_charge_in_two_exports_beside_the_log_is_quarantined_twice(
+        canonical: Path, tmp_path: Path) -> None:
+    """The same changed record of a charge the log holds per case, in two exports: each is
+    compared with the log's event and quarantined naming it (before, beside an older log,
+    the second export's record was compared with the first's, which was then dropped, and
+    counted as a repeat of it: nothing in the log held its amount)."""
+    log = pd.read_parquet(canonical)
+    copies = log[log[C.EVENT_ID].astype(str).str.startswith("stripe:ch_")
+                 & log[C.EVENT_ID].astype(str).str.contains("@")]
+    charge = str(copies[C.EVENT_ID].iloc[0]).removeprefix("stripe:").partition("@")[0]
+    row = int(copies[C.SOURCE_ROW].iloc[0])
+    with (EXPORTS / "stripe_charges.csv").open(newline="", encoding="utf-8") as f:
+        header, *records = csv.reader(f)
+    [record] = [r for r in records if r[0] == charge]
+    amount = str(int(record[header.index("amount")]) + 100)
+    exports = [write_export(tmp_path / name / "stripe_charges.csv", header,
+                            edited(header, record, {"amount": amount})) for name in "ab"]
+    result = import_and_correlate([*((e, None) for e in exports), (canonical, None)])
+    for name in ("a/stripe_charges.csv", "b/stripe_charges.csv"):
+        assert counts(result, name) == (1, 0, 1, 0)
+    pd.testing.assert_frame_equal(events(result.log), events(log))
+    reason = (f"duplicate event id (the correlated event at stripe_charges.csv row {row} "
+              "in canonical.parquet is kept)")
+    assert sorted(result.quarantine[["file", "value", "reason"]].values.tolist()) == [
+        [f"{name}/stripe_charges.csv", f"stripe:{charge}", reason] for name in "ab"]
+
+
 def test_a_new_refund_for_a_ticket_only_the_log_has_joins_its_case(
         canonical: Path, tmp_path: Path) -> None:
     """Next month's refunds export holds a second payout for a ticket of last month, which

@@ -368,3 +368,28 @@ def test_three_exports_of_an_update_the_first_without_the_order_keep_both_orders
     assert counts[str(other)][2:] == (2, 1)
     assert counts[str(earlier)][2:] == (0, 2)
     assert counts[str(later)] == (3, 3, 0, 0)
+
+
+def test_a_repeat_that_is_a_conflict_does_not_take_the_order_with_it(tmp_path: Path) -> None:
+    """The later export of ticket 40219's last two audits (without the order) first, then
+    the whole sample with audit 8100000004 timed a second later (a conflict), then the
+    sample: the conflicting copy is quarantined, and the sample's copy, which agrees,
+    fills in the order (before: the conflict was chosen to fill it, nothing was filled,
+    and the sample's order was dropped as a repeat)."""
+    (tmp_path / "a").mkdir()
+    earlier, later = _overlap(tmp_path / "a")
+    document = json.loads(earlier.read_text(encoding="utf-8"))
+    [moved] = [a for a in document["audits"] if a["id"] == 8100000004]
+    moved["created_at"] = moved["created_at"][:-3] + "59Z"
+    retimed = tmp_path / "x" / "zendesk_ticket_audits.json"
+    retimed.parent.mkdir()
+    retimed.write_text(json.dumps(document), encoding="utf-8")
+    alone = import_sources([(earlier, "zendesk")])
+    three = import_sources([(later, "zendesk"), (retimed, "zendesk"), (earlier, "zendesk")])
+    assert three.quarantine["value"].tolist() == ["zendesk:40219:8100000004"]
+    audits = ["zendesk:40219:8100000004", "zendesk:40219:8100000005"]
+    def orders(result: ImportResult) -> list[str]:
+        log = result.log
+        return log[log[C.EVENT_ID].astype(str).isin(audits)][C.ORDER_ID].astype(str).tolist()
+    assert orders(three) == orders(alone)
+    assert "<NA>" not in orders(alone)

@@ -368,9 +368,17 @@ def _repeats(log: pd.DataFrame, duplicated: pd.Series,
                 copied.setdefault(base, k)
         if copied:
             records = np.flatnonzero(from_export & ~gone & C.text_isin(ids, copied))
+            copies = np.array([copied[text] for text in ids.take(records).astype(str).tolist()],
+                              dtype=np.intp)
+            # A repeat of such a record (the same charge in two exports) is compared with
+            # the log's copy too, not with the record it repeats, which is dropped here.
+            for kept in keep[1:]:
+                at = np.searchsorted(records, kept)
+                hit = np.flatnonzero(at < len(records))
+                hit = hit[records[at[hit]] == kept[hit]]
+                kept[hit] = copies[at[hit]]
             drop.append(records)
-            keep.append(np.array([copied[text] for text in
-                                  ids.take(records).astype(str).tolist()], dtype=np.intp))
+            keep.append(copies)
     return np.concatenate(drop).astype(np.intp), np.concatenate(keep).astype(np.intp)
 
 
@@ -472,11 +480,14 @@ def _ticket_values_filled(kept: pd.DataFrame, dups: pd.DataFrame, equal: np.ndar
     `among`, both records from exports): marks in `equal` (rows by `content` columns) a
     ticket value (`TICKET_VALUES`) that one record states and the other lacks as agreeing,
     and gives, per column, the rows whose kept record lacks it and the values to fill in
-    (the repeat's). `owner`: per row, the kept event (its position in the log). Where
-    several repeats of one kept event state the value it lacks, the first fills it in and
-    one stating another value is a conflict (not in `equal`): three exports of one update,
-    the first without the ticket's order and the other two with different ones, would
-    otherwise lose one of the orders silently."""
+    (the repeat's). `owner`: per row, the kept event (its position in the log).
+
+    Where several repeats of one kept event state the value it lacks, the first that
+    agrees on everything else fills it in, and a repeat stating another value is a
+    conflict (not in `equal`): three exports of one update, the first without the
+    ticket's order, would otherwise lose an order silently. A repeat that is a conflict
+    for another reason neither fills the value in nor makes another one a conflict; the
+    choice is made again until it holds (each round only takes agreement away)."""
     from audit.sources.config import TICKETING_SYSTEMS
 
     filled: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -487,24 +498,34 @@ def _ticket_values_filled(kept: pd.DataFrame, dups: pd.DataFrame, equal: np.ndar
         & _mask_of(dups[C.SOURCE_SYSTEM].astype("string").isin(ticketing))
     if not pairs.any():
         return filled
+    lacking: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}  # column: at, rows, values
     for name in TICKET_VALUES:
         if name not in content:
             continue
         at = content.index(name)
         kept_blank = _same_text(dups[name], kept[name])[1]
         dup_blank = _same_text(kept[name], dups[name])[1]
-        agree = pairs & (kept_blank | dup_blank)
-        equal[agree, at] = True
-        lacking = np.flatnonzero(pairs & kept_blank & ~dup_blank)
-        if len(lacking):
-            values = dups[name].to_numpy(dtype=object)[lacking]
-            first = _first_of_each(owner[lacking])
-            other = np.flatnonzero(pd.Series(values, dtype="string").to_numpy(dtype=object)
-                                   != pd.Series(values[first], dtype="string")
-                                   .to_numpy(dtype=object))
-            equal[lacking[other], at] = False
-            fills = first == np.arange(len(lacking))
-            filled[name] = (lacking[fills], values[fills])
+        equal[pairs & (kept_blank | dup_blank), at] = True
+        rows = np.flatnonzero(pairs & kept_blank & ~dup_blank)
+        if len(rows):
+            lacking[name] = (at, rows, dups[name].take(rows).astype("string")
+                             .to_numpy(dtype=object))
+    def fillers(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows that agree on everything, each one's first such row of its kept event."""
+        live = np.flatnonzero(equal[rows].all(axis=1))
+        return live, live[_first_of_each(owner[rows[live]])]
+    changed = True
+    while changed:
+        changed = False
+        for at, rows, texts in lacking.values():
+            live, first = fillers(rows)
+            other = live[texts[live] != texts[first]]
+            if len(other):
+                equal[rows[other], at] = False
+                changed = True
+    for name, (_, rows, _) in lacking.items():
+        fills = np.unique(fillers(rows)[1])
+        filled[name] = (rows[fills], dups[name].to_numpy(dtype=object)[rows[fills]])
     return filled
 
 
