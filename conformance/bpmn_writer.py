@@ -17,6 +17,7 @@ from typing import Literal
 
 from lxml import etree
 
+from audit.xmltext import xml_safe
 from conformance.bpmn import BPMN_NS, BPMNDI_NS, DC_NS
 
 DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
@@ -218,7 +219,7 @@ def bpmn_xml(graph: ProcessGraph, placed: Layout | None = None, *,
     root.set("targetNamespace", "https://refund-audit.example/discovered")
     root.set("exporter", "refund-audit")
     process = etree.SubElement(root, b("process"), id=process_id, isExecutable="false")
-    process.set("name", graph.name)
+    process.set("name", xml_safe(graph.name))
     incoming: dict[str, list[str]] = {}
     outgoing: dict[str, list[str]] = {}
     for flow in graph.flows:
@@ -227,7 +228,7 @@ def bpmn_xml(graph: ProcessGraph, placed: Layout | None = None, *,
     for node in graph.nodes:
         element = etree.SubElement(process, b(_TAG[node.kind]), id=node.id)
         if node.name:
-            element.set("name", node.name)
+            element.set("name", xml_safe(node.name))
         if node.kind in ("exclusive", "parallel", "inclusive"):
             ins, outs = len(incoming.get(node.id, [])), len(outgoing.get(node.id, []))
             element.set("gatewayDirection", "Converging" if ins > 1 and outs <= 1 else

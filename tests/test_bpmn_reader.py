@@ -229,6 +229,19 @@ def test_a_dtd_in_utf16_or_gzip_is_refused_too(tmp_path: Path) -> None:
         read_bpmn(packed)
 
 
+def test_a_dtd_hidden_by_a_utf7_declaration_is_refused(tmp_path: Path) -> None:
+    """In UTF-7 "+AC0ALQA+-" reads as "-->" to libxml2: the DOCTYPE after it, inside what
+    the prolog check reads as a comment, was parsed and its entity expanded into a task's
+    name. The encoding is refused."""
+    path = tmp_path / "utf7.bpmn"
+    path.write_bytes((
+        '<?xml version="1.0" encoding="UTF-7"?>\n'
+        '<!-- x +AC0ALQA+- <!DOCTYPE definitions [<!ENTITY a "INJECTED">]><!-- -->\n'
+        + MINIMAL.replace('name="A"', 'name="&a;"')).encode("ascii"))
+    with pytest.raises(InputError, match="names encoding 'UTF-7'"):
+        read_bpmn(path)
+
+
 def test_an_undeclared_entity_is_malformed_xml_not_expanded(tmp_path: Path) -> None:
     path = tmp_path / "entity.bpmn"
     path.write_text(MINIMAL.replace('name="A"', 'name="&secret;"'), encoding="utf-8")

@@ -46,6 +46,38 @@ def test_check_exit_codes(sample: Path, clean: Path, tmp_path: Path) -> None:
     run("check", str(sample), "--out", str(tmp_path / "d"), "--format", "pdf", code=2)
 
 
+def test_control_characters_in_input_text_are_reported_not_a_crash(
+        clean: Path, tmp_path: Path) -> None:
+    """A control character in an activity, a person and an evidence value (XML cannot hold
+    one): before, drawing the graphs failed with a traceback and exit code 1, which reads as
+    "findings" (report.html, the graphs and quarantine.csv not written). Now every report is
+    written, the graphs with U+FFFD in its place, the findings with the text as read; a
+    discovered model's BPMN parses."""
+    from lxml import etree
+
+    frame = pd.read_csv(clean, dtype=str, keep_default_na=False)
+    first = frame["case:concept:name"].iloc[0]
+    case = frame["case:concept:name"] == first
+    frame.loc[case & frame["concept:name"].eq(frame["concept:name"].iloc[0]),
+              "concept:name"] += "\x01"
+    frame.loc[case, "org:resource"] = frame.loc[case, "org:resource"] + "\x02"
+    evidence = next(c for c in frame.columns
+                    if c.startswith("evidence:") and frame[c].ne("").any())
+    frame.loc[frame[evidence].ne(""), evidence] += "\x00"
+    hostile = tmp_path / "control.csv"
+    frame.to_csv(hostile, index=False)
+    out = tmp_path / "out"
+    run("check", str(hostile), "--out", str(out), "--fail-on", "never", code=0)
+    for name in ("report.html", "dfg.svg", "quarantine.csv", "findings.json"):
+        assert (out / name).is_file(), name
+    assert "\ufffd" in (out / "dfg.svg").read_text(encoding="utf-8")
+    etree.fromstring((out / "dfg.svg").read_bytes())
+    run("discover", str(hostile), "--out", str(tmp_path / "model"), code=0)
+    model = etree.fromstring((tmp_path / "model" / "model.bpmn").read_bytes())
+    names = [e.get("name") or "" for e in model.iter()]
+    assert any("\ufffd" in name for name in names)
+
+
 def test_manifest_digests_are_of_the_inputs_as_read(sample: Path, tmp_path: Path) -> None:
     """Each input's SHA-256 in the manifest is of its bytes as the import read them (taken
     by the reader, in a worker process for large inputs), also when the file changes after

@@ -258,6 +258,39 @@ def test_xes_dtd_in_utf16_is_refused(tmp_path: Path, fed_to_lxml: list[bytes]) -
     assert fed_to_lxml == []
 
 
+UTF7_HIDDEN_DTD = (
+    '<?xml version="1.0" encoding="UTF-7"?>\n'
+    # In UTF-7 "+AC0ALQA+-" is "-->": libxml2 ends the comment there, and reads the DOCTYPE
+    # that a byte-wise reading of the prolog takes as still inside the comment.
+    '<!-- x +AC0ALQA+- <!DOCTYPE log [<!ENTITY a "INJECTED">]><!-- -->\n'
+    '<log xes.version="1.0" xmlns="http://www.xes-standard.org/"><trace>'
+    '<string key="concept:name" value="C1&a;"/><event>'
+    '<string key="concept:name" value="a"/>'
+    '<date key="time:timestamp" value="2024-03-01T10:00:00Z"/></event></trace></log>\n')
+
+
+def test_xes_declaring_an_encoding_that_hides_markup_is_refused(
+        tmp_path: Path, fed_to_lxml: list[bytes]) -> None:
+    """A DOCTYPE hidden from the prolog check by UTF-7 (its entity expanded into the case
+    id before: "C1INJECTED") is refused, naming the encoding, before lxml sees a byte."""
+    path = tmp_path / "utf7.xes"
+    path.write_bytes(UTF7_HIDDEN_DTD.encode("ascii"))
+    with pytest.raises(InputError, match="names encoding 'UTF-7'") as caught:
+        read_xes(path)
+    assert caught.value.row == 1 and caught.value.file == str(path)
+    assert fed_to_lxml == []
+
+
+@pytest.mark.parametrize("encoding", ["ISO-8859-1", "windows-1252", "US-ASCII", "utf-8"])
+def test_xes_declaring_an_ascii_based_encoding_is_read(tmp_path: Path, encoding: str) -> None:
+    text = TYPED_XES.replace('encoding="UTF-8"', f'encoding="{encoding}"').replace(
+        'value="a"', 'value="caf\u00e9"' if encoding != "US-ASCII" else 'value="a"')
+    path = tmp_path / "declared.xes"
+    path.write_bytes(text.encode(encoding))
+    table = read_xes(path)
+    assert table.frame["concept:name"].iloc[0] == ("a" if encoding == "US-ASCII" else "caf\u00e9")
+
+
 def test_xes_external_dtd_is_refused(tmp_path: Path) -> None:
     text = '<?xml version="1.0"?>\n<!DOCTYPE log SYSTEM "http://example.invalid/x.dtd">\n<log/>'
     with pytest.raises(InputError, match="must not contain a DTD") as caught:

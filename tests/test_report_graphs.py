@@ -267,6 +267,21 @@ def test_dot_string_escapes() -> None:
     assert dot_string("x & y") == '"x &amp; y"'
     assert dot_string("two\nlines") == '"two lines"'
     assert dot_string("x" * 100).endswith('…"') and len(dot_string("x" * 100)) == 62
+    # Characters XML cannot hold, drawn as U+FFFD (Graphviz copied them into its SVG,
+    # which then did not parse; pygraphviz refused a NUL).
+    assert dot_string("a\x01b\x00c\ufffe\ud800") == '"a\ufffdb\ufffdc\ufffd\ufffd"'
+
+
+def test_control_characters_in_labels_are_drawn_replaced(tmp_path: Path) -> None:
+    labels = ["Collect\x01evidence", "Pay\x00out", "Approve\x1f\uffff"]
+    frame = pd.DataFrame({
+        C.CASE: ["c1"] * len(labels), C.ACTIVITY: labels,
+        C.TIMESTAMP: pd.date_range("2026-01-01", periods=len(labels), freq="h", tz="UTC"),
+    })
+    root = etree.fromstring(render_dot(dfg_dot(discover_dfg(frame)), "svg"))
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    for label in ("Collect\ufffdevidence", "Pay\ufffdout", "Approve\ufffd\ufffd"):
+        assert label in texts, texts
 
 
 def test_dfg_top_keeps_the_most_frequent_activities(demo_log: pd.DataFrame) -> None:

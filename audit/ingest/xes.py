@@ -5,6 +5,7 @@ Also home of the hardened XML plumbing (`iter_xml_elements`) that the OCEL 2.0 X
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import re
 import zlib
@@ -178,6 +179,7 @@ def iter_xml_elements(
                                 file=path,
                             )
                         continue
+                    _check_encoding(path, _prolog_text(pending), label=label)
                     _check_prolog(path, verdict, root=root, label=label)
                     checked = True
                     chunk, pending = pending, b""
@@ -197,6 +199,33 @@ def _completed(parser: etree.XMLPullParser) -> Iterator[etree._Element]:
         # Only "end" events were asked for, and those always carry an element.
         if isinstance(element, etree._Element):
             yield element
+
+
+_DECLARED_ENCODING = re.compile(r"""\ufeff?<\?xml\s[^>]*?\bencoding\s*=\s*(["'])(.*?)\1""")
+_ASCII_BASED = ("utf-8", "ascii", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le",
+                "utf-32-be", *(f"cp{n}" for n in range(1250, 1259)),
+                *(f"iso8859-{n}" for n in range(1, 17)))
+"""The encodings (Python's names) an XML file may declare: those in which the prolog's
+markup reads as `_prolog_text` reads it (ASCII as itself, or UTF-16/32 told by their
+first bytes), so that the check for a DTD sees what libxml2 will parse."""
+
+
+def _check_encoding(path: Path, text: str, *, label: str) -> None:
+    """Refuse a declared encoding other than `_ASCII_BASED`: in UTF-7, say, `+AC0ALQA+-`
+    reads as `-->` to libxml2, which would end a comment the check for a DTD still reads
+    as open, and a DOCTYPE after it (its entities expanded) would pass unseen."""
+    declared = _DECLARED_ENCODING.match(text)
+    if declared is None:
+        return
+    name = declared.group(2).strip()
+    try:
+        known = codecs.lookup(name).name
+    except LookupError:
+        known = ""
+    if known not in _ASCII_BASED:
+        raise InputError(f"{label} files must be UTF-8, UTF-16, UTF-32, ASCII, ISO-8859 or "
+                         f"windows-125x: the XML declaration names encoding '{name}'",
+                         file=path, row=1)
 
 
 def _check_prolog(path: Path, verdict: tuple[str, str, int], *, root: str, label: str) -> None:
