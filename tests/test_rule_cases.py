@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +135,19 @@ def test_every_rule_has_passing_and_failing_cases() -> None:
             problems.append(f"{name}: no violating case")
     problems += [f"{name}: names no registered rule" for name in files]
     assert problems == []
+
+
+@pytest.mark.parametrize("sop", [False, True], ids=["no SOP", "the default SOPs"])
+def test_every_rule_runs_on_a_log_without_events(sop: bool) -> None:
+    """A log whose every row was quarantined (all case ids blank): every rule runs and
+    finds nothing (AP003 failed: its thresholds, mapped from no currency, kept the
+    currencies' text dtype)."""
+    policy = load_policy(default_policy_path())
+    if not sop:
+        policy = replace(policy, sop={})
+    log = build_log({"C1": [{"a": "Receive refund request"}]}, policy).iloc[0:0]
+    C.compact(log)
+    C.compact_ids(log)
+    result = run_rules(log, policy, RULES, as_of=policy.as_of)
+    assert result.errors == [], [f"{e.rule}: {e.error}" for e in result.errors]
+    assert result.findings == []

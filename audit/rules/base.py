@@ -125,13 +125,36 @@ class Rule(ABC):
                 resources=[one(r, r) for r in dict.fromkeys(
                     str(r) for _, r in known if r is not None)],
                 timestamp=stamp,
-                message=message.format(case=case_id, **values),
+                message=_message(message, case_id, values),
                 evidence={k: one(v, v) if type(v := values[k]) is str else v
                           for k in evidence},
                 amount_at_risk=at_risk,
                 currency=one(currency, currency) if type(currency) is str else currency,
             ))
         return out
+
+
+class _Unrecorded(Formatter):
+    """A message's fields formatted as `str.format` does, but a missing value (None) with a
+    format spec (an amount's `:.2f`) reads "(not recorded)": `refund:amount` is optional,
+    and a case paid without one still gets its finding."""
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        if value is None and format_spec:
+            return "(not recorded)"
+        return super().format_field(value, format_spec)
+
+
+_UNRECORDED = _Unrecorded()
+
+
+def _message(message: str, case_id: object, values: dict[str, Any]) -> str:
+    """`message` formatted with the row's values (`str.format` first: at 1M cases a
+    quarter of a million messages; the slower formatter only where a value is missing)."""
+    try:
+        return message.format(case=case_id, **values)
+    except (TypeError, ValueError):
+        return _UNRECORDED.format(message, case=case_id, **values)
 
 
 def _python_values(column: pd.Series) -> list[Any]:

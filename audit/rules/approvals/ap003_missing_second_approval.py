@@ -39,7 +39,9 @@ class MissingSecondApproval(Rule):
         c = facts.table("approval1_eid", "approval2_eid", "currency", "request_amount",
                         "payouts_sum", "request_eid", "payout_eid", "approval1_time",
                         "approval1_resource")
-        c["threshold"] = c["currency"].map(facts.policy.second_approval_threshold)
+        # (As numbers also on an empty log, where the map keeps the currencies' dtype.)
+        c["threshold"] = c["currency"].map(facts.policy.second_approval_threshold).astype(
+            "float64")
         c["judged_amount"] = pd.concat([c["request_amount"], c["payouts_sum"]], axis=1).max(
             axis=1)
         hits = c[c["approval1_eid"].notna() & c["approval2_eid"].isna()

@@ -91,8 +91,9 @@ class UnauthorizedApprover(Rule):
             role_codes = facts.codes(C.ROLE)[at[where]]
             pairs, first = _pairs(pair_codes, role_codes)
             role = approvals[C.ROLE].to_numpy(dtype=object)
-            ok = np.array([isinstance(lanes[where[f]], tuple) and role[where[f]]
-                           in lanes[where[f]] for f in first], dtype=bool)
+            # (A role not recorded is in no lane: `pd.NA in lanes` has no truth value.)
+            ok = np.array([isinstance(lanes[where[f]], tuple) and not pd.isna(role[where[f]])
+                           and role[where[f]] in lanes[where[f]] for f in first], dtype=bool)
             in_lane[where] = ok[pairs]
         bad = np.zeros(len(at), dtype=bool)
         for level in ("approve", "second-approve"):

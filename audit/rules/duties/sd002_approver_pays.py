@@ -23,7 +23,8 @@ class ApproverPays(Rule):
 
     Options:
     Labels from `activities` (controls `approve`, `second-approve`, `pay`). Failed payouts
-    are not counted.
+    are not counted. An approval or payout without a recorded person matches nobody, not
+    even another one without (DQ002 reports those).
 
     References:
     COSO Internal Control: segregation of authorisation and custody of assets.
@@ -35,11 +36,14 @@ class ApproverPays(Rule):
     summary = "The approver executed the payout"
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        # Each successful payout with each approval of its case by the same resource (a
-        # missing resource matches a missing one, as in a join), payouts in order.
+        # Each successful payout with each approval of its case by the same resource,
+        # payouts in order. A missing resource is nobody known: it matches no one, not even
+        # another missing one (as in SD001 and SD003; DQ002 reports it).
         resource = facts.codes(C.RESOURCE)
         pays = np.flatnonzero(facts.mask("paid"))
+        pays = pays[resource[pays] >= 0]
         approvals = np.flatnonzero(facts.mask("approve", "second-approve"))
+        approvals = approvals[resource[approvals] >= 0]
         # Only payouts and approvals whose (case, resource) the other side has can join:
         # the rest (nearly all, 2M events at 1M cases) are left out before the join.
         width = int(resource.max(initial=0)) + 2  # codes -1 (missing) .. max, shifted by 1
