@@ -43,10 +43,21 @@ In-process callers (tests, CliRunner) keep the usual return."""
 
 
 def run() -> None:
-    """The `refund-audit` console script: `main`, ended by `end_process` once done."""
+    """The `refund-audit` console script: `main`, ended by `end_process` once done. A crash
+    (an exception no command turned into an error line: a bug) prints its traceback and
+    exits with code 2, as a crashed rule does: Python's own exit code for it, 1, would read
+    as "findings at or above --fail-on" to a scheduled job."""
     global ENDS_PROCESS
     ENDS_PROCESS = True
-    main()
+    try:
+        main()
+    except Exception as exc:
+        import traceback
+
+        traceback.print_exc()
+        click.echo(f"error: internal error ({type(exc).__name__}: {exc}); the traceback "
+                   "above says where", err=True)
+        sys.exit(ExitCode.INPUT_ERROR)
 
 
 def end_process(code: int = ExitCode.OK) -> None:
@@ -270,7 +281,8 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
     """Check refund logs against the policy's rule catalogue and write the reports.
 
     SOURCES are canonical logs (Parquet from `import`) or any file `import` reads. Exit code
-    0: no finding at or above --fail-on; 1: there are; 2: input error or a rule crashed.
+    0: no finding at or above --fail-on; 1: there are; 2: input error, a rule crashed, or
+    another crash.
 
     \b
     Example:

@@ -14,7 +14,8 @@ class ExitCode(IntEnum):
     FINDINGS = 1
     """Findings at or above `--fail-on`."""
     INPUT_ERROR = 2
-    """Usage or input error, or a rule that crashed."""
+    """Usage or input error, a rule that crashed, or any other crash (its traceback on
+    stderr)."""
 
 
 class InputError(Exception):

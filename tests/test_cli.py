@@ -206,3 +206,24 @@ def test_console_script_ends_import_and_discover_once_written(tmp_path: Path,
         assert Path(written["model.bpmn"]).read_text().rstrip().endswith("definitions>")
         assert json.loads(Path(written["discovery.json"]).read_text())
         assert lines[-1] == f"discovery.json: {out / 'discovery.json'}"
+
+
+def test_a_crash_of_the_console_script_exits_2_not_1(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """An exception no command turned into an error line (a bug) ends the console script
+    with its traceback and exit code 2; Python's own code for it, 1, reads as "findings"
+    to a scheduled job (a control character in an activity once crashed the graphs so)."""
+    from audit import cli
+
+    def crash() -> None:
+        raise RuntimeError("drawing failed")
+
+    monkeypatch.setattr(cli, "main", crash)
+    monkeypatch.setattr(cli, "ENDS_PROCESS", False)  # (run sets it: put back after)
+    with pytest.raises(SystemExit) as ended:
+        cli.run()
+    assert ended.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError: drawing failed" in err
+    assert err.rstrip().splitlines()[-1] == (
+        "error: internal error (RuntimeError: drawing failed); the traceback above says where")
