@@ -443,6 +443,14 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
                          row=int(broken["row"].iloc[0]))
     own_mapping = Mapping() if fmt in SOURCE_SYSTEMS else mapping
     result = normalise(table, own_mapping, assume_tz=assume_tz)
+    if len(result.log) == 0 and len(result.quarantine):
+        # Every record read, none usable (a blank case id in each, naive times without
+        # --assume-tz): refused as a file none of whose records parse is, not audited as
+        # a file of no events.
+        first = result.quarantine.iloc[0]
+        raise InputError("no record could be imported (every one is quarantined, e.g. "
+                         f"{first['reason']})", file=path, row=int(first["row"]),
+                         field=str(first["field"]) or None)
     notes, system, deduplicated = list(table.notes), own_mapping.system or table.system, \
         table.deduplicated
     del table  # the raw columns that normalise replaced: not held beside the log's
