@@ -29,5 +29,17 @@ def minor_units(code: str) -> int:
     return 2
 
 
+_STRIPE_UNITS = {"MGA": 0, "ISK": 2}
+"""Where Stripe's API amounts count other minor units than ISO 4217: Stripe lists the
+ariary among its zero-decimal currencies (ISO: 2), and keeps the krona two-decimal in the
+API (ISO: 0; an amount of 100 is 1 ISK)."""
+
+
+def stripe_minor_units(code: str) -> int:
+    """Digits after the decimal mark of a Stripe API amount (`amount` 4999 in EUR is 49.99,
+    1000 in JPY is 1000): `minor_units`, but for Stripe's own exceptions."""
+    return _STRIPE_UNITS.get(code, minor_units(code))
+
+
 def is_known(code: str) -> bool:
     return code in CURRENCIES

@@ -30,6 +30,23 @@ def test_stripe_charges_minor_units_and_currencies() -> None:
     assert table.records_read == 3
 
 
+def test_stripe_amounts_count_stripes_minor_units_not_iso_where_they_differ(
+        tmp_path: Path) -> None:
+    """Stripe lists the ariary as zero-decimal (ISO 4217: two decimals) and keeps the krona
+    two-decimal in its API (ISO: none): 5000 MGA is 5000 ariary (read as 50.00 before), 100
+    ISK one krona (read as 100 before); JPY, KWD and EUR as ISO."""
+    path = tmp_path / "stripe_charges.csv"
+    header = "id,amount,currency,created,status,payment_method_type,order_id (metadata)"
+    path.write_text("\n".join([header] + [
+        f"ch_{k},{amount},{currency},2026-06-30 18:02:11,succeeded,card,EC-O{k}"
+        for k, (amount, currency) in enumerate([("5000", "mga"), ("100", "isk"),
+                                                ("1000", "jpy"), ("1005", "kwd"),
+                                                ("4999", "eur")])]) + "\n", encoding="utf-8")
+    table, quarantine = read_source(path, "stripe")
+    assert quarantine.empty
+    assert table.frame[C.AMOUNT].tolist() == ["5000", "1.00", "1000", "1.005", "49.99"]
+
+
 def test_stripe_refunds_keep_failed_ones_and_name_the_executor() -> None:
     table, quarantine = read_source(DATA / "stripe" / "refunds.csv", "stripe")
     events = table.frame.set_index(C.EVENT_ID)

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from audit.currency import CURRENCIES, minor_units
+from audit.currency import CURRENCIES, stripe_minor_units
 from audit.errors import InputError
 from audit.ingest.normalise import QUARANTINE_COLUMNS
 from audit.ingest.raw import RawTable
@@ -392,7 +392,7 @@ def parse_minor(text: str, currency: str) -> Decimal:
         raise BadValue("not an integer amount in minor units (e.g. 4999 for 49.99)")
     if currency.upper() not in CURRENCIES:
         raise BadValue("unknown currency, so the minor units are unknown")
-    return Decimal(value).scaleb(-minor_units(currency.upper()))
+    return Decimal(value).scaleb(-stripe_minor_units(currency.upper()))
 
 
 def minor_money(text: str, currency: str) -> str:
@@ -403,7 +403,7 @@ def minor_money(text: str, currency: str) -> str:
     code = currency.upper()
     if len(value) > 18 or not _MINOR.match(value) or code not in CURRENCIES:
         return money(parse_minor(text, currency))
-    units = minor_units(code)
+    units = stripe_minor_units(code)
     whole, part = divmod(abs(int(value)), 10 ** units)
     return f"{whole}.{part:0{units}d}" if units else str(whole)
 

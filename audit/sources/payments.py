@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audit import canonical as C
-from audit.currency import CURRENCIES, minor_units
+from audit.currency import CURRENCIES, stripe_minor_units
 from audit.ingest.csv_reader import RaggedRow, read_csv
 from audit.ingest.raw import RawTable
 from audit.sources.common import (
@@ -270,7 +270,7 @@ def _minor(texts: pa.Array, currencies: pa.Array) -> pa.Array:
     (`minor_money_text`), the others once per distinct (text, currency); null where it
     raises, to be read one by one."""
     codes, distinct = text_codes(currencies)
-    units = np.asarray([minor_units(c.upper()) if c.upper() in CURRENCIES else -1
+    units = np.asarray([stripe_minor_units(c.upper()) if c.upper() in CURRENCIES else -1
                         for c in distinct.to_pylist()] + [-1], dtype=np.int64)[codes]
     result = minor_money_text(texts, units)
     left = np.flatnonzero(np.asarray(pc.is_null(result).to_numpy(zero_copy_only=False),
