@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from conformance.deviations import ConformanceResult
 
 FAILED_STATUSES = ("failed", "reversed", "pending")
+FLOAT_NOISE = 1e-9
+"""What amount comparisons allow beyond the policy's tolerance (see `CaseFacts.tolerance`)."""
 TICKET_CONTROLS = ("request", "evidence", "approve", "second-approve", "reject", "notify",
                    "close")
 _KEEP = (C.EVENT_ID, C.CASE, C.ACTIVITY, C.TIMESTAMP, C.RESOURCE, C.ROLE, C.AMOUNT, C.CURRENCY,
@@ -411,7 +413,11 @@ class CaseFacts:
         return self.col(column)
 
     def tolerance(self) -> float:
-        return self.policy.amount_tolerance
+        """The policy's `amount_tolerance`, plus 1e-9: amounts are floats, and a sum of
+        decimal amounts differs from the decimal sum by float error (0.1 + 0.2 is 0.3 +
+        5.6e-17), which with a tolerance of 0 read as 'refunds exceed the charge'. No
+        currency has a unit near 1e-9."""
+        return self.policy.amount_tolerance + FLOAT_NOISE
 
     # --- conformance (computed on first use, by the CF rules) -----------------------------
     @property
