@@ -311,7 +311,9 @@ class CaseFacts:
             return self._per_case(self.mask("approve", "second-approve"), C.TIMESTAMP, "max",
                                   codes)
         if name == "payouts_sum":
-            return self._per_case(self.mask("paid"), C.AMOUNT, "sum", codes)
+            return self._per_case(self._paid_in_case_currency(), C.AMOUNT, "sum", codes)
+        if name == "payout_currencies":
+            return self._payout_currencies(codes)
         if name == "first_evidence_time":
             return gather(C.TIMESTAMP, self.first_of(self.mask("evidence")))
         if name == "first_close_time":
@@ -322,6 +324,50 @@ class CaseFacts:
         if name in _LISTS:
             return self._lists_for(name, np.arange(self.n_cases) if codes is None else codes)
         raise KeyError(name)
+
+    def _paid_in_case_currency(self) -> Mask:
+        """The successful payouts in their case's currency (`currency`) or stating none:
+        what `payouts_sum` adds up. A payout in another currency is no part of the sum (an
+        amount in JPY added to one in EUR is no amount; `instrument-mismatch` reports such
+        a payout)."""
+        key = "paid:case-currency"
+        if key not in self._sorted:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            paid = self.mask("paid")
+            at = np.flatnonzero(paid)
+            own = pa.array(self.column(C.CURRENCY).take(at), from_pandas=True)
+            case = pa.array(pd.array(self.col("currency").array).take(self.case_code[at]),
+                            from_pandas=True)
+            other = pc.fill_null(pc.not_equal(own.cast(pa.string()), case.cast(pa.string())),
+                                 False)
+            kept = paid.copy()
+            kept[at[np.asarray(other.to_numpy(zero_copy_only=False), dtype=bool)]] = False
+            self._sorted[key] = kept
+        return cast(Mask, self._sorted[key])
+
+    def _payout_currencies(self, codes: Ints | None) -> Any:
+        """Per case, the currencies its successful payouts state, distinct and sorted,
+        joined by ", " ("EUR", "EUR, USD"); missing where none states one."""
+        paid = self.mask("paid") & ~self._isna(C.CURRENCY)
+        if codes is not None:
+            wanted = np.zeros(self.n_cases, dtype=bool)
+            wanted[codes] = True
+            paid &= wanted[self.case_code]
+        at = np.flatnonzero(paid)
+        texts = pd.Series(np.asarray(self.column(C.CURRENCY).take(at), dtype=object))
+        cases = self.case_code[at]
+        # One currency per case (nearly every case): no list made; the others joined.
+        first = texts.groupby(cases).agg(["min", "max"])
+        joined = first["min"].astype(object)
+        several = first.index[first["min"] != first["max"]]
+        if len(several):
+            mixed = np.isin(cases, several)
+            joined.loc[several] = (texts[mixed].groupby(cases[mixed])
+                                   .agg(lambda v: ", ".join(sorted(set(v)))))
+        result = joined.reindex(range(self.n_cases) if codes is None else codes)
+        return pd.array(result.to_numpy(dtype=object), dtype="string")
 
     def _value(self, name: str, codes: Ints | None) -> Any:
         """Column `name` for all cases or the case positions `codes` (cached when whole)."""

@@ -6,7 +6,7 @@ import pandas as pd
 from audit import canonical as C
 from audit.findings import Finding
 from audit.rules.base import Rule
-from audit.rules.facts import CaseFacts, slices
+from audit.rules.facts import CaseFacts, same, slices
 
 
 class RefundExceedsCharge(Rule):
@@ -55,16 +55,28 @@ class RefundExceedsCharge(Rule):
                    .agg(charge_amount=(C.AMOUNT, "first"), charge_currency=(C.CURRENCY, "first"),
                         charge_at=("at", "first")))
         payouts = facts.frame(pay_at, values)
+        # Only payouts in their charge's currency (or stating none) add up against it: a
+        # refund in another currency is no part of the sum (`instrument-mismatch`).
+        charge_currency = pd.Series(charges["charge_currency"].reindex(pay_charge).array)
+        own = pd.Series(payouts[C.CURRENCY].array)
+        if (isinstance(own.dtype, pd.CategoricalDtype) and own.dtype == charge_currency.dtype):
+            # (One coded column on both sides: its codes compared, no text per payout.)
+            codes_own = own.cat.codes.to_numpy()
+            counted = (codes_own < 0) | (codes_own == charge_currency.cat.codes.to_numpy())
+        else:
+            counted = (own.isna() | same(own, charge_currency)).to_numpy(dtype=bool)
+        if not counted.all():
+            pay_at, pay_charge = pay_at[counted], pay_charge[counted]
+            payouts = payouts[counted]
         pair = pay_charge.astype(np.int64) * n_cases + facts.case_code[pay_at]
         per_case = (payouts.groupby(pair, sort=True)
-                    .agg(paid=(C.AMOUNT, "sum"), first_time=(C.TIMESTAMP, "min"),
-                         currency=(C.CURRENCY, "first")))
+                    .agg(paid=(C.AMOUNT, "sum"), first_time=(C.TIMESTAMP, "min")))
         keys = per_case.index.to_numpy(dtype=np.int64)
         per_case["charge_code"], per_case["case_code"] = keys // n_cases, keys % n_cases
         per_case = per_case.join(charges, on="charge_code")
         per_case = per_case[(per_case["charge_amount"].notna()
-                             & (per_case["currency"] == per_case["charge_currency"]))
-                            .fillna(False).astype(bool)]
+                             & per_case["charge_currency"].notna()).to_numpy(dtype=bool)]
+        per_case["currency"] = per_case["charge_currency"]
         # Per charge, its cases by the time of their first payout (then case id); times as
         # integers (missing last, as pandas sorts them), never as Timestamp objects.
         first_time = pd.DatetimeIndex(per_case["first_time"])

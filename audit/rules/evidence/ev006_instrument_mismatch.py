@@ -19,8 +19,9 @@ class InstrumentMismatch(Rule):
     Compliant: both by card, both in EUR.
 
     Options:
-    Compares `payment:method` and `refund:currency` of the case's first purchase event with
-    its first successful payout; cases missing either value are not judged.
+    Compares `payment:method` of the case's first purchase event with its first successful
+    payout, and `refund:currency` of that purchase with every successful payout's (a second
+    payout in another currency is reported too); cases missing either value are not judged.
 
     References:
     Card-scheme refund rules (refund to the original card); AML guidance on refunds to third
@@ -33,14 +34,16 @@ class InstrumentMismatch(Rule):
     summary = "Refund paid to another payment method or currency than the purchase"
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.table("payout_method", "purchase_method", "payout_currency",
+        c = facts.table("payout_method", "purchase_method", "payout_currencies",
                         "purchase_currency", "payout_eid", "purchase_eid", "payout_time",
                         "payouts_sum", "currency")
         both_method = c["payout_method"].notna() & c["purchase_method"].notna()
-        both_currency = c["payout_currency"].notna() & c["purchase_currency"].notna()
+        both_currency = c["payout_currencies"].notna() & c["purchase_currency"].notna()
+        # (Several payout currencies never equal the purchase's one.)
         other = ((both_method & ~same(c["payout_method"], c["purchase_method"]))
-                 | (both_currency & ~same(c["payout_currency"], c["purchase_currency"])))
-        hits = c[c["payout_eid"].notna() & c["purchase_eid"].notna() & other]
+                 | (both_currency & ~same(c["payout_currencies"], c["purchase_currency"])))
+        hits = c[c["payout_eid"].notna() & c["purchase_eid"].notna() & other].rename(
+            columns={"payout_currencies": "payout_currency"})  # (the evidence's key)
         return self.findings(
             facts, hits, events=("purchase_eid", "payout_eid"), when="payout_time",
             amount="payouts_sum",
