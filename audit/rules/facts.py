@@ -349,25 +349,34 @@ class CaseFacts:
 
     def _payout_currencies(self, codes: Ints | None) -> Any:
         """Per case, the currencies its successful payouts state, distinct and sorted,
-        joined by ", " ("EUR", "EUR, USD"); missing where none states one."""
+        joined by ", " ("EUR", "EUR, USD"); missing where none states one. On the codes of
+        the column's categories: the text only once per case."""
         paid = self.mask("paid") & ~self._isna(C.CURRENCY)
         if codes is not None:
             wanted = np.zeros(self.n_cases, dtype=bool)
             wanted[codes] = True
             paid &= wanted[self.case_code]
         at = np.flatnonzero(paid)
-        texts = pd.Series(np.asarray(self.column(C.CURRENCY).take(at), dtype=object))
+        values = self.column(C.CURRENCY).take(at)
+        texts: Any
+        if isinstance(values, pd.Categorical):
+            coded, texts = values.codes.astype(np.int64), values.categories
+        else:
+            coded, texts = pd.factorize(np.asarray(values, dtype=object), sort=True)
         cases = self.case_code[at]
-        # One currency per case (nearly every case): no list made; the others joined.
-        first = texts.groupby(cases).agg(["min", "max"])
-        joined = first["min"].astype(object)
-        several = first.index[first["min"] != first["max"]]
-        if len(several):
-            mixed = np.isin(cases, several)
-            joined.loc[several] = (texts[mixed].groupby(cases[mixed])
-                                   .agg(lambda v: ", ".join(sorted(set(v)))))
-        result = joined.reindex(range(self.n_cases) if codes is None else codes)
-        return pd.array(result.to_numpy(dtype=object), dtype="string")
+        order = np.argsort(cases, kind="stable")  # (cases ascend already in sorted events)
+        cases, coded = cases[order], coded[order]
+        starts, ends = self.runs(cases)
+        low = np.minimum.reduceat(coded, starts) if len(starts) else coded[:0]
+        high = np.maximum.reduceat(coded, starts) if len(starts) else coded[:0]
+        joined = np.full(self.n_cases, None, dtype=object)
+        names = np.asarray(texts, dtype=object)
+        one = low == high
+        joined[cases[starts[one]]] = names[low[one]]
+        for run in np.flatnonzero(~one).tolist():  # several currencies: rare
+            joined[cases[starts[run]]] = ", ".join(
+                sorted({str(t) for t in names[coded[starts[run]:ends[run]]]}))
+        return pd.array(joined if codes is None else joined[codes], dtype="string")
 
     def _value(self, name: str, codes: Ints | None) -> Any:
         """Column `name` for all cases or the case positions `codes` (cached when whole)."""
