@@ -173,3 +173,32 @@ def test_repeated_ids_found_alike_from_the_workers_hashes_and_by_sorting_the_ids
     assert hashed.files == sorted_.files
     assert [f.deduplicated for f in hashed.files] == [0, 3, 1]
     assert hashed.quarantine["reason"].str.startswith("duplicate event id").sum() == 1
+
+
+@pytest.mark.parametrize("system", ["paypal", "adyen"])
+def test_more_decimals_than_the_currency_has_is_quarantined(tmp_path: Path,
+                                                            system: str) -> None:
+    """An amount with more decimals than its currency's minor units is a thousands
+    separator read as a decimal point (a de-DE export's 1.500 JPY is 1500 yen; 1.500 EUR is
+    1500 euro): quarantined with that reason, not read as 1.5 (as before). KWD's three
+    decimals and EUR's one or two still read."""
+    source = DATA / system / ("activity.csv" if system == "paypal" else
+                              "settlement_details.csv")
+    header, first = source.read_text(encoding="utf-8").splitlines()[:2]
+    names = header.split(",")
+    currency, gross = (("Currency", "Gross") if system == "paypal"
+                       else ("Gross Currency", "Gross Credit (GC)"))
+    ident = "Transaction ID" if system == "paypal" else "Psp Reference"
+    rows = []
+    for k, (code, amount) in enumerate([("JPY", "1.500"), ("EUR", "1.500"), ("KWD", "1.005"),
+                                        ("EUR", "12.5"), ("JPY", "1500"), ("EUR", "19.99")]):
+        cells = dict(zip(names, first.split(","), strict=True))
+        cells.update({currency: code, gross: amount, ident: f"{ident[:1]}{k}00000000000001"})
+        rows.append(",".join(cells[name] for name in names))
+    path = tmp_path / source.name
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    table, quarantine = read_source(path, system)
+    assert quarantine[["row", "field", "value"]].values.tolist() == [
+        [2, gross, "1.500"], [3, gross, "1.500"]]
+    assert all(r.startswith("more decimals than") for r in quarantine["reason"])
+    assert table.frame[C.AMOUNT].tolist() == ["1.005", "12.5", "1500", "19.99"]

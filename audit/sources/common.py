@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from audit.currency import CURRENCIES, stripe_minor_units
+from audit.currency import CURRENCIES, minor_units, stripe_minor_units
 from audit.errors import InputError
 from audit.ingest.normalise import QUARANTINE_COLUMNS
 from audit.ingest.raw import RawTable
@@ -435,6 +435,30 @@ def minor_money_text(texts: pa.Array, units: Ints) -> pa.Array:
             pa.scalar(".", texts.type))
         out = pc.if_else(pa.array(units == width), joined, out)
     return pc.if_else(pa.array(ok), out, pa.scalar(None, texts.type))
+
+
+def parse_major_in(text: str, currency: str) -> Decimal:
+    """`parse_major`, refused where the amount has more decimals than `currency` has minor
+    units: a de-DE export's 1.500 JPY (1500 yen, the dot a thousands separator) read as
+    1.5 yen, its 1.500 EUR as 1.50 euro."""
+    amount = parse_major(text)
+    code = currency.strip().upper()
+    exponent = amount.as_tuple().exponent
+    if code in CURRENCIES and isinstance(exponent, int) and -exponent > minor_units(code):
+        units = minor_units(code)
+        raise BadValue(f"more decimals than {code} has ({units}): a thousands separator? "
+                       "(this export writes plain decimals such as 1234.56)")
+    return amount
+
+
+def major_decimals(amounts: pa.Array) -> Ints:
+    """Per money text ('1234.56', '1500'), the digits after its decimal point (0 where
+    it has none or is null)."""
+    point = np.asarray(pc.fill_null(pc.find_substring(amounts, "."), -1)
+                       .to_numpy(zero_copy_only=False), dtype=np.int64)
+    length = np.asarray(pc.fill_null(pc.utf8_length(amounts), 0)
+                        .to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.where(point < 0, 0, length - point - 1)
 
 
 def money(value: Decimal) -> str:

@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audit import canonical as C
-from audit.currency import CURRENCIES, stripe_minor_units
+from audit.currency import CURRENCIES, minor_units, stripe_minor_units
 from audit.ingest.csv_reader import RaggedRow, read_csv
 from audit.ingest.raw import RawTable
 from audit.sources.common import (
@@ -41,11 +41,13 @@ from audit.sources.common import (
     Ints,
     Mask,
     abbreviated_to_utc,
+    major_decimals,
     minor_money,
     minor_money_text,
     money,
     none_if_empty,
     parse_major,
+    parse_major_in,
     parse_minor,
     repeated_text,
     require_columns,
@@ -263,6 +265,18 @@ def _major(texts: pa.Array) -> pa.Array:
             return None
 
     return _each_distinct(texts, read)
+
+
+def _within_units(amounts: pa.Array, currencies: pa.Array) -> pa.Array:
+    """`amounts` (money texts) null where one has more decimals than its currency's minor
+    units: read one by one, where `parse_major_in` quarantines it with the reason."""
+    codes, distinct = text_codes(currencies)
+    units = np.asarray([minor_units(c) if c in CURRENCIES else 99
+                        for c in distinct.to_pylist()] + [99], dtype=np.int64)[codes]
+    over = major_decimals(amounts) > units
+    if not over.any():
+        return amounts
+    return pc.if_else(pa.array(over), pa.nulls(len(amounts), amounts.type), amounts)
 
 
 def _minor(texts: pa.Array, currencies: pa.Array) -> pa.Array:
@@ -492,7 +506,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     kinds = _each_distinct(export.stripped("Type"), str.lower)
     refund = _in(kinds, _PAYPAL_REFUND_TYPES)
     currencies = _each_distinct(export.stripped("Currency"), str.upper)
-    amounts = _major(export.stripped("Gross"))
+    amounts = _within_units(_major(export.stripped("Gross")), currencies)
     statuses = _each_distinct(export.stripped("Status"),
                               lambda s: _PAYPAL_STATUS.get(s.lower()))
     plain = ((refund | _in(kinds, _PAYPAL_CHARGE_TYPES)) & _in(currencies, CURRENCIES)
@@ -525,7 +539,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
             continue
         checks: list[tuple[str, Callable[[], object]]] = [
             ("Currency", partial(_currency, str(record["Currency"]))),
-            ("Gross", partial(parse_major, str(record["Gross"]))),
+            ("Gross", partial(parse_major_in, str(record["Gross"]), str(record["Currency"]))),
             ("TimeZone", partial(_known_zone, zone)),
             ("Date", partial(_time, times[k].as_py(), text, date_format, zone)),
         ]
@@ -592,8 +606,9 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
     refund = _in(kinds, _ADYEN_REFUND_TYPES)
     currencies = _each_distinct(export.stripped("Gross Currency"), str.upper)
     debits = export.stripped("Gross Debit (GC)")
-    amounts = _major(pc.if_else(pc.equal(debits, ""),
-                                export.stripped("Gross Credit (GC)"), debits))
+    amounts = _within_units(_major(pc.if_else(pc.equal(debits, ""),
+                                              export.stripped("Gross Credit (GC)"), debits)),
+                            currencies)
     usable, tickets, executors = _references(cfg, export, refund)
     plain = ((refund | _in(kinds, _ADYEN_CHARGE_TYPES)) & _in(currencies, CURRENCIES)
              & _given(amounts) & _given(times) & usable)
@@ -629,7 +644,8 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
                  else "Gross Credit (GC)")
         checks: list[tuple[str, Callable[[], object]]] = [
             ("Gross Currency", partial(_currency, str(record["Gross Currency"]))),
-            (gross, partial(parse_major, str(record[gross]))),
+            (gross, partial(parse_major_in, str(record[gross]),
+                            str(record["Gross Currency"]))),
             ("TimeZone", partial(_known_zone, zone)),
             ("Creation Date", partial(_time, times[k].as_py(), text, "%Y-%m-%d %H:%M:%S",
                                       zone)),
