@@ -88,6 +88,43 @@ def test_servicenow_sys_audit_updates() -> None:
     assert read == 5
 
 
+SN_HEADER = ("sys_id,tablename,documentkey,fieldname,oldvalue,newvalue,user,sys_created_on,"
+             "record_checkpoint")
+
+
+def test_servicenow_local_times_of_a_dst_change_are_quarantined_not_guessed(
+        tmp_path: Path) -> None:
+    """sys_created_on in Europe/London: 01:30 on 2026-03-29 never happened, 01:10 and 01:20
+    on 2026-10-25 happened twice. Each such update is quarantined, as the generic reader
+    quarantines such times (before: read at the first offset, silently)."""
+    path = tmp_path / "sys_audit.csv"
+    path.write_text("\n".join([
+        SN_HEADER,
+        "a1,sn_customerservice_case,doc1,number,,CS1,felix.weber,2026-03-29 00:30:00,0",
+        "a2,sn_customerservice_case,doc1,u_refund_stage,,requested,felix.weber,"
+        "2026-03-29 00:30:00,0",
+        "a3,sn_customerservice_case,doc1,u_refund_stage,requested,evidence_collected,"
+        "felix.weber,2026-03-29 01:30:00,1",
+        "a4,sn_customerservice_case,doc1,u_refund_stage,evidence_collected,approved,"
+        "nadia.rossi,2026-10-25 01:10:00,2",
+        "a5,sn_customerservice_case,doc1,u_refund_stage,approved,customer_notified,"
+        "nadia.rossi,2026-10-25 02:20:00,3"]) + "\n", encoding="utf-8")
+    events, quarantine, _read, _dedup = frame(path, "servicenow")
+    assert quarantine[["row", "field", "reason"]].values.tolist() == [
+        [4, "sys_created_on", "not a valid local time in Europe/London (DST change)"],
+        [5, "sys_created_on", "not a valid local time in Europe/London (DST change)"]]
+    assert events[C.TIMESTAMP].tolist() == ["2026-03-29T00:30:00+00:00",
+                                            "2026-10-25T02:20:00+00:00"]
+
+
+def test_servicenow_assume_tz_wins_over_the_sources_files_zone() -> None:
+    """--assume-tz is an explicit choice: it wins over the bundled sources file's
+    `time_zone` (Europe/London), which before won and ignored the flag."""
+    path = DATA / "servicenow" / "sys_audit.csv"
+    table, _ = read_source(path, "servicenow", assume_tz="America/New_York")
+    assert table.frame.iloc[0][C.TIMESTAMP] == "2026-07-06T13:15:00+00:00"  # EDT, UTC-4
+
+
 def test_servicenow_logins_and_roles_from_the_role_history() -> None:
     result = import_sources([(DATA / "servicenow" / "sys_audit.csv", "servicenow"),
                              (DATA / "roles" / "role_history.csv", None)])

@@ -470,12 +470,18 @@ def money(value: Decimal) -> str:
 
 
 def local_to_utc(text: str, fmt: str, zone: str) -> str:
-    """A local time without offset, in an IANA zone, as ISO 8601 UTC."""
+    """A local time without offset, in an IANA zone, as ISO 8601 UTC. A local time the
+    zone skips (spring forward) or has twice (fall back) is refused, not guessed, as the
+    generic reader refuses it (`audit.ingest.timestamps`)."""
     try:
         naive = strptime(text.strip(), fmt)
     except ValueError as exc:
         raise BadValue(f"not a time in the format {fmt}") from exc
-    return naive.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC).isoformat()
+    tz = ZoneInfo(zone)
+    first, second = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        raise BadValue(f"not a valid local time in {zone} (DST change)")
+    return first.astimezone(UTC).isoformat()
 
 
 def local_text(texts: pa.Array, fmt: str, zone: str) -> pa.Array:

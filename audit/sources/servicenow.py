@@ -45,7 +45,7 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     table, ragged = read_csv(path, encoding=encoding, strings="arrow")
     frame = table.frame
     require_columns(list(frame.columns), KEY_COLUMNS, system="ServiceNow sys_audit", file=path)
-    zone = cfg.time_zone or assume_tz
+    zone = assume_tz or cfg.time_zone  # (an explicit --assume-tz over the sources file's)
     if zone is None:
         raise InputError("sys_created_on has no time zone: set time_zone for servicenow in "
                          "the sources file or pass --assume-tz", file=path)
