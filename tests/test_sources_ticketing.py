@@ -430,3 +430,65 @@ def test_a_repeat_that_is_a_conflict_does_not_take_the_order_with_it(tmp_path: P
         return log[log[C.EVENT_ID].astype(str).isin(audits)][C.ORDER_ID].astype(str).tolist()
     assert orders(three) == orders(alone)
     assert "<NA>" not in orders(alone)
+
+
+def _jira_issue(histories: list[int], *, total: int | None = None, order: str = "SU-O1",
+                ) -> dict[str, object]:
+    """Issue RFD-1 with the status histories numbered `histories` (1: Evidence Collected,
+    2: Approved, 3: Closed); `total`: the changelog's total (default: as many as given)."""
+    statuses = {1: "Evidence Collected", 2: "Approved", 3: "Closed"}
+    changelog: dict[str, object] = {"startAt": 0, "maxResults": 100,
+                                    "total": len(histories) if total is None else total,
+                                    "histories": [
+        {"id": str(h), "author": {"displayName": "Ben Carter"},
+         "created": f"2026-07-06T1{h}:00:00.000+0200",
+         "items": [{"field": "status", "fieldId": "status", "toString": statuses[h]}]}
+        for h in histories]}
+    return {"key": "RFD-1", "fields": {
+        "created": "2026-07-06T10:15:00.000+0200", "reporter": {"displayName": "Ben Carter"},
+        "customfield_10050": order, "customfield_10051": "EUR", "customfield_10052": "19.99"},
+        "changelog": changelog}
+
+
+def test_a_jira_changelog_cut_to_one_page_is_refused(tmp_path: Path) -> None:
+    """expand=changelog returns one page of an issue's histories; `total` says there are
+    more. Audited without them (usually the approval and the closing), the case would read
+    as never approved: an input error naming the issue (before: read as complete)."""
+    path = tmp_path / "jira_issues.json"
+    path.write_text(json.dumps({"issues": [_jira_issue([1, 2]), _jira_issue([1], total=3)]}),
+                    encoding="utf-8")
+    with pytest.raises(InputError, match="issue RFD-1: its changelog holds histories 1-1 of 3"
+                       ) as caught:
+        read_source(path, "jira")
+    assert (caught.value.row, caught.value.field) == (2, "changelog.total")
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["typed reading", "general reading"])
+def test_an_issue_twice_in_one_jira_export_keeps_every_history(tmp_path: Path,
+                                                               typed: bool) -> None:
+    """Pages of a search overlap: RFD-1 first with one history, then again with three.
+    Every history is kept (before: the second copy was skipped whole, its approval and
+    closing lost and counted as repeats); the creation and history 1 read twice are repeats.
+    A copy whose fields differ is a conflict, and its order is not taken."""
+    path = tmp_path / "jira_issues.json"
+    issues = [_jira_issue([1]), _jira_issue([1, 2, 3])]
+    text = json.dumps({"issues": issues})
+    if not typed:  # a lone surrogate escaped elsewhere sends the file to the general path
+        text = text.replace('"Ben Carter"}, "customfield',
+                            '"Ben Carter", "x": "\\ud83d\\ude00"}, "customfield')
+    path.write_text(text, encoding="utf-8")
+    result = import_sources([(path, "jira")])
+    assert result.log[C.EVENT_ID].astype(str).tolist() == [
+        "jira:RFD-1:created", "jira:RFD-1:1", "jira:RFD-1:2", "jira:RFD-1:3"]
+    assert result.quarantine.empty
+    [counts] = result.files
+    assert counts.deduplicated == 2
+    conflicting = tmp_path / "conflict" / "jira_issues.json"
+    conflicting.parent.mkdir()
+    conflicting.write_text(json.dumps({"issues": [_jira_issue([1]),
+                                                  _jira_issue([1, 2], order="SU-O999")]}),
+                           encoding="utf-8")
+    other = import_sources([(conflicting, "jira")])
+    assert other.quarantine["value"].tolist() == ["jira:RFD-1:created"]
+    assert set(other.log[C.ORDER_ID].astype(str)) == {"SU-O1"}
+    assert other.log[C.EVENT_ID].astype(str).tolist()[-1] == "jira:RFD-1:2"

@@ -111,21 +111,21 @@ class _Reading:
     number: int = 0
     """The record number of the last record read (an issue, then each of its histories)."""
 
-    def issue(self, key: str, fields: dict[str, Any], histories: int) -> bool:
+    def issue(self, key: str, fields: dict[str, Any]) -> None:
         """An issue's own fields (order number, currency) and its creation, an update of its
-        own; False where the issue was read before: counted as a duplicate or quarantined,
-        its `histories` counted as read and not read again."""
+        own. An issue read before in this file (pages of a search that overlap) is a repeat
+        of its creation, counted, or a conflict, quarantined (its fields not taken); its
+        histories are read all the same, each a record of its own, repeats of one history
+        dropped as any repeated event is (a later copy may hold histories the first lacks)."""
         cfg, collector = self.cfg, self.collector
         self.number += 1
         known = {name: str(fields[name]) for name in (cfg.order_field, cfg.currency_field)
                  if name and fields.get(name) not in (None, "")}
-        self.fields_of.setdefault(key, {}).update(known)
         created_key = f"{SYSTEM}:{key}:created"
         if created_key in collector.seen:
             collector.duplicate(created_key, self.number, partial(_content, fields))
-            self.number += histories
-            collector.deduplicated += histories
-            return False
+            return
+        self.fields_of.setdefault(key, {}).update(known)
         collector.seen[created_key] = (self.number, partial(_content, fields))
         if cfg.created_activity and fields.get("created"):
             requested = fields.get(cfg.requested_amount_field or "")
@@ -133,7 +133,6 @@ class _Reading:
             self.updates.append((key, str(fields["created"]), _person(fields.get("reporter")),
                                  created_key, self.number, {}, False, cfg.created_activity,
                                  None if requested in (None, "") else str(requested)))
-        return True
 
     def finish(self, changed: dict[str, dict[int, str | None]] | None = None) -> Collector:
         """The updates as records. `changed`: the changes of the fields the mapping reads
@@ -166,6 +165,8 @@ class _History(msgspec.Struct, gc=False):
 
 class _Changelog(msgspec.Struct, gc=False):
     histories: list[_History] | None = None
+    startAt: Any = None  # (Jira's names)
+    total: Any = None
 
 
 class _Issue(msgspec.Struct, gc=False):
@@ -201,13 +202,15 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
     changed: dict[str, dict[int, str | None]] = {name: {} for name in fields_used(cfg)}
     read = changed.get
     unchanged: dict[str, str | None] = {}  # every update's changes: not read
-    for issue in issues:
+    for ordinal, issue in enumerate(issues, start=1):
         fields = issue.fields or {}
         changelog = issue.changelog
         histories = (None if changelog is None else changelog.histories) or []
         key = str(issue.key)
-        if not reading.issue(key, fields, len(histories)):
-            continue
+        if changelog is not None:
+            _whole_changelog(path, ordinal, key, changelog.startAt, changelog.total,
+                             len(histories))
+        reading.issue(key, fields)
         number = reading.number
         for history in histories:
             number += 1
@@ -264,8 +267,9 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
         if type(histories) is not list:
             raise wrong_shape(path, ordinal, "changelog.histories", "a list")
         key = str(key_value)
-        if not reading.issue(key, fields, len(histories)):
-            continue
+        _whole_changelog(path, ordinal, key, changelog.get("startAt"), changelog.get("total"),
+                         len(histories))
+        reading.issue(key, fields)
         number, collector = reading.number, reading.collector
         for h, history in enumerate(histories):
             if type(history) is not dict:
@@ -298,6 +302,22 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
                             changes, False, None, None))
         reading.number = number
     return reading.finish()
+
+
+def _whole_changelog(path: Path, ordinal: int, key: str, start: object, total: object,
+                     held: int) -> None:
+    """Refuse an issue whose changelog is one page of a longer one: Jira's
+    `expand=changelog` returns at most 100 histories (`total` says how many there are,
+    `startAt` where the page starts), and the updates left out are usually the last ones,
+    the approvals and the closing; audited without them, the case would read as never
+    approved. Where the export does not say (no `total`), the histories are taken as all."""
+    first = start if type(start) is int else 0
+    if type(total) is int and (first > 0 or total > held):
+        raise InputError(
+            f"issue {key}: its changelog holds histories {first + 1}-{first + held} of "
+            f"{total} (one page; fetch each issue's whole changelog, e.g. from "
+            "/rest/api/3/issue/KEY/changelog, into the export)", file=path, row=ordinal,
+            field="changelog.total")
 
 
 def _timed(updates: Updates, times: list[tuple[int, str, object]],
