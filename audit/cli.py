@@ -334,7 +334,7 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
 
 def _run_check(sources: list[Path], policy: Path, as_of: str | None,
                assume_tz: str | None, sop: Path | None = None, engine: Any = None) -> Any:
-    from datetime import datetime
+    from datetime import UTC, datetime
 
     from audit.checkrun import run_check
 
@@ -347,6 +347,9 @@ def _run_check(sources: list[Path], policy: Path, as_of: str | None,
         if clock.tzinfo is None:
             raise InputError("--as-of needs a time zone, e.g. 2026-10-15T00:00:00Z",
                              field="--as-of")
+        # In UTC, as the policy's as_of is: a waiver's expiry is judged by the UTC date,
+        # and every report shows the clock in UTC.
+        clock = clock.astimezone(UTC)
     if engine is None:
         return run_check(sources, policy, as_of=clock, assume_tz=assume_tz, sop=sop)
     return run_check(sources, policy, as_of=clock, assume_tz=assume_tz, sop=sop, engine=engine)

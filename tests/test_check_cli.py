@@ -467,3 +467,31 @@ def test_summary_counts_are_those_of_a_loop_over_the_findings(sample: Path) -> N
             checked.result, findings=findings))
         got = run.summary()
         assert {k: got[k] for k in keys} == _summary_by_loop(run), trial
+
+
+def test_as_of_with_an_offset_is_the_same_instant_in_utc(sample: Path, tmp_path: Path) -> None:
+    """--as-of 2026-11-01T23:30:00-05:00 is 2026-11-02T04:30:00Z: the same findings, the
+    same waiver judgement (one expiring on 2026-11-01 has expired by the UTC date) and the
+    clock shown in UTC (before: the local date kept the waiver, and the manifest showed the
+    offset)."""
+    import yaml
+
+    from audit.policy import default_policy_path
+
+    run("check", str(sample), "--out", str(tmp_path / "plain"), "--fail-on", "never", code=0)
+    found = json.loads((tmp_path / "plain" / "findings.json").read_text())["findings"][0]
+    policy = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    policy["waivers"] = [{"rule": found["rule"], "case": found["case_id"],
+                          "reason": "accepted", "approved_by": "Head of Internal Audit",
+                          "expires": "2026-11-01"}]
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(policy), encoding="utf-8")
+    documents = []
+    for name, clock in (("offset", "2026-11-01T23:30:00-05:00"), ("utc", "2026-11-02T04:30:00Z")):
+        run("check", str(sample), "--policy", str(path), "--as-of", clock, "--out",
+            str(tmp_path / name), "--fail-on", "never", code=0)
+        documents.append(json.loads((tmp_path / name / "findings.json").read_text()))
+    offset, utc = documents
+    assert offset["manifest"]["as_of"] == utc["manifest"]["as_of"] == "2026-11-02T04:30:00+00:00"
+    assert [w["status"] for w in offset["summary"]["waivers"]] == ["expired"]
+    assert offset["findings"] == utc["findings"]
