@@ -112,7 +112,7 @@ class CheckRun:
         by_rule: dict[str, dict[str, Any]] = {}
         for r in self.result.rules:
             findings_n, cases_n = per_rule.get(r.code, (0, 0))
-            by_rule[r.code] = {"name": r.name, "severity": r.severity,
+            by_rule[r.code] = {"name": r.name, "severity": self.result.severity_of(r),
                                "findings": findings_n, "cases": cases_n}
         severity_counts = np.bincount(cols.severity[active], minlength=len(SEVERITIES))
         by_severity = {s: int(severity_counts[k]) for k, s in enumerate(SEVERITIES)}

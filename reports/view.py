@@ -556,7 +556,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         docs = rule.doc_sections()
         sections.append(RuleSection(
             code=rule.code, name=rule.name, family=rule.code[:2],
-            family_name=FAMILIES.get(rule.code[:2], rule.code[:2]), severity=rule.severity,
+            family_name=FAMILIES.get(rule.code[:2], rule.code[:2]),
+            severity=run.result.severity_of(rule),
             summary=rule.summary, anchor=anchor,
             docs=[DocSection(s, doc_parts(docs.get(s, ""))) for s in SECTIONS],
             findings_total=len(mine), active=len(mine) - waived, waived=waived,

@@ -495,3 +495,37 @@ def test_as_of_with_an_offset_is_the_same_instant_in_utc(sample: Path, tmp_path:
     assert offset["manifest"]["as_of"] == utc["manifest"]["as_of"] == "2026-11-02T04:30:00+00:00"
     assert [w["status"] for w in offset["summary"]["waivers"]] == ["expired"]
     assert offset["findings"] == utc["findings"]
+
+
+def test_severity_overrides_reach_every_rule_table(sample: Path, tmp_path: Path) -> None:
+    """The policy's `severity:` overrides are the severity of the rule wherever it is shown:
+    findings.json's by_rule, the XLSX summary and the HTML rule table and sections, so the
+    per-rule counts add up to by_severity (before: the findings were 'low', their rule
+    'critical')."""
+    import yaml
+    from openpyxl import load_workbook
+
+    from audit.policy import default_policy_path
+
+    policy = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    policy.setdefault("rules", {})["severity"] = {"SD001": "low", "EV": "info"}
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(policy), encoding="utf-8")
+    out = tmp_path / "out"
+    run("check", str(sample), "--policy", str(path), "--out", str(out), "--fail-on", "never",
+        code=0)
+    document = json.loads((out / "findings.json").read_text())
+    by_rule = document["summary"]["by_rule"]
+    assert by_rule["SD001"]["severity"] == "low"
+    assert {by_rule[c]["severity"] for c in by_rule if c.startswith("EV")} == {"info"}
+    totals: dict[str, int] = {}
+    for entry in by_rule.values():
+        totals[entry["severity"]] = totals.get(entry["severity"], 0) + entry["findings"]
+    assert {k: v for k, v in totals.items() if v} == {
+        k: v for k, v in document["summary"]["by_severity"].items() if v}
+    cells = [[c.value for c in row] for row in load_workbook(out / "findings.xlsx")["Summary"]
+             .iter_rows()]
+    assert any(row[:1] == ["SD001"] and "low" in row for row in cells), cells
+    html = (out / "report.html").read_text(encoding="utf-8")
+    heading = html[html.index('<h3 id="rule-SD001-title">'):].split("</h3>")[0]
+    assert '<span class="sev sev-low">low</span>' in heading, heading

@@ -421,7 +421,8 @@ def run_rules_dask(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *, as_of
     result = AuditResult(findings=findings, errors=errors, waivers=statuses, rules=rules,
                          suppressed=suppressed, as_of=as_of,
                          cases=sum(r.cases for r in results),
-                         events=sum(r.events for r in results), extra=extra)
+                         events=sum(r.events for r in results), extra=extra,
+                         severities=_severity_overrides(ruleset, policy))
     return result, engine
 
 

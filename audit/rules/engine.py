@@ -68,6 +68,12 @@ class AuditResult:
     cases: int
     events: int
     extra: dict[str, object] = field(default_factory=dict)
+    severities: dict[str, str] = field(default_factory=dict)
+    """The policy's severity overrides by rule code (`severity:`), which its findings got."""
+
+    def severity_of(self, rule: Rule) -> str:
+        """The severity `rule`'s findings have in this run: the policy's, else its own."""
+        return self.severities.get(rule.code, rule.severity)
 
 
 Outcome = tuple[list[Finding], RuleError | None]
@@ -254,4 +260,4 @@ def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
         extra["conformance_result"] = facts.conformance
     return AuditResult(findings=kept, errors=errors, waivers=statuses, rules=rules,
                        suppressed=suppressed, as_of=as_of, cases=facts.n_cases,
-                       events=facts.n_events, extra=extra)
+                       events=facts.n_events, extra=extra, severities=overrides)
