@@ -260,9 +260,12 @@ class ReportView:
     rules: list[RuleSection]
     cases: list[CaseView]
     cases_total: int
-    """Cases with findings; `cases` holds at most MAX_CASES of them."""
+    """Cases with findings, waived ones included; `cases` holds at most MAX_CASES of them."""
     errors: list[ErrorView]
     waivers: list[WaiverView]
+    cases_waived_only: int = 0
+    """Of `cases_total`, those whose every finding is waived (the summary's
+    cases_with_findings counts the others)."""
     graphs: list[GraphView] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     conformance: list[ChannelConformanceView] = field(default_factory=list)
@@ -610,8 +613,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     notes = []
     if columns.cases > max_cases:
         notes.append(f"Case details are shown for the {max_cases:,} most severe of "
-                     f"{columns.cases:,} cases with findings; findings.json, findings.csv "
-                     "and findings.xlsx list all.")
+                     f"{columns.cases:,} cases with findings (waived ones included); "
+                     "findings.json, findings.csv and findings.xlsx list all.")
     return ReportView(
         title="Refund audit report",
         tool_version=str(manifest["version"]),
@@ -640,6 +643,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         rules=sections,
         cases=cases,
         cases_total=columns.cases,
+        cases_waived_only=columns.cases - int(summary["cases_with_findings"]),
         errors=[ErrorView(e.rule, e.name, e.error) for e in run.result.errors],
         waivers=[WaiverView(str(w["rule"] or ""), str(w["case"] or ""), str(w["status"]),
                             int(w["matched"]), str(w["expires"])) for w in summary["waivers"]],

@@ -529,3 +529,36 @@ def test_severity_overrides_reach_every_rule_table(sample: Path, tmp_path: Path)
     html = (out / "report.html").read_text(encoding="utf-8")
     heading = html[html.index('<h3 id="rule-SD001-title">'):].split("</h3>")[0]
     assert '<span class="sev sev-low">low</span>' in heading, heading
+
+
+def test_the_html_cases_count_agrees_with_the_summary_when_a_case_is_all_waived(
+        sample: Path, tmp_path: Path) -> None:
+    """A case whose only finding is waived is listed in the HTML's cases (ranked last) but
+    is no case with findings in the summary: the HTML says how many of each (before: the
+    HTML counted it among the cases with findings, 83 against the summary's 81)."""
+    import re
+    from collections import Counter
+
+    import yaml
+
+    from audit.policy import default_policy_path
+
+    run("check", str(sample), "--out", str(tmp_path / "plain"), "--fail-on", "never", code=0)
+    findings = json.loads((tmp_path / "plain" / "findings.json").read_text())["findings"]
+    per_case = Counter(f["case_id"] for f in findings)
+    alone = next(f for f in findings if per_case[f["case_id"]] == 1)
+    policy = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    policy["waivers"] = [{"rule": alone["rule"], "case": alone["case_id"],
+                          "reason": "accepted", "approved_by": "Head of Internal Audit",
+                          "expires": "2027-03-31"}]
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(policy), encoding="utf-8")
+    out = tmp_path / "waived"
+    run("check", str(sample), "--policy", str(path), "--out", str(out), "--fail-on", "never",
+        code=0)
+    summary = json.loads((out / "findings.json").read_text())["summary"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    hint = re.search(r'<section id="cases".*?<p class="hint">(.*?)\.', html, re.S)
+    assert hint is not None
+    assert hint.group(1).startswith(f"{summary['cases_with_findings']:,} cases with findings "
+                                    "and 1 whose findings are all waived"), hint.group(1)
