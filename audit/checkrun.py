@@ -152,6 +152,7 @@ class CheckRun:
             "waivers": [{"rule": w.waiver.rule, "case": w.waiver.case,
                          "fingerprint": w.waiver.fingerprint, "status": w.status,
                          "matched": w.matched, "expires": w.waiver.expires.isoformat(),
+                         "reason": w.waiver.reason, "approved_by": w.waiver.approved_by,
                          "line": w.waiver.line} for w in self.result.waivers],
         }
 

@@ -207,6 +207,9 @@ class WaiverView:
     status: str
     matched: int
     expires: str
+    fingerprint: str = ""
+    reason: str = ""
+    approved_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -646,7 +649,9 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         cases_waived_only=columns.cases - int(summary["cases_with_findings"]),
         errors=[ErrorView(e.rule, e.name, e.error) for e in run.result.errors],
         waivers=[WaiverView(str(w["rule"] or ""), str(w["case"] or ""), str(w["status"]),
-                            int(w["matched"]), str(w["expires"])) for w in summary["waivers"]],
+                            int(w["matched"]), str(w["expires"]),
+                            str(w.get("fingerprint") or ""), str(w.get("reason") or ""),
+                            str(w.get("approved_by") or "")) for w in summary["waivers"]],
         graphs=list(graphs or []),
         notes=notes,
         conformance=_conformance(summary),

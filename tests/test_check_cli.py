@@ -531,7 +531,7 @@ def test_severity_overrides_reach_every_rule_table(sample: Path, tmp_path: Path)
     assert '<span class="sev sev-low">low</span>' in heading, heading
 
 
-def test_the_html_cases_count_agrees_with_the_summary_when_a_case_is_all_waived(
+def test_the_html_cases_count_and_waivers_agree_with_the_summary(
         sample: Path, tmp_path: Path) -> None:
     """A case whose only finding is waived is listed in the HTML's cases (ranked last) but
     is no case with findings in the summary: the HTML says how many of each (before: the
@@ -548,8 +548,12 @@ def test_the_html_cases_count_agrees_with_the_summary_when_a_case_is_all_waived(
     per_case = Counter(f["case_id"] for f in findings)
     alone = next(f for f in findings if per_case[f["case_id"]] == 1)
     policy = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    other = next(f for f in findings if per_case[f["case_id"]] > 1)
     policy["waivers"] = [{"rule": alone["rule"], "case": alone["case_id"],
                           "reason": "accepted", "approved_by": "Head of Internal Audit",
+                          "expires": "2027-03-31"},
+                         {"rule": other["rule"], "fingerprint": other["fingerprint"],
+                          "reason": "cover for sick leave", "approved_by": "CFO",
                           "expires": "2027-03-31"}]
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(policy), encoding="utf-8")
@@ -562,3 +566,14 @@ def test_the_html_cases_count_agrees_with_the_summary_when_a_case_is_all_waived(
     assert hint is not None
     assert hint.group(1).startswith(f"{summary['cases_with_findings']:,} cases with findings "
                                     "and 1 whose findings are all waived"), hint.group(1)
+    # Each waiver's fingerprint, approver and reason in the HTML's and the XLSX's tables
+    # (before: only findings.json had the fingerprint, no table the reason).
+    from openpyxl import load_workbook
+
+    table = html[html.index("<h3>Waivers</h3>"):].split("</table>")[0]
+    for text in (other["fingerprint"], "cover for sick leave", "CFO", "accepted",
+                 "Head of Internal Audit"):
+        assert text in table, text
+    cells = {c.value for row in load_workbook(out / "findings.xlsx")["Summary"].iter_rows()
+             for c in row}
+    assert {other["fingerprint"], "cover for sick leave", "Head of Internal Audit"} <= cells
