@@ -19,7 +19,7 @@ from audit.sources.config import load_sources_config
 from audit.sources.ticketing import Update, updates_to_table
 
 ZONE = "Europe/Berlin"
-"""--assume-tz, where the sources file names no zone for ServiceNow (the bundled one does)."""
+"""--assume-tz, which wins over the zone the sources file names for ServiceNow."""
 HEADER = ["sys_id", "tablename", "documentkey", "fieldname", "oldvalue", "newvalue", "user",
           "sys_created_on", "record_checkpoint", "reason"]
 # Plain times, the hour the clocks skip and the one they repeat, and texts that are no time.
@@ -59,7 +59,7 @@ def _reference(path: Path) -> Collector:
             continue
         try:
             time = local_to_utc(first["sys_created_on"], servicenow.TIME_FORMAT,
-                                cfg.time_zone or ZONE)
+                                ZONE)
         except BadValue as exc:
             collector.quarantine(int(first["row"]), "sys_created_on",
                                  first["sys_created_on"], str(exc))
