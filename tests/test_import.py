@@ -418,3 +418,25 @@ def test_repeated_records_compare_as_their_texts(values: pd.Series) -> None:
     assert same.tolist() == (texts[0] == texts[1]).tolist()
     assert blank.tolist() == (texts[1] == "").tolist()
     assert 0 < same.sum() < len(same)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_quote_left_open_that_takes_in_the_rows_after_it_is_an_input_error(
+        tmp_path: Path, newline: str) -> None:
+    """A quote opened in row 3 and never closed: the csv module reads every line after it
+    as one cell, and the file imported 1 event and 1 quarantined record, the three rows
+    after it counted nowhere (exit 0). Now an input error naming row 3."""
+    path = tmp_path / "open_quote.csv"
+    path.write_bytes(newline.join([
+        "case_id,activity,timestamp", "C1,a,2024-05-01T09:00:00Z",
+        'C1,"b,2024-05-01T10:00:00Z', "C2,a,2024-05-01T09:00:00Z",
+        "C2,b,2024-05-01T10:00:00Z", "C3,a,2024-05-01T09:00:00Z", ""]).encode("utf-8"))
+    with pytest.raises(InputError, match="a quote opened in this row is never closed") as caught:
+        import_sources([(path, None)])
+    assert caught.value.row == 3 and caught.value.file == str(path)
+    # A quoted cell that spans lines and is closed is read as before.
+    closed = tmp_path / "closed.csv"
+    closed.write_bytes(newline.join([
+        "case_id,activity,timestamp", "C1,a,2024-05-01T09:00:00Z",
+        'C1,"b', 'still b",2024-05-01T10:00:00Z', ""]).encode("utf-8"))
+    assert len(import_sources([(closed, None)]).log) == 2

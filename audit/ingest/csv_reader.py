@@ -189,7 +189,8 @@ def read_csv(
     del data
     _refuse_surrogates(text, path, used)
     sep = delimiter or sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    stream = io.StringIO(text, newline="")
+    reader = csv.reader(stream, delimiter=sep)
     try:
         header = next(reader)
     except StopIteration as exc:
@@ -202,9 +203,11 @@ def read_csv(
     rows: list[int] = []
     ragged: list[RaggedRow] = []
     row = 1
+    start = last_start = stream.tell()  # where the record read last starts in the text
     try:
         for record in reader:
             row += 1
+            last_start, start = start, stream.tell()
             if not record or (len(record) == 1 and not record[0].strip()):
                 continue  # a blank line is no record, but spreadsheets show it as a row
             if len(record) != width:
@@ -214,12 +217,29 @@ def read_csv(
             rows.append(row)
     except csv.Error as exc:
         raise InputError(f"malformed CSV: {exc}", file=path, row=row + 1) from exc
+    _refuse_quote_left_open(text[last_start:], sep, path, row)
     frame = pd.DataFrame(records, columns=header, dtype=object) if records else pd.DataFrame(
         {h: pd.Series(dtype=object) for h in header})
     notes = [] if used == "utf-8" else [f"{path.name}: read as {used}"]
     table = RawTable(frame=frame, rows=np.asarray(rows, dtype=np.int64), system="csv", file=path,
                      notes=notes, records_read=len(records) + len(ragged))
     return table, ragged
+
+
+def _refuse_quote_left_open(last: str, sep: str, path: Path, row: int) -> None:
+    """InputError where the last record (its text `last`, row `row`) is a quote opened and
+    never closed that took in the lines after it: the csv module reads to the end of the
+    file as one cell, and the rows after the quote would be one quarantined record, counted
+    once (a quote opened on the last line, taking in no other, is a ragged record)."""
+    if "\n" not in last.rstrip("\r\n") and "\r" not in last.rstrip("\r\n"):
+        return
+    try:
+        for _ in csv.reader(io.StringIO(last, newline=""), delimiter=sep, strict=True):
+            pass
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise InputError("a quote opened in this row is never closed: every line after "
+                             "it would read as one cell", file=path, row=row) from exc
 
 
 def _refuse_surrogates(text: str, path: Path, used: str) -> None:
