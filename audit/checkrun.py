@@ -54,6 +54,11 @@ class CheckRun:
             digests[path] = sha256_of(path)
         return digests[path]
 
+    def _conformance_seconds(self) -> dict[str, float]:
+        result = self.result.extra.get("conformance_result")
+        seconds = getattr(result, "seconds", None)
+        return seconds() if callable(seconds) else {}
+
     def manifest(self) -> dict[str, Any]:
         # Each input's counts by its path as given (two inputs may share a file name).
         counted = {f.path: f for f in self.imported.files}
@@ -65,6 +70,8 @@ class CheckRun:
             "finished": self.finished.isoformat(),
             "as_of": self.result.as_of.isoformat(),
             "command": self.command,
+            # (Measurements: here, not in the summary, which the same input keeps equal.)
+            "conformance_seconds": self._conformance_seconds(),
             "inputs": [
                 {"file": str(path), "sha256": self._sha256(path),
                  "read": None if count is None else count.read,

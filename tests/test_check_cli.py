@@ -577,3 +577,18 @@ def test_the_html_cases_count_and_waivers_agree_with_the_summary(
     cells = {c.value for row in load_workbook(out / "findings.xlsx")["Summary"].iter_rows()
              for c in row}
     assert {other["fingerprint"], "cover for sick leave", "Head of Internal Audit"} <= cells
+
+
+def test_the_same_input_gives_the_same_findings_json_but_for_the_manifest(
+        sample: Path, tmp_path: Path) -> None:
+    """Two runs of one input: findings.json differs only in its manifest (times, command,
+    the seconds conformance took); before, the summary held those seconds too."""
+    documents = []
+    for name in ("one", "two"):
+        run("check", str(sample), "--out", str(tmp_path / name), "--fail-on", "never", code=0)
+        documents.append(json.loads((tmp_path / name / "findings.json").read_text()))
+    one, two = documents
+    assert set(one["manifest"]["conformance_seconds"]) == set(one["summary"]["conformance"])
+    for document in documents:
+        del document["manifest"]
+    assert one == two
