@@ -164,6 +164,26 @@ def test_role_histories_in_parts_are_all_applied(tmp_path: Path) -> None:
     assert result.roles is not None and result.roles.file == "roles-1.csv, roles-2.csv"
 
 
+def test_overlapping_periods_of_different_roles_are_noted(tmp_path: Path) -> None:
+    """A person with two roles at once (a promotion entered before the old role was ended)
+    is ambiguous: the later period decides, and a note names the person (before: silently).
+    Periods that follow each other, or overlap in one role, are no note."""
+    lines = (DATA / "roles" / "role_history.csv").read_text(encoding="utf-8").splitlines()
+    clean = import_sources([(DATA / "servicenow" / "sys_audit.csv", "servicenow"),
+                            (DATA / "roles" / "role_history.csv", "roles")])
+    assert not [n for n in clean.notes if "overlapping" in n]
+    path = tmp_path / "roles.csv"
+    path.write_text("\n".join([*lines, "Felix Weber,felix.weber,supervisor,"
+                                "2026-06-01T00:00:00+00:00,2026-09-01T00:00:00+00:00",
+                                "Amira Haddad,amira.haddad,customer-service,"
+                                "2026-03-01T00:00:00+00:00,"]) + "\n", encoding="utf-8")
+    result = import_sources([(DATA / "servicenow" / "sys_audit.csv", "servicenow"),
+                             (path, "roles")])
+    assert [n for n in result.notes if "overlapping" in n] == [
+        "roles.csv: 1 person(s) with overlapping periods of different roles (e.g. Felix "
+        "Weber); where they overlap, the later period in the file decides"]
+
+
 @pytest.mark.parametrize(("system", "text", "row", "field"), [
     ("zendesk", '{"audits": 5}', None, "audits"),
     ("zendesk", '{"audits": [], "users": {"11": "Ann"}}', None, "users"),

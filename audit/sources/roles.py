@@ -157,11 +157,42 @@ def apply_roles(log: pd.DataFrame, history: RoleHistory) -> tuple[pd.DataFrame, 
                             index=log.index)
     unknown = log[C.RESOURCE].notna().to_numpy(dtype=bool) & (role_codes < 0)
     notes = [f"{history.file}: roles set on {int((empty & (role_codes >= 0)).sum())} events"]
+    notes += overlap_notes(history)
     if unknown.any():
         people = sorted(set(log.loc[unknown, C.RESOURCE].astype(str)))
         notes.append(f"{history.file}: {int(unknown.sum())} events by {len(people)} "
                      f"resource(s) without a role at that time (e.g. {people[0]})")
     return log, notes
+
+
+def overlap_notes(history: RoleHistory) -> list[str]:
+    """A note where a person's periods of different roles overlap: the role history is
+    ambiguous there, and the later period (in file order) decides, as `apply_roles` says;
+    an auditor should know which."""
+    periods = history.periods
+    if len(periods) < 2:
+        return []
+    starts, ends = _nanoseconds(periods["valid_from"]), _nanoseconds(periods["valid_to"])
+    ends = np.where(ends == _MISSING, np.iinfo(np.int64).max, ends)  # open: never ends
+    order = np.lexsort((starts, periods["person"].to_numpy(dtype=object).astype(str)))
+    person = periods["person"].to_numpy(dtype=object)[order]
+    role = periods["role"].astype(str).to_numpy(dtype=object)[order]
+    starts, ends = starts[order], ends[order]
+    overlapping: list[str] = []
+    begin = 0
+    for k in range(1, len(order) + 1):
+        if k == len(order) or person[k] != person[begin]:
+            reach = np.maximum.accumulate(ends[begin:k])  # the latest end so far
+            clash = np.flatnonzero((starts[begin + 1:k] < reach[:-1])
+                                   & (role[begin + 1:k] != role[begin:k - 1]))
+            if len(clash):
+                overlapping.append(str(person[begin]))
+            begin = k
+    if not overlapping:
+        return []
+    return [f"{history.file}: {len(overlapping)} person(s) with overlapping periods of "
+            f"different roles (e.g. {overlapping[0]}); where they overlap, the later period "
+            "in the file decides"]
 
 
 _MISSING = np.iinfo(np.int64).min
