@@ -168,19 +168,25 @@ def test_two_exports_of_one_record_still_compare_every_value(tmp_path: Path) -> 
          "duplicate event id (first at exports/stripe_refunds.csv row 2)"]]
 
 
+def charge_held_per_case(log: pd.DataFrame) -> tuple[str, int, list[str], list[str]]:
+    """A charge the log holds once per case ("<id>@<case>"): its id, the source row of its
+    first copy, and the sample's stripe_charges.csv header and record of it."""
+    copies = log[log[C.EVENT_ID].astype(str).str.startswith("stripe:ch_")
+                 & log[C.EVENT_ID].astype(str).str.contains("@")]
+    charge = str(copies[C.EVENT_ID].iloc[0]).removeprefix("stripe:").partition("@")[0]
+    with (EXPORTS / "stripe_charges.csv").open(newline="", encoding="utf-8") as f:
+        header, *records = csv.reader(f)
+    [record] = [r for r in records if r[0] == charge]
+    return charge, int(copies[C.SOURCE_ROW].iloc[0]), header, record
+
+
 def test_a_changed_record_of_a_charge_the_log_holds_per_case_is_quarantined(
         canonical: Path, tmp_path: Path) -> None:
     """A charge refunded in two cases is in the log twice, as "<id>@<case>". Its export record
     again, unchanged, is a repeat (dropped, counted); with another amount, it is quarantined
     naming the first copy's place, and the log's copies stay as they were."""
     log = pd.read_parquet(canonical)
-    copies = log[log[C.EVENT_ID].astype(str).str.startswith("stripe:ch_")
-                 & log[C.EVENT_ID].astype(str).str.contains("@")]
-    charge = str(copies[C.EVENT_ID].iloc[0]).removeprefix("stripe:").partition("@")[0]
-    row = int(copies[C.SOURCE_ROW].iloc[0])
-    with (EXPORTS / "stripe_charges.csv").open(newline="", encoding="utf-8") as f:
-        header, *records = csv.reader(f)
-    [record] = [r for r in records if r[0] == charge]
+    charge, row, header, record = charge_held_per_case(log)
     for change, expected in ((0, (0, 0, 0, 1)), (100, (1, 0, 1, 0))):
         amount = str(int(record[header.index("amount")]) + change)
         export = write_export(tmp_path / f"plus{change}" / "stripe_charges.csv", header,
@@ -201,13 +207,7 @@ def test_a_changed_charge_in_two_exports_beside_the_log_is_quarantined_twice(
     the second export's record was compared with the first's, which was then dropped, and
     counted as a repeat of it: nothing in the log held its amount)."""
     log = pd.read_parquet(canonical)
-    copies = log[log[C.EVENT_ID].astype(str).str.startswith("stripe:ch_")
-                 & log[C.EVENT_ID].astype(str).str.contains("@")]
-    charge = str(copies[C.EVENT_ID].iloc[0]).removeprefix("stripe:").partition("@")[0]
-    row = int(copies[C.SOURCE_ROW].iloc[0])
-    with (EXPORTS / "stripe_charges.csv").open(newline="", encoding="utf-8") as f:
-        header, *records = csv.reader(f)
-    [record] = [r for r in records if r[0] == charge]
+    charge, row, header, record = charge_held_per_case(log)
     amount = str(int(record[header.index("amount")]) + 100)
     exports = [write_export(tmp_path / name / "stripe_charges.csv", header,
                             edited(header, record, {"amount": amount})) for name in "ab"]
