@@ -452,8 +452,8 @@ def test_a_repeat_that_is_a_conflict_does_not_take_the_order_with_it(tmp_path: P
     assert "<NA>" not in orders(alone)
 
 
-def _jira_issue(histories: list[int], *, total: int | None = None, order: str = "SU-O1",
-                ) -> dict[str, object]:
+def _jira_issue(histories: list[int], *, total: int | None = None, order: object = "SU-O1",
+                currency: object = "EUR", requested: object = "19.99") -> dict[str, object]:
     """Issue RFD-1 with the status histories numbered `histories` (1: Evidence Collected,
     2: Approved, 3: Closed); `total`: the changelog's total (default: as many as given)."""
     statuses = {1: "Evidence Collected", 2: "Approved", 3: "Closed"}
@@ -466,7 +466,8 @@ def _jira_issue(histories: list[int], *, total: int | None = None, order: str = 
         for h in histories]}
     return {"key": "RFD-1", "fields": {
         "created": "2026-07-06T10:15:00.000+0200", "reporter": {"displayName": "Ben Carter"},
-        "customfield_10050": order, "customfield_10051": "EUR", "customfield_10052": "19.99"},
+        "customfield_10050": order, "customfield_10051": currency,
+        "customfield_10052": requested},
         "changelog": changelog}
 
 
@@ -512,3 +513,32 @@ def test_an_issue_twice_in_one_jira_export_keeps_every_history(tmp_path: Path,
     assert other.quarantine["value"].tolist() == ["jira:RFD-1:created"]
     assert set(other.log[C.ORDER_ID].astype(str)) == {"SU-O1"}
     assert other.log[C.EVENT_ID].astype(str).tolist()[-1] == "jira:RFD-1:2"
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["typed reading", "general reading"])
+def test_jira_option_and_number_fields_read_as_the_ui_shows_them(tmp_path: Path,
+                                                                 typed: bool) -> None:
+    """Jira's REST API gives a select list's value as an option object and a number field
+    as a double. The currency is the option's value and the order 100234, as the UI shows
+    them (before: the object's text, quarantined as an unknown currency, and an order
+    "100234.0" that matches no sale); a list (a multi-select) is refused naming the issue
+    and the field."""
+    path = tmp_path / "jira_issues.json"
+    option = {"self": "https://example.invalid/rest/api/2/customFieldOption/10100",
+              "value": "EUR", "id": "10100"}
+    issue = _jira_issue([1, 2], order=100234.0, currency=option, requested=19.99)
+    text = json.dumps({"issues": [issue]})
+    if not typed:  # a lone surrogate escaped elsewhere sends the file to the general path
+        text = text.replace('"Ben Carter"}, "customfield',
+                            '"Ben Carter", "x": "\\ud83d\\ude00"}, "customfield')
+    path.write_text(text, encoding="utf-8")
+    result = import_sources([(path, "jira")])
+    assert result.quarantine.empty
+    created = result.log[result.log[C.EVENT_ID].astype(str) == "jira:RFD-1:created"]
+    assert created[[C.ORDER_ID, C.CURRENCY, C.AMOUNT]].astype(str).values.tolist() == [
+        ["100234", "EUR", "19.99"]]
+    path.write_text(json.dumps({"issues": [_jira_issue([1]), _jira_issue(
+        [1], currency=[option])]}), encoding="utf-8")
+    with pytest.raises(InputError, match="not a text, a number or a single option") as caught:
+        read_source(path, "jira")
+    assert (caught.value.row, caught.value.field) == (2, "fields.customfield_10051")

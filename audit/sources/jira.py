@@ -66,6 +66,28 @@ def _person(value: Any) -> str | None:
     return None
 
 
+def field_text(value: object, path: Path, ordinal: int, name: str) -> str:
+    """The text of an issue's own field as the Jira UI shows it: a text as it is; a number
+    field's double without a trailing ".0" where it is whole (order 100234, not "100234.0");
+    a select list's option (`{"value": ...}`) or a version, component or similar object
+    (`{"name": ...}`) by its value or name. Any other object, a list (a multi-select or
+    labels) or a true/false is refused, naming the issue and the field: what to read from
+    it is undefined."""
+    if type(value) is str:
+        return value
+    if type(value) is int:
+        return str(value)
+    if type(value) is float:
+        return str(int(value)) if value.is_integer() and abs(value) < 2.0 ** 53 else repr(value)
+    if type(value) is dict:
+        for key in ("value", "name"):
+            inner = value.get(key)
+            if type(inner) is str:
+                return inner
+    raise wrong_shape(path, ordinal, f"fields.{name}",
+                      "a text, a number or a single option ({\"value\": ...})")
+
+
 def _content(fields: dict[str, Any]) -> tuple[object, ...]:
     return (json.dumps(fields, sort_keys=True, default=str),)
 
@@ -111,15 +133,18 @@ class _Reading:
     number: int = 0
     """The record number of the last record read (an issue, then each of its histories)."""
 
-    def issue(self, key: str, fields: dict[str, Any]) -> None:
+    def issue(self, key: str, fields: dict[str, Any], ordinal: int) -> None:
         """An issue's own fields (order number, currency) and its creation, an update of its
         own. An issue read before in this file (pages of a search that overlap) is a repeat
         of its creation, counted, or a conflict, quarantined (its fields not taken); its
         histories are read all the same, each a record of its own, repeats of one history
-        dropped as any repeated event is (a later copy may hold histories the first lacks)."""
+        dropped as any repeated event is (a later copy may hold histories the first lacks).
+        `ordinal`: the issue's place in the file, for an error."""
         cfg, collector = self.cfg, self.collector
         self.number += 1
-        known = {name: str(fields[name]) for name in (cfg.order_field, cfg.currency_field)
+        path = collector.file
+        known = {name: field_text(fields[name], path, ordinal, name)
+                 for name in (cfg.order_field, cfg.currency_field)
                  if name and fields.get(name) not in (None, "")}
         created_key = f"{SYSTEM}:{key}:created"
         if created_key in collector.seen:
@@ -132,7 +157,9 @@ class _Reading:
             self.times.append((len(collector.problems), "fields.created", fields["created"]))
             self.updates.append((key, str(fields["created"]), _person(fields.get("reporter")),
                                  created_key, self.number, {}, False, cfg.created_activity,
-                                 None if requested in (None, "") else str(requested)))
+                                 None if requested in (None, "") else field_text(
+                                     requested, path, ordinal, cfg.requested_amount_field
+                                     or "")))
 
     def finish(self, changed: dict[str, dict[int, str | None]] | None = None) -> Collector:
         """The updates as records. `changed`: the changes of the fields the mapping reads
@@ -210,7 +237,7 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
         if changelog is not None:
             _whole_changelog(path, ordinal, key, changelog.startAt, changelog.total,
                              len(histories))
-        reading.issue(key, fields)
+        reading.issue(key, fields, ordinal)
         number = reading.number
         for history in histories:
             number += 1
@@ -269,7 +296,7 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
         key = str(key_value)
         _whole_changelog(path, ordinal, key, changelog.get("startAt"), changelog.get("total"),
                          len(histories))
-        reading.issue(key, fields)
+        reading.issue(key, fields, ordinal)
         number, collector = reading.number, reading.collector
         for h, history in enumerate(histories):
             if type(history) is not dict:
