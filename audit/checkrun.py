@@ -18,6 +18,7 @@ import numpy as np
 
 from audit import __version__
 from audit import canonical as C
+from audit.currency import rounded
 from audit.digest import sha256_of
 from audit.engines import LOCAL, EngineSpec
 from audit.errors import InputError
@@ -153,7 +154,7 @@ class CheckRun:
                                                                     minlength=cols.cases))),
             "by_severity": by_severity,
             "by_rule": by_rule,
-            "money_at_risk": {k: round(v, 2) for k, v in sorted(money.items())},
+            "money_at_risk": {k: rounded(v, k) for k, v in sorted(money.items())},
             "errors": len(self.result.errors),
             "conformance": self.result.extra.get("conformance", {}),
             "waivers": [{"rule": w.waiver.rule, "case": w.waiver.case,

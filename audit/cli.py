@@ -356,10 +356,12 @@ def _run_check(sources: list[Path], policy: Path, as_of: str | None,
 
 
 def _check_summary(run: Any) -> list[str]:
+    from audit.currency import shown
     from audit.ingest import left_out_text
 
     summary = run.summary()
-    money = ", ".join(f"{v:,.2f} {k}" for k, v in summary["money_at_risk"].items()) or "none"
+    money = ", ".join(f"{shown(v, k)} {k}"
+                      for k, v in summary["money_at_risk"].items()) or "none"
     severities = ", ".join(f"{k} {v}" for k, v in summary["by_severity"].items() if v)
     lines = [
         f"audited {summary['cases']} cases, {summary['events']} events "

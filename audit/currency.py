@@ -43,3 +43,20 @@ def stripe_minor_units(code: str) -> int:
 
 def is_known(code: str) -> bool:
     return code in CURRENCIES
+
+
+def decimals(code: object) -> int:
+    """Digits to show of an amount in `code`: its minor units where it is a known currency,
+    else 2 (an unknown or missing code)."""
+    return minor_units(code) if type(code) is str and code in CURRENCIES else 2
+
+
+def rounded(amount: float, code: object) -> float:
+    """`amount` rounded to the minor units of `code` (`decimals`)."""
+    return round(amount, decimals(code))
+
+
+def shown(amount: float, code: object, *, grouped: bool = True) -> str:
+    """`amount` as a figure in the minor units of `code` (1,234.56 EUR; 1,235 JPY; 1.381 KWD),
+    with thousands grouped unless `grouped` is false; the code itself is not added."""
+    return f"{amount:{',' if grouped else ''}.{decimals(code)}f}"

@@ -8,6 +8,7 @@ from importlib.resources import as_file, files
 from pathlib import Path
 
 from audit.checkrun import run_check_log
+from audit.currency import shown
 from audit.policy import default_policy_path
 from audit.sources.pipeline import import_and_correlate
 from audit.store import write_import
@@ -30,7 +31,8 @@ def run_demo(out: Path) -> list[str]:
         written = write_import(run.imported, out / "canonical.parquet")
         reports = write_reports(run, out)
     summary = run.summary()
-    money = ", ".join(f"{v:,.2f} {k}" for k, v in summary["money_at_risk"].items()) or "none"
+    money = ", ".join(f"{shown(v, k)} {k}"
+                      for k, v in summary["money_at_risk"].items()) or "none"
     lines = [
         f"refund-audit demo: bundled sample '{SAMPLE}' ({summary['cases']} refund cases, "
         "3 channels), read from its ticketing and payment exports, default policy",

@@ -9,6 +9,7 @@ import networkx as nx
 import pandas as pd
 
 from audit import canonical as C
+from audit.currency import shown
 from audit.evidence_graph import evidence_graphs
 from reports.graphs import FONTS, GraphvizMissing, _label, render_dot
 
@@ -29,7 +30,7 @@ def _money(data: dict[str, object]) -> str:
         return ""
     cur = "" if currency is None or pd.isna(currency) else f" {currency}"  # type: ignore[call-overload]
     try:
-        return f"{float(amount):,.2f}{cur}"  # type: ignore[arg-type]
+        return f"{shown(float(amount), currency)}{cur}"  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return ""
 

@@ -27,7 +27,7 @@ DEFAULT, CELL, WRAP, AMOUNT, HEADER, TITLE, BOLD, PERCENT = range(8)
 
 STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">\
-<numFmts count="2"><numFmt numFmtId="164" formatCode="#,##0.00"/>\
+<numFmts count="2"><numFmt numFmtId="164" formatCode="#,##0.00#"/>\
 <numFmt numFmtId="165" formatCode="0.0%"/></numFmts>\
 <fonts count="3"><font><sz val="11"/><name val="Calibri"/><family val="2"/>\
 </font>\

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from audit import canonical as C
+from audit.currency import shown
 from audit.findings import SEVERITIES, Finding, FindingColumns, severity_rank
 from audit.ingest import input_labels
 from audit.rules.base import FAMILIES, SECTIONS
@@ -70,6 +71,8 @@ class Money:
     currency: str
     amount: float
     shown: str
+    figure: str
+    """The amount alone, in the currency's minor units."""
 
 
 @dataclass(frozen=True)
@@ -287,7 +290,7 @@ class ReportView:
 def money(amount: float | None, currency: str | None = None) -> str:
     if amount is None:
         return ""
-    text = f"{amount:,.2f}"
+    text = shown(amount, currency)
     return f"{text} {currency}" if currency else text
 
 
@@ -578,7 +581,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     by_severity = [SeverityCount(s, int(summary["by_severity"][s]),
                                  summary["by_severity"][s] / total if total else 0.0)
                    for s in reversed(SEVERITIES)]
-    money_rows = [Money(k, float(v), money(float(v), k))
+    money_rows = [Money(k, float(v), money(float(v), k), shown(float(v), k))
                   for k, v in summary["money_at_risk"].items()]
 
     risk_by_case: dict[str, dict[str, float]] = defaultdict(dict)

@@ -58,3 +58,15 @@ def test_equals_the_decimal_reading_on_generated_texts() -> None:
         assert got == _outcome(_exact, text, currency), (text, currency)
         bad += isinstance(got, tuple)
     assert 2_000 < bad < 18_000  # both readings' errors compared, not only values
+
+
+def test_amounts_shown_in_minor_units() -> None:
+    """Reports show an amount in its currency's minor units; an unknown or missing code
+    keeps two decimals."""
+    from audit.currency import rounded, shown
+    from reports.view import money
+    assert [shown(1234.5, c) for c in ("EUR", "JPY", "KWD", None, "XYZ")] == [
+        "1,234.50", "1,234", "1,234.500", "1,234.50", "1,234.50"]
+    assert shown(1234.5, "EUR", grouped=False) == "1234.50"
+    assert [rounded(0.0164, c) for c in ("KWD", "EUR", "JPY")] == [0.016, 0.02, 0.0]
+    assert money(1.391, "KWD") == "1.391 KWD"

@@ -151,3 +151,25 @@ def test_every_rule_runs_on_a_log_without_events(sop: bool) -> None:
     result = run_rules(log, policy, RULES, as_of=policy.as_of)
     assert result.errors == [], [f"{e.rule}: {e.error}" for e in result.errors]
     assert result.findings == []
+
+
+def test_amounts_are_shown_in_the_currencys_minor_units(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A finding's message and amount at risk keep the minor units of its currency: three
+    decimals for KWD, none for JPY (before: two for every currency, so 1.391 KWD paid
+    against 1.375 approved read "paid 1.39 KWD against an approved 1.38", and 0.016 at risk
+    was 0.02)."""
+    steps = [{"a": "Capture payment"}, {"a": "Receive refund request"},
+             {"a": "Collect evidence"}, {"a": "Approve refund"}]
+    log = {"K1": {"cur": "KWD", "amount": 1.375,
+                  "events": [*steps, {"a": "Execute payout", "amount": 1.391}]},
+           "J1": {"cur": "JPY", "amount": 9000,
+                  "events": [*steps, {"a": "Execute payout", "amount": 9526}]},
+           "E1": {"amount": 80, "events": [*steps, {"a": "Execute payout", "amount": 100}]}}
+    result, _ = run_case({}, {"log": log}, "minor units", policy_for)
+    found = {f.case_id: (f.message, f.amount_at_risk, f.currency)
+             for f in result.findings if f.rule == "AP005"}
+    assert found == {
+        "K1": ("paid 1.391 KWD against an approved 1.375", 0.016, "KWD"),
+        "J1": ("paid 9526 JPY against an approved 9000", 526.0, "JPY"),
+        "E1": ("paid 100.00 EUR against an approved 80.00", 20.0, "EUR")}

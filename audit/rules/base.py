@@ -7,6 +7,7 @@ Example / Options / References (docs/rules/ is generated from it).
 
 from __future__ import annotations
 
+import functools
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from audit.currency import decimals, rounded
 from audit.findings import Finding
 
 if TYPE_CHECKING:
@@ -85,7 +87,9 @@ class Rule(ABC):
         """One finding per row of `matches` (indexed by case id).
 
         `events` name columns holding event ids (or lists of ids); `message` is a format string
-        over the row's columns; `when` names the column with the timestamp to report.
+        over the row's columns, where a `:.2f` field is an amount in the row's `currency`
+        (shown in its minor units, as is `amount`, the amount at risk); `when` names the
+        column with the timestamp to report.
         """
         fields = {name for _, name, _, _ in Formatter().parse(message) if name}
         wanted = fields | set(evidence) | set(events) | {when, "currency"} | (
@@ -105,8 +109,10 @@ class Rule(ABC):
             if plain else [{} for _ in range(len(matches))]
         ids_per_row = _event_id_lists([cells[c] for c in events], len(matches))
         stamps = iso[when] if when in iso else _iso_times(cells[when])
+        currencies = cells["currency"] if "currency" in cells else [None] * len(matches)
         amounts = [None] * len(matches) if amount is None else [
-            None if _missing(v) else round(float(v), 2) for v in cells[amount]]
+            None if _missing(v) else rounded(float(v), c)
+            for v, c in zip(cells[amount], currencies, strict=True)]
         described = facts.describe([i for ids in ids_per_row for i in ids], matches.index)
         out: list[Finding] = []
         # One object per distinct text the findings repeat (activities, people, currencies,
@@ -125,7 +131,8 @@ class Rule(ABC):
                 resources=[one(r, r) for r in dict.fromkeys(
                     str(r) for _, r in known if r is not None)],
                 timestamp=stamp,
-                message=_message(message, case_id, values),
+                message=_message(_in_minor_units(
+                    message, currency if type(currency) is str else None), case_id, values),
                 evidence={k: one(v, v) if type(v := values[k]) is str else v
                           for k in evidence},
                 amount_at_risk=at_risk,
@@ -146,6 +153,14 @@ class _Unrecorded(Formatter):
 
 
 _UNRECORDED = _Unrecorded()
+
+
+@functools.lru_cache(maxsize=1024)
+def _in_minor_units(message: str, currency: str | None) -> str:
+    """`message` with its amounts' `:.2f` given the minor units of `currency` (`:.0f` for
+    JPY, `:.3f` for KWD; unchanged for an unknown or missing code)."""
+    places = decimals(currency)
+    return message if places == 2 else message.replace(":.2f}", f":.{places}f}}")
 
 
 def _message(message: str, case_id: object, values: dict[str, Any]) -> str:
