@@ -202,3 +202,55 @@ def test_more_decimals_than_the_currency_has_is_quarantined(tmp_path: Path,
         [2, gross, "1.500"], [3, gross, "1.500"]]
     assert all(r.startswith("more decimals than") for r in quarantine["reason"])
     assert table.frame[C.AMOUNT].tolist() == ["1.005", "12.5", "1500", "19.99"]
+
+
+def _rows_like(source: Path, templates: list[int], changes: list[dict[str, str]],
+               ident: str) -> str:
+    """The export `source`'s header and one row per change: its line `templates[k]` (1 =
+    the first record) with `changes[k]` and a fresh id in column `ident`."""
+    lines = source.read_text(encoding="utf-8").splitlines()
+    names = lines[0].split(",")
+    rows = []
+    for k, (line, change) in enumerate(zip(templates, changes, strict=True)):
+        cells = dict(zip(names, lines[line].split(","), strict=True))
+        cells.update(change)
+        cells[ident] = f"{ident[:1]}{k}00000000000001"
+        rows.append(",".join(cells[name] for name in names))
+    return "\n".join([lines[0], *rows]) + "\n"
+
+
+def test_a_paypal_gross_of_the_other_sign_than_its_type_is_quarantined(tmp_path: Path) -> None:
+    """PayPal's Gross is signed: a refund this account pays is negative, a customer's
+    payment positive. A "Payment Refund" with a positive Gross is a refund the account
+    received (as a buyer), a payment with a negative Gross one it sent: neither is part of
+    a refund case, and both were read as the other kind's amount (the sign dropped)."""
+    path = tmp_path / "activity.csv"
+    path.write_text(_rows_like(DATA / "paypal" / "activity.csv", [1, 1, 3, 3, 3], [
+        {"Gross": "19.99"}, {"Gross": "-19.99"}, {"Gross": "-9.33"}, {"Gross": "9.33"},
+        {"Gross": "-0.00"}], "Transaction ID"), encoding="utf-8")
+    table, quarantine = read_source(path, "paypal")
+    assert quarantine[["row", "field", "value"]].values.tolist() == [
+        [3, "Gross", "-19.99"], [5, "Gross", "9.33"]]
+    assert quarantine["reason"].str.contains("negative Gross is one this account sent").iloc[0]
+    assert quarantine["reason"].str.contains("positive Gross is one this account received"
+                                             ).iloc[1]
+    assert table.frame[C.AMOUNT].tolist() == ["19.99", "9.33", "0.00"]
+
+
+def test_an_adyen_amount_on_both_sides_is_quarantined_and_a_zero_side_ignored(
+        tmp_path: Path) -> None:
+    """Adyen's settlement details hold an amount as a Gross Debit or a Gross Credit. A zero
+    on the other side is no amount (before: a Debit of 0 beside a Credit of 120 read 0); an
+    amount on both sides is quarantined, naming both."""
+    path = tmp_path / "settlement_details.csv"
+    sides = [("", "120.00"), ("0", "120.00"), ("0.00", "0.00"), ("5.00", "120.00"),
+             ("120.00", "0")]
+    path.write_text(_rows_like(DATA / "adyen" / "settlement_details.csv", [1, 1, 1, 1, 2], [
+        {"Gross Debit (GC)": debit, "Gross Credit (GC)": credit} for debit, credit in sides],
+        "Psp Reference"), encoding="utf-8")
+    table, quarantine = read_source(path, "adyen")
+    assert quarantine[["row", "field", "value"]].values.tolist() == [
+        [5, "Gross Debit (GC)", "5.00"]]
+    assert quarantine["reason"].tolist() == [
+        "both Gross Debit (GC) and Gross Credit (GC) (120.00) hold an amount"]
+    assert table.frame[C.AMOUNT].tolist() == ["120.00", "120.00", "0.00", "120.00"]

@@ -16,6 +16,7 @@ cell becomes a Python string.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -76,6 +77,12 @@ _PAYPAL_CHARGE_TYPES = ("subscription payment", "express checkout payment",
                         "website payment", "preapproved payment bill user payment",
                         "mobile payment", "general payment", "recurring payment")
 _PAYPAL_REFUND_TYPES = ("payment refund", "refund")
+_PAYPAL_SIGN = {
+    True: "a refund with a positive Gross is one this account received, not one it paid: "
+          "not part of a refund case",
+    False: "a payment with a negative Gross is one this account sent, not a customer's: "
+           "not part of a refund case"}
+"""Why a row whose Gross has the other sign than its type's is quarantined."""
 _ADYEN_CHARGE_TYPES = {"settled": "succeeded", "settledbulk": "succeeded"}
 _ADYEN_REFUND_TYPES = {"refunded": "succeeded", "refundedbulk": "succeeded",
                        "refundedreversed": "reversed", "refundfailed": "failed"}
@@ -506,10 +513,17 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     kinds = _each_distinct(export.stripped("Type"), str.lower)
     refund = _in(kinds, _PAYPAL_REFUND_TYPES)
     currencies = _each_distinct(export.stripped("Currency"), str.upper)
-    amounts = _within_units(_major(export.stripped("Gross")), currencies)
+    gross = export.stripped("Gross")
+    amounts = _within_units(_major(gross), currencies)
     statuses = _each_distinct(export.stripped("Status"),
                               lambda s: _PAYPAL_STATUS.get(s.lower()))
-    plain = ((refund | _in(kinds, _PAYPAL_CHARGE_TYPES)) & _in(currencies, CURRENCIES)
+    charge = _in(kinds, _PAYPAL_CHARGE_TYPES)
+    # The Gross's sign against the type: a refund paid is money out, a payment money in.
+    negative = np.asarray(pc.starts_with(gross, "-").to_numpy(zero_copy_only=False),
+                          dtype=bool)
+    zero = np.asarray(pc.fill_null(pc.match_substring_regex(amounts, r"^[0.]*$"), True)
+                      .to_numpy(zero_copy_only=False), dtype=bool)
+    plain = ((refund & (negative | zero) | charge & ~negative) & _in(currencies, CURRENCIES)
              & _given(amounts) & _given(times) & _given(statuses))
     methods = export.cell(cfg.method_column)
     columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
@@ -548,6 +562,9 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
             continue
         currency, amount, _, time = (str(values[0]), values[1], values[2], str(values[3]))
         assert isinstance(amount, Decimal)
+        if amount > 0 if is_refund else amount < 0:
+            collector.quarantine(row, "Gross", record["Gross"], _PAYPAL_SIGN[is_refund])
+            continue
         status = _PAYPAL_STATUS.get(str(record["Status"]).strip().lower())
         if status is None:
             collector.quarantine(row, "Status", record["Status"], "unknown PayPal status")
@@ -591,6 +608,24 @@ def _references(cfg: PaymentConfig, export: _Export, refund: Mask,
     return usable, pa.array(tickets, type=TEXT), pa.array(executors, type=TEXT)
 
 
+_ZERO = re.compile(r"-?[0.]*0[0.]*")
+
+
+def _adyen_gross(collector: Collector, row: int, record: Record) -> str | None:
+    """The column that holds a row's amount: the debit or the credit, whichever is filled;
+    where both are, the one that is not zero. A row with an amount on both sides is
+    quarantined (None): which one the case moved is unknown."""
+    debit, credit = "Gross Debit (GC)", "Gross Credit (GC)"
+    debit_text, credit_text = str(record[debit]).strip(), str(record[credit]).strip()
+    if not debit_text or not credit_text or _ZERO.fullmatch(credit_text):
+        return debit if debit_text else credit
+    if _ZERO.fullmatch(debit_text):
+        return credit
+    collector.quarantine(row, debit, record[debit],
+                         f"both {debit} and {credit} ({credit_text}) hold an amount")
+    return None
+
+
 def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -> Collector:
     """Adyen Settlement details report: Creation Date + TimeZone, Gross Debit/Credit (GC)."""
     export, collector = _start(path, "adyen", ADYEN_COLUMNS, encoding,
@@ -606,12 +641,15 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
     refund = _in(kinds, _ADYEN_REFUND_TYPES)
     currencies = _each_distinct(export.stripped("Gross Currency"), str.upper)
     debits = export.stripped("Gross Debit (GC)")
-    amounts = _within_units(_major(pc.if_else(pc.equal(debits, ""),
-                                              export.stripped("Gross Credit (GC)"), debits)),
+    credits = export.stripped("Gross Credit (GC)")
+    amounts = _within_units(_major(pc.if_else(pc.equal(debits, ""), credits, debits)),
                             currencies)
     usable, tickets, executors = _references(cfg, export, refund)
+    # One side holds the amount: where both are filled, read one by one (`_adyen_gross`).
+    one_side = np.asarray(pc.or_(pc.equal(debits, ""), pc.equal(credits, ""))
+                          .to_numpy(zero_copy_only=False), dtype=bool)
     plain = ((refund | _in(kinds, _ADYEN_CHARGE_TYPES)) & _in(currencies, CURRENCIES)
-             & _given(amounts) & _given(times) & usable)
+             & _given(amounts) & _given(times) & usable & one_side)
     methods = _each_distinct(export.cell("Payment Method"), lambda m: cfg.methods.get(m, m))
     if "" in cfg.methods:  # (`cfg.methods.get(m or "", m)` of an empty method)
         methods = pc.fill_null(methods, pa.scalar(cfg.methods[""], TEXT))
@@ -640,8 +678,9 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
                                  "not a settled payment or refund (fees, payouts and "
                                  "chargebacks are not part of a refund case)")
             continue
-        gross = ("Gross Debit (GC)" if str(record["Gross Debit (GC)"]).strip()
-                 else "Gross Credit (GC)")
+        gross = _adyen_gross(collector, row, record)
+        if gross is None:
+            continue
         checks: list[tuple[str, Callable[[], object]]] = [
             ("Gross Currency", partial(_currency, str(record["Gross Currency"]))),
             (gross, partial(parse_major_in, str(record[gross]),
