@@ -1,7 +1,9 @@
-"""Neutralising spreadsheet formulas in cells we write (CSV, XLSX) so Excel never runs them."""
+"""Neutralising spreadsheet formulas in cells we write (CSV, XLSX) so Excel never runs them,
+and making invisible text-direction controls visible where a reader looks at the text."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -28,3 +30,18 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_string_dtype(column) or column.dtype == object:
             out[name] = column.map(neutralise_cell, na_action="ignore")
     return out
+
+
+HIDDEN = re.compile("[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+"""Characters that draw nothing but change what a reader sees: the bidirectional controls
+(U+202E RIGHT-TO-LEFT OVERRIDE shows `RFD-1\u202e9,99` as `RFD-199,9`, "Trojan Source"),
+the directional marks, the zero-width space, word joiner and no-break space (two case ids
+that look alike)."""
+
+
+def shown_controls(text: str) -> str:
+    """`text` with each `HIDDEN` character written as `[U+XXXX]`, so that what a report shows
+    is what the input holds (the findings, CSV and JSON keep the text as it is)."""
+    if text.isascii():
+        return text
+    return HIDDEN.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)

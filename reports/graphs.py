@@ -27,6 +27,7 @@ import pandas as pd
 from lxml import etree
 
 from audit import canonical as C
+from audit.safety import shown_controls
 from audit.xmltext import xml_safe
 
 if TYPE_CHECKING:
@@ -216,11 +217,11 @@ def dot_string(text: str) -> str:
 
     Backslashes and quotes are escaped; `&` is written as an entity because Graphviz expands
     entities in labels; line breaks become spaces; characters XML cannot hold (a control
-    character in an activity, a person or an evidence value) are drawn as U+FFFD; overlong
-    labels are cut.
+    character in an activity, a person or an evidence value) are drawn as U+FFFD, and
+    invisible direction controls as `[U+202E]` (`shown_controls`); overlong labels are cut.
     """
     text = " ".join(text.split()) if any(c in text for c in "\r\n\t\f\v") else text
-    text = xml_safe(text)
+    text = shown_controls(xml_safe(text))
     if len(text) > MAX_LABEL:
         text = text[: MAX_LABEL - 1] + "…"
     text = text.replace("\\", "\\\\").replace('"', '\\"').replace("&", "&amp;")

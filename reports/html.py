@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from audit.findings import SEVERITIES
+from audit.safety import shown_controls
 from reports.evidence import attach_case_graphs
 from reports.graphs import GraphvizMissing, render_dot, run_graphs
 from reports.view import GraphView, ReportView, build_view
@@ -32,10 +33,18 @@ def _asset(name: str) -> str:
     return files("reports").joinpath("templates", name).read_text(encoding="utf-8")
 
 
+def _finalize(value: object) -> object:
+    """Every value the template writes: a text from the input with its invisible direction
+    controls shown (`shown_controls`); our own markup (CSS, JS, sanitised SVG) as it is."""
+    if type(value) is str:
+        return shown_controls(value)
+    return value
+
+
 def environment() -> Environment:
     return Environment(loader=PackageLoader("reports", "templates"), autoescape=True,
                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                       keep_trailing_newline=True)
+                       keep_trailing_newline=True, finalize=_finalize)
 
 
 def script_hash(script: str) -> str:

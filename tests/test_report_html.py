@@ -390,6 +390,11 @@ HOSTILE_ACTIVITY = "<script>alert(1)</script>"
 HOSTILE_RESOURCE = '=HYPERLINK("http://attacker.invalid/x","click")'
 
 
+BIDI_ACTIVITY = "Check \u202egnp.tpiecer"
+"""An activity with a right-to-left override: drawn as "Check receipt.png" it would hide
+what the input holds."""
+
+
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("hostile")
@@ -401,6 +406,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
         writer.writerow(["C1", "Receive refund request", "2026-07-01T09:00:00Z",
                          HOSTILE_RESOURCE, "customer-service", "10", "EUR", "ecommerce"])
         writer.writerow(["C1", HOSTILE_ACTIVITY, "2026-07-01T10:00:00Z", HOSTILE_RESOURCE,
+                         "customer-service", "", "", "ecommerce"])
+        writer.writerow(["C1", BIDI_ACTIVITY, "2026-07-01T11:00:00Z", "Ben Carter",
                          "customer-service", "", "", "ecommerce"])
         writer.writerow(["C1", "Execute payout", "2026-07-02T10:00:00Z", "<img src=x "
                          "onerror=alert(2)>", "finance", "10", "EUR", "ecommerce"])
@@ -434,6 +441,30 @@ def test_hostile_labels_are_inert_in_html(browser: Browser, hostile: Path) -> No
     assert not [e for e in svg.iter() if etree.QName(e).localname in ("script", "a", "style")]
     names = {name for e in svg.iter() for name in e.attrib}
     assert not [n for n in names if n.startswith("on") or "href" in n or n == "style"]
+
+
+def test_direction_controls_are_shown_in_the_report_and_kept_in_the_findings(
+        browser: Browser, hostile: Path) -> None:
+    """An invisible right-to-left override in an input text is shown as [U+202E] in the
+    HTML and the graphs, so that the report shows what the input holds; findings.json and
+    findings.csv keep the text as it is (before: the override reached the page, which drew
+    "Check receipt.png")."""
+    shown = "Check [U+202E]gnp.tpiecer"
+    html = (hostile / "report.html").read_text(encoding="utf-8")
+    assert "\u202e" not in html and shown in html
+    browser.open((hostile / "report.html").as_uri())
+    state = browser.evaluate("""({
+        text: document.body.textContent,
+        svgText: [...document.querySelectorAll('svg text')].map(t => t.textContent),
+    })""")
+    assert shown in state["text"] and "\u202e" not in state["text"]
+    assert shown in state["svgText"]
+    svg = etree.fromstring((hostile / "dfg.svg").read_bytes())
+    assert shown in [t.text for t in svg.iter("{*}text")]
+    document = json.loads((hostile / "findings.json").read_text(encoding="utf-8"))
+    assert BIDI_ACTIVITY in [a for f in document["findings"] for a in f["activities"]]
+    with (hostile / "findings.csv").open(encoding="utf-8", newline="") as handle:
+        assert any(BIDI_ACTIVITY in cell for row in csv.reader(handle) for cell in row)
 
 
 def test_hostile_labels_are_inert_in_csv_and_xlsx(hostile: Path) -> None:
