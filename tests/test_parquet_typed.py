@@ -104,6 +104,29 @@ def test_integer_amounts_are_read_as_numbers(tmp_path: Path) -> None:
     assert len(result.quarantine) == 0
 
 
+@pytest.mark.parametrize("encoded", [False, True], ids=["plain", "dictionary"])
+def test_whole_number_ids_with_a_null_keep_every_digit(tmp_path: Path, encoded: bool) -> None:
+    """A whole-number id column with a null: pandas would hold it as floats, so
+    12345678901234567 and ...568 both read "1.2345678901234568e+16" and two cases became
+    one, and order 9007199254740993 read "9007199254740992.0". Each id keeps its digits, as
+    in a column without a null; a whole-number amount with a null is a number."""
+    cases = pa.array([12345678901234567, 12345678901234568, None], type=pa.int64())
+    path = _write(tmp_path / "log.parquet", {
+        C.CASE: cases.dictionary_encode() if encoded else cases,
+        C.ACTIVITY: pa.array(["Approve refund", "Execute payout", "Execute payout"]),
+        C.TIMESTAMP: pa.array(_times(3), type=UTC),
+        C.ORDER_ID: pa.array([9007199254740993, None, 3], type=pa.uint64()),
+        C.AMOUNT: pa.array([40, None, 7], type=pa.int32()),
+    })
+    result = import_sources([(path, None)])
+    log = result.log.sort_values(C.SOURCE_ROW)
+    assert log[C.CASE].astype(str).tolist() == ["12345678901234567", "12345678901234568"]
+    assert log[C.ORDER_ID].tolist()[0] == "9007199254740993"
+    assert pd.isna(log[C.ORDER_ID].tolist()[1])
+    assert log[C.AMOUNT].tolist()[0] == 40.0 and math.isnan(log[C.AMOUNT].tolist()[1])
+    assert _quarantined(result) == [(3, C.CASE, "", "empty value")]
+
+
 def test_a_missing_time_is_quarantined_with_an_empty_value(tmp_path: Path) -> None:
     times: list[pd.Timestamp | None] = list(_times(3))
     times[1] = None

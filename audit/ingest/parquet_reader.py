@@ -29,7 +29,7 @@ def read_parquet(path: Path) -> RawTable:
     # used after), the columns kept apart (split_blocks: no consolidation into 2-D blocks,
     # a copy): reading a 1M-case log written by `import` peaked at 2.65 GB, 2.28-2.39 GB
     # so, in the same 4.0-4.1 s. (`normalise`, which follows, peaks at 2.67 GB either way.)
-    frame = table.to_pandas(self_destruct=True, split_blocks=True)
+    frame = table.to_pandas(self_destruct=True, split_blocks=True, integer_object_nulls=True)
     del table
     # What the decoding freed, given back before the columns are converted (by numpy and
     # pandas, which do not allocate from Arrow's pool): about 0.3 GB at 1M cases.
