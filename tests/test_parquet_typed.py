@@ -156,3 +156,33 @@ def test_naive_times_need_a_zone_and_name_the_first_value(tmp_path: Path) -> Non
     assert _quarantined(result) == [(1, C.TIMESTAMP, "", "empty timestamp")]
     assert result.log[C.TIMESTAMP].tolist() == [pd.Timestamp("2026-07-01T08:00:00Z"),
                                                  pd.Timestamp("2026-07-01T09:30:00Z")]
+
+
+@pytest.mark.parametrize("zone", ["UTC", None], ids=["aware", "naive"])
+def test_typed_times_outside_the_logs_range_are_quarantined(tmp_path: Path,
+                                                            zone: str | None) -> None:
+    """Parquet holds a time at its own unit (here ms), which reaches beyond the years
+    1678-2261 the log's nanoseconds hold. Such a time is quarantined as the same time in a
+    CSV is (before: it passed into the log at ms, and beside a second input the import
+    crashed with OutOfBoundsDatetime)."""
+    from datetime import UTC as utc
+    from datetime import datetime
+
+    aware = zone is not None
+    times = [datetime(1500, 1, 1, tzinfo=utc if aware else None),
+             datetime(2026, 7, 1, 10, tzinfo=utc if aware else None)]
+    path = _write(tmp_path / "log.parquet", {
+        C.CASE: pa.array(["C1", "C1"]),
+        C.ACTIVITY: pa.array(["Receive refund request", "Approve refund"]),
+        C.TIMESTAMP: pa.array(times, type=pa.timestamp("ms", tz=zone)),
+    })
+    other = tmp_path / "other.csv"
+    other.write_text(f"{C.CASE},{C.ACTIVITY},{C.TIMESTAMP}\nC2,Approve refund,"
+                     "2026-07-02T10:00:00Z\n", encoding="utf-8")
+    result = import_sources([(path, None), (other, None)], assume_tz="UTC")
+    assert [(row, field, reason) for row, field, _, reason in _quarantined(result)] == [
+        (1, C.TIMESTAMP, "time outside the years 1678 to 2261 (the range a timestamp can "
+         "hold)")]
+    assert result.log[C.TIMESTAMP].tolist() == [pd.Timestamp("2026-07-01T10:00:00Z"),
+                                                 pd.Timestamp("2026-07-02T10:00:00Z")]
+    assert str(result.log[C.TIMESTAMP].dtype) == "datetime64[ns, UTC]"
