@@ -519,3 +519,58 @@ def test_ocel_sqlite_event_without_time(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no time") as caught:
         read_ocel(copy, "Invoice")
     assert caught.value.row == 6
+
+
+def _ocel_json(events: str, objects: str) -> str:
+    return ('{"objectTypes": [{"name": "order", "attributes": []}], "eventTypes": [], '
+            f'"objects": [{objects}], "events": [{events}]}}')
+
+
+_ORDER_OBJECTS = ('{"id": "o1", "type": "order", "attributes": [{"name": "%s", '
+                  '"time": "1970-01-01T00:00:00Z", "value": "EU"}]}, '
+                  '{"id": "o2", "type": "order"}')
+
+
+def _event(eid: str, oid: str, attributes: str = "") -> str:
+    return (f'{{"id": "{eid}", "type": "pay", "time": "2022-01-0{eid[1]}T10:00:00Z", '
+            f'"attributes": [{attributes}], "relationships": [{{"objectId": "{oid}"}}]}}')
+
+
+def test_ocel_attributes_stay_on_their_own_event_and_object(tmp_path: Path) -> None:
+    """Each row holds its own event's and object's values (before: a name given twice in
+    one row appended two values to its column, so every later row took the value of the
+    row before it, e2 the approver of e1 and o2 the region of o1; an object attribute
+    named concept:name crashed the reading).
+
+    - An event attribute given twice with different values is an input error naming the
+      event and the attribute; given twice alike, it is read once.
+    - An event attribute `case:region` beside the object's `region` gives way to the
+      object's (the case's attributes are its object's), with a note.
+    - An object attribute named `concept:name` (the case column's name once prefixed) is
+      left out, with a note."""
+    twice = '{"name": "approver", "value": "alice"}, {"name": "approver", "value": "%s"}'
+    path = write(tmp_path / "twice.jsonocel", _ocel_json(
+        f'{_event("e1", "o1", twice % "bob")}, {_event("e2", "o2")}', _ORDER_OBJECTS % "x"))
+    with pytest.raises(InputError, match="event 'e1': attribute 'approver' is given twice"
+                       ) as caught:
+        read_ocel(path, "order")
+    assert (caught.value.row, caught.value.field) == (1, "approver")
+    path.write_text(_ocel_json(f'{_event("e1", "o1", twice % "alice")}, {_event("e2", "o2")}',
+                               _ORDER_OBJECTS % "x"), encoding="utf-8")
+    frame = read_ocel(path, "order").frame
+    assert frame["approver"].fillna("").tolist() == ["alice", ""]
+
+    clash = '{"name": "case:region", "value": "US"}'
+    table = read_ocel(write(tmp_path / "clash.jsonocel", _ocel_json(
+        f'{_event("e1", "o1", clash)}, {_event("e2", "o2")}', _ORDER_OBJECTS % "region")),
+        "order")
+    assert table.frame["case:region"].fillna("").tolist() == ["EU", ""]
+    assert "event attributes named like flattening columns or the object's attributes " \
+           "were dropped: case:region" in table.notes
+
+    table = read_ocel(write(tmp_path / "named.jsonocel", _ocel_json(
+        f'{_event("e1", "o1")}, {_event("e2", "o2")}, {_event("e3", "o1")}',
+        _ORDER_OBJECTS % "concept:name")), "order")
+    assert table.frame["case:concept:name"].tolist() == ["o1", "o2", "o1"]
+    assert "object attributes named like flattening columns were dropped: concept:name" \
+        in table.notes

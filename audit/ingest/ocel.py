@@ -584,6 +584,7 @@ def _flatten(path: Path, log: _Log, object_type: str | None) -> RawTable:
     outside = 0
     dangling = 0
     shadowed: set[str] = set()
+    shadowed_objects: set[str] = set()
     for number, event in enumerate(log.events, 1):
         related: dict[str, list[str]] = {}
         for oid, qualifier in event.relations:
@@ -599,13 +600,13 @@ def _flatten(path: Path, log: _Log, object_type: str | None) -> RawTable:
             outside += 1
             continue
         declared = log.event_attr_types.get(event.activity, {})
-        attributes: list[tuple[str, Any]] = []
+        attributes: dict[str, Any] = {}
         for name, value in event.attributes:
             if name in _RESERVED:
                 shadowed.add(name)
                 continue
             try:
-                attributes.append((name, _coerce(value, declared.get(name))))
+                coerced = _coerce(value, declared.get(name))
             except (ValueError, TypeError):
                 raise InputError(
                     f"event '{event.eid}': value {value!r} is not of the declared type "
@@ -614,20 +615,35 @@ def _flatten(path: Path, log: _Log, object_type: str | None) -> RawTable:
                     row=number,
                     field=name,
                 ) from None
+            if name in attributes and attributes[name] != coerced:
+                raise InputError(
+                    f"event '{event.eid}': attribute '{name}' is given twice, as "
+                    f"{attributes[name]!r} and {coerced!r}", file=path, row=number,
+                    field=name)
+            attributes[name] = coerced
         moment = _instant(event.time)
         for oid, qualifiers in related.items():
-            cells: list[tuple[str, Any]] = [
-                (CASE, oid),
-                (ACTIVITY, event.activity),
-                (TIMESTAMP, event.time),
-                (EVENT_ID, event.eid),
-                (QUALIFIER, "; ".join(qualifiers) if qualifiers else None),
-            ]
-            cells.extend(attributes)
+            cells: dict[str, Any] = {
+                CASE: oid,
+                ACTIVITY: event.activity,
+                TIMESTAMP: event.time,
+                EVENT_ID: event.eid,
+                QUALIFIER: "; ".join(qualifiers) if qualifiers else None,
+            }
+            cells.update(attributes)
             history = histories.get(oid)
             if history is not None:
-                cells.extend((f"case:{name}", value) for name, value in history.at(moment))
-            table.add(cells)
+                # The object's attributes are its case's (`case:<name>`): over an event
+                # attribute of that name; never over a flattening column.
+                for name, value in history.at(moment):
+                    column = f"case:{name}"
+                    if column in _RESERVED:
+                        shadowed_objects.add(name)
+                    else:
+                        if column in attributes:
+                            shadowed.add(column)
+                        cells[column] = value
+            table.add(cells.items())
             rows.append(number)
 
     notes = [
@@ -638,7 +654,11 @@ def _flatten(path: Path, log: _Log, object_type: str | None) -> RawTable:
         notes.append(f"{dangling} event-object relations name objects the file does not define")
     if shadowed:
         names = ", ".join(sorted(shadowed))
-        notes.append(f"event attributes named like flattening columns were dropped: {names}")
+        notes.append("event attributes named like flattening columns or the object's "
+                     f"attributes were dropped: {names}")
+    if shadowed_objects:
+        names = ", ".join(sorted(shadowed_objects))
+        notes.append(f"object attributes named like flattening columns were dropped: {names}")
     return RawTable(
         frame=table.frame(),
         rows=np.asarray(rows, dtype=np.int64),
