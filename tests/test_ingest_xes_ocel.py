@@ -227,6 +227,23 @@ def test_xes_bad_typed_value_names_line_and_field(tmp_path: Path) -> None:
     assert caught.value.field == "amount"
 
 
+@pytest.mark.parametrize(("kind", "value"), [
+    ("int", "99999999999999999999999"), ("int", "-9223372036854775809"), ("int", "1_000"),
+    ("float", "1_0.5")])
+def test_xes_values_beyond_their_type_name_line_and_field(tmp_path: Path, kind: str,
+                                                          value: str) -> None:
+    """An XES int is an xs:long: beyond 64 bits (before: an OverflowError crashed the read
+    with no line), or written with Python's digit separator, it is not a valid value."""
+    text = (f'<log>\n<trace>\n<event>\n<{kind} key="ref" value="{value}"/>\n</event>\n'
+            '</trace>\n</log>')
+    with pytest.raises(InputError, match=f"not a valid XES {kind} value") as caught:
+        read_xes(write(tmp_path / "big.xes", text))
+    assert (caught.value.row, caught.value.field) == (4, "ref")
+    edge = text.replace(value, "-9223372036854775808" if kind == "int" else "1.5")
+    assert read_xes(write(tmp_path / "edge.xes", edge)).frame["ref"].tolist() == [
+        -9223372036854775808 if kind == "int" else 1.5]
+
+
 # --- hostile and malformed XES ----------------------------------------------------------------
 
 
@@ -574,3 +591,13 @@ def test_ocel_attributes_stay_on_their_own_event_and_object(tmp_path: Path) -> N
     assert table.frame["case:concept:name"].tolist() == ["o1", "o2", "o1"]
     assert "object attributes named like flattening columns were dropped: concept:name" \
         in table.notes
+
+
+def test_an_ocel_json_integer_beyond_64_bits_keeps_its_digits(tmp_path: Path) -> None:
+    """JSON numbers have no width: an OCEL attribute of 10^23 crashed the reading (an
+    OverflowError building an Int64 column); its column now holds the numbers as they are."""
+    big, small = (f'{{"name": "ref", "value": {n}}}' for n in ("123456789012345678901234", "4"))
+    table = read_ocel(write(tmp_path / "big.jsonocel", _ocel_json(
+        f'{_event("e1", "o1", big)}, {_event("e2", "o2", small)}', _ORDER_OBJECTS % "x")),
+        "order")
+    assert table.frame["ref"].tolist() == [123456789012345678901234, 4]

@@ -248,11 +248,20 @@ def _check_prolog(path: Path, verdict: tuple[str, str, int], *, root: str, label
         )
 
 
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+"""The range of an XES int (xs:long)."""
+
+
 def _convert(kind: str, raw: str) -> Any:
     """Python value of one typed XES attribute; raises ValueError when `raw` does not fit."""
-    if kind == _INT:
-        return int(raw)
+    if kind == _INT:  # xs:long: digits with an optional sign, in 64 bits
+        value = int(raw)
+        if "_" in raw or not _LONG_MIN <= value <= _LONG_MAX:
+            raise ValueError(raw)
+        return value
     if kind == _FLOAT:
+        if "_" in raw:  # (Python's float reads 1_0.5; xs:double does not)
+            raise ValueError(raw)
         return float(raw)
     if kind == _BOOL:
         low = raw.strip().lower()
@@ -269,7 +278,13 @@ def typed_array(values: list[Any], kinds: set[str]) -> ArrayLike:
     if not kinds or kinds <= {_STRING, _DATE}:
         return pd.array(values, dtype="str")
     if kinds == {_INT}:
-        return pd.array(values, dtype="Int64")
+        try:
+            return pd.array(values, dtype="Int64")
+        except (OverflowError, TypeError, ValueError):  # an OCEL JSON integer beyond 64 bits
+            pass
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out
     if kinds <= {_INT, _FLOAT}:
         return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
     if kinds == {_BOOL}:
