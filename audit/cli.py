@@ -337,6 +337,7 @@ def _run_check(sources: list[Path], policy: Path, as_of: str | None,
     from datetime import UTC, datetime
 
     from audit.checkrun import run_check
+    from audit.policy import within_log_range
 
     clock = None
     if as_of is not None:
@@ -349,7 +350,11 @@ def _run_check(sources: list[Path], policy: Path, as_of: str | None,
                              field="--as-of")
         # In UTC, as the policy's as_of is: a waiver's expiry is judged by the UTC date,
         # and every report shows the clock in UTC.
-        clock = clock.astimezone(UTC)
+        try:
+            clock = within_log_range(clock.astimezone(UTC))
+        except (ValueError, OverflowError) as exc:
+            raise InputError(f"--as-of {as_of}: the clock must be within the years 1678 to "
+                             "2261", field="--as-of") from exc
     if engine is None:
         return run_check(sources, policy, as_of=clock, assume_tz=assume_tz, sop=sop)
     return run_check(sources, policy, as_of=clock, assume_tz=assume_tz, sop=sop, engine=engine)

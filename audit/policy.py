@@ -9,6 +9,7 @@ unknown key or invalid value is an error that names the line.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -145,8 +146,19 @@ def parse_duration(text: Any) -> timedelta:
     match = _DURATION.match(str(text))
     if match is None:
         raise ValueError(f"not a duration: {text!r} (write e.g. 14d, 36h, 90m, 2w)")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    count, unit = float(match.group(1)), _UNITS[match.group(2)]
+    if count * (unit / timedelta(days=1)) > MAX_DAYS:  # (log time differences reach 292 y)
+        raise ValueError(f"{text} is longer than {MAX_DAYS:,} days (100 years)")
+    return count * unit
 
+
+MAX_DAYS = 36_500
+"""The longest duration a policy may set."""
+
+
+MAX_STATES = 2**32
+"""The largest search bound per variant a policy may set (the alignment engines count states
+in machine words; a bound beyond this would only be reached after days)."""
 
 _TOP_KEYS = ("version", "sop", "conformance", "as_of", "activities", "approvers", "thresholds",
              "sla", "stages", "grace", "evidence", "rules", "waivers", "amount_tolerance")
@@ -191,8 +203,21 @@ class _Reader:
     def convert(self, value: Any, convert: Callable[[Any], Any], *keys: str | int) -> Any:
         try:
             return convert(value)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, ArithmeticError) as exc:  # (an overflow too)
             raise self.fail(str(exc), *keys) from exc
+
+    def text(self, value: Any, *keys: str | int) -> str:
+        """A setting that is text (a case id, a reason, a person): a scalar as written, so
+        that `case: 00123` is the case 00123 (YAML reads it as the number 83) and
+        `approved_by: no` the text "no"; a list or a mapping is an error."""
+        if isinstance(value, str):
+            return value
+        node = self.node
+        for key in keys:
+            node = child(node, key)
+        if isinstance(node, yaml.ScalarNode) and value is not None:
+            return str(node.value)
+        raise self.fail("must be text", *keys)
 
 
 def _as_datetime(value: Any) -> datetime:
@@ -204,7 +229,20 @@ def _as_datetime(value: Any) -> datetime:
         moment = datetime.fromisoformat(str(value))
     if moment.tzinfo is None:
         raise ValueError("as_of needs a time zone, e.g. 2026-10-15T00:00:00Z")
-    return moment.astimezone(UTC)
+    return within_log_range(moment.astimezone(UTC))
+
+
+def within_log_range(moment: datetime) -> datetime:
+    """`moment` (UTC) if the log's timestamps can hold it (the years 1678 to 2261), else a
+    ValueError: a clock outside them could not be compared with any event."""
+    if not _EARLIEST <= moment <= _LATEST:
+        raise ValueError(f"{moment.isoformat()} is outside the years 1678 to 2261")
+    return moment
+
+
+_EARLIEST = datetime(1678, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2261, 12, 31, 23, 59, 59, tzinfo=UTC)
+"""Within the nanosecond timestamps' range (1677-09-21 to 2262-04-11), in whole years."""
 
 
 def _as_date(value: Any) -> date:
@@ -214,7 +252,10 @@ def _as_date(value: Any) -> date:
 
 
 def _positive_amount(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    """A non-negative, finite number (a .nan threshold or tolerance would compare false
+    with every amount and switch its rules off unseen)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not 0 <= float(value) < math.inf:
         raise ValueError(f"must be a non-negative number, not {value!r}")
     return float(value)
 
@@ -277,7 +318,8 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
             if spec.get(point) not in STAGE_POINTS:
                 raise r.fail(f"'{point}' must be one of {', '.join(STAGE_POINTS)}", "stages",
                              i, point)
-        stages.append(Stage(str(spec.get("name") or f"stage {i + 1}"), spec["from"], spec["to"],
+        name = r.text(spec["name"], "stages", i, "name") if spec.get("name") else None
+        stages.append(Stage(name or f"stage {i + 1}", spec["from"], spec["to"],
                             r.convert(spec.get("limit"), parse_duration, "stages", i, "limit")))
 
     evidence: dict[str, tuple[str, ...]] = {}
@@ -317,24 +359,27 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
         spec = r.mapping(item, "waivers", i, allowed=("rule", "case", "fingerprint", "reason",
                                                       "approved_by", "expires"))
         for required in ("rule", "reason", "approved_by", "expires"):
-            if not spec.get(required):
+            if spec.get(required) in (None, ""):  # (`approved_by: no` is a text, "no")
                 raise r.fail(f"a waiver needs '{required}'", "waivers", i)
         if ("case" in spec) == ("fingerprint" in spec):
             raise r.fail("a waiver names either a case or a fingerprint", "waivers", i)
-        if known_rules is not None and not known_rules(str(spec["rule"])):
+        if known_rules is not None and not known_rules(r.text(spec["rule"], "waivers", i,
+                                                              "rule")):
             raise r.fail(f"'{spec['rule']}' matches no rule", "waivers", i, "rule")
         waivers.append(Waiver(
-            rule=str(spec["rule"]), reason=str(spec["reason"]),
-            approved_by=str(spec["approved_by"]),
+            rule=r.text(spec["rule"], "waivers", i, "rule"),
+            reason=r.text(spec["reason"], "waivers", i, "reason"),
+            approved_by=r.text(spec["approved_by"], "waivers", i, "approved_by"),
             expires=r.convert(spec["expires"], _as_date, "waivers", i, "expires"),
-            case=str(spec["case"]) if "case" in spec else None,
-            fingerprint=str(spec["fingerprint"]) if "fingerprint" in spec else None,
+            case=r.text(spec["case"], "waivers", i, "case") if "case" in spec else None,
+            fingerprint=(r.text(spec["fingerprint"], "waivers", i, "fingerprint")
+                         if "fingerprint" in spec else None),
             line=line_of(child(child(node, "waivers"), i))))
 
     sop = top.get("sop") or {}
     if isinstance(sop, str):
         sop = {"*": sop}
-    sop = {str(k): str(v) for k, v in r.mapping(sop, "sop").items()}
+    sop = {str(k): r.text(v, "sop", k) for k, v in r.mapping(sop, "sop").items()}
     for channel in sop:
         if channel not in (*C.CHANNELS, "*"):
             raise r.fail(f"unknown channel '{channel}' (known: {', '.join(C.CHANNELS)}, *)",
@@ -349,9 +394,10 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
         raise r.fail(f"engine must be one of {', '.join(ALIGNMENT_ENGINES)}", "conformance",
                      "engine")
     max_states = conf.get("max_states", ConformanceOptions.max_states)
-    if isinstance(max_states, bool) or not isinstance(max_states, int) or max_states < 1:
-        raise r.fail("max_states must be a whole number of at least 1", "conformance",
-                     "max_states")
+    if isinstance(max_states, bool) or not isinstance(max_states, int) \
+            or not 1 <= max_states <= MAX_STATES:
+        raise r.fail(f"max_states must be a whole number from 1 to {MAX_STATES:,}",
+                     "conformance", "max_states")
     if not isinstance(conf.get("precision", True), bool):
         raise r.fail("precision must be true or false", "conformance", "precision")
     min_fitness = conf.get("min_fitness")

@@ -9,6 +9,57 @@ import yaml
 
 from audit.errors import InputError
 
+MAX_NODES = 100_000
+"""The most nodes a configuration may hold with its aliases expanded: a few kilobytes of
+nested aliases ("billion laughs") expand to billions, which any walk over the values (a
+text made of a list, a copy) would make."""
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, but a key given twice in one mapping is an error (the last one would
+    win unseen: a second `waivers:` emptying the first), and dates stay text, read by the
+    setting that takes them (an impossible date such as 2027-02-30 then names its key)."""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[object, int] = {}
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    key = (key_node.tag, key_node.value)
+                    if key in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"key '{key_node.value}' is given twice (first on "
+                            f"line {seen[key]})", key_node.start_mark)
+                    seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)  # type: ignore[arg-type]
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers
+            if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def _expanded_size(node: yaml.Node) -> int:
+    """How many nodes `node` holds with every alias expanded (each shared node counted once
+    per reference), without expanding them."""
+    sizes: dict[int, int] = {}
+
+    def size(item: yaml.Node) -> int:
+        known = sizes.get(id(item))
+        if known is not None:
+            return known
+        sizes[id(item)] = 1  # (a node within itself: counted once)
+        total = 1
+        if isinstance(item, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in item.value)
+        elif isinstance(item, yaml.SequenceNode):
+            total += sum(size(v) for v in item.value)
+        sizes[id(item)] = total
+        return total
+
+    return size(node)
+
 
 def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     """(data, node tree) of a YAML file; InputError naming file and line on any problem."""
@@ -17,13 +68,18 @@ def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read: {exc}", file=path) from exc
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Loader)
+        if node is not None and _expanded_size(node) > MAX_NODES:
+            raise InputError(f"holds more than {MAX_NODES:,} values once its aliases are "
+                             "expanded", file=path)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=path,
                          row=line) from exc
+    except RecursionError as exc:
+        raise InputError("not valid YAML: nested too deeply", file=path) from exc
     return data, node
 
 

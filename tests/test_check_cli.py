@@ -497,6 +497,17 @@ def test_as_of_with_an_offset_is_the_same_instant_in_utc(sample: Path, tmp_path:
     assert offset["findings"] == utc["findings"]
 
 
+@pytest.mark.parametrize("clock", ["2263-01-01T00:00:00Z", "0001-01-01T00:00:00+05:00",
+                                   "9999-12-31T23:00:00-05:00"])
+def test_as_of_outside_the_logs_years_is_an_input_error(sample: Path, tmp_path: Path,
+                                                        clock: str) -> None:
+    """A clock the log's timestamps cannot hold: before, an OverflowError traceback, or
+    every rule that compares with the clock reported as crashed."""
+    result = run("check", str(sample), "--as-of", clock, "--out", str(tmp_path), code=2)
+    assert f"--as-of {clock}: the clock must be within the years 1678 to 2261" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "findings.json").exists()
+
+
 def test_severity_overrides_reach_every_rule_table(sample: Path, tmp_path: Path) -> None:
     """The policy's `severity:` overrides are the severity of the rule wherever it is shown:
     findings.json's by_rule, the XLSX summary and the HTML rule table and sections, so the

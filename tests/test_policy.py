@@ -88,6 +88,37 @@ ERRORS = {
     "waiver with both case and fingerprint": (
         [(WAIVER[0], WAIVER[1] + "    fingerprint: 0123456789abcdef\n")],
         "- rule: self-approval", "a waiver names either a case or a fingerprint"),
+    # Before: YAML's last key won unseen (a second `waivers:` emptied the first).
+    "a key given twice": (
+        [(WAIVER[0], WAIVER[1] + "waivers: []\n")], "waivers: []",
+        "key 'waivers' is given twice (first on line"),
+    # Before: a ValueError traceback from YAML's date reading.
+    "an impossible date": (
+        [(WAIVER[0], WAIVER[1].replace("2027-03-31", "2027-02-30"))], "expires: 2027-02-30",
+        "day is out of range for month"),
+    # Before: accepted, and a NaN compares false with every amount: the rules went silent.
+    "a threshold that is not a number": (
+        [("{EUR: 500,", "{EUR: .nan,")], "EUR: .nan", "must be a non-negative number"),
+    "an infinite tolerance": (
+        [("amount_tolerance: 0.005", "amount_tolerance: .inf")], "amount_tolerance",
+        "must be a non-negative number"),
+    # Before: OverflowError tracebacks, or every CF rule crashing on the bound.
+    "a duration beyond 100 years": (
+        [("request_to_payout: 14d", "request_to_payout: 99999999999w")], "request_to_payout",
+        "longer than 36,500 days"),
+    "a tolerance beyond a float": (
+        [("amount_tolerance: 0.005", "amount_tolerance: 1" + "0" * 400)], "amount_tolerance",
+        "too large"),
+    "a clock outside the log's years": (
+        [("as_of: 2026-10-15T00:00:00Z", "as_of: 2263-01-01T00:00:00Z")], "as_of:",
+        "outside the years 1678 to 2261"),
+    "a search bound beyond a machine word": (
+        [("  max_states: 5000000\n", "  max_states: 99999999999999999999999\n")], "max_states",
+        "max_states must be a whole number from 1 to 4,294,967,296"),
+    # Before: the text of the list, "['only staff']", taken as the reason.
+    "a reason that is a list": (
+        [(WAIVER[0], WAIVER[1].replace("reason: only staff on duty", "reason: [only staff]"))],
+        "reason: [only staff]", "must be text"),
 }
 
 
@@ -224,3 +255,24 @@ def test_a_waiver_by_family_waives_that_family_only(tmp_path: Path) -> None:
     assert waived == {"self-approval", "approver-pays"}
     assert all(not f.waived for f in result.findings if f.rule[:2] != "SD")
     assert result.waivers[0].status == "used"
+
+
+def test_a_waiver_case_is_the_text_as_written(tmp_path: Path) -> None:
+    """YAML 1.1 reads `case: 00123` as the octal number 83 and `approved_by: no` as false:
+    a waiver's texts are taken as written (before: the waiver named case "83")."""
+    path = write_policy(tmp_path, waivers(
+        waiver("self-approval", "case: 00123").replace("Head of Internal Audit", "no")))
+    [loaded] = load(path).waivers
+    assert (loaded.case, loaded.approved_by) == ("00123", "no")
+
+
+def test_aliases_expanding_beyond_the_limit_are_refused(tmp_path: Path) -> None:
+    """A few kilobytes of nested aliases expand to billions of values, which any walk over
+    them makes (before: `str()` of the reason took seconds and gigabytes at depth 7)."""
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"] + [
+        f"a{k}: &a{k} [{', '.join([f'*a{k - 1}'] * 9)}]" for k in range(1, 8)]
+    path = tmp_path / "policy.yaml"
+    path.write_text("\n".join(levels) + "\n" + DEFAULT, encoding="utf-8")
+    with pytest.raises(InputError, match="more than 100,000 values once its aliases are "
+                                         "expanded"):
+        load(path)
