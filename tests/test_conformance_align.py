@@ -197,6 +197,32 @@ def test_token_replay_mode_finds_the_same(tmp_path: Path, policy: Policy) -> Non
             dict(two.extra["conformance"]).values(), strict=True))  # type: ignore[call-overload]
 
 
+def test_token_replay_does_not_fit_a_case_holding_an_activity_outside_its_sop(
+        policy: Policy) -> None:
+    """pm4py's token replay passes over an activity the net has no transition for and calls
+    the trace fit. "Calculate pro-rata amount" (a subscription task the policy maps) in an
+    e-commerce case is an unexpected activity in both modes (before: token-replay mode
+    reported the case as fitting, with no CF002 and fitness 1.0)."""
+    from conformance.deviations import check_conformance, sop_net
+
+    tasks = policy.sop_tasks()
+    net = sop_net(policy.sop_path("ecommerce"))
+    assert "Calculate pro-rata amount" in tasks and "Calculate pro-rata amount" not in net.labels
+    fitting = min(play_out(net, max_length=8), key=len)
+    trace = [fitting[0], "Calculate pro-rata amount", *fitting[1:]]
+    events = pd.DataFrame([{"case:concept:name": "C1", "concept:name": a, "event:id": f"e{i}",
+                            "refund:channel": "ecommerce"} for i, a in enumerate(trace)])
+    found = {}
+    for mode in ("alignments", "token-replay"):
+        result = check_conformance(events, tasks, policy.sop_path, mode=mode,
+                                   with_precision=False)
+        case = result.cases["C1"]
+        found[mode] = (case.alignment.cost, result.channels["ecommerce"].fitting_cases,
+                       [(d.kind, d.task) for d in case.deviations])
+    assert found["token-replay"] == found["alignments"] == (
+        1, 0, [("inserted", "Calculate pro-rata amount")])
+
+
 def test_lane_roles_of_the_bundled_sop() -> None:
     roles = lane_roles(MODELS / "ecommerce.bpmn")
     assert roles["Approve refund"] == ("supervisor",)
