@@ -114,9 +114,11 @@ class Policy:
     def sop_tasks(self) -> dict[str, str]:
         """Log label -> SOP task name, for the labels conformance aligns: the mapped ones
         except the purchase, which is context before the request and not in the SOP.
-        Unmapped labels are absent (reported by unmapped-activity, never guessed)."""
-        return {label: a.sop_task or label for label, a in self.activities.items()
-                if a.control != "purchase"}
+        Unmapped labels are absent (reported by unmapped-activity, never guessed). A task
+        name is compared as the SOP's are read (`conformance.bpmn.clean_name`): its runs of
+        whitespace, a non-breaking space or a line break among them, as one space."""
+        return {label: " ".join((a.sop_task or label).split())
+                for label, a in self.activities.items() if a.control != "purchase"}
 
     def sop_path(self, channel: str | None) -> Path | None:
         """The SOP (BPMN file) for a channel: its own entry, else '*', else none.

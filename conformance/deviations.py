@@ -40,6 +40,7 @@ from conformance.align import (
     precision,
     token_replay,
 )
+from conformance.bpmn import clean_name
 from conformance.petri import WorkflowNet
 
 CASE = "case:concept:name"
@@ -432,7 +433,9 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
         return result
     # Each label's task once, then per event by its label's code (not a lookup per event).
     codes, distinct = pd.factorize(kept[ACTIVITY])
-    task_col = np.array([str(tasks[label]) for label in distinct], dtype=object)[codes]
+    # (A task name as the SOP's are read: whitespace runs as one space.)
+    task_col = np.array([clean_name(str(tasks[label])) for label in distinct],
+                        dtype=object)[codes]
     # The events' own id column (no copy of the judged ids: 200 MB at 1M cases, held with
     # the result for the reports) and where each judged event is in it.
     eids = _arrow_strings(events[EVENT_ID])

@@ -562,3 +562,31 @@ def test_names_are_one_line(tmp_path: Path) -> None:
     assert conversion.net is not None
     assert play_out(conversion.net, max_length=3) == {("Approve refund", "b")}
     assert any("'b' has no name" in n for n in conversion.notes)
+
+
+def test_a_task_name_matches_the_log_label_whatever_its_whitespace(tmp_path: Path) -> None:
+    """The SOP's task names are read with their whitespace runs as one space (a line break
+    drawn into a shape); a log label or policy task name with a non-breaking space or a
+    double space is compared the same way (before: the very same text in the model and the
+    log cost a skipped and an unexpected activity)."""
+    import dataclasses
+
+    import pandas as pd
+
+    from audit.policy import Activity, default_policy_path, load_policy
+    from conformance.deviations import check_conformance
+
+    label = "Approve\u00a0refund"
+    path = tmp_path / "model.bpmn"
+    path.write_text(document(START + f'<task id="a" name="Receive request"/><task id="b" '
+                                     f'name="{label}"/>' + END + flows("s>a>b>e")),
+                    encoding="utf-8")
+    events = pd.DataFrame({"case:concept:name": ["c1", "c1"],
+                           "concept:name": ["Receive request", label],
+                           "event:id": ["e1", "e2"], "refund:channel": ["web", "web"]})
+    result = check_conformance(events, {"Receive request": "Receive request", label: label},
+                               lambda channel: path, with_precision=False)
+    assert (result.cases["c1"].alignment.cost, result.cases["c1"].deviations) == (0, ())
+    policy = dataclasses.replace(load_policy(default_policy_path()), activities={
+        label: Activity("approve", "Approve  refund\n"), "Receive request": Activity("request")})
+    assert policy.sop_tasks() == {label: "Approve refund", "Receive request": "Receive request"}
