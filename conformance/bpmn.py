@@ -540,6 +540,10 @@ class _Reader:
             if not raw_id:
                 self._refuse(f"<{local}>{where}", local, "element without an id")
                 continue
+            if node_id in model.order:  # (an xsd:ID: the later element would replace it)
+                self._refuse(node_id, local, f"its id is given to another element as well"
+                             f"{where}; BPMN ids are unique")
+                continue
             if local == "sequenceFlow":
                 condition = _child(child, "conditionExpression")
                 model.flows[node_id] = Flow(

@@ -162,6 +162,21 @@ def test_complex_gateway_is_refused(tmp_path: Path) -> None:
         "cannot be converted faithfully"]
 
 
+@pytest.mark.parametrize("body", [
+    START + '<task id="t" name="Approve refund"/><task id="t" name="Execute payout"/>' + END
+    + flows("s>t>e"),
+    START + tasks("a", "b") + END + '<sequenceFlow id="f" sourceRef="s" targetRef="a"/>'
+    '<sequenceFlow id="f" sourceRef="a" targetRef="b"/>' + flows("b>e")],
+    ids=["two tasks", "two flows"])
+def test_an_id_given_twice_is_refused(tmp_path: Path, body: str) -> None:
+    """BPMN ids are xsd:IDs, unique in the file. Two tasks with one id were read as the
+    later one alone, a one-task model judged sound (and two flows as one, a task cut off):
+    a silently different SOP."""
+    [refusal] = refusals(tmp_path, body)
+    assert refusal.endswith("its id is given to another element as well (line 2); BPMN ids "
+                            "are unique")
+
+
 # --- events -------------------------------------------------------------------------------------
 
 
