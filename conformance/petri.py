@@ -14,7 +14,9 @@ How the BPMN constructs are read (the design is documented for users in models/R
   inclusive split branch for branch, and then waits for exactly the branches that split
   started. Other inclusive joins wait on the state of the whole process and are refused.
 - Several flows into an activity or event merge (exclusively); several flows out of one split
-  in parallel, or as an inclusive split when the flows carry conditions or a default.
+  in parallel, or as an inclusive split when the flows carry conditions or a default: then a
+  flow without a condition is always taken, the conditional ones in any combination, and the
+  default one only where no condition holds (BPMN 2.0, 13.2.1).
 - Embedded sub-processes, transactions and call activities (callee inlined) are flattened; a
   scope ends when all its tokens have reached end events, which is worked out from the scope's
   reachable states, so parallel branches may end in separate end events.
@@ -609,16 +611,26 @@ class _Converter:
 
     def _subsets(self, node_id: str, node_type: str, outs: list[Flow], default: str | None
                  ) -> list[tuple[Flow, ...]] | None:
+        """The sets of outgoing flows a split may give a token to. Out of an activity, a
+        flow without a condition is always taken (BPMN 2.0 13.2.1, uncontrolled flow), the
+        conditional ones in any combination, and the default one only where no condition
+        holds; out of an inclusive gateway, any non-empty combination, or the default."""
         plain = [f for f in outs if f.id != default]
+        always: list[Flow] = []
+        if isinstance(self.model.node(node_id), (Task, SubProcess)):
+            always = [f for f in plain if f.condition is None]
+            plain = [f for f in plain if f.condition is not None]
         if len(plain) > MAX_INCLUSIVE_FANOUT:
             self.refuse(node_id, node_type, f"an inclusive split over {len(plain)} flows has "
                         f"{2 ** len(plain) - 1} combinations (at most "
                         f"{MAX_INCLUSIVE_FANOUT} flows are converted)")
             return None
+        fewest = 0 if always and default is None else 1
         subsets: list[tuple[Flow, ...]] = [
-            combo for size in range(1, len(plain) + 1) for combo in combinations(plain, size)]
+            (*always, *combo) for size in range(fewest, len(plain) + 1)
+            for combo in combinations(plain, size)]
         if default is not None:
-            subsets.extend((f,) for f in outs if f.id == default)
+            subsets.extend((*always, f) for f in outs if f.id == default)
         return subsets
 
     def _split(self, node_id: str, node_type: str, before: int, outs: list[Flow],

@@ -131,6 +131,24 @@ def test_conditional_flows_out_of_a_task_are_an_inclusive_split(tmp_path: Path) 
                                         ("A", "C", "B")}
 
 
+@pytest.mark.parametrize("default", [False, True], ids=["no default", "a default flow"])
+def test_a_flow_without_condition_out_of_a_task_is_always_taken(tmp_path: Path,
+                                                                default: bool) -> None:
+    """BPMN 2.0 13.2.1: out of an activity, a flow without a condition always gets a token,
+    a conditional one when its condition holds, the default one when none does. A to B is
+    unconditional, A to C conditional, A to D (where given) the default: B always runs
+    (before: ('A', 'C', 'Z'), skipping B, fitted the model)."""
+    body = (START + tasks("a", "b", "c", "z") + '<inclusiveGateway id="j"/>' + END
+            + '<sequenceFlow id="c1" sourceRef="a" targetRef="c"><conditionExpression>y'
+              '</conditionExpression></sequenceFlow>' + flows("s>a>b>j>z>e", "c>j"))
+    if default:
+        body = body.replace('<task id="a" name="A"/>', '<task id="a" name="A" default="f_a_d"/>')
+        body += tasks("d") + flows("a>d>j")
+    with_c = {("A", "B", "C", "Z"), ("A", "C", "B", "Z")}
+    without_c = {("A", "B", "D", "Z"), ("A", "D", "B", "Z")} if default else {("A", "B", "Z")}
+    assert language(tmp_path, body) == with_c | without_c
+
+
 def test_an_unpaired_inclusive_join_is_refused(tmp_path: Path) -> None:
     body = (START + '<exclusiveGateway id="x"/><inclusiveGateway id="j"/>' + tasks("a", "b")
             + END + flows("s>x>a>j>e", "x>b>j"))
