@@ -109,27 +109,48 @@ class _Pm4pyEngine:
         # costs _BASE plus a small, fixed amount (by task name for model moves, by position
         # for log moves); the tie-breakers of one alignment add up to far less than _BASE, so
         # an alignment with fewer deviations always wins and the standard cost is unchanged.
+        # In a big model or a long trace the tie-breakers could add up to one deviation's
+        # cost: the base of a search is then raised above their most (`_base`).
         labels = sorted({str(t.label) for t in net.transitions if t.label is not None})
-        rank = {label: i for i, label in enumerate(labels)}
-        self.model_costs = {t: (_BASE + _TASK_STEP * rank[str(t.label)]
-                                if t.label is not None else 1) for t in net.transitions}
+        self._rank = {label: i for i, label in enumerate(labels)}
+        self._costs: dict[int, dict[Any, int]] = {}
+        self.model_costs = self._model_costs(_BASE)
         self.sync_costs = {t: 0 for t in net.transitions if t.label is not None}
         empty = self._search(())
         if empty is None:
             raise ValueError("the net's final marking cannot be reached")
         self.model_only = sum(1 for _, model in empty["alignment"] if model not in (">>", None))
 
+    def _model_costs(self, base: int) -> dict[Any, int]:
+        costs = self._costs.get(base)
+        if costs is None:
+            rank = self._rank
+            costs = self._costs[base] = {
+                t: (base + _TASK_STEP * rank[str(t.label)] if t.label is not None else 1)
+                for t in self.pm[0].transitions}
+        return costs
+
+    def _base(self, variant: Variant) -> int:
+        """A deviation's cost in the search of `variant`: above what the tie-breakers and
+        silent steps of any alignment with fewer deviations can add. An optimal alignment
+        has at most len(variant) + (the shortest run of the model) deviations, and its runs
+        of model moves and silent steps are bounded by the transitions."""
+        steps = len(self.pm[0].transitions)
+        tie = max(_TASK_STEP * len(self._rank), len(variant)) + 1
+        return max(_BASE, 2 * tie * (len(variant) + steps + 1) + steps)
+
     def _search(self, variant: Variant) -> dict[str, Any] | None:
         from pm4py.algo.conformance.alignments.petri_net import algorithm as alignments
         from pm4py.objects.log.obj import Event, Trace
 
         trace = Trace([Event({"concept:name": label}) for label in variant])
+        base = self._base(variant)
         params = alignments.Parameters
         parameters = {params.PARAM_MAX_ALIGN_TIME_TRACE: self.max_seconds,
                       params.ENABLE_BEST_WORST_COST: False,
-                      params.PARAM_MODEL_COST_FUNCTION: self.model_costs,
+                      params.PARAM_MODEL_COST_FUNCTION: self._model_costs(base),
                       params.PARAM_SYNC_COST_FUNCTION: self.sync_costs,
-                      params.PARAM_TRACE_COST_FUNCTION: [_BASE + p for p in range(len(variant))]}
+                      params.PARAM_TRACE_COST_FUNCTION: [base + p for p in range(len(variant))]}
         net, initial, final = self.pm
         result: dict[str, Any] | None = alignments.apply_trace(
             trace, net, initial, final, parameters=parameters,

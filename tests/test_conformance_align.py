@@ -223,6 +223,31 @@ def test_token_replay_does_not_fit_a_case_holding_an_activity_outside_its_sop(
         1, 0, [("inserted", "Calculate pro-rata amount")])
 
 
+def test_the_pm4py_engines_tie_breakers_never_outweigh_a_deviation() -> None:
+    """The pm4py engine adds a tie-breaker per move (1,000 per task rank) to a deviation's
+    cost of 10^7. In a choice between 101 tasks named late and 102 named early, the empty
+    trace's 101 model moves carried more tie-breaking than one more deviation: the search
+    returned the 102-task branch, cost 102 for an optimal 101 (and so every worst cost
+    of the model was one too high). r4pm and pm4py's standard costs give 101."""
+    from conformance.petri import Transition
+
+    places, transitions, arcs = ["source", "sink"], [], []
+    for branch, length in (("z", 101), ("a", 102)):
+        before = "source"
+        for i in range(length):
+            name = f"{branch}{i:03d}"
+            after = "sink" if i == length - 1 else f"p_{name}"
+            if after != "sink":
+                places.append(after)
+            transitions.append(Transition(f"t_{name}", name, None))
+            arcs += [(before, f"t_{name}"), (f"t_{name}", after)]
+            before = after
+    net = WorkflowNet(tuple(places), tuple(transitions), tuple(arcs), "source", "sink")
+    aligner = Aligner(net, engine="pm4py", processes=1)
+    assert aligner.engine.model_only == 101
+    assert aligner.align([()])[()].cost == 101  # the shorter branch, by construction
+
+
 def test_lane_roles_of_the_bundled_sop() -> None:
     roles = lane_roles(MODELS / "ecommerce.bpmn")
     assert roles["Approve refund"] == ("supervisor",)
