@@ -331,6 +331,12 @@ def _net(path: str, mtime: float) -> WorkflowNet:
         first = conversion.refused[0].element_id if conversion.refused else None
         raise InputError(f"the SOP cannot be converted to a workflow net ({reasons})",
                          file=path, field=first)
+    if conversion.soundness is not None and conversion.soundness.verdict == "unsound":
+        # A net that can deadlock or leave tokens behind turns runs the SOP allows into
+        # deviations (and the reverse): findings against it would not be the SOP's.
+        problems = "; ".join(conversion.soundness.problems[:3])
+        raise InputError(f"the SOP converts to an unsound workflow net ({problems}); "
+                         "`refund-audit model inspect` shows it", file=path)
     return conversion.net
 
 

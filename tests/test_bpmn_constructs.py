@@ -623,3 +623,23 @@ def test_a_task_name_matches_the_log_label_whatever_its_whitespace(tmp_path: Pat
     policy = dataclasses.replace(load_policy(default_policy_path()), activities={
         label: Activity("approve", "Approve  refund\n"), "Receive request": Activity("request")})
     assert policy.sop_tasks() == {label: "Approve refund", "Receive request": "Receive request"}
+
+
+def test_an_sop_that_converts_to_an_unsound_net_is_refused_for_the_audit(
+        tmp_path: Path) -> None:
+    """An inclusive join whose branch A can leave it through a timer (to X and its own end
+    event): the paired join then waits for a token that never comes, and the net is unsound.
+    The audit refuses such an SOP, naming the problem (before: it was used as it was, and the
+    valid run B, X, C got an unexpected-activity finding for X)."""
+    from conformance.deviations import sop_net
+
+    body = (START + '<inclusiveGateway id="g"/><inclusiveGateway id="j"/>'
+            + tasks("a", "b", "c", "x") + END + '<endEvent id="e2"/>'
+            + '<boundaryEvent id="bt" attachedToRef="a"><timerEventDefinition/>'
+              '</boundaryEvent>' + flows("s>g>a>j>c>e", "g>b>j", "bt>x>e2"))
+    path = tmp_path / "sop.bpmn"
+    path.write_text(document(body), encoding="utf-8")
+    with pytest.raises(InputError, match="the SOP converts to an unsound workflow net "
+                                         r"\(a run can get stuck") as caught:
+        sop_net(path)
+    assert caught.value.file == str(path)
