@@ -252,12 +252,26 @@ def test_a_role_history_without_time_zone_needs_assume_tz(tmp_path: Path, naive:
     assert starts[1] == pd.Timestamp("2026-07-06T22:00:00Z")  # midnight in Berlin (CEST)
 
 
-def test_a_role_period_that_ends_before_it_starts_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="valid_to is before valid_from") as caught:
+@pytest.mark.parametrize("valid_to", ["2026-07-01T00:00:00Z", "2026-07-07T00:00:00Z"],
+                         ids=["before", "at its start"])
+def test_a_role_period_that_ends_before_it_starts_is_refused(tmp_path: Path,
+                                                             valid_to: str) -> None:
+    """Periods are half-open: one that ends at its start holds no moment either."""
+    with pytest.raises(InputError, match="valid_to is not after valid_from") as caught:
         import_sources([(DATA / "servicenow" / "sys_audit.csv", "servicenow"),
-                        (_role_file(tmp_path, "2026-07-07T00:00:00Z", "2026-07-01T00:00:00Z"),
-                         None)])
+                        (_role_file(tmp_path, "2026-07-07T00:00:00Z", valid_to), None)])
     assert (caught.value.row, caught.value.field) == (3, "valid_to")
+
+
+def test_a_role_history_without_periods_is_refused(tmp_path: Path) -> None:
+    """A role history of its header alone made every role unknown: 51 more unauthorised
+    approvals and one approver-pays finding fewer on 60 cases, exit 1 and no word of it.
+    It is an input error, as an event file of its header alone is."""
+    path = tmp_path / "role_history.csv"
+    path.write_text("person,login,role,valid_from,valid_to\n", encoding="utf-8")
+    with pytest.raises(InputError, match="the role history holds no period") as caught:
+        import_sources([(DATA / "servicenow" / "sys_audit.csv", "servicenow"), (path, None)])
+    assert caught.value.file == str(path)
 
 
 def test_offset_iso_column_equals_strptime_isoformat_row_by_row() -> None:

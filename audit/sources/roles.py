@@ -42,6 +42,8 @@ def read_roles(path: Path, *, encoding: str | None = None,
     if ragged:
         raise InputError(f"{ragged[0].found} fields where the header has {ragged[0].expected}",
                          file=path, row=ragged[0].row)
+    if frame.empty:  # (every role would read as unknown: approvers unauthorised, SD002 blind)
+        raise InputError("the role history holds no period", file=path)
     periods = pd.DataFrame({"person": frame["person"].astype(str).str.strip(),
                             "role": frame["role"].astype(str).str.strip()})
     rows = np.asarray(table.rows, dtype=np.int64)
@@ -60,11 +62,11 @@ def read_roles(path: Path, *, encoding: str | None = None,
                 reason = "not an ISO 8601 time with zone"
             raise InputError(reason, file=path, row=int(rows[first]), field=column)
         periods[column] = pd.Series(parsed.values.array, index=periods.index)
-    backwards = (periods["valid_to"].notna() & (periods["valid_to"] < periods["valid_from"])
+    backwards = (periods["valid_to"].notna() & (periods["valid_to"] <= periods["valid_from"])
                  ).to_numpy(dtype=bool)
-    if backwards.any():
+    if backwards.any():  # (periods are half-open: one ending where it starts holds none)
         first = int(backwards.nonzero()[0][0])
-        raise InputError("valid_to is before valid_from: the period would hold no moment",
+        raise InputError("valid_to is not after valid_from: the period would hold no moment",
                          file=path, row=int(rows[first]), field="valid_to")
     logins: dict[str, str] = {}
     if "login" in frame.columns:
