@@ -63,6 +63,22 @@ def test_import_a_project_file(tmp_path: Path) -> None:
     assert set(log[C.SOURCE_SYSTEM]) == {"jira", "paypal"}
 
 
+@pytest.mark.parametrize(("text", "field"), [
+    ("sources: [a.csv]\nroles: [role_history.csv]\n", "roles"),
+    ("sources: [a.csv]\nconfig: 7\n", "config"),
+    ("sources:\n  - zendesk: null\n", "sources[0].zendesk"),
+], ids=["roles-list", "config-number", "source-null"])
+def test_a_project_file_name_that_is_no_text_is_refused(tmp_path: Path, text: str,
+                                                        field: str) -> None:
+    """Before: the text of the value was taken as the file name ("['role_history.csv']:
+    cannot read file", "None: no such file"), with no word of the project file or key."""
+    project = tmp_path / "audit.yaml"
+    project.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match="must be a file name") as caught:
+        load_project(project)
+    assert (caught.value.file, caught.value.field) == (str(project), field)
+
+
 def test_bad_sources_are_one_line_errors(tmp_path: Path) -> None:
     result = run("import", "--source", f"stripe:{DATA / 'paypal' / 'activity.csv'}", "--out",
                  str(tmp_path / "o.parquet"), code=2)
@@ -169,8 +185,10 @@ def test_input_error_raised_in_a_worker_keeps_its_file(tmp_path: Path) -> None:
     ("payments:\n  adyen:\n    channel: offline\n    charge_activity: Sale\n"
      "    methods: [1]\n", "payments.adyen.methods"),
     ("correlation: 7\n", "correlation"),
+    # Before: a typo of ticket_to_charge was ignored, and the default order used.
+    ("correlation:\n  tickets_to_charge: none\n", "correlation.tickets_to_charge"),
 ], ids=["section-list", "system-number", "activities-number", "list-number",
-        "evidence-list", "zone", "methods-list", "correlation-number"])
+        "evidence-list", "zone", "methods-list", "correlation-number", "correlation-typo"])
 def test_sources_config_values_of_the_wrong_kind(tmp_path: Path, text: str,
                                                  field: str) -> None:
     """Found by mutating the bundled sources file: each was a TypeError, AttributeError or

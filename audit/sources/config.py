@@ -234,6 +234,10 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
                 raw.get("methods"), where, f"payments.{system}.methods").items()})
     correlation = mapping(data.get("correlation"), node, "correlation")
     c_node = child(node, "correlation")
+    for key in correlation:
+        if key not in ("ticket_to_charge", "case_id"):
+            raise fail(f"unknown key '{key}' (known: ticket_to_charge, case_id)", c_node,
+                       f"correlation.{key}")
     ticket_to_charge = str(correlation.get("ticket_to_charge", "order"))
     if ticket_to_charge not in ("order", "none"):
         raise fail("ticket_to_charge must be 'order' or 'none'", c_node,

@@ -58,11 +58,18 @@ def load_project(path: Path) -> Project:
                 raise InputError(f"unknown source system '{system}' (known: "
                                  f"{', '.join(FORMATS)})", file=path, row=where,
                                  field=f"sources[{k}]")
-            sources.append((base / str(file), str(system)))
+            if not isinstance(file, str) or not file.strip():
+                raise InputError(f"the {system} source must be a file name", file=path,
+                                 row=where, field=f"sources[{k}].{system}")
+            sources.append((base / file, str(system)))
         else:
             raise InputError("each source is a file or {system: file}", file=path, row=where,
                              field=f"sources[{k}]")
+    for key in ("roles", "config"):  # (a list or a number is no file name: `roles: [a.csv]`)
+        if key in data and not isinstance(data[key], str | None):
+            raise InputError(f"'{key}' must be a file name", file=path,
+                             row=line_of(node, key), field=key)
     if data.get("roles"):
-        sources.append((base / str(data["roles"]), "roles"))
-    config = base / str(data["config"]) if data.get("config") else None
+        sources.append((base / data["roles"], "roles"))
+    config = base / data["config"] if data.get("config") else None
     return Project(sources, config)
