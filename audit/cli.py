@@ -310,18 +310,22 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
                          field="--format")
     from audit.progress import using
 
+    _writable_folder(out)  # before the run, not after minutes of it
     with using(settings.progress()) as progress:
         run = _run_check(list(sources), policy_path or default_policy_path(), as_of,
                          assume_tz, sop, spec)
-        out.mkdir(parents=True, exist_ok=True)
         written = write_reports(run, out, chosen)
         # The rows the counts call quarantined, with their reasons: never only a number.
         written.append(write_quarantine(run.imported.quarantine, out / "quarantine.csv"))
+        removed = _remove_earlier_reports(out, keep=_files_of(run, out, chosen))
         progress.done()
     for line in _check_summary(run):
         settings.say(line)
     for path in written:
         settings.say(f"  wrote {path}")
+    if removed:
+        settings.say(f"  removed {len(removed)} report file(s) of an earlier run from {out}: "
+                     + ", ".join(p.name for p in removed))
     if run.result.errors:
         for error in run.result.errors:
             click.echo(f"error: rule {error.rule} ({error.name}) crashed: {error.error}",
@@ -330,6 +334,60 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
     worst = run.worst_severity()
     end_process(ExitCode.FINDINGS if fail_on != "never" and worst is not None and
                 severity_rank(worst) >= severity_rank(fail_on) else ExitCode.OK)
+
+
+REPORT_FILES = ("findings.json", "findings.csv", "findings.xlsx", "report.html",
+                "quarantine.csv", "dfg.svg", "dfg.png", "sop-*.svg", "sop-*.png")
+"""The files a check writes into --out (names and patterns)."""
+
+
+def _writable_folder(out: Path) -> None:
+    """Create --out and make sure a file can be written there, as an input error naming
+    --out (before: a traceback after the whole run)."""
+    import tempfile
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise InputError(f"cannot write into {out}: {exc.strerror or exc}",
+                         field="--out") from exc
+
+
+def _reports_in(out: Path) -> set[Path]:
+    """The files in `out` named as a check's reports are."""
+    return {path for pattern in REPORT_FILES for path in out.glob(pattern) if path.is_file()}
+
+
+def _files_of(run: Any, out: Path, chosen: list[str]) -> set[Path]:
+    """The report files this run wrote: every one of REPORT_FILES present that it made."""
+    names = {"findings.json": "json", "findings.csv": "csv", "findings.xlsx": "xlsx",
+             "report.html": "html"}
+    made = {out / name for name, fmt in names.items() if fmt in chosen} | {
+        out / "quarantine.csv"}
+    if "graphs" in chosen:
+        from reports.graphs import run_graphs
+
+        made |= {out / f"{graph.name}.{fmt}" for graph in run_graphs(run)
+                 for fmt in ("svg", "png")}
+    return made
+
+
+def _remove_earlier_reports(out: Path, keep: set[Path]) -> list[Path]:
+    """Remove the report files in `out` that this run did not write (an earlier run's
+    findings.csv beside this run's findings.json would read as one audit); others stay."""
+    removed = []
+    for path in sorted(_reports_in(out) - keep):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise InputError(f"cannot remove an earlier run's {path.name}: "
+                             f"{exc.strerror or exc}", field="--out") from exc
+        removed.append(path)
+    return removed
 
 
 def _run_check(sources: list[Path], policy: Path, as_of: str | None,

@@ -508,6 +508,31 @@ def test_as_of_outside_the_logs_years_is_an_input_error(sample: Path, tmp_path: 
     assert "Traceback" not in result.output and not (tmp_path / "findings.json").exists()
 
 
+def test_an_earlier_runs_reports_do_not_stay_beside_a_new_run(sample: Path,
+                                                              tmp_path: Path) -> None:
+    """A full run, then a JSON-only run into the same folder: the earlier findings.csv,
+    XLSX, HTML and graphs would read as this run's (before: they stayed, so the folder held
+    two audits). They are removed and named; other files in the folder stay."""
+    run("check", str(sample), "--out", str(tmp_path), "--fail-on", "never", code=0)
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    assert {"findings.csv", "report.html", "dfg.svg", "sop-offline.png"} <= {
+        p.name for p in tmp_path.iterdir()}
+    result = run("check", str(sample), "--out", str(tmp_path), "--format", "json",
+                 "--fail-on", "never", code=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "findings.json", "notes.txt", "quarantine.csv"]
+    assert "removed 11 report file(s) of an earlier run" in result.output
+
+
+def test_an_out_folder_that_cannot_be_written_is_refused_before_the_run(
+        sample: Path, tmp_path: Path) -> None:
+    """Before: a NotADirectoryError traceback once every rule had run."""
+    (tmp_path / "afile").write_text("", encoding="utf-8")
+    result = run("check", str(sample), "--out", str(tmp_path / "afile" / "sub"), code=2)
+    assert "--out" in result.output and "cannot write into" in result.output
+    assert "Traceback" not in result.output and "audited" not in result.output
+
+
 def test_severity_overrides_reach_every_rule_table(sample: Path, tmp_path: Path) -> None:
     """The policy's `severity:` overrides are the severity of the rule wherever it is shown:
     findings.json's by_rule, the XLSX summary and the HTML rule table and sections, so the
