@@ -141,15 +141,21 @@ def test_cli_dask_starts_a_local_cluster(tmp_path: Path) -> None:
     assert engine["name"] == "dask" and engine["scheduler"].startswith("LocalCluster ")
 
 
-def test_unreachable_scheduler_is_an_input_error(sample: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:1", "tls://127.0.0.1:1"],
+                         ids=["unreachable", "tls without its settings"])
+def test_unreachable_scheduler_is_an_input_error(sample: Path, tmp_path: Path,
+                                                 address: str) -> None:
+    """A tls:// address without Dask's TLS settings raised a TypeError ("TLS expects a
+    ssl_context"), a traceback; both are input errors naming --scheduler."""
     import dask
 
     log = str(sample / "canonical.csv")
     with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
         result = invoke("check", log, "--out", str(tmp_path), "--engine", "dask",
-                        "--scheduler", "tcp://127.0.0.1:1")
+                        "--scheduler", address)
     assert result.exit_code == 2, result.output
-    assert "--scheduler" in result.output and "tcp://127.0.0.1:1" in result.output
+    assert "--scheduler" in result.output and address in result.output
+    assert "Traceback" not in result.output
     assert not (tmp_path / "findings.json").exists()
 
 
@@ -215,3 +221,33 @@ def test_only_cross_case_rules_without_conformance(sample: Path, cluster: Any,
     assert {f.rule for f in remote.result.findings} == {"DU001", "EV005"}
     assert "conformance" not in remote.result.extra and "conformance" not in local.result.extra
     assert remote.summary() == local.summary()
+
+
+def test_two_sop_files_of_one_name_and_content_stay_two_on_a_worker(tmp_path: Path) -> None:
+    """Two channels' SOPs in two folders, with the same file name and bytes: each worker copy
+    maps back to its own client path (before: both shared one copy, and a finding of the
+    first channel named the second channel's file, unlike the local engine)."""
+    import dataclasses
+
+    from audit.engines.dask_engine import _localise, _translate, ship_policy
+    from audit.findings import Finding
+    from audit.policy import load_policy
+
+    paths = []
+    for folder in ("d1", "d2"):
+        (tmp_path / folder).mkdir()
+        path = tmp_path / folder / "ecommerce.bpmn"
+        path.write_bytes((Path(default_policy_path()).parent / "ecommerce.bpmn").read_bytes())
+        paths.append(str(path))
+    policy = dataclasses.replace(load_policy(default_policy_path()),
+                                 sop={"ecommerce": paths[0], "subscription": paths[1]})
+    shipped_policy, sops = ship_policy(policy)
+    local, back = _localise(shipped_policy, sops)
+    assert local.sop["ecommerce"] != local.sop["subscription"]
+    for channel, client in (("ecommerce", paths[0]), ("subscription", paths[1])):
+        finding = Finding(rule="CF001", name="skipped-activity", severity="medium",
+                          case_id="C1", event_ids=[], activities=[], resources=[],
+                          timestamp=None, message=f"against {local.sop[channel]}",
+                          evidence={"sop": local.sop[channel]})
+        translated = _translate(finding, back)
+        assert (translated.evidence["sop"], translated.message) == (client, f"against {client}")

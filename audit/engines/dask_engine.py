@@ -145,8 +145,11 @@ class ShippedSop:
     sha256: str
 
     def materialise(self) -> str:
-        """The path of a copy of the file on this machine (written once per content)."""
-        folder = Path(tempfile.gettempdir()) / "refund-audit-sop" / self.sha256
+        """The path of a copy of the file on this machine (written once per content and
+        client path: two client files of one name and content keep two copies, so that a
+        finding names the file of its own channel)."""
+        place = hashlib.sha256(self.client_path.encode("utf-8", "surrogatepass")).hexdigest()
+        folder = Path(tempfile.gettempdir()) / "refund-audit-sop" / self.sha256 / place[:16]
         target = folder / (Path(self.client_path).name or "sop.bpmn")
         if not target.exists():
             folder.mkdir(parents=True, exist_ok=True)
@@ -349,7 +352,9 @@ def dask_client(spec: EngineSpec) -> Iterator[tuple[Client, dict[str, Any]]]:
                              "tcp://HOST:8786", field="--scheduler")
         try:
             client = dist.Client(spec.scheduler, timeout=timeout, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            # (TypeError: a tls:// address without Dask's TLS settings: "TLS expects a
+            # ssl_context")
             raise InputError(f"cannot connect to the Dask scheduler at {spec.scheduler}: "
                              f"{exc}", field="--scheduler") from exc
         try:
