@@ -391,6 +391,23 @@ def test_times_beyond_the_timestamp_range_are_quarantined(tmp_path: Path) -> Non
     assert reasons["reason"].str.contains("outside the years 1678 to 2261").all()
 
 
+def test_iso_basic_times_with_a_zone_beside_times_without_one(tmp_path: Path) -> None:
+    """ISO 8601's basic form (20200101T100000Z, 2020-01-01T10Z) was taken for a time without
+    a zone; beside a time without one, pandas refused the mix: an internal error. The zoned
+    ones are read in their zone, the others in --assume-tz, or refused without it."""
+    path = tmp_path / "basic.csv"
+    path.write_text("case:concept:name,concept:name,time:timestamp\n"
+                    "c1,a,20200101T100000Z\nc1,b,2020-01-01T11Z\nc1,c,2020-01-01T12:00:00\n",
+                    encoding="utf-8")
+    result = import_sources([(path, None)], assume_tz="Europe/Berlin")
+    assert result.log.sort_values(C.SOURCE_ROW)[C.TIMESTAMP].tolist() == [
+        pd.Timestamp("2020-01-01T10:00Z"), pd.Timestamp("2020-01-01T11:00Z"),
+        pd.Timestamp("2020-01-01T11:00Z")]
+    with pytest.raises(InputError, match="timestamps have no time zone") as caught:
+        import_sources([(path, None)])
+    assert (caught.value.row, caught.value.field) == (4, C.TIMESTAMP)
+
+
 # --- repeated ids: the comparison of two records' values -------------------------------------
 
 @pytest.mark.parametrize("values", [

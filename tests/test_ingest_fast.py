@@ -271,6 +271,8 @@ def test_event_id_helpers_match_the_row_by_row_versions() -> None:
     "2024-01-01T10:00Z", "2024-01-01T10:00:00+02:00", "2024-01-01 10:00:00 UTC",
     "10:00\x0bZ", "10:00\x1cGMT", "10:00Z\n", "10:00Z\n\n", "10:00 z", "10:00:00,5+0200",
     "10:00:00.5 +02", "10:00 CET", "10:00", "", "Z", "1:00+1", "10:00\u00a0Z", "١٠:٠٠Z",
+    "20200101T100000Z", "20200101T1000+0200", "2020-01-01T10Z", "20200101T100000,5-05",
+    "20200101T10", "2020-01-01", "T١٠Z",
 ])
 def test_time_zone_detection_matches_python_re(value: str) -> None:
     for storage in ("pyarrow", "python"):

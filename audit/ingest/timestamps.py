@@ -16,11 +16,15 @@ import pandas as pd
 from audit.errors import InputError
 
 # An ISO-like value with a time part followed by an explicit offset or Z/UTC/GMT.
-_AWARE = r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
+_AWARE = (r"(?:\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?|T\d{2}(?:\d{2}(?:\d{2}(?:[.,]\d+)?)?)?)"
+          r"\s*(?:Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$")
+"""A time with a zone at the end: extended (10:00:00+02:00) or ISO 8601's basic form
+(T100000Z, T10Z)."""
 # The same pattern for RE2 (Arrow) on ASCII text: Python's \d and \s spelled out as the ASCII
 # characters they match, and its '$' (end, or before a final newline) as '\n?\z'.
 _SPACE = r"[\t\n\x0b\x0c\r\x1c-\x1f ]"
-_AWARE_ASCII = (r"[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?" + _SPACE
+_AWARE_ASCII = (r"(?:[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?"
+                r"|T[0-9]{2}(?:[0-9]{2}(?:[0-9]{2}(?:[.,][0-9]+)?)?)?)" + _SPACE
                 + r"*(?:Z|z|UTC|GMT|[+-][0-9]{2}(?::?[0-9]{2})?)\n?\z")
 # ISO 8601 in full with an offset or Z, the shape the source adapters write (RE2: '$' is the
 # end of the text): read by Arrow's cast where every value has it (`_iso_by_arrow`).
@@ -88,7 +92,14 @@ def parse_timestamps(
         utc[aware] = _in_range(
             pd.to_datetime(text[aware], format=fmt, utc=True, errors="coerce"), reasons)
     if naive.any():
-        local = _in_range(pd.to_datetime(text[naive], format=fmt, errors="coerce"), reasons)
+        try:
+            read = pd.to_datetime(text[naive], format=fmt, errors="coerce")
+        except ValueError as exc:  # a zone the pattern above does not see, beside none
+            first = int(np.flatnonzero(naive.to_numpy())[0])
+            raise InputError(f"timestamps with and without a time zone that cannot be told "
+                             f"apart ({exc}); write each with an offset or Z",
+                             file=file, row=int(rows[first]), field=column) from exc
+        local = _in_range(read, reasons)
         # Only values that read as times need a zone; the rest are quarantined (or, if nothing
         # reads at all, reported below as a wrong format).
         readable = pd.Series(False, index=index)
