@@ -408,6 +408,20 @@ def test_iso_basic_times_with_a_zone_beside_times_without_one(tmp_path: Path) ->
     assert (caught.value.row, caught.value.field) == (4, C.TIMESTAMP)
 
 
+@pytest.mark.parametrize("row", ["abc", "3.0", "99999999999999999999"])
+def test_a_provenance_row_that_is_no_row_number_is_an_input_error(tmp_path: Path,
+                                                                  row: str) -> None:
+    """A file with source:system, source:file and source:row is read as a canonical log's
+    provenance; a source:row that is no whole number crashed the import (ValueError)."""
+    path = tmp_path / "prov.csv"
+    path.write_text("case:concept:name,concept:name,time:timestamp,source:system,source:file,"
+                    f"source:row\nc1,a,2020-01-01T00:00:00Z,x,y,7\nc1,b,2020-01-02T00:00:00Z,"
+                    f"x,y,{row}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=f"not a row number: '{row}'") as caught:
+        import_sources([(path, None)])
+    assert (caught.value.row, caught.value.field) == (3, C.SOURCE_ROW)
+
+
 # --- repeated ids: the comparison of two records' values -------------------------------------
 
 @pytest.mark.parametrize("values", [

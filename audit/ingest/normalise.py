@@ -351,7 +351,18 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
             else:
                 canonical[name] = values.to_numpy()
             canonical.pop(f"raw:{name}")
-        canonical[C.SOURCE_ROW] = _row_numbers(canonical[C.SOURCE_ROW])
+        try:
+            canonical[C.SOURCE_ROW] = _row_numbers(canonical[C.SOURCE_ROW])
+        except (ValueError, TypeError, OverflowError) as exc:
+            # (A canonical log's provenance, or a file naming its columns so: a row number
+            # is a whole number; which row of the original file is meant is unknown else.)
+            digits = canonical[C.SOURCE_ROW].astype("string").str.fullmatch(r"\s*[+-]?\d{1,18}\s*")
+            unread = np.flatnonzero(~digits.fillna(False).to_numpy(dtype=bool))
+            first = int(unread[0]) if len(unread) else 0
+            raise InputError(f"not a row number: {str(frame[C.SOURCE_ROW].iloc[first])!r} "
+                             "(a file with source:system, source:file and source:row is read "
+                             "as a canonical log's provenance)", file=file,
+                             row=int(rows[first]), field=C.SOURCE_ROW) from exc
     else:
         canonical[C.SOURCE_SYSTEM] = mapping.system or raw.system
         canonical[C.SOURCE_FILE] = file.name
