@@ -179,6 +179,10 @@ CASES: list[tuple[str, dict[str, str], Fails | Imports]] = [
     ("gbk_chinese_labels.csv", {"encoding": "utf-8"},
      Fails("gbk_chinese_labels.csv", 2, None, "cannot be decoded as utf-8")),
     ("utf8_bom.csv", {}, Imports(2, (), _check_bom)),
+    # Named UTF-8, the mark is still no part of the first column's name (before: "no
+    # column for 'case:concept:name' (found: case:concept:name, ...)").
+    ("utf8_bom.csv", {"encoding": "utf-8"}, Imports(2, (), _check_bom)),
+    ("utf8_bom.csv", {"encoding": "UTF8"}, Imports(2, (), _check_bom)),
     ("semicolon_delimited.csv", {}, Imports(2, (), _check_semicolon)),
     ("tab_delimited.tsv", {}, Imports(2, (), _check_tab)),
     ("ambiguous_case_columns.csv", {},

@@ -84,9 +84,11 @@ def decode(data: bytes, *, file: Path, encoding: str | None) -> tuple[str, str]:
     """Decode bytes; return (text, encoding used). Raises InputError naming the offending line."""
     if encoding is not None:
         try:
-            codecs.lookup(encoding)
+            named = codecs.lookup(encoding).name
         except LookupError as exc:
             raise InputError(f"unknown encoding '{encoding}'", file=file) from exc
+        if named == "utf-8" and data.startswith(codecs.BOM_UTF8):
+            encoding = "utf-8-sig"  # (the mark is no part of the first column's name)
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError as exc:
@@ -263,8 +265,10 @@ def _utf8_body(data: bytes, encoding: str | None) -> tuple[int, str] | None:
             name = codecs.lookup(encoding).name
         except LookupError:
             return None
-        # A BOM read with a plain 'utf-8' stays in the first header name: leave that as is.
-        return (0, encoding) if name == "utf-8" and not bom else None
+        if name != "utf-8":
+            return None
+        # A UTF-8 file named as such: its byte order mark, if any, is no part of the text.
+        return (len(codecs.BOM_UTF8), "utf-8-sig") if bom else (0, encoding)
     if bom:
         return len(codecs.BOM_UTF8), "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
