@@ -601,3 +601,27 @@ def test_an_ocel_json_integer_beyond_64_bits_keeps_its_digits(tmp_path: Path) ->
         f'{_event("e1", "o1", big)}, {_event("e2", "o2", small)}', _ORDER_OBJECTS % "x")),
         "order")
     assert table.frame["ref"].tolist() == [123456789012345678901234, 4]
+
+
+def test_an_event_attribute_named_like_its_traces_keeps_its_value_where_the_trace_has_none(
+        tmp_path: Path) -> None:
+    """Trace attributes become the events' `case:` columns. An event's own attribute of that
+    name was overwritten by its trace's, even where the trace has none: the second trace's
+    event, named by its own case:concept:name, was quarantined as nameless and EV-CASE2 lost.
+    The trace's value wins where there is one (with a note where they differ); the event's
+    own fills in elsewhere."""
+    text = ('<log>\n<trace><string key="concept:name" value="T1"/>'
+            '<string key="status" value="trace-status"/>\n'
+            '<event><string key="concept:name" value="a"/><string key="case:concept:name" '
+            'value="EV-CASE"/><string key="case:status" value="event-status"/>'
+            '<date key="time:timestamp" value="2020-01-01T00:00:00Z"/></event></trace>\n'
+            '<trace><event><string key="concept:name" value="b"/><string key="case:concept:name"'
+            ' value="EV-CASE2"/><date key="time:timestamp" value="2020-01-01T00:00:00Z"/>'
+            '</event></trace>\n</log>')
+    table = read_xes(write(tmp_path / "clash.xes", text))
+    assert table.frame["case:concept:name"].tolist() == ["T1", "EV-CASE2"]
+    assert table.frame["case:status"].fillna("").tolist() == ["trace-status", ""]
+    assert "1 events' own 'case:concept:name' differs from their trace's 'concept:name', " \
+           "which is taken" in table.notes
+    assert "1 events' own 'case:status' differs from their trace's 'status', which is taken" \
+        in table.notes

@@ -248,6 +248,17 @@ def _check_prolog(path: Path, verdict: tuple[str, str, int], *, root: str, label
         )
 
 
+def _trace_over_event(trace: ArrayLike, own: ArrayLike) -> tuple[ArrayLike, int]:
+    """The trace's value per event, else the event's own attribute of the same `case:` name;
+    and how many events hold one that differs from their trace's."""
+    from_trace, from_event = pd.Series(trace), pd.Series(own)
+    both = from_trace.notna().to_numpy(dtype=bool) & from_event.notna().to_numpy(dtype=bool)
+    differ = int(np.count_nonzero(both & (from_trace.astype(object).to_numpy()
+                                          != from_event.astype(object).to_numpy())))
+    merged = from_trace.astype(object).where(from_trace.notna(), from_event.astype(object))
+    return merged.to_numpy(dtype=object), differ
+
+
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 """The range of an XES int (xs:long)."""
 
@@ -416,12 +427,19 @@ def read_xes(path: Path) -> RawTable:
 
     n_events = len(event_trace)
     columns = events.arrays(n_events)
+    notes = []
     if n_traces:
         take = np.asarray(event_trace, dtype=np.intp)
         for key, array in traces.arrays(n_traces).items():
-            columns[f"case:{key}"] = array.take(take)
+            name = f"case:{key}"
+            own = columns.get(name)
+            columns[name] = array.take(take)
+            if own is not None:  # an event attribute named so: its value where the trace's
+                columns[name], replaced = _trace_over_event(columns[name], own)  # is missing
+                if replaced:
+                    notes.append(f"{replaced} events' own '{name}' differs from their trace's "
+                                 f"'{key}', which is taken")
     frame = pd.DataFrame(columns, index=pd.RangeIndex(n_events))
-    notes = []
     if empty_traces:
         noun = "trace" if empty_traces == 1 else "traces"
         notes.append(f"{empty_traces} {noun} without events")
