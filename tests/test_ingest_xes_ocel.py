@@ -22,6 +22,8 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PM4PY_TESTS = DATA / "pm4py-tests"
 OCEL_DIR = PM4PY_TESTS / "ocel"
 OCEL_FILES = ("ocel20_example.jsonocel", "ocel20_example.xmlocel", "ocel20_example.sqlite")
+EXAMPLE_ZONE = "Europe/Amsterdam"
+"""The zone of the OCEL 2.0 example's times without one (its XML and SQLite encodings)."""
 OBJECT_TYPES = ("Invoice", "Payment", "Purchase Order", "Purchase Requisition")
 DTD_MESSAGE = "XES files must not contain a DTD or entity declarations"
 
@@ -379,7 +381,7 @@ def test_ocel_encodings_agree_with_each_other_and_pm4py(pm4py: Any, object_type:
     results = {}
     for name in OCEL_FILES:
         path = shared("ocel", name)
-        table = read_ocel(path, object_type)
+        table = read_ocel(path, object_type, assume_tz=EXAMPLE_ZONE)
         reference = pm4py.ocel_flattening(pm4py.read_ocel2(str(path)), object_type)
         assert len(table.frame) == len(reference), name
         assert table.records_read == len(reference), name
@@ -405,7 +407,7 @@ def test_ocel_counts_and_notes() -> None:
     expected = {"Invoice": (9, 3, 4), "Payment": (3, 3, 10), "Purchase Order": (5, 2, 8)}
     for name in OCEL_FILES:
         for object_type, (rows, cases, outside) in expected.items():
-            table = read_ocel(shared("ocel", name), object_type)
+            table = read_ocel(shared("ocel", name), object_type, assume_tz=EXAMPLE_ZONE)
             assert len(table.frame) == rows
             assert table.frame["case:concept:name"].nunique() == cases
             assert table.notes[0] == (
@@ -423,7 +425,7 @@ def test_ocel_counts_and_notes() -> None:
     ],
 )
 def test_ocel_row_content(name: str, stamp: str) -> None:
-    frame = read_ocel(shared("ocel", name), "Invoice").frame
+    frame = read_ocel(shared("ocel", name), "Invoice", assume_tz=EXAMPLE_ZONE).frame
     e5 = frame[frame["ocel:eid"] == "e5"].iloc[0]
     assert e5["case:concept:name"] == "R1"
     assert e5["concept:name"] == "Insert Invoice"
@@ -435,10 +437,12 @@ def test_ocel_row_content(name: str, stamp: str) -> None:
 
 @pytest.mark.parametrize("name", OCEL_FILES)
 def test_ocel_object_attributes_as_of_the_event(name: str) -> None:
-    invoices = read_ocel(shared("ocel", name), "Invoice").frame.set_index("ocel:eid")
+    invoices = read_ocel(shared("ocel", name), "Invoice",
+                         assume_tz=EXAMPLE_ZONE).frame.set_index("ocel:eid")
     r3 = invoices[invoices["case:concept:name"] == "R3"]["case:is_blocked"]
     assert r3.to_dict() == {"e9": "No", "e10": "No", "e11": "Yes", "e12": "No", "e13": "No"}
-    orders = read_ocel(shared("ocel", name), "Purchase Order").frame.set_index("ocel:eid")
+    orders = read_ocel(shared("ocel", name), "Purchase Order",
+                       assume_tz=EXAMPLE_ZONE).frame.set_index("ocel:eid")
     assert orders.loc["e3", "case:po_quantity"] == "500"
     assert orders.loc["e4", "case:po_quantity"] == "600"
     assert orders.loc["e3", "case:po_product"] == "Cows"
@@ -449,7 +453,7 @@ def test_ocel_object_attributes_as_of_the_event(name: str) -> None:
 @pytest.mark.parametrize("object_type", [None, "Refund"])
 def test_ocel_unknown_object_type_lists_the_types(name: str, object_type: str | None) -> None:
     with pytest.raises(InputError) as caught:
-        read_ocel(shared("ocel", name), object_type)
+        read_ocel(shared("ocel", name), object_type, assume_tz=EXAMPLE_ZONE)
     message = caught.value.message
     assert "choose --object-type" in message
     assert (
@@ -625,3 +629,20 @@ def test_an_event_attribute_named_like_its_traces_keeps_its_value_where_the_trac
            "which is taken" in table.notes
     assert "1 events' own 'case:status' differs from their trace's 'status', which is taken" \
         in table.notes
+
+
+def test_ocel_attribute_changes_without_a_zone_are_read_in_assume_tz(tmp_path: Path) -> None:
+    """An object's `blocked` changes to Yes at 07:30 without a zone (06:30 UTC in Berlin);
+    the event at 07:00Z comes after it. Before: the change was read as 07:30 UTC whatever
+    --assume-tz said, so the event saw No; and without --assume-tz the mix was accepted."""
+    objects = ('{"id": "o1", "type": "order", "attributes": ['
+               '{"name": "blocked", "time": "1970-01-01T00:00:00Z", "value": "No"}, '
+               '{"name": "blocked", "time": "2022-02-03T07:30:00", "value": "Yes"}]}')
+    events = ('{"id": "e1", "type": "pay", "time": "2022-02-03T07:00:00Z", '
+              '"relationships": [{"objectId": "o1"}]}')
+    path = write(tmp_path / "naive.jsonocel", _ocel_json(events, objects))
+    assert read_ocel(path, "order", assume_tz="Europe/Berlin").frame[
+        "case:blocked"].tolist() == ["Yes"]
+    assert read_ocel(path, "order", assume_tz="UTC").frame["case:blocked"].tolist() == ["No"]
+    with pytest.raises(InputError, match="times have no time zone beside times with one"):
+        read_ocel(path, "order")

@@ -227,7 +227,7 @@ def read_raw(
     if fmt == "ocel":
         from audit.ingest.ocel import read_ocel
 
-        return read_ocel(path, object_type), empty_quarantine()
+        return read_ocel(path, object_type, assume_tz=assume_tz), empty_quarantine()
     raise InputError(f"unknown format '{fmt}' (known: {', '.join(FORMATS)})", file=path)
 
 

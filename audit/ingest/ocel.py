@@ -13,10 +13,11 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from lxml import etree
 
 from audit.errors import InputError
 from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates
+from audit.ingest.mapping import check_time_zone
 from audit.ingest.raw import RawTable
 from audit.ingest.xes import (
     ArrayLike,
@@ -78,8 +80,11 @@ class _Log:
     object_attr_types: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-def read_ocel(path: Path, object_type: str | None) -> RawTable:
-    """Read an OCEL 2.0 file and flatten it to one case per object of `object_type`."""
+def read_ocel(path: Path, object_type: str | None, *, assume_tz: str | None = None) -> RawTable:
+    """Read an OCEL 2.0 file and flatten it to one case per object of `object_type`. An
+    object's attribute values are taken as of each event's time: times without a zone are
+    read in `assume_tz` (--assume-tz), and without it compared as they are, which is refused
+    where they meet times with a zone."""
     encoding = _encoding(path)
     if encoding == "json":
         log = _read_json(path, object_type)
@@ -87,7 +92,7 @@ def read_ocel(path: Path, object_type: str | None) -> RawTable:
         log = _read_xml(path, object_type)
     else:
         log = _read_sqlite(path, object_type)
-    return _flatten(path, log, object_type)
+    return _flatten(path, log, object_type, assume_tz)
 
 
 def _encoding(path: Path) -> str:
@@ -449,30 +454,49 @@ def _choose(path: Path, log: _Log, object_type: str | None) -> str:
     raise InputError(f"{lead}choose --object-type: {choices}", file=path)
 
 
-def _instant(text: str | None) -> datetime | None:
-    """A comparable instant for picking attribute values; None when the text is not ISO 8601."""
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    # Only used to order values within one file, so a naive time is read as UTC here; the
-    # time-zone policy for the output is applied later to the raw text.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+@dataclass
+class _Clock:
+    """Reads the instants attribute values are picked by: a time without a zone in `zone`
+    (--assume-tz); without one, as if in UTC, counting the times of each kind it read, so
+    that a comparison across the kinds is refused (`mixed`)."""
+
+    zone: tzinfo | None = None
+    naive: int = 0
+    aware: int = 0
+
+    def instant(self, text: str | None) -> datetime | None:
+        """A comparable instant; None when the text is not ISO 8601."""
+        if text is None:
+            return None
+        try:
+            moment = datetime.fromisoformat(text.strip())
+        except ValueError:
+            return None
+        if moment.tzinfo is not None:
+            self.aware += 1
+            return moment
+        if self.zone is not None:
+            return moment.replace(tzinfo=self.zone).astimezone(UTC)
+        self.naive += 1
+        return moment.replace(tzinfo=UTC)
+
+    def mixed(self) -> bool:
+        return self.zone is None and self.naive > 0 and self.aware > 0
 
 
 class _History:
     """One object's attribute values over time, answering "what was it at instant t"."""
 
-    def __init__(self, changes: list[tuple[str, str | None, Any]]) -> None:
+    def __init__(self, changes: list[tuple[str, str | None, Any]], clock: _Clock) -> None:
         self.first: dict[str, Any] = {}
         self.timeline: dict[str, tuple[list[datetime], list[Any]] | None] = {}
         grouped: dict[str, list[tuple[str | None, Any]]] = {}
         for name, time, value in changes:
             grouped.setdefault(name, []).append((time, value))
         for name, values in grouped.items():
-            instants = [_instant(time) for time, _ in values]
+            # (A lone value is never compared: its time is not read.)
+            instants = ([clock.instant(time) for time, _ in values] if len(values) > 1
+                        else [datetime.min.replace(tzinfo=UTC)])
             known = [i for i in instants if i is not None]
             if len(known) == len(values):
                 order = sorted(range(len(values)), key=known.__getitem__)
@@ -561,8 +585,10 @@ class _Table:
         return pd.DataFrame(arrays, index=pd.RangeIndex(self.length))
 
 
-def _flatten(path: Path, log: _Log, object_type: str | None) -> RawTable:
+def _flatten(path: Path, log: _Log, object_type: str | None,
+             assume_tz: str | None = None) -> RawTable:
     chosen = _choose(path, log, object_type)
+    clock = _Clock(None if assume_tz is None else ZoneInfo(check_time_zone(assume_tz)))
     object_types = log.object_attr_types.get(chosen, {})
     histories: dict[str, _History] = {}
     for oid, changes in log.history.items():
@@ -577,7 +603,7 @@ def _flatten(path: Path, log: _Log, object_type: str | None) -> RawTable:
                     file=path,
                     field=name,
                 ) from None
-        histories[oid] = _History(coerced)
+        histories[oid] = _History(coerced, clock)
 
     table = _Table()
     rows: list[int] = []
@@ -621,7 +647,7 @@ def _flatten(path: Path, log: _Log, object_type: str | None) -> RawTable:
                     f"{attributes[name]!r} and {coerced!r}", file=path, row=number,
                     field=name)
             attributes[name] = coerced
-        moment = _instant(event.time)
+        moment = clock.instant(event.time)
         for oid, qualifiers in related.items():
             cells: dict[str, Any] = {
                 CASE: oid,
@@ -646,6 +672,10 @@ def _flatten(path: Path, log: _Log, object_type: str | None) -> RawTable:
             table.add(cells.items())
             rows.append(number)
 
+    if clock.mixed():  # (each would be an hour or more off the other, silently)
+        raise InputError("times have no time zone beside times with one (an object's "
+                         "attribute values are picked by each event's time); say which zone "
+                         "they are in with --assume-tz", file=path)
     notes = [
         f"{outside} of {len(log.events)} events relate to no '{chosen}' object and are not "
         f"part of these cases"
