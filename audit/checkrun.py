@@ -24,6 +24,7 @@ from audit.engines import LOCAL, EngineSpec
 from audit.errors import InputError
 from audit.findings import SEVERITIES, FindingColumns, finding_columns, severity_rank
 from audit.ingest import ImportResult
+from audit.ingest.mapping import Mapping
 from audit.memory import return_free_memory
 from audit.policy import Policy, load_policy
 from audit.rules import default_rules
@@ -171,15 +172,35 @@ class CheckRun:
 
 def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None = None,
               assume_tz: str | None = None, now: datetime | None = None,
-              sop: Path | None = None, engine: EngineSpec = LOCAL) -> CheckRun:
+              sop: Path | None = None, engine: EngineSpec = LOCAL,
+              mapping: Mapping | None = None, encoding: str | None = None,
+              object_type: str | None = None) -> CheckRun:
     """Import `sources` (canonical logs, or source-system exports, which are correlated into
-    refund cases), run the policy's rules, and return everything a report needs."""
+    refund cases), run the policy's rules, and return everything a report needs. The policy
+    and its SOPs are read first: an error in them is told before minutes of import.
+    `mapping`, `encoding` and `object_type` are the import's (generic CSV, OCEL 2.0)."""
     from audit.sources.pipeline import import_and_correlate
 
     started = now or datetime.now(UTC)
-    imported = import_and_correlate([(p, None) for p in sources], assume_tz=assume_tz)
+    policy = checked_policy(policy_path, sop)
+    imported = import_and_correlate([(p, None) for p in sources], assume_tz=assume_tz,
+                                    mapping=mapping, encoding=encoding,
+                                    object_type=object_type)
     return run_check_log(imported, sources, policy_path, as_of=as_of, started=started, sop=sop,
-                         engine=engine)
+                         engine=engine, policy=policy)
+
+
+def checked_policy(policy_path: Path, sop: Path | None = None) -> Policy:
+    """The policy (with `sop` for every channel where given), its rule references checked
+    and, where a conformance rule will run, its SOPs read and converted."""
+    ruleset = default_rules()
+    policy = load_policy(policy_path, known_rules=ruleset.known)
+    if sop is not None:
+        policy = replace(policy, sop={"*": str(sop.resolve())})
+    if any(type(rule).__module__.startswith("audit.rules.conformance.")
+           for rule in selected_rules(ruleset, policy)):
+        _check_sops(policy)
+    return policy
 
 
 def _check_sops(policy: Policy) -> None:
@@ -200,24 +221,22 @@ def _check_sops(policy: Policy) -> None:
 
 def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path, *,
                   as_of: datetime | None = None, started: datetime | None = None,
-                  sop: Path | None = None, engine: EngineSpec = LOCAL) -> CheckRun:
+                  sop: Path | None = None, engine: EngineSpec = LOCAL,
+                  policy: Policy | None = None) -> CheckRun:
     """Run the policy's rules on an already imported (and correlated) log; `sop` replaces
     the policy's SOPs with one model for every channel; `engine` says where the rules run
-    (audit.engines). The log's repeated ids (case, ticket, order, charge, payout) are held
-    as categories from here on, in place (`canonical.compact_ids`): the same values, read
-    by the rules and the reports."""
+    (audit.engines); `policy`: what `checked_policy` gave for them, if read already. The
+    log's repeated ids (case, ticket, order, charge, payout) are held as categories from
+    here on, in place (`canonical.compact_ids`): the same values, read by the rules and the
+    reports."""
     from audit.progress import current
 
     progress = current()
     started = started or datetime.now(UTC)
     ruleset = default_rules()
     progress.time_rules(ruleset)
-    policy = load_policy(policy_path, known_rules=ruleset.known)
-    if sop is not None:
-        policy = replace(policy, sop={"*": str(sop.resolve())})
-    if any(type(rule).__module__.startswith("audit.rules.conformance.")
-           for rule in selected_rules(ruleset, policy)):
-        _check_sops(policy)
+    if policy is None:
+        policy = checked_policy(policy_path, sop)
     sources = inputs
     clock = as_of or policy.as_of or started
     progress.stage(f"building facts of {len(imported.log):,} events")

@@ -273,11 +273,16 @@ FAIL_ON = click.Choice(["info", "low", "medium", "high", "critical", "never"])
               "LocalCluster with one worker per core).")
 @click.option("--sop", "sop", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="SOP model (BPMN) for every channel, instead of the policy's `sop:`.")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML column mapping for generic CSV logs, as for `import`.")
+@click.option("--encoding", help="Text encoding of CSV files (default: detected).")
+@click.option("--object-type", help="OCEL 2.0: the object type whose objects become cases.")
 @click.pass_obj
 @reports_input_errors
 def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | None, out: Path,
           formats: str, fail_on: str, as_of: str | None, assume_tz: str | None,
-          engine: str, scheduler: str | None, sop: Path | None) -> None:
+          engine: str, scheduler: str | None, sop: Path | None, mapping: Path | None,
+          encoding: str | None, object_type: str | None) -> None:
     """Check refund logs against the policy's rule catalogue and write the reports.
 
     SOURCES are canonical logs (Parquet from `import`) or any file `import` reads. Exit code
@@ -313,7 +318,8 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
     _writable_folder(out)  # before the run, not after minutes of it
     with using(settings.progress()) as progress:
         run = _run_check(list(sources), policy_path or default_policy_path(), as_of,
-                         assume_tz, sop, spec)
+                         assume_tz, sop, spec, mapping=mapping, encoding=encoding,
+                         object_type=object_type)
         written = write_reports(run, out, chosen)
         # The rows the counts call quarantined, with their reasons: never only a number.
         written.append(write_quarantine(run.imported.quarantine, out / "quarantine.csv"))
@@ -391,11 +397,18 @@ def _remove_earlier_reports(out: Path, keep: set[Path]) -> list[Path]:
 
 
 def _run_check(sources: list[Path], policy: Path, as_of: str | None,
-               assume_tz: str | None, sop: Path | None = None, engine: Any = None) -> Any:
+               assume_tz: str | None, sop: Path | None = None, engine: Any = None, *,
+               mapping: Path | None = None, encoding: str | None = None,
+               object_type: str | None = None) -> Any:
     from datetime import UTC, datetime
 
     from audit.checkrun import run_check
+    from audit.ingest.mapping import check_time_zone, load_mapping
     from audit.policy import within_log_range
+
+    if assume_tz is not None:
+        check_time_zone(assume_tz)
+    columns = load_mapping(mapping) if mapping else None
 
     clock = None
     if as_of is not None:
@@ -414,8 +427,10 @@ def _run_check(sources: list[Path], policy: Path, as_of: str | None,
             raise InputError(f"--as-of {as_of}: the clock must be within the years 1678 to "
                              "2261", field="--as-of") from exc
     if engine is None:
-        return run_check(sources, policy, as_of=clock, assume_tz=assume_tz, sop=sop)
-    return run_check(sources, policy, as_of=clock, assume_tz=assume_tz, sop=sop, engine=engine)
+        return run_check(sources, policy, as_of=clock, assume_tz=assume_tz, sop=sop,
+                         mapping=columns, encoding=encoding, object_type=object_type)
+    return run_check(sources, policy, as_of=clock, assume_tz=assume_tz, sop=sop, engine=engine,
+                     mapping=columns, encoding=encoding, object_type=object_type)
 
 
 def _check_summary(run: Any) -> list[str]:

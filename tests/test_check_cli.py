@@ -533,6 +533,31 @@ def test_an_out_folder_that_cannot_be_written_is_refused_before_the_run(
     assert "Traceback" not in result.output and "audited" not in result.output
 
 
+def test_check_reads_ocel_with_an_object_type(tmp_path: Path) -> None:
+    """check takes any file import reads: an OCEL 2.0 file needs --object-type, which the
+    error named while check had no such option."""
+    ocel = (Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pm4py-tests"
+            / "ocel" / "ocel20_example.xmlocel")
+    result = run("check", str(ocel), "--out", str(tmp_path), "--format", "json",
+                 "--assume-tz", "Europe/Amsterdam", code=2)
+    assert "--object-type" in result.output
+    result = run("check", str(ocel), "--out", str(tmp_path), "--format", "json",
+                 "--object-type", "Invoice", "--assume-tz", "Europe/Amsterdam",
+                 "--fail-on", "never", code=0)
+    document = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))
+    assert document["summary"]["cases"] == 3 and document["summary"]["events"] == 9
+
+
+def test_the_policy_is_checked_before_the_import(tmp_path: Path) -> None:
+    """A policy error is told first, not after the whole log is read and correlated (here
+    the log is not even there)."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\ncolour: blue\n", encoding="utf-8")
+    result = run("check", str(tmp_path / "missing.csv"), "--policy", str(policy), "--out",
+                 str(tmp_path / "out"), code=2)
+    assert "unknown key 'colour'" in result.output and "no such file" not in result.output
+
+
 def test_severity_overrides_reach_every_rule_table(sample: Path, tmp_path: Path) -> None:
     """The policy's `severity:` overrides are the severity of the rule wherever it is shown:
     findings.json's by_rule, the XLSX summary and the HTML rule table and sections, so the
