@@ -63,6 +63,27 @@ def test_import_a_project_file(tmp_path: Path) -> None:
     assert set(log[C.SOURCE_SYSTEM]) == {"jira", "paypal"}
 
 
+def test_sources_config_texts_are_taken_as_written(tmp_path: Path) -> None:
+    """YAML reads `value: true` as True and `value: 0012` as 10: str() of them ("True",
+    "10") matched no ticket's field value, so the activity was never found, silently. A
+    text setting is the scalar as written; a list there is an error naming the key."""
+    config = tmp_path / "sources.yaml"
+    config.write_text("ticketing:\n  zendesk:\n    channel: ecommerce\n    activities:\n"
+                      "      - {field: 360001, value: true, activity: Approve refund}\n"
+                      "      - {field: status, value: 0012, activity: Close ticket}\n"
+                      "    order_field: 360002\n", encoding="utf-8")
+    zendesk = load_sources_config(config).ticketing["zendesk"]
+    assert [(r.field, r.value, r.activity) for r in zendesk.activities] == [
+        ("360001", "true", "Approve refund"), ("status", "0012", "Close ticket")]
+    assert zendesk.order_field == "360002"
+    config.write_text("ticketing:\n  zendesk:\n    channel: ecommerce\n    activities:\n"
+                      "      - {field: status, value: [a], activity: Close ticket}\n",
+                      encoding="utf-8")
+    with pytest.raises(InputError, match="must be text") as caught:
+        load_sources_config(config)
+    assert (caught.value.row, caught.value.field) == (5, "ticketing.zendesk.activities[0].value")
+
+
 @pytest.mark.parametrize(("text", "field"), [
     ("sources: [a.csv]\nroles: [role_history.csv]\n", "roles"),
     ("sources: [a.csv]\nconfig: 7\n", "config"),

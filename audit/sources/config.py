@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from audit import canonical as C
 from audit.errors import InputError
 from audit.yamlio import child, line_of, load_yaml
@@ -124,6 +126,17 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
             raise fail("must be a mapping", where, key)
         return value
 
+    def text(value: Any, holder: Any, key: str | int, label: str) -> str:
+        """A setting that is text (a field name or value, an activity), as written: YAML
+        reads `value: true` as True and `value: 0012` as 10, which str() would turn into
+        "True" and "10", matching no ticket's field silently. A list or mapping is an error."""
+        if isinstance(value, str):
+            return value
+        found = child(holder, key)
+        if isinstance(found, yaml.ScalarNode) and value is not None:
+            return str(found.value)
+        raise InputError("must be text", file=path, row=line_of(holder, key), field=label)
+
     def listed(value: Any, where: Any, key: str) -> list[Any]:
         if value is None:
             return []
@@ -155,12 +168,19 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
                 raise InputError("each activity rule is {field, value, activity}", file=path,
                                  row=line_of(child(where, "activities"), k),
                                  field=f"ticketing.{system}.activities[{k}]")
-            rules.append(ActivityRule(str(rule["field"]), str(rule["value"]),
-                                      str(rule["activity"])))
-        evidence = {str(k): str(v) for k, v in mapping(
-            raw.get("evidence_fields"), where, f"ticketing.{system}.evidence_fields").items()}
-        amount_fields = tuple(str(a) for a in listed(
-            raw.get("amount_fields"), where, f"ticketing.{system}.amount_fields"))
+            at = child(child(where, "activities"), k)
+            label = f"ticketing.{system}.activities[{k}]"
+            rules.append(ActivityRule(*(text(rule[part], at, part, f"{label}.{part}")
+                                        for part in ("field", "value", "activity"))))
+        held = child(where, "evidence_fields")
+        evidence = {str(k): text(v, held, k, f"ticketing.{system}.evidence_fields.{k}")
+                    for k, v in mapping(raw.get("evidence_fields"), where,
+                                        f"ticketing.{system}.evidence_fields").items()}
+        held = child(where, "amount_fields")
+        amount_fields = tuple(text(a, held, i, f"ticketing.{system}.amount_fields[{i}]")
+                              for i, a in enumerate(listed(
+                                  raw.get("amount_fields"), where,
+                                  f"ticketing.{system}.amount_fields")))
         for name in evidence.values():
             if not name.startswith(C.EVIDENCE_PREFIX):
                 raise fail(f"evidence columns start with '{C.EVIDENCE_PREFIX}', not {name!r}",
@@ -170,9 +190,11 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
             raise fail(f"channel must be one of {', '.join(C.CHANNELS)}", where,
                        f"ticketing.{system}.channel")
 
-        def opt(name: str, raw: dict[str, Any] = raw) -> str | None:
+        def opt(name: str, raw: dict[str, Any] = raw, where: Any = where,
+                system: str = system) -> str | None:
             value = raw.get(name)
-            return None if value is None else str(value)
+            return None if value is None else text(value, where, name,
+                                                   f"ticketing.{system}.{name}")
 
         zone = opt("time_zone")
         if zone is not None:
@@ -217,12 +239,16 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
                 raise fail(f"not a valid regular expression: {exc}", where,
                            f"payments.{system}.reference_pattern") from exc
 
-        def popt(name: str, raw: dict[str, Any] = raw) -> str | None:
+        def popt(name: str, raw: dict[str, Any] = raw, where: Any = where,
+                 system: str = system) -> str | None:
             value = raw.get(name)
-            return None if value is None else str(value)
+            return None if value is None else text(value, where, name,
+                                                   f"payments.{system}.{name}")
 
         payments[system] = PaymentConfig(
-            system=system, channel=channel, charge_activity=str(raw["charge_activity"]),
+            system=system, channel=channel, charge_activity=text(
+                raw["charge_activity"], where, "charge_activity",
+                f"payments.{system}.charge_activity"),
             refund_activity=popt("refund_activity") or "Execute payout",
             failed_refund_activity=popt("failed_refund_activity") or "Payout failed",
             charge_resource=popt("charge_resource"),
@@ -230,8 +256,10 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
             order_column=popt("order_column"), ticket_column=popt("ticket_column"),
             executor_column=popt("executor_column"), method_column=popt("method_column"),
             date_format=popt("date_format"), reference_pattern=pattern,
-            methods={str(k): str(v) for k, v in mapping(
-                raw.get("methods"), where, f"payments.{system}.methods").items()})
+            methods={str(k): text(v, child(where, "methods"), k,
+                                  f"payments.{system}.methods.{k}")
+                     for k, v in mapping(raw.get("methods"), where,
+                                         f"payments.{system}.methods").items()})
     correlation = mapping(data.get("correlation"), node, "correlation")
     c_node = child(node, "correlation")
     for key in correlation:
