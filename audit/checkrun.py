@@ -71,6 +71,7 @@ class CheckRun:
             "started": self.started.isoformat(),
             "finished": self.finished.isoformat(),
             "as_of": self.result.as_of.isoformat(),
+            "warnings": self.warnings(),
             "command": self.command,
             # (Measurements: here, not in the summary, which the same input keeps equal.)
             "conformance_seconds": self._conformance_seconds(),
@@ -90,6 +91,21 @@ class CheckRun:
             "rules": [r.code for r in self.result.rules],
             "engine": self.engine,
         }
+
+    def warnings(self) -> list[str]:
+        """What the auditor must know to read the findings right: the audit's clock before
+        the log's last event (a policy's pinned as_of, e.g. the bundled one, which matches
+        the bundled sample, on a later log), where events after it are judged as of it."""
+        out = []
+        log = self.imported.log
+        if len(log):
+            last = log[C.TIMESTAMP].max()
+            if last == last and last > self.result.as_of:  # (NaT compares false)
+                out.append(f"the audit's clock ({self.result.as_of.isoformat()}) is before "
+                           f"the log's last event ({last.isoformat()}): time-dependent rules "
+                           "judge as of the clock; set as_of in the policy (or leave it out "
+                           "to use the time of the run) or pass --as-of")
+        return out
 
     def summary(self) -> dict[str, Any]:
         """The run's counts (computed once per finished run: every writer asks; a copy is

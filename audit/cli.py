@@ -459,6 +459,7 @@ def _check_summary(run: Any) -> list[str]:
                          f"{waiver['status']}")
     if summary["errors"]:
         lines.append(f"errors: {summary['errors']} rule(s) crashed (see findings.json)")
+    lines += [f"warning: {warning}" for warning in run.warnings()]
     return lines
 
 
@@ -525,7 +526,11 @@ def policy_init(settings: Settings, path: Path, force: bool) -> None:
 
     if path.exists() and not force:
         raise InputError("exists; pass --force to overwrite", file=path)
-    path.write_text(default_policy_path().read_text(encoding="utf-8"), encoding="utf-8")
+    # The bundled policy pins the clock to its sample's; a policy of one's own uses the time
+    # of the run until its author sets one.
+    text = default_policy_path().read_text(encoding="utf-8")
+    text = text.replace("\nas_of:", "\n# as_of:", 1)
+    path.write_text(text, encoding="utf-8")
     settings.say(f"wrote {path}")
 
 

@@ -616,7 +616,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
 
     rule_anchors = {r.name: r.anchor for r in sections}
     deviations, deviations_source = _top_deviations(run, rule_anchors)
-    notes = []
+    notes = [f"Warning: {warning}." for warning in run.warnings()]
     if columns.cases > max_cases:
         notes.append(f"Case details are shown for the {max_cases:,} most severe of "
                      f"{columns.cases:,} cases with findings (waived ones included); "

@@ -160,6 +160,36 @@ def test_rules_explain_and_policy_commands(tmp_path: Path) -> None:
     run("policy", "init", str(target), code=0)
     assert "ok" in run("policy", "check", str(target), code=0).output
     run("policy", "init", str(target), code=2)
+    # A policy of one's own uses the time of the run: the bundled clock (the sample's) is
+    # written commented out (before: copied, so a real audit ran as of 2026-10-15).
+    from audit.policy import load_policy
+
+    assert load_policy(target).as_of is None
+    assert "# as_of: 2026-10-15T00:00:00Z" in target.read_text(encoding="utf-8")
+
+
+def test_a_log_past_the_audits_clock_is_warned_of(tmp_path: Path) -> None:
+    """The bundled policy's clock (2026-10-15) on a log that goes on to November: the
+    approved-not-paid rule judged as of October, silently. The run warns on the console, in
+    the manifest and in the report."""
+    log = tmp_path / "late.csv"
+    log.write_text("case:concept:name,concept:name,time:timestamp,org:resource\n"
+                   "L1,Receive refund request,2026-10-30T09:00:00Z,Ann\n"
+                   "L1,Approve refund,2026-11-02T09:00:00Z,Bob\n", encoding="utf-8")
+    result = run("check", str(log), "--out", str(tmp_path / "out"), "--fail-on", "never",
+                 code=0)
+    warning = ("the audit's clock (2026-10-15T00:00:00+00:00) is before the log's last event "
+               "(2026-11-02T09:00:00+00:00)")
+    assert f"warning: {warning}" in result.output
+    document = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
+    assert document["manifest"]["warnings"][0].startswith(warning)
+    import html
+
+    assert warning in html.unescape((tmp_path / "out" / "report.html").read_text(
+        encoding="utf-8"))
+    result = run("check", str(log), "--out", str(tmp_path / "now"), "--as-of",
+                 "2026-12-01T00:00:00Z", "--fail-on", "never", code=0)
+    assert "warning" not in result.output
 
 
 def test_rule_docs_are_generated_from_the_code() -> None:
