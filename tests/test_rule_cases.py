@@ -173,3 +173,24 @@ def test_amounts_are_shown_in_the_currencys_minor_units(
         "K1": ("paid 1.391 KWD against an approved 1.375", 0.016, "KWD"),
         "J1": ("paid 9526 JPY against an approved 9000", 526.0, "JPY"),
         "E1": ("paid 100.00 EUR against an approved 80.00", 20.0, "EUR")}
+
+
+def test_refunds_over_a_charge_put_at_risk_what_each_case_added(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A charge of 66.89 refunded 66.89 (A), then 10.16 (B), then 20.00 (C): B added 10.16
+    beyond the charge and C its whole 20.00, 30.16 in all (before: C's amount at risk was
+    the running excess, 30.16, more than C paid, and the total read 40.32). The running sum
+    in the evidence is in the currency's minor units (a float sum could read
+    188.07999999999998)."""
+    def case(day: str, amount: float, purchase: str) -> dict[str, Any]:
+        return {"charge": "ch_1", "charged": 66.89, "events": [
+            {"a": "Capture payment", "t": "2026-06-20T09:00Z", "id": purchase},
+            {"a": "Receive refund request", "amount": amount, "t": f"2026-07-{day}T09:00Z"},
+            {"a": "Approve refund", "amount": amount}, {"a": "Execute payout", "amount": amount}]}
+
+    log = {"A": case("01", 66.89, "A-purchase"), "B": case("08", 10.16, "B-purchase"),
+           "C": case("15", 20.0, "C-purchase")}
+    result, _ = run_case({}, {"log": log}, "EV005 amounts", policy_for)
+    found = {f.case_id: (f.amount_at_risk, f.evidence["refunded"])
+             for f in result.findings if f.rule == "EV005"}
+    assert found == {"B": (10.16, 77.05), "C": (20.0, 97.05)}

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from audit import canonical as C
+from audit.currency import rounded
 from audit.findings import Finding
 from audit.rules.base import Rule
 from audit.rules.facts import CaseFacts, same, slices
@@ -13,7 +14,9 @@ class RefundExceedsCharge(Rule):
     """What it checks:
     The successful payouts against one captured charge, added up over all cases in time
     order, exceed the charge's captured amount. The case whose payout crosses the line (and
-    every later one) gets the finding.
+    every later one) gets the finding; its amount at risk is the part of its own payouts
+    beyond the charge (the excess it added), so that the cases' amounts add up to the
+    charge's excess, never more than a case paid.
 
     Why it matters:
     A customer can be refunded at most what they paid. Partial refunds spread over several
@@ -107,6 +110,12 @@ class RefundExceedsCharge(Rule):
         hits["charge"] = charge_ids.take(hits["charge_code"].to_numpy(dtype=np.int64)) \
             .to_numpy(dtype=object)
         del pair, found, eids, texts, charge_ids, pay_at, buy_at, pay_charge, buy_charge
+        # The excess this case added: all it paid where the charge was used up before it.
+        hits["added"] = np.minimum(hits["paid"].to_numpy(dtype=float),
+                                   hits["excess"].to_numpy(dtype=float))
+        # The running sum in the currency's minor units (no 188.07999999999998 in evidence).
+        hits["refunded"] = [rounded(v, c) for v, c in zip(
+            hits["refunded"].tolist(), hits["currency"].tolist(), strict=True)]
         # One finding per case: its first (charge, case) pair in the order above, the cases
         # in the order of their ids (case codes ascend as the ids do), the pair's row kept
         # whole. What a groupby-first by case id gave, without grouping the texts, except
@@ -118,7 +127,7 @@ class RefundExceedsCharge(Rule):
         hits = hits.iloc[first].drop(columns=["charge_code", "case_code", "charge_at"])
         hits.index = pd.Index(facts.case_ids[cases[first]], name=C.CASE)
         return self.findings(
-            facts, hits, events=("charge_eid", "eids"), when="first_time", amount="excess",
+            facts, hits, events=("charge_eid", "eids"), when="first_time", amount="added",
             evidence=("charge", "charge_amount", "refunded", "currency"),
             message="refunds on charge {charge} reach {refunded:.2f} {currency}, "
                     "above the captured {charge_amount:.2f}")
