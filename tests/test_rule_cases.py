@@ -194,3 +194,21 @@ def test_refunds_over_a_charge_put_at_risk_what_each_case_added(
     found = {f.case_id: (f.amount_at_risk, f.evidence["refunded"])
              for f in result.findings if f.rule == "EV005"}
     assert found == {"B": (10.16, 77.05), "C": (20.0, 97.05)}
+
+
+def test_an_instrument_mismatch_names_every_payout_and_no_amount_in_another_currency(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """C1: an EUR purchase refunded 50 EUR, then 50 USD. The finding named only the first
+    (compliant) payout and put 50 EUR at risk (the EUR payout). It names both payouts and
+    states no amount: the payout at risk is in USD. C2: a card purchase refunded by bank
+    transfer: what was paid that way is at risk."""
+    steps = [{"a": "Capture payment"}, {"a": "Receive refund request"},
+             {"a": "Approve refund", "amount": 100}]
+    log = {"C1": [*steps, {"a": "Execute payout", "amount": 50, "id": "C1-eur"},
+                  {"a": "Execute payout", "amount": 50, "cur": "USD", "id": "C1-usd"}],
+           "C2": {"amount": 80, "events": [*steps[:2], {"a": "Approve refund"},
+                                           {"a": "Execute payout", "method": "bank_transfer"}]}}
+    result, _ = run_case({}, {"log": log}, "EV006 amounts", policy_for)
+    found = {f.case_id: (f.amount_at_risk, f.event_ids[1:])
+             for f in result.findings if f.rule == "EV006"}
+    assert found == {"C1": (None, ["C1-eur", "C1-usd"]), "C2": (80.0, ["C2-04"])}

@@ -22,6 +22,9 @@ class InstrumentMismatch(Rule):
     Compares `payment:method` of the case's first purchase event with its first successful
     payout, and `refund:currency` of that purchase with every successful payout's (a second
     payout in another currency is reported too); cases missing either value are not judged.
+    The finding names every successful payout of the case. Its amount at risk is what was paid
+    by the other method; where only the currency differs it is not stated (the payout in
+    the other currency is not an amount in the case's currency).
 
     References:
     Card-scheme refund rules (refund to the original card); AML guidance on refunds to third
@@ -42,11 +45,14 @@ class InstrumentMismatch(Rule):
         # (Several payout currencies never equal the purchase's one.)
         other = ((both_method & ~same(c["payout_method"], c["purchase_method"]))
                  | (both_currency & ~same(c["payout_currencies"], c["purchase_currency"])))
+        other_method = both_method & ~same(c["payout_method"], c["purchase_method"])
+        c["at_risk"] = c["payouts_sum"].where(other_method)
         hits = c[c["payout_eid"].notna() & c["purchase_eid"].notna() & other].rename(
             columns={"payout_currencies": "payout_currency"})  # (the evidence's key)
+        hits = facts.with_lists(hits, "payout_eids")
         return self.findings(
-            facts, hits, events=("purchase_eid", "payout_eid"), when="payout_time",
-            amount="payouts_sum",
+            facts, hits, events=("purchase_eid", "payout_eids"), when="payout_time",
+            amount="at_risk",
             evidence=("purchase_method", "payout_method", "purchase_currency",
                       "payout_currency"),
             message="purchase paid by {purchase_method} in {purchase_currency}, refunded by "
