@@ -212,3 +212,26 @@ def test_an_instrument_mismatch_names_every_payout_and_no_amount_in_another_curr
     found = {f.case_id: (f.amount_at_risk, f.event_ids[1:])
              for f in result.findings if f.rule == "EV006"}
     assert found == {"C1": (None, ["C1-eur", "C1-usd"]), "C2": (80.0, ["C2-04"])}
+
+
+def test_a_late_stage_is_told_with_its_times_and_limit(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """The last approval to payout took 7 days and 6 hours (limit 7 days). Before: the
+    finding's time was the request's, its evidence the message text, and the text mixed two
+    duration styles ("7 days 06:00:00 (limit 7 days, 0:00:00)")."""
+    log = {"C1": {"amount": 900, "events": [
+        {"a": "Capture payment", "t": "2026-06-20T09:00Z"},
+        {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
+        {"a": "Collect evidence", "t": "2026-07-01T10:00Z"},
+        {"a": "Approve refund", "t": "2026-07-01T12:00Z"},
+        {"a": "Approve refund (second level)", "t": "2026-07-02T09:00Z"},
+        {"a": "Execute payout", "t": "2026-07-09T15:00Z"}]}}
+    result, _ = run_case({}, {"log": log}, "SL002 evidence", policy_for)
+    [finding] = [f for f in result.findings if f.rule == "SL002"]
+    assert finding.message == "payout took 7 days 06:00:00 (limit 7 days 00:00:00)"
+    assert finding.timestamp == "2026-07-09T15:00:00+00:00"
+    [stage] = finding.evidence["stages"]
+    assert {k: stage[k] for k in ("from", "to", "started", "ended", "took", "limit")} == {
+        "from": "last-approval", "to": "payout", "started": "2026-07-02T09:00:00+00:00",
+        "ended": "2026-07-09T15:00:00+00:00", "took": "7 days 06:00:00",
+        "limit": "7 days 00:00:00"}

@@ -24,7 +24,8 @@ class StageOverdue(Rule):
 
     Options:
     `stages`: a list of `{name, from, to, limit}` with points request, evidence,
-    first-approval, last-approval, payout, close.
+    first-approval, last-approval, payout, close. A finding's time is when its first late
+    stage ended; its evidence lists each late stage with its points, times and limit.
 
     References:
     Internal SLA and OLA definitions of the refund SOP.
@@ -41,18 +42,35 @@ class StageOverdue(Rule):
         stages = []
         late_anywhere = np.zeros(len(c), dtype=bool)
         for stage in facts.policy.stages:
-            took = facts.point(stage.end) - facts.point(stage.start)
+            started, ended = facts.point(stage.start), facts.point(stage.end)
+            took = ended - started
             over = (took.notna() & (took > stage.limit)).to_numpy(dtype=bool)
-            stages.append((stage, took, over))
+            stages.append((stage, started, ended, took, over))
             late_anywhere |= over
         hits = c[late_anywhere].copy()
-        late = pd.Series("", index=hits.index, dtype=object)
-        for stage, took, over in stages:
+        n = len(hits)
+        texts: list[list[str]] = [[] for _ in range(n)]
+        details: list[list[dict[str, str]]] = [[] for _ in range(n)]
+        when = pd.Series(pd.NaT, index=hits.index, dtype=hits["request_time"].dtype)
+        for stage, started, ended, took, over in stages:
             mine = over[late_anywhere]
-            late[mine] = late[mine] + [f"{stage.name} took {t} (limit {stage.limit}); "
-                                       for t in took[late_anywhere][mine]]
-        hits["late"] = late.str.rstrip("; ")
+            limit = str(pd.Timedelta(stage.limit))  # (as the durations read: 7 days 00:00:00)
+            at = np.flatnonzero(mine)
+            for k, begun, done, spent in zip(at.tolist(), started[late_anywhere][mine],
+                                             ended[late_anywhere][mine],
+                                             took[late_anywhere][mine], strict=True):
+                texts[k].append(f"{stage.name} took {spent} (limit {limit})")
+                details[k].append({"stage": stage.name, "from": stage.start,
+                                   "to": stage.end, "started": begun.isoformat(),
+                                   "ended": done.isoformat(), "took": str(spent),
+                                   "limit": limit})
+            # The finding's time: when its first late stage (in the policy's order) ended.
+            first = mine & when.isna().to_numpy()
+            when[first] = ended[late_anywhere][first].to_numpy()
+        hits["late"] = ["; ".join(t) for t in texts]
+        hits["stages"] = pd.Series(details, index=hits.index, dtype=object)
+        hits["ended"] = when
         hits = facts.with_lists(hits, "approval_eids")
         return self.findings(
             facts, hits, events=("request_eid", "approval_eids", "payout_eid"),
-            when="request_time", evidence=("late",), message="{late}")
+            when="ended", evidence=("late", "stages"), message="{late}")
