@@ -246,6 +246,9 @@ class DeviationView:
 class ReportView:
     title: str
     tool_version: str
+    data_files: str
+    """The files of this run that list every finding ("findings.json and findings.csv"),
+    or "" where it wrote none of them."""
     generated: str
     as_of: str
     command: str
@@ -284,6 +287,17 @@ class ReportView:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _data_files(formats: list[str] | None) -> str:
+    """The findings files among the run's report formats (`write_reports` records them in
+    the run's memo; all where not recorded), named in one phrase."""
+    names = [name for fmt, name in (("json", "findings.json"), ("csv", "findings.csv"),
+                                    ("xlsx", "findings.xlsx"))
+             if formats is None or fmt in formats]
+    if len(names) < 2:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 # --- formatting ---------------------------------------------------------------------------
@@ -617,13 +631,14 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     rule_anchors = {r.name: r.anchor for r in sections}
     deviations, deviations_source = _top_deviations(run, rule_anchors)
     notes = [f"Warning: {warning}." for warning in run.warnings()]
+    data_files = _data_files(run.memo.get("formats"))
     if columns.cases > max_cases:
         notes.append(f"Case details are shown for the {max_cases:,} most severe of "
-                     f"{columns.cases:,} cases with findings (waived ones included); "
-                     "findings.json, findings.csv and findings.xlsx list all.")
+                     f"{columns.cases:,} cases with findings (waived ones included)"
+                     + (f"; {data_files} list all." if data_files else "."))
     return ReportView(
         title="Refund audit report",
-        tool_version=str(manifest["version"]),
+        tool_version=str(manifest["version"]), data_files=data_files,
         generated=short_time(str(manifest["finished"])),
         as_of=short_time(str(manifest["as_of"])),
         command=" ".join(Path(manifest["command"][0]).name if i == 0 else part

@@ -286,6 +286,7 @@ def write_reports(run: CheckRun, out: Path, names: Sequence[str] | None = None, 
     from audit.progress import current
 
     chosen = list(WRITERS) if names is None else list(names)
+    run.memo["formats"] = chosen  # (the HTML names the findings files this run writes)
     timings = {} if seconds is None else seconds
     progress = current()
     written: dict[str, Path] = {}

@@ -554,6 +554,23 @@ def test_an_earlier_runs_reports_do_not_stay_beside_a_new_run(sample: Path,
     assert "removed 11 report file(s) of an earlier run" in result.output
 
 
+def test_the_report_names_the_findings_files_this_run_wrote(sample: Path,
+                                                            tmp_path: Path) -> None:
+    """With --format json,html the report's footer said findings.csv and findings.xlsx hold
+    every finding; the run wrote neither (and removes an earlier run's)."""
+    import html
+
+    run("check", str(sample), "--out", str(tmp_path), "--format", "json,html",
+        "--fail-on", "never", code=0)
+    text = html.unescape((tmp_path / "report.html").read_text(encoding="utf-8"))
+    assert "findings.json holds every finding of this run" in text
+    assert "findings.csv" not in text and "findings.xlsx" not in text
+    run("check", str(sample), "--out", str(tmp_path), "--format", "html",
+        "--fail-on", "never", code=0)
+    text = html.unescape((tmp_path / "report.html").read_text(encoding="utf-8"))
+    assert "every finding of this run" not in text and "findings.json" not in text
+
+
 def test_an_out_folder_that_cannot_be_written_is_refused_before_the_run(
         sample: Path, tmp_path: Path) -> None:
     """Before: a NotADirectoryError traceback once every rule had run."""
