@@ -208,6 +208,20 @@ def test_expired_and_never_matched_waivers(tmp_path: Path) -> None:
     assert not by(result, "M1", "missing-approval")[0].waived
 
 
+def test_a_second_waiver_of_a_waived_finding_and_one_of_a_rule_not_run_say_so(
+        tmp_path: Path) -> None:
+    """Both read "never matched", which tells the auditor to look for a typo: one whose
+    findings an earlier waiver waived, and one whose rule the policy does not select."""
+    result = audit(load(write_policy(
+        tmp_path, waivers(waiver("self-approval", "case: S1"), waiver("SD", "case: S1"),
+                          waiver("missing-approval", "case: M1")),
+        ('  ignore: []', '  ignore: [missing-approval]'))))
+    assert [(w.status, w.matched) for w in result.waivers] == [
+        ("used", 1), ("matched only findings an earlier waiver waived", 0),
+        ("its rule did not run", 0)]
+    assert "only staff on duty" in (by(result, "S1", "self-approval")[0].waiver_reason or "")
+
+
 def test_severity_overrides(tmp_path: Path) -> None:
     result = audit(load(write_policy(
         tmp_path, ("  severity: {}", "  severity: {self-approval: low, AP: info}"))))

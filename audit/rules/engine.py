@@ -41,6 +41,10 @@ class WaiverStatus:
     """The rule codes the waiver's reference names (a code, name, family or glob)."""
     matched: int = 0
     expired: bool = False
+    overlapped: int = 0
+    """Findings it matches that an earlier waiver of the policy waived."""
+    not_run: bool = False
+    """None of the rules it names ran in this run (not selected by the policy)."""
 
     def matches(self, finding: Finding) -> bool:
         w = self.waiver
@@ -54,7 +58,13 @@ class WaiverStatus:
     def status(self) -> str:
         if self.expired:
             return "expired"
-        return "used" if self.matched else "never matched"
+        if self.matched:
+            return "used"
+        if self.overlapped:  # (not a typo's "never matched": an earlier waiver came first)
+            return "matched only findings an earlier waiver waived"
+        if self.not_run:
+            return "its rule did not run"
+        return "never matched"
 
 
 @dataclass
@@ -203,18 +213,23 @@ def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: Rul
                 names_per_case[finding.case_id])]
     suppressed = len(findings) - len(kept)
 
+    ran = frozenset(r.code for r in rules)
     statuses = [WaiverStatus(w, codes=frozenset(r.code for r in ruleset.resolve(w.rule)),
                              expired=w.expires < as_of.date()) for w in policy.waivers]
+    for status in statuses:
+        status.not_run = status.codes.isdisjoint(ran)
     for finding in kept:
         for status in statuses:
             if status.expired or not status.matches(finding):
+                continue
+            if finding.waived:
+                status.overlapped += 1
                 continue
             status.matched += 1
             w = status.waiver
             finding.waived = True
             finding.waiver_reason = (f"{w.reason} (approved by {w.approved_by}, "
                                      f"expires {w.expires.isoformat()})")
-            break
     # By case, then rule: two stable sorts, by rule and then by case, order them so (and
     # equal findings as they came), with keys compared as texts, not tuples (the findings
     # come grouped by rule: 235,008 at 1M cases, 0.74-0.89 -> 0.43-0.59 s).
