@@ -235,3 +235,13 @@ def test_a_late_stage_is_told_with_its_times_and_limit(
         "from": "last-approval", "to": "payout", "started": "2026-07-02T09:00:00+00:00",
         "ended": "2026-07-09T15:00:00+00:00", "took": "7 days 06:00:00",
         "limit": "7 days 00:00:00"}
+
+
+def test_an_approval_without_a_role_reads_plainly(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """Before: "approved by Nadia Rossi holding role no role"."""
+    log = {"C1": [{"a": "Capture payment"}, {"a": "Receive refund request"},
+                  {"a": "Approve refund", "role": None}, {"a": "Execute payout"}]}
+    result, _ = run_case({}, {"log": log}, "AP004 wording", policy_for)
+    assert [f.message for f in result.findings if f.rule == "AP004"] == [
+        "approved by Nadia Rossi (role: none recorded), which may not approve"]

@@ -107,11 +107,12 @@ class UnauthorizedApprover(Rule):
         grouped = facts.grouped(at[bad])
         _, starts, ends = facts.event_runs(at[bad])
         who = [str(r) for r in approvals[C.RESOURCE][bad].tolist()]
-        held = ["no role" if pd.isna(r) else str(r) for r in approvals[C.ROLE][bad].tolist()]
+        held = ["none recorded" if pd.isna(r) else str(r)
+                for r in approvals[C.ROLE][bad].tolist()]
         grouped["who"] = [", ".join(who[s:e]) for s, e in zip(starts, ends, strict=True)]
         grouped["roles"] = [", ".join(held[s:e]) for s, e in zip(starts, ends, strict=True)]
         grouped = grouped.join(facts.table("payouts_sum", "currency"))
         return self.findings(
             facts, grouped, events=("eids",), when="when", amount="payouts_sum",
             evidence=("who", "roles"),
-            message="approved by {who} holding role {roles}, which may not approve")
+            message="approved by {who} (role: {roles}), which may not approve")
