@@ -25,7 +25,9 @@ class MissingEvidence(Rule):
 
     Options:
     `evidence.<channel>`: the required `evidence:*` columns per channel. Cases without a
-    channel, or of a channel with no requirement, are not judged.
+    channel, or of a channel with no requirement, are not judged; nor is a ticket with
+    neither a request nor a payout. A case paid without a request is judged (its finding
+    names the payout).
 
     References:
     ISA 500 (audit evidence); the refund SOP's evidence step.
@@ -44,8 +46,11 @@ class MissingEvidence(Rule):
                        if facts.has(c) else np.zeros(facts.n_cases, dtype=bool))
                    for c in columns}
         c = facts.table("has_ticket", "request_eid", "channel", "request_time", "payouts_sum",
-                        "currency")
-        judged = (c["has_ticket"] & c["request_eid"].notna()).to_numpy(dtype=bool)
+                        "currency", "payout_eid", "payout_time")
+        # The request, else (paid without one) the first payout: what the finding names.
+        c["anchor_eid"] = c["request_eid"].where(c["request_eid"].notna(), c["payout_eid"])
+        c["anchor_time"] = c["request_time"].where(c["request_time"].notna(), c["payout_time"])
+        judged = (c["has_ticket"] & c["anchor_eid"].notna()).to_numpy(dtype=bool)
         lacks: list[tuple[str, np.ndarray]] = []
         for channel, needed in required.items():
             in_channel = judged & c["channel"].eq(channel).fillna(False).to_numpy(dtype=bool)
@@ -62,6 +67,6 @@ class MissingEvidence(Rule):
                 names[i].append(name)
         hits["missing"] = [", ".join(n) for n in names]
         return self.findings(
-            facts, hits, events=("request_eid",), when="request_time", amount="payouts_sum",
+            facts, hits, events=("anchor_eid",), when="anchor_time", amount="payouts_sum",
             evidence=("channel", "missing"),
             message="{channel} refund without required evidence: {missing}")
