@@ -571,6 +571,21 @@ def test_the_report_names_the_findings_files_this_run_wrote(sample: Path,
     assert "every finding of this run" not in text and "findings.json" not in text
 
 
+def test_the_report_counts_the_findings_suppressed_by_precedence(sample: Path,
+                                                                  tmp_path: Path) -> None:
+    """findings.json and the XLSX counted them; the HTML did not say that any finding was
+    left out for another rule's on the same case."""
+    import re
+
+    run("check", str(sample), "--out", str(tmp_path), "--format", "json,html",
+        "--fail-on", "never", code=0)
+    summary = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))["summary"]
+    text = (tmp_path / "report.html").read_text(encoding="utf-8")
+    shown = re.search(r'data-metric="suppressed" data-value="(\d+)"', text)
+    assert summary["suppressed_by_precedence"] > 0 and shown is not None
+    assert int(shown.group(1)) == summary["suppressed_by_precedence"]
+
+
 def test_an_out_folder_that_cannot_be_written_is_refused_before_the_run(
         sample: Path, tmp_path: Path) -> None:
     """Before: a NotADirectoryError traceback once every rule had run."""
