@@ -1,9 +1,11 @@
 """Compare two processes, each an event log or a BPMN model: behavioural differences in plain
 sentences, a diff graph of directly-follows edges, and the same as JSON.
 
-Each side becomes a bag of traces: a log's cases (variants with their case counts) or a
-model's play-out (every visible trace of its workflow net up to a length bound, see
-`conformance.petri.play_out`). From the traces come the relations that are compared:
+A log side is a bag of traces: its cases (variants with their case counts). A model side is
+its workflow net's reachability graph (`model_behaviour`): a relation holds for a model
+where some run from the start to the end has it, loops included (a play-out of bounded
+length, as before, missed a loop's second round and called it "never allowed"). The
+relations that are compared:
 
 - "A before B" (A happens at some point before B in the same case), "A more than once",
 - for a model: "A is required before B" (every run that does B did A earlier) and "A is
@@ -19,7 +21,7 @@ models, are compared on all their activities.
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -31,6 +33,8 @@ from audit.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from conformance.petri import WorkflowNet
+
 START, END = "▶ start", "■ end"
 """Pseudo-activities for the start and the end of a case in directly-follows edges."""
 MAX_EXAMPLES = 5
@@ -38,8 +42,6 @@ MAX_EXAMPLES = 5
 SHIFT_POINTS = 10.0
 """Log vs log: a relation whose share of cases moves by at least this many percentage points
 is reported even when both logs have it."""
-PLAY_OUT_SLACK = 3
-"""A model is played out up to (its number of activities + this) activities per trace."""
 
 SideKind = Literal["log", "model"]
 Role = Literal["as-is", "to-be"]
@@ -58,6 +60,9 @@ class Side:
     """Log sides: the case ids of each trace (variant)."""
     labels: frozenset[str] = frozenset()
     notes: list[str] = field(default_factory=list)
+    behaviour: ModelBehaviour | None = None
+    """Model sides read from a file: what the model allows, from its reachability graph
+    (its `traces` are then empty); else the relations come from `traces`."""
 
     @property
     def cases(self) -> int:
@@ -104,8 +109,8 @@ def side_from_traces(traces: Iterable[Trace], role: Role, name: str) -> Side:
 
 
 def side_from_bpmn(path: Path, role: Role) -> Side:
-    """A model side: the BPMN model converted to a workflow net and played out."""
-    from conformance.petri import bpmn_to_workflow_net, play_out
+    """A model side: the BPMN model converted to a workflow net, and what it allows."""
+    from conformance.petri import bpmn_to_workflow_net
 
     conversion = bpmn_to_workflow_net(path)
     if conversion.net is None:
@@ -113,22 +118,17 @@ def side_from_bpmn(path: Path, role: Role) -> Side:
         raise InputError(f"the model cannot be converted into a workflow net: {reasons}",
                          file=path)
     net = conversion.net
-    bound = len(net.labels) + PLAY_OUT_SLACK
-    while True:
-        try:
-            traces = play_out(net, max_length=bound, max_states=500_000)
-            break
-        except RuntimeError:
-            if bound <= len(net.labels):
-                raise InputError("the model's behaviour is too large to play out",
-                                 file=path) from None
-            bound -= 1
-    if not traces:
+    try:
+        behaviour = model_behaviour(net)
+    except RuntimeError as exc:
+        raise InputError(f"the model's behaviour is too large to compare ({exc})",
+                         file=path) from None
+    if not behaviour.can_end:
         raise InputError("the model has no run that reaches its end", file=path)
-    side = side_from_traces(traces, role, path.name)
-    side.labels = frozenset(net.labels)
-    side.notes.append(f"{role} model played out: {len(traces):,} distinct runs of at most "
-                      f"{bound} activities")
+    side = Side(role, "model", path.name, {}, {}, frozenset(net.labels),
+                behaviour=behaviour)
+    side.notes.append(f"{role} model: every run of its {behaviour.states:,} reachable states "
+                      "compared (loops included)")
     if conversion.soundness is not None and conversion.soundness.verdict != "sound":
         side.notes.append(f"the {role} model is not (known to be) sound: "
                           + "; ".join(conversion.soundness.problems))
@@ -179,6 +179,8 @@ class Relations:
 
 
 def relations(side: Side) -> Relations:
+    if side.behaviour is not None:
+        return side.behaviour.relations
     found = Relations()
     for trace in side.traces:
         for pair in _before(trace):
@@ -194,6 +196,8 @@ def relations(side: Side) -> Relations:
 
 def required_before(model: Side) -> dict[str, set[str]]:
     """For each activity A of a model, the activities B that every run does only after A."""
+    if model.behaviour is not None:
+        return model.behaviour.required_before
     needs: dict[str, set[str]] = {}
     for b in model.labels:
         common: set[str] | None = None
@@ -208,6 +212,8 @@ def required_before(model: Side) -> dict[str, set[str]]:
 
 def required(model: Side) -> set[str]:
     """The activities every run of a model does."""
+    if model.behaviour is not None:
+        return model.behaviour.required
     return {a for a in model.labels if all(a in t for t in model.traces)}
 
 
@@ -493,8 +499,10 @@ def comparison_json(result: Comparison) -> dict[str, Any]:
         if s.kind == "log":
             view["cases"] = s.cases
             view["variants"] = len(s.traces)
+        elif s.behaviour is not None:
+            view["reachable_states"] = s.behaviour.states
         else:
-            view["runs_played_out"] = len(s.traces)
+            view["runs"] = len(s.traces)
         return view
 
     return {
@@ -521,7 +529,12 @@ def comparison_markdown(result: Comparison) -> str:
         lines += ["## Differences", ""]
         lines += [f"- {d.sentence}" for d in result.differences]
     else:
-        lines.append("No behavioural differences were found.")
+        lines.append("No differences in the compared relations (activities, the order of two "
+                     "activities, repetition, required activities).")
+    edges = sum(e.status != "both" for e in result.edges)
+    if edges:
+        lines += ["", f"{edges:,} directly-follows edge{'s' if edges != 1 else ''} (with a "
+                  "case's start and end) occur on one side only: see the diff graph."]
     if result.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in result.notes]
     return "\n".join(lines) + "\n"
@@ -596,3 +609,146 @@ def write_comparison(result: Comparison, out: Path) -> dict[str, Path]:
 def compare_files(as_is: Path, to_be: Path) -> Comparison:
     """Compare two files, each a BPMN model or an event log."""
     return compare(load_side(as_is, "as-is"), load_side(to_be, "to-be"))
+
+
+# --- a model's relations, exactly -----------------------------------------------------------
+MAX_MODEL_STATES = 200_000
+"""The most reachable markings a model's relations are computed on (a sound model of a few
+dozen tasks has hundreds to thousands)."""
+
+_SEEN: list[Trace] = [()]
+"""The value a model's relation holds where the model allows it (models count no cases)."""
+
+
+@dataclass
+class ModelBehaviour:
+    """What a model allows, from its reachability graph (every run, loops included): the
+    relations `relations` gives for a side, the activities every run does, and for each
+    activity those every run does before it."""
+
+    relations: Relations
+    required: set[str]
+    required_before: dict[str, set[str]]
+    states: int
+    can_end: bool
+    """Whether any run reaches the end (the sink)."""
+
+
+def model_behaviour(net: WorkflowNet, *, max_states: int = MAX_MODEL_STATES
+                    ) -> ModelBehaviour:
+    """The relations of `net` decided on its reachability graph, not on a play-out of
+    bounded length (which missed a loop's second round, and so called it "never allowed").
+    A run is a firing sequence from the source to the sink; a relation holds where some run
+    has it. RuntimeError where the graph has more than `max_states` markings."""
+    from conformance.petri import _fire, _index
+
+    ix = _index(net)
+    start: tuple[int, ...] = (ix.source,)
+    final: tuple[int, ...] = (ix.sink,)
+    number: dict[tuple[int, ...], int] = {start: 0}
+    markings = [start]
+    out: list[list[tuple[int, int]]] = [[]]  # per state: (transition, next state)
+    by_place: dict[int, list[int]] = {}
+    for t, pre in enumerate(ix.pre):
+        for p in set(pre):
+            by_place.setdefault(p, []).append(t)
+    queue = deque([0])
+    while queue:
+        state = queue.popleft()
+        marking = markings[state]
+        if marking == final:
+            continue
+        candidates: set[int] = set()
+        for p in set(marking):
+            candidates.update(by_place.get(p, ()))
+        for t in sorted(candidates):
+            nxt = _fire(marking, ix.pre[t], ix.post[t])
+            if nxt is None:
+                continue
+            target = number.get(nxt)
+            if target is None:
+                if len(markings) >= max_states:
+                    raise RuntimeError(f"more than {max_states:,} reachable states")
+                target = number[nxt] = len(markings)
+                markings.append(nxt)
+                out.append([])
+                queue.append(target)
+            out[state].append((t, target))
+    n = len(markings)
+    end = number.get(final)
+    back: list[list[int]] = [[] for _ in range(n)]
+    for state, edges in enumerate(out):
+        for _, target in edges:
+            back[target].append(state)
+    finishing = _closure([end] if end is not None else [], back)  # states that can end
+    labels = ix.labels
+
+    def forward(starts: Iterable[int], *, avoid: str | None = None,
+                silent_only: bool = False) -> set[int]:
+        seen = set(starts)
+        queue = deque(seen)
+        while queue:
+            state = queue.popleft()
+            for t, target in out[state]:
+                label = labels[t]
+                if (silent_only and label is not None) or (avoid is not None and label == avoid):
+                    continue
+                if target not in seen:
+                    seen.add(target)
+                    queue.append(target)
+        return seen
+
+    # Visible steps that lie on some run: from a reachable state into one that can end.
+    steps: dict[str, list[tuple[int, int]]] = {}
+    for state, edges in enumerate(out):
+        for t, target in edges:
+            label = labels[t]
+            if label is not None and target in finishing:
+                steps.setdefault(label, []).append((state, target))
+    found = Relations()
+    for a in sorted(steps):
+        found.present[a] = _SEEN
+        after_a = forward(target for _, target in steps[a])
+        for b, edges in steps.items():
+            if any(source in after_a for source, _ in edges):
+                if a == b:
+                    found.repeated[a] = _SEEN
+                found.before[(a, b)] = _SEEN
+    # Directly-follows over silent steps, with the start and the end of a run.
+    quiet_start = forward([0], silent_only=True)
+    if end is not None and end in quiet_start:
+        found.directly[(START, END)] = _SEEN
+    for b, edges in steps.items():
+        if any(source in quiet_start for source, _ in edges):
+            found.directly[(START, b)] = _SEEN
+    for a, edges in steps.items():
+        quiet = forward([target for _, target in edges], silent_only=True)
+        if end is not None and end in quiet:
+            found.directly[(a, END)] = _SEEN
+        for b, later in steps.items():
+            if any(source in quiet for source, _ in later):
+                found.directly[(a, b)] = _SEEN
+    # Required: no run to the end without it; required before B: no run reaching a step of B
+    # (that can end) without it.
+    required_set: set[str] = set()
+    needs: dict[str, set[str]] = {}
+    for a in sorted(steps):
+        without = forward([0], avoid=a)
+        if end is None or end not in without:
+            required_set.add(a)
+        for b, edges in steps.items():
+            if b != a and not any(source in without for source, _ in edges):
+                needs.setdefault(a, set()).add(b)
+    return ModelBehaviour(found, required_set, needs, n, end is not None)
+
+
+def _closure(starts: Iterable[int], links: list[list[int]]) -> set[int]:
+    """The states reachable from `starts` along `links` (starts included)."""
+    seen = set(starts)
+    queue = deque(seen)
+    while queue:
+        for nxt in links[queue.popleft()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return seen

@@ -195,3 +195,50 @@ def test_cli_compare(violated_log: Path, tmp_path: Path) -> None:
     bad = CliRunner().invoke(main, ["compare", str(violated_log), str(broken), "--out",
                                     str(out)])
     assert bad.exit_code == 2, bad.output
+
+
+def _model(path: Path, body: str) -> Path:
+    """A BPMN file of one process with `body` (tasks named by their ids)."""
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<definitions xmlns="http://www.'
+                    'omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t"><process '
+                    f'id="p">{body}</process></definitions>', encoding="utf-8")
+    return path
+
+
+def _flows(*hops: tuple[str, str]) -> str:
+    return "".join(f'<sequenceFlow id="f{k}" sourceRef="{a}" targetRef="{b}"/>'
+                   for k, (a, b) in enumerate(hops))
+
+
+def test_a_loop_is_compared_beyond_its_first_round(tmp_path: Path) -> None:
+    """A loop over four tasks: its second round is 4 more activities, past the play-out's
+    old bound (activities + 3). A case that loops twice read "happens more than once; the
+    model allows it only once", a false statement; the model's runs are now judged on its
+    reachability graph."""
+    tasks = "".join(f'<task id="{t}" name="{t}"/>' for t in "ABCDE")
+    body = ('<startEvent id="s"/><exclusiveGateway id="m"/><exclusiveGateway id="x"/>'
+            '<endEvent id="e"/>' + tasks + _flows(("s", "m"), ("m", "A"), ("A", "B"),
+                                                  ("B", "C"), ("C", "D"), ("D", "x"),
+                                                  ("x", "m"), ("x", "E"), ("E", "e")))
+    model = _model(tmp_path / "loop.bpmn", body)
+    log = tmp_path / "log.csv"
+    rows = ["case:concept:name,concept:name,time:timestamp"]
+    for k, activity in enumerate("ABCDABCDE"):
+        rows.append(f"c1,{activity},2026-07-01T{10 + k}:00:00Z")
+    log.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = compare_files(log, model)
+    assert result.differences == [], [d.sentence for d in result.differences]
+    assert compare_files(model, model).differences == []
+
+
+def test_a_model_repeating_task_names_is_compared(tmp_path: Path) -> None:
+    """Ten tasks, 'Notify' five times (six names): the old bound counted names, not tasks,
+    so the model 'had no run that reaches its end' (exit 2)."""
+    names = ["Start", "Notify", "A", "Notify", "B", "Notify", "C", "Notify", "D", "Notify"]
+    tasks = "".join(f'<task id="t{k}" name="{n}"/>' for k, n in enumerate(names))
+    hops = [("s", "t0"), *[(f"t{k}", f"t{k + 1}") for k in range(9)], ("t9", "e")]
+    model = _model(tmp_path / "dup.bpmn", '<startEvent id="s"/><endEvent id="e"/>' + tasks
+                   + _flows(*hops))
+    result = compare_files(model, model)
+    assert result.differences == []
+    assert result.to_be.behaviour is not None and result.to_be.behaviour.required == set(names)
