@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from lxml import etree
 
@@ -259,6 +259,17 @@ def role_key(name: str) -> str:
 def clean_name(raw: str | None) -> str:
     """A label as one line: runs of whitespace (line breaks drawn into shapes) become a space."""
     return " ".join((raw or "").split())
+
+
+def cleaned_labels(labels: Any) -> Any:
+    """A log's activity labels (an array of texts) as the BPMN reader reads task names
+    (`clean_name`), each distinct label folded once: a model discovered from a log, or a
+    log compared with a model, then names its activities as the model file does."""
+    import numpy as np
+
+    values = np.asarray(labels, dtype=object)
+    distinct = {v: clean_name(v) for v in set(values.tolist())}
+    return np.array([distinct[v] for v in values.tolist()], dtype=object)
 
 
 # --- parsing ----------------------------------------------------------------------------------

@@ -86,9 +86,12 @@ def side_from_log(log: pd.DataFrame, role: Role, name: str) -> Side:
     order)."""
     import pandas as pd
 
+    from conformance.bpmn import cleaned_labels
+
     frame = pd.DataFrame({
         "case": log["case:concept:name"].astype(str).to_numpy(),
-        "activity": log["concept:name"].astype(str).to_numpy(),
+        # (As a model's task names are read: whitespace runs as one space.)
+        "activity": cleaned_labels(log["concept:name"].astype(str).to_numpy()),
         "time": log["time:timestamp"].to_numpy(),
         "position": range(len(log)),
     }).sort_values(["case", "time", "position"], kind="stable")

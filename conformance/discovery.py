@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from conformance.bpmn import cleaned_labels
 from conformance.bpmn_writer import (
     ProcessFlow,
     ProcessGraph,
@@ -78,7 +79,8 @@ def _ordered(log: pd.DataFrame) -> pd.DataFrame:
 
     frame = pd.DataFrame({
         CASE: log[CASE].astype(str).to_numpy(),
-        ACTIVITY: log[ACTIVITY].astype(str).to_numpy(),
+        # (As model.bpmn's task names read back: whitespace runs as one space.)
+        ACTIVITY: cleaned_labels(log[ACTIVITY].astype(str).to_numpy()),
         TIMESTAMP: log[TIMESTAMP].to_numpy(),
         "@@position": range(len(log)),
     })
