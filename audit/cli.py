@@ -630,11 +630,17 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
     from conformance.discovery import discover as run_discovery
     from conformance.discovery import write_discovery
 
+    if noise is not None and noise != noise:  # (NaN passes click's FloatRange)
+        raise InputError("not a number from 0 to 1", field="--noise")
     if not log_path.exists():
         raise InputError("no such file", file=log_path)
+    _writable_folder(out)  # before the mining, not after it
     from audit.ingest import import_sources
 
-    log = import_sources([(log_path, None)]).log
+    imported = import_sources([(log_path, None)])
+    for line in imported.summary_lines():  # (rows quarantined are counted, never dropped)
+        settings.say(line)
+    log = imported.log
     if len(log) == 0:
         raise InputError("the log has no events", file=log_path)
     result = run_discovery(log, miner, noise)  # type: ignore[arg-type]
@@ -673,6 +679,7 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path) -> None:
     """
     from conformance.compare import compare_files, write_comparison
 
+    _writable_folder(out)  # before the comparison, not after it
     result = compare_files(as_is, to_be)
     written = write_comparison(result, out)
     settings.say(f"{len(result.differences)} difference(s)")

@@ -231,3 +231,25 @@ def test_cli_discover(tmp_path: Path) -> None:
     bad = CliRunner().invoke(main, ["discover", str(SAMPLE), "--noise", "2", "--out",
                                     str(out)])
     assert bad.exit_code == 2
+
+
+def test_cli_discover_checks_its_options_first_and_counts_quarantined_rows(
+        tmp_path: Path) -> None:
+    """--noise nan passed click's range check and crashed (a traceback); an --out under a
+    file failed with a traceback after the mining; a row quarantined for a bad timestamp
+    was dropped without a word."""
+    log = tmp_path / "log.csv"
+    log.write_text("case:concept:name,concept:name,time:timestamp\nc1,A,2026-01-01T10:00:00Z\n"
+                   "c1,B,not a time\nc1,C,2026-01-01T12:00:00Z\n", encoding="utf-8")
+    runner = CliRunner()
+    nan = runner.invoke(main, ["discover", str(log), "--noise", "nan", "--out",
+                               str(tmp_path / "o")])
+    assert nan.exit_code == 2 and "--noise" in nan.output and "Traceback" not in nan.output
+    (tmp_path / "afile").write_text("", encoding="utf-8")
+    for args in (["discover", str(log)], ["compare", str(log), str(log)]):
+        bad = runner.invoke(main, [*args, "--out", str(tmp_path / "afile" / "sub")])
+        assert bad.exit_code == 2 and "cannot write into" in bad.output, bad.output
+    good = runner.invoke(main, ["discover", str(log), "--noise", "0", "--out",
+                                str(tmp_path / "o")])
+    assert good.exit_code == 0, good.output
+    assert "read 3 = imported 2 + quarantined 1" in good.output
