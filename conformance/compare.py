@@ -43,6 +43,9 @@ SHIFT_POINTS = 10.0
 """Log vs log: a relation whose share of cases moves by at least this many percentage points
 is reported even when both logs have it."""
 
+MAX_DIFF_EDGES = 150
+"""Edges the diff graph draws at most (those on one side only first)."""
+
 SideKind = Literal["log", "model"]
 Role = Literal["as-is", "to-be"]
 Trace = tuple[str, ...]
@@ -560,13 +563,20 @@ def diff_dot(result: Comparison) -> str:
             return "allowed" if m.allowed else "-"
         return f"{m.cases:,}" if m.cases else "-"
 
-    activities = sorted({a for e in result.edges for a in (e.source, e.target)}
-                        - {START, END})
+    edges = result.edges
+    if len(edges) > MAX_DIFF_EDGES:  # (Graphviz takes minutes over hundreds of edges)
+        differing = [e for e in edges if e.status != "both"]
+        edges = (differing + [e for e in edges if e.status == "both"])[:MAX_DIFF_EDGES]
+    activities = sorted({a for e in edges for a in (e.source, e.target)} - {START, END})
     ids = {a: f"a{k}" for k, a in enumerate(activities)}
     ids[START], ids[END] = "start", "end"
-    title = _label(f"As-is: {result.as_is.kind} {result.as_is.name}",
-                   f"To-be: {result.to_be.kind} {result.to_be.name}",
-                   "red: only as-is · blue dashed: only to-be · grey: both")
+    lines_of_title = [f"As-is: {result.as_is.kind} {result.as_is.name}",
+                      f"To-be: {result.to_be.kind} {result.to_be.name}",
+                      "red: only as-is · blue dashed: only to-be · grey: both"]
+    if len(edges) < len(result.edges):
+        lines_of_title.append(f"{len(edges):,} of {len(result.edges):,} edges drawn, those on "
+                              "one side only first (compare.json lists all)")
+    title = _label(*lines_of_title)
     lines = [
         "digraph diff {",
         f"  graph [label={title},"
@@ -584,7 +594,7 @@ def diff_dot(result: Comparison) -> str:
         fill = ("#f2f2f2" if activity in in_a and activity in in_b
                 else "#f8d7d3" if activity in in_a else "#d6e4f5")
         lines.append(f'  {ids[activity]} [label={_label(activity)}, fillcolor="{fill}"];')
-    for edge in result.edges:
+    for edge in edges:
         style, word = _STYLE[edge.status]
         text = f"{amount(edge.as_is)} / {amount(edge.to_be)}"
         label = _label(word, text) if word else _label(text)
