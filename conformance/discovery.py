@@ -262,6 +262,9 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
         dot = process_dot(discovery.process, discovery.tasks, labels, title=model_title)
         for path in write_graph(DrawnGraph("model", model_title, "", dot), out):
             written[f"model.{path.suffix[1:]}"] = path
+    else:  # (the dfg miner: no model; an earlier run's would read as this one's)
+        for suffix in ("bpmn", "svg", "png"):
+            (out / f"model.{suffix}").unlink(missing_ok=True)
     summary_path = out / "discovery.json"
     summary_path.write_text(json.dumps(discovery_summary(discovery), indent=2,
                                        ensure_ascii=False) + "\n", encoding="utf-8")

@@ -253,3 +253,14 @@ def test_cli_discover_checks_its_options_first_and_counts_quarantined_rows(
                                 str(tmp_path / "o")])
     assert good.exit_code == 0, good.output
     assert "read 3 = imported 2 + quarantined 1" in good.output
+
+
+def test_a_dfg_discovery_leaves_no_earlier_model_beside_it(refund_sample: pd.DataFrame,
+                                                          tmp_path: Path) -> None:
+    """An inductive run, then --miner dfg into the same folder: the earlier model.bpmn, .svg
+    and .png stayed beside a discovery.json saying there is no model."""
+    write_discovery(discover(refund_sample, "inductive", 0.2), refund_sample, tmp_path)
+    assert (tmp_path / "model.bpmn").exists()
+    write_discovery(discover(refund_sample, "dfg", 0.0), refund_sample, tmp_path)
+    assert not [p.name for p in tmp_path.glob("model.*")]
+    assert json.loads((tmp_path / "discovery.json").read_text(encoding="utf-8"))["model"] is None
