@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from audit.errors import InputError
 from conformance.bpmn import cleaned_labels
 from conformance.bpmn_writer import (
     ProcessFlow,
@@ -99,6 +100,16 @@ def discover(log: pd.DataFrame, miner: Miner = "inductive", noise: float | None 
     if not 0.0 <= noise <= 1.0:
         raise ValueError("noise must be between 0 and 1")
     frame = _ordered(log)
+    if miner != "dfg":
+        # A model names its tasks in XML, which cannot hold a control character: two labels
+        # differing only there would become one task (both written as U+FFFD).
+        from audit.xmltext import NOT_XML
+
+        for label in frame[ACTIVITY].unique().tolist():
+            if NOT_XML.search(label):
+                raise InputError(f"the activity {label!r} holds a character a BPMN model "
+                                 "(XML) cannot hold; discover with --miner dfg, or clean "
+                                 "the label first", field=ACTIVITY)
     dfg = discover_dfg(log)
     result = Discovery(miner, noise, int(frame[CASE].nunique()), len(frame), dfg, None,
                        tasks=task_figures(frame))

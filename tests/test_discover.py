@@ -264,3 +264,18 @@ def test_a_dfg_discovery_leaves_no_earlier_model_beside_it(refund_sample: pd.Dat
     write_discovery(discover(refund_sample, "dfg", 0.0), refund_sample, tmp_path)
     assert not [p.name for p in tmp_path.glob("model.*")]
     assert json.loads((tmp_path / "discovery.json").read_text(encoding="utf-8"))["model"] is None
+
+
+def test_labels_xml_cannot_hold_are_refused_for_a_model(tmp_path: Path) -> None:
+    """'Check\\x01' and 'Check\\x02' were both written as 'Check\\ufffd': one task of the
+    model for two activities (fitness 0.5 at noise 0). A model cannot name them: an input
+    error naming the label; the DFG (no model) is still drawn."""
+    from audit.errors import InputError
+
+    events = [{"case:concept:name": f"c{case}", "concept:name": name,
+               "time:timestamp": pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(hours=k)}
+              for case in range(2) for k, name in enumerate(["Start", "Check" + chr(case + 1)])]
+    log = pd.DataFrame(events)
+    with pytest.raises(InputError, match="holds a character a BPMN model"):
+        discover(log, "inductive", 0.0)
+    assert discover(log, "dfg", 0.0).process is None
