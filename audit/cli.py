@@ -677,6 +677,7 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path) -> None:
     Example:
       refund-audit compare log.parquet models/ecommerce.bpmn --out out/diff
     """
+    from audit.safety import shown_all_controls
     from conformance.compare import compare_files, write_comparison
 
     _writable_folder(out)  # before the comparison, not after it
@@ -684,7 +685,7 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path) -> None:
     written = write_comparison(result, out)
     settings.say(f"{len(result.differences)} difference(s)")
     for difference in result.differences:
-        settings.say(f"- {difference.sentence}")
+        settings.say(f"- {shown_all_controls(difference.sentence)}")
     for name, path in written.items():
         settings.say(f"{name}: {path}")
 

@@ -37,6 +37,9 @@ HIDDEN = re.compile("[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\u
 (U+202E RIGHT-TO-LEFT OVERRIDE shows `RFD-1\u202e9,99` as `RFD-199,9`, "Trojan Source"),
 the directional marks, the zero-width space, word joiner and no-break space (two case ids
 that look alike)."""
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""C0 controls but tab and line breaks, and DEL: an ESC in a text written to a terminal or a
+Markdown file would be read as a command, not seen."""
 
 
 def shown_controls(text: str) -> str:
@@ -45,3 +48,8 @@ def shown_controls(text: str) -> str:
     if text.isascii():
         return text
     return HIDDEN.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
+
+
+def shown_all_controls(text: str) -> str:
+    """`shown_controls`, and C0 control characters (not tab or line breaks) shown too."""
+    return shown_controls(CONTROL.sub(lambda m: f"[U+{ord(m.group()):04X}]", text))

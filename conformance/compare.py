@@ -524,6 +524,10 @@ def comparison_json(result: Comparison) -> dict[str, Any]:
 
 
 def comparison_markdown(result: Comparison) -> str:
+    """compare.md: the sentences, with the input's invisible direction controls and control
+    characters shown (`[U+202E]`), as report.html shows them."""
+    from audit.safety import shown_all_controls
+
     def describe(s: Side) -> str:
         if s.kind == "log":
             return f"log `{s.name}` ({s.cases:,} cases)"
@@ -533,7 +537,7 @@ def comparison_markdown(result: Comparison) -> str:
              f"- As-is: {describe(result.as_is)}", f"- To-be: {describe(result.to_be)}", ""]
     if result.differences:
         lines += ["## Differences", ""]
-        lines += [f"- {d.sentence}" for d in result.differences]
+        lines += [f"- {shown_all_controls(d.sentence)}" for d in result.differences]
     else:
         lines.append("No differences in the compared relations (activities, the order of two "
                      "activities, repetition, required activities).")
@@ -542,7 +546,7 @@ def comparison_markdown(result: Comparison) -> str:
         lines += ["", f"{edges:,} directly-follows edge{'s' if edges != 1 else ''} (with a "
                   "case's start and end) occur on one side only: see the diff graph."]
     if result.notes:
-        lines += ["", "## Notes", ""] + [f"- {n}" for n in result.notes]
+        lines += ["", "## Notes", ""] + [f"- {shown_all_controls(n)}" for n in result.notes]
     return "\n".join(lines) + "\n"
 
 

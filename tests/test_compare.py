@@ -261,3 +261,16 @@ def test_a_diff_graph_of_many_edges_draws_those_on_one_side_first(tmp_path: Path
     dot = diff_dot(result)
     assert dot.count(" -> ") == MAX_DIFF_EDGES
     assert f"{MAX_DIFF_EDGES:,} of {len(result.edges):,} edges drawn" in dot
+
+
+def test_compare_shows_control_characters_instead_of_passing_them_on(tmp_path: Path) -> None:
+    """An ESC or a right-to-left override in a label reached compare.md and the terminal as
+    it was (an ESC starts a terminal command); both are shown as [U+XXXX]."""
+    label = "Pay\x1b[31m\u202eout"
+    as_is = side_from_traces([("a", label)], "as-is", "a")
+    to_be = side_from_traces([("a",)], "to-be", "b")
+    result = compare(as_is, to_be)
+    write_comparison(result, tmp_path)
+    text = (tmp_path / "compare.md").read_text(encoding="utf-8")
+    assert "Pay[U+001B][31m[U+202E]out" in text
+    assert "\x1b" not in text and "\u202e" not in text
