@@ -30,7 +30,13 @@ from conformance.bpmn_writer import (
     bpmn_xml,
     process_dot,
 )
-from conformance.petri import Soundness, WorkflowNet, bpmn_to_workflow_net
+from conformance.petri import (
+    Soundness,
+    WorkflowNet,
+    bpmn_to_workflow_net,
+    check_soundness,
+    from_pm4py,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,6 +78,9 @@ class Discovery:
     soundness: Soundness | None = None
     fitness: Fitness | None = None
     notes: list[str] = field(default_factory=list)
+    mined: WorkflowNet | None = None
+    """The heuristics miner's own Petri net: judged where the written BPMN cannot be
+    converted back (an unbounded net's scope has no end of states)."""
 
 
 def _ordered(log: pd.DataFrame) -> pd.DataFrame:
@@ -134,6 +143,7 @@ def discover(log: pd.DataFrame, miner: Miner = "inductive", noise: float | None 
             case_id_key=CASE, timestamp_key=TIMESTAMP)
         net, initial, final = pm4py.convert_to_petri_net(heuristics)
         bpmn = pm4py.convert_to_bpmn(net, initial, final)
+        result.mined = from_pm4py(net, initial, final)
     result.process = from_pm4py_bpmn(bpmn, name=f"As-is process ({miner} miner)")
     return result
 
@@ -253,6 +263,13 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
         if conversion.net is None:
             discovery.notes.append("the written BPMN could not be converted back: "
                                    + "; ".join(str(r) for r in conversion.refused))
+            if discovery.mined is not None:
+                # The miner's own net says what the model does (e.g. unbounded: unsound).
+                discovery.soundness = check_soundness(discovery.mined)
+                discovery.notes.append("soundness judged on the miner's own Petri net: "
+                                       + (discovery.soundness.verdict if not
+                                          discovery.soundness.problems else
+                                          "; ".join(discovery.soundness.problems)))
         elif fitness:
             if conversion.soundness is not None and conversion.soundness.verdict == "unsound":
                 discovery.notes.append("the discovered model is not sound: "

@@ -279,3 +279,16 @@ def test_labels_xml_cannot_hold_are_refused_for_a_model(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="holds a character a BPMN model"):
         discover(log, "inductive", 0.0)
     assert discover(log, "dfg", 0.0).process is None
+
+
+def test_an_unbounded_heuristics_net_is_called_unsound(running_example: pd.DataFrame,
+                                                      tmp_path: Path) -> None:
+    """The heuristics miner's net of the running example is unbounded (pm4py's
+    check_soundness: False). The written BPMN cannot be converted back (its scope's states
+    never end), and discovery.json said sound: null; it is judged on the miner's own net."""
+    result = discover(running_example, "heuristics", 0.0)
+    written = write_discovery(result, running_example, tmp_path)
+    summary = json.loads(written["discovery.json"].read_text(encoding="utf-8"))
+    assert summary["model"]["sound"] == "no"
+    assert any(n.startswith("soundness judged on the miner's own Petri net: unbounded")
+               for n in summary["notes"])
