@@ -149,10 +149,16 @@ def load_side(path: Path, role: Role) -> Side:
         return side_from_bpmn(path, role)
     from audit.ingest import import_sources
 
-    log = import_sources([(path, None)]).log
+    imported = import_sources([(path, None)])
+    log = imported.log
     if len(log) == 0:
         raise InputError("the log has no events", file=path)
-    return side_from_log(log, role, path.name)
+    side = side_from_log(log, role, path.name)
+    if imported.quarantined:  # (never dropped without a word: quarantine.csv of `import`)
+        side.notes.append(f"{role} log: read {imported.read:,} = imported "
+                          f"{imported.imported:,} + quarantined {imported.quarantined:,} "
+                          "(`refund-audit import` writes the quarantined rows with reasons)")
+    return side
 
 
 # --- relations ----------------------------------------------------------------------------

@@ -274,3 +274,12 @@ def test_compare_shows_control_characters_instead_of_passing_them_on(tmp_path: P
     text = (tmp_path / "compare.md").read_text(encoding="utf-8")
     assert "Pay[U+001B][31m[U+202E]out" in text
     assert "\x1b" not in text and "\u202e" not in text
+
+
+def test_a_logs_quarantined_rows_are_counted_in_the_notes(tmp_path: Path) -> None:
+    """A row with an unreadable time was dropped from the comparison without a word."""
+    log = tmp_path / "log.csv"
+    log.write_text("case:concept:name,concept:name,time:timestamp\nc1,A,2026-01-01T10:00:00Z\n"
+                   "c1,B,not a time\n", encoding="utf-8")
+    result = compare_files(log, log)
+    assert "as-is log: read 2 = imported 1 + quarantined 1" in " ".join(result.notes)
