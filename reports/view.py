@@ -256,6 +256,8 @@ class ReportView:
     policy_file: str
     policy_sha256: str
     sop: list[str]
+    sop_files: list[tuple[str, str, str]]
+    """Per channel of the policy's SOPs: (channel, file, sha256 or "" where missing)."""
     period_start: str
     period_end: str
     channels: list[tuple[str, int]]
@@ -654,6 +656,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         else "(default)",
         policy_sha256=str(manifest["policy"]["sha256"] or ""),
         sop=[f"{s['channel']}: {Path(str(s['file'])).name}" for s in manifest["sop"]],
+        sop_files=[(str(s["channel"]), str(s["file"]), str(s["sha256"] or ""))
+                   for s in manifest["sop"]],
         period_start=period[0], period_end=period[1],
         channels=sorted(((str(k), int(v)) for k, v in channel_counts.items()),
                         key=lambda kv: (-kv[1], kv[0])),

@@ -587,6 +587,20 @@ def test_the_report_counts_the_findings_suppressed_by_precedence(sample: Path,
     assert int(shown.group(1)) == summary["suppressed_by_precedence"]
 
 
+def test_the_report_names_each_sops_file_and_hash(sample: Path, tmp_path: Path) -> None:
+    """The SOPs' sha256 were in findings.json only; the report's run details gave the
+    policy's. Each SOP the run judged by is named there with its hash, as in the manifest."""
+    import html
+
+    run("check", str(sample), "--out", str(tmp_path), "--format", "json,html",
+        "--fail-on", "never", code=0)
+    manifest = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))["manifest"]
+    text = html.unescape((tmp_path / "report.html").read_text(encoding="utf-8"))
+    assert manifest["sop"]
+    for sop in manifest["sop"]:
+        assert f"SOP ({sop['channel']})" in text and f"sha256 {sop['sha256']}" in text
+
+
 def test_an_out_folder_that_cannot_be_written_is_refused_before_the_run(
         sample: Path, tmp_path: Path) -> None:
     """Before: a NotADirectoryError traceback once every rule had run."""
