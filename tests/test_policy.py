@@ -229,6 +229,14 @@ def test_severity_overrides(tmp_path: Path) -> None:
     assert by(result, "M1", "missing-approval")[0].severity == "info"
 
 
+def test_the_most_specific_severity_override_wins_whatever_the_order(tmp_path: Path) -> None:
+    """`{self-approval: low, SD: high}`: the family's, written later, made SD001 high; the
+    rule's own reference wins."""
+    result = audit(load(write_policy(
+        tmp_path, ("  severity: {}", "  severity: {self-approval: low, SD: high}"))))
+    assert {f.severity for f in result.findings if f.name == "self-approval"} == {"low"}
+
+
 def test_ignoring_a_family(tmp_path: Path) -> None:
     result = audit(load(write_policy(tmp_path, ("  ignore: []", "  ignore: [SD]"))))
     assert not any(r.family == "SD" for r in result.rules)

@@ -183,9 +183,13 @@ def selected_rules(ruleset: RuleSet, policy: Policy) -> list[Rule]:
 
 
 def _severity_overrides(ruleset: RuleSet, policy: Policy) -> dict[str, str]:
+    """Each rule's severity from the policy: the most specific reference naming it wins (a
+    code or name over a family or glob: `{CF001: low, CF: high}` makes CF001 low whatever
+    the order); among equally broad ones, the later."""
+    resolved = [(ruleset.resolve(ref), severity) for ref, severity in policy.severity.items()]
     overrides: dict[str, str] = {}
-    for ref, severity in policy.severity.items():
-        for rule in ruleset.resolve(ref):
+    for rules, severity in sorted(resolved, key=lambda pair: -len(pair[0])):  # (stable)
+        for rule in rules:
             overrides[rule.code] = severity
     return overrides
 
