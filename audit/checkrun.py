@@ -213,8 +213,11 @@ def checked_policy(policy_path: Path, sop: Path | None = None) -> Policy:
     policy = load_policy(policy_path, known_rules=ruleset.known)
     if sop is not None:
         policy = replace(policy, sop={"*": str(sop.resolve())})
-    if any(type(rule).__module__.startswith("audit.rules.conformance.")
-           for rule in selected_rules(ruleset, policy)):
+    chosen = selected_rules(ruleset, policy)
+    if not chosen:  # (a run of no rule would read as a clean audit: exit 0, no finding)
+        raise InputError("the policy's rules select and ignore leave no rule to run",
+                         file=policy_path, field="rules")
+    if any(type(rule).__module__.startswith("audit.rules.conformance.") for rule in chosen):
         _check_sops(policy)
     return policy
 

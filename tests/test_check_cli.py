@@ -625,6 +625,22 @@ def test_check_reads_ocel_with_an_object_type(tmp_path: Path) -> None:
     assert document["summary"]["cases"] == 3 and document["summary"]["events"] == 9
 
 
+def test_a_policy_that_leaves_no_rule_to_run_is_refused(sample: Path, tmp_path: Path) -> None:
+    """rules: {select: []} (or an ignore of everything) ran no rule and exited 0: a clean
+    audit on paper."""
+    import yaml
+
+    from audit.policy import default_policy_path
+
+    policy = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    policy["rules"]["ignore"] = ["*"]
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(policy), encoding="utf-8")
+    result = run("check", str(sample), "--policy", str(path), "--out", str(tmp_path / "o"),
+                 code=2)
+    assert "leave no rule to run" in result.output
+
+
 def test_the_policy_is_checked_before_the_import(tmp_path: Path) -> None:
     """A policy error is told first, not after the whole log is read and correlated (here
     the log is not even there)."""
