@@ -158,6 +158,8 @@ MAX_DAYS = 36_500
 """The longest duration a policy may set."""
 
 
+_FINGERPRINT = re.compile(r"[0-9a-f]{16}")
+
 MAX_STATES = 2**32
 """The largest search bound per variant a policy may set (the alignment engines count states
 in machine words; a bound beyond this would only be reached after days)."""
@@ -365,6 +367,12 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
                 raise r.fail(f"a waiver needs '{required}'", "waivers", i)
         if ("case" in spec) == ("fingerprint" in spec):
             raise r.fail("a waiver names either a case or a fingerprint", "waivers", i)
+        if "fingerprint" in spec and not _FINGERPRINT.fullmatch(
+                r.text(spec["fingerprint"], "waivers", i, "fingerprint")):
+            # (A finding's fingerprint is 16 hex digits, as findings.json shows it: any other
+            # text could match no finding, and would read as a waiver never matched.)
+            raise r.fail("a fingerprint is 16 hexadecimal digits, as findings.json shows it",
+                         "waivers", i, "fingerprint")
         if known_rules is not None and not known_rules(r.text(spec["rule"], "waivers", i,
                                                               "rule")):
             raise r.fail(f"'{spec['rule']}' matches no rule", "waivers", i, "rule")

@@ -115,6 +115,10 @@ ERRORS = {
     "a search bound beyond a machine word": (
         [("  max_states: 5000000\n", "  max_states: 99999999999999999999999\n")], "max_states",
         "max_states must be a whole number from 1 to 4,294,967,296"),
+    # Before: accepted, and reported as a waiver never matched.
+    "a fingerprint that is no fingerprint": (
+        [(WAIVER[0], WAIVER[1].replace("case: EC00012", "fingerprint: 0123-4567"))],
+        "fingerprint: 0123-4567", "a fingerprint is 16 hexadecimal digits"),
     # Before: the text of the list, "['only staff']", taken as the reason.
     "a reason that is a list": (
         [(WAIVER[0], WAIVER[1].replace("reason: only staff on duty", "reason: [only staff]"))],
