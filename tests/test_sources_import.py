@@ -76,6 +76,16 @@ def test_sources_config_texts_are_taken_as_written(tmp_path: Path) -> None:
     assert [(r.field, r.value, r.activity) for r in zendesk.activities] == [
         ("360001", "true", "Approve refund"), ("status", "0012", "Close ticket")]
     assert zendesk.order_field == "360002"
+    # A mapping's keys too: a custom field id 0012 is "0012", not YAML's 10.
+    config.write_text("ticketing:\n  zendesk:\n    channel: ecommerce\n"
+                      "    evidence_fields: {0012: evidence:receipt, true: evidence:photo}\n"
+                      "payments:\n  adyen:\n    channel: offline\n"
+                      "    charge_activity: Sale\n    methods: {0: cash}\n",
+                      encoding="utf-8")
+    loaded = load_sources_config(config)
+    assert loaded.ticketing["zendesk"].evidence_fields == {
+        "0012": "evidence:receipt", "true": "evidence:photo"}
+    assert loaded.payments["adyen"].methods == {"0": "cash"}
     config.write_text("ticketing:\n  zendesk:\n    channel: ecommerce\n    activities:\n"
                       "      - {field: status, value: [a], activity: Close ticket}\n",
                       encoding="utf-8")

@@ -126,16 +126,29 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
             raise fail("must be a mapping", where, key)
         return value
 
-    def text(value: Any, holder: Any, key: str | int, label: str) -> str:
+    def text(value: Any, holder: Any, key: str | int, label: str,
+             found: Any = None) -> str:
         """A setting that is text (a field name or value, an activity), as written: YAML
         reads `value: true` as True and `value: 0012` as 10, which str() would turn into
-        "True" and "10", matching no ticket's field silently. A list or mapping is an error."""
+        "True" and "10", matching no ticket's field silently. A list or mapping is an error.
+        `found`: the value's node, where known (else looked up under `holder` by `key`)."""
         if isinstance(value, str):
             return value
-        found = child(holder, key)
+        found = found if found is not None else child(holder, key)
         if isinstance(found, yaml.ScalarNode) and value is not None:
             return str(found.value)
-        raise InputError("must be text", file=path, row=line_of(holder, key), field=label)
+        row = (found.start_mark.line + 1 if found is not None else line_of(holder, key))
+        raise InputError("must be text", file=path, row=row, field=label)
+
+    def entries(value: dict[Any, Any], holder: Any) -> list[tuple[str, Any, Any]]:
+        """A mapping's (key as written, value, value's node), in the file's order: a key
+        such as 0012 or true is its text, not what YAML made of it."""
+        pairs = holder.value if isinstance(holder, yaml.MappingNode) else []
+        if len(pairs) != len(value):
+            return [(str(k), v, None) for k, v in value.items()]
+        return [(str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else str(k), v,
+                 value_node)
+                for (k, v), (key_node, value_node) in zip(value.items(), pairs, strict=True)]
 
     def listed(value: Any, where: Any, key: str) -> list[Any]:
         if value is None:
@@ -173,9 +186,10 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
             rules.append(ActivityRule(*(text(rule[part], at, part, f"{label}.{part}")
                                         for part in ("field", "value", "activity"))))
         held = child(where, "evidence_fields")
-        evidence = {str(k): text(v, held, k, f"ticketing.{system}.evidence_fields.{k}")
-                    for k, v in mapping(raw.get("evidence_fields"), where,
-                                        f"ticketing.{system}.evidence_fields").items()}
+        evidence = {k: text(v, held, k, f"ticketing.{system}.evidence_fields.{k}", found)
+                    for k, v, found in entries(mapping(
+                        raw.get("evidence_fields"), where,
+                        f"ticketing.{system}.evidence_fields"), held)}
         held = child(where, "amount_fields")
         amount_fields = tuple(text(a, held, i, f"ticketing.{system}.amount_fields[{i}]")
                               for i, a in enumerate(listed(
@@ -256,10 +270,11 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
             order_column=popt("order_column"), ticket_column=popt("ticket_column"),
             executor_column=popt("executor_column"), method_column=popt("method_column"),
             date_format=popt("date_format"), reference_pattern=pattern,
-            methods={str(k): text(v, child(where, "methods"), k,
-                                  f"payments.{system}.methods.{k}")
-                     for k, v in mapping(raw.get("methods"), where,
-                                         f"payments.{system}.methods").items()})
+            methods={k: text(v, child(where, "methods"), k,
+                             f"payments.{system}.methods.{k}", found)
+                     for k, v, found in entries(mapping(
+                         raw.get("methods"), where, f"payments.{system}.methods"),
+                         child(where, "methods"))})
     correlation = mapping(data.get("correlation"), node, "correlation")
     c_node = child(node, "correlation")
     for key in correlation:
