@@ -263,6 +263,16 @@ def test_a_role_period_that_ends_before_it_starts_is_refused(tmp_path: Path,
     assert (caught.value.row, caught.value.field) == (3, "valid_to")
 
 
+def test_a_role_history_without_valid_to_is_told_so(tmp_path: Path) -> None:
+    """It was taken for a generic event log: "no column for 'case:concept:name'"."""
+    path = tmp_path / "role_history.csv"
+    path.write_text("person,role,valid_from\nAnn,supervisor,2026-01-01T00:00:00Z\n",
+                    encoding="utf-8")
+    assert detect_system(path) == "roles"
+    with pytest.raises(InputError, match=r"missing column\(s\) valid_to"):
+        import_sources([(path, None)])
+
+
 def test_a_role_history_without_periods_is_refused(tmp_path: Path) -> None:
     """A role history of its header alone made every role unknown: 51 more unauthorised
     approvals and one approver-pays finding fewer on 60 cases, exit 1 and no word of it.

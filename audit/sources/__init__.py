@@ -118,7 +118,8 @@ _CSV_SIGNATURES: dict[str, tuple[str, ...]] = {
     "stripe": ("id", "amount", "currency", "created", "status"),
     "paypal": ("Date", "Time", "TimeZone", "Type", "Gross", "Transaction ID"),
     "adyen": ("Psp Reference", "Merchant Reference", "Creation Date", "Gross Currency"),
-    ROLES: ("person", "role", "valid_from", "valid_to"),
+    # (valid_to left out: a role history without it is told so, not read as an event log)
+    ROLES: ("person", "role", "valid_from"),
 }
 
 
