@@ -591,8 +591,10 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
     else:
         net = report.get("net") or {}
         click.echo(f"{path}: process {report['process']['name'] or report['process']['id']}")
-        click.echo(f"  tasks: {len(report['tasks'])}; workflow net: {net.get('places')} "
-                   f"places, {net.get('transitions')} transitions; sound: {report['sound']}")
+        shape = (f"{net.get('places')} places, {net.get('transitions')} transitions"
+                 if net.get("places") is not None else "none (the model is refused)")
+        click.echo(f"  tasks: {len(report['tasks'])}; workflow net: {shape}; "
+                   f"sound: {report['sound'] or 'not judged'}")
         for lane in report["lanes"]:
             click.echo(f"  lane {lane['name']}: {', '.join(lane['tasks'])}")
         for refused in report["refused"]:

@@ -122,6 +122,16 @@ def test_model_inspect(tmp_path: Path) -> None:
     bad.write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><definitions/>')
     assert "must not contain a DTD" in run("model", "inspect", str(bad), code=2).output
     run("model", "inspect", str(tmp_path / "missing.bpmn"), code=2)
+    # A refused model has no net: said so (before: "None places, None transitions").
+    refused = tmp_path / "complex.bpmn"
+    refused.write_text('<?xml version="1.0"?><definitions xmlns="http://www.omg.org/spec/BPMN/'
+                       '20100524/MODEL" id="d" targetNamespace="t"><process id="p"><startEvent'
+                       ' id="s"/><complexGateway id="c"/><task id="a" name="A"/><endEvent '
+                       'id="e"/><sequenceFlow id="f1" sourceRef="s" targetRef="c"/>'
+                       '<sequenceFlow id="f2" sourceRef="c" targetRef="a"/><sequenceFlow '
+                       'id="f3" sourceRef="a" targetRef="e"/></process></definitions>')
+    shown = run("model", "inspect", str(refused), code=1).output
+    assert "workflow net: none (the model is refused)" in shown and "None" not in shown
 
 
 WITNESS = ("class Witness:  # freed only by the interpreter's teardown\n"
