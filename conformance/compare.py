@@ -21,6 +21,7 @@ models, are compared on all their activities.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -291,7 +292,7 @@ def percent(cases: int, of: int) -> str:
         return "less than 1%"
     if 99 < share < 100:
         return "more than 99%"
-    return f"{share:.0f}%"
+    return f"{math.floor(share + 0.5):.0f}%"  # (half up: 12.5% is 13%, as a reader rounds)
 
 
 def _cases_phrase(side: Side, count: int, *, qualify: bool) -> str:

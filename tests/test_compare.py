@@ -171,6 +171,14 @@ def test_model_against_model_orders_and_requirements() -> None:
     assert "'b' is required by the to-be model but optional in the as-is model." in sentences
 
 
+def test_percentages_round_half_up() -> None:
+    """Python's rounding is half to even: 1 of 8 cases read "12%"."""
+    from conformance.compare import percent
+
+    assert [percent(1, 8), percent(5, 8), percent(1, 40), percent(1, 3)] == [
+        "13%", "63%", "3%", "33%"]
+
+
 def test_percentages_below_one_percent() -> None:
     log = side_from_traces([], "as-is", "log")
     log.kind = "log"
