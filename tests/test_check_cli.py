@@ -601,6 +601,22 @@ def test_the_report_names_each_sops_file_and_hash(sample: Path, tmp_path: Path) 
         assert f"SOP ({sop['channel']})" in text and f"sha256 {sop['sha256']}" in text
 
 
+def test_the_report_explains_events_beyond_the_rows_imported(tmp_path: Path) -> None:
+    """The bundled exports give 2,196 events from 2,185 rows imported: a charge refunded in
+    two cases is copied into both. The report showed both numbers without a word why."""
+    import re
+
+    exports = sorted((REPO / "sample_logs" / "refund-sample" / "exports").iterdir())
+    run("check", *map(str, exports), "--out", str(tmp_path), "--format", "json,html",
+        "--fail-on", "never", code=0)
+    summary = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))["summary"]
+    copies = summary["events"] - summary["imported"] + summary["left_out"]
+    text = (tmp_path / "report.html").read_text(encoding="utf-8")
+    shown = re.search(r'data-metric="charge-copies" data-value="(\d+)"', text)
+    assert copies > 0 and shown is not None and int(shown.group(1)) == copies
+    assert "a charge refunded in several cases is in each of them" in text
+
+
 def test_an_out_folder_that_cannot_be_written_is_refused_before_the_run(
         sample: Path, tmp_path: Path) -> None:
     """Before: a NotADirectoryError traceback once every rule had run."""
