@@ -239,6 +239,11 @@ def test_the_most_specific_severity_override_wins_whatever_the_order(tmp_path: P
     result = audit(load(write_policy(
         tmp_path, ("  severity: {}", "  severity: {self-approval: low, SD: high}"))))
     assert {f.severity for f in result.findings if f.name == "self-approval"} == {"low"}
+    # A family or glob that names one rule only is still broader than the rule's own code.
+    for broad in ("missing-app*", "AP00[1]"):
+        result = audit(load(write_policy(
+            tmp_path, ("  severity: {}", f'  severity: {{AP001: low, "{broad}": high}}'))))
+        assert by(result, "M1", "missing-approval")[0].severity == "low", broad
 
 
 def test_ignoring_a_family(tmp_path: Path) -> None:

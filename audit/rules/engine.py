@@ -186,9 +186,13 @@ def _severity_overrides(ruleset: RuleSet, policy: Policy) -> dict[str, str]:
     """Each rule's severity from the policy: the most specific reference naming it wins (a
     code or name over a family or glob: `{CF001: low, CF: high}` makes CF001 low whatever
     the order); among equally broad ones, the later."""
-    resolved = [(ruleset.resolve(ref), severity) for ref, severity in policy.severity.items()]
+    # Broadest first, a rule's own code or name last: (names one rule by itself, how many
+    # rules the reference names, descending); a family or glob of one rule is still broad.
+    resolved = [((ruleset.get(ref) is not None, -len(rules)), rules, severity)
+                for ref, severity in policy.severity.items()
+                for rules in [ruleset.resolve(ref)]]
     overrides: dict[str, str] = {}
-    for rules, severity in sorted(resolved, key=lambda pair: -len(pair[0])):  # (stable)
+    for _, rules, severity in sorted(resolved, key=lambda item: item[0]):  # (stable)
         for rule in rules:
             overrides[rule.code] = severity
     return overrides
