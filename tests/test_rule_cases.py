@@ -207,11 +207,15 @@ def test_an_instrument_mismatch_names_every_payout_and_no_amount_in_another_curr
     log = {"C1": [*steps, {"a": "Execute payout", "amount": 50, "id": "C1-eur"},
                   {"a": "Execute payout", "amount": 50, "cur": "USD", "id": "C1-usd"}],
            "C2": {"amount": 80, "events": [*steps[:2], {"a": "Approve refund"},
-                                           {"a": "Execute payout", "method": "bank_transfer"}]}}
+                                           {"a": "Execute payout", "method": "bank_transfer"}]},
+           # 60 by bank transfer, then 40 back to the card: only the 60 is at risk.
+           "C3": [*steps, {"a": "Execute payout", "amount": 60, "method": "bank_transfer"},
+                  {"a": "Execute payout", "amount": 40}]}
     result, _ = run_case({}, {"log": log}, "EV006 amounts", policy_for)
     found = {f.case_id: (f.amount_at_risk, f.event_ids[1:])
              for f in result.findings if f.rule == "EV006"}
-    assert found == {"C1": (None, ["C1-eur", "C1-usd"]), "C2": (80.0, ["C2-04"])}
+    assert found == {"C1": (None, ["C1-eur", "C1-usd"]), "C2": (80.0, ["C2-04"]),
+                     "C3": (60.0, ["C3-04", "C3-05"])}
 
 
 def test_a_late_stage_is_told_with_its_times_and_limit(

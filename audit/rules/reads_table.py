@@ -263,6 +263,7 @@ READS: dict[str, frozenset[str]] = {
         "events:mask:purchase",
         "events:org:resource",
         "events:payment:method",
+        "events:refund:amount",
         "events:refund:currency",
         "events:time:timestamp",
     }),

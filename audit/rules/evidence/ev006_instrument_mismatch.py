@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
+from audit import canonical as C
 from audit.findings import Finding
 from audit.rules.base import Rule
 from audit.rules.facts import CaseFacts, same
@@ -22,9 +26,10 @@ class InstrumentMismatch(Rule):
     Compares `payment:method` of the case's first purchase event with its first successful
     payout, and `refund:currency` of that purchase with every successful payout's (a second
     payout in another currency is reported too); cases missing either value are not judged.
-    The finding names every successful payout of the case. Its amount at risk is what was paid
-    by the other method; where only the currency differs it is not stated (the payout in
-    the other currency is not an amount in the case's currency).
+    The finding names every successful payout of the case. Its amount at risk is what its
+    payouts in the case's currency paid by another method than the purchase's; where only
+    the currency differs it is not stated (the payout in the other currency is not an
+    amount in the case's currency).
 
     References:
     Card-scheme refund rules (refund to the original card); AML guidance on refunds to third
@@ -46,8 +51,10 @@ class InstrumentMismatch(Rule):
         other = ((both_method & ~same(c["payout_method"], c["purchase_method"]))
                  | (both_currency & ~same(c["payout_currencies"], c["purchase_currency"])))
         other_method = both_method & ~same(c["payout_method"], c["purchase_method"])
-        c["at_risk"] = c["payouts_sum"].where(other_method)
-        hits = c[c["payout_eid"].notna() & c["purchase_eid"].notna() & other].rename(
+        found = c["payout_eid"].notna() & c["purchase_eid"].notna() & other
+        c["at_risk"] = _paid_by_other_method(facts, c, (found & other_method).to_numpy(
+            dtype=bool))
+        hits = c[found].rename(
             columns={"payout_currencies": "payout_currency"})  # (the evidence's key)
         hits = facts.with_lists(hits, "payout_eids")
         return self.findings(
@@ -57,3 +64,27 @@ class InstrumentMismatch(Rule):
                       "payout_currency"),
             message="purchase paid by {purchase_method} in {purchase_currency}, refunded by "
                     "{payout_method} in {payout_currency}")
+
+
+def _paid_by_other_method(facts: CaseFacts, c: pd.DataFrame, judged: np.ndarray) -> np.ndarray:
+    """Per case (the rows of `c`, in case order) where `judged`: the successful payouts in
+    the case's currency (or stating none) made by another method than the purchase's; NaN
+    elsewhere. A payout made the purchase's way is not at risk (60 by bank transfer and 40
+    by card against a card purchase: 60)."""
+    at_risk = np.full(len(c), np.nan)
+    if not judged.any():
+        return at_risk
+    at = np.flatnonzero(facts.mask("paid") & judged[facts.case_code])
+    case = facts.case_code[at]
+    method = pd.Series(facts.column(C.PAYMENT_METHOD).take(at)).astype(object).to_numpy()
+    currency = pd.Series(facts.column(C.CURRENCY).take(at)).astype(object).to_numpy()
+    amount = pd.to_numeric(pd.Series(facts.column(C.AMOUNT).take(at)), errors="coerce")
+    bought_by = c["purchase_method"].astype(object).to_numpy()[case]
+    in_currency = c["currency"].astype(object).to_numpy()[case]
+    stated = pd.notna(method)
+    counted = (stated & (method != bought_by)
+               & (pd.isna(currency) | (currency == in_currency)))
+    sums = np.bincount(case[counted], weights=amount.fillna(0.0).to_numpy()[counted],
+                       minlength=len(c))
+    at_risk[judged] = sums[judged]
+    return at_risk
