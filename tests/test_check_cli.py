@@ -655,6 +655,7 @@ def test_a_policy_that_leaves_no_rule_to_run_is_refused(sample: Path, tmp_path: 
     result = run("check", str(sample), "--policy", str(path), "--out", str(tmp_path / "o"),
                  code=2)
     assert "leave no rule to run" in result.output
+    assert "leave no rule to run" in run("policy", "check", str(path), code=2).output
 
 
 def test_the_policy_is_checked_before_the_import(tmp_path: Path) -> None:
