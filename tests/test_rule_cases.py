@@ -249,3 +249,23 @@ def test_an_approval_without_a_role_reads_plainly(
     result, _ = run_case({}, {"log": log}, "AP004 wording", policy_for)
     assert [f.message for f in result.findings if f.rule == "AP004"] == [
         "approved by Nadia Rossi (role: none recorded), which may not approve"]
+
+
+def test_a_findings_time_is_when_its_earliest_late_stage_ended(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """Stages listed [request to close 5d, request to first approval 2d]: both late. The
+    finding's time was the close (the first stage in the list), though the approval stage
+    ended, late, five days earlier."""
+    stages = [{"name": "whole", "from": "request", "to": "close", "limit": "5d"},
+              {"name": "approval", "from": "request", "to": "first-approval", "limit": "2d"}]
+    log = {"A": [{"a": "Capture payment", "t": "2026-06-30T08:00Z"},
+                 {"a": "Receive refund request", "t": "2026-07-01T08:00Z"},
+                 {"a": "Collect evidence", "t": "2026-07-01T09:00Z"},
+                 {"a": "Approve refund", "t": "2026-07-04T08:00Z"},
+                 {"a": "Execute payout", "t": "2026-07-05T08:00Z"},
+                 {"a": "Close ticket", "t": "2026-07-09T08:00Z"}]}
+    result, _ = run_case({"policy": {"stages": stages}}, {"log": log}, "SL002 time",
+                         policy_for)
+    [finding] = [f for f in result.findings if f.rule == "SL002"]
+    assert finding.timestamp == "2026-07-04T08:00:00+00:00"
+    assert [s["stage"] for s in finding.evidence["stages"]] == ["whole", "approval"]

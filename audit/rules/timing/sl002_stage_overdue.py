@@ -24,8 +24,9 @@ class StageOverdue(Rule):
 
     Options:
     `stages`: a list of `{name, from, to, limit}` with points request, evidence,
-    first-approval, last-approval, payout, close. A finding's time is when its first late
-    stage ended; its evidence lists each late stage with its points, times and limit.
+    first-approval, last-approval, payout, close. A finding's time is when its late stage
+    that ended first ended; its evidence lists each late stage with its points, times and
+    limit.
 
     References:
     Internal SLA and OLA definitions of the refund SOP.
@@ -64,9 +65,11 @@ class StageOverdue(Rule):
                                    "to": stage.end, "started": begun.isoformat(),
                                    "ended": done.isoformat(), "took": str(spent),
                                    "limit": limit})
-            # The finding's time: when its first late stage (in the policy's order) ended.
-            first = mine & when.isna().to_numpy()
-            when[first] = ended[late_anywhere][first].to_numpy()
+            # The finding's time: when its first late stage (in time) ended.
+            done_at = ended[late_anywhere]
+            earlier = when.isna().to_numpy() | (done_at < when).fillna(False).to_numpy()
+            first = mine & earlier
+            when[first] = done_at[first].to_numpy()
         hits["late"] = ["; ".join(t) for t in texts]
         hits["stages"] = pd.Series(details, index=hits.index, dtype=object)
         hits["ended"] = when
