@@ -269,3 +269,26 @@ def test_a_findings_time_is_when_its_earliest_late_stage_ended(
     [finding] = [f for f in result.findings if f.rule == "SL002"]
     assert finding.timestamp == "2026-07-04T08:00:00+00:00"
     assert [s["stage"] for s in finding.evidence["stages"]] == ["whole", "approval"]
+
+
+def test_refunds_over_a_charge_are_added_up_payout_by_payout_in_time(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A charge of 100: A refunds 50, B 30, A 60 more. The cases were ordered by their
+    first payout and each case's whole sum added at once: B was flagged at a total of 80,
+    A (whose second payout crossed the line) not. Payouts are added one by one in time:
+    A's 60 takes the total to 140, 40 of it beyond the charge."""
+    def payout(day: str, amount: float) -> dict[str, Any]:
+        return {"a": "Execute payout", "amount": amount, "t": f"2026-07-{day}T08:00Z"}
+
+    def case(purchase: str, request_day: str, *payouts: dict[str, Any]) -> dict[str, Any]:
+        return {"charge": "ch_1", "charged": 100, "events": [
+            {"a": "Capture payment", "t": "2026-06-20T09:00Z", "id": purchase},
+            {"a": "Receive refund request", "t": f"2026-07-{request_day}T07:00Z"},
+            {"a": "Approve refund", "amount": 100}, *payouts]}
+
+    log = {"A": case("A-purchase", "01", payout("02", 50), payout("06", 60)),
+           "B": case("B-purchase", "03", payout("03", 30))}
+    result, _ = run_case({}, {"log": log}, "EV005 in time", policy_for)
+    found = {f.case_id: (f.amount_at_risk, f.timestamp, f.evidence["refunded"])
+             for f in result.findings if f.rule == "EV005"}
+    assert found == {"A": (40.0, "2026-07-06T08:00:00+00:00", 140.0)}

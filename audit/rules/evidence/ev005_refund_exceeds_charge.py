@@ -15,8 +15,10 @@ class RefundExceedsCharge(Rule):
     The successful payouts against one captured charge, added up over all cases in time
     order, exceed the charge's captured amount. The case whose payout crosses the line (and
     every later one) gets the finding; its amount at risk is the part of its own payouts
-    beyond the charge (the excess it added), so that the cases' amounts add up to the
-    charge's excess, never more than a case paid.
+    beyond the charge (the excess it added, never more than it paid). The payouts are added
+    up one by one in time order, across the cases: with partial refunds interleaved (A 50,
+    B 30, A 50 on a charge of 100), the case whose payout crossed the line (A) is the one
+    found.
 
     Why it matters:
     A customer can be refunded at most what they paid. Partial refunds spread over several
@@ -72,26 +74,44 @@ class RefundExceedsCharge(Rule):
             pay_at, pay_charge = pay_at[counted], pay_charge[counted]
             payouts = payouts[counted]
         pair = pay_charge.astype(np.int64) * n_cases + facts.case_code[pay_at]
-        per_case = (payouts.groupby(pair, sort=True)
-                    .agg(paid=(C.AMOUNT, "sum"), first_time=(C.TIMESTAMP, "min")))
-        keys = per_case.index.to_numpy(dtype=np.int64)
-        per_case["charge_code"], per_case["case_code"] = keys // n_cases, keys % n_cases
-        per_case = per_case.join(charges, on="charge_code")
-        per_case = per_case[(per_case["charge_amount"].notna()
-                             & per_case["charge_currency"].notna()).to_numpy(dtype=bool)]
-        per_case["currency"] = per_case["charge_currency"]
-        # Per charge, its cases by the time of their first payout (then case id); times as
-        # integers (missing last, as pandas sorts them), never as Timestamp objects.
-        first_time = pd.DatetimeIndex(per_case["first_time"])
-        stamps = np.where(first_time.isna(), np.iinfo(np.int64).max, first_time.asi8)
-        order = np.lexsort((per_case["case_code"].to_numpy(), stamps,
-                            per_case["charge_code"].to_numpy()))
-        per_case = per_case.iloc[order]
-        per_case["refunded"] = per_case.groupby("charge_code")["paid"].cumsum()
-        per_case["excess"] = per_case["refunded"] - per_case["charge_amount"]
-        hits = per_case[per_case["excess"] > facts.tolerance()].copy()
-        # The per-event and per-(charge, case) work, freed before the findings are built.
-        del per_case, payouts, purchases, charges, keys, first_time, stamps, order, codes
+        # Per charge, its payouts in time order (then case), a running sum over them: a
+        # payout is over the charge where the sum after it exceeds the charge (by more than
+        # the tolerance), and adds the part of it beyond the charge. Times as integers
+        # (missing last, as pandas sorts them), never as Timestamp objects.
+        charge_amount = pd.to_numeric(charges["charge_amount"].reindex(pay_charge),
+                                      errors="coerce").to_numpy(dtype=float)
+        judged = ~np.isnan(charge_amount) & charges["charge_currency"].reindex(
+            pay_charge).notna().to_numpy(dtype=bool)
+        amounts = pd.to_numeric(payouts[C.AMOUNT], errors="coerce").fillna(0.0).to_numpy(
+            dtype=float)
+        times = pd.DatetimeIndex(payouts[C.TIMESTAMP])
+        stamps = np.where(times.isna(), np.iinfo(np.int64).max, times.asi8)
+        order = np.lexsort((facts.case_code[pay_at], stamps, pay_charge))
+        order = order[judged[order]]
+        ranked_charge = pay_charge[order]
+        running = np.cumsum(amounts[order])
+        starts = np.r_[0, np.flatnonzero(ranked_charge[1:] != ranked_charge[:-1]) + 1]
+        before = np.repeat(np.r_[0.0, running][starts],
+                           np.diff(np.r_[starts, len(order)])) if len(order) else running
+        refunded = running - before
+        excess = refunded - charge_amount[order]
+        over = excess > facts.tolerance()
+        added = np.where(over, np.minimum(amounts[order], excess), 0.0)
+        at = order[over]  # the payouts over the charge, by charge, time and case
+        pairs_over = pair[at]
+        # Per (charge, case): its first payout over the charge (what the finding tells) and
+        # the sum of what its payouts added beyond the charge (the amount at risk).
+        first = np.sort(np.unique(pairs_over, return_index=True)[1])
+        keys = pairs_over[first]
+        hits = pd.DataFrame({
+            "first_time": payouts[C.TIMESTAMP].take(at[first]).array,
+            "refunded": refunded[over][first], "excess": excess[over][first],
+            "added": pd.Series(added[over]).groupby(pairs_over).sum().reindex(keys).to_numpy(),
+            "charge_code": keys // n_cases, "case_code": keys % n_cases}, index=keys)
+        hits = hits.join(charges, on="charge_code")
+        hits["currency"] = hits["charge_currency"]
+        # The per-event work, freed before the findings are built.
+        del payouts, purchases, charges, times, stamps, order, codes, running, before
         # The payouts' event ids, for the (charge, case) pairs found only, in log order.
         found = np.flatnonzero(C.int_isin(pair, hits.index.to_numpy(dtype=np.int64)))
         event_ids = facts.column(C.EVENT_ID)
@@ -110,9 +130,6 @@ class RefundExceedsCharge(Rule):
         hits["charge"] = charge_ids.take(hits["charge_code"].to_numpy(dtype=np.int64)) \
             .to_numpy(dtype=object)
         del pair, found, eids, texts, charge_ids, pay_at, buy_at, pay_charge, buy_charge
-        # The excess this case added: all it paid where the charge was used up before it.
-        hits["added"] = np.minimum(hits["paid"].to_numpy(dtype=float),
-                                   hits["excess"].to_numpy(dtype=float))
         # The running sum in the currency's minor units (no 188.07999999999998 in evidence).
         hits["refunded"] = [rounded(v, c) for v, c in zip(
             hits["refunded"].tolist(), hits["currency"].tolist(), strict=True)]
