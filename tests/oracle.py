@@ -108,7 +108,8 @@ def expected_findings(log: pd.DataFrame, as_of: datetime = P.AS_OF) -> set[tuple
         if payout is not None and purchase.empty:
             add("no-prior-purchase")
         if payout is not None and not purchase.empty:
-            if payout[C.PAYMENT_METHOD] != purchase.iloc[0][C.PAYMENT_METHOD]:
+            payouts = by[P.PAYOUT]
+            if (payouts[C.PAYMENT_METHOD].dropna() != purchase.iloc[0][C.PAYMENT_METHOD]).any():
                 add("instrument-mismatch")
             charge = payout[C.CHARGE_ID]
             earlier = [r for r in refunded[charge]

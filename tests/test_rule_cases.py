@@ -218,6 +218,25 @@ def test_an_instrument_mismatch_names_every_payout_and_no_amount_in_another_curr
                      "C3": (60.0, ["C3-04", "C3-05"])}
 
 
+def test_an_instrument_mismatch_in_a_later_payout_is_found_at_its_time(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """40 back to the card, then 60 by bank transfer a day later. The rule judged the method
+    of the first payout only, so the case was not flagged. It is now, at the bank
+    transfer's time, naming both methods."""
+    log = {"C1": [{"a": "Capture payment", "t": "2026-06-20T09:00Z"},
+                  {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
+                  {"a": "Approve refund", "amount": 100, "t": "2026-07-01T10:00Z"},
+                  {"a": "Execute payout", "amount": 40, "t": "2026-07-02T09:00Z"},
+                  {"a": "Execute payout", "amount": 60, "method": "bank_transfer",
+                   "t": "2026-07-03T09:00Z"}]}
+    result, _ = run_case({}, {"log": log}, "EV006 later payout", policy_for)
+    [finding] = [f for f in result.findings if f.rule == "EV006"]
+    assert (finding.amount_at_risk, finding.timestamp, finding.message) == (
+        60.0, "2026-07-03T09:00:00+00:00",
+        "purchase paid by card in EUR, refunded by card, bank_transfer in EUR")
+    assert finding.evidence["payout_method"] == "card, bank_transfer"
+
+
 def test_a_late_stage_is_told_with_its_times_and_limit(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """The last approval to payout took 7 days and 6 hours (limit 7 days). Before: the

@@ -23,10 +23,11 @@ class InstrumentMismatch(Rule):
     Compliant: both by card, both in EUR.
 
     Options:
-    Compares `payment:method` of the case's first purchase event with its first successful
-    payout, and `refund:currency` of that purchase with every successful payout's (a second
-    payout in another currency is reported too); cases missing either value are not judged.
-    The finding names every successful payout of the case. Its amount at risk is what its
+    Compares `payment:method` and `refund:currency` of the case's first purchase event with
+    every successful payout's (a second payout by bank transfer after a first one back to
+    the card is reported too); a payout stating no method or currency is not judged on it,
+    nor a case whose purchase states none. The finding names every successful payout of the
+    case and the methods they were paid by, in time order. Its amount at risk is what its
     payouts in the case's currency paid by another method than the purchase's; where only
     the currency differs it is not stated (the payout in the other currency is not an
     amount in the case's currency).
@@ -45,25 +46,53 @@ class InstrumentMismatch(Rule):
         c = facts.table("payout_method", "purchase_method", "payout_currencies",
                         "purchase_currency", "payout_eid", "purchase_eid", "payout_time",
                         "payouts_sum", "currency")
-        both_method = c["payout_method"].notna() & c["purchase_method"].notna()
         both_currency = c["payout_currencies"].notna() & c["purchase_currency"].notna()
         # (Several payout currencies never equal the purchase's one.)
-        other = ((both_method & ~same(c["payout_method"], c["purchase_method"]))
-                 | (both_currency & ~same(c["payout_currencies"], c["purchase_currency"])))
-        other_method = both_method & ~same(c["payout_method"], c["purchase_method"])
-        found = c["payout_eid"].notna() & c["purchase_eid"].notna() & other
-        c["at_risk"] = _paid_by_other_method(facts, c, (found & other_method).to_numpy(
-            dtype=bool))
+        paid = np.flatnonzero(facts.mask("paid") & ~facts.column(C.PAYMENT_METHOD).isna())
+        first_other = _first_by_other_method(facts, c, paid)
+        other_method = first_other >= 0
+        other = other_method | (both_currency & ~same(c["payout_currencies"],
+                                                       c["purchase_currency"])).to_numpy(
+            dtype=bool)
+        found = (c["payout_eid"].notna() & c["purchase_eid"].notna()).to_numpy(
+            dtype=bool) & other
+        c["at_risk"] = _paid_by_other_method(facts, c, found & other_method)
+        # The time of the first payout by another method; else (only the currency differs)
+        # the first payout's.
+        c["when"] = c["payout_time"].to_numpy(dtype=object)
+        c.loc[other_method, "when"] = facts.column(C.TIMESTAMP).take(
+            first_other[other_method]).to_numpy(dtype=object)
         hits = c[found].rename(
             columns={"payout_currencies": "payout_currency"})  # (the evidence's key)
         hits = facts.with_lists(hits, "payout_eids")
+        # Every method the case's payouts were paid by, in time order ("card, bank_transfer").
+        methods = facts.grouped(paid[found[facts.case_code[paid]]], methods=C.PAYMENT_METHOD)
+        hits["payout_method"] = methods["methods"].reindex(hits.index).astype(object).where(
+            lambda m: m.notna(), hits["payout_method"].astype(object))
         return self.findings(
-            facts, hits, events=("purchase_eid", "payout_eids"), when="payout_time",
+            facts, hits, events=("purchase_eid", "payout_eids"), when="when",
             amount="at_risk",
             evidence=("purchase_method", "payout_method", "purchase_currency",
                       "payout_currency"),
             message="purchase paid by {purchase_method} in {purchase_currency}, refunded by "
                     "{payout_method} in {payout_currency}")
+
+
+def _first_by_other_method(facts: CaseFacts, c: pd.DataFrame, paid: np.ndarray) -> np.ndarray:
+    """Per case (the rows of `c`, in case order): the sorted position of its first
+    successful payout among `paid` (those stating a method) that states another method than
+    the case's purchase (`purchase_method`); -1 where none does or the purchase states
+    none."""
+    case = facts.case_code[paid]
+    method = pd.Series(facts.column(C.PAYMENT_METHOD).take(paid)).astype("string")
+    bought = pd.Series(c["purchase_method"].astype("string").array.take(case))
+    differs = (method.array != bought.array).fillna(False).to_numpy(dtype=bool)
+    out = np.full(len(c), -1, dtype=np.int64)
+    # Positions ascend within a case: the first of each case's run is its earliest.
+    at, cases = paid[differs], case[differs]
+    start = np.r_[True, cases[1:] != cases[:-1]] if len(at) else np.zeros(0, dtype=bool)
+    out[cases[start]] = at[start]
+    return out
 
 
 def _paid_by_other_method(facts: CaseFacts, c: pd.DataFrame, judged: np.ndarray) -> np.ndarray:
