@@ -260,6 +260,30 @@ def test_a_late_stage_is_told_with_its_times_and_limit(
         "limit": "7 days 00:00:00"}
 
 
+def test_a_late_stage_names_the_evidence_or_close_event_it_ends_at(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A stage from the evidence to the first approval, and one from the request to the
+    close: the finding named the request, approvals and payout only, not the evidence or
+    the close event that made the stage late."""
+    stages = {"stages": [{"name": "decision", "from": "evidence", "to": "first-approval",
+                          "limit": "1d"},
+                         {"name": "closure", "from": "request", "to": "close",
+                          "limit": "10d"}]}
+    steps = [{"a": "Capture payment", "t": "2026-06-20T09:00Z"},
+             {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
+             {"a": "Collect evidence", "t": "2026-07-01T10:00Z"}]
+    log = {"D1": [*steps, {"a": "Approve refund", "t": "2026-07-03T10:00Z"},
+                  {"a": "Execute payout", "t": "2026-07-03T11:00Z"},
+                  {"a": "Close ticket", "t": "2026-07-04T09:00Z"}],
+           "K1": [*steps, {"a": "Approve refund", "t": "2026-07-01T11:00Z"},
+                  {"a": "Execute payout", "t": "2026-07-01T12:00Z"},
+                  {"a": "Close ticket", "t": "2026-07-20T09:00Z"}]}
+    result, _ = run_case({}, {"log": log, "policy": stages}, "SL002 events", policy_for)
+    found = {f.case_id: f.event_ids for f in result.findings if f.rule == "SL002"}
+    assert found == {"D1": ["D1-02", "D1-03", "D1-04", "D1-05"],
+                     "K1": ["K1-02", "K1-04", "K1-05", "K1-06"]}
+
+
 def test_an_approval_without_a_role_reads_plainly(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """Before: "approved by Nadia Rossi holding role no role"."""

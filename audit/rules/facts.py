@@ -44,7 +44,8 @@ _FIELDS = {"eid": C.EVENT_ID, "time": C.TIMESTAMP, "resource": C.RESOURCE, "role
            "amount": C.AMOUNT, "currency": C.CURRENCY, "method": C.PAYMENT_METHOD,
            "charge": C.CHARGE_ID, "order": C.ORDER_ID, "activity": C.ACTIVITY}
 _FIRSTS = {"request": ("request",), "purchase": ("purchase",), "approval1": ("approve",),
-           "approval2": ("second-approve",), "payout": ("paid",)}
+           "approval2": ("second-approve",), "payout": ("paid",), "evidence": ("evidence",),
+           "close": ("close",)}
 """Prefix of a first-event column group -> the events it is the first of ("paid": the
 successful payouts)."""
 _LISTS = {"approval_eids": ("approve", "second-approve"), "payout_eids": ("paid",)}

@@ -26,7 +26,8 @@ class StageOverdue(Rule):
     `stages`: a list of `{name, from, to, limit}` with points request, evidence,
     first-approval, last-approval, payout, close. A finding's time is when its late stage
     that ended first ended; its evidence lists each late stage with its points, times and
-    limit.
+    limit. It names the request, the approvals and the payout, and the evidence or close
+    event a late stage starts or ends at.
 
     References:
     Internal SLA and OLA definitions of the refund SOP.
@@ -70,10 +71,21 @@ class StageOverdue(Rule):
             earlier = when.isna().to_numpy() | (done_at < when).fillna(False).to_numpy()
             first = mine & earlier
             when[first] = done_at[first].to_numpy()
+        # The evidence and close events a late stage starts or ends at (the request, the
+        # approvals and the payout are named in every finding).
+        for point in ("evidence", "close"):
+            touched = np.zeros(len(c), dtype=bool)
+            for stage, *_, over in stages:
+                if point in (stage.start, stage.end):
+                    touched |= over
+            eids = facts.col(f"{point}_eid").astype(object) if touched.any() else None
+            hits[f"{point}_eid"] = None if eids is None else eids[late_anywhere].where(
+                touched[late_anywhere], None).to_numpy(dtype=object)
         hits["late"] = ["; ".join(t) for t in texts]
         hits["stages"] = pd.Series(details, index=hits.index, dtype=object)
         hits["ended"] = when
         hits = facts.with_lists(hits, "approval_eids")
         return self.findings(
-            facts, hits, events=("request_eid", "approval_eids", "payout_eid"),
+            facts, hits, events=("request_eid", "evidence_eid", "approval_eids", "payout_eid",
+                                 "close_eid"),
             when="ended", evidence=("late", "stages"), message="{late}")
