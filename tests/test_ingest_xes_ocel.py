@@ -597,6 +597,25 @@ def test_ocel_attributes_stay_on_their_own_event_and_object(tmp_path: Path) -> N
         in table.notes
 
 
+def test_an_ocel_id_given_twice_is_refused(tmp_path: Path) -> None:
+    """OCEL 2.0 ids are unique. Before, two events under one id were read as two rows with
+    one event id (one event to the rules and to a waiver naming it), and an object id given
+    twice took the later object's type, so the first object's events left the case."""
+    path = write(tmp_path / "events.jsonocel", _ocel_json(
+        f'{_event("e1", "o1")}, {_event("e2", "o2")}, {_event("e1", "o2")}',
+        _ORDER_OBJECTS % "x"))
+    with pytest.raises(InputError, match=r"event id 'e1' is given to two events \(events 1 "
+                       r"and 3 of the file\)") as caught:
+        read_ocel(path, "order")
+    assert (caught.value.row, caught.value.field) == (3, "id")
+    objects = _ORDER_OBJECTS % "x" + ', {"id": "o1", "type": "item"}'
+    path = write(tmp_path / "objects.jsonocel", _ocel_json(_event("e1", "o1"), objects))
+    with pytest.raises(InputError, match="object id 'o1' is given to two objects \\(of types "
+                       "'order' and 'item'\\)"):
+        read_ocel(path, "order")
+    # (An OCEL SQLite file's tables key events and objects by their ids.)
+
+
 def test_an_ocel_json_integer_beyond_64_bits_keeps_its_digits(tmp_path: Path) -> None:
     """JSON numbers have no width: an OCEL attribute of 10^23 crashed the reading (an
     OverflowError building an Int64 column); its column now holds the numbers as they are."""

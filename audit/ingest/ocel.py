@@ -162,7 +162,7 @@ def _read_json(path: Path, chosen: str | None) -> _Log:
         what = f"object {number}"
         oid = _json_text(path, obj, "id", what)
         otype = _json_text(path, obj, "type", f"object '{oid}'")
-        log.object_type[oid] = otype
+        _add_object(path, log, oid, otype)
         if otype != chosen:
             continue
         history = log.history.setdefault(oid, [])
@@ -187,6 +187,16 @@ def _read_json(path: Path, chosen: str | None) -> _Log:
         ]
         log.events.append(_Event(eid, activity, time, attributes, relations))
     return log
+
+
+def _add_object(path: Path, log: _Log, oid: str, otype: str) -> None:
+    """Record object `oid`'s type; an id given to two objects is refused (OCEL 2.0 ids are
+    unique: the second object's relations and attribute values would be taken as the
+    first's)."""
+    if oid in log.object_type:
+        raise InputError(f"object id '{oid}' is given to two objects (of types "
+                         f"'{log.object_type[oid]}' and '{otype}')", file=path, field="id")
+    log.object_type[oid] = otype
 
 
 def _json_list(
@@ -284,7 +294,7 @@ def _xml_required(path: Path, element: etree._Element, name: str) -> str:
 def _xml_object(path: Path, element: etree._Element, log: _Log, chosen: str | None) -> None:
     oid = _xml_required(path, element, "id")
     otype = _xml_required(path, element, "type")
-    log.object_type[oid] = otype
+    _add_object(path, log, oid, otype)
     if otype != chosen:
         return
     history = log.history.setdefault(oid, [])
@@ -362,7 +372,7 @@ def _sqlite_log(path: Path, connection: sqlite3.Connection, chosen: str | None) 
 
     log = _Log()
     for oid, otype in _select(connection, "object", "ocel_id, ocel_type"):
-        log.object_type[str(oid)] = str(otype)
+        _add_object(path, log, str(oid), str(otype))
     if chosen is not None and chosen in object_tables:
         _sqlite_objects(connection, object_tables[chosen], log)
 
@@ -611,7 +621,15 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
     dangling = 0
     shadowed: set[str] = set()
     shadowed_objects: set[str] = set()
+    first_number: dict[str, int] = {}
     for number, event in enumerate(log.events, 1):
+        # OCEL 2.0 event ids are unique; two events under one id would be one event to the
+        # rules (and to a waiver naming it), each of them half the truth.
+        earlier = first_number.setdefault(event.eid, number)
+        if earlier != number:
+            raise InputError(f"event id '{event.eid}' is given to two events (events "
+                             f"{earlier} and {number} of the file)", file=path, row=number,
+                             field="id")
         related: dict[str, list[str]] = {}
         for oid, qualifier in event.relations:
             otype = log.object_type.get(oid)
