@@ -90,7 +90,8 @@ def expected_findings(log: pd.DataFrame, as_of: datetime = P.AS_OF) -> set[tuple
                 add("self-approval")
             if payout is not None and payout[C.RESOURCE] in set(approvals[C.RESOURCE]):
                 add("approver-pays")
-            if a1 is not None and a2 is not None and a1[C.RESOURCE] == a2[C.RESOURCE]:
+            if a1 is not None and a2 is not None and set(
+                    by[P.APPROVE][C.RESOURCE].dropna()) & set(by[P.APPROVE_2][C.RESOURCE]):
                 add("same-approver-twice")
             if payout is None and first(P.REJECT) is None and (
                     pd.Timestamp(as_of) - approvals[C.TIMESTAMP].max() > P.PAYOUT_GRACE):

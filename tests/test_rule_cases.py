@@ -284,6 +284,25 @@ def test_a_late_stage_names_the_evidence_or_close_event_it_ends_at(
                      "K1": ["K1-02", "K1-04", "K1-05", "K1-06"]}
 
 
+def test_one_person_at_both_levels_is_named_with_their_own_approvals(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """Nadia, then Stefan at the first level, Stefan at the second: the rule compared only
+    each level's first approval (Nadia with Stefan) and found nothing. The finding names
+    Stefan's two approvals, at the second one's time."""
+    log = {"C1": {"amount": 900, "events": [
+        {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
+        {"a": "Approve refund", "r": "Nadia Rossi", "t": "2026-07-01T10:00Z"},
+        {"a": "Approve refund", "r": "Stefan Kowalski", "t": "2026-07-01T11:00Z"},
+        {"a": "Approve refund (second level)", "r": "Stefan Kowalski",
+         "t": "2026-07-01T12:00Z"},
+        {"a": "Execute payout", "t": "2026-07-02T09:00Z"}]}}
+    result, _ = run_case({}, {"log": log}, "SD003 levels", policy_for)
+    [finding] = [f for f in result.findings if f.rule == "SD003"]
+    assert (finding.event_ids, finding.timestamp, finding.message, finding.amount_at_risk) == (
+        ["C1-03", "C1-04"], "2026-07-01T12:00:00+00:00",
+        "Stefan Kowalski gave both the first and the second approval", 900.0)
+
+
 def test_an_approval_without_a_role_reads_plainly(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """Before: "approved by Nadia Rossi holding role no role"."""
