@@ -303,6 +303,25 @@ def test_one_person_at_both_levels_is_named_with_their_own_approvals(
         "Stefan Kowalski gave both the first and the second approval", 900.0)
 
 
+def test_a_duplicate_refund_puts_each_repeating_payout_at_risk(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A pays 50 on ch_1; B pays 50 on ch_1 twice. B's finding named all three payouts but
+    put 50 at risk, and refund-exceeds-charge, which it suppresses, was the only other
+    place the second 50 could be told."""
+    def case(day: str, payouts: int) -> dict[str, Any]:
+        return {"charge": "ch_1", "amount": 50, "events": [
+            {"a": "Capture payment", "t": "2026-06-20T09:00Z"},
+            {"a": "Receive refund request", "t": f"2026-07-{day}T09:00Z"},
+            {"a": "Approve refund"}, *[{"a": "Execute payout"}] * payouts]}
+
+    log = {"A": case("01", 1), "B": case("08", 2)}
+    result, _ = run_case({}, {"log": log}, "DU001 amounts", policy_for)
+    found = {f.case_id: (f.amount_at_risk, f.event_ids, f.message)
+             for f in result.findings if f.rule == "DU001"}
+    assert found == {"B": (100.0, ["A-04", "B-04", "B-05"],
+                           "100.00 EUR refunded again on ch_1, already refunded in case A")}
+
+
 def test_an_approval_without_a_role_reads_plainly(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """Before: "approved by Nadia Rossi holding role no role"."""

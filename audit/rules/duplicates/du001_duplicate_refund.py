@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from audit import canonical as C
 from audit.findings import Finding
@@ -11,8 +12,9 @@ from audit.rules.facts import CaseFacts
 class DuplicateRefund(Rule):
     """What it checks:
     A successful payout repeats an earlier successful payout of the same charge (or, where
-    payouts carry no charge id, the same order) with the same amount, in this or another case.
-    The later payout's case gets the finding.
+    either payout carries no charge id, the same order) with the same amount, in this or
+    another case. The later payout's case gets the finding; its amount at risk is each of
+    its repeating payouts once.
 
     Why it matters:
     Duplicate tickets for one complaint, or a payout run twice, refund the customer twice.
@@ -40,17 +42,23 @@ class DuplicateRefund(Rule):
     def check(self, facts: CaseFacts) -> list[Finding]:
         paid = np.flatnonzero(facts.mask("paid"))
         keys = facts.frame(paid, (C.CHARGE_ID, C.ORDER_ID))
-        key = keys[C.CHARGE_ID].fillna(keys[C.ORDER_ID])
+        charge, order = keys[C.CHARGE_ID], keys[C.ORDER_ID]
         del keys
-        # Only payouts whose key another payout shares can pair with an earlier one: the
-        # rest (nearly all) are not taken nor joined (1M payouts at 1M cases).
-        shared = (key.notna() & key.duplicated(keep=False)).to_numpy(dtype=bool)
-        payouts = facts.frame(paid[shared], (C.CASE, C.EVENT_ID, C.TIMESTAMP, C.AMOUNT,
-                                             C.CURRENCY))
-        payouts.insert(0, "key", key[shared].array)
-        del key
-        cols = ["key", C.CASE, C.EVENT_ID, C.TIMESTAMP, C.AMOUNT, C.CURRENCY]
-        pairs = payouts[cols].merge(payouts[cols], on="key", suffixes=("", "_earlier"))
+        # Pairs on one charge, and pairs on one order where either payout has no charge id
+        # (a charge id and an order id are never compared: ch 777 is not order 777). Only
+        # payouts whose key another payout shares can pair with an earlier one: the rest
+        # (nearly all) are not taken nor joined (1M payouts at 1M cases).
+        by_charge = (charge.notna() & charge.duplicated(keep=False)).to_numpy(dtype=bool)
+        chargeless = charge.isna() & order.notna()
+        by_order = np.zeros(len(paid), dtype=bool)
+        if chargeless.any():
+            by_order = (order.notna() & order.isin(order[chargeless].unique())
+                        & order.duplicated(keep=False)).to_numpy(dtype=bool)
+        pairs = pd.concat([_pairs(facts, paid[by_charge], charge[by_charge]),
+                           _pairs(facts, paid[by_order], order[by_order],
+                                  needs_chargeless=True)], ignore_index=True)
+        del charge, order
+        pairs = pairs.drop_duplicates([C.EVENT_ID, f"{C.EVENT_ID}_earlier"])
         earlier = (pairs[f"{C.TIMESTAMP}_earlier"] < pairs[C.TIMESTAMP]) | (
             (pairs[f"{C.TIMESTAMP}_earlier"] == pairs[C.TIMESTAMP])
             & (pairs[f"{C.EVENT_ID}_earlier"] < pairs[C.EVENT_ID]))
@@ -60,13 +68,39 @@ class DuplicateRefund(Rule):
         dups = pairs[earlier & same_amount & same_currency.fillna(True).astype(bool)]
         if dups.empty:
             return []
-        hits = dups.groupby(C.CASE).agg(
+        dups = dups.sort_values([C.CASE, C.TIMESTAMP, C.EVENT_ID, f"{C.TIMESTAMP}_earlier",
+                                 f"{C.EVENT_ID}_earlier"], kind="stable")
+        hits = dups.groupby(C.CASE, sort=True).agg(
             eids=(C.EVENT_ID, list), earlier_eids=(f"{C.EVENT_ID}_earlier", list),
             earlier_case=(f"{C.CASE}_earlier", "first"), key=("key", "first"),
-            amount=(C.AMOUNT, "first"), currency=(C.CURRENCY, "first"),
-            when=(C.TIMESTAMP, "min"))
+            currency=(C.CURRENCY, "first"), when=(C.TIMESTAMP, "min"))
+        # At risk: each repeating payout of the case once (two repeats of 50: 100), in the
+        # currency of its first (a repeat in another currency is no part of that sum).
+        repeats = dups.drop_duplicates(C.EVENT_ID)
+        in_currency = repeats[C.CURRENCY].astype("string").fillna("").to_numpy(dtype=object) \
+            == hits["currency"].astype("string").fillna("").reindex(
+                repeats[C.CASE]).to_numpy(dtype=object)
+        hits["amount"] = repeats[in_currency].groupby(C.CASE, sort=True)[C.AMOUNT].sum()
         return self.findings(
             facts, hits, events=("earlier_eids", "eids"), when="when", amount="amount",
             evidence=("key", "earlier_case", "amount", "currency"),
             message="{amount:.2f} {currency} refunded again on {key}, already refunded in "
                     "case {earlier_case}")
+
+
+_COLUMNS = [C.CASE, C.EVENT_ID, C.TIMESTAMP, C.AMOUNT, C.CURRENCY]
+
+
+def _pairs(facts: CaseFacts, at: np.ndarray, key: pd.Series, *,
+           needs_chargeless: bool = False) -> pd.DataFrame:
+    """Every ordered pair of the payouts at sorted positions `at` sharing `key` (each with
+    itself too), the second's columns suffixed `_earlier`; with `needs_chargeless`, only
+    pairs where either payout has no charge id."""
+    columns = [*_COLUMNS, C.CHARGE_ID] if needs_chargeless else _COLUMNS
+    payouts = facts.frame(at, columns)
+    payouts.insert(0, "key", key.array)
+    pairs = payouts.merge(payouts, on="key", suffixes=("", "_earlier"))
+    if needs_chargeless:
+        pairs = pairs[pairs[C.CHARGE_ID].isna() | pairs[f"{C.CHARGE_ID}_earlier"].isna()]
+        pairs = pairs.drop(columns=[C.CHARGE_ID, f"{C.CHARGE_ID}_earlier"])
+    return pairs
