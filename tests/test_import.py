@@ -395,6 +395,23 @@ def test_times_beyond_the_timestamp_range_are_quarantined(tmp_path: Path) -> Non
     assert reasons["reason"].str.contains("outside the years 1678 to 2261").all()
 
 
+def test_amounts_too_large_for_money_are_quarantined(tmp_path: Path) -> None:
+    """400 nines were read as infinity (findings.json held `Infinity`, the XLSX writer
+    crashed) and two amounts of 1.7e308 summed to it."""
+    path = tmp_path / "large.csv"
+    path.write_text(
+        "case:concept:name,concept:name,time:timestamp,refund:amount,refund:currency\n"
+        f"c1,Execute payout,2026-01-01T10:00:00Z,{'9' * 400},EUR\n"
+        f"c2,Execute payout,2026-01-01T10:00:00Z,{'9' * 309},EUR\n"
+        "c3,Execute payout,2026-01-01T10:00:00Z,1000000000000000.00,EUR\n"
+        "c4,Execute payout,2026-01-01T10:00:00Z,1000000000000001,EUR\n", encoding="utf-8")
+    result = import_sources([(path, None)])
+    assert result.log[C.AMOUNT].tolist() == [1e15]
+    reasons = result.quarantine.sort_values("row")
+    assert reasons["row"].tolist() == [2, 3, 5]
+    assert set(reasons["reason"]) == {"amount too large (beyond 10^15 major units)"}
+
+
 def test_iso_basic_times_with_a_zone_beside_times_without_one(tmp_path: Path) -> None:
     """ISO 8601's basic form (20200101T100000Z, 2020-01-01T10Z) was taken for a time without
     a zone; beside a time without one, pandas refused the mix: an internal error. The zoned

@@ -71,11 +71,11 @@ def test_dictionary_text_is_trimmed_and_blank_is_missing_as_in_a_csv(tmp_path: P
 
 
 def test_numeric_amounts_keep_their_value_and_bad_ones_are_quarantined(tmp_path: Path) -> None:
-    amounts = [12.5, 1e-05, -3.0, math.inf, None, 2e16]
+    amounts = [12.5, 1e-05, -3.0, math.inf, None, 2e14, 2e16]
     path = _write(tmp_path / "log.parquet", {
-        C.CASE: pa.array(["C1"] * 6),
-        C.ACTIVITY: pa.array(["Execute payout"] * 6),
-        C.TIMESTAMP: pa.array(_times(6), type=UTC),
+        C.CASE: pa.array(["C1"] * 7),
+        C.ACTIVITY: pa.array(["Execute payout"] * 7),
+        C.TIMESTAMP: pa.array(_times(7), type=UTC),
         C.AMOUNT: pa.array(amounts, type=pa.float64()),
     })
     result = import_sources([(path, None)])
@@ -83,13 +83,14 @@ def test_numeric_amounts_keep_their_value_and_bad_ones_are_quarantined(tmp_path:
     assert _quarantined(result) == [
         (3, C.AMOUNT, "-3.0", "negative amount (amounts are magnitudes in major units)"),
         (4, C.AMOUNT, "inf", "not a finite number"),
+        (7, C.AMOUNT, "2e+16", "amount too large (beyond 10^15 major units)"),
     ]
     kept = result.log.sort_values(C.SOURCE_ROW)
     assert kept[C.SOURCE_ROW].tolist() == [1, 2, 5, 6]
     values = kept[C.AMOUNT].tolist()
-    assert values[0] == 12.5 and values[1] == 1e-05 and values[3] == 2e16
+    assert values[0] == 12.5 and values[1] == 1e-05 and values[3] == 2e14
     assert math.isnan(values[2])  # missing stays missing
-    assert result.files[0].read == result.files[0].imported + result.files[0].quarantined == 6
+    assert result.files[0].read == result.files[0].imported + result.files[0].quarantined == 7
 
 
 def test_integer_amounts_are_read_as_numbers(tmp_path: Path) -> None:

@@ -21,6 +21,10 @@ from audit.ingest.timestamps import parse_timestamps
 
 QUARANTINE_COLUMNS = ("file", "row", "field", "value", "reason")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+MAX_AMOUNT = 1e15
+"""The largest amount taken (major units). Beyond it no refund is real, a float keeps no
+cents, and 400 nines read as infinity: summed, reported and written to JSON as such."""
+_TOO_LARGE = "amount too large (beyond 10^15 major units)"
 
 
 @dataclass
@@ -203,14 +207,16 @@ def _typed_amounts(values: pd.Series) -> tuple[pd.Series, pd.Series, np.ndarray]
     infinite = np.isinf(numbers)
     with np.errstate(invalid="ignore"):
         negative = ~infinite & (numbers < 0)
+        large = ~infinite & (numbers > MAX_AMOUNT)
     # The reasons as codes (a byte per row, not a pointer): read only at the flagged rows.
     codes = np.zeros(len(numbers), dtype=np.int8)
     codes[infinite] = 1
     codes[negative] = 2
+    codes[large] = 3
     reasons = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index([
-        "", "not a finite number", "negative amount (amounts are magnitudes in major units)"])),
-        index=values.index)
-    flagged = infinite | negative
+        "", "not a finite number", "negative amount (amounts are magnitudes in major units)",
+        _TOO_LARGE])), index=values.index)
+    flagged = infinite | negative | large
     if flagged.any():
         numbers = np.where(flagged, np.nan, numbers)
     return pd.Series(numbers, index=values.index, name=values.name), reasons, flagged
@@ -229,11 +235,13 @@ def _parse_amounts(
     reasons = pd.Series("", index=text.index, dtype=object)
     not_plain = text.notna() & ~plain
     negative = plain & values.lt(0)
+    large = plain & values.gt(MAX_AMOUNT)  # (400 nines read as infinity)
     reasons[not_plain] = (
         "not a plain decimal number (write 1234.56; set 'decimal'/'thousands' in a mapping "
         "file for other notations)")
     reasons[negative] = "negative amount (amounts are magnitudes in major units)"
-    flagged = _flags(reasons, _mask(not_plain) | _mask(negative))
+    reasons[large] = _TOO_LARGE
+    flagged = _flags(reasons, _mask(not_plain) | _mask(negative) | _mask(large))
     return values.where(~flagged), reasons, flagged
 
 
