@@ -6,7 +6,9 @@ Exit codes are defined once in audit.errors.ExitCode: 0 ok, 1 findings at or abo
 
 from __future__ import annotations
 
+import fnmatch
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -211,6 +213,12 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
     if not inputs:
         raise InputError("no input: give SOURCES, --source SYSTEM:FILE or --project FILE",
                          field="SOURCES")
+    written_here = [out, out.parent / "quarantine.csv"]
+    _refuse_inputs_among_outputs(
+        [path for path, _ in inputs] + [p for p in (mapping, config_path, project)
+                                        if p is not None],
+        lambda path: any(_same_file(path, o) for o in written_here), "--out",
+        "the log or the quarantine.csv import writes")
     with using(settings.progress()) as progress:
         result = import_and_correlate(
             inputs, mapping=load_mapping(mapping) if mapping else Mapping(),
@@ -316,6 +324,12 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
     from audit.progress import using
 
     _writable_folder(out)  # before the run, not after minutes of it
+    _refuse_inputs_among_outputs(
+        [*sources, *(p for p in (policy_path, sop, mapping) if p is not None)],
+        lambda path: path.resolve().parent == out.resolve() and any(
+            fnmatch.fnmatchcase(name, pattern) for pattern in REPORT_FILES
+            for name in (path.name, path.resolve().name)),
+        "--out", "a report file check writes or removes there")
     with using(settings.progress()) as progress:
         run = _run_check(list(sources), policy_path or default_policy_path(), as_of,
                          assume_tz, sop, spec, mapping=mapping, encoding=encoding,
@@ -345,6 +359,30 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
 REPORT_FILES = ("findings.json", "findings.csv", "findings.xlsx", "report.html",
                 "quarantine.csv", "dfg.svg", "dfg.png", "sop-*.svg", "sop-*.png")
 """The files a check writes into --out (names and patterns)."""
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether `a` and `b` name one file (through links too); false where either is not."""
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists()
+                                              and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def _refuse_inputs_among_outputs(inputs: list[Path], written: Callable[[Path], bool],
+                                 option: str, what: str) -> None:
+    """An input file the run would overwrite or remove is an input error naming it
+    (before: `check D/findings.csv --out D` removed its own input as an earlier run's
+    report, and `import D/quarantine.csv --out D/log.parquet` overwrote it)."""
+    for path in inputs:
+        try:
+            hit = written(path)
+        except OSError:
+            hit = False
+        if hit:
+            raise InputError(f"this input is {what}; it would be overwritten or removed: "
+                             f"choose another {option}", file=path, field=option)
 
 
 def _writable_folder(out: Path) -> None:

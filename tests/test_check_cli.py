@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -553,6 +554,29 @@ def test_an_earlier_runs_reports_do_not_stay_beside_a_new_run(sample: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "findings.json", "notes.txt", "quarantine.csv"]
     assert "removed 11 report file(s) of an earlier run" in result.output
+
+
+def test_an_input_among_the_outputs_is_refused_not_removed(sample: Path,
+                                                           tmp_path: Path) -> None:
+    """`check D/findings.csv --out D` removed its own input as an earlier run's report, and
+    `import D/quarantine.csv --out D/log.parquet` overwrote it with an empty quarantine.
+    Both are input errors naming the file, and the file stays as it was; a link to it, too."""
+    folder = tmp_path / "D"
+    folder.mkdir()
+    own = folder / "findings.csv"
+    shutil.copyfile(sample, own)
+    before = own.read_bytes()
+    result = run("check", str(own), "--out", str(folder), code=2)
+    assert (f"{own}: field '--out': this input is a report file check writes or removes "
+            "there; it would be overwritten or removed: choose another --out") in result.output
+    (tmp_path / "link.csv").symlink_to(own)
+    run("check", str(tmp_path / "link.csv"), "--out", str(folder), code=2)
+    quarantine = folder / "quarantine.csv"
+    shutil.copyfile(sample, quarantine)
+    result = run("import", str(quarantine), "--out", str(folder / "log.parquet"), code=2)
+    assert "the log or the quarantine.csv import writes" in result.output
+    assert own.read_bytes() == before == quarantine.read_bytes()
+    assert sorted(p.name for p in folder.iterdir()) == ["findings.csv", "quarantine.csv"]
 
 
 def test_the_report_names_the_findings_files_this_run_wrote(sample: Path,
