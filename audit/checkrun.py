@@ -72,6 +72,9 @@ class CheckRun:
             "finished": self.finished.isoformat(),
             "as_of": self.result.as_of.isoformat(),
             "warnings": self.warnings(),
+            # What the import said of its inputs (as `import` prints it): events of no case,
+            # a guessed encoding, records exported twice, roles applied, correlation.
+            "import_notes": list(self.imported.notes),
             "command": self.command,
             # (Measurements: here, not in the summary, which the same input keeps equal.)
             "conformance_seconds": self._conformance_seconds(),
@@ -80,7 +83,8 @@ class CheckRun:
                  "read": None if count is None else count.read,
                  "imported": None if count is None else count.imported,
                  "quarantined": None if count is None else count.quarantined,
-                 "left_out": None if count is None else count.left_out}
+                 "left_out": None if count is None else count.left_out,
+                 "duplicates_dropped": None if count is None else count.deduplicated}
                 for path, count in zip(self.inputs, counts, strict=True)
             ],
             "policy": {"file": self.policy.source, "sha256": self.policy.sha256},
@@ -164,6 +168,8 @@ class CheckRun:
             "imported": self.imported.imported,
             "quarantined": self.imported.quarantined,
             "left_out": self.imported.left_out,
+            # Records exported twice (same id, same content): dropped, not in `read`.
+            "duplicates_dropped": sum(f.deduplicated for f in self.imported.files),
             "findings": active_count,
             "waived": len(findings) - active_count,
             "suppressed_by_precedence": self.result.suppressed,

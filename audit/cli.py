@@ -483,6 +483,8 @@ def _check_summary(run: Any) -> list[str]:
         f"audited {summary['cases']} cases, {summary['events']} events "
         f"(read {summary['read']} = imported {summary['imported']} + quarantined "
         f"{summary['quarantined']}"
+        + (f" (+ {summary['duplicates_dropped']} duplicates dropped)"
+           if summary["duplicates_dropped"] else "")
         + (f", {left_out_text(summary['left_out'])}" if summary["left_out"] else "") + ")",
         f"findings: {summary['findings']} in {summary['cases_with_findings']} cases"
         + (f" ({severities})" if severities else "")
@@ -498,6 +500,7 @@ def _check_summary(run: Any) -> list[str]:
     if summary["errors"]:
         lines.append(f"errors: {summary['errors']} rule(s) crashed (see findings.json)")
     lines += [f"warning: {warning}" for warning in run.warnings()]
+    lines += [f"note: {note}" for note in run.imported.notes]
     return lines
 
 

@@ -84,6 +84,8 @@ class InputView:
     quarantined: int | None
     left_out: int | None = None
     """Of `imported`, the charge records correlation left out as sales."""
+    duplicates_dropped: int | None = None
+    """Records exported twice (same id, same content): dropped, not in `read`."""
 
 
 @dataclass(frozen=True)
@@ -517,6 +519,9 @@ def _metrics(summary: dict[str, Any]) -> list[Metric]:
                f"{summary.get('left_out', 0):,}"),
         Metric("quarantined", "Rows quarantined", int(summary["quarantined"]),
                f"{summary['quarantined']:,}"),
+        Metric("duplicates_dropped", "Duplicate records dropped",
+               int(summary.get("duplicates_dropped", 0)),
+               f"{summary.get('duplicates_dropped', 0):,}"),
         Metric("findings", "Findings", int(summary["findings"]), f"{summary['findings']:,}"),
         Metric("cases_with_findings", "Cases with findings",
                int(summary["cases_with_findings"]), f"{summary['cases_with_findings']:,}"),
@@ -636,6 +641,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     rule_anchors = {r.name: r.anchor for r in sections}
     deviations, deviations_source = _top_deviations(run, rule_anchors)
     notes = [f"Warning: {warning}." for warning in run.warnings()]
+    notes += [f"Import: {note}" for note in run.imported.notes]
     data_files = _data_files(run.memo.get("formats"))
     if columns.cases > max_cases:
         notes.append(f"Case details are shown for the {max_cases:,} most severe of "
@@ -649,7 +655,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         command=" ".join(Path(manifest["command"][0]).name if i == 0 else part
                          for i, part in enumerate(manifest["command"])),
         inputs=[InputView(label, i["sha256"], i["read"], i["imported"], i["quarantined"],
-                          i.get("left_out")) for label, i in zip(
+                          i.get("left_out"), i.get("duplicates_dropped")) for label, i in zip(
                               input_labels(Path(i["file"]) for i in manifest["inputs"]),
                               manifest["inputs"], strict=True)],
         policy_file=Path(str(manifest["policy"]["file"])).name if manifest["policy"]["file"]

@@ -209,6 +209,7 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
         ("Rows read", summary["read"]),
         ("Rows imported", summary["imported"]),
         ("Rows quarantined", summary["quarantined"]),
+        ("Duplicate records dropped", summary.get("duplicates_dropped", 0)),
         ("Charges left out as sales", summary.get("left_out", 0)),
         ("Findings", summary["findings"]),
         ("Cases with findings", summary["cases_with_findings"]),
@@ -254,14 +255,18 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
 
     put(row, 0, "Input", HEADER)
     for col, head in enumerate(("sha256", "Read", "Imported", "Quarantined",
-                                "Sales left out"), start=1):
+                                "Sales left out", "Duplicates dropped"), start=1):
         put(row, col, head, HEADER)
     for entry in manifest["inputs"]:
         row += 1
         for col, value in enumerate((entry["file"], entry["sha256"], entry["read"],
                                      entry["imported"], entry["quarantined"],
-                                     entry.get("left_out"))):
+                                     entry.get("left_out"), entry.get("duplicates_dropped"))):
             put(row, col, value)
+    for note in manifest.get("import_notes", []):
+        row += 1
+        put(row, 0, "Import note", BOLD)
+        put(row, 1, note)
     if summary["waivers"]:
         row += 2
         for col, head in enumerate(("Waiver rule", "Case", "Status", "Matched", "Expires",

@@ -579,6 +579,42 @@ def test_an_input_among_the_outputs_is_refused_not_removed(sample: Path,
     assert sorted(p.name for p in folder.iterdir()) == ["findings.csv", "quarantine.csv"]
 
 
+def test_check_tells_what_the_import_dropped_and_noted(tmp_path: Path) -> None:
+    """`import` said "(+ 1 duplicates dropped)" and "4 of 13 events relate to no 'Invoice'
+    object"; `check` on the same files said neither, so its counts did not add up to the
+    input. Both are now on the console, in findings.json, the HTML and the XLSX."""
+    import html
+    import re
+    import zipfile
+
+    path = tmp_path / "dup.csv"
+    path.write_text(
+        "case:concept:name,concept:name,time:timestamp,org:resource,event:id\n"
+        "c1,Receive refund request,2026-01-01T10:00:00Z,ann,e1\n"
+        "c1,Approve refund,2026-01-01T11:00:00Z,bob,e2\n"
+        "c1,Approve refund,2026-01-01T11:00:00Z,bob,e2\n"
+        "c1,Execute payout,2026-01-02T11:00:00Z,vic,e3\n", encoding="utf-8")
+    ocel = REPO.parent / "shared/data/pm4py-tests/ocel/ocel20_example.jsonocel"
+    out = tmp_path / "out"
+    result = run("check", str(path), str(ocel), "--object-type", "Invoice", "--out",
+                 str(out), "--fail-on", "never", code=0)
+    note = "4 of 13 events relate to no 'Invoice' object and are not part of these cases"
+    assert "(read 12 = imported 12 + quarantined 0 (+ 1 duplicates dropped))" in result.output
+    assert f"note: {note}" in result.output
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert document["summary"]["duplicates_dropped"] == 1
+    assert [i["duplicates_dropped"] for i in document["manifest"]["inputs"]] == [1, 0]
+    assert any(n.endswith(note) for n in document["manifest"]["import_notes"])
+    text = html.unescape(re.sub(r"<[^>]+>", "", (out / "report.html").read_text(
+        encoding="utf-8")))
+    assert "(and 1 record exported twice, same id and content, dropped)" in text
+    assert f"Import: {note}" in text
+    with zipfile.ZipFile(out / "findings.xlsx") as book:
+        sheets = "".join(book.read(n).decode() for n in book.namelist()
+                         if n.endswith(".xml"))
+    assert "<t>Duplicate records dropped</t>" in sheets and f"<t>{note}</t>" in sheets
+
+
 def test_the_report_names_the_findings_files_this_run_wrote(sample: Path,
                                                             tmp_path: Path) -> None:
     """With --format json,html the report's footer said findings.csv and findings.xlsx hold
