@@ -12,12 +12,20 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """What a text cell that a spreadsheet would read as a formula starts with."""
 
 
+def is_formula(text: str) -> bool:
+    """Whether a spreadsheet may read `text` as a formula: it starts with a formula start,
+    or does after white space (" =1+1", "\u00a0=HYPERLINK(...)": some programs trim a cell
+    before reading it)."""
+    return text.startswith(FORMULA_START) or (
+        text[:1].isspace() and text.lstrip().startswith(FORMULA_START))
+
+
 def neutralise_cell(value: Any) -> Any:
     """Prefix a text cell that a spreadsheet would read as a formula with an apostrophe.
 
     Numbers are left alone: a negative amount is a number, not a formula.
     """
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and is_formula(value):
         return "'" + value
     return value
 

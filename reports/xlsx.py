@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from audit.findings import SEVERITIES, Finding
 from audit.rules.base import FAMILIES
-from audit.safety import FORMULA_START, neutralise_cell
+from audit.safety import is_formula, neutralise_cell
 from reports import ooxml
 from reports.ooxml import AMOUNT, BOLD, CELL, HEADER, PERCENT, TITLE, WRAP
 from reports.records import FINDING_COLUMNS, flat_value
@@ -175,7 +175,7 @@ def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str]) 
     flat = [raw if type(raw) is str else flat_value(raw) for raw in values]
     escape = ooxml.escape if ooxml.needs_escape(
         "\n".join([value for value in flat if type(value) is str])) else None
-    formula, cut = FORMULA_START, MAX_CELL
+    cut = MAX_CELL
     cells = []
     for raw, value in zip(values, flat, strict=True):
         if type(value) is not str:
@@ -183,7 +183,7 @@ def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str]) 
         elif not value:
             cells.append("")
         else:
-            if value.startswith(formula):  # neutralised, then cut, as _text does
+            if is_formula(value):  # neutralised, then cut, as _text does
                 value = "'" + value
             if len(value) > cut:
                 value = value[: cut - 1] + "…"

@@ -16,6 +16,8 @@ from reports import ooxml
 from reports.records import FINDING_COLUMNS
 from reports.xlsx import FINDINGS_SHEET, SUMMARY_SHEET, family_sheet_name
 
+REPO = Path(__file__).resolve().parents[1]
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -340,6 +342,46 @@ def test_family_sheets_hold_the_findings_rows_set_aside(demo: Path, tmp_path: Pa
         assert mine == [row for row in rows if str(row[0]).startswith(family)], family
         assert mine, family
     assert any("line\nbreak" in str(v) for row in rows for v in row)
+
+
+def test_a_formula_after_white_space_is_neutralised_everywhere(tmp_path: Path) -> None:
+    """" =1+1" and "\u00a0=2+2" (a program that trims a cell reads them as formulas) went
+    unprefixed into quarantine.csv, and such a waiver reason into findings.csv and the
+    XLSX summary. Each is now written with the apostrophe; white space alone, or inside a
+    text, is left alone."""
+    from audit.safety import neutralise_cell
+    from reports.writers import _csv_cells
+
+    assert [neutralise_cell(t) for t in (" =1+1", "\u00a0@x", "  -2", " ", "a =b")] == [
+        "' =1+1", "'\u00a0@x", "'  -2", " ", "a =b"]
+    assert _csv_cells(["plain", " =1+1"]) == ["plain", "' =1+1"]
+    assert _csv_cells(["\u00a0+x", "plain"]) == ["'\u00a0+x", "plain"]
+    log = tmp_path / "spaced.csv"
+    log.write_text(
+        "case,activity,timestamp,resource,role,amount,currency,channel\n"
+        "C1,Receive refund request, =1+1,ann,customer-service,10,EUR,ecommerce\n"
+        "C1,Receive refund request,2026-07-01T09:00:00Z,\u00a0=2+2,customer-service,10,EUR,"
+        "ecommerce\n", encoding="utf-8")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text((REPO / "models" / "policy.default.yaml").read_text(encoding="utf-8")
+                      .replace("waivers: []", "waivers:\n  - {rule: EV001, case: C1, "
+                               "reason: ' =HYPERLINK(\"x\")', approved_by: ann, "
+                               "expires: 2099-01-01}"), encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["check", str(log), "--policy", str(policy), "--out",
+                                       str(out), "--fail-on", "never"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    quarantined = (out / "quarantine.csv").read_text(encoding="utf-8")
+    assert "' =1+1," in quarantined
+    findings = (out / "findings.csv").read_text(encoding="utf-8")
+    assert "\"' =HYPERLINK(\"\"x\"\") (approved by ann" in findings
+    assert ",'=2+2," in findings  # (the import strips the person's white space)
+    book = openpyxl.load_workbook(out / "findings.xlsx")
+    texts = [c.value for ws in book.worksheets for row in ws.iter_rows() for c in row
+             if isinstance(c.value, str)]
+    assert not [t for t in texts if t.lstrip()[:1] in ("=", "+", "-", "@")
+                and not t.startswith("'")]
+    assert "' =HYPERLINK(\"x\")" in texts
 
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
