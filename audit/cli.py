@@ -18,6 +18,7 @@ import click
 
 from audit import __version__
 from audit.errors import ExitCode, InputError
+from audit.safety import shown_all_controls
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,7 +31,8 @@ def reports_input_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except InputError as exc:
-            click.echo(f"error: {exc.one_line()}", err=True)
+            # (A header or value quoted from the input may hold an escape sequence.)
+            click.echo(f"error: {shown_all_controls(exc.one_line())}", err=True)
             sys.exit(ExitCode.INPUT_ERROR)
 
     return wrapper  # type: ignore[return-value]
@@ -89,8 +91,10 @@ class Settings:
         self.verbose = verbose
 
     def say(self, message: str) -> None:
+        """One line to stdout, its control characters shown (`[U+001B]`): a file name, a
+        label or a note from the input may hold an escape sequence the terminal would run."""
         if not self.quiet:
-            click.echo(message)
+            click.echo(shown_all_controls(message))
 
     def progress(self) -> Any:
         """The progress reporter of this invocation (audit.progress): stage lines on stderr

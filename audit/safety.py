@@ -4,9 +4,10 @@ and making invisible text-direction controls visible where a reader looks at the
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # (pandas is not loaded for the console's error line, which uses this)
+    import pandas as pd
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """What a text cell that a spreadsheet would read as a formula starts with."""
@@ -32,6 +33,7 @@ def neutralise_cell(value: Any) -> Any:
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of `frame` whose text cells are safe to open in a spreadsheet."""
+    import pandas as pd
     out = frame.copy()
     for name in out.columns:
         column = out[name]

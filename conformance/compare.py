@@ -537,8 +537,8 @@ def comparison_markdown(result: Comparison) -> str:
 
     def describe(s: Side) -> str:
         if s.kind == "log":
-            return f"log `{s.name}` ({s.cases:,} cases)"
-        return f"model `{s.name}`"
+            return f"log `{shown_all_controls(s.name)}` ({s.cases:,} cases)"
+        return f"model `{shown_all_controls(s.name)}`"
 
     lines = ["# As-is against to-be", "",
              f"- As-is: {describe(result.as_is)}", f"- To-be: {describe(result.to_be)}", ""]

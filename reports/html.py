@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from audit.findings import SEVERITIES
-from audit.safety import shown_controls
+from audit.safety import shown_all_controls
 from reports.evidence import attach_case_graphs
 from reports.graphs import GraphvizMissing, render_dot, run_graphs
 from reports.view import GraphView, ReportView, build_view
@@ -35,9 +35,10 @@ def _asset(name: str) -> str:
 
 def _finalize(value: object) -> object:
     """Every value the template writes: a text from the input with its invisible direction
-    controls shown (`shown_controls`); our own markup (CSS, JS, sanitised SVG) as it is."""
+    controls and its control characters shown (`shown_all_controls`: a NUL or U+0001 is no
+    character of an HTML document); our own markup (CSS, JS, sanitised SVG) as it is."""
     if type(value) is str:
-        return shown_controls(value)
+        return shown_all_controls(value)
     return value
 
 

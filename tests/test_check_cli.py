@@ -74,10 +74,28 @@ def test_control_characters_in_input_text_are_reported_not_a_crash(
         assert (out / name).is_file(), name
     assert "\ufffd" in (out / "dfg.svg").read_text(encoding="utf-8")
     etree.fromstring((out / "dfg.svg").read_bytes())
+    # The HTML shows them (before: a raw U+0002, which no HTML document may hold).
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "[U+0002]" in page and not {"\x00", "\x01", "\x02"} & set(page)
     refused = run("discover", str(hostile), "--out", str(tmp_path / "model"), code=2)
     assert "holds a character a BPMN model (XML) cannot hold" in refused.output
     run("discover", str(hostile), "--miner", "dfg", "--out", str(tmp_path / "dfg"), code=0)
     etree.fromstring((tmp_path / "dfg" / "dfg.svg").read_bytes())
+
+
+def test_an_escape_sequence_in_the_input_does_not_reach_the_terminal(tmp_path: Path) -> None:
+    """A header (quoted in the error line) or a file name (in the summary's "wrote" and
+    count lines) with an ESC sequence was echoed as it was: the input set the terminal's
+    title, or ran any other sequence. It is shown as [U+001B]."""
+    hostile = tmp_path / "log.csv"
+    hostile.write_text("\x1b]0;PWNED\x07,b\nx,y\n", encoding="utf-8")
+    result = run("check", str(hostile), "--out", str(tmp_path / "out"), code=2)
+    assert "[U+001B]]0;PWNED[U+0007]" in result.output and "\x1b" not in result.output
+    named = tmp_path / "log\x1b[2J.csv"
+    named.write_text("case:concept:name,concept:name,time:timestamp\n"
+                     "c1,Receive refund request,2026-01-01T10:00:00Z\n", encoding="utf-8")
+    result = run("import", str(named), "--out", str(tmp_path / "log.parquet"), code=0)
+    assert "log[U+001B][2J.csv" in result.output and "\x1b" not in result.output
 
 
 def test_manifest_digests_are_of_the_inputs_as_read(sample: Path, tmp_path: Path) -> None:

@@ -282,6 +282,11 @@ def test_compare_shows_control_characters_instead_of_passing_them_on(tmp_path: P
     text = (tmp_path / "compare.md").read_text(encoding="utf-8")
     assert "Pay[U+001B][31m[U+202E]out" in text
     assert "\x1b" not in text and "\u202e" not in text
+    # The sides' names too (a log's file name: before, written as it was).
+    as_is.name = "log\x1b]0;x\x07.csv"
+    write_comparison(compare(as_is, to_be), tmp_path)
+    text = (tmp_path / "compare.md").read_text(encoding="utf-8")
+    assert "model `log[U+001B]]0;x[U+0007].csv`" in text and "\x1b" not in text
 
 
 def test_a_logs_quarantined_rows_are_counted_in_the_notes(tmp_path: Path) -> None:
