@@ -412,6 +412,23 @@ def test_amounts_too_large_for_money_are_quarantined(tmp_path: Path) -> None:
     assert set(reasons["reason"]) == {"amount too large (beyond 10^15 major units)"}
 
 
+def test_a_time_beyond_the_range_beside_a_long_fraction_is_told_so(tmp_path: Path) -> None:
+    """Beside a time with a 12-digit fraction, a year-2263 time was quarantined as "not a
+    timestamp in ISO 8601" (without the fraction: "outside the years 1678 to 2261")."""
+    path = tmp_path / "far.csv"
+    path.write_text(
+        "case:concept:name,concept:name,time:timestamp\n"
+        "c1,Receive refund request,2026-01-01T00:00:00.123456789123Z\n"
+        "c1,Approve refund,2263-01-01T00:00:00Z\n"
+        "c1,Execute payout,not a time\n", encoding="utf-8")
+    result = import_sources([(path, None)])
+    assert len(result.log) == 1
+    reasons = result.quarantine.sort_values("row")
+    assert reasons["reason"].tolist() == [
+        "time outside the years 1678 to 2261 (the range a timestamp can hold)",
+        "not a timestamp in ISO 8601"]
+
+
 def test_iso_basic_times_with_a_zone_beside_times_without_one(tmp_path: Path) -> None:
     """ISO 8601's basic form (20200101T100000Z, 2020-01-01T10Z) was taken for a time without
     a zone; beside a time without one, pandas refused the mix: an internal error. The zoned

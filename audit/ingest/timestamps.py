@@ -7,6 +7,7 @@ fine. A value without one is only accepted when the user said which zone it is i
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,6 +122,15 @@ def parse_timestamps(
     bad = utc.isna()
     reasons[empty] = "empty timestamp"
     unreadable = bad & ~empty & reasons.eq("")
+    if unreadable.any():
+        # Read again alone: beside a value pandas reads at nanoseconds (a 12-digit
+        # fraction), a year-2263 value was coerced to NaT, not read at a coarser unit and
+        # told to be outside the range. (For the reason only: the row stays quarantined.)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            again = pd.to_datetime(text[unreadable], format=fmt, utc=True, errors="coerce")
+        _in_range(again, reasons)
+        unreadable &= reasons.eq("")
     hint = f"format {timestamp_format!r}" if timestamp_format else "ISO 8601"
     reasons[unreadable] = f"not a timestamp in {hint}"
     if (~empty).any() and bad[~empty].all():
