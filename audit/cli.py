@@ -29,6 +29,12 @@ def reports_input_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            from audit.ingest import refuse_undecodable_name
+
+            for value in kwargs.values():  # (a path option or argument, or several)
+                for path in value if isinstance(value, tuple | list) else (value,):
+                    if isinstance(path, Path):
+                        refuse_undecodable_name(path)
             return func(*args, **kwargs)
         except InputError as exc:
             # (A header or value quoted from the input may hold an escape sequence.)

@@ -98,6 +98,25 @@ def test_an_escape_sequence_in_the_input_does_not_reach_the_terminal(tmp_path: P
     assert "log[U+001B][2J.csv" in result.output and "\x1b" not in result.output
 
 
+def test_a_file_name_that_is_not_utf8_is_an_input_error(tmp_path: Path) -> None:
+    """A log or policy named with a byte that is no UTF-8 gave a traceback: from the Arrow
+    writer building `source:file`, or from the JSON writer after the whole run (leaving an
+    empty findings.json). It is an input error naming the file with the byte escaped."""
+    import os
+
+    raw = os.fsencode(tmp_path) + b"/bad\xffname.csv"
+    with open(raw, "w", encoding="utf-8") as handle:
+        handle.write("case:concept:name,concept:name,time:timestamp\n"
+                     "c1,Receive refund request,2026-01-01T10:00:00Z\n")
+    named = Path(os.fsdecode(raw))
+    result = run("check", str(named), "--out", str(tmp_path / "out"), code=2)
+    assert "bad\\xffname.csv: the file name is not UTF-8 text; rename the file" in result.output
+    assert not (tmp_path / "out" / "findings.json").exists()
+    result = run("import", "--source", f"zendesk:{named}", "--out",
+                 str(tmp_path / "log.parquet"), code=2)
+    assert "the file name is not UTF-8 text" in result.output
+
+
 def test_manifest_digests_are_of_the_inputs_as_read(sample: Path, tmp_path: Path) -> None:
     """Each input's SHA-256 in the manifest is of its bytes as the import read them (taken
     by the reader, in a worker process for large inputs), also when the file changes after

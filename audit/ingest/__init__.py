@@ -612,6 +612,19 @@ def _reading_processes(files: list[tuple[Path, str]], workers: int | None) -> in
     return max(1, min(len(os.sched_getaffinity(0)), len(files)))
 
 
+def refuse_undecodable_name(path: Path) -> None:
+    """A file name that is no UTF-8 text (bytes the file system holds, read back as
+    surrogates) is an input error naming it with those bytes escaped: the name is written
+    into the log's `source:file`, the manifest and the reports, which hold only text (before:
+    a traceback from the Arrow or JSON writer, after the whole run)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise InputError("the file name is not UTF-8 text; rename the file",
+                         file=shown) from None
+
+
 def import_sources(
     sources: list[tuple[Path, str | None]],
     *,
@@ -642,6 +655,8 @@ def import_sources(
     mapping = mapping or Mapping()
     if assume_tz is not None:
         check_time_zone(assume_tz)
+    for path, _ in sources:
+        refuse_undecodable_name(path)
     logs: list[pd.DataFrame] = []
     quarantines: list[pd.DataFrame] = []
     counts: list[tuple[Path, str, int, int]] = []
