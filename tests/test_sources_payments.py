@@ -254,3 +254,34 @@ def test_an_adyen_amount_on_both_sides_is_quarantined_and_a_zero_side_ignored(
     assert quarantine["reason"].tolist() == [
         "both Gross Debit (GC) and Gross Credit (GC) (120.00) hold an amount"]
     assert table.frame[C.AMOUNT].tolist() == ["120.00", "120.00", "0.00", "120.00"]
+
+
+def test_times_past_the_years_a_datetime_holds_are_quarantined(tmp_path: Path) -> None:
+    """A Stripe `created` in Unix milliseconds (year 58375), a Stripe time whose offset
+    takes it before year 1 in UTC, and a PayPal time of 31/12/9999 23:00 PDT (year 10000 in
+    UTC) went past datetime's years: a traceback ("year 58375 is out of range", "date value
+    out of range") instead of a quarantine row. Now each is quarantined with the generic
+    reader's reason, and the other rows import."""
+    stripe = tmp_path / "stripe_charges.csv"
+    stripe.write_text("\n".join([
+        "id,amount,currency,created,status",
+        "ch_1,5000,eur,1780000000000,succeeded",
+        "ch_2,5000,eur,0001-01-01T00:10:00+01:00,succeeded",
+        "ch_3,5000,eur,2026-05-24 22:41:03,succeeded"]) + "\n", encoding="utf-8")
+    table, quarantine = read_source(stripe, "stripe")
+    assert quarantine[["row", "field", "value"]].values.tolist() == [
+        [2, "created", "1780000000000"], [3, "created", "0001-01-01T00:10:00+01:00"]]
+    assert all(r.startswith("time outside the years 1678 to 2261")
+               for r in quarantine["reason"])
+    assert "not milliseconds" in quarantine["reason"].iloc[0]
+    assert table.frame[C.EVENT_ID].tolist() == ["stripe:ch_3"]
+
+    paypal = tmp_path / "activity.csv"
+    paypal.write_text(_rows_like(DATA / "paypal" / "activity.csv", [1, 1], [
+        {"Date": "31/12/9999", "Time": "23:00:00", "TimeZone": "PDT"}, {}],
+        "Transaction ID"), encoding="utf-8")
+    table, quarantine = read_source(paypal, "paypal")
+    assert quarantine[["row", "field", "value", "reason"]].values.tolist() == [
+        [2, "Date", "31/12/9999",
+         "time outside the years 1678 to 2261 (the range a timestamp can hold)"]]
+    assert len(table.frame) == 1

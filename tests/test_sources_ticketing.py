@@ -566,3 +566,24 @@ def test_jira_option_and_number_fields_read_as_the_ui_shows_them(tmp_path: Path,
     with pytest.raises(InputError, match="not a text, a number or a single option") as caught:
         read_source(path, "jira")
     assert (caught.value.row, caught.value.field) == (2, "fields.customfield_10051")
+
+
+def test_a_servicenow_local_time_before_year_1_in_utc_is_quarantined(tmp_path: Path) -> None:
+    """0001-01-01 00:10 in Europe/Berlin is in year 0 in UTC: converting it raised
+    OverflowError (a traceback). The update is quarantined with the generic reader's
+    reason; the other record's updates import."""
+    path = tmp_path / "sys_audit.csv"
+    path.write_text("\n".join([
+        SN_HEADER,
+        "a1,sn_customerservice_case,doc1,number,,CS1,felix.weber,0001-01-01 00:10:00,0",
+        "a2,sn_customerservice_case,doc1,u_refund_stage,,requested,felix.weber,"
+        "0001-01-01 00:10:00,0",
+        "b1,sn_customerservice_case,doc2,number,,CS2,felix.weber,2026-07-06 09:15:00,0",
+        "b2,sn_customerservice_case,doc2,u_refund_stage,,requested,felix.weber,"
+        "2026-07-06 09:15:00,0"]) + "\n", encoding="utf-8")
+    table, quarantine = read_source(path, "servicenow", assume_tz="Europe/Berlin")
+    assert quarantine[["row", "field", "value", "reason"]].values.tolist() == [
+        [2, "sys_created_on", "0001-01-01 00:10:00",
+         "time outside the years 1678 to 2261 (the range a timestamp can hold)"]]
+    assert table.frame[C.CASE].tolist() == ["CS2"]
+    assert table.frame[C.TIMESTAMP].tolist() == ["2026-07-06T07:15:00+00:00"]

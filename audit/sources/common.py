@@ -25,6 +25,7 @@ from audit.currency import CURRENCIES, minor_units, stripe_minor_units
 from audit.errors import InputError
 from audit.ingest.normalise import QUARANTINE_COLUMNS
 from audit.ingest.raw import RawTable
+from audit.ingest.timestamps import OUT_OF_RANGE
 
 _PLAIN = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _MINOR = re.compile(r"^[+-]?\d+$")
@@ -481,7 +482,16 @@ def local_to_utc(text: str, fmt: str, zone: str) -> str:
     first, second = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
     if first.utcoffset() != second.utcoffset():
         raise BadValue(f"not a valid local time in {zone} (DST change)")
-    return first.astimezone(UTC).isoformat()
+    return in_utc(first)
+
+
+def in_utc(moment: datetime) -> str:
+    """An aware time as ISO 8601 UTC; BadValue (the generic reader's reason) where UTC
+    is past the years a datetime holds (local 0001-01-01 00:10 in Berlin is in year 0)."""
+    try:
+        return moment.astimezone(UTC).isoformat()
+    except (OverflowError, ValueError) as exc:
+        raise BadValue(OUT_OF_RANGE) from exc
 
 
 def local_text(texts: pa.Array, fmt: str, zone: str) -> pa.Array:
@@ -529,7 +539,7 @@ def abbreviated_to_utc(text: str, fmt: str, abbreviation: str) -> str:
         naive = strptime(text.strip(), fmt)
     except ValueError as exc:
         raise BadValue(f"not a time in the format {fmt}") from exc
-    return naive.replace(tzinfo=timezone(offset)).astimezone(UTC).isoformat()
+    return in_utc(naive.replace(tzinfo=timezone(offset)))
 
 
 def require_columns(columns: list[str], needed: tuple[str, ...], *, system: str,

@@ -34,6 +34,7 @@ from audit import canonical as C
 from audit.currency import CURRENCIES, minor_units, stripe_minor_units
 from audit.ingest.csv_reader import RaggedRow, read_csv
 from audit.ingest.raw import RawTable
+from audit.ingest.timestamps import OUT_OF_RANGE
 from audit.sources.common import (
     TEXT,
     ZONE_ABBREVIATIONS,
@@ -42,6 +43,7 @@ from audit.sources.common import (
     Ints,
     Mask,
     abbreviated_to_utc,
+    in_utc,
     major_decimals,
     minor_money,
     minor_money_text,
@@ -370,14 +372,21 @@ def _finish(collector: Collector, export: _Export, positions: list[int],
 
 # --- Stripe -------------------------------------------------------------------------------
 def _stripe_time(text: str) -> str:
+    """A Stripe `created`: UTC 'YYYY-MM-DD HH:MM:SS' (or ISO 8601 with an offset) or Unix
+    seconds. A time past the years a datetime holds is BadValue, as any bad time is; one
+    in them but outside the log's years the normaliser quarantines (the same reason)."""
     value = text.strip()
-    if value.isdigit():
-        return datetime.fromtimestamp(int(value), UTC).isoformat()
+    if value.isascii() and value.isdigit():
+        try:
+            return datetime.fromtimestamp(int(value), UTC).isoformat()
+        except (OverflowError, ValueError, OSError) as exc:
+            raise BadValue(f"{OUT_OF_RANGE}; Stripe writes Unix seconds, not milliseconds"
+                           ) from exc
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise BadValue("not a Stripe time (UTC 'YYYY-MM-DD HH:MM:SS' or Unix seconds)") from exc
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    return in_utc(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
 
 
 def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -> Collector:
