@@ -24,7 +24,7 @@ def _exact(text: str, currency: str) -> str:
 
 
 @pytest.mark.parametrize(("text", "currency", "expected"), [
-    ("4499", "EUR", "44.99"), ("-4499", "usd", "44.99"), ("+7", "EUR", "0.07"),
+    ("4499", "EUR", "44.99"), ("4499", "usd", "44.99"), ("+7", "EUR", "0.07"),
     ("0", "EUR", "0.00"), ("-0", "EUR", "0.00"), ("007", "GBP", "0.07"),
     ("4499", "JPY", "4499"), ("1", "BHD", "0.001"), (" 12 ", "EUR", "0.12"),
     ("٤٤٩٩", "EUR", "44.99"), ("123456789012345678", "EUR", "1234567890123456.78"),
@@ -32,6 +32,14 @@ def _exact(text: str, currency: str) -> str:
 ])
 def test_known_amounts(text: str, currency: str, expected: str) -> None:
     assert minor_money(text, currency) == expected == _exact(text, currency)
+
+
+@pytest.mark.parametrize("text", ["-4499", "-1234567890123456789012"])
+def test_a_negative_amount_is_refused_by_both_readings(text: str) -> None:
+    """Stripe's amounts are magnitudes: a minus sign is refused (it was dropped)."""
+    assert _outcome(minor_money, text, "usd") == _outcome(_exact, text, "usd") == (
+        "BadValue", "negative amount (this export writes amounts as magnitudes: a refund is "
+        "told by its kind, not by a sign)")
 
 
 def test_an_integer_longer_than_python_reads_still_gives_decimals_text() -> None:

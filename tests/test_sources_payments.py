@@ -285,3 +285,47 @@ def test_times_past_the_years_a_datetime_holds_are_quarantined(tmp_path: Path) -
         [2, "Date", "31/12/9999",
          "time outside the years 1678 to 2261 (the range a timestamp can hold)"]]
     assert len(table.frame) == 1
+
+
+NEGATIVE = ("negative amount (this export writes amounts as magnitudes: a refund is told by "
+            "its kind, not by a sign)")
+
+
+def test_a_negative_stripe_or_adyen_amount_is_quarantined_not_made_positive(
+        tmp_path: Path) -> None:
+    """Stripe's charge and refund amounts and Adyen's Gross Debit / Credit are magnitudes
+    (the kind of row, or the side, tells the direction). A minus sign was dropped: charge
+    -5000 EUR read as 50.00, a refund of -5000 as 50.00, an Adyen debit of -50.00 as 50.00.
+    Now each is quarantined; -0 is zero and reads as 0."""
+    charges = tmp_path / "stripe_charges.csv"
+    charges.write_text("\n".join([
+        "id,amount,currency,created,status",
+        "ch_1,-5000,eur,2026-05-24 22:41:03,succeeded",
+        "ch_2,5000,eur,2026-05-24 22:41:03,succeeded",
+        "ch_3,-0,eur,2026-05-24 22:41:03,succeeded",
+        "ch_4,-5000000000000000000000,eur,2026-05-24 22:41:03,succeeded"]) + "\n",
+        encoding="utf-8")
+    table, quarantine = read_source(charges, "stripe")
+    assert quarantine[["row", "field", "value", "reason"]].values.tolist() == [
+        [2, "amount", "-5000", NEGATIVE], [5, "amount", "-5000000000000000000000", NEGATIVE]]
+    assert table.frame[C.AMOUNT].tolist() == ["50.00", "0.00"]
+
+    refunds = tmp_path / "stripe_refunds.csv"
+    refunds.write_text(_rows_like(DATA / "stripe" / "refunds.csv", [1, 1], [
+        {"amount": "-5000"}, {"amount": "5000"}], "id"), encoding="utf-8")
+    table, quarantine = read_source(refunds, "stripe")
+    assert quarantine[["row", "field", "value", "reason"]].values.tolist() == [
+        [2, "amount", "-5000", NEGATIVE]]
+    assert table.frame[C.AMOUNT].tolist() == ["50.00"]
+
+    adyen = tmp_path / "settlement_details.csv"
+    adyen.write_text(_rows_like(DATA / "adyen" / "settlement_details.csv", [2, 2, 1], [
+        {"Gross Debit (GC)": "-50.00", "Gross Credit (GC)": "", "Modification Reference": "M1"},
+        {"Gross Debit (GC)": "50.00", "Gross Credit (GC)": "", "Modification Reference": "M2"},
+        {"Gross Debit (GC)": "", "Gross Credit (GC)": "-120.00"}], "Psp Reference"),
+        encoding="utf-8")
+    table, quarantine = read_source(adyen, "adyen")
+    assert quarantine[["row", "field", "value", "reason"]].values.tolist() == [
+        [2, "Gross Debit (GC)", "-50.00", NEGATIVE],
+        [4, "Gross Credit (GC)", "-120.00", NEGATIVE]]
+    assert table.frame[C.AMOUNT].tolist() == ["50.00"]

@@ -222,7 +222,7 @@ def test_minor_amounts_column_wise_equal_minor_money_row_by_row() -> None:
     from audit.sources.common import BadValue, minor_money, minor_money_text
 
     rng = random.Random(4)
-    odd = ["0", "-0", "00123", "+123", "-4999", "999999999999999999", "-999999999999999999",
+    odd = ["0", "-0", "00123", "+123", "-4999", "4999", "999999999999999999", "-999999999999999999",
            "1234567890123456789", "9223372036854775807", "-9223372036854775808",
            "\u0661\u0662\u0663", "12a", "", " ", "1.5", "-", "--1", "0009", "\U0001f600"]
     texts = [rng.choice(odd) if rng.random() < 0.5 else str(rng.randrange(-10**6, 10**7))
@@ -246,6 +246,7 @@ def test_minor_amounts_column_wise_equal_minor_money_row_by_row() -> None:
     assert all(c is None or c == e for c, e in zip(column, expected, strict=True))
     assert sum(c is not None for c in column) > 2000  # most rows read column-wise
     assert {"0.00", "0", "0.000", "4.999", "49.99"} <= set(column)  # -0; 0, 2, 3 units
+    assert one("-4999", "EUR") is None and one("-0", "EUR") == "0.00"  # a sign: refused
     assert None in column and any(e is not None for c, e in zip(column, expected,
                                                                 strict=True) if c is None)
 

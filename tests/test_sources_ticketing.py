@@ -587,3 +587,34 @@ def test_a_servicenow_local_time_before_year_1_in_utc_is_quarantined(tmp_path: P
          "time outside the years 1678 to 2261 (the range a timestamp can hold)"]]
     assert table.frame[C.CASE].tolist() == ["CS2"]
     assert table.frame[C.TIMESTAMP].tolist() == ["2026-07-06T07:15:00+00:00"]
+
+
+def _zendesk_ticket(ticket: int, amount: str, currency: str = "EUR") -> str:
+    """A Zendesk audit (JSON line) creating ticket `ticket` with a requested amount."""
+    return json.dumps({"id": 9000 + ticket, "ticket_id": ticket,
+                       "created_at": "2026-07-06T08:15:00Z", "author_id": 11, "events": [
+        {"id": 1, "type": "Create", "field_name": "360011110001", "value": "requested"},
+        {"id": 2, "type": "Create", "field_name": "360011110002", "value": f"EC-O{ticket}"},
+        {"id": 3, "type": "Create", "field_name": "360011110003", "value": currency},
+        {"id": 4, "type": "Create", "field_name": "360011110004", "value": amount}]})
+
+
+def test_a_negative_ticket_amount_is_quarantined_not_made_positive(tmp_path: Path) -> None:
+    """A requested amount of -50.00 (Zendesk) or -19.99 (Jira) read as 50.00 / 19.99: the
+    sign was dropped. An amount on a ticket is a magnitude; a negative one is
+    quarantined."""
+    path = tmp_path / "zendesk_ticket_audits.jsonl"
+    path.write_text("\n".join([_zendesk_ticket(1, "-50.00"), _zendesk_ticket(2, "50.00")])
+                    + "\n", encoding="utf-8")
+    table, quarantine = read_source(path, "zendesk")
+    assert quarantine[["field", "value"]].values.tolist() == [[C.AMOUNT, "-50.00"]]
+    assert quarantine["reason"].str.startswith("negative amount").all()
+    assert table.frame[[C.CASE, C.AMOUNT]].values.tolist() == [["2", "50.00"]]
+
+    jira = tmp_path / "jira_issues.json"
+    jira.write_text(json.dumps({"issues": [_jira_issue([1], requested="-19.99")]}),
+                    encoding="utf-8")
+    table, quarantine = read_source(jira, "jira")
+    assert quarantine[["field", "value"]].values.tolist() == [[C.AMOUNT, "-19.99"]]
+    assert quarantine["reason"].str.startswith("negative amount").all()
+    assert table.frame[C.AMOUNT].isna().all()

@@ -375,6 +375,19 @@ class BadValue(ValueError):
     """A value an adapter cannot use; the message is the quarantine reason."""
 
 
+NEGATIVE = ("negative amount (this export writes amounts as magnitudes: a refund is told "
+            "by its kind, not by a sign)")
+"""Why an amount with a minus sign is quarantined where the export writes magnitudes (all
+but PayPal's Gross, whose sign its reader checks against the row's type)."""
+
+
+def unsigned(amount: Decimal) -> Decimal:
+    """`amount`, BadValue where it is below zero (-0 is zero)."""
+    if amount < 0:
+        raise BadValue(NEGATIVE)
+    return amount
+
+
 def parse_major(text: str) -> Decimal:
     """A plain decimal amount in major units ('1234.56', '-49.99'); no other notation."""
     value = text.strip()
@@ -402,23 +415,24 @@ def minor_money(text: str, currency: str) -> str:
     currency's minor units without a Decimal (a Stripe export has one amount per row)."""
     value = text.strip()
     code = currency.upper()
-    if len(value) > 18 or not _MINOR.match(value) or code not in CURRENCIES:
+    if (len(value) > 18 or not _MINOR.match(value) or code not in CURRENCIES
+            or value.startswith("-")):
         return money(parse_minor(text, currency))
     units = stripe_minor_units(code)
-    whole, part = divmod(abs(int(value)), 10 ** units)
+    whole, part = divmod(int(value), 10 ** units)
     return f"{whole}.{part:0{units}d}" if units else str(whole)
 
 
 def minor_money_text(texts: pa.Array, units: Ints) -> pa.Array:
-    """`minor_money(text, currency)` for the texts of 1-18 ASCII digits (a minus sign
-    allowed) in a known currency, column-wise: the digits split at the currency's minor
+    """`minor_money(text, currency)` for the texts of 1-18 ASCII digits (no sign) in a
+    known currency, column-wise: the digits split at the currency's minor
     units, as `minor_money` splits them; null for every other text. `units`: each text's
     currency's minor units (-1: not a known currency)."""
     n = len(texts)
     nothing = pa.nulls(n, texts.type)
     if not n:
         return nothing
-    found = _matching(texts, r"^-?[0-9]{1,18}$")
+    found = _matching(texts, r"^[0-9]{1,18}$")
     if found is None:
         return nothing
     array, plain = found
@@ -426,7 +440,7 @@ def minor_money_text(texts: pa.Array, units: Ints) -> pa.Array:
     if not ok.any():
         return nothing
     digits = pc.if_else(pa.array(ok), array, pa.scalar("0", array.type))
-    values = np.abs(np.asarray(pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)))
+    values = np.asarray(pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False))
     whole, part = np.divmod(values, 10 ** np.maximum(units, 0))
     out = pc.cast(pa.array(whole), texts.type)
     part_text = pc.cast(pa.array(part), texts.type)
@@ -463,9 +477,12 @@ def major_decimals(amounts: pa.Array) -> Ints:
 
 
 def money(value: Decimal) -> str:
-    """The canonical text of an amount: its magnitude, as written by the source."""
+    """The canonical text of an amount, as written by the source; BadValue where it is
+    negative (`unsigned`): a sign is never dropped here. A reader of a signed format
+    (PayPal's Gross) checks the sign and passes the magnitude."""
+    unsigned(value)
     try:
-        return format(abs(value), "f")
+        return format(value.copy_abs(), "f")  # (-0.00 -> 0.00)
     except InvalidOperation as exc:  # pragma: no cover - Decimal from our parsers is finite
         raise BadValue("not a number") from exc
 

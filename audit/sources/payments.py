@@ -57,6 +57,7 @@ from audit.sources.common import (
     stripped,
     text_codes,
     text_columns,
+    unsigned,
     utc_text,
 )
 from audit.sources.config import PaymentConfig
@@ -264,12 +265,14 @@ def _offsets(export: _Export, column: str) -> tuple[Ints, Mask]:
     return offsets[codes], known[codes]
 
 
-def _major(texts: pa.Array) -> pa.Array:
+def _major(texts: pa.Array, *, signed: bool = False) -> pa.Array:
     """`money(parse_major(text))` per text (each distinct text read once); null where it
-    raises, to be read one by one."""
+    raises, to be read one by one. `signed`: the magnitude of a signed amount (PayPal's
+    Gross, whose sign the caller checks against the row's type)."""
     def read(text: str) -> str | None:
         try:
-            return money(parse_major(text))
+            amount = parse_major(text)
+            return money(abs(amount) if signed else amount)
         except BadValue:
             return None
 
@@ -434,7 +437,7 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
             collector.quarantine(row, "currency", record["currency"], str(exc))
             continue
         try:
-            amount = parse_minor(str(record["amount"]), currency)
+            amount = unsigned(parse_minor(str(record["amount"]), currency))
         except BadValue as exc:
             collector.quarantine(row, "amount", record["amount"], str(exc))
             continue
@@ -523,7 +526,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     refund = _in(kinds, _PAYPAL_REFUND_TYPES)
     currencies = _each_distinct(export.stripped("Currency"), str.upper)
     gross = export.stripped("Gross")
-    amounts = _within_units(_major(gross), currencies)
+    amounts = _within_units(_major(gross, signed=True), currencies)
     statuses = _each_distinct(export.stripped("Status"),
                               lambda s: _PAYPAL_STATUS.get(s.lower()))
     charge = _in(kinds, _PAYPAL_CHARGE_TYPES)
@@ -578,7 +581,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
         if status is None:
             collector.quarantine(row, "Status", record["Status"], "unknown PayPal status")
             continue
-        base = _base(cfg, f"paypal:{ident}", ident, time, amount, currency)
+        base = _base(cfg, f"paypal:{ident}", ident, time, abs(amount), currency)
         method = _cell(record, cfg.method_column)
         if is_refund:
             collector.add(row, _refund(
@@ -633,6 +636,11 @@ def _adyen_gross(collector: Collector, row: int, record: Record) -> str | None:
     collector.quarantine(row, debit, record[debit],
                          f"both {debit} and {credit} ({credit_text}) hold an amount")
     return None
+
+
+def _unsigned_major(text: str, currency: str) -> Decimal:
+    """An Adyen amount: a magnitude (the side, debit or credit, tells its direction)."""
+    return unsigned(parse_major_in(text, currency))
 
 
 def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -> Collector:
@@ -692,7 +700,7 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
             continue
         checks: list[tuple[str, Callable[[], object]]] = [
             ("Gross Currency", partial(_currency, str(record["Gross Currency"]))),
-            (gross, partial(parse_major_in, str(record[gross]),
+            (gross, partial(_unsigned_major, str(record[gross]),
                             str(record["Gross Currency"]))),
             ("TimeZone", partial(_known_zone, zone)),
             ("Creation Date", partial(_time, times[k].as_py(), text, "%Y-%m-%d %H:%M:%S",
