@@ -509,3 +509,26 @@ def test_a_quote_left_open_that_takes_in_the_rows_after_it_is_an_input_error(
         "case_id,activity,timestamp", "C1,a,2024-05-01T09:00:00Z",
         'C1,"b', 'still b",2024-05-01T10:00:00Z', ""]).encode("utf-8"))
     assert len(import_sources([(closed, None)]).log) == 2
+
+
+
+@pytest.mark.parametrize(("text", "line", "said", "fixed"), [
+    ('thousands: "."\n', 1, "'.' (the default)", 'thousands: ","\n'),
+    ('system: x\ndecimal: ","\nthousands: ","\n', 3, "','",
+     'system: x\ndecimal: ","\nthousands: "."\n')],
+    ids=["thousands is the default decimal", "both commas"])
+def test_one_character_as_decimal_mark_and_thousands_separator_is_refused(
+        tmp_path: Path, text: str, line: int, said: str, fixed: str) -> None:
+    """`thousands: "."` beside the default decimal "." (or "," for both) was accepted, and
+    removing the separator removed the decimal mark: 49.99 imported as 4999.00, 49,99 as
+    4999.00. Now the mapping is refused, naming the file, the line and both keys."""
+    path = tmp_path / "mapping.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_mapping(path)
+    error = caught.value
+    assert (error.file, error.row, error.field) == (str(path), line, "thousands")
+    assert f"'thousands' and 'decimal' are both {said}" in str(error)
+    path.write_text(fixed, encoding="utf-8")  # two characters: loads
+    mapping = load_mapping(path)
+    assert {mapping.decimal, mapping.thousands} == {".", ","}

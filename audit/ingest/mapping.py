@@ -120,13 +120,23 @@ def load_mapping(path: Path) -> Mapping:
     assume_tz = scalar("assume_tz")
     if assume_tz is not None:
         check_time_zone(assume_tz, file=path, row=line_of(node, "assume_tz"))
+    decimal = scalar("decimal", (".", ",")) or "."
+    thousands = scalar("thousands", ("", ",", ".", " ", "'")) or ""
+    if thousands == decimal:
+        # Removing the separator would remove the decimal mark: 49.99 would read 4999.
+        given = "" if "decimal" in data else " (the default)"
+        raise InputError(
+            f"'thousands' and 'decimal' are both {decimal!r}{given}: one character cannot "
+            "be the thousands separator and the decimal mark (e.g. decimal: \",\", "
+            "thousands: \".\" for 1.234,50)", file=path, row=line_of(node, "thousands"),
+            field="thousands")
     return Mapping(
         columns=columns,
         constants=constants,
         timestamp_format=scalar("timestamp_format"),
         assume_tz=assume_tz,
-        decimal=scalar("decimal", (".", ",")) or ".",
-        thousands=scalar("thousands", ("", ",", ".", " ", "'")) or "",
+        decimal=decimal,
+        thousands=thousands,
         system=scalar("system"),
         source=str(path),
     )
