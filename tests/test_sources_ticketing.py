@@ -618,3 +618,32 @@ def test_a_negative_ticket_amount_is_quarantined_not_made_positive(tmp_path: Pat
     assert quarantine[["field", "value"]].values.tolist() == [[C.AMOUNT, "-19.99"]]
     assert quarantine["reason"].str.startswith("negative amount").all()
     assert table.frame[C.AMOUNT].isna().all()
+
+
+def test_a_ticket_amount_with_more_decimals_than_its_currency_is_quarantined(
+        tmp_path: Path) -> None:
+    """A Zendesk requested amount of 1.500 with currency JPY (a de-DE thousands separator
+    read as a point) imported as 1.5 yen, and a Jira requested 1500.5 JPY was accepted.
+    As PayPal's and Adyen's readers do, such an amount is quarantined; 1.500 KWD (three
+    decimals) and 1500 JPY still read."""
+    path = tmp_path / "zendesk_ticket_audits.jsonl"
+    path.write_text("\n".join([_zendesk_ticket(1, "1.500", "JPY"),
+                               _zendesk_ticket(2, "1.500", "KWD"),
+                               _zendesk_ticket(3, "1500", "JPY"),
+                               _zendesk_ticket(4, "1.500", "EUR")]) + "\n", encoding="utf-8")
+    table, quarantine = read_source(path, "zendesk")
+    assert quarantine[["field", "value"]].values.tolist() == [[C.AMOUNT, "1.500"]] * 2
+    assert quarantine["reason"].tolist() == [
+        "more decimals than JPY has (0): a thousands separator? (this export writes plain "
+        "decimals such as 1234.56)",
+        "more decimals than EUR has (2): a thousands separator? (this export writes plain "
+        "decimals such as 1234.56)"]
+    assert table.frame[[C.CASE, C.AMOUNT, C.CURRENCY]].values.tolist() == [
+        ["2", "1.500", "KWD"], ["3", "1500", "JPY"]]
+
+    jira = tmp_path / "jira_issues.json"
+    jira.write_text(json.dumps({"issues": [_jira_issue([1], currency="JPY",
+                                                       requested=1500.5)]}), encoding="utf-8")
+    table, quarantine = read_source(jira, "jira")
+    assert quarantine[["field", "value"]].values.tolist() == [[C.AMOUNT, "1500.5"]]
+    assert quarantine["reason"].str.startswith("more decimals than JPY has (0)").all()

@@ -21,7 +21,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audit import canonical as C
-from audit.sources.common import BadValue, Collector, money, object_array, parse_major
+from audit.sources.common import (
+    BadValue,
+    Collector,
+    money,
+    object_array,
+    parse_major,
+    parse_major_in,
+)
 from audit.sources.config import TicketingConfig
 
 
@@ -306,6 +313,36 @@ def _evidence(changed: dict[int, str | None], n: int, at: npt.NDArray[np.intp],
     return result
 
 
+def _over_units(kept: list[int], texts: list[object], tickets: list[str],
+                currencies: dict[str, str], good: dict[str, str]) -> dict[int, BadValue]:
+    """Per kept update (position) whose amount has more decimals than its ticket's
+    currency has minor units (`parse_major_in`: 1.500 JPY is a thousands separator read as
+    a point), the BadValue to quarantine it with. Checked once per (text, currency), and
+    only for amounts with a decimal point."""
+    fractional = {t for t, a in good.items() if "." in a}
+    over: dict[int, BadValue] = {}
+    if not fractional or not currencies:
+        return over
+    checked: dict[tuple[str, str], BadValue | None] = {}
+    for k, text in zip(kept, texts, strict=True):
+        if text not in fractional:
+            continue
+        currency = currencies.get(tickets[k])
+        if currency is None:
+            continue
+        key = (str(text), currency)
+        if key not in checked:
+            try:
+                parse_major_in(*key)
+                checked[key] = None
+            except BadValue as exc:
+                checked[key] = exc
+        bad = checked[key]
+        if bad is not None:
+            over[k] = bad
+    return over
+
+
 def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                      collector: Collector,
                      ticket_fields: dict[str, dict[str, str]] | None = None, *,
@@ -344,8 +381,9 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     collector.skipped += len(order) - len(kept)
     texts_of_amounts = amount_text[kept_at].tolist()
     good = {t: a for t, a in parsed.items() if isinstance(a, str)}
+    over = _over_units(kept, texts_of_amounts, u.ticket, currencies, good)
     amounts: list[str | None]
-    if len(good) == len(parsed):  # no bad amount: none to quarantine
+    if len(good) == len(parsed) and not over:  # no bad amount: none to quarantine
         amount_of: dict[str | None, str | None] = {None: None, "": None}
         amount_of.update(good)
         try:
@@ -355,7 +393,7 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     else:
         rows, kept, amounts = kept, [], []
         for k, text in zip(rows, texts_of_amounts, strict=True):
-            amount = parsed[text] if text else None
+            amount = over[k] if k in over else parsed[text] if text else None
             if isinstance(amount, BadValue):
                 collector.quarantine(u.row[k], C.AMOUNT, text, str(amount))
                 continue
