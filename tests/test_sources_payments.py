@@ -329,3 +329,26 @@ def test_a_negative_stripe_or_adyen_amount_is_quarantined_not_made_positive(
         [2, "Gross Debit (GC)", "-50.00", NEGATIVE],
         [4, "Gross Credit (GC)", "-120.00", NEGATIVE]]
     assert table.frame[C.AMOUNT].tolist() == ["50.00"]
+
+
+def test_a_stripe_refunds_export_without_its_charge_column_is_refused(tmp_path: Path) -> None:
+    """Refunds exported without the `charge` column (`id,payment_intent,amount,...` with
+    re_ ids) were taken for a charges export: each refund imported as a "Capture payment"
+    event. The ids say they are refunds: the file is refused, naming the missing column,
+    whether the system is named or detected."""
+    path = tmp_path / "stripe_refunds.csv"
+    path.write_text("\n".join([
+        "id,payment_intent,amount,currency,created,status,reason",
+        "re_1,pi_1,5000,eur,2026-05-24 22:41:03,succeeded,requested_by_customer",
+        "re_2,pi_2,300,eur,2026-05-24 22:41:03,succeeded,requested_by_customer"]) + "\n",
+        encoding="utf-8")
+    for system in ("stripe", None):
+        with pytest.raises(InputError, match=r"Stripe refunds .*missing column\(s\) charge"
+                           ) as caught:
+            import_sources([(path, system)])
+        assert caught.value.file == str(path)
+    charges = tmp_path / "stripe_charges.csv"  # a charges export still reads as one
+    charges.write_text(path.read_text(encoding="utf-8").replace("re_", "ch_"),
+                       encoding="utf-8")
+    table, quarantine = read_source(charges, "stripe")
+    assert quarantine.empty and table.frame[C.CHARGE_ID].tolist() == ["ch_1", "ch_2"]

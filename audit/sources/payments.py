@@ -392,11 +392,26 @@ def _stripe_time(text: str) -> str:
     return in_utc(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
 
 
+STRIPE_REFUND_ID_PREFIXES = ("re_", "pyr_")
+"""How Stripe's refund ids begin (a card refund's, a non-card payment's); a charge's id
+begins ch_ or py_."""
+
+
+def _has_refund_ids(frame: pd.DataFrame) -> bool:
+    """Whether an `id` of the export is a refund's."""
+    if "id" not in frame.columns:
+        return False
+    ids = stripped(text_columns(frame, ["id"])["id"])
+    return any(pc.any(pc.starts_with(ids, prefix)).as_py() for prefix in
+               STRIPE_REFUND_ID_PREFIXES)
+
+
 def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -> Collector:
     """Stripe charges or refunds export (amounts in minor units, `created` in UTC)."""
-    # Read once: the columns say which export.
+    # Read once: the columns say which export, and so do the ids: a refunds export without
+    # its `charge` column is refused, never read as charges.
     read = read_csv(path, encoding=encoding, strings="arrow")
-    refunds = "charge" in read[0].frame.columns
+    refunds = "charge" in read[0].frame.columns or _has_refund_ids(read[0].frame)
     needed = STRIPE_REFUND_COLUMNS if refunds else STRIPE_CHARGE_COLUMNS
     export, collector = _start(path, "stripe", needed, encoding,
                                f"Stripe {'refunds' if refunds else 'charges'}", read)
