@@ -352,3 +352,39 @@ def test_a_stripe_refunds_export_without_its_charge_column_is_refused(tmp_path: 
                        encoding="utf-8")
     table, quarantine = read_source(charges, "stripe")
     assert quarantine.empty and table.frame[C.CHARGE_ID].tolist() == ["ch_1", "ch_2"]
+
+
+@pytest.mark.parametrize(("system", "source", "ident"), [
+    ("stripe", "stripe/charges.csv", "id"),
+    ("paypal", "paypal/activity.csv", "Transaction ID"),
+    ("adyen", "adyen/settlement_details.csv", "Psp Reference")])
+def test_each_row_with_a_blank_id_is_quarantined_naming_the_id_field(
+        tmp_path: Path, system: str, source: str, ident: str) -> None:
+    """Rows with a blank id: the first was quarantined by the normaliser under
+    `case:concept:name` ("empty value", not the export's field), the next as "same id as
+    row 3 with different content" though row 3 was itself quarantined (and one exactly
+    like it was dropped as a repeat). Now each is quarantined naming the id field."""
+    template = DATA / source
+    lines = _rows_like(template, [1, 1, 1, 1], [{}, {}, {}, {}], ident).splitlines()
+    names = lines[0].split(",")
+    at = names.index(ident)
+    amount = {"stripe": "amount", "paypal": "Gross", "adyen": "Gross Credit (GC)"}[system]
+
+    def blank(line: str, new_amount: str | None = None) -> str:
+        cells = line.split(",")
+        cells[at] = ""
+        if new_amount is not None:
+            cells[names.index(amount)] = new_amount
+        return ",".join(cells)
+
+    rows = [lines[1], blank(lines[2]), blank(lines[3], "7"), blank(lines[2])]
+    path = tmp_path / template.name
+    path.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
+    result = import_sources([(path, system)])
+    assert result.quarantine[["row", "field", "value"]].values.tolist() == [
+        [3, ident, ""], [4, ident, ""], [5, ident, ""]]
+    assert set(result.quarantine["reason"]) == {
+        "empty id (a payment's or refund's id is its event's id)"}
+    counts = result.files[0]
+    assert (counts.read, counts.imported, counts.quarantined, counts.deduplicated) == (
+        4, 1, 3, 0)

@@ -91,6 +91,9 @@ _ADYEN_REFUND_TYPES = {"refunded": "succeeded", "refundedbulk": "succeeded",
                        "refundedreversed": "reversed", "refundfailed": "failed"}
 
 
+EMPTY_ID = "empty id (a payment's or refund's id is its event's id)"
+"""Why a row without an id is quarantined (each one: blank ids are not one record)."""
+
 Record = dict[str, object]
 """One export row: column name -> its cell text."""
 
@@ -425,7 +428,7 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     statuses = _each_distinct(export.stripped("status"),
                               lambda s: _STRIPE_STATUS.get(s.lower()))
     plain = (_in(currencies, CURRENCIES) & _given(amounts) & _given(times)
-             & _given(statuses))
+             & _given(statuses) & _given(none_if_empty(idents)))
     columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
     if refunds:
         failed = _in(statuses, ("failed", "reversed"))
@@ -444,6 +447,9 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     for k in one_by_one:
         record, row = export.record(k), export.rows[k]
         ident = str(record["id"]).strip()
+        if not ident:  # (no event id; not a repeat of another blank id)
+            collector.quarantine(row, "id", record["id"], EMPTY_ID)
+            continue
         if collector.duplicate(f"stripe:{ident}", row, partial(_content, record)):
             continue
         try:
@@ -551,7 +557,8 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     zero = np.asarray(pc.fill_null(pc.match_substring_regex(amounts, r"^[0.]*$"), True)
                       .to_numpy(zero_copy_only=False), dtype=bool)
     plain = ((refund & (negative | zero) | charge & ~negative) & _in(currencies, CURRENCIES)
-             & _given(amounts) & _given(times) & _given(statuses))
+             & _given(amounts) & _given(times) & _given(statuses)
+             & _given(none_if_empty(idents)))
     methods = export.cell(cfg.method_column)
     columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
     columns.update(_charges_and_refunds(
@@ -569,7 +576,8 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
         record, row = export.record(k), export.rows[k]
         text, zone = f"{record['Date']} {record['Time']}", str(record["TimeZone"])
         ident = str(record["Transaction ID"]).strip()
-        if collector.duplicate(f"paypal:{ident}", row, partial(_content, record)):
+        # (A blank id is no record's: each such row is quarantined, after its type.)
+        if ident and collector.duplicate(f"paypal:{ident}", row, partial(_content, record)):
             continue
         kind = str(record["Type"]).strip().lower()
         is_refund = kind in _PAYPAL_REFUND_TYPES
@@ -577,6 +585,9 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
             collector.quarantine(row, "Type", record["Type"],
                                  "not a payment or refund (fees, transfers, holds are not "
                                  "part of a refund case)")
+            continue
+        if not ident:
+            collector.quarantine(row, "Transaction ID", record["Transaction ID"], EMPTY_ID)
             continue
         checks: list[tuple[str, Callable[[], object]]] = [
             ("Currency", partial(_currency, str(record["Currency"]))),
@@ -681,7 +692,8 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
     one_side = np.asarray(pc.or_(pc.equal(debits, ""), pc.equal(credits, ""))
                           .to_numpy(zero_copy_only=False), dtype=bool)
     plain = ((refund | _in(kinds, _ADYEN_CHARGE_TYPES)) & _in(currencies, CURRENCIES)
-             & _given(amounts) & _given(times) & usable & one_side)
+             & _given(amounts) & _given(times) & usable & one_side
+             & _given(none_if_empty(idents)))
     methods = _each_distinct(export.cell("Payment Method"), lambda m: cfg.methods.get(m, m))
     if "" in cfg.methods:  # (`cfg.methods.get(m or "", m)` of an empty method)
         methods = pc.fill_null(methods, pa.scalar(cfg.methods[""], TEXT))
@@ -703,12 +715,18 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
         psp = str(record["Psp Reference"]).strip()
         modification = str(record["Modification Reference"]).strip()
         ident = modification or psp
-        if collector.duplicate(f"adyen:{ident}:{kind}", row, partial(_content, record)):
+        # (A blank id is no record's: each such row is quarantined, after its type; a
+        # merchant payout has no Psp Reference.)
+        if ident and collector.duplicate(f"adyen:{ident}:{kind}", row,
+                                         partial(_content, record)):
             continue
         if kind not in _ADYEN_CHARGE_TYPES and kind not in _ADYEN_REFUND_TYPES:
             collector.quarantine(row, "Type", record["Type"],
                                  "not a settled payment or refund (fees, payouts and "
                                  "chargebacks are not part of a refund case)")
+            continue
+        if not ident:  # (a refund without its own reference is keyed by the payment's)
+            collector.quarantine(row, "Psp Reference", record["Psp Reference"], EMPTY_ID)
             continue
         gross = _adyen_gross(collector, row, record)
         if gross is None:
