@@ -322,6 +322,29 @@ def test_a_duplicate_refund_puts_each_repeating_payout_at_risk(
                            "100.00 EUR refunded again on ch_1, already refunded in case A")}
 
 
+def test_a_value_not_recorded_reads_so_in_a_message(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """An approval without a person read "approved by <NA> (role: none recorded)" (AP004)
+    and "approved only by None" (AP003); a purchase and payout without a method, in two
+    currencies, "purchase paid by None in EUR" (EV006)."""
+    log = {"A1": {"amount": 900, "events": [
+               {"a": "Capture payment"}, {"a": "Receive refund request"},
+               {"a": "Approve refund", "r": None, "role": None}, {"a": "Execute payout"}]},
+           "E1": [{"a": "Capture payment", "method": None}, {"a": "Receive refund request"},
+                  {"a": "Approve refund"},
+                  {"a": "Execute payout", "method": None, "cur": "USD"}]}
+    result, _ = run_case({}, {"log": log}, "not recorded", policy_for)
+    found = {(f.rule, f.case_id): f.message for f in result.findings
+             if f.rule in ("AP003", "AP004", "EV006")}
+    assert found == {
+        ("AP004", "A1"): "approved by (not recorded) (role: none recorded), which may not "
+                         "approve",
+        ("AP003", "A1"): "900.00 EUR is above the threshold of 500.00, approved only by "
+                         "(not recorded)",
+        ("EV006", "E1"): "purchase paid by (not recorded) in EUR, refunded by (not recorded) "
+                         "in USD"}
+
+
 def test_an_approval_without_a_role_reads_plainly(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """Before: "approved by Nadia Rossi holding role no role"."""

@@ -142,12 +142,12 @@ class Rule(ABC):
 
 
 class _Unrecorded(Formatter):
-    """A message's fields formatted as `str.format` does, but a missing value (None) with a
-    format spec (an amount's `:.2f`) reads "(not recorded)": `refund:amount` is optional,
-    and a case paid without one still gets its finding."""
+    """A message's fields formatted as `str.format` does, but a missing value (None) reads
+    "(not recorded)", not "None": `refund:amount` is optional, and a case paid without one
+    still gets its finding; so is a person or a payment method."""
 
     def format_field(self, value: Any, format_spec: str) -> Any:
-        if value is None and format_spec:
+        if value is None:
             return "(not recorded)"
         return super().format_field(value, format_spec)
 
@@ -166,10 +166,12 @@ def _in_minor_units(message: str, currency: str | None) -> str:
 def _message(message: str, case_id: object, values: dict[str, Any]) -> str:
     """`message` formatted with the row's values (`str.format` first: at 1M cases a
     quarter of a million messages; the slower formatter only where a value is missing)."""
-    try:
-        return message.format(case=case_id, **values)
-    except (TypeError, ValueError):
-        return _UNRECORDED.format(message, case=case_id, **values)
+    if not any(v is None for v in values.values()):
+        try:
+            return message.format(case=case_id, **values)
+        except (TypeError, ValueError):
+            pass
+    return _UNRECORDED.format(message, case=case_id, **values)
 
 
 def _python_values(column: pd.Series) -> list[Any]:

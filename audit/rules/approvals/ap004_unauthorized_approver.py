@@ -106,7 +106,8 @@ class UnauthorizedApprover(Rule):
             return []
         grouped = facts.grouped(at[bad])
         _, starts, ends = facts.event_runs(at[bad])
-        who = [str(r) for r in approvals[C.RESOURCE][bad].tolist()]
+        who = ["(not recorded)" if pd.isna(r) else str(r)
+               for r in approvals[C.RESOURCE][bad].tolist()]
         held = ["none recorded" if pd.isna(r) else str(r)
                 for r in approvals[C.ROLE][bad].tolist()]
         grouped["who"] = [", ".join(who[s:e]) for s, e in zip(starts, ends, strict=True)]
