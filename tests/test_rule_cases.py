@@ -345,6 +345,28 @@ def test_a_value_not_recorded_reads_so_in_a_message(
                          "in USD"}
 
 
+def test_a_payout_in_another_currency_is_told_in_its_currency(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A 50 EUR request paid 55 USD without an approval read "paid (not recorded) EUR"; one
+    paid 30 EUR and 40 USD read "paid 30.00 EUR". A payout in another currency is no part
+    of the amount at risk (no sum across currencies), but the message tells it."""
+    def case(*payouts: dict[str, Any]) -> dict[str, Any]:
+        return {"amount": 50, "events": [{"a": "Capture payment"},
+                                         {"a": "Receive refund request"}, *payouts]}
+
+    log = {"U1": case({"a": "Execute payout", "cur": "USD", "amount": 55}),
+           "M1": case({"a": "Execute payout", "amount": 30},
+                      {"a": "Execute payout", "cur": "USD", "amount": 40},
+                      {"a": "Execute payout", "cur": "JPY", "amount": 900}),
+           "E1": case({"a": "Execute payout", "amount": 50})}
+    result, _ = run_case({}, {"log": log}, "AP001 currencies", policy_for)
+    found = {f.case_id: (f.message.split(" on ")[0], f.amount_at_risk)
+             for f in result.findings if f.rule == "AP001"}
+    assert found == {"U1": ("paid 55.00 USD", None),
+                     "M1": ("paid 30.00 EUR and 40.00 USD and 900 JPY", 30.0),
+                     "E1": ("paid 50.00 EUR", 50.0)}
+
+
 def test_an_approval_without_a_role_reads_plainly(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """Before: "approved by Nadia Rossi holding role no role"."""

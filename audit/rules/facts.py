@@ -326,6 +326,48 @@ class CaseFacts:
             return self._lists_for(name, np.arange(self.n_cases) if codes is None else codes)
         raise KeyError(name)
 
+    def paid_texts(self, codes: Ints) -> list[str]:
+        """Per case at positions `codes`: what its successful payouts paid, as a message
+        tells it: `payouts_sum` in the case's currency ("55.00 EUR"), then the payouts in
+        any other currency, summed per currency ("30.00 EUR and 40.00 USD"); "(not
+        recorded) EUR" where no amount is stated. (A payout in another currency is no part
+        of `payouts_sum`: without this a case paid in USD only read "paid (not recorded)
+        EUR".)"""
+        from audit.currency import shown
+
+        sums = pd.Series(self._value("payouts_sum", codes)).to_numpy(dtype=float,
+                                                                      na_value=np.nan)
+        currencies = pd.Series(self._value("currency", codes)).astype(object).tolist()
+        wanted = np.zeros(self.n_cases, dtype=bool)
+        wanted[codes] = True
+        other = np.flatnonzero(self.mask("paid") & ~self._paid_in_case_currency()
+                               & wanted[self.case_code])
+        others: dict[int, list[str]] = {}
+        if len(other):
+            frame = pd.DataFrame({
+                "case": self.case_code[other],
+                "currency": pd.Series(self.column(C.CURRENCY).take(other)).astype(str).array,
+                "amount": pd.to_numeric(pd.Series(self.column(C.AMOUNT).take(other)),
+                                        errors="coerce").array})
+            sums_per = frame.groupby(["case", "currency"], sort=False)["amount"].sum(
+                min_count=1)
+            for case, unit, amount in zip(
+                    sums_per.index.get_level_values(0).tolist(),
+                    sums_per.index.get_level_values(1).tolist(), sums_per.tolist(),
+                    strict=True):
+                figure = ("(not recorded)" if amount != amount
+                          else shown(amount, unit, grouped=False))
+                others.setdefault(int(case), []).append(f"{figure} {unit}")
+        texts = []
+        for k, total, code in zip(codes.tolist(), sums.tolist(), currencies, strict=True):
+            known = code if isinstance(code, str) else None
+            parts = [] if total != total else [
+                shown(total, known, grouped=False) + (f" {known}" if known else "")]
+            parts += others.get(k, [])
+            texts.append(" and ".join(parts) if parts else
+                         f"(not recorded) {known}" if known else "(not recorded)")
+        return texts
+
     def _paid_in_case_currency(self) -> Mask:
         """The successful payouts in their case's currency (`currency`) or stating none:
         what `payouts_sum` adds up. A payout in another currency is no part of the sum (an

@@ -191,6 +191,7 @@ READS: dict[str, frozenset[str]] = {
         "events:order:id",
         "events:org:resource",
         "events:org:role",
+        "events:paid:case-currency",
         "events:payment:charge_id",
         "events:payment:method",
         "events:payment:refund_id",

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import numpy as np
+
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
@@ -44,8 +46,10 @@ class MissingApproval(Rule):
     def check(self, facts: CaseFacts) -> list[Finding]:
         c = facts.table("payout_eid", "approvals_n", "request_eid", "payout_time", "payouts_sum",
                         "payout_amount", "currency")
-        hits = c[c["payout_eid"].notna() & c["approvals_n"].eq(0)]
+        found = (c["payout_eid"].notna() & c["approvals_n"].eq(0)).to_numpy(dtype=bool)
+        hits = c[found].copy()
+        hits["paid"] = facts.paid_texts(np.flatnonzero(found))
         return self.findings(
             facts, hits, events=("request_eid", "payout_eid"), when="payout_time",
             amount="payouts_sum", evidence=("payout_eid", "payout_amount", "currency"),
-            message="paid {payouts_sum:.2f} {currency} on {payout_time} without any approval")
+            message="paid {paid} on {payout_time} without any approval")

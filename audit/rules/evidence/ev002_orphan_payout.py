@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import networkx as nx
+import numpy as np
 
 from audit.findings import Finding
 from audit.rules.base import Rule
@@ -59,11 +60,13 @@ class OrphanPayout(Rule):
         hits = paid[paid.index.astype(str).isin(list(links))].copy()
         hits["missing_link"] = [links[str(k)][0] for k in hits.index]
         hits["missing_reason"] = [links[str(k)][1] for k in hits.index]
+        hits["paid"] = facts.paid_texts(facts.case_ids.get_indexer(hits.index).astype(
+            np.int64))
         return self.findings(
             facts, hits, events=("payout_eids",), when="payout_time", amount="payouts_sum",
             evidence=("missing_link", "missing_reason", "payout_amount", "currency",
                       "payout_charge"),
-            message="payout of {payouts_sum:.2f} {currency} with no ticket")
+            message="payout of {paid} with no ticket")
 
 
 def unticketed_payout(graph: nx.DiGraph, payout_eids: object) -> tuple[str, str] | None:
