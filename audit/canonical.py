@@ -503,6 +503,31 @@ COMPACT_IN_TWO_FROM = 200_000
 """Rows from which `compact_ids` codes two columns at a time."""
 
 
+def not_completions(frame: pd.DataFrame) -> dict[str, int]:
+    """The events whose `lifecycle:transition` is stated and is not `complete` (start,
+    schedule, suspend, ate_abort, ...), counted per transition as written: an activity
+    logged as start and complete is one activity, which its completion stands for. Empty
+    where there are none (no column, all complete or not stated)."""
+    if LIFECYCLE not in frame.columns:
+        return {}
+    column = frame[LIFECYCLE]
+    values = column.astype("category") if not isinstance(column.dtype,
+                                                         pd.CategoricalDtype) else column
+    counts = values.value_counts(sort=False)
+    return {str(k): int(n) for k, n in counts.items()
+            if n and str(k).strip().lower() != "complete"}
+
+
+def completions(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` without the events `not_completions` counts (`frame` itself where there
+    are none: no copy of a log of millions of events)."""
+    if not not_completions(frame):
+        return frame
+    stated = frame[LIFECYCLE].astype("string").str.strip().str.lower()
+    return frame.loc[stated.isna() | stated.eq("complete").fillna(False)].reset_index(
+        drop=True)
+
+
 def compact_ids(frame: pd.DataFrame) -> None:
     """The REPEATED_IDS columns of `frame` held as categories too, in place, as `compact`
     holds the coded ones: each id once and a 32-bit code per event (a 1M-case log of 7.3M

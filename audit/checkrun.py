@@ -42,6 +42,9 @@ class CheckRun:
     command: list[str] = field(default_factory=list)
     engine: dict[str, Any] = field(default_factory=lambda: {"name": "local"})
     """Where the rules ran: local, or dask with its scheduler, workers and partitions."""
+    not_judged: dict[str, int] = field(default_factory=dict)
+    """Events the rules did not judge, per `lifecycle:transition` (canonical.not_completions:
+    starts, schedules, aborts; an activity's completion stands for it)."""
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """What report writers compute once per finished run and share (graphs, digests)."""
 
@@ -109,6 +112,11 @@ class CheckRun:
                            f"the log's last event ({last.isoformat()}): time-dependent rules "
                            "judge as of the clock; set as_of in the policy (or leave it out "
                            "to use the time of the run) or pass --as-of")
+        if self.not_judged:
+            told = ", ".join(f"{k} {n:,}" for k, n in sorted(self.not_judged.items()))
+            out.append(f"{sum(self.not_judged.values()):,} events whose lifecycle:transition "
+                       f"is not complete ({told}) were not judged: an activity's completion "
+                       "stands for it (a payout logged as start and complete is one payout)")
         return out
 
     def summary(self) -> dict[str, Any]:
@@ -267,15 +275,20 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
     progress.stage(f"building facts of {len(imported.log):,} events")
     # The check only reads the ids: each held once, with a code per event (C.compact_ids).
     C.compact_ids(imported.log)
+    # An activity logged as start and complete is one activity: only completions (and
+    # events stating no transition) are judged; the others are counted and told.
+    not_judged = C.not_completions(imported.log)
+    judged = C.completions(imported.log) if not_judged else imported.log
     described = engine.describe()
     if engine.name == "dask":
         from audit.engines.dask_engine import run_rules_dask
 
-        result, described = run_rules_dask(imported.log, policy, ruleset, as_of=clock,
+        result, described = run_rules_dask(judged, policy, ruleset, as_of=clock,
                                            spec=engine)
     else:
-        result = run_rules(imported.log, policy, ruleset, as_of=clock)
+        result = run_rules(judged, policy, ruleset, as_of=clock)
+    del judged
     return_free_memory()  # the rules' facts and per-case work, before the reports
     return CheckRun(imported=imported, policy=policy, result=result, started=started,
                     finished=datetime.now(UTC), inputs=list(sources), command=list(sys.argv),
-                    engine=described)
+                    engine=described, not_judged=not_judged)

@@ -117,6 +117,37 @@ def test_a_file_name_that_is_not_utf8_is_an_input_error(tmp_path: Path) -> None:
     assert "the file name is not UTF-8 text" in result.output
 
 
+def test_an_activity_logged_as_start_and_complete_is_judged_once(tmp_path: Path) -> None:
+    """A payout logged as `start` then `complete` (as XES logs often are) was two payouts:
+    "paid 200.00 EUR against an approved 100.00" (AP005) and a duplicate refund (DU001).
+    Only completions are judged now; the starts are counted and told."""
+    log = tmp_path / "lifecycle.csv"
+    rows = [("Capture payment", "09:00", "complete", "Ben"),
+            ("Receive refund request", "10:00", "complete", "Ben"),
+            ("Collect evidence", "10:30", "complete", "Ben"),
+            ("Approve refund", "11:00", "start", "Nadia"),
+            ("Approve refund", "11:05", "complete", "Nadia"),
+            ("Execute payout", "12:00", "start", "Victor"),
+            ("Execute payout", "12:05", "COMPLETE", "Victor")]
+    log.write_text(
+        "case:concept:name,concept:name,time:timestamp,lifecycle:transition,org:resource,"
+        "org:role,refund:amount,refund:currency,refund:channel,payment:charge_id\n"
+        + "".join(f"C1,{a},2026-07-01T{t}:00Z,{lc},{r},supervisor,100,EUR,ecommerce,ch_1\n"
+                  for a, t, lc, r in rows), encoding="utf-8")
+    out = tmp_path / "out"
+    result = run("check", str(log), "--out", str(out), "--format", "json",
+                 "--fail-on", "never", code=0)
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    rules = {f["rule"] for f in document["findings"]}
+    assert not {"AP005", "DU001", "CF004"} & rules, rules
+    assert document["summary"]["events"] == 5
+    warning = ("2 events whose lifecycle:transition is not complete (start 2) were not "
+               "judged: an activity's completion stands for it (a payout logged as start "
+               "and complete is one payout)")
+    assert warning in document["manifest"]["warnings"]
+    assert f"warning: {warning}" in result.output
+
+
 def test_manifest_digests_are_of_the_inputs_as_read(sample: Path, tmp_path: Path) -> None:
     """Each input's SHA-256 in the manifest is of its bytes as the import read them (taken
     by the reader, in a worker process for large inputs), also when the file changes after
