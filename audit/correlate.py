@@ -29,7 +29,9 @@ class Correlation:
     log: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     unresolved: pd.DataFrame = field(default_factory=pd.DataFrame)
-    """References to ids no export contains: file, row, field, value, reason (kept events)."""
+    """The correlation problems: file, row, field, value, reason (the events are kept):
+    references to ids no export contains, and refunds stating another order than their
+    charge's (field `order:id`, the order stated)."""
     left_out: int = 0
     """Charge events that no ticket or refund refers to (sales, not refund cases), counting
     charge events without a charge id (nothing can refer to them)."""
@@ -155,9 +157,13 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     # beside what is left of the log read), where two threads' takes held about 300 MB more.
     columns = dict(C.taken_each(arrays, in_threads=False))
     out = pd.DataFrame(columns, columns=[*names, *C.STATED.values()], copy=False)
-    if len(unresolved):
-        notes.append(f"correlation: {len(unresolved)} reference(s) to ids no export contains "
-                     "(see the correlation problems)")
+    crossed = int((unresolved["field"] == C.ORDER_ID).sum()) if len(unresolved) else 0
+    if len(unresolved) > crossed:
+        notes.append(f"correlation: {len(unresolved) - crossed} reference(s) to ids no export "
+                     "contains (see the correlation problems)")
+    if crossed:
+        notes.append(f"correlation: {crossed} refund(s) stating another order than their "
+                     "charge's (see the correlation problems)")
     return Correlation(out, notes, unresolved, left_out, left_out_by_file, left_out_by_input)
 
 
@@ -626,11 +632,13 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
                   known_charges: pd.DataFrame | None = None) -> _Refunds:
     """Each refund's case: the ticket it names, if a ticketing export has it (else that
     ticket's case in `known_tickets`, see correlate); else, naming no ticket, the one ticket
-    that names its order (its own, or its charge's, from a payment export or else from
-    `known_charges`; else that order's case in `known_orders`); else the payout case of its
+    that names its order: its charge's (from a payment export, or else from
+    `known_charges`), the money trail; only where that is unknown, the order the refund
+    states; else that order's case in `known_orders`; else the payout case of its
     charge in `known_charges`, where no payment export of the run holds the charge; else a
     payout case of its own, shared by the refunds of one charge and named by their first
-    refund id in (time, source row) order."""
+    refund id in (time, source row) order. A refund stating an order other than its
+    charge's is listed among the problems (field `order:id`), whichever case it joins."""
     named = _strings(log, C.TICKET_ID, positions)
     charge = _strings(log, C.CHARGE_ID, positions)
     has_named = _mask(named.notna())
@@ -667,7 +675,18 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
 
     notes: list[str] = []
     earlier_orders = known_orders is not None and len(known_orders) > 0
-    stated = _strings(log, C.ORDER_ID, positions) if by_order else None
+    # The order of each refund's charge (charge_at: its position among the charge ids; a
+    # charge no payment export of the run holds: the log's order of it, if it tells one),
+    # and the order the refund states: where both are known and differ, the refund is
+    # suspect (recorded below), and its charge, the money trail, decides its case.
+    own = _strings(log, C.ORDER_ID, positions)
+    of_charge = pd.Series(order_of_charge.array.take(charge_at, allow_fill=True),
+                          dtype="string")
+    if log_order is not None:
+        of_charge = of_charge.fillna(log_order)
+    crossed = _mask(own.notna() & of_charge.notna() & own.ne(of_charge))
+    stated = own if by_order else None
+    del own
     # Correlating by order, a refund naming no ticket and stating no order whose charge the
     # log's cases give several orders: which order, hence which ticket, the log cannot tell
     # (kept as a case of its own, below). Else the log's orders do not decide.
@@ -677,10 +696,7 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
         unclear[:] = False
     if stated is not None and (len(claimant_of_order) or earlier_orders):
         # Each refund's charge's order: charge_at is the charge's position among those ids.
-        order = stated.fillna(pd.Series(
-            order_of_charge.array.take(charge_at, allow_fill=True), dtype="string"))
-        if log_order is not None:
-            order = order.fillna(log_order)
+        order = of_charge.fillna(stated)
         claimant = _lookup(order, claimant_of_order)
         if earlier_orders:
             # At once an order's claimants are the tickets of both months: the run's sole
@@ -713,8 +729,9 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
     unknown_charge = rest & has_charge & ~charge_known & (~in_log | unclear)
 
     problems: list[dict[str, object]] = []
-    flagged = np.flatnonzero(unknown_ticket | unknown_charge)
+    flagged = np.flatnonzero(unknown_ticket | unknown_charge | crossed)
     if len(flagged):
+        orders = _strings(log, C.ORDER_ID, positions)
         files = log[C.SOURCE_FILE].iloc[positions[flagged]].tolist()
         rows = log[C.SOURCE_ROW].iloc[positions[flagged]].tolist()
         for at_, file, row in zip(flagged.tolist(), files, rows, strict=True):
@@ -730,6 +747,13 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
                                      "cases of several orders (kept as a case of its own)"
                                      if in_log[at_] else
                                      "refund names a charge no payment export contains")})
+            if crossed[at_]:
+                problems.append({"file": file, "row": row, "field": C.ORDER_ID,
+                                 "value": str(orders.iat[at_]), "reason": (
+                                     f"refund states another order than its charge "
+                                     f"{charge.iat[at_]}'s ({of_charge.iat[at_]})"
+                                     + ("" if has_named[at_] or not by_order else
+                                        ": its charge's order decides its case"))})
 
     orphan = np.flatnonzero(rest & ~by_claim)
     if len(orphan):

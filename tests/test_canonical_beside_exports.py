@@ -452,8 +452,10 @@ def test_a_new_refund_of_a_charge_only_the_log_holds_gets_its_case_as_at_once(
         canonical: Path, tmp_path: Path, scenario: str) -> None:
     """A refund of next month naming a charge that only last month's log holds gets the
     case (and the correlation problems) it gets when both months' exports are read at
-    once. Before: a refund naming a ticket no export holds, or stating an order no ticket
-    names, joined the log's ticket case of its charge (at once: a payout case of its own);
+    once. Before: a refund naming a ticket no export holds joined the log's ticket case of
+    its charge (at once: a payout case of its own); one stating an order no ticket names
+    joins, as at once, the ticket of its charge's order (docs/sources.md, rule 2), the
+    other order among the correlation problems;
     a charge the log holds in a ticket case and in its payout case kept a refund naming
     only it apart, as "held in several cases" (at once: the ticket case of its order)."""
     header, first = first_record("stripe_refunds.csv")
@@ -487,6 +489,8 @@ def test_a_new_refund_of_a_charge_only_the_log_holds_gets_its_case_as_at_once(
         assert len(set(case_of(pd.read_parquet(month_one), f"stripe:{charge}@"
                                 + first[header.index("ticket_id (metadata)")]))) == 1
         assert expected == [first[header.index("ticket_id (metadata)")]]
+    elif scenario == "states an order no ticket names":  # its charge's order decides
+        assert expected == [first[header.index("ticket_id (metadata)")]]
     else:
         assert expected == ["re_90000020"]
     # Rows are the records' lines (the header is line 1).
@@ -495,7 +499,11 @@ def test_a_new_refund_of_a_charge_only_the_log_holds_gets_its_case_as_at_once(
         at_once, "stripe_refunds.csv", sample_rows("stripe_refunds.csv") + len(earlier) + 2)
     assert problems == ([[C.TICKET_ID, "T-NOWHERE", "refund names a ticket no ticketing "
                           "export contains (kept as a case of its own)"]]
-                        if scenario == "names a ticket no export or log holds" else [])
+                        if scenario == "names a ticket no export or log holds" else
+                        [[C.ORDER_ID, "ORD-NOWHERE", "refund states another order than its "
+                          f"charge {charge}'s ({first[header.index('order_id (metadata)')]}):"
+                          " its charge's order decides its case"]]
+                        if scenario == "states an order no ticket names" else [])
 
 
 @pytest.mark.parametrize("stated", [True, False], ids=["log keeping stated ids", "older log"])

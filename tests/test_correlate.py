@@ -228,6 +228,34 @@ def test_refunds_no_ticket_claims_form_payout_cases_named_by_their_first_refund(
     assert "correlation: 2 payout case(s) without a ticket" in result.notes[0]
 
 
+
+def test_a_refund_stating_another_order_than_its_charges_follows_its_charge() -> None:
+    """A refund naming no ticket belongs to the ticket that names its charge's order (the
+    money trail), not the order it states; stating another one is a correlation problem.
+    Before, re_1 (of ch_1, order O1) stating O2 joined ticket 200's case, ch_1 was copied
+    into both cases and nothing was recorded. Naming a ticket, it stays with the ticket,
+    and the other order is recorded all the same."""
+    log = events(("z:1", "zendesk", "100", "O1", None, None, 0),
+                 ("z:2", "zendesk", "200", "O2", None, None, 1),
+                 ("s:ch_1", "stripe", None, "O1", "ch_1", None, 2),
+                 ("s:ch_2", "stripe", None, "O2", "ch_2", None, 3),
+                 ("s:re_1", "stripe", None, "O2", "ch_1", "re_1", 4),
+                 ("s:re_2", "stripe", "200", "O2", "ch_1", "re_2", 5),
+                 ("s:re_3", "stripe", None, "O1", "ch_1", "re_3", 6))  # agrees: no problem
+    result = correlate(log, load_sources_config())
+    case_of = dict(zip(result.log[C.EVENT_ID], result.log[C.CASE], strict=True))
+    assert case_of == {"z:1": "100", "s:ch_1@100": "100", "s:re_1": "100", "s:re_3": "100",
+                       "z:2": "200", "s:ch_1@200": "200", "s:ch_2": "200", "s:re_2": "200"}
+    got = result.log.set_index(C.EVENT_ID)
+    assert got.loc["s:re_1", C.ORDER_ID] == "O1" and got.loc["s:re_1", C.TICKET_ID] == "100"
+    assert result.unresolved[["row", "field", "value", "reason"]].values.tolist() == [
+        [6, C.ORDER_ID, "O2", "refund states another order than its charge ch_1's (O1): "
+                              "its charge's order decides its case"],
+        [7, C.ORDER_ID, "O2", "refund states another order than its charge ch_1's (O1)"]]
+    assert "correlation: 2 refund(s) stating another order than their charge's " \
+           "(see the correlation problems)" in result.notes
+    assert not [note for note in result.notes if "reference(s)" in note]
+
 def test_first_by_sorted_keys_equals_pandas_groupby_first(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """`_first_by` (runs of sorted keys) against pandas' groupby-first: sorted keys with
