@@ -157,6 +157,7 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     # beside what is left of the log read), where two threads' takes held about 300 MB more.
     columns = dict(C.taken_each(arrays, in_threads=False))
     out = pd.DataFrame(columns, columns=[*names, *C.STATED.values()], copy=False)
+    _fill_ticket_currency(out, config)
     crossed = int((unresolved["field"] == C.ORDER_ID).sum()) if len(unresolved) else 0
     if len(unresolved) > crossed:
         notes.append(f"correlation: {len(unresolved) - crossed} reference(s) to ids no export "
@@ -165,6 +166,37 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
         notes.append(f"correlation: {crossed} refund(s) stating another order than their "
                      "charge's (see the correlation problems)")
     return Correlation(out, notes, unresolved, left_out, left_out_by_file, left_out_by_input)
+
+
+def _fill_ticket_currency(log: pd.DataFrame, config: SourcesConfig) -> None:
+    """A ticket's currency on its updates that state an amount and no currency, in place
+    (`log` correlated: in (case, time, file, row) order). A ticketing export gives each
+    update stating an amount its ticket's currency (the ticket's field, or the first its
+    updates state in that export): an update in another export (a page, a month) than the
+    one stating the currency lacks it. The ticket's currency is the first its ticketing
+    events state, in the log's order; only the ticket's own events are read (a ticket
+    case's payments keep theirs), and an update stating a currency keeps it."""
+    if not len(log) or not {C.CURRENCY, C.AMOUNT, C.SOURCE_SYSTEM, C.CASE} <= set(log.columns):
+        return
+    currency = log[C.CURRENCY]
+    ticketing = _mask(log[C.SOURCE_SYSTEM].isin(list(config.ticketing)))
+    blank = currency.isna().to_numpy(dtype=bool)
+    lacking = ticketing & blank & log[C.AMOUNT].notna().to_numpy(dtype=bool)
+    if not lacking.any():
+        return
+    codes, _ = pd.factorize(log[C.CASE])
+    codes = np.asarray(codes, dtype=np.int64)  # (-1: an event without a case)
+    stating = np.flatnonzero(ticketing & ~blank & (codes >= 0))
+    first = np.full(int(codes.max()) + 1, len(log), dtype=np.int64)
+    np.minimum.at(first, codes[stating], stating)  # each case's first position stating one
+    rows = np.flatnonzero(lacking & (codes >= 0))
+    given = first[codes[rows]]
+    rows, given = rows[given < len(log)], given[given < len(log)]
+    if not len(rows):
+        return
+    source = np.arange(len(log), dtype=np.int64)
+    source[rows] = given
+    log[C.CURRENCY] = pd.Series(currency.array.take(source), index=log.index)
 
 
 def _chunks(values: Any) -> pa.ChunkedArray:

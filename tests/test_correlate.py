@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -255,6 +256,40 @@ def test_a_refund_stating_another_order_than_its_charges_follows_its_charge() ->
     assert "correlation: 2 refund(s) stating another order than their charge's " \
            "(see the correlation problems)" in result.notes
     assert not [note for note in result.notes if "reference(s)" in note]
+
+
+def _audit(number: int, ticket: int, day: int, *changes: tuple[str, str]) -> dict[str, Any]:
+    return {"id": number, "ticket_id": ticket, "created_at": f"2026-07-0{day}T10:00:00Z",
+            "author_id": 5, "events": [{"type": "Change", "field_name": field, "value": value}
+                                       for field, value in changes]}
+
+
+def test_a_tickets_currency_reaches_its_updates_in_another_page(tmp_path: Path) -> None:
+    """A ticket's currency is the ticket's: an update stating an amount in another page
+    (or month) of a Zendesk export than the ticket's creation gets it, as in one file.
+    Before, ticket 100's approval in b.json had amount 50 and no currency. A ticket
+    stating none anywhere gets none."""
+    stage, order, currency, requested, approved = (
+        "360011110001", "360011110002", "360011110003", "360011110004", "360011110005")
+    first = [_audit(1, 100, 1, (stage, "requested"), (order, "O1"), (currency, "EUR"),
+                    (requested, "60.00"))]
+    second = [_audit(2, 100, 2, (stage, "approved"), (approved, "50.00")),
+              _audit(4, 200, 2, (stage, "requested"), (requested, "9.00"))]
+    users = [{"id": 5, "name": "Ann"}]
+    paths = []
+    for name, audits in (("a.json", first), ("b.json", second), ("ab.json", first + second)):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(json.dumps({"audits": audits, "users": users}), encoding="utf-8")
+    paged = import_and_correlate([(paths[0], "zendesk"), (paths[1], "zendesk")]).log
+    whole = import_and_correlate([(paths[2], "zendesk")]).log
+
+    def currencies(log: pd.DataFrame) -> dict[str, object]:
+        return {str(e): None if pd.isna(c) else str(c)
+                for e, c in zip(log[C.EVENT_ID], log[C.CURRENCY], strict=True)}
+
+    assert currencies(paged) == currencies(whole) == {
+        "zendesk:100:1": "EUR", "zendesk:100:2": "EUR", "zendesk:200:4": None}
+    assert paged[C.CURRENCY].dtype == whole[C.CURRENCY].dtype
 
 def test_first_by_sorted_keys_equals_pandas_groupby_first(
         monkeypatch: pytest.MonkeyPatch) -> None:
