@@ -165,7 +165,8 @@ CASES: list[tuple[str, dict[str, str], Fails | Imports]] = [
      Imports(3, ((3, "currency", "unknown currency"),), _check_currency)),
     ("comma_decimal_amount.csv", {},
      Fails("comma_decimal_amount.csv", 2, "amount",
-           f"no record could be imported (every one is quarantined, e.g. {NOT_PLAIN}")),
+           "no record could be imported: every one of its 2 record(s) is quarantined: "
+           f"2 for amount ({NOT_PLAIN}")),
     ("comma_decimal_amount.csv", {"mapping": "comma_decimal.yaml"},
      Imports(2, (), _check_comma_decimal)),
     ("bad_channel.csv", {},

@@ -229,3 +229,66 @@ def test_sources_config_values_of_the_wrong_kind(tmp_path: Path, text: str,
     with pytest.raises(InputError) as caught:
         load_sources_config(config)
     assert caught.value.field == field, caught.value
+
+
+ADYEN_HEADER = (DATA / "adyen" / "settlement_details.csv").read_text(
+    encoding="utf-8").splitlines()[0]
+NOT_IN_A_CASE = ("not a settled payment or refund (fees, payouts and chargebacks are not "
+                 "part of a refund case)")
+
+
+def _fees_only(tmp_path: Path) -> Path:
+    """An Adyen settlement report of a payout to the merchant and a fee: no record of it is
+    part of a refund case (each goes to the quarantine)."""
+    path = tmp_path / "adyen_fees.csv"
+    path.write_text(
+        ADYEN_HEADER + "\n"
+        "ExampleRetailGroup,StoresUK,,,,2026-07-10 10:00:00,BST,MerchantPayout,,GBP,5000.00,"
+        ",1,GBP,5000.00,,,,\n"
+        "ExampleRetailGroup,StoresUK,8815850000000091,,,2026-07-11 10:00:00,BST,Fee,,GBP,"
+        "1.00,,1,GBP,1.00,,,,\n", encoding="utf-8")
+    return path
+
+
+def _unknown_currency_refunds(tmp_path: Path) -> Path:
+    """A Stripe refunds export whose one record has an unknown currency (quarantined when
+    normalised, not by the reader)."""
+    path = tmp_path / "stripe_refunds.csv"
+    lines = (DATA / "stripe" / "refunds.csv").read_text(encoding="utf-8").splitlines()
+    path.write_text(lines[0] + "\n" + lines[1].replace(",eur,", ",xxx,") + "\n",
+                    encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("make", "good", "reason"), [
+    (_fees_only, DATA / "adyen" / "settlement_details.csv",
+     "2 for Type (" + NOT_IN_A_CASE + ")"),
+    (_unknown_currency_refunds, DATA / "stripe" / "refunds.csv",
+     "1 for currency (unknown currency (not an ISO 4217 code))")])
+def test_an_export_none_of_whose_records_is_imported_goes_to_the_quarantine(
+        tmp_path: Path, make: object, good: Path, reason: str) -> None:
+    """An export none of whose records can be imported, beside one that gives records: its
+    records go to the quarantine with their reasons, counted, the run goes on and its notes
+    name the file. Before, the whole run ended (exit 2) pointing at "the quarantine
+    reasons", and no quarantine was written. Alone, it is an error that states the reasons
+    itself, counted."""
+    assert callable(make)
+    export = make(tmp_path)
+    out = tmp_path / "out" / "log.parquet"
+    result = run("import", str(good), str(export), "--out", str(out))
+    assert f"{export.name} (" in result.output
+    assert f"{export.name} ({'adyen' if 'adyen' in export.name else 'stripe'}): read " \
+           f"{2 if 'adyen' in export.name else 1} = imported 0 + quarantined " \
+           f"{2 if 'adyen' in export.name else 1}" in result.output
+    assert f"{export.name}: no record could be imported, every one of its" in result.output
+    quarantine = pd.read_csv(out.parent / "quarantine.csv")
+    mine = quarantine[quarantine["file"] == export.name]
+    assert len(mine) == (2 if "adyen" in export.name else 1)
+    assert len(pd.read_parquet(out)) > 0
+    alone = tmp_path / "alone" / "log.parquet"
+    failed = run("import", str(export), "--out", str(alone), code=2)
+    assert "Traceback" not in failed.output
+    assert f"{export.name}: row 2: no record could be imported from any input: every one " \
+           "of its" in failed.output and reason in failed.output
+    assert "see the quarantine" not in failed.output
+    assert not (alone.parent / "quarantine.csv").exists()

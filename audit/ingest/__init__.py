@@ -182,8 +182,10 @@ def input_labels(paths: Iterable[Path]) -> list[str]:
 def _relabelled(one: _ReadFile, name: str, label: str) -> None:
     """`one`'s events, quarantined rows and notes named by `label` instead of the file's
     `name` (see input_labels)."""
-    files = one.log[C.SOURCE_FILE]
-    if isinstance(files.dtype, pd.CategoricalDtype) and label not in files.cat.categories:
+    files = one.log[C.SOURCE_FILE] if C.SOURCE_FILE in one.log.columns else None
+    if files is None:  # (an export none of whose records could be imported: no event)
+        pass
+    elif isinstance(files.dtype, pd.CategoricalDtype) and label not in files.cat.categories:
         one.log[C.SOURCE_FILE] = files.cat.rename_categories({name: label})
     else:  # (text, or a canonical log whose events name the label already: recoded later)
         one.log[C.SOURCE_FILE] = files.astype("string").replace({name: label})
@@ -310,6 +312,25 @@ class _ReadFile:
     just before it was read."""
     restated: np.ndarray | None = None
     """Per event, whether it was taken back as its record stated it (`_restated`)."""
+    unusable: str = ""
+    """Where every record of a source-system export is quarantined (a settlement report of
+    fees and payouts to the merchant alone): why, `_every_one_quarantined`; its `log` is
+    then empty, and the import goes on where another input gives records."""
+
+
+def _every_one_quarantined(quarantine: pd.DataFrame, read: int) -> str:
+    """Why no record of a file could be imported, stated in full (the quarantine is not
+    written where this ends the run): its records counted per field and reason, e.g.
+    ``every one of its 3 record(s) is quarantined: 2 for Type (not a settled payment ...),
+    1 for Gross Currency (unknown currency ...)``. A record quarantined for two fields
+    counts under each."""
+    pairs = quarantine[["row", "field", "reason"]].astype(str).drop_duplicates()
+    counted = pairs.groupby(["field", "reason"], sort=False).size()
+    parts = [f"{n} for {field} ({reason})" if field else f"{n} ({reason})"
+             for field, reason, n in zip(counted.index.get_level_values("field"),
+                                         counted.index.get_level_values("reason"),
+                                         counted.tolist(), strict=True)]
+    return f"every one of its {read} record(s) is quarantined: " + ", ".join(parts)
 
 
 def _repeats(log: pd.DataFrame, duplicated: pd.Series,
@@ -437,20 +458,31 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
     stamp = file_stamp(path) if is_file and not hash_now else None
     table, broken = read_raw(path, fmt, encoding=encoding, object_type=object_type,
                              sources_config=sources_config, assume_tz=assume_tz)
+    # Every record read, none usable. An export may hold none that is part of a refund
+    # case (a settlement report of fees alone): its records are quarantined, with their
+    # reasons, and the import goes on where another input gives records (import_sources
+    # decides). Any other file is refused (a blank case id in each, comma decimals without
+    # a mapping: the mapping is wrong), not audited as a file of no events. Either way the
+    # reasons are stated here, in full: where the run ends, no quarantine is written.
+    exported = fmt in SOURCE_SYSTEMS
     if len(table.frame) == 0 and len(broken):
-        raise InputError("no record could be imported (see the quarantine reasons, e.g. "
-                         f"{broken['reason'].iloc[0]})", file=path,
-                         row=int(broken["row"].iloc[0]))
-    own_mapping = Mapping() if fmt in SOURCE_SYSTEMS else mapping
+        read = int(table.records_read or broken["row"].nunique())
+        why = _every_one_quarantined(broken, read)
+        if not exported:
+            raise InputError(f"no record could be imported: {why}", file=path,
+                             row=int(broken["row"].iloc[0]))
+        return _ReadFile(pd.DataFrame(), broken, empty_quarantine(), list(table.notes),
+                         table.system, read, table.deduplicated, digest, stamp=stamp,
+                         unusable=why)
+    own_mapping = Mapping() if exported else mapping
     result = normalise(table, own_mapping, assume_tz=assume_tz)
+    unusable = ""
     if len(result.log) == 0 and len(result.quarantine):
-        # Every record read, none usable (a blank case id in each, naive times without
-        # --assume-tz): refused as a file none of whose records parse is, not audited as
-        # a file of no events.
-        first = result.quarantine.iloc[0]
-        raise InputError("no record could be imported (every one is quarantined, e.g. "
-                         f"{first['reason']})", file=path, row=int(first["row"]),
-                         field=str(first["field"]) or None)
+        unusable = _every_one_quarantined(result.quarantine, result.records_read)
+        if not exported:
+            first = result.quarantine.iloc[0]
+            raise InputError(f"no record could be imported: {unusable}", file=path,
+                             row=int(first["row"]), field=str(first["field"]) or None)
     notes, system, deduplicated = list(table.notes), own_mapping.system or table.system, \
         table.deduplicated
     del table  # the raw columns that normalise replaced: not held beside the log's
@@ -462,7 +494,8 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
     # Hashed here, in the worker: the main process finds repeated ids by the numbers.
     hashes = C.text_hashes(result.log[C.EVENT_ID]) if C.EVENT_ID in result.log else None
     return _ReadFile(result.log, broken, result.quarantine, notes, system,
-                     result.records_read, deduplicated, digest, hashes, stamp)
+                     result.records_read, deduplicated, digest, hashes, stamp,
+                     unusable=unusable)
 
 
 PARALLEL_FROM_BYTES = 64 << 20
@@ -712,30 +745,46 @@ def import_sources(
     # exports' records, as they would be with its own exports read at once (see restated).
     beside_exports = any(fmt in SOURCE_SYSTEMS for _path, fmt in events_in)
     restating: list[np.ndarray] = []
+    logs_input: list[int] = []  # each of `logs`: its input (among `counts`)
+    unusable: list[tuple[Path, str, pd.DataFrame]] = []  # exports none of whose records
     for (path, fmt), one in zip(events_in, read_files, strict=True):
         if label_of[path] != path.name:
             _relabelled(one, path.name, label_of[path])
         if beside_exports and fmt not in SOURCE_SYSTEMS:
             _restated(one, label_of[path], sources_config)
         notes.extend(one.notes)
-        restating.append(one.restated if one.restated is not None
-                         else np.zeros(len(one.log), dtype=bool))
-        one.log[_INPUT] = len(counts)
-        logs.append(one.log)
+        if one.unusable:  # its records all in the quarantine, no event: counted, not joined
+            unusable.append((path, one.unusable, pd.concat([one.broken, one.quarantine])))
+        else:
+            restating.append(one.restated if one.restated is not None
+                             else np.zeros(len(one.log), dtype=bool))
+            one.log[_INPUT] = len(counts)
+            logs.append(one.log)
+            logs_input.append(len(counts))
+            id_hashes.append(one.id_hashes)
         quarantines.extend([one.broken, one.quarantine])
         counts.append((path, one.system, one.read, one.deduplicated))
         if one.sha256:
             digests[str(path)] = one.sha256
         elif one.stamp is not None:
             unhashed[str(path)] = one.stamp
-        id_hashes.append(one.id_hashes)
         del one
     del read_files  # from worker processes: a list that would keep every file's frame alive
     return_free_memory()  # what a file read in this process left free (a canonical log: 0.6 GB)
+    if unusable and not logs:  # no input gave a record: the reasons, as no quarantine is
+        path, why, quarantined = unusable[0]  # written
+        others = (f" (and {len(unusable) - 1} other input(s) likewise: "
+                  + ", ".join(label_of[p] for p, _, _ in unusable[1:]) + ")"
+                  if len(unusable) > 1 else "")
+        raise InputError(f"no record could be imported from any input: {why}{others}",
+                         file=label_of[path], row=int(quarantined["row"].iloc[0]))
+    for path, why, _ in unusable:
+        notes.append(f"{label_of[path]}: no record could be imported, {why} (see the "
+                     "quarantine); the other inputs are imported")
     if not logs:
         raise InputError("no event source given (only a role history)")
     if any(mask.any() for mask in restating):  # which events are correlated, per event
-        for k, (one_log, mask) in enumerate(zip(logs, restating, strict=True)):
+        for k, one_log, mask in zip(logs_input, logs, restating, strict=True):
             one_log[_RESTATED] = np.where(mask, k + 1, 0).astype(np.int32)
     del restating
     # Every file's ids given as text (so assign_event_ids will leave them as they are): the
