@@ -647,3 +647,26 @@ def test_a_ticket_amount_with_more_decimals_than_its_currency_is_quarantined(
     table, quarantine = read_source(jira, "jira")
     assert quarantine[["field", "value"]].values.tolist() == [[C.AMOUNT, "1500.5"]]
     assert quarantine["reason"].str.startswith("more decimals than JPY has (0)").all()
+
+
+def test_a_ticket_export_of_no_mapped_update_says_so(tmp_path: Path) -> None:
+    """A Zendesk export of two valid audits that change only a field the sources
+    configuration does not name (field id 999): the error says how many audits were read
+    and that none states a mapped activity, and points at the configuration's field ids.
+    Before: "no records to import (the file is empty or has only a header)"."""
+    path = tmp_path / "audits.json"
+    path.write_text(json.dumps({"audits": [
+        {"id": k, "ticket_id": 100, "created_at": f"2026-07-0{k}T10:00:00Z", "author_id": 5,
+         "events": [{"type": "Change", "field_name": "999", "value": f"v{k}"}]}
+        for k in (1, 2)], "users": []}), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        import_sources([(path, "zendesk")])
+    message = caught.value.one_line()
+    assert message.startswith(f"{path}: no records to import: 2 audit(s) read, none of "
+                              "which states an activity the sources configuration maps")
+    assert "`ticketing.zendesk`" in message and "--sources-config" in message
+    assert "empty or has only a header" not in message
+    # A file of no audits at all is still told it is empty.
+    path.write_text(json.dumps({"audits": [], "users": []}), encoding="utf-8")
+    with pytest.raises(InputError, match="empty or has only a header"):
+        import_sources([(path, "zendesk")])

@@ -32,6 +32,9 @@ class RawTable:
     deduplicated: int = 0
     """Records exported twice (same id, same content) that the reader dropped and counted;
     not part of ``records_read``."""
+    skipped: int = 0
+    """Updates of a ticketing export that change no field its sources configuration maps
+    (tags, assignee): no events, counted in the notes; not part of ``records_read``."""
     arrow_text: bool = False
     """The text cells are Arrow-backed pandas string columns rather than object columns of
     str (the CSV fast path); columns that pass through unconverted are handed on as object."""

@@ -104,12 +104,13 @@ def read_source(path: Path, system: str, *, config: SourcesConfig | None = None,
     with paused_gc():  # an export read makes millions of small objects, none in cycles
         collector = ADAPTERS[system](path, config or load_sources_config(), encoding,
                                      assume_tz)
-        table = collector.table()
+        table, quarantine = collector.table()
+        table.skipped = collector.skipped  # (told where no update is an event)
         # The records read (and the parsed file they point into) freed while the collector
         # is still paused: alive when it resumes, they would all be walked once for nothing
         # (0.45 s of a 4 s Zendesk read of 250k audits).
         del collector
-    return table
+    return table, quarantine
 
 
 # Columns that name a CSV export's system (all of them must be present).
