@@ -1,6 +1,7 @@
 """ServiceNow's sys_audit rows -> updates, read column-wise (`servicenow.read`), against a
 row-by-row reading written from the export's definition: rows of one record and checkpoint
-(else of one time and user) are one update, a row exported twice is read once, the ticket
+(else of one time and user) are one update, a row exported twice is read once (an update
+some of whose rows are repeats counted once among the repeats), the ticket
 number is the record's first non-empty `number` row, and the last row of a field in an
 update gives its value."""
 
@@ -36,19 +37,21 @@ def _reference(path: Path) -> Collector:
     seen: set[tuple[str, ...]] = set()
     groups: dict[tuple[str, str], list[dict[str, str]]] = {}
     numbers: dict[str, str] = {}
+    repeated: set[tuple[str, str]] = set()  # the updates some of whose rows are repeats
     for row, record in enumerate(records, start=2):
         record["row"] = str(row)
         content = tuple(v for k, v in record.items() if k not in ("sys_id", "row"))
-        if content in seen:
-            collector.deduplicated += 1
-            continue
-        seen.add(content)
         document = record["documentkey"].strip()
         stamp = record.get("record_checkpoint", "").strip()
         group = stamp or f"{record['sys_created_on']}|{record['user']}"
+        if content in seen:
+            repeated.add((document, group))
+            continue
+        seen.add(content)
         groups.setdefault((document, group), []).append(record)
         if record["fieldname"] == "number" and record["newvalue"].strip():
             numbers.setdefault(document, record["newvalue"].strip())
+    collector.deduplicated = len(repeated)  # counted in updates, as the records read are
     updates = []
     for (document, group), rows in groups.items():
         first = rows[0]

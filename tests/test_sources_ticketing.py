@@ -670,3 +670,40 @@ def test_a_ticket_export_of_no_mapped_update_says_so(tmp_path: Path) -> None:
     path.write_text(json.dumps({"audits": [], "users": []}), encoding="utf-8")
     with pytest.raises(InputError, match="empty or has only a header"):
         import_sources([(path, "zendesk")])
+
+
+def test_repeats_are_counted_in_the_unit_read_counts(tmp_path: Path) -> None:
+    """The summary's `(+ N duplicates dropped)` counts what `read` counts, and no note
+    gives another count. ServiceNow reads updates: record D3's one update (4 rows) exported
+    twice is 1 repeat (before: 4, one per row, beside `read 6` updates). Jira reads the
+    creation and each history: RFD-1 given twice (one history, then three) repeats the
+    creation and history 1, 2 repeats (before, a note said `1 record(s) exported twice`,
+    the creation the reader dropped, beside `(+ 2 duplicates dropped)`)."""
+    rows = [("D1", "number", "CS1", "0"), ("D1", "u_refund_stage", "requested", "0"),
+            ("D1", "u_refund_stage", "approved", "1"), ("D2", "u_refund_stage", "requested", "0"),
+            ("D2", "u_refund_stage", "approved", "1")]
+    d3 = [("D3", "number", "CS3", "0"), ("D3", "u_order_number", "O3", "0"),
+          ("D3", "u_currency", "GBP", "0"), ("D3", "u_refund_stage", "requested", "0")]
+    # (an update is a record's checkpoint; its rows share one time)
+    lines = [SN_HEADER] + [
+        f"s{k},case,{doc},{name},,{value},felix,2026-07-0{int(stamp) + 1} 09:00:00,{stamp}"
+        for k, (doc, name, value, stamp) in enumerate(
+            rows + d3 + d3 + [("D4", "u_refund_stage", "requested", "0")])]
+    servicenow = tmp_path / "sys_audit.csv"
+    servicenow.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = import_sources([(servicenow, "servicenow")], assume_tz="UTC")
+    [counts] = result.files
+    assert (counts.read, counts.imported, counts.quarantined, counts.deduplicated) == (
+        6, 3, 3, 1)
+    assert result.summary_lines()[0] == ("sys_audit.csv (servicenow): read 6 = imported 3 + "
+                                         "quarantined 3 (+ 1 duplicates dropped)")
+    assert not [note for note in result.notes if "exported twice" in note]
+
+    jira = tmp_path / "jira_issues.json"
+    jira.write_text(json.dumps({"issues": [_jira_issue([1]), _jira_issue([1, 2, 3])]}),
+                    encoding="utf-8")
+    result = import_sources([(jira, "jira")])
+    [counts] = result.files
+    assert (counts.read, counts.imported, counts.deduplicated) == (4, 4, 2)
+    assert "(+ 2 duplicates dropped)" in result.summary_lines()[0]
+    assert not [note for note in result.notes if "exported twice" in note]

@@ -445,6 +445,18 @@ def _duplicate_reason(file: str, row: object, label: str, *, correlated: bool) -
             else f"duplicate event id (first at {at})")
 
 
+def _without_own_repeats(table: RawTable) -> list[str]:
+    """`table`'s notes, less the reader's count of the records it dropped as exported twice
+    (`audit.sources.common.Collector`): those are counted, with the repeats that the import
+    drops among the files' events (an issue's histories given twice in one Jira export, an
+    export's records in another), in the file's summary line (`(+ N duplicates dropped)`,
+    in the unit `read` counts). Beside it the reader's part alone read as another count
+    (`1 record(s) exported twice` beside `(+ 2 duplicates dropped)`)."""
+    own = f"{Path(table.file).name}: {table.deduplicated} record(s) exported twice, " \
+          "deduplicated"
+    return [note for note in table.notes if note != own]
+
+
 def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | None,
               encoding: str | None, object_type: str | None,
               sources_config: SourcesConfig | None, hash_now: bool = True,
@@ -471,7 +483,7 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
         if not exported:
             raise InputError(f"no record could be imported: {why}", file=path,
                              row=int(broken["row"].iloc[0]))
-        return _ReadFile(pd.DataFrame(), broken, empty_quarantine(), list(table.notes),
+        return _ReadFile(pd.DataFrame(), broken, empty_quarantine(), _without_own_repeats(table),
                          table.system, read, table.deduplicated, digest, stamp=stamp,
                          unusable=why)
     own_mapping = Mapping() if exported else mapping
@@ -483,8 +495,8 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
             first = result.quarantine.iloc[0]
             raise InputError(f"no record could be imported: {unusable}", file=path,
                              row=int(first["row"]), field=str(first["field"]) or None)
-    notes, system, deduplicated = list(table.notes), own_mapping.system or table.system, \
-        table.deduplicated
+    notes, system, deduplicated = _without_own_repeats(table), \
+        own_mapping.system or table.system, table.deduplicated
     del table  # the raw columns that normalise replaced: not held beside the log's
     if release:  # read in the main process beside the workers: what it freed, given back
         return_free_memory()

@@ -69,10 +69,17 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     # The same audit row exported twice (all fields but sys_id equal): read once.
     repeated = frame.duplicated(subset=[c for c in frame.columns if c != "sys_id"]
                                 ).to_numpy(dtype=bool)
-    collector.deduplicated += int(repeated.sum())
     kept = np.flatnonzero(~repeated)
     document_codes, document_names = text_codes(documents)
     group_codes, group_names = text_codes(group_text)
+    # Counted in updates, as the records read are: an update (a record's checkpoint) some
+    # of whose rows are exported again is one record exported twice, however many rows it
+    # holds (before: each row, so a four-row update exported twice counted four beside
+    # updates read).
+    if repeated.any():
+        width = len(group_names) + 1  # (codes from -1: a missing text)
+        twice = (document_codes[repeated] + 1) * width + group_codes[repeated] + 1
+        collector.deduplicated += len(np.unique(twice))
     group, first = _updates_of(document_codes[kept], group_codes[kept], len(group_names))
     first = kept[first]  # each update's first row, in the order the updates are first read
     field_codes, fields_named = text_codes(cells["fieldname"])
