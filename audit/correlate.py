@@ -179,9 +179,12 @@ def _fill_ticket_currency(log: pd.DataFrame, config: SourcesConfig) -> None:
     if not len(log) or not {C.CURRENCY, C.AMOUNT, C.SOURCE_SYSTEM, C.CASE} <= set(log.columns):
         return
     currency = log[C.CURRENCY]
-    ticketing = _mask(log[C.SOURCE_SYSTEM].isin(list(config.ticketing)))
     blank = currency.isna().to_numpy(dtype=bool)
-    lacking = ticketing & blank & log[C.AMOUNT].notna().to_numpy(dtype=bool)
+    lacking = blank & log[C.AMOUNT].notna().to_numpy(dtype=bool)
+    if not lacking.any():  # (before the source systems' test: 7M events at 1M cases)
+        return
+    ticketing = _mask(log[C.SOURCE_SYSTEM].isin(list(config.ticketing)))
+    lacking &= ticketing
     if not lacking.any():
         return
     codes, _ = pd.factorize(log[C.CASE])
