@@ -430,6 +430,33 @@ def test_a_time_beyond_the_range_beside_a_long_fraction_is_told_so(tmp_path: Pat
         "not a timestamp in ISO 8601"]
 
 
+@pytest.mark.parametrize("thousands,decimal,good,bad", [
+    (",", ".", ["1,234.50", "1,234,567", "49.99", "12"], ["49,99", "1,5", "12,34.5", ",123"]),
+    (".", ",", ["1.234,50", "1.234.567", "49,99"], ["1.5", "12.34,5", "1.23"]),
+    (" ", ",", ["1 234,50", "12"], ["1 23,5"]),
+])
+def test_a_thousands_separator_only_between_groups_of_three(
+        tmp_path: Path, thousands: str, decimal: str, good: list[str],
+        bad: list[str]) -> None:
+    """With `thousands: ","` an amount "49,99" (a decimal comma) read 4999.00, and with
+    `thousands: "."` "1.5" read 15: the separator was removed wherever it stood. A value
+    whose separator is not between groups of three digits is quarantined."""
+    from audit.ingest.mapping import Mapping
+
+    values = good + bad
+    path = tmp_path / "amounts.csv"
+    path.write_text("case:concept:name;concept:name;time:timestamp;refund:amount\n" + "".join(
+        f"c{k};Execute payout;2026-01-01T10:00:00Z;{v}\n" for k, v in enumerate(values)),
+        encoding="utf-8")
+    result = import_sources([(path, None)], mapping=Mapping(thousands=thousands,
+                                                            decimal=decimal))
+    expected = [float(v.replace(thousands, "").replace(decimal, ".")) for v in good]
+    assert sorted(result.log[C.AMOUNT].tolist()) == sorted(expected)
+    assert sorted(result.quarantine["value"].tolist()) == sorted(bad)
+    assert result.quarantine["reason"].str.startswith(
+        f"the thousands separator {thousands!r} is not between groups of three").all()
+
+
 def test_iso_basic_times_with_a_zone_beside_times_without_one(tmp_path: Path) -> None:
     """ISO 8601's basic form (20200101T100000Z, 2020-01-01T10Z) was taken for a time without
     a zone; beside a time without one, pandas refused the mix: an internal error. The zoned

@@ -226,11 +226,19 @@ def _parse_amounts(
     text: pd.Series, mapping: Mapping
 ) -> tuple[pd.Series, pd.Series, np.ndarray]:
     cleaned = text
+    misgrouped = pd.Series(False, index=text.index)
     if mapping.thousands:
+        # A separator only between groups of three digits, before any decimal mark: with
+        # `thousands: ","`, "49,99" is no 4999 and "1,5" no 15 (a decimal comma misread).
+        sep, mark = re.escape(mapping.thousands), re.escape(mapping.decimal)
+        grouped = rf"^[+-]?\d{{1,3}}(?:{sep}\d{{3}})+(?:{mark}\d*)?$"
+        misgrouped = (text.str.contains(mapping.thousands, regex=False)
+                      & ~text.str.fullmatch(grouped)).fillna(False).astype(bool)
         cleaned = cleaned.str.replace(mapping.thousands, "", regex=False)
     if mapping.decimal == ",":
         cleaned = cleaned.str.replace(",", ".", regex=False)
-    plain = cleaned.str.fullmatch(_PLAIN_NUMBER.pattern).fillna(False).astype(bool)
+    plain = (cleaned.str.fullmatch(_PLAIN_NUMBER.pattern).fillna(False).astype(bool)
+             & ~misgrouped)
     values = _numbers(cleaned.where(plain))
     reasons = pd.Series("", index=text.index, dtype=object)
     not_plain = text.notna() & ~plain
@@ -239,6 +247,9 @@ def _parse_amounts(
     reasons[not_plain] = (
         "not a plain decimal number (write 1234.56; set 'decimal'/'thousands' in a mapping "
         "file for other notations)")
+    reasons[misgrouped] = (
+        f"the thousands separator {mapping.thousands!r} is not between groups of three "
+        "digits (a decimal mark written another way?)")
     reasons[negative] = "negative amount (amounts are magnitudes in major units)"
     reasons[large] = _TOO_LARGE
     flagged = _flags(reasons, _mask(not_plain) | _mask(negative) | _mask(large))
