@@ -75,7 +75,9 @@ def expected_findings(log: pd.DataFrame, as_of: datetime = P.AS_OF) -> set[tuple
             a1, a2 = first(P.APPROVE), first(P.APPROVE_2)
             amount = float(request[C.AMOUNT]) if request is not None else 0.0
             threshold = P.SECOND_APPROVAL_THRESHOLD[str(request[C.CURRENCY])]
-            if a1 is not None and a2 is None and amount > threshold:
+            late = (a1 is not None and a2 is not None and payout is not None
+                    and a1[C.TIMESTAMP] <= payout[C.TIMESTAMP] < a2[C.TIMESTAMP])
+            if a1 is not None and (a2 is None or late) and amount > threshold:
                 add("missing-second-approval")
             for _, a in approvals.iterrows():
                 allowed = (P.FIRST_APPROVER_ROLES if a[C.ACTIVITY] == P.APPROVE

@@ -367,6 +367,26 @@ def test_a_payout_in_another_currency_is_told_in_its_currency(
                      "E1": ("paid 50.00 EUR", 50.0)}
 
 
+def test_a_second_level_after_the_payout_is_told_so(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """900 EUR approved by Stefan, paid, then approved at the second level: no rule found
+    it (AP002: an approval came before the payout; AP003: a second level exists). AP003
+    reports it, naming the late approval."""
+    log = {"C1": {"amount": 900, "events": [
+        {"a": "Capture payment", "t": "2026-06-20T09:00Z"},
+        {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
+        {"a": "Approve refund", "r": "Stefan Kowalski", "t": "2026-07-01T10:00Z"},
+        {"a": "Execute payout", "t": "2026-07-02T09:00Z"},
+        {"a": "Approve refund (second level)", "r": "Tanja Vogel",
+         "t": "2026-07-03T09:00Z"}]}}
+    result, _ = run_case({}, {"log": log}, "AP003 late", policy_for)
+    [finding] = [f for f in result.findings if f.rule == "AP003"]
+    assert finding.message == (
+        "900.00 EUR is above the threshold of 500.00, approved only by Stefan Kowalski "
+        "before the payout (the second level only after it, on 2026-07-03T09:00:00+00:00)")
+    assert finding.event_ids == ["C1-02", "C1-03", "C1-04", "C1-05"]
+
+
 def test_an_approval_without_a_role_reads_plainly(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """Before: "approved by Nadia Rossi holding role no role"."""

@@ -10,15 +10,18 @@ from audit.rules.facts import CaseFacts
 class MissingSecondApproval(Rule):
     """What it checks:
     A first approval is present, the refund is above the second-approval threshold of its
-    currency, and no second-level approval was given. The amount judged is the larger of the
-    requested amount and the amount paid.
+    currency, and no second-level approval was given before the money left: none at all,
+    or, where the refund was paid after its first approval, none before its first
+    successful payout (where every approval came after it, `approval-after-payout` tells
+    that). The amount judged is the larger of the requested amount and the amount paid.
 
     Why it matters:
     Large refunds need two people to agree; the threshold exists because one approver alone is
     not trusted with that much money.
 
     Example:
-    Violating: request of 1,200.00 EUR (threshold 500) → `Approve refund` → `Execute payout`.
+    Violating: request of 1,200.00 EUR (threshold 500) → `Approve refund` → `Execute payout`;
+    or → `Approve refund` → `Execute payout` → `Approve refund (second level)`.
     Compliant: the same with `Approve refund (second level)` before the payout.
 
     Options:
@@ -38,18 +41,28 @@ class MissingSecondApproval(Rule):
     def check(self, facts: CaseFacts) -> list[Finding]:
         c = facts.table("approval1_eid", "approval2_eid", "currency", "request_amount",
                         "payouts_sum", "request_eid", "payout_eid", "approval1_time",
-                        "approval1_resource")
+                        "approval1_resource", "approval2_time", "payout_time")
         # (As numbers also on an empty log, where the map keeps the currencies' dtype.)
         c["threshold"] = c["currency"].map(facts.policy.second_approval_threshold).astype(
             "float64")
         c["judged_amount"] = pd.concat([c["request_amount"], c["payouts_sum"]], axis=1).max(
             axis=1)
-        hits = c[c["approval1_eid"].notna() & c["approval2_eid"].isna()
+        # A second level given only after the first payout came too late to stop it (where
+        # every approval came after it, `approval-after-payout` tells that).
+        late = (c["approval2_eid"].notna() & c["payout_eid"].notna()
+                & (c["approval2_time"] > c["payout_time"]).fillna(False).astype(bool)
+                & (c["approval1_time"] <= c["payout_time"]).fillna(False).astype(bool))
+        hits = c[c["approval1_eid"].notna() & (c["approval2_eid"].isna() | late)
                  & c["threshold"].notna()
-                 & (c["judged_amount"] > c["threshold"] + facts.tolerance())]
+                 & (c["judged_amount"] > c["threshold"] + facts.tolerance())].copy()
+        hits["second"] = [
+            f" before the payout (the second level only after it, on {second.isoformat()})"
+            if is_late else "" for second, is_late in zip(
+                hits["approval2_time"].tolist(), late[hits.index].tolist(), strict=True)]
+        hits["late_eid"] = hits["approval2_eid"].where(late[hits.index])
         return self.findings(
-            facts, hits, events=("request_eid", "approval1_eid", "payout_eid"),
+            facts, hits, events=("request_eid", "approval1_eid", "payout_eid", "late_eid"),
             when="approval1_time", amount="judged_amount",
             evidence=("judged_amount", "threshold", "currency", "approval1_resource"),
             message="{judged_amount:.2f} {currency} is above the threshold of {threshold:.2f}, "
-                    "approved only by {approval1_resource}")
+                    "approved only by {approval1_resource}{second}")
