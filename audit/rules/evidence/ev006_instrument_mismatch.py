@@ -57,14 +57,16 @@ class InstrumentMismatch(Rule):
         found = (c["payout_eid"].notna() & c["purchase_eid"].notna()).to_numpy(
             dtype=bool) & other
         c["at_risk"] = _paid_by_other_method(facts, c, found & other_method)
-        # The time of the first payout by another method; else (only the currency differs)
-        # the first payout's.
-        c["when"] = c["payout_time"].to_numpy(dtype=object)
-        c.loc[other_method, "when"] = facts.column(C.TIMESTAMP).take(
-            first_other[other_method]).to_numpy(dtype=object)
         hits = c[found].rename(
             columns={"payout_currencies": "payout_currency"})  # (the evidence's key)
         hits = facts.with_lists(hits, "payout_eids")
+        # The time of the first payout by another method; else (only the currency differs)
+        # the first payout's.
+        by_method = other_method[found]
+        hits["when"] = hits["payout_time"]
+        if by_method.any():
+            hits.loc[by_method, "when"] = np.asarray(facts.column(C.TIMESTAMP).take(
+                first_other[found][by_method]))
         # Every method the case's payouts were paid by, in time order ("card, bank_transfer").
         methods = facts.grouped(paid[found[facts.case_code[paid]]], methods=C.PAYMENT_METHOD)
         hits["payout_method"] = methods["methods"].reindex(hits.index).astype(object).where(
@@ -84,9 +86,11 @@ def _first_by_other_method(facts: CaseFacts, c: pd.DataFrame, paid: np.ndarray) 
     the case's purchase (`purchase_method`); -1 where none does or the purchase states
     none."""
     case = facts.case_code[paid]
-    method = pd.Series(facts.column(C.PAYMENT_METHOD).take(paid)).astype("string")
-    bought = pd.Series(c["purchase_method"].astype("string").array.take(case))
-    differs = (method.array != bought.array).fillna(False).to_numpy(dtype=bool)
+    # On the column's codes (one per distinct method): no text compared per payout.
+    codes = facts.codes(C.PAYMENT_METHOD)
+    purchase = facts.first_of(facts.mask("purchase"))[case]
+    bought = np.where(purchase >= 0, codes[np.maximum(purchase, 0)], -1)
+    differs = (bought >= 0) & (codes[paid] >= 0) & (codes[paid] != bought)
     out = np.full(len(c), -1, dtype=np.int64)
     # Positions ascend within a case: the first of each case's run is its earliest.
     at, cases = paid[differs], case[differs]
