@@ -344,10 +344,7 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
         run = _run_check(list(sources), policy_path or default_policy_path(), as_of,
                          assume_tz, sop, spec, mapping=mapping, encoding=encoding,
                          object_type=object_type)
-        written = write_reports(run, out, chosen)
-        # The rows the counts call quarantined, with their reasons: never only a number.
-        written.append(write_quarantine(run.imported.quarantine, out / "quarantine.csv"))
-        removed = _remove_earlier_reports(out, keep=_files_of(run, out, chosen))
+        written, removed = _write_all(run, out, chosen, write_reports, write_quarantine)
         progress.done()
     for line in _check_summary(run):
         settings.say(line)
@@ -409,23 +406,33 @@ def _writable_folder(out: Path) -> None:
                          field="--out") from exc
 
 
+def _write_all(run: Any, out: Path, chosen: list[str], write_reports: Callable[..., list[Path]],
+               write_quarantine: Callable[[Any, Path], Path]) -> tuple[list[Path], list[Path]]:
+    """The run's reports and quarantine.csv written into a folder of their own inside
+    `out`, then each moved over its name in `out`, and an earlier run's reports that this
+    run did not write removed: (the files written, the files removed). A writer that fails
+    leaves `out` as it was (before: the new findings.json beside the earlier report.html, or
+    a file cut short); a link in `out` is replaced, never written through."""
+    import shutil
+    import tempfile
+
+    staging = Path(tempfile.mkdtemp(prefix=".refund-audit-", dir=out))
+    try:
+        written = write_reports(run, staging, chosen)
+        # The rows the counts call quarantined, with their reasons: never only a number.
+        written.append(write_quarantine(run.imported.quarantine, staging / "quarantine.csv"))
+        made = sorted(p for p in staging.iterdir() if p.is_file() and not p.is_symlink())
+        for path in made:
+            os.replace(path, out / path.name)
+        removed = _remove_earlier_reports(out, keep={out / p.name for p in made})
+        return [out / p.name for p in written], removed
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def _reports_in(out: Path) -> set[Path]:
     """The files in `out` named as a check's reports are."""
     return {path for pattern in REPORT_FILES for path in out.glob(pattern) if path.is_file()}
-
-
-def _files_of(run: Any, out: Path, chosen: list[str]) -> set[Path]:
-    """The report files this run wrote: every one of REPORT_FILES present that it made."""
-    names = {"findings.json": "json", "findings.csv": "csv", "findings.xlsx": "xlsx",
-             "report.html": "html"}
-    made = {out / name for name, fmt in names.items() if fmt in chosen} | {
-        out / "quarantine.csv"}
-    if "graphs" in chosen:
-        from reports.graphs import run_graphs
-
-        made |= {out / f"{graph.name}.{fmt}" for graph in run_graphs(run)
-                 for fmt in ("svg", "png")}
-    return made
 
 
 def _remove_earlier_reports(out: Path, keep: set[Path]) -> list[Path]:

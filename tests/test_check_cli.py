@@ -683,6 +683,37 @@ def test_check_tells_what_the_import_dropped_and_noted(tmp_path: Path) -> None:
     assert "<t>Duplicate records dropped</t>" in sheets and f"<t>{note}</t>" in sheets
 
 
+def test_a_failing_writer_leaves_the_earlier_reports_as_they_were(
+        sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer that failed halfway left the new findings.json and findings.csv beside the
+    earlier run's report.html, or a file cut short. The reports are written into a folder
+    of their own and moved into --out only once all are written; a link in --out named
+    like a report is replaced, not written through."""
+    import reports.writers
+
+    run("check", str(sample), "--out", str(tmp_path), "--fail-on", "never", code=0)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def broken(run_: Any, out: Path) -> Path:
+        (out / "findings.xlsx").write_bytes(b"PK cut short")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setitem(reports.writers.WRITERS, "xlsx", broken)
+    result = CliRunner().invoke(main, ["check", str(sample), "--as-of", "2026-11-01T00:00:00Z",
+                                       "--out", str(tmp_path), "--fail-on", "never"])
+    assert isinstance(result.exception, RuntimeError)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    monkeypatch.undo()
+    victim = tmp_path.parent / f"{tmp_path.name}-victim.txt"
+    victim.write_text("mine", encoding="utf-8")
+    (tmp_path / "findings.csv").unlink()
+    (tmp_path / "findings.csv").symlink_to(victim)
+    run("check", str(sample), "--out", str(tmp_path), "--fail-on", "never", code=0)
+    assert victim.read_text(encoding="utf-8") == "mine"
+    assert not (tmp_path / "findings.csv").is_symlink()
+    assert (tmp_path / "findings.csv").read_text(encoding="utf-8").startswith("rule,")
+
+
 def test_the_report_names_the_findings_files_this_run_wrote(sample: Path,
                                                             tmp_path: Path) -> None:
     """With --format json,html the report's footer said findings.csv and findings.xlsx hold
