@@ -223,12 +223,12 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
     if not inputs:
         raise InputError("no input: give SOURCES, --source SYSTEM:FILE or --project FILE",
                          field="SOURCES")
-    written_here = [out, out.parent / "quarantine.csv"]
+    written_here = [out, out.parent / "quarantine.csv", out.parent / "correlation.csv"]
     _refuse_inputs_among_outputs(
         [path for path, _ in inputs] + [p for p in (mapping, config_path, project)
                                         if p is not None],
         lambda path: any(_same_file(path, o) for o in written_here), "--out",
-        "the log or the quarantine.csv import writes")
+        "the log, the quarantine.csv or the correlation.csv import writes")
     with using(settings.progress()) as progress:
         result = import_and_correlate(
             inputs, mapping=load_mapping(mapping) if mapping else Mapping(),
@@ -314,7 +314,6 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
     from audit.engines import EngineSpec
     from audit.findings import severity_rank
     from audit.policy import default_policy_path
-    from audit.store import write_quarantine
     from reports.writers import WRITERS, write_reports
 
     if scheduler is not None and engine != "dask":
@@ -344,7 +343,7 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
         run = _run_check(list(sources), policy_path or default_policy_path(), as_of,
                          assume_tz, sop, spec, mapping=mapping, encoding=encoding,
                          object_type=object_type)
-        written, removed = _write_all(run, out, chosen, write_reports, write_quarantine)
+        written, removed = _write_all(run, out, chosen, write_reports)
         progress.done()
     for line in _check_summary(run):
         settings.say(line)
@@ -364,7 +363,7 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
 
 
 REPORT_FILES = ("findings.json", "findings.csv", "findings.xlsx", "report.html",
-                "quarantine.csv", "dfg.svg", "dfg.png", "sop-*.svg", "sop-*.png")
+                "quarantine.csv", "correlation.csv", "dfg.svg", "dfg.png", "sop-*.svg", "sop-*.png")
 """The files a check writes into --out (names and patterns)."""
 
 
@@ -406,8 +405,8 @@ def _writable_folder(out: Path) -> None:
                          field="--out") from exc
 
 
-def _write_all(run: Any, out: Path, chosen: list[str], write_reports: Callable[..., list[Path]],
-               write_quarantine: Callable[[Any, Path], Path]) -> tuple[list[Path], list[Path]]:
+def _write_all(run: Any, out: Path, chosen: list[str],
+               write_reports: Callable[..., list[Path]]) -> tuple[list[Path], list[Path]]:
     """The run's reports and quarantine.csv written into a folder of their own inside
     `out`, then each moved over its name in `out`, and an earlier run's reports that this
     run did not write removed: (the files written, the files removed). A writer that fails
@@ -416,11 +415,16 @@ def _write_all(run: Any, out: Path, chosen: list[str], write_reports: Callable[.
     import shutil
     import tempfile
 
+    from audit.store import write_problems, write_quarantine
+
     staging = Path(tempfile.mkdtemp(prefix=".refund-audit-", dir=out))
     try:
         written = write_reports(run, staging, chosen)
         # The rows the counts call quarantined, with their reasons: never only a number.
         written.append(write_quarantine(run.imported.quarantine, staging / "quarantine.csv"))
+        if run.imported.correlation_problems is not None:  # (exports were correlated)
+            written.append(write_problems(run.imported.correlation_problems,
+                                          staging / "correlation.csv"))
         made = sorted(p for p in staging.iterdir() if p.is_file() and not p.is_symlink())
         for path in made:
             os.replace(path, out / path.name)

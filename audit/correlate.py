@@ -161,10 +161,10 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     crossed = int((unresolved["field"] == C.ORDER_ID).sum()) if len(unresolved) else 0
     if len(unresolved) > crossed:
         notes.append(f"correlation: {len(unresolved) - crossed} reference(s) to ids no export "
-                     "contains (see the correlation problems)")
+                     "contains (see correlation.csv)")
     if crossed:
         notes.append(f"correlation: {crossed} refund(s) stating another order than their "
-                     "charge's (see the correlation problems)")
+                     "charge's (see correlation.csv)")
     return Correlation(out, notes, unresolved, left_out, left_out_by_file, left_out_by_input)
 
 

@@ -22,13 +22,23 @@ def write_quarantine(quarantine: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def write_problems(problems: pd.DataFrame, path: Path) -> Path:
+    """correlation.csv: the correlation problems (file, row, field, value, reason: a refund
+    naming a ticket or charge no export holds, a refund stating another order than its
+    charge's), written as quarantine.csv is; the events are in the log."""
+    from audit.ingest.normalise import QUARANTINE_COLUMNS
+
+    return write_quarantine(problems.reindex(columns=list(QUARANTINE_COLUMNS)), path)
+
+
 _BLOCK = 20_000
 """Quarantined rows written at a time (as pandas' to_csv did): their text, not the whole
 file's, is held."""
 
 
 def write_import(result: ImportResult, out: Path) -> dict[str, Path]:
-    """Write LOG.parquet and quarantine.csv beside it; return what was written."""
+    """Write LOG.parquet and quarantine.csv beside it (and correlation.csv, where exports
+    were correlated); return what was written."""
     if out.suffix.lower() not in (".parquet", ".pq"):
         raise InputError("the canonical log is written as Parquet: name it *.parquet", file=out)
     try:
@@ -36,5 +46,9 @@ def write_import(result: ImportResult, out: Path) -> dict[str, Path]:
         result.log.to_parquet(out, index=False)
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror}", file=out) from exc
-    quarantine = write_quarantine(result.quarantine, out.parent / "quarantine.csv")
-    return {"log": out, "quarantine": quarantine}
+    written = {"log": out, "quarantine": write_quarantine(result.quarantine,
+                                                         out.parent / "quarantine.csv")}
+    if result.correlation_problems is not None:  # (exports were correlated)
+        written["correlation problems"] = write_problems(result.correlation_problems,
+                                                         out.parent / "correlation.csv")
+    return written

@@ -642,7 +642,7 @@ def test_an_input_among_the_outputs_is_refused_not_removed(sample: Path,
     quarantine = folder / "quarantine.csv"
     shutil.copyfile(sample, quarantine)
     result = run("import", str(quarantine), "--out", str(folder / "log.parquet"), code=2)
-    assert "the log or the quarantine.csv import writes" in result.output
+    assert "the log, the quarantine.csv or the correlation.csv import writes" in result.output
     assert own.read_bytes() == before == quarantine.read_bytes()
     assert sorted(p.name for p in folder.iterdir()) == ["findings.csv", "quarantine.csv"]
 
@@ -712,6 +712,32 @@ def test_a_failing_writer_leaves_the_earlier_reports_as_they_were(
     assert victim.read_text(encoding="utf-8") == "mine"
     assert not (tmp_path / "findings.csv").is_symlink()
     assert (tmp_path / "findings.csv").read_text(encoding="utf-8").startswith("rule,")
+
+
+def test_the_correlation_problems_are_written_to_correlation_csv(tmp_path: Path) -> None:
+    """The notes said "1 reference(s) to ids no export contains (see the correlation
+    problems)", which no file held. `import` and `check` write them to correlation.csv
+    (file, row, field, value, reason), neutralised as quarantine.csv is."""
+    exports = tmp_path / "exports"
+    shutil.copytree(REPO / "sample_logs" / "refund-sample" / "exports", exports)
+    refunds = exports / "stripe_refunds.csv"
+    lines = refunds.read_text(encoding="utf-8").splitlines(keepends=True)
+    first = lines[1].split(",")
+    first[7] = "99999"  # (its ticket: in no export)
+    lines[1] = ",".join(first)
+    refunds.write_text("".join(lines), encoding="utf-8")
+    files = [str(p) for p in sorted(exports.iterdir())]
+    result = run("import", *files, "--out", str(tmp_path / "log" / "log.parquet"), code=0)
+    assert "(see correlation.csv)" in result.output
+    for folder in (tmp_path / "log", tmp_path / "out"):
+        if folder.name == "out":
+            run("check", *files, "--out", str(folder), "--fail-on", "never", code=0)
+        rows = list(csv.DictReader((folder / "correlation.csv").read_text(
+            encoding="utf-8").splitlines()))
+        assert [(r["file"], r["row"], r["field"], r["value"]) for r in rows] == [
+            ("stripe_refunds.csv", "2", "ticket:id", "99999")], rows
+        assert rows[0]["reason"] == ("refund names a ticket no ticketing export contains "
+                                     "(kept as a case of its own)")
 
 
 def test_the_report_names_the_findings_files_this_run_wrote(sample: Path,

@@ -254,7 +254,7 @@ def test_a_refund_stating_another_order_than_its_charges_follows_its_charge() ->
                               "its charge's order decides its case"],
         [7, C.ORDER_ID, "O2", "refund states another order than its charge ch_1's (O1)"]]
     assert "correlation: 2 refund(s) stating another order than their charge's " \
-           "(see the correlation problems)" in result.notes
+           "(see correlation.csv)" in result.notes
     assert not [note for note in result.notes if "reference(s)" in note]
 
 
