@@ -257,6 +257,7 @@ READS: dict[str, frozenset[str]] = {
         "cases:purchase_currency",
         "cases:purchase_eid",
         "cases:purchase_method",
+        "events:codes:payment:method",
         "events:concept:name",
         "events:event:id",
         "events:first:payout",

@@ -60,7 +60,9 @@ class UnauthorizedApprover(Rule):
     case's channel has an SOP (`sop`), the roles of the lanes holding the approval's task
     (lane "Supervisor" -> role `supervisor`) are allowed too: a role is authorised when the
     policy or the SOP's lanes allow it, and a level the policy does not list is judged by the
-    lanes alone. Roles are read per event (`org:role`), so a role change is honoured.
+    lanes alone. Roles are read per event (`org:role`), so a role change is honoured, and
+    compared as the lanes' are, without case or spacing ("Customer Service" is
+    `customer-service`).
 
     References:
     COSO Internal Control: authorisation; SOX 404 access and authority reviews.
@@ -79,7 +81,15 @@ class UnauthorizedApprover(Rule):
         at = np.flatnonzero(facts.mask("approve", "second-approve"))
         approvals = facts.frame(at, (C.CASE, C.EVENT_ID, C.RESOURCE, C.ROLE, C.TIMESTAMP))
         control = facts.control_at(at)
-        roles = facts.policy.approver_roles
+        # Roles compared as keys, as an SOP's lane names are ("Customer Service" and
+        # "customer-service" are one role; before, a log's "Supervisor" was no supervisor).
+        from conformance.bpmn import role_key
+
+        codes, uniques = pd.factorize(approvals[C.ROLE])  # (a key once per distinct role)
+        keyed = pd.Series(np.array([role_key(str(u)) for u in uniques] + [None],
+                                   dtype=object)[codes], index=approvals.index)
+        roles = {level: tuple(role_key(r) for r in allowed)
+                 for level, allowed in facts.policy.approver_roles.items()}
         lanes = _lane_roles(facts, at)
         has_lanes = np.array([x is not None for x in lanes], dtype=bool) if (
             facts.policy.sop) else np.zeros(len(at), dtype=bool)
@@ -90,7 +100,7 @@ class UnauthorizedApprover(Rule):
             pair_codes, _ = pd.factorize(pd.Series(lanes[where], dtype=object))
             role_codes = facts.codes(C.ROLE)[at[where]]
             pairs, first = _pairs(pair_codes, role_codes)
-            role = approvals[C.ROLE].to_numpy(dtype=object)
+            role = keyed.to_numpy(dtype=object)
             # (A role not recorded is in no lane: `pd.NA in lanes` has no truth value.)
             ok = np.array([isinstance(lanes[where[f]], tuple) and not pd.isna(role[where[f]])
                            and role[where[f]] in lanes[where[f]] for f in first], dtype=bool)
@@ -99,7 +109,7 @@ class UnauthorizedApprover(Rule):
         for level in ("approve", "second-approve"):
             at_level = control == level
             judged = has_lanes if level not in roles else np.ones(len(at), dtype=bool)
-            allowed = approvals[C.ROLE].isin(roles.get(level, ())).fillna(False).to_numpy(
+            allowed = keyed.isin(roles.get(level, ())).fillna(False).to_numpy(
                 dtype=bool) | in_lane
             bad |= at_level & judged & ~allowed
         if not bad.any():
