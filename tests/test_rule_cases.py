@@ -218,6 +218,28 @@ def test_an_instrument_mismatch_names_every_payout_and_no_amount_in_another_curr
                      "C3": (60.0, ["C3-04", "C3-05"])}
 
 
+def test_an_instrument_mismatch_beside_a_payout_stating_no_method_or_currency(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A flagged case with a payout stating no method (or no currency) crashed the rule
+    ("boolean value of NA is ambiguous"), losing every EV006 finding of the log; and a
+    method used only in another currency put 0.00 at risk, which reads as nothing."""
+    steps = [{"a": "Capture payment"}, {"a": "Receive refund request"},
+             {"a": "Approve refund"}]
+    log = {"N1": [*steps, {"a": "Execute payout", "amount": 50, "method": "bank_transfer"},
+                  {"a": "Execute payout", "amount": 50, "method": None}],
+           "N2": [*steps, {"a": "Execute payout", "amount": 30, "method": "bank_transfer"},
+                  {"a": "Execute payout", "amount": 20, "method": "bank_transfer",
+                   "cur": None}],
+           "O1": [*steps, {"a": "Execute payout", "method": "bank_transfer"}],
+           "U1": [*steps, {"a": "Execute payout", "amount": 50},
+                  {"a": "Execute payout", "amount": 50, "method": "bank_transfer",
+                   "cur": "USD"}]}
+    result, _ = run_case({}, {"log": log}, "EV006 missing", policy_for)
+    assert result.errors == []
+    found = {f.case_id: f.amount_at_risk for f in result.findings if f.rule == "EV006"}
+    assert found == {"N1": 50.0, "N2": 50.0, "O1": 100.0, "U1": None}
+
+
 def test_an_instrument_mismatch_in_a_later_payout_is_found_at_its_time(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """40 back to the card, then 60 by bank transfer a day later. The rule judged the method

@@ -368,6 +368,11 @@ class CaseFacts:
                          f"(not recorded) {known}" if known else "(not recorded)")
         return texts
 
+    def paid_in_case_currency(self) -> Mask:
+        """The successful payouts in their case's currency or stating none (per sorted
+        event): what `payouts_sum` adds up."""
+        return self._paid_in_case_currency()
+
     def _paid_in_case_currency(self) -> Mask:
         """The successful payouts in their case's currency (`currency`) or stating none:
         what `payouts_sum` adds up. A payout in another currency is no part of the sum (an

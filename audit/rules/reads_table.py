@@ -266,6 +266,7 @@ READS: dict[str, frozenset[str]] = {
         "events:mask:paid",
         "events:mask:purchase",
         "events:org:resource",
+        "events:paid:case-currency",
         "events:payment:method",
         "events:refund:amount",
         "events:refund:currency",

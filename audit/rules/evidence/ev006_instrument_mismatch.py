@@ -102,22 +102,23 @@ def _first_by_other_method(facts: CaseFacts, c: pd.DataFrame, paid: np.ndarray) 
 def _paid_by_other_method(facts: CaseFacts, c: pd.DataFrame, judged: np.ndarray) -> np.ndarray:
     """Per case (the rows of `c`, in case order) where `judged`: the successful payouts in
     the case's currency (or stating none) made by another method than the purchase's; NaN
-    elsewhere. A payout made the purchase's way is not at risk (60 by bank transfer and 40
-    by card against a card purchase: 60)."""
+    elsewhere, and where no such payout states an amount (the other method used only in
+    another currency: no amount in the case's currency is at risk, and 0.00 would read as
+    nothing at risk). A payout made the purchase's way is not at risk (60 by bank transfer
+    and 40 by card against a card purchase: 60); one stating no method is not judged."""
     at_risk = np.full(len(c), np.nan)
     if not judged.any():
         return at_risk
-    at = np.flatnonzero(facts.mask("paid") & judged[facts.case_code])
+    at = np.flatnonzero(facts.paid_in_case_currency() & judged[facts.case_code])
     case = facts.case_code[at]
-    method = pd.Series(facts.column(C.PAYMENT_METHOD).take(at)).astype(object).to_numpy()
-    currency = pd.Series(facts.column(C.CURRENCY).take(at)).astype(object).to_numpy()
-    amount = pd.to_numeric(pd.Series(facts.column(C.AMOUNT).take(at)), errors="coerce")
-    bought_by = c["purchase_method"].astype(object).to_numpy()[case]
-    in_currency = c["currency"].astype(object).to_numpy()[case]
-    stated = pd.notna(method)
-    counted = (stated & (method != bought_by)
-               & (pd.isna(currency) | (currency == in_currency)))
-    sums = np.bincount(case[counted], weights=amount.fillna(0.0).to_numpy()[counted],
-                       minlength=len(c))
-    at_risk[judged] = sums[judged]
+    codes = facts.codes(C.PAYMENT_METHOD)
+    purchase = facts.first_of(facts.mask("purchase"))[case]
+    bought = np.where(purchase >= 0, codes[np.maximum(purchase, 0)], -1)
+    amount = pd.to_numeric(pd.Series(facts.column(C.AMOUNT).take(at)),
+                           errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    counted = ((bought >= 0) & (codes[at] >= 0) & (codes[at] != bought)
+               & ~np.isnan(amount))
+    sums = np.bincount(case[counted], weights=amount[counted], minlength=len(c))
+    stated = np.bincount(case[counted], minlength=len(c)) > 0
+    at_risk[judged & stated] = sums[judged & stated]
     return at_risk
