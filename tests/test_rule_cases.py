@@ -377,6 +377,8 @@ def test_a_payout_in_another_currency_is_told_in_its_currency(
                                          {"a": "Receive refund request"}, *payouts]}
 
     log = {"U1": case({"a": "Execute payout", "cur": "USD", "amount": 55}),
+           "N1": case({"a": "Execute payout", "amount": None},
+                      {"a": "Execute payout", "cur": "USD", "amount": 40}),
            "M1": case({"a": "Execute payout", "amount": 30},
                       {"a": "Execute payout", "cur": "USD", "amount": 40},
                       {"a": "Execute payout", "cur": "JPY", "amount": 900}),
@@ -384,7 +386,12 @@ def test_a_payout_in_another_currency_is_told_in_its_currency(
     result, _ = run_case({}, {"log": log}, "AP001 currencies", policy_for)
     found = {f.case_id: (f.message.split(" on ")[0], f.amount_at_risk)
              for f in result.findings if f.rule == "AP001"}
+    # (The evidence pairs the first payout's amount with its own currency.)
+    assert {f.case_id: (f.evidence["payout_amount"], f.evidence["payout_currency"])
+            for f in result.findings if f.rule == "AP001" and f.case_id in ("U1", "M1")} == {
+        "U1": (55.0, "USD"), "M1": (30.0, "EUR")}
     assert found == {"U1": ("paid 55.00 USD", None),
+                     "N1": ("paid (not recorded) EUR and 40.00 USD", None),
                      "M1": ("paid 30.00 EUR and 40.00 USD and 900 JPY", 30.0),
                      "E1": ("paid 50.00 EUR", 50.0)}
 

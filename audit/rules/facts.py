@@ -358,11 +358,16 @@ class CaseFacts:
                 figure = ("(not recorded)" if amount != amount
                           else shown(amount, unit, grouped=False))
                 others.setdefault(int(case), []).append(f"{figure} {unit}")
+        # (A payout in the case's currency stating no amount: told as not recorded.)
+        own = np.bincount(self.case_code[self._paid_in_case_currency()],
+                          minlength=self.n_cases)[codes] > 0
         texts = []
-        for k, total, code in zip(codes.tolist(), sums.tolist(), currencies, strict=True):
+        for k, total, code, paid in zip(codes.tolist(), sums.tolist(), currencies,
+                                        own.tolist(), strict=True):
             known = code if isinstance(code, str) else None
-            parts = [] if total != total else [
-                shown(total, known, grouped=False) + (f" {known}" if known else "")]
+            figure = ("(not recorded)" if total != total
+                      else shown(total, known, grouped=False))
+            parts = [figure + (f" {known}" if known else "")] if paid else []
             parts += others.get(k, [])
             texts.append(" and ".join(parts) if parts else
                          f"(not recorded) {known}" if known else "(not recorded)")

@@ -176,6 +176,7 @@ READS: dict[str, frozenset[str]] = {
         "cases:has_ticket",
         "cases:payout_amount",
         "cases:payout_charge",
+        "cases:payout_currency",
         "cases:payout_eid",
         "cases:payout_time",
         "cases:payouts_sum",

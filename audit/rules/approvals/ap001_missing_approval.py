@@ -45,11 +45,12 @@ class MissingApproval(Rule):
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         c = facts.table("payout_eid", "approvals_n", "request_eid", "payout_time", "payouts_sum",
-                        "payout_amount", "currency")
+                        "payout_amount", "payout_currency", "currency")
         found = (c["payout_eid"].notna() & c["approvals_n"].eq(0)).to_numpy(dtype=bool)
         hits = c[found].copy()
         hits["paid"] = facts.paid_texts(np.flatnonzero(found))
         return self.findings(
             facts, hits, events=("request_eid", "payout_eid"), when="payout_time",
-            amount="payouts_sum", evidence=("payout_eid", "payout_amount", "currency"),
+            amount="payouts_sum",
+            evidence=("payout_eid", "payout_amount", "payout_currency", "currency"),
             message="paid {paid} on {payout_time} without any approval")

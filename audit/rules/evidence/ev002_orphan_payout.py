@@ -46,7 +46,7 @@ class OrphanPayout(Rule):
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         c = facts.table("payout_eid", "has_ticket", "payout_time", "payouts_sum",
-                        "payout_amount", "currency", "payout_charge")
+                        "payout_amount", "payout_currency", "currency", "payout_charge")
         # Candidates: a successful payout and no ticket in the case's events. Only their
         # evidence graphs are built (the graph, not the mask, decides).
         paid = facts.with_lists(c[c["payout_eid"].notna() & ~c["has_ticket"].astype(bool)],
@@ -64,8 +64,8 @@ class OrphanPayout(Rule):
             np.int64))
         return self.findings(
             facts, hits, events=("payout_eids",), when="payout_time", amount="payouts_sum",
-            evidence=("missing_link", "missing_reason", "payout_amount", "currency",
-                      "payout_charge"),
+            evidence=("missing_link", "missing_reason", "payout_amount", "payout_currency",
+                      "currency", "payout_charge"),
             message="payout of {paid} with no ticket")
 
 
