@@ -416,6 +416,28 @@ def test_a_second_level_after_the_payout_is_told_so(
     assert finding.event_ids == ["C1-02", "C1-03", "C1-04", "C1-05"]
 
 
+def test_duplicate_refunds_in_two_currencies_are_each_told(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A pays 50 EUR then 50 USD on ch_m; B (an EUR case) pays 50 USD then 50 EUR on it.
+    B's finding put 50 USD at risk in USD and its repeated 50 EUR nowhere (DU001 suppresses
+    refund-exceeds-charge on B), and listed A's payouts out of time order. It puts the
+    EUR repeat at risk, in the case's currency, tells both, and lists A's in order."""
+    def case(day: str, *payouts: dict[str, Any]) -> dict[str, Any]:
+        return {"amount": 50, "charge": "ch_m", "events": [
+            {"a": "Capture payment", "t": "2026-06-20T09:00Z"},
+            {"a": "Receive refund request", "t": f"2026-07-{day}T07:00Z"},
+            {"a": "Approve refund"}, *payouts]}
+
+    log = {"A": case("01", {"a": "Execute payout"}, {"a": "Execute payout", "cur": "USD"}),
+           "B": case("05", {"a": "Execute payout", "cur": "USD"}, {"a": "Execute payout"})}
+    result, _ = run_case({}, {"log": log}, "DU001 currencies", policy_for)
+    [finding] = [f for f in result.findings if f.rule == "DU001"]
+    assert (finding.case_id, finding.amount_at_risk, finding.currency) == ("B", 50.0, "EUR")
+    assert finding.message == ("50.00 EUR and 50.00 USD refunded again on ch_m, already "
+                               "refunded in case A")
+    assert finding.event_ids == ["A-04", "A-05", "B-04", "B-05"]
+
+
 def test_an_approval_without_a_role_reads_plainly(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """Before: "approved by Nadia Rossi holding role no role"."""

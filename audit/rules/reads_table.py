@@ -133,6 +133,7 @@ READS: dict[str, frozenset[str]] = {
         "events:time:timestamp",
     }),
     "DU001": frozenset({
+        "cases:currency",
         "events:case:concept:name",
         "events:concept:name",
         "events:event:id",

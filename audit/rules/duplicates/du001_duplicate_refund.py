@@ -14,7 +14,8 @@ class DuplicateRefund(Rule):
     A successful payout repeats an earlier successful payout of the same charge (or, where
     either payout carries no charge id, the same order) with the same amount, in this or
     another case. The later payout's case gets the finding; its amount at risk is each of
-    its repeating payouts once.
+    its repeating payouts once, in the case's currency (the message tells repeats in other
+    currencies too).
 
     Why it matters:
     Duplicate tickets for one complaint, or a payout run twice, refund the customer twice.
@@ -71,24 +72,49 @@ class DuplicateRefund(Rule):
         dups = dups.sort_values([C.CASE, C.TIMESTAMP, C.EVENT_ID, f"{C.TIMESTAMP}_earlier",
                                  f"{C.EVENT_ID}_earlier"], kind="stable")
         hits = dups.groupby(C.CASE, sort=True).agg(
-            eids=(C.EVENT_ID, list), earlier_eids=(f"{C.EVENT_ID}_earlier", list),
-            earlier_case=(f"{C.CASE}_earlier", "first"), key=("key", "first"),
-            currency=(C.CURRENCY, "first"), when=(C.TIMESTAMP, "min"))
-        # At risk: each repeating payout of the case once (two repeats of 50: 100), in the
-        # currency of its first (a repeat in another currency is no part of that sum).
+            eids=(C.EVENT_ID, list), earlier_case=(f"{C.CASE}_earlier", "first"),
+            key=("key", "first"), when=(C.TIMESTAMP, "min"))
+        # The earlier payouts in time order (pairs are in the later payouts' order).
+        hits["earlier_eids"] = dups.sort_values(
+            [C.CASE, f"{C.TIMESTAMP}_earlier", f"{C.EVENT_ID}_earlier"], kind="stable"
+        ).groupby(C.CASE, sort=True)[f"{C.EVENT_ID}_earlier"].agg(list)
+        # At risk: each repeating payout of the case once (two repeats of 50: 100), summed
+        # per currency; the amount at risk is the sum in the case's currency where it has
+        # repeats in it (else in the first repeat's), and the message tells every currency.
         repeats = dups.drop_duplicates(C.EVENT_ID)
-        in_currency = repeats[C.CURRENCY].astype("string").fillna("").to_numpy(dtype=object) \
-            == hits["currency"].astype("string").fillna("").reindex(
-                repeats[C.CASE]).to_numpy(dtype=object)
-        hits["amount"] = repeats[in_currency].groupby(C.CASE, sort=True)[C.AMOUNT].sum()
+        repeats = repeats.assign(unit=repeats[C.CURRENCY].astype("string").fillna(""))
+        per = repeats.groupby([C.CASE, "unit"], sort=False)[C.AMOUNT].sum(min_count=1)
+        own = facts.at_cases(facts.case_ids.get_indexer(hits.index).astype(np.int64),
+                             "currency")["currency"].astype("string").fillna("")
+        of_case: dict[object, dict[str, float]] = {}
+        for (case, unit), total in zip(per.index.tolist(), per.tolist(), strict=True):
+            of_case.setdefault(case, {})[unit] = total
+        amounts, currencies, told = [], [], []
+        for case, case_unit in zip(hits.index.tolist(), own.tolist(), strict=True):
+            sums = of_case[case]
+            unit = case_unit if case_unit in sums else next(iter(sums))
+            amounts.append(sums[unit])
+            currencies.append(unit or None)
+            told.append(" and ".join(
+                f"{_shown(v, u)}{' ' + u if u else ''}"
+                for u, v in sorted(sums.items(), key=lambda item: item[0] != unit)))
+        hits["amount"], hits["currency"], hits["repeated"] = amounts, currencies, told
         return self.findings(
             facts, hits, events=("earlier_eids", "eids"), when="when", amount="amount",
             evidence=("key", "earlier_case", "amount", "currency"),
-            message="{amount:.2f} {currency} refunded again on {key}, already refunded in "
-                    "case {earlier_case}")
+            message="{repeated} refunded again on {key}, already refunded in case "
+                    "{earlier_case}")
 
 
 _COLUMNS = [C.CASE, C.EVENT_ID, C.TIMESTAMP, C.AMOUNT, C.CURRENCY]
+
+
+def _shown(amount: float, code: str) -> str:
+    """An amount in the minor units of `code` ("(not recorded)" where missing)."""
+    from audit.currency import shown
+
+    return "(not recorded)" if amount != amount else shown(amount, code or None,
+                                                            grouped=False)
 
 
 def _pairs(facts: CaseFacts, at: np.ndarray, key: pd.Series, *,
