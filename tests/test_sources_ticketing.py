@@ -263,6 +263,16 @@ def test_a_role_period_that_ends_before_it_starts_is_refused(tmp_path: Path,
     assert (caught.value.row, caught.value.field) == (3, "valid_to")
 
 
+def test_a_role_periods_open_end_of_year_9999_is_open(tmp_path: Path) -> None:
+    """HR systems write an open period's end as 9999-12-31: it was refused as "no value
+    could be read as a timestamp ... set timestamp_format". It reads as open (blank)."""
+    result = import_sources([(DATA / "servicenow" / "sys_audit.csv", "servicenow"),
+                             (_role_file(tmp_path, "2026-07-07T00:00:00Z",
+                                         "9999-12-31T23:59:59+00:00"), None)])
+    assert result.roles is not None
+    assert result.roles.periods["valid_to"].isna().all()
+
+
 def test_a_role_history_without_valid_to_is_told_so(tmp_path: Path) -> None:
     """It was taken for a generic event log: "no column for 'case:concept:name'"."""
     path = tmp_path / "role_history.csv"

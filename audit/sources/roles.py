@@ -1,6 +1,7 @@
 """Role history (an IAM/HR export): who held which role when, so each event gets the role its
-resource held at that moment. CSV columns: person, role, valid_from, valid_to (blank = still
-valid), optionally login (the user name systems such as ServiceNow write instead of the name).
+resource held at that moment. CSV columns: person, role, valid_from, valid_to (blank, or a
+year after 2261 such as 9999-12-31, = still valid), optionally login (the user name systems
+such as ServiceNow write instead of the name).
 Periods are half-open: valid_from <= t < valid_to.
 """
 
@@ -50,6 +51,12 @@ def read_roles(path: Path, *, encoding: str | None = None,
     for column in ("valid_from", "valid_to"):
         text = frame[column].astype(str).str.strip()
         empty = text.eq("")
+        if column == "valid_to":
+            # An HR system's open end, 9999-12-31: beyond the times a log holds, read as
+            # open (blank), not refused.
+            year = pd.to_numeric(text.str.extract(r"^(\d{4,})-", expand=False),
+                                 errors="coerce")
+            empty |= year.ge(2262).fillna(False).astype(bool)
         parsed = parse_timestamps(text.mask(empty), rows=rows, file=path, column=column,
                                   assume_tz=assume_tz)
         bad = parsed.bad.to_numpy(dtype=bool) & ~empty.to_numpy(dtype=bool)
