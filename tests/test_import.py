@@ -421,13 +421,20 @@ def test_a_time_beyond_the_range_beside_a_long_fraction_is_told_so(tmp_path: Pat
         "case:concept:name,concept:name,time:timestamp\n"
         "c1,Receive refund request,2026-01-01T00:00:00.123456789123Z\n"
         "c1,Approve refund,2263-01-01T00:00:00Z\n"
+        "c1,Approve refund,2263-01-01T00:00:00.123456789012Z\n"
+        "c1,Approve refund,1500-01-01T00:00:00Z\n"
         "c1,Execute payout,not a time\n", encoding="utf-8")
     result = import_sources([(path, None)])
     assert len(result.log) == 1
     reasons = result.quarantine.sort_values("row")
-    assert reasons["reason"].tolist() == [
-        "time outside the years 1678 to 2261 (the range a timestamp can hold)",
-        "not a timestamp in ISO 8601"]
+    outside = "time outside the years 1678 to 2261 (the range a timestamp can hold)"
+    assert reasons["reason"].tolist() == [outside] * 3 + ["not a timestamp in ISO 8601"]
+    # Every value outside: told so, not "set timestamp_format".
+    path.write_text("case:concept:name,concept:name,time:timestamp\n"
+                    "c1,Approve refund,2263-01-01T00:00:00Z\n", encoding="utf-8")
+    with pytest.raises(InputError, match="every value is a time outside the years 1678 to "
+                       "2261"):
+        import_sources([(path, None)])
 
 
 @pytest.mark.parametrize("thousands,decimal,good,bad", [

@@ -129,12 +129,24 @@ def parse_timestamps(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             again = pd.to_datetime(text[unreadable], format=fmt, utc=True, errors="coerce")
-        _in_range(again, reasons)
+            _in_range(again, reasons)
+        # Still unread, in ISO 8601: a date whose year no timestamp holds is told so (two
+        # such values, or one with a fraction past nanoseconds, spoil any reading).
+        if timestamp_format is None:
+            rest = unreadable & reasons.eq("")
+            year = pd.to_numeric(text[rest].str.extract(r"^([+-]?\d{4,})-\d\d-\d\d",
+                                                        expand=False), errors="coerce")
+            far = year[(year < 1677) | (year > 2262)].index
+            reasons[far] = OUT_OF_RANGE
         unreadable &= reasons.eq("")
     hint = f"format {timestamp_format!r}" if timestamp_format else "ISO 8601"
     reasons[unreadable] = f"not a timestamp in {hint}"
     if (~empty).any() and bad[~empty].all():
         first = int(np.flatnonzero(~empty.to_numpy())[0])
+        if reasons[~empty].eq(OUT_OF_RANGE).all():
+            raise InputError(
+                f"every value is a {OUT_OF_RANGE}, e.g. {text.iloc[first]!r}", file=file,
+                row=int(rows[first]), field=column)
         raise InputError(
             f"no value could be read as a timestamp in {hint}, e.g. {text.iloc[first]!r}; "
             "set timestamp_format in a mapping file", file=file, row=int(rows[first]),
