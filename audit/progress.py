@@ -58,8 +58,12 @@ class Progress:
         return self.clock() - self.started
 
     def _write(self, text: str) -> None:
+        """One line, its control characters shown (a file name in a stage's line may hold
+        an escape sequence the terminal would run)."""
+        from audit.safety import shown_all_controls
+
         assert self.stream is not None
-        self.stream.write(text + "\n")
+        self.stream.write(shown_all_controls(text) + "\n")
         self.stream.flush()
 
     def stage(self, message: str) -> None:

@@ -68,6 +68,10 @@ def test_verbose_reports_stages_and_timings_even_when_piped() -> None:
     lines = piped.getvalue().splitlines()
     assert STAGE_LINE.match(lines[0]) and lines[0].endswith("correlating")
     assert RULE_LINE.match(lines[1]), lines[1]
+    # A file name's escape sequence is shown, not run by the terminal.
+    reporter.stage("reading 1 input(s): e\x1b]0;PWNED\x07sc.csv")
+    assert piped.getvalue().splitlines()[-1].endswith(
+        "reading 1 input(s): e[U+001B]]0;PWNED[U+0007]sc.csv")
 
 
 def test_timed_rules_keep_their_findings_and_report_each_family() -> None:

@@ -658,6 +658,13 @@ def test_a_ticket_amount_with_more_decimals_than_its_currency_is_quarantined(
     assert quarantine[["field", "value"]].values.tolist() == [[C.AMOUNT, "1500.5"]]
     assert quarantine["reason"].str.startswith("more decimals than JPY has (0)").all()
 
+    # A currency written in lower case or with spaces is the same currency (before: the
+    # check was skipped, as "jpy" has no known minor units).
+    path.write_text("\n".join([_zendesk_ticket(1, "1.5", "jpy"),
+                               _zendesk_ticket(2, "15", " JPY")]) + "\n", encoding="utf-8")
+    table, quarantine = read_source(path, "zendesk")
+    assert quarantine[["field", "value"]].values.tolist() == [[C.AMOUNT, "1.5"]]
+
 
 def test_a_ticket_export_of_no_mapped_update_says_so(tmp_path: Path) -> None:
     """A Zendesk export of two valid audits that change only a field the sources

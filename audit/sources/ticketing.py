@@ -327,7 +327,7 @@ def _over_units(kept: list[int], texts: list[object], tickets: list[str],
     # Nothing to check where every currency holds the most decimals any amount has (2.50
     # among EUR and USD tickets): no loop over a million updates.
     most = max(len(str(t).strip().partition(".")[2]) for t in fractional)
-    if most <= min(minor_units(c) for c in set(currencies.values())):
+    if most <= min(minor_units(str(c).strip().upper()) for c in set(currencies.values())):
         return over
     checked: dict[tuple[str, str], BadValue | None] = {}
     for k, text in zip(kept, texts, strict=True):
