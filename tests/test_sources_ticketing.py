@@ -683,6 +683,18 @@ def test_a_ticket_export_of_no_mapped_update_says_so(tmp_path: Path) -> None:
                               "which states an activity the sources configuration maps")
     assert "`ticketing.zendesk`" in message and "--sources-config" in message
     assert "empty or has only a header" not in message
+    # A page of such audits beside another that gives records is a note, not an error:
+    # the other page is imported (before: the whole import refused).
+    other = tmp_path / "page1.jsonl"
+    other.write_text(_zendesk_ticket(100, "10.00") + "\n" + _zendesk_ticket(101, "9.00") + "\n",
+                     encoding="utf-8")
+    result = import_sources([(other, "zendesk"), (path, "zendesk")])
+    assert sorted(set(result.log[C.CASE])) == ["100", "101"]
+    assert [n for n in result.notes if "no record could be imported" in n] == [
+        f"{path.name}: no record could be imported, 2 audit(s) read, none of which states an "
+        "activity the sources configuration maps (a change of a field its "
+        "`ticketing.zendesk` names in `activities` or as `label_field`): check the field ids "
+        "there (--sources-config); the other inputs are imported"]
     # A file of no audits at all is still told it is empty.
     path.write_text(json.dumps({"audits": [], "users": []}), encoding="utf-8")
     with pytest.raises(InputError, match="empty or has only a header"):

@@ -21,7 +21,12 @@ from audit import canonical as C
 from audit.digest import FileStamp, file_stamp, sha256_of
 from audit.errors import InputError
 from audit.ingest.mapping import Mapping, check_time_zone
-from audit.ingest.normalise import QUARANTINE_COLUMNS, empty_quarantine, normalise
+from audit.ingest.normalise import (
+    QUARANTINE_COLUMNS,
+    empty_quarantine,
+    no_mapped_update,
+    normalise,
+)
 from audit.ingest.raw import RawTable
 from audit.memory import return_free_memory
 
@@ -486,6 +491,13 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
         return _ReadFile(pd.DataFrame(), broken, empty_quarantine(), _without_own_repeats(table),
                          table.system, read, table.deduplicated, digest, stamp=stamp,
                          unusable=why)
+    if exported and len(table.frame) == 0 and table.skipped:
+        # A page of a ticketing export whose updates change no mapped field (tags, an
+        # assignee): no record, nothing wrong with one; beside inputs that give records a
+        # note, alone the error (import_sources).
+        return _ReadFile(pd.DataFrame(), broken, empty_quarantine(),
+                         _without_own_repeats(table), table.system, 0, table.deduplicated,
+                         digest, stamp=stamp, unusable=no_mapped_update(table))
     own_mapping = Mapping() if exported else mapping
     result = normalise(table, own_mapping, assume_tz=assume_tz)
     unusable = ""
@@ -785,14 +797,18 @@ def import_sources(
     return_free_memory()  # what a file read in this process left free (a canonical log: 0.6 GB)
     if unusable and not logs:  # no input gave a record: the reasons, as no quarantine is
         path, why, quarantined = unusable[0]  # written
+        if len(unusable) == 1 and quarantined.empty:  # (one export of no mapped update)
+            raise InputError(f"no records to import: {why}", file=path)
         others = (f" (and {len(unusable) - 1} other input(s) likewise: "
                   + ", ".join(label_of[p] for p, _, _ in unusable[1:]) + ")"
                   if len(unusable) > 1 else "")
         raise InputError(f"no record could be imported from any input: {why}{others}",
-                         file=label_of[path], row=int(quarantined["row"].iloc[0]))
-    for path, why, _ in unusable:
-        notes.append(f"{label_of[path]}: no record could be imported, {why} (see the "
-                     "quarantine); the other inputs are imported")
+                         file=label_of[path], row=int(quarantined["row"].iloc[0])
+                         if len(quarantined) else None)
+    for path, why, quarantined in unusable:
+        notes.append(f"{label_of[path]}: no record could be imported, {why}"
+                     + (" (see the quarantine)" if len(quarantined) else "")
+                     + "; the other inputs are imported")
     if not logs:
         raise InputError("no event source given (only a role history)")
     if any(mask.any() for mask in restating):  # which events are correlated, per event

@@ -261,18 +261,22 @@ _UPDATES = {"zendesk": "audit(s)", "jira": "changelog history(-ies)",
 """How a ticketing system's updates are called, for the empty-file message."""
 
 
+def no_mapped_update(raw: RawTable) -> str:
+    """Why a ticketing export read whole gives no record: none of its updates states an
+    activity the sources configuration maps."""
+    unit = _UPDATES.get(raw.system, "update(s)")
+    return (f"{raw.skipped} {unit} read, none of which states an activity the sources "
+            f"configuration maps (a change of a field its `ticketing.{raw.system}` names in "
+            "`activities` or as `label_field`): check the field ids there (--sources-config)")
+
+
 def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Normalised:
     """Map, convert and check one input file. Raises InputError if the file is unusable."""
     frame = raw.frame.reset_index(drop=True)
     rows = np.asarray(raw.rows, dtype=np.int64)
     file = raw.file
     if len(frame) == 0 and raw.skipped:  # a ticketing export read whole, no update mapped
-        unit = _UPDATES.get(raw.system, "update(s)")
-        raise InputError(
-            f"no records to import: {raw.skipped} {unit} read, none of which states an "
-            "activity the sources configuration maps (a change of a field its "
-            f"`ticketing.{raw.system}` names in `activities` or as `label_field`): check "
-            "the field ids there (--sources-config)", file=file)
+        raise InputError(f"no records to import: {no_mapped_update(raw)}", file=file)
     if len(frame) == 0:
         raise InputError("no records to import (the file is empty or has only a header)",
                          file=file)
