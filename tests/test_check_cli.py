@@ -675,7 +675,8 @@ def test_check_tells_what_the_import_dropped_and_noted(tmp_path: Path) -> None:
     assert any(n.endswith(note) for n in document["manifest"]["import_notes"])
     text = html.unescape(re.sub(r"<[^>]+>", "", (out / "report.html").read_text(
         encoding="utf-8")))
-    assert "(and 1 record exported twice, same id and content, dropped)" in text
+    assert ("(and 1 record read twice, same id and content, dropped: an export's overlap, "
+            "or a charge's copies in a canonical log)") in text
     assert f"Import: {note}" in text
     with zipfile.ZipFile(out / "findings.xlsx") as book:
         sheets = "".join(book.read(n).decode() for n in book.namelist()
