@@ -613,6 +613,15 @@ def test_an_ocel_id_given_twice_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="object id 'o1' is given to two objects \\(of types "
                        "'order' and 'item'\\)"):
         read_ocel(path, "order")
+    # Ids are read without surrounding white space: " e1" is e1, " o2 " is o2.
+    path = write(tmp_path / "spaced.jsonocel", _ocel_json(
+        f'{_event("e1", "o1")}, {_event(" e1", "o2")}', _ORDER_OBJECTS % "x"))
+    with pytest.raises(InputError, match="event id ' e1' is given to two events"):
+        read_ocel(path, "order")
+    path = write(tmp_path / "spaced-objects.jsonocel", _ocel_json(
+        _event("e1", "o1"), _ORDER_OBJECTS % "x" + ', {"id": " o2 ", "type": "order"}'))
+    with pytest.raises(InputError, match="object id ' o2 ' is given to two objects"):
+        read_ocel(path, "order")
     # (An OCEL SQLite file's tables key events and objects by their ids.)
 
 

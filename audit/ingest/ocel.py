@@ -72,6 +72,8 @@ class _Log:
 
     object_type: dict[str, str] = field(default_factory=dict)
     """Object id -> object type, for every object of the file."""
+    object_keys: dict[str, str] = field(default_factory=dict)
+    """Object id without surrounding white space -> the id as written (ids given twice)."""
     history: dict[str, list[tuple[str, str | None, Any]]] = field(default_factory=dict)
     """Object id -> (attribute, time, value) in file order; only objects of the chosen type."""
     events: list[_Event] = field(default_factory=list)
@@ -193,9 +195,12 @@ def _add_object(path: Path, log: _Log, oid: str, otype: str) -> None:
     """Record object `oid`'s type; an id given to two objects is refused (OCEL 2.0 ids are
     unique: the second object's relations and attribute values would be taken as the
     first's)."""
-    if oid in log.object_type:
+    key = oid.strip()  # (case ids are read stripped: " o1" and "o1" would be one case)
+    if key in log.object_keys:
+        other = log.object_keys[key]
         raise InputError(f"object id '{oid}' is given to two objects (of types "
-                         f"'{log.object_type[oid]}' and '{otype}')", file=path, field="id")
+                         f"'{log.object_type[other]}' and '{otype}')", file=path, field="id")
+    log.object_keys[key] = oid
     log.object_type[oid] = otype
 
 
@@ -625,7 +630,7 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
     for number, event in enumerate(log.events, 1):
         # OCEL 2.0 event ids are unique; two events under one id would be one event to the
         # rules (and to a waiver naming it), each of them half the truth.
-        earlier = first_number.setdefault(event.eid, number)
+        earlier = first_number.setdefault(event.eid.strip(), number)  # (read stripped)
         if earlier != number:
             raise InputError(f"event id '{event.eid}' is given to two events (events "
                              f"{earlier} and {number} of the file)", file=path, row=number,
