@@ -18,7 +18,7 @@ import click
 
 from audit import __version__
 from audit.errors import ExitCode, InputError
-from audit.safety import shown_all_controls
+from audit.safety import shown_on_a_terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,7 +38,7 @@ def reports_input_errors(func: F) -> F:
             return func(*args, **kwargs)
         except InputError as exc:
             # (A header or value quoted from the input may hold an escape sequence.)
-            click.echo(f"error: {shown_all_controls(exc.one_line())}", err=True)
+            click.echo(f"error: {shown_on_a_terminal(exc.one_line())}", err=True)
             sys.exit(ExitCode.INPUT_ERROR)
 
     return wrapper  # type: ignore[return-value]
@@ -100,7 +100,7 @@ class Settings:
         """One line to stdout, its control characters shown (`[U+001B]`): a file name, a
         label or a note from the input may hold an escape sequence the terminal would run."""
         if not self.quiet:
-            click.echo(shown_all_controls(message))
+            click.echo(shown_on_a_terminal(message))
 
     def progress(self) -> Any:
         """The progress reporter of this invocation (audit.progress): stage lines on stderr

@@ -60,10 +60,10 @@ class Progress:
     def _write(self, text: str) -> None:
         """One line, its control characters shown (a file name in a stage's line may hold
         an escape sequence the terminal would run)."""
-        from audit.safety import shown_all_controls
+        from audit.safety import shown_on_a_terminal
 
         assert self.stream is not None
-        self.stream.write(shown_all_controls(text) + "\n")
+        self.stream.write(shown_on_a_terminal(text) + "\n")
         self.stream.flush()
 
     def stage(self, message: str) -> None:

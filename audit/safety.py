@@ -63,3 +63,9 @@ def shown_controls(text: str) -> str:
 def shown_all_controls(text: str) -> str:
     """`shown_controls`, and C0 control characters (not tab or line breaks) shown too."""
     return shown_controls(CONTROL.sub(lambda m: f"[U+{ord(m.group()):04X}]", text))
+
+
+def shown_on_a_terminal(text: str) -> str:
+    """`shown_all_controls` for a console line: a carriage return shown too (a file name
+    holding one would write over the start of its own line)."""
+    return shown_all_controls(text).replace("\r", "[U+000D]")

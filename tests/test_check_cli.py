@@ -96,6 +96,10 @@ def test_an_escape_sequence_in_the_input_does_not_reach_the_terminal(tmp_path: P
                      "c1,Receive refund request,2026-01-01T10:00:00Z\n", encoding="utf-8")
     result = run("import", str(named), "--out", str(tmp_path / "log.parquet"), code=0)
     assert "log[U+001B][2J.csv" in result.output and "\x1b" not in result.output
+    # A carriage return would write over the start of its own line.
+    named = named.rename(tmp_path / "log\rFAKE.csv")
+    result = run("import", str(named), "--out", str(tmp_path / "log.parquet"), code=0)
+    assert "log[U+000D]FAKE.csv" in result.output and "\r" not in result.output
 
 
 def test_a_file_name_that_is_not_utf8_is_an_input_error(tmp_path: Path) -> None:
