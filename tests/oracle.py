@@ -76,7 +76,8 @@ def expected_findings(log: pd.DataFrame, as_of: datetime = P.AS_OF) -> set[tuple
             amount = float(request[C.AMOUNT]) if request is not None else 0.0
             threshold = P.SECOND_APPROVAL_THRESHOLD[str(request[C.CURRENCY])]
             late = (a1 is not None and a2 is not None and payout is not None
-                    and a1[C.TIMESTAMP] <= payout[C.TIMESTAMP] < a2[C.TIMESTAMP])
+                    and (a1[C.TIMESTAMP] <= payout[C.TIMESTAMP])
+                    != (a2[C.TIMESTAMP] <= payout[C.TIMESTAMP]))
             if a1 is not None and (a2 is None or late) and amount > threshold:
                 add("missing-second-approval")
             for _, a in approvals.iterrows():

@@ -414,6 +414,18 @@ def test_a_second_level_after_the_payout_is_told_so(
         "900.00 EUR is above the threshold of 500.00, approved only by Stefan Kowalski "
         "before the payout (the second level only after it, on 2026-07-03T09:00:00+00:00)")
     assert finding.event_ids == ["C1-02", "C1-03", "C1-04", "C1-05"]
+    # The mirror: the second level before the payout, the first only after it.
+    events = log["C1"]["events"]
+    events[2], events[4] = ({"a": "Approve refund (second level)", "r": "Tanja Vogel",
+                             "t": "2026-07-01T10:00Z"},
+                            {"a": "Approve refund", "r": "Stefan Kowalski",
+                             "t": "2026-07-03T09:00Z"})
+    result, _ = run_case({}, {"log": log}, "AP003 early", policy_for)
+    [finding] = [f for f in result.findings if f.rule == "AP003"]
+    assert (finding.message, finding.timestamp) == (
+        "900.00 EUR is above the threshold of 500.00, approved only by Tanja Vogel before "
+        "the payout (the first level only after it, on 2026-07-03T09:00:00+00:00)",
+        "2026-07-01T10:00:00+00:00")
 
 
 def test_duplicate_refunds_in_two_currencies_are_each_told(

@@ -47,6 +47,7 @@ READS: dict[str, frozenset[str]] = {
         "cases:approval1_resource",
         "cases:approval1_time",
         "cases:approval2_eid",
+        "cases:approval2_resource",
         "cases:approval2_time",
         "cases:currency",
         "cases:payout_eid",

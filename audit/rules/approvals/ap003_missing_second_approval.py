@@ -11,7 +11,7 @@ class MissingSecondApproval(Rule):
     """What it checks:
     A first approval is present, the refund is above the second-approval threshold of its
     currency, and no second-level approval was given before the money left: none at all,
-    or, where the refund was paid after its first approval, none before its first
+    or, where the refund was paid after an approval, not both levels before its first
     successful payout (where every approval came after it, `approval-after-payout` tells
     that). The amount judged is the larger of the requested amount and the amount paid.
 
@@ -41,28 +41,36 @@ class MissingSecondApproval(Rule):
     def check(self, facts: CaseFacts) -> list[Finding]:
         c = facts.table("approval1_eid", "approval2_eid", "currency", "request_amount",
                         "payouts_sum", "request_eid", "payout_eid", "approval1_time",
-                        "approval1_resource", "approval2_time", "payout_time")
+                        "approval1_resource", "approval2_time", "payout_time",
+                        "approval2_resource")
         # (As numbers also on an empty log, where the map keeps the currencies' dtype.)
         c["threshold"] = c["currency"].map(facts.policy.second_approval_threshold).astype(
             "float64")
         c["judged_amount"] = pd.concat([c["request_amount"], c["payouts_sum"]], axis=1).max(
             axis=1)
-        # A second level given only after the first payout came too late to stop it (where
-        # every approval came after it, `approval-after-payout` tells that).
-        late = (c["approval2_eid"].notna() & c["payout_eid"].notna()
-                & (c["approval2_time"] > c["payout_time"]).fillna(False).astype(bool)
-                & (c["approval1_time"] <= c["payout_time"]).fillna(False).astype(bool))
-        hits = c[c["approval1_eid"].notna() & (c["approval2_eid"].isna() | late)
+        # A level given only after the first payout came too late to stop it (where every
+        # approval came after it, `approval-after-payout` tells that).
+        paid = c["payout_eid"].notna() & c["approval2_eid"].notna()
+        first_before = (c["approval1_time"] <= c["payout_time"]).fillna(False).astype(bool)
+        second_before = (c["approval2_time"] <= c["payout_time"]).fillna(False).astype(bool)
+        late = paid & first_before & ~second_before  # the second level after the payout
+        early = paid & ~first_before & second_before  # the first level after it
+        hits = c[c["approval1_eid"].notna() & (c["approval2_eid"].isna() | late | early)
                  & c["threshold"].notna()
                  & (c["judged_amount"] > c["threshold"] + facts.tolerance())].copy()
+        late, early = late[hits.index], early[hits.index]
+        hits["who"] = hits["approval1_resource"].where(~early, hits["approval2_resource"])
         hits["second"] = [
-            f" before the payout (the second level only after it, on {second.isoformat()})"
-            if is_late else "" for second, is_late in zip(
-                hits["approval2_time"].tolist(), late[hits.index].tolist(), strict=True)]
-        hits["late_eid"] = hits["approval2_eid"].where(late[hits.index])
+            f" before the payout (the {'first' if first else 'second'} level only after it, "
+            f"on {(one if first else two).isoformat()})" if first or second else ""
+            for one, two, first, second in zip(
+                hits["approval1_time"].tolist(), hits["approval2_time"].tolist(),
+                early.tolist(), late.tolist(), strict=True)]
+        hits["late_eid"] = hits["approval2_eid"].where(late, hits["approval1_eid"].where(early))
+        hits["when"] = hits["approval1_time"].where(~early, hits["approval2_time"])
         return self.findings(
             facts, hits, events=("request_eid", "approval1_eid", "payout_eid", "late_eid"),
-            when="approval1_time", amount="judged_amount",
+            when="when", amount="judged_amount",
             evidence=("judged_amount", "threshold", "currency", "approval1_resource"),
             message="{judged_amount:.2f} {currency} is above the threshold of {threshold:.2f}, "
-                    "approved only by {approval1_resource}{second}")
+                    "approved only by {who}{second}")
