@@ -60,3 +60,9 @@ def shown(amount: float, code: object, *, grouped: bool = True) -> str:
     """`amount` as a figure in the minor units of `code` (1,234.56 EUR; 1,235 JPY; 1.381 KWD),
     with thousands grouped unless `grouped` is false; the code itself is not added."""
     return f"{amount:{',' if grouped else ''}.{decimals(code)}f}"
+
+
+def figure(amount: float, code: object) -> str:
+    """`amount` as a message tells it: in the minor units of `code`, not grouped (as a
+    finding's `:.2f` field reads), or "(not recorded)" where it is missing (NaN)."""
+    return "(not recorded)" if amount != amount else shown(amount, code, grouped=False)

@@ -333,7 +333,7 @@ class CaseFacts:
         recorded) EUR" where no amount is stated. (A payout in another currency is no part
         of `payouts_sum`: without this a case paid in USD only read "paid (not recorded)
         EUR".)"""
-        from audit.currency import shown
+        from audit.currency import figure
 
         sums = pd.Series(self._value("payouts_sum", codes)).to_numpy(dtype=float,
                                                                       na_value=np.nan)
@@ -355,9 +355,7 @@ class CaseFacts:
                     sums_per.index.get_level_values(0).tolist(),
                     sums_per.index.get_level_values(1).tolist(), sums_per.tolist(),
                     strict=True):
-                figure = ("(not recorded)" if amount != amount
-                          else shown(amount, unit, grouped=False))
-                others.setdefault(int(case), []).append(f"{figure} {unit}")
+                others.setdefault(int(case), []).append(f"{figure(amount, unit)} {unit}")
         # (A payout in the case's currency stating no amount: told as not recorded.)
         own = np.bincount(self.case_code[self._paid_in_case_currency()],
                           minlength=self.n_cases)[codes] > 0
@@ -365,9 +363,7 @@ class CaseFacts:
         for k, total, code, paid in zip(codes.tolist(), sums.tolist(), currencies,
                                         own.tolist(), strict=True):
             known = code if isinstance(code, str) else None
-            figure = ("(not recorded)" if total != total
-                      else shown(total, known, grouped=False))
-            parts = [figure + (f" {known}" if known else "")] if paid else []
+            parts = [figure(total, known) + (f" {known}" if known else "")] if paid else []
             parts += others.get(k, [])
             texts.append(" and ".join(parts) if parts else
                          f"(not recorded) {known}" if known else "(not recorded)")

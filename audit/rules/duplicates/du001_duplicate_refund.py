@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from audit import canonical as C
+from audit.currency import figure
 from audit.findings import Finding
 from audit.rules.base import Rule
 from audit.rules.facts import CaseFacts
@@ -96,7 +97,7 @@ class DuplicateRefund(Rule):
             amounts.append(sums[unit])
             currencies.append(unit or None)
             told.append(" and ".join(
-                f"{_shown(v, u)}{' ' + u if u else ''}"
+                f"{figure(v, u or None)}{' ' + u if u else ''}"
                 for u, v in sorted(sums.items(), key=lambda item: item[0] != unit)))
         hits["amount"], hits["currency"], hits["repeated"] = amounts, currencies, told
         return self.findings(
@@ -107,14 +108,6 @@ class DuplicateRefund(Rule):
 
 
 _COLUMNS = [C.CASE, C.EVENT_ID, C.TIMESTAMP, C.AMOUNT, C.CURRENCY]
-
-
-def _shown(amount: float, code: str) -> str:
-    """An amount in the minor units of `code` ("(not recorded)" where missing)."""
-    from audit.currency import shown
-
-    return "(not recorded)" if amount != amount else shown(amount, code or None,
-                                                            grouped=False)
 
 
 def _pairs(facts: CaseFacts, at: np.ndarray, key: pd.Series, *,

@@ -49,14 +49,15 @@ class InstrumentMismatch(Rule):
         both_currency = c["payout_currencies"].notna() & c["purchase_currency"].notna()
         # (Several payout currencies never equal the purchase's one.)
         paid = np.flatnonzero(facts.mask("paid") & ~facts.column(C.PAYMENT_METHOD).isna())
-        first_other = _first_by_other_method(facts, c, paid)
+        bought = _bought(facts)
+        first_other = _first_by_other_method(facts, c, paid, bought)
         other_method = first_other >= 0
         other = other_method | (both_currency & ~same(c["payout_currencies"],
                                                        c["purchase_currency"])).to_numpy(
             dtype=bool)
         found = (c["payout_eid"].notna() & c["purchase_eid"].notna()).to_numpy(
             dtype=bool) & other
-        c["at_risk"] = _paid_by_other_method(facts, c, found & other_method)
+        c["at_risk"] = _paid_by_other_method(facts, c, found & other_method, bought)
         hits = c[found].rename(
             columns={"payout_currencies": "payout_currency"})  # (the evidence's key)
         hits = facts.with_lists(hits, "payout_eids")
@@ -80,26 +81,38 @@ class InstrumentMismatch(Rule):
                     "{payout_method} in {payout_currency}")
 
 
-def _first_by_other_method(facts: CaseFacts, c: pd.DataFrame, paid: np.ndarray) -> np.ndarray:
+def _bought(facts: CaseFacts) -> np.ndarray:
+    """Per case: the code (`facts.codes`) of its first purchase's payment method, -1 where
+    it has no purchase or the purchase states none."""
+    codes = facts.codes(C.PAYMENT_METHOD)
+    purchase = facts.first_of(facts.mask("purchase"))
+    return np.where(purchase >= 0, codes[np.maximum(purchase, 0)], -1)
+
+
+def _by_other_method(facts: CaseFacts, at: np.ndarray, bought: np.ndarray) -> np.ndarray:
+    """Per payout at sorted positions `at`: whether it states another method than its
+    case's purchase (`bought`), on the column's codes (no text compared per payout)."""
+    codes = facts.codes(C.PAYMENT_METHOD)[at]
+    theirs = bought[facts.case_code[at]]
+    return np.asarray((theirs >= 0) & (codes >= 0) & (codes != theirs), dtype=bool)
+
+
+def _first_by_other_method(facts: CaseFacts, c: pd.DataFrame, paid: np.ndarray,
+                           bought: np.ndarray) -> np.ndarray:
     """Per case (the rows of `c`, in case order): the sorted position of its first
     successful payout among `paid` (those stating a method) that states another method than
-    the case's purchase (`purchase_method`); -1 where none does or the purchase states
-    none."""
-    case = facts.case_code[paid]
-    # On the column's codes (one per distinct method): no text compared per payout.
-    codes = facts.codes(C.PAYMENT_METHOD)
-    purchase = facts.first_of(facts.mask("purchase"))[case]
-    bought = np.where(purchase >= 0, codes[np.maximum(purchase, 0)], -1)
-    differs = (bought >= 0) & (codes[paid] >= 0) & (codes[paid] != bought)
+    the case's purchase; -1 where none does or the purchase states none."""
+    differs = _by_other_method(facts, paid, bought)
     out = np.full(len(c), -1, dtype=np.int64)
     # Positions ascend within a case: the first of each case's run is its earliest.
-    at, cases = paid[differs], case[differs]
+    at, cases = paid[differs], facts.case_code[paid][differs]
     start = np.r_[True, cases[1:] != cases[:-1]] if len(at) else np.zeros(0, dtype=bool)
     out[cases[start]] = at[start]
     return out
 
 
-def _paid_by_other_method(facts: CaseFacts, c: pd.DataFrame, judged: np.ndarray) -> np.ndarray:
+def _paid_by_other_method(facts: CaseFacts, c: pd.DataFrame, judged: np.ndarray,
+                          bought: np.ndarray) -> np.ndarray:
     """Per case (the rows of `c`, in case order) where `judged`: the successful payouts in
     the case's currency (or stating none) made by another method than the purchase's; NaN
     elsewhere, and where no such payout states an amount (the other method used only in
@@ -111,13 +124,9 @@ def _paid_by_other_method(facts: CaseFacts, c: pd.DataFrame, judged: np.ndarray)
         return at_risk
     at = np.flatnonzero(facts.paid_in_case_currency() & judged[facts.case_code])
     case = facts.case_code[at]
-    codes = facts.codes(C.PAYMENT_METHOD)
-    purchase = facts.first_of(facts.mask("purchase"))[case]
-    bought = np.where(purchase >= 0, codes[np.maximum(purchase, 0)], -1)
     amount = pd.to_numeric(pd.Series(facts.column(C.AMOUNT).take(at)),
                            errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    counted = ((bought >= 0) & (codes[at] >= 0) & (codes[at] != bought)
-               & ~np.isnan(amount))
+    counted = _by_other_method(facts, at, bought) & ~np.isnan(amount)
     sums = np.bincount(case[counted], weights=amount[counted], minlength=len(c))
     stated = np.bincount(case[counted], minlength=len(c)) > 0
     at_risk[judged & stated] = sums[judged & stated]
