@@ -503,6 +503,19 @@ COMPACT_IN_TWO_FROM = 200_000
 """Rows from which `compact_ids` codes two columns at a time."""
 
 
+_SPACES = re.compile(r"\s+")
+
+
+def person_key(name: str) -> str:
+    """The key one person is compared by: their name or login without case, Unicode width
+    variants or spacing (`Ben.Carter`, `ben.carter ` and `BEN.CARTER` are one person), as
+    the systems that write logins compare them. The segregation-of-duty rules and the role
+    history compare people by this key; reports show the names as recorded."""
+    import unicodedata
+
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", name).casefold()).strip()
+
+
 def not_completions(frame: pd.DataFrame) -> dict[str, int]:
     """The events whose `lifecycle:transition` is stated and is not `complete` (start,
     schedule, suspend, ate_abort, ...), counted per transition as written: an activity

@@ -184,6 +184,27 @@ def test_overlapping_periods_of_different_roles_are_noted(tmp_path: Path) -> Non
         "Weber); where they overlap, the later period in the file decides"]
 
 
+def test_role_history_people_and_logins_are_matched_without_case(tmp_path: Path) -> None:
+    """The log writes `nadia.rossi` and `felix.weber`; the IAM export `NADIA.ROSSI` as the
+    login and `Felix.Weber` as a person: they are the same people (before: no role, so every
+    approval by them was unauthorised), and their periods are one person's for the overlap
+    note."""
+    path = tmp_path / "roles.csv"
+    path.write_text("person,login,role,valid_from,valid_to\n"
+                    "Nadia Rossi,NADIA.ROSSI,customer-service,2026-01-01T00:00:00Z,"
+                    "2026-07-07T00:00:00Z\n"
+                    "nadia rossi,,supervisor,2026-07-07T00:00:00Z,\n"
+                    "Felix.Weber ,,customer-service,2026-01-01T00:00:00Z,\n", encoding="utf-8")
+    result = import_sources([(DATA / "servicenow" / "sys_audit.csv", "servicenow"),
+                             (path, "roles")])
+    log = result.log.set_index(C.ACTIVITY)
+    assert log.at["Approve refund", C.RESOURCE] == "Nadia Rossi"
+    assert log.at["Approve refund", C.ROLE] == "supervisor"  # the period of `nadia rossi`
+    assert log.at["Receive refund request", C.RESOURCE] == "felix.weber"  # (as written)
+    assert log.at["Receive refund request", C.ROLE] == "customer-service"
+    assert not [n for n in result.notes if "without a role" in n or "overlapping" in n]
+
+
 @pytest.mark.parametrize(("system", "text", "row", "field"), [
     ("zendesk", '{"audits": 5}', None, "audits"),
     ("zendesk", '{"audits": [], "users": {"11": "Ann"}}', None, "users"),

@@ -168,6 +168,22 @@ class CaseFacts:
                 self._sorted[key] = _factorize(values)[0].astype(np.int32)
         return cast(Codes, self._sorted[key])
 
+    def person_codes(self) -> Codes:
+        """Integer code of each sorted event's person (-1 where no resource is recorded):
+        resources that are one person by `canonical.person_key` (case, width and spacing
+        aside) share a code. Keyed once per distinct resource, not per event."""
+        key = "codes:person"
+        if key not in self._sorted:
+            values = self.column(C.RESOURCE)
+            if isinstance(values, pd.Categorical):
+                codes, uniques = values.codes, list(values.categories)
+            else:
+                codes, uniques = _factorize(values)
+            keyed, _ = pd.factorize(pd.Index([C.person_key(str(u)) for u in uniques],
+                                             dtype=object))
+            self._sorted[key] = np.append(keyed, -1).astype(np.int32)[codes]
+        return cast(Codes, self._sorted[key])
+
     # --- controls: which events are requests, approvals, payouts ... ----------------------
     @cached_property
     def _controls(self) -> tuple[Codes, list[str | None]]:

@@ -313,6 +313,7 @@ READS: dict[str, frozenset[str]] = {
         "cases:currency",
         "cases:payouts_sum",
         "cases:request_eid",
+        "events:codes:person",
         "events:concept:name",
         "events:event:id",
         "events:first:request",
@@ -324,7 +325,7 @@ READS: dict[str, frozenset[str]] = {
     "SD002": frozenset({
         "cases:currency",
         "cases:payouts_sum",
-        "events:codes:org:resource",
+        "events:codes:person",
         "events:concept:name",
         "events:event:id",
         "events:mask:approve,second-approve",
@@ -335,7 +336,7 @@ READS: dict[str, frozenset[str]] = {
     "SD003": frozenset({
         "cases:currency",
         "cases:payouts_sum",
-        "events:codes:org:resource",
+        "events:codes:person",
         "events:concept:name",
         "events:event:id",
         "events:mask:approve",

@@ -1,7 +1,8 @@
 """Role history (an IAM/HR export): who held which role when, so each event gets the role its
 resource held at that moment. CSV columns: person, role, valid_from, valid_to (blank, or a
 year after 2261 such as 9999-12-31, = still valid), optionally login (the user name systems
-such as ServiceNow write instead of the name).
+such as ServiceNow write instead of the name). People and logins are matched without case,
+width or spacing (audit.canonical.person_key).
 Periods are half-open: valid_from <= t < valid_to.
 """
 
@@ -107,7 +108,11 @@ def apply_roles(log: pd.DataFrame, history: RoleHistory) -> tuple[pd.DataFrame, 
         names = resource.cat.categories
     else:
         codes, names = pd.factorize(resource.astype("string"))
-    named = [history.logins.get(str(n), str(n)) for n in names]
+    # People and logins compared as audit.canonical.person_key does (`ben.carter` in the log
+    # is `Ben.Carter` of the role history); the log's spelling is kept, a login becomes the
+    # person it names.
+    login_of = {C.person_key(login): person for login, person in history.logins.items()}
+    named = [login_of.get(C.person_key(str(n)), str(n)) for n in names]
     persons_named = pd.Index(sorted(set(named)), dtype="string")
     recode = np.append(persons_named.get_indexer(pd.Index(named, dtype="string")), -1)
     person_codes = recode[codes]  # a missing resource (code -1) stays missing
@@ -115,9 +120,10 @@ def apply_roles(log: pd.DataFrame, history: RoleHistory) -> tuple[pd.DataFrame, 
                                 index=log.index)
     # Each person's events by position, then each of their periods in file order (a later
     # period wins where two overlap): work proportional to the events, not people x events.
-    grouped = history.periods.groupby("person", sort=False)
+    grouped = history.periods.groupby(_person_keys(history.periods), sort=False)
     persons = pd.Index(list(grouped.groups))
-    holder = np.append(persons.get_indexer(persons_named), -1)[person_codes]
+    holder = np.append(persons.get_indexer(pd.Index(
+        [C.person_key(str(p)) for p in persons_named], dtype=object)), -1)[person_codes]
     if len(persons) < np.iinfo(np.int16).max:
         # numpy's stable sort of 16-bit codes is a radix sort (7.3M events: 0.34 -> 0.09 s)
         holder = holder.astype(np.int16)
@@ -183,14 +189,15 @@ def overlap_notes(history: RoleHistory) -> list[str]:
         return []
     starts, ends = _nanoseconds(periods["valid_from"]), _nanoseconds(periods["valid_to"])
     ends = np.where(ends == _MISSING, np.iinfo(np.int64).max, ends)  # open: never ends
-    order = np.lexsort((starts, periods["person"].to_numpy(dtype=object).astype(str)))
-    person = periods["person"].to_numpy(dtype=object)[order]
+    keys = _person_keys(periods).to_numpy(dtype=object)
+    order = np.lexsort((starts, keys.astype(str)))
+    person, key = periods["person"].to_numpy(dtype=object)[order], keys[order]
     role = periods["role"].astype(str).to_numpy(dtype=object)[order]
     starts, ends = starts[order], ends[order]
     overlapping: list[str] = []
     begin = 0
     for k in range(1, len(order) + 1):
-        if k == len(order) or person[k] != person[begin]:
+        if k == len(order) or key[k] != key[begin]:
             reach = np.maximum.accumulate(ends[begin:k])  # the latest end so far
             clash = np.flatnonzero((starts[begin + 1:k] < reach[:-1])
                                    & (role[begin + 1:k] != role[begin:k - 1]))
@@ -202,6 +209,11 @@ def overlap_notes(history: RoleHistory) -> list[str]:
     return [f"{history.file}: {len(overlapping)} person(s) with overlapping periods of "
             f"different roles (e.g. {overlapping[0]}); where they overlap, the later period "
             "in the file decides"]
+
+
+def _person_keys(periods: pd.DataFrame) -> pd.Series:
+    """Each period's person as audit.canonical.person_key compares people."""
+    return periods["person"].map(lambda p: C.person_key(str(p)))
 
 
 _MISSING = np.iinfo(np.int64).min

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from audit import canonical as C
 from audit.findings import Finding
@@ -26,7 +25,8 @@ class SelfApproval(Rule):
 
     Options:
     Labels from `activities` (controls `request`, `approve`, `second-approve`). People are
-    compared by `org:resource` exactly as recorded.
+    compared by `org:resource` without case, width or spacing (`Ben.Carter` and
+    `ben.carter` are one person), as login systems compare them.
 
     References:
     Four-eyes principle; COSO Internal Control: segregation of duties.
@@ -42,10 +42,9 @@ class SelfApproval(Rule):
         request = facts.first_of(facts.mask("request"))
         at = np.flatnonzero(facts.mask("approve", "second-approve"))
         at = at[request[facts.case_code[at]] >= 0]
-        resource = facts.column(C.RESOURCE)
-        same = pd.Series(resource.take(at)) == pd.Series(
-            resource.take(request[facts.case_code[at]]))
-        at = at[same.fillna(False).to_numpy(dtype=bool)]
+        people = facts.person_codes()
+        requester = people[request[facts.case_code[at]]]
+        at = at[(people[at] == requester) & (requester >= 0)]
         if len(at) == 0:
             return []
         # Per case (the positions are sorted by case, then time): the approvals in order, the

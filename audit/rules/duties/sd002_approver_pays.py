@@ -23,8 +23,9 @@ class ApproverPays(Rule):
 
     Options:
     Labels from `activities` (controls `approve`, `second-approve`, `pay`). Failed payouts
-    are not counted. An approval or payout without a recorded person matches nobody, not
-    even another one without (DQ002 reports those).
+    are not counted. People are compared without case, width or spacing (`Rita.Alvarez` and
+    `rita.alvarez` are one person). An approval or payout without a recorded person matches
+    nobody, not even another one without (DQ002 reports those).
 
     References:
     COSO Internal Control: segregation of authorisation and custody of assets.
@@ -39,7 +40,7 @@ class ApproverPays(Rule):
         # Each successful payout with each approval of its case by the same resource,
         # payouts in order. A missing resource is nobody known: it matches no one, not even
         # another missing one (as in SD001 and SD003; DQ002 reports it).
-        resource = facts.codes(C.RESOURCE)
+        resource = facts.person_codes()  # (one person: case, width and spacing aside)
         pays = np.flatnonzero(facts.mask("paid"))
         pays = pays[resource[pays] >= 0]
         approvals = np.flatnonzero(facts.mask("approve", "second-approve"))

@@ -23,9 +23,10 @@ class SameApproverTwice(Rule):
     Compliant: the second level by Tanja Vogel.
 
     Options:
-    Labels from `activities` (controls `approve`, `second-approve`). The finding names that
-    person's first approval at each level and is dated at the second-level one; where several
-    people did so, the first of them to approve at the second level.
+    Labels from `activities` (controls `approve`, `second-approve`). People are compared
+    without case, width or spacing (`Stefan.K` and `stefan.k` are one person). The finding
+    names that person's first approval at each level and is dated at the second-level one;
+    where several people did so, the first of them to approve at the second level.
 
     References:
     Four-eyes principle; delegation-of-authority matrices.
@@ -37,7 +38,7 @@ class SameApproverTwice(Rule):
     summary = "Both approval levels given by one person"
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        people = facts.codes(C.RESOURCE)
+        people = facts.person_codes()  # (one person: case, width and spacing aside)
         width = np.int64(int(people.max(initial=-1)) + 1)
 
         def by_person(control: str) -> tuple[np.ndarray, np.ndarray]:
