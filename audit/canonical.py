@@ -503,6 +503,10 @@ COMPACT_IN_TWO_FROM = 200_000
 """Rows from which `compact_ids` codes two columns at a time."""
 
 
+FAILED_STATUSES = ("failed", "reversed", "pending")
+"""Payment statuses (compared without case) of a payment that moved no money: a payout or
+charge with one of these is not paid, not captured."""
+
 _SPACES = re.compile(r"\s+")
 
 

@@ -72,6 +72,7 @@ def _case_graph(case: str, ordered: list[dict[Hashable, Any]], evidence: list[st
     for order_key in sorted(orders):
         add("order", order_key)
     purchased: set[str] = set()
+    declined: dict[str, str] = {}  # order -> its first charge attempt that moved no money
     for event in ordered:
         eid = str(event[C.EVENT_ID])
         refund = event.get(C.REFUND_ID)
@@ -95,6 +96,13 @@ def _case_graph(case: str, ordered: list[dict[Hashable, Any]], evidence: list[st
             continue
         is_purchase = label == PURCHASE_CONTROL if controls is not None else (
             is_payment and _present(charge))
+        if is_purchase and _present(charge) and _declined(event.get(C.PAYMENT_STATUS)):
+            # A capture that failed (or was reversed, or is pending) moved no money: its
+            # charge is named, not recorded as paid, and the order it was for stays unpaid.
+            add("charge", str(charge))
+            if _present(order):
+                declined.setdefault(str(order), str(charge))
+            continue
         if is_purchase and _present(charge):
             name = add("charge", str(charge), recorded=True, amount=event.get(C.AMOUNT),
                        currency=event.get(C.CURRENCY), time=event[C.TIMESTAMP])
@@ -126,8 +134,13 @@ def _case_graph(case: str, ordered: list[dict[Hashable, Any]], evidence: list[st
                            item=column, value=str(value), event_ids=[eid])
                 graph.add_edge(item, ticket_node, relation="supports", missing=False,
                                event_id=eid)
-    _add_missing(graph, purchased)
+    _add_missing(graph, purchased, declined)
     return graph
+
+
+def _declined(status: object) -> bool:
+    """Whether a payment status is one of a payment that moved no money."""
+    return _present(status) and str(status).strip().lower() in C.FAILED_STATUSES
 
 
 def _missing(graph: nx.DiGraph, source: str, kind: str, relation: str, reason: str,
@@ -139,7 +152,7 @@ def _missing(graph: nx.DiGraph, source: str, kind: str, relation: str, reason: s
     graph.add_edge(u, v, relation=relation, missing=True, reason=reason)
 
 
-def _add_missing(graph: nx.DiGraph, purchased: set[str]) -> None:
+def _add_missing(graph: nx.DiGraph, purchased: set[str], declined: Mapping[str, str]) -> None:
     nodes = dict(graph.nodes(data=True))
     tickets = [n for n, d in nodes.items() if d["kind"] == "ticket"]
     for name, data in nodes.items():
@@ -156,8 +169,12 @@ def _add_missing(graph: nx.DiGraph, purchased: set[str]) -> None:
         elif data["kind"] == "order":
             paid = [v for v in graph.successors(name) if graph.nodes[v]["kind"] == "charge"]
             if not paid:
+                attempt = declined.get(str(data["key"]))
                 _missing(graph, name, "charge", "paid by",
-                         "no recorded charge (purchase) for this order")
+                         "no recorded charge (purchase) for this order" if attempt is None
+                         else f"no recorded charge (purchase) for this order: its charge "
+                              f"{attempt} was not captured (its payment status is failed, "
+                              "reversed or pending)")
         elif data["kind"] == "charge" and name.split(":", 1)[1] not in purchased:
             graph.nodes[name]["recorded"] = False
     if not tickets and not any(d["kind"] == "refund" for d in nodes.values()):

@@ -501,3 +501,72 @@ def test_refunds_over_a_charge_are_added_up_payout_by_payout_in_time(
     found = {f.case_id: (f.amount_at_risk, f.timestamp, f.evidence["refunded"])
              for f in result.findings if f.rule == "EV005"}
     assert found == {"A": (40.0, "2026-07-06T08:00:00+00:00", 140.0)}
+
+
+def test_failed_charges_are_no_purchase(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A capture whose payment status is failed moved no money (Stripe and Adyen exports
+    hold declined charges): before, a declined 500 before the captured 100 made the charge
+    500 (EV005 missed 300 refunded on 100), a declined PayPal attempt was the purchase
+    EV006 compared a card refund with, and a case whose only capture failed had a purchase
+    (EV007 missed the refund of nothing bought)."""
+    steps = [{"a": "Receive refund request"}, {"a": "Collect evidence"},
+             {"a": "Approve refund"}, {"a": "Approve refund (second level)"}]
+    log = {
+        "OVER": {"amount": 300, "charged": 100, "events": [
+            {"a": "Capture payment", "amount": 500, "status": "failed"},
+            {"a": "Capture payment", "id": "OVER-capture"}, *steps,
+            {"a": "Execute payout"}]},
+        "NONE": {"events": [{"a": "Capture payment", "status": "failed"}, *steps,
+                            {"a": "Execute payout", "id": "NONE-pay"}]}}
+    result, _ = run_case({}, {"log": log}, "failed charges", policy_for)
+    found = {(f.rule, f.case_id): f for f in result.findings
+             if f.rule in ("EV005", "EV006", "EV007")}
+    assert sorted(found) == [("EV005", "OVER"), ("EV007", "NONE")]
+    over = found["EV005", "OVER"]
+    assert (over.amount_at_risk, over.evidence["charge_amount"]) == (200.0, 100.0)
+    none = found["EV007", "NONE"]
+    assert none.event_ids == ["NONE-pay"]
+    assert none.evidence["missing_link"] == "order -> charge"
+    assert "ch_NONE was not captured" in none.evidence["missing_reason"]
+
+
+def test_an_instrument_mismatch_is_judged_against_the_charge_the_payout_names(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A subscriber paid August by card and September by PayPal; the September refund
+    names September's charge: paid to PayPal it is no mismatch (before: compared with
+    August's card), paid to a card it is, and the finding names September's charge."""
+    def case(method: str) -> dict[str, Any]:
+        return {"channel": "subscription", "events": [
+            {"a": "Charge subscription renewal", "method": "card", "charge": "ch_aug",
+             "t": "2026-08-01T10:00Z"},
+            {"a": "Charge subscription renewal", "method": "paypal", "charge": "ch_sep",
+             "t": "2026-09-01T10:00Z", "id": f"{method}-sep"},
+            {"a": "Receive refund request"}, {"a": "Collect evidence"},
+            {"a": "Approve refund"},
+            {"a": "Execute payout", "method": method, "charge": "ch_sep", "id": f"{method}-pay"}]}
+
+    result, _ = run_case({}, {"log": {"paypal": case("paypal"), "card": case("card")}},
+                         "EV006 by charge", policy_for)
+    found = [(f.case_id, f.event_ids, f.message, f.amount_at_risk)
+             for f in result.findings if f.rule == "EV006"]
+    assert found == [("card", ["card-sep", "card-pay"],
+                      "purchase paid by paypal in EUR, refunded by card in EUR", 100.0)]
+
+
+def test_a_payout_reversed_later_is_not_paid(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """Adyen's `RefundedReversed` (the bank returned the refund) is a later event of the same
+    refund id with status reversed; the `Execute payout` event stays "succeeded". The refund
+    was not paid (before: counted as paid, so EV003 missed an approved refund never paid).
+    A failed attempt before a payout of the same refund id undoes nothing."""
+    steps = [{"a": "Capture payment"}, {"a": "Receive refund request", "t": "2026-09-01T09:00Z"},
+             {"a": "Collect evidence"}, {"a": "Approve refund"}]
+    log = {
+        "BACK": [*steps, {"a": "Execute payout", "refund": "re_1"},
+                 {"a": "Payout failed", "refund": "re_1", "status": "reversed"}],
+        "RETRY": [*steps, {"a": "Payout failed", "refund": "re_2"},
+                  {"a": "Execute payout", "refund": "re_2"}]}
+    result, _ = run_case({}, {"log": log}, "reversed payout", policy_for)
+    found = sorted((f.rule, f.case_id) for f in result.findings if f.rule.startswith("EV"))
+    assert found == [("EV003", "BACK")]

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from conformance.deviations import ConformanceResult
 
-FAILED_STATUSES = ("failed", "reversed", "pending")
+FAILED_STATUSES = C.FAILED_STATUSES
 FLOAT_NOISE = 1e-9
 """What amount comparisons allow beyond the policy's tolerance (see `CaseFacts.tolerance`)."""
 TICKET_CONTROLS = ("request", "evidence", "approve", "second-approve", "reject", "notify",
@@ -43,11 +43,12 @@ _KEEP = (C.EVENT_ID, C.CASE, C.ACTIVITY, C.TIMESTAMP, C.RESOURCE, C.ROLE, C.AMOU
 _FIELDS = {"eid": C.EVENT_ID, "time": C.TIMESTAMP, "resource": C.RESOURCE, "role": C.ROLE,
            "amount": C.AMOUNT, "currency": C.CURRENCY, "method": C.PAYMENT_METHOD,
            "charge": C.CHARGE_ID, "order": C.ORDER_ID, "activity": C.ACTIVITY}
-_FIRSTS = {"request": ("request",), "purchase": ("purchase",), "approval1": ("approve",),
+_FIRSTS = {"request": ("request",), "purchase": ("bought",), "approval1": ("approve",),
            "approval2": ("second-approve",), "payout": ("paid",), "evidence": ("evidence",),
            "close": ("close",)}
 """Prefix of a first-event column group -> the events it is the first of ("paid": the
-successful payouts)."""
+successful payouts; "bought": the purchases not failed, so a declined capture is no
+purchase)."""
 _LISTS = {"approval_eids": ("approve", "second-approve"), "payout_eids": ("paid",)}
 Mask = np.ndarray[Any, np.dtype[np.bool_]]
 Ints = np.ndarray[Any, np.dtype[np.int64]]
@@ -206,24 +207,63 @@ class CaseFacts:
 
     def mask(self, *controls: str) -> Mask:
         """Per sorted event: its label maps to one of `controls` ("paid": a successful
-        payout, "unmapped": no control)."""
+        payout, "bought": a purchase whose payment status is not failed, reversed or
+        pending, "unmapped": no control)."""
         key = "mask:" + ",".join(controls)
         if key not in self._sorted:
             codes, mapped = self._controls
-            wanted = [c for c in controls if c not in ("paid", "unmapped")]
+            wanted = [c for c in controls if c not in ("paid", "bought", "unmapped")]
             hit = np.array([m in wanted for m in mapped] + [False], dtype=bool)
             found = hit[codes]
             if "unmapped" in controls:
                 found |= np.array([m is None for m in mapped] + [True], dtype=bool)[codes]
             if "paid" in controls:
-                found |= self.mask("pay") & ~self._failed
+                found |= self._paid
+            if "bought" in controls:
+                found |= self.mask("purchase") & ~self._failed
             self._sorted[key] = found
         return cast(Mask, self._sorted[key])
 
     @cached_property
+    def _paid(self) -> Mask:
+        """The successful payouts: payout events not failed, reversed or pending, and not
+        undone by a later event of their case naming the same refund id with a failed or
+        reversed status (Adyen's `RefundedReversed`, a bank's return of a payout: the
+        `Execute payout` event stays "succeeded", the money came back)."""
+        paid = self.mask("pay") & ~self._failed
+        if not paid.any() or not self.has(C.REFUND_ID):
+            return paid
+        refunds = self.codes(C.REFUND_ID)
+        undoing = np.flatnonzero(self._undone_status & (refunds >= 0))
+        if not len(undoing):
+            return paid
+        width = np.int64(int(refunds.max()) + 1)
+        keys = self.case_code[undoing].astype(np.int64) * width + refunds[undoing]
+        # Per (case, refund id): the last position of an event undoing it (positions ascend
+        # by case, then time, so a later position is a later event).
+        order = np.argsort(keys, kind="stable")
+        distinct, last = np.unique(keys[order][::-1], return_index=True)
+        last_at = undoing[order][::-1][last]
+        at = np.flatnonzero(paid & (refunds >= 0))
+        wanted = self.case_code[at].astype(np.int64) * width + refunds[at]
+        slot = np.minimum(np.searchsorted(distinct, wanted), len(distinct) - 1)
+        undone = (distinct[slot] == wanted) & (last_at[slot] > at)
+        paid = paid.copy()
+        paid[at[undone]] = False
+        return paid
+
+    @cached_property
+    def _undone_status(self) -> Mask:
+        """Per sorted event: its payment status is failed or reversed (not pending)."""
+        codes, uniques = _factorize(self.column(C.PAYMENT_STATUS))
+        undone = np.array([str(u).strip().lower() in ("failed", "reversed") for u in uniques]
+                          + [False], dtype=bool)
+        return undone[codes]
+
+    @cached_property
     def _failed(self) -> Mask:
         codes, uniques = _factorize(self.column(C.PAYMENT_STATUS))
-        failed = np.array([str(u).lower() in FAILED_STATUSES for u in uniques] + [False],
+        failed = np.array([str(u).strip().lower() in FAILED_STATUSES for u in uniques] + [False],
                           dtype=bool)
         return failed[codes]
 

@@ -22,6 +22,7 @@ would fill it, from the label's control in the policy. Event keys (default in br
 - `ev`: evidence items, named without `evidence:`; `null` blanks one [on evidence events:
   every item the channel requires].
 - `id`: event:id [`<case>-01`, `<case>-02`, ...].
+- `refund`: payment:refund_id [payouts: `re_<case>_<n>`, the n-th payout; others none].
 
 Case defaults: `channel` ecommerce, `amount` 100, `charged` = amount, `cur` EUR, `method` card,
 `charge` ch_<case>, `order` O-<case>, `ticket` T-<case>, `start` 2026-07-01T08:00Z.
@@ -39,7 +40,7 @@ from audit.policy import Policy, parse_duration
 from audit.sample import process as P
 
 EVENT_KEYS = frozenset({"a", "t", "r", "role", "amount", "cur", "status", "method", "charge",
-                        "order", "ticket", "ev", "id"})
+                        "order", "ticket", "ev", "id", "refund"})
 CASE_KEYS = frozenset({"events", "channel", "amount", "charged", "cur", "method", "charge",
                        "order", "ticket", "start"})
 DEFAULT_START = pd.Timestamp("2026-07-01T08:00Z")
@@ -133,7 +134,8 @@ def build_log(log: dict[str, Any], policy: Policy, *, source: str = "case.yml") 
                 C.TICKET_ID: _get(event, "ticket", None if payment else ticket),
                 C.ORDER_ID: _get(event, "order", order),
                 C.CHARGE_ID: _get(event, "charge", charge),
-                C.REFUND_ID: f"re_{case_id}_{payouts}" if control == "pay" else None,
+                C.REFUND_ID: _get(event, "refund",
+                                  f"re_{case_id}_{payouts}" if control == "pay" else None),
                 C.PAYMENT_METHOD: _get(event, "method", method if payment else None),
                 C.PAYMENT_STATUS: _get(event, "status", STATUS.get(control or "")),
                 C.SOURCE_SYSTEM: "stripe" if payment else "zendesk",

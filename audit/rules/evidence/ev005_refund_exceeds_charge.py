@@ -30,9 +30,11 @@ class RefundExceedsCharge(Rule):
     Precedence: not reported where `duplicate-refund` already explains the excess.
 
     Options:
-    `amount_tolerance` (default 0.005). Charges without a purchase event in the log are not
-    judged (see `no-prior-purchase`); payouts in another currency than the charge are left to
-    `instrument-mismatch`.
+    `amount_tolerance` (default 0.005). The charge's amount is its first purchase event
+    whose payment status is not failed, reversed or pending (a declined attempt of 500 before
+    the capture of 100 is no 500 captured). Charges without such a purchase event in the log
+    are not judged (see `no-prior-purchase`); payouts in another currency than the charge
+    are left to `instrument-mismatch`.
 
     References:
     ISA 500 (audit evidence: accuracy, cut-off); card-scheme rules on refunds.
@@ -46,7 +48,7 @@ class RefundExceedsCharge(Rule):
     def check(self, facts: CaseFacts) -> list[Finding]:
         charged = ~np.asarray(facts.column(C.CHARGE_ID).isna(), dtype=bool)
         pay_at = np.flatnonzero(facts.mask("paid") & charged)
-        buy_at = np.flatnonzero(facts.mask("purchase") & charged)
+        buy_at = np.flatnonzero(facts.mask("bought") & charged)  # (a declined capture: none)
         # Charges as integer codes in the order of their ids, cases as their positions in
         # the sorted case ids: groups and sorts on integers, in the order of the ids.
         codes, charge_ids = C.sorted_codes(facts.column(C.CHARGE_ID).take(np.r_[pay_at, buy_at]))

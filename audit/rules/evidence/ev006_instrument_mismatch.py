@@ -6,7 +6,7 @@ import pandas as pd
 from audit import canonical as C
 from audit.findings import Finding
 from audit.rules.base import Rule
-from audit.rules.facts import CaseFacts, same
+from audit.rules.facts import CaseFacts, Ints, same
 
 
 class InstrumentMismatch(Rule):
@@ -23,14 +23,18 @@ class InstrumentMismatch(Rule):
     Compliant: both by card, both in EUR.
 
     Options:
-    Compares `payment:method` and `refund:currency` of the case's first purchase event with
-    every successful payout's (a second payout by bank transfer after a first one back to
-    the card is reported too); a payout stating no method or currency is not judged on it,
-    nor a case whose purchase states none. The finding names every successful payout of the
-    case and the methods they were paid by, in time order. Its amount at risk is what its
-    payouts in the case's currency paid by another method than the purchase's; where only
-    the currency differs it is not stated (the payout in the other currency is not an
-    amount in the case's currency).
+    Compares every successful payout's `payment:method` with the purchase it refunds: the
+    first purchase event of the charge it names (`payment:charge_id`), else the case's first
+    purchase (a customer who paid one renewal by card and the next by PayPal is refunded the
+    second to PayPal); a second payout by bank transfer after a first one back to the card
+    is reported too. `refund:currency` is compared with the case's first purchase's.
+    Purchases whose payment status is failed, reversed or pending are no purchase (a
+    declined PayPal attempt before the card capture). A payout stating no method or currency
+    is not judged on it, nor a case whose purchase states none. The finding names every
+    successful payout of the case and the methods they were paid by, in time order. Its
+    amount at risk is what its payouts in the case's currency paid by another method than
+    the purchase's; where only the currency differs it is not stated (the payout in the
+    other currency is not an amount in the case's currency).
 
     References:
     Card-scheme refund rules (refund to the original card); AML guidance on refunds to third
@@ -68,6 +72,16 @@ class InstrumentMismatch(Rule):
         if by_method.any():
             hits.loc[by_method, "when"] = np.asarray(facts.column(C.TIMESTAMP).take(
                 first_other[found][by_method]))
+            # ... and the purchase it was compared with (the charge it names), not
+            # necessarily the case's first.
+            compared = _compared_with(facts, first_other[found][by_method], bought)
+            for column, source in (("purchase_eid", C.EVENT_ID),
+                                   ("purchase_method", C.PAYMENT_METHOD),
+                                   ("purchase_currency", C.CURRENCY)):
+                values = hits[column].astype(object).to_numpy(copy=True)
+                values[by_method] = np.asarray(facts.column(source).take(compared),
+                                               dtype=object)
+                hits[column] = values
         # Every method the case's payouts were paid by, in time order ("card, bank_transfer").
         methods = facts.grouped(paid[found[facts.case_code[paid]]], methods=C.PAYMENT_METHOD)
         hits["payout_method"] = methods["methods"].reindex(hits.index).astype(object).where(
@@ -81,20 +95,45 @@ class InstrumentMismatch(Rule):
                     "{payout_method} in {payout_currency}")
 
 
-def _bought(facts: CaseFacts) -> np.ndarray:
-    """Per case: the code (`facts.codes`) of its first purchase's payment method, -1 where
-    it has no purchase or the purchase states none."""
-    codes = facts.codes(C.PAYMENT_METHOD)
-    purchase = facts.first_of(facts.mask("purchase"))
-    return np.where(purchase >= 0, codes[np.maximum(purchase, 0)], -1)
+def _bought(facts: CaseFacts) -> Ints:
+    """Per case: the sorted position of its first purchase (not failed), -1 where none."""
+    return facts.first_of(facts.mask("bought"))
+
+
+def _compared_with(facts: CaseFacts, at: Ints, bought: Ints) -> Ints:
+    """Per payout at sorted positions `at`: the sorted position of the purchase it is
+    compared with: the first purchase (not failed) in its case of the charge it names, else
+    its case's first purchase (`bought`); -1 where its case has none. A customer who paid a
+    renewal by card and the next by PayPal is refunded the second one to PayPal."""
+    out: Ints = bought[facts.case_code[at]]
+    if not len(at) or not facts.has(C.CHARGE_ID):
+        return out
+    charges = facts.codes(C.CHARGE_ID)
+    buys = np.flatnonzero(facts.mask("bought") & (charges >= 0))
+    named = charges[at] >= 0
+    if not len(buys) or not named.any():
+        return out
+    width = np.int64(int(charges.max()) + 1)
+    keys = facts.case_code[buys].astype(np.int64) * width + charges[buys]
+    # The first purchase of each (case, charge): positions ascend by case, then time.
+    order = np.argsort(keys, kind="stable")
+    distinct, first = np.unique(keys[order], return_index=True)
+    first_at = buys[order][first]
+    wanted = facts.case_code[at].astype(np.int64) * width + charges[at]
+    slot = np.minimum(np.searchsorted(distinct, wanted), len(distinct) - 1)
+    hit = named & (distinct[slot] == wanted)
+    out[hit] = first_at[slot[hit]]
+    return out
 
 
 def _by_other_method(facts: CaseFacts, at: np.ndarray, bought: np.ndarray) -> np.ndarray:
-    """Per payout at sorted positions `at`: whether it states another method than its
-    case's purchase (`bought`), on the column's codes (no text compared per payout)."""
-    codes = facts.codes(C.PAYMENT_METHOD)[at]
-    theirs = bought[facts.case_code[at]]
-    return np.asarray((theirs >= 0) & (codes >= 0) & (codes != theirs), dtype=bool)
+    """Per payout at sorted positions `at`: whether it states another method than the
+    purchase it is compared with (`_compared_with`), on the column's codes (no text
+    compared per payout)."""
+    codes = facts.codes(C.PAYMENT_METHOD)
+    purchase = _compared_with(facts, at, bought)
+    theirs = np.where(purchase >= 0, codes[np.maximum(purchase, 0)], -1)
+    return np.asarray((theirs >= 0) & (codes[at] >= 0) & (codes[at] != theirs), dtype=bool)
 
 
 def _first_by_other_method(facts: CaseFacts, c: pd.DataFrame, paid: np.ndarray,
