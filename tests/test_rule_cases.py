@@ -570,3 +570,27 @@ def test_a_payout_reversed_later_is_not_paid(
     result, _ = run_case({}, {"log": log}, "reversed payout", policy_for)
     found = sorted((f.rule, f.case_id) for f in result.findings if f.rule.startswith("EV"))
     assert found == [("EV003", "BACK")]
+
+
+def test_an_amount_mismatch_beside_a_payout_in_another_currency(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A request of 100 EUR paid 10 USD, then 40 EUR (D), and the same in the other order
+    (E). EV004 was judged on the first payout's currency: D had no finding, E one naming
+    the USD payout. Both are judged on the EUR payouts: 60 EUR at risk, the EUR payout named
+    (and its time given), the USD payout told in the message, not counted."""
+    def case(first: dict[str, Any], second: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"a": "Receive refund request", "amount": 100, "cur": "EUR",
+                 "t": "2026-07-01T08:00Z"}, {"a": "Approve refund"},
+                {"a": "Execute payout", "t": "2026-07-04T08:00Z", **first},
+                {"a": "Execute payout", "t": "2026-07-05T08:00Z", **second}]
+
+    usd = {"amount": 10, "cur": "USD"}
+    eur = {"amount": 40, "cur": "EUR"}
+    log = {"D": case(usd, eur), "E": case(eur, usd)}
+    result, _ = run_case({}, {"log": log}, "EV004 currencies", policy_for)
+    found = {f.case_id: (f.event_ids, f.timestamp, f.amount_at_risk, f.currency, f.message)
+             for f in result.findings if f.rule == "EV004"}
+    told = "requested 100.00 EUR, paid 40.00 (not counting 10.00 USD paid in another currency)"
+    assert found == {
+        "D": (["D-01", "D-04"], "2026-07-05T08:00:00+00:00", 60.0, "EUR", told),
+        "E": (["E-01", "E-03"], "2026-07-04T08:00:00+00:00", 60.0, "EUR", told)}

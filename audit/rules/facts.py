@@ -394,6 +394,33 @@ class CaseFacts:
         sums = pd.Series(self._value("payouts_sum", codes)).to_numpy(dtype=float,
                                                                       na_value=np.nan)
         currencies = pd.Series(self._value("currency", codes)).astype(object).tolist()
+        others = self._paid_in_other_currencies(codes)
+        # (A payout in the case's currency stating no amount: told as not recorded.)
+        own = np.bincount(self.case_code[self._paid_in_case_currency()],
+                          minlength=self.n_cases)[codes] > 0
+        texts = []
+        for k, total, code, paid in zip(codes.tolist(), sums.tolist(), currencies,
+                                        own.tolist(), strict=True):
+            known = code if isinstance(code, str) else None
+            parts = [figure(total, known) + (f" {known}" if known else "")] if paid else []
+            parts += others.get(k, [])
+            texts.append(" and ".join(parts) if parts else
+                         f"(not recorded) {known}" if known else "(not recorded)")
+        return texts
+
+    def paid_elsewhere_texts(self, codes: Ints) -> list[str | None]:
+        """Per case at positions `codes`: what its successful payouts in another currency
+        than the case's paid, summed per currency ("10.00 USD", "10.00 USD and 5 JPY"), as
+        `paid_texts` tells them; None where it has none (what `payouts_sum` leaves out)."""
+        others = self._paid_in_other_currencies(codes)
+        return [" and ".join(others[k]) if k in others else None for k in codes.tolist()]
+
+    def _paid_in_other_currencies(self, codes: Ints) -> dict[int, list[str]]:
+        """Case position -> the sums of its successful payouts in another currency than the
+        case's, one text per currency in the order first paid ("10.00 USD"), for the cases
+        at positions `codes` that have any."""
+        from audit.currency import figure
+
         wanted = np.zeros(self.n_cases, dtype=bool)
         wanted[codes] = True
         other = np.flatnonzero(self.mask("paid") & ~self._paid_in_case_currency()
@@ -412,18 +439,7 @@ class CaseFacts:
                     sums_per.index.get_level_values(1).tolist(), sums_per.tolist(),
                     strict=True):
                 others.setdefault(int(case), []).append(f"{figure(amount, unit)} {unit}")
-        # (A payout in the case's currency stating no amount: told as not recorded.)
-        own = np.bincount(self.case_code[self._paid_in_case_currency()],
-                          minlength=self.n_cases)[codes] > 0
-        texts = []
-        for k, total, code, paid in zip(codes.tolist(), sums.tolist(), currencies,
-                                        own.tolist(), strict=True):
-            known = code if isinstance(code, str) else None
-            parts = [figure(total, known) + (f" {known}" if known else "")] if paid else []
-            parts += others.get(k, [])
-            texts.append(" and ".join(parts) if parts else
-                         f"(not recorded) {known}" if known else "(not recorded)")
-        return texts
+        return others
 
     def paid_in_case_currency(self) -> Mask:
         """The successful payouts in their case's currency or stating none (per sorted

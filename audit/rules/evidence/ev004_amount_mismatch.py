@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+import numpy as np
+
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
-from audit.rules.facts import CaseFacts, same
+from audit.rules.facts import CaseFacts
 
 
 class AmountMismatch(Rule):
     """What it checks:
-    The successful payouts of a case add up to a different amount than the ticket's request
-    (same currency).
+    The successful payouts of a case in the request's currency add up to a different amount
+    than the ticket's request. Payouts stating no currency count as in the request's currency;
+    payouts in another currency are not added (an amount in USD added to one in EUR is no
+    amount; `instrument-mismatch` reports them), whichever payout came first. A case none of
+    whose payouts is in the request's currency, or whose request states no amount or no
+    currency, is not judged.
 
     Why it matters:
     The ticket says what the customer is owed; a payout that differs is a wrong payment, a
@@ -16,6 +22,8 @@ class AmountMismatch(Rule):
 
     Example:
     Violating: request 120.00 EUR, approved 120.00 EUR, paid 100.00 EUR.
+    Violating: request 100.00 EUR, paid 10.00 USD, then 40.00 EUR: 60.00 EUR at risk (the
+    USD payout is told in the message, not counted).
     Compliant: paid 120.00 EUR.
     Precedence: not reported where `payout-exceeds-approved` fires on the case.
 
@@ -33,13 +41,26 @@ class AmountMismatch(Rule):
     options = (Option("tolerance", "differences up to this are rounding", "amount_tolerance"),)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.table("payouts_sum", "request_amount", "request_currency", "payout_currency",
-                        "request_eid", "payout_time", "currency")
+        c = facts.table("payouts_sum", "request_amount", "request_currency", "request_eid",
+                        "currency")
         c["difference"] = (c["payouts_sum"] - c["request_amount"]).abs()
-        hits = facts.with_lists(c[c["payouts_sum"].notna() & c["request_amount"].notna()
-                                  & same(c["request_currency"], c["payout_currency"])
-                                  & (c["difference"] > facts.tolerance())], "payout_eids")
+        # Judged on `payouts_sum`: the payouts in the case's currency (the request's, where
+        # it states one), not on the first payout's currency (a first payout in USD hid a
+        # shortfall in EUR paid after it).
+        found = (c["payouts_sum"].notna() & c["request_amount"].notna()
+                 & c["request_currency"].notna()
+                 & (c["difference"] > facts.tolerance())).to_numpy(dtype=bool)
+        hits = c[found].copy()
+        codes = np.flatnonzero(found)
+        # The payouts summed, and the time of the first of them (not a payout in another
+        # currency: it is no part of the difference).
+        summed = np.flatnonzero(facts.paid_in_case_currency() & found[facts.case_code])
+        payouts = facts.grouped(summed).reindex(hits.index)
+        hits["payout_eids"] = payouts["eids"].array
+        hits["when"] = payouts["when"].array
+        hits["beside"] = [f" (not counting {t} paid in another currency)" if t else ""
+                          for t in facts.paid_elsewhere_texts(codes)]
         return self.findings(
-            facts, hits, events=("request_eid", "payout_eids"), when="payout_time",
+            facts, hits, events=("request_eid", "payout_eids"), when="when",
             amount="difference", evidence=("request_amount", "payouts_sum", "currency"),
-            message="requested {request_amount:.2f} {currency}, paid {payouts_sum:.2f}")
+            message="requested {request_amount:.2f} {currency}, paid {payouts_sum:.2f}{beside}")
