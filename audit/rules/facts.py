@@ -378,6 +378,8 @@ class CaseFacts:
         if name == "rejected":
             per_case = self.any_per_case(self.mask("reject"))
             return per_case if codes is None else per_case[codes]
+        if name == "rejections_last_time":
+            return self._per_case(self.mask("reject"), C.TIMESTAMP, "max", codes)
         if name in _LISTS:
             return self._lists_for(name, np.arange(self.n_cases) if codes is None else codes)
         raise KeyError(name)
@@ -549,7 +551,8 @@ class CaseFacts:
         names += [f"{p}_{k}" for p in _FIRSTS for k in _FIELDS]
         names += ["approvals_n", "approvals_min_amount", "approvals_first_time",
                   "approvals_last_time", "approval_eids", "payouts_n", "payouts_sum",
-                  "payout_eids", "first_evidence_time", "first_close_time", "rejected"]
+                  "payout_eids", "first_evidence_time", "first_close_time", "rejected",
+                  "rejections_last_time"]
         return self.table(*names)
 
     def _per_case(self, mask: Mask, name: str, how: str, codes: Ints | None) -> Any:

@@ -215,7 +215,7 @@ READS: dict[str, frozenset[str]] = {
         "cases:approvals_n",
         "cases:currency",
         "cases:payout_eid",
-        "cases:rejected",
+        "cases:rejections_last_time",
         "events:concept:name",
         "events:event:id",
         "events:first:payout",

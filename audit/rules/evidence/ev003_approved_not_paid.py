@@ -7,8 +7,10 @@ from audit.rules.facts import CaseFacts
 
 class ApprovedNotPaid(Rule):
     """What it checks:
-    A refund was approved, not rejected, and has no successful payout although the grace
-    period after its last approval has passed at the audit's as-of time.
+    A refund was approved, not rejected since, and has no successful payout although the
+    grace period after its last approval has passed at the audit's as-of time. Only a
+    rejection at or after the last approval withdraws it: a rejection overturned by a later
+    approval (an appeal) does not.
 
     Why it matters:
     An approved refund is a debt to the customer; leaving it unpaid breaks the promise to the
@@ -16,7 +18,10 @@ class ApprovedNotPaid(Rule):
 
     Example:
     Violating: `Approve refund` on 2026-09-01, no payout by the as-of date 2026-10-15.
-    Compliant: `Execute payout` within the grace period, or `Reject refund`.
+    Violating: `Reject refund` on 2026-09-03, `Approve refund` on appeal on 2026-09-05, no
+    payout by 2026-10-15.
+    Compliant: `Execute payout` within the grace period, or `Reject refund` after the last
+    approval.
     Precedence: an unpaid case is never also an `sla-breach`.
 
     Options:
@@ -36,11 +41,14 @@ class ApprovedNotPaid(Rule):
     suppresses = ("sla-breach",)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.table("approvals_last_time", "approvals_n", "payout_eid", "rejected",
-                        "approvals_min_amount", "currency")
+        c = facts.table("approvals_last_time", "approvals_n", "payout_eid",
+                        "rejections_last_time", "approvals_min_amount", "currency")
         c["waiting"] = facts.as_of - c["approvals_last_time"]
+        # Rejected: a rejection at or after the last approval (one before it was overturned
+        # by that approval). A case without a rejection compares NaT: not rejected.
+        rejected = (c["rejections_last_time"] >= c["approvals_last_time"]).fillna(False)
         hits = facts.with_lists(
-            c[c["approvals_n"].gt(0) & c["payout_eid"].isna() & ~c["rejected"]
+            c[c["approvals_n"].gt(0) & c["payout_eid"].isna() & ~rejected
               & (c["waiting"] > facts.policy.approved_not_paid_grace)], "approval_eids")
         return self.findings(
             facts, hits, events=("approval_eids",), when="approvals_last_time",
