@@ -277,8 +277,10 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
     top = r.mapping(data, allowed=_TOP_KEYS)
     if not top:
         raise r.fail("the policy is empty; start from `refund-audit policy init`")
-    if top.get("version", 1) != 1:
-        raise r.fail("only version 1 is known", "version")
+    version = top.get("version", 1)
+    # (A whole number, not a truth value: `version: true` equals 1 in Python.)
+    if isinstance(version, bool) or not isinstance(version, int) or version != 1:
+        raise r.fail(f"only version 1 is known, not {version!r}", "version")
 
     activities: dict[str, Activity] = {}
     for label, spec in r.mapping(top.get("activities"), "activities").items():
@@ -323,7 +325,14 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
                 raise r.fail(f"'{point}' must be one of {', '.join(STAGE_POINTS)}", "stages",
                              i, point)
         name = r.text(spec["name"], "stages", i, "name") if spec.get("name") else None
-        stages.append(Stage(name or f"stage {i + 1}", spec["from"], spec["to"],
+        name = name or f"stage {i + 1}"
+        # A stage ends at a later point of the process than it starts: one from a point to
+        # itself or to an earlier one could never be late or could never be measured.
+        if STAGE_POINTS.index(spec["to"]) <= STAGE_POINTS.index(spec["from"]):
+            raise r.fail(f"stage '{name}' runs from {spec['from']} to {spec['to']}: 'to' must "
+                         f"be a later point than 'from' (in the order "
+                         f"{', '.join(STAGE_POINTS)})", "stages", i, "to")
+        stages.append(Stage(name, spec["from"], spec["to"],
                             r.convert(spec.get("limit"), parse_duration, "stages", i, "limit")))
 
     evidence: dict[str, tuple[str, ...]] = {}
@@ -333,9 +342,12 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
                          "evidence", channel)
         columns = r.strings(items, "evidence", channel)
         for column in columns:
-            if not column.startswith(C.EVIDENCE_PREFIX):
-                raise r.fail(f"evidence items are columns named evidence:*, not {column!r}",
-                             "evidence", channel)
+            # (`evidence:` alone names no item: no log has that column, so every case of
+            # the channel would be missing evidence.)
+            if not column.startswith(C.EVIDENCE_PREFIX) \
+                    or not column.removeprefix(C.EVIDENCE_PREFIX).strip():
+                raise r.fail(f"evidence items are columns named evidence:<item>, not "
+                             f"{column!r}", "evidence", channel)
         evidence[str(channel)] = columns
 
     rules = r.mapping(top.get("rules"), "rules", allowed=("select", "ignore", "severity"))

@@ -60,6 +60,8 @@ def test_the_default_policy_loads() -> None:
 WAIVER = ("waivers: []", "waivers:\n  - rule: self-approval\n    case: EC00012\n"
           "    reason: only staff on duty\n    approved_by: Head of Internal Audit\n"
           "    expires: 2027-03-31\n")
+STAGE = "  - {name: payout, from: last-approval, to: payout, limit: 7d}"
+EVIDENCE = "  ecommerce: [evidence:order, evidence:payment_voucher]"
 ERRORS = {
     "unknown top-level key": (
         [("version: 1\n", "version: 1\ncolour: blue\n")], "colour: blue", "unknown key 'colour'"),
@@ -123,6 +125,29 @@ ERRORS = {
     "a reason that is a list": (
         [(WAIVER[0], WAIVER[1].replace("reason: only staff on duty", "reason: [only staff]"))],
         "reason: [only staff]", "must be text"),
+    # Before: accepted, as True == 1 (and 1.0 == 1) in Python.
+    "a version that is a truth value": (
+        [("version: 1\n", "version: true\n")], "version: true",
+        "only version 1 is known, not True"),
+    "a version that is not a whole number": (
+        [("version: 1\n", "version: 1.0\n")], "version: 1.0",
+        "only version 1 is known, not 1.0"),
+    # Before: accepted; a stage that ends where it starts or at an earlier point of the
+    # process is never late, or never measured.
+    "a stage that ends where it starts": (
+        [(STAGE, STAGE.replace("from: last-approval", "from: payout"))],
+        "{name: payout, from: payout, to: payout",
+        "stage 'payout' runs from payout to payout: 'to' must be a later point than 'from'"),
+    "a stage that ends before it starts": (
+        [(STAGE, STAGE.replace("from: last-approval, to: payout",
+                               "from: payout, to: last-approval"))],
+        "{name: payout, from: payout, to: last-approval",
+        "stage 'payout' runs from payout to last-approval: 'to' must be a later point"),
+    # Before: accepted, and every ecommerce case lacked the column `evidence:` (EV001).
+    "an evidence item without a name": (
+        [(EVIDENCE, '  ecommerce: ["evidence:", evidence:payment_voucher]')],
+        'ecommerce: ["evidence:"', "evidence items are columns named evidence:<item>, "
+        "not 'evidence:'"),
 }
 
 
@@ -137,6 +162,29 @@ def test_each_error_names_its_line(tmp_path: Path, changes: list[tuple[str, str]
     assert error.file == str(path)
     assert error.row == line_with(path, needle), str(error)
     assert f"row {error.row}" in str(error)
+
+
+@pytest.mark.parametrize("name,field", [
+    ("a version that is a truth value", "version"),
+    ("a stage that ends where it starts", "stages.1.to"),
+    ("a stage that ends before it starts", "stages.1.to"),
+    ("an evidence item without a name", "evidence.ecommerce")])
+def test_a_setting_that_can_never_work_names_its_field(tmp_path: Path, name: str,
+                                                       field: str) -> None:
+    changes, _, _ = ERRORS[name]
+    with pytest.raises(InputError) as caught:
+        load_policy(write_policy(tmp_path, *changes), known_rules=RULES.known)
+    assert caught.value.field == field
+
+
+def test_stages_between_points_in_process_order_load(tmp_path: Path) -> None:
+    """Every stage whose `to` comes after its `from` is accepted, the next point included."""
+    points = ["request", "evidence", "first-approval", "last-approval", "payout", "close"]
+    pairs = [(a, b) for i, a in enumerate(points) for b in points[i + 1:]]
+    stages = "".join(f"  - {{name: s{n}, from: {a}, to: {b}, limit: 1d}}\n"
+                     for n, (a, b) in enumerate(pairs))
+    path = write_policy(tmp_path, (STAGE + "\n", stages))
+    assert [(s.start, s.end) for s in load(path).stages][1:] == pairs
 
 
 # --- running a policy -----------------------------------------------------------------------
