@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +32,7 @@ def write_problems(problems: pd.DataFrame, path: Path) -> Path:
     return write_quarantine(problems.reindex(columns=list(QUARANTINE_COLUMNS)), path)
 
 
+_ARROW_COLUMN = re.compile(r"Conversion failed for column (.+?) with type")
 _BLOCK = 20_000
 """Quarantined rows written at a time (as pandas' to_csv did): their text, not the whole
 file's, is held."""
@@ -41,11 +43,20 @@ def write_import(result: ImportResult, out: Path) -> dict[str, Path]:
     were correlated); return what was written."""
     if out.suffix.lower() not in (".parquet", ".pq"):
         raise InputError("the canonical log is written as Parquet: name it *.parquet", file=out)
+    import pyarrow as pa
+
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         result.log.to_parquet(out, index=False)
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror}", file=out) from exc
+    except pa.ArrowException as exc:
+        # (A column no Parquet type holds, e.g. numbers beside text: the readers keep such
+        # a column as text, and this is the net under them, not a traceback.)
+        detail = "; ".join(str(part) for part in exc.args)
+        failed = _ARROW_COLUMN.search(detail)
+        raise InputError(f"cannot write the canonical log as Parquet: {detail}", file=out,
+                         field=failed.group(1) if failed else None) from exc
     written = {"log": out, "quarantine": write_quarantine(result.quarantine,
                                                          out.parent / "quarantine.csv")}
     if result.correlation_problems is not None:  # (exports were correlated)

@@ -627,12 +627,18 @@ def test_an_ocel_id_given_twice_is_refused(tmp_path: Path) -> None:
 
 def test_an_ocel_json_integer_beyond_64_bits_keeps_its_digits(tmp_path: Path) -> None:
     """JSON numbers have no width: an OCEL attribute of 10^23 crashed the reading (an
-    OverflowError building an Int64 column); its column now holds the numbers as they are."""
+    OverflowError building an Int64 column); then its column held the Python integers, which
+    crashed `import` writing them to Parquet (no 64-bit integer holds them). Its column is
+    now the numbers' digits as text, with a note."""
     big, small = (f'{{"name": "ref", "value": {n}}}' for n in ("123456789012345678901234", "4"))
-    table = read_ocel(write(tmp_path / "big.jsonocel", _ocel_json(
-        f'{_event("e1", "o1", big)}, {_event("e2", "o2", small)}', _ORDER_OBJECTS % "x")),
-        "order")
-    assert table.frame["ref"].tolist() == [123456789012345678901234, 4]
+    path = write(tmp_path / "big.jsonocel", _ocel_json(
+        f'{_event("e1", "o1", big)}, {_event("e2", "o2", small)}', _ORDER_OBJECTS % "x"))
+    table = read_ocel(path, "order")
+    assert table.frame["ref"].tolist() == ["123456789012345678901234", "4"]
+    assert "big.jsonocel: column 'ref' holds integers beyond 64 bits: kept as text" \
+        in table.notes
+    log, _output = _written(tmp_path, path, "--object-type", "order")
+    assert log["ref"].tolist() == ["123456789012345678901234", "4"]
 
 
 def test_an_event_attribute_named_like_its_traces_keeps_its_value_where_the_trace_has_none(
@@ -674,3 +680,168 @@ def test_ocel_attribute_changes_without_a_zone_are_read_in_assume_tz(tmp_path: P
     assert read_ocel(path, "order", assume_tz="UTC").frame["case:blocked"].tolist() == ["No"]
     with pytest.raises(InputError, match="times have no time zone beside times with one"):
         read_ocel(path, "order")
+
+
+# --- attributes whose type varies between events ----------------------------------------------
+
+
+def _xes_events(*attributes: str, trace: str = "") -> str:
+    """An XES log of one trace (with `trace`'s attributes), an event per attribute list."""
+    events = "".join(
+        f'<event><string key="concept:name" value="a"/>'
+        f'<date key="time:timestamp" value="2026-08-0{n}T10:00:00Z"/>{own}</event>\n'
+        for n, own in enumerate(attributes, 1))
+    return f'<log>\n<trace><string key="concept:name" value="T1"/>{trace}\n{events}</trace>\n</log>'
+
+
+def _written(tmp_path: Path, source: Path, *args: str) -> tuple[pd.DataFrame, str]:
+    """`import SOURCE` through the CLI: the canonical log written and the output."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    out = tmp_path / "out" / "log.parquet"
+    result = CliRunner().invoke(main, ["import", str(source), "--out", str(out), *args])
+    assert result.exit_code == 0, result.output
+    return pd.read_parquet(out), result.output
+
+
+@pytest.mark.parametrize(("attributes", "kept", "kinds"), [
+    (('<int key="priority" value="7"/>', '<string key="priority" value="high"/>'),
+     ["7", "high"], "int, string"),
+    (('<boolean key="priority" value="1"/>', '<int key="priority" value="1"/>'),
+     ["true", "1"], "boolean, int"),
+    (('<date key="priority" value="2026-08-01T10:00:00.500+02:00"/>',
+      '<float key="priority" value="2.50"/>'), ["2026-08-01T10:00:00.500+02:00", "2.5"],
+     "date, float"),
+])
+def test_an_xes_attribute_of_several_types_is_imported_as_text(
+        tmp_path: Path, attributes: tuple[str, str], kept: list[str], kinds: str) -> None:
+    """An attribute given as an int in one event and a string in another (or a boolean beside
+    an int: a boolean is no number here) crashed `import` writing the Parquet log (Arrow:
+    "Could not convert 'high' ... to int64"), a traceback and an empty output folder, while
+    `check` ran. Such a column is text: strings and dates as written, numbers in decimal
+    (Python's repr of a float, which reads back as the same number), booleans as
+    true/false; a note names the column and its types."""
+    path = write(tmp_path / "mixed.xes", _xes_events(*attributes))
+    table = read_xes(path)
+    assert table.frame["priority"].tolist() == kept
+    note = f"mixed.xes: column 'priority' holds values of several types ({kinds}): kept as text"
+    assert note in table.notes
+    log, output = _written(tmp_path, path)
+    assert log["priority"].tolist() == kept
+    assert note in output
+
+
+def test_xes_integers_and_decimals_stay_numbers_where_exact(tmp_path: Path) -> None:
+    """An int beside a float is a float column, where every integer is one exactly; an
+    integer beyond 2^53 that a float would round makes the column text, its digits kept."""
+    exact = read_xes(write(tmp_path / "exact.xes", _xes_events(
+        '<int key="n" value="9007199254740992"/>', '<float key="n" value="0.5"/>')))
+    assert exact.frame["n"].tolist() == [2.0**53, 0.5] and exact.notes == []
+    path = write(tmp_path / "inexact.xes", _xes_events(
+        '<int key="n" value="9007199254740993"/>', '<float key="n" value="0.5"/>'))
+    table = read_xes(path)
+    assert table.frame["n"].tolist() == ["9007199254740993", "0.5"]
+    assert ("inexact.xes: column 'n' holds integers and decimals, some integers beyond what a "
+            "decimal (float64) holds exactly: kept as text") in table.notes
+    assert _written(tmp_path, path)[0]["n"].tolist() == ["9007199254740993", "0.5"]
+
+
+def test_xes_trace_attributes_of_several_types_are_imported_as_text(tmp_path: Path) -> None:
+    """The same for a trace attribute (an event's `case:` column): of several types across
+    traces, or of another type than an event's own attribute of its `case:` name (the two
+    are merged, the trace's value first)."""
+    text = ('<log>\n<trace><string key="concept:name" value="T1"/><int key="tier" value="1"/>'
+            '<event><string key="concept:name" value="a"/>'
+            '<date key="time:timestamp" value="2026-08-01T10:00:00Z"/>'
+            '<string key="case:region" value="EU"/></event></trace>\n'
+            '<trace><string key="concept:name" value="T2"/><string key="tier" value="gold"/>'
+            '<float key="region" value="2.5"/><event><string key="concept:name" value="a"/>'
+            '<date key="time:timestamp" value="2026-08-02T10:00:00Z"/></event></trace>\n</log>')
+    path = write(tmp_path / "traces.xes", text)
+    table = read_xes(path)
+    assert table.frame["case:tier"].tolist() == ["1", "gold"]
+    assert table.frame["case:region"].tolist() == ["EU", "2.5"]
+    assert list(table.frame.columns) == ["concept:name", "time:timestamp", "case:region",
+                                         "case:concept:name", "case:tier"]
+    for note in ("column 'case:tier' holds values of several types (int, string)",
+                 "column 'case:region' holds values of several types (float, string)"):
+        assert f"traces.xes: {note}: kept as text" in table.notes
+    log, _output = _written(tmp_path, path)
+    assert log["case:tier"].tolist() == ["1", "gold"]
+
+
+def test_ocel_attributes_of_several_types_are_imported_as_text(tmp_path: Path) -> None:
+    """OCEL JSON values have their JSON types: 7 beside "high" (an event's attribute), true
+    beside 1 or an object beside a list (an object's, its `case:` column) crashed the import
+    as in XES; each such column is text (JSON objects and lists as JSON), with a note."""
+    events = ", ".join(_event(f"e{n}", f"o{n}", f'{{"name": "priority", "value": {value}}}')
+                       for n, value in ((1, "7"), (2, '"high"'), (3, "null")))
+    objects = ", ".join(
+        f'{{"id": "o{n}", "type": "order", "attributes": [{{"name": "{name}", '
+        f'"time": "1970-01-01T00:00:00Z", "value": {value}}}]}}'
+        for n, name, value in ((1, "vip", "true"), (2, "vip", "1"), (1, "ref", '{"a": 1}'),
+                               (3, "ref", "[1, 2]")) if (n, name) != (1, "ref"))
+    objects = objects.replace('"value": true}]', '"value": true}, {"name": "ref", '
+                              '"time": "1970-01-01T00:00:00Z", "value": {"a": 1}}]')
+    path = write(tmp_path / "mixed.jsonocel", _ocel_json(events, objects))
+    table = read_ocel(path, "order")
+    assert table.frame["priority"].tolist()[:2] == ["7", "high"]
+    assert pd.isna(table.frame["priority"].iloc[2])
+    assert table.frame["case:vip"].fillna("").tolist() == ["true", "1", ""]
+    assert table.frame["case:ref"].fillna("").tolist() == ['{"a": 1}', "", "[1, 2]"]
+    for name, kinds in (("priority", "int, string"), ("case:vip", "boolean, int"),
+                        ("case:ref", "list, object")):
+        assert (f"mixed.jsonocel: column '{name}' holds values of several types ({kinds}): "
+                "kept as text") in table.notes
+    log, output = _written(tmp_path, path, "--object-type", "order")
+    assert log["priority"].tolist()[:2] == ["7", "high"]
+    assert "column 'priority' holds values of several types (int, string)" in output
+
+
+def test_ocel_xml_attributes_declared_of_several_types_are_imported_as_text(
+        tmp_path: Path) -> None:
+    """OCEL XML values are typed by their event type's declaration: `priority` an integer
+    for one event type and a string for another is a column of two types, kept as text."""
+    text = ('<?xml version="1.0"?>\n<log>\n<object-types><object-type name="order"/>'
+            '</object-types>\n<event-types>'
+            '<event-type name="a"><attributes><attribute name="priority" type="integer"/>'
+            '</attributes></event-type>'
+            '<event-type name="b"><attributes><attribute name="priority" type="string"/>'
+            '</attributes></event-type></event-types>\n'
+            '<objects><object id="o1" type="order"/></objects>\n<events>'
+            '<event id="e1" type="a" time="2026-08-01T10:00:00Z"><attributes>'
+            '<attribute name="priority">7</attribute></attributes>'
+            '<objects><relationship object-id="o1"/></objects></event>'
+            '<event id="e2" type="b" time="2026-08-02T10:00:00Z"><attributes>'
+            '<attribute name="priority">high</attribute></attributes>'
+            '<objects><relationship object-id="o1"/></objects></event>'
+            '</events>\n</log>')
+    path = write(tmp_path / "mixed.xmlocel", text)
+    table = read_ocel(path, "order")
+    assert table.frame["priority"].tolist() == ["7", "high"]
+    assert ("mixed.xmlocel: column 'priority' holds values of several types (int, string): "
+            "kept as text") in table.notes
+    assert _written(tmp_path, path, "--object-type", "order")[0]["priority"].tolist() == [
+        "7", "high"]
+
+
+def test_a_column_parquet_cannot_hold_is_an_input_error_naming_it(tmp_path: Path) -> None:
+    """The net under the readers: a column Arrow cannot write (here numbers beside text in
+    an object column) is an input error naming the log and the column, not a traceback."""
+    import numpy as np
+
+    from audit.ingest import ImportResult
+    from audit.ingest.normalise import empty_quarantine
+    from audit.store import write_import
+
+    values = np.empty(2, dtype=object)
+    values[:] = [7, "high"]
+    result = ImportResult(log=pd.DataFrame({"priority": values}),
+                          quarantine=empty_quarantine(), files=[])
+    out = tmp_path / "log.parquet"
+    with pytest.raises(InputError, match="cannot write the canonical log as Parquet: Could "
+                       "not convert 'high'") as caught:
+        write_import(result, out)
+    assert (caught.value.file, caught.value.field) == (str(out), "priority")

@@ -33,7 +33,7 @@ from audit.ingest.xes import (
     local_name,
     open_binary,
     source_line,
-    typed_array,
+    typed_column,
 )
 
 CASE = "case:concept:name"
@@ -568,6 +568,8 @@ def _kind(value: Any) -> str:
         return "int"
     if isinstance(value, float):
         return "float"
+    if isinstance(value, list):  # (a JSON list: no column holds lists beside objects)
+        return "list"
     return "object"
 
 
@@ -589,14 +591,16 @@ class _Table:
             if len(column) < self.length:
                 column.append(None)
 
-    def frame(self) -> pd.DataFrame:
+    def frame(self, file: Path, notes: list[str]) -> pd.DataFrame:
+        """The columns, each of one type (see `typed_column`: a note where one is kept as
+        text, its values being of several types)."""
         arrays: dict[str, ArrayLike] = {}
         # Event attributes first, then the object's `case:` attributes, each in first-seen order.
         names = sorted(self.columns, key=lambda n: n not in _RESERVED and n.startswith("case:"))
         for name in names:
             values = self.columns[name]
             kinds = {_kind(v) for v in values if v is not None}
-            arrays[name] = typed_array(values, kinds)
+            arrays[name] = typed_column(file, name, values, kinds, notes)
         return pd.DataFrame(arrays, index=pd.RangeIndex(self.length))
 
 
@@ -712,8 +716,9 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
     if shadowed_objects:
         names = ", ".join(sorted(shadowed_objects))
         notes.append(f"object attributes named like flattening columns were dropped: {names}")
+    frame = table.frame(path, notes)
     return RawTable(
-        frame=table.frame(),
+        frame=frame,
         rows=np.asarray(rows, dtype=np.int64),
         system="ocel",
         file=path,

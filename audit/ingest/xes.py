@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import json
 import re
 import zlib
 from collections.abc import Iterator, Sequence
@@ -248,15 +249,21 @@ def _check_prolog(path: Path, verdict: tuple[str, str, int], *, root: str, label
         )
 
 
-def _trace_over_event(trace: ArrayLike, own: ArrayLike) -> tuple[ArrayLike, int]:
-    """The trace's value per event, else the event's own attribute of the same `case:` name;
-    and how many events hold one that differs from their trace's."""
-    from_trace, from_event = pd.Series(trace), pd.Series(own)
-    both = from_trace.notna().to_numpy(dtype=bool) & from_event.notna().to_numpy(dtype=bool)
-    differ = int(np.count_nonzero(both & (from_trace.astype(object).to_numpy()
-                                          != from_event.astype(object).to_numpy())))
-    merged = from_trace.astype(object).where(from_trace.notna(), from_event.astype(object))
-    return merged.to_numpy(dtype=object), differ
+def _trace_over_event(trace: list[Any], take: np.ndarray[Any, Any],
+                      own: list[Any]) -> tuple[list[Any], int]:
+    """The trace's value per event (`take`: each event's trace), else the event's own
+    attribute of the same `case:` name; and how many events hold one that differs from their
+    trace's."""
+    from_trace = np.empty(len(trace), dtype=object)
+    from_trace[:] = trace
+    from_trace = from_trace[take]
+    from_event = np.empty(len(own), dtype=object)
+    from_event[:] = own
+    has_trace = pd.notna(from_trace)
+    both = has_trace & pd.notna(from_event)
+    differ = int(np.count_nonzero(np.not_equal(from_trace[both], from_event[both])))
+    merged: list[Any] = np.where(has_trace, from_trace, from_event).tolist()
+    return merged, differ
 
 
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
@@ -284,25 +291,73 @@ def _convert(kind: str, raw: str) -> Any:
     return raw
 
 
-def typed_array(values: list[Any], kinds: set[str]) -> ArrayLike:
-    """One column as the dtype its XES types call for; mixed types stay Python objects."""
+_EXACT = 2**53
+"""Integers below this magnitude are exact as a float64; from it on, only some are (and a
+float of it may be the rounding of one above it)."""
+
+
+def typed_array(values: list[Any], kinds: set[str]) -> tuple[ArrayLike, str]:
+    """One column as the dtype its XES types call for, and ""; or, where no one type holds
+    its values (no Parquet column could: a text beside a number, a boolean beside a number,
+    an integer beyond 64 bits or one that a float would round), their text (`value_text`)
+    and why, for a note. A boolean is no number here: True and 1 are two kinds of value."""
     if not kinds or kinds <= {_STRING, _DATE}:
-        return pd.array(values, dtype="str")
+        return pd.array(values, dtype="str"), ""
     if kinds == {_INT}:
         try:
-            return pd.array(values, dtype="Int64")
+            return pd.array(values, dtype="Int64"), ""
         except (OverflowError, TypeError, ValueError):  # an OCEL JSON integer beyond 64 bits
-            pass
+            return _texts(values), "integers beyond 64 bits"
+    if kinds <= {_INT, _FLOAT}:
+        try:
+            floats = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        except OverflowError:  # (an OCEL JSON integer beyond a float's range)
+            return _texts(values), _INEXACT
+        # Only an integer beyond 2^53 may be no float; those (rare) are looked at one by one.
+        with np.errstate(invalid="ignore"):
+            large = np.abs(floats) >= _EXACT
+        if large.any() and any(type(v) is int and float(v) != v
+                               for v in np.asarray(values, dtype=object)[large]):
+            return _texts(values), _INEXACT
+        return floats, ""
+    if kinds == {_BOOL}:
+        return pd.array(values, dtype="boolean"), ""
+    if len(kinds) == 1:  # (OCEL JSON objects or lists, SQLite blobs: as they are)
         out = np.empty(len(values), dtype=object)
         out[:] = values
-        return out
-    if kinds <= {_INT, _FLOAT}:
-        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-    if kinds == {_BOOL}:
-        return pd.array(values, dtype="boolean")
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
+        return out, ""
+    return _texts(values), f"values of several types ({', '.join(sorted(kinds))})"
+
+
+_INEXACT = "integers and decimals, some integers beyond what a decimal (float64) holds exactly"
+
+
+def value_text(value: Any) -> str | None:
+    """A typed value as text: text and dates as written, integers in decimal, floats as
+    Python's shortest repr that reads back as the same float, booleans as true/false (as XES
+    and JSON write them), JSON objects and lists as JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _texts(values: list[Any]) -> ArrayLike:
+    return pd.array([value_text(v) for v in values], dtype="str")
+
+
+def typed_column(file: Path, name: str, values: list[Any], kinds: set[str],
+                 notes: list[str]) -> ArrayLike:
+    """`typed_array`, with a note naming the column where its values were kept as text."""
+    array, why = typed_array(values, kinds)
+    if why:
+        notes.append(f"{file.name}: column '{name}' holds {why}: kept as text")
+    return array
 
 
 class _Columns:
@@ -367,13 +422,13 @@ class _Columns:
             message = f"not a valid XES {local} value: {child.get('value')!r} (line {line})"
         return InputError(message, file=self.path, row=line, field=key)
 
-    def arrays(self, length: int) -> dict[str, ArrayLike]:
-        out: dict[str, ArrayLike] = {}
+    def padded(self, length: int) -> dict[str, tuple[list[Any], set[str]]]:
+        """Each key's values, `length` of them, and the XES types they were given in."""
+        out: dict[str, tuple[list[Any], set[str]]] = {}
         for key, column in self.values.items():
             if len(column) < length:
                 column.extend([None] * (length - len(column)))
-            kinds = {self.first_kind[key], *self.more_kinds.get(key, ())}
-            out[key] = typed_array(column, kinds)
+            out[key] = column, {self.first_kind[key], *self.more_kinds.get(key, ())}
         return out
 
 
@@ -426,19 +481,28 @@ def read_xes(path: Path) -> RawTable:
             del parent[0]
 
     n_events = len(event_trace)
-    columns = events.arrays(n_events)
-    notes = []
-    if n_traces:
-        take = np.asarray(event_trace, dtype=np.intp)
-        for key, array in traces.arrays(n_traces).items():
-            name = f"case:{key}"
-            own = columns.get(name)
-            columns[name] = array.take(take)
-            if own is not None:  # an event attribute named so: its value where the trace's
-                columns[name], replaced = _trace_over_event(columns[name], own)  # is missing
-                if replaced:
-                    notes.append(f"{replaced} events' own '{name}' differs from their trace's "
-                                 f"'{key}', which is taken")
+    notes: list[str] = []
+    own = events.padded(n_events)
+    of_traces = traces.padded(n_traces) if n_traces else {}
+    # An event attribute named like its trace's `case:` column: the two are merged below.
+    merged = {f"case:{key}" for key in of_traces} & own.keys()
+    columns = {key: typed_column(path, key, values, kinds, notes)
+               for key, (values, kinds) in own.items() if key not in merged}
+    take = np.asarray(event_trace, dtype=np.intp)
+    for key, (values, kinds) in of_traces.items():
+        name = f"case:{key}"
+        if name not in merged:
+            columns[name] = typed_column(path, name, values, kinds, notes).take(take)
+            continue
+        own_values, own_kinds = own[name]
+        # Typed once merged: the event's own values may be of another type than the trace's.
+        values, replaced = _trace_over_event(values, take, own_values)
+        columns[name] = typed_column(path, name, values, kinds | own_kinds, notes)
+        if replaced:
+            notes.append(f"{replaced} events' own '{name}' differs from their trace's "
+                         f"'{key}', which is taken")
+    order = [*own, *(f"case:{key}" for key in of_traces if f"case:{key}" not in merged)]
+    columns = {name: columns[name] for name in order}  # (the events' own columns first)
     frame = pd.DataFrame(columns, index=pd.RangeIndex(n_events))
     if empty_traces:
         noun = "trace" if empty_traces == 1 else "traces"
