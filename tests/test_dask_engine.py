@@ -251,3 +251,28 @@ def test_two_sop_files_of_one_name_and_content_stay_two_on_a_worker(tmp_path: Pa
                           evidence={"sop": local.sop[channel]})
         translated = _translate(finding, back)
         assert (translated.evidence["sop"], translated.message) == (client, f"against {client}")
+
+
+def test_a_malformed_scheduler_is_refused_whatever_the_log(tmp_path: Path) -> None:
+    """With a log of no event to judge (every event a `start`), `run_rules_dask` returned
+    before looking at --scheduler: `check --engine dask --scheduler not-an-address` exited
+    0, where a log with events gave an error. The address's form is checked with the
+    options now, before the import; the empty log's engine record names no cluster it did
+    not contact."""
+    log = tmp_path / "starts.csv"
+    log.write_text("case:concept:name,concept:name,time:timestamp,lifecycle:transition\n"
+                   "A,Receive refund request,2026-08-01T10:00:00Z,start\n"
+                   "A,Execute payout,2026-08-02T10:00:00Z,start\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = invoke("check", str(log), "--out", str(out), "--engine", "dask",
+                    "--scheduler", "not-an-address")
+    assert result.exit_code == 2, result.output
+    assert ("error: field '--scheduler': 'not-an-address' is not a scheduler address like "
+            "tcp://HOST:8786") in result.output
+    assert not (out / "findings.json").exists()
+    # A well-formed address: no cluster is needed for no event (none contacted, none named).
+    result = invoke("check", str(log), "--out", str(out), "--engine", "dask",
+                    "--scheduler", "tcp://127.0.0.1:1")
+    assert result.exit_code == 0, result.output
+    engine = json.loads((out / "findings.json").read_text())["manifest"]["engine"]
+    assert engine == {"name": "dask", "partitions": 0}

@@ -6,10 +6,22 @@ Nothing here imports dask; the dask engine is imported only when it is chosen.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from audit.errors import InputError
+
 ENGINES = ("local", "dask")
+_SCHEDULER = re.compile(r"[a-z]+://\S+:\d+")
+
+
+def check_scheduler(address: str) -> None:
+    """Refuse a --scheduler that is not an address of the form PROTOCOL://HOST:PORT (whether
+    a scheduler answers there is found out on connecting)."""
+    if not _SCHEDULER.fullmatch(address):
+        raise InputError(f"{address!r} is not a scheduler address like tcp://HOST:8786",
+                         field="--scheduler")
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,10 @@ class EngineSpec:
     def __post_init__(self) -> None:
         if self.name not in ENGINES:
             raise ValueError(f"unknown engine {self.name!r} (known: {', '.join(ENGINES)})")
+        # Checked here, with the options, not where the cluster is first needed: a log with
+        # no event to judge needs none, and the error must not depend on the data.
+        if self.scheduler is not None:
+            check_scheduler(self.scheduler)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name}
@@ -37,4 +53,4 @@ class EngineSpec:
 
 LOCAL = EngineSpec()
 
-__all__ = ["ENGINES", "LOCAL", "EngineSpec"]
+__all__ = ["ENGINES", "LOCAL", "EngineSpec", "check_scheduler"]

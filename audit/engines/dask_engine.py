@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import tempfile
 import threading
 import time
@@ -44,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from audit import canonical as C
-from audit.engines import EngineSpec
+from audit.engines import EngineSpec, check_scheduler
 from audit.errors import InputError
 from audit.findings import Finding
 from audit.policy import Policy
@@ -347,9 +346,7 @@ def dask_client(spec: EngineSpec) -> Iterator[tuple[Client, dict[str, Any]]]:
                else parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"),
                                     default="s"))
     if spec.scheduler is not None:
-        if not re.fullmatch(r"[a-z]+://\S+:\d+", spec.scheduler):
-            raise InputError(f"{spec.scheduler!r} is not a scheduler address like "
-                             "tcp://HOST:8786", field="--scheduler")
+        check_scheduler(spec.scheduler)  # (EngineSpec has; this is where it is needed)
         try:
             client = dist.Client(spec.scheduler, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError, TypeError) as exc:
@@ -387,6 +384,8 @@ def run_rules_dask(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *, as_of
     from audit.progress import current
 
     progress = current()
+    # (A --scheduler of no address's form was refused with the EngineSpec, before the import:
+    # not only where a cluster is needed, so the error does not depend on the data.)
     if log.empty:  # nothing to partition: the rules' behaviour on no events is the local one
         from audit.rules.engine import run_rules
 
