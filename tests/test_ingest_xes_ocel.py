@@ -845,3 +845,25 @@ def test_a_column_parquet_cannot_hold_is_an_input_error_naming_it(tmp_path: Path
                        "not convert 'high'") as caught:
         write_import(result, out)
     assert (caught.value.file, caught.value.field) == (str(out), "priority")
+
+
+@pytest.mark.parametrize("written", ["NaN", "nan", "-NaN"])
+def test_an_xes_amount_of_nan_is_quarantined_not_missing(tmp_path: Path, written: str) -> None:
+    """`<float key="refund:amount" value="NaN"/>` became a float NaN, which the import took
+    for an amount not recorded: the event was imported with no amount and no quarantine
+    line (an infinite one was quarantined, and a CSV amount "NaN" is). Now a NaN the file
+    wrote is kept apart from a missing value (<NA>) and quarantined naming the field; an
+    event without the attribute keeps a missing amount."""
+    path = write(tmp_path / "nan.xes", _xes_events(
+        f'<float key="refund:amount" value="{written}"/>', "",
+        '<float key="refund:amount" value="5.5"/>'))
+    assert read_xes(path).frame["refund:amount"].isna().tolist() == [False, True, False]
+    log, output = _written(tmp_path, path)
+    assert "read 3 = imported 2 + quarantined 1" in output
+    assert log["refund:amount"].isna().tolist() == [True, False]
+    assert log["refund:amount"].iloc[1] == 5.5
+    quarantine = pd.read_csv(tmp_path / "out" / "quarantine.csv", dtype=str,
+                             keep_default_na=False)
+    assert quarantine.to_dict("records") == [
+        {"file": "nan.xes", "row": "1", "field": "refund:amount", "value": "nan",
+         "reason": "not a finite number"}]

@@ -202,21 +202,25 @@ def _is_number(values: pd.Series) -> bool:
 def _typed_amounts(values: pd.Series) -> tuple[pd.Series, pd.Series, np.ndarray]:
     """Amounts that a typed input (Parquet, a canonical log) holds as numbers: taken as they
     are, not written as text and read back. An infinite or negative value is quarantined, as
-    its text would be; a missing one stays missing."""
+    its text would be, and so is a NaN that a reader keeps apart from a missing value (XES
+    `<float value="NaN"/>`, see `xes.typed_array`: the text "NaN" is quarantined too); a
+    missing one stays missing."""
     numbers = values.to_numpy(dtype="float64", na_value=np.nan)
-    infinite = np.isinf(numbers)
+    not_finite = np.isinf(numbers)
+    if isinstance(values.array, pd.arrays.FloatingArray):  # (NaN and <NA> told apart)
+        not_finite |= np.isnan(numbers) & ~values.isna().to_numpy(dtype=bool)
     with np.errstate(invalid="ignore"):
-        negative = ~infinite & (numbers < 0)
-        large = ~infinite & (numbers > MAX_AMOUNT)
+        negative = ~not_finite & (numbers < 0)
+        large = ~not_finite & (numbers > MAX_AMOUNT)
     # The reasons as codes (a byte per row, not a pointer): read only at the flagged rows.
     codes = np.zeros(len(numbers), dtype=np.int8)
-    codes[infinite] = 1
+    codes[not_finite] = 1
     codes[negative] = 2
     codes[large] = 3
     reasons = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index([
         "", "not a finite number", "negative amount (amounts are magnitudes in major units)",
         _TOO_LARGE])), index=values.index)
-    flagged = infinite | negative | large
+    flagged = not_finite | negative | large
     if flagged.any():
         numbers = np.where(flagged, np.nan, numbers)
     return pd.Series(numbers, index=values.index, name=values.name), reasons, flagged

@@ -310,7 +310,7 @@ def typed_array(values: list[Any], kinds: set[str]) -> tuple[ArrayLike, str]:
             return _texts(values), "integers beyond 64 bits"
     if kinds <= {_INT, _FLOAT}:
         try:
-            floats = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+            floats = np.array(values, dtype=np.float64)  # (None: NaN, counted below)
         except OverflowError:  # (an OCEL JSON integer beyond a float's range)
             return _texts(values), _INEXACT
         # Only an integer beyond 2^53 may be no float; those (rare) are looked at one by one.
@@ -319,7 +319,7 @@ def typed_array(values: list[Any], kinds: set[str]) -> tuple[ArrayLike, str]:
         if large.any() and any(type(v) is int and float(v) != v
                                for v in np.asarray(values, dtype=object)[large]):
             return _texts(values), _INEXACT
-        return floats, ""
+        return _not_a_number_kept(floats, values), ""
     if kinds == {_BOOL}:
         return pd.array(values, dtype="boolean"), ""
     if len(kinds) == 1:  # (OCEL JSON objects or lists, SQLite blobs: as they are)
@@ -330,6 +330,17 @@ def typed_array(values: list[Any], kinds: set[str]) -> tuple[ArrayLike, str]:
 
 
 _INEXACT = "integers and decimals, some integers beyond what a decimal (float64) holds exactly"
+
+
+def _not_a_number_kept(floats: np.ndarray[Any, Any], values: list[Any]) -> ArrayLike:
+    """`floats`; where the file wrote NaN (not a missing value), a Float64 array whose NaN
+    stays apart from its missing values (<NA>), so that an amount of NaN is quarantined as
+    not a number rather than taken as not recorded (`normalise._typed_amounts`)."""
+    nans = int(np.count_nonzero(np.isnan(floats)))
+    if nans == 0 or nans == values.count(None):  # (the common case: no NaN written)
+        return floats
+    missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+    return pd.arrays.FloatingArray(np.where(missing, 0.0, floats), missing)
 
 
 def value_text(value: Any) -> str | None:
