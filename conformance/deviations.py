@@ -6,7 +6,9 @@ alignment is read as deviations with the events involved:
 
 - a move on a visible model task alone: the task was **skipped**;
 - a log move alone: the activity was **inserted** (unexpected);
-- a task both skipped and inserted in one case: one **wrong-order** deviation.
+- a task both skipped and inserted in one case: **wrong-order**, each skip of the task paired
+  with one of its insertions, in order (the first skip with the first insertion); the skips
+  or insertions of the task left over are skipped or inserted.
 
 Cases whose channel has no SOP (cases without a channel: unless one SOP is set for all, '*'),
 or with no SOP task at all, are not judged.
@@ -387,11 +389,16 @@ def deviation_plan(alignment: Alignment) -> DeviationPlan:
         position += 1
     plan: list[tuple[str, str, tuple[int, ...], bool]] = []
     for task in sorted(set(skipped) | set(inserted)):
-        if task in inserted:
-            kind = "wrong-order" if task in skipped else "inserted"
-            plan.append((kind, task, tuple(inserted[task]), False))
-        else:  # the events on either side of each gap
-            around = [p for gap in skipped[task]
+        gaps, events = skipped.get(task, []), inserted.get(task, [])
+        # Each skip of a task pairs with one insertion of it, in order: a pair is the task
+        # done elsewhere (wrong order). Skips and insertions left over are their own.
+        paired = min(len(gaps), len(events))
+        if paired:
+            plan.append(("wrong-order", task, tuple(events[:paired]), False))
+        if len(events) > paired:
+            plan.append(("inserted", task, tuple(events[paired:]), False))
+        if len(gaps) > paired:  # the events on either side of each gap
+            around = [p for gap in gaps[paired:]
                       for p in range(max(gap - 1, 0), min(gap + 1, position))]
             plan.append(("skipped", task, tuple(around), True))
     return tuple(plan)

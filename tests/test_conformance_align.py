@@ -3,6 +3,7 @@ deviations read correctly, and a play-out of each bundled SOP fits with no CF fi
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from collections import Counter
@@ -151,6 +152,56 @@ def test_deviations_of_an_alignment() -> None:
     assert [(d.kind, d.task, d.event_ids) for d in found] == [
         ("wrong-order", "ev", ("e3",)), ("skipped", "notify", ("e3", "e4")),
         ("inserted", "pay", ("e5",))]
+
+
+def test_a_task_skipped_and_inserted_pairs_one_skip_with_one_insertion() -> None:
+    """A task skipped once and inserted twice is one wrong-order (the first insertion) and
+    one insertion (the second); skipped twice and inserted once, one wrong-order and one
+    skip (the events around the second gap). Not every move of the name in one finding."""
+    moves = (Move("A", "A"), Move(None, "N"), Move("B", "B"), Move("C", "C"),
+             Move("D", "D"), Move("N", None), Move("N", None))
+    found = deviations_of(Alignment(("A", "B", "C", "D", "N", "N"), moves, 3, 11),
+                          ("a1", "b1", "c1", "d1", "n1", "n2"))
+    assert [(d.kind, d.task, d.event_ids) for d in found] == [
+        ("wrong-order", "N", ("n1",)), ("inserted", "N", ("n2",))]
+    moves = (Move("A", "A"), Move(None, "N"), Move("B", "B"), Move(None, "N"),
+             Move("C", "C"), Move("D", "D"), Move("N", None))
+    found = deviations_of(Alignment(("A", "B", "C", "D", "N"), moves, 3, 11),
+                          ("a1", "b1", "c1", "d1", "n1"))
+    assert [(d.kind, d.task, d.event_ids) for d in found] == [
+        ("wrong-order", "N", ("n1",)), ("skipped", "N", ("b1", "c1"))]
+
+
+def _sequence_bpmn(path: Path, tasks: list[str]) -> Path:
+    """A BPMN file of one process: the tasks in sequence."""
+    nodes = ["s", *(f"t{i}" for i in range(len(tasks))), "e"]
+    path.write_text(
+        '<?xml version="1.0"?><definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"'
+        ' id="d"><process id="p"><startEvent id="s"/><endEvent id="e"/>'
+        + "".join(f'<task id="t{i}" name="{t}"/>' for i, t in enumerate(tasks))
+        + "".join(f'<sequenceFlow id="f{i}" sourceRef="{a}" targetRef="{b}"/>'
+                  for i, (a, b) in enumerate(itertools.pairwise(nodes)))
+        + "</process></definitions>", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("model", "variant", "expected"), [
+    (["A", "N", "B", "C", "D"], ("A", "B", "C", "D", "N", "N"),
+     [("wrong-order", "N", ("e4",)), ("inserted", "N", ("e5",))]),
+    (["A", "N", "B", "N", "C", "D"], ("A", "B", "C", "D", "N"),
+     [("wrong-order", "N", ("e4",)), ("skipped", "N", ("e1", "e2"))]),
+])
+def test_both_engines_pair_the_skips_and_insertions_of_a_task(
+        tmp_path: Path, model: list[str], variant: tuple[str, ...],
+        expected: list[tuple[str, str, tuple[str, ...]]]) -> None:
+    net = _net(_sequence_bpmn(tmp_path / "sop.bpmn", model))
+    eids = tuple(f"e{i}" for i in range(len(variant)))
+    [cost] = _pm4py_costs(net, [variant])
+    for engine in ENGINES:
+        alignment = Aligner(net, engine=engine, processes=1).align([variant])[variant]
+        assert alignment.cost == cost == 3
+        found = deviations_of(alignment, eids)
+        assert [(d.kind, d.task, d.event_ids) for d in found] == expected, engine
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,9 @@ class UnexpectedActivity(Rule):
 
     Options:
     `sop` and `activities.<label>.sop_task` as for skipped-activity. An activity that is both
-    missing where it belongs and present elsewhere is one wrong-order deviation instead.
+    missing where it belongs and present elsewhere is a wrong-order deviation instead: each
+    skip of the task takes one of its unexpected events, in order, and the events left over
+    are unexpected.
 
     References:
     van der Aalst: Process Mining, Data Science in Action (2016), ch. 8 (conformance

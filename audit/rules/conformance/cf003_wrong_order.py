@@ -10,7 +10,9 @@ class WrongOrder(Rule):
     """What it checks:
     A task of the SOP was done, but not where the SOP puts it: the optimal alignment of the
     case skips the task at its place and finds the same task as an unexpected event elsewhere.
-    The pair is one deviation; the finding names the task and the misplaced events.
+    Each skip pairs with one such event, in order (the first skip with the first event); the
+    finding names the task and the misplaced events. Skips or events of the task left over
+    are skipped-activity or unexpected-activity findings.
 
     Why it matters:
     Order carries the control: evidence collected after the approval means the approval was
