@@ -61,6 +61,11 @@ _NOT_CONTROL_FLOW = frozenset({
 })
 _SIBLING_FILE_LIMIT = 200
 """How many .bpmn files beside a model are searched for the callee of a call activity."""
+MAX_NESTING = 50
+"""How deep sub-processes (and the processes call activities run) may be nested in one
+another: the reader and the conversion walk the scopes recursively, and a few hundred levels
+(which libxml2 still parses) would exhaust Python's stack; a deeper model is refused as
+input."""
 
 GatewayKind = Literal["exclusive", "parallel", "inclusive", "event-based", "complex"]
 EventPosition = Literal["start", "end", "catch", "throw", "boundary"]
@@ -444,7 +449,7 @@ class _Reader:
                 "flow: they are not converted"
             )
         self._read_shapes({chosen_id, *collaborations})
-        self._read_container(process, chosen_id, "", stack=(chosen_id,))
+        self._read_container(process, chosen_id, "", stack=(chosen_id,), depth=0)
         self._add_link_flows()
         self._check_flows()
         self._assign_lanes()
@@ -528,9 +533,11 @@ class _Reader:
         return self._counter
 
     def _read_container(
-        self, container: etree._Element, scope: str, prefix: str, *, stack: tuple[str, ...]
+        self, container: etree._Element, scope: str, prefix: str, *, stack: tuple[str, ...],
+        depth: int
     ) -> None:
-        """Read the flow elements of a process or sub-process into scope `scope`."""
+        """Read the flow elements of a process or sub-process into scope `scope`, `depth`
+        scopes below the process."""
         model = self.model
         assert model is not None
         compensation_handlers: set[str] = set()
@@ -588,7 +595,7 @@ class _Reader:
                 self._read_event(child, local, node_id, name, scope, prefix)
             elif local in CONTAINER_TAGS:
                 self._read_activity_container(child, local, node_id, name, scope, prefix,
-                                              stack=stack)
+                                              stack=stack, depth=depth)
             else:
                 self._refuse(node_id, local, f"unsupported BPMN element <{local}>{where}")
 
@@ -660,9 +667,18 @@ class _Reader:
             attached_to=prefix + attached if attached else None, interrupting=interrupting,
             reference=reference)
 
+    def _nested(self, element: etree._Element, local: str, node_id: str, depth: int) -> int:
+        """The depth of the content of `element`, a scope in a scope at `depth`; refused
+        (InputError) beyond MAX_NESTING."""
+        if depth + 1 > MAX_NESTING:
+            raise InputError(f"sub-processes nested more than {MAX_NESTING} deep: <{local}> "
+                             f"'{node_id}' is at depth {depth + 1}",
+                             file=self.source.path, row=source_line(element))
+        return depth + 1
+
     def _read_activity_container(
         self, element: etree._Element, local: str, node_id: str, name: str, scope: str,
-        prefix: str, *, stack: tuple[str, ...]
+        prefix: str, *, stack: tuple[str, ...], depth: int
     ) -> None:
         model = self.model
         assert model is not None
@@ -675,7 +691,8 @@ class _Reader:
                                                      default_flow=default)
             return
         if local == "callActivity":
-            self._read_call(element, node_id, name, scope, loop, default, stack=stack)
+            self._read_call(element, node_id, name, scope, loop, default, stack=stack,
+                            depth=depth)
             return
         triggered = _flag(element, "triggeredByEvent", False)
         kind: ScopeKind = ("event sub-process" if triggered
@@ -691,10 +708,12 @@ class _Reader:
             return
         model.subprocesses[node_id] = SubProcess(node_id, name, kind, scope, loop,
                                                  default_flow=default)
-        self._read_container(element, node_id, prefix, stack=stack)
+        self._read_container(element, node_id, prefix, stack=stack,
+                             depth=self._nested(element, local, node_id, depth))
 
     def _read_call(self, element: etree._Element, node_id: str, name: str, scope: str,
-                   loop: Loop | None, default: str | None, *, stack: tuple[str, ...]) -> None:
+                   loop: Loop | None, default: str | None, *, stack: tuple[str, ...],
+                   depth: int) -> None:
         model = self.model
         assert model is not None
         called = _called_element(element)
@@ -719,6 +738,7 @@ class _Reader:
                                                      called_element=called, default_flow=default)
             return
         callee_source, callee = found
+        inner = self._nested(element, "callActivity", node_id, depth)
         if called in stack:
             self._refuse(node_id, "callActivity", f"call activity '{label}' calls '{called}' "
                          "recursively; a workflow net cannot unfold unbounded recursion")
@@ -734,7 +754,8 @@ class _Reader:
         outer = self.source
         self.source = callee_source
         try:
-            self._read_container(callee, node_id, node_id + "/", stack=(*stack, called))
+            self._read_container(callee, node_id, node_id + "/", stack=(*stack, called),
+                                 depth=inner)
         finally:
             self.source = outer
         if not any(n.scope == node_id for n in model.nodes_in(node_id)):

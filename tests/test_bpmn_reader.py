@@ -280,6 +280,57 @@ def test_unusable_files_raise_input_error(tmp_path: Path, content: str, message:
     assert caught.value.file == str(path)
 
 
+def nested_subprocesses(path: Path, depth: int) -> Path:
+    """A process whose one task is `depth` sub-processes down (sp0 holds sp1, ...)."""
+    n = depth - 1
+    text = (f'<?xml version="1.0"?><definitions xmlns="{BPMN_NS}" id="d"><process id="p">'
+            '<startEvent id="s"/><endEvent id="e"/><sequenceFlow id="f1" sourceRef="s" '
+            'targetRef="sp0"/><sequenceFlow id="f2" sourceRef="sp0" targetRef="e"/>')
+    for i in range(n):
+        text += (f'<subProcess id="sp{i}"><startEvent id="ss{i}"/><endEvent id="se{i}"/>'
+                 f'<sequenceFlow id="a{i}" sourceRef="ss{i}" targetRef="sp{i + 1}"/>'
+                 f'<sequenceFlow id="b{i}" sourceRef="sp{i + 1}" targetRef="se{i}"/>')
+    text += (f'<subProcess id="sp{n}"><task id="t" name="T"/></subProcess>'
+             + "</subProcess>" * n + "</process></definitions>")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_sub_processes_nested_50_deep_convert(tmp_path: Path) -> None:
+    conversion = bpmn_to_workflow_net(nested_subprocesses(tmp_path / "deep.bpmn", 50))
+    assert conversion.net is not None and not conversion.refused
+    assert conversion.soundness is not None and conversion.soundness.verdict == "sound"
+    assert play_out(conversion.net, max_length=3) == {("T",)}
+
+
+@pytest.mark.parametrize("depth", [51, 201])
+def test_sub_processes_nested_deeper_are_an_input_error(tmp_path: Path, depth: int) -> None:
+    """libxml2 parses a few hundred levels, which exhausted Python's stack in the reader and
+    the conversion (a RecursionError, shown as an internal error): now an input error at
+    the first sub-process too deep."""
+    path = nested_subprocesses(tmp_path / "deep.bpmn", depth)
+    for read in (read_bpmn, bpmn_to_workflow_net):
+        with pytest.raises(InputError, match="sub-processes nested more than 50 deep: "
+                           "<subProcess> 'sp50' is at depth 51") as caught:
+            read(path)
+        assert caught.value.file == str(path) and caught.value.row == 1
+
+
+def test_call_activities_nested_deeper_than_50_are_an_input_error(tmp_path: Path) -> None:
+    """Each process calls the next: the called processes count as nesting too."""
+    def process(i: int) -> str:
+        inner = (f'<callActivity id="c{i}" calledElement="p{i + 1}"/>' if i < 60
+                 else '<task id="t" name="T"/>')
+        return f'<process id="p{i}"><startEvent id="s{i}"/>{inner}</process>'
+    path = tmp_path / "calls.bpmn"
+    path.write_text(f'<?xml version="1.0"?><definitions xmlns="{BPMN_NS}" id="d">'
+                    + "".join(process(i) for i in range(61)) + "</definitions>",
+                    encoding="utf-8")
+    with pytest.raises(InputError, match=r"nested more than 50 deep: <callActivity> "
+                       r"'c0/c1/.*/c50' is at depth 51"):
+        read_bpmn(path, process="p0")
+
+
 def test_a_missing_file_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot open file"):
         read_bpmn(tmp_path / "nowhere.bpmn")

@@ -134,6 +134,26 @@ def test_model_inspect(tmp_path: Path) -> None:
     assert "workflow net: none (the model is refused)" in shown and "None" not in shown
 
 
+def test_model_inspect_and_check_refuse_sub_processes_nested_too_deep(tmp_path: Path) -> None:
+    """200 nested sub-processes (XML that libxml2 parses) were a RecursionError, an internal
+    error with a traceback: now an input error naming the file and the element (exit 2)."""
+    from tests.test_bpmn_reader import nested_subprocesses
+
+    deep = nested_subprocesses(tmp_path / "deep.bpmn", 201)
+    message = "sub-processes nested more than 50 deep: <subProcess> 'sp50'"
+    shown = run("model", "inspect", str(deep), code=2).output
+    assert f"error: {deep}: row 1: {message}" in shown
+    log = tmp_path / "log.csv"
+    log.write_text("event:id,case:concept:name,concept:name,time:timestamp,refund:channel\n"
+                   "e1,c1,T,2026-09-01T10:00:00Z,ecommerce\n", encoding="utf-8")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\nas_of: 2026-10-15T00:00:00Z\nactivities:\n"
+                      "  T: {control: other}\nrules:\n  select: [CF]\n", encoding="utf-8")
+    shown = run("check", str(log), "--policy", str(policy), "--sop", str(deep), "--out",
+                str(tmp_path / "out"), "--format", "json", code=2).output
+    assert f"error: {deep}: row 1: {message}" in shown and "Traceback" not in shown
+
+
 WITNESS = ("class Witness:  # freed only by the interpreter's teardown\n"
            "    def __init__(self) -> None:  # no global read at teardown\n"
            "        self.write = pathlib.Path(sys.argv[1]).write_text\n"
