@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -116,8 +117,17 @@ class _Pm4pyEngine:
         self._costs: dict[int, dict[Any, int]] = {}
         self.model_costs = self._model_costs(_BASE)
         self.sync_costs = {t: 0 for t in net.transitions if t.label is not None}
-        empty = self._search(())
+        # The model alone (needed for every worst cost) gets at least the default bound, as
+        # with r4pm: a tight `max_seconds` bounds the variants, not this search. pm4py answers
+        # None both when the bound is hit and when the search runs out of states without
+        # reaching the final marking; the time taken tells them apart.
+        bound = max(self.max_seconds, MAX_SECONDS_PER_VARIANT)
+        started = time.perf_counter()
+        empty = self._search((), max_seconds=bound)
         if empty is None:
+            if time.perf_counter() - started >= bound:
+                raise ValueError(f"the model alone could not be aligned within {bound:g} s "
+                                 "(the search bound), so its worst costs are not known")
             raise ValueError("the net's final marking cannot be reached")
         self.model_only = sum(1 for _, model in empty["alignment"] if model not in (">>", None))
 
@@ -139,14 +149,18 @@ class _Pm4pyEngine:
         tie = max(_TASK_STEP * len(self._rank), len(variant)) + 1
         return max(_BASE, 2 * tie * (len(variant) + steps + 1) + steps)
 
-    def _search(self, variant: Variant) -> dict[str, Any] | None:
+    def _search(self, variant: Variant, *, max_seconds: float | None = None,
+                ) -> dict[str, Any] | None:
+        """pm4py's optimal alignment of `variant`; None when the search gives up (after
+        `max_seconds`, default the engine's bound) or finds no way to the final marking."""
         from pm4py.algo.conformance.alignments.petri_net import algorithm as alignments
         from pm4py.objects.log.obj import Event, Trace
 
         trace = Trace([Event({"concept:name": label}) for label in variant])
         base = self._base(variant)
         params = alignments.Parameters
-        parameters = {params.PARAM_MAX_ALIGN_TIME_TRACE: self.max_seconds,
+        parameters = {params.PARAM_MAX_ALIGN_TIME_TRACE: (
+                          self.max_seconds if max_seconds is None else max_seconds),
                       params.ENABLE_BEST_WORST_COST: False,
                       params.PARAM_MODEL_COST_FUNCTION: self._model_costs(base),
                       params.PARAM_SYNC_COST_FUNCTION: self.sync_costs,
@@ -199,6 +213,10 @@ class _R4pmEngine:
         try:
             empty = _r4pm().align_empty_trace(self.model, options)
         except TypeError as error:
+            if "LimitReached" in str(error):
+                raise ValueError(f"the model alone could not be aligned within "
+                                 f"{options['max_states']:,} states (the search bound), so "
+                                 "its worst costs are not known") from None
             raise ValueError(f"the net's final marking cannot be reached ({error})") from None
         self.model_only = sum(1 for m in empty["moves"] if self._visible_model_move(m))
 

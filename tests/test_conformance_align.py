@@ -122,6 +122,71 @@ def test_r4pm_search_bound_marks_the_variant_bounded() -> None:
     assert not full.bounded and full.cost is not None and full.cost > 0
 
 
+def test_pm4py_search_bound_marks_the_variant_bounded() -> None:
+    """A tight `max_seconds` bounds the variants, not the search of the model alone (which
+    every worst cost needs): before, that search hit the bound too and was read as a net
+    whose final marking cannot be reached (ValueError in every CF rule)."""
+    net = _net(MODELS / "ecommerce.bpmn")
+    variant = ("Close ticket", "Execute payout", "Approve refund", "Receive refund request")
+    fitting = min(play_out(net, max_length=8), key=len)
+    tight = Aligner(net, engine="pm4py", max_seconds=1e-6, processes=1).align(
+        [variant, fitting])
+    default = Aligner(net, engine="pm4py", processes=1)
+    bounded = tight[variant]
+    assert bounded.bounded and bounded.cost is None and not bounded.fits
+    assert bounded.worst_cost == len(variant) + default.engine.model_only
+    assert tight[fitting].fits and not tight[fitting].bounded  # (exact replay: no search)
+    full = default.align([variant])[variant]
+    assert not full.bounded and full.cost is not None and full.cost > 0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_unreachable_final_marking_is_not_a_search_bound(engine: str) -> None:
+    from conformance.petri import Transition
+
+    # The one transition also needs a token in "x", which nothing puts there.
+    net = WorkflowNet(places=("i", "o", "x"), transitions=(Transition("t", "A", None),),
+                      arcs=(("i", "t"), ("x", "t"), ("t", "o")), source="i", sink="o")
+    with pytest.raises(ValueError, match="the net's final marking cannot be reached"):
+        _ = Aligner(net, engine=engine, max_seconds=1e-6, max_states=3, processes=1).engine
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_model_alone_hitting_the_bound_is_not_an_unreachable_marking(
+        engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Were the default bound too small for the model alone, the error says so (it is not
+    read as a net whose final marking cannot be reached)."""
+    import conformance.align
+
+    monkeypatch.setattr(conformance.align, "MAX_SECONDS_PER_VARIANT", 1e-6)
+    monkeypatch.setattr(conformance.align, "MAX_STATES_PER_VARIANT", 1)
+    net = _net(MODELS / "ecommerce.bpmn")
+    with pytest.raises(ValueError, match="the model alone could not be aligned within"):
+        _ = Aligner(net, engine=engine, max_seconds=1e-6, max_states=1, processes=1).engine
+
+
+def test_cf_rules_with_a_tight_pm4py_bound_report_bounded_cases(policy: Policy) -> None:
+    """`conformance: {engine: pm4py, max_seconds: 0.000001}`: the cases that do not fit are
+    not aligned within the bound (CF004), the fitting ones fit; no rule crashes."""
+    from dataclasses import replace
+
+    net = _net(MODELS / "ecommerce.bpmn")
+    fitting = min(play_out(net, max_length=8), key=len)
+    cases = {"FIT": {"channel": "ecommerce", "events": [{"a": a} for a in fitting]},
+             "SKIP": {"channel": "ecommerce", "events": [{"a": a} for a in fitting[:-1]]}}
+    log = build_log(cases, policy, source="tight bound")
+    tight = replace(policy, conformance=replace(policy.conformance, engine="pm4py",
+                                                max_seconds=1e-6))
+    assert policy.as_of is not None
+    result = run_rules(log, tight, RULES, as_of=policy.as_of)
+    assert result.errors == []
+    assert {(f.case_id, f.name) for f in result.findings if f.name in CF} == {
+        ("SKIP", "unfit-case")}
+    summary: Any = result.extra["conformance"]
+    assert summary["ecommerce"]["bounded_variants"] == 1
+    assert summary["ecommerce"]["fitting_cases"] == 1
+
+
 def test_engine_names_are_checked() -> None:
     assert resolve_engine("pm4py") == "pm4py"
     assert resolve_engine("auto") == "r4pm"  # installed with the mining extra
