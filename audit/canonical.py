@@ -545,6 +545,16 @@ def completions(frame: pd.DataFrame) -> pd.DataFrame:
         drop=True)
 
 
+def not_completions_told(counts: dict[str, int], done: str = "judged") -> str:
+    """The warning for the events `not_completions` counted, which a command left out (`check`:
+    not judged; `compare`, `discover`: not counted): "2 events whose lifecycle:transition is
+    not complete (start 2) were not judged: ..."."""
+    told = ", ".join(f"{k} {n:,}" for k, n in sorted(counts.items()))
+    return (f"{sum(counts.values()):,} events whose lifecycle:transition is not complete "
+            f"({told}) were not {done}: an activity's completion stands for it (a payout "
+            "logged as start and complete is one payout)")
+
+
 def compact_ids(frame: pd.DataFrame) -> None:
     """The REPEATED_IDS columns of `frame` held as categories too, in place, as `compact`
     holds the coded ones: each id once and a 32-bit code per event (a 1M-case log of 7.3M

@@ -113,10 +113,7 @@ class CheckRun:
                            "judge as of the clock; set as_of in the policy (or leave it out "
                            "to use the time of the run) or pass --as-of")
         if self.not_judged:
-            told = ", ".join(f"{k} {n:,}" for k, n in sorted(self.not_judged.items()))
-            out.append(f"{sum(self.not_judged.values()):,} events whose lifecycle:transition "
-                       f"is not complete ({told}) were not judged: an activity's completion "
-                       "stands for it (a payout logged as start and complete is one payout)")
+            out.append(C.not_completions_told(self.not_judged))
         return out
 
     def summary(self) -> dict[str, Any]:

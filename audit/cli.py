@@ -719,6 +719,8 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
                      "fit perfectly")
     for note in result.notes:
         settings.say(f"note: {note}")
+    for warning in result.warnings:
+        settings.say(f"warning: {warning}")
     for name, path in written.items():
         settings.say(f"{name}: {path}")
     end_process()  # everything written: the log and the model not freed object by object
@@ -750,6 +752,8 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path) -> None:
     settings.say(f"{len(result.differences)} difference(s)")
     for difference in result.differences:
         settings.say(f"- {shown_all_controls(difference.sentence)}")
+    for warning in result.warnings:
+        settings.say(f"warning: {warning}")
     for name, path in written.items():
         settings.say(f"{name}: {path}")
 

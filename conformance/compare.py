@@ -16,6 +16,10 @@ A log compared with a model is first projected onto the model's activities: even
 label is not in the model (context such as 'Capture payment') are left out of the order
 relations, and each such label is reported once as not in the model. Two logs, or two
 models, are compared on all their activities.
+
+A log side counts what `check` judges: an activity's completions (events whose
+`lifecycle:transition` is `complete` or not stated); the other events (start, schedule, ...)
+are left out and counted in a warning (`audit.canonical.not_completions`).
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ class Side:
     """Log sides: the case ids of each trace (variant)."""
     labels: frozenset[str] = frozenset()
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What the reader must know to read the differences right (events left out)."""
     behaviour: ModelBehaviour | None = None
     """Model sides read from a file: what the model allows, from its reachability graph
     (its `traces` are then empty); else the relations come from `traces`."""
@@ -81,17 +87,23 @@ class Side:
             traces[short] += count
             cases_of.setdefault(short, []).extend(self.cases_of.get(trace, []))
         return Side(self.role, self.kind, self.name, dict(traces), cases_of,
-                    self.labels & keep, list(self.notes))
+                    self.labels & keep, list(self.notes), list(self.warnings))
 
 
 # --- loading ------------------------------------------------------------------------------
 def side_from_log(log: pd.DataFrame, role: Role, name: str) -> Side:
-    """A log side from a canonical log: each case's activities in time order (ties: log
-    order)."""
+    """A log side from a canonical log: each case's completed activities in time order
+    (ties: log order); events stating another lifecycle transition are left out, as `check`
+    leaves them out, and counted in the side's warnings."""
     import pandas as pd
 
+    from audit import canonical as C
     from conformance.bpmn import cleaned_labels
 
+    left_out = C.not_completions(log)
+    if left_out:
+        log = C.completions(log[[c for c in (C.CASE, C.ACTIVITY, C.TIMESTAMP, C.EVENT_ID,
+                                             C.LIFECYCLE) if c in log.columns]])
     frame = pd.DataFrame({
         "case": log["case:concept:name"].astype(str).to_numpy(),
         # (As a model's task names are read: whitespace runs as one space.)
@@ -105,8 +117,11 @@ def side_from_log(log: pd.DataFrame, role: Role, name: str) -> Side:
         trace = tuple(str(a) for a in activities)
         traces[trace] += 1
         cases_of.setdefault(trace, []).append(str(case))
-    return Side(role, "log", name, dict(traces), cases_of,
+    side = Side(role, "log", name, dict(traces), cases_of,
                 frozenset(frame["activity"].unique().tolist()))
+    if left_out:
+        side.warnings.append(f"{role} log: " + C.not_completions_told(left_out, "counted"))
+    return side
 
 
 def side_from_traces(traces: Iterable[Trace], role: Role, name: str) -> Side:
@@ -281,6 +296,7 @@ class Comparison:
     differences: list[Difference]
     edges: list[DiffEdge]
     notes: list[str]
+    warnings: list[str] = field(default_factory=list)
 
 
 def percent(cases: int, of: int) -> str:
@@ -366,7 +382,7 @@ def compare(as_is: Side, to_be: Side) -> Comparison:
     else:
         differences += _model_against_model(left, right)
     return Comparison(as_is, to_be, frozenset(compared), differences,
-                      _diff_edges(left, right), notes)
+                      _diff_edges(left, right), notes, [*as_is.warnings, *to_be.warnings])
 
 
 def _log_against_model(log: Side, model: Side) -> list[Difference]:
@@ -527,6 +543,7 @@ def comparison_json(result: Comparison) -> dict[str, Any]:
                    "as_is": e.as_is.as_dict(), "to_be": e.to_be.as_dict()}
                   for e in result.edges],
         "notes": result.notes,
+        "warnings": result.warnings,
     }
 
 
@@ -542,6 +559,9 @@ def comparison_markdown(result: Comparison) -> str:
 
     lines = ["# As-is against to-be", "",
              f"- As-is: {describe(result.as_is)}", f"- To-be: {describe(result.to_be)}", ""]
+    if result.warnings:
+        lines += ["## Warnings", ""]
+        lines += [f"- {shown_all_controls(w)}" for w in result.warnings] + [""]
     if result.differences:
         lines += ["## Differences", ""]
         lines += [f"- {shown_all_controls(d.sentence)}" for d in result.differences]

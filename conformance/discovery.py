@@ -9,6 +9,9 @@ Noise: the higher, the more rare behaviour is left out. Inductive: pm4py's IMf n
 threshold (default 0.2). Heuristics: dependency threshold 0.5 + noise / 2 (default noise 0,
 pm4py's 0.5). DFG: an edge is kept when it is at least `noise` times as frequent as the most
 frequent edge out of the same activity (default 0: every edge).
+
+Only completions are mined, as `check` judges only them: events whose `lifecycle:transition`
+is stated and is not `complete` (start, schedule, ...) are left out and counted in a warning.
 """
 
 from __future__ import annotations
@@ -81,12 +84,20 @@ class Discovery:
     mined: WorkflowNet | None = None
     """The heuristics miner's own Petri net: judged where the written BPMN cannot be
     converted back (an unbounded net's scope has no end of states)."""
+    warnings: list[str] = field(default_factory=list)
+    """What the reader must know to read the model right (events left out)."""
 
 
 def _ordered(log: pd.DataFrame) -> pd.DataFrame:
-    """Case, activity and time only, events of each case in time order (ties: log order)."""
+    """Case, activity and time of the completions only (as `check` judges them: see
+    audit.canonical.completions), events of each case in time order (ties: log order)."""
     import pandas as pd
 
+    from audit import canonical as C
+
+    if C.not_completions(log):
+        log = C.completions(log[[c for c in (CASE, ACTIVITY, TIMESTAMP, C.EVENT_ID,
+                                             C.LIFECYCLE) if c in log.columns]])
     frame = pd.DataFrame({
         CASE: log[CASE].astype(str).to_numpy(),
         # (As model.bpmn's task names read back: whitespace runs as one space.)
@@ -108,7 +119,10 @@ def discover(log: pd.DataFrame, miner: Miner = "inductive", noise: float | None 
     noise = DEFAULT_NOISE[miner] if noise is None else noise
     if not 0.0 <= noise <= 1.0:
         raise ValueError("noise must be between 0 and 1")
+    from audit import canonical as C
+
     frame = _ordered(log)
+    left_out = C.not_completions(log)
     if miner != "dfg":
         # A model names its tasks in XML, which cannot hold a control character: two labels
         # differing only there would become one task (both written as U+FFFD).
@@ -122,6 +136,8 @@ def discover(log: pd.DataFrame, miner: Miner = "inductive", noise: float | None 
     dfg = discover_dfg(log)
     result = Discovery(miner, noise, int(frame[CASE].nunique()), len(frame), dfg, None,
                        tasks=task_figures(frame))
+    if left_out:
+        result.warnings.append(C.not_completions_told(left_out, "counted"))
     if miner == "dfg":
         result.dfg = filter_dfg(dfg, noise)
         dropped = len(dfg.edges) - len(result.dfg.edges)
@@ -333,4 +349,5 @@ def discovery_summary(discovery: Discovery) -> dict[str, Any]:
             "cases": discovery.fitness.cases,
         },
         "notes": discovery.notes,
+        "warnings": discovery.warnings,
     }

@@ -123,7 +123,9 @@ def neighbour_pairs(codes: npt.NDArray[np.integer[Any]], width: int) -> npt.NDAr
 
 
 def discover_dfg(log: pd.DataFrame) -> Dfg:
-    """The DFG of a canonical log; events of a case in time order (ties: log order).
+    """The DFG of a canonical log's completions (as `check` judges them: events stating
+    another lifecycle transition, such as start, are left out; audit.canonical.completions);
+    events of a case in time order (ties: log order).
 
     Cases and labels are compared as text (as they are drawn); the events are ordered with
     Arrow's sort and the pairs counted on integer codes, so no per-event Python object is
@@ -132,6 +134,9 @@ def discover_dfg(log: pd.DataFrame) -> Dfg:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if C.not_completions(log):  # (only the columns read here taken, not the whole log)
+        log = C.completions(log[[c for c in (C.CASE, C.ACTIVITY, C.TIMESTAMP, C.EVENT_ID,
+                                             C.LIFECYCLE) if c in log.columns]])
     if log.empty:
         return Dfg({}, {}, {}, [], 0)
     keys = pd.DataFrame({"case": C.order_key(log[C.CASE]), "time": log[C.TIMESTAMP]},

@@ -296,3 +296,49 @@ def test_a_logs_quarantined_rows_are_counted_in_the_notes(tmp_path: Path) -> Non
                    "c1,B,not a time\n", encoding="utf-8")
     result = compare_files(log, log)
     assert "as-is log: read 2 = imported 1 + quarantined 1" in " ".join(result.notes)
+
+
+LIFECYCLE_LOG = ("event:id,case:concept:name,concept:name,time:timestamp,lifecycle:transition\n"
+                 "e1,c1,A,2026-09-01T10:00:00Z,start\n"
+                 "e2,c1,A,2026-09-01T10:10:00Z,complete\n"
+                 "e3,c1,B,2026-09-01T11:00:00Z,start\n"
+                 "e4,c1,B,2026-09-01T11:10:00Z,complete\n"
+                 "e5,c1,C,2026-09-01T12:00:00Z,\n")
+SEQ_ABC = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
+  <process id="p">
+    <startEvent id="s"/><task id="a" name="A"/><task id="b" name="B"/><task id="c" name="C"/>
+    <endEvent id="e"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="a"/>
+    <sequenceFlow id="f2" sourceRef="a" targetRef="b"/>
+    <sequenceFlow id="f3" sourceRef="b" targetRef="c"/>
+    <sequenceFlow id="f4" sourceRef="c" targetRef="e"/>
+  </process>
+</definitions>
+"""
+
+
+def test_a_log_side_counts_completions_only_and_says_how_many_it_left_out(
+        tmp_path: Path) -> None:
+    """An activity logged as start and complete was counted twice: 'A' happens more than
+    once, though `check` (which judges completions only) found nothing. The starts are left
+    out, as check leaves them out, and counted in a warning (console, JSON, compare.md)."""
+    log, model = tmp_path / "log.csv", tmp_path / "seq.bpmn"
+    log.write_text(LIFECYCLE_LOG, encoding="utf-8")
+    model.write_text(SEQ_ABC, encoding="utf-8")
+    out = tmp_path / "out"
+    run = CliRunner().invoke(main, ["compare", str(log), str(model), "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    assert "0 difference(s)" in run.output
+    told = ("as-is log: 2 events whose lifecycle:transition is not complete (start 2) were "
+            "not counted")
+    assert f"warning: {told}" in run.output
+    written = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+    assert written["differences"] == []
+    assert [w[:len(told)] for w in written["warnings"]] == [told]
+    assert written["as_is"]["cases"] == 1
+    assert told in (out / "compare.md").read_text(encoding="utf-8")
+    # Log against log: one trace A, B, C on both sides, each side warned of.
+    both = compare_files(log, log)
+    assert list(both.as_is.traces) == [("A", "B", "C")]
+    assert len(both.warnings) == 2 and both.warnings[1].startswith("to-be log: 2 events")

@@ -292,3 +292,35 @@ def test_an_unbounded_heuristics_net_is_called_unsound(running_example: pd.DataF
     assert summary["model"]["sound"] == "no"
     assert any(n.startswith("soundness judged on the miner's own Petri net: unbounded")
                for n in summary["notes"])
+
+
+def test_discovery_mines_completions_only_and_says_how_many_it_left_out(
+        tmp_path: Path) -> None:
+    """A start and a complete of one activity were two events of it: 'A' counted twice and
+    an edge A -> A drawn, where `check` judges completions only. The starts are left out and
+    counted in a warning (console and discovery.json)."""
+    log = tmp_path / "log.csv"
+    log.write_text("event:id,case:concept:name,concept:name,time:timestamp,"
+                   "lifecycle:transition\n"
+                   "e1,c1,A,2026-09-01T10:00:00Z,start\n"
+                   "e2,c1,A,2026-09-01T10:10:00Z,complete\n"
+                   "e3,c1,B,2026-09-01T11:00:00Z,START\n"
+                   "e4,c1,B,2026-09-01T11:10:00Z,Complete\n"
+                   "e5,c1,C,2026-09-01T12:00:00Z,\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run = CliRunner().invoke(main, ["discover", str(log), "--noise", "0", "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    told = "2 events whose lifecycle:transition is not complete (START 1, start 1) were not counted"
+    assert f"warning: {told}" in run.output
+    summary = json.loads((out / "discovery.json").read_text(encoding="utf-8"))
+    assert summary["events"] == 3
+    assert {a: f["events"] for a, f in summary["activities"].items()} == {"A": 1, "B": 1,
+                                                                          "C": 1}
+    assert [(e["source"], e["target"]) for e in summary["dfg"]["edges"]] == [("A", "B"),
+                                                                             ("B", "C")]
+    assert summary["activities"]["B"]["median_wait_seconds"] == 3600.0  # complete to complete
+    assert [w[:len(told)] for w in summary["warnings"]] == [told]
+    assert summary["fitness"]["fitting_cases"] == 1
+    # The model has each task once: A, B, C in sequence.
+    model = read_bpmn(out / "model.bpmn")
+    assert sorted(t.name for t in model.tasks.values()) == ["A", "B", "C"]

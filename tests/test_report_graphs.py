@@ -378,3 +378,22 @@ def test_dfg_of_thousands_of_labels_holds_only_the_pairs_that_occur() -> None:
     for _, events in ordered.groupby(C.CASE, sort=False):
         pairs.update(itertools.pairwise(events[C.ACTIVITY].tolist()))
     assert {(e.source, e.target): e.count for e in by_text.edges} == dict(pairs)
+
+
+def test_the_dfg_counts_completions_only() -> None:
+    """`check` judges an activity by its completion; the DFG (check's dfg.svg, discover)
+    counted a start and a complete as two events and drew A -> A."""
+    frame = pd.DataFrame({
+        C.EVENT_ID: ["e1", "e2", "e3", "e4", "e5"],
+        C.CASE: ["c1"] * 5,
+        C.ACTIVITY: ["A", "A", "B", "B", "C"],
+        C.TIMESTAMP: pd.to_datetime(["2026-09-01T10:00Z", "2026-09-01T10:10Z",
+                                     "2026-09-01T11:00Z", "2026-09-01T11:10Z",
+                                     "2026-09-01T12:00Z"], utc=True),
+        C.LIFECYCLE: pd.Categorical(["start", "complete", "start", "complete", None]),
+    })
+    dfg = discover_dfg(frame)
+    assert dfg.activities == {"A": 1, "B": 1, "C": 1}
+    assert [(e.source, e.target, e.count) for e in dfg.edges] == [("A", "B", 1),
+                                                                  ("B", "C", 1)]
+    assert dfg.edges[0].median_seconds == 3600.0
