@@ -217,6 +217,25 @@ def stable_order(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
             .index.to_numpy(dtype=np.int64))
 
 
+EVENT_ORDER = (CASE, TIMESTAMP, EVENT_ID)
+"""The order of a log's events wherever it matters (`check`'s rules and conformance,
+`compare`, `discover`, the directly-follows graph): by case, then time, then event id (text
+by code point): two events of a case at the same time are taken in the order of their ids,
+whatever their order in the file. See `event_order`."""
+
+
+def event_order(frame: pd.DataFrame) -> np.ndarray | None:
+    """The positions that put `frame`'s events in EVENT_ORDER (ascending, stable, missing
+    values last: `stable_order`), or None where they are in it already (an import's log
+    usually is: checked on neighbours, nothing sorted). A frame without `event:id` (not a
+    canonical log) keeps its rows' order among events of a case at one time."""
+    keys = [k for k in EVENT_ORDER if k in frame.columns]
+    if in_order(frame, keys):
+        return None
+    order = stable_order(frame, keys)
+    return None if np.array_equal(order, np.arange(len(order))) else order
+
+
 def in_order(frame: pd.DataFrame, keys: list[str]) -> bool:
     """Whether `frame` is sorted by `keys` already, i.e. ``stable_order(frame, keys)`` is
     0, 1, 2, ...: each row's keys, compared with the next row's, never greater (text by code

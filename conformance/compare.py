@@ -92,9 +92,10 @@ class Side:
 
 # --- loading ------------------------------------------------------------------------------
 def side_from_log(log: pd.DataFrame, role: Role, name: str) -> Side:
-    """A log side from a canonical log: each case's completed activities in time order
-    (ties: log order); events stating another lifecycle transition are left out, as `check`
-    leaves them out, and counted in the side's warnings."""
+    """A log side from a canonical log: each case's completed activities in time order (ties
+    by event id, as `check` orders them: audit.canonical.EVENT_ORDER); events stating
+    another lifecycle transition are left out, as `check` leaves them out, and counted in
+    the side's warnings."""
     import pandas as pd
 
     from audit import canonical as C
@@ -108,9 +109,10 @@ def side_from_log(log: pd.DataFrame, role: Role, name: str) -> Side:
         "case": log["case:concept:name"].astype(str).to_numpy(),
         # (As a model's task names are read: whitespace runs as one space.)
         "activity": cleaned_labels(log["concept:name"].astype(str).to_numpy()),
-        "time": log["time:timestamp"].to_numpy(),
-        "position": range(len(log)),
-    }).sort_values(["case", "time", "position"], kind="stable")
+    })
+    order = C.event_order(log)
+    if order is not None:
+        frame = frame.take(order)
     traces: Counter[Trace] = Counter()
     cases_of: dict[Trace, list[str]] = {}
     for case, activities in frame.groupby("case", sort=True)["activity"]:

@@ -90,7 +90,8 @@ class Discovery:
 
 def _ordered(log: pd.DataFrame) -> pd.DataFrame:
     """Case, activity and time of the completions only (as `check` judges them: see
-    audit.canonical.completions), events of each case in time order (ties: log order)."""
+    audit.canonical.completions), events of each case in time order, ties by event id (as
+    `check` orders them: audit.canonical.EVENT_ORDER)."""
     import pandas as pd
 
     from audit import canonical as C
@@ -103,10 +104,11 @@ def _ordered(log: pd.DataFrame) -> pd.DataFrame:
         # (As model.bpmn's task names read back: whitespace runs as one space.)
         ACTIVITY: cleaned_labels(log[ACTIVITY].astype(str).to_numpy()),
         TIMESTAMP: log[TIMESTAMP].to_numpy(),
-        "@@position": range(len(log)),
     })
-    frame = frame.sort_values([CASE, TIMESTAMP, "@@position"], kind="stable")
-    return frame.reset_index(drop=True)
+    order = C.event_order(log)
+    # (pm4py sorts by case and time again: a stable sort of two keys, which keeps this
+    # order among events at one time.)
+    return frame if order is None else frame.take(order).reset_index(drop=True)
 
 
 def discover(log: pd.DataFrame, miner: Miner = "inductive", noise: float | None = None

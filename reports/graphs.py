@@ -125,7 +125,8 @@ def neighbour_pairs(codes: npt.NDArray[np.integer[Any]], width: int) -> npt.NDAr
 def discover_dfg(log: pd.DataFrame) -> Dfg:
     """The DFG of a canonical log's completions (as `check` judges them: events stating
     another lifecycle transition, such as start, are left out; audit.canonical.completions);
-    events of a case in time order (ties: log order).
+    events of a case in time order, ties by event id (as `check` orders them:
+    audit.canonical.EVENT_ORDER).
 
     Cases and labels are compared as text (as they are drawn); the events are ordered with
     Arrow's sort and the pairs counted on integer codes, so no per-event Python object is
@@ -139,14 +140,17 @@ def discover_dfg(log: pd.DataFrame) -> Dfg:
                                              C.LIFECYCLE) if c in log.columns]])
     if log.empty:
         return Dfg({}, {}, {}, [], 0)
-    keys = pd.DataFrame({"case": C.order_key(log[C.CASE]), "time": log[C.TIMESTAMP]},
+    keys = pd.DataFrame({C.CASE: C.order_key(log[C.CASE]), C.TIMESTAMP: log[C.TIMESTAMP]},
                         copy=False)
-    cases = C.arrow_array(keys["case"])
+    if C.EVENT_ID in log.columns:
+        keys[C.EVENT_ID] = log[C.EVENT_ID]
+    cases = C.arrow_array(keys[C.CASE])
     # An imported log comes sorted so: its columns are used as they are, neither sorted
     # (checked on neighbours) nor taken.
-    in_order = C.in_order(keys, ["case", "time"])
+    sorting = C.event_order(keys)
+    in_order = sorting is None
+    order = np.arange(0) if sorting is None else sorting
     if not in_order:
-        order = C.stable_order(keys, ["case", "time"])  # stable: ties keep the log's order
         cases = cases.take(pa.array(order))
     del keys
     # Sorted, each case is one run: a case starts where its id differs from the one before

@@ -324,3 +324,26 @@ def test_discovery_mines_completions_only_and_says_how_many_it_left_out(
     # The model has each task once: A, B, C in sequence.
     model = read_bpmn(out / "model.bpmn")
     assert sorted(t.name for t in model.tasks.values()) == ["A", "B", "C"]
+
+
+def test_events_at_one_time_are_mined_in_event_id_order(tmp_path: Path) -> None:
+    """B and A at the same time, B first in the file: `check` orders them by event id (A,
+    B, C fits an A -> B -> C SOP); discovery took the file's order and drew B -> A."""
+    log = tmp_path / "log.csv"
+    log.write_text("event:id,case:concept:name,concept:name,time:timestamp\n"
+                   "z1,c1,B,2026-09-01T10:00:00Z\n"
+                   "a1,c1,A,2026-09-01T10:00:00Z\n"
+                   "c1,c1,C,2026-09-01T12:00:00Z\n"
+                   "x2,c2,A,2026-09-01T10:00:00Z\n"
+                   "y2,c2,B,2026-09-01T11:00:00Z\n"
+                   "z2,c2,C,2026-09-01T12:00:00Z\n", encoding="utf-8")
+    frame = import_sources([(log, None)]).log
+    result = discover(frame, "inductive", 0.0)
+    assert [(e.source, e.target, e.count) for e in result.dfg.edges] == [("A", "B", 2),
+                                                                         ("B", "C", 2)]
+    assert result.dfg.starts == {"A": 2}
+    write_discovery(result, frame, tmp_path / "out")
+    # One variant A, B, C: the model is the sequence, which the tied case fits.
+    net = bpmn_to_workflow_net(tmp_path / "out" / "model.bpmn").net
+    assert net is not None and sorted(net.labels) == ["A", "B", "C"]
+    assert result.fitness is not None and result.fitness.fitting_cases == 2

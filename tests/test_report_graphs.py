@@ -83,7 +83,7 @@ def test_dfg_equals_a_direct_count_on_the_demo_log(demo_log: pd.DataFrame) -> No
 
 def test_dfg_of_a_shuffled_log_equals_that_of_the_sorted_one(demo_log: pd.DataFrame) -> None:
     # The imported log is in case and time order (used as it is); shuffled, it is sorted
-    # first (ties keep the log's order): the same DFG either way.
+    # first (by case, time and event id, as check orders them): the same DFG either way.
     assert C.in_order(demo_log, [C.CASE, C.TIMESTAMP])
     shuffled = demo_log.sample(frac=1.0, random_state=3).reset_index(drop=True)
     assert not C.in_order(shuffled, [C.CASE, C.TIMESTAMP])
@@ -397,3 +397,21 @@ def test_the_dfg_counts_completions_only() -> None:
     assert [(e.source, e.target, e.count) for e in dfg.edges] == [("A", "B", 1),
                                                                   ("B", "C", 1)]
     assert dfg.edges[0].median_seconds == 3600.0
+
+
+def test_events_at_one_time_follow_each_other_in_event_id_order() -> None:
+    """As `check` orders them (case, time, event id; audit.canonical.EVENT_ORDER), not in
+    the file's order: B (z1) written before A (a1) at the same time is A -> B."""
+    frame = pd.DataFrame({
+        C.EVENT_ID: ["z1", "a1", "c1"],
+        C.CASE: ["c1"] * 3,
+        C.ACTIVITY: ["B", "A", "C"],
+        C.TIMESTAMP: pd.to_datetime(["2026-09-01T10:00Z", "2026-09-01T10:00Z",
+                                     "2026-09-01T12:00Z"], utc=True),
+    })
+    dfg = discover_dfg(frame)
+    assert [(e.source, e.target) for e in dfg.edges] == [("A", "B"), ("B", "C")]
+    assert dfg.starts == {"A": 1} and dfg.ends == {"C": 1}
+    # A coded event id column (categories sorted, as the import codes them) orders the same.
+    coded = frame.assign(**{C.EVENT_ID: frame[C.EVENT_ID].astype("category")})
+    assert discover_dfg(coded) == dfg

@@ -96,7 +96,7 @@ class CaseFacts:
                 ties = np.flatnonzero(same_case & (step == 0))
                 if _ascending_pairs(log[C.EVENT_ID], ties):
                     return None, codes, case_ids
-        positions = C.stable_order(log, [C.CASE, C.TIMESTAMP, C.EVENT_ID])
+        positions = C.stable_order(log, list(C.EVENT_ORDER))
         order = None if np.array_equal(positions, np.arange(len(log))) else positions
         cases = log[C.CASE] if order is None else log[C.CASE].take(order)
         grouped = _grouped_codes(cases)  # sorted: one run per case unless a case is missing
