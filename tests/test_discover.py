@@ -15,7 +15,7 @@ from audit.cli import main
 from audit.ingest import import_sources
 from conformance import bpmn_writer
 from conformance.bpmn import BPMN_NS, BPMNDI_NS, DC_NS, read_bpmn
-from conformance.discovery import discover, write_discovery
+from conformance.discovery import _ordered, discover, replay_fitness, write_discovery
 from conformance.petri import bpmn_to_workflow_net
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -347,3 +347,55 @@ def test_events_at_one_time_are_mined_in_event_id_order(tmp_path: Path) -> None:
     net = bpmn_to_workflow_net(tmp_path / "out" / "model.bpmn").net
     assert net is not None and sorted(net.labels) == ["A", "B", "C"]
     assert result.fitness is not None and result.fitness.fitting_cases == 2
+
+
+FITNESS_LOG = ("event:id,case:concept:name,concept:name,time:timestamp,refund:channel\n"
+               "e1,c1,A,2026-09-01T10:00:00Z,ecommerce\ne2,c1,C,2026-09-01T11:00:00Z,ecommerce\n"
+               "e3,c1,B,2026-09-01T12:00:00Z,ecommerce\ne4,c2,A,2026-09-01T10:00:00Z,ecommerce\n"
+               "e5,c2,B,2026-09-01T11:00:00Z,ecommerce\ne6,c2,C,2026-09-01T12:00:00Z,ecommerce\n"
+               "e7,c3,B,2026-09-01T10:00:00Z,ecommerce\ne8,c4,A,2026-09-01T10:00:00Z,ecommerce\n"
+               "e9,c4,B,2026-09-01T11:00:00Z,ecommerce\ne10,c4,C,2026-09-01T12:00:00Z,ecommerce\n"
+               "e11,c4,D,2026-09-01T13:00:00Z,ecommerce\n")
+FITNESS_POLICY = """version: 1
+as_of: 2026-10-15T00:00:00Z
+activities:
+  A: {control: other}
+  B: {control: other}
+  C: {control: other}
+  D: {control: other}
+rules:
+  select: [CF]
+"""
+
+
+def test_discovery_fitness_is_the_fitness_check_computes(tmp_path: Path) -> None:
+    """discovery.json said log_fitness 0.999932 for a model that every case fits (noise 0),
+    where `check --sop model.bpmn` says 1.0: pm4py's evaluate summed costs that count the
+    silent steps. Fitness is now computed as check computes it (the project's aligner,
+    standard costs), so both agree: on the log the model was mined from, and on a log it
+    does not fit."""
+    from audit.checkrun import run_check
+
+    log, policy = tmp_path / "log.csv", tmp_path / "policy.yaml"
+    log.write_text(FITNESS_LOG, encoding="utf-8")
+    policy.write_text(FITNESS_POLICY, encoding="utf-8")
+    frame = import_sources([(log, None)]).log
+    result = discover(frame, "inductive", 0.0)
+    write_discovery(result, frame, tmp_path / "all")
+    assert result.fitness is not None
+    assert (result.fitness.log_fitness, result.fitness.fitting_cases) == (1.0, 4)
+    summary = json.loads((tmp_path / "all" / "discovery.json").read_text(encoding="utf-8"))
+    assert summary["fitness"]["log_fitness"] == 1.0
+    checked = run_check([log], policy, sop=tmp_path / "all" / "model.bpmn").summary()
+    assert checked["conformance"]["ecommerce"]["fitness"] == 1.0
+    # A model of the A, B, C cases only (a sequence), replayed on the whole log.
+    sequence = frame[frame["case:concept:name"] == "c2"].reset_index(drop=True)
+    write_discovery(discover(sequence, "inductive", 0.0), sequence, tmp_path / "seq")
+    net = bpmn_to_workflow_net(tmp_path / "seq" / "model.bpmn").net
+    assert net is not None
+    fitness = replay_fitness(_ordered(frame), net)
+    checked = run_check([log], policy, sop=tmp_path / "seq" / "model.bpmn").summary()
+    by_check = checked["conformance"]["ecommerce"]
+    assert fitness.log_fitness < 1.0
+    assert round(fitness.log_fitness, 6) == by_check["fitness"]
+    assert (fitness.fitting_cases, fitness.cases) == (by_check["fitting_cases"], 4)
