@@ -26,7 +26,7 @@ from audit.findings import SEVERITIES, FindingColumns, finding_columns, severity
 from audit.ingest import ImportResult
 from audit.ingest.mapping import Mapping
 from audit.memory import return_free_memory
-from audit.policy import Policy, load_policy
+from audit.policy import Policy, load_policy, split_sop_entry
 from audit.rules import default_rules
 from audit.rules.engine import AuditResult, run_rules, selected_rules
 
@@ -42,6 +42,9 @@ class CheckRun:
     command: list[str] = field(default_factory=list)
     engine: dict[str, Any] = field(default_factory=lambda: {"name": "local"})
     """Where the rules ran: local, or dask with its scheduler, workers and partitions."""
+    sop_warnings: list[str] = field(default_factory=list)
+    """SOPs whose file holds several processes (pools) and whose entry names none: which
+    one was read, and how to name another (`sop_choice_warnings`)."""
     not_judged: dict[str, int] = field(default_factory=dict)
     """Events the rules did not judge, per `lifecycle:transition` (canonical.not_completions:
     starts, schedules, aborts; an activity's completion stands for it)."""
@@ -92,6 +95,7 @@ class CheckRun:
             ],
             "policy": {"file": self.policy.source, "sha256": self.policy.sha256},
             "sop": [{"channel": k, "file": str(path),
+                     "process": self.policy.sop_processes.get(k),
                      "sha256": sha256_of(path) if path is not None and path.exists() else None}
                     for k in sorted(self.policy.sop)
                     for path in [self.policy.sop_path(k)]],
@@ -114,6 +118,7 @@ class CheckRun:
                            "to use the time of the run) or pass --as-of")
         if self.not_judged:
             out.append(C.not_completions_told(self.not_judged))
+        out.extend(self.sop_warnings)
         return out
 
     def summary(self) -> dict[str, Any]:
@@ -222,8 +227,15 @@ def checked_policy(policy_path: Path, sop: Path | None = None) -> Policy:
     and, where a conformance rule will run, its SOPs read and converted."""
     ruleset = default_rules()
     policy = load_policy(policy_path, known_rules=ruleset.known)
-    if sop is not None:
-        policy = replace(policy, sop={"*": str(sop.resolve())})
+    if sop is not None:  # FILE or FILE#PROCESS (a process or pool of a collaboration)
+        try:
+            file, process = split_sop_entry(str(sop))
+        except ValueError as exc:
+            raise InputError(str(exc), field="--sop") from None
+        if not Path(file).is_file():
+            raise InputError("no such SOP file", file=Path(file), field="--sop")
+        policy = replace(policy, sop={"*": str(Path(file).resolve())},
+                         sop_processes={"*": process} if process is not None else {})
     chosen = selected_rules(ruleset, policy)
     if not chosen:  # (a run of no rule would read as a clean audit: exit 0, no finding)
         raise InputError("the policy's rules select and ignore leave no rule to run",
@@ -246,7 +258,30 @@ def _check_sops(policy: Policy) -> None:
             continue
         if not path.is_file():
             raise InputError("no such SOP file (named by the policy's sop:)", file=path)
-        sop_net(path)
+        sop_net(path, policy.sop_process(None if channel == "*" else channel))
+
+
+def sop_choice_warnings(policy: Policy) -> list[str]:
+    """Per SOP file that holds several candidate processes (a collaboration of pools) and
+    whose entry names none: the warning saying which process the reader took, and how to
+    name another (`FILE#PROCESS`). Without it a case of the other pool read as skipping
+    every task of this one, with no word of the choice."""
+    from conformance.deviations import sop_choice
+
+    out: list[str] = []
+    for channel in sorted(policy.sop):
+        if channel in policy.sop_processes:
+            continue
+        path = policy.sop_path(None if channel == "*" else channel)
+        if path is None or not path.is_file():
+            continue
+        choice = sop_choice(path)
+        if choice is not None:
+            which = "every channel" if channel == "*" else f"channel {channel}"
+            out.append(f"the SOP {path.name} ({which}): {choice}; to judge against another, "
+                       f"name it as {path.name}#PROCESS (its id, or the pool's id or name) in "
+                       "the policy's sop or in --sop (`refund-audit model inspect` lists them)")
+    return out
 
 
 def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path, *,
@@ -288,4 +323,5 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
     return_free_memory()  # the rules' facts and per-case work, before the reports
     return CheckRun(imported=imported, policy=policy, result=result, started=started,
                     finished=datetime.now(UTC), inputs=list(sources), command=list(sys.argv),
-                    engine=described, not_judged=not_judged)
+                    engine=described, not_judged=not_judged,
+                    sop_warnings=sop_choice_warnings(policy))

@@ -289,8 +289,9 @@ FAIL_ON = click.Choice(["info", "low", "medium", "high", "critical", "never"])
 @click.option("--scheduler", metavar="tcp://HOST:PORT",
               help="With --engine dask: the scheduler of a running cluster (default: start a "
               "LocalCluster with one worker per core).")
-@click.option("--sop", "sop", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="SOP model (BPMN) for every channel, instead of the policy's `sop:`.")
+@click.option("--sop", "sop", type=click.Path(dir_okay=False, path_type=Path),
+              help="SOP model (BPMN) for every channel, instead of the policy's `sop:`; "
+                   "FILE#PROCESS reads that process (or pool) of a file with several.")
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML column mapping for generic CSV logs, as for `import`.")
 @click.option("--encoding", help="Text encoding of CSV files (default: detected).")

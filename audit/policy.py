@@ -99,6 +99,9 @@ class Policy:
     waivers: tuple[Waiver, ...] = ()
     sop: dict[str, str] = field(default_factory=dict)
     """Channel (or '*') -> BPMN file, relative to the policy file."""
+    sop_processes: dict[str, str] = field(default_factory=dict)
+    """Channel (or '*') -> the process (or pool) of its BPMN file to read, where the entry
+    names one (`FILE#PROCESS`, as `model inspect --process`); else the reader chooses."""
     conformance: ConformanceOptions = field(default_factory=ConformanceOptions)
     as_of: datetime | None = None
     amount_tolerance: float = 0.005
@@ -120,6 +123,12 @@ class Policy:
         return {label: " ".join((a.sop_task or label).split())
                 for label, a in self.activities.items() if a.control != "purchase"}
 
+    def sop_process(self, channel: str | None) -> str | None:
+        """The process (or pool) named for a channel's SOP (`FILE#PROCESS`): of the entry
+        `sop_path` reads, its own else '*'; None where the entry names none."""
+        key = channel or ""
+        return self.sop_processes.get(key if self.sop.get(key) else "*")
+
     def sop_path(self, channel: str | None) -> Path | None:
         """The SOP (BPMN file) for a channel: its own entry, else '*', else none.
 
@@ -138,6 +147,20 @@ class Policy:
             if not path.exists() and Path(entry).name == entry and bundled.exists():
                 path = bundled
         return path
+
+
+def split_sop_entry(entry: str) -> tuple[str, str | None]:
+    """An SOP entry (policy `sop:` or `check --sop`) as (file, process): `FILE#PROCESS`
+    names the process (or pool: its participant id or name) of a BPMN file with several, as
+    `model inspect --process` does; the text after the last '#'. ValueError where nothing
+    follows the '#'."""
+    file, mark, process = entry.rpartition("#")
+    if not mark:
+        return entry, None
+    if not process.strip() or not file:
+        raise ValueError(f"'{entry}': write FILE#PROCESS, a BPMN file and the id (or pool "
+                         "name) of the process to read")
+    return file, process.strip()
 
 
 def default_policy_path() -> Path:
@@ -402,10 +425,17 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
     if isinstance(sop, str):
         sop = {"*": sop}
     sop = {str(k): r.text(v, "sop", k) for k, v in r.mapping(sop, "sop").items()}
+    sop_processes: dict[str, str] = {}
     for channel in sop:
         if channel not in (*C.CHANNELS, "*"):
             raise r.fail(f"unknown channel '{channel}' (known: {', '.join(C.CHANNELS)}, *)",
                          "sop", channel)
+        try:
+            sop[channel], process = split_sop_entry(sop[channel])
+        except ValueError as exc:
+            raise r.fail(str(exc), "sop", channel) from None
+        if process is not None:
+            sop_processes[channel] = process
     conf = r.mapping(top.get("conformance"), "conformance",
                      allowed=("mode", "min_fitness", "max_seconds", "max_states", "engine",
                               "precision"))
@@ -443,6 +473,7 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
                                           parse_duration, "grace", "approved_not_paid"),
         required_evidence=evidence,
         select=select, ignore=ignore, severity=severity, waivers=tuple(waivers), sop=sop,
+        sop_processes=sop_processes,
         conformance=conformance,
         as_of=(r.convert(top["as_of"], _as_datetime, "as_of") if top.get("as_of") is not None
                else None),

@@ -211,6 +211,9 @@ class BpmnModel:
     lanes: dict[str, Lane] = field(default_factory=dict)
     refused: list[BpmnRefused] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    choice: str | None = None
+    """Where no process was named and the file has several candidates: the note saying
+    which one the reader took (also in `notes`); None otherwise."""
     order: dict[str, int] = field(default_factory=dict, repr=False)
     """Element id -> position in the file, to list nodes of different kinds in file order."""
 
@@ -408,6 +411,10 @@ def read_bpmn(path: str | Path, *, process: str | None = None) -> BpmnModel:
     return reader.read(process)
 
 
+CHOOSE_HINT = " (choose another with process=...)"
+"""The end of the reader's note on the process it chose among several."""
+
+
 class _Reader:
     def __init__(self, source: _Source) -> None:
         self.source = source
@@ -442,6 +449,7 @@ class _Reader:
                           process_name=clean_name(process.get("name")) or pool_name or chosen_id)
         self.model = model
         model.notes.extend(notes)
+        model.choice = notes[0].removesuffix(CHOOSE_HINT) if notes else None
         model.pools = [Pool(pid, name, ref, ref == chosen_id) for pid, name, ref in participants]
         if message_flows:
             model.notes.append(
@@ -465,9 +473,11 @@ class _Reader:
             for pid, name, ref in participants:
                 if wanted in (pid, name) and ref in src.processes:
                     return ref, []
+            pools = {ref: name for _, name, ref in participants if ref and name}
             raise InputError(
                 f"no process or pool {wanted!r} in this file; processes: "
-                + ", ".join(sorted(src.processes)),
+                + ", ".join(pid + (f" (pool '{pools[pid]}')" if pid in pools else "")
+                            for pid in sorted(src.processes)),
                 file=src.path,
             )
         called: set[str] = set()
@@ -493,9 +503,10 @@ class _Reader:
             f"'{pid}'" + (f" (pool '{names[pid]}')" if names.get(pid) else "")
             + f": {counts[pid]} task(s)" for pid in candidates
         )
+        pool = f" (pool '{names[best]}')" if names.get(best) else ""
         return best, [
             f"the file has {len(candidates)} processes with flow elements ({described}); read "
-            f"'{best}', the one with the most tasks (choose another with process=...)"
+            f"'{best}'{pool}, the one with the most tasks" + CHOOSE_HINT
         ]
 
     # --- diagram interchange: only used to place nested nodes in lanes -----------------------

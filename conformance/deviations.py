@@ -324,10 +324,10 @@ def unfit_cases(cases: Mapping[str, CaseConformance],
 
 
 @lru_cache(maxsize=32)
-def _net(path: str, mtime: float) -> WorkflowNet:
+def _net(path: str, mtime: float, process: str | None) -> WorkflowNet:
     from conformance.petri import bpmn_to_workflow_net
 
-    conversion = bpmn_to_workflow_net(path)
+    conversion = bpmn_to_workflow_net(path, process=process)
     if conversion.net is None:
         reasons = "; ".join(f"{r.element_id}: {r.reason}" for r in conversion.refused)
         first = conversion.refused[0].element_id if conversion.refused else None
@@ -342,16 +342,30 @@ def _net(path: str, mtime: float) -> WorkflowNet:
     return conversion.net
 
 
-def sop_net(path: Path) -> WorkflowNet:
-    """The workflow net of a BPMN file (cached while the file is unchanged)."""
-    return _net(str(path), path.stat().st_mtime)
+def sop_net(path: Path, process: str | None = None) -> WorkflowNet:
+    """The workflow net of a BPMN file, or of its process (or pool) `process` (cached while
+    the file is unchanged). An unknown `process` is an InputError naming the processes."""
+    return _net(str(path), path.stat().st_mtime, process)
 
 
 @lru_cache(maxsize=32)
-def _lanes(path: str, mtime: float) -> dict[str, tuple[str, ...]]:
+def _choice(path: str, mtime: float) -> str | None:
     from conformance.bpmn import read_bpmn
 
-    model = read_bpmn(path)
+    return read_bpmn(path).choice
+
+
+def sop_choice(path: Path) -> str | None:
+    """Where the BPMN file holds several candidate processes (a collaboration of pools):
+    the reader's note saying which one it takes when none is named; else None."""
+    return _choice(str(path), path.stat().st_mtime)
+
+
+@lru_cache(maxsize=32)
+def _lanes(path: str, mtime: float, process: str | None) -> dict[str, tuple[str, ...]]:
+    from conformance.bpmn import read_bpmn
+
+    model = read_bpmn(path, process=process)
     roles: dict[str, set[str]] = {}
     for task in model.tasks.values():
         if task.lanes and task.lanes[-1] in model.lanes:
@@ -359,9 +373,10 @@ def _lanes(path: str, mtime: float) -> dict[str, tuple[str, ...]]:
     return {name: tuple(sorted(r)) for name, r in roles.items()}
 
 
-def lane_roles(path: Path) -> dict[str, tuple[str, ...]]:
-    """SOP task name -> the role keys of the lanes holding it (e.g. 'supervisor')."""
-    return _lanes(str(path), path.stat().st_mtime)
+def lane_roles(path: Path, process: str | None = None) -> dict[str, tuple[str, ...]]:
+    """SOP task name -> the role keys of the lanes holding it (e.g. 'supervisor'), in the
+    file's process (or pool) `process` where named."""
+    return _lanes(str(path), path.stat().st_mtime, process)
 
 
 # --- reading an alignment -----------------------------------------------------------------------
@@ -427,13 +442,16 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
                       sop_for: Callable[[str], Path | None], *, mode: str = "alignments",
                       max_seconds: float = 10.0, with_precision: bool = True,
                       processes: int | None = None, engine: str = "auto",
-                      max_states: int = MAX_STATES_PER_VARIANT) -> ConformanceResult:
+                      max_states: int = MAX_STATES_PER_VARIANT,
+                      process_for: Callable[[str], str | None] | None = None
+                      ) -> ConformanceResult:
     """Align every judged case of `events` on its channel's SOP (each case's events in time
     order; the cases need not come grouped).
 
     `tasks` maps log labels to SOP task names (labels absent from it are left out, as are
     events without a case id);
-    `sop_for` gives the BPMN file of a channel, or None.
+    `sop_for` gives the BPMN file of a channel, or None; `process_for` the process (or
+    pool) of that file to read, where the policy names one (`FILE#PROCESS`).
     """
     columns = [c for c in COLUMNS if c in events.columns]
     # An event without a case id is in no case: not judged (all such events made one case
@@ -520,7 +538,7 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
         if path is None:
             continue
         started = time.perf_counter()
-        net = sop_net(path)
+        net = sop_net(path, process_for(channel) if process_for is not None else None)
         # The channel's variants in the order their first case appears, with their cases.
         of_run = run_variant[runs]
         present, first, number = np.unique(of_run, return_index=True, return_counts=True)

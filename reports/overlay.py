@@ -606,7 +606,8 @@ def overlay_graphs(run: CheckRun, deviations: Deviations | None = None) -> list[
     stats: Mapping[str, Any] = run.summary()["conformance"]
     graphs = []
     for overlay in channel_overlays(run, deviations):
-        sop = sop_graph(read_bpmn(overlay.sop))
+        sop = sop_graph(read_bpmn(overlay.sop, process=run.policy.sop_process(
+            "" if overlay.channel == "(no channel)" else overlay.channel)))
         row = stats.get(overlay.channel, {})
         title = f"SOP {sop.title} — {overlay.channel}"
         fitness = row.get("fitness")

@@ -533,7 +533,10 @@ def test_collaboration_reads_the_pool_with_most_tasks_and_can_be_told(tmp_path: 
     model = read_bpmn(path)
     assert model.process_id == "big" and model.process_name == "Shop"
     assert [p.chosen for p in model.pools] == [False, True]
-    assert any("read 'big', the one with the most tasks" in n for n in model.notes)
+    assert any("read 'big' (pool 'Shop'), the one with the most tasks (choose another with "
+               "process=...)" in n for n in model.notes)
+    # (check warns of the choice: the note without the hint, which it words for its users)
+    assert model.choice is not None and model.choice.endswith("the one with the most tasks")
     assert any("1 message flow(s) between pools" in n for n in model.notes)
     assert read_bpmn(path, process="Customer").process_id == "small"
     assert read_bpmn(path, process="small").task_labels() == ["A"]

@@ -49,3 +49,119 @@ def test_bad_conformance_settings_name_the_line(tmp_path: Path, extra: str,
     with pytest.raises(InputError, match=message) as caught:
         load_policy(_policy(tmp_path, extra))
     assert caught.value.row == 4
+
+
+COLLABORATION = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
+<collaboration id="col">
+  <participant id="P1" name="Customer" processRef="pc"/>
+  <participant id="P2" name="Shop" processRef="ps"/>
+</collaboration>
+<process id="pc" name="Customer">
+  <startEvent id="cs"/><task id="ct" name="Ask"/><task id="cw" name="Wait"/>
+  <task id="cx" name="Pay"/><task id="cy" name="Rate"/><endEvent id="ce"/>
+  <sequenceFlow id="c1" sourceRef="cs" targetRef="ct"/>
+  <sequenceFlow id="c2" sourceRef="ct" targetRef="cw"/>
+  <sequenceFlow id="c3" sourceRef="cw" targetRef="cx"/>
+  <sequenceFlow id="c4" sourceRef="cx" targetRef="cy"/>
+  <sequenceFlow id="c5" sourceRef="cy" targetRef="ce"/>
+</process>
+<process id="ps" name="Shop">
+  <startEvent id="ss"/><task id="sa" name="A"/><task id="sb" name="B"/><task id="sc" name="C"/>
+  <endEvent id="se"/>
+  <sequenceFlow id="s1" sourceRef="ss" targetRef="sa"/>
+  <sequenceFlow id="s2" sourceRef="sa" targetRef="sb"/>
+  <sequenceFlow id="s3" sourceRef="sb" targetRef="sc"/>
+  <sequenceFlow id="s4" sourceRef="sc" targetRef="se"/>
+</process>
+</definitions>
+"""
+ABC_LOG = ("event:id,case:concept:name,concept:name,time:timestamp,refund:channel\n"
+           "e1,c1,A,2026-09-01T10:00:00Z,ecommerce\ne2,c1,B,2026-09-01T11:00:00Z,ecommerce\n"
+           "e3,c1,C,2026-09-01T12:00:00Z,ecommerce\n")
+ABC_POLICY = """version: 1
+as_of: 2026-10-15T00:00:00Z
+activities:
+  A: {control: other}
+  B: {control: other}
+  C: {control: other}
+rules:
+  select: [CF]
+"""
+
+
+@pytest.fixture()
+def collaboration(tmp_path: Path) -> tuple[Path, Path, Path]:
+    model, log, policy = (tmp_path / "collab.bpmn", tmp_path / "log.csv",
+                          tmp_path / "policy.yaml")
+    model.write_text(COLLABORATION, encoding="utf-8")
+    log.write_text(ABC_LOG, encoding="utf-8")
+    policy.write_text(ABC_POLICY, encoding="utf-8")
+    return model, log, policy
+
+
+def test_a_collaboration_sop_whose_process_is_not_named_is_warned_of(
+        collaboration: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    """The reader took the pool with the most tasks (Customer) and said so in a note, which
+    check dropped: every case of the Shop's log skipped Ask, Wait, Pay and Rate, fitness 0,
+    and no word of the choice. The note is a warning now (console, manifest)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    model, log, policy = collaboration
+    out = tmp_path / "out"
+    run = CliRunner().invoke(main, ["check", str(log), "--policy", str(policy), "--sop",
+                                    str(model), "--out", str(out), "--format", "json"])
+    told = ("the SOP collab.bpmn (every channel): the file has 2 processes with flow "
+            "elements ('pc' (pool 'Customer'): 4 task(s), 'ps' (pool 'Shop'): 3 task(s)); "
+            "read 'pc' (pool 'Customer'), the one with the most tasks; to judge against "
+            "another, name it as collab.bpmn#PROCESS")
+    assert f"warning: {told}" in run.output
+    manifest = json.loads((out / "findings.json").read_text(encoding="utf-8"))["manifest"]
+    assert any(w.startswith(told) for w in manifest["warnings"])
+
+
+@pytest.mark.parametrize("named", ["ps", "Shop", "P2"])
+def test_a_process_of_a_collaboration_is_chosen_as_file_hash_process(
+        collaboration: tuple[Path, Path, Path], tmp_path: Path, named: str) -> None:
+    """`FILE#PROCESS` (a process id, or a pool's participant id or name, as `model inspect
+    --process` takes them) in --sop and in the policy's sop: the Shop's log fits the Shop."""
+    from audit.checkrun import run_check
+
+    model, log, policy = collaboration
+    run = run_check([log], policy, sop=Path(f"{model}#{named}"))
+    assert run.summary()["conformance"]["ecommerce"]["fitness"] == 1.0
+    assert run.result.findings == [] and run.warnings() == []
+    assert run.manifest()["sop"] == [{"channel": "*", "file": str(model.resolve()),
+                                      "process": named, "sha256": run.manifest()["sop"][0][
+                                          "sha256"]}]
+    policy.write_text(ABC_POLICY + f"sop: {{ecommerce: 'collab.bpmn#{named}'}}\n",
+                      encoding="utf-8")
+    loaded = load_policy(policy)
+    assert loaded.sop_path("ecommerce") == model and loaded.sop_process("ecommerce") == named
+    assert loaded.sop_process("offline") is None
+    run = run_check([log], policy)
+    assert run.summary()["conformance"]["ecommerce"]["fitness"] == 1.0
+    assert run.result.findings == [] and run.warnings() == []
+
+
+def test_an_unknown_process_is_an_error_naming_the_processes(
+        collaboration: tuple[Path, Path, Path]) -> None:
+    from audit.checkrun import checked_policy
+
+    model, _, policy = collaboration
+    with pytest.raises(InputError, match=r"no process or pool 'Nope' in this file; "
+                       r"processes: pc \(pool 'Customer'\), ps \(pool 'Shop'\)"):
+        checked_policy(policy, Path(f"{model}#Nope"))
+    policy.write_text(ABC_POLICY + "sop: {ecommerce: 'collab.bpmn#Nope'}\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no process or pool 'Nope'"):
+        checked_policy(policy)
+    policy.write_text(ABC_POLICY + "sop: {ecommerce: 'collab.bpmn#'}\n", encoding="utf-8")
+    with pytest.raises(InputError, match="write FILE#PROCESS"):
+        load_policy(policy)
+    policy.write_text(ABC_POLICY, encoding="utf-8")
+    with pytest.raises(InputError, match="no such SOP file"):
+        checked_policy(policy, Path(f"{model}.missing#ps"))

@@ -247,14 +247,15 @@ def conform_partition(log: pd.DataFrame, policy: Policy, sops: Sequence[ShippedS
     return PartitionFacts(log, policy, as_of).conformance
 
 
-def channel_precision(sop: ShippedSop, traces: list[list[str]]) -> tuple[float | None, float]:
-    """ETConformance precision of all of a channel's traces on its SOP (a task), and the
-    seconds it took."""
+def channel_precision(sop: ShippedSop, traces: list[list[str]], process: str | None = None
+                      ) -> tuple[float | None, float]:
+    """ETConformance precision of all of a channel's traces on its SOP (its process
+    `process` where the policy names one; a task), and the seconds it took."""
     from conformance.align import precision
     from conformance.deviations import sop_net
 
     started = time.perf_counter()
-    value = precision(sop_net(Path(sop.materialise())), traces)
+    value = precision(sop_net(Path(sop.materialise()), process), traces)
     return value, time.perf_counter() - started
 
 
@@ -286,7 +287,7 @@ def _combine_conformance(client: Client, parts: Sequence[ConformanceResult],
             traces = [list(judged[c].variant) for c in case_ids]
             if path in shipped:
                 precisions[channel] = client.submit(channel_precision, shipped[path], traces,
-                                                    pure=False)
+                                                    policy.sop_process(channel), pure=False)
     done: dict[str, tuple[float | None, float]] = dict(
         zip(precisions, client.gather(list(precisions.values())), strict=True))
 

@@ -620,7 +620,7 @@ class CaseFacts:
             events, self.policy.sop_tasks(), self.policy.sop_path,
             mode=options.mode, engine=options.engine, max_states=options.max_states,
             max_seconds=options.max_seconds, with_precision=with_precision,
-            processes=processes)
+            processes=processes, process_for=self.policy.sop_process)
 
     @property
     def conformance_computed(self) -> bool:

@@ -26,8 +26,10 @@ def _lane_roles(facts: CaseFacts, at: np.ndarray) -> np.ndarray:
     lanes_of_pair = np.full(len(first), None, dtype=object)
     for k, (channel, label) in enumerate(zip(channels, labels, strict=True)):
         if channel not in per_channel:
-            path = facts.sop_path(None if pd.isna(channel) else str(channel))
-            per_channel[channel] = lane_roles(path) if path is not None else None
+            key = None if pd.isna(channel) else str(channel)
+            path = facts.sop_path(key)
+            per_channel[channel] = (lane_roles(path, facts.policy.sop_process(key))
+                                    if path is not None else None)
         lanes = per_channel[channel]
         lanes_of_pair[k] = None if lanes is None else lanes.get(tasks.get(str(label),
                                                                           str(label)))
