@@ -96,7 +96,10 @@ def expected_findings(log: pd.DataFrame, as_of: datetime = P.AS_OF) -> set[tuple
             if a1 is not None and a2 is not None and set(
                     by[P.APPROVE][C.RESOURCE].dropna()) & set(by[P.APPROVE_2][C.RESOURCE]):
                 add("same-approver-twice")
-            if payout is None and first(P.REJECT) is None and (
+            rejects = by.get(P.REJECT)
+            withdrawn = rejects is not None and (
+                rejects[C.TIMESTAMP] >= approvals[C.TIMESTAMP].max()).any()
+            if payout is None and not withdrawn and (
                     pd.Timestamp(as_of) - approvals[C.TIMESTAMP].max() > P.PAYOUT_GRACE):
                 add("approved-not-paid")
                 add("skipped-activity")
