@@ -7,7 +7,9 @@ from audit.rules.facts import CaseFacts
 
 class SlaBreach(Rule):
     """What it checks:
-    The time from the refund request to the first successful payout exceeds the SLA.
+    The time from the refund request to the first successful payout exceeds the SLA; or the
+    request is still open at the audit's as-of time (no successful payout, not closed, not
+    rejected) and the SLA has run out.
 
     Why it matters:
     Refund deadlines are promised to customers and often set by law or card-scheme rules;
@@ -15,11 +17,16 @@ class SlaBreach(Rule):
 
     Example:
     Violating (SLA 14 days): request on 2026-07-01, payout on 2026-07-16.
-    Compliant: payout on 2026-07-10.
+    Violating: request on 2026-07-01, no payout, no rejection and the ticket still open at
+    the as-of date 2026-10-15 (dated when the SLA ran out, 2026-07-15).
+    Compliant: payout on 2026-07-10; or the request rejected, or its ticket closed.
     Precedence: where this fires, `stage-overdue` is not reported for the case.
 
     Options:
-    `sla.request_to_payout` (default 14d).
+    `sla.request_to_payout` (default 14d). An open request is measured to `as_of` in the
+    policy or `--as-of` (default: the time of the run); a rejection overturned by a later
+    approval does not close it. An approved request left unpaid past its grace is
+    `approved-not-paid`, which takes precedence.
 
     References:
     EU Consumer Rights Directive art. 13 (refund within 14 days of withdrawal).
@@ -28,15 +35,35 @@ class SlaBreach(Rule):
     code = "SL001"
     name = "sla-breach"
     severity = "medium"
-    summary = "Request to payout took longer than the SLA"
+    summary = "Request not paid within the SLA"
     options = (Option("SLA", "request to payout", "sla.request_to_payout"),)
     suppresses = ("stage-overdue",)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.table("payout_time", "request_time", "request_eid", "payout_eid", "currency")
+        sla = facts.policy.sla
+        c = facts.table("payout_time", "request_time", "request_eid", "payout_eid",
+                        "first_close_time", "approvals_last_time", "rejections_last_time",
+                        "currency")
         c["took"] = c["payout_time"] - c["request_time"]
-        c["sla"] = facts.policy.sla
-        hits = c[c["took"].notna() & (c["took"] > facts.policy.sla)]
-        return self.findings(
-            facts, hits, events=("request_eid", "payout_eid"), when="payout_time",
+        c["sla"] = sla
+        paid = c[c["took"].notna() & (c["took"] > sla)]
+        found = self.findings(
+            facts, paid, events=("request_eid", "payout_eid"), when="payout_time",
             evidence=("took", "sla"), message="request to payout took {took} (SLA {sla})")
+        # Still open at the as-of time: requested, never paid, neither closed nor rejected
+        # (a rejection before a later approval was overturned by it), and the SLA over.
+        withdrawn = c["rejections_last_time"].notna() & (
+            c["approvals_last_time"].isna()
+            | (c["rejections_last_time"] >= c["approvals_last_time"])).fillna(False)
+        c["open_for"] = facts.as_of - c["request_time"]
+        waiting = c[c["request_eid"].notna() & c["payout_eid"].isna()
+                    & c["first_close_time"].isna() & ~withdrawn & (c["open_for"] > sla)].copy()
+        if len(waiting):
+            waiting["breached"] = waiting["request_time"] + sla
+            waiting["as_of"] = facts.as_of
+            found += self.findings(
+                facts, waiting, events=("request_eid",), when="breached",
+                evidence=("open_for", "sla", "as_of"),
+                message="no payout {open_for} after the request, still open at {as_of} "
+                        "(SLA {sla})")
+        return found
