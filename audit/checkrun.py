@@ -18,7 +18,7 @@ import numpy as np
 
 from audit import __version__
 from audit import canonical as C
-from audit.currency import rounded
+from audit.currency import NO_CURRENCY, currency_key, rounded
 from audit.digest import sha256_of
 from audit.engines import LOCAL, EngineSpec
 from audit.errors import InputError
@@ -119,6 +119,13 @@ class CheckRun:
         if self.not_judged:
             out.append(C.not_completions_told(self.not_judged))
         out.extend(self.sop_warnings)
+        no_currency = self.no_currency_findings()
+        if no_currency:
+            many = no_currency != 1
+            out.append(f"{no_currency:,} finding{'s' if many else ''} that put"
+                       f"{'' if many else 's'} money at risk state{'' if many else 's'} no "
+                       f"currency: {'their amounts are' if many else 'its amount is'} counted "
+                       f"under '{NO_CURRENCY}', apart from every currency's total")
         return out
 
     def summary(self) -> dict[str, Any]:
@@ -157,19 +164,23 @@ class CheckRun:
         by_severity = {s: int(severity_counts[k]) for k, s in enumerate(SEVERITIES)}
         # Money at risk: per case the largest amount any of its findings puts at risk, so a
         # case with three findings is not counted three times; per currency, never summed
-        # across currencies. (Each case's largest taken from 0.0, as max(0.0, amount): a
-        # NaN or negative amount adds nothing; the sums added in the order each pair of case
-        # and currency first appears, as a loop over the findings adds them.)
-        stated = np.flatnonzero(active & cols.has_amount & (cols.currency >= 0))
-        pair = cols.case[stated] * max(len(cols.currencies), 1) + cols.currency[stated]
+        # across currencies. An amount whose finding states no currency (None or empty) is
+        # counted in a bucket of its own, NO_CURRENCY, never dropped. (Each case's largest
+        # taken from 0.0, as max(0.0, amount): a NaN or negative amount adds nothing; the
+        # sums added in the order each pair of case and currency first appears, as a loop
+        # over the findings adds them.)
+        names = [currency_key(name) for name in cols.currencies] + [NO_CURRENCY]
+        bucket = _money_buckets(cols)
+        stated = np.flatnonzero(active & cols.has_amount)
+        pair = cols.case[stated] * len(names) + bucket[stated]
         distinct, first, at = np.unique(pair, return_index=True, return_inverse=True)
         largest = np.zeros(len(distinct))
         np.fmax.at(largest, at, cols.amount[stated])
         money: dict[str, float] = defaultdict(float)
         in_order = np.argsort(first, kind="stable")
-        for currency, amount in zip(cols.currency[stated][first[in_order]].tolist(),
+        for currency, amount in zip(bucket[stated][first[in_order]].tolist(),
                                     largest[in_order].tolist(), strict=True):
-            money[cols.currencies[currency]] += amount
+            money[names[currency]] += amount
         active_count = int(np.count_nonzero(active))
         return {
             "cases": self.result.cases,
@@ -187,7 +198,11 @@ class CheckRun:
                                                                     minlength=cols.cases))),
             "by_severity": by_severity,
             "by_rule": by_rule,
-            "money_at_risk": {k: rounded(v, k) for k, v in sorted(money.items())},
+            # (the currencies in order, the bucket of no currency last)
+            "money_at_risk": {k: rounded(v, k) for k, v in sorted(
+                money.items(), key=lambda kv: (kv[0] == NO_CURRENCY, kv[0]))},
+            "money_at_risk_no_currency_findings": int(np.count_nonzero(
+                active & cols.has_amount & (bucket == len(names) - 1))),
             "errors": len(self.result.errors),
             "conformance": self.result.extra.get("conformance", {}),
             "waivers": [{"rule": w.waiver.rule, "case": w.waiver.case,
@@ -197,9 +212,23 @@ class CheckRun:
                          "line": w.waiver.line} for w in self.result.waivers],
         }
 
+    def no_currency_findings(self) -> int:
+        """Findings not waived that put an amount at risk but state no currency."""
+        return int(self.summary()["money_at_risk_no_currency_findings"])
+
     def worst_severity(self) -> str | None:
         active = [f.severity for f in self.result.findings if not f.waived]
         return max(active, key=severity_rank) if active else None
+
+
+def _money_buckets(cols: FindingColumns) -> Any:
+    """Each finding's money-at-risk bucket: its currency's code, or len(cols.currencies)
+    (NO_CURRENCY) where it states none (None or an empty text)."""
+    none = len(cols.currencies)
+    bucket = np.where(cols.currency >= 0, cols.currency, none)
+    if "" in cols.currencies:
+        bucket = np.where(bucket == cols.currencies.index(""), none, bucket)
+    return bucket
 
 
 def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None = None,

@@ -19,6 +19,16 @@ _THREE_DECIMAL = frozenset(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"))
 
 CURRENCIES: frozenset[str] = frozenset(_CODES.split())
 
+NO_CURRENCY = "(no currency)"
+"""The bucket of money at risk whose finding states no currency (None or empty): counted
+and shown on its own, never dropped and never added to a currency's total."""
+
+
+def currency_key(code: str | None) -> str:
+    """The money-at-risk bucket of a finding's currency: the code, or NO_CURRENCY where
+    none is stated."""
+    return code if code else NO_CURRENCY
+
 
 def minor_units(code: str) -> int:
     """Digits after the decimal mark for a currency (2 unless ISO 4217 says otherwise)."""

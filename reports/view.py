@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from audit import canonical as C
-from audit.currency import shown
+from audit.currency import NO_CURRENCY, currency_key, shown
 from audit.findings import SEVERITIES, Finding, FindingColumns, severity_rank
 from audit.ingest import input_labels
 from audit.rules.base import FAMILIES, SECTIONS
@@ -464,6 +464,11 @@ def cases_by_channel(log: pd.DataFrame) -> Counter[str]:
     return Counter({str(k): int(n) for k, n in stated.value_counts().items() if n})
 
 
+def _currency_order(item: tuple[str, float]) -> tuple[bool, str]:
+    """Amounts per currency in the order of the currencies' codes, NO_CURRENCY last."""
+    return item[0] == NO_CURRENCY, item[0]
+
+
 def _case_view(case_id: str, anchor: str, events: list[dict[str, Any]] | None,
                findings: list[Finding]) -> CaseView:
     cited: dict[str, list[str]] = defaultdict(list)
@@ -495,11 +500,13 @@ def _case_view(case_id: str, anchor: str, events: list[dict[str, Any]] | None,
     worst = max(active, key=lambda f: severity_rank(f.severity)).severity
     at_risk: dict[str, float] = {}
     for f in active:
-        if f.amount_at_risk is not None and f.currency:
-            at_risk[f.currency] = max(at_risk.get(f.currency, 0.0), f.amount_at_risk)
+        if f.amount_at_risk is not None:
+            key = currency_key(f.currency)
+            at_risk[key] = max(at_risk.get(key, 0.0), f.amount_at_risk)
     return CaseView(
         case_id=case_id, anchor=anchor, channel=channel, worst_severity=worst,
-        amount_at_risk=", ".join(money(v, k) for k, v in sorted(at_risk.items())),
+        amount_at_risk=", ".join(money(v, k) for k, v in sorted(at_risk.items(),
+                                                                 key=_currency_order)),
         rules=sorted({f.rule for f in findings}), events=rows,
         findings=[CaseFindingView(f.rule, f.name, f.severity, f.message, f.waived)
                   for f in sorted(findings, key=_order)])
@@ -610,9 +617,10 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
 
     risk_by_case: dict[str, dict[str, float]] = defaultdict(dict)
     for f in active:
-        if f.amount_at_risk is not None and f.currency:
+        if f.amount_at_risk is not None:
             worst = risk_by_case[f.case_id]
-            worst[f.currency] = max(worst.get(f.currency, 0.0), f.amount_at_risk)
+            key = currency_key(f.currency)
+            worst[key] = max(worst.get(key, 0.0), f.amount_at_risk)
     top = heapq.nsmallest(TOP_CASES, risk_by_case.items(),  # sorted()[:n], one pass
                           key=lambda kv: (-max(kv[1].values()), kv[0]))
     # The findings of the cases shown and of the top cases only (not a list per case of
@@ -627,7 +635,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     cases = [_case_view(c, anchors[c], case_frames.get(c), by_case[c]) for c in shown_cases]
 
     top_cases = [(case_id, anchors.get(case_id, ""),
-                  ", ".join(money(v, k) for k, v in sorted(amounts.items())),
+                  ", ".join(money(v, k) for k, v in sorted(amounts.items(),
+                                                           key=_currency_order)),
                   ", ".join(sorted({f.rule for f in by_case[case_id] if not f.waived})))
                  for case_id, amounts in top]
 

@@ -225,6 +225,10 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
     put(row, 0, "Cases without findings", BOLD)
     put(row, 1, (cases - summary["cases_with_findings"]) / cases if cases else 1.0,
         PERCENT)
+    for warning in manifest["warnings"]:
+        row += 1
+        put(row, 0, "Warning", BOLD)
+        put(row, 1, warning)
     row += 2
 
     put(row, 0, "Money at risk", HEADER)

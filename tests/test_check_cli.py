@@ -519,9 +519,9 @@ def _summary_by_loop(run: Any) -> dict[str, Any]:
             per_rule[f.rule][1] += 1
     worst: dict[tuple[str, str], float] = {}
     for f in active:
-        if f.amount_at_risk is None or f.currency is None:
+        if f.amount_at_risk is None:
             continue
-        key = (f.case_id, f.currency)
+        key = (f.case_id, f.currency or "(no currency)")  # None and "": a bucket of their own
         worst[key] = max(worst.get(key, 0.0), f.amount_at_risk)
     money: dict[str, float] = defaultdict(float)
     for (_, currency), amount in worst.items():

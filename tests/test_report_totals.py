@@ -1,0 +1,120 @@
+"""Every money and rule figure of the reports true and reconcilable: money without a
+currency, crashed rules, waived-only cases, cases in different currencies."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import yaml
+from click.testing import CliRunner
+
+from audit.cli import main
+from audit.policy import default_policy_path
+
+HEADER = ["event:id", "case:concept:name", "concept:name", "time:timestamp", "org:resource",
+          "org:role", "lifecycle:transition", "refund:amount", "refund:currency",
+          "refund:channel", "ticket:id", "order:id", "payment:charge_id", "payment:refund_id",
+          "payment:method", "payment:status", "evidence:order", "evidence:payment_voucher"]
+
+
+def case_rows(cid: str, currency: str, amount: float, *, day: int = 1,
+              requester: tuple[str, str] = ("Anna", "customer-service"),
+              approver: tuple[str, str] = ("Bob", "supervisor"),
+              payer: tuple[str, str] = ("Paula", "payments"),
+              skip: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """An ecommerce refund case's events: purchase, request, evidence, approval, payout,
+    notification, close (`skip`: activities left out; `approver` equal to `requester`:
+    self-approval)."""
+    charge, d = f"ch_{cid}", f"2026-08-{day:02d}"
+    events = [
+        ("Capture payment", f"2026-07-{day:02d}T10:00:00+00:00", ("stripe-api", "system"),
+         amount * 2, charge, "", "card", "succeeded", "", ""),
+        ("Receive refund request", f"{d}T09:00:00+00:00", requester, amount, "", "", "", "",
+         "", ""),
+        ("Collect evidence", f"{d}T10:00:00+00:00", requester, "", "", "", "", "",
+         f"O-{cid}", f"v-{cid}.pdf"),
+        ("Approve refund", f"{d}T11:00:00+00:00", approver, amount, "", "", "", "", "", ""),
+        ("Execute payout", f"{d}T12:00:00+00:00", payer, amount, "", f"re_{cid}", "card",
+         "succeeded", "", ""),
+        ("Notify customer", f"{d}T13:00:00+00:00", requester, "", "", "", "", "", "", ""),
+        ("Close ticket", f"{d}T14:00:00+00:00", requester, "", "", "", "", "", "", "")]
+    rows = []
+    for i, (activity, stamp, (resource, role), value, ch, refund, method, status, order,
+            voucher) in enumerate(events):
+        if activity in skip:
+            continue
+        rows.append({
+            "event:id": f"e-{cid}-{i}", "case:concept:name": cid, "concept:name": activity,
+            "time:timestamp": stamp, "org:resource": resource, "org:role": role,
+            "lifecycle:transition": "complete", "refund:amount": value,
+            "refund:currency": currency if value != "" else "", "refund:channel": "ecommerce",
+            "ticket:id": cid, "order:id": f"O-{cid}", "payment:charge_id": ch or charge,
+            "payment:refund_id": refund, "payment:method": method, "payment:status": status,
+            "evidence:order": order, "evidence:payment_voucher": voucher})
+    return rows
+
+
+def write_log(path: Path, *cases: list[dict[str, Any]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, HEADER)
+        writer.writeheader()
+        for rows in cases:
+            writer.writerows(rows)
+    return path
+
+
+def write_policy(path: Path, waived_cases: tuple[str, ...] = ()) -> Path:
+    policy = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    policy["as_of"] = "2026-10-15T00:00:00Z"
+    policy["waivers"] = [{"rule": "self-approval", "case": case, "reason": "accepted",
+                          "approved_by": "Head of Internal Audit", "expires": "2027-03-31"}
+                         for case in waived_cases]
+    path.write_text(yaml.safe_dump(policy), encoding="utf-8")
+    return path
+
+
+def check(tmp_path: Path, log: Path, policy: Path, *extra: str) -> tuple[str, Path]:
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["check", str(log), "--policy", str(policy), "--out",
+                                     str(out), "--fail-on", "never", *extra])
+    assert done.exit_code in (0, 2), (done.output, done.exception)
+    return done.output, out
+
+
+def xlsx_summary(out: Path) -> list[tuple[Any, ...]]:
+    book = openpyxl.load_workbook(out / "findings.xlsx", read_only=True)
+    return [row for row in book["Summary"].iter_rows(values_only=True) if row and row[0]]
+
+
+def test_money_paid_without_a_currency_is_counted_in_a_bucket_of_its_own(
+        tmp_path: Path) -> None:
+    """A payout without any approval (AP001, critical) whose currency is empty puts its
+    amount at risk: counted under "(no currency)" in the console, findings.json, the XLSX
+    Summary and the HTML, among the cases with the most money at risk, and warned of."""
+    log = write_log(tmp_path / "log.csv",
+                    case_rows("C1", "EUR", 80, skip=("Approve refund",)),
+                    case_rows("C9", "", 250, day=9, skip=("Approve refund",)))
+    output, out = check(tmp_path, log, write_policy(tmp_path / "policy.yaml"))
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    c9 = [f for f in document["findings"] if f["case_id"] == "C9" and f["rule"] == "AP001"]
+    assert c9 and c9[0]["amount_at_risk"] == 250.0 and not c9[0]["currency"]
+    summary = document["summary"]
+    assert summary["money_at_risk"] == {"EUR": 80.0, "(no currency)": 250.0}
+    assert summary["money_at_risk_no_currency_findings"] == 1
+    warnings = document["manifest"]["warnings"]
+    assert any("1 finding that puts money at risk states no currency" in w for w in warnings)
+    assert "money at risk: 80.00 EUR, 250.00 (no currency)" in output
+    assert "warning: 1 finding that puts money at risk states no currency" in output
+    rows = xlsx_summary(out)
+    assert ("(no currency)", 250.0) in [row[:2] for row in rows]
+    assert any(row[0] == "Warning" and "no currency" in str(row[1]) for row in rows)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'data-metric="money-(no currency)" data-value="250.0"' in html
+    assert "Money at risk (no currency)" in html
+    assert "at risk 250.00 (no currency)" in html  # the case's card
+    top = html.split("Cases with the most money at risk", 1)[1].split("</table>", 1)[0]
+    assert "C9" in top and "250.00 (no currency)" in top
