@@ -155,10 +155,13 @@ class CheckRun:
         rule_cases = np.bincount(pairs // max(cols.cases, 1), minlength=len(cols.rules))
         per_rule = {code: (int(rule_findings[k]), int(rule_cases[k]))
                     for k, code in enumerate(cols.rules)}
+        # A rule that crashed did not run: its status says so (its counts, 0, are of no run).
+        crashed = {e.rule for e in self.result.errors}
         by_rule: dict[str, dict[str, Any]] = {}
         for r in self.result.rules:
             findings_n, cases_n = per_rule.get(r.code, (0, 0))
             by_rule[r.code] = {"name": r.name, "severity": self.result.severity_of(r),
+                               "status": "crashed" if r.code in crashed else "ran",
                                "findings": findings_n, "cases": cases_n}
         severity_counts = np.bincount(cols.severity[active], minlength=len(SEVERITIES))
         by_severity = {s: int(severity_counts[k]) for k, s in enumerate(SEVERITIES)}

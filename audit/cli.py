@@ -513,14 +513,18 @@ def _check_summary(run: Any) -> list[str]:
         + f"; waived {summary['waived']}; money at risk: {money}",
     ]
     for code, row in summary["by_rule"].items():
-        if row["findings"]:
+        if row.get("status") == "crashed":
+            lines.append(f"  {code} {row['name']:<26} crashed (not run)")
+        elif row["findings"]:
             lines.append(f"  {code} {row['name']:<26} {row['findings']:>5}")
     for waiver in summary["waivers"]:
         if waiver["status"] != "used":
             lines.append(f"  waiver for {waiver['rule']} (line {waiver['line']}): "
                          f"{waiver['status']}")
     if summary["errors"]:
-        lines.append(f"errors: {summary['errors']} rule(s) crashed (see findings.json)")
+        lines.append(f"errors: {summary['errors']} rule(s) crashed (see findings.json): "
+                     f"rules run {len(summary['by_rule']) - summary['errors']} of "
+                     f"{len(summary['by_rule'])}")
     lines += [f"warning: {warning}" for warning in run.warnings()]
     lines += [f"note: {note}" for note in run.imported.notes]
     return lines

@@ -64,6 +64,8 @@ class RuleCount:
     cases: int
     waived: int
     anchor: str
+    crashed: bool = False
+    """The rule crashed: it did not run, and its counts (0) are of no run."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,8 @@ class RuleSection:
     """The first MAX_FINDINGS_PER_RULE, most severe and costly first."""
     truncated: int
     """How many findings are not listed here."""
+    crashed: str = ""
+    """The rule's error where it crashed (it did not run), else ''."""
 
 
 @dataclass(frozen=True)
@@ -585,6 +589,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
 
     sections: list[RuleSection] = []
     rule_counts: list[RuleCount] = []
+    crashes = {e.rule: e.error for e in run.result.errors}
     per_rule: dict[str, list[Finding]] = defaultdict(list)
     for f in findings:
         per_rule[f.rule].append(f)
@@ -602,11 +607,12 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
             docs=[DocSection(s, doc_parts(docs.get(s, ""))) for s in SECTIONS],
             findings_total=len(mine), active=len(mine) - waived, waived=waived,
             findings=[_finding_view(f, anchors) for f in listed],
-            truncated=max(0, len(mine) - max_findings_per_rule)))
+            truncated=max(0, len(mine) - max_findings_per_rule),
+            crashed=crashes.get(rule.code, "")))
         row = summary["by_rule"][rule.code]
         rule_counts.append(RuleCount(rule.code, rule.name, FAMILIES.get(rule.code[:2], ""),
                                      row["severity"], int(row["findings"]), int(row["cases"]),
-                                     waived, anchor))
+                                     waived, anchor, crashed=rule.code in crashes))
 
     total = len(active)
     by_severity = [SeverityCount(s, int(summary["by_severity"][s]),

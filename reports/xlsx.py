@@ -247,13 +247,17 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
         put(row, 1, int(summary["by_severity"][severity]))
     row += 2
 
-    for col, head in enumerate(("Rule", "Name", "Severity", "Findings", "Cases", "Family")):
+    for col, head in enumerate(("Rule", "Name", "Severity", "Findings", "Cases", "Family",
+                                "Status")):
         put(row, col, head, HEADER)
     for code, entry in summary["by_rule"].items():
         row += 1
+        crashed = entry.get("status") == "crashed"  # not run: no counts to give
         for col, value in enumerate((code, entry["name"], entry["severity"],
-                                     int(entry["findings"]), int(entry["cases"]),
-                                     FAMILIES.get(code[:2], ""))):
+                                     "crashed" if crashed else int(entry["findings"]),
+                                     "crashed" if crashed else int(entry["cases"]),
+                                     FAMILIES.get(code[:2], ""),
+                                     "crashed (not run)" if crashed else "ran")):
             put(row, col, value)
     row += 2
 

@@ -523,6 +523,7 @@ def _summary_by_loop(run: Any) -> dict[str, Any]:
             continue
         key = (f.case_id, f.currency or "(no currency)")  # None and "": a bucket of their own
         worst[key] = max(worst.get(key, 0.0), f.amount_at_risk)
+    crashed = {e.rule for e in run.result.errors}
     money: dict[str, float] = defaultdict(float)
     for (_, currency), amount in worst.items():
         money[currency] += amount
@@ -531,6 +532,7 @@ def _summary_by_loop(run: Any) -> dict[str, Any]:
         "cases_with_findings": len({f.case_id for f in active}),
         "by_severity": {s: sum(1 for f in active if f.severity == s) for s in SEVERITIES},
         "by_rule": {r.code: {"name": r.name, "severity": r.severity,
+                             "status": "crashed" if r.code in crashed else "ran",
                              "findings": per_rule.get(r.code, [0, 0])[0],
                              "cases": per_rule.get(r.code, [0, 0])[1]}
                     for r in run.result.rules},

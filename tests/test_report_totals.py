@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -118,3 +119,37 @@ def test_money_paid_without_a_currency_is_counted_in_a_bucket_of_its_own(
     assert "at risk 250.00 (no currency)" in html  # the case's card
     top = html.split("Cases with the most money at risk", 1)[1].split("</table>", 1)[0]
     assert "C9" in top and "250.00 (no currency)" in top
+
+
+def test_a_crashed_rule_is_shown_as_crashed_not_as_a_rule_that_found_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SD002 crashes: findings.json's by_rule, the console, the XLSX Summary row, the HTML
+    rules table, its section and Scope say it crashed and did not run (not 0 findings)."""
+    from audit.rules.duties.sd001_self_approval import SelfApproval
+
+    def explode(self: SelfApproval, facts: object) -> list[object]:
+        raise RuntimeError("boom in SD001")
+
+    monkeypatch.setattr(SelfApproval, "check", explode)
+    log = write_log(tmp_path / "log.csv", case_rows("C1", "EUR", 100),
+                    case_rows("C2", "EUR", 200, day=2, approver=("Anna", "supervisor"),
+                              requester=("Anna", "supervisor")))
+    output, out = check(tmp_path, log, write_policy(tmp_path / "policy.yaml"))
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    by_rule = document["summary"]["by_rule"]
+    assert by_rule["SD001"]["status"] == "crashed"
+    assert {row["status"] for code, row in by_rule.items() if code != "SD001"} == {"ran"}
+    rules = len(by_rule)
+    assert "  SD001 self-approval" in output and "crashed (not run)" in output
+    assert f"rules run {rules - 1} of {rules}" in output
+    row = next(r for r in xlsx_summary(out) if r[0] == "SD001")
+    assert row[3] == row[4] == "crashed" and row[6] == "crashed (not run)"
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert f"{rules - 1} of {rules} (1 crashed)" in html
+    table = html.split('id="rule-table"', 1)[1].split("</table>", 1)[0]
+    sd001 = table.split("<code>SD001</code>", 1)[1].split("</tr>", 1)[0]
+    assert "crashed: not run" in sd001
+    section = html.split('id="rule-SD001"', 1)[1].split("</section>", 1)[0]
+    assert "No findings." not in section and "crashed and did not run" in section
+    assert "boom in SD001" in section
+    assert "SD001 self-approval (crashed)" in html
