@@ -188,6 +188,8 @@ class CaseView:
     rules: list[str]
     events: list[EventView]
     findings: list[CaseFindingView]
+    waived_only: bool = False
+    """Every finding of the case is waived: no open finding, nothing open at risk."""
     graph_svg: str | None = None
     """Sanitised inline SVG of the case's evidence graph (filled by the evidence-graph part)."""
 
@@ -391,10 +393,11 @@ def _order(finding: Finding) -> tuple[int, int, float, str, str]:
 
 
 def _most_severe_cases(columns: FindingColumns, count: int) -> list[str]:
-    """The `count` most severe cases of the findings (as `finding_columns` gives them): by
-    the highest severity and then the highest amount at risk among a case's findings not
-    waived (all its findings where every one is waived), then by case id (a missing
-    amount, or NaN, counts as 0).
+    """The `count` most severe cases of the findings (as `finding_columns` gives them): the
+    cases with a finding not waived first, by the highest severity and then the highest
+    amount at risk among their findings not waived; then the cases whose every finding is
+    waived, ranked so by all their findings; ties by case id (a missing amount, or NaN,
+    counts as 0).
 
     The maxima per case are taken in numpy, the cases ordered by them there, and only the
     cases that reach the `count`-th one's maxima are sorted by id as well (the report shows
@@ -417,7 +420,9 @@ def _most_severe_cases(columns: FindingColumns, count: int) -> list[str]:
         active = np.flatnonzero(~columns.waived)
         active_rank, active_amount = maxima(active)
         has_active = np.bincount(columns.case[active], minlength=k) > 0
-        worst_rank = np.where(has_active, active_rank, worst_rank)
+        # a case whose every finding is waived ranks after every open one (its ranks moved
+        # below the lowest severity's), among them by its waived findings
+        worst_rank = np.where(has_active, active_rank, worst_rank - len(SEVERITIES))
         worst_amount = np.where(has_active, active_amount, worst_amount)
     by_maxima = np.lexsort((-worst_amount, -worst_rank))  # most severe first
     if k > count:  # the cases tied with the count-th one too, for their ids to decide
@@ -500,8 +505,10 @@ def _case_view(case_id: str, anchor: str, events: list[dict[str, Any]] | None,
                 source_file=_text(record.get(C.SOURCE_FILE)),
                 source_row=_text(record.get(C.SOURCE_ROW)),
                 flagged_by=cited.get(event_id, [])))
-    active = [f for f in findings if not f.waived] or findings
-    worst = max(active, key=lambda f: severity_rank(f.severity)).severity
+    active = [f for f in findings if not f.waived]
+    # A case whose every finding is waived has no open severity and nothing open at risk:
+    # it is badged "waived" (its worst waived severity kept for the data).
+    worst = max(active or findings, key=lambda f: severity_rank(f.severity)).severity
     at_risk: dict[str, float] = {}
     for f in active:
         if f.amount_at_risk is not None:
@@ -509,6 +516,7 @@ def _case_view(case_id: str, anchor: str, events: list[dict[str, Any]] | None,
             at_risk[key] = max(at_risk.get(key, 0.0), f.amount_at_risk)
     return CaseView(
         case_id=case_id, anchor=anchor, channel=channel, worst_severity=worst,
+        waived_only=not active,
         amount_at_risk=", ".join(money(v, k) for k, v in sorted(at_risk.items(),
                                                                  key=_currency_order)),
         rules=sorted({f.rule for f in findings}), events=rows,
@@ -660,7 +668,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     data_files = _data_files(run.memo.get("formats"))
     if columns.cases > max_cases:
         notes.append(f"Case details are shown for the {max_cases:,} most severe of "
-                     f"{columns.cases:,} cases with findings (waived ones included)"
+                     f"{columns.cases:,} cases with findings (cases whose findings are all "
+                     "waived after every open one)"
                      + (f"; {data_files} list all." if data_files else "."))
     return ReportView(
         title="Refund audit report",

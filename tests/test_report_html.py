@@ -515,9 +515,10 @@ def test_view_is_json_and_caps_evidence_per_rule() -> None:
 
 
 def test_the_most_severe_cases_are_those_of_a_full_sort() -> None:
-    """`_most_severe_cases` against the ranking it replaced: every case sorted by (highest
-    severity, highest amount among findings not waived, or among all where each one is,
-    then case id); on random findings with ties, waived findings and missing amounts."""
+    """`_most_severe_cases` against a full sort: every case sorted by (a finding not
+    waived first, highest severity, highest amount among findings not waived, or among all
+    where each one is, then case id); on random findings with ties, waived findings and
+    missing amounts."""
     import random
 
     from audit.findings import SEVERITIES, Finding, finding_columns, severity_rank
@@ -531,10 +532,10 @@ def test_the_most_severe_cases_are_those_of_a_full_sort() -> None:
         for f in findings:
             by_case.setdefault(f.case_id, []).append(f)
 
-        def order(case_id: str) -> tuple[int, float, str]:
+        def order(case_id: str) -> tuple[bool, int, float, str]:
             mine = by_case[case_id]
             active = [f for f in mine if not f.waived] or mine
-            return (-max(severity_rank(f.severity) for f in active),
+            return (all(f.waived for f in mine), -max(severity_rank(f.severity) for f in active),
                     -max((f.amount_at_risk or 0.0) for f in active), case_id)
 
         return sorted(by_case, key=order)[:count]
@@ -551,12 +552,13 @@ def test_the_most_severe_cases_are_those_of_a_full_sort() -> None:
         for count in (1, 5, 37, 1000):
             assert most_severe(findings, count) == reference(findings, count), trial
     assert most_severe([], 5) == []
-    # A case whose findings are all waived ranks by them; one not waived outranks its
-    # waived critical finding.
+    # A case whose findings are all waived ranks after every open one (B, waived high,
+    # after A's open low finding; A's waived critical finding does not count).
     mixed = [Finding("AP001", "x", "critical", "A", ["a1"], [], [], None, "", waived=True),
              Finding("AP001", "x", "low", "A", ["a2"], [], [], None, "", amount_at_risk=1.0),
              Finding("AP001", "x", "high", "B", ["b1"], [], [], None, "", waived=True)]
-    assert most_severe(mixed, 5) == ["B", "A"]
+    assert most_severe(mixed, 5) == ["A", "B"]
+    assert most_severe(mixed, 1) == ["A"]
 
 
 def test_cases_by_channel_counts_each_cases_first_stated_channel() -> None:

@@ -153,3 +153,29 @@ def test_a_crashed_rule_is_shown_as_crashed_not_as_a_rule_that_found_nothing(
     assert "No findings." not in section and "crashed and did not run" in section
     assert "boom in SD001" in section
     assert "SD001 self-approval (crashed)" in html
+
+
+def case_cards(html: str) -> list[str]:
+    """The summary lines of the HTML's case details, in order."""
+    return [part.split("</summary>", 1)[0]
+            for part in html.split('<details class="case"')[1:]]
+
+
+def test_a_case_whose_findings_are_all_waived_is_not_shown_as_open(tmp_path: Path) -> None:
+    """C5's only findings (self-approval) are waived: its card is badged 'waived', states
+    no open amount at risk, and it comes after every open case, however severe."""
+    log = write_log(tmp_path / "log.csv",
+                    case_rows("C2", "EUR", 60, day=2, approver=("Dora", "customer-service")),
+                    case_rows("C5", "EUR", 80, day=5, requester=("Carl", "supervisor"),
+                              approver=("Carl", "supervisor")))
+    _, out = check(tmp_path, log, write_policy(tmp_path / "policy.yaml", ("C5",)))
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    c5 = [f for f in document["findings"] if f["case_id"] == "C5"]
+    assert c5 and all(f["waived"] for f in c5)
+    assert any(f["severity"] == "critical" for f in c5)
+    assert all(f["severity"] != "critical" for f in document["findings"] if not f["waived"])
+    cards = case_cards((out / "report.html").read_text(encoding="utf-8"))
+    assert [("C5" in card) for card in cards] == [False, True]
+    waived = cards[-1]
+    assert "waived</span>" in waived and "sev-critical" not in waived
+    assert "at risk" not in waived
