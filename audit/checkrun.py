@@ -22,7 +22,13 @@ from audit.currency import NO_CURRENCY, currency_key, rounded
 from audit.digest import sha256_of
 from audit.engines import LOCAL, EngineSpec
 from audit.errors import InputError
-from audit.findings import SEVERITIES, FindingColumns, finding_columns, severity_rank
+from audit.findings import (
+    SEVERITIES,
+    FindingColumns,
+    finding_columns,
+    money_buckets,
+    severity_rank,
+)
 from audit.ingest import ImportResult
 from audit.ingest.mapping import Mapping
 from audit.memory import return_free_memory
@@ -173,7 +179,7 @@ class CheckRun:
         # sums added in the order each pair of case and currency first appears, as a loop
         # over the findings adds them.)
         names = [currency_key(name) for name in cols.currencies] + [NO_CURRENCY]
-        bucket = _money_buckets(cols)
+        bucket = money_buckets(cols)
         stated = np.flatnonzero(active & cols.has_amount)
         pair = cols.case[stated] * len(names) + bucket[stated]
         distinct, first, at = np.unique(pair, return_index=True, return_inverse=True)
@@ -222,16 +228,6 @@ class CheckRun:
     def worst_severity(self) -> str | None:
         active = [f.severity for f in self.result.findings if not f.waived]
         return max(active, key=severity_rank) if active else None
-
-
-def _money_buckets(cols: FindingColumns) -> Any:
-    """Each finding's money-at-risk bucket: its currency's code, or len(cols.currencies)
-    (NO_CURRENCY) where it states none (None or an empty text)."""
-    none = len(cols.currencies)
-    bucket = np.where(cols.currency >= 0, cols.currency, none)
-    if "" in cols.currencies:
-        bucket = np.where(bucket == cols.currencies.index(""), none, bucket)
-    return bucket
 
 
 def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None = None,

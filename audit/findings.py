@@ -121,6 +121,18 @@ class FindingColumns:
     currencies: list[str]
 
 
+def money_buckets(columns: FindingColumns) -> Any:
+    """Each finding's money-at-risk bucket: its currency's code, or len(columns.currencies)
+    (currency.NO_CURRENCY) where it states none (None or an empty text)."""
+    import numpy as np
+
+    none = len(columns.currencies)
+    bucket = np.where(columns.currency >= 0, columns.currency, none)
+    if "" in columns.currencies:
+        bucket = np.where(bucket == columns.currencies.index(""), none, bucket)
+    return bucket
+
+
 def finding_columns(findings: Sequence[Finding]) -> FindingColumns:
     """The findings as FindingColumns: their fields read in one pass over them (at 1M
     cases each pass waits on memory for every finding: six passes took 0.29 s, one takes

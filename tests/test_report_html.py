@@ -515,12 +515,16 @@ def test_view_is_json_and_caps_evidence_per_rule() -> None:
 
 
 def test_the_most_severe_cases_are_those_of_a_full_sort() -> None:
-    """`_most_severe_cases` against a full sort: every case sorted by (a finding not
-    waived first, highest severity, highest amount among findings not waived, or among all
-    where each one is, then case id); on random findings with ties, waived findings and
-    missing amounts."""
+    """`_most_severe_cases` against a full sort of every case by (a finding not waived
+    first, highest severity, currency group, largest amount in that currency, case id),
+    over a case's open findings, or all where each one is waived; a case's currency group
+    is the first of its currencies in the order of the open findings at risk per currency
+    (most first); on random findings with ties, waived findings, missing and NaN amounts,
+    and several currencies (missing or empty too)."""
+    import math
     import random
 
+    from audit.currency import NO_CURRENCY
     from audit.findings import SEVERITIES, Finding, finding_columns, severity_rank
     from reports.view import _most_severe_cases
 
@@ -531,12 +535,26 @@ def test_the_most_severe_cases_are_those_of_a_full_sort() -> None:
         by_case: dict[str, list[Finding]] = {}
         for f in findings:
             by_case.setdefault(f.case_id, []).append(f)
+        counted = {f.currency or NO_CURRENCY: 0 for f in findings} | {NO_CURRENCY: 0}
+        for f in findings:
+            if not f.waived and f.amount_at_risk is not None:
+                counted[f.currency or NO_CURRENCY] += 1
+        ranked = sorted(counted, key=lambda c: (-counted[c], c == NO_CURRENCY, c))
 
-        def order(case_id: str) -> tuple[bool, int, float, str]:
+        def order(case_id: str) -> tuple[bool, int, int, float, str]:
             mine = by_case[case_id]
             active = [f for f in mine if not f.waived] or mine
-            return (all(f.waived for f in mine), -max(severity_rank(f.severity) for f in active),
-                    -max((f.amount_at_risk or 0.0) for f in active), case_id)
+            stated = [f for f in active if f.amount_at_risk is not None]
+            group = min((ranked.index(f.currency or NO_CURRENCY) for f in stated),
+                        default=len(ranked))
+            amounts = [0.0 if math.isnan(a) else a for f in active
+                       for a in [f.amount_at_risk or 0.0]
+                       if (group == len(ranked) and f.amount_at_risk is None) or (
+                           f.amount_at_risk is not None
+                           and ranked.index(f.currency or NO_CURRENCY) == group)]
+            return (all(f.waived for f in mine),
+                    -max(severity_rank(f.severity) for f in active), group, -max(amounts),
+                    case_id)
 
         return sorted(by_case, key=order)[:count]
 
@@ -547,7 +565,9 @@ def test_the_most_severe_cases_are_those_of_a_full_sort() -> None:
             rule="AP001", name="missing-approval", severity=rng.choice(SEVERITIES),
             case_id=f"C{rng.randrange(spread):03d}", event_ids=[f"e{k}"], activities=[],
             resources=[], timestamp=None, message="",
-            amount_at_risk=rng.choice([None, 0.0, 5.0, 12.5, 12.5, 99.0, -3.0]),
+            amount_at_risk=rng.choice([None, 0.0, 5.0, 12.5, 12.5, 99.0, -3.0,
+                                       float("nan")]),
+            currency=rng.choice(["EUR", "EUR", "JPY", "USD", None, ""]),
             waived=rng.random() < 0.3) for k in range(rng.randrange(1, 1200))]
         for count in (1, 5, 37, 1000):
             assert most_severe(findings, count) == reference(findings, count), trial
@@ -559,6 +579,15 @@ def test_the_most_severe_cases_are_those_of_a_full_sort() -> None:
              Finding("AP001", "x", "high", "B", ["b1"], [], [], None, "", waived=True)]
     assert most_severe(mixed, 5) == ["A", "B"]
     assert most_severe(mixed, 1) == ["A"]
+    # 15,000 JPY is not more than 400.00 EUR: EUR, with more findings at risk, first.
+    currencies = [
+        Finding("SD001", "x", "critical", "J", ["j"], [], [], None, "", amount_at_risk=15000.0,
+                currency="JPY"),
+        Finding("SD001", "x", "critical", "E", ["e"], [], [], None, "", amount_at_risk=400.0,
+                currency="EUR"),
+        Finding("SD001", "x", "low", "F", ["f"], [], [], None, "", amount_at_risk=5.0,
+                currency="EUR")]
+    assert most_severe(currencies, 5) == ["E", "J", "F"]
 
 
 def test_cases_by_channel_counts_each_cases_first_stated_channel() -> None:

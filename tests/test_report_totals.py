@@ -117,7 +117,7 @@ def test_money_paid_without_a_currency_is_counted_in_a_bucket_of_its_own(
     assert 'data-metric="money-(no currency)" data-value="250.0"' in html
     assert "Money at risk (no currency)" in html
     assert "at risk 250.00 (no currency)" in html  # the case's card
-    top = html.split("Cases with the most money at risk", 1)[1].split("</table>", 1)[0]
+    top = html.split("Cases with the most money at risk", 1)[1].split("</div>", 1)[0]
     assert "C9" in top and "250.00 (no currency)" in top
 
 
@@ -179,3 +179,32 @@ def test_a_case_whose_findings_are_all_waived_is_not_shown_as_open(tmp_path: Pat
     waived = cards[-1]
     assert "waived</span>" in waived and "sev-critical" not in waived
     assert "at risk" not in waived
+
+
+def test_cases_in_different_currencies_are_never_ranked_by_their_raw_amounts(
+        tmp_path: Path) -> None:
+    """15,000 JPY (about 90 EUR) and 400.00 EUR, both self-approved: the top cases are
+    listed per currency, the case details go by severity, then currency (the one with the
+    most findings at risk first, EUR here), then amount; the report says so."""
+    log = write_log(tmp_path / "log.csv",
+                    case_rows("J1", "JPY", 15000, day=7, requester=("Carl", "supervisor"),
+                              approver=("Carl", "supervisor")),
+                    case_rows("E1", "EUR", 400, day=8, requester=("Bob", "supervisor"),
+                              approver=("Bob", "supervisor")),
+                    case_rows("E2", "EUR", 40, day=9, requester=("Eve", "supervisor"),
+                              approver=("Eve", "supervisor")))
+    _, out = check(tmp_path, log, write_policy(tmp_path / "policy.yaml"))
+    html = (out / "report.html").read_text(encoding="utf-8")
+    top = html.split("Cases with the most money at risk", 1)[1].split("</div>", 1)[0]
+    assert "amounts in different currencies are never compared" in top
+    tables = {part.split('"', 1)[0]: part.split("</table>", 1)[0]
+              for part in top.split('data-currency="')[1:]}
+    assert list(tables) == ["EUR", "JPY"]
+    assert "E1" in tables["EUR"] and "E2" in tables["EUR"] and "J1" not in tables["EUR"]
+    assert "J1" in tables["JPY"] and "15,000 JPY" in tables["JPY"]
+    assert tables["EUR"].index("E1") < tables["EUR"].index("E2")
+    order = [next(c for c in ("J1", "E1", "E2") if f">{c}</strong>" in card)
+             for card in case_cards(html)]
+    assert order == ["E1", "E2", "J1"]
+    assert "amounts in different currencies are never compared" in html.split(
+        'id="cases"', 1)[1]
