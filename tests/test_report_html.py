@@ -298,7 +298,7 @@ def test_filtering_a_rule_shows_only_its_findings(browser: Browser, demo: Path) 
         assert visible["sections"] == [code]
         assert visible["cases"] and all(code in rules for rules in visible["cases"])
         assert len(visible["cases"]) == len({f["case_id"] for f in expected})
-        assert int(visible["status"]) == len(expected)
+        assert int(visible["status"]) == len([f for f in expected if not f["waived"]])
     browser.evaluate("window.scrollTo(0, document.getElementById('rules').offsetTop)")
     browser.screenshot(ARTIFACTS / "report-filter-SD001.png")
 
@@ -332,6 +332,55 @@ def test_filtering_a_rule_shows_only_its_findings(browser: Browser, demo: Path) 
         return [...table.tBodies[0].rows].map(r => Number(r.cells[4].dataset.value));
     })()""")
     assert order == sorted(order, reverse=True)
+    assert browser.console_problems() == []
+
+
+def test_filter_counts_are_of_open_findings_and_every_filter_applies_to_the_cases(
+        browser: Browser, tmp_path: Path) -> None:
+    """The status and the rule dropdown count open findings (the headline's figure), the
+    waived ones told apart; the severity and waived filters narrow the case list too."""
+    from tests.test_report_totals import case_rows, write_log, write_policy
+
+    log = write_log(tmp_path / "log.csv", case_rows("C1", "EUR", 100),
+                    case_rows("C2", "EUR", 200, day=2, requester=("Bob", "supervisor"),
+                              payer=("Bob", "supervisor")),
+                    case_rows("C3", "USD", 300, day=3, skip=("Approve refund",)),
+                    case_rows("C5", "EUR", 80, day=5, requester=("Carl", "supervisor"),
+                              approver=("Carl", "supervisor")),
+                    case_rows("C6", "EUR", 70, day=6, approver=("Dora", "customer-service")))
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["check", str(log), "--policy",
+                                     str(write_policy(tmp_path / "policy.yaml", ("C5",))),
+                                     "--out", str(out), "--fail-on", "never"])
+    assert done.exit_code == 0, done.output
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    summary, findings = document["summary"], document["findings"]
+    assert summary["waived"] == 1 and summary["findings"] > 1
+    browser.open((out / "report.html").as_uri())
+    assert browser.console_problems() == []
+    status = browser.evaluate("(() => { const s = document.getElementById('filter-status');"
+                              " return [s.dataset.shown, s.dataset.waived, s.textContent]; })()")
+    assert int(status[0]) == summary["findings"]  # the headline's count: open findings
+    assert int(status[1]) == summary["waived"]
+    assert status[2].startswith(f"{summary['findings']} open findings and 1 waived shown")
+    option = browser.evaluate("document.querySelector('#filter-rule option[value=SD001]')"
+                              ".textContent")
+    open_sd001 = summary["by_rule"]["SD001"]["findings"]
+    assert option == f"SD001 self-approval ({open_sd001} + 1 waived)"
+    seen = browser.evaluate("""(() => {
+        const severity = document.getElementById('filter-severity');
+        const waived = document.getElementById('filter-waived');
+        severity.value = '4';
+        severity.dispatchEvent(new Event('change'));
+        waived.checked = false;
+        waived.dispatchEvent(new Event('change'));
+        return [...document.querySelectorAll('details.case')]
+          .filter(c => c.getClientRects().length > 0)
+          .map(c => c.querySelector('.case-id').textContent);
+    })()""")
+    critical = {f["case_id"] for f in findings if f["severity"] == "critical" and not f["waived"]}
+    assert critical and sorted(seen) == sorted(critical)
+    assert "C5" not in seen  # its critical finding is waived
     assert browser.console_problems() == []
 
 

@@ -54,37 +54,50 @@
   var sections = document.querySelectorAll("section.rule");
   var cases = document.querySelectorAll("details.case");
 
+  // A finding (a row of a rule's table, or an item of a case's list) passes the rule,
+  // severity and waived filters.
+  function passes(item, wantRule, minSeverity, showWaived) {
+    return (!wantRule || item.getAttribute("data-rule") === wantRule) &&
+      parseInt(item.getAttribute("data-severity"), 10) >= minSeverity &&
+      (showWaived || item.getAttribute("data-waived") !== "true");
+  }
+
   function applyFilters() {
     var wantRule = rule.value;
     var minSeverity = severity.value === "" ? -1 : parseInt(severity.value, 10);
     var query = text.value.trim().toLowerCase();
     var showWaived = waived.checked;
     var narrowing = minSeverity >= 0 || query !== "" || !showWaived;
-    var shown = 0, sectionsShown = 0;
+    var shown = 0, waivedShown = 0, sectionsShown = 0;
     Array.prototype.forEach.call(sections, function (section) {
       var ruleMatches = !wantRule || section.getAttribute("data-rule") === wantRule;
       var visible = 0;
       Array.prototype.forEach.call(section.querySelectorAll("table.findings tbody tr"), function (row) {
-        var ok = ruleMatches &&
-          parseInt(row.getAttribute("data-severity"), 10) >= minSeverity &&
-          (showWaived || row.getAttribute("data-waived") !== "true") &&
+        var ok = ruleMatches && passes(row, "", minSeverity, showWaived) &&
           (query === "" || row.textContent.toLowerCase().indexOf(query) !== -1);
         row.hidden = !ok;
-        if (ok) { visible += 1; }
+        if (ok) {
+          visible += 1;
+          if (row.getAttribute("data-waived") === "true") { waivedShown += 1; } else { shown += 1; }
+        }
       });
       section.hidden = !ruleMatches || (narrowing && visible === 0);
       if (!section.hidden) { sectionsShown += 1; }
-      shown += visible;
     });
+    // A case is shown when one of its findings passes the rule, severity and waived
+    // filters, and its text holds the search.
     Array.prototype.forEach.call(cases, function (details) {
-      var rules = (details.getAttribute("data-rules") || "").split(" ");
-      var ok = (!wantRule || rules.indexOf(wantRule) !== -1) &&
-        (query === "" || details.textContent.toLowerCase().indexOf(query) !== -1);
+      var items = details.querySelectorAll("ul.case-findings li");
+      var ok = Array.prototype.some.call(items, function (item) {
+        return passes(item, wantRule, minSeverity, showWaived);
+      }) && (query === "" || details.textContent.toLowerCase().indexOf(query) !== -1);
       details.hidden = !ok;
     });
-    status.textContent = shown + " finding" + (shown === 1 ? "" : "s") + " shown in " +
+    status.textContent = shown + " open finding" + (shown === 1 ? "" : "s") +
+      (waivedShown ? " and " + waivedShown + " waived" : "") + " shown in " +
       sectionsShown + " rule" + (sectionsShown === 1 ? "" : "s");
     status.setAttribute("data-shown", String(shown));
+    status.setAttribute("data-waived", String(waivedShown));
   }
 
   if (panel && rule && severity && text && waived && status) {
