@@ -36,6 +36,13 @@ from audit.policy import Policy, load_policy, split_sop_entry
 from audit.rules import default_rules
 from audit.rules.engine import AuditResult, run_rules, selected_rules
 
+MONEY_AT_RISK_DEFINITION = (
+    "per currency, the sum over cases of each case's largest amount at risk among its open "
+    "(not waived) findings: a case with several findings counts once, so the figure is not "
+    "the sum of the findings' amounts; never summed across currencies")
+"""What summary.money_at_risk is: findings.json states it beside the figure, the console and
+the XLSX Summary too."""
+
 
 @dataclass
 class CheckRun:
@@ -210,6 +217,7 @@ class CheckRun:
             # (the currencies in order, the bucket of no currency last)
             "money_at_risk": {k: rounded(v, k) for k, v in sorted(
                 money.items(), key=lambda kv: (kv[0] == NO_CURRENCY, kv[0]))},
+            "money_at_risk_definition": MONEY_AT_RISK_DEFINITION,
             "money_at_risk_no_currency_findings": int(np.count_nonzero(
                 active & cols.has_amount & (bucket == len(names) - 1))),
             "errors": len(self.result.errors),

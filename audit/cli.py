@@ -512,6 +512,8 @@ def _check_summary(run: Any) -> list[str]:
         + (f" ({severities})" if severities else "")
         + f"; waived {summary['waived']}; money at risk: {money}",
     ]
+    if summary["money_at_risk"]:
+        lines.append(f"  (money at risk: {summary['money_at_risk_definition']})")
     for code, row in summary["by_rule"].items():
         if row.get("status") == "crashed":
             lines.append(f"  {code} {row['name']:<26} crashed (not run)")

@@ -39,6 +39,8 @@ def run_demo(out: Path) -> list[str]:
         *(f"  {line}" for line in run.imported.summary_lines()),
         f"  findings: {summary['findings']} in {summary['cases_with_findings']} cases; "
         f"money at risk: {money}",
+        *([f"  (money at risk: {summary['money_at_risk_definition']})"]
+          if summary["money_at_risk"] else []),
         *(f"    {code} {row['name']:<26} {row['findings']:>4}"
           for code, row in summary["by_rule"].items() if row["findings"]),
         f"  output in {out}/:",

@@ -233,6 +233,8 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
 
     put(row, 0, "Money at risk", HEADER)
     put(row, 1, "Amount", HEADER)
+    put(row, 2, "Definition", HEADER)
+    put(row, 3, summary["money_at_risk_definition"])
     for currency, amount in summary["money_at_risk"].items():
         row += 1
         put(row, 0, currency)

@@ -208,3 +208,25 @@ def test_cases_in_different_currencies_are_never_ranked_by_their_raw_amounts(
     assert order == ["E1", "E2", "J1"]
     assert "amounts in different currencies are never compared" in html.split(
         'id="cases"', 1)[1]
+
+
+def test_the_money_at_risk_figure_is_defined_beside_it(tmp_path: Path) -> None:
+    """C6 has two findings putting money at risk (70 approved, 90 paid): the total counts
+    the case once (its largest), not the sum of the Findings sheet; the console, the JSON
+    and the XLSX Summary say so beside the figure."""
+    rows = case_rows("C6", "EUR", 70, day=6, approver=("Dora", "customer-service"))
+    for row in rows:
+        if row["concept:name"] == "Execute payout":
+            row["refund:amount"] = 90
+    output, out = check(tmp_path, write_log(tmp_path / "log.csv", rows),
+                        write_policy(tmp_path / "policy.yaml"))
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    amounts = [f["amount_at_risk"] for f in document["findings"]
+               if f["amount_at_risk"] is not None and not f["waived"]]
+    summary = document["summary"]
+    assert len(amounts) > 1 and sum(amounts) > summary["money_at_risk"]["EUR"] == max(amounts)
+    definition = summary["money_at_risk_definition"]
+    assert "largest amount at risk" in definition and "counts once" in definition
+    assert f"(money at risk: {definition})" in output
+    money = next(r for r in xlsx_summary(out) if r[0] == "Money at risk")
+    assert money[2] == "Definition" and money[3] == definition
