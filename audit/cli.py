@@ -348,8 +348,10 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
         progress.done()
     for line in _check_summary(run):
         settings.say(line)
-    for path in written:
-        settings.say(f"  wrote {path}")
+    from reports.graphs import graph_files, written_lines
+
+    for line in written_lines(written, graph_files(run), out):
+        settings.say(f"  wrote {line}")
     if removed:
         settings.say(f"  removed {len(removed)} report file(s) of an earlier run from {out}: "
                      + ", ".join(p.name for p in removed))

@@ -12,6 +12,7 @@ from audit.currency import shown
 from audit.policy import default_policy_path
 from audit.sources.pipeline import import_and_correlate
 from audit.store import write_import
+from reports.graphs import graph_files, written_lines
 from reports.writers import write_reports
 
 SAMPLE = "refund-sample"
@@ -44,6 +45,7 @@ def run_demo(out: Path) -> list[str]:
         *(f"    {code} {row['name']:<26} {row['findings']:>4}"
           for code, row in summary["by_rule"].items() if row["findings"]),
         f"  output in {out}/:",
-        *(f"    {p.name}" for p in [*written.values(), *reports]),
+        *(f"    {line}" for line in written_lines(
+            [Path(p.name) for p in [*written.values(), *reports]], graph_files(run), None)),
     ]
     return lines

@@ -446,8 +446,29 @@ def write_graph(graph: DrawnGraph, out: Path,
 
 
 def write_graphs(run: CheckRun, out: Path) -> Path:
-    """Writer: dfg.svg/.png and sop-<channel>.svg/.png; returns the first SVG."""
+    """Writer: dfg.svg/.png and sop-<channel>.svg/.png; returns the first SVG. The names
+    of every file written are kept in the run's memo (`graph_files`), for the console to
+    list them all."""
     written: list[Path] = []
     for graph in run_graphs(run):
         written += write_graph(graph, out)
+    run.memo["graph_files"] = [path.name for path in written]
     return written[0]
+
+
+def graph_files(run: CheckRun) -> list[str]:
+    """The names of the graph files `write_graphs` wrote for `run` (none where it did not
+    run), in the order written: dfg.svg, dfg.png, sop-<channel>.svg, .png, ..."""
+    return list(run.memo.get("graph_files", []))
+
+
+def written_lines(paths: list[Path], graphs: list[str], folder: Path | None) -> list[str]:
+    """The console's list of the files written: one line per report, and the graphs
+    (`graphs`, names of files in `folder`, or in the folder the lines are listed under
+    where None) on one line."""
+    drawn = set(graphs)
+    lines = [str(path) for path in paths if path.name not in drawn]
+    if graphs:
+        lines.append(f"graphs{'' if folder is None else f' in {folder}'}: "
+                     + ", ".join(graphs))
+    return lines

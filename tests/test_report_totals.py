@@ -230,3 +230,22 @@ def test_the_money_at_risk_figure_is_defined_beside_it(tmp_path: Path) -> None:
     assert f"(money at risk: {definition})" in output
     money = next(r for r in xlsx_summary(out) if r[0] == "Money at risk")
     assert money[2] == "Definition" and money[3] == definition
+
+
+def test_the_console_lists_every_file_written(tmp_path: Path) -> None:
+    """check's 'wrote' lines and demo's 'output in' list name every file the run put in
+    its folder, the graphs' PNGs and SOP graphs too (they are grouped on one line)."""
+    log = write_log(tmp_path / "log.csv", case_rows("C1", "EUR", 100),
+                    case_rows("C3", "USD", 300, day=3, skip=("Approve refund",)))
+    output, out = check(tmp_path, log, write_policy(tmp_path / "policy.yaml"))
+    wrote = " ".join(line for line in output.splitlines() if line.startswith("  wrote "))
+    files = sorted(p.name for p in out.iterdir())
+    assert {"dfg.png", "sop-ecommerce.svg", "sop-ecommerce.png"} <= set(files)
+    assert [name for name in files if name not in wrote] == []
+    assert f"  wrote graphs in {out}: dfg.svg, dfg.png, sop-ecommerce.svg, " \
+           "sop-ecommerce.png" in output
+    demo = tmp_path / "demo"
+    done = CliRunner().invoke(main, ["demo", "--out", str(demo)])
+    assert done.exit_code == 0, done.output
+    listed = done.output.split(f"output in {demo}/:", 1)[1]
+    assert [p.name for p in demo.iterdir() if p.name not in listed] == []
