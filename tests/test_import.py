@@ -567,3 +567,25 @@ def test_one_character_as_decimal_mark_and_thousands_separator_is_refused(
     path.write_text(fixed, encoding="utf-8")  # two characters: loads
     mapping = load_mapping(path)
     assert {mapping.decimal, mapping.thousands} == {".", ","}
+
+
+def test_an_event_in_two_overlapping_exports_without_ids_is_one_event(tmp_path: Path) -> None:
+    """Two exports of a system that writes no event ids, their date ranges overlapping: an
+    event in both gets one derived id and is imported once, its repeat counted (before: the
+    occurrence among identical events was counted over both files, so the second copy got
+    another id and every overlapping event was imported twice). Identical lines within one
+    export stay two events."""
+    head = "case_id,activity,timestamp,resource\n"
+    overlap = "R1,approve refund,2024-05-02T09:00:00Z,nadia\n"
+    retry = "R1,retry payout,2024-05-03T09:00:00Z,bob\n"
+    first, second = tmp_path / "april.csv", tmp_path / "may.csv"
+    first.write_text(head + "R1,request refund,2024-04-30T09:00:00Z,ben\n" + overlap,
+                     encoding="utf-8")
+    second.write_text(head + overlap + retry + retry, encoding="utf-8")
+    result = import_sources([(first, None), (second, None)])
+    assert sorted(result.log[C.ACTIVITY]) == [
+        "approve refund", "request refund", "retry payout", "retry payout"]
+    assert result.log[C.EVENT_ID].is_unique and len(result.quarantine) == 0
+    assert [f.deduplicated for f in result.files] == [0, 1]
+    alone = import_sources([(second, None)]).log
+    assert set(alone[C.EVENT_ID]) <= set(result.log[C.EVENT_ID])

@@ -276,7 +276,11 @@ def assign_event_ids(log: pd.DataFrame) -> pd.Series:
     """Stable ids: the source's own where it has one, else a hash of what the event says.
 
     The hash covers system, case, activity, time, resource and the occurrence number among
-    identical events, so the same export always yields the same ids, whatever the file is called.
+    identical events of one input, so the same export always yields the same ids, whatever
+    the file is called and whatever is imported beside it: an event in two exports whose
+    date ranges overlap has one id, and is one event (its repeat is dropped and counted), not
+    two (before, the occurrences were counted over all inputs, so the second export's copy
+    was occurrence 1, another id, and the event was imported twice).
     """
     given = log[C.EVENT_ID] if C.EVENT_ID in log.columns else None
     if given is not None and bool(given.notna().all()):
@@ -288,7 +292,10 @@ def assign_event_ids(log: pd.DataFrame) -> pd.Series:
         "time": _time_text(log[C.TIMESTAMP]),
         "resource": log[C.RESOURCE].astype("string").fillna(""),
     })
-    key["occurrence"] = key.groupby(list(key.columns), sort=False).cumcount()
+    # (Counted within each input, when the log says which input each event came from.)
+    within = key.assign(_input=log[_INPUT].to_numpy()) if _INPUT in log.columns else key
+    key["occurrence"] = within.groupby(list(within.columns), sort=False).cumcount()
+    del within
     hashed = pd.util.hash_pandas_object(key, index=False).to_numpy()
     derived = pd.Series(_hex_ids(hashed), index=log.index)
     if given is None:
