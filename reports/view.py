@@ -472,12 +472,15 @@ def _most_severe_cases(columns: FindingColumns, count: int) -> list[str]:
 
 
 def _events_by_case(log: pd.DataFrame, case_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """The events of `case_ids` as records, per case in time order (ties: log order)."""
+    """The events of `case_ids` as records, per case in the order the rules judged them
+    (`canonical.EVENT_ORDER`: time, then event id, so a timeline shows two events at one
+    time as the conformance check took them)."""
     if not case_ids or log.empty:
         return {}
-    part = log[C.text_isin(log[C.CASE], case_ids)].copy()
-    part["__position"] = range(len(part))
-    part = part.sort_values([C.CASE, C.TIMESTAMP, "__position"])
+    part = log[C.text_isin(log[C.CASE], case_ids)]
+    order = C.event_order(part)
+    if order is not None:
+        part = part.take(order)
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in part.to_dict("records"):  # one conversion for all cases shown
         out[str(record[C.CASE])].append({str(k): v for k, v in record.items()})

@@ -730,3 +730,22 @@ def test_report_html_is_the_rendered_text_written_in_blocks(tmp_path: Path) -> N
         _write_report(view, tmp_path / "report.html")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
     assert (tmp_path / "report.html").read_bytes() == expected
+
+
+def test_a_case_timeline_shows_events_at_one_time_in_event_id_order() -> None:
+    """Two events of a case at one time are judged in event-id order (canonical.EVENT_ORDER);
+    the report's timeline showed them in file order, so a case whose events `z1` (B) and
+    `a1` (A) share a time read B before A beside a check that took A first."""
+    import pandas as pd
+
+    from audit import canonical as C
+    from reports.view import _events_by_case
+
+    log = pd.DataFrame({
+        C.EVENT_ID: ["z1", "a1", "c1", "x9"], C.CASE: ["K", "K", "K", "L"],
+        C.ACTIVITY: ["B", "A", "C", "D"],
+        C.TIMESTAMP: pd.to_datetime(["2026-09-01T10:00Z", "2026-09-01T10:00Z",
+                                     "2026-09-01T12:00Z", "2026-09-01T09:00Z"])})
+    events = _events_by_case(log, ["K"])
+    assert list(events) == ["K"]
+    assert [e[C.EVENT_ID] for e in events["K"]] == ["a1", "z1", "c1"]
