@@ -132,11 +132,12 @@ def side_from_traces(traces: Iterable[Trace], role: Role, name: str) -> Side:
     return Side(role, "model", name, bag, {}, frozenset(a for t in bag for a in t))
 
 
-def side_from_bpmn(path: Path, role: Role) -> Side:
-    """A model side: the BPMN model converted to a workflow net, and what it allows."""
+def side_from_bpmn(path: Path, role: Role, process: str | None = None) -> Side:
+    """A model side: the BPMN model (its process `process`, where the file has several)
+    converted to a workflow net, and what it allows."""
     from conformance.petri import bpmn_to_workflow_net
 
-    conversion = bpmn_to_workflow_net(path)
+    conversion = bpmn_to_workflow_net(path, process=process)
     if conversion.net is None:
         reasons = "; ".join(str(r) for r in conversion.refused) or "no workflow net"
         raise InputError(f"the model cannot be converted into a workflow net: {reasons}",
@@ -149,8 +150,12 @@ def side_from_bpmn(path: Path, role: Role) -> Side:
                          file=path) from None
     if not behaviour.can_end:
         raise InputError("the model has no run that reaches its end", file=path)
-    side = Side(role, "model", path.name, {}, {}, frozenset(net.labels),
-                behaviour=behaviour)
+    side = Side(role, "model", path.name if process is None else f"{path.name}#{process}",
+                {}, {}, frozenset(net.labels), behaviour=behaviour)
+    if process is None and conversion.model.choice:  # (several pools: which one was read)
+        side.warnings.append(f"{role} model {path.name}: {conversion.model.choice}; to "
+                             f"compare another, write {path.name}#PROCESS (its process id "
+                             "or pool name)")
     side.notes.append(f"{role} model: every run of its {behaviour.states:,} reachable states "
                       "compared (loops included)")
     if conversion.soundness is not None and conversion.soundness.verdict != "sound":
@@ -160,11 +165,25 @@ def side_from_bpmn(path: Path, role: Role) -> Side:
 
 
 def load_side(path: Path, role: Role) -> Side:
-    """A side from a file: a .bpmn model, else an event log in any importable format."""
+    """A side from a file: a .bpmn model (`FILE.bpmn#PROCESS` names one process of a file
+    with several pools, as an SOP entry of the policy does), else an event log in any
+    importable format."""
+    process = None
+    if not path.exists() and "#" in path.name:
+        from audit.policy import split_sop_entry
+
+        try:
+            file, process = split_sop_entry(str(path))
+        except ValueError as exc:
+            raise InputError(str(exc), file=path) from None
+        if Path(file).suffix.lower() == ".bpmn":
+            path = Path(file)
+        else:
+            process = None
     if not path.exists():
         raise InputError("no such file", file=path)
     if path.suffix.lower() == ".bpmn":
-        return side_from_bpmn(path, role)
+        return side_from_bpmn(path, role, process)
     from audit.ingest import import_sources
 
     imported = import_sources([(path, None)])

@@ -368,3 +368,51 @@ def test_events_at_one_time_are_ordered_by_event_id_as_check_orders_them(
     order = C.event_order(imported)
     assert order is not None
     assert imported[C.ACTIVITY].take(order).tolist() == ["A", "B", "C"]
+
+
+COLLABORATION = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
+<collaboration id="col"><participant id="P1" name="Customer" processRef="pc"/>
+ <participant id="P2" name="Shop" processRef="ps"/></collaboration>
+<process id="pc"><startEvent id="cs"/><task id="ct" name="Ask"/><task id="cw" name="Wait"/>
+ <task id="cx" name="Pay"/><task id="cy" name="Rate"/><endEvent id="ce"/>
+ <sequenceFlow id="c1" sourceRef="cs" targetRef="ct"/>
+ <sequenceFlow id="c2" sourceRef="ct" targetRef="cw"/>
+ <sequenceFlow id="c3" sourceRef="cw" targetRef="cx"/>
+ <sequenceFlow id="c4" sourceRef="cx" targetRef="cy"/>
+ <sequenceFlow id="c5" sourceRef="cy" targetRef="ce"/></process>
+<process id="ps"><startEvent id="ss"/><task id="sa" name="A"/><task id="sb" name="B"/>
+ <task id="sc" name="C"/><endEvent id="se"/>
+ <sequenceFlow id="s1" sourceRef="ss" targetRef="sa"/>
+ <sequenceFlow id="s2" sourceRef="sa" targetRef="sb"/>
+ <sequenceFlow id="s3" sourceRef="sb" targetRef="sc"/>
+ <sequenceFlow id="s4" sourceRef="sc" targetRef="se"/></process>
+</definitions>
+"""
+
+
+def test_a_pool_of_a_collaboration_is_compared_as_file_hash_process(tmp_path: Path) -> None:
+    """A BPMN file of two pools: compare read the one with the most tasks (the Customer's)
+    without a word, and could not be told to read the Shop's. It now warns which pool it
+    read, takes FILE#PROCESS (process id or pool name) as check's SOP entries do, and
+    refuses an unknown process naming the file's."""
+    model = tmp_path / "collab.bpmn"
+    model.write_text(COLLABORATION, encoding="utf-8")
+    log = tmp_path / "shop.csv"
+    log.write_text("case_id,activity,timestamp\n" + "".join(
+        f"{case},{activity},2026-09-01T1{k}:00:00Z\n"
+        for case in ("c1", "c2") for k, activity in enumerate("ABC")), encoding="utf-8")
+    unnamed = CliRunner().invoke(main, ["compare", str(log), str(model), "--out",
+                                        str(tmp_path / "any")])
+    assert unnamed.exit_code == 0, unnamed.output
+    assert "read 'pc' (pool 'Customer')" in unnamed.output
+    assert "collab.bpmn#PROCESS" in unnamed.output
+    for process in ("ps", "Shop"):
+        named = CliRunner().invoke(main, ["compare", str(log), f"{model}#{process}", "--out",
+                                          str(tmp_path / process)])
+        assert named.exit_code == 0, named.output
+        assert "0 difference(s)" in named.output and "warning" not in named.output
+    unknown = CliRunner().invoke(main, ["compare", str(log), f"{model}#Nope", "--out",
+                                        str(tmp_path / "nope")])
+    assert unknown.exit_code == 2
+    assert "no process or pool 'Nope'" in unknown.output
