@@ -539,6 +539,18 @@ def person_key(name: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", name).casefold()).strip()
 
 
+_SEPARATORS = re.compile(r"[\s_\-]+")
+
+
+def method_key(name: str) -> str:
+    """The key payment methods are compared by: without case, width or the separator
+    between words (`Card` is `card`; `bank_transfer`, `Bank Transfer` and `bank-transfer`
+    are one method), as exports and order systems write them differently."""
+    import unicodedata
+
+    return _SEPARATORS.sub("_", unicodedata.normalize("NFKC", name).casefold()).strip("_")
+
+
 def not_completions(frame: pd.DataFrame) -> dict[str, int]:
     """The events whose `lifecycle:transition` is stated and is not `complete` (start,
     schedule, suspend, ate_abort, ...), counted per transition as written: an activity

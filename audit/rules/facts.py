@@ -14,7 +14,7 @@ positions a rule needs (the conformance check too: it is handed the four columns
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -172,16 +172,26 @@ class CaseFacts:
     def person_codes(self) -> Codes:
         """Integer code of each sorted event's person (-1 where no resource is recorded):
         resources that are one person by `canonical.person_key` (case, width and spacing
-        aside) share a code. Keyed once per distinct resource, not per event."""
-        key = "codes:person"
+        aside) share a code."""
+        return self._keyed_codes(C.RESOURCE, "person", C.person_key)
+
+    def method_codes(self) -> Codes:
+        """Integer code of each sorted event's payment method (-1 where none is stated):
+        methods that are one by `canonical.method_key` (`Card`, `card`; `bank_transfer`,
+        `Bank Transfer`) share a code."""
+        return self._keyed_codes(C.PAYMENT_METHOD, "method", C.method_key)
+
+    def _keyed_codes(self, name: str, kind: str, key_of: Callable[[str], str]) -> Codes:
+        """Codes of column `name` where values of one `key_of` share a code; keyed once per
+        distinct value, not per event."""
+        key = f"codes:{kind}"
         if key not in self._sorted:
-            values = self.column(C.RESOURCE)
+            values = self.column(name)
             if isinstance(values, pd.Categorical):
                 codes, uniques = values.codes, list(values.categories)
             else:
                 codes, uniques = _factorize(values)
-            keyed, _ = pd.factorize(pd.Index([C.person_key(str(u)) for u in uniques],
-                                             dtype=object))
+            keyed, _ = pd.factorize(pd.Index([key_of(str(u)) for u in uniques], dtype=object))
             self._sorted[key] = np.append(keyed, -1).astype(np.int32)[codes]
         return cast(Codes, self._sorted[key])
 

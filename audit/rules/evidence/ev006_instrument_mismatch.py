@@ -27,14 +27,15 @@ class InstrumentMismatch(Rule):
     first purchase event of the charge it names (`payment:charge_id`), else the case's first
     purchase (a customer who paid one renewal by card and the next by PayPal is refunded the
     second to PayPal); a second payout by bank transfer after a first one back to the card
-    is reported too. `refund:currency` is compared with the case's first purchase's.
-    Purchases whose payment status is failed, reversed or pending are no purchase (a
-    declined PayPal attempt before the card capture). A payout stating no method or currency
-    is not judged on it, nor a case whose purchase states none. The finding names every
-    successful payout of the case and the methods they were paid by, in time order. Its
-    amount at risk is what its payouts in the case's currency paid by another method than
-    the purchase's; where only the currency differs it is not stated (the payout in the
-    other currency is not an amount in the case's currency).
+    is reported too. Methods are compared without case, width or word separators (`Card` is
+    `card`, `Bank Transfer` is `bank_transfer`). `refund:currency` is compared with the
+    case's first purchase's. Purchases whose payment status is failed, reversed or pending
+    are no purchase (a declined PayPal attempt before the card capture). A payout stating no
+    method or currency is not judged on it, nor a case whose purchase states none. The
+    finding names every successful payout of the case and the methods they were paid by, in
+    time order. Its amount at risk is what its payouts in the case's currency paid by
+    another method than the purchase's; where only the currency differs it is not stated
+    (the payout in the other currency is not an amount in the case's currency).
 
     References:
     Card-scheme refund rules (refund to the original card); AML guidance on refunds to third
@@ -130,7 +131,7 @@ def _by_other_method(facts: CaseFacts, at: np.ndarray, bought: np.ndarray) -> np
     """Per payout at sorted positions `at`: whether it states another method than the
     purchase it is compared with (`_compared_with`), on the column's codes (no text
     compared per payout)."""
-    codes = facts.codes(C.PAYMENT_METHOD)
+    codes = facts.method_codes()  # (`Card` is `card`, `Bank Transfer` `bank_transfer`)
     purchase = _compared_with(facts, at, bought)
     theirs = np.where(purchase >= 0, codes[np.maximum(purchase, 0)], -1)
     return np.asarray((theirs >= 0) & (codes[at] >= 0) & (codes[at] != theirs), dtype=bool)
