@@ -594,3 +594,28 @@ def test_an_amount_mismatch_beside_a_payout_in_another_currency(
     assert found == {
         "D": (["D-01", "D-04"], "2026-07-05T08:00:00+00:00", 60.0, "EUR", told),
         "E": (["E-01", "E-03"], "2026-07-04T08:00:00+00:00", 60.0, "EUR", told)}
+
+
+def test_an_instrument_mismatch_compares_the_currency_of_the_charge_the_payout_names(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """August paid by card in EUR, September by PayPal in USD; the September refund names
+    September's charge, paid by PayPal in USD: no mismatch (before: its currency was
+    compared with August's, a false finding naming the August charge). Paid in EUR, it is
+    one, dated at that payout and naming September's charge."""
+    def case(currency: str) -> dict[str, Any]:
+        return {"channel": "subscription", "events": [
+            {"a": "Charge subscription renewal", "method": "card", "cur": "EUR",
+             "charge": "ch_aug", "t": "2026-08-01T10:00Z"},
+            {"a": "Charge subscription renewal", "method": "paypal", "cur": "USD",
+             "charge": "ch_sep", "t": "2026-09-01T10:00Z", "id": f"{currency}-sep"},
+            {"a": "Receive refund request", "cur": "USD"}, {"a": "Collect evidence"},
+            {"a": "Approve refund", "cur": "USD"},
+            {"a": "Execute payout", "method": "paypal", "cur": currency, "charge": "ch_sep",
+             "id": f"{currency}-pay", "t": "2026-09-10T10:00Z"}]}
+
+    result, _ = run_case({}, {"log": {"usd": case("USD"), "eur": case("EUR")}},
+                         "EV006 currency by charge", policy_for)
+    found = [(f.case_id, f.event_ids, f.timestamp, f.message)
+             for f in result.findings if f.rule == "EV006"]
+    assert found == [("eur", ["EUR-sep", "EUR-pay"], "2026-09-10T10:00:00+00:00",
+                      "purchase paid by paypal in USD, refunded by paypal in EUR")]

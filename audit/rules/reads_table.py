@@ -263,6 +263,7 @@ READS: dict[str, frozenset[str]] = {
         "cases:purchase_method",
         "events:codes:method",
         "events:codes:payment:charge_id",
+        "events:codes:refund:currency",
         "events:concept:name",
         "events:event:id",
         "events:first:payout",

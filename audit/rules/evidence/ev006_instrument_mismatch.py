@@ -6,7 +6,7 @@ import pandas as pd
 from audit import canonical as C
 from audit.findings import Finding
 from audit.rules.base import Rule
-from audit.rules.facts import CaseFacts, Ints, same
+from audit.rules.facts import CaseFacts, Ints
 
 
 class InstrumentMismatch(Rule):
@@ -28,14 +28,16 @@ class InstrumentMismatch(Rule):
     purchase (a customer who paid one renewal by card and the next by PayPal is refunded the
     second to PayPal); a second payout by bank transfer after a first one back to the card
     is reported too. Methods are compared without case, width or word separators (`Card` is
-    `card`, `Bank Transfer` is `bank_transfer`). `refund:currency` is compared with the
-    case's first purchase's. Purchases whose payment status is failed, reversed or pending
-    are no purchase (a declined PayPal attempt before the card capture). A payout stating no
-    method or currency is not judged on it, nor a case whose purchase states none. The
-    finding names every successful payout of the case and the methods they were paid by, in
-    time order. Its amount at risk is what its payouts in the case's currency paid by
-    another method than the purchase's; where only the currency differs it is not stated
-    (the payout in the other currency is not an amount in the case's currency).
+    `card`, `Bank Transfer` is `bank_transfer`). Its `refund:currency` is compared with the
+    same purchase's. Purchases whose payment status is failed, reversed or pending are no
+    purchase (a declined PayPal attempt before the card capture). A payout stating no method
+    or currency is not judged on it, nor a case whose purchase states none. The finding is
+    dated at the first payout by another method or in another currency and names the
+    purchase it was compared with, every successful payout of the case and the methods they
+    were paid by, in time order. Its amount at risk is what its payouts in the case's
+    currency paid by another method than the purchase's; where only the currency differs it
+    is not stated (the payout in the other currency is not an amount in the case's
+    currency).
 
     References:
     Card-scheme refund rules (refund to the original card); AML guidance on refunds to third
@@ -51,40 +53,35 @@ class InstrumentMismatch(Rule):
         c = facts.table("payout_method", "purchase_method", "payout_currencies",
                         "purchase_currency", "payout_eid", "purchase_eid", "payout_time",
                         "payouts_sum", "currency")
-        both_currency = c["payout_currencies"].notna() & c["purchase_currency"].notna()
-        # (Several payout currencies never equal the purchase's one.)
-        paid = np.flatnonzero(facts.mask("paid") & ~facts.column(C.PAYMENT_METHOD).isna())
         bought = _bought(facts)
-        first_other = _first_by_other_method(facts, c, paid, bought)
-        other_method = first_other >= 0
-        other = other_method | (both_currency & ~same(c["payout_currencies"],
-                                                       c["purchase_currency"])).to_numpy(
-            dtype=bool)
-        found = (c["payout_eid"].notna() & c["purchase_eid"].notna()).to_numpy(
-            dtype=bool) & other
+        # Each successful payout against the purchase it refunds (the charge it names, else
+        # the case's first): by another method, or in another currency.
+        paid = np.flatnonzero(facts.mask("paid"))
+        purchase = _compared_with(facts, paid, bought)
+        by_method = _differs(facts.method_codes(), paid, purchase)
+        differs = by_method | _differs(facts.codes(C.CURRENCY), paid, purchase)
+        first_other = _first_per_case(facts, len(c), paid[differs])
+        found = (first_other >= 0) & c["payout_eid"].notna().to_numpy(dtype=bool)
+        other_method = _first_per_case(facts, len(c), paid[by_method]) >= 0
         c["at_risk"] = _paid_by_other_method(facts, c, found & other_method, bought)
         hits = c[found].rename(
             columns={"payout_currencies": "payout_currency"})  # (the evidence's key)
         hits = facts.with_lists(hits, "payout_eids")
-        # The time of the first payout by another method; else (only the currency differs)
-        # the first payout's.
-        by_method = other_method[found]
-        hits["when"] = hits["payout_time"]
-        if by_method.any():
-            hits.loc[by_method, "when"] = np.asarray(facts.column(C.TIMESTAMP).take(
-                first_other[found][by_method]))
-            # ... and the purchase it was compared with (the charge it names), not
-            # necessarily the case's first.
-            compared = _compared_with(facts, first_other[found][by_method], bought)
-            for column, source in (("purchase_eid", C.EVENT_ID),
-                                   ("purchase_method", C.PAYMENT_METHOD),
-                                   ("purchase_currency", C.CURRENCY)):
-                values = hits[column].astype(object).to_numpy(copy=True)
-                values[by_method] = np.asarray(facts.column(source).take(compared),
-                                               dtype=object)
-                hits[column] = values
+        # Dated at the first payout by another method or in another currency, and named
+        # with the purchase it was compared with (the charge it names, not necessarily the
+        # case's first purchase).
+        first = first_other[found]
+        hits["when"] = np.asarray(facts.column(C.TIMESTAMP).take(first))
+        compared = _compared_with(facts, first, bought)
+        for column, source in (("purchase_eid", C.EVENT_ID),
+                               ("purchase_method", C.PAYMENT_METHOD),
+                               ("purchase_currency", C.CURRENCY)):
+            hits[column] = np.asarray(facts.column(source).take(compared), dtype=object)
         # Every method the case's payouts were paid by, in time order ("card, bank_transfer").
-        methods = facts.grouped(paid[found[facts.case_code[paid]]], methods=C.PAYMENT_METHOD)
+        stating = paid[~np.asarray(facts.column(C.PAYMENT_METHOD).take(paid).isna(),
+                                   dtype=bool)]
+        methods = facts.grouped(stating[found[facts.case_code[stating]]],
+                                methods=C.PAYMENT_METHOD)
         hits["payout_method"] = methods["methods"].reindex(hits.index).astype(object).where(
             lambda m: m.notna(), hits["payout_method"].astype(object))
         return self.findings(
@@ -127,25 +124,25 @@ def _compared_with(facts: CaseFacts, at: Ints, bought: Ints) -> Ints:
     return out
 
 
-def _by_other_method(facts: CaseFacts, at: np.ndarray, bought: np.ndarray) -> np.ndarray:
-    """Per payout at sorted positions `at`: whether it states another method than the
-    purchase it is compared with (`_compared_with`), on the column's codes (no text
-    compared per payout)."""
-    codes = facts.method_codes()  # (`Card` is `card`, `Bank Transfer` `bank_transfer`)
-    purchase = _compared_with(facts, at, bought)
+def _differs(codes: np.ndarray, at: Ints, purchase: Ints) -> np.ndarray:
+    """Per payout at sorted positions `at`: whether its code (`codes`, per sorted event: a
+    method's or a currency's) differs from that of its purchase at `purchase` (-1: none),
+    where both state one."""
     theirs = np.where(purchase >= 0, codes[np.maximum(purchase, 0)], -1)
     return np.asarray((theirs >= 0) & (codes[at] >= 0) & (codes[at] != theirs), dtype=bool)
 
 
-def _first_by_other_method(facts: CaseFacts, c: pd.DataFrame, paid: np.ndarray,
-                           bought: np.ndarray) -> np.ndarray:
-    """Per case (the rows of `c`, in case order): the sorted position of its first
-    successful payout among `paid` (those stating a method) that states another method than
-    the case's purchase; -1 where none does or the purchase states none."""
-    differs = _by_other_method(facts, paid, bought)
-    out = np.full(len(c), -1, dtype=np.int64)
-    # Positions ascend within a case: the first of each case's run is its earliest.
-    at, cases = paid[differs], facts.case_code[paid][differs]
+def _by_other_method(facts: CaseFacts, at: Ints, bought: Ints) -> np.ndarray:
+    """Per payout at sorted positions `at`: whether it states another method than the
+    purchase it is compared with (`_compared_with`), on per-method codes (no text compared
+    per payout; `Card` is `card`)."""
+    return _differs(facts.method_codes(), at, _compared_with(facts, at, bought))
+
+
+def _first_per_case(facts: CaseFacts, n_cases: int, at: Ints) -> Ints:
+    """Per case: the first of the sorted positions `at` (ascending) in it; -1 where none."""
+    out = np.full(n_cases, -1, dtype=np.int64)
+    cases = facts.case_code[at]
     start = np.r_[True, cases[1:] != cases[:-1]] if len(at) else np.zeros(0, dtype=bool)
     out[cases[start]] = at[start]
     return out
