@@ -191,7 +191,10 @@ class CaseFacts:
                 codes, uniques = values.codes, list(values.categories)
             else:
                 codes, uniques = _factorize(values)
-            keyed, _ = pd.factorize(pd.Index([key_of(str(u)) for u in uniques], dtype=object))
+            keys = [key_of(str(u)) for u in uniques]
+            keyed, _ = pd.factorize(pd.Index(keys, dtype=object))
+            # A value of white space alone states nobody and no method: missing, as blank.
+            keyed = np.where(np.array([k == "" for k in keys], dtype=bool), -1, keyed)
             self._sorted[key] = np.append(keyed, -1).astype(np.int32)[codes]
         return cast(Codes, self._sorted[key])
 
