@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import numpy as np
+
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
@@ -41,9 +43,7 @@ class SlaBreach(Rule):
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         sla = facts.policy.sla
-        c = facts.table("payout_time", "request_time", "request_eid", "payout_eid",
-                        "first_close_time", "approvals_last_time", "rejections_last_time",
-                        "currency")
+        c = facts.table("payout_time", "request_time", "request_eid", "payout_eid", "currency")
         c["took"] = c["payout_time"] - c["request_time"]
         c["sla"] = sla
         paid = c[c["took"].notna() & (c["took"] > sla)]
@@ -52,13 +52,21 @@ class SlaBreach(Rule):
             evidence=("took", "sla"), message="request to payout took {took} (SLA {sla})")
         # Still open at the as-of time: requested, never paid, neither closed nor rejected
         # (a rejection before a later approval was overturned by it), and the SLA over.
-        withdrawn = c["rejections_last_time"].notna() & (
-            c["approvals_last_time"].isna()
-            | (c["rejections_last_time"] >= c["approvals_last_time"])).fillna(False)
-        c["open_for"] = facts.as_of - c["request_time"]
-        waiting = c[c["request_eid"].notna() & c["payout_eid"].isna()
-                    & c["first_close_time"].isna() & ~withdrawn & (c["open_for"] > sla)].copy()
+        # What closes a case is read for the unpaid requests past the SLA only.
+        late = (c["request_eid"].notna() & c["payout_eid"].isna()
+                & (facts.as_of - c["request_time"] > sla)).to_numpy(dtype=bool)
+        if not late.any():
+            return found
+        waiting = facts.at_cases(np.flatnonzero(late), "request_time", "request_eid",
+                                 "first_close_time", "approvals_last_time",
+                                 "rejections_last_time", "currency")
+        withdrawn = waiting["rejections_last_time"].notna() & (
+            waiting["approvals_last_time"].isna()
+            | (waiting["rejections_last_time"] >= waiting["approvals_last_time"])).fillna(False)
+        waiting = waiting[waiting["first_close_time"].isna() & ~withdrawn].copy()
         if len(waiting):
+            waiting["open_for"] = facts.as_of - waiting["request_time"]
+            waiting["sla"] = sla
             waiting["breached"] = waiting["request_time"] + sla
             waiting["as_of"] = facts.as_of
             found += self.findings(
