@@ -107,11 +107,18 @@ class Task:
     """The BPMN tag: task, userTask, serviceTask, ... (callActivity for a called global task)."""
     scope: str
     lanes: tuple[str, ...] = ()
-    """Ids of the lanes the task lies in, outermost first."""
+    """Ids of every lane the task lies in: per innermost lane, it and the lanes around it,
+    outermost first."""
     role: str | None = None
-    """Name of the innermost lane: the role that performs the task."""
+    """The first of `roles` (None without a lane)."""
     loop: Loop | None = None
     default_flow: str | None = None
+    innermost: tuple[str, ...] = ()
+    """Ids of the innermost lanes holding the task, in file order: one per lane set it is in
+    (a process may have several, e.g. regions and roles), more where the file lists it in
+    several lanes of one lane set."""
+    roles: tuple[str, ...] = ()
+    """Names of the `innermost` lanes: every role that may perform the task."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,8 @@ class Event:
     """errorRef, escalationRef, signalRef or messageRef id, or a link event's name."""
     lanes: tuple[str, ...] = ()
     role: str | None = None
+    innermost: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,6 +149,7 @@ class Gateway:
     scope: str
     default_flow: str | None = None
     lanes: tuple[str, ...] = ()
+    innermost: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -172,6 +182,8 @@ class SubProcess:
     lanes: tuple[str, ...] = ()
     role: str | None = None
     default_flow: str | None = None
+    innermost: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -255,7 +267,7 @@ class BpmnModel:
 
     def roles_of(self, task_name: str) -> list[str]:
         """The lane names (roles) of every task called `task_name`."""
-        roles = {t.role for t in self.tasks.values() if t.name == task_name and t.role}
+        roles = {r for t in self.tasks.values() if t.name == task_name for r in t.roles}
         return sorted(roles)
 
 
@@ -422,6 +434,10 @@ class _Reader:
         self._siblings: dict[str, tuple[_Source, etree._Element]] | None = None
         self._counter = 0
         self._lane_of_node: dict[str, list[str]] = {}
+        self._lane_set_of: dict[str, str] = {}
+        """Lane id -> the id of the outermost lane set it is in (child lane sets belong to
+        their parent lane's set)."""
+        self._lane_set_names: dict[str, str] = {}
         self._shape_bounds: dict[str, tuple[float, float, float, float]] = {}
 
     # --- choosing the process ---------------------------------------------------------------
@@ -792,9 +808,13 @@ class _Reader:
 
     # --- lanes --------------------------------------------------------------------------------
     def _read_lanes(self, lane_set: etree._Element, process: str, parent: str | None,
-                    prefix: str) -> None:
+                    prefix: str, outer_set: str | None = None) -> None:
         model = self.model
         assert model is not None
+        if outer_set is None:
+            raw = lane_set.get("id")
+            outer_set = prefix + (raw or f"laneSet-{len(self._lane_set_names) + 1}")
+            self._lane_set_names[outer_set] = clean_name(lane_set.get("name")) or outer_set
         for local, lane in _bpmn_children(lane_set):
             if local != "lane":
                 continue
@@ -803,11 +823,12 @@ class _Reader:
             refs = tuple(prefix + (ref.text or "").strip() for ref in lane
                          if isinstance(ref.tag, str) and local_name(ref.tag) == "flowNodeRef")
             model.lanes[lane_id] = Lane(lane_id, name, role_key(name), process, parent, refs)
+            self._lane_set_of[lane_id] = outer_set
             for ref in refs:
                 self._lane_of_node.setdefault(ref, []).append(lane_id)
             child_set = _child(lane, "childLaneSet")
             if child_set is not None:
-                self._read_lanes(child_set, process, lane_id, prefix)
+                self._read_lanes(child_set, process, lane_id, prefix, outer_set)
 
     def _lane_depth(self, lane_id: str) -> int:
         assert self.model is not None
@@ -827,68 +848,108 @@ class _Reader:
             lane = self.model.lanes.get(lane.parent) if lane.parent else None
         return tuple(reversed(path))
 
-    def _lane_under_shape(self, node_id: str) -> str | None:
-        """The innermost lane whose diagram box holds the centre of the node's shape."""
+    def _lanes_under_shape(self, node_id: str) -> list[str]:
+        """Per lane set, the innermost lane whose diagram box holds the centre of the node's
+        shape."""
         box = self._shape_bounds.get(node_id)
         if box is None:
-            return None
+            return []
         cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
-        best: str | None = None
+        best: dict[str, str] = {}
         assert self.model is not None
         for lane in self.model.lanes.values():
             lane_box = self._shape_bounds.get(lane.id)
             if lane_box is None:
                 continue
             x, y, w, h = lane_box
+            lane_set = self._lane_set_of[lane.id]
+            found = best.get(lane_set)
             if x <= cx <= x + w and y <= cy <= y + h and (
-                    best is None or self._lane_depth(lane.id) > self._lane_depth(best)):
-                best = lane.id
-        return best
+                    found is None or self._lane_depth(lane.id) > self._lane_depth(found)):
+                best[lane_set] = lane.id
+        return list(best.values())
 
     def _assign_lanes(self) -> None:
-        """Give every node its lanes: listed in a lane, else under a lane in the diagram, else
-        the lanes of the sub-process it is nested in."""
+        """Give every node its lanes: the innermost lanes it is listed in (of every lane set:
+        any of them may perform it), else those under its shape in the diagram, else the
+        lanes of the sub-process it is nested in."""
         model = self.model
         assert model is not None
         if not model.lanes:
             return
+        position = {lane_id: k for k, lane_id in enumerate(model.lanes)}
         resolved: dict[str, tuple[str, ...]] = {}
         from_diagram = 0
+        shared: list[str] = []
+
+        def innermost(listed: list[str]) -> list[str]:
+            """The listed lanes no other listed lane lies in (a node listed in a lane and in
+            its child lane is in the child)."""
+            around = {outer for lane in listed for outer in self._lane_path(lane)[:-1]}
+            return [lane for lane in dict.fromkeys(listed) if lane not in around]
 
         def lanes_of(node_id: str) -> tuple[str, ...]:
             nonlocal from_diagram
             if node_id in resolved:
                 return resolved[node_id]
-            listed = self._lane_of_node.get(node_id, [])
-            lanes: tuple[str, ...] = ()
-            if listed:
-                lanes = self._lane_path(max(listed, key=self._lane_depth))
+            lanes = innermost(self._lane_of_node.get(node_id, []))
+            if lanes:
+                per_set: dict[str, list[str]] = {}
+                for lane in lanes:
+                    per_set.setdefault(self._lane_set_of[lane], []).append(lane)
+                for lane_set, held in per_set.items():
+                    if len(held) > 1:
+                        names = " and ".join(f"'{model.lanes[h].name}'" for h in held)
+                        node = model.node(node_id)
+                        label = f" ('{node.name}')" if node is not None and node.name else ""
+                        shared.append(f"'{node_id}'{label} is listed in lanes {names} of lane "
+                                      f"set '{self._lane_set_names[lane_set]}'")
             else:
                 node = model.node(node_id)
                 scope = node.scope if node is not None else None
-                under = self._lane_under_shape(node_id) if scope != model.process_id else None
-                if under is not None:
-                    lanes = self._lane_path(under)
+                under = self._lanes_under_shape(node_id) if scope != model.process_id else []
+                if under:
+                    lanes = under
                     from_diagram += 1
                 elif scope is not None and scope in model.subprocesses:
-                    lanes = lanes_of(scope)
-            resolved[node_id] = lanes
-            return lanes
+                    lanes = list(lanes_of(scope))
+            found = tuple(sorted(lanes, key=position.__getitem__))
+            resolved[node_id] = found
+            return found
 
-        def role(lanes: tuple[str, ...]) -> str | None:
-            return model.lanes[lanes[-1]].name if lanes else None
+        def around(inner: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(dict.fromkeys(outer for lane in inner for outer in self._lane_path(lane)))
+
+        def roles(inner: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(dict.fromkeys(model.lanes[lane].name for lane in inner))
 
         for task_id, task in list(model.tasks.items()):
-            lanes = lanes_of(task_id)
-            model.tasks[task_id] = replace(task, lanes=lanes, role=role(lanes))
+            inner = lanes_of(task_id)
+            names = roles(inner)
+            model.tasks[task_id] = replace(task, lanes=around(inner), innermost=inner,
+                                           roles=names, role=names[0] if names else None)
         for event_id, event in list(model.events.items()):
-            lanes = lanes_of(event.attached_to or event_id)
-            model.events[event_id] = replace(event, lanes=lanes, role=role(lanes))
+            inner = lanes_of(event.attached_to or event_id)
+            names = roles(inner)
+            model.events[event_id] = replace(event, lanes=around(inner), innermost=inner,
+                                             roles=names, role=names[0] if names else None)
         for gateway_id, gateway in list(model.gateways.items()):
-            model.gateways[gateway_id] = replace(gateway, lanes=lanes_of(gateway_id))
+            inner = lanes_of(gateway_id)
+            model.gateways[gateway_id] = replace(gateway, lanes=around(inner), innermost=inner)
         for sub_id, sub in list(model.subprocesses.items()):
-            lanes = lanes_of(sub_id)
-            model.subprocesses[sub_id] = replace(sub, lanes=lanes, role=role(lanes))
+            inner = lanes_of(sub_id)
+            names = roles(inner)
+            model.subprocesses[sub_id] = replace(sub, lanes=around(inner), innermost=inner,
+                                                 roles=names, role=names[0] if names else None)
+        if len(self._lane_set_names) > 1:
+            model.notes.append(
+                f"the model has {len(self._lane_set_names)} lane sets ("
+                + ", ".join(f"'{name}'" for name in self._lane_set_names.values())
+                + "): a node's roles are its innermost lanes in each, and any of them may "
+                "perform it")
+        for text in shared:
+            model.notes.append(text + "; BPMN lanes divide a lane set's nodes among them, so "
+                               "a node is in one: the roles of all its lanes are taken")
         if from_diagram:
             model.notes.append(f"{from_diagram} node(s) nested in sub-processes are not listed "
                                "in a lane: their lane is the one their shape lies in")

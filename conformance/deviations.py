@@ -368,8 +368,9 @@ def _lanes(path: str, mtime: float, process: str | None) -> dict[str, tuple[str,
     model = read_bpmn(path, process=process)
     roles: dict[str, set[str]] = {}
     for task in model.tasks.values():
-        if task.lanes and task.lanes[-1] in model.lanes:
-            roles.setdefault(task.name, set()).add(model.lanes[task.lanes[-1]].role)
+        # Every lane set counts (any of its innermost lanes may perform the task).
+        for lane in task.innermost:
+            roles.setdefault(task.name, set()).add(model.lanes[lane].role)
     return {name: tuple(sorted(r)) for name, r in roles.items()}
 
 

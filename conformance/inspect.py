@@ -55,7 +55,8 @@ def describe(conversion: Conversion) -> dict[str, Any]:
 def _tasks(model: BpmnModel) -> list[dict[str, Any]]:
     return [
         {"id": t.id, "name": t.name, "kind": t.kind, "scope": t.scope,
-         "lane": t.lanes[-1] if t.lanes else None, "role": t.role,
+         "lane": t.innermost[0] if t.innermost else None, "role": t.role,
+         "lanes": list(t.innermost), "roles": list(t.roles),
          "loop": t.loop.kind if t.loop is not None else None}
         for t in sorted(model.tasks.values(), key=lambda t: model.order.get(t.id, 0))]
 

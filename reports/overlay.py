@@ -491,8 +491,8 @@ def sop_graph(model: BpmnModel) -> SopGraph:
     first, _ = reach(starts_in.get(model.process_id, []))
     lanes: dict[str, list[str]] = defaultdict(list)
     for task in model.tasks.values():
-        holder = model.lanes.get(task.lanes[-1]) if task.lanes else None
-        lane = holder.name if holder is not None else ""
+        # (One cluster per task: the first of its lanes, where several lane sets hold it.)
+        lane = task.role or ""
         if task.name not in lanes[lane]:
             lanes[lane].append(task.name)
     return SopGraph(model.process_name or model.process_id, dict(lanes), sorted(flows),

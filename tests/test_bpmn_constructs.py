@@ -646,3 +646,56 @@ def test_an_sop_that_converts_to_an_unsound_net_is_refused_for_the_audit(
                                          r"\(a run can get stuck") as caught:
         sop_net(path)
     assert caught.value.file == str(path)
+
+
+def test_every_lane_set_gives_a_task_its_roles(tmp_path: Path) -> None:
+    """A "Region" lane set holding every node, then the "Roles" lane set: the first one
+    decided every task's role (approvals by supervisors were flagged) and `model inspect`
+    showed the roles' lanes empty."""
+    lanes = ('<laneSet id="region" name="Region"><lane id="eu" name="EU back office">'
+             + "".join(f"<flowNodeRef>{n}</flowNodeRef>" for n in "sabe")
+             + '</lane></laneSet><laneSet id="roles" name="Roles"><lane id="cs" '
+             'name="Customer service"><flowNodeRef>s</flowNodeRef><flowNodeRef>a</flowNodeRef>'
+             '</lane><lane id="sup" name="Supervisor"><flowNodeRef>b</flowNodeRef>'
+             '<flowNodeRef>e</flowNodeRef></lane></laneSet>')
+    path = tmp_path / "sets.bpmn"
+    path.write_text(document(lanes + START + tasks("a", "b") + END + flows("s>a>b>e")),
+                    encoding="utf-8")
+    model = read_bpmn(path)
+    assert model.tasks["b"].innermost == ("eu", "sup")
+    assert model.tasks["b"].roles == ("EU back office", "Supervisor")
+    assert model.tasks["b"].lanes == ("eu", "sup")
+    assert model.roles_of("B") == ["EU back office", "Supervisor"]
+    assert any("2 lane sets ('Region', 'Roles')" in n for n in model.notes)
+    from conformance.deviations import lane_roles
+    from conformance.inspect import inspect_model
+
+    assert lane_roles(path) == {"A": ("customer-service", "eu-back-office"),
+                                "B": ("eu-back-office", "supervisor")}
+    shown = {lane["name"]: lane["tasks"] for lane in inspect_model(path)["lanes"]}
+    assert shown == {"EU back office": ["A", "B"], "Customer service": ["A"],
+                     "Supervisor": ["B"]}
+
+
+def test_a_task_listed_in_two_lanes_of_one_lane_set_has_both_roles(tmp_path: Path) -> None:
+    """BPMN lanes partition their lane set's nodes; a file listing a task in two sibling
+    lanes kept the first (the second lane's role was flagged, and shown empty): both are
+    taken, with a note."""
+    lanes = ('<laneSet id="ls"><lane id="cs" name="Customer service"><flowNodeRef>s'
+             '</flowNodeRef><flowNodeRef>a</flowNodeRef><flowNodeRef>e</flowNodeRef></lane>'
+             '<lane id="sup" name="Supervisor"><flowNodeRef>b</flowNodeRef></lane>'
+             '<lane id="fin" name="Finance"><flowNodeRef>b</flowNodeRef></lane></laneSet>')
+    path = tmp_path / "twice.bpmn"
+    path.write_text(document(lanes + START + tasks("a", "b") + END + flows("s>a>b>e")),
+                    encoding="utf-8")
+    model = read_bpmn(path)
+    assert model.tasks["b"].roles == ("Supervisor", "Finance")
+    assert model.tasks["a"].roles == ("Customer service",)
+    assert any("'b' ('B') is listed in lanes 'Supervisor' and 'Finance' of lane set 'ls'" in n
+               for n in model.notes)
+    from conformance.deviations import lane_roles
+    from conformance.inspect import inspect_model
+
+    assert lane_roles(path)["B"] == ("finance", "supervisor")
+    shown = {lane["name"]: lane["tasks"] for lane in inspect_model(path)["lanes"]}
+    assert shown["Finance"] == ["B"] and shown["Supervisor"] == ["B"]

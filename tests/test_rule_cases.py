@@ -619,3 +619,58 @@ def test_an_instrument_mismatch_compares_the_currency_of_the_charge_the_payout_n
              for f in result.findings if f.rule == "EV006"]
     assert found == [("eur", ["EUR-sep", "EUR-pay"], "2026-09-10T10:00:00+00:00",
                       "purchase paid by paypal in USD, refunded by paypal in EUR")]
+
+
+SOP_LANES = ('<?xml version="1.0" encoding="UTF-8"?>\n<definitions '
+             'xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">'
+             '<process id="p">{lanes}<startEvent id="s"/>'
+             '<task id="t1" name="Receive refund request"/><task id="t2" name="Approve refund"/>'
+             '<task id="t3" name="Execute payout"/><endEvent id="e"/>'
+             '<sequenceFlow id="f1" sourceRef="s" targetRef="t1"/>'
+             '<sequenceFlow id="f2" sourceRef="t1" targetRef="t2"/>'
+             '<sequenceFlow id="f3" sourceRef="t2" targetRef="t3"/>'
+             '<sequenceFlow id="f4" sourceRef="t3" targetRef="e"/></process></definitions>')
+
+
+def _lane(lane_id: str, name: str, *nodes: str, inner: str = "") -> str:
+    named = f' name="{name}"' if name else ""
+    refs = "".join(f"<flowNodeRef>{n}</flowNodeRef>" for n in nodes)
+    return f'<lane id="{lane_id}"{named}>{refs}{inner}</lane>'
+
+
+def _approvals_flagged(tmp_path: Path, lanes: str, roles: list[str],
+                       policy_for: Callable[[dict[str, Any]], Policy]) -> list[str]:
+    """The roles (one case each) whose approval of "Approve refund" AP004 flags, judged by
+    the lanes of an SOP alone (no `approvers` in the policy)."""
+    sop = tmp_path / f"sop{len(list(tmp_path.glob('*.bpmn')))}.bpmn"
+    sop.write_text(SOP_LANES.format(lanes=lanes), encoding="utf-8")
+    log = {f"C{k}": [{"a": "Receive refund request"},
+                     {"a": "Approve refund", "r": "Nadia Rossi", "role": role},
+                     {"a": "Execute payout"}] for k, role in enumerate(roles)}
+    result, _ = run_case({"policy": {"approvers": None, "sop": {"ecommerce": str(sop)}}},
+                         {"log": log}, "AP004 lanes", policy_for)
+    return [roles[int(f.case_id[1:])] for f in result.findings if f.rule == "AP004"]
+
+
+def test_ap004_every_lane_set_of_the_sop_authorises(
+        tmp_path: Path, policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A "Region" lane set holding every node before the "Roles" one: the region's lane
+    decided the approval's role, so every supervisor's approval was flagged."""
+    lanes = ('<laneSet id="region" name="Region">'
+             + _lane("eu", "EU back office", "s", "t1", "t2", "t3", "e") + "</laneSet>"
+             '<laneSet id="roles" name="Roles">' + _lane("cs", "Customer service", "s", "t1")
+             + _lane("sup", "Supervisor", "t2") + _lane("pay", "Payments", "t3", "e")
+             + "</laneSet>")
+    assert _approvals_flagged(tmp_path, lanes, ["supervisor", "customer-service"],
+                              policy_for) == ["customer-service"]
+
+
+def test_ap004_a_task_in_two_lanes_of_one_set_may_be_approved_by_both(
+        tmp_path: Path, policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """The approval listed in the Supervisor and the Finance lane: the second was dropped,
+    so finance's approvals were flagged."""
+    lanes = ('<laneSet id="ls">' + _lane("cs", "Customer service", "s", "t1")
+             + _lane("sup", "Supervisor", "t2") + _lane("fin", "Finance", "t2")
+             + _lane("pay", "Payments", "t3", "e") + "</laneSet>")
+    assert _approvals_flagged(tmp_path, lanes, ["supervisor", "finance", "customer-service"],
+                              policy_for) == ["customer-service"]

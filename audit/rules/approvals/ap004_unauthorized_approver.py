@@ -60,7 +60,8 @@ class UnauthorizedApprover(Rule):
     Options:
     `approvers.approve` and `approvers.second-approve`: the roles allowed per level. Where the
     case's channel has an SOP (`sop`), the roles of the lanes holding the approval's task
-    (lane "Supervisor" -> role `supervisor`) are allowed too: a role is authorised when the
+    (lane "Supervisor" -> role `supervisor`; its innermost lane in each lane set of the SOP,
+    every one where it is listed in several) are allowed too: a role is authorised when the
     policy or the SOP's lanes allow it, and a level the policy does not list is judged by the
     lanes alone. Roles are read per event (`org:role`), so a role change is honoured, and
     compared as the lanes' are, without case or spacing ("Customer Service" is
