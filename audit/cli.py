@@ -667,7 +667,8 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
         click.echo(f"  tasks: {len(report['tasks'])}; workflow net: {shape}; "
                    f"sound: {report['sound'] or 'not judged'}")
         for lane in report["lanes"]:
-            click.echo(f"  lane {lane['name']}: {', '.join(lane['tasks'])}")
+            name = lane["name"] or f"(unnamed, {lane['id']})"
+            click.echo(f"  lane {name}: {', '.join(lane['tasks'])}")
         for refused in report["refused"]:
             click.echo(f"  refused {refused['element_type']} {refused['element_id']}: "
                        f"{refused['reason']}")

@@ -190,13 +190,18 @@ class SubProcess:
 class Lane:
     id: str
     name: str
-    role: str
+    """The lane's name; "" for an unnamed lane (bpmn.io's "divide lane" makes them)."""
+    role: str | None
     """The lane name as a role key: lower case, words joined by '-' ("Customer service" ->
-    "customer-service"), the form of the canonical log's `org:role`."""
+    "customer-service"), the form of the canonical log's `org:role`. An unnamed lane has no
+    role of its own: that of the nearest named lane around it, None where there is none."""
     process: str
     parent: str | None
     flow_nodes: tuple[str, ...]
     """Ids of the nodes the file lists in this lane (`flowNodeRef`), in file order."""
+    role_lane: str | None = None
+    """The id of the lane whose name is the role: this lane, or for an unnamed one the
+    nearest named lane around it (None: no role)."""
 
 
 @dataclass(frozen=True)
@@ -819,10 +824,22 @@ class _Reader:
             if local != "lane":
                 continue
             lane_id = prefix + (lane.get("id") or f"lane-{len(model.lanes) + 1}")
-            name = clean_name(lane.get("name")) or lane_id
+            name = clean_name(lane.get("name"))
             refs = tuple(prefix + (ref.text or "").strip() for ref in lane
                          if isinstance(ref.tag, str) and local_name(ref.tag) == "flowNodeRef")
-            model.lanes[lane_id] = Lane(lane_id, name, role_key(name), process, parent, refs)
+            role_lane: str | None = lane_id
+            role: str | None = role_key(name)
+            if not name:
+                # An unnamed lane (bpmn.io's "divide lane") is no role of its own, not one
+                # called after its id: the nearest named lane around it gives the role.
+                outer = model.lanes[parent] if parent is not None else None
+                role_lane, role = (outer.role_lane, outer.role) if outer else (None, None)
+                around = model.lanes[role_lane].name if role_lane is not None else None
+                self._note(f"lane '{lane_id}' has no name: " + (
+                    f"its nodes take the role of the lane '{around}' it lies in"
+                    if around is not None else "it lies in no named lane, so it gives its "
+                    "nodes no role"))
+            model.lanes[lane_id] = Lane(lane_id, name, role, process, parent, refs, role_lane)
             self._lane_set_of[lane_id] = outer_set
             for ref in refs:
                 self._lane_of_node.setdefault(ref, []).append(lane_id)
@@ -899,7 +916,7 @@ class _Reader:
                     per_set.setdefault(self._lane_set_of[lane], []).append(lane)
                 for lane_set, held in per_set.items():
                     if len(held) > 1:
-                        names = " and ".join(f"'{model.lanes[h].name}'" for h in held)
+                        names = " and ".join(f"'{model.lanes[h].name or h}'" for h in held)
                         node = model.node(node_id)
                         label = f" ('{node.name}')" if node is not None and node.name else ""
                         shared.append(f"'{node_id}'{label} is listed in lanes {names} of lane "
@@ -921,7 +938,8 @@ class _Reader:
             return tuple(dict.fromkeys(outer for lane in inner for outer in self._lane_path(lane)))
 
         def roles(inner: tuple[str, ...]) -> tuple[str, ...]:
-            return tuple(dict.fromkeys(model.lanes[lane].name for lane in inner))
+            named = (model.lanes[lane].role_lane for lane in inner)
+            return tuple(dict.fromkeys(model.lanes[n].name for n in named if n is not None))
 
         for task_id, task in list(model.tasks.items()):
             inner = lanes_of(task_id)

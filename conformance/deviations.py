@@ -369,8 +369,11 @@ def _lanes(path: str, mtime: float, process: str | None) -> dict[str, tuple[str,
     roles: dict[str, set[str]] = {}
     for task in model.tasks.values():
         # Every lane set counts (any of its innermost lanes may perform the task).
+        # (An unnamed lane outside any named one gives no role.)
         for lane in task.innermost:
-            roles.setdefault(task.name, set()).add(model.lanes[lane].role)
+            role = model.lanes[lane].role
+            if role is not None:
+                roles.setdefault(task.name, set()).add(role)
     return {name: tuple(sorted(r)) for name, r in roles.items()}
 
 

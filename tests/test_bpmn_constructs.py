@@ -699,3 +699,30 @@ def test_a_task_listed_in_two_lanes_of_one_lane_set_has_both_roles(tmp_path: Pat
     assert lane_roles(path)["B"] == ("finance", "supervisor")
     shown = {lane["name"]: lane["tasks"] for lane in inspect_model(path)["lanes"]}
     assert shown["Finance"] == ["B"] and shown["Supervisor"] == ["B"]
+
+
+def test_an_unnamed_lane_takes_the_role_of_the_named_lane_around_it(tmp_path: Path) -> None:
+    """bpmn.io's "divide lane" makes unnamed child lanes: one was a role named after its id
+    ('lane_0k2m3x1'), so every approval in it was flagged."""
+    lanes = ('<laneSet id="ls"><lane id="sup" name="Supervisor"><flowNodeRef>a</flowNodeRef>'
+             '<flowNodeRef>b</flowNodeRef><childLaneSet id="cls"><lane id="lane_0k2m3x1">'
+             '<flowNodeRef>a</flowNodeRef></lane><lane id="lane_1b7q9zz"><flowNodeRef>b'
+             '</flowNodeRef></lane></childLaneSet></lane><lane id="x">'
+             '<flowNodeRef>s</flowNodeRef><flowNodeRef>e</flowNodeRef></lane></laneSet>')
+    path = tmp_path / "divided.bpmn"
+    path.write_text(document(lanes + START + tasks("a", "b") + END + flows("s>a>b>e")),
+                    encoding="utf-8")
+    model = read_bpmn(path)
+    assert model.lanes["lane_0k2m3x1"].name == ""
+    assert model.lanes["lane_0k2m3x1"].role == "supervisor"
+    assert model.tasks["a"].innermost == ("lane_0k2m3x1",)
+    assert model.tasks["a"].roles == ("Supervisor",) and model.tasks["a"].role == "Supervisor"
+    assert model.roles_of("B") == ["Supervisor"]
+    # An unnamed lane in no named lane gives no role (not one called 'x').
+    assert model.lanes["x"].role is None and model.events["s"].roles == ()
+    assert any("lane 'lane_0k2m3x1' has no name: its nodes take the role of the lane "
+               "'Supervisor' it lies in" in n for n in model.notes)
+    assert any("lane 'x' has no name: it lies in no named lane" in n for n in model.notes)
+    from conformance.deviations import lane_roles
+
+    assert lane_roles(path) == {"A": ("supervisor",), "B": ("supervisor",)}

@@ -259,3 +259,26 @@ def test_a_crash_of_the_console_script_exits_2_not_1(monkeypatch: pytest.MonkeyP
     assert "Traceback" in err and "RuntimeError: drawing failed" in err
     assert err.rstrip().splitlines()[-1] == (
         "error: internal error (RuntimeError: drawing failed); the traceback above says where")
+
+
+def test_model_inspect_names_an_unnamed_lane_by_its_id(tmp_path: Path) -> None:
+    """An unnamed lane printed as "lane Lane_0k2m3x1" (its id taken for a name and a role);
+    it has no name, and its tasks the role of the lane around it."""
+    path = tmp_path / "divided.bpmn"
+    path.write_text(
+        '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" '
+        'targetNamespace="t"><process id="p"><laneSet id="ls"><lane id="sup" '
+        'name="Supervisor"><flowNodeRef>s</flowNodeRef><flowNodeRef>a</flowNodeRef>'
+        '<flowNodeRef>e</flowNodeRef><childLaneSet id="c"><lane id="Lane_0k2m3x1">'
+        '<flowNodeRef>a</flowNodeRef></lane></childLaneSet></lane></laneSet>'
+        '<startEvent id="s"/><task id="a" name="Approve refund"/><endEvent id="e"/>'
+        '<sequenceFlow id="f1" sourceRef="s" targetRef="a"/>'
+        '<sequenceFlow id="f2" sourceRef="a" targetRef="e"/></process></definitions>',
+        encoding="utf-8")
+    output = run("model", "inspect", str(path)).output
+    assert "  lane (unnamed, Lane_0k2m3x1): Approve refund\n" in output
+    assert "its nodes take the role of the lane 'Supervisor'" in output
+    report = json.loads(run("model", "inspect", str(path), "--json").output)
+    assert report["tasks"][0]["roles"] == ["Supervisor"]
+    assert [(lane["name"], lane["role"]) for lane in report["lanes"]] == [
+        ("Supervisor", "supervisor"), ("", "supervisor")]

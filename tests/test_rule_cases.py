@@ -674,3 +674,17 @@ def test_ap004_a_task_in_two_lanes_of_one_set_may_be_approved_by_both(
              + _lane("pay", "Payments", "t3", "e") + "</laneSet>")
     assert _approvals_flagged(tmp_path, lanes, ["supervisor", "finance", "customer-service"],
                               policy_for) == ["customer-service"]
+
+
+def test_ap004_an_unnamed_lane_authorises_the_role_of_the_lane_around_it(
+        tmp_path: Path, policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """The Supervisor lane divided into unnamed lanes (bpmn.io): the approval's lane was a
+    role called 'lane_0k2m3x1', so every supervisor's approval was flagged."""
+    divided = ('<childLaneSet id="cls">' + _lane("Lane_0k2m3x1", "", "t2")
+               + _lane("Lane_1b7q9zz", "") + "</childLaneSet>")
+    lanes = ('<laneSet id="ls">' + _lane("cs", "Customer service", "s", "t1")
+             + _lane("sup", "Supervisor", "t2", inner=divided)
+             + _lane("pay", "Payments", "t3", "e") + "</laneSet>")
+    assert _approvals_flagged(tmp_path, lanes, ["supervisor", "lane-0k2m3x1",
+                                                "customer-service"],
+                              policy_for) == ["lane-0k2m3x1", "customer-service"]
