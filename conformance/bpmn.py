@@ -12,6 +12,7 @@ space), because event logs carry one-line activity labels.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -192,8 +193,9 @@ class Lane:
     name: str
     """The lane's name; "" for an unnamed lane (bpmn.io's "divide lane" makes them)."""
     role: str | None
-    """The lane name as a role key: lower case, words joined by '-' ("Customer service" ->
-    "customer-service"), the form of the canonical log's `org:role`. An unnamed lane has no
+    """The lane name as a role key (`role_key`: NFKC, case-folded, words joined by '-';
+    "Customer service" -> "customer-service"), as a log's `org:role` is compared. An
+    unnamed lane has no
     role of its own: that of the nearest named lane around it, None where there is none."""
     process: str
     parent: str | None
@@ -277,8 +279,11 @@ class BpmnModel:
 
 
 def role_key(name: str) -> str:
-    """A lane name as a role key: "Customer service" -> "customer-service"."""
-    return "-".join(name.lower().split())
+    """A lane name (or a log's `org:role`) as a role key: "Customer service" ->
+    "customer-service". Compared without case, spacing, width or Unicode form: NFKC, then
+    full case folding ("Leitung Großkunden", "LEITUNG GROSSKUNDEN" and full-width
+    "Ｌｅｉｔｕｎｇ　Ｇｒｏßｋｕｎｄｅｎ" are one key; so are a composed and a decomposed "ü")."""
+    return "-".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 def clean_name(raw: str | None) -> str:

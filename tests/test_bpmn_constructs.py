@@ -726,3 +726,14 @@ def test_an_unnamed_lane_takes_the_role_of_the_named_lane_around_it(tmp_path: Pa
     from conformance.deviations import lane_roles
 
     assert lane_roles(path) == {"A": ("supervisor",), "B": ("supervisor",)}
+
+
+def test_role_keys_ignore_case_spacing_width_and_unicode_form() -> None:
+    from conformance.bpmn import role_key
+
+    assert role_key("Leitung Großkunden") == role_key("LEITUNG GROSSKUNDEN") == (
+        "leitung-grosskunden")
+    assert role_key("R\u00fcckerstattung") == role_key("Ru\u0308ckerstattung")
+    assert role_key("\uff33\uff55\uff50\uff45\uff52\uff56\uff49\uff53\uff4f\uff52") == (
+        "supervisor")
+    assert role_key("  Customer\u3000 service ") == "customer-service"

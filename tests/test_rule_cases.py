@@ -688,3 +688,18 @@ def test_ap004_an_unnamed_lane_authorises_the_role_of_the_lane_around_it(
     assert _approvals_flagged(tmp_path, lanes, ["supervisor", "lane-0k2m3x1",
                                                 "customer-service"],
                               policy_for) == ["lane-0k2m3x1", "customer-service"]
+
+
+def test_ap004_a_lane_and_a_role_compared_without_width_form_or_full_case(
+        tmp_path: Path, policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """Lane "Leitung Großkunden" vs "LEITUNG GROSSKUNDEN", a composed vs a decomposed
+    "Rückerstattung", "Supervisor" vs full-width "Ｓｕｐｅｒｖｉｓｏｒ": all were flagged,
+    though roles are compared without case or spacing."""
+    full_width = "\uff33\uff55\uff50\uff45\uff52\uff56\uff49\uff53\uff4f\uff52"
+    for name, role in (("Leitung Großkunden", "LEITUNG GROSSKUNDEN"),
+                       ("R\u00fcckerstattung", "Ru\u0308ckerstattung"),
+                       ("Supervisor", full_width)):
+        lanes = ('<laneSet id="ls">' + _lane("cs", "Customer service", "s", "t1", "t3", "e")
+                 + _lane("x", name, "t2") + "</laneSet>")
+        assert _approvals_flagged(tmp_path, lanes, [role, "customer-service"],
+                                  policy_for) == ["customer-service"], name
