@@ -441,7 +441,10 @@ class _Reader:
     def __init__(self, source: _Source) -> None:
         self.source = source
         self.model: BpmnModel | None = None
-        self._siblings: dict[str, tuple[_Source, etree._Element]] | None = None
+        self._siblings: dict[str, list[tuple[_Source, etree._Element]]] | None = None
+        """Process id -> the .bpmn files beside the model defining it, in name order."""
+        self._unreadable: list[tuple[str, str]] = []
+        """(file name, why) of the .bpmn files beside the model that could not be read."""
         self._counter = 0
         self._lane_of_node: dict[str, list[str]] = {}
         self._lane_set_of: dict[str, str] = {}
@@ -768,9 +771,11 @@ class _Reader:
             return
         found = self._find_process(called)
         if found is None:
+            unreadable = "".join(f"; {name} beside it could not be read ({why})"
+                                 for name, why in self._unreadable)
             self._refuse(node_id, "callActivity",
                          f"call activity '{label}' calls '{called}', which is neither a process "
-                         f"of this file nor of a .bpmn file beside it")
+                         f"of this file nor of a .bpmn file beside it{unreadable}")
             model.subprocesses[node_id] = SubProcess(node_id, name, "call", scope, loop,
                                                      called_element=called, default_flow=default)
             return
@@ -785,6 +790,11 @@ class _Reader:
         callee_file = None if callee_source is self.source else callee_source.path.name
         if callee_file is not None:
             self._note(f"call activity '{label}' runs process '{called}' from {callee_file}")
+            others = [s.path.name for s, _ in (self._siblings or {}).get(called, [])[1:]]
+            if others:
+                self._note(f"process '{called}' is defined in {callee_file} and in "
+                           + " and ".join(others) + f" beside the model: call activity "
+                           f"'{label}' runs the one of {callee_file}, the first by file name")
         model.subprocesses[node_id] = SubProcess(node_id, name, "call", scope, loop,
                                                  called_element=called, callee_file=callee_file,
                                                  default_flow=default)
@@ -805,16 +815,22 @@ class _Reader:
         if self._siblings is None:
             self._siblings = {}
             home = self.source.path.resolve().parent
-            files = sorted(p for p in home.glob("*.bpmn") if p.resolve() != self.source.path
-                           .resolve())[:_SIBLING_FILE_LIMIT]
+            me = self.source.path.resolve()
+            # (The extension without case: "Approval.BPMN" is a BPMN file too.)
+            files = sorted(p for p in home.iterdir() if p.suffix.lower() == ".bpmn"
+                           and p.is_file() and p.resolve() != me)[:_SIBLING_FILE_LIMIT]
             for sibling in files:
                 try:
                     loaded = _Source.load(sibling)
-                except InputError:
-                    continue  # an unreadable neighbour is not this model's problem
+                except InputError as error:
+                    # Not this model's problem unless its callee is nowhere else: then the
+                    # refusal names it.
+                    self._unreadable.append((sibling.name, error.message))
+                    continue
                 for pid, element in loaded.processes.items():
-                    self._siblings.setdefault(pid, (loaded, element))
-        return self._siblings.get(process_id)
+                    self._siblings.setdefault(pid, []).append((loaded, element))
+        found = self._siblings.get(process_id)
+        return found[0] if found else None
 
     # --- lanes --------------------------------------------------------------------------------
     def _read_lanes(self, lane_set: etree._Element, process: str, parent: str | None,

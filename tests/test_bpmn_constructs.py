@@ -737,3 +737,46 @@ def test_role_keys_ignore_case_spacing_width_and_unicode_form() -> None:
     assert role_key("\uff33\uff55\uff50\uff45\uff52\uff56\uff49\uff53\uff4f\uff52") == (
         "supervisor")
     assert role_key("  Customer\u3000 service ") == "customer-service"
+
+
+def _review(task: str) -> str:
+    """A process 'Review' running one task."""
+    return document('<startEvent id="cs"/>' + tasks(task) + '<endEvent id="ce"/>'
+                    + flows(f"cs>{task}>ce"), process_id="Review")
+
+
+CALL_REVIEW = (START + '<callActivity id="c" name="Check" calledElement="Review"/>' + END
+               + flows("s>c>e"))
+
+
+def test_a_callee_defined_in_two_files_beside_the_model_is_noted(tmp_path: Path) -> None:
+    """The first file by name was taken without a word."""
+    (tmp_path / "review-v1.bpmn").write_text(_review("x"), encoding="utf-8")
+    (tmp_path / "review-v2.bpmn").write_text(_review("y"), encoding="utf-8")
+    conversion = convert(tmp_path, CALL_REVIEW)
+    assert conversion.net is not None
+    assert play_out(conversion.net, max_length=3) == {("X",)}
+    assert ("process 'Review' is defined in review-v1.bpmn and in review-v2.bpmn beside the "
+            "model: call activity 'Check' runs the one of review-v1.bpmn, the first by file "
+            "name") in conversion.notes
+
+
+def test_a_callee_only_in_an_unreadable_file_beside_the_model_names_it(
+        tmp_path: Path) -> None:
+    """The refusal said the callee was in no file, though one beside it had a DTD."""
+    (tmp_path / "review.bpmn").write_text(_review("x").replace(
+        "<definitions", '<!DOCTYPE definitions [<!ENTITY a "b">]>\n<definitions'),
+        encoding="utf-8")
+    [refused] = refusals(tmp_path, CALL_REVIEW)
+    assert refused.startswith("callActivity 'c': call activity 'Check' calls 'Review', which "
+                              "is neither a process of this file nor of a .bpmn file beside "
+                              "it; review.bpmn beside it could not be read (")
+    assert "DTD" in refused
+
+
+def test_a_callee_file_with_an_upper_case_extension_is_found(tmp_path: Path) -> None:
+    """"Review.BPMN" was not searched (the glob "*.bpmn" is case-sensitive)."""
+    (tmp_path / "Review.BPMN").write_text(_review("x"), encoding="utf-8")
+    conversion = convert(tmp_path, CALL_REVIEW)
+    assert conversion.net is not None
+    assert any("runs process 'Review' from Review.BPMN" in n for n in conversion.notes)
