@@ -451,6 +451,8 @@ class _Reader:
         """Lane id -> the id of the outermost lane set it is in (child lane sets belong to
         their parent lane's set)."""
         self._lane_set_names: dict[str, str] = {}
+        self._lane_set_scope: dict[str, str] = {}
+        """Lane set id -> the scope (process, sub-process or call activity) it divides."""
         self._shape_bounds: dict[str, tuple[float, float, float, float]] = {}
 
     # --- choosing the process ---------------------------------------------------------------
@@ -841,6 +843,7 @@ class _Reader:
             raw = lane_set.get("id")
             outer_set = prefix + (raw or f"laneSet-{len(self._lane_set_names) + 1}")
             self._lane_set_names[outer_set] = clean_name(lane_set.get("name")) or outer_set
+            self._lane_set_scope[outer_set] = process
         for local, lane in _bpmn_children(lane_set):
             if local != "lane":
                 continue
@@ -980,12 +983,17 @@ class _Reader:
             names = roles(inner)
             model.subprocesses[sub_id] = replace(sub, lanes=around(inner), innermost=inner,
                                                  roles=names, role=names[0] if names else None)
-        if len(self._lane_set_names) > 1:
-            model.notes.append(
-                f"the model has {len(self._lane_set_names)} lane sets ("
-                + ", ".join(f"'{name}'" for name in self._lane_set_names.values())
-                + "): a node's roles are its innermost lanes in each, and any of them may "
-                "perform it")
+        # (Lane sets of different scopes, e.g. a called process's own, divide other nodes.)
+        per_scope: dict[str, list[str]] = {}
+        for lane_set, scope in self._lane_set_scope.items():
+            per_scope.setdefault(scope, []).append(self._lane_set_names[lane_set])
+        for scope, set_names in per_scope.items():
+            if len(set_names) > 1:
+                where = "the process" if scope == model.process_id else f"'{scope}'"
+                model.notes.append(
+                    f"{where} has {len(set_names)} lane sets (" + ", ".join(
+                        f"'{name}'" for name in set_names) + "): a node's roles are its "
+                    "innermost lanes in each, and any of them may perform it")
         for text in shared:
             model.notes.append(text + "; BPMN lanes divide a lane set's nodes among them, so "
                                "a node is in one: the roles of all its lanes are taken")

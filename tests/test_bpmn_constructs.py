@@ -780,3 +780,19 @@ def test_a_callee_file_with_an_upper_case_extension_is_found(tmp_path: Path) -> 
     conversion = convert(tmp_path, CALL_REVIEW)
     assert conversion.net is not None
     assert any("runs process 'Review' from Review.BPMN" in n for n in conversion.notes)
+
+
+def test_a_called_process_with_lanes_of_its_own_is_no_second_lane_set(tmp_path: Path) -> None:
+    """A callee's own lane set divides its own nodes: the model was noted to have "2 lane
+    sets", as if every node were in both."""
+    callee = _review("x").replace(
+        '<process id="Review">', '<process id="Review"><laneSet id="ls"><lane id="sup" '
+        'name="Supervisor"><flowNodeRef>cs</flowNodeRef><flowNodeRef>x</flowNodeRef>'
+        '<flowNodeRef>ce</flowNodeRef></lane></laneSet>')
+    (tmp_path / "review.bpmn").write_text(callee, encoding="utf-8")
+    lanes = ('<laneSet id="ls"><lane id="cs" name="Customer service"><flowNodeRef>s'
+             '</flowNodeRef><flowNodeRef>c</flowNodeRef><flowNodeRef>e</flowNodeRef></lane>'
+             '</laneSet>')
+    conversion = convert(tmp_path, lanes + CALL_REVIEW)
+    assert conversion.model.tasks["c/x"].roles == ("Supervisor",)
+    assert not any("lane sets" in n for n in conversion.notes), conversion.notes
