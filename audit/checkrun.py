@@ -56,8 +56,9 @@ class CheckRun:
     engine: dict[str, Any] = field(default_factory=lambda: {"name": "local"})
     """Where the rules ran: local, or dask with its scheduler, workers and partitions."""
     sop_warnings: list[str] = field(default_factory=list)
-    """SOPs whose file holds several processes (pools) and whose entry names none: which
-    one was read, and how to name another (`sop_choice_warnings`)."""
+    """What reading the SOPs before the rules found (`checked_policy`, the policy's
+    `warnings`): SOPs whose file holds several processes (pools) and whose entry names none,
+    which one was read and how to name another (`sop_choice_warning`)."""
     not_judged: dict[str, int] = field(default_factory=dict)
     """Events the rules did not judge, per `lifecycle:transition` (canonical.not_completions:
     starts, schedules, aborts; an activity's completion stands for it)."""
@@ -260,7 +261,10 @@ def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None 
 
 def checked_policy(policy_path: Path, sop: Path | None = None) -> Policy:
     """The policy (with `sop` for every channel where given), its rule references checked
-    and, where a conformance rule will run, its SOPs read and converted."""
+    and, where a selected rule reads the SOPs (a conformance rule), its SOPs read and
+    converted; its `warnings` what that reading found for the run to tell (which pool of a
+    collaboration was read). Nothing of the SOPs is read after this, before the rules: a
+    broken SOP no selected rule reads is no error, and no run fails after its rules ran."""
     ruleset = default_rules()
     policy = load_policy(policy_path, known_rules=ruleset.known)
     if sop is not None:  # FILE or FILE#PROCESS (a process or pool of a collaboration)
@@ -277,47 +281,49 @@ def checked_policy(policy_path: Path, sop: Path | None = None) -> Policy:
         raise InputError("the policy's rules select and ignore leave no rule to run",
                          file=policy_path, field="rules")
     if any(type(rule).__module__.startswith("audit.rules.conformance.") for rule in chosen):
-        _check_sops(policy)
+        policy = replace(policy, warnings=tuple(_check_sops(policy)))
     return policy
 
 
-def _check_sops(policy: Policy) -> None:
+def _check_sops(policy: Policy) -> list[str]:
     """Every SOP the policy names read and converted before any rule runs (when a
     conformance rule will read them): a file that is missing, not BPMN or not convertible is
     an input error naming the file (and element), not a crash of each conformance rule in
-    turn after the others ran."""
+    turn after the others ran. Returned: the warnings of what was read (`sop_choice_warning`
+    per entry)."""
     from conformance.deviations import sop_net
 
-    for channel in policy.sop:
+    out: list[str] = []
+    for channel in sorted(policy.sop):
         path = policy.sop_path(None if channel == "*" else channel)
         if path is None:
             continue
         if not path.is_file():
             raise InputError("no such SOP file (named by the policy's sop:)", file=path)
         sop_net(path, policy.sop_process(None if channel == "*" else channel))
+        warning = sop_choice_warning(policy, channel, path)
+        if warning is not None:
+            out.append(warning)
+    return out
 
 
-def sop_choice_warnings(policy: Policy) -> list[str]:
-    """Per SOP file that holds several candidate processes (a collaboration of pools) and
-    whose entry names none: the warning saying which process the reader took, and how to
-    name another (`FILE#PROCESS`). Without it a case of the other pool read as skipping
-    every task of this one, with no word of the choice."""
+def sop_choice_warning(policy: Policy, channel: str, path: Path) -> str | None:
+    """Where the SOP entry of `channel` (or '*') names no process and its file `path` holds
+    several candidate processes (a collaboration of pools): the warning saying which process
+    the reader took, and how to name another (`FILE#PROCESS`); else None. Without it a case
+    of the other pool read as skipping every task of this one, with no word of the choice.
+    (Read by `_check_sops`, after the file converted.)"""
     from conformance.deviations import sop_choice
 
-    out: list[str] = []
-    for channel in sorted(policy.sop):
-        if channel in policy.sop_processes:
-            continue
-        path = policy.sop_path(None if channel == "*" else channel)
-        if path is None or not path.is_file():
-            continue
-        choice = sop_choice(path)
-        if choice is not None:
-            which = "every channel" if channel == "*" else f"channel {channel}"
-            out.append(f"the SOP {path.name} ({which}): {choice}; to judge against another, "
-                       f"name it as {path.name}#PROCESS (its id, or the pool's id or name) in "
-                       "the policy's sop or in --sop (`refund-audit model inspect` lists them)")
-    return out
+    if channel in policy.sop_processes:
+        return None
+    choice = sop_choice(path)
+    if choice is None:
+        return None
+    which = "every channel" if channel == "*" else f"channel {channel}"
+    return (f"the SOP {path.name} ({which}): {choice}; to judge against another, "
+            f"name it as {path.name}#PROCESS (its id, or the pool's id or name) in "
+            "the policy's sop or in --sop (`refund-audit model inspect` lists them)")
 
 
 def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path, *,
@@ -360,4 +366,4 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
     return CheckRun(imported=imported, policy=policy, result=result, started=started,
                     finished=datetime.now(UTC), inputs=list(sources), command=list(sys.argv),
                     engine=described, not_judged=not_judged,
-                    sop_warnings=sop_choice_warnings(policy))
+                    sop_warnings=list(policy.warnings))

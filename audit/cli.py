@@ -621,6 +621,8 @@ def policy_check(settings: Settings, path: Path) -> None:
     # As check reads it: rule references, a selection that leaves a rule, the SOPs convert.
     loaded = checked_policy(path)
     settings.say(f"{path}: ok ({len(loaded.activities)} labels, {len(loaded.waivers)} waivers)")
+    for warning in loaded.warnings:  # (as check tells them: what reading the SOPs found)
+        settings.say(f"warning: {warning}")
 
 
 

@@ -107,6 +107,10 @@ class Policy:
     amount_tolerance: float = 0.005
     source: str | None = None
     sha256: str | None = None
+    warnings: tuple[str, ...] = ()
+    """What reading the SOPs the selected rules read found for a run to tell (which pool of
+    a collaboration was read): set by `audit.checkrun.checked_policy`, which reads them
+    before the rules; `load_policy` reads no SOP and leaves it empty."""
 
     def control_of(self) -> dict[str, str]:
         return {label: a.control for label, a in self.activities.items()}

@@ -165,3 +165,35 @@ def test_an_unknown_process_is_an_error_naming_the_processes(
     policy.write_text(ABC_POLICY, encoding="utf-8")
     with pytest.raises(InputError, match="no such SOP file"):
         checked_policy(policy, Path(f"{model}.missing#ps"))
+
+
+def test_a_broken_sop_no_selected_rule_reads_fails_no_run(
+        collaboration: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    """After the rules ran, check read every SOP of the policy for its pool warnings: a file
+    no selected rule reads ('not xml', rules select SD001) turned a finished run into exit 2,
+    its reports unwritten. The SOPs are read before the rules, and only where a selected rule
+    reads them; the warnings come from that reading."""
+    from audit.checkrun import checked_policy, run_check
+
+    _, log, policy = collaboration
+    (tmp_path / "broken.bpmn").write_text("not xml", encoding="utf-8")
+    policy.write_text(ABC_POLICY.replace("select: [CF]", "select: [SD001]")
+                      + "sop: {ecommerce: broken.bpmn, offline: collab.bpmn}\n",
+                      encoding="utf-8")
+    run = run_check([log], policy)
+    assert [r.code for r in run.result.rules] == ["SD001"] and run.warnings() == []
+    assert checked_policy(policy).warnings == ()
+    # Where a conformance rule reads them: the broken one is an error before any rule ran,
+    # and the collaboration's choice is told by the policy as checked.
+    policy.write_text(ABC_POLICY + "sop: {ecommerce: broken.bpmn}\n", encoding="utf-8")
+    with pytest.raises(InputError, match="malformed XML"):
+        checked_policy(policy)
+    policy.write_text(ABC_POLICY + "sop: {ecommerce: collab.bpmn}\n", encoding="utf-8")
+    (warning,) = checked_policy(policy).warnings
+    assert warning.startswith("the SOP collab.bpmn (channel ecommerce): the file has 2 ")
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    told = CliRunner().invoke(main, ["policy", "check", str(policy)])
+    assert told.exit_code == 0 and f"warning: {warning}" in told.output
