@@ -273,7 +273,8 @@ def checked_policy(policy_path: Path, sop: Path | None = None) -> Policy:
         except ValueError as exc:
             raise InputError(str(exc), field="--sop") from None
         if not Path(file).is_file():
-            raise InputError("no such SOP file", file=Path(file), field="--sop")
+            raise InputError("no such SOP file" + _split_off(process), file=Path(file),
+                             field="--sop")
         policy = replace(policy, sop={"*": str(Path(file).resolve())},
                          sop_processes={"*": process} if process is not None else {})
     chosen = selected_rules(ruleset, policy)
@@ -298,13 +299,23 @@ def _check_sops(policy: Policy) -> list[str]:
         path = policy.sop_path(None if channel == "*" else channel)
         if path is None:
             continue
+        process = policy.sop_process(None if channel == "*" else channel)
         if not path.is_file():
-            raise InputError("no such SOP file (named by the policy's sop:)", file=path)
-        sop_net(path, policy.sop_process(None if channel == "*" else channel))
+            raise InputError("no such SOP file (named by the policy's sop:)"
+                             + _split_off(process), file=path, field=f"sop.{channel}")
+        sop_net(path, process)
         warning = sop_choice_warning(policy, channel, path)
         if warning is not None:
             out.append(warning)
     return out
+
+
+def _split_off(process: str | None) -> str:
+    """What a missing SOP file's error adds where its entry was read as FILE#PROCESS (no
+    file of the whole entry exists): the process split off, so that a file name holding '#'
+    that is missing reads as what it is."""
+    return "" if process is None else (f"; the entry was read as FILE#PROCESS, process "
+                                       f"'{process}' (no file of its whole name exists)")
 
 
 def sop_choice_warning(policy: Policy, channel: str, path: Path) -> str | None:

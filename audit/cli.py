@@ -291,7 +291,8 @@ FAIL_ON = click.Choice(["info", "low", "medium", "high", "critical", "never"])
               "LocalCluster with one worker per core).")
 @click.option("--sop", "sop", type=click.Path(dir_okay=False, path_type=Path),
               help="SOP model (BPMN) for every channel, instead of the policy's `sop:`; "
-                   "FILE#PROCESS reads that process (or pool) of a file with several.")
+                   "FILE#PROCESS reads that process (or pool) of a file with several "
+                   "(a path that names an existing file is that file, '#' and all).")
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML column mapping for generic CSV logs, as for `import`.")
 @click.option("--encoding", help="Text encoding of CSV files (default: detected).")

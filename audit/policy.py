@@ -153,11 +153,19 @@ class Policy:
         return path
 
 
-def split_sop_entry(entry: str) -> tuple[str, str | None]:
+def split_sop_entry(entry: str, base: Path | None = None) -> tuple[str, str | None]:
     """An SOP entry (policy `sop:` or `check --sop`) as (file, process): `FILE#PROCESS`
     names the process (or pool: its participant id or name) of a BPMN file with several, as
-    `model inspect --process` does; the text after the last '#'. ValueError where nothing
-    follows the '#'."""
+    `model inspect --process` does; the text after the last '#'. Where the whole entry names
+    an existing file, it is that file, whatever '#' it holds (`sop#v2.bpmn`, a folder `C#`):
+    a relative entry is looked for as its other paths are read, against `base` (the policy's
+    folder, for its `sop:`), else the working directory (`--sop`). ValueError where nothing
+    follows the '#' split at."""
+    whole = Path(entry)
+    if base is not None and not whole.is_absolute():
+        whole = base / whole
+    if whole.is_file():
+        return entry, None
     file, mark, process = entry.rpartition("#")
     if not mark:
         return entry, None
@@ -435,7 +443,7 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
             raise r.fail(f"unknown channel '{channel}' (known: {', '.join(C.CHANNELS)}, *)",
                          "sop", channel)
         try:
-            sop[channel], process = split_sop_entry(sop[channel])
+            sop[channel], process = split_sop_entry(sop[channel], path.parent)
         except ValueError as exc:
             raise r.fail(str(exc), "sop", channel) from None
         if process is not None:

@@ -197,3 +197,37 @@ def test_a_broken_sop_no_selected_rule_reads_fails_no_run(
 
     told = CliRunner().invoke(main, ["policy", "check", str(policy)])
     assert told.exit_code == 0 and f"warning: {warning}" in told.output
+
+
+def test_an_sop_file_whose_path_holds_a_hash_is_that_file(
+        collaboration: tuple[Path, Path, Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An SOP entry was always split at its last '#' as FILE#PROCESS, so `sop#v2.bpmn` (or
+    any file in a folder `C#`) could not be used: 'no such SOP file' for `sop`. An entry
+    naming an existing file is that file (against the policy's folder for `sop:`, the
+    working directory for --sop); FILE#PROCESS otherwise, at the last '#'."""
+    from audit.checkrun import checked_policy, run_check
+
+    model, log, policy = collaboration
+    (tmp_path / "C#").mkdir()
+    for name in ("sop#v2.bpmn", "C#/collab.bpmn"):
+        (tmp_path / name).write_text(model.read_text(encoding="utf-8"), encoding="utf-8")
+        for entry, process in ((name, None), (f"{name}#ps", "ps")):
+            policy.write_text(ABC_POLICY + f"sop: {{ecommerce: '{entry}'}}\n", encoding="utf-8")
+            loaded = load_policy(policy)
+            assert loaded.sop_path("ecommerce") == tmp_path / name
+            assert loaded.sop_process("ecommerce") == process
+    run = run_check([log], policy)  # (C#/collab.bpmn#ps)
+    assert run.summary()["conformance"]["ecommerce"]["fitness"] == 1.0
+    monkeypatch.chdir(tmp_path)  # --sop: against the working directory
+    policy.write_text(ABC_POLICY, encoding="utf-8")
+    assert checked_policy(policy, Path("sop#v2.bpmn")).sop == {
+        "*": str(tmp_path / "sop#v2.bpmn")}
+    assert checked_policy(policy, Path("sop#v2.bpmn#Shop")).sop_processes == {"*": "Shop"}
+    with pytest.raises(InputError, match=r"no such SOP file; the entry was read as "
+                       r"FILE#PROCESS, process 'v3\.bpmn'"):
+        checked_policy(policy, Path("sop#v3.bpmn"))
+    policy.write_text(ABC_POLICY + "sop: {ecommerce: 'sop#v3.bpmn'}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"process 'v3\.bpmn'") as caught:
+        checked_policy(policy)
+    assert caught.value.field == "sop.ecommerce"
