@@ -261,10 +261,11 @@ def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None 
 
 def checked_policy(policy_path: Path, sop: Path | None = None) -> Policy:
     """The policy (with `sop` for every channel where given), its rule references checked
-    and, where a selected rule reads the SOPs (a conformance rule), its SOPs read and
-    converted; its `warnings` what that reading found for the run to tell (which pool of a
-    collaboration was read). Nothing of the SOPs is read after this, before the rules: a
-    broken SOP no selected rule reads is no error, and no run fails after its rules ran."""
+    and, where a selected rule reads the SOPs (`Rule.reads_sop`: the conformance rules their
+    nets, unauthorized-approver their lanes), its SOPs read (and converted, for a net); its
+    `warnings` what that reading found for the run to tell (which pool of a collaboration
+    was read). Nothing of the SOPs is read after this and before the rules: a broken SOP no
+    selected rule reads is no error, and no run fails after its rules ran."""
     ruleset = default_rules()
     policy = load_policy(policy_path, known_rules=ruleset.known)
     if sop is not None:  # FILE or FILE#PROCESS (a process or pool of a collaboration)
@@ -281,18 +282,21 @@ def checked_policy(policy_path: Path, sop: Path | None = None) -> Policy:
     if not chosen:  # (a run of no rule would read as a clean audit: exit 0, no finding)
         raise InputError("the policy's rules select and ignore leave no rule to run",
                          file=policy_path, field="rules")
-    if any(type(rule).__module__.startswith("audit.rules.conformance.") for rule in chosen):
-        policy = replace(policy, warnings=tuple(_check_sops(policy)))
+    # (Before, only a conformance rule had them checked: unauthorized-approver alone crashed
+    # on a missing SOP or an unknown process, a traceback in findings.json.)
+    reads = {rule.reads_sop for rule in chosen} - {""}
+    if reads:
+        policy = replace(policy, warnings=tuple(_check_sops(policy, nets="net" in reads)))
     return policy
 
 
-def _check_sops(policy: Policy) -> list[str]:
-    """Every SOP the policy names read and converted before any rule runs (when a
-    conformance rule will read them): a file that is missing, not BPMN or not convertible is
-    an input error naming the file (and element), not a crash of each conformance rule in
-    turn after the others ran. Returned: the warnings of what was read (`sop_choice_warning`
-    per entry)."""
-    from conformance.deviations import sop_net
+def _check_sops(policy: Policy, *, nets: bool = True) -> list[str]:
+    """Every SOP the policy names read (`nets`: and converted to its workflow net) before
+    any rule runs, when a selected rule will read them: a file that is missing, not BPMN,
+    without the process named or (`nets`) not convertible is an input error naming the file
+    (and element), not a crash of each rule reading it in turn after the others ran.
+    Returned: the warnings of what was read (`sop_choice_warning` per entry)."""
+    from conformance.deviations import lane_roles, sop_net
 
     out: list[str] = []
     for channel in sorted(policy.sop):
@@ -303,7 +307,10 @@ def _check_sops(policy: Policy) -> list[str]:
         if not path.is_file():
             raise InputError("no such SOP file (named by the policy's sop:)"
                              + _split_off(process), file=path, field=f"sop.{channel}")
-        sop_net(path, process)
+        if nets:
+            sop_net(path, process)
+        else:  # (unauthorized-approver reads the lanes only: a net it never reads may fail)
+            lane_roles(path, process)
         warning = sop_choice_warning(policy, channel, path)
         if warning is not None:
             out.append(warning)

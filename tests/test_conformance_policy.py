@@ -231,3 +231,33 @@ def test_an_sop_file_whose_path_holds_a_hash_is_that_file(
     with pytest.raises(InputError, match=r"process 'v3\.bpmn'") as caught:
         checked_policy(policy)
     assert caught.value.field == "sop.ecommerce"
+
+
+@pytest.mark.parametrize("entry,message", [
+    ("nosuch.bpmn", "no such SOP file"),
+    ("collab.bpmn#Nope", "no process or pool 'Nope' in this file"),
+])
+def test_a_bad_sop_is_an_input_error_where_only_unauthorized_approver_reads_it(
+        collaboration: tuple[Path, Path, Path], tmp_path: Path, entry: str,
+        message: str) -> None:
+    """The SOPs were checked up front only where a conformance rule was selected: with
+    `select: [AP]`, AP004 (which reads the SOP's lanes) crashed on a missing file or an
+    unknown process ("rule AP004 crashed: FileNotFoundError", a traceback in findings.json),
+    after the other rules ran. Now it is the input error the CF rules give, before the run."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+    from audit.rules import default_rules
+
+    _, log, policy = collaboration
+    policy.write_text(ABC_POLICY.replace("select: [CF]", "select: [AP]")
+                      + f"sop: {{'*': '{entry}'}}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run = CliRunner().invoke(main, ["check", str(log), "--policy", str(policy), "--out",
+                                    str(out), "--format", "json"])
+    assert run.exit_code == 2 and message in run.output and "crashed" not in run.output
+    assert not (out / "findings.json").exists()
+    # What reads the SOPs: the conformance rules their nets, AP004 its lanes, no other.
+    reading = {rule.code: rule.reads_sop for rule in default_rules() if rule.reads_sop}
+    assert reading == {"CF001": "net", "CF002": "net", "CF003": "net", "CF004": "net",
+                       "AP004": "lanes"}

@@ -53,6 +53,11 @@ class Rule(ABC):
     options: ClassVar[tuple[Option, ...]] = ()
     suppresses: ClassVar[tuple[str, ...]] = ()
     """Names of rules whose findings on the same case this rule's finding replaces."""
+    reads_sop: ClassVar[str] = ""
+    """What the rule reads of the policy's SOP models: "net" (the workflow net each converts
+    to: conformance), "lanes" (the lanes holding each task), or "" (nothing). Where a selected
+    rule reads them, check reads every SOP (and converts it, for "net") before any rule runs
+    (`audit.checkrun.checked_policy`), so that a bad one is an input error, not a crash."""
 
     @property
     def family(self) -> str:

@@ -75,6 +75,7 @@ class UnauthorizedApprover(Rule):
     name = "unauthorized-approver"
     severity = "high"
     summary = "Approval by a role not allowed to approve"
+    reads_sop = "lanes"
     options = (Option("approve roles", "roles allowed to give the first approval",
                       "approvers.approve"),
                Option("second-approve roles", "roles allowed to give the second approval",

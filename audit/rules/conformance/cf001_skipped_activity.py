@@ -39,6 +39,7 @@ class SkippedActivity(Rule):
     name = "skipped-activity"
     severity = "medium"
     summary = "A task of the SOP was skipped"
+    reads_sop = "net"
     options = (Option("sop", "BPMN model per channel", "sop"),
                Option("task names", "log label -> SOP task", "activities.<label>.sop_task"))
 

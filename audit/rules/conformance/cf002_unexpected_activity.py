@@ -37,6 +37,7 @@ class UnexpectedActivity(Rule):
     name = "unexpected-activity"
     severity = "low"
     summary = "An activity the SOP does not allow at that point"
+    reads_sop = "net"
     options = (Option("sop", "BPMN model per channel", "sop"),
                Option("task names", "log label -> SOP task", "activities.<label>.sop_task"))
 

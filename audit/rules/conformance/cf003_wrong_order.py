@@ -36,6 +36,7 @@ class WrongOrder(Rule):
     name = "wrong-order"
     severity = "medium"
     summary = "A task done out of the SOP's order"
+    reads_sop = "net"
     options = (Option("sop", "BPMN model per channel", "sop"),
                Option("task names", "log label -> SOP task", "activities.<label>.sop_task"))
 

@@ -34,6 +34,7 @@ class UnfitCase(Rule):
     name = "unfit-case"
     severity = "low"
     summary = "A case fits its SOP too poorly, or could not be aligned"
+    reads_sop = "net"
     options = (Option("minimum fitness", "case fitness below which a case is reported",
                       "conformance.min_fitness"),
                Option("search bound", "seconds per variant before giving up",
