@@ -32,7 +32,7 @@ from audit.findings import (
 from audit.ingest import ImportResult
 from audit.ingest.mapping import Mapping
 from audit.memory import return_free_memory
-from audit.policy import Policy, load_policy, split_sop_entry
+from audit.policy import Policy, load_policy, policy_error, split_sop_entry
 from audit.rules import default_rules
 from audit.rules.engine import AuditResult, run_rules, selected_rules
 
@@ -296,9 +296,10 @@ def _check_sops(policy: Policy, *, nets: bool = True) -> list[str]:
     without the process named or (`nets`) not convertible is an input error naming the file
     (and element), not a crash of each rule reading it in turn after the others ran.
     Returned: the warnings of what was read (`sop_choice_warning` per entry)."""
-    from conformance.deviations import lane_roles, sop_net
+    from conformance.deviations import lane_roles, sop_net, sop_task_labels
 
     out: list[str] = []
+    tasks: dict[str, tuple[str, ...]] = {}  # (per file, and process where named)
     for channel in sorted(policy.sop):
         path = policy.sop_path(None if channel == "*" else channel)
         if path is None:
@@ -314,6 +315,54 @@ def _check_sops(policy: Policy, *, nets: bool = True) -> list[str]:
         warning = sop_choice_warning(policy, channel, path)
         if warning is not None:
             out.append(warning)
+        tasks[path.name if process is None else f"{path.name}#{process}"] = \
+            sop_task_labels(path, process)
+    return out + _check_sop_tasks(policy, tasks, nets=nets)
+
+
+def _check_sop_tasks(policy: Policy, tasks: dict[str, tuple[str, ...]], *,
+                     nets: bool) -> list[str]:
+    """The policy's SOP task names against the tasks of the SOPs read (`tasks`: per file, as
+    FILE#PROCESS where the entry names a process).
+
+    The policy maps labels to task names once for every channel, while each channel may
+    have its own SOP: a task of one channel's process (a pro-rata calculation of
+    subscriptions) is rightly absent from another's. So a name is judged against the tasks
+    of all the SOPs together. An `activities.<label>.sop_task` naming a task of no SOP is an
+    input error (the line, the SOPs, a task of another spelling where one matches): it is
+    written only to name an SOP task, and silently the conformance rules read its events as
+    unexpected and its task as skipped, and unauthorized-approver found no lane for it. A
+    label mapped to itself (no sop_task) that is a task of no SOP is a warning (a log's
+    activity the SOPs do not model is reported by the conformance rules as such): for the
+    conformance rules (`nets`) every mapped label; for the lanes alone, the approvals'."""
+    import difflib
+
+    known = {name for names in tasks.values() for name in names}
+    if not tasks:
+        return []
+    files = ", ".join(sorted(tasks))
+    mapped = policy.sop_tasks()
+    out: list[str] = []
+    for label, activity in policy.activities.items():
+        if label not in mapped or mapped[label] in known:
+            continue
+        task = mapped[label]
+        same = [n for n in sorted(known) if n.casefold() == task.casefold()] or \
+            difflib.get_close_matches(task, sorted(known), n=1)
+        hint = f"; did you mean '{same[0]}'?" if same else ""
+        if activity.sop_task is not None:
+            raise policy_error(policy, f"sop_task '{task}' is a task of no SOP ({files}; "
+                               f"their tasks: {', '.join(sorted(known))}){hint}",
+                               "activities", label, "sop_task")
+        read = (["the conformance rules read its events as unexpected activities"]
+                if nets else [])
+        if activity.control in ("approve", "second-approve"):
+            read.append("unauthorized-approver finds no lane holding it")
+        if read:
+            like = f" (as '{same[0]}'?)" if same else ""
+            out.append(f"the label '{label}' is a task of no SOP ({files}): "
+                       f"{' and '.join(read)}; where the SOPs name it otherwise{like}, set "
+                       f"activities.{label}.sop_task in the policy")
     return out
 
 

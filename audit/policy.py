@@ -175,6 +175,17 @@ def split_sop_entry(entry: str, base: Path | None = None) -> tuple[str, str | No
     return file, process.strip()
 
 
+def policy_error(policy: Policy, message: str, *keys: str | int) -> InputError:
+    """An input error naming the policy file, the line and the dotted field of `keys`
+    (`activities`, label, `sop_task`), for what is checked after `load_policy` (against the
+    SOPs); no line where the policy was not read from a file."""
+    if policy.source is None:
+        return InputError(message, field=".".join(str(k) for k in keys) or None)
+    path = Path(policy.source)
+    _, node = load_yaml(path)
+    return _Reader(path, node).fail(message, *keys)
+
+
 def default_policy_path() -> Path:
     return Path(str(files("models").joinpath(DEFAULT_POLICY)))
 

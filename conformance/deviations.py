@@ -377,6 +377,19 @@ def _lanes(path: str, mtime: float, process: str | None) -> dict[str, tuple[str,
     return {name: tuple(sorted(r)) for name, r in roles.items()}
 
 
+@lru_cache(maxsize=32)
+def _task_labels(path: str, mtime: float, process: str | None) -> tuple[str, ...]:
+    from conformance.bpmn import read_bpmn
+
+    return tuple(read_bpmn(path, process=process).task_labels())
+
+
+def sop_task_labels(path: Path, process: str | None = None) -> tuple[str, ...]:
+    """The distinct task names of a BPMN file's process (or pool) `process` where named, as
+    the log's labels are matched to them (cached while the file is unchanged)."""
+    return _task_labels(str(path), path.stat().st_mtime, process)
+
+
 def lane_roles(path: Path, process: str | None = None) -> dict[str, tuple[str, ...]]:
     """SOP task name -> the role keys of the lanes holding it (e.g. 'supervisor'), in the
     file's process (or pool) `process` where named."""

@@ -189,7 +189,7 @@ def test_a_broken_sop_no_selected_rule_reads_fails_no_run(
     with pytest.raises(InputError, match="malformed XML"):
         checked_policy(policy)
     policy.write_text(ABC_POLICY + "sop: {ecommerce: collab.bpmn}\n", encoding="utf-8")
-    (warning,) = checked_policy(policy).warnings
+    warning = checked_policy(policy).warnings[0]
     assert warning.startswith("the SOP collab.bpmn (channel ecommerce): the file has 2 ")
     from click.testing import CliRunner
 
@@ -261,3 +261,43 @@ def test_a_bad_sop_is_an_input_error_where_only_unauthorized_approver_reads_it(
     reading = {rule.code: rule.reads_sop for rule in default_rules() if rule.reads_sop}
     assert reading == {"CF001": "net", "CF002": "net", "CF003": "net", "CF004": "net",
                        "AP004": "lanes"}
+
+
+def test_a_sop_task_of_no_sop_is_an_error_naming_the_policy_line(
+        collaboration: tuple[Path, Path, Path]) -> None:
+    """A policy's sop_task naming no task of the SOP ('Erstattung Freigeben' for the model's
+    'Erstattung freigeben') was accepted silently: the CF rules reported its events as
+    unexpected and its task as skipped, and AP004 found no lane for it. It is an error naming
+    the line and field; a name is judged against every SOP's tasks together (a task of one
+    channel's SOP may rightly be absent from another's); a label mapped to itself that is a
+    task of no SOP is a warning."""
+    from audit.checkrun import checked_policy
+
+    _, _, policy = collaboration
+    sops = "sop: {ecommerce: 'collab.bpmn#ps', offline: 'collab.bpmn#pc'}\n"
+    policy.write_text(ABC_POLICY.replace("  A: {control: other}", "  A: {control: other, "
+                                         "sop_task: a}") + sops, encoding="utf-8")
+    with pytest.raises(InputError, match=r"sop_task 'a' is a task of no SOP \(collab.bpmn#pc, "
+                       r"collab.bpmn#ps; "
+                       r"their tasks: A, Ask, B, C, Pay, Rate, Wait\); did you mean 'A'\?"
+                       ) as caught:
+        checked_policy(policy)
+    assert (caught.value.file, caught.value.row, caught.value.field) == (
+        str(policy), 4, "activities.A.sop_task")
+    # A task of the offline SOP only (the Customer pool) is no error; a label of no SOP,
+    # mapped to itself, is a warning.
+    policy.write_text(ABC_POLICY.replace("  A: {control: other}", "  A: {control: other, "
+                                         "sop_task: Ask}\n  Rate it: {control: other}")
+                      + sops, encoding="utf-8")
+    assert checked_policy(policy).warnings == (
+        "the label 'Rate it' is a task of no SOP (collab.bpmn#pc, collab.bpmn#ps): the "
+        "conformance rules read its events as unexpected activities; where the SOPs name it "
+        "otherwise (as 'Rate'?), set activities.Rate it.sop_task in the policy",)
+    # Where only unauthorized-approver reads the SOPs (their lanes): the approvals' labels.
+    policy.write_text(ABC_POLICY.replace("select: [CF]", "select: [AP004]").replace(
+        "  C: {control: other}\n", "  C: {control: other}\n  Approve: {control: approve}\n")
+        + sops, encoding="utf-8")
+    (warning,) = checked_policy(policy).warnings
+    assert warning.startswith("the label 'Approve' is a task of no SOP (collab.bpmn#pc, "
+                              "collab.bpmn#ps): "
+                              "unauthorized-approver finds no lane holding it")
