@@ -285,9 +285,52 @@ def checked_policy(policy_path: Path, sop: Path | None = None) -> Policy:
     # (Before, only a conformance rule had them checked: unauthorized-approver alone crashed
     # on a missing SOP or an unknown process, a traceback in findings.json.)
     reads = {rule.reads_sop for rule in chosen} - {""}
-    if reads:
-        policy = replace(policy, warnings=tuple(_check_sops(policy, nets="net" in reads)))
-    return policy
+    warnings = _check_sops(policy, nets="net" in reads) if reads else []
+    if any(rule.code == "AP004" for rule in chosen):
+        warnings += unjudged_approval_warnings(policy)
+    return replace(policy, warnings=tuple(warnings)) if warnings else policy
+
+
+def unjudged_approval_warnings(policy: Policy) -> list[str]:
+    """Per approval level that unauthorized-approver (AP004) judges by nothing somewhere:
+    the policy lists no roles for it (`approvers.<level>`) and, where its cases have an SOP,
+    the SOP puts the level's task in no lane, or they have none. Its approvals there are
+    judged by no rule (the rule ran, 0 findings, and said nothing): the warning names the
+    level, its labels and where. (The SOPs read here were checked by `_check_sops`.)"""
+    from conformance.deviations import lane_roles
+
+    tasks = policy.sop_tasks()
+    out: list[str] = []
+    for level in ("approve", "second-approve"):
+        labels = policy.labels_for(level)
+        if level in policy.approver_roles or not labels:
+            continue
+        where: list[str] = []
+        without = [c for c in C.CHANNELS if policy.sop_path(c) is None]
+        if not policy.sop:
+            where.append("there is no SOP whose lanes would judge them")
+        elif without:
+            where.append(f"channel{'s' if len(without) > 1 else ''} {', '.join(without)} "
+                         "ha" + ("ve" if len(without) > 1 else "s") + " no SOP")
+        for channel in sorted(policy.sop):
+            key = None if channel == "*" else channel
+            path = policy.sop_path(key)
+            if path is None:
+                continue
+            lanes = lane_roles(path, policy.sop_process(key))
+            lost = [tasks.get(label, label) for label in labels
+                    if tasks.get(label, label) not in lanes]
+            if lost:
+                which = "every channel" if channel == "*" else f"channel {channel}"
+                where.append(f"the SOP {path.name} ({which}) puts "
+                             + ", ".join(f"'{t}'" for t in lost) + " in no lane")
+        if where:
+            named = ", ".join(f"'{label}'" for label in labels)
+            out.append(f"unauthorized-approver judges the approvals at level '{level}' "
+                       f"({named}) by nothing where {'; where '.join(where)}: the policy "
+                       f"lists no roles in approvers.{level}, so no approval there is "
+                       f"reported; list the roles allowed in approvers.{level}")
+    return out
 
 
 def _check_sops(policy: Policy, *, nets: bool = True) -> list[str]:

@@ -297,7 +297,39 @@ def test_a_sop_task_of_no_sop_is_an_error_naming_the_policy_line(
     policy.write_text(ABC_POLICY.replace("select: [CF]", "select: [AP004]").replace(
         "  C: {control: other}\n", "  C: {control: other}\n  Approve: {control: approve}\n")
         + sops, encoding="utf-8")
-    (warning,) = checked_policy(policy).warnings
+    warning, judged = checked_policy(policy).warnings
     assert warning.startswith("the label 'Approve' is a task of no SOP (collab.bpmn#pc, "
                               "collab.bpmn#ps): "
                               "unauthorized-approver finds no lane holding it")
+    assert judged.startswith("unauthorized-approver judges the approvals at level 'approve'")
+
+
+def test_an_approval_level_judged_by_nothing_is_warned_of(
+        collaboration: tuple[Path, Path, Path]) -> None:
+    """A level with no roles in the policy's approvers whose task is in no lane of the SOP
+    (or with no SOP) was judged by nothing: AP004 "ran, 0 findings", without a word. The
+    run warns, naming the level, its labels and where."""
+    from audit.checkrun import run_check
+
+    _, log, policy = collaboration
+    base = ABC_POLICY.replace("select: [CF]", "select: [AP004]").replace(
+        "B: {control: other}", "B: {control: approve}")
+    policy.write_text(base, encoding="utf-8")
+    run = run_check([log], policy)
+    told = ("unauthorized-approver judges the approvals at level 'approve' ('B') by nothing "
+            "where ")
+    assert run.warnings() == [
+        told + "there is no SOP whose lanes would judge them: the policy lists no roles in "
+        "approvers.approve, so no approval there is reported; list the roles allowed in "
+        "approvers.approve"]
+    assert run.manifest()["warnings"] == run.warnings() and run.result.findings == []
+    policy.write_text(base + "sop: {ecommerce: 'collab.bpmn#ps'}\n", encoding="utf-8")
+    assert run_check([log], policy).warnings() == [
+        told + "channels subscription, offline have no SOP; where the SOP collab.bpmn "
+        "(channel ecommerce) puts 'B' in no lane: the policy lists no roles in "
+        "approvers.approve, so no approval there is reported; list the roles allowed in "
+        "approvers.approve"]
+    # Roles listed for the level: judged by them, no warning.
+    policy.write_text(base + "approvers: {approve: [supervisor]}\n", encoding="utf-8")
+    run = run_check([log], policy)
+    assert run.warnings() == [] and [f.rule for f in run.result.findings] == ["AP004"]

@@ -63,9 +63,11 @@ class UnauthorizedApprover(Rule):
     (lane "Supervisor" -> role `supervisor`; its innermost lane in each lane set of the SOP,
     every one where it is listed in several) are allowed too: a role is authorised when the
     policy or the SOP's lanes allow it, and a level the policy does not list is judged by the
-    lanes alone. Roles are read per event (`org:role`), so a role change is honoured, and
-    compared as the lanes' are, without case, spacing, width or Unicode form ("Customer
-    Service" is `customer-service`, "LEITUNG GROSSKUNDEN" is lane "Leitung Großkunden").
+    lanes alone (where its task is in no lane, or the case's channel has no SOP, by nothing:
+    check warns of it, naming the level). Roles are read per event (`org:role`), so a role
+    change is honoured, and compared as the lanes' are, without case, spacing, width or
+    Unicode form ("Customer Service" is `customer-service`, "LEITUNG GROSSKUNDEN" is lane
+    "Leitung Großkunden").
 
     References:
     COSO Internal Control: authorisation; SOX 404 access and authority reviews.
