@@ -403,7 +403,23 @@ def compare(as_is: Side, to_be: Side) -> Comparison:
     else:
         differences += _model_against_model(left, right)
     return Comparison(as_is, to_be, frozenset(compared), differences,
-                      _diff_edges(left, right), notes, [*as_is.warnings, *to_be.warnings])
+                      _diff_edges(left, right), notes,
+                      [*as_is.warnings, *to_be.warnings, *_shared_warning(as_is, to_be)])
+
+
+def _shared_warning(as_is: Side, to_be: Side) -> list[str]:
+    """Where the sides share no activity, or fewer than half of either side's: the warning
+    that the differences are likely of names, not of behaviour (a log labelled in English
+    against an SOP whose tasks are in German gave a dozen confident differences, and no
+    word)."""
+    shared = as_is.labels & to_be.labels
+    if not as_is.labels or not to_be.labels or (
+            2 * len(shared) >= len(as_is.labels) and 2 * len(shared) >= len(to_be.labels)):
+        return []
+    return [f"the two sides share {len(shared)} activit{'y' if len(shared) == 1 else 'ies'} "
+            f"(as-is {len(as_is.labels)}, to-be {len(to_be.labels)}): the differences may be "
+            "of names rather than of behaviour; where a log names the SOP's tasks otherwise "
+            "(the policy's activities.<label>.sop_task), rename its labels before comparing"]
 
 
 def _log_against_model(log: Side, model: Side) -> list[Difference]:

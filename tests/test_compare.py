@@ -416,3 +416,18 @@ def test_a_pool_of_a_collaboration_is_compared_as_file_hash_process(tmp_path: Pa
                                         str(tmp_path / "nope")])
     assert unknown.exit_code == 2
     assert "no process or pool 'Nope'" in unknown.output
+
+
+def test_sides_that_share_few_activities_are_warned_of() -> None:
+    """A log labelled in English against an SOP whose tasks are in German gave a dozen
+    differences with exit 0 and no word: every one of them was of names. A warning says how
+    many activities the sides share where it is none, or fewer than half of either side's."""
+    english = side_from_traces([("Receive", "Approve", "Pay", "Close")], "as-is", "log")
+    german = side_from_traces([("Antrag", "Freigeben", "Auszahlung", "Close")], "to-be", "sop")
+    assert compare(english, german).warnings == [
+        "the two sides share 1 activity (as-is 4, to-be 4): the differences may be of names "
+        "rather than of behaviour; where a log names the SOP's tasks otherwise (the policy's "
+        "activities.<label>.sop_task), rename its labels before comparing"]
+    # Half of each side shared: no warning.
+    half = side_from_traces([("Receive", "Approve", "Auszahlung", "Close")], "to-be", "sop")
+    assert compare(english, half).warnings == []
