@@ -757,3 +757,51 @@ def test_repeats_are_counted_in_the_unit_read_counts(tmp_path: Path) -> None:
     assert (counts.read, counts.imported, counts.deduplicated) == (4, 4, 2)
     assert "(+ 2 duplicates dropped)" in result.summary_lines()[0]
     assert not [note for note in result.notes if "exported twice" in note]
+
+
+def test_a_stated_role_the_history_contradicts_is_noted(tmp_path: Path) -> None:
+    """A role the log states wins over the role history, silently: an approval the history
+    says was by a customer-service agent, stated as a supervisor's, was not seen. The log's
+    role is still kept; a note counts such events (roles compared without case or spacing:
+    "Customer Service" is customer-service) and names one."""
+    log = tmp_path / "log.csv"
+    log.write_text("event:id,case:concept:name,concept:name,time:timestamp,org:resource,"
+                   "org:role\n"
+                   "C1-1,C1,Receive refund request,2026-08-01T10:00:00Z,Max Weber,"
+                   "Customer Service\n"
+                   "C1-2,C1,Approve refund,2026-08-03T10:00:00Z,lfischer,supervisor\n"
+                   "C1-3,C1,Close ticket,2026-08-05T10:00:00Z,Lena Fischer,\n",
+                   encoding="utf-8")
+    roles = tmp_path / "roles.csv"
+    roles.write_text("person,role,valid_from,valid_to,login\n"
+                     "Lena Fischer,customer-service,2026-01-01T00:00:00Z,"
+                     "2026-08-17T00:00:00Z,lfischer\n"
+                     "Max Weber,customer-service,2026-01-01T00:00:00Z,,\n", encoding="utf-8")
+    result = import_sources([(log, None), (roles, "roles")])
+    assert result.log[C.ROLE].tolist() == ["Customer Service", "supervisor",
+                                           "customer-service"]
+    assert [n for n in result.notes if "state a role" in n] == [
+        "roles.csv: 1 events state a role other than the role history's at that time, and "
+        "keep the log's (e.g. event C1-2 by Lena Fischer: 'supervisor' in the log, "
+        "'customer-service' in the history)"]
+
+
+def test_blank_role_and_login_cells_of_the_role_history_are_missing(tmp_path: Path) -> None:
+    """A blank `role` cell was the role "" (its period's events counted as given a role,
+    none told as without one), a blank `login` cell the login "nan" (a log's resource `nan`
+    became that person)."""
+    log = tmp_path / "log.csv"
+    log.write_text("event:id,case:concept:name,concept:name,time:timestamp,org:resource\n"
+                   "C1-1,C1,Approve refund,2026-08-03T10:00:00Z,Lena Fischer\n"
+                   "C1-2,C1,Close ticket,2026-08-05T10:00:00Z,nan\n", encoding="utf-8")
+    roles = tmp_path / "roles.csv"
+    roles.write_text("person,role,valid_from,valid_to,login\n"
+                     "Lena Fischer, ,2026-01-01T00:00:00Z,,\n", encoding="utf-8")
+    result = import_sources([(log, None), (roles, "roles")])
+    assert result.roles is not None and result.roles.logins == {}
+    assert result.log[C.RESOURCE].astype(str).tolist() == ["Lena Fischer", "nan"]
+    assert result.log[C.ROLE].isna().all()
+    assert "roles.csv: roles set on 0 events" in result.notes
+    assert [n for n in result.notes if "without a role" in n] == [
+        "roles.csv: 2 events by 2 resource(s) without a role at that time (e.g. Lena "
+        "Fischer)"]

@@ -8,6 +8,7 @@ Periods are half-open: valid_from <= t < valid_to.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,8 +47,10 @@ def read_roles(path: Path, *, encoding: str | None = None,
                          file=path, row=ragged[0].row)
     if frame.empty:  # (every role would read as unknown: approvers unauthorised, SD002 blind)
         raise InputError("the role history holds no period", file=path)
+    # A blank role (or login) cell is no role (no login): before, a blank role was the role
+    # "" (the events of its period counted as given a role) and a blank login the login "nan".
     periods = pd.DataFrame({"person": frame["person"].astype(str).str.strip(),
-                            "role": frame["role"].astype(str).str.strip()})
+                            "role": _blank_as_missing(frame["role"])})
     rows = np.asarray(table.rows, dtype=np.int64)
     for column in ("valid_from", "valid_to"):
         text = frame[column].astype(str).str.strip()
@@ -78,10 +81,17 @@ def read_roles(path: Path, *, encoding: str | None = None,
                          file=path, row=int(rows[first]), field="valid_to")
     logins: dict[str, str] = {}
     if "login" in frame.columns:
-        for person, login in zip(periods["person"], frame["login"], strict=True):
-            if str(login).strip():
-                logins[str(login).strip()] = person
+        for person, login in zip(periods["person"], _blank_as_missing(frame["login"]),
+                                 strict=True):
+            if not pd.isna(login):
+                logins[str(login)] = person
     return RoleHistory(periods, logins, path.name)
+
+
+def _blank_as_missing(column: pd.Series) -> pd.Series:
+    """A column's texts stripped, a blank or missing cell as missing (pd.NA)."""
+    text = column.astype("string").str.strip()
+    return text.mask(text.eq("").fillna(True)).astype(object)
 
 
 def merge_roles(histories: list[RoleHistory]) -> RoleHistory:
@@ -98,7 +108,9 @@ def merge_roles(histories: list[RoleHistory]) -> RoleHistory:
 
 
 def apply_roles(log: pd.DataFrame, history: RoleHistory) -> tuple[pd.DataFrame, list[str]]:
-    """Resolve logins to people and set `org:role` where the log has none; return notes."""
+    """Resolve logins to people and set `org:role` where the log has none; return notes.
+    A role the log states is kept, even where the history gives another at that time: the
+    notes count such events and name one."""
     log = log.copy(deep=False)  # columns are replaced, never written into: no data copied
     # Logins -> people once per distinct resource, not once per event; a coded column stays
     # coded (two logins of one person become one category).
@@ -168,6 +180,15 @@ def apply_roles(log: pd.DataFrame, history: RoleHistory) -> tuple[pd.DataFrame, 
                                                          dtype="string")), -1)
     empty = stated_codes < 0
     role_codes = np.where(empty, from_history[given], from_log[stated_codes]).astype(np.int32)
+    # The log's stated role wins; where it is another role than the history's at that time
+    # (compared as conformance.bpmn.role_key compares roles: "Supervisor" is `supervisor`),
+    # the note says how many events, with an example (an approval by a customer-service agent
+    # stated as supervisor's is otherwise not seen).
+    keys = sorted({_role_key(n) for n in [*role_names, *(str(n) for n in stated_names)]})
+    key_of = {k: i for i, k in enumerate(keys)}
+    stated_key = np.array([key_of[_role_key(str(n))] for n in stated_names] + [-1])
+    history_key = np.array([key_of[_role_key(n)] for n in role_names] + [-1])
+    differ = ~empty & (given >= 0) & (stated_key[stated_codes] != history_key[given])
     log[C.ROLE] = pd.Series(pd.Categorical.from_codes(role_codes, categories=categories),
                             index=log.index)
     unknown = log[C.RESOURCE].notna().to_numpy(dtype=bool) & (role_codes < 0)
@@ -177,6 +198,14 @@ def apply_roles(log: pd.DataFrame, history: RoleHistory) -> tuple[pd.DataFrame, 
         people = sorted(set(log.loc[unknown, C.RESOURCE].astype(str)))
         notes.append(f"{history.file}: {int(unknown.sum())} events by {len(people)} "
                      f"resource(s) without a role at that time (e.g. {people[0]})")
+    if differ.any():
+        first = int(np.flatnonzero(differ)[0])
+        event = (f"event {log[C.EVENT_ID].iloc[first]} " if C.EVENT_ID in log.columns
+                 else "")
+        notes.append(f"{history.file}: {int(differ.sum())} events state a role other than "
+                     f"the role history's at that time, and keep the log's (e.g. {event}by "
+                     f"{log[C.RESOURCE].iloc[first]}: '{stated_names[stated_codes[first]]}' "
+                     f"in the log, '{role_names[given[first]]}' in the history)")
     return log, notes
 
 
@@ -209,6 +238,12 @@ def overlap_notes(history: RoleHistory) -> list[str]:
     return [f"{history.file}: {len(overlapping)} person(s) with overlapping periods of "
             f"different roles (e.g. {overlapping[0]}); where they overlap, the later period "
             "in the file decides"]
+
+
+def _role_key(name: str) -> str:
+    """A role as conformance.bpmn.role_key compares roles (and AP004 the log's): without
+    case, Unicode width or spacing ("Customer Service" is `customer-service`)."""
+    return "-".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 def _person_keys(periods: pd.DataFrame) -> pd.Series:
