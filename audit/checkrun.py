@@ -309,9 +309,12 @@ def unjudged_approval_warnings(policy: Policy) -> list[str]:
         without = [c for c in C.CHANNELS if policy.sop_path(c) is None]
         if not policy.sop:
             where.append("there is no SOP whose lanes would judge them")
-        elif without:
-            where.append(f"channel{'s' if len(without) > 1 else ''} {', '.join(without)} "
-                         "ha" + ("ve" if len(without) > 1 else "s") + " no SOP")
+        else:
+            if without:
+                where.append(f"channel{'s' if len(without) > 1 else ''} {', '.join(without)} "
+                             "ha" + ("ve" if len(without) > 1 else "s") + " no SOP")
+            if policy.sop_path(None) is None:  # (no '*' entry: a case of no channel)
+                where.append("a case states no channel (no '*' SOP in the policy)")
         for channel in sorted(policy.sop):
             key = None if channel == "*" else channel
             path = policy.sop_path(key)
@@ -358,8 +361,9 @@ def _check_sops(policy: Policy, *, nets: bool = True) -> list[str]:
         warning = sop_choice_warning(policy, channel, path)
         if warning is not None:
             out.append(warning)
-        tasks[path.name if process is None else f"{path.name}#{process}"] = \
-            sop_task_labels(path, process)
+        # (Keyed by the file, not its name: two folders' sop.bpmn are two SOPs.)
+        named = str(path.resolve()) if process is None else f"{path.resolve()}#{process}"
+        tasks[named] = sop_task_labels(path, process)
     return out + _check_sop_tasks(policy, tasks, nets=nets)
 
 
@@ -383,15 +387,18 @@ def _check_sop_tasks(policy: Policy, tasks: dict[str, tuple[str, ...]], *,
     known = {name for names in tasks.values() for name in names}
     if not tasks:
         return []
-    files = ", ".join(sorted(tasks))
+    files = ", ".join(_sop_names(list(tasks)))
     mapped = policy.sop_tasks()
     out: list[str] = []
     for label, activity in policy.activities.items():
         if label not in mapped or mapped[label] in known:
             continue
         task = mapped[label]
-        same = [n for n in sorted(known) if n.casefold() == task.casefold()] or \
-            difflib.get_close_matches(task, sorted(known), n=1)
+        # A spelling of another task, never one another label already maps to (the second
+        # level's "Approve refund (second level)" is not the first level's "Approve refund").
+        free = sorted(known - {t for other, t in mapped.items() if other != label})
+        same = [n for n in free if n.casefold() == task.casefold()] or \
+            difflib.get_close_matches(task, free, n=1)
         hint = f"; did you mean '{same[0]}'?" if same else ""
         if activity.sop_task is not None:
             raise policy_error(policy, f"sop_task '{task}' is a task of no SOP ({files}; "
@@ -399,7 +406,8 @@ def _check_sop_tasks(policy: Policy, tasks: dict[str, tuple[str, ...]], *,
                                "activities", label, "sop_task")
         read = (["the conformance rules read its events as unexpected activities"]
                 if nets else [])
-        if activity.control in ("approve", "second-approve"):
+        if activity.control in ("approve", "second-approve") and \
+                activity.control not in policy.approver_roles:
             read.append("unauthorized-approver finds no lane holding it")
         if read:
             like = f" (as '{same[0]}'?)" if same else ""
@@ -407,6 +415,17 @@ def _check_sop_tasks(policy: Policy, tasks: dict[str, tuple[str, ...]], *,
                        f"{' and '.join(read)}; where the SOPs name it otherwise{like}, set "
                        f"activities.{label}.sop_task in the policy")
     return out
+
+
+def _sop_names(keys: list[str]) -> list[str]:
+    """The SOPs read (keys: a file's resolved path, `#PROCESS` where one is named) as an
+    auditor reads them: the file's name, its whole path where two folders hold one name."""
+    def name(key: str) -> str:
+        file, mark, process = key.rpartition("#") if "#" in Path(key).name else (key, "", "")
+        return Path(file).name + mark + process
+
+    names = [name(k) for k in keys]
+    return sorted(n if names.count(n) == 1 else k for n, k in zip(names, keys, strict=True))
 
 
 def _split_off(process: str | None) -> str:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from audit.cli import main
 from audit.sample import SampleSpec, write_sample
 from conformance.compare import compare, compare_files, side_from_traces, write_comparison
+from tests.bpmn_texts import COLLABORATION
 
 ROOT = Path(__file__).resolve().parents[1]
 ECOMMERCE = ROOT / "models" / "ecommerce.bpmn"
@@ -370,25 +371,6 @@ def test_events_at_one_time_are_ordered_by_event_id_as_check_orders_them(
     assert imported[C.ACTIVITY].take(order).tolist() == ["A", "B", "C"]
 
 
-COLLABORATION = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
-<collaboration id="col"><participant id="P1" name="Customer" processRef="pc"/>
- <participant id="P2" name="Shop" processRef="ps"/></collaboration>
-<process id="pc"><startEvent id="cs"/><task id="ct" name="Ask"/><task id="cw" name="Wait"/>
- <task id="cx" name="Pay"/><task id="cy" name="Rate"/><endEvent id="ce"/>
- <sequenceFlow id="c1" sourceRef="cs" targetRef="ct"/>
- <sequenceFlow id="c2" sourceRef="ct" targetRef="cw"/>
- <sequenceFlow id="c3" sourceRef="cw" targetRef="cx"/>
- <sequenceFlow id="c4" sourceRef="cx" targetRef="cy"/>
- <sequenceFlow id="c5" sourceRef="cy" targetRef="ce"/></process>
-<process id="ps"><startEvent id="ss"/><task id="sa" name="A"/><task id="sb" name="B"/>
- <task id="sc" name="C"/><endEvent id="se"/>
- <sequenceFlow id="s1" sourceRef="ss" targetRef="sa"/>
- <sequenceFlow id="s2" sourceRef="sa" targetRef="sb"/>
- <sequenceFlow id="s3" sourceRef="sb" targetRef="sc"/>
- <sequenceFlow id="s4" sourceRef="sc" targetRef="se"/></process>
-</definitions>
-"""
 
 
 def test_a_pool_of_a_collaboration_is_compared_as_file_hash_process(tmp_path: Path) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from audit.errors import InputError
 from audit.policy import default_policy_path, load_policy
+from tests.bpmn_texts import COLLABORATION
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
@@ -51,29 +53,15 @@ def test_bad_conformance_settings_name_the_line(tmp_path: Path, extra: str,
     assert caught.value.row == 4
 
 
-COLLABORATION = """<?xml version="1.0" encoding="UTF-8"?>
+SEQ_A_TASK_C = """<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
-<collaboration id="col">
-  <participant id="P1" name="Customer" processRef="pc"/>
-  <participant id="P2" name="Shop" processRef="ps"/>
-</collaboration>
-<process id="pc" name="Customer">
-  <startEvent id="cs"/><task id="ct" name="Ask"/><task id="cw" name="Wait"/>
-  <task id="cx" name="Pay"/><task id="cy" name="Rate"/><endEvent id="ce"/>
-  <sequenceFlow id="c1" sourceRef="cs" targetRef="ct"/>
-  <sequenceFlow id="c2" sourceRef="ct" targetRef="cw"/>
-  <sequenceFlow id="c3" sourceRef="cw" targetRef="cx"/>
-  <sequenceFlow id="c4" sourceRef="cx" targetRef="cy"/>
-  <sequenceFlow id="c5" sourceRef="cy" targetRef="ce"/>
-</process>
-<process id="ps" name="Shop">
-  <startEvent id="ss"/><task id="sa" name="A"/><task id="sb" name="B"/><task id="sc" name="C"/>
-  <endEvent id="se"/>
-  <sequenceFlow id="s1" sourceRef="ss" targetRef="sa"/>
-  <sequenceFlow id="s2" sourceRef="sa" targetRef="sb"/>
-  <sequenceFlow id="s3" sourceRef="sb" targetRef="sc"/>
-  <sequenceFlow id="s4" sourceRef="sc" targetRef="se"/>
-</process>
+  <process id="p"><startEvent id="s"/><task id="a" name="A"/><task id="t" name="TASK"/>
+    <task id="c" name="C"/><endEvent id="e"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="a"/>
+    <sequenceFlow id="f2" sourceRef="a" targetRef="t"/>
+    <sequenceFlow id="f3" sourceRef="t" targetRef="c"/>
+    <sequenceFlow id="f4" sourceRef="c" targetRef="e"/>
+  </process>
 </definitions>
 """
 ABC_LOG = ("event:id,case:concept:name,concept:name,time:timestamp,refund:channel\n"
@@ -325,7 +313,8 @@ def test_an_approval_level_judged_by_nothing_is_warned_of(
     assert run.manifest()["warnings"] == run.warnings() and run.result.findings == []
     policy.write_text(base + "sop: {ecommerce: 'collab.bpmn#ps'}\n", encoding="utf-8")
     assert run_check([log], policy).warnings() == [
-        told + "channels subscription, offline have no SOP; where the SOP collab.bpmn "
+        told + "channels subscription, offline have no SOP; where a case states no channel "
+        "(no '*' SOP in the policy); where the SOP collab.bpmn "
         "(channel ecommerce) puts 'B' in no lane: the policy lists no roles in "
         "approvers.approve, so no approval there is reported; list the roles allowed in "
         "approvers.approve"]
@@ -333,3 +322,51 @@ def test_an_approval_level_judged_by_nothing_is_warned_of(
     policy.write_text(base + "approvers: {approve: [supervisor]}\n", encoding="utf-8")
     run = run_check([log], policy)
     assert run.warnings() == [] and [f.rule for f in run.result.findings] == ["AP004"]
+
+
+def test_two_sops_of_one_file_name_in_two_folders_are_two_sops(
+        collaboration: tuple[Path, Path, Path]) -> None:
+    """The SOPs' tasks were kept by file name: a/sop.bpmn and b/sop.bpmn overwrote each
+    other, and a sop_task naming a task of the first was "a task of no SOP"."""
+    from audit.checkrun import checked_policy
+
+    folder = collaboration[0].parent
+    _, _, policy = collaboration
+    for name, task in (("a", "Freigabe"), ("b", "B")):
+        (folder / name).mkdir()
+        (folder / name / "sop.bpmn").write_text(SEQ_A_TASK_C.replace("TASK", task),
+                                                encoding="utf-8")
+    policy.write_text(ABC_POLICY.replace("  B: {control: other}", "  B: {control: other, "
+                                         "sop_task: Freigabe}")
+                      + "sop: {ecommerce: a/sop.bpmn, offline: b/sop.bpmn}\n", encoding="utf-8")
+    assert checked_policy(policy).warnings == ()
+    policy.write_text(policy.read_text(encoding="utf-8").replace("sop_task: Freigabe",
+                                                                 "sop_task: Freigab"),
+                      encoding="utf-8")
+    with pytest.raises(InputError, match=r"sop_task 'Freigab' is a task of no SOP \("
+                       + re.escape(str((folder / "a" / "sop.bpmn").resolve())) + ", "
+                       + re.escape(str((folder / "b" / "sop.bpmn").resolve()))):
+        checked_policy(policy)
+
+
+def test_a_task_of_no_sop_is_never_hinted_as_another_labels_task(
+        collaboration: tuple[Path, Path, Path]) -> None:
+    """The hint for a label that is a task of no SOP named the nearest task even where
+    another label maps to it ("Approve refund (second level)" was told to be 'Approve
+    refund', the first level's task); and it said unauthorized-approver finds no lane for a
+    level the policy's approvers judge."""
+    from audit.checkrun import checked_policy
+
+    folder = collaboration[0].parent
+    _, _, policy = collaboration
+    (folder / "one.bpmn").write_text(SEQ_A_TASK_C.replace("TASK", "Approve refund"),
+                                     encoding="utf-8")
+    policy.write_text(ABC_POLICY.replace("select: [CF]", "select: [CF, AP004]").replace(
+        "  C: {control: other}\n", "  C: {control: other}\n  Approve refund: {control: approve}"
+        "\n  Approve refund (second level): {control: second-approve}\n")
+        + "sop: {'*': one.bpmn}\napprovers: {second-approve: [finance]}\n", encoding="utf-8")
+    warnings = [w for w in checked_policy(policy).warnings if "(second level)" in w]
+    assert warnings == [
+        "the label 'Approve refund (second level)' is a task of no SOP (one.bpmn): the "
+        "conformance rules read its events as unexpected activities; where the SOPs name it "
+        "otherwise, set activities.Approve refund (second level).sop_task in the policy"]
