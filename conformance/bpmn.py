@@ -12,6 +12,7 @@ space), because event logs carry one-line activity labels.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -282,8 +283,14 @@ def role_key(name: str) -> str:
     """A lane name (or a log's `org:role`) as a role key: "Customer service" ->
     "customer-service". Compared without case, spacing, width or Unicode form: NFKC, then
     full case folding ("Leitung Großkunden", "LEITUNG GROSSKUNDEN" and full-width
-    "Ｌｅｉｔｕｎｇ　Ｇｒｏßｋｕｎｄｅｎ" are one key; so are a composed and a decomposed "ü")."""
-    return "-".join(unicodedata.normalize("NFKC", name).casefold().split())
+    "Ｌｅｉｔｕｎｇ　Ｇｒｏßｋｕｎｄｅｎ" are one key; so are a composed and a decomposed "ü");
+    white space, '_' and '-' between words are one separator (`refund_supervisor` is lane "Refund
+    Supervisor", as payment methods compare)."""
+    words = _ROLE_SEPARATORS.split(unicodedata.normalize("NFKC", name).casefold())
+    return "-".join(word for word in words if word)
+
+
+_ROLE_SEPARATORS = re.compile(r"[\s_\-]+")
 
 
 def clean_name(raw: str | None) -> str:

@@ -737,6 +737,11 @@ def test_role_keys_ignore_case_spacing_width_and_unicode_form() -> None:
     assert role_key("\uff33\uff55\uff50\uff45\uff52\uff56\uff49\uff53\uff4f\uff52") == (
         "supervisor")
     assert role_key("  Customer\u3000 service ") == "customer-service"
+    # '_' and '-' between words as white space (a log's `refund_supervisor` is lane "Refund
+    # Supervisor"; before, an AP004 finding on every such approval).
+    assert role_key("refund_supervisor") == role_key("Refund - Supervisor") == (
+        "refund-supervisor")
+    assert role_key("_supervisor_") == "supervisor"
 
 
 def _review(task: str) -> str:

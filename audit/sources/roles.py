@@ -8,7 +8,6 @@ Periods are half-open: valid_from <= t < valid_to.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -241,9 +240,10 @@ def overlap_notes(history: RoleHistory) -> list[str]:
 
 
 def _role_key(name: str) -> str:
-    """A role as conformance.bpmn.role_key compares roles (and AP004 the log's): without
-    case, Unicode width or spacing ("Customer Service" is `customer-service`)."""
-    return "-".join(unicodedata.normalize("NFKC", name).casefold().split())
+    """A role as conformance.bpmn.role_key compares roles (and AP004 the log's)."""
+    from conformance.bpmn import role_key
+
+    return role_key(name)
 
 
 def _person_keys(periods: pd.DataFrame) -> pd.Series:
