@@ -640,7 +640,8 @@ def model() -> None:
 @model.command("inspect")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the full inspection as JSON.")
-@click.option("--process", help="Process id to read when the file has several pools.")
+@click.option("--process", help="Process id (or pool name) to read when the file has several "
+              "pools; PATH#PROCESS says the same.")
 @reports_input_errors
 def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
     """Tasks, lanes with their tasks, gateways, the workflow net's size and soundness, and
@@ -657,6 +658,15 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
 
     from conformance.inspect import inspect_model
 
+    if not path.exists() and "#" in path.name and process is None:
+        # FILE#PROCESS, as check's --sop, the policy's sop and compare take it.
+        from audit.policy import split_sop_entry
+
+        try:
+            file, process = split_sop_entry(str(path))
+        except ValueError as exc:
+            raise InputError(str(exc), file=path) from None
+        path = Path(file)
     if not path.exists():
         raise InputError("no such file", file=path)
     report = inspect_model(path, process=process)

@@ -282,3 +282,18 @@ def test_model_inspect_names_an_unnamed_lane_by_its_id(tmp_path: Path) -> None:
     assert report["tasks"][0]["roles"] == ["Supervisor"]
     assert [(lane["name"], lane["role"]) for lane in report["lanes"]] == [
         ("Supervisor", "supervisor"), ("", "supervisor")]
+
+
+def test_model_inspect_takes_file_hash_process(tmp_path: Path) -> None:
+    """check, the policy and compare take FILE#PROCESS, which the warnings point to; model
+    inspect took only --process and said "no such file" for FILE#PROCESS."""
+    from tests.bpmn_texts import COLLABORATION
+
+    model = tmp_path / "collab.bpmn"
+    model.write_text(COLLABORATION, encoding="utf-8")
+    named = CliRunner().invoke(main, ["model", "inspect", f"{model}#Shop"])
+    assert named.exit_code == 0, named.output
+    assert "process ps" in named.output or "process Shop" in named.output
+    assert "tasks: 3;" in named.output
+    unknown = CliRunner().invoke(main, ["model", "inspect", f"{model}#Nope"])
+    assert unknown.exit_code == 2 and "no process or pool 'Nope'" in unknown.output
