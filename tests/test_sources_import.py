@@ -292,3 +292,54 @@ def test_an_export_none_of_whose_records_is_imported_goes_to_the_quarantine(
            "of its" in failed.output and reason in failed.output
     assert "see the quarantine" not in failed.output
     assert not (alone.parent / "quarantine.csv").exists()
+
+
+def test_a_generic_log_with_an_exports_columns_is_read_as_a_generic_log(
+        tmp_path: Path) -> None:
+    """A generic event log whose header happened to hold Stripe's columns (id, amount,
+    currency, created, status) was read as a Stripe export: its --mapping ignored, every
+    row "left out as sales", 0 cases, exit 0. So was one with a role history's columns
+    (person, role, valid_from), as a role history. Now a CSV holding the columns a mapping
+    names, or a case, an activity and a timestamp column, is a generic log; a Stripe header
+    is Stripe's only where its first ids begin as Stripe's do; and the summary names every
+    CSV taken for an export by its columns, with how to read it as a generic log."""
+    from audit.sources import detect_system
+
+    stripe_like = tmp_path / "events.csv"
+    stripe_like.write_text(
+        "id,ref,step,at,amount,currency,created,status\n"
+        "e1,c1,Request refund,2026-01-01T10:00:00Z,10,EUR,1767261600,succeeded\n"
+        "e2,c1,Approve refund,2026-01-01T11:00:00Z,10,EUR,1767265200,succeeded\n",
+        encoding="utf-8")
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("columns:\n  case:concept:name: ref\n  concept:name: step\n"
+                       "  time:timestamp: at\n", encoding="utf-8")
+    result = run("import", str(stripe_like), "--mapping", str(mapping),
+                 "--out", str(tmp_path / "a" / "log.parquet"))
+    assert "events.csv (csv): read 2 = imported 2 + quarantined 0" in result.output
+    assert "1 cases" in result.output and "sales" not in result.output
+    assert pd.read_parquet(tmp_path / "a" / "log.parquet")[C.ACTIVITY].tolist() == [
+        "Request refund", "Approve refund"]
+
+    # Common names of case, activity and timestamp, no mapping: a generic log too.
+    named = tmp_path / "named.csv"
+    named.write_text(stripe_like.read_text(encoding="utf-8").replace(
+        "id,ref,step,at", "id,case_id,activity,timestamp"), encoding="utf-8")
+    roles_like = tmp_path / "people.csv"
+    roles_like.write_text("person,role,valid_from,case,activity,time\n"
+                          "ann,agent,2026-01-01T00:00:00Z,c1,Open,2026-01-02T00:00:00Z\n",
+                          encoding="utf-8")
+    assert detect_system(named) is None and detect_system(roles_like) is None
+    # Stripe's columns, ids that are not Stripe's, no event log columns: not Stripe's.
+    not_ids = tmp_path / "charges.csv"
+    not_ids.write_text("id,amount,currency,created,status\n"
+                       "e1,5000,eur,2026-05-24 22:41:03,succeeded\n", encoding="utf-8")
+    assert detect_system(not_ids) is None
+    # A Stripe export is still detected, and the summary says so and how to force a
+    # generic reading.
+    result = run("import", str(EXPORTS / "stripe_refunds.csv"), "--mapping", str(mapping),
+                 "--out", str(tmp_path / "b" / "log.parquet"))
+    assert ("read by their columns as: stripe_refunds.csv stripe (id, amount, currency, "
+            "created, status) (--mapping is for generic logs: not applied to these); to "
+            "read one as a generic event log instead: --format csv or --source csv:FILE"
+            ) in " ".join(result.output.split())

@@ -131,11 +131,13 @@ def left_out_text(count: int) -> str:
             "refers to them)")
 
 
-def detect_format(path: Path) -> str:
-    """The format of a file: a source system when its layout says so, else by its suffix."""
+def detect_format(path: Path, mapping: Mapping | None = None) -> str:
+    """The format of a file: a source system when its layout says so, else by its suffix.
+    A CSV holding the columns `mapping` names, or a case, an activity and a timestamp
+    column, is a generic event log (see `audit.sources.detect_system`)."""
     from audit.sources import detect_system
 
-    system = detect_system(path) if path.exists() else None
+    system = detect_system(path, mapping) if path.exists() else None
     if system is not None:
         return system
     name = path.name.lower()
@@ -145,6 +147,20 @@ def detect_format(path: Path) -> str:
     raise InputError(
         f"unknown file type '{''.join(path.suffixes) or path.name}'; pass --format "
         f"({' | '.join(FORMATS)})", file=path)
+
+
+def detected_note(detected: list[tuple[str, str]], mapping: Mapping) -> str:
+    """The import's note naming the CSV files taken for a source system's export (or a role
+    history) by their columns, and how to read one as a generic event log instead."""
+    from audit.sources import csv_signature
+
+    named = "; ".join(
+        f"{label} {'role history' if fmt == 'roles' else fmt} "
+        f"({', '.join(csv_signature(fmt))})" for label, fmt in detected)
+    unused = " (--mapping is for generic logs: not applied to these)" if mapping.source else ""
+    return (f"read by their columns as: {named}{unused}; to read one as a generic event log "
+            "instead: --format csv or --source csv:FILE, or a --mapping naming its case, "
+            "activity and timestamp columns")
 
 
 def input_labels(paths: Iterable[Path]) -> list[str]:
@@ -732,8 +748,12 @@ def import_sources(
     events_in: list[tuple[Path, str]] = []
     label_of = dict(zip((path for path, _ in sources),
                         input_labels(path for path, _ in sources), strict=True))
-    for path, fmt in sources:
-        fmt = fmt or detect_format(path)
+    detected: list[tuple[str, str]] = []  # CSV files taken for an export by their columns
+    for path, given in sources:
+        fmt = given or detect_format(path, mapping)
+        if given is None and fmt in (*SOURCE_SYSTEMS, "roles") and \
+                _SUFFIXES.get(path.suffix.lower()) == "csv":
+            detected.append((label_of[path], fmt))
         if fmt == "roles":
             from audit.sources.roles import read_roles
 
@@ -818,6 +838,8 @@ def import_sources(
                      + "; the other inputs are imported")
     if not logs:
         raise InputError("no event source given (only a role history)")
+    if detected:
+        notes.append(detected_note(detected, mapping))
     if any(mask.any() for mask in restating):  # which events are correlated, per event
         for k, one_log, mask in zip(logs_input, logs, restating, strict=True):
             one_log[_RESTATED] = np.where(mask, k + 1, 0).astype(np.int32)

@@ -50,7 +50,7 @@ _ALLOWED_KEYS = {
 }
 
 
-def _norm(name: str) -> str:
+def norm(name: str) -> str:
     return re.sub(r"[^0-9a-z]", "", name.lower())
 
 
@@ -175,12 +175,12 @@ def resolve_columns(source_columns: list[str], mapping: Mapping, *, file: Path) 
     normalised: dict[str, list[str]] = {}
     for name in source_columns:
         if name not in used:
-            normalised.setdefault(_norm(name), []).append(name)
+            normalised.setdefault(norm(name), []).append(name)
     for canonical in MAPPABLE:
         if canonical in resolved or canonical in mapping.constants:
             continue
         for synonym in SYNONYMS.get(canonical, ()):
-            matches = [m for m in normalised.get(_norm(synonym), []) if m not in used]
+            matches = [m for m in normalised.get(norm(synonym), []) if m not in used]
             if len(matches) > 1:
                 raise InputError(
                     f"columns {matches} could each be '{canonical}'; name one in a mapping "

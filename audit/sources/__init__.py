@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from audit import canonical as C
 from audit.errors import InputError
 from audit.gcpause import paused_gc
 from audit.ingest.jsontext import loads
+from audit.ingest.mapping import SYNONYMS, Mapping, norm
 from audit.ingest.raw import RawTable
 from audit.sources.common import Collector
 from audit.sources.config import (
@@ -124,8 +126,49 @@ _CSV_SIGNATURES: dict[str, tuple[str, ...]] = {
 }
 
 
-def detect_system(path: Path) -> str | None:
-    """The source system a file's layout names, or None (a generic file, or ambiguous)."""
+STRIPE_ID_PREFIXES = ("ch_", "py_", "re_", "pyr_")
+"""How the ids of Stripe's charges and refunds begin: a CSV whose header has Stripe's columns
+is taken for a Stripe export only where its first rows' ids begin so."""
+
+_ROWS_CHECKED = 20
+
+
+def _generic_log(header: list[str], mapping: Mapping | None) -> bool:
+    """Whether a CSV header is a generic event log's, whatever system's columns it also
+    has: every column a given mapping names is there, or a case, an activity and a
+    timestamp column are (by the canonical names or their common names, SYNONYMS)."""
+    present = set(header)
+    if mapping is not None and mapping.columns and set(mapping.columns.values()) <= present:
+        return True
+    names = {norm(h) for h in header}
+    return all(c in present or any(norm(s) in names for s in SYNONYMS[c])
+               for c in (C.CASE, C.ACTIVITY, C.TIMESTAMP))
+
+
+def _stripe_ids(lines: list[str], delimiter: str, header: list[str]) -> bool:
+    """Whether the ids of the first rows (as many as the read head holds, up to
+    _ROWS_CHECKED) all begin as Stripe's do (`STRIPE_ID_PREFIXES`); blank ones aside."""
+    import csv
+
+    at = header.index("id")
+    ids = [row[at].strip() for row in csv.reader(lines[1:_ROWS_CHECKED + 1],
+                                                 delimiter=delimiter) if len(row) > at]
+    given = [i for i in ids if i]
+    return bool(given) and all(i.startswith(STRIPE_ID_PREFIXES) for i in given)
+
+
+def csv_signature(system: str) -> tuple[str, ...]:
+    """The columns by which a CSV export of `system` is detected."""
+    return _CSV_SIGNATURES[system]
+
+
+def detect_system(path: Path, mapping: Mapping | None = None) -> str | None:
+    """The source system a file's layout names, or None (a generic file, or ambiguous).
+
+    A CSV whose header is a generic event log's (`_generic_log`: the columns `mapping`
+    names, or a case, an activity and a timestamp column) is generic, whatever system's
+    columns it holds beside them; a Stripe header is Stripe's only where its first ids are
+    (`STRIPE_ID_PREFIXES`)."""
     name = path.name.lower()
     try:
         head = path.open("rb").read(1 << 16).decode("utf-8-sig", errors="replace")
@@ -150,10 +193,18 @@ def detect_system(path: Path) -> str | None:
         return None
     from audit.ingest.csv_reader import sniff_delimiter
 
-    line = head.split("\n", 1)[0].strip("\r")
-    header = {h.strip().strip('"') for h in line.split(sniff_delimiter(head))}
-    found = [s for s, columns in _CSV_SIGNATURES.items() if set(columns) <= header]
+    lines = head.splitlines()
+    if not lines:
+        return None
+    delimiter = sniff_delimiter(head)
+    header = [h.strip().strip('"') for h in lines[0].split(delimiter)]
+    if _generic_log(header, mapping):
+        return None
+    found = [s for s, columns in _CSV_SIGNATURES.items() if set(columns) <= set(header)]
+    if found == ["stripe"] and not _stripe_ids(lines, delimiter, header):
+        return None
     return found[0] if len(found) == 1 else None
 
 
-__all__ = ["ADAPTERS", "ROLES", "SYSTEMS", "detect_system", "read_source"]
+__all__ = ["ADAPTERS", "ROLES", "STRIPE_ID_PREFIXES", "SYSTEMS", "csv_signature", "detect_system",
+           "read_source"]

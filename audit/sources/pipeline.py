@@ -32,7 +32,7 @@ def import_and_correlate(
 
     progress = current()
     config = sources_config or load_sources_config()
-    resolved = [(path, fmt or (detect_format(path) if path.exists() else None))
+    resolved = [(path, fmt or (detect_format(path, mapping) if path.exists() else None))
                 for path, fmt in sources]
     names = ", ".join(path.name for path, _ in sources)
     progress.stage(f"reading {len(sources)} input(s): {names}")
