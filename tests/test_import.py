@@ -589,3 +589,30 @@ def test_an_event_in_two_overlapping_exports_without_ids_is_one_event(tmp_path: 
     assert [f.deduplicated for f in result.files] == [0, 1]
     alone = import_sources([(second, None)]).log
     assert set(alone[C.EVENT_ID]) <= set(result.log[C.EVENT_ID])
+
+
+def test_mapping_values_are_taken_as_written(tmp_path: Path) -> None:
+    """YAML 1.1 typed unquoted mapping values: `ticket:id: 0012` became "10" (octal),
+    `order:id: 0x1F` "31", `1_000` "1000", `12:30:00` "45000" (sexagesimal), `1.50` "1.5",
+    and a source column named 0012 was "no such column". Now a value is the text the file
+    holds; an empty one is still refused, naming the line."""
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("columns:\n  case:concept:name: 0012\n  concept:name: step\n"
+                       "  time:timestamp: at\n"
+                       "constants:\n  ticket:id: 0012\n  order:id: 0x1F\n  refund:amount: 1.50\n"
+                       "  refund:channel: 1_000\n  payment:refund_id: 12:30:00\n", encoding="utf-8")
+    loaded = load_mapping(mapping)
+    assert loaded.columns[C.CASE] == "0012"
+    assert loaded.constants == {C.TICKET_ID: "0012", C.ORDER_ID: "0x1F", C.AMOUNT: "1.50",
+                                C.CHANNEL: "1_000", C.REFUND_ID: "12:30:00"}
+    log = tmp_path / "log.csv"
+    log.write_text("0012,step,at\nc1,Open,2026-01-01T10:00:00Z\n", encoding="utf-8")
+    mapping.write_text("columns:\n  case:concept:name: 0012\n  concept:name: step\n"
+                       "  time:timestamp: at\nconstants:\n  order:id: 0x1F\n",
+                       encoding="utf-8")
+    result = import_sources([(log, "csv")], mapping=load_mapping(mapping))
+    assert _column(result, C.CASE) == ["c1"] and _column(result, C.ORDER_ID) == ["0x1F"]
+    mapping.write_text("constants:\n  ticket:id:\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_mapping(mapping)
+    assert (caught.value.row, caught.value.field) == (2, "constants.ticket:id")

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from audit import canonical as C
 from audit.errors import InputError
 from audit.yamlio import child, line_of, load_yaml
@@ -94,10 +96,16 @@ def load_mapping(path: Path) -> Mapping:
                 raise InputError(
                     f"'{name}' is not a canonical column (see docs/canonical-log.md)",
                     file=path, row=line_of(sub, str(name)), field=f"{key}.{name}")
-            if not isinstance(value, str | int | float) or isinstance(value, bool):
-                raise InputError("value must be text", file=path, row=line_of(sub, str(name)),
-                                 field=f"{key}.{name}")
-            out[str(name)] = str(value)
+            if not isinstance(value, str):
+                # As written: YAML 1.1 reads `0012` as 10, `0x1F` as 31, `1_000` as 1000,
+                # `12:30:00` as 45000 (seconds) and `1.50` as 1.5; a column or a constant
+                # is the text the file holds (the scalar's own text, as the policy's are).
+                written = child(sub, str(name))
+                if value is None or not isinstance(written, yaml.ScalarNode):
+                    raise InputError("value must be text", file=path,
+                                     row=line_of(sub, str(name)), field=f"{key}.{name}")
+                value = str(written.value)
+            out[str(name)] = value
         return out
 
     def scalar(key: str, allowed: tuple[str, ...] | None = None) -> str | None:
