@@ -616,3 +616,41 @@ def test_mapping_values_are_taken_as_written(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         load_mapping(mapping)
     assert (caught.value.row, caught.value.field) == (2, "constants.ticket:id")
+
+
+def test_two_time_columns_are_refused_and_the_columns_taken_are_told(tmp_path: Path) -> None:
+    """A file with `Created at` and `Updated at` took `Created at` (a common name of the
+    timestamp) as every event's time: each event at its case's creation, and nothing said
+    which column was taken. Now two columns named as times, where the one taken is only a
+    weak common name, are an error listing both and asking for a mapping; a primary name
+    (`Timestamp`) or a mapping decides; and the import notes name the source column of
+    each canonical column not taken by its canonical name."""
+    log = tmp_path / "tickets.csv"
+    log.write_text("Case ID,Activity,Created at,Updated at\n"
+                   "T1,Open,2026-01-01T10:00:00Z,2026-01-01T10:00:00Z\n"
+                   "T1,Close,2026-01-01T10:00:00Z,2026-01-03T12:00:00Z\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        import_sources([(log, None)])
+    assert caught.value.field == C.TIMESTAMP
+    assert "'Created at', 'Updated at' could each be the event time" in str(caught.value)
+    assert "mapping" in str(caught.value)
+
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("columns:\n  time:timestamp: Updated at\n", encoding="utf-8")
+    result = import_sources([(log, None)], mapping=load_mapping(mapping))
+    assert [str(t) for t in _column(result, C.TIMESTAMP)] == [
+        "2026-01-01 10:00:00+00:00", "2026-01-03 12:00:00+00:00"]
+    assert "tickets.csv: columns read as time:timestamp <- 'Updated at' (mapping), " \
+        "case:concept:name <- 'Case ID', concept:name <- 'Activity'" in result.notes
+
+    primary = tmp_path / "events.csv"
+    primary.write_text("case,activity,timestamp,Created at\n"
+                       "T1,Open,2026-01-02T10:00:00Z,2026-01-01T10:00:00Z\n", encoding="utf-8")
+    result = import_sources([(primary, None)])
+    assert [str(t) for t in _column(result, C.TIMESTAMP)] == ["2026-01-02 10:00:00+00:00"]
+    alone = tmp_path / "alone.csv"  # the one time column: taken, and told
+    alone.write_text("case,activity,Created at\nT1,Open,2026-01-01T10:00:00Z\n",
+                     encoding="utf-8")
+    notes = import_sources([(alone, None)]).notes
+    assert "alone.csv: columns read as case:concept:name <- 'case', concept:name <- " \
+        "'activity', time:timestamp <- 'Created at'" in notes

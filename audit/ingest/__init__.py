@@ -20,7 +20,7 @@ import pandas as pd
 from audit import canonical as C
 from audit.digest import FileStamp, file_stamp, sha256_of
 from audit.errors import InputError
-from audit.ingest.mapping import Mapping, check_time_zone
+from audit.ingest.mapping import Mapping, check_time_zone, resolution_note, resolve_columns
 from audit.ingest.normalise import (
     QUARANTINE_COLUMNS,
     empty_quarantine,
@@ -532,6 +532,12 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
                              row=int(first["row"]), field=str(first["field"]) or None)
     notes, system, deduplicated = _without_own_repeats(table), \
         own_mapping.system or table.system, table.deduplicated
+    if not exported:  # which column feeds which (resolved as normalise did: cannot fail)
+        resolved = resolve_columns([str(c) for c in table.frame.columns], own_mapping,
+                                   file=path)
+        told = resolution_note(path.name, resolved, own_mapping)
+        if told is not None:
+            notes.append(told)
     del table  # the raw columns that normalise replaced: not held beside the log's
     if release:  # read in the main process beside the workers: what it freed, given back
         return_free_memory()

@@ -39,6 +39,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     C.PAYMENT_STATUS: ("payment status",),
     C.EVENT_ID: ("event id", "eventid"),
 }
+WEAK_TIME_SYNONYMS = ("created at",)
+"""Common names of the timestamp that may as well be a case's time as an event's (a ticket's
+creation): taken only where no other column's name is a time's (`time_like`)."""
+_TIME_WORDS = {"at", "on", "time", "date", "timestamp", "datetime", "ts", "when"}
 MAPPABLE: tuple[str, ...] = tuple(c for c in C.COLUMNS if not c.startswith("source:"))
 
 _ALLOWED_KEYS = {
@@ -54,6 +58,14 @@ _ALLOWED_KEYS = {
 
 def norm(name: str) -> str:
     return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def time_like(name: str) -> bool:
+    """Whether a column's name is a time's: a common name of the timestamp, or a last word
+    such as at, on, time or date (`Updated at`, `sys_updated_on`, `closedDate`)."""
+    words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+", name)
+    return (bool(words) and words[-1].lower() in _TIME_WORDS) or any(
+        norm(name) == norm(s) for s in SYNONYMS[C.TIMESTAMP])
 
 
 @dataclass(frozen=True)
@@ -194,7 +206,36 @@ def resolve_columns(source_columns: list[str], mapping: Mapping, *, file: Path) 
                     f"columns {matches} could each be '{canonical}'; name one in a mapping "
                     f"file (columns: {{{canonical}: ...}})", file=file, field=canonical)
             if matches:
+                if canonical == C.TIMESTAMP and synonym in WEAK_TIME_SYNONYMS:
+                    _refuse_other_times(matches[0], source_columns, used, file)
                 resolved[canonical] = matches[0]
                 used.add(matches[0])
                 break
     return resolved
+
+
+def _refuse_other_times(chosen: str, source_columns: list[str], used: set[str],
+                        file: Path) -> None:
+    """`chosen` (a weak common name of the timestamp, `Created at`) is the event time only
+    where no other column not yet taken has a time's name: with `Created at` and `Updated
+    at`, taking the first put every event at its case's creation."""
+    others = [n for n in source_columns if n != chosen and n not in used and time_like(n)]
+    if others:
+        candidates = ", ".join(f"'{n}'" for n in [chosen, *others])
+        raise InputError(
+            f"columns {candidates} could each be the event time ('{C.TIMESTAMP}'): name the "
+            f"one holding each event's time in a mapping file (columns: {{{C.TIMESTAMP}: "
+            "...})", file=file, field=C.TIMESTAMP)
+
+
+def resolution_note(label: str, resolved: dict[str, str], mapping: Mapping) -> str | None:
+    """The import's note of which source column feeds which canonical column in a generic
+    file (`resolve_columns`), where one's name is not the canonical column's: the mapping's
+    marked so, the others matched by their common names; None where every column is taken
+    by its canonical name."""
+    named = [f"{canonical} <- '{source}'" + (" (mapping)" if canonical in mapping.columns
+                                              else "")
+             for canonical, source in resolved.items() if source != canonical]
+    if not named:
+        return None
+    return f"{label}: columns read as " + ", ".join(named)
