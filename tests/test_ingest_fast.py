@@ -474,3 +474,54 @@ def test_a_coded_column_is_its_stripped_texts_sorted(categories: list[str]) -> N
     assert C.ascending_text(got.cat.categories)
     kept = np.shares_memory(got.array.codes, series.array.codes)
     assert kept == (categories in (["a", "b", "c"], [" a", "b", "c "]))
+
+
+@pytest.mark.parametrize("lead, crlf", [("\n\n", False), ("  \r\n\r\n", True)])
+def test_blank_lines_before_the_header_are_skipped_and_counted(
+        tmp_path: Path, fast_used: list[bool], lead: str, crlf: bool) -> None:
+    """A blank first line was taken as the header: every record "7 fields where the header
+    has 0" (the csv module path) and the file refused. Now blank lines before the header
+    are skipped, and counted as rows as a spreadsheet shows them, by both readers."""
+    end = "\r\n" if crlf else "\n"
+    plain = _write(tmp_path, "plain.csv", lead + end.join([HEADER, *GOOD]) + end)
+    assert_same_import(plain)
+    assert fast_used[0] is True
+    assert sorted(import_sources([(plain, None)]).log["source:row"].tolist()) == [4, 5]
+    path = _write(tmp_path, "lead.csv", lead + end.join(
+        [HEADER, *GOOD, "C3,x,2024-03-02T09:00:00Z"]) + end)
+    assert_same_import(path)
+    assert_same_read(path)
+    result = import_sources([(path, None)])
+    assert sorted(result.log["source:row"].tolist()) == [4, 5]
+    assert result.quarantine[["row", "field"]].values.tolist() == [
+        [7, "(record)"], [6, "timestamp"]]  # (GOOD's last timestamp is no ISO 8601)
+
+
+def test_an_excel_sep_line_names_the_delimiter(tmp_path: Path, fast_used: list[bool]) -> None:
+    """Excel's `sep=;` first line was taken as the header ("3 fields where the header has
+    2"). Now it names the delimiter and is no row (Excel shows none: the header is row 1),
+    in both readers and in the detection of an export's columns; one naming no single
+    character is refused, naming line 1."""
+    from audit.sources import detect_system
+
+    rows = [line.replace(",", ";") for line in [HEADER, *GOOD]]
+    path = _write(tmp_path, "excel.csv", "sep=;\r\n" + "\r\n".join(rows) + "\r\n")
+    assert_same_import(path)
+    assert_same_read(path)
+    assert fast_used[0] is True
+    result = import_sources([(path, None)])
+    assert sorted(result.log["source:row"].tolist()) == [2, 3]
+    assert result.quarantine["row"].tolist() == [4]
+    # A comma named, semicolons within the cells: the named delimiter, not a sniffed one.
+    commas = _write(tmp_path, "commas.csv", "sep=,\n" + HEADER + "\n"
+                    + "C1;x,a,2024-03-01T10:00:00Z,ann,1,EUR,\n")
+    assert_same_read(commas)
+    assert import_sources([(commas, None)]).log["case:concept:name"].tolist() == ["C1;x"]
+    stripe = _write(tmp_path, "charges.csv", "sep=,\n\nid,amount,currency,created,status\n"
+                    "ch_1,5000,eur,2026-05-24 22:41:03,succeeded\n")
+    assert detect_system(stripe) == "stripe"
+    bad = _write(tmp_path, "bad.csv", "sep=;;\n" + "\n".join(rows) + "\n")
+    assert_same_import(bad)
+    with pytest.raises(InputError) as caught:
+        csv_reader.read_csv(bad)
+    assert caught.value.row == 1 and "names no delimiter" in str(caught.value)

@@ -150,15 +150,38 @@ def sniff_delimiter(text: str) -> str:
         return best if counts[best] else ","
 
 
-def _header_names(header: list[str], path: Path) -> list[str]:
+def _header_names(header: list[str], path: Path, row: int = 1) -> list[str]:
     names = [h.strip() or f"(unnamed column {i + 1})" for i, h in enumerate(header)]
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            raise InputError(f"column '{name}' appears twice in the header", file=path, row=1,
-                             field=name)
+            raise InputError(f"column '{name}' appears twice in the header", file=path,
+                             row=row, field=name)
         seen.add(name)
     return names
+
+
+_SEP_LINE = re.compile(r"sep=(.*?)(\r\n|\n|\r|$)", re.IGNORECASE)
+
+
+def excel_sep_line(text: str, *, file: Path | None = None) -> tuple[str, int] | None:
+    """The delimiter an Excel `sep=X` first line names and the line's length with its line
+    end; None where the text does not start so. Excel reads such a line as the delimiter
+    and shows no row for it. InputError where it names no single character."""
+    found = _SEP_LINE.match(text)
+    if found is None:
+        return None
+    named = found.group(1)
+    if len(named) != 1 or named in '"':
+        raise InputError(f"the first line {found.group(0).strip()!r} names no delimiter: "
+                         "Excel's 'sep=' line names one character (sep=; or sep=,)",
+                         file=file, row=1)
+    return named, found.end()
+
+
+def skip_blank_lines(lines: list[str]) -> int:
+    """How many of `lines` lead before the first that is not blank (whitespace alone)."""
+    return next((k for k, line in enumerate(lines) if line.strip()), len(lines))
 
 
 Strings = Literal["object", "arrow"]
@@ -171,6 +194,10 @@ def read_csv(
     strings: Strings = "object",
 ) -> tuple[RawTable, list[RaggedRow]]:
     """Read a CSV file as text cells; every cell stays a string ('' where empty).
+
+    Blank lines before the header are skipped and counted as rows (a spreadsheet shows
+    them); an Excel `sep=X` first line names the delimiter and is no row (Excel shows
+    none: the header is row 1 after it).
 
     ``strings="object"`` gives object columns of Python str; ``"arrow"`` gives the same values
     as pandas string columns backed by Arrow (no Python object per cell) where the fast path
@@ -190,21 +217,28 @@ def read_csv(
     text, used = decode(data, file=path, encoding=encoding)
     del data
     _refuse_surrogates(text, path, used)
-    sep = delimiter or sniff_delimiter(text)
+    excel = excel_sep_line(text, file=path)
+    if excel is not None:
+        delimiter = delimiter or excel[0]
+        text = text[excel[1]:]
+    sep = delimiter or sniff_delimiter(text[_leading_blank_length(text):])
     stream = io.StringIO(text, newline="")
     reader = csv.reader(stream, delimiter=sep)
+    row = 0
     try:
-        header = next(reader)
-    except StopIteration as exc:
-        raise InputError("the file is empty", file=path) from exc
+        for header in reader:  # the first record that is not a blank line
+            row += 1
+            if header and not (len(header) == 1 and not header[0].strip()):
+                break
+        else:
+            raise InputError("the file holds no header (only blank lines)", file=path)
     except csv.Error as exc:
-        raise InputError(f"unreadable header: {exc}", file=path, row=1) from exc
-    header = _header_names(header, path)
+        raise InputError(f"unreadable header: {exc}", file=path, row=row + 1) from exc
+    header = _header_names(header, path, row)
     width = len(header)
     records: list[list[str]] = []
     rows: list[int] = []
     ragged: list[RaggedRow] = []
-    row = 1
     start = last_start = stream.tell()  # where the record read last starts in the text
     try:
         for record in reader:
@@ -226,6 +260,16 @@ def read_csv(
     table = RawTable(frame=frame, rows=np.asarray(rows, dtype=np.int64), system="csv", file=path,
                      notes=notes, records_read=len(records) + len(ragged))
     return table, ragged
+
+
+def _leading_blank_length(text: str) -> int:
+    """How many characters of `text` the blank lines before its first other line take."""
+    at = 0
+    while True:
+        end = text.find("\n", at)
+        if end < 0 or text[at:end].strip():
+            return at
+        at = end + 1
 
 
 def _refuse_quote_left_open(last: str, sep: str, path: Path, row: int) -> None:
@@ -367,11 +411,29 @@ def _read_fast(
     if start is None:
         return None
     offset, used = start
-    body = memoryview(data)[offset:]
     # Line ends: '\n' or '\r\n' only (a lone '\r' ends a line for both readers, but keep the
     # line arithmetic simple).
     if data.find(b"\r") >= 0 and data.count(b"\r") != data.count(b"\r\n"):
         return None
+    # An Excel `sep=X` line (no row), then blank lines (rows: `shift`) before the header.
+    if data[offset:offset + 4].lower() == b"sep=":
+        end = data.find(b"\n", offset)
+        try:
+            excel = excel_sep_line(bytes(data[offset:len(data) if end < 0 else end + 1])
+                                   .decode("utf-8"))
+        except (UnicodeDecodeError, InputError):
+            return None  # (the csv module path raises the error)
+        if excel is None or end < 0:
+            return None
+        delimiter = delimiter or excel[0]
+        offset = end + 1
+    shift = 0
+    while True:
+        end = data.find(b"\n", offset)
+        if end < 0 or data[offset:end].strip():
+            break
+        offset, shift = end + 1, shift + 1
+    body = memoryview(data)[offset:]
     prefix = _decode_prefix(body)
     if prefix is None:
         return None
@@ -440,7 +502,7 @@ def _read_fast(
                 return None
     frame = _frame(table, names, strings)
     notes = [] if used == "utf-8" else [f"{path.name}: read as {used}"]
-    return RawTable(frame=frame, rows=(data_lines + 1).astype(np.int64), system="csv",
+    return RawTable(frame=frame, rows=(data_lines + 1 + shift).astype(np.int64), system="csv",
                     file=path, notes=notes, records_read=len(frame),
                     arrow_text=strings == "arrow")
 

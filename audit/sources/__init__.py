@@ -191,12 +191,19 @@ def detect_system(path: Path, mapping: Mapping | None = None) -> str | None:
         return None
     if not name.endswith((".csv", ".tsv", ".txt")):
         return None
-    from audit.ingest.csv_reader import sniff_delimiter
+    from audit.ingest.csv_reader import excel_sep_line, skip_blank_lines, sniff_delimiter
 
+    try:  # (the header after an Excel `sep=X` line and blank lines, as read_csv reads it)
+        excel = excel_sep_line(head)
+    except InputError:
+        return None
+    if excel is not None:
+        head = head[excel[1]:]
     lines = head.splitlines()
+    lines = lines[skip_blank_lines(lines):]
     if not lines:
         return None
-    delimiter = sniff_delimiter(head)
+    delimiter = excel[0] if excel is not None else sniff_delimiter("\n".join(lines))
     header = [h.strip().strip('"') for h in lines[0].split(delimiter)]
     if _generic_log(header, mapping):
         return None
