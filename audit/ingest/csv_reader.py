@@ -18,6 +18,8 @@ import csv
 import io
 import itertools
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -210,6 +212,29 @@ def read_csv(
         raise InputError(f"cannot read file: {exc.strerror}", file=path) from exc
     if not data[: 1 << 16].strip() and not data.strip():
         raise InputError("the file is empty", file=path)
+    with _field_limit(len(data) + 1):
+        return _read(path, data, encoding=encoding, delimiter=delimiter, strings=strings)
+
+
+@contextmanager
+def _field_limit(size: int) -> Iterator[None]:
+    """The csv module's cell size limit (131,072 characters) raised to `size` while a file is
+    read: one long cell (a pasted e-mail thread, a JSON payload) aborted the whole file
+    ("field larger than field limit"). The file's size in bytes bounds every cell (a
+    character takes a byte at least) and the text is held whole already, so the limit
+    guards against nothing here; it is set back after (it is the process's)."""
+    before = csv.field_size_limit()
+    csv.field_size_limit(max(before, size))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
+
+
+def _read(
+    path: Path, data: bytes, *, encoding: str | None, delimiter: str | None,
+    strings: Strings,
+) -> tuple[RawTable, list[RaggedRow]]:
     if FAST_PATH:
         fast = _read_fast(path, data, encoding=encoding, delimiter=delimiter, strings=strings)
         if fast is not None:
@@ -404,7 +429,6 @@ def _read_fast(
 ) -> RawTable | None:
     """The columnar reader; None whenever its result might differ from the csv module's."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     start = _utf8_body(data, encoding)
@@ -482,12 +506,6 @@ def _read_fast(
         data_lines = lines[0]
     if table.num_rows != len(data_lines) or table.num_rows == 0:
         return None
-    # The csv module refuses cells longer than its field limit; leave such files to it.
-    limit = csv.field_size_limit()
-    for column in table.columns:
-        longest = pc.max(pc.binary_length(column)).as_py()
-        if longest is not None and longest >= limit:
-            return None
     if len(quoted):
         # The lines with quotes must read as the csv module reads them.
         records = quoted >= 1
