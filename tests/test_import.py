@@ -464,6 +464,39 @@ def test_a_thousands_separator_only_between_groups_of_three(
         f"the thousands separator {thousands!r} is not between groups of three").all()
 
 
+@pytest.mark.parametrize("thousands,decimal,good,bad", [
+    ("", ",", ["12,50", "1234", "0,5"], ["1.234", "1.234,00", ".5"]),
+    (" ", ",", ["1 234,50"], ["1.234", "1 234.5"]),
+    ("'", ",", ["1'234,50"], ["1.234"]),
+    ("", ".", ["12.50"], ["1,234"]),
+])
+def test_a_mark_neither_decimal_nor_thousands_is_quarantined(
+        tmp_path: Path, thousands: str, decimal: str, good: list[str],
+        bad: list[str]) -> None:
+    """With `decimal: ","` and no thousands separator "." was still read as a decimal point:
+    "1.234" (meaning 1234) imported as 1.234, silently. A value holding the mark that is
+    neither the decimal mark nor the thousands separator is quarantined, naming both."""
+    from audit.ingest.mapping import Mapping
+
+    path = tmp_path / "amounts.csv"
+    path.write_text("case:concept:name;concept:name;time:timestamp;refund:amount\n" + "".join(
+        f"c{k};Execute payout;2026-01-01T10:00:00Z;{v}\n" for k, v in enumerate(good + bad)),
+        encoding="utf-8")
+    result = import_sources([(path, None)], mapping=Mapping(thousands=thousands,
+                                                            decimal=decimal))
+    expected = [float(v.replace(thousands, "").replace(decimal, ".")) if thousands
+                else float(v.replace(decimal, ".")) for v in good]
+    assert sorted(result.log[C.AMOUNT].tolist()) == sorted(expected)
+    assert sorted(result.quarantine["value"].tolist()) == sorted(bad)
+    other = "," if decimal == "." else "."
+    separator = (f"the thousands separator {thousands!r}" if thousands
+                 else "a thousands separator (none is set)")
+    assert (result.quarantine["reason"] == (
+        f"not a plain decimal number: {other!r} is neither the decimal mark {decimal!r} "
+        f"nor {separator}: set 'decimal'/'thousands' in a mapping file for this "
+        "notation")).all()
+
+
 def test_iso_basic_times_with_a_zone_beside_times_without_one(tmp_path: Path) -> None:
     """ISO 8601's basic form (20200101T100000Z, 2020-01-01T10Z) was taken for a time without
     a zone; beside a time without one, pandas refused the mix: an internal error. The zoned

@@ -226,6 +226,16 @@ def _typed_amounts(values: pd.Series) -> tuple[pd.Series, pd.Series, np.ndarray]
     return pd.Series(numbers, index=values.index, name=values.name), reasons, flagged
 
 
+def _stray_mark(mark: str, mapping: Mapping) -> str:
+    """Why an amount holding `mark`, neither the decimal mark nor the thousands separator,
+    is quarantined."""
+    separator = (f"the thousands separator {mapping.thousands!r}" if mapping.thousands
+                 else "a thousands separator (none is set)")
+    return (f"not a plain decimal number: {mark!r} is neither the decimal mark "
+            f"{mapping.decimal!r} nor {separator}: set 'decimal'/'thousands' in a mapping "
+            "file for this notation")
+
+
 def _parse_amounts(
     text: pd.Series, mapping: Mapping
 ) -> tuple[pd.Series, pd.Series, np.ndarray]:
@@ -243,6 +253,19 @@ def _parse_amounts(
         cleaned = cleaned.str.replace(",", ".", regex=False)
     plain = (cleaned.str.fullmatch(_PLAIN_NUMBER.pattern).fillna(False).astype(bool)
              & ~misgrouped)
+    # A mark that is neither the decimal mark nor the thousands separator: with `decimal:
+    # ","` and no thousands, "1.234" (meaning 1234) read as 1.234 once "." was left as it
+    # stood. Such a value is quarantined, as "1,234" is with the default decimal ".".
+    stray: dict[str, pd.Series] = {}
+    for mark in (".", ","):
+        if mark in (mapping.decimal, mapping.thousands):
+            continue
+        if mark == "." and mapping.decimal == ",":  # (a "." left reads as a decimal point)
+            stray[mark] = text.str.contains(mark, regex=False).fillna(False).astype(bool)
+            plain &= ~stray[mark]
+        elif (~plain & text.notna()).any():  # (a "," left makes the text no number anyway)
+            stray[mark] = (~plain & text.str.contains(mark, regex=False)
+                           .fillna(False).astype(bool))
     values = _numbers(cleaned.where(plain))
     reasons = pd.Series("", index=text.index, dtype=object)
     not_plain = text.notna() & ~plain
@@ -254,6 +277,8 @@ def _parse_amounts(
     reasons[misgrouped] = (
         f"the thousands separator {mapping.thousands!r} is not between groups of three "
         "digits (a decimal mark written another way?)")
+    for mark, holding in stray.items():
+        reasons[holding] = _stray_mark(mark, mapping)
     reasons[negative] = "negative amount (amounts are magnitudes in major units)"
     reasons[large] = _TOO_LARGE
     flagged = _flags(reasons, _mask(not_plain) | _mask(negative) | _mask(large))
