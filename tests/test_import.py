@@ -497,6 +497,56 @@ def test_a_mark_neither_decimal_nor_thousands_is_quarantined(
         "notation")).all()
 
 
+@pytest.mark.parametrize("mapping", [{}, {"decimal": ",", "thousands": "."}],
+                         ids=["default", "decimal comma"])
+def test_amounts_in_other_scripts_digits_are_quarantined(
+        tmp_path: Path, mapping: dict[str, str]) -> None:
+    """Amounts in Arabic-Indic or full-width digits matched the plain-number pattern (``\\d``
+    takes any script's digits), Arrow's cast refused them and pandas made them NaN: they
+    imported with no amount and no quarantine line. They are quarantined, naming the digit."""
+    from audit.ingest.mapping import Mapping
+
+    path = tmp_path / "digits.csv"
+    path.write_text("case:concept:name;concept:name;time:timestamp;refund:amount\n"
+                    "c1;Execute payout;2026-01-01T10:00:00Z;\u0661\u0662\n"
+                    "c2;Execute payout;2026-01-01T10:00:00Z;\uff11\uff12\n"
+                    "c3;Execute payout;2026-01-01T10:00:00Z;1\u0662\n"
+                    "c4;Execute payout;2026-01-01T10:00:00Z;12\n", encoding="utf-8")
+    result = import_sources([(path, None)], mapping=Mapping(**mapping))
+    assert result.log[C.AMOUNT].tolist() == [12.0]
+    assert result.quarantine[["row", "value", "reason"]].values.tolist() == [
+        [2, "\u0661\u0662", "digits other than ASCII 0-9 ('\u0661', ARABIC-INDIC DIGIT ONE): "
+         "write amounts with the digits 0-9"],
+        [3, "\uff11\uff12", "digits other than ASCII 0-9 ('\uff11', FULLWIDTH DIGIT ONE): "
+         "write amounts with the digits 0-9"],
+        [4, "1\u0662", "digits other than ASCII 0-9 ('\u0662', ARABIC-INDIC DIGIT TWO): "
+         "write amounts with the digits 0-9"]]
+
+
+def test_a_plain_amount_read_as_nan_is_quarantined(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An amount taken as plain that still came out NaN imported as no amount, silently: it is
+    quarantined (a safety net behind the ASCII-only plain-number pattern)."""
+    import importlib
+
+    normalise = importlib.import_module("audit.ingest.normalise")
+
+    def nan_for_seven(text: pd.Series) -> pd.Series:
+        numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+        return numbers.mask(numbers.eq(7.0))
+
+    monkeypatch.setattr(normalise, "_numbers", nan_for_seven)
+    path = tmp_path / "nan.csv"
+    path.write_text("case:concept:name,concept:name,time:timestamp,refund:amount\n"
+                    "c1,Execute payout,2026-01-01T10:00:00Z,7\n"
+                    "c2,Execute payout,2026-01-01T10:00:00Z,8\n"
+                    "c3,Execute payout,2026-01-01T10:00:00Z,\n", encoding="utf-8")
+    result = import_sources([(path, None)])
+    assert sorted(result.log[C.AMOUNT].fillna(-1).tolist()) == [-1.0, 8.0]
+    assert result.quarantine[["row", "value", "reason"]].values.tolist() == [
+        [2, "7", "not read as a number"]]
+
+
 def test_iso_basic_times_with_a_zone_beside_times_without_one(tmp_path: Path) -> None:
     """ISO 8601's basic form (20200101T100000Z, 2020-01-01T10Z) was taken for a time without
     a zone; beside a time without one, pandas refused the mix: an internal error. The zoned

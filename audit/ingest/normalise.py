@@ -7,6 +7,7 @@ Every record of the input ends in exactly one of the two: the canonical log, or 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,9 @@ from audit.ingest.raw import RawTable
 from audit.ingest.timestamps import parse_timestamps
 
 QUARANTINE_COLUMNS = ("file", "row", "field", "value", "reason")
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_PLAIN_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
+"""A plain decimal number: ASCII digits only (``\\d`` takes any script's digits, which Arrow's
+cast refuses and pandas then made NaN: an amount lost without a quarantine line)."""
 MAX_AMOUNT = 1e15
 """The largest amount taken (major units). Beyond it no refund is real, a float keeps no
 cents, and 400 nines read as infinity: summed, reported and written to JSON as such."""
@@ -236,6 +239,12 @@ def _stray_mark(mark: str, mapping: Mapping) -> str:
             "file for this notation")
 
 
+def _other_digit(value: str) -> str:
+    """The first digit of `value` that is not one of ASCII 0-9 (Arabic-Indic, full-width, ...),
+    or ''."""
+    return next((c for c in value if c.isdecimal() and not c.isascii()), "")
+
+
 def _parse_amounts(
     text: pd.Series, mapping: Mapping
 ) -> tuple[pd.Series, pd.Series, np.ndarray]:
@@ -245,7 +254,7 @@ def _parse_amounts(
         # A separator only between groups of three digits, before any decimal mark: with
         # `thousands: ","`, "49,99" is no 4999 and "1,5" no 15 (a decimal comma misread).
         sep, mark = re.escape(mapping.thousands), re.escape(mapping.decimal)
-        grouped = rf"^[+-]?\d{{1,3}}(?:{sep}\d{{3}})+(?:{mark}\d*)?$"
+        grouped = rf"^[+-]?[0-9]{{1,3}}(?:{sep}[0-9]{{3}})+(?:{mark}[0-9]*)?$"
         misgrouped = (text.str.contains(mapping.thousands, regex=False)
                       & ~text.str.fullmatch(grouped)).fillna(False).astype(bool)
         cleaned = cleaned.str.replace(mapping.thousands, "", regex=False)
@@ -271,6 +280,7 @@ def _parse_amounts(
     not_plain = text.notna() & ~plain
     negative = plain & values.lt(0)
     large = plain & values.gt(MAX_AMOUNT)  # (400 nines read as infinity)
+    unread = plain & text.notna() & values.isna()  # (never a silent NaN)
     reasons[not_plain] = (
         "not a plain decimal number (write 1234.56; set 'decimal'/'thousands' in a mapping "
         "file for other notations)")
@@ -279,9 +289,24 @@ def _parse_amounts(
         "digits (a decimal mark written another way?)")
     for mark, holding in stray.items():
         reasons[holding] = _stray_mark(mark, mapping)
+    # Digits of another script ("١٢", "１２") are refused, not read: the notation's marks
+    # (Arabic "٫" and "٬", full-width "．" and "，") are no 'decimal'/'thousands' a mapping
+    # names, so half of such a number would be read. A Python str only for the quarantined
+    # rows that hold a character beyond ASCII.
+    non_ascii = _mask(not_plain).copy()
+    if non_ascii.any():
+        non_ascii[non_ascii] = _mask(text[non_ascii].str.contains(r"[^\x00-\x7f]"))
+    for row in np.flatnonzero(non_ascii).tolist():
+        digit = _other_digit(text.iloc[row])
+        if digit:
+            reasons.iloc[row] = (
+                f"digits other than ASCII 0-9 ({digit!r}, {unicodedata.name(digit, '?')}): "
+                "write amounts with the digits 0-9")
     reasons[negative] = "negative amount (amounts are magnitudes in major units)"
     reasons[large] = _TOO_LARGE
-    flagged = _flags(reasons, _mask(not_plain) | _mask(negative) | _mask(large))
+    reasons[unread] = "not read as a number"
+    flagged = _flags(reasons, _mask(not_plain) | _mask(negative) | _mask(large)
+                     | _mask(unread))
     return values.where(~flagged), reasons, flagged
 
 
