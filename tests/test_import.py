@@ -547,6 +547,42 @@ def test_a_plain_amount_read_as_nan_is_quarantined(
         [2, "7", "not read as a number"]]
 
 
+@pytest.mark.parametrize("fmt,suffix", [
+    ("%d.%m.%Y %H:%MZ", "Z"), ("%d.%m.%Y %H:%M UTC", " UTC"), ("%d.%m.%Y %H:%M GMT", " GMT"),
+    ("%Y-%m-%dT%H:%M:%SZ", ""), ("%d.%m.%Y %H:%M%z", "Z")])
+@pytest.mark.parametrize("assume_tz", [None, "Europe/Berlin"])
+def test_a_format_with_a_literal_zone_reads_utc(
+        tmp_path: Path, fmt: str, suffix: str, assume_tz: str | None) -> None:
+    """`timestamp_format: "%d.%m.%Y %H:%MZ"` (a literal Z) was taken for a format without a
+    zone: refused for want of --assume-tz while quoting '01.02.2026 10:00Z', and with
+    --assume-tz Europe/Berlin imported an hour off. Such values are UTC, whatever is
+    assumed for times without a zone."""
+    from audit.ingest.mapping import Mapping
+
+    path = tmp_path / "literal_zone.csv"
+    value = ("2026-02-01T10:00:00Z" if fmt.startswith("%Y")
+             else f"01.02.2026 10:00{suffix}")
+    path.write_text("case:concept:name,concept:name,time:timestamp\n"
+                    f"c1,Request refund,{value}\n", encoding="utf-8")
+    result = import_sources([(path, None)], mapping=Mapping(timestamp_format=fmt),
+                            assume_tz=assume_tz)
+    assert result.log[C.TIMESTAMP].tolist() == [pd.Timestamp("2026-02-01T10:00Z")]
+    assert result.quarantine.empty
+
+
+def test_a_format_with_a_literal_zone_and_offset_is_refused(tmp_path: Path) -> None:
+    """A literal "UTC+2" would be read as UTC, two hours off: refused, naming %z."""
+    from audit.ingest.mapping import Mapping
+
+    path = tmp_path / "literal_offset.csv"
+    path.write_text("case:concept:name,concept:name,time:timestamp\n"
+                    "c1,Request refund,01.02.2026 10:00 UTC+2\n", encoding="utf-8")
+    with pytest.raises(InputError, match="read the offset with %z") as caught:
+        import_sources([(path, None)], mapping=Mapping(timestamp_format="%d.%m.%Y %H:%M UTC+2"),
+                       assume_tz="UTC")
+    assert caught.value.field == "time:timestamp"
+
+
 def test_iso_basic_times_with_a_zone_beside_times_without_one(tmp_path: Path) -> None:
     """ISO 8601's basic form (20200101T100000Z, 2020-01-01T10Z) was taken for a time without
     a zone; beside a time without one, pandas refused the mix: an internal error. The zoned

@@ -7,6 +7,7 @@ fine. A value without one is only accepted when the user said which zone it is i
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,53 @@ _AWARE_ASCII = (r"(?:[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?"
 # end of the text): read by Arrow's cast where every value has it (`_iso_by_arrow`).
 _ISO_OFFSET = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?"
                r"(?:Z|[+-][0-9]{2}:[0-9]{2})$")
+
+
+_LITERAL_ZONE = re.compile(r"(?<![A-Za-z])(?:Z|z|UTC|GMT)(?![A-Za-z])")
+"""A zone written in a format as literal text ("%H:%MZ", "%H:%M UTC"): the times are UTC."""
+_LITERAL_OFFSET = re.compile(r"(?<![A-Za-z])(?:Z|z|UTC|GMT)\s*[+-]")
+
+
+def format_parts(fmt: str) -> tuple[list[str], list[str]]:
+    """The directives of a strftime format (the letters after '%') and its literal texts
+    between them (``%%`` is a literal '%'). Raises ValueError for a '%' that ends it."""
+    directives: list[str] = []
+    literals: list[str] = [""]
+    at = 0
+    while at < len(fmt):
+        if fmt[at] != "%":
+            literals[-1] += fmt[at]
+            at += 1
+            continue
+        if at + 1 == len(fmt):
+            raise ValueError("a '%' at the end of the format directs nothing (write '%%' for "
+                             "a '%' sign)")
+        if fmt[at + 1] == "%":
+            literals[-1] += "%"
+        else:
+            directives.append(fmt[at + 1])
+            literals.append("")
+        at += 2
+    return directives, [text for text in literals if text]
+
+
+def format_zone(fmt: str) -> str | None:
+    """How a timestamp_format places its times: "offset" where a directive reads the zone
+    (%z, %Z), "UTC" where the format writes one as literal text (``%H:%MZ``, ``%H:%M UTC``: the
+    values carry it, so --assume-tz must not move them), None where the times carry no zone.
+    Raises ValueError for a literal zone with an offset after it ("UTC+2": write it with %z)."""
+    directives, literals = format_parts(fmt)
+    if "z" in directives or "Z" in directives:
+        return "offset"
+    for text in literals:
+        offset = _LITERAL_OFFSET.search(text)
+        if offset:
+            raise ValueError(
+                f"the format writes a zone with an offset as literal text "
+                f"({text.strip()!r}), which would be read as UTC: read the offset with %z")
+    if any(_LITERAL_ZONE.search(text) for text in literals):
+        return "UTC"
+    return None
 
 
 @dataclass(frozen=True)
@@ -83,7 +131,15 @@ def parse_timestamps(
     empty = text.isna() | text.eq("")
     utc = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
     if timestamp_format is not None:
-        has_zone = "%z" in timestamp_format or "%Z" in timestamp_format
+        # A format that writes the zone as literal text ("%H:%MZ", "%H:%M UTC") has its
+        # values read as UTC (pandas' utc=True places times read without a zone there): once
+        # they were taken as zoneless, refused for want of --assume-tz and, with it, moved by
+        # the assumed zone's offset.
+        try:
+            has_zone = format_zone(timestamp_format) is not None
+        except ValueError as exc:
+            raise InputError(f"timestamp_format {timestamp_format!r}: {exc}", file=file,
+                             field=column) from exc
         aware = ~empty if has_zone else pd.Series(False, index=index)
     else:
         aware = _has_zone(text)
