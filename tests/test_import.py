@@ -773,3 +773,55 @@ def test_two_time_columns_are_refused_and_the_columns_taken_are_told(tmp_path: P
     notes = import_sources([(alone, None)]).notes
     assert "alone.csv: columns read as case:concept:name <- 'case', concept:name <- " \
         "'activity', time:timestamp <- 'Created at'" in notes
+
+
+@pytest.mark.parametrize("fmt,message", [
+    ("mixed", "pandas would guess each value on its own"),
+    ("ISO8601", "ISO 8601 is read without a format"),
+    ("%d.%Q.%Y", "unknown directive(s) %Q"),
+    ("%d.%m.%Y %c", "unknown directive(s) %c"),
+    ("%H:%M", "no whole date"),
+    ("%d.%m %H:%M", "no whole date"),
+    ("%d.%m.%Y %I:%M", "%I (hour 01-12) without %p"),
+    ("%d.%m.%Y %H:%M %", "a '%' at the end"),
+    ("%d.%m.%Y %H:%M UTC+2", "read the offset with %z"),
+], ids=["mixed", "ISO8601", "unknown directive", "locale", "no date", "no year",
+        "12-hour clock", "lone percent", "literal offset"])
+def test_a_timestamp_format_is_checked_when_the_mapping_is_loaded(
+        tmp_path: Path, fmt: str, message: str) -> None:
+    """`timestamp_format: mixed` let pandas guess each value (01/02/2026 read month-first
+    beside 13/02/2026 read day-first in one column), and a bad directive (%Q) was reported
+    as "timestamps with and without a time zone that cannot be told apart", naming the CSV.
+    The format is checked when the mapping is loaded; the error names the mapping's line."""
+    path = tmp_path / "mapping.yaml"
+    fmt_yaml = fmt.replace('"', '\\"')
+    path.write_text(f'assume_tz: UTC\ntimestamp_format: "{fmt_yaml}"\n', encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_mapping(path)
+    error = caught.value
+    assert (error.file, error.row, error.field) == (str(path), 2, "timestamp_format")
+    assert f"timestamp_format {fmt!r}: " in str(error)
+    assert message in str(error)
+
+
+@pytest.mark.parametrize("fmt", ["%d.%m.%Y %H:%M", "%d/%m/%y", "%j/%Y %I:%M %p",
+                                 "%d %B %Y, %H:%M:%S.%f %z", "%%%Y-%m-%d"])
+def test_a_usable_timestamp_format_loads(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / "mapping.yaml"
+    path.write_text(f'timestamp_format: "{fmt}"\n', encoding="utf-8")
+    assert load_mapping(path).timestamp_format == fmt
+
+
+def test_mixed_timestamp_format_is_refused_without_a_mapping_file(tmp_path: Path) -> None:
+    """A Mapping made in code with a guessing format is refused too (naming the CSV's
+    timestamp column), never read value by value."""
+    from audit.ingest.mapping import Mapping
+
+    path = tmp_path / "mixed.csv"
+    path.write_text("case:concept:name,concept:name,time:timestamp\n"
+                    "c1,Request refund,01/02/2026 10:00\nc1,Approve refund,13/02/2026 10:00\n",
+                    encoding="utf-8")
+    with pytest.raises(InputError, match="pandas would guess each value") as caught:
+        import_sources([(path, None)], mapping=Mapping(timestamp_format="mixed"),
+                       assume_tz="UTC")
+    assert (caught.value.file, caught.value.field) == (str(path), "time:timestamp")

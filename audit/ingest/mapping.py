@@ -16,6 +16,7 @@ import yaml
 
 from audit import canonical as C
 from audit.errors import InputError
+from audit.ingest.timestamps import check_timestamp_format
 from audit.yamlio import child, line_of, load_yaml
 
 # Candidate source names per canonical column, most specific first. Compared after lowercasing
@@ -153,7 +154,8 @@ def load_mapping(path: Path) -> Mapping:
     return Mapping(
         columns=columns,
         constants=constants,
-        timestamp_format=scalar("timestamp_format"),
+        timestamp_format=check_timestamp_format(scalar("timestamp_format"), file=path,
+                                                row=line_of(node, "timestamp_format")),
         assume_tz=assume_tz,
         decimal=decimal,
         thousands=thousands,

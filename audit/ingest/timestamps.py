@@ -81,6 +81,58 @@ def format_zone(fmt: str) -> str | None:
     return None
 
 
+_DIRECTIVES = {
+    "Y": "year", "y": "two-digit year", "m": "month", "b": "month name (abbreviated)",
+    "B": "month name", "d": "day of the month", "j": "day of the year", "a": "weekday name "
+    "(abbreviated)", "A": "weekday name", "u": "weekday (1-7)", "w": "weekday (0-6)",
+    "H": "hour (00-23)", "I": "hour (01-12)", "p": "AM/PM", "M": "minute", "S": "second",
+    "f": "fraction of a second", "z": "UTC offset (+0200, +02:00, Z)", "Z": "zone name",
+}
+"""The strftime directives a timestamp_format may use: what pandas reads the same way for every
+value. Locale-dependent ones (%c, %x, %X) and ones pandas does not read are refused."""
+
+
+def timestamp_format_problem(fmt: str) -> str | None:
+    """Why `fmt` cannot be a timestamp_format, or None: it must be a strftime format of the
+    directives in `_DIRECTIVES` giving a whole date, not one of pandas' guessing formats."""
+    guessed = fmt.strip().lower()
+    if guessed == "mixed":
+        return ("pandas would guess each value on its own (day and month can swap within one "
+                "column): write the format, e.g. \"%d/%m/%Y %H:%M\" (ISO 8601 is read "
+                "without one)")
+    if guessed == "iso8601":
+        return "ISO 8601 is read without a format: leave timestamp_format out"
+    try:
+        directives, _ = format_parts(fmt)
+        format_zone(fmt)
+    except ValueError as exc:
+        return str(exc)
+    unknown = sorted({d for d in directives if d not in _DIRECTIVES})
+    if unknown:
+        return (f"unknown directive(s) {', '.join('%' + d for d in unknown)} (known: "
+                f"{' '.join('%' + d for d in _DIRECTIVES)})")
+    have = set(directives)
+    day = (bool(have & {"m", "b", "B"}) and "d" in have) or "j" in have
+    if not have & {"Y", "y"} or not day:
+        return ("no whole date: it needs a year (%Y or %y) and a month and day (%m, %b "
+                "or %B with %d) or a day of the year (%j)")
+    if "I" in have and "p" not in have:
+        return "%I (hour 01-12) without %p (AM/PM) would read afternoon times as morning"
+    return None
+
+
+def check_timestamp_format(fmt: str | None, *, file: str | Path | None = None,
+                           row: int | None = None) -> str | None:
+    """`fmt` if it is a usable timestamp_format (see `timestamp_format_problem`), else an
+    InputError naming the mapping file and line."""
+    if fmt is not None:
+        problem = timestamp_format_problem(fmt)
+        if problem is not None:
+            raise InputError(f"timestamp_format {fmt!r}: {problem}", file=file, row=row,
+                             field="timestamp_format")
+    return fmt
+
+
 @dataclass(frozen=True)
 class ParsedTimes:
     values: pd.Series
@@ -135,11 +187,12 @@ def parse_timestamps(
         # values read as UTC (pandas' utc=True places times read without a zone there): once
         # they were taken as zoneless, refused for want of --assume-tz and, with it, moved by
         # the assumed zone's offset.
-        try:
-            has_zone = format_zone(timestamp_format) is not None
-        except ValueError as exc:
-            raise InputError(f"timestamp_format {timestamp_format!r}: {exc}", file=file,
-                             field=column) from exc
+        # (A mapping file's format is checked when it is loaded, naming its line.)
+        problem = timestamp_format_problem(timestamp_format)
+        if problem is not None:
+            raise InputError(f"timestamp_format {timestamp_format!r}: {problem}", file=file,
+                             field=column)
+        has_zone = format_zone(timestamp_format) is not None
         aware = ~empty if has_zone else pd.Series(False, index=index)
     else:
         aware = _has_zone(text)
