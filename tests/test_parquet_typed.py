@@ -93,6 +93,31 @@ def test_numeric_amounts_keep_their_value_and_bad_ones_are_quarantined(tmp_path:
     assert result.files[0].read == result.files[0].imported + result.files[0].quarantined == 7
 
 
+@pytest.mark.parametrize("kind", [pa.float64(), pa.float32()], ids=["float64", "float32"])
+def test_a_nan_amount_is_quarantined_and_a_null_one_is_missing(
+        tmp_path: Path, kind: pa.DataType) -> None:
+    """A NaN in a Parquet float amount column became "no amount" (to_pandas makes NaN and a
+    null one value): imported without an amount and no quarantine line, while a CSV "NaN" and
+    an XES NaN are quarantined. It is kept apart from a null and quarantined; a null amount
+    stays missing, and another float column's NaN travels along."""
+    path = _write(tmp_path / "log.parquet", {
+        C.CASE: pa.array(["C1"] * 3),
+        C.ACTIVITY: pa.array(["Execute payout"] * 3),
+        C.TIMESTAMP: pa.array(_times(3), type=UTC),
+        C.AMOUNT: pa.array([1.5, math.nan, None], type=kind),
+        "score": pa.array([math.nan, 2.0, None], type=kind),
+    })
+    result = import_sources([(path, None)])
+
+    assert _quarantined(result) == [(2, C.AMOUNT, "nan", "not a finite number")]
+    kept = result.log.sort_values(C.SOURCE_ROW)
+    assert kept[C.SOURCE_ROW].tolist() == [1, 3]
+    assert kept[C.AMOUNT].iloc[0] == 1.5 and math.isnan(kept[C.AMOUNT].iloc[1])
+    score = kept["score"].array
+    assert isinstance(score, pd.arrays.FloatingArray)
+    assert math.isnan(score[0]) and score[1] is pd.NA
+
+
 def test_integer_amounts_are_read_as_numbers(tmp_path: Path) -> None:
     path = _write(tmp_path / "log.parquet", {
         C.CASE: pa.array(["C1", "C1"]),
