@@ -825,3 +825,17 @@ def test_mixed_timestamp_format_is_refused_without_a_mapping_file(tmp_path: Path
         import_sources([(path, None)], mapping=Mapping(timestamp_format="mixed"),
                        assume_tz="UTC")
     assert (caught.value.file, caught.value.field) == (str(path), "time:timestamp")
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "base64", "hex", "zlib", "bz2"])
+def test_an_encoding_that_is_no_text_encoding_is_refused(tmp_path: Path, encoding: str) -> None:
+    """`--encoding rot13` (or base64, hex, zlib) crashed with "internal error (LookupError:
+    'rot13' is not a text encoding ...)" and a traceback: Python's codecs registry holds such
+    codecs, which bytes.decode refuses. It is an input error naming --encoding."""
+    path = tmp_path / "log.csv"
+    path.write_text("case:concept:name,concept:name,time:timestamp\n"
+                    "c1,Request refund,2026-01-01T10:00:00Z\n", encoding="utf-8")
+    with pytest.raises(InputError, match=f"--encoding '{encoding}' is not a text encoding") \
+            as caught:
+        import_sources([(path, None)], encoding=encoding)
+    assert caught.value.file == str(path)

@@ -86,9 +86,17 @@ def decode(data: bytes, *, file: Path, encoding: str | None) -> tuple[str, str]:
     """Decode bytes; return (text, encoding used). Raises InputError naming the offending line."""
     if encoding is not None:
         try:
-            named = codecs.lookup(encoding).name
+            codec = codecs.lookup(encoding)
         except LookupError as exc:
             raise InputError(f"unknown encoding '{encoding}'", file=file) from exc
+        named = codec.name
+        if not getattr(codec, "_is_text_encoding", True):
+            # rot13, base64, hex, zlib, ...: codecs of text to text or bytes to bytes, which
+            # bytes.decode refuses (a LookupError that was reported as an internal error).
+            raise InputError(
+                f"--encoding '{encoding}' is not a text encoding (Python's {named!r} codec "
+                "does not turn bytes into text): name the file's character encoding, e.g. "
+                "utf-8, cp1252, latin-1 or gbk", file=file)
         if named == "utf-8" and data.startswith(codecs.BOM_UTF8):
             encoding = "utf-8-sig"  # (the mark is no part of the first column's name)
         try:
