@@ -844,7 +844,8 @@ def import_sources(
                      + "; the other inputs are imported")
     if not logs:
         raise InputError("no event source given (only a role history)")
-    if detected:
+    if detected and mapping.source:  # (the per-file lines name each system; the note
+        # matters where a --mapping was given and is not applied to these files)
         notes.append(detected_note(detected, mapping))
     if any(mask.any() for mask in restating):  # which events are correlated, per event
         for k, one_log, mask in zip(logs_input, logs, restating, strict=True):
