@@ -343,3 +343,23 @@ def test_a_generic_log_with_an_exports_columns_is_read_as_a_generic_log(
             "created, status) (--mapping is for generic logs: not applied to these); to "
             "read one as a generic event log instead: --format csv or --source csv:FILE"
             ) in " ".join(result.output.split())
+
+
+def test_a_mapping_of_a_few_columns_leaves_the_exports_beside_it_exports(
+        tmp_path: Path) -> None:
+    """A mapping naming only `org:resource: login` made every CSV holding a `login` column a
+    generic log: the role history imported beside the generic log was refused as a log
+    without a case column. A header is generic only where a case, an activity and a
+    timestamp column are found (by the mapping's names or the common ones)."""
+    log = tmp_path / "generic.csv"
+    log.write_text("case,activity,timestamp,login\n"
+                   "C1,Create,2026-07-01T10:00:00Z,amira.haddad\n"
+                   "C1,Approve,2026-07-01T11:00:00Z,nadia.rossi\n", encoding="utf-8")
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("columns:\n  org:resource: login\n", encoding="utf-8")
+    result = run("import", str(log), str(DATA / "roles" / "role_history.csv"), "--mapping",
+                 str(mapping), "--out", str(tmp_path / "o" / "log.parquet"))
+    assert result.exit_code == 0, result.output
+    assert "role_history.csv: roles set on 2 events" in result.output
+    imported = pd.read_parquet(tmp_path / "o" / "log.parquet")
+    assert imported[C.RESOURCE].tolist() == ["Amira Haddad", "Nadia Rossi"]

@@ -135,14 +135,20 @@ _ROWS_CHECKED = 20
 
 def _generic_log(header: list[str], mapping: Mapping | None) -> bool:
     """Whether a CSV header is a generic event log's, whatever system's columns it also
-    has: every column a given mapping names is there, or a case, an activity and a
-    timestamp column are (by the canonical names or their common names, SYNONYMS)."""
+    has: a case, an activity and a timestamp column are there, each the column a given
+    mapping names for it, else by the canonical name or a common name (SYNONYMS). (Not
+    "every column the mapping names": a mapping of one column, `org:resource: login`, made
+    the role history and every export holding a `login` beside the generic log generic.)"""
     present = set(header)
-    if mapping is not None and mapping.columns and set(mapping.columns.values()) <= present:
-        return True
     names = {norm(h) for h in header}
-    return all(c in present or any(norm(s) in names for s in SYNONYMS[c])
-               for c in (C.CASE, C.ACTIVITY, C.TIMESTAMP))
+    mapped = mapping.columns if mapping is not None else {}
+
+    def found(column: str) -> bool:
+        if column in mapped:
+            return mapped[column] in present
+        return column in present or any(norm(s) in names for s in SYNONYMS[column])
+
+    return all(found(c) for c in (C.CASE, C.ACTIVITY, C.TIMESTAMP))
 
 
 def _stripe_ids(lines: list[str], delimiter: str, header: list[str]) -> bool:
