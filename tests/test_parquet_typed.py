@@ -212,3 +212,24 @@ def test_typed_times_outside_the_logs_range_are_quarantined(tmp_path: Path,
     assert result.log[C.TIMESTAMP].tolist() == [pd.Timestamp("2026-07-01T10:00:00Z"),
                                                  pd.Timestamp("2026-07-02T10:00:00Z")]
     assert str(result.log[C.TIMESTAMP].dtype) == "datetime64[ns, UTC]"
+
+
+def test_a_nan_outside_the_amount_is_missing_not_the_text_nan(tmp_path: Path) -> None:
+    """a9834cc kept every float column's NaN apart (for the amount's sake): a NaN case id
+    became the case "nan" and a NaN evidence cell the text "nan" (evidence present: EV001
+    silently lost). Only the amount keeps its NaN; elsewhere NaN is missing, as before."""
+    path = tmp_path / "nan.parquet"
+    stamps = pa.array([1782900000000000, 1782903600000000] * 2, pa.timestamp("us", tz="UTC"))
+    pq.write_table(pa.table({
+        "case:concept:name": pa.array([1.0, 1.0, float("nan"), float("nan")]),
+        "concept:name": ["a", "b", "a", "b"], "time:timestamp": stamps,
+        "ticket:id": pa.array([101.0, float("nan"), 101.0, 101.0]),
+        "evidence:photo": pa.array([float("nan")] * 4),
+        "refund:amount": pa.array([1.5, float("nan"), None, 2.0])}), path)
+    result = import_sources([(path, None)])
+    assert sorted(result.quarantine["reason"].unique().tolist()) == [
+        "empty value", "not a finite number"]
+    log = result.log
+    assert log[C.CASE].astype(str).tolist() == ["1.0"]
+    assert log[C.TICKET_ID].astype(object).where(log[C.TICKET_ID].notna()).tolist() == ["101.0"]
+    assert log["evidence:photo"].isna().all()

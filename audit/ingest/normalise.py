@@ -335,6 +335,15 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         raise InputError("no records to import (the file is empty or has only a header)",
                          file=file)
     resolved = resolve_columns([str(c) for c in frame.columns], mapping, file=file)
+    # A reader keeps a float column's NaN apart from its missing values (a Float64 array:
+    # XES, Parquet) so that an amount of NaN is quarantined, and an attribute's travels
+    # along; in a column read as text (a case id, a ticket id, an evidence item) NaN is
+    # missing, as before, not the text "nan".
+    texts = {source for name, source in resolved.items() if name != C.AMOUNT}
+    for name in [c for c in frame.columns
+                 if (c in texts or str(c).startswith(C.EVIDENCE_PREFIX))
+                 and isinstance(frame[c].array, pd.arrays.FloatingArray)]:
+        frame[name] = frame[name].to_numpy(dtype="float64", na_value=np.nan)
     for required in (C.CASE, C.ACTIVITY, C.TIMESTAMP):
         if required not in resolved and required not in mapping.constants:
             raise InputError(
