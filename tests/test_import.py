@@ -762,6 +762,23 @@ def test_two_time_columns_are_refused_and_the_columns_taken_are_told(tmp_path: P
     assert "tickets.csv: columns read as time:timestamp <- 'Updated at' (mapping), " \
         "case:concept:name <- 'Case ID', concept:name <- 'Activity'" in result.notes
 
+    # Times of other things than a later state of the record leave `Created at` the event
+    # time (before, `Due date` or `Order date` beside it was refused too); the note tells.
+    dated = tmp_path / "dated.csv"
+    dated.write_text("Case ID,Activity,Created at,Due date,Order date,Vendor date\n"
+                     "C1,Create,2026-07-01T10:00:00Z,2026-07-05,2026-06-30,2026-06-01\n",
+                     encoding="utf-8")
+    result = import_sources([(dated, None)])
+    assert [str(t) for t in _column(result, C.TIMESTAMP)] == ["2026-07-01 10:00:00+00:00"]
+    assert any("time:timestamp <- 'Created at'" in note for note in result.notes)
+    for later in ("sys_updated_on", "closedDate", "Ended at", "Resolved at"):
+        other = tmp_path / "later.csv"
+        other.write_text(f"Case ID,Activity,Created at,{later}\n"
+                         "C1,Create,2026-07-01T10:00:00Z,2026-07-05T10:00:00Z\n",
+                         encoding="utf-8")
+        with pytest.raises(InputError, match="could each be the event time"):
+            import_sources([(other, None)])
+
     primary = tmp_path / "events.csv"
     primary.write_text("case,activity,timestamp,Created at\n"
                        "T1,Open,2026-01-02T10:00:00Z,2026-01-01T10:00:00Z\n", encoding="utf-8")

@@ -61,10 +61,26 @@ def norm(name: str) -> str:
     return re.sub(r"[^0-9a-z]", "", name.lower())
 
 
+_LATER_STATE = ("updat", "modif", "chang", "clos", "resolv", "complet", "end", "finish",
+                "last")
+"""How the words of a column name begin that say it holds a later state of a record than
+its creation (`Updated at`, `sys_updated_on`, `closedDate`, `End time`)."""
+
+
+def _later_state(name: str) -> bool:
+    return any(word.lower().startswith(_LATER_STATE) for word in _words(name))
+
+
+def _words(name: str) -> list[str]:
+    """A column name's words, also where they are run together (`sys_updated_on`,
+    `closedDate`, `UpdatedAT`)."""
+    return re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+", name)
+
+
 def time_like(name: str) -> bool:
     """Whether a column's name is a time's: a common name of the timestamp, or a last word
     such as at, on, time or date (`Updated at`, `sys_updated_on`, `closedDate`)."""
-    words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+", name)
+    words = _words(name)
     return (bool(words) and words[-1].lower() in _TIME_WORDS) or any(
         norm(name) == norm(s) for s in SYNONYMS[C.TIMESTAMP])
 
@@ -219,9 +235,13 @@ def resolve_columns(source_columns: list[str], mapping: Mapping, *, file: Path) 
 def _refuse_other_times(chosen: str, source_columns: list[str], used: set[str],
                         file: Path) -> None:
     """`chosen` (a weak common name of the timestamp, `Created at`) is the event time only
-    where no other column not yet taken has a time's name: with `Created at` and `Updated
-    at`, taking the first put every event at its case's creation."""
-    others = [n for n in source_columns if n != chosen and n not in used and time_like(n)]
+    where no other column not yet taken names a later state of the record in a time's name
+    (`Updated at`, `sys_updated_on`, `Closed at`, `Resolved date`): with `Created at` and
+    `Updated at`, taking the first put every event at its case's creation. Other times
+    (`Due date`, `Order date`) leave it the event time; the import's note says which column
+    was taken (`resolution_note`)."""
+    others = [n for n in source_columns if n != chosen and n not in used and time_like(n)
+              and _later_state(n)]
     if others:
         candidates = ", ".join(f"'{n}'" for n in [chosen, *others])
         raise InputError(
