@@ -794,7 +794,6 @@ def test_two_time_columns_are_refused_and_the_columns_taken_are_told(tmp_path: P
 
 @pytest.mark.parametrize("fmt,message", [
     ("mixed", "pandas would guess each value on its own"),
-    ("ISO8601", "ISO 8601 is read without a format"),
     ("%d.%Q.%Y", "unknown directive(s) %Q"),
     ("%d.%m.%Y %c", "unknown directive(s) %c"),
     ("%H:%M", "no whole date"),
@@ -802,8 +801,12 @@ def test_two_time_columns_are_refused_and_the_columns_taken_are_told(tmp_path: P
     ("%d.%m.%Y %I:%M", "%I (hour 01-12) without %p"),
     ("%d.%m.%Y %H:%M %", "a '%' at the end"),
     ("%d.%m.%Y %H:%M UTC+2", "read the offset with %z"),
-], ids=["mixed", "ISO8601", "unknown directive", "locale", "no date", "no year",
-        "12-hour clock", "lone percent", "literal offset"])
+    ("%Y-%m-%dT%H:%M:%S+00:00", "moved by --assume-tz: read the offset with %z"),
+    ("%d.%m.%Y %H:%M CET", "the zone 'CET' as literal text"),
+    ("%G-W%V %H:%M", "no whole date"),
+], ids=["mixed", "unknown directive", "locale", "no date", "no year",
+        "12-hour clock", "lone percent", "literal offset", "literal numeric offset",
+        "literal abbreviation", "week without weekday"])
 def test_a_timestamp_format_is_checked_when_the_mapping_is_loaded(
         tmp_path: Path, fmt: str, message: str) -> None:
     """`timestamp_format: mixed` let pandas guess each value (01/02/2026 read month-first
@@ -822,11 +825,31 @@ def test_a_timestamp_format_is_checked_when_the_mapping_is_loaded(
 
 
 @pytest.mark.parametrize("fmt", ["%d.%m.%Y %H:%M", "%d/%m/%y", "%j/%Y %I:%M %p",
-                                 "%d %B %Y, %H:%M:%S.%f %z", "%%%Y-%m-%d"])
+                                 "%d %B %Y, %H:%M:%S.%f %z", "%%%Y-%m-%d",
+                                 "%G-W%V-%u %H:%M", "%Y week %W %a"])
 def test_a_usable_timestamp_format_loads(tmp_path: Path, fmt: str) -> None:
     path = tmp_path / "mapping.yaml"
     path.write_text(f'timestamp_format: "{fmt}"\n', encoding="utf-8")
     assert load_mapping(path).timestamp_format == fmt
+
+
+def test_iso8601_as_timestamp_format_is_the_default_reading(tmp_path: Path) -> None:
+    """`timestamp_format: ISO8601` (pandas' name of what is read without a format) was
+    refused since 52dff26; mappings that worked before load again, as no format."""
+    path = tmp_path / "mapping.yaml"
+    path.write_text('timestamp_format: ISO8601\n', encoding="utf-8")
+    assert load_mapping(path).timestamp_format is None
+
+
+def test_week_directives_read_the_dates_they_name(tmp_path: Path) -> None:
+    """ISO weeks (%G-W%V-%u) were refused as unknown directives; pandas reads them."""
+    log = tmp_path / "weeks.csv"
+    log.write_text("case,activity,timestamp\nC1,Open,2026-W01-1 10:00\n", encoding="utf-8")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text('timestamp_format: "%G-W%V-%u %H:%M"\nassume_tz: UTC\n',
+                       encoding="utf-8")
+    result = import_sources([(log, None)], mapping=load_mapping(mapping))
+    assert [str(t) for t in _column(result, C.TIMESTAMP)] == ["2025-12-29 10:00:00+00:00"]
 
 
 def test_mixed_timestamp_format_is_refused_without_a_mapping_file(tmp_path: Path) -> None:
@@ -856,3 +879,27 @@ def test_an_encoding_that_is_no_text_encoding_is_refused(tmp_path: Path, encodin
             as caught:
         import_sources([(path, None)], encoding=encoding)
     assert caught.value.file == str(path)
+
+
+@pytest.mark.parametrize("encoding", ["undefined", "punycode"])
+def test_an_encoding_that_cannot_decode_any_text_is_an_input_error(
+        tmp_path: Path, encoding: str) -> None:
+    """`--encoding undefined` (and punycode) raise a UnicodeError that is no
+    UnicodeDecodeError: it was an internal error with a traceback."""
+    path = tmp_path / "log.csv"
+    path.write_text("case,activity,timestamp\nC1,Open,2026-01-01T10:00:00Z\n", encoding="utf-8")
+    with pytest.raises(InputError, match=f"cannot be decoded with --encoding '{encoding}'"):
+        import_sources([(path, None)], encoding=encoding)
+
+
+def test_an_undecodable_byte_after_an_excel_sep_line_names_the_row_the_quarantine_would(
+        tmp_path: Path) -> None:
+    """After an Excel `sep=;` line (no row: the header is row 1, as in Excel and in the
+    quarantine's numbers) a byte that cannot be decoded was named by its line in the file,
+    one more than the row."""
+    path = tmp_path / "sep.csv"
+    path.write_bytes(b"sep=;\ncase;activity;timestamp;note\n"
+                     b"C1;a;2026-07-01T10:00:00Z;ok\nC1;b;2026-07-01T11:00:00Z;bad\xff\n")
+    with pytest.raises(InputError) as caught:
+        import_sources([(path, None)], encoding="utf-8")
+    assert caught.value.row == 3

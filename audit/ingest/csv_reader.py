@@ -50,9 +50,19 @@ class RaggedRow:
 def _undecodable(
     data: bytes, exc: UnicodeDecodeError, *, file: Path, what: str, hint: str = ""
 ) -> InputError:
-    """The error for bytes that `what` cannot decode, naming the line of the first bad byte."""
-    line = data[: exc.start].count(b"\n") + 1
+    """The error for bytes that `what` cannot decode, naming the row of the first bad byte
+    as the quarantine numbers rows (`_rows_after_sep`)."""
+    line = _rows_after_sep(data, data[: exc.start].count(b"\n") + 1)
     return InputError(f"cannot be decoded as {what} (byte {exc.start}){hint}", file=file, row=line)
+
+
+def _rows_after_sep(data: bytes | str, line: int) -> int:
+    """A line number of the file as a row number: one less after an Excel `sep=X` first line,
+    which is no row (Excel shows the header as row 1; so do the quarantine's numbers)."""
+    start = data[:4].lower() if isinstance(data, str) else data.lstrip(
+        codecs.BOM_UTF8)[:4].lower()
+    sep = start == ("sep=" if isinstance(data, str) else b"sep=")
+    return line - 1 if sep and line > 1 else line
 
 
 # Encodings whose text has the same byte shape as GB2312 (two bytes, both 0xA1-0xFE): when the
@@ -103,6 +113,10 @@ def decode(data: bytes, *, file: Path, encoding: str | None) -> tuple[str, str]:
             return data.decode(encoding), encoding
         except UnicodeDecodeError as exc:
             raise _undecodable(data, exc, file=file, what=encoding) from exc
+        except UnicodeError as exc:  # (`undefined`, `punycode`, `idna`: no position given)
+            raise InputError(f"cannot be decoded with --encoding '{encoding}' ({exc}): name "
+                             "the file's character encoding, e.g. utf-8, cp1252, latin-1 or "
+                             "gbk", file=file) from exc
     if data.startswith(codecs.BOM_UTF8):
         try:
             return data[len(codecs.BOM_UTF8):].decode("utf-8"), "utf-8-sig"
@@ -327,7 +341,7 @@ def _refuse_surrogates(text: str, path: Path, used: str) -> None:
     written as UTF-8 (the log's text)."""
     found = _SURROGATE.search(text)
     if found is not None:
-        line = text.count("\n", 0, found.start()) + 1
+        line = _rows_after_sep(text.lstrip("\ufeff"), text.count("\n", 0, found.start()) + 1)
         raise InputError(f"decodes as {used} to a lone surrogate (U+{ord(found.group()):04X}), "
                          "which is no character: the file is not text in that encoding "
                          "(pass the right --encoding)", file=path, row=line)

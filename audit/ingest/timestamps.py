@@ -36,7 +36,14 @@ _ISO_OFFSET = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[
 
 _LITERAL_ZONE = re.compile(r"(?<![A-Za-z])(?:Z|z|UTC|GMT)(?![A-Za-z])")
 """A zone written in a format as literal text ("%H:%MZ", "%H:%M UTC"): the times are UTC."""
-_LITERAL_OFFSET = re.compile(r"(?<![A-Za-z])(?:Z|z|UTC|GMT)\s*[+-]")
+_LITERAL_OFFSET = re.compile(r"(?<![A-Za-z])(?:Z|z|UTC|GMT)\s*[+-]|[+-]\d\d:?\d\d(?!\d)")
+"""A zone with an offset ("UTC+2") or an offset ("+00:00") written in a format as literal
+text: read as local time, it would be moved by --assume-tz (write %z)."""
+_LITERAL_ABBREVIATION = re.compile(
+    r"(?<![A-Za-z])(?:CET|CEST|EET|EEST|WET|WEST|BST|IST|EST|EDT|CST|CDT|MST|MDT|PST|PDT|AKST|"
+    r"AKDT|HST|AEST|AEDT|ACST|AWST|NZST|NZDT|JST|KST|HKT|SGT|MSK)(?![A-Za-z])")
+"""Zone abbreviations other than UTC and GMT written as literal text: not one offset (CST is
+three), so not read as UTC; refused (read the zone with %z, or name it with --assume-tz)."""
 
 
 def format_parts(fmt: str) -> tuple[list[str], list[str]]:
@@ -74,8 +81,15 @@ def format_zone(fmt: str) -> str | None:
         offset = _LITERAL_OFFSET.search(text)
         if offset:
             raise ValueError(
-                f"the format writes a zone with an offset as literal text "
-                f"({text.strip()!r}), which would be read as UTC: read the offset with %z")
+                f"the format writes an offset as literal text ({text.strip()!r}), which "
+                "would be read as local time and moved by --assume-tz: read the offset "
+                "with %z")
+        named = _LITERAL_ABBREVIATION.search(text)
+        if named:
+            raise ValueError(
+                f"the format writes the zone {named.group(0)!r} as literal text, which names "
+                "no one offset: read the offset with %z, or drop it from the format and "
+                "name the zone with --assume-tz")
     if any(_LITERAL_ZONE.search(text) for text in literals):
         return "UTC"
     return None
@@ -87,6 +101,8 @@ _DIRECTIVES = {
     "(abbreviated)", "A": "weekday name", "u": "weekday (1-7)", "w": "weekday (0-6)",
     "H": "hour (00-23)", "I": "hour (01-12)", "p": "AM/PM", "M": "minute", "S": "second",
     "f": "fraction of a second", "z": "UTC offset (+0200, +02:00, Z)", "Z": "zone name",
+    "G": "ISO 8601 year", "V": "ISO 8601 week (01-53)", "U": "week of the year (Sunday "
+    "first)", "W": "week of the year (Monday first)",
 }
 """The strftime directives a timestamp_format may use: what pandas reads the same way for every
 value. Locale-dependent ones (%c, %x, %X) and ones pandas does not read are refused."""
@@ -100,8 +116,6 @@ def timestamp_format_problem(fmt: str) -> str | None:
         return ("pandas would guess each value on its own (day and month can swap within one "
                 "column): write the format, e.g. \"%d/%m/%Y %H:%M\" (ISO 8601 is read "
                 "without one)")
-    if guessed == "iso8601":
-        return "ISO 8601 is read without a format: leave timestamp_format out"
     try:
         directives, _ = format_parts(fmt)
         format_zone(fmt)
@@ -112,10 +126,14 @@ def timestamp_format_problem(fmt: str) -> str | None:
         return (f"unknown directive(s) {', '.join('%' + d for d in unknown)} (known: "
                 f"{' '.join('%' + d for d in _DIRECTIVES)})")
     have = set(directives)
-    day = (bool(have & {"m", "b", "B"}) and "d" in have) or "j" in have
-    if not have & {"Y", "y"} or not day:
+    weekday = bool(have & {"u", "w", "a", "A"})
+    day = ((bool(have & {"m", "b", "B"}) and "d" in have) or "j" in have
+           or (bool(have & {"U", "W"}) and weekday and bool(have & {"Y", "y"}))
+           or ({"G", "V"} <= have and weekday))
+    if not have & {"Y", "y", "G"} or not day:
         return ("no whole date: it needs a year (%Y or %y) and a month and day (%m, %b "
-                "or %B with %d) or a day of the year (%j)")
+                "or %B with %d), a day of the year (%j) or a week and weekday (%U or %W "
+                "with %u, %w, %a or %A; or %G, %V and a weekday)")
     if "I" in have and "p" not in have:
         return "%I (hour 01-12) without %p (AM/PM) would read afternoon times as morning"
     return None
@@ -124,7 +142,9 @@ def timestamp_format_problem(fmt: str) -> str | None:
 def check_timestamp_format(fmt: str | None, *, file: str | Path | None = None,
                            row: int | None = None) -> str | None:
     """`fmt` if it is a usable timestamp_format (see `timestamp_format_problem`), else an
-    InputError naming the mapping file and line."""
+    InputError naming the mapping file and line. `ISO8601` is the default reading: None."""
+    if fmt is not None and fmt.strip().lower() == "iso8601":
+        return None
     if fmt is not None:
         problem = timestamp_format_problem(fmt)
         if problem is not None:
