@@ -204,7 +204,8 @@ def test_xes_value_types_and_missing_values(tmp_path: Path) -> None:
     assert "item" not in frame.columns
     assert str(frame["case:priority"].dtype) == "Int64"
     assert frame["case:priority"].tolist()[2] == 3
-    assert table.notes == ["1 trace without events"]
+    assert table.notes == ["1 trace without events", "typed.xes: 1 event list or container "
+                           "attribute(s) left out (no value of their own): 'items' (1)"]
     assert table.rows.tolist() == [1, 2, 3]
 
 
@@ -867,3 +868,24 @@ def test_an_xes_amount_of_nan_is_quarantined_not_missing(tmp_path: Path, written
     assert quarantine.to_dict("records") == [
         {"file": "nan.xes", "row": "1", "field": "refund:amount", "value": "nan",
          "reason": "not a finite number"}]
+
+
+def test_xes_lists_containers_and_repeated_keys_are_told(tmp_path: Path) -> None:
+    """A `list` or `container` attribute (no value of its own) was left out without a word,
+    and a key given twice in one event silently kept the later value (as pm4py does): both
+    are now in the import's notes, counted, with their keys."""
+    path = write(tmp_path / "lists.xes", _xes_events(
+        '<list key="items"><values><string key="item" value="x"/></values></list>'
+        '<container key="box"><string key="inner" value="y"/></container>',
+        '<list key="items"><values/></list>'
+        '<string key="concept:name" value="b"/>',
+        trace='<list key="tags"><values/></list>'))
+    table = read_xes(path)
+    assert table.frame["concept:name"].tolist() == ["a", "b"]  # (the later value)
+    assert table.notes == [
+        "lists.xes: 3 event list or container attribute(s) left out (no value of their "
+        "own): 'box' (1), 'items' (2)",
+        "lists.xes: a key given twice in one event (1 time(s)): the later value is taken: "
+        "'concept:name' (1)",
+        "lists.xes: 1 trace list or container attribute(s) left out (no value of their "
+        "own): 'tags' (1)"]

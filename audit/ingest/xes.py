@@ -32,6 +32,7 @@ _ROOT_NAME = re.compile(r"[^\s/>]+")
 # XES attribute elements whose `value` we keep, by local tag name. `list` and `container` carry
 # no value of their own and are skipped with their children.
 _STRING, _DATE, _INT, _FLOAT, _BOOL = "string", "date", "int", "float", "boolean"
+_LISTS = "list"
 _VALUE_KINDS: dict[str, str] = {
     "string": _STRING,
     "id": _STRING,
@@ -380,6 +381,10 @@ class _Columns:
         self.first_kind: dict[str, str] = {}
         self.more_kinds: dict[str, set[str]] = {}
         self.kind_of_tag: dict[str, str] = {}
+        self.skipped: dict[str, int] = {}
+        """Per key of a `list` or `container` attribute: how many were left out."""
+        self.repeated: dict[str, int] = {}
+        """Per key given twice in one element: how many times the later value replaced one."""
 
     def take(self, element: etree._Element, row: int) -> None:
         """Store the typed attribute children of `element` as row `row`.
@@ -393,10 +398,16 @@ class _Columns:
             tag = child.tag
             kind = kind_of_tag.get(tag)
             if kind is None:
-                # `list`/`container` carry no value of their own, and a trace's <event>
-                # children were handled when they ended: both map to "".
-                kind = kind_of_tag[tag] = _VALUE_KINDS.get(local_name(tag), "")
+                # `list`/`container` carry no value of their own (_LISTS), and a trace's
+                # <event> children were handled when they ended ("").
+                local = local_name(tag)
+                kind = kind_of_tag[tag] = _VALUE_KINDS.get(local, _LISTS if local in (
+                    "list", "container") else "")
             if not kind:
+                continue
+            if kind is _LISTS:  # left out, and counted for the import's note
+                listed = str(child.get("key"))
+                self.skipped[listed] = self.skipped.get(listed, 0) + 1
                 continue
             key = child.get("key")
             raw = child.get("value")
@@ -421,8 +432,10 @@ class _Columns:
                 column.extend([None] * gap)
                 column.append(value)
             else:
-                # A key repeated within one element: the later value wins.
+                # A key repeated within one element: the later value wins (as pm4py reads
+                # it), counted for the import's note.
                 column[row] = value
+                self.repeated[key] = self.repeated.get(key, 0) + 1
 
     def _error(self, child: etree._Element, missing: str, key: str | None) -> InputError:
         local = local_name(child.tag)
@@ -518,6 +531,7 @@ def read_xes(path: Path) -> RawTable:
     if empty_traces:
         noun = "trace" if empty_traces == 1 else "traces"
         notes.append(f"{empty_traces} {noun} without events")
+    notes.extend(_left_out_notes(path, events, traces))
     return RawTable(
         frame=frame,
         rows=np.arange(1, n_events + 1, dtype=np.int64),
@@ -525,6 +539,26 @@ def read_xes(path: Path) -> RawTable:
         file=path,
         notes=notes,
     )
+
+
+def _left_out_notes(path: Path, events: _Columns, traces: _Columns) -> list[str]:
+    """The import's notes on what the reader did not take as it stands: `list` and
+    `container` attributes (no value of their own: left out), and a key given twice in one
+    event or trace (the later value taken, as pm4py takes it)."""
+    notes = []
+    for where, columns in (("event", events), ("trace", traces)):
+        if columns.skipped:
+            keys = ", ".join(f"'{k}' ({n:,})" for k, n in sorted(columns.skipped.items())[:5])
+            more = len(columns.skipped) - 5
+            notes.append(f"{path.name}: {sum(columns.skipped.values()):,} {where} list or "
+                         f"container attribute(s) left out (no value of their own): {keys}"
+                         + (f" and {more} more key(s)" if more > 0 else ""))
+        if columns.repeated:
+            keys = ", ".join(f"'{k}' ({n:,})" for k, n in sorted(columns.repeated.items())[:5])
+            notes.append(f"{path.name}: a key given twice in one {where} "
+                         f"({sum(columns.repeated.values()):,} time(s)): the later value is "
+                         f"taken: {keys}")
+    return notes
 
 
 def _check_trace(path: Path, event: etree._Element, parent: etree._Element | None) -> None:
