@@ -703,3 +703,18 @@ def test_ap004_a_lane_and_a_role_compared_without_width_form_or_full_case(
                  + _lane("x", name, "t2") + "</laneSet>")
         assert _approvals_flagged(tmp_path, lanes, [role, "customer-service"],
                                   policy_for) == ["customer-service"], name
+
+
+def test_an_instrument_mismatch_tells_currencies_in_the_order_of_the_methods(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """The methods were told in time order and the currencies sorted: "refunded by paypal,
+    bank_transfer in EUR, USD" where the PayPal payout was the one in USD."""
+    log = {"C1": {"method": "card", "events": [
+        {"a": "Capture payment"}, {"a": "Receive refund request"}, {"a": "Collect evidence"},
+        {"a": "Approve refund"},
+        {"a": "Execute payout", "method": "paypal", "cur": "USD", "amount": 40},
+        {"a": "Execute payout", "method": "bank_transfer", "cur": "EUR", "amount": 60}]}}
+    result, _ = run_case({}, {"log": log}, "EV006 order", policy_for)
+    found = [f.message for f in result.findings if f.rule == "EV006"]
+    assert found == ["purchase paid by card in EUR, refunded by paypal, bank_transfer in "
+                     "USD, EUR"]

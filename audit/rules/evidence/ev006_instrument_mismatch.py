@@ -84,6 +84,13 @@ class InstrumentMismatch(Rule):
                                 methods=C.PAYMENT_METHOD)
         hits["payout_method"] = methods["methods"].reindex(hits.index).astype(object).where(
             lambda m: m.notna(), hits["payout_method"].astype(object))
+        # ... and the currencies in the same order (they were sorted: "refunded by paypal,
+        # bank_transfer in EUR, USD" where the PayPal payout was the one in USD).
+        stated = paid[~np.asarray(facts.column(C.CURRENCY).take(paid).isna(), dtype=bool)]
+        currencies = facts.grouped(stated[found[facts.case_code[stated]]],
+                                   currencies=C.CURRENCY)
+        hits["payout_currency"] = currencies["currencies"].reindex(hits.index).astype(
+            object).where(lambda m: m.notna(), hits["payout_currency"].astype(object))
         return self.findings(
             facts, hits, events=("purchase_eid", "payout_eids"), when="when",
             amount="at_risk",
