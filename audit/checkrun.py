@@ -62,6 +62,10 @@ class CheckRun:
     not_judged: dict[str, int] = field(default_factory=dict)
     """Events the rules did not judge, per `lifecycle:transition` (canonical.not_completions:
     starts, schedules, aborts; an activity's completion stands for it)."""
+    imported_earlier: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Of the inputs that are canonical logs written by `import`, by path as given: what
+    that import counted (audit.store.import_record: read, imported, quarantined, the
+    quarantine's file beside the log), so that the counts reach back to the raw rows."""
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """What report writers compute once per finished run and share (graphs, digests)."""
 
@@ -104,7 +108,9 @@ class CheckRun:
                  "imported": None if count is None else count.imported,
                  "quarantined": None if count is None else count.quarantined,
                  "left_out": None if count is None else count.left_out,
-                 "duplicates_dropped": None if count is None else count.deduplicated}
+                 "duplicates_dropped": None if count is None else count.deduplicated,
+                 # (A canonical log's own import: None for other inputs and older logs.)
+                 "imported_earlier": self.imported_earlier.get(str(path))}
                 for path, count in zip(self.inputs, counts, strict=True)
             ],
             "policy": {"file": self.policy.source, "sha256": self.policy.sha256},
@@ -492,7 +498,11 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
         result = run_rules(judged, policy, ruleset, as_of=clock)
     del judged
     return_free_memory()  # the rules' facts and per-case work, before the reports
+    from audit.store import import_record
+
+    earlier = {str(path): record for path in sources
+               if (record := import_record(path)) is not None}
     return CheckRun(imported=imported, policy=policy, result=result, started=started,
                     finished=datetime.now(UTC), inputs=list(sources), command=list(sys.argv),
                     engine=described, not_judged=not_judged,
-                    sop_warnings=list(policy.warnings))
+                    sop_warnings=list(policy.warnings), imported_earlier=earlier)

@@ -182,7 +182,7 @@ def sample(settings: Settings, channel: str, cases: int, seed: int, violation_ra
 @click.option("--encoding", help="Text encoding of CSV files (default: detected).")
 @click.option("--object-type", help="OCEL 2.0: the object type whose objects become cases.")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Canonical log to write (Parquet); quarantine.csv is written beside it.")
+              help="Canonical log to write (Parquet); LOG.quarantine.csv is written beside it.")
 @click.pass_obj
 @reports_input_errors
 def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...],
@@ -193,8 +193,9 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
 
     Exports of several systems are imported together and correlated into refund cases
     (ticket <-> order <-> charge <-> refund). Every input row ends in the log or in
-    quarantine.csv (file, row, field, value, reason); the summary shows read = imported +
-    quarantined per file, and duplicates dropped.
+    LOG.quarantine.csv beside it (file, row, field, value, reason); the summary shows read =
+    imported + quarantined per file, and duplicates dropped; the log's metadata keeps these
+    counts, which `check` of the log tells.
 
     \b
     Examples:
@@ -204,12 +205,13 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
           --source stripe:charges.csv --source roles:role_history.csv --out work/log.parquet
       refund-audit import --project audit-q3.yaml --out work/log.parquet
     """
+    from audit.correlate import CORRELATION_FILE
     from audit.ingest.mapping import Mapping, check_time_zone, load_mapping
     from audit.progress import using
     from audit.sources.config import load_sources_config
     from audit.sources.pipeline import import_and_correlate
     from audit.sources.project import load_project, parse_source
-    from audit.store import write_import
+    from audit.store import side_files, write_import
 
     if assume_tz is not None:
         check_time_zone(assume_tz)
@@ -223,12 +225,14 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
     if not inputs:
         raise InputError("no input: give SOURCES, --source SYSTEM:FILE or --project FILE",
                          field="SOURCES")
-    written_here = [out, out.parent / "quarantine.csv", out.parent / "correlation.csv"]
+    beside = side_files(out)
+    written_here = [out, *beside.values()]
     _refuse_inputs_among_outputs(
         [path for path, _ in inputs] + [p for p in (mapping, config_path, project)
                                         if p is not None],
         lambda path: any(_same_file(path, o) for o in written_here), "--out",
-        "the log, the quarantine.csv or the correlation.csv import writes")
+        f"the log, or the {beside['quarantine'].name} or "
+        f"{beside['correlation problems'].name} import writes (or removes) beside it")
     with using(settings.progress()) as progress:
         result = import_and_correlate(
             inputs, mapping=load_mapping(mapping) if mapping else Mapping(),
@@ -238,7 +242,9 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
         written = write_import(result, out)
         progress.done()
     for line in result.summary_lines():
-        settings.say(line)
+        # (The correlation problems are in LOG.correlation.csv, not check's correlation.csv.)
+        settings.say(line.replace(f"(see {CORRELATION_FILE})",
+                                  f"(see {beside['correlation problems'].name})"))
     for kind, path in written.items():
         settings.say(f"{kind}: {path}")
     end_process()  # the log written: not freed object by object (1M cases: about 0.8 s)
@@ -504,6 +510,8 @@ def _check_summary(run: Any) -> list[str]:
     money = ", ".join(f"{shown(v, k)} {k}"
                       for k, v in summary["money_at_risk"].items()) or "none"
     severities = ", ".join(f"{k} {v}" for k, v in summary["by_severity"].items() if v)
+    from audit.store import imported_earlier_text
+
     lines = [
         f"audited {summary['cases']} cases, {summary['events']} events "
         f"(read {summary['read']} = imported {summary['imported']} + quarantined "
@@ -515,6 +523,9 @@ def _check_summary(run: Any) -> list[str]:
         + (f" ({severities})" if severities else "")
         + f"; waived {summary['waived']}; money at risk: {money}",
     ]
+    # A canonical log's own import: the rows it was made from, and where the rest are.
+    lines[1:1] = [f"  {imported_earlier_text(Path(path), record)}"
+                  for path, record in run.imported_earlier.items()]
     if summary["money_at_risk"]:
         lines.append(f"  (money at risk: {summary['money_at_risk_definition']})")
     for code, row in summary["by_rule"].items():

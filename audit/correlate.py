@@ -23,6 +23,9 @@ from audit import canonical as C
 from audit.memory import return_free_memory
 from audit.sources.config import SourcesConfig
 
+CORRELATION_FILE = "correlation.csv"
+"""The file the notes name for the correlation problems: check's (`import` names its own,
+LOG.correlation.csv beside the log, in their place: audit.store.side_files)."""
 
 @dataclass
 class Correlation:
@@ -161,10 +164,10 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     crossed = int((unresolved["field"] == C.ORDER_ID).sum()) if len(unresolved) else 0
     if len(unresolved) > crossed:
         notes.append(f"correlation: {len(unresolved) - crossed} reference(s) to ids no export "
-                     "contains (see correlation.csv)")
+                     f"contains (see {CORRELATION_FILE})")
     if crossed:
         notes.append(f"correlation: {crossed} refund(s) stating another order than their "
-                     "charge's (see correlation.csv)")
+                     f"charge's (see {CORRELATION_FILE})")
     return Correlation(out, notes, unresolved, left_out, left_out_by_file, left_out_by_input)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -38,16 +40,46 @@ _BLOCK = 20_000
 file's, is held."""
 
 
+IMPORT_RECORD_KEY = b"refund-audit:import"
+"""The key of the canonical log's Parquet metadata (key-value metadata of its schema) that
+holds what its import counted (`import_record`): a JSON object."""
+
+_COUNTS = ("read", "imported", "quarantined", "duplicates_dropped", "left_out")
+
+
+def side_files(log: Path) -> dict[str, Path]:
+    """The files `import` writes beside LOG.parquet, named after the log: LOG.quarantine.csv
+    and LOG.correlation.csv. (Before, quarantine.csv and correlation.csv: a second import
+    into the folder, or `check --out` that folder, which writes a quarantine.csv of its own
+    inputs, replaced them, and the rows a log was made without were nowhere.)"""
+    return {"quarantine": log.with_name(f"{log.stem}.quarantine.csv"),
+            "correlation problems": log.with_name(f"{log.stem}.correlation.csv")}
+
+
 def write_import(result: ImportResult, out: Path) -> dict[str, Path]:
-    """Write LOG.parquet and quarantine.csv beside it (and correlation.csv, where exports
-    were correlated); return what was written."""
+    """Write LOG.parquet and LOG.quarantine.csv beside it (and LOG.correlation.csv, where
+    exports were correlated; an earlier import's of that name is removed where they were
+    not: it is not this log's); return what was written. The log's Parquet metadata records
+    the import's counts and these files' names (`import_record`), so that `check` of the
+    log can tell the rows it was made from."""
     if out.suffix.lower() not in (".parquet", ".pq"):
         raise InputError("the canonical log is written as Parquet: name it *.parquet", file=out)
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
+    beside = side_files(out)
+    correlated = result.correlation_problems is not None  # (exports were correlated)
+    record = _import_record(result, beside["quarantine"].name,
+                            beside["correlation problems"].name if correlated else None)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        result.log.to_parquet(out, index=False)
+        # (As pandas' to_parquet writes it, with the import's record beside pandas' own.)
+        table = pa.Table.from_pandas(result.log, preserve_index=False)
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}),
+             IMPORT_RECORD_KEY: json.dumps(record, ensure_ascii=False).encode("utf-8")})
+        pq.write_table(table, out)
+        del table
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror}", file=out) from exc
     except pa.ArrowException as exc:
@@ -58,8 +90,91 @@ def write_import(result: ImportResult, out: Path) -> dict[str, Path]:
         raise InputError(f"cannot write the canonical log as Parquet: {detail}", file=out,
                          field=failed.group(1) if failed else None) from exc
     written = {"log": out, "quarantine": write_quarantine(result.quarantine,
-                                                         out.parent / "quarantine.csv")}
-    if result.correlation_problems is not None:  # (exports were correlated)
+                                                         beside["quarantine"])}
+    if result.correlation_problems is not None:
         written["correlation problems"] = write_problems(result.correlation_problems,
-                                                         out.parent / "correlation.csv")
+                                                         beside["correlation problems"])
+    else:
+        try:
+            beside["correlation problems"].unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise InputError(f"cannot remove an earlier import's correlation problems: "
+                             f"{exc.strerror or exc}",
+                             file=beside["correlation problems"]) from exc
     return written
+
+
+def _import_record(result: ImportResult, quarantine: str,
+                   correlation: str | None) -> dict[str, Any]:
+    """What the import counted, as the log's metadata holds it: the totals, each input's
+    counts (with the record of an input that is itself a canonical log), the events written
+    and the side files' names (beside the log)."""
+    from audit import __version__
+
+    inputs = []
+    for f in result.files:
+        entry: dict[str, Any] = {"file": f.file, "system": f.system, "read": f.read,
+                                 "imported": f.imported, "quarantined": f.quarantined,
+                                 "duplicates_dropped": f.deduplicated, "left_out": f.left_out}
+        earlier = import_record(Path(f.path)) if f.path else None
+        if earlier is not None:
+            entry["imported_earlier"] = earlier
+        inputs.append(entry)
+    return {"tool": "refund-audit", "version": __version__,
+            "read": result.read, "imported": result.imported,
+            "quarantined": result.quarantined,
+            "duplicates_dropped": sum(f.deduplicated for f in result.files),
+            "left_out": result.left_out, "events": len(result.log),
+            "quarantine_file": quarantine, "correlation_file": correlation,
+            "inputs": inputs}
+
+
+def import_record(path: Path) -> dict[str, Any] | None:
+    """The import's record in a canonical log's Parquet metadata (`write_import`), or None:
+    not Parquet, unreadable, a log written before the record was kept, or a record that does
+    not hold whole counts and a quarantine file's name (then it is not told)."""
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        return None
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        raw = (pq.read_schema(path).metadata or {}).get(IMPORT_RECORD_KEY)
+        record = json.loads(raw) if raw is not None else None
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+    if not isinstance(record, dict):
+        return None
+    counts = [record.get(name) for name in _COUNTS]
+    if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+        return None
+    if not _a_file_name(record.get("quarantine_file")) or not (
+            record.get("correlation_file") is None
+            or _a_file_name(record.get("correlation_file"))):
+        return None
+    return record
+
+
+def _a_file_name(value: object) -> bool:
+    """A name of a file beside the log (no folder, not empty)."""
+    return (isinstance(value, str) and value not in ("", ".", "..")
+            and "/" not in value and "\\" not in value and "\0" not in value)
+
+
+def imported_earlier_text(path: Path, record: dict[str, Any]) -> str:
+    """One line telling the rows a canonical log was imported from (its `import_record`):
+    `w/log.parquet: imported earlier from 19 rows: 18 imported + 1 quarantined (see
+    w/log.quarantine.csv)`."""
+    quarantine = path.parent / record["quarantine_file"]
+    where = "see" if quarantine.exists() else "not found:"
+    text = (f"{path}: imported earlier from {record['read']} rows: {record['imported']} "
+            f"imported + {record['quarantined']} quarantined"
+            + (f" (+ {record['duplicates_dropped']} duplicates dropped)"
+               if record["duplicates_dropped"] else "") + f" ({where} {quarantine})")
+    if record.get("correlation_file"):
+        problems = path.parent / record["correlation_file"]
+        text += (f"; correlation problems: {'see' if problems.exists() else 'not found:'} "
+                 f"{problems}")
+    return text

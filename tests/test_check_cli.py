@@ -633,7 +633,8 @@ def test_an_earlier_runs_reports_do_not_stay_beside_a_new_run(sample: Path,
 def test_an_input_among_the_outputs_is_refused_not_removed(sample: Path,
                                                            tmp_path: Path) -> None:
     """`check D/findings.csv --out D` removed its own input as an earlier run's report, and
-    `import D/quarantine.csv --out D/log.parquet` overwrote it with an empty quarantine.
+    `import D/quarantine.csv --out D/log.parquet` overwrote it with an empty quarantine
+    (now the import writes D/log.quarantine.csv: an input of that name is refused).
     Both are input errors naming the file, and the file stays as it was; a link to it, too."""
     folder = tmp_path / "D"
     folder.mkdir()
@@ -645,12 +646,15 @@ def test_an_input_among_the_outputs_is_refused_not_removed(sample: Path,
             "there; it would be overwritten or removed: choose another --out") in result.output
     (tmp_path / "link.csv").symlink_to(own)
     run("check", str(tmp_path / "link.csv"), "--out", str(folder), code=2)
-    quarantine = folder / "quarantine.csv"
-    shutil.copyfile(sample, quarantine)
-    result = run("import", str(quarantine), "--out", str(folder / "log.parquet"), code=2)
-    assert "the log, the quarantine.csv or the correlation.csv import writes" in result.output
-    assert own.read_bytes() == before == quarantine.read_bytes()
-    assert sorted(p.name for p in folder.iterdir()) == ["findings.csv", "quarantine.csv"]
+    for name in ("log.quarantine.csv", "log.correlation.csv"):
+        quarantine = folder / name
+        shutil.copyfile(sample, quarantine)
+        result = run("import", str(quarantine), "--out", str(folder / "log.parquet"), code=2)
+        assert ("the log, or the log.quarantine.csv or log.correlation.csv import writes "
+                "(or removes) beside it") in result.output
+        assert own.read_bytes() == before == quarantine.read_bytes()
+        assert sorted(p.name for p in folder.iterdir()) == ["findings.csv", name]
+        quarantine.unlink()
 
 
 def test_check_tells_what_the_import_dropped_and_noted(tmp_path: Path) -> None:
@@ -723,8 +727,9 @@ def test_a_failing_writer_leaves_the_earlier_reports_as_they_were(
 
 def test_the_correlation_problems_are_written_to_correlation_csv(tmp_path: Path) -> None:
     """The notes said "1 reference(s) to ids no export contains (see the correlation
-    problems)", which no file held. `import` and `check` write them to correlation.csv
-    (file, row, field, value, reason), neutralised as quarantine.csv is."""
+    problems)", which no file held. `check` writes them to correlation.csv, `import` to
+    LOG.correlation.csv beside the log (file, row, field, value, reason), neutralised as
+    quarantine.csv is."""
     exports = tmp_path / "exports"
     shutil.copytree(REPO / "sample_logs" / "refund-sample" / "exports", exports)
     refunds = exports / "stripe_refunds.csv"
@@ -735,11 +740,14 @@ def test_the_correlation_problems_are_written_to_correlation_csv(tmp_path: Path)
     refunds.write_text("".join(lines), encoding="utf-8")
     files = [str(p) for p in sorted(exports.iterdir())]
     result = run("import", *files, "--out", str(tmp_path / "log" / "log.parquet"), code=0)
-    assert "(see correlation.csv)" in result.output
+    assert "(see log.correlation.csv)" in result.output
     for folder in (tmp_path / "log", tmp_path / "out"):
+        name = "log.correlation.csv"
         if folder.name == "out":
-            run("check", *files, "--out", str(folder), "--fail-on", "never", code=0)
-        rows = list(csv.DictReader((folder / "correlation.csv").read_text(
+            checked = run("check", *files, "--out", str(folder), "--fail-on", "never", code=0)
+            assert "(see correlation.csv)" in checked.output
+            name = "correlation.csv"
+        rows = list(csv.DictReader((folder / name).read_text(
             encoding="utf-8").splitlines()))
         assert [(r["file"], r["row"], r["field"], r["value"]) for r in rows] == [
             ("stripe_refunds.csv", "2", "ticket:id", "99999")], rows

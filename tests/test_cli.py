@@ -64,7 +64,8 @@ def test_sample_then_import_round_trip(tmp_path: Path) -> None:
     assert "quarantined 0" in result.output
     log = pd.read_parquet(tmp_path / "log.parquet")
     assert log[C.CASE].nunique() == 40
-    assert (tmp_path / "quarantine.csv").read_text().startswith("file,row,field,value,reason")
+    assert (tmp_path / "log.quarantine.csv").read_text().startswith(
+        "file,row,field,value,reason")
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -102,7 +103,8 @@ def test_demo_writes_its_outputs(tmp_path: Path) -> None:
     # canonical.csv's events (a charge refunded in two cases appears in both).
     assert "+ quarantined 0;" in result.output
     assert f"{events} events in 300 cases" in result.output
-    for name in ("canonical.parquet", "quarantine.csv", "findings.json", "findings.csv"):
+    for name in ("canonical.parquet", "canonical.quarantine.csv", "findings.json",
+                 "findings.csv"):
         assert (tmp_path / "demo" / name).exists(), name
     assert str(tmp_path / "demo") in result.output
     document = json.loads((tmp_path / "demo" / "findings.json").read_text())
@@ -227,7 +229,7 @@ def test_console_script_ends_import_and_discover_once_written(tmp_path: Path,
     events = len(pd.read_csv(canonical))
     if command == "import":
         assert lines[-2:] == [f"log: {out / 'log.parquet'}",
-                              f"quarantine: {out / 'quarantine.csv'}"]
+                              f"quarantine: {out / 'log.quarantine.csv'}"]
         assert len(pd.read_parquet(out / "log.parquet")) == events
     else:
         # (After the import's counts: read = imported + quarantined.)

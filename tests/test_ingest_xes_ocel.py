@@ -863,7 +863,7 @@ def test_an_xes_amount_of_nan_is_quarantined_not_missing(tmp_path: Path, written
     assert "read 3 = imported 2 + quarantined 1" in output
     assert log["refund:amount"].isna().tolist() == [True, False]
     assert log["refund:amount"].iloc[1] == 5.5
-    quarantine = pd.read_csv(tmp_path / "out" / "quarantine.csv", dtype=str,
+    quarantine = pd.read_csv(tmp_path / "out" / "log.quarantine.csv", dtype=str,
                              keep_default_na=False)
     assert quarantine.to_dict("records") == [
         {"file": "nan.xes", "row": "1", "field": "refund:amount", "value": "nan",

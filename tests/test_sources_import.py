@@ -281,7 +281,7 @@ def test_an_export_none_of_whose_records_is_imported_goes_to_the_quarantine(
            f"{2 if 'adyen' in export.name else 1} = imported 0 + quarantined " \
            f"{2 if 'adyen' in export.name else 1}" in result.output
     assert f"{export.name}: no record could be imported, every one of its" in result.output
-    quarantine = pd.read_csv(out.parent / "quarantine.csv")
+    quarantine = pd.read_csv(out.parent / "log.quarantine.csv")
     mine = quarantine[quarantine["file"] == export.name]
     assert len(mine) == (2 if "adyen" in export.name else 1)
     assert len(pd.read_parquet(out)) > 0
@@ -291,7 +291,7 @@ def test_an_export_none_of_whose_records_is_imported_goes_to_the_quarantine(
     assert f"{export.name}: row 2: no record could be imported from any input: every one " \
            "of its" in failed.output and reason in failed.output
     assert "see the quarantine" not in failed.output
-    assert not (alone.parent / "quarantine.csv").exists()
+    assert not (alone.parent / "log.quarantine.csv").exists()
 
 
 def test_a_generic_log_with_an_exports_columns_is_read_as_a_generic_log(

@@ -1,0 +1,142 @@
+"""The files `import` writes beside the canonical log are named after it (LOG.quarantine.csv,
+LOG.correlation.csv), and the log's Parquet metadata records the import's counts, which
+`check` of the log tells: the rows a log was made without are never replaced by another
+import's or by check's own quarantine.csv, and the audit's counts reach back to the raw
+rows."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from click.testing import CliRunner, Result
+
+from audit.cli import main
+from audit.sample import SampleSpec, write_sample
+
+REPO = Path(__file__).resolve().parents[1]
+EXPORTS = REPO / "sample_logs" / "refund-sample" / "exports"
+
+
+def run(*args: str, code: int = 0) -> Result:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == code, (result.output, result.exception)
+    return result
+
+
+def bad_csv(tmp_path: Path) -> tuple[Path, int]:
+    """A generic log of which one row cannot be imported (no time): (the file, its rows)."""
+    write_sample(SampleSpec(channel="offline", cases=3, seed=4, violation_rate=0.0),
+                 tmp_path / "s")
+    rows = pd.read_csv(tmp_path / "s" / "canonical.csv", dtype=str, keep_default_na=False)
+    rows.loc[2, "time:timestamp"] = "not a time"
+    bad = tmp_path / "bad.csv"
+    rows.to_csv(bad, index=False)
+    return bad, len(rows)
+
+
+def import_record(log: Path) -> dict[str, Any] | None:
+    """The import's record in the log's metadata (audit.store.import_record)."""
+    from audit import store
+
+    return store.import_record(log)
+
+
+def quarantined(path: Path) -> list[tuple[str, str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [(r["file"], r["row"], r["field"]) for r in csv.DictReader(handle)]
+
+
+def test_check_into_the_logs_folder_keeps_the_imports_quarantine_and_tells_it(
+        tmp_path: Path) -> None:
+    """`import bad.csv --out w2/log.parquet`, then `check w2/log.parquet --out w2`: before,
+    check replaced the import's quarantine.csv with its own, empty one, and said "read N-1 =
+    imported N-1 + quarantined 0": the rejected row was nowhere. Now the import's is
+    w2/log.quarantine.csv, and check tells the log's own import (console and manifest)."""
+    bad, rows = bad_csv(tmp_path)
+    folder = tmp_path / "w2"
+    log = folder / "log.parquet"
+    imported = run("import", str(bad), "--out", str(log))
+    assert f"quarantine: {folder / 'log.quarantine.csv'}" in imported.output
+    assert not (folder / "quarantine.csv").exists()
+    record = import_record(log)
+    assert record is not None
+    assert (record["read"], record["imported"], record["quarantined"]) == (rows, rows - 1, 1)
+    assert record["quarantine_file"] == "log.quarantine.csv"
+    assert record["correlation_file"] is None
+    checked = run("check", str(log), "--out", str(folder), "--fail-on", "never")
+    assert f"(read {rows - 1} = imported {rows - 1} + quarantined 0)" in checked.output
+    assert (f"{log}: imported earlier from {rows} rows: {rows - 1} imported + 1 "
+            f"quarantined (see {folder / 'log.quarantine.csv'})") in checked.output
+    assert quarantined(folder / "log.quarantine.csv") == [("bad.csv", "4", "time:timestamp")]
+    assert quarantined(folder / "quarantine.csv") == []  # (check's own: of its input, the log)
+    manifest = json.loads((folder / "findings.json").read_text(encoding="utf-8"))["manifest"]
+    earlier = manifest["inputs"][0]["imported_earlier"]
+    assert (earlier["read"], earlier["imported"], earlier["quarantined"]) == (rows, rows - 1, 1)
+    assert earlier["quarantine_file"] == "log.quarantine.csv"
+    assert earlier["inputs"][0]["file"] == "bad.csv"
+    # A second check into the folder removes its earlier reports, never the import's file.
+    run("check", str(log), "--out", str(folder), "--format", "json", "--fail-on", "never")
+    assert quarantined(folder / "log.quarantine.csv") == [("bad.csv", "4", "time:timestamp")]
+
+
+def test_two_imports_into_one_folder_keep_their_own_side_files(tmp_path: Path) -> None:
+    """`import bad.csv --out w/log.parquet; import exports/* --out w/from-exports.parquet`
+    (as the README's examples do): before, the second replaced the first's quarantine.csv,
+    and a correlation.csv stayed beside a log it did not belong to."""
+    bad, _ = bad_csv(tmp_path)
+    folder = tmp_path / "w"
+    run("import", str(bad), "--out", str(folder / "log.parquet"))
+    exports = sorted(str(p) for p in EXPORTS.iterdir())
+    run("import", *exports, "--out", str(folder / "from-exports.parquet"))
+    assert quarantined(folder / "log.quarantine.csv") == [("bad.csv", "4", "time:timestamp")]
+    assert quarantined(folder / "from-exports.quarantine.csv") == []
+    assert (folder / "from-exports.correlation.csv").is_file()
+    assert not (folder / "log.correlation.csv").exists()
+    assert import_record(folder / "from-exports.parquet")["correlation_file"] == (  # type: ignore[index]
+        "from-exports.correlation.csv")
+    # The log written again from no exports: no correlation problems of its own, so the
+    # earlier import's are removed, not left beside it.
+    run("import", str(bad), "--out", str(folder / "from-exports.parquet"))
+    assert not (folder / "from-exports.correlation.csv").exists()
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "from-exports.parquet", "from-exports.quarantine.csv", "log.parquet",
+        "log.quarantine.csv"]
+
+
+def test_a_log_written_before_the_record_checks_as_before(tmp_path: Path) -> None:
+    """A canonical log without the import's record in its metadata (written before it was
+    kept, or by other tools): no line about its import, `imported_earlier` null."""
+    bad, rows = bad_csv(tmp_path)
+    log = tmp_path / "log.parquet"
+    run("import", str(bad), "--out", str(log))
+    pd.read_parquet(log).to_parquet(log, index=False)  # (as import wrote it before)
+    assert import_record(log) is None
+    out = tmp_path / "out"
+    checked = run("check", str(log), "--out", str(out), "--fail-on", "never")
+    assert f"(read {rows - 1} = imported {rows - 1} + quarantined 0)" in checked.output
+    assert "imported earlier" not in checked.output
+    manifest = json.loads((out / "findings.json").read_text(encoding="utf-8"))["manifest"]
+    assert manifest["inputs"][0]["imported_earlier"] is None
+
+
+def test_the_months_run_tells_the_logs_import_beside_the_new_exports(tmp_path: Path) -> None:
+    """A canonical log checked beside the next exports (docs/performance.md "A month's
+    run"): the log's import is told, the exports' counts are check's own."""
+    log = tmp_path / "w" / "canonical.parquet"
+    exports = sorted(str(p) for p in EXPORTS.iterdir())
+    run("import", *exports, "--out", str(log))
+    out = tmp_path / "w"
+    checked = run("check", str(log), *exports, "--out", str(out), "--fail-on", "never")
+    record = import_record(log)
+    assert record is not None
+    assert (f"{log}: imported earlier from {record['read']} rows: {record['imported']} "
+            f"imported + 0 quarantined (see {out / 'canonical.quarantine.csv'}); "
+            f"correlation problems: see {out / 'canonical.correlation.csv'}") in checked.output
+    assert (out / "canonical.correlation.csv").is_file() and (out / "correlation.csv").is_file()
+    manifest = json.loads((out / "findings.json").read_text(encoding="utf-8"))["manifest"]
+    assert [i["imported_earlier"] is not None for i in manifest["inputs"]] == [
+        True] + [False] * len(exports)
