@@ -418,10 +418,14 @@ def _writable_folder(out: Path) -> None:
 def _write_all(run: Any, out: Path, chosen: list[str],
                write_reports: Callable[..., list[Path]]) -> tuple[list[Path], list[Path]]:
     """The run's reports and quarantine.csv written into a folder of their own inside
-    `out`, then each moved over its name in `out`, and an earlier run's reports that this
-    run did not write removed: (the files written, the files removed). A writer that fails
-    leaves `out` as it was (before: the new findings.json beside the earlier report.html, or
-    a file cut short); a link in `out` is replaced, never written through."""
+    `out`, then moved over their names in `out` together, and an earlier run's reports that
+    this run did not write removed: (the files written, the files removed). A writer that
+    fails leaves `out` as it was (before: the new findings.json beside the earlier
+    report.html, or a file cut short); a link in `out` is replaced, never written through.
+    A file that cannot be moved in leaves `out` as it was too: a directory in the way is an
+    input error naming it before the first move, and a move that fails midway puts back the
+    files moved (`_move_in`; before: findings.json, findings.csv, the XLSX, the graphs and
+    quarantine.csv were the new run's, report.html the old one's, and a traceback)."""
     import shutil
     import tempfile
 
@@ -436,33 +440,69 @@ def _write_all(run: Any, out: Path, chosen: list[str],
             written.append(write_problems(run.imported.correlation_problems,
                                           staging / "correlation.csv"))
         made = sorted(p for p in staging.iterdir() if p.is_file() and not p.is_symlink())
-        for path in made:
-            os.replace(path, out / path.name)
-        removed = _remove_earlier_reports(out, keep={out / p.name for p in made})
+        targets = {out / p.name for p in made}
+        for target in sorted(targets):
+            if target.is_dir() and not target.is_symlink():
+                raise InputError(f"cannot write {target.name} into {out}: a directory is in "
+                                 "the way (nothing was replaced)", file=target, field="--out")
+        earlier = sorted(_reports_in(out) - targets)
+        removed = _move_in(made, out, earlier)
         return [out / p.name for p in written], removed
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _move_in(made: list[Path], out: Path, earlier: list[Path]) -> list[Path]:
+    """Move the files `made` over their names in `out`, and the `earlier` reports out of
+    it, all or none; return the earlier reports removed. Each file replaced or removed is
+    first moved into a folder aside (inside `out`: a rename), and where a move fails, the
+    moves done are undone in reverse, the old files put back, and an InputError names the
+    file; where putting back fails too, the error says the earlier files are in that
+    folder, which is then kept."""
+    import errno
+    import shutil
+    import tempfile
+
+    aside = Path(tempfile.mkdtemp(prefix=".refund-audit-earlier-", dir=out))
+    done: list[tuple[Path, Path | None, bool]] = []  # (target, its old file aside, placed)
+    moves = [(None, path) for path in earlier] + [(path, out / path.name) for path in made]
+    failed = out
+    try:
+        for k, (new, target) in enumerate(moves):
+            failed = target
+            old: Path | None = None
+            if target.is_dir() and not target.is_symlink():  # (made since it was looked at)
+                raise IsADirectoryError(errno.EISDIR, "a directory is in the way")
+            if os.path.lexists(target):
+                old = aside / f"{k}-{target.name}"
+                os.replace(target, old)
+            done.append((target, old, False))
+            if new is not None:
+                os.replace(new, target)
+                done[-1] = (target, old, True)
+    except OSError as exc:
+        try:
+            for target, old, placed in reversed(done):
+                if old is not None:
+                    os.replace(old, target)
+                elif placed:
+                    target.unlink()
+        except OSError as undo:
+            raise InputError(f"cannot write into {out}: {exc.strerror or exc}; putting the "
+                             f"earlier files back failed too ({undo.strerror or undo}): "
+                             f"they are in {aside}", file=failed, field="--out") from exc
+        shutil.rmtree(aside, ignore_errors=True)
+        raise InputError(f"cannot write into {out}: {exc.strerror or exc} (the earlier files "
+                         "were put back: nothing was replaced)", file=failed,
+                         field="--out") from exc
+    shutil.rmtree(aside, ignore_errors=True)
+    return [target for (target, old, placed), (new, _) in zip(done, moves, strict=True)
+            if new is None and old is not None]
+
+
 def _reports_in(out: Path) -> set[Path]:
     """The files in `out` named as a check's reports are."""
     return {path for pattern in REPORT_FILES for path in out.glob(pattern) if path.is_file()}
-
-
-def _remove_earlier_reports(out: Path, keep: set[Path]) -> list[Path]:
-    """Remove the report files in `out` that this run did not write (an earlier run's
-    findings.csv beside this run's findings.json would read as one audit); others stay."""
-    removed = []
-    for path in sorted(_reports_in(out) - keep):
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            raise InputError(f"cannot remove an earlier run's {path.name}: "
-                             f"{exc.strerror or exc}", field="--out") from exc
-        removed.append(path)
-    return removed
 
 
 def _run_check(sources: list[Path], policy: Path, as_of: str | None,

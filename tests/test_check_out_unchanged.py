@@ -1,0 +1,93 @@
+"""A failed check leaves --out as it was (README): a report that cannot be moved in (a
+directory in the way, a move that fails midway) is an input error naming it, and the files
+of the earlier run stay, none replaced or removed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from audit.cli import main
+from audit.sample import SampleSpec, write_sample
+
+
+def run(*args: str, code: int) -> Result:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == code, (result.output, result.exception)
+    return result
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sample")
+    write_sample(SampleSpec(channel="all", cases=60, seed=5, violation_rate=0.3), out)
+    return out / "canonical.csv"
+
+
+def contents(folder: Path) -> dict[str, bytes | None]:
+    """Every entry of `folder` (a directory as None), by name."""
+    return {p.name: None if p.is_dir() else p.read_bytes() for p in folder.iterdir()}
+
+
+def earlier_run(sample: Path, out: Path) -> None:
+    """A full run into `out`, then a JSON-only run's files to come beside it: `notes.txt`
+    of the auditor's own."""
+    run("check", str(sample), "--out", str(out), "--fail-on", "never", code=0)
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+
+
+def test_a_directory_in_the_way_is_refused_before_any_report_is_replaced(
+        sample: Path, tmp_path: Path) -> None:
+    """out/report.html a directory: before, exit 2 with an IsADirectoryError traceback after
+    findings.json, findings.csv, findings.xlsx, the graphs and quarantine.csv were already
+    replaced by the new run's."""
+    out = tmp_path / "out"
+    earlier_run(sample, out)
+    (out / "report.html").unlink()
+    (out / "report.html").mkdir()
+    (out / "report.html" / "inside.txt").write_text("kept", encoding="utf-8")
+    before = contents(out)
+    result = run("check", str(sample), "--as-of", "2026-11-01T00:00:00Z", "--out", str(out),
+                 "--fail-on", "never", code=2)
+    assert "Traceback" not in result.output and result.exception is not None
+    assert (f"error: {out / 'report.html'}: field '--out': cannot write report.html into "
+            f"{out}: a directory is in the way (nothing was replaced)") in result.output
+    assert contents(out) == before
+    assert (out / "report.html" / "inside.txt").read_text(encoding="utf-8") == "kept"
+
+
+def test_a_move_that_fails_midway_puts_the_earlier_files_back(
+        sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A move that fails after others were done (here: quarantine.csv, after findings.json
+    and the removals): the new files moved in are taken out and the earlier ones put back,
+    those it would have removed too (a JSON-only run removes the earlier findings.csv, the
+    XLSX, the HTML and the graphs)."""
+    out = tmp_path / "out"
+    earlier_run(sample, out)
+    before = contents(out)
+    replace = os.replace
+    failed: list[Path] = []
+
+    def failing(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(dst) == out / "quarantine.csv" and not failed:  # (the new one, once)
+            failed.append(Path(src))
+            raise PermissionError(13, "Permission denied")
+        replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", failing)
+    result = run("check", str(sample), "--as-of", "2026-11-01T00:00:00Z", "--out", str(out),
+                 "--format", "json", "--fail-on", "never", code=2)
+    monkeypatch.undo()
+    assert failed and "Traceback" not in result.output
+    assert (f"error: {out / 'quarantine.csv'}: field '--out': cannot write into {out}: "
+            "Permission denied (the earlier files were put back: nothing was replaced)"
+            ) in result.output
+    assert contents(out) == before
+    # And where nothing fails, the same run goes through.
+    run("check", str(sample), "--out", str(out), "--format", "json", "--fail-on", "never",
+        code=0)
+    assert sorted(contents(out)) == ["findings.json", "notes.txt", "quarantine.csv"]
