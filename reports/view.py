@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,13 @@ CASE_ORDER = ("Cases are ordered by their most severe open finding; within a sev
               "them), then by the case's largest amount at risk in that currency, then by "
               "case id: amounts in different currencies are never compared.")
 """How `_most_severe_cases` orders the cases, as the report tells it."""
+FINDING_ORDER = ("Findings are listed open before waived, most severe first; within a "
+                 "severity, by currency (in the order of the case list: the currency with "
+                 "the most open findings putting money at risk first, findings without an "
+                 "amount at risk last), then by amount at risk in that currency, largest "
+                 "first, then by case and time: amounts in different currencies are never "
+                 "compared.")
+"""How `_order` lists (and chooses the listed) findings of a rule, as the report tells it."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,10 @@ class FindingView:
     amount_at_risk: float | None
     amount_shown: str
     currency: str
+    currency_rank: int
+    """The finding's currency group in FINDING_ORDER (the table's At risk column sorts by
+    it, then by amount): its place in currency_order; past every currency where no amount
+    at risk is stated."""
     resources: list[str]
     activities: list[str]
     event_ids: list[str]
@@ -300,6 +312,8 @@ class ReportView:
     """Where the deviations were read from: 'conformance result', 'findings' or ''."""
     case_order: str = CASE_ORDER
     """How the case details are ordered (CASE_ORDER)."""
+    finding_order: str = FINDING_ORDER
+    """How each rule's findings are listed, and the listed ones chosen (FINDING_ORDER)."""
 
     def metric(self, key: str) -> Metric:
         return next(m for m in self.metrics if m.key == key)
@@ -380,7 +394,9 @@ def _evidence_value(value: Any) -> str:
 
 
 # --- building -----------------------------------------------------------------------------
-def _finding_view(finding: Finding, anchors: dict[str, str]) -> FindingView:
+def _finding_view(finding: Finding, anchors: dict[str, str],
+                  ranks: dict[str, int]) -> FindingView:
+    key = currency_key(finding.currency)
     return FindingView(
         rule=finding.rule, name=finding.name, severity=finding.severity,
         severity_rank=severity_rank(finding.severity), case_id=finding.case_id,
@@ -388,17 +404,45 @@ def _finding_view(finding: Finding, anchors: dict[str, str]) -> FindingView:
         timestamp_shown=short_time(finding.timestamp), message=finding.message,
         amount_at_risk=finding.amount_at_risk,
         amount_shown=money(finding.amount_at_risk, finding.currency),
-        currency=finding.currency or "", resources=list(finding.resources),
+        currency=finding.currency or "",
+        currency_rank=len(ranks) + 1 if finding.amount_at_risk is None
+        else ranks.get(key, len(ranks)), resources=list(finding.resources),
         activities=list(finding.activities), event_ids=list(finding.event_ids),
         evidence=[EvidenceItem(str(k), _evidence_value(v)) for k, v in finding.evidence.items()],
         waived=finding.waived, waiver_reason=finding.waiver_reason or "",
         fingerprint=finding.fingerprint)
 
 
-def _order(finding: Finding) -> tuple[int, int, float, str, str]:
-    """Listing order: active before waived, most severe, most at risk, then case and time."""
-    return (int(finding.waived), -severity_rank(finding.severity),
-            -(finding.amount_at_risk or 0.0), finding.case_id, finding.timestamp or "")
+OrderKey = tuple[int, int, int, float, str, str]
+
+
+def currency_ranks(columns: FindingColumns) -> dict[str, int]:
+    """Each money-at-risk bucket's (currency_key's) place in `currency_order`, the order
+    the case list groups cases by (NO_CURRENCY at its own bucket's place)."""
+    names, _, ranked = _currency_ranks(columns)
+    none = len(names) - 1  # the NO_CURRENCY bucket (an empty code's bucket counts none)
+    return {names[b]: place for place, b in enumerate(ranked)
+            if b == none or names[b] != NO_CURRENCY}
+
+
+def _order(ranks: dict[str, int]) -> Callable[[Finding], OrderKey]:
+    """Listing order (FINDING_ORDER): active before waived, most severe, then by currency
+    group (its place in `ranks`; no amount at risk last), the amount in that currency
+    (largest first; NaN as 0), case and time. Raw amounts of different currencies are
+    never compared."""
+    last = len(ranks) + 1
+
+    def key(finding: Finding) -> OrderKey:
+        amount = finding.amount_at_risk
+        if amount is None:
+            group, value = last, 0.0
+        else:
+            group = ranks.get(currency_key(finding.currency), last - 1)
+            value = 0.0 if amount != amount else -amount
+        return (int(finding.waived), -severity_rank(finding.severity), group, value,
+                finding.case_id, finding.timestamp or "")
+
+    return key
 
 
 def currency_order(columns: FindingColumns) -> list[str]:
@@ -516,7 +560,7 @@ def _currency_order(item: tuple[str, float]) -> tuple[bool, str]:
 
 
 def _case_view(case_id: str, anchor: str, events: list[dict[str, Any]] | None,
-               findings: list[Finding]) -> CaseView:
+               findings: list[Finding], order: Callable[[Finding], OrderKey]) -> CaseView:
     cited: dict[str, list[str]] = defaultdict(list)
     for f in findings:
         for event_id in f.event_ids:
@@ -558,7 +602,7 @@ def _case_view(case_id: str, anchor: str, events: list[dict[str, Any]] | None,
                                                                  key=_currency_order)),
         rules=sorted({f.rule for f in findings}), events=rows,
         findings=[CaseFindingView(f.rule, f.name, f.severity, f.message, f.waived)
-                  for f in sorted(findings, key=_order)])
+                  for f in sorted(findings, key=order)])
 
 
 def _metrics(summary: dict[str, Any]) -> list[Metric]:
@@ -631,6 +675,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     columns = run.finding_columns()
     shown_cases = _most_severe_cases(columns, max_cases)
     anchors = {case_id: f"case-{i}" for i, case_id in enumerate(shown_cases, start=1)}
+    ranks = currency_ranks(columns)
+    order = _order(ranks)
 
     sections: list[RuleSection] = []
     rule_counts: list[RuleCount] = []
@@ -641,7 +687,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     for rule in run.result.rules:
         mine = per_rule.get(rule.code, [])
         waived = sum(1 for f in mine if f.waived)
-        listed = heapq.nsmallest(max_findings_per_rule, mine, key=_order)  # sorted()[:n]
+        listed = heapq.nsmallest(max_findings_per_rule, mine, key=order)  # sorted()[:n]
         anchor = f"rule-{rule.code}"
         docs = rule.doc_sections()
         sections.append(RuleSection(
@@ -651,7 +697,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
             summary=rule.summary, anchor=anchor,
             docs=[DocSection(s, doc_parts(docs.get(s, ""))) for s in SECTIONS],
             findings_total=len(mine), active=len(mine) - waived, waived=waived,
-            findings=[_finding_view(f, anchors) for f in listed],
+            findings=[_finding_view(f, anchors, ranks) for f in listed],
             truncated=max(0, len(mine) - max_findings_per_rule),
             crashed=crashes.get(rule.code, "")))
         row = summary["by_rule"][rule.code]
@@ -685,7 +731,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
             by_case[f.case_id].append(f)
 
     case_frames = _events_by_case(log, shown_cases)
-    cases = [_case_view(c, anchors[c], case_frames.get(c), by_case[c]) for c in shown_cases]
+    cases = [_case_view(c, anchors[c], case_frames.get(c), by_case[c], order)
+             for c in shown_cases]
 
     top_cases = [(currency, [
         (case_id, anchors.get(case_id, ""), money(amount, currency),

@@ -749,3 +749,70 @@ def test_a_case_timeline_shows_events_at_one_time_in_event_id_order() -> None:
     events = _events_by_case(log, ["K"])
     assert list(events) == ["K"]
     assert [e[C.EVENT_ID] for e in events["K"]] == ["a1", "z1", "c1"]
+
+
+CURRENCY_CASES = (("J1", "JPY", 15000), ("J2", "JPY", 20000), ("J3", "JPY", 9000),
+                  ("E1", "EUR", 400), ("E2", "EUR", 300), ("E3", "EUR", 50),
+                  ("E4", "EUR", 20), ("N1", "", 1859.93))
+"""Payouts without an approval (AP001, critical, the payout at risk) in EUR (4 findings at
+risk: first), JPY (3) and no currency (1)."""
+
+
+@pytest.fixture(scope="module")
+def currencies_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from audit.checkrun import run_check
+    from tests.test_report_totals import case_rows, write_log, write_policy
+
+    folder = tmp_path_factory.mktemp("currencies")
+    log = write_log(folder / "log.csv", *(
+        case_rows(cid, currency, amount, day=day, skip=("Approve refund",))
+        for day, (cid, currency, amount) in enumerate(CURRENCY_CASES, start=1)))
+    return run_check([log], write_policy(folder / "policy.yaml"))
+
+
+def test_findings_are_listed_and_chosen_by_currency_never_by_raw_amounts_across_them(
+        currencies_run: Any) -> None:
+    """A rule's findings are listed, and the listed ones chosen, by currency group (the
+    case list's order) and then amount in it: 20,000 JPY is not more than 400.00 EUR
+    (before: the three JPY findings were the three listed, by their raw amounts)."""
+    from reports.view import build_view
+
+    ap001 = next(r for r in build_view(currencies_run).rules if r.code == "AP001")
+    assert [f.case_id for f in ap001.findings] == [
+        "E1", "E2", "E3", "E4", "J2", "J1", "J3", "N1"]
+    assert [f.currency_rank for f in ap001.findings] == [0] * 4 + [1] * 3 + [2]
+    capped = next(r for r in build_view(currencies_run, max_findings_per_rule=3).rules
+                  if r.code == "AP001")
+    assert [f.case_id for f in capped.findings] == ["E1", "E2", "E3"]
+    # Findings without an amount at risk (CF001) after every currency, by case.
+    cf001 = next(r for r in build_view(currencies_run).rules if r.code == "CF001")
+    assert [f.case_id for f in cf001.findings] == sorted(c for c, _, _ in CURRENCY_CASES)
+
+
+def test_sorting_findings_by_amount_at_risk_never_mixes_currencies(
+        browser: Browser, currencies_run: Any, tmp_path: Path) -> None:
+    """Clicking "At risk" sorts by currency (the case list's order), then by amount, in
+    either direction (before: by raw amounts, JPY among EUR)."""
+    from reports.html import render_report
+    from reports.view import build_view
+
+    page = tmp_path / "report.html"
+    page.write_text(render_report(build_view(currencies_run)), encoding="utf-8")
+    browser.open(page.as_uri())
+    assert browser.console_problems() == []
+    orders = browser.evaluate("""(() => {
+        const table = document.querySelector('table.findings[data-rule=AP001]');
+        const button = [...table.tHead.rows[0].cells].find(
+            th => th.textContent.trim() === 'At risk').querySelector('button');
+        const read = () => [...table.tBodies[0].rows].map(r => r.cells[4].textContent.trim());
+        button.click();
+        const up = read();
+        button.click();
+        return [up, read()];
+    })()""")
+    up, down = orders
+    assert up[:7] == ["20.00 EUR", "50.00 EUR", "300.00 EUR", "400.00 EUR", "9,000 JPY",
+                      "15,000 JPY", "20,000 JPY"]
+    assert down[:7] == ["400.00 EUR", "300.00 EUR", "50.00 EUR", "20.00 EUR", "20,000 JPY",
+                        "15,000 JPY", "9,000 JPY"]
+    assert up[7].startswith("1,859.93") and down[7] == up[7]  # no currency: its own, last

@@ -9,8 +9,16 @@
     return cell.hasAttribute("data-value") ? cell.getAttribute("data-value") : cell.textContent.trim();
   }
 
+  // A money cell's currency group (data-group: the currency's place in the case list's
+  // order, past every currency where no amount is stated).
+  function groupKey(row, index) {
+    var cell = row.cells[index];
+    return cell ? parseInt(cell.getAttribute("data-group"), 10) || 0 : 0;
+  }
+
   function sortBy(table, index, header) {
-    var numeric = header.getAttribute("data-sort") === "number";
+    var how = header.getAttribute("data-sort");
+    var numeric = how === "number";
     var ascending = header.getAttribute("aria-sort") !== "ascending";
     Array.prototype.forEach.call(header.parentNode.cells, function (th) { th.removeAttribute("aria-sort"); });
     header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
@@ -18,7 +26,13 @@
     var rows = Array.prototype.slice.call(body.rows);
     rows.sort(function (a, b) {
       var x = cellKey(a, index), y = cellKey(b, index), order;
-      if (numeric) {
+      if (how === "money") {
+        // Amounts in different currencies are never compared: by currency (always in the
+        // case list's order), then by amount in either direction.
+        order = groupKey(a, index) - groupKey(b, index);
+        if (order !== 0) { return order; }
+        order = (parseFloat(x) || 0) - (parseFloat(y) || 0);
+      } else if (numeric) {
         order = (parseFloat(x) || 0) - (parseFloat(y) || 0);
       } else {
         order = x.localeCompare(y, undefined, { numeric: true, sensitivity: "base" });
