@@ -403,7 +403,7 @@ def _finding_view(finding: Finding, anchors: dict[str, str],
         case_anchor=anchors.get(finding.case_id), timestamp=finding.timestamp or "",
         timestamp_shown=short_time(finding.timestamp), message=finding.message,
         amount_at_risk=finding.amount_at_risk,
-        amount_shown=money(finding.amount_at_risk, finding.currency),
+        amount_shown=money(finding.amount_at_risk, key),  # "(no currency)" as the totals
         currency=finding.currency or "",
         currency_rank=len(ranks) + 1 if finding.amount_at_risk is None
         else ranks.get(key, len(ranks)), resources=list(finding.resources),

@@ -816,3 +816,27 @@ def test_sorting_findings_by_amount_at_risk_never_mixes_currencies(
     assert down[:7] == ["400.00 EUR", "300.00 EUR", "50.00 EUR", "20.00 EUR", "20,000 JPY",
                         "15,000 JPY", "9,000 JPY"]
     assert up[7].startswith("1,859.93") and down[7] == up[7]  # no currency: its own, last
+
+
+def test_a_finding_without_a_currency_says_so_in_the_findings_table(
+        browser: Browser, currencies_run: Any, tmp_path: Path) -> None:
+    """A finding with no currency shows "(no currency)" beside its amount, as the money
+    cards and the case list do (before: a bare 1,859.93); with no filter, the status
+    counts the rules whose findings it shows, not a section with none."""
+    from reports.html import render_report
+    from reports.view import build_view
+
+    view = build_view(currencies_run)
+    page = tmp_path / "report.html"
+    page.write_text(render_report(view), encoding="utf-8")
+    browser.open(page.as_uri())
+    state = browser.evaluate("""(() => {
+        const row = [...document.querySelectorAll('table.findings[data-rule=AP001] tbody tr')]
+            .find(r => r.cells[1].textContent.trim() === 'N1');
+        return {amount: row.cells[4].textContent.trim(),
+                status: document.getElementById('filter-status').textContent};
+    })()""")
+    assert state["amount"] == "1,859.93 (no currency)"
+    with_findings = [r.code for r in view.rules if r.findings]
+    assert len(with_findings) == 2 < len(view.rules)
+    assert "in 2 rules" in state["status"]

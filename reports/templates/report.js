@@ -96,7 +96,8 @@
         }
       });
       section.hidden = !ruleMatches || (narrowing && visible === 0);
-      if (!section.hidden) { sectionsShown += 1; }
+      // the rules whose findings are shown: not a section that lists none (No findings)
+      if (!section.hidden && visible > 0) { sectionsShown += 1; }
     });
     // A case is shown when one of its findings passes the rule, severity and waived
     // filters, and its text holds the search.
