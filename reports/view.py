@@ -168,6 +168,15 @@ class RuleSection:
     """How many findings are not listed here."""
     crashed: str = ""
     """The rule's error where it crashed (it did not run), else ''."""
+    open_by_severity: list[int] = field(default_factory=list)
+    """Of `active`, how many of each severity (in SEVERITIES order): the page counts the
+    findings a filter matches, listed or not, from these."""
+    waived_by_severity: list[int] = field(default_factory=list)
+    """Of `waived`, how many of each severity (in SEVERITIES order)."""
+    cases_all: int = 0
+    """Cases with a finding of the rule, waived included."""
+    cases_open: int = 0
+    """Cases with an open finding of the rule."""
 
 
 @dataclass(frozen=True)
@@ -464,6 +473,23 @@ def _currency_ranks(columns: FindingColumns) -> tuple[list[str], Any, list[int]]
     return names, counted, ranked
 
 
+def _rule_totals(columns: FindingColumns) -> dict[str, tuple[Any, Any, int, int]]:
+    """Per rule: its open and its waived findings per severity (arrays in SEVERITIES
+    order), and its cases with a finding, and with an open one (in numpy: 235,008
+    findings at 1M cases)."""
+    rules, levels = len(columns.rules), len(SEVERITIES)
+    if not rules:
+        return {}
+    cell = (columns.rule * levels + columns.severity) * 2 + columns.waived.astype(np.int64)
+    counts = np.bincount(cell, minlength=rules * levels * 2).reshape(rules, levels, 2)
+    k = max(columns.cases, 1)
+    pair = columns.rule * k + columns.case
+    cases_all = np.bincount(np.unique(pair) // k, minlength=rules)
+    cases_open = np.bincount(np.unique(pair[~columns.waived]) // k, minlength=rules)
+    return {name: (counts[r, :, 0], counts[r, :, 1], int(cases_all[r]), int(cases_open[r]))
+            for r, name in enumerate(columns.rules)}
+
+
 def _most_severe_cases(columns: FindingColumns, count: int) -> list[str]:
     """The `count` most severe cases of the findings (as `finding_columns` gives them), in
     the order CASE_ORDER tells: the cases with a finding not waived first, by the highest
@@ -677,6 +703,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     anchors = {case_id: f"case-{i}" for i, case_id in enumerate(shown_cases, start=1)}
     ranks = currency_ranks(columns)
     order = _order(ranks)
+    totals = _rule_totals(columns)
+    nothing = (np.zeros(len(SEVERITIES), dtype=np.int64),) * 2 + (0, 0)
 
     sections: list[RuleSection] = []
     rule_counts: list[RuleCount] = []
@@ -699,7 +727,11 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
             findings_total=len(mine), active=len(mine) - waived, waived=waived,
             findings=[_finding_view(f, anchors, ranks) for f in listed],
             truncated=max(0, len(mine) - max_findings_per_rule),
-            crashed=crashes.get(rule.code, "")))
+            crashed=crashes.get(rule.code, ""),
+            open_by_severity=totals.get(rule.code, nothing)[0].tolist(),
+            waived_by_severity=totals.get(rule.code, nothing)[1].tolist(),
+            cases_all=totals.get(rule.code, nothing)[2],
+            cases_open=totals.get(rule.code, nothing)[3]))
         row = summary["by_rule"][rule.code]
         rule_counts.append(RuleCount(rule.code, rule.name, FAMILIES.get(rule.code[:2], ""),
                                      row["severity"], int(row["findings"]), int(row["cases"]),

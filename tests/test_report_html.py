@@ -362,7 +362,9 @@ def test_filter_counts_are_of_open_findings_and_every_filter_applies_to_the_case
                               " return [s.dataset.shown, s.dataset.waived, s.textContent]; })()")
     assert int(status[0]) == summary["findings"]  # the headline's count: open findings
     assert int(status[1]) == summary["waived"]
-    assert status[2].startswith(f"{summary['findings']} open findings and 1 waived shown")
+    n = summary["findings"]
+    rules = len({f["rule"] for f in findings})
+    assert status[2] == f"{n} of {n} open findings and 1 of 1 waived listed in {rules} rules"
     option = browser.evaluate("document.querySelector('#filter-rule option[value=SD001]')"
                               ".textContent")
     open_sd001 = summary["by_rule"]["SD001"]["findings"]
@@ -840,3 +842,69 @@ def test_a_finding_without_a_currency_says_so_in_the_findings_table(
     with_findings = [r.code for r in view.rules if r.findings]
     assert len(with_findings) == 2 < len(view.rules)
     assert "in 2 rules" in state["status"]
+
+
+def test_the_status_counts_the_findings_and_cases_the_report_does_not_list(
+        browser: Browser, currencies_run: Any, tmp_path: Path) -> None:
+    """With 3 findings listed per rule and 2 cases detailed (of 16 findings in 8 cases),
+    the status says how many of the rule's findings are listed and how many are only in
+    findings.csv; a search for a case neither listed nor detailed says the search covers
+    only what is listed (before: "0 open findings shown in 0 rules", as if it had none);
+    the case list says how many detailed cases match, and how many are not detailed."""
+    from reports.html import render_report
+    from reports.view import build_view
+
+    page = tmp_path / "report.html"
+    page.write_text(render_report(build_view(currencies_run, max_findings_per_rule=3,
+                                             max_cases=2)), encoding="utf-8")
+    browser.open(page.as_uri())
+    assert browser.console_problems() == []
+    read = """(() => {
+        const s = document.getElementById('filter-status');
+        const c = document.getElementById('case-filter-status');
+        return {status: s.textContent, open: s.dataset.openTotal, unlisted: s.dataset.unlisted,
+                cases: c.textContent, shown: c.dataset.shown, missing: c.dataset.missing,
+                visible: [...document.querySelectorAll('details.case')]
+                    .filter(d => d.getClientRects().length > 0).length};
+    })()"""
+
+    def set_filter(element: str, value: str, event: str) -> dict[str, Any]:
+        browser.evaluate(f"""(() => {{
+            const e = document.getElementById({json.dumps(element)});
+            e.value = {json.dumps(value)};
+            e.dispatchEvent(new Event({json.dumps(event)}));
+        }})()""")
+        state: dict[str, Any] = browser.evaluate(read)
+        return state
+
+    state = browser.evaluate(read)
+    assert state["status"] == ("6 of 16 open findings listed in 2 rules (10 not in this "
+                               "report: see findings.csv)")
+    assert (state["open"], state["unlisted"]) == ("16", "10")
+    assert state["cases"] == ("All 2 detailed cases shown. Of the 8 cases with findings, 6 "
+                              "are not detailed in this report: see findings.csv.")
+    # J3's findings are neither listed (AP001 lists E1-E3; CF001 E1-E3) nor detailed.
+    state = set_filter("filter-text", "J3", "input")
+    assert state["status"] == (
+        "No finding listed here matches the search. The search covers only the findings "
+        "and cases listed in this report; 10 findings of these rules are not listed: "
+        "search findings.csv for them")
+    assert state["cases"] == (
+        "0 of the 2 detailed cases match the filters. Of the 8 cases with findings, 6 are "
+        "not detailed in this report (nor searched): see findings.csv.")
+    assert state["visible"] == 0
+    set_filter("filter-text", "", "input")
+    state = set_filter("filter-rule", "AP001", "change")
+    assert state["status"] == ("3 of 8 open findings listed in 1 rule (5 not in this "
+                               "report: see findings.csv)")
+    assert state["cases"] == (
+        "2 of the 2 detailed cases match the filters. Of the 8 cases with a finding of "
+        "AP001, 6 are not detailed in this report: see findings.csv.")
+    assert (state["shown"], state["missing"], state["visible"]) == ("2", "6", 2)
+    # A severity no finding has: nothing listed, nothing missing.
+    state = set_filter("filter-severity", "0", "change")
+    assert state["status"].startswith("3 of 8 open findings")  # info or worse: all
+    state = set_filter("filter-rule", "", "change")
+    state = set_filter("filter-severity", "4", "change")
+    assert state["status"] == ("3 of 8 open findings listed in 1 rule (5 not in this "
+                               "report: see findings.csv)")  # critical: AP001's

@@ -76,6 +76,34 @@
       (showWaived || item.getAttribute("data-waived") !== "true");
   }
 
+  var caseStatus = document.getElementById("case-filter-status");
+
+  function count(n, word) {
+    return n.toLocaleString("en-US") + " " + word + (n === 1 ? "" : "s");
+  }
+
+  // A rule section's findings of at least `minSeverity`, from its per-severity totals
+  // (every finding of the rule, listed here or not).
+  function total(section, name, minSeverity) {
+    var sum = 0;
+    (section.getAttribute(name) || "").split(" ").forEach(function (n, rank) {
+      if (n !== "" && rank >= minSeverity) { sum += parseInt(n, 10); }
+    });
+    return sum;
+  }
+
+  // Where the findings not in this page are: the run's findings file, if it wrote one.
+  function elsewhere(verb) {
+    var file = status.getAttribute("data-file");
+    return file ? verb + " " + file : "this run wrote no findings file that lists them";
+  }
+
+  function notSearched(unlisted) {
+    return "The search covers only the findings and cases listed in this report; " +
+      count(unlisted, "finding") + " of these rules " + (unlisted === 1 ? "is" : "are") +
+      " not listed: " + elsewhere("search") + " for " + (unlisted === 1 ? "it" : "them");
+  }
+
   function applyFilters() {
     var wantRule = rule.value;
     var minSeverity = severity.value === "" ? -1 : parseInt(severity.value, 10);
@@ -83,36 +111,95 @@
     var showWaived = waived.checked;
     var narrowing = minSeverity >= 0 || query !== "" || !showWaived;
     var shown = 0, waivedShown = 0, sectionsShown = 0;
+    var openTotal = 0, waivedTotal = 0, openListed = 0, waivedListed = 0;
     Array.prototype.forEach.call(sections, function (section) {
       var ruleMatches = !wantRule || section.getAttribute("data-rule") === wantRule;
       var visible = 0;
+      if (ruleMatches) {
+        openTotal += total(section, "data-open-by-severity", minSeverity);
+        if (showWaived) { waivedTotal += total(section, "data-waived-by-severity", minSeverity); }
+      }
       Array.prototype.forEach.call(section.querySelectorAll("table.findings tbody tr"), function (row) {
-        var ok = ruleMatches && passes(row, "", minSeverity, showWaived) &&
-          (query === "" || row.textContent.toLowerCase().indexOf(query) !== -1);
+        var listed = ruleMatches && passes(row, "", minSeverity, showWaived);
+        var ok = listed && (query === "" || row.textContent.toLowerCase().indexOf(query) !== -1);
+        var isWaived = row.getAttribute("data-waived") === "true";
         row.hidden = !ok;
+        if (listed) { if (isWaived) { waivedListed += 1; } else { openListed += 1; } }
         if (ok) {
           visible += 1;
-          if (row.getAttribute("data-waived") === "true") { waivedShown += 1; } else { shown += 1; }
+          if (isWaived) { waivedShown += 1; } else { shown += 1; }
         }
       });
       section.hidden = !ruleMatches || (narrowing && visible === 0);
       // the rules whose findings are shown: not a section that lists none (No findings)
       if (!section.hidden && visible > 0) { sectionsShown += 1; }
     });
-    // A case is shown when one of its findings passes the rule, severity and waived
-    // filters, and its text holds the search.
+    // Findings the filters match that this page does not list (MAX_FINDINGS_PER_RULE).
+    var unlisted = (openTotal - openListed) + (waivedTotal - waivedListed);
+    var message;
+    if (query === "") {
+      message = shown.toLocaleString("en-US") + " of " + count(openTotal, "open finding") +
+        (showWaived && waivedTotal ? " and " + waivedShown.toLocaleString("en-US") + " of " +
+          waivedTotal.toLocaleString("en-US") + " waived" : "") +
+        " listed in " + count(sectionsShown, "rule") +
+        (unlisted ? " (" + unlisted.toLocaleString("en-US") + " not in this report: " +
+          elsewhere("see") + ")" : "");
+    } else if (shown + waivedShown) {
+      message = count(shown, "open finding") + (waivedShown ? " and " + waivedShown.toLocaleString("en-US") +
+        " waived" : "") + " listed here match the search, in " + count(sectionsShown, "rule") +
+        (unlisted ? ". " + notSearched(unlisted) : "");
+    } else {
+      message = "No finding listed here matches the search" +
+        (unlisted ? ". " + notSearched(unlisted) : "");
+    }
+    status.textContent = message;
+    status.setAttribute("data-shown", String(shown));
+    status.setAttribute("data-waived", String(waivedShown));
+    status.setAttribute("data-open-total", String(openTotal));
+    status.setAttribute("data-waived-total", String(waivedTotal));
+    status.setAttribute("data-unlisted", String(unlisted));
+    filterCases(wantRule, minSeverity, query, showWaived, narrowing);
+  }
+
+  // A case is shown when one of its findings passes the rule, severity and waived
+  // filters, and its text holds the search; the list says how many of the detailed cases
+  // match, and how many cases with findings this page does not detail.
+  function filterCases(wantRule, minSeverity, query, showWaived, narrowing) {
+    var visibleCases = 0, withRule = 0;
     Array.prototype.forEach.call(cases, function (details) {
       var items = details.querySelectorAll("ul.case-findings li");
       var ok = Array.prototype.some.call(items, function (item) {
         return passes(item, wantRule, minSeverity, showWaived);
       }) && (query === "" || details.textContent.toLowerCase().indexOf(query) !== -1);
       details.hidden = !ok;
+      if (ok) { visibleCases += 1; }
+      if (Array.prototype.some.call(items, function (item) { return passes(item, wantRule, -1, showWaived); })) {
+        withRule += 1;
+      }
     });
-    status.textContent = shown + " open finding" + (shown === 1 ? "" : "s") +
-      (waivedShown ? " and " + waivedShown + " waived" : "") + " shown in " +
-      sectionsShown + " rule" + (sectionsShown === 1 ? "" : "s");
-    status.setAttribute("data-shown", String(shown));
-    status.setAttribute("data-waived", String(waivedShown));
+    if (!caseStatus) { return; }
+    var detailed = parseInt(caseStatus.getAttribute("data-detailed"), 10);
+    var all, what;
+    if (wantRule) {
+      var section = document.querySelector('section.rule[data-rule="' + wantRule + '"]');
+      all = section ? parseInt(section.getAttribute(showWaived ? "data-cases" : "data-cases-open"), 10) : 0;
+      what = " with " + (showWaived ? "a finding" : "an open finding") + " of " + wantRule;
+    } else {
+      all = parseInt(caseStatus.getAttribute(showWaived ? "data-total" : "data-open-total"), 10);
+      what = " with " + (showWaived ? "findings" : "an open finding");
+    }
+    var missing = Math.max(0, all - withRule);
+    var message = (narrowing || wantRule ? visibleCases.toLocaleString("en-US") + " of the " +
+      count(detailed, "detailed case") + " match" + (detailed === 1 ? "es" : "") + " the filters"
+      : "All " + count(detailed, "detailed case") + " shown") + ". " +
+      (missing ? "Of the " + count(all, "case") + what + ", " + missing.toLocaleString("en-US") +
+        (missing === 1 ? " is" : " are") + " not detailed in this report" +
+        (query !== "" ? " (nor searched)" : "") + ": " + elsewhere("see") + "."
+        : "Every case" + what + " is detailed here.");
+    caseStatus.textContent = message;
+    caseStatus.hidden = false;
+    caseStatus.setAttribute("data-shown", String(visibleCases));
+    caseStatus.setAttribute("data-missing", String(missing));
   }
 
   if (panel && rule && severity && text && waived && status) {
