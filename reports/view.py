@@ -784,9 +784,15 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     notes += [f"Import: {note}" for note in run.imported.notes]
     data_files = _data_files(run.memo.get("formats"))
     if columns.cases > max_cases:
-        notes.append(f"Case details are shown for the {max_cases:,} most severe of "
-                     f"{columns.cases:,} cases with findings (cases whose findings are all "
-                     "waived after every open one)"
+        # The headline's "Cases with findings" counts the cases with an open finding: the
+        # note names both figures, not only the cases with any finding.
+        with_open = int(summary["cases_with_findings"])
+        waived_only = columns.cases - with_open
+        notes.append(f"Case details are shown for the {max_cases:,} most severe of the "
+                     f"{columns.cases:,} cases with findings: {with_open:,} with an open "
+                     "finding (the “Cases with findings” figure)"
+                     + (f" and {waived_only:,} whose findings are all waived (listed after "
+                        "every open one)" if waived_only else "")
                      + (f"; {data_files} list all." if data_files else "."))
     return ReportView(
         title="Refund audit report",

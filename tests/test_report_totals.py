@@ -249,3 +249,24 @@ def test_the_console_lists_every_file_written(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     listed = done.output.split(f"output in {demo}/:", 1)[1]
     assert [p.name for p in demo.iterdir() if p.name not in listed] == []
+
+
+def test_the_note_on_the_cases_detailed_names_the_headlines_figure(tmp_path: Path) -> None:
+    """The headline card counts the cases with an open finding (1 here); the note on the
+    cases detailed counted the cases with any finding (2) as "cases with findings": it
+    names both, the waived-only ones apart."""
+    from audit.checkrun import run_check
+    from reports.view import build_view
+
+    log = write_log(tmp_path / "log.csv",
+                    case_rows("C2", "EUR", 60, day=2, approver=("Dora", "customer-service")),
+                    case_rows("C5", "EUR", 80, day=5, requester=("Carl", "supervisor"),
+                              approver=("Carl", "supervisor")))
+    run = run_check([log], write_policy(tmp_path / "policy.yaml", ("C5",)))
+    view = build_view(run, max_cases=1)
+    assert view.metric("cases_with_findings").value == 1
+    note = next(n for n in view.notes if n.startswith("Case details"))
+    assert note == ("Case details are shown for the 1 most severe of the 2 cases with "
+                    "findings: 1 with an open finding (the “Cases with findings” figure) and "
+                    "1 whose findings are all waived (listed after every open one); "
+                    "findings.json, findings.csv and findings.xlsx list all.")
