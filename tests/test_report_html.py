@@ -908,3 +908,41 @@ def test_the_status_counts_the_findings_and_cases_the_report_does_not_list(
     state = set_filter("filter-severity", "4", "change")
     assert state["status"] == ("3 of 8 open findings listed in 1 rule (5 not in this "
                                "report: see findings.csv)")  # critical: AP001's
+
+
+def test_a_filtered_view_prints_a_banner_naming_its_filters(
+        browser: Browser, currencies_run: Any, tmp_path: Path) -> None:
+    """The print hides the controls and the status: a filtered view printed with no sign
+    it was filtered. A banner, shown in print only, names the filters and what they show;
+    none without a filter."""
+    from reports.html import render_report
+    from reports.view import build_view
+
+    page = tmp_path / "report.html"
+    page.write_text(render_report(build_view(currencies_run, max_findings_per_rule=3,
+                                             max_cases=2)), encoding="utf-8")
+    browser.open(page.as_uri())
+    banners = """[...document.querySelectorAll('.print-filters')]
+        .filter(b => b.getClientRects().length > 0).map(b => b.textContent)"""
+    try:
+        browser.page("Emulation.setEmulatedMedia", media="print")
+        assert browser.evaluate(banners) == []
+        shown = browser.evaluate(f"""(() => {{
+            const rule = document.getElementById('filter-rule');
+            rule.value = 'AP001';
+            rule.dispatchEvent(new Event('change'));
+            const waived = document.getElementById('filter-waived');
+            waived.checked = false;
+            waived.dispatchEvent(new Event('change'));
+            return {banners};
+        }})()""")
+    finally:
+        browser.page("Emulation.setEmulatedMedia", media="")
+    assert len(shown) == 2 and shown[0] == shown[1]
+    assert shown[0] == (
+        "Filtered view: rule AP001 missing-approval (8); waived findings hidden. Findings: "
+        "3 of 8 open findings listed in 1 rule (5 not in this report: see findings.csv). "
+        "Cases: 2 of the 2 detailed cases match the filters. Of the 8 cases with an open "
+        "finding of AP001, 6 are not detailed in this report: see findings.csv.")
+    assert browser.evaluate(banners) == []  # on screen: the controls say it
+    assert browser.console_problems() == []

@@ -159,6 +159,23 @@
     status.setAttribute("data-waived-total", String(waivedTotal));
     status.setAttribute("data-unlisted", String(unlisted));
     filterCases(wantRule, minSeverity, query, showWaived, narrowing);
+    printFilters(wantRule, minSeverity, query, showWaived);
+  }
+
+  // The print hides the controls: a filtered view prints a banner naming its filters and
+  // what they show, so that a printed page never reads as the whole report.
+  function printFilters(wantRule, minSeverity, query, showWaived) {
+    var active = [];
+    if (wantRule) { active.push("rule " + rule.options[rule.selectedIndex].textContent.trim()); }
+    if (minSeverity >= 0) { active.push("severity " + severity.options[severity.selectedIndex].textContent.trim()); }
+    if (query !== "") { active.push("search \u201c" + text.value.trim() + "\u201d"); }
+    if (!showWaived) { active.push("waived findings hidden"); }
+    var words = active.length ? "Filtered view: " + active.join("; ") + ". Findings: " +
+      status.textContent + "." + (caseStatus ? " Cases: " + caseStatus.textContent : "") : "";
+    Array.prototype.forEach.call(document.querySelectorAll(".print-filters"), function (banner) {
+      banner.textContent = words;
+      banner.hidden = !active.length;
+    });
   }
 
   // A case is shown when one of its findings passes the rule, severity and waived
@@ -236,6 +253,7 @@
 
   var closedBeforePrint = [];
   window.addEventListener("beforeprint", function () {
+    if (panel && !panel.hidden) { applyFilters(); }  // the banner as the filters now are
     closedBeforePrint = Array.prototype.filter.call(document.querySelectorAll("details"), function (d) { return !d.open; });
     closedBeforePrint.forEach(function (d) { d.open = true; });
   });
