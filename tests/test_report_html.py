@@ -946,3 +946,59 @@ def test_a_filtered_view_prints_a_banner_naming_its_filters(
         "finding of AP001, 6 are not detailed in this report: see findings.csv.")
     assert browser.evaluate(banners) == []  # on screen: the controls say it
     assert browser.console_problems() == []
+
+
+LONG_NAME = "svc-" + "refund-batch-processor-eu-west-1-" * 4 + "x" * 26
+"""A resource name of 162 characters without a space (a service account's)."""
+
+
+def test_long_amounts_and_names_stay_in_their_boxes_and_jumps_clear_the_controls(
+        browser: Browser, tmp_path: Path) -> None:
+    """At 1280 px: money cards of 16,450,663 CLP and 10,533.576 KWD stay in their boxes and
+    the page does not scroll sideways; a 162-character resource name wraps in the findings
+    table (it made tables 2,200-3,400 px wide) while times and amounts stay on one line;
+    a rule section jumped to shows its heading below the sticky filter controls."""
+    from tests.test_report_totals import case_rows, write_log, write_policy
+
+    cases = [case_rows("K1", "CLP", 16450663, payer=(LONG_NAME, "payments"),
+                       skip=("Approve refund",)),
+             case_rows("K2", "KWD", 10533.576, day=2, payer=(LONG_NAME, "payments"),
+                       skip=("Approve refund",))]
+    log = write_log(tmp_path / "log.csv", *cases)
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["check", str(log), "--policy",
+                                     str(write_policy(tmp_path / "policy.yaml")),
+                                     "--out", str(out), "--fail-on", "never"])
+    assert done.exit_code == 0, done.output
+    browser.open((out / "report.html").as_uri())
+    assert LONG_NAME in browser.evaluate("document.body.textContent")
+    state = browser.evaluate("""(() => {
+        const main = document.querySelector('main').getBoundingClientRect();
+        const rows = [...document.querySelectorAll('table.findings tbody tr')];
+        return {
+          page: document.documentElement.scrollWidth,
+          spilling: [...document.querySelectorAll('.card')]
+            .filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.textContent.trim()),
+          wide: [...document.querySelectorAll('table.data')]
+            .map(t => t.getBoundingClientRect().right).filter(r => r > main.right + 1),
+          long: rows.filter(r => r.textContent.includes('svc-refund')).length,
+          wrapped: rows.filter(r => [r.cells[2], r.cells[4]].some(cell => {
+            const range = document.createRange();
+            range.selectNodeContents(cell);
+            return range.getClientRects().length > 1;  // a line box per line
+          })).length,
+        };
+    })()""")
+    assert state["page"] <= 1280
+    assert state["spilling"] == []
+    assert state["wide"] == []
+    assert state["long"] >= 2 and state["wrapped"] == 0  # times on one line
+    for code in ("AP001", "SL002"):
+        top = browser.evaluate(f"""(async () => {{
+            document.getElementById('rule-{code}').scrollIntoView();
+            await new Promise(r => setTimeout(r, 200));
+            return [document.getElementById('rule-{code}-title').getBoundingClientRect().top,
+                    document.getElementById('filters').getBoundingClientRect().bottom];
+        }})()""")
+        assert top[0] >= top[1], code
+    assert browser.console_problems() == []

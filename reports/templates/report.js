@@ -221,6 +221,12 @@
 
   if (panel && rule && severity && text && waived && status) {
     panel.hidden = false;
+    // A rule section jumped to (#rule-XXX) scrolls to below the sticky controls.
+    var fitControls = function () {
+      document.documentElement.style.setProperty("--controls-height", (panel.offsetHeight + 24) + "px");
+    };
+    fitControls();
+    window.addEventListener("resize", fitControls);
     rule.addEventListener("change", applyFilters);
     severity.addEventListener("change", applyFilters);
     waived.addEventListener("change", applyFilters);
