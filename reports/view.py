@@ -35,6 +35,10 @@ MAX_FINDINGS_PER_RULE = 500
 MAX_CASES = 1000
 """Case details included in the HTML report (cases with findings, most severe first)."""
 TOP_CASES = 10
+PRINT_EVENT_CASES = 50
+"""Cases whose event tables a print of the report holds (the first ones shown, and any the
+reader opened); the others print their summary and findings (1,000 cases with every
+event took 1,269 pages)."""
 CASE_ORDER = ("Cases are ordered by their most severe open finding; within a severity, by "
               "currency (the currency with the most open findings putting money at risk "
               "first; a case with amounts in several currencies goes under the first of "
@@ -323,6 +327,8 @@ class ReportView:
     """How the case details are ordered (CASE_ORDER)."""
     finding_order: str = FINDING_ORDER
     """How each rule's findings are listed, and the listed ones chosen (FINDING_ORDER)."""
+    print_event_cases: int = PRINT_EVENT_CASES
+    """Cases printed with their events (PRINT_EVENT_CASES)."""
 
     def metric(self, key: str) -> Metric:
         return next(m for m in self.metrics if m.key == key)

@@ -1002,3 +1002,43 @@ def test_long_amounts_and_names_stay_in_their_boxes_and_jumps_clear_the_controls
         }})()""")
         assert top[0] >= top[1], code
     assert browser.console_problems() == []
+
+
+def test_a_print_holds_the_event_tables_of_the_first_cases_only_and_says_so(
+        browser: Browser, currencies_run: Any, tmp_path: Path) -> None:
+    """Printing opened every case with its full event table (1,000 cases: 1,269 pages).
+    A print shows every case's summary and findings, the event tables of the first
+    `print_event_cases` cases (and of any the reader opened) only, and says so; after the
+    print the page is as it was."""
+    from reports.html import render_report
+    from reports.view import build_view
+
+    view = build_view(currencies_run)
+    view.print_event_cases = 3
+    page = tmp_path / "report.html"
+    page.write_text(render_report(view), encoding="utf-8")
+    browser.open(page.as_uri())
+    browser.evaluate("document.querySelectorAll('details.case')[5].open = true")
+    seen = """(() => [...document.querySelectorAll('details.case')].map(d => [
+        d.open, d.querySelector('ul.case-findings').getClientRects().length > 0,
+        d.querySelector('table.events').getClientRects().length > 0]))()"""
+    note = "document.getElementById('print-cases-note')"
+    try:
+        browser.page("Emulation.setEmulatedMedia", media="print")
+        browser.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+        printed = browser.evaluate(seen)
+        text = browser.evaluate(f"{note}.getClientRects().length ? {note}.textContent : ''")
+        browser.evaluate("window.dispatchEvent(new Event('afterprint'))")
+    finally:
+        browser.page("Emulation.setEmulatedMedia", media="")
+    assert len(printed) == 8
+    assert all(is_open and findings for is_open, findings, _ in printed)
+    assert [events for *_, events in printed] == [True, True, True, False, False, True,
+                                                  False, False]
+    assert text == ("Printed: the events of the first 3 cases shown (and of any opened); "
+                    "the other 4 cases are printed with their findings only: report.html "
+                    "shows their events.")
+    after = browser.evaluate(seen)
+    assert [is_open for is_open, *_ in after] == [False] * 5 + [True] + [False] * 2
+    assert browser.evaluate(f"{note}.hidden")
+    assert browser.console_problems() == []

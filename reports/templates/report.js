@@ -257,14 +257,40 @@
   if (openAll) { openAll.addEventListener("click", function () { setAll(true); }); }
   if (closeAll) { closeAll.addEventListener("click", function () { setAll(false); }); }
 
+  // Printing opens every case's summary and findings, but the event tables of the first
+  // PRINT_EVENT_CASES cases shown only (and of those opened by the reader): 1,000 cases
+  // with every event took 1,269 pages. The page says so.
+  var printNote = document.getElementById("print-cases-note");
+  var PRINT_EVENT_CASES = printNote ? parseInt(printNote.getAttribute("data-limit"), 10) : 50;
   var closedBeforePrint = [];
+  var briefBeforePrint = [];
   window.addEventListener("beforeprint", function () {
     if (panel && !panel.hidden) { applyFilters(); }  // the banner as the filters now are
+    var shownCases = 0;
+    Array.prototype.forEach.call(cases, function (details) {
+      if (details.hidden) { return; }
+      shownCases += 1;
+      if (!details.open && shownCases > PRINT_EVENT_CASES) {
+        details.classList.add("print-brief");
+        briefBeforePrint.push(details);
+      }
+    });
+    if (printNote) {
+      printNote.textContent = briefBeforePrint.length
+        ? "Printed: the events of the first " + Math.min(shownCases, PRINT_EVENT_CASES).toLocaleString("en-US") +
+          " cases shown (and of any opened); the other " + count(briefBeforePrint.length, "case") +
+          " are printed with their findings only: report.html shows their events."
+        : "";
+      printNote.hidden = !briefBeforePrint.length;
+    }
     closedBeforePrint = Array.prototype.filter.call(document.querySelectorAll("details"), function (d) { return !d.open; });
     closedBeforePrint.forEach(function (d) { d.open = true; });
   });
   window.addEventListener("afterprint", function () {
     closedBeforePrint.forEach(function (d) { d.open = false; });
     closedBeforePrint = [];
+    briefBeforePrint.forEach(function (d) { d.classList.remove("print-brief"); });
+    briefBeforePrint = [];
+    if (printNote) { printNote.hidden = true; }
   });
 }());
