@@ -488,10 +488,16 @@ def _rule_totals(columns: FindingColumns) -> dict[str, tuple[Any, Any, int, int]
         return {}
     cell = (columns.rule * levels + columns.severity) * 2 + columns.waived.astype(np.int64)
     counts = np.bincount(cell, minlength=rules * levels * 2).reshape(rules, levels, 2)
+    # (rule, case) pairs marked in a table of rules x cases (np.unique sorted the pairs:
+    # 50 ms each at 235k findings; 4.8 MB of flags at 200,179 cases and 24 rules)
     k = max(columns.cases, 1)
     pair = columns.rule * k + columns.case
-    cases_all = np.bincount(np.unique(pair) // k, minlength=rules)
-    cases_open = np.bincount(np.unique(pair[~columns.waived]) // k, minlength=rules)
+    seen = np.zeros(rules * k, dtype=bool)
+    seen[pair] = True
+    cases_all = seen.reshape(rules, k).sum(axis=1)
+    seen[:] = False
+    seen[pair[~columns.waived]] = True
+    cases_open = seen.reshape(rules, k).sum(axis=1)
     return {name: (counts[r, :, 0], counts[r, :, 1], int(cases_all[r]), int(cases_open[r]))
             for r, name in enumerate(columns.rules)}
 

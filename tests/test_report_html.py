@@ -1042,3 +1042,29 @@ def test_a_print_holds_the_event_tables_of_the_first_cases_only_and_says_so(
     assert [is_open for is_open, *_ in after] == [False] * 5 + [True] + [False] * 2
     assert browser.evaluate(f"{note}.hidden")
     assert browser.console_problems() == []
+
+
+def test_rule_totals_count_each_rules_findings_by_severity_and_its_cases() -> None:
+    """`_rule_totals` (the page's per-rule totals, in numpy) against counts in Python, on
+    random findings with waived ones and cases with several findings of a rule."""
+    import random
+
+    from audit.findings import SEVERITIES, Finding, finding_columns
+    from reports.view import _rule_totals
+
+    rng = random.Random(3)
+    findings = [Finding(rule=rng.choice(["AP001", "SD001", "CF003"]), name="x",
+                        severity=rng.choice(SEVERITIES), case_id=f"C{rng.randrange(60)}",
+                        event_ids=[], activities=[], resources=[], timestamp=None,
+                        message="", waived=rng.random() < 0.3) for _ in range(500)]
+    totals = _rule_totals(finding_columns(findings))
+    for code in ("AP001", "SD001", "CF003"):
+        mine = [f for f in findings if f.rule == code]
+        opened, waived, cases_all, cases_open = totals[code]
+        assert opened.tolist() == [sum(1 for f in mine if not f.waived and f.severity == s)
+                                   for s in SEVERITIES]
+        assert waived.tolist() == [sum(1 for f in mine if f.waived and f.severity == s)
+                                   for s in SEVERITIES]
+        assert cases_all == len({f.case_id for f in mine})
+        assert cases_open == len({f.case_id for f in mine if not f.waived})
+    assert _rule_totals(finding_columns([])) == {}
