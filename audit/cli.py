@@ -1,7 +1,8 @@
 """The `refund-audit` command line: thin wiring of the pure stages; I/O lives here.
 
 Exit codes are defined once in audit.errors.ExitCode: 0 ok, 1 findings at or above --fail-on,
-2 usage or input error. pm4py and dask are never imported at start-up.
+2 usage or input error; 130 interrupted, 141 stdout closed by its reader (see `run`). pm4py
+and dask are never imported at start-up.
 """
 
 from __future__ import annotations
@@ -53,14 +54,32 @@ In-process callers (tests, CliRunner) keep the usual return."""
 
 
 def run() -> None:
-    """The `refund-audit` console script: `main`, ended by `end_process` once done. A crash
-    (an exception no command turned into an error line: a bug) prints its traceback and
-    exits with code 2, as a crashed rule does: Python's own exit code for it, 1, would read
-    as "findings at or above --fail-on" to a scheduled job."""
+    """The `refund-audit` console script: `main`, ended by `end_process` once done, with
+    every exit code its own (click's standalone mode ended an interrupt and a closed stdout
+    with exit code 1, which reads as "findings at or above --fail-on" to a scheduled job):
+
+    - the command's code: 0 done, 1 findings at or above --fail-on, 2 usage or input error
+      (click's usage errors shown as click shows them); --help and --version exit 0;
+    - Ctrl-C (SIGINT): "error: interrupted" on stderr and exit code 130;
+    - the reader of stdout gone (`refund-audit rules | head -1`): nothing more written, exit
+      code 141 (see `_Main.invoke`);
+    - a crash (an exception no command turned into an error line: a bug) prints its
+      traceback and exits with code 2, as a crashed rule does: Python's own exit code for
+      it, 1, would read as findings too."""
     global ENDS_PROCESS
     ENDS_PROCESS = True
     try:
-        main()
+        code = main(standalone_mode=False)
+    except (click.Abort, KeyboardInterrupt):
+        # (click turns Ctrl-C into Abort, after a line break closing the terminal's "^C")
+        _echo_if_possible("error: interrupted")
+        sys.exit(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:  # a usage error (exit code 2), as click shows it
+        exc.show()
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:  # (stderr's reader gone, or stdout's outside a command)
+        _output_closed()
+        sys.exit(ExitCode.OUTPUT_CLOSED)
     except Exception as exc:
         import traceback
 
@@ -68,6 +87,43 @@ def run() -> None:
         click.echo(f"error: internal error ({type(exc).__name__}: {exc}); the traceback "
                    "above says where", err=True)
         sys.exit(ExitCode.INPUT_ERROR)
+    # click's Exit (--help, --version: 0) comes back as its code; every command returns None
+    # or ends with sys.exit (its code goes through as it is).
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+def _echo_if_possible(message: str) -> None:
+    """`message` on stderr, unless stderr is gone too."""
+    import contextlib
+
+    with contextlib.suppress(OSError):
+        click.echo(message, err=True)
+
+
+def _output_closed() -> None:
+    """After a write to stdout failed because its reader went away: stdout goes to
+    os.devnull, so that the output still buffered is not written again at the exit (Python
+    would report that as "Exception ignored ... BrokenPipeError" and exit 120)."""
+    import contextlib
+
+    # (a test's stream has no file descriptor: io.UnsupportedOperation, an OSError)
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+class _Main(click.Group):
+    """The command group: a write to stdout whose reader went away ends the command with
+    exit code 141 (ExitCode.OUTPUT_CLOSED), quietly. (click's own handling of it, inside
+    `main` and in either mode, exits 1: "findings".)"""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _output_closed()
+            raise click.exceptions.Exit(ExitCode.OUTPUT_CLOSED) from None
 
 
 def end_process(code: int = ExitCode.OK) -> None:
@@ -110,7 +166,7 @@ class Settings:
         return Progress.for_cli(quiet=self.quiet, verbose=self.verbose)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="refund-audit")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Print more detail.")
@@ -833,4 +889,4 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()  # (as the console script: its exit codes, see `run`)

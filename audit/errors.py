@@ -16,6 +16,11 @@ class ExitCode(IntEnum):
     INPUT_ERROR = 2
     """Usage or input error, a rule that crashed, or any other crash (its traceback on
     stderr)."""
+    INTERRUPTED = 130
+    """Interrupted (Ctrl-C, SIGINT): the run did not finish; 128 + SIGINT, as a shell says."""
+    OUTPUT_CLOSED = 141
+    """The reader of standard output went away (`refund-audit rules | head -1`): the rest of
+    the output was not read; 128 + SIGPIPE, as a shell says of a command killed by it."""
 
 
 class InputError(Exception):

@@ -27,7 +27,7 @@ def run(*args: str, code: int = 0) -> Result:
 
 
 def test_exit_codes_are_defined_once() -> None:
-    assert [int(c) for c in ExitCode] == [0, 1, 2]
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 130, 141]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -249,7 +249,7 @@ def test_a_crash_of_the_console_script_exits_2_not_1(monkeypatch: pytest.MonkeyP
     to a scheduled job (a control character in an activity once crashed the graphs so)."""
     from audit import cli
 
-    def crash() -> None:
+    def crash(**_: object) -> None:
         raise RuntimeError("drawing failed")
 
     monkeypatch.setattr(cli, "main", crash)
@@ -261,6 +261,99 @@ def test_a_crash_of_the_console_script_exits_2_not_1(monkeypatch: pytest.MonkeyP
     assert "Traceback" in err and "RuntimeError: drawing failed" in err
     assert err.rstrip().splitlines()[-1] == (
         "error: internal error (RuntimeError: drawing failed); the traceback above says where")
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _as_console_script(*args: str) -> list[str]:
+    """`python -m audit.cli ARGS` (as the console script `refund-audit` runs: `run`)."""
+    return [sys.executable, "-m", "audit.cli", *args]
+
+
+@pytest.mark.parametrize(("args", "code", "said"), [
+    (["--help"], 0, ""), (["--version"], 0, ""), (["check", "--help"], 0, ""),
+    (["check"], 2, "Error: Missing argument 'SOURCES...'."),
+    (["check", "x.csv", "--out", "o", "--fail-on", "worst"], 2,
+     "Error: Invalid value for '--fail-on'"),
+    (["nosuchcommand"], 2, "Error: No such command 'nosuchcommand'."),
+    (["explain", "nosuchrule"], 2, "error: field 'RULE': no rule 'nosuchrule'"),
+    (["model", "inspect", "missing.bpmn"], 2, "error: missing.bpmn: no such file"),
+])
+def test_console_script_exit_codes(args: list[str], code: int, said: str) -> None:
+    """Through `run` (the console script, and `python -m audit.cli`, which ran `main` in
+    click's standalone mode): --help and --version exit 0, usage errors 2 with click's
+    message, input errors 2 with one line, no traceback."""
+    done = subprocess.run(_as_console_script(*args), capture_output=True, text=True,
+                          cwd=REPO)
+    assert done.returncode == code, done.stderr
+    assert said in done.stderr
+    assert "Traceback" not in done.stderr
+    if code == 0:
+        assert done.stdout
+
+
+def test_console_script_interrupted_exits_130_not_1(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT) during a command exits 130 with "error: interrupted", not 1
+    (click's standalone mode: "Aborted!" and 1, which a scheduled job reads as "findings at
+    or above --fail-on"). The command is held reading a FIFO until the signal comes."""
+    import errno
+    import os
+    import signal
+    import time
+
+    fifo = tmp_path / "events.csv"
+    os.mkfifo(fifo)
+    child = subprocess.Popen(
+        _as_console_script("check", str(fifo), "--out", str(tmp_path / "audit")),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    writer = None
+    try:
+        deadline = time.monotonic() + 60
+        while writer is None:  # opened without waiting once the command has it open
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as exc:
+                assert exc.errno == errno.ENXIO
+                assert child.poll() is None, child.communicate()
+                assert time.monotonic() < deadline, "the command never read its input"
+                time.sleep(0.05)
+        time.sleep(0.2)  # (in the read now: nothing written, the writer open)
+        child.send_signal(signal.SIGINT)
+        _out, err = child.communicate(timeout=60)
+    finally:
+        if writer is not None:
+            os.close(writer)
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "error: interrupted"
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["rules", "check"])
+def test_console_script_closed_stdout_exits_141_quietly(tmp_path: Path, command: str) -> None:
+    """A stdout whose reader went away (`refund-audit check ... | head -1`) ends the command
+    quietly with 141 (128 + SIGPIPE), not 1 ("findings"): here the pipe's reading end is
+    closed before the command writes anything."""
+    import os
+
+    args = ["rules", "--format", "markdown"]
+    if command == "check":
+        run("sample", "--channel", "offline", "--cases", "20", "--seed", "3", "--out",
+            str(tmp_path / "s"))
+        args = ["check", str(tmp_path / "s" / "canonical.csv"), "--out",
+                str(tmp_path / "audit"), "--format", "json", "--fail-on", "never"]
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(_as_console_script(*args), stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, cwd=REPO)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141, done.stderr
+    assert done.stderr == ""
 
 
 def test_model_inspect_names_an_unnamed_lane_by_its_id(tmp_path: Path) -> None:
