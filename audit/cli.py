@@ -145,6 +145,20 @@ def end_process(code: int = ExitCode.OK) -> None:
         sys.exit(code)
 
 
+class _FloatRange(click.FloatRange):
+    """click's FloatRange refusing NaN (`--violation-rate nan`), which passes its bounds
+    check (every comparison with NaN is false) and crashed the command after: a usage error
+    naming the option, exit code 2, as for a value out of range. Every float option uses
+    it."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number:
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        return number
+
+
 class Settings:
     """Shared state of one invocation (the click context object)."""
 
@@ -190,7 +204,7 @@ def main(ctx: click.Context, quiet: bool, verbose: bool) -> None:
 @click.option("--cases", type=click.IntRange(min=1), default=300, show_default=True,
               help="Number of refund cases (all channels together).")
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
-@click.option("--violation-rate", type=click.FloatRange(0.0, 1.0), default=0.25,
+@click.option("--violation-rate", type=_FloatRange(0.0, 1.0), default=0.25,
               show_default=True, help="Share of cases with one injected violation.")
 @click.option("--first-case", type=click.IntRange(min=1), default=1, show_default=True,
               help="Number of the first case: generate a large log in parts (each with its "
@@ -211,6 +225,7 @@ def sample(settings: Settings, channel: str, cases: int, seed: int, violation_ra
     """
     from audit.sample import SampleSpec, write_sample
 
+    _writable_folder(out)  # (before: a traceback where --out could not be made)
     paths = write_sample(SampleSpec(channel, cases, seed, violation_rate, first_case), out)
     for kind, path in paths.items():
         settings.say(f"{kind}: {path}")
@@ -321,6 +336,7 @@ def demo(settings: Settings, out: Path) -> None:
     from audit.demo import run_demo
     from audit.progress import using
 
+    _writable_folder(out)  # before the demo's audit, not after it (before: a traceback)
     with using(settings.progress()) as progress:
         lines = run_demo(out)
         progress.done()
@@ -709,7 +725,10 @@ def policy_init(settings: Settings, path: Path, force: bool) -> None:
     # of the run until its author sets one.
     text = default_policy_path().read_text(encoding="utf-8")
     text = text.replace("\nas_of:", "\n# as_of:", 1)
-    path.write_text(text, encoding="utf-8")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:  # (before: a traceback)
+        raise InputError(f"cannot write: {exc.strerror or exc}", file=path) from exc
     settings.say(f"wrote {path}")
 
 
@@ -802,7 +821,7 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
 @click.argument("log_path", metavar="LOG", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--miner", type=click.Choice(["inductive", "heuristics", "dfg"]),
               default="inductive", show_default=True, help="Discovery algorithm.")
-@click.option("--noise", type=click.FloatRange(0.0, 1.0), default=None,
+@click.option("--noise", type=_FloatRange(0.0, 1.0), default=None,
               help="Leave out rare behaviour: 0 keeps everything [default: 0.2 for "
                    "inductive, 0 for heuristics and dfg].")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -824,8 +843,6 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
     from conformance.discovery import discover as run_discovery
     from conformance.discovery import write_discovery
 
-    if noise is not None and noise != noise:  # (NaN passes click's FloatRange)
-        raise InputError("not a number from 0 to 1", field="--noise")
     if not log_path.exists():
         raise InputError("no such file", file=log_path)
     _writable_folder(out)  # before the mining, not after it

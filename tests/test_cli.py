@@ -83,6 +83,41 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert log[C.TIMESTAMP].iloc[0] == pd.Timestamp("2024-01-01 09:00:00", tz="UTC")
 
 
+@pytest.mark.parametrize("command", ["sample", "demo", "policy init"])
+def test_unwritable_output_is_one_line_and_exit_2(tmp_path: Path, command: str) -> None:
+    """An output path that cannot be written (under a file; /proc/x) was a traceback
+    ("internal error") in sample, demo and policy init: one line naming it, exit 2."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    target = blocker / "x"
+    args = {"sample": ["sample", "--cases", "5", "--out", str(target)],
+            "demo": ["demo", "--out", str(target)],
+            "policy init": ["policy", "init", str(target / "policy.yaml")]}[command]
+    result = run(*args, code=2)
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output
+    if command == "policy init":
+        assert lines[0] == f"error: {target / 'policy.yaml'}: cannot write: Not a directory"
+    else:
+        assert lines[0] == (f"error: field '--out': cannot write into {target}: "
+                            "Not a directory")
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["sample", "--violation-rate", "nan"], "--violation-rate"),
+    (["sample", "--violation-rate", "-NaN"], "--violation-rate"),
+    (["discover", "log.csv", "--noise", "nan"], "--noise"),
+])
+def test_nan_is_refused_for_every_float_option(tmp_path: Path, args: list[str],
+                                               option: str) -> None:
+    """NaN passed click's FloatRange (every comparison with it is false): `sample
+    --violation-rate nan` crashed with a traceback. A usage error naming the option now."""
+    result = run(*args, "--out", str(tmp_path / "out"), code=2)
+    assert f"Invalid value for '{option}'" in result.output
+    assert "is not a number" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_unknown_time_zone_and_missing_file(tmp_path: Path) -> None:
     f = tmp_path / "x.csv"
     f.write_text("case,activity,timestamp\n1,a,2024-01-01T10:00:00Z\n", encoding="utf-8")
