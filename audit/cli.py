@@ -277,6 +277,7 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
       refund-audit import --project audit-q3.yaml --out work/log.parquet
     """
     from audit.correlate import CORRELATION_FILE
+    from audit.ingest import NAME_ITS_FORMAT
     from audit.ingest.mapping import Mapping, check_time_zone, load_mapping
     from audit.progress import using
     from audit.sources.config import load_sources_config
@@ -308,7 +309,7 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
         result = import_and_correlate(
             inputs, mapping=load_mapping(mapping) if mapping else Mapping(),
             assume_tz=assume_tz, encoding=encoding, object_type=object_type,
-            sources_config=load_sources_config(config_path))
+            sources_config=load_sources_config(config_path), format_hint=NAME_ITS_FORMAT)
         progress.stage(f"writing {out}")
         written = write_import(result, out)
         progress.done()

@@ -118,6 +118,35 @@ def test_nan_is_refused_for_every_float_option(tmp_path: Path, args: list[str],
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("command", ["import", "check", "discover", "compare"])
+def test_unknown_file_type_says_how_to_name_the_format_there(tmp_path: Path,
+                                                             command: str) -> None:
+    """"unknown file type '.dat'; pass --format (csv | ...)" was said by every command, but
+    check's --format names report formats and discover and compare have none: following
+    the hint failed. import names its own options; the others say to import it first."""
+    data = tmp_path / "events.dat"
+    data.write_text("case,activity,timestamp\n1,a,2024-01-01T00:00:00Z\n")
+    out = str(tmp_path / "out")
+    args = {"import": ["import", str(data), "--out", str(tmp_path / "log.parquet")],
+            "check": ["check", str(data), "--out", out],
+            "discover": ["discover", str(data), "--out", out],
+            "compare": ["compare", str(data), str(data), "--out", out]}[command]
+    result = run(*args, code=2)
+    line = result.output.strip()
+    assert line.startswith(f"error: {data}: unknown file type '.dat'; ")
+    if command == "import":
+        assert "name its format: --format F or --source F:FILE (F: csv | xes" in line
+        for hint in (["--format", "csv"], ["--source", f"csv:{data}"]):  # (and they work)
+            named = [*hint] if hint[0] == "--source" else [str(data), *hint]
+            run("import", *named, "--out", str(tmp_path / "log.parquet"))
+    else:
+        assert "pass --format" not in line
+        assert ("import it first, naming its format (refund-audit import FILE --format F "
+                "--out LOG.parquet; F: csv | xes") in line
+        run("import", str(data), "--format", "csv", "--out", str(tmp_path / "log.parquet"))
+        run(*[str(tmp_path / "log.parquet") if a == str(data) else a for a in args])
+
+
 def test_unknown_time_zone_and_missing_file(tmp_path: Path) -> None:
     f = tmp_path / "x.csv"
     f.write_text("case,activity,timestamp\n1,a,2024-01-01T10:00:00Z\n", encoding="utf-8")

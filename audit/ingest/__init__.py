@@ -131,10 +131,24 @@ def left_out_text(count: int) -> str:
             "refers to them)")
 
 
-def detect_format(path: Path, mapping: Mapping | None = None) -> str:
+IMPORT_IT_FIRST = ("import it first, naming its format (refund-audit import FILE --format F "
+                   f"--out LOG.parquet; F: {' | '.join(FORMATS)}), and give the log it writes")
+"""How to read a file of an unknown type where no format can be named (`check`, `discover`,
+`compare`): `detect_format`'s hint unless told another."""
+
+NAME_ITS_FORMAT = (f"name its format: --format F or --source F:FILE (F: {' | '.join(FORMATS)}); "
+                   "in a --project file, '- F: FILE'")
+"""How to read a file of an unknown type in `refund-audit import`: its hint."""
+
+
+def detect_format(path: Path, mapping: Mapping | None = None, *,
+                  hint: str = IMPORT_IT_FIRST) -> str:
     """The format of a file: a source system when its layout says so, else by its suffix.
     A CSV holding the columns `mapping` names, or a case, an activity and a timestamp
-    column, is a generic event log (see `audit.sources.detect_system`)."""
+    column, is a generic event log (see `audit.sources.detect_system`). Neither: an input
+    error ending with `hint`, how to name the format where the file is given (before,
+    "pass --format (csv | ...)" everywhere: `check --format` is the reports', and
+    `discover` and `compare` have none)."""
     from audit.sources import detect_system
 
     system = detect_system(path, mapping) if path.exists() else None
@@ -144,9 +158,8 @@ def detect_format(path: Path, mapping: Mapping | None = None) -> str:
     for suffix, fmt in sorted(_SUFFIXES.items(), key=lambda kv: -len(kv[0])):
         if name.endswith(suffix):
             return fmt
-    raise InputError(
-        f"unknown file type '{''.join(path.suffixes) or path.name}'; pass --format "
-        f"({' | '.join(FORMATS)})", file=path)
+    raise InputError(f"unknown file type '{''.join(path.suffixes) or path.name}'; {hint}",
+                     file=path)
 
 
 def detected_note(detected: list[tuple[str, str]], mapping: Mapping) -> str:
@@ -722,10 +735,12 @@ def import_sources(
     workers: int | None = None,
     sort: bool = True,
     defer_digests: bool = False,
+    format_hint: str = IMPORT_IT_FIRST,
 ) -> ImportResult:
     """Import files (path, format or None to detect) into one canonical log, sorted by
     case, time, source file and row (`sort=False`: left in the order read, files in the
     order given, for a caller that orders the events itself, as correlation does).
+    `format_hint` ends the error for a file of unknown type (see `detect_format`).
 
     Several large files are read in parallel, one worker process per core (`workers`: how
     many; None decides by size, see PARALLEL_FROM_BYTES; 1 reads in this process).
@@ -756,7 +771,7 @@ def import_sources(
                         input_labels(path for path, _ in sources), strict=True))
     detected: list[tuple[str, str]] = []  # CSV files taken for an export by their columns
     for path, given in sources:
-        fmt = given or detect_format(path, mapping)
+        fmt = given or detect_format(path, mapping, hint=format_hint)
         if given is None and fmt in (*SOURCE_SYSTEMS, "roles") and \
                 _SUFFIXES.get(path.suffix.lower()) == "csv":
             detected.append((label_of[path], fmt))

@@ -11,7 +11,7 @@ import pandas as pd
 from audit import canonical as C
 from audit.digest import LaterDigests
 from audit.gcpause import paused_gc
-from audit.ingest import ImportResult, import_sources
+from audit.ingest import IMPORT_IT_FIRST, ImportResult, import_sources
 from audit.ingest.mapping import Mapping
 from audit.memory import return_free_memory
 from audit.sources.config import SourcesConfig, load_sources_config
@@ -25,14 +25,17 @@ def import_and_correlate(
     encoding: str | None = None,
     object_type: str | None = None,
     sources_config: SourcesConfig | None = None,
+    format_hint: str = IMPORT_IT_FIRST,
 ) -> ImportResult:
-    """`import_sources`, then `correlate` if any event came from a source-system export."""
+    """`import_sources`, then `correlate` if any event came from a source-system export.
+    `format_hint` ends the error for a file of unknown type (see `detect_format`)."""
     from audit.ingest import SOURCE_SYSTEMS, detect_format
     from audit.progress import current
 
     progress = current()
     config = sources_config or load_sources_config()
-    resolved = [(path, fmt or (detect_format(path, mapping) if path.exists() else None))
+    resolved = [(path, fmt or (detect_format(path, mapping, hint=format_hint)
+                              if path.exists() else None))
                 for path, fmt in sources]
     names = ", ".join(path.name for path, _ in sources)
     progress.stage(f"reading {len(sources)} input(s): {names}")
@@ -48,7 +51,7 @@ def import_and_correlate(
         result = import_sources(sources, mapping=mapping, assume_tz=assume_tz,
                                 encoding=encoding, object_type=object_type,
                                 sources_config=config, sort=not only_exports,
-                                defer_digests=bool(exported))
+                                defer_digests=bool(exported), format_hint=format_hint)
     return_free_memory()  # the files' raw cells and per-file frames, before correlating
     hashing = LaterDigests(result.unhashed) if result.unhashed else None
     try:
