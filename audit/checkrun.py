@@ -32,7 +32,7 @@ from audit.findings import (
 from audit.ingest import ImportResult
 from audit.ingest.mapping import Mapping
 from audit.memory import return_free_memory
-from audit.policy import Policy, load_policy, policy_error, split_sop_entry
+from audit.policy import Policy, load_policy, model_path, policy_error, split_sop_entry
 from audit.rules import default_rules
 from audit.rules.engine import AuditResult, run_rules, selected_rules
 
@@ -279,6 +279,7 @@ def checked_policy(policy_path: Path, sop: Path | None = None) -> Policy:
             file, process = split_sop_entry(str(sop))
         except ValueError as exc:
             raise InputError(str(exc), field="--sop") from None
+        file = str(model_path(file))  # (a bundled model's bare name: that model)
         if not Path(file).is_file():
             raise InputError("no such SOP file" + _split_off(process), file=Path(file),
                              field="--sop")

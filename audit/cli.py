@@ -371,7 +371,9 @@ FAIL_ON = click.Choice(["info", "low", "medium", "high", "critical", "never"])
 @click.option("--sop", "sop", type=click.Path(dir_okay=False, path_type=Path),
               help="SOP model (BPMN) for every channel, instead of the policy's `sop:`; "
                    "FILE#PROCESS reads that process (or pool) of a file with several "
-                   "(a path that names an existing file is that file, '#' and all).")
+                   "(a path that names an existing file is that file, '#' and all); a "
+                   "bundled model's name (ecommerce.bpmn, subscription.bpmn, offline.bpmn) "
+                   "names it where no such file is here.")
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML column mapping for generic CSV logs, as for `import`.")
 @click.option("--encoding", help="Text encoding of CSV files (default: detected).")
@@ -760,7 +762,7 @@ def model() -> None:
 
     \b
     Example:
-      refund-audit model inspect models/ecommerce.bpmn --json
+      refund-audit model inspect ecommerce.bpmn --json
     """
 
 
@@ -775,11 +777,13 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
     what could not be converted.
 
     Exit code 0 when the model converts into a sound workflow net, 1 when it is unsound,
-    undecided or has refused elements, 2 when the file cannot be read.
+    undecided or has refused elements, 2 when the file cannot be read. A bundled model's
+    name (ecommerce.bpmn, subscription.bpmn, offline.bpmn) names it where no such file is
+    here.
 
     \b
     Example:
-      refund-audit model inspect models/ecommerce.bpmn --json
+      refund-audit model inspect ecommerce.bpmn --json
     """
     import json
 
@@ -794,6 +798,10 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
         except ValueError as exc:
             raise InputError(str(exc), file=path) from None
         path = Path(file)
+    if not path.exists():
+        from audit.policy import model_path
+
+        path = model_path(str(path))  # (a bundled model's bare name: that model)
     if not path.exists():
         raise InputError("no such file", file=path)
     report = inspect_model(path, process=process)
@@ -884,12 +892,15 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
 def compare(settings: Settings, as_is: Path, to_be: Path, out: Path) -> None:
     """Compare as-is and to-be, each a BPMN model (.bpmn) or an event log.
 
+    A model is FILE.bpmn or FILE.bpmn#PROCESS; a bundled model's name (ecommerce.bpmn,
+    subscription.bpmn, offline.bpmn) names it where no such file is here.
+
     Writes the behavioural differences as sentences (compare.md), the same as JSON
     (compare.json) and a diff graph of directly-follows edges (diff.svg, diff.png).
 
     \b
     Example:
-      refund-audit compare log.parquet models/ecommerce.bpmn --out out/diff
+      refund-audit compare log.parquet ecommerce.bpmn --out out/diff
     """
     from audit.safety import shown_all_controls
     from conformance.compare import compare_files, write_comparison

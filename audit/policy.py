@@ -143,14 +143,25 @@ class Policy:
         entry = self.sop.get(channel or "") or self.sop.get("*")
         if entry is None:
             return None
-        path = Path(entry)
-        if not path.is_absolute():
-            base = Path(self.source).parent if self.source else Path.cwd()
-            path = base / entry
-            bundled = Path(str(files("models").joinpath(entry)))
-            if not path.exists() and Path(entry).name == entry and bundled.exists():
-                path = bundled
+        return model_path(entry, Path(self.source).parent if self.source else Path.cwd())
+
+
+def model_path(entry: str, base: Path | None = None) -> Path:
+    """The BPMN file an SOP entry or a command's model argument names: a relative `entry`
+    read against `base` (the policy's folder; None: the working directory, as given); a
+    bare file name that is not there but names a bundled model (`ecommerce.bpmn`,
+    `subscription.bpmn`, `offline.bpmn`) is the bundled one, so the default policy, check's
+    --sop, compare and model inspect take those names anywhere."""
+    path = Path(entry)
+    if path.is_absolute():
         return path
+    if base is not None:
+        path = base / entry
+    if not path.exists() and Path(entry).name == entry and entry.lower().endswith(".bpmn"):
+        bundled = Path(str(files("models").joinpath(entry)))
+        if bundled.is_file():
+            return bundled
+    return path
 
 
 def split_sop_entry(entry: str, base: Path | None = None) -> tuple[str, str | None]:

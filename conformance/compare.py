@@ -181,6 +181,10 @@ def load_side(path: Path, role: Role) -> Side:
         else:
             process = None
     if not path.exists():
+        from audit.policy import model_path
+
+        path = model_path(str(path))  # (a bundled model's bare name: that model)
+    if not path.exists():
         raise InputError("no such file", file=path)
     if path.suffix.lower() == ".bpmn":
         return side_from_bpmn(path, role, process)

@@ -420,6 +420,45 @@ def test_console_script_closed_stdout_exits_141_quietly(tmp_path: Path, command:
     assert done.stderr == ""
 
 
+def test_help_examples_of_models_work_outside_the_repository(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`refund-audit model inspect models/ecommerce.bpmn --json` and `refund-audit compare
+    log.parquet models/ecommerce.bpmn --out out/diff` (the --help examples) failed outside
+    the repository, and a bundled model's bare name, which a policy's sop: takes, was "no
+    such file" to check --sop, compare and model inspect. The examples, as --help prints
+    them, now run in an empty folder (beside a log.parquet for compare)."""
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    run("sample", "--channel", "ecommerce", "--cases", "30", "--seed", "2", "--out", "s")
+    run("import", "s/canonical.csv", "--out", "log.parquet")
+    examples = [line.strip() for group in (["model"], ["model", "inspect"], ["compare"])
+                for line in run(*group, "--help").output.splitlines()
+                if line.strip().startswith(("refund-audit model inspect",
+                                            "refund-audit compare"))]
+    assert len(examples) == 3 and all("models/" not in e for e in examples), examples
+    for example in examples:
+        result = run(*shlex.split(example)[1:])
+        if "--json" in example:
+            assert json.loads(result.output)["sound"] == "yes"
+    assert (tmp_path / "out" / "diff" / "compare.json").exists()
+    # FILE#PROCESS, and check --sop; a file of that name here is that file, not the bundled
+    assert "process Refund handling" in run(
+        "model", "inspect", "offline.bpmn#Process_Refund_offline").output
+    run("compare", "subscription.bpmn", "ecommerce.bpmn#Process_Refund_ecommerce", "--out",
+        "cmp")
+    checked = run("check", "log.parquet", "--sop", "ecommerce.bpmn", "--out", "audit",
+                  "--fail-on", "never")
+    assert "audited 30 cases" in checked.output
+    manifest = json.loads((tmp_path / "audit" / "findings.json").read_text())["manifest"]
+    assert [Path(e["file"]).parts[-2:] for e in manifest["sop"]] == [
+        ("models", "ecommerce.bpmn")], manifest["sop"]
+    (tmp_path / "ecommerce.bpmn").write_text("not a model")
+    for args in (["model", "inspect", "ecommerce.bpmn"],
+                 ["check", "log.parquet", "--sop", "ecommerce.bpmn", "--out", "audit"]):
+        assert "ecommerce.bpmn" in run(*args, code=2).output
+
+
 def test_model_inspect_names_an_unnamed_lane_by_its_id(tmp_path: Path) -> None:
     """An unnamed lane printed as "lane Lane_0k2m3x1" (its id taken for a name and a role);
     it has no name, and its tasks the role of the lane around it."""
