@@ -286,7 +286,7 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
     from audit.store import side_files, write_import
 
     if assume_tz is not None:
-        check_time_zone(assume_tz)
+        check_time_zone(assume_tz, field="--assume-tz")
     inputs: list[tuple[Path, str | None]] = [(path, fmt) for path in sources]
     inputs += [parse_source(text) for text in named]
     config_path = sources_config
@@ -591,7 +591,7 @@ def _run_check(sources: list[Path], policy: Path, as_of: str | None,
     from audit.policy import within_log_range
 
     if assume_tz is not None:
-        check_time_zone(assume_tz)
+        check_time_zone(assume_tz, field="--assume-tz")
     columns = load_mapping(mapping) if mapping else None
 
     clock = None

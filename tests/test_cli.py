@@ -158,6 +158,29 @@ def test_unknown_time_zone_and_missing_file(tmp_path: Path) -> None:
     assert "nope.csv: no such file" in result.output
 
 
+@pytest.mark.parametrize("zone", ["localtime", "posixrules", "Factory", "right/UTC",
+                                  "posix/Europe/Berlin", "LocalTime"])
+def test_host_dependent_time_zones_are_refused(tmp_path: Path, zone: str) -> None:
+    """--assume-tz localtime (the host's /etc/localtime), posixrules, Factory, right/...
+    (leap seconds) and posix/... were taken: the same run read other times on another
+    machine. Refused naming the option, or assume_tz and its line in a mapping."""
+    csv = tmp_path / "log.csv"
+    csv.write_text("case,activity,timestamp\n1,a,2024-01-01 10:00:00\n")
+    said = f"time zone '{zone}' depends on the machine's zoneinfo files"
+    for command in (["import", str(csv), "--out", str(tmp_path / "log.parquet")],
+                    ["check", str(csv), "--out", str(tmp_path / "audit")]):
+        result = run(*command, "--assume-tz", zone, code=2)
+        assert result.output.startswith(f"error: field '--assume-tz': {said}"), result.output
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(f"assume_tz: {zone}\n")
+    result = run("import", str(csv), "--mapping", str(mapping), "--out",
+                 str(tmp_path / "log.parquet"), code=2)
+    assert result.output.startswith(f"error: {mapping}: row 1: field 'assume_tz': {said}")
+    assert not (tmp_path / "log.parquet").exists()
+    run("import", str(csv), "--assume-tz", "Europe/Berlin", "--out",
+        str(tmp_path / "log.parquet"))
+
+
 def test_demo_writes_its_outputs(tmp_path: Path) -> None:
     bundled = Path(__file__).resolve().parents[1] / "sample_logs" / "refund-sample"
     events = len(pd.read_csv(bundled / "canonical.csv"))

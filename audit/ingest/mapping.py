@@ -180,16 +180,32 @@ def load_mapping(path: Path) -> Mapping:
     )
 
 
-def check_time_zone(name: str, *, file: str | Path | None = None, row: int | None = None) -> str:
-    """Return `name` if it is an IANA time zone (or UTC), else raise InputError."""
+_HOST_ZONES = ("localtime", "posixrules", "factory")
+"""Names in the zoneinfo folder that are no zone of their own: `localtime` is the host's
+zone (/etc/localtime), `posixrules` the host's rules for POSIX TZ strings, `Factory` a
+placeholder ("-00"); with the `posix/` and `right/` copies (`right/` counts leap seconds:
+times 27 s apart from UTC's) they exist on some hosts and not others, or differ."""
+
+
+def check_time_zone(name: str, *, file: str | Path | None = None, row: int | None = None,
+                    field: str = "assume_tz") -> str:
+    """Return `name` if it is an IANA time zone (or UTC), else raise InputError naming
+    `field` (the option, `--assume-tz`, or the key of a file). A name whose meaning depends
+    on the host (`_HOST_ZONES`, `posix/...`, `right/...`) is refused: the same run on
+    another machine would read other times."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    known = "use an IANA name such as Europe/Berlin, or UTC"
+    folded = name.lower()
+    if folded in _HOST_ZONES or folded.startswith(("posix/", "right/")):
+        raise InputError(f"time zone '{name}' depends on the machine's zoneinfo files, so a "
+                         f"run would not be reproducible ({known})",
+                         file=file, row=row, field=field)
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InputError(
-            f"unknown time zone '{name}' (use an IANA name such as Europe/Berlin, or UTC)",
-            file=file, row=row, field="assume_tz") from exc
+        raise InputError(f"unknown time zone '{name}' ({known})", file=file, row=row,
+                         field=field) from exc
     return name
 
 
