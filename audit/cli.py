@@ -287,6 +287,10 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
 
     if assume_tz is not None:
         check_time_zone(assume_tz, field="--assume-tz")
+    if encoding is not None:  # (checked where no input is a CSV too: never ignored)
+        from audit.ingest.csv_reader import text_codec
+
+        text_codec(encoding)
     inputs: list[tuple[Path, str | None]] = [(path, fmt) for path in sources]
     inputs += [parse_source(text) for text in named]
     config_path = sources_config
@@ -413,6 +417,10 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
     if unknown:
         raise InputError(f"unknown format(s) {unknown}; known: {', '.join(WRITERS)}",
                          field="--format")
+    if encoding is not None:  # (checked where no input is a CSV too: never ignored)
+        from audit.ingest.csv_reader import text_codec
+
+        text_codec(encoding)
     from audit.progress import using
 
     _writable_folder(out)  # before the run, not after minutes of it

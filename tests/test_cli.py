@@ -181,6 +181,25 @@ def test_host_dependent_time_zones_are_refused(tmp_path: Path, zone: str) -> Non
         str(tmp_path / "log.parquet"))
 
 
+@pytest.mark.parametrize("command", ["import", "check"])
+@pytest.mark.parametrize(("encoding", "said"), [
+    ("bogus", "unknown encoding 'bogus'"), ("rot13", "'rot13' is not a text encoding")])
+def test_bad_encoding_is_refused_where_no_input_needs_it(tmp_path: Path, command: str,
+                                                         encoding: str, said: str) -> None:
+    """`import canonical.parquet --encoding bogus` exited 0 (no CSV read, the option never
+    looked at), where a CSV gave exit 2 "unknown encoding": every command that has
+    --encoding checks it first."""
+    csv = tmp_path / "log.csv"
+    csv.write_text("case,activity,timestamp\n1,a,2024-01-01T10:00:00Z\n")
+    log = tmp_path / "log.parquet"
+    run("import", str(csv), "--out", str(log))
+    out = str(tmp_path / "audit") if command == "check" else str(tmp_path / "again.parquet")
+    result = run(command, str(log), "--encoding", encoding, "--out", out, code=2)
+    assert result.output.startswith(f"error: field '--encoding': {said}"), result.output
+    assert not Path(out).exists()
+    run(command, str(log), "--encoding", "cp1252", "--out", out)
+
+
 def test_demo_writes_its_outputs(tmp_path: Path) -> None:
     bundled = Path(__file__).resolve().parents[1] / "sample_logs" / "refund-sample"
     events = len(pd.read_csv(bundled / "canonical.csv"))

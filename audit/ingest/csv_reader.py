@@ -92,21 +92,29 @@ def _looks_like_gbk(data: bytes) -> bool:
     return in_zone >= 0.9 * len(wide)
 
 
+def text_codec(encoding: str, *, file: Path | None = None) -> codecs.CodecInfo:
+    """The codec of an --encoding, which must turn bytes into text; else an InputError
+    naming `file`, or (None: checked before any file is read, by every command that takes
+    the option, so that a value no input needs is not silently ignored) --encoding."""
+    field = "--encoding" if file is None else None
+    try:
+        codec = codecs.lookup(encoding)
+    except LookupError as exc:
+        raise InputError(f"unknown encoding '{encoding}'", file=file, field=field) from exc
+    if not getattr(codec, "_is_text_encoding", True):
+        # rot13, base64, hex, zlib, ...: codecs of text to text or bytes to bytes, which
+        # bytes.decode refuses (a LookupError that was reported as an internal error).
+        raise InputError(
+            f"{'' if field else '--encoding '}'{encoding}' is not a text encoding (Python's "
+            f"{codec.name!r} codec does not turn bytes into text): name the file's "
+            "character encoding, e.g. utf-8, cp1252, latin-1 or gbk", file=file, field=field)
+    return codec
+
+
 def decode(data: bytes, *, file: Path, encoding: str | None) -> tuple[str, str]:
     """Decode bytes; return (text, encoding used). Raises InputError naming the offending line."""
     if encoding is not None:
-        try:
-            codec = codecs.lookup(encoding)
-        except LookupError as exc:
-            raise InputError(f"unknown encoding '{encoding}'", file=file) from exc
-        named = codec.name
-        if not getattr(codec, "_is_text_encoding", True):
-            # rot13, base64, hex, zlib, ...: codecs of text to text or bytes to bytes, which
-            # bytes.decode refuses (a LookupError that was reported as an internal error).
-            raise InputError(
-                f"--encoding '{encoding}' is not a text encoding (Python's {named!r} codec "
-                "does not turn bytes into text): name the file's character encoding, e.g. "
-                "utf-8, cp1252, latin-1 or gbk", file=file)
+        named = text_codec(encoding, file=file).name
         if named == "utf-8" and data.startswith(codecs.BOM_UTF8):
             encoding = "utf-8-sig"  # (the mark is no part of the first column's name)
         try:
