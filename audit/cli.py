@@ -210,7 +210,8 @@ def main(ctx: click.Context, quiet: bool, verbose: bool) -> None:
               help="Number of the first case: generate a large log in parts (each with its "
               "own --seed and --first-case) whose ids never collide.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder to write canonical.csv, ground_truth.csv and sample.json into.")
+              help="Folder to write canonical.csv, ground_truth.csv, sample.json and exports/ "
+              "(the source systems' exports) into.")
 @click.pass_obj
 @reports_input_errors
 def sample(settings: Settings, channel: str, cases: int, seed: int, violation_rate: float,
@@ -842,7 +843,8 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
               help="Leave out rare behaviour: 0 keeps everything [default: 0.2 for "
                    "inductive, 0 for heuristics and dfg].")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for model.bpmn, model.svg, dfg.svg, dfg.png and discovery.json.")
+              help="Folder for model.bpmn, model.svg, model.png, dfg.svg, dfg.png and "
+              "discovery.json.")
 @click.pass_obj
 @reports_input_errors
 def discover(settings: Settings, log_path: Path, miner: str, noise: float | None,

@@ -200,6 +200,26 @@ def test_bad_encoding_is_refused_where_no_input_needs_it(tmp_path: Path, command
     run(command, str(log), "--encoding", "cp1252", "--out", out)
 
 
+@pytest.mark.parametrize("command", ["sample", "discover"])
+def test_out_help_and_readme_name_every_file_written(tmp_path: Path, command: str) -> None:
+    """--out's help and the README's table left out `exports/` (sample) and `model.png`
+    (discover): each names every file the command writes into --out."""
+    out = tmp_path / "out"
+    run("sample", "--channel", "offline", "--cases", "20", "--seed", "4", "--out",
+        str(tmp_path / "s" if command == "discover" else out))
+    if command == "discover":
+        run("discover", str(tmp_path / "s" / "canonical.csv"), "--out", str(out))
+    written = {p.name for p in out.iterdir()}
+    assert written  # (the names below are read from the help and the README, not listed)
+    text = " ".join(run(command, "--help").output.split())
+    readme = next(line for line in (REPO / "README.md").read_text().splitlines()
+                  if line.startswith(f"| `refund-audit {command} "))
+    for name in written:
+        shown = f"{name}/" if (out / name).is_dir() else name
+        assert shown in text, (shown, text)
+        assert f"`{shown}`" in readme, (shown, readme)
+
+
 def test_demo_writes_its_outputs(tmp_path: Path) -> None:
     bundled = Path(__file__).resolve().parents[1] / "sample_logs" / "refund-sample"
     events = len(pd.read_csv(bundled / "canonical.csv"))
