@@ -68,6 +68,15 @@ def write_import(result: ImportResult, out: Path) -> dict[str, Path]:
     import pyarrow.parquet as pq
 
     beside = side_files(out)
+    for other in (".parquet", ".pq"):
+        twin = out.with_suffix(other)
+        if other != out.suffix.lower() and twin.exists():
+            # (LOG.parquet and LOG.pq would share LOG.quarantine.csv: one import would
+            # replace, or remove, the other log's side files)
+            raise InputError(f"{twin.name} beside it would share its side files "
+                             f"({beside['quarantine'].name}, "
+                             f"{beside['correlation problems'].name}): name the log otherwise",
+                             file=out)
     correlated = result.correlation_problems is not None  # (exports were correlated)
     record = _import_record(result, beside["quarantine"].name,
                             beside["correlation problems"].name if correlated else None)
@@ -167,14 +176,26 @@ def imported_earlier_text(path: Path, record: dict[str, Any]) -> str:
     """One line telling the rows a canonical log was imported from (its `import_record`):
     `w/log.parquet: imported earlier from 19 rows: 18 imported + 1 quarantined (see
     w/log.quarantine.csv)`."""
-    quarantine = path.parent / record["quarantine_file"]
+    # The log's own side files, by its name where it is (a copy or a link named otherwise
+    # than the log the import wrote has its own, or none: never another log's that holds the
+    # name the record gives).
+    own = side_files(path.resolve() if path.is_symlink() else path)
+    quarantine = own["quarantine"]
     where = "see" if quarantine.exists() else "not found:"
-    text = (f"{path}: imported earlier from {record['read']} rows: {record['imported']} "
-            f"imported + {record['quarantined']} quarantined"
-            + (f" (+ {record['duplicates_dropped']} duplicates dropped)"
+    text = (f"{path}: imported earlier from {record['read']:,} rows: {record['imported']:,} "
+            f"imported + {record['quarantined']:,} quarantined"
+            + (f" (+ {record['duplicates_dropped']:,} duplicates dropped)"
                if record["duplicates_dropped"] else "") + f" ({where} {quarantine})")
     if record.get("correlation_file"):
-        problems = path.parent / record["correlation_file"]
+        problems = own["correlation problems"]
         text += (f"; correlation problems: {'see' if problems.exists() else 'not found:'} "
                  f"{problems}")
+    # A log imported from an earlier log: that import's quarantine too (the raw rows the
+    # chain was made from), by the input's name as the record gives it.
+    for entry in record.get("inputs") or []:
+        earlier = entry.get("imported_earlier") if isinstance(entry, dict) else None
+        if isinstance(earlier, dict) and isinstance(earlier.get("read"), int):
+            text += (f"; its input {entry.get('file')} was imported earlier from "
+                     f"{earlier['read']:,} rows, {earlier.get('quarantined', 0):,} quarantined "
+                     f"(in {earlier.get('quarantine_file')} beside that log)")
     return text

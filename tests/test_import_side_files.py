@@ -133,10 +133,44 @@ def test_the_months_run_tells_the_logs_import_beside_the_new_exports(tmp_path: P
     checked = run("check", str(log), *exports, "--out", str(out), "--fail-on", "never")
     record = import_record(log)
     assert record is not None
-    assert (f"{log}: imported earlier from {record['read']} rows: {record['imported']} "
+    assert (f"{log}: imported earlier from {record['read']:,} rows: {record['imported']:,} "
             f"imported + 0 quarantined (see {out / 'canonical.quarantine.csv'}); "
             f"correlation problems: see {out / 'canonical.correlation.csv'}") in checked.output
     assert (out / "canonical.correlation.csv").is_file() and (out / "correlation.csv").is_file()
     manifest = json.loads((out / "findings.json").read_text(encoding="utf-8"))["manifest"]
     assert [i["imported_earlier"] is not None for i in manifest["inputs"]] == [
         True] + [False] * len(exports)
+
+
+def test_side_files_are_never_another_logs(tmp_path: Path) -> None:
+    """A re-check of a43fce5: LOG.parquet and LOG.pq in one folder shared LOG.quarantine.csv
+    (the second import replaced, or removed, the first's); a copy of a log under another name
+    was told with the quarantine named in its record (another log's file, or "not found"
+    where its own copy lay beside it); a log imported from a log told only the last import's
+    quarantined rows, not the earlier import's."""
+    bad, rows = bad_csv(tmp_path)
+    first = tmp_path / "a" / "log.parquet"
+    run("import", str(bad), "--out", str(first))
+    # The same stem with the other suffix: refused, the first log's files untouched.
+    twin = run("import", str(bad), "--out", str(tmp_path / "a" / "log.pq"), code=2)
+    assert "log.parquet beside it would share its side files" in twin.output
+    assert quarantined(tmp_path / "a" / "log.quarantine.csv") == [
+        ("bad.csv", "4", "time:timestamp")]
+    # A copy named otherwise, with its quarantine copied beside it: that one is told.
+    copy = tmp_path / "b" / "may.parquet"
+    copy.parent.mkdir()
+    copy.write_bytes(first.read_bytes())
+    (tmp_path / "b" / "log.quarantine.csv").write_text("file,row,field,value,reason\n",
+                                                       encoding="utf-8")
+    (tmp_path / "b" / "may.quarantine.csv").write_bytes(
+        (tmp_path / "a" / "log.quarantine.csv").read_bytes())
+    checked = run("check", str(copy), "--out", str(tmp_path / "bo"), "--fail-on", "never")
+    assert f"(see {tmp_path / 'b' / 'may.quarantine.csv'})" in checked.output
+    # A log imported from the log: the earlier import's quarantined row is told too.
+    again = tmp_path / "c" / "log.parquet"
+    run("import", str(first), "--out", str(again))
+    checked = run("check", str(again), "--out", str(tmp_path / "co"), "--fail-on", "never")
+    assert (f"{again}: imported earlier from {rows - 1} rows: {rows - 1} imported + 0 "
+            f"quarantined") in checked.output
+    assert (f"its input log.parquet was imported earlier from {rows} rows, 1 quarantined "
+            "(in log.quarantine.csv beside that log)") in checked.output
