@@ -125,6 +125,16 @@ class _Main(click.Group):
             _output_closed()
             raise click.exceptions.Exit(ExitCode.OUTPUT_CLOSED) from None
 
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        # (The group's own --help and --version write while the context is made, before
+        # `invoke`: there too a closed stdout ends with 141, not click's 1.)
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            _output_closed()
+            raise click.exceptions.Exit(ExitCode.OUTPUT_CLOSED) from None
+
 
 def end_process(code: int = ExitCode.OK) -> None:
     """The end of a command that has written everything: with ENDS_PROCESS, the exit

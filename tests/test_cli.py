@@ -458,7 +458,7 @@ def test_console_script_interrupted_exits_130_not_1(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("command", ["rules", "check"])
+@pytest.mark.parametrize("command", ["rules", "check", "--help", "--version"])
 def test_console_script_closed_stdout_exits_141_quietly(tmp_path: Path, command: str) -> None:
     """A stdout whose reader went away (`refund-audit check ... | head -1`) ends the command
     quietly with 141 (128 + SIGPIPE), not 1 ("findings"): here the pipe's reading end is
@@ -466,6 +466,8 @@ def test_console_script_closed_stdout_exits_141_quietly(tmp_path: Path, command:
     import os
 
     args = ["rules", "--format", "markdown"]
+    if command.startswith("--"):  # (the group's own options write before any command)
+        args = [command]
     if command == "check":
         run("sample", "--channel", "offline", "--cases", "20", "--seed", "3", "--out",
             str(tmp_path / "s"))
