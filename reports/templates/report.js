@@ -137,7 +137,12 @@
     // Findings the filters match that this page does not list (MAX_FINDINGS_PER_RULE).
     var unlisted = (openTotal - openListed) + (waivedTotal - waivedListed);
     var message;
-    if (query === "") {
+    if (query === "" && !unlisted) {
+      // (every finding the filters match is listed: no "84 of 84")
+      message = count(shown, "open finding") +
+        (showWaived && waivedTotal ? " and " + waivedShown.toLocaleString("en-US") +
+          " waived" : "") + " listed in " + count(sectionsShown, "rule");
+    } else if (query === "") {
       message = shown.toLocaleString("en-US") + " of " + count(openTotal, "open finding") +
         (showWaived && waivedTotal ? " and " + waivedShown.toLocaleString("en-US") + " of " +
           waivedTotal.toLocaleString("en-US") + " waived" : "") +
