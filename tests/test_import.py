@@ -903,3 +903,27 @@ def test_an_undecodable_byte_after_an_excel_sep_line_names_the_row_the_quarantin
     with pytest.raises(InputError) as caught:
         import_sources([(path, None)], encoding="utf-8")
     assert caught.value.row == 3
+
+
+def test_a_single_byte_encoding_is_never_a_silent_guess(tmp_path: Path) -> None:
+    """Without --encoding, a file that is not UTF-8 was read in the detector's best guess:
+    Latin-1 "José Peña" as cp1250 "José Peńa", Polish cp1250 "Łukasz" as cp1252 "£ukasz",
+    with a note only (the four-eyes rules then compare garbled names). Where the guess, cp1252
+    and cp1250 read the bytes otherwise, the file is refused naming the characters and asking
+    for --encoding; where they agree (German umlauts and ß), it is read."""
+    head = "case,activity,timestamp,resource\n"
+    spanish, polish, german = (tmp_path / "es.csv", tmp_path / "pl.csv", tmp_path / "de.csv")
+    spanish.write_bytes((head + "c1,Request,2026-01-01T10:00:00Z,José Peña\n").encode("latin-1"))
+    polish.write_bytes((head + "c1,Request,2026-01-01T10:00:00Z,Łukasz Wiśniewski\n").encode(
+        "cp1250"))
+    german.write_bytes((head + "c1,Antrag prüfen,2026-01-01T10:00:00Z,Jürgen Müßig\n").encode(
+        "cp1252"))
+    with pytest.raises(InputError, match=r"'ñ' \(cp1252\)"):
+        import_sources([(spanish, None)])
+    with pytest.raises(InputError, match=r"'Ł' \(cp1250\)"):
+        import_sources([(polish, None)])
+    assert _column(import_sources([(spanish, None)], encoding="latin-1"), C.RESOURCE) == [
+        "José Peña"]
+    assert _column(import_sources([(polish, None)], encoding="cp1250"), C.RESOURCE) == [
+        "Łukasz Wiśniewski"]
+    assert _column(import_sources([(german, None)]), C.RESOURCE) == ["Jürgen Müßig"]

@@ -155,7 +155,50 @@ def decode(data: bytes, *, file: Path, encoding: str | None) -> tuple[str, str]:
     # GBK text is a subset of GB18030; reading it as GB18030 never loses a character.
     if guessed.lower() in ("gbk", "gb2312"):
         guessed = "gb18030"
-    return data.decode(guessed), guessed
+    text = data.decode(guessed)
+    _refuse_single_byte_guess(data, text, guessed, file=file)
+    return text, guessed
+
+
+_LATIN_PAGES = ("cp1252", "cp1250")
+"""The single-byte code pages a guess is compared with: Windows' Western and Central
+European ones, which Excel writes CSV in and which charset detection confuses most."""
+
+
+def _refuse_single_byte_guess(data: bytes, text: str, guessed: str, *, file: Path) -> None:
+    """An InputError where the guessed encoding is a single-byte code page and it, cp1252 and
+    cp1250 do not all read the bytes alike. A guess between single-byte code pages is a coin
+    toss on an export's few names: Latin-1 "José Peña" was guessed as cp1250 and imported as
+    "José Peńa", Polish cp1250 "Łukasz" as cp1252 "£ukasz", each with a note only, and the
+    four-eyes rules then compare garbled names. Where they all read the bytes alike (German
+    umlauts and ß) the guess stands."""
+    if len(bytes(range(256)).decode(guessed, errors="replace")) != 256:
+        return  # (a multi-byte encoding: its guess rests on byte patterns, not a toss-up)
+    readings = {guessed: text}
+    for page in _LATIN_PAGES:
+        if codecs.lookup(page).name != codecs.lookup(guessed).name:
+            try:
+                readings[page] = data.decode(page)
+            except UnicodeDecodeError:
+                continue  # (bytes that page does not define: not a reading of the file)
+    if len(set(readings.values())) == 1:
+        return
+    examples: list[str] = []
+    for at in range(len(text)):
+        chars = {page: reading[at] for page, reading in readings.items()
+                 if len(reading) == len(text)}
+        if len(set(chars.values())) > 1:
+            example = " or ".join(f"'{c}' ({page})" for page, c in chars.items())
+            if example not in examples:
+                examples.append(example)
+            if len(examples) == 3:
+                break
+    told = "; its bytes read as " + "; ".join(examples) if examples else ""
+    raise InputError(
+        f"is not UTF-8, and its single-byte encoding cannot be told from its bytes (the best "
+        f"guess, {guessed}, is no more likely than another){told}: pass --encoding (e.g. "
+        "cp1252 or latin-1 for Western European text, cp1250 for Central European, cp1251 "
+        "for Cyrillic)", file=file)
 
 
 def _first_lines(text: str, count: int) -> list[str]:
