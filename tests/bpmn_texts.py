@@ -29,3 +29,16 @@ COLLABORATION = """<?xml version="1.0" encoding="UTF-8"?>
 """
 """A collaboration of two pools: the Customer's (process `pc`: Ask, Wait, Pay, Rate, the
 most tasks) and the Shop's (process `ps`: A, B, C)."""
+
+SEQ_A_TASK_C = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
+  <process id="p"><startEvent id="s"/><task id="a" name="A"/><task id="t" name="TASK"/>
+    <task id="c" name="C"/><endEvent id="e"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="a"/>
+    <sequenceFlow id="f2" sourceRef="a" targetRef="t"/>
+    <sequenceFlow id="f3" sourceRef="t" targetRef="c"/>
+    <sequenceFlow id="f4" sourceRef="c" targetRef="e"/>
+  </process>
+</definitions>
+"""
+"""One process: start, A, TASK (a name to put in its place), C, end."""

@@ -9,16 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from audit.cli import main
 from audit.sample import SampleSpec, write_sample
-
-
-def run(*args: str, code: int) -> Result:
-    result = CliRunner().invoke(main, list(args))
-    assert result.exit_code == code, (result.output, result.exception)
-    return result
+from tests.test_check_cli import run
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from audit.cli import main
 from audit.sample import SampleSpec, write_sample
 from conformance.compare import compare, compare_files, side_from_traces, write_comparison
-from tests.bpmn_texts import COLLABORATION
+from tests.bpmn_texts import COLLABORATION, SEQ_A_TASK_C
 
 ROOT = Path(__file__).resolve().parents[1]
 ECOMMERCE = ROOT / "models" / "ecommerce.bpmn"
@@ -304,18 +304,7 @@ LIFECYCLE_LOG = ("event:id,case:concept:name,concept:name,time:timestamp,lifecyc
                  "e3,c1,B,2026-09-01T11:00:00Z,start\n"
                  "e4,c1,B,2026-09-01T11:10:00Z,complete\n"
                  "e5,c1,C,2026-09-01T12:00:00Z,\n")
-SEQ_ABC = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
-  <process id="p">
-    <startEvent id="s"/><task id="a" name="A"/><task id="b" name="B"/><task id="c" name="C"/>
-    <endEvent id="e"/>
-    <sequenceFlow id="f1" sourceRef="s" targetRef="a"/>
-    <sequenceFlow id="f2" sourceRef="a" targetRef="b"/>
-    <sequenceFlow id="f3" sourceRef="b" targetRef="c"/>
-    <sequenceFlow id="f4" sourceRef="c" targetRef="e"/>
-  </process>
-</definitions>
-"""
+SEQ_ABC = SEQ_A_TASK_C.replace("TASK", "B")
 
 
 def test_a_log_side_counts_completions_only_and_says_how_many_it_left_out(

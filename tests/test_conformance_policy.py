@@ -9,7 +9,7 @@ import pytest
 
 from audit.errors import InputError
 from audit.policy import default_policy_path, load_policy
-from tests.bpmn_texts import COLLABORATION
+from tests.bpmn_texts import COLLABORATION, SEQ_A_TASK_C
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
@@ -53,17 +53,6 @@ def test_bad_conformance_settings_name_the_line(tmp_path: Path, extra: str,
     assert caught.value.row == 4
 
 
-SEQ_A_TASK_C = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
-  <process id="p"><startEvent id="s"/><task id="a" name="A"/><task id="t" name="TASK"/>
-    <task id="c" name="C"/><endEvent id="e"/>
-    <sequenceFlow id="f1" sourceRef="s" targetRef="a"/>
-    <sequenceFlow id="f2" sourceRef="a" targetRef="t"/>
-    <sequenceFlow id="f3" sourceRef="t" targetRef="c"/>
-    <sequenceFlow id="f4" sourceRef="c" targetRef="e"/>
-  </process>
-</definitions>
-"""
 ABC_LOG = ("event:id,case:concept:name,concept:name,time:timestamp,refund:channel\n"
            "e1,c1,A,2026-09-01T10:00:00Z,ecommerce\ne2,c1,B,2026-09-01T11:00:00Z,ecommerce\n"
            "e3,c1,C,2026-09-01T12:00:00Z,ecommerce\n")
