@@ -927,3 +927,22 @@ def test_a_single_byte_encoding_is_never_a_silent_guess(tmp_path: Path) -> None:
     assert _column(import_sources([(polish, None)], encoding="cp1250"), C.RESOURCE) == [
         "Łukasz Wiśniewski"]
     assert _column(import_sources([(german, None)]), C.RESOURCE) == ["Jürgen Müßig"]
+
+
+def test_cyrillic_of_gbks_byte_shape_is_refused_not_read_as_chinese(tmp_path: Path) -> None:
+    """Cyrillic cp1251 whose words have an even number of letters has the byte shape of GBK
+    (two bytes 0xA1-0xFE) and was read as GB18030 with a note only: "Иван Петров" became
+    "肉囗 襄蝠钼". Where every non-ASCII byte is also a letter of a single-byte code page, the
+    file is refused naming both readings; Chinese text (a byte below 0xC0) is read as before."""
+    head = "case,activity,timestamp,resource\n"
+    russian = tmp_path / "ru.csv"
+    russian.write_bytes((head + "c1,Оплата,2026-01-01T10:00:00Z,Иван Петров\n"
+                         "c2,Оплата,2026-01-01T11:00:00Z,Олег Иванов\n").encode("cp1251"))
+    with pytest.raises(InputError, match=r"'Оплата' \(cp1251, Cyrillic\)") as caught:
+        import_sources([(russian, None)])
+    assert "'物豚蜞' (gb18030)" in str(caught.value) and "ru.csv" in str(caught.value)
+    assert _column(import_sources([(russian, None)], encoding="cp1251"), C.RESOURCE) == [
+        "Иван Петров", "Олег Иванов"]
+    chinese = tmp_path / "zh.csv"
+    chinese.write_bytes(GBK_TEXT.encode("gbk"))
+    assert _column(import_sources([(chinese, None)]), C.RESOURCE) == ["张伟", "李娜", "王芳"]

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 _DELIMITERS = ",;\t|"
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -92,6 +93,33 @@ def _looks_like_gbk(data: bytes) -> bool:
     return in_zone >= 0.9 * len(wide)
 
 
+_SINGLE_BYTE_LETTERS = (("cp1251", "Cyrillic"), ("cp1253", "Greek"), ("cp1255", "Hebrew"),
+                        ("cp1256", "Arabic"))
+"""Single-byte code pages whose letters all lie in 0xC0-0xFF, where two of them side by side
+have the byte shape of one GB2312 character."""
+
+
+def _refuse_gbk_or_single_byte_letters(data: bytes, *, file: Path) -> None:
+    """An InputError where bytes of GBK's shape are, every one of them, also a letter of a
+    single-byte code page (0xC0-0xFF). Cyrillic cp1251 "Оплата", "Иван Петров" (words of an
+    even number of letters) read as GB18030 "物豚蜞", "肉囗 襄蝠钼", with a note only, and
+    the four-eyes rules then compared garbled names. Chinese text almost always has a byte
+    below 0xC0 (退 is 0xCD 0xCB, 款 0xBF 0xEE), so it is read as before."""
+    if data.translate(None, bytes(range(0x80)) + bytes(range(0xC0, 0x100))):
+        return  # (a byte 0x80-0xBF: no letter of those pages)
+    gbk = data.decode("gb18030")
+    examples = []
+    for page, script in _SINGLE_BYTE_LETTERS:
+        reading = data.decode(page, errors="replace")
+        word = next((m.group() for m in _NON_ASCII_RUN.finditer(reading)), "")
+        examples.append(f"'{word}' ({page}, {script})")
+    first = next((m.group() for m in _NON_ASCII_RUN.finditer(gbk)), "")
+    raise InputError(
+        f"is not UTF-8, and its encoding cannot be told from its bytes: they read as Chinese "
+        f"'{first}' (gb18030) or as {' or '.join(examples)}: pass --encoding (e.g. cp1251 "
+        "for Cyrillic, gbk for Chinese)", file=file)
+
+
 def text_codec(encoding: str, *, file: Path | None = None) -> codecs.CodecInfo:
     """The codec of an --encoding, which must turn bytes into text; else an InputError
     naming `file`, or (None: checked before any file is read, by every command that takes
@@ -146,6 +174,7 @@ def decode(data: bytes, *, file: Path, encoding: str | None) -> tuple[str, str]:
     best = from_bytes(data).best()
     guessed = None if best is None or best.encoding is None else str(best.encoding)
     if (guessed is None or guessed.lower() not in _EUC_RIVALS) and _looks_like_gbk(data):
+        _refuse_gbk_or_single_byte_letters(data, file=file)
         guessed = "gb18030"
     if guessed is None:
         raise _undecodable(
