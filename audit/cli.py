@@ -234,10 +234,14 @@ def sample(settings: Settings, channel: str, cases: int, seed: int, violation_ra
     Example:
       refund-audit sample --channel all --cases 2000 --seed 7 --violation-rate 0.2 --out X
     """
+    from audit.progress import using
     from audit.sample import SampleSpec, write_sample
 
     _writable_folder(out)  # (before: a traceback where --out could not be made)
-    paths = write_sample(SampleSpec(channel, cases, seed, violation_rate, first_case), out)
+    with using(settings.progress()) as progress:
+        progress.stage(f"generating {cases:,} case(s) ({channel}) into {out}")
+        paths = write_sample(SampleSpec(channel, cases, seed, violation_rate, first_case), out)
+        progress.done()
     for kind, path in paths.items():
         settings.say(f"{kind}: {path}")
     settings.say(f"exports: {out / 'exports'}/ (the same cases as the source systems export "
@@ -869,6 +873,7 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
     Example:
       refund-audit discover log.parquet --miner inductive --noise 0.2 --out out/model
     """
+    from audit.progress import using
     from conformance.discovery import discover as run_discovery
     from conformance.discovery import write_discovery
 
@@ -877,14 +882,18 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
     _writable_folder(out)  # before the mining, not after it
     from audit.ingest import import_sources
 
-    imported = import_sources([(log_path, None)])
-    for line in imported.summary_lines():  # (rows quarantined are counted, never dropped)
-        settings.say(line)
-    log = imported.log
-    if len(log) == 0:
-        raise InputError("the log has no events", file=log_path)
-    result = run_discovery(log, miner, noise)  # type: ignore[arg-type]
-    written = write_discovery(result, log, out)
+    with using(settings.progress()) as progress:  # (1M cases: minutes without a word)
+        progress.stage(f"reading {log_path}")
+        imported = import_sources([(log_path, None)])
+        for line in imported.summary_lines():  # (rows quarantined are counted, never dropped)
+            settings.say(line)
+        log = imported.log
+        if len(log) == 0:
+            raise InputError("the log has no events", file=log_path)
+        progress.stage(f"discovering ({miner} miner)")
+        result = run_discovery(log, miner, noise)  # type: ignore[arg-type]
+        written = write_discovery(result, log, out)
+        progress.done()
     settings.say(f"discovered with the {result.miner} miner (noise {result.noise:g}) from "
                  f"{result.cases:,} cases, {result.events:,} events")
     if result.soundness is not None:
@@ -922,12 +931,22 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path) -> None:
     Example:
       refund-audit compare log.parquet ecommerce.bpmn --out out/diff
     """
+    from audit.progress import using
     from audit.safety import shown_all_controls
-    from conformance.compare import compare_files, write_comparison
+    from conformance.compare import compare as compare_sides
+    from conformance.compare import load_side, write_comparison
 
     _writable_folder(out)  # before the comparison, not after it
-    result = compare_files(as_is, to_be)
-    written = write_comparison(result, out)
+    with using(settings.progress()) as progress:  # (1M cases: minutes without a word)
+        progress.stage(f"reading the as-is side {as_is}")
+        before = load_side(as_is, "as-is")
+        progress.stage(f"reading the to-be side {to_be}")
+        after = load_side(to_be, "to-be")
+        progress.stage("comparing")
+        result = compare_sides(before, after)
+        progress.stage(f"writing {out}")
+        written = write_comparison(result, out)
+        progress.done()
     settings.say(f"{len(result.differences)} difference(s)")
     for difference in result.differences:
         settings.say(f"- {shown_all_controls(difference.sentence)}")

@@ -268,6 +268,7 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
                     fitness: bool = True) -> dict[str, Path]:
     """Write the model (model.bpmn, model.svg), the DFG (dfg.svg, dfg.png) and
     discovery.json into `out`; the BPMN is read back through our reader to check it."""
+    from audit.progress import current
     from reports.graphs import (
         MAX_ACTIVITIES,
         DrawnGraph,
@@ -276,8 +277,10 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
         write_graph,
     )
 
+    progress = current()
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
+    progress.stage("drawing the directly-follows graph")
     title = f"Directly-follows graph (as-is, {discovery.cases:,} cases)"
     # As check draws it: its most frequent activities only (Graphviz took minutes to lay out
     # hundreds of them); discovery.json and the model hold them all.
@@ -288,6 +291,7 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
     for path in write_graph(DrawnGraph("dfg", title, "", dfg_dot(shown, title=title)), out):
         written[f"dfg.{path.suffix[1:]}"] = path
     if discovery.process is not None:
+        progress.stage("writing the model and reading it back (soundness)")
         bpmn_path = out / "model.bpmn"
         bpmn_path.write_bytes(bpmn_xml(discovery.process))
         written["model.bpmn"] = bpmn_path
@@ -307,6 +311,7 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
             if conversion.soundness is not None and conversion.soundness.verdict == "unsound":
                 discovery.notes.append("the discovered model is not sound: "
                                        + "; ".join(conversion.soundness.problems))
+            progress.stage("aligning the log's variants on the model (fitness)")
             try:
                 discovery.fitness = replay_fitness(_ordered(log), conversion.net)
             except Exception as exc:  # an unsound net may not align at all
@@ -320,6 +325,7 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
                 labels[flow.id] = f"{edge.count:,} · {format_duration(edge.median_seconds)}"
         model_title = (f"Discovered model ({discovery.miner} miner, noise "
                        f"{discovery.noise:g}, {discovery.cases:,} cases)")
+        progress.stage("drawing the model")
         dot = process_dot(discovery.process, discovery.tasks, labels, title=model_title)
         for path in write_graph(DrawnGraph("model", model_title, "", dot), out):
             written[f"model.{path.suffix[1:]}"] = path

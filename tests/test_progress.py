@@ -158,3 +158,34 @@ def test_errors_still_show_with_quiet(tmp_path: Path) -> None:
                                        "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     assert result.stdout == "" and result.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize("command, expected", [
+    (["discover", "{log}", "--out", "{out}/model"],
+     ["reading ", "discovering (inductive miner)", "drawing the directly-follows graph",
+      "writing the model and reading it back", "aligning the log's variants on the model",
+      "drawing the model"]),
+    (["compare", "{log}", "ecommerce.bpmn", "--out", "{out}/diff"],
+     ["reading the as-is side ", "reading the to-be side ecommerce.bpmn", "comparing",
+      "writing "]),
+    (["sample", "--cases", "20", "--out", "{out}/sample"],
+     ["generating 20 case(s) (all) into "]),
+])
+def test_discover_compare_and_sample_report_their_stages(
+        sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str],
+        expected: list[str]) -> None:
+    """discover and compare of a 1M-case log ran for minutes, and sample of a million cases
+    for one, without a word on a terminal: long work shows its stages there (DESIGN's CLI
+    contract), in order, and stays quiet when piped."""
+    args = [a.format(log=sample, out=tmp_path) for a in command]
+    piped = CliRunner().invoke(main, args)
+    assert piped.exit_code == 0, (piped.output, piped.exception)
+    assert piped.stderr == ""
+    monkeypatch.setattr(progress_module, "is_tty", lambda stream: True)
+    shown = CliRunner().invoke(main, args)
+    assert shown.exit_code == 0, (shown.output, shown.exception)
+    stages = [line.split("] ", 1)[1] for line in shown.stderr.splitlines()]
+    assert all(STAGE_LINE.match(line) for line in shown.stderr.splitlines())
+    assert len(stages) == len(expected) + 1 and stages[-1] == "done", stages
+    for stage, start in zip(stages, expected, strict=False):
+        assert stage.startswith(start), (stage, start)
