@@ -831,20 +831,27 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
+        from audit.safety import shown_on_a_terminal
+
+        def echo(line: str) -> None:
+            # (A model's names are its author's text: an ESC or U+202E in a task's name would
+            # be run or reorder the line on the terminal, not be seen.)
+            click.echo(shown_on_a_terminal(line))
+
         net = report.get("net") or {}
-        click.echo(f"{path}: process {report['process']['name'] or report['process']['id']}")
+        echo(f"{path}: process {report['process']['name'] or report['process']['id']}")
         shape = (f"{net.get('places')} places, {net.get('transitions')} transitions"
                  if net.get("places") is not None else "none (the model is refused)")
-        click.echo(f"  tasks: {len(report['tasks'])}; workflow net: {shape}; "
-                   f"sound: {report['sound'] or 'not judged'}")
+        echo(f"  tasks: {len(report['tasks'])}; workflow net: {shape}; "
+             f"sound: {report['sound'] or 'not judged'}")
         for lane in report["lanes"]:
             name = lane["name"] or f"(unnamed, {lane['id']})"
-            click.echo(f"  lane {name}: {', '.join(lane['tasks'])}")
+            echo(f"  lane {name}: {', '.join(lane['tasks'])}")
         for refused in report["refused"]:
-            click.echo(f"  refused {refused['element_type']} {refused['element_id']}: "
-                       f"{refused['reason']}")
+            echo(f"  refused {refused['element_type']} {refused['element_id']}: "
+                 f"{refused['reason']}")
         for note in report["notes"]:
-            click.echo(f"  note: {note}")
+            echo(f"  note: {note}")
     if report["sound"] != "yes" or report["refused"]:
         sys.exit(ExitCode.FINDINGS)
 

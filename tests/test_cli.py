@@ -559,3 +559,27 @@ def test_model_inspect_takes_file_hash_process(tmp_path: Path) -> None:
     assert "tasks: 3;" in named.output
     unknown = CliRunner().invoke(main, ["model", "inspect", f"{model}#Nope"])
     assert unknown.exit_code == 2 and "no process or pool 'Nope'" in unknown.output
+
+
+def test_model_inspect_shows_hidden_characters_of_names(tmp_path: Path) -> None:
+    """The text of `model inspect` echoed a model's names as they were: U+202E (right-to-left
+    override) in a lane's name reversed the rest of the line on the terminal, a zero-width
+    space made two tasks look alike. They are shown as [U+XXXX], as every other console
+    line shows them (XML allows no C0 control in a name); --json keeps the names as the
+    model holds them."""
+    path = tmp_path / "hostile.bpmn"
+    path.write_text(
+        '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" '
+        'targetNamespace="t"><process id="p" name="Refund&#x2066;"><laneSet id="ls">'
+        '<lane id="sup" name="Super&#x202e;visor"><flowNodeRef>s</flowNodeRef>'
+        '<flowNodeRef>a</flowNodeRef><flowNodeRef>e</flowNodeRef></lane></laneSet>'
+        '<startEvent id="s"/><task id="a" name="Approve&#x200b;"/><endEvent id="e"/>'
+        '<sequenceFlow id="f1" sourceRef="s" targetRef="a"/>'
+        '<sequenceFlow id="f2" sourceRef="a" targetRef="e"/></process></definitions>',
+        encoding="utf-8")
+    output = run("model", "inspect", str(path)).output
+    assert not any(c in output for c in "\u202e\u200b\u2066"), output
+    assert "process Refund[U+2066]" in output
+    assert "  lane Super[U+202E]visor: Approve[U+200B]\n" in output
+    report = json.loads(run("model", "inspect", str(path), "--json").output)
+    assert report["tasks"][0]["name"] == "Approve\u200b"
