@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pandas as pd
@@ -388,3 +389,41 @@ def test_each_row_with_a_blank_id_is_quarantined_naming_the_id_field(
     counts = result.files[0]
     assert (counts.read, counts.imported, counts.quarantined, counts.deduplicated) == (
         4, 1, 3, 0)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_paypal_amounts_with_thousands_separators_are_read(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           fast: bool) -> None:
+    """PayPal's Activity Download of an English-language account writes amounts of a
+    thousand and more grouped with commas ("1,250.00", "-1,250.00"; yen as "12,500"): every
+    such payment and refund was quarantined as "thousands separator or decimal comma", so
+    a refund case of 1,000 or more lost its payout. Read where the commas can only be
+    thousands separators (groups of three before a decimal point, or in a currency without
+    minor units); "1,250" in EUR and a decimal comma stay quarantined."""
+    from audit.sources import payments
+
+    monkeypatch.setattr(payments, "FAST_PATH", fast)
+    source = DATA / "paypal" / "activity.csv"
+    lines = source.read_text(encoding="utf-8").splitlines()
+    names = lines[0].split(",")
+    path = tmp_path / "activity.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as out:  # as PayPal writes it
+        writer = csv.writer(out, quoting=csv.QUOTE_ALL)
+        writer.writerow(names)
+        for k, (line, currency, gross) in enumerate([
+                (1, "USD", "1,250.00"), (3, "USD", "-1,250.00"), (1, "JPY", "12,500"),
+                (3, "EUR", "-1,234,567.89"), (1, "EUR", "1,250"), (1, "EUR", "12,50"),
+                (1, "JPY", "1,250.5")]):
+            cells = dict(zip(names, lines[line].split(","), strict=True))
+            cells.update({"Currency": currency, "Gross": gross,
+                          "Transaction ID": f"T{k}00000000000001"})
+            writer.writerow([cells[name] for name in names])
+    table, quarantine = read_source(path, "paypal")
+    assert table.frame[C.AMOUNT].tolist() == ["1250.00", "1250.00", "12500", "1234567.89"]
+    assert table.frame[C.CURRENCY].tolist() == ["USD", "USD", "JPY", "EUR"]
+    assert quarantine[["row", "field", "value"]].values.tolist() == [
+        [6, "Gross", "1,250"], [7, "Gross", "12,50"], [8, "Gross", "1,250.5"]]
+    assert quarantine["reason"].str.startswith("thousands separator").tolist() == [
+        True, True, False]
+    assert quarantine["reason"].iloc[2].startswith("more decimals than JPY")

@@ -532,6 +532,34 @@ def _charges_and_refunds(refund: Mask, charge: dict[str, Column],
 
 
 # --- PayPal -------------------------------------------------------------------------------
+_GROUPED_DECIMAL = r"^[+-]?[0-9]{1,3}(,[0-9]{3})+\.[0-9]+$"
+_GROUPED_WHOLE = r"^[+-]?[0-9]{1,3}(,[0-9]{3})+$"
+
+
+def _matches(texts: pa.Array, pattern: str) -> Mask:
+    return np.asarray(pc.fill_null(pc.match_substring_regex(texts, pattern), False)
+                      .to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _paypal_ungrouped(gross: pa.Array, currencies: pa.Array) -> tuple[pa.Array, Mask]:
+    """PayPal's Gross without the thousands separators its Activity Download writes in an
+    English-language account ("1,250.00", "-12,500" yen), and the rows that had them. Only
+    where the commas cannot be a decimal comma: comma-separated groups of three digits
+    before a decimal point, or, in a currency without minor units (JPY), with none after
+    them. "1,250" in EUR (1.25 in a decimal-comma locale?) and "12,50" stay as they are
+    (quarantined: the notation is not PayPal's English one)."""
+    grouped = _matches(gross, _GROUPED_DECIMAL)
+    whole = _matches(gross, _GROUPED_WHOLE)
+    if whole.any():
+        codes, distinct = text_codes(currencies)
+        none = np.asarray([c in CURRENCIES and minor_units(c) == 0
+                           for c in distinct.to_pylist()] + [False], dtype=bool)[codes]
+        grouped |= whole & none
+    if not grouped.any():
+        return gross, grouped
+    return pc.if_else(pa.array(grouped), pc.replace_substring(gross, ",", ""), gross), grouped
+
+
 def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -> Collector:
     """PayPal Activity Download CSV: Date, Time, TimeZone, signed Gross in major units."""
     export, collector = _start(path, "paypal", PAYPAL_COLUMNS, encoding,
@@ -546,7 +574,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     kinds = _each_distinct(export.stripped("Type"), str.lower)
     refund = _in(kinds, _PAYPAL_REFUND_TYPES)
     currencies = _each_distinct(export.stripped("Currency"), str.upper)
-    gross = export.stripped("Gross")
+    gross, grouped = _paypal_ungrouped(export.stripped("Gross"), currencies)
     amounts = _within_units(_major(gross, signed=True), currencies)
     statuses = _each_distinct(export.stripped("Status"),
                               lambda s: _PAYPAL_STATUS.get(s.lower()))
@@ -589,9 +617,12 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
         if not ident:
             collector.quarantine(row, "Transaction ID", record["Transaction ID"], EMPTY_ID)
             continue
+        gross_text = str(record["Gross"])
+        if grouped[k]:  # (the quarantine shows the cell as exported)
+            gross_text = gross_text.replace(",", "")
         checks: list[tuple[str, Callable[[], object]]] = [
             ("Currency", partial(_currency, str(record["Currency"]))),
-            ("Gross", partial(parse_major_in, str(record["Gross"]), str(record["Currency"]))),
+            ("Gross", partial(parse_major_in, gross_text, str(record["Currency"]))),
             ("TimeZone", partial(_known_zone, zone)),
             ("Date", partial(_time, times[k].as_py(), text, date_format, zone)),
         ]
