@@ -427,3 +427,28 @@ def test_paypal_amounts_with_thousands_separators_are_read(tmp_path: Path,
     assert quarantine["reason"].str.startswith("thousands separator").tolist() == [
         True, True, False]
     assert quarantine["reason"].iloc[2].startswith("more decimals than JPY")
+
+
+@pytest.mark.parametrize("zone", ["Time zone", "Time Zone"])
+def test_a_paypal_download_naming_its_zone_column_time_zone(tmp_path: Path,
+                                                           zone: str) -> None:
+    """PayPal's current Activity Download heads its third column "Time zone" (not
+    "TimeZone", as the long-standing layout does): the file was not told PayPal's (read as
+    a generic log: "no column for 'case:concept:name'"), and `--source paypal:` refused it
+    as missing TimeZone. Both names are read alike; a bad zone is quarantined under the
+    file's own column name."""
+    source = DATA / "paypal" / "activity.csv"
+    text = source.read_text(encoding="utf-8").replace("TimeZone", zone, 1)
+    lines = text.splitlines()
+    lines[2] = lines[2].replace(",CEST,", ",XYZ,", 1)
+    path = tmp_path / "Download.CSV"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert detect_system(path) == "paypal"
+    expected, before = read_source(source, "paypal")
+    table, quarantine = read_source(path, "paypal")
+    before["field"] = before["field"].replace({"TimeZone": zone})
+    assert quarantine[["row", "field", "value"]].values.tolist() == sorted(
+        [[3, zone, "XYZ"], *before[["row", "field", "value"]].values.tolist()])
+    kept = expected.frame[expected.frame[C.EVENT_ID] != "paypal:7TY98765ZX432109D"]
+    assert table.frame[[C.EVENT_ID, C.TIMESTAMP, C.AMOUNT]].values.tolist() == \
+        kept[[C.EVENT_ID, C.TIMESTAMP, C.AMOUNT]].values.tolist()

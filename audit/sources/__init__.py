@@ -213,7 +213,11 @@ def detect_system(path: Path, mapping: Mapping | None = None) -> str | None:
     header = [h.strip().strip('"') for h in lines[0].split(delimiter)]
     if _generic_log(header, mapping):
         return None
-    found = [s for s, columns in _CSV_SIGNATURES.items() if set(columns) <= set(header)]
+    from audit.sources.payments import paypal_zone_column
+
+    # (PayPal's current download names its zone column "Time zone": read as "TimeZone")
+    names = set(header) | {"TimeZone"} if paypal_zone_column(header) in header else set(header)
+    found = [s for s, columns in _CSV_SIGNATURES.items() if set(columns) <= names]
     if found == ["stripe"] and not _stripe_ids(lines, delimiter, header):
         return None
     return found[0] if len(found) == 1 else None

@@ -66,6 +66,9 @@ STRIPE_CHARGE_COLUMNS = ("id", "amount", "currency", "created", "status")
 STRIPE_REFUND_COLUMNS = ("id", "charge", "amount", "currency", "created", "status")
 PAYPAL_COLUMNS = ("Date", "Time", "TimeZone", "Type", "Status", "Currency", "Gross",
                   "Transaction ID", "Reference Txn ID")
+PAYPAL_ZONE_COLUMNS = ("TimeZone", "Time zone", "Time Zone")
+"""How the Activity Download names its time zone column: `TimeZone` in the long-standing
+layout, `Time zone` in the current one (some versions `Time Zone`)."""
 ADYEN_COLUMNS = ("Psp Reference", "Merchant Reference", "Creation Date", "TimeZone", "Type",
                  "Modification Reference", "Gross Currency", "Gross Debit (GC)",
                  "Gross Credit (GC)")
@@ -560,13 +563,23 @@ def _paypal_ungrouped(gross: pa.Array, currencies: pa.Array) -> tuple[pa.Array, 
     return pc.if_else(pa.array(grouped), pc.replace_substring(gross, ",", ""), gross), grouped
 
 
+def paypal_zone_column(header: list[str]) -> str:
+    """The name of a PayPal download's time zone column (`PAYPAL_ZONE_COLUMNS`; `TimeZone`
+    where it has none, which `require_columns` then names as missing)."""
+    return next((c for c in PAYPAL_ZONE_COLUMNS if c in header), "TimeZone")
+
+
 def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -> Collector:
-    """PayPal Activity Download CSV: Date, Time, TimeZone, signed Gross in major units."""
-    export, collector = _start(path, "paypal", PAYPAL_COLUMNS, encoding,
-                               "PayPal activity download")
+    """PayPal Activity Download CSV: Date, Time, TimeZone (or Time zone), signed Gross in
+    major units."""
+    read = read_csv(path, encoding=encoding, strings="arrow")
+    zone_column = paypal_zone_column(list(read[0].frame.columns))
+    needed = tuple(zone_column if c == "TimeZone" else c for c in PAYPAL_COLUMNS)
+    export, collector = _start(path, "paypal", needed, encoding, "PayPal activity download",
+                               read)
     n = export.size
     date_format = (cfg.date_format or "%d/%m/%Y") + " %H:%M:%S"
-    offsets, known = _offsets(export, "TimeZone")
+    offsets, known = _offsets(export, zone_column)
     times = utc_text(_joined(export.column("Date"), export.column("Time"), separator=" "),
                      date_format, offsets, known)
     idents = export.stripped("Transaction ID")
@@ -602,7 +615,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     positions, one_by_one = _split(export, collector, keys, plain)
     for k in one_by_one:
         record, row = export.record(k), export.rows[k]
-        text, zone = f"{record['Date']} {record['Time']}", str(record["TimeZone"])
+        text, zone = f"{record['Date']} {record['Time']}", str(record[zone_column])
         ident = str(record["Transaction ID"]).strip()
         # (A blank id is no record's: each such row is quarantined, after its type.)
         if ident and collector.duplicate(f"paypal:{ident}", row, partial(_content, record)):
@@ -623,7 +636,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
         checks: list[tuple[str, Callable[[], object]]] = [
             ("Currency", partial(_currency, str(record["Currency"]))),
             ("Gross", partial(parse_major_in, gross_text, str(record["Currency"]))),
-            ("TimeZone", partial(_known_zone, zone)),
+            (zone_column, partial(_known_zone, zone)),
             ("Date", partial(_time, times[k].as_py(), text, date_format, zone)),
         ]
         values = _checked(collector, row, record, checks)
