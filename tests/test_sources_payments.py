@@ -452,3 +452,27 @@ def test_a_paypal_download_naming_its_zone_column_time_zone(tmp_path: Path,
     kept = expected.frame[expected.frame[C.EVENT_ID] != "paypal:7TY98765ZX432109D"]
     assert table.frame[[C.EVENT_ID, C.TIMESTAMP, C.AMOUNT]].values.tolist() == \
         kept[[C.EVENT_ID, C.TIMESTAMP, C.AMOUNT]].values.tolist()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_adyen_account_outside_europe_and_america_names_its_own_zone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast: bool) -> None:
+    """The settlement details report's TimeZone is the short name of the zone the account is
+    set to ("BST, CET, CEST, etc.", as Adyen's report structure states): an account in
+    Sydney, Adelaide, Tokyo or Singapore writes AEST/AEDT, ACST, JST, SGT. Only European and
+    North American names were known, so every row of such a report was quarantined as an
+    unknown zone. A name that means several offsets (IST) is still quarantined."""
+    from audit.sources import payments
+
+    monkeypatch.setattr(payments, "FAST_PATH", fast)
+    path = tmp_path / "settlement_details.csv"
+    zones = ["AEST", "AEDT", "ACST", "JST", "SGT", "IST"]
+    path.write_text(_rows_like(DATA / "adyen" / "settlement_details.csv", [1] * len(zones), [
+        {"TimeZone": zone, "Creation Date": "2026-07-01 12:00:00"} for zone in zones],
+        "Psp Reference"), encoding="utf-8")
+    table, quarantine = read_source(path, "adyen")
+    assert table.frame[C.TIMESTAMP].tolist() == [
+        "2026-07-01T02:00:00+00:00", "2026-07-01T01:00:00+00:00", "2026-07-01T02:30:00+00:00",
+        "2026-07-01T03:00:00+00:00", "2026-07-01T04:00:00+00:00"]
+    assert quarantine[["row", "field", "value"]].values.tolist() == [[7, "TimeZone", "IST"]]
+    assert quarantine["reason"].iloc[0].startswith("unknown time zone abbreviation 'IST'")

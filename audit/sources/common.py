@@ -31,6 +31,13 @@ _PLAIN = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _MINOR = re.compile(r"^[+-]?\d+$")
 
 # Abbreviations payment exports write in their time zone column, with their UTC offsets.
+# The column holds the short name of the zone the account is set to (Adyen: "BST, CET,
+# CEST, etc."), so an account outside Europe and North America writes its own: the
+# Asia-Pacific, South American, Russian and African ones below are the short names of their
+# zones that mean one offset only. Names that mean several are left out, so that a time in
+# one is quarantined, never shifted by hours: IST (India +5:30, Ireland +1, Israel +2), AST
+# (Atlantic -4, Arabia +3), GST (Gulf +4, South Georgia -2); CST is the US Central's (as
+# before; China's CST is +8).
 ZONE_ABBREVIATIONS: dict[str, timedelta] = {
     "UTC": timedelta(0), "GMT": timedelta(0), "Z": timedelta(0), "WET": timedelta(0),
     "BST": timedelta(hours=1), "WEST": timedelta(hours=1), "CET": timedelta(hours=1),
@@ -38,6 +45,15 @@ ZONE_ABBREVIATIONS: dict[str, timedelta] = {
     "EST": timedelta(hours=-5), "EDT": timedelta(hours=-4), "CST": timedelta(hours=-6),
     "CDT": timedelta(hours=-5), "MST": timedelta(hours=-7), "MDT": timedelta(hours=-6),
     "PST": timedelta(hours=-8), "PDT": timedelta(hours=-7),
+    "AKST": timedelta(hours=-9), "AKDT": timedelta(hours=-8), "HST": timedelta(hours=-10),
+    "BRT": timedelta(hours=-3), "ART": timedelta(hours=-3),
+    "MSK": timedelta(hours=3), "SAST": timedelta(hours=2),
+    "ICT": timedelta(hours=7), "WIB": timedelta(hours=7), "SGT": timedelta(hours=8),
+    "HKT": timedelta(hours=8), "PHT": timedelta(hours=8), "AWST": timedelta(hours=8),
+    "JST": timedelta(hours=9), "KST": timedelta(hours=9),
+    "ACST": timedelta(hours=9, minutes=30), "ACDT": timedelta(hours=10, minutes=30),
+    "AEST": timedelta(hours=10), "AEDT": timedelta(hours=11),
+    "NZST": timedelta(hours=12), "NZDT": timedelta(hours=13),
 }
 
 
