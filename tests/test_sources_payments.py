@@ -476,3 +476,22 @@ def test_an_adyen_account_outside_europe_and_america_names_its_own_zone(
         "2026-07-01T03:00:00+00:00", "2026-07-01T04:00:00+00:00"]
     assert quarantine[["row", "field", "value"]].values.tolist() == [[7, "TimeZone", "IST"]]
     assert quarantine["reason"].iloc[0].startswith("unknown time zone abbreviation 'IST'")
+
+
+@pytest.mark.parametrize("kind", ["Direct Credit Card Payment", "Payment Received",
+                                  "eBay Auction Payment", "Donation Payment"])
+def test_paypal_card_and_older_checkout_payments_are_purchases(tmp_path: Path,
+                                                                kind: str) -> None:
+    """A card charged through PayPal's card processing is a "Direct Credit Card Payment" in
+    the Activity Download (older checkouts: "Payment Received", "eBay Auction Payment",
+    "Donation Payment"): it was quarantined as "not a payment or refund", so the refund of
+    it had no purchase in its case. Read as the purchase its refund names."""
+    path = tmp_path / "activity.csv"
+    path.write_text(_rows_like(DATA / "paypal" / "activity.csv", [1, 3], [
+        {"Type": kind}, {"Reference Txn ID": "T000000000000001"}], "Transaction ID"),
+        encoding="utf-8")
+    table, quarantine = read_source(path, "paypal")
+    assert quarantine.empty
+    events = table.frame.set_index(C.EVENT_ID)
+    assert events.at["paypal:T000000000000001", C.ACTIVITY] == "Charge subscription renewal"
+    assert events.at["paypal:T100000000000001", C.CHARGE_ID] == "T000000000000001"

@@ -81,7 +81,11 @@ _PAYPAL_STATUS = {"completed": "succeeded", "pending": "pending", "denied": "fai
                   "cancelled": "failed", "refunded": "succeeded"}
 _PAYPAL_CHARGE_TYPES = ("subscription payment", "express checkout payment",
                         "website payment", "preapproved payment bill user payment",
-                        "mobile payment", "general payment", "recurring payment")
+                        "mobile payment", "general payment", "recurring payment",
+                        # a card charged through PayPal's card processing (Payments Pro,
+                        # the shop plug-ins' card fields), and the older checkout names
+                        "direct credit card payment", "payment received",
+                        "ebay auction payment", "donation payment")
 _PAYPAL_REFUND_TYPES = ("payment refund", "refund")
 _PAYPAL_SIGN = {
     True: "a refund with a positive Gross is one this account received, not one it paid: "
