@@ -495,3 +495,50 @@ def test_paypal_card_and_older_checkout_payments_are_purchases(tmp_path: Path,
     events = table.frame.set_index(C.EVENT_ID)
     assert events.at["paypal:T000000000000001", C.ACTIVITY] == "Charge subscription renewal"
     assert events.at["paypal:T100000000000001", C.CHARGE_ID] == "T000000000000001"
+
+
+def _paypal_dates(tmp_path: Path, dates: list[str]) -> Path:
+    path = tmp_path / "activity.csv"
+    path.write_text(_rows_like(DATA / "paypal" / "activity.csv", [1] * len(dates), [
+        {"Date": date} for date in dates], "Transaction ID"), encoding="utf-8")
+    return path
+
+
+def test_paypal_dates_of_the_other_order_than_the_date_format_are_refused(
+        tmp_path: Path) -> None:
+    """A US account's Activity Download writes month-first dates (07/13/2026). Read with the
+    default day-first date_format, the 13th was quarantined and every date up to the 12th
+    silently read with day and month swapped (11 July as 7 November). Where the file's
+    dates show only the other order, the import is refused, naming the date and the
+    date_format to set; with that set they read right."""
+    from dataclasses import replace
+
+    from audit.sources.config import load_sources_config
+
+    path = _paypal_dates(tmp_path, ["07/11/2026", "07/13/2026", "07/12/2026"])
+    with pytest.raises(InputError) as caught:
+        read_source(path, "paypal")
+    assert (caught.value.row, caught.value.field) == (3, "Date")
+    assert "month-first (07/13/2026)" in caught.value.message
+    assert 'set date_format: "%m/%d/%Y"' in caught.value.message
+    cfg = load_sources_config()
+    us = replace(cfg, payments={**cfg.payments, "paypal": replace(
+        cfg.payments["paypal"], date_format="%m/%d/%Y")})
+    table, quarantine = read_source(path, "paypal", config=us)
+    assert quarantine.empty
+    assert [t[:10] for t in table.frame[C.TIMESTAMP]] == [
+        "2026-07-11", "2026-07-13", "2026-07-12"]
+    # The other way round: day-first dates under a month-first date_format.
+    with pytest.raises(InputError, match=r'day-first \(13/07/2026\).*"%d/%m/%Y"'):
+        read_source(_paypal_dates(tmp_path, ["11/07/2026", "13/07/2026"]), "paypal",
+                    config=us)
+
+
+def test_paypal_dates_that_show_both_orders_are_read_as_the_date_format_says(
+        tmp_path: Path) -> None:
+    """A file whose dates show both orders (one above 12 in each place) is not refused:
+    read as date_format says, the dates it cannot read quarantined, as before."""
+    path = _paypal_dates(tmp_path, ["13/07/2026", "07/13/2026", "01/07/2026"])
+    table, quarantine = read_source(path, "paypal")
+    assert quarantine[["row", "field", "value"]].values.tolist() == [[3, "Date", "07/13/2026"]]
+    assert [t[:10] for t in table.frame[C.TIMESTAMP]] == ["2026-07-13", "2026-07-01"]

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 
 from audit import canonical as C
 from audit.currency import CURRENCIES, minor_units, stripe_minor_units
+from audit.errors import InputError
 from audit.ingest.csv_reader import RaggedRow, read_csv
 from audit.ingest.raw import RawTable
 from audit.ingest.timestamps import OUT_OF_RANGE
@@ -567,6 +568,45 @@ def _paypal_ungrouped(gross: pa.Array, currencies: pa.Array) -> tuple[pa.Array, 
     return pc.if_else(pa.array(grouped), pc.replace_substring(gross, ",", ""), gross), grouped
 
 
+_DAY_MONTH = re.compile(r"^%([dm])([/.-])%([dm])\2%Y$")
+"""A numeric date format with day and month in either order (`%d/%m/%Y`, `%m/%d/%Y`)."""
+
+
+def _refuse_swapped_dates(export: _Export, date_format: str, path: Path) -> None:
+    """InputError where the download's dates show the other order of day and month than
+    the sources file's `date_format`: a date whose position read as the month is above 12
+    (07/13/2026 under %d/%m/%Y), where none is above 12 in the position read as the day.
+    Such a date is unreadable, and every date of the file up to the 12th is read with day
+    and month swapped (07/11/2026, 11 July, read as 7 November), silently. A file whose
+    dates show both orders is read as configured (its unreadable dates quarantined)."""
+    shape = _DAY_MONTH.match(date_format)
+    if shape is None or shape.group(1) == shape.group(3):
+        return
+    separator = re.escape(shape.group(2))
+    parts = pc.extract_regex(export.stripped("Date"),
+                             f"^(?P<a>[0-9]{{1,2}}){separator}(?P<b>[0-9]{{1,2}})"
+                             f"{separator}[0-9]{{4}}$")
+
+    def above_12(name: str) -> Mask:
+        number = pc.cast(pc.struct_field(parts, name), pa.int64())
+        return np.asarray(pc.fill_null(pc.greater(number, 12), False)
+                          .to_numpy(zero_copy_only=False), dtype=bool)
+
+    first, second = above_12("a"), above_12("b")
+    day_first = shape.group(1) == "d"
+    own, other = (first, second) if day_first else (second, first)
+    if own.any() or not other.any():
+        return
+    k = int(np.flatnonzero(other)[0])
+    value = export.stripped("Date")[k].as_py()
+    swapped = f"%{shape.group(3)}{shape.group(2)}%{shape.group(1)}{shape.group(2)}%Y"
+    raise InputError(
+        f"the dates are {'month' if day_first else 'day'}-first ({value}), but the sources "
+        f"file's date_format for paypal is {date_format}: every date would be read with "
+        f"day and month swapped; set date_format: \"{swapped}\" (the account's locale "
+        "decides the order)", file=path, row=export.rows[k], field="Date")
+
+
 def paypal_zone_column(header: list[str]) -> str:
     """The name of a PayPal download's time zone column (`PAYPAL_ZONE_COLUMNS`; `TimeZone`
     where it has none, which `require_columns` then names as missing)."""
@@ -582,6 +622,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     export, collector = _start(path, "paypal", needed, encoding, "PayPal activity download",
                                read)
     n = export.size
+    _refuse_swapped_dates(export, cfg.date_format or "%d/%m/%Y", path)
     date_format = (cfg.date_format or "%d/%m/%Y") + " %H:%M:%S"
     offsets, known = _offsets(export, zone_column)
     times = utc_text(_joined(export.column("Date"), export.column("Time"), separator=" "),
