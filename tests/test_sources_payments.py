@@ -542,3 +542,28 @@ def test_paypal_dates_that_show_both_orders_are_read_as_the_date_format_says(
     table, quarantine = read_source(path, "paypal")
     assert quarantine[["row", "field", "value"]].values.tolist() == [[3, "Date", "07/13/2026"]]
     assert [t[:10] for t in table.frame[C.TIMESTAMP]] == ["2026-07-13", "2026-07-01"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+@pytest.mark.parametrize(("system", "name"), [("paypal", "activity.csv"),
+                                              ("adyen", "settlement_details.csv"),
+                                              ("stripe", "charges.csv")])
+def test_an_export_saved_as_utf16_text_is_detected(tmp_path: Path, encoding: str,
+                                                    system: str, name: str) -> None:
+    """An export opened in Excel and saved as "Unicode Text" is UTF-16 with a byte order
+    mark, tab-delimited. The CSV reader reads it, but detection decoded the file's head as
+    UTF-8 only, found no system's header and read it as a generic log ("no column for
+    'case:concept:name'"). Detection decodes it as the reader does."""
+    source = DATA / system / name
+    rows = list(csv.reader(source.read_text(encoding="utf-8").splitlines()))
+    path = tmp_path / f"{source.stem}.txt"
+    with path.open("w", encoding="utf-16" if encoding == "utf-16" else "utf-16-be",
+                   newline="") as out:
+        if encoding == "utf-16-be":
+            out.write("\ufeff")  # (the codec of an explicit byte order writes no mark)
+        csv.writer(out, delimiter="\t", lineterminator="\r\n").writerows(rows)
+    assert detect_system(path) == system
+    expected, _ = read_source(source, system)
+    table, _ = read_source(path, system)
+    assert table.frame[[C.EVENT_ID, C.TIMESTAMP, C.AMOUNT]].values.tolist() == \
+        expected.frame[[C.EVENT_ID, C.TIMESTAMP, C.AMOUNT]].values.tolist()

@@ -7,6 +7,7 @@ Adapters are registered by system name (zendesk, jira, servicenow, stripe, paypa
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -177,9 +178,16 @@ def detect_system(path: Path, mapping: Mapping | None = None) -> str | None:
     (`STRIPE_ID_PREFIXES`)."""
     name = path.name.lower()
     try:
-        head = path.open("rb").read(1 << 16).decode("utf-8-sig", errors="replace")
+        with path.open("rb") as file:
+            raw = file.read(1 << 16)
     except OSError:
         return None
+    # (as the CSV reader decodes it: a UTF-16 byte order mark names UTF-16, e.g. a download
+    # saved again as Excel's "Unicode Text"; else UTF-8, with or without its mark)
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        head = raw[:len(raw) // 2 * 2].decode("utf-16", errors="replace")
+    else:
+        head = raw.decode("utf-8-sig", errors="replace")
     if name.endswith((".json", ".jsonl", ".ndjson")):
         text = head.lstrip()
         if text.startswith("{") and '"audits"' in head:
