@@ -567,3 +567,24 @@ def test_an_export_saved_as_utf16_text_is_detected(tmp_path: Path, encoding: str
     table, _ = read_source(path, system)
     assert table.frame[[C.EVENT_ID, C.TIMESTAMP, C.AMOUNT]].values.tolist() == \
         expected.frame[[C.EVENT_ID, C.TIMESTAMP, C.AMOUNT]].values.tolist()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_paypal_payment_refunded_in_part_is_a_purchase(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          fast: bool) -> None:
+    """The Activity Download shows a payment later refunded in part with the status
+    "Partially Refunded" (as one refunded in full shows "Refunded"). The status was unknown,
+    so the payment was quarantined and the case of its partial refund lost its purchase."""
+    from audit.sources import payments
+
+    monkeypatch.setattr(payments, "FAST_PATH", fast)
+    path = tmp_path / "activity.csv"
+    path.write_text(_rows_like(DATA / "paypal" / "activity.csv", [1, 3], [
+        {"Status": "Partially Refunded"}, {"Reference Txn ID": "T000000000000001"}],
+        "Transaction ID"), encoding="utf-8")
+    table, quarantine = read_source(path, "paypal")
+    assert quarantine.empty
+    events = table.frame.set_index(C.EVENT_ID)
+    assert events.at["paypal:T000000000000001", C.PAYMENT_STATUS] == "succeeded"
+    assert events.at["paypal:T000000000000001", C.ACTIVITY] == "Charge subscription renewal"

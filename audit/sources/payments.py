@@ -79,7 +79,9 @@ _STRIPE_STATUS = {"succeeded": "succeeded", "paid": "succeeded", "pending": "pen
                   "cancelled": "failed", "reversed": "reversed"}
 _PAYPAL_STATUS = {"completed": "succeeded", "pending": "pending", "denied": "failed",
                   "failed": "failed", "reversed": "reversed", "canceled": "failed",
-                  "cancelled": "failed", "refunded": "succeeded"}
+                  "cancelled": "failed", "refunded": "succeeded",
+                  # (a payment refunded in part later: the payment itself went through)
+                  "partially refunded": "succeeded"}
 _PAYPAL_CHARGE_TYPES = ("subscription payment", "express checkout payment",
                         "website payment", "preapproved payment bill user payment",
                         "mobile payment", "general payment", "recurring payment",
