@@ -588,3 +588,44 @@ def test_a_paypal_payment_refunded_in_part_is_a_purchase(tmp_path: Path,
     events = table.frame.set_index(C.EVENT_ID)
     assert events.at["paypal:T000000000000001", C.PAYMENT_STATUS] == "succeeded"
     assert events.at["paypal:T000000000000001", C.ACTIVITY] == "Charge subscription renewal"
+
+
+OLD_PAYPAL = (
+    "Date, Time, Time Zone, Name, Type, Status, Currency, Gross, Fee, Net, Note, "
+    "From Email Address, To Email Address, Transaction ID, Reference Txn ID, "
+    "Invoice Number, Custom Number, Balance Impact,\n"
+    '"18/03/2026","21:12:04","GMT","Matt Silver","{kind}","Completed","USD","1,015.30",'
+    '"-0.97","1,014.33","","from@example.com","to@example.com","01A23456B7890123C","",'
+    '"SU-O1","","Credit",\n'
+    '"19/03/2026","10:00:00","GMT","Matt Silver","Refund","Completed","USD","-15.30",'
+    '"0.50","-14.80","Nadia Rossi","to@example.com","from@example.com","02B23456B7890123C",'
+    '"01A23456B7890123C","SU-O1","RFD-1","Debit",\n')
+"""The older Activity Download's layout: a space after each comma of the header, which
+ends with one; "Time Zone"; payment types named "... Payment Received"."""
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("kind", ["Express Checkout Payment Received",
+                                  "Mobile Express Checkout Payment Received",
+                                  "Web Accept Payment Received"])
+def test_the_older_paypal_layout_and_its_payment_received_types(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, fast: bool) -> None:
+    """The older download names its payments "Express Checkout Payment Received", "Mobile
+    Express Checkout Payment Received", ...: they were quarantined as "not a payment or
+    refund", so the refund's case had no purchase. A type ending in "Payment Received" is
+    a purchase; the file is detected and read as PayPal's."""
+    from audit.sources import payments
+
+    monkeypatch.setattr(payments, "FAST_PATH", fast)
+    path = tmp_path / "Download.csv"
+    path.write_text(OLD_PAYPAL.format(kind=kind), encoding="utf-8")
+    assert detect_system(path) == "paypal"
+    table, quarantine = read_source(path, "paypal")
+    assert quarantine.empty
+    events = table.frame.set_index(C.EVENT_ID)
+    charge = events.loc["paypal:01A23456B7890123C"]
+    assert (charge[C.ACTIVITY], charge[C.AMOUNT], charge[C.TIMESTAMP]) == (
+        "Charge subscription renewal", "1015.30", "2026-03-18T21:12:04+00:00")
+    refund = events.loc["paypal:02B23456B7890123C"]
+    assert (refund[C.ACTIVITY], refund[C.CHARGE_ID], refund[C.TICKET_ID]) == (
+        "Execute payout", "01A23456B7890123C", "RFD-1")

@@ -89,6 +89,14 @@ _PAYPAL_CHARGE_TYPES = ("subscription payment", "express checkout payment",
                         # the shop plug-ins' card fields), and the older checkout names
                         "direct credit card payment", "payment received",
                         "ebay auction payment", "donation payment")
+_PAYPAL_RECEIVED = "payment received"
+"""How the older download's payment types end ("Express Checkout Payment Received",
+"Mobile Express Checkout Payment Received", "Web Accept Payment Received"): a purchase,
+as the payment types above are."""
+
+
+def _paypal_charge(kind: str) -> bool:
+    return kind in _PAYPAL_CHARGE_TYPES or kind.endswith(_PAYPAL_RECEIVED)
 _PAYPAL_REFUND_TYPES = ("payment refund", "refund")
 _PAYPAL_SIGN = {
     True: "a refund with a positive Gross is one this account received, not one it paid: "
@@ -638,7 +646,9 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     amounts = _within_units(_major(gross, signed=True), currencies)
     statuses = _each_distinct(export.stripped("Status"),
                               lambda s: _PAYPAL_STATUS.get(s.lower()))
-    charge = _in(kinds, _PAYPAL_CHARGE_TYPES)
+    charge = _in(kinds, _PAYPAL_CHARGE_TYPES) | np.asarray(
+        pc.fill_null(pc.ends_with(kinds, _PAYPAL_RECEIVED), False)
+        .to_numpy(zero_copy_only=False), dtype=bool)
     # The Gross's sign against the type: a refund paid is money out, a payment money in.
     negative = np.asarray(pc.starts_with(gross, "-").to_numpy(zero_copy_only=False),
                           dtype=bool)
@@ -669,7 +679,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
             continue
         kind = str(record["Type"]).strip().lower()
         is_refund = kind in _PAYPAL_REFUND_TYPES
-        if not is_refund and kind not in _PAYPAL_CHARGE_TYPES:
+        if not is_refund and not _paypal_charge(kind):
             collector.quarantine(row, "Type", record["Type"],
                                  "not a payment or refund (fees, transfers, holds are not "
                                  "part of a refund case)")
