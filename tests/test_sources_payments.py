@@ -629,3 +629,33 @@ def test_the_older_paypal_layout_and_its_payment_received_types(
     refund = events.loc["paypal:02B23456B7890123C"]
     assert (refund[C.ACTIVITY], refund[C.CHARGE_ID], refund[C.TICKET_ID]) == (
         "Execute payout", "01A23456B7890123C", "RFD-1")
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_adyen_refund_whose_reference_breaks_the_convention_is_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast: bool) -> None:
+    """A refund's Modification Merchant Reference is the merchant's free text (a refund made
+    in Adyen's Customer Area: "goodwill gesture"). Where the sources file's reference_pattern
+    did not match it, the refund was quarantined: the payout left the log, and its case,
+    which as a refund without any reference is an orphan payout (critical), had no finding
+    at all. It is kept without a ticket and an executor, and a note counts such refunds."""
+    from audit.sources import payments
+
+    monkeypatch.setattr(payments, "FAST_PATH", fast)
+    path = tmp_path / "settlement_details.csv"
+    references = ["goodwill gesture", "REFUND CS0000042 BY Victor Chen", "", "manual"]
+    path.write_text(_rows_like(DATA / "adyen" / "settlement_details.csv", [2] * 4, [
+        {"Modification Merchant Reference": reference} for reference in references],
+        "Modification Reference"), encoding="utf-8")
+    table, quarantine = read_source(path, "adyen")
+    assert quarantine.empty
+    frame = table.frame
+    assert frame[C.ACTIVITY].tolist() == ["Execute payout"] * 4
+    def cells(column: str) -> list[object]:
+        return [None if pd.isna(v) else v for v in frame[column]]
+
+    assert cells(C.TICKET_ID) == [None, "CS0000042", None, None]
+    assert cells(C.RESOURCE) == [None, "Victor Chen", None, None]
+    assert ("settlement_details.csv: 2 refund(s) whose Modification Merchant Reference does "
+            "not match the reference_pattern of the sources file (first: row 2, 'goodwill "
+            "gesture')") in " ".join(table.notes)

@@ -724,13 +724,13 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
 # --- Adyen --------------------------------------------------------------------------------
 def _references(cfg: PaymentConfig, export: _Export, refund: Mask,
                 ) -> tuple[Mask, pa.Array, pa.Array]:
-    """Per row: whether its merchant reference is usable as read one by one, and the ticket
-    and executor the reference pattern finds in a refund's reference."""
+    """Per row: whether it is a refund whose merchant reference the reference pattern does
+    not match, and the ticket and executor the pattern finds in a refund's reference."""
     n = export.size
-    usable = np.ones(n, dtype=bool)
+    unmatched = np.zeros(n, dtype=bool)
     pattern = cfg.reference_pattern
     if pattern is None:
-        return usable, pa.nulls(n, TEXT), pa.nulls(n, TEXT)
+        return unmatched, pa.nulls(n, TEXT), pa.nulls(n, TEXT)
     tickets: list[str | None] = [None] * n
     executors: list[str | None] = [None] * n
     at = np.flatnonzero(refund)
@@ -740,11 +740,21 @@ def _references(cfg: PaymentConfig, export: _Export, refund: Mask,
             continue
         match = pattern.match(reference)
         if match is None:
-            usable[k] = False
+            unmatched[k] = True
             continue
         groups = match.groupdict()
         tickets[k], executors[k] = groups.get("ticket"), groups.get("executor")
-    return usable, pa.array(tickets, type=TEXT), pa.array(executors, type=TEXT)
+    return unmatched, pa.array(tickets, type=TEXT), pa.array(executors, type=TEXT)
+
+
+def _unmatched_note(file: Path, unmatched: list[tuple[int, str]]) -> str:
+    """The note on the refunds whose reference the pattern does not match (row, reference),
+    naming the first."""
+    row, reference = min(unmatched)
+    return (f"{file.name}: {len(unmatched)} refund(s) whose Modification Merchant Reference "
+            f"does not match the reference_pattern of the sources file (first: row {row}, "
+            f"{reference!r}): read without a ticket and an executor, as a refund without a "
+            "reference is")
 
 
 _ZERO = re.compile(r"-?[0.]*0[0.]*")
@@ -788,12 +798,12 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
     credits = export.stripped("Gross Credit (GC)")
     amounts = _within_units(_major(pc.if_else(pc.equal(debits, ""), credits, debits)),
                             currencies)
-    usable, tickets, executors = _references(cfg, export, refund)
+    unmatched, tickets, executors = _references(cfg, export, refund)
     # One side holds the amount: where both are filled, read one by one (`_adyen_gross`).
     one_side = np.asarray(pc.or_(pc.equal(debits, ""), pc.equal(credits, ""))
                           .to_numpy(zero_copy_only=False), dtype=bool)
     plain = ((refund | _in(kinds, _ADYEN_CHARGE_TYPES)) & _in(currencies, CURRENCIES)
-             & _given(amounts) & _given(times) & usable & one_side
+             & _given(amounts) & _given(times) & one_side
              & _given(none_if_empty(idents)))
     methods = _each_distinct(export.cell("Payment Method"), lambda m: cfg.methods.get(m, m))
     if "" in cfg.methods:  # (`cfg.methods.get(m or "", m)` of an empty method)
@@ -809,6 +819,11 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
                         status=statuses, method=methods, ticket=tickets,
                         executor=executors, order=export.cell(cfg.order_column))))
     positions, one_by_one = _split(export, collector, keys, plain)
+    # (A refund whose reference the pattern does not match is kept, as one without a
+    # reference is: a payout outside the convention is the one an audit must see.)
+    references = export.cell("Modification Merchant Reference")
+    not_matched: list[tuple[int, str]] = [
+        (export.rows[k], str(references[k].as_py())) for k in positions if unmatched[k]]
     for k in one_by_one:
         record, row = export.record(k), export.rows[k]
         text, zone = str(record["Creation Date"]), str(record["TimeZone"])
@@ -857,14 +872,14 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
         if cfg.reference_pattern is not None and reference:
             match = cfg.reference_pattern.match(reference)
             if match is None:
-                collector.quarantine(row, "Modification Merchant Reference", reference,
-                                     "does not match the reference_pattern of the sources "
-                                     "file")
-                continue
-            groups = match.groupdict()
-            ticket, executor = groups.get("ticket"), groups.get("executor")
+                not_matched.append((row, reference))
+            else:
+                groups = match.groupdict()
+                ticket, executor = groups.get("ticket"), groups.get("executor")
         collector.add(row, _refund(cfg, base, modification or psp, psp or None,
                                    _ADYEN_REFUND_TYPES[kind], method, ticket, executor,
                                    _cell(record, cfg.order_column)))
+    if not_matched:
+        collector.notes.append(_unmatched_note(path, not_matched))
     _finish(collector, export, positions, columns)
     return collector
