@@ -23,8 +23,10 @@ class UnfitCase(Rule):
     Compliant: a case that follows the SOP (fitness 1.0).
 
     Options:
-    `conformance.min_fitness` (0 to 1; default none), `conformance.max_seconds` (the search
-    bound per variant, default 10).
+    `conformance.min_fitness` (0 to 1; default none). The search bound per variant is that of
+    the alignment engine (`conformance.engine`): `conformance.max_states` states visited for
+    r4pm (default 5,000,000; the engine `auto` picks where r4pm is installed),
+    `conformance.max_seconds` for pm4py (default 10); the other engine's key has no effect.
 
     References:
     van der Aalst, Adriansyah, van Dongen: Replaying history on process models (2012).
@@ -37,7 +39,9 @@ class UnfitCase(Rule):
     reads_sop = "net"
     options = (Option("minimum fitness", "case fitness below which a case is reported",
                       "conformance.min_fitness"),
-               Option("search bound", "seconds per variant before giving up",
+               Option("search bound (r4pm)", "states visited per variant before giving up",
+                      "conformance.max_states"),
+               Option("search bound (pm4py)", "seconds per variant before giving up",
                       "conformance.max_seconds"))
 
     def check(self, facts: CaseFacts) -> list[Finding]:

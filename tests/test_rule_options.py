@@ -1,0 +1,54 @@
+"""The options a rule's page documents are the ones that change what it does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from audit.policy import default_policy_path, load_policy
+from audit.rules.conformance.cf004_unfit_case import UnfitCase
+from audit.rules.engine import run_rules
+from audit.rules.registry import default_rules
+from conformance.align import r4pm_available
+from tests.rules.logbuilder import build_log, timestamp
+from tests.test_rule_cases import merged
+
+RULES = default_rules()
+MODELS = default_policy_path().parent
+# Far enough from the SOP that neither engine's exact replay settles it without a search.
+TANGLED = ["Receive refund request", "Approve refund", "Collect evidence", "Execute payout",
+           "Notify customer", "Close ticket", "Notify customer", "Approve refund"]
+
+
+def _unfit(tmp_path: Path, conformance: dict[str, Any]) -> list[str]:
+    base = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    base["sop"] = {channel: str(MODELS / name) for channel, name in base["sop"].items()}
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(merged(base, {"conformance": conformance})),
+                    encoding="utf-8")
+    policy = load_policy(path, known_rules=RULES.known)
+    log = build_log({"C1": [{"a": label} for label in TANGLED]}, policy)
+    result = run_rules(log, policy, RULES,
+                       as_of=timestamp("2026-10-15T00:00Z").to_pydatetime())
+    assert result.errors == []
+    return [f.case_id for f in result.findings if f.name == "unfit-case"]
+
+
+ENGINES = [pytest.param("r4pm", "max_states", 1,
+                        marks=pytest.mark.skipif(not r4pm_available(),
+                                                 reason="r4pm not installed")),
+           pytest.param("pm4py", "max_seconds", 1e-6)]
+
+
+@pytest.mark.parametrize("engine,key,tiny", ENGINES)
+def test_unfit_case_names_the_search_bound_each_engine_obeys(
+        tmp_path: Path, engine: str, key: str, tiny: float) -> None:
+    """CF004's page named only `max_seconds`, which r4pm (the engine `auto` picks where it is
+    installed) never reads: its bound is `max_states`. Each engine's own key bounds it."""
+    assert _unfit(tmp_path, {"engine": engine}) == []
+    assert _unfit(tmp_path, {"engine": engine, key: tiny}) == ["C1"]
+    assert f"conformance.{key}" in {option.source for option in UnfitCase.options}
+    assert f"`conformance.{key}`" in " ".join((UnfitCase.__doc__ or "").split())
