@@ -41,7 +41,8 @@ def _load(arg: str, *, coded: bool = False) -> Any:
 
 
 def _ours(arg: str, code: str) -> tuple[int, float]:
-    """One rule alone through the engine (run_rules, the same path as `check --select`)."""
+    """One rule alone through the engine (run_rules, the same path as `check` with a policy
+    of `rules: {select: [CODE]}`)."""
     from dataclasses import replace
 
     from audit.rules import default_rules

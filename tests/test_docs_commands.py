@@ -1,0 +1,74 @@
+"""The command lines the documentation shows use options the commands have."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from audit.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
+        *sorted((ROOT / "docs" / "rules").glob("*.md")), ROOT / "models" / "README.md",
+        ROOT / "bench" / "README.md"]
+
+
+def _options(command: click.Command) -> set[str]:
+    return {name for p in command.params if isinstance(p, click.Option)
+            for name in (*p.opts, *p.secondary_opts)}
+
+
+def _commands() -> dict[str, set[str]]:
+    group = _options(main)
+    commands: dict[str, set[str]] = {}
+    for name, command in main.commands.items():
+        commands[name] = _options(command) | group
+        if isinstance(command, click.Group):
+            for sub, subcommand in command.commands.items():
+                commands[f"{name} {sub}"] = _options(subcommand) | group
+    return commands
+
+
+def _snippets(text: str) -> list[str]:
+    """Each line of a code block (continuation lines joined) and each inline code span."""
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", text, re.S)
+    lines = [line for block in blocks for line in block.replace("\\\n", " ").splitlines()]
+    prose = re.sub(r"```.*?```", "", text, flags=re.S)
+    return lines + re.findall(r"(?<!`)`([^`\n]+)`(?!`)", prose)
+
+
+def unknown_options(text: str) -> list[str]:
+    """'COMMAND OPTION: snippet' for each option a shown command line gives that COMMAND
+    lacks. A snippet counts as a command line where it starts with `refund-audit COMMAND`, or
+    with a bare COMMAND followed by an option (`check --sop M.bpmn`)."""
+    commands = _commands()
+    names = "|".join(re.escape(n) for n in sorted(commands, key=len, reverse=True))
+    line = re.compile(rf"^(refund-audit\s+)?(?:(?:-q|-v|--quiet|--verbose)\s+)?({names})\b(.*)$",
+                      re.S)
+    found = []
+    for snippet in _snippets(text):
+        match = line.match(snippet.strip())
+        if match is None or (match[1] is None and "--" not in match[3]):
+            continue
+        for option in re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", match[3]):
+            if option not in commands[match[2]]:
+                found.append(f"{match[2]} {option}: {snippet.strip()}")
+    return found
+
+
+def test_the_scan_finds_an_option_a_command_lacks() -> None:
+    text = "Run `check --select SD001` or\n```sh\nrefund-audit import a.csv --out x \\\n" \
+           "    --selekt y\n```\n`check --sop M.bpmn` and `refund-audit -q check L --out D`."
+    assert unknown_options(text) == [
+        "import --selekt: refund-audit import a.csv --out x      --selekt y",
+        "check --select: check --select SD001"]
+
+
+def test_documented_command_lines_use_existing_options() -> None:
+    """bench/README.md said a rule runs alone `as check --select CODE`: check has no such
+    option (a policy's `rules: {select: [...]}` selects rules)."""
+    found = {str(path.relative_to(ROOT)): unknown_options(path.read_text(encoding="utf-8"))
+             for path in DOCS}
+    assert {path: lines for path, lines in found.items() if lines} == {}
