@@ -252,7 +252,9 @@ def sample(settings: Settings, channel: str, cases: int, seed: int, violation_ra
 @click.argument("sources", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--source", "named", multiple=True, metavar="SYSTEM:FILE",
               help="A source system's export, e.g. zendesk:audits.json or stripe:refunds.csv "
-              "(repeatable; systems: zendesk, jira, servicenow, stripe, paypal, adyen, roles).")
+              "(repeatable; systems: zendesk, jira, servicenow, stripe, paypal, adyen, roles), "
+              "or a log in a named format: csv, xes, parquet or ocel (csv:FILE reads a CSV as "
+              "a generic log).")
 @click.option("--project", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML project file listing the sources (see docs/sources.md).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xes", "parquet", "ocel", "zendesk",
