@@ -270,7 +270,8 @@ def sample(settings: Settings, channel: str, cases: int, seed: int, violation_ra
 @click.option("--encoding", help="Text encoding of CSV files (default: detected).")
 @click.option("--object-type", help="OCEL 2.0: the object type whose objects become cases.")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Canonical log to write (Parquet); LOG.quarantine.csv is written beside it.")
+              help="Canonical log to write (Parquet); LOG.quarantine.csv is written beside "
+              "it, and LOG.correlation.csv where exports were correlated.")
 @click.pass_obj
 @reports_input_errors
 def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...],

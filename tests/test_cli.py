@@ -220,6 +220,23 @@ def test_out_help_and_readme_name_every_file_written(tmp_path: Path, command: st
         assert f"`{shown}`" in readme, (shown, readme)
 
 
+def test_import_out_help_names_every_file_written_beside_the_log(tmp_path: Path) -> None:
+    """import's --out help named LOG.quarantine.csv alone; from exports it writes
+    LOG.correlation.csv beside the log as well."""
+    run("sample", "--channel", "offline", "--cases", "20", "--seed", "4", "--out",
+        str(tmp_path / "s"))
+    out = tmp_path / "out"
+    out.mkdir()
+    run("import", *sorted(str(p) for p in (tmp_path / "s" / "exports").iterdir()),
+        "--out", str(out / "log.parquet"))
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["log.correlation.csv", "log.parquet", "log.quarantine.csv"]
+    text = " ".join(run("import", "--help").output.split())
+    shown = text[text.index("--out FILE"):]
+    for name in written[::2]:
+        assert name.replace("log.", "LOG.") in shown, (name, shown)
+
+
 def test_source_help_names_every_format_it_takes(tmp_path: Path) -> None:
     """--source's help listed the systems only, while it takes the generic formats too
     (docs/sources.md advises `--source csv:FILE` to read a CSV as a generic log)."""
