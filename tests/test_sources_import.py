@@ -63,6 +63,30 @@ def test_import_a_project_file(tmp_path: Path) -> None:
     assert set(log[C.SOURCE_SYSTEM]) == {"jira", "paypal"}
 
 
+def test_the_project_file_docs_sources_md_shows_imports(tmp_path: Path) -> None:
+    """`import --project`'s help points at docs/sources.md, which did not say what a project
+    file holds. Its example, with the files it names in place, imports as it says."""
+    import re
+    import shutil
+
+    text = (REPO / "docs" / "sources.md").read_text(encoding="utf-8")
+    section = text[text.index("## The project file"):]
+    example = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert example is not None
+    project = tmp_path / "audit-q3.yaml"
+    project.write_text(example[1], encoding="utf-8")
+    shutil.copytree(EXPORTS, tmp_path / "exports")
+    shutil.copy(REPO / "models" / "sources.default.yaml", tmp_path / "sources.yaml")
+    loaded = load_project(project)
+    assert [(p.relative_to(tmp_path).as_posix(), fmt) for p, fmt in loaded.sources] == [
+        ("exports/zendesk_ticket_audits.json", "zendesk"), ("exports/stripe_refunds.csv", None),
+        ("exports/stripe_charges.csv", None), ("exports/role_history.csv", "roles")]
+    assert loaded.config == tmp_path / "sources.yaml"
+    result = run("import", "--project", str(project), "--out", str(tmp_path / "log.parquet"))
+    assert "stripe_refunds.csv (stripe): read" in result.output
+    assert "role_history.csv: roles set on" in result.output
+
+
 def test_sources_config_texts_are_taken_as_written(tmp_path: Path) -> None:
     """YAML reads `value: true` as True and `value: 0012` as 10: str() of them ("True",
     "10") matched no ticket's field value, so the activity was never found, silently. A
