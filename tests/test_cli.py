@@ -293,6 +293,25 @@ def test_model_inspect(tmp_path: Path) -> None:
     assert "workflow net: none (the model is refused)" in shown and "None" not in shown
 
 
+def test_readme_exit_codes_tell_model_inspects_1(tmp_path: Path) -> None:
+    """The README's exit codes said 1 is 'findings at or above --fail-on' for every command;
+    `model inspect` ends with 1 for a model that is not sound (or refused), which it lacks."""
+    unsound = tmp_path / "unsound.bpmn"  # a parallel split joined by an exclusive merge
+    unsound.write_text(
+        '<?xml version="1.0"?><definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"'
+        ' id="d" targetNamespace="t"><process id="p"><startEvent id="s"/><parallelGateway '
+        'id="g1"/><task id="a" name="A"/><task id="b" name="B"/><exclusiveGateway id="g2"/>'
+        '<endEvent id="e"/><sequenceFlow id="f1" sourceRef="s" targetRef="g1"/><sequenceFlow '
+        'id="f2" sourceRef="g1" targetRef="a"/><sequenceFlow id="f3" sourceRef="g1" '
+        'targetRef="b"/><sequenceFlow id="f4" sourceRef="a" targetRef="g2"/><sequenceFlow '
+        'id="f5" sourceRef="b" targetRef="g2"/><sequenceFlow id="f6" sourceRef="g2" '
+        'targetRef="e"/></process></definitions>', encoding="utf-8")
+    assert "sound: no" in run("model", "inspect", str(unsound), code=1).output
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    codes = readme[readme.index("Exit codes for every command"):readme.index("`130`")]
+    assert "`model inspect`" in codes and "not sound" in codes, codes
+
+
 def test_model_inspect_and_check_refuse_sub_processes_nested_too_deep(tmp_path: Path) -> None:
     """200 nested sub-processes (XML that libxml2 parses) were a RecursionError, an internal
     error with a traceback: now an input error naming the file and the element (exit 2)."""
