@@ -147,6 +147,22 @@ def test_unknown_file_type_says_how_to_name_the_format_there(tmp_path: Path,
         run(*[str(tmp_path / "log.parquet") if a == str(data) else a for a in args])
 
 
+@pytest.mark.parametrize("command", ["import", "check", "discover", "compare"])
+@pytest.mark.parametrize("name", ["audits.json", "events.dat"])
+def test_a_missing_input_is_no_such_file_whatever_its_suffix(tmp_path: Path, command: str,
+                                                              name: str) -> None:
+    """A mistyped path to a JSON export (whose format is read from its layout) was told as
+    "unknown file type '.json'; name its format ...", sending the user to --format; a
+    missing file is said to be missing, whatever its suffix."""
+    missing = tmp_path / name
+    out = str(tmp_path / "out")
+    args = {"import": ["import", str(missing), "--out", str(tmp_path / "log.parquet")],
+            "check": ["check", str(missing), "--out", out],
+            "discover": ["discover", str(missing), "--out", out],
+            "compare": ["compare", str(missing), "ecommerce.bpmn", "--out", out]}[command]
+    assert run(*args, code=2).output.strip() == f"error: {missing}: no such file"
+
+
 def test_unknown_time_zone_and_missing_file(tmp_path: Path) -> None:
     f = tmp_path / "x.csv"
     f.write_text("case,activity,timestamp\n1,a,2024-01-01T10:00:00Z\n", encoding="utf-8")

@@ -151,7 +151,9 @@ def detect_format(path: Path, mapping: Mapping | None = None, *,
     `discover` and `compare` have none)."""
     from audit.sources import detect_system
 
-    system = detect_system(path, mapping) if path.exists() else None
+    if not path.exists():  # (not "unknown file type '.json'; name its format")
+        raise InputError("no such file", file=path)
+    system = detect_system(path, mapping)
     if system is not None:
         return system
     name = path.name.lower()
