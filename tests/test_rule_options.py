@@ -52,3 +52,38 @@ def test_unfit_case_names_the_search_bound_each_engine_obeys(
     assert _unfit(tmp_path, {"engine": engine, key: tiny}) == ["C1"]
     assert f"conformance.{key}" in {option.source for option in UnfitCase.options}
     assert f"`conformance.{key}`" in " ".join((UnfitCase.__doc__ or "").split())
+
+
+def test_refund_exceeds_charge_interleaved_example_is_what_the_catalogue_finds(
+        tmp_path: Path) -> None:
+    """EV005's page gave 'A 50, B 30, A 50 on a charge of 100' as the interleaved case it
+    finds on A: A's second 50 repeats its first, so the catalogue reports duplicate-refund
+    there, which replaces refund-exceeds-charge. The example on the page is what it finds."""
+    import re
+
+    from audit.rules.evidence.ev005_refund_exceeds_charge import RefundExceedsCharge
+
+    doc = " ".join((RefundExceedsCharge.__doc__ or "").split())
+    shown = re.search(r"interleaved \(A (\d+), B (\d+), A (\d+) on a charge of (\d+)\)", doc)
+    assert shown is not None
+    first, other, second, charged = (float(n) for n in shown.groups())
+    base = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    base.pop("sop")
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(base), encoding="utf-8")
+    policy = load_policy(path, known_rules=RULES.known)
+
+    def case(amount: float, payouts: list[tuple[str, float]]) -> dict[str, Any]:
+        return {"charge": "ch_1", "charged": charged, "amount": amount, "events": [
+            {"a": "Capture payment", "t": "2026-07-01T07:00Z", "id": f"cap-{amount}"},
+            {"a": "Receive refund request"}, {"a": "Collect evidence"}, {"a": "Approve refund"},
+            *({"a": "Execute payout", "t": t, "amount": a} for t, a in payouts)]}
+
+    log = build_log({"A": case(first + second, [("2026-07-02T08:00Z", first),
+                                                ("2026-07-04T08:00Z", second)]),
+                     "B": case(other, [("2026-07-03T08:00Z", other)])}, policy)
+    result = run_rules(log, policy, RULES, as_of=timestamp("2026-10-15T00:00Z").to_pydatetime())
+    found = [(f.case_id, f.amount_at_risk) for f in result.findings
+             if f.name == "refund-exceeds-charge"]
+    assert found == [("A", first + other + second - charged)]
+    assert "with 20.00 at risk" in doc and first + other + second - charged == 20

@@ -17,8 +17,9 @@ class RefundExceedsCharge(Rule):
     every later one) gets the finding; its amount at risk is the part of its own payouts
     beyond the charge (the excess it added, never more than it paid). The payouts are added
     up one by one in time order, across the cases: with partial refunds interleaved (A 50,
-    B 30, A 50 on a charge of 100), the case whose payout crossed the line (A) is the one
-    found.
+    B 30, A 40 on a charge of 100), the case whose payout crossed the line (A) is the one
+    found, with 20.00 at risk. (A second 50 in A would repeat A's first payout: a
+    `duplicate-refund`, which takes precedence.)
 
     Why it matters:
     A customer can be refunded at most what they paid. Partial refunds spread over several
