@@ -87,3 +87,28 @@ def test_refund_exceeds_charge_interleaved_example_is_what_the_catalogue_finds(
              if f.name == "refund-exceeds-charge"]
     assert found == [("A", first + other + second - charged)]
     assert "with 20.00 at risk" in doc and first + other + second - charged == 20
+
+
+def test_rules_json_lists_every_policy_key_a_rules_page_names() -> None:
+    """`refund-audit rules --format json` gives each rule's options (the policy keys that
+    change it) for tooling. It left out keys the rule's own page names: amount_tolerance of
+    AP005, DU001 and EV005, the activities of AP002, EV002, EV007 and SD001-SD003, AP004's
+    SOP lanes, the as_of clock of EV003 and SL001, CF004's conformance.engine."""
+    import re
+
+    from audit.policy import _TOP_KEYS
+
+    def covered(key: str, sources: set[str]) -> bool:
+        return any(key == s or key.startswith(s + ".") or s.startswith(key + ".")
+                   for s in sources)
+
+    missing = {}
+    for rule in RULES:
+        doc = " ".join((type(rule).__doc__ or "").split())
+        options = doc.split("Options:")[1].split("References:")[0]
+        named = {key for key in re.findall(r"`([a-z_-]+(?:\.[a-z_<>-]+)*)`", options)
+                 if key.split(".")[0] in _TOP_KEYS}
+        sources = {option.source for option in rule.options}
+        if left := sorted(key for key in named if not covered(key, sources)):
+            missing[rule.code] = left
+    assert missing == {}

@@ -38,7 +38,7 @@ class MissingApproval(Rule):
     name = "missing-approval"
     severity = "critical"
     summary = "Refund paid without any approval"
-    options = (Option("approval labels", "labels mapped to approve/second-approve",
+    options = (Option("labels", "labels mapped to approve, second-approve and pay",
                       "activities"),)
     suppresses = ("missing-second-approval", "self-approval", "approver-pays",
                   "same-approver-twice")

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from audit.findings import Finding
-from audit.rules.base import Rule
+from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
 
 
@@ -29,6 +29,7 @@ class ApprovalAfterPayout(Rule):
     name = "approval-after-payout"
     severity = "high"
     summary = "Approvals given only after the payout"
+    options = (Option("labels", "labels mapped to approve, second-approve and pay", "activities"),)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         c = facts.table("payout_eid", "approvals_n", "approvals_first_time", "payout_time",

@@ -81,7 +81,8 @@ class UnauthorizedApprover(Rule):
     options = (Option("approve roles", "roles allowed to give the first approval",
                       "approvers.approve"),
                Option("second-approve roles", "roles allowed to give the second approval",
-                      "approvers.second-approve"))
+                      "approvers.second-approve"),
+               Option("sop lanes", "roles of the lanes holding the approval's task", "sop"))
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         at = np.flatnonzero(facts.mask("approve", "second-approve"))

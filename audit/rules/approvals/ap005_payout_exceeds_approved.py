@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from audit.findings import Finding
-from audit.rules.base import Rule
+from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
 
 
@@ -31,6 +31,7 @@ class PayoutExceedsApproved(Rule):
     name = "payout-exceeds-approved"
     severity = "high"
     summary = "More paid out than was approved"
+    options = (Option("tolerance", "differences up to this are rounding", "amount_tolerance"),)
     suppresses = ("amount-mismatch",)
 
     def check(self, facts: CaseFacts) -> list[Finding]:

@@ -39,6 +39,8 @@ class UnfitCase(Rule):
     reads_sop = "net"
     options = (Option("minimum fitness", "case fitness below which a case is reported",
                       "conformance.min_fitness"),
+               Option("alignment engine", "auto, r4pm or pm4py: whose search bound applies",
+                      "conformance.engine"),
                Option("search bound (r4pm)", "states visited per variant before giving up",
                       "conformance.max_states"),
                Option("search bound (pm4py)", "seconds per variant before giving up",

@@ -6,7 +6,7 @@ import pandas as pd
 from audit import canonical as C
 from audit.currency import figure
 from audit.findings import Finding
-from audit.rules.base import Rule
+from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
 
 
@@ -39,6 +39,7 @@ class DuplicateRefund(Rule):
     name = "duplicate-refund"
     severity = "high"
     summary = "The same purchase refunded twice"
+    options = (Option("tolerance", "differences up to this are rounding", "amount_tolerance"),)
     suppresses = ("refund-exceeds-charge",)
 
     def check(self, facts: CaseFacts) -> list[Finding]:

@@ -4,7 +4,7 @@ import numpy as np
 
 from audit import canonical as C
 from audit.findings import Finding
-from audit.rules.base import Rule
+from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts, slices
 
 
@@ -36,6 +36,8 @@ class SelfApproval(Rule):
     name = "self-approval"
     severity = "critical"
     summary = "The requester approved their own refund"
+    options = (Option("labels", "labels mapped to request, approve and second-approve",
+                      "activities"),)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         # The approvals whose resource is the resource of the case's first request.

@@ -5,7 +5,7 @@ import pandas as pd
 
 from audit import canonical as C
 from audit.findings import Finding
-from audit.rules.base import Rule
+from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts, slices
 
 
@@ -35,6 +35,7 @@ class ApproverPays(Rule):
     name = "approver-pays"
     severity = "high"
     summary = "The approver executed the payout"
+    options = (Option("labels", "labels mapped to approve, second-approve and pay", "activities"),)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         # Each successful payout with each approval of its case by the same resource,

@@ -4,7 +4,7 @@ import numpy as np
 
 from audit import canonical as C
 from audit.findings import Finding
-from audit.rules.base import Rule
+from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
 
 
@@ -36,6 +36,7 @@ class SameApproverTwice(Rule):
     name = "same-approver-twice"
     severity = "high"
     summary = "Both approval levels given by one person"
+    options = (Option("labels", "labels mapped to approve and second-approve", "activities"),)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         people = facts.person_codes()  # (one person: case, width and spacing aside)

@@ -4,7 +4,7 @@ import networkx as nx
 import numpy as np
 
 from audit.findings import Finding
-from audit.rules.base import Rule
+from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
 
 
@@ -38,6 +38,7 @@ class OrphanPayout(Rule):
     name = "orphan-payout"
     severity = "critical"
     summary = "Payout without a ticket"
+    options = (Option("labels", "labels mapped to the controls", "activities"),)
     suppresses = ("missing-approval", "approval-after-payout", "missing-second-approval",
                   "unauthorized-approver", "payout-exceeds-approved", "self-approval",
                   "approver-pays", "same-approver-twice", "missing-evidence", "amount-mismatch",

@@ -37,7 +37,8 @@ class ApprovedNotPaid(Rule):
     severity = "medium"
     summary = "Approved refund not paid within the grace period"
     options = (Option("grace", "time allowed between approval and payout",
-                      "grace.approved_not_paid"),)
+                      "grace.approved_not_paid"),
+               Option("as-of", "the audit's clock (or check --as-of)", "as_of"))
     suppresses = ("sla-breach",)
 
     def check(self, facts: CaseFacts) -> list[Finding]:

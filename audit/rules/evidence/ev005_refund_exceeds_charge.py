@@ -6,7 +6,7 @@ import pandas as pd
 from audit import canonical as C
 from audit.currency import rounded
 from audit.findings import Finding
-from audit.rules.base import Rule
+from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts, same, slices
 
 
@@ -45,6 +45,7 @@ class RefundExceedsCharge(Rule):
     name = "refund-exceeds-charge"
     severity = "high"
     summary = "Refunds add up to more than the charge"
+    options = (Option("tolerance", "differences up to this are rounding", "amount_tolerance"),)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         charged = ~np.asarray(facts.column(C.CHARGE_ID).isna(), dtype=bool)

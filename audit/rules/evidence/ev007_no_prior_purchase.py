@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from audit.findings import Finding
-from audit.rules.base import Rule
+from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
 
 
@@ -38,6 +38,7 @@ class NoPriorPurchase(Rule):
     name = "no-prior-purchase"
     severity = "high"
     summary = "Refund without a purchase before it"
+    options = (Option("purchase labels", "labels mapped to purchase", "activities"),)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         c = facts.table("payout_eid", "purchase_eid", "purchase_time", "payout_time")

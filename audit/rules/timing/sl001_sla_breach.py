@@ -38,7 +38,8 @@ class SlaBreach(Rule):
     name = "sla-breach"
     severity = "medium"
     summary = "Request not paid within the SLA"
-    options = (Option("SLA", "request to payout", "sla.request_to_payout"),)
+    options = (Option("SLA", "request to payout", "sla.request_to_payout"),
+               Option("as-of", "the audit's clock (or check --as-of)", "as_of"))
     suppresses = ("stage-overdue",)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
