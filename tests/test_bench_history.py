@@ -210,3 +210,38 @@ def test_tree_pss_counts_a_sample_only_where_the_tree_stayed_the_same(
     finally:
         child.kill()
         child.wait()
+
+
+def test_the_targets_per_rule_growth_is_the_result_files() -> None:
+    """The Targets table said 'each rule alone 7.0x to 11.7x from 100k to 1M' from
+    `20261205T083301Z`: its rows give SD001 4.9x against the four-eyes filter (a 100k time
+    twice that of its other row). Every growth the row states is recomputed from the result
+    file."""
+    performance = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+    row = next(line for line in performance.splitlines()
+               if line.startswith("| time linear in events"))
+    run = "20261205T083301Z"
+    results = json.loads((ROOT / "bench" / "results" / f"{run}.json").read_text())["results"]
+    seconds: dict[str, dict[int, float]] = {}
+    for result in results:
+        named = re.fullmatch(r"(.+) (\d+) cases", result["case"])
+        if named and re.match(r"[A-Z]{2}\d{3} ", named[1]):
+            seconds.setdefault(named[1], {})[int(named[2])] = result["ours"]["median_s"]
+    growth = {case: by[1_000_000] / by[100_000] for case, by in seconds.items()
+              if {100_000, 1_000_000} <= set(by)}
+    claim = re.search(r"each rule alone ([\d.]+)x to ([\d.]+)x from 100k to 1M, `" + run +
+                      r"`; SD001's row against the four-eyes filter ([\d.]+)x.*?which grew "
+                      r"([\d.]+)x\)", row)
+    assert claim is not None, row
+    sd001 = {case: g for case, g in growth.items() if case.startswith("SD001 ")}
+    four_eyes = next(g for case, g in sd001.items() if "filter_four_eyes" in case)
+    ltl = next(g for case, g in sd001.items() if "ltl_checker" in case)
+    others = [g for case, g in growth.items() if g != four_eyes]
+    assert claim.groups() == (f"{min(others):.1f}", f"{max(others):.1f}", f"{four_eyes:.1f}",
+                              f"{ltl:.1f}")
+    named = re.search(r"DQ001, DU001 and SD002 grew .*? and ([\d.]+)x, ([\d.]+)x and ([\d.]+)x "
+                      r"in `" + run + "`'s", row)
+    assert named is not None, row
+    of = {code: next(g for case, g in growth.items() if case.startswith(code + " "))
+          for code in ("DQ001", "DU001", "SD002")}
+    assert named.groups() == tuple(f"{of[code]:.1f}" for code in ("DQ001", "DU001", "SD002"))
