@@ -155,3 +155,24 @@ def test_cases_share_an_order_only_when_refunding_one_charge_twice() -> None:
     charges = ordered[ordered[C.ORDER_ID].isin(shared.index)].groupby(C.ORDER_ID)[
         C.CHARGE_ID].nunique(dropna=False)
     assert (charges == 1).all()
+
+
+def test_every_kind_appears_once_23_cases_have_one_not_at_rate_times_cases(
+        tmp_path: Path) -> None:
+    """docs/sample-generator.md said every kind appears 'once R × N reaches 23'; each case
+    is drawn on its own, so at R × N = 23 (92 cases, rate 0.25) seed 2 gives 20 violating
+    cases and 20 kinds. The page says what holds: every kind once 23 cases have one."""
+    import json
+
+    text = " ".join((REPO / "docs" / "sample-generator.md").read_text(encoding="utf-8").split())
+    assert "once R × N reaches 23" not in text
+    assert "every kind appears once 23 cases have been given one" in text
+    for seed, violating in ((2, 20), (3, 25)):
+        out = write_sample(SampleSpec(channel="all", cases=92, seed=seed, violation_rate=0.25),
+                           tmp_path / str(seed))
+        manifest = json.loads(out["manifest"].read_text(encoding="utf-8"))
+        assert manifest["violating_cases"] == violating
+        assert f"seed {seed} gives {violating} violating cases" in text
+        truth = pd.read_csv(out["ground_truth"])
+        kinds = set(truth["rule"]) & set(INJECTIONS)
+        assert (len(kinds) == len(INJECTIONS)) == (violating >= len(INJECTIONS) == 23)
