@@ -39,10 +39,37 @@ def reports_input_errors(func: F) -> F:
             return func(*args, **kwargs)
         except InputError as exc:
             # (A header or value quoted from the input may hold an escape sequence.)
-            click.echo(f"error: {shown_on_a_terminal(exc.one_line())}", err=True)
+            line = exc.one_line() + _import_first(exc.message)
+            click.echo(f"error: {shown_on_a_terminal(line)}", err=True)
             sys.exit(ExitCode.INPUT_ERROR)
 
     return wrapper  # type: ignore[return-value]
+
+
+IMPORT_READING_OPTIONS = ("--assume-tz", "--object-type", "--encoding", "--mapping",
+                          "--sources-config")
+"""The options of `import` that say how to read an input, which the reader's errors name."""
+
+
+def _import_first(message: str) -> str:
+    """Where an error of reading an input tells to pass an option of `import` that the
+    running command lacks (discover and compare read logs without --assume-tz or
+    --object-type; check has no --sources-config), how to get there: import the file with
+    it first. Before, "choose --object-type" from `discover` led to "No such option"."""
+    import re
+
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return ""
+    own = {name for p in context.command.params for name in getattr(p, "opts", ())}
+    lacking = [o for o in IMPORT_READING_OPTIONS
+               if o not in own and re.search(rf"(?<![\w-]){o}(?![\w-])", message)]
+    if not lacking:
+        return ""
+    command = context.info_name
+    return (f"; {command} has no {' or '.join(lacking)}: import the file with it first "
+            f"(refund-audit import FILE {' '.join(lacking)} ... --out LOG.parquet) and "
+            f"{command} LOG.parquet")
 
 
 ENDS_PROCESS = False

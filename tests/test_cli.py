@@ -163,6 +163,37 @@ def test_a_missing_input_is_no_such_file_whatever_its_suffix(tmp_path: Path, com
     assert run(*args, code=2).output.strip() == f"error: {missing}: no such file"
 
 
+def test_an_import_option_the_command_lacks_is_asked_of_import(tmp_path: Path) -> None:
+    """Reading errors name import's options: `discover` and `compare` of an OCEL file said
+    "choose --object-type", of naive times "say which zone ... with --assume-tz", and
+    `check` of exports mapping no update "check the field ids there (--sources-config)";
+    none of these commands has that option ("No such option"). The error now says to
+    import the file with it first, and that way works."""
+    naive = tmp_path / "naive.csv"
+    naive.write_text("case,activity,time\nc1,Receive refund request,2026-07-01 08:00\n"
+                     "c1,Close ticket,2026-07-01 09:00\n", encoding="utf-8")
+    out = str(tmp_path / "out")
+    hint = ("discover has no --assume-tz: import the file with it first (refund-audit import "
+            "FILE --assume-tz ... --out LOG.parquet) and discover LOG.parquet")
+    assert run("discover", str(naive), "--out", out, code=2).output.strip().endswith(hint)
+    shown = run("compare", str(naive), "ecommerce.bpmn", "--out", out, code=2).output
+    assert "; compare has no --assume-tz: import the file with it first" in shown
+    # check has --assume-tz: its error is as it was.
+    assert "has no" not in run("check", str(naive), "--out", out, code=2).output
+    audits = tmp_path / "audits.json"
+    audits.write_text(json.dumps({"audits": [
+        {"id": 1, "ticket_id": 100, "created_at": "2026-07-01T10:00:00Z", "author_id": 5,
+         "events": [{"type": "Change", "field_name": "999", "value": "v"}]}], "users": []}),
+        encoding="utf-8")
+    shown = run("check", str(audits), "--out", out, code=2).output
+    assert shown.strip().endswith("; check has no --sources-config: import the file with it "
+                                  "first (refund-audit import FILE --sources-config ... --out "
+                                  "LOG.parquet) and check LOG.parquet"), shown
+    log = str(tmp_path / "log.parquet")
+    run("import", str(naive), "--assume-tz", "UTC", "--out", log)
+    run("discover", log, "--miner", "dfg", "--out", out)
+
+
 def test_unknown_time_zone_and_missing_file(tmp_path: Path) -> None:
     f = tmp_path / "x.csv"
     f.write_text("case,activity,timestamp\n1,a,2024-01-01T10:00:00Z\n", encoding="utf-8")
