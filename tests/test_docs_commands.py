@@ -72,3 +72,20 @@ def test_documented_command_lines_use_existing_options() -> None:
     found = {str(path.relative_to(ROOT)): unknown_options(path.read_text(encoding="utf-8"))
              for path in DOCS}
     assert {path: lines for path, lines in found.items() if lines} == {}
+
+
+def test_discovery_docs_say_how_to_read_a_log_needing_an_import_option() -> None:
+    """docs/discovery-and-compare.md said LOG is 'any log import reads' (OCEL included),
+    while discover and compare have none of the options such a log needs (--object-type,
+    --assume-tz, ...): the page says to import it with them first."""
+    from audit.cli import IMPORT_READING_OPTIONS
+
+    text = " ".join((ROOT / "docs" / "discovery-and-compare.md").read_text(
+        encoding="utf-8").split())
+    paragraph = text[text.index("`LOG` is any log"):text.index("**Completions only.**")]
+    for name in ("discover", "compare"):
+        lacking = [o for o in IMPORT_READING_OPTIONS if o not in _commands()[name]]
+        assert lacking
+        assert [o for o in lacking if o != "--sources-config" and f"`{o}`" not in paragraph] \
+            == [], paragraph
+    assert "is imported with them first" in paragraph
