@@ -309,9 +309,11 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
 
     Exports of several systems are imported together and correlated into refund cases
     (ticket <-> order <-> charge <-> refund). Every input row ends in the log or in
-    LOG.quarantine.csv beside it (file, row, field, value, reason); the summary shows read =
-    imported + quarantined per file, and duplicates dropped; the log's metadata keeps these
-    counts, which `check` of the log tells.
+    LOG.quarantine.csv beside it (file, row, field, value, reason), but for a record exported
+    twice (dropped) and a charge no ticket or refund refers to (a sale, left out of the
+    cases); the summary shows read = imported + quarantined per file, the duplicates dropped
+    and the charges left out; the log's metadata keeps these counts, which `check` of the log
+    tells.
 
     \b
     Examples:

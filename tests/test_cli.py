@@ -284,6 +284,24 @@ def test_import_out_help_names_every_file_written_beside_the_log(tmp_path: Path)
         assert name.replace("log.", "LOG.") in shown, (name, shown)
 
 
+def test_import_help_tells_the_rows_in_neither_log_nor_quarantine(tmp_path: Path) -> None:
+    """import's help said every input row ends in the log or in LOG.quarantine.csv; a
+    charge no ticket or refund refers to is in neither (left out as a sale, counted)."""
+    run("sample", "--channel", "subscription", "--cases", "40", "--seed", "3", "--out",
+        str(tmp_path / "s"))
+    log = tmp_path / "log.parquet"
+    shown = run("import", str(tmp_path / "s" / "exports" / "paypal_activity.csv"), "--out",
+                str(log)).output
+    read = int(shown.split("read ", 1)[1].split(" ", 1)[0])
+    events = pd.read_parquet(log)
+    quarantined = pd.read_csv(tmp_path / "log.quarantine.csv")
+    in_neither = read - events[C.SOURCE_ROW].nunique() - len(quarantined)
+    assert in_neither > 0 and f"{in_neither} of the imported: charge(s) left out" in shown
+    text = " ".join(run("import", "--help").output.split())
+    assert "but for a record exported twice (dropped) and a charge no ticket or refund refers " \
+           "to (a sale, left out of the cases)" in text, text
+
+
 def test_source_help_names_every_format_it_takes(tmp_path: Path) -> None:
     """--source's help listed the systems only, while it takes the generic formats too
     (docs/sources.md advises `--source csv:FILE` to read a CSV as a generic log)."""
