@@ -196,6 +196,45 @@ def test_refunds_over_a_charge_put_at_risk_what_each_case_added(
     assert found == {"B": (10.16, 77.05), "C": (20.0, 97.05)}
 
 
+@pytest.mark.parametrize("names", [("A", "B"), ("B", "A")], ids=["A before B", "B before A"])
+def test_refund_exceeds_charge_names_the_purchase_in_its_own_case(
+        names: tuple[str, str], policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A charge refunded in two cases is copied into each by correlation (`<id>@<case>`): the
+    finding names its own case's copy of the purchase, whatever the cases are called (before:
+    the copy in the case whose id sorts first, so renaming the cases consistently changed the
+    finding's events and fingerprint)."""
+    first, second = names  # the earlier refund's case, the later (crossing) one's
+
+    def case(day: str, amount: float, name: str) -> dict[str, Any]:
+        return {"charge": "ch_1", "charged": 100, "events": [
+            {"a": "Capture payment", "t": "2026-06-20T09:00Z", "id": f"ch_1@{name}"},
+            {"a": "Receive refund request", "amount": amount, "t": f"2026-07-{day}T09:00Z"},
+            {"a": "Approve refund", "amount": amount},
+            {"a": "Execute payout", "amount": amount, "id": f"re_{name}"}]}
+
+    log = {first: case("01", 60, first), second: case("08", 50, second)}
+    result, _ = run_case({}, {"log": log}, "EV005 copies", policy_for)
+    found = {f.case_id: f.event_ids for f in result.findings if f.rule == "EV005"}
+    assert found == {second: [f"ch_1@{second}", f"re_{second}"]}
+
+
+def test_refund_exceeds_charge_without_its_own_purchase_names_the_charges(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A case whose payout crosses the line but holds no purchase of the charge names the
+    charge's purchase in the case that holds it."""
+    log = {"A": {"charge": "ch_1", "charged": 100, "events": [
+               {"a": "Capture payment", "t": "2026-06-20T09:00Z", "id": "ch_1"},
+               {"a": "Receive refund request", "amount": 60, "t": "2026-07-01T09:00Z"},
+               {"a": "Approve refund", "amount": 60}, {"a": "Execute payout", "amount": 60}]},
+           "B": {"charge": "ch_1", "events": [
+               {"a": "Receive refund request", "amount": 50, "t": "2026-07-08T09:00Z"},
+               {"a": "Approve refund", "amount": 50},
+               {"a": "Execute payout", "amount": 50, "id": "re_B"}]}}
+    result, _ = run_case({}, {"log": log}, "EV005 no copy", policy_for)
+    found = {f.case_id: f.event_ids for f in result.findings if f.rule == "EV005"}
+    assert found == {"B": ["ch_1", "re_B"]}
+
+
 def test_an_instrument_mismatch_names_every_payout_and_no_amount_in_another_currency(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """C1: an EUR purchase refunded 50 EUR, then 50 USD. The finding named only the first

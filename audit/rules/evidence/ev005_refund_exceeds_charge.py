@@ -35,7 +35,10 @@ class RefundExceedsCharge(Rule):
     whose payment status is not failed, reversed or pending (a declined attempt of 500 before
     the capture of 100 is no 500 captured). Charges without such a purchase event in the log
     are not judged (see `no-prior-purchase`); payouts in another currency than the charge
-    are left to `instrument-mismatch`.
+    are left to `instrument-mismatch`. The finding names the charge's purchase event in
+    its own case where the case holds one (correlation copies a charge refunded in several
+    cases into each), else the charge's first, so its events and fingerprint do not depend
+    on how the cases are named.
 
     References:
     ISA 500 (audit evidence: accuracy, cut-off); card-scheme rules on refunds.
@@ -113,6 +116,16 @@ class RefundExceedsCharge(Rule):
             "added": pd.Series(added[over]).groupby(pairs_over).sum().reindex(keys).to_numpy(),
             "charge_code": keys // n_cases, "case_code": keys % n_cases}, index=keys)
         hits = hits.join(charges, on="charge_code")
+        # The purchase a finding names is the charge's purchase in the case itself where the
+        # case holds one (correlation copies a charge refunded in two cases into each, as
+        # `<id>@<case>`), else the charge's first: never another case's copy, which would
+        # make the finding's events (and fingerprint) depend on how the cases are named.
+        own_pair = buy_charge.astype(np.int64) * n_cases + facts.case_code[buy_at]
+        own_first = pd.Series(buy_at, index=own_pair)
+        own_first = own_first[~own_first.index.duplicated(keep="first")]
+        own = own_first.reindex(hits.index)
+        hits["charge_at"] = np.where(own.notna().to_numpy(), own.fillna(-1).to_numpy(),
+                                     hits["charge_at"].to_numpy()).astype(np.int64)
         hits["currency"] = hits["charge_currency"]
         # The per-event work, freed before the findings are built.
         del payouts, purchases, charges, times, stamps, order, codes, running, before
