@@ -235,15 +235,18 @@ def _relabelled(one: _ReadFile, name: str, label: str) -> None:
 def read_raw(
     path: Path, fmt: str, *, encoding: str | None, object_type: str | None,
     sources_config: SourcesConfig | None = None, assume_tz: str | None = None,
+    numbers: dict[str, str] | None = None,
 ) -> tuple[RawTable, pd.DataFrame]:
-    """Read one file; return its records and the records that could not even be split."""
+    """Read one file; return its records and the records that could not even be split.
+    `numbers`: for a ServiceNow export, the ticket numbers the run's other ServiceNow
+    exports hold (`servicenow_numbers`)."""
     if not path.exists():
         raise InputError("no such file", file=path)
     if fmt in SOURCE_SYSTEMS:
         from audit.sources import read_source
 
         return read_source(path, fmt, config=sources_config, encoding=encoding,
-                           assume_tz=assume_tz)
+                           assume_tz=assume_tz, numbers=numbers)
     if fmt == "csv":
         from audit.ingest.csv_reader import read_csv
 
@@ -503,7 +506,8 @@ def _without_own_repeats(table: RawTable) -> list[str]:
 def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | None,
               encoding: str | None, object_type: str | None,
               sources_config: SourcesConfig | None, hash_now: bool = True,
-              release: bool = False) -> _ReadFile:
+              release: bool = False,
+              numbers: dict[Path, dict[str, str]] | None = None) -> _ReadFile:
     path, fmt = source
     # Hashed here, in the worker, right before it is read: the manifest names the bytes
     # audited, and the main process does not read gigabytes again after the rules. Or, where
@@ -512,7 +516,8 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
     digest = sha256_of(path) if is_file and hash_now else ""
     stamp = file_stamp(path) if is_file and not hash_now else None
     table, broken = read_raw(path, fmt, encoding=encoding, object_type=object_type,
-                             sources_config=sources_config, assume_tz=assume_tz)
+                             sources_config=sources_config, assume_tz=assume_tz,
+                             numbers=(numbers or {}).get(path))
     # Every record read, none usable. An export may hold none that is part of a refund
     # case (a settlement report of fees alone): its records are quarantined, with their
     # reasons, and the import goes on where another input gives records (import_sources
@@ -702,6 +707,35 @@ def _size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
+def servicenow_numbers(events_in: list[tuple[Path, str]], sources_config: SourcesConfig | None,
+                       encoding: str | None) -> dict[Path, dict[str, str]] | None:
+    """Per ServiceNow export, the ticket numbers of records that the run's other ServiceNow
+    exports hold (the earlier input's where two state one), or None where fewer than two
+    are given. A record's `number` row is written once, at insert: an export by date range
+    (a month's beside the last) holds later updates of records whose number is in another
+    file, which read alone would be quarantined. (The files' number rows are read first, a
+    second pass over each ServiceNow export.)"""
+    paths = [path for path, fmt in events_in if fmt == "servicenow"]
+    if len(paths) < 2:
+        return None
+    from audit.sources import _ticketing
+    from audit.sources.config import load_sources_config
+    from audit.sources.servicenow import record_numbers
+
+    cfg = _ticketing(sources_config or load_sources_config(), "servicenow", paths[0])
+    found = {path: record_numbers(path, cfg, encoding=encoding) if path.is_file() else {}
+             for path in paths}  # (a missing file: refused by its reading, as alone)
+    given: dict[Path, dict[str, str]] = {}
+    for path in paths:
+        merged: dict[str, str] = {}
+        for other in paths:
+            if other != path:
+                for document, number in found[other].items():
+                    merged.setdefault(document, number)
+        given[path] = merged
+    return given
+
+
 def _reading_processes(files: list[tuple[Path, str]], workers: int | None) -> int:
     if workers is not None:
         return max(1, min(workers, len(files)))
@@ -786,7 +820,8 @@ def import_sources(
         events_in.append((path, fmt))
     reader = partial(_read_one, mapping=mapping, assume_tz=assume_tz, encoding=encoding,
                      object_type=object_type, sources_config=sources_config,
-                     hash_now=not defer_digests)
+                     hash_now=not defer_digests,
+                     numbers=servicenow_numbers(events_in, sources_config, encoding))
     processes = _reading_processes(events_in, workers)
     read_files: Iterable[_ReadFile]
     if processes > 1:

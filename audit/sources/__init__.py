@@ -97,16 +97,25 @@ def _payment(cfg: SourcesConfig, system: str, path: Path) -> PaymentConfig:
 
 def read_source(path: Path, system: str, *, config: SourcesConfig | None = None,
                 encoding: str | None = None,
-                assume_tz: str | None = None) -> tuple[RawTable, pd.DataFrame]:
-    """Read one export of `system`; InputError if it is not that system's layout."""
+                assume_tz: str | None = None,
+                numbers: dict[str, str] | None = None) -> tuple[RawTable, pd.DataFrame]:
+    """Read one export of `system`; InputError if it is not that system's layout.
+    `numbers` (ServiceNow): the ticket numbers other exports of the run hold, by record."""
     if system not in ADAPTERS:
         raise InputError(f"unknown source system '{system}' (known: {', '.join(SYSTEMS)})",
                          file=path)
     if not path.exists():
         raise InputError("no such file", file=path)
     with paused_gc():  # an export read makes millions of small objects, none in cycles
-        collector = ADAPTERS[system](path, config or load_sources_config(), encoding,
-                                     assume_tz)
+        if system == "servicenow" and numbers is not None:
+            from audit.sources import servicenow
+
+            collector = servicenow.read(
+                path, _ticketing(config or load_sources_config(), "servicenow", path),
+                encoding=encoding, assume_tz=assume_tz, numbers=numbers)
+        else:
+            collector = ADAPTERS[system](path, config or load_sources_config(), encoding,
+                                         assume_tz)
         table, quarantine = collector.table()
         table.skipped = collector.skipped  # (told where no update is an event)
         # The records read (and the parsed file they point into) freed while the collector
