@@ -447,3 +447,28 @@ def test_servicenow_pages_read_in_workers_get_each_others_numbers(tmp_path: Path
     assert sorted(result.log[C.EVENT_ID].astype(str)) == sorted(alone.log[C.EVENT_ID].astype(str))
     assert (result.log.set_index(C.EVENT_ID)[C.CASE].astype(str).sort_index()
             .equals(alone.log.set_index(C.EVENT_ID)[C.CASE].astype(str).sort_index()))
+
+
+def test_the_role_notes_count_the_events_kept_not_the_repeats(tmp_path: Path) -> None:
+    """A Jira export holding every issue twice (overlapping search pages) imports the same
+    events as the export once, and the role history's note counts those events (before: the
+    repeats too, dropped only after the roles were set: "roles set on" nearly twice the
+    events imported)."""
+    import json
+
+    jira = json.loads((EXPORTS / "jira_issues.json").read_text(encoding="utf-8"))
+    jira["issues"] = jira["issues"] + jira["issues"]
+    jira["total"] = jira["maxResults"] = len(jira["issues"])
+    twice = tmp_path / "twice" / "jira_issues.json"
+    twice.parent.mkdir()
+    twice.write_text(json.dumps(jira), encoding="utf-8")
+    roles = str(EXPORTS / "role_history.csv")
+    once = run("import", str(EXPORTS / "jira_issues.json"), roles,
+               "--out", str(tmp_path / "once.parquet")).output
+    again = run("import", str(twice), roles, "--out", str(tmp_path / "twice.parquet")).output
+    note = [line for line in once.splitlines() if "roles set on" in line]
+    assert len(note) == 1
+    assert note == [line for line in again.splitlines() if "roles set on" in line]
+    assert "duplicates dropped" in again
+    assert len(pd.read_parquet(tmp_path / "once.parquet")) == \
+        len(pd.read_parquet(tmp_path / "twice.parquet"))

@@ -106,10 +106,12 @@ def merge_roles(histories: list[RoleHistory]) -> RoleHistory:
     return RoleHistory(periods, logins, ", ".join(h.file for h in histories))
 
 
-def apply_roles(log: pd.DataFrame, history: RoleHistory) -> tuple[pd.DataFrame, list[str]]:
+def apply_roles(log: pd.DataFrame, history: RoleHistory, *,
+                repeats: npt.NDArray[np.bool_] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Resolve logins to people and set `org:role` where the log has none; return notes.
     A role the log states is kept, even where the history gives another at that time: the
-    notes count such events and name one."""
+    notes count such events and name one. `repeats`: per event, whether the import drops
+    it as a repeat of another (the notes count only the others)."""
     log = log.copy(deep=False)  # columns are replaced, never written into: no data copied
     # Logins -> people once per distinct resource, not once per event; a coded column stays
     # coded (two logins of one person become one category).
@@ -191,7 +193,12 @@ def apply_roles(log: pd.DataFrame, history: RoleHistory) -> tuple[pd.DataFrame, 
     log[C.ROLE] = pd.Series(pd.Categorical.from_codes(role_codes, categories=categories),
                             index=log.index)
     unknown = log[C.RESOURCE].notna().to_numpy(dtype=bool) & (role_codes < 0)
-    notes = [f"{history.file}: roles set on {int((empty & (role_codes >= 0)).sum())} events"]
+    counted = empty & (role_codes >= 0)
+    if repeats is not None:
+        unknown &= ~repeats
+        differ &= ~repeats
+        counted &= ~repeats
+    notes = [f"{history.file}: roles set on {int(counted.sum())} events"]
     notes += overlap_notes(history)
     if unknown.any():
         people = sorted(set(log.loc[unknown, C.RESOURCE].astype(str)))
