@@ -472,3 +472,28 @@ def test_the_role_notes_count_the_events_kept_not_the_repeats(tmp_path: Path) ->
     assert "duplicates dropped" in again
     assert len(pd.read_parquet(tmp_path / "once.parquet")) == \
         len(pd.read_parquet(tmp_path / "twice.parquet"))
+
+
+def test_a_servicenow_export_beside_last_months_log_gets_the_logs_numbers(
+        tmp_path: Path) -> None:
+    """The monthly run: last month's log (imported from the first page) checked beside this
+    month's ServiceNow export, whose updates of records inserted last month have no `number`
+    row in it. They take the number the log's events of the record carry (before:
+    quarantined, and their approvals lost)."""
+    first, second = _servicenow_pages(tmp_path)
+    others = [p for p in sorted(EXPORTS.iterdir()) if p.name != "servicenow_sys_audit.csv"]
+    last_month = tmp_path / "last" / "log.parquet"
+    run("import", *map(str, others), str(first), "--out", str(last_month))
+    both = tmp_path / "both.parquet"
+    run("import", str(last_month), str(second), str(EXPORTS / "role_history.csv"),
+        "--out", str(both))
+    assert pd.read_csv(tmp_path / "both.quarantine.csv").empty
+    whole = tmp_path / "whole.parquet"
+    run("import", *map(str, sorted(EXPORTS.iterdir())), "--out", str(whole))
+
+    def servicenow_cases(path: Path) -> pd.Series:
+        log = pd.read_parquet(path, columns=[C.EVENT_ID, C.CASE]).astype("string")
+        log = log[log[C.EVENT_ID].str.startswith("servicenow:")]
+        return log.set_index(C.EVENT_ID)[C.CASE].sort_index()
+
+    pd.testing.assert_series_equal(servicenow_cases(whole), servicenow_cases(both))

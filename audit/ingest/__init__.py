@@ -709,31 +709,67 @@ def _size(path: Path) -> int:
 
 def servicenow_numbers(events_in: list[tuple[Path, str]], sources_config: SourcesConfig | None,
                        encoding: str | None) -> dict[Path, dict[str, str]] | None:
-    """Per ServiceNow export, the ticket numbers of records that the run's other ServiceNow
-    exports hold (the earlier input's where two state one), or None where fewer than two
-    are given. A record's `number` row is written once, at insert: an export by date range
-    (a month's beside the last) holds later updates of records whose number is in another
-    file, which read alone would be quarantined. (The files' number rows are read first, a
-    second pass over each ServiceNow export.)"""
-    paths = [path for path, fmt in events_in if fmt == "servicenow"]
-    if len(paths) < 2:
+    """Per ServiceNow export, the ticket numbers of records that the run's other inputs hold
+    (the earlier input's where two state one): the other ServiceNow exports' `number` rows,
+    and a canonical log's (Parquet) ServiceNow events; None where there are none to give. A
+    record's `number` row is written once, at insert: an export by date range (a month's
+    beside the last, or beside last month's log) holds later updates of records whose
+    number is in another input, which read alone would be quarantined. (The exports' number
+    rows are read first, a second pass over each ServiceNow export; a log's two columns.)"""
+    exports = [path for path, fmt in events_in if fmt == "servicenow"]
+    logs = [path for path, fmt in events_in if fmt == "parquet"]
+    if not exports or len(exports) + len(logs) < 2:
         return None
     from audit.sources import _ticketing
     from audit.sources.config import load_sources_config
     from audit.sources.servicenow import record_numbers
 
-    cfg = _ticketing(sources_config or load_sources_config(), "servicenow", paths[0])
-    found = {path: record_numbers(path, cfg, encoding=encoding) if path.is_file() else {}
-             for path in paths}  # (a missing file: refused by its reading, as alone)
+    cfg = _ticketing(sources_config or load_sources_config(), "servicenow", exports[0])
+    found: dict[Path, dict[str, str]] = {}
+    for path, fmt in events_in:
+        if not path.is_file():  # (a missing file: refused by its reading, as alone)
+            continue
+        if fmt == "servicenow":
+            found[path] = record_numbers(path, cfg, encoding=encoding)
+        elif fmt == "parquet":
+            found[path] = _logged_servicenow_numbers(path)
     given: dict[Path, dict[str, str]] = {}
-    for path in paths:
+    for path in exports:
         merged: dict[str, str] = {}
-        for other in paths:
+        for other, numbers in found.items():  # (in the order the inputs are given)
             if other != path:
-                for document, number in found[other].items():
+                for document, number in numbers.items():
                     merged.setdefault(document, number)
         given[path] = merged
     return given
+
+
+def _logged_servicenow_numbers(path: Path) -> dict[str, str]:
+    """The ticket number of each ServiceNow record a canonical log (Parquet) holds events of,
+    by its documentkey: the log's ServiceNow event ids are `servicenow:<documentkey>:<update>`
+    and their ticket ids the records' numbers. Empty for a Parquet file without those
+    columns or one Arrow cannot read (its reading says why)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    try:
+        names = set(pq.read_schema(path).names)
+        if not {C.EVENT_ID, C.TICKET_ID} <= names:
+            return {}
+        table = pq.read_table(path, columns=[C.EVENT_ID, C.TICKET_ID])
+        ids = pc.cast(table.column(C.EVENT_ID), pa.string())
+        tickets = pc.cast(table.column(C.TICKET_ID), pa.string())
+    except (OSError, pa.ArrowException):
+        return {}
+    keep = pc.and_(pc.starts_with(ids, "servicenow:"), pc.is_valid(tickets))
+    numbers: dict[str, str] = {}
+    for event_id, ticket in zip(ids.filter(keep).to_pylist(), tickets.filter(keep).to_pylist(),
+                                strict=True):
+        document = event_id.split(":", 2)[1]
+        if document and ticket:
+            numbers.setdefault(document, ticket)
+    return numbers
 
 
 def _reading_processes(files: list[tuple[Path, str]], workers: int | None) -> int:
