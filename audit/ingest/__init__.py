@@ -7,7 +7,7 @@ per-file counts (read = imported + quarantined for every file).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -709,68 +709,59 @@ def _size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
-def servicenow_numbers(events_in: list[tuple[Path, str]], sources_config: SourcesConfig | None,
-                       encoding: str | None) -> dict[Path, dict[str, str]] | None:
-    """Per ServiceNow export, the ticket numbers of records that the run's other inputs hold
-    (the earlier input's where two state one): the other ServiceNow exports' `number` rows,
-    and a canonical log's (Parquet) ServiceNow events; None where there are none to give. A
-    record's `number` row is written once, at insert: an export by date range (a month's
-    beside the last, or beside last month's log) holds later updates of records whose
-    number is in another input, which read alone would be quarantined. (The exports' number
-    rows are read first, a second pass over each ServiceNow export; a log's two columns.)"""
-    exports = [path for path, fmt in events_in if fmt == "servicenow"]
-    logs = [path for path, fmt in events_in if fmt == "parquet"]
-    if not exports or len(exports) + len(logs) < 2:
-        return None
-    from audit.sources import _ticketing
-    from audit.sources.config import load_sources_config
-    from audit.sources.servicenow import record_numbers
-
-    cfg = _ticketing(sources_config or load_sources_config(), "servicenow", exports[0])
-    found: dict[Path, dict[str, str]] = {}
-    for path, fmt in events_in:
-        if not path.is_file():  # (a missing file: refused by its reading, as alone)
-            continue
-        if fmt == "servicenow":
-            found[path] = record_numbers(path, cfg, encoding=encoding)
-        elif fmt == "parquet":
-            found[path] = _logged_servicenow_numbers(path)
-    given: dict[Path, dict[str, str]] = {}
-    for path in exports:
-        merged: dict[str, str] = {}
-        for other, numbers in found.items():  # (in the order the inputs are given)
-            if other != path:
-                for document, number in numbers.items():
-                    merged.setdefault(document, number)
-        given[path] = merged
-    return given
+def _servicenow_numbered(read_files: Iterable[_ReadFile], events_in: list[tuple[Path, str]],
+                         reader: Callable[..., _ReadFile]) -> Iterable[_ReadFile]:
+    """`read_files`, where a ServiceNow export has updates of records whose `number` row is
+    in none of its rows (quarantined: their ticket number unknown) read again with the
+    numbers the run's other inputs give those records: the ticket ids of their events read
+    from the other ServiceNow exports and from canonical logs (Parquet), the earlier
+    input's where two give one. A record's `number` row is written once, at insert: an
+    export by date range (a month's beside the last, or beside last month's log) holds
+    later updates of records whose number is in another input. Only such an export is read
+    again; the others are as read."""
+    exports = [k for k, (_path, fmt) in enumerate(events_in) if fmt == "servicenow"]
+    givers = [k for k, (_path, fmt) in enumerate(events_in) if fmt in ("servicenow", "parquet")]
+    if not exports or len(givers) < 2:
+        return read_files
+    files = list(read_files)
+    lacking = [k for k in exports if _unnumbered(files[k].broken)]
+    for k in lacking:
+        numbers: dict[str, str] = {}
+        for j in givers:
+            if j != k:
+                for document, number in _servicenow_numbers(files[j].log).items():
+                    numbers.setdefault(document, number)
+        if numbers:
+            path = events_in[k][0]
+            files[k] = reader(events_in[k], numbers={path: numbers})
+    return files
 
 
-def _logged_servicenow_numbers(path: Path) -> dict[str, str]:
-    """The ticket number of each ServiceNow record a canonical log (Parquet) holds events of,
-    by its documentkey: the log's ServiceNow event ids are `servicenow:<documentkey>:<update>`
-    and their ticket ids the records' numbers. Empty for a Parquet file without those
-    columns or one Arrow cannot read (its reading says why)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+def _unnumbered(quarantine: pd.DataFrame) -> bool:
+    """Whether a ServiceNow export's quarantine holds updates whose ticket number is unknown."""
+    if quarantine.empty:
+        return False
+    return bool(((quarantine["field"] == "documentkey")
+                 & quarantine["reason"].astype(str).str.contains(
+                     "so its ticket number is unknown", regex=False)).any())
 
-    try:
-        names = set(pq.read_schema(path).names)
-        if not {C.EVENT_ID, C.TICKET_ID} <= names:
-            return {}
-        table = pq.read_table(path, columns=[C.EVENT_ID, C.TICKET_ID])
-        ids = pc.cast(table.column(C.EVENT_ID), pa.string())
-        tickets = pc.cast(table.column(C.TICKET_ID), pa.string())
-    except (OSError, pa.ArrowException):
+
+def _servicenow_numbers(log: pd.DataFrame) -> dict[str, str]:
+    """The ticket number of each ServiceNow record that a read file's events belong to, by
+    its documentkey: their event ids are `servicenow:<documentkey>:<update>`, their ticket
+    ids the records' numbers (an export's provisional ids, or a canonical log's)."""
+    if C.EVENT_ID not in log.columns or C.TICKET_ID not in log.columns or log.empty:
         return {}
-    keep = pc.and_(pc.starts_with(ids, "servicenow:"), pc.is_valid(tickets))
+    ids = log[C.EVENT_ID].astype("string")
+    tickets = log[C.TICKET_ID].astype("string")
+    keep = (ids.str.startswith("servicenow:") & tickets.notna()).fillna(False).to_numpy(bool)
+    if not keep.any():
+        return {}
+    documents = ids[keep].str.split(":", n=2).str[1]
     numbers: dict[str, str] = {}
-    for event_id, ticket in zip(ids.filter(keep).to_pylist(), tickets.filter(keep).to_pylist(),
-                                strict=True):
-        document = event_id.split(":", 2)[1]
-        if document and ticket:
-            numbers.setdefault(document, ticket)
+    for document, number in zip(documents.tolist(), tickets[keep].tolist(), strict=True):
+        if document and number:
+            numbers.setdefault(str(document), str(number))
     return numbers
 
 
@@ -858,8 +849,7 @@ def import_sources(
         events_in.append((path, fmt))
     reader = partial(_read_one, mapping=mapping, assume_tz=assume_tz, encoding=encoding,
                      object_type=object_type, sources_config=sources_config,
-                     hash_now=not defer_digests,
-                     numbers=servicenow_numbers(events_in, sources_config, encoding))
+                     hash_now=not defer_digests)
     processes = _reading_processes(events_in, workers)
     read_files: Iterable[_ReadFile]
     if processes > 1:
@@ -888,6 +878,7 @@ def import_sources(
             del futures, own  # each holds its file's frame: the join frees them as it goes
     else:
         read_files = map(reader, events_in)  # one at a time: a file's raw cells freed early
+    read_files = _servicenow_numbered(read_files, events_in, reader)
     # A canonical log beside exports: its events of exports are correlated again with the
     # exports' records, as they would be with its own exports read at once (see restated).
     beside_exports = any(fmt in SOURCE_SYSTEMS for _path, fmt in events_in)

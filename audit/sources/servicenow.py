@@ -40,30 +40,12 @@ KEY_COLUMNS = ("documentkey", "fieldname", "oldvalue", "newvalue", "user", "sys_
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-def record_numbers(path: Path, cfg: TicketingConfig, *,
-                   encoding: str | None = None) -> dict[str, str]:
-    """The ticket number of each record (documentkey) whose `number` row this export holds:
-    what `read` of another export of the same run is given as `numbers`."""
-    table, _ragged = read_csv(path, encoding=encoding, strings="arrow")
-    frame = table.frame
-    require_columns(list(frame.columns), KEY_COLUMNS, system="ServiceNow sys_audit", file=path)
-    cells = text_columns(frame, [str(c) for c in frame.columns],
-                         only=("documentkey", "fieldname", "newvalue"))
-    document_codes, document_names = text_codes(stripped(cells["documentkey"]))
-    field_codes, fields_named = text_codes(cells["fieldname"])
-    numbers = _numbers(document_codes, len(document_names), field_codes,
-                       fields_named.to_pylist(), cells["newvalue"], cfg.number_field or "number")
-    return {str(name): str(number) for name, number in
-            zip(document_names.to_pylist(), numbers.tolist(), strict=True)
-            if number is not None and name is not None}
-
-
 def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
          assume_tz: str | None = None, numbers: dict[str, str] | None = None) -> Collector:
     """Read one sys_audit export. `numbers`: the ticket numbers of records (documentkey)
-    that other ServiceNow exports of the run hold (`record_numbers`), for the updates of a
-    record whose `number` row, written at insert, is in another export (an export in pages,
-    or by month): its own `number` row wins."""
+    that the run's other inputs give (`audit.ingest._servicenow_numbered`), for the updates
+    of a record whose `number` row, written at insert, is in another export or was read
+    into last month's log: its own `number` row wins."""
     table, ragged = read_csv(path, encoding=encoding, strings="arrow")
     frame = table.frame
     require_columns(list(frame.columns), KEY_COLUMNS, system="ServiceNow sys_audit", file=path)
@@ -109,7 +91,7 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     newvalues = cells["newvalue"]
     ticket = _numbers(document_codes, len(document_names), field_codes, field_names, newvalues,
                       cfg.number_field or "number")[document_codes[first]]
-    elsewhere = " (nor in the other ServiceNow exports read with it)" if numbers is not None \
+    elsewhere = " (nor in the other inputs read with it)" if numbers is not None \
         else ""
     if numbers:  # a record whose number row is in another export of the run
         for k in np.flatnonzero(_none(ticket)).tolist():
