@@ -118,17 +118,6 @@ def test_nan_is_refused_for_every_float_option(tmp_path: Path, args: list[str],
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("command", ["import", "check"])
-def test_a_missing_json_export_is_no_such_file(tmp_path: Path, command: str) -> None:
-    """A mistyped path of a Zendesk or Jira export (.json, a suffix only detection reads)
-    is told as no such file (before: "unknown file type '.json'; name its format", and
-    naming it then said the file is missing)."""
-    missing = tmp_path / "jira_issues.json"
-    out = ["--out", str(tmp_path / ("log.parquet" if command == "import" else "out"))]
-    result = run(command, str(missing), *out, code=2)
-    assert result.output.strip() == f"error: {missing}: no such file"
-
-
 @pytest.mark.parametrize("command", ["import", "check", "discover", "compare"])
 def test_unknown_file_type_says_how_to_name_the_format_there(tmp_path: Path,
                                                              command: str) -> None:

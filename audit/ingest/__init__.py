@@ -160,8 +160,6 @@ def detect_format(path: Path, mapping: Mapping | None = None, *,
     for suffix, fmt in sorted(_SUFFIXES.items(), key=lambda kv: -len(kv[0])):
         if name.endswith(suffix):
             return fmt
-    if not path.exists():  # (a JSON export mistyped is no file, not a file of unknown type)
-        raise InputError("no such file", file=path)
     raise InputError(f"unknown file type '{''.join(path.suffixes) or path.name}'; {hint}",
                      file=path)
 
