@@ -190,9 +190,12 @@ class _Pm4pyEngine:
 _R4PM_NAMESPACE = uuid.UUID("5d1c0b52-7a57-4b0e-9a41-2f1f3c5a7e10")
 _R4PM_LOG = 10_000
 """r4pm takes one cost per kind of move. As in pm4py's standard cost function, a silent move
-costs 1 (not 0) and a deviation 10,000, so that among alignments with the fewest deviations the
-search prefers fewer silent steps (a much smaller search space); the standard cost is the
-r4pm cost divided by 10,000, exact while an alignment has fewer than 10,000 silent moves."""
+costs 1 (not 0) and a deviation at least 10,000, so that among alignments with the fewest
+deviations the search prefers fewer silent steps (a much smaller search space). A deviation
+must cost more than the silent steps of an optimal alignment, or the search would trade a
+deviation for enough silent steps (a long trace through a loop with a silent redo): the cost
+of a deviation grows with the variant and the net (`_R4pmEngine._deviation`), and the
+standard cost is counted from the moves."""
 
 
 @dataclass
@@ -220,9 +223,19 @@ class _R4pmEngine:
             raise ValueError(f"the net's final marking cannot be reached ({error})") from None
         self.model_only = sum(1 for m in empty["moves"] if self._visible_model_move(m))
 
-    def _options(self) -> dict[str, Any]:
+    def _deviation(self, variant: Variant) -> int:
+        """A deviation's cost in the search of `variant`: above the silent steps of any
+        alignment with the fewest deviations and the fewest silent steps among those. Its
+        moves number at most len(variant) + (the shortest run of the model), and between two
+        of them its run of silent steps is bounded by the transitions (as `_Pm4pyEngine._base`
+        reasons)."""
+        steps = len(self.net.transitions)
+        return max(_R4PM_LOG, (len(variant) + steps + 1) * (steps + 1) + 1)
+
+    def _options(self, variant: Variant = ()) -> dict[str, Any]:
+        deviation = self._deviation(variant)
         return {"max_states": self.max_states,
-                "cost_fn": {"log_move_cost": _R4PM_LOG, "model_move_cost": _R4PM_LOG,
+                "cost_fn": {"log_move_cost": deviation, "model_move_cost": deviation,
                             "silent_move_cost": 1, "sync_move_cost": 0}}
 
     def _visible_model_move(self, move: dict[str, Any]) -> bool:
@@ -232,12 +245,13 @@ class _R4pmEngine:
     def align(self, variant: Variant) -> Alignment:
         worst = len(variant) + self.model_only
         try:
-            found = _r4pm().align_trace(self.model, list(variant), self._options())
+            found = _r4pm().align_trace(self.model, list(variant), self._options(variant))
         except TypeError as error:  # r4pm reports a failed search as TypeError(SearchError)
             if "LimitReached" in str(error):
                 return Alignment(variant, worst_cost=worst, bounded=True)
             raise
         moves: list[Move] = []
+        silent = 0
         for move in found["moves"]:
             if "SyncMove" in move:
                 label = variant[move["SyncMove"]["trace_event_index"]]
@@ -248,8 +262,10 @@ class _R4pmEngine:
                 model = self.labels[move["ModelMove"]["transition"]]
                 if model is not None:
                     moves.append(Move(None, model))
+                else:
+                    silent += 1
         cost = sum(1 for m in moves if m.kind != "sync")
-        if cost != int(found["cost"]) // _R4PM_LOG:
+        if cost * self._deviation(variant) + silent != int(found["cost"]):
             raise RuntimeError(f"r4pm alignment of {variant!r}: moves cost {cost}, "
                                f"search reported {found['cost']}")
         return Alignment(variant, tuple(moves), cost, worst)

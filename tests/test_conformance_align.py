@@ -607,3 +607,36 @@ def test_judged_cases_read_by_columns_equal_each_case_aligned_alone(policy: Poli
     assert not any(tight.cases[c].deviations for c in bounded)
     assert [c.case_id for c in deviating_cases(tight.cases)] == [
         c for c in deviating if c not in bounded]
+
+
+def _silent_loop_or_b_then_a_loop() -> WorkflowNet:
+    """Two ways to repeat A: a loop whose every repetition takes a silent redo step, or B
+    followed by a self-loop on A (no silent steps)."""
+    from conformance.petri import Transition
+
+    return WorkflowNet(
+        places=("i", "p1", "p", "q", "o"),
+        transitions=(Transition("go", None, None), Transition("a", "A", None),
+                     Transition("redo", None, None), Transition("end1", None, None),
+                     Transition("b", "B", None), Transition("qa", "A", None),
+                     Transition("end2", None, None)),
+        arcs=(("i", "go"), ("go", "p1"), ("p1", "a"), ("a", "p"), ("p", "redo"),
+              ("redo", "p1"), ("p", "end1"), ("end1", "o"), ("i", "b"), ("b", "q"),
+              ("q", "qa"), ("qa", "q"), ("q", "end2"), ("end2", "o")),
+        source="i", sink="o")
+
+
+def test_r4pm_is_optimal_on_a_long_trace_through_a_silent_loop() -> None:
+    """With a deviation at a fixed 10,000 and a silent step at 1, r4pm traded a deviation
+    for 10,000 silent steps: A x 10,005 then X cost 2 (skip B, insert X) instead of 1, and
+    A x 10,002 then X (one loop only) raised RuntimeError (moves cost 1, search reported
+    20,003). Both engines now give pm4py's optimum, 1."""
+    net = _silent_loop_or_b_then_a_loop()
+    short = ("A", "A", "X")
+    long = ("A",) * 10_005 + ("X",)
+    for variant in (short, long):
+        found = Aligner(net, engine="r4pm", processes=1, replay_first=False).align(
+            [variant])[variant]
+        assert found.cost == 1, (len(variant), found.cost)
+        assert [m for m in found.moves if m.kind != "sync"] == [Move("X", None)]
+    assert _pm4py_costs(net, [short]) == [1]
