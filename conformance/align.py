@@ -193,9 +193,14 @@ _R4PM_LOG = 10_000
 costs 1 (not 0) and a deviation at least 10,000, so that among alignments with the fewest
 deviations the search prefers fewer silent steps (a much smaller search space). A deviation
 must cost more than the silent steps of an optimal alignment, or the search would trade a
-deviation for enough silent steps (a long trace through a loop with a silent redo): the cost
-of a deviation grows with the variant and the net (`_R4pmEngine._deviation`), and the
-standard cost is counted from the moves."""
+deviation for enough silent steps (a long trace through a loop with a silent redo): where
+10,000 may not be enough for a variant, its search is run again with a dearer deviation
+(`_R4pmEngine.align`), and the standard cost is counted from the moves."""
+
+_R4PM_MAX_COST = 100_000_000
+"""The dearest alignment (in r4pm's costs) the engine searches for again with a dearer
+deviation: r4pm's search keeps a bucket per cost up to the alignment's (32 bytes each, 3.2 GB
+here). A fixed 10,000 per deviation reaches it at 10,000 deviations."""
 
 
 @dataclass
@@ -223,17 +228,7 @@ class _R4pmEngine:
             raise ValueError(f"the net's final marking cannot be reached ({error})") from None
         self.model_only = sum(1 for m in empty["moves"] if self._visible_model_move(m))
 
-    def _deviation(self, variant: Variant) -> int:
-        """A deviation's cost in the search of `variant`: above the silent steps of any
-        alignment with the fewest deviations and the fewest silent steps among those. Its
-        moves number at most len(variant) + (the shortest run of the model), and between two
-        of them its run of silent steps is bounded by the transitions (as `_Pm4pyEngine._base`
-        reasons)."""
-        steps = len(self.net.transitions)
-        return max(_R4PM_LOG, (len(variant) + steps + 1) * (steps + 1) + 1)
-
-    def _options(self, variant: Variant = ()) -> dict[str, Any]:
-        deviation = self._deviation(variant)
+    def _options(self, deviation: int = _R4PM_LOG) -> dict[str, Any]:
         return {"max_states": self.max_states,
                 "cost_fn": {"log_move_cost": deviation, "model_move_cost": deviation,
                             "silent_move_cost": 1, "sync_move_cost": 0}}
@@ -244,15 +239,42 @@ class _R4pmEngine:
 
     def align(self, variant: Variant) -> Alignment:
         worst = len(variant) + self.model_only
-        try:
-            found = _r4pm().align_trace(self.model, list(variant), self._options(variant))
-        except TypeError as error:  # r4pm reports a failed search as TypeError(SearchError)
-            if "LimitReached" in str(error):
+        silent_transitions = sum(1 for label in self.labels.values() if label is None)
+        deviation = _R4PM_LOG
+        while True:
+            try:
+                found = _r4pm().align_trace(self.model, list(variant), self._options(deviation))
+            except TypeError as error:  # r4pm reports a failed search as TypeError(SearchError)
+                if "LimitReached" in str(error):
+                    return Alignment(variant, worst_cost=worst, bounded=True)
+                raise
+            moves, silent = self._moves(variant, found["moves"])
+            cost = sum(1 for m in moves if m.kind != "sync")
+            if cost * deviation + silent != int(found["cost"]):
+                raise RuntimeError(f"r4pm alignment of {variant!r}: moves cost {cost} "
+                                   f"deviations and {silent} silent steps, search reported "
+                                   f"{found['cost']}")
+            # An alignment with fewer deviations would need at least `deviation` silent
+            # steps. One with the fewest silent steps has at most one run of them (each
+            # bounded by the silent transitions, as `_Pm4pyEngine._base` reasons) per gap
+            # between its other moves: its events plus at most `cost` model moves. Where
+            # that is not below a deviation's cost, the search is run again with a dearer
+            # deviation (the bucket queue of r4pm's search grows with the costs, so the
+            # deviation is not made dear for every variant).
+            needed = (len(variant) + cost + 1) * silent_transitions + 1
+            if deviation >= needed:
+                return Alignment(variant, tuple(moves), cost, worst)
+            if cost * needed > _R4PM_MAX_COST:
+                # Not shown optimal, and the search that could show it would not fit in
+                # memory: the variant is bounded, never given a cost that may be too high.
                 return Alignment(variant, worst_cost=worst, bounded=True)
-            raise
+            deviation = needed
+
+    def _moves(self, variant: Variant, found: list[dict[str, Any]]) -> tuple[list[Move], int]:
+        """r4pm's moves as ours (silent ones left out), and the number of silent ones."""
         moves: list[Move] = []
         silent = 0
-        for move in found["moves"]:
+        for move in found:
             if "SyncMove" in move:
                 label = variant[move["SyncMove"]["trace_event_index"]]
                 moves.append(Move(label, label))
@@ -264,11 +286,7 @@ class _R4pmEngine:
                     moves.append(Move(None, model))
                 else:
                     silent += 1
-        cost = sum(1 for m in moves if m.kind != "sync")
-        if cost * self._deviation(variant) + silent != int(found["cost"]):
-            raise RuntimeError(f"r4pm alignment of {variant!r}: moves cost {cost}, "
-                               f"search reported {found['cost']}")
-        return Alignment(variant, tuple(moves), cost, worst)
+        return moves, silent
 
 
 def _r4pm() -> Any:
