@@ -7,40 +7,7 @@ from audit import canonical as C
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
-
-
-def _lane_roles(facts: CaseFacts, at: np.ndarray) -> np.ndarray:
-    """Per approval at sorted positions `at`: the roles of the SOP lanes holding its task, or
-    None where the case's channel has no SOP or the SOP puts the task in no lane. Decided
-    once per (channel, label) pair."""
-    out = np.full(len(at), None, dtype=object)
-    if not facts.policy.sop or len(at) == 0:
-        return out
-    from conformance.deviations import lane_roles
-
-    tasks = facts.policy.sop_tasks()
-    pairs, first = _pairs(facts.codes(C.CHANNEL)[at], facts.codes(C.ACTIVITY)[at])
-    channels = facts.column(C.CHANNEL).take(at[first])
-    labels = facts.column(C.ACTIVITY).take(at[first])
-    per_channel: dict[object, dict[str, tuple[str, ...]] | None] = {}
-    lanes_of_pair = np.full(len(first), None, dtype=object)
-    for k, (channel, label) in enumerate(zip(channels, labels, strict=True)):
-        if channel not in per_channel:
-            key = None if pd.isna(channel) else str(channel)
-            path = facts.sop_path(key)
-            per_channel[channel] = (lane_roles(path, facts.policy.sop_process(key))
-                                    if path is not None else None)
-        lanes = per_channel[channel]
-        lanes_of_pair[k] = None if lanes is None else lanes.get(tasks.get(str(label),
-                                                                          str(label)))
-    return lanes_of_pair[pairs]  # type: ignore[no-any-return]
-
-
-def _pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(code of each (a, b) pair, position of each pair's first occurrence)."""
-    combined = a.astype(np.int64) * (int(b.max(initial=0)) + 2) + (b.astype(np.int64) + 1)
-    _, first, codes = np.unique(combined, return_index=True, return_inverse=True)
-    return codes.reshape(-1), first
+from audit.rules.lanes import in_lanes, lane_roles_at, role_keys
 
 
 class UnauthorizedApprover(Rule):
@@ -92,26 +59,13 @@ class UnauthorizedApprover(Rule):
         # "customer-service" are one role; before, a log's "Supervisor" was no supervisor).
         from conformance.bpmn import role_key
 
-        codes, uniques = pd.factorize(approvals[C.ROLE])  # (a key once per distinct role)
-        keyed = pd.Series(np.array([role_key(str(u)) for u in uniques] + [None],
-                                   dtype=object)[codes], index=approvals.index)
+        keyed = role_keys(approvals[C.ROLE])
         roles = {level: tuple(role_key(r) for r in allowed)
                  for level, allowed in facts.policy.approver_roles.items()}
-        lanes = _lane_roles(facts, at)
-        has_lanes = np.array([x is not None for x in lanes], dtype=bool) if (
-            facts.policy.sop) else np.zeros(len(at), dtype=bool)
+        lanes = lane_roles_at(facts, at)
+        has_lanes = np.array([x is not None for x in lanes], dtype=bool)
         # Whether the approval's role is in its lanes, decided once per (lanes, role) pair.
-        in_lane = np.zeros(len(at), dtype=bool)
-        if has_lanes.any():
-            where = np.flatnonzero(has_lanes)
-            pair_codes, _ = pd.factorize(pd.Series(lanes[where], dtype=object))
-            role_codes = facts.codes(C.ROLE)[at[where]]
-            pairs, first = _pairs(pair_codes, role_codes)
-            role = keyed.to_numpy(dtype=object)
-            # (A role not recorded is in no lane: `pd.NA in lanes` has no truth value.)
-            ok = np.array([isinstance(lanes[where[f]], tuple) and not pd.isna(role[where[f]])
-                           and role[where[f]] in lanes[where[f]] for f in first], dtype=bool)
-            in_lane[where] = ok[pairs]
+        in_lane = in_lanes(facts, at, lanes, keyed.to_numpy(dtype=object))
         bad = np.zeros(len(at), dtype=bool)
         for level in ("approve", "second-approve"):
             at_level = control == level

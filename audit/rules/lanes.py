@@ -1,0 +1,82 @@
+"""Who may do what by the SOP's lanes: the lanes holding each event's task, and whether the
+role the event records is one of them. Shared by unauthorized-approver (AP004, the
+approvals) and unauthorized-performer (SD004, every other task).
+
+Decided per distinct (channel, label) pair and per distinct (lanes, role) pair, never per
+event: a log of millions of events has a few dozen of each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from audit import canonical as C
+from audit.rules.facts import CaseFacts
+
+
+def lane_roles_at(facts: CaseFacts, at: np.ndarray) -> np.ndarray:
+    """Per event at sorted positions `at`: the roles of the SOP lanes holding its task (a
+    tuple of role keys), or None where the case's channel has no SOP or the SOP puts the
+    task in no lane. Decided once per (channel, label) pair."""
+    out = np.full(len(at), None, dtype=object)
+    if not facts.policy.sop or len(at) == 0:
+        return out
+    from conformance.deviations import lane_roles
+
+    tasks = facts.policy.sop_tasks()
+    codes, first = pairs(facts.codes(C.CHANNEL)[at], facts.codes(C.ACTIVITY)[at])
+    channels = facts.column(C.CHANNEL).take(at[first])
+    labels = facts.column(C.ACTIVITY).take(at[first])
+    per_channel: dict[object, dict[str, tuple[str, ...]] | None] = {}
+    lanes_of_pair = np.full(len(first), None, dtype=object)
+    for k, (channel, label) in enumerate(zip(channels, labels, strict=True)):
+        if channel not in per_channel:
+            key = None if pd.isna(channel) else str(channel)
+            path = facts.sop_path(key)
+            per_channel[channel] = (lane_roles(path, facts.policy.sop_process(key))
+                                    if path is not None else None)
+        lanes = per_channel[channel]
+        lanes_of_pair[k] = None if lanes is None else lanes.get(tasks.get(str(label),
+                                                                          str(label)))
+    return lanes_of_pair[codes]  # type: ignore[no-any-return]
+
+
+def pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each (a, b) pair, position of each pair's first occurrence)."""
+    combined = a.astype(np.int64) * (int(b.max(initial=0)) + 2) + (b.astype(np.int64) + 1)
+    _, first, codes = np.unique(combined, return_index=True, return_inverse=True)
+    return codes.reshape(-1), first
+
+
+def role_keys(roles: pd.Series) -> pd.Series:
+    """Each role as a key (`conformance.bpmn.role_key`: "Customer Service" is
+    `customer-service`), None where none is recorded; keyed once per distinct role."""
+    from conformance.bpmn import role_key
+
+    codes, uniques = pd.factorize(roles)
+    return pd.Series(np.array([role_key(str(u)) for u in uniques] + [None],
+                              dtype=object)[codes], index=roles.index)
+
+
+def in_lanes(facts: CaseFacts, at: np.ndarray, lanes: np.ndarray,
+             keyed: np.ndarray) -> np.ndarray:
+    """Per event at sorted positions `at`: whether its role key (`keyed`, None where no
+    role is recorded) is one of the roles of its lanes (`lanes`, from `lane_roles_at`;
+    False where None). Decided once per (lanes, role) pair."""
+    out = np.zeros(len(at), dtype=bool)
+    where = np.flatnonzero(~pd.isna(lanes))
+    if not len(where):
+        return out
+    lane_codes, _ = pd.factorize(pd.Series(lanes[where], dtype=object))
+    codes, first = pairs(lane_codes, facts.codes(C.ROLE)[at[where]])
+    # (A role not recorded is in no lane: `pd.NA in lanes` has no truth value.)
+    ok = np.array([_held(lanes[where[f]], keyed[where[f]]) for f in first], dtype=bool)
+    out[where] = ok[codes]
+    return out
+
+
+def _held(lanes: Any, role: Any) -> bool:
+    return isinstance(lanes, tuple) and not pd.isna(role) and role in lanes
