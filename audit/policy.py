@@ -29,6 +29,11 @@ from audit.yamlio import child, line_of, load_yaml
 CONTROLS = ("purchase", "request", "evidence", "approve", "second-approve", "reject", "pay",
             "pay-failed", "notify", "close", "other")
 """What a log label can mean for the controls; 'other' = known activity without a control."""
+PERFORMER_CONTROLS = ("request", "evidence", "reject", "pay", "pay-failed", "notify", "close",
+                      "other")
+"""The controls whose performers unauthorized-performer judges (`performers:`): every one of
+an SOP task but the approvals (`approvers:`, unauthorized-approver) and the purchase (context
+before the request, in no SOP)."""
 STAGE_POINTS = ("request", "evidence", "first-approval", "last-approval", "payout", "close")
 DEFAULT_POLICY = "policy.default.yaml"
 
@@ -97,6 +102,9 @@ class Policy:
     ignore: tuple[str, ...] = ()
     severity: dict[str, str] = field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
+    performer_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Control -> roles allowed to perform its tasks beyond the roles of the SOP lanes
+    holding them (`performers:`, read by unauthorized-performer)."""
     sop: dict[str, str] = field(default_factory=dict)
     """Channel (or '*') -> BPMN file, relative to the policy file."""
     sop_processes: dict[str, str] = field(default_factory=dict)
@@ -221,8 +229,9 @@ MAX_STATES = 2**32
 """The largest search bound per variant a policy may set (the alignment engines count states
 in machine words; a bound beyond this would only be reached after days)."""
 
-_TOP_KEYS = ("version", "sop", "conformance", "as_of", "activities", "approvers", "thresholds",
-             "sla", "stages", "grace", "evidence", "rules", "waivers", "amount_tolerance")
+_TOP_KEYS = ("version", "sop", "conformance", "as_of", "activities", "approvers", "performers",
+             "thresholds", "sla", "stages", "grace", "evidence", "rules", "waivers",
+             "amount_tolerance")
 
 
 class _Reader:
@@ -358,6 +367,19 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
     approvers = r.mapping(top.get("approvers"), "approvers",
                           allowed=("approve", "second-approve"))
     approver_roles = {k: r.strings(v, "approvers", k) for k, v in approvers.items()}
+    performer_roles: dict[str, tuple[str, ...]] = {}
+    for control, roles in r.mapping(top.get("performers"), "performers").items():
+        if control in ("approve", "second-approve"):
+            raise r.fail(f"who may approve is set in approvers.{control} "
+                         "(unauthorized-approver), not in performers", "performers", control)
+        if control not in PERFORMER_CONTROLS:
+            raise r.fail(f"unknown control '{control}' (known: "
+                         f"{', '.join(PERFORMER_CONTROLS)})", "performers", control)
+        # A list, always: `pay: finance, payments` would be one role of that name.
+        if not isinstance(roles, list) or not all(isinstance(v, str) for v in roles):
+            raise r.fail("must be a list of roles, e.g. [finance, payments]", "performers",
+                         control)
+        performer_roles[str(control)] = tuple(roles)
 
     thresholds = r.mapping(top.get("thresholds"), "thresholds", allowed=("second_approval",))
     second: dict[str, float] = {}
@@ -499,6 +521,7 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
     return Policy(
         activities=activities,
         approver_roles=approver_roles,
+        performer_roles=performer_roles,
         second_approval_threshold=second,
         sla=r.convert(sla.get("request_to_payout", "14d"), parse_duration, "sla",
                       "request_to_payout"),

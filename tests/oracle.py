@@ -17,6 +17,12 @@ from audit import canonical as C
 from audit.sample import process as P
 
 APPROVALS = (P.APPROVE, P.APPROVE_2)
+LANE_ROLES = {P.REQUEST: {P.ROLE_AGENT}, P.EVIDENCE: {P.ROLE_AGENT}, P.NOTIFY: {P.ROLE_AGENT},
+              P.CLOSE: {P.ROLE_AGENT}, P.REJECT: {P.ROLE_SUPERVISOR, P.ROLE_FINANCE},
+              P.PAYOUT: {P.ROLE_PAYMENTS}, P.PAYOUT_FAILED: {P.ROLE_PAYMENTS}}
+"""Who may do the SOP's tasks other than the approvals: the reference SOPs' lanes, and the
+default policy's `performers` (finance may reject). The pro-rata calculation is in the
+subscription SOP's Customer service lane only (in no lane of the others)."""
 MAPPED = {*P.PURCHASE.values(), P.REQUEST, P.EVIDENCE, P.PRORATA, P.APPROVE, P.APPROVE_2,
           P.REJECT, P.PAYOUT, P.PAYOUT_FAILED, P.NOTIFY, P.CLOSE}
 
@@ -103,6 +109,14 @@ def expected_findings(log: pd.DataFrame, as_of: datetime = P.AS_OF) -> set[tuple
                     pd.Timestamp(as_of) - approvals[C.TIMESTAMP].max() > P.PAYOUT_GRACE):
                 add("approved-not-paid")
                 add("skipped-activity")
+        # SD: every task but the approvals by a role of its lane (a role not recorded is
+        # not judged)
+        for _, e in events.iterrows():
+            allowed = LANE_ROLES.get(e[C.ACTIVITY])
+            if e[C.ACTIVITY] == P.PRORATA and channel == "subscription":
+                allowed = {P.ROLE_AGENT}
+            if allowed is not None and pd.notna(e[C.ROLE]) and e[C.ROLE] not in allowed:
+                add("unauthorized-performer")
         # EV
         evidence = events[[c for c in P.REQUIRED_EVIDENCE[channel]]]
         if request is not None and evidence.notna().any().sum() < len(evidence.columns):

@@ -234,10 +234,11 @@ def test_a_bad_sop_is_an_input_error_where_only_unauthorized_approver_reads_it(
                                     str(out), "--format", "json"])
     assert run.exit_code == 2 and message in run.output and "crashed" not in run.output
     assert not (out / "findings.json").exists()
-    # What reads the SOPs: the conformance rules their nets, AP004 its lanes, no other.
+    # What reads the SOPs: the conformance rules their nets, AP004 and SD004 their lanes, no
+    # other.
     reading = {rule.code: rule.reads_sop for rule in default_rules() if rule.reads_sop}
     assert reading == {"CF001": "net", "CF002": "net", "CF003": "net", "CF004": "net",
-                       "AP004": "lanes"}
+                       "AP004": "lanes", "SD004": "lanes"}
 
 
 def test_a_sop_task_of_no_sop_is_an_error_naming_the_policy_line(
@@ -359,3 +360,4 @@ def test_a_task_of_no_sop_is_never_hinted_as_another_labels_task(
         "the label 'Approve refund (second level)' is a task of no SOP (one.bpmn): the "
         "conformance rules read its events as unexpected activities; where the SOPs name it "
         "otherwise, set activities.Approve refund (second level).sop_task in the policy"]
+

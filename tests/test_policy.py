@@ -54,7 +54,8 @@ def test_the_default_policy_loads() -> None:
     assert policy.required_evidence["offline"] == ("evidence:receipt", "evidence:photo")
     assert policy.control_of()["Approve refund (second level)"] == "second-approve"
     assert policy.select == ("*",) and policy.ignore == () and policy.waivers == ()
-    assert len(RULES.select(policy.select, policy.ignore)) == len(RULES) == 24
+    assert policy.performer_roles == {"reject": ("supervisor", "finance")}
+    assert len(RULES.select(policy.select, policy.ignore)) == len(RULES) == 25
 
 
 WAIVER = ("waivers: []", "waivers:\n  - rule: self-approval\n    case: EC00012\n"
@@ -74,6 +75,18 @@ ERRORS = {
     "bad duration": (
         [("request_to_payout: 14d", "request_to_payout: 14 days")], "request_to_payout",
         "not a duration: '14 days'"),
+    "performers of an unknown control": (
+        [("  reject: [supervisor, finance]", "  refund: [supervisor, finance]")],
+        "refund: [supervisor", "unknown control 'refund' (known: request, evidence, reject"),
+    "performers of an approval": (
+        [("  reject: [supervisor, finance]", "  approve: [supervisor]")], "approve: [supervisor]",
+        "who may approve is set in approvers.approve"),
+    "performers that are no list": (
+        [("  reject: [supervisor, finance]", "  reject: supervisor, finance")],
+        "reject: supervisor, finance", "must be a list of roles"),
+    "performers as a mapping": (
+        [("performers:\n  reject: [supervisor, finance]", "performers: [finance]")],
+        "performers: [finance]", "must be a mapping"),
     "unknown currency": (
         [("  second_approval: {EUR: 500, USD: 550, GBP: 450}",
           "  second_approval:\n    EUR: 500\n    EURO: 450")], "EURO: 450",
@@ -297,7 +310,7 @@ def test_the_most_specific_severity_override_wins_whatever_the_order(tmp_path: P
 def test_ignoring_a_family(tmp_path: Path) -> None:
     result = audit(load(write_policy(tmp_path, ("  ignore: []", "  ignore: [SD]"))))
     assert not any(r.family == "SD" for r in result.rules)
-    assert len(result.rules) == len(RULES) - 3
+    assert len(result.rules) == len(RULES) - 4
     assert {(f.case_id, f.name) for f in result.findings} == {("M1", "missing-approval")}
 
 
@@ -331,7 +344,9 @@ def test_a_waiver_by_family_waives_that_family_only(tmp_path: Path) -> None:
     assert policy.as_of is not None
     result = run_rules(log, policy, RULES, as_of=policy.as_of)
     waived = {f.name for f in result.findings if f.waived}
-    assert waived == {"self-approval", "approver-pays"}
+    # (A supervisor receiving the request and executing the payout: the Customer service
+    # and the Payments lane's tasks, so unauthorized-performer too, of the family waived.)
+    assert waived == {"self-approval", "approver-pays", "unauthorized-performer"}
     assert all(not f.waived for f in result.findings if f.rule[:2] != "SD")
     assert result.waivers[0].status == "used"
 

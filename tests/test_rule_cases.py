@@ -757,3 +757,30 @@ def test_an_instrument_mismatch_tells_currencies_in_the_order_of_the_methods(
     found = [f.message for f in result.findings if f.rule == "EV006"]
     assert found == ["purchase paid by card in EUR, refunded by paypal, bank_transfer in "
                      "USD, EUR"]
+
+
+def test_sd004_one_finding_per_case_naming_each_task_and_money_only_where_paid(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """Each event out of its lane is named in its case's one finding, with its person, role
+    and the lane's roles; the case's payouts are at risk only where a payout was executed
+    out of its lane (a ticket closed by a supervisor moves no money)."""
+    log = {"P1": {"amount": 80, "events": [
+        {"a": "Receive refund request", "r": "Rita Alvarez"}, {"a": "Approve refund"},
+        {"a": "Execute payout", "r": "Chloe Martin"}, {"a": "Close ticket"}]},
+        "N1": [{"a": "Receive refund request"}, {"a": "Approve refund"},
+               {"a": "Execute payout"}, {"a": "Close ticket", "r": "Omar Farouk"}]}
+    result, _ = run_case({"policy": {"sop": {"ecommerce": "ecommerce.bpmn"}}}, {"log": log},
+                         "SD004 wording", policy_for)
+    found = {f.case_id: (f.message, f.event_ids, f.amount_at_risk, f.evidence)
+             for f in result.findings if f.rule == "SD004"}
+    assert found == {
+        "P1": ("Receive refund request by Rita Alvarez (role: finance; lane: customer-service); "
+               "Execute payout by Chloe Martin (role: customer-service; lane: payments): a "
+               "role the task's SOP lane does not allow", ["P1-01", "P1-03"], 80.0,
+               {"who": "Rita Alvarez, Chloe Martin", "roles": "finance, customer-service",
+                "tasks": "Receive refund request, Execute payout",
+                "lanes": "customer-service, payments"}),
+        "N1": ("Close ticket by Omar Farouk (role: supervisor; lane: customer-service): a role "
+               "the task's SOP lane does not allow", ["N1-04"], None,
+               {"who": "Omar Farouk", "roles": "supervisor", "tasks": "Close ticket",
+                "lanes": "customer-service"})}

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from audit import canonical as C
+from audit.policy import Policy
 from audit.rules.facts import CaseFacts
 
 
@@ -24,24 +25,30 @@ def lane_roles_at(facts: CaseFacts, at: np.ndarray) -> np.ndarray:
     out = np.full(len(at), None, dtype=object)
     if not facts.policy.sop or len(at) == 0:
         return out
+    codes, first = pairs(facts.codes(C.CHANNEL)[at], facts.codes(C.ACTIVITY)[at])
+    lanes_of_pair = lanes_of_pairs(facts.policy, facts.column(C.CHANNEL).take(at[first]),
+                                   facts.column(C.ACTIVITY).take(at[first]))
+    return lanes_of_pair[codes]  # type: ignore[no-any-return]
+
+
+def lanes_of_pairs(policy: Policy, channels: Any, labels: Any) -> np.ndarray:
+    """Per (channel, label) pair (each distinct, in two arrays): the roles of the lanes
+    holding the label's task in the channel's SOP, None where the channel has no SOP or its
+    SOP puts the task in no lane."""
     from conformance.deviations import lane_roles
 
-    tasks = facts.policy.sop_tasks()
-    codes, first = pairs(facts.codes(C.CHANNEL)[at], facts.codes(C.ACTIVITY)[at])
-    channels = facts.column(C.CHANNEL).take(at[first])
-    labels = facts.column(C.ACTIVITY).take(at[first])
+    tasks = policy.sop_tasks()
     per_channel: dict[object, dict[str, tuple[str, ...]] | None] = {}
-    lanes_of_pair = np.full(len(first), None, dtype=object)
+    out = np.full(len(channels), None, dtype=object)
     for k, (channel, label) in enumerate(zip(channels, labels, strict=True)):
         if channel not in per_channel:
             key = None if pd.isna(channel) else str(channel)
-            path = facts.sop_path(key)
-            per_channel[channel] = (lane_roles(path, facts.policy.sop_process(key))
+            path = policy.sop_path(key)
+            per_channel[channel] = (lane_roles(path, policy.sop_process(key))
                                     if path is not None else None)
         lanes = per_channel[channel]
-        lanes_of_pair[k] = None if lanes is None else lanes.get(tasks.get(str(label),
-                                                                          str(label)))
-    return lanes_of_pair[codes]  # type: ignore[no-any-return]
+        out[k] = None if lanes is None else lanes.get(tasks.get(str(label), str(label)))
+    return out
 
 
 def pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

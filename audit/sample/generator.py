@@ -32,8 +32,10 @@ INJECTIONS: dict[str, tuple[str, ...]] = {
     "missing-second-approval": ("missing-second-approval",),
     "unauthorized-approver": ("unauthorized-approver",),
     "payout-exceeds-approved": ("payout-exceeds-approved",),
-    "self-approval": ("self-approval",),
-    "approver-pays": ("approver-pays",),
+    # (A supervisor receives the request: a task of the Customer service lane; an approver
+    # executes the payout: one of the Payments lane.)
+    "self-approval": ("self-approval", "unauthorized-performer"),
+    "approver-pays": ("approver-pays", "unauthorized-performer"),
     "same-approver-twice": ("same-approver-twice",),
     "missing-evidence": ("missing-evidence",),
     "orphan-payout": ("orphan-payout", "skipped-activity"),
@@ -177,6 +179,17 @@ class _Generator:
         people = P.AGENTS + P.SUPERVISORS + P.FINANCE
         return [p for p in people if P.role_of(p, at) in roles and p not in exclude]
 
+    def _on_duty(self, agent: str, at: datetime) -> str:
+        """`agent`, where customer-service at `at`; else (Lena Fischer after her promotion)
+        the next agent of the list who is: a supervisor no longer receives requests or
+        works tickets (the SOP's lane "Customer service"). Draws no random number, so the
+        other cases stay as they were."""
+        if P.role_of(agent, at) == P.ROLE_AGENT:
+            return agent
+        k = P.AGENTS.index(agent) if agent in P.AGENTS else -1
+        return next(p for p in P.AGENTS[k + 1:] + P.AGENTS[:k + 1]
+                    if P.role_of(p, at) == P.ROLE_AGENT)
+
     def _first_approver(self, at: datetime, exclude: set[str]) -> str:
         roles = (P.ROLE_FINANCE,) if self.rng.random() < 0.15 else (P.ROLE_SUPERVISOR,)
         return self.rng.choice(self._holders(roles, at, exclude))
@@ -249,12 +262,19 @@ class _Generator:
         ev.append(Event(P.PURCHASE[ch], purchase_time, case.purchase_actor or purchase_actor,
                         pay, amount=case.charge_amount, method=case.method,
                         status="succeeded"))
-        requester = rng.choice(P.AGENTS)
+        drawn = requester = rng.choice(P.AGENTS)
         if inj == "self-approval":
-            requester = rng.choice(self._holders((P.ROLE_SUPERVISOR,), start, set()))
+            drawn = requester = rng.choice(self._holders((P.ROLE_SUPERVISOR,), start, set()))
+        else:
+            requester = self._on_duty(requester, start)
         ev.append(Event(P.REQUEST, start, requester, tick, amount=case.requested))
+        # Who may not approve: the requester, and the person first drawn for the request,
+        # where it was handed over (as before, so the random numbers stay as they were).
+        raised = {requester, drawn}
         t = self._work_time(start, self._hours(0.5, 8), ch)
-        agent = requester if P.role_of(requester, t) == P.ROLE_AGENT else rng.choice(
+        # (Decided on the person drawn, so that a request handed over draws what it drew
+        # before: the random numbers, and so every other case, stay as they were.)
+        agent = requester if P.role_of(drawn, t) == P.ROLE_AGENT else rng.choice(
             self._holders((P.ROLE_AGENT,), t, set()))
         ev.append(Event(P.EVIDENCE, t, agent, tick, evidence=self._evidence(case, start)))
         if ch == "subscription":
@@ -262,7 +282,7 @@ class _Generator:
             ev.append(Event(P.PRORATA, t, agent, tick, amount=case.requested))
         if inj is None and rng.random() < 0.08:  # a rejected request: no approval, no payout
             t = self._work_time(t, self._hours(2, 16), ch)
-            approver = self._first_approver(t, {requester})
+            approver = self._first_approver(t, raised)
             ev.append(Event(P.REJECT, t, approver, tick))
             self._finish(case, t, agent)
             return
@@ -276,19 +296,19 @@ class _Generator:
         if inj == "payout-exceeds-approved":
             approved = round(case.requested * rng.uniform(0.5, 0.8), 2)
         if inj == "unauthorized-approver":
-            approver1 = rng.choice(self._holders((P.ROLE_AGENT,), t, {requester}))
+            approver1 = rng.choice(self._holders((P.ROLE_AGENT,), t, raised))
         elif inj == "self-approval":
             approver1 = requester
         elif inj == "same-approver-twice":
-            approver1 = rng.choice(self._holders((P.ROLE_FINANCE,), t, {requester}))
+            approver1 = rng.choice(self._holders((P.ROLE_FINANCE,), t, raised))
         else:
-            approver1 = self._first_approver(t, {requester})
+            approver1 = self._first_approver(t, raised)
         approvals = [Event(P.APPROVE, t, approver1, tick, amount=approved)]
         if case.requested > threshold and inj != "missing-second-approval":
             t = (t + timedelta(hours=2) if inj in ("stage-overdue", "sla-breach")
                  else self._work_time(t, self._hours(2, 16), ch))
             approver2 = approver1 if inj == "same-approver-twice" else rng.choice(
-                self._holders(P.SECOND_APPROVER_ROLES, t, {requester, approver1}))
+                self._holders(P.SECOND_APPROVER_ROLES, t, raised | {approver1}))
             approvals.append(Event(P.APPROVE_2, t, approver2, tick, amount=approved))
         if inj == "missing-approval":
             approvals = []
@@ -330,8 +350,10 @@ class _Generator:
     def _finish(self, case: Case, t: datetime, agent: str) -> None:
         tick = P.TICKETING[case.channel]
         t = self._work_time(t, self._hours(0.1, 2), case.channel)
+        agent = self._on_duty(agent, t)  # (promoted since the evidence: handed over)
         case.events.append(Event(P.NOTIFY, t, agent, tick))
         t = self._work_time(t, self._hours(0.5, 8), case.channel)
+        agent = self._on_duty(agent, t)
         case.events.append(Event(P.CLOSE, t, agent, tick))
 
     def _evidence(self, case: Case, start: datetime) -> dict[str, str]:

@@ -43,7 +43,7 @@ class OrphanPayout(Rule):
                   "unauthorized-approver", "payout-exceeds-approved", "self-approval",
                   "approver-pays", "same-approver-twice", "missing-evidence", "amount-mismatch",
                   "refund-exceeds-charge", "instrument-mismatch", "no-prior-purchase",
-                  "approved-not-paid", "sla-breach", "stage-overdue")
+                  "approved-not-paid", "sla-breach", "stage-overdue", "unauthorized-performer")
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         c = facts.table("payout_eid", "has_ticket", "payout_time", "payouts_sum",

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from audit import canonical as C
+from audit.findings import Finding
+from audit.policy import PERFORMER_CONTROLS
+from audit.rules.base import Option, Rule
+from audit.rules.facts import CaseFacts
+from audit.rules.lanes import in_lanes, lane_roles_at
+
+MONEY_CONTROLS = frozenset({"pay", "pay-failed"})
+"""Controls whose events out of their lane put the case's payouts at risk."""
+
+
+class UnauthorizedPerformer(Rule):
+    """What it checks:
+    A task of the SOP other than an approval (receiving the request, collecting evidence,
+    rejecting, executing the payout, notifying, closing, ...) was done by someone whose role,
+    at the time of that event, is not one of the roles of the SOP lanes holding the task, nor
+    one the policy allows for it.
+
+    Why it matters:
+    The SOP's lanes say who may do what. A payout executed by a customer-service agent, or a
+    refund request received by someone in Finance, bypasses the division of work the controls
+    rely on: whoever may execute payouts without being in Payments can move money outside its
+    checks. Approvals are judged by unauthorized-approver (AP004), never here too.
+
+    Example:
+    Violating: `Execute payout` by Chloe Martin (customer-service), where the SOP puts
+    `Execute payout` in the lane "Payments"; or `Close ticket` by Lena Fischer on 2026-08-20,
+    after her promotion to supervisor (the lane "Customer service" holds the task).
+    Compliant: `Execute payout` by Victor Chen (payments); `Close ticket` by Lena Fischer on
+    2026-08-03, while still customer-service.
+
+    Options:
+    `sop`: the SOP per channel; its lanes (lane "Payments" -> role `payments`; a task's
+    innermost lane in each lane set, every one where it is listed in several) give the roles
+    allowed per task. `performers`: per control (request, evidence, reject, pay, pay-failed,
+    notify, close, other), roles allowed beyond the lanes, e.g. `performers: {reject:
+    [supervisor, finance]}`; a control it does not list is judged by the lanes alone.
+    Labels reach their task through `activities` (`sop_task`). Not judged: approvals
+    (AP004), purchases (not in the SOP), unmapped labels (DQ001), a task in no lane, a case
+    whose channel has no SOP, and an event whose role is not recorded: payment systems'
+    payouts usually name no person, and each would be a finding; check warns of these,
+    counted per activity (DQ002 reports the events without a person). Roles are read per
+    event (`org:role`), so a role change is honoured, and compared as AP004 compares them:
+    without case, spacing, width or Unicode form.
+
+    References:
+    COSO Internal Control: segregation of duties and authorisation; SOX 404 access and
+    authority reviews; BPMN 2.0 lanes as the performer of a task.
+    """
+
+    code = "SD004"
+    name = "unauthorized-performer"
+    severity = "high"
+    summary = "A task done by a role its SOP lane does not allow"
+    reads_sop = "lanes"
+    options = (Option("SOP lanes", "the roles allowed per task: the lanes holding it", "sop"),
+               Option("performers", "roles allowed per control beyond the lanes",
+                      "performers"),)
+
+    def check(self, facts: CaseFacts) -> list[Finding]:
+        if not facts.policy.sop:
+            return []
+        at = judged_events(facts)
+        lanes = lane_roles_at(facts, at)
+        has_lanes = ~pd.isna(lanes)
+        at, lanes = at[has_lanes], lanes[has_lanes]
+        # Roles keyed once per distinct role, as AP004 keys them; a blank role is none.
+        from conformance.bpmn import role_key
+
+        codes, uniques = pd.factorize(pd.Series(facts.column(C.ROLE).take(at)))
+        keys = [role_key(str(u)) for u in uniques]
+        keyed = np.array([*keys, None], dtype=object)[codes]
+        recorded = np.array([k != "" for k in keys] + [False], dtype=bool)[codes]
+        allowed = in_lanes(facts, at, lanes, keyed)
+        control = facts.control_at(at)
+        for name, roles in facts.policy.performer_roles.items():
+            wanted = {role_key(r) for r in roles}
+            listed = np.array([k in wanted for k in keys] + [False], dtype=bool)
+            allowed |= (control == name) & listed[codes]
+        bad = recorded & ~allowed
+        if not bad.any():
+            return []
+        events = facts.frame(at[bad], (C.RESOURCE, C.ROLE, C.ACTIVITY))
+        grouped = facts.grouped(at[bad])
+        _, starts, ends = facts.event_runs(at[bad])
+        who = ["(not recorded)" if pd.isna(r) else str(r) for r in events[C.RESOURCE].tolist()]
+        held = [str(r) for r in events[C.ROLE].tolist()]
+        what = [str(a) for a in events[C.ACTIVITY].tolist()]
+        lane = [", ".join(x) for x in lanes[bad].tolist()]
+        done = [f"{a} by {w} (role: {h}; lane: {x})"
+                for a, w, h, x in zip(what, who, held, lane, strict=True)]
+        money = np.isin(control[bad].astype(str), list(MONEY_CONTROLS))
+        grouped["done"] = ["; ".join(done[s:e]) for s, e in zip(starts, ends, strict=True)]
+        grouped["who"] = [", ".join(dict.fromkeys(who[s:e]))
+                          for s, e in zip(starts, ends, strict=True)]
+        grouped["roles"] = [", ".join(dict.fromkeys(held[s:e]))
+                            for s, e in zip(starts, ends, strict=True)]
+        grouped["tasks"] = [", ".join(dict.fromkeys(what[s:e]))
+                            for s, e in zip(starts, ends, strict=True)]
+        grouped["lanes"] = [", ".join(dict.fromkeys(lane[s:e]))
+                            for s, e in zip(starts, ends, strict=True)]
+        grouped = grouped.join(facts.table("payouts_sum", "currency"))
+        # Money at risk where a payout was executed out of its lane; a notification or a
+        # ticket closed by the wrong role moves none.
+        paying = np.array([bool(money[s:e].any()) for s, e in zip(starts, ends, strict=True)],
+                          dtype=bool)
+        grouped["at_risk"] = grouped["payouts_sum"].where(paying)
+        return self.findings(
+            facts, grouped, events=("eids",), when="when", amount="at_risk",
+            evidence=("who", "roles", "tasks", "lanes"),
+            message="{done}: a role the task's SOP lane does not allow")
+
+
+def judged_events(facts: CaseFacts) -> np.ndarray:
+    """Sorted positions of the events whose performer unauthorized-performer judges where
+    their task is in a lane: mapped to a control of `PERFORMER_CONTROLS` (not approvals, not
+    purchases, not unmapped labels)."""
+    return np.flatnonzero(facts.mask(*PERFORMER_CONTROLS))
+
+
+__all__ = ["UnauthorizedPerformer", "judged_events"]
