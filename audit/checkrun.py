@@ -32,7 +32,14 @@ from audit.findings import (
 from audit.ingest import ImportResult
 from audit.ingest.mapping import Mapping
 from audit.memory import return_free_memory
-from audit.policy import Policy, load_policy, model_path, policy_error, split_sop_entry
+from audit.policy import (
+    PERFORMER_CONTROLS,
+    Policy,
+    load_policy,
+    model_path,
+    policy_error,
+    split_sop_entry,
+)
 from audit.rules import default_rules
 from audit.rules.engine import AuditResult, run_rules, selected_rules
 
@@ -62,6 +69,10 @@ class CheckRun:
     not_judged: dict[str, int] = field(default_factory=dict)
     """Events the rules did not judge, per `lifecycle:transition` (canonical.not_completions:
     starts, schedules, aborts; an activity's completion stands for it)."""
+    unrecorded_roles: dict[str, int] = field(default_factory=dict)
+    """Events unauthorized-performer (SD004), where selected, would judge but cannot, as
+    no role is recorded, per activity label (`sd004_unauthorized_performer.unrecorded_roles`:
+    a payment system's payouts usually name no person)."""
     imported_earlier: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Of the inputs that are canonical logs written by `import`, by path as given: what
     that import counted (audit.store.import_record: read, imported, quarantined, the
@@ -138,6 +149,10 @@ class CheckRun:
                            "to use the time of the run) or pass --as-of")
         if self.not_judged:
             out.append(C.not_completions_told(self.not_judged))
+        if self.unrecorded_roles:
+            from audit.rules.duties.sd004_unauthorized_performer import unrecorded_told
+
+            out.append(unrecorded_told(self.unrecorded_roles))
         out.extend(self.sop_warnings)
         no_currency = self.no_currency_findings()
         if no_currency:
@@ -292,7 +307,9 @@ def checked_policy(policy_path: Path, sop: Path | None = None) -> Policy:
     # (Before, only a conformance rule had them checked: unauthorized-approver alone crashed
     # on a missing SOP or an unknown process, a traceback in findings.json.)
     reads = {rule.reads_sop for rule in chosen} - {""}
-    warnings = _check_sops(policy, nets="net" in reads) if reads else []
+    performers = any(rule.code == "SD004" for rule in chosen)
+    warnings = (_check_sops(policy, nets="net" in reads, performers=performers)
+                if reads else [])
     if any(rule.code == "AP004" for rule in chosen):
         warnings += unjudged_approval_warnings(policy)
     return replace(policy, warnings=tuple(warnings)) if warnings else policy
@@ -343,12 +360,14 @@ def unjudged_approval_warnings(policy: Policy) -> list[str]:
     return out
 
 
-def _check_sops(policy: Policy, *, nets: bool = True) -> list[str]:
+def _check_sops(policy: Policy, *, nets: bool = True,
+                performers: bool = False) -> list[str]:
     """Every SOP the policy names read (`nets`: and converted to its workflow net) before
     any rule runs, when a selected rule will read them: a file that is missing, not BPMN,
     without the process named or (`nets`) not convertible is an input error naming the file
     (and element), not a crash of each rule reading it in turn after the others ran.
-    Returned: the warnings of what was read (`sop_choice_warning` per entry)."""
+    Returned: the warnings of what was read (`sop_choice_warning` per entry);
+    `performers`: unauthorized-performer is selected (`_check_sop_tasks`)."""
     from conformance.deviations import lane_roles, sop_net, sop_task_labels
 
     out: list[str] = []
@@ -371,11 +390,11 @@ def _check_sops(policy: Policy, *, nets: bool = True) -> list[str]:
         # (Keyed by the file, not its name: two folders' sop.bpmn are two SOPs.)
         named = str(path.resolve()) if process is None else f"{path.resolve()}#{process}"
         tasks[named] = sop_task_labels(path, process)
-    return out + _check_sop_tasks(policy, tasks, nets=nets)
+    return out + _check_sop_tasks(policy, tasks, nets=nets, performers=performers)
 
 
 def _check_sop_tasks(policy: Policy, tasks: dict[str, tuple[str, ...]], *,
-                     nets: bool) -> list[str]:
+                     nets: bool, performers: bool = False) -> list[str]:
     """The policy's SOP task names against the tasks of the SOPs read (`tasks`: per file, as
     FILE#PROCESS where the entry names a process).
 
@@ -388,7 +407,9 @@ def _check_sop_tasks(policy: Policy, tasks: dict[str, tuple[str, ...]], *,
     unexpected and its task as skipped, and unauthorized-approver found no lane for it. A
     label mapped to itself (no sop_task) that is a task of no SOP is a warning (a log's
     activity the SOPs do not model is reported by the conformance rules as such): for the
-    conformance rules (`nets`) every mapped label; for the lanes alone, the approvals'."""
+    conformance rules (`nets`) every mapped label; for the lanes alone, the approvals' and,
+    where unauthorized-performer is selected (`performers`), the labels of the tasks it
+    judges."""
     import difflib
 
     known = {name for names in tasks.values() for name in names}
@@ -416,6 +437,8 @@ def _check_sop_tasks(policy: Policy, tasks: dict[str, tuple[str, ...]], *,
         if activity.control in ("approve", "second-approve") and \
                 activity.control not in policy.approver_roles:
             read.append("unauthorized-approver finds no lane holding it")
+        if performers and activity.control in PERFORMER_CONTROLS:
+            read.append("unauthorized-performer finds no lane holding it")
         if read:
             like = f" (as '{same[0]}'?)" if same else ""
             out.append(f"the label '{label}' is a task of no SOP ({files}): "
@@ -497,6 +520,11 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
                                            spec=engine)
     else:
         result = run_rules(judged, policy, ruleset, as_of=clock)
+    unrecorded: dict[str, int] = {}
+    if any(rule.code == "SD004" for rule in result.rules):
+        from audit.rules.duties.sd004_unauthorized_performer import unrecorded_roles
+
+        unrecorded = unrecorded_roles(judged, policy)
     del judged
     return_free_memory()  # the rules' facts and per-case work, before the reports
     from audit.store import import_record
@@ -505,5 +533,5 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
                if (record := import_record(path)) is not None}
     return CheckRun(imported=imported, policy=policy, result=result, started=started,
                     finished=datetime.now(UTC), inputs=list(sources), command=list(sys.argv),
-                    engine=described, not_judged=not_judged,
+                    engine=described, not_judged=not_judged, unrecorded_roles=unrecorded,
                     sop_warnings=list(policy.warnings), imported_earlier=earlier)

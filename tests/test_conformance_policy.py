@@ -361,3 +361,65 @@ def test_a_task_of_no_sop_is_never_hinted_as_another_labels_task(
         "conformance rules read its events as unexpected activities; where the SOPs name it "
         "otherwise, set activities.Approve refund (second level).sop_task in the policy"]
 
+
+ROLELESS_LOG = (
+    "case:concept:name,concept:name,time:timestamp,org:resource,org:role,refund:channel\n"
+    "C1,Receive refund request,2026-07-01T08:00:00Z,Ben Carter,customer-service,ecommerce\n"
+    "C1,Approve refund,2026-07-01T09:00:00Z,Nadia Rossi,,ecommerce\n"
+    "C1,Execute payout,2026-07-01T10:00:00Z,,,ecommerce\n"
+    "C1,Close ticket,2026-07-01T11:00:00Z,Ben Carter, ,ecommerce\n"
+    "C2,Receive refund request,2026-07-01T08:00:00Z,Ben Carter,customer-service,offline\n"
+    "C2,Execute payout,2026-07-01T10:00:00Z,,,offline\n"
+    "C2,Calculate pro-rata amount,2026-07-01T11:00:00Z,Ben Carter,,offline\n")
+
+
+@pytest.mark.parametrize("select", ["*", "SD004", "AP"])
+def test_the_events_unauthorized_performer_cannot_judge_for_want_of_a_role_are_told(
+        tmp_path: Path, select: str) -> None:
+    """A payment system's payout names no person, so no role: unauthorized-performer judges
+    only events whose role is recorded, and the run tells how many it left, per activity,
+    where their task is in a lane of their channel's SOP (not the approval, which AP004
+    judges, nor the pro-rata calculation, in no lane of the offline SOP); a blank role is
+    none. Not told where the rule did not run."""
+    from audit.checkrun import run_check
+
+    log = tmp_path / "log.csv"
+    log.write_text(ROLELESS_LOG, encoding="utf-8")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(default_policy_path().read_text(encoding="utf-8").replace(
+        'select: ["*"]', f'select: ["{select}"]'), encoding="utf-8")
+    run = run_check([log], policy)
+    told = [w for w in run.warnings() if "unauthorized-performer" in w]
+    if select == "AP":
+        assert told == []
+        return
+    assert told == [
+        "unauthorized-performer did not judge 3 events whose role is not recorded (Close "
+        "ticket 1; Execute payout 2): their tasks are in a lane of the SOP, but who did them, "
+        "in which role, the log does not say (a payment system's payout usually names no "
+        "person; missing-resource reports the events without one); record the executor and "
+        "import a role history to judge them"]
+    assert [f for f in run.result.findings if f.rule == "SD004"] == []
+
+
+def test_a_label_of_no_sop_is_told_where_unauthorized_performer_reads_the_lanes(
+        collaboration: tuple[Path, Path, Path]) -> None:
+    """Where unauthorized-performer reads the SOPs (their lanes) without the conformance
+    rules, a label of a task it judges that is a task of no SOP is told, as the approvals'
+    are for unauthorized-approver: its events are in no lane, so judged by nothing."""
+    from audit.checkrun import checked_policy
+
+    _, _, policy = collaboration
+    sops = "sop: {ecommerce: 'collab.bpmn#ps', offline: 'collab.bpmn#pc'}\n"
+    policy.write_text(ABC_POLICY.replace("select: [CF]", "select: [SD004]").replace(
+        "  C: {control: other}\n", "  C: {control: other}\n  Refund sent: {control: pay}\n")
+        + sops, encoding="utf-8")
+    assert checked_policy(policy).warnings == (
+        "the label 'Refund sent' is a task of no SOP (collab.bpmn#pc, collab.bpmn#ps): "
+        "unauthorized-performer finds no lane holding it; where the SOPs name it otherwise, "
+        "set activities.Refund sent.sop_task in the policy",)
+    # Not told where the rule does not run.
+    policy.write_text(ABC_POLICY.replace("select: [CF]", "select: [AP004]").replace(
+        "  C: {control: other}\n", "  C: {control: other}\n  Refund sent: {control: pay}\n")
+        + sops, encoding="utf-8")
+    assert checked_policy(policy).warnings == ()

@@ -5,10 +5,10 @@ import pandas as pd
 
 from audit import canonical as C
 from audit.findings import Finding
-from audit.policy import PERFORMER_CONTROLS
+from audit.policy import PERFORMER_CONTROLS, Policy
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
-from audit.rules.lanes import in_lanes, lane_roles_at
+from audit.rules.lanes import in_lanes, lane_roles_at, lanes_of_pairs
 
 MONEY_CONTROLS = frozenset({"pay", "pay-failed"})
 """Controls whose events out of their lane put the case's payouts at risk."""
@@ -123,4 +123,47 @@ def judged_events(facts: CaseFacts) -> np.ndarray:
     return np.flatnonzero(facts.mask(*PERFORMER_CONTROLS))
 
 
-__all__ = ["UnauthorizedPerformer", "judged_events"]
+def unrecorded_roles(log: pd.DataFrame, policy: Policy) -> dict[str, int]:
+    """Per activity label: the events of `log` that unauthorized-performer would judge (a
+    task in a lane of their channel's SOP, of a control it judges) but cannot, as no role is
+    recorded (none, or a blank one). Counted per distinct (channel, label) pair, without
+    sorting the log: what check warns of."""
+    if not policy.sop or not len(log):
+        return {}
+    from conformance.bpmn import role_key
+
+    labels = [label for label in policy.labels_for(*PERFORMER_CONTROLS)
+              if label in policy.sop_tasks()]
+    role = log[C.ROLE]
+    codes, uniques = pd.factorize(role)
+    blank = np.array([role_key(str(u)) == "" for u in uniques] + [True], dtype=bool)
+    wanted = blank[codes] & C.text_isin(log[C.ACTIVITY], labels)
+    if not wanted.any():
+        return {}
+    events = pd.DataFrame({"channel": np.asarray(log[C.CHANNEL].array, dtype=object)[wanted],
+                           "label": np.asarray(log[C.ACTIVITY].array, dtype=object)[wanted]})
+    counts = events.groupby(["channel", "label"], dropna=False, sort=True).size()
+    channels = counts.index.get_level_values(0)
+    names = counts.index.get_level_values(1)
+    lanes = lanes_of_pairs(policy, channels, names)
+    out: dict[str, int] = {}
+    for label, n, held in zip(names, counts.tolist(), lanes.tolist(), strict=True):
+        if held is not None:
+            out[str(label)] = out.get(str(label), 0) + int(n)
+    return dict(sorted(out.items()))
+
+
+def unrecorded_told(counts: dict[str, int]) -> str:
+    """The warning for `unrecorded_roles`' counts."""
+    total = sum(counts.values())
+    each = "; ".join(f"{label} {n:,}" for label, n in counts.items())
+    many = total != 1
+    return (f"unauthorized-performer did not judge {total:,} event{'s' if many else ''} "
+            f"whose role is not recorded ({each}): {'their tasks are' if many else 'its task is'}"
+            " in a lane of the SOP, but who did them, in which role, the log does not say (a "
+            "payment system's payout usually names no person; missing-resource reports the "
+            "events without one); record the executor and import a role history to judge "
+            "them")
+
+
+__all__ = ["UnauthorizedPerformer", "judged_events", "unrecorded_roles", "unrecorded_told"]
