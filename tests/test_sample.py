@@ -176,3 +176,24 @@ def test_every_kind_appears_once_23_cases_have_one_not_at_rate_times_cases(
         truth = pd.read_csv(out["ground_truth"])
         kinds = set(truth["rule"]) & set(INJECTIONS)
         assert (len(kinds) == len(INJECTIONS)) == (violating >= len(INJECTIONS) == 23)
+
+
+def test_each_task_is_done_by_a_role_of_its_lane_but_where_injected() -> None:
+    """Every event of a task in a lane of the reference SOPs is done by a role of that lane
+    (or, for rejections, finance, as the default policy's performers allow), except in the
+    cases whose ground truth says unauthorized-performer. Lena Fischer, promoted between
+    the evidence and the pro-rata calculation of a subscription (RFD-7137 here), still
+    calculated it as a supervisor: a clean case that unauthorized-performer flagged."""
+    from tests.oracle import LANE_ROLES
+
+    sample = generate(SampleSpec(channel="all", cases=10000, seed=7, violation_rate=0.2))
+    log = pd.DataFrame(sample.events)
+    allowed = [LANE_ROLES.get(a, {P.ROLE_AGENT} if a == P.PRORATA and c == "subscription"
+                              else None)
+               for a, c in zip(log[C.ACTIVITY], log[C.CHANNEL], strict=True)]
+    out_of_lane = [roles is not None and pd.notna(role) and role not in roles
+                   for roles, role in zip(allowed, log[C.ROLE], strict=True)]
+    found = set(log.loc[out_of_lane, C.CASE])
+    truth = {case for case, rule in sample.ground_truth if rule == "unauthorized-performer"}
+    assert len(truth) > 100
+    assert sorted(found - truth) == [] and sorted(truth - found) == []

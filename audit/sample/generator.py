@@ -279,6 +279,7 @@ class _Generator:
         ev.append(Event(P.EVIDENCE, t, agent, tick, evidence=self._evidence(case, start)))
         if ch == "subscription":
             t = self._work_time(t, self._hours(0.2, 4), ch)
+            agent = self._on_duty(agent, t)  # (promoted since the evidence: handed over)
             ev.append(Event(P.PRORATA, t, agent, tick, amount=case.requested))
         if inj is None and rng.random() < 0.08:  # a rejected request: no approval, no payout
             t = self._work_time(t, self._hours(2, 16), ch)
@@ -390,6 +391,8 @@ class _Generator:
         elif inj == "wrong-order":
             evidence, approval = by_activity[P.EVIDENCE], by_activity[P.APPROVE]
             evidence.time, approval.time = approval.time, evidence.time
+            if evidence.resource is not None:  # (an agent promoted meanwhile: handed over)
+                evidence.resource = self._on_duty(evidence.resource, evidence.time)
             prorata = by_activity.get(P.PRORATA)
             if prorata is not None and prorata.time < evidence.time:
                 prorata.time = evidence.time + timedelta(minutes=20)
