@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pandas as pd
@@ -178,6 +179,29 @@ def test_every_kind_appears_once_23_cases_have_one_not_at_rate_times_cases(
         assert (len(kinds) == len(INJECTIONS)) == (violating >= len(INJECTIONS) == 23)
 
 
+@functools.lru_cache(maxsize=1)
+def _large_sample() -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """A 10k-case sample (seed 7, rate 0.2): its events and its ground truth."""
+    sample = generate(SampleSpec(channel="all", cases=10000, seed=7, violation_rate=0.2))
+    return pd.DataFrame(sample.events), sample.ground_truth
+
+
+def test_each_approval_is_by_an_approver_but_where_injected() -> None:
+    """Every approval is given by a role allowed to give it at its time, except in the
+    cases whose ground truth says unauthorized-approver. The wrong-order injection moved the
+    approval to the evidence's earlier time, before its approver's promotion (48213 here:
+    Lena Fischer, customer-service then): unauthorized-approver fired beyond the truth."""
+    log, truth_pairs = _large_sample()
+    allowed = log[C.ACTIVITY].map({P.APPROVE: P.FIRST_APPROVER_ROLES,
+                                   P.APPROVE_2: P.SECOND_APPROVER_ROLES})
+    out_of_role = [roles == roles and roles is not None and role not in roles
+                   for roles, role in zip(allowed, log[C.ROLE], strict=True)]
+    found = set(log.loc[out_of_role, C.CASE])
+    truth = {case for case, rule in truth_pairs if rule == "unauthorized-approver"}
+    assert len(truth) > 50
+    assert sorted(found - truth) == [] and sorted(truth - found) == []
+
+
 def test_each_task_is_done_by_a_role_of_its_lane_but_where_injected() -> None:
     """Every event of a task in a lane of the reference SOPs is done by a role of that lane
     (or, for rejections, finance, as the default policy's performers allow), except in the
@@ -186,14 +210,13 @@ def test_each_task_is_done_by_a_role_of_its_lane_but_where_injected() -> None:
     calculated it as a supervisor: a clean case that unauthorized-performer flagged."""
     from tests.oracle import LANE_ROLES
 
-    sample = generate(SampleSpec(channel="all", cases=10000, seed=7, violation_rate=0.2))
-    log = pd.DataFrame(sample.events)
+    log, truth_pairs = _large_sample()
     allowed = [LANE_ROLES.get(a, {P.ROLE_AGENT} if a == P.PRORATA and c == "subscription"
                               else None)
                for a, c in zip(log[C.ACTIVITY], log[C.CHANNEL], strict=True)]
     out_of_lane = [roles is not None and pd.notna(role) and role not in roles
                    for roles, role in zip(allowed, log[C.ROLE], strict=True)]
     found = set(log.loc[out_of_lane, C.CASE])
-    truth = {case for case, rule in sample.ground_truth if rule == "unauthorized-performer"}
+    truth = {case for case, rule in truth_pairs if rule == "unauthorized-performer"}
     assert len(truth) > 100
     assert sorted(found - truth) == [] and sorted(truth - found) == []

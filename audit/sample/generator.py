@@ -393,6 +393,13 @@ class _Generator:
             evidence.time, approval.time = approval.time, evidence.time
             if evidence.resource is not None:  # (an agent promoted meanwhile: handed over)
                 evidence.resource = self._on_duty(evidence.resource, evidence.time)
+            if P.role_of(approval.resource or "", approval.time) not in P.FIRST_APPROVER_ROLES:
+                # Approved before the approver's promotion (Lena Fischer): by the first
+                # supervisor of the list who is none of the case's people, drawing no
+                # random number (unauthorized-approver is no part of this injection).
+                others = {e.resource for e in ev if e is not approval}
+                approval.resource = self._holders((P.ROLE_SUPERVISOR,), approval.time,
+                                                  {o for o in others if o})[0]
             prorata = by_activity.get(P.PRORATA)
             if prorata is not None and prorata.time < evidence.time:
                 prorata.time = evidence.time + timedelta(minutes=20)
