@@ -220,3 +220,24 @@ def test_each_task_is_done_by_a_role_of_its_lane_but_where_injected() -> None:
     truth = {case for case, rule in truth_pairs if rule == "unauthorized-performer"}
     assert len(truth) > 100
     assert sorted(found - truth) == [] and sorted(truth - found) == []
+
+
+@pytest.mark.parametrize("channel,cases,seed", [("subscription", 32, 33), ("all", 464, 2)])
+def test_wrong_order_keeps_the_approver_authorised(channel: str, cases: int, seed: int) -> None:
+    """wrong-order moves the first approval back to the evidence's time: an approver who
+    held an approving role at the approval's own time (Lena Fischer, promoted mid-period)
+    must still hold one at the earlier time, or the case is also an undeclared
+    unauthorized-approver. These specs each hold such a case (RFD-32, 40464)."""
+    sample = generate(SampleSpec(channel, cases, seed, 1.0))
+    declared = {c for c, r in sample.ground_truth if r == "unauthorized-approver"}
+    allowed = {P.APPROVE: P.FIRST_APPROVER_ROLES, P.APPROVE_2: P.SECOND_APPROVER_ROLES}
+    unauthorised = {e[C.CASE] for e in sample.events
+                    if e[C.ACTIVITY] in allowed and e[C.ROLE] not in allowed[str(e[C.ACTIVITY])]}
+    assert unauthorised - declared == set()
+
+
+def test_wrong_order_ground_truth_equals_the_oracle(tmp_path: Path) -> None:
+    write_sample(SampleSpec("subscription", 32, 33, 1.0), tmp_path)
+    truth = pd.read_csv(tmp_path / "ground_truth.csv", dtype=str)
+    assert ("RFD-32", "wrong-order") in set(truth.itertuples(index=False, name=None))
+    assert expected_findings(_import(tmp_path)) == set(truth.itertuples(index=False, name=None))
