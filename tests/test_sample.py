@@ -241,3 +241,15 @@ def test_wrong_order_ground_truth_equals_the_oracle(tmp_path: Path) -> None:
     truth = pd.read_csv(tmp_path / "ground_truth.csv", dtype=str)
     assert ("RFD-32", "wrong-order") in set(truth.itertuples(index=False, name=None))
     assert expected_findings(_import(tmp_path)) == set(truth.itertuples(index=False, name=None))
+
+
+def test_a_second_sample_into_one_folder_leaves_no_stale_export(tmp_path: Path) -> None:
+    """exports/ holds only the systems of the generated channels: a sample of one channel
+    written where a sample of all stood removes the other systems' export files (imported as
+    `exports/*`, they would add the earlier run's cases), and leaves files of its own alone."""
+    write_sample(SampleSpec("all", 30, 5, 0.3), tmp_path)
+    (tmp_path / "exports" / "notes.txt").write_text("mine\n")
+    write_sample(SampleSpec("ecommerce", 10, 5, 0.3), tmp_path)
+    fresh = generate(SampleSpec("ecommerce", 10, 5, 0.3))
+    assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == sorted(
+        [*fresh.exports, "notes.txt"])

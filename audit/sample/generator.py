@@ -527,11 +527,18 @@ def generate(spec: SampleSpec) -> Sample:
 
 def write_sample(spec: SampleSpec, out: Path) -> dict[str, Path]:
     """Write canonical.csv, ground_truth.csv and sample.json into `out`, and the source
-    systems' exports of the same cases into `out/exports/`; return the first three's paths."""
+    systems' exports of the same cases into `out/exports/` (removing the export files of
+    other systems an earlier sample left there); return the first three's paths."""
     sample = generate(spec)
     out.mkdir(parents=True, exist_ok=True)
     exports = out / "exports"
     exports.mkdir(exist_ok=True)
+    from audit.sample.exports import FILES
+
+    for name in set(FILES.values()) - set(sample.exports):
+        # An earlier sample's export of a system this one does not write (another channel):
+        # left there, `import DIR/exports/*` would add that sample's cases to this one's.
+        (exports / name).unlink(missing_ok=True)
     for name, text in sample.exports.items():
         (exports / name).write_text(text, encoding="utf-8", newline="\n")
     columns = [*C.COLUMNS, *P.EVIDENCE_COLUMNS]
