@@ -253,3 +253,20 @@ def test_a_second_sample_into_one_folder_leaves_no_stale_export(tmp_path: Path) 
     fresh = generate(SampleSpec("ecommerce", 10, 5, 0.3))
     assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == sorted(
         [*fresh.exports, "notes.txt"])
+
+
+def test_violation_rate_deals_every_kind_round_robin() -> None:
+    """As docs/sample-generator.md says: at rate 1 every case is injected, and the kinds that
+    refund an earlier clean case's charge twice are dealt as missing-evidence (no clean case
+    exists); at a lower rate, once 23 cases are injected after a clean paid case of the
+    channel, every kind is."""
+    every = generate(SampleSpec("ecommerce", 46, 3, 1.0))
+    truth = pd.DataFrame(every.ground_truth, columns=["case", "rule"])
+    assert truth["case"].nunique() == 46
+    kinds = truth.groupby("case")["rule"].first()
+    assert not set(kinds) & {"duplicate-refund", "refund-exceeds-charge"}
+    # Two rounds of 23: missing-evidence itself and the two kinds in its place, each round.
+    assert (kinds == "missing-evidence").sum() == 2 * 3
+    some = generate(SampleSpec("ecommerce", 400, 3, 0.3))
+    declared = {rule for _, rule in some.ground_truth}
+    assert declared == {r for rules in INJECTIONS.values() for r in rules}
