@@ -445,7 +445,9 @@ class _Generator:
                     base = None
                     case = self._new_case(index, channel, None, None)
                 else:
-                    start = max(start, base.events[-1].time + timedelta(days=1))
+                    # A day after the first refund's close, in business hours (not a Saturday).
+                    start = self._work_time(
+                        max(start, base.events[-1].time + timedelta(days=1)), 0, channel)
                     case.purchase_time = base.events[0].time
                     case.purchase_actor = base.events[0].resource
             self._play(case, start)
