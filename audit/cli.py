@@ -267,7 +267,12 @@ def sample(settings: Settings, channel: str, cases: int, seed: int, violation_ra
     _writable_folder(out)  # (before: a traceback where --out could not be made)
     with using(settings.progress()) as progress:
         progress.stage(f"generating {cases:,} case(s) ({channel}) into {out}")
-        paths = write_sample(SampleSpec(channel, cases, seed, violation_rate, first_case), out)
+        try:
+            paths = write_sample(SampleSpec(channel, cases, seed, violation_rate, first_case),
+                                 out)
+        except OSError as exc:  # a file where exports/ goes, a folder where a file goes
+            raise InputError(f"cannot write {exc.filename or out}: {exc.strerror or exc}",
+                             field="--out") from exc
         progress.done()
     for kind, path in paths.items():
         settings.say(f"{kind}: {path}")

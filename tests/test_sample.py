@@ -273,3 +273,25 @@ def test_violation_rate_deals_every_kind_round_robin() -> None:
     some = generate(SampleSpec("ecommerce", 400, 3, 0.3))
     declared = {rule for _, rule in some.ground_truth}
     assert declared == {r for rules in INJECTIONS.values() for r in rules}
+
+
+@pytest.mark.parametrize("in_the_way", ["exports", "canonical.csv", "exports/jira_issues.json"])
+def test_sample_names_a_path_in_the_way(tmp_path: Path, in_the_way: str) -> None:
+    """A file where exports/ goes, or a folder where a file goes: exit code 2 and one line
+    naming it (before: an internal error with a traceback)."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    out = tmp_path / "out"
+    (out / "exports").mkdir(parents=True)
+    if in_the_way == "exports":
+        (out / "exports").rmdir()
+        (out / "exports").write_text("")
+    else:
+        (out / in_the_way).mkdir()
+    result = CliRunner().invoke(main, ["sample", "--channel", "subscription", "--cases", "3",
+                                       "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    assert f"cannot write {out / in_the_way}" in result.output
