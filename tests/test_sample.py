@@ -295,3 +295,14 @@ def test_sample_names_a_path_in_the_way(tmp_path: Path, in_the_way: str) -> None
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and "internal error" not in result.output
     assert f"cannot write {out / in_the_way}" in result.output
+
+
+@pytest.mark.parametrize("channel,cases,seed", [("all", 11, 32), ("all", 11, 50),
+                                                ("all", 2000, 7)])
+def test_every_event_lies_before_the_audit_clock(channel: str, cases: int, seed: int) -> None:
+    """sample.json's as_of is the audit's clock: no event of the log comes after it. An
+    sla-breach case requested on the period's last day was paid and closed on the as-of
+    day, after the clock (40011 of the first spec, RFD-11 of the second)."""
+    sample = generate(SampleSpec(channel, cases, seed, 1.0))
+    times = pd.to_datetime(pd.Series([e[C.TIMESTAMP] for e in sample.events]), utc=True)
+    assert times.max() < pd.Timestamp(P.AS_OF)

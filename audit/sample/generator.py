@@ -65,6 +65,10 @@ _CURRENCIES = (("EUR", 0.6), ("USD", 0.25), ("GBP", 0.15))
 _PLANS = ((9.99, 30), (19.99, 30), (49.99, 30), (99.99, 30), (199.0, 365), (899.0, 365),
           (1490.0, 365))
 _WORK_START, _WORK_END = 8, 18
+_SLA_BREACH_LEAD = timedelta(days=19)
+"""An sla-breach case's payout comes 15 days and 2 hours after its request at most, its
+closing at most 10 working hours (over a weekend) later: it starts no later than the first
+working time from this long before as_of (2026-09-28 for as_of 2026-10-15)."""
 
 
 @dataclass(frozen=True)
@@ -440,6 +444,10 @@ class _Generator:
             case = self._new_case(index, channel, injected, base)
             start = self._work_time(
                 P.PERIOD_START + timedelta(seconds=rng.uniform(0, span)), 0, channel)
+            if injected == "sla-breach":
+                # Paid about 15 days after the request and closed after that: early enough
+                # for the whole case to lie before the audit's clock (as_of).
+                start = self._work_time(min(start, P.AS_OF - _SLA_BREACH_LEAD), 0, channel)
             if base is not None:
                 if not self._second_refund(case, base, injected):
                     base = None
