@@ -946,3 +946,26 @@ def test_cyrillic_of_gbks_byte_shape_is_refused_not_read_as_chinese(tmp_path: Pa
     chinese = tmp_path / "zh.csv"
     chinese.write_bytes(GBK_TEXT.encode("gbk"))
     assert _column(import_sources([(chinese, None)]), C.RESOURCE) == ["张伟", "李娜", "王芳"]
+
+
+@pytest.mark.parametrize(("decimal", "thousands", "hint"), [
+    (".", "", "write 1234.56; set 'decimal'/'thousands' in a mapping file"),
+    (",", ".", "write 1.234,56, as the mapping's decimal ',', thousands '.' say"),
+    (",", "", "write 1234,56, as the mapping's decimal ',' say"),
+])
+def test_an_amount_that_is_no_number_is_told_in_the_mappings_notation(
+        tmp_path: Path, decimal: str, thousands: str, hint: str) -> None:
+    """An amount `abc` in an export whose mapping already says `decimal: ","` was told to
+    be written as 1234.56 or the mapping changed: the notation it has set aside. The reason
+    shows an amount in the mapping's own notation."""
+    from audit.ingest.mapping import Mapping
+
+    path = tmp_path / "betrag.csv"
+    path.write_text("case:concept:name;concept:name;time:timestamp;refund:amount\n"
+                    "c1;Execute payout;2026-01-01T10:00:00Z;abc\n"
+                    "c2;Execute payout;2026-01-01T10:00:00Z;12\n", encoding="utf-8")
+    result = import_sources([(path, None)], mapping=Mapping(thousands=thousands,
+                                                            decimal=decimal))
+    assert result.quarantine["value"].tolist() == ["abc"]
+    reason = result.quarantine["reason"].iloc[0]
+    assert reason.startswith("not a plain decimal number (") and hint in reason

@@ -239,6 +239,20 @@ def _stray_mark(mark: str, mapping: Mapping) -> str:
             "file for this notation")
 
 
+def _not_plain(mapping: Mapping) -> str:
+    """Why an amount that is no number in the mapping's notation is quarantined: the way to
+    write one in that notation (`1.234,56` where the mapping says `decimal: ","` and
+    `thousands: "."`), not the default's `1234.56` a mapping has already set aside."""
+    if mapping.decimal == "." and not mapping.thousands:
+        return ("not a plain decimal number (write 1234.56; set 'decimal'/'thousands' in a "
+                "mapping file for other notations)")
+    example = (f"1{mapping.thousands}234{mapping.decimal}56" if mapping.thousands
+               else f"1234{mapping.decimal}56")
+    thousands = f", thousands {mapping.thousands!r}" if mapping.thousands else ""
+    return (f"not a plain decimal number (write {example}, as the mapping's decimal "
+            f"{mapping.decimal!r}{thousands} say)")
+
+
 def _other_digit(value: str) -> str:
     """The first digit of `value` that is not one of ASCII 0-9 (Arabic-Indic, full-width, ...),
     or ''."""
@@ -281,9 +295,7 @@ def _parse_amounts(
     negative = plain & values.lt(0)
     large = plain & values.gt(MAX_AMOUNT)  # (400 nines read as infinity)
     unread = plain & text.notna() & values.isna()  # (never a silent NaN)
-    reasons[not_plain] = (
-        "not a plain decimal number (write 1234.56; set 'decimal'/'thousands' in a mapping "
-        "file for other notations)")
+    reasons[not_plain] = _not_plain(mapping)
     reasons[misgrouped] = (
         f"the thousands separator {mapping.thousands!r} is not between groups of three "
         "digits (a decimal mark written another way?)")
