@@ -172,6 +172,28 @@ def _a_file_name(value: object) -> bool:
             and "/" not in value and "\\" not in value and "\0" not in value)
 
 
+def imported_earlier_report(path: Path, record: dict[str, Any], label: str) -> str:
+    """What report.html and findings.xlsx say of a canonical log's own import (its
+    `import_record`), beside the check's counts of the log (which count its events, never
+    the rows its import quarantined): `log.parquet was imported earlier from 2,790 rows:
+    2,786 imported + 4 quarantined (rows and reasons: log.quarantine.csv beside it)`. By
+    the log's side file where it lies, as `imported_earlier_text` names it; no folders:
+    the report is handed on."""
+    text = (f"{label} was imported earlier from {record['read']:,} rows: "
+            f"{record['imported']:,} imported + {record['quarantined']:,} quarantined"
+            + (f" (+ {record['duplicates_dropped']:,} duplicates dropped)"
+               if record["duplicates_dropped"] else ""))
+    if record["quarantined"]:
+        text += f" (rows and reasons: {side_files(path)['quarantine'].name} beside it)"
+    for entry in record.get("inputs") or []:
+        earlier = entry.get("imported_earlier") if isinstance(entry, dict) else None
+        if isinstance(earlier, dict) and isinstance(earlier.get("read"), int):
+            text += (f"; its input {entry.get('file')} was imported earlier from "
+                     f"{earlier['read']:,} rows, {earlier.get('quarantined', 0):,} quarantined "
+                     f"(in {earlier.get('quarantine_file')} beside that log)")
+    return text
+
+
 def imported_earlier_text(path: Path, record: dict[str, Any]) -> str:
     """One line telling the rows a canonical log was imported from (its `import_record`):
     `w/log.parquet: imported earlier from 19 rows: 18 imported + 1 quarantined (see

@@ -25,6 +25,7 @@ from audit.currency import NO_CURRENCY, currency_key, shown
 from audit.findings import SEVERITIES, Finding, FindingColumns, money_buckets, severity_rank
 from audit.ingest import input_labels
 from audit.rules.base import FAMILIES, SECTIONS
+from audit.store import imported_earlier_report
 from reports.records import json_text
 
 if TYPE_CHECKING:
@@ -106,6 +107,9 @@ class InputView:
     """Of `imported`, the charge records correlation left out as sales."""
     duplicates_dropped: int | None = None
     """Records exported twice (same id, same content): dropped, not in `read`."""
+    earlier: str = ""
+    """Of a canonical log written by `import`: the rows that import read and quarantined
+    (`audit.store.imported_earlier_report`), which the counts above never include."""
 
 
 @dataclass(frozen=True)
@@ -814,7 +818,9 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         command=" ".join(Path(manifest["command"][0]).name if i == 0 else part
                          for i, part in enumerate(manifest["command"])),
         inputs=[InputView(label, i["sha256"], i["read"], i["imported"], i["quarantined"],
-                          i.get("left_out"), i.get("duplicates_dropped")) for label, i in zip(
+                          i.get("left_out"), i.get("duplicates_dropped"),
+                          imported_earlier_report(Path(i["file"]), i["imported_earlier"], label)
+                          if i.get("imported_earlier") else "") for label, i in zip(
                               input_labels(Path(i["file"]) for i in manifest["inputs"]),
                               manifest["inputs"], strict=True)],
         policy_file=Path(str(manifest["policy"]["file"])).name if manifest["policy"]["file"]

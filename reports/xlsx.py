@@ -21,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 from audit.findings import SEVERITIES, Finding
 from audit.rules.base import FAMILIES
 from audit.safety import is_formula, neutralise_cell
+from audit.store import imported_earlier_report
 from reports import ooxml
 from reports.ooxml import AMOUNT, BOLD, CELL, HEADER, PERCENT, TITLE, WRAP
 from reports.records import FINDING_COLUMNS, flat_value
@@ -273,6 +274,12 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
                                      entry["imported"], entry["quarantined"],
                                      entry.get("left_out"), entry.get("duplicates_dropped"))):
             put(row, col, value)
+        if entry.get("imported_earlier"):
+            # (The counts above are of the log's events: its import's quarantine is told.)
+            row += 1
+            put(row, 0, "Imported earlier", BOLD)
+            put(row, 1, imported_earlier_report(Path(entry["file"]), entry["imported_earlier"],
+                                                Path(entry["file"]).name))
     for note in manifest.get("import_notes", []):
         row += 1
         put(row, 0, "Import note", BOLD)

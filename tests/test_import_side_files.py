@@ -174,3 +174,37 @@ def test_side_files_are_never_another_logs(tmp_path: Path) -> None:
             f"quarantined") in checked.output
     assert (f"its input log.parquet was imported earlier from {rows} rows, 1 quarantined "
             "(in log.quarantine.csv beside that log)") in checked.output
+
+
+def test_report_html_and_xlsx_tell_the_rows_the_logs_import_quarantined(
+        tmp_path: Path) -> None:
+    """`check log.parquet`: the console and the manifest told that the log was imported from
+    N rows, one of them quarantined, but report.html and findings.xlsx, the files handed to
+    a committee, said only "read N-1 = imported N-1 + quarantined 0": the rejected row was
+    nowhere in them. Both now tell the log's import beside the check's own counts."""
+    import html
+
+    import openpyxl
+
+    bad, rows = bad_csv(tmp_path)
+    log = tmp_path / "w" / "log.parquet"
+    run("import", str(bad), "--out", str(log))
+    out = tmp_path / "out"
+    run("check", str(log), "--out", str(out), "--format", "html,xlsx", "--fail-on", "never")
+    told = (f"log.parquet was imported earlier from {rows} rows: {rows - 1} imported + 1 "
+            "quarantined (rows and reasons: log.quarantine.csv beside it)")
+    page = html.unescape((out / "report.html").read_text(encoding="utf-8"))
+    assert page.count(told) == 2  # (the overview's scope and the run details)
+    summary = openpyxl.load_workbook(out / "findings.xlsx")["Summary"]
+    told_rows = [r[:2] for r in summary.iter_rows(values_only=True)
+                 if r[0] == "Imported earlier"]
+    assert told_rows == [("Imported earlier", told)]
+    # A log written by no import of this tool (no record): nothing told.
+    plain = tmp_path / "plain.parquet"
+    pd.read_parquet(log).to_parquet(plain)
+    run("check", str(plain), "--out", str(tmp_path / "out2"), "--format", "html,xlsx",
+        "--fail-on", "never")
+    assert "imported earlier" not in (tmp_path / "out2" / "report.html").read_text(
+        encoding="utf-8")
+    summary = openpyxl.load_workbook(tmp_path / "out2" / "findings.xlsx")["Summary"]
+    assert not [r for r in summary.iter_rows(values_only=True) if r[0] == "Imported earlier"]
