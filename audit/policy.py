@@ -296,7 +296,11 @@ def _as_datetime(value: Any) -> datetime:
     elif isinstance(value, date):
         moment = datetime(value.year, value.month, value.day)
     else:
-        moment = datetime.fromisoformat(str(value))
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError as exc:
+            raise ValueError(_not_iso(value, exc, "time", "e.g. 2026-10-15T00:00:00Z or "
+                                      "2026-10-15T00:00:00+02:00")) from None
     if moment.tzinfo is None:
         raise ValueError("as_of needs a time zone, e.g. 2026-10-15T00:00:00Z")
     return within_log_range(moment.astimezone(UTC))
@@ -318,7 +322,20 @@ _LATEST = datetime(2261, 12, 31, 23, 59, 59, tzinfo=UTC)
 def _as_date(value: Any) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    return date.fromisoformat(str(value))
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ValueError(_not_iso(value, exc, "date", "year-month-day, e.g. 2027-03-31")) \
+            from None
+
+
+def _not_iso(value: Any, exc: ValueError, what: str, example: str) -> str:
+    """Why a policy's date or time is refused, and how to write one: Python's "Invalid
+    isoformat string: '31.03.2027'" said neither what the setting is nor what to write;
+    its other reasons ("day is out of range for month") are kept."""
+    reason = str(exc)
+    told = "" if reason.startswith("Invalid isoformat string") else f" ({reason})"
+    return f"not an ISO 8601 {what}: {str(value)!r}{told}; write {example}"
 
 
 def _positive_amount(value: Any) -> float:

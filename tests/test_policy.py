@@ -111,6 +111,13 @@ ERRORS = {
     "an impossible date": (
         [(WAIVER[0], WAIVER[1].replace("2027-03-31", "2027-02-30"))], "expires: 2027-02-30",
         "day is out of range for month"),
+    # Before: "Invalid isoformat string: '31.03.2027'", not saying what to write.
+    "a date written day.month.year": (
+        [(WAIVER[0], WAIVER[1].replace("2027-03-31", "31.03.2027"))], "expires: 31.03.2027",
+        "not an ISO 8601 date: '31.03.2027'; write year-month-day, e.g. 2027-03-31"),
+    "a clock written day.month.year": (
+        [("as_of: 2026-10-15T00:00:00Z", "as_of: 15.10.2026 00:00")], "as_of:",
+        "not an ISO 8601 time: '15.10.2026 00:00'; write e.g. 2026-10-15T00:00:00Z"),
     # Before: accepted, and a NaN compares false with every amount: the rules went silent.
     "a threshold that is not a number": (
         [("{EUR: 500,", "{EUR: .nan,")], "EUR: .nan", "must be a non-negative number"),
