@@ -969,3 +969,23 @@ def test_an_amount_that_is_no_number_is_told_in_the_mappings_notation(
     assert result.quarantine["value"].tolist() == ["abc"]
     reason = result.quarantine["reason"].iloc[0]
     assert reason.startswith("not a plain decimal number (") and hint in reason
+
+
+def test_a_file_of_no_usable_record_names_its_first_record(tmp_path: Path) -> None:
+    """Every record quarantined for its channel (`Onlineshop`), one of them, far down, with
+    no time too: the error named that record and its time ("row 4: field 'Zeitpunkt'"), the
+    quarantine's first entry (times are checked first), not the first record; fixing that
+    one row would change nothing. It names row 2 and the field every record fails on."""
+    from audit.ingest.mapping import Mapping
+
+    path = tmp_path / "export.csv"
+    path.write_text("Vorgang;Aktivität;Zeitpunkt;Kanal\n"
+                    "c1;Erstattung angefordert;2026-10-01T10:00:00Z;Onlineshop\n"
+                    "c1;Erstattung genehmigt;2026-10-02T10:00:00Z;Onlineshop\n"
+                    "c1;Auszahlung ausgeführt;;Onlineshop\n", encoding="utf-8")
+    mapping = Mapping(columns={C.CASE: "Vorgang", C.ACTIVITY: "Aktivität",
+                               C.TIMESTAMP: "Zeitpunkt", C.CHANNEL: "Kanal"})
+    with pytest.raises(InputError) as caught:
+        import_sources([(path, None)], mapping=mapping)
+    assert (caught.value.row, caught.value.field) == (2, "Kanal")
+    assert "3 for Kanal (not one of ecommerce, subscription, offline)" in caught.value.message

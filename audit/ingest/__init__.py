@@ -547,7 +547,11 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
     if len(result.log) == 0 and len(result.quarantine):
         unusable = _every_one_quarantined(result.quarantine, result.records_read)
         if not exported:
-            first = result.quarantine.iloc[0]
+            # The first record (its first field as quarantined): the quarantine is grouped
+            # by check (times, then amounts, then channels), so its first entry could be a
+            # record far down with an empty time while every record fails on its channel.
+            rows = result.quarantine["row"].to_numpy(dtype=np.int64)
+            first = result.quarantine.iloc[int(np.argmin(rows))]
             raise InputError(f"no record could be imported: {unusable}", file=path,
                              row=int(first["row"]), field=str(first["field"]) or None)
     notes, system, deduplicated = _without_own_repeats(table), \
