@@ -989,3 +989,19 @@ def test_a_file_of_no_usable_record_names_its_first_record(tmp_path: Path) -> No
         import_sources([(path, None)], mapping=mapping)
     assert (caught.value.row, caught.value.field) == (2, "Kanal")
     assert "3 for Kanal (not one of ecommerce, subscription, offline)" in caught.value.message
+
+
+def test_the_quarantine_lists_a_files_rows_in_their_order(tmp_path: Path) -> None:
+    """An amount `abc` in row 2, an empty time in row 4, both in row 5: the quarantine was
+    grouped by check, times first (rows 4, 5, then 2, 5), not in the order the auditor
+    reads the export. Now by row; a row's fields as they were checked."""
+    path = tmp_path / "export.csv"
+    path.write_text("case:concept:name,concept:name,time:timestamp,refund:amount\n"
+                    "c1,Receive refund request,2026-10-01T10:00:00Z,abc\n"
+                    "c1,Approve refund,2026-10-02T10:00:00Z,10\n"
+                    "c1,Execute payout,,10\n"
+                    "c2,Execute payout,,x\n", encoding="utf-8")
+    result = import_sources([(path, None)])
+    assert [(r, f) for r, f in zip(result.quarantine["row"], result.quarantine["field"],
+                                   strict=True)] == [
+        (2, C.AMOUNT), (4, C.TIMESTAMP), (5, C.TIMESTAMP), (5, C.AMOUNT)]

@@ -503,6 +503,22 @@ def _without_own_repeats(table: RawTable) -> list[str]:
     return [note for note in table.notes if note != own]
 
 
+def _in_row_order(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """The quarantine by file (in the order the files first appear in it: the inputs'),
+    then row; a row's fields as they were checked. Each file's entries came grouped by
+    check (a record of the wrong field count, then times, amounts, channels, ...; an event
+    id given twice last), so an export's rows 14, 29, 2788, 38 were listed in that order,
+    not as a spreadsheet shows them."""
+    if len(quarantine) < 2:
+        return quarantine
+    files = pd.factorize(quarantine["file"].astype(object))[0]
+    rows = pd.to_numeric(quarantine["row"], errors="coerce").to_numpy(dtype=np.float64)
+    order = np.lexsort((np.arange(len(quarantine)), rows, files))
+    if (order == np.arange(len(order))).all():
+        return quarantine
+    return quarantine.iloc[order].reset_index(drop=True)
+
+
 def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | None,
               encoding: str | None, object_type: str | None,
               sources_config: SourcesConfig | None, hash_now: bool = True,
@@ -1047,6 +1063,7 @@ def import_sources(
         log = log[ordered].reset_index(drop=True)
     quarantine = pd.concat([q for q in quarantines if len(q)], ignore_index=True) if any(
         len(q) for q in quarantines) else empty_quarantine()
+    quarantine = _in_row_order(quarantine)
     imported = log[_INPUT].value_counts()
     from_export = (np.ones(len(log), dtype=bool) if exported.all() else
                    _exported(log, exported))
