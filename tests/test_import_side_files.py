@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +209,24 @@ def test_report_html_and_xlsx_tell_the_rows_the_logs_import_quarantined(
         encoding="utf-8")
     summary = openpyxl.load_workbook(tmp_path / "out2" / "findings.xlsx")["Summary"]
     assert not [r for r in summary.iter_rows(values_only=True) if r[0] == "Imported earlier"]
+
+
+def test_report_html_names_the_file_of_the_rows_its_check_quarantined(
+        tmp_path: Path) -> None:
+    """`check bad.csv`: report.html said "read N = imported N-1 + quarantined 1" and not
+    where that row is; the check writes it, with its reason, to quarantine.csv beside the
+    report. The report names it; a run that quarantined nothing does not."""
+    import html
+
+    bad, _ = bad_csv(tmp_path)
+    out = tmp_path / "out"
+    run("check", str(bad), "--out", str(out), "--format", "html", "--fail-on", "never")
+    page = html.unescape((out / "report.html").read_text(encoding="utf-8"))
+    assert "+ quarantined 1 (the rows, with their reasons: quarantine.csv)" in " ".join(
+        re.sub(r"<[^>]+>", "", page).split())
+    assert quarantined(out / "quarantine.csv") == [("bad.csv", "4", "time:timestamp")]
+    clean = tmp_path / "s" / "canonical.csv"
+    run("check", str(clean), "--out", str(tmp_path / "out2"), "--format", "html",
+        "--fail-on", "never")
+    assert "with their reasons: quarantine.csv" not in (tmp_path / "out2" / "report.html"
+                                                        ).read_text(encoding="utf-8")
