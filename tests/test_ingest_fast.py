@@ -507,7 +507,7 @@ def test_blank_lines_before_the_header_are_skipped_and_counted(
     result = import_sources([(path, None)])
     assert sorted(result.log["source:row"].tolist()) == [4, 5]
     assert result.quarantine[["row", "field"]].values.tolist() == [
-        [7, "(record)"], [6, "timestamp"]]  # (GOOD's last timestamp is no ISO 8601)
+        [6, "timestamp"], [7, "(record)"]]  # (GOOD's last timestamp is no ISO 8601; by row)
 
 
 def test_an_excel_sep_line_names_the_delimiter(tmp_path: Path, fast_used: list[bool]) -> None:
