@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -377,7 +378,14 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
         task = spec.get("sop_task")
         if task is not None and not isinstance(task, str):
             raise r.fail("sop_task must be text", "activities", label)
-        activities[str(label)] = Activity(control, task)
+        # Composed (NFC) as the import writes the log's labels and the BPMN reader the
+        # tasks: a label typed with a combining diaeresis is the log's `ü` label.
+        composed = unicodedata.normalize("NFC", str(label))
+        if composed in activities:
+            raise r.fail(f"the label {composed!r} is given twice (once with its accents "
+                         "written as combining characters)", "activities", label)
+        activities[composed] = Activity(
+            control, None if task is None else unicodedata.normalize("NFC", task))
     if not activities:
         raise r.fail("'activities' must map the log's labels to controls", "activities")
 

@@ -294,8 +294,10 @@ _ROLE_SEPARATORS = re.compile(r"[\s_\-]+")
 
 
 def clean_name(raw: str | None) -> str:
-    """A label as one line: runs of whitespace (line breaks drawn into shapes) become a space."""
-    return " ".join((raw or "").split())
+    """A label as one line: runs of whitespace (line breaks drawn into shapes) become a space;
+    in Unicode's composed form (NFC), as the import writes a log's labels: `ü` written as `u`
+    and a combining diaeresis is the `ü` of the same label elsewhere."""
+    return unicodedata.normalize("NFC", " ".join((raw or "").split()))
 
 
 def cleaned_labels(labels: Any) -> Any:

@@ -1005,3 +1005,35 @@ def test_the_quarantine_lists_a_files_rows_in_their_order(tmp_path: Path) -> Non
     assert [(r, f) for r, f in zip(result.quarantine["row"], result.quarantine["field"],
                                    strict=True)] == [
         (2, C.AMOUNT), (4, C.TIMESTAMP), (5, C.TIMESTAMP), (5, C.AMOUNT)]
+
+
+def test_a_header_and_labels_whose_umlauts_are_written_apart(tmp_path: Path) -> None:
+    """An export from a system that writes `ä` as `a` and a combining diaeresis: the
+    mapping's `Aktivität` (typed composed) was "no such column (it has: ..., Aktivität,
+    ...)", and its labels were kept decomposed, unequal to the policy's. The mapping names
+    the column; the labels are imported composed (NFC), from a CSV and from a Parquet
+    dictionary column alike."""
+    import unicodedata
+
+    from audit.ingest.mapping import Mapping
+
+    def apart(text: str) -> str:
+        return unicodedata.normalize("NFD", text)
+
+    path = tmp_path / "export.csv"
+    path.write_text(apart("Vorgang;Aktivität;Zeitpunkt\n"
+                          "c1;Auszahlung ausgeführt;2026-10-01T10:00:00Z\n"
+                          "c1;Kunde benachrichtigt;2026-10-02T10:00:00Z\n"), encoding="utf-8")
+    mapping = Mapping(columns={C.CASE: "Vorgang", C.ACTIVITY: "Aktivität",
+                               C.TIMESTAMP: "Zeitpunkt"})
+    result = import_sources([(path, None)], mapping=mapping)
+    assert _column(result, C.ACTIVITY) == ["Auszahlung ausgeführt", "Kunde benachrichtigt"]
+    parquet = tmp_path / "log.parquet"
+    frame = pd.DataFrame({C.CASE: ["c1", "c1", "c2"],
+                          C.ACTIVITY: pd.Categorical([apart("Auszahlung ausgeführt"),
+                                                      "Auszahlung ausgeführt", "Notify"]),
+                          C.TIMESTAMP: pd.to_datetime(["2026-10-01T10:00:00Z"] * 3)})
+    frame.to_parquet(parquet)
+    result = import_sources([(parquet, None)])
+    assert sorted(_column(result, C.ACTIVITY)) == ["Auszahlung ausgeführt"] * 2 + ["Notify"]
+    assert list(result.log[C.ACTIVITY].cat.categories) == ["Auszahlung ausgeführt", "Notify"]

@@ -377,3 +377,28 @@ def test_aliases_expanding_beyond_the_limit_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="more than 100,000 values once its aliases are "
                                          "expanded"):
         load(path)
+
+
+def test_labels_and_tasks_are_read_composed_and_a_label_twice_so_is_refused(
+        tmp_path: Path) -> None:
+    """`Auszahlung ausgeführt` typed with `u` and a combining diaeresis is the composed
+    label the import writes (NFC), its sop_task too; the same label written both ways is
+    one label given twice, not two mappings of which one silently wins."""
+    import unicodedata
+
+    from conformance.bpmn import clean_name
+
+    apart = unicodedata.normalize("NFD", "Auszahlung ausgeführt")
+    policy = load(write_policy(tmp_path, (
+        "  Execute payout: {control: pay}",
+        f"  {apart}: {{control: pay, sop_task: 'Über {apart}'}}")))
+    assert policy.control_of()["Auszahlung ausgeführt"] == "pay"
+    assert policy.activities["Auszahlung ausgeführt"].sop_task == "Über Auszahlung ausgeführt"
+    assert clean_name(apart) == "Auszahlung ausgeführt"
+    path = write_policy(tmp_path, ("  Execute payout: {control: pay}",
+                                   f"  {apart}: {{control: pay}}\n"
+                                   "  Auszahlung ausgeführt: {control: pay}"))
+    with pytest.raises(InputError) as caught:
+        load(path)
+    assert "the label 'Auszahlung ausgeführt' is given twice" in caught.value.message
+    assert caught.value.row == line_with(path, "Auszahlung ausgeführt: {control: pay}")

@@ -95,3 +95,55 @@ def test_an_unmapped_label_in_chinese_is_still_reported(logs: tuple[Path, Path])
     unmapped = [f for f in zh.findings if f.name == "unmapped-activity"]
     assert with_label and {f.case_id for f in unmapped} == with_label
     assert all(f.evidence["labels"] == "客户回电" for f in unmapped)
+
+
+DE = {
+    "Capture payment": "Zahlung erfasst",
+    "Charge subscription renewal": "Abo-Verlängerung abgebucht",
+    "Record store sale": "Verkauf in der Filiale",
+    P.REQUEST: "Erstattung angefordert",
+    P.EVIDENCE: "Nachweise geprüft",
+    P.PRORATA: "Anteiligen Betrag ermittelt",
+    P.APPROVE: "Erstattung genehmigt",
+    P.APPROVE_2: "Erstattung genehmigt (2. Stufe)",
+    P.REJECT: "Erstattung abgelehnt",
+    P.PAYOUT: "Auszahlung ausgeführt",
+    P.PAYOUT_FAILED: "Auszahlung fehlgeschlagen",
+    P.NOTIFY: "Kunde benachrichtigt",
+    P.CLOSE: "Vorgang geschlossen",
+    P.UNMAPPED_LABEL: "Kunde zurückgerufen",  # unmapped in both policies
+}
+
+
+@pytest.mark.parametrize(("log_form", "policy_form"), [("NFD", "NFC"), ("NFC", "NFD")])
+def test_german_labels_whose_umlauts_are_written_apart_give_the_same_findings(
+        tmp_path: Path, log_form: str, policy_form: str) -> None:
+    """A German export whose `ü` is written as `u` and a combining diaeresis (as systems
+    and editors on macOS write it), checked with a policy typed with the composed `ü`, or
+    the other way round: the labels look alike, but compared unequal, so 'Auszahlung
+    ausgeführt' mapped no event, every payout, evidence and renewal was an unmapped
+    activity, and the approval and payout rules saw no payout. The import composes the
+    log's labels and the policy its own, so the findings are the English log's."""
+    import unicodedata
+
+    english = write_sample(SampleSpec("all", 200, 7, 0.5), tmp_path)["canonical"]
+    raw = pd.read_csv(english, dtype=str, keep_default_na=False)
+    raw[C.ACTIVITY] = raw[C.ACTIVITY].map(
+        lambda label: unicodedata.normalize(log_form, DE[label]))
+    german = tmp_path / "canonical.de.csv"
+    raw.to_csv(german, index=False, encoding="utf-8")
+    text = default_policy_path().read_text(encoding="utf-8")
+    for label, german_label in DE.items():
+        if f"  {label}: {{control: " in text:
+            written = unicodedata.normalize(policy_form, german_label)
+            text = text.replace(f"  {label}: {{control: ", f"  {written}: {{sop_task: {label}, "
+                                "control: ")
+    policy_path = tmp_path / "policy.de.yaml"
+    policy_path.write_text(text, encoding="utf-8")
+    _, en = _audit(english, load_policy(default_policy_path(), known_rules=RULES.known))
+    de_log, de = _audit(german, load_policy(policy_path, known_rules=RULES.known))
+    assert de.errors == []
+    assert set(de_log[C.ACTIVITY]) <= {unicodedata.normalize("NFC", v) for v in DE.values()}
+    assert _keys(de) == _keys(en)
+    unmapped = {f.evidence["labels"] for f in de.findings if f.name == "unmapped-activity"}
+    assert unmapped == {"Kunde zurückgerufen"}

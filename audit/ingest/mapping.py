@@ -9,6 +9,7 @@ are an error rather than a guess.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -213,7 +214,16 @@ def resolve_columns(source_columns: list[str], mapping: Mapping, *, file: Path) 
     """Canonical column -> source column, from the mapping first, then by name."""
     resolved: dict[str, str] = {}
     present = set(source_columns)
+    # A header and a mapping that write one name's accents apart (`Aktivität` with `ä` as
+    # `a` and a combining diaeresis, as some systems on macOS write it) name one column:
+    # before, "no such column (it has: ..., Aktivität, ...)".
+    composed: dict[str, list[str]] = {}
+    for name in source_columns:
+        composed.setdefault(unicodedata.normalize("NFC", name), []).append(name)
     for canonical, source in mapping.columns.items():
+        alike = composed.get(unicodedata.normalize("NFC", source), [])
+        if source not in present and len(alike) == 1:
+            source = alike[0]
         if source not in present:
             raise InputError(
                 f"mapping names column '{source}' for '{canonical}', but the file has no such "

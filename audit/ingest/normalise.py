@@ -145,6 +145,36 @@ def _changed_case(text: pd.Series, method: str) -> pd.Series:
     return result
 
 
+def _composed(text: pd.Series) -> pd.Series:
+    """`text` in Unicode's composed form (NFC): `ausgeführt` written as `u` and a combining
+    diaeresis (as some editors and systems on macOS write it) is the `ü` of the same label
+    elsewhere. Canonically equivalent texts look alike and mean alike, but compare unequal:
+    a policy or SOP naming `Auszahlung ausgeführt` in one form mapped no event of a log
+    holding the other, and every payout was an unmapped activity. The policy's labels and
+    tasks and the SOPs' task names are composed as read (`audit.policy`,
+    `conformance.bpmn.clean_name`; roles and people are compared by keys that fold them).
+    A categorical's categories composed and kept coded; text that is all ASCII (most) is
+    returned as it is."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(text.dtype, pd.CategoricalDtype):
+        categories = pd.Series(text.cat.categories).astype("string")
+        if categories.str.isascii().all():
+            return text
+        coded = _sorted_codes(text, _composed(categories))
+        if coded is not None:
+            return coded
+    if isinstance(text.array, pd.arrays.ArrowStringArray):
+        values = pa.chunked_array(text.array.__arrow_array__())
+        if pc.all(pc.string_is_ascii(values), skip_nulls=True).as_py() is not False:
+            return text
+        composed = pc.utf8_normalize(values, form="NFC")
+        return pd.Series(pd.arrays.ArrowStringArray(composed), index=text.index,
+                         name=text.name)
+    return text.map(lambda v: unicodedata.normalize("NFC", v) if isinstance(v, str) else v)
+
+
 def _flags(reason: pd.Series, candidates: np.ndarray) -> np.ndarray:
     """``reason.ne("").to_numpy()``, looking only at the candidate rows (the others are known
     to have no reason)."""
@@ -403,6 +433,8 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
             out[name] = values
             continue
         checks: list[tuple[pd.Series, str]] = []  # (failed, reason), later ones win
+        if name == C.ACTIVITY:  # (what the policy and the SOPs name)
+            text = _composed(text)
         if name == C.CURRENCY:
             text = _changed_case(text, "upper")
             checks.append((text.notna() & ~text.isin(CURRENCIES),
