@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from audit import __version__
 from audit import canonical as C
@@ -134,6 +135,27 @@ class CheckRun:
             "engine": self.engine,
         }
 
+    def currencies_without_threshold(self) -> dict[str, int]:
+        """Where missing-second-approval (AP003) ran: the currencies of the log's refund
+        requests and payouts that have no `thresholds.second_approval`, with their cases.
+        Their refunds are judged by nothing, whatever their size (a policy written with EUR
+        alone: the USD and GBP refunds above any limit passed unseen, 0 findings and no
+        word)."""
+        if not any(rule.code == "AP003" for rule in self.result.rules):
+            return {}
+        log = self.imported.log
+        labels = self.policy.labels_for("request", "pay")
+        if not len(log) or not labels:
+            return {}
+        stated = log[C.ACTIVITY].isin(labels) & log[C.CURRENCY].notna()
+        if not stated.any():
+            return {}
+        held = pd.DataFrame({"case": log.loc[stated, C.CASE].astype(object),
+                             "currency": log.loc[stated, C.CURRENCY].astype(object)})
+        held = held[~held["currency"].isin(list(self.policy.second_approval_threshold))]
+        cases = held.drop_duplicates().groupby("currency")["case"].size()
+        return {str(k): int(v) for k, v in sorted(cases.items()) if v}
+
     def warnings(self) -> list[str]:
         """What the auditor must know to read the findings right: the audit's clock before
         the log's last event (a policy's pinned as_of, e.g. the bundled one, which matches
@@ -154,6 +176,14 @@ class CheckRun:
 
             out.append(unrecorded_told(self.unrecorded_roles))
         out.extend(self.sop_warnings)
+        unjudged = self.currencies_without_threshold()
+        if unjudged:
+            listed = ", ".join(f"{currency} ({cases:,} case{'s' if cases != 1 else ''})"
+                               for currency, cases in unjudged.items())
+            out.append(f"missing-second-approval judges no refund in {listed}: the policy "
+                       "sets no thresholds.second_approval for "
+                       f"{'it' if len(unjudged) == 1 else 'them'}; add one per currency "
+                       "to judge them")
         no_currency = self.no_currency_findings()
         if no_currency:
             many = no_currency != 1

@@ -1,0 +1,49 @@
+"""A policy whose second-approval thresholds name some of the log's currencies only (an
+auditor's EUR limits): missing-second-approval judges the others' refunds by nothing, and
+the run says so, with the cases per currency, instead of 0 findings and no word."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner
+
+from audit import canonical as C
+from audit.cli import main
+from audit.policy import default_policy_path
+from audit.sample import SampleSpec, write_sample
+
+WORDS = "missing-second-approval judges no refund in"
+
+
+def _check(tmp_path: Path, log: Path, name: str, *changes: tuple[str, str]) -> list[str]:
+    text = default_policy_path().read_text(encoding="utf-8")
+    for old, new in changes:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    policy = tmp_path / f"{name}.yaml"
+    policy.write_text(text, encoding="utf-8")
+    out = tmp_path / name
+    result = CliRunner().invoke(main, ["check", str(log), "--policy", str(policy), "--out",
+                                       str(out), "--format", "json", "--fail-on", "never"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    manifest = json.loads((out / "findings.json").read_text(encoding="utf-8"))["manifest"]
+    return [w for w in manifest["warnings"] if WORDS in w]
+
+
+def test_currencies_without_a_threshold_are_told(tmp_path: Path) -> None:
+    log = write_sample(SampleSpec("ecommerce", 60, 3, 0.2), tmp_path / "s")["canonical"]
+    frame = pd.read_csv(log, dtype=str, keep_default_na=False)
+    refunds = frame[frame[C.ACTIVITY].isin(["Receive refund request", "Execute payout"])
+                    & frame[C.CURRENCY].ne("")]
+    cases = refunds.drop_duplicates([C.CASE, C.CURRENCY]).groupby(C.CURRENCY).size()
+    assert {"GBP", "USD"} <= set(cases.index)
+    eur_only = ("{EUR: 500, USD: 550, GBP: 450}", "{EUR: 500}")
+    (told,) = _check(tmp_path, log, "eur", eur_only)
+    assert told.startswith(f"{WORDS} GBP ({cases['GBP']} cases), USD ({cases['USD']} cases): "
+                           "the policy sets no thresholds.second_approval for them")
+    assert _check(tmp_path, log, "all") == []
+    assert _check(tmp_path, log, "ignored", eur_only,
+                  ("  ignore: []", "  ignore: [AP003]")) == []
