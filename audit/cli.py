@@ -931,6 +931,11 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
         imported = import_sources([(log_path, None)])
         for line in imported.summary_lines():  # (rows quarantined are counted, never dropped)
             settings.say(line)
+        from audit.store import import_record, imported_earlier_text
+
+        record = import_record(log_path)  # (a canonical log's own import, as check tells it)
+        if record is not None:
+            settings.say(imported_earlier_text(log_path, record))
         log = imported.log
         if len(log) == 0:
             raise InputError("the log has no events", file=log_path)

@@ -199,6 +199,11 @@ def load_side(path: Path, role: Role) -> Side:
         side.notes.append(f"{role} log: read {imported.read:,} = imported "
                           f"{imported.imported:,} + quarantined {imported.quarantined:,} "
                           "(`refund-audit import` writes the quarantined rows with reasons)")
+    from audit.store import import_record, imported_earlier_report
+
+    record = import_record(path)  # (a canonical log's own import: its rows quarantined)
+    if record is not None:
+        side.notes.append(f"{role} log: {imported_earlier_report(path, record, path.name)}")
     return side
 
 

@@ -230,3 +230,20 @@ def test_report_html_names_the_file_of_the_rows_its_check_quarantined(
         "--fail-on", "never")
     assert "with their reasons: quarantine.csv" not in (tmp_path / "out2" / "report.html"
                                                         ).read_text(encoding="utf-8")
+
+
+def test_discover_and_compare_tell_the_rows_the_logs_import_quarantined(
+        tmp_path: Path) -> None:
+    """`discover log.parquet` printed "read N-1 = imported N-1 + quarantined 0" and
+    compare.md's notes said nothing, where check tells the log's own import (N rows, one
+    quarantined, in log.quarantine.csv): both now tell it too."""
+    bad, rows = bad_csv(tmp_path)
+    log = tmp_path / "w" / "log.parquet"
+    run("import", str(bad), "--out", str(log))
+    discovered = run("discover", str(log), "--miner", "dfg", "--out", str(tmp_path / "d"))
+    assert (f"{log}: imported earlier from {rows} rows: {rows - 1} imported + 1 "
+            f"quarantined (see {tmp_path / 'w' / 'log.quarantine.csv'})") in discovered.output
+    run("compare", str(log), "offline.bpmn", "--out", str(tmp_path / "c"))
+    notes = (tmp_path / "c" / "compare.md").read_text(encoding="utf-8")
+    assert (f"- as-is log: log.parquet was imported earlier from {rows} rows: {rows - 1} "
+            "imported + 1 quarantined (rows and reasons: log.quarantine.csv beside it)") in notes
