@@ -135,6 +135,27 @@ class CheckRun:
             "engine": self.engine,
         }
 
+    def labels_like_mapped_ones(self) -> dict[str, tuple[int, str]]:
+        """The log's labels the policy maps not, that are close to a label it maps (a
+        typo: `Erstattung genehmgt` beside `Erstattung genehmigt`): label -> (its events,
+        the mapped label). unmapped-activity reports such an event as any unknown label,
+        and the approval it stands for is missing: this says which label it looks like."""
+        import difflib
+
+        log = self.imported.log
+        mapped = list(self.policy.activities)
+        if not len(log) or not mapped:
+            return {}
+        counts = log[C.ACTIVITY].astype(object).value_counts()
+        out: dict[str, tuple[int, str]] = {}
+        for label, events in counts.items():
+            if label in self.policy.activities:
+                continue
+            near = difflib.get_close_matches(str(label), mapped, n=1, cutoff=0.9)
+            if near:
+                out[str(label)] = (int(events), near[0])
+        return dict(sorted(out.items()))
+
     def currencies_without_threshold(self) -> dict[str, int]:
         """Where missing-second-approval (AP003) ran: the currencies of the log's refund
         requests and payouts that have no `thresholds.second_approval`, with their cases.
@@ -176,6 +197,12 @@ class CheckRun:
 
             out.append(unrecorded_told(self.unrecorded_roles))
         out.extend(self.sop_warnings)
+        for label, (events, near) in self.labels_like_mapped_ones().items():
+            out.append(f"the label '{label}' ({events:,} event{'s' if events != 1 else ''}) "
+                       f"is mapped by no policy entry, but is close to the mapped '{near}': "
+                       "a typo in the export or the policy? Its events are judged as "
+                       "unmapped (unmapped-activity), not as "
+                       f"'{near}' ({self.policy.activities[near].control})")
         unjudged = self.currencies_without_threshold()
         if unjudged:
             listed = ", ".join(f"{currency} ({cases:,} case{'s' if cases != 1 else ''})"

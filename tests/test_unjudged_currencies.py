@@ -1,6 +1,7 @@
-"""A policy whose second-approval thresholds name some of the log's currencies only (an
-auditor's EUR limits): missing-second-approval judges the others' refunds by nothing, and
-the run says so, with the cases per currency, instead of 0 findings and no word."""
+"""What the policy leaves unjudged, told by the run: a policy whose second-approval
+thresholds name some of the log's currencies only (an auditor's EUR limits), whose
+missing-second-approval judges the others' refunds by nothing; and a log label the policy
+maps not that is close to one it maps (a typo), whose events are unmapped activities."""
 
 from __future__ import annotations
 
@@ -47,3 +48,27 @@ def test_currencies_without_a_threshold_are_told(tmp_path: Path) -> None:
     assert _check(tmp_path, log, "all") == []
     assert _check(tmp_path, log, "ignored", eur_only,
                   ("  ignore: []", "  ignore: [AP003]")) == []
+
+
+def test_a_label_close_to_a_mapped_one_is_told(tmp_path: Path) -> None:
+    """A typo in the export (`Approve refnd`): its event was an unmapped activity and its
+    case a missing approval, with nothing saying which label it resembles. The run now
+    warns, naming both; an unmapped label like no mapped one (`Customer called back`)
+    is reported by unmapped-activity alone, as before."""
+    log = write_sample(SampleSpec("ecommerce", 40, 5, 0.6), tmp_path / "s")["canonical"]
+    frame = pd.read_csv(log, dtype=str, keep_default_na=False)
+    assert (frame[C.ACTIVITY] == "Customer called back").any()
+    first = frame.index[frame[C.ACTIVITY] == "Approve refund"][0]
+    frame.loc[first, C.ACTIVITY] = "Approve refnd"
+    typo = tmp_path / "typo.csv"
+    frame.to_csv(typo, index=False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["check", str(typo), "--out", str(out), "--format",
+                                       "json", "--fail-on", "never"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    manifest = json.loads((out / "findings.json").read_text(encoding="utf-8"))["manifest"]
+    told = [w for w in manifest["warnings"] if "is mapped by no policy entry" in w]
+    assert told == ["the label 'Approve refnd' (1 event) is mapped by no policy entry, but is "
+                    "close to the mapped 'Approve refund': a typo in the export or the "
+                    "policy? Its events are judged as unmapped (unmapped-activity), not as "
+                    "'Approve refund' (approve)"]
