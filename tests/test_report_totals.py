@@ -71,9 +71,12 @@ def write_log(path: Path, *cases: list[dict[str, Any]]) -> Path:
 def write_policy(path: Path, waived_cases: tuple[str, ...] = ()) -> Path:
     policy = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
     policy["as_of"] = "2026-10-15T00:00:00Z"
-    policy["waivers"] = [{"rule": "self-approval", "case": case, "reason": "accepted",
+    # A self-approval's requester is a supervisor, out of the request's lane: its
+    # unauthorized-performer finding is waived with it.
+    policy["waivers"] = [{"rule": rule, "case": case, "reason": "accepted",
                           "approved_by": "Head of Internal Audit", "expires": "2027-03-31"}
-                         for case in waived_cases]
+                         for case in waived_cases
+                         for rule in ("self-approval", "unauthorized-performer")]
     path.write_text(yaml.safe_dump(policy), encoding="utf-8")
     return path
 
@@ -162,7 +165,8 @@ def case_cards(html: str) -> list[str]:
 
 
 def test_a_case_whose_findings_are_all_waived_is_not_shown_as_open(tmp_path: Path) -> None:
-    """C5's only findings (self-approval) are waived: its card is badged 'waived', states
+    """C5's only findings (self-approval, and its supervisor receiving the request:
+    unauthorized-performer) are waived: its card is badged 'waived', states
     no open amount at risk, and it comes after every open case, however severe."""
     log = write_log(tmp_path / "log.csv",
                     case_rows("C2", "EUR", 60, day=2, approver=("Dora", "customer-service")),

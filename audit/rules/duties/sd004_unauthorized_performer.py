@@ -60,7 +60,9 @@ class UnauthorizedPerformer(Rule):
     reads_sop = "lanes"
     options = (Option("SOP lanes", "the roles allowed per task: the lanes holding it", "sop"),
                Option("performers", "roles allowed per control beyond the lanes",
-                      "performers"),)
+                      "performers"),
+               Option("labels", "labels mapped to the controls judged, and their SOP tasks "
+                      "(sop_task)", "activities"))
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         if not facts.policy.sop:
