@@ -236,6 +236,24 @@ def event_order(frame: pd.DataFrame) -> np.ndarray | None:
     return None if np.array_equal(order, np.arange(len(order))) else order
 
 
+def elapsed(later: Any, earlier: Any) -> Any:
+    """``later - earlier`` for times of a log or a clock (Series or Timestamps), as pandas
+    subtracts them; but where the difference is too long for nanoseconds (a log holds any
+    time from 1677-09-21 to 2262-04-11, while a nanosecond duration holds 292 years, so an
+    event of 1700 and a clock of 2026 overflow), in microseconds, which hold any of them.
+    pandas raises OverflowError there, which would crash a rule or a command."""
+    try:
+        return later - earlier
+    except OverflowError:
+        return _in_microseconds(later) - _in_microseconds(earlier)
+
+
+def _in_microseconds(times: Any) -> Any:
+    if isinstance(times, pd.Series):
+        return times.dt.as_unit("us")
+    return pd.Timestamp(times).as_unit("us")
+
+
 def in_order(frame: pd.DataFrame, keys: list[str]) -> bool:
     """Whether `frame` is sorted by `keys` already, i.e. ``stable_order(frame, keys)`` is
     0, 1, 2, ...: each row's keys, compared with the next row's, never greater (text by code

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from audit.canonical import elapsed
 from audit.errors import InputError
 from conformance.bpmn import cleaned_labels
 from conformance.bpmn_writer import (
@@ -181,7 +182,8 @@ def filter_dfg(dfg: Dfg, noise: float) -> Dfg:
 
 def task_figures(frame: pd.DataFrame) -> dict[str, TaskFigures]:
     """Per activity: events, and the median time since the previous event of the case."""
-    waits = (frame.groupby(CASE, sort=False)[TIMESTAMP].diff()).dt.total_seconds()
+    previous = frame.groupby(CASE, sort=False)[TIMESTAMP].shift()
+    waits = elapsed(frame[TIMESTAMP], previous).dt.total_seconds()
     grouped = waits.groupby(frame[ACTIVITY])
     counts = frame[ACTIVITY].value_counts()
     counts = counts[counts > 0]  # a category no event of `frame` has is not an activity

@@ -100,7 +100,15 @@ def _seconds_to_next(times: Any, at: npt.NDArray[np.intp]) -> npt.NDArray[np.flo
         per_second = np.timedelta64(1, "s") // np.timedelta64(1, unit)
         # The differences of all neighbours, then those at `at`: fewer temporaries of the
         # size of `at` than the times at `at` and at `at + 1`.
-        seconds: npt.NDArray[np.float64] = np.diff(ticks)[at] / per_second
+        steps = np.diff(ticks)[at]
+        # A step longer than 292 years (a log holds 1677-09-21 to 2262-04-11) wraps around
+        # in int64, changing its sign: such steps are taken in floats instead.
+        wrapped = (steps < 0) != (ticks[at + 1] < ticks[at])
+        if wrapped.any():
+            steps = steps.astype(np.float64)
+            steps[wrapped] = (ticks[at + 1][wrapped].astype(np.float64)
+                              - ticks[at][wrapped].astype(np.float64))
+        seconds: npt.NDArray[np.float64] = steps / per_second
         missing = np.isnat(values)
         if missing.any():
             seconds[(missing[:-1] | missing[1:])[at]] = np.nan

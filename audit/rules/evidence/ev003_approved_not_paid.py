@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from audit.canonical import elapsed
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
@@ -44,7 +45,7 @@ class ApprovedNotPaid(Rule):
     def check(self, facts: CaseFacts) -> list[Finding]:
         c = facts.table("approvals_last_time", "approvals_n", "payout_eid",
                         "rejections_last_time", "approvals_min_amount", "currency")
-        c["waiting"] = facts.as_of - c["approvals_last_time"]
+        c["waiting"] = elapsed(facts.as_of, c["approvals_last_time"])
         # Rejected: a rejection at or after the last approval (one before it was overturned
         # by that approval). A case without a rejection compares NaT: not rejected.
         rejected = (c["rejections_last_time"] >= c["approvals_last_time"]).fillna(False)

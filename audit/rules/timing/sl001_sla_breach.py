@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from audit.canonical import elapsed
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
@@ -45,7 +46,7 @@ class SlaBreach(Rule):
     def check(self, facts: CaseFacts) -> list[Finding]:
         sla = facts.policy.sla
         c = facts.table("payout_time", "request_time", "request_eid", "payout_eid", "currency")
-        c["took"] = c["payout_time"] - c["request_time"]
+        c["took"] = elapsed(c["payout_time"], c["request_time"])
         c["sla"] = sla
         paid = c[c["took"].notna() & (c["took"] > sla)]
         found = self.findings(
@@ -55,7 +56,7 @@ class SlaBreach(Rule):
         # (a rejection before a later approval was overturned by it), and the SLA over.
         # What closes a case is read for the unpaid requests past the SLA only.
         late = (c["request_eid"].notna() & c["payout_eid"].isna()
-                & (facts.as_of - c["request_time"] > sla)).to_numpy(dtype=bool)
+                & (elapsed(facts.as_of, c["request_time"]) > sla)).to_numpy(dtype=bool)
         if not late.any():
             return found
         waiting = facts.at_cases(np.flatnonzero(late), "request_time", "request_eid",
@@ -66,7 +67,7 @@ class SlaBreach(Rule):
             | (waiting["rejections_last_time"] >= waiting["approvals_last_time"])).fillna(False)
         waiting = waiting[waiting["first_close_time"].isna() & ~withdrawn].copy()
         if len(waiting):
-            waiting["open_for"] = facts.as_of - waiting["request_time"]
+            waiting["open_for"] = elapsed(facts.as_of, waiting["request_time"])
             waiting["sla"] = sla
             waiting["breached"] = waiting["request_time"] + sla
             waiting["as_of"] = facts.as_of

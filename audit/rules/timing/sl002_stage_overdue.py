@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from audit.canonical import elapsed
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
@@ -46,7 +47,7 @@ class StageOverdue(Rule):
         late_anywhere = np.zeros(len(c), dtype=bool)
         for stage in facts.policy.stages:
             started, ended = facts.point(stage.start), facts.point(stage.end)
-            took = ended - started
+            took = elapsed(ended, started)
             over = (took.notna() & (took > stage.limit)).to_numpy(dtype=bool)
             stages.append((stage, started, ended, took, over))
             late_anywhere |= over
