@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from copy import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -782,8 +783,9 @@ def precision(net: WorkflowNet, traces: Sequence[Sequence[str]] = (), *,
     from pm4py.algo.conformance.tokenreplay import algorithm as executor
     from pm4py.algo.conformance.tokenreplay.variants import token_replay as replay_variant
     from pm4py.objects.log.obj import Event, EventLog, Trace
+    from pm4py.objects.petri_net import semantics
     from pm4py.objects.petri_net.utils.align_utils import (
-        get_visible_transitions_eventually_enabled_by_marking as initially_enabled,
+        get_visible_transitions_eventually_enabled_by_marking as eventually_enabled,
     )
 
     from conformance.petri import to_pm4py
@@ -803,10 +805,21 @@ def precision(net: WorkflowNet, traces: Sequence[Sequence[str]] = (), *,
             following.setdefault(prefix, set()).add(variant[i])
             weight[prefix] = weight.get(prefix, 0) + cases
     pn, initial, final = to_pm4py(net)
-    prefixes = list(following)
-    fake = EventLog([Trace([Event({"concept:name": a}) for a in prefix]) for prefix in prefixes])
+    # pm4py replays every prefix on its own: a variant of n events is n - 1 replays of up to
+    # n events, n^2 / 2 events in all (a case of 10,000 events: 50M pm4py events, more memory
+    # than a machine has). Token replay reads a trace event by event without looking ahead,
+    # so replaying a prefix is replaying the start of its variant: each variant is replayed
+    # once, and the marking a prefix reaches is the net's initial marking with the
+    # transitions the variant's replay fired for the prefix's events (each event in the
+    # model: the silent ones walked to enable its transition, then that transition; an event
+    # the model lacks fires none). A replay that stops unfit stops at the first event whose
+    # transition could not be enabled: that prefix, and every longer one, does not fit.
+    longer = [variant for variant in variants if len(variant) > 1]
+    logged = EventLog([Trace([Event({"concept:name": a}) for a in variant])
+                       for variant in longer])
     Parameters = replay_variant.Parameters
-    replayed = executor.apply(fake, pn, initial, final, variant=executor.Variants.TOKEN_REPLAY,
+    replayed = executor.apply(logged, pn, initial, final,
+                              variant=executor.Variants.TOKEN_REPLAY,
                               parameters={Parameters.SHOW_PROGRESS_BAR: False,
                                           Parameters.CONSIDER_REMAINING_IN_FITNESS: False,
                                           Parameters.TRY_TO_REACH_FINAL_MARKING_THROUGH_HIDDEN:
@@ -815,18 +828,35 @@ def precision(net: WorkflowNet, traces: Sequence[Sequence[str]] = (), *,
                                           Parameters.WALK_THROUGH_HIDDEN_TRANS: True,
                                           Parameters.CLEANING_TOKEN_FLOOD: False,
                                           Parameters.ACTIVITY_KEY: "concept:name"})
+    in_model = {t.label for t in pn.transitions if t.label is not None}
+    activated_after: dict[tuple[str, ...], set[str]] = {}  # fitting prefix -> enabled labels
+    for variant, result in zip(longer, replayed, strict=True):
+        fired = result["activated_transitions"]
+        marking, k = copy(initial), 0
+        for i in range(1, len(variant)):
+            if variant[i - 1] in in_model:
+                while k < len(fired) and fired[k].label is None:
+                    marking = semantics.execute(fired[k], pn, marking)
+                    k += 1
+                if k == len(fired):  # the replay stopped unfit at this event
+                    break
+                marking = semantics.execute(fired[k], pn, marking)
+                k += 1
+            prefix = variant[:i]
+            if prefix not in activated_after:
+                activated_after[prefix] = {
+                    t.label for t in eventually_enabled(pn, marking) if t.label is not None}
     # The empty prefix: what the initial marking enables against the traces' first labels.
     starts = {variant[0] for variant in variants if variant}
-    enabled_at_start = {t.label for t in initially_enabled(pn, initial)}
+    enabled_at_start = {t.label for t in eventually_enabled(pn, initial)}
     sum_at = n_cases * len(enabled_at_start)
     sum_ee = n_cases * len(enabled_at_start - starts)
-    for prefix, result in zip(prefixes, replayed, strict=True):
-        if not result["trace_is_fit"]:
+    for prefix, after in following.items():
+        activated = activated_after.get(prefix)
+        if activated is None:  # a prefix that does not fit
             continue
-        activated = {t.label for t in result["enabled_transitions_in_marking"]
-                     if t.label is not None}
         sum_at += len(activated) * weight[prefix]
-        sum_ee += len(activated - following[prefix]) * weight[prefix]
+        sum_ee += len(activated - after) * weight[prefix]
     return 1.0 - sum_ee / sum_at if sum_at > 0 else 1.0
 
 
