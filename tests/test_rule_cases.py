@@ -175,6 +175,27 @@ def test_amounts_are_shown_in_the_currencys_minor_units(
         "E1": ("paid 100.00 EUR against an approved 80.00", 20.0, "EUR")}
 
 
+def test_an_approval_in_another_currency_puts_no_amount_of_the_cases_at_risk(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A EUR case approved 10,000 JPY and never paid: approved-not-paid fires, but 10,000 is
+    no amount in EUR (before: 10000.00 EUR at risk); an approval in EUR beside it is the
+    one whose amount is at risk. payout-exceeds-approved read 80 USD approved as 80 EUR
+    and put 20 EUR of a 100 EUR payout at risk."""
+    start = [{"a": "Capture payment", "t": "2026-08-20T09:00Z"},
+             {"a": "Receive refund request", "amount": 100, "t": "2026-08-31T09:00Z"},
+             {"a": "Collect evidence"}]
+    log = {"J1": [*start, {"a": "Approve refund", "amount": 10000, "cur": "JPY"}],
+           "J2": [*start, {"a": "Approve refund", "amount": 10000, "cur": "JPY"},
+                  {"a": "Approve refund (second level)", "amount": 95}],
+           "U1": [*start, {"a": "Approve refund", "amount": 80, "cur": "USD"},
+                  {"a": "Execute payout", "amount": 100}]}
+    result, _ = run_case({"as_of": "2026-10-15T00:00:00Z"}, {"log": log}, "currencies",
+                         policy_for)
+    found = {(f.rule, f.case_id): (f.amount_at_risk, f.currency) for f in result.findings
+             if f.rule in ("EV003", "AP005")}
+    assert found == {("EV003", "J1"): (None, "EUR"), ("EV003", "J2"): (95.0, "EUR")}
+
+
 def test_refunds_over_a_charge_put_at_risk_what_each_case_added(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """A charge of 66.89 refunded 66.89 (A), then 10.16 (B), then 20.00 (C): B added 10.16

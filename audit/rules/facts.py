@@ -372,8 +372,7 @@ class CaseFacts:
         if name == "payouts_n":
             return count(self.mask("paid"))
         if name == "approvals_min_amount":
-            return self._per_case(self.mask("approve", "second-approve"), C.AMOUNT, "min",
-                                  codes)
+            return self._per_case(self._approved_in_case_currency(), C.AMOUNT, "min", codes)
         if name == "approvals_first_time":
             return self._per_case(self.mask("approve", "second-approve"), C.TIMESTAMP, "min",
                                   codes)
@@ -466,19 +465,30 @@ class CaseFacts:
         what `payouts_sum` adds up. A payout in another currency is no part of the sum (an
         amount in JPY added to one in EUR is no amount; `instrument-mismatch` reports such
         a payout)."""
-        key = "paid:case-currency"
+        return self._in_case_currency(self.mask("paid"), "paid:case-currency")
+
+    def _approved_in_case_currency(self) -> Mask:
+        """The approvals (either level) in their case's currency (`currency`) or stating
+        none: what `approvals_min_amount` reads. An approval of 80 USD says nothing of how
+        much of a EUR case's payouts it covers (read as 80 EUR, a payout of 100 EUR
+        exceeded it by 20 EUR)."""
+        return self._in_case_currency(self.mask("approve", "second-approve"),
+                                      "approved:case-currency")
+
+    def _in_case_currency(self, events: Mask, key: str) -> Mask:
+        """`events` less those stating another currency than their case's (`currency`),
+        kept under `key`."""
         if key not in self._sorted:
             import pyarrow as pa
             import pyarrow.compute as pc
 
-            paid = self.mask("paid")
-            at = np.flatnonzero(paid)
+            at = np.flatnonzero(events)
             own = pa.array(self.column(C.CURRENCY).take(at), from_pandas=True)
             case = pa.array(pd.array(self.col("currency").array).take(self.case_code[at]),
                             from_pandas=True)
             other = pc.fill_null(pc.not_equal(own.cast(pa.string()), case.cast(pa.string())),
                                  False)
-            kept = paid.copy()
+            kept = events.copy()
             kept[at[np.asarray(other.to_numpy(zero_copy_only=False), dtype=bool)]] = False
             self._sorted[key] = kept
         return cast(Mask, self._sorted[key])

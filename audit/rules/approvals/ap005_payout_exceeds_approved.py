@@ -8,7 +8,9 @@ from audit.rules.facts import CaseFacts
 class PayoutExceedsApproved(Rule):
     """What it checks:
     The successful payouts of the case add up to more than the smallest amount an approval
-    stated.
+    stated. Both in the case's currency: payouts and approvals stating no currency count as
+    in it; those in another currency are not compared (80.00 USD approved is no limit on a
+    payout in EUR, and no amount paid in EUR).
 
     Why it matters:
     An approval covers an amount, not a case: paying more than approved is an unapproved
@@ -16,6 +18,7 @@ class PayoutExceedsApproved(Rule):
 
     Example:
     Violating: `Approve refund` 80.00 EUR → `Execute payout` 100.00 EUR.
+    Not judged: `Approve refund` 80.00 USD → `Execute payout` 100.00 EUR.
     Compliant: `Approve refund` 100.00 EUR → `Execute payout` 100.00 EUR.
     Precedence: where this fires, `amount-mismatch` is not reported for the case.
 
