@@ -396,6 +396,27 @@ def test_times_beyond_the_timestamp_range_are_quarantined(tmp_path: Path) -> Non
     assert reasons["reason"].str.contains("outside the years 1678 to 2261").all()
 
 
+def test_a_negative_zero_amount_is_read_as_zero(tmp_path: Path) -> None:
+    """"-0" and "-0.00" (and a typed -0.0 of a Parquet file) are no negative amount, so they
+    are imported; before, as -0.0, which every report showed as "-0.00" ("paid 10.00 EUR
+    against an approved -0.00")."""
+    path = tmp_path / "zero.csv"
+    path.write_text(
+        "case:concept:name,concept:name,time:timestamp,refund:amount,refund:currency\n"
+        "c1,Approve refund,2026-01-01T10:00:00Z,-0,EUR\n"
+        "c2,Approve refund,2026-01-01T10:00:00Z,-0.00,EUR\n"
+        "c3,Approve refund,2026-01-01T10:00:00Z,0,EUR\n", encoding="utf-8")
+    typed = tmp_path / "zero.parquet"
+    frame = pd.read_csv(path, dtype={"refund:amount": "float64"})
+    assert np.signbit(frame["refund:amount"].to_numpy()).sum() == 2
+    frame.to_parquet(typed)
+    for source in (path, typed):
+        result = import_sources([(source, None)])
+        amounts = result.log[C.AMOUNT].to_numpy(dtype=float)
+        assert amounts.tolist() == [0.0, 0.0, 0.0] and not np.signbit(amounts).any(), source
+        assert result.quarantine.empty
+
+
 def test_amounts_too_large_for_money_are_quarantined(tmp_path: Path) -> None:
     """400 nines were read as infinity (findings.json held `Infinity`, the XLSX writer
     crashed) and two amounts of 1.7e308 summed to it."""

@@ -256,6 +256,7 @@ def _typed_amounts(values: pd.Series) -> tuple[pd.Series, pd.Series, np.ndarray]
     flagged = not_finite | negative | large
     if flagged.any():
         numbers = np.where(flagged, np.nan, numbers)
+    numbers = numbers + 0.0  # -0.0 is 0.0 (it is no negative amount, nor shown as -0.00)
     return pd.Series(numbers, index=values.index, name=values.name), reasons, flagged
 
 
@@ -349,7 +350,8 @@ def _parse_amounts(
     reasons[unread] = "not read as a number"
     flagged = _flags(reasons, _mask(not_plain) | _mask(negative) | _mask(large)
                      | _mask(unread))
-    return values.where(~flagged), reasons, flagged
+    # "-0" and "-0.00" are no negative amount: read as 0.0, not as -0.0 (shown "-0.00").
+    return values.where(~flagged) + 0.0, reasons, flagged
 
 
 _UPDATES = {"zendesk": "audit(s)", "jira": "changelog history(-ies)",
