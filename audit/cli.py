@@ -939,6 +939,14 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
         log = imported.log
         if len(log) == 0:
             raise InputError("the log has no events", file=log_path)
+        from audit import canonical as C
+
+        others = C.not_completions(log)
+        if sum(others.values()) == len(log):  # (a model of no event: pm4py's crash before)
+            told = ", ".join(f"{k} {v:,}" for k, v in sorted(others.items()))
+            raise InputError(f"no event of the log is a completion ({told}): discover "
+                             "reads an activity by its completion, so there is nothing to "
+                             "discover", file=log_path, field=C.LIFECYCLE)
         progress.stage(f"discovering ({miner} miner)")
         result = run_discovery(log, miner, noise)  # type: ignore[arg-type]
         written = write_discovery(result, log, out)

@@ -399,3 +399,20 @@ def test_discovery_fitness_is_the_fitness_check_computes(tmp_path: Path) -> None
     assert fitness.log_fitness < 1.0
     assert round(fitness.log_fitness, 6) == by_check["fitness"]
     assert (fitness.fitting_cases, fitness.cases) == (by_check["fitting_cases"], 4)
+
+
+@pytest.mark.parametrize("miner", ["inductive", "dfg"])
+def test_a_log_of_no_completion_is_an_input_error(tmp_path: Path, miner: str) -> None:
+    """Every event a start: discover reads completions only, so none is left. Before, an
+    internal error (AttributeError: .dt of the empty waits) with a traceback; now exit code
+    2 naming the file, the field and the transitions found."""
+    log = tmp_path / "starts.csv"
+    log.write_text("case:concept:name,concept:name,time:timestamp,lifecycle:transition\n"
+                   "l1,Receive refund request,2026-07-01T10:00:00Z,start\n"
+                   "l1,Approve refund,2026-07-01T11:00:00Z,start\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["discover", str(log), "--miner", miner,
+                                       "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert "Traceback" not in result.output
+    assert (f"error: {log}: field 'lifecycle:transition': no event of the log is a "
+            "completion (start 2)") in result.output
