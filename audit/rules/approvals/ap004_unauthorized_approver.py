@@ -62,10 +62,10 @@ class UnauthorizedApprover(Rule):
         keyed = role_keys(approvals[C.ROLE])
         roles = {level: tuple(role_key(r) for r in allowed)
                  for level, allowed in facts.policy.approver_roles.items()}
-        lanes = lane_roles_at(facts, at)
+        lanes, lane_codes = lane_roles_at(facts, at)
         has_lanes = np.array([x is not None for x in lanes], dtype=bool)
         # Whether the approval's role is in its lanes, decided once per (lanes, role) pair.
-        in_lane = in_lanes(facts, at, lanes, keyed.to_numpy(dtype=object))
+        in_lane = in_lanes(facts, at, lanes, lane_codes, keyed.to_numpy(dtype=object))
         bad = np.zeros(len(at), dtype=bool)
         for level in ("approve", "second-approve"):
             at_level = control == level

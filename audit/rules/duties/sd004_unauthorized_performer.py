@@ -8,7 +8,7 @@ from audit.findings import Finding
 from audit.policy import PERFORMER_CONTROLS, Policy
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
-from audit.rules.lanes import in_lanes, lane_roles_at, lanes_of_pairs
+from audit.rules.lanes import in_lanes, lane_roles_at, lanes_of_pairs, role_key_codes
 
 MONEY_CONTROLS = frozenset({"pay", "pay-failed"})
 """Controls whose events out of their lane put the case's payouts at risk."""
@@ -68,17 +68,15 @@ class UnauthorizedPerformer(Rule):
         if not facts.policy.sop:
             return []
         at = judged_events(facts)
-        lanes = lane_roles_at(facts, at)
+        lanes, lane_codes = lane_roles_at(facts, at)
         has_lanes = ~pd.isna(lanes)
-        at, lanes = at[has_lanes], lanes[has_lanes]
+        at, lanes, lane_codes = at[has_lanes], lanes[has_lanes], lane_codes[has_lanes]
         # Roles keyed once per distinct role, as AP004 keys them; a blank role is none.
         from conformance.bpmn import role_key
 
-        codes, uniques = pd.factorize(pd.Series(facts.column(C.ROLE).take(at)))
-        keys = [role_key(str(u)) for u in uniques]
-        keyed = np.array([*keys, None], dtype=object)[codes]
+        keyed, codes, keys = role_key_codes(facts, at)
         recorded = np.array([k != "" for k in keys] + [False], dtype=bool)[codes]
-        allowed = in_lanes(facts, at, lanes, keyed)
+        allowed = in_lanes(facts, at, lanes, lane_codes, keyed)
         control = facts.control_at(at)
         for name, roles in facts.policy.performer_roles.items():
             wanted = {role_key(r) for r in roles}
