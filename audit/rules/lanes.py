@@ -73,24 +73,20 @@ def pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return code_of[combined], first_at[present]
 
 
-def role_key_codes(facts: CaseFacts, at: np.ndarray) -> tuple[np.ndarray, np.ndarray,
-                                                                   list[str]]:
-    """Per event at sorted positions `at`: its role as a key (`conformance.bpmn.role_key`;
-    None where no role is recorded), the index of that role among the distinct ones (-1:
-    none), and the distinct roles' keys. Keyed once per category of the coded column, not
-    factorized again per rule."""
+def role_keys_of(facts: CaseFacts) -> list[str]:
+    """The key (`conformance.bpmn.role_key`) of each distinct role of the log, indexed by
+    `facts.codes(C.ROLE)`: a coded column's categories, keyed once each, or else the value
+    at each code's first event."""
     from conformance.bpmn import role_key
 
     values = facts.column(C.ROLE)
     if isinstance(values, pd.Categorical):
-        keys = [role_key(str(c)) for c in values.categories]
-        codes = facts.codes(C.ROLE)[at].astype(np.int64)
-    else:
-        factorized, uniques = pd.factorize(pd.Series(values.take(at)))
-        keys = [role_key(str(u)) for u in uniques]
-        codes = factorized.astype(np.int64)
-    keyed = np.array([*keys, None], dtype=object)[codes]
-    return keyed, codes, keys
+        return [role_key(str(c)) for c in values.categories]
+    codes = facts.codes(C.ROLE)
+    held = np.flatnonzero(codes >= 0)
+    first = np.full(int(codes.max(initial=-1)) + 1, len(codes), dtype=np.int64)
+    np.minimum.at(first, codes[held], held)
+    return [role_key(str(values[int(k)])) for k in first]
 
 
 def role_keys(roles: pd.Series) -> pd.Series:

@@ -8,7 +8,7 @@ from audit.findings import Finding
 from audit.policy import PERFORMER_CONTROLS, Policy
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
-from audit.rules.lanes import in_lanes, lane_roles_at, lanes_of_pairs, role_key_codes
+from audit.rules.lanes import lanes_of_pairs, pairs, role_keys_of
 
 MONEY_CONTROLS = frozenset({"pay", "pay-failed"})
 """Controls whose events out of their lane put the case's payouts at risk."""
@@ -68,33 +68,54 @@ class UnauthorizedPerformer(Rule):
         if not facts.policy.sop:
             return []
         at = judged_events(facts)
-        lanes, lane_codes = lane_roles_at(facts, at)
-        has_lanes = ~pd.isna(lanes)
-        at, lanes, lane_codes = at[has_lanes], lanes[has_lanes], lane_codes[has_lanes]
-        # Roles keyed once per distinct role, as AP004 keys them; a blank role is none.
+        if not len(at):
+            return []
+        # Everything is decided per (channel, label) pair and role, in a table of pairs x
+        # roles, then looked up per event: no per-event lanes, keys or controls (at 1M
+        # cases about 4 million events are judged; per-event object arrays of them were
+        # the audit's peak memory).
         from conformance.bpmn import role_key
 
-        keyed, codes, keys = role_key_codes(facts, at)
-        recorded = np.array([k != "" for k in keys] + [False], dtype=bool)[codes]
-        allowed = in_lanes(facts, at, lanes, lane_codes, keyed)
-        control = facts.control_at(at)
-        for name, roles in facts.policy.performer_roles.items():
-            wanted = {role_key(r) for r in roles}
-            listed = np.array([k in wanted for k in keys] + [False], dtype=bool)
-            allowed |= (control == name) & listed[codes]
-        bad = recorded & ~allowed
-        if not bad.any():
+        pair_codes, first = pairs(facts.codes(C.CHANNEL)[at], facts.codes(C.ACTIVITY)[at])
+        lanes_of_pair = lanes_of_pairs(facts.policy, facts.column(C.CHANNEL).take(at[first]),
+                                       facts.column(C.ACTIVITY).take(at[first]))
+        in_a_lane = np.array([x is not None for x in lanes_of_pair], dtype=bool)
+        if not in_a_lane.any():
             return []
-        events = facts.frame(at[bad], (C.RESOURCE, C.ROLE, C.ACTIVITY))
-        grouped = facts.grouped(at[bad])
-        _, starts, ends = facts.event_runs(at[bad])
+        controls = facts.control_at(at[first])  # (a pair's label: one control)
+        keep = in_a_lane[pair_codes]
+        at, pair_codes = at[keep], pair_codes[keep]
+        keys = role_keys_of(facts)
+        performers = {name: {role_key(r) for r in roles}
+                      for name, roles in facts.policy.performer_roles.items()}
+        # bad[p, r + 1]: role r (a key; column 0: none recorded) out of pair p's lanes, and
+        # not one the policy allows for its control. A role not recorded, or blank, is not
+        # judged (counted in check's warning).
+        bad_table = np.zeros((len(lanes_of_pair), len(keys) + 1), dtype=bool)
+        for p, lanes in enumerate(lanes_of_pair):
+            if lanes is None:
+                continue
+            allowed = performers.get(str(controls[p]), set())
+            for r, key in enumerate(keys):
+                bad_table[p, r + 1] = key != "" and key not in lanes and key not in allowed
+        role_codes = facts.codes(C.ROLE)[at].astype(np.int64) + 1
+        bad_at = bad_table[pair_codes, role_codes]
+        del role_codes
+        if not bad_at.any():
+            return []
+        lanes = lanes_of_pair[pair_codes[bad_at]]
+        at = at[bad_at]
+        control = facts.control_at(at)
+        events = facts.frame(at, (C.RESOURCE, C.ROLE, C.ACTIVITY))
+        grouped = facts.grouped(at)
+        _, starts, ends = facts.event_runs(at)
         who = ["(not recorded)" if pd.isna(r) else str(r) for r in events[C.RESOURCE].tolist()]
         held = [str(r) for r in events[C.ROLE].tolist()]
         what = [str(a) for a in events[C.ACTIVITY].tolist()]
-        lane = [", ".join(x) for x in lanes[bad].tolist()]
+        lane = [", ".join(x) for x in lanes.tolist()]
         done = [f"{a} by {w} (role: {h}; lane: {x})"
                 for a, w, h, x in zip(what, who, held, lane, strict=True)]
-        money = np.isin(control[bad].astype(str), list(MONEY_CONTROLS))
+        money = np.isin(control.astype(str), list(MONEY_CONTROLS))
         grouped["done"] = ["; ".join(done[s:e]) for s, e in zip(starts, ends, strict=True)]
         grouped["who"] = [", ".join(dict.fromkeys(who[s:e]))
                           for s, e in zip(starts, ends, strict=True)]
