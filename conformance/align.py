@@ -198,6 +198,21 @@ model of BPIC2012 with noise 0.2 has 722, so its variants of more than 12 events
 engine's choice (searching them all took 135 s against the 10 s of the alignments)."""
 
 
+def _place_bits(net: WorkflowNet) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """Each place as one bit of a marking (the net's place order), and per transition the
+    bits of its input places (`pre`) and of its output places (`post`): markings of a
+    safe net as integers, for `CanonicalChoice` and `LanguageReplay`."""
+    bit = {p: 1 << i for i, p in enumerate(net.places)}
+    pre: dict[str, int] = {t.name: 0 for t in net.transitions}
+    post: dict[str, int] = {t.name: 0 for t in net.transitions}
+    for a, b in net.arcs:
+        if a in bit:
+            pre[b] |= bit[a]
+        elif b in bit:
+            post[a] |= bit[b]
+    return bit, pre, post
+
+
 class CanonicalChoice:
     """One fixed optimal alignment of a deviating variant, whichever engine found its cost.
 
@@ -221,14 +236,7 @@ class CanonicalChoice:
         self.applies = len(net.places) <= 64
         self.max_states = max_states
         self._markings: int | None = None
-        bit = {p: 1 << i for i, p in enumerate(net.places)}
-        pre: dict[str, int] = {t.name: 0 for t in net.transitions}
-        post: dict[str, int] = {t.name: 0 for t in net.transitions}
-        for a, b in net.arcs:
-            if a in bit:
-                pre[b] |= bit[a]
-            elif b in bit:
-                post[a] |= bit[b]
+        bit, pre, post = _place_bits(net)
         ordered = sorted(net.transitions, key=lambda t: t.name)
         labels = sorted({t.label for t in net.transitions if t.label is not None})
         rank = {label: i for i, label in enumerate(labels)}
@@ -577,14 +585,7 @@ class LanguageReplay:
 
     def __init__(self, net: WorkflowNet, *, max_markings: int = MAX_REPLAY_MARKINGS) -> None:
         self.usable = len(net.places) <= 64
-        bit = {p: 1 << i for i, p in enumerate(net.places)}
-        pre: dict[str, int] = {t.name: 0 for t in net.transitions}
-        post: dict[str, int] = {t.name: 0 for t in net.transitions}
-        for a, b in net.arcs:
-            if a in bit:
-                pre[b] |= bit[a]
-            else:
-                post[a] |= bit[b]
+        bit, pre, post = _place_bits(net)
         self.by_label: dict[str, list[tuple[np.uint64, np.uint64]]] = {}
         self.silent: list[tuple[np.uint64, np.uint64]] = []
         if self.usable:
