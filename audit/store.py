@@ -13,6 +13,7 @@ from audit.csvtext import frame_csv
 from audit.errors import InputError
 from audit.ingest import ImportResult
 from audit.safety import neutralise_frame
+from audit.sources.roles import ROLE_HISTORY_KEY, RoleHistory, history_json
 
 
 def write_quarantine(quarantine: pd.DataFrame, path: Path) -> Path:
@@ -61,7 +62,8 @@ def write_import(result: ImportResult, out: Path) -> dict[str, Path]:
     exports were correlated; an earlier import's of that name is removed where they were
     not: it is not this log's); return what was written. The log's Parquet metadata records
     the import's counts and these files' names (`import_record`), so that `check` of the
-    log can tell the rows it was made from."""
+    log can tell the rows it was made from, and the role history the import applied (if
+    one was given), which a month's run applies to the next exports' records."""
     if out.suffix.lower() not in (".parquet", ".pq"):
         raise InputError("the canonical log is written as Parquet: name it *.parquet", file=out)
     import pyarrow as pa
@@ -84,9 +86,13 @@ def write_import(result: ImportResult, out: Path) -> dict[str, Path]:
         out.parent.mkdir(parents=True, exist_ok=True)
         # (As pandas' to_parquet writes it, with the import's record beside pandas' own.)
         table = pa.Table.from_pandas(result.log, preserve_index=False)
-        table = table.replace_schema_metadata(
-            {**(table.schema.metadata or {}),
-             IMPORT_RECORD_KEY: json.dumps(record, ensure_ascii=False).encode("utf-8")})
+        metadata = {**(table.schema.metadata or {}),
+                    IMPORT_RECORD_KEY: json.dumps(record, ensure_ascii=False).encode("utf-8")}
+        if isinstance(result.roles, RoleHistory):
+            # (A month's run gives the log beside the next exports: their records get their
+            # roles from this where no role history is given with them.)
+            metadata[ROLE_HISTORY_KEY] = history_json(result.roles)
+        table = table.replace_schema_metadata(metadata)
         pq.write_table(table, out)
         del table
     except OSError as exc:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
@@ -288,7 +289,10 @@ def test_a_new_refund_naming_no_ticket_joins_the_case_of_its_order_in_the_log(
          "named by their first refund id)"] if keeps_stated(canonical) else [])
 
 
-def test_a_month_then_the_next_finds_what_both_at_once_find(tmp_path: Path) -> None:
+@pytest.mark.parametrize("roles_given", [True, False],
+                         ids=["role history given", "role history of the log"])
+def test_a_month_then_the_next_finds_what_both_at_once_find(tmp_path: Path,
+                                                            roles_given: bool) -> None:
     """The monthly run end to end: the refunds paid before a day go into month one's
     canonical log with every other export; month two's refunds export starts two weeks
     earlier (overlapping) and holds the rest. Checking month one's log beside month two's
@@ -296,7 +300,8 @@ def test_a_month_then_the_next_finds_what_both_at_once_find(tmp_path: Path) -> N
     though month two's refunds name tickets and charges only the log holds. The role
     history is given with the month, as docs/sources.md says: the roles of month two's
     records come from it (without it, unauthorized-performer could not judge the payouts
-    supervisors executed, and said so)."""
+    supervisors executed, and said so) or, not given, from the one the log's import applied,
+    stored in the log."""
     with (EXPORTS / "stripe_refunds.csv").open(newline="", encoding="utf-8") as f:
         header, *body = csv.reader(f)
     created = header.index("created")
@@ -315,9 +320,26 @@ def test_a_month_then_the_next_finds_what_both_at_once_find(tmp_path: Path) -> N
     done = CliRunner().invoke(main, ["import", *sorted(map(str, first.iterdir())),
                                      "--out", str(log)])
     assert done.exit_code == 0, done.output
-    roles = EXPORTS / "role_history.csv"
-    assert fingerprints(checked(tmp_path, "split", [log, later, roles])) == fingerprints(
-        checked(tmp_path, "whole", sorted(EXPORTS.iterdir())))
+    whole = fingerprints(checked(tmp_path, "whole", sorted(EXPORTS.iterdir())))
+    if roles_given:
+        roles = EXPORTS / "role_history.csv"
+        assert fingerprints(checked(tmp_path, "split", [log, later, roles])) == whole
+        return
+    split = checked(tmp_path, "split", [log, later])
+    assert fingerprints(split) == whole
+    notes = json.loads((tmp_path / "split" / "findings.json").read_text(
+        encoding="utf-8"))["manifest"]
+    assert ("month1.parquet: no role history given; the role history its import applied "
+            "(role_history.csv) gives the other inputs' records their roles"
+            ) in notes["import_notes"]
+    # Without it (a log written before the role history was kept), the month's payouts have
+    # no role: what unauthorized-performer judged on them is missing.
+    table = pq.read_table(log)
+    bare = tmp_path / "bare.parquet"
+    pq.write_table(table.replace_schema_metadata(
+        {k: v for k, v in (table.schema.metadata or {}).items()
+         if k != b"refund-audit:role-history"}), bare)
+    assert fingerprints(checked(tmp_path, "bare", [bare, later])) != whole
 
 
 def test_a_new_charge_of_an_order_only_the_log_has_joins_its_case_as_at_once(

@@ -294,6 +294,57 @@ def test_a_role_periods_open_end_of_year_9999_is_open(tmp_path: Path) -> None:
     assert result.roles.periods["valid_to"].isna().all()
 
 
+def test_the_role_history_is_kept_in_the_canonical_log_exactly(tmp_path: Path) -> None:
+    """The canonical log keeps the role history its import applied (periods to the
+    nanosecond, open ends, a blank role, logins), and the next import of it beside exports
+    without a role history applies it (and carries it on, named by the file it was read
+    from); a log whose stored record is not one is read as a log without."""
+    from audit.sources.roles import ROLE_HISTORY_KEY, log_history
+    from audit.store import write_import
+
+    roles = tmp_path / "role_history.csv"
+    roles.write_text("person,login,role,valid_from,valid_to\n"
+                     "Nadia Rossi,nadia.rossi,customer-service,2026-01-01T00:00:00Z,"
+                     "2026-07-07T10:00:00.123456789+02:00\n"
+                     "Nadia Rossi,,,2026-07-07T08:00:00.123456789Z,2026-07-08T00:00:00Z\n"
+                     "Nadia Rossi,,supervisor,2026-07-08T00:00:00Z,9999-12-31\n",
+                     encoding="utf-8")
+    export = DATA / "servicenow" / "sys_audit.csv"
+    first = import_sources([(export, "servicenow"), (roles, None)])
+    log = tmp_path / "log.parquet"
+    write_import(first, log)
+    stored = log_history(log, "log.parquet")
+    assert stored is not None and first.roles is not None
+    assert (stored.file, stored.read_from) == ("role_history.csv (stored in log.parquet)",
+                                               "role_history.csv")
+    assert stored.logins == {"nadia.rossi": "Nadia Rossi"}
+    pd.testing.assert_frame_equal(stored.periods, first.roles.periods, check_dtype=False)
+    assert stored.periods["role"].isna().tolist() == [False, True, False]
+    assert stored.periods["valid_to"].isna().tolist() == [False, False, True]
+
+    again = import_sources([(log, None), (export, "servicenow")])
+    assert again.roles is not None and again.roles.read_from == "role_history.csv"
+    assert ("log.parquet: no role history given; the role history its import applied "
+            "(role_history.csv) gives the other inputs' records their roles") in again.notes
+    chained = tmp_path / "next.parquet"
+    write_import(again, chained)
+    carried = log_history(chained, "next.parquet")
+    assert carried is not None and carried.read_from == "role_history.csv"
+
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(log)
+    for junk in (b"{", b"[]", b'{"file": "x", "periods": [["a", null, "soon", null]], '
+                              b'"logins": {}}',
+                 b'{"file": "x", "periods": [["a", null, 1' + b"0" * 30 + b', null]], '
+                 b'"logins": {}}'):
+        pq.write_table(table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), ROLE_HISTORY_KEY: junk}), log)
+        assert log_history(log, "log.parquet") is None
+        assert not any("no role history given" in note for note in import_sources(
+            [(log, None), (export, "servicenow")]).notes)
+
+
 def test_a_role_history_without_valid_to_is_told_so(tmp_path: Path) -> None:
     """It was taken for a generic event log: "no column for 'case:concept:name'"."""
     path = tmp_path / "role_history.csv"

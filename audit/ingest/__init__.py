@@ -865,6 +865,18 @@ def import_sources(
                                              assume_tz=assume_tz))
             continue
         events_in.append((path, fmt))
+    if not role_histories and any(fmt in SOURCE_SYSTEMS for _path, fmt in events_in):
+        # A month's run without the role history given again: the one the log's import
+        # applied (kept in its metadata) gives this month's records their roles, as it gave
+        # last month's; a role history given with them is theirs instead.
+        from audit.sources.roles import log_history
+
+        for path, fmt in events_in:
+            if fmt == "parquet" and (stored := log_history(path, label_of[path])) is not None:
+                role_histories.append(stored)
+                notes.append(f"{label_of[path]}: no role history given; the role history "
+                             f"its import applied ({stored.read_from}) "
+                             "gives the other inputs' records their roles")
     reader = partial(_read_one, mapping=mapping, assume_tz=assume_tz, encoding=encoding,
                      object_type=object_type, sources_config=sources_config,
                      hash_now=not defer_digests)

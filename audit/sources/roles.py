@@ -8,6 +8,7 @@ Periods are half-open: valid_from <= t < valid_to.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,10 @@ class RoleHistory:
     """person, role, valid_from, valid_to (UTC; NaT = open)."""
     logins: dict[str, str]
     file: str
+    """The file(s) read, as notes name them."""
+    read_from: str = ""
+    """Of a role history stored in a canonical log (`stored_history`), the file(s) its
+    import read it from (`file` then says where it is stored)."""
 
 
 def read_roles(path: Path, *, encoding: str | None = None,
@@ -103,7 +108,8 @@ def merge_roles(histories: list[RoleHistory]) -> RoleHistory:
     logins: dict[str, str] = {}
     for history in histories:
         logins.update(history.logins)
-    return RoleHistory(periods, logins, ", ".join(h.file for h in histories))
+    return RoleHistory(periods, logins, ", ".join(h.file for h in histories),
+                       read_from=", ".join(h.read_from or h.file for h in histories))
 
 
 def apply_roles(log: pd.DataFrame, history: RoleHistory, *,
@@ -267,3 +273,81 @@ def _nanoseconds(times: pd.Series) -> npt.NDArray[np.int64]:
     values = times.dt.tz_convert("UTC").dt.as_unit("ns") if isinstance(
         times.dtype, pd.DatetimeTZDtype) else times.astype("datetime64[ns]")
     return np.asarray(values.to_numpy(dtype="datetime64[ns]").view(np.int64))
+
+
+def history_json(history: RoleHistory) -> bytes:
+    """The role history as a canonical log's Parquet metadata holds it (`stored_history`):
+    its periods (times as UTC nanoseconds, exactly as read; an open end as null), its logins
+    and the file(s) it was read from. A month's run reads the log beside the next exports
+    and applies it to their records where no role history is given with them."""
+    periods = history.periods
+    starts = _nanoseconds(periods["valid_from"]).tolist()
+    ends = [None if end == _MISSING else end
+            for end in _nanoseconds(periods["valid_to"]).tolist()]
+    rows = [[str(person), None if pd.isna(role) else str(role), start, end]
+            for person, role, start, end in zip(periods["person"], periods["role"], starts,
+                                                 ends, strict=True)]
+    return json.dumps({"file": history.read_from or history.file, "periods": rows,
+                       "logins": history.logins}, ensure_ascii=False).encode("utf-8")
+
+
+ROLE_HISTORY_KEY = b"refund-audit:role-history"
+"""The key of a canonical log's Parquet metadata that holds the role history its import
+applied (`history_json`)."""
+
+
+def log_history(path: Path, label: str) -> RoleHistory | None:
+    """The role history stored in the canonical log at PATH (named LABEL in notes), or None:
+    not Parquet, written without one (no role history was given to its import, or by an
+    earlier version), or unreadable."""
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        return None
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        raw = (pq.read_schema(path).metadata or {}).get(ROLE_HISTORY_KEY)
+    except (OSError, pa.ArrowException):
+        return None
+    return None if raw is None else stored_history(raw, log=label)
+
+
+def stored_history(raw: bytes, *, log: str) -> RoleHistory | None:
+    """The role history `history_json` wrote into LOG's metadata, or None where it is not
+    one (a record another tool or version wrote: the log is then read as one without)."""
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(record, dict):
+        return None
+    rows, logins, file = record.get("periods"), record.get("logins"), record.get("file")
+    if not (isinstance(rows, list) and rows and isinstance(logins, dict)
+            and isinstance(file, str)):
+        return None
+    if not all(isinstance(row, list) and len(row) == 4 and isinstance(row[0], str)
+               and (row[1] is None or isinstance(row[1], str))
+               and _whole(row[2]) and (row[3] is None or _whole(row[3]))
+               for row in rows):
+        return None
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in logins.items()):
+        return None
+    periods = pd.DataFrame({
+        "person": [row[0] for row in rows],
+        "role": pd.Series([pd.NA if row[1] is None else row[1] for row in rows],
+                          dtype=object),
+        "valid_from": _utc([row[2] for row in rows]),
+        "valid_to": _utc([_MISSING if row[3] is None else row[3] for row in rows])})
+    return RoleHistory(periods, dict(logins), f"{file} (stored in {log})", read_from=file)
+
+
+def _utc(nanoseconds: list[int]) -> pd.Series:
+    """UTC times of int64 nanoseconds since 1970 (`_MISSING`: NaT)."""
+    values = np.asarray(nanoseconds, dtype=np.int64).view("datetime64[ns]")
+    return pd.Series(values).dt.tz_localize("UTC")
+
+
+def _whole(value: object) -> bool:
+    """An int64 of nanoseconds that is a time (not NaT's)."""
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and _MISSING < value <= np.iinfo(np.int64).max)
