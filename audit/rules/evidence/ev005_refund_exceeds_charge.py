@@ -31,9 +31,13 @@ class RefundExceedsCharge(Rule):
     Precedence: not reported where `duplicate-refund` already explains the excess.
 
     Options:
-    `amount_tolerance` (default 0.005). The charge's amount is its first purchase event
-    whose payment status is not failed, reversed or pending (a declined attempt of 500 before
-    the capture of 100 is no 500 captured). Charges without such a purchase event in the log
+    `amount_tolerance` (default 0.005). The charge's amount is what its purchase events
+    whose payment status is not failed, reversed or pending captured (a declined attempt of
+    500 before the capture of 100 is no 500 captured): their sum within one case, in the
+    currency of the first, so that a charge captured in parts (an authorisation settled by
+    two partial captures, 60 and 40) is 100; a charge in several cases is one capture in each
+    (correlation copies its purchase into every case that refunds it), never added up across
+    them, the largest case's sum counts. Charges without such a purchase event in the log
     are not judged (see `no-prior-purchase`); payouts in another currency than the charge
     are left to `instrument-mismatch`. The finding names the charge's purchase event in
     its own case where the case holds one (correlation copies a charge refunded in several
@@ -64,8 +68,8 @@ class RefundExceedsCharge(Rule):
         purchases = facts.frame(buy_at, values)
         purchases["at"] = buy_at
         charges = (purchases.groupby(buy_charge, sort=True)
-                   .agg(charge_amount=(C.AMOUNT, "first"), charge_currency=(C.CURRENCY, "first"),
-                        charge_at=("at", "first")))
+                   .agg(charge_currency=(C.CURRENCY, "first"), charge_at=("at", "first")))
+        charges["charge_amount"] = _captured(facts, buy_at, buy_charge, purchases, charges)
         payouts = facts.frame(pay_at, values)
         # Only payouts in their charge's currency (or stating none) add up against it: a
         # refund in another currency is no part of the sum (`instrument-mismatch`).
@@ -166,3 +170,50 @@ class RefundExceedsCharge(Rule):
             message="refunds on charge {charge} reach {refunded:.2f} {currency}, "
                     "above the captured {charge_amount:.2f}")
 
+
+
+
+
+
+def _captured(facts: CaseFacts, buy_at: np.ndarray, buy_charge: np.ndarray,
+              purchases: pd.DataFrame, charges: pd.DataFrame) -> pd.Series:
+    """Per charge (`charges`' index): what was captured, the sum of its purchases in one
+    case in its first purchase's currency, the largest such sum over its cases. A charge
+    captured in parts (an Adyen authorisation settled by two partial captures, 60 and 40)
+    has a purchase per capture in its case: its first alone (60) made a refund of the 100
+    paid an excess. A charge in several cases is the same capture in each (correlation
+    copies it, `<id>@<case>`; a log may state it per ticket): never added up across them.
+    A charge none of whose purchases states an amount in its currency stays unjudged."""
+    amounts = pd.to_numeric(purchases[C.AMOUNT], errors="coerce").to_numpy(dtype=float)
+    stated = purchases[C.CURRENCY].notna().to_numpy(dtype=bool) & ~np.isnan(amounts)
+    charge = np.asarray(buy_charge, dtype=np.int64)
+    size = int(charge.max()) + 1 if len(charge) else 0
+    captured = np.full(size, np.nan)
+    # Most charges have one purchase: its amount (where it states one and a currency).
+    single = np.bincount(charge, minlength=size)[charge] == 1
+    captured[charge[single]] = np.where(stated[single], amounts[single], np.nan)
+    several = np.flatnonzero(~single)
+    if len(several):
+        # Runs of (charge, case): the purchases are in case order, and a stable sort by
+        # charge keeps it (and, within a case, the time order).
+        order = several[np.argsort(charge[several], kind="stable")]
+        codes, _ = pd.factorize(purchases[C.CURRENCY].take(order))  # (-1: none stated)
+        currencies = np.full(len(charge), -1, dtype=np.int64)
+        currencies[order] = codes
+        owner, case = charge[order], facts.case_code[buy_at][order]
+        new_charge = np.r_[True, owner[1:] != owner[:-1]]
+        starts = np.flatnonzero(new_charge)
+        # Each charge's currency: its first purchase's that states one.
+        ranks = np.arange(len(order))
+        first = np.minimum.reduceat(np.where(currencies[order] >= 0, ranks, len(order)),
+                                    starts)
+        currency = np.append(currencies[order], -1)[first]
+        counted = stated[order] & (currencies[order] == np.repeat(
+            currency, np.diff(np.r_[starts, len(order)])))
+        runs = np.flatnonzero(new_charge | np.r_[True, case[1:] != case[:-1]])
+        sums = np.add.reduceat(np.where(counted, amounts[order], 0.0), runs)
+        sums[np.add.reduceat(counted.astype(np.int64), runs) == 0] = np.nan
+        run_owner = owner[runs]
+        firsts = np.flatnonzero(np.r_[True, run_owner[1:] != run_owner[:-1]])
+        captured[run_owner[firsts]] = np.fmax.reduceat(sums, firsts)
+    return pd.Series(captured[charges.index.to_numpy(dtype=np.int64)], index=charges.index)
