@@ -54,9 +54,49 @@ def continued_sheet_name(name: str, part: int) -> str:
     return name[: 31 - len(suffix)] + suffix
 
 
-def _text(value: str) -> str:
-    value = neutralise_cell(value)
-    return value if len(value) <= MAX_CELL else value[: MAX_CELL - 1] + "…"
+FULL_IN = "findings.json"
+"""Where a cut cell's note says the whole value is (`write_xlsx` names the run's findings
+file: findings.json, else findings.csv)."""
+LISTED = {"event_ids": "event ids", "activities": "activities", "resources": "resources"}
+"""The columns that hold a list (its items joined by '; '), and what the items are."""
+
+
+def cut_text(text: str, items: Sequence[Any] | None = None, unit: str = "",
+             where: str = FULL_IN) -> str:
+    """`text` as one cell holds it: as it is where it has at most MAX_CELL characters
+    (Excel's limit), else its start and a note that says how much was left out and where
+    the whole is, e.g. `... [8,701 of 10,000 event ids not shown: an Excel cell holds at
+    most 32,767 characters; findings.json lists all]`. Of a list (`items`, which `text`
+    joins by '; ', after a neutralising apostrophe if any), whole items are kept and the
+    note counts the items left out; of other text (or a list whose first item alone is too
+    long), the characters."""
+    if len(text) <= MAX_CELL:
+        return text
+    if items:
+        texts = [item if type(item) is str else str(item) for item in items]
+        total = len(texts)
+        note = (f" … [{{:,}} of {total:,} {unit} not shown: an Excel cell holds at most "
+                f"{MAX_CELL:,} characters; {where} lists all]")
+        room = MAX_CELL - len(note.format(total))
+        end = len(text) - len("; ".join(texts))  # (the neutralising apostrophe)
+        kept = 0
+        for item in texts:
+            after = end + (2 if kept else 0) + len(item)
+            if after > room:
+                break
+            end, kept = after, kept + 1
+        if kept:
+            return text[:end] + note.format(total - kept)
+    note = (f" … [{{:,}} of {len(text):,} characters not shown: an Excel cell holds at most "
+            f"{MAX_CELL:,} characters; {where} has the whole text]")
+    end = MAX_CELL - len(note.format(len(text)))
+    return text[:end] + note.format(len(text) - end)
+
+
+def _text(value: str, items: Sequence[Any] | None = None, unit: str = "",
+          where: str = FULL_IN) -> str:
+    """A text cell: neutralised (`neutralise_cell`), then cut to a cell (`cut_text`)."""
+    return cut_text(neutralise_cell(value), items, unit, where)
 
 
 _ROW = "\x01"
@@ -84,17 +124,21 @@ class _Grid:
             sheet.row_xml(row + 1, xml)
 
 
-def _cell_value(column: str, raw: Any) -> Any:
-    """A finding's cell in `column`: text neutralised and cut to Excel's cell limit, the
-    amount at risk a number, waived a boolean, a missing value ''. It depends on
-    flat_value(raw) only."""
+def _cell_value(column: str, raw: Any, where: str = FULL_IN) -> Any:
+    """A finding's cell in `column`: text neutralised and cut to Excel's cell limit with a
+    note saying what was left out and that `where` holds it whole (`cut_text`), the amount
+    at risk a number, waived a boolean, a missing value ''. It depends on flat_value(raw)
+    only (and on the items of a list, which that text joins)."""
     value = flat_value(raw)
     if column == "amount_at_risk" and isinstance(value, numbers.Real) \
             and not isinstance(value, bool):
         return float(value)
     if column == "waived":
         return bool(value)
-    return value if value == "" else _text(str(value))
+    if value == "":
+        return value
+    listed = column in LISTED and isinstance(raw, list | tuple)
+    return _text(str(value), raw if listed else None, LISTED.get(column, ""), where)
 
 
 def _cell_xml(col: int, value: Any) -> str:
@@ -133,36 +177,42 @@ _BLOCK = 10_000
 until their rows are joined (of all 235,008 findings at 1M cases, about 0.35 GB more)."""
 
 
-def prepared_rows(findings: Sequence[Finding]) -> list[str]:
+def prepared_rows(findings: Sequence[Finding], where: str = FULL_IN) -> list[str]:
     """Each finding's row as XML, its row number left as _ROW: built once for both sheets,
-    column by column (`_column_xml`), _BLOCK findings at a time (`prepared_blocks`)."""
-    return [row for block in prepared_blocks(findings) for row in block]
+    column by column (`_column_xml`), _BLOCK findings at a time (`prepared_blocks`); a cut
+    cell's note names `where` as the file that holds it whole."""
+    return [row for block in prepared_blocks(findings, where) for row in block]
 
 
-def prepared_blocks(findings: Sequence[Finding]) -> Iterator[list[str]]:
+def prepared_blocks(findings: Sequence[Finding], where: str = FULL_IN) -> Iterator[list[str]]:
     """`prepared_rows`, _BLOCK findings' rows at a time, each block made when asked for."""
     memos: list[dict[Any, str]] = [{} for _ in FINDING_COLUMNS]
     for start in range(0, len(findings), _BLOCK):
         block = findings[start:start + _BLOCK]
         columns = [_column_xml(col, column, list(map(operator.attrgetter(column), block)),
-                               memos[col]) for col, column in enumerate(FINDING_COLUMNS)]
+                               memos[col], where)
+                   for col, column in enumerate(FINDING_COLUMNS)]
         yield list(map("".join, zip(*columns, strict=True)))
 
 
-def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str]) -> list[str]:
-    """The cells of one column, `_cell_xml(col, _cell_value(column, value))` of each value
-    (tests compare them). The cell of each distinct value of a repeating column is made
-    once: a cell's XML depends on its column and flat value only. A text cell of any other
-    column is put together here, its text escaped only where the column's texts, checked
-    all at once, need it (ids, times and messages never do). `memo`: the column's cells
-    by flat value, kept from one block of findings to the next."""
+def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str],
+                where: str = FULL_IN) -> list[str]:
+    """The cells of one column, `_cell_xml(col, _cell_value(column, value, where))` of each
+    value (tests compare them). The cell of each distinct value of a repeating column is
+    made once: a cell's XML depends on its column and flat value only (a cut list's note
+    counts its items, which the flat value joins: a value that long is made each time). A
+    text cell of any other column is put together here, its text escaped only where the
+    column's texts, checked all at once, need it (ids, times and messages never do).
+    `memo`: the column's cells by flat value, kept from one block of findings to the next."""
     if column in _REPEATING or column == "waived":
         cells = []
         for raw in values:
             key = flat_value(raw)
             xml = memo.get(key)
             if xml is None:
-                xml = memo[key] = _cell_xml(col, _cell_value(column, raw))
+                xml = _cell_xml(col, _cell_value(column, raw, where))
+                if not isinstance(key, str) or len(key) < MAX_CELL:
+                    memo[key] = xml
             cells.append(xml)
         return cells
     if column == "amount_at_risk":  # a float's cell put together here, as cell_xml does
@@ -171,23 +221,25 @@ def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str]) 
         return [head + repr(raw) + tail if type(raw) is float and -inf < raw < inf
                 else _cell_xml(col, _cell_value(column, raw)) for raw in values]
     if column not in _AS_TEXT:
-        return [_cell_xml(col, _cell_value(column, raw)) for raw in values]
+        return [_cell_xml(col, _cell_value(column, raw, where)) for raw in values]
     head, spaced, tail = _text_cell_parts(col)
     flat = [raw if type(raw) is str else flat_value(raw) for raw in values]
     escape = ooxml.escape if ooxml.needs_escape(
         "\n".join([value for value in flat if type(value) is str])) else None
     cut = MAX_CELL
+    listed, unit = column in LISTED, LISTED.get(column, "")
     cells = []
     for raw, value in zip(values, flat, strict=True):
         if type(value) is not str:
-            cells.append(_cell_xml(col, _cell_value(column, raw)))
+            cells.append(_cell_xml(col, _cell_value(column, raw, where)))
         elif not value:
             cells.append("")
         else:
             if is_formula(value):  # neutralised, then cut, as _text does
                 value = "'" + value
             if len(value) > cut:
-                value = value[: cut - 1] + "…"
+                value = cut_text(value, raw if listed and isinstance(raw, list | tuple)
+                                 else None, unit, where)
             cells.append((spaced if value[0].isspace() or value[-1].isspace() else head)
                          + (value if escape is None else escape(value)) + tail)
     return cells
@@ -357,6 +409,18 @@ def _read_back(spill: IO[str]) -> Iterator[str]:
         raise ValueError("a family's rows set aside did not end as written")
 
 
+def whole_in(run: CheckRun) -> str:
+    """The findings file a cut cell's note names as holding the whole value: findings.json
+    where the run writes it, else findings.csv, else how to have one written
+    (`write_reports` records the run's formats in its memo; all where not recorded)."""
+    formats = run.memo.get("formats")
+    if formats is None or "json" in formats:
+        return FULL_IN
+    if "csv" in formats:
+        return "findings.csv"
+    return "findings.json (check --format json writes it)"
+
+
 def write_xlsx(run: CheckRun, out: Path) -> Path:
     """Writer: findings.xlsx."""
     path = out / "findings.xlsx"
@@ -387,7 +451,8 @@ def write_xlsx(run: CheckRun, out: Path) -> Path:
                     start += len(block)
                     yield from block
 
-            _findings_sheets(book, FINDINGS_SHEET, spilled(prepared_blocks(findings)))
+            _findings_sheets(book, FINDINGS_SHEET,
+                             spilled(prepared_blocks(findings, whole_in(run))))
             for family in families:
                 _findings_sheets(book, family_sheet_name(family), _read_back(spills[family]))
         if run.result.errors:

@@ -400,3 +400,69 @@ def test_each_formula_start_alone_in_a_csv_column_is_neutralised(start: str) -> 
                                                                f"a{start}b"]
     assert _csv_cells([f"{start}x", "plain"]) == [f"'{start}x", "plain"]
     assert _csv_cells([f"a{start}b", "plain"]) == [f"a{start}b", "plain"]
+
+
+def test_a_cell_cut_at_excels_limit_says_what_it_leaves_out_and_where_it_is(
+        tmp_path: Path) -> None:
+    """A case of 4,000 events without a resource: missing-resource lists them all, about
+    100,000 characters of event ids, and Excel's cell holds 32,767. The cell was cut with a
+    bare '…', not saying that ids were left out, how many, or where they all are. Now it
+    keeps whole ids and ends with a note that counts the rest and names findings.json
+    (findings.csv, or how to have one written, where the run writes no JSON)."""
+    from reports.xlsx import MAX_CELL
+
+    lines = ["case,activity,timestamp,resource,role,amount,currency,channel",
+             "C1,Receive refund request,2026-07-01T09:00:00Z,ann,customer-service,10,EUR,"
+             "ecommerce"]
+    lines += [f"C1,Internal note,2026-07-02T{k // 3600:02d}:{k // 60 % 60:02d}:{k % 60:02d}Z"
+              ",,,10,EUR,ecommerce" for k in range(4000)]
+    log = tmp_path / "notes.csv"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for formats, where in (("all", "findings.json lists all]"),
+                           ("csv,xlsx", "findings.csv lists all]"),
+                           ("xlsx", "findings.json (check --format json writes it) lists all]")):
+        out = tmp_path / formats.replace(",", "-")
+        result = CliRunner().invoke(main, ["check", str(log), "--out", str(out), "--format",
+                                           formats, "--fail-on", "never"])
+        assert result.exit_code == 0, (result.output, result.exception)
+        rows = _rows(openpyxl.load_workbook(out / "findings.xlsx")[FINDINGS_SHEET])
+        row = next(r for r in rows if r["name"] == "missing-resource")
+        cell = row["event_ids"]
+        assert len(cell) <= MAX_CELL and cell.endswith(where), cell[-200:]
+        shown, note = cell.split(" … [")
+        assert note.startswith(f"{4000 - len(shown.split('; ')):,} of 4,000 event ids not "
+                               "shown: an Excel cell holds at most 32,767 characters; ")
+        assert len(shown) > MAX_CELL - 200  # (as many whole ids as fit beside the note)
+    ids = json.loads((tmp_path / "all" / "findings.json").read_text(encoding="utf-8"))
+    finding = next(f for f in ids["findings"] if f["name"] == "missing-resource")
+    assert len(finding["event_ids"]) == 4000
+    kept = shown.split("; ")
+    assert kept == finding["event_ids"][:len(kept)]
+
+    # Other text: its characters are counted.
+    from reports.xlsx import _cell_value, _cell_xml, cut_text, prepared_rows
+
+    text = "=" + "x" * 39_999
+    cut = cut_text(text)
+    assert MAX_CELL - 2 <= len(cut) <= MAX_CELL and text.startswith(cut.split(" … [")[0])
+    assert cut.endswith(f" … [{40_000 - len(cut.split(' … [')[0]):,} of 40,000 characters "
+                        "not shown: an Excel cell holds at most 32,767 characters; "
+                        "findings.json has the whole text]")
+    # A list whose first item alone is longer than a cell: its characters too.
+    assert "characters not shown" in cut_text("y" * 40_000 + "; z", ["y" * 40_000, "z"])
+    # A short text is left as it is.
+    assert cut_text("a; b", ["a", "b"], "event ids") == "a; b"
+
+    # The rows put together column by column give the same cells, neutralised first.
+    from audit.findings import Finding
+    long = Finding(rule="DQ002", name="missing-resource", severity="low", case_id="C1",
+                   event_ids=[f"=id-{k:06d}" for k in range(5000)],
+                   activities=["Internal note"] * 5000, resources=["-person"] * 5000,
+                   timestamp=None, message="m")
+    expected = "".join(_cell_xml(col, _cell_value(column, getattr(long, column)))
+                       for col, column in enumerate(FINDING_COLUMNS))
+    assert prepared_rows([long]) == [expected]
+    assert "<t>'=id-000000; =id-000001; " in expected  # neutralised, then cut
+    assert " of 5,000 event ids not shown" in expected
+    assert " of 5,000 activities not shown" in expected
+    assert " of 5,000 resources not shown" in expected
