@@ -657,3 +657,32 @@ def test_a_non_export_log_beside_exports_keeps_the_stated_ids(tmp_path: Path) ->
     assert set(C.STATED.values()) <= set(result.log.columns)
     mine = result.log[result.log[C.CASE].astype(str) == "P1"]
     assert len(mine) == 1 and mine[list(C.STATED.values())].isna().all(axis=None)
+
+
+def test_a_finding_keeps_its_fingerprint_when_another_case_refunds_its_charge_next_month(
+        canonical: Path, tmp_path: Path) -> None:
+    """Case 40024's refund went to another instrument than its purchase (EV006, citing the
+    charge ch_8299146480). Next month a refund of the same charge names ticket 40115:
+    correlation copies the charge into both cases, and 40024's copy is named
+    `stripe:ch_8299146480@40024`. The finding of 40024, the same purchase and refund, got
+    another fingerprint (68317dc9f82a8d08 -> 0c0b1989eaaeeb9a), so a month's tracking read
+    it as closed and new, and a waiver by its fingerprint stopped matching. It keeps it now."""
+    header, first = first_record("stripe_refunds.csv")
+    later = write_export(tmp_path / "oct" / "stripe_refunds_oct.csv", header, edited(
+        header, first, {"id": "re_90000501", "charge": "ch_8299146480", "amount": "1000",
+                        "currency": "gbp", "created": "2026-10-05 10:00:34",
+                        "ticket_id (metadata)": "40115", "refund_method (metadata)": "paypal",
+                        "order_id (metadata)": ""}))
+
+    def mismatch(findings: list[dict[str, Any]]) -> dict[str, Any]:
+        [found] = [f for f in findings if f["case_id"] == "40024" and f["rule"] == "EV006"]
+        return found
+
+    month = mismatch(checked(tmp_path, "month", [canonical]))
+    assert month["event_ids"] == ["stripe:ch_8299146480", "stripe:re_00000022"]
+    grown = mismatch(checked(tmp_path, "grown", [canonical, later,
+                                                 EXPORTS / "role_history.csv"]))
+    # The charge is copied now (beside an older log, a log charge is not copied into a
+    # case that a new record joins: docs/sources.md).
+    assert ("stripe:ch_8299146480@40024" in grown["event_ids"]) == keeps_stated(canonical)
+    assert grown["fingerprint"] == month["fingerprint"]

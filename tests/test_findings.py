@@ -62,3 +62,44 @@ def test_fingerprint_is_the_hash_of_the_json_of_name_case_and_sorted_ids() -> No
     assert fingerprint("x", "c1", [3, 1]) == reference("x", "c1", [3, 1])  # type: ignore[list-item]
     assert fingerprint("self-approval", "EC-1", ["b", "a"]) == \
         fingerprint("self-approval", "EC-1", ["a", "b"])
+
+
+def test_a_copy_of_a_shared_record_counts_as_the_record_in_the_fingerprint() -> None:
+    """Correlation names the copy of a charge in case C `<id>@C` once another case refunds
+    the charge too, e.g. next month. A finding of C citing the charge then got another
+    fingerprint, though nothing in C changed (a waiver by its fingerprint stopped matching,
+    and period-over-period tracking read it as closed and new). The copy's id counts as the
+    record's now; an id ending in another case's name is left as it is; and a waiver given
+    the fingerprint that earlier versions gave such a finding still matches it."""
+    import hashlib
+    import json
+    from datetime import date
+
+    from audit.findings import fingerprint
+
+    def earlier(name: str, case_id: str, ids: list[str]) -> str:  # the hash as it was
+        key = json.dumps([name, case_id, sorted(ids)], ensure_ascii=True)
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+    alone = fingerprint("instrument-mismatch", "40024", ["stripe:ch_1", "stripe:re_2"])
+    shared = fingerprint("instrument-mismatch", "40024", ["stripe:re_2", "stripe:ch_1@40024"])
+    assert shared == alone == earlier("instrument-mismatch", "40024",
+                                      ["stripe:ch_1", "stripe:re_2"])
+    other = ["stripe:ch_1@40025", "stripe:re_2"]  # (no copy of this case)
+    assert fingerprint("instrument-mismatch", "40024", other) == earlier(
+        "instrument-mismatch", "40024", other)
+    finding = Finding(rule="EV006", name="instrument-mismatch", severity="medium",
+                      case_id="40024", event_ids=["stripe:ch_1@40024", "stripe:re_2"],
+                      activities=[], resources=[], timestamp=None, message="m")
+    assert finding.fingerprint == alone
+    from audit.findings import copy_fingerprint
+    from audit.policy import Waiver
+    from audit.rules.engine import WaiverStatus
+
+    before = earlier("instrument-mismatch", "40024", ["stripe:ch_1@40024", "stripe:re_2"])
+    assert copy_fingerprint(finding) == before != alone
+    assert copy_fingerprint(_finding()) is None  # (no copy cited)
+    for given in (alone, before):
+        waiver = Waiver(rule="EV006", reason="r", approved_by="a", expires=date(2099, 1, 1),
+                        fingerprint=given)
+        assert WaiverStatus(waiver, frozenset({"EV006"})).matches(finding)

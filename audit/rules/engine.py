@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from audit.findings import Finding
+from audit.findings import Finding, copy_fingerprint
 from audit.forked import Forked, can_fork
 from audit.gcpause import gc_paused
 from audit.memory import return_free_memory
@@ -51,7 +51,8 @@ class WaiverStatus:
         if finding.rule not in self.codes:
             return False
         if w.fingerprint is not None:
-            return w.fingerprint == finding.fingerprint
+            return (w.fingerprint == finding.fingerprint
+                    or w.fingerprint == copy_fingerprint(finding))
         return w.case == finding.case_id
 
     @property
