@@ -23,12 +23,17 @@ from types import TracebackType
 from typing import Any
 
 # Cell styles: indexes into cellXfs of STYLES below.
-DEFAULT, CELL, WRAP, AMOUNT, HEADER, TITLE, BOLD, PERCENT = range(8)
+DEFAULT, CELL, WRAP, AMOUNT, HEADER, TITLE, BOLD, PERCENT, AMOUNT_0, AMOUNT_2, AMOUNT_3 = range(11)
+AMOUNT_IN = {0: AMOUNT_0, 2: AMOUNT_2, 3: AMOUNT_3}
+"""The style of an amount by its currency's minor units (JPY 9,526; EUR 12.50; KWD 1.391);
+AMOUNT (two or three decimals) where the currency is not known."""
 
 STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">\
-<numFmts count="2"><numFmt numFmtId="164" formatCode="#,##0.00#"/>\
-<numFmt numFmtId="165" formatCode="0.0%"/></numFmts>\
+<numFmts count="5"><numFmt numFmtId="164" formatCode="#,##0.00#"/>\
+<numFmt numFmtId="165" formatCode="0.0%"/><numFmt numFmtId="166" formatCode="#,##0"/>\
+<numFmt numFmtId="167" formatCode="#,##0.00"/><numFmt numFmtId="168" formatCode="#,##0.000"/>\
+</numFmts>\
 <fonts count="3"><font><sz val="11"/><name val="Calibri"/><family val="2"/>\
 </font>\
 <font><b/><sz val="11"/><name val="Calibri"/><family val="2"/>\
@@ -44,7 +49,7 @@ STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <top style="thin"><color auto="1"/></top><bottom style="thin"><color auto="1"/></bottom>\
 <diagonal/></border></borders>\
 <cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>\
-<cellXfs count="8">\
+<cellXfs count="11">\
 <xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>\
 <xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">\
 <alignment vertical="top"/></xf>\
@@ -57,6 +62,12 @@ applyBorder="1" applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf>
 <xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>\
 <xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>\
 <xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>\
+<xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" \
+applyAlignment="1"><alignment vertical="top"/></xf>\
+<xf numFmtId="167" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" \
+applyAlignment="1"><alignment vertical="top"/></xf>\
+<xf numFmtId="168" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" \
+applyAlignment="1"><alignment vertical="top"/></xf>\
 </cellXfs>\
 <cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>\
 <dxfs count="0"/><tableStyles count="0" defaultTableStyle="TableStyleMedium9" \

@@ -18,12 +18,13 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from audit.currency import CURRENCIES, minor_units
 from audit.findings import SEVERITIES, Finding
 from audit.rules.base import FAMILIES
 from audit.safety import is_formula, neutralise_cell
 from audit.store import imported_earlier_report
 from reports import ooxml
-from reports.ooxml import AMOUNT, BOLD, CELL, HEADER, PERCENT, TITLE, WRAP
+from reports.ooxml import AMOUNT, AMOUNT_IN, BOLD, CELL, HEADER, PERCENT, TITLE, WRAP
 from reports.records import FINDING_COLUMNS, flat_value
 
 if TYPE_CHECKING:
@@ -141,12 +142,20 @@ def _cell_value(column: str, raw: Any, where: str = FULL_IN) -> Any:
     return _text(str(value), raw if listed else None, LISTED.get(column, ""), where)
 
 
-def _cell_xml(col: int, value: Any) -> str:
+def amount_style(currency: Any) -> int:
+    """The style of an amount in `currency`: shown in its minor units where it is a known
+    currency (9,526 JPY; 12.50 EUR; 1.390 KWD), as report.html shows it; else AMOUNT."""
+    if type(currency) is str and currency in CURRENCIES:
+        return AMOUNT_IN.get(minor_units(currency), AMOUNT)
+    return AMOUNT
+
+
+def _cell_xml(col: int, value: Any, currency: Any = None) -> str:
     """A cell's XML, its row number left as _ROW (an empty cell is not written: it reads as
-    empty anyway)."""
+    empty anyway); an amount in the style of its finding's `currency`."""
     if value == "":
         return ""
-    style = AMOUNT if isinstance(value, float) else (
+    style = amount_style(currency) if isinstance(value, float) else (
         WRAP if FINDING_COLUMNS[col] in ("message", "evidence") else CELL)
     return ooxml.cell_xml(_LETTERS[col] + _ROW, value, style)
 
@@ -189,21 +198,23 @@ def prepared_blocks(findings: Sequence[Finding], where: str = FULL_IN) -> Iterat
     memos: list[dict[Any, str]] = [{} for _ in FINDING_COLUMNS]
     for start in range(0, len(findings), _BLOCK):
         block = findings[start:start + _BLOCK]
+        currencies = [f.currency for f in block]
         columns = [_column_xml(col, column, list(map(operator.attrgetter(column), block)),
-                               memos[col], where)
+                               memos[col], where, currencies)
                    for col, column in enumerate(FINDING_COLUMNS)]
         yield list(map("".join, zip(*columns, strict=True)))
 
 
 def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str],
-                where: str = FULL_IN) -> list[str]:
-    """The cells of one column, `_cell_xml(col, _cell_value(column, value, where))` of each
-    value (tests compare them). The cell of each distinct value of a repeating column is
-    made once: a cell's XML depends on its column and flat value only (a cut list's note
-    counts its items, which the flat value joins: a value that long is made each time). A
-    text cell of any other column is put together here, its text escaped only where the
-    column's texts, checked all at once, need it (ids, times and messages never do).
-    `memo`: the column's cells by flat value, kept from one block of findings to the next."""
+                where: str = FULL_IN, currencies: Sequence[Any] | None = None) -> list[str]:
+    """The cells of one column, `_cell_xml(col, _cell_value(column, value, where),
+    currency)` of each value and its finding's currency (tests compare them). The cell of
+    each distinct value of a repeating column is made once: a cell's XML depends on its
+    column and flat value only (a cut list's note counts its items, which the flat value
+    joins: a value that long is made each time). A text cell of any other column is put
+    together here, its text escaped only where the column's texts, checked all at once,
+    need it (ids, times and messages never do). `memo`: the column's cells by flat value,
+    kept from one block of findings to the next."""
     if column in _REPEATING or column == "waived":
         cells = []
         for raw in values:
@@ -216,10 +227,20 @@ def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str],
             cells.append(xml)
         return cells
     if column == "amount_at_risk":  # a float's cell put together here, as cell_xml does
-        head, tail = ooxml.cell_xml(_LETTERS[col] + _ROW, 0.5, AMOUNT).split("0.5")
+        parts: dict[int, list[str]] = {}  # by style: the cell's XML before and after
         inf = float("inf")
-        return [head + repr(raw) + tail if type(raw) is float and -inf < raw < inf
-                else _cell_xml(col, _cell_value(column, raw)) for raw in values]
+        cells = []
+        for raw, currency in zip(values, currencies or [None] * len(values), strict=True):
+            if type(raw) is float and -inf < raw < inf:
+                style = amount_style(currency)
+                around = parts.get(style)
+                if around is None:
+                    around = parts[style] = ooxml.cell_xml(
+                        _LETTERS[col] + _ROW, 0.5, style).split("0.5")
+                cells.append(around[0] + repr(raw) + around[1])
+            else:
+                cells.append(_cell_xml(col, _cell_value(column, raw), currency))
+        return cells
     if column not in _AS_TEXT:
         return [_cell_xml(col, _cell_value(column, raw, where)) for raw in values]
     head, spaced, tail = _text_cell_parts(col)
@@ -291,7 +312,7 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
     for currency, amount in summary["money_at_risk"].items():
         row += 1
         put(row, 0, currency)
-        put(row, 1, float(amount), AMOUNT)
+        put(row, 1, float(amount), amount_style(currency))
     row += 2
 
     put(row, 0, "Severity", HEADER)

@@ -466,3 +466,54 @@ def test_a_cell_cut_at_excels_limit_says_what_it_leaves_out_and_where_it_is(
     assert " of 5,000 event ids not shown" in expected
     assert " of 5,000 activities not shown" in expected
     assert " of 5,000 resources not shown" in expected
+
+
+def test_amounts_show_their_currencys_minor_units(tmp_path: Path) -> None:
+    """Every amount had the format '#,##0.00#': 9526 JPY showed as 9,526.00 and 1.39 KWD as
+    1.39, where report.html and the findings' messages say 9526 JPY and 1.390 KWD. An
+    amount now shows its currency's minor units, on the Findings sheet, the family sheets
+    and the summary's money at risk; an unknown or missing currency keeps two or three
+    decimals."""
+    from audit.findings import Finding
+    from reports.xlsx import _cell_value, _cell_xml, prepared_rows
+
+    log = tmp_path / "paid.csv"
+    log.write_text(
+        "case,activity,timestamp,resource,role,amount,currency,channel\n"
+        "C1,Receive refund request,2026-07-01T09:00:00Z,ann,customer-service,9526,JPY,ecommerce\n"
+        "C1,Execute payout,2026-07-02T09:00:00Z,pat,payments,9526,JPY,ecommerce\n"
+        "C2,Receive refund request,2026-07-01T09:00:00Z,ann,customer-service,1.39,KWD,ecommerce\n"
+        "C2,Execute payout,2026-07-02T09:00:00Z,pat,payments,1.39,KWD,ecommerce\n"
+        "C3,Receive refund request,2026-07-01T09:00:00Z,ann,customer-service,12.5,EUR,ecommerce\n"
+        "C3,Execute payout,2026-07-02T09:00:00Z,pat,payments,12.5,EUR,ecommerce\n",
+        encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["check", str(log), "--out", str(out), "--fail-on",
+                                       "never", "--format", "xlsx"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    book = openpyxl.load_workbook(out / "findings.xlsx")
+    formats = {"JPY": "#,##0", "KWD": "#,##0.000", "EUR": "#,##0.00"}
+    for name in (FINDINGS_SHEET, family_sheet_name("AP")):
+        sheet = book[name]
+        header = [c.value for c in sheet[1]]
+        amount, currency = header.index("amount_at_risk"), header.index("currency")
+        shown = {(row[currency].value, row[amount].number_format)
+                 for row in sheet.iter_rows(min_row=2) if row[amount].value is not None}
+        assert shown == set(formats.items()), name
+    summary = {row[0].value: row[1].number_format for row in book[SUMMARY_SHEET].iter_rows()
+               if row[0].value in formats}
+    assert summary == formats
+
+    # Cell by cell and column by column alike, an unknown or missing currency as before.
+    findings = [Finding(rule="AP001", name="missing-approval", severity="high", case_id="C",
+                        event_ids=[], activities=[], resources=[], timestamp=None,
+                        message="m", amount_at_risk=amount, currency=currency)
+                for amount, currency in ((9526.0, "JPY"), (1.39, "KWD"), (12.5, "EUR"),
+                                         (3.25, None), (3.5, "XYZ"), (None, "JPY"))]
+    expected = ["".join(_cell_xml(col, _cell_value(column, getattr(f, column)), f.currency)
+                        for col, column in enumerate(FINDING_COLUMNS)) for f in findings]
+    assert prepared_rows(findings) == expected
+    styles = [row.split('<c r="G\x01" s="')[1].split('"')[0] if '<c r="G\x01"' in row else None
+              for row in expected]
+    assert styles == [str(ooxml.AMOUNT_0), str(ooxml.AMOUNT_3), str(ooxml.AMOUNT_2),
+                      str(ooxml.AMOUNT), str(ooxml.AMOUNT), None]
