@@ -973,13 +973,18 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
 @click.argument("to_be", metavar="TO_BE", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for compare.md, compare.json, diff.svg and diff.png.")
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Policy file whose activities.<label>.sop_task names a log's labels by "
+                   "the SOP's tasks, as check reads them (default: labels as written).")
 @click.pass_obj
 @reports_input_errors
-def compare(settings: Settings, as_is: Path, to_be: Path, out: Path) -> None:
+def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
+            policy_path: Path | None) -> None:
     """Compare as-is and to-be, each a BPMN model (.bpmn) or an event log.
 
     A model is FILE.bpmn or FILE.bpmn#PROCESS; a bundled model's name (ecommerce.bpmn,
-    subscription.bpmn, offline.bpmn) names it where no such file is here.
+    subscription.bpmn, offline.bpmn) names it where no such file is here. With --policy, a
+    log's labels that the policy maps to an SOP task (sop_task) are compared as that task.
 
     Writes the behavioural differences as sentences (compare.md), the same as JSON
     (compare.json) and a diff graph of directly-follows edges (diff.svg, diff.png).
@@ -993,12 +998,19 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path) -> None:
     from conformance.compare import compare as compare_sides
     from conformance.compare import load_side, write_comparison
 
+    tasks = None
+    if policy_path is not None:  # (checked before any side is read, as check does)
+        from audit.policy import load_policy
+
+        if not policy_path.exists():
+            raise InputError("no such file", file=policy_path)
+        tasks = load_policy(policy_path).sop_tasks()
     _writable_folder(out)  # before the comparison, not after it
     with using(settings.progress()) as progress:  # (1M cases: minutes without a word)
         progress.stage(f"reading the as-is side {as_is}")
-        before = load_side(as_is, "as-is")
+        before = load_side(as_is, "as-is", tasks)
         progress.stage(f"reading the to-be side {to_be}")
-        after = load_side(to_be, "to-be")
+        after = load_side(to_be, "to-be", tasks)
         progress.stage("comparing")
         result = compare_sides(before, after)
         progress.stage(f"writing {out}")

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -91,24 +91,39 @@ class Side:
 
 
 # --- loading ------------------------------------------------------------------------------
-def side_from_log(log: pd.DataFrame, role: Role, name: str) -> Side:
+def side_from_log(log: pd.DataFrame, role: Role, name: str,
+                  tasks: Mapping[str, str] | None = None) -> Side:
     """A log side from a canonical log: each case's completed activities in time order (ties
     by event id, as `check` orders them: audit.canonical.EVENT_ORDER); events stating
     another lifecycle transition are left out, as `check` leaves them out, and counted in
-    the side's warnings."""
+    the side's warnings.
+
+    `tasks` (a policy's `sop_tasks()`: log label -> SOP task) names a label's activity by
+    its SOP task, as `check` aligns it; labels it does not map keep their own name. The
+    labels so renamed are listed in the side's notes."""
+    import numpy as np
     import pandas as pd
 
     from audit import canonical as C
-    from conformance.bpmn import cleaned_labels
+    from conformance.bpmn import clean_name, cleaned_labels
 
     left_out = C.not_completions(log)
     if left_out:
         log = C.completions(log[[c for c in (C.CASE, C.ACTIVITY, C.TIMESTAMP, C.EVENT_ID,
                                              C.LIFECYCLE) if c in log.columns]])
+    labels = log["concept:name"].astype(str).to_numpy()
+    renamed: dict[str, str] = {}
+    if tasks:
+        # (The log's label as written, as check matches it, to its task as the SOP names it.)
+        renamed = {label: clean_name(tasks[label]) for label in set(labels.tolist())
+                   if label in tasks and clean_name(tasks[label]) != clean_name(label)}
+        if renamed:
+            labels = np.array([renamed.get(label, label) for label in labels.tolist()],
+                              dtype=object)
     frame = pd.DataFrame({
         "case": log["case:concept:name"].astype(str).to_numpy(),
         # (As a model's task names are read: whitespace runs as one space.)
-        "activity": cleaned_labels(log["concept:name"].astype(str).to_numpy()),
+        "activity": cleaned_labels(labels),
     })
     order = C.event_order(log)
     if order is not None:
@@ -121,6 +136,10 @@ def side_from_log(log: pd.DataFrame, role: Role, name: str) -> Side:
         cases_of.setdefault(trace, []).append(str(case))
     side = Side(role, "log", name, dict(traces), cases_of,
                 frozenset(frame["activity"].unique().tolist()))
+    if renamed:
+        told = ", ".join(f"{_q(label)} as {_q(task)}" for label, task in sorted(renamed.items()))
+        side.notes.append(f"{role} log: read through the policy's sop_task, as check reads "
+                          f"it: {told}")
     if left_out:
         side.warnings.append(f"{role} log: " + C.not_completions_told(left_out, "counted"))
     return side
@@ -164,10 +183,10 @@ def side_from_bpmn(path: Path, role: Role, process: str | None = None) -> Side:
     return side
 
 
-def load_side(path: Path, role: Role) -> Side:
+def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None) -> Side:
     """A side from a file: a .bpmn model (`FILE.bpmn#PROCESS` names one process of a file
     with several pools, as an SOP entry of the policy does), else an event log in any
-    importable format."""
+    importable format (its labels named by `tasks` where it maps them: `side_from_log`)."""
     process = None
     if not path.exists() and "#" in path.name:
         from audit.policy import split_sop_entry
@@ -194,7 +213,7 @@ def load_side(path: Path, role: Role) -> Side:
     log = imported.log
     if len(log) == 0:
         raise InputError("the log has no events", file=path)
-    side = side_from_log(log, role, path.name)
+    side = side_from_log(log, role, path.name, tasks)
     if imported.quarantined:  # (never dropped without a word: quarantine.csv of `import`)
         side.notes.append(f"{role} log: read {imported.read:,} = imported "
                           f"{imported.imported:,} + quarantined {imported.quarantined:,} "
@@ -428,7 +447,7 @@ def _shared_warning(as_is: Side, to_be: Side) -> list[str]:
     return [f"the two sides share {len(shared)} activit{'y' if len(shared) == 1 else 'ies'} "
             f"(as-is {len(as_is.labels)}, to-be {len(to_be.labels)}): the differences may be "
             "of names rather than of behaviour; where a log names the SOP's tasks otherwise "
-            "(the policy's activities.<label>.sop_task), rename its labels before comparing"]
+            "(the policy's activities.<label>.sop_task), compare with --policy P.yaml"]
 
 
 def _log_against_model(log: Side, model: Side) -> list[Difference]:
@@ -696,9 +715,11 @@ def write_comparison(result: Comparison, out: Path) -> dict[str, Path]:
     return written
 
 
-def compare_files(as_is: Path, to_be: Path) -> Comparison:
-    """Compare two files, each a BPMN model or an event log."""
-    return compare(load_side(as_is, "as-is"), load_side(to_be, "to-be"))
+def compare_files(as_is: Path, to_be: Path, tasks: Mapping[str, str] | None = None
+                  ) -> Comparison:
+    """Compare two files, each a BPMN model or an event log (a log's labels named by `tasks`,
+    a policy's `sop_tasks()`, where it maps them)."""
+    return compare(load_side(as_is, "as-is", tasks), load_side(to_be, "to-be", tasks))
 
 
 # --- a model's relations, exactly -----------------------------------------------------------

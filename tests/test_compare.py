@@ -398,7 +398,57 @@ def test_sides_that_share_few_activities_are_warned_of() -> None:
     assert compare(english, german).warnings == [
         "the two sides share 1 activity (as-is 4, to-be 4): the differences may be of names "
         "rather than of behaviour; where a log names the SOP's tasks otherwise (the policy's "
-        "activities.<label>.sop_task), rename its labels before comparing"]
+        "activities.<label>.sop_task), compare with --policy P.yaml"]
     # Half of each side shared: no warning.
     half = side_from_traces([("Receive", "Approve", "Auszahlung", "Close")], "to-be", "sop")
     assert compare(english, half).warnings == []
+
+
+def test_compare_reads_a_logs_labels_through_the_policys_sop_task(clean_log: Path,
+                                                                  tmp_path: Path) -> None:
+    """`check --policy` aligns a label by its `sop_task`; compare had no --policy, so a log
+    labelling a task otherwise ('Belege sammeln' for 'Collect evidence') showed the task as
+    missing in 100% of cases. With --policy, the log's labels are compared as check reads
+    them: the same differences as the log labelled with the SOP's task names."""
+    german = tmp_path / "german.csv"
+    log = pd.read_csv(clean_log, dtype=str)
+    log["concept:name"] = log["concept:name"].replace({"Collect evidence": "Belege sammeln",
+                                                       "Notify customer": "Kunde  informieren"})
+    log.to_csv(german, index=False)
+    policy = tmp_path / "policy.yaml"
+    text = (ROOT / "models" / "policy.default.yaml").read_text(encoding="utf-8")
+    text = text.replace("  Collect evidence: {control: evidence}",
+                        "  Belege sammeln: {control: evidence, sop_task: Collect evidence}")
+    text = text.replace("  Notify customer: {control: notify}",
+                        "  Kunde  informieren: {control: notify, sop_task: '  Notify\tcustomer'}")
+    policy.write_text(text, encoding="utf-8")
+    expected = compare_files(clean_log, ECOMMERCE)
+    out = tmp_path / "diff"
+    result = CliRunner().invoke(main, ["compare", str(german), "ecommerce.bpmn", "--policy",
+                                       str(policy), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    found = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+    assert [d["sentence"] for d in found["differences"]] == [
+        d.sentence for d in expected.differences]
+    assert not by_kind(found["differences"], "skipped")
+    assert "Belege sammeln" not in found["as_is"]["activities"]
+    assert {"Collect evidence", "Notify customer"} <= set(found["as_is"]["activities"])
+    assert ("as-is log: read through the policy's sop_task, as check reads it: 'Belege "
+            "sammeln' as 'Collect evidence', 'Kunde  informieren' as 'Notify customer'"
+            in found["notes"])
+    # A log on the to-be side is read through the policy too: nothing differs.
+    both = CliRunner().invoke(main, ["compare", str(clean_log), str(german), "--policy",
+                                     str(policy), "--out", str(out)])
+    assert both.exit_code == 0, both.output
+    assert json.loads((out / "compare.json").read_text(encoding="utf-8"))["differences"] == []
+    # Without the policy the labels are compared as written (the task shows as missing).
+    plain = compare_files(german, ECOMMERCE)
+    skipped = [d for d in plain.differences if d.kind == "skipped"]
+    assert {d.activities for d in skipped} == {("Collect evidence",), ("Notify customer",)}
+    # A policy that cannot be read is an input error before any side is read.
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 2\n", encoding="utf-8")
+    bad = CliRunner().invoke(main, ["compare", str(german), "ecommerce.bpmn", "--policy",
+                                    str(broken), "--out", str(tmp_path / "other")])
+    assert bad.exit_code == 2 and "only version 1" in bad.output, bad.output
+    assert not (tmp_path / "other").exists()
