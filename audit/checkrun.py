@@ -373,11 +373,13 @@ def checked_policy(policy_path: Path, sop: Path | None = None) -> Policy:
     # on a missing SOP or an unknown process, a traceback in findings.json.)
     reads = {rule.reads_sop for rule in chosen} - {""}
     performers = any(rule.code == "SD004" for rule in chosen)
-    warnings = (_check_sops(policy, nets="net" in reads, performers=performers)
-                if reads else [])
+    warnings, names = (_check_sops(policy, nets="net" in reads, performers=performers)
+                       if reads else ([], frozenset[str]()))
     if any(rule.code == "AP004" for rule in chosen):
         warnings += unjudged_approval_warnings(policy)
-    return replace(policy, warnings=tuple(warnings)) if warnings else policy
+    if not warnings and not names:
+        return policy
+    return replace(policy, warnings=tuple(warnings), sop_task_names=names)
 
 
 def unjudged_approval_warnings(policy: Policy) -> list[str]:
@@ -426,13 +428,14 @@ def unjudged_approval_warnings(policy: Policy) -> list[str]:
 
 
 def _check_sops(policy: Policy, *, nets: bool = True,
-                performers: bool = False) -> list[str]:
+                performers: bool = False) -> tuple[list[str], frozenset[str]]:
     """Every SOP the policy names read (`nets`: and converted to its workflow net) before
     any rule runs, when a selected rule will read them: a file that is missing, not BPMN,
     without the process named or (`nets`) not convertible is an input error naming the file
     (and element), not a crash of each rule reading it in turn after the others ran.
-    Returned: the warnings of what was read (`sop_choice_warning` per entry);
-    `performers`: unauthorized-performer is selected (`_check_sop_tasks`)."""
+    Returned: the warnings of what was read (`sop_choice_warning` per entry) and the task
+    names of all the SOPs (`Policy.sop_task_names`); `performers`: unauthorized-performer is
+    selected (`_check_sop_tasks`)."""
     from conformance.deviations import lane_roles, sop_net, sop_task_labels
 
     out: list[str] = []
@@ -455,7 +458,8 @@ def _check_sops(policy: Policy, *, nets: bool = True,
         # (Keyed by the file, not its name: two folders' sop.bpmn are two SOPs.)
         named = str(path.resolve()) if process is None else f"{path.resolve()}#{process}"
         tasks[named] = sop_task_labels(path, process)
-    return out + _check_sop_tasks(policy, tasks, nets=nets, performers=performers)
+    names = frozenset(name for named in tasks.values() for name in named)
+    return out + _check_sop_tasks(policy, tasks, nets=nets, performers=performers), names
 
 
 def _check_sop_tasks(policy: Policy, tasks: dict[str, tuple[str, ...]], *,

@@ -120,6 +120,9 @@ class Policy:
     """What reading the SOPs the selected rules read found for a run to tell (which pool of
     a collaboration was read): set by `audit.checkrun.checked_policy`, which reads them
     before the rules; `load_policy` reads no SOP and leaves it empty."""
+    sop_task_names: frozenset[str] = frozenset()
+    """The task names of the SOPs read for the run, set with `warnings`: a purchase label
+    that names one of them is aligned as that task (`sop_tasks`)."""
 
     def control_of(self) -> dict[str, str]:
         return {label: a.control for label, a in self.activities.items()}
@@ -129,12 +132,17 @@ class Policy:
 
     def sop_tasks(self) -> dict[str, str]:
         """Log label -> SOP task name, for the labels conformance aligns: the mapped ones
-        except the purchase, which is context before the request and not in the SOP.
+        except the purchase, which is context before the request and not in the SOP,
+        unless an SOP read for the run has a task of its name (`sop_task_names`: a model
+        discovered from the log holds it, and left out, it was skipped in every case).
         Unmapped labels are absent (reported by unmapped-activity, never guessed). A task
         name is compared as the SOP's are read (`conformance.bpmn.clean_name`): its runs of
         whitespace, a non-breaking space or a line break among them, as one space."""
-        return {label: " ".join((a.sop_task or label).split())
-                for label, a in self.activities.items() if a.control != "purchase"}
+        tasks = {label: " ".join((a.sop_task or label).split())
+                 for label, a in self.activities.items()}
+        return {label: task for label, task in tasks.items()
+                if self.activities[label].control != "purchase"
+                or task in self.sop_task_names}
 
     def sop_process(self, channel: str | None) -> str | None:
         """The process (or pool) named for a channel's SOP (`FILE#PROCESS`): of the entry

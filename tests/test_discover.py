@@ -416,3 +416,36 @@ def test_a_log_of_no_completion_is_an_input_error(tmp_path: Path, miner: str) ->
     assert "Traceback" not in result.output
     assert (f"error: {log}: field 'lifecycle:transition': no event of the log is a "
             "completion (start 2)") in result.output
+
+
+def test_a_model_discovered_from_a_refund_log_fits_it_in_check(tmp_path: Path) -> None:
+    """discover said fitness 1.0 (every case fits) for the noise-0 model of a clean refund
+    log, and `check --sop model.bpmn` with the default policy said 0.917, no case fitting and
+    a skipped-activity in every case ("skipped the SOP's Capture payment"): the policy's
+    purchase is context that check leaves out of the alignment, while the discovered model
+    holds it as a task. A purchase label that is a task of the SOP read is now aligned as
+    that task; the bundled SOPs, which do not hold it, are judged as before."""
+    from audit.checkrun import run_check
+    from audit.policy import default_policy_path
+    from audit.sample import SampleSpec, write_sample
+
+    spec = SampleSpec(channel="ecommerce", cases=40, seed=4, violation_rate=0.0)
+    log = write_sample(spec, tmp_path / "sample")["canonical"]
+    frame = import_sources([(log, None)]).log
+    cases = frame["case:concept:name"].nunique()
+    purchased = frame.loc[frame["concept:name"] == "Capture payment", "case:concept:name"]
+    assert purchased.nunique() == cases  # (every case: the model requires the purchase)
+    result = discover(frame, "inductive", 0.0)
+    written = write_discovery(result, frame, tmp_path / "model")
+    assert result.fitness is not None
+    assert (result.fitness.log_fitness, result.fitness.fitting_cases) == (1.0, cases)
+    run = run_check([log], default_policy_path(), sop=written["model.bpmn"])
+    summary = run.summary()
+    assert summary["conformance"]["ecommerce"]["fitness"] == 1.0
+    assert summary["conformance"]["ecommerce"]["fitting_cases"] == cases
+    assert not [f for f in run.result.findings if f.rule.startswith("CF")]
+    # Against the bundled SOP, which has no purchase task, the purchase stays context.
+    bundled = run_check([log], default_policy_path(), sop=ROOT / "models" / "ecommerce.bpmn")
+    assert bundled.summary()["conformance"]["ecommerce"]["fitting_cases"] == cases
+    assert "Capture payment" not in bundled.policy.sop_tasks()
+    assert run.policy.sop_tasks()["Capture payment"] == "Capture payment"

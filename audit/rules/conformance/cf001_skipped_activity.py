@@ -24,7 +24,8 @@ class SkippedActivity(Rule):
 
     Options:
     `sop`: the BPMN model per channel (or `check --sop` for all); `activities.<label>.sop_task`
-    maps log labels to task names. The purchase is context, not an SOP task; unmapped labels
+    maps log labels to task names. The purchase is context, left out of the alignment, unless
+    an SOP read has a task of its name (a model discovered from the log); unmapped labels
     are left out of the alignment (see unmapped-activity). Cases without a channel, or whose
     channel has no SOP, are not judged. A task that is skipped where it belongs and done
     elsewhere is a wrong-order, not a skipped task; skipped more often than done elsewhere,
