@@ -975,7 +975,9 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
               help="Folder for compare.md, compare.json, diff.svg and diff.png.")
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Policy file whose activities.<label>.sop_task names a log's labels by "
-                   "the SOP's tasks, as check reads them (default: labels as written).")
+                   "the SOP's tasks, and whose approvers and performers allow roles besides "
+                   "the lanes, as check reads them (default: labels as written, lanes "
+                   "alone).")
 @click.pass_obj
 @reports_input_errors
 def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
@@ -998,13 +1000,15 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
     from conformance.compare import compare as compare_sides
     from conformance.compare import load_side, write_comparison
 
-    tasks = None
+    tasks, allowed = None, None
     if policy_path is not None:  # (checked before any side is read, as check does)
         from audit.policy import load_policy
+        from conformance.compare import policy_roles
 
         if not policy_path.exists():
             raise InputError("no such file", file=policy_path)
-        tasks = load_policy(policy_path).sop_tasks()
+        policy = load_policy(policy_path)
+        tasks, allowed = policy.sop_tasks(), policy_roles(policy)
     _writable_folder(out)  # before the comparison, not after it
     with using(settings.progress()) as progress:  # (1M cases: minutes without a word)
         progress.stage(f"reading the as-is side {as_is}")
@@ -1012,7 +1016,7 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
         progress.stage(f"reading the to-be side {to_be}")
         after = load_side(to_be, "to-be", tasks)
         progress.stage("comparing")
-        result = compare_sides(before, after)
+        result = compare_sides(before, after, allowed)
         progress.stage(f"writing {out}")
         written = write_comparison(result, out)
         progress.done()

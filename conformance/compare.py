@@ -10,7 +10,9 @@ relations that are compared:
 - "A before B" (A happens at some point before B in the same case), "A more than once",
 - for a model: "A is required before B" (every run that does B did A earlier) and "A is
   required" (every run does A),
-- directly-follows edges (with the start and the end of a case) for the diff graph.
+- directly-follows edges (with the start and the end of a case) for the diff graph,
+- who performs a task: a model's lanes against the other model's, or against the roles a
+  log's events record (`org:role`), as check's lane rules judge them.
 
 A log compared with a model is first projected onto the model's activities: events whose
 label is not in the model (context such as 'Capture payment') are left out of the order
@@ -38,6 +40,7 @@ from audit.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from audit.policy import Policy
     from conformance.petri import WorkflowNet
 
 START, END = "▶ start", "■ end"
@@ -73,6 +76,11 @@ class Side:
     behaviour: ModelBehaviour | None = None
     """Model sides read from a file: what the model allows, from its reachability graph
     (its `traces` are then empty); else the relations come from `traces`."""
+    lanes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Model sides: task -> the role keys of the lanes holding it (tasks in no lane absent)."""
+    performers: dict[tuple[str, str], list[str]] | None = None
+    """Log sides: (activity, role key) -> the cases with an event of the activity recording
+    that role (`org:role`); None where the log records no role."""
 
     @property
     def cases(self) -> int:
@@ -110,7 +118,7 @@ def side_from_log(log: pd.DataFrame, role: Role, name: str,
     left_out = C.not_completions(log)
     if left_out:
         log = C.completions(log[[c for c in (C.CASE, C.ACTIVITY, C.TIMESTAMP, C.EVENT_ID,
-                                             C.LIFECYCLE) if c in log.columns]])
+                                             C.LIFECYCLE, C.ROLE) if c in log.columns]])
     labels = log["concept:name"].astype(str).to_numpy()
     renamed: dict[str, str] = {}
     if tasks:
@@ -125,6 +133,9 @@ def side_from_log(log: pd.DataFrame, role: Role, name: str,
         # (As a model's task names are read: whitespace runs as one space.)
         "activity": cleaned_labels(labels),
     })
+    # (Who did what, from the frame's rows in the log's order: before they are ordered.)
+    performers = (_performers(frame["case"], frame["activity"], log[C.ROLE])
+                  if C.ROLE in log.columns else None)
     order = C.event_order(log)
     if order is not None:
         frame = frame.take(order)
@@ -136,6 +147,7 @@ def side_from_log(log: pd.DataFrame, role: Role, name: str,
         cases_of.setdefault(trace, []).append(str(case))
     side = Side(role, "log", name, dict(traces), cases_of,
                 frozenset(frame["activity"].unique().tolist()))
+    side.performers = performers
     if renamed:
         told = ", ".join(f"{_q(label)} as {_q(task)}" for label, task in sorted(renamed.items()))
         side.notes.append(f"{role} log: read through the policy's sop_task, as check reads "
@@ -143,6 +155,29 @@ def side_from_log(log: pd.DataFrame, role: Role, name: str,
     if left_out:
         side.warnings.append(f"{role} log: " + C.not_completions_told(left_out, "counted"))
     return side
+
+
+def _performers(cases: pd.Series, activities: pd.Series, roles: pd.Series
+                ) -> dict[tuple[str, str], list[str]] | None:
+    """(activity, role key) -> the sorted ids of the cases with such an event; None where no
+    event records a role. Roles are keyed as lanes are (`conformance.bpmn.role_key`)."""
+    import pandas as pd
+
+    from conformance.bpmn import role_key
+
+    recorded = roles.notna().to_numpy()
+    if not recorded.any():
+        return None
+    keyed = roles[recorded].astype(str)
+    keys = {value: role_key(value) for value in keyed.unique().tolist()}
+    frame = pd.DataFrame({"case": cases.to_numpy()[recorded],
+                          "activity": activities.to_numpy()[recorded],
+                          "role": keyed.map(keys).to_numpy()})
+    frame = frame[frame["role"] != ""]
+    if frame.empty:
+        return None
+    return {(str(a), str(r)): sorted(set(group.tolist()))
+            for (a, r), group in frame.groupby(["activity", "role"], sort=True)["case"]}
 
 
 def side_from_traces(traces: Iterable[Trace], role: Role, name: str) -> Side:
@@ -169,8 +204,11 @@ def side_from_bpmn(path: Path, role: Role, process: str | None = None) -> Side:
                          file=path) from None
     if not behaviour.can_end:
         raise InputError("the model has no run that reaches its end", file=path)
+    from conformance.deviations import lane_roles
+
     side = Side(role, "model", path.name if process is None else f"{path.name}#{process}",
-                {}, {}, frozenset(net.labels), behaviour=behaviour)
+                {}, {}, frozenset(net.labels), behaviour=behaviour,
+                lanes=lane_roles(path, process))
     if process is None and conversion.model.choice:  # (several pools: which one was read)
         side.warnings.append(f"{role} model {path.name}: {conversion.model.choice}; to "
                              f"compare another, write {path.name}#PROCESS (its process id "
@@ -320,11 +358,17 @@ class Difference:
     to_be: Measure
     examples: tuple[str, ...] = ()
     """Case ids showing the difference (log sides), at most MAX_EXAMPLES."""
+    roles: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    """Kind `lane`: per side (as-is, to-be), a model's roles allowed for the task (its lanes',
+    with the policy's where given), a log's roles found outside them."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "activities": list(self.activities),
+        view = {"kind": self.kind, "activities": list(self.activities),
                 "sentence": self.sentence, "as_is": self.as_is.as_dict(),
                 "to_be": self.to_be.as_dict(), "examples": list(self.examples)}
+        if self.roles is not None:
+            view["roles"] = {"as_is": list(self.roles[0]), "to_be": list(self.roles[1])}
+        return view
 
 
 @dataclass(frozen=True)
@@ -387,8 +431,11 @@ def _q(activity: str) -> str:
     return f"'{activity}'"
 
 
-def compare(as_is: Side, to_be: Side) -> Comparison:
-    """The behavioural differences between two sides (roles 'as-is' and 'to-be')."""
+def compare(as_is: Side, to_be: Side,
+            allowed: Mapping[str, frozenset[str]] | None = None) -> Comparison:
+    """The behavioural differences between two sides (roles 'as-is' and 'to-be'), and who
+    performs each task against a model's lanes (`allowed`: per task, the role keys a policy
+    allows besides the lanes, `policy_roles`)."""
     notes = [*as_is.notes, *to_be.notes]
     differences: list[Difference] = []
     # Labels on one side only.
@@ -430,6 +477,7 @@ def compare(as_is: Side, to_be: Side) -> Comparison:
         differences += _log_against_log(left, right)
     else:
         differences += _model_against_model(left, right)
+    differences += _lane_differences(as_is, to_be, allowed or {}, notes)
     return Comparison(as_is, to_be, frozenset(compared), differences,
                       _diff_edges(left, right), notes,
                       [*as_is.warnings, *to_be.warnings, *_shared_warning(as_is, to_be)])
@@ -495,6 +543,97 @@ def _log_against_model(log: Side, model: Side) -> list[Difference]:
         found.append(Difference("repetition", (a,), text,
                                 *pair(Measure(count, log.cases), Measure(allowed=False)),
                                 _examples(log, traces)))
+    return found
+
+
+def policy_roles(policy: Policy) -> dict[str, frozenset[str]]:
+    """Per SOP task, the role keys the policy allows to perform it besides the SOP's lanes,
+    as check judges them: `approvers.<level>` for the approvals (unauthorized-approver),
+    `performers.<control>` for the other tasks (unauthorized-performer)."""
+    from audit.policy import PERFORMER_CONTROLS
+    from conformance.bpmn import role_key
+
+    tasks = policy.sop_tasks()
+    allowed: dict[str, set[str]] = {}
+    for label, activity in policy.activities.items():
+        if label not in tasks:
+            continue
+        if activity.control in ("approve", "second-approve"):
+            roles = policy.approver_roles.get(activity.control, ())
+        elif activity.control in PERFORMER_CONTROLS:
+            roles = policy.performer_roles.get(activity.control, ())
+        else:
+            roles = ()
+        allowed.setdefault(tasks[label], set()).update(role_key(r) for r in roles)
+    return {task: frozenset(roles) for task, roles in allowed.items() if roles}
+
+
+def _lanes_phrase(roles: Iterable[str]) -> str:
+    named = sorted(roles)
+    if not named:
+        return "no lane"
+    return f"lane{'s' if len(named) > 1 else ''} {', '.join(named)}"
+
+
+def _lane_differences(as_is: Side, to_be: Side, allowed: Mapping[str, frozenset[str]],
+                      notes: list[str]) -> list[Difference]:
+    """Who performs a task: two models whose lanes hold a task for other roles; a log whose
+    events of a task record a role (`org:role`) that the model's lanes (and the policy,
+    `allowed`) do not allow for it, in how many cases. A model without lanes says nothing
+    of who performs its tasks, nor does a log that records no role (a note says so)."""
+    found: list[Difference] = []
+    if as_is.kind == "model" and to_be.kind == "model":
+        if not as_is.lanes or not to_be.lanes:
+            return found
+        for task in sorted(as_is.labels & to_be.labels):
+            a, b = as_is.lanes.get(task, ()), to_be.lanes.get(task, ())
+            if set(a) == set(b):
+                continue
+            text = (f"{_q(task)} is in {_lanes_phrase(a)} in the as-is model and in "
+                    f"{_lanes_phrase(b)} in the to-be model.")
+            found.append(Difference("lane", (task,), text, Measure(allowed=True),
+                                    Measure(allowed=True), roles=(tuple(a), tuple(b))))
+        return found
+    if as_is.kind == to_be.kind:  # (two logs: no lanes to compare with)
+        return found
+    log, model = (as_is, to_be) if as_is.kind == "log" else (to_be, as_is)
+    if not model.lanes:
+        return found
+    if log.performers is None:
+        notes.append(f"the {log.role} log records no role (org:role): who performs the "
+                     f"tasks is not compared with the {model.role} model's lanes")
+        return found
+    qualify = log.role == "to-be"
+    by_task: dict[str, list[tuple[str, list[str]]]] = {}
+    for (activity, role), ids in log.performers.items():
+        by_task.setdefault(activity, []).append((role, ids))
+    for task in sorted(model.labels & log.labels):
+        lanes = model.lanes.get(task)
+        if not lanes:
+            continue
+        ok = set(lanes) | allowed.get(task, frozenset())
+        outside: set[str] = set()
+        cases: set[str] = set()
+        for role, ids in by_task.get(task, []):
+            if role not in ok:
+                outside.add(role)
+                cases.update(ids)
+        if not cases:
+            continue
+        count = len(cases)
+        whose = (f"its lane{'s' if len(lanes) > 1 else ''} in the {model.role} model"
+                 + (" and the roles the policy allows" if ok != set(lanes) else ""))
+        text = (f"In {_cases_phrase(log, count, qualify=qualify)}, {_q(task)} is performed "
+                f"by {', '.join(sorted(outside))}, outside {whose} "
+                f"({', '.join(sorted(ok))}).")
+        model_roles = tuple(sorted(ok))
+        log_measure, model_measure = Measure(count, log.cases), Measure(allowed=False)
+        roles = (tuple(sorted(outside)), model_roles)
+        pair = (log_measure, model_measure)
+        if log.role == "to-be":
+            pair, roles = (model_measure, log_measure), (roles[1], roles[0])
+        found.append(Difference("lane", (task,), text, *pair, tuple(sorted(cases)[:MAX_EXAMPLES]),
+                                roles=roles))
     return found
 
 
@@ -632,7 +771,7 @@ def comparison_markdown(result: Comparison) -> str:
         lines += [f"- {shown_all_controls(d.sentence)}" for d in result.differences]
     else:
         lines.append("No differences in the compared relations (activities, the order of two "
-                     "activities, repetition, required activities).")
+                     "activities, repetition, required activities, lanes).")
     edges = sum(e.status != "both" for e in result.edges)
     if edges:
         lines += ["", f"{edges:,} directly-follows edge{'s' if edges != 1 else ''} (with a "
@@ -715,11 +854,13 @@ def write_comparison(result: Comparison, out: Path) -> dict[str, Path]:
     return written
 
 
-def compare_files(as_is: Path, to_be: Path, tasks: Mapping[str, str] | None = None
-                  ) -> Comparison:
-    """Compare two files, each a BPMN model or an event log (a log's labels named by `tasks`,
-    a policy's `sop_tasks()`, where it maps them)."""
-    return compare(load_side(as_is, "as-is", tasks), load_side(to_be, "to-be", tasks))
+def compare_files(as_is: Path, to_be: Path, policy: Policy | None = None) -> Comparison:
+    """Compare two files, each a BPMN model or an event log; with a `policy`, a log's labels
+    are named by their SOP tasks (`sop_tasks`) and its roles judged as check judges them
+    (`policy_roles`)."""
+    tasks = None if policy is None else policy.sop_tasks()
+    return compare(load_side(as_is, "as-is", tasks), load_side(to_be, "to-be", tasks),
+                   None if policy is None else policy_roles(policy))
 
 
 # --- a model's relations, exactly -----------------------------------------------------------

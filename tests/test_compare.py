@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from audit.cli import main
+from audit.policy import load_policy
 from audit.sample import SampleSpec, write_sample
 from conformance.compare import compare, compare_files, side_from_traces, write_comparison
 from tests.bpmn_texts import COLLABORATION, SEQ_A_TASK_C
@@ -422,7 +423,8 @@ def test_compare_reads_a_logs_labels_through_the_policys_sop_task(clean_log: Pat
     text = text.replace("  Notify customer: {control: notify}",
                         "  Kunde  informieren: {control: notify, sop_task: '  Notify\tcustomer'}")
     policy.write_text(text, encoding="utf-8")
-    expected = compare_files(clean_log, ECOMMERCE)
+    expected = compare_files(clean_log, ECOMMERCE,
+                             load_policy(ROOT / "models" / "policy.default.yaml"))
     out = tmp_path / "diff"
     result = CliRunner().invoke(main, ["compare", str(german), "ecommerce.bpmn", "--policy",
                                        str(policy), "--out", str(out)])
@@ -452,3 +454,65 @@ def test_compare_reads_a_logs_labels_through_the_policys_sop_task(clean_log: Pat
                                     str(broken), "--out", str(tmp_path / "other")])
     assert bad.exit_code == 2 and "only version 1" in bad.output, bad.output
     assert not (tmp_path / "other").exists()
+
+
+def _cases_by_role_outside(path: Path, activity: str, allowed: set[str]) -> int:
+    log = pd.read_csv(path, dtype=str)
+    rows = log[(log["concept:name"] == activity) & log["org:role"].notna()
+               & ~log["org:role"].isin(allowed)]
+    return int(rows["case:concept:name"].nunique())
+
+
+def test_lanes_are_compared(clean_log: Path, tmp_path: Path) -> None:
+    """A designer who moved 'Execute payout' from the Payments lane to the Finance lane got
+    "No differences" from compare (model against model), and a log whose payouts are all
+    done by payments was "the same" as that model: lanes were ignored, while check's
+    unauthorized-performer reports every such payout. Now two models' lanes are compared
+    per task, and a log's roles (`org:role`) against the model's lanes (and, with a policy,
+    the roles it allows besides, as check judges them)."""
+    moved = tmp_path / "moved.bpmn"
+    text = ECOMMERCE.read_text(encoding="utf-8")
+    payout = "<bpmn:flowNodeRef>Task_ExecutePayout</bpmn:flowNodeRef>"
+    second = "<bpmn:flowNodeRef>Task_ApproveSecond</bpmn:flowNodeRef>"
+    assert payout in text and second in text
+    moved.write_text(text.replace(payout, "").replace(second, second + payout),
+                     encoding="utf-8")
+    models = compare_files(ECOMMERCE, moved)
+    assert [(d.kind, d.activities, d.roles) for d in models.differences] == [
+        ("lane", ("Execute payout",), (("payments",), ("finance",)))]
+    assert models.differences[0].sentence == (
+        "'Execute payout' is in lane payments in the as-is model and in lane finance in the "
+        "to-be model.")
+    # The log against the moved model: every payout by payments is outside its lane.
+    result = compare_files(clean_log, moved)
+    lanes = {d.activities[0]: d for d in result.differences if d.kind == "lane"}
+    payouts = _cases_by_role_outside(clean_log, "Execute payout", {"finance"})
+    assert payouts > 0
+    assert lanes["Execute payout"].as_is.as_dict() == {
+        "cases": payouts, "of": 300, "share": round(payouts / 300, 6)}
+    assert lanes["Execute payout"].roles == (("payments",), ("finance",))
+    assert f"({payouts} of 300), 'Execute payout' is performed by payments, outside its " \
+           "lane in the to-be model (finance)." in lanes["Execute payout"].sentence
+    # The bundled SOP: the generator's approvals and rejections by finance are outside the
+    # Supervisor lane, which the default policy allows (approvers, performers).
+    bundled = compare_files(clean_log, ECOMMERCE)
+    outside = {d.activities[0]: d.as_is.cases for d in bundled.differences
+               if d.kind == "lane"}
+    assert outside == {a: _cases_by_role_outside(clean_log, a, {"supervisor"})
+                       for a in ("Approve refund", "Reject refund")}
+    assert all(outside.values())
+    policy = load_policy(ROOT / "models" / "policy.default.yaml")
+    assert not [d for d in compare_files(clean_log, ECOMMERCE, policy).differences
+                if d.kind == "lane"]
+    # The model on the to-be side (log as to-be): the same count, the sides swapped.
+    swapped = {d.activities[0]: d for d in compare_files(moved, clean_log).differences
+               if d.kind == "lane"}
+    assert swapped["Execute payout"].to_be.cases == payouts
+    assert swapped["Execute payout"].roles == (("finance",), ("payments",))
+    # A log that records no role: not compared, and said so.
+    roleless = tmp_path / "roleless.csv"
+    pd.read_csv(clean_log, dtype=str).drop(columns=["org:role"]).to_csv(roleless, index=False)
+    quiet = compare_files(roleless, moved)
+    assert not [d for d in quiet.differences if d.kind == "lane"]
+    assert ("the as-is log records no role (org:role): who performs the tasks is not compared "
+            "with the to-be model's lanes") in quiet.notes
