@@ -775,7 +775,8 @@ def comparison_markdown(result: Comparison) -> str:
     edges = sum(e.status != "both" for e in result.edges)
     if edges:
         lines += ["", f"{edges:,} directly-follows edge{'s' if edges != 1 else ''} (with a "
-                  "case's start and end) occur on one side only: see the diff graph."]
+                  f"case's start and end) occur{'s' if edges == 1 else ''} on one side only: "
+                  "see the diff graph."]
     if result.notes:
         lines += ["", "## Notes", ""] + [f"- {shown_all_controls(n)}" for n in result.notes]
     return "\n".join(lines) + "\n"

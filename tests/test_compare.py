@@ -516,3 +516,19 @@ def test_lanes_are_compared(clean_log: Path, tmp_path: Path) -> None:
     assert not [d for d in quiet.differences if d.kind == "lane"]
     assert ("the as-is log records no role (org:role): who performs the tasks is not compared "
             "with the to-be model's lanes") in quiet.notes
+
+
+def test_the_count_of_edges_on_one_side_agrees_with_its_verb(tmp_path: Path) -> None:
+    """compare.md said "1 directly-follows edge (with a case's start and end) occur on one
+    side only"."""
+    one = side_from_traces([("A", "B")], "as-is", "one")
+    loop = side_from_traces([("A", "B"), ("A", "B", "B")], "to-be", "loop")
+    text = write_comparison(compare(one, loop), tmp_path / "one")["compare.md"].read_text(
+        encoding="utf-8")
+    assert "1 directly-follows edge (with a case's start and end) occurs on one side only" \
+        in text
+    other = side_from_traces([("A", "C")], "to-be", "other")
+    text = write_comparison(compare(one, other), tmp_path / "two")["compare.md"].read_text(
+        encoding="utf-8")
+    assert "4 directly-follows edges (with a case's start and end) occur on one side only" \
+        in text
