@@ -988,12 +988,14 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
     subscription.bpmn, offline.bpmn) names it where no such file is here. With --policy, a
     log's labels that the policy maps to an SOP task (sop_task) are compared as that task.
 
-    Writes the behavioural differences as sentences (compare.md), the same as JSON
+    Writes the behavioural differences (order, repetition, required tasks, and who performs
+    a task against a model's lanes) as sentences (compare.md), the same as JSON
     (compare.json) and a diff graph of directly-follows edges (diff.svg, diff.png).
 
     \b
     Example:
       refund-audit compare log.parquet ecommerce.bpmn --out out/diff
+      refund-audit compare log.parquet ecommerce.bpmn --policy policy.yaml --out out/diff
     """
     from audit.progress import using
     from audit.safety import shown_all_controls
