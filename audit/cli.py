@@ -978,10 +978,13 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
                    "the SOP's tasks, and whose approvers and performers allow roles besides "
                    "the lanes, as check reads them (default: labels as written, lanes "
                    "alone).")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML column mapping for generic CSV logs, as for `import` and `check` "
+                   "(applied to each log side).")
 @click.pass_obj
 @reports_input_errors
 def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
-            policy_path: Path | None) -> None:
+            policy_path: Path | None, mapping: Path | None) -> None:
     """Compare as-is and to-be, each a BPMN model (.bpmn) or an event log.
 
     A model is FILE.bpmn or FILE.bpmn#PROCESS; a bundled model's name (ecommerce.bpmn,
@@ -1011,12 +1014,17 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
             raise InputError("no such file", file=policy_path)
         policy = load_policy(policy_path)
         tasks, allowed = policy.sop_tasks(), policy_roles(policy)
+    columns = None
+    if mapping is not None:  # (checked before any side is read, as check does)
+        from audit.ingest.mapping import load_mapping
+
+        columns = load_mapping(mapping)
     _writable_folder(out)  # before the comparison, not after it
     with using(settings.progress()) as progress:  # (1M cases: minutes without a word)
         progress.stage(f"reading the as-is side {as_is}")
-        before = load_side(as_is, "as-is", tasks)
+        before = load_side(as_is, "as-is", tasks, columns)
         progress.stage(f"reading the to-be side {to_be}")
-        after = load_side(to_be, "to-be", tasks)
+        after = load_side(to_be, "to-be", tasks, columns)
         progress.stage("comparing")
         result = compare_sides(before, after, allowed)
         progress.stage(f"writing {out}")

@@ -40,6 +40,7 @@ from audit.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from audit.ingest.mapping import Mapping as ColumnMapping
     from audit.policy import Policy
     from conformance.petri import WorkflowNet
 
@@ -221,10 +222,12 @@ def side_from_bpmn(path: Path, role: Role, process: str | None = None) -> Side:
     return side
 
 
-def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None) -> Side:
+def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
+              columns: ColumnMapping | None = None) -> Side:
     """A side from a file: a .bpmn model (`FILE.bpmn#PROCESS` names one process of a file
     with several pools, as an SOP entry of the policy does), else an event log in any
-    importable format (its labels named by `tasks` where it maps them: `side_from_log`)."""
+    importable format, read with the column mapping `columns` where given (as `import
+    --mapping` reads it), its labels named by `tasks` where it maps them (`side_from_log`)."""
     process = None
     if not path.exists() and "#" in path.name:
         from audit.policy import split_sop_entry
@@ -247,7 +250,7 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None) ->
         return side_from_bpmn(path, role, process)
     from audit.ingest import import_sources
 
-    imported = import_sources([(path, None)])
+    imported = import_sources([(path, None)], mapping=columns)
     log = imported.log
     if len(log) == 0:
         raise InputError("the log has no events", file=path)
