@@ -998,7 +998,6 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
     \b
     Example:
       refund-audit compare log.parquet ecommerce.bpmn --out out/diff
-      refund-audit compare log.parquet ecommerce.bpmn --policy policy.yaml --out out/diff
     """
     from audit.progress import using
     from audit.safety import shown_all_controls
