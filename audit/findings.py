@@ -31,17 +31,7 @@ def fingerprint(name: str, case_id: str, event_ids: list[str]) -> str:
     a charge's copy in case C `<id>@C`) counts as the record's id: whether a charge is
     copied depends on other cases (a second refund of it, say next month), and the finding
     of this case must keep its fingerprint then (the case is part of the hash anyway)."""
-    ids = sorted(event_ids)
-    if type(name) is str and type(case_id) is str and all(type(i) is str for i in ids):
-        text = _ascii_text
-        listed = ", ".join(map(text, ids))
-        if "@" in listed:  # (one search of the joined text: most findings cite no copy)
-            bare = _without_copies(case_id, ids)
-            if bare is not ids:
-                listed = ", ".join(map(text, sorted(bare)))
-        key = f"[{text(name)}, {text(case_id)}, [{listed}]]"
-        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
-    return _hashed(name, case_id, _without_copies(case_id, event_ids))
+    return _hashed(name, case_id, event_ids, copies_as_records=True)
 
 
 def _without_copies(case_id: str, event_ids: list[str]) -> list[str]:
@@ -54,13 +44,22 @@ def _without_copies(case_id: str, event_ids: list[str]) -> list[str]:
     return [i[:-len(copy)] if type(i) is str and i.endswith(copy) else i for i in event_ids]
 
 
-def _hashed(name: str, case_id: str, event_ids: list[str]) -> str:
-    """The hash of ``json.dumps([name, case_id, sorted(event_ids)], ensure_ascii=True)``."""
+def _hashed(name: str, case_id: str, event_ids: list[str], *,
+            copies_as_records: bool) -> str:
+    """The hash of ``json.dumps([name, case_id, sorted(event_ids)], ensure_ascii=True)``,
+    with `copies_as_records` each of the case's copies' ids as its record's."""
     ids = sorted(event_ids)
     if type(name) is str and type(case_id) is str and all(type(i) is str for i in ids):
         text = _ascii_text
-        key = f"[{text(name)}, {text(case_id)}, [{', '.join(map(text, ids))}]]"
+        listed = ", ".join(map(text, ids))
+        if copies_as_records and "@" in listed:  # (one search: most findings cite no copy)
+            bare = _without_copies(case_id, ids)
+            if bare is not ids:
+                listed = ", ".join(map(text, sorted(bare)))
+        key = f"[{text(name)}, {text(case_id)}, [{listed}]]"
     else:
+        if copies_as_records:
+            ids = sorted(_without_copies(case_id, ids))
         key = json.dumps([name, case_id, ids], ensure_ascii=True)
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
@@ -71,7 +70,7 @@ def copy_fingerprint(finding: Finding) -> str | None:
     policy's waiver written with that fingerprint still matches the finding."""
     if _without_copies(finding.case_id, finding.event_ids) is finding.event_ids:
         return None
-    return _hashed(finding.name, finding.case_id, finding.event_ids)
+    return _hashed(finding.name, finding.case_id, finding.event_ids, copies_as_records=False)
 
 
 def _plain_copy(value: Any) -> Any:
