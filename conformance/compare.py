@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -773,24 +774,36 @@ def comparison_json(result: Comparison) -> dict[str, Any]:
     }
 
 
-def comparison_markdown(result: Comparison) -> str:
-    """compare.md: the sentences, with the input's invisible direction controls and control
-    characters shown (`[U+202E]`), as report.html shows them."""
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+_MARKDOWN_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
+
+
+def markdown_text(text: str) -> str:
+    """TEXT as Markdown shows it as written: the input's invisible direction controls and
+    control characters shown (`[U+202E]`), as report.html shows them, and the characters
+    that would make markup of a label escaped: a label `<img src=x onerror=...>` or
+    `[x](javascript:...)` is text in a Markdown viewer, not an element or a link."""
     from audit.safety import shown_all_controls
 
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", shown_all_controls(text))
+    return _MARKDOWN_ENTITY.sub(r"\\&", escaped)
+
+
+def comparison_markdown(result: Comparison) -> str:
+    """compare.md: the sentences, as Markdown shows them as written (`markdown_text`)."""
     def describe(s: Side) -> str:
         if s.kind == "log":
-            return f"log `{shown_all_controls(s.name)}` ({s.cases:,} cases)"
-        return f"model `{shown_all_controls(s.name)}`"
+            return f"log {markdown_text(s.name)} ({s.cases:,} cases)"
+        return f"model {markdown_text(s.name)}"
 
     lines = ["# As-is against to-be", "",
              f"- As-is: {describe(result.as_is)}", f"- To-be: {describe(result.to_be)}", ""]
     if result.warnings:
         lines += ["## Warnings", ""]
-        lines += [f"- {shown_all_controls(w)}" for w in result.warnings] + [""]
+        lines += [f"- {markdown_text(w)}" for w in result.warnings] + [""]
     if result.differences:
         lines += ["## Differences", ""]
-        lines += [f"- {shown_all_controls(d.sentence)}" for d in result.differences]
+        lines += [f"- {markdown_text(d.sentence)}" for d in result.differences]
     else:
         lines.append("No differences in the compared relations (activities, the order of two "
                      "activities, repetition, required activities, lanes).")
@@ -800,7 +813,7 @@ def comparison_markdown(result: Comparison) -> str:
                   f"case's start and end) occur{'s' if edges == 1 else ''} on one side only: "
                   "see the diff graph."]
     if result.notes:
-        lines += ["", "## Notes", ""] + [f"- {shown_all_controls(n)}" for n in result.notes]
+        lines += ["", "## Notes", ""] + [f"- {markdown_text(n)}" for n in result.notes]
     return "\n".join(lines) + "\n"
 
 

@@ -281,13 +281,32 @@ def test_compare_shows_control_characters_instead_of_passing_them_on(tmp_path: P
     result = compare(as_is, to_be)
     write_comparison(result, tmp_path)
     text = (tmp_path / "compare.md").read_text(encoding="utf-8")
-    assert "Pay[U+001B][31m[U+202E]out" in text
+    assert r"Pay\[U+001B\]\[31m\[U+202E\]out" in text
     assert "\x1b" not in text and "\u202e" not in text
     # The sides' names too (a log's file name: before, written as it was).
     as_is.name = "log\x1b]0;x\x07.csv"
     write_comparison(compare(as_is, to_be), tmp_path)
     text = (tmp_path / "compare.md").read_text(encoding="utf-8")
-    assert "model `log[U+001B]]0;x[U+0007].csv`" in text and "\x1b" not in text
+    assert r"model log\[U+001B\]\]0;x\[U+0007\].csv" in text and "\x1b" not in text
+
+
+def test_compare_md_shows_a_label_of_markup_as_text(tmp_path: Path) -> None:
+    """compare.md wrote labels as they were: in a Markdown viewer a label
+    `<img src=x onerror=alert(1)>` was an element, `[refund](javascript:alert(1))` a link,
+    `**Pay**` bold, and the policy's `activities.<label>.sop_task` lost its `<label>` (an
+    unknown HTML tag). Each is escaped, so the viewer shows the text as written."""
+    labels = ["<img src=x onerror=alert(1)>", "[refund](javascript:alert(1))", "**Pay**",
+              "a|b", "x &amp; y", "`code`"]
+    as_is = side_from_traces([tuple(labels)], "as-is", "<b>as-is</b>.csv")
+    to_be = side_from_traces([("a",)], "to-be", "b")
+    text = write_comparison(compare(as_is, to_be), tmp_path)["compare.md"].read_text(
+        encoding="utf-8")
+    for raw in ("<img", "<b>", "[refund](", "**Pay**", "a|b", "&amp;", "`code`"):
+        assert re.search(r"(?<!\\)" + re.escape(raw), text) is None, raw
+    for escaped in (r"\<img src=x onerror=alert(1)\>", r"\[refund\](javascript:alert(1))",
+                    r"\*\*Pay\*\*", r"a\|b", r"x \&amp; y", r"\`code\`",
+                    r"model \<b\>as-is\</b\>.csv"):
+        assert escaped in text, escaped
 
 
 def test_a_logs_quarantined_rows_are_counted_in_the_notes(tmp_path: Path) -> None:
