@@ -146,3 +146,35 @@ def test_check_of_the_exports_finds_the_ground_truth(tmp_path: Path, spec: Sampl
     truth = pd.read_csv(tmp_path / "ground_truth.csv", dtype=str)
     expected = set(truth.itertuples(index=False, name=None))
     assert sorted(found - expected) == [] and sorted(expected - found) == []
+
+
+APART_SPECS = [SampleSpec("all", 500, 4, 0.5), SampleSpec("all", 500, 7, 0.5)]
+
+
+@pytest.mark.parametrize("spec", APART_SPECS,
+                         ids=[f"{s.channel}-{s.cases}-seed{s.seed}-rate{s.violation_rate}"
+                              for s in APART_SPECS])
+def test_unauthorized_performer_finds_exactly_the_injected_cases(tmp_path: Path,
+                                                                 spec: SampleSpec) -> None:
+    """The generator's own unauthorized-performer injection (a task given to a role out of
+    its lane), checked from the exports with their role history: SD004 reports exactly the
+    cases whose ground truth names it (the kind's own, self-approval's and approver-pays'),
+    none more, none missing, and the kind's own cases nothing else. Between them these specs
+    hold payouts by agents on Stripe, PayPal and Adyen and by a supervisor, each ticket task
+    (the pro-rata calculation too) by supervisor, finance or payments on Zendesk, Jira and
+    ServiceNow, and a rejection by payments."""
+    from audit.checkrun import run_check
+
+    write_sample(spec, tmp_path)
+    run = run_check(sorted((tmp_path / "exports").iterdir()), default_policy_path())
+    assert run.imported.quarantined == 0 and run.result.errors == []
+    truth = pd.read_csv(tmp_path / "ground_truth.csv", dtype=str)
+    rules = truth.groupby("case_id")["rule"].agg(frozenset)
+    apart = set(rules.index[rules == frozenset({"unauthorized-performer"})])
+    declared = set(truth.loc[truth["rule"] == "unauthorized-performer", "case_id"])
+    assert len(apart) >= 4 and len(declared - apart) >= 4
+    found = {f.case_id for f in run.result.findings if f.name == "unauthorized-performer"}
+    assert sorted(found - declared) == [] and sorted(declared - found) == []
+    others = sorted((f.case_id, f.name) for f in run.result.findings
+                    if f.case_id in apart and f.name != "unauthorized-performer")
+    assert others == []

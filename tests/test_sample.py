@@ -12,7 +12,7 @@ from audit import canonical as C
 from audit.ingest import import_sources
 from audit.sample import SampleSpec, generate, write_sample
 from audit.sample import process as P
-from audit.sample.generator import INJECTIONS
+from audit.sample.generator import DEALT, INJECTIONS
 from tests.oracle import expected_findings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -178,8 +178,10 @@ def test_every_kind_appears_once_23_cases_have_one_not_at_rate_times_cases(
         assert manifest["violating_cases"] == violating
         assert f"seed {seed} gives {violating} violating cases" in text
         truth = pd.read_csv(out["ground_truth"])
-        kinds = set(truth["rule"]) & set(INJECTIONS)
-        assert (len(kinds) == len(INJECTIONS)) == (violating >= len(INJECTIONS) == 23)
+        # (The 23 dealt kinds: unauthorized-performer, dealt apart, is also a rule of two
+        # of them.)
+        kinds = set(truth["rule"]) & set(DEALT)
+        assert (len(kinds) == len(DEALT)) == (violating >= len(DEALT) == 23)
 
 
 @functools.lru_cache(maxsize=1)
@@ -306,3 +308,65 @@ def test_every_event_lies_before_the_audit_clock(channel: str, cases: int, seed:
     sample = generate(SampleSpec(channel, cases, seed, 1.0))
     times = pd.to_datetime(pd.Series([e[C.TIMESTAMP] for e in sample.events]), utc=True)
     assert times.max() < pd.Timestamp(P.AS_OF)
+
+
+def test_unauthorized_performer_is_dealt_apart_and_changes_no_other_case(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unauthorized-performer kind, added after the 23 others, is dealt from a random
+    stream of its own once every case is generated: the bundled sample's spec generated with
+    and without it differs only in its cases (3 here), each in one event's performer (the
+    times, ids and every other case as they were: tests name the bundled sample's cases),
+    and its ground truth only by their unauthorized-performer rows. (Dealt with the others,
+    the kind reshuffled every sample.)"""
+    from audit.sample.generator import APART, _Generator
+
+    spec = SampleSpec(channel="all", cases=300, seed=42, violation_rate=0.25)
+    sample = generate(spec)
+    monkeypatch.setattr(_Generator, "_deal_apart", lambda self: None)
+    without = generate(spec)
+    apart = sorted(set(sample.ground_truth) - set(without.ground_truth))
+    assert len(apart) >= 3 and {rule for _, rule in apart} == {APART}
+    assert sorted({*without.ground_truth, *apart}) == sample.ground_truth
+    assert len(sample.events) == len(without.events)
+    changed = [(a, b) for a, b in zip(sample.events, without.events, strict=True) if a != b]
+    assert sorted(a[C.CASE] for a, _ in changed) == sorted(case for case, _ in apart)
+    for a, b in changed:
+        assert {k for k in a if a[k] != b[k]} == {C.RESOURCE, C.ROLE}
+    assert sample.exports.keys() == without.exports.keys()
+
+
+def test_unauthorized_performer_takes_roles_out_of_the_lanes_the_oracle_allows() -> None:
+    """The roles the injection gives each task are exactly those the oracle's lanes (and the
+    default policy's performers) do not allow; the purchase and the approvals are not taken."""
+    from audit.sample.generator import OUT_OF_LANE
+    from tests.oracle import APPROVALS, LANE_ROLES
+
+    people = {P.ROLE_AGENT, P.ROLE_SUPERVISOR, P.ROLE_FINANCE, P.ROLE_PAYMENTS}
+    lanes = {**LANE_ROLES, P.PRORATA: {P.ROLE_AGENT}}  # (in the subscription SOP's lane)
+    assert set(OUT_OF_LANE) == set(lanes)
+    for task, roles in OUT_OF_LANE.items():
+        assert set(roles) == people - lanes[task], task
+    assert not set(OUT_OF_LANE) & {*APPROVALS, *P.PURCHASE.values()}
+
+
+def test_unauthorized_performer_cases_break_only_their_task_lane() -> None:
+    """Each case given unauthorized-performer alone has exactly one event done by a role out of
+    its task's lane, by someone who does nothing else in the case (so no other segregation
+    of duties control is touched)."""
+    from tests.oracle import LANE_ROLES
+
+    log, truth_pairs = _large_sample()
+    rules: dict[str, set[str]] = {}
+    for case, rule in truth_pairs:
+        rules.setdefault(case, set()).add(rule)
+    apart = {case for case, held in rules.items() if held == {"unauthorized-performer"}}
+    assert len(apart) > 20
+    events = log[log[C.CASE].isin(apart)]
+    allowed = [LANE_ROLES.get(a, {P.ROLE_AGENT} if a == P.PRORATA else None)
+               for a in events[C.ACTIVITY]]
+    out = events[[roles is not None and role not in roles
+                  for roles, role in zip(allowed, events[C.ROLE], strict=True)]]
+    assert sorted(out[C.CASE]) == sorted(apart)
+    for _, event in out.iterrows():
+        case = events[events[C.CASE] == event[C.CASE]]
+        assert (case[C.RESOURCE] == event[C.RESOURCE]).sum() == 1, event[C.CASE]

@@ -52,7 +52,29 @@ INJECTIONS: dict[str, tuple[str, ...]] = {
     "unexpected-activity": ("unexpected-activity",),
     "unmapped-activity": ("unmapped-activity",),
     "missing-resource": ("missing-resource",),
+    # (A task other than an approval done by a role its SOP lane does not hold: dealt apart,
+    # see APART.)
+    "unauthorized-performer": ("unauthorized-performer",),
 }
+APART = "unauthorized-performer"
+"""The kind not dealt with the others: added after them, it is given to cases the deal left
+clean, from a random stream of its own drawn after every case is generated, so that adding
+it changed no other case of any sample (the bundled sample's cases, which tests name, kept
+their events)."""
+DEALT = tuple(kind for kind in INJECTIONS if kind != APART)
+"""The kinds dealt round-robin from a seeded shuffle (the 23 there were before APART, in
+their order: the shuffle, and so every case, stays as it was)."""
+OUT_OF_LANE: dict[str, tuple[str, ...]] = {
+    **{task: (P.ROLE_SUPERVISOR, P.ROLE_FINANCE, P.ROLE_PAYMENTS)
+       for task in (P.REQUEST, P.EVIDENCE, P.PRORATA, P.NOTIFY, P.CLOSE)},
+    P.PAYOUT: (P.ROLE_AGENT, P.ROLE_SUPERVISOR, P.ROLE_FINANCE),
+    P.PAYOUT_FAILED: (P.ROLE_AGENT, P.ROLE_SUPERVISOR, P.ROLE_FINANCE),
+    P.REJECT: (P.ROLE_AGENT, P.ROLE_PAYMENTS),
+}
+"""Per task the unauthorized-performer injection may take: the roles neither the reference
+SOPs' lane holding it (Customer service; Payments) nor the default policy's `performers`
+(rejections: supervisor or finance) allow. The purchase (no SOP task) and the approvals
+(unauthorized-approver's) are not taken."""
 NEEDS_EARLIER_CASE = ("duplicate-refund", "refund-exceeds-charge")
 NEEDS_SECOND_LEVEL = ("missing-second-approval", "same-approver-twice")
 
@@ -422,7 +444,7 @@ class _Generator:
     # --- the whole log ------------------------------------------------------------------------
     def run(self) -> Sample:
         spec, rng = self.spec, self.rng
-        kinds = list(INJECTIONS)
+        kinds = list(DEALT)
         rng.shuffle(kinds)
         injected_count = 0
         span = (P.PERIOD_END - P.PERIOD_START - timedelta(days=1)).total_seconds()
@@ -470,10 +492,35 @@ class _Generator:
             self.cases.append(case)
             for rule in INJECTIONS.get(case.injected or "", ()):
                 self.ground_truth.append((case.case_id, rule))
+        self._deal_apart()
         from audit.sample.exports import build_exports
 
         exports, provenance = build_exports(self.cases, first_case=spec.first_case)
         return Sample(self._rows(provenance), sorted(self.ground_truth), spec, exports)
+
+    def _deal_apart(self) -> None:
+        """Give APART (unauthorized-performer) to cases the deal left clean: each with
+        probability R / 23 (a dealt kind's share of a case), drawn from a stream seeded by
+        the seed alone, after every case is generated: the main stream, and so every other
+        case, stays as it was. One task of the case other than the purchase and the
+        approvals is given to someone whose role at its time is out of the task's lane
+        (OUT_OF_LANE) and who is none of the case's people: no other control (self-approval,
+        approver-pays, same-approver-twice) is touched; the times stay, so a later second
+        refund of the case's charge still follows it as it did."""
+        share = self.spec.violation_rate / len(DEALT)
+        rng = random.Random(f"{self.spec.seed}:{APART}")
+        for case in self.cases:
+            if case.injected is not None or rng.random() >= share:
+                continue
+            tasks = [e for e in case.events if e.activity in OUT_OF_LANE]
+            task = rng.choice(tasks)
+            people = {e.resource for e in case.events if e.resource}
+            task.resource = rng.choice(
+                [p for p in P.AGENTS + P.SUPERVISORS + P.FINANCE + P.PAYMENTS_CLERKS
+                 if P.role_of(p, task.time) in OUT_OF_LANE[task.activity] and p not in people])
+            case.injected = APART
+            for rule in INJECTIONS[APART]:
+                self.ground_truth.append((case.case_id, rule))
 
     def _second_refund(self, case: Case, base: Case, injected: str | None) -> bool:
         """Set the amount of a second refund against `base`'s charge; False if none fits."""
@@ -578,4 +625,4 @@ def write_sample(spec: SampleSpec, out: Path) -> dict[str, Path]:
     return paths
 
 
-__all__ = ["INJECTIONS", "Sample", "SampleSpec", "generate", "write_sample"]
+__all__ = ["APART", "DEALT", "INJECTIONS", "Sample", "SampleSpec", "generate", "write_sample"]
