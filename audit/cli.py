@@ -140,10 +140,57 @@ def _output_closed() -> None:
         os.close(devnull)
 
 
+def _global_flag(name: str) -> Callable[[click.Context, click.Parameter, bool], None]:
+    """The callback of a global option given after the command: sets it on the run's
+    Settings, which the group made before the command's options are read."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        settings = ctx.find_object(Settings)
+        if value and settings is not None:
+            setattr(settings, name, True)
+
+    return callback
+
+
+def _global_options() -> list[click.Parameter]:
+    """The global options, as every command and command group takes them after its name
+    too (`refund-audit check -q ...` as `refund-audit -q check ...`; before, click refused
+    them there: "No such option '-q'"). Given in either place or both, they mean the same."""
+    return [click.Option(["-q", "--quiet"], is_flag=True, expose_value=False,
+                         callback=_global_flag("quiet"),
+                         help="Print only errors (also before the command)."),
+            click.Option(["-v", "--verbose"], is_flag=True, expose_value=False,
+                         callback=_global_flag("verbose"),
+                         help="Print more detail (also before the command).")]
+
+
+class _Command(click.Command):
+    """A command of refund-audit: takes the global options after its name too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.extend(_global_options())
+
+
+class _Subgroup(click.Group):
+    """A group of commands under the main one (`policy`, `model`): it and its commands take
+    the global options after their names too."""
+
+    command_class = _Command
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.extend(_global_options())
+
+
 class _Main(click.Group):
     """The command group: a write to stdout whose reader went away ends the command with
     exit code 141 (ExitCode.OUTPUT_CLOSED), quietly. (click's own handling of it, inside
-    `main` and in either mode, exits 1: "findings".)"""
+    `main` and in either mode, exits 1: "findings".) Its commands and groups take the
+    global options after their names too (`_Command`, `_Subgroup`)."""
+
+    command_class = _Command
+    group_class = _Subgroup
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -224,6 +271,8 @@ class Settings:
 @click.pass_context
 def main(ctx: click.Context, quiet: bool, verbose: bool) -> None:
     """Audit refund processes against their SOP: import logs, check controls, report.
+
+    The global options -q/--quiet and -v/--verbose go before or after the command.
 
     \b
     Example:

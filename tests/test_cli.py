@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
@@ -698,3 +699,36 @@ def test_model_inspect_shows_hidden_characters_of_names(tmp_path: Path) -> None:
     assert "  lane Super[U+202E]visor: Approve[U+200B]\n" in output
     report = json.loads(run("model", "inspect", str(path), "--json").output)
     assert report["tasks"][0]["name"] == "Approve\u200b"
+
+
+def _commands_and_groups() -> list[list[str]]:
+    """Every command and command group under refund-audit, as the words that name it."""
+    found = []
+    for name, command in sorted(main.commands.items()):
+        found.append([name])
+        if isinstance(command, click.Group):
+            found += [[name, sub] for sub in sorted(command.commands)]
+    return found
+
+
+@pytest.mark.parametrize("words", _commands_and_groups(), ids=" ".join)
+@pytest.mark.parametrize("option", ["-q", "--quiet", "-v", "--verbose"])
+def test_global_options_are_taken_after_the_command_too(words: list[str], option: str) -> None:
+    """`refund-audit check -q ...` was refused ("No such option '-q'") while
+    `refund-audit -q check ...` worked: the global options go on either side now."""
+    result = run(*words, option, "--help")
+    assert result.output.startswith("Usage: ")
+    assert "-q, --quiet" in result.output and "-v, --verbose" in result.output
+
+
+def test_quiet_after_the_command_means_what_it_means_before(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    run("policy", "init", str(policy))
+    loud = run("policy", "check", str(policy))
+    assert "ok (" in loud.stdout
+    for args in (["-q", "policy", "check", str(policy)], ["policy", "check", str(policy), "-q"],
+                 ["policy", "--quiet", "check", str(policy)]):
+        assert run(*args).output == "", args
+    out = tmp_path / "sample"
+    assert run("sample", "--cases", "5", "--out", str(out), "--quiet").output == ""
+    assert (out / "canonical.csv").exists()

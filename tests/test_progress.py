@@ -189,3 +189,15 @@ def test_discover_compare_and_sample_report_their_stages(
     assert len(stages) == len(expected) + 1 and stages[-1] == "done", stages
     for stage, start in zip(stages, expected, strict=False):
         assert stage.startswith(start), (stage, start)
+
+
+def test_verbose_and_quiet_after_the_command(sample: Path, tmp_path: Path) -> None:
+    """The global options given after `check` (before, "No such option") act as before it."""
+    result = CliRunner().invoke(main, ["check", str(sample), "--out", str(tmp_path / "v"),
+                                       "--format", "json", "--fail-on", "never", "-v"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    timed = {line.split()[1] for line in result.stderr.splitlines() if RULE_LINE.match(line)}
+    assert timed == {rule.code for rule in default_rules()}
+    quiet = CliRunner().invoke(main, ["check", str(sample), "--out", str(tmp_path / "q"),
+                                      "--format", "json", "--fail-on", "never", "--quiet"])
+    assert quiet.exit_code == 0 and quiet.output == ""
