@@ -599,9 +599,12 @@ def not_completions_told(counts: dict[str, int], done: str = "judged") -> str:
     not judged; `compare`, `discover`: not counted): "2 events whose lifecycle:transition is
     not complete (start 2) were not judged: ..."."""
     told = ", ".join(f"{k} {n:,}" for k, n in sorted(counts.items()))
-    return (f"{sum(counts.values()):,} events whose lifecycle:transition is not complete "
-            f"({told}) were not {done}: an activity's completion stands for it (a payout "
-            "logged as start and complete is one payout)")
+    from audit.words import counted
+
+    total = sum(counts.values())
+    return (f"{counted(total, 'event', spec=',')} whose lifecycle:transition is not complete "
+            f"({told}) {'was' if total == 1 else 'were'} not {done}: an activity's completion "
+            "stands for it (a payout logged as start and complete is one payout)")
 
 
 def compact_ids(frame: pd.DataFrame) -> None:

@@ -20,6 +20,7 @@ import click
 from audit import __version__
 from audit.errors import ExitCode, InputError
 from audit.safety import shown_on_a_terminal
+from audit.words import counted
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -737,13 +738,13 @@ def _check_summary(run: Any) -> list[str]:
     from audit.store import imported_earlier_text
 
     lines = [
-        f"audited {summary['cases']} cases, {summary['events']} events "
+        f"audited {counted(summary['cases'], 'case')}, {counted(summary['events'], 'event')} "
         f"(read {summary['read']} = imported {summary['imported']} + quarantined "
         f"{summary['quarantined']}"
-        + (f" (+ {summary['duplicates_dropped']} duplicates dropped)"
+        + (f" (+ {counted(summary['duplicates_dropped'], 'duplicate')} dropped)"
            if summary["duplicates_dropped"] else "")
         + (f", {left_out_text(summary['left_out'])}" if summary["left_out"] else "") + ")",
-        f"findings: {summary['findings']} in {summary['cases_with_findings']} cases"
+        f"findings: {summary['findings']} in {counted(summary['cases_with_findings'], 'case')}"
         + (f" ({severities})" if severities else "")
         + f"; waived {summary['waived']}; money at risk: {money}",
     ]
@@ -859,7 +860,8 @@ def policy_check(settings: Settings, path: Path) -> None:
 
     # As check reads it: rule references, a selection that leaves a rule, the SOPs convert.
     loaded = checked_policy(path)
-    settings.say(f"{path}: ok ({len(loaded.activities)} labels, {len(loaded.waivers)} waivers)")
+    settings.say(f"{path}: ok ({counted(len(loaded.activities), 'label')}, "
+                 f"{counted(len(loaded.waivers), 'waiver')})")
     for warning in loaded.warnings:  # (as check tells them: what reading the SOPs found)
         settings.say(f"warning: {warning}")
 
@@ -1001,7 +1003,8 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
         written = write_discovery(result, log, out)
         progress.done()
     settings.say(f"discovered with the {result.miner} miner (noise {result.noise:g}) from "
-                 f"{result.cases:,} cases, {result.events:,} events")
+                 f"{counted(result.cases, 'case', spec=',')}, "
+                 f"{counted(result.events, 'event', spec=',')}")
     if result.soundness is not None:
         settings.say(f"model sound: {result.soundness.answer}")
     if result.fitness is not None:

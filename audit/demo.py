@@ -12,6 +12,7 @@ from audit.currency import shown
 from audit.policy import default_policy_path
 from audit.sources.pipeline import import_and_correlate
 from audit.store import write_import
+from audit.words import counted
 from reports.graphs import graph_files, written_lines
 from reports.writers import write_reports
 
@@ -35,10 +36,11 @@ def run_demo(out: Path) -> list[str]:
     money = ", ".join(f"{shown(v, k)} {k}"
                       for k, v in summary["money_at_risk"].items()) or "none"
     lines = [
-        f"refund-audit demo: bundled sample '{SAMPLE}' ({summary['cases']} refund cases, "
+        f"refund-audit demo: bundled sample '{SAMPLE}' "
+        f"({counted(summary['cases'], 'refund case')}, "
         "3 channels), read from its ticketing and payment exports, default policy",
         *(f"  {line}" for line in run.imported.summary_lines()),
-        f"  findings: {summary['findings']} in {summary['cases_with_findings']} cases; "
+        f"  findings: {summary['findings']} in {counted(summary['cases_with_findings'], 'case')}; "
         f"money at risk: {money}",
         *([f"  (money at risk: {summary['money_at_risk_definition']})"]
           if summary["money_at_risk"] else []),

@@ -14,6 +14,7 @@ from audit.errors import InputError
 from audit.ingest import ImportResult
 from audit.safety import neutralise_frame
 from audit.sources.roles import ROLE_HISTORY_KEY, RoleHistory, history_json
+from audit.words import counted
 
 
 def write_quarantine(quarantine: pd.DataFrame, path: Path) -> Path:
@@ -185,9 +186,9 @@ def imported_earlier_report(path: Path, record: dict[str, Any], label: str) -> s
     2,786 imported + 4 quarantined (rows and reasons: log.quarantine.csv beside it)`. By
     the log's side file where it lies, as `imported_earlier_text` names it; no folders:
     the report is handed on."""
-    text = (f"{label} was imported earlier from {record['read']:,} rows: "
+    text = (f"{label} was imported earlier from {counted(record['read'], 'row', spec=',')}: "
             f"{record['imported']:,} imported + {record['quarantined']:,} quarantined"
-            + (f" (+ {record['duplicates_dropped']:,} duplicates dropped)"
+            + (f" (+ {counted(record['duplicates_dropped'], 'duplicate', spec=',')} dropped)"
                if record["duplicates_dropped"] else ""))
     if record["quarantined"]:
         text += f" (rows and reasons: {side_files(path)['quarantine'].name} beside it)"
@@ -195,7 +196,8 @@ def imported_earlier_report(path: Path, record: dict[str, Any], label: str) -> s
         earlier = entry.get("imported_earlier") if isinstance(entry, dict) else None
         if isinstance(earlier, dict) and isinstance(earlier.get("read"), int):
             text += (f"; its input {entry.get('file')} was imported earlier from "
-                     f"{earlier['read']:,} rows, {earlier.get('quarantined', 0):,} quarantined "
+                     f"{counted(earlier['read'], 'row', spec=',')}, "
+                     f"{earlier.get('quarantined', 0):,} quarantined "
                      f"(in {earlier.get('quarantine_file')} beside that log)")
     return text
 
@@ -210,9 +212,9 @@ def imported_earlier_text(path: Path, record: dict[str, Any]) -> str:
     own = side_files(path.resolve() if path.is_symlink() else path)
     quarantine = own["quarantine"]
     where = "see" if quarantine.exists() else "not found:"
-    text = (f"{path}: imported earlier from {record['read']:,} rows: {record['imported']:,} "
-            f"imported + {record['quarantined']:,} quarantined"
-            + (f" (+ {record['duplicates_dropped']:,} duplicates dropped)"
+    text = (f"{path}: imported earlier from {counted(record['read'], 'row', spec=',')}: "
+            f"{record['imported']:,} imported + {record['quarantined']:,} quarantined"
+            + (f" (+ {counted(record['duplicates_dropped'], 'duplicate', spec=',')} dropped)"
                if record["duplicates_dropped"] else "") + f" ({where} {quarantine})")
     if record.get("correlation_file"):
         problems = own["correlation problems"]
@@ -224,6 +226,7 @@ def imported_earlier_text(path: Path, record: dict[str, Any]) -> str:
         earlier = entry.get("imported_earlier") if isinstance(entry, dict) else None
         if isinstance(earlier, dict) and isinstance(earlier.get("read"), int):
             text += (f"; its input {entry.get('file')} was imported earlier from "
-                     f"{earlier['read']:,} rows, {earlier.get('quarantined', 0):,} quarantined "
+                     f"{counted(earlier['read'], 'row', spec=',')}, "
+                     f"{earlier.get('quarantined', 0):,} quarantined "
                      f"(in {earlier.get('quarantine_file')} beside that log)")
     return text

@@ -17,6 +17,7 @@ from typing import Literal
 
 from lxml import etree
 
+from audit.words import counted
 from audit.xmltext import xml_safe
 from conformance.bpmn import BPMN_NS, BPMNDI_NS, DC_NS
 
@@ -295,7 +296,7 @@ def process_dot(graph: ProcessGraph, tasks: Mapping[str, TaskFigures],
             figures = tasks.get(node.name)
             rows = [node.name]
             if figures is not None:
-                rows.append(f"{figures.events:,} events")
+                rows.append(counted(figures.events, "event", spec=","))
                 if figures.median_wait_seconds == figures.median_wait_seconds:
                     rows.append(f"median wait {format_duration(figures.median_wait_seconds)}")
             lines.append(f"  {ident} [label={_label(*rows)}, shape=box, "

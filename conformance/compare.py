@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from audit.errors import InputError
+from audit.words import counted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -793,7 +794,7 @@ def comparison_markdown(result: Comparison) -> str:
     """compare.md: the sentences, as Markdown shows them as written (`markdown_text`)."""
     def describe(s: Side) -> str:
         if s.kind == "log":
-            return f"log {markdown_text(s.name)} ({s.cases:,} cases)"
+            return f"log {markdown_text(s.name)} ({counted(s.cases, 'case', spec=',')})"
         return f"model {markdown_text(s.name)}"
 
     lines = ["# As-is against to-be", "",

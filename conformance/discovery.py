@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from audit.canonical import elapsed
 from audit.errors import InputError
+from audit.words import counted
 from conformance.bpmn import cleaned_labels
 from conformance.bpmn_writer import (
     ProcessFlow,
@@ -283,7 +284,7 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     progress.stage("drawing the directly-follows graph")
-    title = f"Directly-follows graph (as-is, {discovery.cases:,} cases)"
+    title = f"Directly-follows graph (as-is, {counted(discovery.cases, 'case', spec=',')})"
     # As check draws it: its most frequent activities only (Graphviz took minutes to lay out
     # hundreds of them); discovery.json and the model hold them all.
     shown = discovery.dfg.top(MAX_ACTIVITIES)
@@ -326,7 +327,7 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
             if edge is not None:
                 labels[flow.id] = f"{edge.count:,} · {format_duration(edge.median_seconds)}"
         model_title = (f"Discovered model ({discovery.miner} miner, noise "
-                       f"{discovery.noise:g}, {discovery.cases:,} cases)")
+                       f"{discovery.noise:g}, {counted(discovery.cases, 'case', spec=',')})")
         progress.stage("drawing the model")
         dot = process_dot(discovery.process, discovery.tasks, labels, title=model_title)
         for path in write_graph(DrawnGraph("model", model_title, "", dot), out):

@@ -28,6 +28,7 @@ from lxml import etree
 
 from audit import canonical as C
 from audit.safety import shown_controls
+from audit.words import counted
 from audit.xmltext import xml_safe
 
 if TYPE_CHECKING:
@@ -429,7 +430,8 @@ def run_graphs(run: CheckRun) -> list[DrawnGraph]:
 def _run_graphs(run: CheckRun) -> list[DrawnGraph]:
     dfg = discover_dfg(run.imported.log)
     shown = dfg.top(MAX_ACTIVITIES)
-    caption = (f"Discovered from {dfg.cases:,} cases: boxes are activities with their event "
+    caption = (f"Discovered from {counted(dfg.cases, 'case', spec=',')}: boxes are activities "
+               "with their event "
                "counts; arrows are direct successions with their frequency and median time "
                "between the two events.")
     if shown is not dfg:

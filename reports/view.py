@@ -26,6 +26,7 @@ from audit.findings import SEVERITIES, Finding, FindingColumns, money_buckets, s
 from audit.ingest import input_labels
 from audit.rules.base import FAMILIES, SECTIONS
 from audit.store import imported_earlier_report
+from audit.words import counted
 from reports.records import json_text
 
 if TYPE_CHECKING:
@@ -805,7 +806,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         with_open = int(summary["cases_with_findings"])
         waived_only = columns.cases - with_open
         notes.append(f"Case details are shown for the {max_cases:,} most severe of the "
-                     f"{columns.cases:,} cases with findings: {with_open:,} with an open "
+                     f"{counted(columns.cases, 'case', spec=',')} with findings: "
+                     f"{with_open:,} with an open "
                      "finding (the “Cases with findings” figure)"
                      + (f" and {waived_only:,} whose findings are all waived (listed after "
                         "every open one)" if waived_only else "")

@@ -677,7 +677,7 @@ def test_check_tells_what_the_import_dropped_and_noted(tmp_path: Path) -> None:
     result = run("check", str(path), str(ocel), "--object-type", "Invoice", "--out",
                  str(out), "--fail-on", "never", code=0)
     note = "4 of 13 events relate to no 'Invoice' object and are not part of these cases"
-    assert "(read 12 = imported 12 + quarantined 0 (+ 1 duplicates dropped))" in result.output
+    assert "(read 12 = imported 12 + quarantined 0 (+ 1 duplicate dropped))" in result.output
     assert f"note: {note}" in result.output
     document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     assert document["summary"]["duplicates_dropped"] == 1

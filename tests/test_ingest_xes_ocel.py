@@ -660,9 +660,9 @@ def test_an_event_attribute_named_like_its_traces_keeps_its_value_where_the_trac
     table = read_xes(write(tmp_path / "clash.xes", text))
     assert table.frame["case:concept:name"].tolist() == ["T1", "EV-CASE2"]
     assert table.frame["case:status"].fillna("").tolist() == ["trace-status", ""]
-    assert "1 events' own 'case:concept:name' differs from their trace's 'concept:name', " \
+    assert "1 event's own 'case:concept:name' differs from its trace's 'concept:name', " \
            "which is taken" in table.notes
-    assert "1 events' own 'case:status' differs from their trace's 'status', which is taken" \
+    assert "1 event's own 'case:status' differs from its trace's 'status', which is taken" \
         in table.notes
 
 

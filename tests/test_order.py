@@ -336,9 +336,9 @@ def test_apply_roles_same_for_coded_and_text_resources() -> None:
         assert people.cat.categories.tolist() == ["ann", "bob", "eve"]
         assert isinstance(out[C.ROLE].dtype, pd.CategoricalDtype)
         assert notes[0] == "roles.csv: roles set on 2 events"
-        assert notes[1].startswith("roles.csv: 1 events by 1 resource(s) without a role")
-        assert notes[2] == ("roles.csv: 1 events state a role other than the role history's "
-                            "at that time, and keep the log's (e.g. by bob: 'auditor' in the "
+        assert notes[1].startswith("roles.csv: 1 event by 1 resource(s) without a role")
+        assert notes[2] == ("roles.csv: 1 event states a role other than the role history's "
+                            "at that time, and keeps the log's (e.g. by bob: 'auditor' in the "
                             "log, 'lead' in the history)")
 
 

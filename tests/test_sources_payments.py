@@ -78,7 +78,7 @@ def test_paypal_activity_download() -> None:
     assert "not a payment or refund" in reasons["Type"]
     assert "decimal comma" in reasons["Gross"]
     assert "abbreviation" in reasons["TimeZone"]
-    assert "(+ 1 duplicates dropped)" in result.summary_lines()[0]
+    assert "(+ 1 duplicate dropped)" in result.summary_lines()[0]
 
 
 def test_adyen_settlement_details() -> None:

@@ -797,7 +797,7 @@ def test_repeats_are_counted_in_the_unit_read_counts(tmp_path: Path) -> None:
     assert (counts.read, counts.imported, counts.quarantined, counts.deduplicated) == (
         6, 3, 3, 1)
     assert result.summary_lines()[0] == ("sys_audit.csv (servicenow): read 6 = imported 3 + "
-                                         "quarantined 3 (+ 1 duplicates dropped)")
+                                         "quarantined 3 (+ 1 duplicate dropped)")
     assert not [note for note in result.notes if "exported twice" in note]
 
     jira = tmp_path / "jira_issues.json"
@@ -831,9 +831,9 @@ def test_a_stated_role_the_history_contradicts_is_noted(tmp_path: Path) -> None:
     result = import_sources([(log, None), (roles, "roles")])
     assert result.log[C.ROLE].tolist() == ["Customer Service", "supervisor",
                                            "customer-service"]
-    assert [n for n in result.notes if "state a role" in n] == [
-        "roles.csv: 1 events state a role other than the role history's at that time, and "
-        "keep the log's (e.g. event C1-2 by Lena Fischer: 'supervisor' in the log, "
+    assert [n for n in result.notes if "a role other than" in n] == [
+        "roles.csv: 1 event states a role other than the role history's at that time, and "
+        "keeps the log's (e.g. event C1-2 by Lena Fischer: 'supervisor' in the log, "
         "'customer-service' in the history)"]
 
 

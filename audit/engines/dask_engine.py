@@ -58,6 +58,7 @@ from audit.rules.engine import (
 )
 from audit.rules.facts import CaseFacts
 from audit.rules.registry import RuleSet
+from audit.words import counted
 
 if TYPE_CHECKING:
     from conformance.deviations import ConformanceResult
@@ -375,7 +376,8 @@ def dask_client(spec: EngineSpec) -> Iterator[tuple[Client, dict[str, Any]]]:
                       scheduler_kwargs={"dashboard": False},
                       silence_logs=logging.ERROR) as cluster, \
             dist.Client(cluster, set_as_default=False) as client:
-        yield client, {"name": "dask", "scheduler": f"LocalCluster {n_workers} workers",
+        yield client, {"name": "dask",
+                       "scheduler": f"LocalCluster {counted(n_workers, 'worker')}",
                        "workers": n_workers, "threads": n_workers}
 
 
@@ -399,8 +401,8 @@ def run_rules_dask(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *, as_of
         progress.stage(f"dask: partitioning {len(log):,} events by case, charge and order")
         parts = partition_log(log, wanted)
         engine["partitions"] = len(parts)
-        progress.stage(f"dask: running the rules on {len(parts)} partitions, "
-                       f"{engine['workers']} workers")
+        progress.stage(f"dask: running the rules on {counted(len(parts), 'partition')}, "
+                       f"{counted(engine['workers'], 'worker')}")
         data = client.scatter(parts)
         futures = [client.submit(run_partition, part, shipped_policy, sops,
                                  [type(r) for r in rules], as_of, pure=False) for part in data]

@@ -29,6 +29,7 @@ from audit.ingest.normalise import (
 )
 from audit.ingest.raw import RawTable
 from audit.memory import return_free_memory
+from audit.words import counted
 
 if TYPE_CHECKING:
     from audit.sources.config import SourcesConfig
@@ -112,16 +113,17 @@ class ImportResult:
     def summary_lines(self) -> list[str]:
         lines = [
             f"{f.file} ({f.system}): read {f.read} = imported {f.imported} + quarantined "
-            f"{f.quarantined}" + (f" (+ {f.deduplicated} duplicates dropped)"
+            f"{f.quarantined}" + (f" (+ {counted(f.deduplicated, 'duplicate')} dropped)"
                                   if f.deduplicated else "")
             + (f"; {left_out_text(f.left_out)}" if f.left_out else "") for f in self.files
         ]
         cases = self.log[C.CASE].nunique() if len(self.log) else 0
-        events = "" if len(self.log) == self.imported else f"{len(self.log)} events in "
+        events = ("" if len(self.log) == self.imported
+                  else f"{counted(len(self.log), 'event')} in ")
         lines.append(
             f"total: read {self.read} = imported {self.imported} + quarantined "
             f"{self.quarantined}" + (f", {left_out_text(self.left_out)}" if self.left_out
-                                     else "") + f"; {events}{cases} cases")
+                                     else "") + f"; {events}{counted(cases, 'case')}")
         return lines + self.notes
 
 
@@ -254,7 +256,8 @@ def read_raw(
         broken = pd.DataFrame(
             {"file": path.name, "row": [r.row for r in ragged], "field": "(record)",
              "value": [r.text for r in ragged],
-             "reason": [f"{r.found} fields where the header has {r.expected}" for r in ragged]},
+             "reason": [f"{counted(r.found, 'field')} where the header has {r.expected}"
+                        for r in ragged]},
             columns=list(QUARANTINE_COLUMNS))
         return table, broken
     if fmt == "xes":

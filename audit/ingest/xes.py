@@ -523,7 +523,9 @@ def read_xes(path: Path) -> RawTable:
         values, replaced = _trace_over_event(values, take, own_values)
         columns[name] = typed_column(path, name, values, kinds | own_kinds, notes)
         if replaced:
-            notes.append(f"{replaced} events' own '{name}' differs from their trace's "
+            whose = ("event's", "its") if replaced == 1 else ("events'", "their")
+            notes.append(f"{replaced} {whose[0]} own '{name}' "
+                         f"differs from {whose[1]} trace's "
                          f"'{key}', which is taken")
     order = [*own, *(f"case:{key}" for key in of_traces if f"case:{key}" not in merged)]
     columns = {name: columns[name] for name in order}  # (the events' own columns first)

@@ -62,6 +62,7 @@ from audit.sources.common import (
     utc_text,
 )
 from audit.sources.config import PaymentConfig
+from audit.words import counted
 
 STRIPE_CHARGE_COLUMNS = ("id", "amount", "currency", "created", "status")
 STRIPE_REFUND_COLUMNS = ("id", "charge", "amount", "currency", "created", "status")
@@ -231,7 +232,7 @@ def _start(path: Path, system: str, needed: tuple[str, ...], encoding: str | Non
     collector = Collector(system, path)
     for bad in ragged:
         collector.quarantine(bad.row, "(record)", bad.text,
-                             f"{bad.found} fields where the header has {bad.expected}")
+                             f"{counted(bad.found, 'field')} where the header has {bad.expected}")
     return _Export(table.frame, np.asarray(table.rows, dtype=np.int64)), collector
 
 

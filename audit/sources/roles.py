@@ -20,6 +20,7 @@ from audit import canonical as C
 from audit.errors import InputError
 from audit.ingest.csv_reader import read_csv
 from audit.sources.common import require_columns
+from audit.words import counted as words
 
 SYSTEM = "roles"
 KEY_COLUMNS = ("person", "role", "valid_from", "valid_to")
@@ -47,7 +48,8 @@ def read_roles(path: Path, *, encoding: str | None = None,
     frame = table.frame
     require_columns(list(frame.columns), KEY_COLUMNS, system="role history", file=path)
     if ragged:
-        raise InputError(f"{ragged[0].found} fields where the header has {ragged[0].expected}",
+        raise InputError(f"{words(ragged[0].found, 'field')} where the header has "
+                         f"{ragged[0].expected}",
                          file=path, row=ragged[0].row)
     if frame.empty:  # (every role would read as unknown: approvers unauthorised, SD002 blind)
         raise InputError("the role history holds no period", file=path)
@@ -204,18 +206,20 @@ def apply_roles(log: pd.DataFrame, history: RoleHistory, *,
         unknown &= ~repeats
         differ &= ~repeats
         counted &= ~repeats
-    notes = [f"{history.file}: roles set on {int(counted.sum())} events"]
+    notes = [f"{history.file}: roles set on {words(int(counted.sum()), 'event')}"]
     notes += overlap_notes(history)
     if unknown.any():
         people = sorted(set(log.loc[unknown, C.RESOURCE].astype(str)))
-        notes.append(f"{history.file}: {int(unknown.sum())} events by {len(people)} "
+        notes.append(f"{history.file}: {words(int(unknown.sum()), 'event')} by {len(people)} "
                      f"resource(s) without a role at that time (e.g. {people[0]})")
     if differ.any():
         first = int(np.flatnonzero(differ)[0])
         event = (f"event {log[C.EVENT_ID].iloc[first]} " if C.EVENT_ID in log.columns
                  else "")
-        notes.append(f"{history.file}: {int(differ.sum())} events state a role other than "
-                     f"the role history's at that time, and keep the log's (e.g. {event}by "
+        many = int(differ.sum())
+        verbs = ("states", "keeps") if many == 1 else ("state", "keep")
+        notes.append(f"{history.file}: {words(many, 'event')} {verbs[0]} a role other than "
+                     f"the role history's at that time, and {verbs[1]} the log's (e.g. {event}by "
                      f"{log[C.RESOURCE].iloc[first]}: '{stated_names[stated_codes[first]]}' "
                      f"in the log, '{role_names[given[first]]}' in the history)")
     return log, notes

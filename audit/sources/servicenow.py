@@ -34,6 +34,7 @@ from audit.sources.common import (
 )
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import Updates, fields_used, updates_to_table
+from audit.words import counted
 
 SYSTEM = "servicenow"
 KEY_COLUMNS = ("documentkey", "fieldname", "oldvalue", "newvalue", "user", "sys_created_on")
@@ -56,7 +57,7 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     collector = Collector(SYSTEM, path)
     for bad in ragged:
         collector.quarantine(bad.row, "(record)", bad.text,
-                             f"{bad.found} fields where the header has {bad.expected}")
+                             f"{counted(bad.found, 'field')} where the header has {bad.expected}")
     # Column-wise, in Arrow text: the rows are grouped into updates, and the changes of the
     # fields the mapping reads are taken per update, by codes; a Python str only for the
     # values an update keeps.
