@@ -89,3 +89,50 @@ def test_discovery_docs_say_how_to_read_a_log_needing_an_import_option() -> None
         assert [o for o in lacking if o != "--sources-config" and f"`{o}`" not in paragraph] \
             == [], paragraph
     assert "is imported with them first" in paragraph
+
+
+def _shown_as_required(synopsis: str) -> set[str]:
+    """The options a synopsis shows outside brackets with a placeholder (`--out DIR`,
+    `--channel C`, `--channel a|b`): those it says must be given. Alternatives (`--source
+    S ... \\| --project P`: one or the other) are not."""
+    bare = " ".join(synopsis.split())
+    bare = re.sub(r"--[\w-]+ \S+(?: \.\.\.)? \\\| --[\w-]+ \S+", "", bare)
+    while (shorter := re.sub(r"\[[^\[\]]*\]", "", bare)) != bare:
+        bare = shorter
+    return set(re.findall(r"(?<![\w-])(--[a-z][\w-]*) (?:[A-Z][A-Z0-9_.:/-]*|\w+(?:\|\w+)+)\b",
+                          bare))
+
+
+def _synopses() -> list[tuple[str, str, click.Command]]:
+    """(file, synopsis, command): the README's table of commands, and every synopsis of
+    `refund-audit sample` in the docs."""
+    found = []
+    for path in DOCS:
+        text = path.read_text(encoding="utf-8")
+        rows = re.findall(r"^\| `(refund-audit [^`]+)`", text, re.M) if path.name == "README.md" \
+            else []
+        rows += [s for s in re.findall(r"`(refund-audit sample [^`]+)`", text)
+                 + re.findall(r"^(refund-audit sample .+)$", text, re.M) if s not in rows]
+        for synopsis in rows:
+            words = synopsis.split()[1:3]
+            command = main.commands.get(words[0])
+            if isinstance(command, click.Group):
+                command = command.commands.get(words[1])
+            if command is not None:
+                found.append((str(path.relative_to(ROOT)), synopsis, command))
+    return found
+
+
+def test_synopses_show_as_required_only_the_required_options() -> None:
+    """README and docs showed `refund-audit sample --channel C --cases N --seed S
+    --violation-rate R ... --out DIR`, as if each were required: all but --out have a
+    default (all, 300, 1, 0.25)."""
+    synopses = _synopses()
+    assert any("sample" in s for _, s, _ in synopses)
+    wrong = []
+    for path, synopsis, command in synopses:
+        required = {o for p in command.params if isinstance(p, click.Option) and p.required
+                    for o in p.opts}
+        for option in sorted(_shown_as_required(synopsis) - required):
+            wrong.append(f"{path}: {option} in {synopsis}")
+    assert wrong == []
