@@ -127,7 +127,10 @@ def _check_blank_lines(result: ImportResult) -> None:
     assert _column(result, C.SOURCE_ROW) == [2, 6]
 
 
-DST = "not a valid local time in Europe/Berlin"
+DST_SKIPPED = ("not a valid local time in Europe/Berlin: 2024-03-31 02:30:00 does not exist "
+               "there (the clocks went forward past it)")
+DST_TWICE = ("not a valid local time in Europe/Berlin: 2024-10-27 02:30:00 occurs twice there "
+             "(the clocks went back over it; write it with its offset to say which)")
 NOT_PLAIN = "not a plain decimal number"
 
 CASES: list[tuple[str, dict[str, str], Fails | Imports]] = [
@@ -149,9 +152,11 @@ CASES: list[tuple[str, dict[str, str], Fails | Imports]] = [
      Fails("naive_timestamps.csv", 2, "timestamp",
            "timestamps have no time zone, e.g. '2024-07-01 12:00:00'")),
     ("naive_timestamps.csv", {"assume_tz": "Europe/Berlin"},
-     Imports(4, ((3, "timestamp", DST), (4, "timestamp", DST)), _check_naive_berlin)),
+     Imports(4, ((3, "timestamp", DST_SKIPPED), (4, "timestamp", DST_TWICE)),
+             _check_naive_berlin)),
     ("naive_timestamps.csv", {"mapping": "with_assume_tz.yaml"},
-     Imports(4, ((3, "timestamp", DST), (4, "timestamp", DST)), _check_naive_berlin)),
+     Imports(4, ((3, "timestamp", DST_SKIPPED), (4, "timestamp", DST_TWICE)),
+             _check_naive_berlin)),
     ("mixed_offsets.csv", {}, Imports(3, (), _check_mixed_offsets)),
     ("duplicate_event_ids.csv", {},
      Imports(5, ((4, C.EVENT_ID, "first at duplicate_event_ids.csv row 2"),
@@ -1058,3 +1063,16 @@ def test_a_header_and_labels_whose_umlauts_are_written_apart(tmp_path: Path) -> 
     result = import_sources([(parquet, None)])
     assert sorted(_column(result, C.ACTIVITY)) == ["Auszahlung ausgeführt"] * 2 + ["Notify"]
     assert list(result.log[C.ACTIVITY].cat.categories) == ["Auszahlung ausgeführt", "Notify"]
+
+
+def test_typed_local_times_the_zone_skips_or_has_twice_are_told_apart(tmp_path: Path) -> None:
+    """Zoneless datetimes of a Parquet file, read in --assume-tz: a time the clocks skipped
+    and one they showed twice were both quarantined as "not a valid local time in ZONE (DST
+    change)"; the reason says which, with the zone and the time."""
+    parquet = tmp_path / "local.parquet"
+    pd.DataFrame({C.CASE: ["c1"] * 3, C.ACTIVITY: ["a", "b", "c"],
+                  C.TIMESTAMP: pd.to_datetime(["2024-03-31 02:30:00", "2024-10-27 02:30:00",
+                                               "2024-10-28 02:30:00"])}).to_parquet(parquet)
+    result = import_sources([(parquet, None)], assume_tz="Europe/Berlin")
+    assert result.quarantine.sort_values("row")["reason"].tolist() == [DST_SKIPPED, DST_TWICE]
+    assert _column(result, C.TIMESTAMP) == [utc("2024-10-28T01:30:00Z")]

@@ -111,8 +111,11 @@ def test_servicenow_local_times_of_a_dst_change_are_quarantined_not_guessed(
         "nadia.rossi,2026-10-25 02:20:00,3"]) + "\n", encoding="utf-8")
     events, quarantine, _read, _dedup = frame(path, "servicenow")
     assert quarantine[["row", "field", "reason"]].values.tolist() == [
-        [4, "sys_created_on", "not a valid local time in Europe/London (DST change)"],
-        [5, "sys_created_on", "not a valid local time in Europe/London (DST change)"]]
+        [4, "sys_created_on", "not a valid local time in Europe/London: 2026-03-29 01:30:00 "
+         "does not exist there (the clocks went forward past it)"],
+        [5, "sys_created_on", "not a valid local time in Europe/London: 2026-10-25 01:10:00 "
+         "occurs twice there (the clocks went back over it; write it with its offset to say "
+         "which)"]]
     assert events[C.TIMESTAMP].tolist() == ["2026-03-29T00:30:00+00:00",
                                             "2026-10-25T02:20:00+00:00"]
 

@@ -192,7 +192,7 @@ def parse_timestamps(
         held = _in_range(raw, reasons)
         values = held.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
         bad = values.isna()
-        reasons[bad & held.notna()] = f"not a valid local time in {zone} (DST change)"
+        _tell_unplaced(held, values, zone, reasons)
         return ParsedTimes(values.dt.tz_convert("UTC"), bad, reasons)
 
     if timestamp_format is None:
@@ -243,9 +243,7 @@ def parse_timestamps(
         else:
             parsed = local
             local = local.dt.tz_localize(assume_tz, ambiguous="NaT", nonexistent="NaT")
-            unparsed_local = local.isna() & parsed.notna()
-            reasons[unparsed_local[unparsed_local].index] = (
-                f"not a valid local time in {assume_tz} (DST change)")
+            _tell_unplaced(parsed, local, assume_tz, reasons)
             local = local.dt.tz_convert("UTC")
         utc[naive] = local
     bad = utc.isna()
@@ -306,6 +304,33 @@ def _iso_by_arrow(raw: pd.Series) -> ParsedTimes | None:
     utc = pd.Series(pd.DatetimeIndex(nanoseconds).tz_localize("UTC"), index=index)
     return ParsedTimes(utc, pd.Series(False, index=index),
                        pd.Series("", index=index, dtype=object))
+
+
+def local_time_reason(local: str, zone: str, *, skipped: bool) -> str:
+    """The quarantine reason of a local time `zone` cannot place in UTC: one its clocks
+    skipped (`skipped`: spring forward, it never happened) or one they showed twice (fall
+    back: ambiguous), naming the zone and the time. (Before, both read "not a valid local
+    time in ZONE (DST change)", telling neither which nor the time.)"""
+    if skipped:
+        return (f"not a valid local time in {zone}: {local} does not exist there (the clocks "
+                "went forward past it)")
+    return (f"not a valid local time in {zone}: {local} occurs twice there (the clocks went "
+            "back over it; write it with its offset to say which)")
+
+
+def _tell_unplaced(local: pd.Series, placed: pd.Series, zone: str,
+                   reasons: pd.Series) -> None:
+    """The reasons of the times of `local` (zoneless) that `placed` (`local` localised in
+    `zone`, NaT for times skipped or ambiguous) could not place (`local_time_reason`)."""
+    unplaced = placed.isna() & local.notna()
+    if not unplaced.any():
+        return
+    times = local[unplaced]
+    # Ambiguous times taken as one of their two readings: only the skipped stay NaT.
+    skipped = times.dt.tz_localize(zone, ambiguous=np.ones(len(times), dtype=bool),
+                                   nonexistent="NaT").isna()
+    reasons.loc[times.index] = [local_time_reason(str(t), zone, skipped=bool(gap))
+                                for t, gap in zip(times, skipped, strict=True)]
 
 
 OUT_OF_RANGE = "time outside the years 1678 to 2261 (the range a timestamp can hold)"

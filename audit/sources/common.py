@@ -25,7 +25,7 @@ from audit.currency import CURRENCIES, minor_units, stripe_minor_units
 from audit.errors import InputError
 from audit.ingest.normalise import QUARANTINE_COLUMNS
 from audit.ingest.raw import RawTable
-from audit.ingest.timestamps import OUT_OF_RANGE
+from audit.ingest.timestamps import OUT_OF_RANGE, local_time_reason
 
 _PLAIN = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _MINOR = re.compile(r"^[+-]?\d+$")
@@ -514,7 +514,9 @@ def local_to_utc(text: str, fmt: str, zone: str) -> str:
     tz = ZoneInfo(zone)
     first, second = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
     if first.utcoffset() != second.utcoffset():
-        raise BadValue(f"not a valid local time in {zone} (DST change)")
+        # A time that exists reads back as itself from UTC; a skipped one does not.
+        skipped = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive
+        raise BadValue(local_time_reason(str(naive), zone, skipped=skipped))
     return in_utc(first)
 
 
