@@ -398,7 +398,8 @@ def test_times_beyond_the_timestamp_range_are_quarantined(tmp_path: Path) -> Non
     assert len(result.log) == 1
     reasons = result.quarantine.sort_values("row")
     assert reasons["row"].tolist() == [3, 4, 5]
-    assert reasons["reason"].str.contains("outside the years 1678 to 2261").all()
+    assert reasons["reason"].str.contains(
+        "outside 1677-09-21 00:12:43.145224193 to 2262-04-11 23:47:16.854775807 UTC").all()
 
 
 def test_a_negative_zero_amount_is_read_as_zero(tmp_path: Path) -> None:
@@ -453,13 +454,14 @@ def test_a_time_beyond_the_range_beside_a_long_fraction_is_told_so(tmp_path: Pat
     result = import_sources([(path, None)])
     assert len(result.log) == 1
     reasons = result.quarantine.sort_values("row")
-    outside = "time outside the years 1678 to 2261 (the range a timestamp can hold)"
+    outside = ("time outside 1677-09-21 00:12:43.145224193 to 2262-04-11 23:47:16.854775807 "
+               "UTC (the range a timestamp can hold)")
     assert reasons["reason"].tolist() == [outside] * 3 + ["not a timestamp in ISO 8601"]
     # Every value outside: told so, not "set timestamp_format".
     path.write_text("case:concept:name,concept:name,time:timestamp\n"
                     "c1,Approve refund,2263-01-01T00:00:00Z\n", encoding="utf-8")
-    with pytest.raises(InputError, match="every value is a time outside the years 1678 to "
-                       "2261"):
+    with pytest.raises(InputError, match="every value is a time outside 1677-09-21 "
+                       r"00:12:43\.145224193 to 2262-04-11 23:47:16\.854775807 UTC"):
         import_sources([(path, None)])
 
 
@@ -1076,3 +1078,31 @@ def test_typed_local_times_the_zone_skips_or_has_twice_are_told_apart(tmp_path: 
     result = import_sources([(parquet, None)], assume_tz="Europe/Berlin")
     assert result.quarantine.sort_values("row")["reason"].tolist() == [DST_SKIPPED, DST_TWICE]
     assert _column(result, C.TIMESTAMP) == [utc("2024-10-28T01:30:00Z")]
+
+
+def test_the_range_told_is_the_range_read(tmp_path: Path) -> None:
+    """The reason said "outside the years 1678 to 2261" while 1677-09-21 and 2262-04-11
+    were read; and a local time within a day of the range's ends whose UTC time is outside
+    it (1677-09-21 00:20 in Berlin, 2262-04-11 23:40 in New York) crashed the import."""
+    told = ("time outside 1677-09-21 00:12:43.145224193 to 2262-04-11 23:47:16.854775807 UTC "
+            "(the range a timestamp can hold)")
+    path = tmp_path / "edges.csv"
+    path.write_text("case:concept:name,concept:name,time:timestamp\n"
+                    "c1,Receive refund request,1677-09-21T00:13:00Z\n"
+                    "c1,Approve refund,2262-04-11T23:47:00Z\n"
+                    "c1,Execute payout,1677-09-21T00:12:00Z\n"
+                    "c1,Close ticket,2262-04-11T23:48:00Z\n", encoding="utf-8")
+    result = import_sources([(path, None)])
+    assert _column(result, C.TIMESTAMP) == [utc("1677-09-21T00:13:00Z"),
+                                            utc("2262-04-11T23:47:00Z")]
+    assert result.quarantine.sort_values("row")["reason"].tolist() == [told, told]
+    local = tmp_path / "local.csv"
+    local.write_text("case:concept:name,concept:name,time:timestamp\n"
+                     "c1,Receive refund request,1677-09-21 00:20:00\n"
+                     "c1,Approve refund,2262-04-11 23:40:00\n"
+                     "c1,Execute payout,2026-10-28 02:30:00\n"
+                     "c1,Close ticket,2026-10-29T02:30:00Z\n", encoding="utf-8")
+    for zone, row in (("Europe/Berlin", 2), ("America/New_York", 3)):
+        result = import_sources([(local, None)], assume_tz=zone)
+        assert result.quarantine[["row", "reason"]].values.tolist() == [[row, told]], zone
+        assert len(result.log) == 3

@@ -207,8 +207,8 @@ def test_typed_times_outside_the_logs_range_are_quarantined(tmp_path: Path,
                      "2026-07-02T10:00:00Z\n", encoding="utf-8")
     result = import_sources([(path, None), (other, None)], assume_tz="UTC")
     assert [(row, field, reason) for row, field, _, reason in _quarantined(result)] == [
-        (1, C.TIMESTAMP, "time outside the years 1678 to 2261 (the range a timestamp can "
-         "hold)")]
+        (1, C.TIMESTAMP, "time outside 1677-09-21 00:12:43.145224193 to "
+         "2262-04-11 23:47:16.854775807 UTC (the range a timestamp can hold)")]
     assert result.log[C.TIMESTAMP].tolist() == [pd.Timestamp("2026-07-01T10:00:00Z"),
                                                  pd.Timestamp("2026-07-02T10:00:00Z")]
     assert str(result.log[C.TIMESTAMP].dtype) == "datetime64[ns, UTC]"

@@ -669,7 +669,8 @@ def test_a_servicenow_local_time_before_year_1_in_utc_is_quarantined(tmp_path: P
     table, quarantine = read_source(path, "servicenow", assume_tz="Europe/Berlin")
     assert quarantine[["row", "field", "value", "reason"]].values.tolist() == [
         [2, "sys_created_on", "0001-01-01 00:10:00",
-         "time outside the years 1678 to 2261 (the range a timestamp can hold)"]]
+         "time outside 1677-09-21 00:12:43.145224193 to 2262-04-11 23:47:16.854775807 "
+         "UTC (the range a timestamp can hold)"]]
     assert table.frame[C.CASE].tolist() == ["CS2"]
     assert table.frame[C.TIMESTAMP].tolist() == ["2026-07-06T07:15:00+00:00"]
 

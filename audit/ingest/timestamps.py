@@ -189,10 +189,8 @@ def parse_timestamps(
         _require_zone(raw, rows, file, column, assume_tz)
         zone = assume_tz or "UTC"  # no zone given only if every value is empty
         reasons[raw.isna()] = "empty timestamp"
-        held = _in_range(raw, reasons)
-        values = held.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+        values = _localised(_in_range(raw, reasons), zone, reasons)
         bad = values.isna()
-        _tell_unplaced(held, values, zone, reasons)
         return ParsedTimes(values.dt.tz_convert("UTC"), bad, reasons)
 
     if timestamp_format is None:
@@ -241,10 +239,7 @@ def parse_timestamps(
         elif assume_tz is None:  # nothing readable: every value is unusable
             local = local.dt.tz_localize("UTC")
         else:
-            parsed = local
-            local = local.dt.tz_localize(assume_tz, ambiguous="NaT", nonexistent="NaT")
-            _tell_unplaced(parsed, local, assume_tz, reasons)
-            local = local.dt.tz_convert("UTC")
+            local = _localised(local, assume_tz, reasons).dt.tz_convert("UTC")
         utc[naive] = local
     bad = utc.isna()
     reasons[empty] = "empty timestamp"
@@ -318,6 +313,34 @@ def local_time_reason(local: str, zone: str, *, skipped: bool) -> str:
             "back over it; write it with its offset to say which)")
 
 
+def _localised(local: pd.Series, zone: str, reasons: pd.Series) -> pd.Series:
+    """`local` (zoneless, within the range) placed in `zone`, NaT with its reason where it
+    cannot be: a time the zone skips or has twice (`_tell_unplaced`), or one within a day of
+    the range's ends whose UTC time is outside it (OUT_OF_RANGE; before, 1677-09-21 00:20 in
+    Europe/Berlin or 2262-04-11 23:40 in America/New_York crashed the import)."""
+    day = pd.Timedelta(days=1)
+    near = local.notna() & ((local < pd.Timestamp.min + day) | (local > pd.Timestamp.max - day))
+    if near.any():
+        flags = np.zeros(len(local), dtype=bool)
+        for k in np.flatnonzero(near.to_numpy(dtype=bool)):
+            flags[k] = _outside_in_utc(local.iloc[k], zone)
+        if flags.any():
+            reasons[local.index[flags]] = OUT_OF_RANGE
+            local = local.where(~flags)
+    placed: pd.Series = local.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    _tell_unplaced(local, placed, zone, reasons)
+    return placed
+
+
+def _outside_in_utc(value: pd.Timestamp, zone: str) -> bool:
+    """Whether the local time `value` in `zone` is outside the range in UTC."""
+    try:
+        pd.Series([value]).dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    except pd.errors.OutOfBoundsDatetime:
+        return True
+    return False
+
+
 def _tell_unplaced(local: pd.Series, placed: pd.Series, zone: str,
                    reasons: pd.Series) -> None:
     """The reasons of the times of `local` (zoneless) that `placed` (`local` localised in
@@ -333,7 +356,11 @@ def _tell_unplaced(local: pd.Series, placed: pd.Series, zone: str,
                                 for t, gap in zip(times, skipped, strict=True)]
 
 
-OUT_OF_RANGE = "time outside the years 1678 to 2261 (the range a timestamp can hold)"
+OUT_OF_RANGE = (f"time outside {pd.Timestamp.min} to {pd.Timestamp.max} UTC (the range a "
+                "timestamp can hold)")
+"""The reason of a time outside the nanosecond timestamps' range, with its exact ends
+(1677-09-21 00:12:43.145224193 to 2262-04-11 23:47:16.854775807; before, "the years 1678 to
+2261", while the ends of 1677 and the start of 2262 were read)."""
 
 
 def _in_range(parsed: pd.Series, reasons: pd.Series) -> pd.Series:
