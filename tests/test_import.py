@@ -1106,3 +1106,41 @@ def test_the_range_told_is_the_range_read(tmp_path: Path) -> None:
         result = import_sources([(local, None)], assume_tz=zone)
         assert result.quarantine[["row", "reason"]].values.tolist() == [[row, told]], zone
         assert len(result.log) == 3
+
+
+def test_case_ids_differing_only_in_spaces_around_them_are_one_case_and_told(
+        tmp_path: Path) -> None:
+    """Case ids are read trimmed (" sp" and "sp " are the case sp), which nothing said:
+    within one file, different texts that trimming makes one case are now a note naming
+    them. Ids that only look alike otherwise stay apart, and a file of clean ids has no
+    such note."""
+    path = tmp_path / "spaces.csv"
+    path.write_text("case:concept:name,concept:name,time:timestamp\n"
+                    '" sp",Receive refund request,2026-01-01T10:00:00Z\n'
+                    '"sp ",Approve refund,2026-01-02T10:00:00Z\n'
+                    "sp,Execute payout,2026-01-03T10:00:00Z\n"
+                    "SP,Execute payout,2026-01-03T10:00:00Z\n"
+                    '" x1 ",Receive refund request,2026-01-01T10:00:00Z\n', encoding="utf-8")
+    result = import_sources([(path, None)])
+    assert sorted(set(_column(result, C.CASE))) == ["SP", "sp", "x1"]
+    told = [note for note in result.notes if "spaces around" in note]
+    assert told == ["spaces.csv: 1 case written with different spaces around its id is one "
+                    "case (case ids are read trimmed): ' sp', 'sp', 'sp ' -> 'sp'"]
+    clean = tmp_path / "clean.csv"
+    clean.write_text("case:concept:name,concept:name,time:timestamp\n"
+                     '" a ",Receive refund request,2026-01-01T10:00:00Z\n'
+                     "b,Approve refund,2026-01-02T10:00:00Z\n", encoding="utf-8")
+    assert not [n for n in import_sources([(clean, None)]).notes if "spaces around" in n]
+
+
+def test_trimmed_ids_of_a_coded_parquet_column_are_told_too(tmp_path: Path) -> None:
+    parquet = tmp_path / "coded.parquet"
+    pd.DataFrame({C.CASE: pd.Categorical(["c1", "c1 ", "c2", "unused"][:3],
+                                         categories=["c1", "c1 ", "c2", "unused "]),
+                  C.ACTIVITY: ["a", "b", "c"],
+                  C.TIMESTAMP: pd.to_datetime(["2026-01-01T10:00:00Z"] * 3)}
+                 ).to_parquet(parquet)
+    result = import_sources([(parquet, None)])
+    assert [n for n in result.notes if "spaces around" in n] == [
+        "coded.parquet: 1 case written with different spaces around its id is one case "
+        "(case ids are read trimmed): 'c1', 'c1 ' -> 'c1'"]

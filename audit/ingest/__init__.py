@@ -581,6 +581,7 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
         told = resolution_note(path.name, resolved, own_mapping)
         if told is not None:
             notes.append(told)
+    notes += result.notes
     del table  # the raw columns that normalise replaced: not held beside the log's
     if release:  # read in the main process beside the workers: what it freed, given back
         return_free_memory()

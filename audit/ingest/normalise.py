@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ from audit.errors import InputError
 from audit.ingest.mapping import Mapping, resolve_columns
 from audit.ingest.raw import RawTable
 from audit.ingest.timestamps import parse_timestamps
+from audit.words import counted
 
 QUARANTINE_COLUMNS = ("file", "row", "field", "value", "reason")
 _PLAIN_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
@@ -35,6 +36,8 @@ class Normalised:
     log: pd.DataFrame
     quarantine: pd.DataFrame
     records_read: int
+    notes: list[str] = field(default_factory=list)
+    """What the file's reading found worth telling (`merged_ids_note`)."""
 
 
 def empty_quarantine() -> pd.DataFrame:
@@ -131,6 +134,54 @@ def _text(series: pd.Series, *, coded: bool = False) -> pd.Series:
 
 _TRIM_BLOCK = 1 << 18
 """Texts `_text` looks at a time for anything to strip."""
+
+
+def merged_ids(raw: pd.Series, trimmed: pd.Series | None = None) -> dict[str, list[str]]:
+    """The ids that two or more different texts of `raw` become once trimmed (`_text`: `" sp"`
+    and `"sp "` are the case `sp`), each with those texts (sorted); `trimmed` is `_text(raw)`
+    where the caller has it. A categorical is looked at by its categories in use."""
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        codes = raw.cat.codes.to_numpy()
+        texts = _as_string(pd.Series(raw.cat.categories[np.unique(codes[codes >= 0])]))
+        trimmed = None
+    else:
+        texts = _as_string(raw)
+    if trimmed is None or isinstance(trimmed.dtype, pd.CategoricalDtype):
+        trimmed = _text(texts)
+    if _total_length(texts) == _total_length(trimmed):  # (trimming only ever removes)
+        return {}
+    differs = (texts != trimmed).fillna(False).to_numpy(dtype=bool)
+    if not differs.any():  # (nothing trimmed: most files)
+        return {}
+    pairs = pd.DataFrame({"raw": texts.to_numpy(dtype=object),
+                          "id": trimmed.to_numpy(dtype=object)})
+    pairs = pairs[pairs["id"].isin(set(pairs["id"][differs]))].drop_duplicates()
+    grouped = pairs.groupby("id", sort=True)["raw"].agg(lambda r: sorted(r))
+    return {str(k): list(v) for k, v in grouped.items() if len(v) > 1}
+
+
+def _total_length(text: pd.Series) -> int:
+    """The length of all of `text`'s values together (in UTF-8 bytes where Arrow holds them)."""
+    if isinstance(text.array, pd.arrays.ArrowStringArray):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        values = pa.chunked_array(text.array.__arrow_array__())
+        return int(pc.sum(pc.binary_length(values)).as_py() or 0)
+    return int(text.str.len().sum())
+
+
+def merged_ids_note(file: str, merged: dict[str, list[str]]) -> str:
+    """The note telling the case ids of one file that differ only in the spaces around them,
+    and are one case: "audits.csv: 1 case written with different spaces around its id is
+    one case (case ids are read trimmed): ' sp', 'sp ' -> 'sp'"."""
+    shown = "; ".join(f"{', '.join(repr(t) for t in texts)} -> {case!r}"
+                      for case, texts in list(merged.items())[:3])
+    more = f"; and {len(merged) - 3:,} more" if len(merged) > 3 else ""
+    one = len(merged) == 1
+    return (f"{file}: {counted(len(merged), 'case', spec=',')} written with different spaces "
+            f"around {'its id is one case' if one else 'their ids are one case each'} (case "
+            f"ids are read trimmed): {shown}{more}")
 
 
 def _changed_case(text: pd.Series, method: str) -> pd.Series:
@@ -460,6 +511,11 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
             flags[name] = _flags(reason, touched)
 
     canonical = pd.DataFrame(out, copy=False)
+    notes = []
+    if C.CASE in resolved:  # (two texts of one file that trimming makes one case: told)
+        merged = merged_ids(frame[resolved[C.CASE]], out[C.CASE])
+        if merged:
+            notes.append(merged_ids_note(file.name, merged))
     for name, column_name in resolved.items():  # evidence columns named in the mapping
         if name.startswith(C.EVIDENCE_PREFIX):
             canonical[name] = _text(frame[column_name], coded=True)
@@ -526,4 +582,4 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
     # (no copy of every column when no row is bad)
     log = (canonical.loc[~bad_rows] if bad_rows.any() else canonical).reset_index(drop=True)
     quarantine = (pd.concat(problems, ignore_index=True) if problems else empty_quarantine())
-    return Normalised(log, quarantine, int(raw.records_read or len(frame)))
+    return Normalised(log, quarantine, int(raw.records_read or len(frame)), notes)
