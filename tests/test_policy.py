@@ -402,3 +402,22 @@ def test_labels_and_tasks_are_read_composed_and_a_label_twice_so_is_refused(
         load(path)
     assert "the label 'Auszahlung ausgeführt' is given twice" in caught.value.message
     assert caught.value.row == line_with(path, "Auszahlung ausgeführt: {control: pay}")
+
+
+def test_a_glob_selects_by_codes_and_names_as_documented() -> None:
+    """`select: ["ap*"]` also selected approved-not-paid and approver-pays (a glob matches
+    the names too), which no doc said: the rule index and the default policy say so now,
+    with this very example."""
+    from audit.rules import default_rules
+
+    rules = default_rules()
+    approvals = [f"AP00{k}" for k in range(1, 6)]
+    assert [r.code for r in rules.resolve("ap*")] == [*approvals, "EV003", "SD002"]
+    assert [r.code for r in rules.resolve("AP*")] == approvals
+    assert [r.code for r in rules.select(["ap*"])] == [*approvals, "EV003", "SD002"]
+    root = Path(__file__).resolve().parents[1]
+    index = (root / "docs" / "rules" / "README.md").read_text(encoding="utf-8")
+    assert "`ap*` selects AP001-AP005 and also `approved-not-paid` (EV003) and " \
+           "`approver-pays` (SD002)" in index
+    assert "`ap*` is AP001-AP005 and also approved-not-paid (EV003) and\n# approver-pays " \
+           "(SD002)" in DEFAULT

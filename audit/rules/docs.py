@@ -39,6 +39,11 @@ def index_page(rules: RuleSet) -> str:
     lines = ["# Rule catalogue", "",
              "Generated from the rule classes by `python -m audit.rules.docs`; do not edit.",
              "Select rules in the policy by code, name, family (`AP` or `approvals`) or glob.",
+             "A glob (`*`, `?`, `[...]`) matches codes in any letter case and names as "
+             "written (names are lower case), and selects every rule either matches: `ap*` "
+             "selects AP001-AP005 and also `approved-not-paid` (EV003) and `approver-pays` "
+             "(SD002), `AP*` the approvals alone; to mean a family, name it (`AP`, "
+             "`approvals`).",
              "", "| code | name | family | severity | what |", "|---|---|---|---|---|"]
     for rule in rules:
         lines.append(f"| [{rule.code}]({rule.code}.md) | `{rule.name}` | "

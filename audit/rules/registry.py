@@ -56,7 +56,10 @@ class RuleSet:
         return self._by_code.get(ref.upper()) or self._by_name.get(ref.lower())
 
     def resolve(self, ref: str) -> list[Rule]:
-        """Rules a reference names: a code, a name, a family (AP or 'approvals'), or a glob."""
+        """Rules a reference names: a code, a name, a family (AP or 'approvals'), or a glob,
+        matched against the codes in any letter case and the names as written: every rule
+        either matches (`ap*` is AP001-AP005, approved-not-paid and approver-pays; `AP*` the
+        approvals alone: no name is upper case)."""
         one = self.get(ref)
         if one is not None:
             return [one]
