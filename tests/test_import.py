@@ -1144,3 +1144,42 @@ def test_trimmed_ids_of_a_coded_parquet_column_are_told_too(tmp_path: Path) -> N
     assert [n for n in result.notes if "spaces around" in n] == [
         "coded.parquet: 1 case written with different spaces around its id is one case "
         "(case ids are read trimmed): 'c1', 'c1 ' -> 'c1'"]
+
+
+def test_amounts_with_more_decimals_than_their_currency_are_quarantined(
+        tmp_path: Path) -> None:
+    """100.5 JPY and 10.123 EUR were imported and rounded half-even in the findings,
+    silently: such a row is quarantined, its reason naming the currency and its minor
+    units. Trailing zeros, amounts in the currency's units, and amounts without a currency
+    stay."""
+    path = tmp_path / "decimals.csv"
+    path.write_text(
+        "case_id,activity,timestamp,amount,currency\n"
+        "c1,Receive refund request,2026-01-01T10:00:00Z,100.5,JPY\n"
+        "c1,Approve refund,2026-01-02T10:00:00Z,10.123,EUR\n"
+        "c1,Execute payout,2026-01-03T10:00:00Z,10.10,eur\n"
+        "c1,Close ticket,2026-01-03T11:00:00Z,1.381,KWD\n"
+        "c1,Notify customer,2026-01-03T12:00:00Z,1.5,\n"
+        "c2,Receive refund request,2026-01-01T10:00:00Z,1000,JPY\n", encoding="utf-8")
+    result = import_sources([(path, None)])
+    assert result.quarantine[["row", "field", "value", "reason"]].values.tolist() == [
+        [2, "amount", "100.5", "more decimals than JPY has (0): not a whole number of its "
+         "minor units (an amount in JPY has at most 0 decimals)"],
+        [3, "amount", "10.123", "more decimals than EUR has (2): not a whole number of its "
+         "minor units (an amount in EUR has at most 2 decimals)"]]
+    assert _column(result, C.SOURCE_ROW) == [4, 5, 6, 7]
+    assert _column(result, C.AMOUNT) == [10.1, 1.381, 1.5, 1000.0]
+
+
+def test_typed_amounts_with_more_decimals_than_their_currency_are_quarantined(
+        tmp_path: Path) -> None:
+    parquet = tmp_path / "typed.parquet"
+    pd.DataFrame({C.CASE: ["c1", "c1", "c1"], C.ACTIVITY: ["a", "b", "c"],
+                  C.TIMESTAMP: pd.to_datetime(["2026-01-01T10:00:00Z"] * 3),
+                  C.AMOUNT: [33.333333, 0.3, 12.0],
+                  C.CURRENCY: ["USD", "USD", "JPY"]}).to_parquet(parquet)
+    result = import_sources([(parquet, None)])
+    assert result.quarantine[["row", "field", "reason"]].values.tolist() == [
+        [1, C.AMOUNT, "more decimals than USD has (2): not a whole number of its minor units "
+         "(an amount in USD has at most 2 decimals)"]]
+    assert _column(result, C.AMOUNT) == [0.3, 12.0]

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from audit import canonical as C
-from audit.currency import CURRENCIES
+from audit.currency import CURRENCIES, minor_units
 from audit.errors import InputError
 from audit.ingest.mapping import Mapping, resolve_columns
 from audit.ingest.raw import RawTable
@@ -311,6 +311,52 @@ def _typed_amounts(values: pd.Series) -> tuple[pd.Series, pd.Series, np.ndarray]
     return pd.Series(numbers, index=values.index, name=values.name), reasons, flagged
 
 
+def sub_minor_reason(code: str) -> str:
+    """The reason of an amount with more decimals than its currency has minor units."""
+    units = minor_units(code)
+    return (f"more decimals than {code} has ({units}): not a whole number of its minor units "
+            f"(an amount in {code} has at most {counted(units, 'decimal')})")
+
+
+def _refuse_sub_minor(amounts: pd.Series, currencies: pd.Series,
+                      reasons: dict[str, pd.Series], flags: dict[str, np.ndarray]) -> None:
+    """Mark the amounts (not already refused) with more decimals than their row's currency
+    has minor units, `100.5` JPY or `10.123` EUR, for the quarantine (`sub_minor_reason`).
+    Before, they were imported and the findings rounded them half-even to the currency's
+    units, silently. Amounts whose minor units a float cannot tell (2^53 and beyond) and
+    amounts of no or an unknown currency are not judged; trailing zeros (`10.10`) are no
+    extra decimals."""
+    values = amounts.to_numpy(dtype="float64", na_value=np.nan)
+    judged = ~np.isnan(values)
+    if not judged.any():
+        return
+    present = currencies.dropna().unique()
+    found = np.zeros(len(values), dtype=bool)
+    why = np.full(len(values), "", dtype=object)
+    for code in sorted(str(c) for c in present if str(c) in CURRENCIES):
+        rows = judged & (currencies == code).to_numpy(dtype=bool, na_value=False)
+        if not rows.any():
+            continue
+        scaled = values[rows] * 10.0 ** minor_units(code)
+        # (a decimal text read as a float is off by far less than a millionth of a unit)
+        off = (np.abs(scaled - np.round(scaled)) > 1e-6) & (np.abs(scaled) < 2.0 ** 53)
+        if off.any():
+            hit = np.flatnonzero(rows)[off]
+            found[hit] = True
+            why[hit] = sub_minor_reason(code)
+    already = flags.get(C.AMOUNT)
+    if already is not None:
+        found &= ~already
+    if not found.any():
+        return
+    reason = reasons.get(C.AMOUNT)
+    reason = (pd.Series("", index=amounts.index, dtype=object) if reason is None
+              else reason.astype(object))
+    reason[found] = why[found]
+    reasons[C.AMOUNT] = reason
+    flags[C.AMOUNT] = found if already is None else (already | found)
+
+
 def _stray_mark(mark: str, mapping: Mapping) -> str:
     """Why an amount holding `mark`, neither the decimal mark nor the thousands separator,
     is quarantined."""
@@ -510,6 +556,8 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
             reasons[name] = reason
             flags[name] = _flags(reason, touched)
 
+    if C.AMOUNT in out and C.CURRENCY in out:
+        _refuse_sub_minor(out[C.AMOUNT], out[C.CURRENCY], reasons, flags)
     canonical = pd.DataFrame(out, copy=False)
     notes = []
     if C.CASE in resolved:  # (two texts of one file that trimming makes one case: told)
