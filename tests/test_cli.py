@@ -732,3 +732,22 @@ def test_quiet_after_the_command_means_what_it_means_before(tmp_path: Path) -> N
     out = tmp_path / "sample"
     assert run("sample", "--cases", "5", "--out", str(out), "--quiet").output == ""
     assert (out / "canonical.csv").exists()
+
+
+def test_policy_check_tells_ok_and_warnings_on_stdout_as_check_does(tmp_path: Path) -> None:
+    """The streams' convention (README): what a command found or noted, its warnings
+    included, on stdout; errors on stderr. policy check keeps it."""
+    default = (Path(__file__).resolve().parents[1] / "models" / "policy.default.yaml")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(default.read_text(encoding="utf-8").replace(
+        "  Close ticket: {control: close}\n",
+        "  Close ticket: {control: close}\n  Escalate: {control: other}\n"), encoding="utf-8")
+    result = run("policy", "check", str(policy))
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("ok (14 labels, 0 waivers)")
+    assert lines[1].startswith("warning: the label 'Escalate' is a task of no SOP")
+    assert result.stderr == ""
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 1\nrules: {select: [nothing-such]}\n", encoding="utf-8")
+    failed = run("policy", "check", str(broken), code=2)
+    assert failed.stdout == "" and failed.stderr.startswith("error: ")
