@@ -497,3 +497,84 @@ def test_a_servicenow_export_beside_last_months_log_gets_the_logs_numbers(
         return log.set_index(C.EVENT_ID)[C.CASE].sort_index()
 
     pd.testing.assert_series_equal(servicenow_cases(whole), servicenow_cases(both))
+
+
+def _servicenow_rows_pages(folder: Path, *cuts: int) -> list[Path]:
+    """The bundled ServiceNow export paged by row count, as a download limited to so many
+    rows a file pages it: each page ends after `cuts[k]` rows (the header repeated in each),
+    wherever that falls, the middle of an update included."""
+    from itertools import pairwise
+
+    lines = (EXPORTS / "servicenow_sys_audit.csv").read_text(encoding="utf-8").splitlines(
+        keepends=True)
+    header, body = lines[0], lines[1:]
+    bounds = [0, *cuts, len(body)]
+    pages = []
+    for k, (start, stop) in enumerate(pairwise(bounds), start=1):
+        path = folder / f"servicenow_rows{k}.csv"
+        path.write_text(header + "".join(body[start:stop]), encoding="utf-8")
+        pages.append(path)
+    return pages
+
+
+def _servicenow_events(paths: list[Path]) -> tuple[pd.DataFrame, object]:
+    from audit.sources.pipeline import import_and_correlate
+
+    result = import_and_correlate([(p, "servicenow") for p in paths])
+    log = result.log
+    log = log[[c for c in log.columns if not c.startswith(("source:", "stated:"))]]
+    log = log.astype("string").fillna("")
+    return log.sort_values(C.EVENT_ID, ignore_index=True), result
+
+
+@pytest.mark.parametrize("cuts", [
+    (7,),  # the update of `Collect evidence`: its stage row on page 1, receipt and photo on 2
+    (261,),  # a record's insert: its `number` row on page 1, the rest (its order, amount) on 2
+    (121, 583),  # an approval's amount on the next page; three pages
+])
+def test_a_servicenow_export_paged_by_row_count_imports_as_the_whole(
+        tmp_path: Path, cuts: tuple[int, ...]) -> None:
+    """An update (a record's checkpoint: several field rows) cut by a page's end is read as
+    one event with the rows of both pages (before: the half without the stage change was an
+    update of no activity, skipped with only a count, its evidence or amount lost without a
+    word; a cut insert lost the record's ticket number and with it the whole case)."""
+    whole, _ = _servicenow_events([EXPORTS / "servicenow_sys_audit.csv"])
+    paged, result = _servicenow_events(_servicenow_rows_pages(tmp_path, *cuts))
+    assert result.quarantine.empty  # type: ignore[attr-defined]
+    pd.testing.assert_frame_equal(whole, paged)
+    notes = result.notes  # type: ignore[attr-defined]
+    assert any("update(s) cut between this export and servicenow_rows2.csv" in n
+               for n in notes), notes
+    assert any(n.startswith("servicenow_rows2.csv: ") and "read with them there" in n
+               for n in notes), notes
+
+
+def test_pages_by_row_count_in_workers_are_joined_too(tmp_path: Path) -> None:
+    from audit.ingest import import_sources
+
+    pages = _servicenow_rows_pages(tmp_path, 7)
+    result = import_sources([(p, "servicenow") for p in pages], workers=2)
+    log = result.log.set_index(C.EVENT_ID)
+    collected = log.loc["servicenow:da9020879a415697c52ded6d0b58d18f:1"]
+    assert collected["evidence:receipt"] == "receipt-CS0000283.jpg"
+    assert collected["evidence:photo"] == "photo-CS0000283.jpg"
+
+
+def test_a_cut_update_whose_rows_disagree_is_quarantined_not_joined(tmp_path: Path) -> None:
+    """A row on the next page of a record's checkpoint whose time differs from the rows of
+    that checkpoint on the page before is no row of the same update that can be told
+    safely: quarantined, naming file, row and field, not joined and not dropped."""
+    first, second = _servicenow_rows_pages(tmp_path, 7)
+    lines = second.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert ",u_receipt,,receipt-CS0000283.jpg,felix.weber,2026-07-02 11:17:04,1," in lines[1]
+    lines[1] = lines[1].replace("2026-07-02 11:17:04", "2026-07-02 11:19:00")
+    second.write_text("".join(lines), encoding="utf-8")
+    log, result = _servicenow_events([first, second])
+    quarantine = result.quarantine  # type: ignore[attr-defined]
+    assert quarantine[["file", "row", "field", "value"]].values.tolist() == [
+        ["servicenow_rows2.csv", 2, "sys_created_on", "2026-07-02 11:19:00"]]
+    assert "servicenow_rows1.csv (from row 8) state sys_created_on 2026-07-02 11:17:04" in \
+        quarantine["reason"].iloc[0]
+    collected = log[log[C.EVENT_ID] == "servicenow:da9020879a415697c52ded6d0b58d18f:1"]
+    assert collected["evidence:receipt"].tolist() == [""]  # (its row quarantined)
+    assert collected["evidence:photo"].tolist() == ["photo-CS0000283.jpg"]

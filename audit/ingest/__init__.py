@@ -33,6 +33,7 @@ from audit.words import counted
 
 if TYPE_CHECKING:
     from audit.sources.config import SourcesConfig
+    from audit.sources.servicenow import Join
 
 _INPUT = "__input__"  # which input a row came from, while importing
 _RESTATED = "__restated__"  # a canonical log's event of an export taken back: its input + 1
@@ -237,18 +238,19 @@ def _relabelled(one: _ReadFile, name: str, label: str) -> None:
 def read_raw(
     path: Path, fmt: str, *, encoding: str | None, object_type: str | None,
     sources_config: SourcesConfig | None = None, assume_tz: str | None = None,
-    numbers: dict[str, str] | None = None,
+    numbers: dict[str, str] | None = None, join: Join | None = None,
 ) -> tuple[RawTable, pd.DataFrame]:
     """Read one file; return its records and the records that could not even be split.
     `numbers`: for a ServiceNow export, the ticket numbers the run's other ServiceNow
-    exports hold (`servicenow_numbers`)."""
+    exports hold (`servicenow_numbers`); `join`: the updates it shares with them
+    (`audit.sources.servicenow.cut_updates`)."""
     if not path.exists():
         raise InputError("no such file", file=path)
     if fmt in SOURCE_SYSTEMS:
         from audit.sources import read_source
 
         return read_source(path, fmt, config=sources_config, encoding=encoding,
-                           assume_tz=assume_tz, numbers=numbers)
+                           assume_tz=assume_tz, numbers=numbers, join=join)
     if fmt == "csv":
         from audit.ingest.csv_reader import read_csv
 
@@ -526,7 +528,8 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
               encoding: str | None, object_type: str | None,
               sources_config: SourcesConfig | None, hash_now: bool = True,
               release: bool = False,
-              numbers: dict[Path, dict[str, str]] | None = None) -> _ReadFile:
+              numbers: dict[Path, dict[str, str]] | None = None,
+              joins: dict[Path, Join] | None = None) -> _ReadFile:
     path, fmt = source
     # Hashed here, in the worker, right before it is read: the manifest names the bytes
     # audited, and the main process does not read gigabytes again after the rules. Or, where
@@ -536,7 +539,8 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
     stamp = file_stamp(path) if is_file and not hash_now else None
     table, broken = read_raw(path, fmt, encoding=encoding, object_type=object_type,
                              sources_config=sources_config, assume_tz=assume_tz,
-                             numbers=(numbers or {}).get(path))
+                             numbers=(numbers or {}).get(path),
+                             join=(joins or {}).get(path))
     # Every record read, none usable. An export may hold none that is part of a refund
     # case (a settlement report of fees alone): its records are quarantined, with their
     # reasons, and the import goes on where another input gives records (import_sources
@@ -881,9 +885,15 @@ def import_sources(
                 notes.append(f"{label_of[path]}: no role history given; the role history "
                              f"its import applied ({stored.read_from}) "
                              "gives the other inputs' records their roles")
+
+    # Updates of ServiceNow cut between exports (pages by row count) joined: see cut_updates.
+    from audit.sources.servicenow import cut_updates
+
+    joins = cut_updates([path for path, fmt in events_in if fmt == "servicenow"], label_of,
+                        encoding=encoding)
     reader = partial(_read_one, mapping=mapping, assume_tz=assume_tz, encoding=encoding,
                      object_type=object_type, sources_config=sources_config,
-                     hash_now=not defer_digests)
+                     hash_now=not defer_digests, joins=joins or None)
     processes = _reading_processes(events_in, workers)
     read_files: Iterable[_ReadFile]
     if processes > 1:

@@ -11,6 +11,7 @@ import codecs
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -29,6 +30,9 @@ from audit.sources.config import (
     TicketingConfig,
     load_sources_config,
 )
+
+if TYPE_CHECKING:
+    from audit.sources.servicenow import Join
 
 SYSTEMS: tuple[str, ...] = (*TICKETING_SYSTEMS, *PAYMENT_SYSTEMS)
 ROLES = "roles"
@@ -98,21 +102,23 @@ def _payment(cfg: SourcesConfig, system: str, path: Path) -> PaymentConfig:
 def read_source(path: Path, system: str, *, config: SourcesConfig | None = None,
                 encoding: str | None = None,
                 assume_tz: str | None = None,
-                numbers: dict[str, str] | None = None) -> tuple[RawTable, pd.DataFrame]:
+                numbers: dict[str, str] | None = None,
+                join: Join | None = None) -> tuple[RawTable, pd.DataFrame]:
     """Read one export of `system`; InputError if it is not that system's layout.
-    `numbers` (ServiceNow): the ticket numbers other exports of the run hold, by record."""
+    `numbers` (ServiceNow): the ticket numbers other exports of the run hold, by record;
+    `join` (ServiceNow): the updates it shares with the run's other ServiceNow exports."""
     if system not in ADAPTERS:
         raise InputError(f"unknown source system '{system}' (known: {', '.join(SYSTEMS)})",
                          file=path)
     if not path.exists():
         raise InputError("no such file", file=path)
     with paused_gc():  # an export read makes millions of small objects, none in cycles
-        if system == "servicenow" and numbers is not None:
+        if system == "servicenow" and (numbers is not None or join is not None):
             from audit.sources import servicenow
 
             collector = servicenow.read(
                 path, _ticketing(config or load_sources_config(), "servicenow", path),
-                encoding=encoding, assume_tz=assume_tz, numbers=numbers)
+                encoding=encoding, assume_tz=assume_tz, numbers=numbers, join=join)
         else:
             collector = ADAPTERS[system](path, config or load_sources_config(), encoding,
                                          assume_tz)

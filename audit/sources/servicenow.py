@@ -8,6 +8,7 @@ the ticket number comes from the `number` field written when the record was inse
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,19 +43,29 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
-         assume_tz: str | None = None, numbers: dict[str, str] | None = None) -> Collector:
+         assume_tz: str | None = None, numbers: dict[str, str] | None = None,
+         join: Join | None = None) -> Collector:
     """Read one sys_audit export. `numbers`: the ticket numbers of records (documentkey)
     that the run's other inputs give (`audit.ingest._servicenow_numbered`), for the updates
     of a record whose `number` row, written at insert, is in another export or was read
-    into last month's log: its own `number` row wins."""
+    into last month's log: its own `number` row wins. `join`: the updates this export
+    shares with the run's other ServiceNow exports (`cut_updates`): rows of theirs that
+    complete its updates, and its rows of updates read with another export's."""
     table, ragged = read_csv(path, encoding=encoding, strings="arrow")
     frame = table.frame
     require_columns(list(frame.columns), KEY_COLUMNS, system="ServiceNow sys_audit", file=path)
+    rows = np.asarray(table.rows, dtype=np.int64)
+    if join is not None:
+        frame, rows = join.applied(frame, rows)
     zone = assume_tz or cfg.time_zone  # (an explicit --assume-tz over the sources file's)
     if zone is None:
         raise InputError("sys_created_on has no time zone: set time_zone for servicenow in "
                          "the sources file or pass --assume-tz", file=path)
     collector = Collector(SYSTEM, path)
+    if join is not None:
+        collector.notes.extend(join.notes)
+        for row, name, value, reason in join.quarantine:
+            collector.quarantine(row, name, value, reason)
     for bad in ragged:
         collector.quarantine(bad.row, "(record)", bad.text,
                              f"{counted(bad.found, 'field')} where the header has {bad.expected}")
@@ -63,14 +74,9 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     # values an update keeps.
     cells = text_columns(frame, [str(c) for c in frame.columns], only=(
         "documentkey", "fieldname", "newvalue", "user", "sys_created_on", "record_checkpoint"))
-    rows = np.asarray(table.rows, dtype=np.int64)
     documents = stripped(cells["documentkey"])
     created, users = cells["sys_created_on"], cells["user"]
-    stamps = (stripped(cells["record_checkpoint"]) if "record_checkpoint" in cells
-              else repeated_text("", len(rows)))
-    # An update is a record's checkpoint, else its rows of one time and user.
-    group_text = pc.if_else(pc.equal(stamps, ""), pc.binary_join_element_wise(
-        created, users, pa.scalar("|", TEXT)), stamps)
+    group_text = _group_text(cells, len(rows))
     # The same audit row exported twice (all fields but sys_id equal): read once.
     repeated = frame.duplicated(subset=[c for c in frame.columns if c != "sys_id"]
                                 ).to_numpy(dtype=bool)
@@ -132,6 +138,184 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
         activity=[None] * n, amount=[None] * n)
     updates_to_table(updates, cfg, collector, changed=changed)
     return collector
+
+
+def _group_text(cells: dict[str, pa.Array], n: int) -> pa.Array:
+    """Per row, its update within its record: the record's checkpoint, else its time and
+    user (an update is a record's checkpoint, else its rows of one time and user)."""
+    stamps = (stripped(cells["record_checkpoint"]) if "record_checkpoint" in cells
+              else repeated_text("", n))
+    return pc.if_else(pc.equal(stamps, ""), pc.binary_join_element_wise(
+        cells["sys_created_on"], cells["user"], pa.scalar("|", TEXT)), stamps)
+
+
+def _update_keys(frame: pd.DataFrame) -> pa.Array:
+    """Per row of a sys_audit frame: its update as one text, its record (documentkey,
+    stripped), a unit separator and its update within the record (`_group_text`)."""
+    cells = text_columns(frame, [str(c) for c in frame.columns], only=(
+        "documentkey", "user", "sys_created_on", "record_checkpoint"))
+    return pc.binary_join_element_wise(stripped(cells["documentkey"]),
+                                       _group_text(cells, len(frame)), pa.scalar(_UNIT, TEXT))
+
+
+_UNIT = "\x1f"
+
+
+CONTENT = ("documentkey", "fieldname", "oldvalue", "newvalue", "user", "sys_created_on",
+           "record_checkpoint")
+"""The columns that say what an audit row is (its sys_id aside, and columns an export may
+or may not hold): two exports' rows equal in these are one row exported twice."""
+
+
+@dataclass
+class Join:
+    """What one ServiceNow export's reading takes from the run's other ServiceNow exports
+    (`cut_updates`): an update (a record's checkpoint) cut in two by the paging of an export
+    by row count has rows in two files."""
+
+    carried: list[dict[str, str]] = field(default_factory=list)
+    """Rows of other exports that complete this export's updates (cells by column, and the
+    row's number in its own file under "_row"), read after its own rows."""
+    dropped: set[str] = field(default_factory=set)
+    """The updates (`_update_keys`) of this export whose rows are read with another
+    export's."""
+    quarantine: list[tuple[int, str, str, str]] = field(default_factory=list)
+    """(row, field, value, reason) of rows that may not be joined."""
+    notes: list[str] = field(default_factory=list)
+
+    def applied(self, frame: pd.DataFrame,
+                rows: npt.NDArray[np.int64]) -> tuple[pd.DataFrame, npt.NDArray[np.int64]]:
+        """`frame` (and its `rows`) without the rows dropped, with the rows carried."""
+        if self.dropped:
+            keep = ~np.asarray(pc.is_in(_update_keys(frame), value_set=pa.array(
+                sorted(self.dropped), TEXT)).to_numpy(zero_copy_only=False), dtype=bool)
+            frame, rows = frame[keep].reset_index(drop=True), rows[keep]
+        if self.carried:
+            columns = list(frame.columns)
+            extra = pd.DataFrame([[row.get(str(c), "") for c in columns]
+                                  for row in self.carried], columns=columns, dtype=object)
+            frame = pd.concat([frame.astype(object), extra], ignore_index=True)
+            rows = np.concatenate([rows, np.asarray(
+                [int(row["_row"]) for row in self.carried], dtype=np.int64)])
+        return frame, rows
+
+
+def cut_updates(paths: list[Path], labels: dict[Path, str],
+                encoding: str | None = None) -> dict[Path, Join]:
+    """The updates that several of the run's ServiceNow exports hold rows of, joined: an
+    export paged by row count cuts the update that spans a page's end, and the half
+    without the stage change would otherwise be read as an update of no activity, its
+    evidence, amount or ticket number lost. Each such update is read by the export that
+    holds its first row (in the inputs' order), with the rows the others add to it
+    (`Join.carried`); the others leave their rows of it to that export (`Join.dropped`,
+    with a note naming the rows), unless they hold the whole update (an export of an
+    overlapping date range: read again and counted as exported twice, as before). Rows
+    whose time or user differ from the update's in the first export are no part of it
+    that can be told safely: quarantined, naming the file, row and field. Only exports
+    that share an update get a `Join`."""
+    if len(paths) < 2:
+        return {}
+    # Each file's updates as texts (record, a unit separator, update), column-wise; the
+    # rows of the updates that more than one file holds then taken as Python texts.
+    read: list[tuple[int, pd.DataFrame, npt.NDArray[np.int64], pa.Array]] = []
+    files_of: dict[str, int] = {}
+    for k, path in enumerate(paths):
+        table, _ragged = read_csv(path, encoding=encoding, strings="arrow")
+        frame = table.frame
+        if not set(KEY_COLUMNS) <= set(map(str, frame.columns)):
+            continue  # (the reading itself tells what is missing)
+        keys = _update_keys(frame)
+        for key in pc.unique(keys).to_pylist():
+            files_of[key] = files_of.get(key, 0) + 1
+        read.append((k, frame, np.asarray(table.rows, dtype=np.int64), keys))
+    shared = pa.array([key for key, n in files_of.items() if n > 1], TEXT)
+    del files_of
+    # Per update (record, update): per file, its rows as (content, cells, row).
+    held: dict[tuple[str, str], dict[int, list[tuple[tuple[str, ...], dict[str, str], int]]]]
+    held = {}
+    for k, frame, rows, keys in read:
+        at = np.flatnonzero(np.asarray(pc.is_in(keys, value_set=shared).to_numpy(
+            zero_copy_only=False), dtype=bool))
+        if not len(at):
+            continue
+        part = frame.iloc[at].astype(object)
+        names = [str(c) for c in part.columns]
+        for cells, key, number in zip(part.itertuples(index=False, name=None),
+                                      keys.take(pa.array(at)).to_pylist(), rows[at].tolist(),
+                                      strict=True):
+            row = dict(zip(names, ("" if c is None else str(c) for c in cells), strict=True))
+            content = tuple(row.get(c, "").strip() for c in CONTENT)
+            document, _, group = key.partition(_UNIT)
+            held.setdefault((document, group), {}).setdefault(k, []).append(
+                (content, row, number))
+    del read
+    joins: dict[Path, Join] = {}
+
+    def join_of(k: int) -> Join:
+        return joins.setdefault(paths[k], Join())
+
+    # per owner: (record, update, file, its rows read with the owner's, a whole copy)
+    cut: dict[int, list[tuple[str, str, int, list[int], bool]]] = {}
+    for (document, group), files in held.items():
+        if len(files) < 2:
+            continue
+        owner, *others = sorted(files)
+        own = files[owner]
+        contents = {content for content, _, _ in own}
+        time, user = own[0][0][5], own[0][0][4]
+        whole = contents | {c for k in others for c, _, _ in files[k]}
+        for k in others:
+            theirs = files[k]
+            # The whole update exported again (an overlapping date range): read there too,
+            # and counted as exported twice, as before; else its rows are read here.
+            again = {c for c, _, _ in theirs} == whole
+            if not again:
+                join_of(k).dropped.add(document + _UNIT + group)
+            taken: list[int] = []
+            for content, row, number in theirs:
+                if content[5] != time or content[4] != user:
+                    if again:
+                        continue  # (its own reading tells its time and user)
+                    place, name = ((5, "sys_created_on") if content[5] != time
+                                   else (4, "user"))
+                    join_of(k).quarantine.append((number, name, content[place], (
+                        f"a row of update {group} of record {document}, whose rows in "
+                        f"{labels[paths[owner]]} (from row {own[0][2]}) state {name} "
+                        f"{time if place == 5 else user}: not one update, not joined")))
+                    continue
+                if content not in contents:
+                    contents.add(content)
+                    join_of(owner).carried.append({**row, "_row": str(number)})
+                    taken.append(number)
+                elif not again:
+                    taken.append(number)
+            if taken:
+                cut.setdefault(owner, []).append((document, group, k, taken, again))
+    for owner, joined in cut.items():
+        first_document, first_group, k, taken, _ = joined[0]
+        by_file: dict[int, int] = {}
+        for _d, _g, j, numbers, _again in joined:
+            by_file[j] = by_file.get(j, 0) + len(numbers)
+        join_of(owner).notes.append(
+            f"{labels[paths[owner]]}: {len(joined)} update(s) cut between this export and "
+            + ", ".join(f"{labels[paths[j]]} ({n} row(s))" for j, n in by_file.items())
+            + " (pages of an export by row count?) read as one event each with their rows "
+            f"there, e.g. update {first_group} of record {first_document} with "
+            f"{labels[paths[k]]} row(s) {_rows_text(taken)}")
+        for j in by_file:
+            mine = [(d, g, numbers) for d, g, i, numbers, again in joined
+                    if i == j and not again]
+            if mine:
+                join_of(j).notes.append(
+                    f"{labels[paths[j]]}: {sum(len(n) for _, _, n in mine)} row(s) complete "
+                    f"{len(mine)} update(s) cut at the end of {labels[paths[owner]]}, read "
+                    f"with them there, e.g. rows {_rows_text(mine[0][2])} (update "
+                    f"{mine[0][1]} of record {mine[0][0]})")
+    return joins
+
+
+def _rows_text(numbers: list[int]) -> str:
+    return ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
 
 
 def _none(values: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
