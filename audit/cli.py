@@ -411,9 +411,11 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
         lambda path: any(_same_file(path, o) for o in written_here), "--out",
         f"the log, or the {beside['quarantine'].name} or "
         f"{beside['correlation problems'].name} import writes (or removes) beside it")
+    columns = load_mapping(mapping) if mapping else Mapping()
+    _warn_zone_override(columns, assume_tz)
     with using(settings.progress()) as progress:
         result = import_and_correlate(
-            inputs, mapping=load_mapping(mapping) if mapping else Mapping(),
+            inputs, mapping=columns,
             assume_tz=assume_tz, encoding=encoding, object_type=object_type,
             sources_config=load_sources_config(config_path), format_hint=NAME_ITS_FORMAT)
         progress.stage(f"writing {out}")
@@ -690,6 +692,16 @@ def _reports_in(out: Path) -> set[Path]:
     return {path for pattern in REPORT_FILES for path in out.glob(pattern) if path.is_file()}
 
 
+def _warn_zone_override(mapping: Any, assume_tz: str | None) -> None:
+    """On stderr (even with --quiet: it changes what is read), where --assume-tz overrides
+    the mapping's other `assume_tz` (`audit.ingest.mapping.zone_override`)."""
+    from audit.ingest.mapping import zone_override
+
+    told = zone_override(mapping, assume_tz)
+    if told is not None:
+        click.echo(f"warning: {shown_on_a_terminal(told)}", err=True)
+
+
 def _run_check(sources: list[Path], policy: Path, as_of: str | None,
                assume_tz: str | None, sop: Path | None = None, engine: Any = None, *,
                mapping: Path | None = None, encoding: str | None = None,
@@ -703,6 +715,7 @@ def _run_check(sources: list[Path], policy: Path, as_of: str | None,
     if assume_tz is not None:
         check_time_zone(assume_tz, field="--assume-tz")
     columns = load_mapping(mapping) if mapping else None
+    _warn_zone_override(columns, assume_tz)
 
     clock = None
     if as_of is not None:

@@ -751,3 +751,31 @@ def test_policy_check_tells_ok_and_warnings_on_stdout_as_check_does(tmp_path: Pa
     broken.write_text("version: 1\nrules: {select: [nothing-such]}\n", encoding="utf-8")
     failed = run("policy", "check", str(broken), code=2)
     assert failed.stdout == "" and failed.stderr.startswith("error: ")
+
+
+def test_assume_tz_over_a_mappings_other_zone_is_told_on_stderr(tmp_path: Path) -> None:
+    """--assume-tz wins over the mapping's `assume_tz` (the run's explicit choice), and says
+    so on stderr naming both zones, for import and check, even with --quiet (before: the
+    mapping's zone was ignored without a word, and times read hours off what it says)."""
+    import pandas as pd
+
+    log = tmp_path / "naive.csv"
+    log.write_text("case,activity,timestamp\nc1,Receive refund request,2026-07-01 10:00:00\n",
+                   encoding="utf-8")
+    mapping = tmp_path / "berlin.yaml"
+    mapping.write_text("assume_tz: Europe/Berlin\n", encoding="utf-8")
+    said = (f"warning: --assume-tz America/New_York overrides assume_tz: Europe/Berlin of the "
+            f"mapping in {mapping}: timestamps without an offset are read in America/New_York")
+    out = tmp_path / "log.parquet"
+    done = run("-q", "import", str(log), "--mapping", str(mapping), "--assume-tz",
+               "America/New_York", "--out", str(out))
+    assert done.stderr.splitlines() == [said]
+    assert str(pd.read_parquet(out)[C.TIMESTAMP].iloc[0]) == "2026-07-01 14:00:00+00:00"
+    checked = run("-q", "check", str(log), "--mapping", str(mapping), "--assume-tz",
+                  "America/New_York", "--out", str(tmp_path / "report"), "--format", "json")
+    assert said in checked.stderr.splitlines()
+    # The same zone in both, or one of them alone: nothing to tell.
+    for options in (["--assume-tz", "Europe/Berlin", "--mapping", str(mapping)],
+                    ["--mapping", str(mapping)], ["--assume-tz", "Europe/Berlin"]):
+        again = run("-q", "import", str(log), *options, "--out", str(out))
+        assert "overrides" not in again.stderr

@@ -181,6 +181,18 @@ def load_mapping(path: Path) -> Mapping:
     )
 
 
+def zone_override(mapping: Mapping | None, assume_tz: str | None) -> str | None:
+    """The warning for an `--assume-tz` that overrides another zone the mapping's
+    `assume_tz` names (the option wins: it is the run's explicit choice, as over a sources
+    file's `time_zone`), or None where they agree or one is not given."""
+    if mapping is None or mapping.assume_tz is None or assume_tz is None \
+            or mapping.assume_tz == assume_tz:
+        return None
+    where = f" in {mapping.source}" if mapping.source else ""
+    return (f"--assume-tz {assume_tz} overrides assume_tz: {mapping.assume_tz} of the "
+            f"mapping{where}: timestamps without an offset are read in {assume_tz}")
+
+
 _HOST_ZONES = ("localtime", "posixrules", "factory")
 """Names in the zoneinfo folder that are no zone of their own: `localtime` is the host's
 zone (/etc/localtime), `posixrules` the host's rules for POSIX TZ strings, `Factory` a
