@@ -243,6 +243,17 @@ class CheckRun:
         columns: FindingColumns = self.memo["finding_columns"]
         return columns
 
+    def _quarantined_in(self, cases: list[Any]) -> int:
+        """How many of the rows quarantined (distinct file and row) the quarantine names a
+        case of `cases` for."""
+        quarantine = self.imported.quarantine
+        if quarantine.empty or "case" not in quarantine.columns or not cases:
+            return 0
+        named = quarantine["case"].astype("string").fillna("")
+        hit = quarantine[named.isin({str(c) for c in cases if c is not None}).to_numpy(
+            dtype=bool)]
+        return len(hit[["file", "row"]].drop_duplicates())
+
     def _summary(self) -> dict[str, Any]:
         findings = self.result.findings
         cols = self.finding_columns()
@@ -291,6 +302,10 @@ class CheckRun:
             "read": self.imported.read,
             "imported": self.imported.imported,
             "quarantined": self.imported.quarantined,
+            # Of those, the rows whose case (the quarantine's `case` column) has findings:
+            # what these findings rest on may be incomplete.
+            "quarantined_in_cases_with_findings": self._quarantined_in(
+                cols.case_names(np.unique(case))),
             "left_out": self.imported.left_out,
             # Records exported twice (same id, same content): dropped, not in `read`.
             "duplicates_dropped": sum(f.deduplicated for f in self.imported.files),

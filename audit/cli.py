@@ -364,8 +364,8 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
 
     Exports of several systems are imported together and correlated into refund cases
     (ticket <-> order <-> charge <-> refund). Every input row ends in the log or in
-    LOG.quarantine.csv beside it (file, row, field, value, reason), but for a record exported
-    twice (dropped) and a charge no ticket or refund refers to (a sale, left out of the
+    LOG.quarantine.csv beside it (file, row, field, value, reason, case), but for a record
+    exported twice (dropped) and a charge no ticket or refund refers to (a sale, left out of the
     cases); the summary shows read = imported + quarantined per file, the duplicates dropped
     and the charges left out; the log's metadata keeps these counts, which `check` of the log
     tells.
@@ -754,6 +754,8 @@ def _check_summary(run: Any) -> list[str]:
         f"audited {counted(summary['cases'], 'case')}, {counted(summary['events'], 'event')} "
         f"(read {summary['read']} = imported {summary['imported']} + quarantined "
         f"{summary['quarantined']}"
+        + (f", {summary['quarantined_in_cases_with_findings']} of them in cases with "
+           "findings" if summary.get("quarantined_in_cases_with_findings") else "")
         + (f" (+ {counted(summary['duplicates_dropped'], 'duplicate')} dropped)"
            if summary["duplicates_dropped"] else "")
         + (f", {left_out_text(summary['left_out'])}" if summary["left_out"] else "") + ")",

@@ -33,7 +33,8 @@ def write_problems(problems: pd.DataFrame, path: Path) -> Path:
     charge's), written as quarantine.csv is; the events are in the log."""
     from audit.ingest.normalise import QUARANTINE_COLUMNS
 
-    return write_quarantine(problems.reindex(columns=list(QUARANTINE_COLUMNS)), path)
+    # (the events are in the log, with their cases: no case column)
+    return write_quarantine(problems.reindex(columns=list(QUARANTINE_COLUMNS[:5])), path)
 
 
 _ARROW_COLUMN = re.compile(r"Conversion failed for column (.+?) with type")

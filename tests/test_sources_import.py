@@ -578,3 +578,73 @@ def test_a_cut_update_whose_rows_disagree_is_quarantined_not_joined(tmp_path: Pa
     collected = log[log[C.EVENT_ID] == "servicenow:da9020879a415697c52ded6d0b58d18f:1"]
     assert collected["evidence:receipt"].tolist() == [""]  # (its row quarantined)
     assert collected["evidence:photo"].tolist() == ["photo-CS0000283.jpg"]
+
+
+def test_the_quarantine_names_the_case_of_each_row_where_it_can_be_told(
+        tmp_path: Path) -> None:
+    """The quarantine's last column, `case`: a generic log's case id, a ticket update's
+    ticket, the ticket a payment row names (empty where none is told), so that an auditor
+    sees which case a finding rests on lost rows (before: file, row, field, value, reason
+    only; a case with findings could have had rows quarantined unseen)."""
+    generic = tmp_path / "generic.csv"
+    generic.write_text("case,activity,timestamp,amount\n"
+                       "c1,Receive refund request,2026-07-01T10:00:00Z,10.00\n"
+                       "c2,Receive refund request,2026-07-01T10:00:00Z,\"1,5\"\n"
+                       "c3,Receive refund request,not a time,10.00\n"
+                       "c4,Receive refund request,2026-07-01T10:00:00Z,1.234,5\n",
+                       encoding="utf-8")
+    refunds = tmp_path / "stripe_refunds.csv"
+    lines = (EXPORTS / "stripe_refunds.csv").read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace(",eur,", ",xxx,")  # names ticket 40219
+    refunds.write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
+    sn = tmp_path / "sys_audit.csv"
+    sn.write_text("\n".join([
+        "sys_id,tablename,documentkey,fieldname,oldvalue,newvalue,user,sys_created_on,"
+        "record_checkpoint",
+        "a1,case,doc1,number,,CS1,felix.weber,2026-03-29 00:30:00,0",
+        "a2,case,doc1,u_refund_stage,,requested,felix.weber,2026-03-29 00:30:00,0",
+        "a3,case,doc1,u_refund_stage,requested,approved,felix.weber,2026-03-29 01:30:00,1"])
+        + "\n", encoding="utf-8")
+    out = tmp_path / "log.parquet"
+    run("import", str(generic), "--out", str(out))
+    written = (tmp_path / "log.quarantine.csv").read_text(encoding="utf-8").splitlines()
+    assert written[0] == "file,row,field,value,reason,case"
+    quarantine = pd.read_csv(tmp_path / "log.quarantine.csv", dtype=str, keep_default_na=False)
+    assert quarantine[["row", "field", "case"]].values.tolist() == [
+        ["3", "amount", "c2"], ["4", "timestamp", "c3"],
+        ["5", "(record)", ""]]  # (a record of the wrong shape: which cell is its case?)
+    run("import", str(refunds), str(sn), "--out", str(out))
+    quarantine = pd.read_csv(tmp_path / "log.quarantine.csv", dtype=str, keep_default_na=False)
+    assert quarantine[["file", "row", "field", "case"]].values.tolist() == [
+        ["stripe_refunds.csv", "2", "currency", "40219"],
+        ["sys_audit.csv", "4", "sys_created_on", "CS1"]]
+    # The correlation problems' file keeps its columns (its events are in the log).
+    assert (tmp_path / "log.correlation.csv").read_text(encoding="utf-8").startswith(
+        "file,row,field,value,reason\n")
+
+
+def test_the_check_counts_the_quarantined_rows_of_cases_with_findings(tmp_path: Path) -> None:
+    """A Stripe refund of ticket 40219 quarantined (an unknown currency): the case has
+    findings (its payout is missing), and the summary says that one quarantined row belongs
+    to a case with findings, in findings.json and on the console."""
+    import json
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for path in EXPORTS.iterdir():
+        (exports / path.name).write_bytes(path.read_bytes())
+    refunds = exports / "stripe_refunds.csv"
+    lines = refunds.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert ",eur," in lines[1] and ",40219," in lines[1]
+    lines[1] = lines[1].replace(",eur,", ",xxx,")
+    refunds.write_text("".join(lines), encoding="utf-8")
+    out = tmp_path / "out"
+    result = run("check", *map(str, sorted(exports.iterdir())), "--out", str(out),
+                 "--format", "json", code=1)  # (findings)
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert any(f["case_id"] == "40219" for f in document["findings"])
+    assert document["summary"]["quarantined"] == 1
+    assert document["summary"]["quarantined_in_cases_with_findings"] == 1
+    assert "quarantined 1, 1 of them in cases with findings" in result.output
+    quarantine = pd.read_csv(out / "quarantine.csv", dtype=str)
+    assert quarantine["case"].tolist() == ["40219"]

@@ -724,6 +724,17 @@ def _same_text(first: pd.Series, second: pd.Series) -> tuple[np.ndarray, np.ndar
     return np.asarray(texts[0] == texts[1], dtype=bool), np.asarray(texts[1] == "", dtype=bool)
 
 
+def _case_told(events: pd.DataFrame, exported: list[bool]) -> np.ndarray:
+    """Per event quarantined, its case for the quarantine's `case` column: a generic log's
+    case id; an export's record's ticket (the case it names; correlation decides the
+    others'), '' where it names none."""
+    case = events[C.CASE].astype("string").fillna("").to_numpy(dtype=object)
+    ticket = (events[C.TICKET_ID].astype("string").fillna("").to_numpy(dtype=object)
+              if C.TICKET_ID in events.columns else case)
+    told: np.ndarray = np.where(np.asarray(exported, dtype=bool), ticket, case)
+    return told
+
+
 def _raised(read: _ReadFile | Exception | None) -> _ReadFile:
     if isinstance(read, Exception):
         raise read
@@ -1066,7 +1077,9 @@ def import_sources(
                                          correlated=bool(log_kept))
                        for f, r, k, log_kept in zip(
                            where[C.SOURCE_FILE], where[C.SOURCE_ROW], where[_INPUT],
-                           held[~same], strict=True)]},
+                           held[~same], strict=True)],
+            "case": _case_told(conflicts, [events_in[int(k)][1] in SOURCE_SYSTEMS
+                                           for k in conflicts[_INPUT]])},
             columns=list(QUARANTINE_COLUMNS)))
         del dups, kept, conflicts, where
         for name, (rows, values) in filled.items():  # where the kept record is kept

@@ -21,7 +21,10 @@ from audit.ingest.raw import RawTable
 from audit.ingest.timestamps import parse_timestamps
 from audit.words import counted
 
-QUARANTINE_COLUMNS = ("file", "row", "field", "value", "reason")
+QUARANTINE_COLUMNS = ("file", "row", "field", "value", "reason", "case")
+_EXPORT_SYSTEMS = ("zendesk", "jira", "servicenow", "stripe", "paypal", "adyen")
+"""The systems whose records an adapter reads (`audit.ingest.SOURCE_SYSTEMS`): a record's
+case is decided by correlation, its ticket is the case it names."""
 _PLAIN_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
 """A plain decimal number: ASCII digits only (``\\d`` takes any script's digits, which Arrow's
 cast refuses and pandas then made NaN: an amount lost without a quarantine line)."""
@@ -616,11 +619,18 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         canonical[C.SOURCE_FILE] = file.name
         canonical[C.SOURCE_ROW] = rows
 
+    # Each row's case where it can be told: a generic log's case id; an export's record's
+    # ticket (its case, where it names one: correlation decides the others' cases).
+    case_text = np.empty(0, dtype=object)
+    if any(flagged.any() for flagged in flags.values()):
+        told = out[C.TICKET_ID] if raw.system in _EXPORT_SYSTEMS else out[C.CASE]
+        case_text = _as_string(told).fillna("").astype(object).to_numpy()
     problems = [
         pd.DataFrame({"file": file.name, "row": rows[mask], "field": field_name(name),
                       "value": _as_string(shown[name][mask]).fillna("").astype(object)
                       .to_numpy(),
-                      "reason": reason[mask].to_numpy()})
+                      "reason": reason[mask].to_numpy(),
+                      "case": case_text[mask]})
         for name, reason in reasons.items()
         if (mask := flags[name]).any()
     ]

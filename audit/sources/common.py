@@ -696,9 +696,13 @@ class Collector:
                             f"same id as row {first[0]} with different content")
         return True
 
-    def quarantine(self, row: int, field_name: str, value: object, reason: str) -> None:
+    def quarantine(self, row: int, field_name: str, value: object, reason: str,
+                   case: str | None = None) -> None:
+        """`case`: the case the row belongs to, where the reader can tell it (a ticket
+        update's ticket, the ticket a payment names)."""
         self.problems.append({"file": self.file.name, "row": row, "field": field_name,
-                              "value": "" if value is None else str(value), "reason": reason})
+                              "value": "" if value is None else str(value), "reason": reason,
+                              "case": case or ""})
 
     def add(self, row: int, record: dict[str, str | None]) -> None:
         self.records.append(record)

@@ -362,7 +362,8 @@ def _timed(updates: Updates, times: list[tuple[int, str, object]],
                 position, name, cell = times[k]
                 failed.append((position, {
                     "file": collector.file.name, "row": updates.row[k], "field": name,
-                    "value": "" if cell is None else str(cell), "reason": str(exc)}))
+                    "value": "" if cell is None else str(cell), "reason": str(exc),
+                    "case": updates.ticket[k] or ""}))
     updates.time = [t for t in fast if t is not None]
     if not failed:
         return updates, None

@@ -127,6 +127,18 @@ def _cell(record: Record, column: str | None) -> str | None:
     return value or None
 
 
+def _ticket_of(cfg: PaymentConfig, record: Record) -> str | None:
+    """The ticket a payment row names (its case, where it names one: a refund belongs to
+    the ticket it names), for the row's quarantine lines; None where it names none."""
+    if cfg.reference_pattern is not None:  # (Adyen: in the modification's reference)
+        reference = _cell(record, "Modification Merchant Reference")
+        match = cfg.reference_pattern.match(reference) if reference else None
+        if match is not None:
+            ticket = match.groupdict().get("ticket")
+            return str(ticket).strip() or None if ticket is not None else None
+    return _cell(record, cfg.ticket_column)
+
+
 def _currency(text: str | None) -> str:
     code = (text or "").strip().upper()
     if code not in CURRENCIES:
@@ -170,14 +182,16 @@ def _time(fast: str | None, text: str, fmt: str, zone: str) -> str:
 
 
 def _checked(collector: Collector, row: int, record: Record,
-             checks: list[tuple[str, Callable[[], object]]]) -> list[object] | None:
-    """Run each column's parser; quarantine the row at the first column that fails."""
+             checks: list[tuple[str, Callable[[], object]]],
+             case: str | None = None) -> list[object] | None:
+    """Run each column's parser; quarantine the row at the first column that fails
+    (`case`: the row's, see `_ticket_of`)."""
     values: list[object] = []
     for column, parse in checks:
         try:
             values.append(parse())
         except BadValue as exc:
-            collector.quarantine(row, column, record.get(column), str(exc))
+            collector.quarantine(row, column, record.get(column), str(exc), case=case)
             return None
     return values
 
@@ -465,32 +479,38 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     positions, one_by_one = _split(export, collector, keys, plain)
     for k in one_by_one:
         record, row = export.record(k), export.rows[k]
+        case = _ticket_of(cfg, record)  # (named in its quarantine lines)
         ident = str(record["id"]).strip()
         if not ident:  # (no event id; not a repeat of another blank id)
-            collector.quarantine(row, "id", record["id"], EMPTY_ID)
+            collector.quarantine(row, "id", record["id"], EMPTY_ID,
+                                 case=case)
             continue
         if collector.duplicate(f"stripe:{ident}", row, partial(_content, record)):
             continue
         try:
             currency = _currency(str(record["currency"]))
         except BadValue as exc:
-            collector.quarantine(row, "currency", record["currency"], str(exc))
+            collector.quarantine(row, "currency", record["currency"], str(exc),
+                                 case=case)
             continue
         try:
             amount = unsigned(parse_minor(str(record["amount"]), currency))
         except BadValue as exc:
-            collector.quarantine(row, "amount", record["amount"], str(exc))
+            collector.quarantine(row, "amount", record["amount"], str(exc),
+                                 case=case)
             continue
         try:
             fast = times[k].as_py()
             time = fast if fast is not None else _stripe_time(str(record["created"]))
         except BadValue as exc:
-            collector.quarantine(row, "created", record["created"], str(exc))
+            collector.quarantine(row, "created", record["created"], str(exc),
+                                 case=case)
             continue
         raw_status = str(record["status"]).strip().lower()
         status = _STRIPE_STATUS.get(raw_status)
         if status is None:
-            collector.quarantine(row, "status", record["status"], "unknown Stripe status")
+            collector.quarantine(row, "status", record["status"], "unknown Stripe status",
+                                 case=case)
             continue
         base = _base(cfg, f"stripe:{ident}", ident, time, amount, currency)
         if refunds:
@@ -673,6 +693,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     positions, one_by_one = _split(export, collector, keys, plain)
     for k in one_by_one:
         record, row = export.record(k), export.rows[k]
+        case = _ticket_of(cfg, record)  # (named in its quarantine lines)
         text, zone = f"{record['Date']} {record['Time']}", str(record[zone_column])
         ident = str(record["Transaction ID"]).strip()
         # (A blank id is no record's: each such row is quarantined, after its type.)
@@ -683,10 +704,12 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
         if not is_refund and not _paypal_charge(kind):
             collector.quarantine(row, "Type", record["Type"],
                                  "not a payment or refund (fees, transfers, holds are not "
-                                 "part of a refund case)")
+                                 "part of a refund case)",
+                                 case=case)
             continue
         if not ident:
-            collector.quarantine(row, "Transaction ID", record["Transaction ID"], EMPTY_ID)
+            collector.quarantine(row, "Transaction ID", record["Transaction ID"], EMPTY_ID,
+                                 case=case)
             continue
         gross_text = str(record["Gross"])
         if grouped[k]:  # (the quarantine shows the cell as exported)
@@ -697,17 +720,19 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
             (zone_column, partial(_known_zone, zone)),
             ("Date", partial(_time, times[k].as_py(), text, date_format, zone)),
         ]
-        values = _checked(collector, row, record, checks)
+        values = _checked(collector, row, record, checks, case)
         if values is None:
             continue
         currency, amount, _, time = (str(values[0]), values[1], values[2], str(values[3]))
         assert isinstance(amount, Decimal)
         if amount > 0 if is_refund else amount < 0:
-            collector.quarantine(row, "Gross", record["Gross"], _PAYPAL_SIGN[is_refund])
+            collector.quarantine(row, "Gross", record["Gross"], _PAYPAL_SIGN[is_refund],
+                                 case=case)
             continue
         status = _PAYPAL_STATUS.get(str(record["Status"]).strip().lower())
         if status is None:
-            collector.quarantine(row, "Status", record["Status"], "unknown PayPal status")
+            collector.quarantine(row, "Status", record["Status"], "unknown PayPal status",
+                                 case=case)
             continue
         base = _base(cfg, f"paypal:{ident}", ident, time, abs(amount), currency)
         method = _cell(record, cfg.method_column)
@@ -761,7 +786,8 @@ def _unmatched_note(file: Path, unmatched: list[tuple[int, str]]) -> str:
 _ZERO = re.compile(r"-?[0.]*0[0.]*")
 
 
-def _adyen_gross(collector: Collector, row: int, record: Record) -> str | None:
+def _adyen_gross(collector: Collector, row: int, record: Record,
+                 case: str | None = None) -> str | None:
     """The column that holds a row's amount: the debit or the credit, whichever is filled;
     where both are, the one that is not zero. A row with an amount on both sides is
     quarantined (None): which one the case moved is unknown."""
@@ -772,7 +798,7 @@ def _adyen_gross(collector: Collector, row: int, record: Record) -> str | None:
     if _ZERO.fullmatch(debit_text):
         return credit
     collector.quarantine(row, debit, record[debit],
-                         f"both {debit} and {credit} ({credit_text}) hold an amount")
+                         f"both {debit} and {credit} ({credit_text}) hold an amount", case=case)
     return None
 
 
@@ -827,6 +853,7 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
         (export.rows[k], str(references[k].as_py())) for k in positions if unmatched[k]]
     for k in one_by_one:
         record, row = export.record(k), export.rows[k]
+        case = _ticket_of(cfg, record)  # (named in its quarantine lines)
         text, zone = str(record["Creation Date"]), str(record["TimeZone"])
         kind = str(record["Type"]).strip().lower()
         psp = str(record["Psp Reference"]).strip()
@@ -840,12 +867,14 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
         if kind not in _ADYEN_CHARGE_TYPES and kind not in _ADYEN_REFUND_TYPES:
             collector.quarantine(row, "Type", record["Type"],
                                  "not a settled payment or refund (fees, payouts and "
-                                 "chargebacks are not part of a refund case)")
+                                 "chargebacks are not part of a refund case)",
+                                 case=case)
             continue
         if not ident:  # (a refund without its own reference is keyed by the payment's)
-            collector.quarantine(row, "Psp Reference", record["Psp Reference"], EMPTY_ID)
+            collector.quarantine(row, "Psp Reference", record["Psp Reference"], EMPTY_ID,
+                                 case=case)
             continue
-        gross = _adyen_gross(collector, row, record)
+        gross = _adyen_gross(collector, row, record, case)
         if gross is None:
             continue
         checks: list[tuple[str, Callable[[], object]]] = [
@@ -856,7 +885,7 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
             ("Creation Date", partial(_time, times[k].as_py(), text, "%Y-%m-%d %H:%M:%S",
                                       zone)),
         ]
-        values = _checked(collector, row, record, checks)
+        values = _checked(collector, row, record, checks, case)
         if values is None:
             continue
         currency, amount, _, time = (str(values[0]), values[1], values[2], str(values[3]))

@@ -64,8 +64,6 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     collector = Collector(SYSTEM, path)
     if join is not None:
         collector.notes.extend(join.notes)
-        for row, name, value, reason in join.quarantine:
-            collector.quarantine(row, name, value, reason)
     for bad in ragged:
         collector.quarantine(bad.row, "(record)", bad.text,
                              f"{counted(bad.found, 'field')} where the header has {bad.expected}")
@@ -103,6 +101,13 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     if numbers:  # a record whose number row is in another export of the run
         for k in np.flatnonzero(_none(ticket)).tolist():
             ticket[k] = numbers.get(str(documents[int(first[k])].as_py()))
+    if join is not None and join.quarantine:  # (with their records' numbers where known)
+        number_of = dict(zip(document_names.to_pylist(), _numbers(
+            document_codes, len(document_names), field_codes, field_names, newvalues,
+            cfg.number_field or "number").tolist(), strict=True))
+        for row, name, value, reason, document in join.quarantine:
+            collector.quarantine(row, name, value, reason, case=number_of.get(document) or (
+                numbers or {}).get(document))
     first_at = pa.array(first)
     times = object_array(local_text(created.take(first_at), TIME_FORMAT, zone).to_pylist())
     good = np.ones(len(first), dtype=bool)
@@ -120,7 +125,8 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
         try:
             times[k] = local_to_utc(text, TIME_FORMAT, zone)
         except BadValue as exc:
-            collector.quarantine(int(rows[row]), "sys_created_on", text, str(exc))
+            collector.quarantine(int(rows[row]), "sys_created_on", text, str(exc),
+                                 case=ticket[k])
             good[k] = False
     position = np.cumsum(good) - 1  # an update's place among those read
     changed = _changes(group, good, position, field_codes[kept], field_names,
@@ -179,8 +185,8 @@ class Join:
     dropped: set[str] = field(default_factory=set)
     """The updates (`_update_keys`) of this export whose rows are read with another
     export's."""
-    quarantine: list[tuple[int, str, str, str]] = field(default_factory=list)
-    """(row, field, value, reason) of rows that may not be joined."""
+    quarantine: list[tuple[int, str, str, str, str]] = field(default_factory=list)
+    """(row, field, value, reason, record) of rows that may not be joined."""
     notes: list[str] = field(default_factory=list)
 
     def applied(self, frame: pd.DataFrame,
@@ -281,7 +287,8 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
                     join_of(k).quarantine.append((number, name, content[place], (
                         f"a row of update {group} of record {document}, whose rows in "
                         f"{labels[paths[owner]]} (from row {own[0][2]}) state {name} "
-                        f"{time if place == 5 else user}: not one update, not joined")))
+                        f"{time if place == 5 else user}: not one update, not joined"),
+                        document))
                     continue
                 if content not in contents:
                     contents.add(content)

@@ -401,7 +401,8 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         for k, text in zip(rows, texts_of_amounts, strict=True):
             amount = over[k] if k in over else parsed[text] if text else None
             if isinstance(amount, BadValue):
-                collector.quarantine(u.row[k], C.AMOUNT, text, str(amount))
+                collector.quarantine(u.row[k], C.AMOUNT, text, str(amount),
+                                     case=u.ticket[k])
                 continue
             kept.append(k)
             amounts.append(amount)

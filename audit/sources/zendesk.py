@@ -164,7 +164,8 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
         created = audit.created_at
         time = created if type(created) is str else str(created)
         if not time.strip():
-            collector.quarantine(number, "created_at", time, "empty timestamp")
+            collector.quarantine(number, "created_at", time, "empty timestamp",
+                                 case=ticket)
             continue
         author_id = audit.author_id
         try:
@@ -221,7 +222,8 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
         seen[key] = (number, content)
         time = str(audit["created_at"])
         if not time.strip():
-            collector.quarantine(number, "created_at", time, "empty timestamp")
+            collector.quarantine(number, "created_at", time, "empty timestamp",
+                                 case=ticket)
             continue
         author_id = audit.get("author_id")
         if author_id is not None and _not_id(author_id):  # checked before the cache lookup
