@@ -1183,3 +1183,64 @@ def test_typed_amounts_with_more_decimals_than_their_currency_are_quarantined(
         [1, C.AMOUNT, "more decimals than USD has (2): not a whole number of its minor units "
          "(an amount in USD has at most 2 decimals)"]]
     assert _column(result, C.AMOUNT) == [0.3, 12.0]
+
+
+GERMAN = ("Fall;Aktivitaet;Zeit;Kanal;Status\n"
+          "F1;Receive refund request;2026-07-01T10:00:00Z;Onlineshop;erfolgreich\n"
+          "F1;Approve refund;2026-07-02T10:00:00Z; Onlineshop ;\n"
+          "F2;Receive refund request;2026-07-01T11:00:00Z;Filiale;fehlgeschlagen\n"
+          "F3;Receive refund request;2026-07-01T12:00:00Z;Telefon;\n")
+GERMAN_MAPPING = ("columns:\n  case:concept:name: Fall\n  concept:name: Aktivitaet\n"
+                  "  time:timestamp: Zeit\n  refund:channel: Kanal\n  payment:status: Status\n")
+
+
+def test_a_mapping_translates_channel_and_status_values(tmp_path: Path) -> None:
+    """`values:` translates an export's own channel and status values (a German export's
+    `Kanal=Onlineshop`), which before quarantined every row ("not one of ecommerce, ...":
+    only a constant for the whole file could stand in). A value it does not name is checked
+    as before, and the quarantine shows the value as exported."""
+    log = tmp_path / "de.csv"
+    log.write_text(GERMAN, encoding="utf-8")
+    mapping = tmp_path / "de.yaml"
+    mapping.write_text(GERMAN_MAPPING + "values:\n"
+                       "  refund:channel: {Onlineshop: ecommerce, Filiale: Offline}\n"
+                       "  payment:status:\n    erfolgreich: succeeded\n"
+                       "    fehlgeschlagen: failed\n", encoding="utf-8")
+    loaded = load_mapping(mapping)
+    assert loaded.values == {C.CHANNEL: {"Onlineshop": "ecommerce", "Filiale": "offline"},
+                             C.PAYMENT_STATUS: {"erfolgreich": "succeeded",
+                                                "fehlgeschlagen": "failed"}}
+    result = import_sources([(log, "csv")], mapping=loaded)
+    assert _column(result, C.CASE) == ["F1", "F1", "F2"]
+    assert _column(result, C.CHANNEL) == ["ecommerce", "ecommerce", "offline"]
+    assert _column(result, C.PAYMENT_STATUS) == ["succeeded", None, "failed"]
+    assert result.quarantine[["row", "field", "value"]].values.tolist() == [
+        [5, "Kanal", "Telefon"]]
+    # The same from a Parquet file, whose text columns arrive coded (categoricals).
+    frame = pd.read_csv(log, sep=";", dtype=str)
+    for name in ("Kanal", "Status"):
+        frame[name] = frame[name].astype("category")
+    parquet = tmp_path / "de.parquet"
+    frame.to_parquet(parquet)
+    again = import_sources([(parquet, "parquet")], mapping=loaded)
+    assert _column(again, C.CHANNEL) == ["ecommerce", "ecommerce", "offline"]
+    assert _column(again, C.PAYMENT_STATUS) == ["succeeded", None, "failed"]
+
+
+@pytest.mark.parametrize(("values", "line", "field", "said"), [
+    ("  refund:channel:\n    Onlineshop: webshop\n", 9, "values.refund:channel.Onlineshop",
+     "'webshop' is not one of ecommerce, subscription, offline"),
+    ("  concept:name:\n    Antrag: Receive refund request\n", 8, "values.concept:name",
+     "has no values to translate"),
+    ("  refund:channel: ecommerce\n", 8, "values.refund:channel", "must be a mapping"),
+    ("  payment:status:\n    ok: succeeded\n    ok: pending\n", 10, None,
+     "key 'ok' is given twice"),  # (as any key: the YAML reader refuses it)
+])
+def test_a_values_translation_is_checked_when_the_mapping_is_loaded(
+        tmp_path: Path, values: str, line: int, field: str | None, said: str) -> None:
+    mapping = tmp_path / "de.yaml"
+    mapping.write_text(GERMAN_MAPPING + "values:\n" + values, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_mapping(mapping)
+    assert (caught.value.row, caught.value.field) == (line, field)
+    assert said in str(caught.value) and str(mapping) in str(caught.value)

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -55,7 +56,13 @@ _ALLOWED_KEYS = {
     "decimal": "decimal mark of amounts ('.' or ',')",
     "thousands": "thousands separator of amounts ('', ',', '.', ' ' or \"'\")",
     "system": "name of the source system recorded in source:system",
+    "values": "canonical column -> {source value: canonical value} (refund:channel, "
+              "payment:status)",
 }
+
+TRANSLATED: dict[str, tuple[str, ...]] = {C.CHANNEL: C.CHANNELS,
+                                          C.PAYMENT_STATUS: C.PAYMENT_STATUSES}
+"""The columns whose values a mapping's `values:` translates, and the values each takes."""
 
 
 def norm(name: str) -> str:
@@ -97,6 +104,9 @@ class Mapping:
     decimal: str = "."
     thousands: str = ""
     system: str | None = None
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per canonical column (`TRANSLATED`), source value (as written, stripped) -> the
+    canonical value it stands for."""
     source: str | None = None
     """The mapping file's path, for messages."""
 
@@ -155,6 +165,7 @@ def load_mapping(path: Path) -> Mapping:
         name = sorted(both)[0]
         raise InputError("a column cannot be both mapped and constant", file=path,
                          row=line_of(child(node, "constants"), name), field=name)
+    values = _values(data, node, path)
     assume_tz = scalar("assume_tz")
     if assume_tz is not None:
         check_time_zone(assume_tz, file=path, row=line_of(node, "assume_tz"))
@@ -177,8 +188,56 @@ def load_mapping(path: Path) -> Mapping:
         decimal=decimal,
         thousands=thousands,
         system=scalar("system"),
+        values=values,
         source=str(path),
     )
+
+
+def _values(data: dict[str, Any], node: yaml.Node | None,
+            path: Path) -> dict[str, dict[str, str]]:
+    """The `values:` section: per translated column (`TRANSLATED`), source value -> one of
+    the column's values. Source values are taken as written (`01` is `01`, not 1); a
+    target that is not one of the column's values, an unknown column or a section of
+    another shape is an error naming the file, line and key."""
+    raw = data.get("values")
+    if raw is None:
+        return {}
+    sub = child(node, "values")
+    if not isinstance(raw, dict):
+        raise InputError("'values' must be a mapping of canonical columns (refund:channel, "
+                         "payment:status) to {source value: canonical value}", file=path,
+                         row=line_of(node, "values"), field="values")
+    out: dict[str, dict[str, str]] = {}
+    for column, table in raw.items():
+        key = f"values.{column}"
+        allowed = TRANSLATED.get(str(column))
+        if allowed is None:
+            raise InputError(f"'{column}' has no values to translate (values: is for "
+                             f"{', '.join(TRANSLATED)})", file=path,
+                             row=line_of(sub, str(column)), field=key)
+        entries = child(sub, str(column))
+        if not isinstance(table, dict) or not table or not isinstance(entries,
+                                                                      yaml.MappingNode):
+            raise InputError("must be a mapping of source value: canonical value", file=path,
+                             row=line_of(sub, str(column)), field=key)
+        translated: dict[str, str] = {}
+        for name_node, value_node in entries.value:
+            name = str(name_node.value).strip()
+            where = name_node.start_mark.line + 1
+            target = str(value_node.value).strip().lower() if isinstance(
+                value_node, yaml.ScalarNode) else None
+            if not name or not isinstance(name_node, yaml.ScalarNode):
+                raise InputError("a source value must be text, not empty", file=path,
+                                 row=where, field=key)
+            if target not in allowed:
+                shown = value_node.value if isinstance(value_node, yaml.ScalarNode) else "?"
+                raise InputError(f"'{name}': '{shown}' is not one of {', '.join(allowed)}",
+                                 file=path, row=value_node.start_mark.line + 1,
+                                 field=f"{key}.{name}")
+            # (a source value given twice is refused by load_yaml, naming both lines)
+            translated[name] = target
+        out[str(column)] = translated
+    return out
 
 
 def zone_override(mapping: Mapping | None, assume_tz: str | None) -> str | None:

@@ -187,6 +187,27 @@ def merged_ids_note(file: str, merged: dict[str, list[str]]) -> str:
             f"ids are read trimmed): {shown}{more}")
 
 
+def _translated(text: pd.Series, table: dict[str, str] | None) -> pd.Series:
+    """Each text that `table` (a mapping's `values:` for the column) names replaced by its
+    value; a categorical's categories replaced and kept coded."""
+    if not table:
+        return text
+    if isinstance(text.dtype, pd.CategoricalDtype):
+        categories = pd.Series(text.cat.categories).astype("string")
+        changed = categories.where(~categories.isin(list(table)),
+                                   categories.map(table)).astype("string")
+        coded = _sorted_codes(text, changed)
+        if coded is not None:
+            return coded
+    known = _mask(text.isin(list(table)))
+    if not known.any():
+        return text
+    result = text.astype(object)
+    result[known] = [table[str(v)] for v in text[known].tolist()]
+    return result.astype(text.dtype) if not isinstance(text.dtype, pd.CategoricalDtype) \
+        else result.astype("string")
+
+
 def _changed_case(text: pd.Series, method: str) -> pd.Series:
     """``text.str.upper()`` or ``.lower()``; a categorical's categories changed and kept
     coded."""
@@ -542,7 +563,7 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
             checks.append((text.notna() & ~text.isin(CURRENCIES),
                            "unknown currency (not an ISO 4217 code)"))
         elif name in (C.CHANNEL, C.PAYMENT_STATUS):
-            text = _changed_case(text, "lower")
+            text = _changed_case(_translated(text, mapping.values.get(name)), "lower")
             assert column.allowed is not None
             checks.append((text.notna() & ~text.isin(column.allowed),
                            f"not one of {', '.join(column.allowed)}"))
