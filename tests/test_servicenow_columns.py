@@ -65,7 +65,8 @@ def _reference(path: Path) -> Collector:
                                 ZONE)
         except BadValue as exc:
             collector.quarantine(int(first["row"]), "sys_created_on",
-                                 first["sys_created_on"], str(exc))
+                                 first["sys_created_on"], str(exc),
+                                 case=numbers[document])  # (the quarantine's case column)
             continue
         changes = {r["fieldname"]: r["newvalue"] if r["newvalue"].strip() else None
                    for r in rows}
