@@ -648,3 +648,14 @@ def test_the_check_counts_the_quarantined_rows_of_cases_with_findings(tmp_path: 
     assert "quarantined 1, 1 of them in cases with findings" in result.output
     quarantine = pd.read_csv(out / "quarantine.csv", dtype=str)
     assert quarantine["case"].tolist() == ["40219"]
+
+
+def test_a_missing_servicenow_page_is_told_as_before_the_pages_are_joined(
+        tmp_path: Path) -> None:
+    """The look for updates cut between pages reads the ServiceNow exports first; a page
+    that is missing is told by its reading as always ("no such file"), not by that look."""
+    first, _second = _servicenow_rows_pages(tmp_path, 7)
+    result = run("import", "--source", f"servicenow:{tmp_path / 'gone.csv'}",
+                 "--source", f"servicenow:{first}", "--out", str(tmp_path / "log.parquet"),
+                 code=2)
+    assert result.output.strip().endswith("gone.csv: no such file"), result.output

@@ -226,7 +226,10 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
     read: list[tuple[int, pd.DataFrame, npt.NDArray[np.int64], pa.Array]] = []
     files_of: dict[str, int] = {}
     for k, path in enumerate(paths):
-        table, _ragged = read_csv(path, encoding=encoding, strings="arrow")
+        try:
+            table, _ragged = read_csv(path, encoding=encoding, strings="arrow")
+        except (InputError, OSError):
+            continue  # (its reading tells what is wrong, in its place among the inputs)
         frame = table.frame
         if not set(KEY_COLUMNS) <= set(map(str, frame.columns)):
             continue  # (the reading itself tells what is missing)
