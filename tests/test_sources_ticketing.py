@@ -860,3 +860,27 @@ def test_blank_role_and_login_cells_of_the_role_history_are_missing(tmp_path: Pa
     assert [n for n in result.notes if "without a role" in n] == [
         "roles.csv: 2 events by 2 resource(s) without a role at that time (e.g. Lena "
         "Fischer)"]
+
+
+def test_an_update_stating_evidence_but_no_activity_is_quarantined_not_skipped(
+        tmp_path: Path) -> None:
+    """A receipt attached in an update of its own (no stage change) was skipped as an
+    update of "no mapped change", its evidence lost without a word; so was an amount.
+    Now such an update is quarantined, a line per field it states, naming its ticket; an
+    update of nothing mapped (an assignee) is still skipped and counted."""
+    path = tmp_path / "sys_audit.csv"
+    path.write_text("\n".join([
+        SN_HEADER,
+        "a1,case,doc1,number,,CS1,felix.weber,2026-07-01 10:00:00,0",
+        "a2,case,doc1,u_refund_stage,,requested,felix.weber,2026-07-01 10:00:00,0",
+        "a3,case,doc1,u_receipt,,receipt-1.jpg,felix.weber,2026-07-01 11:00:00,1",
+        "a4,case,doc1,u_approved_amount,,12.50,felix.weber,2026-07-01 11:00:00,1",
+        "a5,case,doc1,assigned_to,,x,felix.weber,2026-07-01 11:30:00,2",
+        "a6,case,doc1,u_refund_stage,requested,approved,nadia.rossi,2026-07-02 10:00:00,3"])
+        + "\n", encoding="utf-8")
+    table, quarantine = read_source(path, "servicenow")
+    assert table.frame[C.ACTIVITY].tolist() == ["Receive refund request", "Approve refund"]
+    assert quarantine[["row", "field", "value", "case"]].values.tolist() == [
+        [4, "u_approved_amount", "12.50", "CS1"], [4, "u_receipt", "receipt-1.jpg", "CS1"]]
+    assert "no event carries it" in quarantine["reason"].iloc[1]
+    assert table.records_read == 3 and table.skipped == 1

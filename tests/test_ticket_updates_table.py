@@ -71,16 +71,34 @@ def _random_updates(cfg: TicketingConfig, rng: random.Random, size: int,
 def _reference(u: Updates, cfg: TicketingConfig) -> tuple[list[dict[str, object]],
                                                           list[tuple[int, str]]]:
     """Records and quarantined (row, amount) of the updates, one update at a time."""
+    records, quarantined, _lost, _updates = _reference_and_lost(u, cfg)
+    return records, quarantined
+
+
+def _reference_and_lost(u: Updates, cfg: TicketingConfig) -> tuple[
+        list[dict[str, object]], list[tuple[int, str]], list[tuple[int, str, str]], int]:
+    """`_reference`, and the (row, field, value) quarantined of the updates of no activity
+    that state an amount or an evidence item (the update's own amount, then its amount
+    fields and evidence fields as the configuration lists them), and how many such
+    updates there are."""
     known: dict[str, dict[str, str]] = {}
     for ticket, changes in zip(u.ticket, u.changes, strict=True):
         for name in (cfg.order_field, cfg.currency_field):
             if name and changes.get(name):
                 known.setdefault(ticket, {}).setdefault(name, str(changes[name]))
     records, quarantined = [], []
+    lost: list[tuple[int, str, str]] = []
+    lost_updates = [0]
     for k in _reference_order(u.ticket, u.time, u.row):
         changes = u.changes[k]
         activity = u.activity[k] or cfg.activity_of(changes, u.public_comment[k])
         if activity is None:
+            stated = [(C.AMOUNT, u.amount[k])] if (u.amount[k] or "").strip() else []
+            stated += [(name, str(changes[name])) for name in
+                       [*cfg.amount_fields, *cfg.evidence_fields]
+                       if (changes.get(name) or "").strip()]
+            lost.extend((u.row[k], name, value) for name, value in stated)
+            lost_updates[0] += bool(stated)
             continue
         text = u.amount[k]
         for name in cfg.amount_fields:
@@ -101,7 +119,7 @@ def _reference(u: Updates, cfg: TicketingConfig) -> tuple[list[dict[str, object]
         for name, column in cfg.evidence_fields.items():
             record[column] = changes.get(name) or None
         records.append(record)
-    return records, quarantined
+    return records, quarantined, lost, lost_updates[0]
 
 
 @pytest.mark.parametrize("arrow", [True, False], ids=["arrow", "lists"])
@@ -120,7 +138,7 @@ def test_updates_to_table_matches_the_per_update_definition(system: str, arrow: 
     assert any(updates.activity) is own
     collector = Collector(system, Path("updates.json"))
     updates_to_table(updates, cfg, collector)
-    expected, quarantined = _reference(updates, cfg)
+    expected, quarantined, lost, lost_updates = _reference_and_lost(updates, cfg)
     assert collector.columns is not None
     names = [C.EVENT_ID, C.CASE, C.ACTIVITY, C.TIMESTAMP, C.RESOURCE, C.AMOUNT, C.CURRENCY,
              C.ORDER_ID, *cfg.evidence_fields.values()]
@@ -132,9 +150,13 @@ def test_updates_to_table_matches_the_per_update_definition(system: str, arrow: 
     assert got == expected
     assert columns[C.LIFECYCLE] == ["complete"] * len(got)
     assert columns[C.CHANNEL] == [cfg.channel] * len(got)
-    assert [(p["row"], p["value"]) for p in collector.problems] == quarantined
-    assert collector.skipped == len(updates.ticket) - len(expected) - len(quarantined)
-    assert expected and quarantined  # the random updates reach every branch
+    # (an update of no activity stating an amount or an evidence item is quarantined too,
+    # a line per field, before the amounts that are no number)
+    assert [(p["row"], p["field"], p["value"]) for p in collector.problems[:len(lost)]] == lost
+    assert [(p["row"], p["value"]) for p in collector.problems[len(lost):]] == quarantined
+    assert collector.skipped == (len(updates.ticket) - len(expected) - len(quarantined)
+                                 - lost_updates)
+    assert expected and quarantined and lost  # the random updates reach every branch
 
 
 @pytest.mark.parametrize("system", ["zendesk", "jira", "servicenow"])

@@ -349,6 +349,36 @@ def _over_units(kept: list[int], texts: list[object], tickets: list[str],
     return over
 
 
+def _lost_without_activity(u: Updates, cfg: TicketingConfig,
+                           changed: dict[str, dict[int, str | None]],
+                           without: npt.NDArray[np.intp], collector: Collector) -> int:
+    """Quarantine the updates of no activity (`without`, in the order read) that state an
+    amount or an evidence item: no event carries what they state (an amount, a receipt
+    attached in an update of its own, or the half of an update cut by an export's paging),
+    so they are not skipped as updates of nothing mapped (tags, an assignee) are; one line
+    per such field. Returns how many updates were quarantined."""
+    fields = [*cfg.amount_fields, *cfg.evidence_fields]
+    if not len(without):
+        return 0
+    lost = 0
+    for k in without.tolist():
+        stated = [(name, value) for name in fields
+                  if (value := changed[name].get(k)) is not None and value.strip()]
+        own = u.amount[k]
+        if own is not None and own.strip():  # (an amount of the update's own, e.g. Jira's)
+            stated.insert(0, (C.AMOUNT, own))
+        for name, value in stated:
+            what = (f"the evidence item {cfg.evidence_fields[name]}"
+                    if name in cfg.evidence_fields else "an amount")
+            collector.quarantine(
+                u.row[k], name, value,
+                f"{what} stated by an update that states no activity (no change of a field "
+                "the sources configuration maps to an activity): no event carries it",
+                case=u.ticket[k])
+        lost += bool(stated)
+    return lost
+
+
 def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                      collector: Collector,
                      ticket_fields: dict[str, dict[str, str]] | None = None, *,
@@ -384,7 +414,8 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     has_activity = np.fromiter(map(is_not, activity, repeat(None)), dtype=np.bool_, count=n)
     kept_at = order[has_activity[order]]
     kept = kept_at.tolist()
-    collector.skipped += len(order) - len(kept)
+    lost = _lost_without_activity(u, cfg, changed, order[~has_activity[order]], collector)
+    collector.skipped += len(order) - len(kept) - lost
     texts_of_amounts = amount_text[kept_at].tolist()
     good = {t: a for t, a in parsed.items() if isinstance(a, str)}
     over = _over_units(kept, texts_of_amounts, u.ticket, currencies, good)
