@@ -293,6 +293,31 @@ def test_dfg_top_keeps_the_most_frequent_activities(demo_log: pd.DataFrame) -> N
     assert dfg.top(len(dfg.activities)) is dfg
 
 
+def test_a_dense_dfg_is_drawn_with_its_most_frequent_edges(demo_log: pd.DataFrame) -> None:
+    """The 60 most frequent of 300 random labels had 705 edges among them: Graphviz took
+    minutes to lay them out, in `check` as in `discover`. At most MAX_EDGES are drawn, the
+    most frequent, and the caption says so; the demo log's DFG is drawn whole."""
+    from reports.graphs import MAX_EDGES, Dfg, DfgEdge
+
+    names = [f"A{i:02d}" for i in range(40)]
+    edges = [DfgEdge(a, b, 1 + (i * 7919) % 97, 60.0)
+             for i, (a, b) in enumerate(itertools.product(names, names))]
+    dense = Dfg({a: 10 for a in names}, {names[0]: 5}, {names[-1]: 5}, edges, 5)
+    shown = dense.drawn()
+    assert len(shown.edges) == MAX_EDGES < len(edges)
+    assert min(e.count for e in shown.edges) >= max(
+        e.count for e in edges if e not in shown.edges)
+    assert shown.activities == dense.activities and shown.starts == dense.starts
+    assert dense.left_out_of(shown) == [f"the {MAX_EDGES} most frequent of 1,600 edges"]
+    fewer = dense.drawn(activities=20, edges=50)
+    assert len(fewer.activities) == 20 and len(fewer.edges) == 50
+    assert dense.left_out_of(fewer) == ["the 20 most frequent of 40 activities",
+                                        "the 50 most frequent of 400 edges among them"]
+    assert shown.drawn() is shown and shown.left_out_of(shown) == []
+    dfg = discover_dfg(demo_log)
+    assert dfg.drawn() is dfg
+
+
 @pytest.mark.parametrize("unit", ["ns", "us", "s"])
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", None])
 def test_seconds_to_the_next_event_equal_pandas_timedeltas(unit: str, zone: str | None) -> None:
