@@ -966,18 +966,26 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
 @click.option("--noise", type=_FloatRange(0.0, 1.0), default=None,
               help="Leave out rare behaviour: 0 keeps everything [default: 0.2 for "
                    "inductive, 0 for heuristics and dfg].")
+@click.option("--max-activities", type=click.IntRange(min=1), default=60, show_default=True,
+              metavar="N",
+              help="Mine the model from the N most frequent activities only, and draw the "
+              "DFG with them; the events of the others are left out of the model and a note "
+              "says how many (a log of thousands of distinct labels kept the miner and "
+              "Graphviz busy for many minutes). Raise it to mine more.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for model.bpmn, model.svg, model.png, dfg.svg, dfg.png and "
               "discovery.json.")
 @click.pass_obj
 @reports_input_errors
 def discover(settings: Settings, log_path: Path, miner: str, noise: float | None,
-             out: Path) -> None:
+             max_activities: int, out: Path) -> None:
     """Discover the as-is process model of an event log (csv, xes, parquet, ocel).
 
     Writes the model as BPMN 2.0 with a layout (opens in bpmn.io), drawn with event counts
     and median waiting times, and the directly-follows graph with frequencies and median
-    durations, plus discovery.json (soundness and fitness of the model).
+    durations, plus discovery.json (soundness and fitness of the model). The model is
+    mined from the 60 most frequent activities at most (--max-activities); a note says
+    what was left out.
 
     \b
     Example:
@@ -1014,7 +1022,8 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
                              "reads an activity by its completion, so there is nothing to "
                              "discover", file=log_path, field=C.LIFECYCLE)
         progress.stage(f"discovering ({miner} miner)")
-        result = run_discovery(log, miner, noise)  # type: ignore[arg-type]
+        result = run_discovery(log, miner, noise,  # type: ignore[arg-type]
+                               max_activities)
         written = write_discovery(result, log, out)
         progress.done()
     settings.say(f"discovered with the {result.miner} miner (noise {result.noise:g}) from "

@@ -284,8 +284,8 @@ def process_dot(graph: ProcessGraph, tasks: Mapping[str, TaskFigures],
 
     lines = [
         "digraph process {",
-        f"  graph [label={_label(title)}, labelloc=t, fontsize=16, rankdir=LR, "
-        f'fontname="{FONTS}", bgcolor="white", nodesep=0.4, ranksep=0.5];',
+        f"  graph [label={_label(*title.split(chr(10)))}, labelloc=t, fontsize=16, "
+        f'rankdir=LR, fontname="{FONTS}", bgcolor="white", nodesep=0.4, ranksep=0.5];',
         f'  node [fontname="{FONTS}", fontsize=11];',
         f'  edge [fontname="{FONTS}", fontsize=9, color="#4d4d4d", arrowsize=0.7];',
     ]

@@ -51,6 +51,12 @@ if TYPE_CHECKING:
 Miner = Literal["inductive", "heuristics", "dfg"]
 MINERS: tuple[Miner, ...] = ("inductive", "heuristics", "dfg")
 DEFAULT_NOISE: dict[Miner, float] = {"inductive": 0.2, "heuristics": 0.0, "dfg": 0.0}
+DEFAULT_MAX_ACTIVITIES = 60
+"""Activities a model is mined from (and the DFG drawn with), the most frequent first; as
+many as `check` draws (reports.graphs.MAX_ACTIVITIES). A log of thousands of distinct
+labels (3,000 random ones: a model of 9,515 BPMN nodes) kept the miner, the soundness check
+and Graphviz busy for more than 300 s; 300 labels kept pm4py's inductive miner alone in its
+fall-throughs for more than 600 s. The real logs at hand have up to 27 activities."""
 
 CASE, ACTIVITY, TIMESTAMP = "case:concept:name", "concept:name", "time:timestamp"
 
@@ -88,6 +94,10 @@ class Discovery:
     converted back (an unbounded net's scope has no end of states)."""
     warnings: list[str] = field(default_factory=list)
     """What the reader must know to read the model right (events left out)."""
+    max_activities: int = DEFAULT_MAX_ACTIVITIES
+    """The most activities mined into the model and drawn in the DFG."""
+    left_out: dict[str, int] = field(default_factory=dict)
+    """Activities left out of the model (beyond `max_activities`) with their events."""
 
 
 def _ordered(log: pd.DataFrame) -> pd.DataFrame:
@@ -113,9 +123,11 @@ def _ordered(log: pd.DataFrame) -> pd.DataFrame:
     return frame if order is None else frame.take(order).reset_index(drop=True)
 
 
-def discover(log: pd.DataFrame, miner: Miner = "inductive", noise: float | None = None
-             ) -> Discovery:
-    """Discover the process of a canonical log (non-empty) with the chosen miner."""
+def discover(log: pd.DataFrame, miner: Miner = "inductive", noise: float | None = None,
+             max_activities: int = DEFAULT_MAX_ACTIVITIES) -> Discovery:
+    """Discover the process of a canonical log (non-empty) with the chosen miner, from its
+    `max_activities` most frequent activities (ties by label, as the DFG draws them): the
+    events of the others are left out of the mining, and a note says how many."""
     from reports.graphs import discover_dfg
 
     if miner not in MINERS:
@@ -123,25 +135,45 @@ def discover(log: pd.DataFrame, miner: Miner = "inductive", noise: float | None 
     noise = DEFAULT_NOISE[miner] if noise is None else noise
     if not 0.0 <= noise <= 1.0:
         raise ValueError("noise must be between 0 and 1")
+    if max_activities < 1:
+        raise ValueError("max_activities must be at least 1")
     from audit import canonical as C
 
     frame = _ordered(log)
     left_out = C.not_completions(log)
+    tasks = task_figures(frame)
+    mined = frame
+    dropped_tasks: dict[str, int] = {}
+    if miner != "dfg" and len(tasks) > max_activities:
+        ranked = sorted(tasks, key=lambda a: (-tasks[a].events, a))
+        dropped_tasks = {a: tasks[a].events for a in ranked[max_activities:]}
+        mined = frame[~frame[ACTIVITY].isin(dropped_tasks)].reset_index(drop=True)
     if miner != "dfg":
         # A model names its tasks in XML, which cannot hold a control character: two labels
         # differing only there would become one task (both written as U+FFFD).
         from audit.xmltext import NOT_XML
 
-        for label in frame[ACTIVITY].unique().tolist():
+        for label in mined[ACTIVITY].unique().tolist():
             if NOT_XML.search(label):
                 raise InputError(f"the activity {label!r} holds a character a BPMN model "
                                  "(XML) cannot hold; discover with --miner dfg, or clean "
                                  "the label first", field=ACTIVITY)
     dfg = discover_dfg(log)
     result = Discovery(miner, noise, int(frame[CASE].nunique()), len(frame), dfg, None,
-                       tasks=task_figures(frame))
+                       tasks=tasks, max_activities=max_activities)
     if left_out:
         result.warnings.append(C.not_completions_told(left_out, "counted"))
+    if dropped_tasks:
+        result.left_out = {"activities": len(dropped_tasks),
+                           "events": sum(dropped_tasks.values())}
+        events = result.left_out["events"]
+        result.notes.append(
+            f"the model is mined from the {max_activities} most frequent of {len(tasks):,} "
+            f"activities (--max-activities {max_activities}); the other "
+            f"{len(dropped_tasks):,}, with {events:,} of {len(frame):,} events "
+            f"({_share(events, len(frame))}), are left out of it (the fitness counts their "
+            "events as log moves; discovery.json's activities and DFG hold them all): "
+            f"--max-activities {len(tasks)} mines them all, which may take long")
     if miner == "dfg":
         result.dfg = filter_dfg(dfg, noise)
         dropped = len(dfg.edges) - len(result.dfg.edges)
@@ -152,20 +184,26 @@ def discover(log: pd.DataFrame, miner: Miner = "inductive", noise: float | None 
         import pm4py
 
         tree = pm4py.discover_process_tree_inductive(
-            frame, noise_threshold=noise, activity_key=ACTIVITY, case_id_key=CASE,
+            mined, noise_threshold=noise, activity_key=ACTIVITY, case_id_key=CASE,
             timestamp_key=TIMESTAMP)
         bpmn = pm4py.convert_to_bpmn(tree)
     else:
         import pm4py
 
         heuristics = pm4py.discover_heuristics_net(
-            frame, dependency_threshold=0.5 + noise / 2, activity_key=ACTIVITY,
+            mined, dependency_threshold=0.5 + noise / 2, activity_key=ACTIVITY,
             case_id_key=CASE, timestamp_key=TIMESTAMP)
         net, initial, final = pm4py.convert_to_petri_net(heuristics)
         bpmn = pm4py.convert_to_bpmn(net, initial, final)
         result.mined = from_pm4py(net, initial, final)
     result.process = from_pm4py_bpmn(bpmn, name=f"As-is process ({miner} miner)")
     return result
+
+
+def _share(part: int, whole: int) -> str:
+    """`part` of `whole` as a rounded percentage ("less than 1%" for a small non-zero one)."""
+    share = 100 * part / whole if whole else 0.0
+    return "less than 1%" if 0 < share < 1 else f"{share:.0f}%"
 
 
 def filter_dfg(dfg: Dfg, noise: float) -> Dfg:
@@ -273,7 +311,6 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
     discovery.json into `out`; the BPMN is read back through our reader to check it."""
     from audit.progress import current
     from reports.graphs import (
-        MAX_ACTIVITIES,
         DrawnGraph,
         dfg_dot,
         format_duration,
@@ -285,12 +322,12 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
     written: dict[str, Path] = {}
     progress.stage("drawing the directly-follows graph")
     title = f"Directly-follows graph (as-is, {counted(discovery.cases, 'case', spec=',')})"
-    # As check draws it: its most frequent activities only (Graphviz took minutes to lay out
-    # hundreds of them); discovery.json and the model hold them all.
-    shown = discovery.dfg.top(MAX_ACTIVITIES)
-    if shown is not discovery.dfg:
-        title += (f": the {len(shown.activities)} most frequent of "
-                  f"{len(discovery.dfg.activities):,} activities")
+    # As check draws it: its most frequent activities (as many as the model is mined from)
+    # and edges only (Graphviz took minutes to lay out hundreds of them); discovery.json
+    # holds them all.
+    shown = discovery.dfg.drawn(discovery.max_activities)
+    if shown is not discovery.dfg:  # (each on a line of its own: a line is cut at 60)
+        title = "\n".join([title, *discovery.dfg.left_out_of(shown)])
     for path in write_graph(DrawnGraph("dfg", title, "", dfg_dot(shown, title=title)), out):
         written[f"dfg.{path.suffix[1:]}"] = path
     if discovery.process is not None:
@@ -328,6 +365,9 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
                 labels[flow.id] = f"{edge.count:,} · {format_duration(edge.median_seconds)}"
         model_title = (f"Discovered model ({discovery.miner} miner, noise "
                        f"{discovery.noise:g}, {counted(discovery.cases, 'case', spec=',')})")
+        if discovery.left_out:
+            model_title += (f"\nfrom the {len(discovery.tasks) - discovery.left_out['activities']}"
+                            f" most frequent of {len(discovery.tasks):,} activities")
         progress.stage("drawing the model")
         dot = process_dot(discovery.process, discovery.tasks, labels, title=model_title)
         for path in write_graph(DrawnGraph("model", model_title, "", dot), out):
@@ -348,6 +388,7 @@ def discovery_summary(discovery: Discovery) -> dict[str, Any]:
     return {
         "miner": discovery.miner,
         "noise": discovery.noise,
+        "max_activities": discovery.max_activities,
         "cases": discovery.cases,
         "events": discovery.events,
         "activities": {a: {"events": f.events,
@@ -374,6 +415,7 @@ def discovery_summary(discovery: Discovery) -> dict[str, Any]:
             "fitting_cases": discovery.fitness.fitting_cases,
             "cases": discovery.fitness.cases,
         },
+        "left_out_of_the_model": discovery.left_out or None,
         "notes": discovery.notes,
         "warnings": discovery.warnings,
     }

@@ -449,3 +449,82 @@ def test_a_model_discovered_from_a_refund_log_fits_it_in_check(tmp_path: Path) -
     assert bundled.summary()["conformance"]["ecommerce"]["fitting_cases"] == cases
     assert "Capture payment" not in bundled.policy.sop_tasks()
     assert run.policy.sop_tasks()["Capture payment"] == "Capture payment"
+
+
+def _random_labels_log(path: Path, *, cases: int, labels: int, seed: int) -> Path:
+    """A canonical CSV whose cases run random labels (3 to 6 events each)."""
+    import random
+
+    rng = random.Random(seed)
+    rows = ["event:id,case:concept:name,concept:name,time:timestamp"]
+    for case in range(cases):
+        for step in range(rng.randint(3, 6)):
+            label = f"Activity {rng.randrange(labels):04d}"
+            rows.append(f"e{case:05d}{step},c{case:05d},{label},"
+                        f"2026-01-{1 + case % 28:02d}T{8 + step:02d}:00:00Z")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_log_of_many_labels_is_mined_from_its_most_frequent_activities(
+        tmp_path: Path) -> None:
+    """3,000 distinct labels kept discover busy for more than 300 s (pm4py's fall-throughs,
+    the soundness check of a 9,515-node model, Graphviz): the model is mined from the
+    --max-activities most frequent activities (default 60, ties by label), the note and
+    discovery.json say what was left out, and the fitness is of the whole log."""
+    path = _random_labels_log(tmp_path / "log.csv", cases=400, labels=150, seed=3)
+    log = import_sources([(path, None)]).log
+    counts = log["concept:name"].astype(str).value_counts()
+    ranked = sorted(counts.index, key=lambda a: (-counts[a], a))
+    result = discover(log, "inductive", 0.0, max_activities=12)
+    assert result.process is not None
+    tasks = {n.name for n in result.process.nodes if n.kind == "task"}
+    assert tasks == set(ranked[:12])
+    left = sum(int(counts[a]) for a in ranked[12:])
+    assert result.left_out == {"activities": len(ranked) - 12, "events": left}
+    assert result.tasks.keys() == set(ranked)  # the figures hold every activity
+    assert any(f"the 12 most frequent of {len(ranked)} activities" in note
+               and f"--max-activities {len(ranked)} mines them all" in note
+               for note in result.notes), result.notes
+    write_discovery(result, log, tmp_path / "out")
+    summary = json.loads((tmp_path / "out" / "discovery.json").read_text(encoding="utf-8"))
+    assert summary["max_activities"] == 12
+    assert summary["left_out_of_the_model"] == result.left_out
+    assert summary["model"]["tasks"] == 12 and summary["model"]["sound"] == "yes"
+    assert summary["fitness"]["cases"] == 400  # the whole log, left-out events as log moves
+    assert summary["fitness"]["log_fitness"] < 1.0
+    assert len(summary["activities"]) == len(ranked)
+    # (the drawings say so on a line of their own: a title's line is cut at 60 characters)
+    svg = (tmp_path / "out" / "dfg.svg").read_text(encoding="utf-8")
+    assert f">the 12 most frequent of {len(ranked)} activities<" in svg
+    svg = (tmp_path / "out" / "model.svg").read_text(encoding="utf-8")
+    assert f">from the 12 most frequent of {len(ranked)} activities<" in svg
+
+    runner = CliRunner()
+    cli = runner.invoke(main, ["discover", str(path), "--out", str(tmp_path / "cli")])
+    assert cli.exit_code == 0, cli.output
+    assert f"note: the model is mined from the 60 most frequent of {len(ranked)}" in cli.output
+    summary = json.loads((tmp_path / "cli" / "discovery.json").read_text(encoding="utf-8"))
+    assert summary["model"]["tasks"] == 60
+    bad = runner.invoke(main, ["discover", str(path), "--max-activities", "0", "--out",
+                               str(tmp_path / "cli")])
+    assert bad.exit_code == 2 and "--max-activities" in bad.output
+
+
+def test_a_log_within_the_cap_is_mined_whole(refund_sample: pd.DataFrame,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cap leaves a log of fewer activities as it was: the miner gets every event."""
+    import pm4py
+
+    mined: list[pd.DataFrame] = []
+    real = pm4py.discover_process_tree_inductive
+
+    def recorded(frame: pd.DataFrame, **kwargs: object) -> object:
+        mined.append(frame)
+        return real(frame, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pm4py, "discover_process_tree_inductive", recorded)
+    result = discover(refund_sample, "inductive", None)
+    assert result.left_out == {} and len(mined) == 1
+    pd.testing.assert_frame_equal(mined[0], _ordered(refund_sample))
+    assert not any("most frequent" in note for note in result.notes)
