@@ -1,11 +1,15 @@
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
+
+if TYPE_CHECKING:  # (networkx: 0.14 s to import, for `rules` too)
+    import networkx as nx
 
 
 class OrphanPayout(Rule):
