@@ -246,9 +246,13 @@ def from_pm4py_bpmn(bpmn: Any, *, name: str) -> ProcessGraph:
     nodes: list[ProcessNode] = []
     counter: dict[str, int] = {}
 
-    def sort_key(node: Any) -> tuple[int, str]:
+    # Nodes in an order of what they are and where they stand, not of pm4py's ids (random
+    # UUIDs: the gateways and flows of model.bpmn were numbered anew on every run).
+    places = _structural_ranks(bpmn)
+
+    def sort_key(node: Any) -> tuple[int, str, int]:
         order = next((k for k, (cls, _, _) in enumerate(kinds) if isinstance(node, cls)), 9)
-        return (order, str(node.get_name()) + str(node.get_id()))
+        return (order, str(node.get_name()), places[node])
 
     for node in sorted(bpmn.get_nodes(), key=sort_key):
         match = next(((kind, prefix) for cls, kind, prefix in kinds if isinstance(node, cls)),
@@ -264,6 +268,32 @@ def from_pm4py_bpmn(bpmn: Any, *, name: str) -> ProcessGraph:
                    key=lambda st: (_rank(st[0]), _rank(st[1])))
     return ProcessGraph(tuple(nodes), tuple(ProcessFlow(f"Flow_{k}", s, t)
                                             for k, (s, t) in enumerate(flows, 1)), name)
+
+
+def _structural_ranks(bpmn: Any, rounds: int = 32) -> dict[Any, int]:
+    """Each node of a pm4py BPMN graph ranked by its kind, its name and, refined round by
+    round, the ranks of the nodes before and after it (colour refinement), until the ranks
+    tell no more nodes apart (or after `rounds`). Nodes alike in all of it are interchangeable
+    in the graph, so the order among them does not change what is written."""
+    nodes = list(bpmn.get_nodes())
+    after: dict[Any, list[Any]] = {n: [] for n in nodes}
+    before: dict[Any, list[Any]] = {n: [] for n in nodes}
+    for flow in bpmn.get_flows():
+        after[flow.get_source()].append(flow.get_target())
+        before[flow.get_target()].append(flow.get_source())
+
+    def ranked(signatures: dict[Any, Any]) -> dict[Any, int]:
+        order = {sig: k for k, sig in enumerate(sorted(set(signatures.values())))}
+        return {n: order[sig] for n, sig in signatures.items()}
+
+    ranks = ranked({n: (type(n).__name__, str(n.get_name())) for n in nodes})
+    for _ in range(rounds):
+        refined = ranked({n: (ranks[n], tuple(sorted(ranks[m] for m in before[n])),
+                              tuple(sorted(ranks[m] for m in after[n]))) for n in nodes})
+        if len(set(refined.values())) == len(set(ranks.values())):
+            break
+        ranks = refined
+    return ranks
 
 
 def _rank(node_id: str) -> tuple[str, int]:
