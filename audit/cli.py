@@ -447,10 +447,14 @@ def demo(settings: Settings, out: Path) -> None:
 
     _writable_folder(out)  # before the demo's audit, not after it (before: a traceback)
     with using(settings.progress()) as progress:
-        lines = run_demo(out)
+        lines, errors = run_demo(out)
         progress.done()
     for line in lines:
         settings.say(line)
+    if errors:  # (as check: a crashed rule is exit code 2, never a clean-looking demo)
+        for line in errors:
+            click.echo(line, err=True)
+        end_process(ExitCode.INPUT_ERROR)
 
 
 FAIL_ON = click.Choice(["info", "low", "medium", "high", "critical", "never"])

@@ -357,6 +357,23 @@ def test_demo_writes_its_outputs(tmp_path: Path) -> None:
     assert found == expected
 
 
+def test_demo_with_a_crashed_rule_is_exit_2(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rule that crashes in the demo is told and ends it with exit code 2, as in `check`
+    (the demo once exited 0 with the rule's findings missing and no word of it: a wheel
+    installed without the mining extra lost the conformance rules so)."""
+    from audit.rules.duties.sd001_self_approval import SelfApproval
+
+    def explode(self: SelfApproval, facts: object) -> list[object]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(SelfApproval, "check", explode)
+    result = run("demo", "--out", str(tmp_path / "demo"), code=2)
+    assert "rule SD001 (self-approval) crashed: RuntimeError: boom" in result.output
+    document = json.loads((tmp_path / "demo" / "findings.json").read_text())
+    assert [e["rule"] for e in document["errors"]] == ["SD001"]
+
+
 def test_model_inspect(tmp_path: Path) -> None:
     models = Path(__file__).resolve().parents[1] / "models"
     result = run("model", "inspect", str(models / "ecommerce.bpmn"))
