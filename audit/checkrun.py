@@ -360,13 +360,16 @@ def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None 
                          engine=engine, policy=policy)
 
 
-def checked_policy(policy_path: Path, sop: Path | None = None) -> Policy:
+def checked_policy(policy_path: Path, sop: Path | None = None, *,
+                   installed: bool = True) -> Policy:
     """The policy (with `sop` for every channel where given), its rule references checked
     and, where a selected rule reads the SOPs (`Rule.reads_sop`: the conformance rules their
     nets, unauthorized-approver their lanes), its SOPs read (and converted, for a net); its
     `warnings` what that reading found for the run to tell (which pool of a collaboration
     was read). Nothing of the SOPs is read after this and before the rules: a broken SOP no
-    selected rule reads is no error, and no run fails after its rules ran."""
+    selected rule reads is no error, and no run fails after its rules ran. With `installed`
+    (a run, not `policy check` of the file alone), the packages the selected conformance
+    rules need are checked too (`_conformance_installed`)."""
     ruleset = default_rules()
     policy = load_policy(policy_path, known_rules=ruleset.known)
     if sop is not None:  # FILE or FILE#PROCESS (a process or pool of a collaboration)
@@ -388,6 +391,8 @@ def checked_policy(policy_path: Path, sop: Path | None = None) -> Policy:
     # on a missing SOP or an unknown process, a traceback in findings.json.)
     reads = {rule.reads_sop for rule in chosen} - {""}
     performers = any(rule.code == "SD004" for rule in chosen)
+    if installed and "net" in reads and policy.sop:
+        _conformance_installed(policy, [r.code for r in chosen if r.reads_sop == "net"])
     warnings, names = (_check_sops(policy, nets="net" in reads, performers=performers)
                        if reads else ([], frozenset[str]()))
     if any(rule.code == "AP004" for rule in chosen):
@@ -395,6 +400,33 @@ def checked_policy(policy_path: Path, sop: Path | None = None) -> Policy:
     if not warnings and not names:
         return policy
     return replace(policy, warnings=tuple(warnings), sop_task_names=names)
+
+
+MINING_EXTRA = "pip install 'refund-audit[mining]'"
+"""How to install what conformance and discovery need (pm4py, r4pm): the `mining` extra."""
+
+
+def _conformance_installed(policy: Policy, rules: list[str]) -> None:
+    """Refuse, before any import, a run whose conformance `rules` need what is not installed:
+    an alignment engine (r4pm, else pm4py) and pm4py for the precision and for token replay,
+    all of the `mining` extra. (Installed without it, they crashed one by one after the
+    import: `ModuleNotFoundError: No module named 'pm4py'`, and the demo left them out.)"""
+    from importlib.util import find_spec
+
+    from conformance.align import resolve_engine
+
+    options = policy.conformance
+    named = ", ".join(rules)
+    try:
+        engine = resolve_engine(options.engine)
+    except ValueError as exc:  # ('r4pm' asked for and not installed)
+        raise InputError(f"{exc}; the conformance rules {named} need it",
+                         field="conformance.engine") from None
+    if (engine == "pm4py" or options.precision or options.mode == "token-replay") \
+            and find_spec("pm4py") is None:
+        raise InputError(f"the conformance rules {named} need pm4py, which is not installed: "
+                         f"{MINING_EXTRA} (or leave them out with the policy's "
+                         "rules: ignore: [conformance])")
 
 
 def unjudged_approval_warnings(policy: Policy) -> list[str]:

@@ -878,7 +878,7 @@ def policy_check(settings: Settings, path: Path) -> None:
     from audit.checkrun import checked_policy
 
     # As check reads it: rule references, a selection that leaves a rule, the SOPs convert.
-    loaded = checked_policy(path)
+    loaded = checked_policy(path, installed=False)  # (the file, not this installation)
     settings.say(f"{path}: ok ({counted(len(loaded.activities), 'label')}, "
                  f"{counted(len(loaded.waivers), 'waiver')})")
     for warning in loaded.warnings:  # (as check tells them: what reading the SOPs found)
@@ -1001,6 +1001,15 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
 
     if not log_path.exists():
         raise InputError("no such file", file=log_path)
+    if miner != "dfg":  # (before: a traceback, after the import, where pm4py is missing)
+        from importlib.util import find_spec
+
+        from audit.checkrun import MINING_EXTRA
+
+        if find_spec("pm4py") is None:
+            raise InputError(f"the {miner} miner needs pm4py, which is not installed: "
+                             f"{MINING_EXTRA} (or --miner dfg, which does not)",
+                             field="--miner")
     _writable_folder(out)  # before the mining, not after it
     from audit.ingest import import_sources
 
