@@ -93,3 +93,24 @@ def test_discover_without_mining_is_refused_naming_the_extra(without_mining: Non
 def test_discover_dfg_without_mining(without_mining: None, tmp_path: Path) -> None:
     run("discover", str(BUNDLED), "--miner", "dfg", "--out", str(tmp_path / "m"))
     assert (tmp_path / "m" / "dfg.svg").exists()
+
+
+def test_python_m_audit_runs_from_any_folder(tmp_path: Path) -> None:
+    """`python -m audit` is the command (before: "No module named audit.__main__"), and the
+    demo reads its sample, policy, SOPs and templates from the package, not from the folder
+    it runs in (here an empty one, the checkout only on the import path)."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    listed = subprocess.run([sys.executable, "-m", "audit", "rules", "--format", "json"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr
+    assert {r["code"] for r in json.loads(listed.stdout)} >= {"AP001", "CF001", "SD004"}
+    done = subprocess.run([sys.executable, "-m", "audit", "demo"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    document = json.loads((tmp_path / "out" / "demo" / "findings.json").read_text())
+    assert document["errors"] == [] and document["findings"]
+    assert (tmp_path / "out" / "demo" / "report.html").read_text().rstrip().endswith("</html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
