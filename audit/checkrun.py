@@ -410,20 +410,19 @@ def _conformance_installed(policy: Policy, rules: list[str]) -> None:
     """Refuse, before any import, a run whose conformance `rules` need what is not installed:
     an alignment engine (r4pm, else pm4py) and pm4py for the precision and for token replay,
     all of the `mining` extra. (Installed without it, they crashed one by one after the
-    import: `ModuleNotFoundError: No module named 'pm4py'`, and the demo left them out.)"""
+    import: `ModuleNotFoundError: No module named 'pm4py'`, and the demo left them out.)
+    Found, not imported: with r4pm imported this early, a Ctrl-C no longer ended a command
+    blocked reading its input (test_console_script_interrupted_exits_130_not_1)."""
     from importlib.util import find_spec
-
-    from conformance.align import resolve_engine
 
     options = policy.conformance
     named = ", ".join(rules)
-    try:
-        engine = resolve_engine(options.engine)
-    except ValueError as exc:  # ('r4pm' asked for and not installed)
-        raise InputError(f"{exc}; the conformance rules {named} need it",
-                         field="conformance.engine") from None
-    if (engine == "pm4py" or options.precision or options.mode == "token-replay") \
-            and find_spec("pm4py") is None:
+    r4pm = find_spec("r4pm") is not None
+    if options.engine == "r4pm" and not r4pm:
+        raise InputError(f"alignment engine 'r4pm' is not installed, and the conformance "
+                         f"rules {named} need it: {MINING_EXTRA}", field="conformance.engine")
+    if (options.precision or options.mode == "token-replay" or options.engine == "pm4py"
+            or (options.engine == "auto" and not r4pm)) and find_spec("pm4py") is None:
         raise InputError(f"the conformance rules {named} need pm4py, which is not installed: "
                          f"{MINING_EXTRA} (or leave them out with the policy's "
                          "rules: ignore: [conformance])")
