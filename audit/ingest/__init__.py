@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -363,6 +363,9 @@ class _ReadFile:
     just before it was read."""
     restated: np.ndarray | None = None
     """Per event, whether it was taken back as its record stated it (`_restated`)."""
+    update_keys: object | None = None
+    """Of a ServiceNow export read without a join: its distinct updates (RawTable's), for
+    `_servicenow_cut`."""
     unusable: str = ""
     """Where every record of a source-system export is quarantined (a settlement report of
     fees and payouts to the merchant alone): why, `_every_one_quarantined`; its `log` is
@@ -556,14 +559,15 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
                              row=int(broken["row"].iloc[0]))
         return _ReadFile(pd.DataFrame(), broken, empty_quarantine(), _without_own_repeats(table),
                          table.system, read, table.deduplicated, digest, stamp=stamp,
-                         unusable=why)
+                         unusable=why, update_keys=table.update_keys)
     if exported and len(table.frame) == 0 and table.skipped:
         # A page of a ticketing export whose updates change no mapped field (tags, an
         # assignee): no record, nothing wrong with one; beside inputs that give records a
         # note, alone the error (import_sources).
         return _ReadFile(pd.DataFrame(), broken, empty_quarantine(),
                          _without_own_repeats(table), table.system, 0, table.deduplicated,
-                         digest, stamp=stamp, unusable=no_mapped_update(table))
+                         digest, stamp=stamp, unusable=no_mapped_update(table),
+                         update_keys=table.update_keys)
     own_mapping = Mapping() if exported else mapping
     result = normalise(table, own_mapping, assume_tz=assume_tz)
     unusable = ""
@@ -579,6 +583,7 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
                              row=int(first["row"]), field=str(first["field"]) or None)
     notes, system, deduplicated = _without_own_repeats(table), \
         own_mapping.system or table.system, table.deduplicated
+    update_keys = table.update_keys
     if not exported:  # which column feeds which (resolved as normalise did: cannot fail)
         resolved = resolve_columns([str(c) for c in table.frame.columns], own_mapping,
                                    file=path)
@@ -596,7 +601,7 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
     hashes = C.text_hashes(result.log[C.EVENT_ID]) if C.EVENT_ID in result.log else None
     return _ReadFile(result.log, broken, result.quarantine, notes, system,
                      result.records_read, deduplicated, digest, hashes, stamp,
-                     unusable=unusable)
+                     unusable=unusable, update_keys=update_keys)
 
 
 PARALLEL_FROM_BYTES = 64 << 20
@@ -744,6 +749,31 @@ def _raised(read: _ReadFile | Exception | None) -> _ReadFile:
 
 def _size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
+
+
+def _servicenow_cut(read_files: Iterable[_ReadFile], events_in: list[tuple[Path, str]],
+                    reader: Callable[..., _ReadFile], labels: dict[Path, str],
+                    encoding: str | None) -> tuple[Iterable[_ReadFile], Callable[..., _ReadFile]]:
+    """`read_files`, where the run's ServiceNow exports share updates (a record's checkpoint
+    with rows in two exports: an export paged by row count cuts the update at a page's
+    end), the exports that share one read again with what `cut_updates` joins; and the
+    reader, with those joins (for any later reading again). Each export's distinct updates
+    come from its reading: exports that share none (most runs) are not read again."""
+    exports = [k for k, (_path, fmt) in enumerate(events_in) if fmt == "servicenow"]
+    if len(exports) < 2:
+        return read_files, reader
+    from audit.sources.servicenow import cut_updates
+
+    files = list(read_files)
+    joins = cut_updates([events_in[k][0] for k in exports], labels, encoding=encoding,
+                        updates=[cast(Any, files[k].update_keys) for k in exports])
+    if not joins:
+        return files, reader
+    reader = partial(reader, joins=joins)
+    for k in exports:
+        if events_in[k][0] in joins:
+            files[k] = reader(events_in[k])
+    return files, reader
 
 
 def _servicenow_numbered(read_files: Iterable[_ReadFile], events_in: list[tuple[Path, str]],
@@ -897,14 +927,9 @@ def import_sources(
                              f"its import applied ({stored.read_from}) "
                              "gives the other inputs' records their roles")
 
-    # Updates of ServiceNow cut between exports (pages by row count) joined: see cut_updates.
-    from audit.sources.servicenow import cut_updates
-
-    joins = cut_updates([path for path, fmt in events_in if fmt == "servicenow"], label_of,
-                        encoding=encoding)
-    reader = partial(_read_one, mapping=mapping, assume_tz=assume_tz, encoding=encoding,
-                     object_type=object_type, sources_config=sources_config,
-                     hash_now=not defer_digests, joins=joins or None)
+    reader: Callable[..., _ReadFile] = partial(
+        _read_one, mapping=mapping, assume_tz=assume_tz, encoding=encoding,
+        object_type=object_type, sources_config=sources_config, hash_now=not defer_digests)
     processes = _reading_processes(events_in, workers)
     read_files: Iterable[_ReadFile]
     if processes > 1:
@@ -933,6 +958,7 @@ def import_sources(
             del futures, own  # each holds its file's frame: the join frees them as it goes
     else:
         read_files = map(reader, events_in)  # one at a time: a file's raw cells freed early
+    read_files, reader = _servicenow_cut(read_files, events_in, reader, label_of, encoding)
     read_files = _servicenow_numbered(read_files, events_in, reader)
     # A canonical log beside exports: its events of exports are correlated again with the
     # exports' records, as they would be with its own exports read at once (see restated).

@@ -35,6 +35,10 @@ class RawTable:
     skipped: int = 0
     """Updates of a ticketing export that change no field its sources configuration maps
     (tags, assignee): no events, counted in the notes; not part of ``records_read``."""
+    update_keys: object | None = None
+    """Of a ServiceNow export: its distinct updates (record and update, a pyarrow array of
+    texts), by which `audit.sources.servicenow.cut_updates` finds the updates that exports
+    paged by row count cut in two."""
     arrow_text: bool = False
     """The text cells are Arrow-backed pandas string columns rather than object columns of
     str (the CSV fast path); columns that pass through unconverted are handed on as object."""

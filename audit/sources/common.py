@@ -679,6 +679,8 @@ class Collector:
     notes: list[str] = field(default_factory=list)
     columns: dict[str, list[object] | pa.Array] | None = None
     """Records given column by column (`add_columns`) instead of one dict each."""
+    update_keys: pa.Array | None = None
+    """A ServiceNow export's distinct updates (`servicenow.cut_updates`), where read."""
 
     def duplicate(self, key: str, row: int, content: Content) -> bool:
         """True if `key` was read before: identical -> counted, different -> quarantined.
@@ -736,4 +738,5 @@ class Collector:
                          system=self.system, file=self.file, notes=notes, records_read=read,
                          arrow_text=arrow_text)
         table.deduplicated = self.deduplicated
+        table.update_keys = self.update_keys
         return table, quarantine

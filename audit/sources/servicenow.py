@@ -75,6 +75,9 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     documents = stripped(cells["documentkey"])
     created, users = cells["sys_created_on"], cells["user"]
     group_text = _group_text(cells, len(rows))
+    if join is None:  # (what cut_updates compares between the run's exports, as read)
+        collector.update_keys = pc.unique(pc.binary_join_element_wise(
+            documents, group_text, pa.scalar(_UNIT, TEXT)))
     # The same audit row exported twice (all fields but sys_id equal): read once.
     repeated = frame.duplicated(subset=[c for c in frame.columns if c != "sys_id"]
                                 ).to_numpy(dtype=bool)
@@ -207,7 +210,8 @@ class Join:
 
 
 def cut_updates(paths: list[Path], labels: dict[Path, str],
-                encoding: str | None = None) -> dict[Path, Join]:
+                encoding: str | None = None,
+                updates: list[pa.Array | None] | None = None) -> dict[Path, Join]:
     """The updates that several of the run's ServiceNow exports hold rows of, joined: an
     export paged by row count cuts the update that spans a page's end, and the half
     without the stage change would otherwise be read as an update of no activity, its
@@ -218,31 +222,38 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
     overlapping date range: read again and counted as exported twice, as before). Rows
     whose time or user differ from the update's in the first export are no part of it
     that can be told safely: quarantined, naming the file, row and field. Only exports
-    that share an update get a `Join`."""
+    that share an update get a `Join`. `updates`: per export, its distinct updates where its
+    reading gave them (`Collector.update_keys`); else each export is read for them."""
     if len(paths) < 2:
         return {}
-    # Each file's updates as texts (record, a unit separator, update), column-wise; the
-    # rows of the updates that more than one file holds then taken as Python texts.
-    read: list[tuple[int, pd.DataFrame, npt.NDArray[np.int64], pa.Array]] = []
-    files_of: dict[str, int] = {}
+    # Each file's updates as texts (record, a unit separator, update), column-wise, its
+    # distinct ones kept (not its frame: ten pages of a 1M-case export held at once cost the
+    # import 0.6 GB at its peak); the files holding an update another holds are read again,
+    # and those updates' rows taken as Python texts.
+    distinct: list[tuple[int, pa.Array]] = []
     for k, path in enumerate(paths):
-        try:
-            table, _ragged = read_csv(path, encoding=encoding, strings="arrow")
-        except (InputError, OSError):
-            continue  # (its reading tells what is wrong, in its place among the inputs)
-        frame = table.frame
-        if not set(KEY_COLUMNS) <= set(map(str, frame.columns)):
-            continue  # (the reading itself tells what is missing)
-        keys = _update_keys(frame)
-        for key in pc.unique(keys).to_pylist():
-            files_of[key] = files_of.get(key, 0) + 1
-        read.append((k, frame, np.asarray(table.rows, dtype=np.int64), keys))
-    shared = pa.array([key for key, n in files_of.items() if n > 1], TEXT)
-    del files_of
+        # (Given: each export's distinct updates as its reading found them.)
+        found = updates[k] if updates is not None else _file_update_keys(path, encoding)
+        if found is not None:
+            distinct.append((k, pc.unique(found)))
+        del found
+    if len(distinct) < 2:
+        return {}
+    every = pa.chunked_array([keys for _, keys in distinct], TEXT)
+    counts = pc.value_counts(every)
+    shared = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    del every, counts
+    if not len(shared):  # (exports of other records, or of other updates: most runs)
+        return {}
+    sharing = [k for k, keys in distinct if pc.any(pc.is_in(keys, value_set=shared)).as_py()]
+    del distinct
     # Per update (record, update): per file, its rows as (content, cells, row).
     held: dict[tuple[str, str], dict[int, list[tuple[tuple[str, ...], dict[str, str], int]]]]
     held = {}
-    for k, frame, rows, keys in read:
+    for k in sharing:
+        table, _ragged = read_csv(paths[k], encoding=encoding, strings="arrow")
+        frame, rows = table.frame, np.asarray(table.rows, dtype=np.int64)
+        keys = _update_keys(frame)
         at = np.flatnonzero(np.asarray(pc.is_in(keys, value_set=shared).to_numpy(
             zero_copy_only=False), dtype=bool))
         if not len(at):
@@ -257,7 +268,7 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
             document, _, group = key.partition(_UNIT)
             held.setdefault((document, group), {}).setdefault(k, []).append(
                 (content, row, number))
-    del read
+        del table, frame, rows, keys
     joins: dict[Path, Join] = {}
 
     def join_of(k: int) -> Join:
@@ -322,6 +333,19 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
                     f"with them there, e.g. rows {_rows_text(mine[0][2])} (update "
                     f"{mine[0][1]} of record {mine[0][0]})")
     return joins
+
+
+def _file_update_keys(path: Path, encoding: str | None) -> pa.Array | None:
+    """The update of each row of the sys_audit export at PATH (`_update_keys`), or None
+    where it cannot be read as one (its reading tells what is wrong, in its place among
+    the inputs)."""
+    try:
+        table, _ragged = read_csv(path, encoding=encoding, strings="arrow")
+    except (InputError, OSError):
+        return None
+    if not set(KEY_COLUMNS) <= set(map(str, table.frame.columns)):
+        return None
+    return _update_keys(table.frame)
 
 
 def _rows_text(numbers: list[int]) -> str:
