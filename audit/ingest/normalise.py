@@ -354,20 +354,14 @@ def _refuse_sub_minor(amounts: pd.Series, currencies: pd.Series,
     judged = ~np.isnan(values)
     if not judged.any():
         return
-    present = currencies.dropna().unique()
-    found = np.zeros(len(values), dtype=bool)
-    why = np.full(len(values), "", dtype=object)
-    for code in sorted(str(c) for c in present if str(c) in CURRENCIES):
-        rows = judged & (currencies == code).to_numpy(dtype=bool, na_value=False)
-        if not rows.any():
-            continue
-        scaled = values[rows] * 10.0 ** minor_units(code)
-        # (a decimal text read as a float is off by far less than a millionth of a unit)
-        off = (np.abs(scaled - np.round(scaled)) > 1e-6) & (np.abs(scaled) < 2.0 ** 53)
-        if off.any():
-            hit = np.flatnonzero(rows)[off]
-            found[hit] = True
-            why[hit] = sub_minor_reason(code)
+    # Each row's currency's minor units by its code (one pass over the rows, not a
+    # comparison of every row's text per currency: 7M amounts 0.47 -> 0.1 s).
+    codes, uniques = pd.factorize(currencies)
+    units = [minor_units(str(c)) if str(c) in CURRENCIES else -1 for c in uniques]
+    judged &= np.array([u >= 0 for u in units] + [False])[codes]  # (no or unknown: not)
+    scaled = values * np.array([10.0 ** max(u, 0) for u in units] + [1.0])[codes]
+    found = judged & (np.abs(scaled - np.round(scaled)) > 1e-6) & (np.abs(scaled) < 2.0 ** 53)
+    del scaled
     already = flags.get(C.AMOUNT)
     if already is not None:
         found &= ~already
@@ -376,7 +370,8 @@ def _refuse_sub_minor(amounts: pd.Series, currencies: pd.Series,
     reason = reasons.get(C.AMOUNT)
     reason = (pd.Series("", index=amounts.index, dtype=object) if reason is None
               else reason.astype(object))
-    reason[found] = why[found]
+    why = {k: sub_minor_reason(str(uniques[k])) for k in np.unique(codes[found]).tolist()}
+    reason[found] = np.array([why[k] for k in codes[found].tolist()], dtype=object)
     reasons[C.AMOUNT] = reason
     flags[C.AMOUNT] = found if already is None else (already | found)
 
