@@ -342,6 +342,10 @@ def sub_minor_reason(code: str) -> str:
             f"(an amount in {code} has at most {counted(units, 'decimal')})")
 
 
+_AMOUNT_BLOCK = 1 << 20
+"""Amounts `_refuse_sub_minor` looks at a time."""
+
+
 def _refuse_sub_minor(amounts: pd.Series, currencies: pd.Series,
                       reasons: dict[str, pd.Series], flags: dict[str, np.ndarray]) -> None:
     """Mark the amounts (not already refused) with more decimals than their row's currency
@@ -350,18 +354,26 @@ def _refuse_sub_minor(amounts: pd.Series, currencies: pd.Series,
     units, silently. Amounts whose minor units a float cannot tell (2^53 and beyond) and
     amounts of no or an unknown currency are not judged; trailing zeros (`10.10`) are no
     extra decimals."""
-    values = amounts.to_numpy(dtype="float64", na_value=np.nan)
-    judged = ~np.isnan(values)
-    if not judged.any():
-        return
     # Each row's currency's minor units by its code (one pass over the rows, not a
-    # comparison of every row's text per currency: 7M amounts 0.47 -> 0.1 s).
-    codes, uniques = pd.factorize(currencies)
-    units = [minor_units(str(c)) if str(c) in CURRENCIES else -1 for c in uniques]
-    judged &= np.array([u >= 0 for u in units] + [False])[codes]  # (no or unknown: not)
-    scaled = values * np.array([10.0 ** max(u, 0) for u in units] + [1.0])[codes]
-    found = judged & (np.abs(scaled - np.round(scaled)) > 1e-6) & (np.abs(scaled) < 2.0 ** 53)
-    del scaled
+    # comparison of every row's text per currency: 7M amounts 0.47 -> 0.26 s), a block of
+    # rows at a time (its temporaries, not the log's: a canonical log's 7M amounts are
+    # read beside the month's exports at the import's peak).
+    found = np.zeros(len(amounts), dtype=bool)
+    why: dict[str, str] = {}
+    for start in range(0, len(amounts), _AMOUNT_BLOCK):
+        block = slice(start, start + _AMOUNT_BLOCK)
+        values = amounts.iloc[block].to_numpy(dtype="float64", na_value=np.nan)
+        codes, uniques = pd.factorize(currencies.iloc[block])
+        units = [minor_units(str(c)) if str(c) in CURRENCIES else -1 for c in uniques]
+        judged = ~np.isnan(values) & np.array([u >= 0 for u in units] + [False])[codes]
+        if not judged.any():  # (no amount, or none of a known currency)
+            continue
+        scaled = values * np.array([10.0 ** max(u, 0) for u in units] + [1.0])[codes]
+        off = judged & (np.abs(scaled - np.round(scaled)) > 1e-6) & (np.abs(scaled) < 2.0 ** 53)
+        if off.any():
+            found[block] = off
+            for k in np.unique(codes[off]).tolist():
+                why.setdefault(str(uniques[k]), sub_minor_reason(str(uniques[k])))
     already = flags.get(C.AMOUNT)
     if already is not None:
         found &= ~already
@@ -370,8 +382,7 @@ def _refuse_sub_minor(amounts: pd.Series, currencies: pd.Series,
     reason = reasons.get(C.AMOUNT)
     reason = (pd.Series("", index=amounts.index, dtype=object) if reason is None
               else reason.astype(object))
-    why = {k: sub_minor_reason(str(uniques[k])) for k in np.unique(codes[found]).tolist()}
-    reason[found] = np.array([why[k] for k in codes[found].tolist()], dtype=object)
+    reason[found] = np.array([why[str(c)] for c in currencies[found].tolist()], dtype=object)
     reasons[C.AMOUNT] = reason
     flags[C.AMOUNT] = found if already is None else (already | found)
 
