@@ -8,20 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from audit.cli import main
+from tests.test_cli import run
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "sample_logs" / "refund-sample" / "canonical.csv"
-
-
-def run(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(main, list(args))
-    assert result.exit_code == code, (result.output, result.exception)
-    assert not isinstance(result.exception, Exception) or isinstance(
-        result.exception, SystemExit), "a traceback escaped"
-    return result
 
 
 @pytest.fixture
