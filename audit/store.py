@@ -187,20 +187,10 @@ def imported_earlier_report(path: Path, record: dict[str, Any], label: str) -> s
     2,786 imported + 4 quarantined (rows and reasons: log.quarantine.csv beside it)`. By
     the log's side file where it lies, as `imported_earlier_text` names it; no folders:
     the report is handed on."""
-    text = (f"{label} was imported earlier from {counted(record['read'], 'row', spec=',')}: "
-            f"{record['imported']:,} imported + {record['quarantined']:,} quarantined"
-            + (f" (+ {counted(record['duplicates_dropped'], 'duplicate', spec=',')} dropped)"
-               if record["duplicates_dropped"] else ""))
+    text = f"{label} was imported earlier from {_counts_text(record)}"
     if record["quarantined"]:
         text += f" (rows and reasons: {side_files(path)['quarantine'].name} beside it)"
-    for entry in record.get("inputs") or []:
-        earlier = entry.get("imported_earlier") if isinstance(entry, dict) else None
-        if isinstance(earlier, dict) and isinstance(earlier.get("read"), int):
-            text += (f"; its input {entry.get('file')} was imported earlier from "
-                     f"{counted(earlier['read'], 'row', spec=',')}, "
-                     f"{earlier.get('quarantined', 0):,} quarantined "
-                     f"(in {earlier.get('quarantine_file')} beside that log)")
-    return text
+    return text + _earlier_inputs_text(record)
 
 
 def imported_earlier_text(path: Path, record: dict[str, Any]) -> str:
@@ -213,16 +203,27 @@ def imported_earlier_text(path: Path, record: dict[str, Any]) -> str:
     own = side_files(path.resolve() if path.is_symlink() else path)
     quarantine = own["quarantine"]
     where = "see" if quarantine.exists() else "not found:"
-    text = (f"{path}: imported earlier from {counted(record['read'], 'row', spec=',')}: "
-            f"{record['imported']:,} imported + {record['quarantined']:,} quarantined"
-            + (f" (+ {counted(record['duplicates_dropped'], 'duplicate', spec=',')} dropped)"
-               if record["duplicates_dropped"] else "") + f" ({where} {quarantine})")
+    text = f"{path}: imported earlier from {_counts_text(record)} ({where} {quarantine})"
     if record.get("correlation_file"):
         problems = own["correlation problems"]
         text += (f"; correlation problems: {'see' if problems.exists() else 'not found:'} "
                  f"{problems}")
-    # A log imported from an earlier log: that import's quarantine too (the raw rows the
-    # chain was made from), by the input's name as the record gives it.
+    return text + _earlier_inputs_text(record)
+
+
+def _counts_text(record: dict[str, Any]) -> str:
+    """`19 rows: 18 imported + 1 quarantined (+ 2 duplicates dropped)` of an import's
+    record."""
+    return (f"{counted(record['read'], 'row', spec=',')}: {record['imported']:,} imported + "
+            f"{record['quarantined']:,} quarantined"
+            + (f" (+ {counted(record['duplicates_dropped'], 'duplicate', spec=',')} dropped)"
+               if record["duplicates_dropped"] else ""))
+
+
+def _earlier_inputs_text(record: dict[str, Any]) -> str:
+    """Of a log imported from an earlier log: that import's counts and quarantine too (the
+    raw rows the chain was made from), by the input's name as the record gives it."""
+    text = ""
     for entry in record.get("inputs") or []:
         earlier = entry.get("imported_earlier") if isinstance(entry, dict) else None
         if isinstance(earlier, dict) and isinstance(earlier.get("read"), int):
