@@ -55,10 +55,13 @@ from conformance.bpmn import (
     read_bpmn,
 )
 
-MAX_SCOPE_STATES = 20_000
-"""States explored per scope while converting; a larger scope is refused."""
 MAX_SOUNDNESS_STATES = 200_000
 """States explored by the soundness check; a larger net is reported as undecided."""
+MAX_SCOPE_STATES = MAX_SOUNDNESS_STATES
+"""States explored per scope while converting; a larger scope is refused. As many as the
+soundness check explores for the whole net: a lower bound refused models whose soundness
+could be decided, such as the inductive miner's model of a log with much concurrency (the
+shared receipt log at noise 0: 46,925 states in its one scope, explored in about 1 s)."""
 MAX_CANCEL_TRANSITIONS = 2_000
 """Silent transitions generated to cancel or interrupt the states of one scope or activity."""
 MAX_INCLUSIVE_FANOUT = 6
@@ -204,6 +207,8 @@ def _fire(marking: Marking, pre: Sequence[int], post: Sequence[int]) -> Marking 
 
 def _covers(bigger: Marking, smaller: Marking) -> bool:
     """True if `smaller` <= `bigger` as multisets."""
+    if len(smaller) == 1:  # (most ending patterns: one end event's place)
+        return smaller[0] in bigger
     need = Counter(smaller)
     have = Counter(bigger)
     return all(have[p] >= n for p, n in need.items())

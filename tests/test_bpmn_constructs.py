@@ -801,3 +801,32 @@ def test_a_called_process_with_lanes_of_its_own_is_no_second_lane_set(tmp_path: 
     conversion = convert(tmp_path, lanes + CALL_REVIEW)
     assert conversion.model.tasks["c/x"].roles == ("Supervisor",)
     assert not any("lane sets" in n for n in conversion.notes), conversion.notes
+
+
+def _parallel(branches: int) -> str:
+    ids = [f"t{i}" for i in range(branches)]
+    return (START + '<parallelGateway id="x"/><parallelGateway id="j"/>' + tasks(*ids) + END
+            + flows("s>x", "j>e", *(f"x>{i}>j" for i in ids)))
+
+
+def test_a_scope_of_much_concurrency_converts(tmp_path: Path) -> None:
+    """Fifteen parallel tasks: 2^15 states of the one scope (more than the bound of 20,000
+    states it was once refused at; the inductive miner's model of the shared receipt log at
+    noise 0 has 46,925), read, sound, every task once."""
+    conversion = convert(tmp_path, _parallel(15))
+    assert not conversion.refused, [str(r) for r in conversion.refused]
+    assert conversion.net is not None and conversion.soundness is not None
+    assert conversion.soundness.verdict == "sound", conversion.soundness.problems
+    labels = [t.label for t in conversion.net.transitions if t.label is not None]
+    assert sorted(labels) == sorted(f"T{i}" for i in range(15))
+
+
+def test_a_scope_beyond_the_state_bound_is_refused(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import conformance.petri as petri
+
+    monkeypatch.setattr(petri, "MAX_SCOPE_STATES", 1_000)  # 2^10 + the gateways' states
+    conversion = convert(tmp_path, _parallel(10))
+    assert conversion.net is None or conversion.refused
+    assert any("more than 1000 reachable states" in str(r) for r in conversion.refused), \
+        [str(r) for r in conversion.refused]
