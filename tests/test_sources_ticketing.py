@@ -126,6 +126,13 @@ def test_servicenow_assume_tz_wins_over_the_sources_files_zone() -> None:
     path = DATA / "servicenow" / "sys_audit.csv"
     table, _ = read_source(path, "servicenow", assume_tz="America/New_York")
     assert table.frame.iloc[0][C.TIMESTAMP] == "2026-07-06T13:15:00+00:00"  # EDT, UTC-4
+    # Said: every time of the export moves with it (as over a mapping's assume_tz).
+    told = [n for n in import_sources([(path, "servicenow")], assume_tz="America/New_York"
+                                      ).notes if "sys_created_on" in n]
+    assert told == ["sys_audit.csv: sys_created_on read in --assume-tz America/New_York, not "
+                    "in the sources file's time_zone Europe/London for ServiceNow"]
+    assert not [n for n in import_sources([(path, "servicenow")], assume_tz="Europe/London"
+                                          ).notes if "sys_created_on" in n]
 
 
 def test_servicenow_logins_and_roles_from_the_role_history() -> None:

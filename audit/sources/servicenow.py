@@ -62,6 +62,11 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
         raise InputError("sys_created_on has no time zone: set time_zone for servicenow in "
                          "the sources file or pass --assume-tz", file=path)
     collector = Collector(SYSTEM, path)
+    if assume_tz is not None and cfg.time_zone is not None and assume_tz != cfg.time_zone:
+        # (said, as --assume-tz over a mapping's zone is: it moves every time of the export)
+        collector.notes.append(
+            f"{path.name}: sys_created_on read in --assume-tz {assume_tz}, not in the "
+            f"sources file's time_zone {cfg.time_zone} for ServiceNow")
     if join is not None:
         collector.notes.extend(join.notes)
     for bad in ragged:
