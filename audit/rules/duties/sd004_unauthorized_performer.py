@@ -181,10 +181,10 @@ def unrecorded_told(counts: dict[str, int]) -> str:
     many = total != 1
     return (f"unauthorized-performer did not judge {total:,} event{'s' if many else ''} "
             f"whose role is not recorded ({each}): {'their tasks are' if many else 'its task is'}"
-            " in a lane of the SOP, but who did them, in which role, the log does not say (a "
-            "payment system's payout usually names no person; missing-resource reports the "
-            "events without one); record the executor and import a role history to judge "
-            "them")
+            f" in a lane of the SOP, but who did {'them' if many else 'it'}, in which role, the "
+            "log does not say (a payment system's payout usually names no person; "
+            "missing-resource reports the events without one); record the executor and import "
+            f"a role history to judge {'them' if many else 'it'}")
 
 
 __all__ = ["UnauthorizedPerformer", "judged_events", "unrecorded_roles", "unrecorded_told"]
