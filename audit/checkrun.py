@@ -219,6 +219,9 @@ class CheckRun:
                        "sets no thresholds.second_approval for "
                        f"{'it' if len(unjudged) == 1 else 'them'}; add one per currency "
                        "to judge them")
+        if self.result.cases and self.result.extra.get("conformance") == {}:
+            # The conformance rules ran (their summary is there) and aligned no case.
+            out.append(self._nothing_aligned_told())
         no_currency = self.no_currency_findings()
         if no_currency:
             many = no_currency != 1
@@ -227,6 +230,29 @@ class CheckRun:
                        f"currency: {'their amounts are' if many else 'its amount is'} counted "
                        f"under '{NO_CURRENCY}', apart from every currency's total")
         return out
+
+    def _nothing_aligned_told(self) -> str:
+        """Why the conformance rules, which ran, aligned no case: a case is aligned on its
+        channel's SOP by its events whose label the policy maps to an SOP task, so either no
+        event's label is such a task, or no case holding one has an SOP for its channel."""
+        log = self.imported.log
+        start = ("conformance judged no case: a case is aligned on its channel's SOP by its "
+                 "events whose label is an SOP task as the policy maps labels "
+                 "(activities.<label>.sop_task); ")
+        mapped = log[C.ACTIVITY].isin(list(self.policy.sop_tasks())).to_numpy(dtype=bool)
+        if not mapped.any():
+            return (start + "no event's label is one, so nothing was aligned; to compare a "
+                    "log with a model by the log's own labels, run `refund-audit compare LOG "
+                    "MODEL`")
+        channels = (sorted(str(c) for c in log.loc[mapped, C.CHANNEL].astype("string")
+                           .fillna("").unique())
+                    if C.CHANNEL in log.columns else [""])
+        named = ", ".join(f"'{c}'" if c else "none stated" for c in channels)
+        return (start + f"the cases holding such events have no SOP for their channel "
+                f"({named}; the policy's sop names "
+                + (", ".join(f"'{c}'" for c in sorted(self.policy.sop)) or "none")
+                + "): state each case's channel (refund:channel), or give --sop MODEL, the "
+                "SOP of every channel")
 
     def summary(self) -> dict[str, Any]:
         """The run's counts (computed once per finished run: every writer asks; a copy is

@@ -247,9 +247,12 @@ def test_a_log_past_the_audits_clock_is_warned_of(tmp_path: Path) -> None:
     approved-not-paid rule judged as of October, silently. The run warns on the console, in
     the manifest and in the report."""
     log = tmp_path / "late.csv"
-    log.write_text("case:concept:name,concept:name,time:timestamp,org:resource\n"
-                   "L1,Receive refund request,2026-10-30T09:00:00Z,Ann\n"
-                   "L1,Approve refund,2026-11-02T09:00:00Z,Bob\n", encoding="utf-8")
+    log.write_text("case:concept:name,concept:name,time:timestamp,org:resource,org:role,"
+                   "refund:channel\n"
+                   "L1,Receive refund request,2026-10-30T09:00:00Z,Ann,Customer service,"
+                   "ecommerce\n"
+                   "L1,Approve refund,2026-11-02T09:00:00Z,Bob,Supervisor,ecommerce\n",
+                   encoding="utf-8")
     result = run("check", str(log), "--out", str(tmp_path / "out"), "--fail-on", "never",
                  code=0)
     warning = ("the audit's clock (2026-10-15T00:00:00+00:00) is before the log's last event "

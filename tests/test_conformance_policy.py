@@ -423,3 +423,54 @@ def test_a_label_of_no_sop_is_told_where_unauthorized_performer_reads_the_lanes(
         "  C: {control: other}\n", "  C: {control: other}\n  Refund sent: {control: pay}\n")
         + sops, encoding="utf-8")
     assert checked_policy(policy).warnings == ()
+
+
+@pytest.mark.parametrize("select", ["*", "AP"])
+def test_a_log_of_no_sop_task_is_told_that_conformance_judged_no_case(
+        tmp_path: Path, select: str) -> None:
+    """A log whose labels the policy maps to no SOP task (a generic process log checked
+    with `--sop model.bpmn`), or whose cases state no channel where the policy has an SOP
+    per channel only, was checked without a word on conformance: the summary's conformance
+    empty, no fitness, no CF finding, as if every case conformed. Told now, with what to do;
+    not where the conformance rules did not run, nor where some case is judged."""
+    from audit.checkrun import run_check
+
+    log = tmp_path / "log.csv"
+    log.write_text("case_id,activity,timestamp,resource\n"
+                   "c1,Register claim,2026-07-01T09:00:00+00:00,ann\n"
+                   "c1,Assess claim,2026-07-01T10:00:00+00:00,bob\n"
+                   "c2,Register claim,2026-07-02T09:00:00+00:00,ann\n", encoding="utf-8")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(default_policy_path().read_text(encoding="utf-8").replace(
+        'select: ["*"]', f'select: ["{select}"]'), encoding="utf-8")
+    sop = Path(__file__).resolve().parents[1] / "models" / "ecommerce.bpmn"
+    run = run_check([log], policy, sop=sop)
+    told = [w for w in run.warnings() if w.startswith("conformance judged no case")]
+    assert run.result.cases == 2
+    if select == "AP":
+        assert told == []
+        return
+    assert run.summary()["conformance"] == {}
+    start = ("conformance judged no case: a case is aligned on its channel's SOP by its "
+             "events whose label is an SOP task as the policy maps labels "
+             "(activities.<label>.sop_task); ")
+    assert told == [start + "no event's label is one, so nothing was aligned; to compare a "
+                    "log with a model by the log's own labels, run `refund-audit compare LOG "
+                    "MODEL`"]
+    # The policy's labels, but no channel stated and no SOP for every channel: not aligned.
+    log.write_text("case_id,activity,timestamp,resource\n"
+                   "c1,Receive refund request,2026-07-01T09:00:00+00:00,ann\n"
+                   "c1,Approve refund,2026-07-01T10:00:00+00:00,bob\n", encoding="utf-8")
+    run = run_check([log], policy)
+    assert run.summary()["conformance"] == {}
+    assert [w for w in run.warnings() if w.startswith("conformance judged no case")] == [
+        start + "the cases holding such events have no SOP for their channel (none stated; "
+        "the policy's sop names 'ecommerce', 'offline', 'subscription'): state each case's "
+        "channel (refund:channel), or give --sop MODEL, the SOP of every channel"]
+    run = run_check([log], policy, sop=sop)  # (the SOP of every channel: aligned)
+    assert run.summary()["conformance"]
+    assert not [w for w in run.warnings() if w.startswith("conformance judged no case")]
+    sample = Path(__file__).resolve().parents[1] / "sample_logs" / "refund-sample"
+    judged = run_check([sample / "canonical.csv"], default_policy_path())
+    assert judged.summary()["conformance"]
+    assert not [w for w in judged.warnings() if w.startswith("conformance judged no case")]
