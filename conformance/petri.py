@@ -58,10 +58,11 @@ from conformance.bpmn import (
 MAX_SOUNDNESS_STATES = 200_000
 """States explored by the soundness check; a larger net is reported as undecided."""
 MAX_SCOPE_STATES = MAX_SOUNDNESS_STATES
-"""States explored per scope while converting; a larger scope is refused. As many as the
-soundness check explores for the whole net: a lower bound refused models whose soundness
-could be decided, such as the inductive miner's model of a log with much concurrency (the
-shared receipt log at noise 0: 46,925 states in its one scope, explored in about 1 s)."""
+"""States explored for the scopes while converting, all scopes together; a scope beyond
+what is left is refused. As many as the soundness check explores for the whole net: a
+bound of 20,000 per scope refused models whose soundness could be decided, such as the
+inductive miner's model of a log with much concurrency (the shared receipt log at noise
+0: 46,925 states in its one scope, explored in about 1 s)."""
 MAX_CANCEL_TRANSITIONS = 2_000
 """Silent transitions generated to cancel or interrupt the states of one scope or activity."""
 MAX_INCLUSIVE_FANOUT = 6
@@ -268,6 +269,7 @@ class _Converter:
         self.refused: list[BpmnRefused] = []
         self.notes: list[str] = []
         self._scopes: list[_Scope] = []
+        self._explored = 0  # states the scopes' explorations visited, together
         self._refused_keys: set[tuple[str, str]] = set()
         self._incoming: dict[str, list[Flow]] = {}
         self._outgoing: dict[str, list[Flow]] = {}
@@ -440,13 +442,24 @@ class _Converter:
                      top: bool) -> list[_Throw]:
         """Cancel transitions, interrupting event sub-processes, and the scope's ending."""
         net = self.net
+        # One budget for every scope of the model (an outer scope explores the inner ones'
+        # states again): a file of many sub-processes cannot make the reader explore the
+        # bound once per sub-process.
+        budget = MAX_SCOPE_STATES - self._explored
         try:
-            graph = _explore(net.trans, range(first, len(net.trans)), (entry,),
-                             cap=MAX_SCOPE_STATES)
+            if budget <= 0:
+                raise _StateSpaceTooLarge
+            graph = _explore(net.trans, range(first, len(net.trans)), (entry,), cap=budget)
         except _StateSpaceTooLarge:
-            self.refuse(scope.id, "scope", f"has more than {MAX_SCOPE_STATES} reachable states; "
-                        "its ending and cancellations cannot be worked out")
+            if budget == MAX_SCOPE_STATES:
+                why = f"has more than {MAX_SCOPE_STATES} reachable states"
+            else:
+                why = (f"has more reachable states than its model's other scopes left of the "
+                       f"{MAX_SCOPE_STATES} explored for them all")
+            self.refuse(scope.id, "scope", f"{why}; its ending and cancellations cannot be "
+                        "worked out")
             return []
+        self._explored += len(graph.states)
         # A state is finished when every token is on a place meaning "this branch is done"
         # (end events, not-fired flags, an unfired event sub-process's flag), even if an
         # event sub-process could still fire: firing it then is an interleaving of firing it

@@ -830,3 +830,25 @@ def test_a_scope_beyond_the_state_bound_is_refused(tmp_path: Path,
     assert conversion.net is None or conversion.refused
     assert any("more than 1000 reachable states" in str(r) for r in conversion.refused), \
         [str(r) for r in conversion.refused]
+
+
+def test_the_scopes_share_one_state_bound(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each scope's exploration counts against one bound for the model: three sub-processes
+    of eight parallel tasks each (2^8 + a few states each) within 1,000 states alone, but
+    not together; a file of many such sub-processes cannot make the reader explore the
+    bound once per sub-process."""
+    import conformance.petri as petri
+
+    def sub(k: int) -> str:
+        ids = [f"p{k}t{i}" for i in range(8)]
+        inner = (f'<startEvent id="p{k}s"/><parallelGateway id="p{k}x"/>'
+                 f'<parallelGateway id="p{k}j"/>' + tasks(*ids) + f'<endEvent id="p{k}e"/>'
+                 + flows(f"p{k}s>p{k}x", f"p{k}j>p{k}e", *(f"p{k}x>{i}>p{k}j" for i in ids)))
+        return f'<subProcess id="sp{k}">{inner}</subProcess>'
+
+    body = START + END + "".join(sub(k) for k in range(3)) + flows("s>sp0>sp1>sp2>e")
+    assert not convert(tmp_path, body).refused  # (within the default bound)
+    monkeypatch.setattr(petri, "MAX_SCOPE_STATES", 1_000)
+    refused = [str(r) for r in convert(tmp_path, body).refused]
+    assert any("left of the 1000 explored for them all" in r for r in refused), refused
