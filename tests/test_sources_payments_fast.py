@@ -168,6 +168,47 @@ def test_crafted_stripe_rows_read_the_same(tmp_path: Path,
         assert fast > 0 and slow > 0
 
 
+STRIPE_BALANCE_HEADER = ("balance_transaction_id,created_utc,currency,gross,"
+                         "reporting_category,source_id,charge_id,payment_method_type,"
+                         "payment_metadata[order_id],refund_metadata[ticket_id],"
+                         "refund_metadata[executed_by],refund_metadata[refund_method]")
+
+
+def test_crafted_stripe_balance_report_rows_read_the_same(
+        tmp_path: Path, fast_rows: list[tuple[int, int]]) -> None:
+    rows = [
+        "txn_1,2026-07-01 08:15:00,eur,49.90,charge,ch_1,ch_1,card,EC-O1,,,",
+        "txn_2,2026-07-04 09:30:00,eur,-9.90,refund,re_1,ch_1,card,EC-O1,101,Ulla Nyberg,card",
+        "txn_3,2026-07-05 09:30:00,eur,-5.00,refund,re_2,ch_1,card,EC-O1,101,Ulla Nyberg,card",
+        "txn_4,2026-07-08 09:30:00,eur,5.00,refund_failure,re_2,ch_1,card,EC-O1,101,,card",
+        "txn_5,2026-07-08 09:30:00,eur,5.00,refund_failure,re_0,ch_0,card,EC-O0,100,,card",
+        "txn_1,2026-07-01 08:15:00,eur,49.90,charge,ch_1,ch_1,card,EC-O1,,,",  # again
+        "txn_1,2026-07-01 08:15:00,eur,49.00,charge,ch_1,ch_1,card,EC-O1,,,",  # changed
+        "txn_6,2026-07-09 00:00:00,eur,-2.00,fee,,,,,,,",
+        "txn_7,2026-07-09 00:00:00,eur,-40.00,payout,po_1,,,,,,",
+        "txn_8,2026-07-09 00:00:00,zzz,-1.00,refund,re_3,ch_1,,,,,",
+        "txn_9,2026-07-09 00:00:00,eur,-1.234,refund,re_4,ch_1,,,,,",
+        "txn_10,2026-07-09 00:00:00,jpy,1500.5,charge,ch_5,ch_5,card,EC-O5,,,",
+        "txn_11,yesterday,eur,1.00,charge,ch_6,ch_6,,,,,",
+        "txn_12,2026-07-09T00:00:00Z,eur,1.00,charge,ch_7,,,,,,",
+        "txn_13,1782928800,eur,1.00,charge,py_8,py_8,,,,,",
+        "txn_14,2026-07-09 00:00:00,eur,1.00,refund,re_9,ch_1,,,,,",   # wrong sign
+        "txn_15,2026-07-09 00:00:00,eur,-1.00,charge,ch_10,ch_10,,,,,",  # wrong sign
+        "txn_16,2026-07-09 00:00:00,eur,1.00,charge,ch_11,ch_12,,,,,",  # another charge
+        "txn_17,2026-07-09 00:00:00,eur,-1.00,refund,ch_13,ch_13,,,,,",  # not a refund id
+        "txn_18,2026-07-09 00:00:00,eur,-1.00,refund,re_14,ch_1,,,,,",
+        "txn_19,2026-07-10 00:00:00,eur,-1.00,refund,re_14,ch_1,,,,,",  # same refund
+        ",2026-07-09 00:00:00,eur,1.00,charge,ch_15,,,,,,",
+        " txn_20 , 2026-07-09 00:00:00 , EUR , -0.00 , Refund , re_16 ,ch_1,,,,,",
+        "txn_21,2026-07-09 00:00:00,usd,0.00,charge,ch_17,,,,,,",
+        "txn_22,2026-07-09 00:00:00,kwd,-1.005,refund,pyr_18,py_8,,,,,",
+    ]
+    path = _write(tmp_path, "balance.csv", [STRIPE_BALANCE_HEADER, *rows])
+    assert_same_reading(path, "stripe")
+    fast, slow = fast_rows[0]
+    assert fast >= 3 and slow >= 15
+
+
 ADYEN_HEADER = ("Company Account,Merchant Account,Psp Reference,Merchant Reference,"
                 "Payment Method,Creation Date,TimeZone,Type,Modification Reference,"
                 "Gross Currency,Gross Debit (GC),Gross Credit (GC),Store,"

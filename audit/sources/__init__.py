@@ -190,7 +190,8 @@ def detect_system(path: Path, mapping: Mapping | None = None) -> str | None:
     A CSV whose header is a generic event log's (`_generic_log`: the columns `mapping`
     names, or a case, an activity and a timestamp column) is generic, whatever system's
     columns it holds beside them; a Stripe header is Stripe's only where its first ids are
-    (`STRIPE_ID_PREFIXES`)."""
+    (`STRIPE_ID_PREFIXES`), or where it is Stripe's itemized balance change report's
+    (`audit.sources.payments.stripe_balance_header`)."""
     name = path.name.lower()
     try:
         with path.open("rb") as file:
@@ -236,12 +237,17 @@ def detect_system(path: Path, mapping: Mapping | None = None) -> str | None:
     header = [h.strip().strip('"') for h in lines[0].split(delimiter)]
     if _generic_log(header, mapping):
         return None
-    from audit.sources.payments import paypal_zone_column
+    from audit.sources.payments import paypal_zone_column, stripe_balance_header
 
     # (PayPal's current download names its zone column "Time zone": read as "TimeZone")
     names = set(header) | {"TimeZone"} if paypal_zone_column(header) in header else set(header)
     found = [s for s, columns in _CSV_SIGNATURES.items() if set(columns) <= names]
-    if found == ["stripe"] and not _stripe_ids(lines, delimiter, header):
+    # Stripe's itemized balance change report: its own columns, no ids to check (read as
+    # Stripe's, which refuses one without the columns it needs, naming them)
+    balance = stripe_balance_header(header)
+    if balance and "stripe" not in found:
+        found.append("stripe")
+    if found == ["stripe"] and not balance and not _stripe_ids(lines, delimiter, header):
         return None
     return found[0] if len(found) == 1 else None
 

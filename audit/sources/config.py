@@ -71,6 +71,10 @@ class PaymentConfig:
     ticket_column: str | None = None
     executor_column: str | None = None
     method_column: str | None = None
+    balance_order_column: str | None = None
+    balance_ticket_column: str | None = None
+    balance_executor_column: str | None = None
+    balance_method_column: str | None = None
     date_format: str | None = None
     reference_pattern: re.Pattern[str] | None = None
     methods: dict[str, str] = field(default_factory=dict)
@@ -104,7 +108,8 @@ _TICKET_KEYS = {"channel", "activities", "label_field", "order_field", "currency
 _PAYMENT_KEYS = {"channel", "charge_activity", "refund_activity", "failed_refund_activity",
                  "charge_resource", "charge_resource_column", "order_column", "ticket_column",
                  "executor_column", "method_column", "date_format", "reference_pattern",
-                 "methods"}
+                 "methods", "balance_order_column", "balance_ticket_column",
+                 "balance_executor_column", "balance_method_column"}
 
 
 def load_sources_config(path: Path | None = None) -> SourcesConfig:
@@ -269,6 +274,10 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
             charge_resource_column=popt("charge_resource_column"),
             order_column=popt("order_column"), ticket_column=popt("ticket_column"),
             executor_column=popt("executor_column"), method_column=popt("method_column"),
+            balance_order_column=popt("balance_order_column"),
+            balance_ticket_column=popt("balance_ticket_column"),
+            balance_executor_column=popt("balance_executor_column"),
+            balance_method_column=popt("balance_method_column"),
             date_format=popt("date_format"), reference_pattern=pattern,
             methods={k: text(v, child(where, "methods"), k,
                              f"payments.{system}.methods.{k}", found)

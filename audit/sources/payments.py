@@ -4,6 +4,8 @@ A charge (sale) becomes the channel's purchase event; a refund becomes a payout,
 payout when the system says it failed or was reversed (kept, with its status, never dropped).
 Amounts become magnitudes in major units; times are converted to UTC from the zone the export
 states. Who executed a refund comes from the column the sources file names (see docs/sources.md).
+Stripe's exports are its charges and refunds CSVs (amounts in minor units) and its itemized
+balance change report (a row per balance transaction, signed amounts in major units).
 
 Rows are read column-wise where every value has its plain shape (a known currency, a plain
 amount, a numeric time in a known zone, a known type and status) and the id is read for the
@@ -447,6 +449,8 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     # Read once: the columns say which export, and so do the ids: a refunds export without
     # its `charge` column is refused, never read as charges.
     read = read_csv(path, encoding=encoding, strings="arrow")
+    if stripe_balance_header([str(c) for c in read[0].frame.columns]):
+        return read_stripe_balance(path, cfg, encoding=encoding, read=read)
     refunds = "charge" in read[0].frame.columns or _has_refund_ids(read[0].frame)
     needed = STRIPE_REFUND_COLUMNS if refunds else STRIPE_CHARGE_COLUMNS
     export, collector = _start(path, "stripe", needed, encoding,
@@ -523,6 +527,204 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
             collector.add(row, _charge(cfg, record, base, ident, status, method))
     _finish(collector, export, positions, columns)
     return collector
+
+
+# --- Stripe: the itemized balance change report -------------------------------------------
+STRIPE_BALANCE_SIGNATURE = ("balance_transaction_id", "reporting_category")
+"""The columns that tell Stripe's itemized balance change from activity report
+(`balance_change_from_activity.itemized.N`): a row per balance transaction and its
+reporting category. The charges and refunds CSVs have neither. Stripe's itemized payouts
+report (`payouts.itemized.N`) has both, but no `source_id` and no `created_utc`: it is
+refused naming them (`STRIPE_BALANCE_COLUMNS`), never read as charges or refunds."""
+STRIPE_BALANCE_COLUMNS = ("balance_transaction_id", "created_utc", "currency", "gross",
+                          "reporting_category", "source_id", "charge_id")
+"""What the reader needs: `created_utc` is the time in UTC (the report's `created` is in the
+time zone it was run in), `gross` the amount in major units, `charge_id` the charge a
+refund belongs to (choose it among the report's columns where a download lacks it)."""
+_BALANCE_CATEGORIES = {"charge": "succeeded", "refund": "succeeded",
+                       "refund_failure": "failed"}
+"""The reporting categories that are part of a refund case, and the payment status each
+row gets: a refund's balance transaction is the money leaving the balance (a refund
+that fails later has a `refund_failure` row of its own, which returns it)."""
+_BALANCE_SOURCE = {"charge": (("ch_", "py_"), "a charge's id (ch_ or py_)"),
+                   "refund": (STRIPE_REFUND_ID_PREFIXES, "its refund's id (re_ or pyr_)"),
+                   "refund_failure": (STRIPE_REFUND_ID_PREFIXES,
+                                      "the failed refund's id (re_ or pyr_)")}
+_BALANCE_SIGN = {
+    "charge": (True, "a charge's gross is money received, positive: a negative one is not a "
+                   "charge of this layout"),
+    "refund": (False, "a refund's gross is money sent back, negative: a positive one is not a "
+                  "refund of this layout"),
+    "refund_failure": (True, "a refund failure's gross returns the refund's money, positive: "
+                           "a negative one is not a refund failure of this layout")}
+"""Per category, whether its gross may not be negative (else: may not be positive) and why
+a row of the other sign is quarantined: a balance transaction's amount is positive for
+funds received, negative for funds sent."""
+
+
+def stripe_balance_header(header: Collection[str]) -> bool:
+    """Whether a CSV header is Stripe's itemized balance change report's
+    (`STRIPE_BALANCE_SIGNATURE`)."""
+    return set(STRIPE_BALANCE_SIGNATURE) <= set(header)
+
+
+def read_stripe_balance(path: Path, cfg: PaymentConfig, *, encoding: str | None = None,
+                        read: tuple[RawTable, list[RaggedRow]] | None = None) -> Collector:
+    """Stripe's itemized balance change from activity report: a charge (reporting category
+    `charge`) is the purchase, a refund (`refund`) a payout, a `refund_failure` a failed
+    payout of that refund; every other category (fees, payouts to the bank, disputes,
+    partial capture reversals, ...) goes to the quarantine. `gross` is signed, in major
+    units; `created_utc` is UTC. The charges and the refunds that do not fail in the
+    report are read column-wise where every value is plain (as the charges and refunds
+    CSVs are), the other rows one by one."""
+    export, collector = _start(path, "stripe", STRIPE_BALANCE_COLUMNS, encoding,
+                               "Stripe itemized balance change report", read)
+    positions, one_by_one, columns = _balance_columns(cfg, export, collector)
+    refunds: dict[str, tuple[int, int]] = {}  # refund id -> its row, its record's place
+    failures: list[tuple[int, str, Record, dict[str, str | None]]] = []
+    for k in one_by_one:
+        record, row = export.record(k), export.rows[k]
+        case = _cell(record, cfg.balance_ticket_column)  # (named in its quarantine lines)
+        transaction = str(record["balance_transaction_id"]).strip()
+        if not transaction:  # (no record's id; not a repeat of another blank one)
+            collector.quarantine(row, "balance_transaction_id",
+                                 record["balance_transaction_id"], EMPTY_ID, case=case)
+            continue
+        if collector.duplicate(f"stripe-balance:{transaction}", row,
+                               partial(_content, record)):
+            continue
+        category = str(record["reporting_category"]).strip().lower()
+        if category not in _BALANCE_CATEGORIES:
+            collector.quarantine(row, "reporting_category", record["reporting_category"],
+                                 "not a charge, refund or refund failure (fees, payouts, "
+                                 "disputes, partial capture reversals and other balance "
+                                 "changes are not part of a refund case)", case=case)
+            continue
+        source = str(record["source_id"]).strip()
+        prefixes, what = _BALANCE_SOURCE[category]
+        if not source.startswith(prefixes):
+            collector.quarantine(row, "source_id", record["source_id"],
+                                 f"a {category} row's source_id is read as {what}: "
+                                 "this one is not", case=case)
+            continue
+        charge = _cell(record, "charge_id")
+        if category == "charge" and charge is not None and charge != source:
+            collector.quarantine(row, "charge_id", record["charge_id"],
+                                 f"a charge row's charge_id is its source_id ({source})",
+                                 case=case)
+            continue
+        event_id = (f"stripe:{source}" if category != "refund_failure"
+                    else f"stripe:{source}:refund_failure")
+        # (one record of the charge or refund: the same id under another balance
+        # transaction contradicts it, and is quarantined as a conflict)
+        if collector.duplicate(event_id, row, partial(_content, record)):
+            continue
+        checks: list[tuple[str, Callable[[], object]]] = [
+            ("currency", partial(_currency, str(record["currency"]))),
+            ("gross", partial(parse_major_in, str(record["gross"]),
+                              str(record["currency"]))),
+            ("created_utc", partial(_stripe_time, str(record["created_utc"]))),
+        ]
+        values = _checked(collector, row, record, checks, case)
+        if values is None:
+            continue
+        currency, amount, time = str(values[0]), values[1], str(values[2])
+        assert isinstance(amount, Decimal)
+        not_negative, why = _BALANCE_SIGN[category]
+        if amount != 0 and (amount < 0) == not_negative:
+            collector.quarantine(row, "gross", record["gross"], why, case=case)
+            continue
+        base = _base(cfg, event_id, source, time, abs(amount), currency)
+        status = _BALANCE_CATEGORIES[category]
+        if category == "charge":
+            method = (_cell(record, "payment_method_type")
+                      or _cell(record, cfg.balance_method_column))
+            collector.add(row, {**_charge(cfg, record, base, source, status, method),
+                                C.ORDER_ID: _cell(record, cfg.balance_order_column)})
+            continue
+        event = _refund(cfg, base, source, charge, status,
+                        _cell(record, cfg.balance_method_column), case,
+                        _cell(record, cfg.balance_executor_column),
+                        _cell(record, cfg.balance_order_column))
+        if category == "refund_failure":  # (read once the file's refunds are known)
+            failures.append((row, source, record, event))
+            continue
+        refunds[source] = (row, len(collector.records))
+        collector.add(row, event)
+    for row, source, record, event in failures:
+        if source not in refunds:  # (its refund in an earlier report: a failed payout)
+            collector.add(row, event)
+            continue
+        # The refund read in this file is the failed payout, at its time, as a refunds
+        # export reads a failed refund: one event (its failure row is no second one).
+        refund_row, at = refunds[source]
+        collector.records[at].update({C.ACTIVITY: cfg.failed_refund_activity,
+                                      C.PAYMENT_STATUS: "failed"})
+        collector.quarantine(row, "reporting_category", record["reporting_category"],
+                             f"the failure of refund {source}, whose refund (row "
+                             f"{refund_row}) is read as the failed payout, as a refunds "
+                             "export reads a failed refund: no second event",
+                             case=_cell(record, cfg.balance_ticket_column))
+    _finish(collector, export, positions, columns)
+    return collector
+
+
+def _balance_columns(cfg: PaymentConfig, export: _Export, collector: Collector,
+                     ) -> tuple[list[int], list[int], dict[str, Column]]:
+    """The rows of the balance change report read column-wise, the rest (read one by one),
+    and the canonical columns of every row (`read_stripe_balance`'s events of the plain
+    rows: a charge or a refund, the first of its balance transaction and the only one of
+    its event id, whose refund no row of the report fails, of a known currency, a plain
+    amount of the category's sign with no more decimals than its currency has, a plain UTC
+    time and a source id of the category's kind)."""
+    n = export.size
+    transactions = export.stripped("balance_transaction_id")
+    categories = _each_distinct(export.stripped("reporting_category"), str.lower)
+    sources = export.stripped("source_id")
+    charge, refund = _in(categories, ("charge",)), _in(categories, ("refund",))
+    failure = _in(categories, ("refund_failure",))
+    events = _joined("stripe:", sources)
+    idents = pc.if_else(pa.array(failure), _joined(events, ":refund_failure"), events)
+    codes, _ = text_codes(idents)
+    unique = np.bincount(codes)[codes] == 1
+    failing = _in(sources, set(sources.filter(pa.array(failure)).to_pylist()))
+
+    def starts(prefixes: tuple[str, ...]) -> Mask:
+        found = np.zeros(n, dtype=bool)
+        for prefix in prefixes:
+            found |= _matches(sources, f"^{re.escape(prefix)}")
+        return found
+
+    currencies = _each_distinct(export.stripped("currency"), str.upper)
+    gross = export.stripped("gross")
+    amounts = _within_units(_major(gross, signed=True), currencies)
+    negative = _matches(gross, "^-")
+    zero = np.asarray(pc.fill_null(pc.match_substring_regex(amounts, r"^[0.]*$"), True)
+                      .to_numpy(zero_copy_only=False), dtype=bool)
+    times = utc_text(export.column("created_utc"), "%Y-%m-%d %H:%M:%S",
+                     np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+    charge_ids = export.cell("charge_id")
+    own_charge = np.asarray(pc.fill_null(pc.equal(charge_ids, sources), True)
+                            .to_numpy(zero_copy_only=False), dtype=bool)
+    plain = ((charge & starts(_BALANCE_SOURCE["charge"][0]) & (~negative | zero) & own_charge
+              | refund & starts(STRIPE_REFUND_ID_PREFIXES) & (negative | zero) & ~failing)
+             & unique & _given(none_if_empty(transactions)) & _in(currencies, CURRENCIES)
+             & _given(amounts) & _given(times))
+    statuses = repeated_text("succeeded", n)
+    columns = _base_columns(cfg, n, idents, sources, times, amounts, currencies)
+    charges = _charge_columns(cfg, export, n, charge_id=sources, status=statuses,
+                              method=pc.coalesce(export.cell("payment_method_type"),
+                                                 export.cell(cfg.balance_method_column)))
+    charges[C.ORDER_ID] = export.cell(cfg.balance_order_column)
+    columns.update(_charges_and_refunds(refund, charges, _refund_columns(
+        cfg, np.zeros(n, dtype=bool), refund_id=sources, charge_id=charge_ids,
+        status=statuses, method=export.cell(cfg.balance_method_column),
+        ticket=export.cell(cfg.balance_ticket_column),
+        executor=export.cell(cfg.balance_executor_column),
+        order=export.cell(cfg.balance_order_column))))
+    positions, one_by_one = _split(export, collector,
+                                   _joined("stripe-balance:", transactions), plain)
+    return positions, one_by_one, columns
 
 
 def _base_columns(cfg: PaymentConfig, n: int, keys: pa.Array, idents: pa.Array,
