@@ -268,3 +268,19 @@ def test_hostile_cells_of_the_report_are_inert_in_the_outputs(tmp_path: Path) ->
     # findings name its executor alone)
     assert "'=HYPERLINK" in (out / "findings.csv").read_text(encoding="utf-8")
 
+
+def test_the_note_on_a_report_detected_by_its_columns_names_its_columns(
+        tmp_path: Path) -> None:
+    """Beside a --mapping, the import's note names each CSV read as an export by its
+    columns: the balance report was said to be read by the charges CSV's (id, amount,
+    currency, created, status), none of which it has."""
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("columns:\n  case:concept:name: Ticket\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(REPORT), str(EXPORTS / "stripe_refunds.csv"),
+                                       "--mapping", str(mapping),
+                                       "--out", str(tmp_path / "log.parquet")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert ("read by their columns as: balance_itemized.csv stripe (balance_transaction_id, "
+            "reporting_category); stripe_refunds.csv stripe (id, amount, currency, created, "
+            "status) (--mapping is for generic logs") in text

@@ -167,14 +167,15 @@ def detect_format(path: Path, mapping: Mapping | None = None, *,
                      file=path)
 
 
-def detected_note(detected: list[tuple[str, str]], mapping: Mapping) -> str:
-    """The import's note naming the CSV files taken for a source system's export (or a role
-    history) by their columns, and how to read one as a generic event log instead."""
+def detected_note(detected: list[tuple[str, str, Path]], mapping: Mapping) -> str:
+    """The import's note naming the CSV files (label, format, path) taken for a source
+    system's export (or a role history) by their columns, and how to read one as a generic
+    event log instead."""
     from audit.sources import csv_signature
 
     named = "; ".join(
         f"{label} {'role history' if fmt == 'roles' else fmt} "
-        f"({', '.join(csv_signature(fmt))})" for label, fmt in detected)
+        f"({', '.join(csv_signature(fmt, path))})" for label, fmt, path in detected)
     unused = " (--mapping is for generic logs: not applied to these)" if mapping.source else ""
     return (f"read by their columns as: {named}{unused}; to read one as a generic event log "
             "instead: --format csv or --source csv:FILE, or a --mapping naming its case, "
@@ -901,12 +902,12 @@ def import_sources(
     events_in: list[tuple[Path, str]] = []
     label_of = dict(zip((path for path, _ in sources),
                         input_labels(path for path, _ in sources), strict=True))
-    detected: list[tuple[str, str]] = []  # CSV files taken for an export by their columns
+    detected: list[tuple[str, str, Path]] = []  # CSV files taken for an export by columns
     for path, given in sources:
         fmt = given or detect_format(path, mapping, hint=format_hint)
         if given is None and fmt in (*SOURCE_SYSTEMS, "roles") and \
                 _SUFFIXES.get(path.suffix.lower()) == "csv":
-            detected.append((label_of[path], fmt))
+            detected.append((label_of[path], fmt, path))
         if fmt == "roles":
             from audit.sources.roles import read_roles
 

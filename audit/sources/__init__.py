@@ -179,8 +179,49 @@ def _stripe_ids(lines: list[str], delimiter: str, header: list[str]) -> bool:
     return bool(given) and all(i.startswith(STRIPE_ID_PREFIXES) for i in given)
 
 
-def csv_signature(system: str) -> tuple[str, ...]:
-    """The columns by which a CSV export of `system` is detected."""
+def _head(path: Path) -> str | None:
+    """The first 64 KiB of a file as text, as the CSV reader decodes it (a UTF-16 byte
+    order mark names UTF-16, e.g. a download saved again as Excel's "Unicode Text"; else
+    UTF-8, with or without its mark); None where it cannot be read."""
+    try:
+        with path.open("rb") as file:
+            raw = file.read(1 << 16)
+    except OSError:
+        return None
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw[:len(raw) // 2 * 2].decode("utf-16", errors="replace")
+    return raw.decode("utf-8-sig", errors="replace")
+
+
+def _csv_header(head: str) -> tuple[list[str], str, list[str]] | None:
+    """A CSV's lines from its header on, its delimiter and its header, as read_csv reads
+    them (after an Excel `sep=X` line and blank lines); None where it has none."""
+    from audit.ingest.csv_reader import excel_sep_line, skip_blank_lines, sniff_delimiter
+
+    try:
+        excel = excel_sep_line(head)
+    except InputError:
+        return None
+    if excel is not None:
+        head = head[excel[1]:]
+    lines = head.splitlines()
+    lines = lines[skip_blank_lines(lines):]
+    if not lines:
+        return None
+    delimiter = excel[0] if excel is not None else sniff_delimiter("\n".join(lines))
+    return lines, delimiter, [h.strip().strip('"') for h in lines[0].split(delimiter)]
+
+
+def csv_signature(system: str, path: Path | None = None) -> tuple[str, ...]:
+    """The columns by which a CSV export of `system` is detected (`path`: the file's,
+    where a system has several layouts: Stripe's itemized balance change report)."""
+    if system == "stripe" and path is not None:
+        from audit.sources.payments import STRIPE_BALANCE_SIGNATURE, stripe_balance_header
+
+        head = _head(path)
+        found = _csv_header(head) if head is not None else None
+        if found is not None and stripe_balance_header(found[2]):
+            return STRIPE_BALANCE_SIGNATURE
     return _CSV_SIGNATURES[system]
 
 
@@ -193,17 +234,9 @@ def detect_system(path: Path, mapping: Mapping | None = None) -> str | None:
     (`STRIPE_ID_PREFIXES`), or where it is Stripe's itemized balance change report's
     (`audit.sources.payments.stripe_balance_header`)."""
     name = path.name.lower()
-    try:
-        with path.open("rb") as file:
-            raw = file.read(1 << 16)
-    except OSError:
+    head = _head(path)
+    if head is None:
         return None
-    # (as the CSV reader decodes it: a UTF-16 byte order mark names UTF-16, e.g. a download
-    # saved again as Excel's "Unicode Text"; else UTF-8, with or without its mark)
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        head = raw[:len(raw) // 2 * 2].decode("utf-16", errors="replace")
-    else:
-        head = raw.decode("utf-8-sig", errors="replace")
     if name.endswith((".json", ".jsonl", ".ndjson")):
         text = head.lstrip()
         if text.startswith("{") and '"audits"' in head:
@@ -221,20 +254,10 @@ def detect_system(path: Path, mapping: Mapping | None = None) -> str | None:
         return None
     if not name.endswith((".csv", ".tsv", ".txt")):
         return None
-    from audit.ingest.csv_reader import excel_sep_line, skip_blank_lines, sniff_delimiter
-
-    try:  # (the header after an Excel `sep=X` line and blank lines, as read_csv reads it)
-        excel = excel_sep_line(head)
-    except InputError:
+    found_header = _csv_header(head)
+    if found_header is None:
         return None
-    if excel is not None:
-        head = head[excel[1]:]
-    lines = head.splitlines()
-    lines = lines[skip_blank_lines(lines):]
-    if not lines:
-        return None
-    delimiter = excel[0] if excel is not None else sniff_delimiter("\n".join(lines))
-    header = [h.strip().strip('"') for h in lines[0].split(delimiter)]
+    lines, delimiter, header = found_header
     if _generic_log(header, mapping):
         return None
     from audit.sources.payments import paypal_zone_column, stripe_balance_header
