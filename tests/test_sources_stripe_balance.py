@@ -284,3 +284,26 @@ def test_the_note_on_a_report_detected_by_its_columns_names_its_columns(
     assert ("read by their columns as: balance_itemized.csv stripe (balance_transaction_id, "
             "reporting_category); stripe_refunds.csv stripe (id, amount, currency, created, "
             "status) (--mapping is for generic logs") in text
+
+
+def test_a_note_counts_the_rows_paid_in_another_currency_than_the_balances(
+        tmp_path: Path) -> None:
+    """gross is in the balance's currency: a charge the customer paid in USD into a EUR
+    balance is read as the euros received, and the note says so (a ticket's amount in
+    USD is not the event's)."""
+    path = _report(tmp_path / "balance.csv",
+                   "txn_1,2026-08-01 10:00:00,eur,92.10,charge,ch_1,ch_1,,,usd",
+                   "txn_2,2026-08-02 10:00:00,eur,-46.05,refund,re_1,ch_1,7,Ann Lee,USD",
+                   "txn_3,2026-08-02 10:00:00,eur,-4.00,fee,,,,,",
+                   "txn_4,2026-08-02 10:00:00,eur,10.00,charge,ch_2,ch_2,,,eur",
+                   header=HEADER + ",customer_facing_currency")
+    table, _ = read_source(path, "stripe")
+    assert table.frame[C.CURRENCY].tolist() == ["EUR", "EUR", "EUR"]
+    assert table.notes == [
+        "balance.csv: 2 charge(s) and refund(s) whose customer paid in another currency "
+        "than the balance's (first: row 2, USD -> EUR): read with gross and currency, the "
+        "amount in the balance's currency after conversion, not the amount the customer "
+        "was charged or refunded"]
+    plain = _report(tmp_path / "plain.csv", "txn_4,2026-08-02 10:00:00,eur,10.00,charge,ch_2,"
+                    "ch_2,,,EUR", header=HEADER + ",customer_facing_currency")
+    assert read_source(plain, "stripe")[0].notes == []

@@ -666,7 +666,33 @@ def read_stripe_balance(path: Path, cfg: PaymentConfig, *, encoding: str | None 
                              "export reads a failed refund: no second event",
                              case=_cell(record, cfg.balance_ticket_column))
     _finish(collector, export, positions, columns)
+    _converted_note(export, collector, path)
     return collector
+
+
+def _converted_note(export: _Export, collector: Collector, path: Path) -> None:
+    """The note on the events whose customer paid in another currency than the balance's
+    (`customer_facing_currency`, where the report has it): their amount is `gross`, the
+    money the balance received or gave back after conversion, in its currency, not the
+    amount the customer was charged or refunded (`customer_facing_amount`, whose notation
+    Stripe's documentation does not give)."""
+    if "customer_facing_currency" not in export.names:
+        return
+    facing = _each_distinct(export.cell("customer_facing_currency"), str.upper)
+    balance = _each_distinct(export.stripped("currency"), str.upper)
+    other = np.asarray(pc.fill_null(pc.not_equal(facing, balance), False)
+                       .to_numpy(zero_copy_only=False), dtype=bool)
+    at = np.flatnonzero(other & np.isin(export.row_numbers,
+                                        np.asarray(collector.rows, dtype=np.int64)))
+    if not len(at):
+        return
+    k = int(at[0])
+    collector.notes.append(
+        f"{path.name}: {len(at)} charge(s) and refund(s) whose customer paid in another "
+        f"currency than the balance's (first: row {export.rows[k]}, "
+        f"{facing[k].as_py()} -> {balance[k].as_py()}): read with gross and currency, the "
+        "amount in the balance's currency after conversion, not the amount the customer "
+        "was charged or refunded")
 
 
 def _balance_columns(cfg: PaymentConfig, export: _Export, collector: Collector,
