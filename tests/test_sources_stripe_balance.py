@@ -251,6 +251,14 @@ def test_an_audit_of_the_report_correlates_refunds_as_the_refunds_csv_does(
     assert len(report_payouts) == 139 and report_payouts == csv_payouts
     assert sum(1 for p in report_payouts if p[3] == "Payout failed") == 8
     assert report_findings == csv_findings and report_rules == csv_rules
+    # Given beside the CSVs, the report's charges and refunds are theirs again (the same
+    # event ids and values): dropped as repeats, its refund failures' rows quarantined.
+    both = import_sources([(Path(p), None) for p in [
+        *tickets, str(EXPORTS / "stripe_charges.csv"), str(EXPORTS / "stripe_refunds.csv"),
+        str(report)]])
+    counts = both.files[-1]
+    assert (counts.read, counts.imported, counts.quarantined, counts.deduplicated) == (
+        8, 0, 8, 275)
 
 
 def test_hostile_cells_of_the_report_are_inert_in_the_outputs(tmp_path: Path) -> None:
