@@ -23,7 +23,11 @@ SAMPLE = "refund-sample"
 def run_demo(out: Path) -> tuple[list[str], list[str]]:
     """Audit the bundled sample's exports into `out`; return the lines to print, and an
     error line per rule that crashed (as `check` tells them, on stderr: the audit is not
-    whole, and the command ends with exit code 2)."""
+    whole, and the command ends with exit code 2). An earlier run's reports in `out` that
+    the demo does not write (a check's quarantine.csv and correlation.csv, graphs of other
+    SOPs) are removed and named, as `check` removes them: they would read as the demo's."""
+    from audit.cli import _reports_in
+
     folder = files("sample_logs").joinpath(SAMPLE, "exports")
     with ExitStack() as stack:
         exports = sorted(
@@ -34,6 +38,10 @@ def run_demo(out: Path) -> tuple[list[str], list[str]]:
         out.mkdir(parents=True, exist_ok=True)
         written = write_import(run.imported, out / "canonical.parquet")
         reports = write_reports(run, out)
+    made = {p.name for p in [*written.values(), *reports]} | set(graph_files(run))
+    removed = sorted(p for p in _reports_in(out) if p.name not in made)
+    for path in removed:
+        path.unlink()
     summary = run.summary()
     money = ", ".join(f"{shown(v, k)} {k}"
                       for k, v in summary["money_at_risk"].items()) or "none"
@@ -51,6 +59,8 @@ def run_demo(out: Path) -> tuple[list[str], list[str]]:
         f"  output in {out}/:",
         *(f"    {line}" for line in written_lines(
             [Path(p.name) for p in [*written.values(), *reports]], graph_files(run), None)),
+        *([f"  removed {len(removed)} report file(s) of an earlier run from {out}: "
+           + ", ".join(p.name for p in removed)] if removed else []),
     ]
     errors = [f"error: rule {error.rule} ({error.name}) crashed: {error.error}"
               for error in run.result.errors]

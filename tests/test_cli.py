@@ -357,6 +357,29 @@ def test_demo_writes_its_outputs(tmp_path: Path) -> None:
     assert found == expected
 
 
+def test_demo_removes_an_earlier_checks_reports_it_does_not_write(tmp_path: Path) -> None:
+    """The demo into a folder where a check wrote its reports: the check's quarantine.csv
+    (here 1 row of another log) and correlation.csv stayed beside the demo's findings,
+    which quarantine nothing, and read as the demo's. As `check` does, the demo removes an
+    earlier run's reports that it does not write, and names them; other files stay."""
+    out = tmp_path / "demo"
+    log = tmp_path / "log.csv"
+    log.write_text("case,activity,time\nc1,A,2026-07-01T08:00:00Z\nc1,B,not a time\n",
+                   encoding="utf-8")
+    run("check", str(log), "--out", str(out), "--fail-on", "never")
+    assert "not a time" in (out / "quarantine.csv").read_text(encoding="utf-8")
+    (out / "correlation.csv").write_text("earlier\n", encoding="utf-8")
+    (out / "sop-retail.svg").write_text("<svg/>", encoding="utf-8")
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    result = run("demo", "--out", str(out))
+    names = {p.name for p in out.iterdir()}
+    assert not {"quarantine.csv", "correlation.csv", "sop-retail.svg"} & names
+    assert {"notes.txt", "canonical.quarantine.csv", "findings.json", "report.html",
+            "sop-offline.svg"} <= names
+    assert (f"removed 3 report file(s) of an earlier run from {out}: correlation.csv, "
+            "quarantine.csv, sop-retail.svg") in result.output
+
+
 def test_demo_with_a_crashed_rule_is_exit_2(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """A rule that crashes in the demo is told and ends it with exit code 2, as in `check`
