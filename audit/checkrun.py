@@ -7,6 +7,7 @@ returns. Nothing here prints or writes files.
 from __future__ import annotations
 
 import copy
+import os
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -78,6 +79,16 @@ class CheckRun:
     """Of the inputs that are canonical logs written by `import`, by path as given: what
     that import counted (audit.store.import_record: read, imported, quarantined, the
     quarantine's file beside the log), so that the counts reach back to the raw rows."""
+    as_of_source: str = "clock"
+    """Where the audit's clock (`result.as_of`) came from: `--as-of`, the `policy`'s as_of,
+    or the `clock` (the time of the run: a later run of the same inputs can differ)."""
+    import_options: dict[str, Any] = field(default_factory=lambda: {
+        "assume_tz": None, "encoding": None, "object_type": None})
+    """The import's options (--assume-tz, --encoding, --object-type) that `run_check` read
+    the inputs with; `mapping`: its mapping file (path and sha256), where one was given."""
+    mapping: dict[str, Any] | None = None
+    working_directory: str = field(default_factory=os.getcwd)
+    """The folder relative paths (in `command`, `inputs`) were read from."""
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """What report writers compute once per finished run and share (graphs, digests)."""
 
@@ -107,11 +118,15 @@ class CheckRun:
             "started": self.started.isoformat(),
             "finished": self.finished.isoformat(),
             "as_of": self.result.as_of.isoformat(),
+            "as_of_source": self.as_of_source,
             "warnings": self.warnings(),
             # What the import said of its inputs (as `import` prints it): events of no case,
             # a guessed encoding, records exported twice, roles applied, correlation.
             "import_notes": list(self.imported.notes),
             "command": self.command,
+            "working_directory": self.working_directory,
+            "import_options": self.import_options,
+            "mapping": self.mapping,
             # (Measurements: here, not in the summary, which the same input keeps equal.)
             "conformance_seconds": self._conformance_seconds(),
             "inputs": [
@@ -382,8 +397,13 @@ def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None 
     imported = import_and_correlate([(p, None) for p in sources], assume_tz=assume_tz,
                                     mapping=mapping, encoding=encoding,
                                     object_type=object_type)
-    return run_check_log(imported, sources, policy_path, as_of=as_of, started=started, sop=sop,
-                         engine=engine, policy=policy)
+    run = run_check_log(imported, sources, policy_path, as_of=as_of, started=started, sop=sop,
+                        engine=engine, policy=policy)
+    run.import_options = {"assume_tz": assume_tz, "encoding": encoding,
+                          "object_type": object_type}
+    run.mapping = None if mapping is None else {"file": mapping.source,
+                                                "sha256": mapping.sha256}
+    return run
 
 
 def checked_policy(policy_path: Path, sop: Path | None = None, *,
@@ -675,4 +695,6 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
     return CheckRun(imported=imported, policy=policy, result=result, started=started,
                     finished=datetime.now(UTC), inputs=list(sources), command=list(sys.argv),
                     engine=described, not_judged=not_judged, unrecorded_roles=unrecorded,
-                    sop_warnings=list(policy.warnings), imported_earlier=earlier)
+                    sop_warnings=list(policy.warnings), imported_earlier=earlier,
+                    as_of_source=("--as-of" if as_of is not None
+                                  else "policy" if policy.as_of is not None else "clock"))

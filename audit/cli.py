@@ -787,6 +787,12 @@ def _check_summary(run: Any) -> list[str]:
                      f"{len(summary['by_rule'])}")
     lines += [f"warning: {warning}" for warning in run.warnings()]
     lines += [f"note: {note}" for note in run.imported.notes]
+    if run.as_of_source == "clock":
+        clock = run.result.as_of.isoformat()
+        lines.append(f"note: the audit's clock is the time of this run, {clock} (no --as-of, "
+                     "no as_of in the policy): the timing rules judge as of it, so a later "
+                     "run of the same inputs can find otherwise; to re-run this audit, give "
+                     f"--as-of {clock}")
     return lines
 
 

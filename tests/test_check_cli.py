@@ -966,3 +966,59 @@ def test_the_same_input_gives_the_same_findings_json_but_for_the_manifest(
     for document in documents:
         del document["manifest"]
     assert one == two
+
+
+def test_the_manifest_records_the_import_options_and_the_clocks_source(
+        sample: Path, tmp_path: Path) -> None:
+    """What a re-run needs, in the manifest: the mapping file with its sha256 (before, a
+    mapping changed between two runs changed the findings, `assume_tz` here, and the two
+    manifests were the same but for their times), --assume-tz, --encoding, --object-type,
+    the working directory relative paths are read from, and where the clock came from."""
+    import hashlib
+    import os
+
+    naive = tmp_path / "naive.csv"
+    naive.write_text(sample.read_text(encoding="utf-8").replace("+00:00", ""),
+                     encoding="utf-8")
+    mapping = tmp_path / "mapping.yaml"
+    manifests = []
+    for zone in ("UTC", "Asia/Kolkata"):
+        mapping.write_text(f"assume_tz: {zone}\n", encoding="utf-8")
+        out = tmp_path / zone.replace("/", "-")
+        run("check", str(naive), "--mapping", str(mapping), "--encoding", "utf-8",
+            "--out", str(out), "--format", "json", "--fail-on", "never", code=0)
+        manifests.append(json.loads((out / "findings.json").read_text())["manifest"])
+        assert manifests[-1]["mapping"] == {
+            "file": str(mapping), "sha256": hashlib.sha256(mapping.read_bytes()).hexdigest()}
+        assert manifests[-1]["import_options"] == {
+            "assume_tz": None, "encoding": "utf-8", "object_type": None}
+        assert manifests[-1]["working_directory"] == os.getcwd()
+        assert manifests[-1]["as_of_source"] == "policy"
+    assert manifests[0]["mapping"]["sha256"] != manifests[1]["mapping"]["sha256"]
+
+    run("check", str(sample), "--assume-tz", "Europe/Berlin", "--as-of",
+        "2026-11-01T00:00:00Z", "--out", str(tmp_path / "pinned"), "--format", "json",
+        "--fail-on", "never", code=0)
+    manifest = json.loads((tmp_path / "pinned" / "findings.json").read_text())["manifest"]
+    assert manifest["mapping"] is None and manifest["as_of_source"] == "--as-of"
+    assert manifest["import_options"]["assume_tz"] == "Europe/Berlin"
+
+
+def test_a_clock_taken_from_the_time_of_the_run_is_told(sample: Path, tmp_path: Path) -> None:
+    """Without --as-of and a policy's as_of, the timing rules judge as of the time of the
+    run, so next month's run of the same inputs differs. Before, nothing said so: the
+    console now notes it with the --as-of that re-runs the audit, and the manifest's
+    as_of_source is `clock`."""
+    policy = tmp_path / "policy.yaml"
+    run("policy", "init", str(policy), code=0)
+    result = run("check", str(sample), "--policy", str(policy), "--out", str(tmp_path / "o"),
+                 "--format", "json", "--fail-on", "never", code=0)
+    manifest = json.loads((tmp_path / "o" / "findings.json").read_text())["manifest"]
+    assert manifest["as_of_source"] == "clock"
+    assert (f"note: the audit's clock is the time of this run, {manifest['as_of']} (no "
+            "--as-of, no as_of in the policy): the timing rules judge as of it, so a later "
+            "run of the same inputs can find otherwise; to re-run this audit, give --as-of "
+            f"{manifest['as_of']}") in result.output
+    pinned = run("check", str(sample), "--out", str(tmp_path / "p"), "--format", "json",
+                 "--fail-on", "never", code=0)
+    assert "the audit's clock is the time of this run" not in pinned.output

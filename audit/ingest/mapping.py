@@ -8,6 +8,7 @@ are an error rather than a guess.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -109,13 +110,19 @@ class Mapping:
     canonical value it stands for."""
     source: str | None = None
     """The mapping file's path, for messages."""
+    sha256: str | None = None
+    """The mapping file's digest (check's manifest records it beside the path)."""
 
 
 def load_mapping(path: Path) -> Mapping:
     """Read and check a mapping file; errors name the file, line and key."""
     data, node = load_yaml(path)
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc}", file=path) from exc
     if data is None:
-        return Mapping(source=str(path))
+        return Mapping(source=str(path), sha256=digest)
     if not isinstance(data, dict):
         raise InputError("a mapping file is a YAML mapping of keys such as 'columns:'", file=path)
     for key in data:
@@ -190,6 +197,7 @@ def load_mapping(path: Path) -> Mapping:
         system=scalar("system"),
         values=values,
         source=str(path),
+        sha256=digest,
     )
 
 
