@@ -385,7 +385,7 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
     from audit.sources.config import load_sources_config
     from audit.sources.pipeline import import_and_correlate
     from audit.sources.project import load_project, parse_source
-    from audit.store import side_files, write_import
+    from audit.store import import_options, side_files, write_import
 
     if assume_tz is not None:
         check_time_zone(assume_tz, field="--assume-tz")
@@ -419,7 +419,8 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
             assume_tz=assume_tz, encoding=encoding, object_type=object_type,
             sources_config=load_sources_config(config_path), format_hint=NAME_ITS_FORMAT)
         progress.stage(f"writing {out}")
-        written = write_import(result, out)
+        written = write_import(result, out, import_options(
+            fmt, assume_tz, encoding, object_type, mapping, config_path))
         progress.done()
     for line in result.summary_lines():
         # (The correlation problems are in LOG.correlation.csv, not check's correlation.csv.)

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from audit.csvtext import frame_csv
+from audit.digest import sha256_of
 from audit.errors import InputError
 from audit.ingest import ImportResult
 from audit.safety import neutralise_frame
@@ -59,13 +60,16 @@ def side_files(log: Path) -> dict[str, Path]:
             "correlation problems": log.with_name(f"{log.stem}.correlation.csv")}
 
 
-def write_import(result: ImportResult, out: Path) -> dict[str, Path]:
+def write_import(result: ImportResult, out: Path,
+                 options: dict[str, Any] | None = None) -> dict[str, Path]:
     """Write LOG.parquet and LOG.quarantine.csv beside it (and LOG.correlation.csv, where
     exports were correlated; an earlier import's of that name is removed where they were
     not: it is not this log's); return what was written. The log's Parquet metadata records
     the import's counts and these files' names (`import_record`), so that `check` of the
     log can tell the rows it was made from, and the role history the import applied (if
-    one was given), which a month's run applies to the next exports' records."""
+    one was given), which a month's run applies to the next exports' records. The record
+    holds each input's sha256 and `options`, how the import read them (`import_options`),
+    so that a check of the log reaches back to the files and a re-run of the import."""
     if out.suffix.lower() not in (".parquet", ".pq"):
         raise InputError("the canonical log is written as Parquet: name it *.parquet", file=out)
     import pyarrow as pa
@@ -83,7 +87,8 @@ def write_import(result: ImportResult, out: Path) -> dict[str, Path]:
                              file=out)
     correlated = result.correlation_problems is not None  # (exports were correlated)
     record = _import_record(result, beside["quarantine"].name,
-                            beside["correlation problems"].name if correlated else None)
+                            beside["correlation problems"].name if correlated else None,
+                            options)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         # (As pandas' to_parquet writes it, with the import's record beside pandas' own.)
@@ -123,16 +128,34 @@ def write_import(result: ImportResult, out: Path) -> dict[str, Path]:
     return written
 
 
-def _import_record(result: ImportResult, quarantine: str,
-                   correlation: str | None) -> dict[str, Any]:
+def import_options(fmt: str | None = None, assume_tz: str | None = None,
+                   encoding: str | None = None, object_type: str | None = None,
+                   mapping: Path | None = None,
+                   sources_config: Path | None = None) -> dict[str, Any]:
+    """How an import read its inputs, as its record keeps it: the options, and the mapping
+    and sources config files given (None: none, or the bundled default) by name and sha256,
+    without folders: the log is the same wherever it was written from."""
+    def named(path: Path | None) -> dict[str, str] | None:
+        return None if path is None else {"file": path.name, "sha256": sha256_of(path)}
+
+    return {"format": fmt, "assume_tz": assume_tz, "encoding": encoding,
+            "object_type": object_type, "mapping": named(mapping),
+            "sources_config": named(sources_config)}
+
+
+def _import_record(result: ImportResult, quarantine: str, correlation: str | None,
+                   options: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the import counted, as the log's metadata holds it: the totals, each input's
-    counts (with the record of an input that is itself a canonical log), the events written
-    and the side files' names (beside the log)."""
+    counts and sha256 (with the record of an input that is itself a canonical log), the
+    events written, the side files' names (beside the log) and the import's `options`
+    (`import_options`; None where the caller did not say)."""
     from audit import __version__
 
     inputs = []
     for f in result.files:
-        entry: dict[str, Any] = {"file": f.file, "system": f.system, "read": f.read,
+        entry: dict[str, Any] = {"file": f.file, "system": f.system,
+                                 "sha256": result.digests.get(f.path) if f.path else None,
+                                 "read": f.read,
                                  "imported": f.imported, "quarantined": f.quarantined,
                                  "duplicates_dropped": f.deduplicated, "left_out": f.left_out}
         earlier = import_record(Path(f.path)) if f.path else None
@@ -145,7 +168,7 @@ def _import_record(result: ImportResult, quarantine: str,
             "duplicates_dropped": sum(f.deduplicated for f in result.files),
             "left_out": result.left_out, "events": len(result.log),
             "quarantine_file": quarantine, "correlation_file": correlation,
-            "inputs": inputs}
+            "options": options, "inputs": inputs}
 
 
 def import_record(path: Path) -> dict[str, Any] | None:

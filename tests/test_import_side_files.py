@@ -247,3 +247,36 @@ def test_discover_and_compare_tell_the_rows_the_logs_import_quarantined(
     notes = (tmp_path / "c" / "compare.md").read_text(encoding="utf-8")
     assert (f"- as-is log: log.parquet was imported earlier from {rows} rows: {rows - 1} "
             "imported + 1 quarantined (rows and reasons: log.quarantine.csv beside it)") in notes
+
+
+def test_the_imports_record_holds_each_inputs_sha256_and_the_imports_options(
+        tmp_path: Path) -> None:
+    """A check of a canonical log hashes the log; its import's record told the raw rows'
+    counts but not which files they were (no digest) nor how they were read (mapping,
+    --assume-tz, --encoding): a committee could not tie the log, and so the findings, to
+    the exports. The record now holds each input's sha256 and the import's options (files
+    by name and sha256, no folders: the log is the same wherever it was written from), and
+    check's manifest shows them under inputs[].imported_earlier."""
+    import hashlib
+
+    bad, _ = bad_csv(tmp_path)
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("decimal: '.'\n", encoding="utf-8")
+    log = tmp_path / "w" / "log.parquet"
+    run("import", str(bad), "--mapping", str(mapping), "--assume-tz", "Europe/Berlin",
+        "--encoding", "utf-8", "--out", str(log))
+    record = import_record(log)
+    assert record is not None
+    digest = hashlib.sha256(bad.read_bytes()).hexdigest()
+    assert [(i["file"], i["sha256"]) for i in record["inputs"]] == [("bad.csv", digest)]
+    assert record["options"] == {
+        "format": None, "assume_tz": "Europe/Berlin", "encoding": "utf-8",
+        "object_type": None, "sources_config": None,
+        "mapping": {"file": "map.yaml",
+                    "sha256": hashlib.sha256(mapping.read_bytes()).hexdigest()}}
+    run("check", str(log), "--out", str(tmp_path / "out"), "--format", "json",
+        "--fail-on", "never")
+    manifest = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
+    earlier = manifest["manifest"]["inputs"][0]["imported_earlier"]
+    assert earlier["inputs"][0]["sha256"] == digest
+    assert earlier["options"] == record["options"]
