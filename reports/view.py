@@ -334,6 +334,8 @@ class ReportView:
     """How each rule's findings are listed, and the listed ones chosen (FINDING_ORDER)."""
     print_event_cases: int = PRINT_EVENT_CASES
     """Cases printed with their events (PRINT_EVENT_CASES)."""
+    as_of_source: str = ""
+    """Where the audit clock came from, for the run details (`clock_source`)."""
 
     def metric(self, key: str) -> Metric:
         return next(m for m in self.metrics if m.key == key)
@@ -359,6 +361,16 @@ def money(amount: float | None, currency: str | None = None) -> str:
         return ""
     text = shown(amount, currency)
     return f"{text} {currency}" if currency else text
+
+
+def clock_source(manifest: dict[str, Any]) -> str:
+    """Where the manifest's clock came from, as the run details say it: a clock taken from
+    the time of the run makes a later run of the same inputs differ, so the text gives the
+    --as-of that re-runs the audit."""
+    source = manifest.get("as_of_source")
+    if source == "clock":
+        return f"the time of the run: --as-of {manifest['as_of']} re-runs this audit"
+    return {"--as-of": "set by --as-of", "policy": "as_of in the policy"}.get(str(source), "")
 
 
 def short_time(iso: str | None) -> str:
@@ -817,6 +829,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         tool_version=str(manifest["version"]), data_files=data_files,
         generated=short_time(str(manifest["finished"])),
         as_of=short_time(str(manifest["as_of"])),
+        as_of_source=clock_source(manifest),
         command=" ".join(Path(manifest["command"][0]).name if i == 0 else part
                          for i, part in enumerate(manifest["command"])),
         inputs=[InputView(label, i["sha256"], i["read"], i["imported"], i["quarantined"],

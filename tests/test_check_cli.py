@@ -1012,13 +1012,17 @@ def test_a_clock_taken_from_the_time_of_the_run_is_told(sample: Path, tmp_path: 
     policy = tmp_path / "policy.yaml"
     run("policy", "init", str(policy), code=0)
     result = run("check", str(sample), "--policy", str(policy), "--out", str(tmp_path / "o"),
-                 "--format", "json", "--fail-on", "never", code=0)
+                 "--format", "json,html", "--fail-on", "never", code=0)
     manifest = json.loads((tmp_path / "o" / "findings.json").read_text())["manifest"]
     assert manifest["as_of_source"] == "clock"
+    assert (f"(the time of the run: --as-of {manifest['as_of']} re-runs this audit)</dd>"
+            in (tmp_path / "o" / "report.html").read_text(encoding="utf-8"))
     assert (f"note: the audit's clock is the time of this run, {manifest['as_of']} (no "
             "--as-of, no as_of in the policy): the timing rules judge as of it, so a later "
             "run of the same inputs can find otherwise; to re-run this audit, give --as-of "
             f"{manifest['as_of']}") in result.output
-    pinned = run("check", str(sample), "--out", str(tmp_path / "p"), "--format", "json",
+    pinned = run("check", str(sample), "--out", str(tmp_path / "p"), "--format", "json,html",
                  "--fail-on", "never", code=0)
     assert "the audit's clock is the time of this run" not in pinned.output
+    assert "(as_of in the policy)</dd>" in (tmp_path / "p" / "report.html").read_text(
+        encoding="utf-8")
