@@ -1044,7 +1044,11 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
         progress.stage(f"discovering ({miner} miner)")
         result = run_discovery(log, miner, noise,  # type: ignore[arg-type]
                                max_activities)
-        written = write_discovery(result, log, out)
+        from audit.digest import sha256_of
+
+        written = write_discovery(result, log, out, source={
+            "file": log_path.name,
+            "sha256": imported.digests.get(str(log_path)) or sha256_of(log_path)})
         progress.done()
     settings.say(f"discovered with the {result.miner} miner (noise {result.noise:g}) from "
                  f"{counted(result.cases, 'case', spec=',')}, "

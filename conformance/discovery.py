@@ -336,9 +336,12 @@ def replay_fitness(frame: pd.DataFrame, net: WorkflowNet) -> Fitness:
 
 # --- writing --------------------------------------------------------------------------------
 def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
-                    fitness: bool = True) -> dict[str, Path]:
+                    fitness: bool = True,
+                    source: dict[str, Any] | None = None) -> dict[str, Path]:
     """Write the model (model.bpmn, model.svg), the DFG (dfg.svg, dfg.png) and
-    discovery.json into `out`; the BPMN is read back through our reader to check it."""
+    discovery.json into `out`; the BPMN is read back through our reader to check it.
+    `source`: the log mined (`{"file": its name, "sha256"}`), which discovery.json names
+    beside the tool and version that mined it."""
     from audit.progress import current
     from reports.graphs import (
         DrawnGraph,
@@ -406,7 +409,11 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
         for suffix in ("bpmn", "svg", "png"):
             (out / f"model.{suffix}").unlink(missing_ok=True)
     summary_path = out / "discovery.json"
-    summary_path.write_text(json.dumps(discovery_summary(discovery), indent=2,
+    from audit import __version__
+
+    summary = {"tool": "refund-audit", "version": __version__, "log": source,
+               **discovery_summary(discovery)}
+    summary_path.write_text(json.dumps(summary, indent=2,
                                        ensure_ascii=False) + "\n", encoding="utf-8")
     written["discovery.json"] = summary_path
     return written

@@ -563,3 +563,24 @@ def test_the_noise_0_model_of_a_concurrent_log_is_read_back(tmp_path: Path) -> N
     report = json.loads((tmp_path / "diff" / "compare.json").read_text(encoding="utf-8"))
     assert "0 difference(s)" in compared.output, compared.output
     assert report["differences"] == [], report["differences"][:3]
+
+
+def test_discovery_json_names_the_log_and_the_tool_that_mined_it(tmp_path: Path) -> None:
+    """discovery.json said how a model was mined but not from which log nor by which
+    version: a committee shown a model could not tie it to the log audited. It now names
+    the tool and version and the log by file name and sha256 (no folder and no time: the
+    same log and options give the same file from any folder)."""
+    import hashlib
+
+    log = tmp_path / "log.csv"
+    log.write_text("case,activity,time\nc1,A,2026-07-01T08:00:00Z\nc1,B,2026-07-01T09:00:00Z\n"
+                   "c2,A,2026-07-02T08:00:00Z\nc2,B,2026-07-02T09:30:00Z\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["discover", str(log), "--miner", "dfg",
+                                       "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out" / "discovery.json").read_text(encoding="utf-8"))
+    from audit import __version__
+
+    assert (summary["tool"], summary["version"]) == ("refund-audit", __version__)
+    assert summary["log"] == {"file": "log.csv",
+                              "sha256": hashlib.sha256(log.read_bytes()).hexdigest()}
