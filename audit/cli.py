@@ -1127,7 +1127,7 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
         progress.stage("comparing")
         result = compare_sides(before, after, allowed)
         progress.stage(f"writing {out}")
-        written = write_comparison(result, out)
+        written = write_comparison(result, out, {"policy": policy_path, "mapping": mapping})
         progress.done()
     settings.say(f"{len(result.differences)} difference(s)")
     for difference in result.differences:

@@ -84,6 +84,11 @@ class Side:
     performers: dict[tuple[str, str], list[str]] | None = None
     """Log sides: (activity, role key) -> the cases with an event of the activity recording
     that role (`org:role`); None where the log records no role."""
+    file: str | None = None
+    """Sides read from a file (`load_side`): its name (no folder), `process` (a model's
+    FILE#PROCESS) and the file's `sha256`, which compare.json records."""
+    process: str | None = None
+    sha256: str | None = None
 
     @property
     def cases(self) -> int:
@@ -248,8 +253,12 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
         path = model_path(str(path))  # (a bundled model's bare name: that model)
     if not path.exists():
         raise InputError("no such file", file=path)
+    from audit.digest import sha256_of
+
     if path.suffix.lower() == ".bpmn":
-        return side_from_bpmn(path, role, process)
+        model = side_from_bpmn(path, role, process)
+        model.file, model.process, model.sha256 = path.name, process, sha256_of(path)
+        return model
     from audit.ingest import import_sources
 
     imported = import_sources([(path, None)], mapping=columns)
@@ -257,6 +266,7 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
     if len(log) == 0:
         raise InputError("the log has no events", file=path)
     side = side_from_log(log, role, path.name, tasks)
+    side.file, side.sha256 = path.name, imported.digests.get(str(path)) or sha256_of(path)
     if imported.quarantined:  # (never dropped without a word: quarantine.csv of `import`)
         side.notes.append(f"{role} log: read {imported.read:,} = imported "
                           f"{imported.imported:,} + quarantined {imported.quarantined:,} "
@@ -749,10 +759,21 @@ def _diff_edges(as_is: Side, to_be: Side) -> list[DiffEdge]:
 
 
 # --- views --------------------------------------------------------------------------------
-def comparison_json(result: Comparison) -> dict[str, Any]:
+def comparison_json(result: Comparison, files: dict[str, Path | None] | None = None
+                    ) -> dict[str, Any]:
+    """compare.json's content: the tool and version, the `files` (`policy`, `mapping`:
+    the files given, by name and sha256), each side (with its file, where read from one)
+    and the differences."""
+    from audit import __version__
+    from audit.digest import sha256_of
+
     def side(s: Side) -> dict[str, Any]:
         view: dict[str, Any] = {"kind": s.kind, "name": s.name,
                                 "activities": sorted(s.labels)}
+        if s.file is not None:
+            view.update({"file": s.file, "sha256": s.sha256})
+            if s.kind != "log":
+                view["process"] = s.process
         if s.kind == "log":
             view["cases"] = s.cases
             view["variants"] = len(s.traces)
@@ -762,7 +783,11 @@ def comparison_json(result: Comparison) -> dict[str, Any]:
             view["runs"] = len(s.traces)
         return view
 
+    given = {} if files is None else files
     return {
+        "tool": "refund-audit", "version": __version__,
+        **{key: None if path is None else {"file": path.name, "sha256": sha256_of(path)}
+           for key in ("policy", "mapping") for path in [given.get(key)]},
         "as_is": side(result.as_is),
         "to_be": side(result.to_be),
         "compared_activities": sorted(result.compared),
@@ -875,14 +900,16 @@ def diff_dot(result: Comparison) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_comparison(result: Comparison, out: Path) -> dict[str, Path]:
-    """Write compare.json, compare.md, diff.svg and diff.png into `out`."""
+def write_comparison(result: Comparison, out: Path,
+                     files: dict[str, Path | None] | None = None) -> dict[str, Path]:
+    """Write compare.json, compare.md, diff.svg and diff.png into `out`; `files`: the
+    policy and mapping given (`comparison_json`)."""
     from reports.graphs import DrawnGraph, write_graph
 
     out.mkdir(parents=True, exist_ok=True)
     written = {"compare.json": out / "compare.json", "compare.md": out / "compare.md"}
     written["compare.json"].write_text(
-        json.dumps(comparison_json(result), indent=2, ensure_ascii=False) + "\n",
+        json.dumps(comparison_json(result, files), indent=2, ensure_ascii=False) + "\n",
         encoding="utf-8")
     written["compare.md"].write_text(comparison_markdown(result), encoding="utf-8")
     for path in write_graph(DrawnGraph("diff", "As-is against to-be", "", diff_dot(result)),

@@ -606,3 +606,40 @@ def test_compare_reads_a_generic_csv_through_a_column_mapping(clean_log: Path,
                                     str(broken), "--out", str(tmp_path / "other")])
     assert bad.exit_code == 2 and "nonsense" in bad.output, bad.output
     assert not (tmp_path / "other").exists()
+
+
+def test_compare_json_names_its_sides_files_policy_mapping_and_the_tool(
+        tmp_path: Path) -> None:
+    """compare.json said what differs but not between which files (a side's name only,
+    no digest), nor with which policy and mapping, nor by which version: a committee could
+    not tie the differences to the log and model given. It now holds the tool and version,
+    each side's file by name with its sha256 (and a model's process), and the policy and
+    mapping files by name and sha256; no folder and no time."""
+    import hashlib
+
+    from audit import __version__
+
+    def digest(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    model = tmp_path / "collab.bpmn"
+    model.write_text(COLLABORATION, encoding="utf-8")
+    log = tmp_path / "shop.csv"
+    log.write_text("case_id,activity,timestamp\n" + "".join(
+        f"{case},{activity},2026-09-01T1{k}:00:00Z\n"
+        for case in ("c1", "c2") for k, activity in enumerate("ABC")), encoding="utf-8")
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("assume_tz: UTC\n", encoding="utf-8")
+    policy = tmp_path / "policy.yaml"
+    assert CliRunner().invoke(main, ["policy", "init", str(policy)]).exit_code == 0
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["compare", str(log), f"{model}#Shop", "--policy",
+                                     str(policy), "--mapping", str(mapping), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    document = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+    assert (document["tool"], document["version"]) == ("refund-audit", __version__)
+    assert (document["as_is"]["file"], document["as_is"]["sha256"]) == ("shop.csv", digest(log))
+    assert (document["to_be"]["file"], document["to_be"]["process"],
+            document["to_be"]["sha256"]) == ("collab.bpmn", "Shop", digest(model))
+    assert document["policy"] == {"file": "policy.yaml", "sha256": digest(policy)}
+    assert document["mapping"] == {"file": "map.yaml", "sha256": digest(mapping)}
