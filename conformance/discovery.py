@@ -344,6 +344,7 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
     beside the tool and version that mined it."""
     from audit.progress import current
     from reports.graphs import (
+        MAX_EDGES,
         DrawnGraph,
         dfg_dot,
         format_duration,
@@ -360,7 +361,13 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
     # holds them all.
     shown = discovery.dfg.drawn(discovery.max_activities)
     if shown is not discovery.dfg:  # (each on a line of its own: a line is cut at 60)
-        title = "\n".join([title, *discovery.dfg.left_out_of(shown)])
+        parts = discovery.dfg.left_out_of(shown)
+        title = "\n".join([title, *parts])
+        if parts:  # (said where it is read too, not in the drawing's title alone)
+            discovery.notes.append(
+                f"dfg.svg and dfg.png draw {' and '.join(parts)} (--max-activities "
+                f"{discovery.max_activities}, at most {MAX_EDGES} edges); discovery.json "
+                "holds the whole DFG")
     for path in write_graph(DrawnGraph("dfg", title, "", dfg_dot(shown, title=title)), out):
         written[f"dfg.{path.suffix[1:]}"] = path
     if discovery.process is not None:

@@ -509,6 +509,19 @@ def test_a_log_of_many_labels_is_mined_from_its_most_frequent_activities(
     bad = runner.invoke(main, ["discover", str(path), "--max-activities", "0", "--out",
                                str(tmp_path / "cli")])
     assert bad.exit_code == 2 and "--max-activities" in bad.output
+    # The dfg miner mines no model, but its drawing leaves activities and edges out too:
+    # said on the console and in discovery.json, not only in the drawing's title.
+    dfg = runner.invoke(main, ["discover", str(path), "--miner", "dfg", "--out",
+                               str(tmp_path / "dfg")])
+    assert dfg.exit_code == 0, dfg.output
+    told = [line for line in dfg.output.splitlines() if line.startswith("note: dfg.svg")]
+    assert len(told) == 1 and told[0].startswith(
+        f"note: dfg.svg and dfg.png draw the 60 most frequent of {len(ranked)} activities "
+        "and the 150 most frequent of "), dfg.output
+    assert told[0].endswith("edges among them (--max-activities 60, at most 150 edges); "
+                            "discovery.json holds the whole DFG")
+    summary = json.loads((tmp_path / "dfg" / "discovery.json").read_text(encoding="utf-8"))
+    assert told[0][len("note: "):] in summary["notes"]
 
 
 def test_a_log_within_the_cap_is_mined_whole(refund_sample: pd.DataFrame,
