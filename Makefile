@@ -59,4 +59,4 @@ $(STAMP): pyproject.toml | system-deps
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out build dist *.egg-info test-artifacts .pytest_cache .mypy_cache .ruff_cache
