@@ -18,6 +18,7 @@ from types import NoneType
 from typing import TYPE_CHECKING, Any
 
 from audit.csvtext import csv_lines
+from audit.currency import CURRENCIES, minor_units
 from audit.findings import Finding
 from audit.forked import Forked, can_fork
 from audit.gcpause import gc_paused, paused_gc
@@ -117,8 +118,24 @@ def write_json(run: CheckRun, out: Path) -> Path:
 
 
 def csv_row(finding: Finding) -> list[Any]:
-    """One finding as the fixed CSV columns, formula-like cells neutralised."""
-    return [neutralise_cell(flat_value(value)) for value in _columns_of(finding)]
+    """One finding as the fixed CSV columns, formula-like cells neutralised, the amount at
+    risk in its currency's minor units (`amount_text`)."""
+    return [amount_text(value, finding.currency) if name == _AMOUNT
+            else neutralise_cell(flat_value(value))
+            for name, value in zip(CSV_COLUMNS, _columns_of(finding), strict=True)]
+
+
+_AMOUNT = "amount_at_risk"
+
+
+def amount_text(amount: object, currency: str | None) -> str:
+    """An amount as findings.csv writes it: with its currency's minor units where the
+    currency is known (`77.80` GBP, not `77.8`; `7208` JPY, not `7208.0`), as the XLSX
+    shows it; else (no or an unknown currency) as Python writes the number; empty where
+    there is none."""
+    if type(amount) in (float, int) and type(currency) is str and currency in CURRENCIES:
+        return f"{amount:.{minor_units(currency)}f}"
+    return _csv_text(neutralise_cell(flat_value(amount)))  # (None empty; a text neutralised)
 
 
 def _csv_text(cell: Any) -> str:
@@ -168,8 +185,11 @@ def _csv_cells(values: list[Any]) -> list[str]:
 
 
 def _csv_columns(findings: Sequence[Finding]) -> list[list[str]]:
-    """The findings' CSV columns: each `_csv_cells` of one field of every finding."""
-    return [_csv_cells(list(map(operator.attrgetter(name), findings)))
+    """The findings' CSV columns: each `_csv_cells` of one field of every finding (the
+    amount at risk by `amount_text`, with its finding's currency)."""
+    return [_csv_cells(list(map(operator.attrgetter(name), findings))) if name != _AMOUNT
+            else list(map(amount_text, map(operator.attrgetter(name), findings),
+                          map(operator.attrgetter("currency"), findings)))
             for name in CSV_COLUMNS]
 
 

@@ -226,6 +226,27 @@ def test_csv_rows_built_by_column_equal_csv_row_per_finding() -> None:
     assert "'=2" in rows[2] and '{"=": 1}' in rows[3] and rows[4][11] == ""
 
 
+def test_csv_amounts_are_written_in_their_currencys_minor_units() -> None:
+    """findings.csv wrote an amount as Python writes a float: 77.8 GBP, 7208.0 JPY, beside
+    51.04 EUR; a compliance team's tools read the column as text. An amount of a known
+    currency now has its minor units, as findings.xlsx shows it; one of no or an unknown
+    currency is written as before (nothing rounded away), and a blank stays blank."""
+    from audit.findings import Finding
+    from reports.writers import CSV_COLUMNS, csv_row, csv_rows
+
+    given = [(77.8, "GBP", "77.80"), (7208.0, "JPY", "7208"), (1.5, "KWD", "1.500"),
+             (0.1 + 0.2, "EUR", "0.30"), (12, "USD", "12.00"), (1.2345, "XYZ", "1.2345"),
+             (3.5, None, "3.5"), (None, "EUR", "")]
+    findings = [Finding(rule="EV005", name="refund-exceeds-charge", severity="high",
+                        case_id=f"C{k}", event_ids=[], activities=[], resources=[],
+                        timestamp=None, message="m", evidence={}, amount_at_risk=amount,
+                        currency=currency, fingerprint=f"f{k}")
+                for k, (amount, currency, _) in enumerate(given)]
+    column = list(CSV_COLUMNS).index("amount_at_risk")
+    assert [row[column] for row in csv_rows(findings)] == [text for *_, text in given]
+    assert [csv_row(f)[column] for f in findings] == [text for *_, text in given]
+
+
 def test_csv_lines_read_back_as_written_and_equal_csv_writer() -> None:
     """csv_lines' text read by csv.reader gives back every cell, hostile ones included;
     it is csv.writer's text byte for byte, except where a cell holds a carriage return
