@@ -808,6 +808,15 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
         case.iloc[orphan] = _lookup(key, name_of).to_numpy()
         notes.append(f"correlation: {int(first.sum())} payout case(s) without a ticket "
                      "(kept as their own cases, named by their first refund id)")
+    # A refund of a charge no input holds (a month's run without the purchase period's
+    # charges export): its case is judged without the purchase, so the reason is said.
+    uncharged = int((has_charge & ~charge_known & ~in_log).sum())
+    if uncharged:
+        notes.append(f"correlation: {uncharged:,} refund(s) name a charge that no input "
+                     "holds (no payment export of the run, nor a log given): where the "
+                     "charges were captured in an earlier period, give that period's charges "
+                     "export too, else no-prior-purchase reports those refunds and "
+                     "refund-exceeds-charge and instrument-mismatch cannot judge them")
     return _Refunds(case, charge, charge_at, problems, notes)
 
 

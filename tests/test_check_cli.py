@@ -758,6 +758,30 @@ def test_the_correlation_problems_are_written_to_correlation_csv(tmp_path: Path)
                                      "(kept as a case of its own)")
 
 
+def test_refunds_of_charges_no_input_holds_are_told(tmp_path: Path) -> None:
+    """A month's run without the purchase period's charges export: every Stripe refund's
+    charge is in no input, and no-prior-purchase jumped from 3 to 131 findings with one
+    correlation note counting a single reference (the one refund no ticket claims). The
+    notes now count every refund naming a charge no input holds, and say what to give."""
+    import csv as csv_module
+
+    exports = tmp_path / "exports"
+    shutil.copytree(REPO / "sample_logs" / "refund-sample" / "exports", exports)
+    (exports / "stripe_charges.csv").unlink()
+    with (exports / "stripe_refunds.csv").open(encoding="utf-8", newline="") as handle:
+        charged = sum(1 for r in csv_module.DictReader(handle) if r["charge"].strip())
+    files = [str(p) for p in sorted(exports.iterdir())]
+    result = run("check", *files, "--out", str(tmp_path / "out"), "--fail-on", "never",
+                 code=0)
+    assert (f"note: correlation: {charged} refund(s) name a charge that no input holds (no "
+            "payment export of the run, nor a log given): where the charges were captured in "
+            "an earlier period, give that period's charges export too") in result.output
+    whole = run("check", *[str(p) for p in sorted(
+        (REPO / "sample_logs" / "refund-sample" / "exports").iterdir())],
+        "--out", str(tmp_path / "whole"), "--fail-on", "never", code=0)
+    assert "name a charge that no input holds" not in whole.output
+
+
 def test_the_report_names_the_findings_files_this_run_wrote(sample: Path,
                                                             tmp_path: Path) -> None:
     """With --format json,html the report's footer said findings.csv and findings.xlsx hold
