@@ -1070,3 +1070,37 @@ def test_rule_totals_count_each_rules_findings_by_severity_and_its_cases() -> No
         assert cases_all == len({f.case_id for f in mine})
         assert cases_open == len({f.case_id for f in mine if not f.waived})
     assert _rule_totals(finding_columns([])) == {}
+
+
+A4_WIDTH = round((210 - 2 * 12) / 25.4 * 96)
+"""The width in CSS px of an A4 page inside the print stylesheet's margins (703)."""
+A4_HEIGHT = int((297 - 2 * 14) / 25.4 * 96)
+"""Its height (1016)."""
+
+
+def print_layout(browser: Browser, page: Path, script: str) -> Any:
+    """`script` evaluated in `page` laid out as Chromium prints it on A4: the print media,
+    the page's width, after the page's own beforeprint (which opens the details)."""
+    browser.open(page.as_uri(), width=A4_WIDTH, height=A4_HEIGHT)
+    try:
+        browser.page("Emulation.setEmulatedMedia", media="print")
+        browser.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+        return browser.evaluate(script)
+    finally:
+        browser.evaluate("window.dispatchEvent(new Event('afterprint'))")
+        browser.page("Emulation.setEmulatedMedia", media="")
+
+
+def test_a_print_fits_the_width_of_an_a4_page(browser: Browser, demo: Path) -> None:
+    """The findings tables were 846 px wide on a 703 px A4 page (times, amounts and the
+    header cells on one line, the evidence at least 180 px): Chromium then shrinks every
+    page of the print to 83% to fit them, and cuts what is wider than 1.5 pages. On paper
+    nothing is wider than the page."""
+    wide = print_layout(browser, demo / "report.html", """(() => {
+        const right = document.querySelector('main').getBoundingClientRect().right;
+        return [...document.querySelectorAll('main table, main figure, main dl, main p')]
+          .filter(e => e.getClientRects().length && e.getBoundingClientRect().right > right + 1)
+          .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().width));
+    })()""")
+    assert wide == []
+    assert browser.console_problems() == []
