@@ -1104,3 +1104,23 @@ def test_a_print_fits_the_width_of_an_a4_page(browser: Browser, demo: Path) -> N
     })()""")
     assert wide == []
     assert browser.console_problems() == []
+
+
+def test_a_printed_graph_fits_on_one_page(browser: Browser, demo: Path) -> None:
+    """A tall SOP graph (the demo's offline SOP: 1,221 px on a page of 1,016) was cut in
+    two by the page break, after a page left blank (a figure is not split where it can be
+    kept whole). Printed, every graph with its caption fits on one page, drawn whole."""
+    figures = print_layout(browser, demo / "report.html", """(() => {
+        const right = document.querySelector('main').getBoundingClientRect().right;
+        return [...document.querySelectorAll('figure.graph')]
+          .filter(f => f.getClientRects().length).map(f => {
+            const svg = f.querySelector('svg').getBoundingClientRect();
+            return [f.id || f.closest('details').id,
+                    Math.round(f.getBoundingClientRect().height), Math.round(svg.height),
+                    svg.right <= right + 1, svg.width > 100];
+          });
+    })()""")
+    assert {f[0] for f in figures} >= {"graph-dfg", "graph-sop-offline"}
+    assert [f for f in figures if f[1] > A4_HEIGHT] == []
+    assert all(inside and drawn for *_, inside, drawn in figures)
+    assert browser.console_problems() == []
