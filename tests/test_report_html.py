@@ -1124,3 +1124,68 @@ def test_a_printed_graph_fits_on_one_page(browser: Browser, demo: Path) -> None:
     assert [f for f in figures if f[1] > A4_HEIGHT] == []
     assert all(inside and drawn for *_, inside, drawn in figures)
     assert browser.console_problems() == []
+
+
+LOW_CONTRAST = """(() => {
+  // Each text of the page whose colour against its background (after any opacity on the
+  // way) is under WCAG's AA minimum: 4.5:1, or 3:1 for large text.
+  const parse = c => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return [0, 0, 0, 0];
+    const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+  const blend = (a, b, t) => [0, 1, 2].map(i => a[i] * t + b[i] * (1 - t)).concat([1]);
+  const lum = c => { const f = v => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05); };
+  const bgOf = e => { for (let n = e; n && n.nodeType === 1; n = n.parentElement) {
+    const c = parse(getComputedStyle(n).backgroundColor); if (c[3] > 0) return [n, c]; }
+    return [null, [255, 255, 255, 1]]; };
+  const low = [];
+  for (const e of document.querySelectorAll('body *')) {
+    if (e.closest('svg') || !e.getClientRects().length) continue;
+    if (![...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const s = getComputedStyle(e);
+    let fg = parse(s.color), opacity = 1, group = null;
+    for (let n = e; n && n.nodeType === 1; n = n.parentElement) {
+      const o = parseFloat(getComputedStyle(n).opacity); if (o < 1) { opacity *= o; group = n; } }
+    let [bgElement, bg] = bgOf(e);
+    fg = blend(fg, bg, fg[3]);
+    if (opacity < 1) {
+      const inside = bgElement && group.contains(bgElement);
+      const backdrop = inside ? bgOf(group.parentElement)[1] : bg;
+      fg = blend(fg, backdrop, opacity);
+      if (inside) bg = blend(bg, backdrop, opacity);
+    }
+    const size = parseFloat(s.fontSize), bold = parseInt(s.fontWeight, 10) >= 700;
+    const need = size >= 24 || (size >= 18.66 && bold) ? 3 : 4.5;
+    if (ratio(fg, bg) < need) low.push(e.className + ' ' + e.textContent.trim().slice(0, 40)
+                                        + ' ' + ratio(fg, bg).toFixed(2));
+  }
+  return low;
+})()"""
+
+
+def test_severity_badges_and_waived_findings_are_legible(browser: Browser, demo: Path,
+                                                         tmp_path: Path) -> None:
+    """The medium badge was white on #d97706 (3.2:1) and a waived finding's row was drawn
+    at 65% opacity (its evidence, events and waiver reason 2.9:1, its badge 3.1:1): under
+    WCAG's 4.5:1 for text this size. Every text of the report meets it."""
+    from tests.test_report_totals import case_rows, write_log, write_policy
+
+    log = write_log(tmp_path / "log.csv", case_rows("C1", "EUR", 100),
+                    case_rows("C5", "EUR", 80, day=5, requester=("Carl", "supervisor"),
+                              approver=("Carl", "supervisor")))
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["check", str(log), "--policy",
+                                     str(write_policy(tmp_path / "policy.yaml", ("C5",))),
+                                     "--out", str(out), "--fail-on", "never"])
+    assert done.exit_code == 0, done.output
+    seen: set[str] = set()
+    for page in (demo / "report.html", out / "report.html"):
+        browser.open(page.as_uri())
+        browser.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        seen.update(browser.evaluate("""[...document.querySelectorAll('.sev, tr.waived')]
+            .filter(e => e.getClientRects().length).map(e => e.className)"""))
+        assert browser.evaluate(LOW_CONTRAST) == [], page
+    assert {"sev sev-medium", "waived"} <= seen
