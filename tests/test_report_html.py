@@ -1217,3 +1217,26 @@ def test_a_screen_reader_is_given_every_heading_and_case_of_the_report(
     assert len(named) == len(shown) > 30
     assert "AP001 missing-approval CRITICAL 3 findings" in named
     assert len(exposed) == 75 and all(exposed)
+
+
+def test_a_graph_is_an_image_named_by_its_caption(browser: Browser, demo: Path) -> None:
+    """A screen reader was given each graph as an unnamed SVG holding groups named by
+    Graphviz's node ids ("a3", "start->a3", "cluster_lane0"). Each graph is now an image
+    named by its figure's caption (the title, what it shows; the case's events are its
+    table)."""
+    browser.open((demo / "report.html").as_uri())
+    browser.evaluate("document.querySelector('details.case').open = true")
+    browser.page("Accessibility.enable")
+    try:
+        nodes = browser.page("Accessibility.getFullAXTree")["nodes"]
+    finally:
+        browser.page("Accessibility.disable")
+    named = [(n.get("role", {}).get("value"), " ".join(n.get("name", {}).get(
+        "value", "").split())) for n in nodes if not n.get("ignored")]
+    captions = browser.evaluate("""[...document.querySelectorAll('figure.graph')]
+        .filter(f => !f.closest('details:not([open])'))
+        .map(f => f.querySelector('figcaption').textContent.split(/\\s+/).join(' ').trim())""")
+    assert len(captions) == 5 and captions[-1].startswith("Evidence graph of ")
+    images = [name for role, name in named if role == "image"]
+    assert images == captions
+    assert [x for x in named if x[1] in ("a3", "start->a3", "dfg", "sop")] == []
