@@ -1240,3 +1240,31 @@ def test_a_graph_is_an_image_named_by_its_caption(browser: Browser, demo: Path) 
     images = [name for role, name in named if role == "image"]
     assert images == captions
     assert [x for x in named if x[1] in ("a3", "start->a3", "dfg", "sop")] == []
+
+
+def test_every_table_has_a_name_for_a_screen_reader(browser: Browser, demo: Path) -> None:
+    """A screen reader's list of tables read 'table' 30 times over (the overview's tables,
+    each rule's findings, each case's events): none but the money lists had a name. Each is
+    named by its heading, a rule's findings table by the rule."""
+    browser.open((demo / "report.html").as_uri())
+    browser.evaluate("document.querySelector('details.case').open = true")
+    names = []
+    browser.page("Accessibility.enable")
+    try:
+        # (a table is drawn, and given to a screen reader, near the screen)
+        for place in ("#overview", "#rule-AP001", "details.case"):
+            browser.evaluate(f"""new Promise(r => {{
+                document.querySelector({place!r}).scrollIntoView();
+                requestAnimationFrame(() => setTimeout(r, 100)); }})""")
+            names += [" ".join(n.get("name", {}).get("value", "").split())
+                      for n in browser.page("Accessibility.getFullAXTree")["nodes"]
+                      if not n.get("ignored") and n.get("role", {}).get("value") == "table"]
+    finally:
+        browser.page("Accessibility.disable")
+    assert len(set(names)) >= 10 and "" not in names, names
+    for expected in ("Findings by severity", "Findings by rule", "Conformance to the SOP",
+                     "Top deviations from the SOP", "Inputs",
+                     "AP001 missing-approval CRITICAL 3 findings"):
+        assert expected in names
+    case = browser.evaluate("document.querySelector('details.case .case-id').textContent")
+    assert f"Events of case {case}" in names
