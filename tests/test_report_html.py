@@ -1100,7 +1100,8 @@ def test_a_print_fits_the_width_of_an_a4_page(browser: Browser, demo: Path) -> N
         const right = document.querySelector('main').getBoundingClientRect().right;
         return [...document.querySelectorAll('main table, main figure, main dl, main p')]
           .filter(e => e.getClientRects().length && e.getBoundingClientRect().right > right + 1)
-          .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().width));
+          .map(e => e.tagName + '.' + e.className + ' '
+                    + Math.round(e.getBoundingClientRect().width));
     })()""")
     assert wide == []
     assert browser.console_problems() == []
