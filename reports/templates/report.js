@@ -265,6 +265,9 @@
   // Printing opens every case's summary and findings, but the event tables of the first
   // PRINT_EVENT_CASES cases shown only (and of those opened by the reader): 1,000 cases
   // with every event took 1,269 pages. The page says so.
+  // (the note for a print without this script: it runs)
+  var scriptNote = document.getElementById("print-script-note");
+  if (scriptNote) { scriptNote.hidden = true; }
   var printNote = document.getElementById("print-cases-note");
   var PRINT_EVENT_CASES = printNote ? parseInt(printNote.getAttribute("data-limit"), 10) : 50;
   var closedBeforePrint = [];
