@@ -1297,3 +1297,29 @@ def test_a_print_without_the_script_holds_every_rule_text_and_case_finding(
         "Printed without the report's script (blocked here): each case with its findings; "
         "report.html shows a case's events when it is opened.")]
     assert print_layout(browser, demo / "report.html", seen)[:4] == [docs, cases, 50, None]
+
+
+def test_a_long_case_id_wraps_on_screen_and_on_paper(browser: Browser, tmp_path: Path) -> None:
+    """A case id of 162 characters without a space or hyphen (a generic CSV's key) was
+    kept on one line in its case's summary, past the edge of a 1,280 px screen and of the
+    A4 page (where Chromium prints every page smaller and still cuts it)."""
+    from tests.test_report_totals import case_rows, write_log, write_policy
+
+    case_id = "K" + "0123456789abcdef" * 10 + "z"
+    log = write_log(tmp_path / "log.csv", case_rows(case_id, "EUR", 120,
+                                                    skip=("Approve refund",)))
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["check", str(log), "--policy",
+                                     str(write_policy(tmp_path / "policy.yaml")),
+                                     "--out", str(out), "--fail-on", "never"])
+    assert done.exit_code == 0, done.output
+    wide = """(() => {
+        const right = document.querySelector('main').getBoundingClientRect().right;
+        return [...document.querySelectorAll('main *')]
+          .filter(e => e.getClientRects().length && e.getBoundingClientRect().right > right + 1)
+          .map(e => e.tagName + '.' + e.className);
+    })()"""
+    browser.open((out / "report.html").as_uri())
+    assert browser.evaluate("document.querySelector('.case-id').textContent") == case_id
+    assert browser.evaluate(wide) == []
+    assert print_layout(browser, out / "report.html", wide) == []
