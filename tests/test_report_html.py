@@ -1323,3 +1323,42 @@ def test_a_long_case_id_wraps_on_screen_and_on_paper(browser: Browser, tmp_path:
     assert browser.evaluate("document.querySelector('.case-id').textContent") == case_id
     assert browser.evaluate(wide) == []
     assert print_layout(browser, out / "report.html", wide) == []
+
+
+def _page_footers(pdf: bytes) -> list[bytes]:
+    """Per page of a PDF that Chromium printed on A4, the glyphs of the texts it draws in
+    the page's bottom margin. Chromium draws the margin boxes in the page's own coordinates
+    (a `cm` with no translation, CSS px from the top: `1 0 0 -1 x y Tm`), the page's
+    content in coordinates moved by the margins and the content printed before."""
+    import re
+    import zlib
+
+    margin_top = (297 - 14) / 25.4 * 96  # px from the top: 1,069.6
+    objects = {int(m.group(1)): m.end() for m in re.finditer(rb"(\d+) 0 obj\b", pdf)}
+    footers = []
+    for page in re.finditer(rb"/Type /Page\b(?!s).*?/Contents (\d+) 0 R", pdf, re.S):
+        start = pdf.index(b"stream", objects[int(page.group(1))]) + len(b"stream")
+        start += 2 if pdf[start:start + 2] == b"\r\n" else 1
+        content = zlib.decompress(pdf[start:pdf.index(b"endstream", start)])
+        parts = re.split(rb"([-\d.]+ 0 0 [-\d.]+ ([-\d.]+) ([-\d.]+) cm)", content)
+        glyphs = b""
+        for k in range(1, len(parts) - 3, 4):  # (cm, x, y, what follows it)
+            in_page = float(parts[k + 1]) == 0 and float(parts[k + 2]) == 0
+            if in_page and any(float(y) > margin_top for y in re.findall(
+                    rb"1 0 0 -1 [-\d.]+ ([-\d.]+) Tm", parts[k + 3])):
+                glyphs += b"".join(re.findall(rb"<[0-9A-F]*> Tj", parts[k + 3]))
+        footers.append(glyphs)
+    return footers
+
+
+def test_printed_pages_are_numbered(browser: Browser, demo: Path) -> None:
+    """A committee reads a print by page ("see page 12"): the pages had no numbers (a PDF
+    saved with the browser's headers and footers off, or printed by a script, had none;
+    with them on, the report's local file path on every page). Each page says its number
+    and the count of pages in its bottom margin."""
+    browser.open((demo / "report.html").as_uri())
+    pdf = browser.print_pdf(ARTIFACTS / "report-print-numbered.pdf").read_bytes()
+    footers = _page_footers(pdf)
+    assert len(footers) > 50
+    assert [i for i, footer in enumerate(footers, start=1) if not footer] == []
+    assert len(set(footers)) == len(footers)  # each page its own number
