@@ -382,17 +382,23 @@ def test_events_at_one_time_are_ordered_by_event_id_as_check_orders_them(
 
 
 
-def test_a_pool_of_a_collaboration_is_compared_as_file_hash_process(tmp_path: Path) -> None:
-    """A BPMN file of two pools: compare read the one with the most tasks (the Customer's)
-    without a word, and could not be told to read the Shop's. It now warns which pool it
-    read, takes FILE#PROCESS (process id or pool name) as check's SOP entries do, and
-    refuses an unknown process naming the file's."""
+def _collaboration_and_shop_log(tmp_path: Path) -> tuple[Path, Path]:
+    """A BPMN file of two pools (COLLABORATION) and a log of two cases A, B, C."""
     model = tmp_path / "collab.bpmn"
     model.write_text(COLLABORATION, encoding="utf-8")
     log = tmp_path / "shop.csv"
     log.write_text("case_id,activity,timestamp\n" + "".join(
         f"{case},{activity},2026-09-01T1{k}:00:00Z\n"
         for case in ("c1", "c2") for k, activity in enumerate("ABC")), encoding="utf-8")
+    return model, log
+
+
+def test_a_pool_of_a_collaboration_is_compared_as_file_hash_process(tmp_path: Path) -> None:
+    """A BPMN file of two pools: compare read the one with the most tasks (the Customer's)
+    without a word, and could not be told to read the Shop's. It now warns which pool it
+    read, takes FILE#PROCESS (process id or pool name) as check's SOP entries do, and
+    refuses an unknown process naming the file's."""
+    model, log = _collaboration_and_shop_log(tmp_path)
     unnamed = CliRunner().invoke(main, ["compare", str(log), str(model), "--out",
                                         str(tmp_path / "any")])
     assert unnamed.exit_code == 0, unnamed.output
@@ -622,12 +628,7 @@ def test_compare_json_names_its_sides_files_policy_mapping_and_the_tool(
     def digest(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()
 
-    model = tmp_path / "collab.bpmn"
-    model.write_text(COLLABORATION, encoding="utf-8")
-    log = tmp_path / "shop.csv"
-    log.write_text("case_id,activity,timestamp\n" + "".join(
-        f"{case},{activity},2026-09-01T1{k}:00:00Z\n"
-        for case in ("c1", "c2") for k, activity in enumerate("ABC")), encoding="utf-8")
+    model, log = _collaboration_and_shop_log(tmp_path)
     mapping = tmp_path / "map.yaml"
     mapping.write_text("assume_tz: UTC\n", encoding="utf-8")
     policy = tmp_path / "policy.yaml"
