@@ -637,7 +637,7 @@ def _write_all(run: Any, out: Path, chosen: list[str],
             if target.is_dir() and not target.is_symlink():
                 raise InputError(f"cannot write {target.name} into {out}: a directory is in "
                                  "the way (nothing was replaced)", file=target, field="--out")
-        earlier = sorted(_reports_in(out) - targets)
+        earlier = sorted(reports_in(out) - targets)
         removed = _move_in(made, out, earlier)
         return [out / p.name for p in written], removed
     finally:
@@ -692,7 +692,7 @@ def _move_in(made: list[Path], out: Path, earlier: list[Path]) -> list[Path]:
             if new is None and old is not None]
 
 
-def _reports_in(out: Path) -> set[Path]:
+def reports_in(out: Path) -> set[Path]:
     """The files in `out` named as a check's reports are."""
     return {path for pattern in REPORT_FILES for path in out.glob(pattern) if path.is_file()}
 

@@ -26,7 +26,7 @@ def run_demo(out: Path) -> tuple[list[str], list[str]]:
     whole, and the command ends with exit code 2). An earlier run's reports in `out` that
     the demo does not write (a check's quarantine.csv and correlation.csv, graphs of other
     SOPs) are removed and named, as `check` removes them: they would read as the demo's."""
-    from audit.cli import _reports_in
+    from audit.cli import reports_in
 
     folder = files("sample_logs").joinpath(SAMPLE, "exports")
     with ExitStack() as stack:
@@ -39,7 +39,7 @@ def run_demo(out: Path) -> tuple[list[str], list[str]]:
         written = write_import(run.imported, out / "canonical.parquet")
         reports = write_reports(run, out)
     made = {p.name for p in [*written.values(), *reports]} | set(graph_files(run))
-    removed = sorted(p for p in _reports_in(out) if p.name not in made)
+    removed = sorted(p for p in reports_in(out) if p.name not in made)
     for path in removed:
         path.unlink()
     summary = run.summary()
