@@ -283,6 +283,8 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
         ("Rows read", summary["read"]),
         ("Rows imported", summary["imported"]),
         ("Rows quarantined", summary["quarantined"]),
+        ("Quarantined rows in cases with findings",
+         summary.get("quarantined_in_cases_with_findings", 0)),
         ("Duplicate records dropped", summary.get("duplicates_dropped", 0)),
         ("Charges left out as sales", summary.get("left_out", 0)),
         ("Findings", summary["findings"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -691,7 +692,7 @@ def test_the_check_counts_the_quarantined_rows_of_cases_with_findings(tmp_path: 
     refunds.write_text("".join(lines), encoding="utf-8")
     out = tmp_path / "out"
     result = run("check", *map(str, sorted(exports.iterdir())), "--out", str(out),
-                 "--format", "json", code=1)  # (findings)
+                 "--format", "json,html,xlsx", code=1)  # (findings)
     document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     assert any(f["case_id"] == "40219" for f in document["findings"])
     assert document["summary"]["quarantined"] == 1
@@ -699,6 +700,18 @@ def test_the_check_counts_the_quarantined_rows_of_cases_with_findings(tmp_path: 
     assert "quarantined 1, 1 of them in cases with findings" in result.output
     quarantine = pd.read_csv(out / "quarantine.csv", dtype=str)
     assert quarantine["case"].tolist() == ["40219"]
+    # The report and the workbook say it too (they said only how many were quarantined).
+    import html
+
+    page = html.unescape((out / "report.html").read_text(encoding="utf-8"))
+    assert re.search(r'<span data-metric="quarantined_in_cases_with_findings" '
+                     r'data-value="1">1</span> of them in cases with findings, whose '
+                     r"findings may rest on incomplete records", page)
+    from openpyxl import load_workbook
+
+    rows = {r[0]: r[1] for r in load_workbook(out / "findings.xlsx", read_only=True)[
+        "Summary"].iter_rows(values_only=True) if len(r) > 1 and r[0]}
+    assert rows["Quarantined rows in cases with findings"] == 1
 
 
 def test_a_missing_servicenow_page_is_told_as_before_the_pages_are_joined(
