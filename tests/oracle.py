@@ -119,6 +119,8 @@ def expected_findings(log: pd.DataFrame, as_of: datetime = P.AS_OF) -> set[tuple
                 add("unauthorized-performer")
         # EV
         evidence = events[[c for c in P.REQUIRED_EVIDENCE[channel]]]
+        if payout is not None:  # what the payout rested on: recorded by its time
+            evidence = evidence[events[C.TIMESTAMP] <= payout[C.TIMESTAMP]]
         if request is not None and evidence.notna().any().sum() < len(evidence.columns):
             add("missing-evidence")
         if payout is not None and request is not None and abs(

@@ -805,3 +805,38 @@ def test_sd004_one_finding_per_case_naming_each_task_and_money_only_where_paid(
                "the task's SOP lane does not allow", ["N1-04"], None,
                {"who": "Omar Farouk", "roles": "supervisor", "tasks": "Close ticket",
                 "lanes": "customer-service"})}
+
+
+def test_missing_evidence_tells_an_item_recorded_after_the_payout(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """EV001 names what is missing and what came after the money left, apart, and names the
+    payout among its events where an item came late."""
+    events = [{"a": "Capture payment"}, {"a": "Receive refund request"},
+              {"a": "Collect evidence", "ev": {"order": None, "payment_voucher": None}},
+              {"a": "Approve refund"}, {"a": "Execute payout"},
+              {"a": "Collect evidence", "ev": {"payment_voucher": None}}]
+    late_only = {"log": {"C1": [*events[:2], {"a": "Collect evidence", "ev": {"order": None}},
+                                *events[3:]]}, "expect": ["C1"]}
+    result, _ = run_case({}, late_only, "inline", policy_for)
+    (finding,) = [f for f in result.findings if f.rule == "EV001"]
+    assert finding.evidence == {"channel": "ecommerce", "missing": "",
+                                "after_payout": "order"}
+    assert finding.message == ("ecommerce refund paid before its required evidence was "
+                               "recorded: order (first recorded after the payout)")
+    assert finding.event_ids == ["C1-02", "C1-05"]  # the request, the payout
+    assert finding.amount_at_risk == 100.0
+    again = {"a": "Collect evidence", "ev": {"order": None, "payment_voucher": "v.pdf"}}
+    both = {"log": {"C1": [*events[:-1], again]}, "expect": ["C1"]}
+    result, _ = run_case({}, both, "inline", policy_for)
+    (finding,) = [f for f in result.findings if f.rule == "EV001"]
+    assert finding.evidence == {"channel": "ecommerce", "missing": "order",
+                                "after_payout": "payment_voucher"}
+    assert finding.message == (
+        "ecommerce refund without required evidence: order; paid before its required "
+        "evidence was recorded: payment_voucher (first recorded after the payout)")
+    missing_only = {"log": {"C1": events[:-1]}, "expect": ["C1"]}
+    result, _ = run_case({}, missing_only, "inline", policy_for)
+    (finding,) = [f for f in result.findings if f.rule == "EV001"]
+    assert finding.message == ("ecommerce refund without required evidence: order, "
+                               "payment_voucher")
+    assert finding.event_ids == ["C1-02"]

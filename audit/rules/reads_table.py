@@ -171,6 +171,7 @@ READS: dict[str, frozenset[str]] = {
         "events:first:request",
         "events:isna:refund:channel",
         "events:isna:ticket:id",
+        "events:mask:paid",
         "events:mask:request,evidence,approve,second-approve,reject,notify,close",
         "events:org:resource",
         "events:refund:channel",

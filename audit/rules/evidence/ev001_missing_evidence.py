@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from audit import canonical as C
 from audit.findings import Finding
@@ -11,7 +12,9 @@ from audit.rules.facts import CaseFacts
 class MissingEvidence(Rule):
     """What it checks:
     A refund case with a ticket lacks an evidence item its channel requires: no event of the
-    case has a value in that `evidence:*` column.
+    case has a value in that `evidence:*` column, or, in a paid case, none by the time of its
+    first successful payout (the item was first recorded after the money left: the payout
+    did not rest on it).
 
     Why it matters:
     The decision to refund must rest on evidence an auditor can re-perform: for e-commerce the
@@ -20,14 +23,20 @@ class MissingEvidence(Rule):
 
     Example:
     Violating (offline): `Collect evidence` with `evidence:receipt` = receipt-1.jpg and no
-    `evidence:photo` anywhere in the case.
-    Compliant: both columns filled on some event of the case.
+    `evidence:photo` anywhere in the case; or the photo recorded only on an event after
+    `Execute payout`.
+    Compliant: both columns filled on some event of the case at or before its first
+    successful payout (or anywhere in a case not paid).
 
     Options:
     `evidence.<channel>`: the required `evidence:*` columns per channel. Cases without a
     channel, or of a channel with no requirement, are not judged; nor is a ticket with
     neither a request nor a payout. A case paid without a request is judged (its finding
-    names the payout).
+    names the payout). An item recorded at the payout's very time counts as before it; an
+    event without a time is not taken for a late one. A failed payout is no payout here:
+    the money left with the first successful one. The finding's evidence names the items
+    missing (`missing`) and those first recorded after the payout (`after_payout`), and
+    names the payout among its events where an item came late.
 
     References:
     ISA 500 (audit evidence); the refund SOP's evidence step.
@@ -42,31 +51,63 @@ class MissingEvidence(Rule):
     def check(self, facts: CaseFacts) -> list[Finding]:
         required = facts.policy.required_evidence
         columns = sorted({c for cols in required.values() for c in cols})
-        present = {c: (facts.any_per_case(~np.asarray(facts.column(c).isna(), dtype=bool))
-                       if facts.has(c) else np.zeros(facts.n_cases, dtype=bool))
-                   for c in columns}
+        # Per sorted event: at or before its case's first successful payout (every event of
+        # a case not paid). Times as integers; a missing time (NaT, the smallest integer)
+        # counts as before.
+        paid_at = facts.first_of(facts.mask("paid"))
+        stamps = np.asarray(pd.DatetimeIndex(facts.column(C.TIMESTAMP)).asi8, dtype=np.int64)
+        limit = np.full(facts.n_cases, np.iinfo(np.int64).max, dtype=np.int64)
+        paid = paid_at >= 0
+        limit[paid] = stamps[paid_at[paid]]
+        by_payout = stamps <= limit[facts.case_code]
+        present: dict[str, np.ndarray] = {}
+        in_time: dict[str, np.ndarray] = {}
+        for column in columns:
+            if facts.has(column):
+                given = ~np.asarray(facts.column(column).isna(), dtype=bool)
+                present[column] = facts.any_per_case(given)
+                in_time[column] = facts.any_per_case(given & by_payout)
+            else:
+                present[column] = in_time[column] = np.zeros(facts.n_cases, dtype=bool)
         c = facts.table("has_ticket", "request_eid", "channel", "request_time", "payouts_sum",
                         "currency", "payout_eid", "payout_time")
         # The request, else (paid without one) the first payout: what the finding names.
         c["anchor_eid"] = c["request_eid"].where(c["request_eid"].notna(), c["payout_eid"])
         c["anchor_time"] = c["request_time"].where(c["request_time"].notna(), c["payout_time"])
         judged = (c["has_ticket"] & c["anchor_eid"].notna()).to_numpy(dtype=bool)
-        lacks: list[tuple[str, np.ndarray]] = []
+        missing: list[tuple[str, np.ndarray]] = []
+        late: list[tuple[str, np.ndarray]] = []
         for channel, needed in required.items():
             in_channel = judged & c["channel"].eq(channel).fillna(False).to_numpy(dtype=bool)
             for column in needed:
-                lacks.append((column.removeprefix(C.EVIDENCE_PREFIX),
-                              in_channel & ~present[column]))
-        any_lack = np.zeros(len(c), dtype=bool)
-        for _, lacking in lacks:
-            any_lack |= lacking
-        hits = c[any_lack].copy()
-        names: list[list[str]] = [[] for _ in range(len(hits))]
-        for name, lacking in lacks:
-            for i in np.flatnonzero(lacking[any_lack]):
-                names[i].append(name)
-        hits["missing"] = [", ".join(n) for n in names]
+                name = column.removeprefix(C.EVIDENCE_PREFIX)
+                missing.append((name, in_channel & ~present[column]))
+                late.append((name, in_channel & present[column] & ~in_time[column]))
+        hit = np.zeros(len(c), dtype=bool)
+        for _, lacking in (*missing, *late):
+            hit |= lacking
+        hits = c[hit].copy()
+        hits["missing"] = _names(missing, hit)
+        hits["after_payout"] = _names(late, hit)
+        came_late = hits["after_payout"].ne("").to_numpy(dtype=bool)
+        hits["late_payout_eid"] = hits["payout_eid"].where(came_late, None)
+        hits["what"] = [
+            "; ".join(part for part in (
+                f"without required evidence: {m}" if m else "",
+                f"paid before its required evidence was recorded: {a} (first recorded "
+                "after the payout)" if a else "") if part)
+            for m, a in zip(hits["missing"].tolist(), hits["after_payout"].tolist(),
+                            strict=True)]
         return self.findings(
-            facts, hits, events=("anchor_eid",), when="anchor_time", amount="payouts_sum",
-            evidence=("channel", "missing"),
-            message="{channel} refund without required evidence: {missing}")
+            facts, hits, events=("anchor_eid", "late_payout_eid"), when="anchor_time",
+            amount="payouts_sum", evidence=("channel", "missing", "after_payout"),
+            message="{channel} refund {what}")
+
+
+def _names(lacks: list[tuple[str, np.ndarray]], hit: np.ndarray) -> list[str]:
+    """Per case in `hit`: the names of the items whose mask holds for it, joined by ", "."""
+    names: list[list[str]] = [[] for _ in range(int(hit.sum()))]
+    for name, lacking in lacks:
+        for i in np.flatnonzero(lacking[hit]):
+            names[i].append(name)
+    return [", ".join(n) for n in names]
