@@ -255,9 +255,11 @@ class Workbook:
     partial file is removed."""
 
     def __init__(self, path: Path, *, title: str = "", author: str = "",
-                 compresslevel: int = 1) -> None:
+                 compresslevel: int = 1, created: datetime | None = None) -> None:
         self.path = path
         self.title, self.author = title, author
+        self.created = created
+        """The file properties' created and modified time (None: the time of writing)."""
         self.sheets: list[Sheet] = []
         self._zip = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True,
                                     compresslevel=compresslevel)
@@ -357,7 +359,8 @@ class Workbook:
         self._entry("docProps/app.xml", (
             '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
             'extended-properties"><Application>refund-audit</Application></Properties>'))
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = (self.created or datetime.now(UTC)).astimezone(UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
         self._entry("docProps/core.xml", (
             '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'
             'metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '

@@ -447,7 +447,10 @@ def whole_in(run: CheckRun) -> str:
 def write_xlsx(run: CheckRun, out: Path) -> Path:
     """Writer: findings.xlsx."""
     path = out / "findings.xlsx"
-    with ooxml.Workbook(path, title="Refund audit findings", author="refund-audit") as book:
+    # The file's properties date it by the run (the manifest's `finished`), not by the
+    # moment this writer ran.
+    with ooxml.Workbook(path, title="Refund audit findings", author="refund-audit",
+                        created=run.finished) as book:
         grid = _Grid()
         _summary(grid, run)
         sheet = book.add_sheet(SUMMARY_SHEET)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -538,3 +539,24 @@ def test_amounts_show_their_currencys_minor_units(tmp_path: Path) -> None:
               for row in expected]
     assert styles == [str(ooxml.AMOUNT_0), str(ooxml.AMOUNT_3), str(ooxml.AMOUNT_2),
                       str(ooxml.AMOUNT), str(ooxml.AMOUNT), None]
+
+
+def test_the_workbooks_properties_date_it_by_the_run(demo: Path, tmp_path: Path) -> None:
+    """The file's created and modified times are the run's `finished` (the manifest's), not
+    the moment the writer ran (before: the time of writing, not in the manifest)."""
+    from dataclasses import replace
+
+    from audit.checkrun import run_check
+    from audit.policy import default_policy_path
+    from reports.xlsx import write_xlsx
+
+    manifest = json.loads((demo / "findings.json").read_text(encoding="utf-8"))["manifest"]
+    properties = openpyxl.load_workbook(demo / "findings.xlsx").properties
+    finished = datetime.fromisoformat(manifest["finished"]).astimezone(UTC)
+    assert properties.created is not None and properties.modified == properties.created
+    assert properties.created.replace(tzinfo=UTC) == finished.replace(microsecond=0)
+    run = run_check([Path(manifest["inputs"][0]["file"])], default_policy_path())
+    then = datetime(2026, 1, 31, 23, 59, 58, 900000, tzinfo=UTC)
+    book = openpyxl.load_workbook(write_xlsx(replace(run, finished=then), tmp_path))
+    assert book.properties.created == book.properties.modified == datetime(2026, 1, 31, 23,
+                                                                            59, 58)
