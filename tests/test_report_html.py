@@ -1263,12 +1263,17 @@ def test_every_table_has_a_name_for_a_screen_reader(browser: Browser, demo: Path
     finally:
         browser.page("Accessibility.disable")
     assert len(set(names)) >= 10 and "" not in names, names
-    for expected in ("Findings by severity", "Findings by rule", "Conformance to the SOP",
+    for expected in ("Findings by severity", "Findings counted by rule", "Conformance to the SOP",
                      "Top deviations from the SOP", "Inputs",
                      "AP001 missing-approval CRITICAL 3 findings"):
         assert expected in names
     case = browser.evaluate("document.querySelector('details.case .case-id').textContent")
     assert f"Events of case {case}" in names
+    # A screen reader's list of headings down to the rules' and sections': each once (the
+    # overview's table of counts and the section of findings were both "Findings by rule").
+    headings = browser.evaluate("""[...document.querySelectorAll('h1, h2, h3')]
+        .map(h => h.textContent.replace(/\\s+/g, ' ').trim())""")
+    assert len(headings) > 20 and len(set(headings)) == len(headings), headings
 
 
 def test_a_print_without_the_script_holds_every_rule_text_and_case_finding(
