@@ -51,24 +51,29 @@ class MissingEvidence(Rule):
     def check(self, facts: CaseFacts) -> list[Finding]:
         required = facts.policy.required_evidence
         columns = sorted({c for cols in required.values() for c in cols})
-        # Per sorted event: at or before its case's first successful payout (every event of
-        # a case not paid). Times as integers; a missing time (NaT, the smallest integer)
-        # counts as before.
+        given = {column: ~np.asarray(facts.column(column).isna(), dtype=bool)
+                 for column in columns if facts.has(column)}
+        # The events holding any item, and of them those at or before their case's first
+        # successful payout (all of a case not paid). Times compared at those events alone,
+        # as integers; a missing time (NaT, the smallest integer) counts as before.
+        holding = np.zeros(facts.n_events, dtype=bool)
+        for mask in given.values():
+            holding |= mask
+        at = np.flatnonzero(holding)
         paid_at = facts.first_of(facts.mask("paid"))
-        stamps = np.asarray(pd.DatetimeIndex(facts.column(C.TIMESTAMP)).asi8, dtype=np.int64)
-        limit = np.full(facts.n_cases, np.iinfo(np.int64).max, dtype=np.int64)
         paid = paid_at >= 0
-        limit[paid] = stamps[paid_at[paid]]
-        by_payout = stamps <= limit[facts.case_code]
-        present: dict[str, np.ndarray] = {}
-        in_time: dict[str, np.ndarray] = {}
-        for column in columns:
-            if facts.has(column):
-                given = ~np.asarray(facts.column(column).isna(), dtype=bool)
-                present[column] = facts.any_per_case(given)
-                in_time[column] = facts.any_per_case(given & by_payout)
-            else:
-                present[column] = in_time[column] = np.zeros(facts.n_cases, dtype=bool)
+        limit = np.full(facts.n_cases, np.iinfo(np.int64).max, dtype=np.int64)
+        times = facts.column(C.TIMESTAMP)
+        limit[paid] = _stamps(times.take(paid_at[paid]))
+        cases = facts.case_code[at]
+        by_payout = _stamps(times.take(at)) <= limit[cases]
+        none = np.zeros(facts.n_cases, dtype=bool)
+        present: dict[str, np.ndarray] = dict.fromkeys(columns, none)
+        in_time: dict[str, np.ndarray] = dict.fromkeys(columns, none)
+        for column, mask in given.items():
+            present[column] = facts.any_per_case(mask)
+            in_time[column] = np.zeros(facts.n_cases, dtype=bool)
+            in_time[column][cases[mask[at] & by_payout]] = True
         c = facts.table("has_ticket", "request_eid", "channel", "request_time", "payouts_sum",
                         "currency", "payout_eid", "payout_time")
         # The request, else (paid without one) the first payout: what the finding names.
@@ -102,6 +107,11 @@ class MissingEvidence(Rule):
             facts, hits, events=("anchor_eid", "late_payout_eid"), when="anchor_time",
             amount="payouts_sum", evidence=("channel", "missing", "after_payout"),
             message="{channel} refund {what}")
+
+
+def _stamps(times: pd.api.extensions.ExtensionArray) -> np.ndarray:
+    """Times as integers of their unit (NaT: the smallest)."""
+    return np.asarray(pd.DatetimeIndex(times).asi8, dtype=np.int64)
 
 
 def _names(lacks: list[tuple[str, np.ndarray]], hit: np.ndarray) -> list[str]:
