@@ -342,7 +342,9 @@ def sample(settings: Settings, channel: str, cases: int, seed: int, violation_ra
 @click.option("--format", "fmt", type=click.Choice(["csv", "xes", "parquet", "ocel", "zendesk",
                                                     "jira", "servicenow", "stripe", "paypal",
                                                     "adyen", "roles"]),
-              help="Format of SOURCES (default: detected from the layout or file name).")
+              help="Format of SOURCES (default: detected from the layout or file name; "
+              "adyen reads the Settlement details and the Payment accounting report, "
+              "told by their columns).")
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML column mapping for generic CSV logs (see docs/import.md).")
 @click.option("--sources-config", type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -215,13 +215,20 @@ def _csv_header(head: str) -> tuple[list[str], str, list[str]] | None:
 def csv_signature(system: str, path: Path | None = None) -> tuple[str, ...]:
     """The columns by which a CSV export of `system` is detected (`path`: the file's,
     where a system has several layouts: Stripe's itemized balance change report)."""
-    if system == "stripe" and path is not None:
-        from audit.sources.payments import STRIPE_BALANCE_SIGNATURE, stripe_balance_header
+    if system in ("stripe", "adyen") and path is not None:
+        from audit.sources.payments import (
+            ADYEN_ACCOUNTING_SIGNATURE,
+            STRIPE_BALANCE_SIGNATURE,
+            adyen_accounting_header,
+            stripe_balance_header,
+        )
 
         head = _head(path)
         found = _csv_header(head) if head is not None else None
-        if found is not None and stripe_balance_header(found[2]):
+        if found is not None and system == "stripe" and stripe_balance_header(found[2]):
             return STRIPE_BALANCE_SIGNATURE
+        if found is not None and system == "adyen" and adyen_accounting_header(found[2]):
+            return ADYEN_ACCOUNTING_SIGNATURE
     return _CSV_SIGNATURES[system]
 
 
@@ -232,7 +239,9 @@ def detect_system(path: Path, mapping: Mapping | None = None) -> str | None:
     names, or a case, an activity and a timestamp column) is generic, whatever system's
     columns it holds beside them; a Stripe header is Stripe's only where its first ids are
     (`STRIPE_ID_PREFIXES`), or where it is Stripe's itemized balance change report's
-    (`audit.sources.payments.stripe_balance_header`)."""
+    (`audit.sources.payments.stripe_balance_header`); an Adyen header is the Settlement
+    details report's or the Payment accounting report's
+    (`audit.sources.payments.adyen_accounting_header`)."""
     name = path.name.lower()
     head = _head(path)
     if head is None:
@@ -260,7 +269,11 @@ def detect_system(path: Path, mapping: Mapping | None = None) -> str | None:
     lines, delimiter, header = found_header
     if _generic_log(header, mapping):
         return None
-    from audit.sources.payments import paypal_zone_column, stripe_balance_header
+    from audit.sources.payments import (
+        adyen_accounting_header,
+        paypal_zone_column,
+        stripe_balance_header,
+    )
 
     # (PayPal's current download names its zone column "Time zone": read as "TimeZone")
     names = set(header) | {"TimeZone"} if paypal_zone_column(header) in header else set(header)
@@ -270,6 +283,10 @@ def detect_system(path: Path, mapping: Mapping | None = None) -> str | None:
     balance = stripe_balance_header(header)
     if balance and "stripe" not in found:
         found.append("stripe")
+    # Adyen's Payment accounting report: its own columns (Booking Date, Record Type), read
+    # as Adyen's, whose reader tells it from the Settlement details report
+    if adyen_accounting_header(header) and "adyen" not in found:
+        found.append("adyen")
     if found == ["stripe"] and not balance and not _stripe_ids(lines, delimiter, header):
         return None
     return found[0] if len(found) == 1 else None

@@ -1036,9 +1036,14 @@ def _unsigned_major(text: str, currency: str) -> Decimal:
 
 
 def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -> Collector:
-    """Adyen Settlement details report: Creation Date + TimeZone, Gross Debit/Credit (GC)."""
+    """Adyen Settlement details report: Creation Date + TimeZone, Gross Debit/Credit (GC);
+    a Payment accounting report (`adyen_accounting_header`) is read by
+    `read_adyen_accounting`."""
+    read = read_csv(path, encoding=encoding, strings="arrow")
+    if adyen_accounting_header([str(c) for c in read[0].frame.columns]):
+        return read_adyen_accounting(path, cfg, encoding=encoding, read=read)
     export, collector = _start(path, "adyen", ADYEN_COLUMNS, encoding,
-                               "Adyen settlement details")
+                               "Adyen settlement details", read)
     n = export.size
     offsets, known = _offsets(export, "TimeZone")
     times = utc_text(export.column("Creation Date"), "%Y-%m-%d %H:%M:%S", offsets, known)
@@ -1140,4 +1145,149 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
     if not_matched:
         collector.notes.append(_unmatched_note(path, not_matched))
     _finish(collector, export, positions, columns)
+    return collector
+
+
+# --- Adyen: the Payment accounting report -------------------------------------------------
+ADYEN_ACCOUNTING_SIGNATURE = ("Psp Reference", "Booking Date", "Record Type")
+"""The columns that tell Adyen's Payment accounting report (a row per status change of a
+payment: `Booking Date`, `Record Type`) from its Settlement details report (`Creation
+Date`, `Type`), which has neither of the last two."""
+ADYEN_ACCOUNTING_COLUMNS = ("Psp Reference", "Merchant Reference", "Booking Date", "TimeZone",
+                            "Record Type", "Main Currency", "Main Amount")
+"""What the reader needs (see docs/sources.md for what is confirmed of the layout)."""
+ADYEN_MODIFICATION_COLUMNS = ("Modification Psp Reference", "Modification Reference")
+"""Where the report holds a modification's (a refund's) own PSP reference, the first
+present: `Modification Psp Reference` as public readers of the report name it;
+`Modification Reference`, the Settlement details report's name for it, as a second
+choice. Without either, a refund is keyed by its payment's Psp Reference."""
+_ACCOUNTING_CHARGE_TYPES = {"settled": "succeeded", "settledexternally": "succeeded"}
+"""The record types that are a payment's purchase: its capture settled (through Adyen, or
+outside it, e.g. by the card scheme directly)."""
+_ACCOUNTING_REFUND_TYPES = {"refunded": "succeeded", "refundedexternally": "succeeded",
+                            "sentforrefund": "pending", "refundfailed": "failed",
+                            "refundedreversed": "reversed"}
+"""The record types that are a refund's payout, and its payment status."""
+_ACCOUNTING_BOOKED = ("refunded", "refundedexternally", "refundfailed")
+"""The outcomes of a refund request: a SentForRefund row of a refund that the report books
+(or fails) is its request, not a second payout."""
+_BEFORE_SETTLEMENT = ("a step of the payment before its capture is settled: the payment's "
+                      "purchase is its Settled row")
+_NO_MONEY = "no money was taken: not part of a refund case"
+_CHARGEBACK = ("a chargeback (a dispute the card scheme decided, not a refund the merchant "
+               "executed): not part of a refund case")
+_ACCOUNTING_NOT_EVENTS = {
+    "received": _BEFORE_SETTLEMENT, "authorised": _BEFORE_SETTLEMENT,
+    "authorisedpending": _BEFORE_SETTLEMENT, "sentforsettle": _BEFORE_SETTLEMENT,
+    "refused": f"a payment refused by the acquirer or the risk checks, {_NO_MONEY}",
+    "error": f"a payment attempt that ended in an error, {_NO_MONEY}",
+    "cancelled": f"an authorisation cancelled before its capture, {_NO_MONEY}",
+    "expired": f"an authorisation that expired uncaptured, {_NO_MONEY}",
+    "chargeback": _CHARGEBACK, "secondchargeback": _CHARGEBACK,
+    "chargebackreversed": _CHARGEBACK, "notificationofchargeback": _CHARGEBACK,
+    "requestforinformation": _CHARGEBACK,
+    "settledreversed": ("a settlement reversed (the capture taken back, not a refund the "
+                        "merchant executed): not part of a refund case"),
+}
+"""The record types that are no event of a refund case, each with the reason its rows are
+quarantined (never dropped)."""
+
+
+def adyen_accounting_header(header: Collection[str]) -> bool:
+    """Whether a CSV header is Adyen's Payment accounting report's
+    (`ADYEN_ACCOUNTING_SIGNATURE`)."""
+    return set(ADYEN_ACCOUNTING_SIGNATURE) <= set(header)
+
+
+def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | None = None,
+                          read: tuple[RawTable, list[RaggedRow]] | None = None) -> Collector:
+    """Adyen's Payment accounting report: a row per status change of a payment (its
+    `Record Type`), at `Booking Date` in the zone `TimeZone` names, with `Main Amount` in
+    `Main Currency`. A Settled (or SettledExternally) row is the purchase; Refunded and
+    RefundedExternally a payout; SentForRefund a payout still pending where the report
+    holds no booking or failure of that refund (else its request, quarantined saying so);
+    RefundFailed and RefundedReversed a failed payout; every other record type goes to the
+    quarantine with the reason (`_ACCOUNTING_NOT_EVENTS`), an unknown one as such. Rows are
+    read one by one."""
+    export, collector = _start(path, "adyen", ADYEN_ACCOUNTING_COLUMNS, encoding,
+                               "Adyen payment accounting report", read)
+    modification_column = next((c for c in ADYEN_MODIFICATION_COLUMNS if c in export.names),
+                               None)
+    fmt = "%Y-%m-%d %H:%M:%S"
+    records = [export.record(k) for k in range(export.size)]
+    kinds = [str(r["Record Type"]).strip().lower() for r in records]
+    idents = [_cell(r, modification_column) or str(r["Psp Reference"]).strip()
+              for r in records]
+    booked: dict[str, tuple[int, str]] = {}  # refund id -> its first booking's row, type
+    for k, kind in enumerate(kinds):
+        if kind in _ACCOUNTING_BOOKED and idents[k] and idents[k] not in booked:
+            booked[idents[k]] = (export.rows[k], str(records[k]["Record Type"]).strip())
+    not_matched: list[tuple[int, str]] = []
+    for k, record in enumerate(records):
+        row, kind, ident = export.rows[k], kinds[k], idents[k]
+        case = _ticket_of(cfg, record)  # (named in its quarantine lines)
+        if kind == "sentforrefund" and ident in booked:
+            at, outcome = booked[ident]
+            collector.quarantine(row, "Record Type", record["Record Type"],
+                                 f"the request of refund {ident}, whose {outcome} row (row "
+                                 f"{at}) is read as its payout: no second event", case=case)
+            continue
+        # (A request read from one month's report and its booking from the next are two
+        # events, the pending one and the paid one: the rules judge a pending payout as
+        # not paid, so the refund counts once. One event id for both would keep the
+        # request and quarantine the booking as a repeat, hiding the payment.)
+        key = f"adyen-par:{ident}:{kind}"
+        # (A blank id is no record's: each such row is quarantined, after its type.)
+        if ident and collector.duplicate(key, row, partial(_content, record)):
+            continue
+        if kind in _ACCOUNTING_NOT_EVENTS:
+            collector.quarantine(row, "Record Type", record["Record Type"],
+                                 _ACCOUNTING_NOT_EVENTS[kind], case=case)
+            continue
+        if kind not in _ACCOUNTING_CHARGE_TYPES and kind not in _ACCOUNTING_REFUND_TYPES:
+            collector.quarantine(row, "Record Type", record["Record Type"],
+                                 "unknown record type of the Adyen payment accounting report",
+                                 case=case)
+            continue
+        if not ident:
+            collector.quarantine(row, "Psp Reference", record["Psp Reference"], EMPTY_ID,
+                                 case=case)
+            continue
+        zone = str(record["TimeZone"])
+        checks: list[tuple[str, Callable[[], object]]] = [
+            ("Main Currency", partial(_currency, str(record["Main Currency"]))),
+            ("Main Amount", partial(parse_major_in, str(record["Main Amount"]),
+                                    str(record["Main Currency"]))),
+            ("TimeZone", partial(_known_zone, zone)),
+            ("Booking Date", partial(abbreviated_to_utc, str(record["Booking Date"]), fmt,
+                                     zone)),
+        ]
+        values = _checked(collector, row, record, checks, case)
+        if values is None:
+            continue
+        currency, amount, _, time = (str(values[0]), values[1], values[2], str(values[3]))
+        assert isinstance(amount, Decimal)
+        psp = str(record["Psp Reference"]).strip()
+        raw_method = _cell(record, "Payment Method")
+        method = cfg.methods.get(raw_method or "", raw_method)
+        # (Main Amount is a movement, signed by its direction: the amount is its magnitude)
+        base = _base(cfg, key, ident, time, abs(amount), currency)
+        if kind in _ACCOUNTING_CHARGE_TYPES:
+            collector.add(row, _charge(cfg, record, base, psp, _ACCOUNTING_CHARGE_TYPES[kind],
+                                       method))
+            continue
+        ticket = executor = None
+        reference = _cell(record, "Modification Merchant Reference") or ""
+        if cfg.reference_pattern is not None and reference:
+            match = cfg.reference_pattern.match(reference)
+            if match is None:
+                not_matched.append((row, reference))
+            else:
+                groups = match.groupdict()
+                ticket, executor = groups.get("ticket"), groups.get("executor")
+        status = _ACCOUNTING_REFUND_TYPES[kind]
+        collector.add(row, _refund(cfg, base, ident, psp or None, status, method, ticket,
+                                   executor, _cell(record, cfg.order_column)))
+    if not_matched:
+        collector.notes.append(_unmatched_note(path, not_matched))
     return collector
