@@ -197,3 +197,33 @@ def test_a_refund_without_approval_is_found_through_its_ticket_and_charge(
     assert {"adyen-par:8816000000000201:settled",
             "adyen-par:8826000000000202:refunded"} <= set(case[C.EVENT_ID])
     assert set(case[C.CHARGE_ID].dropna()) == {"8816000000000201"}
+
+
+def test_column_wise_and_row_by_row_reading_agree_on_repeats_and_requests(
+        tmp_path: Path) -> None:
+    """The rows the column-wise reading must leave to the row-by-row one (a record exported
+    twice, a changed record under a known id, a refund's request before and after its
+    booking, a reference the pattern does not match) read as row by row."""
+    from tests.test_sources_payments_fast import assert_same_reading
+
+    header, rows = _rows()
+    kind, reference = header.index("Record Type"), header.index(
+        "Modification Merchant Reference")
+    sale = next(r for r in rows if r[kind] == "Settled")
+    changed = list(sale)
+    changed[header.index("Main Amount")] = "121.00"
+    refunded = next(r for r in rows if r[kind] == "Refunded")
+    request = next(r for r in rows if r[kind] == "SentForRefund"
+                   and r[header.index("Modification Psp Reference")] == "8826000000000102")
+    goodwill = next(r for r in rows if r[kind] == "RefundedExternally")
+    goodwill = list(goodwill)
+    goodwill[reference] = "goodwill gesture"
+    path = _write(tmp_path / "par.csv", header,
+                  [sale, request, sale, changed, refunded, request, goodwill, *rows])
+    assert_same_reading(path, "adyen")
+    table, quarantine = read_source(path, "adyen")
+    assert table.deduplicated >= 2  # the sale (and the sample's own rows) read again
+    reasons = quarantine.set_index("row")["reason"]
+    assert reasons[5] == "same id as row 2 with different content"
+    assert "whose Refunded row (row 6)" in reasons[3] and "row 6" in reasons[7]
+    assert any("does not match the reference_pattern" in n for n in table.notes)

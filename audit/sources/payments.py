@@ -1207,24 +1207,56 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
     RefundedExternally a payout; SentForRefund a payout still pending where the report
     holds no booking or failure of that refund (else its request, quarantined saying so);
     RefundFailed and RefundedReversed a failed payout; every other record type goes to the
-    quarantine with the reason (`_ACCOUNTING_NOT_EVENTS`), an unknown one as such. Rows are
-    read one by one."""
+    quarantine with the reason (`_ACCOUNTING_NOT_EVENTS`), an unknown one as such. Rows of
+    plain shape are read column-wise, the others one by one (as the other readers)."""
     export, collector = _start(path, "adyen", ADYEN_ACCOUNTING_COLUMNS, encoding,
                                "Adyen payment accounting report", read)
+    n = export.size
     modification_column = next((c for c in ADYEN_MODIFICATION_COLUMNS if c in export.names),
                                None)
     fmt = "%Y-%m-%d %H:%M:%S"
-    records = [export.record(k) for k in range(export.size)]
-    kinds = [str(r["Record Type"]).strip().lower() for r in records]
-    idents = [_cell(r, modification_column) or str(r["Psp Reference"]).strip()
-              for r in records]
+    offsets, known = _offsets(export, "TimeZone")
+    times = utc_text(export.column("Booking Date"), fmt, offsets, known)
+    kinds = _each_distinct(export.stripped("Record Type"), str.lower)
+    psps = export.stripped("Psp Reference")
+    idents = pc.coalesce(export.cell(modification_column), psps)
+    keys = _joined("adyen-par", idents, kinds, separator=":")
+    refund = _in(kinds, _ACCOUNTING_REFUND_TYPES)
+    # A refund the report books or fails: its SentForRefund row is its request (one by one)
+    booked_at = np.flatnonzero(_in(kinds, _ACCOUNTING_BOOKED) & _given(none_if_empty(idents)))
     booked: dict[str, tuple[int, str]] = {}  # refund id -> its first booking's row, type
-    for k, kind in enumerate(kinds):
-        if kind in _ACCOUNTING_BOOKED and idents[k] and idents[k] not in booked:
-            booked[idents[k]] = (export.rows[k], str(records[k]["Record Type"]).strip())
-    not_matched: list[tuple[int, str]] = []
-    for k, record in enumerate(records):
-        row, kind, ident = export.rows[k], kinds[k], idents[k]
+    booked_types = export.stripped("Record Type").take(pa.array(booked_at)).to_pylist()
+    for k, ident, kind in zip(booked_at.tolist(), idents.take(pa.array(booked_at)).to_pylist(),
+                              booked_types, strict=True):
+        booked.setdefault(ident, (export.rows[k], kind))
+    request = _in(kinds, ("sentforrefund",)) & _in(idents, booked)
+    currencies = _each_distinct(export.stripped("Main Currency"), str.upper)
+    amounts = _within_units(_major(export.stripped("Main Amount"), signed=True), currencies)
+    plain = ((refund | _in(kinds, _ACCOUNTING_CHARGE_TYPES)) & ~request
+             & _in(currencies, CURRENCIES) & _given(amounts) & _given(times)
+             & _given(none_if_empty(idents)))
+    methods = _each_distinct(export.cell("Payment Method"), lambda m: cfg.methods.get(m, m))
+    if "" in cfg.methods:  # (`cfg.methods.get(m or "", m)` of an empty method)
+        methods = pc.fill_null(methods, pa.scalar(cfg.methods[""], TEXT))
+    statuses = _each_distinct(
+        kinds, lambda k: _ACCOUNTING_REFUND_TYPES.get(k) or _ACCOUNTING_CHARGE_TYPES.get(k))
+    unmatched, tickets, executors = _references(cfg, export, refund)
+    columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
+    columns.update(_charges_and_refunds(
+        refund,
+        _charge_columns(cfg, export, n, charge_id=psps, status=statuses, method=methods),
+        _refund_columns(cfg, _in(statuses, ("failed", "reversed")),
+                        refund_id=idents, charge_id=none_if_empty(psps),
+                        status=statuses, method=methods, ticket=tickets,
+                        executor=executors, order=export.cell(cfg.order_column))))
+    positions, one_by_one = _split(export, collector, keys, plain)
+    references = export.cell("Modification Merchant Reference")
+    not_matched: list[tuple[int, str]] = [
+        (export.rows[k], str(references[k].as_py())) for k in positions if unmatched[k]]
+    for k in one_by_one:
+        record, row = export.record(k), export.rows[k]
+        kind = str(record["Record Type"]).strip().lower()
+        ident = _cell(record, modification_column) or str(record["Psp Reference"]).strip()
         case = _ticket_of(cfg, record)  # (named in its quarantine lines)
         if kind == "sentforrefund" and ident in booked:
             at, outcome = booked[ident]
@@ -1259,8 +1291,8 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
             ("Main Amount", partial(parse_major_in, str(record["Main Amount"]),
                                     str(record["Main Currency"]))),
             ("TimeZone", partial(_known_zone, zone)),
-            ("Booking Date", partial(abbreviated_to_utc, str(record["Booking Date"]), fmt,
-                                     zone)),
+            ("Booking Date", partial(_time, times[k].as_py(), str(record["Booking Date"]),
+                                     fmt, zone)),
         ]
         values = _checked(collector, row, record, checks, case)
         if values is None:
@@ -1290,4 +1322,5 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
                                    executor, _cell(record, cfg.order_column)))
     if not_matched:
         collector.notes.append(_unmatched_note(path, not_matched))
+    _finish(collector, export, positions, columns)
     return collector
