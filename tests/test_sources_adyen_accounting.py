@@ -50,14 +50,14 @@ def test_the_report_is_detected_by_its_header_apart_from_the_settlement_details(
 def test_each_record_type_maps_to_its_event() -> None:
     table, quarantine = read_source(PAR, "adyen")
     events = table.frame.set_index(C.EVENT_ID)
-    sale = events.loc["adyen-par:8816000000000101:settled"]
+    sale = events.loc["adyen:8816000000000101:settled"]
     # Booking Date 2026-07-03 02:00:00 BST is 01:00 UTC
     assert (sale[C.ACTIVITY], sale[C.TIMESTAMP], sale[C.AMOUNT], sale[C.CURRENCY],
             sale[C.CHARGE_ID], sale[C.ORDER_ID], sale[C.PAYMENT_METHOD],
             sale[C.PAYMENT_STATUS]) == (
         "Record store sale", "2026-07-03T01:00:00+00:00", "120.00", "GBP",
         "8816000000000101", "OF-O4201", "card", "succeeded")
-    paid = events.loc["adyen-par:8826000000000102:refunded"]
+    paid = events.loc["adyen:8826000000000102:refunded"]
     # the Refunded row: Main Amount -120.00 read as its magnitude; ticket and executor
     # from the Modification Merchant Reference; the refund of the payment's charge
     assert (paid[C.ACTIVITY], paid[C.TIMESTAMP], paid[C.AMOUNT], paid[C.REFUND_ID],
@@ -65,14 +65,14 @@ def test_each_record_type_maps_to_its_event() -> None:
             paid[C.PAYMENT_STATUS]) == (
         "Execute payout", "2026-07-09T01:00:00+00:00", "120.00", "8826000000000102",
         "8816000000000101", "CS0000042", "Victor Chen", "succeeded")
-    pending = events.loc["adyen-par:8826000000000202:sentforrefund"]  # not booked
+    pending = events.loc["adyen:8826000000000202:sentforrefund"]  # not booked
     assert (pending[C.ACTIVITY], pending[C.PAYMENT_STATUS], pending[C.TICKET_ID],
             pending[C.AMOUNT]) == ("Execute payout", "pending", "CS0000043", "35.50")
-    external = events.loc["adyen-par:8826000000000802:refundedexternally"]  # CEST
+    external = events.loc["adyen:8826000000000802:refundedexternally"]  # CEST
     assert (external[C.ACTIVITY], external[C.PAYMENT_STATUS], external[C.TIMESTAMP],
             external[C.CURRENCY]) == ("Execute payout", "succeeded",
                                       "2026-07-12T08:00:00+00:00", "EUR")
-    failed = events.loc["adyen-par:8826000000000902:refundfailed"]
+    failed = events.loc["adyen:8826000000000902:refundfailed"]
     assert (failed[C.ACTIVITY], failed[C.PAYMENT_STATUS]) == ("Payout failed", "failed")
     assert len(events) == 6
     assert table.records_read == 18 == len(events) + len(quarantine)
@@ -121,7 +121,7 @@ def test_a_refund_is_keyed_by_its_payment_without_a_modification_reference(
                   [r[:at] + r[at + 1:] for r in rows])
     table, _ = read_source(path, "adyen")
     events = table.frame.set_index(C.EVENT_ID)
-    paid = events.loc["adyen-par:8816000000000101:refunded"]
+    paid = events.loc["adyen:8816000000000101:refunded"]
     assert (paid[C.REFUND_ID], paid[C.CHARGE_ID]) == ("8816000000000101", "8816000000000101")
 
 
@@ -153,7 +153,7 @@ def test_a_refund_requested_in_one_report_and_booked_in_the_next_is_judged_once(
     names = {f["name"] for f in report["findings"]}
     assert "duplicate-refund" not in names
     orphan = [f for f in report["findings"] if f["name"] == "orphan-payout"]
-    assert orphan and "adyen-par:8826000000000202:refunded" in orphan[0]["event_ids"]
+    assert orphan and "adyen:8826000000000202:refunded" in orphan[0]["event_ids"]
 
 
 def _check_inputs(folder: Path) -> list[Path]:
@@ -189,13 +189,13 @@ def test_a_refund_without_approval_is_found_through_its_ticket_and_charge(
     report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     missing = [f for f in report["findings"] if f["name"] == "missing-approval"]
     assert [f["case_id"] for f in missing] == ["CS0000043"]
-    assert "adyen-par:8826000000000202:refunded" in missing[0]["event_ids"]
+    assert "adyen:8826000000000202:refunded" in missing[0]["event_ids"]
     # the refund joined its ticket's case with its charge; the approved refund has no such
     # finding
     log = import_and_correlate([(p, None) for p in inputs]).log
     case = log[log[C.CASE] == "CS0000043"]
-    assert {"adyen-par:8816000000000201:settled",
-            "adyen-par:8826000000000202:refunded"} <= set(case[C.EVENT_ID])
+    assert {"adyen:8816000000000201:settled",
+            "adyen:8826000000000202:refunded"} <= set(case[C.EVENT_ID])
     assert set(case[C.CHARGE_ID].dropna()) == {"8816000000000201"}
 
 
@@ -227,3 +227,36 @@ def test_column_wise_and_row_by_row_reading_agree_on_repeats_and_requests(
     assert reasons[5] == "same id as row 2 with different content"
     assert "whose Refunded row (row 6)" in reasons[3] and "row 6" in reasons[7]
     assert any("does not match the reference_pattern" in n for n in table.notes)
+
+
+def test_a_refund_in_both_adyen_reports_is_one_record(tmp_path: Path) -> None:
+    """The Settlement details report and the Payment accounting report of one period hold
+    the same settled payment and refund: read together, each record is one event (event
+    ids `adyen:<id>:<record type>` in both), the refund never a second payout."""
+    header, _ = _rows()
+
+    def row(**cells: str) -> list[str]:
+        values = dict.fromkeys(header, "")
+        values.update({"Company Account": "ExampleRetailGroup", "Merchant Account": "StoresUK",
+                       "Psp Reference": "8815850000000001", "Merchant Reference": "OF-O4201",
+                       "Payment Method": "visa", "TimeZone": "BST", "Main Currency": "GBP"})
+        values.update(cells)
+        return [values[c] for c in header]
+
+    par = _write(tmp_path / "par.csv", header, [
+        row(**{"Booking Date": "2026-07-01 12:00:00", "Main Amount": "120.00",
+               "Record Type": "Settled"}),
+        row(**{"Booking Date": "2026-07-08 10:00:00", "Main Amount": "-120.00",
+               "Record Type": "Refunded",
+               "Modification Merchant Reference": "REFUND CS0000042 BY Victor Chen",
+               "Modification Psp Reference": "8825850000000002"})])
+    result = import_sources([(DATA / "adyen" / "settlement_details.csv", None), (par, None)])
+    refunds = result.log[result.log[C.REFUND_ID] == "8825850000000002"]
+    assert sorted(refunds[C.EVENT_ID]) == ["adyen:8825850000000002:refunded",
+                                           "adyen:8825850000000002:refundedreversed"]
+    assert set(refunds[C.SOURCE_FILE]) == {"settlement_details.csv"}
+    # the refund agrees on every value: dropped as a repeat; the sale, which the settlement
+    # report gives a terminal, is quarantined naming the first
+    ours = result.quarantine[result.quarantine["file"] == "par.csv"]
+    assert ours["row"].tolist() == [2]
+    assert "first at settlement_details.csv row 2" in ours["reason"].iloc[0]

@@ -1220,7 +1220,7 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
     kinds = _each_distinct(export.stripped("Record Type"), str.lower)
     psps = export.stripped("Psp Reference")
     idents = pc.coalesce(export.cell(modification_column), psps)
-    keys = _joined("adyen-par", idents, kinds, separator=":")
+    keys = _joined("adyen", idents, kinds, separator=":")
     refund = _in(kinds, _ACCOUNTING_REFUND_TYPES)
     # A refund the report books or fails: its SentForRefund row is its request (one by one)
     booked_at = np.flatnonzero(_in(kinds, _ACCOUNTING_BOOKED) & _given(none_if_empty(idents)))
@@ -1268,7 +1268,7 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
         # events, the pending one and the paid one: the rules judge a pending payout as
         # not paid, so the refund counts once. One event id for both would keep the
         # request and quarantine the booking as a repeat, hiding the payment.)
-        key = f"adyen-par:{ident}:{kind}"
+        key = f"adyen:{ident}:{kind}"
         # (A blank id is no record's: each such row is quarantined, after its type.)
         if ident and collector.duplicate(key, row, partial(_content, record)):
             continue
