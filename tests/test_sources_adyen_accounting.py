@@ -113,6 +113,21 @@ def test_a_report_without_a_needed_column_is_refused_naming_it(tmp_path: Path) -
         read_source(path, "adyen")
 
 
+def test_a_report_with_creation_date_instead_of_booking_date_is_refused_naming_it(
+        tmp_path: Path) -> None:
+    """Older public readers show the report with `Creation Date`: it is not detected, and
+    named as Adyen's it is refused as the accounting report it is, naming `Booking Date`
+    (before, as a settlement details report lacking `Type`, `Gross Currency`, ...)."""
+    header, rows = _rows()
+    older = ["Creation Date" if c == "Booking Date" else c for c in header]
+    path = _write(tmp_path / "par.csv", older, rows)
+    assert detect_system(path) is None
+    with pytest.raises(InputError, match=r"payment accounting report.*missing column.*"
+                                         r"Booking Date") as error:
+        read_source(path, "adyen")
+    assert "Gross Currency" not in str(error.value)
+
+
 def test_a_refund_is_keyed_by_its_payment_without_a_modification_reference(
         tmp_path: Path) -> None:
     header, rows = _rows()

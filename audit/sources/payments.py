@@ -1040,7 +1040,10 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
     a Payment accounting report (`adyen_accounting_header`) is read by
     `read_adyen_accounting`."""
     read = read_csv(path, encoding=encoding, strings="arrow")
-    if adyen_accounting_header([str(c) for c in read[0].frame.columns]):
+    header = [str(c) for c in read[0].frame.columns]
+    # (`Record Type` is the accounting report's alone, the settlement report has `Type`:
+    # one without `Booking Date` is refused naming it, not the settlement columns)
+    if adyen_accounting_header(header) or "Record Type" in header:
         return read_adyen_accounting(path, cfg, encoding=encoding, read=read)
     export, collector = _start(path, "adyen", ADYEN_COLUMNS, encoding,
                                "Adyen settlement details", read)
