@@ -275,3 +275,24 @@ def test_a_refund_in_both_adyen_reports_is_one_record(tmp_path: Path) -> None:
     ours = result.quarantine[result.quarantine["file"] == "par.csv"]
     assert ours["row"].tolist() == [2]
     assert "first at settlement_details.csv row 2" in ours["reason"].iloc[0]
+
+
+def test_sales_without_a_terminal_are_told_and_can_name_the_system() -> None:
+    """The report names no terminal (`Store`): every sale would be a missing-resource
+    finding without a word. A note says so and how to name the system that booked them;
+    with `charge_resource` set the sales carry it and there is no note."""
+    from dataclasses import replace
+
+    from audit.sources.config import load_sources_config
+
+    table, _ = read_source(PAR, "adyen")
+    sales = table.frame[table.frame[C.ACTIVITY] == "Record store sale"]
+    assert len(sales) and sales[C.RESOURCE].isna().all()
+    (note,) = [n for n in table.notes if "name no resource" in n]
+    assert note.startswith(f"{PAR.name}: ") and "charge_resource" in note
+    config = load_sources_config()
+    config.payments["adyen"] = replace(config.payments["adyen"], charge_resource="adyen")
+    table, _ = read_source(PAR, "adyen", config=config)
+    sales = table.frame[table.frame[C.ACTIVITY] == "Record store sale"]
+    assert (sales[C.RESOURCE] == "adyen").all()
+    assert not [n for n in table.notes if "name no resource" in n]

@@ -1256,6 +1256,7 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
     references = export.cell("Modification Merchant Reference")
     not_matched: list[tuple[int, str]] = [
         (export.rows[k], str(references[k].as_py())) for k in positions if unmatched[k]]
+    added_sales = 0  # (the sales read one by one, for the note on their resource)
     for k in one_by_one:
         record, row = export.record(k), export.rows[k]
         kind = str(record["Record Type"]).strip().lower()
@@ -1310,6 +1311,7 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
         if kind in _ACCOUNTING_CHARGE_TYPES:
             collector.add(row, _charge(cfg, record, base, psp, _ACCOUNTING_CHARGE_TYPES[kind],
                                        method))
+            added_sales += 1
             continue
         ticket = executor = None
         reference = _cell(record, "Modification Merchant Reference") or ""
@@ -1325,5 +1327,16 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
                                    executor, _cell(record, cfg.order_column)))
     if not_matched:
         collector.notes.append(_unmatched_note(path, not_matched))
+    sales = added_sales + int(np.count_nonzero(
+        _in(kinds, _ACCOUNTING_CHARGE_TYPES)[np.asarray(positions, dtype=np.intp)]))
+    if sales and cfg.charge_resource is None and (
+            cfg.charge_resource_column is None or cfg.charge_resource_column not in export.names):
+        # (The Settlement details report names the sale's terminal; this report does not.)
+        collector.notes.append(
+            f"{path.name}: {counted(sales, 'sale')} name no resource: the "
+            f"report has no {cfg.charge_resource_column or 'terminal'} column, so "
+            "missing-resource (DQ002) flags each; name the system that booked them with "
+            "`charge_resource` for adyen in the sources configuration (or give the "
+            "Settlement details report, whose sales name their terminal)")
     _finish(collector, export, positions, columns)
     return collector
