@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -248,17 +249,20 @@ def detect_system(path: Path, mapping: Mapping | None = None) -> str | None:
         return None
     if name.endswith((".json", ".jsonl", ".ndjson")):
         text = head.lstrip()
-        if text.startswith("{") and '"audits"' in head:
-            return "zendesk"
+        if text.startswith("{") and ('"audits"' in head or '"ticket_events"' in head):
+            return "zendesk"  # (the audits API's document; a page of ticket events)
         if '"changelog"' in head or '"histories"' in head or (
                 text.startswith("{") and '"issues"' in head):
             return "jira"
+        if text.startswith("[") and re.match(r'\[\s*\{[^{}\[\]]*"ticket_events"', text):
+            return "zendesk"  # a list of pages of ticket events
         for line in text.splitlines()[:20]:  # JSON lines: the first audit names the system
             try:
                 item = loads(line)
             except (json.JSONDecodeError, RecursionError):
                 return None
-            if isinstance(item, dict) and {"ticket_id", "events"} <= set(item):
+            if isinstance(item, dict) and ({"ticket_id", "events"} <= set(item)
+                                           or "ticket_events" in item):
                 return "zendesk"
         return None
     if not name.endswith((".csv", ".tsv", ".txt")):

@@ -1,4 +1,5 @@
-"""Zendesk: the ticket audits export (the audits API's JSON, or JSON lines of audits).
+"""Zendesk: the ticket audits export (the audits API's JSON, or JSON lines of audits), and
+the incremental ticket event export (`audit.sources.zendesk_events`), told apart by its shape.
 
 One audit = one update: `ticket_id`, `created_at`, `author_id` (names from a sideloaded
 `users` list; -1 is Zendesk itself, i.e. no person) and `events` of type Create/Change
@@ -31,6 +32,7 @@ from audit.ingest.jsontext import (
     read_export,
     refuse_lone_surrogates,
 )
+from audit.sources import zendesk_events
 from audit.sources.common import Collector, wrong_shape
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import UpdateRow, Updates, fields_used, updates_to_table
@@ -200,8 +202,13 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
     typed = _typed(path, data, cfg)
     if typed is not None:
         return typed
-    audits, users = load_audits(path, as_text(data))
+    text = as_text(data)
     del data
+    pages = zendesk_events.pages_of(path, text)
+    if pages is not None:  # the incremental ticket event export, not audits
+        return zendesk_events.read_pages(path, pages, text, cfg)
+    audits, users = load_audits(path, text)
+    del text
     collector = Collector(SYSTEM, path)
     updates: list[UpdateRow] = []
     seen = collector.seen

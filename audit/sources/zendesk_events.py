@@ -1,0 +1,254 @@
+"""Zendesk: the incremental ticket event export (`/api/v2/incremental/ticket_events`).
+
+A year of a ticket history is pulled from the incremental export rather than from each
+ticket's audits. Each response page is an object with `ticket_events` (and `next_page`,
+`end_time`, `count`, `end_of_stream`); the pages are saved as one document (a single page),
+a JSON list of pages, or one page after another (one a line, or pretty-printed one after the
+other). One ticket event is one update of a ticket, as one audit is: `id`, `ticket_id`,
+`created_at` (ISO 8601, UTC) and `timestamp` (Unix seconds), `updater_id`, `via`,
+`event_type` and `child_events`. A child event of `event_type` `Create` or `Change` names the
+field it sets by a key of its own holding the new value (`"status": "solved"`, with
+`previous_value` beside it), a custom field by `custom_ticket_fields` (field id -> value); a
+comment is a child event of type `Comment` with `public` (the `comment_events` sideload), or
+is told by `comment_present` and `comment_public` (without it).
+
+Each ticket event becomes the update the audits reader makes of the audit of that update
+(`audit.sources.zendesk`): the same ticket, time, author (`updater_id`, its name from a
+`users` list where a page holds one; -1 is Zendesk itself), record id
+(`zendesk:<ticket>:<event id>`), field changes and public comment, so that the sources
+configuration maps it to the same activity. A time-based incremental export gives the events
+at a page's boundary again on the next page: an event id read again with the same content
+is dropped and counted (a note says how many, and the first), with other content it is
+quarantined.
+
+The record number (`source:row`, and an error's row) is the ticket event's ordinal in the
+file, counted across its pages.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from audit.errors import InputError
+from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates
+from audit.sources.common import Collector, wrong_shape
+from audit.sources.config import TicketingConfig
+from audit.sources.ticketing import UpdateRow, Updates, updates_to_table
+
+SYSTEM = "zendesk"
+PAGE_KEY = "ticket_events"
+
+# The keys of a Create/Change child event that are not the field it changes.
+_NOT_FIELDS = frozenset({
+    "id", "via", "via_reference_id", "event_type", "type", "previous_value", "audit_id",
+    "created_at", "author_id", "ticket_id", "timestamp", "updater_id", "system", "metadata",
+})
+_CUSTOM = "custom_ticket_fields"
+
+
+def _not_id(value: object) -> bool:
+    return type(value) is not int and type(value) is not str  # (a bool is not an id)
+
+
+def _value(value: object) -> str | None:
+    """A field's new value as the audits reader keeps it: None, a text, a list's items
+    joined by spaces (tags), anything else as its text."""
+    if value is None or type(value) is str:
+        return value
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+def _is_page(value: object) -> bool:
+    return isinstance(value, dict) and PAGE_KEY in value
+
+
+def _values(text: str, start: int) -> Iterator[tuple[int, int, Any]]:
+    """(line, end, value) of each JSON value in `text` from `start` on, one after another
+    (JSON lines, or pretty-printed values one after the other). JSONDecodeError at the
+    first that is not JSON; RecursionError where one nests too deeply."""
+    decode = json.JSONDecoder().raw_decode
+    at, n = start, len(text)
+    while True:
+        while at < n and text[at] in " \t\r\n":
+            at += 1
+        if at >= n:
+            return
+        value, end = decode(text, at)
+        yield text.count("\n", 0, at) + 1, end, value
+        at = end
+
+
+def pages_of(path: Path, text: str) -> list[tuple[int, int, Any]] | None:
+    """The pages of an incremental ticket event export as (page number, line, page), or
+    None where `text` is not one (its first JSON value is no object holding
+    `ticket_events`, nor a list of such): the audits reader then reads it. InputError where
+    the first value is a page and a later part of the file is not JSON."""
+    if PAGE_KEY not in text:
+        return None
+    try:
+        document = loads(text)
+    except json.JSONDecodeError:
+        document = None
+    except RecursionError:
+        return None  # (the audits reader refuses it, naming the nesting)
+    if isinstance(document, dict):
+        return [(1, 1, document)] if _is_page(document) else None
+    if isinstance(document, list):
+        if document and _is_page(document[0]):
+            return [(k, 1, page) for k, page in enumerate(document, start=1)]
+        return None
+    start = len(text) - len(text.lstrip())
+    values = _values(text, start)
+    try:
+        first = next(values)
+    except (json.JSONDecodeError, RecursionError, StopIteration):
+        return None
+    if not _is_page(first[2]):
+        return None
+    pages = [(1, first[0], first[2])]
+    try:
+        for line, _end, page in values:
+            pages.append((len(pages) + 1, line, page))
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"page {len(pages) + 1} of the incremental ticket event export (at line "
+            f"{exc.lineno}) is not JSON: {exc.msg} (a page cut short?)", file=path) from exc
+    except RecursionError as exc:
+        raise InputError(f"page {len(pages) + 1}: malformed JSON: nested too deeply",
+                         file=path) from exc
+    return pages
+
+
+def _time(event: dict[str, Any]) -> tuple[str, str]:
+    """(field, text) of a ticket event's time: `created_at` as written, else `timestamp`
+    (Unix seconds) as ISO 8601 UTC; a `timestamp` of another kind is left as its text, for
+    the normaliser to quarantine."""
+    created = event.get("created_at")
+    if created is not None:
+        return "created_at", created if type(created) is str else str(created)
+    stamp = event.get("timestamp")
+    if type(stamp) is int:
+        try:
+            return "timestamp", datetime.fromtimestamp(stamp, UTC).isoformat()
+        except (OverflowError, OSError, ValueError):
+            return "timestamp", str(stamp)
+    return "timestamp", "" if stamp is None else str(stamp)
+
+
+def _content(event: dict[str, Any]) -> tuple[object, ...]:
+    return (json.dumps(event, sort_keys=True),)
+
+
+def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
+               cfg: TicketingConfig) -> Collector:
+    """The export's ticket events as the audits reader's updates, into a collector."""
+    users: dict[str, str] = {}
+    events: list[tuple[int, int, int, dict[str, Any]]] = []  # (record, page, position, event)
+    for page_number, line, page in pages:
+        where = f"page {page_number} (line {line})"
+        if not isinstance(page, dict) or PAGE_KEY not in page:
+            raise InputError(f"{where} is not a page of the incremental ticket event export "
+                             "(an object with a 'ticket_events' list)", file=path)
+        listed, found = page.get("users") or [], page[PAGE_KEY]
+        for name, value in ((PAGE_KEY, found), ("users", listed)):
+            if type(value) is not list:
+                raise InputError(f"not a list ({where})", file=path, field=name)
+        for user in listed:
+            if isinstance(user, dict) and "id" in user:
+                users[str(user["id"])] = str(user.get("name") or user["id"])
+        for position, event in enumerate(found):
+            events.append((len(events) + 1, page_number, position, event))
+    last = pages[-1][2] if pages else {}
+    for number, page_number, position, event in events:
+        if not isinstance(event, dict) or "ticket_id" not in event or \
+                "child_events" not in event or (
+                    "created_at" not in event and "timestamp" not in event):
+            raise InputError(
+                "not a Zendesk ticket event (needs ticket_id, created_at or timestamp, "
+                f"child_events) (page {page_number}, ticket_events[{position}])",
+                file=path, row=number)
+    if may_hold(text):
+        refuse_lone_surrogates([*((number, "", event) for number, _, _, event in events),
+                                (None, "users", users)], file=path)
+    collector = Collector(SYSTEM, path)
+    seen = collector.seen
+    repeated: list[tuple[str, int, int]] = []  # (event id, first page, page read again)
+    page_of: dict[str, int] = {}
+    authors: dict[object, str | None] = {None: None, -1: None, "-1": None}
+    updates: list[UpdateRow] = []
+    for number, page_number, _position, event in events:
+        ticket_id, event_id = event["ticket_id"], event.get("id")
+        if _not_id(ticket_id) or (event_id is not None and _not_id(event_id)):
+            raise wrong_shape(path, number, "ticket_id" if _not_id(ticket_id) else "id",
+                              "an id (a number or a text)")
+        ticket = str(ticket_id)
+        key = (f"{SYSTEM}:{ticket}:{event_id}" if event_id is not None
+               else f"{SYSTEM}:{ticket}:row{number}")
+        content = partial(_content, event)
+        if key in seen:
+            quarantined = len(collector.problems)
+            collector.duplicate(key, number, content)
+            if len(collector.problems) == quarantined:  # the same event again: dropped
+                repeated.append((str(event_id), page_of[key], page_number))
+            continue
+        seen[key] = (number, content)
+        page_of[key] = page_number
+        field, time = _time(event)
+        if not time.strip():
+            collector.quarantine(number, field, time, "empty timestamp", case=ticket)
+            continue
+        author_id = event.get("updater_id")
+        if author_id is not None and _not_id(author_id):
+            raise wrong_shape(path, number, "updater_id", "an id (a number or a text)")
+        try:
+            author = authors[author_id]
+        except KeyError:
+            author = authors[author_id] = users.get(str(author_id), str(author_id))
+        changes: dict[str, str | None] = {}
+        public = False
+        children = event["child_events"] or []
+        if type(children) is not list:
+            raise wrong_shape(path, number, "child_events", "a list of child events (objects)")
+        for k, child in enumerate(children):
+            if type(child) is not dict:
+                raise wrong_shape(path, number, f"child_events[{k}]",
+                                  "a child event (an object)")
+            kind = child.get("event_type")
+            if kind == "Create" or kind == "Change":
+                for name, value in child.items():
+                    if name in _NOT_FIELDS:
+                        continue
+                    if name == _CUSTOM:
+                        if type(value) is not dict:
+                            raise wrong_shape(path, number, f"child_events[{k}].{_CUSTOM}",
+                                              "an object of custom field id -> value")
+                        for field_id, field_value in value.items():
+                            changes[str(field_id)] = _value(field_value)
+                    else:
+                        changes[name] = _value(value)
+            elif (kind == "Comment" or child.get("type") == "Comment") and \
+                    bool(child.get("public")):
+                public = True
+            if child.get("comment_present") is True and child.get("comment_public") is True:
+                public = True  # (the export without the comment_events sideload)
+        updates.append((ticket, time, author, key, number, changes, public, None, None))
+    if repeated:
+        event_id, first, again = repeated[0]
+        collector.notes.append(
+            f"{path.name}: {len(repeated)} ticket event(s) given again on a later page (the "
+            "incremental export repeats the events at a page's boundary), dropped by event "
+            f"id (the first: event {event_id}, page {first} and page {again})")
+    if isinstance(last, dict) and last.get("end_of_stream") is False:
+        collector.notes.append(
+            f"{path.name}: its last page says end_of_stream false: the export stops before "
+            f"the end of the stream (its next_page: {last.get('next_page')}); the events "
+            "after it are not read")
+    updates_to_table(Updates.of_rows(updates), cfg, collector)
+    return collector

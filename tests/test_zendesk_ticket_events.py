@@ -1,0 +1,293 @@
+"""Zendesk's incremental ticket event export read as the audits are.
+
+The exports here are synthetic: hand-made from the layouts Zendesk documents (see
+tests/data/sources/zendesk/README.md), not exported from an account.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from audit import canonical as C
+from audit.cli import main
+from audit.errors import InputError
+from audit.ingest import ImportResult, import_sources
+from audit.sources import detect_system, read_source
+
+DATA = Path(__file__).parent / "data" / "sources" / "zendesk"
+AUDITS = DATA / "synthetic_pair_audits.json"
+EVENTS = DATA / "synthetic_pair_ticket_events.json"
+
+
+def _pages(path: Path = EVENTS) -> list[dict[str, Any]]:
+    """The pages of a file of pages saved one after the other."""
+    text, decode, pages, at = path.read_text(encoding="utf-8"), json.JSONDecoder().raw_decode, \
+        [], 0
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at == len(text):
+            return pages
+        page, at = decode(text, at)
+        pages.append(page)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _as_lines(pages: list[dict[str, Any]], path: Path) -> Path:
+    return _write(path, "".join(json.dumps(p) + "\n" for p in pages))
+
+
+def _events(result: ImportResult) -> pd.DataFrame:
+    """The canonical events, without where in its file each was read."""
+    return result.log.drop(columns=[C.SOURCE_FILE, C.SOURCE_ROW]).reset_index(drop=True)
+
+
+def _layouts(tmp_path: Path) -> dict[str, Path]:
+    """The synthetic export saved in each layout an auditor may keep the pages in."""
+    pages = _pages()
+    merged = dict(pages[-1])
+    by_id = {e["id"]: e for p in pages for e in p["ticket_events"]}  # (the overlap once)
+    merged["ticket_events"] = list(by_id.values())
+    merged["users"] = pages[0]["users"]
+    return {
+        "pages one after another": EVENTS,
+        "a page a line (.jsonl)": _as_lines(pages, tmp_path / "events.jsonl"),
+        "a list of pages": _write(tmp_path / "list.json", json.dumps(pages, indent=1)),
+        "one page": _write(tmp_path / "page.json", json.dumps(merged)),
+    }
+
+
+@pytest.mark.parametrize("layout", ["pages one after another", "a page a line (.jsonl)",
+                                    "a list of pages", "one page"])
+def test_one_history_as_audits_and_as_ticket_events_gives_the_same_events(
+        tmp_path: Path, layout: str) -> None:
+    path = _layouts(tmp_path)[layout]
+    assert detect_system(path) == "zendesk"
+    from_audits = import_sources([(AUDITS, None)])
+    from_events = import_sources([(path, None)])  # detected, as `import` and `check` do
+    expected = _events(from_audits)
+    assert len(expected) == 7 and expected[C.TIMESTAMP].dt.tz is not None
+    pd.testing.assert_frame_equal(_events(from_events), expected)
+    assert from_events.log[C.EVENT_ID].tolist() == from_audits.log[C.EVENT_ID].tolist()
+    audits_file, events_file = from_audits.files[0], from_events.files[0]
+    assert (events_file.read, events_file.imported, events_file.quarantined) == (
+        audits_file.read, audits_file.imported, audits_file.quarantined) == (7, 7, 0)
+    # The tags and assignee update and the private comment are no events, here as there.
+    assert [n for n in from_events.notes if "state no activity" in n] == [
+        f"{path.name}: 2 record(s) state no activity (no mapped change) and are not events"]
+
+
+def test_what_the_events_carry() -> None:
+    log = import_sources([(EVENTS, "zendesk")]).log.set_index(C.EVENT_ID)
+    assert log.loc["zendesk:301:9301", C.RESOURCE] == "Amira Haddad"  # from the users list
+    assert log.loc["zendesk:302:9307", C.RESOURCE] == "99"  # no user record: the id
+    assert pd.isna(log.loc["zendesk:301:9306", C.RESOURCE])  # -1: Zendesk itself
+    # `timestamp` (Unix seconds) where the event has no created_at: UTC.
+    assert log.loc["zendesk:302:9307", C.TIMESTAMP] == pd.Timestamp("2026-08-04T08:00Z")
+    assert log.loc["zendesk:301:9305", C.ACTIVITY] == "Notify customer"  # public comment
+    assert log.loc["zendesk:301:9302", "evidence:payment_voucher"] == "voucher-301.pdf"
+    assert log.loc["zendesk:301:9301", C.AMOUNT] == 80.0
+
+
+def test_the_overlap_of_pages_is_dropped_by_event_id_and_told() -> None:
+    table, quarantine = read_source(EVENTS, "zendesk")
+    assert table.deduplicated == 1 and quarantine.empty
+    assert table.frame[C.EVENT_ID].tolist().count("zendesk:301:9304") == 1
+    assert (f"{EVENTS.name}: 1 ticket event(s) given again on a later page (the incremental "
+            "export repeats the events at a page's boundary), dropped by event id (the first: "
+            "event 9304, page 1 and page 2)") in table.notes
+    result = import_sources([(EVENTS, None)])
+    assert result.files[0].deduplicated == 1
+
+
+def test_an_event_id_given_again_with_other_content_is_quarantined(tmp_path: Path) -> None:
+    pages = _pages()
+    again = pages[1]["ticket_events"][0]
+    assert again["id"] == 9304
+    again["child_events"][0]["custom_ticket_fields"]["360011110001"] = "rejected"
+    path = _as_lines(pages, tmp_path / "events.jsonl")
+    table, quarantine = read_source(path, "zendesk")
+    assert table.deduplicated == 0
+    assert quarantine[["row", "field", "value", "reason"]].values.tolist() == [
+        [7, "id", "zendesk:301:9304", "same id as row 6 with different content"]]
+    assert not [n for n in table.notes if "given again" in n]
+    # The first is kept: the approval, not the rejection.
+    kept = table.frame.set_index(C.EVENT_ID).loc["zendesk:301:9304", C.ACTIVITY]
+    assert kept == "Approve refund"
+
+
+def test_a_comment_told_without_the_comment_events_sideload(tmp_path: Path) -> None:
+    pages = _pages()
+    notify = pages[1]["ticket_events"][2]
+    assert notify["id"] == 9305
+    notify["child_events"] = [{"id": 93051, "via": "Web form", "via_reference_id": None,
+                               "comment_present": True, "comment_public": True}]
+    private = pages[0]["ticket_events"][4]
+    assert private["id"] == 9308
+    private["child_events"] = [{"id": 93081, "via": "Web form", "via_reference_id": None,
+                                "comment_present": True, "comment_public": False}]
+    path = _as_lines(pages, tmp_path / "events.jsonl")
+    pd.testing.assert_frame_equal(_events(import_sources([(path, None)])),
+                                  _events(import_sources([(AUDITS, None)])))
+
+
+def test_an_audits_export_naming_ticket_events_in_a_comment_is_still_audits(
+        tmp_path: Path) -> None:
+    document = json.loads(AUDITS.read_text(encoding="utf-8"))
+    document["audits"][0]["events"][0]["body"] = '{"ticket_events": []}'
+    lines = [json.dumps(a) for a in document["audits"]]
+    for path in (_write(tmp_path / "audits.json", json.dumps(document)),
+                 _write(tmp_path / "audits.jsonl", "\n".join(lines))):
+        assert detect_system(path) == "zendesk"
+        assert len(import_sources([(path, None)]).log) == 7
+
+
+def test_a_timestamp_that_is_empty_or_unreadable_is_quarantined(tmp_path: Path) -> None:
+    pages = _pages()
+    first = pages[0]["ticket_events"]
+    first[1]["created_at"] = ""  # 9302
+    first[5]["created_at"] = "4 Aug 2026"  # 9304, given again on page 2 with its time
+    del pages[1]["ticket_events"][0]
+    path = _as_lines(pages, tmp_path / "events.jsonl")
+    result = import_sources([(path, None)])
+    quarantine = result.quarantine
+    assert quarantine[["row", "field", "value"]].values.tolist()[0] == [2, "created_at", ""]
+    assert quarantine["reason"].tolist()[0] == "empty timestamp"
+    assert quarantine["row"].tolist() == [2, 6]
+    assert (result.files[0].read, result.files[0].quarantined) == (7, 2)
+    assert set(result.log[C.EVENT_ID]).isdisjoint({"zendesk:301:9302", "zendesk:301:9304"})
+
+
+def _refused(tmp_path: Path, text: str) -> InputError:
+    path = _write(tmp_path / "events.jsonl", text)
+    with pytest.raises(InputError) as caught:
+        import_sources([(path, "zendesk")])
+    return caught.value
+
+
+def test_a_page_cut_short_is_an_input_error_naming_the_page(tmp_path: Path) -> None:
+    pages = _pages()
+    text = json.dumps(pages[0]) + "\n" + json.dumps(pages[1])[:-40] + "\n"
+    error = _refused(tmp_path, text)
+    assert (error.file, error.row) == (str(tmp_path / "events.jsonl"), None)
+    assert error.message.startswith(
+        "page 2 of the incremental ticket event export (at line 2) is not JSON: ")
+    # The command line: one line naming the file, exit code 2.
+    path = tmp_path / "events.jsonl"
+    result = CliRunner().invoke(main, ["check", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "events.jsonl: page 2 of the incremental ticket event export" in result.output
+
+
+@pytest.mark.parametrize(("page2", "row", "field", "says"), [
+    ({"ticket_events": 5}, None, "ticket_events", "not a list (page 2 (line 2))"),
+    ({"ticket_events": [], "users": {"11": "Ann"}}, None, "users", "not a list"),
+    ({"ticket_events": [7]}, 7, None, "not a Zendesk ticket event"),
+    ({"ticket_events": [{"id": 1, "ticket_id": 5, "created_at": "2026-08-06T00:00:00Z"}]},
+     7, None, "(page 2, ticket_events[0])"),
+    ({"ticket_events": [{"id": 1, "ticket_id": 5, "created_at": "2026-08-06T00:00:00Z",
+                         "child_events": {"status": "open"}}]}, 7, "child_events",
+     "not a list of child events"),
+    ({"ticket_events": [{"id": 1, "ticket_id": 5, "created_at": "2026-08-06T00:00:00Z",
+                         "child_events": [{"event_type": "Change", "status": "open"}, 3]}]},
+     7, "child_events[1]", "not a child event"),
+    ({"ticket_events": [{"id": 1, "ticket_id": 5, "created_at": "2026-08-06T00:00:00Z",
+                         "child_events": [{"event_type": "Change",
+                                           "custom_ticket_fields": ["360011110001"]}]}]},
+     7, "child_events[0].custom_ticket_fields", "not an object of custom field id"),
+    ({"ticket_events": [{"id": [1], "ticket_id": 5, "created_at": "2026-08-06T00:00:00Z",
+                         "child_events": []}]}, 7, "id", "not an id"),
+    ({"ticket_events": [{"id": 1, "ticket_id": 5, "created_at": "2026-08-06T00:00:00Z",
+                         "updater_id": True, "child_events": []}]}, 7, "updater_id",
+     "not an id"),
+    (["ticket_events"], None, None, "page 2 (line 2) is not a page"),
+], ids=["events-not-list", "users-not-list", "event-not-object", "no-child-events",
+        "children-not-list", "child-not-object", "custom-not-object", "id-not-id",
+        "updater-bool", "page-not-object"])
+def test_a_malformed_page_is_refused_naming_file_record_and_field(
+        tmp_path: Path, page2: object, row: int | None, field: str | None,
+        says: str) -> None:
+    """A page of another shape: an error naming the file, the ticket event (its ordinal in
+    the file, across pages: the first page holds 6) and the field, exit code 2."""
+    error = _refused(tmp_path, json.dumps(_pages()[0]) + "\n" + json.dumps(page2) + "\n")
+    assert (error.file, error.row, error.field) == (str(tmp_path / "events.jsonl"), row, field)
+    assert says in error.message
+
+
+def test_a_last_page_short_of_the_end_of_the_stream_is_told(tmp_path: Path) -> None:
+    path = _as_lines(_pages()[:1], tmp_path / "events.jsonl")
+    result = import_sources([(path, None)])
+    assert [n for n in result.notes if "end_of_stream" in n] == [
+        "events.jsonl: its last page says end_of_stream false: the export stops before the "
+        "end of the stream (its next_page: https://example.zendesk.com/api/v2/incremental/"
+        "ticket_events.json?include=comment_events&start_time=1785837600); the events after "
+        "it are not read"]
+    assert not [n for n in import_sources([(EVENTS, None)]).notes if "end_of_stream" in n]
+
+
+def _event(event_id: int, ticket: int, time: str, updater: int,
+           *children: dict[str, Any]) -> dict[str, Any]:
+    return {"id": event_id, "ticket_id": ticket, "created_at": time, "updater_id": updater,
+            "via": "Web form", "event_type": "Audit", "child_events": list(children)}
+
+
+def _custom(field_id: str, value: str, kind: str = "Change") -> dict[str, Any]:
+    return {"id": 1, "via": "Web form", "via_reference_id": None,
+            "custom_ticket_fields": {field_id: value}, "event_type": kind}
+
+
+def test_a_refund_approved_by_its_requester_is_found_by_check(tmp_path: Path) -> None:
+    """One refund case, pulled as ticket events, through `check`: its requester approved
+    it, which self-approval reports."""
+    stage, order, currency, amount = "360011110001", "360011110002", "360011110003", \
+        "360011110004"
+    page = {"ticket_events": [
+        _event(9501, 501, "2026-08-10T08:00:00Z", 31, _custom(stage, "requested", "Create"),
+               _custom(order, "EC-O5001", "Create"), _custom(currency, "EUR", "Create"),
+               _custom(amount, "40.00", "Create")),
+        _event(9502, 501, "2026-08-10T09:00:00Z", 32, _custom(stage, "evidence_collected"),
+               _custom("360011110008", "EC-O5001"), _custom("360011110009", "v-501.pdf")),
+        _event(9503, 501, "2026-08-10T10:00:00Z", 31, _custom(stage, "approved"),
+               _custom("360011110006", "40.00")),
+    ], "users": [{"id": 31, "name": "Lena Berg"}, {"id": 32, "name": "Ivo Kral"}],
+        "next_page": None, "count": 3, "end_time": 1786356000, "end_of_stream": True}
+    path = _write(tmp_path / "ticket_events.json", json.dumps(page))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["check", str(path), "--out", str(out), "--format",
+                                       "json", "--fail-on", "critical"])
+    assert result.exit_code == 1, result.output
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))["findings"]
+    found = [f for f in findings if f["name"] == "self-approval"]
+    assert [(f["case_id"], f["resources"], f["event_ids"]) for f in found] == [
+        ("501", ["Lena Berg"], ["zendesk:501:9501", "zendesk:501:9503"])]
+
+
+def test_import_reads_the_pages_named_zendesk(tmp_path: Path) -> None:
+    """`import --format zendesk` (and a file name no layout check would take: .txt)."""
+    path = _write(tmp_path / "events.txt", EVENTS.read_text(encoding="utf-8"))
+    out = tmp_path / "log.parquet"
+    result = CliRunner().invoke(main, ["import", str(path), "--format", "zendesk", "--out",
+                                       str(out)])
+    assert result.exit_code == 0, result.output
+    assert "read 7 = imported 7 + quarantined 0 (+ 1 duplicate dropped)" in result.output
+    assert "1 ticket event(s) given again on a later page" in result.output
+    log = pd.read_parquet(out)
+    assert sorted(log[C.EVENT_ID]) == sorted(import_sources([(AUDITS, None)]).log[C.EVENT_ID])
+
+
+def test_a_lone_surrogate_is_refused_naming_the_event_and_field(tmp_path: Path) -> None:
+    text = EVENTS.read_text(encoding="utf-8").replace(
+        '"body": "Refund approved."', '"body": "Refund \\ud800approved."')
+    error = _refused(tmp_path, text)
+    assert (error.row, error.field) == (9, "child_events[0].body")
+    assert "lone UTF-16 surrogate" in error.message
