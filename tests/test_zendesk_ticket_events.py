@@ -291,3 +291,21 @@ def test_a_lone_surrogate_is_refused_naming_the_event_and_field(tmp_path: Path) 
     error = _refused(tmp_path, text)
     assert (error.row, error.field) == (9, "child_events[0].body")
     assert "lone UTF-16 surrogate" in error.message
+
+
+@pytest.mark.parametrize(("stamp", "reason"), [
+    (1785744000.5, "not a Unix time (an integer of seconds)"),
+    ("1785744000", "not a Unix time (an integer of seconds)"),
+    (10 ** 15, "a Unix time beyond the years a time holds"),
+    (None, "empty timestamp"),
+])
+def test_a_unix_time_that_cannot_be_read_is_quarantined_naming_the_field(
+        tmp_path: Path, stamp: object, reason: str) -> None:
+    pages = _pages()
+    creation = pages[0]["ticket_events"][3]
+    assert creation["id"] == 9307 and "created_at" not in creation
+    creation["timestamp"] = stamp
+    result = import_sources([(_as_lines(pages, tmp_path / "events.jsonl"), None)])
+    assert result.quarantine[["row", "field", "value", "reason", "case"]].values.tolist() == [
+        [4, "timestamp", "" if stamp is None else str(stamp), reason, "302"]]
+    assert "zendesk:302:9307" not in set(result.log[C.EVENT_ID])

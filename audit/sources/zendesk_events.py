@@ -126,20 +126,24 @@ def pages_of(path: Path, text: str) -> list[tuple[int, int, Any]] | None:
     return pages
 
 
-def _time(event: dict[str, Any]) -> tuple[str, str]:
-    """(field, text) of a ticket event's time: `created_at` as written, else `timestamp`
-    (Unix seconds) as ISO 8601 UTC; a `timestamp` of another kind is left as its text, for
-    the normaliser to quarantine."""
+def _time(event: dict[str, Any]) -> tuple[str, str, str | None]:
+    """(field, text, why it cannot be read) of a ticket event's time: `created_at` as
+    written (the normaliser reads it, as the audits' `created_at`), else `timestamp` (Unix
+    seconds) as ISO 8601 UTC; `why` is None but for a `timestamp` that is no integer of
+    seconds within the years a time holds, or empty."""
     created = event.get("created_at")
     if created is not None:
-        return "created_at", created if type(created) is str else str(created)
+        text = created if type(created) is str else str(created)
+        return "created_at", text, None if text.strip() else "empty timestamp"
     stamp = event.get("timestamp")
-    if type(stamp) is int:
-        try:
-            return "timestamp", datetime.fromtimestamp(stamp, UTC).isoformat()
-        except (OverflowError, OSError, ValueError):
-            return "timestamp", str(stamp)
-    return "timestamp", "" if stamp is None else str(stamp)
+    text = "" if stamp is None else str(stamp)
+    if type(stamp) is not int:
+        return "timestamp", text, ("empty timestamp" if not text.strip() else
+                                   "not a Unix time (an integer of seconds)")
+    try:
+        return "timestamp", datetime.fromtimestamp(stamp, UTC).isoformat(), None
+    except (OverflowError, OSError, ValueError):
+        return "timestamp", text, "a Unix time beyond the years a time holds"
 
 
 def _content(event: dict[str, Any]) -> tuple[object, ...]:
@@ -200,9 +204,9 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
             continue
         seen[key] = (number, content)
         page_of[key] = page_number
-        field, time = _time(event)
-        if not time.strip():
-            collector.quarantine(number, field, time, "empty timestamp", case=ticket)
+        field, time, unread = _time(event)
+        if unread is not None:
+            collector.quarantine(number, field, time, unread, case=ticket)
             continue
         author_id = event.get("updater_id")
         if author_id is not None and _not_id(author_id):
