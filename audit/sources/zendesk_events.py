@@ -251,8 +251,8 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
             f"id (the first: event {event_id}, page {first} and page {again})")
     if isinstance(last, dict) and last.get("end_of_stream") is False:
         collector.notes.append(
-            f"{path.name}: its last page says end_of_stream false: the export stops before "
-            f"the end of the stream (its next_page: {last.get('next_page')}); the events "
-            "after it are not read")
+            f"{path.name}: its last page says end_of_stream false: the stream goes on after "
+            f"it (its next_page: {last.get('next_page')}); unless another input holds the "
+            "pages after it, the events after it are not read")
     updates_to_table(Updates.of_rows(updates), cfg, collector)
     return collector
