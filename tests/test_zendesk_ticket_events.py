@@ -332,3 +332,13 @@ def test_pages_saved_as_several_files_give_the_events_of_one_file(tmp_path: Path
     assert [(f.read, f.quarantined, f.deduplicated) for f in split.files] == [
         (4, 0, 0), (3, 0, 1)]
     assert split.log.set_index(C.EVENT_ID).loc["zendesk:301:9304", C.RESOURCE] == "13"
+
+
+def test_a_page_is_named_by_the_line_it_begins_on(tmp_path: Path) -> None:
+    text = EVENTS.read_text(encoding="utf-8")
+    second = text.splitlines().index("{", 1) + 1  # the pretty-printed second page
+    broken = text[:text.rindex("{\n")] + "\n\n" + '["ticket_events"]\n'
+    error = _refused(tmp_path, broken)
+    assert error.message.startswith(f"page 2 (line {second + 2}) is not a page")
+    from audit.sources.zendesk_events import pages_of
+    assert [(n, line) for n, line, _ in pages_of(EVENTS, text) or []] == [(1, 1), (2, second)]

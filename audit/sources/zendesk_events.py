@@ -74,14 +74,16 @@ def _values(text: str, start: int) -> Iterator[tuple[int, int, Any]]:
     (JSON lines, or pretty-printed values one after the other). JSONDecodeError at the
     first that is not JSON; RecursionError where one nests too deeply."""
     decode = json.JSONDecoder().raw_decode
-    at, n = start, len(text)
+    at, n, line, counted = start, len(text), 1, 0
     while True:
         while at < n and text[at] in " \t\r\n":
             at += 1
         if at >= n:
             return
+        line += text.count("\n", counted, at)  # (counted from the last value on)
+        counted = at
         value, end = decode(text, at)
-        yield text.count("\n", 0, at) + 1, end, value
+        yield line, end, value
         at = end
 
 
