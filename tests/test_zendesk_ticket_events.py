@@ -1,12 +1,13 @@
 """Zendesk's incremental ticket event export read as the audits are.
 
 The exports here are synthetic: hand-made from the layouts Zendesk documents (see
-tests/data/sources/zendesk/README.md), not exported from an account.
+tests/data/zendesk_ticket_events/README.md), not exported from an account.
 """
 
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from audit.ingest import ImportResult, import_sources
 from audit.sources import detect_system, read_source
 from audit.sources.pipeline import import_and_correlate
 
-DATA = Path(__file__).parent / "data" / "sources" / "zendesk"
+DATA = Path(__file__).parent / "data" / "zendesk_ticket_events"
 AUDITS = DATA / "synthetic_pair_audits.json"
 EVENTS = DATA / "synthetic_pair_ticket_events.json"
 
@@ -342,3 +343,24 @@ def test_a_page_is_named_by_the_line_it_begins_on(tmp_path: Path) -> None:
     assert error.message.startswith(f"page 2 (line {second + 2}) is not a page")
     from audit.sources.zendesk_events import pages_of
     assert [(n, line) for n, line, _ in pages_of(EVENTS, text) or []] == [(1, 1), (2, second)]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_mutated_pages_are_imported_or_refused(tmp_path: Path, seed: int) -> None:
+    """As tests/test_hostile_exports.py does for the other exports: values replaced by other
+    JSON kinds, lines cut, repeated or corrupted, bytes flipped; never a crash."""
+    from tests.test_hostile_exports import _mutate_json, _mutate_text
+
+    rng = random.Random(seed)
+    target = tmp_path / "events.jsonl"
+    if seed % 2:
+        pages = _pages()
+        for _ in range(rng.randint(1, 3)):
+            _mutate_json(pages, rng)
+        target.write_text("".join(json.dumps(p) + "\n" for p in pages), encoding="utf-8")
+    else:
+        target.write_bytes(_mutate_text(EVENTS.read_text(encoding="utf-8"), rng))
+    try:
+        import_and_correlate([(target, "zendesk")])
+    except InputError as exc:
+        assert exc.file is not None and Path(exc.file).name == target.name, exc
