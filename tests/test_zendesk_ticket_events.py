@@ -364,3 +364,25 @@ def test_mutated_pages_are_imported_or_refused(tmp_path: Path, seed: int) -> Non
         import_and_correlate([(target, "zendesk")])
     except InputError as exc:
         assert exc.file is not None and Path(exc.file).name == target.name, exc
+
+
+@pytest.mark.parametrize(("rule", "activity"), [
+    (("assignee_id", "12"), "Assign the refund"), (("tags", "refund vip"), "Flag as VIP")])
+def test_an_assignee_or_tags_change_the_sources_file_maps_is_the_same_event(
+        rule: tuple[str, str], activity: str) -> None:
+    """Where the sources configuration maps an assignee or a tags change to an activity,
+    the ticket event gives the event the audit gives (tags: the new list, space-joined)."""
+    from dataclasses import replace
+
+    from audit.sources.config import ActivityRule, load_sources_config
+
+    config = load_sources_config()
+    zendesk = config.ticketing["zendesk"]
+    mapped = replace(zendesk, activities=(ActivityRule(*rule, activity), *zendesk.activities))
+    config = replace(config, ticketing={**config.ticketing, "zendesk": mapped})
+    from_audits = import_sources([(AUDITS, None)], sources_config=config)
+    from_events = import_sources([(EVENTS, None)], sources_config=config)
+    pd.testing.assert_frame_equal(_events(from_events), _events(from_audits))
+    log = from_events.log.set_index(C.EVENT_ID)
+    assert (log.loc["zendesk:301:9303", C.ACTIVITY], log.loc["zendesk:301:9303", C.RESOURCE]) \
+        == (activity, "Nadia Rossi")
