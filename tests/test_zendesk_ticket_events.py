@@ -386,3 +386,16 @@ def test_an_assignee_or_tags_change_the_sources_file_maps_is_the_same_event(
     log = from_events.log.set_index(C.EVENT_ID)
     assert (log.loc["zendesk:301:9303", C.ACTIVITY], log.loc["zendesk:301:9303", C.RESOURCE]) \
         == (activity, "Nadia Rossi")
+
+
+def test_the_next_page_told_is_printable(tmp_path: Path) -> None:
+    """The URL of a last page short of the stream's end is told as printable text: a lone
+    surrogate in it (in no event, so not refused) crashed the import's printing."""
+    pages = _pages()[:1]
+    pages[0]["next_page"] = "https://example.zendesk.com/\ud800" + "x" * 400
+    path = _write(tmp_path / "events.jsonl", json.dumps(pages[0]) + "\n")
+    result = CliRunner().invoke(main, ["import", str(path), "--out", str(tmp_path / "l.parquet")])
+    assert result.exit_code == 0, result.output
+    told = [line for line in result.output.splitlines() if "end_of_stream" in line]
+    assert len(told) == 1 and "https://example.zendesk.com/\\ud800xxx" in told[0]
+    assert "x" * 300 not in told[0] and "x..." in told[0]

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.errors import InputError
-from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates
+from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates, shown
 from audit.sources.common import Collector, wrong_shape
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import UpdateRow, Updates, updates_to_table
@@ -252,9 +252,12 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
             "incremental export repeats the events at a page's boundary), dropped by event "
             f"id (the first: event {event_id}, page {first} and page {again})")
     if isinstance(last, dict) and last.get("end_of_stream") is False:
+        # (the URL as printable text: a lone surrogate escaped, a long value cut)
+        following = shown(str(last.get("next_page")))
+        following = following if len(following) <= 300 else following[:300] + "..."
         collector.notes.append(
             f"{path.name}: its last page says end_of_stream false: the stream goes on after "
-            f"it (its next_page: {last.get('next_page')}); unless another input holds the "
-            "pages after it, the events after it are not read")
+            f"it (its next_page: {following}); unless another input holds the pages after "
+            "it, the events after it are not read")
     updates_to_table(Updates.of_rows(updates), cfg, collector)
     return collector
