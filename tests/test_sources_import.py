@@ -723,3 +723,37 @@ def test_a_missing_servicenow_page_is_told_as_before_the_pages_are_joined(
                  "--source", f"servicenow:{first}", "--out", str(tmp_path / "log.parquet"),
                  code=2)
     assert result.output.strip().endswith("gone.csv: no such file"), result.output
+
+
+def test_a_quarantined_charge_names_the_case_its_refund_is_in(tmp_path: Path) -> None:
+    """A Stripe charge row names no ticket: quarantined (an unknown currency), its line named
+    no case, so its refund case's no-prior-purchase finding, which rests on that line, was
+    counted among the cases with findings of no quarantined row. The line now names the case
+    correlation puts its charge in (the refund of ticket 40219 refunds ch_4744348135); a
+    fee-like row of no case, and a charge no refund refers to, name none."""
+    import json
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for path in EXPORTS.iterdir():
+        (exports / path.name).write_bytes(path.read_bytes())
+    charges = exports / "stripe_charges.csv"
+    lines = charges.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert lines[1].startswith("ch_4744348135,") and ",eur," in lines[1]
+    lines[1] = lines[1].replace(",eur,", ",xxx,")
+    # A charge of no refund case (a sale), quarantined too: it names no case.
+    lines.append("ch_9999999999,Order EC-O0000001,1000,,zzz,2026-05-01 10:00:00,succeeded,"
+                 "card,EC-O0000001\n")
+    charges.write_text("".join(lines), encoding="utf-8")
+    out = tmp_path / "out"
+    run("check", *map(str, sorted(exports.iterdir())), "--out", str(out),
+        "--format", "json", code=1)  # (findings)
+    quarantine = pd.read_csv(out / "quarantine.csv", dtype=str, keep_default_na=False)
+    assert quarantine[["file", "row", "field", "case"]].values.tolist() == [
+        ["stripe_charges.csv", "2", "currency", "40219"],
+        ["stripe_charges.csv", str(len(lines)), "currency", ""]]
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert any(f["case_id"] == "40219" and f["name"] == "no-prior-purchase"
+               for f in document["findings"])
+    assert document["summary"]["quarantined"] == 2
+    assert document["summary"]["quarantined_in_cases_with_findings"] == 1

@@ -660,3 +660,36 @@ def test_an_adyen_refund_whose_reference_breaks_the_convention_is_kept(
     assert ("settlement_details.csv: 2 refund(s) whose Modification Merchant Reference does "
             "not match the reference_pattern of the sources file (first: row 2, 'goodwill "
             "gesture')") in " ".join(table.notes)
+
+
+_SAMPLE = Path(__file__).resolve().parents[1] / "sample_logs" / "refund-sample" / "exports"
+
+
+@pytest.mark.parametrize("name,currency,charge,order", [
+    ("stripe_charges.csv", "currency", "ch_4744348135", "EC-O6491819"),
+    ("paypal_activity.csv", "Currency", "PAY4585915088", "SU-O5232413"),
+    ("adyen_settlement_details.csv", "Gross Currency", "PSP5643131245", "OF-O1484433"),
+])
+def test_a_quarantined_purchase_holds_its_charge_and_order_for_its_case(
+        tmp_path: Path, name: str, currency: str, charge: str, order: str) -> None:
+    """A payment record naming no ticket (a purchase) quarantined: its charge and order go
+    with its line (held apart by the import, for the case correlation puts them in); a row
+    of a type that is no part of a refund case holds none."""
+    with (_SAMPLE / name).open(newline="", encoding="utf-8") as handle:
+        header, first, *_ = list(csv.reader(handle))
+    bad = list(first)
+    bad[header.index(currency)] = "XXX"
+    other = list(first)
+    other[header.index("Type" if "Type" in header else "status")] = (
+        "Fee" if "Type" in header else "succeeded")
+    rows = [header, bad] + ([other] if "Type" in header else [])
+    path = tmp_path / name
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    with pytest.raises(InputError):  # (no record imported: but the lines are read)
+        import_sources([(path, None)])
+    _, quarantine = read_source(path, detect_system(path) or "")
+    assert quarantine["case"].tolist()[0] == ""
+    assert quarantine[["charge", "order"]].values.tolist()[0] == [charge, order]
+    if len(rows) > 2:  # (the fee: no part of a refund case)
+        assert quarantine[["charge", "order"]].values.tolist()[1] == ["", ""]

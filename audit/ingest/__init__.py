@@ -23,6 +23,7 @@ from audit.errors import InputError
 from audit.ingest.mapping import Mapping, check_time_zone, resolution_note, resolve_columns
 from audit.ingest.normalise import (
     QUARANTINE_COLUMNS,
+    QUARANTINE_HINTS,
     empty_quarantine,
     no_mapped_update,
     normalise,
@@ -87,6 +88,10 @@ class ImportResult:
     canonical log's events keep from the exports they were once read from; or a canonical
     log's event of an export taken back as its record stated it (`restated`). None once
     correlated (`import_and_correlate`), or for a result not made by `import_sources`."""
+    quarantine_hints: pd.DataFrame | None = None
+    """Per line of `quarantine` (by position), the charge and order of a payment record that
+    names no ticket (`QUARANTINE_HINTS`, '' where none): correlation's cases name them
+    (`audit.sources.pipeline`). None where no line has one, and once correlated."""
     restated: np.ndarray | None = None
     """Per event of `log`, where a canonical log's events of exports were taken back as
     their records stated them to be correlated again (`audit.correlate.restated`): the
@@ -1130,6 +1135,10 @@ def import_sources(
     quarantine = pd.concat([q for q in quarantines if len(q)], ignore_index=True) if any(
         len(q) for q in quarantines) else empty_quarantine()
     quarantine = _in_row_order(quarantine)
+    hints = None
+    if QUARANTINE_HINTS[0] in quarantine.columns:  # (see QUARANTINE_HINTS)
+        hints = quarantine[list(QUARANTINE_HINTS)].astype(object).fillna("")
+        quarantine = quarantine.drop(columns=list(QUARANTINE_HINTS))
     imported = log[_INPUT].value_counts()
     from_export = (np.ones(len(log), dtype=bool) if exported.all() else
                    _exported(log, exported))
@@ -1145,4 +1154,4 @@ def import_sources(
                                               if c in log.columns]),
                         quarantine=quarantine, files=files, restated=restated,
                         notes=notes, roles=merged_roles, digests=digests, unhashed=unhashed,
-                        from_export=from_export)
+                        from_export=from_export, quarantine_hints=hints)

@@ -22,6 +22,11 @@ from audit.ingest.timestamps import parse_timestamps
 from audit.words import counted
 
 QUARANTINE_COLUMNS = ("file", "row", "field", "value", "reason", "case")
+QUARANTINE_HINTS = ("charge", "order")
+"""Of a payment record that names no ticket: the charge it is or refunds, and its order.
+A reader gives them with its quarantine lines (`Collector.belongs`); the import holds them
+apart (`ImportResult.quarantine_hints`) and, once correlated, names the case that charge or
+order is in as the line's case (`audit.sources.pipeline`). Never written."""
 _EXPORT_SYSTEMS = ("zendesk", "jira", "servicenow", "stripe", "paypal", "adyen")
 """The systems whose records an adapter reads (`audit.ingest.SOURCE_SYSTEMS`): a record's
 case is decided by correlation, its ticket is the case it names."""

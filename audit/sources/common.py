@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from audit.currency import CURRENCIES, minor_units, stripe_minor_units
 from audit.errors import InputError
-from audit.ingest.normalise import QUARANTINE_COLUMNS
+from audit.ingest.normalise import QUARANTINE_COLUMNS, QUARANTINE_HINTS
 from audit.ingest.raw import RawTable
 from audit.ingest.timestamps import OUT_OF_RANGE, local_time_reason
 
@@ -681,6 +681,10 @@ class Collector:
     """Records given column by column (`add_columns`) instead of one dict each."""
     update_keys: pa.Array | None = None
     """A ServiceNow export's distinct updates (`servicenow.cut_updates`), where read."""
+    belongs: tuple[str | None, str | None] | None = None
+    """While a payment reader reads a charge or refund record one by one: the charge it is
+    or refunds and its order (`QUARANTINE_HINTS`), given with its quarantine lines that
+    name no ticket, for the case correlation puts that charge in (None between records)."""
 
     def duplicate(self, key: str, row: int, content: Content) -> bool:
         """True if `key` was read before: identical -> counted, different -> quarantined.
@@ -702,9 +706,12 @@ class Collector:
                    case: str | None = None) -> None:
         """`case`: the case the row belongs to, where the reader can tell it (a ticket
         update's ticket, the ticket a payment names)."""
-        self.problems.append({"file": self.file.name, "row": row, "field": field_name,
-                              "value": "" if value is None else str(value), "reason": reason,
-                              "case": case or ""})
+        problem: dict[str, object] = {
+            "file": self.file.name, "row": row, "field": field_name,
+            "value": "" if value is None else str(value), "reason": reason, "case": case or ""}
+        if not case and self.belongs is not None:
+            problem.update(zip(QUARANTINE_HINTS, (v or "" for v in self.belongs), strict=True))
+        self.problems.append(problem)
 
     def add(self, row: int, record: dict[str, str | None]) -> None:
         self.records.append(record)
@@ -732,7 +739,12 @@ class Collector:
         if self.skipped:
             notes.append(f"{self.file.name}: {self.skipped} record(s) state no activity "
                          "(no mapped change) and are not events")
-        quarantine = pd.DataFrame(self.problems, columns=list(QUARANTINE_COLUMNS))
+        hinted = any(QUARANTINE_HINTS[0] in p for p in self.problems)
+        quarantine = pd.DataFrame(self.problems, columns=list(
+            QUARANTINE_COLUMNS + QUARANTINE_HINTS if hinted else QUARANTINE_COLUMNS))
+        if hinted:  # ('' for a line of no hint, as in `case`)
+            for name in QUARANTINE_HINTS:
+                quarantine[name] = quarantine[name].fillna("")
         read = len(self.rows) + len({(p["row"]) for p in self.problems})
         table = RawTable(frame=frame, rows=np.asarray(self.rows, dtype=np.int64),
                          system=self.system, file=self.file, notes=notes, records_read=read,

@@ -483,6 +483,7 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     positions, one_by_one = _split(export, collector, keys, plain)
     for k in one_by_one:
         record, row = export.record(k), export.rows[k]
+        collector.belongs = None  # (no record's hint before it is known to be read)
         case = _ticket_of(cfg, record)  # (named in its quarantine lines)
         ident = str(record["id"]).strip()
         if not ident:  # (no event id; not a repeat of another blank id)
@@ -491,6 +492,8 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
             continue
         if collector.duplicate(f"stripe:{ident}", row, partial(_content, record)):
             continue
+        collector.belongs = (_cell(record, "charge") if refunds else ident,
+                             _cell(record, cfg.order_column))
         try:
             currency = _currency(str(record["currency"]))
         except BadValue as exc:
@@ -525,6 +528,7 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
         else:
             method = _cell(record, "payment_method_type") or _cell(record, cfg.method_column)
             collector.add(row, _charge(cfg, record, base, ident, status, method))
+    collector.belongs = None
     _finish(collector, export, positions, columns)
     return collector
 
@@ -584,6 +588,7 @@ def read_stripe_balance(path: Path, cfg: PaymentConfig, *, encoding: str | None 
     failures: list[tuple[int, str, Record, dict[str, str | None]]] = []
     for k in one_by_one:
         record, row = export.record(k), export.rows[k]
+        collector.belongs = None  # (no record's hint before its type is known)
         case = _cell(record, cfg.balance_ticket_column)  # (named in its quarantine lines)
         transaction = str(record["balance_transaction_id"]).strip()
         if not transaction:  # (no record's id; not a repeat of another blank one)
@@ -600,6 +605,8 @@ def read_stripe_balance(path: Path, cfg: PaymentConfig, *, encoding: str | None 
                                  "disputes, partial capture reversals and other balance "
                                  "changes are not part of a refund case)", case=case)
             continue
+        collector.belongs = (_cell(record, "charge_id"),
+                             _cell(record, cfg.balance_order_column))
         source = str(record["source_id"]).strip()
         prefixes, what = _BALANCE_SOURCE[category]
         if not source.startswith(prefixes):
@@ -651,6 +658,7 @@ def read_stripe_balance(path: Path, cfg: PaymentConfig, *, encoding: str | None 
             continue
         refunds[source] = (row, len(collector.records))
         collector.add(row, event)
+    collector.belongs = None
     for row, source, record, event in failures:
         if source not in refunds:  # (its refund in an earlier report: a failed payout)
             collector.add(row, event)
@@ -921,6 +929,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     positions, one_by_one = _split(export, collector, keys, plain)
     for k in one_by_one:
         record, row = export.record(k), export.rows[k]
+        collector.belongs = None  # (no record's hint before its type is known)
         case = _ticket_of(cfg, record)  # (named in its quarantine lines)
         text, zone = f"{record['Date']} {record['Time']}", str(record[zone_column])
         ident = str(record["Transaction ID"]).strip()
@@ -935,6 +944,8 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
                                  "part of a refund case)",
                                  case=case)
             continue
+        collector.belongs = (_cell(record, "Reference Txn ID") if is_refund else ident or None,
+                             _cell(record, cfg.order_column))
         if not ident:
             collector.quarantine(row, "Transaction ID", record["Transaction ID"], EMPTY_ID,
                                  case=case)
@@ -971,6 +982,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
                 _cell(record, cfg.order_column)))
         else:
             collector.add(row, _charge(cfg, record, base, ident, status, method or "paypal"))
+    collector.belongs = None
     _finish(collector, export, positions, columns)
     return collector
 
@@ -1089,6 +1101,7 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
         (export.rows[k], str(references[k].as_py())) for k in positions if unmatched[k]]
     for k in one_by_one:
         record, row = export.record(k), export.rows[k]
+        collector.belongs = None  # (no record's hint before its type is known)
         case = _ticket_of(cfg, record)  # (named in its quarantine lines)
         text, zone = str(record["Creation Date"]), str(record["TimeZone"])
         kind = str(record["Type"]).strip().lower()
@@ -1106,6 +1119,7 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
                                  "chargebacks are not part of a refund case)",
                                  case=case)
             continue
+        collector.belongs = (psp or None, _cell(record, cfg.order_column))
         if not ident:  # (a refund without its own reference is keyed by the payment's)
             collector.quarantine(row, "Psp Reference", record["Psp Reference"], EMPTY_ID,
                                  case=case)
@@ -1145,6 +1159,7 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
         collector.add(row, _refund(cfg, base, modification or psp, psp or None,
                                    _ADYEN_REFUND_TYPES[kind], method, ticket, executor,
                                    _cell(record, cfg.order_column)))
+    collector.belongs = None
     if not_matched:
         collector.notes.append(_unmatched_note(path, not_matched))
     _finish(collector, export, positions, columns)
@@ -1259,6 +1274,7 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
     added_sales = 0  # (the sales read one by one, for the note on their resource)
     for k in one_by_one:
         record, row = export.record(k), export.rows[k]
+        collector.belongs = None
         kind = str(record["Record Type"]).strip().lower()
         ident = _cell(record, modification_column) or str(record["Psp Reference"]).strip()
         case = _ticket_of(cfg, record)  # (named in its quarantine lines)
@@ -1285,6 +1301,8 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
                                  "unknown record type of the Adyen payment accounting report",
                                  case=case)
             continue
+        collector.belongs = (str(record["Psp Reference"]).strip() or None,
+                             _cell(record, cfg.order_column))
         if not ident:
             collector.quarantine(row, "Psp Reference", record["Psp Reference"], EMPTY_ID,
                                  case=case)
@@ -1325,6 +1343,7 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
         status = _ACCOUNTING_REFUND_TYPES[kind]
         collector.add(row, _refund(cfg, base, ident, psp or None, status, method, ticket,
                                    executor, _cell(record, cfg.order_column)))
+    collector.belongs = None
     if not_matched:
         collector.notes.append(_unmatched_note(path, not_matched))
     sales = added_sales + int(np.count_nonzero(

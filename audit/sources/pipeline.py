@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from audit import canonical as C
@@ -13,6 +14,7 @@ from audit.digest import LaterDigests
 from audit.gcpause import paused_gc
 from audit.ingest import IMPORT_IT_FIRST, ImportResult, import_sources
 from audit.ingest.mapping import Mapping
+from audit.ingest.normalise import QUARANTINE_HINTS
 from audit.memory import return_free_memory
 from audit.sources.config import SourcesConfig, load_sources_config
 
@@ -130,6 +132,7 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
     ordered = list(C.COLUMNS) + [c for c in log.columns if c not in C.COLUMNS]
     result.log = log[ordered]
     result.from_export = None  # (the events are in another order now, and correlated)
+    _name_hinted_cases(result)
     result.notes.extend(correlation.notes)
     result.correlation_problems = correlation.unresolved
     # Each input's charge records left out as sales: an export's by its label (the inputs'
@@ -141,6 +144,39 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
     if len(rest):  # beside a log correlated before: the log read, its part and the joined
         del rest, log, correlation  # frames, freed, given back before the rules' facts
         return_free_memory()
+
+
+def _name_hinted_cases(result: ImportResult) -> None:
+    """The case of each quarantine line of a payment record that names no ticket, where
+    correlation put the charge it is or refunds (else its order) in exactly one case: a
+    charge quarantined for its amount leaves its refund case without a purchase, whose
+    finding (no-prior-purchase) then rests on that line. A charge or order in no case (a
+    sale no refund refers to) or in several (partial refunds under different tickets)
+    names none. The hints are dropped either way."""
+    hints, result.quarantine_hints = result.quarantine_hints, None
+    if hints is None or result.quarantine.empty:
+        return
+    cases = result.quarantine["case"].astype(object).fillna("").to_numpy(copy=True)
+    unnamed = cases == ""
+    for column, by in ((QUARANTINE_HINTS[0], C.CHARGE_ID), (QUARANTINE_HINTS[1], C.ORDER_ID)):
+        wanted = unnamed & (hints[column].to_numpy() != "")
+        if not wanted.any() or by not in result.log.columns:
+            continue
+        ids = hints[column].to_numpy()[wanted]
+        log = result.log
+        # (isin on the column as it is: a categorical's compares its categories alone)
+        held = np.flatnonzero(log[by].isin(set(ids.tolist())).to_numpy(dtype=bool))
+        pairs = pd.DataFrame({"id": log[by].take(held).astype("string").to_numpy(),
+                              "case": log[C.CASE].take(held).astype("string").to_numpy()})
+        pairs = pairs.drop_duplicates()
+        only = pairs[~pairs["id"].duplicated(keep=False)].set_index("id")["case"]
+        found = pd.Series(ids).map(only).to_numpy(dtype=object)
+        named = np.array([isinstance(f, str) for f in found], dtype=bool)
+        at = np.flatnonzero(wanted)[named]
+        cases[at] = found[named]
+        unnamed[at] = False
+    if not unnamed.all():
+        result.quarantine["case"] = cases
 
 
 def _unstated(log: pd.DataFrame, config: SourcesConfig) -> bool:
