@@ -839,4 +839,5 @@ def test_missing_evidence_tells_an_item_recorded_after_the_payout(
     (finding,) = [f for f in result.findings if f.rule == "EV001"]
     assert finding.message == ("ecommerce refund without required evidence: order, "
                                "payment_voucher")
+    assert finding.evidence == {"channel": "ecommerce", "missing": "order, payment_voucher"}
     assert finding.event_ids == ["C1-02"]

@@ -35,8 +35,8 @@ class MissingEvidence(Rule):
     names the payout). An item recorded at the payout's very time counts as before it; an
     event without a time is not taken for a late one. A failed payout is no payout here:
     the money left with the first successful one. The finding's evidence names the items
-    missing (`missing`) and those first recorded after the payout (`after_payout`), and
-    names the payout among its events where an item came late.
+    missing (`missing`) and, where an item came late, those first recorded after the payout
+    (`after_payout`), and then names the payout among its events.
 
     References:
     ISA 500 (audit evidence); the refund SOP's evidence step.
@@ -103,10 +103,14 @@ class MissingEvidence(Rule):
                 "after the payout)" if a else "") if part)
             for m, a in zip(hits["missing"].tolist(), hits["after_payout"].tolist(),
                             strict=True)]
-        return self.findings(
+        found = self.findings(
             facts, hits, events=("anchor_eid", "late_payout_eid"), when="anchor_time",
             amount="payouts_sum", evidence=("channel", "missing", "after_payout"),
             message="{channel} refund {what}")
+        for finding in found:  # (named only where an item came late)
+            if not finding.evidence["after_payout"]:
+                del finding.evidence["after_payout"]
+        return found
 
 
 def _stamps(times: pd.api.extensions.ExtensionArray) -> np.ndarray:
