@@ -51,15 +51,20 @@ class MissingEvidence(Rule):
     def check(self, facts: CaseFacts) -> list[Finding]:
         required = facts.policy.required_evidence
         columns = sorted({c for cols in required.values() for c in cols})
-        given = {column: ~np.asarray(facts.column(column).isna(), dtype=bool)
-                 for column in columns if facts.has(column)}
+        held = [column for column in columns if facts.has(column)]
+
+        def given(column: str) -> np.ndarray:
+            return ~np.asarray(facts.column(column).isna(), dtype=bool)
+
         # The events holding any item, and of them those at or before their case's first
         # successful payout (all of a case not paid). Times compared at those events alone,
-        # as integers; a missing time (NaT, the smallest integer) counts as before.
+        # as integers; a missing time (NaT, the smallest integer) counts as before. (Each
+        # column's mask made again below, not held: at 1M cases 7.3 MB a column.)
         holding = np.zeros(facts.n_events, dtype=bool)
-        for mask in given.values():
-            holding |= mask
+        for column in held:
+            holding |= given(column)
         at = np.flatnonzero(holding)
+        del holding
         paid_at = facts.first_of(facts.mask("paid"))
         paid = paid_at >= 0
         limit = np.full(facts.n_cases, np.iinfo(np.int64).max, dtype=np.int64)
@@ -70,10 +75,12 @@ class MissingEvidence(Rule):
         none = np.zeros(facts.n_cases, dtype=bool)
         present: dict[str, np.ndarray] = dict.fromkeys(columns, none)
         in_time: dict[str, np.ndarray] = dict.fromkeys(columns, none)
-        for column, mask in given.items():
-            present[column] = facts.any_per_case(mask)
+        for column in held:
+            there = given(column)[at]  # (every event holding it is among `at`)
+            present[column] = np.zeros(facts.n_cases, dtype=bool)
+            present[column][cases[there]] = True
             in_time[column] = np.zeros(facts.n_cases, dtype=bool)
-            in_time[column][cases[mask[at] & by_payout]] = True
+            in_time[column][cases[there & by_payout]] = True
         c = facts.table("has_ticket", "request_eid", "channel", "request_time", "payouts_sum",
                         "currency", "payout_eid", "payout_time")
         # The request, else (paid without one) the first payout: what the finding names.
