@@ -143,6 +143,11 @@ _CSV_SIGNATURES: dict[str, tuple[str, ...]] = {
 }
 
 
+_SERVICENOW_JSON = (re.compile(r'"(?:records|result)"\s*:'), re.compile(r'"documentkey"\s*:'),
+                    re.compile(r'"fieldname"\s*:'))
+"""What a JSON file's head holds where it is ServiceNow's sys_audit pulled as JSON: the
+records' list (JSONv2's `records`, the Table API's `result`) and an audit row's own fields."""
+
 STRIPE_ID_PREFIXES = ("ch_", "py_", "re_", "pyr_")
 """How the ids of Stripe's charges and refunds begin: a CSV whose header has Stripe's columns
 is taken for a Stripe export only where its first rows' ids begin so."""
@@ -249,6 +254,8 @@ def detect_system(path: Path, mapping: Mapping | None = None) -> str | None:
         return None
     if name.endswith((".json", ".jsonl", ".ndjson")):
         text = head.lstrip()
+        if text.startswith("{") and all(p.search(head) for p in _SERVICENOW_JSON):
+            return "servicenow"  # sys_audit pulled as JSON (JSONv2 or the Table API)
         if text.startswith("{") and ('"audits"' in head or '"ticket_events"' in head):
             return "zendesk"  # (the audits API's document; a page of ticket events)
         if '"changelog"' in head or '"histories"' in head or (

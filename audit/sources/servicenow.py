@@ -4,6 +4,8 @@ Columns `documentkey` (the record's sys_id), `fieldname`, `oldvalue`, `newvalue`
 (user name), `sys_created_on` (local time of the exporting user: set `time_zone`) and
 `record_checkpoint` (the update count). The rows of one record and checkpoint are one update;
 the ticket number comes from the `number` field written when the record was inserted.
+The same table pulled as JSON (the JSONv2 processor's `records`, the Table API's `result`) is
+read into the same rows (`servicenow_json`), its times as UTC.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import pyarrow.compute as pc
 
 from audit.errors import InputError
 from audit.ingest.csv_reader import read_csv
+from audit.ingest.raw import RawTable
+from audit.sources import servicenow_json
 from audit.sources.common import (
     TEXT,
     BadValue,
@@ -51,27 +55,28 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     into last month's log: its own `number` row wins. `join`: the updates this export
     shares with the run's other ServiceNow exports (`cut_updates`): rows of theirs that
     complete its updates, and its rows of updates read with another export's."""
-    table, ragged = read_csv(path, encoding=encoding, strings="arrow")
+    table, set_aside, pulled = _read_rows(path, encoding)
     frame = table.frame
     require_columns(list(frame.columns), KEY_COLUMNS, system="ServiceNow sys_audit", file=path)
     rows = np.asarray(table.rows, dtype=np.int64)
     if join is not None:
         frame, rows = join.applied(frame, rows)
-    zone = assume_tz or cfg.time_zone  # (an explicit --assume-tz over the sources file's)
+    # (an explicit --assume-tz over the sources file's; a JSON pull's times are UTC)
+    zone = servicenow_json.UTC_ZONE if pulled else assume_tz or cfg.time_zone
     if zone is None:
         raise InputError("sys_created_on has no time zone: set time_zone for servicenow in "
                          "the sources file or pass --assume-tz", file=path)
     collector = Collector(SYSTEM, path)
-    if assume_tz is not None and cfg.time_zone is not None and assume_tz != cfg.time_zone:
+    if not pulled and assume_tz is not None and cfg.time_zone is not None and \
+            assume_tz != cfg.time_zone:
         # (said, as --assume-tz over a mapping's zone is: it moves every time of the export)
         collector.notes.append(
             f"{path.name}: sys_created_on read in --assume-tz {assume_tz}, not in the "
             f"sources file's time_zone {cfg.time_zone} for ServiceNow")
     if join is not None:
         collector.notes.extend(join.notes)
-    for bad in ragged:
-        collector.quarantine(bad.row, "(record)", bad.text,
-                             f"{counted(bad.found, 'field')} where the header has {bad.expected}")
+    for row, name, value, reason in set_aside:
+        collector.quarantine(row, name, value, reason)
     # Column-wise, in Arrow text: the rows are grouped into updates, and the changes of the
     # fields the mapping reads are taken per update, by codes; a Python str only for the
     # values an update keeps.
@@ -152,6 +157,20 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
         activity=[None] * n, amount=[None] * n)
     updates_to_table(updates, cfg, collector, changed=changed)
     return collector
+
+
+def _read_rows(path: Path, encoding: str | None,
+               ) -> tuple[RawTable, list[tuple[int, str, str, str]], bool]:
+    """A sys_audit export's rows as text cells, the rows set aside (row, field, value,
+    reason), and whether it is a JSON pull (`servicenow_json`: its times are UTC), whose
+    records are read into the table the CSV export reads as, numbered by record."""
+    if servicenow_json.is_json(path):
+        pulled = servicenow_json.read_rows(path, KEY_COLUMNS, CONTENT)
+        return pulled.table, pulled.quarantine, True
+    table, ragged = read_csv(path, encoding=encoding, strings="arrow")
+    return table, [(bad.row, "(record)", bad.text,
+                    f"{counted(bad.found, 'field')} where the header has {bad.expected}")
+                   for bad in ragged], False
 
 
 def _group_text(cells: dict[str, pa.Array], n: int) -> pa.Array:
@@ -256,7 +275,7 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
     held: dict[tuple[str, str], dict[int, list[tuple[tuple[str, ...], dict[str, str], int]]]]
     held = {}
     for k in sharing:
-        table, _ragged = read_csv(paths[k], encoding=encoding, strings="arrow")
+        table, _set_aside, _pulled = _read_rows(paths[k], encoding)
         frame, rows = table.frame, np.asarray(table.rows, dtype=np.int64)
         keys = _update_keys(frame)
         at = np.flatnonzero(np.asarray(pc.is_in(keys, value_set=shared).to_numpy(
@@ -345,7 +364,7 @@ def _file_update_keys(path: Path, encoding: str | None) -> pa.Array | None:
     where it cannot be read as one (its reading tells what is wrong, in its place among
     the inputs)."""
     try:
-        table, _ragged = read_csv(path, encoding=encoding, strings="arrow")
+        table, _set_aside, _pulled = _read_rows(path, encoding)
     except (InputError, OSError):
         return None
     if not set(KEY_COLUMNS) <= set(map(str, table.frame.columns)):
