@@ -286,3 +286,24 @@ def test_a_record_without_a_key_field_is_quarantined_naming_it(tmp_path: Path) -
     assert quarantine[["row", "field"]].values.tolist() == [[3, "user"]]
     assert quarantine["file"].tolist() == ["missing.json"]
     assert table.records_read == len(table.frame) + 1
+
+
+def test_a_csv_export_beside_an_overlapping_json_pull_reads_each_update_once(
+        tmp_path: Path) -> None:
+    """A month's CSV export (local times) beside a pull of an overlapping range (UTC): the
+    updates in both are one update, its rows compared by their instants, not by their texts
+    (before, the pull's rows of the updates the two share were quarantined as "not one
+    update", an hour off, and updates of theirs lost), as two CSV exports of it are."""
+    rows = _rows(SAMPLE_EXPORTS / CSV_NAME)
+    first = _csv(tmp_path / "first.csv", rows[:400])
+
+    def imported(second: Path) -> tuple[pd.DataFrame, list[tuple[object, ...]]]:
+        result = import_and_correlate([(first, None), (second, None)])
+        assert result.quarantine.empty, result.quarantine
+        log = result.log.drop(columns=[C.SOURCE_FILE, C.SOURCE_ROW]).reset_index(drop=True)
+        return log, [(f.read, f.imported, f.deduplicated) for f in result.files]
+
+    exported = imported(_csv(tmp_path / "second.csv", rows[300:]))
+    pulled = imported(_write(tmp_path / "second.json", rows[300:], "table-all"))
+    pd.testing.assert_frame_equal(exported[0], pulled[0])
+    assert exported[1] == pulled[1]

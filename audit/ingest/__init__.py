@@ -759,12 +759,14 @@ def _size(path: Path) -> int:
 
 def _servicenow_cut(read_files: Iterable[_ReadFile], events_in: list[tuple[Path, str]],
                     reader: Callable[..., _ReadFile], labels: dict[Path, str],
-                    encoding: str | None) -> tuple[Iterable[_ReadFile], Callable[..., _ReadFile]]:
+                    encoding: str | None, zone: Callable[[], str | None] = lambda: None,
+                    ) -> tuple[Iterable[_ReadFile], Callable[..., _ReadFile]]:
     """`read_files`, where the run's ServiceNow exports share updates (a record's checkpoint
     with rows in two exports: an export paged by row count cuts the update at a page's
     end), the exports that share one read again with what `cut_updates` joins; and the
     reader, with those joins (for any later reading again). Each export's distinct updates
-    come from its reading: exports that share none (most runs) are not read again."""
+    come from its reading: exports that share none (most runs) are not read again. `zone`:
+    the zone of the CSV exports' local times (for a CSV export beside a JSON pull)."""
     exports = [k for k, (_path, fmt) in enumerate(events_in) if fmt == "servicenow"]
     if len(exports) < 2:
         return read_files, reader
@@ -772,7 +774,7 @@ def _servicenow_cut(read_files: Iterable[_ReadFile], events_in: list[tuple[Path,
 
     files = list(read_files)
     joins = cut_updates([events_in[k][0] for k in exports], labels, encoding=encoding,
-                        updates=[cast(Any, files[k].update_keys) for k in exports])
+                        updates=[cast(Any, files[k].update_keys) for k in exports], zone=zone)
     if not joins:
         return files, reader
     reader = partial(reader, joins=joins)
@@ -780,6 +782,16 @@ def _servicenow_cut(read_files: Iterable[_ReadFile], events_in: list[tuple[Path,
         if events_in[k][0] in joins:
             files[k] = reader(events_in[k])
     return files, reader
+
+
+def _servicenow_zone(assume_tz: str | None, config: SourcesConfig | None) -> str | None:
+    """The zone a ServiceNow CSV export's local times are read in (`servicenow.read`)."""
+    if assume_tz is not None:
+        return assume_tz
+    from audit.sources.config import load_sources_config
+
+    ticketing = (config or load_sources_config()).ticketing
+    return ticketing["servicenow"].time_zone if "servicenow" in ticketing else None
 
 
 def _servicenow_numbered(read_files: Iterable[_ReadFile], events_in: list[tuple[Path, str]],
@@ -964,7 +976,8 @@ def import_sources(
             del futures, own  # each holds its file's frame: the join frees them as it goes
     else:
         read_files = map(reader, events_in)  # one at a time: a file's raw cells freed early
-    read_files, reader = _servicenow_cut(read_files, events_in, reader, label_of, encoding)
+    read_files, reader = _servicenow_cut(read_files, events_in, reader, label_of, encoding,
+                                         partial(_servicenow_zone, assume_tz, sources_config))
     read_files = _servicenow_numbered(read_files, events_in, reader)
     # A canonical log beside exports: its events of exports are correlated again with the
     # exports' records, as they would be with its own exports read at once (see restated).

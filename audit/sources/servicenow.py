@@ -10,6 +10,7 @@ read into the same rows (`servicenow_json`), its times as UTC.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -235,7 +236,8 @@ class Join:
 
 def cut_updates(paths: list[Path], labels: dict[Path, str],
                 encoding: str | None = None,
-                updates: list[pa.Array | None] | None = None) -> dict[Path, Join]:
+                updates: list[pa.Array | None] | None = None,
+                zone: Callable[[], str | None] | None = None) -> dict[Path, Join]:
     """The updates that several of the run's ServiceNow exports hold rows of, joined: an
     export paged by row count cuts the update that spans a page's end, and the half
     without the stage change would otherwise be read as an update of no activity, its
@@ -247,7 +249,9 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
     whose time or user differ from the update's in the first export are no part of it
     that can be told safely: quarantined, naming the file, row and field. Only exports
     that share an update get a `Join`. `updates`: per export, its distinct updates where its
-    reading gave them (`Collector.update_keys`); else each export is read for them."""
+    reading gave them (`Collector.update_keys`); else each export is read for them. `zone`:
+    gives the zone of the CSV exports' local times, by which their rows' times are compared
+    with a JSON pull's (UTC) where the exports sharing updates are of both kinds."""
     if len(paths) < 2:
         return {}
     # Each file's updates as texts (record, a unit separator, update), column-wise, its
@@ -274,8 +278,13 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
     # Per update (record, update): per file, its rows as (content, cells, row).
     held: dict[tuple[str, str], dict[int, list[tuple[tuple[str, ...], dict[str, str], int]]]]
     held = {}
+    pulled_ones = {k: servicenow_json.is_json(paths[k]) for k in sharing}
+    # A CSV export beside a JSON pull: their times compared as instants (UTC), as the one
+    # writes local times and the other UTC; else as written, as always.
+    mixed_zone = (zone() if zone is not None else None) \
+        if len(set(pulled_ones.values())) > 1 else None
     for k in sharing:
-        table, _set_aside, _pulled = _read_rows(paths[k], encoding)
+        table, _set_aside, pulled = _read_rows(paths[k], encoding)
         frame, rows = table.frame, np.asarray(table.rows, dtype=np.int64)
         keys = _update_keys(frame)
         at = np.flatnonzero(np.asarray(pc.is_in(keys, value_set=shared).to_numpy(
@@ -289,6 +298,9 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
                                       strict=True):
             row = dict(zip(names, ("" if c is None else str(c) for c in cells), strict=True))
             content = tuple(row.get(c, "").strip() for c in CONTENT)
+            if mixed_zone is not None:
+                content = (*content[:5], _instant(content[5], pulled, mixed_zone),
+                           *content[6:])
             document, _, group = key.partition(_UNIT)
             held.setdefault((document, group), {}).setdefault(k, []).append(
                 (content, row, number))
@@ -307,6 +319,7 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
         own = files[owner]
         contents = {content for content, _, _ in own}
         time, user = own[0][0][5], own[0][0][4]
+        stated = own[0][1].get("sys_created_on", "").strip()  # (as written, for the reason)
         whole = contents | {c for k in others for c, _, _ in files[k]}
         for k in others:
             theirs = files[k]
@@ -322,10 +335,10 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
                         continue  # (its own reading tells its time and user)
                     place, name = ((5, "sys_created_on") if content[5] != time
                                    else (4, "user"))
-                    join_of(k).quarantine.append((number, name, content[place], (
+                    join_of(k).quarantine.append((number, name, row.get(name, "").strip(), (
                         f"a row of update {group} of record {document}, whose rows in "
                         f"{labels[paths[owner]]} (from row {own[0][2]}) state {name} "
-                        f"{time if place == 5 else user}: not one update, not joined"),
+                        f"{stated if place == 5 else user}: not one update, not joined"),
                         document))
                     continue
                 if content not in contents:
@@ -357,6 +370,15 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
                     f"with them there, e.g. rows {_rows_text(mine[0][2])} (update "
                     f"{mine[0][1]} of record {mine[0][0]})")
     return joins
+
+
+def _instant(text: str, pulled: bool, zone: str) -> str:
+    """A row's sys_created_on as UTC (ISO 8601): a JSON pull's as UTC, a CSV export's in
+    `zone`; as written where it is no time there (it then matches no other row's)."""
+    try:
+        return local_to_utc(text, TIME_FORMAT, servicenow_json.UTC_ZONE if pulled else zone)
+    except BadValue:
+        return text
 
 
 def _file_update_keys(path: Path, encoding: str | None) -> pa.Array | None:
