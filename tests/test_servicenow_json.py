@@ -307,3 +307,15 @@ def test_a_csv_export_beside_an_overlapping_json_pull_reads_each_update_once(
     pulled = imported(_write(tmp_path / "second.json", rows[300:], "table-all"))
     pd.testing.assert_frame_equal(exported[0], pulled[0])
     assert exported[1] == pulled[1]
+
+
+def test_assume_tz_does_not_move_a_json_pulls_times_and_says_so(tmp_path: Path) -> None:
+    rows = _rows(SAMPLE_EXPORTS / CSV_NAME)[:8]
+    path = _write(tmp_path / "pull.json", rows, "table")
+    plain = import_and_correlate([(path, None)])
+    given = import_and_correlate([(path, None)], assume_tz="America/New_York")
+    pd.testing.assert_series_equal(plain.log[C.TIMESTAMP], given.log[C.TIMESTAMP])
+    assert plain.log[C.TIMESTAMP].iloc[0] == pd.Timestamp("2026-07-01 12:40:44", tz="UTC")
+    assert not any("--assume-tz" in n for n in plain.notes)
+    assert any(n.startswith("pull.json: sys_created_on read as UTC") and
+               "--assume-tz America/New_York" in n for n in given.notes), given.notes

@@ -74,6 +74,11 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
         collector.notes.append(
             f"{path.name}: sys_created_on read in --assume-tz {assume_tz}, not in the "
             f"sources file's time_zone {cfg.time_zone} for ServiceNow")
+    if pulled and assume_tz is not None and assume_tz != zone:
+        # (a zone given for this run's times that these times are not read in: said)
+        collector.notes.append(
+            f"{path.name}: sys_created_on read as UTC, the database's time a JSON pull "
+            f"holds, not in --assume-tz {assume_tz} (for a CSV export's local times)")
     if join is not None:
         collector.notes.extend(join.notes)
     for row, name, value, reason in set_aside:
