@@ -245,6 +245,12 @@ def test_a_malformed_document_is_an_input_error_naming_file_and_record(
     out = tmp_path / "x.parquet"
     code, err = _cli("import", str(broken), "--out", str(out))
     assert code == 2 and f"{broken}: row 3: malformed JSON" in err, err
+    # A download of the second page cut off in its last record: numbered over the file
+    pages = tmp_path / "pages.json"
+    second = json.dumps({"result": _records(rows[:4], "table")})
+    pages.write_text(text + "\n" + second[:-len('"}]}')], encoding="utf-8")
+    error = _error(pages)
+    assert error.row == 5 + 4 and "(document 2 of the file)" in error.message, error
     # A record that is not an object; a field that is neither a text nor a value object
     shapes = tmp_path / "shapes.json"
     records: list[object] = list(_records(rows, "table"))

@@ -187,8 +187,8 @@ def _documents(text: str, path: Path) -> list[object]:
         except json.JSONDecodeError as exc:
             record = _broken_record(text, at, decoder)
             where = f" (document {len(documents) + 1} of the file)" if documents else ""
-            raise InputError(f"malformed JSON: {exc.msg} at line {exc.lineno} column "
-                             f"{exc.colno}{where}", file=path,
+            raise InputError(f"malformed JSON: {exc.msg} (line {exc.lineno}, column "
+                             f"{exc.colno}){where}", file=path,
                              row=None if record is None else records_before + record) from exc
         documents.append(document)
         if isinstance(document, dict):
