@@ -841,3 +841,22 @@ def test_missing_evidence_tells_an_item_recorded_after_the_payout(
                                "payment_voucher")
     assert finding.evidence == {"channel": "ecommerce", "missing": "order, payment_voucher"}
     assert finding.event_ids == ["C1-02"]
+
+
+def test_missing_evidence_does_not_date_evidence_after_a_payout_without_a_time(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A payout without a time (NaT, a log built in code) gives nothing to compare: the
+    evidence of its case is not 'first recorded after the payout' (before: every item with a
+    time was, NaT comparing as the smallest time), as evidence without a time is not taken
+    for a late one. An item that is missing is still found so."""
+    policy = policy_for({})
+    events = [{"a": "Capture payment"}, {"a": "Receive refund request"},
+              {"a": "Collect evidence"}, {"a": "Approve refund"}, {"a": "Execute payout"}]
+    lacking = {"a": "Collect evidence", "ev": {"order": None, "payment_voucher": None}}
+    log = build_log({"C1": events, "C2": [*events[:2], lacking, *events[3:]]}, policy)
+    log[C.TIMESTAMP] = log[C.TIMESTAMP].mask(log[C.ACTIVITY].eq("Execute payout"))
+    result = run_rules(log, policy, RULES, as_of=policy.as_of)
+    assert result.errors == []
+    found = {f.case_id: f.evidence for f in result.findings if f.rule == "EV001"}
+    assert found == {"C2": {"channel": "ecommerce", "missing": "order, payment_voucher",
+                            "after_payout": ""}}

@@ -33,10 +33,11 @@ class MissingEvidence(Rule):
     channel, or of a channel with no requirement, are not judged; nor is a ticket with
     neither a request nor a payout. A case paid without a request is judged (its finding
     names the payout). An item recorded at the payout's very time counts as before it; an
-    event without a time is not taken for a late one. A failed payout is no payout here:
-    the money left with the first successful one. The finding's evidence names the items
-    missing (`missing`) and, where an item came late, those first recorded after the payout
-    (`after_payout`), and then names the payout among its events.
+    event without a time is not taken for a late one, nor is any item of a case whose
+    payout has no time. A failed payout is no payout here: the money left with the first
+    successful one. The finding's evidence names the items missing (`missing`) and, where
+    an item came late, those first recorded after the payout (`after_payout`), and then
+    names the payout among its events.
 
     References:
     ISA 500 (audit evidence); the refund SOP's evidence step.
@@ -57,9 +58,10 @@ class MissingEvidence(Rule):
             return ~np.asarray(facts.column(column).isna(), dtype=bool)
 
         # The events holding any item, and of them those at or before their case's first
-        # successful payout (all of a case not paid). Times compared at those events alone,
-        # as integers; a missing time (NaT, the smallest integer) counts as before. (Each
-        # column's mask made again below, not held: at 1M cases 7.3 MB a column.)
+        # successful payout (all of a case not paid, or paid by a payout without a time:
+        # nothing to compare with). Times compared at those events alone, as integers; a
+        # missing time (NaT, the smallest integer) counts as before. (Each column's mask
+        # made again below, not held: at 1M cases 7.3 MB a column.)
         holding = np.zeros(facts.n_events, dtype=bool)
         for column in held:
             holding |= given(column)
@@ -69,7 +71,8 @@ class MissingEvidence(Rule):
         paid = paid_at >= 0
         limit = np.full(facts.n_cases, np.iinfo(np.int64).max, dtype=np.int64)
         times = facts.column(C.TIMESTAMP)
-        limit[paid] = _stamps(times.take(paid_at[paid]))
+        paid_time = _stamps(times.take(paid_at[paid]))
+        limit[paid] = np.where(paid_time == np.iinfo(np.int64).min, limit[paid], paid_time)
         cases = facts.case_code[at]
         by_payout = _stamps(times.take(at)) <= limit[cases]
         none = np.zeros(facts.n_cases, dtype=bool)
