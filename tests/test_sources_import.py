@@ -757,3 +757,34 @@ def test_a_quarantined_charge_names_the_case_its_refund_is_in(tmp_path: Path) ->
                for f in document["findings"])
     assert document["summary"]["quarantined"] == 2
     assert document["summary"]["quarantined_in_cases_with_findings"] == 1
+
+
+def test_a_quarantined_charge_in_two_cases_names_neither_by_its_order(tmp_path: Path) -> None:
+    """A charge refunded under two tickets is in two cases: its quarantined line names none,
+    as the pipeline says. Before, the order was asked next and named the one case whose
+    refund stated it (here ticket 40219's; the second refund states no order)."""
+    from audit.sources.pipeline import import_and_correlate
+
+    wanted = {"stripe_charges.csv", "stripe_refunds.csv", "zendesk_ticket_audits.json"}
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for path in EXPORTS.iterdir():
+        if path.name in wanted:
+            (exports / path.name).write_bytes(path.read_bytes())
+    charges = exports / "stripe_charges.csv"
+    lines = charges.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert lines[1].startswith("ch_4744348135,") and ",eur," in lines[1]
+    lines[1] = lines[1].replace(",eur,", ",xxx,")
+    charges.write_text("".join(lines), encoding="utf-8")
+    refunds = exports / "stripe_refunds.csv"
+    with refunds.open("a", encoding="utf-8") as handle:
+        handle.write("re_99999999,ch_4744348135,100,eur,2026-07-03 06:45:20,succeeded,"
+                     "requested_by_customer,99999,Victor Chen,paypal,\n")
+    result = import_and_correlate([(p, None) for p in sorted(exports.iterdir())])
+    log = result.log
+    holding = log.loc[log[C.CHARGE_ID].astype("string").eq("ch_4744348135").fillna(False),
+                      [C.CASE, C.ORDER_ID]].astype("string")
+    assert holding[C.CASE].nunique() == 2  # the charge: in two cases
+    assert holding[C.ORDER_ID].dropna().tolist() == ["EC-O6491819"]  # its order: one
+    line = result.quarantine[result.quarantine["file"].eq("stripe_charges.csv")]
+    assert line[["row", "field", "case"]].values.tolist() == [[2, "currency", ""]]

@@ -152,14 +152,17 @@ def _name_hinted_cases(result: ImportResult) -> None:
     charge quarantined for its amount leaves its refund case without a purchase, whose
     finding (no-prior-purchase) then rests on that line. A charge or order in no case (a
     sale no refund refers to) or in several (partial refunds under different tickets)
-    names none. The hints are dropped either way."""
+    names none; nor is a line whose charge is in several cases named by its order (a refund
+    of it that states no order leaves the order in one of them). The hints are dropped
+    either way."""
     hints, result.quarantine_hints = result.quarantine_hints, None
     if hints is None or result.quarantine.empty:
         return
     cases = result.quarantine["case"].astype(object).fillna("").to_numpy(copy=True)
     unnamed = cases == ""
+    open_lines = unnamed.copy()  # (the lines whose case is still to be looked for)
     for column, by in ((QUARANTINE_HINTS[0], C.CHARGE_ID), (QUARANTINE_HINTS[1], C.ORDER_ID)):
-        wanted = unnamed & (hints[column].to_numpy() != "")
+        wanted = open_lines & (hints[column].to_numpy() != "")
         if not wanted.any() or by not in result.log.columns:
             continue
         ids = hints[column].to_numpy()[wanted]
@@ -175,6 +178,8 @@ def _name_hinted_cases(result: ImportResult) -> None:
         at = np.flatnonzero(wanted)[named]
         cases[at] = found[named]
         unnamed[at] = False
+        # In a case (named) or in several (none named): not looked for by the order.
+        open_lines[np.flatnonzero(wanted)[np.isin(ids, pairs["id"].to_numpy())]] = False
     if not unnamed.all():
         result.quarantine["case"] = cases
 
