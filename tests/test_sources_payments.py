@@ -693,3 +693,27 @@ def test_a_quarantined_purchase_holds_its_charge_and_order_for_its_case(
     assert quarantine[["charge", "order"]].values.tolist()[0] == [charge, order]
     if len(rows) > 2:  # (the fee: no part of a refund case)
         assert quarantine[["charge", "order"]].values.tolist()[1] == ["", ""]
+
+
+def test_a_quarantined_balance_charge_without_its_charge_id_holds_its_source(
+        tmp_path: Path) -> None:
+    """A charge row of Stripe's balance change report may leave `charge_id` empty (its charge
+    is its `source_id`; the reader takes it so): quarantined, its line holds that charge
+    for its case (before: none, so the line named no case where its order was not given
+    either). A refund row naming no ticket holds the charge it refunds."""
+    with (DATA / "stripe" / "balance_itemized.csv").open(newline="", encoding="utf-8") as h:
+        header, charge, _, refund, *_ = list(csv.reader(h))
+    assert charge[header.index("reporting_category")] == "charge"
+    assert refund[header.index("reporting_category")] == "refund"
+    for row in (charge, refund):
+        row[header.index("currency")] = "xxx"
+        row[header.index("payment_metadata[order_id]")] = ""
+    charge[header.index("charge_id")] = ""
+    refund[header.index("refund_metadata[ticket_id]")] = ""  # (a ticket: the line's case)
+    path = tmp_path / "balance.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, charge, refund])
+    _, quarantine = read_source(path, detect_system(path) or "")
+    assert quarantine[["row", "field", "charge", "order"]].values.tolist() == [
+        [2, "currency", charge[header.index("source_id")], ""],
+        [3, "currency", refund[header.index("charge_id")], ""]]

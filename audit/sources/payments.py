@@ -605,9 +605,11 @@ def read_stripe_balance(path: Path, cfg: PaymentConfig, *, encoding: str | None 
                                  "disputes, partial capture reversals and other balance "
                                  "changes are not part of a refund case)", case=case)
             continue
-        collector.belongs = (_cell(record, "charge_id"),
-                             _cell(record, cfg.balance_order_column))
         source = str(record["source_id"]).strip()
+        # (a charge row's charge is its source, where its charge_id is left empty)
+        collector.belongs = (_cell(record, "charge_id")
+                             or (source or None if category == "charge" else None),
+                             _cell(record, cfg.balance_order_column))
         prefixes, what = _BALANCE_SOURCE[category]
         if not source.startswith(prefixes):
             collector.quarantine(row, "source_id", record["source_id"],
