@@ -788,3 +788,36 @@ def test_a_quarantined_charge_in_two_cases_names_neither_by_its_order(tmp_path: 
     assert holding[C.ORDER_ID].dropna().tolist() == ["EC-O6491819"]  # its order: one
     line = result.quarantine[result.quarantine["file"].eq("stripe_charges.csv")]
     assert line[["row", "field", "case"]].values.tolist() == [[2, "currency", ""]]
+
+
+def test_a_charge_the_import_quarantines_names_the_case_its_refund_is_in(
+        tmp_path: Path) -> None:
+    """A Stripe charge row the reader passes on but the import's own checks quarantine (an
+    amount beyond 10^15 major units, a time beyond the years a timestamp holds) names the
+    case correlation puts its charge in, as a row the reader quarantines does (before: no
+    case, though its refund case's no-prior-purchase finding rests on that line)."""
+    from audit.sources.pipeline import import_and_correlate
+
+    wanted = {"stripe_charges.csv", "stripe_refunds.csv", "zendesk_ticket_audits.json"}
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for path in EXPORTS.iterdir():
+        if path.name in wanted:
+            (exports / path.name).write_bytes(path.read_bytes())
+    charges = exports / "stripe_charges.csv"
+    lines = charges.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert lines[1].startswith("ch_4744348135,") and ",9525," in lines[1]
+    assert lines[5].startswith("ch_2369705770,") and ",2026-" in lines[5]
+    lines[1] = lines[1].replace(",9525,", ",999999999999999999999,")
+    lines[5] = lines[5].replace(",2026-", ",2300-", 1)
+    charges.write_text("".join(lines), encoding="utf-8")
+    result = import_and_correlate([(p, None) for p in sorted(exports.iterdir())])
+    log = result.log
+    for charge, case in (("ch_4744348135", "40219"), ("ch_2369705770", "40101")):
+        held = log.loc[log[C.CHARGE_ID].astype("string").eq(charge).fillna(False), C.CASE]
+        assert set(held.astype(str)) == {case}
+    quarantine = result.quarantine
+    assert quarantine[["file", "row", "field", "case"]].values.tolist() == [
+        ["stripe_charges.csv", 2, "refund:amount", "40219"],
+        ["stripe_charges.csv", 6, "time:timestamp", "40101"]]
+    assert list(quarantine.columns) == ["file", "row", "field", "value", "reason", "case"]

@@ -24,10 +24,12 @@ from audit.words import counted
 QUARANTINE_COLUMNS = ("file", "row", "field", "value", "reason", "case")
 QUARANTINE_HINTS = ("charge", "order")
 """Of a payment record that names no ticket: the charge it is or refunds, and its order.
-A reader gives them with its quarantine lines (`Collector.belongs`); the import holds them
+A reader gives them with its quarantine lines (`Collector.belongs`), `normalise` with the
+lines of its own checks (an amount too large, a time out of range); the import holds them
 apart (`ImportResult.quarantine_hints`) and, once correlated, names the case that charge or
 order is in as the line's case (`audit.sources.pipeline`). Never written."""
 _EXPORT_SYSTEMS = ("zendesk", "jira", "servicenow", "stripe", "paypal", "adyen")
+_PAYMENT_SYSTEMS = ("stripe", "paypal", "adyen")
 """The systems whose records an adapter reads (`audit.ingest.SOURCE_SYSTEMS`): a record's
 case is decided by correlation, its ticket is the case it names."""
 _PLAIN_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
@@ -654,15 +656,24 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
     # Each row's case where it can be told: a generic log's case id; an export's record's
     # ticket (its case, where it names one: correlation decides the others' cases).
     case_text = np.empty(0, dtype=object)
+    hints: dict[str, np.ndarray] = {}
     if any(flagged.any() for flagged in flags.values()):
         told = out[C.TICKET_ID] if raw.system in _EXPORT_SYSTEMS else out[C.CASE]
         case_text = _as_string(told).fillna("").astype(object).to_numpy()
+        if raw.system in _PAYMENT_SYSTEMS:  # (a payment record naming no ticket: its
+            # charge and order, as its reader gives them with its own lines: QUARANTINE_HINTS)
+            unnamed = case_text == ""
+            hints = {hint: np.where(unnamed, _as_string(out[name]).fillna("").astype(object)
+                                    .to_numpy(), "").astype(object)
+                     for hint, name in zip(QUARANTINE_HINTS, (C.CHARGE_ID, C.ORDER_ID),
+                                           strict=True)}
     problems = [
         pd.DataFrame({"file": file.name, "row": rows[mask], "field": field_name(name),
                       "value": _as_string(shown[name][mask]).fillna("").astype(object)
                       .to_numpy(),
                       "reason": reason[mask].to_numpy(),
-                      "case": case_text[mask]})
+                      "case": case_text[mask],
+                      **{hint: values[mask] for hint, values in hints.items()}})
         for name, reason in reasons.items()
         if (mask := flags[name]).any()
     ]
