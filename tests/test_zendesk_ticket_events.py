@@ -301,6 +301,9 @@ def test_a_lone_surrogate_is_refused_naming_the_event_and_field(tmp_path: Path) 
     (1785744000.5, "not a Unix time (an integer of seconds)"),
     ("1785744000", "not a Unix time (an integer of seconds)"),
     (10 ** 15, "a Unix time beyond the years a time holds"),
+    # (a year Python's datetime holds but a timestamp does not: 2286, and 1653)
+    (10 ** 10, "a Unix time beyond the years a time holds"),
+    (-10 ** 10, "a Unix time beyond the years a time holds"),
     (None, "empty timestamp"),
 ])
 def test_a_unix_time_that_cannot_be_read_is_quarantined_naming_the_field(

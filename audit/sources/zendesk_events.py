@@ -34,6 +34,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from audit.errors import InputError
 from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates, shown
 from audit.sources.common import Collector, wrong_shape
@@ -49,6 +51,9 @@ _NOT_FIELDS = frozenset({
     "created_at", "author_id", "ticket_id", "timestamp", "updater_id", "system", "metadata",
 })
 _CUSTOM = "custom_ticket_fields"
+_FIRST_SECOND = -(-pd.Timestamp.min.value // 10**9)
+_LAST_SECOND = pd.Timestamp.max.value // 10**9
+"""The Unix seconds a timestamp holds (whole seconds within 1677-09-21 .. 2262-04-11)."""
 
 
 def _not_id(value: object) -> bool:
@@ -142,10 +147,15 @@ def _time(event: dict[str, Any]) -> tuple[str, str, str | None]:
     if type(stamp) is not int:
         return "timestamp", text, ("empty timestamp" if not text.strip() else
                                    "not a Unix time (an integer of seconds)")
+    beyond = "a Unix time beyond the years a time holds"
+    # (the years a timestamp holds, 1677-2262: a year Python's datetime holds beyond them
+    # was passed on, and quarantined as its ISO text under time:timestamp)
+    if not _FIRST_SECOND <= stamp <= _LAST_SECOND:
+        return "timestamp", text, beyond
     try:
         return "timestamp", datetime.fromtimestamp(stamp, UTC).isoformat(), None
     except (OverflowError, OSError, ValueError):
-        return "timestamp", text, "a Unix time beyond the years a time holds"
+        return "timestamp", text, beyond
 
 
 def _content(event: dict[str, Any]) -> tuple[object, ...]:
