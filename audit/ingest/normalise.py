@@ -29,9 +29,11 @@ lines of its own checks (an amount too large, a time out of range); the import h
 apart (`ImportResult.quarantine_hints`) and, once correlated, names the case that charge or
 order is in as the line's case (`audit.sources.pipeline`). Never written."""
 _EXPORT_SYSTEMS = ("zendesk", "jira", "servicenow", "stripe", "paypal", "adyen")
-_PAYMENT_SYSTEMS = ("stripe", "paypal", "adyen")
 """The systems whose records an adapter reads (`audit.ingest.SOURCE_SYSTEMS`): a record's
 case is decided by correlation, its ticket is the case it names."""
+_PAYMENT_SYSTEMS = ("stripe", "paypal", "adyen")
+"""Of those, the payment systems: a record naming no ticket gives its charge and order with
+its quarantine lines (QUARANTINE_HINTS)."""
 _PLAIN_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
 """A plain decimal number: ASCII digits only (``\\d`` takes any script's digits, which Arrow's
 cast refuses and pandas then made NaN: an amount lost without a quarantine line)."""
