@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache, partial
@@ -1049,6 +1050,71 @@ def _unsigned_major(text: str, currency: str) -> Decimal:
     return unsigned(parse_major_in(text, currency))
 
 
+@dataclass(frozen=True)
+class _AdyenRead:
+    """What both Adyen readers read column-wise, per row: the event key and id, the time,
+    amount and currency, the record type, the payment's Psp Reference, whether the row is a
+    refund, and whether it is plain (read column-wise)."""
+
+    keys: pa.Array
+    idents: pa.Array
+    times: pa.Array
+    amounts: pa.Array
+    currencies: pa.Array
+    kinds: pa.Array
+    psps: pa.Array
+    refund: Mask
+    plain: Mask
+
+
+def _adyen_columns(cfg: PaymentConfig, export: _Export, collector: Collector, read: _AdyenRead,
+                   charge_types: dict[str, str], refund_types: dict[str, str],
+                   ) -> tuple[dict[str, Column], list[int], list[int], list[tuple[int, str]]]:
+    """An Adyen report's columns of events (`charge_types`, `refund_types`: each record
+    type's payment status), the positions read column-wise and those read one by one
+    (`_split`), and the column-wise refunds whose merchant reference the reference pattern
+    does not match (row, reference). (A refund whose reference the pattern does not match
+    is kept, as one without a reference is: a payout outside the convention is the one an
+    audit must see.)"""
+    n = export.size
+    methods = _each_distinct(export.cell("Payment Method"), lambda m: cfg.methods.get(m, m))
+    if "" in cfg.methods:  # (`cfg.methods.get(m or "", m)` of an empty method)
+        methods = pc.fill_null(methods, pa.scalar(cfg.methods[""], TEXT))
+    statuses = _each_distinct(read.kinds,
+                              lambda k: refund_types.get(k) or charge_types.get(k))
+    unmatched, tickets, executors = _references(cfg, export, read.refund)
+    columns = _base_columns(cfg, n, read.keys, read.idents, read.times, read.amounts,
+                            read.currencies)
+    columns.update(_charges_and_refunds(
+        read.refund,
+        _charge_columns(cfg, export, n, charge_id=read.psps, status=statuses,
+                        method=methods),
+        _refund_columns(cfg, _in(statuses, ("failed", "reversed")),
+                        refund_id=read.idents, charge_id=none_if_empty(read.psps),
+                        status=statuses, method=methods, ticket=tickets,
+                        executor=executors, order=export.cell(cfg.order_column))))
+    positions, one_by_one = _split(export, collector, read.keys, read.plain)
+    references = export.cell("Modification Merchant Reference")
+    not_matched = [(export.rows[k], str(references[k].as_py()))
+                   for k in positions if unmatched[k]]
+    return columns, positions, one_by_one, not_matched
+
+
+def _adyen_reference(cfg: PaymentConfig, record: Record, row: int,
+                     not_matched: list[tuple[int, str]]) -> tuple[str | None, str | None]:
+    """A refund row's ticket and executor, from its Modification Merchant Reference by the
+    reference pattern; a reference the pattern does not match is added to `not_matched`."""
+    reference = _cell(record, "Modification Merchant Reference") or ""
+    if cfg.reference_pattern is None or not reference:
+        return None, None
+    match = cfg.reference_pattern.match(reference)
+    if match is None:
+        not_matched.append((row, reference))
+        return None, None
+    groups = match.groupdict()
+    return groups.get("ticket"), groups.get("executor")
+
+
 def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -> Collector:
     """Adyen Settlement details report: Creation Date + TimeZone, Gross Debit/Credit (GC);
     a Payment accounting report (`adyen_accounting_header`) is read by
@@ -1061,7 +1127,6 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
         return read_adyen_accounting(path, cfg, encoding=encoding, read=read)
     export, collector = _start(path, "adyen", ADYEN_COLUMNS, encoding,
                                "Adyen settlement details", read)
-    n = export.size
     offsets, known = _offsets(export, "TimeZone")
     times = utc_text(export.column("Creation Date"), "%Y-%m-%d %H:%M:%S", offsets, known)
     kinds = _each_distinct(export.stripped("Type"), str.lower)
@@ -1075,32 +1140,16 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
     credits = export.stripped("Gross Credit (GC)")
     amounts = _within_units(_major(pc.if_else(pc.equal(debits, ""), credits, debits)),
                             currencies)
-    unmatched, tickets, executors = _references(cfg, export, refund)
     # One side holds the amount: where both are filled, read one by one (`_adyen_gross`).
     one_side = np.asarray(pc.or_(pc.equal(debits, ""), pc.equal(credits, ""))
                           .to_numpy(zero_copy_only=False), dtype=bool)
     plain = ((refund | _in(kinds, _ADYEN_CHARGE_TYPES)) & _in(currencies, CURRENCIES)
              & _given(amounts) & _given(times) & one_side
              & _given(none_if_empty(idents)))
-    methods = _each_distinct(export.cell("Payment Method"), lambda m: cfg.methods.get(m, m))
-    if "" in cfg.methods:  # (`cfg.methods.get(m or "", m)` of an empty method)
-        methods = pc.fill_null(methods, pa.scalar(cfg.methods[""], TEXT))
-    statuses = _each_distinct(
-        kinds, lambda k: _ADYEN_REFUND_TYPES.get(k) or _ADYEN_CHARGE_TYPES.get(k))
-    columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
-    columns.update(_charges_and_refunds(
-        refund,
-        _charge_columns(cfg, export, n, charge_id=psps, status=statuses, method=methods),
-        _refund_columns(cfg, _in(statuses, ("failed", "reversed")),
-                        refund_id=idents, charge_id=none_if_empty(psps),
-                        status=statuses, method=methods, ticket=tickets,
-                        executor=executors, order=export.cell(cfg.order_column))))
-    positions, one_by_one = _split(export, collector, keys, plain)
-    # (A refund whose reference the pattern does not match is kept, as one without a
-    # reference is: a payout outside the convention is the one an audit must see.)
-    references = export.cell("Modification Merchant Reference")
-    not_matched: list[tuple[int, str]] = [
-        (export.rows[k], str(references[k].as_py())) for k in positions if unmatched[k]]
+    columns, positions, one_by_one, not_matched = _adyen_columns(
+        cfg, export, collector, _AdyenRead(keys, idents, times, amounts, currencies, kinds,
+                                           psps, refund, plain),
+        _ADYEN_CHARGE_TYPES, _ADYEN_REFUND_TYPES)
     for k in one_by_one:
         record, row = export.record(k), export.rows[k]
         collector.belongs = None  # (no record's hint before its type is known)
@@ -1149,15 +1198,7 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
             collector.add(row, _charge(cfg, record, base, psp, _ADYEN_CHARGE_TYPES[kind],
                                        method))
             continue
-        ticket = executor = None
-        reference = _cell(record, "Modification Merchant Reference") or ""
-        if cfg.reference_pattern is not None and reference:
-            match = cfg.reference_pattern.match(reference)
-            if match is None:
-                not_matched.append((row, reference))
-            else:
-                groups = match.groupdict()
-                ticket, executor = groups.get("ticket"), groups.get("executor")
+        ticket, executor = _adyen_reference(cfg, record, row, not_matched)
         collector.add(row, _refund(cfg, base, modification or psp, psp or None,
                                    _ADYEN_REFUND_TYPES[kind], method, ticket, executor,
                                    _cell(record, cfg.order_column)))
@@ -1231,7 +1272,6 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
     plain shape are read column-wise, the others one by one (as the other readers)."""
     export, collector = _start(path, "adyen", ADYEN_ACCOUNTING_COLUMNS, encoding,
                                "Adyen payment accounting report", read)
-    n = export.size
     modification_column = next((c for c in ADYEN_MODIFICATION_COLUMNS if c in export.names),
                                None)
     fmt = "%Y-%m-%d %H:%M:%S"
@@ -1255,24 +1295,10 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
     plain = ((refund | _in(kinds, _ACCOUNTING_CHARGE_TYPES)) & ~request
              & _in(currencies, CURRENCIES) & _given(amounts) & _given(times)
              & _given(none_if_empty(idents)))
-    methods = _each_distinct(export.cell("Payment Method"), lambda m: cfg.methods.get(m, m))
-    if "" in cfg.methods:  # (`cfg.methods.get(m or "", m)` of an empty method)
-        methods = pc.fill_null(methods, pa.scalar(cfg.methods[""], TEXT))
-    statuses = _each_distinct(
-        kinds, lambda k: _ACCOUNTING_REFUND_TYPES.get(k) or _ACCOUNTING_CHARGE_TYPES.get(k))
-    unmatched, tickets, executors = _references(cfg, export, refund)
-    columns = _base_columns(cfg, n, keys, idents, times, amounts, currencies)
-    columns.update(_charges_and_refunds(
-        refund,
-        _charge_columns(cfg, export, n, charge_id=psps, status=statuses, method=methods),
-        _refund_columns(cfg, _in(statuses, ("failed", "reversed")),
-                        refund_id=idents, charge_id=none_if_empty(psps),
-                        status=statuses, method=methods, ticket=tickets,
-                        executor=executors, order=export.cell(cfg.order_column))))
-    positions, one_by_one = _split(export, collector, keys, plain)
-    references = export.cell("Modification Merchant Reference")
-    not_matched: list[tuple[int, str]] = [
-        (export.rows[k], str(references[k].as_py())) for k in positions if unmatched[k]]
+    columns, positions, one_by_one, not_matched = _adyen_columns(
+        cfg, export, collector, _AdyenRead(keys, idents, times, amounts, currencies, kinds,
+                                           psps, refund, plain),
+        _ACCOUNTING_CHARGE_TYPES, _ACCOUNTING_REFUND_TYPES)
     added_sales = 0  # (the sales read one by one, for the note on their resource)
     for k in one_by_one:
         record, row = export.record(k), export.rows[k]
@@ -1333,15 +1359,7 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
                                        method))
             added_sales += 1
             continue
-        ticket = executor = None
-        reference = _cell(record, "Modification Merchant Reference") or ""
-        if cfg.reference_pattern is not None and reference:
-            match = cfg.reference_pattern.match(reference)
-            if match is None:
-                not_matched.append((row, reference))
-            else:
-                groups = match.groupdict()
-                ticket, executor = groups.get("ticket"), groups.get("executor")
+        ticket, executor = _adyen_reference(cfg, record, row, not_matched)
         status = _ACCOUNTING_REFUND_TYPES[kind]
         collector.add(row, _refund(cfg, base, ident, psp or None, status, method, ticket,
                                    executor, _cell(record, cfg.order_column)))
