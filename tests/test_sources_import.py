@@ -759,12 +759,9 @@ def test_a_quarantined_charge_names_the_case_its_refund_is_in(tmp_path: Path) ->
     assert document["summary"]["quarantined_in_cases_with_findings"] == 1
 
 
-def test_a_quarantined_charge_in_two_cases_names_neither_by_its_order(tmp_path: Path) -> None:
-    """A charge refunded under two tickets is in two cases: its quarantined line names none,
-    as the pipeline says. Before, the order was asked next and named the one case whose
-    refund stated it (here ticket 40219's; the second refund states no order)."""
-    from audit.sources.pipeline import import_and_correlate
-
+def _stripe_and_zendesk(tmp_path: Path) -> tuple[Path, Path, list[str]]:
+    """The sample's Stripe charges and refunds and Zendesk audits copied into a folder of
+    their own: the folder, its charges file and that file's lines (to be edited)."""
     wanted = {"stripe_charges.csv", "stripe_refunds.csv", "zendesk_ticket_audits.json"}
     exports = tmp_path / "exports"
     exports.mkdir()
@@ -772,7 +769,16 @@ def test_a_quarantined_charge_in_two_cases_names_neither_by_its_order(tmp_path: 
         if path.name in wanted:
             (exports / path.name).write_bytes(path.read_bytes())
     charges = exports / "stripe_charges.csv"
-    lines = charges.read_text(encoding="utf-8").splitlines(keepends=True)
+    return exports, charges, charges.read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def test_a_quarantined_charge_in_two_cases_names_neither_by_its_order(tmp_path: Path) -> None:
+    """A charge refunded under two tickets is in two cases: its quarantined line names none,
+    as the pipeline says. Before, the order was asked next and named the one case whose
+    refund stated it (here ticket 40219's; the second refund states no order)."""
+    from audit.sources.pipeline import import_and_correlate
+
+    exports, charges, lines = _stripe_and_zendesk(tmp_path)
     assert lines[1].startswith("ch_4744348135,") and ",eur," in lines[1]
     lines[1] = lines[1].replace(",eur,", ",xxx,")
     charges.write_text("".join(lines), encoding="utf-8")
@@ -798,14 +804,7 @@ def test_a_charge_the_import_quarantines_names_the_case_its_refund_is_in(
     case, though its refund case's no-prior-purchase finding rests on that line)."""
     from audit.sources.pipeline import import_and_correlate
 
-    wanted = {"stripe_charges.csv", "stripe_refunds.csv", "zendesk_ticket_audits.json"}
-    exports = tmp_path / "exports"
-    exports.mkdir()
-    for path in EXPORTS.iterdir():
-        if path.name in wanted:
-            (exports / path.name).write_bytes(path.read_bytes())
-    charges = exports / "stripe_charges.csv"
-    lines = charges.read_text(encoding="utf-8").splitlines(keepends=True)
+    exports, charges, lines = _stripe_and_zendesk(tmp_path)
     assert lines[1].startswith("ch_4744348135,") and ",9525," in lines[1]
     assert lines[5].startswith("ch_2369705770,") and ",2026-" in lines[5]
     lines[1] = lines[1].replace(",9525,", ",999999999999999999999,")

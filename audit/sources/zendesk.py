@@ -36,6 +36,7 @@ from audit.sources import zendesk_events
 from audit.sources.common import Collector, wrong_shape
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import UpdateRow, Updates, fields_used, updates_to_table
+from audit.sources.zendesk_events import not_id
 
 SYSTEM = "zendesk"
 
@@ -99,10 +100,6 @@ def load_audits(path: Path, text: str | None = None,
 
 def _content(audit: dict[str, Any]) -> tuple[object, ...]:
     return (json.dumps(audit, sort_keys=True),)
-
-
-def _not_id(value: object) -> bool:
-    return type(value) is not int and type(value) is not str  # (a bool is not an id)
 
 
 # The typed layout: only the fields `read` uses; the others are skipped while decoding. Struct
@@ -212,12 +209,11 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
     collector = Collector(SYSTEM, path)
     updates: list[UpdateRow] = []
     seen = collector.seen
-    # Author id as found (a number or a text) -> name; -1 is Zendesk itself (no person).
-    authors: dict[object, str | None] = {None: None, -1: None, "-1": None}
+    authors = zendesk_events.Authors(users)
     for number, audit in audits:
         ticket_id, audit_id = audit["ticket_id"], audit.get("id")
-        if _not_id(ticket_id) or (audit_id is not None and _not_id(audit_id)):
-            raise wrong_shape(path, number, "ticket_id" if _not_id(ticket_id) else "id",
+        if not_id(ticket_id) or (audit_id is not None and not_id(audit_id)):
+            raise wrong_shape(path, number, "ticket_id" if not_id(ticket_id) else "id",
                               "an id (a number or a text)")
         ticket = str(ticket_id)
         key = (f"{SYSTEM}:{ticket}:{audit_id}" if "id" in audit
@@ -232,13 +228,7 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
             collector.quarantine(number, "created_at", time, "empty timestamp",
                                  case=ticket)
             continue
-        author_id = audit.get("author_id")
-        if author_id is not None and _not_id(author_id):  # checked before the cache lookup
-            raise wrong_shape(path, number, "author_id", "an id (a number or a text)")
-        try:
-            author = authors[author_id]
-        except KeyError:
-            author = authors[author_id] = users.get(str(author_id), str(author_id))
+        author = authors.of(audit.get("author_id"), path, number, "author_id")
         changes: dict[str, str | None] = {}
         public = False
         events = audit["events"] or []

@@ -56,8 +56,29 @@ _LAST_SECOND = pd.Timestamp.max.value // 10**9
 """The Unix seconds a timestamp holds (whole seconds within 1677-09-21 .. 2262-04-11)."""
 
 
-def _not_id(value: object) -> bool:
-    return type(value) is not int and type(value) is not str  # (a bool is not an id)
+def not_id(value: object) -> bool:
+    """Whether `value` is no Zendesk id (a number or a text; a bool is not one)."""
+    return type(value) is not int and type(value) is not str
+
+
+class Authors:
+    """The person each author id names, for both Zendesk readers: the side-loaded users'
+    name, else the id as text; -1 is Zendesk itself (no person). Looked up once per id."""
+
+    def __init__(self, users: dict[str, str]) -> None:
+        self.users = users
+        self.known: dict[object, str | None] = {None: None, -1: None, "-1": None}
+
+    def of(self, author_id: object, path: Path, number: int, field: str) -> str | None:
+        """The person of `author_id`, read at record `number` of `path` from `field` (an
+        id of another kind is refused there, before the lookup)."""
+        if author_id is not None and not_id(author_id):
+            raise wrong_shape(path, number, field, "an id (a number or a text)")
+        try:
+            return self.known[author_id]
+        except KeyError:
+            name = self.known[author_id] = self.users.get(str(author_id), str(author_id))
+            return name
 
 
 def _value(value: object) -> str | None:
@@ -197,12 +218,12 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
     seen = collector.seen
     repeated: list[tuple[str, int, int]] = []  # (event id, first page, page read again)
     page_of: dict[str, int] = {}
-    authors: dict[object, str | None] = {None: None, -1: None, "-1": None}
+    authors = Authors(users)
     updates: list[UpdateRow] = []
     for number, page_number, _position, event in events:
         ticket_id, event_id = event["ticket_id"], event.get("id")
-        if _not_id(ticket_id) or (event_id is not None and _not_id(event_id)):
-            raise wrong_shape(path, number, "ticket_id" if _not_id(ticket_id) else "id",
+        if not_id(ticket_id) or (event_id is not None and not_id(event_id)):
+            raise wrong_shape(path, number, "ticket_id" if not_id(ticket_id) else "id",
                               "an id (a number or a text)")
         ticket = str(ticket_id)
         key = (f"{SYSTEM}:{ticket}:{event_id}" if event_id is not None
@@ -220,13 +241,7 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
         if unread is not None:
             collector.quarantine(number, field, time, unread, case=ticket)
             continue
-        author_id = event.get("updater_id")
-        if author_id is not None and _not_id(author_id):
-            raise wrong_shape(path, number, "updater_id", "an id (a number or a text)")
-        try:
-            author = authors[author_id]
-        except KeyError:
-            author = authors[author_id] = users.get(str(author_id), str(author_id))
+        author = authors.of(event.get("updater_id"), path, number, "updater_id")
         changes: dict[str, str | None] = {}
         public = False
         children = event["child_events"] or []
