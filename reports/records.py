@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from itertools import chain
+from types import NoneType
 from typing import Any
 
 FINDING_COLUMNS = ("rule", "name", "severity", "case_id", "timestamp", "message",
@@ -119,3 +121,20 @@ def flat_value(value: Any) -> Any:
     if value is None:
         return ""
     return value
+
+
+def flat_texts(values: Sequence[Any]) -> list[str] | None:
+    """`flat_value` of each of one column's `values`, where the column is of one kind of
+    text (texts; texts or None; lists of texts; dicts, the evidence), made in C calls, not
+    value by value; None for any other column (numbers, booleans, mixed kinds), whose
+    values the caller flattens one by one."""
+    kinds = set(map(type, values))
+    if kinds == {str}:  # ids, times, messages, fingerprints
+        return list(values)
+    if kinds <= {str, NoneType}:  # texts or None (or no value): currencies, waivers' reasons
+        return ["" if v is None else v for v in values]
+    if kinds == {list} and set(map(type, chain.from_iterable(values))) <= {str}:
+        return list(map("; ".join, values))  # as flat_value joins them
+    if kinds == {dict}:  # the evidence, as flat_value encodes it
+        return list(map(json_text, values))
+    return None

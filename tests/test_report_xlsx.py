@@ -193,6 +193,34 @@ def test_prepared_rows_equal_the_cell_by_cell_xml(monkeypatch: pytest.MonkeyPatc
     assert any("…" in row for row in expected)
 
 
+@pytest.mark.parametrize("text", [
+    "", "plain", "=1+1", "+cmd", "-2", "@SUM(A1)", "\tTAB", "\rCR", "a & b <c> d",
+    "ctl \x01\x0b\x1f end", "_x0041_ literal", "_x004G_ not one", "x" * 40_000, "日本語 😀",
+    "line\nbreak", "\ufffe", " lead", "trail ", "\n", "in  side", "ends =", "ends -",
+    "nbsp\u00a0", "\u2028sep", "\u3000wide", "nul \x00 inside", "\x00", "\x1c"])
+def test_a_column_put_together_at_once_is_the_cell_by_cell_xml(text: str) -> None:
+    """A text column none of whose texts needs more than `&`, `<`, `>` escaped is put
+    together as a whole (`_plain_column`): one text that needs more (or a NUL, which joins
+    them there) must send the column back to the cells made one by one, and either way each
+    cell is `_cell_xml(_cell_value(...))`."""
+    from reports.records import flat_texts
+    from reports.xlsx import _cell_value, _cell_xml, _column_xml, _plain_column
+
+    plain = ["C-1", "a & b", "", "x <y> z", "ends."]
+    assert _plain_column(flat_texts(plain), "<c>", "</c>") == [
+        "<c>C-1</c>", "<c>a &amp; b</c>", "", "<c>x &lt;y&gt; z</c>", "<c>ends.</c>"]
+    for col, column in enumerate(FINDING_COLUMNS):
+        if column in ("amount_at_risk", "waived"):
+            continue
+        listed = column in ("event_ids", "activities", "resources")
+        for values in ([*plain, text], [text], [text, text, "C-2"]):
+            raw: list[Any] = ([[v, "e2"] if v else [] for v in values] if listed
+                              else [{"note": v} for v in values] if column == "evidence"
+                              else values)
+            expected = [_cell_xml(col, _cell_value(column, v)) for v in raw]
+            assert _column_xml(col, column, raw, {}) == expected, (column, values)
+
+
 def _written(row: list[Any]) -> tuple[str, ...]:
     """A row's cells as csv.writer writes them: texts as they are, None empty, others by
     str()."""
