@@ -2,11 +2,12 @@
 
 Written for findings.xlsx, where XlsxWriter spent most of the report's time in its per-cell
 Python calls (about 45 µs a cell): here a row is one string built from cells escaped once,
-and the zip's compression runs in a second thread (zlib releases the GIL) while the next
-rows are built. What it can write is what the report needs and no more: text, numbers and
-booleans, eight fixed cell styles, column widths, a frozen header row, an autofilter and the
-document's title and author. Text is always an inline string, never a formula, a number or a
-link; characters XML cannot hold are written as Excel's `_xHHHH_` escapes.
+and the zip's compression runs in a second thread (ISA-L where it is installed, else zlib;
+both release the GIL) while the next rows are built. What it can write is what the report
+needs and no more: text, numbers and booleans, eight fixed cell styles, column widths, a
+frozen header row, an autofilter and the document's title and author. Text is always an
+inline string, never a formula, a number or a link; characters XML cannot hold are written
+as Excel's `_xHHHH_` escapes.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import queue
 import re
 import threading
 import zipfile
+import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 # Cell styles: indexes into cellXfs of STYLES below.
 DEFAULT, CELL, WRAP, AMOUNT, HEADER, TITLE, BOLD, PERCENT, AMOUNT_0, AMOUNT_2, AMOUNT_3 = range(11)
@@ -239,6 +241,28 @@ class Sheet:
         return f"$A$1:${last}${max(self.rows, 2)}"
 
 
+def _fast_deflate(stream: IO[bytes], level: int | None) -> bool:
+    """Have ISA-L deflate the zip entry being written by `stream` (`ZipFile.open(info,
+    "w")`), where `isal` is installed and the workbook's `level` is 1, the default: the
+    same raw deflate stream format zlib writes, made 3-4 times as fast at a smaller size
+    (findings.xlsx at 1M cases: its 540 MB of sheets deflated in 0.64 s instead of 2.3 s of
+    CPU, 76 MB instead of 78). The entry's compressor is zipfile's private attribute: where
+    a Python release names it otherwise, zlib deflates, as before. True where ISA-L does."""
+    if level != 1 or type(getattr(stream, "_compressor", None)) is not _ZLIB_COMPRESSOR:
+        return False
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        return False
+    stream._compressor = isal_zlib.compressobj(  # type: ignore[attr-defined]
+        1, isal_zlib.DEFLATED, -zlib.MAX_WBITS)
+    return True
+
+
+_ZLIB_COMPRESSOR = type(zlib.compressobj(1, zlib.DEFLATED, -zlib.MAX_WBITS))
+"""The type of zipfile's compressor of a deflated entry."""
+
+
 def _set_level(info: zipfile.ZipInfo, level: int | None) -> None:
     """The deflate level of an entry opened for streaming: `ZipFile.open(info, "w")` takes it
     from the ZipInfo, not from the ZipFile, and a ZipInfo made by hand has none, so zlib's
@@ -269,6 +293,8 @@ class Workbook:
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
         self._writer: threading.Thread | None = None
         self._error: BaseException | None = None
+        self.isal = False
+        """Whether ISA-L deflates the sheet being written (`_fast_deflate`)."""
 
     def __enter__(self) -> Workbook:
         return self
@@ -301,6 +327,7 @@ class Workbook:
         info.compress_type = zipfile.ZIP_DEFLATED
         _set_level(info, self._zip.compresslevel)
         stream = self._zip.open(info, "w", force_zip64=True)
+        self.isal = _fast_deflate(stream, self._zip.compresslevel)
 
         def drain() -> None:
             try:

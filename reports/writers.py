@@ -226,16 +226,17 @@ FORK_XLSX_FROM = 20_000
 """Findings from which `write_reports` writes findings.xlsx in a forked copy of the process
 while this one writes the other reports (where processes fork: Linux)."""
 
-WRITER_COST = {"xlsx": 13.1, "csv": 4.5, "html": 4.1, "json": 1.8, "graphs": 3.3}
+WRITER_COST = {"xlsx": 8.0, "csv": 4.5, "html": 4.1, "json": 1.8, "graphs": 3.3}
 """A writer's seconds at 1M cases (235,008 findings; whole audits, both processes busy,
 the graphs' data computed beside the copy and counted as the graphs'; the new code's
 medians of `ab-20261203T191020Z`; the JSON's 3.4 s scaled by its ratio in
-`ab-20261204T184727Z`, 0.54, once msgspec encoded its findings): what `write_reports`
-balances the two processes by.
-Only the ratios matter. Until then the HTML took 6.1 s and the copy wrote the JSON after
-the XLSX; with the JSON written here the 1M run's reports took 9.1-10.5 s instead of
-9.8-11.3 s (written four times each way, in turn, in one process, the graphs' data computed
-each time). In whole audits (`ab-20261203T192648Z`) the difference was within the noise."""
+`ab-20261204T184727Z`, 0.54, once msgspec encoded its findings; the XLSX's 13.1 s scaled
+by the CPU its writer took alone at 1M cases before and after its text columns were put
+together a column at a time and ISA-L deflated its sheets, 7.8-8.2 s -> 4.8-4.9 s):
+what `write_reports` balances the two processes by. Only the ratios matter. (On
+2026-12-03, the HTML then taking 6.1 s, writing the JSON here rather than in the copy after
+the XLSX took the 1M run's reports from 9.8-11.3 s to 9.1-10.5 s; with the faster XLSX,
+the copy writes the JSON after it again.)"""
 
 
 def _shares(chosen: list[str]) -> list[str]:
@@ -275,10 +276,10 @@ def write_reports(run: CheckRun, out: Path, names: Sequence[str] | None = None, 
     """The reports `names` (default: all, in WRITERS order) of `run`, written into `out`;
     their main paths, in the order of `names`. Each writer's seconds go into `seconds`.
 
-    findings.xlsx is the slowest report (13.1 s of 26.8, by WRITER_COST, at 1M cases). With
+    findings.xlsx is the slowest report (8.0 s of 21.7, by WRITER_COST, at 1M cases). With
     at least FORK_XLSX_FROM findings and another report to write, a forked copy of this
     process writes it, and the JSON or CSV where that evens out the two processes' work
-    (`_shares`; at 1M cases, with every report chosen: the XLSX alone), while this one
+    (`_shares`; at 1M cases, with every report chosen: the XLSX and the JSON), while this one
     writes the others. The copy shares the run's memory and copies only the pages it touches (the
     findings: about 0.3 GB at 1M cases). The run's summary, which every report shows, is
     counted before the fork. The graphs' data (about 0.35 GB at its peak at 1M cases) is

@@ -124,3 +124,45 @@ def test_an_error_mid_sheet_leaves_no_partial_file(tmp_path: Path) -> None:
             sheet.row([(f"row {k}", ooxml.CELL), (k, ooxml.AMOUNT)])
         raise RuntimeError("stop")
     assert not path.exists()
+
+
+def _rows_book(path: Path, rows: int) -> tuple[list[bool], Path]:
+    """A sheet of `rows` rows (more than one compressed chunk) and a small one; whether ISA-L
+    deflated each."""
+    used = []
+    with ooxml.Workbook(path) as book:
+        sheet = book.add_sheet("Findings")
+        used.append(book.isal)
+        for k in range(rows):
+            sheet.row([(f"row {k} & <more>", ooxml.CELL), (k * 0.5, ooxml.AMOUNT)])
+        book.add_sheet("Second").row([("last", ooxml.CELL)])
+        used.append(book.isal)
+    return used, path
+
+
+def test_sheets_are_deflated_by_isal_where_installed_else_by_zlib(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sheets' deflate stream is ISA-L's where `isal` is installed (a dependency: the
+    project's CI has it, so a Python release that renames zipfile's compressor fails here,
+    not silently slower), zlib's where it is not; either way a valid zip whose every row
+    reads back."""
+    import sys
+
+    pytest.importorskip("isal")
+    used, fast = _rows_book(tmp_path / "isal.xlsx", 60_000)
+    assert used == [True, True]
+    monkeypatch.setitem(sys.modules, "isal", None)  # (an import of it raises ImportError)
+    used, slow = _rows_book(tmp_path / "zlib.xlsx", 60_000)
+    assert used == [False, False]
+    for path in (fast, slow):
+        with zipfile.ZipFile(path) as archive:
+            assert archive.testzip() is None  # every entry's CRC checked
+        book = openpyxl.load_workbook(path, read_only=True)
+        rows = list(book["Findings"].iter_rows(values_only=True))
+        assert len(rows) == 60_000 and rows[-1] == ("row 59999 & <more>", 29999.5)
+        assert list(book["Second"].iter_rows(values_only=True)) == [("last",)]
+    # The same sheets, deflated otherwise.
+    with zipfile.ZipFile(fast) as a, zipfile.ZipFile(slow) as b:
+        assert a.read("xl/worksheets/sheet1.xml") == b.read("xl/worksheets/sheet1.xml")
+        assert (a.getinfo("xl/worksheets/sheet1.xml").compress_size
+                != b.getinfo("xl/worksheets/sheet1.xml").compress_size)
