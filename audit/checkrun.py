@@ -112,6 +112,7 @@ class CheckRun:
         # Each input's counts by its path as given (two inputs may share a file name).
         counted = {f.path: f for f in self.imported.files}
         counts = [counted.get(str(path)) for path in self.inputs]
+        earlier = self.earlier_quarantine_counts()
         return {
             "tool": "refund-audit",
             "version": __version__,
@@ -137,7 +138,10 @@ class CheckRun:
                  "left_out": None if count is None else count.left_out,
                  "duplicates_dropped": None if count is None else count.deduplicated,
                  # (A canonical log's own import: None for other inputs and older logs.)
-                 "imported_earlier": self.imported_earlier.get(str(path))}
+                 "imported_earlier": self.imported_earlier.get(str(path)),
+                 # (Its quarantine beside it: found and matching its record, its rows in
+                 # cases with findings; None for other inputs.)
+                 "earlier_quarantine": earlier.get(str(path))}
                 for path, count in zip(self.inputs, counts, strict=True)
             ],
             "policy": {"file": self.policy.source, "sha256": self.policy.sha256},
@@ -295,6 +299,42 @@ class CheckRun:
             dtype=bool)]
         return len(hit[["file", "row"]].drop_duplicates())
 
+    def earlier_quarantines(self) -> dict[str, tuple[dict[str, Any], pd.DataFrame | None]]:
+        """Per input that is a canonical log written by `import` (by path as given): its
+        import's quarantine beside it as `audit.store.read_earlier_quarantine` found it, and
+        its rows where they can be counted (read once per finished run)."""
+        if "earlier_quarantines" not in self.memo:
+            from audit.store import read_earlier_quarantine
+
+            self.memo["earlier_quarantines"] = {
+                path: read_earlier_quarantine(Path(path), record)
+                for path, record in self.imported_earlier.items()}
+        found: dict[str, tuple[dict[str, Any], pd.DataFrame | None]] = \
+            self.memo["earlier_quarantines"]
+        return found
+
+    def earlier_quarantine_counts(self) -> dict[str, dict[str, Any]]:
+        """Per canonical-log input (by path as given): what its import quarantined, as
+        `earlier_quarantines` found it, with `in_cases_with_findings` (the rows, distinct
+        file and row, whose case has an open finding; None where the file's rows are not
+        counted) and those `cases`: the manifest's inputs[].earlier_quarantine."""
+        if "earlier_quarantine_counts" not in self.memo:
+            cols = self.finding_columns()
+            with_findings = {str(c) for c in cols.case_names(np.unique(cols.case[~cols.waived]))
+                             if c is not None}
+            out: dict[str, dict[str, Any]] = {}
+            for path, (told, rows) in self.earlier_quarantines().items():
+                if rows is None:
+                    out[path] = {**told, "in_cases_with_findings": None, "cases": []}
+                    continue
+                hit = rows[rows["case"].astype(str).isin(with_findings).to_numpy(dtype=bool)]
+                out[path] = {**told,
+                             "in_cases_with_findings": len(hit[["file", "row"]]
+                                                           .drop_duplicates()),
+                             "cases": sorted(set(hit["case"].astype(str).tolist()))}
+            self.memo["earlier_quarantine_counts"] = out
+        return copy.deepcopy(self.memo["earlier_quarantine_counts"])
+
     def _summary(self) -> dict[str, Any]:
         findings = self.result.findings
         cols = self.finding_columns()
@@ -347,6 +387,12 @@ class CheckRun:
             # what these findings rest on may be incomplete.
             "quarantined_in_cases_with_findings": self._quarantined_in(
                 cols.case_names(np.unique(case))),
+            # The rows the inputs' own earlier imports quarantined (canonical logs: in
+            # LOG.quarantine.csv beside each), apart from the counts above, which are of the
+            # rows this check read: of those, the rows whose case has findings, counted
+            # from the files found beside their logs that match their records; the rows of
+            # the others (missing, edited, of another import) are not counted.
+            **self._earlier_summary(),
             "left_out": self.imported.left_out,
             # Records exported twice (same id, same content): dropped, not in `read`.
             "duplicates_dropped": sum(f.deduplicated for f in self.imported.files),
@@ -370,6 +416,18 @@ class CheckRun:
                          "matched": w.matched, "expires": w.waiver.expires.isoformat(),
                          "reason": w.waiver.reason, "approved_by": w.waiver.approved_by,
                          "line": w.waiver.line} for w in self.result.waivers],
+        }
+
+    def _earlier_summary(self) -> dict[str, Any]:
+        counts = self.earlier_quarantine_counts().values()
+        return {
+            "earlier_quarantined": sum(int(c["quarantined"]) for c in counts),
+            "earlier_quarantined_in_cases_with_findings": sum(
+                int(c["in_cases_with_findings"] or 0) for c in counts),
+            "earlier_quarantined_not_counted": sum(
+                int(c["quarantined"]) for c in counts if c["in_cases_with_findings"] is None),
+            "earlier_quarantined_cases_with_findings": sorted(
+                {case for c in counts for case in c["cases"]}),
         }
 
     def no_currency_findings(self) -> int:

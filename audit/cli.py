@@ -771,7 +771,10 @@ def _check_summary(run: Any) -> list[str]:
         + f"; waived {summary['waived']}; money at risk: {money}",
     ]
     # A canonical log's own import: the rows it was made from, and where the rest are.
-    lines[1:1] = [f"  {imported_earlier_text(Path(path), record)}"
+    # (with its quarantined rows in cases with findings, where its file beside it holds
+    # what its record says)
+    earlier = run.earlier_quarantine_counts()
+    lines[1:1] = [f"  {imported_earlier_text(Path(path), record, earlier.get(path))}"
                   for path, record in run.imported_earlier.items()]
     if summary["money_at_risk"]:
         lines.append(f"  (money at risk: {summary['money_at_risk_definition']})")

@@ -13,7 +13,7 @@ from audit.csvtext import frame_csv
 from audit.digest import sha256_of
 from audit.errors import InputError
 from audit.ingest import ImportResult
-from audit.safety import neutralise_frame
+from audit.safety import is_formula, neutralise_frame
 from audit.sources.roles import ROLE_HISTORY_KEY, RoleHistory, history_json
 from audit.words import counted
 
@@ -203,23 +203,102 @@ def _a_file_name(value: object) -> bool:
             and "/" not in value and "\\" not in value and "\0" not in value)
 
 
-def imported_earlier_report(path: Path, record: dict[str, Any], label: str) -> str:
+def read_earlier_quarantine(path: Path, record: dict[str, Any]
+                            ) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """The quarantine a canonical log's own import wrote beside it (LOG.quarantine.csv, by
+    the log's name where it lies, as `imported_earlier_text` finds it), read to count its
+    rows per case: (what was found, the rows' `file`, `row` and `case`, one line per line
+    of the file), or (what was found, None) where its rows cannot be counted. `status` is
+    `read` only where the file is there, names each row's case and holds as many rows
+    (distinct file and row) as the log's `record` says its import quarantined; else
+    `not found`, `unreadable`, `names no case` (written before the quarantine had a case
+    column) or `does not match the record`, with a `detail`, and no row is counted: a file
+    of another import, or edited since, is never guessed from. A log whose import
+    quarantined nothing needs no file."""
+    own = side_files(path.resolve() if path.is_symlink() else path)["quarantine"]
+    expected = int(record["quarantined"])
+    told: dict[str, Any] = {"file": own.name, "quarantined": expected, "status": "read",
+                            "detail": None}
+    empty = pd.DataFrame({"file": [], "row": [], "case": []}, dtype=object)
+    if not expected:
+        return told, empty
+    if not own.is_file():
+        return {**told, "status": "not found", "detail": f"{own.name} not found beside "
+                f"{path.name}"}, None
+    try:
+        rows = pd.read_csv(own, dtype=str, keep_default_na=False, encoding="utf-8",
+                           usecols=lambda name: name in ("file", "row", "case"))
+    except OSError as exc:  # (its text, not its path: the report is handed on)
+        return {**told, "status": "unreadable",
+                "detail": f"{own.name} cannot be read: {exc.strerror or exc}"}, None
+    except (ValueError, pd.errors.ParserError) as exc:  # (not UTF-8, not CSV)
+        return {**told, "status": "unreadable",
+                "detail": f"{own.name} cannot be read: {str(exc).splitlines()[0]}"}, None
+    if not {"file", "row"} <= set(rows.columns):
+        return {**told, "status": "does not match the record",
+                "detail": f"{own.name} has no file and row columns"}, None
+    held = len(rows[["file", "row"]].drop_duplicates())
+    if held != expected:
+        return {**told, "status": "does not match the record",
+                "detail": f"{own.name} holds {counted(held, 'row', spec=',')}, the log's "
+                f"record {expected:,}"}, None
+    if "case" not in rows.columns:
+        return {**told, "status": "names no case",
+                "detail": f"{own.name} has no case column (written by an older version)"}, None
+    # (Written with formula-like cells neutralised, `'=c3`: read back as the case it names.)
+    rows["case"] = [c[1:] if c.startswith("'") and is_formula(c[1:]) else c
+                    for c in rows["case"].tolist()]
+    return told, rows[["file", "row", "case"]]
+
+
+def earlier_quarantine_text(told: dict[str, Any] | None) -> str:
+    """What `imported_earlier_report` and `imported_earlier_text` add of the earlier
+    import's quarantined rows in cases with findings (`told`: the check's count of them,
+    as the manifest's inputs[].earlier_quarantine holds it); empty where it quarantined
+    nothing."""
+    if not told or not told.get("quarantined"):
+        return ""
+    rows = counted(told["quarantined"], "quarantined row", spec=",")
+    if told.get("status") != "read":
+        return (f"its {rows} not counted among the cases with findings: "
+                f"{told.get('detail') or told.get('status')}")
+    hit = int(told.get("in_cases_with_findings") or 0)
+    cases = [str(c) for c in told.get("cases") or []]
+    shown = ", ".join(cases[:_CASES_SHOWN]) + (
+        f" and {len(cases) - _CASES_SHOWN:,} more (findings.json lists them)"
+        if len(cases) > _CASES_SHOWN else "")
+    return (f"of its {rows}, {hit:,} "
+            + ("is in a case" if hit == 1 else "are in cases") + " with findings"
+            + (f" ({'case' if len(cases) == 1 else 'cases'} {shown}), whose findings may "
+               "rest on incomplete records" if hit else ""))
+
+
+_CASES_SHOWN = 10
+"""The cases named by `earlier_quarantine_text` at most."""
+
+
+def imported_earlier_report(path: Path, record: dict[str, Any], label: str,
+                            rows: dict[str, Any] | None = None) -> str:
     """What report.html and findings.xlsx say of a canonical log's own import (its
     `import_record`), beside the check's counts of the log (which count its events, never
     the rows its import quarantined): `log.parquet was imported earlier from 2,790 rows:
     2,786 imported + 4 quarantined (rows and reasons: log.quarantine.csv beside it)`. By
     the log's side file where it lies, as `imported_earlier_text` names it; no folders:
-    the report is handed on."""
+    the report is handed on. `rows`: the check's count of those rows in cases with
+    findings (the manifest's inputs[].earlier_quarantine, `earlier_quarantine_text`)."""
     text = f"{label} was imported earlier from {_counts_text(record)}"
     if record["quarantined"]:
         text += f" (rows and reasons: {side_files(path)['quarantine'].name} beside it)"
-    return text + _earlier_inputs_text(record)
+    rows_told = earlier_quarantine_text(rows)
+    return text + (f"; {rows_told}" if rows_told else "") + _earlier_inputs_text(record)
 
 
-def imported_earlier_text(path: Path, record: dict[str, Any]) -> str:
+def imported_earlier_text(path: Path, record: dict[str, Any],
+                          rows: dict[str, Any] | None = None) -> str:
     """One line telling the rows a canonical log was imported from (its `import_record`):
     `w/log.parquet: imported earlier from 19 rows: 18 imported + 1 quarantined (see
-    w/log.quarantine.csv)`."""
+    w/log.quarantine.csv)`, and of its quarantined rows those in cases with findings (`rows`,
+    `earlier_quarantine_text`)."""
     # The log's own side files, by its name where it is (a copy or a link named otherwise
     # than the log the import wrote has its own, or none: never another log's that holds the
     # name the record gives).
@@ -227,6 +306,9 @@ def imported_earlier_text(path: Path, record: dict[str, Any]) -> str:
     quarantine = own["quarantine"]
     where = "see" if quarantine.exists() else "not found:"
     text = f"{path}: imported earlier from {_counts_text(record)} ({where} {quarantine})"
+    rows_told = earlier_quarantine_text(rows)
+    if rows_told:
+        text += f"; {rows_told}"
     if record.get("correlation_file"):
         problems = own["correlation problems"]
         text += (f"; correlation problems: {'see' if problems.exists() else 'not found:'} "

@@ -838,7 +838,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
                          for i, part in enumerate(manifest["command"])),
         inputs=[InputView(label, i["sha256"], i["read"], i["imported"], i["quarantined"],
                           i.get("left_out"), i.get("duplicates_dropped"),
-                          imported_earlier_report(Path(i["file"]), i["imported_earlier"], label)
+                          imported_earlier_report(Path(i["file"]), i["imported_earlier"], label,
+                                                  i.get("earlier_quarantine"))
                           if i.get("imported_earlier") else "") for label, i in zip(
                               input_labels(Path(i["file"]) for i in manifest["inputs"]),
                               manifest["inputs"], strict=True)],

@@ -23,7 +23,7 @@ from audit.currency import CURRENCIES, minor_units
 from audit.findings import SEVERITIES, Finding
 from audit.rules.base import FAMILIES
 from audit.safety import is_formula, neutralise_cell
-from audit.store import imported_earlier_report
+from audit.store import earlier_quarantine_text, imported_earlier_report
 from reports import ooxml
 from reports.ooxml import AMOUNT, AMOUNT_IN, BOLD, CELL, HEADER, PERCENT, TITLE, WRAP
 from reports.records import FINDING_COLUMNS, flat_texts, flat_value
@@ -334,6 +334,13 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
         ("Rows quarantined", summary["quarantined"]),
         ("Quarantined rows in cases with findings",
          summary.get("quarantined_in_cases_with_findings", 0)),
+        # (A canonical log's own import: its quarantined rows, apart from the rows read.)
+        *([("Earlier import's quarantined rows", summary["earlier_quarantined"]),
+           ("Earlier import's quarantined rows in cases with findings",
+            summary.get("earlier_quarantined_in_cases_with_findings", 0)),
+           ("Earlier import's quarantined rows not counted (file missing or not matching)",
+            summary.get("earlier_quarantined_not_counted", 0))]
+          if summary.get("earlier_quarantined") else []),
         ("Duplicate records dropped", summary.get("duplicates_dropped", 0)),
         ("Charges left out as sales", summary.get("left_out", 0)),
         ("Findings", summary["findings"]),
@@ -404,6 +411,11 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
             put(row, 0, "Imported earlier", BOLD)
             put(row, 1, imported_earlier_report(Path(entry["file"]), entry["imported_earlier"],
                                                 Path(entry["file"]).name))
+            rows_told = earlier_quarantine_text(entry.get("earlier_quarantine"))
+            if rows_told:  # (of those quarantined rows, the ones in cases with findings)
+                row += 1
+                put(row, 0, "Earlier quarantine", BOLD)
+                put(row, 1, rows_told[:1].upper() + rows_told[1:])
     for note in manifest.get("import_notes", []):
         row += 1
         put(row, 0, "Import note", BOLD)

@@ -1,0 +1,155 @@
+"""`check LOG.parquet` of a log `import` wrote: the rows that import quarantined (in
+LOG.quarantine.csv beside the log) are counted per case among the cases with findings, as
+`check` of the raw exports counts its own quarantined rows, apart from the check's own
+`read = imported + quarantined` (the rows of the log), and only from a file that is beside
+the log and holds as many rows as the log's record says."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from openpyxl import load_workbook
+
+from audit.cli import main
+
+EXPORTS = Path(__file__).resolve().parents[1] / "sample_logs" / "refund-sample" / "exports"
+
+
+def run(*args: str, code: int = 0) -> Result:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == code, (result.output, result.exception)
+    return result
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The sample's exports with the Stripe refund of ticket 40219 made bad (an unknown
+    currency: quarantined; its case has findings), imported into w/log.parquet: (the
+    exports' folder, the log)."""
+    root = tmp_path_factory.mktemp("earlier")
+    exports = root / "exports"
+    exports.mkdir()
+    for path in EXPORTS.iterdir():
+        (exports / path.name).write_bytes(path.read_bytes())
+    refunds = exports / "stripe_refunds.csv"
+    lines = refunds.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert ",eur," in lines[1] and ",40219," in lines[1]
+    lines[1] = lines[1].replace(",eur,", ",xxx,")
+    refunds.write_text("".join(lines), encoding="utf-8")
+    log = root / "w" / "log.parquet"
+    run("import", *map(str, sorted(exports.iterdir())), "--out", str(log))
+    return exports, log
+
+
+def summary_of(out: Path) -> dict[str, Any]:
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    return {"summary": document["summary"], "manifest": document["manifest"]}
+
+
+def test_the_earlier_imports_quarantined_rows_are_counted_in_cases_with_findings(
+        imported: tuple[Path, Path], tmp_path: Path) -> None:
+    """Before: `check log.parquet` said nothing of the quarantined refund of 40219, whose
+    case has findings (summary 0, console and report silent), while `check` of the raw
+    exports counted it (1 of them in cases with findings)."""
+    exports, log = imported
+    raw = tmp_path / "raw"
+    run("check", *map(str, sorted(exports.iterdir())), "--out", str(raw), "--format", "json",
+        "--fail-on", "never")
+    assert summary_of(raw)["summary"]["quarantined_in_cases_with_findings"] == 1
+    out = tmp_path / "out"
+    result = run("check", str(log), "--out", str(out), "--format", "json,html,xlsx",
+                 "--fail-on", "never")
+    document = summary_of(out)
+    summary = document["summary"]
+    # The check's own rows (the log's events): none quarantined, read = imported + 0.
+    assert (summary["read"], summary["quarantined"]) == (summary["imported"], 0)
+    assert summary["quarantined_in_cases_with_findings"] == 0
+    # The earlier import's: 1 quarantined, in a case with findings, as the raw check says.
+    assert summary["earlier_quarantined"] == 1
+    assert summary["earlier_quarantined_in_cases_with_findings"] == 1
+    assert summary["earlier_quarantined_not_counted"] == 0
+    assert summary["earlier_quarantined_cases_with_findings"] == ["40219"]
+    told = document["manifest"]["inputs"][0]["earlier_quarantine"]
+    assert told == {"file": "log.quarantine.csv", "quarantined": 1, "status": "read",
+                    "detail": None, "in_cases_with_findings": 1, "cases": ["40219"]}
+    assert ("quarantined (see " + str(log.with_name("log.quarantine.csv")) + "); of its 1 "
+            "quarantined row, 1 is in a case with findings (case 40219), whose findings may "
+            "rest on incomplete records; correlation problems: see "
+            + str(log.with_name("log.correlation.csv"))) in result.output
+    page = html.unescape((out / "report.html").read_text(encoding="utf-8"))
+    assert ("log.parquet was imported earlier from 2,185 rows: 2,184 imported + 1 quarantined "
+            "(rows and reasons: log.quarantine.csv beside it); of its 1 quarantined row, 1 is "
+            "in a case with findings (case 40219)") in page
+    rows = {r[0]: r[1] for r in load_workbook(out / "findings.xlsx", read_only=True)[
+        "Summary"].iter_rows(values_only=True) if len(r) > 1 and r[0]}
+    assert rows["Earlier import's quarantined rows"] == 1
+    assert rows["Earlier import's quarantined rows in cases with findings"] == 1
+    assert rows["Earlier quarantine"] == ("Of its 1 quarantined row, 1 is in a case with "
+                                          "findings (case 40219), whose findings may rest on "
+                                          "incomplete records")
+
+
+@pytest.mark.parametrize("change", ["missing", "extra row", "moved"])
+def test_an_earlier_quarantine_not_matching_its_record_is_told_and_not_counted(
+        imported: tuple[Path, Path], tmp_path: Path, change: str) -> None:
+    """The log's quarantine file missing, holding a row its record does not count (another
+    import's, or edited), or the log copied under another name (its own side file is then
+    LOG2.quarantine.csv, not the original's): nothing is counted, and the check says why,
+    never a count guessed from another file."""
+    _, original = imported
+    folder = tmp_path / "w"
+    folder.mkdir()
+    name = "copy.parquet" if change == "moved" else "log.parquet"
+    log = folder / name
+    log.write_bytes(original.read_bytes())
+    quarantine = original.with_name("log.quarantine.csv").read_text(encoding="utf-8")
+    if change == "extra row":
+        quarantine += "stripe_refunds.csv,3,currency,xxx,unknown currency,40220\n"
+    if change != "missing":
+        (folder / "log.quarantine.csv").write_text(quarantine, encoding="utf-8")
+    out = tmp_path / "out"
+    result = run("check", str(log), "--out", str(out), "--format", "json,xlsx",
+                 "--fail-on", "never")
+    summary = summary_of(out)["summary"]
+    assert summary["earlier_quarantined"] == 1
+    assert summary["earlier_quarantined_in_cases_with_findings"] == 0
+    assert summary["earlier_quarantined_not_counted"] == 1
+    assert summary["earlier_quarantined_cases_with_findings"] == []
+    stem = Path(name).stem
+    detail = ("log.quarantine.csv holds 2 rows, the log's record 1" if change == "extra row"
+              else f"{stem}.quarantine.csv not found beside {name}")
+    assert (f"; its 1 quarantined row not counted among the cases with findings: {detail}"
+            in result.output)
+    told = summary_of(out)["manifest"]["inputs"][0]["earlier_quarantine"]
+    assert told["in_cases_with_findings"] is None
+    assert told["status"] == ("does not match the record" if change == "extra row"
+                              else "not found")
+    rows = {r[0]: r[1] for r in load_workbook(out / "findings.xlsx", read_only=True)[
+        "Summary"].iter_rows(values_only=True) if len(r) > 1 and r[0]}
+    assert rows["Earlier import's quarantined rows not counted (file missing or not "
+                "matching)"] == 1
+
+
+def test_a_neutralised_case_in_the_earlier_quarantine_is_read_as_its_case(
+        tmp_path: Path) -> None:
+    """The quarantine is written with formula-like cells prefixed by an apostrophe
+    (`'=c3`): read back, the row names case `=c3`, whose findings it touches."""
+    from audit.store import read_earlier_quarantine
+
+    log = tmp_path / "log.parquet"
+    (tmp_path / "log.quarantine.csv").write_text(
+        "file,row,field,value,reason,case\n"
+        "g.csv,3,timestamp,bad,not a timestamp,'=c3\n"
+        "g.csv,3,amount,x,not a number,'=c3\n"
+        "g.csv,4,timestamp,bad,not a timestamp,'plain\n", encoding="utf-8")
+    told, rows = read_earlier_quarantine(log, {"quarantined": 2})
+    assert told["status"] == "read"
+    assert rows is not None
+    assert rows["case"].tolist() == ["=c3", "=c3", "'plain"]
+    told, rows = read_earlier_quarantine(log, {"quarantined": 3})
+    assert (told["status"], rows) == ("does not match the record", None)
