@@ -89,6 +89,10 @@ class CheckRun:
     mapping: dict[str, Any] | None = None
     working_directory: str = field(default_factory=os.getcwd)
     """The folder relative paths (in `command`, `inputs`) were read from."""
+    others_in_out: list[str] = field(default_factory=list)
+    """The files in the output folder that look like this tool's outputs of another command
+    (a canonical log and its side files, a sample's, discover's, compare's), which this run
+    neither writes nor removes (`audit.cli.others_in`): warned of, by name."""
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """What report writers compute once per finished run and share (graphs, digests)."""
 
@@ -241,6 +245,8 @@ class CheckRun:
         if self.result.cases and self.result.extra.get("conformance") == {}:
             # The conformance rules ran (their summary is there) and aligned no case.
             out.append(self._nothing_aligned_told())
+        if self.others_in_out:
+            out.append(self.others_in_out_told())
         no_currency = self.no_currency_findings()
         if no_currency:
             many = no_currency != 1
@@ -249,6 +255,14 @@ class CheckRun:
                        f"currency: {'their amounts are' if many else 'its amount is'} counted "
                        f"under '{NO_CURRENCY}', apart from every currency's total")
         return out
+
+    def others_in_out_told(self) -> str:
+        """The warning naming `others_in_out` (no folder: the report is handed on)."""
+        return (f"the output folder also holds {len(self.others_in_out):,} "
+                f"file{'s' if len(self.others_in_out) != 1 else ''} this run did not write, "
+                "named as this tool's outputs (a canonical log and its side files, a "
+                "sample's, discover's or compare's): " + ", ".join(self.others_in_out)
+                + "; they are not this run's: hand on only the files it wrote")
 
     def _nothing_aligned_told(self) -> str:
         """Why the conformance rules, which ran, aligned no case: a case is aligned on its

@@ -7,6 +7,7 @@ and dask are never imported at start-up.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import functools
 import os
@@ -545,6 +546,9 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
         run = _run_check(list(sources), policy_path or default_policy_path(), as_of,
                          assume_tz, sop, spec, mapping=mapping, encoding=encoding,
                          object_type=object_type)
+        # (before the reports, which tell it: the manifest's warnings, the report's notes)
+        run.others_in_out = others_in(out, [*sources, *(
+            p for p in (policy_path, sop, mapping) if p is not None)])
         written, removed = _write_all(run, out, chosen, write_reports)
         progress.done()
     for line in _check_summary(run):
@@ -569,6 +573,46 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
 REPORT_FILES = ("findings.json", "findings.csv", "findings.xlsx", "report.html",
                 "quarantine.csv", "correlation.csv", "dfg.svg", "dfg.png", "sop-*.svg", "sop-*.png")
 """The files a check writes into --out (names and patterns)."""
+
+
+OTHER_OUTPUTS = ("*.quarantine.csv", "*.correlation.csv", "canonical.csv", "ground_truth.csv",
+                 "sample.json", "model.bpmn", "model.svg", "model.png", "discovery.json",
+                 "compare.md", "compare.json", "diff.svg", "diff.png")
+"""The files this tool's other commands write into a folder, named as they name them
+(besides a canonical log, `*.parquet` or `*.pq` holding an import's record): an import's or
+the demo's side files, a sample's, discover's and compare's. A check neither writes nor
+removes them."""
+
+
+def others_in(out: Path, inputs: list[Path]) -> list[str]:
+    """The names of the files in `out` that look like this tool's outputs of another command
+    (`OTHER_OUTPUTS`, and canonical logs written by `import` or the demo), but for the run's
+    `inputs` and the side files of an input log (which its report names): a check into the
+    folder leaves them (it did not write them) and warns of them, as they would read as
+    the run's (before: a demo's canonical.parquet beside the new reports, without a word)."""
+    from audit.store import import_record, side_files
+
+    ours: set[Path] = set()
+    for path in inputs:
+        for each in (path, *side_files(path).values()):
+            with contextlib.suppress(OSError, RuntimeError):
+                ours.add(each.resolve())
+    found: set[str] = set()
+    try:
+        entries = sorted(out.iterdir())
+    except OSError:
+        return []
+    for path in entries:
+        try:
+            if not path.is_file() or path.resolve() in ours:
+                continue
+        except (OSError, RuntimeError):
+            continue
+        name = path.name
+        if any(fnmatch.fnmatchcase(name, pattern) for pattern in OTHER_OUTPUTS) or (
+                path.suffix.lower() in (".parquet", ".pq") and import_record(path) is not None):
+            found.add(name)
+    return sorted(found)
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -26,7 +26,7 @@ def run_demo(out: Path) -> tuple[list[str], list[str]]:
     whole, and the command ends with exit code 2). An earlier run's reports in `out` that
     the demo does not write (a check's quarantine.csv and correlation.csv, graphs of other
     SOPs) are removed and named, as `check` removes them: they would read as the demo's."""
-    from audit.cli import reports_in
+    from audit.cli import others_in, reports_in
 
     folder = files("sample_logs").joinpath(SAMPLE, "exports")
     with ExitStack() as stack:
@@ -36,6 +36,8 @@ def run_demo(out: Path) -> tuple[list[str], list[str]]:
         imported = import_and_correlate([(path, None) for path in exports])
         run = run_check_log(imported, exports, default_policy_path())
         out.mkdir(parents=True, exist_ok=True)
+        # (an import's log, a sample's files there: left, and warned of, as `check` does)
+        run.others_in_out = others_in(out, [out / "canonical.parquet"])
         written = write_import(run.imported, out / "canonical.parquet")
         reports = write_reports(run, out)
     made = {p.name for p in [*written.values(), *reports]} | set(graph_files(run))
@@ -61,6 +63,7 @@ def run_demo(out: Path) -> tuple[list[str], list[str]]:
             [Path(p.name) for p in [*written.values(), *reports]], graph_files(run), None)),
         *([f"  removed {len(removed)} report file(s) of an earlier run from {out}: "
            + ", ".join(p.name for p in removed)] if removed else []),
+        *([f"warning: {run.others_in_out_told()}"] if run.others_in_out else []),
     ]
     errors = [f"error: rule {error.rule} ({error.name}) crashed: {error.error}"
               for error in run.result.errors]
