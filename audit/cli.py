@@ -11,6 +11,7 @@ import contextlib
 import fnmatch
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -549,6 +550,7 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
         # (before the reports, which tell it: the manifest's warnings, the report's notes)
         run.others_in_out = others_in(out, [*sources, *(
             p for p in (policy_path, sop, mapping) if p is not None)])
+        stale, others = clear_stale_staging(out)
         written, removed = _write_all(run, out, chosen, write_reports)
         progress.done()
     for line in _check_summary(run):
@@ -560,6 +562,14 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
     if removed:
         settings.say(f"  removed {len(removed)} report file(s) of an earlier run from {out}: "
                      + ", ".join(p.name for p in removed))
+    if stale:
+        settings.say(f"  removed {counted(len(stale), 'staging folder')} of "
+                     + ("a run that ended while writing (its process is" if len(stale) == 1
+                        else "runs that ended while writing (their processes are")
+                     + f" not running) from {out}: " + ", ".join(stale))
+    if others:
+        settings.say(f"warning: {out} holds {counted(len(others), 'folder')} of other runs of "
+                     "this tool, left as they are: " + ", ".join(others))
     if run.result.errors:
         for error in run.result.errors:
             click.echo(f"error: rule {error.rule} ({error.name}) crashed: {error.error}",
@@ -669,7 +679,7 @@ def _write_all(run: Any, out: Path, chosen: list[str],
 
     from audit.store import write_problems, write_quarantine
 
-    staging = Path(tempfile.mkdtemp(prefix=".refund-audit-", dir=out))
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(), dir=out))
     try:
         written = write_reports(run, staging, chosen)
         # The rows the counts call quarantined, with their reasons: never only a number.
@@ -701,7 +711,7 @@ def _move_in(made: list[Path], out: Path, earlier: list[Path]) -> list[Path]:
     import shutil
     import tempfile
 
-    aside = Path(tempfile.mkdtemp(prefix=".refund-audit-earlier-", dir=out))
+    aside = Path(tempfile.mkdtemp(prefix=staging_prefix(earlier=True), dir=out))
     done: list[tuple[Path, Path | None, bool]] = []  # (target, its old file aside, placed)
     moves = [(None, path) for path in earlier] + [(path, out / path.name) for path in made]
     failed = out
@@ -736,6 +746,84 @@ def _move_in(made: list[Path], out: Path, earlier: list[Path]) -> list[Path]:
     shutil.rmtree(aside, ignore_errors=True)
     return [target for (target, old, placed), (new, _) in zip(done, moves, strict=True)
             if new is None and old is not None]
+
+
+_STAGING = re.compile(r"\.refund-audit-(earlier-)?([0-9]+)@([A-Za-z0-9._-]+)-[a-z0-9_]{8}")
+"""The name of a folder `_write_all` stages a run's reports in, or `_move_in` moves the
+earlier files aside into (`earlier-`), inside --out: its process and machine
+(`staging_prefix`), then tempfile's eight characters."""
+
+
+def staging_prefix(*, earlier: bool = False, pid: int | None = None) -> str:
+    """The start of the name of a staging folder (`_STAGING`) of process `pid` (this one
+    where None) on this machine: a later run can tell that its process ended."""
+    return (f".refund-audit-{'earlier-' if earlier else ''}"
+            f"{os.getpid() if pid is None else pid}@{_machine()}-")
+
+
+def _machine() -> str:
+    """This machine's name as a staging folder's name holds it (letters, digits, `.`, `_`,
+    `-`): an output folder on a shared disk is written from several machines, and a
+    process id is only known on its own."""
+    import socket
+
+    return re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname())[:64] or "_"
+
+
+def _process_running(pid: int) -> bool:
+    """Whether process `pid` of this machine runs (or may: another user's, where it cannot
+    be asked, and on a system without POSIX signals, where signal 0 is no question)."""
+    if os.name != "posix" or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # (PermissionError: another user's process)
+        return True
+    return True
+
+
+def clear_stale_staging(out: Path) -> tuple[list[str], list[str]]:
+    """The staging folders other runs left in `out` (`_STAGING`; a run killed while writing
+    its reports, SIGKILL or a SIGTERM before its cleanup ran, leaves its own): those of a
+    process of this machine that is not running are removed, but a folder aside (`earlier-`)
+    only where empty, as it may hold the earlier files the run moved out of `out`. Returned:
+    (the names removed, the others with what they are), for the run to tell: a folder of a
+    running process, of another machine or of an older version (no process in its name) is
+    left as it is."""
+    import shutil
+
+    removed: list[str] = []
+    left: list[str] = []
+    try:
+        found = sorted(p for p in out.glob(".refund-audit-*")
+                       if p.is_dir() and not p.is_symlink())
+    except OSError:
+        return [], []
+    for path in found:
+        named = _STAGING.fullmatch(path.name)
+        if named is None or named.group(3) != _machine():
+            left.append(f"{path.name} (of an older version, or of another machine: whether "
+                        "its process ended is not known)")
+        elif _process_running(int(named.group(2))):
+            left.append(f"{path.name} (of a process that is running)")
+        elif named.group(1):  # (a folder aside: the earlier files a dead run moved out)
+            try:
+                path.rmdir()
+                removed.append(path.name)
+            except OSError:
+                left.append(f"{path.name} (of a run that ended while moving its files in: it "
+                            "may hold the earlier files it moved aside; put back what you "
+                            "need, then remove it)")
+        else:
+            try:
+                shutil.rmtree(path)
+                removed.append(path.name)
+            except OSError as exc:
+                left.append(f"{path.name} (of a run that ended while writing; it cannot be "
+                            f"removed: {exc.strerror or exc})")
+    return removed, left
 
 
 def reports_in(out: Path) -> set[Path]:

@@ -1,0 +1,92 @@
+"""A check killed while writing (SIGKILL, or SIGTERM before its cleanup runs) leaves the
+folder its reports were staged in inside --out. A later check into the folder removes the
+staging folders of a process that is no longer running on this machine, and names them;
+those of a process still running, of an older version (no process in the name) or holding
+the earlier files a run moved aside are left and named."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from audit.sample import SampleSpec, write_sample
+from tests.test_check_cli import run
+
+REPO = Path(__file__).resolve().parents[1]
+
+KILLED_WHILE_WRITING = """
+import os, signal, sys
+from pathlib import Path
+from audit.cli import _write_all
+
+def write_reports(run, staging, chosen):
+    (staging / "findings.json").write_text("{", encoding="utf-8")  # (cut short)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+_write_all(None, Path(sys.argv[1]), ["json"], write_reports)
+"""
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sample")
+    write_sample(SampleSpec(channel="offline", cases=10, seed=5, violation_rate=0.3), out)
+    return out / "canonical.csv"
+
+
+def hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_a_later_check_removes_the_staging_folder_of_a_killed_run(
+        sample: Path, tmp_path: Path) -> None:
+    """Before: the killed run's `.refund-audit-XXXX` (a findings.json cut short) stayed in
+    --out through every later run, unnamed."""
+    out = tmp_path / "out"
+    out.mkdir()
+    killed = subprocess.run([sys.executable, "-c", KILLED_WHILE_WRITING, str(out)],
+                            cwd=REPO, check=False)
+    assert killed.returncode == -signal.SIGKILL
+    left = hidden(out)
+    assert len(left) == 1 and left[0].startswith(".refund-audit-")
+    assert (out / left[0] / "findings.json").read_text(encoding="utf-8") == "{"
+    result = run("check", str(sample), "--out", str(out), "--format", "json",
+                 "--fail-on", "never", code=0)
+    assert hidden(out) == []
+    assert (f"  removed 1 staging folder of a run that ended while writing (its process is "
+            f"not running) from {out}: {left[0]}") in result.output
+    assert (out / "findings.json").read_text(encoding="utf-8").startswith("{\n")
+
+
+def test_staging_folders_of_running_or_unknown_processes_are_named_and_left(
+        sample: Path, tmp_path: Path) -> None:
+    """A folder of a process still running (this one), one of an older version whose name
+    holds no process, and the folder aside of a dead run (it may hold the earlier files it
+    moved out of --out): left as they are, and named in a warning."""
+    from audit.cli import staging_prefix
+
+    out = tmp_path / "out"
+    out.mkdir()
+    running = out / f"{staging_prefix()}abcd1234"
+    older = out / ".refund-audit-x1y2z3w4"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    aside = out / f"{staging_prefix(earlier=True, pid=gone.pid)}q1w2e3r4"
+    for folder in (running, older, aside):
+        folder.mkdir()
+        (folder / "findings.json").write_text("{}", encoding="utf-8")
+    result = run("check", str(sample), "--out", str(out), "--format", "json",
+                 "--fail-on", "never", code=0)
+    assert hidden(out) == sorted([running.name, older.name, aside.name])
+    assert (f"warning: {out} holds 3 folders of other runs of this tool, left as they are: "
+            f"{running.name} (of a process that is running), {aside.name} (of a run that "
+            "ended while moving its files in: it may hold the earlier files it moved aside; "
+            f"put back what you need, then remove it), {older.name} (of an older version, "
+            "or of another machine: whether its process ended is not known)") in result.output
+    assert "removed" not in result.output
+    assert all((f / "findings.json").read_text(encoding="utf-8") == "{}"
+               for f in (running, older, aside))
