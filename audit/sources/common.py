@@ -686,11 +686,14 @@ class Collector:
     or refunds and its order (`QUARANTINE_HINTS`), given with its quarantine lines that
     name no ticket, for the case correlation puts that charge in (None between records)."""
 
-    def duplicate(self, key: str, row: int, content: Content) -> bool:
+    def duplicate(self, key: str, row: int, content: Content, *,
+                  case: str | None = None) -> bool:
         """True if `key` was read before: identical -> counted, different -> quarantined.
 
         `content` may be a function that returns it: then it is only computed for keys read
-        more than once (most records are read once)."""
+        more than once (most records are read once). `case`: the case of the record (its
+        ticket), named in the conflict's quarantine line as `quarantine` names it; a
+        payment record naming none is told by `belongs`, set before the call."""
         first = self.seen.get(key)
         if first is None:
             self.seen[key] = (row, content)
@@ -699,7 +702,7 @@ class Collector:
             self.deduplicated += 1
         else:
             self.quarantine(row, "id", key,
-                            f"same id as row {first[0]} with different content")
+                            f"same id as row {first[0]} with different content", case=case)
         return True
 
     def quarantine(self, row: int, field_name: str, value: object, reason: str,

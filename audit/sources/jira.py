@@ -148,7 +148,7 @@ class _Reading:
                  if name and fields.get(name) not in (None, "")}
         created_key = f"{SYSTEM}:{key}:created"
         if created_key in collector.seen:
-            collector.duplicate(created_key, self.number, partial(_content, fields))
+            collector.duplicate(created_key, self.number, partial(_content, fields), case=key)
             return
         self.fields_of.setdefault(key, {}).update(known)
         collector.seen[created_key] = (self.number, partial(_content, fields))

@@ -491,10 +491,10 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
             collector.quarantine(row, "id", record["id"], EMPTY_ID,
                                  case=case)
             continue
-        if collector.duplicate(f"stripe:{ident}", row, partial(_content, record)):
-            continue
         collector.belongs = (_cell(record, "charge") if refunds else ident,
                              _cell(record, cfg.order_column))
+        if collector.duplicate(f"stripe:{ident}", row, partial(_content, record), case=case):
+            continue
         try:
             currency = _currency(str(record["currency"]))
         except BadValue as exc:
@@ -596,21 +596,22 @@ def read_stripe_balance(path: Path, cfg: PaymentConfig, *, encoding: str | None 
             collector.quarantine(row, "balance_transaction_id",
                                  record["balance_transaction_id"], EMPTY_ID, case=case)
             continue
-        if collector.duplicate(f"stripe-balance:{transaction}", row,
-                               partial(_content, record)):
-            continue
         category = str(record["reporting_category"]).strip().lower()
+        source = str(record["source_id"]).strip()
+        # (a charge row's charge is its source, where its charge_id is left empty; a row
+        # of a category no refund case holds gives none)
+        hint = (_cell(record, "charge_id") or (source or None if category == "charge" else None),
+                _cell(record, cfg.balance_order_column))
+        collector.belongs = hint if category in _BALANCE_CATEGORIES else None
+        if collector.duplicate(f"stripe-balance:{transaction}", row,
+                               partial(_content, record), case=case):
+            continue
         if category not in _BALANCE_CATEGORIES:
             collector.quarantine(row, "reporting_category", record["reporting_category"],
                                  "not a charge, refund or refund failure (fees, payouts, "
                                  "disputes, partial capture reversals and other balance "
                                  "changes are not part of a refund case)", case=case)
             continue
-        source = str(record["source_id"]).strip()
-        # (a charge row's charge is its source, where its charge_id is left empty)
-        collector.belongs = (_cell(record, "charge_id")
-                             or (source or None if category == "charge" else None),
-                             _cell(record, cfg.balance_order_column))
         prefixes, what = _BALANCE_SOURCE[category]
         if not source.startswith(prefixes):
             collector.quarantine(row, "source_id", record["source_id"],
@@ -627,7 +628,7 @@ def read_stripe_balance(path: Path, cfg: PaymentConfig, *, encoding: str | None 
                     else f"stripe:{source}:refund_failure")
         # (one record of the charge or refund: the same id under another balance
         # transaction contradicts it, and is quarantined as a conflict)
-        if collector.duplicate(event_id, row, partial(_content, record)):
+        if collector.duplicate(event_id, row, partial(_content, record), case=case):
             continue
         checks: list[tuple[str, Callable[[], object]]] = [
             ("currency", partial(_currency, str(record["currency"]))),
@@ -936,19 +937,22 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
         case = _ticket_of(cfg, record)  # (named in its quarantine lines)
         text, zone = f"{record['Date']} {record['Time']}", str(record[zone_column])
         ident = str(record["Transaction ID"]).strip()
-        # (A blank id is no record's: each such row is quarantined, after its type.)
-        if ident and collector.duplicate(f"paypal:{ident}", row, partial(_content, record)):
-            continue
         kind = str(record["Type"]).strip().lower()
         is_refund = kind in _PAYPAL_REFUND_TYPES
+        hint = (_cell(record, "Reference Txn ID") if is_refund else ident or None,
+                _cell(record, cfg.order_column))
+        if is_refund or _paypal_charge(kind):  # (else a type no refund case holds: none)
+            collector.belongs = hint
+        # (A blank id is no record's: each such row is quarantined, after its type.)
+        if ident and collector.duplicate(f"paypal:{ident}", row, partial(_content, record),
+                                         case=case):
+            continue
         if not is_refund and not _paypal_charge(kind):
             collector.quarantine(row, "Type", record["Type"],
                                  "not a payment or refund (fees, transfers, holds are not "
                                  "part of a refund case)",
                                  case=case)
             continue
-        collector.belongs = (_cell(record, "Reference Txn ID") if is_refund else ident or None,
-                             _cell(record, cfg.order_column))
         if not ident:
             collector.quarantine(row, "Transaction ID", record["Transaction ID"], EMPTY_ID,
                                  case=case)
@@ -1161,8 +1165,10 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
         ident = modification or psp
         # (A blank id is no record's: each such row is quarantined, after its type; a
         # merchant payout has no Psp Reference.)
+        if kind in _ADYEN_CHARGE_TYPES or kind in _ADYEN_REFUND_TYPES:  # (else: no hint)
+            collector.belongs = (psp or None, _cell(record, cfg.order_column))
         if ident and collector.duplicate(f"adyen:{ident}:{kind}", row,
-                                         partial(_content, record)):
+                                         partial(_content, record), case=case):
             continue
         if kind not in _ADYEN_CHARGE_TYPES and kind not in _ADYEN_REFUND_TYPES:
             collector.quarantine(row, "Type", record["Type"],
@@ -1170,7 +1176,6 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
                                  "chargebacks are not part of a refund case)",
                                  case=case)
             continue
-        collector.belongs = (psp or None, _cell(record, cfg.order_column))
         if not ident:  # (a refund without its own reference is keyed by the payment's)
             collector.quarantine(row, "Psp Reference", record["Psp Reference"], EMPTY_ID,
                                  case=case)
@@ -1317,8 +1322,11 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
         # not paid, so the refund counts once. One event id for both would keep the
         # request and quarantine the booking as a repeat, hiding the payment.)
         key = f"adyen:{ident}:{kind}"
+        if kind in _ACCOUNTING_CHARGE_TYPES or kind in _ACCOUNTING_REFUND_TYPES:
+            collector.belongs = (str(record["Psp Reference"]).strip() or None,
+                                 _cell(record, cfg.order_column))  # (else: no hint)
         # (A blank id is no record's: each such row is quarantined, after its type.)
-        if ident and collector.duplicate(key, row, partial(_content, record)):
+        if ident and collector.duplicate(key, row, partial(_content, record), case=case):
             continue
         if kind in _ACCOUNTING_NOT_EVENTS:
             collector.quarantine(row, "Record Type", record["Record Type"],
@@ -1329,8 +1337,6 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
                                  "unknown record type of the Adyen payment accounting report",
                                  case=case)
             continue
-        collector.belongs = (str(record["Psp Reference"]).strip() or None,
-                             _cell(record, cfg.order_column))
         if not ident:
             collector.quarantine(row, "Psp Reference", record["Psp Reference"], EMPTY_ID,
                                  case=case)

@@ -220,7 +220,7 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
                else f"{SYSTEM}:{ticket}:row{number}")
         content = partial(_content, audit)
         if key in seen:
-            collector.duplicate(key, number, content)
+            collector.duplicate(key, number, content, case=ticket)
             continue
         seen[key] = (number, content)
         time = str(audit["created_at"])

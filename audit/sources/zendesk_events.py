@@ -231,7 +231,7 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
         content = partial(_content, event)
         if key in seen:
             quarantined = len(collector.problems)
-            collector.duplicate(key, number, content)
+            collector.duplicate(key, number, content, case=ticket)
             if len(collector.problems) == quarantined:  # the same event again: dropped
                 repeated.append((str(event_id), page_of[key], page_number))
             continue
