@@ -179,3 +179,137 @@ def test_a_conflicting_adyen_row_names_its_case(tmp_path: Path) -> None:
     assert [line[3:] for line in _conflicts(quarantine)] == [
         ["adyen:8816000000000101:settled", sale_case],
         ["adyen:8826000000000102:refunded", "CS0000042"]]
+
+
+# --- The field: the export's column, not the canonical one --------------------------------
+TOO_LARGE = "amount too large (beyond 10^15 major units)"
+OUT_OF_RANGE = "time outside 1677-09-21"
+
+
+def _lines(quarantine: pd.DataFrame) -> list[list[str]]:
+    """(row, field, value, the reason's start) of each line."""
+    return [[row, field, value, reason[:len(TOO_LARGE)]] for row, field, value, reason in
+            quarantine[["row", "field", "value", "reason"]].values.tolist()]
+
+
+def test_a_payment_row_the_normaliser_quarantines_names_the_exports_column(
+        tmp_path: Path) -> None:
+    """An amount too large for the log (read by the reader, refused by the normaliser's
+    check) was named `refund:amount`, a time beyond the range a timestamp holds
+    `time:timestamp`: columns no export has. They name the export's column now (a time
+    made of several columns all of them; an Adyen amount both sides, one of them filled)."""
+    refunds = _repeated(DATA / "stripe" / "refunds.csv", tmp_path / "refunds.csv",
+                        [(2, {"id": "re_BIG", "amount": "99999999999999999999"})])
+    balance = _repeated(DATA / "stripe" / "balance_itemized.csv", tmp_path / "balance.csv",
+                        [(1, {"balance_transaction_id": "txn_BIG", "source_id": "ch_BIG",
+                              "charge_id": "ch_BIG", "gross": "9999999999999999.00"})])
+    paypal = _repeated(DATA / "paypal" / "activity.csv", tmp_path / "activity.csv",
+                       [(1, {"Transaction ID": "PAY_LATE", "Date": "01/07/2300"}),
+                        (1, {"Transaction ID": "PAY_BIG", "Gross": "9,999,999,999,999,999.00"})])
+    settlement = _repeated(DATA / "adyen" / "settlement_details.csv", tmp_path / "sd.csv",
+                           [(1, {"Psp Reference": "8815850000000999",
+                                 "Gross Credit (GC)": "9999999999999999.00"})])
+    accounting = _repeated(DATA / "adyen" / "payment_accounting.csv",
+                           tmp_path / "payments_accounting_report.csv",
+                           [(4, {"Psp Reference": "8816000000009999",
+                                 "Main Amount": "9999999999999999.00"})])
+    _, quarantine = _import(tmp_path, refunds, balance, paypal, settlement, accounting)
+    normalised = quarantine[quarantine["reason"].str.startswith((TOO_LARGE, OUT_OF_RANGE))]
+    assert normalised[["file", "row", "field"]].values.tolist() == [
+        ["refunds.csv", "6", "amount"],
+        ["balance.csv", "17", "gross"],
+        ["activity.csv", "9", "Date, Time, TimeZone"],
+        ["activity.csv", "10", "Gross"],
+        ["sd.csv", "8", "Gross Debit (GC) or Gross Credit (GC)"],
+        ["payments_accounting_report.csv", "20", "Main Amount"]]
+
+
+def _zendesk_audits(tmp_path: Path) -> Path:
+    """The Zendesk test export with ticket 101's currency unknown, an audit's time no ISO
+    8601 and an approved amount too large."""
+    document = json.loads((DATA / "zendesk" / "ticket_audits.json").read_text(encoding="utf-8"))
+    audits = document["audits"]
+    audits[0]["events"][3]["value"] = "XYZ"  # (360011110003: the ticket's currency)
+    audits[1]["created_at"] = "06/07/2026 10:00"
+    for audit in audits[3:5]:  # (audit 9004, exported twice)
+        audit["events"][1]["value"] = "9999999999999999.00"  # (360011110006: approved)
+    path = tmp_path / "ticket_audits.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def test_a_ticket_update_the_normaliser_quarantines_names_the_tickets_field(
+        tmp_path: Path) -> None:
+    """Zendesk: the audit's `created_at`, the amount's and the currency's custom field ids
+    (before: `time:timestamp`, `refund:amount`, `refund:currency`). Jira: the history's
+    `created`, the issue's `fields.created`, the amount field of the history and the
+    requested amount's field of the issue."""
+    _, quarantine = _import(tmp_path, _zendesk_audits(tmp_path))
+    assert _lines(quarantine)[:4] == [
+        ["1", "360011110003", "XYZ", "unknown currency (not an ISO 4217 code)"[:len(TOO_LARGE)]],
+        ["2", "created_at", "06/07/2026 10:00", "not a timestamp in ISO 8601"],
+        ["4", "360011110006", "9999999999999999.00", TOO_LARGE],
+        ["4", "360011110003", "XYZ", "unknown currency (not an ISO 4217 code)"[:len(TOO_LARGE)]]]
+    # (the reader's own check of a ticket's amount names its field too: it named
+    # `refund:amount`)
+    assert _lines(quarantine)[-1][:2] == ["8", "360011110004"]
+
+    document = json.loads((DATA / "jira" / "issues.json").read_text(encoding="utf-8"))
+    issue = document["issues"][0]
+    issue["fields"]["created"] = "1500-07-06T10:15:00.000+0200"
+    issue["fields"]["customfield_10052"] = "9999999999999999.00"
+    issue["changelog"]["histories"][0]["created"] = "2300-07-06T11:00:00.000+0200"
+    issue["changelog"]["histories"][1]["items"][1]["toString"] = "8888888888888888.00"
+    path = tmp_path / "issues.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    (tmp_path / "jira").mkdir()
+    _, quarantine = _import(tmp_path / "jira", path)
+    assert [line[:2] for line in _lines(quarantine) if line[0] in "123"] == [
+        ["1", "fields.created"], ["1", "customfield_10052"], ["2", "created"],
+        ["3", "Pro-rata amount"]]
+
+
+def test_an_input_error_names_the_exports_field(tmp_path: Path) -> None:
+    """A time without an offset, and no --assume-tz: the error (exit code 2) named
+    `time:timestamp`; it names the export's field of that row."""
+    document = json.loads((DATA / "zendesk" / "ticket_audits.json").read_text(encoding="utf-8"))
+    document["audits"][1]["created_at"] = "2026-07-06 10:00:00"
+    path = tmp_path / "ticket_audits.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(path), "--out",
+                                       str(tmp_path / "log.parquet")])
+    assert result.exit_code == 2
+    assert f"{path}: row 2: field 'created_at': timestamps have no time zone" in result.output
+
+    document = json.loads((DATA / "jira" / "issues.json").read_text(encoding="utf-8"))
+    document["issues"][0]["fields"]["created"] = "2026-07-06T10:15:00.000"
+    path = tmp_path / "issues.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(path), "--out",
+                                       str(tmp_path / "log.parquet")])
+    assert result.exit_code == 2
+    assert f"{path}: row 1: field 'fields.created': timestamps have no time zone" \
+        in result.output
+
+
+def test_a_generic_files_lines_name_its_mapped_columns(tmp_path: Path) -> None:
+    """A generic CSV read through a mapping: its own columns, as before."""
+    path = tmp_path / "vorgaenge.csv"
+    path.write_text("Vorgang,Schritt,Zeit,Betrag,Waehrung\n"
+                    "c1,Receive refund request,2026-07-01T10:00:00Z,\"10,00\",EUR\n"
+                    "c2,Receive refund request,gestern,\"10,00\",EUR\n"
+                    "c3,Receive refund request,2026-07-01T10:00:00Z,\"10,00\",XYZ\n"
+                    "c4,Receive refund request,2026-07-01T10:00:00Z,1.5,EUR\n",
+                    encoding="utf-8")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("columns:\n  case:concept:name: Vorgang\n  concept:name: Schritt\n"
+                       "  time:timestamp: Zeit\n  refund:amount: Betrag\n"
+                       "  refund:currency: Waehrung\ndecimal: \",\"\n", encoding="utf-8")
+    out = tmp_path / "log.parquet"
+    result = CliRunner().invoke(main, ["import", str(path), "--mapping", str(mapping),
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    quarantine = pd.read_csv(tmp_path / "log.quarantine.csv", dtype=str,
+                             keep_default_na=False)
+    assert quarantine[["row", "field", "case"]].values.tolist() == [
+        ["3", "Zeit", "c2"], ["4", "Waehrung", "c3"], ["5", "Betrag", "c4"]]

@@ -700,7 +700,8 @@ def test_a_negative_ticket_amount_is_quarantined_not_made_positive(tmp_path: Pat
     path.write_text("\n".join([_zendesk_ticket(1, "-50.00"), _zendesk_ticket(2, "50.00")])
                     + "\n", encoding="utf-8")
     table, quarantine = read_source(path, "zendesk")
-    assert quarantine[["field", "value"]].values.tolist() == [[C.AMOUNT, "-50.00"]]
+    # (named by the ticket field it was read from: the requested amount's)
+    assert quarantine[["field", "value"]].values.tolist() == [["360011110004", "-50.00"]]
     assert quarantine["reason"].str.startswith("negative amount").all()
     assert table.frame[[C.CASE, C.AMOUNT]].values.tolist() == [["2", "50.00"]]
 
@@ -708,7 +709,8 @@ def test_a_negative_ticket_amount_is_quarantined_not_made_positive(tmp_path: Pat
     jira.write_text(json.dumps({"issues": [_jira_issue([1], requested="-19.99")]}),
                     encoding="utf-8")
     table, quarantine = read_source(jira, "jira")
-    assert quarantine[["field", "value"]].values.tolist() == [[C.AMOUNT, "-19.99"]]
+    assert quarantine[["field", "value"]].values.tolist() == [["customfield_10052",
+                                                               "-19.99"]]
     assert quarantine["reason"].str.startswith("negative amount").all()
     assert table.frame[C.AMOUNT].isna().all()
 
@@ -725,7 +727,7 @@ def test_a_ticket_amount_with_more_decimals_than_its_currency_is_quarantined(
                                _zendesk_ticket(3, "1500", "JPY"),
                                _zendesk_ticket(4, "1.500", "EUR")]) + "\n", encoding="utf-8")
     table, quarantine = read_source(path, "zendesk")
-    assert quarantine[["field", "value"]].values.tolist() == [[C.AMOUNT, "1.500"]] * 2
+    assert quarantine[["field", "value"]].values.tolist() == [["360011110004", "1.500"]] * 2
     assert quarantine["reason"].tolist() == [
         "more decimals than JPY has (0): a thousands separator? (this export writes plain "
         "decimals such as 1234.56)",
@@ -738,7 +740,8 @@ def test_a_ticket_amount_with_more_decimals_than_its_currency_is_quarantined(
     jira.write_text(json.dumps({"issues": [_jira_issue([1], currency="JPY",
                                                        requested=1500.5)]}), encoding="utf-8")
     table, quarantine = read_source(jira, "jira")
-    assert quarantine[["field", "value"]].values.tolist() == [[C.AMOUNT, "1500.5"]]
+    assert quarantine[["field", "value"]].values.tolist() == [["customfield_10052",
+                                                               "1500.5"]]
     assert quarantine["reason"].str.startswith("more decimals than JPY has (0)").all()
 
     # A currency written in lower case or with spaces is the same currency (before: the
@@ -746,7 +749,7 @@ def test_a_ticket_amount_with_more_decimals_than_its_currency_is_quarantined(
     path.write_text("\n".join([_zendesk_ticket(1, "1.5", "jpy"),
                                _zendesk_ticket(2, "15", " JPY")]) + "\n", encoding="utf-8")
     table, quarantine = read_source(path, "zendesk")
-    assert quarantine[["field", "value"]].values.tolist() == [[C.AMOUNT, "1.5"]]
+    assert quarantine[["field", "value"]].values.tolist() == [["360011110004", "1.5"]]
 
 
 def test_a_ticket_export_of_no_mapped_update_says_so(tmp_path: Path) -> None:

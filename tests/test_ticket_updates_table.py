@@ -69,14 +69,16 @@ def _random_updates(cfg: TicketingConfig, rng: random.Random, size: int,
 
 
 def _reference(u: Updates, cfg: TicketingConfig) -> tuple[list[dict[str, object]],
-                                                          list[tuple[int, str]]]:
-    """Records and quarantined (row, amount) of the updates, one update at a time."""
+                                                          list[tuple[int, str, str]]]:
+    """Records and quarantined (row, amount field, amount) of the updates, one update at a
+    time; a record's "amount field" is the field its amount was read from."""
     records, quarantined, _lost, _updates = _reference_and_lost(u, cfg)
     return records, quarantined
 
 
 def _reference_and_lost(u: Updates, cfg: TicketingConfig) -> tuple[
-        list[dict[str, object]], list[tuple[int, str]], list[tuple[int, str, str]], int]:
+        list[dict[str, object]], list[tuple[int, str, str]], list[tuple[int, str, str]],
+        int]:
     """`_reference`, and the (row, field, value) quarantined of the updates of no activity
     that state an amount or an evidence item (the update's own amount, then its amount
     fields and evidence fields as the configuration lists them), and how many such
@@ -93,29 +95,32 @@ def _reference_and_lost(u: Updates, cfg: TicketingConfig) -> tuple[
         changes = u.changes[k]
         activity = u.activity[k] or cfg.activity_of(changes, u.public_comment[k])
         if activity is None:
-            stated = [(C.AMOUNT, u.amount[k])] if (u.amount[k] or "").strip() else []
+            own = cfg.requested_amount_field or C.AMOUNT  # (the update's own amount)
+            stated = [(own, u.amount[k])] if (u.amount[k] or "").strip() else []
             stated += [(name, str(changes[name])) for name in
                        [*cfg.amount_fields, *cfg.evidence_fields]
                        if (changes.get(name) or "").strip()]
             lost.extend((u.row[k], name, value) for name, value in stated)
             lost_updates[0] += bool(stated)
             continue
-        text = u.amount[k]
+        text, source = u.amount[k], cfg.requested_amount_field or C.AMOUNT
         for name in cfg.amount_fields:
-            text = changes.get(name) or text
+            if changes.get(name):
+                text, source = changes[name], name
         amount = None
         if text:
             try:
                 amount = money(parse_major(text))
             except BadValue:
-                quarantined.append((u.row[k], text))
+                quarantined.append((u.row[k], source, text))
                 continue
         state = known.get(u.ticket[k], {})
         record: dict[str, object] = {
             C.EVENT_ID: u.record_id[k], C.CASE: u.ticket[k], C.ACTIVITY: activity,
             C.TIMESTAMP: u.time[k], C.RESOURCE: u.author[k], C.AMOUNT: amount,
             C.CURRENCY: None if amount is None else state.get(cfg.currency_field or ""),
-            C.ORDER_ID: state.get(cfg.order_field or ""), "row": u.row[k]}
+            C.ORDER_ID: state.get(cfg.order_field or ""), "row": u.row[k],
+            "amount field": source}
         for name, column in cfg.evidence_fields.items():
             record[column] = changes.get(name) or None
         records.append(record)
@@ -147,13 +152,20 @@ def test_updates_to_table_matches_the_per_update_definition(system: str, arrow: 
                for name, column in collector.columns.items()}
     got = [{**{name: columns[name][i] for name in names}, "row": collector.rows[i]}
            for i in range(len(collector.rows))]
+    sources = [record.pop("amount field") for record in expected]
     assert got == expected
+    # The field each record's amount was read from, for the normaliser's lines.
+    codes, fields = collector.field_rows[C.AMOUNT]
+    assert fields == cfg.amount_fields
+    assert [fields[c] if c >= 0 else collector.fields[C.AMOUNT] for c in codes.tolist()] \
+        == sources
     assert columns[C.LIFECYCLE] == ["complete"] * len(got)
     assert columns[C.CHANNEL] == [cfg.channel] * len(got)
     # (an update of no activity stating an amount or an evidence item is quarantined too,
     # a line per field, before the amounts that are no number)
     assert [(p["row"], p["field"], p["value"]) for p in collector.problems[:len(lost)]] == lost
-    assert [(p["row"], p["value"]) for p in collector.problems[len(lost):]] == quarantined
+    assert [(p["row"], p["field"], p["value"])
+            for p in collector.problems[len(lost):]] == quarantined
     assert collector.skipped == (len(updates.ticket) - len(expected) - len(quarantined)
                                  - lost_updates)
     assert expected and quarantined and lost  # the random updates reach every branch

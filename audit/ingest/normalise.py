@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -504,6 +506,22 @@ def no_mapped_update(raw: RawTable) -> str:
             "`activities` or as `label_field`): check the field ids there (--sources-config)")
 
 
+def _at_row(error: InputError, rows: np.ndarray,
+            fields_at: Callable[[np.ndarray], str | np.ndarray]) -> InputError:
+    """`error` naming the field its row was read from (`RawTable.field_rows`), where the
+    rows of its column were read from different fields; else `error` itself."""
+    if error.row is None:
+        return error
+    flagged = rows == error.row
+    if not flagged.any():
+        return error
+    named = fields_at(flagged)
+    field = str(named if isinstance(named, str) else named[0])
+    if field == error.field:
+        return error
+    return InputError(error.message, file=error.file, row=error.row, field=field)
+
+
 def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Normalised:
     """Map, convert and check one input file. Raises InputError if the file is unusable."""
     frame = raw.frame.reset_index(drop=True)
@@ -543,7 +561,22 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         return pd.Series(pd.NA, index=frame.index, dtype="string")
 
     def field_name(name: str) -> str:
-        return resolved.get(name, name)
+        """The column the quarantine and errors name: the export's (`RawTable.fields`)
+        where an adapter wrote the canonical column, else the file's mapped column."""
+        found = resolved.get(name, name)
+        return raw.fields.get(name, found) if found == name else found
+
+    def fields_at(name: str, flagged: np.ndarray) -> str | np.ndarray:
+        """`field_name`, or per flagged row the field it was read from where the rows of
+        the column were read from different fields (`RawTable.field_rows`)."""
+        named = field_name(name)
+        per_row = raw.field_rows.get(name) if resolved.get(name, name) == name else None
+        if per_row is None:
+            return named
+        codes = np.asarray(per_row[0])[flagged]
+        names = np.asarray([*per_row[1], named], dtype=object)  # (-1: the last)
+        each: np.ndarray = names[codes]
+        return each
 
     for column in C.SCHEMA:
         name = column.name
@@ -551,10 +584,13 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
             continue
         raw_values = source(name)
         if column.kind == "timestamp":
-            parsed = parse_timestamps(
-                raw_values, rows=rows, file=file, column=field_name(name),
-                timestamp_format=mapping.timestamp_format,
-                assume_tz=assume_tz or mapping.assume_tz)
+            try:
+                parsed = parse_timestamps(
+                    raw_values, rows=rows, file=file, column=field_name(name),
+                    timestamp_format=mapping.timestamp_format,
+                    assume_tz=assume_tz or mapping.assume_tz)
+            except InputError as exc:  # (naming the field of the row it names)
+                raise _at_row(exc, rows, partial(fields_at, name)) from exc
             out[name] = parsed.values
             reasons[name] = parsed.reasons.where(parsed.bad, "")
             flags[name] = _flags(reasons[name], _mask(parsed.bad))
@@ -670,7 +706,7 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
                      for hint, name in zip(QUARANTINE_HINTS, (C.CHARGE_ID, C.ORDER_ID),
                                            strict=True)}
     problems = [
-        pd.DataFrame({"file": file.name, "row": rows[mask], "field": field_name(name),
+        pd.DataFrame({"file": file.name, "row": rows[mask], "field": fields_at(name, mask),
                       "value": _as_string(shown[name][mask]).fillna("").astype(object)
                       .to_numpy(),
                       "reason": reason[mask].to_numpy(),

@@ -42,6 +42,16 @@ class RawTable:
     arrow_text: bool = False
     """The text cells are Arrow-backed pandas string columns rather than object columns of
     str (the CSV fast path); columns that pass through unconverted are handed on as object."""
+    fields: dict[str, str] = field(default_factory=dict)
+    """Of an export a source adapter read (its records carry canonical column names): per
+    canonical column, the export's column (or ticket field) its values were read from, as
+    the auditor sees it (Stripe `amount`, PayPal `Gross`, Zendesk `created_at`): the
+    quarantine and the errors of the normaliser name it instead of the canonical name."""
+    field_rows: dict[str, tuple[np.ndarray, tuple[str, ...]]] = field(
+        default_factory=dict)
+    """Where the rows of one canonical column were read from different fields (a ticket's
+    amount from one of several amount fields): per row a code into the names (-1: the name
+    in `fields`, else the column's own). Read for quarantined rows only."""
 
     def __post_init__(self) -> None:
         if len(self.rows) != len(self.frame):

@@ -681,6 +681,13 @@ class Collector:
     """Records given column by column (`add_columns`) instead of one dict each."""
     update_keys: pa.Array | None = None
     """A ServiceNow export's distinct updates (`servicenow.cut_updates`), where read."""
+    fields: dict[str, str] = field(default_factory=dict)
+    """The export's column (or ticket field) each canonical column of the records was read
+    from, for the normaliser's quarantine lines and errors (`RawTable.fields`)."""
+    field_rows: dict[str, tuple[npt.NDArray[np.int8], tuple[str, ...]]] = field(
+        default_factory=dict)
+    """Per record, where a canonical column's records were read from different fields: a
+    code into the names (`RawTable.field_rows`), in the order of the records."""
     belongs: tuple[str | None, str | None] | None = None
     """While a payment reader reads a charge or refund record one by one: the charge it is
     or refunds and its order (`QUARANTINE_HINTS`), given with its quarantine lines that
@@ -754,4 +761,6 @@ class Collector:
                          arrow_text=arrow_text)
         table.deduplicated = self.deduplicated
         table.update_keys = self.update_keys
+        table.fields = dict(self.fields)
+        table.field_rows = dict(self.field_rows)
         return table, quarantine

@@ -25,6 +25,7 @@ import msgspec
 import numpy as np
 from msgspec import UNSET
 
+from audit import canonical as C
 from audit.errors import InputError
 from audit.gcpause import paused_gc
 from audit.ingest.jsontext import (
@@ -171,7 +172,9 @@ class _Reading:
             place = np.cumsum(keep) - 1
             changed = {name: {int(place[k]): value for k, value in values.items() if keep[k]}
                        for name, values in changed.items()}
-        updates_to_table(updates, self.cfg, self.collector, self.fields_of, changed=changed)
+        self.collector.fields.update({C.CASE: "key", C.TIMESTAMP: "created"})
+        updates_to_table(updates, self.cfg, self.collector, self.fields_of, changed=changed,
+                         created_time_field="fields.created")
         return self.collector
 
 

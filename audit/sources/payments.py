@@ -253,6 +253,14 @@ def _start(path: Path, system: str, needed: tuple[str, ...], encoding: str | Non
     return _Export(table.frame, np.asarray(table.rows, dtype=np.int64)), collector
 
 
+def _read_from(collector: Collector, amount: str, currency: str, time: str) -> None:
+    """Name the export's columns that the records' amount, currency and time were read
+    from, for the quarantine lines of the normaliser's checks (an amount too large, a time
+    outside the range a timestamp holds): the column the auditor sees, not the canonical
+    one. (A time made of several columns names them all.)"""
+    collector.fields.update({C.AMOUNT: amount, C.CURRENCY: currency, C.TIMESTAMP: time})
+
+
 Column: TypeAlias = "pa.Array | tuple[pa.Array, Mask]"
 """A canonical column's value per row of the export (Arrow text, null for None); with a
 mask, the rows whose records have that column (a refund's ticket, not a charge's)."""
@@ -456,6 +464,7 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     needed = STRIPE_REFUND_COLUMNS if refunds else STRIPE_CHARGE_COLUMNS
     export, collector = _start(path, "stripe", needed, encoding,
                                f"Stripe {'refunds' if refunds else 'charges'}", read)
+    _read_from(collector, "amount", "currency", "created")
     n = export.size
     times = utc_text(export.column("created"), "%Y-%m-%d %H:%M:%S",
                      np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
@@ -584,6 +593,7 @@ def read_stripe_balance(path: Path, cfg: PaymentConfig, *, encoding: str | None 
     CSVs are), the other rows one by one."""
     export, collector = _start(path, "stripe", STRIPE_BALANCE_COLUMNS, encoding,
                                "Stripe itemized balance change report", read)
+    _read_from(collector, "gross", "currency", "created_utc")
     positions, one_by_one, columns = _balance_columns(cfg, export, collector)
     refunds: dict[str, tuple[int, int]] = {}  # refund id -> its row, its record's place
     failures: list[tuple[int, str, Record, dict[str, str | None]]] = []
@@ -892,6 +902,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     needed = tuple(zone_column if c == "TimeZone" else c for c in PAYPAL_COLUMNS)
     export, collector = _start(path, "paypal", needed, encoding, "PayPal activity download",
                                read)
+    _read_from(collector, "Gross", "Currency", f"Date, Time, {zone_column}")
     n = export.size
     _refuse_swapped_dates(export, cfg.date_format or "%d/%m/%Y", path)
     date_format = (cfg.date_format or "%d/%m/%Y") + " %H:%M:%S"
@@ -1131,6 +1142,9 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
         return read_adyen_accounting(path, cfg, encoding=encoding, read=read)
     export, collector = _start(path, "adyen", ADYEN_COLUMNS, encoding,
                                "Adyen settlement details", read)
+    # (a row's amount is the side of the two that is filled)
+    _read_from(collector, "Gross Debit (GC) or Gross Credit (GC)", "Gross Currency",
+               "Creation Date, TimeZone")
     offsets, known = _offsets(export, "TimeZone")
     times = utc_text(export.column("Creation Date"), "%Y-%m-%d %H:%M:%S", offsets, known)
     kinds = _each_distinct(export.stripped("Type"), str.lower)
@@ -1277,6 +1291,7 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
     plain shape are read column-wise, the others one by one (as the other readers)."""
     export, collector = _start(path, "adyen", ADYEN_ACCOUNTING_COLUMNS, encoding,
                                "Adyen payment accounting report", read)
+    _read_from(collector, "Main Amount", "Main Currency", "Booking Date, TimeZone")
     modification_column = next((c for c in ADYEN_MODIFICATION_COLUMNS if c in export.names),
                                None)
     fmt = "%Y-%m-%d %H:%M:%S"

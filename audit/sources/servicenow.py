@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from audit import canonical as C
 from audit.errors import InputError
 from audit.ingest.csv_reader import read_csv
 from audit.ingest.raw import RawTable
@@ -161,6 +162,7 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
             pa.scalar(":", TEXT)).to_pylist(),
         row=rows[first[good]].tolist(), changes=[unchanged] * n, public_comment=[False] * n,
         activity=[None] * n, amount=[None] * n)
+    collector.fields.update({C.CASE: "number", C.TIMESTAMP: "sys_created_on"})
     updates_to_table(updates, cfg, collector, changed=changed)
     return collector
 

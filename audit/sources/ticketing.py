@@ -366,7 +366,7 @@ def _lost_without_activity(u: Updates, cfg: TicketingConfig,
                   if (value := changed[name].get(k)) is not None and value.strip()]
         own = u.amount[k]
         if own is not None and own.strip():  # (an amount of the update's own, e.g. Jira's)
-            stated.insert(0, (C.AMOUNT, own))
+            stated.insert(0, (cfg.requested_amount_field or C.AMOUNT, own))
         for name, value in stated:
             what = (f"the evidence item {cfg.evidence_fields[name]}"
                     if name in cfg.evidence_fields else "an amount")
@@ -382,12 +382,17 @@ def _lost_without_activity(u: Updates, cfg: TicketingConfig,
 def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                      collector: Collector,
                      ticket_fields: dict[str, dict[str, str]] | None = None, *,
-                     changed: dict[str, dict[int, str | None]] | None = None) -> None:
+                     changed: dict[str, dict[int, str | None]] | None = None,
+                     created_time_field: str | None = None) -> None:
     """Turn updates into records in `collector` (ordered by ticket, time and row);
     `ticket_fields` are values known per ticket outside the updates (e.g. Jira's `fields`
     at creation). `changed`: what `_changed` gives for the fields the mapping reads
     (`fields_used`), where the adapter collected it while reading; the updates' own
-    `changes` are then not read."""
+    `changes` are then not read. The fields the records' amount and currency were read
+    from are named for the normaliser's quarantine lines (`Collector.fields`; the time's
+    is the adapter's to name): a record's amount by the amount field that stated it, the
+    time of an update whose activity the adapter set (Jira's creation) by
+    `created_time_field`."""
     u = updates if isinstance(updates, Updates) else Updates.of(updates)
     n = len(u.ticket)
     if changed is None:
@@ -398,10 +403,12 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     currencies = _stated(u.ticket, ticket_fields or {}, cfg.currency_field, changed)
     activity = _activities(u, cfg, changed)
     amount_text = object_array(u.amount, n)
-    for name in cfg.amount_fields:  # a later field's non-empty value wins
+    amount_from = np.full(n, -1, dtype=np.int8)  # (-1: the update's own amount)
+    for code, name in enumerate(cfg.amount_fields):  # a later field's non-empty value wins
         positions, values = _stating(changed[name])
         if len(positions):
             amount_text[positions] = object_array(values)
+            amount_from[positions] = code
     parsed: dict[str, str | BadValue] = {}
     for text in set(amount_text.tolist()):
         if text:
@@ -432,8 +439,8 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         for k, text in zip(rows, texts_of_amounts, strict=True):
             amount = over[k] if k in over else parsed[text] if text else None
             if isinstance(amount, BadValue):
-                collector.quarantine(u.row[k], C.AMOUNT, text, str(amount),
-                                     case=u.ticket[k])
+                collector.quarantine(u.row[k], _amount_field(cfg, int(amount_from[k])), text,
+                                     str(amount), case=u.ticket[k])
                 continue
             kept.append(k)
             amounts.append(amount)
@@ -481,3 +488,29 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     for source_field, column in cfg.evidence_fields.items():
         columns[column] = _evidence(changed[source_field], n, at, arrow)
     collector.add_columns(_take(u.row, kept), columns)
+    _name_fields(collector, cfg, amount_from[at], u.activity, at, created_time_field)
+
+
+def _amount_field(cfg: TicketingConfig, code: int) -> str:
+    """The field an update's amount was read from: the amount field of `code`, else the
+    update's own (Jira's requested amount at creation)."""
+    return cfg.amount_fields[code] if code >= 0 else cfg.requested_amount_field or C.AMOUNT
+
+
+def _name_fields(collector: Collector, cfg: TicketingConfig, amount_from: npt.NDArray[np.int8],
+                 activity: list[str | None], at: npt.NDArray[np.intp],
+                 created_time_field: str | None) -> None:
+    """The fields the records' amount, currency (the ticket's currency field) and time
+    (where `created_time_field` names that of the updates of an activity of their own)
+    were read from, per record where they differ (`Collector.field_rows`)."""
+    collector.fields[C.AMOUNT] = _amount_field(cfg, -1)
+    if cfg.currency_field:
+        collector.fields[C.CURRENCY] = cfg.currency_field
+    if cfg.amount_fields:
+        collector.field_rows[C.AMOUNT] = (amount_from, cfg.amount_fields)
+    if created_time_field is not None and len(at):
+        own = np.fromiter(map(is_not, activity, repeat(None)), dtype=np.bool_,
+                          count=len(activity))[at]
+        if own.any():
+            codes = np.where(own, 0, -1).astype(np.int8)
+            collector.field_rows[C.TIMESTAMP] = (codes, (created_time_field,))

@@ -146,7 +146,7 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
     except (msgspec.DecodeError, RecursionError):  # a ValidationError is a DecodeError
         return None
     users = _users(document.users or [])
-    collector = Collector(SYSTEM, path)
+    collector = Collector(SYSTEM, path, fields=dict(zendesk_events.FIELDS))
     updates: list[UpdateRow] = []
     keys: list[str] = []
     authors: dict[object, str | None] = {None: None, -1: None, "-1": None}
@@ -206,7 +206,7 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
         return zendesk_events.read_pages(path, pages, text, cfg)
     audits, users = load_audits(path, text)
     del text
-    collector = Collector(SYSTEM, path)
+    collector = Collector(SYSTEM, path, fields=dict(zendesk_events.FIELDS))
     updates: list[UpdateRow] = []
     seen = collector.seen
     authors = zendesk_events.Authors(users)

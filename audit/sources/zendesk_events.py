@@ -36,6 +36,7 @@ from typing import Any
 
 import pandas as pd
 
+from audit import canonical as C
 from audit.errors import InputError
 from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates, shown
 from audit.sources.common import Collector, wrong_shape
@@ -44,6 +45,10 @@ from audit.sources.ticketing import UpdateRow, Updates, updates_to_table
 
 SYSTEM = "zendesk"
 PAGE_KEY = "ticket_events"
+FIELDS = {C.CASE: "ticket_id", C.TIMESTAMP: "created_at"}
+"""The fields of an audit or ticket event that the records' case and time were read from,
+as the normaliser's quarantine lines name them (a ticket event's `timestamp`, read where it
+has no `created_at`, is checked by the reader itself)."""
 
 # The keys of a Create/Change child event that are not the field it changes.
 _NOT_FIELDS = frozenset({
@@ -214,7 +219,7 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
     if may_hold(text):
         refuse_lone_surrogates([*((number, "", event) for number, _, _, event in events),
                                 (None, "users", users)], file=path)
-    collector = Collector(SYSTEM, path)
+    collector = Collector(SYSTEM, path, fields=dict(FIELDS))
     seen = collector.seen
     repeated: list[tuple[str, int, int]] = []  # (event id, first page, page read again)
     page_of: dict[str, int] = {}
