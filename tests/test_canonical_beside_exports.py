@@ -150,7 +150,7 @@ def test_a_record_changed_since_the_log_is_quarantined_and_the_log_kept(
     result = import_and_correlate(sources if log_first else sources[::-1])
     label = changed.name
     assert result.quarantine[["file", "row", "field", "value", "reason"]].values.tolist() == [
-        [label, 2, C.EVENT_ID, f"stripe:{first[0]}",
+        [label, 2, "id", f"stripe:{first[0]}",
          "duplicate event id (the correlated event at stripe_refunds.csv row 2 in "
          "canonical.parquet is kept)"]]
     assert counts(result, label) == (1, 0, 1, 0)

@@ -159,8 +159,8 @@ CASES: list[tuple[str, dict[str, str], Fails | Imports]] = [
              _check_naive_berlin)),
     ("mixed_offsets.csv", {}, Imports(3, (), _check_mixed_offsets)),
     ("duplicate_event_ids.csv", {},
-     Imports(5, ((4, C.EVENT_ID, "first at duplicate_event_ids.csv row 2"),
-                 (6, C.EVENT_ID, "first at duplicate_event_ids.csv row 3")),
+     Imports(5, ((4, "event_id", "first at duplicate_event_ids.csv row 2"),  # (its column)
+                 (6, "event_id", "first at duplicate_event_ids.csv row 3")),
              _check_duplicate_ids)),
     ("ragged_row.csv", {}, Imports(3, ((3, "(record)", "5 fields where the header has 4"),))),
     ("blank_lines.csv", {},

@@ -214,6 +214,7 @@ def test_a_payment_row_the_normaliser_quarantines_names_the_exports_column(
                            [(4, {"Psp Reference": "8816000000009999",
                                  "Main Amount": "9999999999999999.00"})])
     _, quarantine = _import(tmp_path, refunds, balance, paypal, settlement, accounting)
+    assert not quarantine["field"].str.contains(":").any()  # (no canonical name at all)
     normalised = quarantine[quarantine["reason"].str.startswith((TOO_LARGE, OUT_OF_RANGE))]
     assert normalised[["file", "row", "field"]].values.tolist() == [
         ["refunds.csv", "6", "amount"],
@@ -313,3 +314,34 @@ def test_a_generic_files_lines_name_its_mapped_columns(tmp_path: Path) -> None:
                              keep_default_na=False)
     assert quarantine[["row", "field", "case"]].values.tolist() == [
         ["3", "Zeit", "c2"], ["4", "Waehrung", "c3"], ["5", "Betrag", "c4"]]
+
+
+def test_an_event_id_given_twice_names_the_files_id_column(tmp_path: Path) -> None:
+    """An event id the import finds twice with other content (in one file, or in two): the
+    line named `event:id`; it names the column the id was read from, a generic file's own
+    (`EID`, mapped) and, for an export, `id` as the reader's own conflicts do."""
+    path = tmp_path / "events.csv"
+    path.write_text("EID,Vorgang,Schritt,Zeit\n"
+                    "e1,c1,Receive refund request,2026-07-01T10:00:00Z\n"
+                    "e1,c1,Approve refund,2026-07-01T11:00:00Z\n", encoding="utf-8")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("columns:\n  event:id: EID\n  case:concept:name: Vorgang\n"
+                       "  concept:name: Schritt\n  time:timestamp: Zeit\n", encoding="utf-8")
+    out = tmp_path / "log.parquet"
+    result = CliRunner().invoke(main, ["import", str(path), "--mapping", str(mapping),
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    quarantine = pd.read_csv(tmp_path / "log.quarantine.csv", dtype=str,
+                             keep_default_na=False)
+    assert quarantine[["row", "field", "value", "case"]].values.tolist() == [
+        ["3", "EID", "e1", "c1"]]
+
+    # The same refund in the refunds export and in the balance report, other amounts.
+    refunds = _repeated(DATA / "stripe" / "refunds.csv", tmp_path / "refunds.csv", [])
+    balance = _repeated(DATA / "stripe" / "balance_itemized.csv", tmp_path / "balance.csv",
+                        [])
+    (tmp_path / "two").mkdir()
+    _, quarantine = _import(tmp_path / "two", refunds, balance)
+    repeats = quarantine[quarantine["reason"].str.startswith("duplicate event id")]
+    assert repeats[["file", "field", "value"]].values.tolist() == [
+        ["balance.csv", "id", "stripe:re_3PR2002"]]

@@ -376,6 +376,8 @@ class _ReadFile:
     """Where every record of a source-system export is quarantined (a settlement report of
     fees and payouts to the merchant alone): why, `_every_one_quarantined`; its `log` is
     then empty, and the import goes on where another input gives records."""
+    id_field: str = C.EVENT_ID
+    """The file's column its event ids were read from (`Normalised.id_field`)."""
 
 
 def _every_one_quarantined(quarantine: pd.DataFrame, read: int) -> str:
@@ -607,7 +609,7 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
     hashes = C.text_hashes(result.log[C.EVENT_ID]) if C.EVENT_ID in result.log else None
     return _ReadFile(result.log, broken, result.quarantine, notes, system,
                      result.records_read, deduplicated, digest, hashes, stamp,
-                     unusable=unusable, update_keys=update_keys)
+                     unusable=unusable, update_keys=update_keys, id_field=result.id_field)
 
 
 PARALLEL_FROM_BYTES = 64 << 20
@@ -911,6 +913,7 @@ def import_sources(
     logs: list[pd.DataFrame] = []
     quarantines: list[pd.DataFrame] = []
     counts: list[tuple[Path, str, int, int]] = []
+    id_fields: list[str] = []  # per input (as `counts`): the column its event ids were read from
     digests: dict[str, str] = {}
     unhashed: dict[str, FileStamp] = {}
     id_hashes: list[np.ndarray | None] = []
@@ -1001,6 +1004,7 @@ def import_sources(
             logs_input.append(len(counts))
             id_hashes.append(one.id_hashes)
         quarantines.extend([one.broken, one.quarantine])
+        id_fields.append(one.id_field)
         counts.append((path, one.system, one.read, one.deduplicated))
         if one.sha256:
             digests[str(path)] = one.sha256
@@ -1117,7 +1121,8 @@ def import_sources(
         quarantines.append(pd.DataFrame({
             "file": conflicts[C.SOURCE_FILE].to_numpy(),
             "row": conflicts[C.SOURCE_ROW].to_numpy(),
-            "field": C.EVENT_ID, "value": conflicts[C.EVENT_ID].astype(object).to_numpy(),
+            "field": [id_fields[int(k)] for k in conflicts[_INPUT]],
+            "value": conflicts[C.EVENT_ID].astype(object).to_numpy(),
             "reason": [_duplicate_reason(str(f), r, label_of[events_in[int(k)][0]],
                                          correlated=bool(log_kept))
                        for f, r, k, log_kept in zip(

@@ -52,6 +52,9 @@ class Normalised:
     records_read: int
     notes: list[str] = field(default_factory=list)
     """What the file's reading found worth telling (`merged_ids_note`)."""
+    id_field: str = C.EVENT_ID
+    """The file's column its event ids were read from, for the quarantine line of an id
+    the import finds given twice with other content (a mapped `EID`, an export's `id`)."""
 
 
 def empty_quarantine() -> pd.DataFrame:
@@ -721,4 +724,5 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
     # (no copy of every column when no row is bad)
     log = (canonical.loc[~bad_rows] if bad_rows.any() else canonical).reset_index(drop=True)
     quarantine = (pd.concat(problems, ignore_index=True) if problems else empty_quarantine())
-    return Normalised(log, quarantine, int(raw.records_read or len(frame)), notes)
+    return Normalised(log, quarantine, int(raw.records_read or len(frame)), notes,
+                      id_field=field_name(C.EVENT_ID))

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from audit import canonical as C
 from audit.currency import CURRENCIES, minor_units, stripe_minor_units
 from audit.errors import InputError
 from audit.ingest.normalise import QUARANTINE_COLUMNS, QUARANTINE_HINTS
@@ -761,6 +762,7 @@ class Collector:
                          arrow_text=arrow_text)
         table.deduplicated = self.deduplicated
         table.update_keys = self.update_keys
-        table.fields = dict(self.fields)
+        # (a record's id, as a conflicting repeat's own line names it)
+        table.fields = {C.EVENT_ID: "id", **self.fields}
         table.field_rows = dict(self.field_rows)
         return table, quarantine
