@@ -197,7 +197,7 @@ def test_a_payment_row_the_normaliser_quarantines_names_the_exports_column(
     """An amount too large for the log (read by the reader, refused by the normaliser's
     check) was named `refund:amount`, a time beyond the range a timestamp holds
     `time:timestamp`: columns no export has. They name the export's column now (a time
-    made of several columns all of them; an Adyen amount both sides, one of them filled)."""
+    made of several columns all of them; an Adyen settlement amount the side read)."""
     refunds = _repeated(DATA / "stripe" / "refunds.csv", tmp_path / "refunds.csv",
                         [(2, {"id": "re_BIG", "amount": "99999999999999999999"})])
     balance = _repeated(DATA / "stripe" / "balance_itemized.csv", tmp_path / "balance.csv",
@@ -208,6 +208,11 @@ def test_a_payment_row_the_normaliser_quarantines_names_the_exports_column(
                         (1, {"Transaction ID": "PAY_BIG", "Gross": "9,999,999,999,999,999.00"})])
     settlement = _repeated(DATA / "adyen" / "settlement_details.csv", tmp_path / "sd.csv",
                            [(1, {"Psp Reference": "8815850000000999",
+                                 "Gross Credit (GC)": "9999999999999999.00"}),
+                            (2, {"Modification Reference": "8825850000000999",
+                                 "Gross Debit (GC)": "9999999999999999.00"}),
+                            (2, {"Modification Reference": "8825850000000998",
+                                 "Gross Debit (GC)": "0.00",
                                  "Gross Credit (GC)": "9999999999999999.00"})])
     accounting = _repeated(DATA / "adyen" / "payment_accounting.csv",
                            tmp_path / "payments_accounting_report.csv",
@@ -221,7 +226,9 @@ def test_a_payment_row_the_normaliser_quarantines_names_the_exports_column(
         ["balance.csv", "17", "gross"],
         ["activity.csv", "9", "Date, Time, TimeZone"],
         ["activity.csv", "10", "Gross"],
-        ["sd.csv", "8", "Gross Debit (GC) or Gross Credit (GC)"],
+        ["sd.csv", "8", "Gross Credit (GC)"],  # (a sale's: the side filled)
+        ["sd.csv", "9", "Gross Debit (GC)"],  # (a refund's)
+        ["sd.csv", "10", "Gross Credit (GC)"],  # (beside a zero debit)
         ["payments_accounting_report.csv", "20", "Main Amount"]]
 
 

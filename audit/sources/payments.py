@@ -1225,7 +1225,29 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
     if not_matched:
         collector.notes.append(_unmatched_note(path, not_matched))
     _finish(collector, export, positions, columns)
+    _name_sides(collector, export, debits, credits)
     return collector
+
+
+_SIDES = ("Gross Debit (GC)", "Gross Credit (GC)")
+
+
+def _name_sides(collector: Collector, export: _Export, debits: pa.Array,
+                credits: pa.Array) -> None:
+    """Per record read, the side its amount was read from, as `_adyen_gross` chooses it
+    (the debit where filled, unless it is zero and the credit is not), for the lines of
+    the normaliser's checks (`Collector.field_rows`); column-wise, for every row."""
+    if not len(collector.rows):
+        return
+    zero = f"^{_ZERO.pattern}$"
+    debit_zero = pc.fill_null(pc.match_substring_regex(debits, zero), False)
+    credit_zero = pc.fill_null(pc.match_substring_regex(credits, zero), False)
+    credit = pc.or_(pc.equal(debits, ""), pc.and_(
+        debit_zero, pc.and_(pc.not_equal(credits, ""), pc.invert(credit_zero))))
+    side = np.asarray(pc.fill_null(credit, False).to_numpy(zero_copy_only=False),
+                      dtype=np.int8)
+    at = np.searchsorted(export.row_numbers, np.asarray(collector.rows, dtype=np.int64))
+    collector.field_rows[C.AMOUNT] = (side[at], _SIDES)
 
 
 # --- Adyen: the Payment accounting report -------------------------------------------------
