@@ -352,3 +352,28 @@ def test_an_event_id_given_twice_names_the_files_id_column(tmp_path: Path) -> No
     repeats = quarantine[quarantine["reason"].str.startswith("duplicate event id")]
     assert repeats[["file", "field", "value"]].values.tolist() == [
         ["balance.csv", "id", "stripe:re_3PR2002"]]
+
+
+def test_an_exports_unreadable_times_are_not_sent_to_a_mapping_file(tmp_path: Path) -> None:
+    """No time of a Zendesk export reads: the error named `time:timestamp` and advised to
+    set timestamp_format in a mapping file, which is not applied to an export. It names the
+    export's field and says so; a generic file keeps the advice."""
+    document = json.loads((DATA / "zendesk" / "ticket_audits.json").read_text(encoding="utf-8"))
+    for audit in document["audits"]:
+        audit["created_at"] = "06/07/2026 10:00"
+    path = tmp_path / "ticket_audits.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(path), "--out",
+                                       str(tmp_path / "log.parquet")])
+    assert result.exit_code == 2
+    assert f"{path}: row 1: field 'created_at': no value could be read as a timestamp in " \
+           "ISO 8601, e.g. '06/07/2026 10:00' (an export's times are read as its system " \
+           "writes them: a mapping file does not apply to it)" in result.output
+    generic = tmp_path / "events.csv"
+    generic.write_text("case,activity,time\nc1,Receive refund request,gestern\n",
+                       encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(generic), "--out",
+                                       str(tmp_path / "generic.parquet")])
+    assert result.exit_code == 2
+    assert "field 'time': no value could be read as a timestamp in ISO 8601, e.g. " \
+           "'gestern'; set timestamp_format in a mapping file" in result.output

@@ -20,7 +20,7 @@ from audit.currency import CURRENCIES, minor_units
 from audit.errors import InputError
 from audit.ingest.mapping import Mapping, resolve_columns
 from audit.ingest.raw import RawTable
-from audit.ingest.timestamps import parse_timestamps
+from audit.ingest.timestamps import SET_A_FORMAT, parse_timestamps
 from audit.words import counted
 
 QUARANTINE_COLUMNS = ("file", "row", "field", "value", "reason", "case")
@@ -525,6 +525,17 @@ def _at_row(error: InputError, rows: np.ndarray,
     return InputError(error.message, file=error.file, row=error.row, field=field)
 
 
+def _of_an_export(error: InputError) -> InputError:
+    """`error` of an export's times without the advice to set a mapping file's
+    timestamp_format: an export is read as its system writes it, no mapping applies."""
+    advice = f"; {SET_A_FORMAT}"
+    if not error.message.endswith(advice):
+        return error
+    return InputError(error.message.removesuffix(advice) + " (an export's times are read as "
+                      "its system writes them: a mapping file does not apply to it)",
+                      file=error.file, row=error.row, field=error.field)
+
+
 def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Normalised:
     """Map, convert and check one input file. Raises InputError if the file is unusable."""
     frame = raw.frame.reset_index(drop=True)
@@ -593,7 +604,9 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
                     timestamp_format=mapping.timestamp_format,
                     assume_tz=assume_tz or mapping.assume_tz)
             except InputError as exc:  # (naming the field of the row it names)
-                raise _at_row(exc, rows, partial(fields_at, name)) from exc
+                error = _at_row(exc, rows, partial(fields_at, name))
+                raise (_of_an_export(error) if raw.system in _EXPORT_SYSTEMS
+                       else error) from exc
             out[name] = parsed.values
             reasons[name] = parsed.reasons.where(parsed.bad, "")
             flags[name] = _flags(reasons[name], _mask(parsed.bad))

@@ -163,6 +163,10 @@ class ParsedTimes:
     """Why, where `bad` holds."""
 
 
+SET_A_FORMAT = "set timestamp_format in a mapping file"
+"""The end of the error of a column none of whose values reads as a time."""
+
+
 def parse_timestamps(
     raw: pd.Series,
     *,
@@ -271,7 +275,7 @@ def parse_timestamps(
                 row=int(rows[first]), field=column)
         raise InputError(
             f"no value could be read as a timestamp in {hint}, e.g. {text.iloc[first]!r}; "
-            "set timestamp_format in a mapping file", file=file, row=int(rows[first]),
+            f"{SET_A_FORMAT}", file=file, row=int(rows[first]),
             field=column)
     return ParsedTimes(utc, bad, reasons)
 
