@@ -184,6 +184,9 @@ def test_a_conflicting_adyen_row_names_its_case(tmp_path: Path) -> None:
 # --- The field: the export's column, not the canonical one --------------------------------
 TOO_LARGE = "amount too large (beyond 10^15 major units)"
 OUT_OF_RANGE = "time outside 1677-09-21"
+TICKET_CURRENCY = ("unknown currency (not an ISO 4217 code) (the ticket's currency: the first "
+                   "360011110003 the ticket states, maybe in another of its updates than this "
+                   "one)")
 
 
 def _lines(quarantine: pd.DataFrame) -> list[list[str]]:
@@ -254,13 +257,16 @@ def test_a_ticket_update_the_normaliser_quarantines_names_the_tickets_field(
     requested amount's field of the issue."""
     _, quarantine = _import(tmp_path, _zendesk_audits(tmp_path))
     assert _lines(quarantine)[:4] == [
-        ["1", "360011110003", "XYZ", "unknown currency (not an ISO 4217 code)"[:len(TOO_LARGE)]],
+        ["1", "360011110003", "XYZ", TICKET_CURRENCY[:len(TOO_LARGE)]],
         ["2", "created_at", "06/07/2026 10:00", "not a timestamp in ISO 8601"],
         ["4", "360011110006", "9999999999999999.00", TOO_LARGE],
-        ["4", "360011110003", "XYZ", "unknown currency (not an ISO 4217 code)"[:len(TOO_LARGE)]]]
+        ["4", "360011110003", "XYZ", TICKET_CURRENCY[:len(TOO_LARGE)]]]
     # (the reader's own check of a ticket's amount names its field too: it named
     # `refund:amount`)
     assert _lines(quarantine)[-1][:2] == ["8", "360011110004"]
+    # A ticket's currency is stated once, in the ticket's first update (row 1): the line of
+    # a later update's amount in it says where it comes from.
+    assert quarantine["reason"].tolist()[3] == TICKET_CURRENCY
 
     document = json.loads((DATA / "jira" / "issues.json").read_text(encoding="utf-8"))
     issue = document["issues"][0]

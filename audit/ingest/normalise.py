@@ -580,6 +580,15 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         found = resolved.get(name, name)
         return raw.fields.get(name, found) if found == name else found
 
+    def reason_at(name: str, reason: pd.Series, flagged: np.ndarray) -> np.ndarray:
+        """The reasons of the flagged rows, with what the reader adds about where the
+        column's values were read (`RawTable.field_notes`)."""
+        reasons: np.ndarray = reason[flagged].to_numpy()
+        note = raw.field_notes.get(name) if resolved.get(name, name) == name else None
+        if note:
+            reasons = np.asarray([f"{r}{note}" for r in reasons.tolist()], dtype=object)
+        return reasons
+
     def fields_at(name: str, flagged: np.ndarray) -> str | np.ndarray:
         """`field_name`, or per flagged row the field it was read from where the rows of
         the column were read from different fields (`RawTable.field_rows`)."""
@@ -725,7 +734,7 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         pd.DataFrame({"file": file.name, "row": rows[mask], "field": fields_at(name, mask),
                       "value": _as_string(shown[name][mask]).fillna("").astype(object)
                       .to_numpy(),
-                      "reason": reason[mask].to_numpy(),
+                      "reason": reason_at(name, reason, mask),
                       "case": case_text[mask],
                       **{hint: values[mask] for hint, values in hints.items()}})
         for name, reason in reasons.items()

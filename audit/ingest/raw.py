@@ -52,6 +52,9 @@ class RawTable:
     """Where the rows of one canonical column were read from different fields (a ticket's
     amount from one of several amount fields): per row a code into the names (-1: the name
     in `fields`, else the column's own). Read for quarantined rows only."""
+    field_notes: dict[str, str] = field(default_factory=dict)
+    """Per canonical column, what its quarantine lines' reason adds about where the value
+    was read (a ticket's currency, stated by another update than the row's)."""
 
     def __post_init__(self) -> None:
         if len(self.rows) != len(self.frame):

@@ -689,6 +689,9 @@ class Collector:
         default_factory=dict)
     """Per record, where a canonical column's records were read from different fields: a
     code into the names (`RawTable.field_rows`), in the order of the records."""
+    field_notes: dict[str, str] = field(default_factory=dict)
+    """What the normaliser's lines of a canonical column add to their reason
+    (`RawTable.field_notes`)."""
     belongs: tuple[str | None, str | None] | None = None
     """While a payment reader reads a charge or refund record one by one: the charge it is
     or refunds and its order (`QUARANTINE_HINTS`), given with its quarantine lines that
@@ -765,4 +768,5 @@ class Collector:
         # (a record's id, as a conflicting repeat's own line names it)
         table.fields = {C.EVENT_ID: "id", **self.fields}
         table.field_rows = dict(self.field_rows)
+        table.field_notes = dict(self.field_notes)
         return table, quarantine

@@ -506,6 +506,9 @@ def _name_fields(collector: Collector, cfg: TicketingConfig, amount_from: npt.ND
     collector.fields[C.AMOUNT] = _amount_field(cfg, -1)
     if cfg.currency_field:
         collector.fields[C.CURRENCY] = cfg.currency_field
+        collector.field_notes[C.CURRENCY] = (
+            f" (the ticket's currency: the first {cfg.currency_field} the ticket states, "
+            "maybe in another of its updates than this one)")
     if cfg.amount_fields:
         collector.field_rows[C.AMOUNT] = (amount_from, cfg.amount_fields)
     if created_time_field is not None and len(at):
