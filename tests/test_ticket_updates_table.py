@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -155,10 +157,9 @@ def test_updates_to_table_matches_the_per_update_definition(system: str, arrow: 
     sources = [record.pop("amount field") for record in expected]
     assert got == expected
     # The field each record's amount was read from, for the normaliser's lines.
-    codes, fields = collector.field_rows[C.AMOUNT]
-    assert fields == cfg.amount_fields
-    assert [fields[c] if c >= 0 else collector.fields[C.AMOUNT] for c in codes.tolist()] \
-        == sources
+    positions = np.arange(len(collector.rows))
+    assert list(collector.field_rows[C.AMOUNT](
+        pd.DataFrame(), positions, np.asarray(collector.rows))) == sources
     assert columns[C.LIFECYCLE] == ["complete"] * len(got)
     assert columns[C.CHANNEL] == [cfg.channel] * len(got)
     # (an update of no activity stating an amount or an evidence item is quarantined too,

@@ -596,9 +596,9 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         per_row = raw.field_rows.get(name) if resolved.get(name, name) == name else None
         if per_row is None:
             return named
-        codes = np.asarray(per_row[0])[flagged]
-        names = np.asarray([*per_row[1], named], dtype=object)  # (-1: the last)
-        each: np.ndarray = names[codes]
+        at = np.flatnonzero(flagged)
+        each = np.empty(len(at), dtype=object)
+        each[:] = list(per_row(frame, at, rows[at]))
         return each
 
     for column in C.SCHEMA:

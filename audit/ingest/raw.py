@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+FieldsOfRows = Callable[[pd.DataFrame, np.ndarray, np.ndarray], Sequence[str]]
+"""Of a `RawTable` (its frame), the positions of some of its rows and their row numbers:
+the field each of those rows' value of one canonical column was read from."""
 
 
 @dataclass
@@ -47,11 +52,11 @@ class RawTable:
     canonical column, the export's column (or ticket field) its values were read from, as
     the auditor sees it (Stripe `amount`, PayPal `Gross`, Zendesk `created_at`): the
     quarantine and the errors of the normaliser name it instead of the canonical name."""
-    field_rows: dict[str, tuple[np.ndarray, tuple[str, ...]]] = field(
-        default_factory=dict)
+    field_rows: dict[str, FieldsOfRows] = field(default_factory=dict)
     """Where the rows of one canonical column were read from different fields (a ticket's
-    amount from one of several amount fields): per row a code into the names (-1: the name
-    in `fields`, else the column's own). Read for quarantined rows only."""
+    amount from one of several amount fields): a function giving the field of each of the
+    rows asked (`FieldsOfRows`). Called for quarantined rows only, so that the rows
+    imported cost nothing."""
     field_notes: dict[str, str] = field(default_factory=dict)
     """Per canonical column, what its quarantine lines' reason adds about where the value
     was read (a ticket's currency, stated by another update than the row's)."""

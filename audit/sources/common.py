@@ -25,7 +25,7 @@ from audit import canonical as C
 from audit.currency import CURRENCIES, minor_units, stripe_minor_units
 from audit.errors import InputError
 from audit.ingest.normalise import QUARANTINE_COLUMNS, QUARANTINE_HINTS
-from audit.ingest.raw import RawTable
+from audit.ingest.raw import FieldsOfRows, RawTable
 from audit.ingest.timestamps import OUT_OF_RANGE, local_time_reason
 
 _PLAIN = re.compile(r"^[+-]?\d+(\.\d+)?$")
@@ -685,10 +685,9 @@ class Collector:
     fields: dict[str, str] = field(default_factory=dict)
     """The export's column (or ticket field) each canonical column of the records was read
     from, for the normaliser's quarantine lines and errors (`RawTable.fields`)."""
-    field_rows: dict[str, tuple[npt.NDArray[np.int8], tuple[str, ...]]] = field(
-        default_factory=dict)
-    """Per record, where a canonical column's records were read from different fields: a
-    code into the names (`RawTable.field_rows`), in the order of the records."""
+    field_rows: dict[str, FieldsOfRows] = field(default_factory=dict)
+    """Where a canonical column's records were read from different fields: the field of
+    each record asked (`RawTable.field_rows`)."""
     field_notes: dict[str, str] = field(default_factory=dict)
     """What the normaliser's lines of a canonical column add to their reason
     (`RawTable.field_notes`)."""

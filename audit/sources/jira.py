@@ -23,6 +23,8 @@ from typing import Any
 
 import msgspec
 import numpy as np
+import numpy.typing as npt
+import pandas as pd
 from msgspec import UNSET
 
 from audit import canonical as C
@@ -173,9 +175,18 @@ class _Reading:
             changed = {name: {int(place[k]): value for k, value in values.items() if keep[k]}
                        for name, values in changed.items()}
         self.collector.fields.update({C.CASE: "key", C.TIMESTAMP: "created"})
-        updates_to_table(updates, self.cfg, self.collector, self.fields_of, changed=changed,
-                         created_time_field="fields.created")
+        self.collector.field_rows[C.TIMESTAMP] = _time_fields
+        updates_to_table(updates, self.cfg, self.collector, self.fields_of, changed=changed)
         return self.collector
+
+
+def _time_fields(frame: pd.DataFrame, at: npt.NDArray[np.intp],
+                 _rows: npt.NDArray[np.int64]) -> list[str]:
+    """The field the time of each record at `at` was read from, for the normaliser's lines:
+    the issue's `fields.created` for its creation (record id `jira:KEY:created`), else
+    the history's `created`."""
+    ids = frame[C.EVENT_ID].iloc[at].astype(str).tolist()
+    return ["fields.created" if i.endswith(":created") else "created" for i in ids]
 
 
 # The typed layout: only the fields `read` uses; the others are skipped while decoding. Struct

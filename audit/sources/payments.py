@@ -1042,6 +1042,8 @@ def _unmatched_note(file: Path, unmatched: list[tuple[int, str]]) -> str:
 
 
 _ZERO = re.compile(r"-?[0.]*0[0.]*")
+_SIDES = ("Gross Debit (GC)", "Gross Credit (GC)")
+"""The columns of the two sides of a settlement details row's amount."""
 
 
 def _adyen_gross(collector: Collector, row: int, record: Record,
@@ -1049,12 +1051,11 @@ def _adyen_gross(collector: Collector, row: int, record: Record,
     """The column that holds a row's amount: the debit or the credit, whichever is filled;
     where both are, the one that is not zero. A row with an amount on both sides is
     quarantined (None): which one the case moved is unknown."""
-    debit, credit = "Gross Debit (GC)", "Gross Credit (GC)"
+    debit, credit = _SIDES
     debit_text, credit_text = str(record[debit]).strip(), str(record[credit]).strip()
-    if not debit_text or not credit_text or _ZERO.fullmatch(credit_text):
-        return debit if debit_text else credit
-    if _ZERO.fullmatch(debit_text):
-        return credit
+    if not debit_text or not credit_text or _ZERO.fullmatch(credit_text) or \
+            _ZERO.fullmatch(debit_text):
+        return _side(debit_text, credit_text)
     collector.quarantine(row, debit, record[debit],
                          f"both {debit} and {credit} ({credit_text}) hold an amount", case=case)
     return None
@@ -1229,25 +1230,28 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
     return collector
 
 
-_SIDES = ("Gross Debit (GC)", "Gross Credit (GC)")
-
-
 def _name_sides(collector: Collector, export: _Export, debits: pa.Array,
                 credits: pa.Array) -> None:
-    """Per record read, the side its amount was read from, as `_adyen_gross` chooses it
-    (the debit where filled, unless it is zero and the credit is not), for the lines of
-    the normaliser's checks (`Collector.field_rows`); column-wise, for every row."""
-    if not len(collector.rows):
-        return
-    zero = f"^{_ZERO.pattern}$"
-    debit_zero = pc.fill_null(pc.match_substring_regex(debits, zero), False)
-    credit_zero = pc.fill_null(pc.match_substring_regex(credits, zero), False)
-    credit = pc.or_(pc.equal(debits, ""), pc.and_(
-        debit_zero, pc.and_(pc.not_equal(credits, ""), pc.invert(credit_zero))))
-    side = np.asarray(pc.fill_null(credit, False).to_numpy(zero_copy_only=False),
-                      dtype=np.int8)
-    at = np.searchsorted(export.row_numbers, np.asarray(collector.rows, dtype=np.int64))
-    collector.field_rows[C.AMOUNT] = (side[at], _SIDES)
+    """The side each record's amount was read from, as `_adyen_gross` chooses it, for the
+    lines of the normaliser's checks (`Collector.field_rows`): looked up for those rows
+    only, by their row numbers among the export's."""
+    numbers = export.row_numbers
+
+    def sides(_frame: pd.DataFrame, _at: npt.NDArray[np.intp],
+              rows: npt.NDArray[np.int64]) -> list[str]:
+        at = pa.array(np.searchsorted(numbers, rows))
+        return [_side(str(debit or ""), str(credit or "")) for debit, credit in zip(
+            debits.take(at).to_pylist(), credits.take(at).to_pylist(), strict=True)]
+
+    collector.field_rows[C.AMOUNT] = sides
+
+
+def _side(debit_text: str, credit_text: str) -> str:
+    """The column of the side `_adyen_gross` reads a row's amount from, of its debit and
+    credit (stripped)."""
+    if not debit_text or not credit_text or _ZERO.fullmatch(credit_text):
+        return _SIDES[0] if debit_text else _SIDES[1]
+    return _SIDES[1] if _ZERO.fullmatch(debit_text) else _SIDES[0]
 
 
 # --- Adyen: the Payment accounting report -------------------------------------------------

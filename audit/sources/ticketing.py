@@ -382,17 +382,14 @@ def _lost_without_activity(u: Updates, cfg: TicketingConfig,
 def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                      collector: Collector,
                      ticket_fields: dict[str, dict[str, str]] | None = None, *,
-                     changed: dict[str, dict[int, str | None]] | None = None,
-                     created_time_field: str | None = None) -> None:
+                     changed: dict[str, dict[int, str | None]] | None = None) -> None:
     """Turn updates into records in `collector` (ordered by ticket, time and row);
     `ticket_fields` are values known per ticket outside the updates (e.g. Jira's `fields`
     at creation). `changed`: what `_changed` gives for the fields the mapping reads
     (`fields_used`), where the adapter collected it while reading; the updates' own
     `changes` are then not read. The fields the records' amount and currency were read
     from are named for the normaliser's quarantine lines (`Collector.fields`; the time's
-    is the adapter's to name): a record's amount by the amount field that stated it, the
-    time of an update whose activity the adapter set (Jira's creation) by
-    `created_time_field`."""
+    is the adapter's to name): a record's amount by the amount field that stated it."""
     u = updates if isinstance(updates, Updates) else Updates.of(updates)
     n = len(u.ticket)
     if changed is None:
@@ -488,7 +485,7 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     for source_field, column in cfg.evidence_fields.items():
         columns[column] = _evidence(changed[source_field], n, at, arrow)
     collector.add_columns(_take(u.row, kept), columns)
-    _name_fields(collector, cfg, amount_from[at], u.activity, at, created_time_field)
+    _name_fields(collector, cfg, amount_from[at])
 
 
 def _amount_field(cfg: TicketingConfig, code: int) -> str:
@@ -497,12 +494,11 @@ def _amount_field(cfg: TicketingConfig, code: int) -> str:
     return cfg.amount_fields[code] if code >= 0 else cfg.requested_amount_field or C.AMOUNT
 
 
-def _name_fields(collector: Collector, cfg: TicketingConfig, amount_from: npt.NDArray[np.int8],
-                 activity: list[str | None], at: npt.NDArray[np.intp],
-                 created_time_field: str | None) -> None:
-    """The fields the records' amount, currency (the ticket's currency field) and time
-    (where `created_time_field` names that of the updates of an activity of their own)
-    were read from, per record where they differ (`Collector.field_rows`)."""
+def _name_fields(collector: Collector, cfg: TicketingConfig,
+                 amount_from: npt.NDArray[np.int8]) -> None:
+    """The fields the records' amount (per record: `amount_from`, the code of its amount
+    field, `Collector.field_rows`) and currency (the ticket's currency field) were read
+    from."""
     collector.fields[C.AMOUNT] = _amount_field(cfg, -1)
     if cfg.currency_field:
         collector.fields[C.CURRENCY] = cfg.currency_field
@@ -510,10 +506,8 @@ def _name_fields(collector: Collector, cfg: TicketingConfig, amount_from: npt.ND
             f" (the ticket's currency: the first {cfg.currency_field} the ticket states, "
             "maybe in another of its updates than this one)")
     if cfg.amount_fields:
-        collector.field_rows[C.AMOUNT] = (amount_from, cfg.amount_fields)
-    if created_time_field is not None and len(at):
-        own = np.fromiter(map(is_not, activity, repeat(None)), dtype=np.bool_,
-                          count=len(activity))[at]
-        if own.any():
-            codes = np.where(own, 0, -1).astype(np.int8)
-            collector.field_rows[C.TIMESTAMP] = (codes, (created_time_field,))
+        def amount_fields(_frame: pd.DataFrame, at: npt.NDArray[np.intp],
+                          _rows: npt.NDArray[np.int64]) -> list[str]:
+            return [_amount_field(cfg, code) for code in amount_from[at].tolist()]
+
+        collector.field_rows[C.AMOUNT] = amount_fields
