@@ -684,6 +684,8 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version(), "pandas": pandas.__version__,
             "numpy": numpy.__version__, "pyarrow": pyarrow.__version__,
             "msgspec": msgspec.__version__, "pm4py": pm4py_version, "r4pm": r4pm_version,
+            # (findings.xlsx is deflated by ISA-L where installed, by zlib where not)
+            "isal": installed_version("isal"),
             "refund_audit": __version__, "code": code_version(),
             "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
             "probe": speed_probe()}
@@ -794,7 +796,8 @@ def markdown(report: dict[str, Any]) -> str:
              f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; {m['platform']}; Python "
              f"{m['python']}, pandas {m['pandas']}, numpy {m['numpy']}, pm4py {m['pm4py']}, "
              f"refund-audit {m['refund_audit']} (code {m.get('code') or 'unknown'}), "
-             f"r4pm {m.get('r4pm')}. Median of "
+             f"r4pm {m.get('r4pm')}, pyarrow {m.get('pyarrow')}, msgspec {m.get('msgspec')}, "
+             f"isal {m.get('isal')}. Median of "
              f"{report['repeat']} run(s) after a warm-up (alignments of all variants, pm4py's "
              "alignments and the full audit: one run, no warm-up), each implementation in its "
              "own process; peak = max RSS of that process or of its largest child; tree "
