@@ -6,8 +6,8 @@ and the zip's compression runs in a second thread (ISA-L where it is installed, 
 both release the GIL) while the next rows are built. What it can write is what the report
 needs and no more: text, numbers and booleans, eight fixed cell styles, column widths, a
 frozen header row, an autofilter and the document's title and author. Text is always an
-inline string, never a formula, a number or a link; characters XML cannot hold are written
-as Excel's `_xHHHH_` escapes.
+inline string, never a formula, a number or a link; characters XML cannot hold, and a
+carriage return (which XML reads as a line feed), are written as Excel's `_xHHHH_` escapes.
 """
 
 from __future__ import annotations
@@ -83,7 +83,10 @@ _SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.works
 MAX_COLUMNS = 16_384
 MAX_CELL = 32_767
 """Excel's limit on characters in one cell."""
-_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_")
+_NOT_XML = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_")
+"""What `escape` writes as Excel's `_xHHHH_`: the characters XML cannot hold, a carriage
+return (which XML reads as a line feed: `a\rb` came back as `a\nb`, `\r\n` as `\n`), and
+a literal `_xHHHH_` (as `_x005F_xHHHH_`, so that it is not read as an escape)."""
 _CHUNK = 1 << 20
 
 

@@ -275,7 +275,7 @@ def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str],
     return cells
 
 
-_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_CONTROL = re.compile(r"[\x01-\x08\x0b-\x1f\ufffe\uffff]")
 _X_ESCAPE = re.compile(r"_x[0-9A-Fa-f]{4}_")
 """What `ooxml.escape` writes as `_xHHHH_` (but NUL, which joins texts here), and the
 literal `_xHHHH_` it escapes: ooxml's `_NOT_XML` in two (a search of both at once took

@@ -73,6 +73,23 @@ def test_characters_xml_cannot_hold_are_written_as_excel_escapes(tmp_path: Path)
     assert openpyxl.load_workbook(path)["S"]["A1"].value == "bell_x0007_"
 
 
+def test_a_carriage_return_is_written_as_excel_escapes_it(tmp_path: Path) -> None:
+    """XML reads a carriage return in text as a line feed (a lone CR and a CR LF alike):
+    `a\rb` came back from the workbook as `a\nb`. It is written as Excel writes it, `_x000D_`
+    (which openpyxl leaves as it is and Excel reads as the CR)."""
+    assert ooxml.escape("a\rb") == "a_x000D_b"
+    assert ooxml.escape("x\r\ny") == "x_x000D_\ny"
+    assert ooxml.needs_escape("only\rhere")
+    path = tmp_path / "cr.xlsx"
+    with ooxml.Workbook(path) as book:
+        book.add_sheet("S").row([("a\rb", ooxml.CELL), ("x\r\ny", ooxml.WRAP)])
+    with zipfile.ZipFile(path) as archive:
+        root = etree.fromstring(archive.read("xl/worksheets/sheet1.xml"),
+                                etree.XMLParser(resolve_entities=False, no_network=True))
+    texts = [t.text for t in root.iter(f"{{{ooxml._MAIN}}}t")]
+    assert texts == ["a_x000D_b", "x_x000D_\ny"]  # no CR left for XML to turn into a LF
+
+
 def test_white_space_at_either_end_is_kept_and_only_there_marked(tmp_path: Path) -> None:
     """Excel trims a text's leading and trailing white space unless its <t> says
     xml:space="preserve"; the writer says so exactly where there is such space."""
