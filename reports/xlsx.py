@@ -63,16 +63,37 @@ LISTED = {"event_ids": "event ids", "activities": "activities", "resources": "re
 """The columns that hold a list (its items joined by '; '), and what the items are."""
 
 
+def excel_length(text: str) -> int:
+    """`text`'s length as Excel counts it, in UTF-16 code units (a character beyond U+FFFF,
+    an emoji, counts two): its limit of MAX_CELL characters a cell is of these."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _within(text: str, room: int) -> str:
+    """The longest start of `text` whose `excel_length` is at most `room`."""
+    if 2 * len(text) <= room or excel_length(text) <= room:
+        return text
+    if text.isascii():
+        return text[:room]
+    units = 0
+    for end, character in enumerate(text):
+        units += 2 if ord(character) > 0xFFFF else 1
+        if units > room:
+            return text[:end]
+    return text
+
+
 def cut_text(text: str, items: Sequence[Any] | None = None, unit: str = "",
              where: str = FULL_IN) -> str:
-    """`text` as one cell holds it: as it is where it has at most MAX_CELL characters
-    (Excel's limit), else its start and a note that says how much was left out and where
-    the whole is, e.g. `... [8,701 of 10,000 event ids not shown: an Excel cell holds at
-    most 32,767 characters; findings.json lists all]`. Of a list (`items`, which `text`
-    joins by '; ', after a neutralising apostrophe if any), whole items are kept and the
-    note counts the items left out; of other text (or a list whose first item alone is too
-    long), the characters."""
-    if len(text) <= MAX_CELL:
+    """`text` as one cell holds it: as it is where it has at most MAX_CELL characters as
+    Excel counts them (`excel_length`: an emoji counts two; Excel repairs a file whose cell
+    holds more, dropping what it likes), else its start and a note that says how much was
+    left out and where the whole is, e.g. `... [8,701 of 10,000 event ids not shown: an
+    Excel cell holds at most 32,767 characters; findings.json lists all]`. Of a list
+    (`items`, which `text` joins by '; ', after a neutralising apostrophe if any), whole
+    items are kept and the note counts the items left out; of other text (or a list whose
+    first item alone is too long), the characters (Python's: an emoji counts one)."""
+    if 2 * len(text) <= MAX_CELL or excel_length(text) <= MAX_CELL:
         return text
     if items:
         texts = [item if type(item) is str else str(item) for item in items]
@@ -81,18 +102,18 @@ def cut_text(text: str, items: Sequence[Any] | None = None, unit: str = "",
                 f"{MAX_CELL:,} characters; {where} lists all]")
         room = MAX_CELL - len(note.format(total))
         end = len(text) - len("; ".join(texts))  # (the neutralising apostrophe)
-        kept = 0
+        used, kept = end, 0
         for item in texts:
-            after = end + (2 if kept else 0) + len(item)
+            after = used + (2 if kept else 0) + excel_length(item)
             if after > room:
                 break
-            end, kept = after, kept + 1
+            end, used, kept = end + (2 if kept else 0) + len(item), after, kept + 1
         if kept:
             return text[:end] + note.format(total - kept)
     note = (f" … [{{:,}} of {len(text):,} characters not shown: an Excel cell holds at most "
             f"{MAX_CELL:,} characters; {where} has the whole text]")
-    end = MAX_CELL - len(note.format(len(text)))
-    return text[:end] + note.format(len(text) - end)
+    head = _within(text, MAX_CELL - len(note.format(len(text))))
+    return head + note.format(len(text) - len(head))
 
 
 def _text(value: str, items: Sequence[Any] | None = None, unit: str = "",
@@ -228,7 +249,7 @@ def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str],
                 xml = memo.get(key)  # (made for an earlier value of this block)
                 if xml is None:
                     xml = _cell_xml(col, _cell_value(column, raw, where))
-                    if not isinstance(key, str) or len(key) < MAX_CELL:
+                    if not isinstance(key, str) or excel_length(key) < MAX_CELL:
                         memo[key] = xml
             cells.append(xml)
         return cells
@@ -267,7 +288,7 @@ def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str],
         else:
             if is_formula(value):  # neutralised, then cut, as _text does
                 value = "'" + value
-            if len(value) > cut:
+            if 2 * len(value) > cut and excel_length(value) > cut:
                 value = cut_text(value, raw if listed and isinstance(raw, list | tuple)
                                  else None, unit, where)
             cells.append((spaced if value[0].isspace() or value[-1].isspace() else head)
@@ -307,7 +328,11 @@ def _plain_column(flat: list[str] | None, head: str, tail: str) -> list[str] | N
             or ("_x" in joined and _X_ESCAPE.search(joined) is not None)
             or _STARTS.search(f"\x00{joined}") is not None
             or _ENDS.search(f"{joined}\x00"[::-1]) is not None
-            or joined.count("\x00") != len(flat) - 1 or max(map(len, flat)) >= MAX_CELL):
+            or joined.count("\x00") != len(flat) - 1):
+        return None
+    longest = max(map(len, flat))  # (an emoji counts two in Excel's limit: see cut_text)
+    if longest >= MAX_CELL or (2 * longest >= MAX_CELL and not joined.isascii()
+                               and max(map(excel_length, flat)) >= MAX_CELL):
         return None
     joined = joined.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if "" in flat:

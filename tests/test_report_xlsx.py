@@ -223,6 +223,45 @@ def test_a_column_put_together_at_once_is_the_cell_by_cell_xml(text: str) -> Non
             assert _column_xml(col, column, raw, {}) == expected, (column, values)
 
 
+def test_a_cell_is_cut_at_excels_limit_as_excel_counts_it() -> None:
+    """Excel's 32,767 characters a cell are UTF-16 code units: an emoji counts two. 20,000
+    emoji (40,000 units) were written whole, and Excel repairs such a file, cutting or
+    dropping what it likes; they are cut here, the note counting characters as Python does
+    (an emoji one), a list by whole items."""
+    from reports.xlsx import (
+        MAX_CELL,
+        _cell_value,
+        _cell_xml,
+        _column_xml,
+        cut_text,
+        excel_length,
+    )
+
+    assert excel_length("😀") == 2 and excel_length("aé€") == 3
+    text = "😀" * 20_000
+    cut = cut_text(text)
+    kept = cut.split(" … [")[0]
+    assert set(kept) == {"😀"} and excel_length(cut) <= MAX_CELL
+    assert excel_length(cut) > MAX_CELL - 200  # (as much as fits beside the note)
+    assert cut.endswith(f" … [{20_000 - len(kept):,} of 20,000 characters not shown: an "
+                        "Excel cell holds at most 32,767 characters; findings.json has the "
+                        "whole text]")
+    items = ["😀" * 9] * 3_000  # 27,000 characters, 56,994 units joined
+    listed = cut_text("; ".join(items), items, "event ids")
+    shown = listed.split(" … [")[0].split("; ")
+    assert shown == items[:len(shown)] and excel_length(listed) <= MAX_CELL
+    assert listed.endswith(f"[{3_000 - len(shown):,} of 3,000 event ids not shown: an "
+                           "Excel cell holds at most 32,767 characters; findings.json "
+                           "lists all]")
+    assert cut_text("😀" * 16_383) == "😀" * 16_383  # 32,766 units: whole
+    # The columns put together at once cut them too, as the cells made one by one do.
+    for col, column in ((5, "message"), (10, "event_ids")):
+        values: list[Any] = [text, "plain"] if column == "message" else [items, ["e1"]]
+        cells = _column_xml(col, column, values, {})
+        assert cells == [_cell_xml(col, _cell_value(column, v)) for v in values]
+        assert "not shown" in cells[0] and "not shown" not in cells[1]
+
+
 def _written(row: list[Any]) -> tuple[str, ...]:
     """A row's cells as csv.writer writes them: texts as they are, None empty, others by
     str()."""
