@@ -383,3 +383,51 @@ def test_an_exports_unreadable_times_are_not_sent_to_a_mapping_file(tmp_path: Pa
     assert result.exit_code == 2
     assert "field 'time': no value could be read as a timestamp in ISO 8601, e.g. " \
            "'gestern'; set timestamp_format in a mapping file" in result.output
+
+
+def test_a_payment_row_the_normaliser_quarantines_shows_the_exports_cell(
+        tmp_path: Path) -> None:
+    """The `value` of a line of the normaliser's checks was the reader's conversion, which
+    the auditor does not find in the export: a Stripe amount in major units (99999999999999999999
+    shown as 999999999999999999.99), a PayPal or Adyen time in UTC, a Stripe time in ISO
+    8601. It is the cell's text as the export wrote it now; a time read from several columns
+    their cells joined with ", " as `field` names them."""
+    refunds = _repeated(DATA / "stripe" / "refunds.csv", tmp_path / "refunds.csv",
+                        [(2, {"id": "re_BIG", "amount": "99999999999999999999"}),
+                         (2, {"id": "re_LATE", "created": "2300-01-01 00:00:00"})])
+    balance = _repeated(DATA / "stripe" / "balance_itemized.csv", tmp_path / "balance.csv",
+                        [(1, {"balance_transaction_id": "txn_BIG", "source_id": "ch_BIG",
+                              "charge_id": "ch_BIG", "gross": " 9999999999999999.00 "})])
+    paypal = _repeated(DATA / "paypal" / "activity.csv", tmp_path / "activity.csv",
+                       [(1, {"Transaction ID": "PAY_LATE", "Date": "01/07/2300"}),
+                        (1, {"Transaction ID": "PAY_BIG", "Gross": "9,999,999,999,999,999.00"})])
+    settlement = _repeated(DATA / "adyen" / "settlement_details.csv", tmp_path / "sd.csv",
+                           [(2, {"Modification Reference": "8825850000000998",
+                                 "Gross Debit (GC)": "0.00",
+                                 "Gross Credit (GC)": "9999999999999999.00"}),
+                            (1, {"Psp Reference": "8815850000000997",
+                                 "Creation Date": "2300-07-01 10:00:00"})])
+    accounting = _repeated(DATA / "adyen" / "payment_accounting.csv",
+                           tmp_path / "payments_accounting_report.csv",
+                           [(4, {"Psp Reference": "8816000000009999",
+                                 "Booking Date": "2300-07-01 10:00:00"})])
+    _, quarantine = _import(tmp_path, refunds, balance, paypal, settlement, accounting)
+    normalised = quarantine[quarantine["reason"].str.startswith((TOO_LARGE, OUT_OF_RANGE))]
+    zone = {name: next(csv.DictReader(io.StringIO((DATA / folder / name).read_text(
+        encoding="utf-8"))))["TimeZone"] for folder, name in [
+            ("paypal", "activity.csv"), ("adyen", "settlement_details.csv"),
+            ("adyen", "payment_accounting.csv")]}
+    paypal_time = next(csv.DictReader(io.StringIO((DATA / "paypal" / "activity.csv").read_text(
+        encoding="utf-8"))))["Time"]
+    assert normalised[["file", "row", "field", "value"]].values.tolist() == [
+        ["refunds.csv", "6", "amount", "99999999999999999999"],
+        ["refunds.csv", "7", "created", "2300-01-01 00:00:00"],
+        ["balance.csv", "17", "gross", " 9999999999999999.00 "],
+        ["activity.csv", "9", "Date, Time, TimeZone",
+         f"01/07/2300, {paypal_time}, {zone['activity.csv']}"],
+        ["activity.csv", "10", "Gross", "9,999,999,999,999,999.00"],
+        ["sd.csv", "8", "Gross Credit (GC)", "9999999999999999.00"],
+        ["sd.csv", "9", "Creation Date, TimeZone",
+         f"2300-07-01 10:00:00, {zone['settlement_details.csv']}"],
+        ["payments_accounting_report.csv", "20", "Booking Date, TimeZone",
+         f"2300-07-01 10:00:00, {zone['payment_accounting.csv']}"]]

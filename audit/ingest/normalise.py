@@ -601,6 +601,20 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         each[:] = list(per_row(frame, at, rows[at]))
         return each
 
+    def values_at(name: str, flagged: np.ndarray) -> np.ndarray:
+        """The value of each flagged row as the quarantine shows it: the text the file
+        wrote where the reader converted it (`RawTable.field_values`), else as read."""
+        as_written = (raw.field_values.get(name) if resolved.get(name, name) == name
+                      else None)
+        if as_written is None:
+            values: np.ndarray = _as_string(shown[name][flagged]).fillna("").astype(
+                object).to_numpy()
+            return values
+        at = np.flatnonzero(flagged)
+        each = np.empty(len(at), dtype=object)
+        each[:] = list(as_written(frame, at, rows[at]))
+        return each
+
     for column in C.SCHEMA:
         name = column.name
         if name.startswith("source:"):
@@ -732,8 +746,7 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
                                            strict=True)}
     problems = [
         pd.DataFrame({"file": file.name, "row": rows[mask], "field": fields_at(name, mask),
-                      "value": _as_string(shown[name][mask]).fillna("").astype(object)
-                      .to_numpy(),
+                      "value": values_at(name, mask),
                       "reason": reason_at(name, reason, mask),
                       "case": case_text[mask],
                       **{hint: values[mask] for hint, values in hints.items()}})

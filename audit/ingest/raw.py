@@ -11,7 +11,8 @@ import pandas as pd
 
 FieldsOfRows = Callable[[pd.DataFrame, np.ndarray, np.ndarray], Sequence[str]]
 """Of a `RawTable` (its frame), the positions of some of its rows and their row numbers:
-the field each of those rows' value of one canonical column was read from."""
+the field each of those rows' value of one canonical column was read from (or, as
+`RawTable.field_values`, that value's text as the file wrote it)."""
 
 
 @dataclass
@@ -57,6 +58,12 @@ class RawTable:
     amount from one of several amount fields): a function giving the field of each of the
     rows asked (`FieldsOfRows`). Called for quarantined rows only, so that the rows
     imported cost nothing."""
+    field_values: dict[str, FieldsOfRows] = field(default_factory=dict)
+    """Where a reader converted a canonical column's values (Stripe's minor units to major
+    ones, a PayPal time to UTC): a function giving, of each of the rows asked, the text of
+    the cell (or cells, joined with ", " as `fields` names them) as the file wrote it, for
+    the quarantine's `value`, so that the auditor finds it in the file. Called for
+    quarantined rows only, as `field_rows`."""
     field_notes: dict[str, str] = field(default_factory=dict)
     """Per canonical column, what its quarantine lines' reason adds about where the value
     was read (a ticket's currency, stated by another update than the row's)."""

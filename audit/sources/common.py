@@ -688,6 +688,9 @@ class Collector:
     field_rows: dict[str, FieldsOfRows] = field(default_factory=dict)
     """Where a canonical column's records were read from different fields: the field of
     each record asked (`RawTable.field_rows`)."""
+    field_values: dict[str, FieldsOfRows] = field(default_factory=dict)
+    """Where the records' values of a canonical column were converted: the cell text as
+    the export wrote it, of each record asked (`RawTable.field_values`)."""
     field_notes: dict[str, str] = field(default_factory=dict)
     """What the normaliser's lines of a canonical column add to their reason
     (`RawTable.field_notes`)."""
@@ -767,5 +770,6 @@ class Collector:
         # (a record's id, as a conflicting repeat's own line names it)
         table.fields = {C.EVENT_ID: "id", **self.fields}
         table.field_rows = dict(self.field_rows)
+        table.field_values = dict(self.field_values)
         table.field_notes = dict(self.field_notes)
         return table, quarantine

@@ -37,7 +37,7 @@ from audit import canonical as C
 from audit.currency import CURRENCIES, minor_units, stripe_minor_units
 from audit.errors import InputError
 from audit.ingest.csv_reader import RaggedRow, read_csv
-from audit.ingest.raw import RawTable
+from audit.ingest.raw import FieldsOfRows, RawTable
 from audit.ingest.timestamps import OUT_OF_RANGE
 from audit.sources.common import (
     TEXT,
@@ -253,12 +253,47 @@ def _start(path: Path, system: str, needed: tuple[str, ...], encoding: str | Non
     return _Export(table.frame, np.asarray(table.rows, dtype=np.int64)), collector
 
 
-def _read_from(collector: Collector, amount: str, currency: str, time: str) -> None:
+def _read_from(collector: Collector, export: _Export, amount: str, currency: str,
+               time: str) -> None:
     """Name the export's columns that the records' amount, currency and time were read
     from, for the quarantine lines of the normaliser's checks (an amount too large, a time
     outside the range a timestamp holds): the column the auditor sees, not the canonical
-    one. (A time made of several columns names them all.)"""
-    collector.fields.update({C.AMOUNT: amount, C.CURRENCY: currency, C.TIMESTAMP: time})
+    one. (A time made of several columns names them all.) Their `value` is the cells'
+    text as the export wrote them (`_as_written`), not the reader's conversion."""
+    named = {C.AMOUNT: amount, C.CURRENCY: currency, C.TIMESTAMP: time}
+    collector.fields.update(named)
+    for name, label in named.items():
+        collector.field_values[name] = _as_written(collector, export, name, label)
+
+
+def _as_written(collector: Collector, export: _Export, name: str, label: str) -> FieldsOfRows:
+    """Of the records asked (by their row numbers among the export's), the text of the
+    cells that canonical column `name` was read from as the export wrote them: the columns
+    `label` names (or, where the records read it from different columns, the one
+    `collector.field_rows` gives per record), joined with ", " as the label joins them.
+    Only those columns are kept, and read for the quarantined rows only."""
+    numbers = export.row_numbers
+    read = set(label.replace(" or ", ", ").split(", "))
+    kept = {c: export.column(c) for c in export.names if c in read}
+
+    def cells(frame: pd.DataFrame, at: npt.NDArray[np.intp],
+              rows: npt.NDArray[np.int64]) -> list[str]:
+        per_row = collector.field_rows.get(name)
+        labels = (list(per_row(frame, at, rows)) if per_row is not None
+                  else [label] * len(rows))
+        places = np.searchsorted(numbers, rows).tolist()
+        return [", ".join(_cell_text(kept.get(c), k) for c in str(one).split(", "))
+                for one, k in zip(labels, places, strict=True)]
+
+    return cells
+
+
+def _cell_text(column: pa.Array | None, k: int) -> str:
+    """The cell at `k` of an export's column as written ("" where empty or no column)."""
+    if column is None:
+        return ""
+    value = column[k].as_py()
+    return "" if value is None else str(value)
 
 
 Column: TypeAlias = "pa.Array | tuple[pa.Array, Mask]"
@@ -464,7 +499,7 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     needed = STRIPE_REFUND_COLUMNS if refunds else STRIPE_CHARGE_COLUMNS
     export, collector = _start(path, "stripe", needed, encoding,
                                f"Stripe {'refunds' if refunds else 'charges'}", read)
-    _read_from(collector, "amount", "currency", "created")
+    _read_from(collector, export, "amount", "currency", "created")
     n = export.size
     times = utc_text(export.column("created"), "%Y-%m-%d %H:%M:%S",
                      np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
@@ -593,7 +628,7 @@ def read_stripe_balance(path: Path, cfg: PaymentConfig, *, encoding: str | None 
     CSVs are), the other rows one by one."""
     export, collector = _start(path, "stripe", STRIPE_BALANCE_COLUMNS, encoding,
                                "Stripe itemized balance change report", read)
-    _read_from(collector, "gross", "currency", "created_utc")
+    _read_from(collector, export, "gross", "currency", "created_utc")
     positions, one_by_one, columns = _balance_columns(cfg, export, collector)
     refunds: dict[str, tuple[int, int]] = {}  # refund id -> its row, its record's place
     failures: list[tuple[int, str, Record, dict[str, str | None]]] = []
@@ -902,7 +937,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     needed = tuple(zone_column if c == "TimeZone" else c for c in PAYPAL_COLUMNS)
     export, collector = _start(path, "paypal", needed, encoding, "PayPal activity download",
                                read)
-    _read_from(collector, "Gross", "Currency", f"Date, Time, {zone_column}")
+    _read_from(collector, export, "Gross", "Currency", f"Date, Time, {zone_column}")
     n = export.size
     _refuse_swapped_dates(export, cfg.date_format or "%d/%m/%Y", path)
     date_format = (cfg.date_format or "%d/%m/%Y") + " %H:%M:%S"
@@ -1144,7 +1179,7 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
     export, collector = _start(path, "adyen", ADYEN_COLUMNS, encoding,
                                "Adyen settlement details", read)
     # (a row's amount is the side of the two that is filled)
-    _read_from(collector, "Gross Debit (GC) or Gross Credit (GC)", "Gross Currency",
+    _read_from(collector, export, "Gross Debit (GC) or Gross Credit (GC)", "Gross Currency",
                "Creation Date, TimeZone")
     offsets, known = _offsets(export, "TimeZone")
     times = utc_text(export.column("Creation Date"), "%Y-%m-%d %H:%M:%S", offsets, known)
@@ -1317,7 +1352,7 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
     plain shape are read column-wise, the others one by one (as the other readers)."""
     export, collector = _start(path, "adyen", ADYEN_ACCOUNTING_COLUMNS, encoding,
                                "Adyen payment accounting report", read)
-    _read_from(collector, "Main Amount", "Main Currency", "Booking Date, TimeZone")
+    _read_from(collector, export, "Main Amount", "Main Currency", "Booking Date, TimeZone")
     modification_column = next((c for c in ADYEN_MODIFICATION_COLUMNS if c in export.names),
                                None)
     fmt = "%Y-%m-%d %H:%M:%S"
