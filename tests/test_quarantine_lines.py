@@ -431,3 +431,42 @@ def test_a_payment_row_the_normaliser_quarantines_shows_the_exports_cell(
          f"2300-07-01 10:00:00, {zone['settlement_details.csv']}"],
         ["payments_accounting_report.csv", "20", "Booking Date, TimeZone",
          f"2300-07-01 10:00:00, {zone['payment_accounting.csv']}"]]
+
+
+def test_a_ticket_update_the_normaliser_quarantines_shows_its_time_as_written(
+        tmp_path: Path) -> None:
+    """A time outside the range a timestamp holds showed the reader's conversion, which the
+    auditor does not find in the export: a Jira `created` of 2300-07-06T11:00:00.000+0200
+    as 2300-07-06T11:00:00+02:00, a ServiceNow `sys_created_on` (local time in a CSV
+    export, UTC in a JSON pull) in UTC as ISO 8601. It is the time as the export wrote it
+    now."""
+    document = json.loads((DATA / "jira" / "issues.json").read_text(encoding="utf-8"))
+    document["issues"][0]["changelog"]["histories"][0]["created"] = \
+        "2300-07-06T11:00:00.000+0200"
+    path = tmp_path / "issues.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    (tmp_path / "jira").mkdir()
+    _, quarantine = _import(tmp_path / "jira", path)
+    assert quarantine[["row", "field", "value"]].values.tolist()[:1] == [
+        ["2", "created", "2300-07-06T11:00:00.000+0200"]]
+
+    rows = list(csv.DictReader(io.StringIO((DATA / "servicenow" / "sys_audit.csv").read_text(
+        encoding="utf-8"))))
+    late = [row for row in rows if row["documentkey"] == rows[0]["documentkey"]
+            and row["record_checkpoint"] == "0"]
+    for row in late:
+        row["sys_created_on"] = "2300-07-06 09:15:00"
+    exported = tmp_path / "sys_audit.csv"
+    with exported.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    pulled = tmp_path / "sys_audit.json"
+    pulled.write_text(json.dumps({"records": rows}), encoding="utf-8")
+    # (a CSV's row counts its header, a JSON pull's record does not)
+    for name, export, row in [("csv", exported, "2"), ("json", pulled, "1")]:
+        (tmp_path / name).mkdir()
+        _, quarantine = _import(tmp_path / name, export)
+        times = quarantine[quarantine["reason"].str.startswith(OUT_OF_RANGE)]
+        assert times[["row", "field", "value"]].values.tolist() == [
+            [row, "sys_created_on", "2300-07-06 09:15:00"]], name

@@ -664,6 +664,21 @@ def object_array(values: object, size: int | None = None) -> npt.NDArray[np.obje
     return array
 
 
+def cells_of_rows(rows: Sequence[int] | npt.NDArray[np.int64], cells: pa.Array) -> FieldsOfRows:
+    """A `RawTable.field_values` function: of the records asked, by their row numbers, the
+    cell of `cells` (one per row number of `rows`, as the export wrote it; "" where null).
+    The rows are sorted when it is called (for quarantined records only), not before."""
+    numbers = np.asarray(rows, dtype=np.int64)
+
+    def lookup(_frame: pd.DataFrame, _at: npt.NDArray[np.intp],
+               asked: npt.NDArray[np.int64]) -> list[str]:
+        order = np.argsort(numbers, kind="stable")
+        places = order[np.searchsorted(numbers, asked, sorter=order)]
+        return ["" if v is None else str(v) for v in cells.take(pa.array(places)).to_pylist()]
+
+    return lookup
+
+
 @dataclass
 class Collector:
     """Collects an adapter's records, quarantine rows and duplicates for one file."""

@@ -29,6 +29,7 @@ from audit.sources.common import (
     TEXT,
     BadValue,
     Collector,
+    cells_of_rows,
     local_text,
     local_to_utc,
     none_if_empty,
@@ -163,6 +164,8 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
         row=rows[first[good]].tolist(), changes=[unchanged] * n, public_comment=[False] * n,
         activity=[None] * n, amount=[None] * n)
     collector.fields.update({C.CASE: "number", C.TIMESTAMP: "sys_created_on"})
+    # (the time's quarantine value as written, not in UTC)
+    collector.field_values[C.TIMESTAMP] = cells_of_rows(updates.row, created.take(at))
     updates_to_table(updates, cfg, collector, changed=changed)
     return collector
 
