@@ -230,15 +230,15 @@ def iso_utc_text(seconds: Ints) -> pa.Array:
                                             pa.py_buffer(np.ascontiguousarray(text)))
 
 
-def offset_iso_column(texts: Sequence[object]) -> list[str | None]:
+def offset_iso_column(texts: Sequence[object] | pa.Array) -> list[str | None]:
     """Per text: `strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").isoformat()` for the texts of
-    that plain shape (no whitespace around) that are valid times; None for all others."""
+    that plain shape (no whitespace around) that are valid times; None for all others.
+    `texts` may be given as Arrow text already (`arrow_texts`)."""
     result: list[str | None] = [None] * len(texts)
     if not len(texts):
         return result
-    try:
-        array = pa.array(texts, type=pa.string())
-    except (pa.ArrowException, TypeError, ValueError, UnicodeError):
+    array = texts if isinstance(texts, pa.Array) else arrow_texts(texts)
+    if array is None:
         return result
     same = _millis_iso(array)
     if same is not None:
@@ -664,7 +664,16 @@ def object_array(values: object, size: int | None = None) -> npt.NDArray[np.obje
     return array
 
 
-def cells_of_rows(rows: Sequence[int] | npt.NDArray[np.int64], cells: pa.Array) -> FieldsOfRows:
+def arrow_texts(texts: Sequence[object]) -> pa.Array | None:
+    """`texts` as an Arrow string array; None where Arrow cannot hold them as text."""
+    try:
+        return pa.array(texts, type=pa.string())
+    except (pa.ArrowException, TypeError, ValueError, UnicodeError):
+        return None
+
+
+def cells_of_rows(rows: Sequence[int] | npt.NDArray[np.int64],
+                  cells: pa.Array | Sequence[object]) -> FieldsOfRows:
     """A `RawTable.field_values` function: of the records asked, by their row numbers, the
     cell of `cells` (one per row number of `rows`, as the export wrote it; "" where null).
     The rows are sorted when it is called (for quarantined records only), not before."""
@@ -673,8 +682,10 @@ def cells_of_rows(rows: Sequence[int] | npt.NDArray[np.int64], cells: pa.Array) 
     def lookup(_frame: pd.DataFrame, _at: npt.NDArray[np.intp],
                asked: npt.NDArray[np.int64]) -> list[str]:
         order = np.argsort(numbers, kind="stable")
-        places = order[np.searchsorted(numbers, asked, sorter=order)]
-        return ["" if v is None else str(v) for v in cells.take(pa.array(places)).to_pylist()]
+        places = order[np.searchsorted(numbers, asked, sorter=order)].tolist()
+        taken = (cells.take(pa.array(places)).to_pylist() if isinstance(cells, pa.Array)
+                 else [cells[k] for k in places])
+        return ["" if v is None else str(v) for v in taken]
 
     return lookup
 

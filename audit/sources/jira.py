@@ -25,7 +25,6 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
 from msgspec import UNSET
 
 from audit import canonical as C
@@ -41,6 +40,7 @@ from audit.ingest.jsontext import (
 from audit.sources.common import (
     BadValue,
     Collector,
+    arrow_texts,
     cells_of_rows,
     offset_iso_column,
     strptime,
@@ -368,10 +368,11 @@ def _timed(updates: Updates, times: list[tuple[int, str, object]],
     """The updates with their times as ISO 8601, and which of them are kept (None: all);
     those with a time that is not a Jira timestamp become quarantine rows, at the place in
     the problems they were read at."""
-    # (the time's quarantine value as written, not as ISO 8601: `cells_of_rows`)
+    written = arrow_texts(updates.time)  # (read once, for both)
+    # (the time's quarantine value as written, not as ISO 8601)
     collector.field_values[C.TIMESTAMP] = cells_of_rows(
-        updates.row, pa.array(updates.time, pa.large_string()))
-    fast = offset_iso_column(updates.time)
+        updates.row, updates.time if written is None else written)
+    fast = offset_iso_column(updates.time if written is None else written)
     failed: list[tuple[int, dict[str, object]]] = []
     for k, value in enumerate(fast):
         if value is None:
