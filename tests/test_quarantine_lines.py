@@ -470,3 +470,26 @@ def test_a_ticket_update_the_normaliser_quarantines_shows_its_time_as_written(
         times = quarantine[quarantine["reason"].str.startswith(OUT_OF_RANGE)]
         assert times[["row", "field", "value"]].values.tolist() == [
             [row, "sys_created_on", "2300-07-06 09:15:00"]], name
+
+
+def test_a_ticket_amount_the_normaliser_quarantines_shows_it_as_stated(tmp_path: Path) -> None:
+    """A ticket's amount too large showed the amount as read (`09999999999999999.00` as
+    9999999999999999.00, the spaces around it dropped), not as the update stated it. It
+    is the text the update states now."""
+    document = json.loads((DATA / "zendesk" / "ticket_audits.json").read_text(encoding="utf-8"))
+    for audit in document["audits"][3:5]:  # (audit 9004, exported twice)
+        audit["events"][1]["value"] = " 09999999999999999.00 "  # (360011110006: approved)
+    path = tmp_path / "ticket_audits.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    _, quarantine = _import(tmp_path, path)
+    assert _lines(quarantine)[:1] == [
+        ["4", "360011110006", " 09999999999999999.00 ", TOO_LARGE]]
+
+    document = json.loads((DATA / "jira" / "issues.json").read_text(encoding="utf-8"))
+    document["issues"][0]["fields"]["customfield_10052"] = "09999999999999999.00"
+    path = tmp_path / "issues.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    (tmp_path / "jira").mkdir()
+    _, quarantine = _import(tmp_path / "jira", path)
+    assert _lines(quarantine)[:1] == [
+        ["1", "customfield_10052", "09999999999999999.00", TOO_LARGE]]

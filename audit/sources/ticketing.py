@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import compress, repeat
 from operator import is_not, itemgetter, not_
 from typing import TypeVar
@@ -486,6 +487,16 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         columns[column] = _evidence(changed[source_field], n, at, arrow)
     collector.add_columns(_take(u.row, kept), columns)
     _name_fields(collector, cfg, amount_from[at])
+    collector.field_values[C.AMOUNT] = partial(_amounts_written, amount_text, at)
+
+
+def _amounts_written(texts: npt.NDArray[np.object_], kept: npt.NDArray[np.intp],
+                     _frame: pd.DataFrame, at: npt.NDArray[np.intp],
+                     _rows: npt.NDArray[np.int64]) -> list[str]:
+    """Of the records at `at`, the amount text as the update stated it (`texts`, per update;
+    `kept`: each record's update), not as read (`+0010.00` read as 10.00): the
+    quarantine's value (`RawTable.field_values`), for the quarantined records only."""
+    return ["" if t is None else str(t) for t in texts[kept[at]].tolist()]
 
 
 def _amount_field(cfg: TicketingConfig, code: int) -> str:
