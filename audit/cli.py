@@ -548,8 +548,10 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
                          assume_tz, sop, spec, mapping=mapping, encoding=encoding,
                          object_type=object_type)
         # (before the reports, which tell it: the manifest's warnings, the report's notes)
+        # (the SOPs the run reads are its inputs too: --sop FILE#PROCESS's file, the
+        # policy's `sop:` files)
         run.others_in_out = others_in(out, [*sources, *(
-            p for p in (policy_path, sop, mapping) if p is not None)])
+            p for p in (policy_path, sop, mapping) if p is not None), *run_sops(run.policy)])
         stale, others = clear_stale_staging(out)
         written, removed = _write_all(run, out, chosen, write_reports)
         progress.done()
@@ -623,6 +625,12 @@ def others_in(out: Path, inputs: list[Path]) -> list[str]:
                 path.suffix.lower() in (".parquet", ".pq") and import_record(path) is not None):
             found.add(name)
     return sorted(found)
+
+
+def run_sops(policy: Any) -> list[Path]:
+    """The SOP files a run's `policy` names (its `sop:` entries, or check's --sop, its
+    process split off), as the run reads them."""
+    return [path for key in policy.sop if (path := policy.sop_path(key)) is not None]
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -102,3 +102,37 @@ def test_the_demo_names_an_imports_log_in_its_folder(sample: Path, tmp_path: Pat
     assert f"warning: {told}" in result.output
     assert warned(out) == [told]
     assert (out / "log.parquet").is_file() and (out / "canonical.parquet").is_file()
+
+
+@pytest.mark.parametrize("how", ["--sop FILE#PROCESS", "the policy's sop:"])
+def test_the_runs_own_sop_in_the_folder_is_not_named(
+        sample: Path, tmp_path: Path, how: str) -> None:
+    """The SOP the run reads is its input, not another command's output, however it is
+    named: before, `--sop D/model.bpmn#PROCESS` (a process of the file) and a policy in D
+    whose `sop:` names model.bpmn beside it had the run's own model.bpmn warned of as 'not
+    this run's' (only the --sop text itself was compared, and the policy's SOPs not at
+    all)."""
+    from audit.policy import default_policy_path
+
+    out = tmp_path / "d"
+    out.mkdir()
+    bundled = Path(__file__).resolve().parents[1] / "models" / "offline.bpmn"
+    (out / "model.bpmn").write_bytes(bundled.read_bytes())
+    process = bundled.read_text(encoding="utf-8").split('process id="', 1)[1].split('"')[0]
+    if how == "--sop FILE#PROCESS":
+        given = ["--sop", f"{out / 'model.bpmn'}#{process}"]
+    else:
+        policy = default_policy_path().read_text(encoding="utf-8")
+        assert "offline.bpmn" in policy
+        (out / "policy.yaml").write_text(policy.replace("offline.bpmn", "model.bpmn"),
+                                         encoding="utf-8")
+        given = ["--policy", str(out / "policy.yaml")]
+    run("check", str(sample), "--out", str(out), "--format", "json", "--fail-on", "never",
+        *given, code=0)
+    assert warned(out) == []
+    (out / "other.bpmn").write_bytes(bundled.read_bytes())  # (not named: not an output's name)
+    (out / "sample.json").write_text("{}", encoding="utf-8")  # another command's: named
+    run("check", str(sample), "--out", str(out), "--format", "json", "--fail-on", "never",
+        *given, code=0)
+    assert len(warned(out)) == 1 and warned(out)[0].split(": ", 1)[1].startswith(
+        "sample.json;")
