@@ -305,7 +305,11 @@ class Workbook:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
         if kind is None:
-            self.close()
+            try:
+                self.close()
+            except BaseException:  # (the disk full at the end, a text that cannot be encoded)
+                self._abandon()
+                raise
             return
         self._abandon()
 

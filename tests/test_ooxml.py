@@ -143,6 +143,34 @@ def test_an_error_mid_sheet_leaves_no_partial_file(tmp_path: Path) -> None:
     assert not path.exists()
 
 
+@pytest.mark.parametrize("where", ["last rows", "a later part", "text"])
+def test_an_error_while_the_workbook_is_closed_leaves_no_partial_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """An error raised by `close` itself, at the end of a `with` block that raised nothing:
+    the disk full as the sheet's last rows are deflated (in the second thread) or as a later
+    part of the package is written, or a text the sheet's XML cannot encode (a lone
+    surrogate, met when the rows are flushed). Before, the error went out of `__exit__`
+    without `_abandon`: a partial, unreadable findings.xlsx was left (and with the text, the
+    deflating thread waited for ever on its queue)."""
+    import threading
+
+    if where == "last rows":
+        def full(self: object, data: bytes) -> int:
+            raise OSError("disk full")
+
+        monkeypatch.setattr(zipfile._ZipWriteFile, "write", full)
+    elif where == "a later part":
+        def full_later(self: object, info: object, data: object) -> None:
+            raise OSError("disk full")
+
+        monkeypatch.setattr(zipfile.ZipFile, "writestr", full_later)
+    path = tmp_path / "book.xlsx"
+    with pytest.raises((OSError, UnicodeEncodeError)), ooxml.Workbook(path) as book:
+        book.add_sheet("S").row([("row\ud800" if where == "text" else "row", ooxml.CELL)])
+    assert not path.exists()
+    assert not [t for t in threading.enumerate() if t.name == "xlsx-deflate"]
+
+
 def _rows_book(path: Path, rows: int) -> tuple[list[bool], Path]:
     """A sheet of `rows` rows (more than one compressed chunk) and a small one; whether ISA-L
     deflated each."""
