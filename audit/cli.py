@@ -606,7 +606,12 @@ def others_in(out: Path, inputs: list[Path]) -> list[str]:
 
     ours: set[Path] = set()
     for path in inputs:
-        for each in (path, *side_files(path).values()):
+        # (a log given as a link: its own side files, and the linked log's, which the run
+        # reads and names, as `audit.store.imported_earlier_text` finds them)
+        linked: Any = ()
+        with contextlib.suppress(OSError, RuntimeError):
+            linked = side_files(path.resolve()).values() if path.is_symlink() else ()
+        for each in (path, *side_files(path).values(), *linked):
             with contextlib.suppress(OSError, RuntimeError):
                 ours.add(each.resolve())
     found: set[str] = set()

@@ -136,3 +136,18 @@ def test_the_runs_own_sop_in_the_folder_is_not_named(
         *given, code=0)
     assert len(warned(out)) == 1 and warned(out)[0].split(": ", 1)[1].startswith(
         "sample.json;")
+
+
+def test_a_log_checked_through_a_link_has_its_side_files_not_named(
+        sample: Path, tmp_path: Path) -> None:
+    """`check w/current.parquet --out w`, current.parquet a link to w/log.parquet: the run
+    reads the log's own quarantine and correlation problems (log.*.csv, which its console
+    line names), so they are its inputs' side files; before, only the link's names
+    (current.*.csv) were taken for them and the log's were warned of as 'not this run's'."""
+    folder = tmp_path / "w"
+    run("import", str(sample), "--out", str(folder / "log.parquet"), code=0)
+    (folder / "current.parquet").symlink_to("log.parquet")
+    result = run("check", str(folder / "current.parquet"), "--out", str(folder), "--format",
+                 "json", "--fail-on", "never", code=0)
+    assert f"(see {folder / 'log.quarantine.csv'})" in result.output
+    assert warned(folder) == []
