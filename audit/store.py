@@ -288,7 +288,9 @@ def imported_earlier_report(path: Path, record: dict[str, Any], label: str,
     findings (the manifest's inputs[].earlier_quarantine, `earlier_quarantine_text`)."""
     text = f"{label} was imported earlier from {_counts_text(record)}"
     if record["quarantined"]:
-        text += f" (rows and reasons: {side_files(path)['quarantine'].name} beside it)"
+        # (a link's: the linked log's, which the count reads, as `imported_earlier_text`)
+        own = side_files(path.resolve() if path.is_symlink() else path)
+        text += f" (rows and reasons: {own['quarantine'].name} beside it)"
     rows_told = earlier_quarantine_text(rows)
     return text + (f"; {rows_told}" if rows_told else "") + _earlier_inputs_text(record)
 

@@ -153,3 +153,28 @@ def test_a_neutralised_case_in_the_earlier_quarantine_is_read_as_its_case(
     assert rows["case"].tolist() == ["=c3", "=c3", "'plain"]
     told, rows = read_earlier_quarantine(log, {"quarantined": 3})
     assert (told["status"], rows) == ("does not match the record", None)
+
+
+def test_a_log_given_as_a_link_names_the_quarantine_it_counts(
+        imported: tuple[Path, Path], tmp_path: Path) -> None:
+    """`check current.parquet`, a link to w/log.parquet: its rows are counted from
+    log.quarantine.csv (the linked log's, as the console line names it); report.html and
+    findings.xlsx said 'rows and reasons: current.quarantine.csv beside it', a file that is
+    not there, beside a count read from another."""
+    _, log = imported
+    link = log.with_name("current.parquet")
+    link.symlink_to(log.name)
+    try:
+        out = tmp_path / "out"
+        result = run("check", str(link), "--out", str(out), "--format", "json,html,xlsx",
+                     "--fail-on", "never")
+    finally:
+        link.unlink()
+    assert f"(see {log.with_name('log.quarantine.csv')}); of its 1 quarantined row, 1 is" \
+        in result.output
+    told = ("current.parquet was imported earlier from 2,185 rows: 2,184 imported + 1 "
+            "quarantined (rows and reasons: log.quarantine.csv beside it)")
+    assert told in html.unescape((out / "report.html").read_text(encoding="utf-8"))
+    rows = {r[0]: r[1] for r in load_workbook(out / "findings.xlsx", read_only=True)[
+        "Summary"].iter_rows(values_only=True) if len(r) > 1 and r[0]}
+    assert rows["Imported earlier"].startswith(told)
