@@ -239,7 +239,10 @@ def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str],
     `memo`: the column's cells by flat value, kept from one block of findings to the next."""
     if column in _REPEATING or column == "waived":
         flat = flat_texts(values) if column != "waived" else None
-        keys = flat if flat is not None else list(map(flat_value, values))
+        # (a value not a plain text keyed by its kind too: 1 and True, a str subclass and
+        # its text, are equal keys but other cells)
+        keys = flat if flat is not None else [
+            key if type(key) is str else (type(key), key) for key in map(flat_value, values)]
         found = list(map(memo.get, keys))  # (most values were met in an earlier block)
         if None not in found:
             return found  # type: ignore[return-value]
@@ -249,7 +252,7 @@ def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str],
                 xml = memo.get(key)  # (made for an earlier value of this block)
                 if xml is None:
                     xml = _cell_xml(col, _cell_value(column, raw, where))
-                    if not isinstance(key, str) or excel_length(key) < MAX_CELL:
+                    if type(key) is not str or excel_length(key) < MAX_CELL:
                         memo[key] = xml
             cells.append(xml)
         return cells

@@ -195,6 +195,27 @@ def test_prepared_rows_equal_the_cell_by_cell_xml(monkeypatch: pytest.MonkeyPatc
     assert any("…" in row for row in expected)
 
 
+def test_a_repeating_columns_equal_values_of_other_kinds_are_cells_of_their_own() -> None:
+    """A repeating column's cells are made once per distinct value (its memo); values that
+    are equal and hash alike but make other cells were taken for one: `True` after `1` was
+    written `1` (and `1.0`), a str subclass with a text of its own, or a plain `=x` after
+    an equal subclass's, the first one's cell (`S!=x` for the neutralised `'=x`)."""
+    from reports.xlsx import _cell_value, _cell_xml, _column_xml
+
+    class Shown(str):
+        def __str__(self) -> str:
+            return "S!" + super().__str__()
+
+    for col, column in ((7, "currency"), (12, "waiver_reason"), (0, "rule")):
+        for values in ([1, True, 1.0, "1"], [Shown("=x"), "=x", Shown("é"), "é"],
+                       [0, False, "", None]):
+            expected = [_cell_xml(col, _cell_value(column, v)) for v in values]
+            assert _column_xml(col, column, values, {}) == expected, (column, values)
+            memo: dict[Any, str] = {}  # (and from one block to the next)
+            assert [cell for v in values for cell in _column_xml(col, column, [v], memo)] \
+                == expected, (column, values)
+
+
 @pytest.mark.parametrize("text", [
     "", "plain", "=1+1", "+cmd", "-2", "@SUM(A1)", "\tTAB", "\rCR", "a & b <c> d",
     "ctl \x01\x0b\x1f end", "_x0041_ literal", "_x004G_ not one", "x" * 40_000, "日本語 😀",
