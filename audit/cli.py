@@ -816,7 +816,8 @@ def clear_stale_staging(out: Path) -> tuple[list[str], list[str]]:
         return [], []
     for path in found:
         named = _STAGING.fullmatch(path.name)
-        if named is None or named.group(3) != _machine():
+        # (a number beyond any process id, which os.kill refuses: not a run's name)
+        if named is None or named.group(3) != _machine() or int(named.group(2)) >= 1 << 31:
             left.append(f"{path.name} (of an older version, or of another machine: whether "
                         "its process ended is not known)")
         elif _process_running(int(named.group(2))):

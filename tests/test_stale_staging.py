@@ -90,3 +90,22 @@ def test_staging_folders_of_running_or_unknown_processes_are_named_and_left(
     assert "removed" not in result.output
     assert all((f / "findings.json").read_text(encoding="utf-8") == "{}"
                for f in (running, older, aside))
+
+
+def test_a_staging_name_whose_process_number_no_process_can_have_is_left(
+        sample: Path, tmp_path: Path) -> None:
+    """A folder named as a staging folder of this machine but with a process number beyond
+    any process id (a folder made by hand, or copied from elsewhere): before, asking
+    whether that process runs raised OverflowError and the check ended with an internal
+    error after its rules; it is left as a folder whose process is not known."""
+    from audit.cli import staging_prefix
+
+    out = tmp_path / "out"
+    out.mkdir()
+    odd = out / f"{staging_prefix(pid=10**20)}abcd1234"
+    odd.mkdir()
+    result = run("check", str(sample), "--out", str(out), "--format", "json",
+                 "--fail-on", "never", code=0)
+    assert odd.is_dir() and (out / "findings.json").is_file()
+    assert (f"{odd.name} (of an older version, or of another machine: whether its process "
+            "ended is not known)") in result.output
