@@ -901,7 +901,7 @@ def _check_summary(run: Any) -> list[str]:
     money = ", ".join(f"{shown(v, k)} {k}"
                       for k, v in summary["money_at_risk"].items()) or "none"
     severities = ", ".join(f"{k} {v}" for k, v in summary["by_severity"].items() if v)
-    from audit.store import imported_earlier_text
+    from audit.store import findings_json_written, imported_earlier_text
 
     lines = [
         f"audited {counted(summary['cases'], 'case')}, {counted(summary['events'], 'event')} "
@@ -920,7 +920,9 @@ def _check_summary(run: Any) -> list[str]:
     # (with its quarantined rows in cases with findings, where its file beside it holds
     # what its record says)
     earlier = run.earlier_quarantine_counts()
-    lines[1:1] = [f"  {imported_earlier_text(Path(path), record, earlier.get(path))}"
+    json_written = findings_json_written(run.memo.get("formats"))
+    lines[1:1] = ["  " + imported_earlier_text(Path(path), record, earlier.get(path),
+                                               json_written=json_written)
                   for path, record in run.imported_earlier.items()]
     if summary["money_at_risk"]:
         lines.append(f"  (money at risk: {summary['money_at_risk_definition']})")

@@ -251,11 +251,12 @@ def read_earlier_quarantine(path: Path, record: dict[str, Any]
     return told, rows[["file", "row", "case"]]
 
 
-def earlier_quarantine_text(told: dict[str, Any] | None) -> str:
+def earlier_quarantine_text(told: dict[str, Any] | None, *, json_written: bool = True) -> str:
     """What `imported_earlier_report` and `imported_earlier_text` add of the earlier
     import's quarantined rows in cases with findings (`told`: the check's count of them,
     as the manifest's inputs[].earlier_quarantine holds it); empty where it quarantined
-    nothing."""
+    nothing. Cases beyond the first ten are sent to findings.json, with how to have it
+    written where the run did not write it (`json_written`, `findings_json_written`)."""
     if not told or not told.get("quarantined"):
         return ""
     rows = counted(told["quarantined"], "quarantined row", spec=",")
@@ -265,7 +266,8 @@ def earlier_quarantine_text(told: dict[str, Any] | None) -> str:
     hit = int(told.get("in_cases_with_findings") or 0)
     cases = [str(c) for c in told.get("cases") or []]
     shown = ", ".join(cases[:_CASES_SHOWN]) + (
-        f" and {len(cases) - _CASES_SHOWN:,} more (findings.json lists them)"
+        f" and {len(cases) - _CASES_SHOWN:,} more (findings.json lists them"
+        + ("" if json_written else "; check --format json writes it") + ")"
         if len(cases) > _CASES_SHOWN else "")
     return (f"of its {rows}, {hit:,} "
             + ("is in a case" if hit == 1 else "are in cases") + " with findings"
@@ -277,8 +279,15 @@ _CASES_SHOWN = 10
 """The cases named by `earlier_quarantine_text` at most."""
 
 
+def findings_json_written(formats: list[str] | None) -> bool:
+    """Whether a run of report `formats` (`write_reports` records them in the run's memo;
+    None where not recorded: all) writes findings.json."""
+    return formats is None or "json" in formats
+
+
 def imported_earlier_report(path: Path, record: dict[str, Any], label: str,
-                            rows: dict[str, Any] | None = None) -> str:
+                            rows: dict[str, Any] | None = None, *,
+                            json_written: bool = True) -> str:
     """What report.html and findings.xlsx say of a canonical log's own import (its
     `import_record`), beside the check's counts of the log (which count its events, never
     the rows its import quarantined): `log.parquet was imported earlier from 2,790 rows:
@@ -291,12 +300,13 @@ def imported_earlier_report(path: Path, record: dict[str, Any], label: str,
         # (a link's: the linked log's, which the count reads, as `imported_earlier_text`)
         own = side_files(path.resolve() if path.is_symlink() else path)
         text += f" (rows and reasons: {own['quarantine'].name} beside it)"
-    rows_told = earlier_quarantine_text(rows)
+    rows_told = earlier_quarantine_text(rows, json_written=json_written)
     return text + (f"; {rows_told}" if rows_told else "") + _earlier_inputs_text(record)
 
 
 def imported_earlier_text(path: Path, record: dict[str, Any],
-                          rows: dict[str, Any] | None = None) -> str:
+                          rows: dict[str, Any] | None = None, *,
+                          json_written: bool = True) -> str:
     """One line telling the rows a canonical log was imported from (its `import_record`):
     `w/log.parquet: imported earlier from 19 rows: 18 imported + 1 quarantined (see
     w/log.quarantine.csv)`, and of its quarantined rows those in cases with findings (`rows`,
@@ -308,7 +318,7 @@ def imported_earlier_text(path: Path, record: dict[str, Any],
     quarantine = own["quarantine"]
     where = "see" if quarantine.exists() else "not found:"
     text = f"{path}: imported earlier from {_counts_text(record)} ({where} {quarantine})"
-    rows_told = earlier_quarantine_text(rows)
+    rows_told = earlier_quarantine_text(rows, json_written=json_written)
     if rows_told:
         text += f"; {rows_told}"
     if record.get("correlation_file"):

@@ -25,7 +25,7 @@ from audit.currency import NO_CURRENCY, currency_key, shown
 from audit.findings import SEVERITIES, Finding, FindingColumns, money_buckets, severity_rank
 from audit.ingest import input_labels
 from audit.rules.base import FAMILIES, SECTIONS
-from audit.store import imported_earlier_report
+from audit.store import findings_json_written, imported_earlier_report
 from audit.words import counted
 from reports.records import json_text
 
@@ -816,6 +816,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     notes = [f"Warning: {warning}." for warning in run.warnings()]
     notes += [f"Import: {note}" for note in run.imported.notes]
     data_files = _data_files(run.memo.get("formats"))
+    json_written = findings_json_written(run.memo.get("formats"))
     if columns.cases > max_cases:
         # The headline's "Cases with findings" counts the cases with an open finding: the
         # note names both figures, not only the cases with any finding.
@@ -839,7 +840,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         inputs=[InputView(label, i["sha256"], i["read"], i["imported"], i["quarantined"],
                           i.get("left_out"), i.get("duplicates_dropped"),
                           imported_earlier_report(Path(i["file"]), i["imported_earlier"], label,
-                                                  i.get("earlier_quarantine"))
+                                                  i.get("earlier_quarantine"),
+                                                  json_written=json_written)
                           if i.get("imported_earlier") else "") for label, i in zip(
                               input_labels(Path(i["file"]) for i in manifest["inputs"]),
                               manifest["inputs"], strict=True)],

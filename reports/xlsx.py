@@ -23,7 +23,11 @@ from audit.currency import CURRENCIES, minor_units
 from audit.findings import SEVERITIES, Finding
 from audit.rules.base import FAMILIES
 from audit.safety import is_formula, neutralise_cell
-from audit.store import earlier_quarantine_text, imported_earlier_report
+from audit.store import (
+    earlier_quarantine_text,
+    findings_json_written,
+    imported_earlier_report,
+)
 from reports import ooxml
 from reports.ooxml import AMOUNT, AMOUNT_IN, BOLD, CELL, HEADER, PERCENT, TITLE, WRAP
 from reports.records import FINDING_COLUMNS, flat_texts, flat_value
@@ -439,7 +443,9 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
             put(row, 0, "Imported earlier", BOLD)
             put(row, 1, imported_earlier_report(Path(entry["file"]), entry["imported_earlier"],
                                                 Path(entry["file"]).name))
-            rows_told = earlier_quarantine_text(entry.get("earlier_quarantine"))
+            rows_told = earlier_quarantine_text(
+                entry.get("earlier_quarantine"),
+                json_written=findings_json_written(run.memo.get("formats")))
             if rows_told:  # (of those quarantined rows, the ones in cases with findings)
                 row += 1
                 put(row, 0, "Earlier quarantine", BOLD)

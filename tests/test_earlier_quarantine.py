@@ -178,3 +178,40 @@ def test_a_log_given_as_a_link_names_the_quarantine_it_counts(
     rows = {r[0]: r[1] for r in load_workbook(out / "findings.xlsx", read_only=True)[
         "Summary"].iter_rows(values_only=True) if len(r) > 1 and r[0]}
     assert rows["Imported earlier"].startswith(told)
+
+
+def test_more_cases_than_named_send_to_findings_json_only_where_it_is_written(
+        tmp_path: Path) -> None:
+    """Of more than ten cases, ten are named and the others sent to findings.json: said
+    also by a run that wrote no findings.json (`--format html,xlsx`), whose report.html,
+    findings.xlsx and console then pointed at a file that is not there. Such a run says
+    how to have it written, as a cut XLSX cell's note does."""
+    import csv
+
+    from audit.sample import SampleSpec, write_sample
+
+    write_sample(SampleSpec(channel="offline", cases=40, seed=5, violation_rate=0.3), tmp_path)
+    with (tmp_path / "canonical.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    time, case = rows[0].index("time:timestamp"), rows[0].index("case:concept:name")
+    spoilt: set[str] = set()
+    for row in rows[1:]:
+        if row[case] not in spoilt and len(spoilt) < 15:
+            spoilt.add(row[case])
+            row[time] = "not a time"
+    with (tmp_path / "bad.csv").open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    log = tmp_path / "w" / "log.parquet"
+    run("import", str(tmp_path / "bad.csv"), "--out", str(log))
+    for formats, told in (("json,html,xlsx", "findings.json lists them"),
+                          ("html,xlsx", "findings.json lists them; check --format json "
+                           "writes it")):
+        out = tmp_path / formats.replace(",", "-")
+        result = run("check", str(log), "--out", str(out), "--format", formats,
+                     "--fail-on", "never")
+        more = f"and 5 more ({told})"
+        assert more in result.output
+        assert more in html.unescape((out / "report.html").read_text(encoding="utf-8"))
+        rows_shown = {r[0]: r[1] for r in load_workbook(out / "findings.xlsx", read_only=True)[
+            "Summary"].iter_rows(values_only=True) if len(r) > 1 and r[0]}
+        assert more in rows_shown["Earlier quarantine"]
