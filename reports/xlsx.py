@@ -244,9 +244,11 @@ def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str],
     if column in _REPEATING or column == "waived":
         flat = flat_texts(values) if column != "waived" else None
         # (a value not a plain text keyed by its kind too: 1 and True, a str subclass and
-        # its text, are equal keys but other cells)
-        keys = flat if flat is not None else [
-            key if type(key) is str else (type(key), key) for key in map(flat_value, values)]
+        # its text, are equal keys but other cells; a waived cell is bool(value) whatever
+        # its kind)
+        keys = flat if flat is not None else list(map(flat_value, values)) \
+            if column == "waived" else [key if type(key) is str else (type(key), key)
+                                        for key in map(flat_value, values)]
         found = list(map(memo.get, keys))  # (most values were met in an earlier block)
         if None not in found:
             return found  # type: ignore[return-value]
