@@ -61,6 +61,10 @@ def test_the_earlier_imports_quarantined_rows_are_counted_in_cases_with_findings
     run("check", *map(str, sorted(exports.iterdir())), "--out", str(raw), "--format", "json",
         "--fail-on", "never")
     assert summary_of(raw)["summary"]["quarantined_in_cases_with_findings"] == 1
+    # (no canonical log among the inputs: the earlier import's keys are there, none counted)
+    assert {k: v for k, v in summary_of(raw)["summary"].items() if k.startswith("earlier")} \
+        == {"earlier_quarantined": 0, "earlier_quarantined_in_cases_with_findings": 0,
+            "earlier_quarantined_not_counted": 0, "earlier_quarantined_cases_with_findings": []}
     out = tmp_path / "out"
     result = run("check", str(log), "--out", str(out), "--format", "json,html,xlsx",
                  "--fail-on", "never")
