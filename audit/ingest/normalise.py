@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -19,9 +20,11 @@ from audit import canonical as C
 from audit.currency import CURRENCIES, minor_units
 from audit.errors import InputError
 from audit.ingest.mapping import Mapping, resolve_columns
-from audit.ingest.raw import RawTable
+from audit.ingest.raw import FieldsOfRows, RawTable
 from audit.ingest.timestamps import SET_A_FORMAT, parse_timestamps
 from audit.words import counted
+
+T = TypeVar("T")
 
 QUARANTINE_COLUMNS = ("file", "row", "field", "value", "reason", "case")
 QUARANTINE_HINTS = ("charge", "order")
@@ -580,11 +583,24 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         found = resolved.get(name, name)
         return raw.fields.get(name, found) if found == name else found
 
+    def from_reader(table: dict[str, T], name: str) -> T | None:
+        """What the reader told in `table` (`RawTable.field_rows`, `field_values`,
+        `field_notes`) of canonical column `name`, where the column is not the file's own
+        mapped column (an adapter wrote it); else None."""
+        return table.get(name) if resolved.get(name, name) == name else None
+
+    def per_row(lookup: FieldsOfRows, flagged: np.ndarray) -> np.ndarray:
+        """`lookup` (a reader's `FieldsOfRows`) of the flagged rows, as an object array."""
+        at = np.flatnonzero(flagged)
+        each = np.empty(len(at), dtype=object)
+        each[:] = list(lookup(frame, at, rows[at]))
+        return each
+
     def reason_at(name: str, reason: pd.Series, flagged: np.ndarray) -> np.ndarray:
         """The reasons of the flagged rows, with what the reader adds about where the
         column's values were read (`RawTable.field_notes`)."""
         reasons: np.ndarray = reason[flagged].to_numpy()
-        note = raw.field_notes.get(name) if resolved.get(name, name) == name else None
+        note = from_reader(raw.field_notes, name)
         if note:
             reasons = np.asarray([f"{r}{note}" for r in reasons.tolist()], dtype=object)
         return reasons
@@ -592,28 +608,18 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
     def fields_at(name: str, flagged: np.ndarray) -> str | np.ndarray:
         """`field_name`, or per flagged row the field it was read from where the rows of
         the column were read from different fields (`RawTable.field_rows`)."""
-        named = field_name(name)
-        per_row = raw.field_rows.get(name) if resolved.get(name, name) == name else None
-        if per_row is None:
-            return named
-        at = np.flatnonzero(flagged)
-        each = np.empty(len(at), dtype=object)
-        each[:] = list(per_row(frame, at, rows[at]))
-        return each
+        lookup = from_reader(raw.field_rows, name)
+        return field_name(name) if lookup is None else per_row(lookup, flagged)
 
     def values_at(name: str, flagged: np.ndarray) -> np.ndarray:
         """The value of each flagged row as the quarantine shows it: the text the file
         wrote where the reader converted it (`RawTable.field_values`), else as read."""
-        as_written = (raw.field_values.get(name) if resolved.get(name, name) == name
-                      else None)
-        if as_written is None:
-            values: np.ndarray = _as_string(shown[name][flagged]).fillna("").astype(
-                object).to_numpy()
-            return values
-        at = np.flatnonzero(flagged)
-        each = np.empty(len(at), dtype=object)
-        each[:] = list(as_written(frame, at, rows[at]))
-        return each
+        lookup = from_reader(raw.field_values, name)
+        if lookup is not None:
+            return per_row(lookup, flagged)
+        values: np.ndarray = _as_string(shown[name][flagged]).fillna("").astype(
+            object).to_numpy()
+        return values
 
     for column in C.SCHEMA:
         name = column.name
