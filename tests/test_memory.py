@@ -217,3 +217,48 @@ def test_malloc_settings_are_left_when_asked(env: dict[str, str]) -> None:
     result = _reuse_run("reuse", **env)
     assert not result["reused"]
     assert result["faults"] > 4.5 * (25 << 20) * 8 // 4096, result
+
+
+_EXPORTS = Path(__file__).parent.parent / "sample_logs" / "refund-sample" / "exports"
+_SOURCES = Path(__file__).parent / "data" / "sources"
+
+
+@pytest.mark.parametrize("path, system", [
+    *[(_EXPORTS / name, system) for name, system in [
+        ("zendesk_ticket_audits.json", "zendesk"), ("jira_issues.json", "jira"),
+        ("servicenow_sys_audit.csv", "servicenow"), ("stripe_charges.csv", "stripe"),
+        ("stripe_refunds.csv", "stripe"), ("paypal_activity.csv", "paypal"),
+        ("adyen_settlement_details.csv", "adyen")]],
+    (_SOURCES / "adyen" / "payment_accounting.csv", "adyen"),
+    (_SOURCES / "stripe" / "balance_itemized.csv", "stripe"),
+], ids=lambda value: getattr(value, "name", str(value)))
+def test_a_read_export_leaves_no_cycle_holding_its_columns(path: Path, system: str) -> None:
+    """What a reader made of an export is freed when dropped, not kept by a reference cycle
+    until the cyclic collector runs: a reading worker reads file after file, and each
+    payment export's columns kept that way (15-20 MB a file at 100k cases, the quarantine's
+    cell lookups referring back to their collector) took the 1M audit's two workers about
+    0.6 GB higher by the end of the reading, the run's memory peak."""
+    import gc
+
+    import pyarrow as pa
+
+    from audit.ingest import _read_one
+    from audit.sources.common import Collector
+
+    gc.collect()
+    debug = gc.get_debug()
+    try:
+        gc.disable()
+        one = _read_one((path, system), mapping=None, assume_tz=None, encoding=None,
+                        object_type=None, sources_config=None, hash_now=False)
+        assert len(one.log)
+        del one
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        kept = [type(o).__name__ for o in gc.garbage
+                if isinstance(o, pa.Array | pa.ChunkedArray | Collector)]
+    finally:
+        gc.set_debug(debug)
+        gc.garbage.clear()
+        gc.enable()
+    assert kept == []

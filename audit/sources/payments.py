@@ -275,10 +275,14 @@ def _as_written(collector: Collector, export: _Export, name: str, label: str) ->
     numbers = export.row_numbers
     read = set(label.replace(" or ", ", ").split(", "))
     kept = {c: export.column(c) for c in export.names if c in read}
+    # The collector's dict, not the collector: the collector holds this function, and a
+    # reference back to it would make a cycle that keeps the export's columns (15-20 MB a
+    # file) until the cyclic collector runs, which a reading worker seldom does.
+    field_rows = collector.field_rows
 
     def cells(frame: pd.DataFrame, at: npt.NDArray[np.intp],
               rows: npt.NDArray[np.int64]) -> list[str]:
-        per_row = collector.field_rows.get(name)
+        per_row = field_rows.get(name)
         labels = (list(per_row(frame, at, rows)) if per_row is not None
                   else [label] * len(rows))
         places = np.searchsorted(numbers, rows).tolist()
