@@ -404,8 +404,9 @@ class CheckRun:
             # The rows the inputs' own earlier imports quarantined (canonical logs: in
             # LOG.quarantine.csv beside each), apart from the counts above, which are of the
             # rows this check read: of those, the rows whose case has findings, counted
-            # from the files found beside their logs that match their records; the rows of
-            # the others (missing, edited, of another import) are not counted.
+            # from the files found beside their logs that match their records (their
+            # sha256, or for a log of an older version, its count of rows); the rows of the
+            # others (missing, edited, of another import) are not counted.
             **self._earlier_summary(),
             "left_out": self.imported.left_out,
             # Records exported twice (same id, same content): dropped, not in `read`.
@@ -442,6 +443,11 @@ class CheckRun:
                 int(c["quarantined"]) for c in counts if c["in_cases_with_findings"] is None),
             "earlier_quarantined_cases_with_findings": sorted(
                 {case for c in counts for case in c["cases"]}),
+            # (counted from a file whose record holds no sha256 of it: a log imported by
+            # an older version; by its rows alone, it may be another import's)
+            "earlier_quarantined_not_verified": sum(
+                int(c["quarantined"]) for c in counts
+                if c["in_cases_with_findings"] is not None and c.get("verified") is False),
         }
 
     def no_currency_findings(self) -> int:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import os
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +24,25 @@ from audit.words import counted
 
 def write_quarantine(quarantine: pd.DataFrame, path: Path) -> Path:
     """quarantine.csv, with formula-like cells neutralised: it is opened in spreadsheets."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        handle.write(frame_csv(quarantine.iloc[:0]))
+    _write_quarantine(quarantine, path)
+    return path
+
+
+def _write_quarantine(quarantine: pd.DataFrame, path: Path, mode: str = "wb") -> str:
+    """`write_quarantine` (`mode` "xb": into a new file only), returning the sha256 of the
+    bytes written (UTF-8, as they are: no newline translation), taken as they are written."""
+    digest = hashlib.sha256()
+    with path.open(mode) as handle:
+        def put(text: str) -> None:
+            data = text.encode("utf-8")
+            digest.update(data)
+            handle.write(data)
+
+        put(frame_csv(quarantine.iloc[:0]))
         for start in range(0, len(quarantine), _BLOCK):  # a block's text at a time
             block = quarantine.iloc[start:start + _BLOCK]
-            handle.write(frame_csv(neutralise_frame(block.astype(object)), header=False))
-    return path
+            put(frame_csv(neutralise_frame(block.astype(object)), header=False))
+    return digest.hexdigest()
 
 
 def write_problems(problems: pd.DataFrame, path: Path) -> Path:
@@ -86,13 +103,22 @@ def write_import(result: ImportResult, out: Path,
                              f"{beside['correlation problems'].name}): name the log otherwise",
                              file=out)
     correlated = result.correlation_problems is not None  # (exports were correlated)
-    record = _import_record(result, beside["quarantine"].name,
-                            beside["correlation problems"].name if correlated else None,
-                            options)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         # (As pandas' to_parquet writes it, with the import's record beside pandas' own.)
         table = pa.Table.from_pandas(result.log, preserve_index=False)
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror}", file=out) from exc
+    except pa.ArrowException as exc:
+        raise _not_parquet(exc, out) from exc
+    # The quarantine first, into a file of its own beside it, so that the record holds the
+    # sha256 of the bytes written (`check` counts the file only where it is they); moved
+    # into its name once the log is written: a failed write leaves an earlier import's.
+    staged, digest = _staged_quarantine(result.quarantine, beside["quarantine"])
+    try:
+        record = _import_record(result, beside["quarantine"].name,
+                                beside["correlation problems"].name if correlated else None,
+                                options, quarantine_sha256=digest)
         metadata = {**(table.schema.metadata or {}),
                     IMPORT_RECORD_KEY: json.dumps(record, ensure_ascii=False).encode("utf-8")}
         if isinstance(result.roles, RoleHistory):
@@ -103,16 +129,20 @@ def write_import(result: ImportResult, out: Path,
         pq.write_table(table, out)
         del table
     except OSError as exc:
+        staged.unlink(missing_ok=True)
         raise InputError(f"cannot write: {exc.strerror}", file=out) from exc
     except pa.ArrowException as exc:
-        # (A column no Parquet type holds, e.g. numbers beside text: the readers keep such
-        # a column as text, and this is the net under them, not a traceback.)
-        detail = "; ".join(str(part) for part in exc.args)
-        failed = _ARROW_COLUMN.search(detail)
-        raise InputError(f"cannot write the canonical log as Parquet: {detail}", file=out,
-                         field=failed.group(1) if failed else None) from exc
-    written = {"log": out, "quarantine": write_quarantine(result.quarantine,
-                                                         beside["quarantine"])}
+        staged.unlink(missing_ok=True)
+        raise _not_parquet(exc, out) from exc
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    try:
+        os.replace(staged, beside["quarantine"])
+    except OSError as exc:
+        staged.unlink(missing_ok=True)
+        raise InputError(f"cannot write: {exc.strerror}", file=beside["quarantine"]) from exc
+    written = {"log": out, "quarantine": beside["quarantine"]}
     if result.correlation_problems is not None:
         written["correlation problems"] = write_problems(result.correlation_problems,
                                                          beside["correlation problems"])
@@ -126,6 +156,33 @@ def write_import(result: ImportResult, out: Path,
                              f"{exc.strerror or exc}",
                              file=beside["correlation problems"]) from exc
     return written
+
+
+def _not_parquet(exc: Exception, out: Path) -> InputError:
+    """A column no Parquet type holds, e.g. numbers beside text: the readers keep such a
+    column as text, and this is the net under them, not a traceback."""
+    detail = "; ".join(str(part) for part in exc.args)
+    failed = _ARROW_COLUMN.search(detail)
+    return InputError(f"cannot write the canonical log as Parquet: {detail}", file=out,
+                      field=failed.group(1) if failed else None)
+
+
+def _staged_quarantine(quarantine: pd.DataFrame, path: Path) -> tuple[Path, str]:
+    """The quarantine written to a new file beside `path` (hidden, of a name no other file
+    holds), and the sha256 of its bytes: moved into `path` by the caller, or removed."""
+    for _ in range(100):
+        staged = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return staged, _write_quarantine(quarantine, staged, mode="xb")
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            staged.unlink(missing_ok=True)
+            raise InputError(f"cannot write: {exc.strerror}", file=path) from exc
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+    raise InputError("cannot write: no free name beside it to write it to", file=path)
 
 
 def import_options(fmt: str | None = None, assume_tz: str | None = None,
@@ -144,11 +201,14 @@ def import_options(fmt: str | None = None, assume_tz: str | None = None,
 
 
 def _import_record(result: ImportResult, quarantine: str, correlation: str | None,
-                   options: dict[str, Any] | None = None) -> dict[str, Any]:
+                   options: dict[str, Any] | None = None, *,
+                   quarantine_sha256: str | None = None) -> dict[str, Any]:
     """What the import counted, as the log's metadata holds it: the totals, each input's
     counts and sha256 (with the record of an input that is itself a canonical log), the
-    events written, the side files' names (beside the log) and the import's `options`
-    (`import_options`; None where the caller did not say)."""
+    events written, the side files' names (beside the log), the sha256 of the quarantine's
+    bytes as written (`quarantine_sha256`: `check` counts the file's rows only where it
+    holds them) and the import's `options` (`import_options`; None where the caller did
+    not say)."""
     from audit import __version__
 
     inputs = []
@@ -167,14 +227,16 @@ def _import_record(result: ImportResult, quarantine: str, correlation: str | Non
             "quarantined": result.quarantined,
             "duplicates_dropped": sum(f.deduplicated for f in result.files),
             "left_out": result.left_out, "events": len(result.log),
-            "quarantine_file": quarantine, "correlation_file": correlation,
-            "options": options, "inputs": inputs}
+            "quarantine_file": quarantine, "quarantine_sha256": quarantine_sha256,
+            "correlation_file": correlation, "options": options, "inputs": inputs}
 
 
 def import_record(path: Path) -> dict[str, Any] | None:
     """The import's record in a canonical log's Parquet metadata (`write_import`), or None:
     not Parquet, unreadable, a log written before the record was kept, or a record that does
-    not hold whole counts and a quarantine file's name (then it is not told)."""
+    not hold whole counts and a quarantine file's name, or holds a quarantine_sha256 that is
+    not one (then it is not told). A record written before the quarantine's sha256 was kept
+    holds none (`read_earlier_quarantine` tells its file as not verified)."""
     if path.suffix.lower() not in (".parquet", ".pq"):
         return None
     import pyarrow as pa
@@ -194,7 +256,13 @@ def import_record(path: Path) -> dict[str, Any] | None:
             record.get("correlation_file") is None
             or _a_file_name(record.get("correlation_file"))):
         return None
+    digest = record.get("quarantine_sha256")
+    if digest is not None and not (isinstance(digest, str) and _SHA256.fullmatch(digest)):
+        return None
     return record
+
+
+_SHA256 = re.compile("[0-9a-f]{64}")
 
 
 def _a_file_name(value: object) -> bool:
@@ -209,28 +277,44 @@ def read_earlier_quarantine(path: Path, record: dict[str, Any]
     the log's name where it lies, as `imported_earlier_text` finds it), read to count its
     rows per case: (what was found, the rows' `file`, `row` and `case`, one line per line
     of the file), or (what was found, None) where its rows cannot be counted. `status` is
-    `read` only where the file is there, names each row's case and holds as many rows
+    `read` only where the file is there, is the one the import wrote (its bytes' sha256 is
+    the record's `quarantine_sha256`), names each row's case and holds as many rows
     (distinct file and row) as the log's `record` says its import quarantined; else
     `not found`, `unreadable`, `names no case` (written before the quarantine had a case
     column) or `does not match the record`, with a `detail`, and no row is counted: a file
-    of another import, or edited since, is never guessed from. A log whose import
-    quarantined nothing needs no file."""
+    of another import (of as many rows), or edited since, is never guessed from. A record
+    written before the sha256 was kept has its file counted by its rows alone, `verified`
+    false, and a `detail` saying so; `verified` is true where the sha256 is the record's,
+    None where the import quarantined nothing (no file is needed, none is read). `sha256`:
+    the file's, as read (None where not read). The file is read once, its bytes hashed
+    and parsed (it is small: the rows an import could not take, not the log)."""
     own = side_files(path.resolve() if path.is_symlink() else path)["quarantine"]
     expected = int(record["quarantined"])
+    recorded = record.get("quarantine_sha256")
     told: dict[str, Any] = {"file": own.name, "quarantined": expected, "status": "read",
-                            "detail": None}
+                            "detail": None, "sha256": None, "verified": None}
     empty = pd.DataFrame({"file": [], "row": [], "case": []}, dtype=object)
     if not expected:
         return told, empty
+    told["verified"] = False
     if not own.is_file():
         return {**told, "status": "not found", "detail": f"{own.name} not found beside "
                 f"{path.name}"}, None
     try:
-        rows = pd.read_csv(own, dtype=str, keep_default_na=False, encoding="utf-8",
-                           usecols=lambda name: name in ("file", "row", "case"))
+        data = own.read_bytes()
     except OSError as exc:  # (its text, not its path: the report is handed on)
         return {**told, "status": "unreadable",
                 "detail": f"{own.name} cannot be read: {exc.strerror or exc}"}, None
+    told["sha256"] = hashlib.sha256(data).hexdigest()
+    if recorded is not None and told["sha256"] != recorded:
+        return {**told, "status": "does not match the record",
+                "detail": f"{own.name} is not the file the log's import wrote: its sha256 "
+                "is not the one the log's record holds (another import's file, or edited "
+                "since)"}, None
+    try:
+        rows = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False,
+                           encoding="utf-8",
+                           usecols=lambda name: name in ("file", "row", "case"))
     except (ValueError, pd.errors.ParserError) as exc:  # (not UTF-8, not CSV)
         return {**told, "status": "unreadable",
                 "detail": f"{own.name} cannot be read: {str(exc).splitlines()[0]}"}, None
@@ -248,7 +332,15 @@ def read_earlier_quarantine(path: Path, record: dict[str, Any]
     # (Written with formula-like cells neutralised, `'=c3`: read back as the case it names.)
     rows["case"] = [c[1:] if c.startswith("'") and is_formula(c[1:]) else c
                     for c in rows["case"].tolist()]
-    return told, rows[["file", "row", "case"]]
+    if recorded is None:
+        version = record.get("version")
+        by = f"refund-audit {version}" if isinstance(version, str) and version else \
+            "an older version"
+        return {**told, "detail": f"{own.name} is not verified as the file the log's import "
+                f"wrote: the log's record (written by {by}) holds no sha256 of it, so it "
+                "is counted as it holds as many rows as the record says; import the log "
+                "again to have it verified"}, rows[["file", "row", "case"]]
+    return {**told, "verified": True}, rows[["file", "row", "case"]]
 
 
 def earlier_quarantine_text(told: dict[str, Any] | None, *, json_written: bool = True) -> str:
@@ -256,7 +348,8 @@ def earlier_quarantine_text(told: dict[str, Any] | None, *, json_written: bool =
     import's quarantined rows in cases with findings (`told`: the check's count of them,
     as the manifest's inputs[].earlier_quarantine holds it); empty where it quarantined
     nothing. Cases beyond the first ten are sent to findings.json, with how to have it
-    written where the run did not write it (`json_written`, `findings_json_written`)."""
+    written where the run did not write it (`json_written`, `findings_json_written`); rows
+    counted from a file that could not be verified (`verified` false) are said to be."""
     if not told or not told.get("quarantined"):
         return ""
     rows = counted(told["quarantined"], "quarantined row", spec=",")
@@ -269,10 +362,13 @@ def earlier_quarantine_text(told: dict[str, Any] | None, *, json_written: bool =
         f" and {len(cases) - _CASES_SHOWN:,} more (findings.json lists them"
         + ("" if json_written else "; check --format json writes it") + ")"
         if len(cases) > _CASES_SHOWN else "")
+    # (counted from a file its record holds no sha256 of: said, beside the count)
+    unverified = f" ({told['detail']})" if told.get("verified") is False and \
+        told.get("detail") else ""
     return (f"of its {rows}, {hit:,} "
             + ("is in a case" if hit == 1 else "are in cases") + " with findings"
             + (f" ({'case' if len(cases) == 1 else 'cases'} {shown}), whose findings may "
-               "rest on incomplete records" if hit else ""))
+               "rest on incomplete records" if hit else "") + unverified)
 
 
 _CASES_SHOWN = 10

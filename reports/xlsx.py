@@ -375,6 +375,10 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
            ("Earlier import's quarantined rows not counted (file missing or not matching)",
             summary.get("earlier_quarantined_not_counted", 0))]
           if summary.get("earlier_quarantined") else []),
+        # (counted from a file a log of an older version holds no sha256 of)
+        *([("Earlier import's quarantined rows counted unverified (no sha256 in the record)",
+            summary["earlier_quarantined_not_verified"])]
+          if summary.get("earlier_quarantined_not_verified") else []),
         ("Duplicate records dropped", summary.get("duplicates_dropped", 0)),
         ("Charges left out as sales", summary.get("left_out", 0)),
         ("Findings", summary["findings"]),

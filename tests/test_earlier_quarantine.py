@@ -2,10 +2,12 @@
 LOG.quarantine.csv beside the log) are counted per case among the cases with findings, as
 `check` of the raw exports counts its own quarantined rows, apart from the check's own
 `read = imported + quarantined` (the rows of the log), and only from a file that is beside
-the log and holds as many rows as the log's record says."""
+the log, is the one its import wrote (the sha256 the log's record holds) and holds as many
+rows as the record says."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 from pathlib import Path
@@ -46,6 +48,10 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return exports, log
 
 
+NOT_WRITTEN = ("log.quarantine.csv is not the file the log's import wrote: its sha256 is not "
+               "the one the log's record holds (another import's file, or edited since)")
+
+
 def summary_of(out: Path) -> dict[str, Any]:
     document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     return {"summary": document["summary"], "manifest": document["manifest"]}
@@ -64,7 +70,8 @@ def test_the_earlier_imports_quarantined_rows_are_counted_in_cases_with_findings
     # (no canonical log among the inputs: the earlier import's keys are there, none counted)
     assert {k: v for k, v in summary_of(raw)["summary"].items() if k.startswith("earlier")} \
         == {"earlier_quarantined": 0, "earlier_quarantined_in_cases_with_findings": 0,
-            "earlier_quarantined_not_counted": 0, "earlier_quarantined_cases_with_findings": []}
+            "earlier_quarantined_not_counted": 0, "earlier_quarantined_cases_with_findings": [],
+            "earlier_quarantined_not_verified": 0}
     out = tmp_path / "out"
     result = run("check", str(log), "--out", str(out), "--format", "json,html,xlsx",
                  "--fail-on", "never")
@@ -78,9 +85,13 @@ def test_the_earlier_imports_quarantined_rows_are_counted_in_cases_with_findings
     assert summary["earlier_quarantined_in_cases_with_findings"] == 1
     assert summary["earlier_quarantined_not_counted"] == 0
     assert summary["earlier_quarantined_cases_with_findings"] == ["40219"]
+    assert summary["earlier_quarantined_not_verified"] == 0
     told = document["manifest"]["inputs"][0]["earlier_quarantine"]
+    digest = hashlib.sha256(log.with_name("log.quarantine.csv").read_bytes()).hexdigest()
     assert told == {"file": "log.quarantine.csv", "quarantined": 1, "status": "read",
-                    "detail": None, "in_cases_with_findings": 1, "cases": ["40219"]}
+                    "detail": None, "sha256": digest, "verified": True,
+                    "in_cases_with_findings": 1, "cases": ["40219"]}
+    assert document["manifest"]["inputs"][0]["imported_earlier"]["quarantine_sha256"] == digest
     assert ("quarantined (see " + str(log.with_name("log.quarantine.csv")) + "); of its 1 "
             "quarantined row, 1 is in a case with findings (case 40219), whose findings may "
             "rest on incomplete records; correlation problems: see "
@@ -125,7 +136,7 @@ def test_an_earlier_quarantine_not_matching_its_record_is_told_and_not_counted(
     assert summary["earlier_quarantined_not_counted"] == 1
     assert summary["earlier_quarantined_cases_with_findings"] == []
     stem = Path(name).stem
-    detail = ("log.quarantine.csv holds 2 rows, the log's record 1" if change == "extra row"
+    detail = (NOT_WRITTEN if change == "extra row"
               else f"{stem}.quarantine.csv not found beside {name}")
     assert (f"; its 1 quarantined row not counted among the cases with findings: {detail}"
             in result.output)
@@ -137,6 +148,156 @@ def test_an_earlier_quarantine_not_matching_its_record_is_told_and_not_counted(
         "Summary"].iter_rows(values_only=True) if len(r) > 1 and r[0]}
     assert rows["Earlier import's quarantined rows not counted (file missing or not "
                 "matching)"] == 1
+
+
+@pytest.mark.parametrize("change", ["edited", "another import's"])
+def test_a_quarantine_of_as_many_rows_not_written_by_the_logs_import_is_not_counted(
+        imported: tuple[Path, Path], tmp_path: Path, change: str) -> None:
+    """Before, the file was matched to the log by its count of rows alone: one edited since
+    (a reason changed) or another import's of as many rows (left beside a log of the same
+    name imported again from other exports, or copied there) was counted as this log's.
+    Now the record holds the sha256 of the bytes the import wrote, and a file of other
+    bytes is not counted, and the check says why."""
+    _, original = imported
+    folder = tmp_path / "w"
+    folder.mkdir()
+    log = folder / "log.parquet"
+    log.write_bytes(original.read_bytes())
+    text = original.with_name("log.quarantine.csv").read_text(encoding="utf-8")
+    header, row = text.splitlines()
+    if change == "edited":
+        assert "40219" in row
+        text = text.replace("unknown currency", "unknown currency (checked)")
+    else:  # (one row too, of another case with findings)
+        text = header + "\nstripe_refunds.csv,7,currency,xxx,unknown currency,40220\n"
+    (folder / "log.quarantine.csv").write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    result = run("check", str(log), "--out", str(out), "--format", "json,html",
+                 "--fail-on", "never")
+    document = summary_of(out)
+    summary = document["summary"]
+    assert (summary["earlier_quarantined"], summary["earlier_quarantined_not_counted"]) == (1, 1)
+    assert summary["earlier_quarantined_in_cases_with_findings"] == 0
+    assert summary["earlier_quarantined_cases_with_findings"] == []
+    told = document["manifest"]["inputs"][0]["earlier_quarantine"]
+    assert told == {"file": "log.quarantine.csv", "quarantined": 1,
+                    "status": "does not match the record", "detail": NOT_WRITTEN,
+                    "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                    "verified": False, "in_cases_with_findings": None, "cases": []}
+    told_line = f"; its 1 quarantined row not counted among the cases with findings: {NOT_WRITTEN}"
+    assert told_line in result.output
+    assert told_line in html.unescape((out / "report.html").read_text(encoding="utf-8"))
+
+
+def without_quarantine_digest(log: Path, to: Path) -> None:
+    """`log` written to `to` with its import's record as an older version wrote it: no
+    quarantine_sha256."""
+    import pyarrow.parquet as pq
+
+    from audit.store import IMPORT_RECORD_KEY
+
+    table = pq.read_table(log)
+    metadata = dict(table.schema.metadata)
+    record = json.loads(metadata[IMPORT_RECORD_KEY])
+    del record["quarantine_sha256"]
+    metadata[IMPORT_RECORD_KEY] = json.dumps(record).encode("utf-8")
+    pq.write_table(table.replace_schema_metadata(metadata), to)
+
+
+def test_a_log_of_an_older_version_has_its_quarantine_counted_by_its_rows_as_unverified(
+        imported: tuple[Path, Path], tmp_path: Path) -> None:
+    """A record written before the quarantine's sha256 was kept: its file is counted where
+    it holds as many rows as the record says, as before, but the manifest (`verified`
+    false, its `detail`), the summary (`earlier_quarantined_not_verified`), the console,
+    report.html and findings.xlsx say that it could not be verified as the import's."""
+    _, original = imported
+    folder = tmp_path / "w"
+    folder.mkdir()
+    log = folder / "log.parquet"
+    without_quarantine_digest(original, log)
+    from audit.store import import_record
+
+    record = import_record(log)
+    assert record is not None and "quarantine_sha256" not in record
+    quarantine = original.with_name("log.quarantine.csv").read_bytes()
+    (folder / "log.quarantine.csv").write_bytes(quarantine)
+    out = tmp_path / "out"
+    result = run("check", str(log), "--out", str(out), "--format", "json,html,xlsx",
+                 "--fail-on", "never")
+    document = summary_of(out)
+    summary = document["summary"]
+    assert summary["earlier_quarantined_in_cases_with_findings"] == 1
+    assert summary["earlier_quarantined_cases_with_findings"] == ["40219"]
+    assert summary["earlier_quarantined_not_counted"] == 0
+    assert summary["earlier_quarantined_not_verified"] == 1
+    told = document["manifest"]["inputs"][0]["earlier_quarantine"]
+    detail = ("log.quarantine.csv is not verified as the file the log's import wrote: the "
+              f"log's record (written by refund-audit {record['version']}) holds no sha256 "
+              "of it, so it is counted as it holds as many rows as the record says; import "
+              "the log again to have it verified")
+    assert told == {"file": "log.quarantine.csv", "quarantined": 1, "status": "read",
+                    "detail": detail, "sha256": hashlib.sha256(quarantine).hexdigest(),
+                    "verified": False, "in_cases_with_findings": 1, "cases": ["40219"]}
+    said = ("of its 1 quarantined row, 1 is in a case with findings (case 40219), whose "
+            f"findings may rest on incomplete records ({detail})")
+    assert said in result.output
+    assert said in html.unescape((out / "report.html").read_text(encoding="utf-8"))
+    rows = {r[0]: r[1] for r in load_workbook(out / "findings.xlsx", read_only=True)[
+        "Summary"].iter_rows(values_only=True) if len(r) > 1 and r[0]}
+    assert rows["Earlier import's quarantined rows counted unverified (no sha256 in the "
+                "record)"] == 1
+    assert said[0].upper() + said[1:] in rows["Earlier quarantine"]
+    # Its count of rows is still checked: a row more, and nothing is counted.
+    (folder / "log.quarantine.csv").write_bytes(
+        quarantine + b"stripe_refunds.csv,7,currency,xxx,unknown currency,40220\n")
+    result = run("check", str(log), "--out", str(tmp_path / "out2"), "--format", "json",
+                 "--fail-on", "never")
+    assert ("its 1 quarantined row not counted among the cases with findings: "
+            "log.quarantine.csv holds 2 rows, the log's record 1") in result.output
+    assert summary_of(tmp_path / "out2")["summary"]["earlier_quarantined_not_verified"] == 0
+
+
+def test_a_record_holding_no_sha256_as_its_quarantines_is_not_told(tmp_path: Path) -> None:
+    """A quarantine_sha256 that is not a sha256 (edited metadata): the record is not read,
+    as one of other counts is not, rather than a file matched against nothing."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from audit.store import IMPORT_RECORD_KEY, import_record
+
+    record = {"read": 2, "imported": 1, "quarantined": 1, "duplicates_dropped": 0,
+              "left_out": 0, "quarantine_file": "log.quarantine.csv", "correlation_file": None}
+    log = tmp_path / "log.parquet"
+    for digest, read in ((None, True), ("ab" * 32, True), ("AB" * 32, False), ("abc", False),
+                         (5, False)):
+        table = pa.table({"x": [1]}).replace_schema_metadata({IMPORT_RECORD_KEY: json.dumps(
+            {**record, "quarantine_sha256": digest}).encode("utf-8")})
+        pq.write_table(table, log)
+        assert (import_record(log) is not None) == read, digest
+
+
+def test_a_failed_write_of_the_log_leaves_the_earlier_imports_quarantine(
+        imported: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quarantine is written (and hashed) before the log, under a name of its own, and
+    moved into LOG.quarantine.csv only once the log is written: an import that fails
+    writing the log leaves the earlier import's file, and no other."""
+    import pyarrow.parquet as pq
+
+    exports, original = imported
+    folder = tmp_path / "w"
+    folder.mkdir()
+    before = original.with_name("log.quarantine.csv").read_bytes()
+    (folder / "log.quarantine.csv").write_bytes(before)
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pq, "write_table", full)
+    result = run("import", *map(str, sorted(exports.iterdir())), "--out",
+                 str(folder / "log.parquet"), code=2)
+    assert "No space left on device" in result.output
+    assert sorted(p.name for p in folder.iterdir()) == ["log.quarantine.csv"]
+    assert (folder / "log.quarantine.csv").read_bytes() == before
 
 
 def test_a_neutralised_case_in_the_earlier_quarantine_is_read_as_its_case(
@@ -152,7 +313,7 @@ def test_a_neutralised_case_in_the_earlier_quarantine_is_read_as_its_case(
         "g.csv,3,amount,x,not a number,'=c3\n"
         "g.csv,4,timestamp,bad,not a timestamp,'plain\n", encoding="utf-8")
     told, rows = read_earlier_quarantine(log, {"quarantined": 2})
-    assert told["status"] == "read"
+    assert (told["status"], told["verified"]) == ("read", False)  # (no sha256 recorded)
     assert rows is not None
     assert rows["case"].tolist() == ["=c3", "=c3", "'plain"]
     told, rows = read_earlier_quarantine(log, {"quarantined": 3})
