@@ -21,14 +21,32 @@ def is_formula(text: str) -> bool:
         text[:1].isspace() and text.lstrip().startswith(FORMULA_START))
 
 
+def needs_apostrophe(text: str) -> bool:
+    """Whether `neutralise_cell` writes `text` with an apostrophe before it: a spreadsheet
+    may read it as a formula (`is_formula`), or it is such a text after apostrophes
+    (`'=x`, `''-1`). The second keeps the written form invertible: `=x` is written `'=x`
+    and `'=x` is written `''=x`, so that of a written cell that starts with an apostrophe
+    before such a text exactly one apostrophe is the one added (`restored_cell`); without
+    it, `=x` and `'=x` were both written `'=x`, and a case id `'=x` read back as `=x`.
+    A spreadsheet that shows the apostrophe added as a prefix shows the text as it is."""
+    return is_formula(text.lstrip("'"))
+
+
 def neutralise_cell(value: Any) -> Any:
-    """Prefix a text cell that a spreadsheet would read as a formula with an apostrophe.
+    """Prefix a text cell that a spreadsheet would read as a formula (or such a text after
+    apostrophes: `needs_apostrophe`) with an apostrophe.
 
     Numbers are left alone: a negative amount is a number, not a formula.
     """
-    if isinstance(value, str) and is_formula(value):
+    if isinstance(value, str) and needs_apostrophe(value):
         return "'" + value
     return value
+
+
+def restored_cell(text: str) -> str:
+    """The text `neutralise_cell` wrote as `text`: one apostrophe taken off where it added
+    one (`''=x` is `'=x`, `'=x` is `=x`); any other text as it is (`'plain`)."""
+    return text[1:] if text.startswith("'") and needs_apostrophe(text[1:]) else text
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:

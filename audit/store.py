@@ -17,7 +17,7 @@ from audit.csvtext import frame_csv
 from audit.digest import sha256_of
 from audit.errors import InputError
 from audit.ingest import ImportResult
-from audit.safety import is_formula, neutralise_frame
+from audit.safety import neutralise_frame, restored_cell
 from audit.sources.roles import ROLE_HISTORY_KEY, RoleHistory, history_json
 from audit.words import counted
 
@@ -329,9 +329,9 @@ def read_earlier_quarantine(path: Path, record: dict[str, Any]
     if "case" not in rows.columns:
         return {**told, "status": "names no case",
                 "detail": f"{own.name} has no case column (written by an older version)"}, None
-    # (Written with formula-like cells neutralised, `'=c3`: read back as the case it names.)
-    rows["case"] = [c[1:] if c.startswith("'") and is_formula(c[1:]) else c
-                    for c in rows["case"].tolist()]
+    # (Written with formula-like cells neutralised, `'=c3`, `''=c3` for a case `'=c3`: read
+    # back as the case it names.)
+    rows["case"] = [restored_cell(c) for c in rows["case"].tolist()]
     if recorded is None:
         version = record.get("version")
         by = f"refund-audit {version}" if isinstance(version, str) and version else \

@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 from audit.currency import CURRENCIES, minor_units
 from audit.findings import SEVERITIES, Finding
 from audit.rules.base import FAMILIES
-from audit.safety import is_formula, neutralise_cell
+from audit.safety import needs_apostrophe, neutralise_cell
 from audit.store import (
     earlier_quarantine_text,
     findings_json_written,
@@ -295,7 +295,7 @@ def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str],
         elif not value:
             cells.append("")
         else:
-            if is_formula(value):  # neutralised, then cut, as _text does
+            if needs_apostrophe(value):  # neutralised, then cut, as _text does
                 value = "'" + value
             if 2 * len(value) > cut and excel_length(value) > cut:
                 value = cut_text(value, raw if listed and isinstance(raw, list | tuple)
@@ -310,10 +310,10 @@ _X_ESCAPE = re.compile(r"_x[0-9A-Fa-f]{4}_")
 """What `ooxml.escape` writes as `_xHHHH_` (but NUL, which joins texts here), and the
 literal `_xHHHH_` it escapes: ooxml's `_NOT_XML` in two (a search of both at once took
 three times as long)."""
-_STARTS = re.compile(r"\x00[\s=+\-@]")
+_STARTS = re.compile(r"\x00'*[\s=+\-@]")
 """In texts joined and begun by NULs, a text that starts with white space
-(`ooxml.space_kept`) or a formula start (`is_formula`; one after white space is found as
-white space)."""
+(`ooxml.space_kept`) or a formula start (`needs_apostrophe`; one after white space is found
+as white space, one after apostrophes with them)."""
 _ENDS = re.compile(r"\x00\s")
 """In the reversed texts, a text that ends with white space."""
 

@@ -320,6 +320,29 @@ def test_a_neutralised_case_in_the_earlier_quarantine_is_read_as_its_case(
     assert (told["status"], rows) == ("does not match the record", None)
 
 
+def test_a_case_starting_with_an_apostrophe_reads_back_as_it_is(tmp_path: Path) -> None:
+    """Before, `=c3` and `'=c3` were both written `'=c3` (the apostrophe added only before a
+    formula start), and read back both as `=c3`: the row of case `'=c3` was counted for
+    case `=c3`. Now a text of apostrophes before a formula start gets one more (`''=c3`),
+    and every case reads back as it is."""
+    import pandas as pd
+
+    from audit.store import read_earlier_quarantine, write_quarantine
+
+    cases = ["=c3", "'=c3", "''=c3", "' -1", "-1", "'plain", "plain", "'", " =y", "' =y",
+             "'\t@z", "a'=b"]
+    frame = pd.DataFrame({"file": "g.csv", "row": range(2, len(cases) + 2),
+                          "field": "timestamp", "value": "bad", "reason": "not a timestamp",
+                          "case": cases})
+    log = tmp_path / "log.parquet"
+    write_quarantine(frame, tmp_path / "log.quarantine.csv")
+    written = (tmp_path / "log.quarantine.csv").read_text(encoding="utf-8")
+    assert ",''=c3\n" in written and ",'''=c3\n" in written and ",'plain\n" in written
+    told, rows = read_earlier_quarantine(log, {"quarantined": len(cases)})
+    assert told["status"] == "read" and rows is not None
+    assert rows["case"].tolist() == cases
+
+
 def test_a_log_given_as_a_link_names_the_quarantine_it_counts(
         imported: tuple[Path, Path], tmp_path: Path) -> None:
     """`check current.parquet`, a link to w/log.parquet: its rows are counted from

@@ -504,6 +504,48 @@ def test_a_formula_after_white_space_is_neutralised_everywhere(tmp_path: Path) -
     assert "' =HYPERLINK(\"x\")" in texts
 
 
+def test_the_apostrophe_added_is_one_a_reader_can_take_off() -> None:
+    """A text of apostrophes before a formula start (`'=x`, a case id as exported) was
+    written as it is, and `=x` was written `'=x` too: two texts, one cell, and a reader
+    (`check` of a log, reading LOG.quarantine.csv back) could not tell which. Now such a
+    text gets one apostrophe more, in every writer (the CSV's column search and the XLSX's
+    too), and `restored_cell` takes it off: every text of these characters up to five
+    long reads back as it is."""
+    import itertools
+
+    from audit.findings import Finding
+    from audit.safety import is_formula, needs_apostrophe, neutralise_cell, restored_cell
+    from reports.records import FINDING_COLUMNS
+    from reports.writers import _csv_cells
+    from reports.xlsx import _cell_value, _cell_xml, prepared_rows
+
+    texts = ["".join(chars) for n in range(6)
+             for chars in itertools.product("'= a-", repeat=n)]
+    written = [neutralise_cell(t) for t in texts]
+    assert len(set(written)) == len(texts)  # (one cell per text)
+    assert [restored_cell(w) for w in written] == texts
+    # A spreadsheet never reads one as a formula, and an apostrophe is added only where
+    # one is needed (a formula start, or apostrophes before one).
+    assert not [w for w in written if is_formula(w)]
+    assert [t for t, w in zip(texts, written, strict=True) if w != t] == [
+        t for t in texts if is_formula(t.lstrip("'"))]
+    assert neutralise_cell("'=x") == "''=x" and neutralise_cell("'plain") == "'plain"
+    assert needs_apostrophe("''-1") and not needs_apostrophe("'a=b")
+    # The CSV's column search finds it, alone in its column or beside others.
+    assert _csv_cells(["'=x", "plain"]) == ["''=x", "plain"]
+    assert _csv_cells(["plain", "''@x", "'p"]) == ["plain", "'''@x", "'p"]
+    assert _csv_cells(texts) == written
+    # The XLSX's cells: put together as a column, or one by one, the same.
+    finding = Finding(rule="DQ002", name="missing-resource", severity="low", case_id="'=c",
+                      event_ids=["'-e1"], activities=["'plain"], resources=["''+r"],
+                      timestamp=None, message="'@m")
+    expected = "".join(_cell_xml(col, _cell_value(column, getattr(finding, column)))
+                       for col, column in enumerate(FINDING_COLUMNS))
+    assert prepared_rows([finding]) == [expected]
+    for cell in (">''=c<", ">''-e1<", ">'plain<", ">'''+r<", ">''@m<"):
+        assert cell in expected, cell
+
+
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 def test_each_formula_start_alone_in_a_csv_column_is_neutralised(start: str) -> None:
     """The CSV's column search (one pass for every formula start after a separator) finds
