@@ -1,8 +1,8 @@
 """The `refund-audit` command line: thin wiring of the pure stages; I/O lives here.
 
 Exit codes are defined once in audit.errors.ExitCode: 0 ok, 1 findings at or above --fail-on,
-2 usage or input error; 130 interrupted, 141 stdout closed by its reader (see `run`). pm4py
-and dask are never imported at start-up.
+2 usage or input error; 130 interrupted (Ctrl-C), 141 stdout closed by its reader, 143
+terminated (SIGTERM) (see `run`). pm4py and dask are never imported at start-up.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from audit import __version__
-from audit.errors import ExitCode, InputError
+from audit.errors import ExitCode, InputError, Terminated
 from audit.safety import shown_on_a_terminal
 from audit.words import counted
 
@@ -91,6 +91,8 @@ def run() -> None:
     - the command's code: 0 done, 1 findings at or above --fail-on, 2 usage or input error
       (click's usage errors shown as click shows them); --help and --version exit 0;
     - Ctrl-C (SIGINT): "error: interrupted" on stderr and exit code 130;
+    - SIGTERM (a scheduler, `timeout`, a container's stop): the same cleanup as for Ctrl-C
+      (`_on_sigterm`), "error: interrupted (SIGTERM)" on stderr and exit code 143;
     - the reader of stdout gone (`refund-audit rules | head -1`): nothing more written, exit
       code 141 (see `_Main.invoke`);
     - a crash (an exception no command turned into an error line: a bug) prints its
@@ -98,12 +100,16 @@ def run() -> None:
       it, 1, would read as findings too."""
     global ENDS_PROCESS
     ENDS_PROCESS = True
+    _handle_sigterm()
     try:
         code = main(standalone_mode=False)
     except (click.Abort, KeyboardInterrupt):
         # (click turns Ctrl-C into Abort, after a line break closing the terminal's "^C")
         _echo_if_possible("error: interrupted")
         sys.exit(ExitCode.INTERRUPTED)
+    except Terminated:
+        _echo_if_possible("error: interrupted (SIGTERM)")
+        sys.exit(ExitCode.TERMINATED)
     except click.ClickException as exc:  # a usage error (exit code 2), as click shows it
         exc.show()
         sys.exit(exc.exit_code)
@@ -120,6 +126,42 @@ def run() -> None:
     # click's Exit (--help, --version: 0) comes back as its code; every command returns None
     # or ends with sys.exit (its code goes through as it is).
     sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+_SIGTERM_HANDLED_IN: int | None = None
+"""The process that installed `_on_sigterm` (`_handle_sigterm`)."""
+
+
+def _handle_sigterm() -> None:
+    """SIGTERM raised as `Terminated` from here on (`_on_sigterm`), in the console script
+    only: before, its default action ended the process at once, without the cleanup an
+    interrupt runs (the staging folder left in --out, a forked copy and reading workers
+    running on, orphaned)."""
+    import signal
+
+    global _SIGTERM_HANDLED_IN
+    _SIGTERM_HANDLED_IN = os.getpid()
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM in the console script's process: `Terminated` raised where it runs, so that
+    every cleanup an interrupt runs runs (the staging folder removed, `audit.forked`'s copy
+    and the workers of a process pool stopped), then `run` ends with exit code 143. A later
+    SIGTERM is ignored: the process is ending, and its cleanup is not cut short.
+
+    A forked process keeps this handler until it sets its own: a forked copy sets its own at
+    once (`audit.forked`); in another (a worker of a process pool, reading inputs or aligning)
+    the signal has its default action, as before, so that it ends there and then. Raised
+    there, the worker would send it back as a file's error, or print a traceback."""
+    import signal
+
+    if os.getpid() != _SIGTERM_HANDLED_IN:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    signal.signal(signum, signal.SIG_IGN)
+    raise Terminated(signum)
 
 
 def _echo_if_possible(message: str) -> None:
@@ -799,7 +841,8 @@ def _process_running(pid: int) -> bool:
 
 def clear_stale_staging(out: Path) -> tuple[list[str], list[str]]:
     """The staging folders other runs left in `out` (`_STAGING`; a run killed while writing
-    its reports, SIGKILL or a SIGTERM before its cleanup ran, leaves its own): those of a
+    its reports, by SIGKILL, or by a SIGTERM where no handler raised it, leaves its own;
+    the console script's cleanup removes it on SIGTERM, `_on_sigterm`): those of a
     process of this machine that is not running are removed, but a folder aside (`earlier-`)
     only where empty, as it may hold the earlier files the run moved out of `out`. Returned:
     (the names removed, the others with what they are), for the run to tell: a folder of a

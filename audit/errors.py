@@ -21,6 +21,16 @@ class ExitCode(IntEnum):
     OUTPUT_CLOSED = 141
     """The reader of standard output went away (`refund-audit rules | head -1`): the rest of
     the output was not read; 128 + SIGPIPE, as a shell says of a command killed by it."""
+    TERMINATED = 143
+    """Terminated (SIGTERM: a scheduler, `timeout`, a container's stop): the run did not
+    finish, its cleanup ran as for an interrupt; 128 + SIGTERM, as a shell says."""
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is (`audit.cli.run` installs the handler; a forked
+    copy raises it too, `audit.forked`), so that the cleanup an interrupt runs runs: staging
+    folders and partial files removed, forked copies and worker processes stopped. A
+    BaseException, as KeyboardInterrupt is: no `except Exception` takes it for an error."""
 
 
 class InputError(Exception):

@@ -10,6 +10,12 @@ The copy runs without the cyclic garbage collector (its walks would touch, and s
 page of the parent's objects) and ends with `os._exit` (multiprocessing's fork start), so the
 parent's objects are never finalised twice. Its result comes back pickled; its error is raised
 in this process with the copy's traceback as a note.
+
+SIGTERM in the copy (this process stopping it, or a signal to the whole process group, as
+`timeout` sends it) raises `audit.errors.Terminated` there, so that its cleanup runs (a
+writer removes its partial file); the error comes back, and this process ends as
+terminated too. The reading and aligning processes of a ProcessPoolExecutor are stopped
+with the process that started them where it is interrupted (`workers_stopped`).
 """
 
 from __future__ import annotations
@@ -19,8 +25,14 @@ import pickle
 import signal
 import sys
 import traceback
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from audit.errors import Terminated
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 T = TypeVar("T")
 
@@ -69,7 +81,7 @@ class Forked(Generic[T]):
 
     def stop(self) -> None:
         """Ends the copy if it still runs (this process failed or was interrupted): asked
-        first (SIGTERM, raised in the copy as SystemExit, so that its cleanup runs: a writer
+        first (SIGTERM, raised in the copy as Terminated, so that its cleanup runs: a writer
         removes its partial file), then killed if it has not ended within 10 s."""
         self._process.terminate()
         self._process.join(10)
@@ -80,7 +92,10 @@ class Forked(Generic[T]):
 
 
 def _stop(signum: int, frame: Any) -> None:
-    raise SystemExit(1)  # in the copy: its cleanup runs
+    # In the copy: its cleanup runs, and is not cut short by a second SIGTERM (one to the
+    # process group, then this process's `stop`).
+    signal.signal(signum, signal.SIG_IGN)
+    raise Terminated(signum)
 
 
 def _in_child(function: Callable[..., Any], args: tuple[Any, ...], send: Any) -> None:
@@ -99,3 +114,30 @@ def _in_child(function: Callable[..., Any], args: tuple[Any, ...], send: Any) ->
             send.send(("error", exc, trace))
     finally:
         send.close()
+
+
+@contextmanager
+def workers_stopped(pool: ProcessPoolExecutor) -> Iterator[ProcessPoolExecutor]:
+    """`pool`, whose worker processes are stopped where the work in it is interrupted
+    (KeyboardInterrupt, Terminated: not an error, after which the pool is left to finish
+    as before): its queued work cancelled and each worker asked to end (SIGTERM), then
+    killed if it has not ended within 10 s. Without it, leaving `with ProcessPoolExecutor`
+    waits for every file or variant given to the workers, and a worker the signal did not
+    reach (a SIGTERM to the command alone) ran on after it. Use it inside the pool's
+    `with`: `with ProcessPoolExecutor(n) as pool, workers_stopped(pool):`."""
+    try:
+        yield pool
+    except Exception:
+        raise
+    except BaseException:
+        # (the executor's own table of its processes: 3.14's terminate_workers does this)
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(10)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        raise

@@ -28,7 +28,7 @@ def run(*args: str, code: int = 0) -> Result:
 
 
 def test_exit_codes_are_defined_once() -> None:
-    assert [int(c) for c in ExitCode] == [0, 1, 2, 130, 141]
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 130, 141, 143]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

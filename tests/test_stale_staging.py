@@ -1,5 +1,6 @@
-"""A check killed while writing (SIGKILL, or SIGTERM before its cleanup runs) leaves the
-folder its reports were staged in inside --out. A later check into the folder removes the
+"""A check killed while writing (SIGKILL; SIGTERM where no handler raises it: the console
+script's does, tests/test_terminated.py) leaves the folder its reports were staged in
+inside --out. A later check into the folder removes the
 staging folders of a process that is no longer running on this machine, and names them;
 those of a process still running, of an older version (no process in the name) or holding
 the earlier files a run moved aside are left and named."""

@@ -20,6 +20,7 @@ import pandas as pd
 from audit import canonical as C
 from audit.digest import FileStamp, file_stamp, sha256_of
 from audit.errors import InputError
+from audit.forked import workers_stopped
 from audit.ingest.mapping import Mapping, check_time_zone, resolution_note, resolve_columns
 from audit.ingest.normalise import (
     QUARANTINE_COLUMNS,
@@ -966,7 +967,8 @@ def import_sources(
                 for size, (_path, fmt) in zip(sizes, events_in, strict=True)]
         most = max(range(len(events_in)), key=work.__getitem__)
         here = most if processes * work[most] >= sum(work) else None
-        with ProcessPoolExecutor(processes - (here is not None)) as pool:
+        with ProcessPoolExecutor(processes - (here is not None)) as pool, \
+                workers_stopped(pool):  # (interrupted: the workers stopped, not waited for)
             futures = {k: pool.submit(reader, events_in[k]) for k in by_size if k != here}
             own: _ReadFile | Exception | None = None
             if here is not None:
