@@ -606,14 +606,8 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
     if removed:
         settings.say(f"  removed {len(removed)} report file(s) of an earlier run from {out}: "
                      + ", ".join(p.name for p in removed))
-    if stale:
-        settings.say(f"  removed {counted(len(stale), 'staging folder')} of "
-                     + ("a run that ended while writing (its process is" if len(stale) == 1
-                        else "runs that ended while writing (their processes are")
-                     + f" not running) from {out}: " + ", ".join(stale))
-    if others:
-        settings.say(f"warning: {out} holds {counted(len(others), 'folder')} of other runs of "
-                     "this tool, left as they are: " + ", ".join(others))
+    for line in staging_told(out, stale, others):
+        settings.say(line)
     if run.result.errors:
         for error in run.result.errors:
             click.echo(f"error: rule {error.rule} ({error.name}) crashed: {error.error}",
@@ -720,28 +714,43 @@ def _writable_folder(out: Path) -> None:
 
 def _write_all(run: Any, out: Path, chosen: list[str],
                write_reports: Callable[..., list[Path]]) -> tuple[list[Path], list[Path]]:
-    """The run's reports and quarantine.csv written into a folder of their own inside
-    `out`, then moved over their names in `out` together, and an earlier run's reports that
-    this run did not write removed: (the files written, the files removed). A writer that
-    fails leaves `out` as it was (before: the new findings.json beside the earlier
-    report.html, or a file cut short); a link in `out` is replaced, never written through.
-    A file that cannot be moved in leaves `out` as it was too: a directory in the way is an
-    input error naming it before the first move, and a move that fails midway puts back the
-    files moved (`_move_in`; before: findings.json, findings.csv, the XLSX, the graphs and
-    quarantine.csv were the new run's, report.html the old one's, and a traceback)."""
-    import shutil
-    import tempfile
-
+    """The run's reports and quarantine.csv (and correlation.csv, where exports were
+    correlated) written into `out` through a staging folder (`write_staged`): (the files
+    written, the files removed)."""
     from audit.store import write_problems, write_quarantine
 
-    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(), dir=out))
-    try:
+    def write(staging: Path) -> list[Path]:
         written = write_reports(run, staging, chosen)
         # The rows the counts call quarantined, with their reasons: never only a number.
         written.append(write_quarantine(run.imported.quarantine, staging / "quarantine.csv"))
         if run.imported.correlation_problems is not None:  # (exports were correlated)
             written.append(write_problems(run.imported.correlation_problems,
                                           staging / "correlation.csv"))
+        return written
+
+    return write_staged(out, write)
+
+
+def write_staged(out: Path, write: Callable[[Path], list[Path]]
+                 ) -> tuple[list[Path], list[Path]]:
+    """A run's files written by `write` into a folder of their own inside `out` (it is
+    given that folder, and returns the main paths it wrote there), then moved over their
+    names in `out` together, and an earlier run's reports that this run did not write
+    removed: (the files written, as paths in `out`; the files removed). `check` and the
+    demo write so. A writer that fails, or an interrupt (Ctrl-C, SIGTERM), leaves `out` as
+    it was (before: the new findings.json beside the earlier report.html, or a file cut
+    short; the demo wrote into `out` itself until 2026-12-06); a link in `out` is
+    replaced, never written through. A file that cannot be moved in leaves `out` as it was
+    too: a directory in the way is an input error naming it before the first move, and a
+    move that fails midway puts back the files moved (`_move_in`; before: findings.json,
+    findings.csv, the XLSX, the graphs and quarantine.csv were the new run's, report.html
+    the old one's, and a traceback)."""
+    import shutil
+    import tempfile
+
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(), dir=out))
+    try:
+        written = write(staging)
         made = sorted(p for p in staging.iterdir() if p.is_file() and not p.is_symlink())
         targets = {out / p.name for p in made}
         for target in sorted(targets):
@@ -753,6 +762,21 @@ def _write_all(run: Any, out: Path, chosen: list[str],
         return [out / p.name for p in written], removed
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def staging_told(out: Path, stale: list[str], others: list[str]) -> list[str]:
+    """The lines telling what `clear_stale_staging(out)` found: the staging folders it
+    removed (`stale`) and the others it left (`others`). `check` and the demo print them."""
+    lines = []
+    if stale:
+        lines.append(f"  removed {counted(len(stale), 'staging folder')} of "
+                     + ("a run that ended while writing (its process is" if len(stale) == 1
+                        else "runs that ended while writing (their processes are")
+                     + f" not running) from {out}: " + ", ".join(stale))
+    if others:
+        lines.append(f"warning: {out} holds {counted(len(others), 'folder')} of other runs "
+                     "of this tool, left as they are: " + ", ".join(others))
+    return lines
 
 
 def _move_in(made: list[Path], out: Path, earlier: list[Path]) -> list[Path]:

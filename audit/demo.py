@@ -11,7 +11,7 @@ from audit.checkrun import run_check_log
 from audit.currency import shown
 from audit.policy import default_policy_path
 from audit.sources.pipeline import import_and_correlate
-from audit.store import write_import
+from audit.store import refuse_twin, write_import
 from audit.words import counted
 from reports.graphs import graph_files, written_lines
 from reports.writers import write_reports
@@ -23,11 +23,19 @@ SAMPLE = "refund-sample"
 def run_demo(out: Path) -> tuple[list[str], list[str]]:
     """Audit the bundled sample's exports into `out`; return the lines to print, and an
     error line per rule that crashed (as `check` tells them, on stderr: the audit is not
-    whole, and the command ends with exit code 2). An earlier run's reports in `out` that
-    the demo does not write (a check's quarantine.csv and correlation.csv, graphs of other
-    SOPs) are removed and named, as `check` removes them: they would read as the demo's."""
-    from audit.cli import others_in, reports_in
+    whole, and the command ends with exit code 2). The canonical log, its side files and
+    the reports are written as `check` writes its reports (`audit.cli.write_staged`): into
+    a staging folder inside `out`, then moved in together, so that a writer that fails or
+    an interrupt leaves `out` as it was (before, the demo wrote into `out` itself: a demo
+    that failed midway left its new files beside the earlier run's, and a file cut short).
+    An earlier run's reports in `out` that the demo does not write (a check's
+    quarantine.csv and correlation.csv, graphs of other SOPs) are removed and named, as
+    `check` removes them: they would read as the demo's. The staging folders of runs that
+    ended while writing are removed and named, as `check` does."""
+    from audit.cli import clear_stale_staging, others_in, staging_told, write_staged
 
+    log = out / "canonical.parquet"
+    refuse_twin(log)  # (before the audit: the staging folder holds no twin to refuse)
     folder = files("sample_logs").joinpath(SAMPLE, "exports")
     with ExitStack() as stack:
         exports = sorted(
@@ -37,13 +45,14 @@ def run_demo(out: Path) -> tuple[list[str], list[str]]:
         run = run_check_log(imported, exports, default_policy_path())
         out.mkdir(parents=True, exist_ok=True)
         # (an import's log, a sample's files there: left, and warned of, as `check` does)
-        run.others_in_out = others_in(out, [out / "canonical.parquet"])
-        written = write_import(run.imported, out / "canonical.parquet")
-        reports = write_reports(run, out)
-    made = {p.name for p in [*written.values(), *reports]} | set(graph_files(run))
-    removed = sorted(p for p in reports_in(out) if p.name not in made)
-    for path in removed:
-        path.unlink()
+        run.others_in_out = others_in(out, [log])
+        stale, others = clear_stale_staging(out)
+
+        def write(staging: Path) -> list[Path]:
+            written = write_import(run.imported, staging / log.name)
+            return [*written.values(), *write_reports(run, staging)]
+
+        written, removed = write_staged(out, write)
     summary = run.summary()
     money = ", ".join(f"{shown(v, k)} {k}"
                       for k, v in summary["money_at_risk"].items()) or "none"
@@ -60,9 +69,10 @@ def run_demo(out: Path) -> tuple[list[str], list[str]]:
           for code, row in summary["by_rule"].items() if row["findings"]),
         f"  output in {out}/:",
         *(f"    {line}" for line in written_lines(
-            [Path(p.name) for p in [*written.values(), *reports]], graph_files(run), None)),
+            [Path(p.name) for p in written], graph_files(run), None)),
         *([f"  removed {len(removed)} report file(s) of an earlier run from {out}: "
            + ", ".join(p.name for p in removed)] if removed else []),
+        *staging_told(out, stale, others),
         *([f"warning: {run.others_in_out_told()}"] if run.others_in_out else []),
     ]
     errors = [f"error: rule {error.rule} ({error.name}) crashed: {error.error}"

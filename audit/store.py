@@ -77,6 +77,21 @@ def side_files(log: Path) -> dict[str, Path]:
             "correlation problems": log.with_name(f"{log.stem}.correlation.csv")}
 
 
+def refuse_twin(log: Path) -> None:
+    """An input error where the canonical log `log` (LOG.parquet) has a twin beside it
+    (LOG.pq, or the other way round): the two would share LOG.quarantine.csv, and one
+    import would replace, or remove, the other log's side files. (`write_import` asks;
+    the demo too, before it writes its log into a staging folder, where no twin is.)"""
+    beside = side_files(log)
+    for other in (".parquet", ".pq"):
+        twin = log.with_suffix(other)
+        if other != log.suffix.lower() and twin.exists():
+            raise InputError(f"{twin.name} beside it would share its side files "
+                             f"({beside['quarantine'].name}, "
+                             f"{beside['correlation problems'].name}): name the log otherwise",
+                             file=log)
+
+
 def write_import(result: ImportResult, out: Path,
                  options: dict[str, Any] | None = None) -> dict[str, Path]:
     """Write LOG.parquet and LOG.quarantine.csv beside it (and LOG.correlation.csv, where
@@ -92,16 +107,8 @@ def write_import(result: ImportResult, out: Path,
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    refuse_twin(out)
     beside = side_files(out)
-    for other in (".parquet", ".pq"):
-        twin = out.with_suffix(other)
-        if other != out.suffix.lower() and twin.exists():
-            # (LOG.parquet and LOG.pq would share LOG.quarantine.csv: one import would
-            # replace, or remove, the other log's side files)
-            raise InputError(f"{twin.name} beside it would share its side files "
-                             f"({beside['quarantine'].name}, "
-                             f"{beside['correlation problems'].name}): name the log otherwise",
-                             file=out)
     correlated = result.correlation_problems is not None  # (exports were correlated)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

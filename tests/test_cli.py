@@ -380,6 +380,50 @@ def test_demo_removes_an_earlier_checks_reports_it_does_not_write(tmp_path: Path
             "quarantine.csv, sop-retail.svg") in result.output
 
 
+def test_demo_that_fails_while_writing_leaves_the_earlier_demo_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo writes as `check` does, through a staging folder moved in at the end: a
+    writer that fails midway (here the HTML's, a file cut short, then a full disk) leaves
+    the earlier demo's files as they were, and no staging folder. Before, the demo wrote
+    into --out itself: the new canonical log, findings.json, .csv, .xlsx and graphs beside
+    a report.html cut short."""
+    from reports.writers import WRITERS
+
+    out = tmp_path / "demo"
+    run("demo", "--out", str(out))
+    earlier = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert {"canonical.parquet", "findings.json", "report.html", "findings.xlsx"} <= set(earlier)
+
+    def cut_short(run: object, folder: Path) -> Path:
+        (folder / "report.html").write_text("<html><body>cut short", encoding="utf-8")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setitem(WRITERS, "html", cut_short)
+    failed = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    assert isinstance(failed.exception, OSError), failed.output
+    assert sorted(p.name for p in out.iterdir()) == sorted(earlier)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
+
+
+def test_demo_removes_the_staging_folder_of_a_run_that_ended_while_writing(
+        tmp_path: Path) -> None:
+    """The staging folder of a run that ended while writing into the demo's folder (its
+    process is not running) is removed and named, as `check` removes it."""
+    from audit.cli import staging_prefix
+
+    out = tmp_path / "demo"
+    out.mkdir()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = out / f"{staging_prefix(pid=gone.pid)}q1w2e3r4"
+    stale.mkdir()
+    (stale / "findings.json").write_text("{", encoding="utf-8")
+    result = run("demo", "--out", str(out))
+    assert (f"  removed 1 staging folder of a run that ended while writing (its process is "
+            f"not running) from {out}: {stale.name}") in result.output
+    assert not any(p.name.startswith(".") for p in out.iterdir())
+
+
 def test_demo_with_a_crashed_rule_is_exit_2(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """A rule that crashes in the demo is told and ends it with exit code 2, as in `check`
