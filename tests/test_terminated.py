@@ -205,3 +205,55 @@ def test_sigterm_is_not_handled_in_process(sample: Path, tmp_path: Path) -> None
     run("check", str(sample), "--out", str(tmp_path / "out"), "--format", "json",
         "--fail-on", "never", code=0)
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def _held_alignment(variants: list[tuple[str, ...]]) -> list[object]:
+    """An alignment worker's work, held (the worker names itself by a file first)."""
+    (Path(os.environ["HELD_ALIGNMENT"]) / f"{os.getpid()}.pid").write_text("", encoding="utf-8")
+    time.sleep(30)
+    return []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork, /proc")
+def test_sigterm_while_aligning_stops_the_workers(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM, with the console script's handler (installed here, then put back), while
+    the variants are aligned in worker processes (r4pm's or pm4py's searches; each held
+    here for 30 s): Terminated is raised at once and the workers are stopped. Before,
+    leaving the pool waited for every worker's variants. (SIGTERM to this thread alone,
+    as it reaches the command alone: the workers do not get it.)"""
+    import threading
+
+    import conformance.align as align
+    from audit.cli import _handle_sigterm
+    from audit.errors import Terminated
+    from conformance.petri import bpmn_to_workflow_net
+
+    net = bpmn_to_workflow_net(REPO / "models" / "offline.bpmn").net
+    assert net is not None
+    monkeypatch.setenv("HELD_ALIGNMENT", str(tmp_path))
+    monkeypatch.setattr(align, "_align_in_worker", _held_alignment)
+    aligner = align.Aligner(net, processes=2, parallel_from=1, replay_first=False)
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def terminate() -> None:  # once both workers are in their work
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("*.pid"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        signal.pthread_kill(main, signal.SIGTERM)
+
+    before = signal.getsignal(signal.SIGTERM)
+    _handle_sigterm()
+    try:
+        threading.Thread(target=terminate, daemon=True).start()
+        start = time.monotonic()
+        with pytest.raises(Terminated):
+            aligner.align([("x",), ("y",), ("z",), ("x", "y")])
+        spent = time.monotonic() - start
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    workers = [int(p.stem) for p in tmp_path.glob("*.pid")]
+    assert len(workers) == 2
+    assert [pid for pid in workers if _running(pid)] == []
+    assert spent < 20, f"the pool was waited for ({spent:.1f} s)"
