@@ -785,7 +785,9 @@ def _move_in(made: list[Path], out: Path, earlier: list[Path]) -> list[Path]:
     first moved into a folder aside (inside `out`: a rename), and where a move fails, the
     moves done are undone in reverse, the old files put back, and an InputError names the
     file; where putting back fails too, the error says the earlier files are in that
-    folder, which is then kept."""
+    folder, which is then kept. An interrupt (Ctrl-C, SIGTERM) midway is undone the same
+    way, then raised (before: `out` held the new files moved in so far beside the earlier
+    others, and those moved aside were left in the folder aside)."""
     import errno
     import shutil
     import tempfile
@@ -807,7 +809,7 @@ def _move_in(made: list[Path], out: Path, earlier: list[Path]) -> list[Path]:
             if new is not None:
                 os.replace(new, target)
                 done[-1] = (target, old, True)
-    except OSError as exc:
+    except BaseException as exc:  # a move failed, or an interrupt (Ctrl-C, SIGTERM) came
         try:
             for target, old, placed in reversed(done):
                 if old is not None:
@@ -815,10 +817,16 @@ def _move_in(made: list[Path], out: Path, earlier: list[Path]) -> list[Path]:
                 elif placed:
                     target.unlink()
         except OSError as undo:
+            if not isinstance(exc, OSError):  # (the interrupt goes on; the files are aside)
+                exc.add_note(f"putting the earlier files back into {out} failed "
+                             f"({undo.strerror or undo}): they are in {aside}")
+                raise
             raise InputError(f"cannot write into {out}: {exc.strerror or exc}; putting the "
                              f"earlier files back failed too ({undo.strerror or undo}): "
                              f"they are in {aside}", file=failed, field="--out") from exc
         shutil.rmtree(aside, ignore_errors=True)
+        if not isinstance(exc, OSError):  # (interrupted: `out` as it was, the interrupt raised)
+            raise
         raise InputError(f"cannot write into {out}: {exc.strerror or exc} (the earlier files "
                          "were put back: nothing was replaced)", file=failed,
                          field="--out") from exc

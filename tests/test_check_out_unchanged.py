@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from audit.cli import main
+from audit.errors import Terminated
 from audit.sample import SampleSpec, write_sample
 from tests.test_check_cli import run
 
@@ -84,3 +87,37 @@ def test_a_move_that_fails_midway_puts_the_earlier_files_back(
     run("check", str(sample), "--out", str(out), "--format", "json", "--fail-on", "never",
         code=0)
     assert sorted(contents(out)) == ["findings.json", "notes.txt", "quarantine.csv"]
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, Terminated])
+def test_an_interrupt_while_moving_in_puts_the_earlier_files_back(
+        sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        interrupt: type[BaseException]) -> None:
+    """Ctrl-C or SIGTERM (as the console script raises them) while the files are moved in,
+    here after findings.json and the removals: undone as a failed move is, and the
+    interrupt raised. Before, --out held the new findings.json beside none of the earlier
+    other reports, which were left in the folder aside."""
+    out = tmp_path / "out"
+    earlier_run(sample, out)
+    before = contents(out)
+    replace = os.replace
+    raised: list[Path] = []
+
+    def interrupted(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(dst) == out / "quarantine.csv" and not raised:  # (the new one, once)
+            raised.append(Path(src))
+            raise interrupt()
+        replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    args = ["check", str(sample), "--as-of", "2026-11-01T00:00:00Z", "--out", str(out),
+            "--format", "json", "--fail-on", "never"]
+    if interrupt is Terminated:
+        with pytest.raises(Terminated):
+            CliRunner().invoke(main, args)
+    else:  # (click's standalone mode: Abort, exit code 1; the console script's is 130)
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, result.output
+    monkeypatch.undo()
+    assert raised
+    assert contents(out) == before
