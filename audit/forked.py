@@ -70,6 +70,12 @@ class Forked(Generic[T]):
         finally:
             self._process.join()
             self._receive.close()
+        if outcome is None and self._process.exitcode == -signal.SIGTERM:
+            # (SIGTERM's default action, before the copy set its handler: terminated as a
+            # whole, as where the copy raised it)
+            ended = Terminated(signal.SIGTERM)
+            ended.add_note(f"the process {self.doing} was ended by SIGTERM")
+            raise ended
         if outcome is None:
             raise RuntimeError(f"the process {self.doing} ended with exit code "
                                f"{self._process.exitcode} and no result")

@@ -257,3 +257,34 @@ def test_sigterm_while_aligning_stops_the_workers(tmp_path: Path,
     assert len(workers) == 2
     assert [pid for pid in workers if _running(pid)] == []
     assert spent < 20, f"the pool was waited for ({spent:.1f} s)"
+
+
+def _ended_by_default_sigterm(hold: Path) -> int:
+    """A forked copy's work that takes SIGTERM's default action (as it does before it sets
+    its handler), named by a file, then held."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    (hold / "copy.pid").write_text(str(os.getpid()), encoding="utf-8")
+    time.sleep(60)
+    return 0
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork")
+def test_a_forked_copy_ended_by_sigterm_is_terminated_not_an_error(tmp_path: Path) -> None:
+    """A forked copy ended by SIGTERM's default action (no word sent back) is the run
+    terminated (exit code 143 in the console script), as where its handler raised it.
+    Before, a RuntimeError ("ended with exit code -15 and no result"): an internal error,
+    exit code 2."""
+    from audit.errors import Terminated
+    from audit.forked import Forked
+
+    copy: Forked[int] = Forked(_ended_by_default_sigterm, tmp_path, doing="holding")
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "copy.pid").exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.kill(int((tmp_path / "copy.pid").read_text()), signal.SIGTERM)
+        with pytest.raises(Terminated):
+            copy.result()
+    finally:
+        copy.stop()
