@@ -619,7 +619,8 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
 
 
 REPORT_FILES = ("findings.json", "findings.csv", "findings.xlsx", "report.html",
-                "quarantine.csv", "correlation.csv", "dfg.svg", "dfg.png", "sop-*.svg", "sop-*.png")
+                "quarantine.csv", "correlation.csv", "dfg.svg", "dfg.png", "sop-*.svg", "sop-*.png",
+                "SHA256SUMS")
 """The files a check writes into --out (names and patterns)."""
 
 
@@ -733,25 +734,30 @@ def _write_all(run: Any, out: Path, chosen: list[str],
 
 def write_staged(out: Path, write: Callable[[Path], list[Path]]
                  ) -> tuple[list[Path], list[Path]]:
-    """A run's files written by `write` into a folder of their own inside `out` (it is
-    given that folder, and returns the main paths it wrote there), then moved over their
-    names in `out` together, and an earlier run's reports that this run did not write
-    removed: (the files written, as paths in `out`; the files removed). `check` and the
-    demo write so. A writer that fails, or an interrupt (Ctrl-C, SIGTERM), leaves `out` as
-    it was (before: the new findings.json beside the earlier report.html, or a file cut
-    short; the demo wrote into `out` itself until 2026-12-06); a link in `out` is
-    replaced, never written through. A file that cannot be moved in leaves `out` as it was
-    too: a directory in the way is an input error naming it before the first move, and a
-    move that fails midway puts back the files moved (`_move_in`; before: findings.json,
-    findings.csv, the XLSX, the graphs and quarantine.csv were the new run's, report.html
-    the old one's, and a traceback)."""
+    """A run's files written by `write` into a folder of their own inside `out` (it is given that
+    folder, and returns the main paths it wrote there), then moved over their names in `out`
+    together, and an earlier run's reports that this run did not write removed: (the files
+    written, as paths in `out`, SHA256SUMS last; the files removed). SHA256SUMS, moved in with
+    them, lists the sha256 of every file moved in (`audit.digest.write_checksums`). `check` and
+    the demo write so. A writer that fails, or an interrupt (Ctrl-C, SIGTERM), leaves `out` as
+    it was (before: the new findings.json beside the earlier report.html, or a file cut short;
+    the demo wrote into `out` itself until 2026-12-06); a link in `out` is replaced, never
+    written through. A file that cannot be moved in leaves `out` as it was too: a directory in
+    the way is an input error naming it before the first move, and a move that fails midway puts
+    back the files moved (`_move_in`; before: findings.json, findings.csv, the XLSX, the graphs
+    and quarantine.csv were the new run's, report.html the old one's, and a traceback)."""
     import shutil
     import tempfile
+
+    from audit.digest import write_checksums
 
     staging = Path(tempfile.mkdtemp(prefix=staging_prefix(), dir=out))
     try:
         written = write(staging)
         made = sorted(p for p in staging.iterdir() if p.is_file() and not p.is_symlink())
+        # The sha256 of each, beside them (moved in with them): the run's files as written.
+        written.append(write_checksums(staging, made))
+        made = sorted([*made, written[-1]])
         targets = {out / p.name for p in made}
         for target in sorted(targets):
             if target.is_dir() and not target.is_symlink():

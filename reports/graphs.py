@@ -510,8 +510,12 @@ def written_lines(paths: list[Path], graphs: list[str], folder: Path | None) -> 
     """The console's list of the files written: one line per report, and the graphs
     (`graphs`, names of files in `folder`, or in the folder the lines are listed under
     where None) on one line."""
+    from audit.digest import CHECKSUMS_FILE
+
     drawn = set(graphs)
-    lines = [str(path) for path in paths if path.name not in drawn]
+    lines = [str(path) + (f" (the sha256 of each file written: `sha256sum -c {CHECKSUMS_FILE}`"
+                          " in the folder checks them)" if path.name == CHECKSUMS_FILE else "")
+             for path in paths if path.name not in drawn]
     if graphs:
         lines.append(f"graphs{'' if folder is None else f' in {folder}'}: "
                      + ", ".join(graphs))

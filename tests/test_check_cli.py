@@ -629,8 +629,40 @@ def test_an_earlier_runs_reports_do_not_stay_beside_a_new_run(sample: Path,
     result = run("check", str(sample), "--out", str(tmp_path), "--format", "json",
                  "--fail-on", "never", code=0)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "findings.json", "notes.txt", "quarantine.csv"]
+        "SHA256SUMS", "findings.json", "notes.txt", "quarantine.csv"]
     assert "removed 11 report file(s) of an earlier run" in result.output
+    # (the checksums are this run's files', the earlier run's gone with them)
+    assert [line.split("  ")[1] for line in (tmp_path / "SHA256SUMS").read_text(
+        encoding="utf-8").splitlines()] == ["findings.json", "quarantine.csv"]
+
+
+def test_a_checks_files_are_listed_with_their_sha256(sample: Path, tmp_path: Path) -> None:
+    """SHA256SUMS beside the reports: a line per file the run wrote, `<sha256>  <name>`
+    as `sha256sum -c` reads it, so that a report handed on can be shown to be the run's
+    byte for byte (before: the manifest held the inputs' digests, none of the outputs')."""
+    import hashlib
+    import shutil
+    import subprocess
+
+    result = run("check", str(sample), "--out", str(tmp_path), "--fail-on", "never", code=0)
+    assert "wrote " + str(tmp_path / "SHA256SUMS") + " (the sha256 of each file written" \
+        in result.output
+    lines = (tmp_path / "SHA256SUMS").read_text(encoding="utf-8").splitlines()
+    listed = dict(reversed(line.split("  ", 1)) for line in lines)
+    written = sorted(p.name for p in tmp_path.iterdir() if p.name != "SHA256SUMS")
+    assert sorted(listed) == written and "findings.json" in written and len(written) > 8
+    assert [line.split("  ", 1)[1] for line in lines] == written  # by name
+    for name, digest in listed.items():
+        assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == digest, name
+    if shutil.which("sha256sum"):
+        ok = subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=tmp_path,
+                            capture_output=True, text=True)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        with (tmp_path / "findings.csv").open("ab") as handle:
+            handle.write(b"\n")
+        changed = subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=tmp_path,
+                                 capture_output=True, text=True)
+        assert changed.returncode == 1 and "findings.csv: FAILED" in changed.stdout
 
 
 def test_an_input_among_the_outputs_is_refused_not_removed(sample: Path,

@@ -355,6 +355,16 @@ def test_demo_writes_its_outputs(tmp_path: Path) -> None:
     found = {(f["case_id"], f["name"]) for f in document["findings"]}
     expected = set(truth.itertuples(index=False, name=None))
     assert found == expected
+    # SHA256SUMS: every file the demo wrote, its log among them, with its sha256.
+    import hashlib
+
+    listed = dict(reversed(line.split("  ", 1)) for line in (
+        tmp_path / "demo" / "SHA256SUMS").read_text(encoding="utf-8").splitlines())
+    assert sorted(listed) == sorted(p.name for p in (tmp_path / "demo").iterdir()
+                                    if p.name != "SHA256SUMS")
+    assert "canonical.parquet" in listed and "report.html" in listed
+    assert all(hashlib.sha256((tmp_path / "demo" / name).read_bytes()).hexdigest() == digest
+               for name, digest in listed.items())
 
 
 def test_demo_removes_an_earlier_checks_reports_it_does_not_write(tmp_path: Path) -> None:
