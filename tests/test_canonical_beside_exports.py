@@ -150,9 +150,9 @@ def test_a_record_changed_since_the_log_is_quarantined_and_the_log_kept(
     result = import_and_correlate(sources if log_first else sources[::-1])
     label = changed.name
     assert result.quarantine[["file", "row", "field", "value", "reason"]].values.tolist() == [
-        [label, 2, "id", f"stripe:{first[0]}",
-         "duplicate event id (the correlated event at stripe_refunds.csv row 2 in "
-         "canonical.parquet is kept)"]]
+        [label, 2, "id", first[0],
+         f"duplicate event id stripe:{first[0]} (the correlated event at stripe_refunds.csv "
+         "row 2 in canonical.parquet is kept)"]]
     assert counts(result, label) == (1, 0, 1, 0)
     pd.testing.assert_frame_equal(events(result.log), events(pd.read_parquet(canonical)))
 
@@ -166,7 +166,7 @@ def test_two_exports_of_one_record_still_compare_every_value(tmp_path: Path) -> 
     result = import_and_correlate([(EXPORTS / "stripe_refunds.csv", None), (again, None)])
     assert result.quarantine[["file", "row", "reason"]].values.tolist() == [
         ["later/stripe_refunds.csv", 2,
-         "duplicate event id (first at exports/stripe_refunds.csv row 2)"]]
+         f"duplicate event id stripe:{first[0]} (first at exports/stripe_refunds.csv row 2)"]]
 
 
 def charge_held_per_case(log: pd.DataFrame) -> tuple[str, int, list[str], list[str]]:
@@ -196,9 +196,9 @@ def test_a_changed_record_of_a_charge_the_log_holds_per_case_is_quarantined(
         assert counts(result, export.name) == expected
         pd.testing.assert_frame_equal(events(result.log), events(log))
         quarantined = result.quarantine[["row", "value", "reason"]].values.tolist()
-        reason = (f"duplicate event id (the correlated event at stripe_charges.csv row {row} "
-                  "in canonical.parquet is kept)")
-        assert quarantined == ([[2, f"stripe:{charge}", reason]] if change else [])
+        reason = (f"duplicate event id stripe:{charge} (the correlated event at "
+                  f"stripe_charges.csv row {row} in canonical.parquet is kept)")
+        assert quarantined == ([[2, charge, reason]] if change else [])
 
 
 def test_a_changed_charge_in_two_exports_beside_the_log_is_quarantined_twice(
@@ -216,10 +216,10 @@ def test_a_changed_charge_in_two_exports_beside_the_log_is_quarantined_twice(
     for name in ("a/stripe_charges.csv", "b/stripe_charges.csv"):
         assert counts(result, name) == (1, 0, 1, 0)
     pd.testing.assert_frame_equal(events(result.log), events(log))
-    reason = (f"duplicate event id (the correlated event at stripe_charges.csv row {row} "
-              "in canonical.parquet is kept)")
+    reason = (f"duplicate event id stripe:{charge} (the correlated event at "
+              f"stripe_charges.csv row {row} in canonical.parquet is kept)")
     assert sorted(result.quarantine[["file", "value", "reason"]].values.tolist()) == [
-        [f"{name}/stripe_charges.csv", f"stripe:{charge}", reason] for name in "ab"]
+        [f"{name}/stripe_charges.csv", charge, reason] for name in "ab"]
 
 
 def test_a_new_refund_for_a_ticket_only_the_log_has_joins_its_case(

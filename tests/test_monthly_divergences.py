@@ -293,8 +293,8 @@ def test_a_refund_of_a_payout_case_exported_again_changed_is_a_conflict(
     header, _ = rows("stripe_refunds.csv")
     changed = edited(header, extra["stripe_refunds.csv"][0], {"amount": "1"})
     beside, _ = both_ways(tmp_path, extra, {"stripe_refunds.csv": [changed]}, stated=stated)
-    assert beside.quarantine[["row", "value"]].values.tolist() == [
-        [2, "stripe:re_90000101"]]
+    assert beside.quarantine[["row", "field", "value"]].values.tolist() == [
+        [2, "id", "re_90000101"]]
 
 
 @pytest.mark.parametrize("stated", [True, False], ids=["log keeping stated ids", "older log"])

@@ -1,5 +1,7 @@
 """The quarantine's lines name what an auditor needs to find the row: its file, row, the
-export's column, the value and the case it belongs to.
+export's column, the value as the export wrote it and the case it belongs to. A record
+repeated with other content names the column(s) its id was read from and their cells,
+not the event id the reader made of them (which appears in no export).
 
 Each test writes a small export in its system's layout (copies of the bundled test exports,
 `tests/data/sources`, with a row changed or added), runs `refund-audit import` and reads the
@@ -66,7 +68,8 @@ def _case_of(log: pd.DataFrame, event_id: str) -> str:
 def test_a_conflicting_zendesk_audit_names_its_ticket(tmp_path: Path) -> None:
     """An audit id given again with other content is quarantined as a conflict; its line
     names the audit's ticket as its case (before: the case was empty, so a case whose
-    approval was lost that way did not show it)."""
+    approval was lost that way did not show it), and the audit's `ticket_id` and `id`
+    (before: `id` and `zendesk:101:9002`, the reader's record id)."""
     document = json.loads((DATA / "zendesk" / "ticket_audits.json").read_text(encoding="utf-8"))
     audits = document["audits"]
     again = json.loads(json.dumps(next(a for a in audits if a["id"] == 9002)))
@@ -76,7 +79,7 @@ def test_a_conflicting_zendesk_audit_names_its_ticket(tmp_path: Path) -> None:
     path.write_text(json.dumps(document), encoding="utf-8")
     _, quarantine = _import(tmp_path, path)
     assert _conflicts(quarantine) == [
-        ["ticket_audits.json", str(len(audits)), "id", "zendesk:101:9002", "101"]]
+        ["ticket_audits.json", str(len(audits)), "ticket_id, id", "101, 9002", "101"]]
 
 
 def test_a_conflicting_zendesk_ticket_event_names_its_ticket(tmp_path: Path) -> None:
@@ -94,12 +97,14 @@ def test_a_conflicting_zendesk_ticket_event_names_its_ticket(tmp_path: Path) -> 
     path = tmp_path / "events.jsonl"
     path.write_text("".join(json.dumps(p) + "\n" for p in pages), encoding="utf-8")
     _, quarantine = _import(tmp_path, path)
-    assert _conflicts(quarantine) == [["events.jsonl", "7", "id", "zendesk:301:9304", "301"]]
+    assert _conflicts(quarantine) == [
+        ["events.jsonl", "7", "ticket_id, id", "301, 9304", "301"]]
 
 
 def test_a_conflicting_jira_issue_names_its_issue(tmp_path: Path) -> None:
     """An issue given again (pages of a search that overlap) with other fields: its
-    creation is a conflict, whose line names the issue's key as its case."""
+    creation is a conflict, whose line names the issue's key as its case, and as the
+    field its creation's id is made of (`jira:RFD-7:created`, in no export)."""
     document = json.loads((DATA / "jira" / "issues.json").read_text(encoding="utf-8"))
     again = json.loads(json.dumps(document["issues"][0]))
     assert again["key"] == "RFD-7"
@@ -109,7 +114,7 @@ def test_a_conflicting_jira_issue_names_its_issue(tmp_path: Path) -> None:
     path.write_text(json.dumps(document), encoding="utf-8")
     _, quarantine = _import(tmp_path, path)
     conflicts = _conflicts(quarantine)
-    assert [line[2:] for line in conflicts] == [["id", "jira:RFD-7:created", "RFD-7"]]
+    assert [line[2:] for line in conflicts] == [["key", "RFD-7", "RFD-7"]]
 
 
 def test_a_conflicting_stripe_row_names_its_case(tmp_path: Path) -> None:
@@ -125,21 +130,22 @@ def test_a_conflicting_stripe_row_names_its_case(tmp_path: Path) -> None:
     charge_case = _case_of(log, "stripe:ch_3PQ1001")  # (no ticketing export: a payout case)
     assert charge_case
     assert _conflicts(quarantine) == [
-        ["refunds.csv", "6", "id", "stripe:re_3PR2002", "101"],
-        ["charges.csv", "6", "id", "stripe:ch_3PQ1001", charge_case]]
+        ["refunds.csv", "6", "id", "re_3PR2002", "101"],
+        ["charges.csv", "6", "id", "ch_3PQ1001", charge_case]]
 
 
 def test_a_conflicting_stripe_balance_row_names_its_case(tmp_path: Path) -> None:
     """The balance report: a charge row given again under its balance transaction names
-    the case its charge is in; a fee given again names none (no refund case holds it)."""
+    the case its charge is in; a fee given again names none (no refund case holds it).
+    Both name the balance transaction, the id the report repeats."""
     balance = _repeated(DATA / "stripe" / "balance_itemized.csv", tmp_path / "balance.csv",
                         [(1, {"description": "other"}), (6, {"description": "other"})])
     log, quarantine = _import(tmp_path, balance)
     charge_case = _case_of(log, "stripe:ch_3PQ1001")
     assert charge_case
     assert _conflicts(quarantine) == [
-        ["balance.csv", "17", "id", "stripe-balance:txn_3PT0001", charge_case],
-        ["balance.csv", "18", "id", "stripe-balance:txn_3PT0006", ""]]
+        ["balance.csv", "17", "balance_transaction_id", "txn_3PT0001", charge_case],
+        ["balance.csv", "18", "balance_transaction_id", "txn_3PT0006", ""]]
 
 
 def test_a_conflicting_paypal_row_names_its_case(tmp_path: Path) -> None:
@@ -151,14 +157,17 @@ def test_a_conflicting_paypal_row_names_its_case(tmp_path: Path) -> None:
     log, quarantine = _import(tmp_path, activity)
     charge_case = _case_of(log, "paypal:4SX12345AB678901C")
     assert charge_case
-    assert [line[3:] for line in _conflicts(quarantine)] == [
-        ["paypal:4SX12345AB678901C", charge_case], ["paypal:7TY98765ZX432109D", "RFD-7"],
-        ["paypal:9AB00000ZX432109F", ""]]
+    assert [line[2:] for line in _conflicts(quarantine)] == [
+        ["Transaction ID", "4SX12345AB678901C", charge_case],
+        ["Transaction ID", "7TY98765ZX432109D", "RFD-7"],
+        ["Transaction ID", "9AB00000ZX432109F", ""]]
 
 
 def test_a_conflicting_adyen_row_names_its_case(tmp_path: Path) -> None:
     """The Settlement details report and the Payment accounting report: a refund given
-    again names the ticket of its reference, a sale the case its payment is in."""
+    again names the ticket of its reference, a sale the case its payment is in; each the
+    reference its id was read from (a sale's Psp Reference, a refund's modification's
+    reference) and its type as written."""
     settlement = _repeated(DATA / "adyen" / "settlement_details.csv",
                            tmp_path / "settlement_details.csv",
                            [(1, {"Store": "pos-terminal-99"}),
@@ -166,9 +175,9 @@ def test_a_conflicting_adyen_row_names_its_case(tmp_path: Path) -> None:
     log, quarantine = _import(tmp_path, settlement)
     sale_case = _case_of(log, "adyen:8815850000000001:settled")
     assert sale_case
-    assert [line[3:] for line in _conflicts(quarantine)] == [
-        ["adyen:8815850000000001:settled", sale_case],
-        ["adyen:8825850000000002:refunded", "CS0000042"]]
+    assert [line[2:] for line in _conflicts(quarantine)] == [
+        ["Psp Reference, Type", "8815850000000001, Settled", sale_case],
+        ["Modification Reference, Type", "8825850000000002, Refunded", "CS0000042"]]
     accounting = _repeated(DATA / "adyen" / "payment_accounting.csv",
                            tmp_path / "payments_accounting_report.csv",
                            [(4, {"User Name": "someone"}), (6, {"User Name": "someone"})])
@@ -176,9 +185,10 @@ def test_a_conflicting_adyen_row_names_its_case(tmp_path: Path) -> None:
     log, quarantine = _import(tmp_path / "accounting", accounting)
     sale_case = _case_of(log, "adyen:8816000000000101:settled")
     assert sale_case
-    assert [line[3:] for line in _conflicts(quarantine)] == [
-        ["adyen:8816000000000101:settled", sale_case],
-        ["adyen:8826000000000102:refunded", "CS0000042"]]
+    assert [line[2:] for line in _conflicts(quarantine)] == [
+        ["Psp Reference, Record Type", "8816000000000101, Settled", sale_case],
+        ["Modification Psp Reference, Record Type", "8826000000000102, Refunded",
+         "CS0000042"]]
 
 
 # --- The field: the export's column, not the canonical one --------------------------------
@@ -332,7 +342,9 @@ def test_a_generic_files_lines_name_its_mapped_columns(tmp_path: Path) -> None:
 def test_an_event_id_given_twice_names_the_files_id_column(tmp_path: Path) -> None:
     """An event id the import finds twice with other content (in one file, or in two): the
     line named `event:id`; it names the column the id was read from, a generic file's own
-    (`EID`, mapped) and, for an export, `id` as the reader's own conflicts do."""
+    (`EID`, mapped) and, for an export, the column(s) the reader read it from, with their
+    cells (before: `id` and the reader's event id); the reason names the event id, as
+    the canonical log holds it."""
     path = tmp_path / "events.csv"
     path.write_text("EID,Vorgang,Schritt,Zeit\n"
                     "e1,c1,Receive refund request,2026-07-01T10:00:00Z\n"
@@ -356,8 +368,9 @@ def test_an_event_id_given_twice_names_the_files_id_column(tmp_path: Path) -> No
     (tmp_path / "two").mkdir()
     _, quarantine = _import(tmp_path / "two", refunds, balance)
     repeats = quarantine[quarantine["reason"].str.startswith("duplicate event id")]
-    assert repeats[["file", "field", "value"]].values.tolist() == [
-        ["balance.csv", "id", "stripe:re_3PR2002"]]
+    assert repeats[["file", "field", "value", "reason"]].values.tolist() == [
+        ["balance.csv", "source_id", "re_3PR2002",
+         "duplicate event id stripe:re_3PR2002 (first at refunds.csv row 3)"]]
 
 
 def test_an_exports_unreadable_times_are_not_sent_to_a_mapping_file(tmp_path: Path) -> None:

@@ -135,8 +135,9 @@ def test_a_changed_record_under_a_known_id_is_quarantined_as_a_conflict(
     pd.testing.assert_frame_equal(both.log, alone.log)  # the first file's events, in order
     conflict = both.quarantine[both.quarantine["file"] == changed.name]
     assert conflict[["row", "field", "value"]].values.tolist() == [
-        [3, "id", "stripe:re_3PR2002"]]  # (named as the reader names a record's id)
-    assert conflict["reason"].tolist() == ["duplicate event id (first at refunds.csv row 3)"]
+        [3, "id", "re_3PR2002"]]  # (the export's id column and cell, not the reader's id)
+    assert conflict["reason"].tolist() == [
+        "duplicate event id stripe:re_3PR2002 (first at refunds.csv row 3)"]
     assert (both.files[1].imported, both.files[1].deduplicated) == (0, 1)
     unsorted = import_sources([(original, "stripe"), (changed, "stripe")], sort=False)
     assert unsorted.log[C.SOURCE_ROW].tolist() == [2, 3, 5]  # file order (row 4: bad amount)

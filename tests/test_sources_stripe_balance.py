@@ -122,7 +122,7 @@ def test_signs_source_ids_and_charge_ids_that_contradict_the_layout_are_quaranti
     assert table.frame[C.EVENT_ID].tolist() == ["stripe:re_6", "stripe:py_7"]
     assert quarantine[["row", "field"]].values.tolist() == [
         [2, "gross"], [3, "charge_id"], [4, "gross"], [5, "source_id"],
-        [7, "id"], [9, "balance_transaction_id"]]
+        [7, "source_id"], [9, "balance_transaction_id"]]
     reasons = quarantine["reason"].tolist()
     assert "a charge's gross is money received, positive" in reasons[0]
     assert reasons[1] == "a charge row's charge_id is its source_id (ch_2)"

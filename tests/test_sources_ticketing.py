@@ -510,8 +510,8 @@ def test_an_update_exported_again_stating_another_order_is_a_conflict(
     """A ticket value both exports state, differently, is a conflict as before."""
     earlier, later = _overlap(tmp_path, order="EC-O9999999")
     both = import_sources([(earlier, "zendesk"), (later, "zendesk")])
-    assert both.quarantine["value"].tolist() == ["zendesk:40219:8100000004",
-                                                 "zendesk:40219:8100000005"]
+    assert both.quarantine[["field", "value"]].values.tolist() == [
+        ["ticket_id, id", "40219, 8100000004"], ["ticket_id, id", "40219, 8100000005"]]
 
 
 def test_three_exports_of_an_update_the_first_without_the_order_keep_both_orders(
@@ -527,8 +527,7 @@ def test_three_exports_of_an_update_the_first_without_the_order_keep_both_orders
     _, other = _overlap(tmp_path / "b", order="EC-O9999999")
     alone = import_sources([(earlier, "zendesk")])
     both = import_sources([(later, "zendesk"), (earlier, "zendesk"), (other, "zendesk")])
-    assert both.quarantine["value"].tolist() == ["zendesk:40219:8100000004",
-                                                 "zendesk:40219:8100000005"]
+    assert both.quarantine["value"].tolist() == ["40219, 8100000004", "40219, 8100000005"]
     assert set(both.quarantine["file"]) == {f.file for f in both.files if f.path == str(other)}
     assert all(r.startswith("duplicate event id") for r in both.quarantine["reason"])
     audits = ["zendesk:40219:8100000004", "zendesk:40219:8100000005"]
@@ -559,7 +558,7 @@ def test_a_repeat_that_is_a_conflict_does_not_take_the_order_with_it(tmp_path: P
     retimed.write_text(json.dumps(document), encoding="utf-8")
     alone = import_sources([(earlier, "zendesk")])
     three = import_sources([(later, "zendesk"), (retimed, "zendesk"), (earlier, "zendesk")])
-    assert three.quarantine["value"].tolist() == ["zendesk:40219:8100000004"]
+    assert three.quarantine["value"].tolist() == ["40219, 8100000004"]
     audits = ["zendesk:40219:8100000004", "zendesk:40219:8100000005"]
     def orders(result: ImportResult) -> list[str]:
         log = result.log
@@ -626,7 +625,7 @@ def test_an_issue_twice_in_one_jira_export_keeps_every_history(tmp_path: Path,
                                                   _jira_issue([1, 2], order="SU-O999")]}),
                            encoding="utf-8")
     other = import_sources([(conflicting, "jira")])
-    assert other.quarantine["value"].tolist() == ["jira:RFD-1:created"]
+    assert other.quarantine[["field", "value"]].values.tolist() == [["key", "RFD-1"]]
     assert set(other.log[C.ORDER_ID].astype(str)) == {"SU-O1"}
     assert other.log[C.EVENT_ID].astype(str).tolist()[-1] == "jira:RFD-1:2"
 

@@ -123,7 +123,7 @@ def test_an_event_id_given_again_with_other_content_is_quarantined(tmp_path: Pat
     table, quarantine = read_source(path, "zendesk")
     assert table.deduplicated == 0
     assert quarantine[["row", "field", "value", "reason"]].values.tolist() == [
-        [7, "id", "zendesk:301:9304", "same id as row 6 with different content"]]
+        [7, "ticket_id, id", "301, 9304", "same id as row 6 with different content"]]
     assert not [n for n in table.notes if "given again" in n]
     # The first is kept: the approval, not the rejection.
     kept = table.frame.set_index(C.EVENT_ID).loc["zendesk:301:9304", C.ACTIVITY]

@@ -29,7 +29,7 @@ from audit.ingest.normalise import (
     no_mapped_update,
     normalise,
 )
-from audit.ingest.raw import RawTable
+from audit.ingest.raw import IdCells, RawTable
 from audit.memory import return_free_memory
 from audit.words import counted
 
@@ -379,6 +379,9 @@ class _ReadFile:
     then empty, and the import goes on where another input gives records."""
     id_field: str = C.EVENT_ID
     """The file's column its event ids were read from (`Normalised.id_field`)."""
+    id_cells: IdCells | None = None
+    """Of an export: the column(s) and cells each record's event id was read from
+    (`Normalised.id_cells`), else None (`id_field` names the column)."""
 
 
 def _every_one_quarantined(quarantine: pd.DataFrame, read: int) -> str:
@@ -498,14 +501,32 @@ def _restated(one: _ReadFile, label: str, config: SourcesConfig | None) -> None:
                          "given beside")
 
 
-def _duplicate_reason(file: str, row: object, label: str, *, correlated: bool) -> str:
-    """The quarantine reason of a repeated event id's record with other values: where the
-    kept event is (its file and row, and the input holding it where that is another: a
-    canonical log keeps its events' provenance); `correlated`: an export's record beside
-    a log's event, which is kept whether or not it came first."""
+def _duplicate_reason(file: str, row: object, label: str, *, correlated: bool,
+                      event_id: str) -> str:
+    """The quarantine reason of a repeated event id's record with other values: the event
+    id (the line's field and value name the export's cells it was read from; the id is
+    what the canonical log holds, `event:id`), and where the kept event is (its file and
+    row, and the input holding it where that is another: a canonical log keeps its
+    events' provenance); `correlated`: an export's record beside a log's event, which is
+    kept whether or not it came first."""
     at = f"{file} row {row}" + ("" if label == file else f" in {label}")
-    return (f"duplicate event id (the correlated event at {at} is kept)" if correlated
-            else f"duplicate event id (first at {at})")
+    return (f"duplicate event id {event_id} (the correlated event at {at} is kept)"
+            if correlated else f"duplicate event id {event_id} (first at {at})")
+
+
+def _id_named(conflicts: pd.DataFrame, id_fields: list[str],
+              id_cells: list[IdCells | None]) -> list[tuple[str, str]]:
+    """Per record quarantined as a repeated event id with other values, the field and
+    value its line names: an export's column(s) stating the id and their cells as written
+    (`IdCells`, its input's), else the file's id column (`id_fields`: a generic log's
+    mapped column, a canonical log's `event:id`) and the id."""
+    named: list[tuple[str, str]] = []
+    for k, row, event_id in zip(conflicts[_INPUT].tolist(), conflicts[C.SOURCE_ROW].tolist(),
+                                conflicts[C.EVENT_ID].astype(str).tolist(), strict=True):
+        cells = id_cells[int(k)]
+        named.append(cells.of(event_id, int(row)) if cells is not None
+                     else (id_fields[int(k)], event_id))
+    return named
 
 
 def _without_own_repeats(table: RawTable) -> list[str]:
@@ -610,7 +631,8 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
     hashes = C.text_hashes(result.log[C.EVENT_ID]) if C.EVENT_ID in result.log else None
     return _ReadFile(result.log, broken, result.quarantine, notes, system,
                      result.records_read, deduplicated, digest, hashes, stamp,
-                     unusable=unusable, update_keys=update_keys, id_field=result.id_field)
+                     unusable=unusable, update_keys=update_keys, id_field=result.id_field,
+                     id_cells=result.id_cells)
 
 
 PARALLEL_FROM_BYTES = 64 << 20
@@ -915,6 +937,7 @@ def import_sources(
     quarantines: list[pd.DataFrame] = []
     counts: list[tuple[Path, str, int, int]] = []
     id_fields: list[str] = []  # per input (as `counts`): the column its event ids were read from
+    id_cells: list[IdCells | None] = []  # per input: an export's, where its ids were read
     digests: dict[str, str] = {}
     unhashed: dict[str, FileStamp] = {}
     id_hashes: list[np.ndarray | None] = []
@@ -1007,6 +1030,7 @@ def import_sources(
             id_hashes.append(one.id_hashes)
         quarantines.extend([one.broken, one.quarantine])
         id_fields.append(one.id_field)
+        id_cells.append(one.id_cells)
         counts.append((path, one.system, one.read, one.deduplicated))
         if one.sha256:
             digests[str(path)] = one.sha256
@@ -1120,16 +1144,17 @@ def import_sources(
         for k in dups[_INPUT][same]:
             deduplicated[int(k)] = deduplicated.get(int(k), 0) + 1
         conflicts, where = dups[~same], kept[~same]
+        named = _id_named(conflicts, id_fields, id_cells)
         quarantines.append(pd.DataFrame({
             "file": conflicts[C.SOURCE_FILE].to_numpy(),
             "row": conflicts[C.SOURCE_ROW].to_numpy(),
-            "field": [id_fields[int(k)] for k in conflicts[_INPUT]],
-            "value": conflicts[C.EVENT_ID].astype(object).to_numpy(),
+            "field": [field for field, _ in named],
+            "value": [value for _, value in named],
             "reason": [_duplicate_reason(str(f), r, label_of[events_in[int(k)][0]],
-                                         correlated=bool(log_kept))
-                       for f, r, k, log_kept in zip(
+                                         correlated=bool(log_kept), event_id=str(i))
+                       for f, r, k, log_kept, i in zip(
                            where[C.SOURCE_FILE], where[C.SOURCE_ROW], where[_INPUT],
-                           held[~same], strict=True)],
+                           held[~same], conflicts[C.EVENT_ID], strict=True)],
             "case": _case_told(conflicts, [events_in[int(k)][1] in SOURCE_SYSTEMS
                                            for k in conflicts[_INPUT]])},
             columns=list(QUARANTINE_COLUMNS)))

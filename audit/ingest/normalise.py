@@ -20,7 +20,7 @@ from audit import canonical as C
 from audit.currency import CURRENCIES, minor_units
 from audit.errors import InputError
 from audit.ingest.mapping import Mapping, resolve_columns
-from audit.ingest.raw import FieldsOfRows, RawTable
+from audit.ingest.raw import FieldsOfRows, IdCells, RawTable
 from audit.ingest.timestamps import SET_A_FORMAT, parse_timestamps
 from audit.words import counted
 
@@ -57,7 +57,11 @@ class Normalised:
     """What the file's reading found worth telling (`merged_ids_note`)."""
     id_field: str = C.EVENT_ID
     """The file's column its event ids were read from, for the quarantine line of an id
-    the import finds given twice with other content (a mapped `EID`, an export's `id`)."""
+    the import finds given twice with other content (a mapped `EID`, a canonical log's
+    `event:id`); an export's records name theirs by `id_cells`."""
+    id_cells: IdCells | None = None
+    """Of an export a source adapter read: the column(s) and cells each record's event id
+    was read from (`RawTable.id_cells`)."""
 
 
 def empty_quarantine() -> pd.DataFrame:
@@ -766,4 +770,4 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
     log = (canonical.loc[~bad_rows] if bad_rows.any() else canonical).reset_index(drop=True)
     quarantine = (pd.concat(problems, ignore_index=True) if problems else empty_quarantine())
     return Normalised(log, quarantine, int(raw.records_read or len(frame)), notes,
-                      id_field=field_name(C.EVENT_ID))
+                      id_field=field_name(C.EVENT_ID), id_cells=raw.id_cells)

@@ -9,10 +9,40 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+IdOfText = Callable[[str], tuple[str, str]]
+"""Of an event id a reader made, the export's column(s) stating it and their cells, as
+`IdCells.derive` gives them."""
+
 FieldsOfRows = Callable[[pd.DataFrame, np.ndarray, np.ndarray], Sequence[str]]
 """Of a `RawTable` (its frame), the positions of some of its rows and their row numbers:
 the field each of those rows' value of one canonical column was read from (or, as
 `RawTable.field_values`, that value's text as the file wrote it)."""
+
+
+@dataclass(frozen=True)
+class IdCells:
+    """Of an export a source adapter read: where each record's event id was read, for the
+    quarantine line of an id that the import finds given twice with other content (in two
+    exports, or an export beside a canonical log): the export's column(s) stating the id
+    (several joined with ", ", as a time read from several columns is named) and their
+    cells as the export wrote them (joined likewise), not the id the reader made of them
+    (`stripe:ch_...`, `zendesk:101:9002`), which appears nowhere in the export.
+
+    Looked up for those records only, in the importing process after the files are read
+    (a worker process's reader is gone by then): so it is small and can be pickled.
+    `derive` reads the cells back from the event id (the reader made it of their trimmed
+    text; a module-level function, or a `functools.partial` of one); `written` holds, by
+    row number, the records whose cells `derive` does not give as written (spaces around
+    a cell, a type written `Settled` and read `settled`): found column-wise while reading,
+    usually none."""
+
+    derive: IdOfText
+    written: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+    def of(self, event_id: str, row: int) -> tuple[str, str]:
+        """The field and value of the record at `row` whose event id is `event_id`."""
+        found = self.written.get(row)
+        return found if found is not None else self.derive(event_id)
 
 
 @dataclass
@@ -67,6 +97,9 @@ class RawTable:
     field_notes: dict[str, str] = field(default_factory=dict)
     """Per canonical column, what its quarantine lines' reason adds about where the value
     was read (a ticket's currency, stated by another update than the row's)."""
+    id_cells: IdCells | None = None
+    """Of an export a source adapter read: where its records' event ids were read
+    (`IdCells`)."""
 
     def __post_init__(self) -> None:
         if len(self.rows) != len(self.frame):

@@ -25,7 +25,7 @@ from audit import canonical as C
 from audit.currency import CURRENCIES, minor_units, stripe_minor_units
 from audit.errors import InputError
 from audit.ingest.normalise import QUARANTINE_COLUMNS, QUARANTINE_HINTS
-from audit.ingest.raw import FieldsOfRows, RawTable
+from audit.ingest.raw import FieldsOfRows, IdCells, RawTable
 from audit.ingest.timestamps import OUT_OF_RANGE, local_time_reason
 
 _PLAIN = re.compile(r"^[+-]?\d+(\.\d+)?$")
@@ -604,6 +604,67 @@ def _resolved(content: Content) -> tuple[object, ...]:
     return content() if callable(content) else content
 
 
+Cells = tuple[str, object] | Callable[[], tuple[str, object]]
+"""Where a record's id was read: the export's column(s) stating it and their cells as
+written (several joined with ", "), or a function giving them (called for a conflict
+only), for the quarantine line of a record repeated with other content."""
+
+
+def split_id(prefix: str, fields: tuple[str, ...], event_id: str) -> tuple[str, str]:
+    """An `IdCells.derive`: an event id `<prefix><cell>:<cell>...` read back into the
+    fields (joined with ", ") and their cells (likewise): the last field takes the rest of
+    the id. An id without the prefix (none of the reader's) is given as it is."""
+    if not event_id.startswith(prefix):
+        return ", ".join(fields), event_id
+    parts = event_id[len(prefix):].split(":", len(fields) - 1)
+    return ", ".join(fields[:len(parts)]), ", ".join(parts)
+
+
+_MADE_BY_READER = re.compile(r"row[0-9]+")
+"""The part of an update's record id that a reader makes of the record's place in the file
+where the update states no id of its own (`zendesk:101:row7`)."""
+
+
+def update_id(system: str, ticket_field: str, update_field: str, made: tuple[str, ...],
+              event_id: str) -> tuple[str, str]:
+    """An `IdCells.derive` of a ticketing export's record id `<system>:<ticket>:<update>`:
+    the ticket's field and the update's id field (joined with ", ") and their cells
+    (likewise). Where the update part is no cell but made by the reader (one of `made`,
+    such as Jira's `created` for an issue's creation, or `row<N>` for an update stating
+    no id: the record's place in the file), the ticket's field and cell alone."""
+    prefix = f"{system}:"
+    if not event_id.startswith(prefix):
+        return f"{ticket_field}, {update_field}", event_id
+    ticket, _, update = event_id.removeprefix(prefix).rpartition(":")
+    if update in made or _MADE_BY_READER.fullmatch(update):
+        return ticket_field, ticket
+    return f"{ticket_field}, {update_field}", f"{ticket}, {update}"
+
+
+def written_cells(rows: Sequence[int] | npt.NDArray[np.int64], differs: npt.NDArray[np.bool_],
+                  fields: str | pa.Array, values: pa.Array) -> dict[int, tuple[str, str]]:
+    """`IdCells.written`: of the records where `differs` (whose id cells `derive` does not
+    give as written), by row number, the field (one for all, or per record) and the cells
+    as written (per record, "" where missing); made for those records only."""
+    at = np.flatnonzero(differs)
+    if not len(at):
+        return {}
+    taken = pa.array(at)
+    texts = values.take(taken).to_pylist()
+    names = ([fields] * len(at) if isinstance(fields, str)
+             else fields.take(taken).to_pylist())
+    numbers = np.asarray(rows, dtype=np.int64)[at].tolist()
+    return {int(r): (str(f), "" if v is None else str(v))
+            for r, f, v in zip(numbers, names, texts, strict=True)}
+
+
+def differ(written: pa.Array, read: pa.Array) -> npt.NDArray[np.bool_]:
+    """Per row, whether a cell as written is not the text read of it (null as "")."""
+    blank = pa.scalar("", read.type)
+    same = pc.equal(pc.fill_null(written.cast(read.type), blank), pc.fill_null(read, blank))
+    return ~np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _object_frame(records: list[dict[str, str | None]]) -> pd.DataFrame:
     """The records as object columns (cells as given, None where missing), columns in order
     of first appearance; built column by column, with no string dtype inferred and undone."""
@@ -720,17 +781,22 @@ class Collector:
     field_notes: dict[str, str] = field(default_factory=dict)
     """What the normaliser's lines of a canonical column add to their reason
     (`RawTable.field_notes`)."""
+    id_cells: IdCells | None = None
+    """Where the records' event ids were read (`RawTable.id_cells`), for the import's
+    quarantine line of an id given again with other content in another input."""
     belongs: tuple[str | None, str | None] | None = None
     """While a payment reader reads a charge or refund record one by one: the charge it is
     or refunds and its order (`QUARANTINE_HINTS`), given with its quarantine lines that
     name no ticket, for the case correlation puts that charge in (None between records)."""
 
-    def duplicate(self, key: str, row: int, content: Content, *,
+    def duplicate(self, key: str, row: int, content: Content, *, cells: Cells,
                   case: str | None = None) -> bool:
         """True if `key` was read before: identical -> counted, different -> quarantined.
 
         `content` may be a function that returns it: then it is only computed for keys read
-        more than once (most records are read once). `case`: the case of the record (its
+        more than once (most records are read once). `cells`: the export's column(s) the
+        key was read from and their cells as written (`Cells`), the conflict's field and
+        value (the key is the reader's, in no export). `case`: the case of the record (its
         ticket), named in the conflict's quarantine line as `quarantine` names it; a
         payment record naming none is told by `belongs`, set before the call."""
         first = self.seen.get(key)
@@ -740,7 +806,8 @@ class Collector:
         if _resolved(first[1]) == _resolved(content):
             self.deduplicated += 1
         else:
-            self.quarantine(row, "id", key,
+            field_name, value = cells() if callable(cells) else cells
+            self.quarantine(row, field_name, value,
                             f"same id as row {first[0]} with different content", case=case)
         return True
 
@@ -795,6 +862,7 @@ class Collector:
         table.update_keys = self.update_keys
         # (a record's id, as a conflicting repeat's own line names it)
         table.fields = {C.EVENT_ID: "id", **self.fields}
+        table.id_cells = self.id_cells
         table.field_rows = dict(self.field_rows)
         table.field_values = dict(self.field_values)
         table.field_notes = dict(self.field_notes)

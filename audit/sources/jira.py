@@ -37,6 +37,7 @@ from audit.ingest.jsontext import (
     read_export,
     refuse_lone_surrogates,
 )
+from audit.ingest.raw import IdCells
 from audit.sources.common import (
     BadValue,
     Collector,
@@ -44,6 +45,7 @@ from audit.sources.common import (
     cells_of_rows,
     offset_iso_column,
     strptime,
+    update_id,
     wrong_shape,
 )
 from audit.sources.config import TicketingConfig
@@ -91,6 +93,13 @@ def field_text(value: object, path: Path, ordinal: int, name: str) -> str:
                 return inner
     raise wrong_shape(path, ordinal, f"fields.{name}",
                       "a text, a number or a single option ({\"value\": ...})")
+
+
+ID_CELLS = IdCells(partial(update_id, SYSTEM, "key", "changelog.histories.id", ("created",)))
+"""Where a Jira record's id was read (`IdCells`): a history's `jira:<key>:<id>` from the
+issue's `key` and the history's `id`; an issue's creation, `jira:<key>:created`, and a
+history stating no id, `jira:<key>:row<N>` (its place in the file), are made by the
+reader of the issue's `key`, which they name."""
 
 
 def _content(fields: dict[str, Any]) -> tuple[object, ...]:
@@ -153,7 +162,8 @@ class _Reading:
                  if name and fields.get(name) not in (None, "")}
         created_key = f"{SYSTEM}:{key}:created"
         if created_key in collector.seen:
-            collector.duplicate(created_key, self.number, partial(_content, fields), case=key)
+            collector.duplicate(created_key, self.number, partial(_content, fields), case=key,
+                                cells=("key", key))
             return
         self.fields_of.setdefault(key, {}).update(known)
         collector.seen[created_key] = (self.number, partial(_content, fields))
@@ -238,7 +248,7 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
             issues = _decode_typed(text).issues
     except (msgspec.DecodeError, RecursionError):  # a ValidationError is a DecodeError
         return None
-    reading = _Reading(cfg, Collector(SYSTEM, path))
+    reading = _Reading(cfg, Collector(SYSTEM, path, id_cells=ID_CELLS))
     collector, updates, times = reading.collector, reading.updates, reading.times
     # The changes of the fields the mapping reads, by update position, collected here (what
     # `_changed` would find in the updates' changes): the others are not kept at all.
@@ -295,7 +305,7 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
         return typed
     issues = load_issues(path, as_text(data))
     del data
-    reading = _Reading(cfg, Collector(SYSTEM, path))
+    reading = _Reading(cfg, Collector(SYSTEM, path, id_cells=ID_CELLS))
     updates, times = reading.updates, reading.times
     for ordinal, issue in enumerate(issues, start=1):
         key_value, fields = issue["key"], issue.get("fields") or {}

@@ -37,7 +37,7 @@ from audit import canonical as C
 from audit.currency import CURRENCIES, minor_units, stripe_minor_units
 from audit.errors import InputError
 from audit.ingest.csv_reader import RaggedRow, read_csv
-from audit.ingest.raw import FieldsOfRows, RawTable
+from audit.ingest.raw import FieldsOfRows, IdCells, RawTable
 from audit.ingest.timestamps import OUT_OF_RANGE
 from audit.sources.common import (
     TEXT,
@@ -47,6 +47,7 @@ from audit.sources.common import (
     Ints,
     Mask,
     abbreviated_to_utc,
+    differ,
     in_utc,
     major_decimals,
     minor_money,
@@ -58,11 +59,13 @@ from audit.sources.common import (
     parse_minor,
     repeated_text,
     require_columns,
+    split_id,
     stripped,
     text_codes,
     text_columns,
     unsigned,
     utc_text,
+    written_cells,
 )
 from audit.sources.config import PaymentConfig
 from audit.words import counted
@@ -300,6 +303,63 @@ def _cell_text(column: pa.Array | None, k: int) -> str:
     return "" if value is None else str(value)
 
 
+def _ids_read_from(collector: Collector, export: _Export, prefix: str, column: str,
+                   idents: pa.Array) -> None:
+    """Name the export's column its records' event ids (`<prefix><cell>`) were read from,
+    for the import's quarantine line of an id given again with other content
+    (`IdCells`): the id read back into its cell, and the cells written with spaces
+    around kept as written."""
+    written = pc.fill_null(export.column(column), "")
+    collector.id_cells = IdCells(partial(split_id, prefix, (column,)), written_cells(
+        export.row_numbers, differ(written, idents), column, written))
+
+
+def _adyen_ids_read_from(collector: Collector, export: _Export, kind_column: str,
+                         kinds: pa.Array, charge_types: dict[str, str],
+                         modification: str | None, modified: Mask, idents: pa.Array) -> None:
+    """`_ids_read_from` of an Adyen report, whose event id `adyen:<reference>:<type>` is
+    read from two cells: a modification's own reference (`modification`, the column
+    where the report has one), else the payment's `Psp Reference` (`modified`: per row,
+    whether it has the first), and the record type in `kind_column`, read in lower case
+    (the export's writing of each type kept: `Settled`)."""
+    codes, distinct = text_codes(export.column(kind_column))
+    writing: dict[str, str] = {}
+    for text in distinct.to_pylist():
+        writing.setdefault(str(text).strip().lower(), str(text))
+    as_written = np.asarray([writing[str(t).strip().lower()] == t for t in distinct.to_pylist()]
+                            + [True], dtype=bool)[codes]
+    charges = tuple(sorted(charge_types))
+    expected = ~_in(kinds, charges) & (modification is not None)
+    psp = pc.fill_null(export.column("Psp Reference"), "")
+    reference = (pc.if_else(pa.array(modified), pc.fill_null(
+        export.column(modification), ""), psp) if modification is not None else psp)
+    types = pc.fill_null(export.column(kind_column), "")
+    differs = (~as_written | (modified != expected) | differ(reference, idents))
+    fields = pc.if_else(pa.array(modified), f"{modification}, {kind_column}",
+                        f"Psp Reference, {kind_column}")
+    collector.id_cells = IdCells(
+        partial(_adyen_id, modification, kind_column, charges, writing),
+        written_cells(export.row_numbers, differs, fields,
+                      _joined(reference, types, separator=", ")))
+
+
+def _adyen_id(modification: str | None, kind_column: str, charges: tuple[str, ...],
+              writing: dict[str, str], event_id: str) -> tuple[str, str]:
+    """An Adyen event id read back into its cells (`IdCells.derive`): a sale's reference
+    is its Psp Reference, a refund's its modification's (where the report has the
+    column), and its type as the report writes it."""
+    if not event_id.startswith("adyen:"):
+        return f"Psp Reference, {kind_column}", event_id
+    reference, _, kind = event_id.removeprefix("adyen:").rpartition(":")
+    column = "Psp Reference" if kind in charges or modification is None else modification
+    return f"{column}, {kind_column}", f"{reference}, {writing.get(kind, kind)}"
+
+
+def _adyen_cells(record: Record, reference: str, kind_column: str) -> tuple[str, str]:
+    """The cells an Adyen row's event id was read from, as written (`Collector.duplicate`)."""
+    return f"{reference}, {kind_column}", f"{record[reference]}, {record[kind_column]}"
+
+
 Column: TypeAlias = "pa.Array | tuple[pa.Array, Mask]"
 """A canonical column's value per row of the export (Arrow text, null for None); with a
 mask, the rows whose records have that column (a refund's ticket, not a charge's)."""
@@ -509,6 +569,7 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
                      np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
     idents = export.stripped("id")
     keys = _joined("stripe:", idents)
+    _ids_read_from(collector, export, "stripe:", "id", idents)
     currencies = _each_distinct(export.stripped("currency"), str.upper)
     amounts = _minor(export.stripped("amount"), currencies)
     statuses = _each_distinct(export.stripped("status"),
@@ -541,7 +602,8 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
             continue
         collector.belongs = (_cell(record, "charge") if refunds else ident,
                              _cell(record, cfg.order_column))
-        if collector.duplicate(f"stripe:{ident}", row, partial(_content, record), case=case):
+        if collector.duplicate(f"stripe:{ident}", row, partial(_content, record),
+                               cells=("id", record["id"]), case=case):
             continue
         try:
             currency = _currency(str(record["currency"]))
@@ -653,7 +715,9 @@ def read_stripe_balance(path: Path, cfg: PaymentConfig, *, encoding: str | None 
                 _cell(record, cfg.balance_order_column))
         collector.belongs = hint if category in _BALANCE_CATEGORIES else None
         if collector.duplicate(f"stripe-balance:{transaction}", row,
-                               partial(_content, record), case=case):
+                               partial(_content, record), case=case,
+                               cells=("balance_transaction_id",
+                                      record["balance_transaction_id"])):
             continue
         if category not in _BALANCE_CATEGORIES:
             collector.quarantine(row, "reporting_category", record["reporting_category"],
@@ -677,7 +741,11 @@ def read_stripe_balance(path: Path, cfg: PaymentConfig, *, encoding: str | None 
                     else f"stripe:{source}:refund_failure")
         # (one record of the charge or refund: the same id under another balance
         # transaction contradicts it, and is quarantined as a conflict)
-        if collector.duplicate(event_id, row, partial(_content, record), case=case):
+        cells = (("source_id", record["source_id"]) if category != "refund_failure" else
+                 ("source_id, reporting_category",
+                  f"{record['source_id']}, {record['reporting_category']}"))
+        if collector.duplicate(event_id, row, partial(_content, record), case=case,
+                               cells=cells):
             continue
         checks: list[tuple[str, Callable[[], object]]] = [
             ("currency", partial(_currency, str(record["currency"]))),
@@ -772,6 +840,16 @@ def _balance_columns(cfg: PaymentConfig, export: _Export, collector: Collector,
     failure = _in(categories, ("refund_failure",))
     events = _joined("stripe:", sources)
     idents = pc.if_else(pa.array(failure), _joined(events, ":refund_failure"), events)
+    # (a refund failure's id is its refund's and its category: `split_id` reads both back)
+    written_source, written_category = (pc.fill_null(export.column(c), "")
+                                        for c in ("source_id", "reporting_category"))
+    collector.id_cells = IdCells(
+        partial(split_id, "stripe:", ("source_id", "reporting_category")),
+        written_cells(export.row_numbers, differ(written_source, sources) | failure & differ(
+            written_category, repeated_text("refund_failure", n)),
+            pc.if_else(pa.array(failure), "source_id, reporting_category", "source_id"),
+            pc.if_else(pa.array(failure), _joined(written_source, written_category,
+                                                  separator=", "), written_source)))
     codes, _ = text_codes(idents)
     unique = np.bincount(codes)[codes] == 1
     failing = _in(sources, set(sources.filter(pa.array(failure)).to_pylist()))
@@ -950,6 +1028,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
                      date_format, offsets, known)
     idents = export.stripped("Transaction ID")
     keys = _joined("paypal:", idents)
+    _ids_read_from(collector, export, "paypal:", "Transaction ID", idents)
     kinds = _each_distinct(export.stripped("Type"), str.lower)
     refund = _in(kinds, _PAYPAL_REFUND_TYPES)
     currencies = _each_distinct(export.stripped("Currency"), str.upper)
@@ -995,6 +1074,7 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
             collector.belongs = hint
         # (A blank id is no record's: each such row is quarantined, after its type.)
         if ident and collector.duplicate(f"paypal:{ident}", row, partial(_content, record),
+                                         cells=("Transaction ID", record["Transaction ID"]),
                                          case=case):
             continue
         if not is_refund and not _paypal_charge(kind):
@@ -1192,6 +1272,8 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
     modifications = export.stripped("Modification Reference")
     idents = pc.if_else(pc.equal(modifications, ""), psps, modifications)
     keys = _joined("adyen", idents, kinds, separator=":")
+    _adyen_ids_read_from(collector, export, "Type", kinds, _ADYEN_CHARGE_TYPES,
+                         "Modification Reference", _given(none_if_empty(modifications)), idents)
     refund = _in(kinds, _ADYEN_REFUND_TYPES)
     currencies = _each_distinct(export.stripped("Gross Currency"), str.upper)
     debits = export.stripped("Gross Debit (GC)")
@@ -1221,8 +1303,10 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
         # merchant payout has no Psp Reference.)
         if kind in _ADYEN_CHARGE_TYPES or kind in _ADYEN_REFUND_TYPES:  # (else: no hint)
             collector.belongs = (psp or None, _cell(record, cfg.order_column))
-        if ident and collector.duplicate(f"adyen:{ident}:{kind}", row,
-                                         partial(_content, record), case=case):
+        if ident and collector.duplicate(
+                f"adyen:{ident}:{kind}", row, partial(_content, record), case=case,
+                cells=partial(_adyen_cells, record, "Modification Reference" if modification
+                              else "Psp Reference", "Type")):
             continue
         if kind not in _ADYEN_CHARGE_TYPES and kind not in _ADYEN_REFUND_TYPES:
             collector.quarantine(row, "Type", record["Type"],
@@ -1366,6 +1450,9 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
     psps = export.stripped("Psp Reference")
     idents = pc.coalesce(export.cell(modification_column), psps)
     keys = _joined("adyen", idents, kinds, separator=":")
+    _adyen_ids_read_from(collector, export, "Record Type", kinds, _ACCOUNTING_CHARGE_TYPES,
+                         modification_column, _given(export.cell(modification_column)),
+                         idents)
     refund = _in(kinds, _ACCOUNTING_REFUND_TYPES)
     # A refund the report books or fails: its SentForRefund row is its request (one by one)
     booked_at = np.flatnonzero(_in(kinds, _ACCOUNTING_BOOKED) & _given(none_if_empty(idents)))
@@ -1406,7 +1493,12 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
             collector.belongs = (str(record["Psp Reference"]).strip() or None,
                                  _cell(record, cfg.order_column))  # (else: no hint)
         # (A blank id is no record's: each such row is quarantined, after its type.)
-        if ident and collector.duplicate(key, row, partial(_content, record), case=case):
+        if ident and collector.duplicate(
+                key, row, partial(_content, record), case=case,
+                cells=partial(_adyen_cells, record, modification_column
+                              if modification_column is not None
+                              and _cell(record, modification_column) else "Psp Reference",
+                              "Record Type")):
             continue
         if kind in _ACCOUNTING_NOT_EVENTS:
             collector.quarantine(row, "Record Type", record["Record Type"],

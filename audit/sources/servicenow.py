@@ -23,13 +23,14 @@ import pyarrow.compute as pc
 from audit import canonical as C
 from audit.errors import InputError
 from audit.ingest.csv_reader import read_csv
-from audit.ingest.raw import RawTable
+from audit.ingest.raw import IdCells, RawTable
 from audit.sources import servicenow_json
 from audit.sources.common import (
     TEXT,
     BadValue,
     Collector,
     cells_of_rows,
+    differ,
     local_text,
     local_to_utc,
     none_if_empty,
@@ -39,6 +40,7 @@ from audit.sources.common import (
     stripped,
     text_codes,
     text_columns,
+    written_cells,
 )
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import Updates, fields_used, updates_to_table
@@ -93,6 +95,7 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     documents = stripped(cells["documentkey"])
     created, users = cells["sys_created_on"], cells["user"]
     group_text = _group_text(cells, len(rows))
+    collector.id_cells = _id_cells(cells, documents, rows)
     if join is None:  # (what cut_updates compares between the run's exports, as read)
         collector.update_keys = pc.unique(pc.binary_join_element_wise(
             documents, group_text, pa.scalar(_UNIT, TEXT)))
@@ -168,6 +171,47 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     collector.field_values[C.TIMESTAMP] = cells_of_rows(updates.row, created.take(at))
     updates_to_table(updates, cfg, collector, changed=changed)
     return collector
+
+
+_BY_CHECKPOINT = "documentkey, record_checkpoint"
+_BY_TIME = "documentkey, sys_created_on, user"
+
+
+def _id_of_update(event_id: str) -> tuple[str, str]:
+    """An update's record id `servicenow:<documentkey>:<update>` read back into its cells
+    (`IdCells.derive`): the update is the record's checkpoint, or, where the export has
+    none, its time and user (`_group_text`)."""
+    prefix = f"{SYSTEM}:"
+    if not event_id.startswith(prefix):
+        return _BY_CHECKPOINT, event_id
+    document, _, update = event_id.removeprefix(prefix).partition(":")
+    if "|" in update:
+        time, _, user = update.partition("|")
+        return _BY_TIME, f"{document}, {time}, {user}"
+    return _BY_CHECKPOINT, f"{document}, {update}"
+
+
+def _id_cells(cells: dict[str, pa.Array], documents: pa.Array,
+              rows: npt.NDArray[np.int64]) -> IdCells:
+    """Where the export's updates' record ids were read (`IdCells`): the record's
+    `documentkey` and its update's `record_checkpoint` (else `sys_created_on` and `user`);
+    kept as written where a cell has spaces around it (the id holds it trimmed)."""
+    written, times, users, checkpoints = (
+        pc.fill_null(cells[c].cast(TEXT), "") if c in cells else repeated_text("", len(rows))
+        for c in ("documentkey", "sys_created_on", "user", "record_checkpoint"))
+    differs = differ(written, documents)
+    trimmed = stripped(checkpoints)
+    by_checkpoint = np.asarray(pc.not_equal(trimmed, "").to_numpy(zero_copy_only=False),
+                               dtype=bool)
+    differs |= by_checkpoint & differ(checkpoints, trimmed)
+    checkpoint = pa.array(by_checkpoint)
+    return IdCells(_id_of_update, written_cells(
+        rows, differs, pc.if_else(checkpoint, _BY_CHECKPOINT, _BY_TIME),
+        pc.if_else(checkpoint, pc.binary_join_element_wise(written, checkpoints, _SEPARATOR),
+                   pc.binary_join_element_wise(written, times, users, _SEPARATOR))))
+
+
+_SEPARATOR = pa.scalar(", ", TEXT)
 
 
 def _read_rows(path: Path, encoding: str | None,

@@ -146,7 +146,8 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
     except (msgspec.DecodeError, RecursionError):  # a ValidationError is a DecodeError
         return None
     users = _users(document.users or [])
-    collector = Collector(SYSTEM, path, fields=dict(zendesk_events.FIELDS))
+    collector = Collector(SYSTEM, path, fields=dict(zendesk_events.FIELDS),
+                          id_cells=zendesk_events.ID_CELLS)
     updates: list[UpdateRow] = []
     keys: list[str] = []
     authors: dict[object, str | None] = {None: None, -1: None, "-1": None}
@@ -206,7 +207,8 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
         return zendesk_events.read_pages(path, pages, text, cfg)
     audits, users = load_audits(path, text)
     del text
-    collector = Collector(SYSTEM, path, fields=dict(zendesk_events.FIELDS))
+    collector = Collector(SYSTEM, path, fields=dict(zendesk_events.FIELDS),
+                          id_cells=zendesk_events.ID_CELLS)
     updates: list[UpdateRow] = []
     seen = collector.seen
     authors = zendesk_events.Authors(users)
@@ -220,7 +222,8 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
                else f"{SYSTEM}:{ticket}:row{number}")
         content = partial(_content, audit)
         if key in seen:
-            collector.duplicate(key, number, content, case=ticket)
+            collector.duplicate(key, number, content, case=ticket,
+                                cells=zendesk_events.cells_of(ticket, audit_id, "id" in audit))
             continue
         seen[key] = (number, content)
         time = str(audit["created_at"])

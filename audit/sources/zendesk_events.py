@@ -39,7 +39,8 @@ import pandas as pd
 from audit import canonical as C
 from audit.errors import InputError
 from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates, shown
-from audit.sources.common import Collector, wrong_shape
+from audit.ingest.raw import IdCells
+from audit.sources.common import Collector, update_id, wrong_shape
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import UpdateRow, Updates, updates_to_table
 
@@ -184,6 +185,18 @@ def _time(event: dict[str, Any]) -> tuple[str, str, str | None]:
         return "timestamp", text, beyond
 
 
+ID_CELLS = IdCells(partial(update_id, SYSTEM, "ticket_id", "id", ()))
+"""Where a Zendesk audit's or ticket event's record id `zendesk:<ticket_id>:<id>` was read:
+its `ticket_id` and `id` (`IdCells`); one without an id is `zendesk:<ticket_id>:row<N>`,
+its ticket and its place in the file, and names its `ticket_id`."""
+
+
+def cells_of(ticket: str, ident: object, stated: bool) -> tuple[str, str]:
+    """The fields and cells an audit's or ticket event's record id was read from: its
+    `ticket_id` and, where its record id has it (`stated`), its `id`."""
+    return ("ticket_id, id", f"{ticket}, {ident}") if stated else ("ticket_id", ticket)
+
+
 def _content(event: dict[str, Any]) -> tuple[object, ...]:
     return (json.dumps(event, sort_keys=True),)
 
@@ -219,7 +232,7 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
     if may_hold(text):
         refuse_lone_surrogates([*((number, "", event) for number, _, _, event in events),
                                 (None, "users", users)], file=path)
-    collector = Collector(SYSTEM, path, fields=dict(FIELDS))
+    collector = Collector(SYSTEM, path, fields=dict(FIELDS), id_cells=ID_CELLS)
     seen = collector.seen
     repeated: list[tuple[str, int, int]] = []  # (event id, first page, page read again)
     page_of: dict[str, int] = {}
@@ -236,7 +249,8 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
         content = partial(_content, event)
         if key in seen:
             quarantined = len(collector.problems)
-            collector.duplicate(key, number, content, case=ticket)
+            collector.duplicate(key, number, content, case=ticket,
+                                cells=cells_of(ticket, event_id, event_id is not None))
             if len(collector.problems) == quarantined:  # the same event again: dropped
                 repeated.append((str(event_id), page_of[key], page_number))
             continue
