@@ -642,20 +642,23 @@ def update_id(system: str, ticket_field: str, update_field: str, made: tuple[str
 
 
 def written_cells(rows: Sequence[int] | npt.NDArray[np.int64], differs: npt.NDArray[np.bool_],
-                  fields: str | pa.Array, values: pa.Array) -> dict[int, tuple[str, str]]:
+                  fields: str | Callable[[npt.NDArray[np.intp]], list[str]],
+                  cells: dict[str, pa.Array]) -> dict[int, tuple[str, str]]:
     """`IdCells.written`: of the records where `differs` (whose id cells `derive` does not
-    give as written), by row number, the field (one for all, or per record) and the cells
-    as written (per record, "" where missing); made for those records only."""
+    give as written), by row number, the field (one for all, or a function giving it of
+    the records at the positions asked: several columns joined with ", ") and the cells of
+    the columns it names (`cells`, by column) as written, joined likewise ("" where
+    missing); made for those records only."""
     at = np.flatnonzero(differs)
     if not len(at):
         return {}
     taken = pa.array(at)
-    texts = values.take(taken).to_pylist()
-    names = ([fields] * len(at) if isinstance(fields, str)
-             else fields.take(taken).to_pylist())
+    columns = {name: column.take(taken).to_pylist() for name, column in cells.items()}
+    names = [fields] * len(at) if isinstance(fields, str) else fields(at)
     numbers = np.asarray(rows, dtype=np.int64)[at].tolist()
-    return {int(r): (str(f), "" if v is None else str(v))
-            for r, f, v in zip(numbers, names, texts, strict=True)}
+    return {int(row): (field, ", ".join("" if (v := columns[c][k]) is None else str(v)
+                                        for c in field.split(", ")))
+            for k, (row, field) in enumerate(zip(numbers, names, strict=True))}
 
 
 def differ(written: pa.Array, read: pa.Array) -> npt.NDArray[np.bool_]:
@@ -860,7 +863,7 @@ class Collector:
                          arrow_text=arrow_text)
         table.deduplicated = self.deduplicated
         table.update_keys = self.update_keys
-        # (a record's id, as a conflicting repeat's own line names it)
+        # (a record's id where its reader tells no `id_cells`: every reader tells them)
         table.fields = {C.EVENT_ID: "id", **self.fields}
         table.id_cells = self.id_cells
         table.field_rows = dict(self.field_rows)

@@ -309,9 +309,9 @@ def _ids_read_from(collector: Collector, export: _Export, prefix: str, column: s
     for the import's quarantine line of an id given again with other content
     (`IdCells`): the id read back into its cell, and the cells written with spaces
     around kept as written."""
-    written = pc.fill_null(export.column(column), "")
+    written = export.column(column)
     collector.id_cells = IdCells(partial(split_id, prefix, (column,)), written_cells(
-        export.row_numbers, differ(written, idents), column, written))
+        export.row_numbers, differ(written, idents), column, {column: written}))
 
 
 def _adyen_ids_read_from(collector: Collector, export: _Export, kind_column: str,
@@ -330,17 +330,15 @@ def _adyen_ids_read_from(collector: Collector, export: _Export, kind_column: str
                             + [True], dtype=bool)[codes]
     charges = tuple(sorted(charge_types))
     expected = ~_in(kinds, charges) & (modification is not None)
-    psp = pc.fill_null(export.column("Psp Reference"), "")
-    reference = (pc.if_else(pa.array(modified), pc.fill_null(
-        export.column(modification), ""), psp) if modification is not None else psp)
-    types = pc.fill_null(export.column(kind_column), "")
-    differs = (~as_written | (modified != expected) | differ(reference, idents))
-    fields = pc.if_else(pa.array(modified), f"{modification}, {kind_column}",
-                        f"Psp Reference, {kind_column}")
+    cells = {c: export.column(c) for c in ("Psp Reference", kind_column, modification) if c}
+    reference = (pc.if_else(pa.array(modified), cells[modification], cells["Psp Reference"])
+                 if modification is not None else cells["Psp Reference"])
+    differs = ~as_written | (modified != expected) | differ(reference, idents)
     collector.id_cells = IdCells(
         partial(_adyen_id, modification, kind_column, charges, writing),
-        written_cells(export.row_numbers, differs, fields,
-                      _joined(reference, types, separator=", ")))
+        written_cells(export.row_numbers, differs,
+                      lambda at: [f"{modification if m else 'Psp Reference'}, {kind_column}"
+                                  for m in modified[at].tolist()], cells))
 
 
 def _adyen_id(modification: str | None, kind_column: str, charges: tuple[str, ...],
@@ -841,15 +839,13 @@ def _balance_columns(cfg: PaymentConfig, export: _Export, collector: Collector,
     events = _joined("stripe:", sources)
     idents = pc.if_else(pa.array(failure), _joined(events, ":refund_failure"), events)
     # (a refund failure's id is its refund's and its category: `split_id` reads both back)
-    written_source, written_category = (pc.fill_null(export.column(c), "")
-                                        for c in ("source_id", "reporting_category"))
+    written = {c: export.column(c) for c in ("source_id", "reporting_category")}
     collector.id_cells = IdCells(
         partial(split_id, "stripe:", ("source_id", "reporting_category")),
-        written_cells(export.row_numbers, differ(written_source, sources) | failure & differ(
-            written_category, repeated_text("refund_failure", n)),
-            pc.if_else(pa.array(failure), "source_id, reporting_category", "source_id"),
-            pc.if_else(pa.array(failure), _joined(written_source, written_category,
-                                                  separator=", "), written_source)))
+        written_cells(export.row_numbers, differ(written["source_id"], sources) | failure
+                      & differ(written["reporting_category"], repeated_text("refund_failure", n)),
+                      lambda at: ["source_id, reporting_category" if f else "source_id"
+                                  for f in failure[at].tolist()], written))
     codes, _ = text_codes(idents)
     unique = np.bincount(codes)[codes] == 1
     failing = _in(sources, set(sources.filter(pa.array(failure)).to_pylist()))

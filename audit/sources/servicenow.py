@@ -196,22 +196,17 @@ def _id_cells(cells: dict[str, pa.Array], documents: pa.Array,
     """Where the export's updates' record ids were read (`IdCells`): the record's
     `documentkey` and its update's `record_checkpoint` (else `sys_created_on` and `user`);
     kept as written where a cell has spaces around it (the id holds it trimmed)."""
-    written, times, users, checkpoints = (
-        pc.fill_null(cells[c].cast(TEXT), "") if c in cells else repeated_text("", len(rows))
-        for c in ("documentkey", "sys_created_on", "user", "record_checkpoint"))
-    differs = differ(written, documents)
+    named = ("documentkey", "sys_created_on", "user", "record_checkpoint")
+    written = {c: cells[c] if c in cells else repeated_text("", len(rows)) for c in named}
+    checkpoints = pc.fill_null(written["record_checkpoint"].cast(TEXT), "")
+    differs = differ(written["documentkey"], documents)
     trimmed = stripped(checkpoints)
     by_checkpoint = np.asarray(pc.not_equal(trimmed, "").to_numpy(zero_copy_only=False),
                                dtype=bool)
     differs |= by_checkpoint & differ(checkpoints, trimmed)
-    checkpoint = pa.array(by_checkpoint)
     return IdCells(_id_of_update, written_cells(
-        rows, differs, pc.if_else(checkpoint, _BY_CHECKPOINT, _BY_TIME),
-        pc.if_else(checkpoint, pc.binary_join_element_wise(written, checkpoints, _SEPARATOR),
-                   pc.binary_join_element_wise(written, times, users, _SEPARATOR))))
-
-
-_SEPARATOR = pa.scalar(", ", TEXT)
+        rows, differs, lambda at: [_BY_CHECKPOINT if c else _BY_TIME
+                                   for c in by_checkpoint[at].tolist()], written))
 
 
 def _read_rows(path: Path, encoding: str | None,
