@@ -95,7 +95,9 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     documents = stripped(cells["documentkey"])
     created, users = cells["sys_created_on"], cells["user"]
     group_text = _group_text(cells, len(rows))
-    collector.id_cells = _id_cells(cells, documents, rows)
+    # (rows another export's update carries here are not this export's: not named)
+    collector.id_cells = _id_cells(cells, documents, rows, len(rows) - (
+        len(join.carried) if join is not None else 0))
     if join is None:  # (what cut_updates compares between the run's exports, as read)
         collector.update_keys = pc.unique(pc.binary_join_element_wise(
             documents, group_text, pa.scalar(_UNIT, TEXT)))
@@ -192,10 +194,11 @@ def _id_of_update(event_id: str) -> tuple[str, str]:
 
 
 def _id_cells(cells: dict[str, pa.Array], documents: pa.Array,
-              rows: npt.NDArray[np.int64]) -> IdCells:
+              rows: npt.NDArray[np.int64], own: int) -> IdCells:
     """Where the export's updates' record ids were read (`IdCells`): the record's
     `documentkey` and its update's `record_checkpoint` (else `sys_created_on` and `user`);
-    kept as written where a cell has spaces around it (the id holds it trimmed)."""
+    kept as written where a cell has spaces around it (the id holds it trimmed), of the
+    export's own rows (the first `own`: an update's record is read at its first row)."""
     named = ("documentkey", "sys_created_on", "user", "record_checkpoint")
     written = {c: cells[c] if c in cells else repeated_text("", len(rows)) for c in named}
     checkpoints = pc.fill_null(written["record_checkpoint"].cast(TEXT), "")
@@ -204,6 +207,7 @@ def _id_cells(cells: dict[str, pa.Array], documents: pa.Array,
     by_checkpoint = np.asarray(pc.not_equal(trimmed, "").to_numpy(zero_copy_only=False),
                                dtype=bool)
     differs |= by_checkpoint & differ(checkpoints, trimmed)
+    differs[own:] = False
     return IdCells(_id_of_update, written_cells(
         rows, differs, lambda at: [_BY_CHECKPOINT if c else _BY_TIME
                                    for c in by_checkpoint[at].tolist()], written))
