@@ -799,7 +799,11 @@ def _move_in(made: list[Path], out: Path, earlier: list[Path]) -> list[Path]:
     import tempfile
 
     aside = Path(tempfile.mkdtemp(prefix=staging_prefix(earlier=True), dir=out))
-    done: list[tuple[Path, Path | None, bool]] = []  # (target, its old file aside, placed)
+    # (target, its old file aside, the new file): each recorded before its moves, and what
+    # was moved told on undoing by where the files are, so that an interrupt raised as a
+    # rename returns (a signal that came during it) finds the rename in the moves to undo:
+    # before, an earlier report moved aside then was removed with the folder aside.
+    done: list[tuple[Path, Path | None, Path | None]] = []
     moves = [(None, path) for path in earlier] + [(path, out / path.name) for path in made]
     failed = out
     try:
@@ -810,17 +814,18 @@ def _move_in(made: list[Path], out: Path, earlier: list[Path]) -> list[Path]:
                 raise IsADirectoryError(errno.EISDIR, "a directory is in the way")
             if os.path.lexists(target):
                 old = aside / f"{k}-{target.name}"
+            done.append((target, old, new))
+            if old is not None:
                 os.replace(target, old)
-            done.append((target, old, False))
             if new is not None:
                 os.replace(new, target)
-                done[-1] = (target, old, True)
     except BaseException as exc:  # a move failed, or an interrupt (Ctrl-C, SIGTERM) came
         try:
-            for target, old, placed in reversed(done):
-                if old is not None:
+            for target, old, new in reversed(done):
+                if old is not None and os.path.lexists(old):  # (moved aside: put back)
                     os.replace(old, target)
-                elif placed:
+                elif new is not None and not os.path.lexists(new) and \
+                        os.path.lexists(target):  # (moved in where none was: taken out)
                     target.unlink()
         except OSError as undo:
             if not isinstance(exc, OSError):  # (the interrupt goes on; the files are aside)
@@ -837,8 +842,7 @@ def _move_in(made: list[Path], out: Path, earlier: list[Path]) -> list[Path]:
                          "were put back: nothing was replaced)", file=failed,
                          field="--out") from exc
     shutil.rmtree(aside, ignore_errors=True)
-    return [target for (target, old, placed), (new, _) in zip(done, moves, strict=True)
-            if new is None and old is not None]
+    return [target for target, old, new in done if new is None and old is not None]
 
 
 _STAGING = re.compile(r"\.refund-audit-(earlier-)?([0-9]+)@([A-Za-z0-9._-]+)-[a-z0-9_]{8}")

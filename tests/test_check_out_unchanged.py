@@ -122,3 +122,37 @@ def test_an_interrupt_while_moving_in_puts_the_earlier_files_back(
     monkeypatch.undo()
     assert raised
     assert contents(out) == before
+
+
+@pytest.mark.parametrize("moved", ["aside", "placed"])
+def test_an_interrupt_just_after_a_move_puts_the_earlier_files_back(
+        sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moved: str) -> None:
+    """A signal that arrives while a file is renamed is raised as the rename returns (the
+    rename itself is done): here Terminated right after an earlier report was moved into
+    the folder aside (`aside`: before, that report was not yet in the moves to undo, and
+    was removed with the folder aside: lost), or right after a new file was moved in where
+    none was (`placed`: before, it was left in --out)."""
+    out = tmp_path / "out"
+    earlier_run(sample, out)
+    if moved == "placed":
+        (out / "SHA256SUMS").unlink()
+    before = contents(out)
+    replace = os.replace
+    raised: list[Path] = []
+
+    def interrupted(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+        replace(src, dst, *args, **kwargs)
+        hit = (Path(src) == out / "findings.csv" if moved == "aside"
+               else Path(dst) == out / "SHA256SUMS")
+        if hit and not raised:
+            raised.append(Path(dst))
+            raise Terminated(15)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(Terminated):
+        CliRunner().invoke(main, ["check", str(sample), "--as-of", "2026-11-01T00:00:00Z",
+                                  "--out", str(out), "--format", "json",
+                                  "--fail-on", "never"])
+    monkeypatch.undo()
+    assert raised
+    assert contents(out) == before
