@@ -231,3 +231,30 @@ def test_a_readers_id_cells_are_sent_from_a_worker_process(tmp_path: Path) -> No
         sent = pickle.loads(pickle.dumps(table.id_cells))
         assert sent.of(event_id, row) == table.id_cells.of(event_id, row)
         assert event_id.split(":")[1] in sent.of(event_id, row)[1]
+
+
+def test_ids_whose_cells_hold_a_colon_name_the_cells_as_written(tmp_path: Path) -> None:
+    """A cell that itself holds a `:` (the separator of the event id's parts) where the
+    reader reads several cells into the id, or its own text after the cell: a ServiceNow
+    `documentkey`, a Stripe balance report's `source_id`. Before, the id was read back split
+    at its first `:` (`documentkey, record_checkpoint` `doc, 42:2`; `source_id,
+    reporting_category` `ch_3PQ, 1001`), naming cells the export does not hold."""
+    source = _written(tmp_path / "sys_audit.csv", (DATA / "servicenow" / "sys_audit.csv")
+                      .read_text(encoding="utf-8")
+                      .replace("d41d8cd98f00b204e9800998ecf8427e", "doc:42"))
+    log = _log(_csv(source, tmp_path / "a" / "sys_audit.csv", {}), "servicenow",
+               tmp_path / "a.parquet")
+    later = _csv(source, tmp_path / "b" / "sys_audit.csv", {11: {"newvalue": "110.00"}})
+    assert [line[:4] for line in _repeats([(log, "parquet"), (later, "servicenow")])] == [
+        ["sys_audit.csv", 11, "documentkey, record_checkpoint", "doc:42, 2"]]
+
+    rows = (DATA / "stripe" / "balance_itemized.csv").read_text(
+        encoding="utf-8").splitlines(keepends=True)
+    part = _written(tmp_path / "part.csv", rows[0] + rows[1])
+    first = _csv(part, tmp_path / "c" / "balance.csv",
+                 {1: {"source_id": "ch_3PQ:1001", "charge_id": "ch_3PQ:1001"}})
+    again = _csv(part, tmp_path / "d" / "balance.csv",
+                 {1: {"source_id": "ch_3PQ:1001", "charge_id": "ch_3PQ:1001",
+                      "gross": "48.90"}})
+    assert [line[:4] for line in _repeats([(first, "stripe"), (again, "stripe")])] == [
+        ["d/balance.csv", 2, "source_id", "ch_3PQ:1001"]]

@@ -668,6 +668,14 @@ def differ(written: pa.Array, read: pa.Array) -> npt.NDArray[np.bool_]:
     return ~np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool)
 
 
+def holds(texts: pa.Array, part: str) -> npt.NDArray[np.bool_]:
+    """Per row, whether its text holds `part` (null: no): a cell `IdCells.derive` would
+    split where it reads it back from an event id (it holds the separator of the id's
+    parts), to be kept as written (`written_cells`)."""
+    return np.asarray(pc.fill_null(pc.match_substring(texts, part), False)
+                      .to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _object_frame(records: list[dict[str, str | None]]) -> pd.DataFrame:
     """The records as object columns (cells as given, None where missing), columns in order
     of first appearance; built column by column, with no string dtype inferred and undone."""

@@ -48,6 +48,7 @@ from audit.sources.common import (
     Mask,
     abbreviated_to_utc,
     differ,
+    holds,
     in_utc,
     major_decimals,
     minor_money,
@@ -843,7 +844,8 @@ def _balance_columns(cfg: PaymentConfig, export: _Export, collector: Collector,
     collector.id_cells = IdCells(
         partial(split_id, "stripe:", ("source_id", "reporting_category")),
         written_cells(export.row_numbers, differ(written["source_id"], sources) | failure
-                      & differ(written["reporting_category"], repeated_text("refund_failure", n)),
+                      & differ(written["reporting_category"], repeated_text("refund_failure", n))
+                      | holds(sources, ":"),  # (`split_id` would split it at its `:`)
                       lambda at: ["source_id, reporting_category" if f else "source_id"
                                   for f in failure[at].tolist()], written))
     codes, _ = text_codes(idents)

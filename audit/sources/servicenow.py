@@ -31,6 +31,7 @@ from audit.sources.common import (
     Collector,
     cells_of_rows,
     differ,
+    holds,
     local_text,
     local_to_utc,
     none_if_empty,
@@ -207,6 +208,9 @@ def _id_cells(cells: dict[str, pa.Array], documents: pa.Array,
     by_checkpoint = np.asarray(pc.not_equal(trimmed, "").to_numpy(zero_copy_only=False),
                                dtype=bool)
     differs |= by_checkpoint & differ(checkpoints, trimmed)
+    # (a documentkey holding a `:`, or a checkpoint a `|`, is not read back from the id:
+    # `_id_of_update` splits it at those)
+    differs |= holds(documents, ":") | (by_checkpoint & holds(trimmed, "|"))
     differs[own:] = False
     return IdCells(_id_of_update, written_cells(
         rows, differs, lambda at: [_BY_CHECKPOINT if c else _BY_TIME
