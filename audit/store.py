@@ -119,10 +119,22 @@ def write_import(result: ImportResult, out: Path,
     except pa.ArrowException as exc:
         raise _not_parquet(exc, out) from exc
     # The quarantine first, into a file of its own beside it, so that the record holds the
-    # sha256 of the bytes written (`check` counts the file only where it is they); moved
-    # into its name once the log is written: a failed write leaves an earlier import's.
-    staged, digest = _staged_quarantine(result.quarantine, beside["quarantine"])
+    # sha256 of the bytes written (`check` counts the file only where it is they); the
+    # correlation problems and the log likewise, each into a file of its own: all moved
+    # into their names once all are written, so that a failed write or an interrupt
+    # (Ctrl-C, SIGTERM) leaves the earlier import's files as they were, none cut short.
+    staged: list[Path] = []
+    failed = out
     try:
+        quarantine, digest = _staged_quarantine(result.quarantine, beside["quarantine"])
+        staged.append(quarantine)
+        problems: Path | None = None
+        if result.correlation_problems is not None:
+            from audit.ingest.normalise import QUARANTINE_COLUMNS
+
+            problems, _ = _staged_quarantine(result.correlation_problems.reindex(
+                columns=list(QUARANTINE_COLUMNS[:5])), beside["correlation problems"])
+            staged.append(problems)
         record = _import_record(result, beside["quarantine"].name,
                                 beside["correlation problems"].name if correlated else None,
                                 options, quarantine_sha256=digest)
@@ -133,35 +145,37 @@ def write_import(result: ImportResult, out: Path,
             # roles from this where no role history is given with them.)
             metadata[ROLE_HISTORY_KEY] = history_json(result.roles)
         table = table.replace_schema_metadata(metadata)
-        pq.write_table(table, out)
+        log = out.with_name(f".{out.name}.{secrets.token_hex(6)}.tmp")
+        staged.append(log)
+        pq.write_table(table, log)
         del table
+        # Moved in: the side files first, the log last (an interrupt between two moves
+        # leaves a quarantine whose sha256 is not the record's: `check` tells it).
+        failed = beside["quarantine"]
+        os.replace(quarantine, failed)
+        failed = beside["correlation problems"]
+        if problems is not None:
+            os.replace(problems, failed)
+        else:
+            try:
+                failed.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise InputError(f"cannot remove an earlier import's correlation problems: "
+                                 f"{exc.strerror or exc}", file=failed) from exc
+        failed = out
+        os.replace(log, out)
     except OSError as exc:
-        staged.unlink(missing_ok=True)
-        raise InputError(f"cannot write: {exc.strerror}", file=out) from exc
+        raise InputError(f"cannot write: {exc.strerror}", file=failed) from exc
     except pa.ArrowException as exc:
-        staged.unlink(missing_ok=True)
         raise _not_parquet(exc, out) from exc
-    except BaseException:
-        staged.unlink(missing_ok=True)
-        raise
-    try:
-        os.replace(staged, beside["quarantine"])
-    except OSError as exc:
-        staged.unlink(missing_ok=True)
-        raise InputError(f"cannot write: {exc.strerror}", file=beside["quarantine"]) from exc
+    finally:
+        for path in staged:
+            path.unlink(missing_ok=True)
     written = {"log": out, "quarantine": beside["quarantine"]}
-    if result.correlation_problems is not None:
-        written["correlation problems"] = write_problems(result.correlation_problems,
-                                                         beside["correlation problems"])
-    else:
-        try:
-            beside["correlation problems"].unlink()
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise InputError(f"cannot remove an earlier import's correlation problems: "
-                             f"{exc.strerror or exc}",
-                             file=beside["correlation problems"]) from exc
+    if problems is not None:
+        written["correlation problems"] = beside["correlation problems"]
     return written
 
 

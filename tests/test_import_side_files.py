@@ -282,3 +282,36 @@ def test_the_imports_record_holds_each_inputs_sha256_and_the_imports_options(
     earlier = manifest["manifest"]["inputs"][0]["imported_earlier"]
     assert earlier["inputs"][0]["sha256"] == digest
     assert earlier["options"] == record["options"]
+
+
+def test_an_interrupt_while_import_writes_leaves_the_earlier_import_as_it_was(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    """SIGTERM (as the console script raises it) while `import` writes its files, here
+    midway through LOG.correlation.csv: the earlier import's log and side files stay as
+    they were, and no file of this one is left. Before, the new log and quarantine were
+    in place beside a LOG.correlation.csv cut short."""
+    import pytest
+
+    from audit import store
+    from audit.errors import Terminated
+
+    out = tmp_path / "out" / "log.parquet"
+    exports = [str(p) for p in sorted(EXPORTS.iterdir()) if p.name != "role_history.csv"]
+    run("import", *exports, "--out", str(out))
+    before = {p.name: p.read_bytes() for p in out.parent.iterdir()}
+    assert "log.correlation.csv" in before
+    write = store._write_quarantine
+
+    def cut_short(frame: pd.DataFrame, path: Path, mode: str = "wb") -> str:
+        if "correlation" not in path.name:
+            return write(frame, path, mode)
+        with path.open(mode) as handle:
+            handle.write(b"file,row,fi")
+        raise Terminated(15)
+
+    monkeypatch.setattr(store, "_write_quarantine", cut_short)
+    with pytest.raises(Terminated):
+        CliRunner().invoke(main, ["import", *exports, "--assume-tz", "UTC",
+                                  "--out", str(out)])
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in out.parent.iterdir()} == before
