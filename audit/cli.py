@@ -493,6 +493,7 @@ def demo(settings: Settings, out: Path) -> None:
     from audit.progress import using
 
     _writable_folder(out)  # before the demo's audit, not after it (before: a traceback)
+    refuse_foreign_checksums(out)
     with using(settings.progress()) as progress:
         lines, errors = run_demo(out)
         progress.done()
@@ -579,6 +580,7 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
     from audit.progress import using
 
     _writable_folder(out)  # before the run, not after minutes of it
+    refuse_foreign_checksums(out)
     _refuse_inputs_among_outputs(
         [*sources, *(p for p in (policy_path, sop, mapping) if p is not None)],
         lambda path: path.resolve().parent == out.resolve() and any(
@@ -751,6 +753,7 @@ def write_staged(out: Path, write: Callable[[Path], list[Path]]
 
     from audit.digest import write_checksums
 
+    refuse_foreign_checksums(out)  # (asked before the run too: `check`, the demo)
     staging = Path(tempfile.mkdtemp(prefix=staging_prefix(), dir=out))
     try:
         written = write(staging)
@@ -768,6 +771,47 @@ def write_staged(out: Path, write: Callable[[Path], list[Path]]
         return [out / p.name for p in written], removed
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+_CHECKSUMS_LINE = re.compile(r"[0-9a-f]{64}  (?P<name>[^\n/\\]+)")
+"""A line of a SHA256SUMS `audit.digest.write_checksums` writes."""
+_DEMO_FILES = ("canonical.parquet", "canonical.quarantine.csv", "canonical.correlation.csv")
+"""The files the demo writes beside the reports (`audit.demo.run_demo`)."""
+
+
+def refuse_foreign_checksums(out: Path) -> None:
+    """An input error where `out` holds a SHA256SUMS that no run of this tool wrote: one
+    with a line that is not `<sha256>  <name>` of a file a check or the demo writes (the
+    auditor's own, of the exports beside it). The run's would replace it (`write_staged`),
+    and the auditor's checksums would be lost without a word. An empty one is replaced."""
+    from audit.digest import CHECKSUMS_FILE
+
+    path = out / CHECKSUMS_FILE
+    if not path.is_file():
+        return
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(1 << 16)
+            whole = not handle.read(1)
+    except OSError as exc:
+        raise InputError(f"cannot read it: {exc.strerror or exc} (the run writes its own "
+                         f"{CHECKSUMS_FILE} there)", file=path, field="--out") from exc
+    try:
+        lines = data.decode("utf-8").splitlines() if whole else None
+    except UnicodeDecodeError:
+        lines = None
+    names = [] if lines is None else [m.group("name") if (m := _CHECKSUMS_LINE.fullmatch(line))
+                                      else None for line in lines]
+    foreign = [name for name in names if name is None or not (
+        name in _DEMO_FILES or any(fnmatch.fnmatchcase(name, pattern)
+                                   for pattern in REPORT_FILES))]
+    if lines is None or foreign:
+        listed = ", ".join(sorted({n for n in foreign if n is not None}))
+        raise InputError(f"{CHECKSUMS_FILE} there is not one this tool wrote"
+                         + (f" (it lists {listed})" if listed else "")
+                         + f": the run writes its own {CHECKSUMS_FILE} into {out}, which "
+                         "would replace it; move it, or write the reports into another "
+                         "folder", file=path, field="--out")
 
 
 def staging_told(out: Path, stale: list[str], others: list[str]) -> list[str]:

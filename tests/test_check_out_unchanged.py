@@ -156,3 +156,32 @@ def test_an_interrupt_just_after_a_move_puts_the_earlier_files_back(
     monkeypatch.undo()
     assert raised
     assert contents(out) == before
+
+
+def test_a_sha256sums_the_tool_did_not_write_is_refused_not_replaced(
+        sample: Path, tmp_path: Path) -> None:
+    """--out holding a SHA256SUMS of the auditor's own (here: of the exports beside it, a
+    common way to keep evidence): refused before the run, naming it, exit code 2. Before,
+    the run replaced it with its own listing of the reports: the auditor's checksums were
+    lost without a word. A SHA256SUMS of an earlier run is replaced as before."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "exports.csv").write_text("a,b\n", encoding="utf-8")
+    own = f"{'0' * 64}  exports.csv\n".encode()
+    (out / "SHA256SUMS").write_bytes(own)
+    before = contents(out)
+    result = run("check", str(sample), "--out", str(out), "--format", "json",
+                 "--fail-on", "never", code=2)
+    assert f"error: {out / 'SHA256SUMS'}: " in result.output
+    assert "exports.csv" in result.output
+    assert contents(out) == before
+    # An earlier run's, and an empty one, are replaced.
+    (out / "SHA256SUMS").unlink()
+    run("check", str(sample), "--out", str(out), "--format", "json", "--fail-on", "never",
+        code=0)
+    run("check", str(sample), "--out", str(out), "--format", "json", "--fail-on", "never",
+        code=0)
+    (out / "SHA256SUMS").write_bytes(b"")
+    run("check", str(sample), "--out", str(out), "--format", "json", "--fail-on", "never",
+        code=0)
+    assert (out / "SHA256SUMS").read_bytes() != b""
