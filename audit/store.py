@@ -17,7 +17,7 @@ from audit.csvtext import frame_csv
 from audit.digest import sha256_of
 from audit.errors import InputError
 from audit.ingest import ImportResult
-from audit.safety import neutralise_frame, restored_cell
+from audit.safety import is_formula, neutralise_frame, restored_cell
 from audit.sources.roles import ROLE_HISTORY_KEY, RoleHistory, history_json
 from audit.words import counted
 
@@ -351,8 +351,10 @@ def read_earlier_quarantine(path: Path, record: dict[str, Any]
         return {**told, "status": "names no case",
                 "detail": f"{own.name} has no case column (written by an older version)"}, None
     # (Written with formula-like cells neutralised, `'=c3`, `''=c3` for a case `'=c3`: read
-    # back as the case it names.)
-    rows["case"] = [restored_cell(c) for c in rows["case"].tolist()]
+    # back as the case it names. A file of an older version, whose record holds no sha256
+    # of it, by the rule it was written with: an apostrophe before a formula start only.)
+    restore = restored_cell if recorded is not None else _restored_before_sha256
+    rows["case"] = [restore(c) for c in rows["case"].tolist()]
     if recorded is None:
         version = record.get("version")
         by = f"refund-audit {version}" if isinstance(version, str) and version else \
@@ -362,6 +364,14 @@ def read_earlier_quarantine(path: Path, record: dict[str, Any]
                 "is counted as it holds as many rows as the record says; import the log "
                 "again to have it verified"}, rows[["file", "row", "case"]]
     return {**told, "verified": True}, rows[["file", "row", "case"]]
+
+
+def _restored_before_sha256(text: str) -> str:
+    """`restored_cell` of a quarantine written before the import's record held its sha256:
+    an apostrophe was added only before a formula start (`is_formula`), so one is taken
+    off only there (`''=c3` was written as it is; `=c3` and `'=c3` were both `'=c3`, read
+    as `=c3`)."""
+    return text[1:] if text.startswith("'") and is_formula(text[1:]) else text
 
 
 def earlier_quarantine_text(told: dict[str, Any] | None, *, json_written: bool = True) -> str:

@@ -338,7 +338,10 @@ def test_a_case_starting_with_an_apostrophe_reads_back_as_it_is(tmp_path: Path) 
     write_quarantine(frame, tmp_path / "log.quarantine.csv")
     written = (tmp_path / "log.quarantine.csv").read_text(encoding="utf-8")
     assert ",''=c3\n" in written and ",'''=c3\n" in written and ",'plain\n" in written
-    told, rows = read_earlier_quarantine(log, {"quarantined": len(cases)})
+    # (as the record of an import of now holds it: the file's sha256)
+    digest = hashlib.sha256((tmp_path / "log.quarantine.csv").read_bytes()).hexdigest()
+    told, rows = read_earlier_quarantine(log, {"quarantined": len(cases),
+                                               "quarantine_sha256": digest})
     assert told["status"] == "read" and rows is not None
     assert rows["case"].tolist() == cases
 
@@ -403,3 +406,27 @@ def test_more_cases_than_named_send_to_findings_json_only_where_it_is_written(
         rows_shown = {r[0]: r[1] for r in load_workbook(out / "findings.xlsx", read_only=True)[
             "Summary"].iter_rows(values_only=True) if len(r) > 1 and r[0]}
         assert more in rows_shown["Earlier quarantine"]
+
+
+def test_a_quarantine_of_an_older_version_reads_its_cases_by_its_rule(tmp_path: Path) -> None:
+    """An older version (its record holds no sha256 of the quarantine) added an apostrophe
+    only before a formula start: it wrote case `''=c3` as it is, and `=c3` as `'=c3`. Read
+    by the rule of now (one apostrophe off wherever apostrophes come before a formula
+    start), its `''=c3` was read as case `'=c3`, and that row was not counted for its case.
+    A file whose record holds its sha256 is read by the rule it was written with."""
+    from audit.store import read_earlier_quarantine
+
+    log = tmp_path / "log.parquet"
+    quarantine = tmp_path / "log.quarantine.csv"
+    quarantine.write_text(
+        "file,row,field,value,reason,case\n"
+        "g.csv,3,timestamp,bad,not a timestamp,''=c3\n"
+        "g.csv,4,timestamp,bad,not a timestamp,'=c3\n"
+        "g.csv,5,timestamp,bad,not a timestamp,'plain\n", encoding="utf-8")
+    told, rows = read_earlier_quarantine(log, {"quarantined": 3})
+    assert told["verified"] is False and rows is not None
+    assert rows["case"].tolist() == ["''=c3", "=c3", "'plain"]
+    digest = hashlib.sha256(quarantine.read_bytes()).hexdigest()
+    told, rows = read_earlier_quarantine(log, {"quarantined": 3, "quarantine_sha256": digest})
+    assert told["verified"] is True and rows is not None
+    assert rows["case"].tolist() == ["'=c3", "=c3", "'plain"]
