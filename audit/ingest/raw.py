@@ -19,7 +19,7 @@ the field each of those rows' value of one canonical column was read from (or, a
 `RawTable.field_values`, that value's text as the file wrote it)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class IdCells:
     """Of an export a source adapter read: where each record's event id was read, for the
     quarantine line of an id that the import finds given twice with other content (in two
@@ -34,15 +34,27 @@ class IdCells:
     text; a module-level function, or a `functools.partial` of one); `written` holds, by
     row number, the records whose cells `derive` does not give as written (spaces around
     a cell, a type written `Settled` and read `settled`): found column-wise while reading,
-    usually none."""
+    usually none. `other_rows` (sorted row numbers) and `other`: records whose id was read
+    from another column than `derive` names, which `other` names (an Adyen sale whose
+    report states a `Modification Reference`): a row number each, not a record's cells, as
+    a report may give every row so (a settlement details report of a million rows).
+    """
 
     derive: IdOfText
     written: dict[int, tuple[str, str]] = field(default_factory=dict)
+    other_rows: np.ndarray | None = None
+    other: IdOfText | None = None
 
     def of(self, event_id: str, row: int) -> tuple[str, str]:
         """The field and value of the record at `row` whose event id is `event_id`."""
         found = self.written.get(row)
-        return found if found is not None else self.derive(event_id)
+        if found is not None:
+            return found
+        if self.other is not None and self.other_rows is not None:
+            at = int(np.searchsorted(self.other_rows, row))
+            if at < len(self.other_rows) and int(self.other_rows[at]) == row:
+                return self.other(event_id)
+        return self.derive(event_id)
 
 
 @dataclass

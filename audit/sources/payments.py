@@ -334,23 +334,34 @@ def _adyen_ids_read_from(collector: Collector, export: _Export, kind_column: str
     cells = {c: export.column(c) for c in ("Psp Reference", kind_column, modification) if c}
     reference = (pc.if_else(pa.array(modified), cells[modification], cells["Psp Reference"])
                  if modification is not None else cells["Psp Reference"])
-    differs = ~as_written | (modified != expected) | differ(reference, idents)
+    # Rows whose reference is read from the other column than their type's (a sale that
+    # states a Modification Reference, a refund that states none): their row numbers
+    # alone, as a report may give every sale one; the cells of rows written otherwise.
+    flipped = modified != expected
+    differs = ~as_written | differ(reference, idents)
+    numbers = np.asarray(export.row_numbers, dtype=np.int64)
     collector.id_cells = IdCells(
-        partial(_adyen_id, modification, kind_column, charges, writing),
-        written_cells(export.row_numbers, differs,
+        partial(_adyen_id, modification, kind_column, charges, writing, False),
+        written_cells(numbers, differs,
                       lambda at: [f"{modification if m else 'Psp Reference'}, {kind_column}"
-                                  for m in modified[at].tolist()], cells))
+                                  for m in modified[at].tolist()], cells),
+        other_rows=np.sort(numbers[flipped]) if flipped.any() else None,
+        other=partial(_adyen_id, modification, kind_column, charges, writing, True))
 
 
 def _adyen_id(modification: str | None, kind_column: str, charges: tuple[str, ...],
-              writing: dict[str, str], event_id: str) -> tuple[str, str]:
+              writing: dict[str, str], flipped: bool, event_id: str) -> tuple[str, str]:
     """An Adyen event id read back into its cells (`IdCells.derive`): a sale's reference
     is its Psp Reference, a refund's its modification's (where the report has the
-    column), and its type as the report writes it."""
+    column), and its type as the report writes it; with `flipped` (`IdCells.other`), the
+    other column: a sale stating a modification reference, a refund stating none."""
     if not event_id.startswith("adyen:"):
         return f"Psp Reference, {kind_column}", event_id
     reference, _, kind = event_id.removeprefix("adyen:").rpartition(":")
-    column = "Psp Reference" if kind in charges or modification is None else modification
+    modified = kind not in charges and modification is not None
+    if flipped and modification is not None:
+        modified = not modified
+    column = modification if modified and modification is not None else "Psp Reference"
     return f"{column}, {kind_column}", f"{reference}, {writing.get(kind, kind)}"
 
 
