@@ -893,3 +893,32 @@ def test_an_update_stating_evidence_but_no_activity_is_quarantined_not_skipped(
         [4, "u_approved_amount", "12.50", "CS1"], [4, "u_receipt", "receipt-1.jpg", "CS1"]]
     assert "no event carries it" in quarantine["reason"].iloc[1]
     assert table.records_read == 3 and table.skipped == 1
+
+
+@pytest.mark.parametrize("name", ["ticket_audits.json", "ticket_audits.jsonl"])
+def test_zendesk_audits_whose_id_is_null_are_each_kept(name: str, tmp_path: Path) -> None:
+    """An audit whose `id` is null states no id, as one without it: each is its own record
+    (`zendesk:<ticket>:row<N>`). Before, every such audit of a ticket got the id
+    `zendesk:<ticket>:None`, and all but the first were quarantined as "same id with
+    different content" (the typed and the general path alike)."""
+    source = DATA / "zendesk" / name
+    if name.endswith(".jsonl"):
+        lines = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()
+                 if line.strip()]
+        for line in lines:
+            if "ticket_id" in line:
+                line["id"] = None
+        text = "\n".join(json.dumps(line) for line in lines) + "\n"
+    else:
+        document = json.loads(source.read_text(encoding="utf-8"))
+        for audit in document["audits"]:
+            audit["id"] = None
+        text = json.dumps(document)
+    nulls = tmp_path / name
+    nulls.write_text(text, encoding="utf-8")
+    before = import_sources([(source, "zendesk")])
+    after = import_sources([(nulls, "zendesk")])
+    # (an audit exported twice is one record by its id; without ids, two: none is lost)
+    assert len(after.log) >= len(before.log) >= 2
+    assert not after.quarantine["reason"].astype(str).str.contains("same id").any()
+    assert after.log[C.EVENT_ID].astype(str).str.fullmatch(r"zendesk:\d+:row\d+").all()

@@ -158,7 +158,8 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
     unchanged: dict[str, str | None] = {}  # every update's changes: not read
     for number, audit in enumerate(document.audits or [], start=1):
         ticket, audit_id = str(audit.ticket_id), audit.id
-        key = (f"{SYSTEM}:{ticket}:row{number}" if audit_id is UNSET
+        # (an id given as null is no id, as a missing one: `null` is every such audit's)
+        key = (f"{SYSTEM}:{ticket}:row{number}" if audit_id is UNSET or audit_id is None
                else f"{SYSTEM}:{ticket}:{audit_id}")
         keys.append(key)
         created = audit.created_at
@@ -218,12 +219,13 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
             raise wrong_shape(path, number, "ticket_id" if not_id(ticket_id) else "id",
                               "an id (a number or a text)")
         ticket = str(ticket_id)
-        key = (f"{SYSTEM}:{ticket}:{audit_id}" if "id" in audit
+        key = (f"{SYSTEM}:{ticket}:{audit_id}" if audit_id is not None
                else f"{SYSTEM}:{ticket}:row{number}")
         content = partial(_content, audit)
         if key in seen:
             collector.duplicate(key, number, content, case=ticket,
-                                cells=zendesk_events.cells_of(ticket, audit_id, "id" in audit))
+                                cells=zendesk_events.cells_of(ticket, audit_id,
+                                                             audit_id is not None))
             continue
         seen[key] = (number, content)
         time = str(audit["created_at"])
