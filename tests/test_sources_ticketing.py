@@ -922,3 +922,27 @@ def test_zendesk_audits_whose_id_is_null_are_each_kept(name: str, tmp_path: Path
     assert len(after.log) >= len(before.log) >= 2
     assert not after.quarantine["reason"].astype(str).str.contains("same id").any()
     assert after.log[C.EVENT_ID].astype(str).str.fullmatch(r"zendesk:\d+:row\d+").all()
+
+
+@pytest.mark.parametrize("general", [False, True], ids=["typed", "general"])
+def test_jira_histories_whose_id_is_null_are_each_kept(general: bool, tmp_path: Path) -> None:
+    """A changelog history whose `id` is null states no id: each is its own record
+    (`jira:<key>:row<N>`). Before, each got `jira:<key>:None`, and the import dropped or
+    quarantined all but the first of an issue's as one event id repeated. `general`: a text
+    that escapes a surrogate pair, which the typed layout leaves to the general path."""
+    document = json.loads((DATA / "jira" / "issues.json").read_text(encoding="utf-8"))
+    histories = 0
+    for issue in document["issues"]:
+        for history in issue["changelog"]["histories"]:
+            history["id"] = None
+            histories += 1
+        if general:
+            issue["fields"]["summary"] = "Refund \U0001F600"
+    nulls = tmp_path / "issues.json"
+    nulls.write_text(json.dumps(document, ensure_ascii=True), encoding="utf-8")
+    before = import_sources([(DATA / "jira" / "issues.json", "jira")])
+    after = import_sources([(nulls, "jira")])
+    assert histories >= 2 and len(after.log) == len(before.log)
+    assert after.quarantine.empty or not after.quarantine["reason"].astype(str).str.contains(
+        "duplicate|same id").any()
+    assert not after.log[C.EVENT_ID].astype(str).str.endswith(":None").any()

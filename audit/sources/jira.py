@@ -290,7 +290,9 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                     hit = read(str(field_id))
                     if hit is not None:
                         hit[position] = value
-            history_id = f"row{number}" if history.id is UNSET else history.id
+            # (an id given as null is no id, as a missing one)
+            history_id = f"row{number}" if history.id is UNSET or history.id is None \
+                else history.id
             updates.append((key, time, _person(history.author),
                             f"{SYSTEM}:{key}:{history_id}", number, unchanged, False, None,
                             None))
@@ -350,9 +352,10 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
                 field_id = item.get("fieldId")
                 if field_id:
                     changes[str(field_id)] = value
+            history_id = history.get("id")  # (null: no id, as a missing one)
+            made = f"row{number}" if history_id is None else history_id
             updates.append((key, time, _person(history.get("author")),
-                            f"{SYSTEM}:{key}:{history.get('id', f'row{number}')}", number,
-                            changes, False, None, None))
+                            f"{SYSTEM}:{key}:{made}", number, changes, False, None, None))
         reading.number = number
     return reading.finish()
 
