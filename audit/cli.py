@@ -746,7 +746,7 @@ def write_staged(out: Path, write: Callable[[Path], list[Path]]
     the demo wrote into `out` itself until 2026-12-06); a link in `out` is replaced, never
     written through. A file that cannot be moved in leaves `out` as it was too: a directory in
     the way is an input error naming it before the first move, and a move that fails midway puts
-    back the files moved (`_move_in`; before: findings.json, findings.csv, the XLSX, the graphs
+    back the files moved (`move_in`; before: findings.json, findings.csv, the XLSX, the graphs
     and quarantine.csv were the new run's, report.html the old one's, and a traceback)."""
     import shutil
     import tempfile
@@ -767,7 +767,7 @@ def write_staged(out: Path, write: Callable[[Path], list[Path]]
                 raise InputError(f"cannot write {target.name} into {out}: a directory is in "
                                  "the way (nothing was replaced)", file=target, field="--out")
         earlier = sorted(reports_in(out) - targets)
-        removed = _move_in(made, out, earlier)
+        removed = move_in(made, out, earlier)
         return [out / p.name for p in written], removed
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -829,7 +829,7 @@ def staging_told(out: Path, stale: list[str], others: list[str]) -> list[str]:
     return lines
 
 
-def _move_in(made: list[Path], out: Path, earlier: list[Path]) -> list[Path]:
+def move_in(made: list[Path], out: Path, earlier: list[Path]) -> list[Path]:
     """Move the files `made` over their names in `out`, and the `earlier` reports out of
     it, all or none; return the earlier reports removed. Each file replaced or removed is
     first moved into a folder aside (inside `out`: a rename), and where a move fails, the
@@ -890,7 +890,7 @@ def _move_in(made: list[Path], out: Path, earlier: list[Path]) -> list[Path]:
 
 
 _STAGING = re.compile(r"\.refund-audit-(earlier-)?([0-9]+)@([A-Za-z0-9._-]+)-[a-z0-9_]{8}")
-"""The name of a folder `_write_all` stages a run's reports in, or `_move_in` moves the
+"""The name of a folder `_write_all` stages a run's reports in, or `move_in` moves the
 earlier files aside into (`earlier-`), inside --out: its process and machine
 (`staging_prefix`), then tempfile's eight characters."""
 

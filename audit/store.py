@@ -7,7 +7,6 @@ import io
 import json
 import os
 import re
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -118,63 +117,57 @@ def write_import(result: ImportResult, out: Path,
         raise InputError(f"cannot write: {exc.strerror}", file=out) from exc
     except pa.ArrowException as exc:
         raise _not_parquet(exc, out) from exc
-    # The quarantine first, into a file of its own beside it, so that the record holds the
-    # sha256 of the bytes written (`check` counts the file only where it is they); the
-    # correlation problems and the log likewise, each into a file of its own: all moved
-    # into their names once all are written, so that a failed write or an interrupt
-    # (Ctrl-C, SIGTERM) leaves the earlier import's files as they were, none cut short.
-    staged: list[Path] = []
-    failed = out
-    try:
-        quarantine, digest = _staged_quarantine(result.quarantine, beside["quarantine"])
-        staged.append(quarantine)
-        problems: Path | None = None
-        if result.correlation_problems is not None:
-            from audit.ingest.normalise import QUARANTINE_COLUMNS
+    # The log and its side files written into a staging folder beside the log (the
+    # quarantine first, so that the record holds the sha256 of the bytes written: `check`
+    # counts the file only where it is they), then moved in all or none (`audit.cli.move_in`,
+    # as `check` moves its reports in), so that a failed write or an interrupt (Ctrl-C,
+    # SIGTERM), also between two of the moves, leaves the earlier import's files as they
+    # were, none cut short; a later `check` or demo into the folder removes the staging
+    # folder of an import that was killed.
+    import shutil
+    import tempfile
 
-            problems, _ = _staged_quarantine(result.correlation_problems.reindex(
-                columns=list(QUARANTINE_COLUMNS[:5])), beside["correlation problems"])
-            staged.append(problems)
-        record = _import_record(result, beside["quarantine"].name,
-                                beside["correlation problems"].name if correlated else None,
-                                options, quarantine_sha256=digest)
-        metadata = {**(table.schema.metadata or {}),
-                    IMPORT_RECORD_KEY: json.dumps(record, ensure_ascii=False).encode("utf-8")}
-        if isinstance(result.roles, RoleHistory):
-            # (A month's run gives the log beside the next exports: their records get their
-            # roles from this where no role history is given with them.)
-            metadata[ROLE_HISTORY_KEY] = history_json(result.roles)
-        table = table.replace_schema_metadata(metadata)
-        log = out.with_name(f".{out.name}.{secrets.token_hex(6)}.tmp")
-        staged.append(log)
-        pq.write_table(table, log)
-        del table
-        # Moved in: the side files first, the log last (an interrupt between two moves
-        # leaves a quarantine whose sha256 is not the record's: `check` tells it).
-        failed = beside["quarantine"]
-        os.replace(quarantine, failed)
-        failed = beside["correlation problems"]
-        if problems is not None:
-            os.replace(problems, failed)
-        else:
-            try:
-                failed.unlink()
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                raise InputError(f"cannot remove an earlier import's correlation problems: "
-                                 f"{exc.strerror or exc}", file=failed) from exc
-        failed = out
-        os.replace(log, out)
+    from audit.cli import move_in, staging_prefix
+
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=staging_prefix(), dir=out.parent))
     except OSError as exc:
-        raise InputError(f"cannot write: {exc.strerror}", file=failed) from exc
-    except pa.ArrowException as exc:
-        raise _not_parquet(exc, out) from exc
+        raise InputError(f"cannot write: {exc.strerror}", file=out) from exc
+    try:
+        failed = beside["quarantine"]
+        try:
+            made = [staging / failed.name]
+            digest = _write_quarantine(result.quarantine, made[0])
+            if result.correlation_problems is not None:
+                failed = beside["correlation problems"]
+                made.append(write_problems(result.correlation_problems, staging / failed.name))
+            record = _import_record(result, beside["quarantine"].name,
+                                    beside["correlation problems"].name if correlated
+                                    else None, options, quarantine_sha256=digest)
+            metadata = {**(table.schema.metadata or {}), IMPORT_RECORD_KEY:
+                        json.dumps(record, ensure_ascii=False).encode("utf-8")}
+            if isinstance(result.roles, RoleHistory):
+                # (A month's run gives the log beside the next exports: their records get
+                # their roles from this where no role history is given with them.)
+                metadata[ROLE_HISTORY_KEY] = history_json(result.roles)
+            table = table.replace_schema_metadata(metadata)
+            failed = out
+            made.append(staging / out.name)
+            pq.write_table(table, made[-1])
+            del table
+        except OSError as exc:
+            raise InputError(f"cannot write: {exc.strerror}", file=failed) from exc
+        except pa.ArrowException as exc:
+            raise _not_parquet(exc, out) from exc
+        # An earlier import's correlation problems, where these exports gave none: not this
+        # log's (removed with the moves, put back if they fail).
+        earlier = beside["correlation problems"]
+        move_in(made, out.parent, [earlier] if not correlated and os.path.lexists(earlier)
+                and not earlier.is_dir() else [])
     finally:
-        for path in staged:
-            path.unlink(missing_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
     written = {"log": out, "quarantine": beside["quarantine"]}
-    if problems is not None:
+    if correlated:
         written["correlation problems"] = beside["correlation problems"]
     return written
 
@@ -186,24 +179,6 @@ def _not_parquet(exc: Exception, out: Path) -> InputError:
     failed = _ARROW_COLUMN.search(detail)
     return InputError(f"cannot write the canonical log as Parquet: {detail}", file=out,
                       field=failed.group(1) if failed else None)
-
-
-def _staged_quarantine(quarantine: pd.DataFrame, path: Path) -> tuple[Path, str]:
-    """The quarantine written to a new file beside `path` (hidden, of a name no other file
-    holds), and the sha256 of its bytes: moved into `path` by the caller, or removed."""
-    for _ in range(100):
-        staged = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-        try:
-            return staged, _write_quarantine(quarantine, staged, mode="xb")
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            staged.unlink(missing_ok=True)
-            raise InputError(f"cannot write: {exc.strerror}", file=path) from exc
-        except BaseException:
-            staged.unlink(missing_ok=True)
-            raise
-    raise InputError("cannot write: no free name beside it to write it to", file=path)
 
 
 def import_options(fmt: str | None = None, assume_tz: str | None = None,

@@ -315,3 +315,38 @@ def test_an_interrupt_while_import_writes_leaves_the_earlier_import_as_it_was(
                                   "--out", str(out)])
     monkeypatch.undo()
     assert {p.name: p.read_bytes() for p in out.parent.iterdir()} == before
+
+
+def test_an_interrupt_between_the_imports_moves_leaves_the_earlier_import_as_it_was(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    """The log and its side files are moved in all or none: SIGTERM after the quarantine
+    was moved in and before the log was (here, as the log's move starts) puts the earlier
+    import's files back. Before, they were moved one after another: the new quarantine
+    stood beside the earlier log (whose record's sha256 it did not match)."""
+    import os
+
+    import pytest
+
+    from audit.errors import Terminated
+
+    out = tmp_path / "out" / "log.parquet"
+    exports = [str(p) for p in sorted(EXPORTS.iterdir()) if p.name != "role_history.csv"]
+    run("import", *exports, "--out", str(out))
+    before = {p.name: p.read_bytes() for p in out.parent.iterdir()}
+    replace = os.replace
+    moved: list[str] = []
+
+    def interrupted(source: Any, target: Any) -> None:
+        if Path(target) == out and "log.parquet" not in moved:  # the new log's move, once
+            moved.append("log.parquet")
+            raise Terminated(15)
+        moved.append(Path(target).name)
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(Terminated):
+        CliRunner().invoke(main, ["import", *exports[:-1], "--assume-tz", "UTC",
+                                  "--out", str(out)])
+    monkeypatch.undo()
+    assert "log.quarantine.csv" in moved  # (the quarantine was moved in before the log)
+    assert {p.name: p.read_bytes() for p in out.parent.iterdir()} == before
