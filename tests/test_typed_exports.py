@@ -241,3 +241,37 @@ def test_jira_typed_reading_equals_the_general_path(
 def test_jira_general_path_reads_what_the_typed_layout_does_not_take(
         tmp_path: Path, change: Any, why: str) -> None:
     _hands_over(tmp_path, "jira", _issues(random.Random(1), 10), change, why)
+
+
+HOSTILE_IDS = [True, False, 1.5, 1e3, ["10001"], {"id": 10001}]
+
+
+def _read_both(path: Path, system: str) -> list[str]:
+    """The outcome of reading `path` on the typed path and on the general one: each the
+    InputError's text (either is refused), the same for both."""
+    outcomes = []
+    module = zendesk if system == "zendesk" else jira
+    for typed in (True, False):
+        with pytest.MonkeyPatch.context() as patch:
+            if not typed:
+                patch.setattr(module, "_typed", lambda *args: None)
+            with pytest.raises(InputError) as caught:
+                read_source(path, system, config=CFG)
+        outcomes.append(str(caught.value))
+    assert outcomes[0] == outcomes[1]
+    return outcomes
+
+
+@pytest.mark.parametrize("value", HOSTILE_IDS)
+def test_a_jira_history_id_that_is_no_id_is_refused_on_both_paths(
+        tmp_path: Path, value: object) -> None:
+    # (not jira:RFD-0:True or jira:RFD-0:{'id': 10001}: Zendesk refuses such an id too)
+    document = _issues(random.Random(1), 10)
+    document["issues"][2]["changelog"] = {"histories": [
+        {"id": "1", "created": "2026-07-06T11:00:00.000+0200", "items": []},
+        {"id": value, "created": "2026-07-06T11:00:00.000+0200", "items": []}]}
+    path = tmp_path / "issues.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    message = _read_both(path, "jira")[0]
+    assert "row 3: field 'changelog.histories[1].id': not an id (a number or a text)" \
+        in message

@@ -50,6 +50,7 @@ from audit.sources.common import (
 )
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import UpdateRow, Updates, fields_used, updates_to_table
+from audit.sources.zendesk_events import not_id
 
 SYSTEM = "jira"
 
@@ -290,9 +291,15 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                     hit = read(str(field_id))
                     if hit is not None:
                         hit[position] = value
-            # (an id given as null is no id, as a missing one)
-            history_id = f"row{number}" if history.id is UNSET or history.id is None \
-                else history.id
+            # (an id given as null is no id, as a missing one; one of another kind is
+            # refused by the general path, naming it)
+            stated = history.id
+            if stated is UNSET or stated is None:
+                history_id: object = f"row{number}"
+            elif not_id(stated):
+                return None
+            else:
+                history_id = stated
             updates.append((key, time, _person(history.author),
                             f"{SYSTEM}:{key}:{history_id}", number, unchanged, False, None,
                             None))
@@ -353,6 +360,9 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
                 if field_id:
                     changes[str(field_id)] = value
             history_id = history.get("id")  # (null: no id, as a missing one)
+            if history_id is not None and not_id(history_id):
+                raise wrong_shape(path, ordinal, f"changelog.histories[{h}].id",
+                                  "an id (a number or a text)")
             made = f"row{number}" if history_id is None else history_id
             updates.append((key, time, _person(history.get("author")),
                             f"{SYSTEM}:{key}:{made}", number, changes, False, None, None))
