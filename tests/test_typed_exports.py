@@ -275,3 +275,70 @@ def test_a_jira_history_id_that_is_no_id_is_refused_on_both_paths(
     message = _read_both(path, "jira")[0]
     assert "row 3: field 'changelog.histories[1].id': not an id (a number or a text)" \
         in message
+
+
+NOT_NAMES = [True, 1.5, ["Amira"], {"name": "Amira"}]
+
+
+@pytest.mark.parametrize("value", NOT_NAMES)
+def test_a_zendesk_user_name_that_is_no_text_is_refused_on_both_paths(
+        tmp_path: Path, value: object) -> None:
+    # (not the person "True" or "{'name': 'Amira'}" for every audit of that author)
+    document = _export(random.Random(1), 10)
+    for k, audit in enumerate(document["audits"]):
+        audit["id"] = 5000 + k
+    document["users"][1]["name"] = value
+    path = tmp_path / "audits.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert "field 'users[1].name': not a user's name (a text)" in _read_both(
+        path, "zendesk")[0]
+
+
+@pytest.mark.parametrize("value", [True, 1.5, [11], {"id": 11}])
+def test_a_zendesk_user_id_that_is_no_id_is_refused(tmp_path: Path, value: object) -> None:
+    document = _export(random.Random(1), 10)
+    document["users"][0]["id"] = value
+    path = tmp_path / "audits.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert "field 'users[0].id': not an id (a number or a text)" in _read_both(
+        path, "zendesk")[0]
+
+
+def test_zendesk_users_without_a_usable_name_are_named_by_their_id(tmp_path: Path) -> None:
+    """A null, empty or blank name, or none: the author is shown by the id, never as
+    "None"; a user with a null id names no one. JSON lines of users read alike."""
+    audits = [{"id": 1, "ticket_id": 7, "created_at": "2026-07-06T08:15:00Z",
+               "author_id": author,
+               "events": [{"type": "Change", "field_name": STAGE, "value": "approved"}]}
+              for author in (21, 22, 23, 24, "None")]
+    for k, audit in enumerate(audits):
+        audit["id"] = 100 + k
+    users: list[Any] = [{"id": 21, "name": None}, {"id": 22, "name": ""},
+                        {"id": 23, "name": "  "}, {"id": 24}, {"id": None, "name": "Ghost"}]
+    expected = ["21", "22", "23", "24", "None"]
+    document = tmp_path / "audits.json"
+    document.write_text(json.dumps({"audits": audits, "users": users}), encoding="utf-8")
+    lines = tmp_path / "audits.jsonl"
+    lines.write_text("\n".join([*(json.dumps({"user": u}) for u in users),
+                                *(json.dumps(a) for a in audits)]), encoding="utf-8")
+    for path in (document, lines):
+        frame = read_source(path, "zendesk", config=CFG)[0].frame
+        assert frame["org:resource"].tolist() == expected, path.name
+
+
+@pytest.mark.parametrize("value", NOT_NAMES)
+def test_a_jira_display_name_that_is_no_text_is_refused_on_both_paths(
+        tmp_path: Path, value: object) -> None:
+    document = _issues(random.Random(1), 10)
+    document["issues"][2]["changelog"] = {"histories": [
+        {"id": "1", "created": "2026-07-06T11:00:00.000+0200", "items": [],
+         "author": {"displayName": value, "accountId": "5b10"}}]}
+    path = tmp_path / "issues.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert "row 3: field 'changelog.histories[0].author.displayName': not a person's name " \
+        "(a text)" in _read_both(path, "jira")[0]
+    document["issues"][2]["changelog"] = {"histories": []}
+    document["issues"][2]["fields"]["reporter"] = {"name": value}
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert "row 3: field 'fields.reporter.name': not a person's name (a text)" in \
+        _read_both(path, "jira")[0]

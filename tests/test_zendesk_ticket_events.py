@@ -402,3 +402,22 @@ def test_the_next_page_told_is_printable(tmp_path: Path) -> None:
     told = [line for line in result.output.splitlines() if "end_of_stream" in line]
     assert len(told) == 1 and "https://example.zendesk.com/\\ud800xxx" in told[0]
     assert "x" * 300 not in told[0] and "x..." in told[0]
+
+
+@pytest.mark.parametrize("value", [True, 1.5, ["Amira"], {"name": "Amira"}])
+def test_a_user_name_that_is_no_text_is_refused(tmp_path: Path, value: object) -> None:
+    # (not the person "True" or "{'name': 'Amira'}" for every event of that updater)
+    pages = _pages()
+    pages[0]["users"][1]["name"] = value
+    with pytest.raises(InputError) as caught:
+        read_source(_as_lines(pages, tmp_path / "events.jsonl"), "zendesk")
+    assert caught.value.field == "users[1].name"
+    assert caught.value.message == "not a user's name (a text)"
+
+
+def test_a_user_with_a_null_name_is_shown_by_the_id(tmp_path: Path) -> None:
+    pages = _pages()
+    pages[0]["users"] = [{**user, "name": None} for user in pages[0]["users"]]
+    frame = read_source(_as_lines(pages, tmp_path / "events.jsonl"), "zendesk")[0].frame
+    # (99: an updater without a user record, as before)
+    assert set(frame[C.RESOURCE].dropna()) == {"11", "12", "13", "99"}

@@ -67,10 +67,23 @@ def iso(text: str) -> str:
             raise BadValue("not a Jira timestamp (e.g. 2026-07-03T10:12:00.000+0200)") from exc
 
 
-def _person(value: Any) -> str | None:
-    if isinstance(value, dict):
-        name = value.get("displayName") or value.get("name") or value.get("accountId")
-        return None if name is None else str(name)
+def _person(value: Any, path: Path, ordinal: int, field: str) -> str | None:
+    """The person of a Jira user object (`reporter`, a history's `author`) read at issue
+    `ordinal` from `field`: its `displayName`, else `name`, else `accountId`, the first
+    stated (null, empty or blank: not stated). One of these that is neither a text nor a
+    whole number (true, 1.5, a list, an object) is refused, naming it: as its Python text
+    it would become a person."""
+    if not isinstance(value, dict):
+        return None
+    for key in ("displayName", "name", "accountId"):
+        name = value.get(key)
+        if name is None:
+            continue
+        if type(name) is not str and type(name) is not int:
+            raise wrong_shape(path, ordinal, f"{field}.{key}", "a person's name (a text)")
+        text = str(name)
+        if text.strip():
+            return text
     return None
 
 
@@ -171,7 +184,8 @@ class _Reading:
         if cfg.created_activity and fields.get("created"):
             requested = fields.get(cfg.requested_amount_field or "")
             self.times.append((len(collector.problems), "fields.created", fields["created"]))
-            self.updates.append((key, str(fields["created"]), _person(fields.get("reporter")),
+            reporter = _person(fields.get("reporter"), path, ordinal, "fields.reporter")
+            self.updates.append((key, str(fields["created"]), reporter,
                                  created_key, self.number, {}, False, cfg.created_activity,
                                  None if requested in (None, "") else field_text(
                                      requested, path, ordinal, cfg.requested_amount_field
@@ -266,7 +280,7 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                              len(histories))
         reading.issue(key, fields, ordinal)
         number = reading.number
-        for history in histories:
+        for h, history in enumerate(histories):
             number += 1
             created = history.created
             if created is UNSET:
@@ -300,7 +314,8 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                 return None
             else:
                 history_id = stated
-            updates.append((key, time, _person(history.author),
+            author = _person(history.author, path, ordinal, f"changelog.histories[{h}].author")
+            updates.append((key, time, author,
                             f"{SYSTEM}:{key}:{history_id}", number, unchanged, False, None,
                             None))
         reading.number = number
@@ -364,7 +379,9 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
                 raise wrong_shape(path, ordinal, f"changelog.histories[{h}].id",
                                   "an id (a number or a text)")
             made = f"row{number}" if history_id is None else history_id
-            updates.append((key, time, _person(history.get("author")),
+            author = _person(history.get("author"), path, ordinal,
+                             f"changelog.histories[{h}].author")
+            updates.append((key, time, author,
                             f"{SYSTEM}:{key}:{made}", number, changes, False, None, None))
         reading.number = number
     return reading.finish()

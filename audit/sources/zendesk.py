@@ -36,7 +36,7 @@ from audit.sources import zendesk_events
 from audit.sources.common import Collector, wrong_shape
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import UpdateRow, Updates, fields_used, updates_to_table
-from audit.sources.zendesk_events import not_id
+from audit.sources.zendesk_events import not_id, user, users_of
 
 SYSTEM = "zendesk"
 
@@ -67,7 +67,7 @@ def load_audits(path: Path, text: str | None = None,
         for name, value in (("audits", raw), ("users", listed)):
             if type(value) is not list:
                 raise InputError("not a list", file=path, field=name)
-        users = _users(listed)
+        users = users_of(listed, path)
         audits = list(enumerate(raw, start=1))
     elif isinstance(document, list):
         audits = list(enumerate(document, start=1))
@@ -84,7 +84,9 @@ def load_audits(path: Path, text: str | None = None,
                 raise InputError("malformed JSON: nested too deeply", file=path,
                                  row=number) from exc
             if isinstance(item, dict) and isinstance(item.get("user"), dict):
-                users[str(item["user"].get("id"))] = str(item["user"].get("name"))
+                named = user(item["user"], path, "user", number)
+                if named is not None:
+                    users[named[0]] = named[1]
             else:
                 audits.append((number, item))
     for number, audit in audits:
@@ -127,11 +129,6 @@ class _Export(msgspec.Struct, gc=False):
 _decode_typed = msgspec.json.Decoder(_Export).decode
 
 
-def _users(listed: list[Any]) -> dict[str, str]:
-    return {str(user["id"]): str(user.get("name") or user["id"]) for user in listed
-            if isinstance(user, dict) and "id" in user}
-
-
 def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | None:
     """The file read through the typed layout, or None where `read`'s general path must
     read it: a text the layout does not decode (a JSON-lines file, a bare list, a value of
@@ -145,7 +142,7 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
             document = _decode_typed(text)
     except (msgspec.DecodeError, RecursionError):  # a ValidationError is a DecodeError
         return None
-    users = _users(document.users or [])
+    users = users_of(document.users or [], path)
     collector = Collector(SYSTEM, path, fields=dict(zendesk_events.FIELDS),
                           id_cells=zendesk_events.ID_CELLS)
     updates: list[UpdateRow] = []

@@ -67,6 +67,36 @@ def not_id(value: object) -> bool:
     return type(value) is not int and type(value) is not str
 
 
+def user(value: object, path: Path, field: str, row: int | None = None,
+         ) -> tuple[str, str] | None:
+    """(id, name) of a side-loaded user (`field`: where it was read, e.g. `users[3]`), or
+    None where it names no one (not an object, or no id or a null one). The name is a text
+    (a whole number read as its text); a null, empty or blank one, or none, leaves the id
+    to show the person. An id or a name of another kind (true, 1.5, a list, an object) is
+    refused, naming the field: taken as its Python text it would become a person."""
+    if not isinstance(value, dict) or value.get("id") is None:
+        return None
+    ident, name = value["id"], value.get("name")
+    if not_id(ident):
+        raise InputError("not an id (a number or a text)", file=path, row=row,
+                         field=f"{field}.id")
+    if name is not None and type(name) is not str and type(name) is not int:
+        raise InputError("not a user's name (a text)", file=path, row=row,
+                         field=f"{field}.name")
+    shown = "" if name is None else str(name)
+    return str(ident), shown if shown.strip() else str(ident)
+
+
+def users_of(listed: list[Any], path: Path, field: str = "users") -> dict[str, str]:
+    """User id -> name of a side-loaded `users` list (`user`)."""
+    found: dict[str, str] = {}
+    for k, value in enumerate(listed):
+        named = user(value, path, f"{field}[{k}]")
+        if named is not None:
+            found[named[0]] = named[1]
+    return found
+
+
 class Authors:
     """The person each author id names, for both Zendesk readers: the side-loaded users'
     name, else the id as text; -1 is Zendesk itself (no person). Looked up once per id."""
@@ -215,9 +245,7 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
         for name, value in ((PAGE_KEY, found), ("users", listed)):
             if type(value) is not list:
                 raise InputError(f"not a list ({where})", file=path, field=name)
-        for user in listed:
-            if isinstance(user, dict) and "id" in user:
-                users[str(user["id"])] = str(user.get("name") or user["id"])
+        users.update(users_of(listed, path))
         for position, event in enumerate(found):
             events.append((len(events) + 1, page_number, position, event))
     last = pages[-1][2] if pages else {}
