@@ -21,7 +21,8 @@ from audit.sources.config import load_sources_config
 CFG = load_sources_config()
 STAGE = "360011110001"
 VALUES = ["requested", "evidence_collected", "approved", "rejected", "Customer called back",
-          "", None, 7, 2.5, True, ["a", "b"], {"k": 1}]
+          "", None, 7, 2.5, 1e3, True, ["a", "b"], ["a", None, 3]]
+# (an object as a value the mapping reads is refused: tested on its own below)
 FIELDS = [STAGE, STAGE, "status", "360011110002", "360011110003", "360011110004",
           "360011110008", "360011110009", "tags", 5, None]
 
@@ -342,3 +343,41 @@ def test_a_jira_display_name_that_is_no_text_is_refused_on_both_paths(
     path.write_text(json.dumps(document), encoding="utf-8")
     assert "row 3: field 'fields.reporter.name': not a person's name (a text)" in \
         _read_both(path, "jira")[0]
+
+
+ORDER = "360011110002"  # (the Zendesk mapping's order field; tags are read too)
+
+
+def _audit_with(tmp_path: Path, name: str, value: object) -> Path:
+    """One audit requesting a refund, changing field `name` to `value` as well."""
+    events = [{"type": "Create", "field_name": STAGE, "value": "requested"},
+              {"type": "Create", "field_name": name, "value": value}]
+    path = tmp_path / "audits.json"
+    path.write_text(json.dumps({"audits": [
+        {"id": 1, "ticket_id": 7, "created_at": "2026-07-06T08:15:00Z", "author_id": 11,
+         "events": events}]}).replace('"1E3"', "1e3"), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("value", "read"), [
+    (7001, "7001"), (2.5, "2.5"), ("1E3", "1000"), (True, "true"), (False, "false"),
+    (["EC", None, 7], "EC 7"), ("  ", "  "), (123456789012345678901234567890,
+                                            "123456789012345678901234567890")])
+def test_zendesk_values_of_other_kinds_are_read_as_json_writes_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: object, read: str) -> None:
+    # (true as "true", not Python's "True"; a whole float without ".0"; null tags skipped)
+    typed, general = _both(_audit_with(tmp_path, ORDER, value), monkeypatch)
+    _assert_same(typed, general)
+    assert typed[0].frame["order:id"].tolist() == [read]
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, [["EC"]], [{"a": 1}]])
+def test_a_zendesk_value_that_is_an_object_is_refused_where_it_is_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: object) -> None:
+    # (not the order id "{'a': 1}"); a field the mapping does not read may hold one
+    message = _read_both(_audit_with(tmp_path, ORDER, value), "zendesk")[0]
+    assert "row 1: field 'events[1].value': not a field's value (a text, a number, " \
+        "true/false or a list of them)" in message
+    typed, general = _both(_audit_with(tmp_path, "subject", value), monkeypatch)
+    _assert_same(typed, general)
+    assert len(typed[0].frame) == 1

@@ -421,3 +421,42 @@ def test_a_user_with_a_null_name_is_shown_by_the_id(tmp_path: Path) -> None:
     frame = read_source(_as_lines(pages, tmp_path / "events.jsonl"), "zendesk")[0].frame
     # (99: an updater without a user record, as before)
     assert set(frame[C.RESOURCE].dropna()) == {"11", "12", "13", "99"}
+
+
+def _first_custom(pages: list[dict[str, Any]]) -> tuple[int, int, dict[str, Any]]:
+    """(record number, child position, custom fields) of the first custom field change."""
+    number = 0
+    for page in pages:
+        for event in page["ticket_events"]:
+            number += 1
+            for k, child in enumerate(event["child_events"]):
+                if "custom_ticket_fields" in child:
+                    return number, k, child["custom_ticket_fields"]
+    raise AssertionError("no custom field change")
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, [["x"]]])
+def test_a_read_value_that_is_an_object_is_refused(tmp_path: Path, value: object) -> None:
+    # (not the value "{'a': 1}"), naming the record and the custom field
+    pages = _pages()
+    number, k, custom = _first_custom(pages)
+    field_id = next(iter(custom))
+    custom[field_id] = value
+    with pytest.raises(InputError) as caught:
+        read_source(_as_lines(pages, tmp_path / "events.jsonl"), "zendesk")
+    assert (caught.value.row, caught.value.field) == (
+        number, f"child_events[{k}].custom_ticket_fields.{field_id}")
+    custom.pop(field_id)
+    custom["999"] = value  # a field the mapping does not read: read as without it
+    read_source(_as_lines(pages, tmp_path / "events.jsonl"), "zendesk")
+
+
+def test_a_true_value_reads_as_json_writes_it(tmp_path: Path) -> None:
+    # (an order id stated as true reads "true", as JSON writes it, not Python's "True")
+    pages = _pages()
+    orders = [child["custom_ticket_fields"] for page in pages for event in
+              page["ticket_events"] for child in event["child_events"]
+              if "360011110002" in child.get("custom_ticket_fields", {})]
+    orders[0]["360011110002"] = True
+    frame = read_source(_as_lines(pages, tmp_path / "events.jsonl"), "zendesk")[0].frame
+    assert "true" in set(frame[C.ORDER_ID]) and "True" not in set(frame[C.ORDER_ID])

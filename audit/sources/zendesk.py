@@ -36,7 +36,14 @@ from audit.sources import zendesk_events
 from audit.sources.common import Collector, wrong_shape
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import UpdateRow, Updates, fields_used, updates_to_table
-from audit.sources.zendesk_events import not_id, user, users_of
+from audit.sources.zendesk_events import (
+    NOT_A_VALUE,
+    NotAValue,
+    field_value,
+    not_id,
+    user,
+    users_of,
+)
 
 SYSTEM = "zendesk"
 
@@ -172,7 +179,7 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
             author = authors[author_id] = users.get(str(author_id), str(author_id))
         position = len(updates)
         public = False
-        for event in audit.events or ():
+        for e, event in enumerate(audit.events or ()):
             kind = event.type
             if (kind == "Create" or kind == "Change") and event.field_name is not UNSET:
                 name = event.field_name
@@ -181,8 +188,11 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                     continue
                 value = event.value
                 if value is not None and type(value) is not str:
-                    value = " ".join(str(v) for v in value) if isinstance(value, list) \
-                        else str(value)
+                    try:
+                        value = field_value(value)
+                    except NotAValue:
+                        raise wrong_shape(path, number, f"events[{e}].value",
+                                          NOT_A_VALUE) from None
                 hit[position] = value
             elif kind == "Comment" and bool(event.public):
                 public = True
@@ -210,6 +220,7 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
     updates: list[UpdateRow] = []
     seen = collector.seen
     authors = zendesk_events.Authors(users)
+    used = frozenset(fields_used(cfg))
     for number, audit in audits:
         ticket_id, audit_id = audit["ticket_id"], audit.get("id")
         if not_id(ticket_id) or (audit_id is not None and not_id(audit_id)):
@@ -236,17 +247,23 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
         events = audit["events"] or []
         if type(events) is not list:
             raise wrong_shape(path, number, "events", "a list of events (objects)")
-        for event in events:
+        for e, event in enumerate(events):
             if type(event) is not dict:
                 raise wrong_shape(path, number, "events", "a list of events (objects)")
             kind = event.get("type", "")  # only a text equals "Create", "Change", "Comment"
             if (kind == "Create" or kind == "Change") and "field_name" in event:
                 value = event.get("value")
-                if value is not None and type(value) is not str:
-                    value = " ".join(str(v) for v in value) if isinstance(value, list) \
-                        else str(value)
                 name = event["field_name"]
-                changes[name if type(name) is str else str(name)] = value
+                name = name if type(name) is str else str(name)
+                if value is not None and type(value) is not str:
+                    try:
+                        value = field_value(value)
+                    except NotAValue:
+                        if name in used:
+                            raise wrong_shape(path, number, f"events[{e}].value",
+                                              NOT_A_VALUE) from None
+                        value = None  # (a field the mapping does not read)
+                changes[name] = value
             elif kind == "Comment" and bool(event.get("public")):
                 public = True
         updates.append((ticket, time, author, key, number, changes, public, None, None))

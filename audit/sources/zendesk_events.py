@@ -42,7 +42,7 @@ from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates, shown
 from audit.ingest.raw import IdCells
 from audit.sources.common import Collector, update_id, wrong_shape
 from audit.sources.config import TicketingConfig
-from audit.sources.ticketing import UpdateRow, Updates, updates_to_table
+from audit.sources.ticketing import UpdateRow, Updates, fields_used, updates_to_table
 
 SYSTEM = "zendesk"
 PAGE_KEY = "ticket_events"
@@ -117,14 +117,53 @@ class Authors:
             return name
 
 
-def _value(value: object) -> str | None:
-    """A field's new value as the audits reader keeps it: None, a text, a list's items
-    joined by spaces (tags), anything else as its text."""
+class NotAValue(ValueError):
+    """A field's value that is an object, or a list holding a list or an object: no text
+    that a change of a field states."""
+
+
+NOT_A_VALUE = "a field's value (a text, a number, true/false or a list of them)"
+"""What a field's value must be, for the error refusing one the mapping reads."""
+
+
+def scalar_text(value: object) -> str:
+    """A JSON text, number or true/false as a field's text, as JSON writes it: true as
+    `true` (not Python's `True`), a whole float without a trailing `.0` (1e3 as `1000`).
+    NotAValue for anything else."""
+    if type(value) is str:
+        return value
+    if type(value) is bool:
+        return "true" if value else "false"
+    if type(value) is int:
+        return str(value)
+    if type(value) is float:
+        return str(int(value)) if value.is_integer() and abs(value) < 2.0 ** 53 \
+            else repr(value)
+    raise NotAValue
+
+
+def field_value(value: object) -> str | None:
+    """A field's new value as the audits reader keeps it: None, a text as it is, a number
+    or true/false as JSON writes it (`scalar_text`), a list's items joined by spaces
+    (tags; a null item is none). NotAValue for an object, or a list holding a list or an
+    object: the caller refuses it where the mapping reads the field."""
     if value is None or type(value) is str:
         return value
-    if isinstance(value, list):
-        return " ".join(str(v) for v in value)
-    return str(value)
+    if type(value) is list:
+        return " ".join(scalar_text(v) for v in value if v is not None)
+    return scalar_text(value)
+
+
+def _value(value: object, name: str, used: frozenset[str], path: Path, number: int,
+           field: str) -> str | None:
+    """`field_value` of a field's value; one that is none, where the mapping reads the
+    field (`used`), is refused naming `field`; where it does not, it is never read."""
+    try:
+        return field_value(value)
+    except NotAValue:
+        if name in used:
+            raise wrong_shape(path, number, field, NOT_A_VALUE) from None
+        return None
 
 
 def _is_page(value: object) -> bool:
@@ -266,6 +305,7 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
     page_of: dict[str, int] = {}
     authors = Authors(users)
     updates: list[UpdateRow] = []
+    used = frozenset(fields_used(cfg))
     for number, page_number, _position, event in events:
         ticket_id, event_id = event["ticket_id"], event.get("id")
         if not_id(ticket_id) or (event_id is not None and not_id(event_id)):
@@ -307,10 +347,13 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
                         if type(value) is not dict:
                             raise wrong_shape(path, number, f"child_events[{k}].{_CUSTOM}",
                                               "an object of custom field id -> value")
-                        for field_id, field_value in value.items():
-                            changes[str(field_id)] = _value(field_value)
+                        for field_id, stated in value.items():
+                            changes[str(field_id)] = _value(
+                                stated, str(field_id), used, path, number,
+                                f"child_events[{k}].{_CUSTOM}.{field_id}")
                     else:
-                        changes[name] = _value(value)
+                        changes[name] = _value(value, name, used, path, number,
+                                               f"child_events[{k}].{name}")
             elif (kind == "Comment" or child.get("type") == "Comment") and \
                     bool(child.get("public")):
                 public = True
