@@ -165,7 +165,7 @@ def test_json_lines_and_bare_lists_are_read_by_the_general_path(tmp_path: Path) 
 
 
 STATUSES = ["Evidence Collected", "Pro-rata Calculated", "Approved", "Rejected", "Closed",
-            "Customer Notified", "Waiting", None, 3, ["x"]]
+            "Customer Notified", "Waiting", None, 3, True, 1e3]
 
 
 def _history(rng: random.Random, number: int) -> Any:
@@ -381,3 +381,32 @@ def test_a_zendesk_value_that_is_an_object_is_refused_where_it_is_read(
     typed, general = _both(_audit_with(tmp_path, "subject", value), monkeypatch)
     _assert_same(typed, general)
     assert len(typed[0].frame) == 1
+
+
+def _history_with(tmp_path: Path, value: object, field: str = "status") -> Path:
+    document = _issues(random.Random(1), 10)
+    document["issues"][2]["changelog"] = {"histories": [
+        {"id": "1", "created": "2026-07-06T11:00:00.000+0200", "items": [
+            {"field": "Usage", "toString": "x"}, {"field": field, "toString": value}]}]}
+    path = tmp_path / "issues.json"
+    path.write_text(json.dumps(document).replace('"1E3"', "1e3"), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("value", "read"), [
+    (True, "true"), (3, "3"), ("1E3", "1000"), (2.5, "2.5")])
+def test_jira_item_values_of_other_kinds_read_as_json_writes_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: object, read: str) -> None:
+    # (an unmapped status stays visible as its own activity: "true", not Python's "True")
+    typed, general = _both(_history_with(tmp_path, value), monkeypatch, "jira")
+    _assert_same(typed, general)
+    assert read in typed[0].frame["concept:name"].tolist()
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, ["Approved"]])
+def test_a_jira_item_value_that_is_an_object_is_refused_where_it_is_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: object) -> None:
+    assert "row 3: field 'changelog.histories[0].items[1].toString': not a text" in \
+        _read_both(_history_with(tmp_path, value), "jira")[0]
+    typed, general = _both(_history_with(tmp_path, value, "Summary"), monkeypatch, "jira")
+    _assert_same(typed, general)

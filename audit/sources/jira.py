@@ -50,7 +50,7 @@ from audit.sources.common import (
 )
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import UpdateRow, Updates, fields_used, updates_to_table
-from audit.sources.zendesk_events import not_id
+from audit.sources.zendesk_events import NotAValue, not_id, scalar_text
 
 SYSTEM = "jira"
 
@@ -293,18 +293,22 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
             for item in history.items or ():
                 name = item.field
                 value = item.toString
-                if value is not None and type(value) is not str:
-                    value = str(value)
                 # By name and by id, in this order: a later item's value wins, as it
                 # would in the update's changes.
                 hit = read(name if type(name) is str else str(name))
+                field_id = item.fieldId
+                by_id = read(str(field_id)) if field_id else None
+                if hit is None and by_id is None:  # a field the mapping does not read
+                    continue
+                if value is not None and type(value) is not str:
+                    try:
+                        value = scalar_text(value)
+                    except NotAValue:
+                        return None  # (refused by the general path, naming it)
                 if hit is not None:
                     hit[position] = value
-                field_id = item.fieldId
-                if field_id:
-                    hit = read(str(field_id))
-                    if hit is not None:
-                        hit[position] = value
+                if by_id is not None:
+                    by_id[position] = value
             # (an id given as null is no id, as a missing one; one of another kind is
             # refused by the general path, naming it)
             stated = history.id
@@ -331,6 +335,7 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
     del data
     reading = _Reading(cfg, Collector(SYSTEM, path, id_cells=ID_CELLS))
     updates, times = reading.updates, reading.times
+    used = frozenset(fields_used(cfg))
     for ordinal, issue in enumerate(issues, start=1):
         key_value, fields = issue["key"], issue.get("fields") or {}
         if type(key_value) is not str and type(key_value) is not int:
@@ -360,7 +365,7 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
             times.append((len(collector.problems), "created", created))
             time = str(history.get("created", ""))
             changes: dict[str, str | None] = {}
-            for item in items or []:
+            for i, item in enumerate(items or []):
                 if type(item) is not dict:
                     raise wrong_shape(path, ordinal, f"changelog.histories[{h}].items",
                                       "a list of objects")
@@ -368,10 +373,18 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
                 if type(name) is not str:
                     name = str(name)
                 value = item.get("toString")
-                if value is not None and type(value) is not str:
-                    value = str(value)
-                changes[name] = value
                 field_id = item.get("fieldId")
+                if value is not None and type(value) is not str:
+                    try:
+                        value = scalar_text(value)  # (a number or true/false as JSON's)
+                    except NotAValue:
+                        if name in used or (field_id and str(field_id) in used):
+                            raise wrong_shape(
+                                path, ordinal,
+                                f"changelog.histories[{h}].items[{i}].toString",
+                                "a text") from None
+                        value = None  # (a field the mapping does not read)
+                changes[name] = value
                 if field_id:
                     changes[str(field_id)] = value
             history_id = history.get("id")  # (null: no id, as a missing one)
