@@ -410,3 +410,32 @@ def test_a_jira_item_value_that_is_an_object_is_refused_where_it_is_read(
         _read_both(_history_with(tmp_path, value), "jira")[0]
     typed, general = _both(_history_with(tmp_path, value, "Summary"), monkeypatch, "jira")
     _assert_same(typed, general)
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_an_empty_audit_or_history_id_is_no_id(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, blank: str) -> None:
+    """As a null one: each record is named by its place in the file, none quarantined as
+    the same id (zendesk:7: for every audit of ticket 7)."""
+    audits = [{"id": blank, "ticket_id": 7, "created_at": f"2026-07-0{day}T08:15:00Z",
+               "author_id": 11,
+               "events": [{"type": "Change", "field_name": STAGE, "value": "approved"}]}
+              for day in (6, 7, 8)]
+    path = tmp_path / "audits.json"
+    path.write_text(json.dumps({"audits": audits}), encoding="utf-8")
+    typed, general = _both(path, monkeypatch)
+    _assert_same(typed, general)
+    assert typed[0].frame["event:id"].tolist() == [f"zendesk:7:row{k}" for k in (1, 2, 3)]
+    assert typed[1].empty
+    document = _issues(random.Random(1), 10)
+    document["issues"][2]["changelog"] = {"histories": [
+        {"id": blank, "created": f"2026-07-0{day}T11:00:00.000+0200",
+         "items": [{"field": "status", "toString": "Approved"}]} for day in (6, 7)]}
+    path = tmp_path / "issues.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    typed, general = _both(path, monkeypatch, "jira")
+    _assert_same(typed, general)
+    ids = typed[0].frame["event:id"].tolist()
+    key = document["issues"][2]["key"]
+    assert f"jira:{key}:" + blank not in ids and len(
+        [i for i in ids if i.startswith(f"jira:{key}:row")]) == 2

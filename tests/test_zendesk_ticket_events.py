@@ -460,3 +460,20 @@ def test_a_true_value_reads_as_json_writes_it(tmp_path: Path) -> None:
     orders[0]["360011110002"] = True
     frame = read_source(_as_lines(pages, tmp_path / "events.jsonl"), "zendesk")[0].frame
     assert "true" in set(frame[C.ORDER_ID]) and "True" not in set(frame[C.ORDER_ID])
+
+
+@pytest.mark.parametrize("blank", [None, "", " "])
+def test_ticket_events_with_an_empty_id_are_named_by_their_place(
+        tmp_path: Path, blank: object) -> None:
+    # (not zendesk:<ticket>: for every event of a ticket, all but the first quarantined)
+    pages = _pages()
+    for page in pages:
+        for event in page["ticket_events"]:
+            event["id"] = blank
+    table, quarantine = read_source(_as_lines(pages, tmp_path / "events.jsonl"), "zendesk")
+    assert not quarantine["reason"].str.contains("same id").any()
+    assert table.frame[C.EVENT_ID].str.contains(r":row\d+$").all()
+    # (the event a later page gives again, dropped by its id, is one more without one)
+    original = read_source(EVENTS, "zendesk")[0]
+    assert original.deduplicated and \
+        len(table.frame) == len(original.frame) + original.deduplicated

@@ -50,7 +50,7 @@ from audit.sources.common import (
 )
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import UpdateRow, Updates, fields_used, updates_to_table
-from audit.sources.zendesk_events import NotAValue, not_id, scalar_text
+from audit.sources.zendesk_events import NotAValue, not_id, scalar_text, unstated
 
 SYSTEM = "jira"
 
@@ -309,10 +309,10 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                     hit[position] = value
                 if by_id is not None:
                     by_id[position] = value
-            # (an id given as null is no id, as a missing one; one of another kind is
+            # (an id given as null or empty is no id, as a missing one; one of another kind is
             # refused by the general path, naming it)
             stated = history.id
-            if stated is UNSET or stated is None:
+            if stated is UNSET or unstated(stated):
                 history_id: object = f"row{number}"
             elif not_id(stated):
                 return None
@@ -387,11 +387,11 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
                 changes[name] = value
                 if field_id:
                     changes[str(field_id)] = value
-            history_id = history.get("id")  # (null: no id, as a missing one)
+            history_id = history.get("id")  # (null or empty: no id, as a missing one)
             if history_id is not None and not_id(history_id):
                 raise wrong_shape(path, ordinal, f"changelog.histories[{h}].id",
                                   "an id (a number or a text)")
-            made = f"row{number}" if history_id is None else history_id
+            made = f"row{number}" if unstated(history_id) else history_id
             author = _person(history.get("author"), path, ordinal,
                              f"changelog.histories[{h}].author")
             updates.append((key, time, author,

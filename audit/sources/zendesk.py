@@ -41,6 +41,7 @@ from audit.sources.zendesk_events import (
     NotAValue,
     field_value,
     not_id,
+    unstated,
     user,
     users_of,
 )
@@ -162,8 +163,9 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
     unchanged: dict[str, str | None] = {}  # every update's changes: not read
     for number, audit in enumerate(document.audits or [], start=1):
         ticket, audit_id = str(audit.ticket_id), audit.id
-        # (an id given as null is no id, as a missing one: `null` is every such audit's)
-        key = (f"{SYSTEM}:{ticket}:row{number}" if audit_id is UNSET or audit_id is None
+        # (an id given as null, or empty, is no id, as a missing one: `null` is every such
+        # audit's)
+        key = (f"{SYSTEM}:{ticket}:row{number}" if audit_id is UNSET or unstated(audit_id)
                else f"{SYSTEM}:{ticket}:{audit_id}")
         keys.append(key)
         created = audit.created_at
@@ -226,14 +228,13 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
         if not_id(ticket_id) or (audit_id is not None and not_id(audit_id)):
             raise wrong_shape(path, number, "ticket_id" if not_id(ticket_id) else "id",
                               "an id (a number or a text)")
-        ticket = str(ticket_id)
-        key = (f"{SYSTEM}:{ticket}:{audit_id}" if audit_id is not None
+        ticket, stated = str(ticket_id), not unstated(audit_id)
+        key = (f"{SYSTEM}:{ticket}:{audit_id}" if stated
                else f"{SYSTEM}:{ticket}:row{number}")
         content = partial(_content, audit)
         if key in seen:
             collector.duplicate(key, number, content, case=ticket,
-                                cells=zendesk_events.cells_of(ticket, audit_id,
-                                                             audit_id is not None))
+                                cells=zendesk_events.cells_of(ticket, audit_id, stated))
             continue
         seen[key] = (number, content)
         time = str(audit["created_at"])

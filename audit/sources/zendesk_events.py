@@ -97,6 +97,13 @@ def users_of(listed: list[Any], path: Path, field: str = "users") -> dict[str, s
     return found
 
 
+def unstated(ident: object) -> bool:
+    """Whether a record's `id` states none: null, or an empty or blank text, as a missing
+    one (the record is then named by its place in the file, not `<ticket>:` shared by all
+    such records of a ticket)."""
+    return ident is None or (type(ident) is str and not ident.strip())
+
+
 class Authors:
     """The person each author id names, for both Zendesk readers: the side-loaded users'
     name, else the id as text; -1 is Zendesk itself (no person). Looked up once per id."""
@@ -311,14 +318,14 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
         if not_id(ticket_id) or (event_id is not None and not_id(event_id)):
             raise wrong_shape(path, number, "ticket_id" if not_id(ticket_id) else "id",
                               "an id (a number or a text)")
-        ticket = str(ticket_id)
-        key = (f"{SYSTEM}:{ticket}:{event_id}" if event_id is not None
+        ticket, stated = str(ticket_id), not unstated(event_id)
+        key = (f"{SYSTEM}:{ticket}:{event_id}" if stated
                else f"{SYSTEM}:{ticket}:row{number}")
         content = partial(_content, event)
         if key in seen:
             quarantined = len(collector.problems)
             collector.duplicate(key, number, content, case=ticket,
-                                cells=cells_of(ticket, event_id, event_id is not None))
+                                cells=cells_of(ticket, event_id, stated))
             if len(collector.problems) == quarantined:  # the same event again: dropped
                 repeated.append((str(event_id), page_of[key], page_number))
             continue
