@@ -439,3 +439,30 @@ def test_an_empty_audit_or_history_id_is_no_id(
     key = document["issues"][2]["key"]
     assert f"jira:{key}:" + blank not in ids and len(
         [i for i in ids if i.startswith(f"jira:{key}:row")]) == 2
+
+
+@pytest.mark.parametrize("created", [None, "", "  ", False, 0, [], "missing"])
+def test_a_jira_issue_whose_creation_has_no_time_is_quarantined(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, created: object) -> None:
+    """Its creation (Receive refund request, with the requested amount) is not lost
+    without a line: quarantined at the issue's record, naming fields.created."""
+    document = _issues(random.Random(1), 10)
+    issue = document["issues"][2]
+    issue["changelog"] = {"histories": []}
+    issue["fields"]["created"] = "2026-07-06T10:15:00.000+0200"
+    path = tmp_path / "issues.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    table = read_source(path, "jira", config=CFG)[0]
+    creation = f"jira:{issue['key']}:created"
+    row = int(table.rows[table.frame["event:id"].tolist().index(creation)])
+    if created == "missing":
+        del issue["fields"]["created"]
+    else:
+        issue["fields"]["created"] = created
+    path = tmp_path / "issues.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    typed, general = _both(path, monkeypatch, "jira")
+    _assert_same(typed, general)
+    lines = typed[1][typed[1]["case"] == str(issue["key"])]
+    assert lines[["row", "field"]].values.tolist() == [[row, "fields.created"]]
+    assert creation not in typed[0].frame["event:id"].tolist()

@@ -181,15 +181,25 @@ class _Reading:
             return
         self.fields_of.setdefault(key, {}).update(known)
         collector.seen[created_key] = (self.number, partial(_content, fields))
-        if cfg.created_activity and fields.get("created"):
-            requested = fields.get(cfg.requested_amount_field or "")
-            self.times.append((len(collector.problems), "fields.created", fields["created"]))
-            reporter = _person(fields.get("reporter"), path, ordinal, "fields.reporter")
-            self.updates.append((key, str(fields["created"]), reporter,
-                                 created_key, self.number, {}, False, cfg.created_activity,
-                                 None if requested in (None, "") else field_text(
-                                     requested, path, ordinal, cfg.requested_amount_field
-                                     or "")))
+        if not cfg.created_activity:
+            return
+        created = fields.get("created")
+        if created is None or (type(created) is str and not created.strip()):
+            # (null, empty or none: the creation, with its requested amount, has no time;
+            # quarantined, not left out without a line)
+            collector.quarantine(self.number, "fields.created", created,
+                                 "empty timestamp" if "created" in fields else
+                                 "no fields.created: the issue's creation has no time",
+                                 case=key)
+            return
+        requested = fields.get(cfg.requested_amount_field or "")
+        self.times.append((len(collector.problems), "fields.created", created))
+        reporter = _person(fields.get("reporter"), path, ordinal, "fields.reporter")
+        self.updates.append((key, str(created), reporter,
+                             created_key, self.number, {}, False, cfg.created_activity,
+                             None if requested in (None, "") else field_text(
+                                 requested, path, ordinal, cfg.requested_amount_field
+                                 or "")))
 
     def finish(self, changed: dict[str, dict[int, str | None]] | None = None) -> Collector:
         """The updates as records. `changed`: the changes of the fields the mapping reads
