@@ -466,3 +466,40 @@ def test_a_jira_issue_whose_creation_has_no_time_is_quarantined(
     lines = typed[1][typed[1]["case"] == str(issue["key"])]
     assert lines[["row", "field"]].values.tolist() == [[row, "fields.created"]]
     assert creation not in typed[0].frame["event:id"].tolist()
+
+
+@pytest.mark.parametrize(("created", "text"), [
+    (None, None), (True, "true"), ({"a": 1}, '{"a": 1}'), (["x", None], '["x", null]')])
+def test_a_zendesk_time_of_another_kind_is_shown_as_json_writes_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, created: object,
+        text: str | None) -> None:
+    """A null created_at is an empty timestamp, quarantined by the reader (not the time
+    "None"); another kind reaches the normaliser, which quarantines it showing its text,
+    as JSON writes it (not Python's "True" or "{'a': 1}")."""
+    path = _audit_with(tmp_path, ORDER, "EC-1")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["audits"][0]["created_at"] = created
+    path.write_text(json.dumps(document), encoding="utf-8")
+    typed, general = _both(path, monkeypatch)
+    _assert_same(typed, general)
+    if text is None:
+        assert typed[1][["row", "field", "value", "reason"]].values.tolist() == [
+            [1, "created_at", "", "empty timestamp"]]
+    else:
+        assert typed[0].frame["time:timestamp"].tolist() == [text]
+
+
+@pytest.mark.parametrize(("created", "text"), [
+    (True, "true"), ({"a": 1}, '{"a": 1}'), (None, ""), (1e3, "1000.0")])
+def test_a_jira_time_of_another_kind_is_quarantined_showing_its_json(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, created: object, text: str) -> None:
+    document = _issues(random.Random(1), 10)
+    document["issues"][2]["changelog"] = {"histories": [
+        {"id": "1", "created": created, "items": [{"field": "status", "toString": "x"}]}]}
+    path = tmp_path / "issues.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    typed, general = _both(path, monkeypatch, "jira")
+    _assert_same(typed, general)
+    key = str(document["issues"][2]["key"])
+    lines = typed[1][(typed[1]["case"] == key) & (typed[1]["field"] == "created")]
+    assert lines["value"].tolist() == [text]

@@ -50,7 +50,13 @@ from audit.sources.common import (
 )
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import UpdateRow, Updates, fields_used, updates_to_table
-from audit.sources.zendesk_events import NotAValue, not_id, scalar_text, unstated
+from audit.sources.zendesk_events import (
+    NotAValue,
+    json_text,
+    not_id,
+    scalar_text,
+    unstated,
+)
 
 SYSTEM = "jira"
 
@@ -445,7 +451,7 @@ def _timed(updates: Updates, times: list[tuple[int, str, object]],
                 position, name, cell = times[k]
                 failed.append((position, {
                     "file": collector.file.name, "row": updates.row[k], "field": name,
-                    "value": "" if cell is None else str(cell), "reason": str(exc),
+                    "value": json_text(cell), "reason": str(exc),
                     "case": updates.ticket[k] or ""}))
     updates.time = [t for t in fast if t is not None]
     if not failed:

@@ -40,6 +40,7 @@ from audit.sources.zendesk_events import (
     NOT_A_VALUE,
     NotAValue,
     field_value,
+    json_text,
     not_id,
     unstated,
     user,
@@ -169,7 +170,7 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                else f"{SYSTEM}:{ticket}:{audit_id}")
         keys.append(key)
         created = audit.created_at
-        time = created if type(created) is str else str(created)
+        time = created if type(created) is str else json_text(created)
         if not time.strip():
             collector.quarantine(number, "created_at", time, "empty timestamp",
                                  case=ticket)
@@ -237,7 +238,7 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
                                 cells=zendesk_events.cells_of(ticket, audit_id, stated))
             continue
         seen[key] = (number, content)
-        time = str(audit["created_at"])
+        time = json_text(audit["created_at"])
         if not time.strip():
             collector.quarantine(number, "created_at", time, "empty timestamp",
                                  case=ticket)

@@ -97,6 +97,15 @@ def users_of(listed: list[Any], path: Path, field: str = "users") -> dict[str, s
     return found
 
 
+def json_text(value: object) -> str:
+    """A value's text as the file wrote it: a text as it is, null as empty, another kind as
+    JSON writes it (`true`, `{"a": 1}`; not Python's `True`, `{'a': 1}`), so that a
+    quarantine line shows what an auditor finds in the file."""
+    if type(value) is str:
+        return value
+    return "" if value is None else json.dumps(value, ensure_ascii=False)
+
+
 def unstated(ident: object) -> bool:
     """Whether a record's `id` states none: null, or an empty or blank text, as a missing
     one (the record is then named by its place in the file, not `<ticket>:` shared by all
@@ -243,10 +252,10 @@ def _time(event: dict[str, Any]) -> tuple[str, str, str | None]:
     seconds within the years a time holds, or empty."""
     created = event.get("created_at")
     if created is not None:
-        text = created if type(created) is str else str(created)
+        text = json_text(created)
         return "created_at", text, None if text.strip() else "empty timestamp"
     stamp = event.get("timestamp")
-    text = "" if stamp is None else str(stamp)
+    text = json_text(stamp)
     if type(stamp) is not int:
         return "timestamp", text, ("empty timestamp" if not text.strip() else
                                    "not a Unix time (an integer of seconds)")
