@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 import sqlite3
 import time
@@ -889,3 +890,44 @@ def test_xes_lists_containers_and_repeated_keys_are_told(tmp_path: Path) -> None
         "'concept:name' (1)",
         "lists.xes: 1 trace list or container attribute(s) left out (no value of their "
         "own): 'tags' (1)"]
+
+
+def _declared(value: object, *, qualifier: object = None, oid: object = "o1",
+              target: object = "o1") -> str:
+    """One `pay` event of order `oid` (related to `target`), its `priority` declared a
+    string and given `value`."""
+    relation: dict[str, object] = {"objectId": target}
+    if qualifier is not None:
+        relation["qualifier"] = qualifier
+    return json.dumps({
+        "objectTypes": [{"name": "order", "attributes": []}],
+        "eventTypes": [{"name": "pay", "attributes": [{"name": "priority", "type": "string"}]}],
+        "objects": [{"id": oid, "type": "order"}],
+        "events": [{"id": "e1", "type": "pay", "time": "2022-01-01T10:00:00Z",
+                    "attributes": [{"name": "priority", "value": value}],
+                    "relationships": [relation]}]})
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (True, "true"), ({"a": 1}, '{"a": 1}'), (["a", None], '["a", null]'), (5, "5")])
+def test_ocel_json_value_declared_a_string_is_its_json_text(
+        tmp_path: Path, value: object, text: str) -> None:
+    # (not Python's "True" or "{'a': 1}", as an undeclared value of several types)
+    table = read_ocel(write(tmp_path / "declared.jsonocel", _declared(value)), "order")
+    assert table.frame["priority"].tolist() == [text]
+
+
+@pytest.mark.parametrize("qualifier", [True, {"a": 1}, ["x"]])
+def test_ocel_json_qualifier_that_is_no_text_is_refused(tmp_path: Path,
+                                                        qualifier: object) -> None:
+    path = write(tmp_path / "qualified.jsonocel", _declared("x", qualifier=qualifier))
+    with pytest.raises(InputError) as caught:
+        read_ocel(path, "order")
+    assert (caught.value.row, caught.value.field) == (1, "qualifier")
+    assert "not text" in caught.value.message
+
+
+def test_ocel_json_whole_float_id_is_the_integer_id(tmp_path: Path) -> None:
+    # (an object id 1000.0 and a relation to 1000 name one object, not "1000.0" and "1000")
+    path = write(tmp_path / "float.jsonocel", _declared("x", oid=1000.0, target=1000))
+    assert read_ocel(path, "order").frame["case:concept:name"].tolist() == ["1000"]

@@ -184,7 +184,9 @@ def _read_json(path: Path, chosen: str | None) -> _Log:
             for a in _json_list(path, event, "attributes", required=False, at=what, row=number)
         ]
         relations = [
-            (_json_text(path, r, "objectId", what, row=number), _optional_text(r.get("qualifier")))
+            (_json_text(path, r, "objectId", what, row=number),
+             None if r.get("qualifier") is None
+             else _json_text(path, r, "qualifier", what, row=number))
             for r in _json_list(path, event, "relationships", required=False, at=what, row=number)
         ]
         log.events.append(_Event(eid, activity, time, attributes, relations))
@@ -236,9 +238,12 @@ def _json_text(
     path: Path, container: dict[str, Any], key: str, what: str, row: int | None = None
 ) -> str:
     value = container.get(key)
-    # Numbers are accepted as ids because some exporters write numeric ids unquoted.
-    if isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool)):
+    # Numbers are accepted as ids because some exporters write numeric ids unquoted; a whole
+    # float as its integer (an object 1000.0 is the object a relation to 1000 names).
+    if isinstance(value, str) or type(value) is int:
         return str(value)
+    if type(value) is float:
+        return str(int(value)) if value.is_integer() and abs(value) < 2.0 ** 53 else repr(value)
     problem = "missing" if value is None else "not text"
     raise InputError(f"{what}: '{key}' is {problem}", file=path, row=row, field=key)
 
@@ -555,8 +560,12 @@ def _coerce(value: Any, declared: str | None) -> Any:
         if text in ("false", "0"):
             return False
         raise ValueError(value)
-    # "string" and "time" (whose text a later stage parses) are kept as text.
-    return value if isinstance(value, str) else str(value)
+    # "string" and "time" (whose text a later stage parses) are kept as text; another JSON
+    # value as JSON writes it (true, {"a": 1}: not Python's True, {'a': 1}).
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, bool | list | dict) \
+        else str(value)
 
 
 def _kind(value: Any) -> str:
