@@ -34,7 +34,7 @@ def _event(rng: random.Random, number: int) -> dict[str, Any]:
         del event["type"]
     if kind == "Comment":
         if rng.random() < 0.8:
-            event["public"] = rng.choice([True, False, 1, 0, "yes", None])
+            event["public"] = rng.choice([True, False, None])  # (another kind: refused)
         event["body"] = "Refund is on its way."
     elif rng.random() < 0.95:
         event["field_name"] = STAGE if rng.random() < 0.4 else rng.choice(FIELDS)
@@ -503,3 +503,28 @@ def test_a_jira_time_of_another_kind_is_quarantined_showing_its_json(
     key = str(document["issues"][2]["key"])
     lines = typed[1][(typed[1]["case"] == key) & (typed[1]["field"] == "created")]
     assert lines["value"].tolist() == [text]
+
+
+@pytest.mark.parametrize("public", ["false", "no", 0, 1, [], {"a": 1}])
+def test_a_zendesk_comment_public_that_is_no_boolean_is_refused(
+        tmp_path: Path, public: object) -> None:
+    # (not a public comment for "false", as bool("false") took it: a customer notified)
+    path = _audit_with(tmp_path, ORDER, "EC-1")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["audits"][0]["events"].append({"type": "Comment", "public": public})
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert "row 1: field 'events[2].public': not true or false" in _read_both(
+        path, "zendesk")[0]
+
+
+@pytest.mark.parametrize(("public", "shown"), [(True, True), (False, False), (None, False)])
+def test_a_zendesk_comment_public_true_false_or_null(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, public: object, shown: bool) -> None:
+    path = _audit_with(tmp_path, ORDER, "EC-1")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["audits"][0]["events"] = [{"type": "Comment", "public": public}]
+    path.write_text(json.dumps(document), encoding="utf-8")
+    typed, general = _both(path, monkeypatch)
+    _assert_same(typed, general)
+    frame = typed[0].frame
+    assert (len(frame) > 0 and "Notify customer" in frame["concept:name"].tolist()) == shown

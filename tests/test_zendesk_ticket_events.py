@@ -477,3 +477,24 @@ def test_ticket_events_with_an_empty_id_are_named_by_their_place(
     original = read_source(EVENTS, "zendesk")[0]
     assert original.deduplicated and \
         len(table.frame) == len(original.frame) + original.deduplicated
+
+
+def test_a_comment_public_that_is_no_boolean_is_refused(tmp_path: Path) -> None:
+    # (bool("false") took it for a public comment: a customer notified)
+    pages = _pages()
+    number = 0
+    for page in pages:
+        for event in page["ticket_events"]:
+            number += 1
+            comments = [k for k, c in enumerate(event["child_events"])
+                        if c.get("event_type") == "Comment"]
+            if comments:
+                event["child_events"][comments[0]]["public"] = "false"
+                break
+        else:
+            continue
+        break
+    with pytest.raises(InputError) as caught:
+        read_source(_as_lines(pages, tmp_path / "events.jsonl"), "zendesk")
+    assert (caught.value.row, caught.value.field, caught.value.message) == (
+        number, f"child_events[{comments[0]}].public", "not true or false")

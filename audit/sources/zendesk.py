@@ -197,8 +197,12 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                         raise wrong_shape(path, number, f"events[{e}].value",
                                           NOT_A_VALUE) from None
                 hit[position] = value
-            elif kind == "Comment" and bool(event.public):
-                public = True
+            elif kind == "Comment":
+                stated = event.public
+                if stated is True:
+                    public = True
+                elif stated is not None and stated is not False:
+                    return None  # (refused by the general path, naming it)
         updates.append((ticket, time, author, key, number, unchanged, public, None, None))
     if len(set(keys)) < len(keys):
         return None
@@ -266,8 +270,8 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
                                               NOT_A_VALUE) from None
                         value = None  # (a field the mapping does not read)
                 changes[name] = value
-            elif kind == "Comment" and bool(event.get("public")):
-                public = True
+            elif kind == "Comment":
+                public = zendesk_events.is_public(event, public, path, number, f"events[{e}]")
         updates.append((ticket, time, author, key, number, changes, public, None, None))
     updates_to_table(Updates.of_rows(updates), cfg, collector)
     return collector

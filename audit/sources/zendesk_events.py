@@ -106,6 +106,20 @@ def json_text(value: object) -> str:
     return "" if value is None else json.dumps(value, ensure_ascii=False)
 
 
+def is_public(comment: dict[str, Any], public: bool, path: Path, number: int,
+              field: str) -> bool:
+    """Whether an update holds a public comment, `public` what its earlier events said and
+    `comment` one more (at `field`): its `public` true, false or null (none, as false); of
+    another kind ("false", 1, a list) refused, naming it, where `bool` would have taken
+    "false" for a public comment."""
+    stated = comment.get("public")
+    if stated is True:
+        return True
+    if stated is not None and stated is not False:
+        raise wrong_shape(path, number, f"{field}.public", "true or false")
+    return public
+
+
 def unstated(ident: object) -> bool:
     """Whether a record's `id` states none: null, or an empty or blank text, as a missing
     one (the record is then named by its place in the file, not `<ticket>:` shared by all
@@ -370,9 +384,8 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
                     else:
                         changes[name] = _value(value, name, used, path, number,
                                                f"child_events[{k}].{name}")
-            elif (kind == "Comment" or child.get("type") == "Comment") and \
-                    bool(child.get("public")):
-                public = True
+            elif kind == "Comment" or child.get("type") == "Comment":
+                public = is_public(child, public, path, number, f"child_events[{k}]")
             if child.get("comment_present") is True and child.get("comment_public") is True:
                 public = True  # (the export without the comment_events sideload)
         updates.append((ticket, time, author, key, number, changes, public, None, None))
