@@ -528,3 +528,32 @@ def test_a_zendesk_comment_public_true_false_or_null(
     _assert_same(typed, general)
     frame = typed[0].frame
     assert (len(frame) > 0 and "Notify customer" in frame["concept:name"].tolist()) == shown
+
+
+@pytest.mark.parametrize(("author", "person"), [
+    ("Ben Carter", "Ben Carter"), (5010, "5010"), (None, None), ("  ", None),
+    (True, "refused"), (1.5, "refused"), (["Ben"], "refused")])
+def test_a_jira_author_that_is_no_object(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, author: object,
+        person: str | None) -> None:
+    """A text (or a whole number) is the person, as an object's displayName would be;
+    another kind is refused naming the field, not read as no one."""
+    document = _issues(random.Random(1), 10)
+    document["issues"][2]["changelog"] = {"histories": [
+        {"id": "1", "created": "2026-07-06T11:00:00.000+0200", "author": author,
+         "items": [{"field": "status", "toString": "Approved"}]}]}
+    path = tmp_path / "issues.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    if person == "refused":
+        assert "row 3: field 'changelog.histories[0].author': not a person" in _read_both(
+            path, "jira")[0]
+        return
+    typed, general = _both(path, monkeypatch, "jira")
+    _assert_same(typed, general)
+    frame = typed[0].frame
+    row = frame[frame["event:id"] == f"jira:{document['issues'][2]['key']}:1"]
+    assert len(row) == 1
+    if person is None:
+        assert row["org:resource"].isna().all()
+    else:
+        assert row["org:resource"].tolist() == [person]

@@ -78,9 +78,15 @@ def _person(value: Any, path: Path, ordinal: int, field: str) -> str | None:
     `ordinal` from `field`: its `displayName`, else `name`, else `accountId`, the first
     stated (null, empty or blank: not stated). One of these that is neither a text nor a
     whole number (true, 1.5, a list, an object) is refused, naming it: as its Python text
-    it would become a person."""
-    if not isinstance(value, dict):
+    it would become a person. A text or a whole number in place of the object is the
+    person as written; null is no one; another kind is refused, not read as no one."""
+    if value is None:
         return None
+    if type(value) is str or type(value) is int:  # (a name or an id written bare)
+        text = str(value)
+        return text if text.strip() else None
+    if not isinstance(value, dict):
+        raise wrong_shape(path, ordinal, field, "a person (an object with a displayName)")
     for key in ("displayName", "name", "accountId"):
         name = value.get(key)
         if name is None:
