@@ -275,7 +275,9 @@ _decode_typed = msgspec.json.Decoder(_Export).decode
 def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | None:
     """The file read through the typed layout, or None where `read`'s general path must
     read it: a text the layout does not decode (a bare list or one issue, a value of another
-    type, malformed JSON) or one that escapes a surrogate (to be checked for a lone one).
+    type, malformed JSON), one that escapes a surrogate (to be checked for a lone one), or
+    one the general path refuses (a history id, or a read item's toString, of another
+    kind: it names the record and field).
     The collector holds what the general path's would; the loop is the general path's, with
     the checks the layout's types make left out."""
     if may_hold(text):

@@ -142,8 +142,9 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
     """The file read through the typed layout, or None where `read`'s general path must
     read it: a text the layout does not decode (a JSON-lines file, a bare list, a value of
     another type, malformed JSON), one that escapes a surrogate (to be checked for a lone
-    one), or an audit id read twice (told apart by all the audit's fields, kept only by the
-    general path). The collector holds what the general path's would."""
+    one), an audit id read twice (told apart by all the audit's fields, kept only by the
+    general path), or a comment's `public` of another kind (refused by the general path,
+    naming it). The collector holds what the general path's would."""
     if may_hold(text):
         return None
     try:
