@@ -73,26 +73,31 @@ def iso(text: str) -> str:
             raise BadValue("not a Jira timestamp (e.g. 2026-07-03T10:12:00.000+0200)") from exc
 
 
-def _person(value: Any, path: Path, ordinal: int, field: str) -> str | None:
+def _person(value: Any, path: Path, ordinal: int, field: str,
+            at: int | None = None) -> str | None:
     """The person of a Jira user object (`reporter`, a history's `author`) read at issue
     `ordinal` from `field`: its `displayName`, else `name`, else `accountId`, the first
     stated (null, empty or blank: not stated). One of these that is neither a text nor a
     whole number (true, 1.5, a list, an object) is refused, naming it: as its Python text
     it would become a person. A text or a whole number in place of the object is the
-    person as written; null is no one; another kind is refused, not read as no one."""
+    person as written; null is no one; another kind is refused, not read as no one. `at`:
+    the history's place, put into `field` (`{}`) for an error only (the loop over a
+    million histories makes no text for it)."""
     if value is None:
         return None
     if type(value) is str or type(value) is int:  # (a name or an id written bare)
         text = str(value)
         return text if text.strip() else None
     if not isinstance(value, dict):
-        raise wrong_shape(path, ordinal, field, "a person (an object with a displayName)")
+        raise wrong_shape(path, ordinal, field.format(at),
+                          "a person (an object with a displayName)")
     for key in ("displayName", "name", "accountId"):
         name = value.get(key)
         if name is None:
             continue
         if type(name) is not str and type(name) is not int:
-            raise wrong_shape(path, ordinal, f"{field}.{key}", "a person's name (a text)")
+            raise wrong_shape(path, ordinal, f"{field.format(at)}.{key}",
+                              "a person's name (a text)")
         text = str(name)
         if text.strip():
             return text
@@ -336,13 +341,14 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
             # (an id given as null or empty is no id, as a missing one; one of another kind is
             # refused by the general path, naming it)
             stated = history.id
-            if stated is UNSET or unstated(stated):
-                history_id: object = f"row{number}"
-            elif not_id(stated):
+            if (type(stated) is str and stated.strip()) or type(stated) is int:  # (as a rule)
+                history_id: object = stated
+            elif stated is UNSET or unstated(stated):
+                history_id = f"row{number}"
+            else:  # (not_id)
                 return None
-            else:
-                history_id = stated
-            author = _person(history.author, path, ordinal, f"changelog.histories[{h}].author")
+            author = _person(history.author, path, ordinal, "changelog.histories[{}].author",
+                             h)
             updates.append((key, time, author,
                             f"{SYSTEM}:{key}:{history_id}", number, unchanged, False, None,
                             None))
@@ -417,7 +423,7 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
                                   "an id (a number or a text)")
             made = f"row{number}" if unstated(history_id) else history_id
             author = _person(history.get("author"), path, ordinal,
-                             f"changelog.histories[{h}].author")
+                             "changelog.histories[{}].author", h)
             updates.append((key, time, author,
                             f"{SYSTEM}:{key}:{made}", number, changes, False, None, None))
         reading.number = number

@@ -167,8 +167,9 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
         ticket, audit_id = str(audit.ticket_id), audit.id
         # (an id given as null, or empty, is no id, as a missing one: `null` is every such
         # audit's)
-        key = (f"{SYSTEM}:{ticket}:row{number}" if audit_id is UNSET or unstated(audit_id)
-               else f"{SYSTEM}:{ticket}:{audit_id}")
+        key = (f"{SYSTEM}:{ticket}:{audit_id}" if type(audit_id) is int  # (as a rule)
+               or not (audit_id is UNSET or unstated(audit_id))
+               else f"{SYSTEM}:{ticket}:row{number}")
         keys.append(key)
         created = audit.created_at
         time = created if type(created) is str else json_text(created)
