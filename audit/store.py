@@ -27,11 +27,11 @@ def write_quarantine(quarantine: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def _write_quarantine(quarantine: pd.DataFrame, path: Path, mode: str = "wb") -> str:
-    """`write_quarantine` (`mode` "xb": into a new file only), returning the sha256 of the
-    bytes written (UTF-8, as they are: no newline translation), taken as they are written."""
+def _write_quarantine(quarantine: pd.DataFrame, path: Path) -> str:
+    """`write_quarantine`, returning the sha256 of the bytes written (UTF-8, as they are:
+    no newline translation), taken as they are written."""
     digest = hashlib.sha256()
-    with path.open(mode) as handle:
+    with path.open("wb") as handle:
         def put(text: str) -> None:
             data = text.encode("utf-8")
             digest.update(data)

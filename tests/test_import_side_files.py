@@ -302,10 +302,10 @@ def test_an_interrupt_while_import_writes_leaves_the_earlier_import_as_it_was(
     assert "log.correlation.csv" in before
     write = store._write_quarantine
 
-    def cut_short(frame: pd.DataFrame, path: Path, mode: str = "wb") -> str:
+    def cut_short(frame: pd.DataFrame, path: Path) -> str:
         if "correlation" not in path.name:
-            return write(frame, path, mode)
-        with path.open(mode) as handle:
+            return write(frame, path)
+        with path.open("wb") as handle:
             handle.write(b"file,row,fi")
         raise Terminated(15)
 

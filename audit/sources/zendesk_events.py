@@ -185,14 +185,17 @@ def field_value(value: object) -> str | None:
 
 
 def _value(value: object, name: str, used: frozenset[str], path: Path, number: int,
-           field: str) -> str | None:
+           child: int, within: str = "") -> str | None:
     """`field_value` of a field's value; one that is none, where the mapping reads the
-    field (`used`), is refused naming `field`; where it does not, it is never read."""
+    field (`used`), is refused naming it (`child_events[child].<within><name>`, made for
+    the error only: the reader passes here for every change of every event); where the
+    mapping does not read it, it is never read."""
     try:
         return field_value(value)
     except NotAValue:
         if name in used:
-            raise wrong_shape(path, number, field, NOT_A_VALUE) from None
+            raise wrong_shape(path, number, f"child_events[{child}].{within}{name}",
+                              NOT_A_VALUE) from None
         return None
 
 
@@ -379,11 +382,9 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
                                               "an object of custom field id -> value")
                         for field_id, stated in value.items():
                             changes[str(field_id)] = _value(
-                                stated, str(field_id), used, path, number,
-                                f"child_events[{k}].{_CUSTOM}.{field_id}")
+                                stated, str(field_id), used, path, number, k, f"{_CUSTOM}.")
                     else:
-                        changes[name] = _value(value, name, used, path, number,
-                                               f"child_events[{k}].{name}")
+                        changes[name] = _value(value, name, used, path, number, k)
             elif kind == "Comment" or child.get("type") == "Comment":
                 public = is_public(child, public, path, number, f"child_events[{k}]")
             if child.get("comment_present") is True and child.get("comment_public") is True:
