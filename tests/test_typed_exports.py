@@ -557,3 +557,34 @@ def test_a_jira_author_that_is_no_object(
         assert row["org:resource"].isna().all()
     else:
         assert row["org:resource"].tolist() == [person]
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_zendesk_author_id_names_no_one(
+        tmp_path: Path, blank: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty or blank `author_id` states no person, as a null one: before, it became
+    the person named by blanks (whom a four-eyes check takes for one person), on every
+    Zendesk path: the typed layout, the general path, JSON lines and the ticket events."""
+    audits = [{"id": 100 + k, "ticket_id": 7, "created_at": f"2026-07-06T0{k}:15:00Z",
+               "author_id": author,
+               "events": [{"type": "Change", "field_name": STAGE, "value": "approved"}]}
+              for k, author in enumerate([blank, 11, None])]
+    document = tmp_path / "audits.json"
+    document.write_text(json.dumps({"audits": audits, "users": [{"id": 11, "name": "A"}]}),
+                        encoding="utf-8")
+    typed, general = _both(document, monkeypatch)
+    lines = tmp_path / "audits.jsonl"
+    lines.write_text("\n".join(json.dumps(a) for a in audits), encoding="utf-8")
+    events = tmp_path / "ticket_events.json"
+    events.write_text(json.dumps({"ticket_events": [
+        {"id": 9000 + k, "ticket_id": 7, "created_at": audit["created_at"],
+         "updater_id": audit["author_id"], "event_type": "Audit", "child_events": [
+             {"id": 90000 + k, "event_type": "Change",
+              "custom_ticket_fields": {STAGE: "approved"}}]}
+        for k, audit in enumerate(audits)]}), encoding="utf-8")
+    for name, table in (("typed", typed[0]), ("general", general[0]),
+                        ("lines", read_source(lines, "zendesk", config=CFG)[0]),
+                        ("events", read_source(events, "zendesk", config=CFG)[0])):
+        resources = table.frame["org:resource"].tolist()
+        assert pd.isna(resources[0]) and pd.isna(resources[2]), (name, resources)
+        assert resources[1] in ("A", "11"), (name, resources)

@@ -181,7 +181,8 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
         try:
             author = authors[author_id]
         except KeyError:
-            author = authors[author_id] = users.get(str(author_id), str(author_id))
+            author = authors[author_id] = (None if unstated(author_id)
+                                           else users.get(str(author_id), str(author_id)))
         position = len(updates)
         public = False
         for e, event in enumerate(audit.events or ()):

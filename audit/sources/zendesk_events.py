@@ -129,7 +129,9 @@ def unstated(ident: object) -> bool:
 
 class Authors:
     """The person each author id names, for both Zendesk readers: the side-loaded users'
-    name, else the id as text; -1 is Zendesk itself (no person). Looked up once per id."""
+    name, else the id as text; -1 is Zendesk itself and an empty or blank id states none
+    (no person, as a null one: never a person named by blanks whom a four-eyes check
+    would take for one). Looked up once per id."""
 
     def __init__(self, users: dict[str, str]) -> None:
         self.users = users
@@ -143,7 +145,9 @@ class Authors:
         try:
             return self.known[author_id]
         except KeyError:
-            name = self.known[author_id] = self.users.get(str(author_id), str(author_id))
+            name = self.known[author_id] = (
+                None if unstated(author_id)
+                else self.users.get(str(author_id), str(author_id)))
             return name
 
 
