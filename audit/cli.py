@@ -359,19 +359,35 @@ def sample(settings: Settings, channel: str, cases: int, seed: int, violation_ra
     from audit.sample import SampleSpec, write_sample
 
     _writable_folder(out)  # (before: a traceback where --out could not be made)
+    kinds: dict[str, str] = {}
+
+    def write(staging: Path) -> list[Path]:
+        paths = write_sample(SampleSpec(channel, cases, seed, violation_rate, first_case),
+                             staging)
+        kinds.update({path.name: kind for kind, path in paths.items()})
+        return list(paths.values())
+
     with using(settings.progress()) as progress:
         progress.stage(f"generating {cases:,} case(s) ({channel}) into {out}")
+        stale, others = clear_stale_staging(out)
         try:
-            paths = write_sample(SampleSpec(channel, cases, seed, violation_rate, first_case),
-                                 out)
+            # Through a staging folder, moved in all or none (`write_staged`); the exports of
+            # other systems an earlier sample left in exports/ removed. No SHA256SUMS: the
+            # same options give the same bytes, and sample.json holds them.
+            written, removed = write_staged(out, write, earlier=sample_in, checksums=False)
         except OSError as exc:  # a file where exports/ goes, a folder where a file goes
             raise InputError(f"cannot write {exc.filename or out}: {exc.strerror or exc}",
                              field="--out") from exc
         progress.done()
-    for kind, path in paths.items():
-        settings.say(f"{kind}: {path}")
+    for path in written:
+        settings.say(f"{kinds[path.name]}: {path}")
     settings.say(f"exports: {out / 'exports'}/ (the same cases as the source systems export "
                  "them)")
+    if removed:
+        settings.say(f"removed {counted(len(removed), 'file')} of an earlier sample from "
+                     f"{out}: " + ", ".join(str(p.relative_to(out)) for p in removed))
+    for line in staging_told(out, stale, others):
+        settings.say(line.lstrip())
 
 
 @main.command("import")
@@ -626,9 +642,20 @@ REPORT_FILES = ("findings.json", "findings.csv", "findings.xlsx", "report.html",
 """The files a check writes into --out (names and patterns)."""
 
 
-OTHER_OUTPUTS = ("*.quarantine.csv", "*.correlation.csv", "canonical.csv", "ground_truth.csv",
-                 "sample.json", "model.bpmn", "model.svg", "model.png", "discovery.json",
-                 "compare.md", "compare.json", "diff.svg", "diff.png")
+DISCOVER_FILES = ("model.bpmn", "model.svg", "model.png", "dfg.svg", "dfg.png",
+                  "discovery.json", "SHA256SUMS")
+"""The files `discover` writes into --out (the model's only where a miner gives one: an
+earlier run's model.* is removed where this run draws none)."""
+
+COMPARE_FILES = ("compare.md", "compare.json", "diff.svg", "diff.png", "SHA256SUMS")
+"""The files `compare` writes into --out."""
+
+SAMPLE_FILES = ("canonical.csv", "ground_truth.csv", "sample.json")
+"""The files `sample` writes into --out, besides the exports in exports/ (`sample_in`)."""
+
+OTHER_OUTPUTS = ("*.quarantine.csv", "*.correlation.csv", *SAMPLE_FILES, "model.bpmn",
+                 "model.svg", "model.png", "discovery.json", "compare.md", "compare.json",
+                 "diff.svg", "diff.png")
 """The files this tool's other commands write into a folder, named as they name them
 (besides a canonical log, `*.parquet` or `*.pq` holding an import's record): an import's or
 the demo's side files, a sample's, discover's and compare's. A check neither writes nor
@@ -734,43 +761,74 @@ def _write_all(run: Any, out: Path, chosen: list[str],
     return write_staged(out, write)
 
 
-def write_staged(out: Path, write: Callable[[Path], list[Path]]
-                 ) -> tuple[list[Path], list[Path]]:
+def write_staged(out: Path, write: Callable[[Path], list[Path]], *,
+                 earlier: Callable[[Path], set[Path]] | None = None,
+                 checksums: bool = True) -> tuple[list[Path], list[Path]]:
     """A run's files written by `write` into a folder of their own inside `out` (it is given that
     folder, and returns the main paths it wrote there), then moved over their names in `out`
-    together, and an earlier run's reports that this run did not write removed: (the files
-    written, as paths in `out`, SHA256SUMS last; the files removed). SHA256SUMS, moved in with
-    them, lists the sha256 of every file moved in (`audit.digest.write_checksums`). `check` and
-    the demo write so. A writer that fails, or an interrupt (Ctrl-C, SIGTERM), leaves `out` as
-    it was (before: the new findings.json beside the earlier report.html, or a file cut short;
-    the demo wrote into `out` itself until 2026-12-06); a link in `out` is replaced, never
-    written through. A file that cannot be moved in leaves `out` as it was too: a directory in
-    the way is an input error naming it before the first move, and a move that fails midway puts
-    back the files moved (`move_in`; before: findings.json, findings.csv, the XLSX, the graphs
-    and quarantine.csv were the new run's, report.html the old one's, and a traceback)."""
+    together, and an earlier run's files that this run did not write removed: (the files
+    written, as paths in `out`, SHA256SUMS last; the files removed). `earlier(out)`: the files
+    of an earlier run in `out` that this run replaces (default: a check's reports,
+    `reports_in`); a file that is not one of them is never removed. A file written into a
+    folder inside the staging folder (`sample`'s exports/) goes into that folder of `out`.
+    SHA256SUMS (`checksums`), moved in with them, lists the sha256 of every file moved in
+    (`audit.digest.write_checksums`; the files are then all in the staging folder itself).
+    `check`, the demo, `discover`, `compare` and `sample` write so. A writer that fails, or an
+    interrupt (Ctrl-C, SIGTERM), leaves `out` as it was (before: the new findings.json beside
+    the earlier report.html, or a file cut short; the demo wrote into `out` itself until
+    2026-12-06, discover, compare and sample until 2026-12-07); a link in `out` is replaced,
+    never written through. A file that cannot be moved in leaves `out` as it was too: a
+    directory in the way is an input error naming it before the first move, and a move that
+    fails midway puts back the files moved (`move_in`; before: findings.json, findings.csv,
+    the XLSX, the graphs and quarantine.csv were the new run's, report.html the old one's,
+    and a traceback)."""
     import shutil
     import tempfile
 
     from audit.digest import write_checksums
 
-    refuse_foreign_checksums(out)  # (asked before the run too: `check`, the demo)
+    if checksums:
+        refuse_foreign_checksums(out)  # (asked before the run too)
     staging = Path(tempfile.mkdtemp(prefix=staging_prefix(), dir=out))
+    made_dirs: list[Path] = []
     try:
         written = write(staging)
-        made = sorted(p for p in staging.iterdir() if p.is_file() and not p.is_symlink())
-        # The sha256 of each, beside them (moved in with them): the run's files as written.
-        written.append(write_checksums(staging, made))
-        made = sorted([*made, written[-1]])
-        targets = {out / p.name for p in made}
+        made = sorted(p for p in staging.rglob("*") if p.is_file() and not p.is_symlink())
+        if checksums:
+            # The sha256 of each, beside them (moved in with them): the run's files as written.
+            if any(p.parent != staging for p in made):
+                raise ValueError("SHA256SUMS lists the files of the staging folder itself")
+            written.append(write_checksums(staging, made))
+            made = sorted([*made, written[-1]])
+        targets = {out / p.relative_to(staging) for p in made}
         for target in sorted(targets):
             if target.is_dir() and not target.is_symlink():
-                raise InputError(f"cannot write {target.name} into {out}: a directory is in "
-                                 "the way (nothing was replaced)", file=target, field="--out")
-        earlier = sorted(reports_in(out) - targets)
-        removed = move_in(made, out, earlier)
-        return [out / p.name for p in written], removed
+                raise InputError(f"cannot write {target.relative_to(out)} into {out}: a "
+                                 "directory is in the way (nothing was replaced)",
+                                 file=target, field="--out")
+            if target.parent != out and not target.parent.is_dir() and \
+                    os.path.lexists(target.parent):
+                raise InputError(f"cannot write {target.relative_to(out)} into {out}: "
+                                 f"{target.parent.name} there is not a directory (nothing was "
+                                 "replaced)", file=target.parent, field="--out")
+        for folder in sorted({t.parent for t in targets} - {out}):
+            if not folder.is_dir():  # (a folder of the run's that `out` does not hold yet)
+                try:
+                    folder.mkdir(parents=True)
+                except OSError as exc:
+                    raise InputError(f"cannot write into {out}: {exc.strerror or exc} "
+                                     "(nothing was replaced)", file=folder,
+                                     field="--out") from exc
+                made_dirs.append(folder)
+        removed = move_in(made, out, sorted((reports_in if earlier is None else earlier)(out)
+                                            - targets), root=staging)
+        made_dirs.clear()  # (moved in: the run's now)
+        return [out / p.relative_to(staging) for p in written], removed
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        for folder in reversed(made_dirs):  # (made for files that were not moved in)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 _CHECKSUMS_LINE = re.compile(r"[0-9a-f]{64}  (?P<name>[^\n/\\]+)")
@@ -781,9 +839,11 @@ _DEMO_FILES = ("canonical.parquet", "canonical.quarantine.csv", "canonical.corre
 
 def refuse_foreign_checksums(out: Path) -> None:
     """An input error where `out` holds a SHA256SUMS that no run of this tool wrote: one
-    with a line that is not `<sha256>  <name>` of a file a check or the demo writes (the
-    auditor's own, of the exports beside it). The run's would replace it (`write_staged`),
-    and the auditor's checksums would be lost without a word. An empty one is replaced."""
+    with a line that is not `<sha256>  <name>` of a file a check, the demo, `discover` or
+    `compare` writes (the auditor's own, of the exports beside it). The run's would replace
+    it (`write_staged`), and the auditor's checksums would be lost without a word. An empty
+    one, or one of an earlier run of any of these commands, is replaced. (`sample` writes
+    none, and leaves one there as it is.)"""
     from audit.digest import CHECKSUMS_FILE
 
     path = out / CHECKSUMS_FILE
@@ -804,7 +864,8 @@ def refuse_foreign_checksums(out: Path) -> None:
                                       else None for line in lines]
     foreign = [name for name in names if name is None or not (
         name in _DEMO_FILES or any(fnmatch.fnmatchcase(name, pattern)
-                                   for pattern in REPORT_FILES))]
+                                   for pattern in (*REPORT_FILES, *DISCOVER_FILES,
+                                                   *COMPARE_FILES)))]
     if lines is None or foreign:
         listed = ", ".join(sorted({n for n in foreign if n is not None}))
         raise InputError(f"{CHECKSUMS_FILE} there is not one this tool wrote"
@@ -829,15 +890,18 @@ def staging_told(out: Path, stale: list[str], others: list[str]) -> list[str]:
     return lines
 
 
-def move_in(made: list[Path], out: Path, earlier: list[Path]) -> list[Path]:
-    """Move the files `made` over their names in `out`, and the `earlier` reports out of
-    it, all or none; return the earlier reports removed. Each file replaced or removed is
-    first moved into a folder aside (inside `out`: a rename), and where a move fails, the
-    moves done are undone in reverse, the old files put back, and an InputError names the
-    file; where putting back fails too, the error says the earlier files are in that
-    folder, which is then kept. An interrupt (Ctrl-C, SIGTERM) midway is undone the same
-    way, then raised (before: `out` held the new files moved in so far beside the earlier
-    others, and those moved aside were left in the folder aside)."""
+def move_in(made: list[Path], out: Path, earlier: list[Path], *,
+            root: Path | None = None) -> list[Path]:
+    """Move the files `made` over their names in `out` (or, where they were written under
+    `root`, over their paths under `out`: `root`/exports/x.csv to `out`/exports/x.csv), and
+    the `earlier` reports out of it, all or none; return the earlier reports removed. Each
+    file replaced or removed is first moved into a folder aside (inside `out`: a rename),
+    and where a move fails, the moves done are undone in reverse, the old files put back,
+    and an InputError names the file; where putting back fails too, the error says the
+    earlier files are in that folder, which is then kept. An interrupt (Ctrl-C, SIGTERM)
+    midway is undone the same way, then raised (before: `out` held the new files moved in
+    so far beside the earlier others, and those moved aside were left in the folder
+    aside)."""
     import errno
     import shutil
     import tempfile
@@ -848,7 +912,8 @@ def move_in(made: list[Path], out: Path, earlier: list[Path]) -> list[Path]:
     # rename returns (a signal that came during it) finds the rename in the moves to undo:
     # before, an earlier report moved aside then was removed with the folder aside.
     done: list[tuple[Path, Path | None, Path | None]] = []
-    moves = [(None, path) for path in earlier] + [(path, out / path.name) for path in made]
+    moves = [(None, path) for path in earlier] + [
+        (path, out / (path.name if root is None else path.relative_to(root))) for path in made]
     failed = out
     try:
         for k, (new, target) in enumerate(moves):
@@ -969,9 +1034,17 @@ def clear_stale_staging(out: Path) -> tuple[list[str], list[str]]:
     return removed, left
 
 
-def reports_in(out: Path) -> set[Path]:
-    """The files in `out` named as a check's reports are."""
-    return {path for pattern in REPORT_FILES for path in out.glob(pattern) if path.is_file()}
+def sample_in(out: Path) -> set[Path]:
+    """The files in `out` named as `sample` names its own (`SAMPLE_FILES`, and the exports in
+    exports/ of every system it writes)."""
+    from audit.sample.exports import FILES
+
+    return reports_in(out, SAMPLE_FILES) | reports_in(out / "exports", tuple(FILES.values()))
+
+
+def reports_in(out: Path, patterns: tuple[str, ...] = REPORT_FILES) -> set[Path]:
+    """The files in `out` named as a check's reports are (or as `patterns` name them)."""
+    return {path for pattern in patterns for path in out.glob(pattern) if path.is_file()}
 
 
 def _warn_zone_override(mapping: Any, assume_tz: str | None) -> None:
@@ -1300,6 +1373,7 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
                              f"{MINING_EXTRA} (or --miner dfg, which does not)",
                              field="--miner")
     _writable_folder(out)  # before the mining, not after it
+    refuse_foreign_checksums(out)
     from audit.ingest import import_sources
 
     with using(settings.progress()) as progress:  # (1M cases: minutes without a word)
@@ -1328,9 +1402,14 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
                                max_activities)
         from audit.digest import sha256_of
 
-        written = write_discovery(result, log, out, source={
-            "file": log_path.name,
-            "sha256": imported.digests.get(str(log_path)) or sha256_of(log_path)})
+        source = {"file": log_path.name,
+                  "sha256": imported.digests.get(str(log_path)) or sha256_of(log_path)}
+        stale, left = clear_stale_staging(out)
+        # (through a staging folder, moved in all or none: `write_staged`)
+        written, removed = write_staged(
+            out, lambda staging: list(write_discovery(result, log, staging,
+                                                      source=source).values()),
+            earlier=lambda folder: reports_in(folder, DISCOVER_FILES))
         progress.done()
     settings.say(f"discovered with the {result.miner} miner (noise {result.noise:g}) from "
                  f"{counted(result.cases, 'case', spec=',')}, "
@@ -1345,8 +1424,7 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
         settings.say(f"note: {note}")
     for warning in result.warnings:
         settings.say(f"warning: {warning}")
-    for name, path in written.items():
-        settings.say(f"{name}: {path}")
+    _say_written(settings, out, written, removed, stale, left)
     end_process()  # everything written: the log and the model not freed object by object
 
 
@@ -1401,6 +1479,7 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
 
         columns = load_mapping(mapping)
     _writable_folder(out)  # before the comparison, not after it
+    refuse_foreign_checksums(out)
     with using(settings.progress()) as progress:  # (1M cases: minutes without a word)
         progress.stage(f"reading the as-is side {as_is}")
         before = load_side(as_is, "as-is", tasks, columns)
@@ -1409,15 +1488,36 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
         progress.stage("comparing")
         result = compare_sides(before, after, allowed)
         progress.stage(f"writing {out}")
-        written = write_comparison(result, out, {"policy": policy_path, "mapping": mapping})
+        stale, others = clear_stale_staging(out)
+        # (through a staging folder, moved in all or none: `write_staged`)
+        written, removed = write_staged(
+            out, lambda staging: list(write_comparison(
+                result, staging, {"policy": policy_path, "mapping": mapping}).values()),
+            earlier=lambda folder: reports_in(folder, COMPARE_FILES))
         progress.done()
     settings.say(f"{len(result.differences)} difference(s)")
     for difference in result.differences:
         settings.say(f"- {shown_all_controls(difference.sentence)}")
     for warning in result.warnings:
         settings.say(f"warning: {warning}")
-    for name, path in written.items():
-        settings.say(f"{name}: {path}")
+    _say_written(settings, out, written, removed, stale, others)
+
+
+def _say_written(settings: Settings, out: Path, written: list[Path], removed: list[Path],
+                 stale: list[str], others: list[str]) -> None:
+    """`discover`'s and `compare`'s lines of the files they wrote (`write_staged`), an
+    earlier run's they removed, and the staging folders found (`staging_told`)."""
+    from audit.digest import CHECKSUMS_FILE
+
+    for path in written:
+        settings.say(f"{path.name}: {path}" + (
+            " (the sha256 of each file written: `sha256sum -c SHA256SUMS` in the folder "
+            "checks them)" if path.name == CHECKSUMS_FILE else ""))
+    if removed:
+        settings.say(f"removed {counted(len(removed), 'file')} of an earlier run from {out}: "
+                     + ", ".join(str(p.relative_to(out)) for p in removed))
+    for line in staging_told(out, stale, others):
+        settings.say(line.lstrip())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -292,11 +292,16 @@ def test_sample_names_a_path_in_the_way(tmp_path: Path, in_the_way: str) -> None
         (out / "exports").write_text("")
     else:
         (out / in_the_way).mkdir()
+    before = sorted(out.rglob("*"))
     result = CliRunner().invoke(main, ["sample", "--channel", "subscription", "--cases", "3",
                                        "--out", str(out)])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and "internal error" not in result.output
-    assert f"cannot write {out / in_the_way}" in result.output
+    # (named as the path in the way; nothing of the sample moved in: it is written aside
+    # first, and moved into --out all or none)
+    assert (f"error: {out / in_the_way}: field '--out': cannot write "
+            in result.output) and "(nothing was replaced)" in result.output
+    assert sorted(out.rglob("*")) == before
 
 
 @pytest.mark.parametrize("channel,cases,seed", [("all", 11, 32), ("all", 11, 50),
