@@ -481,6 +481,10 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
             assume_tz=assume_tz, encoding=encoding, object_type=object_type,
             sources_config=load_sources_config(config_path), format_hint=NAME_ITS_FORMAT)
         progress.stage(f"writing {out}")
+        # (the staging folders an import or a check killed while writing left beside the
+        # log, of a process of this machine that has ended: removed and named, as check
+        # and the demo remove those in --out; before, only a later check or demo did)
+        stale, left = clear_stale_staging(out.parent)
         written = write_import(result, out, import_options(
             fmt, assume_tz, encoding, object_type, mapping, config_path))
         progress.done()
@@ -490,6 +494,8 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
                                   f"(see {beside['correlation problems'].name})"))
     for kind, path in written.items():
         settings.say(f"{kind}: {path}")
+    for line in staging_told(out.parent, stale, left):
+        settings.say(line.lstrip())
     end_process()  # the log written: not freed object by object (1M cases: about 0.8 s)
 
 

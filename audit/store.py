@@ -122,8 +122,9 @@ def write_import(result: ImportResult, out: Path,
     # counts the file only where it is they), then moved in all or none (`audit.cli.move_in`,
     # as `check` moves its reports in), so that a failed write or an interrupt (Ctrl-C,
     # SIGTERM), also between two of the moves, leaves the earlier import's files as they
-    # were, none cut short; a later `check` or demo into the folder removes the staging
-    # folder of an import that was killed.
+    # were, none cut short; a later import beside the log (`audit.cli.import_`), or a later
+    # `check` or demo into the folder, removes the staging folder of an import that was
+    # killed.
     import shutil
     import tempfile
 

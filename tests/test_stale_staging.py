@@ -110,3 +110,53 @@ def test_a_staging_name_whose_process_number_no_process_can_have_is_left(
     assert odd.is_dir() and (out / "findings.json").is_file()
     assert (f"{odd.name} (of an older version, or of another machine: whether its process "
             "ended is not known)") in result.output
+
+
+KILLED_IMPORT = """
+import os, signal, sys
+from pathlib import Path
+import pyarrow.parquet as pq
+from audit.ingest import import_sources
+from audit.store import write_import
+
+def killed(table, where, *args, **kwargs):
+    Path(where).write_bytes(b"PAR1")  # (the log cut short)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+pq.write_table = killed
+write_import(import_sources([(Path(sys.argv[1]), None)]), Path(sys.argv[2]))
+"""
+
+
+def test_a_later_import_removes_the_staging_folder_of_a_killed_import(
+        sample: Path, tmp_path: Path) -> None:
+    """An import killed while writing leaves its staging folder beside the log (a
+    quarantine and a log cut short). Before, a later import into the folder left it there
+    (only a check or demo into the folder removed it); now it is removed and named, as
+    check does, while the folder of a running process and one of another machine are left
+    and named."""
+    from audit.cli import staging_prefix
+
+    out = tmp_path / "work"
+    out.mkdir()
+    killed = subprocess.run([sys.executable, "-c", KILLED_IMPORT, str(sample),
+                             str(out / "log.parquet")], cwd=REPO, check=False)
+    assert killed.returncode == -signal.SIGKILL
+    left = hidden(out)
+    assert len(left) == 1 and left[0].startswith(".refund-audit-")
+    assert (out / left[0] / "log.parquet").read_bytes() == b"PAR1"
+    running = out / f"{staging_prefix()}abcd1234"
+    elsewhere = out / ".refund-audit-12345@another-machine-abcd1234"
+    for folder in (running, elsewhere):
+        folder.mkdir()
+        (folder / "log.parquet").write_bytes(b"PAR1")
+    result = run("import", str(sample), "--out", str(out / "log.parquet"), code=0)
+    assert hidden(out) == sorted([running.name, elsewhere.name])
+    assert (f"removed 1 staging folder of a run that ended while writing (its process is "
+            f"not running) from {out}: {left[0]}") in result.output
+    assert (f"warning: {out} holds 2 folders of other runs of this tool, left as they are: "
+            f"{elsewhere.name} (of an older version, or of another machine: whether its "
+            f"process ended is not known), {running.name} (of a process that is running)"
+            ) in result.output
+    assert (out / "log.parquet").read_bytes()[-4:] == b"PAR1"
+    assert (out / "log.parquet").stat().st_size > 4
