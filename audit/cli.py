@@ -781,9 +781,9 @@ def write_staged(out: Path, write: Callable[[Path], list[Path]], *,
     (`audit.digest.write_checksums`; the files are then all in the staging folder itself).
     `check`, the demo, `discover`, `compare` and `sample` write so. A writer that fails, or an
     interrupt (Ctrl-C, SIGTERM), leaves `out` as it was (before: the new findings.json beside
-    the earlier report.html, or a file cut short; the demo wrote into `out` itself until
-    2026-12-06, discover, compare and sample until 2026-12-07); a link in `out` is replaced,
-    never written through. A file that cannot be moved in leaves `out` as it was too: a
+    the earlier report.html, or a file cut short; until 2026-12-06 the demo, discover,
+    compare and sample wrote into `out` itself); a link in `out` is replaced, never written
+    through. A file that cannot be moved in leaves `out` as it was too: a
     directory in the way is an input error naming it before the first move, and a move that
     fails midway puts back the files moved (`move_in`; before: findings.json, findings.csv,
     the XLSX, the graphs and quarantine.csv were the new run's, report.html the old one's,
@@ -1345,8 +1345,8 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
               "says how many (a log of thousands of distinct labels kept the miner and "
               "Graphviz busy for many minutes). Raise it to mine more.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for model.bpmn, model.svg, model.png, dfg.svg, dfg.png and "
-              "discovery.json.")
+              help="Folder for model.bpmn, model.svg, model.png, dfg.svg, dfg.png, "
+              "discovery.json and SHA256SUMS (the sha256 of each), moved in together.")
 @click.pass_obj
 @reports_input_errors
 def discover(settings: Settings, log_path: Path, miner: str, noise: float | None,
@@ -1438,7 +1438,8 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
 @click.argument("as_is", metavar="AS_IS", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("to_be", metavar="TO_BE", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for compare.md, compare.json, diff.svg and diff.png.")
+              help="Folder for compare.md, compare.json, diff.svg, diff.png and SHA256SUMS "
+              "(the sha256 of each), moved in together.")
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Policy file whose activities.<label>.sop_task names a log's labels by "
                    "the SOP's tasks, and whose approvers and performers allow roles besides "

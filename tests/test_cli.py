@@ -596,7 +596,10 @@ def test_console_script_ends_import_and_discover_once_written(tmp_path: Path,
         written = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
         assert Path(written["model.bpmn"]).read_text().rstrip().endswith("definitions>")
         assert json.loads(Path(written["discovery.json"]).read_text())
-        assert lines[-1] == f"discovery.json: {out / 'discovery.json'}"
+        # (SHA256SUMS, of the files moved in, is said last)
+        assert lines[-2:] == [f"discovery.json: {out / 'discovery.json'}",
+                              f"SHA256SUMS: {out / 'SHA256SUMS'} (the sha256 of each file "
+                              "written: `sha256sum -c SHA256SUMS` in the folder checks them)"]
 
 
 def test_a_crash_of_the_console_script_exits_2_not_1(monkeypatch: pytest.MonkeyPatch,
