@@ -881,6 +881,34 @@ def refuse_foreign_checksums(out: Path) -> None:
                          "folder", file=path, field="--out")
 
 
+def checksums_of_others(out: Path, own: tuple[str, ...]) -> list[str]:
+    """The files in `out` that its SHA256SUMS lists (one a run of this tool wrote, as
+    `refuse_foreign_checksums` lets through) and that are not named as the run's own
+    (`own`, names and patterns): the run's SHA256SUMS replaces it and lists its own files
+    only, so theirs is no longer listed (a check's reports where `discover` then writes into
+    the folder). Empty where there is no such file, or it cannot be read."""
+    from audit.digest import CHECKSUMS_FILE
+
+    try:
+        text = (out / CHECKSUMS_FILE).read_bytes()[:1 << 16].decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    names = {m.group("name") for line in text.splitlines()
+             if (m := _CHECKSUMS_LINE.fullmatch(line))}
+    return sorted(name for name in names
+                  if not any(fnmatch.fnmatchcase(name, pattern) for pattern in own)
+                  and (out / name).is_file())
+
+
+def checksums_told(out: Path, dropped: list[str]) -> list[str]:
+    """The warning telling `checksums_of_others(out, ...)` found before the run."""
+    from audit.digest import CHECKSUMS_FILE
+
+    return [f"warning: {CHECKSUMS_FILE} in {out}, replaced by this run's, listed "
+            f"{counted(len(dropped), 'file')} of another run still there, no longer listed: "
+            + ", ".join(dropped)] if dropped else []
+
+
 def staging_told(out: Path, stale: list[str], others: list[str]) -> list[str]:
     """The lines telling what `clear_stale_staging(out)` found: the staging folders it
     removed (`stale`) and the others it left (`others`). `check` and the demo print them."""
@@ -1411,6 +1439,7 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
         source = {"file": log_path.name,
                   "sha256": imported.digests.get(str(log_path)) or sha256_of(log_path)}
         stale, left = clear_stale_staging(out)
+        dropped = checksums_of_others(out, DISCOVER_FILES)
         # (through a staging folder, moved in all or none: `write_staged`)
         written, removed = write_staged(
             out, lambda staging: list(write_discovery(result, log, staging,
@@ -1430,7 +1459,7 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
         settings.say(f"note: {note}")
     for warning in result.warnings:
         settings.say(f"warning: {warning}")
-    _say_written(settings, out, written, removed, stale, left)
+    _say_written(settings, out, written, removed, stale, left, dropped)
     end_process()  # everything written: the log and the model not freed object by object
 
 
@@ -1496,6 +1525,7 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
         result = compare_sides(before, after, allowed)
         progress.stage(f"writing {out}")
         stale, others = clear_stale_staging(out)
+        dropped = checksums_of_others(out, COMPARE_FILES)
         # (through a staging folder, moved in all or none: `write_staged`)
         written, removed = write_staged(
             out, lambda staging: list(write_comparison(
@@ -1507,13 +1537,14 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
         settings.say(f"- {shown_all_controls(difference.sentence)}")
     for warning in result.warnings:
         settings.say(f"warning: {warning}")
-    _say_written(settings, out, written, removed, stale, others)
+    _say_written(settings, out, written, removed, stale, others, dropped)
 
 
 def _say_written(settings: Settings, out: Path, written: list[Path], removed: list[Path],
-                 stale: list[str], others: list[str]) -> None:
+                 stale: list[str], others: list[str], dropped: list[str]) -> None:
     """`discover`'s and `compare`'s lines of the files they wrote (`write_staged`), an
-    earlier run's they removed, and the staging folders found (`staging_told`)."""
+    earlier run's they removed, the staging folders found (`staging_told`) and the files
+    of another run whose sha256 the SHA256SUMS replaced listed (`checksums_of_others`)."""
     from audit.digest import CHECKSUMS_FILE
 
     for path in written:
@@ -1523,7 +1554,7 @@ def _say_written(settings: Settings, out: Path, written: list[Path], removed: li
     if removed:
         settings.say(f"removed {counted(len(removed), 'file')} of an earlier run from {out}: "
                      + ", ".join(str(p.relative_to(out)) for p in removed))
-    for line in staging_told(out, stale, others):
+    for line in [*staging_told(out, stale, others), *checksums_told(out, dropped)]:
         settings.say(line.lstrip())
 
 

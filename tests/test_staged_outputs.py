@@ -199,3 +199,24 @@ def test_discover_and_compare_write_sha256sums_and_keep_the_auditors_files(
         assert f"error: {folder / 'SHA256SUMS'}: field '--out': " in refused.output
         assert "exports.csv" in refused.output
         assert contents(folder) == before
+
+
+def test_a_sha256sums_of_another_commands_run_replaced_is_warned_of(
+        log: Path, tmp_path: Path) -> None:
+    """discover into a check's folder replaces the check's SHA256SUMS (one this tool wrote)
+    with its own, which lists discover's files only: the check's reports, still there, are
+    named in a warning as no longer listed (not dropped without a word); the files discover
+    writes itself are not named."""
+    out = tmp_path / "out"
+    invoke("check", str(log), "--out", str(out), "--format", "json,graphs",
+           "--fail-on", "never", code=0)
+    listed = set(sums(out))
+    assert {"findings.json", "quarantine.csv", "dfg.svg"} <= listed
+    result = invoke("discover", str(log), "--miner", "dfg", "--out", str(out), code=0)
+    others = sorted(listed - {"dfg.svg", "dfg.png"})
+    assert (f"warning: SHA256SUMS in {out}, replaced by this run's, listed {len(others)} "
+            f"files of another run still there, no longer listed: {', '.join(others)}"
+            ) in result.output
+    assert set(sums(out)) == {"dfg.svg", "dfg.png", "discovery.json"}
+    again = invoke("discover", str(log), "--miner", "dfg", "--out", str(out), code=0)
+    assert "no longer listed" not in again.output
