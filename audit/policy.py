@@ -113,7 +113,11 @@ class Policy:
     names one (`FILE#PROCESS`, as `model inspect --process`); else the reader chooses."""
     conformance: ConformanceOptions = field(default_factory=ConformanceOptions)
     as_of: datetime | None = None
-    amount_tolerance: float = 0.005
+    amount_tolerance: float | None = None
+    """Differences between two amounts up to this (major units, any currency) are rounding.
+    None (the key left out): half a minor unit of the amounts' currency (EUR 0.005, KWD
+    0.0005, JPY 0.5), so that a difference of one fils or one cent is never read as
+    rounding (`CaseFacts.tolerance`)."""
     source: str | None = None
     sha256: str | None = None
     warnings: tuple[str, ...] = ()
@@ -567,8 +571,9 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
         conformance=conformance,
         as_of=(r.convert(top["as_of"], _as_datetime, "as_of") if top.get("as_of") is not None
                else None),
-        amount_tolerance=r.convert(top.get("amount_tolerance", 0.005), _positive_amount,
-                                   "amount_tolerance"),
+        amount_tolerance=(r.convert(top["amount_tolerance"], _positive_amount,
+                                    "amount_tolerance")
+                          if top.get("amount_tolerance") is not None else None),
         source=str(path),
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
     )

@@ -122,14 +122,14 @@ ERRORS = {
     "a threshold that is not a number": (
         [("{EUR: 500,", "{EUR: .nan,")], "EUR: .nan", "must be a non-negative number"),
     "an infinite tolerance": (
-        [("amount_tolerance: 0.005", "amount_tolerance: .inf")], "amount_tolerance",
+        [("# amount_tolerance: 0.005", "amount_tolerance: .inf")], "amount_tolerance",
         "must be a non-negative number"),
     # Before: OverflowError tracebacks, or every CF rule crashing on the bound.
     "a duration beyond 100 years": (
         [("request_to_payout: 14d", "request_to_payout: 99999999999w")], "request_to_payout",
         "longer than 36,500 days"),
     "a tolerance beyond a float": (
-        [("amount_tolerance: 0.005", "amount_tolerance: 1" + "0" * 400)], "amount_tolerance",
+        [("# amount_tolerance: 0.005", "amount_tolerance: 1" + "0" * 400)], "amount_tolerance",
         "too large"),
     "a clock outside the log's years": (
         [("as_of: 2026-10-15T00:00:00Z", "as_of: 2263-01-01T00:00:00Z")], "as_of:",

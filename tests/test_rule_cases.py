@@ -859,3 +859,38 @@ def test_missing_evidence_does_not_date_evidence_after_a_payout_without_a_time(
     assert result.errors == []
     found = {f.case_id: f.evidence for f in result.findings if f.rule == "EV001"}
     assert found == {"C2": {"channel": "ecommerce", "missing": "order, payment_voucher"}}
+
+
+@pytest.mark.parametrize("tolerance", [None, 0.005], ids=["default", "stated 0.005"])
+def test_a_few_fils_are_money_not_rounding(
+        tolerance: float | None, policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """KWD has three decimals: 4 fils over the approval, the charge or the threshold, 3 short
+    of the request, and two payouts 4 fils apart are real differences. Before, the tolerance
+    was 0.005 for every currency, and none of them was found (and the two payouts read as one
+    repeated: a duplicate-refund). A tolerance the policy states applies as stated."""
+    steps = [{"a": "Capture payment"}, {"a": "Receive refund request"},
+             {"a": "Collect evidence"}, {"a": "Approve refund"}]
+    log = {
+        "OVER": {"cur": "KWD", "amount": 1.375,
+                 "events": [*steps, {"a": "Execute payout", "amount": 1.379}]},
+        "SHORT": {"cur": "KWD", "amount": 1.375,
+                  "events": [*steps, {"a": "Execute payout", "amount": 1.372}]},
+        "LARGE": {"cur": "KWD", "amount": 500.004,
+                  "events": [*steps, {"a": "Execute payout"}]},
+        "TWO": {"cur": "KWD", "amount": 2.754, "events": [
+            *steps, {"a": "Execute payout", "amount": 1.375},
+            {"a": "Execute payout", "amount": 1.379}]},
+        "EUR": {"amount": 100, "events": [*steps, {"a": "Execute payout", "amount": 100.01}]}}
+    policy: dict[str, Any] = {"thresholds": {"second_approval": {"KWD": 500}}}
+    if tolerance is not None:
+        policy["amount_tolerance"] = tolerance
+    result, _ = run_case({"policy": policy}, {"log": log}, "fils", policy_for)
+    found = {(f.rule, f.case_id): f.amount_at_risk for f in result.findings
+             if f.rule in ("AP003", "AP005", "EV004", "EV005", "DU001")}
+    if tolerance is None:
+        assert found == {("AP005", "OVER"): 0.004, ("EV005", "OVER"): 0.004,
+                         ("EV004", "SHORT"): 0.003, ("AP003", "LARGE"): 500.004,
+                         ("AP005", "EUR"): 0.01, ("EV005", "EUR"): 0.01}
+    else:  # (the policy's word: up to 5 fils is rounding)
+        assert found == {("AP005", "EUR"): 0.01, ("EV005", "EUR"): 0.01,
+                         ("DU001", "TWO"): 1.379}

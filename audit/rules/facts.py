@@ -25,6 +25,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from audit import canonical as C
+from audit.currency import decimals
 from audit.policy import Policy
 
 if TYPE_CHECKING:
@@ -614,12 +615,22 @@ class CaseFacts:
                   "close": "first_close_time"}[name]
         return self.col(column)
 
-    def tolerance(self) -> float:
-        """The policy's `amount_tolerance`, plus 1e-9: amounts are floats, and a sum of
-        decimal amounts differs from the decimal sum by float error (0.1 + 0.2 is 0.3 +
-        5.6e-17), which with a tolerance of 0 read as 'refunds exceed the charge'. No
-        currency has a unit near 1e-9."""
-        return self.policy.amount_tolerance + FLOAT_NOISE
+    def tolerance(self, currencies: pd.Series) -> npt.NDArray[np.float64]:
+        """Per amount, of the currency at its position in `currencies`: the policy's
+        `amount_tolerance` where it sets one, else half a minor unit of that currency
+        (EUR 0.005, KWD 0.0005, JPY 0.5; 0.005 where none or an unknown one is stated),
+        plus 1e-9: amounts are floats, and a sum of decimal amounts differs from the decimal
+        sum by float error (0.1 + 0.2 is 0.3 + 5.6e-17), which with a tolerance of 0 read as
+        'refunds exceed the charge'. No currency has a unit near 1e-9. (Before, 0.005 for
+        every currency: up to 5 fils of KWD, BHD or TND over the charge, the approval or
+        the threshold read as rounding, and two KWD payouts 4 fils apart as one repeated.)"""
+        stated = self.policy.amount_tolerance
+        if stated is not None:
+            return np.full(len(currencies), stated + FLOAT_NOISE)
+        # One value per distinct currency, taken by code: no Python per amount.
+        codes, uniques = pd.factorize(pd.Series(currencies, copy=False), use_na_sentinel=True)
+        halves = np.array([0.5 * 10.0 ** -decimals(c) for c in uniques] + [0.005])
+        return np.asarray(halves[codes] + FLOAT_NOISE, dtype=np.float64)
 
     # --- conformance (computed on first use, by the CF rules) -----------------------------
     @property

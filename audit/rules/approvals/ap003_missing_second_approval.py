@@ -26,7 +26,9 @@ class MissingSecondApproval(Rule):
 
     Options:
     `thresholds.second_approval`: amount per currency above which a second approval is
-    required. Refunds in a currency without a threshold are not judged.
+    required. Refunds in a currency without a threshold are not judged. An amount above it
+    by no more than `amount_tolerance` (default: half a minor unit of the currency, so
+    500.001 KWD is above 500) is rounding.
 
     References:
     Delegation-of-authority matrices; COSO Internal Control: authorisation limits.
@@ -36,7 +38,8 @@ class MissingSecondApproval(Rule):
     name = "missing-second-approval"
     severity = "high"
     summary = "Refund above the threshold approved by one level only"
-    options = (Option("threshold", "amount per currency", "thresholds.second_approval"),)
+    options = (Option("threshold", "amount per currency", "thresholds.second_approval"),
+               Option("tolerance", "differences up to this are rounding", "amount_tolerance"))
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         c = facts.table("approval1_eid", "approval2_eid", "currency", "request_amount",
@@ -57,7 +60,7 @@ class MissingSecondApproval(Rule):
         early = paid & ~first_before & second_before  # the first level after it
         hits = c[c["approval1_eid"].notna() & (c["approval2_eid"].isna() | late | early)
                  & c["threshold"].notna()
-                 & (c["judged_amount"] > c["threshold"] + facts.tolerance())].copy()
+                 & (c["judged_amount"] > c["threshold"] + facts.tolerance(c["currency"]))].copy()
         late, early = late[hits.index], early[hits.index]
         hits["who"] = hits["approval1_resource"].where(~early, hits["approval2_resource"])
         hits["second"] = [

@@ -23,8 +23,8 @@ class PayoutExceedsApproved(Rule):
     Precedence: where this fires, `amount-mismatch` is not reported for the case.
 
     Options:
-    `amount_tolerance` (default 0.005): differences up to it are rounding. Approvals without an
-    amount are not judged.
+    `amount_tolerance` (default: half a minor unit of the currency, 0.005 EUR, 0.0005 KWD,
+    0.5 JPY): differences up to it are rounding. Approvals without an amount are not judged.
 
     References:
     COSO Internal Control: authorisation limits.
@@ -41,7 +41,7 @@ class PayoutExceedsApproved(Rule):
         c = facts.table("payouts_sum", "approvals_min_amount", "payout_time", "currency")
         c["excess"] = c["payouts_sum"] - c["approvals_min_amount"]
         hits = facts.with_lists(c[c["payouts_sum"].notna() & c["approvals_min_amount"].notna()
-                                  & (c["excess"] > facts.tolerance())],
+                                  & (c["excess"] > facts.tolerance(c["currency"]))],
                                 "approval_eids", "payout_eids")
         return self.findings(
             facts, hits, events=("approval_eids", "payout_eids"), when="payout_time",

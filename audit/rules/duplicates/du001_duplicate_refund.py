@@ -29,7 +29,8 @@ class DuplicateRefund(Rule):
     Precedence: where this fires, `refund-exceeds-charge` is not reported for the case.
 
     Options:
-    `amount_tolerance` (default 0.005).
+    `amount_tolerance` (default: half a minor unit of the currency, 0.005 EUR, 0.0005 KWD,
+    0.5 JPY).
 
     References:
     ACFE fraud tree: billing schemes (duplicate payments).
@@ -65,9 +66,12 @@ class DuplicateRefund(Rule):
         earlier = (pairs[f"{C.TIMESTAMP}_earlier"] < pairs[C.TIMESTAMP]) | (
             (pairs[f"{C.TIMESTAMP}_earlier"] == pairs[C.TIMESTAMP])
             & (pairs[f"{C.EVENT_ID}_earlier"] < pairs[C.EVENT_ID]))
-        same_amount = (pairs[C.AMOUNT] - pairs[f"{C.AMOUNT}_earlier"]).abs() <= facts.tolerance()
-        same_currency = pairs[C.CURRENCY].astype("string") == pairs[
-            f"{C.CURRENCY}_earlier"].astype("string")
+        currency = pairs[C.CURRENCY].astype("string")
+        earlier_currency = pairs[f"{C.CURRENCY}_earlier"].astype("string")
+        # (Where one of the two states no currency, the tolerance of the other's.)
+        same_amount = (pairs[C.AMOUNT] - pairs[f"{C.AMOUNT}_earlier"]).abs() <= facts.tolerance(
+            currency.fillna(earlier_currency))
+        same_currency = currency == earlier_currency
         dups = pairs[earlier & same_amount & same_currency.fillna(True).astype(bool)]
         if dups.empty:
             return []

@@ -28,7 +28,8 @@ class AmountMismatch(Rule):
     Precedence: not reported where `payout-exceeds-approved` fires on the case.
 
     Options:
-    `amount_tolerance` (default 0.005).
+    `amount_tolerance` (default: half a minor unit of the currency, 0.005 EUR, 0.0005 KWD,
+    0.5 JPY).
 
     References:
     ISA 500 (audit evidence: accuracy).
@@ -49,7 +50,8 @@ class AmountMismatch(Rule):
         # shortfall in EUR paid after it).
         found = (c["payouts_sum"].notna() & c["request_amount"].notna()
                  & c["request_currency"].notna()
-                 & (c["difference"] > facts.tolerance())).to_numpy(dtype=bool)
+                 & (c["difference"] > facts.tolerance(c["request_currency"]))
+                 ).to_numpy(dtype=bool)
         hits = c[found].copy()
         codes = np.flatnonzero(found)
         # The payouts summed, and the time of the first of them (not a payout in another

@@ -31,18 +31,19 @@ class RefundExceedsCharge(Rule):
     Precedence: not reported where `duplicate-refund` already explains the excess.
 
     Options:
-    `amount_tolerance` (default 0.005). The charge's amount is what its purchase events
-    whose payment status is not failed, reversed or pending captured (a declined attempt of
-    500 before the capture of 100 is no 500 captured): their sum within one case, in the
-    currency of the first, so that a charge captured in parts (an authorisation settled by
-    two partial captures, 60 and 40) is 100; a charge in several cases is one capture in each
-    (correlation copies its purchase into every case that refunds it), never added up across
-    them, the largest case's sum counts. Charges without such a purchase event in the log
-    are not judged (see `no-prior-purchase`); payouts in another currency than the charge
-    are left to `instrument-mismatch`. The finding names the charge's purchase event in
-    its own case where the case holds one (correlation copies a charge refunded in several
-    cases into each), else the charge's first, so its events and fingerprint do not depend
-    on how the cases are named.
+    `amount_tolerance` (default: half a minor unit of the currency, 0.005 EUR, 0.0005 KWD,
+    0.5 JPY). The charge's amount is what its purchase events whose payment status is not
+    failed, reversed or pending captured (a declined attempt of 500 before the capture of
+    100 is no 500 captured): their sum within one case, in the currency of the first, so
+    that a charge captured in parts (an authorisation settled by two partial captures, 60
+    and 40) is 100; a charge in several cases is one capture in each (correlation copies its
+    purchase into every case that refunds it), never added up across them, the largest
+    case's sum counts. Charges without such a purchase event in the log are not judged (see
+    `no-prior-purchase`); payouts in another currency than the charge are left to
+    `instrument-mismatch`. The finding names the charge's purchase event in its own case
+    where the case holds one (correlation copies a charge refunded in several cases into
+    each), else the charge's first, so its events and fingerprint do not depend on how the
+    cases are named.
 
     References:
     ISA 500 (audit evidence: accuracy, cut-off); card-scheme rules on refunds.
@@ -84,6 +85,7 @@ class RefundExceedsCharge(Rule):
         if not counted.all():
             pay_at, pay_charge = pay_at[counted], pay_charge[counted]
             payouts = payouts[counted]
+            charge_currency = charge_currency[counted]
         pair = pay_charge.astype(np.int64) * n_cases + facts.case_code[pay_at]
         # Per charge, its payouts in time order (then case), a running sum over them: a
         # payout is over the charge where the sum after it exceeds the charge (by more than
@@ -106,7 +108,7 @@ class RefundExceedsCharge(Rule):
                            np.diff(np.r_[starts, len(order)])) if len(order) else running
         refunded = running - before
         excess = refunded - charge_amount[order]
-        over = excess > facts.tolerance()
+        over = excess > facts.tolerance(charge_currency)[order]
         added = np.where(over, np.minimum(amounts[order], excess), 0.0)
         at = order[over]  # the payouts over the charge, by charge, time and case
         pairs_over = pair[at]
