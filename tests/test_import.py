@@ -425,14 +425,15 @@ def test_a_negative_zero_amount_is_read_as_zero(tmp_path: Path) -> None:
 
 def test_amounts_too_large_for_money_are_quarantined(tmp_path: Path) -> None:
     """400 nines were read as infinity (findings.json held `Infinity`, the XLSX writer
-    crashed) and two amounts of 1.7e308 summed to it."""
+    crashed) and two amounts of 1.7e308 summed to it. (10^15 in JPY: in EUR, 2^53 cents
+    are below it, see the test of amounts beyond a float's reach.)"""
     path = tmp_path / "large.csv"
     path.write_text(
         "case:concept:name,concept:name,time:timestamp,refund:amount,refund:currency\n"
         f"c1,Execute payout,2026-01-01T10:00:00Z,{'9' * 400},EUR\n"
         f"c2,Execute payout,2026-01-01T10:00:00Z,{'9' * 309},EUR\n"
-        "c3,Execute payout,2026-01-01T10:00:00Z,1000000000000000.00,EUR\n"
-        "c4,Execute payout,2026-01-01T10:00:00Z,1000000000000001,EUR\n", encoding="utf-8")
+        "c3,Execute payout,2026-01-01T10:00:00Z,1000000000000000.00,JPY\n"
+        "c4,Execute payout,2026-01-01T10:00:00Z,1000000000000001,JPY\n", encoding="utf-8")
     result = import_sources([(path, None)])
     assert result.log[C.AMOUNT].tolist() == [1e15]
     reasons = result.quarantine.sort_values("row")
@@ -1183,6 +1184,44 @@ def test_typed_amounts_with_more_decimals_than_their_currency_are_quarantined(
         [1, C.AMOUNT, "more decimals than USD has (2): not a whole number of its minor units "
          "(an amount in USD has at most 2 decimals)"]]
     assert _column(result, C.AMOUNT) == [0.3, 12.0]
+
+
+def test_amounts_a_millionth_of_a_minor_unit_off_or_beyond_a_floats_reach_are_quarantined(
+        tmp_path: Path) -> None:
+    """An amount a float reads as a whole number of minor units only within 10^-6 of one
+    (1.0000000001 EUR, 1000.0000001 JPY, 0.0010000001 KWD) was imported as written and
+    shown rounded; an amount of 2^53 minor units or more lost its last digits in the float
+    (99999999999999.99 EUR read as 1e14). Both are quarantined now; the largest amounts a
+    float keeps exactly, in text or in a Parquet float column, stay as they were written."""
+    path = tmp_path / "exact.csv"
+    rows = [("1.0000000001", "EUR"), ("1000.0000001", "JPY"), ("0.0010000001", "KWD"),
+            ("99999999999999.99", "EUR"), ("9007199254740.993", "KWD"),
+            ("90071992547409.91", "EUR"), ("9007199254740.991", "KWD"),
+            ("999999999999999", "JPY"), ("0.29", "EUR"), ("1.001", "KWD")]
+    path.write_text("case_id,activity,timestamp,amount,currency\n" + "".join(
+        f"c{n},Receive refund request,2026-01-01T10:00:00Z,{amount},{code}\n"
+        for n, (amount, code) in enumerate(rows)), encoding="utf-8")
+    result = import_sources([(path, None)])
+    reasons = result.quarantine[["row", "value", "reason"]].values.tolist()
+    assert [row[:2] for row in reasons] == [
+        [2, "1.0000000001"], [3, "1000.0000001"], [4, "0.0010000001"],
+        [5, "99999999999999.99"], [6, "9007199254740.993"]]
+    assert reasons[0][2].startswith("more decimals than EUR has (2)")
+    assert reasons[3][2] == ("amount too large to keep exactly: 2^53 minor units of EUR or "
+                             "more (90,071,992,547,409.92), where a float keeps no whole "
+                             "number of them")
+    assert reasons[4][2].startswith("amount too large to keep exactly: 2^53 minor units of KWD")
+    kept = [90071992547409.91, 9007199254740.991, 999999999999999.0, 0.29, 1.001]
+    assert _column(result, C.AMOUNT) == kept
+    parquet = tmp_path / "exact.parquet"
+    pd.DataFrame({C.CASE: [f"c{n}" for n in range(7)], C.ACTIVITY: ["a"] * 7,
+                  C.TIMESTAMP: pd.to_datetime(["2026-01-01T10:00:00Z"] * 7),
+                  C.AMOUNT: [1.0000000001, 1e14, *kept],
+                  C.CURRENCY: ["EUR", "EUR", "EUR", "KWD", "JPY", "EUR", "KWD"]}
+                 ).to_parquet(parquet)
+    typed = import_sources([(parquet, None)])
+    assert typed.quarantine["row"].tolist() == [1, 2]
+    assert _column(typed, C.AMOUNT) == kept
 
 
 GERMAN = ("Fall;Aktivitaet;Zeit;Kanal;Status\n"

@@ -43,8 +43,10 @@ _PLAIN_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
 """A plain decimal number: ASCII digits only (``\\d`` takes any script's digits, which Arrow's
 cast refuses and pandas then made NaN: an amount lost without a quarantine line)."""
 MAX_AMOUNT = 1e15
-"""The largest amount taken (major units). Beyond it no refund is real, a float keeps no
-cents, and 400 nines read as infinity: summed, reported and written to JSON as such."""
+"""The largest amount taken (major units). Beyond it no refund is real, and 400 nines read
+as infinity: summed, reported and written to JSON as such. Below it, an amount of a known
+currency of 2^53 of its minor units or more (90,071,992,547,409.92 EUR, 9,007,199,254,740.992
+KWD), where a float keeps no whole number of them, is refused too (`_refuse_sub_minor`)."""
 _TOO_LARGE = "amount too large (beyond 10^15 major units)"
 
 
@@ -363,6 +365,18 @@ def sub_minor_reason(code: str) -> str:
             f"(an amount in {code} has at most {counted(units, 'decimal')})")
 
 
+_EXACT = 2.0 ** 53
+"""Minor units beyond which a float keeps no whole number of them (2^53 + 1 has none)."""
+
+
+def inexact_reason(code: str) -> str:
+    """The reason of an amount in `code` too large for a float to keep its minor units."""
+    units = minor_units(code)
+    largest = _EXACT / 10.0 ** units
+    return (f"amount too large to keep exactly: 2^53 minor units of {code} or more "
+            f"({largest:,.{units}f}), where a float keeps no whole number of them")
+
+
 _AMOUNT_BLOCK = 1 << 20
 """Amounts `_refuse_sub_minor` looks at a time."""
 
@@ -372,15 +386,22 @@ def _refuse_sub_minor(amounts: pd.Series, currencies: pd.Series,
     """Mark the amounts (not already refused) with more decimals than their row's currency
     has minor units, `100.5` JPY or `10.123` EUR, for the quarantine (`sub_minor_reason`).
     Before, they were imported and the findings rounded them half-even to the currency's
-    units, silently. Amounts whose minor units a float cannot tell (2^53 and beyond) and
-    amounts of no or an unknown currency are not judged; trailing zeros (`10.10`) are no
-    extra decimals."""
+    units, silently. An amount is a whole number of minor units where it is the float
+    nearest to one: `round(amount * 10^units) / 10^units` gives it back (within 4 ulps, for
+    a reader whose float is not the nearest one). Before, a difference of up to 10^-6 minor
+    units passed, so 1.0000000001 EUR and 1000.0000001 JPY were imported as they were
+    written and shown as 1.00 and 1000. Amounts of 2^53 minor units and beyond, where a
+    float keeps no whole number of them (99999999999999.99 EUR read as 1e14), are marked
+    too (`inexact_reason`). Amounts of no or an unknown currency are not judged; trailing
+    zeros (`10.10`) are no extra decimals."""
     # Each row's currency's minor units by its code (one pass over the rows, not a
     # comparison of every row's text per currency: 7M amounts 0.47 -> 0.26 s), a block of
     # rows at a time (its temporaries, not the log's: a canonical log's 7M amounts are
     # read beside the month's exports at the import's peak).
     found = np.zeros(len(amounts), dtype=bool)
+    exceeding = np.zeros(len(amounts), dtype=bool)
     why: dict[str, str] = {}
+    too_large: dict[str, str] = {}
     for start in range(0, len(amounts), _AMOUNT_BLOCK):
         block = slice(start, start + _AMOUNT_BLOCK)
         values = amounts.iloc[block].to_numpy(dtype="float64", na_value=np.nan)
@@ -389,12 +410,20 @@ def _refuse_sub_minor(amounts: pd.Series, currencies: pd.Series,
         judged = ~np.isnan(values) & np.array([u >= 0 for u in units] + [False])[codes]
         if not judged.any():  # (no amount, or none of a known currency)
             continue
-        scaled = values * np.array([10.0 ** max(u, 0) for u in units] + [1.0])[codes]
-        off = judged & (np.abs(scaled - np.round(scaled)) > 1e-6) & (np.abs(scaled) < 2.0 ** 53)
-        if off.any():
-            found[block] = off
+        factor = np.array([10.0 ** max(u, 0) for u in units] + [1.0])[codes]
+        scaled = values * factor
+        large = judged & (np.abs(scaled) >= _EXACT)
+        with np.errstate(invalid="ignore"):
+            back = np.round(scaled) / factor
+            off = (judged & ~large
+                   & (np.abs(values - back) > 4 * np.spacing(np.abs(values))))
+        if off.any() or large.any():
+            found[block] = off | large
             for k in np.unique(codes[off]).tolist():
                 why.setdefault(str(uniques[k]), sub_minor_reason(str(uniques[k])))
+            exceeding[block] = large
+            for k in np.unique(codes[large]).tolist():
+                too_large[str(uniques[k])] = inexact_reason(str(uniques[k]))
     already = flags.get(C.AMOUNT)
     if already is not None:
         found &= ~already
@@ -403,7 +432,12 @@ def _refuse_sub_minor(amounts: pd.Series, currencies: pd.Series,
     reason = reasons.get(C.AMOUNT)
     reason = (pd.Series("", index=amounts.index, dtype=object) if reason is None
               else reason.astype(object))
-    reason[found] = np.array([why[str(c)] for c in currencies[found].tolist()], dtype=object)
+    off = found & ~exceeding
+    reason[off] = np.array([why[str(c)] for c in currencies[off].tolist()], dtype=object)
+    large = found & exceeding
+    if large.any():
+        reason[large] = np.array([too_large[str(c)] for c in currencies[large].tolist()],
+                                 dtype=object)
     reasons[C.AMOUNT] = reason
     flags[C.AMOUNT] = found if already is None else (already | found)
 
