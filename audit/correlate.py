@@ -203,6 +203,36 @@ def _fill_ticket_currency(log: pd.DataFrame, config: SourcesConfig) -> None:
     source = np.arange(len(log), dtype=np.int64)
     source[rows] = given
     log[C.CURRENCY] = pd.Series(currency.array.take(source), index=log.index)
+    _refuse_beyond_units(log, rows, given)
+
+
+def _refuse_beyond_units(log: pd.DataFrame, rows: np.ndarray, given: np.ndarray) -> None:
+    """InputError where an amount given its ticket's currency by `_fill_ticket_currency`
+    (at `rows`, the currency from the events at `given`) has more decimals than that
+    currency has minor units, or is too large for a float to keep them: its export stated
+    no currency, so the import could not judge it (5000.5 in the page of a JPY ticket's
+    approval, the ticket's currency in the page before). Before, it was imported as
+    5000.5 JPY and shown rounded, where the same update in one export with its ticket's
+    creation is quarantined. Column-wise: only the rows given a currency are looked at."""
+    from audit.errors import InputError
+    from audit.ingest.normalise import inexact_reason, minor_unit_faults, sub_minor_reason
+
+    amounts = log[C.AMOUNT].take(rows).to_numpy(dtype="float64", na_value=np.nan)
+    currencies = pd.Series(log[C.CURRENCY].take(rows).array)
+    off, large = minor_unit_faults(amounts, currencies)
+    bad = np.flatnonzero(off | large)
+    if not len(bad):
+        return
+    first, by = int(rows[bad[0]]), int(given[bad[0]])
+    code = str(currencies.iloc[bad[0]])
+    why = sub_minor_reason(code) if off[bad[0]] else inexact_reason(code)
+    raise InputError(
+        f"amount {float(amounts[bad[0]])!r} of a ticket in {code} (its currency stated at "
+        f"{log[C.SOURCE_FILE].iloc[by]} row {log[C.SOURCE_ROW].iloc[by]}, its export "
+        f"states none): {why}" + (f"; {len(bad) - 1} more such amount(s)" if len(bad) > 1
+                                  else ""),
+        file=str(log[C.SOURCE_FILE].iloc[first]), row=int(log[C.SOURCE_ROW].iloc[first]),
+        field=C.AMOUNT)
 
 
 def _chunks(values: Any) -> pa.ChunkedArray:

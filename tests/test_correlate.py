@@ -13,6 +13,7 @@ import pytest
 
 from audit import canonical as C
 from audit.correlate import correlate
+from audit.errors import InputError
 from audit.ingest import import_sources
 from audit.sample import SampleSpec, write_sample
 from audit.sample import process as P
@@ -290,6 +291,40 @@ def test_a_tickets_currency_reaches_its_updates_in_another_page(tmp_path: Path) 
     assert currencies(paged) == currencies(whole) == {
         "zendesk:100:1": "EUR", "zendesk:100:2": "EUR", "zendesk:200:4": None}
     assert paged[C.CURRENCY].dtype == whole[C.CURRENCY].dtype
+
+def test_an_amount_beyond_its_tickets_currency_in_another_page_is_refused(
+        tmp_path: Path) -> None:
+    """An update stating 5000.5 in a page of a Zendesk export without its JPY ticket's
+    creation was imported as 5000.5 JPY (shown as 5000 or 5001): its page states no
+    currency, so the import could not judge it, and correlation gave it the ticket's. In
+    one export with the creation it is quarantined; across two it is now an input error
+    naming the file, row and field, and where the currency was stated."""
+    stage, currency, requested, approved = (
+        "360011110001", "360011110003", "360011110004", "360011110005")
+    first = [_audit(1, 100, 1, (stage, "requested"), (currency, "JPY"), (requested, "6000"))]
+    users = [{"id": 5, "name": "Ann"}]
+    for amount, refused in (("5000.5", True), ("5000", False)):
+        second = [_audit(2, 100, 2, (stage, "approved"), (approved, amount))]
+        paths = []
+        for name, audits in (("a.json", first), ("b.json", second), ("ab.json", first + second)):
+            paths.append(tmp_path / name)
+            paths[-1].write_text(json.dumps({"audits": audits, "users": users}),
+                                 encoding="utf-8")
+        whole = import_and_correlate([(paths[2], "zendesk")])
+        assert whole.quarantine["value"].tolist() == ([amount] if refused else [])
+        if not refused:
+            paged = import_and_correlate([(paths[0], "zendesk"), (paths[1], "zendesk")])
+            assert paged.log[C.AMOUNT].tolist() == [6000.0, 5000.0]
+            continue
+        with pytest.raises(InputError) as caught:
+            import_and_correlate([(paths[0], "zendesk"), (paths[1], "zendesk")])
+        assert (caught.value.file, caught.value.row, caught.value.field) == (
+            "b.json", 1, C.AMOUNT)
+        assert caught.value.message == (
+            "amount 5000.5 of a ticket in JPY (its currency stated at a.json row 1, its "
+            "export states none): more decimals than JPY has (0): not a whole number of its "
+            "minor units (an amount in JPY has at most 0 decimals)")
+
 
 def test_first_by_sorted_keys_equals_pandas_groupby_first(
         monkeypatch: pytest.MonkeyPatch) -> None:
