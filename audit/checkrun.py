@@ -22,7 +22,7 @@ import pandas as pd
 
 from audit import __version__
 from audit import canonical as C
-from audit.currency import NO_CURRENCY, currency_key, rounded
+from audit.currency import CURRENCIES, NO_CURRENCY, currency_key, minor_units, rounded
 from audit.digest import sha256_of
 from audit.engines import LOCAL, EngineSpec
 from audit.errors import InputError
@@ -202,6 +202,23 @@ class CheckRun:
         cases = held.drop_duplicates().groupby("currency")["case"].size()
         return {str(k): int(v) for k, v in sorted(cases.items()) if v}
 
+    def currencies_within_tolerance(self) -> list[str]:
+        """Where a rule comparing amounts ran and the policy states an `amount_tolerance`:
+        the currencies of the log's amounts of which it is one minor unit or more (0.005
+        is 5 fils of KWD): differences between their amounts up to it are read as
+        rounding. Left out, the tolerance is half a minor unit of each currency."""
+        tolerance = self.policy.amount_tolerance
+        compares = {"AP003", "AP005", "EV004", "EV005", "DU001"}
+        if tolerance is None or not any(rule.code in compares for rule in self.result.rules):
+            return []
+        log = self.imported.log
+        if not len(log) or C.CURRENCY not in log.columns:
+            return []
+        stated = log.loc[log[C.AMOUNT].notna().to_numpy(dtype=bool), C.CURRENCY]
+        codes = {str(c) for c in pd.unique(stated.dropna().astype(object))}
+        return sorted(c for c in codes
+                      if c in CURRENCIES and tolerance >= 10.0 ** -minor_units(c) - 1e-12)
+
     def warnings(self) -> list[str]:
         """What the auditor must know to read the findings right: the audit's clock before
         the log's last event (a policy's pinned as_of, e.g. the bundled one, which matches
@@ -244,6 +261,14 @@ class CheckRun:
                        "sets no thresholds.second_approval for "
                        f"{'it' if len(unjudged) == 1 else 'them'}; add one per currency "
                        "to judge them")
+        coarse = self.currencies_within_tolerance()
+        if coarse:
+            out.append(f"the policy's amount_tolerance ({self.policy.amount_tolerance:g}) is "
+                       f"a minor unit or more of {', '.join(coarse)}: differences up to it "
+                       "between amounts in "
+                       f"{'it' if len(coarse) == 1 else 'them'} are read as rounding, not "
+                       "found; leave amount_tolerance out to use half a minor unit of each "
+                       "currency")
         if self.result.cases and self.result.extra.get("conformance") == {}:
             # The conformance rules ran (their summary is there) and aligned no case.
             out.append(self._nothing_aligned_told())

@@ -72,3 +72,43 @@ def test_a_label_close_to_a_mapped_one_is_told(tmp_path: Path) -> None:
                     "close to the mapped 'Approve refund': a typo in the export or the "
                     "policy? Its events are judged as unmapped (unmapped-activity), not as "
                     "'Approve refund' (approve)"]
+
+
+def test_a_tolerance_of_a_minor_unit_or_more_of_a_logs_currency_is_told(tmp_path: Path) -> None:
+    """A policy stating amount_tolerance 0.005 (as the default policy did) reads up to 5
+    fils of a KWD refund over its charge or approval as rounding: the run says so, naming
+    the currency. Left out (the default now), or too small to hide a minor unit, no word."""
+    log = tmp_path / "kwd.csv"
+    rows = [("K1", "Capture payment", "1.375", "KWD"), ("K1", "Receive refund request",
+                                                        "1.375", "KWD"),
+            ("K1", "Execute payout", "1.379", "KWD"), ("E1", "Receive refund request",
+                                                       "10.00", "EUR")]
+    log.write_text("case,activity,timestamp,amount,currency\n" + "".join(
+        f"{case},{activity},2026-07-0{n + 1}T09:00:00Z,{amount},{code}\n"
+        for n, (case, activity, amount, code) in enumerate(rows)), encoding="utf-8")
+
+    def told(*changes: tuple[str, str]) -> list[str]:
+        text = default_policy_path().read_text(encoding="utf-8")
+        for old, new in changes:
+            assert text.count(old) == 1, old
+            text = text.replace(old, new)
+        policy = tmp_path / f"policy{len(list(tmp_path.glob('policy*')))}.yaml"
+        policy.write_text(text, encoding="utf-8")
+        out = tmp_path / policy.stem
+        result = CliRunner().invoke(main, ["check", str(log), "--policy", str(policy),
+                                           "--out", str(out), "--format", "json",
+                                           "--fail-on", "never"])
+        assert result.exit_code == 0, (result.output, result.exception)
+        manifest = json.loads((out / "findings.json").read_text(encoding="utf-8"))["manifest"]
+        return [w for w in manifest["warnings"] if "amount_tolerance" in w]
+
+    stated = "# amount_tolerance: 0.005"
+    assert told((stated, "amount_tolerance: 0.005")) == [
+        "the policy's amount_tolerance (0.005) is a minor unit or more of KWD: differences "
+        "up to it between amounts in it are read as rounding, not found; leave "
+        "amount_tolerance out to use half a minor unit of each currency"]
+    assert told((stated, "amount_tolerance: 0.01")) == [
+        "the policy's amount_tolerance (0.01) is a minor unit or more of EUR, KWD: "
+        "differences up to it between amounts in them are read as rounding, not found; "
+        "leave amount_tolerance out to use half a minor unit of each currency"]
+    assert told() == told((stated, "amount_tolerance: 0.0005")) == []
