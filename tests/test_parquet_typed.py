@@ -233,3 +233,21 @@ def test_a_nan_outside_the_amount_is_missing_not_the_text_nan(tmp_path: Path) ->
     assert log[C.CASE].astype(str).tolist() == ["1.0"]
     assert log[C.TICKET_ID].astype(object).where(log[C.TICKET_ID].notna()).tolist() == ["101.0"]
     assert log["evidence:photo"].isna().all()
+
+
+def test_float32_amounts_are_the_decimals_they_were_written_as(tmp_path: Path) -> None:
+    """A float32 amount column (12.34 EUR stored as float32): widened as a binary value,
+    12.34 was 12.340000152587890625 and quarantined as having "more decimals than EUR has"
+    while the quarantine showed 12.34; 0.1 was imported as 0.10000000149011612. Now each
+    is the float64 of its shortest text; an amount with more decimals than its currency
+    still is quarantined, and NaN still is no number."""
+    amounts = pa.array([12.34, 0.1, 1000.0, 10.125, float("nan"), None], pa.float32())
+    parquet = _write(tmp_path / "f32.parquet", {
+        C.CASE: pa.array(["C1"] * 6), C.ACTIVITY: pa.array(["Receive refund request"] * 6),
+        C.TIMESTAMP: pa.array(_times(6), pa.timestamp("us", tz="UTC")),
+        C.AMOUNT: amounts, C.CURRENCY: pa.array(["EUR", "EUR", "JPY", "EUR", "EUR", "EUR"])})
+    result = import_sources([(parquet, None)])
+    assert [(row, reason.split(":")[0]) for row, _, _, reason in _quarantined(result)] == [
+        (4, "more decimals than EUR has (2)"), (5, "not a finite number")]
+    amounts_read = result.log.sort_values(C.SOURCE_ROW)[C.AMOUNT].tolist()
+    assert amounts_read[:3] == [12.34, 0.1, 1000.0] and math.isnan(amounts_read[3])
