@@ -931,3 +931,35 @@ def test_ocel_json_whole_float_id_is_the_integer_id(tmp_path: Path) -> None:
     # (an object id 1000.0 and a relation to 1000 name one object, not "1000.0" and "1000")
     path = write(tmp_path / "float.jsonocel", _declared("x", oid=1000.0, target=1000))
     assert read_ocel(path, "order").frame["case:concept:name"].tolist() == ["1000"]
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    ("2026-10-25T02:30:00", "2026-10-25 02:30:00 occurs twice there"),
+    ("2026-03-29T02:30:00", "2026-03-29 02:30:00 does not exist there"),
+    ("not a time", "'not a time' is no ISO 8601 time"),
+])
+def test_an_ocel_attribute_change_at_a_time_that_cannot_be_placed_is_refused(
+        tmp_path: Path, change: str, why: str) -> None:
+    """An object's `blocked` changes to Yes at a time that is no instant: a Berlin time
+    the clocks show twice (00:30 or 01:30 UTC) or skip, or no time at all. The event at
+    01:00Z sees Yes or No by which is meant. Before: the first reading was taken (Yes,
+    silently), a skipped time moved an hour, and an unreadable one made every event see
+    the first value, No, with the change dropped unsaid."""
+    objects = ('{"id": "o1", "type": "order", "attributes": ['
+               '{"name": "blocked", "time": "1970-01-01T00:00:00Z", "value": "No"}, '
+               f'{{"name": "blocked", "time": "{change}", "value": "Yes"}}]}}')
+    events = ('{"id": "e1", "type": "pay", "time": "2026-10-25T01:00:00Z", '
+              '"relationships": [{"objectId": "o1"}]}')
+    path = write(tmp_path / "dst.jsonocel", _ocel_json(events, objects))
+    with pytest.raises(InputError, match=f"object 'o1': attribute 'blocked' changes to "
+                       f"'Yes' at a time that cannot be placed .*{why}") as caught:
+        read_ocel(path, "order", assume_tz="Europe/Berlin")
+    assert caught.value.field == "blocked"
+    # With its offset, the time says which: 02:30+01:00 is 01:30 UTC, after the event.
+    written = change.replace("02:30:00", "02:30:00+01:00")
+    if written != change:
+        objects = objects.replace(change, written)
+        path = write(tmp_path / "offset.jsonocel", _ocel_json(events, objects))
+        expected = ["No"] if change.startswith("2026-10") else ["Yes"]
+        assert read_ocel(path, "order", assume_tz="Europe/Berlin").frame[
+            "case:blocked"].tolist() == expected

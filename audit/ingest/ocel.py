@@ -27,6 +27,7 @@ from audit.errors import InputError
 from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates
 from audit.ingest.mapping import check_time_zone
 from audit.ingest.raw import RawTable
+from audit.ingest.timestamps import local_time_reason
 from audit.ingest.xes import (
     ArrayLike,
     iter_xml_elements,
@@ -500,6 +501,26 @@ class _Clock:
         self.naive += 1
         return moment.replace(tzinfo=UTC)
 
+    def change(self, text: str | None) -> datetime | str:
+        """The instant of an object attribute's change at `text` (`instant`), or why it has
+        none: no time, no ISO 8601 time, or a local time that `zone` skips or has twice (a
+        DST change), which is never placed by a guess (before, the first of the two
+        readings was taken, silently, as the event times' reader refuses to)."""
+        moment = self.instant(text)
+        if moment is None:
+            return "no time" if text is None else f"{text!r} is no ISO 8601 time"
+        if self.zone is not None and text is not None:
+            local = datetime.fromisoformat(text.strip())
+            if local.tzinfo is None:
+                first = local.replace(tzinfo=self.zone, fold=0)
+                second = local.replace(tzinfo=self.zone, fold=1)
+                if first.utcoffset() != second.utcoffset():
+                    # A time that exists reads back as itself from UTC; a skipped one not.
+                    skipped = first.astimezone(UTC).astimezone(self.zone).replace(
+                        tzinfo=None) != local
+                    return local_time_reason(str(local), str(self.zone), skipped=skipped)
+        return moment
+
     def mixed(self) -> bool:
         return self.zone is None and self.naive > 0 and self.aware > 0
 
@@ -507,7 +528,12 @@ class _Clock:
 class _History:
     """One object's attribute values over time, answering "what was it at instant t"."""
 
-    def __init__(self, changes: list[tuple[str, str | None, Any]], clock: _Clock) -> None:
+    def __init__(self, changes: list[tuple[str, str | None, Any]], clock: _Clock, *,
+                 path: Path, oid: str) -> None:
+        """InputError (naming the file, the object and the attribute) where a value of an
+        attribute with several has a time that cannot be placed (`_Clock.change`): which
+        value an event sees would be a guess. (Before, such an attribute's history was
+        dropped and its first value given to every event, silently.)"""
         self.first: dict[str, Any] = {}
         self.timeline: dict[str, tuple[list[datetime], list[Any]] | None] = {}
         grouped: dict[str, list[tuple[str | None, Any]]] = {}
@@ -515,16 +541,22 @@ class _History:
             grouped.setdefault(name, []).append((time, value))
         for name, values in grouped.items():
             # (A lone value is never compared: its time is not read.)
-            instants = ([clock.instant(time) for time, _ in values] if len(values) > 1
-                        else [datetime.min.replace(tzinfo=UTC)])
-            known = [i for i in instants if i is not None]
-            if len(known) == len(values):
-                order = sorted(range(len(values)), key=known.__getitem__)
-                self.timeline[name] = ([known[k] for k in order], [values[k][1] for k in order])
-                self.first[name] = values[order[0]][1]
-            else:
+            if len(values) == 1:
                 self.timeline[name] = None
                 self.first[name] = values[0][1]
+                continue
+            known: list[datetime] = []
+            for time, value in values:
+                moment = clock.change(time)
+                if isinstance(moment, str):
+                    raise InputError(
+                        f"object '{oid}': attribute '{name}' changes to {value!r} at a time "
+                        f"that cannot be placed ({moment}), so its value at each event's "
+                        "time cannot be told", file=path, field=name)
+                known.append(moment)
+            order = sorted(range(len(values)), key=known.__getitem__)
+            self.timeline[name] = ([known[k] for k in order], [values[k][1] for k in order])
+            self.first[name] = values[order[0]][1]
 
     def at(self, moment: datetime | None) -> Iterator[tuple[str, Any]]:
         for name, first in self.first.items():
@@ -631,7 +663,7 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
                     file=path,
                     field=name,
                 ) from None
-        histories[oid] = _History(coerced, clock)
+        histories[oid] = _History(coerced, clock, path=path, oid=oid)
 
     table = _Table()
     rows: list[int] = []
