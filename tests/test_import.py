@@ -1283,3 +1283,47 @@ def test_a_values_translation_is_checked_when_the_mapping_is_loaded(
         load_mapping(mapping)
     assert (caught.value.row, caught.value.field) == (line, field)
     assert said in str(caught.value) and str(mapping) in str(caught.value)
+
+
+@pytest.mark.parametrize(("fmt", "times"), [
+    ("%d.%m.%Y %H:%M:%S", ["31.12.2016 23:59:60", "01.03.2026 10:00:61", "01.03.2026 10:01:00"]),
+    ("%m/%d/%Y %I:%M:%S %p%z", ["12/31/2016 11:59:60 PM+0000", "03/01/2026 10:00:61 AM+0000",
+                                "03/01/2026 10:01:00 AM+0000"]),
+    (None, ["2016-12-31T23:59:60Z", "2026-03-01T10:00:61+00:00", "2026-03-01T10:01:00Z"]),
+])
+def test_a_second_of_60_or_61_is_quarantined_in_every_reading(
+        tmp_path: Path, fmt: str | None, times: list[str]) -> None:
+    """A leap second (23:59:60) or a second of 61 cannot be held by a timestamp. With a
+    timestamp_format, pandas read it as the next minute's first second: 23:59:60 as
+    00:00:00 of the next day and 10:00:61 as 10:01:01, silently, one second off and tied
+    with or after the event that follows; ISO 8601 refused it as no timestamp. Each
+    reading now quarantines it with the same reason, and reads the second 00 after it."""
+    from audit.ingest.mapping import Mapping
+    from audit.ingest.timestamps import LEAP_SECOND
+
+    path = tmp_path / "leap.csv"
+    path.write_text("case:concept:name,concept:name,time:timestamp\n"
+                    + "".join(f"c1,a{k},{t}\n" for k, t in enumerate(times)),
+                    encoding="utf-8")
+    mapping = None if fmt is None else Mapping(timestamp_format=fmt)
+    result = import_sources([(path, None)], mapping=mapping, assume_tz="UTC")
+    assert result.log[C.TIMESTAMP].tolist() == [pd.Timestamp("2026-03-01T10:01:00Z")]
+    assert result.quarantine["row"].tolist() == [2, 3]
+    assert result.quarantine["reason"].tolist() == [LEAP_SECOND, LEAP_SECOND]
+
+
+@pytest.mark.parametrize("dtype", ["string[pyarrow]", object])
+def test_a_second_of_60_is_refused_by_format_in_python_and_arrow_text(dtype: object) -> None:
+    """The same values as Arrow text and as Python objects (one matched by Arrow's RE2, the
+    other by Python's re): the second 60 refused in both; a year holding "60" read."""
+    from audit.ingest.timestamps import LEAP_SECOND, parse_timestamps
+
+    values = pd.Series(["01.03.2026 10:00:60", "01.03.2060 10:00:00", "01.03.2026 16:06:59"],
+                       dtype=dtype)  # type: ignore[call-overload]
+    parsed = parse_timestamps(values, rows=np.arange(2, 5), file=Path("t.csv"),
+                              column="time", timestamp_format="%d.%m.%Y %H:%M:%S",
+                              assume_tz="UTC")
+    assert parsed.bad.tolist() == [True, False, False]
+    assert parsed.reasons.tolist() == [LEAP_SECOND, "", ""]
+    assert parsed.values.iloc[1:].tolist() == [pd.Timestamp("2060-03-01T10:00:00Z"),
+                                               pd.Timestamp("2026-03-01T16:06:59Z")]

@@ -220,6 +220,14 @@ def parse_timestamps(
         aware = _has_zone(text)
     naive = ~empty & ~aware
     fmt = timestamp_format or "ISO8601"
+    if timestamp_format is not None:
+        # pandas reads a second of 60 or 61 as the next minute's first: refused here, as
+        # ISO 8601 and the source adapters' formats refuse it.
+        leap = _leap_seconds(text, timestamp_format) & ~empty
+        if leap.any():
+            aware &= ~leap
+            naive &= ~leap
+            reasons[leap] = LEAP_SECOND
     if aware.any():
         utc[aware] = _in_range(
             pd.to_datetime(text[aware], format=fmt, utc=True, errors="coerce"), reasons)
@@ -264,6 +272,9 @@ def parse_timestamps(
                                                         expand=False), errors="coerce")
             far = year[(year < 1677) | (year > 2262)].index
             reasons[far] = OUT_OF_RANGE
+            rest = unreadable & reasons.eq("")
+            leap_text = text[rest].str.contains(_ISO_LEAP, regex=True).fillna(False)
+            reasons[leap_text[leap_text.astype(bool)].index] = LEAP_SECOND
         unreadable &= reasons.eq("")
     hint = f"format {timestamp_format!r}" if timestamp_format else "ISO 8601"
     reasons[unreadable] = f"not a timestamp in {hint}"
@@ -278,6 +289,44 @@ def parse_timestamps(
             f"{SET_A_FORMAT}", file=file, row=int(rows[first]),
             field=column)
     return ParsedTimes(utc, bad, reasons)
+
+
+LEAP_SECOND = ("second 60 or 61 (a leap second, which a timestamp cannot hold, or no time "
+               "at all)")
+"""The reason of a time whose second is 60 or 61. (Before, a timestamp_format read it as
+the next minute's first second: 23:59:60 as 00:00:00, 10:00:61 as 10:01:01, while ISO 8601
+and the source adapters refused it.)"""
+_ISO_LEAP = (r"[0-9]{2}:[0-9]{2}:6[01](?:[.,][0-9]+)?\s*(?:Z|z|UTC|GMT|[+-][0-9]{2}"
+             r"(?::?[0-9]{2})?)?$")
+"""An ISO 8601 time whose second is 60 or 61 (`LEAP_SECOND`)."""
+_PANDAS_SECOND = "(?P<S>6[0-1]|[0-5]\\d|\\d)"
+"""The group pandas reads %S with (seconds 0 to 61)."""
+
+
+def _leap_seconds(text: pd.Series, fmt: str) -> pd.Series:
+    """Where `fmt` reads a second of 60 or 61 from `text` (stripped): the values that match
+    pandas' own pattern of the format with %S narrowed to 60 and 61. Only values holding
+    '60' or '61' are matched (one search over the column, in Arrow for Arrow text)."""
+    found = pd.Series(False, index=text.index)
+    if "S" not in format_parts(fmt)[0]:
+        return found
+    candidates = text.str.contains("6[01]", regex=True).fillna(False).astype(bool)
+    if not candidates.any():
+        return found
+    from pandas._libs.tslibs.strptime import _TimeRE_cache  # type: ignore[import-not-found]
+
+    pattern = str(_TimeRE_cache.pattern(fmt))
+    if _PANDAS_SECOND not in pattern:  # (another pandas: the reason is then pandas' own)
+        return found
+    narrowed = pattern.replace(_PANDAS_SECOND, "(?P<S>6[01])")
+    subset = text[candidates]
+    try:
+        matched = subset.str.fullmatch(narrowed, case=False)
+    except (ValueError, TypeError, NotImplementedError, ArithmeticError, MemoryError,
+            RuntimeError):  # (a pattern Arrow's RE2 cannot take: Python's re reads it)
+        matched = subset.astype(object).str.fullmatch(narrowed, case=False)
+    found[candidates] = matched.fillna(False).astype(bool).to_numpy()
+    return found
 
 
 def _iso_by_arrow(raw: pd.Series) -> ParsedTimes | None:
