@@ -1327,3 +1327,18 @@ def test_a_second_of_60_is_refused_by_format_in_python_and_arrow_text(dtype: obj
     assert parsed.reasons.tolist() == [LEAP_SECOND, "", ""]
     assert parsed.values.iloc[1:].tolist() == [pd.Timestamp("2060-03-01T10:00:00Z"),
                                                pd.Timestamp("2026-03-01T16:06:59Z")]
+
+
+@pytest.mark.parametrize("value", ["1772359200", "1772359200123", "1772359200.5"])
+def test_unix_times_are_refused_with_advice_a_format_cannot_help(tmp_path: Path,
+                                                                 value: str) -> None:
+    """A column of Unix seconds or milliseconds was refused with the advice to set a
+    timestamp_format in a mapping file, which no format can follow (strftime has no
+    directive of them): the error now says they are not read and to write ISO 8601."""
+    path = tmp_path / "unix.csv"
+    path.write_text("case:concept:name,concept:name,time:timestamp\n"
+                    f"c1,Request refund,{value}\n", encoding="utf-8")
+    with pytest.raises(InputError, match="Unix times are not read") as caught:
+        import_sources([(path, None)], assume_tz="UTC")
+    assert "set timestamp_format" not in caught.value.message
+    assert (caught.value.row, caught.value.field) == (2, "time:timestamp")

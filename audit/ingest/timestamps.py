@@ -165,6 +165,11 @@ class ParsedTimes:
 
 SET_A_FORMAT = "set timestamp_format in a mapping file"
 """The end of the error of a column none of whose values reads as a time."""
+UNIX_TIME = ("Unix times are not read (no timestamp_format reads them): write the times as "
+             "ISO 8601, e.g. 2026-03-01T10:00:00Z")
+"""Its end where the value shown is a number of 9 to 13 digits: seconds or milliseconds since
+1970, for which setting a timestamp_format, as the error advised, cannot help."""
+_UNIX_TIME = re.compile(r"[+-]?[0-9]{9,13}(?:\.[0-9]+)?")
 
 
 def parse_timestamps(
@@ -284,10 +289,11 @@ def parse_timestamps(
             raise InputError(
                 f"every value is a {OUT_OF_RANGE}, e.g. {text.iloc[first]!r}", file=file,
                 row=int(rows[first]), field=column)
+        example = str(text.iloc[first])
+        advice = UNIX_TIME if _UNIX_TIME.fullmatch(example) else SET_A_FORMAT
         raise InputError(
-            f"no value could be read as a timestamp in {hint}, e.g. {text.iloc[first]!r}; "
-            f"{SET_A_FORMAT}", file=file, row=int(rows[first]),
-            field=column)
+            f"no value could be read as a timestamp in {hint}, e.g. {example!r}; {advice}",
+            file=file, row=int(rows[first]), field=column)
     return ParsedTimes(utc, bad, reasons)
 
 
