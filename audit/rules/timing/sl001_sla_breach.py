@@ -26,7 +26,10 @@ class SlaBreach(Rule):
     Precedence: where this fires, `stage-overdue` is not reported for the case.
 
     Options:
-    `sla.request_to_payout` (default 14d). An open request is measured to `as_of` in the
+    `sla.request_to_payout` (default 14d), elapsed time between the UTC instants: a day is
+    24 hours across a DST change too, not a calendar day of some zone (14 days and 30
+    minutes on a Berlin clock over the spring change is 13 days 23.5 hours, within the
+    SLA). An open request is measured to `as_of` in the
     policy or `--as-of` (default: the time of the run); a rejection overturned by a later
     approval does not close it. An approved request left unpaid past its grace is
     `approved-not-paid`, which takes precedence.

@@ -26,7 +26,9 @@ class StageOverdue(Rule):
     Options:
     `stages`: a list of `{name, from, to, limit}` with points request, evidence,
     first-approval, last-approval, payout, close, in this order (a stage's `to` is a later
-    point than its `from`; the policy is refused otherwise). A finding's time is when its
+    point than its `from`; the policy is refused otherwise). A limit is elapsed time, as
+    `sla-breach` measures it (a day is 24 hours, across a DST change too). A finding's time
+    is when its
     late stage that ended first ended; its evidence lists each late stage with its points,
     times and limit. It names the request, the approvals and the payout, and the evidence or close
     event a late stage starts or ends at.
