@@ -1342,3 +1342,29 @@ def test_unix_times_are_refused_with_advice_a_format_cannot_help(tmp_path: Path,
         import_sources([(path, None)], assume_tz="UTC")
     assert "set timestamp_format" not in caught.value.message
     assert (caught.value.row, caught.value.field) == (2, "time:timestamp")
+
+
+def test_a_zone_abbreviation_under_percent_z_is_quarantined_saying_so(tmp_path: Path) -> None:
+    """%Z reads IANA zone names: a Java-style export's summer rows (`CEST`, `PDT`, `BST`)
+    were quarantined as "not a timestamp in format ...", though the format was right. The
+    reason now says the zone is an abbreviation %Z cannot read; a value wrong elsewhere
+    (month 13) keeps the usual reason; `CET`, an IANA zone, is read (with its summer time)."""
+    from audit.ingest.mapping import Mapping
+
+    fmt = "%Y-%m-%d %H:%M %Z"
+    path = tmp_path / "zones.csv"
+    path.write_text("case:concept:name,concept:name,time:timestamp\n"
+                    "c1,a,2026-07-01 10:00 CET\nc1,b,2026-07-01 10:00 CEST\n"
+                    "c1,c,2026-13-01 10:00 PDT\nc1,d,2026-07-01 10:00 BST\n", encoding="utf-8")
+    result = import_sources([(path, None)], mapping=Mapping(timestamp_format=fmt))
+    assert result.log[C.TIMESTAMP].tolist() == [pd.Timestamp("2026-07-01T08:00Z")]
+    reasons = dict(zip(result.quarantine["row"], result.quarantine["reason"], strict=True))
+    assert reasons[3].startswith("the zone 'CEST' is an abbreviation, not an IANA zone name")
+    assert reasons[4] == f"not a timestamp in format {fmt!r}"
+    assert reasons[5].startswith("the zone 'BST' is an abbreviation")
+    only = tmp_path / "summer.csv"
+    only.write_text("case:concept:name,concept:name,time:timestamp\n"
+                    "c1,a,2026-07-01 10:00 CEST\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"'CEST' is an abbreviation.*read it with %z") as caught:
+        import_sources([(only, None)], mapping=Mapping(timestamp_format=fmt))
+    assert (caught.value.row, caught.value.field) == (2, "time:timestamp")

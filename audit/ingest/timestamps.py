@@ -280,6 +280,24 @@ def parse_timestamps(
             rest = unreadable & reasons.eq("")
             leap_text = text[rest].str.contains(_ISO_LEAP, regex=True).fillna(False)
             reasons[leap_text[leap_text.astype(bool)].index] = LEAP_SECOND
+        elif "Z" in format_parts(timestamp_format)[0]:
+            # %Z reads IANA zone names only: a value with an abbreviation of none (CEST,
+            # PDT) was told "not a timestamp in format ...", its format being right.
+            rest = unreadable & reasons.eq("")
+            subset = text[rest].astype(object)
+            named = subset.str.extract(f"({_LITERAL_ABBREVIATION.pattern})",
+                                       expand=False).dropna()
+            # (Told so only where the value reads with UTC in the abbreviation's place: else
+            # something more is wrong with it.)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                instead = subset[named.index].str.replace(_LITERAL_ABBREVIATION, "UTC",
+                                                          n=1, regex=True)
+                reads = pd.to_datetime(instead, format=timestamp_format, utc=True,
+                                       errors="coerce").notna()
+            named = named[reads.to_numpy(dtype=bool)]
+            told = {name: zone_name_reason(str(name)) for name in named.unique()}
+            reasons[named.index] = named.map(told).astype(object)
         unreadable &= reasons.eq("")
     hint = f"format {timestamp_format!r}" if timestamp_format else "ISO 8601"
     reasons[unreadable] = f"not a timestamp in {hint}"
@@ -291,6 +309,9 @@ def parse_timestamps(
                 row=int(rows[first]), field=column)
         example = str(text.iloc[first])
         advice = UNIX_TIME if _UNIX_TIME.fullmatch(example) else SET_A_FORMAT
+        why = str(reasons.iloc[first])
+        if why.startswith(_ZONE_NAME_REASON):  # (the format is right: the zone is not)
+            advice = why
         raise InputError(
             f"no value could be read as a timestamp in {hint}, e.g. {example!r}; {advice}",
             file=file, row=int(rows[first]), field=column)
@@ -333,6 +354,18 @@ def _leap_seconds(text: pd.Series, fmt: str) -> pd.Series:
         matched = subset.astype(object).str.fullmatch(narrowed, case=False)
     found[candidates] = matched.fillna(False).astype(bool).to_numpy()
     return found
+
+
+def zone_name_reason(abbreviation: str) -> str:
+    """The quarantine reason of a value whose %Z is the zone abbreviation `abbreviation`
+    (CEST, PDT), which names no IANA zone."""
+    return (f"{_ZONE_NAME_REASON}{abbreviation!r} is an abbreviation, not an IANA zone "
+            "name, which %Z reads (e.g. Europe/Berlin or UTC): write the offset and read it "
+            "with %z")
+
+
+_ZONE_NAME_REASON = "the zone "
+"""How `zone_name_reason` begins."""
 
 
 def _iso_by_arrow(raw: pd.Series) -> ParsedTimes | None:
