@@ -718,3 +718,23 @@ def test_a_quarantined_balance_charge_without_its_charge_id_holds_its_source(
     assert quarantine[["row", "field", "charge", "order"]].values.tolist() == [
         [2, "currency", charge[header.index("source_id")], ""],
         [3, "currency", refund[header.index("charge_id")], ""]]
+
+
+def test_a_stripe_time_of_up_to_8_digits_is_quarantined_not_read_as_1970(
+        tmp_path: Path) -> None:
+    """A Stripe `created` of digits is Unix seconds; one of 8 digits or fewer is a time of
+    1970 to 1973, which no Stripe time is, or a date without separators: 20260301 was
+    imported as 1970-08-23 11:51:41. It is quarantined; 9 and 10 digits are read."""
+    from audit.sources.payments import SHORT_UNIX_TIME
+
+    stripe = tmp_path / "stripe_charges.csv"
+    stripe.write_text("\n".join([
+        "id,amount,currency,created,status",
+        "ch_1,5000,eur,20260301,succeeded",
+        "ch_2,5000,eur,1772359200,succeeded",
+        "ch_3,5000,eur,999999999,succeeded"]) + "\n", encoding="utf-8")
+    table, quarantine = read_source(stripe, "stripe")
+    assert quarantine[["row", "field", "value", "reason"]].values.tolist() == [
+        [2, "created", "20260301", SHORT_UNIX_TIME]]
+    assert table.frame[C.TIMESTAMP].tolist() == ["2026-03-01T10:00:00+00:00",
+                                                 "2001-09-09T01:46:39+00:00"]

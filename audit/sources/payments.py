@@ -536,6 +536,8 @@ def _stripe_time(text: str) -> str:
     in them but outside the log's years the normaliser quarantines (the same reason)."""
     value = text.strip()
     if value.isascii() and value.isdigit():
+        if len(value) < 9:  # (20260301 read as Unix seconds: 1970-08-23 11:51:41)
+            raise BadValue(SHORT_UNIX_TIME)
         try:
             return datetime.fromtimestamp(int(value), UTC).isoformat()
         except (OverflowError, ValueError, OSError) as exc:
@@ -546,6 +548,13 @@ def _stripe_time(text: str) -> str:
     except ValueError as exc:
         raise BadValue("not a Stripe time (UTC 'YYYY-MM-DD HH:MM:SS' or Unix seconds)") from exc
     return in_utc(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+
+
+SHORT_UNIX_TIME = ("a number of fewer than 9 digits: Unix seconds before 1973, which no "
+                   "Stripe time is, or a date without separators (YYYYMMDD)? Stripe writes "
+                   "UTC 'YYYY-MM-DD HH:MM:SS' or Unix seconds")
+"""Why a Stripe time of up to 8 digits is quarantined: read as Unix seconds, a compact date
+20260301 was imported as 1970-08-23 11:51:41, silently."""
 
 
 STRIPE_REFUND_ID_PREFIXES = ("re_", "pyr_")
