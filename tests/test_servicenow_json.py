@@ -82,6 +82,15 @@ def _with_quarantined(rows: list[dict[str, str]]) -> list[dict[str, str]]:
              "sys_created_on": "2026-07-01 25:61:00", "record_checkpoint": "9"}]
 
 
+ZONE_NOTE = "sys_created_on read as local time in "
+"""How the note of a CSV export's times read in the sources file's zone goes on: a pull's
+times are UTC, so only the CSV's import has it."""
+
+
+def _no_zone_note(notes: list[str]) -> list[str]:
+    return [n for n in notes if ZONE_NOTE not in n]
+
+
 def _outcome(paths: list[Path], json_file: str | None) -> tuple[pd.DataFrame, ...]:
     """The import's log, quarantine, correlation and notes, the JSON pull's file named and
     numbered as the CSV's (its records are numbered from 1, the CSV's rows from 2: the
@@ -91,7 +100,7 @@ def _outcome(paths: list[Path], json_file: str | None) -> tuple[pd.DataFrame, ..
     quarantine = result.quarantine.copy()
     problems = (result.correlation_problems.copy() if result.correlation_problems is not None
                 else pd.DataFrame())
-    notes = pd.DataFrame({"note": pd.Series(result.notes, dtype=object)})
+    notes = pd.DataFrame({"note": pd.Series(_no_zone_note(result.notes), dtype=object)})
     if json_file is not None:
         mine = log[C.SOURCE_FILE].astype(str) == json_file
         log[C.SOURCE_FILE] = log[C.SOURCE_FILE].astype(str).replace({json_file: CSV_NAME})
@@ -161,7 +170,7 @@ def test_pages_one_per_file_are_joined_as_the_csv_pages_are(tmp_path: Path) -> N
     def imported(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
         result = import_and_correlate([(p, None) for p in paths])
         log = result.log.drop(columns=[C.SOURCE_FILE, C.SOURCE_ROW]).reset_index(drop=True)
-        notes = [n.replace(".csv", ".json") for n in result.notes]
+        notes = [n.replace(".csv", ".json") for n in _no_zone_note(result.notes)]
         return log, result.quarantine.drop(columns=["row"]), notes
 
     pulled = imported([_write(tmp_path / "page1.json", rows[:7], "table-all"),
@@ -325,3 +334,20 @@ def test_assume_tz_does_not_move_a_json_pulls_times_and_says_so(tmp_path: Path) 
     assert not any("--assume-tz" in n for n in plain.notes)
     assert any(n.startswith("pull.json: sys_created_on read as UTC") and
                "--assume-tz America/New_York" in n for n in given.notes), given.notes
+
+
+def test_a_csv_exports_times_read_in_the_sources_files_zone_are_told(tmp_path: Path) -> None:
+    """A CSV export's local times were read in the sources file's time_zone (the bundled
+    file's Europe/London for anyone's export) unsaid: a note now names the zone, unless
+    --assume-tz named it; a JSON pull's times, UTC, have no such note."""
+    rows = _rows(SAMPLE_EXPORTS / CSV_NAME)[:8]
+    csv = _csv(tmp_path / "export.csv", rows)
+    plain = import_and_correlate([(csv, None)])
+    assert [n for n in plain.notes if ZONE_NOTE in n] == [
+        "export.csv: sys_created_on read as local time in Europe/London, the sources file's "
+        "time_zone for ServiceNow (the zone of the exporting user; where theirs is another, "
+        "pass --assume-tz)"]
+    given = import_and_correlate([(csv, None)], assume_tz="Europe/London")
+    assert not any(ZONE_NOTE in n for n in given.notes)
+    pulled = import_and_correlate([(_write(tmp_path / "pull.json", rows, "table"), None)])
+    assert not any(ZONE_NOTE in n for n in pulled.notes)

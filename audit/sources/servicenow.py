@@ -79,6 +79,13 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
         collector.notes.append(
             f"{path.name}: sys_created_on read in --assume-tz {assume_tz}, not in the "
             f"sources file's time_zone {cfg.time_zone} for ServiceNow")
+    if not pulled and assume_tz is None:
+        # (the zone is an assumption the sources file makes, the bundled one's Europe/London
+        # included: said, as a time without a zone is read in no zone unsaid)
+        collector.notes.append(
+            f"{path.name}: sys_created_on read as local time in {zone}, the sources file's "
+            "time_zone for ServiceNow (the zone of the exporting user; where theirs is "
+            "another, pass --assume-tz)")
     if pulled and assume_tz is not None and assume_tz != zone:
         # (a zone given for this run's times that these times are not read in: said)
         collector.notes.append(
