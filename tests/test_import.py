@@ -1368,3 +1368,23 @@ def test_a_zone_abbreviation_under_percent_z_is_quarantined_saying_so(tmp_path: 
     with pytest.raises(InputError, match=r"'CEST' is an abbreviation.*read it with %z") as caught:
         import_sources([(only, None)], mapping=Mapping(timestamp_format=fmt))
     assert (caught.value.row, caught.value.field) == (2, "time:timestamp")
+
+
+def test_a_percent_z_time_its_zone_skips_or_has_twice_is_told_so(tmp_path: Path) -> None:
+    """A value with an IANA zone (%Z) at a DST change, 02:30 of 2026-03-29 (skipped) or
+    2026-10-25 (twice) in Europe/Berlin or CET, was quarantined as "not a timestamp in
+    format ...": the reason now says which, with the zone and the time, as a time without
+    a zone read in --assume-tz is told."""
+    from audit.ingest.mapping import Mapping
+    from audit.ingest.timestamps import local_time_reason
+
+    path = tmp_path / "dst.csv"
+    path.write_text("case:concept:name,concept:name,time:timestamp\n"
+                    "c1,a,2026-03-29 02:30 Europe/Berlin\nc1,b,2026-10-25 02:30 CET\n"
+                    "c1,c,2026-10-25 03:30 Europe/Berlin\n", encoding="utf-8")
+    result = import_sources([(path, None)],
+                            mapping=Mapping(timestamp_format="%Y-%m-%d %H:%M %Z"))
+    assert result.log[C.TIMESTAMP].tolist() == [pd.Timestamp("2026-10-25T02:30Z")]
+    assert result.quarantine[["row", "reason"]].values.tolist() == [
+        [2, local_time_reason("2026-03-29 02:30:00", "Europe/Berlin", skipped=True)],
+        [3, local_time_reason("2026-10-25 02:30:00", "CET", skipped=False)]]

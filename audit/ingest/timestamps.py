@@ -11,6 +11,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -281,23 +282,7 @@ def parse_timestamps(
             leap_text = text[rest].str.contains(_ISO_LEAP, regex=True).fillna(False)
             reasons[leap_text[leap_text.astype(bool)].index] = LEAP_SECOND
         elif "Z" in format_parts(timestamp_format)[0]:
-            # %Z reads IANA zone names only: a value with an abbreviation of none (CEST,
-            # PDT) was told "not a timestamp in format ...", its format being right.
-            rest = unreadable & reasons.eq("")
-            subset = text[rest].astype(object)
-            named = subset.str.extract(f"({_LITERAL_ABBREVIATION.pattern})",
-                                       expand=False).dropna()
-            # (Told so only where the value reads with UTC in the abbreviation's place: else
-            # something more is wrong with it.)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                instead = subset[named.index].str.replace(_LITERAL_ABBREVIATION, "UTC",
-                                                          n=1, regex=True)
-                reads = pd.to_datetime(instead, format=timestamp_format, utc=True,
-                                       errors="coerce").notna()
-            named = named[reads.to_numpy(dtype=bool)]
-            told = {name: zone_name_reason(str(name)) for name in named.unique()}
-            reasons[named.index] = named.map(told).astype(object)
+            _tell_zones(text[unreadable & reasons.eq("")], timestamp_format, reasons)
         unreadable &= reasons.eq("")
     hint = f"format {timestamp_format!r}" if timestamp_format else "ISO 8601"
     reasons[unreadable] = f"not a timestamp in {hint}"
@@ -330,6 +315,14 @@ _PANDAS_SECOND = "(?P<S>6[0-1]|[0-5]\\d|\\d)"
 """The group pandas reads %S with (seconds 0 to 61)."""
 
 
+def _pandas_pattern(fmt: str) -> str:
+    """The regular expression pandas reads the values of the strftime format `fmt` with
+    (its own, a copy of the standard library's with %z and %Z of its own)."""
+    from pandas._libs.tslibs.strptime import _TimeRE_cache  # type: ignore[import-not-found]
+
+    return str(_TimeRE_cache.pattern(fmt))
+
+
 def _leap_seconds(text: pd.Series, fmt: str) -> pd.Series:
     """Where `fmt` reads a second of 60 or 61 from `text` (stripped): the values that match
     pandas' own pattern of the format with %S narrowed to 60 and 61. Only values holding
@@ -340,9 +333,7 @@ def _leap_seconds(text: pd.Series, fmt: str) -> pd.Series:
     candidates = text.str.contains("6[01]", regex=True).fillna(False).astype(bool)
     if not candidates.any():
         return found
-    from pandas._libs.tslibs.strptime import _TimeRE_cache  # type: ignore[import-not-found]
-
-    pattern = str(_TimeRE_cache.pattern(fmt))
+    pattern = _pandas_pattern(fmt)
     if _PANDAS_SECOND not in pattern:  # (another pandas: the reason is then pandas' own)
         return found
     narrowed = pattern.replace(_PANDAS_SECOND, "(?P<S>6[01])")
@@ -354,6 +345,38 @@ def _leap_seconds(text: pd.Series, fmt: str) -> pd.Series:
         matched = subset.astype(object).str.fullmatch(narrowed, case=False)
     found[candidates] = matched.fillna(False).astype(bool).to_numpy()
     return found
+
+
+def _tell_zones(text: pd.Series, fmt: str, reasons: pd.Series) -> None:
+    """The reasons of values (`text`, stripped) a format with %Z did not read, where the
+    zone is why (before, "not a timestamp in format ..." though the format was right): a
+    local time the value's IANA zone skips or has twice at a DST change (told as a time
+    without a zone read in --assume-tz is, `local_time_reason`), or a zone abbreviation that
+    names no IANA zone, %Z reading IANA names only (`zone_name_reason`), where the value
+    reads with UTC in its place. Only the unread values are looked at."""
+    values = text.astype(object)
+    parts = values.str.extract(f"^(?:{_pandas_pattern(fmt)})$", flags=re.IGNORECASE)
+    zones = parts["Z"].dropna() if "Z" in parts.columns else pd.Series(dtype=object)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for zone in zones.unique():
+            try:
+                ZoneInfo(str(zone))
+            except (ValueError, KeyError, OSError):
+                continue
+            at = zones.index[zones.eq(zone).to_numpy()]
+            wall = pd.to_datetime(values[at].str.replace(str(zone), "UTC", n=1, regex=False),
+                                  format=fmt, utc=True, errors="coerce").dt.tz_localize(None)
+            _localised(_in_range(wall, reasons), str(zone), reasons)
+        rest = values[values.index.difference(zones.index)]
+        named = rest.str.extract(f"({_LITERAL_ABBREVIATION.pattern})", expand=False).dropna()
+        # (Told so only where the value reads with UTC in the abbreviation's place: else
+        # something more is wrong with it.)
+        instead = rest[named.index].str.replace(_LITERAL_ABBREVIATION, "UTC", n=1, regex=True)
+        reads = pd.to_datetime(instead, format=fmt, utc=True, errors="coerce").notna()
+    named = named[reads.to_numpy(dtype=bool)]
+    told = {name: zone_name_reason(str(name)) for name in named.unique()}
+    reasons[named.index] = named.map(told).astype(object)
 
 
 def zone_name_reason(abbreviation: str) -> str:
