@@ -305,6 +305,11 @@ def test_a_lone_surrogate_is_refused_naming_the_event_and_field(tmp_path: Path) 
     (10 ** 10, "a Unix time beyond the years a time holds"),
     (-10 ** 10, "a Unix time beyond the years a time holds"),
     (None, "empty timestamp"),
+    # (a compact date was read as Unix seconds of 1970: 20260301 as 1970-08-23 11:51:41)
+    (20260301, "a Unix time before 1973 (under 9 digits), which no Zendesk time is: a date "
+               "without separators (YYYYMMDD)?"),
+    (-1, "a Unix time before 1973 (under 9 digits), which no Zendesk time is: a date "
+         "without separators (YYYYMMDD)?"),
 ])
 def test_a_unix_time_that_cannot_be_read_is_quarantined_naming_the_field(
         tmp_path: Path, stamp: object, reason: str) -> None:

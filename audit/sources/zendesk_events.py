@@ -57,6 +57,10 @@ _NOT_FIELDS = frozenset({
     "created_at", "author_id", "ticket_id", "timestamp", "updater_id", "system", "metadata",
 })
 _CUSTOM = "custom_ticket_fields"
+EARLY_UNIX_TIME = ("a Unix time before 1973 (under 9 digits), which no Zendesk time is: a "
+                   "date without separators (YYYYMMDD)?")
+"""Why a ticket event's `timestamp` below 10**8 is quarantined: read as Unix seconds, a
+compact date 20260301 was imported as 1970-08-23 11:51:41, silently."""
 _FIRST_SECOND = -(-pd.Timestamp.min.value // 10**9)
 _LAST_SECOND = pd.Timestamp.max.value // 10**9
 """The Unix seconds a timestamp holds (whole seconds within 1677-09-21 .. 2262-04-11)."""
@@ -285,6 +289,8 @@ def _time(event: dict[str, Any]) -> tuple[str, str, str | None]:
     # was passed on, and quarantined as its ISO text under time:timestamp)
     if not _FIRST_SECOND <= stamp <= _LAST_SECOND:
         return "timestamp", text, beyond
+    if stamp < 10 ** 8:  # (20260301 read as Unix seconds: 1970-08-23 11:51:41)
+        return "timestamp", text, EARLY_UNIX_TIME
     try:
         return "timestamp", datetime.fromtimestamp(stamp, UTC).isoformat(), None
     except (OverflowError, OSError, ValueError):
