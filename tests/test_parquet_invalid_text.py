@@ -65,3 +65,35 @@ def test_the_cli_exits_2_with_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2, (result.output, result.exception)
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "row 3" in lines[0] and C.CASE in lines[0]
+
+
+def test_a_binary_column_read_as_text_must_be_utf8(tmp_path: Path) -> None:
+    """A column of Parquet's binary type (bytes, no text declared) that a canonical column
+    is read from is read as text: pandas decoded its bytes, and one that was not UTF-8
+    crashed the import (UnicodeDecodeError, found by tests/fuzz_imports.py). Refused with
+    the row and the column, as a text column's bad bytes are."""
+    path = _write(tmp_path / "log.parquet",
+                  pa.array([b"C1", b"C1", b"C\xff2"], type=pa.binary()))
+    with pytest.raises(InputError) as caught:
+        import_sources([(path, None)])
+    assert (caught.value.row, caught.value.field) == (3, C.CASE)
+    assert "UTF-8" in caught.value.message
+
+
+def test_a_binary_column_of_utf8_imports_as_its_text(tmp_path: Path) -> None:
+    path = _write(tmp_path / "log.parquet",
+                  pa.array([b"C1", b"C1", "Ç2".encode()], type=pa.binary()))
+    result = import_sources([(path, None)])
+    assert sorted(result.log[C.CASE].astype(str).unique()) == ["C1", "Ç2"]
+
+
+def test_a_binary_column_no_canonical_column_reads_is_no_error(tmp_path: Path) -> None:
+    """Bytes of any kind in a column no canonical column is read from (a signature, a
+    hash): a valid file, the column passed through as bytes."""
+    path = _write(tmp_path / "log.parquet", pa.array(["C1", "C1", "C2"]))
+    table = pq.read_table(path).append_column(
+        "signature", pa.array([b"\xff\x00", b"\x80", None], type=pa.binary()))
+    pq.write_table(table, path)
+    result = import_sources([(path, None)])
+    assert len(result.log) == 3
+    assert result.log["signature"].tolist() == [b"\xff\x00", b"\x80", None]

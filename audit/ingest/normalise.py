@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -588,6 +589,36 @@ def _of_an_export(error: InputError) -> InputError:
                       file=error.file, row=error.row, field=error.field)
 
 
+def _refuse_bytes_not_utf8(values: pd.Series, rows: np.ndarray, file: str | Path | None,
+                           field: str) -> None:
+    """InputError naming the first row of `values`, a column a canonical column is read
+    from, whose value is bytes that are not UTF-8 text. Such a column (a Parquet column of
+    the binary type: bytes, no text declared) is read as text, and pandas' decoding of a
+    bad one failed with a traceback. Only a column of Python objects is looked at (no text
+    or number column is), and it is checked as one Arrow array; the rows are looked at one
+    by one only to name the bad one."""
+    if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) != "bytes":
+        return
+    import pyarrow as pa
+
+    try:
+        pa.array(values.to_numpy(), type=pa.binary(), from_pandas=True).cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    else:
+        return
+    for k, value in enumerate(values.tolist()):
+        if isinstance(value, bytes):
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(f"not UTF-8 text: {value[:40]!r} (a column of bytes is "
+                                 "read as text)", file=file, row=int(rows[k]),
+                                 field=field) from None
+    raise InputError("not UTF-8 text (a column of bytes is read as text)", file=file,
+                     field=field)
+
+
 def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Normalised:
     """Map, convert and check one input file. Raises InputError if the file is unusable."""
     frame = raw.frame.reset_index(drop=True)
@@ -608,6 +639,8 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
                  if (c in texts or str(c).startswith(C.EVIDENCE_PREFIX))
                  and isinstance(frame[c].array, pd.arrays.FloatingArray)]:
         frame[name] = frame[name].to_numpy(dtype="float64", na_value=np.nan)
+    for name in resolved.values():
+        _refuse_bytes_not_utf8(frame[name], rows, file, str(name))
     for required in (C.CASE, C.ACTIVITY, C.TIMESTAMP):
         if required not in resolved and required not in mapping.constants:
             raise InputError(
