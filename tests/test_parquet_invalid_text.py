@@ -97,3 +97,25 @@ def test_a_binary_column_no_canonical_column_reads_is_no_error(tmp_path: Path) -
     result = import_sources([(path, None)])
     assert len(result.log) == 3
     assert result.log["signature"].tolist() == [b"\xff\x00", b"\x80", None]
+
+
+def test_a_column_whose_type_differs_from_the_pandas_metadata_is_read_as_stored(
+        tmp_path: Path) -> None:
+    """A file written by pandas keeps each column's pandas dtype in its metadata; a tool
+    that rewrites a column with another type (here text made a struct) and keeps the
+    metadata made pyarrow's conversion fail (ArrowNotImplementedError: a traceback, found
+    by tests/fuzz_imports.py). The columns are read as their Parquet types say."""
+    import pandas as pd
+
+    frame = pd.DataFrame({C.CASE: ["C1", "C1", "C2"], C.ACTIVITY: ["a", "b", "a"],
+                          C.TIMESTAMP: ["2026-07-01T10:00:00Z"] * 3, "detail": ["x", "y", "z"]})
+    path = tmp_path / "log.parquet"
+    frame.to_parquet(path, index=False)
+    table = pq.read_table(path)
+    at = table.column_names.index("detail")
+    table = table.set_column(at, "detail", pa.array([{"a": [1]}, {"a": [2]}, None]))
+    assert b"pandas" in (table.schema.metadata or {})  # kept: what the conversion reads
+    pq.write_table(table, path)
+    result = import_sources([(path, None)])
+    assert sorted(result.log[C.CASE].astype(str)) == ["C1", "C1", "C2"]
+    assert result.log["detail"].tolist() == [{"a": [1]}, {"a": [2]}, None]

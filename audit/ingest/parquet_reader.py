@@ -32,7 +32,22 @@ def read_parquet(path: Path) -> RawTable:
     # used after), the columns kept apart (split_blocks: no consolidation into 2-D blocks,
     # a copy): reading a 1M-case log written by `import` peaked at 2.65 GB, 2.28-2.39 GB
     # so, in the same 4.0-4.1 s. (`normalise`, which follows, peaks at 2.67 GB either way.)
-    frame = table.to_pandas(self_destruct=True, split_blocks=True, integer_object_nulls=True)
+    try:
+        frame = table.to_pandas(self_destruct=True, split_blocks=True,
+                                integer_object_nulls=True)
+    except pa.ArrowException:
+        # The pandas dtypes that a file written by pandas keeps in its metadata do not fit
+        # its columns (a column rewritten with another type by another tool: text made a
+        # struct, which pandas' text dtype cannot take). Read again (the conversion may have
+        # freed the table's buffers) by the Parquet types alone.
+        del table
+        table = pq.read_table(path, pre_buffer=False)
+        try:
+            frame = table.to_pandas(self_destruct=True, split_blocks=True,
+                                    integer_object_nulls=True, ignore_metadata=True)
+        except pa.ArrowException as exc:
+            raise InputError(f"its columns cannot be read into a table: {exc}",
+                             file=path) from exc
     del table
     # What the decoding freed, given back before the columns are converted (by numpy and
     # pandas, which do not allocate from Arrow's pool): about 0.3 GB at 1M cases.
