@@ -119,3 +119,31 @@ def test_a_column_whose_type_differs_from_the_pandas_metadata_is_read_as_stored(
     result = import_sources([(path, None)])
     assert sorted(result.log[C.CASE].astype(str)) == ["C1", "C1", "C2"]
     assert result.log["detail"].tolist() == [{"a": [1]}, {"a": [2]}, None]
+
+
+def test_a_column_name_given_twice_is_refused_naming_it(tmp_path: Path) -> None:
+    """pyarrow's error for it ("Multiple matches for FieldRef.Name(case) in ...") went on
+    over a line per column of the schema: the CLI printed a dozen lines, none naming the
+    problem plainly (found by tests/fuzz_imports.py)."""
+    path = _write(tmp_path / "log.parquet", pa.array(["C1", "C1", "C2"]))
+    table = pq.read_table(path)
+    pq.write_table(pa.Table.from_arrays([*table.columns, table.column(C.ACTIVITY)],
+                                        [*table.column_names, C.ACTIVITY]), path)
+    result = CliRunner().invoke(main, ["import", str(path), "--out",
+                                       str(tmp_path / "out.parquet")])
+    assert result.exit_code == 2, (result.output, result.exception)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert f"field '{C.ACTIVITY}'" in lines[0] and "appears twice" in lines[0]
+
+
+def test_a_broken_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = _write(tmp_path / "log.parquet", pa.array(["C1", "C1", "C2"]))
+    data = bytearray(path.read_bytes())
+    data[4] = 135  # a page header made unreadable: pyarrow's message has two lines
+    path.write_bytes(bytes(data))
+    result = CliRunner().invoke(main, ["import", str(path), "--out",
+                                       str(tmp_path / "out.parquet")])
+    assert result.exit_code == 2, (result.output, result.exception)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "not a readable Parquet file" in lines[0], lines

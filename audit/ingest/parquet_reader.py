@@ -24,7 +24,9 @@ def read_parquet(path: Path) -> RawTable:
         # object stores' latency): the 1M-case log's peak 2.1 -> 1.9 GB, no slower here.
         table = pq.read_table(path, pre_buffer=False)
     except (OSError, pa.ArrowException) as exc:
-        raise InputError(f"not a readable Parquet file: {exc}", file=path) from exc
+        _refuse_a_name_twice(path)
+        raise InputError(f"not a readable Parquet file: {_one_line(exc)}",
+                         file=path) from exc
     _check_data(table, path)
     table = _narrow_floats_widened(table)
     kept = _not_a_number_kept(table)
@@ -46,7 +48,7 @@ def read_parquet(path: Path) -> RawTable:
             frame = table.to_pandas(self_destruct=True, split_blocks=True,
                                     integer_object_nulls=True, ignore_metadata=True)
         except pa.ArrowException as exc:
-            raise InputError(f"its columns cannot be read into a table: {exc}",
+            raise InputError(f"its columns cannot be read into a table: {_one_line(exc)}",
                              file=path) from exc
     del table
     # What the decoding freed, given back before the columns are converted (by numpy and
@@ -75,6 +77,31 @@ def _narrow_floats_widened(table: pa.Table) -> pa.Table:
             widened = pc.cast(pc.cast(column, pa.string()), pa.float64())
             table = table.set_column(k, pa.field(name, pa.float64()), widened)
     return table
+
+
+def _one_line(exc: BaseException) -> str:
+    """pyarrow's message of `exc` on one line (some go on over several: the schema, a
+    second sentence), as an error line is."""
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+
+
+def _refuse_a_name_twice(path: Path) -> None:
+    """InputError naming a column name the file's schema gives twice, where it does (the
+    table cannot be read then, and pyarrow's message lists the whole schema); nothing
+    where the schema cannot be read either."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(path).names
+    except (OSError, pa.ArrowException):
+        return
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InputError(f"column '{name}' appears twice in the file's schema",
+                             file=path, field=name)
+        seen.add(name)
 
 
 def _not_a_number_kept(table: pa.Table) -> dict[str, pd.arrays.FloatingArray]:
@@ -113,9 +140,9 @@ def _check_data(table: pa.Table, path: Path) -> None:
             try:
                 column.validate(full=True)
             except pa.ArrowInvalid as bad:
-                raise InputError(f"not valid data in this column: {bad}", file=path,
+                raise InputError(f"not valid data in this column: {_one_line(bad)}", file=path,
                                  row=_first_invalid_row(column), field=name) from bad
-        raise InputError(f"not valid Parquet data: {exc}", file=path) from exc
+        raise InputError(f"not valid Parquet data: {_one_line(exc)}", file=path) from exc
 
 
 def _first_invalid_row(column: pa.ChunkedArray) -> int | None:
