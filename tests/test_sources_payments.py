@@ -738,3 +738,27 @@ def test_a_stripe_time_of_up_to_8_digits_is_quarantined_not_read_as_1970(
         [2, "created", "20260301", SHORT_UNIX_TIME]]
     assert table.frame[C.TIMESTAMP].tolist() == ["2026-03-01T10:00:00+00:00",
                                                  "2001-09-09T01:46:39+00:00"]
+
+
+@pytest.mark.parametrize(("system", "name", "column", "row", "digits"), [
+    ("stripe", "refunds.csv", "amount", 2, "４９９０"),
+    ("paypal", "activity.csv", "Gross", 1, "１９.９９"),
+    ("adyen", "settlement_details.csv", "Gross Credit (GC)", 1, "١٢٠.00"),
+])
+def test_an_export_amount_in_another_scripts_digits_is_quarantined(
+        tmp_path: Path, system: str, name: str, column: str, row: int, digits: str) -> None:
+    """Python's int(), Decimal() and the \\d of the exports' amount patterns take any
+    script's digits: a Stripe amount of full-width digits was imported as 49.90, a PayPal
+    Gross as 19.99 (found by tests/fuzz_imports.py). Quarantined naming the digit, as a
+    generic log's amount is (docs/import.md)."""
+    with (DATA / system / name).open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    rows[row][rows[0].index(column)] = digits
+    path = tmp_path / name
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    result = import_sources([(path, system)])
+    lines = result.quarantine[result.quarantine["row"] == row + 1]
+    assert lines[["field", "value"]].values.tolist() == [[column, digits]]
+    assert "digits other than ASCII 0-9" in lines["reason"].iloc[0]
+    assert (result.log[C.SOURCE_ROW] != row + 1).all()

@@ -8,6 +8,7 @@ value, reason) and rows exported twice are dropped and counted.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -28,8 +29,9 @@ from audit.ingest.normalise import QUARANTINE_COLUMNS, QUARANTINE_HINTS
 from audit.ingest.raw import FieldsOfRows, IdCells, RawTable
 from audit.ingest.timestamps import OUT_OF_RANGE, local_time_reason
 
-_PLAIN = re.compile(r"^[+-]?\d+(\.\d+)?$")
-_MINOR = re.compile(r"^[+-]?\d+$")
+# ASCII digits only: \d, int() and Decimal() take any script's digits ("１２", "١٢").
+_PLAIN = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
+_MINOR = re.compile(r"^[+-]?[0-9]+$")
 
 # Abbreviations payment exports write in their time zone column, with their UTC offsets.
 # The column holds the short name of the zone the account is set to (Adyen: "BST, CET,
@@ -405,10 +407,23 @@ def unsigned(amount: Decimal) -> Decimal:
     return amount
 
 
+def _refuse_other_digits(value: str) -> None:
+    """BadValue naming the first digit of `value` that is not one of ASCII 0-9 (full-width,
+    Arabic-Indic, ...), as a generic log's amount is quarantined: no export writes them, and
+    such a number's marks (full-width "．", Arabic "٫") are no decimal point."""
+    if value.isascii():
+        return
+    digit = next((c for c in value if c.isdecimal() and not c.isascii()), "")
+    if digit:
+        raise BadValue(f"digits other than ASCII 0-9 ({digit!r}, "
+                       f"{unicodedata.name(digit, '?')}): write amounts with the digits 0-9")
+
+
 def parse_major(text: str) -> Decimal:
     """A plain decimal amount in major units ('1234.56', '-49.99'); no other notation."""
     value = text.strip()
     if not _PLAIN.match(value):
+        _refuse_other_digits(value)
         if "," in value or "'" in value or " " in value:
             raise BadValue("thousands separator or decimal comma in an amount (this export "
                            "writes plain decimals such as 1234.56)")
@@ -420,6 +435,7 @@ def parse_minor(text: str, currency: str) -> Decimal:
     """An integer amount in the currency's minor units ('4999' EUR -> 49.99)."""
     value = text.strip()
     if not _MINOR.match(value):
+        _refuse_other_digits(value)
         raise BadValue("not an integer amount in minor units (e.g. 4999 for 49.99)")
     if currency.upper() not in CURRENCIES:
         raise BadValue("unknown currency, so the minor units are unknown")
