@@ -76,7 +76,8 @@ _FAST_FORMATS: dict[str, tuple[re.Pattern[str], tuple[int, int, int]]] = {
 
 
 def strptime(text: str, fmt: str) -> datetime:
-    """`datetime.strptime`, with a fast path for the plain numeric formats above."""
+    """`datetime.strptime`, with a fast path for the plain numeric formats above; a text
+    holding digits other than ASCII 0-9 is a ValueError (strptime reads any script's)."""
     fast = _FAST_FORMATS.get(fmt)
     if fast is not None:
         match = fast[0].fullmatch(text)
@@ -94,6 +95,9 @@ def strptime(text: str, fmt: str) -> datetime:
                                 int(g[4]), int(g[5]), micro, tzinfo=tz)
             except ValueError:
                 pass
+    if not text.isascii() and any(c.isdecimal() and not c.isascii() for c in text):
+        # (strptime's \d takes any script's digits: "２０２６" would read as 2026)
+        raise ValueError(f"digits other than ASCII 0-9 in {text!r}")
     return datetime.strptime(text, fmt)
 
 
