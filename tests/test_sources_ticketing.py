@@ -946,3 +946,17 @@ def test_jira_histories_whose_id_is_null_are_each_kept(general: bool, tmp_path: 
     assert after.quarantine.empty or not after.quarantine["reason"].astype(str).str.contains(
         "duplicate|same id").any()
     assert not after.log[C.EVENT_ID].astype(str).str.endswith(":None").any()
+
+
+@pytest.mark.parametrize("person", ["", "   "], ids=["empty", "blank"])
+def test_a_role_period_naming_no_person_is_refused(tmp_path: Path, person: str) -> None:
+    """A period whose `person` cell is blank gave its login's events the person "" (the
+    resource wiped, and every such login one person to the segregation-of-duty rules),
+    without a word (found by tests/fuzz_imports.py). Refused naming the row and field."""
+    lines = (DATA / "roles" / "role_history.csv").read_text(encoding="utf-8").splitlines()
+    lines[1] = person + lines[1][lines[1].index(","):]  # Amira Haddad,amira.haddad,...
+    path = tmp_path / "role_history.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="names no person") as caught:
+        import_sources([(DATA / "servicenow" / "sys_audit.csv", "servicenow"), (path, None)])
+    assert (caught.value.row, caught.value.field) == (2, "person")

@@ -58,6 +58,13 @@ def read_roles(path: Path, *, encoding: str | None = None,
     periods = pd.DataFrame({"person": frame["person"].astype(str).str.strip(),
                             "role": _blank_as_missing(frame["role"])})
     rows = np.asarray(table.rows, dtype=np.int64)
+    # A period of no one: its login's events became the person "" (the resource wiped, and
+    # all such logins one person to the segregation-of-duty rules), without a word.
+    nobody = _blank_as_missing(frame["person"]).isna().to_numpy(dtype=bool)
+    if nobody.any():
+        raise InputError("the period names no person (a role is held by someone)",
+                         file=path, row=int(rows[int(nobody.nonzero()[0][0])]),
+                         field="person")
     for column in ("valid_from", "valid_to"):
         text = frame[column].astype(str).str.strip()
         empty = text.eq("")
