@@ -960,3 +960,26 @@ def test_a_role_period_naming_no_person_is_refused(tmp_path: Path, person: str) 
     with pytest.raises(InputError, match="names no person") as caught:
         import_sources([(DATA / "servicenow" / "sys_audit.csv", "servicenow"), (path, None)])
     assert (caught.value.row, caught.value.field) == (2, "person")
+
+
+def test_a_login_given_to_two_people_is_noted(tmp_path: Path) -> None:
+    """A role history giving one login to two people (a login reused, a typing slip) made
+    its events the later row's person's, with no word: Amira Haddad's updates became Zed
+    Other's, a supervisor's (found by tests/fuzz_imports.py). The later row still decides,
+    as for overlapping periods, and a note names the login and both people. The same
+    person written another way (case, spacing) is no note."""
+    lines = (DATA / "roles" / "role_history.csv").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "roles.csv"
+    path.write_text("\n".join([*lines, "amira  HADDAD,amira.haddad,customer-service,"
+                                "2026-01-01T00:00:00+00:00,"]) + "\n", encoding="utf-8")
+    same = import_sources([(DATA / "servicenow" / "sys_audit.csv", "servicenow"),
+                           (path, "roles")])
+    assert not [n for n in same.notes if "login" in n]
+    path.write_text("\n".join([*lines, "Zed Other,Amira.Haddad,supervisor,"
+                                "2026-01-01T00:00:00+00:00,"]) + "\n", encoding="utf-8")
+    result = import_sources([(DATA / "servicenow" / "sys_audit.csv", "servicenow"),
+                             (path, "roles")])
+    assert [n for n in result.notes if "login" in n] == [
+        "roles.csv: 1 login(s) given to different people, the later row deciding (e.g. "
+        "'Amira.Haddad': 'Amira Haddad' in row 2, 'Zed Other' in row 6)"]
+    assert "Amira Haddad" not in set(result.log[C.RESOURCE].astype(str))

@@ -9,7 +9,7 @@ Periods are half-open: valid_from <= t < valid_to.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,8 @@ class RoleHistory:
     read_from: str = ""
     """Of a role history stored in a canonical log (`stored_history`), the file(s) its
     import read it from (`file` then says where it is stored)."""
+    notes: list[str] = field(default_factory=list)
+    """What reading it found for the run's notes (a login given to two people)."""
 
 
 def read_roles(path: Path, *, encoding: str | None = None,
@@ -93,12 +95,28 @@ def read_roles(path: Path, *, encoding: str | None = None,
         raise InputError("valid_to is not after valid_from: the period would hold no moment",
                          file=path, row=int(rows[first]), field="valid_to")
     logins: dict[str, str] = {}
+    notes: list[str] = []
     if "login" in frame.columns:
-        for person, login in zip(periods["person"], _blank_as_missing(frame["login"]),
-                                 strict=True):
+        # (person and login compared as `apply_roles` compares them: case, width, spacing)
+        naming: dict[str, tuple[str, int]] = {}
+        other: list[tuple[str, str, int, str, int]] = []
+        for person, login, row in zip(periods["person"], _blank_as_missing(frame["login"]),
+                                      rows.tolist(), strict=True):
             if not pd.isna(login):
                 logins[str(login)] = person
-    return RoleHistory(periods, logins, path.name)
+                key = C.person_key(str(login))
+                named = naming.setdefault(key, (person, row))
+                if C.person_key(named[0]) != C.person_key(person):
+                    other.append((str(login), *named, person, row))
+        if other:
+            # A login given to two people: the later row decides (as for overlapping
+            # periods); before, its events became the later person's without a word.
+            login, person, row, later, later_row = other[0]
+            count = len({C.person_key(o[0]) for o in other})
+            notes.append(f"{path.name}: {count} login(s) given to different people, the "
+                         f"later row deciding (e.g. '{login}': '{person}' in row {row}, "
+                         f"'{later}' in row {later_row})")
+    return RoleHistory(periods, logins, path.name, notes=notes)
 
 
 def _blank_as_missing(column: pd.Series) -> pd.Series:
@@ -118,7 +136,8 @@ def merge_roles(histories: list[RoleHistory]) -> RoleHistory:
     for history in histories:
         logins.update(history.logins)
     return RoleHistory(periods, logins, ", ".join(h.file for h in histories),
-                       read_from=", ".join(h.read_from or h.file for h in histories))
+                       read_from=", ".join(h.read_from or h.file for h in histories),
+                       notes=[n for h in histories for n in h.notes])
 
 
 def apply_roles(log: pd.DataFrame, history: RoleHistory, *,
@@ -214,7 +233,7 @@ def apply_roles(log: pd.DataFrame, history: RoleHistory, *,
         differ &= ~repeats
         counted &= ~repeats
     notes = [f"{history.file}: roles set on {words(int(counted.sum()), 'event')}"]
-    notes += overlap_notes(history)
+    notes += history.notes + overlap_notes(history)
     if unknown.any():
         people = sorted(set(log.loc[unknown, C.RESOURCE].astype(str)))
         notes.append(f"{history.file}: {words(int(unknown.sum()), 'event')} by {len(people)} "
