@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import time
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -542,6 +543,23 @@ def test_ocel_sqlite_event_without_time(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no time") as caught:
         read_ocel(copy, "Invoice")
     assert caught.value.row == 6
+
+
+def test_ocel_sqlite_whose_schema_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    """A table name that is not UTF-8 (a damaged file): sqlite3's error message quotes it,
+    and decoding that message raised UnicodeDecodeError, a traceback (found by
+    tests/fuzz_imports.py). An input error naming the file."""
+    other = tmp_path / "other.sqlite"
+    with closing(sqlite3.connect(other)) as connection:
+        connection.execute("CREATE TABLE extra (a TEXT)")
+        connection.commit()
+        connection.execute("PRAGMA writable_schema = ON")
+        connection.execute("UPDATE sqlite_master SET name = CAST(x'6578747261ff' AS TEXT), "
+                           "tbl_name = CAST(x'6578747261ff' AS TEXT) WHERE name = 'extra'")
+        connection.commit()
+    with pytest.raises(InputError, match="not UTF-8") as caught:
+        read_ocel(other, "Invoice")
+    assert caught.value.file == str(other)
 
 
 def _ocel_json(events: str, objects: str) -> str:

@@ -349,6 +349,9 @@ def _read_sqlite(path: Path, chosen: str | None) -> _Log:
             return _sqlite_log(path, connection, chosen)
     except sqlite3.Error as exc:
         raise InputError(f"cannot read the SQLite database: {exc}", file=path) from exc
+    except UnicodeDecodeError as exc:  # (sqlite3's own message quoting a damaged schema)
+        raise InputError("cannot read the SQLite database: text in it is not UTF-8: "
+                         f"{exc.object[:80]!r}", file=path) from exc
     except OSError as exc:
         raise InputError(f"cannot open file: {exc.strerror or exc}", file=path) from exc
 
