@@ -23,9 +23,10 @@ CliRunner). Each outcome is one of:
 - `loss`: imported, but a count does not add up: an input's `read` is not `imported +
   quarantined`, the quarantine file's rows of the input are not its `quarantined`, the log
   holds fewer of its rows than `imported - left_out`, or the records counted here (a CSV's
-  rows, of a generic log or a payment export; a Zendesk audits file's audits; an XES
-  file's events; a Parquet file's rows) are not `read` + duplicates dropped + updates that
-  state no activity.
+  rows, of a generic log or a payment export; a Zendesk audits file's audits; a Jira
+  file's issues and their changelog histories; an XES file's events; a Parquet file's
+  rows) are not `read` + duplicates dropped + updates that state no activity; or the log
+  holds a blank case, activity, resource or role (a blank one is missing).
 
 The counts per format and outcome are printed; each input that crashed, hung, was vague or
 lost rows is written to --keep (default /tmp/fuzz-imports) with the command and the error,
@@ -554,7 +555,8 @@ def _mutate_once(seed: Seed, data: bytes, rng: random.Random) -> tuple[bytes, st
         return _bytes_mutation(data, rng)
     try:
         return mutator(data, rng)
-    except (ValueError, csv.Error, pa.ArrowException, sqlite3.Error, RecursionError):
+    except (ValueError, OSError, csv.Error, pa.ArrowException, sqlite3.Error,
+            RecursionError):
         return _bytes_mutation(data, rng)  # (an earlier mutation made it unreadable here)
 
 
@@ -602,7 +604,8 @@ def _expected_records(seed: Seed, data: bytes) -> int | None:
     """The records of the input as counted here, independently of the import, where a
     simple count is the import's `read` (+ duplicates dropped + updates stating nothing):
     a CSV's data rows (a generic log or a payment export, a record a row), a Zendesk
-    audits file's audits, an XES file's events, a Parquet file's rows; else None."""
+    audits file's audits, a Jira file's issues and their histories, an XES file's events,
+    a Parquet file's rows; else None."""
     import re
 
     if seed.kind == "csv" and seed.fmt in ("csv", "stripe", "paypal", "adyen"):
@@ -613,6 +616,22 @@ def _expected_records(seed: Seed, data: bytes) -> int | None:
         text = data.decode("utf-8", "replace")
         text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
         return len(re.findall(r"<event[\s>/]", text))
+    if seed.fmt == "jira" and seed.kind == "json":
+        try:
+            document = json.loads(data)
+        except ValueError:
+            return None
+        issues = document.get("issues") if isinstance(document, dict) else None
+        if not isinstance(issues, list) or not all(isinstance(i, dict) for i in issues):
+            return None
+        count = 0
+        for issue in issues:  # its creation, and each history of its changelog
+            changelog = issue.get("changelog")
+            histories = changelog.get("histories") if isinstance(changelog, dict) else None
+            if not isinstance(histories, list):
+                return None
+            count += 1 + len(histories)
+        return count
     if seed.fmt == "zendesk" and seed.kind == "json":
         try:
             document = json.loads(data)
@@ -628,6 +647,12 @@ def _losses(out: Path, seed: Seed, data: bytes, label: str, output: str) -> list
     import re
 
     problems: list[str] = []
+    texts = ["case:concept:name", "concept:name", "org:resource", "org:role"]
+    events = pd.read_parquet(out, columns=texts)
+    for name in texts:  # (read trimmed, a blank one missing: never an empty text)
+        values = events[name].dropna().astype(str)
+        if (values.str.strip() == "").any():
+            problems.append(f"blank {name} in the log")
     if seed.fmt == "roles":  # no events of its own: its periods are used or refused
         return problems
     meta = pq.read_schema(out).metadata or {}
