@@ -101,6 +101,13 @@ def _head_csv(path: Path, rows: int) -> bytes:
     return b"".join(lines[: rows + 1])
 
 
+def _csv_page(path: Path, first: int, last: int) -> bytes:
+    """The header and data rows `first` to `last` (1-based) of a CSV: a page of an export
+    paged by row count (which may cut an update in two)."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    return lines[0] + b"".join(lines[first:last + 1])
+
+
 def _head_json(path: Path, key: str, records: int) -> bytes:
     document = json.loads(path.read_text(encoding="utf-8"))
     document[key] = document[key][:records]
@@ -197,12 +204,19 @@ def seeds() -> list[Seed]:
              _head_csv(EXPORTS / "servicenow_sys_audit.csv", 60), "csv"),
         Seed("servicenow", "servicenow", ".csv",
              (DATA / "sources/servicenow/sys_audit.csv").read_bytes(), "csv"),
+        Seed("servicenow-page2", "servicenow", ".csv", _csv_page(
+            EXPORTS / "servicenow_sys_audit.csv", 31, 60), "csv",
+             beside=("servicenow", "page1.csv",
+                     _csv_page(EXPORTS / "servicenow_sys_audit.csv", 1, 30))),
         Seed("servicenow-json", "servicenow", ".json",
              _servicenow_json(DATA / "sources/servicenow/sys_audit.csv", 40), "json"),
         Seed("sample-stripe-charges", "stripe", ".csv",
              _head_csv(EXPORTS / "stripe_charges.csv", 30), "csv"),
         Seed("sample-stripe-refunds", "stripe", ".csv",
              _head_csv(EXPORTS / "stripe_refunds.csv", 30), "csv"),
+        Seed("sample-stripe-refunds-beside-charges", "stripe", ".csv",
+             _head_csv(EXPORTS / "stripe_refunds.csv", 30), "csv",
+             beside=("stripe", "charges.csv", (EXPORTS / "stripe_charges.csv").read_bytes())),
         Seed("stripe-charges", "stripe", ".csv",
              (DATA / "sources/stripe/charges.csv").read_bytes(), "csv"),
         Seed("stripe-refunds", "stripe", ".csv",

@@ -147,3 +147,20 @@ def test_a_broken_file_is_refused_in_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2, (result.output, result.exception)
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "not a readable Parquet file" in lines[0], lines
+
+
+def test_a_column_name_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    """Parquet stores a column's name as bytes too: one that is not UTF-8 (a damaged
+    footer) made pyarrow raise UnicodeDecodeError when the names were read, a traceback
+    (found by tests/fuzz_imports.py)."""
+    path = _write(tmp_path / "log.parquet", pa.array(["C1", "C1", "C2"]))
+    table = pq.read_table(path).append_column("zzé", pa.array(["x", "y", "z"]))
+    pq.write_table(table, path)
+    data = path.read_bytes()
+    assert data.count("zzé".encode()) >= 1
+    path.write_bytes(data.replace("zzé".encode(), b"zz\xc3\x28"))  # (é's 2nd byte broken)
+    result = CliRunner().invoke(main, ["import", str(path), "--out",
+                                       str(tmp_path / "out.parquet")])
+    assert result.exit_code == 2, (result.output, result.exception)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "column name" in lines[0] and "UTF-8" in lines[0], lines

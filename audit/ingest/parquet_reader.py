@@ -23,6 +23,10 @@ def read_parquet(path: Path) -> RawTable:
         # Column chunks read as they are decoded, not all buffered first (pre_buffer is for
         # object stores' latency): the 1M-case log's peak 2.1 -> 1.9 GB, no slower here.
         table = pq.read_table(path, pre_buffer=False)
+        _ = table.column_names  # (each decoded from the bytes Parquet stores: checked here)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"a column name is not UTF-8 text: {exc.object!r}",
+                         file=path) from exc
     except (OSError, pa.ArrowException) as exc:
         _refuse_a_name_twice(path)
         raise InputError(f"not a readable Parquet file: {_one_line(exc)}",
@@ -94,7 +98,7 @@ def _refuse_a_name_twice(path: Path) -> None:
 
     try:
         names = pq.read_schema(path).names
-    except (OSError, pa.ArrowException):
+    except (OSError, pa.ArrowException, UnicodeDecodeError):
         return
     seen: set[str] = set()
     for name in names:
