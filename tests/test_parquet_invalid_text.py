@@ -164,3 +164,20 @@ def test_a_column_name_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2, (result.output, result.exception)
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "column name" in lines[0] and "UTF-8" in lines[0], lines
+
+
+def test_a_binary_column_whose_first_values_are_missing_is_checked_too(
+        tmp_path: Path) -> None:
+    """The check glances at a column's first values for bytes; one whose first few hundred
+    are missing is looked at whole."""
+    count = 300
+    table = pa.table({
+        C.CASE: pa.array([None] * (count - 1) + [b"C\xff"], type=pa.binary()),
+        C.ACTIVITY: pa.array(["Approve refund"] * count),
+        C.TIMESTAMP: pa.array(["2026-07-01T10:00:00Z"] * count),
+    })
+    path = tmp_path / "log.parquet"
+    pq.write_table(table, path)
+    with pytest.raises(InputError) as caught:
+        import_sources([(path, None)])
+    assert (caught.value.row, caught.value.field) == (count, C.CASE)
