@@ -181,3 +181,21 @@ def test_a_binary_column_whose_first_values_are_missing_is_checked_too(
     with pytest.raises(InputError) as caught:
         import_sources([(path, None)])
     assert (caught.value.row, caught.value.field) == (count, C.CASE)
+
+
+@pytest.mark.parametrize("damaged", [b"\x85{}", b"{not json"], ids=["not utf8", "not json"])
+def test_damaged_pandas_metadata_is_read_past(tmp_path: Path, damaged: bytes) -> None:
+    """The pandas metadata a file written by pandas keeps (JSON in the footer) is read by
+    pyarrow's conversion even where it is not followed: damaged, it raised
+    UnicodeDecodeError or a JSON error, a traceback (found by tests/fuzz_imports.py). The
+    file is read by its Parquet types, as where the metadata does not fit its columns."""
+    import pandas as pd
+
+    path = tmp_path / "log.parquet"
+    pd.DataFrame({C.CASE: ["C1", "C2"], C.ACTIVITY: ["a", "b"],
+                  C.TIMESTAMP: ["2026-07-01T10:00:00Z"] * 2}).to_parquet(path, index=False)
+    table = pq.read_table(path)
+    assert b"pandas" in (table.schema.metadata or {})
+    pq.write_table(table.replace_schema_metadata({b"pandas": damaged}), path)
+    result = import_sources([(path, None)])
+    assert sorted(result.log[C.CASE].astype(str)) == ["C1", "C2"]

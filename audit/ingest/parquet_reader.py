@@ -41,17 +41,18 @@ def read_parquet(path: Path) -> RawTable:
     try:
         frame = table.to_pandas(self_destruct=True, split_blocks=True,
                                 integer_object_nulls=True)
-    except pa.ArrowException:
+    except (pa.ArrowException, ValueError):  # (UnicodeDecodeError, JSONDecodeError too)
         # The pandas dtypes that a file written by pandas keeps in its metadata do not fit
         # its columns (a column rewritten with another type by another tool: text made a
-        # struct, which pandas' text dtype cannot take). Read again (the conversion may have
-        # freed the table's buffers) by the Parquet types alone.
+        # struct, which pandas' text dtype cannot take), or that metadata is damaged (not
+        # UTF-8, not JSON: read even where it is not followed). Read again (the conversion
+        # may have freed the table's buffers), by the Parquet types alone.
         del table
-        table = pq.read_table(path, pre_buffer=False)
+        table = pq.read_table(path, pre_buffer=False).replace_schema_metadata(None)
         try:
             frame = table.to_pandas(self_destruct=True, split_blocks=True,
                                     integer_object_nulls=True, ignore_metadata=True)
-        except pa.ArrowException as exc:
+        except (pa.ArrowException, ValueError) as exc:
             raise InputError(f"its columns cannot be read into a table: {_one_line(exc)}",
                              file=path) from exc
     del table
