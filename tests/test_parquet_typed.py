@@ -214,6 +214,30 @@ def test_typed_times_outside_the_logs_range_are_quarantined(tmp_path: Path,
     assert str(result.log[C.TIMESTAMP].dtype) == "datetime64[ns, UTC]"
 
 
+@pytest.mark.parametrize("zone", ["UTC", None], ids=["aware", "naive"])
+def test_typed_times_beyond_pythons_years_are_quarantined_as_written(
+        tmp_path: Path, zone: str | None) -> None:
+    """A time before year 1 or after 9999 (Parquet's microseconds reach far beyond) has no
+    Python datetime: writing it as the quarantine's value raised NotImplementedError, a
+    traceback (found by tests/fuzz_imports.py). It is quarantined as any time outside the
+    log's range, its value in ISO 8601 as numpy writes it."""
+    micros = [-646_000_000_000_000_000, 1782900000000000, 400_000_000_000_000_000]
+    path = _write(tmp_path / "log.parquet", {
+        C.CASE: pa.array(["C1", "C1", "C1"]),
+        C.ACTIVITY: pa.array(["Receive refund request", "Approve refund", "Execute payout"]),
+        C.TIMESTAMP: pa.array(micros, pa.int64()).cast(pa.timestamp("us", tz=zone)),
+    })
+    result = import_sources([(path, None)], assume_tz="UTC")
+    suffix = "+00:00" if zone else ""
+    assert [(row, field, value) for row, field, value, _ in _quarantined(result)] == [
+        (1, C.TIMESTAMP, f"-18501-01-28 03:33:20{suffix}"),
+        (3, C.TIMESTAMP, f"14645-06-30 15:06:40{suffix}")]
+    assert set(result.quarantine["reason"]) == {
+        "time outside 1677-09-21 00:12:43.145224193 to 2262-04-11 23:47:16.854775807 UTC "
+        "(the range a timestamp can hold)"}
+    assert result.log[C.TIMESTAMP].tolist() == [pd.Timestamp(1782900000000000000, tz="UTC")]
+
+
 def test_a_nan_outside_the_amount_is_missing_not_the_text_nan(tmp_path: Path) -> None:
     """a9834cc kept every float column's NaN apart (for the amount's sake): a NaN case id
     became the case "nan" and a NaN evidence cell the text "nan" (evidence present: EV001

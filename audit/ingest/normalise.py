@@ -94,6 +94,25 @@ def _as_string(series: pd.Series) -> pd.Series:
     return series.astype("string")
 
 
+def _shown_text(series: pd.Series) -> pd.Series:
+    """`_as_string`, and for a time beyond Python's years 1-9999 (Parquet's microseconds
+    reach them; pandas writes a zone-aware time through Python's datetime, and raised
+    NotImplementedError) numpy's ISO 8601 text, in UTC with its offset as pandas writes it:
+    the quarantine's value of such a time. Only quarantined rows are written so."""
+    try:
+        return _as_string(series)
+    except (NotImplementedError, OverflowError, ValueError):
+        if not isinstance(series.dtype, pd.DatetimeTZDtype):
+            raise
+    utc = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    seconds = utc.astype("datetime64[s]")
+    fraction = bool(((seconds != utc) & ~np.isnat(utc)).any())  # (all with it, as pandas)
+    text = pd.Series(np.datetime_as_string(utc, unit="us" if fraction else "s"),
+                     index=series.index, dtype="string")
+    text = text.str.replace("T", " ", n=1, regex=False) + "+00:00"
+    return text.mask(series.isna())
+
+
 def _sorted_codes(series: pd.Series, texts: pd.Series) -> pd.Series | None:
     """Categorical `series` with each category replaced by its text in `texts` (missing where
     that is), kept as a categorical: each distinct text once, sorted by code point as
@@ -711,7 +730,7 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         lookup = from_reader(raw.field_values, name)
         if lookup is not None:
             return per_row(lookup, flagged)
-        values: np.ndarray = _as_string(shown[name][flagged]).fillna("").astype(
+        values: np.ndarray = _shown_text(shown[name][flagged]).fillna("").astype(
             object).to_numpy()
         return values
 
