@@ -238,6 +238,28 @@ def test_typed_times_beyond_pythons_years_are_quarantined_as_written(
     assert result.log[C.TIMESTAMP].tolist() == [pd.Timestamp(1782900000000000000, tz="UTC")]
 
 
+@pytest.mark.parametrize("column", [C.CASE, C.RESOURCE, "evidence:receipt", C.AMOUNT])
+def test_a_far_typed_time_read_as_text_is_written_as_numpy_writes_it(
+        tmp_path: Path, column: str) -> None:
+    """A zone-aware time column read as a text column (a case id, a resource, an evidence
+    item, an amount): one beyond Python's years made pandas' text conversion raise
+    NotImplementedError, a traceback (found by tests/fuzz_imports.py)."""
+    columns = {C.CASE: pa.array(["C1", "C1"]),
+               C.ACTIVITY: pa.array(["Receive refund request", "Approve refund"]),
+               C.TIMESTAMP: pa.array(["2026-07-01T10:00:00Z", "2026-07-01T11:00:00Z"])}
+    columns[column] = pa.array([-646_000_000_000_000_000, 1782900000000000],
+                               pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+    path = _write(tmp_path / "log.parquet", columns)
+    if column == C.AMOUNT:  # (no amount: both quarantined, so the file is refused)
+        with pytest.raises(InputError, match="not a plain decimal number") as caught:
+            import_sources([(path, None)])
+        assert (caught.value.row, caught.value.field) == (1, C.AMOUNT)
+        return
+    result = import_sources([(path, None)])
+    assert result.log[column].astype(str).tolist() == ["-18501-01-28 03:33:20+00:00",
+                                                       "2026-07-01 10:00:00+00:00"]
+
+
 def test_a_nan_outside_the_amount_is_missing_not_the_text_nan(tmp_path: Path) -> None:
     """a9834cc kept every float column's NaN apart (for the amount's sake): a NaN case id
     became the case "nan" and a NaN evidence cell the text "nan" (evidence present: EV001

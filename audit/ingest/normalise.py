@@ -87,28 +87,29 @@ def _by_codes(series: pd.Series, categories: pd.Series) -> pd.Series | None:
 def _as_string(series: pd.Series) -> pd.Series:
     """``series.astype("string")``; a categorical of text (a Parquet dictionary column) is
     written as its categories' text taken by its codes (`canonical.category_text`: pandas
-    would make a Python object for every row first, seconds a column at millions of rows)."""
+    would make a Python object for every row first, seconds a column at millions of rows);
+    a zone-aware time beyond Python's years as `_far_time_text` writes it."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         text: pd.Series = C.category_text(series)
         return text
-    return series.astype("string")
-
-
-def _shown_text(series: pd.Series) -> pd.Series:
-    """`_as_string`, and for a time beyond Python's years 1-9999 (Parquet's microseconds
-    reach them; pandas writes a zone-aware time through Python's datetime, and raised
-    NotImplementedError) numpy's ISO 8601 text, in UTC with its offset as pandas writes it:
-    the quarantine's value of such a time. Only quarantined rows are written so."""
     try:
-        return _as_string(series)
+        return series.astype("string")
     except (NotImplementedError, OverflowError, ValueError):
         if not isinstance(series.dtype, pd.DatetimeTZDtype):
             raise
+        return _far_time_text(series)
+
+
+def _far_time_text(series: pd.Series) -> pd.Series:
+    """A zone-aware time column as text where pandas cannot write it: a time beyond Python's
+    years 1-9999 (Parquet's microseconds reach them) is written through Python's datetime,
+    which raised NotImplementedError. numpy's ISO 8601 text instead, in UTC with the offset
+    as pandas writes it (`-18525-10-08 23:54:18.648576+00:00`); missing stays missing."""
     utc = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
     seconds = utc.astype("datetime64[s]")
     fraction = bool(((seconds != utc) & ~np.isnat(utc)).any())  # (all with it, as pandas)
     text = pd.Series(np.datetime_as_string(utc, unit="us" if fraction else "s"),
-                     index=series.index, dtype="string")
+                     index=series.index, name=series.name, dtype="string")
     text = text.str.replace("T", " ", n=1, regex=False) + "+00:00"
     return text.mask(series.isna())
 
@@ -730,7 +731,7 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         lookup = from_reader(raw.field_values, name)
         if lookup is not None:
             return per_row(lookup, flagged)
-        values: np.ndarray = _shown_text(shown[name][flagged]).fillna("").astype(
+        values: np.ndarray = _as_string(shown[name][flagged]).fillna("").astype(
             object).to_numpy()
         return values
 
