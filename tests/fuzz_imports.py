@@ -457,8 +457,8 @@ def _parquet_mutation(data: bytes, rng: random.Random) -> tuple[bytes, str]:
     if how == "cast":
         column = table.column(c)
         kind = rng.choice(["string", "int64", "float64", "bool", "timestamp-naive",
-                           "timestamp-ms-tz", "date", "binary", "dictionary", "decimal",
-                           "large_string", "null"])
+                           "timestamp-ms-tz", "timestamp-far", "date", "binary", "dictionary",
+                           "decimal", "large_string", "null", "uint64", "list", "duration"])
         try:
             if kind == "string":
                 new = pa.array([None if v is None else str(v) for v in column.to_pylist()])
@@ -476,6 +476,19 @@ def _parquet_mutation(data: bytes, rng: random.Random) -> tuple[bytes, str]:
             elif kind == "timestamp-ms-tz":
                 new = pa.array([pd.Timestamp("2999-07-01 10:00", tz="UTC")
                                 for _ in range(len(column))], pa.timestamp("ms", "UTC"))
+            elif kind == "timestamp-far":  # (beyond Python's years 1-9999)
+                new = pa.array([rng.choice([-646 * 10**15, 400 * 10**15, 1782900000 * 10**6,
+                                            None]) for _ in range(len(column))],
+                               pa.int64()).cast(pa.timestamp("us", rng.choice(["UTC", None])))
+            elif kind == "uint64":
+                new = pa.array([rng.choice([0, 2**64 - 1, None]) for _ in range(len(column))],
+                               pa.uint64())
+            elif kind == "list":
+                new = pa.array([rng.choice([["a"], [], None, ["1.5", "2"]])
+                                for _ in range(len(column))], pa.list_(pa.string()))
+            elif kind == "duration":
+                new = pa.array([rng.choice([0, -1, 2**62, None]) for _ in range(len(column))],
+                               pa.duration("us"))
             elif kind == "date":
                 new = pa.array([pd.Timestamp("2026-07-01").date()] * len(column))
             elif kind == "binary":

@@ -297,3 +297,26 @@ def test_float32_amounts_are_the_decimals_they_were_written_as(tmp_path: Path) -
         (4, "more decimals than EUR has (2)"), (5, "not a finite number")]
     amounts_read = result.log.sort_values(C.SOURCE_ROW)[C.AMOUNT].tolist()
     assert amounts_read[:3] == [12.34, 0.1, 1000.0] and math.isnan(amounts_read[3])
+
+
+def test_an_unsigned_64_bit_column_with_a_missing_value_is_kept(tmp_path: Path) -> None:
+    """A uint64 column with a missing value became Python ints (integer_object_nulls),
+    which writing the log took for int64: a value from 2^63 up overflowed, a traceback
+    (OverflowError, found by tests/fuzz_imports.py). It is read as pandas' UInt64 and
+    written back as uint64, every value kept."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    path = _write(tmp_path / "log.parquet", {
+        C.CASE: pa.array(["C1", "C1", "C2"]),
+        C.ACTIVITY: pa.array(["Receive refund request", "Approve refund", "Approve refund"]),
+        C.TIMESTAMP: pa.array(["2026-07-01T10:00:00Z"] * 3),
+        "ledger_entry": pa.array([0, 2**64 - 1, None], pa.uint64()),
+    })
+    out = tmp_path / "out.parquet"
+    done = CliRunner().invoke(main, ["import", str(path), "--out", str(out)])
+    assert done.exit_code == 0, (done.output, done.exception)
+    written = pq.read_table(out).column("ledger_entry")
+    assert written.type == pa.uint64()
+    assert sorted(written.to_pylist(), key=str) == [0, 2**64 - 1, None]

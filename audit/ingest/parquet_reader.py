@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 
 def read_parquet(path: Path) -> RawTable:
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -38,9 +39,13 @@ def read_parquet(path: Path) -> RawTable:
     # used after), the columns kept apart (split_blocks: no consolidation into 2-D blocks,
     # a copy): reading a 1M-case log written by `import` peaked at 2.65 GB, 2.28-2.39 GB
     # so, in the same 4.0-4.1 s. (`normalise`, which follows, peaks at 2.67 GB either way.)
+    # An unsigned 64-bit column as pandas' UInt64: with a missing value, integer_object_nulls
+    # made it Python ints, which the log's writing took for int64 (a value from 2^63 up
+    # overflowed: a traceback).
+    unsigned = {pa.uint64(): pd.UInt64Dtype()}.get
     try:
         frame = table.to_pandas(self_destruct=True, split_blocks=True,
-                                integer_object_nulls=True)
+                                integer_object_nulls=True, types_mapper=unsigned)
     except (pa.ArrowException, ValueError):  # (UnicodeDecodeError, JSONDecodeError too)
         # The pandas dtypes that a file written by pandas keeps in its metadata do not fit
         # its columns (a column rewritten with another type by another tool: text made a
@@ -51,7 +56,8 @@ def read_parquet(path: Path) -> RawTable:
         table = pq.read_table(path, pre_buffer=False).replace_schema_metadata(None)
         try:
             frame = table.to_pandas(self_destruct=True, split_blocks=True,
-                                    integer_object_nulls=True, ignore_metadata=True)
+                                    integer_object_nulls=True, ignore_metadata=True,
+                                    types_mapper=unsigned)
         except (pa.ArrowException, ValueError) as exc:
             raise InputError(f"its columns cannot be read into a table: {_one_line(exc)}",
                              file=path) from exc
