@@ -981,3 +981,16 @@ def test_an_ocel_attribute_change_at_a_time_that_cannot_be_placed_is_refused(
         expected = ["No"] if change.startswith("2026-10") else ["Yes"]
         assert read_ocel(path, "order", assume_tz="Europe/Berlin").frame[
             "case:blocked"].tolist() == expected
+
+
+def test_ocel_json_not_utf8_names_the_line_of_the_bad_byte(tmp_path: Path) -> None:
+    """The error said only "not UTF-8 JSON text: invalid start byte", naming no place in
+    the file (found by tests/fuzz_imports.py)."""
+    path = tmp_path / "bad.jsonocel"
+    path.write_bytes(_ocel_json('{"id": "e1", "type": "a", "time": "2026-07-01T00:00:00Z"}',
+                                '{"id": "o1", "type": "order"}').replace(
+        "{", "\n{", 3).encode().replace(b'"e1"', b'"e\xff1"'))
+    with pytest.raises(InputError, match="byte 0xff at line") as caught:
+        read_ocel(path, "order")
+    text = path.read_bytes()
+    assert caught.value.row == text[:text.index(b"\xff")].count(b"\n") + 1 > 1

@@ -132,6 +132,22 @@ def test_read_export_refuses_what_a_text_read_refuses(tmp_path: Path) -> None:
         path.read_text(encoding="utf-8-sig")
     with pytest.raises(InputError) as caught:
         jsontext.read_export(path)
-    assert str(caught.value).endswith(f"cannot read: {decoding.value}")
+    # (named by line and byte of the file, the BOM counted: 3 + 10 + 1)
+    assert str(caught.value).endswith(
+        f"not UTF-8 text: byte 0xff at line 1 (byte 14 of the file): {decoding.value.reason}")
     with pytest.raises(InputError, match="cannot read"):
         jsontext.read_export(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["plain", "with BOM"])
+def test_a_json_export_not_utf8_names_the_line_of_the_bad_byte(tmp_path: Path,
+                                                                bom: bytes) -> None:
+    """The error named the byte's offset in Python's words ("'utf-8' codec can't decode
+    byte 0xff in position 57: invalid start byte"), not the line an auditor opens the file
+    at (found by tests/fuzz_imports.py)."""
+    path = tmp_path / "audits.json"
+    path.write_bytes(bom + b'{"audits": [\n {"id": 1,\n  "ticket_id": "T\xff1"}\n]}\n')
+    with pytest.raises(InputError) as caught:
+        jsontext.read_export(path)
+    assert "line 3" in caught.value.message and "0xff" in caught.value.message
+    assert caught.value.file == str(path)

@@ -18,6 +18,7 @@ and the decoded records are walked only then.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Iterable
@@ -72,7 +73,19 @@ def read_export(path: Path) -> bytes | str:
     try:
         return _universal_newlines(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise InputError(f"cannot read: {exc}", file=path) from exc
+        raise InputError(f"not UTF-8 text: {undecodable_at(data, exc)[1]}",
+                         file=path) from exc
+
+
+def undecodable_at(data: bytes, exc: UnicodeDecodeError) -> tuple[int, str]:
+    """Where in `data` (a file's bytes) the byte `exc` (of decoding them as UTF-8, or them
+    after a UTF-8 byte order mark) could not be decoded: its line, and the byte, line and
+    offset in words, as an auditor opens the file there (Python's "can't decode byte 0xff
+    in position 57" named no line)."""
+    at = exc.start + (len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0)
+    line = data.count(b"\n", 0, at) + 1
+    return line, (f"byte 0x{data[at]:02x} at line {line} (byte {at + 1} of the file): "
+                  f"{exc.reason}")
 
 
 def as_text(content: bytes | str) -> str:

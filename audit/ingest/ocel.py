@@ -24,7 +24,7 @@ import pandas as pd
 from lxml import etree
 
 from audit.errors import InputError
-from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates
+from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates, undecodable_at
 from audit.ingest.mapping import check_time_zone
 from audit.ingest.raw import RawTable
 from audit.ingest.timestamps import local_time_reason
@@ -126,18 +126,22 @@ def _encoding(path: Path) -> str:
 
 
 def _read_json(path: Path, chosen: str | None) -> _Log:
+    data = b""
     try:
         with open_binary(path) as stream:
             data = stream.read()
         # Decoded strictly (json.loads of bytes would let encoded surrogates through).
         text = data.decode(json.detect_encoding(data))
-        del data
+        data = b""
         document = loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"malformed JSON (line {exc.lineno}): {exc.msg}", file=path, row=exc.lineno
         ) from exc
     except UnicodeDecodeError as exc:
+        if json.detect_encoding(data).startswith("utf-8"):  # (named by line and byte)
+            line, where = undecodable_at(data, exc)
+            raise InputError(f"not UTF-8 JSON text: {where}", file=path, row=line) from exc
         raise InputError(f"not UTF-8 JSON text: {exc.reason}", file=path) from exc
     except RecursionError as exc:
         raise InputError("malformed JSON: nested too deeply", file=path) from exc
