@@ -27,11 +27,21 @@ def _exact(text: str, currency: str) -> str:
     ("4499", "EUR", "44.99"), ("4499", "usd", "44.99"), ("+7", "EUR", "0.07"),
     ("0", "EUR", "0.00"), ("-0", "EUR", "0.00"), ("007", "GBP", "0.07"),
     ("4499", "JPY", "4499"), ("1", "BHD", "0.001"), (" 12 ", "EUR", "0.12"),
-    ("٤٤٩٩", "EUR", "44.99"), ("123456789012345678", "EUR", "1234567890123456.78"),
+    ("123456789012345678", "EUR", "1234567890123456.78"),
     ("1234567890123456789012", "EUR", "12345678901234567890.12"),  # past 18: Decimal's way
 ])
 def test_known_amounts(text: str, currency: str, expected: str) -> None:
     assert minor_money(text, currency) == expected == _exact(text, currency)
+
+
+@pytest.mark.parametrize("text", ["٤٤٩٩", "４４９９", "44٩9"])
+def test_another_scripts_digits_are_refused_by_both_readings(text: str) -> None:
+    """Arabic-Indic or full-width digits were read as 44.99 (int() and Decimal() take any
+    script's digits): no export writes them; quarantined naming the first, as a generic
+    log's amount is."""
+    got = _outcome(minor_money, text, "EUR")
+    assert got == _outcome(_exact, text, "EUR")
+    assert isinstance(got, tuple) and got[1].startswith("digits other than ASCII 0-9 (")
 
 
 @pytest.mark.parametrize("text", ["-4499", "-1234567890123456789012"])
