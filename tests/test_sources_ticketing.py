@@ -983,3 +983,33 @@ def test_a_login_given_to_two_people_is_noted(tmp_path: Path) -> None:
         "roles.csv: 1 login(s) given to different people, the later row deciding (e.g. "
         "'Amira.Haddad': 'Amira Haddad' in row 2, 'Zed Other' in row 6)"]
     assert "Amira Haddad" not in set(result.log[C.RESOURCE].astype(str))
+
+
+@pytest.mark.parametrize("damaged", [b"\x85{", b"{not json", b'{"periods": 1}'],
+                         ids=["not utf8", "not json", "not its shape"])
+def test_a_logs_stored_role_history_that_cannot_be_read_is_noted(tmp_path: Path,
+                                                                  damaged: bytes) -> None:
+    """A month's run takes the role history the log's import applied from the log's
+    metadata; where that record was damaged, the new records got no roles and nothing
+    said so (found while fuzzing the importers). The log is still read, and a note says
+    no roles came from it and how to give them."""
+    import pyarrow.parquet as pq
+
+    from audit.store import write_import
+
+    first = import_sources([(DATA / "servicenow" / "sys_audit.csv", "servicenow"),
+                            (DATA / "roles" / "role_history.csv", None)])
+    log = tmp_path / "log.parquet"
+    write_import(first, log)
+    table = pq.read_table(log)
+    metadata = dict(table.schema.metadata or {})
+    assert b"refund-audit:role-history" in metadata
+    kept = import_sources([(log, None), (DATA / "stripe" / "refunds.csv", "stripe")])
+    assert [n for n in kept.notes if "role history its import applied" in n]
+    metadata[b"refund-audit:role-history"] = damaged
+    pq.write_table(table.replace_schema_metadata(metadata), log)
+    result = import_sources([(log, None), (DATA / "stripe" / "refunds.csv", "stripe")])
+    assert [n for n in result.notes if "role history" in n] == [
+        "log.parquet: the role history its metadata keeps (refund-audit:role-history) "
+        "cannot be read (damaged, or another tool's): no roles are taken from it; give the "
+        "role history with --source roles:FILE"]

@@ -963,7 +963,7 @@ def import_sources(
         # A month's run without the role history given again: the one the log's import
         # applied (kept in its metadata) gives this month's records their roles, as it gave
         # last month's; a role history given with them is theirs instead.
-        from audit.sources.roles import log_history
+        from audit.sources.roles import log_history, unread_history_note
 
         for path, fmt in events_in:
             if fmt == "parquet" and (stored := log_history(path, label_of[path])) is not None:
@@ -971,6 +971,9 @@ def import_sources(
                 notes.append(f"{label_of[path]}: no role history given; the role history "
                              f"its import applied ({stored.read_from}) "
                              "gives the other inputs' records their roles")
+            elif fmt == "parquet" and (unread := unread_history_note(
+                    path, label_of[path])) is not None:
+                notes.append(unread)
 
     reader: Callable[..., _ReadFile] = partial(
         _read_one, mapping=mapping, assume_tz=assume_tz, encoding=encoding,

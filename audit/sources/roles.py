@@ -342,6 +342,27 @@ def log_history(path: Path, label: str) -> RoleHistory | None:
     return None if raw is None else stored_history(raw, log=label)
 
 
+def unread_history_note(path: Path, label: str) -> str | None:
+    """A note where the canonical log at PATH (named LABEL) holds a role history under this
+    tool's key that `stored_history` cannot read (damaged: not UTF-8, not JSON, not of its
+    shape): the month's run then gives its records no roles from it, which was told by
+    nothing. None where the log holds none, or it reads."""
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        return None
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        raw = (pq.read_schema(path).metadata or {}).get(ROLE_HISTORY_KEY)
+    except (OSError, pa.ArrowException, UnicodeDecodeError):
+        return None
+    if raw is None or stored_history(raw, log=label) is not None:
+        return None
+    return (f"{label}: the role history its metadata keeps ({ROLE_HISTORY_KEY.decode()}) "
+            "cannot be read (damaged, or another tool's): no roles are taken from it; give "
+            "the role history with --source roles:FILE")
+
+
 def stored_history(raw: bytes, *, log: str) -> RoleHistory | None:
     """The role history `history_json` wrote into LOG's metadata, or None where it is not
     one (a record another tool or version wrote: the log is then read as one without)."""
