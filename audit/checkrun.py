@@ -10,10 +10,8 @@ import copy
 import os
 import sys
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -501,8 +499,7 @@ def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None 
     policy = checked_policy(policy_path, sop)
     imported = import_and_correlate([(p, None) for p in sources], assume_tz=assume_tz,
                                     mapping=mapping, encoding=encoding,
-                                    object_type=object_type,
-                                    beside_correlation=_pm4py_replay_import(policy, engine))
+                                    object_type=object_type)
     run = run_check_log(imported, sources, policy_path, as_of=as_of, started=started, sop=sop,
                         engine=engine, policy=policy)
     run.import_options = {"assume_tz": assume_tz, "encoding": encoding,
@@ -510,26 +507,6 @@ def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None 
     run.mapping = None if mapping is None else {"file": mapping.source,
                                                 "sha256": mapping.sha256}
     return run
-
-
-def _pm4py_replay_import(policy: Policy, engine: EngineSpec) -> Callable[[], object] | None:
-    """What imports pm4py's token replay, for a run whose conformance rules, run here,
-    will need it (the precision, or the token-replay mode): `import_and_correlate` runs it
-    beside the correlation, which uses one core, instead of on the rules' time (about 1 s
-    of CPU, 107 MiB). None where no rule will (a failed import is left to the rule, which
-    imports it again and tells the error)."""
-    options = policy.conformance
-    if engine.name != LOCAL.name or not policy.sop or not (
-            options.precision or options.mode == "token-replay"):
-        return None
-    if not any(rule.reads_sop == "net" for rule in selected_rules(default_rules(), policy)):
-        return None
-    from importlib import import_module
-    from importlib.util import find_spec
-
-    if find_spec("pm4py") is None:
-        return None
-    return partial(import_module, "pm4py.algo.conformance.tokenreplay.algorithm")
 
 
 def checked_policy(policy_path: Path, sop: Path | None = None, *,

@@ -3,9 +3,6 @@ them into refund cases: the one call the CLI's import, check and demo share."""
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,13 +28,9 @@ def import_and_correlate(
     object_type: str | None = None,
     sources_config: SourcesConfig | None = None,
     format_hint: str = IMPORT_IT_FIRST,
-    beside_correlation: Callable[[], object] | None = None,
 ) -> ImportResult:
     """`import_sources`, then `correlate` if any event came from a source-system export.
-    `format_hint` ends the error for a file of unknown type (see `detect_format`).
-    `beside_correlation` is called in a thread while the correlation runs (which uses one
-    core), and joined after it, before the caller forks: work of the run to come (an
-    import). What it raises is not told: the caller's own later call tells it."""
+    `format_hint` ends the error for a file of unknown type (see `detect_format`)."""
     from audit.ingest import SOURCE_SYSTEMS, detect_format
     from audit.progress import current
 
@@ -63,32 +56,16 @@ def import_and_correlate(
                                 defer_digests=bool(exported), format_hint=format_hint)
     return_free_memory()  # the files' raw cells and per-file frames, before correlating
     hashing = LaterDigests(result.unhashed) if result.unhashed else None
-    beside = (_in_thread(beside_correlation)
-              if exported and beside_correlation is not None else None)
     try:
         _correlated(result, exported, config)
     except BaseException:
         if hashing is not None:
             hashing.abandon()
-        raise  # (the thread, a daemon, is left: it holds nothing of the run)
-    if beside is not None:
-        beside.join()
+        raise
     if hashing is not None:  # joined here: the check forks the process later
         result.digests.update(hashing.result())
         result.unhashed = {}
     return result
-
-
-def _in_thread(work: Callable[[], object]) -> threading.Thread:
-    """`work` started in a daemon thread; an exception it raises is dropped (see
-    `import_and_correlate`)."""
-    def run() -> None:
-        with contextlib.suppress(Exception):
-            work()
-
-    thread = threading.Thread(target=run, name="beside-correlation", daemon=True)
-    thread.start()
-    return thread
 
 
 def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> None:
