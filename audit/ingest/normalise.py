@@ -498,10 +498,16 @@ def _not_plain(mapping: Mapping) -> str:
             f"{mapping.decimal!r}{thousands} say)")
 
 
-def _other_digit(value: str) -> str:
+def other_digit(value: str) -> str:
     """The first digit of `value` that is not one of ASCII 0-9 (Arabic-Indic, full-width, ...),
     or ''."""
     return next((c for c in value if c.isdecimal() and not c.isascii()), "")
+
+
+def other_digit_reason(digit: str) -> str:
+    """Why an amount holding `digit` (`other_digit`) is refused: every reader's words."""
+    return (f"digits other than ASCII 0-9 ({digit!r}, {unicodedata.name(digit, '?')}): "
+            "write amounts with the digits 0-9")
 
 
 def _parse_amounts(
@@ -554,11 +560,9 @@ def _parse_amounts(
     if non_ascii.any():
         non_ascii[non_ascii] = _mask(text[non_ascii].str.contains(r"[^\x00-\x7f]"))
     for row in np.flatnonzero(non_ascii).tolist():
-        digit = _other_digit(text.iloc[row])
+        digit = other_digit(text.iloc[row])
         if digit:
-            reasons.iloc[row] = (
-                f"digits other than ASCII 0-9 ({digit!r}, {unicodedata.name(digit, '?')}): "
-                "write amounts with the digits 0-9")
+            reasons.iloc[row] = other_digit_reason(digit)
     reasons[negative] = "negative amount (amounts are magnitudes in major units)"
     reasons[large] = _TOO_LARGE
     reasons[unread] = "not read as a number"

@@ -8,7 +8,6 @@ value, reason) and rows exported twice are dropped and counted.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -25,7 +24,12 @@ import pyarrow.compute as pc
 from audit import canonical as C
 from audit.currency import CURRENCIES, minor_units, stripe_minor_units
 from audit.errors import InputError
-from audit.ingest.normalise import QUARANTINE_COLUMNS, QUARANTINE_HINTS
+from audit.ingest.normalise import (
+    QUARANTINE_COLUMNS,
+    QUARANTINE_HINTS,
+    other_digit,
+    other_digit_reason,
+)
 from audit.ingest.raw import FieldsOfRows, IdCells, RawTable
 from audit.ingest.timestamps import OUT_OF_RANGE, local_time_reason
 
@@ -95,7 +99,7 @@ def strptime(text: str, fmt: str) -> datetime:
                                 int(g[4]), int(g[5]), micro, tzinfo=tz)
             except ValueError:
                 pass
-    if not text.isascii() and any(c.isdecimal() and not c.isascii() for c in text):
+    if not text.isascii() and other_digit(text):
         # (strptime's \d takes any script's digits: "２０２６" would read as 2026)
         raise ValueError(f"digits other than ASCII 0-9 in {text!r}")
     return datetime.strptime(text, fmt)
@@ -417,10 +421,9 @@ def _refuse_other_digits(value: str) -> None:
     such a number's marks (full-width "．", Arabic "٫") are no decimal point."""
     if value.isascii():
         return
-    digit = next((c for c in value if c.isdecimal() and not c.isascii()), "")
+    digit = other_digit(value)
     if digit:
-        raise BadValue(f"digits other than ASCII 0-9 ({digit!r}, "
-                       f"{unicodedata.name(digit, '?')}): write amounts with the digits 0-9")
+        raise BadValue(other_digit_reason(digit))
 
 
 def parse_major(text: str) -> Decimal:
