@@ -201,13 +201,15 @@ class CheckRun:
         return {str(k): int(v) for k, v in sorted(cases.items()) if v}
 
     def currencies_within_tolerance(self) -> list[str]:
-        """Where a rule comparing amounts ran and the policy states an `amount_tolerance`:
+        """Where a rule comparing amounts ran (one whose options read `amount_tolerance`) and
+        the policy states one:
         the currencies of the log's amounts of which it is one minor unit or more (0.005
         is 5 fils of KWD): differences between their amounts up to it are read as
         rounding. Left out, the tolerance is half a minor unit of each currency."""
         tolerance = self.policy.amount_tolerance
-        compares = {"AP003", "AP005", "EV004", "EV005", "DU001"}
-        if tolerance is None or not any(rule.code in compares for rule in self.result.rules):
+        if tolerance is None or not any(option.source == "amount_tolerance"
+                                        for rule in self.result.rules
+                                        for option in rule.options):
             return []
         log = self.imported.log
         if not len(log) or C.CURRENCY not in log.columns:
