@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from audit.errors import InputError
+from audit.forked import joined
 
 
 def sha256_of(path: Path) -> str:
@@ -60,7 +61,7 @@ class LaterDigests:
     def result(self) -> dict[str, str]:
         """{path: SHA-256} of every file; InputError where one changed since it was read
         (checked again now, for a file hashed before it changed)."""
-        self._thread.join()
+        joined(self._thread)
         if self._error is not None:
             raise self._error
         for name, stamp in self._stamps.items():
@@ -69,7 +70,7 @@ class LaterDigests:
 
     def abandon(self) -> None:
         """Waits for the thread, its digests and errors dropped (the caller failed)."""
-        self._thread.join()
+        joined(self._thread)
 
 
 def _unchanged(path: Path, stamp: FileStamp) -> None:

@@ -16,6 +16,14 @@ SIGTERM in the copy (this process stopping it, or a signal to the whole process 
 writer removes its partial file); the error comes back, and this process ends as
 terminated too. The reading and aligning processes of a ProcessPoolExecutor are stopped
 with the process that started them where it is interrupted (`workers_stopped`).
+
+Python runs a signal's handler in the main thread, at its next bytecode. The kernel may give a
+signal sent to the process (SIGTERM from `kill` or a scheduler, SIGINT from Ctrl-C) to any of
+its threads (pyarrow's jemalloc thread, a process pool's manager thread, the input digests'
+thread): the main thread, blocked in a wait without a time limit (a worker's result, a forked
+copy's pipe), did not wake to run it, and the command ran on until that work was done (a
+worker reading a FIFO: for ever). The waits here (`waited`, `Forked.result`, `joined`) wake
+every WAKE seconds, so that a pending handler runs within it.
 """
 
 from __future__ import annotations
@@ -32,9 +40,28 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from audit.errors import Terminated
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    import threading
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 T = TypeVar("T")
+
+#: Seconds a wait of the main thread blocks before it wakes to run a pending signal handler.
+WAKE = 0.2
+
+
+def waited(future: Future[T]) -> T:
+    """`future.result()`, woken every WAKE seconds (a signal's handler runs meanwhile)."""
+    from concurrent.futures import wait
+
+    while not wait((future,), timeout=WAKE).done:
+        pass
+    return future.result()
+
+
+def joined(thread: threading.Thread) -> None:
+    """`thread.join()`, woken every WAKE seconds (a signal's handler runs meanwhile)."""
+    while thread.is_alive():
+        thread.join(WAKE)
 
 
 def can_fork() -> bool:
@@ -62,14 +89,17 @@ class Forked(Generic[T]):
         send.close()
 
     def result(self) -> T:
-        """The copy's value; the copy's error raised here (its traceback as a note)."""
+        """The copy's value; the copy's error raised here (its traceback as a note).
+        Interrupted while it waits (SIGTERM, Ctrl-C), it raises at once: the caller stops the
+        copy (`stop`). Before, it waited for the copy to end on its own."""
         try:
+            while not self._receive.poll(WAKE):  # (readable at the copy's end too)
+                pass
             outcome = self._receive.recv()
         except EOFError:  # ended without a word: killed, or out of memory
             outcome = None
-        finally:
-            self._process.join()
-            self._receive.close()
+        self._process.join()
+        self._receive.close()
         if outcome is None and self._process.exitcode == -signal.SIGTERM:
             # (SIGTERM's default action, before the copy set its handler: terminated as a
             # whole, as where the copy raised it)

@@ -701,15 +701,16 @@ class Aligner:
                 todo = [v for v in todo if v not in self._cache]
         if len(todo) >= self.parallel_from and self.processes > 1:
             chunks = [todo[i::self.processes * 4] for i in range(self.processes * 4)]
-            from audit.forked import workers_stopped
+            from audit.forked import waited, workers_stopped
 
             # (interrupted: the workers, r4pm's or pm4py's searches, stopped, not waited for)
             with ProcessPoolExecutor(self.processes, initializer=_init_worker,
                                      initargs=(self.net, self.engine_name, self.max_seconds,
                                                self.max_states)) as pool, \
                     workers_stopped(pool):
-                for done in pool.map(_align_in_worker, [c for c in chunks if c]):
-                    self._cache.update((a.variant, a) for a in done)
+                futures = [pool.submit(_align_in_worker, c) for c in chunks if c]
+                for future in futures:  # (as pool.map, woken for a signal's handler)
+                    self._cache.update((a.variant, a) for a in waited(future))
         else:
             for variant in todo:
                 self._cache[variant] = self.engine.align(variant)

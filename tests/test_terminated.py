@@ -11,6 +11,7 @@ what it left on disk, before the signal is sent: no timing guesses."""
 from __future__ import annotations
 
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -195,6 +196,88 @@ def test_sigterm_while_workers_read_stops_them_and_exits_143(sample: Path,
     assert err.strip().splitlines()[-1] == "error: interrupted (SIGTERM)", err
     assert "Traceback" not in err
     assert left == [], "a reading worker is still running"
+    assert not any(p.name.startswith(".refund-audit-") for p in out.iterdir())
+
+
+def _another_thread(pid: int) -> int:
+    """A thread of process `pid` other than its main one, that does not block SIGTERM."""
+    for task in sorted(Path(f"/proc/{pid}/task").iterdir(), key=lambda t: int(t.name)):
+        status = dict(line.split(":\t", 1) for line in
+                      (task / "status").read_text().splitlines() if ":\t" in line)
+        if int(task.name) != pid and not int(status["SigBlk"], 16) >> (signal.SIGTERM - 1) & 1:
+            return int(task.name)
+    raise AssertionError(f"process {pid} has no other thread taking SIGTERM")
+
+
+def _sleeping(pid: int) -> bool:
+    """Whether the main thread of process `pid` sleeps, in 25 looks over half a second (the
+    copy's work is held, but the command writes its own reports meanwhile)."""
+    for _ in range(25):
+        stat = Path(f"/proc/{pid}/task/{pid}/stat").read_text()
+        if stat[stat.rindex(")") + 2] != "S":
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _tgkill(pid: int, tid: int, signum: int) -> None:
+    """Signal `signum` to thread `tid` of process `pid` (Linux's tgkill: no Python call)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(TGKILL[platform.machine()], pid, tid, signum) != 0:
+        raise OSError(ctypes.get_errno(), f"tgkill {pid} {tid}")
+
+
+TGKILL = {"x86_64": 234, "aarch64": 131}  # the system call's number on each architecture
+
+
+@pytest.mark.skipif(sys.platform != "linux" or platform.machine() not in TGKILL,
+                    reason="fork, /proc, tgkill")
+@pytest.mark.parametrize("waiting", ["reading-worker", "forked-copy"])
+@pytest.mark.parametrize("thread", ["another-thread", "main-thread"])
+def test_sigterm_while_the_command_waits_ends_it(sample: Path, tmp_path: Path, waiting: str,
+                                                 thread: str) -> None:
+    """SIGTERM to the command while its main thread waits for a worker reading an input or
+    for a forked copy writing the XLSX, each held for 120 s: the command ends within seconds,
+    exit code 143, the worker or copy stopped. The signal is taken by the main thread, or by
+    another (a signal sent to a process may go to any thread not blocking it: here it is
+    sent to such a thread). Before, taken by another thread it never woke the main thread,
+    blocked in its wait, to run the handler: the command ran on until the worker's or copy's
+    work was done (a worker reading a FIFO: for ever); and taken by the main thread while it
+    waited for the copy, the command waited for the copy to end on its own."""
+    out = tmp_path / "out"
+    if waiting == "reading-worker":
+        held = tmp_path / "held.csv"
+        held.write_bytes(sample.read_bytes())
+        args = [str(sample), str(held)]
+        env = {**os.environ, "READ_IN_WORKERS": "1"}
+        pid_file = tmp_path / "reader.pid"
+    else:
+        args = [str(sample), "--fail-on", "never"]
+        env = {**os.environ, "HOLD_XLSX_IN_COPY": "1", "HTML_NOT_HELD": "1"}
+        pid_file = tmp_path / "xlsx.pid"
+    child = subprocess.Popen(
+        [sys.executable, "-c", HELD, str(tmp_path), "check", *args, "--out", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
+        start_new_session=True)
+    workers: list[int] = []
+    try:
+        _wait_for(pid_file.exists, child, "its held work")
+        workers = _children(child.pid)
+        assert int(pid_file.read_text()) in workers
+        _wait_for(lambda: _sleeping(child.pid), child, "waiting for its held work")
+        _tgkill(child.pid, child.pid if thread == "main-thread" else _another_thread(child.pid),
+                signal.SIGTERM)
+        child.wait(timeout=30)
+        left = [pid for pid in workers if _running(pid)]
+    finally:
+        _end(child, workers)
+    err = _stderr(child)
+    assert child.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "error: interrupted (SIGTERM)", err
+    assert "Traceback" not in err
+    assert left == [], "a worker or forked copy is still running"
     assert not any(p.name.startswith(".refund-audit-") for p in out.iterdir())
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 from audit import canonical as C
 from audit.digest import FileStamp, file_stamp, sha256_of
 from audit.errors import InputError
-from audit.forked import workers_stopped
+from audit.forked import waited, workers_stopped
 from audit.ingest.mapping import Mapping, check_time_zone, resolution_note, resolve_columns
 from audit.ingest.normalise import (
     QUARANTINE_COLUMNS,
@@ -1002,7 +1002,7 @@ def import_sources(
                     own = reader(events_in[here], release=True)
                 except Exception as exc:  # raised in its place among the files, as a worker's
                     own = exc
-            read_files = [_raised(own) if k == here else futures[k].result()
+            read_files = [_raised(own) if k == here else waited(futures[k])
                           for k in range(len(events_in))]
             del futures, own  # each holds its file's frame: the join frees them as it goes
     else:
