@@ -447,8 +447,9 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
     from audit.sources.config import load_sources_config
     from audit.sources.pipeline import import_and_correlate
     from audit.sources.project import load_project, parse_source
-    from audit.store import import_options, side_files, write_import
+    from audit.store import import_options, refuse_long_log_name, side_files, write_import
 
+    refuse_long_log_name(out)  # (before the inputs are read: not after minutes of it)
     if assume_tz is not None:
         check_time_zone(assume_tz, field="--assume-tz")
     if encoding is not None:  # (checked where no input is a CSV too: never ignored)
@@ -956,7 +957,9 @@ def move_in(made: list[Path], out: Path, earlier: list[Path], *,
             if target.is_dir() and not target.is_symlink():  # (made since it was looked at)
                 raise IsADirectoryError(errno.EISDIR, "a directory is in the way")
             if os.path.lexists(target):
-                old = aside / f"{k}-{target.name}"
+                # (the name cut short: a name near the file-name limit, with `k-` before
+                # it, was longer than the folder aside could hold)
+                old = aside / f"{k}-{_cut_name(target.name, _ASIDE_NAME)}"
             done.append((target, old, new))
             if old is not None:
                 os.replace(target, old)
@@ -986,6 +989,20 @@ def move_in(made: list[Path], out: Path, earlier: list[Path], *,
                          field="--out") from exc
     shutil.rmtree(aside, ignore_errors=True)
     return [target for target, old, new in done if new is None and old is not None]
+
+
+_ASIDE_NAME = 100
+"""The most bytes of an earlier file's name that the name it is moved aside under keeps
+(`move_in`), after its number there: any file system's name limit holds it (before, the
+whole name after the number: a re-import of a log whose side file's name was within 2
+bytes of the limit failed with `File name too long`)."""
+
+
+def _cut_name(name: str, most: int) -> str:
+    """`name` cut to `most` bytes (as the file system holds it), at a character's end."""
+    while len(os.fsencode(name)) > most:
+        name = name[:-1]
+    return name
 
 
 _STAGING = re.compile(r"\.refund-audit-(earlier-)?([0-9]+)@([A-Za-z0-9._-]+)-[a-z0-9_]{8}")

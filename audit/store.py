@@ -76,6 +76,60 @@ def side_files(log: Path) -> dict[str, Path]:
             "correlation problems": log.with_name(f"{log.stem}.correlation.csv")}
 
 
+def name_limit(folder: Path) -> int:
+    """The longest file name, in bytes, that `folder`'s file system takes (its
+    `PC_NAME_MAX`, asked of the nearest folder of it that exists; 255, the limit of ext4,
+    XFS, Btrfs, APFS and NTFS, where no system call tells it)."""
+    probe = folder
+    while True:
+        try:
+            return int(os.pathconf(probe, "PC_NAME_MAX"))
+        except (OSError, ValueError, AttributeError):  # (not there yet; not POSIX)
+            pass
+        if probe.parent == probe:
+            return 255
+        probe = probe.parent
+
+
+_LONGEST_SIDE = ".correlation.csv"
+"""The longest ending `side_files` puts after a log's stem."""
+
+
+def refuse_long_log_name(log: Path, option: str = "--out") -> None:
+    """An input error naming `log` (and `option`) where its name, or the name of a side file
+    an import writes beside it (`side_files`: the stem and `.correlation.csv`), is longer
+    than its folder's file system takes (`name_limit`), asked before any work is done
+    (before: the import read every input, then failed with `File name too long` on
+    LOG.quarantine.csv; a name 2 bytes shorter failed on a re-import, which moved the
+    earlier file aside under a longer name)."""
+    limit = name_limit(log.parent)
+    for name in (log.name, *(path.name for path in side_files(log).values())):
+        size = len(os.fsencode(name))
+        if size > limit:
+            stem = limit - len(_LONGEST_SIDE)
+            raise InputError(
+                f"the name is too long: {'it' if name == log.name else name + ' beside it'}"
+                f" would be {size:,} bytes, over the {limit:,} bytes a file name can have "
+                f"in its folder; name the log with at most {stem:,} bytes before its "
+                f".parquet (its side files add {_LONGEST_SIDE})", file=log, field=option)
+
+
+def present(path: Path, *, regular: bool = False) -> bool:
+    """`path.exists()` (`path.is_file()` where `regular`), false where the name is longer
+    than a file name can be (ENAMETOOLONG): such a file cannot be there, and asking is no
+    traceback (before: `check` or `discover` of a log whose name is within 16 bytes of the
+    limit ended in `internal error (OSError: File name too long)` asking for its
+    LOG.quarantine.csv, after the whole run)."""
+    import errno
+
+    try:
+        return path.is_file() if regular else path.exists()
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            return False
+        raise
+
+
 def refuse_twin(log: Path) -> None:
     """An input error where the canonical log `log` (LOG.parquet) has a twin beside it
     (LOG.pq, or the other way round): the two would share LOG.quarantine.csv, and one
@@ -84,7 +138,7 @@ def refuse_twin(log: Path) -> None:
     beside = side_files(log)
     for other in (".parquet", ".pq"):
         twin = log.with_suffix(other)
-        if other != log.suffix.lower() and twin.exists():
+        if other != log.suffix.lower() and present(twin):
             raise InputError(f"{twin.name} beside it would share its side files "
                              f"({beside['quarantine'].name}, "
                              f"{beside['correlation problems'].name}): name the log otherwise",
@@ -106,6 +160,7 @@ def write_import(result: ImportResult, out: Path,
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    refuse_long_log_name(out)
     refuse_twin(out)
     beside = side_files(out)
     correlated = result.correlation_problems is not None  # (exports were correlated)
@@ -294,7 +349,7 @@ def read_earlier_quarantine(path: Path, record: dict[str, Any]
     if not expected:
         return told, empty
     told["verified"] = False
-    if not own.is_file():
+    if not present(own, regular=True):
         return {**told, "status": "not found", "detail": f"{own.name} not found beside "
                 f"{path.name}"}, None
     try:
@@ -419,14 +474,14 @@ def imported_earlier_text(path: Path, record: dict[str, Any],
     # name the record gives).
     own = side_files(path.resolve() if path.is_symlink() else path)
     quarantine = own["quarantine"]
-    where = "see" if quarantine.exists() else "not found:"
+    where = "see" if present(quarantine) else "not found:"
     text = f"{path}: imported earlier from {_counts_text(record)} ({where} {quarantine})"
     rows_told = earlier_quarantine_text(rows, json_written=json_written)
     if rows_told:
         text += f"; {rows_told}"
     if record.get("correlation_file"):
         problems = own["correlation problems"]
-        text += (f"; correlation problems: {'see' if problems.exists() else 'not found:'} "
+        text += (f"; correlation problems: {'see' if present(problems) else 'not found:'} "
                  f"{problems}")
     return text + _earlier_inputs_text(record)
 
