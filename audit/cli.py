@@ -1264,17 +1264,63 @@ def policy_init(settings: Settings, path: Path, force: bool) -> None:
     """
     from audit.policy import default_policy_path
 
-    if path.exists() and not force:
+    if os.path.lexists(path) and not force:  # (a link to no file too: never written through)
         raise InputError("exists; pass --force to overwrite", file=path)
     # The bundled policy pins the clock to its sample's; a policy of one's own uses the time
     # of the run until its author sets one.
     text = default_policy_path().read_text(encoding="utf-8")
     text = text.replace("\nas_of:", "\n# as_of:", 1)
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:  # (before: a traceback)
-        raise InputError(f"cannot write: {exc.strerror or exc}", file=path) from exc
+    write_whole(path, text.encode("utf-8"), replace=force)
     settings.say(f"wrote {path}")
+
+
+def write_whole(path: Path, data: bytes, *, replace: bool) -> None:
+    """`data` written to a file of its own in `path`'s folder, then moved to `path` whole:
+    an interrupt (Ctrl-C, SIGTERM), a full disk or a failed write leaves no file cut short,
+    and an earlier file as it was (before, `policy init --force` truncated the earlier
+    policy first, and a failed write left half of one). Where not `replace`, a file (or a
+    link) at `path` is never replaced, also one made since it was asked for: the move is a
+    hard link, which refuses an existing name (where the file system has none, a rename
+    after asking again); with `replace`, a link at `path` is replaced, not written
+    through, and an earlier file's permissions are kept. A write that fails is an input
+    error naming `path` (exit code 2)."""
+    import errno
+    import secrets
+    import stat
+
+    partial = path.with_name(f".refund-audit-{os.getpid()}-{secrets.token_hex(4)}.partial")
+    try:
+        try:
+            # (created as `open` creates a file: its mode by the umask, not mkstemp's 0600)
+            handle = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                             | getattr(os, "O_BINARY", 0), 0o666)
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            if replace:
+                with contextlib.suppress(OSError):  # (the earlier file's permissions kept)
+                    earlier = os.stat(path, follow_symlinks=False)
+                    if stat.S_ISREG(earlier.st_mode):
+                        os.chmod(partial, stat.S_IMODE(earlier.st_mode))
+                os.replace(partial, path)
+                return
+            try:
+                os.link(partial, path, follow_symlinks=False)
+            except FileExistsError:
+                raise InputError("exists; pass --force to overwrite", file=path) from None
+            except OSError as exc:  # (no hard links here: FAT, some network file systems)
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP,
+                                     errno.EXDEV, errno.ENOSYS, errno.EMLINK):
+                    raise
+                if os.path.lexists(path):
+                    raise InputError("exists; pass --force to overwrite", file=path) from None
+                os.replace(partial, path)
+        except OSError as exc:  # (before: a traceback)
+            raise InputError(f"cannot write: {exc.strerror or exc}", file=path) from exc
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
 
 
 @policy.command("check")
