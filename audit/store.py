@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from audit.csvtext import frame_csv
 from audit.digest import sha256_of
 from audit.errors import InputError
 from audit.ingest import ImportResult
+from audit.ingest.csv_reader import _field_limit
 from audit.safety import is_formula, neutralise_frame, restored_cell
 from audit.sources.roles import ROLE_HISTORY_KEY, RoleHistory, history_json
 from audit.words import counted
@@ -338,8 +339,9 @@ def read_earlier_quarantine(path: Path, record: dict[str, Any]
     written before the sha256 was kept has its file counted by its rows alone, `verified`
     false, and a `detail` saying so; `verified` is true where the sha256 is the record's,
     None where the import quarantined nothing (no file is needed, none is read). `sha256`:
-    the file's, as read (None where not read). The file is read once, its bytes hashed
-    and parsed (it is small: the rows an import could not take, not the log)."""
+    the file's, as read (None where not read). The file is read once, a line at a time,
+    hashed and parsed as it is read (`_stream_quarantine`): never held whole (at 1M cases
+    a month's quarantine is large); a damaged line makes it `unreadable`, naming the line."""
     own = side_files(path.resolve() if path.is_symlink() else path)["quarantine"]
     expected = int(record["quarantined"])
     recorded = record.get("quarantine_sha256")
@@ -353,23 +355,19 @@ def read_earlier_quarantine(path: Path, record: dict[str, Any]
         return {**told, "status": "not found", "detail": f"{own.name} not found beside "
                 f"{path.name}"}, None
     try:
-        data = own.read_bytes()
+        told["sha256"], kept, problem = _stream_quarantine(own)
     except OSError as exc:  # (its text, not its path: the report is handed on)
         return {**told, "status": "unreadable",
                 "detail": f"{own.name} cannot be read: {exc.strerror or exc}"}, None
-    told["sha256"] = hashlib.sha256(data).hexdigest()
     if recorded is not None and told["sha256"] != recorded:
         return {**told, "status": "does not match the record",
                 "detail": f"{own.name} is not the file the log's import wrote: its sha256 "
                 "is not the one the log's record holds (another import's file, or edited "
                 "since)"}, None
-    try:
-        rows = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False,
-                           encoding="utf-8",
-                           usecols=lambda name: name in ("file", "row", "case"))
-    except (ValueError, pd.errors.ParserError) as exc:  # (not UTF-8, not CSV)
+    if problem is not None:  # (not UTF-8, not CSV)
         return {**told, "status": "unreadable",
-                "detail": f"{own.name} cannot be read: {str(exc).splitlines()[0]}"}, None
+                "detail": f"{own.name} cannot be read: {problem}"}, None
+    rows = pd.DataFrame(kept, dtype=object)
     if not {"file", "row"} <= set(rows.columns):
         return {**told, "status": "does not match the record",
                 "detail": f"{own.name} has no file and row columns"}, None
@@ -395,6 +393,76 @@ def read_earlier_quarantine(path: Path, record: dict[str, Any]
                 "is counted as it holds as many rows as the record says; import the log "
                 "again to have it verified"}, rows[["file", "row", "case"]]
     return {**told, "verified": True}, rows[["file", "row", "case"]]
+
+
+_QUARANTINE_READ = ("file", "row", "case")
+"""The columns of an earlier quarantine that `read_earlier_quarantine` counts by."""
+
+
+def _stream_quarantine(path: Path) -> tuple[str, dict[str, list[str]], str | None]:
+    """An earlier import's quarantine read once, a line at a time (never the whole file at
+    once: before, its bytes were read whole, then parsed whole): (the sha256 of all its
+    bytes, the values of its `_QUARANTINE_READ` columns that its header names, by name
+    (texts as written; blank lines skipped), what is wrong with it, by its line, or None).
+    A file that is not UTF-8, holds a record of more or fewer fields than its header, or a
+    quoted field that is not closed, is wrong at that line (before, a record of more or
+    fewer fields was read as if whole, and a byte that is not UTF-8 was told by its place
+    in its field, not its line); the rest of the file is still hashed, so that a file that
+    is not the import's is told as such first. An OSError reading it is raised."""
+    import csv
+
+    digest = hashlib.sha256()
+    kept: dict[str, list[str]] = {}
+    problem: str | None = None
+    number = 0
+    with path.open("rb") as handle:
+        def lines() -> Iterator[str]:
+            nonlocal number, problem
+            for raw in handle:
+                number += 1
+                digest.update(raw)
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    problem = (f"line {number:,} is not UTF-8 (byte 0x{raw[exc.start]:02x}, "
+                               f"byte {exc.start + 1:,} of the line)")
+                    return
+                yield text.removeprefix("\ufeff") if number == 1 else text
+
+        reader = csv.reader(lines(), strict=True)
+        at = [1]  # (the line the record being read starts on)
+        try:
+            # (a cell as long as the file, as the import reads one: `_field_limit`)
+            with _field_limit(os.fstat(handle.fileno()).st_size + 1):
+                problem = _quarantine_records(reader, kept, at) or problem
+        except csv.Error as exc:
+            problem = problem or f"the record starting on line {at[0]:,}: {exc}"
+        for block in iter(lambda: handle.read(1 << 20), b""):  # (the rest: hashed)
+            digest.update(block)
+    return digest.hexdigest(), kept, problem
+
+
+def _quarantine_records(reader: Any, kept: dict[str, list[str]], at: list[int]
+                        ) -> str | None:
+    """The records of `reader` (a csv reader of a quarantine) read into `kept`, the values
+    of its `_QUARANTINE_READ` columns by name; what is wrong with them, by the line, or
+    None. `at[0]`: the line the record being read starts on, for a csv.Error, raised."""
+    header = next(reader, None)
+    if header is None:
+        return "it is empty (no header)"
+    where = {name: header.index(name) for name in _QUARANTINE_READ
+             if name in header}  # (the first of a name, as pandas read it)
+    kept.update({name: [] for name in where})
+    at[0] = reader.line_num + 1
+    for record in reader:
+        if record and len(record) != len(header):
+            return (f"line {at[0]:,} has {counted(len(record), 'field')}, its header "
+                    f"{len(header):,}")
+        if record:  # (a blank line: skipped)
+            for name, index in where.items():
+                kept[name].append(record[index])
+        at[0] = reader.line_num + 1
+    return None
 
 
 def _restored_before_sha256(text: str) -> str:
