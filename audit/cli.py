@@ -649,10 +649,12 @@ REPORT_FILES = ("findings.json", "findings.csv", "findings.xlsx", "report.html",
 """The files a check writes into --out (names and patterns)."""
 
 
-DISCOVER_FILES = ("model.bpmn", "model.svg", "model.png", "dfg.svg", "dfg.png",
-                  "discovery.json", "SHA256SUMS")
+DISCOVER_FILES = ("model.bpmn", "model.svg", "model.png", "discovery-dfg.svg",
+                  "discovery-dfg.png", "discovery.json", "SHA256SUMS")
 """The files `discover` writes into --out (the model's only where a miner gives one: an
-earlier run's model.* is removed where this run draws none)."""
+earlier run's model.* is removed where this run draws none). No name is a check's
+(`REPORT_FILES`): each leaves the other's files in a folder both write into
+(`conformance.discovery.DFG_NAME`)."""
 
 COMPARE_FILES = ("compare.md", "compare.json", "diff.svg", "diff.png", "SHA256SUMS")
 """The files `compare` writes into --out."""
@@ -661,8 +663,8 @@ SAMPLE_FILES = ("canonical.csv", "ground_truth.csv", "sample.json")
 """The files `sample` writes into --out, besides the exports in exports/ (`sample_in`)."""
 
 OTHER_OUTPUTS = ("*.quarantine.csv", "*.correlation.csv", *SAMPLE_FILES, "model.bpmn",
-                 "model.svg", "model.png", "discovery.json", "compare.md", "compare.json",
-                 "diff.svg", "diff.png")
+                 "model.svg", "model.png", "discovery-dfg.svg", "discovery-dfg.png",
+                 "discovery.json", "compare.md", "compare.json", "diff.svg", "diff.png")
 """The files this tool's other commands write into a folder, named as they name them
 (besides a canonical log, `*.parquet` or `*.pq` holding an import's record): an import's or
 the demo's side files, a sample's, discover's and compare's. A check neither writes nor
@@ -1436,8 +1438,9 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
               "says how many (a log of thousands of distinct labels kept the miner and "
               "Graphviz busy for many minutes). Raise it to mine more.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for model.bpmn, model.svg, model.png, dfg.svg, dfg.png, "
-              "discovery.json and SHA256SUMS (the sha256 of each), moved in together.")
+              help="Folder for model.bpmn, model.svg, model.png, discovery-dfg.svg, "
+              "discovery-dfg.png, discovery.json and SHA256SUMS (the sha256 of each), "
+              "moved in together.")
 @click.pass_obj
 @reports_input_errors
 def discover(settings: Settings, log_path: Path, miner: str, noise: float | None,

@@ -335,10 +335,17 @@ def replay_fitness(frame: pd.DataFrame, net: WorkflowNet) -> Fitness:
 
 
 # --- writing --------------------------------------------------------------------------------
+DFG_NAME = "discovery-dfg"
+"""The name (before .svg, .png) of the DFG discover draws. Not `dfg`, the name of the DFG
+`check` draws into its --out: until 2026-12-06 both wrote dfg.svg and dfg.png, so a check
+into a folder discover wrote removed discover's graph as an earlier report's (or replaced
+it, beside discover's discovery.json), and discover replaced a check's."""
+
 def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
                     fitness: bool = True,
                     source: dict[str, Any] | None = None) -> dict[str, Path]:
-    """Write the model (model.bpmn, model.svg), the DFG (dfg.svg, dfg.png) and
+    """Write the model (model.bpmn, model.svg), the DFG (discovery-dfg.svg, .png: not
+    dfg.*, which are a check's, `DFG_NAME`) and
     discovery.json into `out`; the BPMN is read back through our reader to check it.
     `source`: the log mined (`{"file": its name, "sha256"}`), which discovery.json names
     beside the tool and version that mined it."""
@@ -365,11 +372,12 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
         title = "\n".join([title, *parts])
         if parts:  # (said where it is read too, not in the drawing's title alone)
             discovery.notes.append(
-                f"dfg.svg and dfg.png draw {' and '.join(parts)} (--max-activities "
+                f"{DFG_NAME}.svg and {DFG_NAME}.png draw {' and '.join(parts)} "
+                f"(--max-activities "
                 f"{discovery.max_activities}, at most {MAX_EDGES} edges); discovery.json "
                 "holds the whole DFG")
-    for path in write_graph(DrawnGraph("dfg", title, "", dfg_dot(shown, title=title)), out):
-        written[f"dfg.{path.suffix[1:]}"] = path
+    for path in write_graph(DrawnGraph(DFG_NAME, title, "", dfg_dot(shown, title=title)), out):
+        written[path.name] = path
     if discovery.process is not None:
         progress.stage("writing the model and reading it back (soundness)")
         bpmn_path = out / "model.bpmn"

@@ -143,7 +143,7 @@ def test_dfg_counts_equal_a_direct_count(which: str, refund_sample: pd.DataFrame
     log = refund_sample if which == "sample" else running_example
     result = discover(log, "dfg")
     written = write_discovery(result, log, tmp_path)
-    assert set(written) == {"dfg.svg", "dfg.png", "discovery.json"}
+    assert set(written) == {"discovery-dfg.svg", "discovery-dfg.png", "discovery.json"}
     summary = json.loads(written["discovery.json"].read_text(encoding="utf-8"))
     got = {(e["source"], e["target"]): e["count"] for e in summary["dfg"]["edges"]}
     assert got == _pandas_dfg(log)
@@ -226,7 +226,8 @@ def test_cli_discover(tmp_path: Path) -> None:
                                        "--noise", "0.2", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "model sound: yes" in result.output
-    for name in ("model.bpmn", "model.svg", "dfg.svg", "dfg.png", "discovery.json"):
+    for name in ("model.bpmn", "model.svg", "discovery-dfg.svg", "discovery-dfg.png",
+                 "discovery.json"):
         assert (out / name).stat().st_size > 0
     bad = CliRunner().invoke(main, ["discover", str(SAMPLE), "--noise", "2", "--out",
                                     str(out)])
@@ -495,7 +496,7 @@ def test_a_log_of_many_labels_is_mined_from_its_most_frequent_activities(
     assert summary["fitness"]["log_fitness"] < 1.0
     assert len(summary["activities"]) == len(ranked)
     # (the drawings say so on a line of their own: a title's line is cut at 60 characters)
-    svg = (tmp_path / "out" / "dfg.svg").read_text(encoding="utf-8")
+    svg = (tmp_path / "out" / "discovery-dfg.svg").read_text(encoding="utf-8")
     assert f">the 12 most frequent of {len(ranked)} activities<" in svg
     svg = (tmp_path / "out" / "model.svg").read_text(encoding="utf-8")
     assert f">from the 12 most frequent of {len(ranked)} activities<" in svg
@@ -514,10 +515,11 @@ def test_a_log_of_many_labels_is_mined_from_its_most_frequent_activities(
     dfg = runner.invoke(main, ["discover", str(path), "--miner", "dfg", "--out",
                                str(tmp_path / "dfg")])
     assert dfg.exit_code == 0, dfg.output
-    told = [line for line in dfg.output.splitlines() if line.startswith("note: dfg.svg")]
+    told = [line for line in dfg.output.splitlines()
+            if line.startswith("note: discovery-dfg.svg")]
     assert len(told) == 1 and told[0].startswith(
-        f"note: dfg.svg and dfg.png draw the 60 most frequent of {len(ranked)} activities "
-        "and the 150 most frequent of "), dfg.output
+        "note: discovery-dfg.svg and discovery-dfg.png draw the 60 most frequent of "
+        f"{len(ranked)} activities and the 150 most frequent of "), dfg.output
     assert told[0].endswith("edges among them (--max-activities 60, at most 150 edges); "
                             "discovery.json holds the whole DFG")
     summary = json.loads((tmp_path / "dfg" / "discovery.json").read_text(encoding="utf-8"))

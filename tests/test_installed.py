@@ -83,7 +83,7 @@ def test_discover_without_mining_is_refused_naming_the_extra(without_mining: Non
 
 def test_discover_dfg_without_mining(without_mining: None, tmp_path: Path) -> None:
     run("discover", str(BUNDLED), "--miner", "dfg", "--out", str(tmp_path / "m"))
-    assert (tmp_path / "m" / "dfg.svg").exists()
+    assert (tmp_path / "m" / "discovery-dfg.svg").exists()
 
 
 def test_python_m_audit_runs_from_any_folder(tmp_path: Path) -> None:

@@ -173,12 +173,12 @@ def test_discover_and_compare_write_sha256sums_and_keep_the_auditors_files(
     a check into a folder holding discover's SHA256SUMS replaces it, as an earlier run's."""
     out = tmp_path / "out"
     first = invoke("discover", str(log), "--out", str(out), code=0)
-    assert set(sums(out)) == {"model.bpmn", "model.svg", "model.png", "dfg.svg", "dfg.png",
-                              "discovery.json"}
+    assert set(sums(out)) == {"model.bpmn", "model.svg", "model.png", "discovery-dfg.svg",
+                              "discovery-dfg.png", "discovery.json"}
     assert f"SHA256SUMS: {out / 'SHA256SUMS'}" in first.output
     (out / "notes.txt").write_text("mine", encoding="utf-8")
     second = invoke("discover", str(log), "--miner", "dfg", "--out", str(out), code=0)
-    assert set(sums(out)) == {"dfg.svg", "dfg.png", "discovery.json"}
+    assert set(sums(out)) == {"discovery-dfg.svg", "discovery-dfg.png", "discovery.json"}
     assert not (out / "model.bpmn").exists()
     assert (f"removed 3 files of an earlier run from {out}: model.bpmn, model.png, "
             "model.svg") in second.output
@@ -213,10 +213,36 @@ def test_a_sha256sums_of_another_commands_run_replaced_is_warned_of(
     listed = set(sums(out))
     assert {"findings.json", "quarantine.csv", "dfg.svg"} <= listed
     result = invoke("discover", str(log), "--miner", "dfg", "--out", str(out), code=0)
-    others = sorted(listed - {"dfg.svg", "dfg.png"})
+    others = sorted(listed)  # (discover writes no file of a check's name: all still there)
     assert (f"warning: SHA256SUMS in {out}, replaced by this run's, listed {len(others)} "
             f"files of another run still there, no longer listed: {', '.join(others)}"
             ) in result.output
-    assert set(sums(out)) == {"dfg.svg", "dfg.png", "discovery.json"}
+    assert set(sums(out)) == {"discovery-dfg.svg", "discovery-dfg.png", "discovery.json"}
     again = invoke("discover", str(log), "--miner", "dfg", "--out", str(out), code=0)
     assert "no longer listed" not in again.output
+
+
+def test_check_and_discover_into_one_folder_leave_each_others_files(
+        log: Path, tmp_path: Path) -> None:
+    """Both drew their directly-follows graph as dfg.svg and dfg.png: a check into a folder
+    discover wrote removed discover's graph as "an earlier run's report" (or replaced it
+    with its own, beside discover's discovery.json), and discover replaced a check's. Now
+    discover's is discovery-dfg.svg/.png: each leaves the other's files as they are, and
+    a check names discover's as files it did not write."""
+    out = tmp_path / "out"
+    invoke("discover", str(log), "--miner", "dfg", "--out", str(out), code=0)
+    discovered = {k: v for k, v in contents(out).items() if k != "SHA256SUMS"}
+    for formats in ("json", "json,graphs"):
+        result = invoke("check", str(log), "--out", str(out), "--format", formats,
+                        "--fail-on", "never", code=0)
+        assert "report file(s) of an earlier run" not in result.output
+        assert {k: v for k, v in contents(out).items() if k in discovered} == discovered
+        assert "files this run did not write, named as this tool's outputs" in result.output
+        assert "discovery-dfg.png, discovery-dfg.svg, discovery.json" in result.output
+    checked = {k: v for k, v in contents(out).items()
+               if k not in discovered and k != "SHA256SUMS"}
+    assert {"findings.json", "dfg.svg", "dfg.png"} <= set(checked)
+    result = invoke("discover", str(log), "--miner", "dfg", "--out", str(out), code=0)
+    assert {k: v for k, v in contents(out).items() if k in checked} == checked
+    assert "removed" not in result.output
+    assert set(discovered) == {"discovery-dfg.svg", "discovery-dfg.png", "discovery.json"}
