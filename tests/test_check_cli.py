@@ -80,7 +80,7 @@ def test_control_characters_in_input_text_are_reported_not_a_crash(
     refused = run("discover", str(hostile), "--out", str(tmp_path / "model"), code=2)
     assert "holds a character a BPMN model (XML) cannot hold" in refused.output
     run("discover", str(hostile), "--miner", "dfg", "--out", str(tmp_path / "dfg"), code=0)
-    etree.fromstring((tmp_path / "dfg" / "dfg.svg").read_bytes())
+    etree.fromstring((tmp_path / "dfg" / "discovery-dfg.svg").read_bytes())
 
 
 def test_an_escape_sequence_in_the_input_does_not_reach_the_terminal(tmp_path: Path) -> None:
