@@ -112,7 +112,8 @@ def refuse_long_log_name(log: Path, option: str = "--out") -> None:
                 f"the name is too long: {'it' if name == log.name else name + ' beside it'}"
                 f" would be {size:,} bytes, over the {limit:,} bytes a file name can have "
                 f"in its folder; name the log with at most {stem:,} bytes before its "
-                f".parquet (its side files add {_LONGEST_SIDE})", file=log, field=option)
+                f"{log.suffix or 'suffix'} (its side files add {_LONGEST_SIDE})", file=log,
+                field=option)
 
 
 def present(path: Path, *, regular: bool = False) -> bool:
