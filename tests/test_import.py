@@ -695,6 +695,62 @@ def test_a_quote_left_open_that_takes_in_the_rows_after_it_is_an_input_error(
 
 
 
+@pytest.mark.parametrize(("last", "end"), [
+    ('"', "\n"), ('"', ""), ('"', "\r\n"), ('"  ', "\n"),
+    ('C2,b,"2024-05-01T10:00:00Z', "\n"), ('C2,b,2024-05-01T10:0"', "\n")],
+    ids=["lone quote", "lone quote, no line end", "lone quote, CRLF", "a quote and blanks",
+         "the header's width, cut short in a quote", "a quote in an unquoted cell"])
+def test_a_quote_left_open_on_the_last_line_is_quarantined(
+        tmp_path: Path, last: str, end: str) -> None:
+    """A lone '"' on a CSV's last line: the csv module reads it as one blank cell, which was
+    skipped as a blank line (read 2 = imported 2, the line counted nowhere); a last line of
+    the header's width cut short in a quoted cell was imported as if the quote were closed.
+    Now the line is quarantined as a record whose quote is never closed, and counted read.
+    (A quote inside an unquoted cell is no quote and is read as before.)"""
+    newline = "\r\n" if end == "\r\n" else "\n"
+    path = tmp_path / "last_quote.csv"
+    path.write_bytes((newline.join([
+        "case_id,activity,timestamp", "C1,a,2024-05-01T09:00:00Z",
+        "C2,a,2024-05-01T09:30:00Z", last]) + end).encode("utf-8"))
+    result = import_sources([(path, None)])
+    counts = result.files[0]
+    if last.endswith('0"'):
+        assert (counts.read, counts.imported, counts.quarantined) == (3, 2, 1)
+        assert result.quarantine["field"].tolist() == ["timestamp"]
+        return
+    assert (counts.read, counts.imported, counts.quarantined) == (3, 2, 1)
+    bad = result.quarantine.iloc[0]
+    assert (bad["row"], bad["field"]) == (4, "(record)")
+    assert bad["reason"] == "a quote opened in this row is never closed (the file ends inside it)"
+    assert bad["value"] == last
+    assert sorted(result.log[C.CASE]) == ["C1", "C2"]
+
+
+def test_a_line_of_an_empty_quoted_cell_is_a_record(tmp_path: Path) -> None:
+    """A line '""' (one quoted empty cell) read as one blank cell and was skipped as a blank
+    line, counted nowhere; it is a record of one field, quarantined as such. Blank lines
+    are still no records."""
+    path = tmp_path / "empty_quoted.csv"
+    path.write_text("case_id,activity,timestamp\nC1,a,2024-05-01T09:00:00Z\n\"\"\n\n"
+                    "C1,b,2024-05-01T10:00:00Z\n", encoding="utf-8")
+    result = import_sources([(path, None)])
+    counts = result.files[0]
+    assert (counts.read, counts.imported, counts.quarantined) == (3, 2, 1)
+    assert result.quarantine[["row", "field", "reason"]].values.tolist() == [
+        [3, "(record)", "1 field where the header has 3"]]
+
+
+def test_a_quote_left_open_in_the_header_is_an_input_error(tmp_path: Path) -> None:
+    """A header whose quote is never closed took in every line after it: the file read as
+    a header alone ("no records to import"). Now an input error naming row 1."""
+    path = tmp_path / "open_header.csv"
+    path.write_text('case_id,activity,"timestamp\nC1,a,2024-05-01T09:00:00Z\n',
+                    encoding="utf-8")
+    with pytest.raises(InputError, match="a quote opened in this row is never closed") as caught:
+        import_sources([(path, None), ])
+    assert caught.value.row == 1 and caught.value.file == str(path)
+
+
 @pytest.mark.parametrize(("text", "line", "said", "fixed"), [
     ('thousands: "."\n', 1, "'.' (the default)", 'thousands: ","\n'),
     ('system: x\ndecimal: ","\nthousands: ","\n', 3, "','",

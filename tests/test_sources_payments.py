@@ -762,3 +762,21 @@ def test_an_export_amount_in_another_scripts_digits_is_quarantined(
     assert lines[["field", "value"]].values.tolist() == [[column, digits]]
     assert "digits other than ASCII 0-9" in lines["reason"].iloc[0]
     assert (result.log[C.SOURCE_ROW] != row + 1).all()
+
+
+@pytest.mark.parametrize("system", ["stripe", "paypal"])
+def test_a_lone_quote_on_an_exports_last_line_is_quarantined(
+        tmp_path: Path, system: str) -> None:
+    """A payment export shares the CSV reading: a lone '"' on its last line was skipped as a
+    blank line without a word. Now it is a quarantined record, counted read."""
+    source = DATA / system / ("charges.csv" if system == "stripe" else "activity.csv")
+    path = tmp_path / source.name
+    path.write_bytes(source.read_bytes().rstrip(b"\r\n") + b'\n"\n')
+    before = import_sources([(source, None)]).files[0]
+    result = import_sources([(path, None)])
+    counts = result.files[0]
+    assert (counts.read, counts.quarantined) == (before.read + 1, before.quarantined + 1)
+    last = result.quarantine[result.quarantine["field"] == "(record)"]
+    assert last["reason"].tolist() == [
+        "a quote opened in this row is never closed (the file ends inside it)"]
+    assert last["row"].tolist() == [len(source.read_bytes().rstrip(b"\r\n").splitlines()) + 1]

@@ -265,8 +265,7 @@ def read_raw(
         broken = pd.DataFrame(
             {"file": path.name, "row": [r.row for r in ragged], "field": "(record)",
              "value": [r.text for r in ragged],
-             "reason": [f"{counted(r.found, 'field')} where the header has {r.expected}"
-                        for r in ragged]},
+             "reason": [r.reason for r in ragged]},
             columns=list(QUARANTINE_COLUMNS))
         return table, broken
     if fmt == "xes":

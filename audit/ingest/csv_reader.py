@@ -30,6 +30,7 @@ import pandas as pd
 from audit.canonical import sorted_distinct
 from audit.errors import InputError
 from audit.ingest.raw import RawTable
+from audit.words import counted
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -42,10 +43,24 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 @dataclass(frozen=True)
 class RaggedRow:
+    """A record the table does not hold, for the quarantine: one whose number of fields is
+    not the header's, or (`problem` given) one that is malformed in another way."""
+
     row: int
     found: int
     expected: int
     text: str
+    problem: str = ""
+
+    @property
+    def reason(self) -> str:
+        """The quarantine reason."""
+        if self.problem:
+            return self.problem
+        return f"{counted(self.found, 'field')} where the header has {self.expected}"
+
+
+QUOTE_LEFT_OPEN = "a quote opened in this row is never closed (the file ends inside it)"
 
 
 def _undecodable(
@@ -351,16 +366,19 @@ def _read(
     sep = delimiter or sniff_delimiter(text[_leading_blank_length(text):])
     stream = io.StringIO(text, newline="")
     reader = csv.reader(stream, delimiter=sep)
-    row = 0
+    row = header_start = 0
     try:
         for header in reader:  # the first record that is not a blank line
             row += 1
             if header and not (len(header) == 1 and not header[0].strip()):
                 break
+            header_start = stream.tell()
         else:
             raise InputError("the file holds no header (only blank lines)", file=path)
     except csv.Error as exc:
         raise InputError(f"unreadable header: {exc}", file=path, row=row + 1) from exc
+    if _quote_left_open(text[header_start:stream.tell()], sep, path, row):
+        raise InputError("a quote opened in the header is never closed", file=path, row=row)
     header = _header_names(header, path, row)
     width = len(header)
     records: list[list[str]] = []
@@ -371,8 +389,12 @@ def _read(
         for record in reader:
             row += 1
             last_start, start = start, stream.tell()
-            if not record or (len(record) == 1 and not record[0].strip()):
-                continue  # a blank line is no record, but spreadsheets show it as a row
+            # A blank line is no record, but spreadsheets show it as a row. A quote and
+            # blanks ('""', or a lone '"' on the last line, which the csv module reads as
+            # one blank cell) is no blank line but a record of one field.
+            if (not record or (len(record) == 1 and not record[0].strip())) and (
+                    '"' not in text[last_start:start]):
+                continue
             if len(record) != width:
                 ragged.append(RaggedRow(row, len(record), width, sep.join(record)))
                 continue
@@ -380,7 +402,17 @@ def _read(
             rows.append(row)
     except csv.Error as exc:
         raise InputError(f"malformed CSV: {exc}", file=path, row=row + 1) from exc
-    _refuse_quote_left_open(text[last_start:], sep, path, row)
+    if _quote_left_open(text[last_start:], sep, path, row):
+        # The last record, on one line, opens a quote the file ends in (a file cut short
+        # in a quoted cell, a stray '"'): the csv module reads it to the end of the file
+        # without a word, as a record that may even have the header's width.
+        if ragged and ragged[-1].row == row:
+            ragged.pop()
+        elif rows and rows[-1] == row:
+            records.pop()
+            rows.pop()
+        ragged.append(RaggedRow(row, 0, width, text[last_start:].rstrip("\r\n"),
+                                problem=QUOTE_LEFT_OPEN))
     frame = pd.DataFrame(records, columns=header, dtype=object) if records else pd.DataFrame(
         {h: pd.Series(dtype=object) for h in header})
     notes = [] if used == "utf-8" else [f"{path.name}: read as {used}"]
@@ -399,20 +431,24 @@ def _leading_blank_length(text: str) -> int:
         at = end + 1
 
 
-def _refuse_quote_left_open(last: str, sep: str, path: Path, row: int) -> None:
-    """InputError where the last record (its text `last`, row `row`) is a quote opened and
-    never closed that took in the lines after it: the csv module reads to the end of the
-    file as one cell, and the rows after the quote would be one quarantined record, counted
-    once (a quote opened on the last line, taking in no other, is a ragged record)."""
-    if "\n" not in last.rstrip("\r\n") and "\r" not in last.rstrip("\r\n"):
-        return
+def _quote_left_open(last: str, sep: str, path: Path, row: int) -> bool:
+    """Whether the last record (its text `last`, row `row`) opens a quote that the file ends
+    in. InputError where that quote took in the lines after it: the csv module reads to the
+    end of the file as one cell, and the rows after the quote would be one quarantined
+    record, counted once. (Checked once per file, on the last record's text only.)"""
+    if '"' not in last:
+        return False
     try:
         for _ in csv.reader(io.StringIO(last, newline=""), delimiter=sep, strict=True):
             pass
     except csv.Error as exc:
-        if "unexpected end of data" in str(exc):
+        if "unexpected end of data" not in str(exc):
+            return False
+        if "\n" in last.rstrip("\r\n") or "\r" in last.rstrip("\r\n"):
             raise InputError("a quote opened in this row is never closed: every line after "
                              "it would read as one cell", file=path, row=row) from exc
+        return True
+    return False
 
 
 def _refuse_surrogates(text: str, path: Path, used: str) -> None:

@@ -252,8 +252,7 @@ def _start(path: Path, system: str, needed: tuple[str, ...], encoding: str | Non
     require_columns(list(table.frame.columns), needed, system=label, file=path)
     collector = Collector(system, path)
     for bad in ragged:
-        collector.quarantine(bad.row, "(record)", bad.text,
-                             f"{counted(bad.found, 'field')} where the header has {bad.expected}")
+        collector.quarantine(bad.row, "(record)", bad.text, bad.reason)
     return _Export(table.frame, np.asarray(table.rows, dtype=np.int64)), collector
 
 

@@ -50,9 +50,7 @@ def read_roles(path: Path, *, encoding: str | None = None,
     frame = table.frame
     require_columns(list(frame.columns), KEY_COLUMNS, system="role history", file=path)
     if ragged:
-        raise InputError(f"{words(ragged[0].found, 'field')} where the header has "
-                         f"{ragged[0].expected}",
-                         file=path, row=ragged[0].row)
+        raise InputError(ragged[0].reason, file=path, row=ragged[0].row)
     if frame.empty:  # (every role would read as unknown: approvers unauthorised, SD002 blind)
         raise InputError("the role history holds no period", file=path)
     # A blank role (or login) cell is no role (no login): before, a blank role was the role

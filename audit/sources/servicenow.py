@@ -45,7 +45,6 @@ from audit.sources.common import (
 )
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import Updates, fields_used, updates_to_table
-from audit.words import counted
 
 SYSTEM = "servicenow"
 KEY_COLUMNS = ("documentkey", "fieldname", "oldvalue", "newvalue", "user", "sys_created_on")
@@ -233,9 +232,7 @@ def _read_rows(path: Path, encoding: str | None,
         pulled = servicenow_json.read_rows(path, KEY_COLUMNS, CONTENT)
         return pulled.table, pulled.quarantine, True
     table, ragged = read_csv(path, encoding=encoding, strings="arrow")
-    return table, [(bad.row, "(record)", bad.text,
-                    f"{counted(bad.found, 'field')} where the header has {bad.expected}")
-                   for bad in ragged], False
+    return table, [(bad.row, "(record)", bad.text, bad.reason) for bad in ragged], False
 
 
 def _group_text(cells: dict[str, pa.Array], n: int) -> pa.Array:
