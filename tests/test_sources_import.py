@@ -147,6 +147,25 @@ def test_bad_sources_are_one_line_errors(tmp_path: Path) -> None:
     assert parse_source("C:/x/y.csv") == (Path("C:/x/y.csv"), None)
 
 
+def test_a_role_history_alone_is_an_error_naming_it(tmp_path: Path) -> None:
+    """Importing a role history alone said "no event source given (only a role history)",
+    naming no file (the one given may have been meant as an event log, detected as roles
+    by its columns). Now the error names it (and, of several, each)."""
+    history = DATA / "roles" / "role_history.csv"
+    result = run("import", str(history), "--out", str(tmp_path / "o.parquet"), code=2)
+    line = result.output.strip()
+    assert line.startswith(f"error: {history}: no event source given: the only input is a "
+                           "role history (columns person, role, valid_from, valid_to)")
+    assert len(line.splitlines()) == 1
+    other = tmp_path / "march" / "roles.csv"
+    other.parent.mkdir()
+    other.write_bytes(history.read_bytes())
+    result = run("import", "--source", f"roles:{history}", "--source", f"roles:{other}",
+                 "--out", str(tmp_path / "o.parquet"), code=2)
+    assert f"error: {history}: no event source given: the only inputs are role histories " \
+        "(role_history.csv, roles.csv; columns" in result.output
+
+
 def test_sources_config_errors_name_the_line(tmp_path: Path) -> None:
     config = tmp_path / "sources.yaml"
     config.write_text("ticketing:\n  zendesk:\n    channel: ecommerce\n    colour: red\n",

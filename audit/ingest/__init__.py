@@ -1055,8 +1055,17 @@ def import_sources(
         notes.append(f"{label_of[path]}: no record could be imported, {why}"
                      + (" (see the quarantine)" if len(quarantined) else "")
                      + "; the other inputs are imported")
-    if not logs:
-        raise InputError("no event source given (only a role history)")
+    if not logs:  # (every input a role history: one that gives no events was refused above)
+        from audit.sources.roles import KEY_COLUMNS as ROLE_COLUMNS
+
+        given = [label_of[path] for path, _ in sources]
+        columns = ", ".join(ROLE_COLUMNS)
+        what = (f"the only input is a role history (columns {columns}), which gives events "
+                "their roles but holds no events; give it" if len(given) == 1 else
+                f"the only inputs are role histories ({', '.join(given)}; columns {columns}), "
+                "which give events their roles but hold no events; give them")
+        raise InputError(f"no event source given: {what} with the event logs or exports",
+                         file=sources[0][0])
     if detected and mapping.source:  # (the per-file lines name each system; the note
         # matters where a --mapping was given and is not applied to these files)
         notes.append(detected_note(detected, mapping))
