@@ -351,3 +351,27 @@ def test_a_csv_exports_times_read_in_the_sources_files_zone_are_told(tmp_path: P
     assert not any(ZONE_NOTE in n for n in given.notes)
     pulled = import_and_correlate([(_write(tmp_path / "pull.json", rows, "table"), None)])
     assert not any(ZONE_NOTE in n for n in pulled.notes)
+
+
+def test_the_zone_note_of_an_export_in_pages_is_said_once(tmp_path: Path) -> None:
+    """An export in ten pages said "sys_created_on read as local time in ..." ten times, a
+    line per page (at 1M cases, ten identical lines): now once, naming the first page and
+    how many others; pages read in another zone keep their own note, and so does the note
+    of --assume-tz over the sources file's zone and of a JSON pull's UTC."""
+    rows = _rows(SAMPLE_EXPORTS / CSV_NAME)[:120]
+    pages = [_csv(tmp_path / f"page_{k}.csv", rows[k * 40:(k + 1) * 40]) for k in range(3)]
+    result = import_and_correlate([(page, None) for page in pages])
+    assert [n for n in result.notes if "sys_created_on read" in n] == [
+        "page_0.csv and 2 other ServiceNow exports: sys_created_on read as local time in "
+        "Europe/London, the sources file's time_zone for ServiceNow (the zone of the "
+        "exporting user; where theirs is another, pass --assume-tz)"]
+    given = import_and_correlate([(page, None) for page in pages], assume_tz="Asia/Tokyo")
+    assert [n for n in given.notes if "sys_created_on read" in n] == [
+        "page_0.csv and 2 other ServiceNow exports: sys_created_on read in --assume-tz "
+        "Asia/Tokyo, not in the sources file's time_zone Europe/London for ServiceNow"]
+    pulls = [_write(tmp_path / f"pull_{k}.json", rows[k * 60:(k + 1) * 60], "table")
+             for k in range(2)]
+    mixed = import_and_correlate([(pages[0], None), *[(p, None) for p in pulls]],
+                                 assume_tz="Asia/Tokyo")
+    assert [n.split(":")[0] for n in mixed.notes if "sys_created_on read" in n] == [
+        "page_0.csv", "pull_0.json and 1 other ServiceNow export"]

@@ -1051,6 +1051,10 @@ def import_sources(
         raise InputError(f"no record could be imported from any input: {why}{others}",
                          file=label_of[path], row=int(quarantined["row"].iloc[0])
                          if len(quarantined) else None)
+    if sum(fmt == "servicenow" for _path, fmt in events_in) > 1:
+        from audit.sources.servicenow import zone_notes_once
+
+        notes = zone_notes_once(notes)  # (said once, not once per export's page)
     for path, why, quarantined in unusable:
         notes.append(f"{label_of[path]}: no record could be imported, {why}"
                      + (" (see the quarantine)" if len(quarantined) else "")

@@ -10,6 +10,7 @@ read into the same rows (`servicenow_json`), its times as UTC.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ from audit.sources.common import (
 )
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import Updates, fields_used, updates_to_table
+from audit.words import counted
 
 SYSTEM = "servicenow"
 KEY_COLUMNS = ("documentkey", "fieldname", "oldvalue", "newvalue", "user", "sys_created_on")
@@ -233,6 +235,33 @@ def _read_rows(path: Path, encoding: str | None,
         return pulled.table, pulled.quarantine, True
     table, ragged = read_csv(path, encoding=encoding, strings="arrow")
     return table, [(bad.row, "(record)", bad.text, bad.reason) for bad in ragged], False
+
+
+_ZONE_NOTE = re.compile(r"(?P<file>.+?): (?P<said>sys_created_on read (?:as local time in "
+                        r"|in --assume-tz |as UTC, the database's time).*)", re.DOTALL)
+
+
+def zone_notes_once(notes: list[str]) -> list[str]:
+    """`notes` with the note of how sys_created_on was read (the sources file's zone,
+    --assume-tz over it, a JSON pull's UTC) said once where several exports have the same
+    one, naming the first export and how many (an export in ten pages said it ten times):
+    ``a.csv and 9 other ServiceNow exports: sys_created_on read as local time in ...``."""
+    said: dict[str, list[str]] = {}
+    for note in notes:
+        if (found := _ZONE_NOTE.fullmatch(note)) is not None:
+            said.setdefault(found.group("said"), []).append(found.group("file"))
+    if all(len(files) < 2 for files in said.values()):
+        return notes
+    kept = []
+    for note in notes:
+        found = _ZONE_NOTE.fullmatch(note)
+        files = said.get(found.group("said"), []) if found is not None else []
+        if len(files) < 2 or found is None:
+            kept.append(note)
+        elif found.group("file") == files[0]:
+            kept.append(f"{files[0]} and {counted(len(files) - 1, 'other ServiceNow export')}"
+                        f": {found.group('said')}")
+    return kept
 
 
 def _group_text(cells: dict[str, pa.Array], n: int) -> pa.Array:
