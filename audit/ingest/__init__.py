@@ -1062,11 +1062,11 @@ def import_sources(
     if not logs:  # (every input a role history: one that gives no events was refused above)
         from audit.sources.roles import KEY_COLUMNS as ROLE_COLUMNS
 
-        given = [label_of[path] for path, _ in sources]
+        histories = [label_of[path] for path, _ in sources]
         columns = ", ".join(ROLE_COLUMNS)
         what = (f"the only input is a role history (columns {columns}), which gives events "
-                "their roles but holds no events; give it" if len(given) == 1 else
-                f"the only inputs are role histories ({', '.join(given)}; columns {columns}), "
+                "their roles but holds no events; give it" if len(histories) == 1 else
+                f"the only inputs are role histories ({', '.join(histories)}; columns {columns}), "
                 "which give events their roles but hold no events; give them")
         raise InputError(f"no event source given: {what} with the event logs or exports",
                          file=sources[0][0])
