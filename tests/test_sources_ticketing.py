@@ -1013,3 +1013,37 @@ def test_a_logs_stored_role_history_that_cannot_be_read_is_noted(tmp_path: Path,
         "log.parquet: the role history its metadata keeps (refund-audit:role-history) "
         "cannot be read (damaged, or another tool's): no roles are taken from it; give the "
         "role history with --source roles:FILE"]
+
+
+LISTED = "a list where {} is expected (the mapping reads this field as one value)"
+
+
+@pytest.mark.parametrize(("event", "value", "what"), [
+    (4, [49.9], "an amount"), (4, ["49.90"], "an amount"), (4, [1, 2], "an amount"),
+    (4, [], "an amount"), (3, ["EUR"], "a currency"), (2, ["EC-O1001", "EC-O9"],
+                                                      "an order number")],
+    ids=["amount [49.9]", "amount ['49.90']", "amount [1, 2]", "amount []", "currency",
+         "order"])
+def test_a_zendesk_list_where_one_value_is_read_is_quarantined(
+        tmp_path: Path, event: int, value: list[object], what: str) -> None:
+    """A Zendesk amount given as a JSON list `[49.9]` was read as 49.9 (its items joined by
+    spaces, as tags are), `[]` as no amount, a currency `["EUR"]` as EUR, an order number
+    list as one "EC-O1001 EC-O9": without a word. Now the audit is quarantined naming the
+    field, as an unreadable amount is; a list where the mapping reads a list (tags) is
+    read as before."""
+    source = DATA / "zendesk" / "ticket_audits.json"
+    document = json.loads(source.read_text(encoding="utf-8"))
+    created = document["audits"][0]["events"]
+    field = created[event]["field_name"]
+    created[event]["value"] = value
+    path = tmp_path / "audits.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    before = import_sources([(source, None)])
+    result = import_sources([(path, None)])
+    counts, was = result.files[0], before.files[0]
+    assert (counts.read, counts.imported, counts.quarantined) == (
+        was.read, was.imported - 1, was.quarantined + 1)
+    listed = result.quarantine[result.quarantine["row"] == 1]
+    assert listed[["field", "value", "reason", "case"]].values.tolist() == [
+        [field, json.dumps(value), LISTED.format(what), "101"]]
+    assert "zendesk:101:9001" not in set(result.log[C.EVENT_ID])

@@ -172,6 +172,23 @@ def test_a_timestamp_that_is_empty_or_unreadable_is_quarantined(tmp_path: Path) 
     assert set(result.log[C.EVENT_ID]).isdisjoint({"zendesk:301:9302", "zendesk:301:9304"})
 
 
+def test_a_list_where_one_value_is_read_is_quarantined(tmp_path: Path) -> None:
+    """A ticket event's amount given as a list (`[80]`) was read as 80, its items joined as
+    tags are: now the event is quarantined naming the custom field; the tags list of
+    another event is read as before."""
+    pages = _pages()
+    first = pages[0]["ticket_events"][0]
+    first["child_events"][5]["custom_ticket_fields"]["360011110004"] = [80]
+    path = _as_lines(pages, tmp_path / "events.jsonl")
+    before, result = import_sources([(EVENTS, None)]), import_sources([(path, None)])
+    assert result.quarantine[["row", "field", "value", "reason"]].values.tolist() == [
+        [1, "360011110004", "[80]",
+         "a list where an amount is expected (the mapping reads this field as one value)"]]
+    assert (result.files[0].read, result.files[0].imported) == (
+        before.files[0].read, before.files[0].imported - 1)
+    assert "zendesk:301:9301" not in set(result.log[C.EVENT_ID])
+
+
 def _refused(tmp_path: Path, text: str) -> InputError:
     path = _write(tmp_path / "events.jsonl", text)
     with pytest.raises(InputError) as caught:

@@ -218,6 +218,21 @@ def fields_used(cfg: TicketingConfig) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def one_value_fields(cfg: TicketingConfig) -> dict[str, str]:
+    """The change fields the mapping reads as one value each, by what that value is: the
+    amounts, the currency and the order number. A list there (Zendesk's value of a
+    multi-select field or of tags) is no such value: its items joined (`[49.9]` as 49.9,
+    `["EUR"]` as EUR) would be read as one without a word."""
+    held = dict.fromkeys(cfg.amount_fields, "an amount")
+    if cfg.requested_amount_field:
+        held[cfg.requested_amount_field] = "an amount"
+    if cfg.currency_field:
+        held[cfg.currency_field] = "a currency"
+    if cfg.order_field:
+        held[cfg.order_field] = "an order number"
+    return held
+
+
 def _text_array(values: Sequence[str | None] | npt.NDArray[np.object_]) -> pa.Array | None:
     """The texts as an Arrow column, or None where Arrow cannot hold one (a lone surrogate
     has no UTF-8)."""

@@ -35,9 +35,16 @@ from audit.ingest.jsontext import (
 from audit.sources import zendesk_events
 from audit.sources.common import Collector, wrong_shape
 from audit.sources.config import TicketingConfig
-from audit.sources.ticketing import UpdateRow, Updates, fields_used, updates_to_table
+from audit.sources.ticketing import (
+    UpdateRow,
+    Updates,
+    fields_used,
+    one_value_fields,
+    updates_to_table,
+)
 from audit.sources.zendesk_events import (
     NOT_A_VALUE,
+    ListForOneValue,
     NotAValue,
     field_value,
     json_text,
@@ -162,6 +169,7 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
     # `_changed` would find in the updates' changes): the others are not kept at all.
     changed: dict[str, dict[int, str | None]] = {name: {} for name in fields_used(cfg)}
     read = changed.get
+    single = one_value_fields(cfg)
     unchanged: dict[str, str | None] = {}  # every update's changes: not read
     for number, audit in enumerate(document.audits or [], start=1):
         ticket, audit_id = str(audit.ticket_id), audit.id
@@ -189,11 +197,14 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
             kind = event.type
             if (kind == "Create" or kind == "Change") and event.field_name is not UNSET:
                 name = event.field_name
-                hit = read(name if type(name) is str else str(name))
+                named = name if type(name) is str else str(name)
+                hit = read(named)
                 if hit is None:  # a field the mapping does not read
                     continue
                 value = event.value
                 if value is not None and type(value) is not str:
+                    if type(value) is list and named in single:
+                        return None  # (quarantined by the general path, naming it)
                     try:
                         value = field_value(value)
                     except NotAValue:
@@ -231,6 +242,7 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
     seen = collector.seen
     authors = zendesk_events.Authors(users)
     used = frozenset(fields_used(cfg))
+    single = one_value_fields(cfg)
     for number, audit in audits:
         ticket_id, audit_id = audit["ticket_id"], audit.get("id")
         if not_id(ticket_id) or (audit_id is not None and not_id(audit_id)):
@@ -252,29 +264,44 @@ def read(path: Path, cfg: TicketingConfig) -> Collector:
             continue
         author = authors.of(audit.get("author_id"), path, number, "author_id")
         changes: dict[str, str | None] = {}
-        public = False
         events = audit["events"] or []
         if type(events) is not list:
             raise wrong_shape(path, number, "events", "a list of events (objects)")
-        for e, event in enumerate(events):
-            if type(event) is not dict:
-                raise wrong_shape(path, number, "events", "a list of events (objects)")
-            kind = event.get("type", "")  # only a text equals "Create", "Change", "Comment"
-            if (kind == "Create" or kind == "Change") and "field_name" in event:
-                value = event.get("value")
-                name = event["field_name"]
-                name = name if type(name) is str else str(name)
-                if value is not None and type(value) is not str:
-                    try:
-                        value = field_value(value)
-                    except NotAValue:
-                        if name in used:
-                            raise wrong_shape(path, number, f"events[{e}].value",
-                                              NOT_A_VALUE) from None
-                        value = None  # (a field the mapping does not read)
-                changes[name] = value
-            elif kind == "Comment":
-                public = zendesk_events.is_public(event, public, path, number, f"events[{e}]")
+        try:
+            public = _events(events, changes, used, single, path, number)
+        except ListForOneValue as listed:
+            listed.quarantine(collector, number, ticket)
+            continue
         updates.append((ticket, time, author, key, number, changes, public, None, None))
     updates_to_table(Updates.of_rows(updates), cfg, collector)
     return collector
+
+
+def _events(events: list[Any], changes: dict[str, str | None], used: frozenset[str],
+            single: dict[str, str], path: Path, number: int) -> bool:
+    """The changes an audit's events state, into `changes`; whether one of them is a
+    public comment. ListForOneValue for a list in a field the mapping reads as one value
+    (`single`)."""
+    public = False
+    for e, event in enumerate(events):
+        if type(event) is not dict:
+            raise wrong_shape(path, number, "events", "a list of events (objects)")
+        kind = event.get("type", "")  # only a text equals "Create", "Change", "Comment"
+        if (kind == "Create" or kind == "Change") and "field_name" in event:
+            value = event.get("value")
+            name = event["field_name"]
+            name = name if type(name) is str else str(name)
+            if value is not None and type(value) is not str:
+                if type(value) is list and name in single:
+                    raise ListForOneValue(name, value, single[name])
+                try:
+                    value = field_value(value)
+                except NotAValue:
+                    if name in used:
+                        raise wrong_shape(path, number, f"events[{e}].value",
+                                          NOT_A_VALUE) from None
+                    value = None  # (a field the mapping does not read)
+            changes[name] = value
+        elif kind == "Comment":
+            public = zendesk_events.is_public(event, public, path, number, f"events[{e}]")
+    return public

@@ -42,7 +42,13 @@ from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates, shown
 from audit.ingest.raw import IdCells
 from audit.sources.common import Collector, update_id, wrong_shape
 from audit.sources.config import TicketingConfig
-from audit.sources.ticketing import UpdateRow, Updates, fields_used, updates_to_table
+from audit.sources.ticketing import (
+    UpdateRow,
+    Updates,
+    fields_used,
+    one_value_fields,
+    updates_to_table,
+)
 
 SYSTEM = "zendesk"
 PAGE_KEY = "ticket_events"
@@ -180,6 +186,21 @@ def scalar_text(value: object) -> str:
     raise NotAValue
 
 
+class ListForOneValue(ValueError):
+    """A list given for a field the mapping reads as one value (`one_value_fields`): the
+    record is quarantined naming the field (`quarantine`)."""
+
+    def __init__(self, name: str, value: list[object], what: str) -> None:
+        super().__init__(name)
+        self.name, self.value, self.what = name, value, what
+
+    def quarantine(self, collector: Collector, number: int, ticket: str) -> None:
+        collector.quarantine(
+            number, self.name, json.dumps(self.value, ensure_ascii=False, default=str),
+            f"a list where {self.what} is expected (the mapping reads this field as one "
+            "value)", case=ticket)
+
+
 def field_value(value: object) -> str | None:
     """A field's new value as the audits reader keeps it: None, a text as it is, a number
     or true/false as JSON writes it (`scalar_text`), a list's items joined by spaces
@@ -193,11 +214,14 @@ def field_value(value: object) -> str | None:
 
 
 def _value(value: object, name: str, used: frozenset[str], path: Path, number: int,
-           child: int, within: str = "") -> str | None:
+           child: int, within: str = "", *, single: dict[str, str]) -> str | None:
     """`field_value` of a field's value; one that is none, where the mapping reads the
     field (`used`), is refused naming it (`child_events[child].<within><name>`, made for
     the error only: the reader passes here for every change of every event); where the
-    mapping does not read it, it is never read."""
+    mapping does not read it, it is never read. ListForOneValue for a list in a field
+    the mapping reads as one value (`single`: `one_value_fields`)."""
+    if type(value) is list and name in single:
+        raise ListForOneValue(name, value, single[name])
     try:
         return field_value(value)
     except NotAValue:
@@ -205,6 +229,38 @@ def _value(value: object, name: str, used: frozenset[str], path: Path, number: i
             raise wrong_shape(path, number, f"child_events[{child}].{within}{name}",
                               NOT_A_VALUE) from None
         return None
+
+
+def _children(children: list[Any], changes: dict[str, str | None], used: frozenset[str],
+              single: dict[str, str], path: Path, number: int) -> bool:
+    """The changes an event's child events state, into `changes`; whether one of them is
+    a public comment. ListForOneValue as `_value`."""
+    public = False
+    for k, child in enumerate(children):
+        if type(child) is not dict:
+            raise wrong_shape(path, number, f"child_events[{k}]",
+                              "a child event (an object)")
+        kind = child.get("event_type")
+        if kind == "Create" or kind == "Change":
+            for name, value in child.items():
+                if name in _NOT_FIELDS:
+                    continue
+                if name == _CUSTOM:
+                    if type(value) is not dict:
+                        raise wrong_shape(path, number, f"child_events[{k}].{_CUSTOM}",
+                                          "an object of custom field id -> value")
+                    for field_id, stated in value.items():
+                        changes[str(field_id)] = _value(
+                            stated, str(field_id), used, path, number, k, f"{_CUSTOM}.",
+                            single=single)
+                else:
+                    changes[name] = _value(value, name, used, path, number, k,
+                                           single=single)
+        elif kind == "Comment" or child.get("type") == "Comment":
+            public = is_public(child, public, path, number, f"child_events[{k}]")
+        if child.get("comment_present") is True and child.get("comment_public") is True:
+            public = True  # (the export without the comment_events sideload)
+    return public
 
 
 def _is_page(value: object) -> bool:
@@ -349,6 +405,7 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
     authors = Authors(users)
     updates: list[UpdateRow] = []
     used = frozenset(fields_used(cfg))
+    single = one_value_fields(cfg)
     for number, page_number, _position, event in events:
         ticket_id, event_id = event["ticket_id"], event.get("id")
         if not_id(ticket_id) or (event_id is not None and not_id(event_id)):
@@ -373,32 +430,14 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
             continue
         author = authors.of(event.get("updater_id"), path, number, "updater_id")
         changes: dict[str, str | None] = {}
-        public = False
         children = event["child_events"] or []
         if type(children) is not list:
             raise wrong_shape(path, number, "child_events", "a list of child events (objects)")
-        for k, child in enumerate(children):
-            if type(child) is not dict:
-                raise wrong_shape(path, number, f"child_events[{k}]",
-                                  "a child event (an object)")
-            kind = child.get("event_type")
-            if kind == "Create" or kind == "Change":
-                for name, value in child.items():
-                    if name in _NOT_FIELDS:
-                        continue
-                    if name == _CUSTOM:
-                        if type(value) is not dict:
-                            raise wrong_shape(path, number, f"child_events[{k}].{_CUSTOM}",
-                                              "an object of custom field id -> value")
-                        for field_id, stated in value.items():
-                            changes[str(field_id)] = _value(
-                                stated, str(field_id), used, path, number, k, f"{_CUSTOM}.")
-                    else:
-                        changes[name] = _value(value, name, used, path, number, k)
-            elif kind == "Comment" or child.get("type") == "Comment":
-                public = is_public(child, public, path, number, f"child_events[{k}]")
-            if child.get("comment_present") is True and child.get("comment_public") is True:
-                public = True  # (the export without the comment_events sideload)
+        try:
+            public = _children(children, changes, used, single, path, number)
+        except ListForOneValue as listed:
+            listed.quarantine(collector, number, ticket)
+            continue
         updates.append((ticket, time, author, key, number, changes, public, None, None))
     if repeated:
         event_id, first, again = repeated[0]
