@@ -346,6 +346,7 @@ def test_a_jira_display_name_that_is_no_text_is_refused_on_both_paths(
 
 
 ORDER = "360011110002"  # (the Zendesk mapping's order field; tags are read too)
+VOUCHER = "360011110009"  # (its evidence field of the payment voucher)
 
 
 def _audit_with(tmp_path: Path, name: str, value: object) -> Path:
@@ -361,8 +362,7 @@ def _audit_with(tmp_path: Path, name: str, value: object) -> Path:
 
 @pytest.mark.parametrize(("value", "read"), [
     (7001, "7001"), (2.5, "2.5"), ("1E3", "1000"), (True, "true"), (False, "false"),
-    (["EC", None, 7], "EC 7"), ("  ", "  "), (123456789012345678901234567890,
-                                            "123456789012345678901234567890")])
+    ("  ", "  "), (123456789012345678901234567890, "123456789012345678901234567890")])
 def test_zendesk_values_of_other_kinds_are_read_as_json_writes_them(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: object, read: str) -> None:
     # (true as "true", not Python's "True"; a whole float without ".0"; null tags skipped)
@@ -371,11 +371,40 @@ def test_zendesk_values_of_other_kinds_are_read_as_json_writes_them(
     assert typed[0].frame["order:id"].tolist() == [read]
 
 
-@pytest.mark.parametrize("value", [{"a": 1}, [["EC"]], [{"a": 1}]])
+def test_a_zendesk_list_is_joined_where_read_so_and_quarantined_where_one_value_is(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A list in an evidence field is read as its items joined by spaces (tags, a
+    multi-select), null items skipped; in the order field, read as one value, it was read
+    so too ("EC 7"): now its audit is quarantined naming the field, on the typed path as on
+    the general one (the changes it read before the list taken back)."""
+    typed, general = _both(_audit_with(tmp_path, VOUCHER, ["EC", None, 7]), monkeypatch)
+    _assert_same(typed, general)
+    assert typed[0].frame["evidence:payment_voucher"].tolist() == ["EC 7"]
+    path = _audit_with(tmp_path, ORDER, ["EC", None, 7])
+    document = json.loads(path.read_text(encoding="utf-8"))
+    later = {**document["audits"][0], "id": 2, "created_at": "2026-07-06T09:00:00Z"}
+    later["events"] = [{"type": "Comment", "public": True, "body": "Refunded."}]
+    document["audits"].append(later)
+    path.write_text(json.dumps(document), encoding="utf-8")
+    typed, general = _both(path, monkeypatch)
+    _assert_same(typed, general)
+    table, quarantine = typed
+    assert quarantine[["row", "field", "value"]].values.tolist() == [
+        [1, ORDER, '["EC", null, 7]']]
+    assert quarantine["reason"].tolist() == [
+        "a list where an order number is expected (the mapping reads this field as one value)"]
+    # (not the quarantined audit's stage nor its order: none of its changes is the next's)
+    assert table.frame["concept:name"].tolist() == ["Notify customer"]
+    assert table.frame["order:id"].isna().all()
+    assert zendesk._typed(path, read_export(path), CFG.ticketing["zendesk"]) is not None
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    (ORDER, {"a": 1}), (VOUCHER, [["EC"]]), (VOUCHER, [{"a": 1}])])
 def test_a_zendesk_value_that_is_an_object_is_refused_where_it_is_read(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: object) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: object) -> None:
     # (not the order id "{'a': 1}"); a field the mapping does not read may hold one
-    message = _read_both(_audit_with(tmp_path, ORDER, value), "zendesk")[0]
+    message = _read_both(_audit_with(tmp_path, name, value), "zendesk")[0]
     assert "row 1: field 'events[1].value': not a field's value (a text, a number, " \
         "true/false or a list of them)" in message
     typed, general = _both(_audit_with(tmp_path, "subject", value), monkeypatch)

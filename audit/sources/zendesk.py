@@ -193,6 +193,7 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                                            else users.get(str(author_id), str(author_id)))
         position = len(updates)
         public = False
+        listed: ListForOneValue | None = None
         for e, event in enumerate(audit.events or ()):
             kind = event.type
             if (kind == "Create" or kind == "Change") and event.field_name is not UNSET:
@@ -204,7 +205,8 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                 value = event.value
                 if value is not None and type(value) is not str:
                     if type(value) is list and named in single:
-                        return None  # (quarantined by the general path, naming it)
+                        listed = ListForOneValue(named, value, single[named])
+                        break
                     try:
                         value = field_value(value)
                     except NotAValue:
@@ -217,6 +219,11 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                     public = True
                 elif stated is not None and stated is not False:
                     return None  # (refused by the general path, naming it)
+        if listed is not None:  # (its changes read so far are no update's: taken back)
+            for values in changed.values():
+                values.pop(position, None)
+            listed.quarantine(collector, number, ticket)
+            continue
         updates.append((ticket, time, author, key, number, unchanged, public, None, None))
     if len(set(keys)) < len(keys):
         return None
