@@ -19,6 +19,7 @@ import pytest
 from audit import canonical as C
 from audit.errors import InputError
 from audit.ingest import import_sources
+from audit.ingest.normalise import BEYOND_EXACT, NOT_WHOLE
 
 UTC = pa.timestamp("us", tz="UTC")
 
@@ -275,10 +276,63 @@ def test_a_nan_outside_the_amount_is_missing_not_the_text_nan(tmp_path: Path) ->
     result = import_sources([(path, None)])
     assert sorted(result.quarantine["reason"].unique().tolist()) == [
         "empty value", "not a finite number"]
-    log = result.log
-    assert log[C.CASE].astype(str).tolist() == ["1.0"]
-    assert log[C.TICKET_ID].astype(object).where(log[C.TICKET_ID].notna()).tolist() == ["101.0"]
+    log = result.log  # (a whole float read as text is its digits: see below)
+    assert log[C.CASE].astype(str).tolist() == ["1"]
+    assert log[C.TICKET_ID].astype(object).where(log[C.TICKET_ID].notna()).tolist() == ["101"]
     assert log["evidence:photo"].isna().all()
+
+
+def test_a_float_id_column_reads_whole_numbers_as_their_digits(tmp_path: Path) -> None:
+    """A case id column of floats (a tool wrote the ids 1, 2 as 1.0, 2.0) gave the case ids
+    '1.0' and '2.0', which never matched the '1' of another file: a case split in two
+    without a word. A whole number is now its digits; a fraction, an infinity or a number
+    beyond 2^53 (whose digits a float may not hold) is quarantined naming the row and
+    field, its value as the file holds it."""
+    floats = tmp_path / "floats.parquet"
+    _write(floats, {
+        "case": pa.array([1.0, 1.0, 2.0, 2.5, float("inf"), 2.0 ** 60, -0.0]),
+        "activity": pa.array(["Approve refund"] * 7),
+        "timestamp": pa.array(_times(7), type=UTC),
+        C.ORDER_ID: pa.array([7.0, None, 12345678.0, 1.0, 1.0, 1.0, 0.25], type=pa.float32()),
+    })
+    texts = tmp_path / "texts.csv"
+    texts.write_text("case,activity,timestamp\n1,Execute payout,2026-07-02T10:00:00Z\n",
+                     encoding="utf-8")
+    result = import_sources([(floats, None), (texts, None)])
+    log = result.log.sort_values([C.SOURCE_FILE, C.SOURCE_ROW])
+    assert log[C.CASE].astype(str).tolist() == ["1", "1", "2", "1"]  # (the CSV's "1" last)
+    orders = log[C.ORDER_ID].tolist()
+    assert (orders[0], orders[2]) == ("7", "12345678") and pd.isna(orders[1])
+    assert _quarantined(result) == [
+        (4, "case", "2.5", NOT_WHOLE), (5, "case", "inf", NOT_WHOLE),
+        (6, "case", "1.152921504606847e+18", BEYOND_EXACT), (7, C.ORDER_ID, "0.25", NOT_WHOLE)]
+    assert (result.files[0].read, result.files[0].imported) == (7, 3)
+
+
+@pytest.mark.parametrize(("column", "kind"), [
+    (pa.array([["Approve refund"], ["Execute payout"]]), "a list"),
+    (pa.array([{"name": "Ann"}, {"name": "Bo"}]), "a struct (several named fields)"),
+    (pa.array([[("k", "v")], [("k", "w")]], type=pa.map_(pa.string(), pa.string())),
+     "a map (keys and values)")], ids=["list", "struct", "map"])
+@pytest.mark.parametrize("target", ["activity", "evidence:receipt"])
+def test_a_nested_column_read_as_a_field_is_an_input_error(
+        tmp_path: Path, column: pa.Array, kind: str, target: str) -> None:
+    """A Parquet list, struct or map column that a canonical column is read from was
+    written as Python reprs: the activity "['Approve refund']", a resource "{'name':
+    'Ann'}". Now the file is refused, naming the column and what reads it; a nested
+    column that nothing reads travels along as before."""
+    columns = {"case": pa.array(["1", "1"]), "activity": pa.array(["a", "b"]),
+               "timestamp": pa.array(_times(2), type=UTC)}
+    path = _write(tmp_path / "nested.parquet", {**columns, target: column})
+    with pytest.raises(InputError) as caught:
+        import_sources([(path, None)])
+    error = caught.value
+    assert (error.file, error.field, error.row) == (str(path), target, None)
+    needs = "concept:name" if target == "activity" else target
+    assert error.message.startswith(f"holds {kind} per row (type ")
+    assert f"where {needs} needs one value per row" in error.message
+    alongside = _write(tmp_path / "alongside.parquet", {**columns, "extra": column})
+    assert len(import_sources([(alongside, None)]).log) == 2
 
 
 def test_float32_amounts_are_the_decimals_they_were_written_as(tmp_path: Path) -> None:

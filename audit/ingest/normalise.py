@@ -655,6 +655,63 @@ def _refuse_bytes_not_utf8(values: pd.Series, rows: np.ndarray, file: str | Path
     # (bytes beside other values, all UTF-8: read as text as before)
 
 
+_NESTED_KINDS = (("struct", "a struct (several named fields)"), ("map", "a map (keys and values)"),
+                 ("fixed_size_list", "a list"), ("large_list", "a list"), ("list", "a list"))
+
+
+def _refuse_nested(nested: dict[str, str], resolved: dict[str, str],
+                   file: str | Path | None) -> None:
+    """InputError naming the first column of a nested type (`RawTable.nested`: a Parquet
+    list, struct or map) that a canonical column is read from (mapped, an evidence column,
+    or a canonical log's own): each of its cells holds several values, which were written as
+    Python reprs (an activity `['Approve']`, a resource `{'n': 'a'}`). Checked on the file's
+    schema, once per file. Nested columns that nothing is read from travel along as before."""
+    read_from = {source: name for name, source in resolved.items()}
+    for column, kind in nested.items():
+        target = read_from.get(column) or (
+            column if column in C.COLUMNS or column.startswith(C.EVIDENCE_PREFIX) else None)
+        if target is None:
+            continue
+        what = next((said for prefix, said in _NESTED_KINDS if kind.startswith(prefix)),
+                    "several values")
+        raise InputError(
+            f"holds {what} per row (type {kind}), where {target} needs one value per row: "
+            f"map {target} to a column of one value (text, number or time) per row, or "
+            "flatten this one before the import", file=file, field=column)
+
+
+NOT_WHOLE = ("not a whole number: read from a column of numbers (floats) as text, where "
+             "a whole number reads as its digits (1.0 as 1) and this one names no id")
+"""Why a fraction or an infinity in a float column read as text is quarantined."""
+BEYOND_EXACT = ("a whole number beyond 2^53 in a column of floats, which cannot hold every "
+                "whole number that large: its digits may not be the ones written")
+"""Why a float beyond 2^53 read as text is quarantined."""
+
+
+def _whole_number_text(values: pd.Series) -> tuple[pd.Series, pd.Series,
+                                                   tuple[np.ndarray, np.ndarray]]:
+    """A float column read as text (a case or order id, written by a tool that made the
+    column float, e.g. pandas with a missing value): a whole number as its digits (1.0 as
+    "1", so that it matches the id "1" of another file; the text "1.0" did not), a missing
+    value or NaN missing. A fraction or infinity (`NOT_WHOLE`) or a magnitude beyond 2^53
+    (`BEYOND_EXACT`) is made missing and flagged: (the texts, the values as the file holds
+    them to show for the flagged rows, (not whole, beyond exact)). Vectorised."""
+    numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+    given = ~np.isnan(numbers)
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(numbers) & (np.floor(numbers) == numbers)
+        exact = np.abs(numbers) <= 2.0 ** 53
+    not_whole = given & ~whole
+    beyond = given & whole & ~exact
+    good = whole & exact
+    digits = pd.Series(np.where(good, numbers, 0.0).astype(np.int64), index=values.index,
+                       name=values.name).astype("string").mask(~good)
+    shown = digits
+    if not_whole.any() or beyond.any():
+        shown = digits.mask(not_whole | beyond, values.astype("string"))
+    return digits, shown, (not_whole, beyond)
+
+
 def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Normalised:
     """Map, convert and check one input file. Raises InputError if the file is unusable."""
     frame = raw.frame.reset_index(drop=True)
@@ -677,6 +734,8 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         frame[name] = frame[name].to_numpy(dtype="float64", na_value=np.nan)
     for name in resolved.values():
         _refuse_bytes_not_utf8(frame[name], rows, file, str(name))
+    if raw.nested:
+        _refuse_nested(raw.nested, resolved, file)
     for required in (C.CASE, C.ACTIVITY, C.TIMESTAMP):
         if required not in resolved and required not in mapping.constants:
             raise InputError(
@@ -763,8 +822,12 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
             shown[name] = raw_values  # written as text for the quarantined rows only
             out[name], reasons[name], flags[name] = _typed_amounts(raw_values)
             continue
+        not_whole: tuple[np.ndarray, np.ndarray] | None = None
+        if column.kind == "string" and pd.api.types.is_float_dtype(raw_values.dtype):
+            # (a column of floats read as text, an id most often: a dtype check per column)
+            raw_values, shown_floats, not_whole = _whole_number_text(raw_values)
         text = _text(raw_values, coded=column.coded)
-        shown[name] = text
+        shown[name] = text if not_whole is None else shown_floats
         if column.kind == "amount":
             values, reasons[name], flags[name] = _parse_amounts(text, mapping)
             out[name] = values
@@ -783,6 +846,9 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
                            f"not one of {', '.join(column.allowed)}"))
         if column.required and name != C.EVENT_ID:  # ids are assigned after import
             checks.append((text.isna(), "empty value"))
+        if not_whole is not None:
+            checks.append((pd.Series(not_whole[0], index=frame.index), NOT_WHOLE))
+            checks.append((pd.Series(not_whole[1], index=frame.index), BEYOND_EXACT))
         out[name] = text
         touched = np.zeros(len(frame), dtype=bool)
         for failed, _ in checks:

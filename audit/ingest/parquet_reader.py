@@ -33,6 +33,7 @@ def read_parquet(path: Path) -> RawTable:
         raise InputError(f"not a readable Parquet file: {_one_line(exc)}",
                          file=path) from exc
     _check_data(table, path)
+    nested = {f.name: str(f.type) for f in table.schema if pa.types.is_nested(f.type)}
     table = _narrow_floats_widened(table)
     kept = _not_a_number_kept(table)
     # Each column's Arrow buffers freed as it is converted (self_destruct; the table is not
@@ -68,7 +69,7 @@ def read_parquet(path: Path) -> RawTable:
     for name, floats in kept.items():
         frame[name] = floats
     return RawTable(frame=frame, rows=np.arange(1, len(frame) + 1, dtype=np.int64),
-                    system="parquet", file=path)
+                    system="parquet", file=path, nested=nested)
 
 
 def _narrow_floats_widened(table: pa.Table) -> pa.Table:

@@ -112,6 +112,11 @@ class RawTable:
     id_cells: IdCells | None = None
     """Of an export a source adapter read: where its records' event ids were read
     (`IdCells`)."""
+    nested: dict[str, str] = field(default_factory=dict)
+    """Of a typed file (Parquet): its columns of a nested type (list, struct, map), each
+    with its type as the file declares it. Their cells are Python lists, dicts or tuples;
+    read as text they would become Python reprs (`['Approve']`), so the normaliser refuses
+    one that a canonical column is read from, naming it (`normalise`)."""
 
     def __post_init__(self) -> None:
         if len(self.rows) != len(self.frame):
