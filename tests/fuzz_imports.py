@@ -616,10 +616,17 @@ def _csv_records(data: bytes) -> int | None:
     except UnicodeDecodeError:
         return None
     csv.field_size_limit(max(len(data), 131_072))
+    stream = io.StringIO(text, newline="")
+    rows, start = [], 0
     try:
-        # (a blank line, or one of blanks alone, is no record: it holds nothing)
-        rows = [r for r in csv.reader(io.StringIO(text, newline=""))
-                if r and not (len(r) == 1 and not r[0].strip())]
+        # (a blank line, or one of blanks alone, is no record: it holds nothing; a line with
+        # a quote that the csv module reads as one blank cell, '""' or a lone '"' on the
+        # last line, is one)
+        for r in csv.reader(stream):
+            end = stream.tell()
+            if r and not (len(r) == 1 and not r[0].strip() and '"' not in text[start:end]):
+                rows.append(r)
+            start = end
     except csv.Error:
         return None
     if rows and rows[0] and rows[0][0].startswith("sep="):
