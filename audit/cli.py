@@ -1007,17 +1007,25 @@ def _cut_name(name: str, most: int) -> str:
     return name
 
 
-_STAGING = re.compile(r"\.refund-audit-(earlier-)?([0-9]+)@([A-Za-z0-9._-]+)-[a-z0-9_]{8}")
+_STAGING = re.compile(
+    r"\.refund-audit-(earlier-)?([0-9]+)(?:\.([0-9]+))?@([A-Za-z0-9._-]+)-[a-z0-9_]{8}")
 """The name of a folder `_write_all` stages a run's reports in, or `move_in` moves the
-earlier files aside into (`earlier-`), inside --out: its process and machine
-(`staging_prefix`), then tempfile's eight characters."""
+earlier files aside into (`earlier-`), inside --out: its process (its id, and on Linux when
+it started), machine (`staging_prefix`), then tempfile's eight characters."""
 
 
 def staging_prefix(*, earlier: bool = False, pid: int | None = None) -> str:
     """The start of the name of a staging folder (`_STAGING`) of process `pid` (this one
-    where None) on this machine: a later run can tell that its process ended."""
-    return (f".refund-audit-{'earlier-' if earlier else ''}"
-            f"{os.getpid() if pid is None else pid}@{_machine()}-")
+    where None) on this machine: a later run can tell that its process ended. This
+    process's id is followed by when it started (`_started`, where Linux tells it): a later
+    process given the same id (ids are reused, 32,768 of them by default) is not taken for
+    it. Before, a killed run's folder was left as "of a process that is running"."""
+    if pid is not None:
+        process = str(pid)
+    else:
+        started = _started(os.getpid())
+        process = f"{os.getpid()}" + ("" if started is None else f".{started[1]}")
+    return f".refund-audit-{'earlier-' if earlier else ''}{process}@{_machine()}-"
 
 
 def _machine() -> str:
@@ -1029,9 +1037,12 @@ def _machine() -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname())[:64] or "_"
 
 
-def _process_running(pid: int) -> bool:
+def _process_running(pid: int, started: int | None = None) -> bool:
     """Whether process `pid` of this machine runs (or may: another user's, where it cannot
-    be asked, and on a system without POSIX signals, where signal 0 is no question)."""
+    be asked, and on a system without POSIX signals, where signal 0 is no question). Where
+    Linux tells it: a zombie has ended, and one that did not start at `started` (clock
+    ticks since boot, where the folder's name holds them) is another process given the
+    same id later."""
     if os.name != "posix" or pid <= 0:
         return True
     try:
@@ -1040,7 +1051,22 @@ def _process_running(pid: int) -> bool:
         return False
     except OSError:  # (PermissionError: another user's process)
         return True
-    return True
+    now = _started(pid)
+    if now is None:
+        return True
+    state, ticks = now
+    return state != "Z" and (started is None or ticks == started)
+
+
+def _started(pid: int) -> tuple[str, int] | None:
+    """Linux's state of process `pid` and when it started (clock ticks since boot), from
+    /proc; None where they cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        fields = stat[stat.rindex(")") + 2:].split()
+        return fields[0], int(fields[19])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def clear_stale_staging(out: Path) -> tuple[list[str], list[str]]:
@@ -1064,10 +1090,11 @@ def clear_stale_staging(out: Path) -> tuple[list[str], list[str]]:
     for path in found:
         named = _STAGING.fullmatch(path.name)
         # (a number beyond any process id, which os.kill refuses: not a run's name)
-        if named is None or named.group(3) != _machine() or int(named.group(2)) >= 1 << 31:
+        if named is None or named.group(4) != _machine() or int(named.group(2)) >= 1 << 31:
             left.append(f"{path.name} (of an older version, or of another machine: whether "
                         "its process ended is not known)")
-        elif _process_running(int(named.group(2))):
+        elif _process_running(int(named.group(2)),
+                              None if named.group(3) is None else int(named.group(3))):
             left.append(f"{path.name} (of a process that is running)")
         elif named.group(1):  # (a folder aside: the earlier files a dead run moved out)
             try:

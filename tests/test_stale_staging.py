@@ -7,6 +7,8 @@ the earlier files a run moved aside are left and named."""
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -160,3 +162,33 @@ def test_a_later_import_removes_the_staging_folder_of_a_killed_import(
             ) in result.output
     assert (out / "log.parquet").read_bytes()[-4:] == b"PAR1"
     assert (out / "log.parquet").stat().st_size > 4
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="Linux's /proc")
+def test_a_staging_folder_whose_process_id_was_given_again_is_removed(
+        sample: Path, tmp_path: Path) -> None:
+    """A folder of a killed run whose process id a later process was given (ids are reused:
+    32,768 of them by default): the name holds when its process started, and a process of
+    that id started at another time is not the one that wrote it, so the folder is removed.
+    Before, the later process (here this one, its id in a name with another start) kept the
+    killed run's folder as "of a process that is running"."""
+    from audit.cli import staging_prefix
+
+    out = tmp_path / "out"
+    out.mkdir()
+    mine = staging_prefix()
+    assert re.fullmatch(rf"\.refund-audit-{os.getpid()}\.[0-9]+@.+-", mine)
+    pid_started, machine = mine.removeprefix(".refund-audit-").split("@", 1)
+    pid, started = pid_started.split(".")
+    earlier = out / f".refund-audit-{pid}.{int(started) - 1}@{machine}abcd1234"
+    running = out / f"{mine}q1w2e3r4"
+    for folder in (earlier, running):
+        folder.mkdir()
+        (folder / "findings.json").write_text("{", encoding="utf-8")
+    result = run("check", str(sample), "--out", str(out), "--format", "json",
+                 "--fail-on", "never", code=0)
+    assert hidden(out) == [running.name]
+    assert (f"  removed 1 staging folder of a run that ended while writing (its process is "
+            f"not running) from {out}: {earlier.name}") in result.output
+    assert (f"warning: {out} holds 1 folder of other runs of this tool, left as they are: "
+            f"{running.name} (of a process that is running)") in result.output
