@@ -65,6 +65,8 @@ def expected_findings(log: pd.DataFrame, as_of: datetime = P.AS_OF) -> set[tuple
             add("unmapped-activity")
         if events[C.RESOURCE].isna().any():
             add("missing-resource")
+        if events[events[C.ACTIVITY].eq(P.PAYOUT)][C.AMOUNT].isna().any():
+            add("payout-without-amount")
         # EV: orphan payout stands alone
         if payout is not None and not has_ticket:
             add("orphan-payout")

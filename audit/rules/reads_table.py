@@ -137,6 +137,10 @@ READS: dict[str, frozenset[str]] = {
         "events:org:resource",
         "events:time:timestamp",
     }),
+    "DQ003": frozenset({
+        "events:mask:paid",
+        "events:refund:amount",
+    }),
     "DU001": frozenset({
         "cases:currency",
         "events:case:concept:name",

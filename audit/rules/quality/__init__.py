@@ -2,5 +2,6 @@
 
 from audit.rules.quality.dq001_unmapped_activity import UnmappedActivity
 from audit.rules.quality.dq002_missing_resource import MissingResource
+from audit.rules.quality.dq003_payout_without_amount import PayoutWithoutAmount
 
-RULES = (UnmappedActivity, MissingResource)
+RULES = (UnmappedActivity, MissingResource, PayoutWithoutAmount)
