@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from audit import canonical as C
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
+from audit.words import counted as counted_words
 
 
 class AmountMismatch(Rule):
@@ -14,7 +16,11 @@ class AmountMismatch(Rule):
     payouts in another currency are not added (an amount in USD added to one in EUR is no
     amount; `instrument-mismatch` reports them), whichever payout came first. A case none of
     whose payouts is in the request's currency, or whose request states no amount or no
-    currency, is not judged.
+    currency, is not judged. A payout stating no amount is no part of the sum (it is never
+    read as 0): beside one, a shortfall is not judged (that payout may have made it up),
+    and an excess of the others alone is (at least that much too much, the message naming
+    the payouts of unknown amount); `payout-without-amount` reports such payouts. A case
+    whose every payout states no amount is not judged.
 
     Why it matters:
     The ticket says what the customer is owed; a payout that differs is a wrong payment, a
@@ -25,6 +31,8 @@ class AmountMismatch(Rule):
     Violating: request 100.00 EUR, paid 10.00 USD, then 40.00 EUR: 60.00 EUR at risk (the
     USD payout is told in the message, not counted).
     Compliant: paid 120.00 EUR.
+    Not judged: request 120.00 EUR, paid 100.00 EUR and a payout stating no amount (the
+    payout is reported as `payout-without-amount`).
     Precedence: not reported where `payout-exceeds-approved` fires on the case.
 
     Options:
@@ -45,13 +53,21 @@ class AmountMismatch(Rule):
         c = facts.table("payouts_sum", "request_amount", "request_currency", "request_eid",
                         "currency")
         c["difference"] = (c["payouts_sum"] - c["request_amount"]).abs()
+        # The payouts `payouts_sum` adds up that state no amount (it leaves them out): with
+        # one, a shortfall may be what it paid, so only an excess is judged (the sum of the
+        # others already above the request: at least that much too much).
+        counted = facts.paid_in_case_currency()
+        unstated = np.bincount(
+            facts.case_code[counted & np.asarray(facts.column(C.AMOUNT).isna(), dtype=bool)],
+            minlength=facts.n_cases)
+        over = (c["payouts_sum"] > c["request_amount"]).to_numpy(dtype=bool, na_value=False)
         # Judged on `payouts_sum`: the payouts in the case's currency (the request's, where
         # it states one), not on the first payout's currency (a first payout in USD hid a
         # shortfall in EUR paid after it).
         found = (c["payouts_sum"].notna() & c["request_amount"].notna()
                  & c["request_currency"].notna()
                  & (c["difference"] > facts.tolerance(c["request_currency"]))
-                 ).to_numpy(dtype=bool)
+                 ).to_numpy(dtype=bool) & ((unstated == 0) | over)
         hits = c[found].copy()
         codes = np.flatnonzero(found)
         # The payouts summed, and the time of the first of them (not a payout in another
@@ -60,8 +76,11 @@ class AmountMismatch(Rule):
         payouts = facts.grouped(summed).reindex(hits.index)
         hits["payout_eids"] = payouts["eids"].array
         hits["when"] = payouts["when"].array
-        hits["beside"] = [f" (not counting {t} paid in another currency)" if t else ""
-                          for t in facts.paid_elsewhere_texts(codes)]
+        hits["beside"] = [
+            (f" (not counting {t} paid in another currency)" if t else "")
+            + (f", and {counted_words(int(n), 'payout')} stating no amount" if n else "")
+            for t, n in zip(facts.paid_elsewhere_texts(codes), unstated[codes].tolist(),
+                            strict=True)]
         return self.findings(
             facts, hits, events=("request_eid", "payout_eids"), when="when",
             amount="difference", evidence=("request_amount", "payouts_sum", "currency"),
