@@ -243,6 +243,7 @@ READS: dict[str, frozenset[str]] = {
         "events:mask:paid",
         "events:org:resource",
         "events:paid:case-currency",
+        "events:refund:amount",
         "events:refund:currency",
         "events:time:timestamp",
     }),

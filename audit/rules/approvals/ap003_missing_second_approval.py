@@ -13,7 +13,11 @@ class MissingSecondApproval(Rule):
     currency, and no second-level approval was given before the money left: none at all,
     or, where the refund was paid after an approval, not both levels before its first
     successful payout (where every approval came after it, `approval-after-payout` tells
-    that). The amount judged is the larger of the requested amount and the amount paid.
+    that). The amount judged is the larger of the requested amount and the amount paid
+    (the successful payouts in the case's currency that state an amount; one stating none
+    adds nothing, and `payout-without-amount` reports it); a case stating neither is not
+    judged, nor is one that states no currency (no threshold applies: check warns, counting
+    such cases).
 
     Why it matters:
     Large refunds need two people to agree; the threshold exists because one approver alone is

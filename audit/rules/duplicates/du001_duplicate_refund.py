@@ -30,7 +30,10 @@ class DuplicateRefund(Rule):
 
     Options:
     `amount_tolerance` (default: half a minor unit of the currency, 0.005 EUR, 0.0005 KWD,
-    0.5 JPY).
+    0.5 JPY). A payout stating no amount repeats nothing and is repeated by nothing (two
+    such payouts on one charge may or may not be the same refund twice): it is not judged,
+    and `payout-without-amount` reports it. A payout stating no currency repeats one of the
+    same amount in any currency.
 
     References:
     ACFE fraud tree: billing schemes (duplicate payments).

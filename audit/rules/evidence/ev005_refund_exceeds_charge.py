@@ -8,6 +8,7 @@ from audit.currency import rounded
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts, same, slices
+from audit.words import counted as counted_words
 
 
 class RefundExceedsCharge(Rule):
@@ -19,7 +20,13 @@ class RefundExceedsCharge(Rule):
     up one by one in time order, across the cases: with partial refunds interleaved (A 50,
     B 30, A 40 on a charge of 100), the case whose payout crossed the line (A) is the one
     found, with 20.00 at risk. (A second 50 in A would repeat A's first payout: a
-    `duplicate-refund`, which takes precedence.)
+    `duplicate-refund`, which takes precedence.) A payout stating no amount adds nothing
+    to the running sum, and is never read as 0 paid: an excess found is there whatever it
+    paid (the message counts the charge's payouts stating no amount up to the one found,
+    "reach 150.00 EUR and 1 payout stating no amount"); a case whose payouts beyond the
+    charge all state no amount is found with its amount at risk unknown (empty, not 0.00);
+    and no excess found is no evidence of none where such a payout exists
+    (`payout-without-amount` reports each).
 
     Why it matters:
     A customer can be refunded at most what they paid. Partial refunds spread over several
@@ -95,8 +102,13 @@ class RefundExceedsCharge(Rule):
                                       errors="coerce").to_numpy(dtype=float)
         judged = ~np.isnan(charge_amount) & charges["charge_currency"].reindex(
             pay_charge).notna().to_numpy(dtype=bool)
-        amounts = pd.to_numeric(payouts[C.AMOUNT], errors="coerce").fillna(0.0).to_numpy(
-            dtype=float)
+        # A payout stating no amount adds nothing to the running sum (never read as 0 in
+        # what the finding tells): an excess found is there whatever it paid, and the
+        # finding counts such payouts; `payout-without-amount` reports each.
+        stated_amounts = pd.to_numeric(payouts[C.AMOUNT], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan)
+        unstated = np.isnan(stated_amounts)
+        amounts = np.where(unstated, 0.0, stated_amounts)
         times = pd.DatetimeIndex(payouts[C.TIMESTAMP])
         stamps = np.where(times.isna(), np.iinfo(np.int64).max, times.asi8)
         order = np.lexsort((facts.case_code[pay_at], stamps, pay_charge))
@@ -107,6 +119,11 @@ class RefundExceedsCharge(Rule):
         before = np.repeat(np.r_[0.0, running][starts],
                            np.diff(np.r_[starts, len(order)])) if len(order) else running
         refunded = running - before
+        # Per payout: the charge's payouts stating no amount up to it (in the same order).
+        unknown_running = np.cumsum(unstated[order])
+        unknown = unknown_running - np.repeat(
+            np.r_[0, unknown_running][starts], np.diff(np.r_[starts, len(order)])) \
+            if len(order) else unknown_running
         excess = refunded - charge_amount[order]
         over = excess > facts.tolerance(charge_currency)[order]
         added = np.where(over, np.minimum(amounts[order], excess), 0.0)
@@ -116,10 +133,16 @@ class RefundExceedsCharge(Rule):
         # the sum of what its payouts added beyond the charge (the amount at risk).
         first = np.sort(np.unique(pairs_over, return_index=True)[1])
         keys = pairs_over[first]
+        added_sum = pd.Series(added[over]).groupby(pairs_over).sum().reindex(keys).to_numpy()
+        # A case whose payouts over the charge added nothing known, one of them stating no
+        # amount: what it added is unknown (no amount at risk), never 0.00.
+        blind = pd.Series(unstated[at]).groupby(pairs_over).any().reindex(keys).to_numpy(
+            dtype=bool)
         hits = pd.DataFrame({
             "first_time": payouts[C.TIMESTAMP].take(at[first]).array,
             "refunded": refunded[over][first], "excess": excess[over][first],
-            "added": pd.Series(added[over]).groupby(pairs_over).sum().reindex(keys).to_numpy(),
+            "added": np.where(blind & (added_sum <= 0), np.nan, added_sum),
+            "unknown": unknown[over][first],
             "charge_code": keys // n_cases, "case_code": keys % n_cases}, index=keys)
         hits = hits.join(charges, on="charge_code")
         # The purchase a finding names is the charge's purchase in the case itself where the
@@ -156,6 +179,8 @@ class RefundExceedsCharge(Rule):
         # The running sum in the currency's minor units (no 188.07999999999998 in evidence).
         hits["refunded"] = [rounded(v, c) for v, c in zip(
             hits["refunded"].tolist(), hits["currency"].tolist(), strict=True)]
+        hits["unknown_told"] = [f" and {counted_words(n, 'payout')} stating no amount" if n else ""
+                                for n in hits["unknown"].astype(np.int64).tolist()]
         # One finding per case: its first (charge, case) pair in the order above, the cases
         # in the order of their ids (case codes ascend as the ids do), the pair's row kept
         # whole. What a groupby-first by case id gave, without grouping the texts, except
@@ -169,8 +194,8 @@ class RefundExceedsCharge(Rule):
         return self.findings(
             facts, hits, events=("charge_eid", "eids"), when="first_time", amount="added",
             evidence=("charge", "charge_amount", "refunded", "currency"),
-            message="refunds on charge {charge} reach {refunded:.2f} {currency}, "
-                    "above the captured {charge_amount:.2f}")
+            message="refunds on charge {charge} reach {refunded:.2f} {currency}"
+                    "{unknown_told}, above the captured {charge_amount:.2f}")
 
 
 
