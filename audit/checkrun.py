@@ -44,6 +44,7 @@ from audit.policy import (
 )
 from audit.rules import default_rules
 from audit.rules.engine import AuditResult, run_rules, selected_rules
+from audit.words import counted
 
 MONEY_AT_RISK_DEFINITION = (
     "per currency, the sum over cases of each case's largest amount at risk among its open "
@@ -200,6 +201,31 @@ class CheckRun:
         cases = held.drop_duplicates().groupby("currency")["case"].size()
         return {str(k): int(v) for k, v in sorted(cases.items()) if v}
 
+    def cases_without_currency(self) -> int:
+        """Where missing-second-approval (AP003) ran: the cases whose refund requests or
+        payouts state an amount but no event of which states a currency. No threshold
+        applies to them: a refund of 1,200 passed unjudged, with no word."""
+        if not any(rule.code == "AP003" for rule in self.result.rules):
+            return 0
+        log = self.imported.log
+        labels = self.policy.labels_for("request", "pay")
+        if not len(log) or not labels:
+            return 0
+        stated = log[C.ACTIVITY].isin(labels) & log[C.AMOUNT].notna()
+        if not stated.any():
+            return 0
+        with_currency = pd.unique(log.loc[log[C.CURRENCY].notna(), C.CASE].astype(object))
+        cases = pd.Series(pd.unique(log.loc[stated, C.CASE].astype(object)))
+        return int((~cases.isin(with_currency)).sum())
+
+    def payouts_without_amount(self) -> tuple[int, int]:
+        """(payouts, cases) that payout-without-amount (DQ003) found, not waived: money
+        paid out that the money at risk cannot count."""
+        found = [f for f in self.result.findings
+                 if f.rule == "DQ003" and not f.waived]
+        return (sum(int(f.evidence.get("payouts_without_amount", 0)) for f in found),
+                len(found))
+
     def currencies_within_tolerance(self) -> list[str]:
         """Where a rule comparing amounts ran (one whose options read `amount_tolerance`) and
         the policy states one:
@@ -261,6 +287,20 @@ class CheckRun:
                        "sets no thresholds.second_approval for "
                        f"{'it' if len(unjudged) == 1 else 'them'}; add one per currency "
                        "to judge them")
+        no_currency_cases = self.cases_without_currency()
+        if no_currency_cases:
+            out.append("missing-second-approval judges no refund of "
+                       f"{counted(no_currency_cases, 'case', spec=',')} stating amounts "
+                       "but no currency (in none of its events): no threshold applies; "
+                       "record the currency")
+        unpaid, unpaid_cases = self.payouts_without_amount()
+        if unpaid:
+            out.append(f"{counted(unpaid, 'successful payout', spec=',')} in "
+                       f"{counted(unpaid_cases, 'case', spec=',')} state"
+                       f"{'s' if unpaid == 1 else ''} no amount (payout-without-amount): the "
+                       "money at risk does not count what "
+                       f"{'it' if unpaid == 1 else 'they'} paid, and no amount rule could "
+                       f"weigh {'it' if unpaid == 1 else 'them'}")
         coarse = self.currencies_within_tolerance()
         if coarse:
             out.append(f"the policy's amount_tolerance ({self.policy.amount_tolerance:g}) is "

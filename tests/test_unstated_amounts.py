@@ -1,0 +1,145 @@
+"""Money the log does not state: a successful payout without `refund:amount` (a generic CSV
+can leave it blank; the payment exports quarantine such a row) is never read as 0 paid nor
+as "within the limit". The amount rules either judge what the stated amounts prove, saying
+what they left out, or leave it to `payout-without-amount`; the run says what the money at
+risk leaves out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from audit.cli import main
+from audit.findings import Finding
+from audit.policy import Policy, default_policy_path, load_policy
+from audit.rules.engine import run_rules
+from audit.rules.registry import default_rules
+from tests.rules.logbuilder import build_log
+
+RULES = default_rules()
+
+
+@pytest.fixture(scope="module")
+def policy() -> Policy:
+    return replace(load_policy(default_policy_path(), known_rules=RULES.known), sop={})
+
+
+def _findings(log: dict[str, Any], policy: Policy) -> dict[tuple[str, str], Finding]:
+    result = run_rules(build_log(log, policy), policy, RULES, as_of=policy.as_of)
+    assert result.errors == []
+    return {(f.case_id, f.name): f for f in result.findings}
+
+
+def _refund(case: str, day: int, amount: float | None) -> dict[str, Any]:
+    return {"charge": "ch_1", "events": [
+        {"a": "Capture payment", "t": "2026-06-20T09:00Z", "id": f"{case}-purchase"},
+        {"a": "Receive refund request", "t": f"2026-07-{day:02d}T09:00Z", "amount": amount},
+        {"a": "Collect evidence"}, {"a": "Approve refund", "amount": amount},
+        {"a": "Execute payout", "amount": amount}]}
+
+
+def test_a_payout_of_unknown_amount_beyond_the_charge_has_no_zero_at_risk(
+        policy: Policy) -> None:
+    """A 100 on a charge of 100, B 50, then C pays an amount not stated: C's payout is
+    beyond the charge whatever it paid. EV005 found C with 0.00 at risk (the unknown
+    payout added as 0): told "no money at risk" of money out of unknown size."""
+    found = _findings({"A": _refund("A", 1, 100), "B": _refund("B", 2, 50),
+                       "C": _refund("C", 3, None)}, policy)
+    b, c = found["B", "refund-exceeds-charge"], found["C", "refund-exceeds-charge"]
+    assert b.amount_at_risk == 50.0
+    assert b.message == "refunds on charge ch_1 reach 150.00 EUR, above the captured 100.00"
+    assert c.amount_at_risk is None and c.currency == "EUR"
+    assert c.message == ("refunds on charge ch_1 reach 150.00 EUR and 1 payout stating no "
+                         "amount, above the captured 100.00")
+    assert found["C", "payout-without-amount"].amount_at_risk is None
+
+
+def test_an_excess_beside_a_payout_of_unknown_amount_says_so(policy: Policy) -> None:
+    """A pays an unknown amount, B 60, C 50 on a charge of 100: C crosses the line by what
+    is known (10.00 at least), and the message says the sum leaves a payout out."""
+    found = _findings({"A": _refund("A", 1, None), "B": _refund("B", 2, 60),
+                       "C": _refund("C", 3, 50)}, policy)
+    c = found["C", "refund-exceeds-charge"]
+    assert c.amount_at_risk == 10.0
+    assert c.message == ("refunds on charge ch_1 reach 110.00 EUR and 1 payout stating no "
+                         "amount, above the captured 100.00")
+    assert ("B", "refund-exceeds-charge") not in found
+    assert ("A", "refund-exceeds-charge") not in found and ("A", "payout-without-amount") in found
+
+
+def test_amount_mismatch_tells_the_payouts_of_unknown_amount(policy: Policy) -> None:
+    """Request 100, approval 200, paid 150 and an amount not stated: at least 50 too
+    much, and the message says which payouts the sum leaves out."""
+    found = _findings({"C1": {"charged": 500, "events": [
+        {"a": "Capture payment"}, {"a": "Receive refund request"}, {"a": "Collect evidence"},
+        {"a": "Approve refund", "amount": 200}, {"a": "Execute payout", "amount": 150},
+        {"a": "Execute payout", "amount": None}]}}, policy)
+    mismatch = found["C1", "amount-mismatch"]
+    assert mismatch.amount_at_risk == 50.0
+    assert mismatch.message == ("requested 100.00 EUR, paid 150.00, and 1 payout stating no "
+                                "amount")
+    assert mismatch.event_ids == ["C1-02", "C1-05", "C1-06"]
+    dq = found["C1", "payout-without-amount"]
+    assert dq.event_ids == ["C1-06"] and dq.severity == "high"
+    assert dq.evidence["payouts_without_amount"] == 1
+
+
+def _check(tmp_path: Path, rows: list[tuple[str, str, str, str]]) -> dict[str, Any]:
+    log = tmp_path / "log.csv"
+    log.write_text("case,activity,timestamp,amount,currency,resource\n" + "".join(
+        f"{case},{activity},2026-07-0{n % 9 + 1}T09:00:00Z,{amount},{code},p{n % 3}\n"
+        for n, (case, activity, amount, code) in enumerate(rows)), encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["check", str(log), "--out", str(out), "--format",
+                                       "json", "--fail-on", "never"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    data: dict[str, Any] = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    return data
+
+
+def test_a_generic_csv_payout_with_a_blank_amount_is_imported_and_reported(
+        tmp_path: Path) -> None:
+    """A generic CSV leaves a payout's amount blank: the row is imported (the column is
+    optional), and the run reports the payout, puts no 0 at risk for it, and warns that
+    the money at risk leaves it out. Before, the case had no finding and no word."""
+    data = _check(tmp_path, [
+        ("C1", "Receive refund request", "100.00", "EUR"),
+        ("C1", "Approve refund", "100.00", "EUR"),
+        ("C1", "Execute payout", "", "EUR"),
+        ("C2", "Receive refund request", "80.00", "EUR"),
+        ("C2", "Approve refund", "80.00", "EUR"),
+        ("C2", "Execute payout", "", ""),
+        ("C2", "Execute payout", "", "")])
+    dq = {f["case_id"]: f for f in data["findings"] if f["name"] == "payout-without-amount"}
+    assert sorted(dq) == ["C1", "C2"]
+    assert dq["C1"]["amount_at_risk"] is None and dq["C2"]["amount_at_risk"] is None
+    assert dq["C2"]["message"].startswith("2 successful payouts with no amount stated: the "
+                                          "amount at risk is unknown")
+    told = [w for w in data["manifest"]["warnings"] if "state no amount" in w]
+    assert told == ["3 successful payouts in 2 cases state no amount "
+                    "(payout-without-amount): the money at risk does not count what they "
+                    "paid, and no amount rule could weigh them"]
+
+
+def test_a_refund_stating_no_currency_is_told_unjudged_by_missing_second_approval(
+        tmp_path: Path) -> None:
+    """A refund of 1,200 with no currency anywhere in its case: no threshold applies, so
+    missing-second-approval judged it by nothing, silently."""
+    data = _check(tmp_path, [
+        ("C1", "Receive refund request", "1200.00", ""),
+        ("C1", "Approve refund", "1200.00", ""),
+        ("C1", "Execute payout", "1200.00", ""),
+        ("C2", "Receive refund request", "10.00", "EUR"),
+        ("C2", "Approve refund", "10.00", "EUR"),
+        ("C2", "Execute payout", "10.00", "EUR")])
+    assert not [f for f in data["findings"] if f["name"] == "missing-second-approval"]
+    told = [w for w in data["manifest"]["warnings"]
+            if w.startswith("missing-second-approval judges no refund of")]
+    assert told == ["missing-second-approval judges no refund of 1 case stating amounts but "
+                    "no currency (in none of its events): no threshold applies; record the "
+                    "currency"]
