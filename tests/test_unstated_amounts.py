@@ -143,3 +143,25 @@ def test_a_refund_stating_no_currency_is_told_unjudged_by_missing_second_approva
     assert told == ["missing-second-approval judges no refund of 1 case stating amounts but "
                     "no currency (in none of its events): no threshold applies; record the "
                     "currency"]
+
+
+def test_a_payout_of_unknown_amount_beside_others_is_told_in_the_paid_text(
+        policy: Policy) -> None:
+    """An orphan payout of 30 EUR and one stating no amount read "payout of 30.00 EUR with
+    no ticket", as if 30.00 were all that left; an unapproved case paid so read "paid 30.00
+    EUR". Both now count the payout of unknown amount; its amount at risk stays what is
+    known (30.00), and a case whose every payout states none still reads not recorded."""
+    found = _findings({
+        "O1": [{"a": "Capture payment"}, {"a": "Execute payout", "amount": 30},
+               {"a": "Execute payout", "amount": None}],
+        "O2": [{"a": "Capture payment"}, {"a": "Execute payout", "amount": None}],
+        "U1": [{"a": "Capture payment"}, {"a": "Receive refund request"},
+               {"a": "Execute payout", "amount": 30},
+               {"a": "Execute payout", "amount": None}]}, policy)
+    o1, o2 = found["O1", "orphan-payout"], found["O2", "orphan-payout"]
+    assert o1.message == "payout of 30.00 EUR and 1 payout stating no amount with no ticket"
+    assert o1.amount_at_risk == 30.0 and o1.currency == "EUR"
+    assert o2.message == "payout of (not recorded) EUR with no ticket"
+    assert o2.amount_at_risk is None
+    u1 = found["U1", "missing-approval"]
+    assert u1.message.startswith("paid 30.00 EUR and 1 payout stating no amount")

@@ -405,19 +405,26 @@ class CaseFacts:
         of `payouts_sum`: without this a case paid in USD only read "paid (not recorded)
         EUR".)"""
         from audit.currency import figure
+        from audit.words import counted
 
         sums = pd.Series(self._value("payouts_sum", codes)).to_numpy(dtype=float,
                                                                       na_value=np.nan)
         currencies = pd.Series(self._value("currency", codes)).astype(object).tolist()
         others = self._paid_in_other_currencies(codes)
-        # (A payout in the case's currency stating no amount: told as not recorded.)
-        own = np.bincount(self.case_code[self._paid_in_case_currency()],
-                          minlength=self.n_cases)[codes] > 0
+        # (A payout in the case's currency stating no amount: told as not recorded where
+        # none states one, else counted beside the sum of those that do: "30.00 EUR and 1
+        # payout stating no amount", never left out of the text.)
+        counted_in = self._paid_in_case_currency()
+        own = np.bincount(self.case_code[counted_in], minlength=self.n_cases)[codes] > 0
+        unstated = np.bincount(self.case_code[counted_in & self._isna(C.AMOUNT)],
+                               minlength=self.n_cases)[codes]
         texts = []
-        for k, total, code, paid in zip(codes.tolist(), sums.tolist(), currencies,
-                                        own.tolist(), strict=True):
+        for k, total, code, paid, blank in zip(codes.tolist(), sums.tolist(), currencies,
+                                               own.tolist(), unstated.tolist(), strict=True):
             known = code if isinstance(code, str) else None
             parts = [figure(total, known) + (f" {known}" if known else "")] if paid else []
+            if paid and blank and total == total:  # (some state an amount: NaN != NaN)
+                parts.append(f"{counted(blank, 'payout')} stating no amount")
             parts += others.get(k, [])
             texts.append(" and ".join(parts) if parts else
                          f"(not recorded) {known}" if known else "(not recorded)")

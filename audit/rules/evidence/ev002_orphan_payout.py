@@ -31,7 +31,15 @@ class OrphanPayout(Rule):
     timing finding.
 
     Options:
-    Labels from `activities`; correlation of payouts to tickets is done at import.
+    Labels from `activities`; correlation of payouts to tickets is done at import. The
+    amount at risk is what the successful payouts paid in the case's currency: the first
+    successful payout's, or, where it states none, the first its case states (a purchase's,
+    even a failed payout's); payouts stating no currency count as in it. Payouts in another
+    currency are told in the message only ("payout of 30.00 EUR and 40.00 USD"), not in the
+    amount at risk: which currency counts follows which payout came first. Payouts stating
+    no amount add nothing and are counted in the message; where none states one, the amount
+    at risk is unknown (empty), and `payout-without-amount` reports them. A case stating no
+    currency at all has its amount counted under `(no currency)`.
 
     References:
     ISA 500 (audit evidence: occurrence); COSO Internal Control: information and
