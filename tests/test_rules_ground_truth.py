@@ -22,6 +22,10 @@ from audit.sample import SampleSpec, write_sample
 from tests.oracle import expected_findings
 
 NOT_IN_TRUTH = frozenset({"unfit-case"})
+NOT_INJECTED = frozenset({"payout-without-amount"})
+"""Rules the generator injects no violation of (every generated payout states its amount,
+as the payment exports require one): judged here for false positives only; their
+violations are in tests/rules/cases."""
 CONFIGS = [(7, 0.2), (1, 0.5), (3, 1.0), (11, 0.05), (5, 0.0)]
 CASES = 1500
 RULES = default_rules()
@@ -79,7 +83,7 @@ def test_precision_and_recall_per_rule(tmp_path: Path, policy: Policy, seed: int
     if 0 < rate < 1:
         # R x N >= 23: every kind is injected (at rate 1.0 there is no clean earlier case to
         # refund twice, so the generator deals those two kinds out as others).
-        missing = [name for name, tp, *_ in rows if tp == 0]
+        missing = [name for name, tp, *_ in rows if tp == 0 and name not in NOT_INJECTED]
         assert missing == [], f"rules never exercised by this sample: {missing}"
     # Every finding points back to logged events, at least one of them in its own case (the
     # earlier refund or the charge's purchase may sit in another case).
