@@ -218,6 +218,30 @@ class CheckRun:
         cases = pd.Series(pd.unique(log.loc[stated, C.CASE].astype(object)))
         return int((~cases.isin(with_currency)).sum())
 
+    def payouts_against_no_stated_amount(self) -> int:
+        """Where amount-mismatch (EV004) or payout-exceeds-approved (AP005) ran: the cases
+        with a request or an approval, none of which states an amount, and a payout (not
+        failed, reversed or pending) that states one. Neither rule can weigh what was paid
+        against what the ticket authorised: only refund-exceeds-charge (against the charge)
+        and missing-second-approval (against a threshold) weigh it."""
+        if not any(rule.code in ("EV004", "AP005") for rule in self.result.rules):
+            return 0
+        log = self.imported.log
+        pay = self.policy.labels_for("pay")
+        ticket = self.policy.labels_for("request", "approve", "second-approve")
+        if not len(log) or not pay or not ticket:
+            return 0
+        status = log[C.PAYMENT_STATUS].astype("string").str.strip().str.lower()
+        paid = (log[C.ACTIVITY].isin(pay) & log[C.AMOUNT].notna()
+                & ~status.isin(C.FAILED_STATUSES).fillna(False).astype(bool))
+        if not paid.any():
+            return 0
+        asked = log[C.ACTIVITY].isin(ticket)
+        stated = pd.unique(log.loc[asked & log[C.AMOUNT].notna(), C.CASE].astype(object))
+        cases = pd.Series(pd.unique(log.loc[paid, C.CASE].astype(object)))
+        cases = cases[cases.isin(pd.unique(log.loc[asked, C.CASE].astype(object)))]
+        return int((~cases.isin(stated)).sum())
+
     def payouts_without_amount(self) -> tuple[int, int]:
         """(payouts, cases) that payout-without-amount (DQ003) found, not waived: money
         paid out that the money at risk cannot count."""
@@ -293,6 +317,13 @@ class CheckRun:
                        f"{counted(no_currency_cases, 'case', spec=',')} stating amounts "
                        "but no currency (in none of its events): no threshold applies; "
                        "record the currency")
+        unweighed = self.payouts_against_no_stated_amount()
+        if unweighed:
+            out.append("amount-mismatch and payout-exceeds-approved judge no payout of "
+                       f"{counted(unweighed, 'case', spec=',')} whose request and approvals "
+                       "state no amount: what was paid is weighed against no amount the "
+                       "ticket authorised (only against the charge, by refund-exceeds-charge, "
+                       "and the second-approval threshold)")
         unpaid, unpaid_cases = self.payouts_without_amount()
         if unpaid:
             out.append(f"{counted(unpaid, 'successful payout', spec=',')} in "

@@ -165,3 +165,28 @@ def test_a_payout_of_unknown_amount_beside_others_is_told_in_the_paid_text(
     assert o2.amount_at_risk is None
     u1 = found["U1", "missing-approval"]
     assert u1.message.startswith("paid 30.00 EUR and 1 payout stating no amount")
+
+
+def test_payouts_weighed_against_no_authorised_amount_are_told(tmp_path: Path) -> None:
+    """A ticket whose request and approval state no amount, paid 150: amount-mismatch and
+    payout-exceeds-approved each judged nothing (no amount to compare with), silently. The
+    run now counts such cases; a case whose approval states the amount is not counted, nor
+    is one whose payout states none (payout-without-amount tells that)."""
+    data = _check(tmp_path, [
+        ("C1", "Receive refund request", "", "EUR"),
+        ("C1", "Approve refund", "", "EUR"),
+        ("C1", "Execute payout", "150.00", "EUR"),
+        ("C2", "Receive refund request", "", "EUR"),
+        ("C2", "Approve refund", "80.00", "EUR"),
+        ("C2", "Execute payout", "80.00", "EUR"),
+        ("C3", "Receive refund request", "", "EUR"),
+        ("C3", "Approve refund", "", "EUR"),
+        ("C3", "Execute payout", "", "EUR")])
+    assert not [f for f in data["findings"]
+                if f["name"] in ("amount-mismatch", "payout-exceeds-approved")]
+    told = [w for w in data["manifest"]["warnings"]
+            if w.startswith("amount-mismatch and payout-exceeds-approved judge no payout")]
+    assert told == ["amount-mismatch and payout-exceeds-approved judge no payout of 1 case "
+                    "whose request and approvals state no amount: what was paid is weighed "
+                    "against no amount the ticket authorised (only against the charge, by "
+                    "refund-exceeds-charge, and the second-approval threshold)"]

@@ -26,7 +26,8 @@ class PayoutExceedsApproved(Rule):
     `amount_tolerance` (default: half a minor unit of the currency, 0.005 EUR, 0.0005 KWD,
     0.5 JPY): differences up to it are rounding. Approvals without an amount set no limit:
     a case whose every approval states none is not judged here (`amount-mismatch` compares
-    its payouts with the request). A payout stating no amount is no part of the sum (never
+    its payouts with the request; where the request states none either, check warns,
+    counting such cases). A payout stating no amount is no part of the sum (never
     read as 0): an excess of the others alone is found (at least that much), but no excess
     found is no evidence that such a payout was within the approval
     (`payout-without-amount` reports it).

@@ -16,7 +16,9 @@ class AmountMismatch(Rule):
     payouts in another currency are not added (an amount in USD added to one in EUR is no
     amount; `instrument-mismatch` reports them), whichever payout came first. A case none of
     whose payouts is in the request's currency, or whose request states no amount or no
-    currency, is not judged. A payout stating no amount is no part of the sum (it is never
+    currency, is not judged (`payout-exceeds-approved` weighs the payouts against an
+    approval stating one; where no approval states one either, check warns, counting such
+    cases). A payout stating no amount is no part of the sum (it is never
     read as 0): beside one, a shortfall is not judged (that payout may have made it up),
     and an excess of the others alone is (at least that much too much, the message naming
     the payouts of unknown amount); `payout-without-amount` reports such payouts. A case
