@@ -242,6 +242,31 @@ class CheckRun:
         cases = cases[cases.isin(pd.unique(log.loc[asked, C.CASE].astype(object)))]
         return int((~cases.isin(stated)).sum())
 
+    def payouts_on_unstated_charges(self) -> int:
+        """Where refund-exceeds-charge (EV005) ran: the cases with a payout (not failed,
+        reversed or pending) on a charge whose purchases in the log (not failed) state no
+        amount or no currency. The rule cannot weigh what was refunded against what was
+        captured (a charge with no purchase at all is no-prior-purchase's)."""
+        if not any(rule.code == "EV005" for rule in self.result.rules):
+            return 0
+        log = self.imported.log
+        pay, buy = self.policy.labels_for("pay"), self.policy.labels_for("purchase")
+        if not len(log) or not pay or not buy:
+            return 0
+        status = log[C.PAYMENT_STATUS].astype("string").str.strip().str.lower()
+        done = ~status.isin(C.FAILED_STATUSES).fillna(False).astype(bool)
+        charged = log[C.CHARGE_ID].notna()
+        bought = log[C.ACTIVITY].isin(buy) & done & charged
+        if not bought.any():
+            return 0
+        stated = bought & log[C.AMOUNT].notna() & log[C.CURRENCY].notna()
+        blind = pd.Index(pd.unique(log.loc[bought, C.CHARGE_ID].astype(object))).difference(
+            pd.Index(pd.unique(log.loc[stated, C.CHARGE_ID].astype(object))))
+        if not len(blind):
+            return 0
+        paid = log[C.ACTIVITY].isin(pay) & done & log[C.CHARGE_ID].astype(object).isin(blind)
+        return int(log.loc[paid, C.CASE].nunique())
+
     def payouts_without_amount(self) -> tuple[int, int]:
         """(payouts, cases) that payout-without-amount (DQ003) found, not waived: money
         paid out that the money at risk cannot count."""
@@ -324,6 +349,12 @@ class CheckRun:
                        "state no amount: what was paid is weighed against no amount the "
                        "ticket authorised (only against the charge, by refund-exceeds-charge, "
                        "and the second-approval threshold)")
+        uncaptured = self.payouts_on_unstated_charges()
+        if uncaptured:
+            out.append("refund-exceeds-charge judges no payout of "
+                       f"{counted(uncaptured, 'case', spec=',')} on a charge whose purchase "
+                       "states no amount or no currency: what was refunded is weighed "
+                       "against nothing captured")
         unpaid, unpaid_cases = self.payouts_without_amount()
         if unpaid:
             out.append(f"{counted(unpaid, 'successful payout', spec=',')} in "

@@ -190,3 +190,35 @@ def test_payouts_weighed_against_no_authorised_amount_are_told(tmp_path: Path) -
                     "whose request and approvals state no amount: what was paid is weighed "
                     "against no amount the ticket authorised (only against the charge, by "
                     "refund-exceeds-charge, and the second-approval threshold)"]
+
+
+def test_payouts_on_a_charge_of_no_stated_amount_are_told(tmp_path: Path) -> None:
+    """A purchase stating no amount, refunded 150: refund-exceeds-charge had nothing to
+    weigh the refund against, and said nothing (no-prior-purchase does not fire: the
+    purchase is there). The run now counts such cases; a charge another purchase of which
+    states its amount is judged, and not counted."""
+    log = tmp_path / "log.csv"
+    rows = [("C1", "Capture payment", "", "EUR", "ch_1"),
+            ("C1", "Receive refund request", "150.00", "EUR", ""),
+            ("C1", "Approve refund", "150.00", "EUR", ""),
+            ("C1", "Execute payout", "150.00", "EUR", "ch_1"),
+            ("C2", "Capture payment", "", "EUR", "ch_2"),
+            ("C2", "Capture payment", "100.00", "EUR", "ch_2"),
+            ("C2", "Receive refund request", "150.00", "EUR", ""),
+            ("C2", "Approve refund", "150.00", "EUR", ""),
+            ("C2", "Execute payout", "150.00", "EUR", "ch_2")]
+    log.write_text("case,activity,timestamp,amount,currency,payment:charge_id,resource\n" + "".join(
+        f"{case},{activity},2026-07-0{n % 9 + 1}T09:00:00Z,{amount},{code},{charge},p\n"
+        for n, (case, activity, amount, code, charge) in enumerate(rows)), encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["check", str(log), "--out", str(out), "--format",
+                                       "json", "--fail-on", "never"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    data = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    exceeds = {f["case_id"] for f in data["findings"] if f["name"] == "refund-exceeds-charge"}
+    assert exceeds == {"C2"}
+    told = [w for w in data["manifest"]["warnings"]
+            if w.startswith("refund-exceeds-charge judges no payout")]
+    assert told == ["refund-exceeds-charge judges no payout of 1 case on a charge whose "
+                    "purchase states no amount or no currency: what was refunded is weighed "
+                    "against nothing captured"]

@@ -46,7 +46,8 @@ class RefundExceedsCharge(Rule):
     and 40) is 100; a charge in several cases is one capture in each (correlation copies its
     purchase into every case that refunds it), never added up across them, the largest
     case's sum counts. Charges without such a purchase event in the log are not judged (see
-    `no-prior-purchase`); payouts in another currency than the charge are left to
+    `no-prior-purchase`), nor are those whose purchases state no amount or no currency
+    (check warns, counting the cases refunded on them); payouts in another currency than the charge are left to
     `instrument-mismatch`. The finding names the charge's purchase event in its own case
     where the case holds one (correlation copies a charge refunded in several cases into
     each), else the charge's first, so its events and fingerprint do not depend on how the
