@@ -231,16 +231,17 @@ class CheckRun:
         ticket = self.policy.labels_for("request", "approve", "second-approve")
         if not len(log) or not pay or not ticket:
             return 0
-        status = log[C.PAYMENT_STATUS].astype("string").str.strip().str.lower()
-        paid = (log[C.ACTIVITY].isin(pay) & log[C.AMOUNT].notna()
-                & ~status.isin(C.FAILED_STATUSES).fillna(False).astype(bool))
-        if not paid.any():
+        payouts = log.loc[log[C.ACTIVITY].isin(pay).to_numpy(dtype=bool)
+                          & log[C.AMOUNT].notna().to_numpy(dtype=bool),
+                          [C.CASE, C.PAYMENT_STATUS]]
+        paid = pd.unique(payouts.loc[_done(payouts[C.PAYMENT_STATUS]), C.CASE].astype(object))
+        if not len(paid):
             return 0
-        asked = log[C.ACTIVITY].isin(ticket)
-        stated = pd.unique(log.loc[asked & log[C.AMOUNT].notna(), C.CASE].astype(object))
-        cases = pd.Series(pd.unique(log.loc[paid, C.CASE].astype(object)))
-        cases = cases[cases.isin(pd.unique(log.loc[asked, C.CASE].astype(object)))]
-        return int((~cases.isin(stated)).sum())
+        asked = log.loc[log[C.ACTIVITY].isin(ticket).to_numpy(dtype=bool), [C.CASE, C.AMOUNT]]
+        stated = pd.unique(asked.loc[asked[C.AMOUNT].notna(), C.CASE].astype(object))
+        unstated = pd.Index(pd.unique(asked[C.CASE].astype(object))).difference(
+            pd.Index(stated))
+        return int(pd.Index(paid).isin(unstated).sum())
 
     def payouts_on_unstated_charges(self) -> int:
         """Where refund-exceeds-charge (EV005) ran: the cases with a payout (not failed,
@@ -253,19 +254,21 @@ class CheckRun:
         pay, buy = self.policy.labels_for("pay"), self.policy.labels_for("purchase")
         if not len(log) or not pay or not buy:
             return 0
-        status = log[C.PAYMENT_STATUS].astype("string").str.strip().str.lower()
-        done = ~status.isin(C.FAILED_STATUSES).fillna(False).astype(bool)
-        charged = log[C.CHARGE_ID].notna()
-        bought = log[C.ACTIVITY].isin(buy) & done & charged
-        if not bought.any():
+        charged = log[C.CHARGE_ID].notna().to_numpy(dtype=bool)
+        columns = [C.CASE, C.CHARGE_ID, C.AMOUNT, C.CURRENCY, C.PAYMENT_STATUS]
+        bought = log.loc[log[C.ACTIVITY].isin(buy).to_numpy(dtype=bool) & charged, columns]
+        bought = bought[_done(bought[C.PAYMENT_STATUS])]
+        if bought.empty:
             return 0
-        stated = bought & log[C.AMOUNT].notna() & log[C.CURRENCY].notna()
-        blind = pd.Index(pd.unique(log.loc[bought, C.CHARGE_ID].astype(object))).difference(
-            pd.Index(pd.unique(log.loc[stated, C.CHARGE_ID].astype(object))))
+        stated = bought[C.AMOUNT].notna() & bought[C.CURRENCY].notna()
+        blind = pd.Index(pd.unique(bought[C.CHARGE_ID].astype(object))).difference(
+            pd.Index(pd.unique(bought.loc[stated, C.CHARGE_ID].astype(object))))
         if not len(blind):
             return 0
-        paid = log[C.ACTIVITY].isin(pay) & done & log[C.CHARGE_ID].astype(object).isin(blind)
-        return int(log.loc[paid, C.CASE].nunique())
+        paid = log.loc[log[C.ACTIVITY].isin(pay).to_numpy(dtype=bool) & charged, columns]
+        paid = paid[_done(paid[C.PAYMENT_STATUS])
+                    & paid[C.CHARGE_ID].astype(object).isin(blind).to_numpy(dtype=bool)]
+        return int(paid[C.CASE].nunique())
 
     def payouts_without_amount(self) -> tuple[int, int]:
         """(payouts, cases) that payout-without-amount (DQ003) found, not waived: money
@@ -586,6 +589,16 @@ class CheckRun:
     def worst_severity(self) -> str | None:
         active = [f.severity for f in self.result.findings if not f.waived]
         return max(active, key=severity_rank) if active else None
+
+
+def _done(statuses: pd.Series) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Per payment event: its status is not failed, reversed or pending (as the rules read
+    `payment:status`: trimmed, in any letter case; a missing one is done). On the distinct
+    statuses, not per event."""
+    codes, uniques = pd.factorize(statuses.astype(object))
+    undone = np.array([str(u).strip().lower() in C.FAILED_STATUSES for u in uniques]
+                      + [False], dtype=bool)
+    return np.asarray(~undone[codes], dtype=bool)
 
 
 def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None = None,

@@ -47,11 +47,11 @@ class RefundExceedsCharge(Rule):
     purchase into every case that refunds it), never added up across them, the largest
     case's sum counts. Charges without such a purchase event in the log are not judged (see
     `no-prior-purchase`), nor are those whose purchases state no amount or no currency
-    (check warns, counting the cases refunded on them); payouts in another currency than the charge are left to
-    `instrument-mismatch`. The finding names the charge's purchase event in its own case
-    where the case holds one (correlation copies a charge refunded in several cases into
-    each), else the charge's first, so its events and fingerprint do not depend on how the
-    cases are named.
+    (check warns, counting the cases refunded on them); payouts in another currency than
+    the charge are left to `instrument-mismatch`. The finding names the charge's purchase
+    event in its own case where the case holds one (correlation copies a charge refunded
+    in several cases into each), else the charge's first, so its events and fingerprint do
+    not depend on how the cases are named.
 
     References:
     ISA 500 (audit evidence: accuracy, cut-off); card-scheme rules on refunds.
@@ -159,6 +159,7 @@ class RefundExceedsCharge(Rule):
         hits["currency"] = hits["charge_currency"]
         # The per-event work, freed before the findings are built.
         del payouts, purchases, charges, times, stamps, order, codes, running, before
+        del unstated, unknown_running, unknown
         # The payouts' event ids, for the (charge, case) pairs found only, in log order.
         found = np.flatnonzero(C.int_isin(pair, hits.index.to_numpy(dtype=np.int64)))
         event_ids = facts.column(C.EVENT_ID)
@@ -180,8 +181,8 @@ class RefundExceedsCharge(Rule):
         # The running sum in the currency's minor units (no 188.07999999999998 in evidence).
         hits["refunded"] = [rounded(v, c) for v, c in zip(
             hits["refunded"].tolist(), hits["currency"].tolist(), strict=True)]
-        hits["unknown_told"] = [f" and {counted_words(n, 'payout')} stating no amount" if n else ""
-                                for n in hits["unknown"].astype(np.int64).tolist()]
+        hits["unknown_told"] = [f" and {counted_words(n, 'payout')} stating no amount"
+                                if n else "" for n in hits["unknown"].astype(np.int64).tolist()]
         # One finding per case: its first (charge, case) pair in the order above, the cases
         # in the order of their ids (case codes ascend as the ids do), the pair's row kept
         # whole. What a groupby-first by case id gave, without grouping the texts, except
