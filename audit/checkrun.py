@@ -202,10 +202,12 @@ class CheckRun:
         return {str(k): int(v) for k, v in sorted(cases.items()) if v}
 
     def cases_without_currency(self) -> int:
-        """Where missing-second-approval (AP003) ran: the cases whose refund requests or
-        payouts state an amount but no event of which states a currency. No threshold
-        applies to them: a refund of 1,200 passed unjudged, with no word."""
-        if not any(rule.code == "AP003" for rule in self.result.rules):
+        """Where missing-second-approval (AP003), amount-mismatch (EV004) or
+        refund-exceeds-charge (EV005) ran: the cases whose refund requests or payouts state
+        an amount but no event of which states a currency. No threshold applies to them (a
+        refund of 1,200 passed unjudged, with no word), nor does any comparison with the
+        request or the charge."""
+        if not self._ran_of(_NEED_A_CURRENCY):
             return 0
         log = self.imported.log
         labels = self.policy.labels_for("request", "pay")
@@ -217,6 +219,11 @@ class CheckRun:
         with_currency = pd.unique(log.loc[log[C.CURRENCY].notna(), C.CASE].astype(object))
         cases = pd.Series(pd.unique(log.loc[stated, C.CASE].astype(object)))
         return int((~cases.isin(with_currency)).sum())
+
+    def _ran_of(self, codes: tuple[str, ...]) -> list[str]:
+        """The names of the rules of `codes` that ran, in the order of `codes`."""
+        ran = {rule.code: rule.name for rule in self.result.rules}
+        return [ran[code] for code in codes if code in ran]
 
     def payouts_against_no_stated_amount(self) -> int:
         """Where amount-mismatch (EV004) or payout-exceeds-approved (AP005) ran: the cases
@@ -341,10 +348,14 @@ class CheckRun:
                        "to judge them")
         no_currency_cases = self.cases_without_currency()
         if no_currency_cases:
-            out.append("missing-second-approval judges no refund of "
-                       f"{counted(no_currency_cases, 'case', spec=',')} stating amounts "
-                       "but no currency (in none of its events): no threshold applies; "
-                       "record the currency")
+            names = self._ran_of(_NEED_A_CURRENCY)
+            listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1
+                                  else names)
+            out.append(f"{listed} judge{'s' if len(names) == 1 else ''} no "
+                       f"refund of {counted(no_currency_cases, 'case', spec=',')} stating "
+                       "amounts but no currency (in none of its events): no threshold "
+                       "applies, nor a comparison with the request or the charge; record "
+                       "the currency")
         unweighed = self.payouts_against_no_stated_amount()
         if unweighed:
             out.append("amount-mismatch and payout-exceeds-approved judge no payout of "
@@ -589,6 +600,11 @@ class CheckRun:
     def worst_severity(self) -> str | None:
         active = [f.severity for f in self.result.findings if not f.waived]
         return max(active, key=severity_rank) if active else None
+
+
+_NEED_A_CURRENCY = ("AP003", "EV004", "EV005")
+"""The rules that judge no case stating no currency at all (AP003: thresholds are per
+currency; EV004 and EV005 compare amounts of the request's or the charge's currency)."""
 
 
 def _done(statuses: pd.Series) -> np.ndarray[Any, np.dtype[np.bool_]]:

@@ -128,21 +128,23 @@ def test_a_generic_csv_payout_with_a_blank_amount_is_imported_and_reported(
 
 def test_a_refund_stating_no_currency_is_told_unjudged_by_missing_second_approval(
         tmp_path: Path) -> None:
-    """A refund of 1,200 with no currency anywhere in its case: no threshold applies, so
-    missing-second-approval judged it by nothing, silently."""
+    """A refund of 1,200 with no currency anywhere in its case, paid 1,300: no threshold
+    applies, and neither the request nor a charge has a currency to compare in, so
+    missing-second-approval and amount-mismatch judged it by nothing, silently."""
     data = _check(tmp_path, [
         ("C1", "Receive refund request", "1200.00", ""),
-        ("C1", "Approve refund", "1200.00", ""),
-        ("C1", "Execute payout", "1200.00", ""),
+        ("C1", "Approve refund", "", ""),
+        ("C1", "Execute payout", "1300.00", ""),
         ("C2", "Receive refund request", "10.00", "EUR"),
         ("C2", "Approve refund", "10.00", "EUR"),
         ("C2", "Execute payout", "10.00", "EUR")])
     assert not [f for f in data["findings"] if f["name"] == "missing-second-approval"]
-    told = [w for w in data["manifest"]["warnings"]
-            if w.startswith("missing-second-approval judges no refund of")]
-    assert told == ["missing-second-approval judges no refund of 1 case stating amounts but "
-                    "no currency (in none of its events): no threshold applies; record the "
-                    "currency"]
+    assert not [f for f in data["findings"] if f["name"] == "amount-mismatch"]
+    told = [w for w in data["manifest"]["warnings"] if "stating amounts but no currency" in w]
+    assert told == ["missing-second-approval, amount-mismatch and refund-exceeds-charge "
+                    "judge no refund of 1 case stating amounts but no currency (in none of "
+                    "its events): no threshold applies, nor a comparison with the request or "
+                    "the charge; record the currency"]
 
 
 def test_a_payout_of_unknown_amount_beside_others_is_told_in_the_paid_text(

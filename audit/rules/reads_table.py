@@ -237,7 +237,6 @@ READS: dict[str, frozenset[str]] = {
         "cases:currency",
         "cases:payouts_sum",
         "cases:request_amount",
-        "cases:request_currency",
         "cases:request_eid",
         "events:concept:name",
         "events:event:id",
@@ -246,7 +245,6 @@ READS: dict[str, frozenset[str]] = {
         "events:org:resource",
         "events:paid:case-currency",
         "events:refund:amount",
-        "events:refund:currency",
         "events:time:timestamp",
     }),
     "EV005": frozenset({

@@ -12,17 +12,20 @@ from audit.words import counted as counted_words
 class AmountMismatch(Rule):
     """What it checks:
     The successful payouts of a case in the request's currency add up to a different amount
-    than the ticket's request. Payouts stating no currency count as in the request's currency;
+    than the ticket's request. A request stating no currency is read in its case's (its
+    first successful payout's, or the first its case states), as payouts and approvals
+    stating none are; a case stating no currency at all is not judged (check warns,
+    counting such cases). Payouts stating no currency count as in the request's currency;
     payouts in another currency are not added (an amount in USD added to one in EUR is no
     amount; `instrument-mismatch` reports them), whichever payout came first. A case none of
-    whose payouts is in the request's currency, or whose request states no amount or no
-    currency, is not judged (`payout-exceeds-approved` weighs the payouts against an
-    approval stating one; where no approval states one either, check warns, counting such
-    cases). A payout stating no amount is no part of the sum (it is never
-    read as 0): beside one, a shortfall is not judged (that payout may have made it up),
-    and an excess of the others alone is (at least that much too much, the message naming
-    the payouts of unknown amount); `payout-without-amount` reports such payouts. A case
-    whose every payout states no amount is not judged.
+    whose payouts is in the request's currency, or whose request states no amount, is not
+    judged (`payout-exceeds-approved` weighs the payouts against an approval stating one;
+    where no approval states one either, check warns, counting such cases). A payout
+    stating no amount is no part of the sum (it is never read as 0): beside one, a
+    shortfall is not judged (that payout may have made it up), and an excess of the others
+    alone is (at least that much too much, the message naming the payouts of unknown
+    amount); `payout-without-amount` reports such payouts. A case whose every payout states
+    no amount is not judged.
 
     Why it matters:
     The ticket says what the customer is owed; a payout that differs is a wrong payment, a
@@ -52,8 +55,7 @@ class AmountMismatch(Rule):
     options = (Option("tolerance", "differences up to this are rounding", "amount_tolerance"),)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.table("payouts_sum", "request_amount", "request_currency", "request_eid",
-                        "currency")
+        c = facts.table("payouts_sum", "request_amount", "request_eid", "currency")
         c["difference"] = (c["payouts_sum"] - c["request_amount"]).abs()
         # The payouts `payouts_sum` adds up that state no amount (it leaves them out): with
         # one, a shortfall may be what it paid, so only an excess is judged (the sum of the
@@ -67,8 +69,8 @@ class AmountMismatch(Rule):
         # it states one), not on the first payout's currency (a first payout in USD hid a
         # shortfall in EUR paid after it).
         found = (c["payouts_sum"].notna() & c["request_amount"].notna()
-                 & c["request_currency"].notna()
-                 & (c["difference"] > facts.tolerance(c["request_currency"]))
+                 & c["currency"].notna()
+                 & (c["difference"] > facts.tolerance(c["currency"]))
                  ).to_numpy(dtype=bool) & ((unstated == 0) | over)
         hits = c[found].copy()
         codes = np.flatnonzero(found)
