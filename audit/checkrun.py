@@ -213,12 +213,19 @@ class CheckRun:
         labels = self.policy.labels_for("request", "pay")
         if not len(log) or not labels:
             return 0
-        stated = log[C.ACTIVITY].isin(labels) & log[C.AMOUNT].notna()
-        if not stated.any():
+        # Candidates: the cases of a request or payout stating an amount but no currency
+        # (nearly always none); of those, the ones no event of which states one.
+        bare = (log[C.ACTIVITY].isin(labels).to_numpy(dtype=bool)
+                & log[C.AMOUNT].notna().to_numpy(dtype=bool)
+                & log[C.CURRENCY].isna().to_numpy(dtype=bool))
+        if not bare.any():
             return 0
-        with_currency = pd.unique(log.loc[log[C.CURRENCY].notna(), C.CASE].astype(object))
-        cases = pd.Series(pd.unique(log.loc[stated, C.CASE].astype(object)))
-        return int((~cases.isin(with_currency)).sum())
+        candidates = pd.unique(log.loc[bare, C.CASE].astype(object))
+        theirs = log[C.CASE].isin(candidates).to_numpy(dtype=bool)
+        with_currency = pd.unique(
+            log.loc[theirs & log[C.CURRENCY].notna().to_numpy(dtype=bool), C.CASE]
+            .astype(object))
+        return int((~pd.Series(candidates).isin(with_currency)).sum())
 
     def _ran_of(self, codes: tuple[str, ...]) -> list[str]:
         """The names of the rules of `codes` that ran, in the order of `codes`."""
@@ -238,16 +245,22 @@ class CheckRun:
         ticket = self.policy.labels_for("request", "approve", "second-approve")
         if not len(log) or not pay or not ticket:
             return 0
-        payouts = log.loc[log[C.ACTIVITY].isin(pay).to_numpy(dtype=bool)
+        # Candidates: the cases of a request or approval stating no amount (nearly always
+        # none); of those, the ones no request or approval of which states one.
+        asked = log[C.ACTIVITY].isin(ticket).to_numpy(dtype=bool)
+        blank = asked & log[C.AMOUNT].isna().to_numpy(dtype=bool)
+        if not blank.any():
+            return 0
+        candidates = pd.unique(log.loc[blank, C.CASE].astype(object))
+        theirs = log[C.CASE].isin(candidates).to_numpy(dtype=bool)
+        stated = pd.unique(log.loc[theirs & asked & ~blank, C.CASE].astype(object))
+        unstated = pd.Index(candidates).difference(pd.Index(stated))
+        if not len(unstated):
+            return 0
+        payouts = log.loc[theirs & log[C.ACTIVITY].isin(pay).to_numpy(dtype=bool)
                           & log[C.AMOUNT].notna().to_numpy(dtype=bool),
                           [C.CASE, C.PAYMENT_STATUS]]
         paid = pd.unique(payouts.loc[_done(payouts[C.PAYMENT_STATUS]), C.CASE].astype(object))
-        if not len(paid):
-            return 0
-        asked = log.loc[log[C.ACTIVITY].isin(ticket).to_numpy(dtype=bool), [C.CASE, C.AMOUNT]]
-        stated = pd.unique(asked.loc[asked[C.AMOUNT].notna(), C.CASE].astype(object))
-        unstated = pd.Index(pd.unique(asked[C.CASE].astype(object))).difference(
-            pd.Index(stated))
         return int(pd.Index(paid).isin(unstated).sum())
 
     def payouts_on_unstated_charges(self) -> int:
@@ -262,8 +275,12 @@ class CheckRun:
         if not len(log) or not pay or not buy:
             return 0
         charged = log[C.CHARGE_ID].notna().to_numpy(dtype=bool)
+        purchase = log[C.ACTIVITY].isin(buy).to_numpy(dtype=bool) & charged
+        if not (purchase & (log[C.AMOUNT].isna() | log[C.CURRENCY].isna()).to_numpy(
+                dtype=bool)).any():
+            return 0  # (every purchase states both: nearly always)
         columns = [C.CASE, C.CHARGE_ID, C.AMOUNT, C.CURRENCY, C.PAYMENT_STATUS]
-        bought = log.loc[log[C.ACTIVITY].isin(buy).to_numpy(dtype=bool) & charged, columns]
+        bought = log.loc[purchase, columns]
         bought = bought[_done(bought[C.PAYMENT_STATUS])]
         if bought.empty:
             return 0
