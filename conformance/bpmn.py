@@ -61,6 +61,9 @@ _NOT_CONTROL_FLOW = frozenset({
     "supports", "incoming", "outgoing", "standardLoopCharacteristics",
     "multiInstanceLoopCharacteristics", "category", "categoryValue",
 })
+_CARDINALITY = re.compile(r"[0-9]{1,9}")
+"""A multi-instance activity's literal instance count (more than nine digits is no count a
+net unrolls, read as an unknown count)."""
 _SIBLING_FILE_LIMIT = 200
 """How many .bpmn files beside a model are searched for the callee of a call activity."""
 MAX_NESTING = 50
@@ -352,11 +355,24 @@ def _child(element: etree._Element, name: str) -> etree._Element | None:
     return None
 
 
-def _flag(element: etree._Element, attribute: str, default: bool) -> bool:
-    raw = element.get(attribute)
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+"""xsd:boolean's four literals (BPMN's `cancelActivity`, `isSequential`, ... are xsd:boolean:
+"1" is as true as "true"), read without case."""
+
+
+def _boolean(raw: str | None, default: bool) -> bool | None:
+    """An xsd:boolean attribute's value: `default` where absent, None where it is no
+    boolean at all ("yes")."""
     if raw is None:
         return default
-    return raw.strip().lower() == "true"
+    return _BOOLEANS.get(raw.strip().lower())
+
+
+def _flag(element: etree._Element, attribute: str, default: bool) -> bool:
+    """A boolean attribute, `default` where absent or no boolean (the reader refuses an
+    element whose flag is no boolean: `_Reader._flag`)."""
+    value = _boolean(element.get(attribute), default)
+    return default if value is None else value
 
 
 def _text(element: etree._Element | None) -> str | None:
@@ -583,6 +599,21 @@ class _Reader:
         self._counter += 1
         return self._counter
 
+    def _flag(self, element: etree._Element, attribute: str, default: bool, node_id: str,
+              local: str) -> bool:
+        """A boolean attribute of `element` (node `node_id`, a `local`); a value that is no
+        xsd:boolean ("yes") is refused, never read as false: `cancelActivity="yes"` would
+        turn an interrupting boundary event into a non-interrupting one."""
+        raw = element.get(attribute)
+        value = _boolean(raw, default)
+        if value is None:
+            line = source_line(element)
+            where = f" (line {line})" if line else ""
+            self._refuse(node_id, local, f"{attribute}=\"{raw}\"{where} is not a boolean "
+                         "(true, false, 1 or 0), so what it means is unknown")
+            return default
+        return value
+
     def _read_container(
         self, container: etree._Element, scope: str, prefix: str, *, stack: tuple[str, ...],
         depth: int
@@ -613,6 +644,8 @@ class _Reader:
                 self._refuse(node_id, local, f"its id is given to another element as well"
                              f"{where}; BPMN ids are unique")
                 continue
+            if local in TASK_TAGS | CONTAINER_TAGS:
+                self._flag(child, "isForCompensation", False, node_id, local)
             if local == "sequenceFlow":
                 condition = _child(child, "conditionExpression")
                 model.flows[node_id] = Flow(
@@ -633,7 +666,8 @@ class _Reader:
                     self._note(f"{local} '{node_id}' has no name: its id is used as its label")
                 model.tasks[node_id] = Task(
                     id=node_id, name=name or node_id, kind=local, scope=scope,
-                    loop=self._loop(child), default_flow=self._default(child, prefix))
+                    loop=self._loop(child, node_id, local),
+                    default_flow=self._default(child, prefix))
             elif local in GATEWAY_KINDS:
                 kind = GATEWAY_KINDS[local]
                 if kind == "complex":
@@ -654,18 +688,22 @@ class _Reader:
         default = element.get("default")
         return prefix + default if default else None
 
-    def _loop(self, element: etree._Element) -> Loop | None:
+    def _loop(self, element: etree._Element, node_id: str, local: str) -> Loop | None:
         standard = _child(element, "standardLoopCharacteristics")
         if standard is not None:
             return Loop("standard", sequential=True,
-                        test_before=_flag(standard, "testBefore", False))
+                        test_before=self._flag(standard, "testBefore", False, node_id, local))
         multi = _child(element, "multiInstanceLoopCharacteristics")
         if multi is not None:
             cardinality: int | None = None
             raw = _text(_child(multi, "loopCardinality"))
-            if raw is not None and raw.isdigit():
+            # (ASCII digits only, and few: "²" is a digit to str.isdigit that int() rejects,
+            # and int() refuses a literal of thousands of digits; anything else is an
+            # expression whose value is unknown here.)
+            if raw is not None and _CARDINALITY.fullmatch(raw):
                 cardinality = int(raw)
-            return Loop("multi-instance", sequential=_flag(multi, "isSequential", False),
+            return Loop("multi-instance",
+                        sequential=self._flag(multi, "isSequential", False, node_id, local),
                         cardinality=cardinality,
                         completion_condition=_child(multi, "completionCondition") is not None)
         return None
@@ -703,9 +741,9 @@ class _Reader:
         attached = element.get("attachedToRef")
         interrupting = True
         if position == "boundary":
-            interrupting = _flag(element, "cancelActivity", True)
+            interrupting = self._flag(element, "cancelActivity", True, node_id, local)
         elif position == "start":
-            interrupting = _flag(element, "isInterrupting", True)
+            interrupting = self._flag(element, "isInterrupting", True, node_id, local)
         if trigger == "compensate" and position == "boundary":
             self._note(f"compensation boundary event '{node_id}' is left out: compensation "
                        "handlers run only when compensation is thrown")
@@ -733,7 +771,7 @@ class _Reader:
     ) -> None:
         model = self.model
         assert model is not None
-        loop = self._loop(element)
+        loop = self._loop(element, node_id, local)
         default = self._default(element, prefix)
         if local == "adHocSubProcess":
             self._refuse(node_id, local, "an ad-hoc sub-process runs its activities in any "
@@ -745,7 +783,7 @@ class _Reader:
             self._read_call(element, node_id, name, scope, loop, default, stack=stack,
                             depth=depth)
             return
-        triggered = _flag(element, "triggeredByEvent", False)
+        triggered = self._flag(element, "triggeredByEvent", False, node_id, local)
         kind: ScopeKind = ("event sub-process" if triggered
                            else "transaction" if local == "transaction" else "sub-process")
         has_content = any(sub_local not in _NOT_CONTROL_FLOW

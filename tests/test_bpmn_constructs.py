@@ -852,3 +852,59 @@ def test_the_scopes_share_one_state_bound(tmp_path: Path,
     monkeypatch.setattr(petri, "MAX_SCOPE_STATES", 1_000)
     refused = [str(r) for r in convert(tmp_path, body).refused]
     assert any("left of the 1000 explored for them all" in r for r in refused), refused
+
+
+# --- attributes as tools write them (xsd types), and what is no value of them ----------------
+
+
+BOUNDARY_TIMER = (START + tasks("a", "b", "c") + END + '<endEvent id="e2"/>'
+                  '<boundaryEvent id="bt" attachedToRef="a" cancelActivity="{flag}">'
+                  '<timerEventDefinition/></boundaryEvent>' + flows("s>a>b>e", "bt>c>e2"))
+
+
+@pytest.mark.parametrize(("flag", "interrupting"), [
+    ("1", True), ("true", True), (" TRUE ", True), ("0", False), ("false", False)])
+def test_boolean_attributes_are_read_as_xsd_booleans(tmp_path: Path, flag: str,
+                                                     interrupting: bool) -> None:
+    # cancelActivity is an xsd:boolean: "1" is true (it was read as false, turning an
+    # interrupting timer into one that lets the task go on).
+    traces = language(tmp_path, BOUNDARY_TIMER.format(flag=flag))
+    if interrupting:
+        assert traces == {("A", "B"), ("C",)}
+    else:
+        assert traces == {("A", "B"), ("A", "B", "C"), ("A", "C", "B"), ("C", "A", "B")}
+
+
+def test_a_boolean_attribute_that_is_no_boolean_is_refused(tmp_path: Path) -> None:
+    assert refusals(tmp_path, BOUNDARY_TIMER.format(flag="yes")) == [
+        "boundaryEvent 'bt': cancelActivity=\"yes\" (line 2) is not a boolean (true, false, 1 "
+        "or 0), so what it means is unknown"]
+
+
+def test_an_event_subprocess_flagged_with_1_is_one(tmp_path: Path) -> None:
+    handler = ('<subProcess id="es" triggeredByEvent="1"><startEvent id="hs">'
+               '<messageEventDefinition/></startEvent>' + tasks("h") + '<endEvent id="he"/>'
+               + flows("hs>h>he") + '</subProcess>')
+    # (Read as an ordinary sub-process, it was refused as one that can never start.)
+    assert language(tmp_path, START + tasks("a") + handler + END + flows("s>a>e")) == {
+        ("A",), ("H",), ("A", "H")}
+
+
+def test_a_loop_testing_before_with_1_may_run_zero_times(tmp_path: Path) -> None:
+    body = (START + '<task id="a" name="A"><standardLoopCharacteristics testBefore="1"/>'
+            '</task>' + END + flows("s>a>e"))
+    assert language(tmp_path, body, max_length=2) == {(), ("A",), ("A", "A")}
+
+
+@pytest.mark.parametrize("count", ["²", "٣", "9" * 5000, "3.0", "${n}"])
+def test_a_cardinality_that_is_no_plain_count_is_an_unknown_count(tmp_path: Path,
+                                                                  count: str) -> None:
+    # ("²" passed str.isdigit and crashed int(); 5,000 digits crashed int() too.)
+    body = (START + '<task id="a" name="A"><multiInstanceLoopCharacteristics>'
+            f'<loopCardinality>{count}</loopCardinality></multiInstanceLoopCharacteristics>'
+            '</task>' + END + flows("s>a>e"))
+    conversion = convert(tmp_path, body)
+    assert "multi-instance activity 'A' is read as one or more instances in a row" in \
+        conversion.notes
+    assert conversion.net is not None
+    assert play_out(conversion.net, max_length=3) == {("A",), ("A", "A"), ("A", "A", "A")}
