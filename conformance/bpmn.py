@@ -1080,8 +1080,14 @@ class _Reader:
             missing = [ref for ref, node in ((flow.source, source), (flow.target, target))
                        if node is None]
             if missing:
-                if all(self._known_elsewhere(ref) for ref in missing):
-                    # e.g. a flow to a left-out compensation handler: nothing to convert
+                handlers = [ref for ref in missing if self._known_elsewhere(ref)]
+                if handlers:
+                    # (BPMN forbids it: left out, the flow's source would end its branch
+                    # there, or its target never run, without a word.)
+                    self._refuse(flow.id, "sequenceFlow", "connects " + ", ".join(
+                        f"'{h}'" for h in handlers) + ", a compensation handler or "
+                        "compensation boundary event, which BPMN runs only when compensation "
+                        "is thrown, never by sequence flow")
                     del model.flows[flow.id]
                     continue
                 self._refuse(flow.id, "sequenceFlow",
@@ -1094,6 +1100,34 @@ class _Reader:
                 self._refuse(flow.id, "sequenceFlow", "connects nodes of different scopes "
                              "(it crosses a sub-process border)")
                 del model.flows[flow.id]
+                continue
+            if flow.condition is not None and isinstance(source, Event):
+                # BPMN: every flow out of an event is taken, and its condition SHALL be None;
+                # Camunda 7 evaluates it all the same. Which the modeller meant is unknown.
+                self._refuse(flow.id, "sequenceFlow", f"carries a condition out of event "
+                             f"'{source.id}': BPMN takes every flow out of an event (no "
+                             "conditions there), some engines evaluate it; draw the choice "
+                             "with a gateway")
+            elif flow.condition is not None and isinstance(source, Gateway) \
+                    and source.kind == "parallel":
+                self._note(f"sequence flow '{flow.id}' out of parallel gateway '{source.id}' "
+                           "carries a condition: a parallel gateway takes every outgoing flow "
+                           "(BPMN ignores conditions there), and so does the net")
+        nodes: list[Task | Gateway | SubProcess] = [
+            *model.tasks.values(), *model.gateways.values(), *model.subprocesses.values()]
+        for node in sorted(nodes, key=lambda n: model.order.get(n.id, 0)):
+            default = node.default_flow
+            if default is None:
+                continue
+            flow = model.flows.get(default)
+            if flow is None or flow.source != node.id:
+                # (Read as it stands, a default naming no flow of the node made an activity's
+                # split take no flow at all, and a gateway's ignore it without a word.)
+                what = ("no sequence flow of the process" if flow is None
+                        else f"a flow out of '{flow.source}'")
+                self._refuse(node.id, _tag_of(node), f"its default flow "
+                             f"'{default.rsplit('/', 1)[-1]}' is {what}, not one of its own "
+                             "outgoing flows")
         for event in model.events.values():
             if event.position == "boundary":
                 host = model.node(event.attached_to or "")
@@ -1116,6 +1150,15 @@ class _Reader:
             return any(local_name(c.tag) == "compensateEventDefinition" for c in element
                        if isinstance(c.tag, str))
         return _flag(element, "isForCompensation", False)
+
+
+def _tag_of(node: Task | Gateway | SubProcess) -> str:
+    """The BPMN tag a node was read from, as refusals name it."""
+    if isinstance(node, Task):
+        return node.kind
+    if isinstance(node, Gateway):
+        return {v: k for k, v in GATEWAY_KINDS.items()}[node.kind]
+    return {"call": "callActivity", "transaction": "transaction"}.get(node.kind, "subProcess")
 
 
 def iter_flow_nodes(model: BpmnModel) -> Iterable[Task | Event | Gateway | SubProcess]:

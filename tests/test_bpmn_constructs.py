@@ -908,3 +908,67 @@ def test_a_cardinality_that_is_no_plain_count_is_an_unknown_count(tmp_path: Path
         conversion.notes
     assert conversion.net is not None
     assert play_out(conversion.net, max_length=3) == {("A",), ("A", "A"), ("A", "A", "A")}
+
+
+# --- references and conditions BPMN does not allow where they are drawn -----------------------
+
+
+@pytest.mark.parametrize(("node", "expected"), [
+    ('<task id="a" name="A" default="nope"/>',
+     "task 'a': its default flow 'nope' is no sequence flow of the process, not one of its own "
+     "outgoing flows"),
+    ('<task id="a" name="A" default="f_s_a"/>',
+     "task 'a': its default flow 'f_s_a' is a flow out of 's', not one of its own outgoing "
+     "flows")])
+def test_a_default_flow_that_is_no_outgoing_flow_of_its_activity_is_refused(
+        tmp_path: Path, node: str, expected: str) -> None:
+    # (The activity's split took no flow at all: an unsound net, whose message named none.)
+    body = START + node + tasks("b", "c") + END + '<endEvent id="e2"/>' + flows(
+        "s>a>b>e", "a>c>e2")
+    assert refusals(tmp_path, body) == [expected]
+
+
+def test_a_default_flow_that_is_no_outgoing_flow_of_its_gateway_is_refused(
+        tmp_path: Path) -> None:
+    # (It was ignored without a word.)
+    body = (START + tasks("a", "b") + '<exclusiveGateway id="g" default="zzz"/>'
+            '<exclusiveGateway id="j"/>' + END + flows("s>g>a>j>e", "g>b>j"))
+    assert refusals(tmp_path, body) == [
+        "exclusiveGateway 'g': its default flow 'zzz' is no sequence flow of the process, not "
+        "one of its own outgoing flows"]
+
+
+def test_a_compensation_handler_in_the_sequence_flow_is_refused(tmp_path: Path) -> None:
+    # BPMN forbids sequence flows at a compensation handler; left out with its flows, A's
+    # branch ended where B stood, without a word (and C, never reached, was refused instead).
+    body = (START + tasks("a") + '<task id="b" name="B" isForCompensation="true"/>' + END
+            + '<endEvent id="e2"/>' + flows("s>a>e", "a>b>e2"))
+    found = refusals(tmp_path, body)
+    assert found[:2] == [
+        f"sequenceFlow '{flow}': connects 'b', a compensation handler or compensation boundary "
+        "event, which BPMN runs only when compensation is thrown, never by sequence flow"
+        for flow in ("f_a_b", "f_b_e2")]
+
+
+def test_conditions_on_flows_out_of_an_event_are_refused(tmp_path: Path) -> None:
+    # BPMN takes every flow out of an event (their conditions SHALL be None), Camunda 7
+    # evaluates them: read as a parallel split, the drawn choice was dropped without a word.
+    body = (START + tasks("a", "b") + END + '<endEvent id="e2"/>'
+            '<sequenceFlow id="x1" sourceRef="s" targetRef="a"><conditionExpression>ok'
+            '</conditionExpression></sequenceFlow><sequenceFlow id="x2" sourceRef="s" '
+            'targetRef="b"><conditionExpression>not ok</conditionExpression></sequenceFlow>'
+            + flows("a>e", "b>e2"))
+    assert refusals(tmp_path, body) == [
+        f"sequenceFlow '{flow}': carries a condition out of event 's': BPMN takes every flow "
+        "out of an event (no conditions there), some engines evaluate it; draw the choice with "
+        "a gateway" for flow in ("x1", "x2")]
+
+
+def test_conditions_out_of_a_parallel_gateway_are_ignored_and_noted(tmp_path: Path) -> None:
+    body = (START + tasks("a", "b") + '<parallelGateway id="g"/><parallelGateway id="j"/>' + END
+            + '<sequenceFlow id="x1" sourceRef="g" targetRef="a"><conditionExpression>ok'
+            '</conditionExpression></sequenceFlow>' + flows("s>g", "g>b>j", "a>j>e"))
+    assert language(tmp_path, body) == {("A", "B"), ("B", "A")}
+    assert convert(tmp_path, body).notes == [
+        "sequence flow 'x1' out of parallel gateway 'g' carries a condition: a parallel "
+        "gateway takes every outgoing flow (BPMN ignores conditions there), and so does the net"]
