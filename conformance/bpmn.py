@@ -1119,12 +1119,12 @@ class _Reader:
             default = node.default_flow
             if default is None:
                 continue
-            flow = model.flows.get(default)
-            if flow is None or flow.source != node.id:
+            named = model.flows.get(default)
+            if named is None or named.source != node.id:
                 # (Read as it stands, a default naming no flow of the node made an activity's
                 # split take no flow at all, and a gateway's ignore it without a word.)
-                what = ("no sequence flow of the process" if flow is None
-                        else f"a flow out of '{flow.source}'")
+                what = ("no sequence flow of the process" if named is None
+                        else f"a flow out of '{named.source}'")
                 self._refuse(node.id, _tag_of(node), f"its default flow "
                              f"'{default.rsplit('/', 1)[-1]}' is {what}, not one of its own "
                              "outgoing flows")
