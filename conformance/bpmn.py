@@ -101,6 +101,8 @@ class Loop:
     """Standard loops only: the condition is tested before the first iteration (0..n)."""
     cardinality: int | None = None
     """Multi-instance only: a literal instance count, when the model states one."""
+    maximum: int | None = None
+    """Standard loops only: `loopMaximum`, the cap on the number of iterations."""
     completion_condition: bool = False
 
 
@@ -691,8 +693,17 @@ class _Reader:
     def _loop(self, element: etree._Element, node_id: str, local: str) -> Loop | None:
         standard = _child(element, "standardLoopCharacteristics")
         if standard is not None:
+            raw_maximum = standard.get("loopMaximum")
+            maximum: int | None = None
+            if raw_maximum is not None:
+                if _CARDINALITY.fullmatch(raw_maximum.strip()):
+                    maximum = int(raw_maximum.strip())
+                else:
+                    self._refuse(node_id, local, f'loopMaximum="{raw_maximum}" is not a '
+                                 "whole number of iterations, so the loop's cap is unknown")
             return Loop("standard", sequential=True,
-                        test_before=self._flag(standard, "testBefore", False, node_id, local))
+                        test_before=self._flag(standard, "testBefore", False, node_id, local),
+                        maximum=maximum)
         multi = _child(element, "multiInstanceLoopCharacteristics")
         if multi is not None:
             cardinality: int | None = None

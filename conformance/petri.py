@@ -890,6 +890,24 @@ class _Converter:
         if loop is None:
             return self._content(node, entry, exit_)
         name = node.name or node.id
+        if loop.kind == "standard" and loop.maximum is not None:
+            if loop.maximum <= MAX_UNROLL:
+                # At most `maximum` rounds (at least one unless tested before the first).
+                fewest = 0 if loop.test_before else 1
+                rounds = max(loop.maximum, fewest)
+                places = [entry, *(net.place(f"round:{node.id}") for _ in range(rounds - 1)),
+                          exit_] if rounds else [entry]
+                throws = []
+                for k in range(rounds):
+                    throws.extend(self._content(node, places[k], places[k + 1]))
+                for k in range(fewest, rounds):
+                    net.transition(None, node.id, [places[k]], [exit_])
+                if not rounds:
+                    net.transition(None, node.id, [entry], [exit_])
+                return throws
+            self.note(f"the loop of '{name}' may run up to {loop.maximum} times (loopMaximum): "
+                      f"more than {MAX_UNROLL} are not counted, it is read as repeating "
+                      "without a cap")
         if loop.kind == "standard":
             body_entry = net.place(f"loop:{node.id}") if loop.test_before else entry
             body_exit = net.place(f"again?:{node.id}")

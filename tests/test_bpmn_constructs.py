@@ -972,3 +972,36 @@ def test_conditions_out_of_a_parallel_gateway_are_ignored_and_noted(tmp_path: Pa
     assert convert(tmp_path, body).notes == [
         "sequence flow 'x1' out of parallel gateway 'g' carries a condition: a parallel "
         "gateway takes every outgoing flow (BPMN ignores conditions there), and so does the net"]
+
+
+# --- loop caps ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("test_before", "maximum", "expected"), [
+    ("false", "3", {("A",), ("A", "A"), ("A", "A", "A")}),
+    ("true", "2", {(), ("A",), ("A", "A")}),
+    ("true", "0", {()}),
+    ("false", "0", {("A",)})])  # (tested after the first round: that round runs)
+def test_a_standard_loop_runs_at_most_its_loop_maximum(
+        tmp_path: Path, test_before: str, maximum: str, expected: Traces) -> None:
+    # (loopMaximum was ignored: the loop repeated without a cap, without a word.)
+    body = (START + f'<task id="a" name="A"><standardLoopCharacteristics testBefore='
+            f'"{test_before}" loopMaximum="{maximum}"/></task>' + END + flows("s>a>e"))
+    assert language(tmp_path, body, max_length=5) == expected
+
+
+def test_a_loop_maximum_too_large_to_unroll_is_noted(tmp_path: Path) -> None:
+    body = (START + '<task id="a" name="A"><standardLoopCharacteristics loopMaximum="25"/>'
+            '</task>' + END + flows("s>a>e"))
+    assert language(tmp_path, body, max_length=3) == {("A",), ("A", "A"), ("A", "A", "A")}
+    assert convert(tmp_path, body).notes == [
+        "the loop of 'A' may run up to 25 times (loopMaximum): more than 10 are not counted, "
+        "it is read as repeating without a cap"]
+
+
+def test_a_loop_maximum_that_is_no_number_is_refused(tmp_path: Path) -> None:
+    body = (START + '<task id="a" name="A"><standardLoopCharacteristics loopMaximum="${n}"/>'
+            '</task>' + END + flows("s>a>e"))
+    assert refusals(tmp_path, body) == [
+        "task 'a': loopMaximum=\"${n}\" is not a whole number of iterations, so the loop's cap "
+        "is unknown"]
