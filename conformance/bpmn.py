@@ -749,6 +749,10 @@ class _Reader:
         assert model is not None
         position = EVENT_POSITIONS[local]
         trigger, reference = self._trigger(element)
+        if trigger == "link" and reference is None and name:
+            # (Older bpmn.io and Camunda Modeler files name a link on the event only: its
+            # linkEventDefinition has no name of its own.)
+            reference = name
         attached = element.get("attachedToRef")
         interrupting = True
         if position == "boundary":
@@ -1082,6 +1086,16 @@ class _Reader:
             catch = found[0]
             flow_id = f"link:{event.id}->{catch.id}"
             model.flows[flow_id] = Flow(flow_id, event.id, catch.id, event.scope, virtual=True)
+        thrown = {flow.target for flow in model.flows.values()}
+        for (_scope, name), found in catches.items():
+            for catch in found:
+                if catch.id not in thrown and len(found) == 1:
+                    # (Without a start event it would start the scope, as a node without
+                    # incoming flow does; with one it could never run.)
+                    link = f"link '{name}'" if name else "an unnamed link"
+                    self._refuse(catch.id, "intermediateCatchEvent", f"{link} has no link "
+                                 "throw event of that name in the same scope, so nothing "
+                                 "leads to it")
 
     def _check_flows(self) -> None:
         model = self.model

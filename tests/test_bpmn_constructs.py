@@ -1005,3 +1005,39 @@ def test_a_loop_maximum_that_is_no_number_is_refused(tmp_path: Path) -> None:
     assert refusals(tmp_path, body) == [
         "task 'a': loopMaximum=\"${n}\" is not a whole number of iterations, so the loop's cap "
         "is unknown"]
+
+
+# --- link events as modellers name them -----------------------------------------------------------
+
+
+def link(tag: str, ident: str, name: str, definition: str | None = None) -> str:
+    named = "" if definition is None else f' name="{definition}"'
+    return f'<{tag} id="{ident}" name="{name}"><linkEventDefinition{named}/></{tag}>'
+
+
+def test_links_named_on_the_events_alone_pair_by_those_names(tmp_path: Path) -> None:
+    # Older bpmn.io / Camunda Modeler files name a link on the event, not its definition: two
+    # such pairs were refused as "an unnamed link has 2 link catch events".
+    body = (START + '<exclusiveGateway id="g"/>' + tasks("a", "b", "c", "d")
+            + link("intermediateThrowEvent", "t1", "To C") + link("intermediateThrowEvent",
+                                                                   "t2", "To D")
+            + link("intermediateCatchEvent", "c1", "To C") + link("intermediateCatchEvent",
+                                                                   "c2", "To D")
+            + END + '<endEvent id="e2"/>' + flows("s>g>a>t1", "g>b>t2", "c1>c>e", "c2>d>e2"))
+    assert language(tmp_path, body) == {("A", "C"), ("B", "D")}
+
+
+def test_the_definition_names_a_link_before_the_event(tmp_path: Path) -> None:
+    body = (START + tasks("a", "c") + link("intermediateThrowEvent", "t1", "Go on", "L")
+            + link("intermediateCatchEvent", "c1", "Come in", "L") + END
+            + flows("s>a>t1", "c1>c>e"))
+    assert language(tmp_path, body) == {("A", "C")}
+
+
+def test_a_link_catch_without_its_throw_is_refused(tmp_path: Path) -> None:
+    # Without a start event it started the process in parallel with the rest.
+    body = (tasks("a", "c") + link("intermediateCatchEvent", "c1", "", "L") + END
+            + '<endEvent id="e2"/>' + flows("a>e", "c1>c>e2"))
+    assert refusals(tmp_path, body) == [
+        "intermediateCatchEvent 'c1': link 'L' has no link throw event of that name in the same "
+        "scope, so nothing leads to it"]
