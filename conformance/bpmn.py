@@ -1059,6 +1059,15 @@ class _Reader:
         for text in shared:
             model.notes.append(text + "; BPMN lanes divide a lane set's nodes among them, so "
                                "a node is in one: the roles of all its lanes are taken")
+        laneless = [t for t in sorted(model.tasks.values(),
+                                      key=lambda t: model.order.get(t.id, 0)) if not t.roles]
+        if laneless:
+            shown = ", ".join(f"'{t.id}' ('{t.name}')" for t in laneless[:5])
+            more = f" and {len(laneless) - 5} more" if len(laneless) > 5 else ""
+            model.notes.append(
+                f"{len(laneless)} task(s) of a process with lanes lie in no named lane: "
+                f"{shown}{more}; they have no role, so who performs them is not judged by "
+                "the lanes")
         if from_diagram:
             model.notes.append(f"{from_diagram} node(s) nested in sub-processes are not listed "
                                "in a lane: their lane is the one their shape lies in")

@@ -1041,3 +1041,21 @@ def test_a_link_catch_without_its_throw_is_refused(tmp_path: Path) -> None:
     assert refusals(tmp_path, body) == [
         "intermediateCatchEvent 'c1': link 'L' has no link throw event of that name in the same "
         "scope, so nothing leads to it"]
+
+
+def test_a_task_in_no_lane_of_a_process_with_lanes_is_noted(tmp_path: Path) -> None:
+    # Its events are judged by no lane (unauthorized-performer passes them): that was said
+    # nowhere, so a task the modeller left outside every lane went unjudged without a word.
+    lanes = ('<laneSet id="ls"><lane id="cs" name="Clerk"><flowNodeRef>s</flowNodeRef>'
+             '<flowNodeRef>a</flowNodeRef><flowNodeRef>e</flowNodeRef></lane>'
+             '<lane id="u"><flowNodeRef>c</flowNodeRef></lane></laneSet>')
+    path = tmp_path / "outside.bpmn"
+    path.write_text(document(lanes + START + tasks("a", "b", "c") + END
+                             + flows("s>a>b>c>e")), encoding="utf-8")
+    model = read_bpmn(path)
+    assert model.tasks["b"].roles == () and model.tasks["c"].roles == ()
+    assert ("2 task(s) of a process with lanes lie in no named lane: 'b' ('B'), 'c' ('C'); "
+            "they have no role, so who performs them is not judged by the lanes") in model.notes
+    from conformance.deviations import lane_roles
+
+    assert "B" not in lane_roles(path) and "C" not in lane_roles(path)
