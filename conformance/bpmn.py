@@ -629,7 +629,7 @@ class _Reader:
             if local in TASK_TAGS | CONTAINER_TAGS and _flag(child, "isForCompensation", False):
                 compensation_handlers.add(child.get("id") or "")
         for local, child in _bpmn_children(container):
-            raw_id = child.get("id") or ""
+            raw_id = (child.get("id") or "").strip()  # (xsd:ID: surrounding blanks are no part)
             node_id = prefix + raw_id
             name = clean_name(child.get("name"))
             line = source_line(child)
@@ -649,10 +649,16 @@ class _Reader:
             if local in TASK_TAGS | CONTAINER_TAGS:
                 self._flag(child, "isForCompensation", False, node_id, local)
             if local == "sequenceFlow":
+                absent = [a for a in ("sourceRef", "targetRef") if not (child.get(a) or "").strip()]
+                if absent:
+                    self._refuse(node_id, local, f"names no {' and no '.join(absent)}{where}, "
+                                 "so what it connects is unknown")
+                    model.order[node_id] = self._next()
+                    continue
                 condition = _child(child, "conditionExpression")
                 model.flows[node_id] = Flow(
-                    id=node_id, source=prefix + (child.get("sourceRef") or ""),
-                    target=prefix + (child.get("targetRef") or ""), scope=scope, name=name,
+                    id=node_id, source=prefix + (child.get("sourceRef") or "").strip(),
+                    target=prefix + (child.get("targetRef") or "").strip(), scope=scope, name=name,
                     condition=(_text(condition) or "(condition)") if condition is not None
                     else None,
                 )
@@ -687,7 +693,7 @@ class _Reader:
                 self._refuse(node_id, local, f"unsupported BPMN element <{local}>{where}")
 
     def _default(self, element: etree._Element, prefix: str) -> str | None:
-        default = element.get("default")
+        default = (element.get("default") or "").strip()
         return prefix + default if default else None
 
     def _loop(self, element: etree._Element, node_id: str, local: str) -> Loop | None:
@@ -753,7 +759,7 @@ class _Reader:
             # (Older bpmn.io and Camunda Modeler files name a link on the event only: its
             # linkEventDefinition has no name of its own.)
             reference = name
-        attached = element.get("attachedToRef")
+        attached = (element.get("attachedToRef") or "").strip()
         interrupting = True
         if position == "boundary":
             interrupting = self._flag(element, "cancelActivity", True, node_id, local)

@@ -1059,3 +1059,21 @@ def test_a_task_in_no_lane_of_a_process_with_lanes_is_noted(tmp_path: Path) -> N
     from conformance.deviations import lane_roles
 
     assert "B" not in lane_roles(path) and "C" not in lane_roles(path)
+
+
+def test_a_sequence_flow_naming_no_source_is_refused_as_such(tmp_path: Path) -> None:
+    # (It "referred to ''", which named nothing the modeller could look for.)
+    body = START + tasks("a") + END + flows("s>a>e") + '<sequenceFlow id="fx" targetRef="a"/>'
+    assert refusals(tmp_path, body) == [
+        "sequenceFlow 'fx': names no sourceRef (line 2), so what it connects is unknown"]
+
+
+def test_ids_and_references_are_read_without_surrounding_blanks(tmp_path: Path) -> None:
+    # xsd:ID and IDREF collapse white space: " a " is the id a.
+    body = (START + '<task id=" a " name="A" default=" f2 "/>' + tasks("b", "c") + END
+            + '<endEvent id="e2"/><sequenceFlow id="f1" sourceRef="s" targetRef=" a"/>'
+              '<sequenceFlow id="f2" sourceRef="a " targetRef="b"/>'
+              '<sequenceFlow id="f3" sourceRef="a" targetRef="c">'
+              '<conditionExpression>x</conditionExpression></sequenceFlow>'
+            + flows("b>e", "c>e2"))
+    assert language(tmp_path, body) == {("A", "B"), ("A", "C")}
