@@ -942,16 +942,30 @@ class _Converter:
                 instances.extend(self._content(node, start, end))
             net.transition(None, node.id, ends, [exit_])
             return instances
+        if count is None:
+            why = "no fixed instance count"
+        elif loop.completion_condition:
+            why = "a completion condition (which may cancel the copies still running)"
+        else:
+            why = f"{count} instances (more than {MAX_UNROLL} are not unrolled)"
         if not loop.sequential and not atomic:
-            self.refuse(node.id, _type_of(node), "a parallel multi-instance sub-process with no "
-                        "fixed instance count runs unboundedly many copies side by side; a "
-                        "workflow net cannot represent that")
+            self.refuse(node.id, _type_of(node), f"a parallel multi-instance sub-process with "
+                        f"{why} runs unboundedly many copies side by side; a workflow net "
+                        "cannot represent that")
             return []
-        self.note(f"multi-instance activity '{name}' is read as one or more instances in a row")
         body_exit = net.place(f"again?:{node.id}")
         throws = self._content(node, entry, body_exit)
         net.transition(None, node.id, [body_exit], [entry])
         net.transition(None, node.id, [body_exit], [exit_])
+        if count is None:
+            # One instance per element of a collection (or an expression's count), which may
+            # be empty: then none runs and the activity is left at once.
+            net.transition(None, node.id, [entry], [exit_])
+            self.note(f"multi-instance activity '{name}' states no instance count: it is read "
+                      "as zero or more instances in a row (an empty collection runs none)")
+        else:
+            self.note(f"multi-instance activity '{name}' has {why}: it is read as one or more "
+                      "instances in a row")
         return throws
 
     def _content(self, node: Task | SubProcess, entry: int, exit_: int) -> list[_Throw]:

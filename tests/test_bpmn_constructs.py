@@ -904,10 +904,43 @@ def test_a_cardinality_that_is_no_plain_count_is_an_unknown_count(tmp_path: Path
             f'<loopCardinality>{count}</loopCardinality></multiInstanceLoopCharacteristics>'
             '</task>' + END + flows("s>a>e"))
     conversion = convert(tmp_path, body)
-    assert "multi-instance activity 'A' is read as one or more instances in a row" in \
-        conversion.notes
+    assert conversion.notes == [UNKNOWN_COUNT]
     assert conversion.net is not None
-    assert play_out(conversion.net, max_length=3) == {("A",), ("A", "A"), ("A", "A", "A")}
+    assert play_out(conversion.net, max_length=3) == {(), ("A",), ("A", "A"), ("A", "A", "A")}
+
+
+UNKNOWN_COUNT = ("multi-instance activity 'A' states no instance count: it is read as zero or "
+                 "more instances in a row (an empty collection runs none)")
+
+
+def test_multi_instance_over_a_collection_may_run_no_instance(tmp_path: Path) -> None:
+    # One instance per element of its collection, which may be empty (it was read as one or
+    # more, so a case with no such item deviated from the SOP).
+    body = (START + '<task id="a" name="A"><multiInstanceLoopCharacteristics isSequential='
+            '"true"/></task>' + tasks("b") + END + flows("s>a>b>e"))
+    assert language(tmp_path, body, max_length=3) == {
+        ("B",), ("A", "B"), ("A", "A", "B")}
+    assert convert(tmp_path, body).notes == [UNKNOWN_COUNT]
+
+
+@pytest.mark.parametrize(("inner", "why"), [
+    ("<loopCardinality>20</loopCardinality>", "20 instances (more than 10 are not unrolled)"),
+    ("<loopCardinality>3</loopCardinality><completionCondition>done</completionCondition>",
+     "a completion condition (which may cancel the copies still running)")])
+def test_multi_instance_beyond_what_is_unrolled_says_why(tmp_path: Path, inner: str,
+                                                         why: str) -> None:
+    body = (START + f'<task id="a" name="A"><multiInstanceLoopCharacteristics>{inner}'
+            '</multiInstanceLoopCharacteristics></task>' + END + flows("s>a>e"))
+    assert language(tmp_path, body, max_length=2) == {("A",), ("A", "A")}
+    assert convert(tmp_path, body).notes == [
+        f"multi-instance activity 'A' has {why}: it is read as one or more instances in a row"]
+    sub = (START + '<subProcess id="sp"><startEvent id="is"/>' + tasks("x") + '<endEvent '
+           'id="ie"/>' + flows("is>x>ie") + f'<multiInstanceLoopCharacteristics>{inner}'
+           '</multiInstanceLoopCharacteristics></subProcess>' + END + flows("s>sp>e"))
+    # (The refusal said "no fixed instance count" of a sub-process that states one.)
+    assert refusals(tmp_path, sub) == [
+        f"subProcess 'sp': a parallel multi-instance sub-process with {why} runs unboundedly "
+        "many copies side by side; a workflow net cannot represent that"]
 
 
 # --- references and conditions BPMN does not allow where they are drawn -----------------------
