@@ -31,8 +31,10 @@ How the BPMN constructs are read (the design is documented for users in models/R
   per activation (a net cannot count without bound) and start a parallel branch; the
   activity can complete whether or not it fired, and the scope ends when both are done.
 - Loops: standard loops repeat the activity (at least once, or zero or more times with
-  testBefore); multi-instance with a literal count is unrolled, otherwise read as one or
-  more instances (a parallel multi-instance sub-process without a count is refused).
+  testBefore; a loopMaximum up to MAX_UNROLL caps the rounds); multi-instance with a literal
+  count up to MAX_UNROLL is unrolled; without a count (a collection, which may be empty) it
+  is read as zero or more instances, with a larger count or a completion condition as one or
+  more (a parallel multi-instance sub-process that is not unrolled is refused).
 """
 
 from __future__ import annotations
