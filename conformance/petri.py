@@ -23,8 +23,10 @@ How the BPMN constructs are read (the design is documented for users in models/R
 - Terminate end events, and error or cancel end events caught by a boundary event or an error
   event sub-process, cancel everything still running in their scope: one silent transition
   per reachable state of the scope consumes that whole state.
-- Interrupting boundary events (timer, message, signal, escalation, conditional, and error or
-  cancel with no matching throw inside) can happen at any moment the activity runs: one
+- Escalation end and throw events whose nearest catcher is an interrupting boundary event
+  cancel like error end events and continue at that boundary event.
+- Interrupting boundary events (timer, message, signal, conditional, and error, cancel or
+  escalation with no matching throw inside) can happen at any moment the activity runs: one
   silent transition per running state of the activity moves to the exception flow. An
   interrupting event sub-process likewise cancels its scope in any state and runs instead.
 - Non-interrupting boundary events and non-interrupting event sub-processes fire at most once
@@ -685,18 +687,49 @@ class _Converter:
             if not places:
                 self.refuse(event.id, "endEvent", "has no incoming sequence flow")
                 return
+            caught = self._caught_escalation(event)
             for place in places:
                 net.places[place] = f"end:{event.id}"
-                if event.trigger in ("terminate", "error", "cancel"):
+                if event.trigger in ("terminate", "error", "cancel") or caught:
                     scope.cancel_points[place] = _Throw(place, event.trigger, event.reference,
                                                         event.id)
                 else:
                     scope.observables.append(place)
             return
+        if self._caught_escalation(event):
+            # The activity around it is interrupted here: nothing after the throw runs.
+            place = node_in(event.id)
+            scope.cancel_points[place] = _Throw(place, event.trigger, event.reference, event.id)
+            return
         # Intermediate catch or throw events: silent steps (see the module docstring).
         outs = [flow_place[f.id] for f in self.outs(event.id)]
         net.transition(None, event.id, [node_in(event.id)],
                        outs or [self.end_place(event.id)])
+
+    def _caught_escalation(self, event: Event) -> bool:
+        """An escalation thrown (end or intermediate throw event) whose nearest catcher, going
+        out through the activities around it, is an interrupting boundary event: the activity
+        is interrupted there, as by an error (a non-interrupting catcher, an event sub-process
+        or none at all leave the throw a plain step: BPMN goes on after an escalation no one
+        interrupts for)."""
+        if event.trigger != "escalation" or event.position not in ("end", "throw"):
+            return False
+        model = self.model
+        scope = event.scope
+        while scope in model.subprocesses:
+            for node in model.nodes_in(scope):
+                if isinstance(node, SubProcess) and node.kind == "event sub-process" and any(
+                        isinstance(start, Event) and start.position == "start"
+                        and start.trigger == "escalation"
+                        and _same_reference(start.reference, event.reference)
+                        for start in model.nodes_in(node.id)):
+                    return False
+            for boundary in self._boundaries.get(scope, ()):
+                if boundary.trigger == "escalation" and _same_reference(boundary.reference,
+                                                                        event.reference):
+                    return boundary.interrupting
+            scope = model.subprocesses[scope].scope
+        return False
 
     def _gateway(self, gateway: Gateway, node_in: Callable[[str], int],
                  pairs: dict[str, tuple[str, dict[str, str]]]) -> None:
@@ -823,7 +856,8 @@ class _Converter:
         running: list[Marking] | None = None
         generated = 0
         for boundary in cutting:
-            matching = [t for t in throws if boundary.trigger in ("error", "cancel")
+            matching = [t for t in throws if boundary.trigger in ("error", "cancel",
+                                                                 "escalation")
                         and t.kind == boundary.trigger
                         and (boundary.reference is None or t.reference is None
                              or boundary.reference == t.reference)]
@@ -975,6 +1009,12 @@ class _Converter:
             self.net.transition(node.name, node.id, [entry], [exit_])
             return []
         return self._scope_net(node.id, entry, exit_, top=False)
+
+
+def _same_reference(catch: str | None, throw: str | None) -> bool:
+    """A catch event catches a throw of its reference (errorRef, escalationRef), or any where
+    either names none."""
+    return catch is None or throw is None or catch == throw
 
 
 def _minus(bigger: Marking, smaller: Marking) -> Marking:

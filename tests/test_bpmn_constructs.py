@@ -1110,3 +1110,49 @@ def test_ids_and_references_are_read_without_surrounding_blanks(tmp_path: Path) 
               '<conditionExpression>x</conditionExpression></sequenceFlow>'
             + flows("b>e", "c>e2"))
     assert language(tmp_path, body) == {("A", "B"), ("A", "C")}
+
+
+# --- escalations caught by an interrupting boundary event --------------------------------------
+
+
+def escalation_subprocess(throw: str) -> str:
+    """Sub-process sp: X then the escalation `throw` (an end event), or Y then a plain end."""
+    return ('<subProcess id="sp"><startEvent id="is"/><exclusiveGateway id="g"/>'
+            + tasks("x", "y") + '<endEvent id="ie"/>' + throw + flows("is>g>x>esc", "g>y>ie")
+            + '</subProcess>')
+
+
+ESCALATION_END = '<endEvent id="esc"><escalationEventDefinition escalationRef="E"/></endEvent>'
+
+
+def test_an_escalation_end_caught_by_an_interrupting_boundary_interrupts_there(
+        tmp_path: Path) -> None:
+    # As an error is: after X the escalation interrupts sp and H follows. Read as a boundary
+    # that may fire at any moment, the net let X be followed by B (the run the escalation
+    # forbids) and H come before X or after Y.
+    body = (START + escalation_subprocess(ESCALATION_END) + tasks("b", "h") + END
+            + '<endEvent id="e2"/><boundaryEvent id="be" attachedToRef="sp">'
+              '<escalationEventDefinition escalationRef="E"/></boundaryEvent>'
+            + flows("s>sp>b>e", "be>h>e2"))
+    assert language(tmp_path, body) == {("X", "H"), ("Y", "B")}
+
+
+def test_an_escalation_from_a_nested_subprocess_reaches_the_boundary_around_it(
+        tmp_path: Path) -> None:
+    inner = escalation_subprocess(ESCALATION_END).replace('id="sp"', 'id="sp2"')
+    outer = ('<subProcess id="sp"><startEvent id="os"/>' + inner + tasks("z")
+             + '<endEvent id="oe"/>' + flows("os>sp2>z>oe") + '</subProcess>')
+    body = (START + outer + tasks("b", "h") + END + '<endEvent id="e2"/>'
+            '<boundaryEvent id="be" attachedToRef="sp"><escalationEventDefinition/>'
+            '</boundaryEvent>' + flows("s>sp>b>e", "be>h>e2"))
+    assert language(tmp_path, body) == {("X", "H"), ("Y", "Z", "B")}
+
+
+def test_an_escalation_no_interrupting_boundary_catches_goes_on(tmp_path: Path) -> None:
+    # Caught by a non-interrupting boundary, the escalation ends only its own branch.
+    body = (START + escalation_subprocess(ESCALATION_END) + tasks("b", "h") + END
+            + '<endEvent id="e2"/><boundaryEvent id="be" attachedToRef="sp" '
+              'cancelActivity="false"><escalationEventDefinition/></boundaryEvent>'
+            + flows("s>sp>b>e", "be>h>e2"))
+    traces = language(tmp_path, body)
+    assert ("X", "B") in traces and ("Y", "B") in traces and ("X", "H", "B") in traces
