@@ -405,6 +405,12 @@ class _Converter:
                             "its scope has a start event, so it can never run")
         elif sources:
             # No start event: every node without incoming flow starts, in parallel.
+            if len(sources) > 1:
+                shown = ", ".join(f"'{n.id}'" for n in sources[:5])
+                more = f" and {len(sources) - 5} more" if len(sources) > 5 else ""
+                self.note(f"'{scope_id}' has no start event: its {len(sources)} nodes without "
+                          f"incoming sequence flow ({shown}{more}) all start at once, in "
+                          "parallel, as BPMN reads a process without one")
             net.transition(None, scope_id, [entry], [node_in(n.id) for n in sources] + armed)
         else:
             self.refuse(scope_id, "scope", "has neither a start event nor a node without "

@@ -1156,3 +1156,15 @@ def test_an_escalation_no_interrupting_boundary_catches_goes_on(tmp_path: Path) 
             + flows("s>sp>b>e", "be>h>e2"))
     traces = language(tmp_path, body)
     assert ("X", "B") in traces and ("Y", "B") in traces and ("X", "H", "B") in traces
+
+
+def test_a_process_of_unconnected_tasks_runs_them_in_parallel_and_says_so(
+        tmp_path: Path) -> None:
+    # BPMN starts every node without incoming flow where there is no start event: three tasks
+    # drawn without flows are any order of the three, which a modeller who forgot the flows
+    # did not mean; it was read so without a word.
+    body = tasks("a", "b", "c")
+    assert language(tmp_path, body) == set(permutations(("A", "B", "C")))
+    assert convert(tmp_path, body).notes == [
+        "'p' has no start event: its 3 nodes without incoming sequence flow ('a', 'b', 'c') "
+        "all start at once, in parallel, as BPMN reads a process without one"]
