@@ -1160,6 +1160,8 @@ class _Reader:
             if default is None:
                 continue
             named = model.flows.get(default)
+            if named is None and default in model.order:
+                continue  # (a flow of the file refused above: its refusal says why)
             if named is None or named.source != node.id:
                 # (Read as it stands, a default naming no flow of the node made an activity's
                 # split take no flow at all, and a gateway's ignore it without a word.)

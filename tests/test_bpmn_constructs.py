@@ -1168,3 +1168,10 @@ def test_a_process_of_unconnected_tasks_runs_them_in_parallel_and_says_so(
     assert convert(tmp_path, body).notes == [
         "'p' has no start event: its 3 nodes without incoming sequence flow ('a', 'b', 'c') "
         "all start at once, in parallel, as BPMN reads a process without one"]
+
+
+def test_a_default_flow_refused_itself_is_not_refused_twice(tmp_path: Path) -> None:
+    body = (START + '<exclusiveGateway id="g" default="f_g_zz"/>' + tasks("a") + END
+            + flows("s>g>a>e", "g>zz"))
+    assert refusals(tmp_path, body) == [
+        "sequenceFlow 'f_g_zz': refers to 'zz', which is not a flow node of the process"]
