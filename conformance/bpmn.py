@@ -407,7 +407,7 @@ class _Source:
             elif local in GLOBAL_TASK_TAGS and ident:
                 global_tasks[ident] = child
         for element in root.iter():
-            ident = element.get("id") if isinstance(element.tag, str) else None
+            ident = (element.get("id") or "").strip() if isinstance(element.tag, str) else None
             if ident and element.tag.startswith("{" + BPMN_NS + "}"):
                 by_id.setdefault(ident, element)
         return cls(path, root, processes, global_tasks, by_id)
@@ -627,7 +627,7 @@ class _Reader:
         compensation_handlers: set[str] = set()
         for local, child in _bpmn_children(container):
             if local in TASK_TAGS | CONTAINER_TAGS and _flag(child, "isForCompensation", False):
-                compensation_handlers.add(child.get("id") or "")
+                compensation_handlers.add((child.get("id") or "").strip())
         for local, child in _bpmn_children(container):
             raw_id = (child.get("id") or "").strip()  # (xsd:ID: surrounding blanks are no part)
             node_id = prefix + raw_id

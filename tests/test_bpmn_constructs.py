@@ -1175,3 +1175,12 @@ def test_a_default_flow_refused_itself_is_not_refused_twice(tmp_path: Path) -> N
             + flows("s>g>a>e", "g>zz"))
     assert refusals(tmp_path, body) == [
         "sequenceFlow 'f_g_zz': refers to 'zz', which is not a flow node of the process"]
+
+
+def test_a_compensation_handler_whose_id_has_blanks_is_still_left_out(tmp_path: Path) -> None:
+    body = (START + tasks("a") + '<task id=" b " name="B" isForCompensation="true"/>' + END
+            + flows("s>a>e"))
+    conversion = convert(tmp_path, body)
+    assert not conversion.refused, [str(r) for r in conversion.refused]
+    assert "task 'b' is a compensation handler: it runs only when compensation is thrown, " \
+           "which is refused, so it is left out" in conversion.notes
