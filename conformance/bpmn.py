@@ -963,15 +963,25 @@ class _Reader:
         box = self._shape_bounds.get(node_id)
         if box is None:
             return []
+        assert self.model is not None
+        # (Only the lane sets of the node's own scope and those around it divide it.)
+        scopes: set[str] = set()
+        node = self.model.node(node_id)
+        scope = node.scope if node is not None else None
+        while scope is not None and scope not in scopes:
+            scopes.add(scope)
+            around = self.model.subprocesses.get(scope)
+            scope = around.scope if around is not None else None
         cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
         best: dict[str, str] = {}
-        assert self.model is not None
         for lane in self.model.lanes.values():
             lane_box = self._shape_bounds.get(lane.id)
             if lane_box is None:
                 continue
             x, y, w, h = lane_box
             lane_set = self._lane_set_of[lane.id]
+            if self._lane_set_scope[lane_set] not in scopes:
+                continue
             found = best.get(lane_set)
             if x <= cx <= x + w and y <= cy <= y + h and (
                     found is None or self._lane_depth(lane.id) > self._lane_depth(found)):
@@ -1016,7 +1026,7 @@ class _Reader:
             else:
                 node = model.node(node_id)
                 scope = node.scope if node is not None else None
-                under = self._lanes_under_shape(node_id) if scope != model.process_id else []
+                under = self._lanes_under_shape(node_id)
                 if under:
                     lanes = under
                     from_diagram += 1
@@ -1075,8 +1085,8 @@ class _Reader:
                 f"{shown}{more}; they have no role, so who performs them is not judged by "
                 "the lanes")
         if from_diagram:
-            model.notes.append(f"{from_diagram} node(s) nested in sub-processes are not listed "
-                               "in a lane: their lane is the one their shape lies in")
+            model.notes.append(f"{from_diagram} node(s) are not listed in a lane (flowNodeRef): "
+                               "their lane is the one their shape lies in")
 
     # --- flows --------------------------------------------------------------------------------
     def _add_link_flows(self) -> None:

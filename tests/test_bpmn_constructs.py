@@ -1184,3 +1184,30 @@ def test_a_compensation_handler_whose_id_has_blanks_is_still_left_out(tmp_path: 
     assert not conversion.refused, [str(r) for r in conversion.refused]
     assert "task 'b' is a compensation handler: it runs only when compensation is thrown, " \
            "which is refused, so it is left out" in conversion.notes
+
+
+def test_a_top_level_task_listed_in_no_lane_takes_the_lane_its_shape_lies_in(
+        tmp_path: Path) -> None:
+    # Tools that leave flowNodeRef out (or list only some nodes) draw the task in a lane all
+    # the same: it was given no role, so unauthorized-performer never judged who did it.
+    lanes = ('<laneSet id="ls"><lane id="top" name="Top"><flowNodeRef>s</flowNodeRef>'
+             '<flowNodeRef>a</flowNodeRef><flowNodeRef>e</flowNodeRef></lane>'
+             '<lane id="bottom" name="Bottom"/></laneSet>')
+    shapes = "".join(
+        f'<di:BPMNShape xmlns:di="http://www.omg.org/spec/BPMN/20100524/DI" '
+        f'bpmnElement="{element}"><dc:Bounds xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" '
+        f'x="{x}" y="{y}" width="{w}" height="{h}"/></di:BPMNShape>'
+        for element, x, y, w, h in [("top", 0, 0, 900, 200), ("bottom", 0, 200, 900, 200),
+                                    ("a", 150, 80, 100, 80), ("b", 300, 250, 100, 80)])
+    text = document(lanes + START + tasks("a", "b") + END + flows("s>a>b>e")).replace(
+        "</definitions>",
+        '<di:BPMNDiagram xmlns:di="http://www.omg.org/spec/BPMN/20100524/DI" id="dg">'
+        f'<di:BPMNPlane id="pl" bpmnElement="p">{shapes}</di:BPMNPlane></di:BPMNDiagram>'
+        "</definitions>")
+    path = tmp_path / "unlisted.bpmn"
+    path.write_text(text, encoding="utf-8")
+    model = read_bpmn(path)
+    assert model.tasks["a"].roles == ("Top",)
+    assert model.tasks["b"].roles == ("Bottom",)
+    assert "1 node(s) are not listed in a lane (flowNodeRef): their lane is the one their " \
+           "shape lies in" in model.notes
