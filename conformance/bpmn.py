@@ -377,6 +377,13 @@ def _flag(element: etree._Element, attribute: str, default: bool) -> bool:
     return default if value is None else value
 
 
+def _shown(raw: str | None, limit: int = 40) -> str:
+    """An attribute's value as a message quotes it: at most `limit` characters (a hostile file
+    may hold megabytes in one attribute)."""
+    text = raw or ""
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
 def _text(element: etree._Element | None) -> str | None:
     if element is None:
         return None
@@ -611,7 +618,7 @@ class _Reader:
         if value is None:
             line = source_line(element)
             where = f" (line {line})" if line else ""
-            self._refuse(node_id, local, f"{attribute}=\"{raw}\"{where} is not a boolean "
+            self._refuse(node_id, local, f"{attribute}=\"{_shown(raw)}\"{where} is not a boolean "
                          "(true, false, 1 or 0), so what it means is unknown")
             return default
         return value
@@ -705,7 +712,7 @@ class _Reader:
                 if _CARDINALITY.fullmatch(raw_maximum.strip()):
                     maximum = int(raw_maximum.strip())
                 else:
-                    self._refuse(node_id, local, f'loopMaximum="{raw_maximum}" is not a '
+                    self._refuse(node_id, local, f'loopMaximum="{_shown(raw_maximum)}" is not a '
                                  "whole number of iterations, so the loop's cap is unknown")
             return Loop("standard", sequential=True,
                         test_before=self._flag(standard, "testBefore", False, node_id, local),

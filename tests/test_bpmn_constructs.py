@@ -1211,3 +1211,11 @@ def test_a_top_level_task_listed_in_no_lane_takes_the_lane_its_shape_lies_in(
     assert model.tasks["b"].roles == ("Bottom",)
     assert "1 node(s) are not listed in a lane (flowNodeRef): their lane is the one their " \
            "shape lies in" in model.notes
+
+
+def test_a_huge_attribute_value_is_quoted_shortened(tmp_path: Path) -> None:
+    # (A megabyte of "x" in cancelActivity made a megabyte-long error line.)
+    found = refusals(tmp_path, BOUNDARY_TIMER.format(flag="x" * 1_000_000))
+    assert found == [f"boundaryEvent 'bt': cancelActivity=\"{'x' * 40}... (1000000 characters)\" "
+                     "(line 2) is not a boolean (true, false, 1 or 0), so what it means is "
+                     "unknown"]
