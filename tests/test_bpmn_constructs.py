@@ -1219,3 +1219,10 @@ def test_a_huge_attribute_value_is_quoted_shortened(tmp_path: Path) -> None:
     assert found == [f"boundaryEvent 'bt': cancelActivity=\"{'x' * 40}... (1000000 characters)\" "
                      "(line 2) is not a boolean (true, false, 1 or 0), so what it means is "
                      "unknown"]
+
+
+def test_several_flows_out_of_a_start_event_run_in_parallel(tmp_path: Path) -> None:
+    # (Found right in the review; kept so it stays so: BPMN takes every flow out of an event.)
+    body = (START + tasks("a", "b") + '<parallelGateway id="j"/>' + END
+            + flows("s>a>j>e", "s>b>j"))
+    assert language(tmp_path, body) == {("A", "B"), ("B", "A")}
