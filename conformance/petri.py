@@ -23,8 +23,8 @@ How the BPMN constructs are read (the design is documented for users in models/R
 - Terminate end events, and error or cancel end events caught by a boundary event or an error
   event sub-process, cancel everything still running in their scope: one silent transition
   per reachable state of the scope consumes that whole state.
-- Escalation end and throw events whose nearest catcher is an interrupting boundary event
-  cancel like error end events and continue at that boundary event.
+- Escalation end and throw events whose nearest catcher is an interrupting boundary event or
+  escalation event sub-process cancel like error end events and continue at that catcher.
 - Interrupting boundary events (timer, message, signal, conditional, and error, cancel or
   escalation with no matching throw inside) can happen at any moment the activity runs: one
   silent transition per running state of the activity moves to the exception flow. An
@@ -437,6 +437,10 @@ class _Converter:
             scope.catchers.append((sub, start, handler_in))
             scope.singletons.append(handler_done)
         elif start.interrupting:
+            if start.trigger == "escalation":
+                # It takes the escalations thrown in its scope where thrown (`_caught_escalation`),
+                # and, as before, may start at any moment.
+                scope.catchers.append((sub, start, handler_in))
             scope.interrupting.append((sub, handler_in))
             scope.singletons.append(handler_done)
         else:
@@ -714,28 +718,33 @@ class _Converter:
 
     def _caught_escalation(self, event: Event) -> bool:
         """An escalation thrown (end or intermediate throw event) whose nearest catcher, going
-        out through the activities around it, is an interrupting boundary event: the activity
-        is interrupted there, as by an error (a non-interrupting catcher, an event sub-process
-        or none at all leave the throw a plain step: BPMN goes on after an escalation no one
-        interrupts for)."""
+        out through the activities around it, is an interrupting boundary event or escalation
+        event sub-process: the activity or scope is interrupted there, as by an error (a
+        non-interrupting catcher or none at all leave the throw a plain step: BPMN goes on
+        after an escalation no one interrupts for)."""
         if event.trigger != "escalation" or event.position not in ("end", "throw"):
             return False
         model = self.model
         scope = event.scope
-        while scope in model.subprocesses:
+        inside: set[str] = set()  # (a handler does not catch what it throws itself)
+        while True:
+            inside.add(scope)
             for node in model.nodes_in(scope):
-                if isinstance(node, SubProcess) and node.kind == "event sub-process" and any(
-                        isinstance(start, Event) and start.position == "start"
-                        and start.trigger == "escalation"
-                        and _same_reference(start.reference, event.reference)
-                        for start in model.nodes_in(node.id)):
-                    return False
+                if not (isinstance(node, SubProcess) and node.kind == "event sub-process") \
+                        or node.id in inside:
+                    continue
+                for start in model.nodes_in(node.id):
+                    if isinstance(start, Event) and start.position == "start" \
+                            and start.trigger == "escalation" \
+                            and _same_reference(start.reference, event.reference):
+                        return start.interrupting
+            if scope not in model.subprocesses:
+                return False
             for boundary in self._boundaries.get(scope, ()):
                 if boundary.trigger == "escalation" and _same_reference(boundary.reference,
                                                                         event.reference):
                     return boundary.interrupting
             scope = model.subprocesses[scope].scope
-        return False
 
     def _gateway(self, gateway: Gateway, node_in: Callable[[str], int],
                  pairs: dict[str, tuple[str, dict[str, str]]]) -> None:

@@ -1226,3 +1226,19 @@ def test_several_flows_out_of_a_start_event_run_in_parallel(tmp_path: Path) -> N
     body = (START + tasks("a", "b") + '<parallelGateway id="j"/>' + END
             + flows("s>a>j>e", "s>b>j"))
     assert language(tmp_path, body) == {("A", "B"), ("B", "A")}
+
+
+def test_an_escalation_end_caught_by_an_interrupting_event_subprocess_starts_it_there(
+        tmp_path: Path) -> None:
+    # After X the escalation interrupts the process and H runs: X alone (the process ending
+    # as if nothing was thrown) was accepted.
+    handler = ('<subProcess id="es" triggeredByEvent="true"><startEvent id="hs">'
+               '<escalationEventDefinition escalationRef="E"/></startEvent>' + tasks("h")
+               + '<endEvent id="he"/>' + flows("hs>h>he") + '</subProcess>')
+    body = (START + '<exclusiveGateway id="g"/>' + tasks("x", "y", "b") + ESCALATION_END
+            + handler + END + flows("s>g>x>esc", "g>y>b>e"))
+    traces = language(tmp_path, body)
+    assert ("X",) not in traces
+    assert ("X", "H") in traces and ("Y", "B") in traces
+    # (As before, an interrupting event sub-process may also start at any moment.)
+    assert ("H",) in traces and ("Y", "H") in traces
