@@ -375,8 +375,10 @@ class CheckRun:
                        "the currency")
         unweighed = self.payouts_against_no_stated_amount()
         if unweighed:
-            out.append("amount-mismatch and payout-exceeds-approved judge no payout of "
-                       f"{counted(unweighed, 'case', spec=',')} whose request and approvals "
+            weighing = self._ran_of(("EV004", "AP005"))
+            out.append(f"{' and '.join(weighing)} judge{'s' if len(weighing) == 1 else ''} "
+                       f"no payout of {counted(unweighed, 'case', spec=',')} whose request "
+                       "and approvals "
                        "state no amount: what was paid is weighed against no amount the "
                        "ticket authorised (only against the charge, by refund-exceeds-charge, "
                        "and the second-approval threshold)")

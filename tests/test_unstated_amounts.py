@@ -89,14 +89,25 @@ def test_amount_mismatch_tells_the_payouts_of_unknown_amount(policy: Policy) -> 
     assert dq.evidence["payouts_without_amount"] == 1
 
 
-def _check(tmp_path: Path, rows: list[tuple[str, str, str, str]]) -> dict[str, Any]:
+def _check(tmp_path: Path, rows: list[tuple[str, str, str, str]],
+           ignore: tuple[str, ...] = ()) -> dict[str, Any]:
     log = tmp_path / "log.csv"
+    options: list[str] = []
+    if ignore:  # the bundled policy, with these rules left out
+        import yaml
+
+        from audit.policy import default_policy_path
+
+        policy = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+        policy["rules"]["ignore"] = list(ignore)
+        (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy), encoding="utf-8")
+        options = ["--policy", str(tmp_path / "policy.yaml")]
     log.write_text("case,activity,timestamp,amount,currency,resource\n" + "".join(
         f"{case},{activity},2026-07-0{n % 9 + 1}T09:00:00Z,{amount},{code},p{n % 3}\n"
         for n, (case, activity, amount, code) in enumerate(rows)), encoding="utf-8")
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["check", str(log), "--out", str(out), "--format",
-                                       "json", "--fail-on", "never"])
+                                       "json", "--fail-on", "never", *options])
     assert result.exit_code == 0, (result.output, result.exception)
     data: dict[str, Any] = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     return data
@@ -192,6 +203,20 @@ def test_payouts_weighed_against_no_authorised_amount_are_told(tmp_path: Path) -
                     "whose request and approvals state no amount: what was paid is weighed "
                     "against no amount the ticket authorised (only against the charge, by "
                     "refund-exceeds-charge, and the second-approval threshold)"]
+
+
+def test_the_warning_names_only_the_rules_that_ran(tmp_path: Path) -> None:
+    """With payout-exceeds-approved left out by the policy, the warning names
+    amount-mismatch alone. Before, it named both rules whichever of them ran."""
+    data = _check(tmp_path, [
+        ("C1", "Receive refund request", "", "EUR"),
+        ("C1", "Approve refund", "", "EUR"),
+        ("C1", "Execute payout", "150.00", "EUR")], ignore=("AP005",))
+    told = [w for w in data["manifest"]["warnings"] if "judge" in w and "no payout of" in w]
+    assert told == ["amount-mismatch judges no payout of 1 case whose request and approvals "
+                    "state no amount: what was paid is weighed against no amount the ticket "
+                    "authorised (only against the charge, by refund-exceeds-charge, and the "
+                    "second-approval threshold)"]
 
 
 def test_payouts_on_a_charge_of_no_stated_amount_are_told(tmp_path: Path) -> None:
