@@ -729,15 +729,16 @@ def test_a_quote_left_open_on_the_last_line_is_quarantined(
 def test_a_line_of_an_empty_quoted_cell_is_a_record(tmp_path: Path) -> None:
     """A line '""' (one quoted empty cell) read as one blank cell and was skipped as a blank
     line, counted nowhere; it is a record of one field, quarantined as such. Blank lines
-    are still no records."""
+    are still no records. Its value is the line as written (its one cell joined was empty:
+    nothing for a reader of the quarantine to see)."""
     path = tmp_path / "empty_quoted.csv"
     path.write_text("case_id,activity,timestamp\nC1,a,2024-05-01T09:00:00Z\n\"\"\n\n"
                     "C1,b,2024-05-01T10:00:00Z\n", encoding="utf-8")
     result = import_sources([(path, None)])
     counts = result.files[0]
     assert (counts.read, counts.imported, counts.quarantined) == (3, 2, 1)
-    assert result.quarantine[["row", "field", "reason"]].values.tolist() == [
-        [3, "(record)", "1 field where the header has 3"]]
+    assert result.quarantine[["row", "field", "value", "reason"]].values.tolist() == [
+        [3, "(record)", '""', "1 field where the header has 3"]]
 
 
 def test_a_quote_left_open_in_the_header_is_an_input_error(tmp_path: Path) -> None:

@@ -396,7 +396,10 @@ def _read(
                     '"' not in text[last_start:start]):
                 continue
             if len(record) != width:
-                ragged.append(RaggedRow(row, len(record), width, sep.join(record)))
+                # (its cells joined; a line of blank cells, such as '""', as written)
+                shown = sep.join(record)
+                ragged.append(RaggedRow(row, len(record), width, shown if shown.strip()
+                                        else text[last_start:start].rstrip("\r\n")))
                 continue
             records.append(record)
             rows.append(row)
