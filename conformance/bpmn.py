@@ -488,6 +488,9 @@ class _Reader:
         self._lane_set_scope: dict[str, str] = {}
         """Lane set id -> the scope (process, sub-process or call activity) it divides."""
         self._shape_bounds: dict[str, tuple[float, float, float, float]] = {}
+        self._refused_flows: dict[str, str | None] = {}
+        """Id -> source (None where it names none) of each sequence flow refused, and so left
+        out of the model's flows: a default naming one is not refused again."""
 
     # --- choosing the process ---------------------------------------------------------------
     def read(self, wanted: str | None) -> BpmnModel:
@@ -661,6 +664,8 @@ class _Reader:
                     self._refuse(node_id, local, f"names no {' and no '.join(absent)}{where}, "
                                  "so what it connects is unknown")
                     model.order[node_id] = self._next()
+                    source_ref = (child.get("sourceRef") or "").strip()
+                    self._refused_flows[node_id] = prefix + source_ref if source_ref else None
                     continue
                 condition = _child(child, "conditionExpression")
                 model.flows[node_id] = Flow(
@@ -1145,17 +1150,20 @@ class _Reader:
                         f"'{h}'" for h in handlers) + ", a compensation handler or "
                         "compensation boundary event, which BPMN runs only when compensation "
                         "is thrown, never by sequence flow")
+                    self._refused_flows[flow.id] = flow.source
                     del model.flows[flow.id]
                     continue
                 self._refuse(flow.id, "sequenceFlow",
                              "refers to " + ", ".join(f"'{m}'" for m in missing)
                              + ", which is not a flow node of the process")
+                self._refused_flows[flow.id] = flow.source
                 del model.flows[flow.id]
                 continue
             assert source is not None and target is not None
             if source.scope != flow.scope or target.scope != flow.scope:
                 self._refuse(flow.id, "sequenceFlow", "connects nodes of different scopes "
                              "(it crosses a sub-process border)")
+                self._refused_flows[flow.id] = flow.source
                 del model.flows[flow.id]
                 continue
             if flow.condition is not None and isinstance(source, Event):
@@ -1177,13 +1185,18 @@ class _Reader:
             if default is None:
                 continue
             named = model.flows.get(default)
-            if named is None and default in model.order:
-                continue  # (a flow of the file refused above: its refusal says why)
-            if named is None or named.source != node.id:
+            refused_source = self._refused_flows.get(default, "")
+            if named is None and refused_source in (None, node.id):
+                continue  # (its own flow, refused above: that refusal says why)
+            flow_source = named.source if named is not None else refused_source
+            if flow_source != node.id:
                 # (Read as it stands, a default naming no flow of the node made an activity's
-                # split take no flow at all, and a gateway's ignore it without a word.)
-                what = ("no sequence flow of the process" if named is None
-                        else f"a flow out of '{named.source}'")
+                # split take no flow at all, and a gateway's ignore it without a word; one
+                # naming a flow node was taken for a flow refused above and passed over.)
+                other = model.node(default)
+                what = (f"no sequence flow but the {_tag_of(other)} of that id"
+                        if other is not None else f"a flow out of '{flow_source}'" if flow_source
+                        else "no sequence flow of the process")
                 self._refuse(node.id, _tag_of(node), f"its default flow "
                              f"'{default.rsplit('/', 1)[-1]}' is {what}, not one of its own "
                              "outgoing flows")
@@ -1211,10 +1224,12 @@ class _Reader:
         return _flag(element, "isForCompensation", False)
 
 
-def _tag_of(node: Task | Gateway | SubProcess) -> str:
+def _tag_of(node: Task | Event | Gateway | SubProcess) -> str:
     """The BPMN tag a node was read from, as refusals name it."""
     if isinstance(node, Task):
         return node.kind
+    if isinstance(node, Event):
+        return {v: k for k, v in EVENT_POSITIONS.items()}[node.position]
     if isinstance(node, Gateway):
         return {v: k for k, v in GATEWAY_KINDS.items()}[node.kind]
     return {"call": "callActivity", "transaction": "transaction"}.get(node.kind, "subProcess")

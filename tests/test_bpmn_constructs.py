@@ -952,7 +952,12 @@ def test_multi_instance_beyond_what_is_unrolled_says_why(tmp_path: Path, inner: 
      "outgoing flows"),
     ('<task id="a" name="A" default="f_s_a"/>',
      "task 'a': its default flow 'f_s_a' is a flow out of 's', not one of its own outgoing "
-     "flows")])
+     "flows"),
+    # (A default naming a node, not a flow, was passed over as a flow refused already: the net
+    # came out unsound, its message naming no default.)
+    ('<task id="a" name="A" default="b"/>',
+     "task 'a': its default flow 'b' is no sequence flow but the task of that id, not one of "
+     "its own outgoing flows")])
 def test_a_default_flow_that_is_no_outgoing_flow_of_its_activity_is_refused(
         tmp_path: Path, node: str, expected: str) -> None:
     # (The activity's split took no flow at all: an unsound net, whose message named none.)
@@ -961,14 +966,32 @@ def test_a_default_flow_that_is_no_outgoing_flow_of_its_activity_is_refused(
     assert refusals(tmp_path, body) == [expected]
 
 
+@pytest.mark.parametrize(("default", "what"), [
+    ("zzz", "no sequence flow of the process"),
+    # (A default naming a node, not a flow, was passed over as a flow refused already: the
+    # gateway chose between A and B as if it had none, without a word.)
+    ("a", "no sequence flow but the task of that id"),
+    ("j", "no sequence flow but the exclusiveGateway of that id"),
+    ("e", "no sequence flow but the endEvent of that id")])
 def test_a_default_flow_that_is_no_outgoing_flow_of_its_gateway_is_refused(
-        tmp_path: Path) -> None:
+        tmp_path: Path, default: str, what: str) -> None:
     # (It was ignored without a word.)
-    body = (START + tasks("a", "b") + '<exclusiveGateway id="g" default="zzz"/>'
+    body = (START + tasks("a", "b") + f'<exclusiveGateway id="g" default="{default}"/>'
             '<exclusiveGateway id="j"/>' + END + flows("s>g>a>j>e", "g>b>j"))
     assert refusals(tmp_path, body) == [
-        "exclusiveGateway 'g': its default flow 'zzz' is no sequence flow of the process, not "
-        "one of its own outgoing flows"]
+        f"exclusiveGateway 'g': its default flow '{default}' is {what}, not one of its own "
+        "outgoing flows"]
+
+
+def test_a_default_naming_a_refused_flow_of_another_node_is_refused(tmp_path: Path) -> None:
+    # (Any refused flow was passed over, as if its refusal said why; it speaks of the flow,
+    # not of the gateway's default drawn on a flow out of A.)
+    body = (START + tasks("a", "b") + '<exclusiveGateway id="g" default="f_a_zz"/>'
+            '<exclusiveGateway id="j"/>' + END + flows("s>g>a>j>e", "g>b>j", "a>zz"))
+    assert refusals(tmp_path, body) == [
+        "sequenceFlow 'f_a_zz': refers to 'zz', which is not a flow node of the process",
+        "exclusiveGateway 'g': its default flow 'f_a_zz' is a flow out of 'a', not one of its "
+        "own outgoing flows"]
 
 
 def test_a_compensation_handler_in_the_sequence_flow_is_refused(tmp_path: Path) -> None:
