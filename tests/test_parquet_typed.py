@@ -19,7 +19,7 @@ import pytest
 from audit import canonical as C
 from audit.errors import InputError
 from audit.ingest import import_sources
-from audit.ingest.normalise import BEYOND_EXACT, NOT_WHOLE
+from audit.ingest.normalise import BEYOND_EXACT, NOT_WHOLE, beyond_exact
 
 UTC = pa.timestamp("us", tz="UTC")
 
@@ -307,6 +307,36 @@ def test_a_float_id_column_reads_whole_numbers_as_their_digits(tmp_path: Path) -
         (4, "case", "2.5", NOT_WHOLE), (5, "case", "inf", NOT_WHOLE),
         (6, "case", "1.152921504606847e+18", BEYOND_EXACT), (7, C.ORDER_ID, "0.25", NOT_WHOLE)]
     assert (result.files[0].read, result.files[0].imported) == (7, 3)
+
+
+def test_a_float32_id_beyond_2_24_is_quarantined_not_rounded(tmp_path: Path) -> None:
+    """A float32 column holds whole numbers exactly only up to 2^24; it is read as float64,
+    so only float64's limit (2^53) was checked: the order ids 123456789, 16777217 and
+    100000001 (stored as 123456792, 16777216 and 100000000) were imported as "123456790",
+    "16777216" and "100000000", nothing quarantined. Now a float32 (float16) column's whole
+    number from 2^24 (2^11) on is quarantined naming the row and field; one below is its
+    digits, and a float64 column keeps 2^53 as its limit."""
+    ids = [123456789.0, 12345678.0, 16777217.0, 100000001.0, 16777215.0, -16777216.0]
+    count = len(ids)
+    path = _write(tmp_path / "narrow.parquet", {
+        "case": pa.array(["1"] * count), "activity": pa.array(["Approve refund"] * count),
+        "timestamp": pa.array(_times(count), type=UTC),
+        C.ORDER_ID: pa.array(ids, type=pa.float32()),
+        C.TICKET_ID: pa.array(ids, type=pa.float64()),
+        C.CHARGE_ID: pa.array([1.0, 2047.0, 2048.0, 2.0, 3.0, 4.0], type=pa.float16()),
+    })
+    result = import_sources([(path, None)])
+    float32, float16 = beyond_exact(32), beyond_exact(16)
+    assert "exactly only up to 16,777,216" in float32
+    assert _quarantined(result) == [
+        (1, C.ORDER_ID, "123456790.0", float32), (3, C.ORDER_ID, "16777216.0", float32),
+        (3, C.CHARGE_ID, "2.048e+03", float16), (4, C.ORDER_ID, "100000000.0", float32),
+        (6, C.ORDER_ID, "-16777216.0", float32)]
+    log = result.log.sort_values(C.SOURCE_ROW)
+    assert log[C.SOURCE_ROW].tolist() == [2, 5]
+    assert log[C.ORDER_ID].tolist() == ["12345678", "16777215"]
+    assert log[C.TICKET_ID].tolist() == ["12345678", "16777215"]
+    assert log[C.CHARGE_ID].tolist() == ["2047", "3"]
 
 
 @pytest.mark.parametrize(("column", "kind"), [

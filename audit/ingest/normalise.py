@@ -683,24 +683,41 @@ def _refuse_nested(nested: dict[str, str], resolved: dict[str, str],
 NOT_WHOLE = ("not a whole number: read from a column of numbers (floats) as text, where "
              "a whole number reads as its digits (1.0 as 1) and this one names no id")
 """Why a fraction or an infinity in a float column read as text is quarantined."""
-BEYOND_EXACT = ("a whole number beyond 2^53 in a column of floats, which cannot hold every "
-                "whole number that large: its digits may not be the ones written")
-"""Why a float beyond 2^53 read as text is quarantined."""
+_EXACT_UP_TO = {16: 2**11, 32: 2**24, 64: 2**53}
+"""Per float width (bits), the magnitude up to which it holds every whole number: from
+there on one is stored as a nearby one (float32: 16,777,217 as 16,777,216)."""
 
 
-def _whole_number_text(values: pd.Series) -> tuple[pd.Series, pd.Series,
-                                                   tuple[np.ndarray, np.ndarray]]:
+def beyond_exact(width: int = 64) -> str:
+    """Why a whole number from `_EXACT_UP_TO[width]` on, in a float column (float`width`)
+    read as text, is quarantined: the float it is may stand for a nearby whole number (the
+    limit itself too: float32's 16,777,216 is also what 16,777,217 is stored as)."""
+    limit = _EXACT_UP_TO[width]
+    power = limit.bit_length() - 1
+    return (f"a whole number of 2^{power} ({limit:,}) or more in a float{width} column, which "
+            f"holds whole numbers exactly only up to {limit:,} (one beyond is stored as a "
+            "nearby one): its digits may not be the ones written")
+
+
+BEYOND_EXACT = beyond_exact(64)
+"""Why a float64 of 2^53 or more read as text is quarantined (`beyond_exact`)."""
+
+
+def _whole_number_text(values: pd.Series, width: int = 64) -> tuple[
+        pd.Series, pd.Series, tuple[np.ndarray, np.ndarray]]:
     """A float column read as text (a case or order id, written by a tool that made the
     column float, e.g. pandas with a missing value): a whole number as its digits (1.0 as
     "1", so that it matches the id "1" of another file; the text "1.0" did not), a missing
-    value or NaN missing. A fraction or infinity (`NOT_WHOLE`) or a magnitude beyond 2^53
-    (`BEYOND_EXACT`) is made missing and flagged: (the texts, the values as the file holds
-    them to show for the flagged rows, (not whole, beyond exact)). Vectorised."""
+    value or NaN missing. A fraction or infinity (`NOT_WHOLE`) or a magnitude from
+    `_EXACT_UP_TO[width]` on (`beyond_exact`; `width` the bits of the column's floats as
+    the file stores them: a float32 column is read as float64) is made missing and
+    flagged: (the texts, the values as the file holds them to show for the flagged rows,
+    (not whole, beyond exact)). Vectorised."""
     numbers = values.to_numpy(dtype="float64", na_value=np.nan)
     given = ~np.isnan(numbers)
     with np.errstate(invalid="ignore"):
         whole = np.isfinite(numbers) & (np.floor(numbers) == numbers)
-        exact = np.abs(numbers) <= 2.0 ** 53
+        exact = np.abs(numbers) < float(_EXACT_UP_TO[width])
     not_whole = given & ~whole
     beyond = given & whole & ~exact
     good = whole & exact
@@ -825,7 +842,8 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         not_whole: tuple[np.ndarray, np.ndarray] | None = None
         if column.kind == "string" and pd.api.types.is_float_dtype(raw_values.dtype):
             # (a column of floats read as text, an id most often: a dtype check per column)
-            raw_values, shown_floats, not_whole = _whole_number_text(raw_values)
+            width = raw.narrow_floats.get(resolved.get(name, ""), 64)
+            raw_values, shown_floats, not_whole = _whole_number_text(raw_values, width)
         text = _text(raw_values, coded=column.coded)
         shown[name] = text if not_whole is None else shown_floats
         if column.kind == "amount":
@@ -848,7 +866,7 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
             checks.append((text.isna(), "empty value"))
         if not_whole is not None:
             checks.append((pd.Series(not_whole[0], index=frame.index), NOT_WHOLE))
-            checks.append((pd.Series(not_whole[1], index=frame.index), BEYOND_EXACT))
+            checks.append((pd.Series(not_whole[1], index=frame.index), beyond_exact(width)))
         out[name] = text
         touched = np.zeros(len(frame), dtype=bool)
         for failed, _ in checks:

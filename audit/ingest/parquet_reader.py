@@ -34,6 +34,8 @@ def read_parquet(path: Path) -> RawTable:
                          file=path) from exc
     _check_data(table, path)
     nested = {f.name: str(f.type) for f in table.schema if pa.types.is_nested(f.type)}
+    narrow = {f.name: f.type.bit_width for f in table.schema
+              if pa.types.is_floating(f.type) and f.type.bit_width < 64}
     table = _narrow_floats_widened(table)
     kept = _not_a_number_kept(table)
     # Each column's Arrow buffers freed as it is converted (self_destruct; the table is not
@@ -69,7 +71,8 @@ def read_parquet(path: Path) -> RawTable:
     for name, floats in kept.items():
         frame[name] = floats
     return RawTable(frame=frame, rows=np.arange(1, len(frame) + 1, dtype=np.int64),
-                    system="parquet", file=path, nested=nested)
+                    system="parquet", file=path, nested=nested,
+                    narrow_floats=narrow)
 
 
 def _narrow_floats_widened(table: pa.Table) -> pa.Table:

@@ -117,6 +117,11 @@ class RawTable:
     with its type as the file declares it. Their cells are Python lists, dicts or tuples;
     read as text they would become Python reprs (`['Approve']`), so the normaliser refuses
     one that a canonical column is read from, naming it (`normalise`)."""
+    narrow_floats: dict[str, int] = field(default_factory=dict)
+    """Of a typed file (Parquet): its float columns narrower than float64, each with its
+    bit width (32, 16). The reader widens them to float64, so the normaliser learns here
+    that such a column read as text (an id) holds whole numbers exactly only up to 2^24
+    (float32) or 2^11 (float16), not float64's 2^53 (`normalise`)."""
 
     def __post_init__(self) -> None:
         if len(self.rows) != len(self.frame):
