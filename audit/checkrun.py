@@ -227,6 +227,53 @@ class CheckRun:
             .astype(object))
         return int((~pd.Series(candidates).isin(with_currency)).sum())
 
+    def cases_without_channel(self) -> int:
+        """The cases no event of which states a channel (`refund:channel`). The channel
+        chooses the evidence missing-evidence requires and the SOP the conformance rules
+        align a case on (and whose lanes unauthorized-performer reads): such a case is
+        judged by none of them (but for a '*' SOP), and the count said nothing of it. After
+        correlation every event states its case's channel: the candidates (the cases of an
+        event stating none) are nearly always none."""
+        log = self.imported.log
+        if not len(log):
+            return 0
+        if C.CHANNEL not in log.columns:
+            return int(log[C.CASE].nunique())
+        bare = log[C.CHANNEL].isna().to_numpy(dtype=bool)
+        if not bare.any():
+            return 0
+        candidates = pd.unique(log.loc[bare, C.CASE].astype(object))
+        theirs = log[C.CASE].isin(candidates).to_numpy(dtype=bool)
+        stated = pd.unique(log.loc[theirs & ~bare, C.CASE].astype(object))
+        return int((~pd.Series(candidates).isin(stated)).sum())
+
+    def without_channel_told(self, aligned_none: bool) -> str | None:
+        """The warning naming the rules that judged no case stating no channel, or None
+        (no such case, or no rule that ran needs one). Where the conformance rules aligned
+        no case at all, their own warning says why, and this one leaves them out."""
+        evidence = self._ran_of(("EV001",)) if self.policy.required_evidence else []
+        by_sop = (self._ran_of(("SD004",) if aligned_none else _BY_THE_CHANNELS_SOP)
+                  if self.policy.sop_path(None) is None else [])
+        if not evidence and not by_sop:
+            return None
+        unstated = self.cases_without_channel()
+        if not unstated:
+            return None
+        why = []
+        if evidence:
+            why.append("missing-evidence requires each channel's own evidence")
+        if by_sop:
+            listed = " and ".join([", ".join(by_sop[:-1]), by_sop[-1]] if len(by_sop) > 1
+                                  else by_sop)
+            why.append(f"{listed} judge{'s' if len(by_sop) == 1 else ''} a case by its "
+                       "channel's SOP (the policy's sop has no '*' entry, and no --sop was given)")
+        rules = "the rule" if len(evidence) + len(by_sop) == 1 else "these rules"
+        return (f"{counted(unstated, 'case', spec=',')} of {self.result.cases:,} "
+                f"state{'s' if unstated == 1 else ''} no channel (refund:channel, on none "
+                f"of {'its' if unstated == 1 else 'their'} events): {', and '.join(why)}: "
+                f"{rules} did not judge {'it' if unstated == 1 else 'them'}; record each "
+                "case's channel")
+
     def _ran_of(self, codes: tuple[str, ...]) -> list[str]:
         """The names of the rules of `codes` that ran, in the order of `codes`."""
         ran = {rule.code: rule.name for rule in self.result.rules}
@@ -404,9 +451,13 @@ class CheckRun:
                        f"{'it' if len(coarse) == 1 else 'them'} are read as rounding, not "
                        "found; leave amount_tolerance out to use half a minor unit of each "
                        "currency")
-        if self.result.cases and self.result.extra.get("conformance") == {}:
+        aligned_none = bool(self.result.cases) and self.result.extra.get("conformance") == {}
+        if aligned_none:
             # The conformance rules ran (their summary is there) and aligned no case.
             out.append(self._nothing_aligned_told())
+        without_channel = self.without_channel_told(aligned_none)
+        if without_channel:
+            out.append(without_channel)
         if self.others_in_out:
             out.append(self.others_in_out_told())
         no_currency = self.no_currency_findings()
@@ -620,6 +671,9 @@ class CheckRun:
         active = [f.severity for f in self.result.findings if not f.waived]
         return max(active, key=severity_rank) if active else None
 
+
+_BY_THE_CHANNELS_SOP = ("CF001", "CF002", "CF003", "CF004", "SD004")
+"""The rules that judge a case by its channel's SOP (its model, or its lanes)."""
 
 _NEED_A_CURRENCY = ("AP003", "EV004", "EV005")
 """The rules that judge no case stating no currency at all (AP003: thresholds are per

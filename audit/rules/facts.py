@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 FAILED_STATUSES = C.FAILED_STATUSES
 FLOAT_NOISE = 1e-9
+CASE_CHANNEL = "channel of the case"
+"""The name `column` and `codes` read the events' case channel by (see `case_channel`)."""
 """What amount comparisons allow beyond the policy's tolerance (see `CaseFacts.tolerance`)."""
 TICKET_CONTROLS = ("request", "evidence", "approve", "second-approve", "reject", "notify",
                    "close")
@@ -118,11 +120,34 @@ class CaseFacts:
 
     def column(self, name: str) -> pd.api.extensions.ExtensionArray:
         """A column of the log in the sorted order of the events."""
+        if name == CASE_CHANNEL:
+            return self.case_channel()
         if name not in self._sorted:
             values = _one_chunk(self.log[name].array)
             order = self._order_and_codes[0]
             self._sorted[name] = values if order is None else values.take(order)
         return cast(pd.api.extensions.ExtensionArray, self._sorted[name])
+
+    def case_channel(self) -> pd.api.extensions.ExtensionArray:
+        """Per sorted event: its case's channel, the first its events state (the per-case
+        `channel`): an event stating none takes its case's. The SOP a case is aligned on
+        and whose lanes judge its events is its channel's: before, the conformance rules
+        read the channel of a case's first SOP task and the lanes rules each event's own,
+        so a case stating its channel on one event only (a generic CSV) was left out of
+        both, while missing-evidence judged it. Where every event states one (as after
+        correlation), the column itself."""
+        if CASE_CHANNEL not in self._sorted:
+            values = self.column(C.CHANNEL)
+            blank = self._isna(C.CHANNEL)
+            if blank.any():
+                first = self.first_of(~blank)[self.case_code]
+                fill = blank & (first >= 0)
+                if fill.any():
+                    at = np.arange(len(values), dtype=np.int64)
+                    at[fill] = first[fill]
+                    values = values.take(at)
+            self._sorted[CASE_CHANNEL] = values
+        return cast(pd.api.extensions.ExtensionArray, self._sorted[CASE_CHANNEL])
 
     def has(self, name: str) -> bool:
         return name in self.log.columns
@@ -656,7 +681,9 @@ class CaseFacts:
         options = self.policy.conformance
         # Only the columns the check reads, as they are (the sorted log's own arrays when it
         # came sorted): `events` would copy every column and keep the copy for the run.
-        events = pd.DataFrame({c: self.column(c) for c in COLUMNS if self.has(c)}, copy=False)
+        # (each event with its case's channel: the SOP is the case's, see case_channel)
+        events = pd.DataFrame({c: self.column(CASE_CHANNEL if c == C.CHANNEL else c)
+                               for c in COLUMNS if self.has(c)}, copy=False)
         return check_conformance(
             events, self.policy.sop_tasks(), self.policy.sop_path,
             mode=options.mode, engine=options.engine, max_states=options.max_states,

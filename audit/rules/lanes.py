@@ -15,7 +15,7 @@ import pandas as pd
 
 from audit import canonical as C
 from audit.policy import Policy
-from audit.rules.facts import CaseFacts
+from audit.rules.facts import CASE_CHANNEL, CaseFacts
 
 
 def lane_roles_at(facts: CaseFacts, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -25,8 +25,8 @@ def lane_roles_at(facts: CaseFacts, at: np.ndarray) -> tuple[np.ndarray, np.ndar
     decides (events of one pair hold one lanes' tuple). Decided once per pair."""
     if not facts.policy.sop or len(at) == 0:
         return np.full(len(at), None, dtype=object), np.zeros(len(at), dtype=np.int64)
-    codes, first = pairs(facts.codes(C.CHANNEL)[at], facts.codes(C.ACTIVITY)[at])
-    lanes_of_pair = lanes_of_pairs(facts.policy, facts.column(C.CHANNEL).take(at[first]),
+    codes, first = pairs(facts.codes(CASE_CHANNEL)[at], facts.codes(C.ACTIVITY)[at])
+    lanes_of_pair = lanes_of_pairs(facts.policy, facts.column(CASE_CHANNEL).take(at[first]),
                                    facts.column(C.ACTIVITY).take(at[first]))
     return lanes_of_pair[codes], codes
 

@@ -23,6 +23,7 @@ would fill it, from the label's control in the policy. Event keys (default in br
   every item the channel requires].
 - `id`: event:id [`<case>-01`, `<case>-02`, ...].
 - `refund`: payment:refund_id [payouts: `re_<case>_<n>`, the n-th payout; others none].
+- `channel`: refund:channel, `null` = none stated [the case's].
 
 Case defaults: `channel` ecommerce, `amount` 100, `charged` = amount, `cur` EUR, `method` card,
 `charge` ch_<case>, `order` O-<case>, `ticket` T-<case>, `start` 2026-07-01T08:00Z.
@@ -40,7 +41,7 @@ from audit.policy import Policy, parse_duration
 from audit.sample import process as P
 
 EVENT_KEYS = frozenset({"a", "t", "r", "role", "amount", "cur", "status", "method", "charge",
-                        "order", "ticket", "ev", "id", "refund"})
+                        "order", "ticket", "ev", "id", "refund", "channel"})
 CASE_KEYS = frozenset({"events", "channel", "amount", "charged", "cur", "method", "charge",
                        "order", "ticket", "start"})
 DEFAULT_START = pd.Timestamp("2026-07-01T08:00Z")
@@ -130,7 +131,7 @@ def build_log(log: dict[str, Any], policy: Policy, *, source: str = "case.yml") 
                 C.LIFECYCLE: "complete",
                 C.AMOUNT: None if value is None else float(value),
                 C.CURRENCY: _get(event, "cur", currency if value is not None else None),
-                C.CHANNEL: channel,
+                C.CHANNEL: _get(event, "channel", channel),
                 C.TICKET_ID: _get(event, "ticket", None if payment else ticket),
                 C.ORDER_ID: _get(event, "order", order),
                 C.CHARGE_ID: _get(event, "charge", charge),

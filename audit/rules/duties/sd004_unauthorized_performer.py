@@ -7,7 +7,7 @@ from audit import canonical as C
 from audit.findings import Finding
 from audit.policy import PERFORMER_CONTROLS, Policy
 from audit.rules.base import Option, Rule
-from audit.rules.facts import CaseFacts
+from audit.rules.facts import CASE_CHANNEL, CaseFacts
 from audit.rules.lanes import lanes_of_pairs, pairs, role_keys_of
 
 MONEY_CONTROLS = frozenset({"pay", "pay-failed"})
@@ -76,8 +76,8 @@ class UnauthorizedPerformer(Rule):
         # the audit's peak memory).
         from conformance.bpmn import role_key
 
-        pair_codes, first = pairs(facts.codes(C.CHANNEL)[at], facts.codes(C.ACTIVITY)[at])
-        lanes_of_pair = lanes_of_pairs(facts.policy, facts.column(C.CHANNEL).take(at[first]),
+        pair_codes, first = pairs(facts.codes(CASE_CHANNEL)[at], facts.codes(C.ACTIVITY)[at])
+        lanes_of_pair = lanes_of_pairs(facts.policy, facts.column(CASE_CHANNEL).take(at[first]),
                                        facts.column(C.ACTIVITY).take(at[first]))
         in_a_lane = np.array([x is not None for x in lanes_of_pair], dtype=bool)
         if not in_a_lane.any():
@@ -146,7 +146,7 @@ def judged_events(facts: CaseFacts) -> np.ndarray:
 
 def unrecorded_roles(log: pd.DataFrame, policy: Policy) -> dict[str, int]:
     """Per activity label: the events of `log` that unauthorized-performer would judge (a
-    task in a lane of their channel's SOP, of a control it judges) but cannot, as no role is
+    task in a lane of their case's channel's SOP, of a control it judges) but cannot, as no role is
     recorded (none, or a blank one). Counted per distinct (channel, label) pair, without
     sorting the log: what check warns of."""
     if not policy.sop or not len(log):
@@ -161,7 +161,16 @@ def unrecorded_roles(log: pd.DataFrame, policy: Policy) -> dict[str, int]:
     wanted = blank[codes] & C.text_isin(log[C.ACTIVITY], labels)
     if not wanted.any():
         return {}
-    events = pd.DataFrame({"channel": np.asarray(log[C.CHANNEL].array, dtype=object)[wanted],
+    channel = np.asarray(log[C.CHANNEL].array, dtype=object)[wanted]
+    blank = pd.isna(channel)
+    if blank.any():  # (an event stating no channel is judged by its case's: case_channel)
+        stated = log[C.CHANNEL].notna().to_numpy(dtype=bool)
+        first = (pd.DataFrame({"case": log.loc[stated, C.CASE].astype(object),
+                               "channel": log.loc[stated, C.CHANNEL].astype(object)})
+                 .drop_duplicates("case").set_index("case")["channel"])
+        cases = log.loc[wanted, C.CASE].astype(object).to_numpy()[blank]
+        channel[blank] = pd.Series(cases).map(first).to_numpy(dtype=object)
+    events = pd.DataFrame({"channel": channel,
                            "label": np.asarray(log[C.ACTIVITY].array, dtype=object)[wanted]})
     counts = events.groupby(["channel", "label"], dropna=False, sort=True).size()
     channels = counts.index.get_level_values(0)

@@ -30,14 +30,14 @@ class MissingEvidence(Rule):
 
     Options:
     `evidence.<channel>`: the required `evidence:*` columns per channel. Cases without a
-    channel, or of a channel with no requirement, are not judged; nor is a ticket with
-    neither a request nor a payout. A case paid without a request is judged (its finding
-    names the payout). An item recorded at the payout's very time counts as before it; an
-    event without a time is not taken for a late one, nor is any item of a case whose
-    payout has no time. A failed payout is no payout here: the money left with the first
-    successful one. The finding's evidence names the items missing (`missing`) and, where
-    an item came late, those first recorded after the payout (`after_payout`), and then
-    names the payout among its events.
+    channel (counted in a warning of `check`), or of a channel with no requirement, are not
+    judged; nor is a ticket with neither a request nor a payout. A case paid without a
+    request is judged (its finding names the payout). An item recorded at the payout's very
+    time counts as before it; an event without a time is not taken for a late one, nor is
+    any item of a case whose payout has no time. A failed payout is no payout here: the
+    money left with the first successful one. The finding's evidence names the items missing
+    (`missing`) and, where an item came late, those first recorded after the payout
+    (`after_payout`), and then names the payout among its events.
 
     References:
     ISA 500 (audit evidence); the refund SOP's evidence step.
