@@ -67,6 +67,8 @@ def expected_findings(log: pd.DataFrame, as_of: datetime = P.AS_OF) -> set[tuple
             add("missing-resource")
         if events[events[C.ACTIVITY].eq(P.PAYOUT)][C.AMOUNT].isna().any():
             add("payout-without-amount")
+        if events[C.CHANNEL].nunique() > 1:
+            add("conflicting-channel")
         # EV: orphan payout stands alone
         if payout is not None and not has_ticket:
             add("orphan-payout")

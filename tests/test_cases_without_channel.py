@@ -147,3 +147,36 @@ def test_an_event_stating_no_channel_without_a_role_is_counted_unjudged() -> Non
                {"a": "Receive refund request", "channel": None},
                {"a": "Close ticket", "r": None, "channel": None}]}, policy)
     assert unrecorded_roles(log, policy) == {"Close ticket": 1}
+
+
+def test_a_case_stating_two_channels_is_reported_with_the_one_the_rules_read() -> None:
+    """conflicting-channel names the case's channel (the first stated, in time order), the
+    others and the events stating them; every other rule judged the case by the first."""
+    from dataclasses import replace
+
+    from audit.policy import default_policy_path, load_policy
+    from audit.rules.engine import run_rules
+    from audit.rules.registry import default_rules
+    from tests.rules.logbuilder import build_log
+
+    rules = default_rules()
+    policy = load_policy(default_policy_path(), known_rules=rules.known)
+    log = build_log({"C1": [
+        {"a": "Capture payment", "channel": None},
+        {"a": "Receive refund request", "channel": "subscription"},
+        {"a": "Collect evidence", "channel": "offline", "ev": {"receipt": "r", "photo": "p"}},
+        {"a": "Approve refund", "channel": "ecommerce"},
+        {"a": "Execute payout", "channel": "offline"}]}, policy)
+    result = run_rules(log, replace(policy, sop={}), rules, as_of=policy.as_of)
+    assert result.errors == []
+    found = {f.name: f for f in result.findings}
+    conflict = found["conflicting-channel"]
+    assert list(conflict.event_ids) == ["C1-03", "C1-04", "C1-05"]
+    assert conflict.evidence["channel"] == "subscription"
+    assert conflict.evidence["others"] == "offline, ecommerce"
+    assert conflict.evidence["events_of_other_channels"] == 3
+    assert conflict.message == ("3 events of a subscription case state another channel "
+                                "(offline, ecommerce): every rule judged the case as "
+                                "subscription")
+    # missing-evidence asked for the subscription's evidence, not the receipt and photo.
+    assert found["missing-evidence"].evidence["missing"] == "renewal_date, usage"

@@ -144,6 +144,10 @@ READS: dict[str, frozenset[str]] = {
         "events:mask:paid",
         "events:refund:amount",
     }),
+    "DQ004": frozenset({
+        "events:codes:refund:channel",
+        "events:refund:channel",
+    }),
     "DU001": frozenset({
         "cases:currency",
         "events:case:concept:name",

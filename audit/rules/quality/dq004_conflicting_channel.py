@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import numpy as np
+
+from audit import canonical as C
+from audit.findings import Finding
+from audit.rules.base import Rule
+from audit.rules.facts import CaseFacts
+
+
+class ConflictingChannel(Rule):
+    """What it checks:
+    The events of one case state more than one channel (`refund:channel`). Every rule reads
+    a case's channel as the first its events state (in time order): the evidence required,
+    the SOP the case is aligned on and the lanes that judge who did its tasks are that
+    channel's. One finding per case, naming the events that state another channel.
+
+    Why it matters:
+    A refund case has one channel: an e-commerce order, a subscription or an offline
+    store. Events stating another point to events of two refunds joined into one case
+    (case ids reused, a wrong correlation key) or to a source writing the channel wrongly.
+    Either way the controls judged the case by one channel's rules, which may be the wrong
+    ones: missing-evidence may have asked for an order and a payment voucher of an offline
+    refund whose receipt and photo are what the SOP requires.
+
+    Example:
+    Violating: `Receive refund request` with `refund:channel` ecommerce and `Collect
+    evidence` of the same case with offline.
+    Compliant: every event of the case states ecommerce, or some state it and others none
+    (an event stating no channel is read as its case's).
+
+    Options:
+    None.
+
+    References:
+    ISA 500 (reliability of information produced by the entity); ISA 315 (the information
+    system: the boundaries of the transactions recorded).
+    """
+
+    code = "DQ004"
+    name = "conflicting-channel"
+    severity = "medium"
+    summary = "Case whose events state more than one channel"
+
+    def check(self, facts: CaseFacts) -> list[Finding]:
+        if not facts.has(C.CHANNEL):
+            return []
+        stated = ~np.asarray(facts.column(C.CHANNEL).isna(), dtype=bool)
+        at = np.flatnonzero(stated)
+        if len(at) < 2:
+            return []
+        codes = facts.codes(C.CHANNEL)
+        first = facts.first_of(stated)  # per case: its first event stating a channel
+        cases = facts.case_code[at]
+        other = at[codes[at] != codes[first[cases]]]
+        if len(other) == 0:
+            return []
+        hits = facts.grouped(other, others=C.CHANNEL)
+        hit_cases = np.unique(facts.case_code[other])  # (the order of grouped's rows)
+        channels = facts.column(C.CHANNEL).take(first[hit_cases]).to_numpy(dtype=object)
+        hits["channel"] = [str(c) for c in channels.tolist()]
+        hits["events_of_other_channels"] = [len(ids) for ids in hits["eids"].tolist()]
+        hits["told"] = [f"{n} event{'s' if n != 1 else ''}" for n in
+                        hits["events_of_other_channels"].tolist()]
+        return self.findings(
+            facts, hits, events=("eids",), when="when",
+            evidence=("channel", "others", "events_of_other_channels"),
+            message="{told} of a {channel} case state another channel ({others}): every "
+                    "rule judged the case as {channel}")
