@@ -5,7 +5,7 @@ import numpy as np
 from audit import canonical as C
 from audit.findings import Finding
 from audit.rules.base import Rule
-from audit.rules.facts import CaseFacts
+from audit.rules.facts import CASE_CHANNEL, CaseFacts
 
 
 class ConflictingChannel(Rule):
@@ -49,7 +49,9 @@ class ConflictingChannel(Rule):
         at = np.flatnonzero(stated)
         if len(at) < 2:
             return []
-        codes = facts.codes(C.CHANNEL)
+        # (the stated events' codes are their own: the codes unauthorized-performer and
+        # the lanes read, held once)
+        codes = facts.codes(CASE_CHANNEL)
         first = facts.first_of(stated)  # per case: its first event stating a channel
         cases = facts.case_code[at]
         other = at[codes[at] != codes[first[cases]]]
