@@ -6,7 +6,6 @@ import gzip
 import json
 import shutil
 import sqlite3
-import time
 from collections import Counter
 from contextlib import closing
 from pathlib import Path
@@ -142,13 +141,11 @@ def test_xes_gz_trace_attributes_and_dates_stay_text() -> None:
 
 
 @pytest.mark.slow
-def test_bpic2012_parses_in_seconds() -> None:
-    path = shared("bpic2012.xes.gz")
-    started = time.perf_counter()
-    table = read_xes(path)
-    elapsed = time.perf_counter() - started
+def test_bpic2012_parses_whole() -> None:
+    """Every event of BPIC2012 read (its import time is measured in bench/, against
+    pm4py's, not here: a timed test fails on a loaded machine and proves nothing)."""
+    table = read_xes(shared("bpic2012.xes.gz"))
     assert len(table.frame) == 262200
-    assert elapsed < 20, f"bpic2012 took {elapsed:.1f}s"
 
 
 # --- XES typing and structure -----------------------------------------------------------------
@@ -257,7 +254,6 @@ def test_xes_with_entity_declarations_is_refused_unexpanded(
     tmp_path: Path, fed_to_lxml: list[bytes], compress: bool
 ) -> None:
     path = write(tmp_path / "laughs.xes", BILLION_LAUGHS, compress=compress)
-    started = time.perf_counter()
     with pytest.raises(InputError) as caught:
         read_xes(path)
     assert caught.value.message == DTD_MESSAGE
@@ -266,7 +262,6 @@ def test_xes_with_entity_declarations_is_refused_unexpanded(
     # Refused before lxml saw a byte, so no entity can have been expanded.
     assert fed_to_lxml == []
     assert "lollol" not in str(caught.value)
-    assert time.perf_counter() - started < 2
 
 
 def test_xes_dtd_in_utf16_is_refused(tmp_path: Path, fed_to_lxml: list[bytes]) -> None:
