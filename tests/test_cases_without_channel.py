@@ -151,9 +151,9 @@ def test_an_event_stating_no_channel_without_a_role_is_counted_unjudged() -> Non
 
 def test_a_case_stating_two_channels_is_reported_with_the_one_the_rules_read() -> None:
     """conflicting-channel names the case's channel (the first stated, in time order), the
-    others and the events stating them; every other rule judged the case by the first."""
-    from dataclasses import replace
-
+    others and the events stating them; every other rule judged the case by the first: the
+    evidence asked for, and the SOP aligned on (before, the channel of the first SOP task,
+    here offline, while missing-evidence read subscription)."""
     from audit.policy import default_policy_path, load_policy
     from audit.rules.engine import run_rules
     from audit.rules.registry import default_rules
@@ -162,21 +162,25 @@ def test_a_case_stating_two_channels_is_reported_with_the_one_the_rules_read() -
     rules = default_rules()
     policy = load_policy(default_policy_path(), known_rules=rules.known)
     log = build_log({"C1": [
-        {"a": "Capture payment", "channel": None},
-        {"a": "Receive refund request", "channel": "subscription"},
+        {"a": "Charge subscription renewal", "channel": "subscription"},
+        {"a": "Receive refund request", "channel": "offline"},
         {"a": "Collect evidence", "channel": "offline", "ev": {"receipt": "r", "photo": "p"}},
         {"a": "Approve refund", "channel": "ecommerce"},
-        {"a": "Execute payout", "channel": "offline"}]}, policy)
-    result = run_rules(log, replace(policy, sop={}), rules, as_of=policy.as_of)
+        {"a": "Execute payout", "channel": None}]}, policy)
+    result = run_rules(log, policy, rules, as_of=policy.as_of)
     assert result.errors == []
     found = {f.name: f for f in result.findings}
     conflict = found["conflicting-channel"]
-    assert list(conflict.event_ids) == ["C1-03", "C1-04", "C1-05"]
+    assert list(conflict.event_ids) == ["C1-02", "C1-03", "C1-04"]
     assert conflict.evidence["channel"] == "subscription"
     assert conflict.evidence["others"] == "offline, ecommerce"
     assert conflict.evidence["events_of_other_channels"] == 3
     assert conflict.message == ("3 events of a subscription case state another channel "
                                 "(offline, ecommerce): every rule judged the case as "
                                 "subscription")
-    # missing-evidence asked for the subscription's evidence, not the receipt and photo.
+    # missing-evidence asked for the subscription's evidence, not the receipt and photo,
+    # and the case was aligned on the subscription SOP.
     assert found["missing-evidence"].evidence["missing"] == "renewal_date, usage"
+    conformance = result.extra["conformance"]
+    assert isinstance(conformance, dict)
+    assert sorted(conformance) == ["subscription"]

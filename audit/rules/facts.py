@@ -130,22 +130,25 @@ class CaseFacts:
 
     def case_channel(self) -> pd.api.extensions.ExtensionArray:
         """Per sorted event: its case's channel, the first its events state (the per-case
-        `channel`): an event stating none takes its case's. The SOP a case is aligned on
-        and whose lanes judge its events is its channel's: before, the conformance rules
-        read the channel of a case's first SOP task and the lanes rules each event's own,
-        so a case stating its channel on one event only (a generic CSV) was left out of
-        both, while missing-evidence judged it. Where every event states one (as after
-        correlation), the column itself."""
+        `channel`), also for an event stating none or another one (conflicting-channel
+        reports those). The SOP a case is aligned on and whose lanes judge its events is
+        its channel's: before, the conformance rules read the channel of a case's first SOP
+        task and the lanes rules each event's own, so a case stating its channel on one
+        event only (a generic CSV) was left out of both, while missing-evidence judged it.
+        Where every event states its case's (as after correlation), the column itself."""
         if CASE_CHANNEL not in self._sorted:
             values = self.column(C.CHANNEL)
-            blank = self._isna(C.CHANNEL)
-            if blank.any():
-                first = self.first_of(~blank)[self.case_code]
-                fill = blank & (first >= 0)
-                if fill.any():
-                    at = np.arange(len(values), dtype=np.int64)
-                    at[fill] = first[fill]
-                    values = values.take(at)
+            first = self.first_of(~self._isna(C.CHANNEL))  # per case, -1 where none
+            codes = (values.codes if isinstance(values, pd.Categorical)
+                     else _factorize(values)[0])
+            # Per case its channel's code (-1: none): an event differs where it states none
+            # in a case stating one, or another one.
+            of_case = np.where(first >= 0, codes[np.maximum(first, 0)], -1)
+            differs = np.flatnonzero(codes != of_case[self.case_code])
+            if len(differs):
+                at = np.arange(len(values), dtype=np.int64)
+                at[differs] = first[self.case_code[differs]]
+                values = values.take(at)
             self._sorted[CASE_CHANNEL] = values
         return cast(pd.api.extensions.ExtensionArray, self._sorted[CASE_CHANNEL])
 

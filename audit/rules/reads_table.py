@@ -145,7 +145,6 @@ READS: dict[str, frozenset[str]] = {
         "events:refund:amount",
     }),
     "DQ004": frozenset({
-        "events:codes:channel of the case",
         "events:refund:channel",
     }),
     "DU001": frozenset({

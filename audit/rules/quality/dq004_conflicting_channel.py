@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from audit import canonical as C
 from audit.findings import Finding
 from audit.rules.base import Rule
-from audit.rules.facts import CASE_CHANNEL, CaseFacts
+from audit.rules.facts import CaseFacts
 
 
 class ConflictingChannel(Rule):
@@ -45,13 +46,15 @@ class ConflictingChannel(Rule):
     def check(self, facts: CaseFacts) -> list[Finding]:
         if not facts.has(C.CHANNEL):
             return []
-        stated = ~np.asarray(facts.column(C.CHANNEL).isna(), dtype=bool)
+        values = facts.column(C.CHANNEL)
+        stated = ~np.asarray(values.isna(), dtype=bool)
         at = np.flatnonzero(stated)
         if len(at) < 2:
             return []
-        # (the stated events' codes are their own: the codes unauthorized-performer and
-        # the lanes read, held once)
-        codes = facts.codes(CASE_CHANNEL)
+        # (a coded column's own codes: not a copy held for the run; not the codes of
+        # CASE_CHANNEL, which gives every event its case's)
+        codes = (values.codes if isinstance(values, pd.Categorical)
+                 else facts.codes(C.CHANNEL))
         first = facts.first_of(stated)  # per case: its first event stating a channel
         cases = facts.case_code[at]
         other = at[codes[at] != codes[first[cases]]]
@@ -59,7 +62,7 @@ class ConflictingChannel(Rule):
             return []
         hits = facts.grouped(other, others=C.CHANNEL)
         hit_cases = np.unique(facts.case_code[other])  # (the order of grouped's rows)
-        channels = facts.column(C.CHANNEL).take(first[hit_cases]).to_numpy(dtype=object)
+        channels = values.take(first[hit_cases]).to_numpy(dtype=object)
         hits["channel"] = [str(c) for c in channels.tolist()]
         hits["events_of_other_channels"] = [len(ids) for ids in hits["eids"].tolist()]
         hits["told"] = [f"{n} event{'s' if n != 1 else ''}" for n in
