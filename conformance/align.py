@@ -45,6 +45,15 @@ _BASE = 10_000_000  # cost of one log or visible model move (pm4py's default is 
 _TASK_STEP = 1_000  # tie-breaker per task rank (model moves); log moves add their position
 
 
+def _model_tie(rank: int, labels: int, done: bool) -> int:
+    """The tie-breaker of a model move on a task of rank `rank` (by name, among `labels`):
+    a task the variant holds (`done`) before any it does not, then by name. Where skipping
+    one branch or another of a choice costs the same, the branch the case took is the one
+    moved (A, then B or C, then D: the variant A, D, C skips C where it belongs and has it
+    late, a wrong-order, not `skipped B` and `unexpected C`)."""
+    return _TASK_STEP * (rank if done else labels + rank)
+
+
 @dataclass(frozen=True)
 class Move:
     """One step of an alignment: `log` and `model` labels; None on the side that does not move.
@@ -110,15 +119,14 @@ class _Pm4pyEngine:
         # Deterministic tie-breaking. pm4py's A* picks among equally cheap alignments by the
         # order of hash-based sets, which differs from process to process, so the events a
         # finding names (and its fingerprint) could change between runs. Every visible move
-        # costs _BASE plus a small, fixed amount (by task name for model moves, by position
-        # for log moves); the tie-breakers of one alignment add up to far less than _BASE, so
-        # an alignment with fewer deviations always wins and the standard cost is unchanged.
+        # costs _BASE plus a small, fixed amount (model moves: a task the variant holds before
+        # one it does not, then by name, `_model_tie`; log moves: by position); the
+        # tie-breakers of one alignment add up to far less than _BASE, so an alignment with
+        # fewer deviations always wins and the standard cost is unchanged.
         # In a big model or a long trace the tie-breakers could add up to one deviation's
         # cost: the base of a search is then raised above their most (`_base`).
         labels = sorted({str(t.label) for t in net.transitions if t.label is not None})
         self._rank = {label: i for i, label in enumerate(labels)}
-        self._costs: dict[int, dict[Any, int]] = {}
-        self.model_costs = self._model_costs(_BASE)
         self.sync_costs = {t: 0 for t in net.transitions if t.label is not None}
         # The model alone (needed for every worst cost) gets at least the default bound, as
         # with r4pm: a tight `max_seconds` bounds the variants, not this search. pm4py answers
@@ -134,14 +142,13 @@ class _Pm4pyEngine:
             raise ValueError("the net's final marking cannot be reached")
         self.model_only = sum(1 for _, model in empty["alignment"] if model not in (">>", None))
 
-    def _model_costs(self, base: int) -> dict[Any, int]:
-        costs = self._costs.get(base)
-        if costs is None:
-            rank = self._rank
-            costs = self._costs[base] = {
-                t: (base + _TASK_STEP * rank[str(t.label)] if t.label is not None else 1)
+    def _model_costs(self, base: int, variant: Variant) -> dict[Any, int]:
+        """Per transition of pm4py's net, its model move's cost in the search of `variant`:
+        1 for a silent one, else `base` and its tie-breaker (`_model_tie`)."""
+        rank, held = self._rank, set(variant)
+        return {t: (base + _model_tie(rank[str(t.label)], len(rank), str(t.label) in held)
+                    if t.label is not None else 1)
                 for t in self.pm[0].transitions}
-        return costs
 
     def _base(self, variant: Variant) -> int:
         """A deviation's cost in the search of `variant`: above what the tie-breakers and
@@ -149,7 +156,7 @@ class _Pm4pyEngine:
         has at most len(variant) + (the shortest run of the model) deviations, and its runs
         of model moves and silent steps are bounded by the transitions."""
         steps = len(self.pm[0].transitions)
-        tie = max(_TASK_STEP * len(self._rank), len(variant)) + 1
+        tie = max(2 * _TASK_STEP * len(self._rank), len(variant)) + 1
         return max(_BASE, 2 * tie * (len(variant) + steps + 1) + steps)
 
     def _search(self, variant: Variant, *, max_seconds: float | None = None,
@@ -165,7 +172,7 @@ class _Pm4pyEngine:
         parameters = {params.PARAM_MAX_ALIGN_TIME_TRACE: (
                           self.max_seconds if max_seconds is None else max_seconds),
                       params.ENABLE_BEST_WORST_COST: False,
-                      params.PARAM_MODEL_COST_FUNCTION: self._model_costs(base),
+                      params.PARAM_MODEL_COST_FUNCTION: self._model_costs(base, variant),
                       params.PARAM_SYNC_COST_FUNCTION: self.sync_costs,
                       params.PARAM_TRACE_COST_FUNCTION: [base + p for p in range(len(variant))]}
         net, initial, final = self.pm
@@ -223,8 +230,9 @@ class CanonicalChoice:
     memory addresses; our tie-breakers in pm4py's costs fix the task but not where a skip
     falls among the events. This search fixes all of it: a Dijkstra search over (marking,
     position in the variant) with the pm4py engine's costs (a deviation `_Pm4pyEngine._base`
-    plus its tie-breaker: the task's rank for a model move, the event's position for a log
-    move; 1 per silent step, 0 per synchronous move), its moves tried in a fixed order
+    plus its tie-breaker: for a model move a task the variant holds before one it does not,
+    then the task's rank by name (`_model_tie`), for a log move the event's position; 1 per
+    silent step, 0 per synchronous move), its moves tried in a fixed order
     (synchronous, log move, model moves and silent steps by transition name), the first
     path found at the least cost kept. So both engines, every process and every run name
     the same deviations. It works on safe nets of at most 64 places (markings as bit sets)
@@ -239,18 +247,18 @@ class CanonicalChoice:
         bit, pre, post = _place_bits(net)
         ordered = sorted(net.transitions, key=lambda t: t.name)
         labels = sorted({t.label for t in net.transitions if t.label is not None})
-        rank = {label: i for i, label in enumerate(labels)}
+        rank = self._rank = {label: i for i, label in enumerate(labels)}
         self._labels = len(labels)
         self._steps = len(net.transitions)
         self._by_label: dict[str, list[tuple[int, int]]] = {}
         # Model moves and silent steps in one list, by transition name: (pre, post, label
-        # or None, tie-breaker).
+        # or None, the label's rank by name).
         self._others: list[tuple[int, int, str | None, int]] = []
         for t in ordered:
             if t.label is not None:
                 self._by_label.setdefault(t.label, []).append((pre[t.name], post[t.name]))
             self._others.append((pre[t.name], post[t.name], t.label,
-                                 _TASK_STEP * rank[t.label] if t.label is not None else 0))
+                                 rank[t.label] if t.label is not None else 0))
         self._source = bit.get(net.source, 0)
         self._sink = bit.get(net.sink, 0)
         self._after: dict[int, tuple[dict[str, list[int]],
@@ -259,15 +267,15 @@ class CanonicalChoice:
     def _base(self, variant: Variant) -> int:
         """As `_Pm4pyEngine._base`: a deviation dearer than the tie-breakers and silent
         steps of any alignment with fewer deviations."""
-        tie = max(_TASK_STEP * self._labels, len(variant)) + 1
+        tie = max(2 * _TASK_STEP * self._labels, len(variant)) + 1
         return max(_BASE, 2 * tie * (len(variant) + self._steps + 1) + self._steps)
 
     def _successors(self, marking: int) -> tuple[dict[str, list[int]],
                                                  list[tuple[int, int, Move | None]]] | None:
         """What `marking` enables, once per marking: the markings each label's transitions
         lead to (synchronous moves), and the model moves and silent steps in transition
-        order as (marking reached, tie-breaker or -1 for a silent step, move). None where a
-        firing would put a second token in a place (not a safe net)."""
+        order as (marking reached, the task's rank by name or -1 for a silent step, move).
+        None where a firing would put a second token in a place (not a safe net)."""
         found = self._after.get(marking)
         if found is None and marking not in self._after:
             by_label: dict[str, list[int]] = {}
@@ -280,13 +288,13 @@ class CanonicalChoice:
                             return None
                         by_label.setdefault(label, []).append(rest | post)
             others: list[tuple[int, int, Move | None]] = []
-            for pre, post, model, tie in self._others:
+            for pre, post, model, rank in self._others:
                 if marking & pre == pre:
                     rest = marking & ~pre
                     if rest & post:
                         self._after[marking] = None
                         return None
-                    others.append((rest | post, -1 if model is None else tie,
+                    others.append((rest | post, -1 if model is None else rank,
                                    None if model is None else Move(None, model)))
             found = self._after[marking] = (by_label, others)
         return found
@@ -330,6 +338,7 @@ class CanonicalChoice:
             return None
         n = len(variant)
         base = self._base(variant)
+        held = set(variant)  # (a task the variant holds is moved first: `_model_tie`)
         width = n.bit_length() + 1  # a state (marking, position) as one integer
         start = self._source << width
         goal = (self._sink << width) | n
@@ -362,8 +371,9 @@ class CanonicalChoice:
                 for reached in by_label.get(label, ()):
                     steps.append((cost, (reached << width) | (at + 1), sync))
                 steps.append((cost + base + at, state + 1, Move(label, None)))
-            for reached, tie, move in others:
-                steps.append((cost + 1 if tie < 0 else cost + base + tie,
+            for reached, rank, move in others:
+                steps.append((cost + 1 if move is None else cost + base + _model_tie(
+                                  rank, self._labels, move.model in held),
                               (reached << width) | at, move))
             for step_cost, key, move in steps:
                 if step_cost < best.get(key, step_cost + 1):

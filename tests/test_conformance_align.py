@@ -269,6 +269,44 @@ def test_both_engines_pair_the_skips_and_insertions_of_a_task(
         assert [(d.kind, d.task, d.event_ids) for d in found] == expected, engine
 
 
+def _gateway_bpmn(path: Path, tasks: dict[str, str], gateways: dict[str, str],
+                  flows: list[tuple[str, str]]) -> Path:
+    """A BPMN file of one process: a start event `s`, an end event `e`, the tasks (id ->
+    name), the gateways (id -> exclusiveGateway or parallelGateway) and the flows."""
+    path.write_text(
+        '<?xml version="1.0"?><definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"'
+        ' id="d"><process id="p"><startEvent id="s"/><endEvent id="e"/>'
+        + "".join(f'<task id="{i}" name="{n}"/>' for i, n in tasks.items())
+        + "".join(f'<{kind} id="{i}"/>' for i, kind in gateways.items())
+        + "".join(f'<sequenceFlow id="f{i}" sourceRef="{a}" targetRef="{b}"/>'
+                  for i, (a, b) in enumerate(flows))
+        + "</process></definitions>", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("done", ["B", "C"])
+def test_a_branch_done_late_is_wrong_order_not_the_other_branch_skipped(
+        tmp_path: Path, done: str) -> None:
+    """A, then B or C, then D. The case A, D, C did C (the branch it chose) after D: a
+    wrong-order of C. Moving C on both sides and moving B on the model's side with C on the
+    log's cost the same (2), and the tie-breaker took the task first by name: A, D, B was
+    a wrong-order of B, but A, D, C was `skipped B` and `unexpected C`, a finding of a
+    step the case never had to take."""
+    net = _net(_gateway_bpmn(
+        tmp_path / "sop.bpmn", {"a": "A", "b": "B", "c": "C", "d": "D"},
+        {"x": "exclusiveGateway", "y": "exclusiveGateway"},
+        [("s", "a"), ("a", "x"), ("x", "b"), ("x", "c"), ("b", "y"), ("c", "y"), ("y", "d"),
+         ("d", "e")]))
+    variant = ("A", "D", done)
+    [cost] = _pm4py_costs(net, [variant])
+    for engine in ENGINES:
+        alignment = Aligner(net, engine=engine, processes=1).align([variant])[variant]
+        assert alignment.cost == cost == 2
+        found = deviations_of(alignment, ("e0", "e1", "e2"))
+        assert [(d.kind, d.task, d.event_ids) for d in found] == [
+            ("wrong-order", done, ("e2",))], engine
+
+
 @pytest.fixture(scope="module")
 def policy() -> Policy:
     return load_policy(default_policy_path(), known_rules=RULES.known)
