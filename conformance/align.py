@@ -21,6 +21,7 @@ import os
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from copy import copy
@@ -331,11 +332,31 @@ class CanonicalChoice:
 
     def align(self, variant: Variant) -> tuple[Move, ...] | None:
         """The canonical optimal moves of `variant` (silent ones left out), or None where
-        this search does not decide it (`decides`), or the sink cannot be reached."""
-        import heapq
+        this search does not decide it (`decides`), or the sink cannot be reached.
 
+        Among the optimal alignments, one that pairs the most skips of a task with events of
+        it elsewhere (wrong-order deviations, as `deviation_plan` reads them) is taken: the
+        swap of two events of a loop (B, E, D, B, D where the model has B, D, E, B, D) is
+        a task done out of order, not two unexpected events, though both cost 2. The first
+        search takes no pairs into account; where its alignment leaves a skip or an event
+        of a task unpaired among two or more deviations, `_paired` searches again with the
+        deviations still to be paired in its states (within `PAIRED_STATES` states)."""
         if not self.decides(variant):
             return None
+        first = self._search(variant)
+        if (first is None or _unpaired(first) == 0
+                or not 2 <= _deviations(first) <= PAIRED_DEVIATIONS):
+            return first
+        paired = self._paired(variant, _deviations(first))
+        if (paired is None or _deviations(paired) != _deviations(first)
+                or _unpaired(paired) >= _unpaired(first)):
+            return first
+        return paired
+
+    def _search(self, variant: Variant) -> tuple[Move, ...] | None:
+        """The search of `align`, with no regard to pairs."""
+        import heapq
+
         n = len(variant)
         base = self._base(variant)
         held = set(variant)  # (a task the variant holds is moved first: `_model_tie`)
@@ -382,6 +403,109 @@ class CanonicalChoice:
                     push(heap, (step_cost, pushed, key))
                     pushed += 1
         return None
+
+    def _paired(self, variant: Variant, deviations: int) -> tuple[Move, ...] | None:
+        """As `_search`, with the most pairs among the optimal alignments: a state is also
+        the deviations not yet paired (per task, events ahead of their skips (+) or skips
+        ahead of their events (-)). A deviation that pairs with one of them costs a
+        deviation; one that does not costs a deviation and `unpaired` (more than every
+        tie-breaker and silent step of an alignment can add, far less than a deviation).
+        So the fewest deviations come first, then the most pairs, then the tie-breakers of
+        `_search`; no path of more than `deviations` (the optimum) is followed. None where
+        the search would reach more than `PAIRED_STATES` states."""
+        import heapq
+
+        n = len(variant)
+        unpaired = self._base(variant)
+        base = 2 * unpaired * (n + self._steps + 1) + unpaired
+        beyond = (deviations + 1) * base  # (what a path of one deviation more costs at least)
+        held = set(variant)
+        # Only a task both of the model and of the variant can pair; a skip pairs only with
+        # an event still ahead (the events ahead of each position: `ahead`).
+        pairable = held & set(self._by_label)
+        ahead = [set(variant[at:]) for at in range(n + 1)]
+        Pending = tuple[tuple[str, int], ...]
+        State = tuple[int, int, Pending]
+
+        def changed(pending: Pending, label: str, by: int, at: int) -> tuple[Pending, bool]:
+            """`pending` with the label's count moved by `by` (at position `at`, after the
+            move), skips that can no longer pair left out; whether the move pairs."""
+            if label not in pairable:
+                return pending, False
+            counts = dict(pending)
+            was = counts.get(label, 0)
+            counts[label] = was + by
+            return tuple(sorted((task, k) for task, k in counts.items()
+                                if k > 0 or (k < 0 and task in ahead[at]))), was * by < 0
+
+        start: State = (self._source, 0, ())
+        best: dict[State, int] = {start: 0}
+        came: dict[State, tuple[State, Move | None]] = {}
+        heap: list[tuple[int, int, State]] = [(0, 0, start)]
+        pushed = 1
+        while heap:
+            cost, _, state = heapq.heappop(heap)
+            if cost > best[state]:
+                continue
+            marking, at, pending = state
+            if marking == self._sink and at == n:
+                moves: list[Move] = []
+                while state != start:
+                    state, move = came[state]
+                    if move is not None:
+                        moves.append(move)
+                return tuple(reversed(moves))
+            if len(best) > PAIRED_STATES:
+                return None
+            after = self._successors(marking)
+            assert after is not None  # (every reachable marking is safe: `markings`)
+            by_label, others = after
+            steps: list[tuple[int, State, Move | None]] = []  # (cost, state, move)
+            if at < n:
+                label = variant[at]
+                sync = Move(label, label)
+                for reached in by_label.get(label, ()):
+                    steps.append((cost, (reached, at + 1, pending), sync))
+                now, pairs = changed(pending, label, 1, at + 1)
+                steps.append((cost + base + at + (0 if pairs else unpaired),
+                              (marking, at + 1, now), Move(label, None)))
+            for reached, rank, move in others:
+                if move is None:
+                    steps.append((cost + 1, (reached, at, pending), None))
+                    continue
+                assert move.model is not None
+                now, pairs = changed(pending, move.model, -1, at)
+                steps.append((cost + base + _model_tie(rank, self._labels, move.model in held)
+                              + (0 if pairs else unpaired), (reached, at, now), move))
+            for step_cost, key, move in steps:
+                if step_cost < beyond and step_cost < best.get(key, step_cost + 1):
+                    best[key] = step_cost
+                    came[key] = (state, move)
+                    heapq.heappush(heap, (step_cost, pushed, key))
+                    pushed += 1
+        return None
+
+
+PAIRED_STATES = 20_000
+"""The most states `CanonicalChoice._paired` may reach for one variant (marking, position,
+deviations not yet paired) before the alignment found without regard to pairs stands."""
+PAIRED_DEVIATIONS = 4
+"""The most deviations of an alignment that `CanonicalChoice._paired` searches again for
+pairs: a swap or a task done late is two, and a case further off its SOP (most of the
+random sequences of an SOP's tasks: 20 times the time of the first search) keeps the
+first search's alignment."""
+
+
+def _deviations(moves: tuple[Move, ...]) -> int:
+    return sum(1 for m in moves if m.kind != "sync")
+
+
+def _unpaired(moves: tuple[Move, ...]) -> int:
+    """The deviations of `moves` that pair with none (a skip of a task with no event of it
+    moved on the log alone, or such an event with no skip of its task)."""
+    skipped = Counter(m.model for m in moves if m.kind == "model")
+    inserted = Counter(m.log for m in moves if m.kind == "log")
+    return sum(((skipped - inserted) + (inserted - skipped)).values())
 
 
 def _canonical(choice: CanonicalChoice, found: Alignment) -> Alignment:

@@ -307,6 +307,33 @@ def test_a_branch_done_late_is_wrong_order_not_the_other_branch_skipped(
             ("wrong-order", done, ("e2",))], engine
 
 
+@pytest.mark.parametrize(("variant", "expected"), [
+    # A, B, C, B, C, D with the second B and C swapped.
+    (("A", "B", "C", "C", "B", "D"), [("wrong-order", "B", ("e4",))]),
+    # A, B, C, B, C, D, with C done once more and before its B.
+    (("A", "B", "C", "C", "B", "C", "D"), [("inserted", "C", ("e2",))]),
+])
+def test_a_swap_in_a_loop_is_a_wrong_order_not_two_unexpected_events(
+        tmp_path: Path, variant: tuple[str, ...],
+        expected: list[tuple[str, str, tuple[str, ...]]]) -> None:
+    """A, then B and C once or more, then D. The case A, B, C, C, B, D did its second round
+    in the wrong order. Moving C and B on the log alone (two unexpected events) costs 2 as
+    moving B to its place does (a wrong-order), and by the events' positions the search took
+    the two unexpected events: two CF002 findings for a swap."""
+    net = _net(_gateway_bpmn(
+        tmp_path / "sop.bpmn", {"a": "A", "b": "B", "c": "C", "d": "D"},
+        {"x": "exclusiveGateway", "y": "exclusiveGateway"},
+        [("s", "a"), ("a", "x"), ("x", "b"), ("b", "c"), ("c", "y"), ("y", "x"), ("y", "d"),
+         ("d", "e")]))
+    [cost] = _pm4py_costs(net, [variant])
+    eids = tuple(f"e{i}" for i in range(len(variant)))
+    for engine in ENGINES:
+        alignment = Aligner(net, engine=engine, processes=1).align([variant])[variant]
+        assert alignment.cost == cost
+        found = deviations_of(alignment, eids)
+        assert [(d.kind, d.task, d.event_ids) for d in found] == expected, engine
+
+
 @pytest.fixture(scope="module")
 def policy() -> Policy:
     return load_policy(default_policy_path(), known_rules=RULES.known)

@@ -27,7 +27,9 @@ class WrongOrder(Rule):
     `sop` and `activities.<label>.sop_task` as for skipped-activity. Where the alignment could
     move either of two swapped tasks at equal cost, the one it moves is named. Where a case
     did one branch of a choice late, the alignment skips that branch, not another one of
-    equal cost: a wrong-order, not another branch skipped and the task unexpected.
+    equal cost: a wrong-order, not another branch skipped and the task unexpected. Among
+    equally cheap alignments of up to 4 deviations, one with the most such pairs is taken (a
+    swap within a loop is a wrong-order, not two unexpected events).
 
     References:
     Adriansyah: Aligning observed and modeled behavior (PhD thesis, TU Eindhoven, 2014);
