@@ -10,8 +10,10 @@ alignment is read as deviations with the events involved:
   with one of its insertions, in order (the first skip with the first insertion); the skips
   or insertions of the task left over are skipped or inserted.
 
-Cases whose channel has no SOP (cases without a channel: unless one SOP is set for all, '*'),
-or with no SOP task at all, are not judged.
+A case is aligned on the SOP of the channel of its first judged event: the rules
+(`CaseFacts.case_channel`) give every event its case's channel, the first its events state,
+also to an event stating none or another one. Cases whose channel has no SOP (cases without
+a channel: unless one SOP is set for all, '*'), or with no SOP task at all, are not judged.
 """
 
 from __future__ import annotations

@@ -404,6 +404,29 @@ def test_token_replay_does_not_fit_a_case_holding_an_activity_outside_its_sop(
         1, 0, [("inserted", "Calculate pro-rata amount")])
 
 
+@pytest.mark.parametrize("blank", [(0,), (0, 1)])
+def test_a_case_whose_first_tasks_name_no_channel_is_judged_on_its_channels_sop(
+        policy: Policy, blank: tuple[int, ...]) -> None:
+    """A case's channel is that of its first event naming one, as every other rule reads
+    it. Conformance took the channel of the case's first task alone: a request without a
+    channel put the case in no channel, and its skipped notification was no finding."""
+    trace = ["Receive refund request", "Collect evidence", "Approve refund", "Execute payout",
+             "Close ticket"]
+    cases = {"C1": {"events": [{"a": a} for a in trace]},
+             "C2": {"events": [{"a": a} for a in trace]}}
+    log = build_log(cases, policy, source="channel")
+    first = log.index[log["case:concept:name"] == "C1"][list(blank)]
+    log.loc[first, "refund:channel"] = pd.NA
+    assert policy.as_of is not None
+    result = run_rules(log, policy, RULES, as_of=policy.as_of)
+    assert result.errors == []
+    skipped = sorted((f.case_id, f.evidence["tasks"]) for f in result.findings
+                     if f.name == "skipped-activity")
+    assert skipped == [("C1", "Notify customer"), ("C2", "Notify customer")]
+    summary: Any = result.extra["conformance"]
+    assert list(summary) == ["ecommerce"] and summary["ecommerce"]["cases"] == 2
+
+
 def test_the_pm4py_engines_tie_breakers_never_outweigh_a_deviation() -> None:
     """The pm4py engine adds a tie-breaker per move (1,000 per task rank) to a deviation's
     cost of 10^7. In a choice between 101 tasks named late and 102 named early, the empty
