@@ -33,8 +33,10 @@ class Correlation:
     notes: list[str] = field(default_factory=list)
     unresolved: pd.DataFrame = field(default_factory=pd.DataFrame)
     """The correlation problems: file, row, field, value, reason (the events are kept):
-    references to ids no export contains, and refunds stating another order than their
-    charge's (field `order:id`, the order stated)."""
+    references to ids no export contains, refunds stating another order than their
+    charge's (field `order:id`, the order stated), refunds naming a ticket of another order
+    than their charge's (field `ticket:id`), and refunds naming no ticket whose order
+    several tickets name (field `order:id`, that order: kept as payout cases)."""
     left_out: int = 0
     """Charge events that no ticket or refund refers to (sales, not refund cases), counting
     charge events without a charge id (nothing can refer to them)."""
@@ -111,7 +113,8 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     source, notes, left_out = assigned.source, assigned.notes, assigned.left_out
     left_out_by_file, left_out_by_input = assigned.left_out_by_file, assigned.left_out_by_input
     keys = pd.DataFrame({C.CASE: assigned.case, C.EVENT_ID: assigned.event_id}, copy=False)
-    unresolved = pd.DataFrame(assigned.problems,
+    kinds = pd.Series([problem["kind"] for problem in assigned.problems], dtype=object)
+    unresolved = pd.DataFrame(assigned.problems,  # (their kind, counted below, not a column)
                               columns=["file", "row", "field", "value", "reason"])
     del assigned
     replaced = (C.CASE, C.EVENT_ID, C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID)
@@ -161,13 +164,14 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     columns = dict(C.taken_each(arrays, in_threads=False))
     out = pd.DataFrame(columns, columns=[*names, *C.STATED.values()], copy=False)
     _fill_ticket_currency(out, config)
-    crossed = int((unresolved["field"] == C.ORDER_ID).sum()) if len(unresolved) else 0
-    if len(unresolved) > crossed:
-        notes.append(f"correlation: {len(unresolved) - crossed} reference(s) to ids no export "
-                     f"contains (see {CORRELATION_FILE})")
-    if crossed:
-        notes.append(f"correlation: {crossed} refund(s) stating another order than their "
-                     f"charge's (see {CORRELATION_FILE})")
+    counts = kinds.value_counts().to_dict()
+    for kind, what in (("unknown", "reference(s) to ids no export contains"),
+                       ("crossed", "refund(s) stating another order than their charge's"),
+                       ("other_ticket", "refund(s) naming a ticket of another order than "
+                                        "their charge's"),
+                       ("ambiguous", "refund(s) whose order several tickets name")):
+        if counts.get(kind):
+            notes.append(f"correlation: {counts[kind]} {what} (see {CORRELATION_FILE})")
     return Correlation(out, notes, unresolved, left_out, left_out_by_file, left_out_by_input)
 
 
@@ -443,8 +447,8 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
     # The first order id each ticket and each charge states (ids sorted, missing ids dropped).
     ticket_ids = _strings(log, C.TICKET_ID, ticket_pos)
     charge_ids = _strings(log, C.CHARGE_ID, charge_pos)
-    order_of_ticket, order_of_charge = C.at_once(
-        partial(_first_order, log, ticket_ids, ticket_pos),
+    (order_of_ticket, (several, ticket, stated)), (order_of_charge, _) = C.at_once(
+        partial(_first_order, log, ticket_ids, ticket_pos, several=True),
         partial(_first_order, log, charge_ids, charge_pos),
         rows=len(ticket_pos) + len(charge_pos))
     if known_ticket_orders is not None and len(known_ticket_orders):
@@ -476,6 +480,11 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
     del charge_ids, order_of_ticket, order_of_charge, claimant_of_order
 
     notes = list(refunds.notes)
+    if several:  # (a ticket stating several in one export: its reader's note says so)
+        notes.append(f"correlation: {several:,} ticket(s) state several orders in different "
+                     "exports; each is correlated by the first (the charges of the others, "
+                     "and their refunds that name no ticket, are not in its case): the "
+                     f"first, ticket {ticket}: {', '.join(stated)}")
     if left_out:
         notes.append(f"correlation: {left_out} charge event(s) that no ticket or refund refers "
                      "to are sales, not refund cases: left out")
@@ -632,9 +641,50 @@ def fill_from_cases(log: pd.DataFrame, earlier: pd.DataFrame) -> pd.DataFrame:
     return log
 
 
-def _first_order(log: pd.DataFrame, ids: pd.Series, positions: np.ndarray) -> pd.Series:
-    """The first order id each of `ids` states (`_first_by`), its events at `positions`."""
-    return _first_by(ids, _strings(log, C.ORDER_ID, positions))
+def _first_order(log: pd.DataFrame, ids: pd.Series, positions: np.ndarray, *,
+                 several: bool = False) -> tuple[pd.Series, tuple[int, str, list[str]]]:
+    """The first order id each of `ids` states (`_first_by`), its events at `positions`;
+    with `several`, also the ids whose events state several (`_several_orders`), from
+    the same orders taken (else none said)."""
+    orders = _strings(log, C.ORDER_ID, positions)
+    return _first_by(ids, orders), (_several_orders(ids, orders) if several else (0, "", []))
+
+
+def _several_orders(ids: pd.Series, orders: pd.Series) -> tuple[int, str, list[str]]:
+    """The tickets whose events (ticket ids `ids`, the orders they carry `orders`, in the
+    events' order) carry several orders: an export gives each update its ticket's order in
+    that export, so these state another in another export (a page, a month). How many, and
+    the first of them (by id) with its orders in the events' order; (0, "", []) where none.
+    Where the ids come in runs (the events are in provisional case order, a ticket's case
+    its id), neighbours are compared in Arrow: no frame of millions of ids."""
+    keys, values = C.arrow_array(ids), C.arrow_array(orders)
+    if isinstance(keys, pa.ChunkedArray):
+        keys = keys.combine_chunks()
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if values.null_count or keys.null_count:  # (most tickets' events state their order)
+        both = pc.and_(pc.is_valid(keys), pc.is_valid(values))
+        keys, values = keys.filter(both), values.filter(both)
+    if len(keys) < 2:
+        return 0, "", []
+    before, after = keys.slice(0, len(keys) - 1), keys.slice(1)
+    if pc.any(pc.greater(before, after)).as_py():  # not in runs: the pairs, made unique
+        pairs = pd.DataFrame({"ticket": pd.Series(keys.to_pylist(), dtype="string"),
+                              "order": pd.Series(values.to_pylist(), dtype="string")})
+        pairs = pairs.drop_duplicates()
+        tickets = pd.unique(pairs.loc[pairs["ticket"].duplicated(), "ticket"].to_numpy())
+    else:
+        other = pc.and_(pc.equal(before, after),
+                        pc.not_equal(values.slice(0, len(values) - 1), values.slice(1)))
+        at = np.flatnonzero(np.asarray(other.to_numpy(zero_copy_only=False), dtype=bool))
+        if not len(at):
+            return 0, "", []
+        tickets = pd.unique(np.asarray(after.take(pa.array(at)).to_pylist(), dtype=object))
+    if not len(tickets):
+        return 0, "", []
+    first = min(str(t) for t in tickets)
+    mine = values.filter(pc.equal(keys, pa.scalar(first, keys.type))).to_pylist()
+    return len(tickets), first, [str(v) for v in dict.fromkeys(mine)]
 
 
 def _sole_claimants(order_of_ticket: pd.Series) -> pd.Series:
@@ -715,6 +765,10 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
                                     partial(_positions_in, charge, order_of_charge.index),
                                     rows=2 * len(positions))
     known_ticket = known_at >= 0
+    # The order of the ticket each refund names, where a ticketing export of the run holds
+    # the ticket (not one only a log given holds: see below).
+    ticket_order = pd.Series(order_of_ticket.array.take(known_at, allow_fill=True),
+                             dtype="string")
     del known_at
     charge_known = charge_at >= 0
     case = named.where(known_ticket)
@@ -753,6 +807,15 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
     if log_order is not None:
         of_charge = of_charge.fillna(log_order)
     crossed = _mask(own.notna() & of_charge.notna() & own.ne(of_charge))
+    # A refund naming a ticket whose order is not its charge's: the ticket it names keeps it
+    # (as one stating another order), and it is recorded, unless the refund states that
+    # order itself (then its own line above says it). (Beside a canonical log written
+    # before the stated:* columns were kept, a ticket only the log holds is not compared.)
+    other_ticket = _mask(ticket_order.notna() & of_charge.notna()
+                         & ticket_order.ne(of_charge)) & ~(crossed & _mask(own.eq(ticket_order)))
+    # The order each refund is claimed by (its charge's, else the one it states), for the
+    # refunds that several tickets' orders leave unclaimed (below).
+    claimed_by = of_charge.fillna(own) if by_order else None
     stated = own if by_order else None
     del own
     # Correlating by order, a refund naming no ticket and stating no order whose charge the
@@ -795,9 +858,24 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
     # A charge no input holds; or one whose order the log cannot tell: kept as a case of
     # its own.
     unknown_charge = rest & has_charge & ~charge_known & (~in_log | unclear)
+    # A refund naming no ticket whose order several tickets name (of the run's exports, or
+    # cases of a log given): no ticket claims it, and it is kept as a payout case of its
+    # own; that tickets do name its order is recorded (orphan-payout alone reads as a
+    # payout that no ticket asked for). The tickets are not listed: beside a log written
+    # before the stated:* columns were kept, the log's are not known here.
+    ambiguous = np.zeros(len(positions), dtype=bool)
+    if claimed_by is not None:
+        named_orders = order_of_ticket.dropna()
+        several = pd.unique(named_orders[named_orders.duplicated(keep=False)].to_numpy())
+        open_ = rest & ~by_claim & ~has_named & ~unclear & _mask(claimed_by.notna())
+        ambiguous = open_ & _mask(claimed_by.isin(several))
+        if known_orders is not None and len(known_orders):
+            ambiguous |= open_ & (_positions_in(claimed_by, known_orders.index) >= 0)
+        del open_, several, named_orders
 
     problems: list[dict[str, object]] = []
-    flagged = np.flatnonzero(unknown_ticket | unknown_charge | crossed)
+    flagged = np.flatnonzero(unknown_ticket | unknown_charge | crossed | other_ticket
+                             | ambiguous)
     if len(flagged):
         orders = _strings(log, C.ORDER_ID, positions)
         files = log[C.SOURCE_FILE].iloc[positions[flagged]].tolist()
@@ -805,23 +883,40 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
         for at_, file, row in zip(flagged.tolist(), files, rows, strict=True):
             if unknown_ticket[at_]:
                 problems.append({"file": file, "row": row, "field": C.TICKET_ID,
-                                 "value": str(named.iat[at_]),
+                                 "value": str(named.iat[at_]), "kind": "unknown",
                                  "reason": "refund names a ticket no ticketing export "
                                            "contains (kept as a case of its own)"})
             if unknown_charge[at_]:
                 problems.append({"file": file, "row": row, "field": C.CHARGE_ID,
-                                 "value": str(charge.iat[at_]), "reason": (
+                                 "value": str(charge.iat[at_]), "kind": "unknown",
+                                 "reason": (
                                      "refund names a charge that the log given holds in "
                                      "cases of several orders (kept as a case of its own)"
                                      if in_log[at_] else
                                      "refund names a charge no payment export contains")})
             if crossed[at_]:
                 problems.append({"file": file, "row": row, "field": C.ORDER_ID,
-                                 "value": str(orders.iat[at_]), "reason": (
+                                 "value": str(orders.iat[at_]), "kind": "crossed",
+                                 "reason": (
                                      f"refund states another order than its charge "
                                      f"{charge.iat[at_]}'s ({of_charge.iat[at_]})"
                                      + ("" if has_named[at_] or not by_order else
                                         ": its charge's order decides its case"))})
+            if other_ticket[at_]:
+                problems.append({"file": file, "row": row, "field": C.TICKET_ID,
+                                 "value": str(named.iat[at_]), "kind": "other_ticket",
+                                 "reason": (
+                                     f"refund names ticket {named.iat[at_]}, whose order is "
+                                     f"{ticket_order.iat[at_]}, but refunds charge "
+                                     f"{charge.iat[at_]} of order {of_charge.iat[at_]} "
+                                     "(kept in the ticket's case)")})
+            if ambiguous[at_]:
+                assert claimed_by is not None
+                problems.append({"file": file, "row": row, "field": C.ORDER_ID,
+                                 "value": str(claimed_by.iat[at_]), "kind": "ambiguous",
+                                 "reason": "refund names no ticket, and several tickets "
+                                           "name its order: kept as a payout case of its "
+                                           "own"})
 
     orphan = np.flatnonzero(rest & ~by_claim)
     if len(orphan):

@@ -500,3 +500,84 @@ def test_an_event_without_a_case_gives_no_case_its_ids(other: bool) -> None:
     assert pd.isna(got.loc["z:1", C.CASE]) and pd.isna(got.loc["z:1", C.TICKET_ID])
     assert pd.isna(got.loc["z:1", C.ORDER_ID])
     assert got.loc["z:1", C.CHARGE_ID] == "chx"  # its own, as every event keeps its own
+
+
+def test_a_refund_naming_a_ticket_of_another_order_than_its_charges_is_recorded() -> None:
+    """A refund that names ticket T1 (order O1) but refunds ch_2, the charge of order O2
+    (ticket T2's), pays the money of one order against the ticket of another: it stays with
+    the ticket it names (as a refund stating another order does), and is listed among the
+    correlation problems. Before, it joined T1 with ch_2 copied in, and nothing was
+    recorded unless the refund itself stated an order."""
+    log = events(("z:1", "zendesk", "T1", "O1", None, None, 0),
+                 ("z:2", "zendesk", "T2", "O2", None, None, 1),
+                 ("s:ch_1", "stripe", None, "O1", "ch_1", None, 2),
+                 ("s:ch_2", "stripe", None, "O2", "ch_2", None, 3),
+                 ("s:re_1", "stripe", "T1", None, "ch_2", "re_1", 4),
+                 ("s:re_2", "stripe", "T2", None, "ch_2", "re_2", 5),  # agrees
+                 ("s:re_3", "stripe", "T1", "O2", "ch_2", "re_3", 6))  # states its charge's
+    result = correlate(log, load_sources_config())
+    case_of = dict(zip(result.log[C.EVENT_ID], result.log[C.CASE], strict=True))
+    assert {e: case_of[e] for e in ("s:re_1", "s:re_2", "s:re_3")} == {
+        "s:re_1": "T1", "s:re_2": "T2", "s:re_3": "T1"}
+    assert result.unresolved[["row", "field", "value", "reason"]].values.tolist() == [
+        [6, C.TICKET_ID, "T1", "refund names ticket T1, whose order is O1, but refunds "
+                               "charge ch_2 of order O2 (kept in the ticket's case)"],
+        [8, C.TICKET_ID, "T1", "refund names ticket T1, whose order is O1, but refunds "
+                               "charge ch_2 of order O2 (kept in the ticket's case)"]]
+    assert "correlation: 2 refund(s) naming a ticket of another order than their charge's " \
+           "(see correlation.csv)" in result.notes
+    assert not [note for note in result.notes if "reference(s)" in note]
+
+
+def test_a_refund_whose_order_several_tickets_name_says_why_it_has_no_ticket() -> None:
+    """Two tickets name order O1; a refund of its charge naming no ticket cannot be given
+    to either, and is kept as a payout case of its own (orphan-payout flags it). Before,
+    nothing said that tickets do name its order: the case read as a payout no ticket
+    asked for. Now the correlation problems name the order (field order:id)."""
+    log = events(("z:1", "zendesk", "T1", "O1", None, None, 0),
+                 ("z:2", "zendesk", "T2", "O1", None, None, 1),
+                 ("s:ch_1", "stripe", None, "O1", "ch_1", None, 2),
+                 ("s:re_1", "stripe", None, None, "ch_1", "re_1", 3),
+                 ("z:3", "zendesk", "T3", "O3", None, None, 4),
+                 ("s:re_3", "stripe", None, "O3", "ch_9", "re_3", 5))  # O3's one ticket
+    result = correlate(log, load_sources_config())
+    case_of = dict(zip(result.log[C.EVENT_ID], result.log[C.CASE], strict=True))
+    assert case_of["s:re_1"] == "re_1" and case_of["s:re_3"] == "T3"
+    assert result.unresolved[["row", "field", "value", "reason"]].values.tolist() == [
+        [5, C.ORDER_ID, "O1", "refund names no ticket, and several tickets name its "
+                              "order: kept as a payout case of its own"],
+        [7, C.CHARGE_ID, "ch_9", "refund names a charge no payment export contains"]]
+    assert "correlation: 1 refund(s) whose order several tickets name (see " \
+           "correlation.csv)" in result.notes
+
+
+def test_a_ticket_stating_another_order_in_another_export_is_said(tmp_path: Path) -> None:
+    """Ticket 100 states EC-1 in one page of a Zendesk export and EC-2 in the next: each
+    export gives its updates the order it states, and correlation takes the first. Before,
+    nothing said that the ticket states another (in one export, its reader's note does):
+    now correlation's notes name the ticket and its orders, whichever way its events come
+    (in runs of their ticket, as imported, or not: a log of provisional cases of another
+    kind)."""
+    stage, order = "360011110001", "360011110002"
+    pages = {"a.json": [_audit(1, 100, 1, (stage, "requested"), (order, "EC-1")),
+                        _audit(3, 200, 1, (stage, "requested"), (order, "EC-3"))],
+             "b.json": [_audit(2, 100, 2, (stage, "approved"), (order, "EC-2")),
+                        _audit(4, 200, 2, (stage, "approved"))]}
+    for name, audits in pages.items():
+        (tmp_path / name).write_text(json.dumps({"audits": audits,
+                                                 "users": [{"id": 5, "name": "Ann"}]}))
+    result = import_and_correlate([(tmp_path / name, "zendesk") for name in pages])
+    assert set(result.log.loc[result.log[C.CASE] == "100", C.ORDER_ID]) == {"EC-1"}
+    expected = ("correlation: 1 ticket(s) state several orders in different exports; each "
+                "is correlated by the first (the charges of the others, and their refunds "
+                "that name no ticket, are not in its case): the first, ticket 100: EC-1, "
+                "EC-2")
+    assert [note for note in result.notes if "several orders" in note] == [expected]
+    log = events(("z:9", "zendesk", "T2", "O7", None, None, 0),
+                 ("z:1", "zendesk", "T1", "O1", None, None, 1),
+                 ("z:2", "zendesk", "T1", "O2", None, None, 2),
+                 ("z:3", "zendesk", "T1", None, None, None, 3),
+                 ("z:4", "zendesk", "T2", "O7", None, None, 4))
+    notes = correlate(log, load_sources_config()).notes
+    assert [note for note in notes if "several orders" in note] == [
+        expected.replace("ticket 100: EC-1, EC-2", "ticket T1: O1, O2")]
