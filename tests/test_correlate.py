@@ -551,6 +551,40 @@ def test_a_refund_whose_order_several_tickets_name_says_why_it_has_no_ticket() -
            "correlation.csv)" in result.notes
 
 
+def test_a_ticket_stating_several_orders_is_said(tmp_path: Path) -> None:
+    """A Zendesk ticket whose order field is changed (a corrected order, or one ticket for
+    two orders) is correlated by the first order it states: the charges of the other, and
+    their refunds that name no ticket, are not in its case. Before, nothing said so: the
+    refund of EC-2's charge became a payout case without a ticket, and ticket 100's case
+    held EC-1's charge, silently. Now the import's notes name the ticket and its orders
+    (a ticket stating one order twice, or with spaces around it, states one)."""
+    stage, order = "360011110001", "360011110002"
+    audits = [_audit(1, 100, 1, (stage, "requested"), (order, "EC-1")),
+              _audit(2, 100, 2, (stage, "evidence_collected"), (order, "EC-2")),
+              _audit(3, 200, 1, (stage, "requested"), (order, "EC-3")),
+              _audit(4, 200, 2, (stage, "evidence_collected"), (order, " EC-3 "))]
+    (tmp_path / "z.json").write_text(json.dumps({"audits": audits,
+                                                 "users": [{"id": 5, "name": "Ann"}]}))
+    (tmp_path / "charges.csv").write_text(
+        "id,amount,currency,created,status,payment_method_type,order_id (metadata)\n"
+        "ch_1,1000,eur,2026-06-30 10:00:00,succeeded,card,EC-1\n"
+        "ch_2,1000,eur,2026-06-30 11:00:00,succeeded,card,EC-2\n", encoding="utf-8")
+    (tmp_path / "refunds.csv").write_text(
+        "id,charge,amount,currency,created,status,ticket_id (metadata)\n"
+        "re_2,ch_2,1000,eur,2026-07-03 10:00:00,succeeded,\n", encoding="utf-8")
+    result = import_and_correlate([(tmp_path / "z.json", "zendesk"),
+                                   (tmp_path / "charges.csv", "stripe"),
+                                   (tmp_path / "refunds.csv", "stripe")])
+    case_of = dict(zip(result.log[C.EVENT_ID], result.log[C.CASE], strict=True))
+    assert case_of["stripe:ch_1"] == "100" and case_of["stripe:re_2"] == "re_2"
+    said = [note for note in result.notes if "several orders" in note]
+    assert said == [
+        "z.json: 1 ticket(s) state several orders in 360011110002; each is correlated by "
+        "one, its own field where the export gives it, else the first its updates state "
+        "(the charges of the others, and their refunds that name no ticket, are not in its "
+        "case): the first, ticket 100: EC-1, EC-2, correlated by EC-1"]
+
+
 def test_a_ticket_stating_another_order_in_another_export_is_said(tmp_path: Path) -> None:
     """Ticket 100 states EC-1 in one page of a Zendesk export and EC-2 in the next: each
     export gives its updates the order it states, and correlation takes the first. Before,

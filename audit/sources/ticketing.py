@@ -310,6 +310,31 @@ def _stated(tickets: list[str], ticket_fields: dict[str, dict[str, str]], name: 
     return known
 
 
+def _several(tickets: list[str], ticket_fields: dict[str, dict[str, str]], name: str | None,
+             changed: dict[str, dict[int, str | None]]) -> tuple[int, str, list[str]]:
+    """The tickets that state several values of the field `name` (their own, and those their
+    updates change it to; blank ones and surrounding spaces aside): how many, and the
+    first of them in reading order with its values in that order. (0, "", []) where none
+    does: most exports, told without a frame where no ticket states it twice."""
+    if not name:
+        return 0, "", []
+    positions, values = _stating(changed[name])
+    named = _take(tickets, positions.tolist())
+    own = [(t, fields[name]) for t, fields in ticket_fields.items() if fields.get(name)]
+    if len(set(named).union(t for t, _ in own)) == len(named) + len(own):
+        return 0, "", []
+    pairs = pd.DataFrame({"ticket": [*named, *(t for t, _ in own)],
+                          "value": [*values, *(v for _, v in own)]}, dtype="string")
+    pairs["value"] = pairs["value"].str.strip()
+    pairs = pairs[pairs["value"].fillna("") != ""].drop_duplicates()
+    several = pairs[pairs["ticket"].duplicated(keep=False)]
+    if not len(several):
+        return 0, "", []
+    first = str(several["ticket"].iat[0])
+    return (int(several["ticket"].nunique()), first,
+            [str(v) for v in several.loc[several["ticket"] == first, "value"]])
+
+
 def _evidence(changed: dict[int, str | None], n: int, at: npt.NDArray[np.intp],
               arrow: bool) -> list[object] | pa.Array:
     """An evidence field's value per kept update (`at`: their positions among all `n`):
@@ -413,6 +438,14 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     # Order number and currency per ticket: the ticket's own fields, else the first
     # non-empty value its updates state, in reading order.
     orders = _stated(u.ticket, ticket_fields or {}, cfg.order_field, changed)
+    count, ticket, stated = _several(u.ticket, ticket_fields or {}, cfg.order_field, changed)
+    if count:  # a corrected order, or one ticket for two orders: said, not left to chance
+        collector.notes.append(
+            f"{collector.file.name}: {count:,} ticket(s) state several orders in "
+            f"{cfg.order_field}; each is correlated by one, its own field where the export "
+            "gives it, else the first its updates state (the charges of the others, and "
+            "their refunds that name no ticket, are not in its case): the first, ticket "
+            f"{ticket}: {', '.join(stated)}, correlated by {orders.get(ticket)}")
     currencies = _stated(u.ticket, ticket_fields or {}, cfg.currency_field, changed)
     activity = _activities(u, cfg, changed)
     amount_text = object_array(u.amount, n)
