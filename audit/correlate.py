@@ -650,6 +650,32 @@ def _first_order(log: pd.DataFrame, ids: pd.Series, positions: np.ndarray, *,
     return _first_by(ids, orders), (_several_orders(ids, orders) if several else (0, "", []))
 
 
+def _written_alike(named: list[str], held: list[pd.Index]) -> dict[str, str]:
+    """Each of `named` (ticket ids no export holds: a refund's reference) -> the one ticket
+    id among `held` it is written alike to, but for letter case, a leading '#' and leading
+    zeros of a number (where exactly one is); the others left out. Only the few names'
+    spellings are looked up (hash lookups), not every held id rewritten."""
+    spellings: list[tuple[str, str]] = []
+    for name in named:
+        bare = name.lstrip("#").strip()
+        forms = {bare, bare.upper(), bare.lower()}
+        if bare.isdigit():
+            forms.add(bare.lstrip("0") or "0")
+        spellings.extend((name, form) for form in sorted(forms) if form != name and form)
+    if not spellings:
+        return {}
+    forms = pd.Series([form for _, form in spellings], dtype="string")
+    found: dict[str, set[str]] = {}
+    for labels in held:
+        if not len(labels):
+            continue
+        at = _positions_in(forms, pd.Index(labels, dtype="string"))
+        for (name, form), position in zip(spellings, at.tolist(), strict=True):
+            if position >= 0:
+                found.setdefault(name, set()).add(form)
+    return {name: next(iter(ids)) for name, ids in found.items() if len(ids) == 1}
+
+
 def _several_orders(ids: pd.Series, orders: pd.Series) -> tuple[int, str, list[str]]:
     """The tickets whose events (ticket ids `ids`, the orders they carry `orders`, in the
     events' order) carry several orders: an export gives each update its ticket's order in
@@ -873,6 +899,12 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
             ambiguous |= open_ & (_positions_in(claimed_by, known_orders.index) >= 0)
         del open_, several, named_orders
 
+    # Of the tickets named that no export holds, those written alike to one that is held
+    # (`#101`, `0101` for Zendesk's 101; `rfd-7` for Jira's RFD-7): said, not joined.
+    alike_of = _written_alike(named[unknown_ticket].unique().tolist(), [
+        order_of_ticket.index, *([] if known_tickets is None else [known_tickets.index])]) \
+        if unknown_ticket.any() else {}
+
     problems: list[dict[str, object]] = []
     flagged = np.flatnonzero(unknown_ticket | unknown_charge | crossed | other_ticket
                              | ambiguous)
@@ -882,10 +914,15 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
         rows = log[C.SOURCE_ROW].iloc[positions[flagged]].tolist()
         for at_, file, row in zip(flagged.tolist(), files, rows, strict=True):
             if unknown_ticket[at_]:
+                alike = alike_of.get(str(named.iat[at_]))
                 problems.append({"file": file, "row": row, "field": C.TICKET_ID,
                                  "value": str(named.iat[at_]), "kind": "unknown",
                                  "reason": "refund names a ticket no ticketing export "
-                                           "contains (kept as a case of its own)"})
+                                           "contains (kept as a case of its own)" + (
+                                               f"; ticket {alike} is written alike (but "
+                                               "for letter case, a leading '#' or leading "
+                                               "zeros): not joined to it, ids are compared "
+                                               "as written" if alike else "")})
             if unknown_charge[at_]:
                 problems.append({"file": file, "row": row, "field": C.CHARGE_ID,
                                  "value": str(charge.iat[at_]), "kind": "unknown",

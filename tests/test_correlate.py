@@ -615,3 +615,33 @@ def test_a_ticket_stating_another_order_in_another_export_is_said(tmp_path: Path
     notes = correlate(log, load_sources_config()).notes
     assert [note for note in notes if "several orders" in note] == [
         expected.replace("ticket 100: EC-1, EC-2", "ticket T1: O1, O2")]
+
+
+def test_a_ticket_named_as_written_differently_is_said_not_joined() -> None:
+    """A refund naming `#101` or `0101` (Zendesk's ticket 101) or `rfd-7` (Jira's RFD-7)
+    names a ticket no export holds, as ids are compared as written: kept as a case of its
+    own, as before. Before, its correlation problem did not say that a ticket written alike
+    is held, so the payout read as one no ticket asked for; now the reason names it. A name
+    alike to none (999), or to two (`#abc` for ABC and abc), names none."""
+    log = events(("z:1", "zendesk", "101", "O1", None, None, 0),
+                 ("j:1", "jira", "RFD-7", "O2", None, None, 0),
+                 ("j:2", "jira", "ABC", "O3", None, None, 0),
+                 ("j:3", "jira", "abc", "O4", None, None, 0),
+                 ("s:a", "stripe", "#101", None, None, "re_a", 1),
+                 ("s:b", "stripe", "0101", None, None, "re_b", 2),
+                 ("s:c", "stripe", "rfd-7", None, None, "re_c", 3),
+                 ("s:d", "stripe", "999", None, None, "re_d", 4),
+                 ("s:e", "stripe", "#abc", None, None, "re_e", 5))
+    result = correlate(log, load_sources_config())
+    case_of = dict(zip(result.log[C.EVENT_ID], result.log[C.CASE], strict=True))
+    assert [case_of[f"s:{k}"] for k in "abcde"] == ["re_a", "re_b", "re_c", "re_d", "re_e"]
+    unknown = ("refund names a ticket no ticketing export contains (kept as a case of its "
+               "own)")
+
+    def alike(ticket: str) -> str:
+        return (f"{unknown}; ticket {ticket} is written alike (but for letter case, a leading "
+                "'#' or leading zeros): not joined to it, ids are compared as written")
+
+    assert result.unresolved[["value", "reason"]].values.tolist() == [
+        ["#101", alike("101")], ["0101", alike("101")], ["rfd-7", alike("RFD-7")],
+        ["999", unknown], ["#abc", unknown]]
