@@ -645,3 +645,33 @@ def test_a_ticket_named_as_written_differently_is_said_not_joined() -> None:
     assert result.unresolved[["value", "reason"]].values.tolist() == [
         ["#101", alike("101")], ["0101", alike("101")], ["rfd-7", alike("RFD-7")],
         ["999", unknown], ["#abc", unknown]]
+
+
+def test_a_tickets_first_order_and_currency_do_not_depend_on_the_rows_order(
+        tmp_path: Path) -> None:
+    """A ticket's order and currency are the first its updates state by time, whatever
+    order the export lists its updates in (a list newest first, JSON lines as appended).
+    Before, the first in reading order: the same audits listed newest first gave ticket
+    100 order EC-2 and currency USD (and EC-2's charge and refund), oldest first EC-1 and
+    EUR."""
+    stage, order, currency, requested = ("360011110001", "360011110002", "360011110003",
+                                         "360011110004")
+    audits = [_audit(1, 100, 1, (stage, "requested"), (order, "EC-1"), (currency, "EUR"),
+                     (requested, "10.00")),
+              _audit(2, 100, 2, (stage, "evidence_collected"), (order, "EC-2"),
+                     (currency, "USD"))]
+    (tmp_path / "charges.csv").write_text(
+        "id,amount,currency,created,status,payment_method_type,order_id (metadata)\n"
+        "ch_1,1000,eur,2026-06-30 10:00:00,succeeded,card,EC-1\n"
+        "ch_2,1000,usd,2026-06-30 11:00:00,succeeded,card,EC-2\n", encoding="utf-8")
+    got = []
+    for name, listed in (("old_first.json", audits), ("new_first.json", audits[::-1])):
+        (tmp_path / name).write_text(json.dumps({"audits": listed,
+                                                 "users": [{"id": 5, "name": "Ann"}]}))
+        log = import_and_correlate([(tmp_path / name, "zendesk"),
+                                    (tmp_path / "charges.csv", "stripe")]).log
+        ticket = log[log[C.SOURCE_SYSTEM] == "zendesk"]
+        got.append((set(ticket[C.ORDER_ID]), set(ticket[C.CURRENCY].dropna()),
+                    sorted(log.loc[log[C.CASE] == "100", C.EVENT_ID])))
+    assert got[0] == got[1] == ({"EC-1"}, {"EUR"}, [
+        "stripe:ch_1", "zendesk:100:1", "zendesk:100:2"])

@@ -294,14 +294,34 @@ def _per_ticket(tickets: pa.DictionaryArray, known: dict[str, str]) -> pa.Array:
     return pa.array(values, type=pa.large_string()).take(tickets.indices)
 
 
+def _stating_in(order: npt.NDArray[np.intp] | None, changed: dict[int, str | None],
+                ) -> tuple[npt.NDArray[np.intp], list[str | None]]:
+    """`_stating`, the updates in `order` (the updates' positions by ticket, time and row:
+    `_order`) where given, else in reading order. An export lists a ticket's updates in
+    whatever order it does (a ServiceNow list newest first, JSON lines as appended): by
+    time, a ticket's first value is the same whatever the rows' order."""
+    positions, values = _stating(changed)
+    if order is None or len(positions) < 2:
+        return positions, values
+    slot = np.full(len(order), -1, dtype=np.intp)
+    slot[positions] = np.arange(len(positions), dtype=np.intp)
+    ranked = slot[order]
+    ranked = ranked[ranked >= 0]
+    if not (np.diff(ranked) < 0).any():  # read in that order already (no list made again)
+        return positions, values
+    return positions[ranked], object_array(values)[ranked].tolist()
+
+
 def _stated(tickets: list[str], ticket_fields: dict[str, dict[str, str]], name: str | None,
-            changed: dict[str, dict[int, str | None]]) -> dict[str, str]:
+            changed: dict[str, dict[int, str | None]],
+            order: npt.NDArray[np.intp] | None = None) -> dict[str, str]:
     """Per ticket, its value of the field `name`: the ticket's own (`ticket_fields`), else
-    the first non-empty one its updates state, in reading order."""
+    the first non-empty one its updates state, by time (`order`, see `_stating_in`; else
+    in reading order)."""
     if not name:
         return {}
     own = {t: fields[name] for t, fields in ticket_fields.items() if name in fields}
-    positions, values = _stating(changed[name])
+    positions, values = _stating_in(order, changed[name])
     # Built from the last change back, so that each ticket keeps its first value; then the
     # ticket's own values over them.
     known: dict[str, str] = dict(zip(reversed(_take(tickets, positions.tolist())),
@@ -311,14 +331,15 @@ def _stated(tickets: list[str], ticket_fields: dict[str, dict[str, str]], name: 
 
 
 def _several(tickets: list[str], ticket_fields: dict[str, dict[str, str]], name: str | None,
-             changed: dict[str, dict[int, str | None]]) -> tuple[int, str, list[str]]:
+             changed: dict[str, dict[int, str | None]],
+             order: npt.NDArray[np.intp] | None = None) -> tuple[int, str, list[str]]:
     """The tickets that state several values of the field `name` (their own, and those their
     updates change it to; blank ones and surrounding spaces aside): how many, and the
-    first of them in reading order with its values in that order. (0, "", []) where none
-    does: most exports, told without a frame where no ticket states it twice."""
+    first of them in `order` (see `_stating_in`) with its values in that order. (0, "", [])
+    where none does: most exports, told without a frame where no ticket states it twice."""
     if not name:
         return 0, "", []
-    positions, values = _stating(changed[name])
+    positions, values = _stating_in(order, changed[name])
     named = _take(tickets, positions.tolist())
     own = [(t, fields[name]) for t, fields in ticket_fields.items() if fields.get(name)]
     if len(set(named).union(t for t, _ in own)) == len(named) + len(own):
@@ -435,10 +456,13 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     n = len(u.ticket)
     if changed is None:
         changed = _changed(u.changes, fields_used(cfg))
+    texts = (_text_array(u.ticket), _text_array(u.time))
+    order = _order(u.ticket, u.time, u.row, texts)
     # Order number and currency per ticket: the ticket's own fields, else the first
-    # non-empty value its updates state, in reading order.
-    orders = _stated(u.ticket, ticket_fields or {}, cfg.order_field, changed)
-    count, ticket, stated = _several(u.ticket, ticket_fields or {}, cfg.order_field, changed)
+    # non-empty value its updates state, by time.
+    orders = _stated(u.ticket, ticket_fields or {}, cfg.order_field, changed, order)
+    count, ticket, stated = _several(u.ticket, ticket_fields or {}, cfg.order_field, changed,
+                                     order)
     if count:  # a corrected order, or one ticket for two orders: said, not left to chance
         collector.notes.append(
             f"{collector.file.name}: {count:,} ticket(s) state several orders in "
@@ -446,7 +470,7 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
             "gives it, else the first its updates state (the charges of the others, and "
             "their refunds that name no ticket, are not in its case): the first, ticket "
             f"{ticket}: {', '.join(stated)}, correlated by {orders.get(ticket)}")
-    currencies = _stated(u.ticket, ticket_fields or {}, cfg.currency_field, changed)
+    currencies = _stated(u.ticket, ticket_fields or {}, cfg.currency_field, changed, order)
     activity = _activities(u, cfg, changed)
     amount_text = object_array(u.amount, n)
     amount_from = np.full(n, -1, dtype=np.int8)  # (-1: the update's own amount)
@@ -462,8 +486,6 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                 parsed[text] = money(parse_major(text))
             except BadValue as exc:
                 parsed[text] = exc
-    texts = (_text_array(u.ticket), _text_array(u.time))
-    order = _order(u.ticket, u.time, u.row, texts)
     has_activity = np.fromiter(map(is_not, activity, repeat(None)), dtype=np.bool_, count=n)
     kept_at = order[has_activity[order]]
     kept = kept_at.tolist()
