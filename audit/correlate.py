@@ -3,7 +3,8 @@
 Imported exports carry provisional case ids (each record's own key). A ticket is a case, named
 by its ticket id; it takes the charges of the order it names and the refunds that name it (or,
 naming no ticket, refund a charge of its order). Refunds no ticket claims are kept as cases of
-their own, named by their first refund id, so the evidence rules flag them (never dropped).
+their own, named by their first refund id (`payout:<id>` where a ticket has that id), so the
+evidence rules flag them (never dropped).
 A charge that two tickets refund belongs to both cases (its event is repeated, with the case
 appended to its id). Charges no case refers to are sales, not refund cases: left out, counted.
 """
@@ -36,7 +37,9 @@ class Correlation:
     references to ids no export contains, refunds stating another order than their
     charge's (field `order:id`, the order stated), refunds naming a ticket of another order
     than their charge's (field `ticket:id`), and refunds naming no ticket whose order
-    several tickets name (field `order:id`, that order: kept as payout cases)."""
+    several tickets name (field `order:id`, that order: kept as payout cases), and payout
+    cases whose first refund id is a ticket's (field `payment:refund_id`: named
+    `payout:<id>`)."""
     left_out: int = 0
     """Charge events that no ticket or refund refers to (sales, not refund cases), counting
     charge events without a charge id (nothing can refer to them)."""
@@ -169,7 +172,8 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
                        ("crossed", "refund(s) stating another order than their charge's"),
                        ("other_ticket", "refund(s) naming a ticket of another order than "
                                         "their charge's"),
-                       ("ambiguous", "refund(s) whose order several tickets name")):
+                       ("ambiguous", "refund(s) whose order several tickets name"),
+                       ("clash", "payout case(s) whose first refund id is a ticket's id")):
         if counts.get(kind):
             notes.append(f"correlation: {counts[kind]} {what} (see {CORRELATION_FILE})")
     return Correlation(out, notes, unresolved, left_out, left_out_by_file, left_out_by_input)
@@ -967,6 +971,27 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
         first[1:] = keys[1:] != keys[:-1]
         name_of = pd.Series(refund_ids.take(ranked[first]).to_numpy(), index=keys[first],
                             dtype="string")
+        # A refund id that is also a ticket's id (a merchant's own modification reference,
+        # such as Adyen's, set to the ticket number): the payout case would be that
+        # ticket's, which the refund does not name. Named `payout:<refund id>` instead, and
+        # recorded.
+        clash = np.zeros(len(name_of), dtype=bool)
+        for labels in (order_of_ticket.index,
+                       *(() if known_tickets is None else (known_tickets.index,))):
+            if len(labels):
+                clash |= _positions_in(pd.Series(name_of.array), labels) >= 0
+        if clash.any():
+            at = positions[orphan][ranked[first]][clash]
+            files = log[C.SOURCE_FILE].iloc[at].tolist()
+            rows = log[C.SOURCE_ROW].iloc[at].tolist()
+            for name, file, row in zip(name_of[clash].tolist(), files, rows, strict=True):
+                problems.append({"file": file, "row": row, "field": C.REFUND_ID,
+                                 "value": name, "kind": "clash",
+                                 "reason": f"refund id {name} names a payout case without a "
+                                           "ticket, and is also a ticket's id: the case is "
+                                           f"named payout:{name}, not merged into the "
+                                           "ticket's"})
+            name_of = name_of.where(~clash, "payout:" + name_of)
         case.iloc[orphan] = _lookup(key, name_of).to_numpy()
         notes.append(f"correlation: {int(first.sum())} payout case(s) without a ticket "
                      "(kept as their own cases, named by their first refund id)")

@@ -675,3 +675,26 @@ def test_a_tickets_first_order_and_currency_do_not_depend_on_the_rows_order(
                     sorted(log.loc[log[C.CASE] == "100", C.EVENT_ID])))
     assert got[0] == got[1] == ({"EC-1"}, {"EUR"}, [
         "stripe:ch_1", "zendesk:100:1", "zendesk:100:2"])
+
+
+def test_a_payout_case_is_not_merged_into_a_ticket_sharing_its_name() -> None:
+    """A refund naming no ticket, of a charge no ticket claims, is a payout case named by
+    its first refund id. Where that id is also a ticket's (a merchant's own modification
+    reference set to the ticket number), the payout was merged into the ticket's case,
+    given the ticket's id, and orphan-payout could not see it. Now the case is named
+    `payout:<refund id>` and recorded."""
+    log = events(("z:1", "servicenow", "CS0000042", "O1", None, None, 0),
+                 ("a:ch", "adyen", None, "O9", "PSP9", None, 1),
+                 ("a:re", "adyen", None, None, "PSP9", "CS0000042", 2),
+                 ("a:re2", "adyen", None, None, "PSP9", "ADR2", 3))
+    result = correlate(log, load_sources_config())
+    case_of = dict(zip(result.log[C.EVENT_ID], result.log[C.CASE], strict=True))
+    assert case_of == {"z:1": "CS0000042", "a:ch": "payout:CS0000042",
+                       "a:re": "payout:CS0000042", "a:re2": "payout:CS0000042"}
+    assert result.log.loc[result.log[C.CASE] == "payout:CS0000042", C.TICKET_ID].isna().all()
+    assert result.unresolved[["row", "field", "value", "reason"]].values.tolist() == [
+        [4, C.REFUND_ID, "CS0000042", "refund id CS0000042 names a payout case without a "
+                                      "ticket, and is also a ticket's id: the case is named "
+                                      "payout:CS0000042, not merged into the ticket's"]]
+    assert "correlation: 1 payout case(s) whose first refund id is a ticket's id (see " \
+           "correlation.csv)" in result.notes
