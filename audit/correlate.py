@@ -668,12 +668,12 @@ def _written_alike(named: list[str], held: list[pd.Index]) -> dict[str, str]:
         spellings.extend((name, form) for form in sorted(forms) if form != name and form)
     if not spellings:
         return {}
-    forms = pd.Series([form for _, form in spellings], dtype="string")
+    looked = pd.Series([form for _, form in spellings], dtype="string")
     found: dict[str, set[str]] = {}
     for labels in held:
         if not len(labels):
             continue
-        at = _positions_in(forms, pd.Index(labels, dtype="string"))
+        at = _positions_in(looked, pd.Index(labels, dtype="string"))
         for (name, form), position in zip(spellings, at.tolist(), strict=True):
             if position >= 0:
                 found.setdefault(name, set()).add(form)
