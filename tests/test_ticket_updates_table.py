@@ -85,11 +85,11 @@ def _reference_and_lost(u: Updates, cfg: TicketingConfig) -> tuple[
     that state an amount or an evidence item (the update's own amount, then its amount
     fields and evidence fields as the configuration lists them), and how many such
     updates there are."""
-    known: dict[str, dict[str, str]] = {}
-    for ticket, changes in zip(u.ticket, u.changes, strict=True):
+    known: dict[str, dict[str, str]] = {}  # a ticket's first order and currency, by time
+    for k in _reference_order(u.ticket, u.time, u.row):
         for name in (cfg.order_field, cfg.currency_field):
-            if name and changes.get(name):
-                known.setdefault(ticket, {}).setdefault(name, str(changes[name]))
+            if name and u.changes[k].get(name):
+                known.setdefault(u.ticket[k], {}).setdefault(name, str(u.changes[k][name]))
     records, quarantined = [], []
     lost: list[tuple[int, str, str]] = []
     lost_updates = [0]

@@ -344,10 +344,11 @@ def _several(tickets: list[str], ticket_fields: dict[str, dict[str, str]], name:
     own = [(t, fields[name]) for t, fields in ticket_fields.items() if fields.get(name)]
     if len(set(named).union(t for t, _ in own)) == len(named) + len(own):
         return 0, "", []
+    # (Python texts: a ticket with a lone surrogate has no UTF-8 for Arrow to hold)
     pairs = pd.DataFrame({"ticket": [*named, *(t for t, _ in own)],
-                          "value": [*values, *(v for _, v in own)]}, dtype="string")
-    pairs["value"] = pairs["value"].str.strip()
-    pairs = pairs[pairs["value"].fillna("") != ""].drop_duplicates()
+                          "value": [str(v).strip() for v in [*values, *(v for _, v in own)]]},
+                         dtype=object)
+    pairs = pairs[pairs["value"] != ""].drop_duplicates()
     several = pairs[pairs["ticket"].duplicated(keep=False)]
     if not len(several):
         return 0, "", []
