@@ -5,6 +5,7 @@ an unreachable --scheduler is an input error."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
@@ -276,3 +277,99 @@ def test_a_malformed_scheduler_is_refused_whatever_the_log(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     engine = json.loads((out / "findings.json").read_text())["manifest"]["engine"]
     assert engine == {"name": "dask", "partitions": 0}
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture()
+def not_a_scheduler(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A TCP server on 127.0.0.1 that accepts connections and then says nothing
+    (`silent`), or answers as an HTTP server does (`http`): no Dask scheduler."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            held.append(conn)
+            if request.param == "http":
+                with contextlib.suppress(OSError):
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        server.close()
+
+
+@pytest.mark.parametrize("not_a_scheduler", ["silent", "http"], indirect=True)
+def test_a_server_that_is_no_scheduler_is_an_input_error_in_bounded_time(
+        not_a_scheduler: str, tmp_path: Path) -> None:
+    """--scheduler naming a server that accepts the connection but is no Dask scheduler:
+    distributed waits for the scheduler's handshake without a timeout, so a silent one
+    held `check` forever, and an HTTP server's answer, read as a frame's length, was an
+    "internal error" (MemoryError) with a traceback. Both are input errors naming
+    --scheduler within the connect timeout, with no traceback (distributed's half-made
+    Client printed one at the exit, "Exception ignored in Client.__del__", 10 s later)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    log = tmp_path / "log.csv"
+    log.write_text("case:concept:name,concept:name,time:timestamp\n"
+                   "A,Receive refund request,2026-08-01T10:00:00Z\n"
+                   "A,Execute payout,2026-08-02T10:00:00Z\n", encoding="utf-8")
+    env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}
+    started = time.monotonic()
+    try:
+        done = subprocess.run([sys.executable, "-m", "audit.cli", "check", str(log), "--out",
+                               str(tmp_path / "out"), "--engine", "dask", "--scheduler",
+                               not_a_scheduler], capture_output=True, text=True, cwd=REPO,
+                              env=env, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("check --scheduler of a server that is no scheduler still ran after 60 s")
+    took = time.monotonic() - started
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr, done.stderr
+    assert done.stderr.startswith("error: field '--scheduler': "), done.stderr
+    assert not_a_scheduler in done.stderr
+    assert took < 20, took
+    assert not (tmp_path / "out" / "findings.json").exists()
+
+
+@pytest.mark.parametrize(("address", "told"), [
+    ("foo://127.0.0.1:8786", "foo:// is not a scheme a scheduler is reached by"),
+    ("inproc://127.0.0.1:8786", "inproc:// is not a scheme a scheduler is reached by"),
+    ("tcp://127.0.0.1:99999", "the port must be 1 to 65535"),
+    ("tcp://127.0.0.1:0", "the port must be 1 to 65535"),
+])
+def test_a_scheduler_of_no_scheme_or_port_of_one_is_refused_with_the_options(
+        address: str, told: str) -> None:
+    """An address of no scheme distributed reaches another process by, or of a port out of
+    range, passed the form check and was refused only after the log was read (the port
+    after the whole connect timeout, as "Timed out"): refused with the options now."""
+    from audit.engines import check_scheduler
+    from audit.errors import InputError
+
+    with pytest.raises(InputError) as refused:
+        EngineSpec("dask", scheduler=address)
+    assert refused.value.field == "--scheduler" and told in str(refused.value)
+    for good in ("tcp://127.0.0.1:8786", "tls://scheduler.example:8786",
+                 "ws://[::1]:8786", "tcp://127.0.0.1:65535"):
+        check_scheduler(good)

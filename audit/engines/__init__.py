@@ -13,15 +13,28 @@ from typing import Any
 from audit.errors import InputError
 
 ENGINES = ("local", "dask")
-_SCHEDULER = re.compile(r"[a-z]+://\S+:\d+")
+_SCHEDULER = re.compile(r"(?P<scheme>[a-z]+)://\S+:(?P<port>\d+)")
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+"""The schemes of distributed's comms that reach a scheduler of another process (not
+`inproc`, which is an address inside one process)."""
 
 
 def check_scheduler(address: str) -> None:
-    """Refuse a --scheduler that is not an address of the form PROTOCOL://HOST:PORT (whether
-    a scheduler answers there is found out on connecting)."""
-    if not _SCHEDULER.fullmatch(address):
+    """Refuse a --scheduler that is not an address of the form PROTOCOL://HOST:PORT, with
+    one of distributed's schemes for another process (`SCHEDULER_SCHEMES`) and a port of
+    1 to 65535 (whether a scheduler answers there is found out on connecting). Before,
+    foo:// or a port of 99999 passed, and were refused only after the log was read (the
+    port after the whole connect timeout, as if no scheduler were there)."""
+    named = _SCHEDULER.fullmatch(address)
+    if not named:
         raise InputError(f"{address!r} is not a scheduler address like tcp://HOST:8786",
                          field="--scheduler")
+    if named["scheme"] not in SCHEDULER_SCHEMES:
+        raise InputError(f"{address!r}: {named['scheme']}:// is not a scheme a scheduler is "
+                         f"reached by (known: {', '.join(SCHEDULER_SCHEMES)})",
+                         field="--scheduler")
+    if not 0 < int(named["port"]) < 1 << 16:
+        raise InputError(f"{address!r}: the port must be 1 to 65535", field="--scheduler")
 
 
 @dataclass(frozen=True)
@@ -53,4 +66,4 @@ class EngineSpec:
 
 LOCAL = EngineSpec()
 
-__all__ = ["ENGINES", "LOCAL", "EngineSpec", "check_scheduler"]
+__all__ = ["ENGINES", "LOCAL", "SCHEDULER_SCHEMES", "EngineSpec", "check_scheduler"]

@@ -335,6 +335,44 @@ def _finish(rules: Sequence[Rule], ruleset: RuleSet, policy: Policy, as_of: date
     return kept, errors, statuses, suppressed
 
 
+def answers_as_a_scheduler(address: str, timeout: float) -> None:
+    """An input error naming --scheduler unless a Dask comm at `address` connects and
+    answers distributed's handshake within `timeout` seconds. distributed's Client waits
+    for that handshake without a timeout: a server that accepts the connection and says
+    nothing (a port of another service, a firewall's proxy) held `check` forever, and one
+    that answers otherwise (an HTTP server: its first bytes read as a frame's length) was
+    an internal error (MemoryError), after which the half-made Client printed a traceback
+    at the exit. Asked here first, in a loop of its own, bounded by `timeout`; the Client
+    is made only where this answered."""
+    import asyncio
+
+    import distributed
+    import distributed.comm
+
+    dist: Any = distributed  # (distributed's API is not typed)
+    arguments = dist.Security().get_connection_args("client")
+
+    async def handshake() -> None:
+        comm = await dist.comm.connect(address, timeout=timeout, **arguments)
+        await comm.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(handshake(), timeout))
+    except TimeoutError as exc:  # (asyncio.TimeoutError is it)
+        raise InputError(f"no Dask scheduler answered at {address} within {timeout:g} s "
+                         "(distributed.comm.timeouts.connect); is it a Dask scheduler's "
+                         "address?", field="--scheduler") from exc
+    except (OSError, ValueError, TypeError) as exc:
+        # (refused, unreachable, an unknown host, a scheme distributed lacks; TypeError: a
+        # tls:// address without Dask's TLS settings, "TLS expects a ssl_context")
+        raise InputError(f"cannot connect to the Dask scheduler at {address}: {exc}",
+                         field="--scheduler") from exc
+    except Exception as exc:  # (a stranger's bytes read as distributed's frames: MemoryError)
+        raise InputError(f"the server at {address} does not answer as a Dask scheduler "
+                         f"does ({type(exc).__name__} on reading its answer)",
+                         field="--scheduler") from exc
+
+
 @contextmanager
 def dask_client(spec: EngineSpec) -> Iterator[tuple[Client, dict[str, Any]]]:
     """A client of the cluster at `spec.scheduler`, or of a LocalCluster started (and shut
@@ -349,6 +387,7 @@ def dask_client(spec: EngineSpec) -> Iterator[tuple[Client, dict[str, Any]]]:
                                     default="s"))
     if spec.scheduler is not None:
         check_scheduler(spec.scheduler)  # (EngineSpec has; this is where it is needed)
+        answers_as_a_scheduler(spec.scheduler, timeout)
         try:
             client = dist.Client(spec.scheduler, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError, TypeError) as exc:
