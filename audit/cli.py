@@ -591,7 +591,10 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
             raise InputError("needs dask and distributed: pip install 'refund-audit[dask]'",
                              field="--engine") from exc
     spec = EngineSpec(engine, scheduler=scheduler)
-    chosen = list(WRITERS) if formats == "all" else [f.strip() for f in formats.split(",")]
+    # (a format named twice is one report: before, `json,json` wrote findings.json twice and
+    # said so twice)
+    chosen = list(WRITERS) if formats == "all" else list(
+        dict.fromkeys(f.strip() for f in formats.split(",")))
     unknown = [f for f in chosen if f not in WRITERS]
     if unknown:
         raise InputError(f"unknown format(s) {unknown}; known: {', '.join(WRITERS)}",

@@ -1082,3 +1082,21 @@ def test_a_clock_taken_from_the_time_of_the_run_is_told(sample: Path, tmp_path: 
     assert "the audit's clock is the time of this run" not in pinned.output
     assert "(as_of in the policy)</dd>" in (tmp_path / "p" / "report.html").read_text(
         encoding="utf-8")
+
+
+def test_a_format_named_twice_is_written_and_told_once(tmp_path: Path) -> None:
+    """`--format json,csv,json`: findings.json was written twice, and the console said
+    "wrote .../findings.json" twice; a format is one report however often it is named."""
+    write_sample(SampleSpec(channel="all", cases=12, seed=3, violation_rate=0.25),
+                 tmp_path / "s")
+    out = tmp_path / "out"
+    result = run("check", str(tmp_path / "s" / "canonical.csv"), "--out", str(out),
+                 "--format", "json, csv,json,csv", "--fail-on", "never", code=0)
+    wrote = [line.strip() for line in result.output.splitlines()
+             if line.strip().startswith("wrote ")]
+    assert wrote[:3] == [f"wrote {out / 'findings.json'}", f"wrote {out / 'findings.csv'}",
+                         f"wrote {out / 'quarantine.csv'}"], wrote
+    assert len(wrote) == 4 and wrote[3].startswith(f"wrote {out / 'SHA256SUMS'}"), wrote
+    listed = (out / "SHA256SUMS").read_text(encoding="utf-8").splitlines()
+    assert sorted(line.split("  ", 1)[1] for line in listed) == [
+        "findings.csv", "findings.json", "quarantine.csv"]
