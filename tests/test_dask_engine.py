@@ -373,3 +373,17 @@ def test_a_scheduler_of_no_scheme_or_port_of_one_is_refused_with_the_options(
     for good in ("tcp://127.0.0.1:8786", "tls://scheduler.example:8786",
                  "ws://[::1]:8786", "tcp://127.0.0.1:65535"):
         check_scheduler(good)
+
+
+def test_the_scheduler_is_asked_also_from_a_running_event_loop(cluster: Any) -> None:
+    """run_check with the dask engine called where an event loop runs (a notebook's cell, a
+    coroutine): the question for the scheduler's handshake is asked in a loop of its own,
+    so a scheduler that answers is taken (`asyncio.run` there raised RuntimeError)."""
+    import asyncio
+
+    from audit.engines.dask_engine import answers_as_a_scheduler
+
+    async def in_a_loop() -> None:
+        answers_as_a_scheduler(cluster.scheduler_address, 10)
+
+    asyncio.run(in_a_loop())

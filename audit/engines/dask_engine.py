@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -357,7 +357,7 @@ def answers_as_a_scheduler(address: str, timeout: float) -> None:
         await comm.close()
 
     try:
-        asyncio.run(asyncio.wait_for(handshake(), timeout))
+        _run_apart(lambda: asyncio.run(asyncio.wait_for(handshake(), timeout)))
     except TimeoutError as exc:  # (asyncio.TimeoutError is it)
         raise InputError(f"no Dask scheduler answered at {address} within {timeout:g} s "
                          "(distributed.comm.timeouts.connect); is it a Dask scheduler's "
@@ -371,6 +371,26 @@ def answers_as_a_scheduler(address: str, timeout: float) -> None:
         raise InputError(f"the server at {address} does not answer as a Dask scheduler "
                          f"does ({type(exc).__name__} on reading its answer)",
                          field="--scheduler") from exc
+
+
+def _run_apart(work: Callable[[], None]) -> None:
+    """`work()` in a thread of its own (a daemon: an interrupt does not wait for it), its
+    exception raised here: `asyncio.run` refuses to run in a thread whose event loop is
+    running (run_check called from a notebook's cell, or from a coroutine)."""
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # (handed to the caller)
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="refund-audit-scheduler-probe", daemon=True)
+    thread.start()
+    while thread.is_alive():  # (woken every 0.2 s: a signal's handler runs between)
+        thread.join(0.2)
+    if failed:
+        raise failed[0]
 
 
 @contextmanager
