@@ -387,3 +387,27 @@ def test_the_scheduler_is_asked_also_from_a_running_event_loop(cluster: Any) -> 
         answers_as_a_scheduler(cluster.scheduler_address, 10)
 
     asyncio.run(in_a_loop())
+
+
+def test_workers_of_another_version_are_refused(cluster: Any, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers run the rules of their own installation: a cluster whose workers run
+    another version of refund-audit than the client gave that version's findings as the
+    client's, without a word (docs/dask.md asks for the same version). It is an input
+    error naming --scheduler and the workers now, before any task is sent."""
+    import audit
+
+    log = tmp_path / "log.csv"
+    log.write_text("case:concept:name,concept:name,time:timestamp\n"
+                   "A,Receive refund request,2026-08-01T10:00:00Z\n"
+                   "A,Execute payout,2026-08-02T10:00:00Z\n", encoding="utf-8")
+    installed = audit.__version__
+    monkeypatch.setattr(audit, "__version__", "9.9.9")  # (the client's; the workers' stay)
+    result = invoke("check", str(log), "--out", str(tmp_path / "out"), "--engine", "dask",
+                    "--scheduler", cluster.scheduler_address)
+    assert result.exit_code == 2, result.output
+    assert (f"error: field '--scheduler': the Dask workers at {cluster.scheduler_address} "
+            "must run refund-audit 9.9.9, as this client does (see docs/dask.md): 2 "
+            "workers of 2 do not (") in result.output, result.output
+    assert f"version {installed}" in result.output
+    assert not (tmp_path / "out" / "findings.json").exists()

@@ -373,6 +373,40 @@ def answers_as_a_scheduler(address: str, timeout: float) -> None:
                          field="--scheduler") from exc
 
 
+def _worker_version() -> str:
+    """On a worker: the version of refund-audit installed there (a worker that cannot
+    import this module fails to run it)."""
+    from audit import __version__
+
+    return __version__
+
+
+def refuse_other_versions(client: Client, address: str) -> None:
+    """An input error naming --scheduler where a worker of the cluster runs another version
+    of refund-audit than this client, or none: the workers run the rules' code of their
+    own installation, and another version's findings would be told as this one's without
+    a word (docs/dask.md: the workers need the same version). Before, a worker without
+    refund-audit failed the run with a traceback only once the tasks were sent."""
+    from audit import __version__
+
+    try:
+        found: dict[str, Any] = client.run(_worker_version, on_error="return")
+    except Exception as exc:  # (the cluster went away, a worker could not be asked)
+        raise InputError(f"cannot ask the Dask workers at {address} which refund-audit "
+                         f"they run: {type(exc).__name__}: {exc}", field="--scheduler") from exc
+    other = {worker: (f"{type(value).__name__}: {value}" if isinstance(value, BaseException)
+                      else f"version {value}")
+             for worker, value in sorted(found.items()) if value != __version__}
+    if other:
+        listed = "; ".join(f"{worker}: {what}" for worker, what in list(other.items())[:3])
+        more = f"; and {len(other) - 3} more" if len(other) > 3 else ""
+        raise InputError(f"the Dask workers at {address} must run refund-audit {__version__}, "
+                         f"as this client does (see docs/dask.md): "
+                         f"{counted(len(other), 'worker')} of {len(found)} "
+                         f"{'does' if len(other) == 1 else 'do'} not ({listed}"
+                         f"{more})", field="--scheduler")
+
+
 def _run_apart(work: Callable[[], None]) -> None:
     """`work()` in a thread of its own (a daemon: an interrupt does not wait for it), its
     exception raised here: `asyncio.run` refuses to run in a thread whose event loop is
@@ -421,6 +455,7 @@ def dask_client(spec: EngineSpec) -> Iterator[tuple[Client, dict[str, Any]]]:
             except (OSError, TimeoutError) as exc:
                 raise InputError(f"the Dask scheduler at {spec.scheduler} has no workers",
                                  field="--scheduler") from exc
+            refuse_other_versions(client, spec.scheduler)
             workers = client.scheduler_info(n_workers=-1)["workers"]
             yield client, {"name": "dask", "scheduler": spec.scheduler,
                            "workers": len(workers),
