@@ -584,6 +584,10 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
 
     if scheduler is not None and engine != "dask":
         raise InputError("needs --engine dask", field="--scheduler")
+    if policy_path is not None and not policy_path.exists():
+        # (as compare's --policy; before: "cannot read: [Errno 2] No such file or directory:
+        # 'p.yaml'", naming no option, after --out was made)
+        raise InputError("no such file", file=policy_path, field="--policy")
     if engine == "dask":
         try:
             import distributed  # noqa: F401 (only to tell a missing extra early)

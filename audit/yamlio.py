@@ -65,8 +65,9 @@ def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     """(data, node tree) of a YAML file; InputError naming file and line on any problem."""
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", file=path) from exc
+    except (OSError, UnicodeDecodeError) as exc:  # (the path is named once, by `file`)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise InputError(f"cannot read: {reason}", file=path) from exc
     try:
         node = yaml.compose(text, Loader=_Loader)
         if node is not None and _expanded_size(node) > MAX_NODES:

@@ -1100,3 +1100,28 @@ def test_a_format_named_twice_is_written_and_told_once(tmp_path: Path) -> None:
     listed = (out / "SHA256SUMS").read_text(encoding="utf-8").splitlines()
     assert sorted(line.split("  ", 1)[1] for line in listed) == [
         "findings.csv", "findings.json", "quarantine.csv"]
+
+
+def test_a_missing_policy_is_named_as_the_policy_option(tmp_path: Path) -> None:
+    """`check --policy p.yaml` of no such file said "cannot read: [Errno 2] No such file or
+    directory: 'p.yaml'" (the path twice, the option not at all), after making --out; a
+    policy that is a link to no file the same. Now as compare says it, naming --policy."""
+    log = tmp_path / "log.csv"
+    log.write_text("case:concept:name,concept:name,time:timestamp\n"
+                   "A,Receive refund request,2026-08-01T10:00:00Z\n", encoding="utf-8")
+    (tmp_path / "link.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    for name in ("p.yaml", "link.yaml"):
+        policy = tmp_path / name
+        result = run("check", str(log), "--policy", str(policy), "--out",
+                     str(tmp_path / "out"), code=2)
+        assert result.output == f"error: {policy}: field '--policy': no such file\n"
+        assert not (tmp_path / "out").exists()
+    # A YAML file (policy, mapping, sources, project) that cannot be read names its file
+    # once, and the reason without Python's errno and the path again.
+    from audit.errors import InputError
+    from audit.yamlio import load_yaml
+
+    with pytest.raises(InputError) as refused:
+        load_yaml(tmp_path / "nowhere.yaml")
+    assert str(refused.value) == (f"{tmp_path / 'nowhere.yaml'}: cannot read: No such file "
+                                  "or directory")
