@@ -550,7 +550,7 @@ FAIL_ON = click.Choice(["info", "low", "medium", "high", "critical", "never"])
               "(docs/dask.md; needs the `dask` extra).")
 @click.option("--scheduler", metavar="tcp://HOST:PORT",
               help="With --engine dask: the scheduler of a running cluster (default: start a "
-              "LocalCluster with one worker per core).")
+              "LocalCluster with one worker per core it may run on).")
 @click.option("--sop", "sop", type=click.Path(dir_okay=False, path_type=Path),
               help="SOP model (BPMN) for every channel, instead of the policy's `sop:`; "
                    "FILE#PROCESS reads that process (or pool) of a file with several "

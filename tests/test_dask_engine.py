@@ -411,3 +411,19 @@ def test_workers_of_another_version_are_refused(cluster: Any, tmp_path: Path,
             "workers of 2 do not (") in result.output, result.output
     assert f"version {installed}" in result.output
     assert not (tmp_path / "out" / "findings.json").exists()
+
+
+def test_a_local_cluster_has_a_worker_per_core_this_process_may_use(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--engine dask` without --scheduler starts one worker per core this process may run
+    on (its CPU affinity: taskset, a cpuset), not per core of the machine: confined to 2 of
+    64 cores, it started 64 workers. Where the system has no affinity, every core."""
+    import os
+
+    from audit.engines.dask_engine import local_workers
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3, 5}, raising=False)
+    assert local_workers() == 2
+    monkeypatch.delattr(os, "sched_getaffinity")
+    assert local_workers() == 64

@@ -427,6 +427,17 @@ def _run_apart(work: Callable[[], None]) -> None:
         raise failed[0]
 
 
+def local_workers() -> int:
+    """The LocalCluster's workers by default: one per core this process may run on (its
+    CPU affinity: `taskset`, a container's or a batch job's cpuset), as the import's
+    reading workers count them. Before, `os.cpu_count()`: every core of the machine, so a
+    check confined to 2 of 64 cores started 64 workers, each importing pandas and pm4py."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # (no affinity on this system: macOS, Windows)
+        return os.cpu_count() or 1
+
+
 @contextmanager
 def dask_client(spec: EngineSpec) -> Iterator[tuple[Client, dict[str, Any]]]:
     """A client of the cluster at `spec.scheduler`, or of a LocalCluster started (and shut
@@ -463,7 +474,7 @@ def dask_client(spec: EngineSpec) -> Iterator[tuple[Client, dict[str, Any]]]:
         finally:
             client.close()
         return
-    n_workers = spec.n_workers or os.cpu_count() or 1
+    n_workers = spec.n_workers or local_workers()
     # One thread per worker process: pandas and the A* search hold the GIL.
     with dist.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                       host="127.0.0.1", dashboard_address="127.0.0.1:0",
