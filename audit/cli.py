@@ -450,6 +450,12 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
     from audit.store import import_options, refuse_long_log_name, side_files, write_import
 
     refuse_long_log_name(out)  # (before the inputs are read: not after minutes of it)
+    # (and so the log's suffix and its folder: before, `--out log.csv` or a folder that is
+    # a file were refused only once every input was read and correlated)
+    if out.suffix.lower() not in (".parquet", ".pq"):
+        raise InputError("the canonical log is written as Parquet: name it *.parquet",
+                         file=out, field="--out")
+    _writable_folder(out.parent)
     if assume_tz is not None:
         check_time_zone(assume_tz, field="--assume-tz")
     if encoding is not None:  # (checked where no input is a CSV too: never ignored)
@@ -754,8 +760,12 @@ def _writable_folder(out: Path) -> None:
         with tempfile.TemporaryFile(dir=out):
             pass
     except OSError as exc:
-        raise InputError(f"cannot write into {out}: {exc.strerror or exc}",
-                         field="--out") from exc
+        # (a file where the folder, or one of its folders, goes: named, not "File exists")
+        in_the_way = next((folder for folder in (out, *out.parents)
+                           if os.path.lexists(folder) and not folder.is_dir()), None)
+        reason = (f"{in_the_way} is a file, not a folder" if in_the_way is not None
+                  else exc.strerror or exc)
+        raise InputError(f"cannot write into {out}: {reason}", field="--out") from exc
 
 
 def _write_all(run: Any, out: Path, chosen: list[str],

@@ -122,7 +122,27 @@ def test_unwritable_output_is_one_line_and_exit_2(tmp_path: Path, command: str) 
         assert lines[0] == f"error: {target / 'policy.yaml'}: cannot write: Not a directory"
     else:
         assert lines[0] == (f"error: field '--out': cannot write into {target}: "
-                            "Not a directory")
+                            f"{blocker} is a file, not a folder")
+
+
+@pytest.mark.parametrize("out", ["log.csv", "a-file/log.parquet", "a-file/sub/log.parquet"])
+def test_an_import_out_that_cannot_be_the_log_is_refused_before_any_input_is_read(
+        tmp_path: Path, out: str) -> None:
+    """`import --out log.csv`, or a log in a folder that is a file, was refused only once
+    every input was read and correlated (minutes, at a million cases), and the folder as
+    "cannot write: File exists": refused first now, naming --out (the input here, an empty
+    file, is an error of its own once read: it is never reached)."""
+    (tmp_path / "a-file").write_text("")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    result = run("import", str(empty), "--out", str(tmp_path / out), code=2)
+    if out == "log.csv":
+        assert result.output == (f"error: {tmp_path / out}: field '--out': the canonical log "
+                                 "is written as Parquet: name it *.parquet\n")
+    else:
+        assert result.output == (f"error: field '--out': cannot write into "
+                                 f"{(tmp_path / out).parent}: {tmp_path / 'a-file'} is a "
+                                 "file, not a folder\n")
 
 
 @pytest.mark.parametrize(("args", "option"), [
