@@ -427,3 +427,24 @@ def test_a_local_cluster_has_a_worker_per_core_this_process_may_use(
     assert local_workers() == 2
     monkeypatch.delattr(os, "sched_getaffinity")
     assert local_workers() == 64
+
+
+@pytest.mark.parametrize(("setting", "told"), [
+    ("bogus", "not a time: 'bogus' (write e.g. 5s or 1m)"),
+    ("0s", "'0s': the time to wait for the scheduler must be above 0 (e.g. 5s)")])
+def test_a_connect_timeout_of_no_time_is_an_input_error(tmp_path: Path, setting: str,
+                                                        told: str) -> None:
+    """Dask's connect timeout, which docs/dask.md tells to set
+    (DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT), set to no time was an internal error
+    (KeyError from dask's parse_timedelta, a traceback), and 0 gave up at once: an input
+    error naming the setting."""
+    import dask
+
+    log = tmp_path / "log.csv"
+    log.write_text("case:concept:name,concept:name,time:timestamp\n"
+                   "A,Receive refund request,2026-08-01T10:00:00Z\n", encoding="utf-8")
+    with dask.config.set({"distributed.comm.timeouts.connect": setting}):
+        result = invoke("check", str(log), "--out", str(tmp_path / "out"), "--engine",
+                        "dask", "--scheduler", "tcp://127.0.0.1:1")
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert result.output == (f"error: field 'distributed.comm.timeouts.connect': {told}\n")

@@ -447,9 +447,21 @@ def dask_client(spec: EngineSpec) -> Iterator[tuple[Client, dict[str, Any]]]:
     from dask.utils import parse_timedelta
 
     dist: Any = distributed
-    timeout = (spec.connect_timeout if spec.connect_timeout is not None
-               else parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"),
-                                    default="s"))
+    if spec.connect_timeout is not None:
+        timeout = spec.connect_timeout
+    else:
+        # (Dask's configuration: a file, or DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT, as
+        # docs/dask.md tells to set it; before, a value of no time was an internal error)
+        setting = dask.config.get("distributed.comm.timeouts.connect")
+        try:
+            timeout = parse_timedelta(setting, default="s")
+        except (KeyError, ValueError, TypeError) as exc:
+            raise InputError(f"not a time: {setting!r} (write e.g. 5s or 1m)",
+                             field="distributed.comm.timeouts.connect") from exc
+        if timeout is None or not timeout > 0:
+            raise InputError(f"{setting!r}: the time to wait for the scheduler must be "
+                             "above 0 (e.g. 5s)",
+                             field="distributed.comm.timeouts.connect")
     if spec.scheduler is not None:
         check_scheduler(spec.scheduler)  # (EngineSpec has; this is where it is needed)
         answers_as_a_scheduler(spec.scheduler, timeout)
