@@ -1615,8 +1615,8 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
         from audit.policy import load_policy
         from conformance.compare import policy_roles
 
-        if not policy_path.exists():
-            raise InputError("no such file", file=policy_path)
+        if not policy_path.exists():  # (named as check names it)
+            raise InputError("no such file", file=policy_path, field="--policy")
         policy = load_policy(policy_path)
         tasks, allowed = policy.sop_tasks(), policy_roles(policy)
     columns = None

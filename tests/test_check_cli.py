@@ -1116,6 +1116,10 @@ def test_a_missing_policy_is_named_as_the_policy_option(tmp_path: Path) -> None:
                      str(tmp_path / "out"), code=2)
         assert result.output == f"error: {policy}: field '--policy': no such file\n"
         assert not (tmp_path / "out").exists()
+        # (compare's --policy alike)
+        result = run("compare", "ecommerce.bpmn", "offline.bpmn", "--policy", str(policy),
+                     "--out", str(tmp_path / "out"), code=2)
+        assert result.output == f"error: {policy}: field '--policy': no such file\n"
     # A YAML file (policy, mapping, sources, project) that cannot be read names its file
     # once, and the reason without Python's errno and the path again.
     from audit.errors import InputError
