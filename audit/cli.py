@@ -1645,6 +1645,10 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
     settings.say(f"{len(result.differences)} difference(s)")
     for difference in result.differences:
         settings.say(f"- {shown_all_controls(difference.sentence)}")
+    # (as discover tells its notes: a side's rows quarantined were told in compare.md only,
+    # and the console said nothing of them)
+    for note in result.notes:
+        settings.say(f"note: {note}")
     for warning in result.warnings:
         settings.say(f"warning: {warning}")
     _say_written(settings, out, written, removed, stale, others, dropped)

@@ -644,3 +644,24 @@ def test_compare_json_names_its_sides_files_policy_mapping_and_the_tool(
             document["to_be"]["sha256"]) == ("collab.bpmn", "Shop", digest(model))
     assert document["policy"] == {"file": "policy.yaml", "sha256": digest(policy)}
     assert document["mapping"] == {"file": "map.yaml", "sha256": digest(mapping)}
+
+
+def test_a_sides_notes_are_told_on_the_console(tmp_path: Path) -> None:
+    """A log side with rows quarantined: compare.md's notes said "as-is log: read 3 =
+    imported 2 + quarantined 1", the console said nothing of it (discover tells its notes
+    as `note:` lines, as the README says every command does)."""
+    log = tmp_path / "log.csv"
+    log.write_text("case:concept:name,concept:name,time:timestamp\n"
+                   "A,Receive refund request,2026-08-01T10:00:00Z\n"
+                   "A,Execute payout,2026-08-02T10:00:00Z\n"
+                   "B,Execute payout,not a time\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["compare", str(log), "ecommerce.bpmn", "--out",
+                                       str(out)])
+    assert result.exit_code == 0, result.output
+    told = "as-is log: read 3 = imported 2 + quarantined 1"
+    assert told in (out / "compare.md").read_text(encoding="utf-8")
+    assert any(line.startswith(f"note: {told}") for line in result.output.splitlines()), \
+        result.output
+    assert not CliRunner().invoke(main, ["compare", str(log), "ecommerce.bpmn", "--out",
+                                         str(out), "-q"]).output
