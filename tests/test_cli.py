@@ -917,3 +917,20 @@ def test_assume_tz_over_a_mappings_other_zone_is_told_on_stderr(tmp_path: Path) 
                     ["--mapping", str(mapping)], ["--assume-tz", "Europe/Berlin"]):
         again = run("-q", "import", str(log), *options, "--out", str(out))
         assert "overrides" not in again.stderr
+
+
+def test_the_import_total_tells_the_duplicates_dropped(tmp_path: Path) -> None:
+    """A record exported twice is dropped: the file's line said "(+ 1 duplicate
+    dropped)", the total line did not (check's summary does), so the total's counts were
+    one short of the records written without a word."""
+    path = tmp_path / "dup.csv"
+    path.write_text(
+        "case:concept:name,concept:name,time:timestamp,org:resource,event:id\n"
+        "c1,Receive refund request,2026-01-01T10:00:00Z,ann,e1\n"
+        "c1,Approve refund,2026-01-01T11:00:00Z,bob,e2\n"
+        "c1,Approve refund,2026-01-01T11:00:00Z,bob,e2\n"
+        "c1,Execute payout,2026-01-02T11:00:00Z,vic,e3\n", encoding="utf-8")
+    result = run("import", str(path), "--out", str(tmp_path / "log.parquet"))
+    lines = result.output.splitlines()
+    assert lines[0] == "dup.csv (csv): read 3 = imported 3 + quarantined 0 (+ 1 duplicate dropped)"
+    assert lines[1] == "total: read 3 = imported 3 + quarantined 0 (+ 1 duplicate dropped); 1 case"

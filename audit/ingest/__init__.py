@@ -127,10 +127,15 @@ class ImportResult:
         cases = self.log[C.CASE].nunique() if len(self.log) else 0
         events = ("" if len(self.log) == self.imported
                   else f"{counted(len(self.log), 'event')} in ")
+        # (the duplicates dropped too, as each file's line and check's summary tell them:
+        # before, the total's counts did not add up to the files' records without a word)
+        dropped = sum(f.deduplicated for f in self.files)
         lines.append(
             f"total: read {self.read} = imported {self.imported} + quarantined "
-            f"{self.quarantined}" + (f", {left_out_text(self.left_out)}" if self.left_out
-                                     else "") + f"; {events}{counted(cases, 'case')}")
+            f"{self.quarantined}"
+            + (f" (+ {counted(dropped, 'duplicate')} dropped)" if dropped else "")
+            + (f", {left_out_text(self.left_out)}" if self.left_out else "")
+            + f"; {events}{counted(cases, 'case')}")
         return lines + self.notes
 
 
