@@ -934,3 +934,21 @@ def test_the_import_total_tells_the_duplicates_dropped(tmp_path: Path) -> None:
     lines = result.output.splitlines()
     assert lines[0] == "dup.csv (csv): read 3 = imported 3 + quarantined 0 (+ 1 duplicate dropped)"
     assert lines[1] == "total: read 3 = imported 3 + quarantined 0 (+ 1 duplicate dropped); 1 case"
+
+
+def test_an_object_type_of_no_ocel_input_is_told_not_used(tmp_path: Path) -> None:
+    """`--object-type` applies to OCEL 2.0 logs only: given with a CSV it was taken
+    without a word, as if it had chosen the cases. A note says it was not used."""
+    path = tmp_path / "log.csv"
+    path.write_text("case:concept:name,concept:name,time:timestamp\n"
+                    "c1,Receive refund request,2026-01-01T10:00:00Z\n", encoding="utf-8")
+    note = ("note: --object-type Invoice: no input is an OCEL 2.0 log, the only kind it "
+            "applies to: not used")
+    result = run("import", str(path), "--object-type", "Invoice", "--out",
+                 str(tmp_path / "log.parquet"))
+    assert note[len("note: "):] in result.output.splitlines()
+    result = run("check", str(path), "--object-type", "Invoice", "--out",
+                 str(tmp_path / "out"), "--fail-on", "never")
+    assert note in result.output.splitlines()
+    result = run("import", str(path), "--out", str(tmp_path / "log.parquet"))
+    assert "--object-type" not in result.output

@@ -1078,6 +1078,10 @@ def import_sources(
     if detected and mapping.source:  # (the per-file lines name each system; the note
         # matters where a --mapping was given and is not applied to these files)
         notes.append(detected_note(detected, mapping))
+    if object_type is not None and not any(fmt == "ocel" for _path, fmt in events_in):
+        # (before: taken without a word, as if it had chosen the cases)
+        notes.append(f"--object-type {object_type}: no input is an OCEL 2.0 log, the only "
+                     "kind it applies to: not used")
     if any(mask.any() for mask in restating):  # which events are correlated, per event
         for k, one_log, mask in zip(logs_input, logs, restating, strict=True):
             one_log[_RESTATED] = np.where(mask, k + 1, 0).astype(np.int32)
