@@ -400,6 +400,8 @@ class CaseFacts:
             return count(self.mask("approve", "second-approve"))
         if name == "payouts_n":
             return count(self.mask("paid"))
+        if name == "requests_n":
+            return count(self.mask("request"))
         if name == "approvals_min_amount":
             return self._per_case(self._approved_in_case_currency(), C.AMOUNT, "min", codes)
         if name == "approvals_first_time":
@@ -609,7 +611,8 @@ class CaseFacts:
         names = ["channel", "currency", "has_ticket"]
         names += [f"{p}_{k}" for p in _FIRSTS for k in _FIELDS]
         names += ["approvals_n", "approvals_min_amount", "approvals_first_time",
-                  "approvals_last_time", "approval_eids", "payouts_n", "payouts_sum",
+                  "approvals_last_time", "approval_eids", "payouts_n", "requests_n",
+                  "payouts_sum",
                   "payout_eids", "first_evidence_time", "first_close_time", "rejected",
                   "rejections_last_time"]
         return self.table(*names)
@@ -641,6 +644,56 @@ class CaseFacts:
         for name in names:
             hits[name] = self._lists_for(name, where)
         return hits
+
+    def open_requests(self, codes: Ints) -> Ints:
+        """Per case at positions `codes`: the sorted position of the request it is still open
+        on after its last event, -1 where it is not open. That request is the first one
+        after the case's last close or standing rejection (one that no later approval
+        overturned), so a request after a close or a rejection reopens the case, and a close
+        or a rejection before the request does not close it; the case is open where no
+        successful payout came at or after that request. A close or a rejection at the same
+        time as a request closes it. Only the events of these cases are read."""
+        out = np.full(len(codes), -1, dtype=np.int64)
+        if not len(codes):
+            return out
+        wanted = np.zeros(self.n_cases, dtype=bool)
+        wanted[codes] = True
+        request, approval = self.mask("request"), self.mask("approve", "second-approve")
+        rejection, close, paid = self.mask("reject"), self.mask("close"), self.mask("paid")
+        stamps = self.column(C.TIMESTAMP)
+        at = np.flatnonzero(wanted[self.case_code] & (request | approval | rejection | close
+                                                       | paid))
+        taken = pd.Series(stamps.take(at))
+        known = taken.notna().to_numpy()
+        at = at[known]
+        times = _int_times(taken[known])
+        case = self.case_code[at]
+        none = np.iinfo(np.int64).min
+
+        def last(chosen: Mask) -> Ints:
+            """Per event of `at`: the latest time of its case's `chosen` events (`none`
+            where it has none); the events of a case ascend in time."""
+            where = np.flatnonzero(chosen)
+            cases = case[where]
+            latest = np.full(self.n_cases, none, dtype=np.int64)
+            if len(where):
+                end = np.r_[cases[1:] != cases[:-1], True]
+                latest[cases[end]] = times[where[end]]
+            return cast(Ints, latest[case])
+
+        standing = rejection[at] & (times >= last(approval[at]))
+        reopened = request[at] & (times > last(close[at] | standing))
+        where = np.flatnonzero(reopened)
+        cases = case[where]
+        first = np.r_[True, cases[1:] != cases[:-1]] if len(where) else np.zeros(0, dtype=bool)
+        start = np.full(self.n_cases, -1, dtype=np.int64)
+        start_time = np.full(self.n_cases, np.iinfo(np.int64).max, dtype=np.int64)
+        start[cases[first]] = at[where[first]]
+        start_time[cases[first]] = times[where[first]]
+        answered = np.zeros(self.n_cases, dtype=bool)
+        answered[case[paid[at] & (times >= start_time[case])]] = True
+        start[answered] = -1
+        return cast(Ints, start[codes])
 
     def point(self, name: str) -> pd.Series:
         """Time of a stage point per case (see policy stages)."""

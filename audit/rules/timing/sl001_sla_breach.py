@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from audit import canonical as C
 from audit.canonical import elapsed
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
@@ -10,9 +11,9 @@ from audit.rules.facts import CaseFacts
 
 class SlaBreach(Rule):
     """What it checks:
-    The time from the refund request to the first successful payout exceeds the SLA; or the
-    request is still open at the audit's as-of time (no successful payout, not closed, not
-    rejected) and the SLA has run out.
+    The time from the refund request to the first successful payout exceeds the SLA; or a
+    request is still open at the audit's as-of time (no successful payout at or after it,
+    not closed or rejected since) and the SLA has run out since it.
 
     Why it matters:
     Refund deadlines are promised to customers and often set by law or card-scheme rules;
@@ -31,7 +32,9 @@ class SlaBreach(Rule):
     minutes on a Berlin clock over the spring change is 13 days 23.5 hours, within the
     SLA). An open request is measured to `as_of` in the
     policy or `--as-of` (default: the time of the run); a rejection overturned by a later
-    approval does not close it. An approved request left unpaid past its grace is
+    approval does not close it. A close, a rejection or a payout before a request does not
+    answer it, and a request after a close or a rejection reopens the case: its clock runs
+    from that request. An approved request left unpaid past its grace is
     `approved-not-paid`, which takes precedence.
 
     References:
@@ -55,22 +58,28 @@ class SlaBreach(Rule):
         found = self.findings(
             facts, paid, events=("request_eid", "payout_eid"), when="payout_time",
             evidence=("took", "sla"), message="request to payout took {took} (SLA {sla})")
-        # Still open at the as-of time: requested, never paid, neither closed nor rejected
-        # (a rejection before a later approval was overturned by it), and the SLA over.
-        # What closes a case is read for the unpaid requests past the SLA only.
-        late = (c["request_eid"].notna() & c["payout_eid"].isna()
-                & (elapsed(facts.as_of, c["request_time"]) > sla)).to_numpy(dtype=bool)
+        # Still open at the as-of time: a request not answered by a successful payout at or
+        # after it, neither closed nor rejected since (a rejection before a later approval
+        # was overturned by it; a request after a close or a rejection reopens the case),
+        # and the SLA over since that request. Read for the cases that can be so only: the
+        # first request past the SLA, and no payout, a payout before the request or more
+        # than one request.
+        late = (c["request_eid"].notna()
+                & (elapsed(facts.as_of, c["request_time"]) > sla)
+                & (c["payout_eid"].isna() | (c["payout_time"] < c["request_time"])
+                   | (facts.col("requests_n") > 1))).to_numpy(dtype=bool)
         if not late.any():
             return found
-        waiting = facts.at_cases(np.flatnonzero(late), "request_time", "request_eid",
-                                 "first_close_time", "approvals_last_time",
-                                 "rejections_last_time", "currency")
-        withdrawn = waiting["rejections_last_time"].notna() & (
-            waiting["approvals_last_time"].isna()
-            | (waiting["rejections_last_time"] >= waiting["approvals_last_time"])).fillna(False)
-        waiting = waiting[waiting["first_close_time"].isna() & ~withdrawn].copy()
+        codes = np.flatnonzero(late)
+        start = facts.open_requests(codes)
+        codes, start = codes[start >= 0], start[start >= 0]
+        waiting = facts.at_cases(codes, "currency")
+        asked = facts.frame(start, (C.EVENT_ID, C.TIMESTAMP))
+        waiting["request_eid"] = asked[C.EVENT_ID].to_numpy(dtype=object)
+        waiting["request_time"] = asked[C.TIMESTAMP].array
+        waiting["open_for"] = elapsed(facts.as_of, waiting["request_time"])
+        waiting = waiting[waiting["open_for"] > sla].copy()
         if len(waiting):
-            waiting["open_for"] = elapsed(facts.as_of, waiting["request_time"])
             waiting["sla"] = sla
             waiting["breached"] = waiting["request_time"] + sla
             waiting["as_of"] = facts.as_of
