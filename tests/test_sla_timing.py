@@ -36,3 +36,42 @@ def test_a_reopened_request_is_open_since_the_request_that_reopened_it(
     assert breach.timestamp == "2026-08-15T09:00:00+00:00"
     assert breach.message == ("no payout 74 days 15:00:00 after the request, still open at "
                               "2026-10-15T00:00:00+00:00 (SLA 14 days 00:00:00)")
+
+
+def test_a_stage_still_open_is_dated_when_its_limit_ran_out(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A request with no approval 12 days on, at the as-of time: its approval stage (10
+    days) is overdue, dated when the limit ran out, and its evidence has no end but the
+    as-of time (before: no finding until an approval came, however late)."""
+    log = {"C1": [{"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
+                  {"a": "Collect evidence"}]}
+    found = _sl(log, "2026-07-13T09:00:00Z", policy_for)
+    late = found[("SL002", "C1")]
+    assert late.timestamp == "2026-07-11T09:00:00+00:00"
+    assert late.event_ids == ["C1-01"]
+    assert late.message == ("approval still open after 12 days 00:00:00 at "
+                            "2026-07-13T09:00:00+00:00 (limit 10 days 00:00:00)")
+    assert late.evidence["stages"] == [{
+        "stage": "approval", "from": "request", "to": "first-approval",
+        "started": "2026-07-01T09:00:00+00:00", "ended": None,
+        "open_at": "2026-07-13T09:00:00+00:00", "took": "12 days 00:00:00",
+        "limit": "10 days 00:00:00"}]
+
+
+def test_a_late_stage_that_ended_and_one_still_open_are_one_finding(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """Approved 11 days after the request (limit 10 days) and not paid a day later (payout
+    stage of 12 hours): one finding telling both, dated when the first of them was over."""
+    stages = {"stages": [
+        {"name": "approval", "from": "request", "to": "first-approval", "limit": "10d"},
+        {"name": "payout", "from": "last-approval", "to": "payout", "limit": "12h"}],
+        "grace": {"approved_not_paid": "30d"}}
+    log = {"C1": [{"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
+                  {"a": "Approve refund", "t": "2026-07-12T09:00Z"}]}
+    found = _sl(log, "2026-07-13T09:00:00Z", policy_for, stages)
+    late = found[("SL002", "C1")]
+    assert late.message == ("approval took 11 days 00:00:00 (limit 10 days 00:00:00); payout "
+                            "still open after 1 days 00:00:00 at 2026-07-13T09:00:00+00:00 "
+                            "(limit 0 days 12:00:00)")
+    assert late.timestamp == "2026-07-12T09:00:00+00:00"
+

@@ -52,6 +52,11 @@ _FIRSTS = {"request": ("request",), "purchase": ("bought",), "approval1": ("appr
 """Prefix of a first-event column group -> the events it is the first of ("paid": the
 successful payouts; "bought": the purchases not failed, so a declined capture is no
 purchase)."""
+POINT_COLUMNS = {"request": "request_time", "evidence": "first_evidence_time",
+                 "first-approval": "approvals_first_time",
+                 "last-approval": "approvals_last_time", "payout": "payout_time",
+                 "close": "first_close_time"}
+"""The per-case column of each stage point (audit.policy.STAGE_POINTS)."""
 _LISTS = {"approval_eids": ("approve", "second-approve"), "payout_eids": ("paid",)}
 Mask = np.ndarray[Any, np.dtype[np.bool_]]
 Ints = np.ndarray[Any, np.dtype[np.int64]]
@@ -697,11 +702,7 @@ class CaseFacts:
 
     def point(self, name: str) -> pd.Series:
         """Time of a stage point per case (see policy stages)."""
-        column = {"request": "request_time", "evidence": "first_evidence_time",
-                  "first-approval": "approvals_first_time",
-                  "last-approval": "approvals_last_time", "payout": "payout_time",
-                  "close": "first_close_time"}[name]
-        return self.col(column)
+        return self.col(POINT_COLUMNS[name])
 
     def tolerance(self, currencies: pd.Series) -> npt.NDArray[np.float64]:
         """Per amount, of the currency at its position in `currencies`: the policy's
@@ -1075,4 +1076,4 @@ def same(a: pd.Series, b: pd.Series) -> pd.Series:
         False).astype(bool)
 
 
-__all__ = ["CaseFacts", "same", "slices"]
+__all__ = ["POINT_COLUMNS", "CaseFacts", "same", "slices"]

@@ -23,7 +23,8 @@ class ApprovedNotPaid(Rule):
     payout by 2026-10-15.
     Compliant: `Execute payout` within the grace period, or `Reject refund` after the last
     approval.
-    Precedence: an unpaid case is never also an `sla-breach`.
+    Precedence: an unpaid case is never also an `sla-breach` or a `stage-overdue` (its
+    payout stage still open past its limit tells the same wait).
 
     Options:
     `grace.approved_not_paid` (default 5d); the as-of time is `as_of` in the policy or
@@ -40,7 +41,7 @@ class ApprovedNotPaid(Rule):
     options = (Option("grace", "time allowed between approval and payout",
                       "grace.approved_not_paid"),
                Option("as-of", "the audit's clock (or check --as-of)", "as_of"))
-    suppresses = ("sla-breach",)
+    suppresses = ("sla-breach", "stage-overdue")
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         c = facts.table("approvals_last_time", "approvals_n", "payout_eid",

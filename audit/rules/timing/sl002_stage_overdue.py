@@ -1,19 +1,23 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from audit.canonical import elapsed
 from audit.findings import Finding
+from audit.policy import STAGE_POINTS, Stage
 from audit.rules.base import Option, Rule
-from audit.rules.facts import CaseFacts
+from audit.rules.facts import POINT_COLUMNS, CaseFacts
 
 
 class StageOverdue(Rule):
     """What it checks:
     A stage of the refund took longer than its limit: for each stage in the policy, the time
     from its start point (e.g. the request) to its end point (e.g. the first approval), where
-    both happened.
+    both happened; or a stage that started is still open at the audit's as-of time and its
+    limit has run out (the case neither closed nor past the stage's end point, and, for a
+    stage ending before the close, not rejected).
 
     Why it matters:
     Stage limits show where refunds wait, before the overall SLA is at risk, and who owns the
@@ -21,17 +25,22 @@ class StageOverdue(Rule):
 
     Example:
     Violating (payout stage 7 days): last approval on 2026-07-02, payout on 2026-07-10.
-    Compliant: payout on 2026-07-06.
+    Violating (approval stage 10 days): request on 2026-07-01, no approval, no rejection and
+    the ticket still open at the as-of date 2026-07-13 (dated when the limit ran out,
+    2026-07-11).
+    Compliant: payout on 2026-07-06; or a request rejected, or paid without an approval
+    (`missing-approval`), before its approval stage ended.
 
     Options:
     `stages`: a list of `{name, from, to, limit}` with points request, evidence,
     first-approval, last-approval, payout, close, in this order (a stage's `to` is a later
     point than its `from`; the policy is refused otherwise). A limit is elapsed time, as
-    `sla-breach` measures it (a day is 24 hours, across a DST change too). A finding's time
-    is when its
-    late stage that ended first ended; its evidence lists each late stage with its points,
-    times and limit. It names the request, the approvals and the payout, and the evidence or close
-    event a late stage starts or ends at.
+    `sla-breach` measures it (a day is 24 hours, across a DST change too); a stage still
+    open is measured to `as_of` in the policy or `--as-of`. A finding's time is when its
+    late stage that ended first ended (for a stage still open, when its limit ran out); its
+    evidence lists each late stage with its points, times and limit (a stage still open
+    has no end and the as-of time as `open_at`). It names the request, the approvals and
+    the payout, and the evidence or close event a late stage starts or ends at.
 
     References:
     Internal SLA and OLA definitions of the refund SOP.
@@ -41,7 +50,8 @@ class StageOverdue(Rule):
     name = "stage-overdue"
     severity = "low"
     summary = "A stage took longer than its limit"
-    options = (Option("stages", "name, from, to and limit of each stage", "stages"),)
+    options = (Option("stages", "name, from, to and limit of each stage", "stages"),
+               Option("as-of", "the audit's clock (or check --as-of)", "as_of"))
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         c = facts.table("request_eid", "payout_eid", "request_time", "currency")
@@ -51,27 +61,42 @@ class StageOverdue(Rule):
             started, ended = facts.point(stage.start), facts.point(stage.end)
             took = elapsed(ended, started)
             over = (took.notna() & (took > stage.limit)).to_numpy(dtype=bool)
-            stages.append((stage, started, ended, took, over))
-            late_anywhere |= over
+            running = _running(facts, stage, started, ended)
+            stages.append((stage, started, ended, took, over | running, running))
+            late_anywhere |= over | running
         hits = c[late_anywhere].copy()
         n = len(hits)
         texts: list[list[str]] = [[] for _ in range(n)]
-        details: list[list[dict[str, str]]] = [[] for _ in range(n)]
+        details: list[list[dict[str, str | None]]] = [[] for _ in range(n)]
         when = pd.Series(pd.NaT, index=hits.index, dtype=hits["request_time"].dtype)
-        for stage, started, ended, took, over in stages:
-            mine = over[late_anywhere]
+        as_of = facts.as_of.isoformat()
+        for stage, started, ended, took, late, running in stages:
+            mine = late[late_anywhere]
+            still = running[late_anywhere][mine].tolist()
             limit = str(pd.Timedelta(stage.limit))  # (as the durations read: 7 days 00:00:00)
             at = np.flatnonzero(mine)
-            for k, begun, done, spent in zip(at.tolist(), started[late_anywhere][mine],
-                                             ended[late_anywhere][mine],
-                                             took[late_anywhere][mine], strict=True):
+            begun_at = started[late_anywhere][mine]
+            waited = elapsed(facts.as_of, begun_at)
+            for k, begun, done, spent, open_for, is_open in zip(
+                    at.tolist(), begun_at, ended[late_anywhere][mine],
+                    took[late_anywhere][mine], waited, still, strict=True):
+                if is_open:  # started, not ended, and over its limit at the as-of time
+                    texts[k].append(f"{stage.name} still open after {open_for} at {as_of} "
+                                    f"(limit {limit})")
+                    details[k].append({"stage": stage.name, "from": stage.start,
+                                       "to": stage.end, "started": begun.isoformat(),
+                                       "ended": None, "open_at": as_of,
+                                       "took": str(open_for), "limit": limit})
+                    continue
                 texts[k].append(f"{stage.name} took {spent} (limit {limit})")
                 details[k].append({"stage": stage.name, "from": stage.start,
                                    "to": stage.end, "started": begun.isoformat(),
                                    "ended": done.isoformat(), "took": str(spent),
                                    "limit": limit})
-            # The finding's time: when its first late stage (in time) ended.
-            done_at = ended[late_anywhere]
+            # The finding's time: when its first late stage (in time) ended, or for a stage
+            # still open, when its limit ran out.
+            done_at = ended[late_anywhere].where(~running[late_anywhere],
+                                                 started[late_anywhere] + stage.limit)
             earlier = when.isna().to_numpy() | (done_at < when).fillna(False).to_numpy()
             first = mine & earlier
             when[first] = done_at[first].to_numpy()
@@ -79,9 +104,9 @@ class StageOverdue(Rule):
         # approvals and the payout are named in every finding).
         for point in ("evidence", "close"):
             touched = np.zeros(len(c), dtype=bool)
-            for stage, *_, over in stages:
+            for stage, *_, late, _running_too in stages:
                 if point in (stage.start, stage.end):
-                    touched |= over
+                    touched |= late
             eids = facts.col(f"{point}_eid").astype(object) if touched.any() else None
             hits[f"{point}_eid"] = None if eids is None else eids[late_anywhere].where(
                 touched[late_anywhere], None).to_numpy(dtype=object)
@@ -93,3 +118,29 @@ class StageOverdue(Rule):
             facts, hits, events=("request_eid", "evidence_eid", "approval_eids", "payout_eid",
                                  "close_eid"),
             when="ended", evidence=("late", "stages"), message="{late}")
+
+
+def _running(facts: CaseFacts, stage: Stage, started: pd.Series, ended: pd.Series
+             ) -> npt.NDArray[np.bool_]:
+    """Per case: `stage` started, has not ended, and its limit ran out by the as-of time,
+    while the case still waits on it: no later point of the process reached (a case that
+    went past the stage without its end, e.g. paid without an approval, is other rules'
+    business), not closed, and, for a stage that ends before the close, not rejected (a
+    rejection that no later approval overturned). Only the cases over the limit are read."""
+    waiting: npt.NDArray[np.bool_] = np.array(
+        started.notna() & ended.isna() & (elapsed(facts.as_of, started) > stage.limit),
+        dtype=bool)
+    if not waiting.any():
+        return waiting
+    codes = np.flatnonzero(waiting)
+    later = [POINT_COLUMNS[p] for p in STAGE_POINTS[STAGE_POINTS.index(stage.end) + 1:]]
+    frame = facts.at_cases(codes, *later, "rejections_last_time", "approvals_last_time")
+    gone = np.zeros(len(codes), dtype=bool)
+    if later:
+        gone |= frame[later].notna().any(axis=1).to_numpy(dtype=bool)
+    if stage.end != "close":
+        rejected, approved = frame["rejections_last_time"], frame["approvals_last_time"]
+        gone |= (rejected.notna() & (approved.isna() | (rejected >= approved))).fillna(
+            False).to_numpy(dtype=bool)
+    waiting[codes[gone]] = False
+    return waiting
