@@ -75,3 +75,18 @@ def test_a_late_stage_that_ended_and_one_still_open_are_one_finding(
                             "(limit 0 days 12:00:00)")
     assert late.timestamp == "2026-07-12T09:00:00+00:00"
 
+
+def test_a_payout_before_the_request_is_not_where_its_sla_ends(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A payout a month before the request, and the request paid 29 days after it: the
+    breach cites the request and the payout after it (before: the earlier payout ended the
+    SLA at a negative time, and the late one was never reported)."""
+    log = {"C1": [{"a": "Capture payment", "t": "2026-05-20T09:00Z"},
+                  {"a": "Execute payout", "t": "2026-06-01T09:00Z"},
+                  {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
+                  {"a": "Approve refund", "t": "2026-07-02T09:00Z"},
+                  {"a": "Execute payout", "t": "2026-07-30T09:00Z"}]}
+    breach = _sl(log, "2026-10-15T00:00:00Z", policy_for)[("SL001", "C1")]
+    assert breach.event_ids == ["C1-03", "C1-05"]
+    assert breach.timestamp == "2026-07-30T09:00:00+00:00"
+    assert breach.evidence["took"] == "29 days 00:00:00"

@@ -700,6 +700,36 @@ class CaseFacts:
         start[answered] = -1
         return cast(Ints, start[codes])
 
+    def paid_after_request(self, codes: Ints) -> Ints:
+        """Per case at positions `codes`: the sorted position of its first successful payout
+        at or after its first request (a payout before the request does not answer it), -1
+        where none. Only the payouts of these cases are read."""
+        out = np.full(len(codes), -1, dtype=np.int64)
+        if not len(codes):
+            return out
+        key = "first:request"
+        if key not in self._sorted:
+            self._sorted[key] = self.first_of(self.mask(*_FIRSTS["request"]))
+        requested = cast(Ints, self._sorted[key])[codes]
+        wanted = np.zeros(self.n_cases, dtype=bool)
+        wanted[codes[requested >= 0]] = True
+        stamps = self.column(C.TIMESTAMP)
+        since = np.full(self.n_cases, np.iinfo(np.int64).max, dtype=np.int64)
+        asked = pd.Series(stamps.take(requested[requested >= 0]))
+        since[codes[requested >= 0]] = np.where(asked.notna().to_numpy(), _int_times(asked),
+                                                np.iinfo(np.int64).max)
+        at = np.flatnonzero(wanted[self.case_code] & self.mask("paid"))
+        paid = pd.Series(stamps.take(at))
+        known = paid.notna().to_numpy()
+        at = at[known]
+        case = self.case_code[at]
+        answer = np.flatnonzero(_int_times(paid[known]) >= since[case])
+        cases = case[answer]
+        first = np.r_[True, cases[1:] != cases[:-1]] if len(answer) else np.zeros(0, dtype=bool)
+        found = np.full(self.n_cases, -1, dtype=np.int64)
+        found[cases[first]] = at[answer[first]]
+        return cast(Ints, found[codes])
+
     def point(self, name: str) -> pd.Series:
         """Time of a stage point per case (see policy stages)."""
         return self.col(POINT_COLUMNS[name])

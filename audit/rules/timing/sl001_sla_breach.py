@@ -11,9 +11,9 @@ from audit.rules.facts import CaseFacts
 
 class SlaBreach(Rule):
     """What it checks:
-    The time from the refund request to the first successful payout exceeds the SLA; or a
-    request is still open at the audit's as-of time (no successful payout at or after it,
-    not closed or rejected since) and the SLA has run out since it.
+    The time from the refund request to the first successful payout at or after it exceeds
+    the SLA; or a request is still open at the audit's as-of time (no successful payout at
+    or after it, not closed or rejected since) and the SLA has run out since it.
 
     Why it matters:
     Refund deadlines are promised to customers and often set by law or card-scheme rules;
@@ -52,6 +52,18 @@ class SlaBreach(Rule):
     def check(self, facts: CaseFacts) -> list[Finding]:
         sla = facts.policy.sla
         c = facts.table("payout_time", "request_time", "request_eid", "payout_eid", "currency")
+        # A payout before the request does not answer it: the SLA ends at the first
+        # successful payout at or after the request.
+        before = (c["payout_time"] < c["request_time"]).fillna(False).to_numpy(dtype=bool)
+        if before.any():
+            c = c.copy()
+            codes = np.flatnonzero(before)
+            at = facts.paid_after_request(codes)
+            later = facts.frame(np.maximum(at, 0), (C.EVENT_ID, C.TIMESTAMP))
+            c.loc[c.index[codes], "payout_eid"] = later[C.EVENT_ID].where(
+                at >= 0, None).to_numpy(dtype=object)
+            c.loc[c.index[codes], "payout_time"] = later[C.TIMESTAMP].where(
+                at >= 0).to_numpy()
         c["took"] = elapsed(c["payout_time"], c["request_time"])
         c["sla"] = sla
         paid = c[c["took"].notna() & (c["took"] > sla)]
@@ -62,12 +74,11 @@ class SlaBreach(Rule):
         # after it, neither closed nor rejected since (a rejection before a later approval
         # was overturned by it; a request after a close or a rejection reopens the case),
         # and the SLA over since that request. Read for the cases that can be so only: the
-        # first request past the SLA, and no payout, a payout before the request or more
-        # than one request.
+        # first request past the SLA, and no payout at or after it or more than one request.
         late = (c["request_eid"].notna()
                 & (elapsed(facts.as_of, c["request_time"]) > sla)
-                & (c["payout_eid"].isna() | (c["payout_time"] < c["request_time"])
-                   | (facts.col("requests_n") > 1))).to_numpy(dtype=bool)
+                & (c["payout_eid"].isna() | (facts.col("requests_n") > 1))
+                ).to_numpy(dtype=bool)
         if not late.any():
             return found
         codes = np.flatnonzero(late)
