@@ -17,7 +17,8 @@ class StageOverdue(Rule):
     from its start point (e.g. the request) to its end point (e.g. the first approval), where
     both happened; or a stage that started is still open at the audit's as-of time and its
     limit has run out (the case neither closed nor past the stage's end point, and, for a
-    stage ending before the close, not rejected).
+    stage ending before the close, not rejected and within the SLA: past it, the open case
+    is an `sla-breach`).
 
     Why it matters:
     Stage limits show where refunds wait, before the overall SLA is at risk, and who owns the
@@ -126,10 +127,14 @@ def _running(facts: CaseFacts, stage: Stage, started: pd.Series, ended: pd.Serie
     while the case still waits on it: no later point of the process reached (a case that
     went past the stage without its end, e.g. paid without an approval, is other rules'
     business), not closed, and, for a stage that ends before the close, not rejected (a
-    rejection that no later approval overturned). Only the cases over the limit are read."""
-    waiting: npt.NDArray[np.bool_] = np.array(
-        started.notna() & ended.isna() & (elapsed(facts.as_of, started) > stage.limit),
-        dtype=bool)
+    rejection that no later approval overturned) and its request still within the SLA.
+    Only the cases over the limit are read."""
+    over = started.notna() & ended.isna() & (elapsed(facts.as_of, started) > stage.limit)
+    if stage.end != "close":
+        # Past the SLA, a case still waiting before its payout is an open sla-breach,
+        # which replaces this finding: not built only to be dropped.
+        over &= ~(elapsed(facts.as_of, facts.col("request_time")) > facts.policy.sla)
+    waiting: npt.NDArray[np.bool_] = np.array(over, dtype=bool)
     if not waiting.any():
         return waiting
     codes = np.flatnonzero(waiting)
