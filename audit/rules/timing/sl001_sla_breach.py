@@ -33,8 +33,9 @@ class SlaBreach(Rule):
     SLA). An open request is measured to `as_of` in the
     policy or `--as-of` (default: the time of the run); a rejection overturned by a later
     approval does not close it. A close, a rejection or a payout before a request does not
-    answer it, and a request after a close or a rejection reopens the case: its clock runs
-    from that request. An approved request left unpaid past its grace is
+    answer it, and a request after a close or a rejection reopens the case: while open, its
+    clock runs from that request (a paid case's runs from its first request, whatever
+    closed in between). An approved request left unpaid past its grace is
     `approved-not-paid`, which takes precedence.
 
     References:
