@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from audit import canonical as C
 from audit.policy import Policy
 from audit.rules.engine import run_rules
+from audit.rules.registry import default_rules
 from tests.test_rule_cases import policy_for, run_case
 
 __all__ = ["policy_for"]
@@ -100,7 +102,6 @@ def test_the_dask_engines_partitions_give_the_local_timing_findings(
     per partition as a worker checks it (audit.engines.dask_engine.run_partition), equal
     the local engine's, evidence and fingerprints alike: the rules read each case alone."""
     from audit.engines.dask_engine import _finish, partition_log, run_partition, ship_policy
-    from audit.rules.registry import default_rules
     from tests.rules.logbuilder import build_log, timestamp
 
     def case(n: int) -> list[dict[str, Any]]:
@@ -134,3 +135,24 @@ def test_the_dask_engines_partitions_give_the_local_timing_findings(
     timing = [f.as_dict() for f in local.findings if f.rule in ("SL001", "SL002")]
     assert {f["rule"] for f in timing} == {"SL001", "SL002"}
     assert [f.as_dict() for f in remote if f.rule in ("SL001", "SL002")] == timing
+
+
+def test_a_long_stage_limit_beside_a_late_stage_of_a_nanosecond_log(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A log of nanosecond times (they end in 2262) with a case of 2250 whose approval was
+    late, under a policy with a stage limit of 100 years as well: stage-overdue reports the
+    late approval (before: the start of every late case plus the 100 years was computed,
+    beyond 2262: OverflowError, the rule crashed)."""
+    from tests.rules.logbuilder import build_log, timestamp
+
+    policy = policy_for({"stages": [
+        {"name": "approval", "from": "request", "to": "first-approval", "limit": "10d"},
+        {"name": "slow", "from": "request", "to": "close", "limit": "36500d"}]})
+    log = build_log({"C1": [{"a": "Receive refund request", "t": "2250-07-01T09:00Z"},
+                            {"a": "Approve refund", "t": "2250-07-20T09:00Z"}]}, policy)
+    log[C.TIMESTAMP] = log[C.TIMESTAMP].dt.as_unit("ns")
+    result = run_rules(log, policy, default_rules(),
+                       as_of=timestamp("2026-07-13T09:00:00Z").to_pydatetime())
+    assert result.errors == []
+    assert [f.message for f in result.findings if f.rule == "SL002"] == [
+        "approval took 19 days 00:00:00 (limit 10 days 00:00:00)"]

@@ -96,8 +96,11 @@ class StageOverdue(Rule):
                                    "limit": limit})
             # The finding's time: when its first late stage (in time) ended, or for a stage
             # still open, when its limit ran out.
-            done_at = ended[late_anywhere].where(~running[late_anywhere],
-                                                 started[late_anywhere] + stage.limit)
+            # (Added to the open stages' starts only: each is over its limit before the as-of
+            # time, while another start plus a limit of up to 100 years may pass 2262.)
+            done_at = ended[late_anywhere].copy()
+            still_open = running[late_anywhere]
+            done_at[still_open] = started[late_anywhere][still_open] + stage.limit
             earlier = when.isna().to_numpy() | (done_at < when).fillna(False).to_numpy()
             first = mine & earlier
             when[first] = done_at[first].to_numpy()
