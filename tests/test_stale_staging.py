@@ -156,10 +156,12 @@ def test_a_later_import_removes_the_staging_folder_of_a_killed_import(
     assert hidden(out) == sorted([running.name, elsewhere.name])
     assert (f"removed 1 staging folder of a run that ended while writing (its process is "
             f"not running) from {out}: {left[0]}") in result.output
+    # (named in the order of their names: this process's id may sort before 12345 or after)
+    told = sorted([(elsewhere.name, "of an older version, or of another machine: whether "
+                                    "its process ended is not known"),
+                   (running.name, "of a process that is running")])
     assert (f"warning: {out} holds 2 folders of other runs of this tool, left as they are: "
-            f"{elsewhere.name} (of an older version, or of another machine: whether its "
-            f"process ended is not known), {running.name} (of a process that is running)"
-            ) in result.output
+            + ", ".join(f"{name} ({why})" for name, why in told)) in result.output
     assert (out / "log.parquet").read_bytes()[-4:] == b"PAR1"
     assert (out / "log.parquet").stat().st_size > 4
 
