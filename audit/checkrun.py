@@ -232,8 +232,8 @@ class CheckRun:
         chooses the evidence missing-evidence requires and the SOP the conformance rules
         align a case on (and whose lanes unauthorized-performer reads): such a case is
         judged by none of them (but for a '*' SOP), and the count said nothing of it. After
-        correlation every event states its case's channel: the candidates (the cases of an
-        event stating none) are nearly always none."""
+        correlation every event states a channel (its export's, by the sources config): the
+        candidates (the cases of an event stating none) are nearly always none."""
         log = self.imported.log
         if not len(log):
             return 0

@@ -150,10 +150,10 @@ def test_an_event_stating_no_channel_without_a_role_is_counted_unjudged() -> Non
 
 
 def test_a_case_stating_two_channels_is_reported_with_the_one_the_rules_read() -> None:
-    """conflicting-channel names the case's channel (the first stated, in time order), the
-    others and the events stating them; every other rule judged the case by the first: the
-    evidence asked for, and the SOP aligned on (before, the channel of the first SOP task,
-    here offline, while missing-evidence read subscription)."""
+    """conflicting-channel names the case's channel (its ticket's: the first its ticket
+    events state, not the purchase's, which a payment system mapped to one channel gives),
+    the others and the events stating them; every other rule judged the case by it: the
+    evidence asked for, and the SOP aligned on."""
     from audit.policy import default_policy_path, load_policy
     from audit.rules.engine import run_rules
     from audit.rules.registry import default_rules
@@ -164,23 +164,23 @@ def test_a_case_stating_two_channels_is_reported_with_the_one_the_rules_read() -
     log = build_log({"C1": [
         {"a": "Charge subscription renewal", "channel": "subscription"},
         {"a": "Receive refund request", "channel": "offline"},
-        {"a": "Collect evidence", "channel": "offline", "ev": {"receipt": "r", "photo": "p"}},
-        {"a": "Approve refund", "channel": "ecommerce"},
+        {"a": "Collect evidence", "channel": "ecommerce", "ev": {"order": "o"}},
+        {"a": "Approve refund", "channel": "offline"},
         {"a": "Execute payout", "channel": None}]}, policy)
     result = run_rules(log, policy, rules, as_of=policy.as_of)
     assert result.errors == []
     found = {f.name: f for f in result.findings}
     conflict = found["conflicting-channel"]
-    assert list(conflict.event_ids) == ["C1-02", "C1-03", "C1-04"]
-    assert conflict.evidence["channel"] == "subscription"
-    assert conflict.evidence["others"] == "offline, ecommerce"
-    assert conflict.evidence["events_of_other_channels"] == 3
-    assert conflict.message == ("3 events of a subscription case state another channel "
-                                "(offline, ecommerce): every rule judged the case as "
-                                "subscription")
-    # missing-evidence asked for the subscription's evidence, not the receipt and photo,
-    # and the case was aligned on the subscription SOP.
-    assert found["missing-evidence"].evidence["missing"] == "renewal_date, usage"
+    assert list(conflict.event_ids) == ["C1-01", "C1-03"]
+    assert conflict.evidence["channel"] == "offline"
+    assert conflict.evidence["others"] == "subscription, ecommerce"
+    assert conflict.evidence["events_of_other_channels"] == 2
+    assert conflict.message == ("2 events state another channel (subscription, ecommerce) "
+                                "than the case's, offline: every rule judged the case as "
+                                "offline")
+    # missing-evidence asked for the offline evidence (the receipt and the photo), not the
+    # subscription's, and the case was aligned on the offline SOP.
+    assert found["missing-evidence"].evidence["missing"] == "receipt, photo"
     conformance = result.extra["conformance"]
     assert isinstance(conformance, dict)
-    assert sorted(conformance) == ["subscription"]
+    assert sorted(conformance) == ["offline"]

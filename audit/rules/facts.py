@@ -35,9 +35,9 @@ if TYPE_CHECKING:
 
 FAILED_STATUSES = C.FAILED_STATUSES
 FLOAT_NOISE = 1e-9
+"""What amount comparisons allow beyond the policy's tolerance (see `CaseFacts.tolerance`)."""
 CASE_CHANNEL = "channel of the case"
 """The name `column` and `codes` read the events' case channel by (see `case_channel`)."""
-"""What amount comparisons allow beyond the policy's tolerance (see `CaseFacts.tolerance`)."""
 TICKET_CONTROLS = ("request", "evidence", "approve", "second-approve", "reject", "notify",
                    "close")
 _KEEP = (C.EVENT_ID, C.CASE, C.ACTIVITY, C.TIMESTAMP, C.RESOURCE, C.ROLE, C.AMOUNT, C.CURRENCY,
@@ -133,17 +133,32 @@ class CaseFacts:
             self._sorted[name] = values if order is None else values.take(order)
         return cast(pd.api.extensions.ExtensionArray, self._sorted[name])
 
+    def channel_at(self) -> Ints:
+        """Per case: the sorted position of the event whose channel is the case's, -1 where
+        none states one: its first ticket event (request, evidence, approval, rejection,
+        notice, close) stating one, else its first event stating one. The ticket's channel
+        first: the refund's channel is how it was asked for, and a payment export's channel
+        is one per system (sources config), which a merchant taking e-commerce and
+        subscription payments in one system cannot make right for every charge."""
+        key = "first:channel"
+        if key not in self._sorted:
+            stated = ~self._isna(C.CHANNEL)
+            of_ticket = self.first_of(stated & self.mask(*TICKET_CONTROLS))
+            self._sorted[key] = np.where(of_ticket >= 0, of_ticket, self.first_of(stated))
+        return cast(Ints, self._sorted[key])
+
     def case_channel(self) -> pd.api.extensions.ExtensionArray:
-        """Per sorted event: its case's channel, the first its events state (the per-case
-        `channel`), also for an event stating none or another one (conflicting-channel
-        reports those). The SOP a case is aligned on and whose lanes judge its events is
-        its channel's: before, the conformance rules read the channel of a case's first SOP
-        task and the lanes rules each event's own, so a case stating its channel on one
-        event only (a generic CSV) was left out of both, while missing-evidence judged it.
-        Where every event states its case's (as after correlation), the column itself."""
+        """Per sorted event: its case's channel (`channel_at`: its ticket's, else the first its
+        events state; the per-case `channel`), also for an event stating none or another one
+        (conflicting-channel reports those). The SOP a case is aligned on and whose lanes
+        judge its events is its channel's: before, the conformance rules read the channel of
+        a case's first SOP task and the lanes rules each event's own, so a case stating its
+        channel on one event only (a generic CSV) was left out of both, while
+        missing-evidence judged it. Where every event states its case's, the column
+        itself."""
         if CASE_CHANNEL not in self._sorted:
             values = self.column(C.CHANNEL)
-            first = self.first_of(~self._isna(C.CHANNEL))  # per case, -1 where none
+            first = self.channel_at()  # per case, -1 where none
             codes = (values.codes if isinstance(values, pd.Categorical)
                      else _factorize(values)[0])
             # Per case its channel's code (-1: none): an event differs where it states none
@@ -393,7 +408,7 @@ class CaseFacts:
                 self._sorted[key] = self.first_of(self.mask(*_FIRSTS[prefix]))
             return gather(_FIELDS[field], self._sorted[key])
         if name == "channel":
-            return gather(C.CHANNEL, self.first_of(~self._isna(C.CHANNEL)))
+            return gather(C.CHANNEL, self.channel_at())
         if name == "has_ticket":
             per_case = self.any_per_case(~self._isna(C.TICKET_ID) | self.mask(*TICKET_CONTROLS))
             return per_case if codes is None else per_case[codes]

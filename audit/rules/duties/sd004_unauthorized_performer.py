@@ -7,7 +7,7 @@ from audit import canonical as C
 from audit.findings import Finding
 from audit.policy import PERFORMER_CONTROLS, Policy
 from audit.rules.base import Option, Rule
-from audit.rules.facts import CASE_CHANNEL, CaseFacts
+from audit.rules.facts import CASE_CHANNEL, TICKET_CONTROLS, CaseFacts
 from audit.rules.lanes import lanes_of_pairs, pairs, role_keys_of
 
 MONEY_CONTROLS = frozenset({"pay", "pay-failed"})
@@ -163,13 +163,21 @@ def unrecorded_roles(log: pd.DataFrame, policy: Policy) -> dict[str, int]:
         return {}
     channel = np.asarray(log[C.CHANNEL].array, dtype=object)[wanted]
     blank = pd.isna(channel)
-    if blank.any():  # (an event stating no channel is judged by its case's: case_channel)
-        stated = log[C.CHANNEL].notna().to_numpy(dtype=bool)
-        first = (pd.DataFrame({"case": log.loc[stated, C.CASE].astype(object),
-                               "channel": log.loc[stated, C.CHANNEL].astype(object)})
-                 .drop_duplicates("case").set_index("case")["channel"])
+    if blank.any():  # (an event stating no channel is judged by its case's: channel_at)
         cases = log.loc[wanted, C.CASE].astype(object).to_numpy()[blank]
-        channel[blank] = pd.Series(cases).map(first).to_numpy(dtype=object)
+        # Only the events of these cases (nearly always few) that state a channel: the
+        # ticket's events first, then by time, the first of each case its channel.
+        theirs = (log[C.CASE].isin(pd.unique(cases)).to_numpy(dtype=bool)
+                  & log[C.CHANNEL].notna().to_numpy(dtype=bool))
+        stated = pd.DataFrame({
+            "case": log.loc[theirs, C.CASE].astype(object).to_numpy(),
+            "channel": log.loc[theirs, C.CHANNEL].astype(object).to_numpy(),
+            "later": ~C.text_isin(log.loc[theirs, C.ACTIVITY],
+                                  policy.labels_for(*TICKET_CONTROLS)),
+            "time": log.loc[theirs, C.TIMESTAMP].to_numpy()})
+        first = (stated.sort_values(["later", "time"], kind="stable")
+                 .drop_duplicates("case").set_index("case")["channel"])
+        channel[blank] = pd.Series(cases, dtype=object).map(first).to_numpy(dtype=object)
     events = pd.DataFrame({"channel": channel,
                            "label": np.asarray(log[C.ACTIVITY].array, dtype=object)[wanted]})
     counts = events.groupby(["channel", "label"], dropna=False, sort=True).size()

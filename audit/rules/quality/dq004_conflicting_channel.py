@@ -12,9 +12,11 @@ from audit.rules.facts import CaseFacts
 class ConflictingChannel(Rule):
     """What it checks:
     The events of one case state more than one channel (`refund:channel`). Every rule reads
-    a case's channel as the first its events state (in time order): the evidence required,
-    the SOP the case is aligned on and the lanes that judge who did its tasks are that
-    channel's. One finding per case, naming the events that state another channel.
+    a case's channel as its ticket's, the first its ticket events (request, evidence,
+    approvals, rejection, notice, close) state, else the first any of its events states (in
+    time order): the evidence required, the SOP the case is aligned on and the lanes that
+    judge who did its tasks are that channel's. One finding per case, naming the events
+    that state another channel.
 
     Why it matters:
     A refund case has one channel: an e-commerce order, a subscription or an offline
@@ -22,7 +24,9 @@ class ConflictingChannel(Rule):
     (case ids reused, a wrong correlation key) or to a source writing the channel wrongly.
     Either way the controls judged the case by one channel's rules, which may be the wrong
     ones: missing-evidence may have asked for an order and a payment voucher of an offline
-    refund whose receipt and photo are what the SOP requires.
+    refund whose receipt and photo are what the SOP requires. A payment system mapped to
+    one channel (the sources config) that also takes another channel's payments gives every
+    such case a finding: the ticket's channel is read, and the mapping is worth a look.
 
     Example:
     Violating: `Receive refund request` with `refund:channel` ecommerce and `Collect
@@ -55,7 +59,7 @@ class ConflictingChannel(Rule):
         # CASE_CHANNEL, which gives every event its case's)
         codes = (values.codes if isinstance(values, pd.Categorical)
                  else facts.codes(C.CHANNEL))
-        first = facts.first_of(stated)  # per case: its first event stating a channel
+        first = facts.channel_at()  # per case: the event whose channel is the case's
         cases = facts.case_code[at]
         other = at[codes[at] != codes[first[cases]]]
         if len(other) == 0:
@@ -70,5 +74,5 @@ class ConflictingChannel(Rule):
         return self.findings(
             facts, hits, events=("eids",), when="when",
             evidence=("channel", "others", "events_of_other_channels"),
-            message="{told} of a {channel} case state another channel ({others}): every "
-                    "rule judged the case as {channel}")
+            message="{told} state another channel ({others}) than the case's, {channel}: "
+                    "every rule judged the case as {channel}")
