@@ -23,8 +23,9 @@ class ApprovedNotPaid(Rule):
     payout by 2026-10-15.
     Compliant: `Execute payout` within the grace period, or `Reject refund` after the last
     approval.
-    Precedence: an unpaid case is never also an `sla-breach` or a `stage-overdue` (its
-    payout stage still open past its limit tells the same wait).
+    Precedence: an unpaid case is never also an `sla-breach`, and its payout stage still
+    open past its limit is no `stage-overdue` (the same wait); its stages that ended late
+    are.
 
     Options:
     `grace.approved_not_paid` (default 5d); the as-of time is `as_of` in the policy or
@@ -41,7 +42,7 @@ class ApprovedNotPaid(Rule):
     options = (Option("grace", "time allowed between approval and payout",
                       "grace.approved_not_paid"),
                Option("as-of", "the audit's clock (or check --as-of)", "as_of"))
-    suppresses = ("sla-breach", "stage-overdue")
+    suppresses = ("sla-breach",)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         c = facts.table("approvals_last_time", "approvals_n", "payout_eid",

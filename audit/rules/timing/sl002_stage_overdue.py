@@ -17,8 +17,10 @@ class StageOverdue(Rule):
     from its start point (e.g. the request) to its end point (e.g. the first approval), where
     both happened; or a stage that started is still open at the audit's as-of time and its
     limit has run out (the case neither closed nor past the stage's end point, and, for a
-    stage ending before the close, not rejected and within the SLA: past it, the open case
-    is an `sla-breach`).
+    stage ending before the close, not rejected and, where `sla-breach` runs, a case of one
+    request within the SLA: past it, the open case is an `sla-breach`; a stage ending at the
+    payout, where `approved-not-paid` runs, not approved longer ago than its grace: that
+    rule tells the wait).
 
     Why it matters:
     Stage limits show where refunds wait, before the overall SLA is at risk, and who owns the
@@ -124,6 +126,16 @@ class StageOverdue(Rule):
             when="ended", evidence=("late", "stages"), message="{late}")
 
 
+def _runs(facts: CaseFacts, code: str) -> bool:
+    """Whether the policy selects the rule `code` (sla-breach, SL001, whose open findings
+    replace this rule's on a case past the SLA; approved-not-paid, EV003, whose findings
+    tell an open payout stage's wait)."""
+    from audit.rules.registry import default_rules
+
+    return any(rule.code == code for rule in
+               default_rules().select(facts.policy.select, facts.policy.ignore))
+
+
 def _running(facts: CaseFacts, stage: Stage, started: pd.Series, ended: pd.Series
              ) -> npt.NDArray[np.bool_]:
     """Per case: `stage` started, has not ended, and its limit ran out by the as-of time,
@@ -133,10 +145,19 @@ def _running(facts: CaseFacts, stage: Stage, started: pd.Series, ended: pd.Serie
     rejection that no later approval overturned) and its request still within the SLA.
     Only the cases over the limit are read."""
     over = started.notna() & ended.isna() & (elapsed(facts.as_of, started) > stage.limit)
-    if stage.end != "close":
-        # Past the SLA, a case still waiting before its payout is an open sla-breach,
-        # which replaces this finding: not built only to be dropped.
-        over &= ~(elapsed(facts.as_of, facts.col("request_time")) > facts.policy.sla)
+    if stage.end != "close" and _runs(facts, "SL001"):
+        # Past the SLA, a case of one request still waiting before its payout is an open
+        # sla-breach, which replaces this finding: not built only to be dropped. (Not where
+        # sla-breach does not run, nor for a case of several requests, which sla-breach
+        # may time from a later one: there the precedence decides, on what it found.)
+        over &= ~((elapsed(facts.as_of, facts.col("request_time")) > facts.policy.sla)
+                  & (facts.col("requests_n") <= 1))
+    if stage.end == "payout" and _runs(facts, "EV003"):
+        # Approved, not paid past the grace: approved-not-paid tells this wait (the stage's
+        # other findings, stages that ended late, stand).
+        approved = facts.col("approvals_last_time")
+        over &= ~(approved.notna() & (elapsed(facts.as_of, approved)
+                                      > facts.policy.approved_not_paid_grace))
     waiting: npt.NDArray[np.bool_] = np.array(over, dtype=bool)
     if not waiting.any():
         return waiting
