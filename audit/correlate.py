@@ -485,10 +485,10 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
 
     notes = list(refunds.notes)
     if several:  # (a ticket stating several in one export: its reader's note says so)
-        notes.append(f"correlation: {several:,} ticket(s) state several orders in different "
-                     "exports; each is correlated by the first (the charges of the others, "
-                     "and their refunds that name no ticket, are not in its case): the "
-                     f"first, ticket {ticket}: {', '.join(stated)}")
+        notes.append(f"correlation: {several:,} ticket(s) state several orders (in different "
+                     "exports, or rows of a log); each is correlated by the first (the "
+                     "charges of the others, and their refunds that name no ticket, are not "
+                     f"in its case): the first, ticket {ticket}: {', '.join(stated)}")
     if left_out:
         notes.append(f"correlation: {left_out} charge event(s) that no ticket or refund refers "
                      "to are sales, not refund cases: left out")

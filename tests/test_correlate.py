@@ -602,8 +602,9 @@ def test_a_ticket_stating_another_order_in_another_export_is_said(tmp_path: Path
                                                  "users": [{"id": 5, "name": "Ann"}]}))
     result = import_and_correlate([(tmp_path / name, "zendesk") for name in pages])
     assert set(result.log.loc[result.log[C.CASE] == "100", C.ORDER_ID]) == {"EC-1"}
-    expected = ("correlation: 1 ticket(s) state several orders in different exports; each "
-                "is correlated by the first (the charges of the others, and their refunds "
+    expected = ("correlation: 1 ticket(s) state several orders (in different exports, or "
+                "rows of a log); each is correlated by the first (the charges of the others, "
+                "and their refunds "
                 "that name no ticket, are not in its case): the first, ticket 100: EC-1, "
                 "EC-2")
     assert [note for note in result.notes if "several orders" in note] == [expected]
