@@ -375,12 +375,7 @@ class CanonicalChoice:
             if cost > best[state]:
                 continue
             if state == goal:
-                moves: list[Move] = []
-                while state != start:
-                    state, move = came[state]
-                    if move is not None:
-                        moves.append(move)
-                return tuple(reversed(moves))
+                return _walked_back(came, start, state)
             marking, at = state >> width, state & mask
             after = self._successors(marking)
             assert after is not None  # (every reachable marking is safe: `markings`)
@@ -449,12 +444,7 @@ class CanonicalChoice:
                 continue
             marking, at, pending = state
             if marking == self._sink and at == n:
-                moves: list[Move] = []
-                while state != start:
-                    state, move = came[state]
-                    if move is not None:
-                        moves.append(move)
-                return tuple(reversed(moves))
+                return _walked_back(came, start, state)
             if len(best) > PAIRED_STATES:
                 return None
             after = self._successors(marking)
@@ -484,6 +474,18 @@ class CanonicalChoice:
                     heapq.heappush(heap, (step_cost, pushed, key))
                     pushed += 1
         return None
+
+
+def _walked_back(came: Mapping[Any, tuple[Any, Move | None]], start: Any,
+                 state: Any) -> tuple[Move, ...]:
+    """The moves of the path a search took from `start` to `state` (`came`: each state's
+    predecessor and the move that reached it; silent steps, None, left out)."""
+    moves: list[Move] = []
+    while state != start:
+        state, move = came[state]
+        if move is not None:
+            moves.append(move)
+    return tuple(reversed(moves))
 
 
 PAIRED_STATES = 20_000
