@@ -16,16 +16,22 @@ from audit.rules.registry import default_rules
 
 
 def _reference(findings: list[Finding], rules: Sequence[Rule]) -> list[Finding]:
-    """A finding is dropped where another rule's finding on its case suppresses it."""
+    """A finding is dropped where another rule's KEPT finding on its case suppresses it (a
+    suppressed finding suppresses nothing), by recursion over the findings of its case."""
     by_name = {r.name: r for r in rules}
-    kept = []
-    for finding in findings:
-        present = {f.name for f in findings if f.case_id == finding.case_id}
-        if any(finding.name in by_name[other].suppresses for other in present
-               if other != finding.name):
-            continue
-        kept.append(finding)
-    return sorted(kept, key=lambda f: (f.case_id, f.rule))
+    memo: dict[int, bool] = {}
+
+    def kept(k: int) -> bool:
+        if k not in memo:
+            finding = findings[k]
+            memo[k] = not any(
+                other.name != finding.name and other.name in by_name
+                and finding.name in by_name[other.name].suppresses and kept(j)
+                for j, other in enumerate(findings) if other.case_id == finding.case_id)
+        return memo[k]
+
+    return sorted((f for k, f in enumerate(findings) if kept(k)),
+                  key=lambda f: (f.case_id, f.rule))
 
 
 def test_precedences_and_order_equal_the_definition() -> None:

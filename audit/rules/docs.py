@@ -50,7 +50,9 @@ def index_page(rules: RuleSet) -> str:
                      f"{FAMILIES[rule.family]} | {rule.severity} | {rule.summary} |")
     lines += ["", "## Precedences", "",
               "Where one finding explains another on the same case, only the more specific "
-              "one is reported:", ""]
+              "one is reported. A finding itself replaced replaces nothing (where "
+              "`approved-not-paid` replaces a case's `sla-breach`, the case's "
+              "`stage-overdue` findings stay):", ""]
     for rule in rules:
         if rule.suppresses:
             lines.append(f"- `{rule.name}` replaces "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import graphlib
 import operator
 import pickle
 import traceback
@@ -202,24 +203,49 @@ def _severity_overrides(ruleset: RuleSet, policy: Policy) -> dict[str, str]:
 _case, _rule = operator.attrgetter("case_id"), operator.attrgetter("rule")
 
 
-def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: RuleSet,
-                    policy: Policy, as_of: datetime
-                    ) -> tuple[list[Finding], list[WaiverStatus], int]:
-    """Precedences (a finding another rule's finding on the same case suppresses is dropped),
-    waivers, and the sort by case and rule: (kept findings, waiver statuses, suppressed count).
-    Shared by the local engine and the Dask engine's client."""
-    # Per finding name, the other rules' names whose findings on a case suppress it: a set
-    # intersection per finding, not a walk of every rule present on its case.
+def _precedences(findings: list[Finding], rules: Sequence[Rule]) -> list[Finding]:
+    """The findings no KEPT finding of another rule on their case suppresses, in their order.
+
+    A suppressed finding suppresses nothing: approved-not-paid drops a case's sla-breach,
+    and the stage-overdue findings that sla-breach would have explained stay (they were lost
+    with it). The rules' names are judged in an order where every suppressor comes before
+    the names it suppresses (the precedences form no cycle; `graphlib` refuses one); per
+    name, a set intersection per finding with the names kept on its case so far."""
+    names = {r.name for r in rules}
     suppressors: dict[str, frozenset[str]] = {
         r.name: frozenset(o.name for o in rules if o.name != r.name and r.name in o.suppresses)
         for r in rules}
-    names_per_case: dict[str, set[str]] = {}
-    for finding in findings:
-        names_per_case.setdefault(finding.case_id, set()).add(finding.name)
+    graph = graphlib.TopologicalSorter({name: suppressors[name] for name in names})
+    order = {name: k for k, name in enumerate(graph.static_order())}
+    by_name: dict[str, list[int]] = {}
+    for k, finding in enumerate(findings):
+        by_name.setdefault(finding.name, []).append(k)
+    kept_names: dict[str, set[str]] = {}
+    keep = [True] * len(findings)
     nobody: frozenset[str] = frozenset()
-    kept = [finding for finding in findings
-            if suppressors.get(finding.name, nobody).isdisjoint(
-                names_per_case[finding.case_id])]
+    # Findings of names no selected rule bears (none in a run) come last, suppressing nothing.
+    for name in sorted(by_name, key=lambda n: (order.get(n, len(order)), n)):
+        mine = suppressors.get(name, nobody)
+        for k in by_name[name]:
+            case = findings[k].case_id
+            present = kept_names.get(case)
+            if present is not None and not mine.isdisjoint(present):
+                keep[k] = False
+                continue
+            if present is None:
+                kept_names[case] = {name}
+            else:
+                present.add(name)
+    return [finding for finding, kept in zip(findings, keep, strict=True) if kept]
+
+
+def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: RuleSet,
+                    policy: Policy, as_of: datetime
+                    ) -> tuple[list[Finding], list[WaiverStatus], int]:
+    """Precedences (a finding another rule's kept finding on the same case suppresses is
+    dropped), waivers, and the sort by case and rule: (kept findings, waiver statuses,
+    suppressed count). Shared by the local engine and the Dask engine's client."""
+    kept = _precedences(findings, rules)
     suppressed = len(findings) - len(kept)
 
     ran = frozenset(r.code for r in rules)
