@@ -194,6 +194,45 @@ def pm4py_dfg(arg: str) -> object:
     return len(dfg), time.perf_counter() - start
 
 
+def _bpmn_corpus() -> list[Path]:
+    """Every BPMN file of the shared data (the BPMN MIWG reference and bpmn.io suites, the
+    Camunda invoice models, pm4py's test models): the files the tests judge one by one."""
+    files = sorted((SHARED.parent).rglob("*.bpmn"))
+    if not files:
+        raise SystemExit(f"no .bpmn files under {SHARED.parent}")
+    return files
+
+
+def ours_convert_bpmn_corpus(arg: str) -> object:
+    """Our reading, conversion to a workflow net and soundness check (what `check` does with
+    a SOP) of every shared BPMN file; the result counts the sound, the otherwise judged and
+    the refused files."""
+    from conformance.petri import bpmn_to_workflow_net
+
+    verdicts: Counter[str] = Counter()
+    for path in _bpmn_corpus():
+        conversion = bpmn_to_workflow_net(path)
+        verdicts["refused" if conversion.net is None else
+                 conversion.soundness.verdict if conversion.soundness else "unchecked"] += 1
+    return ", ".join(f"{n} {verdict}" for verdict, n in sorted(verdicts.items()))
+
+
+def pm4py_convert_bpmn_corpus(arg: str) -> object:
+    """pm4py's BPMN reader and its conversion to a Petri net (no soundness check) of the same
+    files; the result counts the files converted and those either step raised on."""
+    import pm4py
+
+    verdicts: Counter[str] = Counter()
+    for path in _bpmn_corpus():
+        try:
+            pm4py.convert_to_petri_net(pm4py.read_bpmn(str(path)))
+        except Exception as error:  # pm4py's errors are counted, not raised
+            verdicts[f"failed ({type(error).__name__})"] += 1
+        else:
+            verdicts["converted"] += 1
+    return ", ".join(f"{n} {verdict}" for verdict, n in sorted(verdicts.items()))
+
+
 def cpu_use() -> dict[str, float]:
     """CPU seconds (user, system) and minor page faults so far of this process and of the
     processes it started and waited for (the reading workers, the forked rules and
@@ -700,6 +739,8 @@ def plan(sizes: list[int]) -> list[tuple[str, str, str | None, str]]:
         ("import XES bpic2012", "bpic2012.xes.gz", "pm4py_import_xes", "ours_import_xes"),
         ("discover inductive bpic2012", "-", "pm4py_discover_bpic2012",
          "ours_discover_bpic2012"),
+        ("convert the shared BPMN corpus to workflow nets (ours with its soundness check)",
+         "-", "pm4py_convert_bpmn_corpus", "ours_convert_bpmn_corpus"),
         ("align bpic2012 on IM (noise 0), 40 sampled variants", "im:40",
          "pm4py_align_bpic2012", "ours_align_bpic2012"),
         ("align bpic2012 on IMf (noise 0.2), 40 sampled variants", "imf:40",
