@@ -249,3 +249,22 @@ def test_payouts_on_a_charge_of_no_stated_amount_are_told(tmp_path: Path) -> Non
     assert told == ["refund-exceeds-charge judges no payout of 1 case on a charge whose "
                     "purchase states no amount or no currency: what was refunded is weighed "
                     "against nothing captured"]
+
+
+@pytest.mark.parametrize(("ignore", "told"), [
+    ((), "the amount controls (payout-exceeds-approved, amount-mismatch, "
+         "refund-exceeds-charge, duplicate-refund, missing-second-approval) could not check"),
+    (("duplicate-refund", "AP003"), "the amount controls (payout-exceeds-approved, "
+                                    "amount-mismatch, refund-exceeds-charge) could not check"),
+    (("AP005", "EV004", "EV005", "DU001", "AP003"),
+     "no amount control runs in this check to weigh"),
+])
+def test_payout_without_amount_names_only_the_amount_controls_that_ran(
+        policy: Policy, ignore: tuple[str, ...], told: str) -> None:
+    """DQ003 named all five amount controls as unable to check the payout, also those the
+    policy does not run (which checked nothing either way)."""
+    chosen = replace(policy, ignore=tuple(policy.ignore) + ignore)
+    finding = _findings({"C": _refund("C", 3, None)}, chosen)["C", "payout-without-amount"]
+    assert finding.message == ("1 successful payout with no amount stated: the amount at "
+                               f"risk is unknown, and {told} it")
+    assert finding.evidence["not_judged"] == told.partition("(")[2].partition(")")[0]

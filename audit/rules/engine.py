@@ -286,6 +286,7 @@ def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
     same order, as one after another."""
     facts = CaseFacts(log, policy, as_of)
     rules = selected_rules(ruleset, policy)
+    facts.running = frozenset(rule.code for rule in rules)
     overrides = _severity_overrides(ruleset, policy)
     outcomes = (_in_two(facts, rules, overrides)
                 if len(rules) > 1 and facts.n_events >= FORK_RULES_FROM and can_fork()

@@ -75,6 +75,20 @@ class CaseFacts:
         self._columns: dict[str, pd.Series] = {}
         self._sorted: dict[str, Any] = {}
         self._graph_times: dict[str, pd.Timestamp] = {}
+        self.running: frozenset[str] | None = None
+        """The codes of the rules this run judges (`run_rules` sets them); None where the
+        facts were made elsewhere (a Dask partition, a test): the policy's selection of the
+        default rules, read at the first `judges`."""
+
+    def judges(self, code: str) -> bool:
+        """Whether this run judges the rule `code` (a rule whose findings would tell, or
+        replace, another's asks so)."""
+        if self.running is None:
+            from audit.rules.registry import default_rules
+
+            self.running = frozenset(rule.code for rule in default_rules().select(
+                self.policy.select, self.policy.ignore))
+        return code in self.running
 
     # --- sizes ----------------------------------------------------------------------------
     @property

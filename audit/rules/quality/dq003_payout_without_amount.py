@@ -8,8 +8,9 @@ from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
 from audit.words import counted
 
-UNJUDGED = ("payout-exceeds-approved, amount-mismatch, refund-exceeds-charge, "
-            "duplicate-refund, missing-second-approval")
+UNJUDGED = (("AP005", "payout-exceeds-approved"), ("EV004", "amount-mismatch"),
+            ("EV005", "refund-exceeds-charge"), ("DU001", "duplicate-refund"),
+            ("AP003", "missing-second-approval"))
 """The rules that weigh a payout's amount, and so could not weigh one stating none."""
 
 
@@ -38,7 +39,8 @@ class PayoutWithoutAmount(Rule):
     currency by the amount rules).
 
     Options:
-    Labels from `activities` (control `pay`).
+    Labels from `activities` (control `pay`). The message and the evidence
+    (`not_judged`) name the amount controls the policy runs.
 
     References:
     ISA 500 (accuracy and completeness of information produced by the entity); ISA 330
@@ -62,9 +64,16 @@ class PayoutWithoutAmount(Rule):
                         hits["payouts_without_amount"].tolist()]
         hits["them"] = ["it" if n == 1 else "them" for n in
                         hits["payouts_without_amount"].tolist()]
-        hits["not_judged"] = UNJUDGED
+        # The amount controls this run judges: a control the policy does not run checked
+        # nothing either way, and is not named as one that could not.
+        ran = [name for code, name in UNJUDGED if facts.judges(code)]
+        hits["not_judged"] = ", ".join(ran)
+        if ran:
+            hits["controls"] = f"the amount controls ({', '.join(ran)}) could not check"
+        else:
+            hits["controls"] = "no amount control runs in this check to weigh"
         return self.findings(
             facts, hits, events=("eids",), when="when",
             evidence=("payouts_without_amount", "not_judged"),
-            message="{told} with no amount stated: the amount at risk is unknown, and the "
-                    "amount controls ({not_judged}) could not check {them}")
+            message="{told} with no amount stated: the amount at risk is unknown, and "
+                    "{controls} {them}")
