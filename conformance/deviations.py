@@ -18,6 +18,7 @@ a channel: unless one SOP is set for all, '*'), or with no SOP task at all, are 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import time
 from collections import Counter
@@ -325,8 +326,45 @@ def unfit_cases(cases: Mapping[str, CaseConformance],
 # --- SOP models, read once per file ------------------------------------------------------------
 
 
+Fingerprint = tuple[str, tuple[tuple[str, int, int], ...]]
+
+
+def _fingerprint(path: Path) -> Fingerprint:
+    """What a cached reading of the BPMN file `path` depends on, so that it is read again
+    when any of it changes: the file's bytes (their digest: a copy keeping another file's
+    modification time, `cp -p`, is read again) and each .bpmn file beside it, where a call
+    activity's callee may be (name, size, modification time in ns; the reader searches
+    the first `_SIBLING_FILE_LIMIT` by name). Editing only a called process's file left
+    the caller's net as it was read first (a notebook, a Dask worker serving several
+    checks)."""
+    from conformance.bpmn import _SIBLING_FILE_LIMIT
+
+    try:
+        with path.open("rb") as file:
+            digest = hashlib.file_digest(file, "sha256").hexdigest()
+    except OSError:  # the reader says why it cannot read the file (nothing is cached then)
+        digest = ""
+    home, me = path.resolve().parent, path.resolve()
+    beside: list[tuple[str, int, int]] = []
+    try:
+        names = sorted(p for p in home.iterdir() if p.suffix.lower() == ".bpmn")
+    except OSError:  # a folder that cannot be listed: the reader finds no callee there
+        names = []
+    for other in names:
+        try:
+            if other.resolve() == me or not other.is_file():
+                continue
+            stat = other.stat()
+        except OSError:
+            continue
+        beside.append((other.name, stat.st_size, stat.st_mtime_ns))
+        if len(beside) == _SIBLING_FILE_LIMIT:
+            break
+    return digest, tuple(beside)
+
+
 @lru_cache(maxsize=32)
-def _net(path: str, mtime: float, process: str | None) -> WorkflowNet:
+def _net(path: str, unchanged: Fingerprint, process: str | None) -> WorkflowNet:
     from conformance.petri import bpmn_to_workflow_net
 
     conversion = bpmn_to_workflow_net(path, process=process)
@@ -346,12 +384,13 @@ def _net(path: str, mtime: float, process: str | None) -> WorkflowNet:
 
 def sop_net(path: Path, process: str | None = None) -> WorkflowNet:
     """The workflow net of a BPMN file, or of its process (or pool) `process` (cached while
-    the file is unchanged). An unknown `process` is an InputError naming the processes."""
-    return _net(str(path), path.stat().st_mtime, process)
+    the file and the .bpmn files beside it are unchanged). An unknown `process` is an
+    InputError naming the processes."""
+    return _net(str(path), _fingerprint(path), process)
 
 
 @lru_cache(maxsize=32)
-def _choice(path: str, mtime: float) -> str | None:
+def _choice(path: str, unchanged: Fingerprint) -> str | None:
     from conformance.bpmn import read_bpmn
 
     return read_bpmn(path).choice
@@ -360,11 +399,12 @@ def _choice(path: str, mtime: float) -> str | None:
 def sop_choice(path: Path) -> str | None:
     """Where the BPMN file holds several candidate processes (a collaboration of pools):
     the reader's note saying which one it takes when none is named; else None."""
-    return _choice(str(path), path.stat().st_mtime)
+    return _choice(str(path), _fingerprint(path))
 
 
 @lru_cache(maxsize=32)
-def _lanes(path: str, mtime: float, process: str | None) -> dict[str, tuple[str, ...]]:
+def _lanes(path: str, unchanged: Fingerprint, process: str | None
+           ) -> dict[str, tuple[str, ...]]:
     from conformance.bpmn import read_bpmn
 
     model = read_bpmn(path, process=process)
@@ -380,7 +420,7 @@ def _lanes(path: str, mtime: float, process: str | None) -> dict[str, tuple[str,
 
 
 @lru_cache(maxsize=32)
-def _task_labels(path: str, mtime: float, process: str | None) -> tuple[str, ...]:
+def _task_labels(path: str, unchanged: Fingerprint, process: str | None) -> tuple[str, ...]:
     from conformance.bpmn import read_bpmn
 
     return tuple(read_bpmn(path, process=process).task_labels())
@@ -388,14 +428,14 @@ def _task_labels(path: str, mtime: float, process: str | None) -> tuple[str, ...
 
 def sop_task_labels(path: Path, process: str | None = None) -> tuple[str, ...]:
     """The distinct task names of a BPMN file's process (or pool) `process` where named, as
-    the log's labels are matched to them (cached while the file is unchanged)."""
-    return _task_labels(str(path), path.stat().st_mtime, process)
+    the log's labels are matched to them (cached as `sop_net`)."""
+    return _task_labels(str(path), _fingerprint(path), process)
 
 
 def lane_roles(path: Path, process: str | None = None) -> dict[str, tuple[str, ...]]:
     """SOP task name -> the role keys of the lanes holding it (e.g. 'supervisor'), in the
     file's process (or pool) `process` where named."""
-    return _lanes(str(path), path.stat().st_mtime, process)
+    return _lanes(str(path), _fingerprint(path), process)
 
 
 # --- reading an alignment -----------------------------------------------------------------------

@@ -1265,3 +1265,44 @@ def test_an_escalation_end_caught_by_an_interrupting_event_subprocess_starts_it_
     assert ("X", "H") in traces and ("Y", "B") in traces
     # (As before, an interrupting event sub-process may also start at any moment.)
     assert ("H",) in traces and ("Y", "H") in traces
+
+
+def test_the_cached_sop_is_read_again_when_its_callee_file_changes(tmp_path: Path) -> None:
+    """The SOP's cache was keyed by its file's modification time alone: editing only the
+    file of the process a call activity runs left the caller's net and labels as first read
+    (a notebook, a Dask worker serving several checks)."""
+    import os
+
+    from conformance.deviations import sop_net, sop_task_labels
+
+    def callee(task: str) -> None:
+        (tmp_path / "callee.bpmn").write_text(document(
+            '<startEvent id="cs"/>' + tasks(task) + '<endEvent id="ce"/>'
+            + flows(f"cs>{task}>ce"), process_id="Review"), encoding="utf-8")
+
+    model = tmp_path / "model.bpmn"
+    model.write_text(document(START + '<callActivity id="c" calledElement="Review"/>' + END
+                              + flows("s>c>e")), encoding="utf-8")
+    callee("x")
+    assert sop_task_labels(model) == ("X",)
+    assert set(sop_net(model).labels) == {"X"}
+    stamp = model.stat().st_mtime_ns
+    callee("y")
+    os.utime(model, ns=(stamp, stamp))  # the caller's file untouched
+    assert sop_task_labels(model) == ("Y",)
+    assert set(sop_net(model).labels) == {"Y"}
+
+
+def test_the_cached_sop_is_read_again_when_a_copy_keeps_the_old_time(tmp_path: Path) -> None:
+    """`cp -p` of another SOP over the file keeps a modification time the cache had seen."""
+    import os
+
+    from conformance.deviations import sop_task_labels
+
+    model = tmp_path / "model.bpmn"
+    model.write_text(document(START + tasks("a") + END + flows("s>a>e")), encoding="utf-8")
+    stamp = model.stat().st_mtime_ns
+    assert sop_task_labels(model) == ("A",)
+    model.write_text(document(START + tasks("b") + END + flows("s>b>e")), encoding="utf-8")
+    os.utime(model, ns=(stamp, stamp))
+    assert sop_task_labels(model) == ("B",)
