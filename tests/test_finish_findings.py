@@ -15,9 +15,11 @@ from audit.rules.engine import finish_findings, selected_rules
 from audit.rules.registry import default_rules
 
 
-def _reference(findings: list[Finding], rules: Sequence[Rule]) -> list[Finding]:
-    """A finding is dropped where another rule's KEPT finding on its case suppresses it (a
-    suppressed finding suppresses nothing), by recursion over the findings of its case."""
+def _reference(findings: list[Finding], rules: Sequence[Rule],
+               waived_cases: frozenset[tuple[str, str]] = frozenset()) -> list[Finding]:
+    """A finding is dropped where another rule's KEPT, unwaived finding on its case
+    suppresses it (a suppressed or waived finding suppresses nothing), by recursion over
+    the findings of its case. `waived_cases`: (rule code, case) pairs a waiver accepts."""
     by_name = {r.name: r for r in rules}
     memo: dict[int, bool] = {}
 
@@ -26,7 +28,8 @@ def _reference(findings: list[Finding], rules: Sequence[Rule]) -> list[Finding]:
             finding = findings[k]
             memo[k] = not any(
                 other.name != finding.name and other.name in by_name
-                and finding.name in by_name[other.name].suppresses and kept(j)
+                and finding.name in by_name[other.name].suppresses
+                and (other.rule, other.case_id) not in waived_cases and kept(j)
                 for j, other in enumerate(findings) if other.case_id == finding.case_id)
         return memo[k]
 
@@ -74,3 +77,52 @@ def test_waivers_still_apply_to_the_kept_findings() -> None:
                                         datetime(2026, 12, 1, tzinfo=UTC))
     assert [f.waived for f in kept] == [False, True, False]
     assert statuses[0].matched == 1
+
+
+def test_a_waived_finding_suppresses_nothing() -> None:
+    """Random findings with waivers of suppressing rules on some cases: the kept findings
+    are the definition's, where a waived finding replaces nothing (a waived duplicate-refund
+    hid its case's refund-exceeds-charge and money at risk)."""
+    ruleset = default_rules()
+    policy = load_policy(default_policy_path(), known_rules=ruleset.known)
+    rules = selected_rules(ruleset, policy)
+    by_name = {r.name: r for r in rules}
+    pool = [r for r in rules if r.suppresses or any(r.name in o.suppresses for o in rules)]
+    rng = random.Random(5)
+    findings = []
+    for k in range(2000):
+        rule = rng.choice(pool)
+        findings.append(Finding(rule=rule.code, name=rule.name, severity=rule.severity,
+                                case_id=f"C{rng.randrange(200)}", event_ids=[f"e{k}"],
+                                activities=[], resources=[], timestamp=None, message="m"))
+    suppressing = sorted({(f.rule, f.case_id) for f in findings if by_name[f.name].suppresses})
+    chosen = rng.sample(suppressing, 60)
+    waivers = tuple(Waiver(rule=code, reason="known", approved_by="CFO",
+                           expires=date(2027, 1, 1), case=case) for code, case in chosen)
+    kept, statuses, suppressed = finish_findings(
+        list(findings), rules, ruleset, dataclasses.replace(policy, waivers=waivers),
+        datetime(2026, 12, 1, tzinfo=UTC))
+    expected = _reference(findings, rules, frozenset(chosen))
+    assert [f.fingerprint for f in kept] == [f.fingerprint for f in expected]
+    assert suppressed == len(findings) - len(expected)
+    assert len(expected) > len(_reference(findings, rules))  # the waivers did free some
+    assert {(f.rule, f.case_id) for f in kept if f.waived} <= set(chosen)
+    assert sum(s.matched for s in statuses) == sum(f.waived for f in kept)
+
+
+def test_an_expired_waiver_still_lets_its_finding_suppress() -> None:
+    ruleset = default_rules()
+    policy = load_policy(default_policy_path(), known_rules=ruleset.known)
+    rules = selected_rules(ruleset, policy)
+    du001, ev005 = (next(r for r in rules if r.code == code) for code in ("DU001", "EV005"))
+    findings = [Finding(rule=r.code, name=r.name, severity=r.severity, case_id="C1",
+                        event_ids=[f"e{k}"], activities=[], resources=[], timestamp=None,
+                        message="m") for k, r in enumerate((du001, ev005))]
+    for expires, names in ((date(2026, 1, 1), ["duplicate-refund"]),
+                           (date(2027, 1, 1), ["duplicate-refund", "refund-exceeds-charge"])):
+        waiver = Waiver(rule="DU001", reason="known", approved_by="CFO", expires=expires,
+                        case="C1")
+        kept, _, _ = finish_findings(list(findings), rules, ruleset,
+                                     dataclasses.replace(policy, waivers=(waiver,)),
+                                     datetime(2026, 12, 1, tzinfo=UTC))
+        assert sorted(f.name for f in kept) == names

@@ -52,7 +52,8 @@ def index_page(rules: RuleSet) -> str:
               "Where one finding explains another on the same case, only the more specific "
               "one is reported. A finding itself replaced replaces nothing (where "
               "`approved-not-paid` replaces a case's `sla-breach`, the case's "
-              "`stage-overdue` findings stay):", ""]
+              "`stage-overdue` findings stay), nor does a waived one (a waiver accepts "
+              "its finding, not the ones its rule would replace):", ""]
     for rule in rules:
         if rule.suppresses:
             lines.append(f"- `{rule.name}` replaces "

@@ -203,14 +203,18 @@ def _severity_overrides(ruleset: RuleSet, policy: Policy) -> dict[str, str]:
 _case, _rule = operator.attrgetter("case_id"), operator.attrgetter("rule")
 
 
-def _precedences(findings: list[Finding], rules: Sequence[Rule]) -> list[Finding]:
-    """The findings no KEPT finding of another rule on their case suppresses, in their order.
+def _precedences(findings: list[Finding], rules: Sequence[Rule],
+                 waived: list[bool] | None = None) -> list[Finding]:
+    """The findings no KEPT, open finding of another rule on their case suppresses, in
+    their order.
 
     A suppressed finding suppresses nothing: approved-not-paid drops a case's sla-breach,
     and the stage-overdue findings that sla-breach would have explained stay (they were lost
-    with it). The rules' names are judged in an order where every suppressor comes before
-    the names it suppresses (the precedences form no cycle; `graphlib` refuses one); per
-    name, a set intersection per finding with the names kept on its case so far."""
+    with it). Nor does a finding a waiver matches (`waived`, per finding): it is kept, as
+    waived, and the findings it would replace are reported. The rules' names are judged in
+    an order where every suppressor comes before the names it suppresses (the precedences
+    form no cycle; `graphlib` refuses one); per name, a set intersection per finding with
+    the names kept open on its case so far."""
     names = {r.name for r in rules}
     suppressors: dict[str, frozenset[str]] = {
         r.name: frozenset(o.name for o in rules if o.name != r.name and r.name in o.suppresses)
@@ -232,6 +236,8 @@ def _precedences(findings: list[Finding], rules: Sequence[Rule]) -> list[Finding
             if present is not None and not mine.isdisjoint(present):
                 keep[k] = False
                 continue
+            if waived is not None and waived[k]:
+                continue
             if present is None:
                 kept_names[case] = {name}
             else:
@@ -242,17 +248,22 @@ def _precedences(findings: list[Finding], rules: Sequence[Rule]) -> list[Finding
 def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: RuleSet,
                     policy: Policy, as_of: datetime
                     ) -> tuple[list[Finding], list[WaiverStatus], int]:
-    """Precedences (a finding another rule's kept finding on the same case suppresses is
-    dropped), waivers, and the sort by case and rule: (kept findings, waiver statuses,
-    suppressed count). Shared by the local engine and the Dask engine's client."""
-    kept = _precedences(findings, rules)
-    suppressed = len(findings) - len(kept)
-
+    """Precedences (a finding another rule's kept, unwaived finding on the same case
+    suppresses is dropped), waivers, and the sort by case and rule: (kept findings, waiver
+    statuses, suppressed count). Shared by the local engine and the Dask engine's client."""
     ran = frozenset(r.code for r in rules)
     statuses = [WaiverStatus(w, codes=frozenset(r.code for r in ruleset.resolve(w.rule)),
                              expired=w.expires < as_of.date()) for w in policy.waivers]
     for status in statuses:
         status.not_run = status.codes.isdisjoint(ran)
+    # A waived finding replaces nothing: a waiver accepts that finding, not the ones its
+    # rule would replace (a waived duplicate-refund hid the case's refund-exceeds-charge and
+    # its money at risk without a word).
+    live = [status for status in statuses if not status.expired]
+    waived = ([any(status.matches(finding) for status in live) for finding in findings]
+              if live else None)
+    kept = _precedences(findings, rules, waived)
+    suppressed = len(findings) - len(kept)
     for finding in kept:
         for status in statuses:
             if status.expired or not status.matches(finding):
