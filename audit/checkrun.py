@@ -180,6 +180,46 @@ class CheckRun:
                 out[str(label)] = (int(events), near[0])
         return dict(sorted(out.items()))
 
+    def roles_recorded_nowhere(self) -> dict[str, list[str]]:
+        """Where unauthorized-approver (AP004) or unauthorized-performer (SD004) ran on a
+        log recording roles: the roles the policy allows (`approvers`, `performers`) that
+        no event of the log records and no lane of an SOP of the policy holds, with the
+        policy keys naming each, compared as keys ("Supervisor" is `supervisor`). Such a
+        role authorises no one: most likely a typo, which turns every approval by the role
+        meant into a finding (`supervisr` for `supervisor`: 40 findings more, no word)."""
+        from conformance.bpmn import role_key
+
+        keys = {"AP004": ("approvers", self.policy.approver_roles),
+                "SD004": ("performers", self.policy.performer_roles)}
+        named: dict[str, list[str]] = {}
+        for rule in self.result.rules:
+            if rule.code not in keys:
+                continue
+            head, roles = keys[rule.code]
+            for control, allowed in roles.items():
+                for role in allowed:
+                    named.setdefault(role, []).append(f"{head}.{control}")
+        log = self.imported.log
+        if not named or not len(log) or C.ROLE not in log.columns:
+            return {}
+        recorded = log[C.ROLE].dropna().unique()
+        if not len(recorded):
+            return {}  # no role recorded at all: another warning tells it
+        seen = {role_key(str(r)) for r in recorded}
+        from conformance.deviations import lane_roles
+
+        for channel in sorted(self.policy.sop):
+            path = self.policy.sop_path(channel)
+            if path is None or not path.is_file():
+                continue
+            try:
+                lanes = lane_roles(path, self.policy.sop_process(channel))
+            except InputError:
+                continue  # a SOP the rules could not read: its own error or warning
+            seen.update(r for held in lanes.values() for r in held)
+        return {role: sorted(set(where)) for role, where in sorted(named.items())
+                if role_key(role) not in seen}
+
     def currencies_without_threshold(self) -> dict[str, int]:
         """Where missing-second-approval (AP003) ran: the currencies of the log's refund
         requests and payouts that have no `thresholds.second_approval`, with their cases.
@@ -402,6 +442,15 @@ class CheckRun:
                        "a typo in the export or the policy? Its events are judged as "
                        "unmapped (unmapped-activity), not as "
                        f"'{near}' ({self.policy.activities[near].control})")
+        for role, where in self.roles_recorded_nowhere().items():
+            rules = self._ran_of(tuple(code for code, head in (("AP004", "approvers."),
+                                                                ("SD004", "performers."))
+                                       if any(w.startswith(head) for w in where)))
+            out.append(f"the policy allows the role '{role}' ({', '.join(where)}), which no "
+                       "event of the log records and no lane of the SOP holds: a typo? "
+                       f"{' and '.join(rules)} allow{'s' if len(rules) == 1 else ''} no "
+                       "other role in its place, so events by the role meant are judged "
+                       "unauthorized")
         unjudged = self.currencies_without_threshold()
         if unjudged:
             listed = ", ".join(f"{currency} ({cases:,} case{'s' if cases != 1 else ''})"

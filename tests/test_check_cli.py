@@ -269,6 +269,40 @@ def test_a_log_past_the_audits_clock_is_warned_of(tmp_path: Path) -> None:
     assert "warning" not in result.output
 
 
+def test_a_policy_role_no_event_records_and_no_lane_holds_is_warned_of(
+        tmp_path: Path) -> None:
+    """`approve: [supervisr]` (a typo) was taken without a word: every supervisor's
+    approval became an unauthorized-approver finding (40 more in the demo)."""
+    log = tmp_path / "roles.csv"
+    log.write_text("case:concept:name,concept:name,time:timestamp,org:resource,org:role,"
+                   "refund:channel\n"
+                   "R1,Receive refund request,2026-10-01T09:00:00Z,Ann,Customer service,"
+                   "ecommerce\n"
+                   "R1,Approve refund,2026-10-02T09:00:00Z,Bob,Supervisor,ecommerce\n",
+                   encoding="utf-8")
+    policy = tmp_path / "policy.yaml"
+    run("policy", "init", str(policy), code=0)
+    text = policy.read_text(encoding="utf-8")
+    right = "  approve: [supervisor, finance]\n"
+    assert right in text
+    policy.write_text(text.replace(right, "  approve: [supervisr, finance]\n"),
+                      encoding="utf-8")
+    result = run("check", str(log), "--policy", str(policy), "--out", str(tmp_path / "out"),
+                 "--fail-on", "never", code=0)
+    warning = ("the policy allows the role 'supervisr' (approvers.approve), which no event of "
+               "the log records and no lane of the SOP holds: a typo? unauthorized-approver "
+               "allows no other role in its place, so events by the role meant are judged "
+               "unauthorized")
+    assert f"warning: {warning}" in " ".join(result.output.split())
+    assert "'finance'" not in result.output  # a lane of the SOP holds it
+    document = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
+    assert warning in document["manifest"]["warnings"]
+    policy.write_text(text, encoding="utf-8")
+    result = run("check", str(log), "--policy", str(policy), "--out", str(tmp_path / "ok"),
+                 "--fail-on", "never", code=0)
+    assert "the policy allows the role" not in result.output
+
+
 def test_rule_docs_are_generated_from_the_code() -> None:
     folder = REPO / "docs" / "rules"
     for name, text in render_all(default_rules()).items():
