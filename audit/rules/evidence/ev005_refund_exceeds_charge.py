@@ -51,7 +51,8 @@ class RefundExceedsCharge(Rule):
     the charge are left to `instrument-mismatch`. The finding names the charge's purchase
     event in its own case where the case holds one (correlation copies a charge refunded
     in several cases into each), else the charge's first, so its events and fingerprint do
-    not depend on how the cases are named.
+    not depend on how the cases are named; its message and evidence (`other_cases`) name
+    the other cases whose earlier payouts on the charge the sum counts.
 
     References:
     ISA 500 (audit evidence: accuracy, cut-off); card-scheme rules on refunds.
@@ -145,6 +146,17 @@ class RefundExceedsCharge(Rule):
             "added": np.where(blind & (added_sum <= 0), np.nan, added_sum),
             "unknown": unknown[over][first],
             "charge_code": keys // n_cases, "case_code": keys % n_cases}, index=keys)
+        # The other cases whose payouts on the charge came before (the running sum counts
+        # them): named, so the finding shows where the rest of the sum was refunded.
+        group_start = np.repeat(starts, np.diff(np.r_[starts, len(order)])) if len(order) \
+            else np.zeros(0, dtype=np.int64)
+        ranked_case = facts.case_code[pay_at[order]]
+        others = []
+        for end in np.flatnonzero(over)[first].tolist():
+            before_it = ranked_case[group_start[end]:end]
+            others.append(np.unique(before_it[before_it != ranked_case[end]]))
+        hits["other_cases"] = pd.Series([facts.case_ids[o].tolist() for o in others],
+                                        index=keys, dtype=object)
         hits = hits.join(charges, on="charge_code")
         # The purchase a finding names is the charge's purchase in the case itself where the
         # case holds one (correlation copies a charge refunded in two cases into each, as
@@ -183,6 +195,7 @@ class RefundExceedsCharge(Rule):
             hits["refunded"].tolist(), hits["currency"].tolist(), strict=True)]
         hits["unknown_told"] = [f" and {counted_words(n, 'payout')} stating no amount"
                                 if n else "" for n in hits["unknown"].astype(np.int64).tolist()]
+        hits["others_told"] = [_others_told(o) for o in hits["other_cases"].tolist()]
         # One finding per case: its first (charge, case) pair in the order above, the cases
         # in the order of their ids (case codes ascend as the ids do), the pair's row kept
         # whole. What a groupby-first by case id gave, without grouping the texts, except
@@ -195,9 +208,23 @@ class RefundExceedsCharge(Rule):
         hits.index = pd.Index(facts.case_ids[cases[first]], name=C.CASE)
         return self.findings(
             facts, hits, events=("charge_eid", "eids"), when="first_time", amount="added",
-            evidence=("charge", "charge_amount", "refunded", "currency"),
+            evidence=("charge", "charge_amount", "refunded", "currency", "other_cases"),
             message="refunds on charge {charge} reach {refunded:.2f} {currency}"
-                    "{unknown_told}, above the captured {charge_amount:.2f}")
+                    "{unknown_told}, above the captured {charge_amount:.2f}{others_told}")
+
+
+OTHERS_NAMED = 5
+"""How many of the other cases refunding a charge a message names (all are in evidence)."""
+
+
+def _others_told(cases: list[str]) -> str:
+    """' (with the payouts of case 40017)': the other cases the sum counts, as told."""
+    if not cases:
+        return ""
+    named = ", ".join(cases[:OTHERS_NAMED])
+    more = len(cases) - OTHERS_NAMED
+    return (f" (with the payouts of case{'s' if len(cases) > 1 else ''} {named}"
+            f"{f' and {more:,} more' if more > 0 else ''})")
 
 
 
