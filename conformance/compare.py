@@ -123,6 +123,7 @@ def side_from_log(log: pd.DataFrame, role: Role, name: str,
     from audit import canonical as C
     from conformance.bpmn import clean_name, cleaned_labels
 
+    channels = _channels_told(log)
     left_out = C.not_completions(log)
     if left_out:
         log = C.completions(log[[c for c in (C.CASE, C.ACTIVITY, C.TIMESTAMP, C.EVENT_ID,
@@ -160,9 +161,31 @@ def side_from_log(log: pd.DataFrame, role: Role, name: str,
         told = ", ".join(f"{_q(label)} as {_q(task)}" for label, task in sorted(renamed.items()))
         side.notes.append(f"{role} log: read through the policy's sop_task, as check reads "
                           f"it: {told}")
+    if channels:
+        side.notes.append(f"{role} log: its cases state {channels}: all are compared as one "
+                          "log (check aligns each case with its own channel's SOP)")
     if left_out:
         side.warnings.append(f"{role} log: " + C.not_completions_told(left_out, "counted"))
     return side
+
+
+def _channels_told(log: pd.DataFrame) -> str | None:
+    """Where a log's cases state more than one channel (each case's first stated):
+    "3 channels (ecommerce 141 cases, offline 97, subscription 62)"; else None."""
+    from audit import canonical as C
+
+    if C.CHANNEL not in log.columns or C.CASE not in log.columns:
+        return None
+    stated = log[[C.CASE, C.CHANNEL]].dropna()
+    if stated.empty:
+        return None
+    first = stated.drop_duplicates(C.CASE)[C.CHANNEL].astype(str)
+    counts = first.value_counts()
+    if len(counts) < 2:
+        return None
+    parts = [f"{channel} {n:,}" for channel, n in sorted(counts.items())]
+    parts[0] += " cases"
+    return f"{len(counts)} channels ({', '.join(parts)})"
 
 
 def _performers(cases: pd.Series, activities: pd.Series, roles: pd.Series
@@ -492,7 +515,13 @@ def compare(as_is: Side, to_be: Side,
         differences += _log_against_log(left, right)
     else:
         differences += _model_against_model(left, right)
-    differences += _lane_differences(as_is, to_be, allowed or {}, notes)
+    lanes = _lane_differences(as_is, to_be, allowed or {}, notes)
+    if allowed is None and lanes and as_is.kind != to_be.kind:
+        notes.append("without --policy, who performs a task is judged by the model's lanes "
+                     "alone: check also allows the roles its policy names (approvers, "
+                     "performers); compare with --policy P.yaml to judge roles as check "
+                     "does")
+    differences += lanes
     return Comparison(as_is, to_be, frozenset(compared), differences,
                       _diff_edges(left, right), notes,
                       [*as_is.warnings, *to_be.warnings, *_shared_warning(as_is, to_be),

@@ -526,9 +526,16 @@ def test_lanes_are_compared(clean_log: Path, tmp_path: Path) -> None:
     assert outside == {a: _cases_by_role_outside(clean_log, a, {"supervisor"})
                        for a in ("Approve refund", "Reject refund")}
     assert all(outside.values())
+    # Without --policy the lanes alone judge, unlike check (the default policy): said so.
+    without = ("without --policy, who performs a task is judged by the model's lanes alone: "
+               "check also allows the roles its policy names (approvers, performers); "
+               "compare with --policy P.yaml to judge roles as check does")
+    assert without in bundled.notes
     policy = load_policy(ROOT / "models" / "policy.default.yaml")
-    assert not [d for d in compare_files(clean_log, ECOMMERCE, policy).differences
-                if d.kind == "lane"]
+    judged = compare_files(clean_log, ECOMMERCE, policy)
+    assert not [d for d in judged.differences if d.kind == "lane"]
+    assert without not in judged.notes
+    assert without not in models.notes  # two models: no roles of a log to judge
     # The model on the to-be side (log as to-be): the same count, the sides swapped.
     swapped = {d.activities[0]: d for d in compare_files(moved, clean_log).differences
                if d.kind == "lane"}
@@ -665,3 +672,23 @@ def test_a_sides_notes_are_told_on_the_console(tmp_path: Path) -> None:
         result.output
     assert not CliRunner().invoke(main, ["compare", str(log), "ecommerce.bpmn", "--out",
                                          str(out), "-q"]).output
+
+
+def test_a_log_of_several_channels_against_one_model_is_noted(tmp_path: Path) -> None:
+    """A log of all three channels compared with the e-commerce SOP counted every case
+    against it ('missing in 6 of 300'), with no word that 136 of them are other channels'
+    cases, which check aligns with their own SOPs (an acceptance review)."""
+    spec = SampleSpec(channel="all", cases=90, seed=3, violation_rate=0.0)
+    mixed = write_sample(spec, tmp_path / "mixed")["canonical"]
+    frame = pd.read_csv(mixed, dtype=str)
+    first = frame.dropna(subset=["refund:channel"]).drop_duplicates("case:concept:name")
+    counts = first["refund:channel"].value_counts()
+    assert len(counts) == 3
+    result = compare_files(mixed, ECOMMERCE)
+    parts = [f"{c} {n:,}" for c, n in sorted(counts.items())]
+    parts[0] += " cases"
+    assert (f"as-is log: its cases state 3 channels ({', '.join(parts)}): all are compared "
+            "as one log (check aligns each case with its own channel's SOP)") in result.notes
+    single = SampleSpec(channel="ecommerce", cases=30, seed=3, violation_rate=0.0)
+    one = write_sample(single, tmp_path / "one")["canonical"]
+    assert not [n for n in compare_files(one, ECOMMERCE).notes if "channels" in n]
