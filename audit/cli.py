@@ -1232,7 +1232,9 @@ def _check_summary(run: Any) -> list[str]:
             lines.append(f"  {code} {row['name']:<26} {row['findings']:>5}")
     for waiver in summary["waivers"]:
         if waiver["status"] != "used":
-            lines.append(f"  waiver for {waiver['rule']} (line {waiver['line']}): "
+            whom = (f"case {waiver['case']}" if waiver["case"] is not None
+                    else f"fingerprint {waiver['fingerprint']}")
+            lines.append(f"  waiver for {waiver['rule']} on {whom} (line {waiver['line']}): "
                          f"{waiver['status']}")
     if summary["errors"]:
         lines.append(f"errors: {summary['errors']} rule(s) crashed (see findings.json): "

@@ -631,9 +631,12 @@ def test_as_of_with_an_offset_is_the_same_instant_in_utc(sample: Path, tmp_path:
     path.write_text(yaml.safe_dump(policy), encoding="utf-8")
     documents = []
     for name, clock in (("offset", "2026-11-01T23:30:00-05:00"), ("utc", "2026-11-02T04:30:00Z")):
-        run("check", str(sample), "--policy", str(path), "--as-of", clock, "--out",
-            str(tmp_path / name), "--fail-on", "never", code=0)
+        result = run("check", str(sample), "--policy", str(path), "--as-of", clock, "--out",
+                     str(tmp_path / name), "--fail-on", "never", code=0)
         documents.append(json.loads((tmp_path / name / "findings.json").read_text()))
+        # The console names the waiver's case too (before: its rule and line only).
+        assert (f"waiver for {found['rule']} on case {found['case_id']} (line "
+                in result.output)
     offset, utc = documents
     assert offset["manifest"]["as_of"] == utc["manifest"]["as_of"] == "2026-11-02T04:30:00+00:00"
     assert [w["status"] for w in offset["summary"]["waivers"]] == ["expired"]
