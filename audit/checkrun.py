@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -107,6 +107,43 @@ class CheckRun:
         if path not in digests:
             digests[path] = sha256_of(path)
         return digests[path]
+
+    def case_channels(self) -> pd.Series:
+        """Per case id (the index): the channel the rules judged it by, missing where none
+        of its events states one (`CaseFacts.channel_of_cases`: its ticket's, else the first
+        its events state by time), as the rules' run kept it (`engine.side_facts`), else
+        read off the log the rules judged (its completions) once. Everything that shows a
+        case's channel or draws a case against its channel's SOP reads it here, not each
+        event's own channel, which differs in a case stating several (conflicting-channel)
+        or stating it on one event only."""
+        kept = self.memo.get("case_channels")
+        if kept is None:
+            kept = self.result.extra.get("case_channel")
+            if not isinstance(kept, pd.Series):
+                from audit.rules.facts import CaseFacts
+
+                kept = CaseFacts(C.completions(self.imported.log), self.policy,
+                                 self.result.as_of).channel_of_cases()
+            self.memo["case_channels"] = kept
+        return cast(pd.Series, kept)
+
+    def channels_of(self, cases: pd.Series) -> pd.Categorical:
+        """Per value of `cases` (case ids, e.g. a column of the log): its case's channel
+        (`case_channels`), "" where it has none or the rules judged no event of it. A coded
+        column is looked up once per category, not per event; categories, not 6M texts."""
+        channels = self.case_channels()
+        coded = pd.Categorical(C.filled_text(pd.Series(channels.array, copy=False), ""))
+        if "" not in coded.categories:
+            coded = coded.add_categories([""])
+        none = coded.categories.tolist().index("")  # (a few channels)
+        code_of_case = np.append(coded.codes.astype(np.int64), none)  # (-1: not found)
+        index = channels.index
+        if isinstance(cases.dtype, pd.CategoricalDtype):
+            found = np.append(index.get_indexer(cases.cat.categories), -1)  # (-1: no id)
+            at = found[cases.cat.codes.to_numpy()]
+        else:
+            at = index.get_indexer(pd.Index(cases))
+        return pd.Categorical.from_codes(code_of_case[at], categories=coded.categories)
 
     def _conformance_seconds(self) -> dict[str, float]:
         result = self.result.extra.get("conformance_result")
@@ -539,9 +576,9 @@ class CheckRun:
             return (start + "no event's label is one, so nothing was aligned; to compare a "
                     "log with a model by the log's own labels, run `refund-audit compare LOG "
                     "MODEL`")
-        channels = (sorted(str(c) for c in log.loc[mapped, C.CHANNEL].astype("string")
-                           .fillna("").unique())
-                    if C.CHANNEL in log.columns else [""])
+        # Each case's channel, as the rules judged it (not each event's own: a case may
+        # state several, or state it on one event only).
+        channels = sorted({str(c) for c in self.channels_of(log.loc[mapped, C.CASE]).unique()})
         named = ", ".join(f"'{c}'" if c else "none stated" for c in channels)
         return (start + f"the cases holding such events have no SOP for their channel "
                 f"({named}; the policy's sop names "
@@ -1039,11 +1076,8 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
                                            spec=engine)
     else:
         result = run_rules(judged, policy, ruleset, as_of=clock)
-    unrecorded: dict[str, int] = {}
-    if any(rule.code == "SD004" for rule in result.rules):
-        from audit.rules.duties.sd004_unauthorized_performer import unrecorded_roles
-
-        unrecorded = unrecorded_roles(judged, policy)
+    # (read off the rules' facts: each event with its case's channel, engine.side_facts)
+    unrecorded = cast(dict[str, int], result.extra.pop("unrecorded_roles", {}))
     del judged
     return_free_memory()  # the rules' facts and per-case work, before the reports
     from audit.store import import_record

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,7 @@ def test_an_event_stating_no_channel_without_a_role_is_counted_unjudged() -> Non
 
     from audit.policy import default_policy_path, load_policy
     from audit.rules.duties.sd004_unauthorized_performer import unrecorded_roles
+    from audit.rules.facts import CaseFacts
     from audit.rules.registry import default_rules
     from tests.rules.logbuilder import build_log
 
@@ -146,7 +148,8 @@ def test_an_event_stating_no_channel_without_a_role_is_counted_unjudged() -> Non
         "C2": [{"a": "Capture payment", "channel": None},
                {"a": "Receive refund request", "channel": None},
                {"a": "Close ticket", "r": None, "channel": None}]}, policy)
-    assert unrecorded_roles(log, policy) == {"Close ticket": 1}
+    assert unrecorded_roles(CaseFacts(log, policy, policy.as_of or datetime.now(UTC))) == {
+        "Close ticket": 1}
 
 
 def test_a_case_stating_two_channels_is_reported_with_the_one_the_rules_read() -> None:

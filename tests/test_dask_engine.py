@@ -89,6 +89,12 @@ def test_dask_findings_equal_local(sample: Path, cluster: Any, local_run: CheckR
     ours = run.result.extra["conformance_result"]
     theirs = local_run.result.extra["conformance_result"]
     assert list(ours.cases.items()) == list(theirs.cases.items())  # type: ignore[attr-defined]
+    # What check tells beside the findings, read off each partition's facts: every case's
+    # channel, and the events unauthorized-performer could not judge for want of a role.
+    assert run.case_channels().astype(str).to_dict() == \
+        local_run.case_channels().astype(str).to_dict()
+    assert len(run.case_channels()) == run.result.cases
+    assert run.unrecorded_roles == local_run.unrecorded_roles
 
     per_rule = plain_summary(run)["by_rule"]
     for code in ("DU001", "EV005", "EV002", "EV007", "SD001", "AP001", "CF001", "CF003",

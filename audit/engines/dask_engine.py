@@ -33,12 +33,13 @@ import tempfile
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -55,6 +56,7 @@ from audit.rules.engine import (
     _severity_overrides,
     finish_findings,
     selected_rules,
+    side_facts,
 )
 from audit.rules.facts import CaseFacts
 from audit.rules.registry import RuleSet
@@ -217,6 +219,8 @@ class PartitionResult:
     conformance: ConformanceResult | None = None
     cases: int = 0
     events: int = 0
+    side: dict[str, object] = field(default_factory=dict)
+    """The partition's `engine.side_facts` (its cases' channels, the roles not recorded)."""
 
 
 def run_partition(log: pd.DataFrame, policy: Policy, sops: Sequence[ShippedSop],
@@ -236,6 +240,7 @@ def run_partition(log: pd.DataFrame, policy: Policy, sops: Sequence[ShippedSop],
                                               traceback.format_exc())
             continue
         out.findings[rule.code] = [_translate(f, back) for f in produced]
+    out.side = side_facts(facts, [rule_class() for rule_class in rule_classes])
     if facts.conformance_computed:
         out.conformance = facts.conformance
     return out
@@ -312,6 +317,27 @@ def _combine_conformance(client: Client, parts: Sequence[ConformanceResult],
             bounded_variants=sum(1 for v in counts if alignments[v].bounded),
             seconds=seconds.get(key, 0.0) + precision_seconds)
     return result
+
+
+def _combine_side(parts: Sequence[PartitionResult]) -> dict[str, object]:
+    """The partitions' `side_facts` as run_rules gives them for the whole log: a case is in
+    one partition (`partition_log`), so its channel is its partition's; the roles not
+    recorded are summed per label."""
+    channels = [cast(pd.Series, p.side["case_channel"]) for p in parts
+                if "case_channel" in p.side]
+    out: dict[str, object] = {}
+    if channels:  # (categories differing between partitions: joined as texts, coded again)
+        joined = pd.concat(channels)
+        out["case_channel"] = (joined if isinstance(joined.dtype, pd.CategoricalDtype)
+                               else joined.astype("category"))
+    unrecorded = [cast(dict[str, int], p.side["unrecorded_roles"]) for p in parts
+                  if "unrecorded_roles" in p.side]
+    if unrecorded:
+        summed: Counter[str] = Counter()
+        for counts in unrecorded:
+            summed.update(counts)
+        out["unrecorded_roles"] = dict(sorted(summed.items()))
+    return out
 
 
 def _finish(rules: Sequence[Rule], ruleset: RuleSet, policy: Policy, as_of: datetime,
@@ -541,6 +567,7 @@ def run_rules_dask(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *, as_of
                 case_order, policy, sops)
             extra["conformance"] = combined.summary()
             extra["conformance_result"] = combined
+    extra.update(_combine_side(results))
     findings, errors, statuses, suppressed = _finish(rules, ruleset, policy, as_of, results)
     result = AuditResult(findings=findings, errors=errors, waivers=statuses, rules=rules,
                          suppressed=suppressed, as_of=as_of,

@@ -284,6 +284,20 @@ def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: Rul
     return kept, statuses, suppressed
 
 
+def side_facts(facts: CaseFacts, rules: Sequence[Rule]) -> dict[str, object]:
+    """What check tells beside the findings, read off the rules' own facts (the events in
+    the order the rules sorted them, each with its case's channel): "case_channel", every
+    case's channel (`CaseFacts.channel_of_cases`: what the report shows and draws a case
+    against); "unrecorded_roles" where unauthorized-performer ran (the events it could not
+    judge, `sd004_unauthorized_performer.unrecorded_roles`)."""
+    extra: dict[str, object] = {"case_channel": facts.channel_of_cases()}
+    if any(rule.code == "SD004" for rule in rules):
+        from audit.rules.duties.sd004_unauthorized_performer import unrecorded_roles
+
+        extra["unrecorded_roles"] = unrecorded_roles(facts)
+    return extra
+
+
 FORK_RULES_FROM = 200_000
 """Events from which `run_rules` runs the rules in two processes (where processes fork)."""
 
@@ -315,7 +329,7 @@ def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
     errors = [e for i in range(len(rules)) if (e := outcomes[i][1]) is not None]
 
     kept, statuses, suppressed = finish_findings(findings, rules, ruleset, policy, as_of)
-    extra: dict[str, object] = {}
+    extra: dict[str, object] = side_facts(facts, rules)
     if facts.conformance_computed:
         extra["conformance"] = facts.conformance.summary()
         # The per-case deviations, for the report's SOP overlay (not written to JSON).

@@ -186,6 +186,18 @@ class CaseFacts:
             self._sorted[CASE_CHANNEL] = values
         return cast(pd.api.extensions.ExtensionArray, self._sorted[CASE_CHANNEL])
 
+    def channel_of_cases(self) -> pd.Series:
+        """Per case (indexed by `case_ids`): its channel (`channel_at`), missing where none
+        of its events states one. The one channel of a case everywhere it is shown or
+        judged outside the rules (check's warnings, the report's SOP overlay and case
+        pages), read off the same events: not each event's own, which in a case stating
+        several channels (conflicting-channel) or stating it on one event only differs."""
+        if not self.has(C.CHANNEL):
+            return pd.Series(pd.NA, index=self.case_ids, dtype="string")
+        at = self.channel_at()
+        return pd.Series(self.column(C.CHANNEL).take(at, allow_fill=True),
+                         index=self.case_ids, copy=False)
+
     def has(self, name: str) -> bool:
         return name in self.log.columns
 

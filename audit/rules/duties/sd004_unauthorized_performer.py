@@ -5,9 +5,9 @@ import pandas as pd
 
 from audit import canonical as C
 from audit.findings import Finding
-from audit.policy import PERFORMER_CONTROLS, Policy
+from audit.policy import PERFORMER_CONTROLS
 from audit.rules.base import Option, Rule
-from audit.rules.facts import CASE_CHANNEL, TICKET_CONTROLS, CaseFacts
+from audit.rules.facts import CASE_CHANNEL, CaseFacts
 from audit.rules.lanes import lanes_of_pairs, pairs, role_keys_of
 
 MONEY_CONTROLS = frozenset({"pay", "pay-failed"})
@@ -144,48 +144,31 @@ def judged_events(facts: CaseFacts) -> np.ndarray:
     return np.flatnonzero(facts.mask(*PERFORMER_CONTROLS))
 
 
-def unrecorded_roles(log: pd.DataFrame, policy: Policy) -> dict[str, int]:
-    """Per activity label: the events of `log` that unauthorized-performer would judge (a
-    task in a lane of their case's channel's SOP, of a control it judges) but cannot, as no role is
-    recorded (none, or a blank one). Counted per distinct (channel, label) pair, without
-    sorting the log: what check warns of."""
-    if not policy.sop or not len(log):
+def unrecorded_roles(facts: CaseFacts) -> dict[str, int]:
+    """Per activity label: the events that unauthorized-performer would judge (of a control
+    it judges, `judged_events`, whose task is in a lane of their case's channel's SOP) but
+    cannot, as no role is recorded (none, or a blank one): what check warns of. Read off
+    the rules' own facts, as the rule reads them: each event with its case's channel
+    (`CaseFacts.case_channel`: its ticket's, else the first its events state by time), not
+    its own, so a case stating several channels, or stating it on one event only, is
+    counted against the SOP it was judged by; the events' order is the one the rules
+    sorted, not sorted again. Counted per distinct (channel, label) pair."""
+    if not facts.policy.sop or not facts.n_events:
         return {}
-    from conformance.bpmn import role_key
-
-    labels = [label for label in policy.labels_for(*PERFORMER_CONTROLS)
-              if label in policy.sop_tasks()]
-    role = log[C.ROLE]
-    codes, uniques = pd.factorize(role)
-    blank = np.array([role_key(str(u)) == "" for u in uniques] + [True], dtype=bool)
-    wanted = blank[codes] & C.text_isin(log[C.ACTIVITY], labels)
-    if not wanted.any():
+    at = judged_events(facts)
+    if not len(at):
         return {}
-    channel = np.asarray(log[C.CHANNEL].array, dtype=object)[wanted]
-    blank = pd.isna(channel)
-    if blank.any():  # (an event stating no channel is judged by its case's: channel_at)
-        cases = log.loc[wanted, C.CASE].astype(object).to_numpy()[blank]
-        # Only the events of these cases (nearly always few) that state a channel: the
-        # ticket's events first, then by time, the first of each case its channel.
-        theirs = (log[C.CASE].isin(pd.unique(cases)).to_numpy(dtype=bool)
-                  & log[C.CHANNEL].notna().to_numpy(dtype=bool))
-        stated = pd.DataFrame({
-            "case": log.loc[theirs, C.CASE].astype(object).to_numpy(),
-            "channel": log.loc[theirs, C.CHANNEL].astype(object).to_numpy(),
-            "later": ~C.text_isin(log.loc[theirs, C.ACTIVITY],
-                                  policy.labels_for(*TICKET_CONTROLS)),
-            "time": log.loc[theirs, C.TIMESTAMP].to_numpy()})
-        first = (stated.sort_values(["later", "time"], kind="stable")
-                 .drop_duplicates("case").set_index("case")["channel"])
-        channel[blank] = pd.Series(cases, dtype=object).map(first).to_numpy(dtype=object)
-    events = pd.DataFrame({"channel": channel,
-                           "label": np.asarray(log[C.ACTIVITY].array, dtype=object)[wanted]})
-    counts = events.groupby(["channel", "label"], dropna=False, sort=True).size()
-    channels = counts.index.get_level_values(0)
-    names = counts.index.get_level_values(1)
-    lanes = lanes_of_pairs(policy, channels, names)
+    keys = role_keys_of(facts)
+    blank = np.array([key == "" for key in keys] + [True], dtype=bool)  # (-1: none)
+    at = at[blank[facts.codes(C.ROLE)[at]]]
+    if not len(at):
+        return {}
+    pair_codes, first = pairs(facts.codes(CASE_CHANNEL)[at], facts.codes(C.ACTIVITY)[at])
+    labels = facts.column(C.ACTIVITY).take(at[first])
+    lanes = lanes_of_pairs(facts.policy, facts.column(CASE_CHANNEL).take(at[first]), labels)
+    counts = np.bincount(pair_codes, minlength=len(first))
     out: dict[str, int] = {}
-    for label, n, held in zip(names, counts.tolist(), lanes.tolist(), strict=True):
+    for label, n, held in zip(labels.tolist(), counts.tolist(), lanes.tolist(), strict=True):
         if held is not None:
             out[str(label)] = out.get(str(label), 0) + int(n)
     return dict(sorted(out.items()))
