@@ -181,8 +181,9 @@ def _projected(run: CheckRun, *, ids: bool = True) -> pd.DataFrame:
     names = [str(tasks[label]) for label in labels]
     categories = list(dict.fromkeys(names))
     task_code = np.array([categories.index(name) for name in names] + [-1], dtype=np.int64)
-    channel = (C.filled_text(log[C.CHANNEL].iloc[rows], "")
-               if C.CHANNEL in log.columns else pd.Series("", index=range(len(rows))))
+    # Each event with its case's channel, the one the rules aligned the case by (not its
+    # own: a case may state several, or state it on one event only).
+    channel = run.channels_of(log[C.CASE].iloc[rows])
     if number is not None:
         return pd.DataFrame({
             "case": number,

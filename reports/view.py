@@ -586,27 +586,21 @@ def _events_by_case(log: pd.DataFrame, case_ids: list[str]) -> dict[str, list[di
     return dict(out)
 
 
-def cases_by_channel(log: pd.DataFrame) -> Counter[str]:
-    """How many cases each channel has: a case's channel is the first one its events state
-    (in log order), "unknown" where none does; ``log.groupby(CASE)[CHANNEL].first()``
-    counted. On the coded log, sorted by case with every channel stated (what `check` hands
-    the reports), the channel at each case's first event is counted from the codes: the
-    groupby took about 90 MB and 0.35 s at 1M cases, at the HTML report's memory peak."""
-    case, channel = log[C.CASE], log[C.CHANNEL]
-    if isinstance(case.dtype, pd.CategoricalDtype) and \
-            isinstance(channel.dtype, pd.CategoricalDtype):
-        cases, channels = case.array.codes, channel.array.codes
-        if len(cases) and C.never_decreasing(cases) and cases[0] >= 0 and \
-                bool((channels >= 0).all()):
-            starts = np.flatnonzero(cases[1:] != cases[:-1]) + 1
-            counts = np.bincount(np.concatenate([channels[:1], channels[starts]]),
-                                 minlength=len(channel.cat.categories))
-            return Counter({str(name): int(n) for name, n in
-                            zip(channel.cat.categories.tolist(), counts.tolist(), strict=True)
-                            if n})
-    # observed: a case category no event has is no case (pandas 2 counted it as "unknown").
-    stated = C.filled_text(log.groupby(C.CASE, observed=True)[C.CHANNEL].first(), "unknown")
-    return Counter({str(k): int(n) for k, n in stated.value_counts().items() if n})
+def cases_by_channel(run: CheckRun) -> Counter[str]:
+    """How many cases each channel has: a case's channel is the one the rules judged it by
+    (`CheckRun.case_channels`: its ticket's, else the first its events state by time),
+    "unknown" where none of its events states one, or where the rules judged none of its
+    events (a case of started activities only). Before, the first channel its events
+    state in the log's order, which in a case stating several (conflicting-channel) was
+    another than the rules'. Per case, not per event: no pass over the events but the
+    count of the log's cases."""
+    channels = run.case_channels()
+    counts = C.filled_text(pd.Series(channels.array, copy=False), "unknown").value_counts()
+    out = Counter({str(k): int(n) for k, n in counts.items() if n})
+    unjudged = int(run.imported.log[C.CASE].nunique()) - len(channels)
+    if unjudged > 0:
+        out["unknown"] += unjudged
+    return out
 
 
 def _currency_order(item: tuple[str, float]) -> tuple[bool, str]:
@@ -615,17 +609,17 @@ def _currency_order(item: tuple[str, float]) -> tuple[bool, str]:
 
 
 def _case_view(case_id: str, anchor: str, events: list[dict[str, Any]] | None,
-               findings: list[Finding], order: Callable[[Finding], OrderKey]) -> CaseView:
+               findings: list[Finding], order: Callable[[Finding], OrderKey],
+               channel: str = "") -> CaseView:
+    """A case's page: its events, findings and `channel` (the one the rules judged it by,
+    `CheckRun.case_channels`, "" where it states none)."""
     cited: dict[str, list[str]] = defaultdict(list)
     for f in findings:
         for event_id in f.event_ids:
             if f.rule not in cited[event_id]:
                 cited[event_id].append(f.rule)
     rows: list[EventView] = []
-    channel = ""
     if events is not None:
-        channel = next((_text(r.get(C.CHANNEL)) for r in events
-                        if not _missing(r.get(C.CHANNEL))), "")
         for position, record in enumerate(events, start=1):
             stamp = record[C.TIMESTAMP]
             iso = "" if pd.isna(stamp) else pd.Timestamp(stamp).isoformat()
@@ -796,8 +790,10 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
             by_case[f.case_id].append(f)
 
     case_frames = _events_by_case(log, shown_cases)
-    cases = [_case_view(c, anchors[c], case_frames.get(c), by_case[c], order)
-             for c in shown_cases]
+    # Each case's channel as the rules judged it, not the first its events state.
+    shown_channels = run.channels_of(pd.Series(shown_cases, dtype="string"))
+    cases = [_case_view(c, anchors[c], case_frames.get(c), by_case[c], order, str(channel))
+             for c, channel in zip(shown_cases, shown_channels, strict=True)]
 
     top_cases = [(currency, [
         (case_id, anchors.get(case_id, ""), money(amount, currency),
@@ -807,7 +803,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     if len(log):
         stamps = log[C.TIMESTAMP]
         period = (short_time(stamps.min().isoformat()), short_time(stamps.max().isoformat()))
-        channel_counts = cases_by_channel(log)
+        channel_counts = cases_by_channel(run)
     else:
         period, channel_counts = ("", ""), Counter()
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from audit.checkrun import CheckRun
 from audit.policy import Policy, default_policy_path, load_policy
 from audit.rules.registry import default_rules
 from tests.rules.logbuilder import build_log
@@ -122,3 +123,84 @@ def test_conformance_judged_no_case_names_the_cases_channels(tmp_path: Path) -> 
     assert "have no SOP for their channel ('offline'; the policy's sop names 'ecommerce')" \
         in told[0], told
     assert run.case_channels().astype(str).to_dict() == {"k1": "offline", "k2": "offline"}
+
+
+def mixed_channels_log(path: Path) -> Path:
+    """A log of five ecommerce-shaped cases (`test_report_totals.case_rows`) whose channels
+    are stated so: A1 and A2 state subscription on their purchase, offline on their ticket
+    events and ecommerce on their approval and payout (the rules judge them offline, their
+    ticket's); B states ecommerce on its first event (the purchase) only; C1 and C2 state
+    ecommerce on every event. Judged: ecommerce B, C1, C2; offline A1, A2."""
+    from tests.test_report_totals import case_rows, write_log
+
+    cases = []
+    for day, cid in enumerate(("A1", "A2", "B", "C1", "C2"), start=1):
+        rows = case_rows(cid, "EUR", 40.0 + day, day=day)
+        for i, row in enumerate(rows):
+            if cid.startswith("A"):
+                row["refund:channel"] = (
+                    "subscription" if row["concept:name"] == "Capture payment"
+                    else "ecommerce" if row["concept:name"] in ("Approve refund",
+                                                               "Execute payout")
+                    else "offline")
+            elif cid == "B" and i > 0:
+                row["refund:channel"] = ""
+        cases.append(rows)
+    return write_log(path, *cases)
+
+
+JUDGED = {"A1": "offline", "A2": "offline", "B": "ecommerce", "C1": "ecommerce",
+          "C2": "ecommerce"}
+
+
+@pytest.fixture(scope="module")
+def mixed_run(tmp_path_factory: pytest.TempPathFactory) -> CheckRun:
+    from audit.checkrun import run_check
+    from tests.test_report_totals import write_policy
+
+    folder = tmp_path_factory.mktemp("mixed")
+    return run_check([mixed_channels_log(folder / "log.csv")],
+                     write_policy(folder / "policy.yaml"))
+
+
+def test_the_sop_overlay_draws_each_case_on_the_sop_it_was_aligned_on(
+        mixed_run: CheckRun) -> None:
+    """The overlay of a channel counts and draws the cases the rules aligned on its SOP,
+    with all their events: before, each event went to the overlay of its own channel, so
+    A1's and A2's approvals and payouts were counted on the ecommerce SOP (4 cases where
+    the conformance table says 3) and B's events, stating none, were on none."""
+    from reports.overlay import channel_overlays, run_deviations
+
+    assert mixed_run.case_channels().astype(str).to_dict() == JUDGED
+    conformance = mixed_run.summary()["conformance"]
+    assert {k: v["cases"] for k, v in conformance.items()} == {"ecommerce": 3, "offline": 2}
+    overlays = {o.channel: o for o in channel_overlays(mixed_run)}
+    assert {k: o.cases for k, o in overlays.items()} == {"ecommerce": 3, "offline": 2}
+    # Every case's flow from its request to its evidence, in its own channel's SOP.
+    request = ("Receive refund request", "Collect evidence")
+    assert overlays["ecommerce"].flows.get(request) == 3
+    assert overlays["offline"].flows.get(request) == 2
+    # Read from the CF findings instead (a run without the conformance result): the same
+    # channel per case.
+    del mixed_run.result.extra["conformance_result"]
+    mixed_run.memo.clear()
+    try:
+        fallback = run_deviations(mixed_run)
+        assert fallback.source == "findings"
+        assert {c: d.channel for c, d in fallback.cases.items()} == JUDGED
+    finally:
+        mixed_run.memo.clear()
+
+
+def test_the_reports_case_pages_and_channel_counts_are_the_cases_channel(
+        mixed_run: CheckRun) -> None:
+    """The report's case pages name each case's channel, and its header counts the cases
+    per channel, as the rules judged them (A1 and A2 offline, not the subscription their
+    purchases state first; B ecommerce)."""
+    from reports.view import build_view
+
+    view = build_view(mixed_run)
+    shown = {c.case_id: c.channel for c in view.cases}
+    assert shown and all(JUDGED[case] == channel for case, channel in shown.items()), shown
+    assert {"A1", "A2"} <= set(shown)
+    assert dict(view.channels) == {"ecommerce": 3, "offline": 2}

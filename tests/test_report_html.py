@@ -643,64 +643,30 @@ def test_the_most_severe_cases_are_those_of_a_full_sort() -> None:
     assert most_severe(currencies, 5) == ["E", "J", "F"]
 
 
-def test_cases_by_channel_counts_each_cases_first_stated_channel() -> None:
-    """`cases_by_channel` against the groupby it replaced, on coded logs sorted by case (the
-    codes' path) and on logs it cannot take so (unsorted, channels missing, text columns):
-    the same counts, "unknown" for cases that state no channel."""
-    import numpy as np
-    import pandas as pd
-
-    from audit import canonical as C
+def test_cases_by_channel_counts_each_cases_channel_as_the_rules_judged_it(
+        tmp_path: Path) -> None:
+    """`cases_by_channel` counts each case once by the channel the rules judged it by (its
+    ticket's, else the first its events state by time), "unknown" where none of its events
+    states one or the rules judged none of its events (only a started activity): not the
+    first channel in the log's order, which for c1 is the subscription of its purchase."""
+    from audit.checkrun import run_check
+    from audit.policy import default_policy_path
     from reports.view import cases_by_channel
 
-    def reference(log: pd.DataFrame) -> dict[str, int]:
-        firsts = log.groupby(C.CASE)[C.CHANNEL].first().astype("string").fillna("unknown")
-        return {str(k): int(n) for k, n in firsts.value_counts().items() if n}
-
-    rng = np.random.default_rng(5)
-    for trial in range(40):
-        n = int(rng.integers(1, 400))
-        cases = np.sort(rng.integers(0, max(n // 3, 1), n)) if trial % 2 == 0 \
-            else rng.integers(0, max(n // 3, 1), n)
-        channels = rng.choice(["ecommerce", "subscription", "store"], n).astype(object)
-        if trial % 4 == 1:
-            channels[rng.random(n) < 0.3] = None
-        log = pd.DataFrame({C.CASE: [f"RC-{c:04d}" for c in cases], C.CHANNEL: channels})
-        text = log.astype("string")
-        coded = log.astype({C.CASE: "category", C.CHANNEL: "category"})
-        # A category nothing uses: counted by neither.
-        coded[C.CHANNEL] = coded[C.CHANNEL].cat.add_categories(["unused"])
-        for frame in (text, coded):
-            assert dict(cases_by_channel(frame)) == reference(frame), trial
-    # Missing channels (the groupby's path): a case whose first event states none takes a
-    # later one's, and one with none is "unknown".
-    log = pd.DataFrame({C.CASE: pd.Categorical(["a", "a", "b", "c", "c"]),
-                        C.CHANNEL: pd.Categorical([None, "store", None, "web", "store"])})
-    assert cases_by_channel(log) == {"store": 1, "unknown": 1, "web": 1}
-    # A case category no event has is no case, on either path.
-    unused = pd.DataFrame({C.CASE: pd.Categorical(["a", "b"], categories=["a", "b", "zz"]),
-                           C.CHANNEL: pd.Categorical(["web", None])})
-    assert cases_by_channel(unused) == {"web": 1, "unknown": 1}
-    unused[C.CHANNEL] = pd.Categorical(["web", "store"])
-    assert cases_by_channel(unused) == {"web": 1, "store": 1}
-
-
-def test_cases_by_channel_counts_a_sorted_coded_log_from_its_codes(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """On a coded log sorted by case with every channel stated, no groupby runs."""
-    import pandas as pd
-
-    from audit import canonical as C
-    from reports.view import cases_by_channel
-
-    def refused(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the groupby ran")
-
-    log = pd.DataFrame({C.CASE: pd.Categorical(["a", "a", "b", "c", "c", "c"]),
-                        C.CHANNEL: pd.Categorical(["store", "web", "web", "web", "store",
-                                                   "store"], categories=["web", "store", "x"])})
-    monkeypatch.setattr(pd.DataFrame, "groupby", refused)
-    assert cases_by_channel(log) == {"store": 1, "web": 2}
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "event:id,case:concept:name,concept:name,time:timestamp,org:resource,"
+        "lifecycle:transition,refund:channel\n"
+        "e1,c1,Capture payment,2026-07-01T09:00:00+00:00,stripe-api,complete,subscription\n"
+        "e2,c1,Receive refund request,2026-07-02T09:00:00+00:00,Ann,complete,offline\n"
+        "e3,c2,Receive refund request,2026-07-02T09:00:00+00:00,Ann,complete,\n"
+        "e4,c3,Receive refund request,2026-07-02T09:00:00+00:00,Ann,start,ecommerce\n"
+        "e5,c4,Receive refund request,2026-07-02T09:00:00+00:00,Ann,complete,ecommerce\n"
+        "e6,c4,Approve refund,2026-07-02T10:00:00+00:00,Bob,complete,offline\n",
+        encoding="utf-8")
+    run = run_check([log], default_policy_path())
+    assert len(run.imported.log) == 6
+    assert cases_by_channel(run) == {"offline": 1, "ecommerce": 1, "unknown": 2}
 
 
 def test_report_html_is_the_rendered_text_written_in_blocks(tmp_path: Path) -> None:
@@ -1367,3 +1333,43 @@ def test_printed_pages_are_numbered(browser: Browser, demo: Path) -> None:
     assert len(footers) > 50
     assert [i for i, footer in enumerate(footers, start=1) if not footer] == []
     assert len(set(footers)) == len(footers)  # each page its own number
+
+
+def test_a_cases_channel_in_the_report_is_the_one_the_rules_judged_it_by(
+        browser: Browser, tmp_path: Path) -> None:
+    """report.html shows each case with the channel the rules judged it by (its ticket's,
+    else the first its events state): on its case page, in the population's counts per
+    channel, and on the SOP overlay, which draws each case on the SOP it was aligned on.
+    Before, each of them read the events' own channels: A1 and A2 (a subscription purchase,
+    an offline ticket, an ecommerce approval and payout) were shown as subscription cases
+    and drawn on the ecommerce SOP too, and B (ecommerce stated on its purchase only) on
+    none."""
+    from tests.test_case_channel_everywhere import mixed_channels_log
+    from tests.test_report_totals import write_policy
+
+    log = mixed_channels_log(tmp_path / "log.csv")
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["check", str(log), "--policy",
+                                     str(write_policy(tmp_path / "policy.yaml")),
+                                     "--out", str(out), "--fail-on", "never"])
+    assert done.exit_code == 0, done.output
+    browser.open((out / "report.html").as_uri())
+    shown = browser.evaluate("""Object.fromEntries([...document.querySelectorAll('details.case')]
+        .map(c => [c.querySelector('.case-id').textContent,
+                   (c.querySelector('summary .channel') || {}).textContent || '']))""")
+    assert shown["A1"] == shown["A2"] == "offline", shown
+    assert all(channel == ("offline" if case.startswith("A") else "ecommerce")
+               for case, channel in shown.items()), shown
+    population = browser.evaluate(
+        "[...document.querySelectorAll('dt')].find(d => d.textContent === 'Population')"
+        ".nextElementSibling.textContent.replace(/\\s+/g, ' ')")
+    assert "(ecommerce 3, offline 2)" in population, population
+    captions = browser.evaluate("""Object.fromEntries(['ecommerce', 'offline', 'subscription']
+        .map(c => [c, (document.getElementById('graph-sop-' + c + '-caption') || {})
+                       .textContent || '']))""")
+    assert "The SOP of channel ecommerce (ecommerce.bpmn) with the 3 judged cases on it" \
+        in captions["ecommerce"], captions
+    assert "The SOP of channel offline (offline.bpmn) with the 2 judged cases on it" \
+        in captions["offline"], captions
+    assert captions["subscription"] == ""
+    assert browser.console_problems() == []
