@@ -137,13 +137,13 @@ class CheckRun:
             coded = coded.add_categories([""])
         none = coded.categories.tolist().index("")  # (a few channels)
         code_of_case = np.append(coded.codes.astype(np.int64), none)  # (-1: not found)
-        index = channels.index
         if isinstance(cases.dtype, pd.CategoricalDtype):
-            found = np.append(index.get_indexer(cases.cat.categories), -1)  # (-1: no id)
-            at = found[cases.cat.codes.to_numpy()]
+            ids, codes = cases.cat.categories, cases.cat.codes.to_numpy()
         else:
-            at = index.get_indexer(pd.Index(cases))
-        return pd.Categorical.from_codes(code_of_case[at], categories=coded.categories)
+            codes, ids = pd.factorize(cases)  # (-1: a missing id)
+        found = np.append(_positions_in(channels.index, pd.Index(ids)), -1)
+        return pd.Categorical.from_codes(code_of_case[found[codes]],
+                                         categories=coded.categories)
 
     def _conformance_seconds(self) -> dict[str, float]:
         result = self.result.extra.get("conformance_result")
@@ -764,6 +764,21 @@ _BY_THE_CHANNELS_SOP = ("CF001", "CF002", "CF003", "CF004", "SD004")
 _NEED_A_CURRENCY = ("AP003", "EV004", "EV005")
 """The rules that judge no case stating no currency at all (AP003: thresholds are per
 currency; EV004 and EV005 compare amounts of the request's or the charge's currency)."""
+
+
+def _positions_in(index: pd.Index, ids: pd.Index) -> np.ndarray:
+    """Per id of `ids` (distinct): its position in `index` (distinct), -1 where it is not
+    there. Where they are equal (a log sorted by case, every case judged: the usual run),
+    their positions; else `ids` are hashed, a table freed on return, never `index`, which
+    is kept for the run (`CheckRun.case_channels`): pandas keeps the hash table of an
+    index looked up in with the index, through the reports."""
+    if len(index) == len(ids) and index.equals(ids):
+        return np.arange(len(ids), dtype=np.int64)
+    where = ids.get_indexer(index)  # per case of `index`: its position among `ids`
+    out = np.full(len(ids), -1, dtype=np.int64)
+    known = np.flatnonzero(where >= 0)
+    out[where[known]] = known
+    return out
 
 
 def _done(statuses: pd.Series) -> np.ndarray[Any, np.dtype[np.bool_]]:

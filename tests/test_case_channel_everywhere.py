@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from audit import canonical as C
 from audit.checkrun import CheckRun
 from audit.policy import Policy, default_policy_path, load_policy
 from audit.rules.registry import default_rules
@@ -204,3 +205,19 @@ def test_the_reports_case_pages_and_channel_counts_are_the_cases_channel(
     assert shown and all(JUDGED[case] == channel for case, channel in shown.items()), shown
     assert {"A1", "A2"} <= set(shown)
     assert dict(view.channels) == {"ecommerce": 3, "offline": 2}
+
+
+def test_channels_of_looks_each_case_up_by_its_id(mixed_run: CheckRun) -> None:
+    """`CheckRun.channels_of` gives each value of a case column its case's channel, coded or
+    not, in any order and with repeats: "" for an id the rules judged no event of, or none."""
+    import pandas as pd
+
+    ids = ["C2", "nope", None, "A1", "C2", "B"]
+    expected = ["ecommerce", "", "", "offline", "ecommerce", "ecommerce"]
+    for cases in (pd.Series(ids, dtype="string"), pd.Series(ids, dtype=object),
+                  pd.Series(ids, dtype="category")):
+        assert list(mixed_run.channels_of(cases)) == expected, cases.dtype
+    # Every judged case, as the log codes them (the ids as they are: no lookup per id).
+    log = mixed_run.imported.log
+    assert list(mixed_run.channels_of(log[C.CASE].drop_duplicates())) == [
+        JUDGED[str(c)] for c in log[C.CASE].drop_duplicates()]
