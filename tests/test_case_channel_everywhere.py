@@ -221,3 +221,17 @@ def test_channels_of_looks_each_case_up_by_its_id(mixed_run: CheckRun) -> None:
     log = mixed_run.imported.log
     assert list(mixed_run.channels_of(log[C.CASE].drop_duplicates())) == [
         JUDGED[str(c)] for c in log[C.CASE].drop_duplicates()]
+
+
+def test_a_crashed_unauthorized_performer_is_the_runs_error_not_a_crashed_run(
+        policy: Policy) -> None:
+    """Where unauthorized-performer crashed (a frame without `refund:channel`, which no
+    import gives), the run records its error as before; what is kept beside the findings
+    (`engine.side_facts`) counts no unjudged events for it and does not raise."""
+    from audit.rules.engine import run_rules
+
+    log = build_log(CASES, policy).drop(columns=[C.CHANNEL])
+    result = run_rules(log, policy, default_rules(), as_of=datetime(2026, 9, 1, tzinfo=UTC))
+    assert "SD004" in {e.rule for e in result.errors}
+    assert "unrecorded_roles" not in result.extra
+    assert result.extra["case_channel"].isna().all()  # type: ignore[attr-defined]

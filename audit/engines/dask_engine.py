@@ -240,7 +240,7 @@ def run_partition(log: pd.DataFrame, policy: Policy, sops: Sequence[ShippedSop],
                                               traceback.format_exc())
             continue
         out.findings[rule.code] = [_translate(f, back) for f in produced]
-    out.side = side_facts(facts, [rule_class() for rule_class in rule_classes])
+    out.side = side_facts(facts, [rule_class() for rule_class in rule_classes], out.errors)
     if facts.conformance_computed:
         out.conformance = facts.conformance
     return out

@@ -284,14 +284,16 @@ def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: Rul
     return kept, statuses, suppressed
 
 
-def side_facts(facts: CaseFacts, rules: Sequence[Rule]) -> dict[str, object]:
+def side_facts(facts: CaseFacts, rules: Sequence[Rule],
+               crashed: Collection[str] = ()) -> dict[str, object]:
     """What check tells beside the findings, read off the rules' own facts (the events in
     the order the rules sorted them, each with its case's channel): "case_channel", every
     case's channel (`CaseFacts.channel_of_cases`: what the report shows and draws a case
-    against); "unrecorded_roles" where unauthorized-performer ran (the events it could not
-    judge, `sd004_unauthorized_performer.unrecorded_roles`)."""
+    against); "unrecorded_roles" where unauthorized-performer ran and did not crash (its
+    code not in `crashed`: the run's error tells of it): the events it could not judge,
+    `sd004_unauthorized_performer.unrecorded_roles`."""
     extra: dict[str, object] = {"case_channel": facts.channel_of_cases()}
-    if any(rule.code == "SD004" for rule in rules):
+    if any(rule.code == "SD004" for rule in rules) and "SD004" not in crashed:
         from audit.rules.duties.sd004_unauthorized_performer import unrecorded_roles
 
         extra["unrecorded_roles"] = unrecorded_roles(facts)
@@ -329,7 +331,7 @@ def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
     errors = [e for i in range(len(rules)) if (e := outcomes[i][1]) is not None]
 
     kept, statuses, suppressed = finish_findings(findings, rules, ruleset, policy, as_of)
-    extra: dict[str, object] = side_facts(facts, rules)
+    extra: dict[str, object] = side_facts(facts, rules, {e.rule for e in errors})
     if facts.conformance_computed:
         extra["conformance"] = facts.conformance.summary()
         # The per-case deviations, for the report's SOP overlay (not written to JSON).

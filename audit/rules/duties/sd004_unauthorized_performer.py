@@ -158,9 +158,10 @@ def unrecorded_roles(facts: CaseFacts) -> dict[str, int]:
     at = judged_events(facts)
     if not len(at):
         return {}
-    keys = role_keys_of(facts)
-    blank = np.array([key == "" for key in keys] + [True], dtype=bool)  # (-1: none)
-    at = at[blank[facts.codes(C.ROLE)[at]]]
+    if facts.has(C.ROLE):  # (a log without the column records no role at all)
+        keys = role_keys_of(facts)
+        blank = np.array([key == "" for key in keys] + [True], dtype=bool)  # (-1: none)
+        at = at[blank[facts.codes(C.ROLE)[at]]]
     if not len(at):
         return {}
     pair_codes, first = pairs(facts.codes(CASE_CHANNEL)[at], facts.codes(C.ACTIVITY)[at])
