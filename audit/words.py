@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def counted(number: int, noun: str, plural: str | None = None, *, spec: str = "") -> str:
     """`number` (formatted by `spec`, e.g. "," for 1,000) and `noun`, singular for exactly
@@ -9,3 +11,41 @@ def counted(number: int, noun: str, plural: str | None = None, *, spec: str = ""
     "1 activity" / "2 activities" with `plural="activities"`. (Before, messages wrote "1
     events", "1 duplicates dropped", "(1 cases)".)"""
     return f"{number:{spec}} {noun if number == 1 else plural or noun + 's'}"
+
+
+_UNITS = (("d", 86_400_000_000_000), ("h", 3_600_000_000_000), ("m", 60_000_000_000),
+          ("s", 1_000_000_000))
+_NANOS = {"D": 86_400_000_000_000, "h": 3_600_000_000_000, "m": 60_000_000_000,
+          "s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+
+
+def duration(span: Any) -> str:
+    """A duration as messages tell it: days, hours, minutes and seconds, the units that are
+    not zero, largest first ("15d 2h", "14d 1m", "12h", "45s", "0s"), in the letters of the
+    graphs' labels (`reports.graphs.format_duration`). Exact, unlike those labels (which
+    round to two units): every unit down to the second, and a fraction of a second as its
+    decimals ("1.5s"), so a time one minute over a limit of 14 days never reads as the
+    limit itself. `span`: a `timedelta`, a `pd.Timedelta`, a `np.timedelta64` or a number
+    of seconds; NaN, NaT or None reads "n/a"."""
+    if span is None or span != span:  # (NaN and NaT are not equal to themselves)
+        return "n/a"
+    if isinstance(span, int | float):
+        nanos = round(span * 1_000_000_000)
+    else:
+        import numpy as np
+        import pandas as pd
+
+        # (In nanoseconds as a Python int: a Timedelta of microseconds may hold centuries,
+        # past the nanoseconds an int64 holds.)
+        value = pd.Timedelta(span).asm8
+        unit, step = np.datetime_data(value.dtype)
+        nanos = int(value.view("i8")) * step * _NANOS[unit]
+    sign, rest = ("-" if nanos < 0 else ""), abs(nanos)
+    texts: list[str] = []
+    for unit, size in _UNITS:
+        count, rest = divmod(rest, size)
+        if unit == "s" and rest:
+            texts.append(f"{count}.{f'{rest:09d}'.rstrip('0')}s")
+        elif count:
+            texts.append(f"{count}{unit}")
+    return sign + (" ".join(texts) if texts else "0s")

@@ -3,6 +3,7 @@ finding names and says (the YAML cases in tests/rules/cases pin which cases fire
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -37,8 +38,10 @@ def test_a_reopened_request_is_open_since_the_request_that_reopened_it(
     breach = found[("SL001", "C1")]
     assert breach.event_ids == ["C1-03"]
     assert breach.timestamp == "2026-08-15T09:00:00+00:00"
-    assert breach.message == ("no payout 74 days 15:00:00 after the request, still open at "
-                              "2026-10-15T00:00:00+00:00 (SLA 14 days 00:00:00)")
+    assert breach.message == ("no payout 74d 15h after the request, still open at "
+                              "2026-10-15T00:00:00+00:00 (SLA 14d)")
+    assert (breach.evidence["open_for"], breach.evidence["sla"]) == (
+        "74 days 15:00:00", "14 days 00:00:00")
 
 
 def test_a_stage_still_open_is_dated_when_its_limit_ran_out(
@@ -93,6 +96,57 @@ def test_a_payout_before_the_request_is_not_where_its_sla_ends(
     assert breach.event_ids == ["C1-03", "C1-05"]
     assert breach.timestamp == "2026-07-30T09:00:00+00:00"
     assert breach.evidence["took"] == "29 days 00:00:00"
+    assert breach.message == "request to payout took 29d (SLA 14d)"
+
+
+def test_each_late_episode_of_a_case_is_a_breach_of_its_own(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """Asked on 07-01 and paid 20 days later, closed, asked again on 08-10 and paid 16 days
+    and 6 hours later: two breaches, each dated at its payout and naming its own request
+    and payout (before: one breach timed from the first request to the first payout; the
+    second episode's late payout was reported nowhere)."""
+    log = {"C1": [{"a": "Capture payment", "t": "2026-06-20T09:00Z"},
+                  {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
+                  {"a": "Approve refund", "t": "2026-07-02T09:00Z"},
+                  {"a": "Execute payout", "t": "2026-07-21T09:00Z"},
+                  {"a": "Close ticket", "t": "2026-07-22T09:00Z"},
+                  {"a": "Receive refund request", "t": "2026-08-10T09:00Z"},
+                  {"a": "Approve refund", "t": "2026-08-11T09:00Z"},
+                  {"a": "Execute payout", "t": "2026-08-26T15:00Z"},
+                  {"a": "Close ticket", "t": "2026-08-27T09:00Z"}]}
+    result, _ = run_case({"as_of": "2026-10-15T00:00:00Z"}, {"log": log}, "two episodes",
+                         policy_for)
+    assert result.errors == []
+    breaches = [f for f in result.findings if f.rule == "SL001"]
+    assert [(f.event_ids, f.timestamp, f.message, f.evidence["took"]) for f in breaches] == [
+        (["C1-02", "C1-04"], "2026-07-21T09:00:00+00:00",
+         "request to payout took 20d (SLA 14d)", "20 days 00:00:00"),
+        (["C1-06", "C1-08"], "2026-08-26T15:00:00+00:00",
+         "request to payout took 16d 6h (SLA 14d)", "16 days 06:00:00")]
+    assert len({f.fingerprint for f in breaches}) == 2
+
+
+def test_a_late_paid_episode_and_a_late_open_one_in_one_case(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """Paid 20 days after the first request, closed, asked again and left open past the
+    SLA: a breach of the paid episode and one of the open episode, each naming its
+    request."""
+    log = {"C1": [{"a": "Capture payment", "t": "2026-06-20T09:00Z"},
+                  {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
+                  {"a": "Approve refund", "t": "2026-07-02T09:00Z"},
+                  {"a": "Execute payout", "t": "2026-07-21T09:00Z"},
+                  {"a": "Close ticket", "t": "2026-07-22T09:00Z"},
+                  {"a": "Receive refund request", "t": "2026-08-10T09:00Z"}]}
+    result, _ = run_case({"as_of": "2026-09-01T09:00:00Z"}, {"log": log}, "paid and open",
+                         policy_for)
+    assert result.errors == []
+    assert [(f.event_ids, f.timestamp, f.message) for f in result.findings
+            if f.rule == "SL001"] == [
+        (["C1-02", "C1-04"], "2026-07-21T09:00:00+00:00",
+         "request to payout took 20d (SLA 14d)"),
+        (["C1-06"], "2026-08-24T09:00:00+00:00",
+         "no payout 22d after the request, still open at 2026-09-01T09:00:00+00:00 "
+         "(SLA 14d)")]
 
 
 def test_the_dask_engines_partitions_give_the_local_timing_findings(
@@ -117,7 +171,14 @@ def test_the_dask_engines_partitions_give_the_local_timing_findings(
             [{"a": "Receive refund request", "t": day}, {"a": "Reject refund", "t": "+1d"},
              {"a": "Receive refund request", "t": "+3d"}],
             [{"a": "Receive refund request", "t": f"2026-07-2{n % 3 + 2}T09:00Z"},
-             {"a": "Collect evidence"}]]
+             {"a": "Collect evidence"}],
+            # reopened and paid, late on both requests
+            [{"a": "Capture payment", "t": "2026-05-01T09:00Z"},
+             {"a": "Receive refund request", "t": "2026-05-10T09:00Z"},
+             {"a": "Approve refund", "t": "+1d"}, {"a": "Execute payout", "t": "+15d"},
+             {"a": "Close ticket", "t": "+1d"},
+             {"a": "Receive refund request", "t": day}, {"a": "Approve refund", "t": "+1d"},
+             {"a": "Execute payout", "t": f"+{15 + n % 2}d"}]]
         return kinds[n % len(kinds)]
 
     policy = policy_for({})
@@ -135,6 +196,8 @@ def test_the_dask_engines_partitions_give_the_local_timing_findings(
     timing = [f.as_dict() for f in local.findings if f.rule in ("SL001", "SL002")]
     assert {f["rule"] for f in timing} == {"SL001", "SL002"}
     assert [f.as_dict() for f in remote if f.rule in ("SL001", "SL002")] == timing
+    # (a case paid late on two requests has two breaches, in both engines)
+    assert max(Counter(f["case_id"] for f in timing if f["rule"] == "SL001").values()) == 2
 
 
 def test_a_long_stage_limit_beside_a_late_stage_of_a_nanosecond_log(

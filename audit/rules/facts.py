@@ -15,6 +15,7 @@ positions a rule needs (the conformance check too: it is handed the four columns
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -61,6 +62,29 @@ _LISTS = {"approval_eids": ("approve", "second-approve"), "payout_eids": ("paid"
 Mask = np.ndarray[Any, np.dtype[np.bool_]]
 Ints = np.ndarray[Any, np.dtype[np.int64]]
 Codes = np.ndarray[Any, np.dtype[np.int32]]
+
+
+@dataclass(frozen=True)
+class Episodes:
+    """The refund episodes of some cases (`CaseFacts.episodes`), one entry per episode in
+    the order of their cases and times: the case's position, the sorted positions of the
+    episode's request and of its points (-1 where it has none), whether it has ended (a
+    close or a standing rejection among its events), whether by a standing rejection, and
+    whether it is its case's last; `approvals` are the sorted positions of the approvals of
+    every episode, `approvals_episode` the index of the episode of each."""
+
+    case: Ints
+    request: Ints
+    payout: Ints
+    close: Ints
+    evidence: Ints
+    approval_first: Ints
+    approval_last: Ints
+    ended: Mask
+    rejected: Mask
+    last: Mask
+    approvals: Ints
+    approvals_episode: Ints
 
 
 class CaseFacts:
@@ -691,85 +715,98 @@ class CaseFacts:
             hits[name] = self._lists_for(name, where)
         return hits
 
-    def open_requests(self, codes: Ints) -> Ints:
-        """Per case at positions `codes`: the sorted position of the request it is still open
-        on after its last event, -1 where it is not open. That request is the first one
-        after the case's last close or standing rejection (one that no later approval
-        overturned), so a request after a close or a rejection reopens the case, and a close
-        or a rejection before the request does not close it; the case is open where no
-        successful payout came at or after that request. A close or a rejection at the same
-        time as a request closes it. Only the events of these cases are read."""
-        out = np.full(len(codes), -1, dtype=np.int64)
-        if not len(codes):
-            return out
+    def episodes(self, codes: Ints) -> Episodes:
+        """The refund episodes of the cases at positions `codes` (ascending), as the timing
+        rules read them. An episode opens at a request: a case's first request, or the first
+        one after a close or a standing rejection (one that no later approval overturned)
+        that came at or after the request before it; so a close or a rejection before a
+        request does not end it, and one at the same time as a request ends it. An episode
+        holds its case's events from its request up to the next episode's (an event at the
+        same time as a request is that request's); the events before a case's first request
+        are no episode's. Its points are the first successful payout, close and evidence and
+        the first and last approval among its events; it has ended where a close or a
+        standing rejection is among them. Only the events of these cases are read; events
+        without a time are left out."""
         wanted = np.zeros(self.n_cases, dtype=bool)
         wanted[codes] = True
         request, approval = self.mask("request"), self.mask("approve", "second-approve")
         rejection, close, paid = self.mask("reject"), self.mask("close"), self.mask("paid")
-        stamps = self.column(C.TIMESTAMP)
+        evidence = self.mask("evidence")
         at = np.flatnonzero(wanted[self.case_code] & (request | approval | rejection | close
-                                                       | paid))
-        taken = pd.Series(stamps.take(at))
+                                                       | paid | evidence))
+        taken = pd.Series(self.column(C.TIMESTAMP).take(at))
         known = taken.notna().to_numpy()
         at = at[known]
         times = _int_times(taken[known])
         case = self.case_code[at]
-        none = np.iinfo(np.int64).min
+        n = len(at)
+        index = np.arange(n, dtype=np.int64)
+        # Runs of events of one case at one time, and each event's case's first index.
+        new_case = np.r_[True, case[1:] != case[:-1]] if n else np.zeros(0, dtype=bool)
+        new_run = new_case | np.r_[False, times[1:] != times[:-1]] if n else new_case
+        run_start = np.maximum.accumulate(np.where(new_run, index, 0)) if n else index
+        case_start = np.maximum.accumulate(np.where(new_case, index, 0)) if n else index
+        run_end = np.r_[np.flatnonzero(new_run)[1:], n][np.cumsum(new_run) - 1] if n else index
+        # A rejection stands where no approval of its case came later.
+        latest = np.full(self.n_cases, np.iinfo(np.int64).min, dtype=np.int64)
+        approved = np.flatnonzero(approval[at])
+        np.maximum.at(latest, case[approved], times[approved])
+        standing = rejection[at] & (times >= latest[case])
+        ends = close[at] | standing
+        ended_before = np.r_[0, np.cumsum(ends)]
+        # Per event: its case's ends strictly before its time.
+        earlier_ends = ended_before[run_start] - ended_before[case_start]
+        asked = np.flatnonzero(request[at])
+        first_ask = np.r_[True, case[asked[1:]] != case[asked[:-1]]] if len(asked) else \
+            np.zeros(0, dtype=bool)
+        # A request opens an episode where it is its case's first, or an end came at or
+        # after the request before it and before it.
+        opens = first_ask | np.r_[False, earlier_ends[asked[1:]] > earlier_ends[asked[:-1]]]
+        starts = asked[opens]
+        is_start = np.zeros(n, dtype=bool)
+        is_start[starts] = True
+        started = np.r_[0, np.cumsum(is_start)]
+        # Per event: its episode (numbered over all cases), -1 before its case's first.
+        episode = np.where(started[run_end] > started[case_start], started[run_end] - 1, -1)
+        count = len(starts)
 
-        def last(chosen: Mask) -> Ints:
-            """Per event of `at`: the latest time of its case's `chosen` events (`none`
-            where it has none); the events of a case ascend in time."""
-            where = np.flatnonzero(chosen)
-            cases = case[where]
-            latest = np.full(self.n_cases, none, dtype=np.int64)
-            if len(where):
-                end = np.r_[cases[1:] != cases[:-1], True]
-                latest[cases[end]] = times[where[end]]
-            return cast(Ints, latest[case])
-
-        standing = rejection[at] & (times >= last(approval[at]))
-        reopened = request[at] & (times > last(close[at] | standing))
-        where = np.flatnonzero(reopened)
-        cases = case[where]
-        first = np.r_[True, cases[1:] != cases[:-1]] if len(where) else np.zeros(0, dtype=bool)
-        start = np.full(self.n_cases, -1, dtype=np.int64)
-        start_time = np.full(self.n_cases, np.iinfo(np.int64).max, dtype=np.int64)
-        start[cases[first]] = at[where[first]]
-        start_time[cases[first]] = times[where[first]]
-        answered = np.zeros(self.n_cases, dtype=bool)
-        answered[case[paid[at] & (times >= start_time[case])]] = True
-        start[answered] = -1
-        return cast(Ints, start[codes])
-
-    def paid_after_request(self, codes: Ints) -> Ints:
-        """Per case at positions `codes`: the sorted position of its first successful payout
-        at or after its first request (a payout before the request does not answer it), -1
-        where none. Only the payouts of these cases are read."""
-        out = np.full(len(codes), -1, dtype=np.int64)
-        if not len(codes):
+        def first(chosen: Mask, *, last: bool = False) -> Ints:
+            """Per episode: the sorted position of its first (or last) event in `chosen`."""
+            where = np.flatnonzero(chosen & (episode >= 0))
+            out = np.full(count, -1, dtype=np.int64)
+            if len(where):  # (the episodes of the events ascend)
+                numbers = episode[where]
+                change = np.flatnonzero(np.r_[True, numbers[1:] != numbers[:-1]])
+                pick = np.r_[change[1:], len(where)] - 1 if last else change
+                out[numbers[pick]] = at[where[pick]]
             return out
-        key = "first:request"
-        if key not in self._sorted:
-            self._sorted[key] = self.first_of(self.mask(*_FIRSTS["request"]))
-        requested = cast(Ints, self._sorted[key])[codes]
-        wanted = np.zeros(self.n_cases, dtype=bool)
-        wanted[codes[requested >= 0]] = True
-        stamps = self.column(C.TIMESTAMP)
-        since = np.full(self.n_cases, np.iinfo(np.int64).max, dtype=np.int64)
-        asked = pd.Series(stamps.take(requested[requested >= 0]))
-        since[codes[requested >= 0]] = np.where(asked.notna().to_numpy(), _int_times(asked),
-                                                np.iinfo(np.int64).max)
-        at = np.flatnonzero(wanted[self.case_code] & self.mask("paid"))
-        paid = pd.Series(stamps.take(at))
-        known = paid.notna().to_numpy()
-        at = at[known]
-        case = self.case_code[at]
-        answer = np.flatnonzero(_int_times(paid[known]) >= since[case])
-        cases = case[answer]
-        first = np.r_[True, cases[1:] != cases[:-1]] if len(answer) else np.zeros(0, dtype=bool)
-        found = np.full(self.n_cases, -1, dtype=np.int64)
-        found[cases[first]] = at[answer[first]]
-        return cast(Ints, found[codes])
+
+        def any_of(chosen: Mask) -> Mask:
+            out = np.zeros(count, dtype=bool)
+            out[episode[chosen & (episode >= 0)]] = True
+            return out
+
+        cases = case[starts]
+        appr = np.flatnonzero(approval[at] & (episode >= 0))
+        return Episodes(
+            case=cases.astype(np.int64), request=at[starts], payout=first(paid[at]),
+            close=first(close[at]), evidence=first(evidence[at]),
+            approval_first=first(approval[at]), approval_last=first(approval[at], last=True),
+            ended=any_of(ends), rejected=any_of(standing),
+            last=np.r_[cases[1:] != cases[:-1], True] if count else np.zeros(0, dtype=bool),
+            approvals=at[appr], approvals_episode=episode[appr])
+
+    def open_requests(self, codes: Ints) -> Ints:
+        """Per case at positions `codes` (ascending): the sorted position of the request it
+        is still open on after its last event, -1 where it is not open: the request of its
+        last episode (`episodes`) where that episode has neither ended nor been paid. So a
+        request after a close or a rejection reopens the case, and a close or a rejection
+        before the request does not close it. Only the events of these cases are read."""
+        out = np.full(self.n_cases, -1, dtype=np.int64)
+        found = self.episodes(codes)
+        still = found.last & ~found.ended & (found.payout < 0)
+        out[found.case[still]] = found.request[still]
+        return cast(Ints, out[codes])
 
     def point(self, name: str) -> pd.Series:
         """Time of a stage point per case (see policy stages)."""
@@ -1147,4 +1184,4 @@ def same(a: pd.Series, b: pd.Series) -> pd.Series:
         False).astype(bool)
 
 
-__all__ = ["POINT_COLUMNS", "CaseFacts", "same", "slices"]
+__all__ = ["POINT_COLUMNS", "CaseFacts", "Episodes", "same", "slices"]

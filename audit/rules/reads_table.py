@@ -391,6 +391,7 @@ READS: dict[str, frozenset[str]] = {
         "events:first:request",
         "events:mask:approve,second-approve",
         "events:mask:close",
+        "events:mask:evidence",
         "events:mask:paid",
         "events:mask:reject",
         "events:mask:request",

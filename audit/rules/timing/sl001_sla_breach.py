@@ -1,29 +1,39 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from audit import canonical as C
 from audit.canonical import elapsed
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
+from audit.words import duration
 
 
 class SlaBreach(Rule):
     """What it checks:
-    The time from the refund request to the first successful payout at or after it exceeds
-    the SLA; or a request is still open at the audit's as-of time (no successful payout at
-    or after it, not closed or rejected since) and the SLA has run out since it.
+    Per refund episode of a case: the time from the request that opened it to its first
+    successful payout exceeds the SLA; or the case's last episode is still open at the
+    audit's as-of time (not paid, not closed or rejected since its request) and the SLA has
+    run out since its request. An episode opens at a case's first request and at the first
+    request after a close or a standing rejection; a payout belongs to the last episode
+    opened at or before it. Each late episode is a finding of its own, dated at its payout
+    (or when its SLA ran out) and naming its own request and payout.
 
     Why it matters:
     Refund deadlines are promised to customers and often set by law or card-scheme rules;
     breaches cost chargebacks, complaints and fines.
 
     Example:
-    Violating (SLA 14 days): request on 2026-07-01, payout on 2026-07-16.
+    Violating (SLA 14 days): request on 2026-07-01, payout on 2026-07-16 ("request to payout
+    took 15d (SLA 14d)").
     Violating: request on 2026-07-01, no payout, no rejection and the ticket still open at
     the as-of date 2026-10-15 (dated when the SLA ran out, 2026-07-15).
     Compliant: payout on 2026-07-10; or the request rejected, or its ticket closed.
+    Compliant: request on 2026-07-01, ticket closed on 2026-07-02, asked again on 2026-08-01
+    and paid on 2026-08-05 (4 days after the request that reopened the case, as the same
+    case still open would be timed).
     Precedence: where this fires, `stage-overdue` is not reported for the case.
 
     Options:
@@ -32,11 +42,13 @@ class SlaBreach(Rule):
     minutes on a Berlin clock over the spring change is 13 days 23.5 hours, within the
     SLA). An open request is measured to `as_of` in the
     policy or `--as-of` (default: the time of the run); a rejection overturned by a later
-    approval does not close it. A close, a rejection or a payout before a request does not
-    answer it, and a request after a close or a rejection reopens the case: while open, its
-    clock runs from that request (a paid case's runs from its first request, whatever
-    closed in between). An approved request left unpaid past its grace is
-    `approved-not-paid`, which takes precedence.
+    approval ends no episode. A close, a rejection or a payout before a request does not
+    answer it (a close or a rejection at the same time as a request ends its episode); a
+    payout after a close with no request since answers the request the close ended. An
+    approved request left unpaid past its grace is `approved-not-paid`, which takes
+    precedence. Messages tell durations in days, hours, minutes and seconds ("16d 6h");
+    the evidence keeps them as pandas writes them ("16 days 06:00:00", `took`, `open_for`,
+    `sla`), which `pd.Timedelta` reads back.
 
     References:
     EU Consumer Rights Directive art. 13 (refund within 14 days of withdrawal).
@@ -53,51 +65,66 @@ class SlaBreach(Rule):
     def check(self, facts: CaseFacts) -> list[Finding]:
         sla = facts.policy.sla
         c = facts.table("payout_time", "request_time", "request_eid", "payout_eid", "currency")
-        # A payout before the request does not answer it: the SLA ends at the first
-        # successful payout at or after the request.
-        before = (c["payout_time"] < c["request_time"]).fillna(False).to_numpy(dtype=bool)
-        if before.any():
-            c = c.copy()
-            codes = np.flatnonzero(before)
-            at = facts.paid_after_request(codes)
-            later = facts.frame(np.maximum(at, 0), (C.EVENT_ID, C.TIMESTAMP))
-            c.loc[c.index[codes], "payout_eid"] = later[C.EVENT_ID].where(
-                at >= 0, None).to_numpy(dtype=object)
-            c.loc[c.index[codes], "payout_time"] = later[C.TIMESTAMP].where(
-                at >= 0).to_numpy()
-        c["took"] = elapsed(c["payout_time"], c["request_time"])
-        c["sla"] = sla
-        paid = c[c["took"].notna() & (c["took"] > sla)]
-        found = self.findings(
+        # A case of one episode (`CaseFacts.episodes`) from its first request, answered by
+        # its first successful payout, is read from the per-case columns. The cases of more
+        # than one request, or paid before their request, are read episode by episode.
+        several = ((facts.col("requests_n") > 1)
+                   | (c["payout_time"] < c["request_time"]).fillna(False)).to_numpy(dtype=bool)
+        one = c[~several]
+        took = elapsed(one["payout_time"], one["request_time"])
+        paid = one[took.notna() & (took > sla)].copy()
+        paid["took"] = took[paid.index]
+        # Still open at the as-of time, its SLA over: the cases of one episode, its request
+        # past the SLA and no payout, open on it where not closed nor rejected since (read
+        # for those only), and every case read episode by episode.
+        waits = (~several & c["request_eid"].notna().to_numpy(dtype=bool)
+                 & c["payout_eid"].isna().to_numpy(dtype=bool)
+                 & (elapsed(facts.as_of, c["request_time"]) > sla).to_numpy(dtype=bool))
+        codes = np.flatnonzero(several | waits)
+        found = facts.episodes(codes)
+        # The late payouts of the episodes of the cases read by episode.
+        answered = found.payout >= 0
+        answered[answered] &= several[found.case[answered]]
+        asked = facts.frame(found.request[answered], (C.EVENT_ID, C.TIMESTAMP))
+        payouts = facts.frame(found.payout[answered], (C.EVENT_ID, C.TIMESTAMP))
+        more = facts.at_cases(found.case[answered], "currency")
+        more["request_eid"] = asked[C.EVENT_ID].to_numpy(dtype=object)
+        more["request_time"] = asked[C.TIMESTAMP].array
+        more["payout_eid"] = payouts[C.EVENT_ID].to_numpy(dtype=object)
+        more["payout_time"] = payouts[C.TIMESTAMP].array
+        more["took"] = elapsed(more["payout_time"], more["request_time"])
+        more["at"] = found.case[answered]
+        paid["at"] = np.flatnonzero(~several)[(took.notna() & (took > sla)).to_numpy(
+            dtype=bool)]
+        more = more[(more["took"] > sla).to_numpy(dtype=bool)]
+        if len(more):  # (in the order of the cases, then of their episodes)
+            paid = pd.concat([paid, more[paid.columns]])
+            paid = paid.iloc[np.argsort(paid["at"].to_numpy(), kind="stable")]
+        paid["sla"] = sla
+        paid["took_text"] = [duration(t) for t in paid["took"]]
+        paid["sla_text"] = duration(sla)
+        out = self.findings(
             facts, paid, events=("request_eid", "payout_eid"), when="payout_time",
-            evidence=("took", "sla"), message="request to payout took {took} (SLA {sla})")
-        # Still open at the as-of time: a request not answered by a successful payout at or
-        # after it, neither closed nor rejected since (a rejection before a later approval
-        # was overturned by it; a request after a close or a rejection reopens the case),
-        # and the SLA over since that request. Read for the cases that can be so only: the
-        # first request past the SLA, and no payout at or after it or more than one request.
-        late = (c["request_eid"].notna()
-                & (elapsed(facts.as_of, c["request_time"]) > sla)
-                & (c["payout_eid"].isna() | (facts.col("requests_n") > 1))
-                ).to_numpy(dtype=bool)
-        if not late.any():
-            return found
-        codes = np.flatnonzero(late)
-        start = facts.open_requests(codes)
-        codes, start = codes[start >= 0], start[start >= 0]
-        waiting = facts.at_cases(codes, "currency")
-        asked = facts.frame(start, (C.EVENT_ID, C.TIMESTAMP))
+            evidence=("took", "sla"), message="request to payout took {took_text} "
+                                              "(SLA {sla_text})")
+        # The last episode of a case, neither ended (closed, or rejected with no approval
+        # after) nor paid, open since its request and over the SLA.
+        still = found.last & ~found.ended & (found.payout < 0)
+        waiting = facts.at_cases(found.case[still], "currency")
+        asked = facts.frame(found.request[still], (C.EVENT_ID, C.TIMESTAMP))
         waiting["request_eid"] = asked[C.EVENT_ID].to_numpy(dtype=object)
         waiting["request_time"] = asked[C.TIMESTAMP].array
         waiting["open_for"] = elapsed(facts.as_of, waiting["request_time"])
-        waiting = waiting[waiting["open_for"] > sla].copy()
+        waiting = waiting[(waiting["open_for"] > sla).to_numpy(dtype=bool)].copy()
         if len(waiting):
             waiting["sla"] = sla
             waiting["breached"] = waiting["request_time"] + sla
             waiting["as_of"] = facts.as_of
-            found += self.findings(
+            waiting["open_text"] = [duration(t) for t in waiting["open_for"]]
+            waiting["sla_text"] = duration(sla)
+            out += self.findings(
                 facts, waiting, events=("request_eid",), when="breached",
                 evidence=("open_for", "sla", "as_of"),
-                message="no payout {open_for} after the request, still open at {as_of} "
-                        "(SLA {sla})")
-        return found
+                message="no payout {open_text} after the request, still open at {as_of} "
+                        "(SLA {sla_text})")
+        return out
