@@ -1,4 +1,5 @@
-"""Counts in words: "1 event", "2 events", as every message and report writes them."""
+"""Counts and durations in words: "1 event", "2 events", "15d 2h", as messages and reports
+write them."""
 
 from __future__ import annotations
 
@@ -30,16 +31,32 @@ def duration(span: Any) -> str:
     if span is None or span != span:  # (NaN and NaT are not equal to themselves)
         return "n/a"
     if isinstance(span, int | float):
-        nanos = round(span * 1_000_000_000)
-    else:
-        import numpy as np
-        import pandas as pd
+        return _told(round(span * 1_000_000_000))
+    import numpy as np
+    import pandas as pd
 
-        # (In nanoseconds as a Python int: a Timedelta of microseconds may hold centuries,
-        # past the nanoseconds an int64 holds.)
-        value = pd.Timedelta(span).asm8
-        unit, step = np.datetime_data(value.dtype)
-        nanos = int(value.view("i8")) * step * _NANOS[unit]
+    return durations(np.asarray([pd.Timedelta(span).asm8]))[0]
+
+
+def durations(spans: Any) -> list[str]:
+    """`duration` of each of `spans` (a column or an array of timedeltas, of any unit),
+    from their integers: no Timedelta per value."""
+    import numpy as np
+    import pandas as pd
+
+    values = np.asarray(pd.Series(spans, copy=False).to_numpy())
+    if not np.issubdtype(values.dtype, np.timedelta64):
+        return [duration(v) for v in values.tolist()]
+    unit, step = np.datetime_data(values.dtype)
+    size = step * _NANOS[unit]
+    missing = np.isnat(values).tolist()
+    # (Python ints: a column of microseconds may hold centuries, past an int64 of ns.)
+    return ["n/a" if gone else _told(count * size)
+            for count, gone in zip(values.view("i8").tolist(), missing, strict=True)]
+
+
+def _told(nanos: int) -> str:
+    """`duration` of a number of nanoseconds."""
     sign, rest = ("-" if nanos < 0 else ""), abs(nanos)
     texts: list[str] = []
     for unit, size in _UNITS:

@@ -332,7 +332,9 @@ def test_a_late_stage_is_told_with_its_times_and_limit(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """The last approval to payout took 7 days and 6 hours (limit 7 days). Before: the
     finding's time was the request's, its evidence the message text, and the text mixed two
-    duration styles ("7 days 06:00:00 (limit 7 days, 0:00:00)")."""
+    duration styles ("7 days 06:00:00 (limit 7 days, 0:00:00)"); then the message read
+    pandas' "7 days 06:00:00 (limit 7 days 00:00:00)". The evidence keeps pandas' text,
+    which `pd.Timedelta` reads back."""
     log = {"C1": {"amount": 900, "events": [
         {"a": "Capture payment", "t": "2026-06-20T09:00Z"},
         {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
@@ -342,7 +344,7 @@ def test_a_late_stage_is_told_with_its_times_and_limit(
         {"a": "Execute payout", "t": "2026-07-09T15:00Z"}]}}
     result, _ = run_case({}, {"log": log}, "SL002 evidence", policy_for)
     [finding] = [f for f in result.findings if f.rule == "SL002"]
-    assert finding.message == "payout took 7 days 06:00:00 (limit 7 days 00:00:00)"
+    assert finding.message == "payout took 7d 6h (limit 7d)"
     assert finding.timestamp == "2026-07-09T15:00:00+00:00"
     [stage] = finding.evidence["stages"]
     assert {k: stage[k] for k in ("from", "to", "started", "ended", "took", "limit")} == {

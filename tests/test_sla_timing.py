@@ -55,8 +55,8 @@ def test_a_stage_still_open_is_dated_when_its_limit_ran_out(
     late = found[("SL002", "C1")]
     assert late.timestamp == "2026-07-11T09:00:00+00:00"
     assert late.event_ids == ["C1-01"]
-    assert late.message == ("approval still open after 12 days 00:00:00 at "
-                            "2026-07-13T09:00:00+00:00 (limit 10 days 00:00:00)")
+    assert late.message == ("approval still open after 12d at "
+                            "2026-07-13T09:00:00+00:00 (limit 10d)")
     assert late.evidence["stages"] == [{
         "stage": "approval", "from": "request", "to": "first-approval",
         "started": "2026-07-01T09:00:00+00:00", "ended": None,
@@ -76,9 +76,8 @@ def test_a_late_stage_that_ended_and_one_still_open_are_one_finding(
                   {"a": "Approve refund", "t": "2026-07-12T09:00Z"}]}
     found = _sl(log, "2026-07-13T09:00:00Z", policy_for, stages)
     late = found[("SL002", "C1")]
-    assert late.message == ("approval took 11 days 00:00:00 (limit 10 days 00:00:00); payout "
-                            "still open after 1 days 00:00:00 at 2026-07-13T09:00:00+00:00 "
-                            "(limit 0 days 12:00:00)")
+    assert late.message == ("approval took 11d (limit 10d); payout still open after 1d at "
+                            "2026-07-13T09:00:00+00:00 (limit 12h)")
     assert late.timestamp == "2026-07-12T09:00:00+00:00"
 
 
@@ -149,6 +148,50 @@ def test_a_late_paid_episode_and_a_late_open_one_in_one_case(
          "(SLA 14d)")]
 
 
+def test_a_late_stage_of_a_reopened_case_names_its_own_episode(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """Paid on time, closed, asked again, approved and paid 8 days after that approval (the
+    payout stage is 7 days): the second episode's payout stage is late, named by its own
+    request, approval and payout (before: the stage ran from the case's last approval to its
+    first payout, a month before it, and nothing was found); the first episode, on time,
+    is no finding."""
+    log = {"C1": [{"a": "Capture payment", "t": "2026-06-20T09:00Z"},
+                  {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
+                  {"a": "Approve refund", "t": "2026-07-02T09:00Z"},
+                  {"a": "Execute payout", "t": "2026-07-03T09:00Z"},
+                  {"a": "Close ticket", "t": "2026-07-04T09:00Z"},
+                  {"a": "Receive refund request", "t": "2026-08-01T09:00Z"},
+                  {"a": "Approve refund", "t": "2026-08-02T09:00Z"},
+                  {"a": "Execute payout", "t": "2026-08-10T09:00Z"}]}
+    found = _sl(log, "2026-10-15T00:00:00Z", policy_for)
+    assert ("SL001", "C1") not in found
+    late = found[("SL002", "C1")]
+    assert late.event_ids == ["C1-06", "C1-07", "C1-08"]
+    assert late.timestamp == "2026-08-10T09:00:00+00:00"
+    assert late.message == "payout took 8d (limit 7d)"
+    assert late.evidence["stages"][0]["took"] == "8 days 00:00:00"
+
+
+def test_late_stages_of_two_episodes_are_two_findings(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """Two episodes, each paid 8 days after its approval and within the SLA: a stage-overdue
+    finding for each, dated at its own payout."""
+    log = {"C1": [{"a": "Capture payment", "t": "2026-06-20T09:00Z"},
+                  {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
+                  {"a": "Approve refund", "t": "2026-07-02T09:00Z"},
+                  {"a": "Execute payout", "t": "2026-07-10T09:00Z"},
+                  {"a": "Close ticket", "t": "2026-07-11T09:00Z"},
+                  {"a": "Receive refund request", "t": "2026-08-01T09:00Z"},
+                  {"a": "Approve refund", "t": "2026-08-02T09:00Z"},
+                  {"a": "Execute payout", "t": "2026-08-10T09:00Z"}]}
+    result, _ = run_case({"as_of": "2026-10-15T00:00:00Z"}, {"log": log}, "two late stages",
+                         policy_for)
+    assert result.errors == []
+    assert [(f.event_ids, f.timestamp) for f in result.findings if f.rule == "SL002"] == [
+        (["C1-02", "C1-03", "C1-04"], "2026-07-10T09:00:00+00:00"),
+        (["C1-06", "C1-07", "C1-08"], "2026-08-10T09:00:00+00:00")]
+
+
 def test_the_dask_engines_partitions_give_the_local_timing_findings(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """The timing findings of cases open, reopened, paid late after an earlier payout and
@@ -178,7 +221,14 @@ def test_the_dask_engines_partitions_give_the_local_timing_findings(
              {"a": "Approve refund", "t": "+1d"}, {"a": "Execute payout", "t": "+15d"},
              {"a": "Close ticket", "t": "+1d"},
              {"a": "Receive refund request", "t": day}, {"a": "Approve refund", "t": "+1d"},
-             {"a": "Execute payout", "t": f"+{15 + n % 2}d"}]]
+             {"a": "Execute payout", "t": f"+{15 + n % 2}d"}],
+            # reopened and paid within the SLA, its payout stage late
+            [{"a": "Capture payment", "t": "2026-05-01T09:00Z"},
+             {"a": "Receive refund request", "t": "2026-05-10T09:00Z"},
+             {"a": "Approve refund", "t": "+1d"}, {"a": "Execute payout", "t": "+1d"},
+             {"a": "Close ticket", "t": "+1d"},
+             {"a": "Receive refund request", "t": day}, {"a": "Approve refund", "t": "+1d"},
+             {"a": "Execute payout", "t": "+8d"}]]
         return kinds[n % len(kinds)]
 
     policy = policy_for({})
@@ -198,6 +248,8 @@ def test_the_dask_engines_partitions_give_the_local_timing_findings(
     assert [f.as_dict() for f in remote if f.rule in ("SL001", "SL002")] == timing
     # (a case paid late on two requests has two breaches, in both engines)
     assert max(Counter(f["case_id"] for f in timing if f["rule"] == "SL001").values()) == 2
+    # (and a case whose second episode's payout stage is late, its finding naming it)
+    assert any(f["rule"] == "SL002" and f["event_ids"][0].endswith("-06") for f in timing)
 
 
 def test_a_long_stage_limit_beside_a_late_stage_of_a_nanosecond_log(
@@ -218,4 +270,4 @@ def test_a_long_stage_limit_beside_a_late_stage_of_a_nanosecond_log(
                        as_of=timestamp("2026-07-13T09:00:00Z").to_pydatetime())
     assert result.errors == []
     assert [f.message for f in result.findings if f.rule == "SL002"] == [
-        "approval took 19 days 00:00:00 (limit 10 days 00:00:00)"]
+        "approval took 19d (limit 10d)"]

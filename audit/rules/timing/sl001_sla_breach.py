@@ -8,7 +8,7 @@ from audit.canonical import elapsed
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
-from audit.words import duration
+from audit.words import duration, durations
 
 
 class SlaBreach(Rule):
@@ -70,10 +70,10 @@ class SlaBreach(Rule):
         # than one request, or paid before their request, are read episode by episode.
         several = ((facts.col("requests_n") > 1)
                    | (c["payout_time"] < c["request_time"]).fillna(False)).to_numpy(dtype=bool)
-        one = c[~several]
-        took = elapsed(one["payout_time"], one["request_time"])
-        paid = one[took.notna() & (took > sla)].copy()
-        paid["took"] = took[paid.index]
+        took = elapsed(c["payout_time"], c["request_time"])
+        over = ~several & (took.notna() & (took > sla)).to_numpy(dtype=bool)
+        paid = c[over].copy()
+        paid["took"] = took[over]
         # Still open at the as-of time, its SLA over: the cases of one episode, its request
         # past the SLA and no payout, open on it where not closed nor rejected since (read
         # for those only), and every case read episode by episode.
@@ -94,14 +94,13 @@ class SlaBreach(Rule):
         more["payout_time"] = payouts[C.TIMESTAMP].array
         more["took"] = elapsed(more["payout_time"], more["request_time"])
         more["at"] = found.case[answered]
-        paid["at"] = np.flatnonzero(~several)[(took.notna() & (took > sla)).to_numpy(
-            dtype=bool)]
+        paid["at"] = np.flatnonzero(over)
         more = more[(more["took"] > sla).to_numpy(dtype=bool)]
         if len(more):  # (in the order of the cases, then of their episodes)
             paid = pd.concat([paid, more[paid.columns]])
             paid = paid.iloc[np.argsort(paid["at"].to_numpy(), kind="stable")]
         paid["sla"] = sla
-        paid["took_text"] = [duration(t) for t in paid["took"]]
+        paid["took_text"] = durations(paid["took"])
         paid["sla_text"] = duration(sla)
         out = self.findings(
             facts, paid, events=("request_eid", "payout_eid"), when="payout_time",
@@ -120,7 +119,7 @@ class SlaBreach(Rule):
             waiting["sla"] = sla
             waiting["breached"] = waiting["request_time"] + sla
             waiting["as_of"] = facts.as_of
-            waiting["open_text"] = [duration(t) for t in waiting["open_for"]]
+            waiting["open_text"] = durations(waiting["open_for"])
             waiting["sla_text"] = duration(sla)
             out += self.findings(
                 facts, waiting, events=("request_eid",), when="breached",
