@@ -7,6 +7,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from audit import canonical as C
 from audit.policy import Policy
 from audit.rules.engine import run_rules
@@ -271,3 +273,41 @@ def test_a_long_stage_limit_beside_a_late_stage_of_a_nanosecond_log(
     assert result.errors == []
     assert [f.message for f in result.findings if f.rule == "SL002"] == [
         "approval took 19d (limit 10d)"]
+
+
+def test_the_episodes_of_a_case(policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A payout before any request (no episode's), a rejection overturned by a later
+    approval (no end), a first episode paid and closed, a request at the time of that close
+    (no new episode: the close ends the episode it is in), and a request after the close
+    opening a second episode, not ended nor paid: the case is open on it."""
+    from audit.rules.facts import CaseFacts
+    from tests.rules.logbuilder import build_log, timestamp
+
+    policy = policy_for({})
+    log = build_log({"C1": [
+        {"a": "Capture payment", "t": "2026-06-01T09:00Z"},            # 01
+        {"a": "Execute payout", "t": "2026-06-02T09:00Z"},             # 02 no episode's
+        {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},     # 03 opens 1
+        {"a": "Reject refund", "t": "2026-07-02T09:00Z"},              # 04 overturned
+        {"a": "Approve refund", "t": "2026-07-03T09:00Z"},             # 05
+        {"a": "Execute payout", "t": "2026-07-04T09:00Z"},             # 06 pays 1
+        {"a": "Close ticket", "t": "2026-07-05T09:00Z"},               # 07 ends 1
+        {"a": "Receive refund request", "t": "2026-07-05T09:00Z"},     # 08 in 1 (same time)
+        {"a": "Receive refund request", "t": "2026-08-01T09:00Z"},     # 09 opens 2
+        {"a": "Collect evidence", "t": "2026-08-02T09:00Z"}]}, policy)  # 10
+    facts = CaseFacts(log, policy, timestamp("2026-10-15T00:00:00Z").to_pydatetime())
+    found = facts.episodes(np.arange(facts.n_cases))
+    ids = np.asarray(facts.column(C.EVENT_ID), dtype=object)
+
+    def named(at: Any) -> list[str | None]:
+        return [str(ids[a]) if a >= 0 else None for a in at.tolist()]
+
+    assert named(found.request) == ["C1-03", "C1-09"]
+    assert named(found.payout) == ["C1-06", None]
+    assert named(found.close) == ["C1-07", None]
+    assert named(found.approval_first) == ["C1-05", None]
+    assert named(found.evidence) == [None, "C1-10"]
+    assert found.ended.tolist() == [True, False]
+    assert found.rejected.tolist() == [False, False]
+    assert found.last.tolist() == [False, True]
+    assert named(facts.open_requests(np.arange(facts.n_cases))) == ["C1-09"]

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -125,11 +123,13 @@ def _episode_rows(facts: CaseFacts, codes: Ints, used: set[str]
                 dtype=object)
     rows["request_time"] = points["request"].array
     ids = facts.frame(found.approvals, (C.EVENT_ID,))[C.EVENT_ID].to_numpy(dtype=object)
-    lists: list[Any] = [np.nan] * len(found.case)
+    # (One list per episode with approvals, NaN where none, as `with_lists` gives them;
+    # set one by one: the rows' index repeats a case of several episodes.)
+    lists = np.full(len(found.case), np.nan, dtype=object)
     starts, ends = facts.runs(found.approvals_episode)
     for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
         lists[int(found.approvals_episode[s])] = ids[s:e].tolist()
-    rows["approval_eids"] = pd.Series(lists, index=rows.index, dtype=object)
+    rows["approval_eids"] = lists
     return rows, points, np.zeros(len(rows), dtype=bool), found
 
 
