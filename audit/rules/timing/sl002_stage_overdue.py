@@ -215,16 +215,6 @@ def _late(facts: CaseFacts, c: pd.DataFrame, points: dict[str, pd.Series],
     return hits
 
 
-def _runs(facts: CaseFacts, code: str) -> bool:
-    """Whether the policy selects the rule `code` (sla-breach, SL001, whose open findings
-    replace this rule's on a case past the SLA; approved-not-paid, EV003, whose findings
-    tell an open payout stage's wait)."""
-    from audit.rules.registry import default_rules
-
-    return any(rule.code == code for rule in
-               default_rules().select(facts.policy.select, facts.policy.ignore))
-
-
 def _running(facts: CaseFacts, stage: Stage, started: pd.Series, ended: pd.Series,
              points: dict[str, pd.Series], found: Episodes | None) -> npt.NDArray[np.bool_]:
     """Per row (a case, or with `found` an episode): `stage` started, has not ended, and
@@ -238,7 +228,7 @@ def _running(facts: CaseFacts, stage: Stage, started: pd.Series, ended: pd.Serie
                     & (elapsed(facts.as_of, started) > stage.limit), dtype=bool)
     if found is not None:
         over &= found.last  # (an earlier episode ended: closed or rejected)
-    if stage.end != "close" and _runs(facts, "SL001"):
+    if stage.end != "close" and facts.judges("SL001"):
         # Past the SLA, an episode still waiting before its payout is an open sla-breach,
         # timed from the episode's request, which replaces this finding: not built only
         # to be dropped. (Not where sla-breach does not run.)
@@ -249,7 +239,7 @@ def _running(facts: CaseFacts, stage: Stage, started: pd.Series, ended: pd.Serie
         return waiting
     rows = np.flatnonzero(waiting)
     cases = rows if found is None else found.case[rows]
-    if stage.end == "payout" and _runs(facts, "EV003"):
+    if stage.end == "payout" and facts.judges("EV003"):
         # Approved, not paid past the grace: approved-not-paid tells this wait (the stage's
         # other findings, stages that ended late, stand).
         approved = facts.at_cases(cases, "approvals_last_time")["approvals_last_time"]
