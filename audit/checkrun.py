@@ -76,6 +76,8 @@ class CheckRun:
     """Events unauthorized-performer (SD004), where selected, would judge but cannot, as
     no role is recorded, per activity label (`sd004_unauthorized_performer.unrecorded_roles`:
     a payment system's payouts usually name no person)."""
+    unrecorded_nobody: dict[str, int] = field(default_factory=dict)
+    """Of `unrecorded_roles`, the events naming no person (no role history can help)."""
     imported_earlier: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Of the inputs that are canonical logs written by `import`, by path as given: what
     that import counted (audit.store.import_record: read, imported, quarantined, the
@@ -471,7 +473,7 @@ class CheckRun:
         if self.unrecorded_roles:
             from audit.rules.duties.sd004_unauthorized_performer import unrecorded_told
 
-            out.append(unrecorded_told(self.unrecorded_roles))
+            out.append(unrecorded_told(self.unrecorded_roles, self.unrecorded_nobody))
         out.extend(self.sop_warnings)
         for label, (events, near) in self.labels_like_mapped_ones().items():
             out.append(f"the label '{label}' ({events:,} event{'s' if events != 1 else ''}) "
@@ -1093,6 +1095,7 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
         result = run_rules(judged, policy, ruleset, as_of=clock)
     # (read off the rules' facts: each event with its case's channel, engine.side_facts)
     unrecorded = cast(dict[str, int], result.extra.pop("unrecorded_roles", {}))
+    nobody = cast(dict[str, int], result.extra.pop("unrecorded_nobody", {}))
     del judged
     return_free_memory()  # the rules' facts and per-case work, before the reports
     from audit.store import import_record
@@ -1102,6 +1105,7 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
     return CheckRun(imported=imported, policy=policy, result=result, started=started,
                     finished=datetime.now(UTC), inputs=list(sources), command=list(sys.argv),
                     engine=described, not_judged=not_judged, unrecorded_roles=unrecorded,
+                    unrecorded_nobody=nobody,
                     sop_warnings=list(policy.warnings), imported_earlier=earlier,
                     as_of_source=("--as-of" if as_of is not None
                                   else "policy" if policy.as_of is not None else "clock"))

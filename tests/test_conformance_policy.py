@@ -393,12 +393,14 @@ def test_the_events_unauthorized_performer_cannot_judge_for_want_of_a_role_are_t
     if select == "AP":
         assert told == []
         return
+    # Which advice fits which events: the payouts name no person (a role history cannot
+    # help), the close names one (before: both told to import a role history).
     assert told == [
         "unauthorized-performer did not judge 3 events whose role is not recorded (Close "
         "ticket 1; Execute payout 2): their tasks are in a lane of the SOP, but who did them, "
-        "in which role, the log does not say (a payment system's payout usually names no "
-        "person; missing-resource reports the events without one); record the executor and "
-        "import a role history to judge them"]
+        "in which role, the log does not say; 2 name no person (missing-resource reports "
+        "them): record who did them; 1 names a person whose role is not recorded: import a "
+        "role history covering it to judge it"]
     assert [f for f in run.result.findings if f.rule == "SD004"] == []
 
 

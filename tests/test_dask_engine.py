@@ -95,6 +95,7 @@ def test_dask_findings_equal_local(sample: Path, cluster: Any, local_run: CheckR
         local_run.case_channels().astype(str).to_dict()
     assert len(run.case_channels()) == run.result.cases
     assert run.unrecorded_roles == local_run.unrecorded_roles
+    assert run.unrecorded_nobody == local_run.unrecorded_nobody
 
     per_rule = plain_summary(run)["by_rule"]
     for code in ("DU001", "EV005", "EV002", "EV007", "SD001", "AP001", "CF001", "CF003",

@@ -330,13 +330,13 @@ def _combine_side(parts: Sequence[PartitionResult]) -> dict[str, object]:
         joined = pd.concat(channels)
         out["case_channel"] = (joined if isinstance(joined.dtype, pd.CategoricalDtype)
                                else joined.astype("category"))
-    unrecorded = [cast(dict[str, int], p.side["unrecorded_roles"]) for p in parts
-                  if "unrecorded_roles" in p.side]
-    if unrecorded:
-        summed: Counter[str] = Counter()
-        for counts in unrecorded:
-            summed.update(counts)
-        out["unrecorded_roles"] = dict(sorted(summed.items()))
+    for key in ("unrecorded_roles", "unrecorded_nobody"):
+        unrecorded = [cast(dict[str, int], p.side[key]) for p in parts if key in p.side]
+        if unrecorded:
+            summed: Counter[str] = Counter()
+            for counts in unrecorded:
+                summed.update(counts)
+            out[key] = dict(sorted(summed.items()))
     return out
 
 

@@ -291,12 +291,15 @@ def side_facts(facts: CaseFacts, rules: Sequence[Rule],
     case's channel (`CaseFacts.channel_of_cases`: what the report shows and draws a case
     against); "unrecorded_roles" where unauthorized-performer ran and did not crash (its
     code not in `crashed`: the run's error tells of it): the events it could not judge,
-    `sd004_unauthorized_performer.unrecorded_roles`."""
+    `sd004_unauthorized_performer.unrecorded_roles`, and "unrecorded_nobody", those of
+    them naming no person."""
     extra: dict[str, object] = {"case_channel": facts.channel_of_cases()}
     if any(rule.code == "SD004" for rule in rules) and "SD004" not in crashed:
         from audit.rules.duties.sd004_unauthorized_performer import unrecorded_roles
 
         extra["unrecorded_roles"] = unrecorded_roles(facts)
+        if extra["unrecorded_roles"]:
+            extra["unrecorded_nobody"] = unrecorded_roles(facts, nobody=True)
     return extra
 
 

@@ -144,15 +144,16 @@ def judged_events(facts: CaseFacts) -> np.ndarray:
     return np.flatnonzero(facts.mask(*PERFORMER_CONTROLS))
 
 
-def unrecorded_roles(facts: CaseFacts) -> dict[str, int]:
+def unrecorded_roles(facts: CaseFacts, *, nobody: bool = False) -> dict[str, int]:
     """Per activity label: the events that unauthorized-performer would judge (of a control
     it judges, `judged_events`, whose task is in a lane of their case's channel's SOP) but
-    cannot, as no role is recorded (none, or a blank one): what check warns of. Read off
-    the rules' own facts, as the rule reads them: each event with its case's channel
-    (`CaseFacts.case_channel`: its ticket's, else the first its events state by time), not
-    its own, so a case stating several channels, or stating it on one event only, is
-    counted against the SOP it was judged by; the events' order is the one the rules
-    sorted, not sorted again. Counted per distinct (channel, label) pair."""
+    cannot, as no role is recorded (none, or a blank one): what check warns of; with
+    `nobody`, those of them that name no person either (no `org:resource`: a role history
+    cannot give them one). Read off the rules' own facts, as the rule reads them: each
+    event with its case's channel (`CaseFacts.case_channel`: its ticket's, else the first
+    its events state by time), not its own, so a case stating several channels, or stating
+    it on one event only, is counted against the SOP it was judged by; the events' order is
+    the one the rules sorted, not sorted again. Counted per distinct (channel, label) pair."""
     if not facts.policy.sop or not facts.n_events:
         return {}
     at = judged_events(facts)
@@ -162,6 +163,8 @@ def unrecorded_roles(facts: CaseFacts) -> dict[str, int]:
         keys = role_keys_of(facts)
         blank = np.array([key == "" for key in keys] + [True], dtype=bool)  # (-1: none)
         at = at[blank[facts.codes(C.ROLE)[at]]]
+    if nobody and len(at) and facts.has(C.RESOURCE):
+        at = at[np.asarray(facts.column(C.RESOURCE).take(at).isna(), dtype=bool)]
     if not len(at):
         return {}
     pair_codes, first = pairs(facts.codes(CASE_CHANNEL)[at], facts.codes(C.ACTIVITY)[at])
@@ -175,17 +178,29 @@ def unrecorded_roles(facts: CaseFacts) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
-def unrecorded_told(counts: dict[str, int]) -> str:
-    """The warning for `unrecorded_roles`' counts."""
+def unrecorded_told(counts: dict[str, int], nobody: dict[str, int] | None = None) -> str:
+    """The warning for `unrecorded_roles`' counts; `nobody`: those of them naming no person
+    (`unrecorded_roles(nobody=True)`), whom a role history cannot give a role."""
     total = sum(counts.values())
     each = "; ".join(f"{label} {n:,}" for label, n in counts.items())
     many = total != 1
+    unnamed = sum((nobody or {}).values())
+    named = total - unnamed
+    advice = []
+    if unnamed:
+        one = unnamed == 1
+        advice.append(f"{unnamed:,} name{'s' if one else ''} no person (missing-resource "
+                      f"reports {'it' if one else 'them'}): record who did "
+                      f"{'it' if one else 'them'}")
+    if named:
+        one = named == 1
+        advice.append(f"{named:,} name{'s' if one else ''} a person whose role is not "
+                      f"recorded: import a role history covering "
+                      f"{'it' if one else 'them'} to judge {'it' if one else 'them'}")
     return (f"unauthorized-performer did not judge {total:,} event{'s' if many else ''} "
             f"whose role is not recorded ({each}): {'their tasks are' if many else 'its task is'}"
             f" in a lane of the SOP, but who did {'them' if many else 'it'}, in which role, the "
-            "log does not say (a payment system's payout usually names no person; "
-            "missing-resource reports the events without one); record the executor and import "
-            f"a role history to judge {'them' if many else 'it'}")
+            "log does not say; " + "; ".join(advice))
 
 
 __all__ = ["UnauthorizedPerformer", "judged_events", "unrecorded_roles", "unrecorded_told"]
