@@ -417,11 +417,18 @@ def doc_parts(text: str) -> list[tuple[str, bool]]:
             if piece]
 
 
+NOT_RECORDED = "not recorded"
+"""An evidence value the log does not state (None, NaN), as report.html shows it."""
+
+
 def _evidence_value(value: Any) -> str:
-    """An evidence item's value as shown: a text as it is, anything else as the JSON text
-    findings.csv holds (a NaN as null)."""
+    """An evidence item's value as shown: a text as it is, a value the log does not state
+    as NOT_RECORDED (findings.csv and findings.json hold null: the page read "payout_charge
+    null"), anything else as the JSON text findings.csv holds."""
     if isinstance(value, str):
         return value
+    if value is None or (isinstance(value, float) and value != value):
+        return NOT_RECORDED
     return json_text(value)
 
 

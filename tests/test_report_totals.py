@@ -274,3 +274,19 @@ def test_the_note_on_the_cases_detailed_names_the_headlines_figure(tmp_path: Pat
                     "findings: 1 with an open finding (the “Cases with findings” figure) and "
                     "1 whose findings are all waived (listed after every open one); "
                     "findings.json, findings.csv and findings.xlsx list all.")
+
+
+def test_an_evidence_value_the_log_does_not_state_reads_not_recorded() -> None:
+    """report.html showed such a value as JSON's null ("payout_charge null", an acceptance
+    review); the findings files keep null."""
+    from audit.findings import Finding
+    from reports.view import NOT_RECORDED, _finding_view
+
+    finding = Finding(rule="EV002", name="orphan-payout", severity="critical", case_id="P1",
+                      event_ids=["e1"], activities=[], resources=[], timestamp=None,
+                      message="m", evidence={"payout_charge": None, "amount": float("nan"),
+                                             "order": "o-1", "n": 0, "items": ["a"]})
+    shown = {e.key: e.value for e in _finding_view(finding, {}, {}).evidence}
+    assert shown == {"payout_charge": NOT_RECORDED, "amount": NOT_RECORDED, "order": "o-1",
+                     "n": "0", "items": '["a"]'}
+    assert finding.as_dict()["evidence"]["payout_charge"] is None
