@@ -429,11 +429,13 @@ def _repeats(log: pd.DataFrame, duplicated: pd.Series,
         # by Arrow where the ids are its text (not a str per id sorted by pandas: 1.46M ids
         # in a month's run at 1M cases), each id's events then one run of equal neighbours.
         involved_ids = log[C.EVENT_ID].take(involved).reset_index(drop=True)
+        rank, label, row = _payment_precedence(log, involved)
         order = C.stable_order(pd.DataFrame({
             "id": involved_ids,
             "export": (exported[involved] if mixed
                        else np.zeros(len(involved), dtype=bool)),
-            "at": involved}), ["id", "export", "at"])
+            "rank": rank, "label": label, "row": row,
+            "at": involved}), ["id", "export", "rank", "label", "row", "at"])
         ranked = C.sortable_text(involved_ids.take(order))
         later = (~C.run_starts(ranked) if ranked is not None else
                  involved_ids.take(order).astype(str).duplicated().to_numpy())
@@ -473,6 +475,50 @@ def _repeats(log: pd.DataFrame, duplicated: pd.Series,
     return np.concatenate(drop).astype(np.intp), np.concatenate(keep).astype(np.intp)
 
 
+STATUS_PRECEDENCE = ("pending", "succeeded", ("failed", "reversed"))
+"""Of one payment record given in several exports with different statuses, the copy kept:
+the one of the most advanced status in this order (a pending refund succeeds, fails or is
+cancelled; one that succeeded may fail or be reversed later), failed and reversed alike."""
+
+_STATUS_RANK = {status: k + 1 for k, step in enumerate(STATUS_PRECEDENCE)
+                for status in ((step,) if isinstance(step, str) else step)}
+
+PRECEDENCE_TEXT = " < ".join(step if isinstance(step, str) else ", ".join(step)
+                             for step in STATUS_PRECEDENCE)
+
+
+def _payment_precedence(log: pd.DataFrame, involved: np.ndarray,
+                        ) -> tuple[np.ndarray, pd.Series, np.ndarray]:
+    """Per event at `involved` (of repeated ids), the keys that order an id's copies before
+    their position, so that the copy kept does not depend on the inputs' order: for a
+    payment event (one stating a payment status), minus the rank of its status
+    (`STATUS_PRECEDENCE`: the most advanced first; an unknown one last), then its input's
+    label and its row; for other events none (0, "", 0: their input's order decides, as
+    before). Only the events of repeated ids are read."""
+    n = len(involved)
+    rank = np.zeros(n, dtype=np.int64)
+    label = pd.Series([""] * n, dtype="string")
+    row = np.zeros(n, dtype=np.int64)
+    if C.PAYMENT_STATUS not in log.columns or not n:
+        return rank, label, row
+    status = pd.Series(log[C.PAYMENT_STATUS].take(involved).to_numpy(dtype=object),
+                       dtype="string").str.strip().str.lower()
+    paid = _status_ranks(status)
+    payment = status.notna().to_numpy(dtype=bool)
+    rank[payment] = -paid[payment]
+    label[payment] = pd.Series(log[C.SOURCE_FILE].take(involved[payment]).astype(str)
+                               .to_numpy(), dtype="string").to_numpy()
+    rows = pd.to_numeric(pd.Series(log[C.SOURCE_ROW].take(involved[payment]).to_numpy()),
+                         errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+    row[payment] = rows
+    return rank, label, row
+
+
+def _status_ranks(status: pd.Series) -> np.ndarray:
+    """Each status's rank in STATUS_PRECEDENCE (0: missing or another)."""
+    return np.asarray(status.map(_STATUS_RANK).fillna(0).to_numpy(dtype=np.int64))
+
+
 def _exported(log: pd.DataFrame, exported: np.ndarray) -> np.ndarray:
     """Per event of `log`, whether correlation takes it: read from an input that is a
     source-system export (`exported`, per input), or taken back from a canonical log's
@@ -506,16 +552,39 @@ def _restated(one: _ReadFile, label: str, config: SourcesConfig | None) -> None:
 
 
 def _duplicate_reason(file: str, row: object, label: str, *, correlated: bool,
-                      event_id: str) -> str:
+                      event_id: str, statuses: tuple[str, str] | None = None) -> str:
     """The quarantine reason of a repeated event id's record with other values: the event
     id (the line's field and value name the export's cells it was read from; the id is
     what the canonical log holds, `event:id`), and where the kept event is (its file and
     row, and the input holding it where that is another: a canonical log keeps its
     events' provenance); `correlated`: an export's record beside a log's event, which is
-    kept whether or not it came first."""
+    kept whether or not it came first. `statuses`: the record's payment status and the
+    kept event's, where they differ (the most advanced is kept, `STATUS_PRECEDENCE`)."""
     at = f"{file} row {row}" + ("" if label == file else f" in {label}")
-    return (f"duplicate event id {event_id} (the correlated event at {at} is kept)"
-            if correlated else f"duplicate event id {event_id} (first at {at})")
+    if correlated:
+        return f"duplicate event id {event_id} (the correlated event at {at} is kept)"
+    if statuses is not None:
+        mine, kept = statuses
+        why = (f"the most advanced status, {PRECEDENCE_TEXT}"
+               if _STATUS_RANK.get(mine, 0) != _STATUS_RANK.get(kept, 0) else
+               f"{mine} and {kept} alike in {PRECEDENCE_TEXT}, the first by file and row")
+        return (f"duplicate event id {event_id} with status {mine} (the copy at {at}, "
+                f"status {kept}, is kept: {why})")
+    return f"duplicate event id {event_id} (first at {at})"
+
+
+def _statuses_differ(dups: pd.DataFrame, kept: pd.DataFrame) -> list[tuple[str, str] | None]:
+    """Per repeated record and the event kept in its stead: their payment statuses where
+    both state one and they differ (trimmed, in lower case), else None."""
+    if C.PAYMENT_STATUS not in dups.columns:
+        return [None] * len(dups)
+
+    def texts(frame: pd.DataFrame) -> list[str | None]:
+        return [None if pd.isna(v) else str(v).strip().lower()
+                for v in frame[C.PAYMENT_STATUS].astype(object).tolist()]
+
+    return [(mine, other) if mine is not None and other is not None and mine != other
+            else None for mine, other in zip(texts(dups), texts(kept), strict=True)]
 
 
 def _id_named(conflicts: pd.DataFrame, id_fields: list[str],
@@ -1169,16 +1238,24 @@ def import_sources(
             deduplicated[int(k)] = deduplicated.get(int(k), 0) + 1
         conflicts, where = dups[~same], kept[~same]
         named = _id_named(conflicts, id_fields, id_cells)
+        statuses = _statuses_differ(conflicts, where)
+        restatused = sum(s is not None for s, log_kept in zip(statuses, held[~same],
+                                                               strict=True) if not log_kept)
+        if restatused:
+            notes.append(f"{restatused} payment record(s) given in two exports with "
+                         "different statuses: the copy of the most advanced status is kept "
+                         f"({PRECEDENCE_TEXT}), the others quarantined")
         quarantines.append(pd.DataFrame({
             "file": conflicts[C.SOURCE_FILE].to_numpy(),
             "row": conflicts[C.SOURCE_ROW].to_numpy(),
             "field": [field for field, _ in named],
             "value": [value for _, value in named],
             "reason": [_duplicate_reason(str(f), r, label_of[events_in[int(k)][0]],
-                                         correlated=bool(log_kept), event_id=str(i))
-                       for f, r, k, log_kept, i in zip(
+                                         correlated=bool(log_kept), event_id=str(i),
+                                         statuses=differ)
+                       for f, r, k, log_kept, i, differ in zip(
                            where[C.SOURCE_FILE], where[C.SOURCE_ROW], where[_INPUT],
-                           held[~same], conflicts[C.EVENT_ID], strict=True)],
+                           held[~same], conflicts[C.EVENT_ID], statuses, strict=True)],
             "case": _case_told(conflicts, [events_in[int(k)][1] in SOURCE_SYSTEMS
                                            for k in conflicts[_INPUT]])},
             columns=list(QUARANTINE_COLUMNS)))
