@@ -1,8 +1,10 @@
 """Correlation: ticket <-> order <-> charge <-> refund into one refund case per ticket.
 
 Imported exports carry provisional case ids (each record's own key). A ticket is a case, named
-by its ticket id; it takes the charges of the order it names and the refunds that name it (or,
-naming no ticket, refund a charge of its order). Refunds no ticket claims are kept as cases of
+by its ticket id (`<system>:<id>` where two ticketing systems hold that id: two tickets, never
+merged; a refund naming it joins the one its order tells, else none, recorded); it takes
+the charges of the order it names and the refunds that name it (or, naming no ticket, refund
+a charge of its order). Refunds no ticket claims are kept as cases of
 their own, named by their first refund id (`payout:<id>` where a ticket has that id), so the
 evidence rules flag them (never dropped).
 A charge that two tickets refund belongs to both cases (its event is repeated, with the case
@@ -39,7 +41,8 @@ class Correlation:
     than their charge's (field `ticket:id`), and refunds naming no ticket whose order
     several tickets name (field `order:id`, that order: kept as payout cases), and payout
     cases whose first refund id is a ticket's (field `payment:refund_id`: named
-    `payout:<id>`)."""
+    `payout:<id>`), and refunds naming a ticket id that several ticketing systems hold
+    whose order tells none of them apart (field `ticket:id`: kept as payout cases)."""
     left_out: int = 0
     """Charge events that no ticket or refund refers to (sales, not refund cases), counting
     charge events without a charge id (nothing can refer to them)."""
@@ -173,6 +176,8 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
                        ("other_ticket", "refund(s) naming a ticket of another order than "
                                         "their charge's"),
                        ("ambiguous", "refund(s) whose order several tickets name"),
+                       ("split", "refund(s) naming a ticket id that several ticketing "
+                                 "systems hold, which no order tells apart"),
                        ("clash", "payout case(s) whose first refund id is a ticket's id")):
         if counts.get(kind):
             notes.append(f"correlation: {counts[kind]} {what} (see {CORRELATION_FILE})")
@@ -450,6 +455,9 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
 
     # The first order id each ticket and each charge states (ids sorted, missing ids dropped).
     ticket_ids = _strings(log, C.TICKET_ID, ticket_pos)
+    # One ticket id in two ticketing systems (Zendesk's ticket 101 and a ServiceNow number
+    # 101) is two tickets: each keyed, and its case named, `<system>:<id>` (see _apart).
+    ticket_ids, ticket_pos, apart = _apart(log, ticket_ids, ticket_pos)
     charge_ids = _strings(log, C.CHARGE_ID, charge_pos)
     (order_of_ticket, (several, ticket, stated)), (order_of_charge, _) = C.at_once(
         partial(_first_order, log, ticket_ids, ticket_pos, several=True),
@@ -466,7 +474,8 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
 
     refunds = _refund_cases(log, refund_pos, order_of_ticket, order_of_charge,
                             claimant_of_order, by_order=by_order, known_tickets=known_tickets,
-                            known_orders=known_orders, known_charges=known_charges)
+                            known_orders=known_orders, known_charges=known_charges,
+                            apart=apart)
     copy_pos, copy_case, shared, left_pos = _charge_copies(
         charge_pos, charge_ids, refunds, order_of_ticket, order_of_charge, by_order=by_order,
         known_orders=known_orders)
@@ -484,6 +493,16 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
     del charge_ids, order_of_ticket, order_of_charge, claimant_of_order
 
     notes = list(refunds.notes)
+    if len(apart):
+        bare = pd.unique(apart.to_numpy())
+        first = str(min(str(b) for b in bare))
+        keys = sorted(str(k) for k in apart.index[_mask(apart.eq(first))])
+        notes.insert(0, f"correlation: {len(bare):,} ticket id(s) are held by several "
+                     "ticketing systems: each system's ticket is a case of its own, named "
+                     f"<system>:<id>, never merged (the first: {first}, cases "
+                     f"{', '.join(keys)}); a refund naming such an id joins the one whose "
+                     "order is its charge's (or the one it states), else none (see "
+                     f"{CORRELATION_FILE})")
     if several:  # (a ticket stating several in one export: its reader's note says so)
         notes.append(f"correlation: {several:,} ticket(s) state several orders (in different "
                      "exports, or rows of a log); each is correlated by the first (the "
@@ -523,6 +542,69 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
     event_id = pd.Series(pd.arrays.ArrowStringArray(ids), dtype="string")
     return _Assigned(source, case, event_id, notes, problems, left_out, left_out_by_file,
                      left_out_by_input)
+
+
+def _apart(log: pd.DataFrame, ticket_ids: pd.Series, positions: np.ndarray,
+           ) -> tuple[pd.Series, np.ndarray, pd.Series]:
+    """The ticket events' keys (`ticket_ids`, the events at `positions` in the events'
+    order) with each ticket id that the events of several ticketing systems hold (a
+    Zendesk ticket 101 and a ServiceNow or Jira ticket numbered 101: two tickets) made
+    `<system>:<id>` (`zendesk:101`, `servicenow:101`), only where they clash, as a payout
+    case sharing a ticket's name is `payout:<id>`: each is a case of its own, never merged.
+
+    Returns the keys and positions (where some were renamed, re-sorted by key, each key's
+    events in their order: the keys come in runs, as `_first_by` reads them) and the
+    renamed keys -> their ticket id (empty where none clash: the keys and positions as
+    given). Column-wise: the systems are compared as neighbours within each id's run (a
+    hash of the pairs only where the ids do not come sorted); only the clashing events are
+    renamed."""
+    none = pd.Series([], dtype="string")
+    if len(ticket_ids) < 2:
+        return ticket_ids, positions, none
+    system = log[C.SOURCE_SYSTEM]
+    if isinstance(system.dtype, pd.CategoricalDtype):
+        codes = np.asarray(system.cat.codes.to_numpy()[positions], dtype=np.int64)
+        names = pd.Index(system.cat.categories.astype(str))
+    else:
+        found, names = pd.factorize(pd.Series(system.array.take(positions)))
+        codes = np.asarray(found, dtype=np.int64)
+        names = pd.Index(np.asarray(names).astype(str))
+    del system
+    if codes.min() == codes.max():  # one ticketing system (the usual run): nothing to compare
+        return ticket_ids, positions, none
+    ids = C.arrow_array(ticket_ids)
+    sorted_runs = ids.null_count == 0 and not pc.any(pc.greater(
+        ids.slice(0, len(ids) - 1), ids.slice(1))).as_py()
+    if sorted_runs:
+        starts = np.flatnonzero(np.r_[True, np.asarray(pc.not_equal(
+            ids.slice(0, len(ids) - 1), ids.slice(1)).to_numpy(zero_copy_only=False),
+            dtype=bool)])
+        several = np.minimum.reduceat(codes, starts) != np.maximum.reduceat(codes, starts)
+        if not several.any():
+            return ticket_ids, positions, none
+        lengths = np.diff(np.r_[starts, len(ids)])
+        clash = np.repeat(several, lengths)
+    else:
+        pairs = pd.DataFrame({"id": ticket_ids.reset_index(drop=True), "code": codes})
+        pairs = pairs.dropna().drop_duplicates()
+        clashing = pd.unique(pairs.loc[pairs["id"].duplicated(), "id"].to_numpy())
+        if not len(clashing):
+            return ticket_ids, positions, none
+        clash = _mask(ticket_ids.reset_index(drop=True).isin(clashing))
+    at = np.flatnonzero(clash)
+    bare = ids.take(pa.array(at)).cast(pa.large_string())
+    prefix = pa.array(names.to_numpy(dtype=object)[codes[at]], type=pa.large_string())
+    named = pc.binary_join_element_wise(prefix, bare, pa.scalar(":", pa.large_string()))
+    keys = pc.replace_with_mask(ids.cast(pa.large_string()), pa.array(clash), named)
+    keys_series = pd.Series(pd.arrays.ArrowStringArray(keys), dtype="string")
+    order = C.stable_order(pd.DataFrame({"key": keys_series}), ["key"])
+    renamed = pd.DataFrame({"key": pd.Series(pd.arrays.ArrowStringArray(named)),
+                            "id": pd.Series(pd.arrays.ArrowStringArray(bare))}) \
+        .drop_duplicates("key")
+    apart = pd.Series(renamed["id"].to_numpy(), dtype="string",
+                      index=pd.Index(renamed["key"].to_numpy(), dtype="string"))
+    return (keys_series.take(order).reset_index(drop=True), positions[order],
+            apart.sort_index())
 
 
 def cases_of(log: pd.DataFrame, column: str, wanted: pd.Series, *,
@@ -777,7 +859,8 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
                   order_of_charge: pd.Series, claimant_of_order: pd.Series, *,
                   by_order: bool, known_tickets: pd.Series | None = None,
                   known_orders: pd.Series | None = None,
-                  known_charges: pd.DataFrame | None = None) -> _Refunds:
+                  known_charges: pd.DataFrame | None = None,
+                  apart: pd.Series | None = None) -> _Refunds:
     """Each refund's case: the ticket it names, if a ticketing export has it (else that
     ticket's case in `known_tickets`, see correlate); else, naming no ticket, the one ticket
     that names its order: its charge's (from a payment export, or else from
@@ -786,7 +869,12 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
     charge in `known_charges`, where no payment export of the run holds the charge; else a
     payout case of its own, shared by the refunds of one charge and named by their first
     refund id in (time, source row) order. A refund stating an order other than its
-    charge's is listed among the problems (field `order:id`), whichever case it joins."""
+    charge's is listed among the problems (field `order:id`), whichever case it joins.
+    A refund naming a ticket id that several ticketing systems hold (`apart`: their keys,
+    `<system>:<id>` -> the id, see `_apart`) joins the one of them whose order is its
+    charge's (else the one it states), where exactly one is; else none: it is listed among
+    the problems (field `ticket:id`) and kept as a payout case of its own, never given to
+    one of them by a guess."""
     named = _strings(log, C.TICKET_ID, positions)
     charge = _strings(log, C.CHARGE_ID, positions)
     has_named = _mask(named.notna())
@@ -802,13 +890,54 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
     del known_at
     charge_known = charge_at >= 0
     case = named.where(known_ticket)
+    # Naming a ticket id that several ticketing systems hold (see _apart): decided below.
+    split = (_positions_in(named, pd.Index(pd.unique(apart.to_numpy()), dtype="string")) >= 0
+             if apart is not None and len(apart) else np.zeros(len(positions), dtype=bool))
     if known_tickets is not None and len(known_tickets):
         earlier = _lookup(named, known_tickets)  # (missing where not named, or not known)
-        elsewhere = ~known_ticket & _mask(earlier.notna())
+        elsewhere = ~known_ticket & _mask(earlier.notna()) & ~split
         case[elsewhere] = earlier[elsewhere]
         known_ticket |= elsewhere
+    undecided = np.zeros(len(positions), dtype=bool)
+    split_notes: list[str] = []
+    split_orders: dict[int, tuple[str | None, str, list[str]]] = {}
+    if split.any():
+        assert apart is not None
+        # The order each such refund is told apart by: its charge's (from a payment export
+        # of the run), else the one it states. Per refund, only these few.
+        of_charge_here = pd.Series(order_of_charge.array.take(charge_at, allow_fill=True),
+                                   dtype="string")
+        evidence = of_charge_here.fillna(_strings(log, C.ORDER_ID, positions))
+        keys_of: dict[str, list[str]] = {}
+        for key, bare in zip(apart.index.tolist(), apart.tolist(), strict=True):
+            keys_of.setdefault(str(bare), []).append(str(key))
+        ticket_order_of = dict(zip(order_of_ticket.index.astype(str).tolist(),
+                                   order_of_ticket.astype(object).tolist(), strict=True))
+        given = 0
+        at_split = np.flatnonzero(split)
+        for at_, stated_order, charge_order in zip(
+                at_split.tolist(), evidence.iloc[at_split].astype(object).tolist(),
+                of_charge_here.iloc[at_split].astype(object).tolist(), strict=True):
+            tickets = sorted(keys_of[str(named.iat[at_])])
+            told_by = None if stated_order is None or pd.isna(stated_order) \
+                else str(stated_order)
+            fits = [k for k in tickets
+                    if told_by is not None and ticket_order_of.get(k) == told_by]
+            if len(fits) == 1:
+                case.iat[at_] = fits[0]
+                known_ticket[at_] = True
+                given += 1
+            else:
+                undecided[at_] = True
+                by_charge = charge_order is not None and not pd.isna(charge_order)
+                split_orders[at_] = (told_by, "charge's" if by_charge else "own", tickets)
+        del of_charge_here, evidence
+        if given:
+            split_notes.append(f"correlation: {given:,} refund(s) naming a ticket id that "
+                               "several ticketing systems hold joined the one whose order "
+                               "is their charge's (or the one they state)")
     rest = ~known_ticket
-    unknown_ticket = has_named & rest
+    unknown_ticket = has_named & rest & ~undecided
 
     # A charge no payment export of the run holds, in a log correlated before (see
     # charges_of): its order and its payout case there, as correlating the log's exports
@@ -825,7 +954,7 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
                                       dtype=bool)
         del at
 
-    notes: list[str] = []
+    notes: list[str] = split_notes
     earlier_orders = known_orders is not None and len(known_orders) > 0
     # The order of each refund's charge (charge_at: its position among the charge ids; a
     # charge no payment export of the run holds: the log's order of it, if it tells one),
@@ -906,12 +1035,13 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
     # Of the tickets named that no export holds, those written alike to one that is held
     # (`#101`, `0101` for Zendesk's 101; `rfd-7` for Jira's RFD-7): said, not joined.
     alike_of = _written_alike(named[unknown_ticket].unique().tolist(), [
-        order_of_ticket.index, *([] if known_tickets is None else [known_tickets.index])]) \
+        order_of_ticket.index, *([] if apart is None else [pd.Index(apart.to_numpy())]),
+        *([] if known_tickets is None else [known_tickets.index])]) \
         if unknown_ticket.any() else {}
 
     problems: list[dict[str, object]] = []
     flagged = np.flatnonzero(unknown_ticket | unknown_charge | crossed | other_ticket
-                             | ambiguous)
+                             | ambiguous | undecided)
     if len(flagged):
         orders = _strings(log, C.ORDER_ID, positions)
         files = log[C.SOURCE_FILE].iloc[positions[flagged]].tolist()
@@ -951,6 +1081,19 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
                                      f"{ticket_order.iat[at_]}, but refunds charge "
                                      f"{charge.iat[at_]} of order {of_charge.iat[at_]} "
                                      "(kept in the ticket's case)")})
+            if undecided[at_]:
+                told_by, whose, tickets = split_orders[at_]
+                told = ((f"its charge's order, {told_by}," if whose == "charge's" else
+                         f"the order it states, {told_by},") + " names not exactly one of "
+                        "them" if told_by is not None else
+                        "no order of its charge or its own tells them apart")
+                problems.append({"file": file, "row": row, "field": C.TICKET_ID,
+                                 "value": str(named.iat[at_]), "kind": "split",
+                                 "reason": f"ambiguous: refund names ticket "
+                                           f"{named.iat[at_]}, which several ticketing "
+                                           f"systems hold (cases {', '.join(tickets)}), and "
+                                           f"{told}: kept as a payout case of its own, "
+                                           "given to none"})
             if ambiguous[at_]:
                 assert claimed_by is not None
                 problems.append({"file": file, "row": row, "field": C.ORDER_ID,
@@ -977,6 +1120,7 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
         # recorded.
         clash = np.zeros(len(name_of), dtype=bool)
         for labels in (order_of_ticket.index,
+                       *(() if apart is None else (pd.Index(apart.to_numpy()),)),
                        *(() if known_tickets is None else (known_tickets.index,))):
             if len(labels):
                 clash |= _positions_in(pd.Series(name_of.array), labels) >= 0

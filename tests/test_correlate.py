@@ -699,3 +699,101 @@ def test_a_payout_case_is_not_merged_into_a_ticket_sharing_its_name() -> None:
                                       "payout:CS0000042, not merged into the ticket's"]]
     assert "correlation: 1 payout case(s) whose first refund id is a ticket's id (see " \
            "correlation.csv)" in result.notes
+
+
+def test_one_ticket_id_in_two_ticketing_systems_is_two_cases_never_merged() -> None:
+    """Zendesk's ticket 101 and a ServiceNow ticket numbered 101 are two tickets. Before,
+    both were keyed by the id alone: their updates, charges and refunds merged silently
+    into one case `101`. Now each is a case of its own, named `<system>:<id>` only where
+    the ids clash (ticket 102 keeps its name); a refund naming 101 joins the one whose
+    order is its charge's (or, without a charge of the run, the one it states), and one
+    that no order tells apart joins neither: it is recorded as ambiguous and kept as a
+    payout case of its own."""
+    log = events(("s:1", "servicenow", "101", "O2", None, None, 0),
+                 ("z:1", "zendesk", "101", "O1", None, None, 1),
+                 ("z:2", "zendesk", "101", "O1", None, None, 2),
+                 ("z:3", "zendesk", "102", "O3", None, None, 3),
+                 ("st:ch1", "stripe", None, "O1", "ch1", None, 4),
+                 ("st:ch2", "stripe", None, "O2", "ch2", None, 5),
+                 ("st:re1", "stripe", "101", None, "ch1", "re1", 6),  # O1's: Zendesk's
+                 ("st:re2", "stripe", "101", "O2", "ch9", "re2", 7),  # states O2
+                 ("st:re3", "stripe", "101", None, "ch9", "re3", 8),  # no order: neither
+                 ("st:re4", "stripe", "102", None, "ch9", "re4", 9))
+    result = correlate(log, load_sources_config())
+    case_of = dict(zip(result.log[C.EVENT_ID], result.log[C.CASE], strict=True))
+    assert case_of == {
+        "s:1": "servicenow:101", "st:ch2": "servicenow:101", "st:re2": "servicenow:101",
+        "z:1": "zendesk:101", "z:2": "zendesk:101", "st:ch1": "zendesk:101",
+        "st:re1": "zendesk:101", "z:3": "102", "st:re4": "102", "st:re3": "re3"}
+    # Each case keeps its ticket's id and its own order (a payout case has no ticket: the
+    # ticket its refund named is what the record stated).
+    cases = result.log.groupby(C.CASE)
+    assert cases[C.TICKET_ID].first().to_dict() == {
+        "servicenow:101": "101", "zendesk:101": "101", "102": "102", "re3": None}
+    assert result.log.loc[result.log[C.EVENT_ID] == "st:re3",
+                          C.STATED[C.TICKET_ID]].astype(str).tolist() == ["101"]
+    assert cases[C.ORDER_ID].first().to_dict()["servicenow:101"] == "O2"
+    assert cases[C.ORDER_ID].first().to_dict()["zendesk:101"] == "O1"
+    problems = result.unresolved[["row", "field", "value", "reason"]].values.tolist()
+    assert [10, C.TICKET_ID, "101",
+            "ambiguous: refund names ticket 101, which several ticketing systems hold "
+            "(cases servicenow:101, zendesk:101), and no order of its charge or its own "
+            "tells them apart: kept as a payout case of its own, given to none"] in problems
+    assert not [p for p in problems if p[1] == C.TICKET_ID and p[0] != 10]  # none unknown
+    assert result.notes[0] == (
+        "correlation: 1 ticket id(s) are held by several ticketing systems: each system's "
+        "ticket is a case of its own, named <system>:<id>, never merged (the first: 101, "
+        "cases servicenow:101, zendesk:101); a refund naming such an id joins the one "
+        "whose order is its charge's (or the one it states), else none (see "
+        "correlation.csv)")
+    assert "correlation: 2 refund(s) naming a ticket id that several ticketing systems " \
+           "hold joined the one whose order is their charge's (or the one they state)" \
+           in result.notes
+    assert "correlation: 1 refund(s) naming a ticket id that several ticketing systems " \
+           "hold, which no order tells apart (see correlation.csv)" in result.notes
+    # Ticket events not in runs of their ids (provisional cases of another kind): alike.
+    shuffled = correlate(events(("a:1", "zendesk", "101", "O1", None, None, 0),
+                                ("b:1", "zendesk", "102", "O3", None, None, 1),
+                                ("c:1", "servicenow", "101", "O2", None, None, 2),
+                                ("d:1", "zendesk", "101", "O1", None, None, 3)),
+                         load_sources_config())
+    assert dict(zip(shuffled.log[C.EVENT_ID], shuffled.log[C.CASE], strict=True)) == {
+        "a:1": "zendesk:101", "d:1": "zendesk:101", "b:1": "102", "c:1": "servicenow:101"}
+    # The same ids in one system are one ticket, as before (pages of one export).
+    alone = correlate(events(("z:1", "zendesk", "101", "O1", None, None, 0),
+                             ("z:2", "zendesk", "101", "O1", None, None, 1)),
+                      load_sources_config())
+    assert set(alone.log[C.CASE]) == {"101"}
+    assert not [n for n in alone.notes if "several ticketing systems" in n]
+
+
+def test_two_ticketing_exports_sharing_a_ticket_id_import_as_two_cases(
+        tmp_path: Path) -> None:
+    """End to end: the bundled Zendesk audits (tickets 101 and 102) and a ServiceNow
+    sys_audit export whose record is numbered 101, with the Stripe exports whose refunds
+    name ticket 101 and refund the charge of Zendesk 101's order: two cases, the refunds
+    in Zendesk's; the ServiceNow ticket's updates in its own. The ids the records stated
+    are kept (a ticket's events and the refunds state 101, not the case's name)."""
+    (tmp_path / "sys_audit.csv").write_text(
+        "sys_id,tablename,documentkey,fieldname,oldvalue,newvalue,user,sys_created_on,"
+        "record_checkpoint,reason\n"
+        "a01,sn_customerservice_case,k1,number,,101,felix,2026-07-06 09:15:00,0,\n"
+        "a02,sn_customerservice_case,k1,u_order_number,,OF-9,felix,2026-07-06 09:15:00,0,\n"
+        "a03,sn_customerservice_case,k1,u_refund_stage,,requested,felix,"
+        "2026-07-06 09:15:00,0,\n", encoding="utf-8")
+    inputs: list[tuple[Path, str | None]] = [
+        (DATA / "zendesk" / "ticket_audits.json", "zendesk"),
+        (tmp_path / "sys_audit.csv", "servicenow"),
+        (DATA / "stripe" / "charges.csv", "stripe"), (DATA / "stripe" / "refunds.csv", "stripe")]
+    result = import_and_correlate(inputs)
+    log = result.log
+    cases = set(log[C.CASE].astype(str))
+    assert {"zendesk:101", "servicenow:101", "102"} <= cases and "101" not in cases
+    servicenow = log[log[C.SOURCE_SYSTEM].astype(str) == "servicenow"]
+    assert set(servicenow[C.CASE].astype(str)) == {"servicenow:101"}
+    assert set(servicenow[C.ORDER_ID].astype(str)) == {"OF-9"}
+    refunds = log[log[C.EVENT_ID].astype(str).isin(["stripe:re_3PR2001", "stripe:re_3PR2002"])]
+    assert set(refunds[C.CASE].astype(str)) == {"zendesk:101"}
+    assert set(log.loc[log[C.CASE] == "zendesk:101", C.TICKET_ID].astype(str)) == {"101"}
+    assert any(note.startswith("correlation: 1 ticket id(s) are held by several ticketing "
+                               "systems") for note in result.notes)
