@@ -501,8 +501,7 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
                      "ticketing systems: each system's ticket is a case of its own, named "
                      f"<system>:<id>, never merged (the first: {first}, cases "
                      f"{', '.join(keys)}); a refund naming such an id joins the one whose "
-                     "order is its charge's (or the one it states), else none (see "
-                     f"{CORRELATION_FILE})")
+                     "order is its charge's (or the one it states), else none")
     if several:  # (a ticket stating several in one export: its reader's note says so)
         notes.append(f"correlation: {several:,} ticket(s) state several orders (in different "
                      "exports, or rows of a log); each is correlated by the first (the "

@@ -744,8 +744,7 @@ def test_one_ticket_id_in_two_ticketing_systems_is_two_cases_never_merged() -> N
         "correlation: 1 ticket id(s) are held by several ticketing systems: each system's "
         "ticket is a case of its own, named <system>:<id>, never merged (the first: 101, "
         "cases servicenow:101, zendesk:101); a refund naming such an id joins the one "
-        "whose order is its charge's (or the one it states), else none (see "
-        "correlation.csv)")
+        "whose order is its charge's (or the one it states), else none")
     assert "correlation: 2 refund(s) naming a ticket id that several ticketing systems " \
            "hold joined the one whose order is their charge's (or the one they state)" \
            in result.notes
@@ -797,3 +796,45 @@ def test_two_ticketing_exports_sharing_a_ticket_id_import_as_two_cases(
     assert set(log.loc[log[C.CASE] == "zendesk:101", C.TICKET_ID].astype(str)) == {"101"}
     assert any(note.startswith("correlation: 1 ticket id(s) are held by several ticketing "
                                "systems") for note in result.notes)
+
+
+def test_a_months_run_keeps_two_systems_tickets_of_one_id_apart(tmp_path: Path) -> None:
+    """The log imported from both systems' exports, given beside the next month's refunds:
+    its events are taken back and correlated again with them, so the two tickets stay two
+    cases, a new refund of Zendesk 101's charge joins Zendesk's, and one whose order tells
+    neither apart joins none (recorded as ambiguous)."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    (tmp_path / "sys_audit.csv").write_text(
+        "sys_id,tablename,documentkey,fieldname,oldvalue,newvalue,user,sys_created_on,"
+        "record_checkpoint,reason\n"
+        "a01,sn_customerservice_case,k1,number,,101,felix,2026-07-06 09:15:00,0,\n"
+        "a02,sn_customerservice_case,k1,u_order_number,,OF-9,felix,2026-07-06 09:15:00,0,\n"
+        "a03,sn_customerservice_case,k1,u_refund_stage,,requested,felix,"
+        "2026-07-06 09:15:00,0,\n", encoding="utf-8")
+    (tmp_path / "refunds2.csv").write_text(
+        "id,charge,amount,currency,created,status,ticket_id (metadata)\n"
+        "re_9,ch_3PQ1001,100,eur,2026-08-07 13:45:00,succeeded,101\n"
+        "re_10,ch_X,100,eur,2026-08-07 13:46:00,succeeded,101\n", encoding="utf-8")
+    july, august = tmp_path / "july.parquet", tmp_path / "aug.parquet"
+    runner = CliRunner()
+    result = runner.invoke(main, [
+        "import", "--source", f"zendesk:{DATA / 'zendesk' / 'ticket_audits.json'}",
+        "--source", f"servicenow:{tmp_path / 'sys_audit.csv'}",
+        "--source", f"stripe:{DATA / 'stripe' / 'charges.csv'}",
+        "--source", f"stripe:{DATA / 'stripe' / 'refunds.csv'}", "--out", str(july)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["import", str(july), "--source",
+                                  f"stripe:{tmp_path / 'refunds2.csv'}", "--out", str(august)])
+    assert result.exit_code == 0, result.output
+    log = pd.read_parquet(august)
+    case_of = dict(zip(log[C.EVENT_ID].astype(str), log[C.CASE].astype(str), strict=True))
+    assert case_of["servicenow:k1:0"] == "servicenow:101"
+    assert {case_of[e] for e in ("zendesk:101:9001", "stripe:re_3PR2001", "stripe:re_9")} \
+        == {"zendesk:101"}
+    assert case_of["stripe:re_10"] == "re_10"
+    problems = pd.read_csv(tmp_path / "aug.correlation.csv", dtype=str)
+    assert problems.loc[problems["field"] == C.TICKET_ID, ["file", "value"]] \
+        .values.tolist() == [["refunds2.csv", "101"]]
