@@ -890,8 +890,10 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
     charge_known = charge_at >= 0
     case = named.where(known_ticket)
     # Naming a ticket id that several ticketing systems hold (see _apart): decided below.
-    split = (_positions_in(named, pd.Index(pd.unique(apart.to_numpy()), dtype="string")) >= 0
-             if apart is not None and len(apart) else np.zeros(len(positions), dtype=bool))
+    bare_ids = pd.Index(pd.unique((apart if apart is not None else pd.Series(
+        [], dtype="string")).to_numpy()), dtype="string")  # (each id once)
+    split = (_positions_in(named, bare_ids) >= 0 if len(bare_ids)
+             else np.zeros(len(positions), dtype=bool))
     if known_tickets is not None and len(known_tickets):
         earlier = _lookup(named, known_tickets)  # (missing where not named, or not known)
         elsewhere = ~known_ticket & _mask(earlier.notna()) & ~split
@@ -910,8 +912,12 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
         keys_of: dict[str, list[str]] = {}
         for key, bare in zip(apart.index.tolist(), apart.tolist(), strict=True):
             keys_of.setdefault(str(bare), []).append(str(key))
-        ticket_order_of = dict(zip(order_of_ticket.index.astype(str).tolist(),
-                                   order_of_ticket.astype(object).tolist(), strict=True))
+        # (only these tickets' orders: not a Python object per ticket of the run)
+        ticket_order_of = {
+            str(key): None if value is None or pd.isna(value) else str(value)
+            for key, value in zip(apart.index.tolist(), _lookup(
+                pd.Series(apart.index, dtype="string"), order_of_ticket).astype(object)
+                .tolist(), strict=True)}
         given = 0
         at_split = np.flatnonzero(split)
         for at_, stated_order, charge_order in zip(
@@ -1034,7 +1040,7 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
     # Of the tickets named that no export holds, those written alike to one that is held
     # (`#101`, `0101` for Zendesk's 101; `rfd-7` for Jira's RFD-7): said, not joined.
     alike_of = _written_alike(named[unknown_ticket].unique().tolist(), [
-        order_of_ticket.index, *([] if apart is None else [pd.Index(apart.to_numpy())]),
+        order_of_ticket.index, *([bare_ids] if len(bare_ids) else []),
         *([] if known_tickets is None else [known_tickets.index])]) \
         if unknown_ticket.any() else {}
 
@@ -1119,7 +1125,7 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
         # recorded.
         clash = np.zeros(len(name_of), dtype=bool)
         for labels in (order_of_ticket.index,
-                       *(() if apart is None else (pd.Index(apart.to_numpy()),)),
+                       *((bare_ids,) if len(bare_ids) else ()),
                        *(() if known_tickets is None else (known_tickets.index,))):
             if len(labels):
                 clash |= _positions_in(pd.Series(name_of.array), labels) >= 0

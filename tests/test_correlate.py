@@ -758,6 +758,15 @@ def test_one_ticket_id_in_two_ticketing_systems_is_two_cases_never_merged() -> N
                          load_sources_config())
     assert dict(zip(shuffled.log[C.EVENT_ID], shuffled.log[C.CASE], strict=True)) == {
         "a:1": "zendesk:101", "d:1": "zendesk:101", "b:1": "102", "c:1": "servicenow:101"}
+    # A ticket stating no order is told apart from one that states the refund's.
+    unordered = correlate(events(("s:1", "servicenow", "101", None, None, None, 0),
+                                 ("z:1", "zendesk", "101", "O1", None, None, 1),
+                                 ("st:ch1", "stripe", None, "O1", "ch1", None, 2),
+                                 ("st:re1", "stripe", "101", None, "ch1", "re1", 3)),
+                          load_sources_config())
+    assert dict(zip(unordered.log[C.EVENT_ID], unordered.log[C.CASE], strict=True)) == {
+        "s:1": "servicenow:101", "z:1": "zendesk:101", "st:ch1": "zendesk:101",
+        "st:re1": "zendesk:101"}
     # The same ids in one system are one ticket, as before (pages of one export).
     alone = correlate(events(("z:1", "zendesk", "101", "O1", None, None, 0),
                              ("z:2", "zendesk", "101", "O1", None, None, 1)),
