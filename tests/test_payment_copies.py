@@ -1,8 +1,9 @@
 """One payment record in two exports with different statuses (a refund `pending` in an
 export taken while it was under way, `succeeded` in a later one, the same refund id): the
 copy kept is the one of the most advanced status, pending < succeeded < failed, reversed
-(a refund that succeeded may fail or be reversed later), whatever order the exports are
-given in; the other copy goes to the quarantine, naming the kept one and both statuses.
+(a refund that succeeded may fail or be reversed later), then (failed beside reversed) the
+first by file label and row, whatever order the exports are given in; the other copy goes
+to the quarantine, naming the kept one and both statuses.
 Before, the copy of the export given first was kept: the canonical log and the findings
 depended on the order of the inputs."""
 
@@ -51,7 +52,8 @@ def _findings(log: pd.DataFrame) -> list[tuple[str, str, tuple[str, ...]]]:
 def test_the_most_advanced_status_is_kept_whatever_the_inputs_order(tmp_path: Path) -> None:
     early = _refunds(tmp_path / "a" / "refunds.csv", {"re_3PR2002": "pending",
                                                       "re_3PR2004": "failed"})
-    late = _refunds(tmp_path / "b" / "refunds.csv", {"re_3PR2001": "pending"})
+    # (re_3PR2001: failed in a, reversed in b, alike in the precedence: the first by file)
+    late = _refunds(tmp_path / "b" / "refunds.csv", {"re_3PR2001": "reversed"})
     others: list[tuple[Path, str | None]] = [(DATA / "zendesk" / "ticket_audits.json", "zendesk"),
               (DATA / "stripe" / "charges.csv", "stripe")]
     runs = []
@@ -81,9 +83,9 @@ def test_the_most_advanced_status_is_kept_whatever_the_inputs_order(tmp_path: Pa
          "b/refunds.csv row 3, status succeeded, is kept: the most advanced status, "
          "pending < succeeded < failed, reversed)"],
         ["b/refunds.csv", 2, "id", "re_3PR2001",
-         "duplicate event id stripe:re_3PR2001 with status pending (the copy at "
-         "a/refunds.csv row 2, status failed, is kept: the most advanced status, "
-         "pending < succeeded < failed, reversed)"],
+         "duplicate event id stripe:re_3PR2001 with status reversed (the copy at "
+         "a/refunds.csv row 2, status failed, is kept: reversed and failed alike in "
+         "pending < succeeded < failed, reversed, the first by file and row)"],
         ["b/refunds.csv", 5, "id", "re_3PR2004",
          "duplicate event id stripe:re_3PR2004 with status succeeded (the copy at "
          "a/refunds.csv row 5, status failed, is kept: the most advanced status, "

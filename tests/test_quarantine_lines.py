@@ -361,17 +361,15 @@ def test_an_event_id_given_twice_names_the_files_id_column(tmp_path: Path) -> No
     assert quarantine[["row", "field", "value", "case"]].values.tolist() == [
         ["3", "EID", "e1", "c1"]]
 
-    # The same refund in the refunds export and in the balance report, other amounts (of
-    # one status: the copy kept is the first by file name and row, whatever the inputs'
-    # order, so the report is named to come after the refunds export).
+    # The same refund in the refunds export and in the balance report, other amounts.
     refunds = _repeated(DATA / "stripe" / "refunds.csv", tmp_path / "refunds.csv", [])
-    balance = _repeated(DATA / "stripe" / "balance_itemized.csv",
-                        tmp_path / "stripe_balance.csv", [])
+    balance = _repeated(DATA / "stripe" / "balance_itemized.csv", tmp_path / "balance.csv",
+                        [])
     (tmp_path / "two").mkdir()
     _, quarantine = _import(tmp_path / "two", refunds, balance)
     repeats = quarantine[quarantine["reason"].str.startswith("duplicate event id")]
     assert repeats[["file", "field", "value", "reason"]].values.tolist() == [
-        ["stripe_balance.csv", "source_id", "re_3PR2002",
+        ["balance.csv", "source_id", "re_3PR2002",
          "duplicate event id stripe:re_3PR2002 (first at refunds.csv row 3)"]]
 
 

@@ -429,16 +429,18 @@ def _repeats(log: pd.DataFrame, duplicated: pd.Series,
         # by Arrow where the ids are its text (not a str per id sorted by pandas: 1.46M ids
         # in a month's run at 1M cases), each id's events then one run of equal neighbours.
         involved_ids = log[C.EVENT_ID].take(involved).reset_index(drop=True)
-        rank, label, row = _payment_precedence(log, involved)
+        # An id's copies in order of the log's events first, then (a payment record) the
+        # most advanced status first, then their position (the inputs' order).
+        rank, status = _status_keys(log, involved)
+        export = exported[involved] if mixed else np.zeros(len(involved), dtype=bool)
         order = C.stable_order(pd.DataFrame({
-            "id": involved_ids,
-            "export": (exported[involved] if mixed
-                       else np.zeros(len(involved), dtype=bool)),
-            "rank": rank, "label": label, "row": row,
-            "at": involved}), ["id", "export", "rank", "label", "row", "at"])
+            "id": involved_ids, "export": export, "rank": rank, "at": involved}),
+            ["id", "export", "rank", "at"])
         ranked = C.sortable_text(involved_ids.take(order))
         later = (~C.run_starts(ranked) if ranked is not None else
                  involved_ids.take(order).astype(str).duplicated().to_numpy())
+        order = _by_file_where_statuses_differ(log, involved, order, later, export, rank,
+                                               status)
         at = involved[order]
         # Each repeat's kept event: the first of its run of equal ids in the sort.
         first = np.maximum.accumulate(np.where(later, 0, np.arange(len(at))))
@@ -487,31 +489,51 @@ PRECEDENCE_TEXT = " < ".join(step if isinstance(step, str) else ", ".join(step)
                              for step in STATUS_PRECEDENCE)
 
 
-def _payment_precedence(log: pd.DataFrame, involved: np.ndarray,
-                        ) -> tuple[np.ndarray, pd.Series, np.ndarray]:
-    """Per event at `involved` (of repeated ids), the keys that order an id's copies before
-    their position, so that the copy kept does not depend on the inputs' order: for a
-    payment event (one stating a payment status), minus the rank of its status
-    (`STATUS_PRECEDENCE`: the most advanced first; an unknown one last), then its input's
-    label and its row; for other events none (0, "", 0: their input's order decides, as
-    before). Only the events of repeated ids are read."""
-    n = len(involved)
-    rank = np.zeros(n, dtype=np.int64)
-    label = pd.Series([""] * n, dtype="string")
-    row = np.zeros(n, dtype=np.int64)
-    if C.PAYMENT_STATUS not in log.columns or not n:
-        return rank, label, row
+def _status_keys(log: pd.DataFrame, involved: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per event at `involved` (of repeated ids), minus the rank of its payment status in
+    `STATUS_PRECEDENCE` (so that the most advanced sorts first; 0 without one or for
+    another), and a code of the status (trimmed, in lower case; -1 without one: failed and
+    reversed share a rank, not a code). Only the events of repeated ids are read."""
+    if C.PAYMENT_STATUS not in log.columns or not len(involved):
+        return (np.zeros(len(involved), dtype=np.int64),
+                np.full(len(involved), -1, dtype=np.int64))
     status = pd.Series(log[C.PAYMENT_STATUS].take(involved).to_numpy(dtype=object),
                        dtype="string").str.strip().str.lower()
-    paid = _status_ranks(status)
-    payment = status.notna().to_numpy(dtype=bool)
-    rank[payment] = -paid[payment]
-    label[payment] = pd.Series(log[C.SOURCE_FILE].take(involved[payment]).astype(str)
-                               .to_numpy(), dtype="string").to_numpy()
-    rows = pd.to_numeric(pd.Series(log[C.SOURCE_ROW].take(involved[payment]).to_numpy()),
-                         errors="coerce").fillna(0).to_numpy(dtype=np.int64)
-    row[payment] = rows
-    return rank, label, row
+    codes, _ = pd.factorize(status)
+    return -_status_ranks(status), np.asarray(codes, dtype=np.int64)
+
+
+def _by_file_where_statuses_differ(log: pd.DataFrame, involved: np.ndarray,
+                                   order: np.ndarray, later: np.ndarray, export: np.ndarray,
+                                   rank: np.ndarray, status: np.ndarray) -> np.ndarray:
+    """`order` (the repeated ids' events sorted: each id's copies one run, `later` all but
+    its first) with the copies of each id whose payment statuses differ ordered, within
+    their run, by the log's events first (`export`), the most advanced status (`rank`),
+    then their input's label and their row: so that the copy kept does not depend on the
+    inputs' order (the position breaks ties in the other runs, as before: a sale the
+    settlement report gives a terminal, in the input given first, is kept). Only those
+    runs are sorted again. `status`: each event's status code (`_status_keys`)."""
+    if not len(order) or not (status >= 0).any():
+        return order
+    starts = np.flatnonzero(~later)
+    coded = status[order]
+    differ = np.minimum.reduceat(coded, starts) != np.maximum.reduceat(coded, starts)
+    if not differ.any():
+        return order
+    run = np.cumsum(~later) - 1
+    rows = np.flatnonzero(differ[run])  # (positions in the sort: whole runs, each in a row)
+    taken = order[rows]
+    events = involved[taken]
+    again = C.stable_order(pd.DataFrame({
+        "run": run[rows], "export": export[taken], "rank": rank[taken],
+        "label": pd.Series(log[C.SOURCE_FILE].take(events).astype(str).to_numpy(),
+                           dtype="string"),
+        "row": pd.to_numeric(pd.Series(log[C.SOURCE_ROW].take(events).to_numpy()),
+                             errors="coerce").fillna(0).to_numpy(dtype=np.int64)}),
+        ["run", "export", "rank", "label", "row"])
+    order = order.copy()
+    order[rows] = taken[again]
+    return order
 
 
 def _status_ranks(status: pd.Series) -> np.ndarray:
