@@ -14,7 +14,8 @@ class ExitCode(IntEnum):
     FINDINGS = 1
     """Findings at or above `--fail-on`."""
     INPUT_ERROR = 2
-    """Usage or input error, a rule that crashed, or any other crash (its traceback on
+    """Usage or input error, a rule that crashed, a Dask cluster that failed mid-run (its
+    error line names --scheduler or --engine), or any other crash (its traceback on
     stderr)."""
     INTERRUPTED = 130
     """Interrupted (Ctrl-C, SIGINT): the run did not finish; 128 + SIGINT, as a shell says."""

@@ -455,3 +455,141 @@ def test_a_connect_timeout_of_no_time_is_an_input_error(tmp_path: Path, setting:
                         "dask", "--scheduler", "tcp://127.0.0.1:1")
     assert result.exit_code == 2, (result.output, result.exception)
     assert result.output == (f"error: field 'distributed.comm.timeouts.connect': {told}\n")
+
+
+KILLS_ITS_WORKER = '''
+import os
+import signal
+import time
+
+import audit.engines.dask_engine as engine
+
+
+def _dies(*args, **kwargs):
+    """The rules' task, replaced on this worker (tasks name it by module and name): its
+    worker process ends (or the scheduler's, where KILL_SCHEDULER names its process)."""
+    scheduler = os.environ.get("KILL_SCHEDULER")
+    if scheduler:
+        os.kill(int(scheduler), signal.SIGKILL)
+        time.sleep(60)
+    os._exit(1)
+
+
+engine.run_partition = _dies
+'''
+"""A worker's preload (distributed.worker.preload): the rules' tasks kill their worker, or
+the scheduler, once they run: after the connection and the version check, mid-run."""
+
+
+def _small_log(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / "log.csv"
+    log.write_text("case:concept:name,concept:name,time:timestamp\n"
+                   "A,Receive refund request,2026-08-01T10:00:00Z\n"
+                   "A,Execute payout,2026-08-02T10:00:00Z\n", encoding="utf-8")
+    return log
+
+
+def _console(args: list[str], env: dict[str, str]) -> Any:
+    """The console script (its stderr whole: distributed's logging too)."""
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "audit.cli", *args], capture_output=True,
+                          text=True, timeout=240, env={**os.environ, **env})
+
+
+def test_a_worker_dying_mid_run_is_an_error_naming_the_engine(tmp_path: Path) -> None:
+    """A worker of the LocalCluster `--engine dask` starts, dying while the rules' tasks run,
+    was an internal error (distributed's FutureCancelledError, a traceback): an error
+    naming --engine and what happened, exit code 2, no traceback, no report written."""
+    preload = tmp_path / "killer.py"
+    preload.write_text(KILLS_ITS_WORKER, encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    done = _console(["check", str(_small_log(tmp_path)), "--out", str(out), "--engine",
+                     "dask"], {"DASK_DISTRIBUTED__WORKER__PRELOAD": json.dumps([str(preload)])})
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    told = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(told) == 1, done.stderr
+    assert told[0].startswith("error: field '--engine': 1 worker left the cluster (tcp://")
+    assert told[0].endswith("while the tasks ran on the LocalCluster this run started: the "
+                            "run stopped, nothing was written; a worker process of this "
+                            "machine ended (killed for its memory, say)"), told
+    assert list(out.iterdir()) == []
+
+
+def test_the_scheduler_gone_mid_run_is_an_error_naming_the_scheduler(tmp_path: Path) -> None:
+    """The scheduler of --scheduler gone while the rules' tasks run was an internal error
+    (FutureCancelledError, "scheduler-connection-lost"), with distributed's logged
+    tracebacks of its reconnection: an error naming --scheduler, exit code 2, nothing
+    else on stderr, no report written."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    preload = tmp_path / "killer.py"
+    preload.write_text(KILLS_ITS_WORKER, encoding="utf-8")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
+                                  "--host", "127.0.0.1", "--port", str(port),
+                                  "--no-dashboard"], **quiet)  # type: ignore[call-overload]
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                               "--nthreads", "1", "--no-dashboard", "--preload", str(preload)],
+                              env={**os.environ, "KILL_SCHEDULER": str(scheduler.pid)},
+                              **quiet)  # type: ignore[call-overload]
+    try:
+        out = tmp_path / "out"
+        out.mkdir()
+        done = _console(["check", str(_small_log(tmp_path)), "--out", str(out), "--engine",
+                         "dask", "--scheduler", address], {})
+    finally:
+        for process in (worker, scheduler):
+            process.kill()
+            process.wait()
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"error: field '--scheduler': the connection to the Dask "
+                           f"scheduler at {address} was lost while the tasks ran (the "
+                           "scheduler stopped, or the network failed): the run stopped, "
+                           "nothing was written\n"), done.stderr
+    assert list(out.iterdir()) == []
+
+
+class _Running:
+    """A client connected to its scheduler (what `cluster_failures` asks of one)."""
+
+    status = "running"
+
+    def scheduler_info(self, n_workers: int = 0) -> dict[str, Any]:
+        return {"workers": {"tcp://127.0.0.1:2": {}}}
+
+
+def test_a_task_killing_every_worker_tried_is_an_error_naming_the_scheduler() -> None:
+    """KilledWorker (a task whose every worker died running it) is told as such, naming
+    --scheduler; a task's own error (here an OSError, the client connected) stays what it
+    is: an internal error, with its traceback."""
+    from types import SimpleNamespace
+
+    from distributed import KilledWorker
+
+    from audit.engines.dask_engine import cluster_failures
+    from audit.errors import InputError
+
+    spec = EngineSpec("dask", scheduler="tcp://10.0.0.5:8786")
+    with pytest.raises(InputError) as told, cluster_failures(_Running(), spec):
+        last: Any = SimpleNamespace(address="tcp://10.0.0.7:1")  # (a WorkerState's address)
+        raise KilledWorker("run_partition-1", last, 3)
+    assert str(told.value) == (
+        "field '--scheduler': a worker of the Dask scheduler at tcp://10.0.0.5:8786 died "
+        "while running the task run_partition-1 (on 4 workers in turn, the last "
+        "tcp://10.0.0.7:1): the run stopped, nothing was written; the workers' logs say why "
+        "(a worker killed for its memory, say)")
+    with pytest.raises(OSError, match="disk full"), cluster_failures(_Running(), spec):
+        raise OSError("disk full")

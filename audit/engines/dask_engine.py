@@ -35,6 +35,7 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -465,6 +466,26 @@ def local_workers() -> int:
 
 
 @contextmanager
+def _quiet_unless_running(client: Client) -> Iterator[None]:
+    """distributed's client logging nothing while it closes, where it lost the scheduler:
+    it logged "Failed to reconnect to scheduler ..., closing client" and the tracebacks of
+    its cancelled reconnection (asyncio.CancelledError) on stderr, around the error line
+    that tells it (`cluster_failures`)."""
+    if str(getattr(client, "status", "")) == "running":
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in ("distributed.client", "distributed.utils")]
+    was = [each.disabled for each in loggers]
+    for each in loggers:
+        each.disabled = True
+    try:
+        yield
+    finally:
+        for each, disabled in zip(loggers, was, strict=True):
+            each.disabled = disabled
+
+
+@contextmanager
 def dask_client(spec: EngineSpec) -> Iterator[tuple[Client, dict[str, Any]]]:
     """A client of the cluster at `spec.scheduler`, or of a LocalCluster started (and shut
     down) here; with a description of the cluster for the run's manifest."""
@@ -510,7 +531,8 @@ def dask_client(spec: EngineSpec) -> Iterator[tuple[Client, dict[str, Any]]]:
                            "workers": len(workers),
                            "threads": sum(int(w.get("nthreads", 1)) for w in workers.values())}
         finally:
-            client.close()
+            with _quiet_unless_running(client):
+                client.close()
         return
     n_workers = spec.n_workers or local_workers()
     # One thread per worker process: pandas and the A* search hold the GIL.
@@ -522,6 +544,65 @@ def dask_client(spec: EngineSpec) -> Iterator[tuple[Client, dict[str, Any]]]:
         yield client, {"name": "dask",
                        "scheduler": f"LocalCluster {counted(n_workers, 'worker')}",
                        "workers": n_workers, "threads": n_workers}
+
+
+def _workers_of(client: Client) -> set[str]:
+    """The addresses of the cluster's workers now (none where the scheduler cannot be
+    asked)."""
+    try:
+        return set(client.scheduler_info(n_workers=-1)["workers"])
+    except Exception:  # (the scheduler gone too)
+        return set()
+
+
+@contextmanager
+def cluster_failures(client: Client, spec: EngineSpec) -> Iterator[None]:
+    """The cluster failing while the run's tasks run (after the connection and the version
+    check) as an input error naming --scheduler (or --engine, for the LocalCluster the run
+    started) and what happened, exit code 2 and no traceback, as a scheduler that cannot
+    be reached is: a worker that died while running a task, on every worker tried
+    (KilledWorker), a worker lost with the partitions of the log it held (the tasks that
+    need them cancelled), the scheduler gone (the connection lost, the tasks cancelled).
+    Before, each was an internal error with distributed's traceback. An exception a task
+    raised itself (a bug) is not one of these: it stays an internal error."""
+    import distributed
+    from distributed.comm.core import CommClosedError
+
+    dist: Any = distributed
+    where = (f"the Dask scheduler at {spec.scheduler}" if spec.scheduler is not None
+             else "the LocalCluster this run started")
+    field = "--scheduler" if spec.scheduler is not None else "--engine"
+    stopped = "the run stopped, nothing was written"
+    why = ("the workers' logs say why (a worker killed for its memory, say)"
+           if spec.scheduler is not None else "a worker process of this machine ended "
+           "(killed for its memory, say)")
+    before = _workers_of(client)
+    try:
+        yield
+    except dist.KilledWorker as exc:
+        raise InputError(f"a worker of {where} died while running the task {exc.task} "
+                         f"(on {counted(int(exc.allowed_failures) + 1, 'worker')} in turn, "
+                         f"the last {exc.last_worker.address}): {stopped}; {why}",
+                         field=field) from exc
+    except (CancelledError, CommClosedError, OSError, TimeoutError) as exc:
+        status = str(getattr(client, "status", ""))
+        reason = str(getattr(exc, "reason", "") or "")
+        if isinstance(exc, CommClosedError) or status != "running" or \
+                "scheduler-connection-lost" in reason:
+            raise InputError(f"the connection to {where} was lost while the tasks ran (the "
+                             f"scheduler stopped, or the network failed): {stopped}",
+                             field=field) from exc
+        if not isinstance(exc, CancelledError):  # (a task's own error, the client running)
+            raise
+        lost = sorted(before - _workers_of(client))
+        told = (f"{counted(len(lost), 'worker')} left the cluster ({', '.join(lost[:3])}"
+                f"{', ...' if len(lost) > 3 else ''}), and the partitions of the log "
+                f"{'it' if len(lost) == 1 else 'they'} held with "
+                f"{'it' if len(lost) == 1 else 'them'}"
+                if lost else "the cluster cancelled the run's tasks (a worker lost with the "
+                "partitions of the log it held, or another client cancelled them)")
+        raise InputError(f"{told}, while the tasks ran on {where}: {stopped}; {why}",
+                         field=field) from exc
 
 
 def run_rules_dask(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *, as_of: datetime,
@@ -539,7 +620,7 @@ def run_rules_dask(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *, as_of
     rules = selected_rules(ruleset, policy)
     shipped_policy, sops = ship_policy(policy)
     progress.stage("dask: connecting" if spec.scheduler else "dask: starting a LocalCluster")
-    with dask_client(spec) as (client, engine):
+    with dask_client(spec) as (client, engine), cluster_failures(client, spec):
         wanted = spec.partitions or default_partitions(len(log), int(engine["threads"]))
         progress.stage(f"dask: partitioning {len(log):,} events by case, charge and order")
         parts = partition_log(log, wanted)
