@@ -14,6 +14,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,10 +29,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def reports_input_errors(func: F) -> F:
-    """Turn InputError into one line on stderr and exit code 2 (never a traceback)."""
+    """Turn InputError into one line on stderr and exit code 2 (never a traceback). A
+    command that fails (an error, a crash, an interrupt) removes the folders it made for
+    --out (`_writable_folder`) where they are still empty (`_remove_made`)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        made: list[Path] = []
+        token = _MADE_FOLDERS.set(made)
         try:
             from audit.ingest import refuse_undecodable_name
 
@@ -41,12 +46,38 @@ def reports_input_errors(func: F) -> F:
                         refuse_undecodable_name(path)
             return func(*args, **kwargs)
         except InputError as exc:
+            _remove_made(made)
             # (A header or value quoted from the input may hold an escape sequence.)
             line = exc.one_line() + _import_first(exc.message)
             click.echo(f"error: {shown_on_a_terminal(line)}", err=True)
             sys.exit(ExitCode.INPUT_ERROR)
+        except SystemExit:  # (the command's own exit code, once it has written its files)
+            raise
+        except BaseException:  # (a crash, an interrupt: Ctrl-C, SIGTERM)
+            _remove_made(made)
+            raise
+        finally:
+            _MADE_FOLDERS.reset(token)
 
     return wrapper  # type: ignore[return-value]
+
+
+_MADE_FOLDERS: ContextVar[list[Path] | None] = ContextVar("_MADE_FOLDERS", default=None)
+"""The folders the running command made for its --out (`_writable_folder`): removed again
+where the command fails before writing into them (`_remove_made`)."""
+
+
+def _remove_made(made: list[Path]) -> None:
+    """The folders `made` removed, the deepest first, as long as each is empty: a command
+    that failed before writing anything there leaves no new empty folder behind (before,
+    `import`, `check`, `discover` and `compare` made a missing --out folder before reading
+    their inputs, and a bad input, exit code 2, left it). A folder holding anything (a
+    file of the run, or of another process meanwhile) is left, and its parents with it;
+    a folder that was there before the command is never among them."""
+    for folder in sorted(made, key=lambda each: len(each.parts), reverse=True):
+        with contextlib.suppress(OSError):  # (not empty, or gone)
+            folder.rmdir()
+    made.clear()
 
 
 IMPORT_READING_OPTIONS = ("--assume-tz", "--object-type", "--encoding", "--mapping",
@@ -752,11 +783,19 @@ def _refuse_inputs_among_outputs(inputs: list[Path], written: Callable[[Path], b
 
 def _writable_folder(out: Path) -> None:
     """Create --out and make sure a file can be written there, as an input error naming
-    --out (before: a traceback after the whole run)."""
+    --out (before: a traceback after the whole run). The folders made here are removed
+    again where the command then fails before writing into them (`reports_input_errors`)."""
     import tempfile
 
+    missing = [folder for folder in (out, *out.parents) if not os.path.lexists(folder)]
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        finally:  # (made here: removed again where the command fails, `_remove_made`)
+            made = _MADE_FOLDERS.get()
+            if made is not None:
+                made.extend(folder for folder in missing if folder.is_dir()
+                            and not folder.is_symlink() and folder not in made)
         with tempfile.TemporaryFile(dir=out):
             pass
     except OSError as exc:

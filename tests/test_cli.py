@@ -952,3 +952,41 @@ def test_an_object_type_of_no_ocel_input_is_told_not_used(tmp_path: Path) -> Non
     assert note in result.output.splitlines()
     result = run("import", str(path), "--out", str(tmp_path / "log.parquet"))
     assert "--object-type" not in result.output
+
+
+OUT_THEN_READ = {
+    "import": lambda log, out: ["import", log, "--out", f"{out}/log.parquet"],
+    "check": lambda log, out: ["check", log, "--out", out],
+    "discover": lambda log, out: ["discover", log, "--miner", "dfg", "--out", out],
+    "compare": lambda log, out: ["compare", log, "ecommerce.bpmn", "--out", out],
+}
+"""The commands that make a missing --out folder (the log's folder, for import) before they
+read their inputs."""
+
+
+@pytest.mark.parametrize("command", sorted(OUT_THEN_READ))
+def test_a_failed_command_removes_the_out_folder_it_made(command: str,
+                                                         tmp_path: Path) -> None:
+    """import, check, discover and compare made a missing --out folder before reading their
+    inputs: a bad input (exit code 2) left a new empty folder behind (here two, `new/out`).
+    The folders the command made are removed again; a folder that was there is left as it
+    was, empty or not."""
+    log = tmp_path / "bad.csv"
+    log.write_text("x,y\n1,2\n", encoding="utf-8")
+    told = "error: " + f"{log}: field 'case:concept:name': no column for 'case:concept:name'"
+    result = run(*OUT_THEN_READ[command](str(log), str(tmp_path / "new" / "out")), code=2)
+    assert result.output.startswith(told), result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
+
+    (tmp_path / "empty").mkdir()  # (there before: left, its new folder inside removed)
+    run(*OUT_THEN_READ[command](str(log), str(tmp_path / "empty" / "out")), code=2)
+    assert (tmp_path / "empty").is_dir() and list((tmp_path / "empty").iterdir()) == []
+    run(*OUT_THEN_READ[command](str(log), str(tmp_path / "empty")), code=2)
+    assert (tmp_path / "empty").is_dir()
+
+    held = tmp_path / "held"  # (there before with a file: left as it was)
+    held.mkdir()
+    (held / "notes.txt").write_text("mine", encoding="utf-8")
+    run(*OUT_THEN_READ[command](str(log), str(held)), code=2)
+    assert [p.name for p in held.iterdir()] == ["notes.txt"]
+    assert (held / "notes.txt").read_text(encoding="utf-8") == "mine"
