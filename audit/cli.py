@@ -360,11 +360,19 @@ def main(ctx: click.Context, quiet: bool, verbose: bool) -> None:
     ctx.obj = Settings(quiet=quiet, verbose=verbose)
 
 
+MAX_SAMPLE_CASES = 10_000_000
+"""The most cases one `sample` generates (ten times the bench's largest log, 1,000,000
+cases, about 2.6 GB of exports; a larger log is generated in parts, `--first-case`).
+Before, `--cases` had no upper limit: a typo of 10000000000 started writing for hours, or
+until the disk was full."""
+
+
 @main.command()
 @click.option("--channel", type=click.Choice(["ecommerce", "subscription", "offline", "all"]),
               default="all", show_default=True, help="Refund channel to generate.")
-@click.option("--cases", type=click.IntRange(min=1), default=300, show_default=True,
-              help="Number of refund cases (all channels together).")
+@click.option("--cases", type=click.IntRange(min=1, max=MAX_SAMPLE_CASES), default=300,
+              show_default=True, help="Number of refund cases (all channels together), at "
+              f"most {MAX_SAMPLE_CASES:,}.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
 @click.option("--violation-rate", type=_FloatRange(0.0, 1.0), default=0.25,
               show_default=True, help="Share of cases with one injected violation.")

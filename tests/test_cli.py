@@ -990,3 +990,28 @@ def test_a_failed_command_removes_the_out_folder_it_made(command: str,
     run(*OUT_THEN_READ[command](str(log), str(held)), code=2)
     assert [p.name for p in held.iterdir()] == ["notes.txt"]
     assert (held / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_sample_refuses_more_cases_than_its_documented_most(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """`sample --cases` had no upper limit: a typo of 10000000000 started writing for hours,
+    or until the disk was full. At most 10,000,000 (the bench's largest log is 1,000,000):
+    beyond, a usage error naming --cases, exit code 2, before anything is made; the most
+    itself reaches the generator (here one that writes nothing)."""
+    import audit.sample
+    from audit.cli import MAX_SAMPLE_CASES
+
+    asked: list[int] = []
+    monkeypatch.setattr(audit.sample, "write_sample",
+                        lambda spec, out: asked.append(spec.cases) or {})
+    assert MAX_SAMPLE_CASES == 10_000_000
+    for cases in ("10000001", "10000000000"):
+        result = run("sample", "--cases", cases, "--out", str(tmp_path / "big"), code=2)
+        assert (f"Invalid value for '--cases': {cases} is not in the range "
+                "1<=x<=10000000") in result.output, result.output
+    assert asked == [] and not (tmp_path / "big").exists()
+    run("sample", "--cases", "10000000", "--out", str(tmp_path / "most"))
+    assert asked == [10_000_000]
+    docs = Path(__file__).parent.parent / "docs" / "sample-generator.md"
+    assert "at most 10,000,000" in docs.read_text(encoding="utf-8")
