@@ -51,6 +51,12 @@ class Correlation:
     taken back from a canonical log (see correlate's `inputs`)."""
     left_out_by_input: dict[int, int] = field(default_factory=dict)
     """Of `left_out`, the events taken back from a canonical log, by that log's input."""
+    repeated_by_file: dict[str, int] = field(default_factory=dict)
+    """The events correlation added by repeating a charge's event in each further case it
+    belongs to (a charge refunded in two cases is an event in each: one added), by the
+    events' `source:file`, but for the events taken back from a canonical log."""
+    repeated_by_input: dict[int, int] = field(default_factory=dict)
+    """Of those added, the events taken back from a canonical log, by that log's input."""
 
 
 def _mask(values: pd.Series) -> np.ndarray:
@@ -118,6 +124,7 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
         return_free_memory()
     source, notes, left_out = assigned.source, assigned.notes, assigned.left_out
     left_out_by_file, left_out_by_input = assigned.left_out_by_file, assigned.left_out_by_input
+    repeated_by_file, repeated_by_input = assigned.repeated_by_file, assigned.repeated_by_input
     keys = pd.DataFrame({C.CASE: assigned.case, C.EVENT_ID: assigned.event_id}, copy=False)
     kinds = pd.Series([problem["kind"] for problem in assigned.problems], dtype=object)
     unresolved = pd.DataFrame(assigned.problems,  # (their kind, counted below, not a column)
@@ -181,7 +188,8 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
                        ("clash", "payout case(s) whose first refund id is a ticket's id")):
         if counts.get(kind):
             notes.append(f"correlation: {counts[kind]} {what} (see {CORRELATION_FILE})")
-    return Correlation(out, notes, unresolved, left_out, left_out_by_file, left_out_by_input)
+    return Correlation(out, notes, unresolved, left_out, left_out_by_file, left_out_by_input,
+                       repeated_by_file, repeated_by_input)
 
 
 def _fill_ticket_currency(log: pd.DataFrame, config: SourcesConfig) -> None:
@@ -429,6 +437,8 @@ class _Assigned:
     left_out: int
     left_out_by_file: dict[str, int]
     left_out_by_input: dict[int, int]
+    repeated_by_file: dict[str, int]
+    repeated_by_input: dict[int, int]
 
 
 def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
@@ -490,6 +500,7 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
     left_out_by_file = {str(file): int(n) for file, n in pd.Series(
         log[C.SOURCE_FILE].array.take(left_pos)).value_counts(sort=False).items() if n}
     del left_pos
+    repeated_by_file, repeated_by_input = _by_file_and_input(log, _repeats(copy_pos), inputs)
     del charge_ids, order_of_ticket, order_of_charge, claimant_of_order
 
     notes = list(refunds.notes)
@@ -540,7 +551,32 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
     ids = pa.chunked_array([head, tail], type=pa.large_string())
     event_id = pd.Series(pd.arrays.ArrowStringArray(ids), dtype="string")
     return _Assigned(source, case, event_id, notes, problems, left_out, left_out_by_file,
-                     left_out_by_input)
+                     left_out_by_input, repeated_by_file, repeated_by_input)
+
+
+def _repeats(positions: np.ndarray) -> np.ndarray:
+    """The `positions` given again after their first (a charge's copies in its further
+    cases: `_charge_copies`), sorted."""
+    ordered: np.ndarray = np.sort(positions)
+    again: np.ndarray = ordered[1:][ordered[1:] == ordered[:-1]]
+    return again
+
+
+def _by_file_and_input(log: pd.DataFrame, positions: np.ndarray, inputs: np.ndarray | None
+                       ) -> tuple[dict[str, int], dict[int, int]]:
+    """The events at `positions` counted by their `source:file`, but for those taken back
+    from a canonical log (`inputs` >= 0: see correlate), counted by that log's input."""
+    by_input: dict[int, int] = {}
+    if inputs is not None and len(positions):
+        back = inputs[positions]
+        by_input = {int(k): int(n) for k, n in zip(
+            *np.unique(back[back >= 0], return_counts=True), strict=True)}
+        positions = positions[back < 0]
+    if not len(positions):
+        return {}, by_input
+    by_file = {str(file): int(n) for file, n in pd.Series(
+        log[C.SOURCE_FILE].array.take(positions)).value_counts(sort=False).items() if n}
+    return by_file, by_input
 
 
 def _apart(log: pd.DataFrame, ticket_ids: pd.Series, positions: np.ndarray,

@@ -839,3 +839,31 @@ def test_a_charge_the_import_quarantines_names_the_case_its_refund_is_in(
         ["stripe_charges.csv", 2, "amount", "40219"],  # (the export's columns)
         ["stripe_charges.csv", 6, "created", "40101"]]
     assert list(quarantine.columns) == ["file", "row", "field", "value", "reason", "case"]
+
+
+def test_each_files_line_tells_the_events_its_records_became(tmp_path: Path) -> None:
+    """A file's line said `read 136 = imported 136 + quarantined 0` where correlation made
+    its charges 139 events (a charge refunded in two cases is an event in each), without a
+    word: the line says `136 records imported -> 139 events` where they differ, and the
+    counts said so are the events of the log written, by their file."""
+    out = tmp_path / "log.parquet"
+    sources = [f"--source={'roles' if p.name.startswith('role') else p.name.split('_')[0]}:{p}"
+               for p in sorted(EXPORTS.iterdir())]
+    result = run("import", *sources, "--out", str(out))
+    log = pd.read_parquet(out)
+    events = log[C.SOURCE_FILE].astype(str).value_counts().to_dict()
+    lines = {m.group(1): m for m in re.finditer(
+        r"^(\S+) \(\w+\): read (\d+) = imported (\d+) \+ quarantined \d+[^\n]*?"
+        r"(?:; (\d+) records imported -> (\d+) events, (\d+) of them a charge's event "
+        r"repeated in a further case that refunds it)?$", result.output, re.M)}
+    assert sorted(lines) == sorted(p.name for p in EXPORTS.iterdir()
+                                   if not p.name.startswith("role"))
+    told = {name: int(m.group(5) or m.group(3)) for name, m in lines.items()}
+    assert told == events, result.output
+    again = {name: int(m.group(6)) for name, m in lines.items() if m.group(6)}
+    assert again and set(again) <= {"stripe_charges.csv", "paypal_activity.csv",
+                                    "adyen_settlement_details.csv"}, result.output
+    for name, m in lines.items():  # (said only where they differ)
+        assert (m.group(5) is None) == (int(m.group(3)) == events[name])
+    assert f"; {len(log)} events in" in result.output
+    assert sum(told.values()) == len(log)

@@ -64,6 +64,15 @@ class FileCounts:
     left_out: int = 0
     """Of `imported`, the charge records that correlation left out as sales (no ticket or
     refund refers to them): read and imported, but in no refund case."""
+    repeated: int = 0
+    """The events correlation added for this file's charge records: a charge refunded in
+    several cases is an event in each, one added for each case after the first."""
+
+    @property
+    def events(self) -> int:
+        """The events of the log this file's records became: the imported records less
+        those left out, plus the charges' events in further cases (`repeated`)."""
+        return self.imported - self.left_out + self.repeated
 
 
 @dataclass
@@ -122,7 +131,8 @@ class ImportResult:
             f"{f.file} ({f.system}): read {f.read} = imported {f.imported} + quarantined "
             f"{f.quarantined}" + (f" (+ {counted(f.deduplicated, 'duplicate')} dropped)"
                                   if f.deduplicated else "")
-            + (f"; {left_out_text(f.left_out)}" if f.left_out else "") for f in self.files
+            + (f"; {left_out_text(f.left_out)}" if f.left_out else "")
+            + events_text(f) for f in self.files
         ]
         cases = self.log[C.CASE].nunique() if len(self.log) else 0
         events = ("" if len(self.log) == self.imported
@@ -137,6 +147,19 @@ class ImportResult:
             + (f", {left_out_text(self.left_out)}" if self.left_out else "")
             + f"; {events}{counted(cases, 'case')}")
         return lines + self.notes
+
+
+def events_text(counts: FileCounts) -> str:
+    """Where a file's imported records became another number of events (a charge refunded in
+    several cases is an event in each; a charge left out as a sale is none), how many: the
+    read counts of the line alone read as the file's events. Before, `read 136 = imported
+    136` stood for 147 events without a word."""
+    if counts.events == counts.imported:
+        return ""
+    again = (f", {counts.repeated} of them a charge's event repeated in a further case that "
+             "refunds it" if counts.repeated else "")
+    return (f"; {counted(counts.imported, 'record')} imported -> "
+            f"{counted(counts.events, 'event')}{again}")
 
 
 def left_out_text(count: int) -> str:

@@ -138,8 +138,12 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
     # Each input's charge records left out as sales: an export's by its label (the inputs'
     # labels differ), a canonical log's events taken back by the log's input (they keep the
     # names of the exports they were once read from, which an export here may share).
+    # (and so the events each input's charges became: a charge in several cases is an event
+    # in each, `FileCounts.repeated`)
     by_file, by_input = correlation.left_out_by_file, correlation.left_out_by_input
-    result.files = [replace(f, left_out=by_input.get(k, 0) + by_file.get(f.file, 0))
+    again_file, again_input = correlation.repeated_by_file, correlation.repeated_by_input
+    result.files = [replace(f, left_out=by_input.get(k, 0) + by_file.get(f.file, 0),
+                            repeated=again_input.get(k, 0) + again_file.get(f.file, 0))
                     for k, f in enumerate(result.files)]
     if len(rest):  # beside a log correlated before: the log read, its part and the joined
         del rest, log, correlation  # frames, freed, given back before the rules' facts
