@@ -9,7 +9,7 @@ import contextlib
 import copy
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -466,8 +466,8 @@ import audit.engines.dask_engine as engine
 
 
 def _dies(*args, **kwargs):
-    """The rules' task, replaced on this worker (tasks name it by module and name): its
-    worker process ends (or the scheduler's, where KILL_SCHEDULER names its process)."""
+    """A task, replaced on this worker (tasks name it by module and name): its worker
+    process ends (or the scheduler's, where KILL_SCHEDULER names its process)."""
     scheduler = os.environ.get("KILL_SCHEDULER")
     if scheduler:
         os.kill(int(scheduler), signal.SIGKILL)
@@ -475,10 +475,11 @@ def _dies(*args, **kwargs):
     os._exit(1)
 
 
-engine.run_partition = _dies
+setattr(engine, os.environ.get("KILL_IN", "run_partition"), _dies)
 '''
-"""A worker's preload (distributed.worker.preload): the rules' tasks kill their worker, or
-the scheduler, once they run: after the connection and the version check, mid-run."""
+"""A worker's preload (distributed.worker.preload): the rules' tasks (or those KILL_IN
+names: channel_precision) kill their worker, or the scheduler, once they run: after the
+connection and the version check, mid-run."""
 
 
 def _small_log(folder: Path) -> Path:
@@ -520,18 +521,15 @@ def test_a_worker_dying_mid_run_is_an_error_naming_the_engine(tmp_path: Path) ->
     assert not (tmp_path / "new").exists()
 
 
-def test_the_scheduler_gone_mid_run_is_an_error_naming_the_scheduler(tmp_path: Path) -> None:
-    """The scheduler of --scheduler gone while the rules' tasks run was an internal error
-    (FutureCancelledError, "scheduler-connection-lost"), with distributed's logged
-    tracebacks of its reconnection: an error naming --scheduler, exit code 2, nothing
-    else on stderr, no report written."""
+@contextlib.contextmanager
+def _a_cluster(preload: Path, worker_options: list[str], worker_env: Callable[[int], dict[str, str]]
+               ) -> Iterator[str]:
+    """A scheduler and one worker (with `preload`) in processes of their own: the address."""
     import os
     import socket
     import subprocess
     import sys
 
-    preload = tmp_path / "killer.py"
-    preload.write_text(KILLS_ITS_WORKER, encoding="utf-8")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -541,18 +539,30 @@ def test_the_scheduler_gone_mid_run_is_an_error_naming_the_scheduler(tmp_path: P
                                   "--host", "127.0.0.1", "--port", str(port),
                                   "--no-dashboard"], **quiet)  # type: ignore[call-overload]
     worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
-                               "--nthreads", "1", "--no-dashboard", "--preload", str(preload)],
-                              env={**os.environ, "KILL_SCHEDULER": str(scheduler.pid)},
+                               "--nthreads", "1", "--no-dashboard", "--preload", str(preload),
+                               *worker_options],
+                              env={**os.environ, **worker_env(scheduler.pid)},
                               **quiet)  # type: ignore[call-overload]
     try:
-        out = tmp_path / "out"
-        out.mkdir()
-        done = _console(["check", str(_small_log(tmp_path)), "--out", str(out), "--engine",
-                         "dask", "--scheduler", address], {})
+        yield address
     finally:
         for process in (worker, scheduler):
             process.kill()
             process.wait()
+
+
+def test_the_scheduler_gone_mid_run_is_an_error_naming_the_scheduler(tmp_path: Path) -> None:
+    """The scheduler of --scheduler gone while the rules' tasks run was an internal error
+    (FutureCancelledError, "scheduler-connection-lost"), with distributed's logged
+    tracebacks of its reconnection: an error naming --scheduler, exit code 2, nothing
+    else on stderr, no report written."""
+    preload = tmp_path / "killer.py"
+    preload.write_text(KILLS_ITS_WORKER, encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    with _a_cluster(preload, [], lambda pid: {"KILL_SCHEDULER": str(pid)}) as address:
+        done = _console(["check", str(_small_log(tmp_path)), "--out", str(out), "--engine",
+                         "dask", "--scheduler", address], {})
     assert done.returncode == 2, done.stderr
     assert done.stderr == (f"error: field '--scheduler': the connection to the Dask "
                            f"scheduler at {address} was lost while the tasks ran (the "
@@ -592,3 +602,26 @@ def test_a_task_killing_every_worker_tried_is_an_error_naming_the_scheduler() ->
         "(a worker killed for its memory, say)")
     with pytest.raises(OSError, match="disk full"), cluster_failures(_Running(), spec):
         raise OSError("disk full")
+
+
+def test_the_last_worker_gone_mid_run_is_an_error_in_bounded_time(tmp_path: Path) -> None:
+    """The only worker of a cluster of workers without a nanny (`dask worker --no-nanny`)
+    gone while a task that holds no partition ran (the precision of a channel) held
+    `check` for ever, without a word: its task waited for a worker. After the connect
+    timeout without a worker, an error naming --scheduler, exit code 2."""
+    preload = tmp_path / "killer.py"
+    preload.write_text(KILLS_ITS_WORKER, encoding="utf-8")
+    write_sample(SampleSpec("all", 30, 3, 0.5), tmp_path / "small")
+    out = tmp_path / "new"
+    with _a_cluster(preload, ["--no-nanny"],
+                    lambda pid: {"KILL_IN": "channel_precision"}) as address:
+        done = _console(["check", str(tmp_path / "small" / "canonical.csv"), "--out", str(out),
+                         "--engine", "dask", "--scheduler", address],
+                        {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "3s"})
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"error: field '--scheduler': the Dask scheduler at {address} had "
+                           "no worker for 3 s while the tasks ran "
+                           "(distributed.comm.timeouts.connect): the run stopped, nothing was "
+                           "written; the workers' logs say why (a worker killed for its "
+                           "memory, say)\n"), done.stderr
+    assert not out.exists()

@@ -271,7 +271,8 @@ def channel_precision(sop: ShippedSop, traces: list[list[str]], process: str | N
 
 def _combine_conformance(client: Client, parts: Sequence[ConformanceResult],
                          case_order: Sequence[str], policy: Policy,
-                         sops: Sequence[ShippedSop]) -> ConformanceResult:
+                         sops: Sequence[ShippedSop],
+                         gather: Callable[[list[Any]], list[Any]]) -> ConformanceResult:
     """One ConformanceResult as check_conformance gives for the whole log."""
     from conformance.align import Alignment, Variant, log_fitness
     from conformance.deviations import CaseConformance, ChannelConformance, ConformanceResult
@@ -296,7 +297,7 @@ def _combine_conformance(client: Client, parts: Sequence[ConformanceResult],
                 precisions[channel] = client.submit(channel_precision, shipped[path], traces,
                                                     policy.sop_process(channel), pure=False)
     done: dict[str, tuple[float | None, float]] = dict(
-        zip(precisions, client.gather(list(precisions.values())), strict=True))
+        zip(precisions, gather(list(precisions.values())), strict=True))
 
     cases: dict[str, CaseConformance] = {}  # filled below, in the local engine's order
     result = ConformanceResult(cases=cases)
@@ -485,30 +486,37 @@ def _quiet_unless_running(client: Client) -> Iterator[None]:
             each.disabled = disabled
 
 
+def connect_timeout(spec: EngineSpec) -> float:
+    """The seconds to wait for the scheduler (and for a worker): the spec's, else Dask's
+    `distributed.comm.timeouts.connect`; an input error naming it where it is no time."""
+    import dask
+    from dask.utils import parse_timedelta
+
+    if spec.connect_timeout is not None:
+        return float(spec.connect_timeout)
+    # (Dask's configuration: a file, or DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT, as
+    # docs/dask.md tells to set it; before, a value of no time was an internal error)
+    setting = dask.config.get("distributed.comm.timeouts.connect")
+    try:
+        timeout = parse_timedelta(setting, default="s")
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InputError(f"not a time: {setting!r} (write e.g. 5s or 1m)",
+                         field="distributed.comm.timeouts.connect") from exc
+    if timeout is None or not timeout > 0:
+        raise InputError(f"{setting!r}: the time to wait for the scheduler must be "
+                         "above 0 (e.g. 5s)",
+                         field="distributed.comm.timeouts.connect")
+    return float(timeout)
+
+
 @contextmanager
 def dask_client(spec: EngineSpec) -> Iterator[tuple[Client, dict[str, Any]]]:
     """A client of the cluster at `spec.scheduler`, or of a LocalCluster started (and shut
     down) here; with a description of the cluster for the run's manifest."""
-    import dask
     import distributed
-    from dask.utils import parse_timedelta
 
     dist: Any = distributed
-    if spec.connect_timeout is not None:
-        timeout = spec.connect_timeout
-    else:
-        # (Dask's configuration: a file, or DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT, as
-        # docs/dask.md tells to set it; before, a value of no time was an internal error)
-        setting = dask.config.get("distributed.comm.timeouts.connect")
-        try:
-            timeout = parse_timedelta(setting, default="s")
-        except (KeyError, ValueError, TypeError) as exc:
-            raise InputError(f"not a time: {setting!r} (write e.g. 5s or 1m)",
-                             field="distributed.comm.timeouts.connect") from exc
-        if timeout is None or not timeout > 0:
-            raise InputError(f"{setting!r}: the time to wait for the scheduler must be "
-                             "above 0 (e.g. 5s)",
-                             field="distributed.comm.timeouts.connect")
+    timeout = connect_timeout(spec)
     if spec.scheduler is not None:
         check_scheduler(spec.scheduler)  # (EngineSpec has; this is where it is needed)
         answers_as_a_scheduler(spec.scheduler, timeout)
@@ -555,14 +563,62 @@ def _workers_of(client: Client) -> set[str]:
         return set()
 
 
+class _NoWorkers(Exception):
+    """No worker in the cluster for the time given to wait for one (`_gathered`)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+WATCHED_EVERY = 1.0
+"""Seconds between two looks at the cluster's workers while the run waits for its tasks
+(`_gathered`)."""
+
+
+def _gathered(client: Client, futures: list[Any], grace: float) -> list[Any]:
+    """The results of `futures` (client.gather), but `_NoWorkers` where the cluster has had
+    no worker for `grace` seconds meanwhile: a task waits for a worker for ever, and the
+    last worker of a cluster of workers without a nanny (`dask worker --no-nanny`) gone
+    held `check` for ever, without a word. (A worker lost with the partitions of the log
+    it held cancels the tasks that need them; a scheduler gone cancels every task.)"""
+    import distributed
+
+    dist: Any = distributed
+    without: float | None = None
+    while True:
+        try:
+            with client.as_current():  # (wait asks for the current client: this one)
+                dist.wait(futures, timeout=WATCHED_EVERY)
+        except TimeoutError:
+            pass
+        except CancelledError:  # (told by gather, as a task's)
+            break
+        else:
+            break
+        if str(getattr(client, "status", "")) != "running":  # (its tasks are cancelled)
+            continue
+        if _workers_of(client):
+            without = None
+            continue
+        now = time.monotonic()
+        without = now if without is None else without
+        if now - without >= grace:
+            raise _NoWorkers(grace)
+    return list(client.gather(futures))
+
+
 @contextmanager
-def cluster_failures(client: Client, spec: EngineSpec) -> Iterator[None]:
+def cluster_failures(client: Client, spec: EngineSpec, grace: float | None = None
+                     ) -> Iterator[Callable[[list[Any]], list[Any]]]:
     """The cluster failing while the run's tasks run (after the connection and the version
     check) as an input error naming --scheduler (or --engine, for the LocalCluster the run
     started) and what happened, exit code 2 and no traceback, as a scheduler that cannot
     be reached is: a worker that died while running a task, on every worker tried
     (KilledWorker), a worker lost with the partitions of the log it held (the tasks that
-    need them cancelled), the scheduler gone (the connection lost, the tasks cancelled).
+    need them cancelled), the scheduler gone (the connection lost, the tasks cancelled),
+    no worker left for `grace` seconds (the connect timeout by default: the yielded
+    function gathers the results of tasks, `_gathered`).
     Before, each was an internal error with distributed's traceback. An exception a task
     raised itself (a bug) is not one of these: it stays an internal error."""
     import distributed
@@ -577,8 +633,13 @@ def cluster_failures(client: Client, spec: EngineSpec) -> Iterator[None]:
            if spec.scheduler is not None else "a worker process of this machine ended "
            "(killed for its memory, say)")
     before = _workers_of(client)
+    wait = connect_timeout(spec) if grace is None else grace
     try:
-        yield
+        yield lambda futures: _gathered(client, futures, wait)
+    except _NoWorkers as exc:
+        raise InputError(f"{where} had no worker for {exc.seconds:g} s while the tasks ran "
+                         f"(distributed.comm.timeouts.connect): {stopped}; {why}",
+                         field=field) from exc
     except dist.KilledWorker as exc:
         raise InputError(f"a worker of {where} died while running the task {exc.task} "
                          f"(on {counted(int(exc.allowed_failures) + 1, 'worker')} in turn, "
@@ -586,7 +647,7 @@ def cluster_failures(client: Client, spec: EngineSpec) -> Iterator[None]:
                          field=field) from exc
     except (CancelledError, CommClosedError, OSError, TimeoutError) as exc:
         status = str(getattr(client, "status", ""))
-        reason = str(getattr(exc, "reason", "") or "")
+        reason = str(getattr(exc, "reason", "") or exc)
         if isinstance(exc, CommClosedError) or status != "running" or \
                 "scheduler-connection-lost" in reason:
             raise InputError(f"the connection to {where} was lost while the tasks ran (the "
@@ -620,7 +681,7 @@ def run_rules_dask(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *, as_of
     rules = selected_rules(ruleset, policy)
     shipped_policy, sops = ship_policy(policy)
     progress.stage("dask: connecting" if spec.scheduler else "dask: starting a LocalCluster")
-    with dask_client(spec) as (client, engine), cluster_failures(client, spec):
+    with dask_client(spec) as (client, engine), cluster_failures(client, spec) as gather:
         wanted = spec.partitions or default_partitions(len(log), int(engine["threads"]))
         progress.stage(f"dask: partitioning {len(log):,} events by case, charge and order")
         parts = partition_log(log, wanted)
@@ -630,13 +691,13 @@ def run_rules_dask(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *, as_of
         data = client.scatter(parts)
         futures = [client.submit(run_partition, part, shipped_policy, sops,
                                  [type(r) for r in rules], as_of, pure=False) for part in data]
-        results: list[PartitionResult] = client.gather(futures)
+        results: list[PartitionResult] = gather(futures)
         extra: dict[str, object] = {}
         if any(r.conformance is not None for r in results):
             # A rule needed the alignments somewhere (e.g. AP004 only where there are
             # approvals): the summary covers every judged case, as locally.
             missing = [i for i, r in enumerate(results) if r.conformance is None]
-            filled = client.gather([client.submit(conform_partition, data[i], shipped_policy,
+            filled = gather([client.submit(conform_partition, data[i], shipped_policy,
                                                   sops, as_of, pure=False) for i in missing])
             for i, conformance in zip(missing, filled, strict=True):
                 results[i].conformance = conformance
@@ -645,7 +706,7 @@ def run_rules_dask(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *, as_of
                 str).tolist()
             combined = _combine_conformance(
                 client, [r.conformance for r in results if r.conformance is not None],
-                case_order, policy, sops)
+                case_order, policy, sops, gather)
             extra["conformance"] = combined.summary()
             extra["conformance_result"] = combined
     extra.update(_combine_side(results))
