@@ -1015,3 +1015,25 @@ def test_sample_refuses_more_cases_than_its_documented_most(tmp_path: Path,
     assert asked == [10_000_000]
     docs = Path(__file__).parent.parent / "docs" / "sample-generator.md"
     assert "at most 10,000,000" in docs.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("raised", [RuntimeError("a bug"), KeyboardInterrupt()],
+                         ids=["crash", "interrupt"])
+def test_a_crash_or_an_interrupt_removes_the_out_folder_it_made(
+        raised: BaseException, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not only an input error: a crash (an internal error, its traceback) or an interrupt
+    after --out was made and before anything was written there removes the folders made,
+    and is raised on as it was."""
+    import audit.cli
+
+    def fails(*args: object, **kwargs: object) -> None:
+        raise raised
+
+    monkeypatch.setattr(audit.cli, "_run_check", fails)
+    log = tmp_path / "log.csv"
+    log.write_text("case:concept:name,concept:name,time:timestamp\n"
+                   "A,Receive refund request,2026-08-01T10:00:00Z\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(log), "--out", str(tmp_path / "a" / "b")])
+    assert isinstance(result.exception, type(raised)) or (
+        isinstance(raised, KeyboardInterrupt) and result.exit_code == 1), result
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
