@@ -53,6 +53,10 @@ class Rule(ABC):
     options: ClassVar[tuple[Option, ...]] = ()
     suppresses: ClassVar[tuple[str, ...]] = ()
     """Names of rules whose findings on the same case this rule's finding replaces."""
+    per_request: ClassVar[bool] = False
+    """Whether each finding is about one request's episode of its case, named by its first
+    event (the request): a precedence between two such rules holds within one episode
+    (sla-breach of a case's first episode replaces no stage-overdue of its second)."""
     reads_sop: ClassVar[str] = ""
     """What the rule reads of the policy's SOP models: "net" (the workflow net each converts
     to: conformance), "lanes" (the lanes holding each task), or "" (nothing). Where a selected

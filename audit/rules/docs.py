@@ -54,10 +54,14 @@ def index_page(rules: RuleSet) -> str:
               "`approved-not-paid` replaces a case's `sla-breach`, the case's "
               "`stage-overdue` findings stay), nor does a waived one (a waiver accepts "
               "its finding, not the ones its rule would replace):", ""]
+    episodic = {r.name for r in rules if r.per_request}
     for rule in rules:
         if rule.suppresses:
             lines.append(f"- `{rule.name}` replaces "
-                         + ", ".join(f"`{n}`" for n in rule.suppresses))
+                         + ", ".join(f"`{n}`" + (" (of the same request's episode)"
+                                                 if rule.per_request and n in episodic
+                                                 else "")
+                                     for n in rule.suppresses))
     return "\n".join(lines) + "\n"
 
 

@@ -211,11 +211,14 @@ def _precedences(findings: list[Finding], rules: Sequence[Rule],
     A suppressed finding suppresses nothing: approved-not-paid drops a case's sla-breach,
     and the stage-overdue findings that sla-breach would have explained stay (they were lost
     with it). Nor does a finding a waiver matches (`waived`, per finding): it is kept, as
-    waived, and the findings it would replace are reported. The rules' names are judged in
-    an order where every suppressor comes before the names it suppresses (the precedences
-    form no cycle; `graphlib` refuses one); per name, a set intersection per finding with
-    the names kept open on its case so far."""
+    waived, and the findings it would replace are reported. Between two rules whose findings
+    are per request (`Rule.per_request`), a finding suppresses only those of its episode
+    (the same first event, the request). The rules' names are judged in an order where every
+    suppressor comes before the names it suppresses (the precedences form no cycle;
+    `graphlib` refuses one); per name, a set intersection per finding with the names kept
+    open on its case (or its episode) so far."""
     names = {r.name for r in rules}
+    episodic = {r.name for r in rules if r.per_request}
     suppressors: dict[str, frozenset[str]] = {
         r.name: frozenset(o.name for o in rules if o.name != r.name and r.name in o.suppresses)
         for r in rules}
@@ -225,15 +228,24 @@ def _precedences(findings: list[Finding], rules: Sequence[Rule],
     for k, finding in enumerate(findings):
         by_name.setdefault(finding.name, []).append(k)
     kept_names: dict[str, set[str]] = {}
+    kept_in_episode: dict[tuple[str, str], set[str]] = {}
     keep = [True] * len(findings)
     nobody: frozenset[str] = frozenset()
     # Findings of names no selected rule bears (none in a run) come last, suppressing nothing.
     for name in sorted(by_name, key=lambda n: (order.get(n, len(order)), n)):
         mine = suppressors.get(name, nobody)
+        by_case, by_episode = mine, nobody
+        if name in episodic:
+            by_case, by_episode = mine - episodic, mine & episodic
         for k in by_name[name]:
-            case = findings[k].case_id
+            finding = findings[k]
+            case = finding.case_id
             present = kept_names.get(case)
-            if present is not None and not mine.isdisjoint(present):
+            if present is not None and not by_case.isdisjoint(present):
+                keep[k] = False
+                continue
+            episode = (case, finding.event_ids[0] if finding.event_ids else "")
+            if by_episode and not by_episode.isdisjoint(kept_in_episode.get(episode, ())):
                 keep[k] = False
                 continue
             if waived is not None and waived[k]:
@@ -242,6 +254,8 @@ def _precedences(findings: list[Finding], rules: Sequence[Rule],
                 kept_names[case] = {name}
             else:
                 present.add(name)
+            if name in episodic:
+                kept_in_episode.setdefault(episode, set()).add(name)
     return [finding for finding, kept in zip(findings, keep, strict=True) if kept]
 
 

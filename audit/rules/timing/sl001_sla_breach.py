@@ -34,7 +34,8 @@ class SlaBreach(Rule):
     Compliant: request on 2026-07-01, ticket closed on 2026-07-02, asked again on 2026-08-01
     and paid on 2026-08-05 (4 days after the request that reopened the case, as the same
     case still open would be timed).
-    Precedence: where this fires, `stage-overdue` is not reported for the case.
+    Precedence: where this fires, `stage-overdue` is not reported for the same episode
+    (its request); another episode's late stages of the case are.
 
     Options:
     `sla.request_to_payout` (default 14d), elapsed time between the UTC instants: a day is
@@ -57,6 +58,7 @@ class SlaBreach(Rule):
     code = "SL001"
     name = "sla-breach"
     severity = "medium"
+    per_request = True
     summary = "Request not paid within the SLA"
     options = (Option("SLA", "request to payout", "sla.request_to_payout"),
                Option("as-of", "the audit's clock (or check --as-of)", "as_of"))

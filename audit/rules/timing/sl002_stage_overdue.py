@@ -65,6 +65,7 @@ class StageOverdue(Rule):
     code = "SL002"
     name = "stage-overdue"
     severity = "low"
+    per_request = True
     summary = "A stage took longer than its limit"
     options = (Option("stages", "name, from, to and limit of each stage", "stages"),
                Option("as-of", "the audit's clock (or check --as-of)", "as_of"))
@@ -240,12 +241,18 @@ def _running(facts: CaseFacts, stage: Stage, started: pd.Series, ended: pd.Serie
     rows = np.flatnonzero(waiting)
     cases = rows if found is None else found.case[rows]
     if stage.end == "payout" and facts.judges("EV003"):
-        # Approved, not paid past the grace: approved-not-paid tells this wait (the stage's
-        # other findings, stages that ended late, stand).
-        approved = facts.at_cases(cases, "approvals_last_time")["approvals_last_time"]
-        waiting[rows[(approved.notna() & (elapsed(facts.as_of, approved)
-                                          > facts.policy.approved_not_paid_grace)
-                      ).to_numpy(dtype=bool)]] = False
+        # Where approved-not-paid fires on the case, it tells this wait (the stage's other
+        # findings, stages that ended late, stand): as it judges, per case, approved, no
+        # successful payout in the case at all, no rejection at or after the last approval,
+        # the grace over. (Not a reopened case paid in an earlier episode: approved-not-paid
+        # does not fire there, and the wait was reported by no rule.)
+        told = facts.at_cases(cases, "approvals_last_time", "payout_eid",
+                              "rejections_last_time")
+        approved, rejected = told["approvals_last_time"], told["rejections_last_time"]
+        fires = (approved.notna() & told["payout_eid"].isna()
+                 & ~(rejected >= approved).fillna(False)
+                 & (elapsed(facts.as_of, approved) > facts.policy.approved_not_paid_grace))
+        waiting[rows[fires.to_numpy(dtype=bool)]] = False
         rows = np.flatnonzero(waiting)
         cases = rows if found is None else found.case[rows]
     later = STAGE_POINTS[STAGE_POINTS.index(stage.end) + 1:]
