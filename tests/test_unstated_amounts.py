@@ -269,3 +269,18 @@ def test_payout_without_amount_names_only_the_amount_controls_that_ran(
     assert finding.message == ("1 successful payout with no amount stated: the amount at "
                                f"risk is unknown, and {told} it")
     assert finding.evidence["not_judged"] == told.partition("(")[2].partition(")")[0]
+
+
+def test_a_dask_partition_names_the_amount_controls_the_run_sends(policy: Policy) -> None:
+    """A partition's facts knew no selection and read the policy's choice of the default
+    rules: a run sending DQ003 alone named all five amount controls (the local engine,
+    none). Run as a task would be, without a cluster."""
+    from audit.engines.dask_engine import run_partition
+
+    dq003 = type(RULES.get("DQ003"))
+    log = build_log({"C": _refund("C", 3, None)}, policy)
+    part = run_partition(log, policy, [], [dq003], policy.as_of)
+    local = run_rules(log, replace(policy, select=("DQ003",)), RULES, as_of=policy.as_of)
+    assert [f.message for f in part.findings["DQ003"]] == [f.message for f in local.findings]
+    assert part.findings["DQ003"][0].message.endswith(
+        "no amount control runs in this check to weigh it")

@@ -229,6 +229,8 @@ def run_partition(log: pd.DataFrame, policy: Policy, sops: Sequence[ShippedSop],
     """The rules' checks over one partition (a task on a worker)."""
     policy, back = _localise(policy, sops)
     facts = PartitionFacts(log, policy, as_of)
+    # The rules the run judges, as run_rules tells its facts (`CaseFacts.judges`).
+    facts.running = frozenset(rule_class.code for rule_class in rule_classes)
     # The counts run_rules reports (cases with an id, all events), read off the log itself.
     out = PartitionResult(cases=int(log[C.CASE].nunique()), events=len(log))
     for rule_class in rule_classes:
@@ -332,8 +334,12 @@ def _combine_side(parts: Sequence[PartitionResult]) -> dict[str, object]:
         joined = pd.concat(channels)
         out["case_channel"] = (joined if isinstance(joined.dtype, pd.CategoricalDtype)
                                else joined.astype("category"))
+    # Where unauthorized-performer crashed in a partition, the run's error tells it, and no
+    # partition's counts are told (locally, the crashed rule's counts are none).
+    crashed = any("SD004" in p.errors for p in parts)
     for key in ("unrecorded_roles", "unrecorded_nobody"):
-        unrecorded = [cast(dict[str, int], p.side[key]) for p in parts if key in p.side]
+        unrecorded = [cast(dict[str, int], p.side[key]) for p in parts
+                      if key in p.side and not crashed]
         if unrecorded:
             summed: Counter[str] = Counter()
             for counts in unrecorded:
