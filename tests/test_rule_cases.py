@@ -226,6 +226,25 @@ def test_refunds_over_a_charge_put_at_risk_what_each_case_added(
                           "66.89 (with the payouts of cases A, B)")}
 
 
+def test_refund_exceeds_charge_names_five_other_cases_and_counts_them_all(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """Eight cases refund one charge of 10.00 (amounts apart, so that none is a duplicate):
+    the last names the first five others by their first payout and counts the rest."""
+    def case(k: int) -> dict[str, Any]:
+        amount = round(10 + k / 100, 2)
+        return {"charge": "ch_1", "charged": 10.0, "events": [
+            {"a": "Capture payment", "t": "2026-06-20T09:00Z", "id": f"P{k}-purchase"},
+            {"a": "Receive refund request", "amount": amount, "t": f"2026-07-{k + 1:02d}T09:00Z"},
+            {"a": "Approve refund", "amount": amount}, {"a": "Execute payout", "amount": amount}]}
+
+    log = {f"P{k}": case(k) for k in range(8)}
+    result, _ = run_case({}, {"log": log}, "EV005 others", policy_for)
+    last = next(f for f in result.findings if f.rule == "EV005" and f.case_id == "P7")
+    assert last.evidence["other_cases"] == [f"P{k}" for k in range(7)]
+    assert last.evidence["other_cases_n"] == 7
+    assert last.message.endswith("(with the payouts of cases P0, P1, P2, P3, P4 and 2 more)")
+
+
 @pytest.mark.parametrize("names", [("A", "B"), ("B", "A")], ids=["A before B", "B before A"])
 def test_refund_exceeds_charge_names_the_purchase_in_its_own_case(
         names: tuple[str, str], policy_for: Callable[[dict[str, Any]], Policy]) -> None:

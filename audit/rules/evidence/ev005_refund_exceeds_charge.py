@@ -51,8 +51,9 @@ class RefundExceedsCharge(Rule):
     the charge are left to `instrument-mismatch`. The finding names the charge's purchase
     event in its own case where the case holds one (correlation copies a charge refunded
     in several cases into each), else the charge's first, so its events and fingerprint do
-    not depend on how the cases are named; its message and evidence (`other_cases`) name
-    the other cases whose earlier payouts on the charge the sum counts.
+    not depend on how the cases are named; its message and evidence (`other_cases`, the
+    first hundred by their first payout; `other_cases_n`, how many) name the other cases
+    whose earlier payouts on the charge the sum counts.
 
     References:
     ISA 500 (audit evidence: accuracy, cut-off); card-scheme rules on refunds.
@@ -150,13 +151,32 @@ class RefundExceedsCharge(Rule):
         # them): named, so the finding shows where the rest of the sum was refunded.
         group_start = np.repeat(starts, np.diff(np.r_[starts, len(order)])) if len(order) \
             else np.zeros(0, dtype=np.int64)
-        ranked_case = facts.case_code[pay_at[order]]
-        others = []
-        for end in np.flatnonzero(over)[first].tolist():
-            before_it = ranked_case[group_start[end]:end]
-            others.append(np.unique(before_it[before_it != ranked_case[end]]))
+        # One walk per charge over its payouts (a hostile export of one charge refunded in
+        # k cases costs k steps, not k^2): the cases in the order of their first payout,
+        # at most OTHERS_KEPT of them per finding, and how many in all.
+        ranked_case = facts.case_code[pay_at[order]].tolist()
+        ends = np.flatnonzero(over)[first]
+        by_end = np.argsort(ends, kind="stable")
+        others: list[list[int]] = [[] for _ in range(len(ends))]
+        totals = np.zeros(len(ends), dtype=np.int64)
+        seen: list[int] = []
+        held: set[int] = set()
+        walked, group = 0, -1
+        for k in by_end.tolist():
+            end = int(ends[k])
+            if group_start[end] != group:
+                group, walked, seen, held = int(group_start[end]), int(group_start[end]), [], set()
+            for case_code in ranked_case[walked:end]:
+                if case_code not in held:
+                    held.add(case_code)
+                    seen.append(case_code)
+            walked = max(walked, end)
+            own = ranked_case[end]
+            others[k] = [c for c in seen[:OTHERS_KEPT + 1] if c != own][:OTHERS_KEPT]
+            totals[k] = len(held) - (own in held)
         hits["other_cases"] = pd.Series([facts.case_ids[o].tolist() for o in others],
                                         index=keys, dtype=object)
+        hits["other_cases_n"] = totals
         hits = hits.join(charges, on="charge_code")
         # The purchase a finding names is the charge's purchase in the case itself where the
         # case holds one (correlation copies a charge refunded in two cases into each, as
@@ -195,7 +215,8 @@ class RefundExceedsCharge(Rule):
             hits["refunded"].tolist(), hits["currency"].tolist(), strict=True)]
         hits["unknown_told"] = [f" and {counted_words(n, 'payout')} stating no amount"
                                 if n else "" for n in hits["unknown"].astype(np.int64).tolist()]
-        hits["others_told"] = [_others_told(o) for o in hits["other_cases"].tolist()]
+        hits["others_told"] = [_others_told(o, int(n)) for o, n in zip(
+            hits["other_cases"].tolist(), hits["other_cases_n"].tolist(), strict=True)]
         # One finding per case: its first (charge, case) pair in the order above, the cases
         # in the order of their ids (case codes ascend as the ids do), the pair's row kept
         # whole. What a groupby-first by case id gave, without grouping the texts, except
@@ -208,22 +229,26 @@ class RefundExceedsCharge(Rule):
         hits.index = pd.Index(facts.case_ids[cases[first]], name=C.CASE)
         return self.findings(
             facts, hits, events=("charge_eid", "eids"), when="first_time", amount="added",
-            evidence=("charge", "charge_amount", "refunded", "currency", "other_cases"),
+            evidence=("charge", "charge_amount", "refunded", "currency", "other_cases",
+                      "other_cases_n"),
             message="refunds on charge {charge} reach {refunded:.2f} {currency}"
                     "{unknown_told}, above the captured {charge_amount:.2f}{others_told}")
 
 
 OTHERS_NAMED = 5
-"""How many of the other cases refunding a charge a message names (all are in evidence)."""
+"""How many of the other cases refunding a charge a message names."""
+OTHERS_KEPT = 100
+"""How many the evidence lists (`other_cases`, by their first payout; `other_cases_n`
+counts them all)."""
 
 
-def _others_told(cases: list[str]) -> str:
+def _others_told(cases: list[str], total: int) -> str:
     """' (with the payouts of case 40017)': the other cases the sum counts, as told."""
-    if not cases:
+    if not total:
         return ""
     named = ", ".join(cases[:OTHERS_NAMED])
-    more = len(cases) - OTHERS_NAMED
-    return (f" (with the payouts of case{'s' if len(cases) > 1 else ''} {named}"
+    more = total - min(len(cases), OTHERS_NAMED)
+    return (f" (with the payouts of case{'s' if total > 1 else ''} {named}"
             f"{f' and {more:,} more' if more > 0 else ''})")
 
 
