@@ -310,4 +310,3 @@ def test_the_episodes_of_a_case(policy_for: Callable[[dict[str, Any]], Policy]) 
     assert found.ended.tolist() == [True, False]
     assert found.rejected.tolist() == [False, False]
     assert found.last.tolist() == [False, True]
-    assert named(facts.open_requests(np.arange(facts.n_cases))) == ["C1-09"]

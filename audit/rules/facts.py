@@ -796,18 +796,6 @@ class CaseFacts:
             last=np.r_[cases[1:] != cases[:-1], True] if count else np.zeros(0, dtype=bool),
             approvals=at[appr], approvals_episode=episode[appr])
 
-    def open_requests(self, codes: Ints) -> Ints:
-        """Per case at positions `codes` (ascending): the sorted position of the request it
-        is still open on after its last event, -1 where it is not open: the request of its
-        last episode (`episodes`) where that episode has neither ended nor been paid. So a
-        request after a close or a rejection reopens the case, and a close or a rejection
-        before the request does not close it. Only the events of these cases are read."""
-        out = np.full(self.n_cases, -1, dtype=np.int64)
-        found = self.episodes(codes)
-        still = found.last & ~found.ended & (found.payout < 0)
-        out[found.case[still]] = found.request[still]
-        return cast(Ints, out[codes])
-
     def point(self, name: str) -> pd.Series:
         """Time of a stage point per case (see policy stages)."""
         return self.col(POINT_COLUMNS[name])
