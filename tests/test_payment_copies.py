@@ -104,3 +104,32 @@ def test_the_most_advanced_status_is_kept_whatever_the_inputs_order(tmp_path: Pa
                         "succeeded < failed, reversed), the others quarantined"]
     found = _findings(first.log)
     assert found and found == _findings(second.log)
+
+
+def test_a_months_run_takes_the_next_exports_more_advanced_status(tmp_path: Path) -> None:
+    """July's log holds a refund pending; August's export states it succeeded. The log's
+    copy was kept whatever its status (a canonical log's events stay), so the refund stayed
+    pending for ever: unpaid to every rule. Now the more advanced status is kept, the log's
+    copy quarantined naming both statuses and the log, and a note counts it (review)."""
+    from audit.store import write_import
+
+    july = _refunds(tmp_path / "july" / "refunds.csv", {"re_3PR2002": "pending"})
+    august = _refunds(tmp_path / "august" / "refunds.csv", {})
+    first = import_and_correlate([(DATA / "zendesk" / "ticket_audits.json", "zendesk"),
+                                  (DATA / "stripe" / "charges.csv", "stripe"),
+                                  (july, "stripe")])
+    log = tmp_path / "july.parquet"
+    write_import(first, log)
+    for inputs in ([(log, None), (august, "stripe")], [(august, "stripe"), (log, None)]):
+        result = import_and_correlate(inputs)
+        kept = result.log[result.log[C.EVENT_ID].astype(str) == "stripe:re_3PR2002"]
+        assert kept[C.PAYMENT_STATUS].astype(str).tolist() == ["succeeded"]
+        assert kept[C.SOURCE_ROW].tolist() == [3]
+        reasons = result.quarantine["reason"].astype(str)
+        told = reasons[reasons.str.contains("re_3PR2002")].tolist()
+        assert told == ["duplicate event id stripe:re_3PR2002 with status pending (this copy "
+                        "from july.parquet) (the copy at refunds.csv row 3, status "
+                        "succeeded, is kept: the most advanced status, pending < succeeded "
+                        "< failed, reversed)"]
+        assert any(n.startswith("1 payment record(s) given in two exports with different "
+                                "statuses") for n in result.notes)

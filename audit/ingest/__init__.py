@@ -462,8 +462,9 @@ def _repeats(log: pd.DataFrame, duplicated: pd.Series,
         ranked = C.sortable_text(involved_ids.take(order))
         later = (~C.run_starts(ranked) if ranked is not None else
                  involved_ids.take(order).astype(str).duplicated().to_numpy())
-        order = _by_file_where_statuses_differ(log, involved, order, later, export, rank,
-                                               status)
+        order = _by_file_where_statuses_differ(
+            log, involved, order, later, export, rank, status,
+            correlated[involved] if mixed else np.ones(len(involved), dtype=bool))
         at = involved[order]
         # Each repeat's kept event: the first of its run of equal ids in the sort.
         first = np.maximum.accumulate(np.where(later, 0, np.arange(len(at))))
@@ -551,14 +552,19 @@ def _status_keys(log: pd.DataFrame, involved: np.ndarray) -> tuple[np.ndarray, n
 
 def _by_file_where_statuses_differ(log: pd.DataFrame, involved: np.ndarray,
                                    order: np.ndarray, later: np.ndarray, export: np.ndarray,
-                                   rank: np.ndarray, status: np.ndarray) -> np.ndarray:
+                                   rank: np.ndarray, status: np.ndarray,
+                                   correlated: np.ndarray) -> np.ndarray:
     """`order` (the repeated ids' events sorted: each id's copies one run, `later` all but
     its first) with the copies of each id whose payment statuses differ ordered, within
-    their run, by the log's events first (`export`), the most advanced status (`rank`),
-    then their input's label and their row: so that the copy kept does not depend on the
-    inputs' order (the position breaks ties in the other runs, as before: a sale the
-    settlement report gives a terminal, in the input given first, is kept). Only those
-    runs are sorted again. `status`: each event's status code (`_status_keys`)."""
+    their run, by a log's events that correlation does not take first (`correlated`, per
+    involved event: a log written before it kept what its records stated keeps its cases),
+    then the most advanced status (`rank`), the log's events before the exports' records
+    (`export`), then their input's label and their row: so that the copy kept does not
+    depend on the inputs' order (the position breaks ties in the other runs, as before: a
+    sale the settlement report gives a terminal, in the input given first, is kept), and a
+    month's run keeps a refund pending in last month's log as the next export states it
+    now (succeeded, failed), not pending for ever. Only those runs are sorted again.
+    `status`: each event's status code (`_status_keys`)."""
     if not len(order) or not (status >= 0).any():
         return order
     starts = np.flatnonzero(~later)
@@ -571,12 +577,13 @@ def _by_file_where_statuses_differ(log: pd.DataFrame, involved: np.ndarray,
     taken = order[rows]
     events = involved[taken]
     again = C.stable_order(pd.DataFrame({
-        "run": run[rows], "export": export[taken], "rank": rank[taken],
+        "run": run[rows], "fixed": correlated[taken], "rank": rank[taken],
+        "export": export[taken],
         "label": pd.Series(log[C.SOURCE_FILE].take(events).astype(str).to_numpy(),
                            dtype="string"),
         "row": pd.to_numeric(pd.Series(log[C.SOURCE_ROW].take(events).to_numpy()),
                              errors="coerce").fillna(0).to_numpy(dtype=np.int64)}),
-        ["run", "export", "rank", "label", "row"])
+        ["run", "fixed", "rank", "export", "label", "row"])
     order = order.copy()
     order[rows] = taken[again]
     return order
@@ -614,25 +621,34 @@ def _restated(one: _ReadFile, label: str, config: SourcesConfig | None) -> None:
                          "given beside")
 
 
+def _held_in(label: str, file: object) -> str:
+    """' (this copy from july.parquet)' where a quarantined copy was held by another input
+    than the file its provenance names (a canonical log's event), else ''."""
+    return "" if label == str(file) else f" (this copy from {label})"
+
+
 def _duplicate_reason(file: str, row: object, label: str, *, correlated: bool,
-                      event_id: str, statuses: tuple[str, str] | None = None) -> str:
+                      event_id: str, statuses: tuple[str, str] | None = None,
+                      mine: str = "") -> str:
     """The quarantine reason of a repeated event id's record with other values: the event
     id (the line's field and value name the export's cells it was read from; the id is
     what the canonical log holds, `event:id`), and where the kept event is (its file and
     row, and the input holding it where that is another: a canonical log keeps its
     events' provenance); `correlated`: an export's record beside a log's event, which is
     kept whether or not it came first. `statuses`: the record's payment status and the
-    kept event's, where they differ (the most advanced is kept, `STATUS_PRECEDENCE`)."""
+    kept event's, where they differ (the most advanced is kept, `STATUS_PRECEDENCE`, also
+    over a canonical log's event in a month's run); `mine`: `_held_in` of the record."""
     at = f"{file} row {row}" + ("" if label == file else f" in {label}")
     if correlated:
         return f"duplicate event id {event_id} (the correlated event at {at} is kept)"
     if statuses is not None:
-        mine, kept = statuses
+        status, kept = statuses
+        held_in = mine
         why = (f"the most advanced status, {PRECEDENCE_TEXT}"
-               if _STATUS_RANK.get(mine, 0) != _STATUS_RANK.get(kept, 0) else
-               f"{mine} and {kept} alike in {PRECEDENCE_TEXT}, the first by file and row")
-        return (f"duplicate event id {event_id} with status {mine} (the copy at {at}, "
-                f"status {kept}, is kept: {why})")
+               if _STATUS_RANK.get(status, 0) != _STATUS_RANK.get(kept, 0) else
+               f"{status} and {kept} alike in {PRECEDENCE_TEXT}, the first by file and row")
+        return (f"duplicate event id {event_id} with status {status}{held_in} (the copy at "
+                f"{at}, status {kept}, is kept: {why})")
     return f"duplicate event id {event_id} (first at {at})"
 
 
@@ -1315,10 +1331,12 @@ def import_sources(
             "value": [value for _, value in named],
             "reason": [_duplicate_reason(str(f), r, label_of[events_in[int(k)][0]],
                                          correlated=bool(log_kept), event_id=str(i),
-                                         statuses=differ)
-                       for f, r, k, log_kept, i, differ in zip(
+                                         statuses=differ,
+                                         mine=_held_in(label_of[events_in[int(m)][0]], mf))
+                       for f, r, k, log_kept, i, differ, m, mf in zip(
                            where[C.SOURCE_FILE], where[C.SOURCE_ROW], where[_INPUT],
-                           held[~same], conflicts[C.EVENT_ID], statuses, strict=True)],
+                           held[~same], conflicts[C.EVENT_ID], statuses,
+                           conflicts[_INPUT], conflicts[C.SOURCE_FILE], strict=True)],
             "case": _case_told(conflicts, [events_in[int(k)][1] in SOURCE_SYSTEMS
                                            for k in conflicts[_INPUT]])},
             columns=list(QUARANTINE_COLUMNS)))
