@@ -282,7 +282,10 @@ def _import_record(result: ImportResult, quarantine: str, correlation: str | Non
             "duplicates_dropped": sum(f.deduplicated for f in result.files),
             "left_out": result.left_out, "events": len(result.log),
             "quarantine_file": quarantine, "quarantine_sha256": quarantine_sha256,
-            "correlation_file": correlation, "options": options, "inputs": inputs}
+            "correlation_file": correlation,
+            "correlation_problems": (None if result.correlation_problems is None
+                                     else len(result.correlation_problems)),
+            "options": options, "inputs": inputs}
 
 
 def import_record(path: Path) -> dict[str, Any] | None:
@@ -550,8 +553,13 @@ def imported_earlier_text(path: Path, record: dict[str, Any],
         text += f"; {rows_told}"
     if record.get("correlation_file"):
         problems = own["correlation problems"]
-        text += (f"; correlation problems: {'see' if present(problems) else 'not found:'} "
-                 f"{problems}")
+        held = record.get("correlation_problems")
+        if held == 0:  # (its file holds the header only: no "see" it)
+            text += "; no correlation problems"
+        else:
+            many = f"{held:,} " if isinstance(held, int) else ""
+            text += (f"; {many}correlation problem{'' if held == 1 else 's'}: "
+                     f"{'see' if present(problems) else 'not found:'} {problems}")
     return text + _earlier_inputs_text(record)
 
 

@@ -606,7 +606,7 @@ def test_console_script_ends_import_and_discover_once_written(tmp_path: Path,
     events = len(pd.read_csv(canonical))
     if command == "import":
         assert lines[-2:] == [f"log: {out / 'log.parquet'}",
-                              f"quarantine: {out / 'log.quarantine.csv'}"]
+                              f"quarantine: {out / 'log.quarantine.csv'} (0 rows)"]
         assert len(pd.read_parquet(out / "log.parquet")) == events
     else:
         # (After the import's counts: read = imported + quarantined.)

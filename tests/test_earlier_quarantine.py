@@ -94,8 +94,7 @@ def test_the_earlier_imports_quarantined_rows_are_counted_in_cases_with_findings
     assert document["manifest"]["inputs"][0]["imported_earlier"]["quarantine_sha256"] == digest
     assert ("quarantined (see " + str(log.with_name("log.quarantine.csv")) + "); of its 1 "
             "quarantined row, 1 is in a case with findings (case 40219), whose findings may "
-            "rest on incomplete records; correlation problems: see "
-            + str(log.with_name("log.correlation.csv"))) in result.output
+            "rest on incomplete records; no correlation problems") in result.output
     page = html.unescape((out / "report.html").read_text(encoding="utf-8"))
     assert ("log.parquet was imported earlier from 2,185 rows: 2,184 imported + 1 quarantined "
             "(rows and reasons: log.quarantine.csv beside it); of its 1 quarantined row, 1 is "

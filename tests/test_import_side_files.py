@@ -136,7 +136,7 @@ def test_the_months_run_tells_the_logs_import_beside_the_new_exports(tmp_path: P
     assert record is not None
     assert (f"{log}: imported earlier from {record['read']:,} rows: {record['imported']:,} "
             f"imported + 0 quarantined (see {out / 'canonical.quarantine.csv'}); "
-            f"correlation problems: see {out / 'canonical.correlation.csv'}") in checked.output
+            "no correlation problems") in checked.output
     assert (out / "canonical.correlation.csv").is_file() and (out / "correlation.csv").is_file()
     manifest = json.loads((out / "findings.json").read_text(encoding="utf-8"))["manifest"]
     assert [i["imported_earlier"] is not None for i in manifest["inputs"]] == [
@@ -350,3 +350,22 @@ def test_an_interrupt_between_the_imports_moves_leaves_the_earlier_import_as_it_
     monkeypatch.undo()
     assert "log.quarantine.csv" in moved  # (the quarantine was moved in before the log)
     assert {p.name: p.read_bytes() for p in out.parent.iterdir()} == before
+
+
+def test_the_side_files_rows_are_told_and_a_log_without_problems_says_so(
+        tmp_path: Path) -> None:
+    """'correlation problems: FILE' read as if there were some where the file held its
+    header only (an acceptance review): import's lines say each side file's rows, and a
+    check of the log says how many problems its import recorded, or none."""
+    data = REPO / "tests" / "data" / "sources"
+    log = tmp_path / "log.parquet"
+    imported = run("import", "--source", f"zendesk:{data / 'zendesk' / 'ticket_audits.json'}",
+                   "--source", f"stripe:{data / 'stripe' / 'charges.csv'}",
+                   "--source", f"stripe:{data / 'stripe' / 'refunds.csv'}", "--out", str(log))
+    problems = pd.read_csv(tmp_path / "log.correlation.csv")
+    assert len(problems) == 1
+    assert f"correlation problems: {tmp_path / 'log.correlation.csv'} (1 row)" in \
+        imported.output
+    checked = run("check", str(log), "--out", str(tmp_path / "out"), "--fail-on", "never")
+    assert f"; 1 correlation problem: see {tmp_path / 'log.correlation.csv'}" in \
+        " ".join(checked.output.split())
