@@ -473,7 +473,8 @@ class CheckRun:
         if self.unrecorded_roles:
             from audit.rules.duties.sd004_unauthorized_performer import unrecorded_told
 
-            out.append(unrecorded_told(self.unrecorded_roles, self.unrecorded_nobody))
+            out.append(unrecorded_told(self.unrecorded_roles, self.unrecorded_nobody,
+                                       missing_resource=bool(self._ran_of(("DQ002",)))))
         out.extend(self.sop_warnings)
         for label, (events, near) in self.labels_like_mapped_ones().items():
             out.append(f"the label '{label}' ({events:,} event{'s' if events != 1 else ''}) "

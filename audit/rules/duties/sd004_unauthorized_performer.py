@@ -178,9 +178,11 @@ def unrecorded_roles(facts: CaseFacts, *, nobody: bool = False) -> dict[str, int
     return dict(sorted(out.items()))
 
 
-def unrecorded_told(counts: dict[str, int], nobody: dict[str, int] | None = None) -> str:
+def unrecorded_told(counts: dict[str, int], nobody: dict[str, int] | None = None, *,
+                    missing_resource: bool = True) -> str:
     """The warning for `unrecorded_roles`' counts; `nobody`: those of them naming no person
-    (`unrecorded_roles(nobody=True)`), whom a role history cannot give a role."""
+    (`unrecorded_roles(nobody=True)`), whom a role history cannot give a role;
+    `missing_resource`: whether missing-resource (DQ002) ran, which reports those."""
     total = sum(counts.values())
     each = "; ".join(f"{label} {n:,}" for label, n in counts.items())
     many = total != 1
@@ -189,9 +191,10 @@ def unrecorded_told(counts: dict[str, int], nobody: dict[str, int] | None = None
     advice = []
     if unnamed:
         one = unnamed == 1
-        advice.append(f"{unnamed:,} name{'s' if one else ''} no person (missing-resource "
-                      f"reports {'it' if one else 'them'}): record who did "
-                      f"{'it' if one else 'them'}")
+        reported = (f" (missing-resource reports {'it' if one else 'them'})"
+                    if missing_resource else "")
+        advice.append(f"{unnamed:,} name{'s' if one else ''} no person{reported}: record who "
+                      f"did {'it' if one else 'them'}")
     if named:
         one = named == 1
         advice.append(f"{named:,} name{'s' if one else ''} a person whose role is not "
