@@ -775,6 +775,17 @@ def test_one_ticket_id_in_two_ticketing_systems_is_two_cases_never_merged() -> N
     assert not [n for n in alone.notes if "several ticketing systems" in n]
 
 
+SERVICENOW_101 = (
+    "sys_id,tablename,documentkey,fieldname,oldvalue,newvalue,user,sys_created_on,"
+    "record_checkpoint,reason\n"
+    "a01,sn_customerservice_case,k1,number,,101,felix,2026-07-06 09:15:00,0,\n"
+    "a02,sn_customerservice_case,k1,u_order_number,,OF-9,felix,2026-07-06 09:15:00,0,\n"
+    "a03,sn_customerservice_case,k1,u_refund_stage,,requested,felix,"
+    "2026-07-06 09:15:00,0,\n")
+"""A ServiceNow sys_audit export whose case is numbered 101, as a Zendesk ticket of the
+bundled audits is, of another order (OF-9)."""
+
+
 def test_two_ticketing_exports_sharing_a_ticket_id_import_as_two_cases(
         tmp_path: Path) -> None:
     """End to end: the bundled Zendesk audits (tickets 101 and 102) and a ServiceNow
@@ -782,13 +793,7 @@ def test_two_ticketing_exports_sharing_a_ticket_id_import_as_two_cases(
     name ticket 101 and refund the charge of Zendesk 101's order: two cases, the refunds
     in Zendesk's; the ServiceNow ticket's updates in its own. The ids the records stated
     are kept (a ticket's events and the refunds state 101, not the case's name)."""
-    (tmp_path / "sys_audit.csv").write_text(
-        "sys_id,tablename,documentkey,fieldname,oldvalue,newvalue,user,sys_created_on,"
-        "record_checkpoint,reason\n"
-        "a01,sn_customerservice_case,k1,number,,101,felix,2026-07-06 09:15:00,0,\n"
-        "a02,sn_customerservice_case,k1,u_order_number,,OF-9,felix,2026-07-06 09:15:00,0,\n"
-        "a03,sn_customerservice_case,k1,u_refund_stage,,requested,felix,"
-        "2026-07-06 09:15:00,0,\n", encoding="utf-8")
+    (tmp_path / "sys_audit.csv").write_text(SERVICENOW_101, encoding="utf-8")
     inputs: list[tuple[Path, str | None]] = [
         (DATA / "zendesk" / "ticket_audits.json", "zendesk"),
         (tmp_path / "sys_audit.csv", "servicenow"),
@@ -816,13 +821,7 @@ def test_a_months_run_keeps_two_systems_tickets_of_one_id_apart(tmp_path: Path) 
 
     from audit.cli import main
 
-    (tmp_path / "sys_audit.csv").write_text(
-        "sys_id,tablename,documentkey,fieldname,oldvalue,newvalue,user,sys_created_on,"
-        "record_checkpoint,reason\n"
-        "a01,sn_customerservice_case,k1,number,,101,felix,2026-07-06 09:15:00,0,\n"
-        "a02,sn_customerservice_case,k1,u_order_number,,OF-9,felix,2026-07-06 09:15:00,0,\n"
-        "a03,sn_customerservice_case,k1,u_refund_stage,,requested,felix,"
-        "2026-07-06 09:15:00,0,\n", encoding="utf-8")
+    (tmp_path / "sys_audit.csv").write_text(SERVICENOW_101, encoding="utf-8")
     (tmp_path / "refunds2.csv").write_text(
         "id,charge,amount,currency,created,status,ticket_id (metadata)\n"
         "re_9,ch_3PQ1001,100,eur,2026-08-07 13:45:00,succeeded,101\n"
