@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pandas as pd
+
 from audit.canonical import elapsed
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
@@ -48,13 +50,23 @@ class ApprovedNotPaid(Rule):
         c = facts.table("approvals_last_time", "approvals_n", "payout_eid",
                         "rejections_last_time", "approvals_min_amount", "currency")
         c["waiting"] = elapsed(facts.as_of, c["approvals_last_time"])
-        # Rejected: a rejection at or after the last approval (one before it was overturned
-        # by that approval). A case without a rejection compares NaT: not rejected.
-        rejected = (c["rejections_last_time"] >= c["approvals_last_time"]).fillna(False)
-        hits = facts.with_lists(
-            c[c["approvals_n"].gt(0) & c["payout_eid"].isna() & ~rejected
-              & (c["waiting"] > facts.policy.approved_not_paid_grace)], "approval_eids")
+        hits = facts.with_lists(c[c["approvals_n"].gt(0) & unpaid_past_grace(facts, c)],
+                                "approval_eids")
         return self.findings(
             facts, hits, events=("approval_eids",), when="approvals_last_time",
             amount="approvals_min_amount", evidence=("approvals_last_time", "waiting"),
             message="approved on {approvals_last_time}, still not paid after {waiting}")
+
+
+def unpaid_past_grace(facts: CaseFacts, cases: pd.DataFrame) -> pd.Series:
+    """Per case of `cases` (its `approvals_last_time`, `payout_eid`, `rejections_last_time`):
+    approved, no successful payout in the case at all, not rejected (a rejection at or after
+    the last approval; one before it was overturned by it, and NaT compares false), and the
+    grace after the last approval over at the as-of time: where this rule fires (stage-overdue
+    asks, to leave that wait to it)."""
+    approved, rejected = cases["approvals_last_time"], cases["rejections_last_time"]
+    fires: pd.Series = (approved.notna() & cases["payout_eid"].isna()
+                        & ~(rejected >= approved).fillna(False)
+                        & (elapsed(facts.as_of, approved)
+                           > facts.policy.approved_not_paid_grace))
+    return fires

@@ -246,12 +246,10 @@ def _running(facts: CaseFacts, stage: Stage, started: pd.Series, ended: pd.Serie
         # successful payout in the case at all, no rejection at or after the last approval,
         # the grace over. (Not a reopened case paid in an earlier episode: approved-not-paid
         # does not fire there, and the wait was reported by no rule.)
-        told = facts.at_cases(cases, "approvals_last_time", "payout_eid",
-                              "rejections_last_time")
-        approved, rejected = told["approvals_last_time"], told["rejections_last_time"]
-        fires = (approved.notna() & told["payout_eid"].isna()
-                 & ~(rejected >= approved).fillna(False)
-                 & (elapsed(facts.as_of, approved) > facts.policy.approved_not_paid_grace))
+        from audit.rules.evidence.ev003_approved_not_paid import unpaid_past_grace
+
+        fires = unpaid_past_grace(facts, facts.at_cases(
+            cases, "approvals_last_time", "payout_eid", "rejections_last_time"))
         waiting[rows[fires.to_numpy(dtype=bool)]] = False
         rows = np.flatnonzero(waiting)
         cases = rows if found is None else found.case[rows]
