@@ -445,12 +445,26 @@ def sanitise_svg(data: bytes | str) -> str:
 
 # --- the run's graphs ---------------------------------------------------------------------
 @dataclass(frozen=True)
+class LegendKey:
+    """One key of a graph's legend as the report shows it beside the graph: a swatch of
+    the fill, with a border of the line's colour and width (points), and its text."""
+
+    text: str
+    fill: str
+    line: str
+    width: float
+
+
+@dataclass(frozen=True)
 class DrawnGraph:
     name: str
     """File stem, e.g. 'dfg'."""
     title: str
     caption: str
     dot: str
+    legend_title: str = ""
+    """What the legend's keys grade (the graph draws the same legend)."""
+    legend: tuple[LegendKey, ...] = ()
 
 
 def run_graphs(run: CheckRun) -> list[DrawnGraph]:

@@ -106,7 +106,8 @@ def report_graphs(run: CheckRun) -> list[GraphView]:
             problem = ""
         except GraphvizMissing as exc:
             svg, problem = None, str(exc)
-        views.append(GraphView(graph.name, graph.title, graph.caption, svg, problem))
+        views.append(GraphView(graph.name, graph.title, graph.caption, svg, problem,
+                               graph.legend_title, list(graph.legend)))
     return views
 
 

@@ -10,6 +10,14 @@ The deviations come from the conformance result the run computed
 (`run.result.extra["conformance_result"]`, a `conformance.deviations.ConformanceResult`);
 nothing is aligned again. A run that does not carry it is read from its CF findings instead
 (skipped-activity, unexpected-activity, wrong-order: same cases, same tasks, same events).
+
+A task is shaded, and its border drawn the wider, by the share of the channel's judged cases
+that deviate at it (`BANDS`: a graduated scale, light to dark, ColorBrewer's sequential
+OrRd, which tells its steps apart by lightness, so also to a colour-blind reader and on a
+grey print), and its label counts them ("deviates in 1 of 141 cases, 0.7%"): a task
+deviating in 1 case of 141 is drawn light and thin, one deviating in most cases dark and
+thick. The direct successions the SOP has no flow for are graded the same. A legend on the
+graph and in the report states the bands.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from audit import canonical as C
-from reports.graphs import FONTS, DrawnGraph, _label, neighbour_pairs
+from reports.graphs import FONTS, DrawnGraph, LegendKey, _label, neighbour_pairs
 
 if TYPE_CHECKING:
     from audit.checkrun import CheckRun
@@ -34,8 +42,70 @@ if TYPE_CHECKING:
 KIND_RULES = {"skipped": "skipped-activity", "inserted": "unexpected-activity",
               "wrong-order": "wrong-order"}
 """Deviation kind -> the CF rule reporting it."""
-COLOURS = {"skipped": "#c62828", "inserted": "#ef6c00", "wrong-order": "#6a1b9a",
-           "sync": "#2f5597"}
+
+
+@dataclass(frozen=True)
+class Band:
+    """One step of the deviation scale: shares below `below` (and at or above the step
+    before's), drawn with `fill`, a border or line of `line` colour and `width` points."""
+
+    below: float
+    text: str
+    fill: str
+    line: str
+    width: float
+    font: str = "#000000"
+
+
+BANDS = (
+    Band(0.01, "under 1%", "#fef0d9", "#fdbb84", 1.6),
+    Band(0.05, "1% to under 5%", "#fdcc8a", "#fc8d59", 2.2),
+    Band(0.20, "5% to under 20%", "#fc8d59", "#e34a33", 3.0),
+    Band(0.50, "20% to under 50%", "#e34a33", "#b30000", 3.8),
+    Band(float("inf"), "50% or more", "#b30000", "#7f0000", 4.6, font="#ffffff"),
+)
+"""The graduated scale of the share of a channel's judged cases deviating at a task (or
+making a succession the SOP has no flow for): ColorBrewer's 5-class OrRd as fills (each
+band's line one step darker), light to dark, with the border or line the wider the darker;
+text on the darkest fill is white (each text has at least 4.5:1 contrast on its fill)."""
+NO_DEVIATION = Band(0.0, "no deviation", "#e8f0fb", "#2f5597", 1.0)
+"""A task at which no case deviates."""
+
+
+def band(cases: int, of: int) -> Band:
+    """The band of `cases` deviating of `of` judged cases (`NO_DEVIATION` where none)."""
+    if cases <= 0 or of <= 0:
+        return NO_DEVIATION
+    share = cases / of
+    return next(b for b in BANDS if share < b.below)
+
+
+def share_text(cases: int, of: int) -> str:
+    """A share of cases as a percentage with one decimal, never rounded to 0% or 100%
+    where it is neither: "0.7%", "under 0.1%", "over 99.9%", "100%"."""
+    if of <= 0:
+        return "no cases"
+    if cases >= of:
+        return "100%"
+    share = cases / of
+    if share <= 0:
+        return "0%"
+    if share < 0.0005:
+        return "under 0.1%"
+    if share >= 0.9995:
+        return "over 99.9%"
+    return f"{share:.1%}"
+
+
+def scale_text(cases: int) -> str:
+    """The scale as a sentence, for the graph's caption in the report."""
+    return (f"Shading and border width grade the share of the channel's "
+            f"{cases:,} judged case{'' if cases == 1 else 's'} that deviate at a task "
+            "(skipped, inserted or out of order), light and thin to dark and thick: "
+            + "; ".join(b.text for b in BANDS) + "; blue, thin: no deviation. Each task "
+            'says how many ("deviates in 1 of 141 cases, 0.7%").')
+
+
 MAX_EXTRA_EDGES = 12
 """Directly-follows pairs of the log that the SOP has no flow for, drawn (most frequent)."""
 
@@ -268,6 +338,14 @@ class TaskCounts:
     inserted_cases: int = 0
     wrong_order: int = 0
     """Cases in which the task was done out of the SOP's order."""
+    deviating: int = 0
+    """Cases with any deviation at the task (skipped, inserted or out of order: a case
+    with several counts once)."""
+
+    def deviating_cases(self) -> int:
+        """`deviating`, at least each kind's count of cases (counts made by hand may leave
+        `deviating` unset)."""
+        return max(self.deviating, self.skipped, self.wrong_order, self.inserted_cases)
 
 
 @dataclass
@@ -307,6 +385,8 @@ def task_counts(deviations: Deviations) -> dict[str, dict[str, TaskCounts]]:
             mine[task].wrong_order += 1
         for task in inserted_cases:
             mine[task].inserted_cases += 1
+        for task in skipped | wrong | inserted_cases:
+            mine[task].deviating += 1
     for (channel, tasks), n in in_sync.items():
         mine = counts[channel]
         for task in tasks:
@@ -501,8 +581,8 @@ def sop_graph(model: BpmnModel) -> SopGraph:
 
 
 # --- DOT --------------------------------------------------------------------------------------
-def _task_lines(task: str, counts: TaskCounts | None) -> tuple[list[str], str, str]:
-    """Label lines, fill and border colour of a task node."""
+def _task_lines(task: str, counts: TaskCounts | None, cases: int) -> tuple[list[str], Band]:
+    """Label lines and band of a task node, of a channel of `cases` judged cases."""
     c = counts or TaskCounts()
     lines = [task, f"in sync: {c.sync:,} case" + ("" if c.sync == 1 else "s")]
     if c.skipped:
@@ -512,12 +592,11 @@ def _task_lines(task: str, counts: TaskCounts | None) -> tuple[list[str], str, s
     if c.wrong_order:
         lines.append(f"out of order in {c.wrong_order:,} case"
                      + ("" if c.wrong_order == 1 else "s"))
-    worst = max((("skipped", c.skipped), ("wrong-order", c.wrong_order),
-                 ("inserted", c.inserted_cases)), key=lambda kv: kv[1])
-    if worst[1] == 0:
-        return lines, "#e8f0fb", COLOURS["sync"]
-    fills = {"skipped": "#fde0dc", "wrong-order": "#ede1f5", "inserted": "#ffe9d2"}
-    return lines, fills[worst[0]], COLOURS[worst[0]]
+    deviating = c.deviating_cases()
+    if deviating:
+        lines.append(f"deviates in {deviating:,} of {cases:,} case"
+                     + ("" if cases == 1 else "s") + f", {share_text(deviating, cases)}")
+    return lines, band(deviating, cases)
 
 
 def overlay_dot(sop: SopGraph, overlay: ChannelOverlay, *, title: str) -> str:
@@ -542,9 +621,8 @@ def overlay_dot(sop: SopGraph, overlay: ChannelOverlay, *, title: str) -> str:
     ]
 
     def node(task: str, indent: str) -> None:
-        label, fill, colour = _task_lines(task, overlay.tasks.get(task))
-        lines.append(f"{indent}{ids[task]} [label={_label(*label)}, fillcolor=\"{fill}\", "
-                     f'color="{colour}"];')
+        label, drawn = _task_lines(task, overlay.tasks.get(task), overlay.cases)
+        lines.append(f"{indent}{ids[task]} [label={_label(*label)}, {_node_style(drawn)}];")
 
     for index, (lane, names) in enumerate(sop.lanes.items()):
         if lane:
@@ -582,21 +660,42 @@ def overlay_dot(sop: SopGraph, overlay: ChannelOverlay, *, title: str) -> str:
                      if pair not in modelled and pair[0] in ids and pair[1] in ids),
                     key=lambda kv: (-kv[1], kv[0]))[:MAX_EXTRA_EDGES]
     for (source, target), n in others:
-        lines.append(f"  {ids[source]} -> {ids[target]} [label={_label(f'{n:,} (not in SOP)')}, "
-                     'style=dotted, color="#ef6c00", fontcolor="#ef6c00", constraint=false];')
+        drawn = band(n, overlay.cases)
+        text = (f"{n:,} case{'' if n == 1 else 's'}, {share_text(n, overlay.cases)} "
+                "(not in SOP)")
+        lines.append(f"  {ids[source]} -> {ids[target]} [label={_label(text)}, "
+                     f'style=dotted, color="{drawn.line}", penwidth={drawn.width:.1f}, '
+                     'fontcolor="#8c2d04", constraint=false];')
     lines.append("  subgraph cluster_legend {")
-    lines.append('    graph [label="Legend", fontsize=10, style=dashed, color="#bdbdbd"];')
-    legend = [("lg_sync", "no deviation", "#e8f0fb", COLOURS["sync"]),
-              ("lg_skip", "skipped (most cases)", "#fde0dc", COLOURS["skipped"]),
-              ("lg_ins", "inserted (most cases)", "#ffe9d2", COLOURS["inserted"]),
-              ("lg_wo", "out of order (most cases)", "#ede1f5", COLOURS["wrong-order"])]
-    for key, text, fill, colour in legend:
-        lines.append(f'    {key} [label="{text}", fontsize=9, fillcolor="{fill}", '
-                     f'color="{colour}"];')
-    lines.append("    { rank=same; lg_sync; lg_skip; lg_ins; lg_wo; }")
+    lines.append(f"    graph [label={_label(*legend_title(overlay.cases))}, fontsize=10, "
+                 'style=dashed, color="#bdbdbd"];')
+    keys = []
+    for index, drawn in enumerate((NO_DEVIATION, *BANDS)):
+        keys.append(f"lg{index}")
+        lines.append(f"    lg{index} [label={_label(drawn.text)}, fontsize=9, "
+                     f"{_node_style(drawn)}];")
+    lines.append(f"    {{ rank=same; {'; '.join(keys)}; }}")
     lines.append("  }")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _node_style(drawn: Band) -> str:
+    """A task node's fill, border colour and width, and text colour, of its band."""
+    return (f'fillcolor="{drawn.fill}", color="{drawn.line}", penwidth={drawn.width:.1f}, '
+            f'fontcolor="{drawn.font}"')
+
+
+def legend_title(cases: int) -> list[str]:
+    """The lines of the legend's title: what the scale grades, and of how many cases."""
+    return [f"Share of the channel's {cases:,} judged case" + ("" if cases == 1 else "s"),
+            "deviating at a task (skipped, inserted, out of order);",
+            "dotted arrows (not in the SOP) graded alike"]
+
+
+def legend_keys() -> tuple[LegendKey, ...]:
+    """The scale's keys, as the graph's legend draws them: no deviation, then each band."""
+    return tuple(LegendKey(b.text, b.fill, b.line, b.width) for b in (NO_DEVIATION, *BANDS))
 
 
 def overlay_graphs(run: CheckRun, deviations: Deviations | None = None) -> list[DrawnGraph]:
@@ -617,13 +716,16 @@ def overlay_graphs(run: CheckRun, deviations: Deviations | None = None) -> list[
                    + (f" (fitness {fitness:.3f})" if isinstance(fitness, float) else "")
                    + ". Boxes are SOP tasks in their lanes: in how many cases each occurred "
                    "in sync with the SOP, was skipped, inserted (events) or done out of "
-                   "order; red marks skipped, orange inserted, purple out-of-order tasks. "
-                   "Arrows are the SOP's flows (gateways and events collapsed) with how many "
-                   "cases went from one task directly to the next; dotted orange arrows are "
-                   "direct successions the SOP has no flow for.")
+                   "order, and in how many of the channel's cases it deviates. "
+                   + scale_text(overlay.cases)
+                   + " Arrows are the SOP's flows (gateways and events collapsed) with how "
+                   "many cases went from one task directly to the next; dotted arrows are "
+                   "direct successions the SOP has no flow for, with their cases and share, "
+                   "graded as the tasks.")
         if deviations.source == "findings":
             caption += " Deviations read from the CF findings."
         name = "sop-" + "".join(ch if ch.isalnum() or ch in "-_" else "_"
                                 for ch in overlay.channel)
-        graphs.append(DrawnGraph(name, title, caption, overlay_dot(sop, overlay, title=title)))
+        graphs.append(DrawnGraph(name, title, caption, overlay_dot(sop, overlay, title=title),
+                                 " ".join(legend_title(overlay.cases)), legend_keys()))
     return graphs

@@ -27,6 +27,7 @@ from audit.ingest import input_labels
 from audit.rules.base import FAMILIES, SECTIONS
 from audit.store import findings_json_written, imported_earlier_report
 from audit.words import counted
+from reports.graphs import LegendKey
 from reports.records import json_text
 
 if TYPE_CHECKING:
@@ -238,6 +239,9 @@ class GraphView:
     svg: str | None
     """Sanitised inline SVG, or None when it could not be drawn (see `problem`)."""
     problem: str = ""
+    legend_title: str = ""
+    legend: list[LegendKey] = field(default_factory=list)
+    """The graph's legend, shown under it (an SOP graph's scale of deviation)."""
 
 
 @dataclass(frozen=True)

@@ -262,6 +262,8 @@ def _task_counts_one_by_one(deviations: Deviations, channel: str) -> dict[str, T
                 counts.setdefault(task, TaskCounts()).inserted += max(len(ids), 1)
         for task in {t for kind, t, _ in kinds if kind == "inserted"}:
             counts.setdefault(task, TaskCounts()).inserted_cases += 1
+        for task in {t for _, t, _ in kinds}:
+            counts.setdefault(task, TaskCounts()).deviating += 1
     return counts
 
 
@@ -358,3 +360,127 @@ def test_flow_counts_leave_out_rows_without_a_task() -> None:
     flows, starts, ends, cases = flow_counts(projected, "web")
     assert flows == {("A", "B"): 1, ("B", "A"): 1, ("A", "C"): 1}
     assert starts == {"A": 1, "B": 1} and ends == {"B": 1, "C": 1} and cases == 2
+
+
+# --- the scale of deviation -------------------------------------------------------------------
+def _luminance(colour: str) -> float:
+    """WCAG's relative luminance of a #rrggbb colour (0 black, 1 white)."""
+    def linear(v: int) -> float:
+        x = v / 255
+        return x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4
+    r, g, b = (int(colour[k:k + 2], 16) for k in (1, 3, 5))
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+
+
+def _drawn(svg: str, kind: str) -> dict[str, tuple[str, float, str]]:
+    """Per node or edge (`kind`) of a drawn graph, by its text lines joined with " | ":
+    its shape's fill, stroke width and stroke (an edge's fill is its line's colour)."""
+    root = etree.fromstring(svg.encode("utf-8"))
+    out = {}
+    for group in root.iter("{*}g"):
+        if group.get("class") != kind:
+            continue
+        text = " | ".join(t.text or "" for t in group.iter("{*}text"))
+        shape = next(e for e in group
+                     if etree.QName(e).localname in ("path", "polygon", "ellipse")
+                     and e.get("stroke") not in (None, "transparent"))
+        fill = shape.get("fill") if kind == "node" else shape.get("stroke")
+        out[text] = (str(fill), float(shape.get("stroke-width", "1")), str(shape.get("stroke")))
+    return out
+
+
+def test_a_task_deviating_in_few_cases_is_drawn_lighter_and_thinner_than_one_in_many() -> None:
+    """An auditor's review: a task deviating in 1 of 141 cases was drawn in the same red as
+    one deviating in most of them. The shade and the border width now grade the share of
+    the channel's judged cases, the label counts them, and the legend states the bands;
+    the successions the SOP has no flow for are graded the same."""
+    sop = SopGraph("p", {"Desk": ["Receive", "Approve", "Pay"]},
+                   [("Receive", "Approve"), ("Approve", "Pay")], ["Receive"], ["Pay"])
+    tasks = {"Receive": TaskCounts(sync=141),
+             "Approve": TaskCounts(sync=140, skipped=1),
+             "Pay": TaskCounts(sync=50, skipped=91)}
+    overlay = ChannelOverlay("shop", Path("shop.bpmn"), 141, tasks,
+                             {("Receive", "Approve"): 140, ("Approve", "Pay"): 50,
+                              ("Receive", "Pay"): 90, ("Pay", "Approve"): 1},
+                             {"Receive": 141}, {"Pay": 141})
+    svg = render_dot(overlay_dot(sop, overlay, title="SOP"), "svg").decode("utf-8")
+    nodes = _drawn(svg, "node")
+    by_task = {text.split(" | ")[0]: drawn for text, drawn in nodes.items()}
+    rare, often, never = by_task["Approve"], by_task["Pay"], by_task["Receive"]
+    assert _luminance(rare[0]) > _luminance(often[0]) + 0.3
+    assert rare[1] < often[1] and never[1] <= rare[1]
+    assert rare[0] != never[0]
+    assert {"Approve | in sync: 140 cases | skipped in 1 case | deviates in 1 of 141 cases, "
+            "0.7%", "Pay | in sync: 50 cases | skipped in 91 cases | deviates in 91 of 141 "
+            "cases, 64.5%", "Receive | in sync: 141 cases"} <= set(nodes)
+    edges = _drawn(svg, "edge")
+    rare_edge = edges["1 case, 0.7% (not in SOP)"]
+    often_edge = edges["90 cases, 63.8% (not in SOP)"]
+    assert _luminance(rare_edge[0]) > _luminance(often_edge[0]) + 0.2
+    assert rare_edge[1] < often_edge[1]
+    texts = {t.text for t in etree.fromstring(svg.encode("utf-8")).iter("{*}text")}
+    assert {"Share of the channel's 141 judged cases", "no deviation", "under 1%",
+            "1% to under 5%", "5% to under 20%", "20% to under 50%", "50% or more"} <= texts
+    # The legend's keys are drawn as the tasks of their band.
+    assert nodes["under 1%"][:2] == rare[:2] and nodes["50% or more"][:2] == often[:2]
+
+
+def test_the_scales_bands_and_shares() -> None:
+    from reports.overlay import BANDS, NO_DEVIATION, band, share_text
+
+    assert band(0, 141) is NO_DEVIATION and band(3, 0) is NO_DEVIATION
+    assert [band(n, 100).text for n in (1, 4, 5, 19, 20, 49, 50, 100)] == [
+        "1% to under 5%", "1% to under 5%", "5% to under 20%", "5% to under 20%",
+        "20% to under 50%", "20% to under 50%", "50% or more", "50% or more"]
+    assert band(1, 141).text == "under 1%" and band(1, 101).text == "under 1%"
+    lightness = [_luminance(b.fill) for b in BANDS]
+    assert lightness == sorted(lightness, reverse=True)  # darker with each band
+    assert [b.width for b in BANDS] == sorted(b.width for b in BANDS)
+    for b in (NO_DEVIATION, *BANDS):  # the text on each fill is legible (WCAG AA)
+        light, dark = sorted((_luminance(b.fill), _luminance(b.font)), reverse=True)
+        assert (light + 0.05) / (dark + 0.05) >= 4.5, b
+    assert [share_text(n, of) for n, of in ((1, 141), (0, 5), (1, 10_000), (9_999, 10_000),
+                                           (7, 7), (1, 0))] == [
+        "0.7%", "0%", "under 0.1%", "over 99.9%", "100%", "no cases"]
+
+
+def test_each_task_of_the_sample_says_the_cases_deviating_at_it(run: CheckRun) -> None:
+    """On the bundled sample (its CF findings known): each task's cases deviating at it are
+    the cases of its skipped-activity, unexpected-activity and wrong-order findings, a case
+    with several counted once, and the graph draws the band of their share."""
+    from reports.overlay import band, overlay_graphs
+
+    task_of = run.policy.sop_tasks()
+    activity = dict(zip(run.imported.log["event:id"].astype(str),
+                        run.imported.log["concept:name"].astype(str), strict=True))
+    case_channel = run.imported.log.groupby("case:concept:name")["refund:channel"].first()
+    cases: dict[tuple[str, str], set[str]] = {}
+    for f in run.result.findings:
+        if f.name in ("skipped-activity", "wrong-order"):
+            tasks = set(str(f.evidence.get("tasks", "")).split(", "))
+        elif f.name == "unexpected-activity":
+            tasks = {task_of[activity[e]] for e in f.event_ids}
+        else:
+            continue
+        for task in tasks:
+            cases.setdefault((str(case_channel[f.case_id]), task), set()).add(f.case_id)
+    assert any(len(c) > 1 for c in cases.values())
+    graphs = {g.name: g for g in overlay_graphs(run)}
+    seen = 0
+    for overlay in channel_overlays(run):
+        svg = render_dot(graphs[f"sop-{overlay.channel}"].dot, "svg").decode("utf-8")
+        nodes = _drawn(svg, "node")
+        for task, counts in overlay.tasks.items():
+            expected = len(cases.get((overlay.channel, task), set()))
+            assert counts.deviating == expected, (overlay.channel, task)
+            drawn = [v for k, v in nodes.items() if k.startswith(task + " | ")]
+            assert len(drawn) == 1, task
+            assert drawn[0][:2] == (band(expected, overlay.cases).fill,
+                                    band(expected, overlay.cases).width)
+            if expected:
+                seen += 1
+                assert any(f"deviates in {expected} of {overlay.cases} cases" in k
+                           for k in nodes), task
+        assert graphs[f"sop-{overlay.channel}"].legend_title.startswith(
+            f"Share of the channel's {overlay.cases} judged cases")
+    assert seen > 5
