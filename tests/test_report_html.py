@@ -1373,3 +1373,37 @@ def test_a_cases_channel_in_the_report_is_the_one_the_rules_judged_it_by(
         in captions["offline"], captions
     assert captions["subscription"] == ""
     assert browser.console_problems() == []
+
+
+def test_the_sop_graphs_legend_shows_the_scale_of_deviation(browser: Browser,
+                                                            demo: Path) -> None:
+    """An auditor's review: the SOP graph drew a task deviating in 1 of 141 cases in the
+    same red as one deviating in most. The graph grades the share now, and its legend, on
+    the graph and under it, shows the bands: each visible, its swatch in its band's fill."""
+    from reports.overlay import BANDS, NO_DEVIATION
+
+    browser.open((demo / "report.html").as_uri())
+    shown = browser.evaluate("""(() => {
+        const figure = document.getElementById('graph-sop-ecommerce');
+        const legend = figure.querySelector('.graph-legend');
+        const seen = e => { const r = e.getBoundingClientRect();
+                            return r.width > 0 && r.height > 0; };
+        return {
+          title: legend.querySelector('p').textContent, visible: seen(legend),
+          keys: [...legend.querySelectorAll('li')].map(li => [li.textContent.trim(),
+                 getComputedStyle(li.querySelector('.swatch')).backgroundColor,
+                 seen(li) && seen(li.querySelector('.swatch'))]),
+          drawn: [...figure.querySelectorAll('svg text')].filter(seen)
+                 .map(t => t.textContent),
+        };
+    })()""")
+    assert shown["visible"] and "Share of the channel's 141 judged cases" in shown["title"]
+
+    def rgb(colour: str) -> str:
+        return "rgb({}, {}, {})".format(*(int(colour[k:k + 2], 16) for k in (1, 3, 5)))
+
+    assert shown["keys"] == [[b.text, rgb(b.fill), True] for b in (NO_DEVIATION, *BANDS)]
+    assert {"no deviation", *(b.text for b in BANDS),
+            "Share of the channel's 141 judged cases"} <= set(shown["drawn"])
+    assert any(text.startswith("deviates in 1 of 141 cases") for text in shown["drawn"])
+    assert browser.console_problems() == []

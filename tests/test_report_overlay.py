@@ -484,3 +484,37 @@ def test_each_task_of_the_sample_says_the_cases_deviating_at_it(run: CheckRun) -
         assert graphs[f"sop-{overlay.channel}"].legend_title.startswith(
             f"Share of the channel's {overlay.cases} judged cases")
     assert seen > 5
+
+
+def test_report_html_states_the_scale_under_each_sop_graph(run: CheckRun) -> None:
+    """report.html shows the SOP graph's legend under it (swatches and bands) and says the
+    scale in the caption; the DFG, which draws no deviation, has none."""
+    from reports.overlay import BANDS
+
+    view = build_view(run, graphs=report_graphs(run))
+    tree = etree.HTML(render_report(view))
+    bands = ["no deviation", *(b.text for b in BANDS)]
+    for channel, row in run.summary()["conformance"].items():
+        legend = tree.xpath(f"//figure[@id='graph-sop-{channel}']"
+                            "/div[@class='graph-legend']")
+        assert len(legend) == 1, channel
+        assert [" ".join(li.itertext()).strip() for li in legend[0].iter("li")] == bands
+        title = " ".join(legend[0].xpath("p")[0].itertext())
+        assert f"Share of the channel's {row['cases']} judged cases" in title
+        caption = " ".join(tree.xpath(f"//figcaption[@id='graph-sop-{channel}-caption']")[0]
+                           .itertext())
+        assert "; ".join(b.text for b in BANDS) in caption
+        assert f"{row['cases']:,} judged cases that deviate at a task" in caption
+    assert not tree.xpath("//figure[@id='graph-dfg']//div[@class='graph-legend']")
+
+
+def test_the_docs_state_the_scale_as_drawn() -> None:
+    """docs/reports.md's table of the bands is the scale the graphs draw."""
+    import re
+
+    from reports.overlay import BANDS, NO_DEVIATION
+
+    text = (Path(__file__).parent.parent / "docs" / "reports.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| ([^|]+?) \| [^|]*?`(#[0-9a-f]{6})`[^|]* \| ([0-9.]+) pt", text,
+                      flags=re.MULTILINE)
+    assert rows == [(b.text, b.fill, f"{b.width:.1f}") for b in (NO_DEVIATION, *BANDS)]
