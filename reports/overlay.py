@@ -4,7 +4,7 @@ The SOP's tasks are drawn in their lanes (one cluster per lane) with the sequenc
 between tasks (gateways, events and sub-process borders are collapsed into task-to-task
 edges). Each task says in how many cases it occurred in sync with the SOP, and in how many it
 was skipped, inserted or out of order; each flow how many cases went from one task directly
-to the next (the log projected on SOP tasks). Colours mark the deviations.
+to the next (the log projected on SOP tasks). Shades grade the deviations (below).
 
 The deviations come from the conformance result the run computed
 (`run.result.extra["conformance_result"]`, a `conformance.deviations.ConformanceResult`);
