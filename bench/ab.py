@@ -111,7 +111,8 @@ def markdown(report: dict[str, Any]) -> str:
              f"{m['cpu']}, {m['cores']} cores; {m['platform']}; Python {m['python']}. "
              f"{report['rounds']} round(s), the two commits in turn (OLD NEW, NEW OLD, ...), "
              "each audit in its "
-             f"own process. Load average at the start: {m['load']}; speed probe (s, "
+             f"own process{_warmup_text(report)}. Load average at the start: {m['load']}; "
+             "speed probe (s, "
              f"bench.speed_probe): {probe or '–'}. Findings (findings.csv) "
              f"the same: {'yes' if report['same_findings'] else '**no**'}.", "",
              "| stage | " + " | ".join(f"{n} median (s)" for n in names) + " | new / old |",
@@ -133,12 +134,27 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _warmup_text(report: dict[str, Any]) -> str:
+    """", after N untimed warm-up audit(s) of OLD (X s)" where the A/B ran any (result
+    files from before the warm-up: none)."""
+    warm = report.get("warmup") or []
+    if not warm:
+        return ""
+    seconds = ", ".join(f"{w['seconds']:.1f}" for w in warm)
+    return (f", after {len(warm)} warm-up audit{'s' if len(warm) > 1 else ''} of "
+            f"{warm[0]['commit']}, not counted ({seconds} s)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("old")
     parser.add_argument("new")
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=1, metavar="N",
+                        help="untimed audits (OLD's) before the rounds (default 1): the first "
+                             "audit of a session reads the exports from disk and was the "
+                             "slowest run in four of five A/Bs of 2026-12-06")
     parser.add_argument("--child", nargs=3, metavar=("EXPORTS", "OUT", "ROOT"),
                         help=argparse.SUPPRESS)
     if "--child" in sys.argv:
@@ -154,13 +170,20 @@ def main() -> int:
     if len(commits) != 2:
         raise SystemExit("OLD and NEW are the same commit")
     report: dict[str, Any] = {"machine": bench.machine(), "cases": args.cases,
-                              "rounds": args.rounds, "commits": commits, "runs": []}
+                              "rounds": args.rounds, "commits": commits, "runs": [],
+                              "warmup": []}
     with tempfile.TemporaryDirectory(prefix="refund-audit-ab-") as tmp:
         trees = {}
         for commit in commits:
             trees[commit] = Path(tmp) / commit
             _git("worktree", "add", "--detach", str(trees[commit]), commit)
         try:
+            # Not counted: each warm-up's seconds are kept apart, in the report's "warmup".
+            for k in range(args.warmup):
+                commit = next(iter(trees))
+                print(f"warm-up {k + 1}: {commit} ...", flush=True)
+                run = _measure(trees[commit], exports, Path(tmp) / f"out-{commit}")
+                report["warmup"].append({"commit": commit, "seconds": run["seconds"]})
             for k in range(args.rounds):
                 # OLD NEW, NEW OLD, ...: a drift of the machine's speed within the session
                 # (and the first run's cold caches) falls on both commits alike.

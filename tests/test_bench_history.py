@@ -94,6 +94,12 @@ def test_ab_summary_medians_ratios_and_changed_findings() -> None:
     text = ab.markdown(report)
     assert "| CPU (user + system) | 52.50 | 40.00 | 0.76 |" in text
     assert "| 1 | bbb | 3.0 | 100 | off | 30.0 / 7.5, 2.50M | import+correlate 2.0," in text
+    assert "warm-up" not in text  # (result files from before the warm-up: none recorded)
+    # A warm-up audit of OLD, not counted in the medians: its seconds named in the text.
+    report["warmup"] = [{"commit": "aaa", "seconds": 71.64}]
+    ab.summarise(report)
+    assert report["median"]["aaa"]["total"] == 6.0
+    assert "after 1 warm-up audit of aaa, not counted (71.6 s)" in ab.markdown(report)
 
 
 def test_bench_times_come_from_unsampled_runs_and_the_tree_peak_from_a_sampled_one(
