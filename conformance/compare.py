@@ -878,10 +878,58 @@ _STYLE = {
     "only-to-be": ('color="#2f5597", fontcolor="#2f5597", style=dashed, penwidth=2.2',
                    "only to-be"),
 }
+"""The style and word of an edge by its status; an edge only in an as-is log is graded by
+its share of the log's cases instead (`_graded_style`)."""
+GRADED_FONT = "#8c2d04"
+"""The label colour of a graded edge (as the SOP graph's dotted arrows: legible on white)."""
+
+
+def _graded_style(cases: int, of: int) -> tuple[str, str]:
+    """The style and share line of an edge only in an as-is log taken by `cases` of its `of`
+    cases: colour and pen width of the band of its share (the SOP graph's scale,
+    `reports.overlay.BANDS`), the share worded as compare.md words shares (`percent`)."""
+    from reports.overlay import band
+
+    drawn = band(cases, of)
+    return (f'color="{drawn.line}", fontcolor="{GRADED_FONT}", penwidth={drawn.width:.1f}',
+            f"{cases:,} of {of:,} case{'' if of == 1 else 's'}, {percent(cases, of)}")
+
+
+def _diff_legend(result: Comparison) -> list[str]:
+    """DOT lines of the diff graph's legend: an arrow drawn in each style the graph uses,
+    with what it means; where the as-is side is a log, one per band of the scale, under a
+    title saying of how many cases the shares are; where it is a model, that a model's edges
+    have no share."""
+    from reports.graphs import _label
+    from reports.overlay import BANDS
+
+    as_is = result.as_is
+    if as_is.kind == "log":
+        title = ["Edges only in the as-is log: colour and width",
+                 f"grade the share of its {counted(as_is.cases, 'case', spec=',')} taking "
+                 "the edge,", "light and thin to dark and thick"]
+        keys = [(b.text,
+                 f'color="{b.line}", fontcolor="{GRADED_FONT}", penwidth={b.width:.1f}')
+                for b in BANDS]
+    else:
+        title = ["Edges only in the as-is model are not graded:",
+                 "a model allows an edge, it counts no cases"]
+        keys = [("only as-is (model)", _STYLE["only-as-is"][0])]
+    keys += [("only to-be", _STYLE["only-to-be"][0]), ("both sides", _STYLE["both"][0])]
+    lines = ["  subgraph cluster_legend {",
+             f"    graph [label={_label('Legend', *title)}, fontsize=10, style=dashed, "
+             'color="#bdbdbd"];',
+             '    node [shape=point, width=0.05, color="#bdbdbd", fillcolor="#bdbdbd"];']
+    for index, (text, style) in enumerate(keys):
+        lines.append(f"    lg{index}a -> lg{index}b [label={_label('  ' + text)}, {style}];")
+    lines.append("  }")
+    return lines
 
 
 def diff_dot(result: Comparison) -> str:
-    """DOT text of the diff graph: the union of both sides' directly-follows edges."""
+    """DOT text of the diff graph: the union of both sides' directly-follows edges. An edge
+    only in the as-is log is coloured and drawn the wider by the share of the log's cases
+    taking it (the SOP graph's scale) and says how many; a legend states the styles."""
     from reports.graphs import FONTS, _label
 
     def amount(m: Measure) -> str:
@@ -896,9 +944,14 @@ def diff_dot(result: Comparison) -> str:
     activities = sorted({a for e in edges for a in (e.source, e.target)} - {START, END})
     ids = {a: f"a{k}" for k, a in enumerate(activities)}
     ids[START], ids[END] = "start", "end"
+    graded = result.as_is.kind == "log"
     lines_of_title = [f"As-is: {result.as_is.kind} {result.as_is.name}",
-                      f"To-be: {result.to_be.kind} {result.to_be.name}",
-                      "red: only as-is · blue dashed: only to-be · grey: both"]
+                      f"To-be: {result.to_be.kind} {result.to_be.name}"]
+    if graded:
+        lines_of_title += ["only as-is: graded by its share of the as-is cases (legend)",
+                           "blue dashed: only to-be · grey: both"]
+    else:
+        lines_of_title.append("red: only as-is · blue dashed: only to-be · grey: both")
     if len(edges) < len(result.edges):
         lines_of_title.append(f"{len(edges):,} of {len(result.edges):,} edges drawn, those on "
                               "one side only first (compare.json lists all)")
@@ -923,8 +976,11 @@ def diff_dot(result: Comparison) -> str:
     for edge in edges:
         style, word = _STYLE[edge.status]
         text = f"{amount(edge.as_is)} / {amount(edge.to_be)}"
+        if edge.status == "only-as-is" and graded:
+            style, text = _graded_style(edge.as_is.cases or 0, edge.as_is.of or 0)
         label = _label(word, text) if word else _label(text)
         lines.append(f"  {ids[edge.source]} -> {ids[edge.target]} [label={label}, {style}];")
+    lines += _diff_legend(result)
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -67,7 +67,9 @@ BANDS = (
 """The graduated scale of the share of a channel's judged cases deviating at a task (or
 making a succession the SOP has no flow for): ColorBrewer's 5-class OrRd as fills (each
 band's line one step darker), light to dark, with the border or line the wider the darker;
-text on the darkest fill is white (each text has at least 4.5:1 contrast on its fill)."""
+text on the darkest fill is white (each text has at least 4.5:1 contrast on its fill).
+`compare`'s diff graph grades the edges only in an as-is log on it too, by the share of the
+log's cases taking them (`conformance.compare.diff_dot`)."""
 NO_DEVIATION = Band(0.0, "no deviation", "#e8f0fb", "#2f5597", 1.0)
 """A task at which no case deviates."""
 

@@ -14,7 +14,13 @@ from click.testing import CliRunner
 from audit.cli import main
 from audit.policy import load_policy
 from audit.sample import SampleSpec, write_sample
-from conformance.compare import compare, compare_files, side_from_traces, write_comparison
+from conformance.compare import (
+    Side,
+    compare,
+    compare_files,
+    side_from_traces,
+    write_comparison,
+)
 from tests.bpmn_texts import COLLABORATION, SEQ_A_TASK_C
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -268,7 +274,7 @@ def test_a_diff_graph_of_many_edges_draws_those_on_one_side_first(tmp_path: Path
     result = compare(as_is, to_be)
     assert len(result.edges) > MAX_DIFF_EDGES
     dot = diff_dot(result)
-    assert dot.count(" -> ") == MAX_DIFF_EDGES
+    assert dot.split("subgraph cluster_legend")[0].count(" -> ") == MAX_DIFF_EDGES
     assert f"{MAX_DIFF_EDGES:,} of {len(result.edges):,} edges drawn" in dot
 
 
@@ -692,3 +698,104 @@ def test_a_log_of_several_channels_against_one_model_is_noted(tmp_path: Path) ->
     single = SampleSpec(channel="ecommerce", cases=30, seed=3, violation_rate=0.0)
     one = write_sample(single, tmp_path / "one")["canonical"]
     assert not [n for n in compare_files(one, ECOMMERCE).notes if "channels" in n]
+
+
+def _drawn_edges(svg: Path) -> dict[str, tuple[str | None, float | None, list[str]]]:
+    """Each edge the SVG draws (by its title, 'a0->a1'): its stroke colour and width (None
+    where Graphviz's default) and its label's lines."""
+    from lxml import etree
+
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    drawn = {}
+    for group in etree.parse(str(svg)).iterfind(".//s:g[@class='edge']", ns):
+        path = group.find("s:path", ns)
+        assert path is not None
+        width = path.get("stroke-width")
+        drawn[str(group.findtext("s:title", namespaces=ns))] = (
+            path.get("stroke"), None if width is None else float(width),
+            ["".join(t.itertext()) for t in group.iterfind(".//s:text", ns)])
+    return drawn
+
+
+def _legend_text(svg: Path) -> str:
+    """The legend's title and its keys' texts (the keys are edges lg<k>a -> lg<k>b)."""
+    from lxml import etree
+
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    tree = etree.parse(str(svg))
+    legend = [g for g in tree.iterfind(".//s:g[@class='cluster']", ns)
+              if g.findtext("s:title", namespaces=ns) == "cluster_legend"]
+    assert len(legend) == 1
+    texts = ["".join(t.itertext()) for t in legend[0].iterfind(".//s:text", ns)]
+    texts += [line for title, (_, _, lines) in _drawn_edges(svg).items()
+              if title.startswith("lg") for line in lines]
+    return " ".join(texts)
+
+
+def test_edges_only_in_an_as_is_log_are_graded_by_their_share(tmp_path: Path) -> None:
+    """An edge only in the as-is log that 1 of 300 cases took was drawn as red and as wide
+    as one 100 of 300 took: each is now drawn in the band of its share (the SOP graph's
+    scale), says how many cases took it, and a legend states the bands and of how many
+    cases."""
+    from reports.overlay import BANDS
+
+    traces = {("a", "b", "c"): 200, ("a", "c", "b"): 99, ("b", "a", "c"): 1}
+    log = Side("as-is", "log", "log", traces, {}, frozenset("abc"))
+    model = side_from_traces([("a", "b", "c")], "to-be", "sop")
+    svg = write_comparison(compare(log, model), tmp_path)["diff.svg"]
+    edges = _drawn_edges(svg)
+    # a, b, c are a0, a1, a2; b -> a only in 1 case, a -> c in 100, both only in the log.
+    rare, common = BANDS[0], BANDS[3]  # under 1%; 20% to under 50%
+    assert edges["a1->a0"] == (rare.line, rare.width,
+                               ["only as-is", "1 of 300 cases, less than 1%"])
+    assert edges["start->a1"] == edges["a1->a0"]
+    assert edges["a0->a2"] == (common.line, common.width,
+                               ["only as-is", "100 of 300 cases, 33%"])
+    assert edges["a2->a1"] == (common.line, common.width,
+                               ["only as-is", "99 of 300 cases, 33%"])
+    assert rare.line != common.line and rare.width < common.width
+    # Edges on both sides keep their grey and "as-is / to-be" counts.
+    assert edges["a0->a1"] == ("#7f7f7f", None, ["200 / allowed"])
+    legend = _legend_text(svg)
+    assert "grade the share of its 300 cases taking the edge" in legend
+    for drawn in BANDS:
+        assert drawn.text in legend
+        assert edges[f"lg{BANDS.index(drawn)}a->lg{BANDS.index(drawn)}b"][:2] == (
+            drawn.line, drawn.width)
+
+
+def test_edges_only_in_an_as_is_model_keep_their_style(tmp_path: Path) -> None:
+    """A model allows an edge and counts no cases: edges only in an as-is model are drawn
+    red and bold as before, and the legend says they are not graded."""
+    as_is = side_from_traces([("a", "c", "b")], "as-is", "before")
+    to_be = side_from_traces([("a", "b", "c")], "to-be", "after")
+    svg = write_comparison(compare(as_is, to_be), tmp_path / "models")["diff.svg"]
+    edges = _drawn_edges(svg)
+    assert edges["a0->a2"] == ("#c0392b", 2.2, ["only as-is", "allowed / -"])
+    assert edges["a0->a1"] == ("#2f5597", 2.2, ["only to-be", "- / allowed"])
+    assert edges["start->a0"] == ("#7f7f7f", None, ["allowed / allowed"])
+    legend = _legend_text(svg)
+    assert "Edges only in the as-is model are not graded" in legend
+    assert "under 1%" not in legend
+    # A model against a log: the as-is model's edges are not graded either.
+    log = Side("to-be", "log", "log", {("a", "b", "c"): 3}, {}, frozenset("abc"))
+    svg = write_comparison(compare(as_is, log), tmp_path / "log")["diff.svg"]
+    assert _drawn_edges(svg)["a0->a2"] == ("#c0392b", 2.2, ["only as-is", "allowed / -"])
+
+
+def test_the_docs_state_the_diff_graphs_scale_as_drawn() -> None:
+    """docs/discovery-and-compare.md names each band's colour as the diff graph draws it (the
+    SOP graph's scale, one definition), and the band a share rounded up to its bound is in."""
+    from conformance.compare import _graded_style, percent
+    from reports.overlay import BANDS
+
+    text = (ROOT / "docs" / "discovery-and-compare.md").read_text(encoding="utf-8")
+    paragraph = " ".join(text[text.index("`diff.svg`/`diff.png` draw"):].split("\n\n")[0]
+                         .split())
+    stated = re.findall(r"`(#[0-9a-f]{6})` ((?:under |\d+% (?:to under|or more))[^,)]*)",
+                        paragraph)
+    assert [(c, t.strip()) for c, t in stated] == [(b.line, b.text) for b in BANDS]
+    assert f"({BANDS[0].width:.1f} to {BANDS[-1].width:.1f} pt)" in paragraph
+    assert percent(14, 300) == "5%" and f'color="{BANDS[1].line}"' in _graded_style(14, 300)[0]
+    assert '14 of 300 cases, 4.7%, say "5%" and are drawn in the band "1% to under 5%"' \
+        in paragraph
