@@ -887,12 +887,15 @@ GRADED_FONT = "#8c2d04"
 def _graded_style(cases: int, of: int) -> tuple[str, str]:
     """The style and share line of an edge only in an as-is log taken by `cases` of its `of`
     cases: colour and pen width of the band of its share (the SOP graph's scale,
-    `reports.overlay.BANDS`), the share worded as compare.md words shares (`percent`)."""
-    from reports.overlay import band
+    `reports.overlay.BANDS`), the share with one decimal as the SOP graph words it
+    (`reports.overlay.share_text`), so that the label never reads as another band's (14 of
+    300 cases are "4.7%", in the band "1% to under 5%"; compare.md's whole percent would
+    say "5%")."""
+    from reports.overlay import band, share_text
 
     drawn = band(cases, of)
     return (f'color="{drawn.line}", fontcolor="{GRADED_FONT}", penwidth={drawn.width:.1f}',
-            f"{cases:,} of {of:,} case{'' if of == 1 else 's'}, {percent(cases, of)}")
+            f"{cases:,} of {of:,} case{'' if of == 1 else 's'}, {share_text(cases, of)}")
 
 
 def _diff_legend(result: Comparison) -> list[str]:
@@ -939,7 +942,10 @@ def diff_dot(result: Comparison) -> str:
 
     edges = result.edges
     if len(edges) > MAX_DIFF_EDGES:  # (Graphviz takes minutes over hundreds of edges)
-        differing = [e for e in edges if e.status != "both"]
+        # Those on one side only first, the most cases first (where the as-is side is a
+        # log: a common departure is never cut for a rare one); the rest as listed.
+        differing = sorted((e for e in edges if e.status != "both"),
+                           key=lambda e: -(e.as_is.cases or 0))
         edges = (differing + [e for e in edges if e.status == "both"])[:MAX_DIFF_EDGES]
     activities = sorted({a for e in edges for a in (e.source, e.target)} - {START, END})
     ids = {a: f"a{k}" for k, a in enumerate(activities)}

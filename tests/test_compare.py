@@ -278,6 +278,29 @@ def test_a_diff_graph_of_many_edges_draws_those_on_one_side_first(tmp_path: Path
     assert f"{MAX_DIFF_EDGES:,} of {len(result.edges):,} edges drawn" in dot
 
 
+def test_a_cut_diff_graph_keeps_the_as_is_logs_most_taken_departures() -> None:
+    """Where the diff graph is cut to MAX_DIFF_EDGES, the edges on one side only that are
+    drawn are those the most as-is cases took (before: the first in the order listed, so a
+    departure most cases took could be cut while rare ones were drawn)."""
+    import random
+
+    from conformance.compare import MAX_DIFF_EDGES, diff_dot
+
+    rng = random.Random(5)
+    names = [f"step {k:02d}" for k in range(30)]
+    traces = {tuple(rng.sample(names, 30)): rng.randint(1, 50) for _ in range(40)}
+    log = Side("as-is", "log", "log", traces, {}, frozenset(names))
+    model = side_from_traces([tuple(names)], "to-be", "sop")
+    result = compare(log, model)
+    only = sorted((e.as_is.cases or 0 for e in result.edges if e.status == "only-as-is"),
+                  reverse=True)
+    assert len(only) > MAX_DIFF_EDGES and only[0] > only[MAX_DIFF_EDGES]
+    dot = diff_dot(result).split("subgraph cluster_legend")[0]
+    of = sum(traces.values())
+    drawn = sorted((int(n) for n in re.findall(rf"(\d+) of {of:,} cases", dot)), reverse=True)
+    assert drawn == only[:MAX_DIFF_EDGES]
+
+
 def test_compare_shows_control_characters_instead_of_passing_them_on(tmp_path: Path) -> None:
     """An ESC or a right-to-left override in a label reached compare.md and the terminal as
     it was (an ESC starts a terminal command); both are shown as [U+XXXX]."""
@@ -747,12 +770,12 @@ def test_edges_only_in_an_as_is_log_are_graded_by_their_share(tmp_path: Path) ->
     # a, b, c are a0, a1, a2; b -> a only in 1 case, a -> c in 100, both only in the log.
     rare, common = BANDS[0], BANDS[3]  # under 1%; 20% to under 50%
     assert edges["a1->a0"] == (rare.line, rare.width,
-                               ["only as-is", "1 of 300 cases, less than 1%"])
+                               ["only as-is", "1 of 300 cases, 0.3%"])
     assert edges["start->a1"] == edges["a1->a0"]
     assert edges["a0->a2"] == (common.line, common.width,
-                               ["only as-is", "100 of 300 cases, 33%"])
+                               ["only as-is", "100 of 300 cases, 33.3%"])
     assert edges["a2->a1"] == (common.line, common.width,
-                               ["only as-is", "99 of 300 cases, 33%"])
+                               ["only as-is", "99 of 300 cases, 33.0%"])
     assert rare.line != common.line and rare.width < common.width
     # Edges on both sides keep their grey and "as-is / to-be" counts.
     assert edges["a0->a1"] == ("#7f7f7f", None, ["200 / allowed"])
@@ -785,7 +808,8 @@ def test_edges_only_in_an_as_is_model_keep_their_style(tmp_path: Path) -> None:
 
 def test_the_docs_state_the_diff_graphs_scale_as_drawn() -> None:
     """docs/discovery-and-compare.md names each band's colour as the diff graph draws it (the
-    SOP graph's scale, one definition), and the band a share rounded up to its bound is in."""
+    SOP graph's scale, one definition), and that a label never reads as another band's
+    share (14 of 300 cases, "4.7%", in the band "1% to under 5%"; compare.md's "5%")."""
     from conformance.compare import _graded_style, percent
     from reports.overlay import BANDS
 
@@ -796,6 +820,8 @@ def test_the_docs_state_the_diff_graphs_scale_as_drawn() -> None:
                         paragraph)
     assert [(c, t.strip()) for c, t in stated] == [(b.line, b.text) for b in BANDS]
     assert f"({BANDS[0].width:.1f} to {BANDS[-1].width:.1f} pt)" in paragraph
-    assert percent(14, 300) == "5%" and f'color="{BANDS[1].line}"' in _graded_style(14, 300)[0]
-    assert '14 of 300 cases, 4.7%, say "5%" and are drawn in the band "1% to under 5%"' \
-        in paragraph
+    assert percent(14, 300) == "5%"
+    assert _graded_style(14, 300) == (
+        f'color="{BANDS[1].line}", fontcolor="#8c2d04", penwidth={BANDS[1].width:.1f}',
+        "14 of 300 cases, 4.7%")
+    assert 'labelled "only as-is, 3 of 300 cases, 1.0%"' in paragraph
