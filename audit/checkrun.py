@@ -181,6 +181,10 @@ class CheckRun:
                  "quarantined": None if count is None else count.quarantined,
                  "left_out": None if count is None else count.left_out,
                  "duplicates_dropped": None if count is None else count.deduplicated,
+                 # (read = imported + quarantined + duplicates_dropped; of the imported, the
+                 # events of the log the rules judged they became: a charge refunded in
+                 # several cases is an event in each, one left out as a sale none)
+                 "events": None if count is None else count.events,
                  # (A canonical log's own import: None for other inputs and older logs.)
                  "imported_earlier": self.imported_earlier.get(str(path)),
                  # (Its quarantine beside it: found and matching its record, its rows in
@@ -711,8 +715,9 @@ class CheckRun:
             # others (missing, edited, of another import) are not counted.
             **self._earlier_summary(),
             "left_out": self.imported.left_out,
-            # Records exported twice (same id, same content): dropped, not in `read`.
-            "duplicates_dropped": sum(f.deduplicated for f in self.imported.files),
+            # Of `read`, the records read twice (same id, same content: exported twice, or
+            # held by an input given before): dropped. read = imported + quarantined + these.
+            "duplicates_dropped": self.imported.deduplicated,
             "findings": active_count,
             "waived": len(findings) - active_count,
             "suppressed_by_precedence": self.result.suppressed,

@@ -1247,7 +1247,7 @@ def _run_check(sources: list[Path], policy: Path, as_of: str | None,
 
 def _check_summary(run: Any) -> list[str]:
     from audit.currency import shown
-    from audit.ingest import left_out_text
+    from audit.ingest import dropped_text, left_out_text
 
     summary = run.summary()
     money = ", ".join(f"{shown(v, k)} {k}"
@@ -1259,10 +1259,9 @@ def _check_summary(run: Any) -> list[str]:
         f"audited {counted(summary['cases'], 'case')}, {counted(summary['events'], 'event')} "
         f"(read {summary['read']} = imported {summary['imported']} + quarantined "
         f"{summary['quarantined']}"
-        + (f", {summary['quarantined_in_cases_with_findings']} of them in cases with "
-           "findings" if summary.get("quarantined_in_cases_with_findings") else "")
-        + (f" (+ {counted(summary['duplicates_dropped'], 'duplicate')} dropped)"
-           if summary["duplicates_dropped"] else "")
+        + (f" ({summary['quarantined_in_cases_with_findings']} of them in cases with "
+           "findings)" if summary.get("quarantined_in_cases_with_findings") else "")
+        + dropped_text(summary["duplicates_dropped"])
         + (f", {left_out_text(summary['left_out'])}" if summary["left_out"] else "") + ")",
         f"findings: {summary['findings']} in {counted(summary['cases_with_findings'], 'case')}"
         + (f" ({severities})" if severities else "")

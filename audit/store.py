@@ -271,7 +271,8 @@ def _import_record(result: ImportResult, quarantine: str, correlation: str | Non
                                  "sha256": result.digests.get(f.path) if f.path else None,
                                  "read": f.read,
                                  "imported": f.imported, "quarantined": f.quarantined,
-                                 "duplicates_dropped": f.deduplicated, "left_out": f.left_out}
+                                 "duplicates_dropped": f.deduplicated, "left_out": f.left_out,
+                                 "events": f.events}
         earlier = import_record(Path(f.path)) if f.path else None
         if earlier is not None:
             entry["imported_earlier"] = earlier
@@ -279,7 +280,7 @@ def _import_record(result: ImportResult, quarantine: str, correlation: str | Non
     return {"tool": "refund-audit", "version": __version__,
             "read": result.read, "imported": result.imported,
             "quarantined": result.quarantined,
-            "duplicates_dropped": sum(f.deduplicated for f in result.files),
+            "duplicates_dropped": result.deduplicated,
             "left_out": result.left_out, "events": len(result.log),
             "quarantine_file": quarantine, "quarantine_sha256": quarantine_sha256,
             "correlation_file": correlation,
@@ -563,13 +564,34 @@ def imported_earlier_text(path: Path, record: dict[str, Any],
     return text + _earlier_inputs_text(record)
 
 
+def rows_read(record: dict[str, Any]) -> int:
+    """The rows an import's record says it read, the records it dropped as read twice
+    included: its `read`, where that is `imported + quarantined + duplicates_dropped` (as
+    this version writes it); a record written before counted them apart (its `read` is
+    `imported + quarantined`): then they are added."""
+    read, dropped = record["read"], record["duplicates_dropped"]
+    if dropped and read == record["imported"] + record["quarantined"]:
+        return int(read + dropped)
+    return int(read)
+
+
+def _rows_read_of(record: dict[str, Any]) -> int:
+    """`rows_read` of a record nested in another (an earlier log's import), whose counts
+    were not checked as `import_record` checks the outer one's: its `read` where one of
+    them is not a whole count."""
+    if all(isinstance(record.get(k), int) and not isinstance(record.get(k), bool)
+           for k in ("read", "imported", "quarantined", "duplicates_dropped")):
+        return rows_read(record)
+    return int(record["read"])
+
+
 def _counts_text(record: dict[str, Any]) -> str:
-    """`19 rows: 18 imported + 1 quarantined (+ 2 duplicates dropped)` of an import's
+    """`21 rows: 18 imported + 1 quarantined + 2 duplicates dropped` of an import's
     record."""
-    return (f"{counted(record['read'], 'row', spec=',')}: {record['imported']:,} imported + "
+    dropped = record["duplicates_dropped"]
+    return (f"{counted(rows_read(record), 'row', spec=',')}: {record['imported']:,} imported + "
             f"{record['quarantined']:,} quarantined"
-            + (f" (+ {counted(record['duplicates_dropped'], 'duplicate', spec=',')} dropped)"
-               if record["duplicates_dropped"] else ""))
+            + (f" + {counted(dropped, 'duplicate', spec=',')} dropped" if dropped else ""))
 
 
 def _earlier_inputs_text(record: dict[str, Any]) -> str:
@@ -580,7 +602,7 @@ def _earlier_inputs_text(record: dict[str, Any]) -> str:
         earlier = entry.get("imported_earlier") if isinstance(entry, dict) else None
         if isinstance(earlier, dict) and isinstance(earlier.get("read"), int):
             text += (f"; its input {entry.get('file')} was imported earlier from "
-                     f"{counted(earlier['read'], 'row', spec=',')}, "
+                     f"{counted(_rows_read_of(earlier), 'row', spec=',')}, "
                      f"{earlier.get('quarantined', 0):,} quarantined "
                      f"(in {earlier.get('quarantine_file')} beside that log)")
     return text

@@ -291,8 +291,11 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
     side = side_from_log(log, role, path.name, tasks)
     side.file, side.sha256 = path.name, imported.digests.get(str(path)) or sha256_of(path)
     if imported.quarantined:  # (never dropped without a word: quarantine.csv of `import`)
+        dropped = imported.deduplicated
         side.notes.append(f"{role} log: read {imported.read:,} = imported "
-                          f"{imported.imported:,} + quarantined {imported.quarantined:,} "
+                          f"{imported.imported:,} + quarantined {imported.quarantined:,}"
+                          + (f" + {counted(dropped, 'duplicate', spec=',')} dropped"
+                             if dropped else "") + " "
                           "(`refund-audit import` writes the quarantined rows with reasons)")
     from audit.store import import_record, imported_earlier_report
 

@@ -108,7 +108,7 @@ class InputView:
     left_out: int | None = None
     """Of `imported`, the charge records correlation left out as sales."""
     duplicates_dropped: int | None = None
-    """Records exported twice (same id, same content): dropped, not in `read`."""
+    """Of `read`, the records read twice (same id, same content): dropped."""
     earlier: str = ""
     """Of a canonical log written by `import`: the rows that import read and quarantined
     (`audit.store.imported_earlier_report`), which the counts above never include."""

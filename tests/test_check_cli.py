@@ -730,7 +730,8 @@ def test_an_input_among_the_outputs_is_refused_not_removed(sample: Path,
 
 
 def test_check_tells_what_the_import_dropped_and_noted(tmp_path: Path) -> None:
-    """`import` said "(+ 1 duplicates dropped)" and "4 of 13 events relate to no 'Invoice'
+    """`import` said "(+ 1 duplicates dropped)" (now "+ 1 duplicate dropped", part of
+    `read`) and "4 of 13 events relate to no 'Invoice'
     object"; `check` on the same files said neither, so its counts did not add up to the
     input. Both are now on the console, in findings.json, the HTML and the XLSX."""
     import html
@@ -749,7 +750,7 @@ def test_check_tells_what_the_import_dropped_and_noted(tmp_path: Path) -> None:
     result = run("check", str(path), str(ocel), "--object-type", "Invoice", "--out",
                  str(out), "--fail-on", "never", code=0)
     note = "4 of 13 events relate to no 'Invoice' object and are not part of these cases"
-    assert "(read 12 = imported 12 + quarantined 0 (+ 1 duplicate dropped))" in result.output
+    assert "(read 13 = imported 12 + quarantined 0 + 1 duplicate dropped)" in result.output
     assert f"note: {note}" in result.output
     document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     assert document["summary"]["duplicates_dropped"] == 1
@@ -757,8 +758,9 @@ def test_check_tells_what_the_import_dropped_and_noted(tmp_path: Path) -> None:
     assert any(n.endswith(note) for n in document["manifest"]["import_notes"])
     text = html.unescape(re.sub(r"<[^>]+>", "", (out / "report.html").read_text(
         encoding="utf-8")))
-    assert ("(and 1 record read twice, same id and content, dropped: an export's overlap, "
-            "or a charge's copies in a canonical log)") in text
+    assert ("read 13 = imported 12 + quarantined 0 + 1 record read twice, dropped (same id "
+            "and content: an export's overlap, a file given twice, or a charge's copies in a "
+            "canonical log)") in text
     assert f"Import: {note}" in text
     with zipfile.ZipFile(out / "findings.xlsx") as book:
         sheets = "".join(book.read(n).decode() for n in book.namelist()

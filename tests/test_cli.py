@@ -922,7 +922,8 @@ def test_assume_tz_over_a_mappings_other_zone_is_told_on_stderr(tmp_path: Path) 
 def test_the_import_total_tells_the_duplicates_dropped(tmp_path: Path) -> None:
     """A record exported twice is dropped: the file's line said "(+ 1 duplicate
     dropped)", the total line did not (check's summary does), so the total's counts were
-    one short of the records written without a word."""
+    one short of the records written without a word. The dropped record is one of the
+    file's rows read: `read` counts it (read = imported + quarantined + dropped)."""
     path = tmp_path / "dup.csv"
     path.write_text(
         "case:concept:name,concept:name,time:timestamp,org:resource,event:id\n"
@@ -932,8 +933,8 @@ def test_the_import_total_tells_the_duplicates_dropped(tmp_path: Path) -> None:
         "c1,Execute payout,2026-01-02T11:00:00Z,vic,e3\n", encoding="utf-8")
     result = run("import", str(path), "--out", str(tmp_path / "log.parquet"))
     lines = result.output.splitlines()
-    assert lines[0] == "dup.csv (csv): read 3 = imported 3 + quarantined 0 (+ 1 duplicate dropped)"
-    assert lines[1] == "total: read 3 = imported 3 + quarantined 0 (+ 1 duplicate dropped); 1 case"
+    assert lines[0] == "dup.csv (csv): read 4 = imported 3 + quarantined 0 + 1 duplicate dropped"
+    assert lines[1] == "total: read 4 = imported 3 + quarantined 0 + 1 duplicate dropped; 1 case"
 
 
 def test_an_object_type_of_no_ocel_input_is_told_not_used(tmp_path: Path) -> None:

@@ -148,12 +148,14 @@ def test_a_canonical_log_beside_an_export_of_a_name_it_names_keeps_its_cases(
         "findings"] for name in ("alone", "beside")]
     assert sorted(f["fingerprint"] for f in findings[0]) == sorted(
         f["fingerprint"] for f in findings[1])
-    # The sale is imported (read = imported + quarantined), counted as left out, for the new
+    # The sale is imported (read = imported + quarantined + duplicates dropped), counted as
+    # left out, for the new
     # export only (the log's events keep the name of an export, which the new one shares).
     # (The copies beyond the first of each are dropped as its repeats, and said so.)
     repeats = len(copies) - copies.str.partition("@")[0].nunique()
-    assert beside[0] == (f"audited 300 cases, {events} events (read {records + 1} = imported "
-                         f"{records + 1} + quarantined 0 (+ {repeats} duplicates dropped), 1 "
+    assert beside[0] == (f"audited 300 cases, {events} events (read {records + 1 + repeats} = "
+                         f"imported {records + 1} + quarantined 0 + {repeats} duplicates "
+                         "dropped, 1 "
                          "of the imported: charge(s) left out as sales (no ticket or refund "
                          "refers to them))")
     document = json.loads((tmp_path / "beside" / "findings.json").read_text(encoding="utf-8"))

@@ -716,7 +716,7 @@ def test_the_check_counts_the_quarantined_rows_of_cases_with_findings(tmp_path: 
     assert any(f["case_id"] == "40219" for f in document["findings"])
     assert document["summary"]["quarantined"] == 1
     assert document["summary"]["quarantined_in_cases_with_findings"] == 1
-    assert "quarantined 1, 1 of them in cases with findings" in result.output
+    assert "quarantined 1 (1 of them in cases with findings)" in result.output
     quarantine = pd.read_csv(out / "quarantine.csv", dtype=str)
     assert quarantine["case"].tolist() == ["40219"]
     # The report and the workbook say it too (they said only how many were quarantined).

@@ -787,7 +787,8 @@ def test_a_ticket_export_of_no_mapped_update_says_so(tmp_path: Path) -> None:
 
 
 def test_repeats_are_counted_in_the_unit_read_counts(tmp_path: Path) -> None:
-    """The summary's `(+ N duplicates dropped)` counts what `read` counts, and no note
+    """The summary's `+ N duplicates dropped` counts what `read` counts (and is part of it),
+    and no note
     gives another count. ServiceNow reads updates: record D3's one update (4 rows) exported
     twice is 1 repeat (before: 4, one per row, beside `read 6` updates). Jira reads the
     creation and each history: RFD-1 given twice (one history, then three) repeats the
@@ -808,9 +809,9 @@ def test_repeats_are_counted_in_the_unit_read_counts(tmp_path: Path) -> None:
     result = import_sources([(servicenow, "servicenow")], assume_tz="UTC")
     [counts] = result.files
     assert (counts.read, counts.imported, counts.quarantined, counts.deduplicated) == (
-        6, 3, 3, 1)
-    assert result.summary_lines()[0] == ("sys_audit.csv (servicenow): read 6 = imported 3 + "
-                                         "quarantined 3 (+ 1 duplicate dropped)")
+        7, 3, 3, 1)
+    assert result.summary_lines()[0] == ("sys_audit.csv (servicenow): read 7 = imported 3 + "
+                                         "quarantined 3 + 1 duplicate dropped")
     assert not [note for note in result.notes if "exported twice" in note]
 
     jira = tmp_path / "jira_issues.json"
@@ -818,8 +819,9 @@ def test_repeats_are_counted_in_the_unit_read_counts(tmp_path: Path) -> None:
                     encoding="utf-8")
     result = import_sources([(jira, "jira")])
     [counts] = result.files
-    assert (counts.read, counts.imported, counts.deduplicated) == (4, 4, 2)
-    assert "(+ 2 duplicates dropped)" in result.summary_lines()[0]
+    assert (counts.read, counts.imported, counts.deduplicated) == (6, 4, 2)
+    assert "read 6 = imported 4 + quarantined 0 + 2 duplicates dropped" in (
+        result.summary_lines()[0])
     assert not [note for note in result.notes if "exported twice" in note]
 
 

@@ -55,10 +55,15 @@ class FileCounts:
     file: str
     system: str
     read: int
+    """The file's rows (records) read: `imported + quarantined + deduplicated`. A record read
+    twice is counted in `read` too, so that a file whose every record another input holds
+    (a copy of a canonical log given beside it, an export given twice under two names) says
+    what it held: before, `read 0` stood for a file whose 140 rows were read and dropped."""
     imported: int
     quarantined: int
     deduplicated: int = 0
-    """Records exported twice (same id, same content): dropped, counted, not in `read`."""
+    """Of `read`, the records read twice (same id, same content: exported twice in one file,
+    or held by an input given before): dropped, counted."""
     path: str = ""
     """The input as given (`file` is its label, see input_labels), as `digests` keys it."""
     left_out: int = 0
@@ -126,11 +131,15 @@ class ImportResult:
         """Imported charge records that correlation left out as sales (`FileCounts`)."""
         return sum(f.left_out for f in self.files)
 
+    @property
+    def deduplicated(self) -> int:
+        """Of `read`, the records read twice and dropped (`FileCounts.deduplicated`)."""
+        return sum(f.deduplicated for f in self.files)
+
     def summary_lines(self) -> list[str]:
         lines = [
             f"{f.file} ({f.system}): read {f.read} = imported {f.imported} + quarantined "
-            f"{f.quarantined}" + (f" (+ {counted(f.deduplicated, 'duplicate')} dropped)"
-                                  if f.deduplicated else "")
+            f"{f.quarantined}" + dropped_text(f.deduplicated)
             + (f"; {left_out_text(f.left_out)}" if f.left_out else "")
             + events_text(f) for f in self.files
         ]
@@ -139,14 +148,18 @@ class ImportResult:
                   else f"{counted(len(self.log), 'event')} in ")
         # (the duplicates dropped too, as each file's line and check's summary tell them:
         # before, the total's counts did not add up to the files' records without a word)
-        dropped = sum(f.deduplicated for f in self.files)
         lines.append(
             f"total: read {self.read} = imported {self.imported} + quarantined "
-            f"{self.quarantined}"
-            + (f" (+ {counted(dropped, 'duplicate')} dropped)" if dropped else "")
+            f"{self.quarantined}" + dropped_text(self.deduplicated)
             + (f", {left_out_text(self.left_out)}" if self.left_out else "")
             + f"; {events}{counted(cases, 'case')}")
         return lines + self.notes
+
+
+def dropped_text(count: int) -> str:
+    """The last term of `read = imported + quarantined`, where records were read twice:
+    ` + 2 duplicates dropped` (they are part of `read`), else ''."""
+    return f" + {counted(count, 'duplicate')} dropped" if count else ""
 
 
 def events_text(counts: FileCounts) -> str:
@@ -685,9 +698,9 @@ def _without_own_repeats(table: RawTable) -> list[str]:
     """`table`'s notes, less the reader's count of the records it dropped as exported twice
     (`audit.sources.common.Collector`): those are counted, with the repeats that the import
     drops among the files' events (an issue's histories given twice in one Jira export, an
-    export's records in another), in the file's summary line (`(+ N duplicates dropped)`,
-    in the unit `read` counts). Beside it the reader's part alone read as another count
-    (`1 record(s) exported twice` beside `(+ 2 duplicates dropped)`)."""
+    export's records in another), in the file's summary line (`+ N duplicates dropped`,
+    a part of the file's `read`). Beside it the reader's part alone read as another count
+    (`1 record(s) exported twice` beside `+ 2 duplicates dropped`)."""
     own = f"{Path(table.file).name}: {table.deduplicated} record(s) exported twice, " \
           "deduplicated"
     return [note for note in table.notes if note != own]
@@ -1372,7 +1385,11 @@ def import_sources(
     files = []
     for i, (path, system, read, dropped) in enumerate(counts):
         twice = deduplicated.get(i, 0)
-        files.append(FileCounts(label_of[path], system, read - twice, int(imported.get(i, 0)),
+        # `read`: the file's records read (its reader's count, which leaves out the records
+        # it dropped as exported twice in the file, `dropped`), those dropped included: the
+        # records another input holds (`twice`) are in the reader's count already.
+        files.append(FileCounts(label_of[path], system, read + dropped,
+                                int(imported.get(i, 0)),
                                 read - twice - int(imported.get(i, 0)), dropped + twice,
                                 str(path)))
     restated = (log[_RESTATED].to_numpy().astype(np.int64) - 1 if _RESTATED in log.columns
