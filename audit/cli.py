@@ -367,6 +367,18 @@ Before, `--cases` had no upper limit: a typo of 10000000000 started writing for 
 until the disk was full."""
 
 
+MAX_FIRST_CASE = 1_000_000_000
+"""The largest `sample --first-case`: a thousand parts of 1,000,000 cases (a hundred of the
+largest sample, MAX_SAMPLE_CASES). The generator makes its ids from the case numbers
+(audit.sample: a Zendesk ticket 40000 + n, ServiceNow CS + n, a refund id from 2n, the
+Zendesk audit and event ids and the Jira history ids from 20n and 100n, the order and
+charge numbers offset by (n - 1) x 10^7 and x 10^10): with the last case at most
+1,010,000,000, a Zendesk ticket id stays a 32-bit integer and every number the JSON
+exports hold stays below 2^53, read exactly by any JSON reader (JavaScript's, a float
+column's). Before, `--first-case` had no upper limit: 99999999999999999999 wrote ticket ids
+of 20 digits and charge ids of 30, which no 64-bit reader holds."""
+
+
 @main.command()
 @click.option("--channel", type=click.Choice(["ecommerce", "subscription", "offline", "all"]),
               default="all", show_default=True, help="Refund channel to generate.")
@@ -376,9 +388,11 @@ until the disk was full."""
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
 @click.option("--violation-rate", type=_FloatRange(0.0, 1.0), default=0.25,
               show_default=True, help="Share of cases with one injected violation.")
-@click.option("--first-case", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--first-case", type=click.IntRange(min=1, max=MAX_FIRST_CASE), default=1,
+              show_default=True,
               help="Number of the first case: generate a large log in parts (each with its "
-              "own --seed and --first-case) whose ids never collide.")
+              f"own --seed and --first-case) whose ids never collide; at most "
+              f"{MAX_FIRST_CASE:,}.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write canonical.csv, ground_truth.csv, sample.json and exports/ "
               "(the source systems' exports) into.")

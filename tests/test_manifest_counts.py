@@ -1,6 +1,6 @@
 """The run manifest's per-input counts: the rows each input held, those dropped as read twice
 (a canonical log beside its byte copy, an export given twice under two names), the events
-each input's records became."""
+each input's records became; and `sample --first-case`'s upper limit."""
 
 from __future__ import annotations
 
@@ -149,3 +149,53 @@ def test_a_record_of_an_older_import_adds_its_duplicates_to_its_rows(
         assert (f"imported earlier from {imported + 2:,} rows: {imported:,} imported + 0 "
                 "quarantined + 2 duplicates dropped") in text, text
 
+
+def test_sample_refuses_a_first_case_beyond_its_documented_most(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sample --first-case` had no upper limit while --cases had one: 99999999999999999999
+    wrote ticket ids of 20 digits and charge ids of 30. At most 1,000,000,000 (the ids then
+    stay within 32-bit tickets and JSON numbers below 2^53): beyond, a usage error naming
+    --first-case, exit code 2, before anything is made; the most itself is generated."""
+    import audit.sample
+    from audit.cli import MAX_FIRST_CASE
+
+    asked: list[int] = []
+    monkeypatch.setattr(audit.sample, "write_sample",
+                        lambda spec, out: asked.append(spec.first_case) or {})
+    assert MAX_FIRST_CASE == 1_000_000_000
+    for first in ("1000000001", "99999999999999999999"):
+        result = run("sample", "--first-case", first, "--out", str(tmp_path / "big"), code=2)
+        assert (f"Invalid value for '--first-case': {first} is not in the range "
+                "1<=x<=1000000000") in result.output, result.output
+    assert asked == [] and not (tmp_path / "big").exists()
+    run("sample", "--first-case", "1000000000", "--out", str(tmp_path / "most"))
+    assert asked == [1_000_000_000]
+    docs = Path(__file__).parent.parent / "docs" / "sample-generator.md"
+    assert "at most 1,000,000,000" in docs.read_text(encoding="utf-8")
+
+
+def test_the_largest_first_case_keeps_the_exports_numbers_sane(tmp_path: Path) -> None:
+    """At the most (1,000,000,000) with the most cases after it, every number the Zendesk
+    export holds as a JSON number stays below 2^53, a ticket id within 32 bits."""
+    from audit.cli import MAX_FIRST_CASE, MAX_SAMPLE_CASES
+
+    out = tmp_path / "s"
+    write_sample(SampleSpec(channel="ecommerce", cases=5, seed=1,
+                            first_case=MAX_FIRST_CASE + MAX_SAMPLE_CASES - 5), out)
+    document = json.loads((out / "exports" / "zendesk_ticket_audits.json").read_text(
+        encoding="utf-8"))
+    numbers: list[int] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            numbers.append(value)
+
+    walk(document)
+    tickets = [a["ticket_id"] for a in document["audits"]]
+    assert max(tickets) < 2**31 and max(numbers) < 2**53
