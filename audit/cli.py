@@ -1711,6 +1711,9 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
             earlier=lambda folder: reports_in(folder, COMPARE_FILES))
         progress.done()
     settings.say(f"{len(result.differences)} difference(s)")
+    if not result.differences:
+        settings.say("No differences in the compared relations ("
+                     + ", ".join(result.relations_compared) + ").")
     for difference in result.differences:
         settings.say(f"- {shown_all_controls(difference.sentence)}")
     # (as discover tells its notes: a side's rows quarantined were told in compare.md only,

@@ -8,8 +8,9 @@ length, as before, missed a loop's second round and called it "never allowed"). 
 relations that are compared:
 
 - "A before B" (A happens at some point before B in the same case), "A more than once",
-- for a model: "A is required before B" (every run that does B did A earlier) and "A is
-  required" (every run does A),
+- for a model: "A is required before B" (every run that does B did A earlier), "B is
+  required after A" (every run that does A does B after each A: after its last one) and "A
+  is required" (every run does A),
 - directly-follows edges (with the start and the end of a case) for the diff graph,
 - who performs a task: a model's lanes against the other model's, or against the roles a
   log's events record (`org:role`), as check's lane rules judge them.
@@ -366,6 +367,50 @@ def required_before(model: Side) -> dict[str, set[str]]:
     return needs
 
 
+def required_after(model: Side) -> dict[str, set[str]]:
+    """For each activity A of a model, the activities B (not A) that every run doing A does
+    after each of its A's (after the last one): the runs that do A all go on to B."""
+    if model.behaviour is not None:
+        return model.behaviour.required_after
+    follows: dict[str, set[str]] = {}
+    for a in model.labels:
+        common: set[str] | None = None
+        for trace in model.traces:
+            if a in trace:
+                later = set(trace[_last(trace, a) + 1:])
+                common = later if common is None else common & later
+        later = (common or set()) - {a}
+        if later:
+            follows[a] = later
+    return follows
+
+
+def nearest_required_after(model: Side) -> dict[str, set[str]]:
+    """For each activity A, the activities B the model requires after A (`required_after`)
+    that are the nearest such: no other C required after A has B required after it (after
+    'Approve refund', 'Execute payout', not also 'Notify customer', required after the
+    payout). A case that stops after A so misses one step after it, not each one after that:
+    the knock-on steps are not told again.
+
+    Left out too: a B the model requires in every run (`required`) and never allows before
+    A. A case without such a B after its last A either never did B (told as required and
+    missing) or did it before A (told as an order the model never allows). Where the model
+    allows B before A (a loop back), such a case is told by neither, so B is kept."""
+    follows, always = required_after(model), required(model)
+    allowed_before = relations(model).before
+    nearest: dict[str, set[str]] = {}
+    for a, later in follows.items():
+        # (C and B each required after the other cannot both hold in a run that ends; kept
+        # out of the reduction where they would, so neither hides the other)
+        kept = {b for b in later
+                if not any(b in follows.get(c, set()) and c not in follows.get(b, set())
+                           for c in later if c != b)
+                and (b not in always or (b, a) in allowed_before)}
+        if kept:
+            nearest[a] = kept
+    return nearest
+
+
 def required(model: Side) -> set[str]:
     """The activities every run of a model does."""
     if model.behaviour is not None:
@@ -392,7 +437,8 @@ class Measure:
 @dataclass(frozen=True)
 class Difference:
     kind: str
-    """not-in-to-be, not-in-as-is, order, repetition, skipped, required, shift"""
+    """not-in-to-be, not-in-as-is, order, repetition, skipped, missing-after, required,
+    required-after, shift, presence, lane"""
     activities: tuple[str, ...]
     sentence: str
     as_is: Measure
@@ -402,11 +448,17 @@ class Difference:
     roles: tuple[tuple[str, ...], tuple[str, ...]] | None = None
     """Kind `lane`: per side (as-is, to-be), a model's roles allowed for the task (its lanes',
     with the policy's where given), a log's roles found outside them."""
+    before: tuple[str, ...] | None = None
+    """Kind `skipped`: the later steps the model requires the activity before, of which the
+    cases counted did one (and never the activity); empty where the model requires it in
+    every run (the cases counted are those that never did it)."""
 
     def as_dict(self) -> dict[str, Any]:
         view = {"kind": self.kind, "activities": list(self.activities),
                 "sentence": self.sentence, "as_is": self.as_is.as_dict(),
                 "to_be": self.to_be.as_dict(), "examples": list(self.examples)}
+        if self.kind == "skipped":
+            view["required_before"] = list(self.before or ())
         if self.roles is not None:
             view["roles"] = {"as_is": list(self.roles[0]), "to_be": list(self.roles[1])}
         return view
@@ -431,6 +483,31 @@ class Comparison:
     edges: list[DiffEdge]
     notes: list[str]
     warnings: list[str] = field(default_factory=list)
+    relations_compared: tuple[str, ...] = ()
+    """The relations compared, in words (`compared_relations`), as "No differences" names
+    them."""
+
+
+def compared_relations(as_is: Side, to_be: Side) -> tuple[str, ...]:
+    """The relations `compare` compares for these sides, in words: a log against a model
+    adds the model's requirements (required, before a later step, after an earlier one),
+    two models their required activities and steps required after another; lanes where a
+    model has lanes and the other side is a model with lanes or a log recording roles."""
+    found = ["activities", "the order of two activities", "repetition"]
+    kinds = {as_is.kind, to_be.kind}
+    if kinds == {"log", "model"}:
+        found += ["required activities", "activities required before a later step",
+                  "steps required after an earlier one"]
+    elif kinds == {"model"}:
+        found += ["required activities", "steps required after an earlier one"]
+    if kinds == {"model"}:
+        lanes = bool(as_is.lanes) and bool(to_be.lanes)
+    elif kinds == {"log", "model"}:
+        log, model = (as_is, to_be) if as_is.kind == "log" else (to_be, as_is)
+        lanes = bool(model.lanes) and log.performers is not None
+    else:
+        lanes = False
+    return (*found, *(["lanes"] if lanes else []))
 
 
 def percent(cases: int, of: int) -> str:
@@ -528,7 +605,8 @@ def compare(as_is: Side, to_be: Side,
     return Comparison(as_is, to_be, frozenset(compared), differences,
                       _diff_edges(left, right), notes,
                       [*as_is.warnings, *to_be.warnings, *_shared_warning(as_is, to_be),
-                       *_spelling_warnings(as_is, to_be)])
+                       *_spelling_warnings(as_is, to_be)],
+                      compared_relations(as_is, to_be))
 
 
 def _spelling_warnings(as_is: Side, to_be: Side) -> list[str]:
@@ -574,7 +652,9 @@ def _log_against_model(log: Side, model: Side) -> list[Difference]:
                                                                           log_measure)
 
     # Skipped: an activity the model requires (always, or before a later step that the case
-    # did) that the case never did at all.
+    # did) that the case never did at all. Where it is required before later steps, the
+    # sentence names those the cases counted did (the count is of the cases that did one of
+    # them and never the activity: a recount by that condition gives the same number).
     needs = required_before(model)
     always = required(model)
     for a in sorted(model.labels):
@@ -584,11 +664,45 @@ def _log_against_model(log: Side, model: Side) -> list[Difference]:
         if not traces:
             continue
         count = _count(log, traces)
-        text = (f"{_q(a)} is required by the {model.role} model but missing in "
-                f"{_cases_phrase(log, count, qualify=qualify)}.")
+        done = () if a in always else tuple(sorted(b for b in later
+                                                   if any(b in t for t in traces)))
+        if done:
+            steps = " or ".join(_q(b) for b in done)
+            text = (f"{_q(a)} is required before {' and before '.join(_q(b) for b in done)} "
+                    f"by the {model.role} model but missing in "
+                    f"{_cases_phrase(log, count, qualify=qualify)}, which did {steps} and "
+                    f"never {_q(a)}.")
+        else:
+            text = (f"{_q(a)} is required by the {model.role} model but missing in "
+                    f"{_cases_phrase(log, count, qualify=qualify)}.")
         found.append(Difference("skipped", (a,), text,
                                 *pair(Measure(count, log.cases), Measure(allowed=False)),
-                                _examples(log, traces)))
+                                _examples(log, traces), before=done))
+    # Missing after: B, which the model requires after A (the nearest such step, not one the
+    # model requires in every run: `nearest_required_after`), not done after a case's last A
+    # (never, or only before it).
+    for a, later in sorted(nearest_required_after(model).items()):
+        for b in sorted(later):
+            traces = [t for t in log.traces if a in t and b not in t[_last(t, a) + 1:]]
+            if not traces:
+                continue
+            never = [t for t in traces if b not in t]
+            count, none = _count(log, traces), _count(log, never)
+            if none == count:
+                how = f"which did {_q(a)} and never {_q(b)}"
+            elif none == 0:
+                how = f"which did {_q(b)} only before their last {_q(a)}"
+            else:
+                how = (f"{none:,} of which never did {_q(b)} and {count - none:,} did it only "
+                       f"before their last {_q(a)}")
+            text = (f"{_q(b)} is required after {_q(a)} by the {model.role} model but "
+                    f"missing in {_cases_phrase(log, count, qualify=qualify)}, {how}.")
+            # (examples: the cases that never did B first, then those that did it earlier)
+            examples = (_examples(log, never)
+                        + _examples(log, [t for t in traces if b in t]))[:MAX_EXAMPLES]
+            found.append(Difference("missing-after", (a, b), text,
+                                    *pair(Measure(count, log.cases), Measure(allowed=False)),
+                                    examples))
     # Order: A before B where the model never allows it.
     for (a, b), traces in sorted(log_rel.before.items()):
         if a == b or (a, b) in model_rel.before:
@@ -610,6 +724,11 @@ def _log_against_model(log: Side, model: Side) -> list[Difference]:
                                 *pair(Measure(count, log.cases), Measure(allowed=False)),
                                 _examples(log, traces)))
     return found
+
+
+def _last(trace: Trace, activity: str) -> int:
+    """The index of the last `activity` in `trace` (which has it)."""
+    return len(trace) - 1 - trace[::-1].index(activity)
 
 
 def policy_roles(policy: Policy) -> dict[str, frozenset[str]]:
@@ -774,6 +893,18 @@ def _model_against_model(as_is: Side, to_be: Side) -> list[Difference]:
             text = (f"{_q(activity)} is required by the as-is model but optional in the "
                     "to-be model.")
             found.append(Difference("required", (activity,), text, yes, no))
+    # Required after: B, the nearest step one model requires after A, that the other model
+    # does not require after A (where it has both).
+    follows_a, follows_b = required_after(as_is), required_after(to_be)
+    for model, other, follows in ((as_is, to_be, follows_b), (to_be, as_is, follows_a)):
+        for a, later in sorted(nearest_required_after(model).items()):
+            for b in sorted(later):
+                if a not in shared or b not in shared or b in follows.get(a, set()):
+                    continue
+                text = (f"{_q(b)} is required after {_q(a)} by the {model.role} model but not "
+                        f"by the {other.role} model.")
+                found.append(Difference("required-after", (a, b), text,
+                                        *((yes, no) if model is as_is else (no, yes))))
     return found
 
 
@@ -823,6 +954,7 @@ def comparison_json(result: Comparison, files: dict[str, Path | None] | None = N
         "as_is": side(result.as_is),
         "to_be": side(result.to_be),
         "compared_activities": sorted(result.compared),
+        "compared_relations": list(result.relations_compared),
         "differences": [d.as_dict() for d in result.differences],
         "edges": [{"source": e.source, "target": e.target, "status": e.status,
                    "as_is": e.as_is.as_dict(), "to_be": e.to_be.as_dict()}
@@ -863,8 +995,8 @@ def comparison_markdown(result: Comparison) -> str:
         lines += ["## Differences", ""]
         lines += [f"- {markdown_text(d.sentence)}" for d in result.differences]
     else:
-        lines.append("No differences in the compared relations (activities, the order of two "
-                     "activities, repetition, required activities, lanes).")
+        lines.append("No differences in the compared relations ("
+                     + ", ".join(result.relations_compared) + ").")
     edges = sum(e.status != "both" for e in result.edges)
     if edges:
         lines += ["", f"{edges:,} directly-follows edge{'s' if edges != 1 else ''} (with a "
@@ -1033,12 +1165,14 @@ _SEEN: list[Trace] = [()]
 @dataclass
 class ModelBehaviour:
     """What a model allows, from its reachability graph (every run, loops included): the
-    relations `relations` gives for a side, the activities every run does, and for each
-    activity those every run does before it."""
+    relations `relations` gives for a side, the activities every run does, for each
+    activity A those every run does before A (`required_before`: A -> the later steps B
+    that need it), and those every run does after each A (`required_after`: A -> B)."""
 
     relations: Relations
     required: set[str]
     required_before: dict[str, set[str]]
+    required_after: dict[str, set[str]]
     states: int
     can_end: bool
     """Whether any run reaches the end (the sink)."""
@@ -1139,9 +1273,11 @@ def model_behaviour(net: WorkflowNet, *, max_states: int = MAX_MODEL_STATES
             if any(source in quiet for source, _ in later):
                 found.directly[(a, b)] = _SEEN
     # Required: no run to the end without it; required before B: no run reaching a step of B
-    # (that can end) without it.
+    # (that can end) without it; B required after A: from no state a step of A leads to
+    # (on a run) is the end reachable without a step of B.
     required_set: set[str] = set()
     needs: dict[str, set[str]] = {}
+    follows: dict[str, set[str]] = {}
     for a in sorted(steps):
         without = forward([0], avoid=a)
         if end is None or end not in without:
@@ -1149,7 +1285,19 @@ def model_behaviour(net: WorkflowNet, *, max_states: int = MAX_MODEL_STATES
         for b, edges in steps.items():
             if b != a and not any(source in without for source, _ in edges):
                 needs.setdefault(a, set()).add(b)
-    return ModelBehaviour(found, required_set, needs, n, end is not None)
+    if end is not None:
+        for b in sorted(steps):
+            # (one backward pass per B: the states that can end without a step of B)
+            free: list[list[int]] = [[] for _ in range(n)]
+            for state, edges in enumerate(out):
+                for t, target in edges:
+                    if labels[t] != b:
+                        free[target].append(state)
+            ends_without = _closure([end], free)
+            for a, edges in steps.items():
+                if a != b and not any(target in ends_without for _, target in edges):
+                    follows.setdefault(a, set()).add(b)
+    return ModelBehaviour(found, required_set, needs, follows, n, end is not None)
 
 
 def _closure(starts: Iterable[int], links: list[list[int]]) -> set[int]:

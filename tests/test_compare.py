@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 import pytest
@@ -825,3 +826,213 @@ def test_the_docs_state_the_diff_graphs_scale_as_drawn() -> None:
         f'color="{BANDS[1].line}", fontcolor="#8c2d04", penwidth={BANDS[1].width:.1f}',
         "14 of 300 cases, 4.7%")
     assert 'labelled "only as-is, 3 of 300 cases, 1.0%"' in paragraph
+
+
+# --- steps required before a later one, and after an earlier one -------------------------
+APPROVE_OR_REJECT = [
+    ("s", "R"), ("R", "x"), ("x", "Approve"), ("x", "Reject"), ("Approve", "Pay"),
+    ("Pay", "j"), ("Reject", "j"), ("j", "Notify"), ("Notify", "Close"), ("Close", "e")]
+"""Receive, then approve and pay or reject, then notify and close (tasks named by id)."""
+APPROVE_OR_REJECT_RUNS = [("R", "Approve", "Pay", "Notify", "Close"),
+                          ("R", "Reject", "Notify", "Close")]
+
+
+def _approve_or_reject(path: Path) -> Path:
+    tasks = "".join(f'<task id="{t}" name="{t}"/>'
+                    for t in ("R", "Approve", "Reject", "Pay", "Notify", "Close"))
+    return _model(path, '<startEvent id="s"/><endEvent id="e"/><exclusiveGateway id="x"/>'
+                        '<exclusiveGateway id="j"/>' + tasks + _flows(*APPROVE_OR_REJECT))
+
+
+def _log_side(role: Literal["as-is", "to-be"], variants: dict[tuple[str, ...], list[str]]
+              ) -> Side:
+    """A log side of the given variants, each with its case ids."""
+    return Side(role, "log", f"{role} log", {t: len(ids) for t, ids in variants.items()},
+                {t: list(ids) for t, ids in variants.items()},
+                frozenset(a for t in variants for a in t))
+
+
+APPROVED_NOT_PAID = {
+    ("R", "Approve", "Pay", "Notify", "Close"): ["ok1", "ok2", "ok3", "ok4", "ok5"],
+    ("R", "Reject", "Notify", "Close"): ["rj1", "rj2", "rj3", "rj4"],
+    ("R", "Approve"): ["stop1", "stop2"],             # approved, then nothing
+    ("R", "Approve", "Notify", "Close"): ["np1", "np2", "np3"],  # approved, never paid
+    ("R", "Pay", "Notify", "Close"): ["na1"],          # paid, never approved
+    ("R", "Pay", "Approve", "Notify", "Close"): ["late1"],  # paid, then approved
+}
+"""16 cases against the approve-or-reject model: 5 never paid after approving, 1 paid only
+before its approval, 1 paid without an approval."""
+
+
+def test_a_step_required_after_an_earlier_one_is_told_where_cases_miss_it(
+        tmp_path: Path) -> None:
+    """Cases that stop after 'Approve refund' (or are closed unpaid) were told only as
+    missing the steps every run does ('Close ticket', 'Notify customer'), never as missing
+    the payout the SOP requires after an approval. The model's runs that do 'Approve' all do
+    'Pay' after it: a case without a 'Pay' after its last 'Approve' misses it. Only the
+    nearest such step is told ('Notify' and 'Close' also follow every 'Approve', but follow
+    'Pay' too, and every run does them: told as required, where missing)."""
+    model = compare_files(_approve_or_reject(tmp_path / "m.bpmn"),
+                          _approve_or_reject(tmp_path / "m.bpmn")).to_be
+    log = _log_side("as-is", APPROVED_NOT_PAID)
+    result = compare(log, model)
+    after = [d for d in result.differences if d.kind == "missing-after"]
+    assert [(d.activities, d.as_is.as_dict(), d.to_be.as_dict()) for d in after] == [
+        (("Approve", "Pay"), {"cases": 6, "of": 16, "share": 0.375}, {"allowed": False})]
+    assert after[0].sentence == (
+        "'Pay' is required after 'Approve' by the to-be model but missing in 38% of cases "
+        "(6 of 16), 5 of which never did 'Pay' and 1 did it only before their last "
+        "'Approve'.")
+    # The cases that never paid first, then the one paid before its approval.
+    assert after[0].examples == ("np1", "np2", "np3", "stop1", "stop2")
+    view = after[0].as_dict()
+    assert (view["kind"], view["activities"]) == ("missing-after", ["Approve", "Pay"])
+    # Required before a later step: the count is of the cases that did it and never the step.
+    skipped = {d.activities: d for d in result.differences if d.kind == "skipped"}
+    assert skipped[("Approve",)].sentence == (
+        "'Approve' is required before 'Pay' by the to-be model but missing in 6% of cases "
+        "(1 of 16), which did 'Pay' and never 'Approve'.")
+    assert skipped[("Approve",)].as_dict()["required_before"] == ["Pay"]
+    assert skipped[("Approve",)].examples == ("na1",)
+    # Required in every run: 'Notify' and 'Close' missing in the two cases that stopped.
+    for task in ("Notify", "Close"):
+        assert skipped[(task,)].sentence == (
+            f"'{task}' is required by the to-be model but missing in 13% of cases (2 of 16).")
+        assert skipped[(task,)].as_dict()["required_before"] == []
+    # The same model given by its runs: the same differences.
+    runs = side_from_traces(APPROVE_OR_REJECT_RUNS, "to-be", "runs")
+    assert [d.sentence for d in compare(log, runs).differences] == [
+        d.sentence for d in result.differences]
+
+
+def test_a_model_requires_after_each_of_its_loops_rounds(tmp_path: Path) -> None:
+    """A loop: 'A' then 'B', and back to 'A' or on to 'C'. Every run does 'B' after each
+    'A', so after the last one too: a case 'A, B, A, C' misses it (after its last 'A'). Every
+    run does 'B', but the model allows 'B' before 'A' (the loop back): neither "required"
+    nor an order sentence tells that case, so 'B' after 'A' is told."""
+    tasks = "".join(f'<task id="{t}" name="{t}"/>' for t in "ABC")
+    model = _model(tmp_path / "loop.bpmn",
+                   '<startEvent id="s"/><exclusiveGateway id="m"/><exclusiveGateway id="x"/>'
+                   '<endEvent id="e"/>' + tasks + _flows(
+                       ("s", "m"), ("m", "A"), ("A", "B"), ("B", "x"), ("x", "m"),
+                       ("x", "C"), ("C", "e")))
+    side = compare_files(model, model).to_be
+    assert side.behaviour is not None
+    assert side.behaviour.required_after == {"A": {"B", "C"}, "B": {"C"}}
+    log = _log_side("as-is", {("A", "B", "A", "B", "C"): ["fine"],
+                              ("A", "B", "A", "C"): ["cut"]})
+    after = [d for d in compare(log, side).differences if d.kind == "missing-after"]
+    # 'C' is required in every run and never allowed before 'A' or 'B': not told after
+    # them (a case without it is told as missing it, or as doing it too early).
+    assert [(d.activities, d.as_is.cases, d.examples) for d in after] == [
+        (("A", "B"), 1, ("cut",))]
+    assert after[0].sentence.endswith("which did 'B' only before their last 'A'.")
+
+
+def test_required_after_with_the_log_on_the_to_be_side(tmp_path: Path) -> None:
+    """An as-is model against a to-be log: the same counts, told of to-be cases, the
+    measures swapped."""
+    model = compare_files(_approve_or_reject(tmp_path / "m.bpmn"),
+                          _approve_or_reject(tmp_path / "m.bpmn")).as_is
+    result = compare(model, _log_side("to-be", APPROVED_NOT_PAID))
+    after = [d for d in result.differences if d.kind == "missing-after"]
+    assert [(d.activities, d.as_is.as_dict(), d.to_be.as_dict()) for d in after] == [
+        (("Approve", "Pay"), {"allowed": False}, {"cases": 6, "of": 16, "share": 0.375})]
+    assert after[0].sentence.startswith(
+        "'Pay' is required after 'Approve' by the as-is model but missing in 38% of to-be "
+        "cases (6 of 16)")
+
+
+def test_models_are_compared_on_the_steps_they_require_after_another() -> None:
+    """The to-be model pays after every approval; the as-is model may close unpaid."""
+    to_be = side_from_traces(APPROVE_OR_REJECT_RUNS, "to-be", "to-be")
+    as_is = side_from_traces([*APPROVE_OR_REJECT_RUNS, ("R", "Approve", "Notify", "Close")],
+                             "as-is", "as-is")
+    differences = compare(as_is, to_be).differences
+    assert [(d.kind, d.activities, d.sentence, d.as_is.allowed, d.to_be.allowed)
+            for d in differences if d.kind == "required-after"] == [
+        ("required-after", ("Approve", "Pay"),
+         "'Pay' is required after 'Approve' by the to-be model but not by the as-is model.",
+         False, True)]
+    assert [d.activities for d in compare(to_be, as_is).differences
+            if d.kind == "required-after"] == [("Approve", "Pay")]
+    assert compare(to_be, to_be).differences == []
+
+
+def test_no_differences_names_the_relations_compared(tmp_path: Path) -> None:
+    """"No differences" listed required activities and lanes also where neither was compared
+    (two logs); with a model it now names the steps required before and after another."""
+    fine = {t: [f"c{k}"] for k, t in enumerate(APPROVE_OR_REJECT_RUNS)}
+    model = side_from_traces(APPROVE_OR_REJECT_RUNS, "to-be", "runs")
+    with_model = compare(_log_side("as-is", fine), model)
+    text = write_comparison(with_model, tmp_path / "m")["compare.md"].read_text(
+        encoding="utf-8")
+    assert ("No differences in the compared relations (activities, the order of two "
+            "activities, repetition, required activities, activities required before a "
+            "later step, steps required after an earlier one).") in text
+    two_logs = compare(_log_side("as-is", fine), _log_side("to-be", fine))
+    text = write_comparison(two_logs, tmp_path / "l")["compare.md"].read_text(
+        encoding="utf-8")
+    assert ("No differences in the compared relations (activities, the order of two "
+            "activities, repetition).") in text
+    data = json.loads((tmp_path / "l" / "compare.json").read_text(encoding="utf-8"))
+    assert data["compared_relations"] == ["activities", "the order of two activities",
+                                          "repetition"]
+
+
+def test_required_before_and_after_on_the_sample_recount(violated_log: Path) -> None:
+    """The sample's approved-not-paid and paid-not-approved cases, recounted here with
+    pandas by the conditions the sentences state."""
+    result = compare_files(violated_log, ECOMMERCE)
+    log = _ordered(violated_log)
+    traces = log.groupby("case:concept:name")["concept:name"].apply(tuple)
+
+    def no_payout_after_approval(trace: tuple[str, ...]) -> bool:
+        if "Approve refund" not in trace:
+            return False
+        last = len(trace) - 1 - trace[::-1].index("Approve refund")
+        return "Execute payout" not in trace[last + 1:]
+
+    unpaid = int(traces.map(no_payout_after_approval).sum())
+    assert unpaid > 0
+    after = {d.activities: d for d in result.differences if d.kind == "missing-after"}
+    assert after[("Approve refund", "Execute payout")].as_is.cases == unpaid
+    unapproved = int(traces.map(lambda t: "Execute payout" in t
+                                and "Approve refund" not in t).sum())
+    skipped = next(d for d in result.differences if d.kind == "skipped"
+                   and d.activities == ("Approve refund",))
+    assert skipped.before == ("Execute payout",)
+    assert skipped.as_is.cases == unapproved
+    assert (f"'Approve refund' is required before 'Execute payout' by the to-be model but "
+            f"missing in {round(100 * unapproved / 300)}% of cases ({unapproved} of 300), "
+            "which did 'Execute payout' and never 'Approve refund'.") == skipped.sentence
+
+
+@pytest.fixture(scope="module")
+def demo_log() -> pd.DataFrame:
+    """The demo's canonical log: the bundled sample's exports imported as the demo imports
+    them."""
+    from contextlib import ExitStack
+    from importlib.resources import as_file, files
+
+    from audit.demo import SAMPLE
+    from audit.sources.pipeline import import_and_correlate
+
+    folder = files("sample_logs").joinpath(SAMPLE, "exports")
+    with ExitStack() as stack:
+        exports = sorted(
+            (Path(stack.enter_context(as_file(item))) for item in folder.iterdir()
+             if item.is_file() and not item.name.startswith(".")), key=lambda p: p.name)
+        return import_and_correlate([(path, None) for path in exports]).log
+
+
+def test_the_demos_approved_but_never_paid_cases_are_told(demo_log: pd.DataFrame) -> None:
+    """The demo's three cases that end right after 'Approve refund' showed only as missing
+    'Close ticket' and 'Notify customer'."""
+    from conformance.compare import load_side, side_from_log
+
+    result = compare(side_from_log(demo_log, "as-is", "demo"), load_side(ECOMMERCE, "to-be"))
+    after = [d for d in result.differences if d.kind == "missing-after"]
+    assert [d.activities for d in after] == [("Approve refund", "Execute payout")]
+    assert after[0].examples[:3] == ("40141", "CS0000249", "RFD-66")
+    assert "3 of which never did 'Execute payout'" in after[0].sentence
