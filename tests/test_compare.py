@@ -439,6 +439,10 @@ def test_a_pool_of_a_collaboration_is_compared_as_file_hash_process(tmp_path: Pa
                                           str(tmp_path / process)])
         assert named.exit_code == 0, named.output
         assert "0 difference(s)" in named.output and "warning" not in named.output
+        # (the console names the relations compared, as compare.md does)
+        assert ("No differences in the compared relations (activities, the order of two "
+                "activities, repetition, required activities, activities required before a "
+                "later step, steps required after an earlier one).") in named.output
     unknown = CliRunner().invoke(main, ["compare", str(log), f"{model}#Nope", "--out",
                                         str(tmp_path / "nope")])
     assert unknown.exit_code == 2
