@@ -73,6 +73,7 @@ def shown(amount: float, code: object, *, grouped: bool = True) -> str:
 
 
 def figure(amount: float, code: object) -> str:
-    """`amount` as a message tells it: in the minor units of `code`, not grouped (as a
-    finding's `:.2f` field reads), or "(not recorded)" where it is missing (NaN)."""
-    return "(not recorded)" if amount != amount else shown(amount, code, grouped=False)
+    """`amount` as a message tells it: in the minor units of `code`, thousands grouped (as
+    a finding's `:.2f` field reads, and the reports' tables show amounts: "1,594.55",
+    "12,500" in JPY), or "(not recorded)" where it is missing (NaN)."""
+    return "(not recorded)" if amount != amount else shown(amount, code)

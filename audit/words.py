@@ -1,5 +1,5 @@
-"""Counts and durations in words: "1 event", "2 events", "15d 2h", as messages and reports
-write them."""
+"""Counts, durations and times in words: "1 event", "2 events", "15d 2h", "2026-09-24
+11:09:33 UTC", as messages and reports write them."""
 
 from __future__ import annotations
 
@@ -66,3 +66,45 @@ def _told(nanos: int) -> str:
         elif count:
             texts.append(f"{count}{unit}")
     return sign + (" ".join(texts) if texts else "0s")
+
+
+def moment(stamp: Any) -> str:
+    """A time as messages and the reports' tables tell it: in UTC, to the second, the zone
+    named ("2026-09-24 11:09:33 UTC"; a fraction of a second is dropped, as the tables drop
+    it). `stamp`: a `pd.Timestamp`, a `datetime`, a `np.datetime64` or ISO 8601 text; one
+    without a zone is taken as UTC (the canonical log's times are UTC); NaT or None reads
+    "n/a". (The ISO text stays what evidence and findings' `timestamp` hold.)"""
+    import pandas as pd
+
+    if stamp is None or (isinstance(stamp, float) and stamp != stamp):
+        return "n/a"
+    when = pd.Timestamp(stamp)
+    if pd.isna(when):  # (NaT, or a np.datetime64 of NaT)
+        return "n/a"
+    if when.tzinfo is not None:
+        when = when.tz_convert("UTC")
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def moments(times: Any) -> list[str | None]:
+    """`moment` of each of `times` (a column of times, with or without a zone, of any unit,
+    or of `Timestamp` objects), None where missing (a message says "(not recorded)"): from
+    their integers, with no Timestamp per value where the column is of one dtype."""
+    import numpy as np
+    import pandas as pd
+
+    column = pd.Series(times, copy=False)
+    dtype = column.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        column = column.dt.tz_convert("UTC").dt.tz_localize(None)
+    elif not pd.api.types.is_datetime64_dtype(dtype):
+        return [None if v is None or v is pd.NaT or (isinstance(v, float) and v != v)
+                else moment(v) for v in column.tolist()]
+    wall = np.asarray(column.to_numpy())
+    missing = np.isnat(wall)
+    # "2026-09-24T11:09:33" (a year past 9999 longer): the date, the clock, the zone.
+    texts = np.datetime_as_string(wall.astype("datetime64[s]"), unit="s").tolist()
+    if not missing.any():
+        return [f"{t[:-9]} {t[-8:]} UTC" for t in texts]
+    return [None if gone else f"{t[:-9]} {t[-8:]} UTC"
+            for t, gone in zip(texts, missing.tolist(), strict=True)]

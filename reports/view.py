@@ -26,7 +26,7 @@ from audit.findings import SEVERITIES, Finding, FindingColumns, money_buckets, s
 from audit.ingest import input_labels
 from audit.rules.base import FAMILIES, SECTIONS
 from audit.store import findings_json_written, imported_earlier_report
-from audit.words import counted
+from audit.words import counted, moment
 from reports.graphs import LegendKey
 from reports.records import json_text
 
@@ -378,13 +378,9 @@ def clock_source(manifest: dict[str, Any]) -> str:
 
 
 def short_time(iso: str | None) -> str:
-    """'2026-08-19T12:23:16+00:00' -> '2026-08-19 12:23:16 UTC'."""
-    if not iso:
-        return ""
-    stamp = pd.Timestamp(iso)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC")
-    return stamp.strftime("%Y-%m-%d %H:%M:%S UTC")
+    """'2026-08-19T12:23:16+00:00' -> '2026-08-19 12:23:16 UTC' ("" for none): the time as
+    the findings' messages tell it (`audit.words.moment`)."""
+    return moment(iso) if iso else ""
 
 
 def _missing(value: Any) -> bool:

@@ -158,7 +158,7 @@ def test_amounts_are_shown_in_the_currencys_minor_units(
     """A finding's message and amount at risk keep the minor units of its currency: three
     decimals for KWD, none for JPY (before: two for every currency, so 1.391 KWD paid
     against 1.375 approved read "paid 1.39 KWD against an approved 1.38", and 0.016 at risk
-    was 0.02)."""
+    was 0.02); the message groups thousands and names the currency of both amounts."""
     steps = [{"a": "Capture payment"}, {"a": "Receive refund request"},
              {"a": "Collect evidence"}, {"a": "Approve refund"}]
     log = {"K1": {"cur": "KWD", "amount": 1.375,
@@ -170,9 +170,9 @@ def test_amounts_are_shown_in_the_currencys_minor_units(
     found = {f.case_id: (f.message, f.amount_at_risk, f.currency)
              for f in result.findings if f.rule == "AP005"}
     assert found == {
-        "K1": ("paid 1.391 KWD against an approved 1.375", 0.016, "KWD"),
-        "J1": ("paid 9526 JPY against an approved 9000", 526.0, "JPY"),
-        "E1": ("paid 100.00 EUR against an approved 80.00", 20.0, "EUR")}
+        "K1": ("paid 1.391 KWD against an approved 1.375 KWD", 0.016, "KWD"),
+        "J1": ("paid 9,526 JPY against an approved 9,000 JPY", 526.0, "JPY"),
+        "E1": ("paid 100.00 EUR against an approved 80.00 EUR", 20.0, "EUR")}
 
 
 def test_an_approval_in_another_currency_puts_no_amount_of_the_cases_at_risk(
@@ -220,10 +220,10 @@ def test_refunds_over_a_charge_put_at_risk_what_each_case_added(
     told = {f.case_id: (f.evidence["other_cases"], f.message)
             for f in result.findings if f.rule == "EV005"}
     assert told == {
-        "B": (["A"], "refunds on charge ch_1 reach 77.05 EUR, above the captured 66.89 "
+        "B": (["A"], "refunds on charge ch_1 reach 77.05 EUR, above the captured 66.89 EUR "
                      "(with the payouts of case A)"),
         "C": (["A", "B"], "refunds on charge ch_1 reach 97.05 EUR, above the captured "
-                          "66.89 (with the payouts of cases A, B)")}
+                          "66.89 EUR (with the payouts of cases A, B)")}
 
 
 def test_refund_exceeds_charge_names_five_other_cases_and_counts_them_all(
@@ -451,8 +451,8 @@ def test_a_value_not_recorded_reads_so_in_a_message(
     assert found == {
         ("AP004", "A1"): "approved by (not recorded) (role: none recorded), which may not "
                          "approve",
-        ("AP003", "A1"): "900.00 EUR is above the threshold of 500.00, approved only by "
-                         "(not recorded)",
+        ("AP003", "A1"): "900.00 EUR is above the threshold of 500.00 EUR, approved only "
+                         "by (not recorded)",
         ("EV006", "E1"): "purchase paid by (not recorded) in EUR, refunded by (not recorded) "
                          "in USD"}
 
@@ -501,8 +501,8 @@ def test_a_second_level_after_the_payout_is_told_so(
     result, _ = run_case({}, {"log": log}, "AP003 late", policy_for)
     [finding] = [f for f in result.findings if f.rule == "AP003"]
     assert finding.message == (
-        "900.00 EUR is above the threshold of 500.00, approved only by Stefan Kowalski "
-        "before the payout (the second level only after it, on 2026-07-03T09:00:00+00:00)")
+        "900.00 EUR is above the threshold of 500.00 EUR, approved only by Stefan Kowalski "
+        "before the payout (the second level only after it, on 2026-07-03 09:00:00 UTC)")
     assert finding.event_ids == ["C1-02", "C1-03", "C1-04", "C1-05"]
     # The mirror: the second level before the payout, the first only after it.
     events = log["C1"]["events"]
@@ -513,8 +513,8 @@ def test_a_second_level_after_the_payout_is_told_so(
     result, _ = run_case({}, {"log": log}, "AP003 early", policy_for)
     [finding] = [f for f in result.findings if f.rule == "AP003"]
     assert (finding.message, finding.timestamp) == (
-        "900.00 EUR is above the threshold of 500.00, approved only by Tanja Vogel before "
-        "the payout (the first level only after it, on 2026-07-03T09:00:00+00:00)",
+        "900.00 EUR is above the threshold of 500.00 EUR, approved only by Tanja Vogel "
+        "before the payout (the first level only after it, on 2026-07-03 09:00:00 UTC)",
         "2026-07-01T10:00:00+00:00")
 
 
@@ -680,7 +680,8 @@ def test_an_amount_mismatch_beside_a_payout_in_another_currency(
     result, _ = run_case({}, {"log": log}, "EV004 currencies", policy_for)
     found = {f.case_id: (f.event_ids, f.timestamp, f.amount_at_risk, f.currency, f.message)
              for f in result.findings if f.rule == "EV004"}
-    told = "requested 100.00 EUR, paid 40.00 (not counting 10.00 USD paid in another currency)"
+    told = ("requested 100.00 EUR, paid 40.00 EUR (not counting 10.00 USD paid in another "
+            "currency)")
     assert found == {
         "D": (["D-01", "D-04"], "2026-07-05T08:00:00+00:00", 60.0, "EUR", told),
         "E": (["E-01", "E-03"], "2026-07-04T08:00:00+00:00", 60.0, "EUR", told)}

@@ -41,7 +41,7 @@ def test_a_reopened_request_is_open_since_the_request_that_reopened_it(
     assert breach.event_ids == ["C1-03"]
     assert breach.timestamp == "2026-08-15T09:00:00+00:00"
     assert breach.message == ("no payout 74d 15h after the request, still open at "
-                              "2026-10-15T00:00:00+00:00 (SLA 14d)")
+                              "2026-10-15 00:00:00 UTC (SLA 14d)")
     assert (breach.evidence["open_for"], breach.evidence["sla"]) == (
         "74 days 15:00:00", "14 days 00:00:00")
 
@@ -58,7 +58,10 @@ def test_a_stage_still_open_is_dated_when_its_limit_ran_out(
     assert late.timestamp == "2026-07-11T09:00:00+00:00"
     assert late.event_ids == ["C1-01"]
     assert late.message == ("approval still open after 12d at "
-                            "2026-07-13T09:00:00+00:00 (limit 10d)")
+                            "2026-07-13 09:00:00 UTC (limit 10d)")
+    # (The message tells the as-of time as the reports show times; the evidence keeps ISO.)
+    assert late.evidence["late"] == ("approval still open after 12d at "
+                                     "2026-07-13T09:00:00+00:00 (limit 10d)")
     assert late.evidence["stages"] == [{
         "stage": "approval", "from": "request", "to": "first-approval",
         "started": "2026-07-01T09:00:00+00:00", "ended": None,
@@ -79,7 +82,7 @@ def test_a_late_stage_that_ended_and_one_still_open_are_one_finding(
     found = _sl(log, "2026-07-13T09:00:00Z", policy_for, stages)
     late = found[("SL002", "C1")]
     assert late.message == ("approval took 11d (limit 10d); payout still open after 1d at "
-                            "2026-07-13T09:00:00+00:00 (limit 12h)")
+                            "2026-07-13 09:00:00 UTC (limit 12h)")
     assert late.timestamp == "2026-07-12T09:00:00+00:00"
 
 
@@ -146,7 +149,7 @@ def test_a_late_paid_episode_and_a_late_open_one_in_one_case(
         (["C1-02", "C1-04"], "2026-07-21T09:00:00+00:00",
          "request to payout took 20d (SLA 14d)"),
         (["C1-06"], "2026-08-24T09:00:00+00:00",
-         "no payout 22d after the request, still open at 2026-09-01T09:00:00+00:00 "
+         "no payout 22d after the request, still open at 2026-09-01 09:00:00 UTC "
          "(SLA 14d)")]
 
 

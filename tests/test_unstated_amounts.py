@@ -53,10 +53,11 @@ def test_a_payout_of_unknown_amount_beyond_the_charge_has_no_zero_at_risk(
     b, c = found["B", "refund-exceeds-charge"], found["C", "refund-exceeds-charge"]
     assert b.amount_at_risk == 50.0
     assert b.message == ("refunds on charge ch_1 reach 150.00 EUR, above the captured 100.00 "
-                         "(with the payouts of case A)")
+                         "EUR (with the payouts of case A)")
     assert c.amount_at_risk is None and c.currency == "EUR"
     assert c.message == ("refunds on charge ch_1 reach 150.00 EUR and 1 payout stating no "
-                         "amount, above the captured 100.00 (with the payouts of cases A, B)")
+                         "amount, above the captured 100.00 EUR (with the payouts of cases A, "
+                         "B)")
     assert found["C", "payout-without-amount"].amount_at_risk is None
 
 
@@ -68,7 +69,8 @@ def test_an_excess_beside_a_payout_of_unknown_amount_says_so(policy: Policy) -> 
     c = found["C", "refund-exceeds-charge"]
     assert c.amount_at_risk == 10.0
     assert c.message == ("refunds on charge ch_1 reach 110.00 EUR and 1 payout stating no "
-                         "amount, above the captured 100.00 (with the payouts of cases A, B)")
+                         "amount, above the captured 100.00 EUR (with the payouts of cases A, "
+                         "B)")
     assert ("B", "refund-exceeds-charge") not in found
     assert ("A", "refund-exceeds-charge") not in found and ("A", "payout-without-amount") in found
 
@@ -82,8 +84,8 @@ def test_amount_mismatch_tells_the_payouts_of_unknown_amount(policy: Policy) -> 
         {"a": "Execute payout", "amount": None}]}}, policy)
     mismatch = found["C1", "amount-mismatch"]
     assert mismatch.amount_at_risk == 50.0
-    assert mismatch.message == ("requested 100.00 EUR, paid 150.00, and 1 payout stating no "
-                                "amount")
+    assert mismatch.message == ("requested 100.00 EUR, paid 150.00 EUR, and 1 payout stating "
+                                "no amount")
     assert mismatch.event_ids == ["C1-02", "C1-05", "C1-06"]
     dq = found["C1", "payout-without-amount"]
     assert dq.event_ids == ["C1-06"] and dq.severity == "high"

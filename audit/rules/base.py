@@ -12,6 +12,7 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from string import Formatter
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -20,6 +21,7 @@ import pandas as pd
 
 from audit.currency import decimals, rounded
 from audit.findings import Finding
+from audit.words import duration, durations, moments
 
 if TYPE_CHECKING:
     from audit.rules.facts import CaseFacts
@@ -97,8 +99,11 @@ class Rule(ABC):
 
         `events` name columns holding event ids (or lists of ids); `message` is a format string
         over the row's columns, where a `:.2f` field is an amount in the row's `currency`
-        (shown in its minor units, as is `amount`, the amount at risk); `when` names the
-        column with the timestamp to report.
+        (shown in its minor units with thousands grouped, "1,594.55", "12,500" in JPY; `amount`,
+        the amount at risk, is rounded to them); `when` names the column with the timestamp
+        to report. In the message only, a time reads as the reports' tables show it
+        ("2026-09-24 11:09:33 UTC") and a duration in words ("14d 11h 3m 54s"): the
+        finding's evidence keeps their ISO 8601 and pandas forms.
         """
         fields = {name for _, name, _, _ in Formatter().parse(message) if name}
         shown = [f for f in fields if f != "case"]  # (the message's own fields)
@@ -117,6 +122,16 @@ class Rule(ABC):
         rows_values = [dict(zip(names, values, strict=True))
                        for values in zip(*plain, strict=True)] \
             if plain else [{} for _ in range(len(matches))]
+        # The message's times and durations in words, for the message alone (evidence keeps
+        # the plain forms): its fields' values apart, only where it has such a field.
+        told = {c: words for c in columns if c in fields and (
+            words := _told_column(matches[c], iso.get(c), cells.get(c))) is not None}
+        in_message = [k for k, c in enumerate(columns) if c in fields and c != "case"]
+        message_names = [names[k] for k in in_message]
+        messages_values = [
+            dict(zip(message_names, values, strict=True))
+            for values in zip(*(told.get(columns[k], plain[k]) for k in in_message),
+                              strict=True)] if told else rows_values
         ids_per_row = _event_id_lists([cells[c] for c in events], len(matches))
         stamps = iso[when] if when in iso else _iso_times(cells[when])
         currencies = cells["currency"] if "currency" in cells else [None] * len(matches)
@@ -130,8 +145,9 @@ class Rule(ABC):
         # own copies these would be 0.1 GB more.
         texts: dict[str, str] = {}
         one = texts.setdefault
-        for case_id, values, event_ids, stamp, at_risk in zip(
-                matches.index, rows_values, ids_per_row, stamps, amounts, strict=True):
+        for case_id, values, message_values, event_ids, stamp, at_risk in zip(
+                matches.index, rows_values, messages_values, ids_per_row, stamps, amounts,
+                strict=True):
             known = [described[i] for i in event_ids if i in described]
             currency = values.get("currency")
             out.append(Finding(
@@ -142,8 +158,8 @@ class Rule(ABC):
                     str(r) for _, r in known if r is not None)],
                 timestamp=stamp,
                 message=_message(_in_minor_units(
-                    message, currency if type(currency) is str else None), case_id, values,
-                    shown),
+                    message, currency if type(currency) is str else None), case_id,
+                    message_values, shown),
                 evidence={k: one(v, v) if type(v := values[k]) is str else v
                           for k in evidence},
                 amount_at_risk=at_risk,
@@ -168,10 +184,35 @@ _UNRECORDED = _Unrecorded()
 
 @functools.lru_cache(maxsize=1024)
 def _in_minor_units(message: str, currency: str | None) -> str:
-    """`message` with its amounts' `:.2f` given the minor units of `currency` (`:.0f` for
-    JPY, `:.3f` for KWD; unchanged for an unknown or missing code)."""
-    places = decimals(currency)
-    return message if places == 2 else message.replace(":.2f}", f":.{places}f}}")
+    """`message` with its amounts' `:.2f` given the minor units of `currency` and their
+    thousands grouped, as the reports' tables show amounts (`:,.0f` for JPY, `:,.3f` for
+    KWD; `:,.2f` for an unknown or missing code)."""
+    return message.replace(":.2f}", f":,.{decimals(currency)}f}}")
+
+
+def _told_column(column: pd.Series, iso: list[str | None] | None,
+                 cells: list[Any] | None) -> list[str | None] | None:
+    """A message field's column in words where it is one of times or of durations (None
+    where a value is missing, which the message says is not recorded): times as
+    `audit.words.moment` tells them, "2026-09-24 11:09:33 UTC" (from `iso`, the column's ISO
+    texts where `_utc_iso_texts` gave them), durations as `audit.words.duration`, "14d 11h";
+    None for any other column (its values as they are)."""
+    if iso is not None:
+        return [None if t is None else f"{t[:10]} {t[11:19]} UTC" for t in iso]
+    dtype = column.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return moments(column)
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return [None if text == "n/a" else text for text in durations(column)]
+    if dtype != np.dtype(object) or cells is None or not any(
+            issubclass(k, datetime | timedelta) for k in set(map(type, cells))):
+        return None  # (texts, numbers, lists: a type check of the column, no cell's)
+    kinds = {type(v) for v in cells if not _missing(v)}
+    if all(issubclass(k, datetime) for k in kinds):
+        return moments(pd.Series([None if _missing(v) else v for v in cells], dtype=object))
+    if all(issubclass(k, timedelta) for k in kinds):
+        return [None if _missing(v) else duration(v) for v in cells]
+    return None
 
 
 def _message(message: str, case_id: object, values: dict[str, Any],

@@ -5,6 +5,7 @@ import pandas as pd
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
+from audit.words import moment
 
 
 class MissingSecondApproval(Rule):
@@ -69,7 +70,7 @@ class MissingSecondApproval(Rule):
         hits["who"] = hits["approval1_resource"].where(~early, hits["approval2_resource"])
         hits["second"] = [
             f" before the payout (the {'first' if first else 'second'} level only after it, "
-            f"on {(one if first else two).isoformat()})" if first or second else ""
+            f"on {moment(one if first else two)})" if first or second else ""
             for one, two, first, second in zip(
                 hits["approval1_time"].tolist(), hits["approval2_time"].tolist(),
                 early.tolist(), late.tolist(), strict=True)]
@@ -79,5 +80,5 @@ class MissingSecondApproval(Rule):
             facts, hits, events=("request_eid", "approval1_eid", "payout_eid", "late_eid"),
             when="when", amount="judged_amount",
             evidence=("judged_amount", "threshold", "currency", "approval1_resource"),
-            message="{judged_amount:.2f} {currency} is above the threshold of {threshold:.2f}, "
-                    "approved only by {who}{second}")
+            message="{judged_amount:.2f} {currency} is above the threshold of {threshold:.2f} "
+                    "{currency}, approved only by {who}{second}")

@@ -53,4 +53,4 @@ class PayoutExceedsApproved(Rule):
             facts, hits, events=("approval_eids", "payout_eids"), when="payout_time",
             amount="excess", evidence=("approvals_min_amount", "payouts_sum", "currency"),
             message="paid {payouts_sum:.2f} {currency} against an approved "
-                    "{approvals_min_amount:.2f}")
+                    "{approvals_min_amount:.2f} {currency}")

@@ -88,4 +88,5 @@ class AmountMismatch(Rule):
         return self.findings(
             facts, hits, events=("request_eid", "payout_eids"), when="when",
             amount="difference", evidence=("request_amount", "payouts_sum", "currency"),
-            message="requested {request_amount:.2f} {currency}, paid {payouts_sum:.2f}{beside}")
+            message="requested {request_amount:.2f} {currency}, paid {payouts_sum:.2f} "
+                    "{currency}{beside}")

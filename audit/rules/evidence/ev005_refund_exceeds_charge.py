@@ -232,7 +232,8 @@ class RefundExceedsCharge(Rule):
             evidence=("charge", "charge_amount", "refunded", "currency", "other_cases",
                       "other_cases_n"),
             message="refunds on charge {charge} reach {refunded:.2f} {currency}"
-                    "{unknown_told}, above the captured {charge_amount:.2f}{others_told}")
+                    "{unknown_told}, above the captured {charge_amount:.2f} {currency}"
+                    "{others_told}")
 
 
 OTHERS_NAMED = 5

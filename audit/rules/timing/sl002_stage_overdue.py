@@ -10,7 +10,7 @@ from audit.findings import Finding
 from audit.policy import STAGE_POINTS, Stage
 from audit.rules.base import Option, Rule
 from audit.rules.facts import POINT_COLUMNS, CaseFacts, Episodes, Ints
-from audit.words import duration, durations
+from audit.words import duration, durations, moment
 
 
 class StageOverdue(Rule):
@@ -99,7 +99,7 @@ class StageOverdue(Rule):
         return self.findings(
             facts, hits, events=("request_eid", "evidence_eid", "approval_eids", "payout_eid",
                                  "close_eid"),
-            when="ended", evidence=("late", "stages"), message="{late}")
+            when="ended", evidence=("late", "stages"), message="{late_told}")
 
 
 def _episode_rows(facts: CaseFacts, codes: Ints, used: set[str]
@@ -156,6 +156,8 @@ def _late(facts: CaseFacts, c: pd.DataFrame, points: dict[str, pd.Series],
     details: list[list[dict[str, str | None]]] = [[] for _ in range(n)]
     when = pd.Series(pd.NaT, index=hits.index, dtype=c["request_time"].dtype)
     as_of = facts.as_of.isoformat()
+    as_of_told = moment(facts.as_of)  # (the message's; evidence keeps the ISO text)
+    said: dict[int, list[str]] = {}  # (the message's texts of a row with a stage open)
     for stage, started, ended, took, late, running in stages:
         mine = late[late_anywhere]
         still = running[late_anywhere][mine].tolist()
@@ -171,12 +173,17 @@ def _late(facts: CaseFacts, c: pd.DataFrame, points: dict[str, pd.Series],
             if is_open:  # started, not ended, and over its limit at the as-of time
                 texts[k].append(f"{stage.name} still open after {open_text} at "
                                 f"{as_of} (limit {told})")
+                said.setdefault(k, texts[k][:-1]).append(
+                    f"{stage.name} still open after {open_text} at {as_of_told} "
+                    f"(limit {told})")
                 details[k].append({"stage": stage.name, "from": stage.start,
                                    "to": stage.end, "started": begun.isoformat(),
                                    "ended": None, "open_at": as_of,
                                    "took": str(open_for), "limit": limit})
                 continue
             texts[k].append(f"{stage.name} took {spent_text} (limit {told})")
+            if k in said:
+                said[k].append(texts[k][-1])
             details[k].append({"stage": stage.name, "from": stage.start,
                                "to": stage.end, "started": begun.isoformat(),
                                "ended": done.isoformat(), "took": str(spent),
@@ -206,6 +213,10 @@ def _late(facts: CaseFacts, c: pd.DataFrame, points: dict[str, pd.Series],
         hits[f"{point}_eid"] = None if eids is None else eids[late_anywhere].where(
             touched[late_anywhere], None).to_numpy(dtype=object)
     hits["late"] = ["; ".join(t) for t in texts]
+    # The message: the same text, but a still-open stage's as-of time told as the reports
+    # show times (the other rows' text itself, no copy).
+    hits["late_told"] = ["; ".join(said[k]) if k in said else late
+                         for k, late in enumerate(hits["late"].tolist())]
     hits["stages"] = pd.Series(details, index=hits.index, dtype=object)
     hits["ended"] = when
     if found is None:
