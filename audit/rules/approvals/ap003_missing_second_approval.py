@@ -25,7 +25,8 @@ class MissingSecondApproval(Rule):
     not trusted with that much money.
 
     Example:
-    Violating: request of 1,200.00 EUR (threshold 500) → `Approve refund` → `Execute payout`;
+    Violating: request of 1,200.00 EUR (threshold 500 EUR) → `Approve refund` → `Execute
+    payout` ("1,200.00 EUR is above the threshold of 500.00 EUR, approved only by ...");
     or → `Approve refund` → `Execute payout` → `Approve refund (second level)`.
     Compliant: the same with `Approve refund (second level)` before the payout.
 
