@@ -196,3 +196,18 @@ def test_moment_is_the_reports_time() -> None:
     assert moments(column.astype("datetime64[s, UTC]")) == told
     assert moments(np.array(["+20000-01-01T01:02:03"], dtype="datetime64[s]")) == [
         "20000-01-01 01:02:03 UTC"]
+
+
+def test_a_message_names_its_case_repeats_a_field_and_keeps_its_braces() -> None:
+    """The builder formats a message by position (no dict per finding): `{case}` still
+    names the case, a field used twice reads twice, a brace written `{{` stays one."""
+    index = pd.Index(["A", "B"], name="case")
+    matches = pd.DataFrame({"eid": ["e1", "e2"], "who": ["Ann", None],
+                            "at": pd.to_datetime(["2026-09-24T11:09:33Z"] * 2, utc=True)},
+                           index=index)
+    found = _Rule().findings(_Facts(), matches,  # type: ignore[arg-type]
+                             message="case {case}: {{{who}}} and {who} at {at}",
+                             events=("eid",), when="at")
+    assert [f.message for f in found] == [
+        "case A: {Ann} and Ann at 2026-09-24 11:09:33 UTC",
+        "case B: {(not recorded)} and (not recorded) at 2026-09-24 11:09:33 UTC"]

@@ -106,7 +106,7 @@ class Rule(ABC):
         finding's evidence keeps their ISO 8601 and pandas forms.
         """
         fields = {name for _, name, _, _ in Formatter().parse(message) if name}
-        shown = [f for f in fields if f != "case"]  # (the message's own fields)
+        template, shown = _positional(message)  # (the message's own fields, by position)
         wanted = fields | set(evidence) | set(events) | {when, "currency"} | (
             {amount} if amount else set())
         columns = [c for c in matches.columns if c in wanted]
@@ -122,16 +122,15 @@ class Rule(ABC):
         rows_values = [dict(zip(names, values, strict=True))
                        for values in zip(*plain, strict=True)] \
             if plain else [{} for _ in range(len(matches))]
-        # The message's times and durations in words, for the message alone (evidence keeps
-        # the plain forms): its fields' values apart, only where it has such a field.
+        # Per row, the message's fields in the order of `template`'s positions: their plain
+        # forms, but times and durations in words, for the message alone (the evidence
+        # keeps the plain forms). A tuple zip makes, no dict per row.
         told = {c: words for c in columns if c in fields and (
             words := _told_column(matches[c], iso.get(c), cells.get(c))) is not None}
-        in_message = [k for k, c in enumerate(columns) if c in fields and c != "case"]
-        message_names = [names[k] for k in in_message]
-        messages_values = [
-            dict(zip(message_names, values, strict=True))
-            for values in zip(*(told.get(columns[k], plain[k]) for k in in_message),
-                              strict=True)] if told else rows_values
+        by_name = dict(zip(names, plain, strict=True))
+        by_name.update((str(c), words) for c, words in told.items())
+        messages_values: Iterable[tuple[Any, ...]] = zip(
+            *(by_name[f] for f in shown), strict=True) if shown else [()] * len(matches)
         ids_per_row = _event_id_lists([cells[c] for c in events], len(matches))
         stamps = iso[when] if when in iso else _iso_times(cells[when])
         currencies = cells["currency"] if "currency" in cells else [None] * len(matches)
@@ -145,6 +144,7 @@ class Rule(ABC):
         # own copies these would be 0.1 GB more.
         texts: dict[str, str] = {}
         one = texts.setdefault
+        uses_case = "case" in fields
         for case_id, values, message_values, event_ids, stamp, at_risk in zip(
                 matches.index, rows_values, messages_values, ids_per_row, stamps, amounts,
                 strict=True):
@@ -158,8 +158,8 @@ class Rule(ABC):
                     str(r) for _, r in known if r is not None)],
                 timestamp=stamp,
                 message=_message(_in_minor_units(
-                    message, currency if type(currency) is str else None), case_id,
-                    message_values, shown),
+                    template, currency if type(currency) is str else None), case_id,
+                    message_values, uses_case),
                 evidence={k: one(v, v) if type(v := values[k]) is str else v
                           for k in evidence},
                 amount_at_risk=at_risk,
@@ -215,17 +215,35 @@ def _told_column(column: pd.Series, iso: list[str | None] | None,
     return None
 
 
-def _message(message: str, case_id: object, values: dict[str, Any],
-             fields: list[str]) -> str:
-    """`message` formatted with the row's values (`str.format` first: at 1M cases a
-    quarter of a million messages; the slower formatter only where one of its `fields` is
-    missing)."""
-    if not any(values.get(f) is None for f in fields):
+def _message(message: str, case_id: object, values: tuple[Any, ...],
+             uses_case: bool) -> str:
+    """`message` (`_positional`'s template) formatted with the row's `values` and, where it
+    `uses_case`, the case id (`str.format` first: at 1M cases a quarter of a million
+    messages; the slower formatter only where a value is missing, None)."""
+    if None not in values:
         try:
-            return message.format(case=case_id, **values)
+            return message.format(*values, case=case_id) if uses_case else message.format(
+                *values)
         except (TypeError, ValueError):
             pass
-    return _UNRECORDED.format(message, case=case_id, **values)
+    return _UNRECORDED.format(message, *values, case=case_id)
+
+
+@functools.lru_cache(maxsize=256)
+def _positional(message: str) -> tuple[str, tuple[str, ...]]:
+    """`message` with its named fields made positional ("paid {paid} on {when}" -> "paid {0}
+    on {1}"), `{case}` kept by name, and the names in the order of their positions: each
+    row's values then come as the tuple zip makes of the columns, no dict per row."""
+    order: dict[str, int] = {}
+    parts: list[str] = []
+    for literal, name, spec, conversion in Formatter().parse(message):
+        parts.append(literal.replace("{", "{{").replace("}", "}}"))
+        if name is None:
+            continue
+        field = name if name == "case" else str(order.setdefault(name, len(order)))
+        parts.append("{" + field + (f"!{conversion}" if conversion else "")
+                     + (f":{spec}" if spec else "") + "}")
+    return "".join(parts), tuple(order)
 
 
 def _python_values(column: pd.Series) -> list[Any]:
