@@ -69,11 +69,13 @@ def _told(nanos: int) -> str:
 
 
 def moment(stamp: Any) -> str:
-    """A time as messages and the reports' tables tell it: in UTC, to the second, the zone
-    named ("2026-09-24 11:09:33 UTC"; a fraction of a second is dropped, as the tables drop
-    it). `stamp`: a `pd.Timestamp`, a `datetime`, a `np.datetime64` or ISO 8601 text; one
-    without a zone is taken as UTC (the canonical log's times are UTC); NaT or None reads
-    "n/a". (The ISO text stays what evidence and findings' `timestamp` hold.)"""
+    """A time as messages and the reports' tables tell it: in UTC, to the second, the zone named
+    ("2026-09-24 11:09:33 UTC"); a time with a fraction of a second keeps it to the millisecond
+    ("2026-09-24 11:09:33.250 UTC"), so that an approval 250 ms after a payout does not read as at
+    the same time as it (Jira and XES state milliseconds). `stamp`: a `pd.Timestamp`, a `datetime`,
+    a `np.datetime64` or ISO 8601 text; one without a zone is taken as UTC (the canonical log's
+    times are UTC); NaT or None reads "n/a". (The ISO text stays what evidence and findings'
+    `timestamp` hold.)"""
     import pandas as pd
 
     if stamp is None or (isinstance(stamp, float) and stamp != stamp):
@@ -83,7 +85,8 @@ def moment(stamp: Any) -> str:
         return "n/a"
     if when.tzinfo is not None:
         when = when.tz_convert("UTC")
-    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
+    millis = when.microsecond // 1000
+    return when.strftime("%Y-%m-%d %H:%M:%S") + (f".{millis:03d}" if millis else "") + " UTC"
 
 
 def moments(times: Any) -> list[str | None]:
@@ -103,8 +106,20 @@ def moments(times: Any) -> list[str | None]:
     wall = np.asarray(column.to_numpy())
     missing = np.isnat(wall)
     # "2026-09-24T11:09:33" (a year past 9999 longer): the date, the clock, the zone.
-    texts = np.datetime_as_string(wall.astype("datetime64[s]"), unit="s").tolist()
+    seconds = wall.astype("datetime64[s]")
+    texts = np.datetime_as_string(seconds, unit="s").tolist()
+    # A fraction of a second, to the millisecond, where a time has one (as `moment`).
+    millis = (wall.astype("datetime64[ms]") - seconds).astype(np.int64)
+    if (millis[~missing] != 0).any():
+        texts = [t if m == 0 else f"{t}.{m:03d}"
+                 for t, m in zip(texts, millis.tolist(), strict=True)]
     if not missing.any():
-        return [f"{t[:-9]} {t[-8:]} UTC" for t in texts]
-    return [None if gone else f"{t[:-9]} {t[-8:]} UTC"
+        return [_clock_text(t) for t in texts]
+    return [None if gone else _clock_text(t)
             for t, gone in zip(texts, missing.tolist(), strict=True)]
+
+
+def _clock_text(iso: str) -> str:
+    """'2026-09-24T11:09:33[.250]' as '2026-09-24 11:09:33[.250] UTC'."""
+    day, clock = iso.split("T", 1)
+    return f"{day} {clock} UTC"

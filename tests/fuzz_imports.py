@@ -20,13 +20,13 @@ CliRunner). Each outcome is one of:
 - `crash`: a Python exception out of the command, or an exit code other than 0, 1 or 2;
 - `vague`: exit code 2 whose error names no file, or is not one line;
 - `hang`: no answer within --timeout seconds;
-- `loss`: imported, but a count does not add up: an input's `read` is not `imported +
-  quarantined + duplicates_dropped`, the quarantine file's rows of the input are not its `quarantined`, the log
-  holds fewer of its rows than `imported - left_out`, or the records counted here (a CSV's
-  rows, of a generic log or a payment export; a Zendesk audits file's audits; a Jira
-  file's issues and their changelog histories; an XES file's events; a Parquet file's
-  rows) are not `read` (duplicates dropped included) + updates that state no activity; or the log
-  holds a blank case, activity, resource or role (a blank one is missing).
+- `loss`: imported, but a count does not add up: an input's `read` is not `imported + quarantined +
+  duplicates_dropped`, the quarantine file's rows of the input are not its `quarantined`, the log
+  holds fewer of its rows than `imported - left_out`, or the records counted here (a CSV's rows, of
+  a generic log or a payment export; a Zendesk audits file's audits; a Jira file's issues and their
+  changelog histories; an XES file's events; a Parquet file's rows) are not `read` (duplicates
+  dropped included) + updates that state no activity; or the log holds a blank case, activity,
+  resource or role (a blank one is missing).
 
 The counts per format and outcome are printed; each input that crashed, hung, was vague or
 lost rows is written to --keep (default /tmp/fuzz-imports) with the command and the error,

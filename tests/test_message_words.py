@@ -90,6 +90,20 @@ def test_times_in_a_message_are_told_and_the_evidence_keeps_them_iso(
                                 "approvals_first_time": "2026-07-03T10:00:00+00:00"}
 
 
+def test_an_approval_a_fraction_of_a_second_after_the_payout_reads_after_it(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """Times told to the second made "first approval on 10:00:00 UTC, after the payout on
+    10:00:00 UTC" of an approval 250 ms after its payout (Jira states milliseconds): a
+    fraction of a second is told where a time has one."""
+    log = {"C1": [{"a": "Capture payment", "t": "2026-07-01T08:00Z"},
+                  {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
+                  {"a": "Execute payout", "t": "2026-07-02T10:00:00Z"},
+                  {"a": "Approve refund", "t": "2026-07-02T10:00:00.250Z"}]}
+    finding = _found(log, "AP002", policy_for)["C1"]
+    assert finding.message == ("first approval on 2026-07-02 10:00:00.250 UTC, after the "
+                               "payout on 2026-07-02 10:00:00 UTC")
+
+
 def test_a_wait_in_a_message_reads_in_words_and_its_evidence_as_pandas_writes_it(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """"still not paid after 14 days 11:03:54" (pandas' text) beside the other messages'
@@ -145,13 +159,13 @@ def test_the_builder_tells_times_durations_and_amounts_and_what_is_not_recorded(
         events=("eid",), when="at", amount="amount",
         evidence=("amount", "at", "fine", "stamp", "wait"))
     assert [f.message for f in found] == [
-        "1,594.55 EUR at 2026-09-24 11:09:33 UTC (2026-09-24 11:09:33 UTC; "
+        "1,594.55 EUR at 2026-09-24 11:09:33 UTC (2026-09-24 11:09:33.250 UTC; "
         "2026-09-24 11:09:33 UTC) after 1d 2h by Ann",
-        "12,500 JPY at 2026-01-02 03:04:05 UTC (2026-01-02 03:04:05 UTC; "
+        "12,500 JPY at 2026-01-02 03:04:05 UTC (2026-01-02 03:04:05.250 UTC; "
         "2026-01-02 03:04:05 UTC) after 45s by (not recorded)",
         "(not recorded) KWD at (not recorded) ((not recorded); (not recorded)) after "
         "(not recorded) by Cy",
-        "1,234,567.89 (not recorded) at 2026-12-31 23:59:59 UTC (2026-12-31 23:59:59 UTC; "
+        "1,234,567.89 (not recorded) at 2026-12-31 23:59:59 UTC (2026-12-31 23:59:59.250 UTC; "
         "2026-12-31 23:59:59 UTC) after 0s by Dee"]
     assert found[0].evidence == {
         "amount": 1594.55, "at": "2026-09-24T11:09:33+00:00",
@@ -178,22 +192,25 @@ def test_a_text_column_is_never_read_as_a_time() -> None:
 
 def test_moment_is_the_reports_time() -> None:
     """`moment` and `moments` tell a time as report.html's tables do (`short_time`): UTC,
-    to the second (a fraction dropped, before 1970 too), a zone converted, none taken as
-    UTC; missing: "n/a" alone, None in a column (a message says "(not recorded)")."""
+    to the second, a fraction of a second kept to the millisecond where there is one
+    (before 1970 too), a zone converted, none taken as UTC; missing: "n/a" alone, None in a
+    column (a message says "(not recorded)")."""
     texts = ["2026-09-24T13:09:33.7+02:00", "1969-12-31T23:59:59.5+00:00",
              "2026-01-02T03:04:05+00:00"]
     assert [moment(t) for t in texts] == [short_time(t) for t in texts] == [
-        "2026-09-24 11:09:33 UTC", "1969-12-31 23:59:59 UTC", "2026-01-02 03:04:05 UTC"]
+        "2026-09-24 11:09:33.700 UTC", "1969-12-31 23:59:59.500 UTC",
+        "2026-01-02 03:04:05 UTC"]
     assert moment(None) == moment(pd.NaT) == moment(float("nan")) == "n/a"
     assert moment(pd.Timestamp("2026-01-02 03:04:05")) == "2026-01-02 03:04:05 UTC"
     column = pd.Series(pd.to_datetime([*texts, None], utc=True, format="ISO8601"))
-    told = ["2026-09-24 11:09:33 UTC", "1969-12-31 23:59:59 UTC", "2026-01-02 03:04:05 UTC",
-            None]
+    told = ["2026-09-24 11:09:33.700 UTC", "1969-12-31 23:59:59.500 UTC",
+            "2026-01-02 03:04:05 UTC", None]
     assert moments(column) == told
     assert moments(column.dt.tz_convert("Asia/Tokyo")) == told
     assert moments(column.dt.tz_localize(None)) == told
     assert moments(column.astype(object)) == told
-    assert moments(column.astype("datetime64[s, UTC]")) == told
+    assert moments(column.astype("datetime64[s, UTC]")) == [  # (whole seconds: none shown)
+        "2026-09-24 11:09:33 UTC", "1969-12-31 23:59:59 UTC", "2026-01-02 03:04:05 UTC", None]
     assert moments(np.array(["+20000-01-01T01:02:03"], dtype="datetime64[s]")) == [
         "20000-01-01 01:02:03 UTC"]
 
