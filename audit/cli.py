@@ -1524,9 +1524,16 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
                  if net.get("places") is not None else "none (the model is refused)")
         echo(f"  tasks: {len(report['tasks'])}; workflow net: {shape}; "
              f"sound: {report['sound'] or 'not judged'}")
+        if len(report["pools"]) > 1:
+            echo("  pools: " + ", ".join(
+                f"{p['name'] or p['id']} (process {p['process']}"
+                + (", the one read)" if p["chosen"] else ")") for p in report["pools"]))
         for lane in report["lanes"]:
             name = lane["name"] or f"(unnamed, {lane['id']})"
-            echo(f"  lane {name}: {', '.join(lane['tasks'])}")
+            echo(f"  lane {name}: {', '.join(lane['tasks']) or '(no tasks)'}")
+        for kind, gateways in report["gateways"].items():
+            echo(f"  gateways ({kind}): " + ", ".join(
+                f"{g['name'] or g['id']} ({g['role']})" for g in gateways))
         for refused in report["refused"]:
             echo(f"  refused {refused['element_type']} {refused['element_id']}: "
                  f"{refused['reason']}")

@@ -193,6 +193,8 @@ class _Scope:
     """Places that hold the scope's only token once an interrupting handler has finished."""
     markers: dict[str, dict[frozenset[str], int]] = field(default_factory=dict)
     """Paired inclusive split -> chosen subset -> place telling its join what to wait for."""
+    implicit_ends: list[str] = field(default_factory=list)
+    """Elements with no outgoing sequence flow, where a branch ends (BPMN's implicit end)."""
 
 
 class _StateSpaceTooLarge(Exception):
@@ -309,7 +311,36 @@ class _Converter:
         """A place where a branch without outgoing flow ends (an implicit end event)."""
         place = self.net.place(f"end:{element}")
         self.scope.observables.append(place)
+        if element not in self.scope.implicit_ends:
+            self.scope.implicit_ends.append(element)
         return place
+
+    def _shown(self, element_id: str) -> str:
+        """An element as a note names it: its name, else its id, quoted."""
+        node = self.model.node(element_id)
+        name = getattr(node, "name", None) if node is not None else None
+        return f"'{name or element_id}'"
+
+    def _note_implicit_ends(self, scope: _Scope, nodes: Sequence[object]) -> None:
+        """Say where a branch ends without an end event: BPMN allows it (an implicit end), and
+        the net is sound, but a model that lacks its end event, or a task whose outgoing flow
+        was forgotten, reads as finished there, which its author should be told."""
+        if not scope.implicit_ends:
+            return
+        shown = ", ".join(self._shown(e) for e in scope.implicit_ends[:5])
+        more = len(scope.implicit_ends) - 5
+        if more > 0:
+            shown += f" and {more} more"
+        one = len(scope.implicit_ends) == 1
+        which = ("which has" if one else "which have") + " no outgoing sequence flow"
+        ends = [n for n in nodes if isinstance(n, Event) and n.position == "end"]
+        if not ends:
+            self.note(f"'{scope.id}' has no end event: "
+                      + ("it ends" if one else "its branches end")
+                      + f" after {shown}, {which} (BPMN's implicit end)")
+        else:
+            self.note(f"'{scope.id}' ends after {shown} too, {which} (BPMN's implicit end), "
+                      "besides at its end event" + ("s" if len(ends) > 1 else ""))
 
     # --- entry point --------------------------------------------------------------------------
     def run(self) -> WorkflowNet | None:
@@ -381,6 +412,7 @@ class _Converter:
                 scope.cancel_points[throw.place] = throw
             if len(self.refused) > refused_before:
                 return []  # the scope is incomplete; its ending would only add noise
+            self._note_implicit_ends(scope, flow_nodes)
             return self._close_scope(scope, first, entry, exit_, top=top)
         finally:
             self._scopes.pop()
@@ -411,6 +443,10 @@ class _Converter:
                 self.note(f"'{scope_id}' has no start event: its {len(sources)} nodes without "
                           f"incoming sequence flow ({shown}{more}) all start at once, in "
                           "parallel, as BPMN reads a process without one")
+            else:
+                self.note(f"'{scope_id}' has no start event: it starts at "
+                          f"{self._shown(sources[0].id)}, which has no incoming sequence flow "
+                          "(BPMN's implicit start)")
             net.transition(None, scope_id, [entry], [node_in(n.id) for n in sources] + armed)
         else:
             self.refuse(scope_id, "scope", "has neither a start event nor a node without "

@@ -1190,7 +1190,9 @@ def test_a_process_of_unconnected_tasks_runs_them_in_parallel_and_says_so(
     assert language(tmp_path, body) == set(permutations(("A", "B", "C")))
     assert convert(tmp_path, body).notes == [
         "'p' has no start event: its 3 nodes without incoming sequence flow ('a', 'b', 'c') "
-        "all start at once, in parallel, as BPMN reads a process without one"]
+        "all start at once, in parallel, as BPMN reads a process without one",
+        "'p' has no end event: its branches end after 'A', 'B', 'C', which have no outgoing "
+        "sequence flow (BPMN's implicit end)"]
 
 
 def test_a_default_flow_refused_itself_is_not_refused_twice(tmp_path: Path) -> None:

@@ -1038,3 +1038,69 @@ def test_a_crash_or_an_interrupt_removes_the_out_folder_it_made(
     assert isinstance(result.exception, type(raised)) or (
         isinstance(raised, KeyboardInterrupt) and result.exit_code == 1), result
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
+
+
+def _bpmn(body: str) -> str:
+    return ('<?xml version="1.0"?><definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"'
+            f' id="d" targetNamespace="t"><process id="p">{body}</process></definitions>')
+
+
+@pytest.mark.parametrize(("body", "note"), [
+    ('<startEvent id="s"/><task id="a" name="A"/><task id="b" name="Pay"/>'
+     '<sequenceFlow id="f1" sourceRef="s" targetRef="a"/>'
+     '<sequenceFlow id="f2" sourceRef="a" targetRef="b"/>',
+     "'p' has no end event: it ends after 'Pay', which has no outgoing sequence flow "
+     "(BPMN's implicit end)"),
+    ('<task id="a" name="Ask"/><task id="b" name="B"/><endEvent id="e"/>'
+     '<sequenceFlow id="f1" sourceRef="a" targetRef="b"/>'
+     '<sequenceFlow id="f2" sourceRef="b" targetRef="e"/>',
+     "'p' has no start event: it starts at 'Ask', which has no incoming sequence flow "
+     "(BPMN's implicit start)"),
+    ('<startEvent id="s"/><task id="a" name="A"/><parallelGateway id="g"/>'
+     '<task id="b" name="B"/><task id="c" name="Forgotten"/><endEvent id="e"/>'
+     '<sequenceFlow id="f1" sourceRef="s" targetRef="a"/>'
+     '<sequenceFlow id="f2" sourceRef="a" targetRef="g"/>'
+     '<sequenceFlow id="f3" sourceRef="g" targetRef="b"/>'
+     '<sequenceFlow id="f4" sourceRef="g" targetRef="c"/>'
+     '<sequenceFlow id="f5" sourceRef="b" targetRef="e"/>',
+     "'p' ends after 'Forgotten' too, which has no outgoing sequence flow (BPMN's implicit "
+     "end), besides at its end event"),
+])
+def test_model_inspect_tells_implicit_starts_and_ends(tmp_path: Path, body: str,
+                                                     note: str) -> None:
+    """A model without an end event, without a start event, or with a task whose outgoing flow
+    is missing was "sound: yes" with no note: BPMN allows the implicit start and end, but the
+    model's author is told where the process starts or ends, in text and JSON."""
+    path = tmp_path / "m.bpmn"
+    path.write_text(_bpmn(body), encoding="utf-8")
+    output = run("model", "inspect", str(path)).output
+    assert "sound: yes" in output and f"  note: {note}\n" in output
+    report = json.loads(run("model", "inspect", str(path), "--json").output)
+    assert report["sound"] == "yes" and report["notes"] == [note]
+
+
+def test_model_inspect_lists_gateways_pools_and_lanes_without_tasks(tmp_path: Path) -> None:
+    """The README says inspect shows the gateways: its text listed none; a lane holding no task
+    printed "lane Supervisor: " and nothing after it."""
+    path = tmp_path / "m.bpmn"
+    path.write_text(_bpmn(
+        '<laneSet id="ls"><lane id="l1" name="Service"><flowNodeRef>a</flowNodeRef>'
+        '<flowNodeRef>b</flowNodeRef></lane><lane id="l2" name="Supervisor"/></laneSet>'
+        '<startEvent id="s"/><exclusiveGateway id="g1" name="Valid?"/><task id="a" name="A"/>'
+        '<task id="b" name="B"/><exclusiveGateway id="g2"/><endEvent id="e"/>'
+        '<sequenceFlow id="f1" sourceRef="s" targetRef="g1"/>'
+        '<sequenceFlow id="f2" sourceRef="g1" targetRef="a"/>'
+        '<sequenceFlow id="f3" sourceRef="g1" targetRef="b"/>'
+        '<sequenceFlow id="f4" sourceRef="a" targetRef="g2"/>'
+        '<sequenceFlow id="f5" sourceRef="b" targetRef="g2"/>'
+        '<sequenceFlow id="f6" sourceRef="g2" targetRef="e"/>'), encoding="utf-8")
+    output = run("model", "inspect", str(path)).output
+    assert "  lane Service: A, B\n  lane Supervisor: (no tasks)\n" in output
+    assert "  gateways (exclusive): Valid? (split), g2 (join)\n" in output
+    assert "pools:" not in output  # (one pool: nothing to choose between)
+    from tests.bpmn_texts import COLLABORATION
+
+    two = tmp_path / "two.bpmn"
+    two.write_text(COLLABORATION, encoding="utf-8")
+    output = run("model", "inspect", str(two), "--process", "Shop").output
+    assert "  pools: Customer (process pc), Shop (process ps, the one read)\n" in output
