@@ -39,7 +39,9 @@ class InputError(Exception):
 
     Rendered as one line, e.g. ``orders.csv: row 14: field 'time:timestamp': unparseable
     value '31/02/2024'``. Row numbers are spreadsheet rows (the header is row 1) for CSV and
-    record ordinals for other formats.
+    record ordinals for other formats. A text file read as a document (XML: BPMN, XES) is
+    located by its line instead, `line=`: ``model.bpmn: line 2: ...``; `row` then holds that
+    line's number too, and `unit` says "line" (else "row").
     """
 
     def __init__(
@@ -49,23 +51,34 @@ class InputError(Exception):
         file: str | Path | None = None,
         row: int | None = None,
         field: str | None = None,
+        line: int | None = None,
     ) -> None:
+        if row is not None and line is not None:
+            raise ValueError("an input error names a row or a line, not both")
         self.file = str(file) if file is not None else None
-        self.row = row
+        self.row = line if line is not None else row
+        self.unit = "line" if line is not None else "row"
         self.field = field
         self.message = message
         super().__init__(self.one_line())
 
     def __reduce__(self) -> tuple[object, ...]:
-        # Raised in a worker process (parallel import): arrives with file, row and field.
-        return (_input_error, (self.message, self.file, self.row, self.field))
+        # Raised in a worker process (parallel import): arrives with file, row (or line) and
+        # field.
+        return (_input_error, (self.message, self.file, self.row, self.field, self.unit))
+
+    def again(self, message: str | None = None, *, field: str | None = None) -> InputError:
+        """This error with another message or field, at the same file and row (or line)."""
+        at = {self.unit: self.row}
+        return InputError(self.message if message is None else message, file=self.file,
+                          field=self.field if field is None else field, **at)
 
     def one_line(self) -> str:
         parts = []
         if self.file is not None:
             parts.append(self.file)
         if self.row is not None:
-            parts.append(f"row {self.row}")
+            parts.append(f"{self.unit} {self.row}")
         if self.field is not None:
             parts.append(f"field '{self.field}'")
         parts.append(self.message)
@@ -73,5 +86,7 @@ class InputError(Exception):
 
 
 def _input_error(message: str, file: str | None, row: int | None,
-                 field: str | None) -> InputError:
+                 field: str | None, unit: str = "row") -> InputError:
+    if unit == "line":
+        return InputError(message, file=file, line=row, field=field)
     return InputError(message, file=file, row=row, field=field)

@@ -169,6 +169,9 @@ class Flow:
     condition: str | None = None
     virtual: bool = False
     """True for the implied flow from a link throw event to its catch event."""
+    line: int | None = field(default=None, compare=False)
+    """The line of its <sequenceFlow> in the file (None for a virtual flow), which a refusal
+    of the flow names."""
 
 
 @dataclass(frozen=True)
@@ -672,7 +675,7 @@ class _Reader:
                     id=node_id, source=prefix + (child.get("sourceRef") or "").strip(),
                     target=prefix + (child.get("targetRef") or "").strip(), scope=scope, name=name,
                     condition=(_text(condition) or "(condition)") if condition is not None
-                    else None,
+                    else None, line=line or None,
                 )
                 model.order[node_id] = self._next()
                 continue
@@ -795,7 +798,7 @@ class _Reader:
         if depth + 1 > MAX_NESTING:
             raise InputError(f"sub-processes nested more than {MAX_NESTING} deep: <{local}> "
                              f"'{node_id}' is at depth {depth + 1}",
-                             file=self.source.path, row=source_line(element))
+                             file=self.source.path, line=source_line(element))
         return depth + 1
 
     def _read_activity_container(
@@ -1139,6 +1142,7 @@ class _Reader:
         assert model is not None
         for flow in list(model.flows.values()):
             source, target = model.node(flow.source), model.node(flow.target)
+            where = f" (line {flow.line})" if flow.line else ""
             missing = [ref for ref, node in ((flow.source, source), (flow.target, target))
                        if node is None]
             if missing:
@@ -1149,28 +1153,28 @@ class _Reader:
                     self._refuse(flow.id, "sequenceFlow", "connects " + ", ".join(
                         f"'{h}'" for h in handlers) + ", a compensation handler or "
                         "compensation boundary event, which BPMN runs only when compensation "
-                        "is thrown, never by sequence flow")
+                        f"is thrown, never by sequence flow{where}")
                     self._refused_flows[flow.id] = flow.source
                     del model.flows[flow.id]
                     continue
                 self._refuse(flow.id, "sequenceFlow",
                              "refers to " + ", ".join(f"'{m}'" for m in missing)
-                             + ", which is not a flow node of the process")
+                             + f"{where}, which is not a flow node of the process")
                 self._refused_flows[flow.id] = flow.source
                 del model.flows[flow.id]
                 continue
             assert source is not None and target is not None
             if source.scope != flow.scope or target.scope != flow.scope:
-                self._refuse(flow.id, "sequenceFlow", "connects nodes of different scopes "
-                             "(it crosses a sub-process border)")
+                self._refuse(flow.id, "sequenceFlow", "connects nodes of different scopes"
+                             f"{where} (it crosses a sub-process border)")
                 self._refused_flows[flow.id] = flow.source
                 del model.flows[flow.id]
                 continue
             if flow.condition is not None and isinstance(source, Event):
                 # BPMN: every flow out of an event is taken, and its condition SHALL be None;
                 # Camunda 7 evaluates it all the same. Which the modeller meant is unknown.
-                self._refuse(flow.id, "sequenceFlow", f"carries a condition out of event "
-                             f"'{source.id}': BPMN takes every flow out of an event (no "
+                self._refuse(flow.id, "sequenceFlow", f"carries a condition{where} out of "
+                             f"event '{source.id}': BPMN takes every flow out of an event (no "
                              "conditions there), some engines evaluate it; draw the choice "
                              "with a gateway")
             elif flow.condition is not None and isinstance(source, Gateway) \

@@ -989,7 +989,7 @@ def test_a_default_naming_a_refused_flow_of_another_node_is_refused(tmp_path: Pa
     body = (START + tasks("a", "b") + '<exclusiveGateway id="g" default="f_a_zz"/>'
             '<exclusiveGateway id="j"/>' + END + flows("s>g>a>j>e", "g>b>j", "a>zz"))
     assert refusals(tmp_path, body) == [
-        "sequenceFlow 'f_a_zz': refers to 'zz', which is not a flow node of the process",
+        "sequenceFlow 'f_a_zz': refers to 'zz' (line 2), which is not a flow node of the process",
         "exclusiveGateway 'g': its default flow 'f_a_zz' is a flow out of 'a', not one of its "
         "own outgoing flows"]
 
@@ -1002,7 +1002,8 @@ def test_a_compensation_handler_in_the_sequence_flow_is_refused(tmp_path: Path) 
     found = refusals(tmp_path, body)
     assert found[:2] == [
         f"sequenceFlow '{flow}': connects 'b', a compensation handler or compensation boundary "
-        "event, which BPMN runs only when compensation is thrown, never by sequence flow"
+        "event, which BPMN runs only when compensation is thrown, never by sequence flow "
+        "(line 2)"
         for flow in ("f_a_b", "f_b_e2")]
 
 
@@ -1015,9 +1016,9 @@ def test_conditions_on_flows_out_of_an_event_are_refused(tmp_path: Path) -> None
             'targetRef="b"><conditionExpression>not ok</conditionExpression></sequenceFlow>'
             + flows("a>e", "b>e2"))
     assert refusals(tmp_path, body) == [
-        f"sequenceFlow '{flow}': carries a condition out of event 's': BPMN takes every flow "
-        "out of an event (no conditions there), some engines evaluate it; draw the choice with "
-        "a gateway" for flow in ("x1", "x2")]
+        f"sequenceFlow '{flow}': carries a condition (line 2) out of event 's': BPMN takes "
+        "every flow out of an event (no conditions there), some engines evaluate it; draw the "
+        "choice with a gateway" for flow in ("x1", "x2")]
 
 
 def test_conditions_out_of_a_parallel_gateway_are_ignored_and_noted(tmp_path: Path) -> None:
@@ -1199,7 +1200,7 @@ def test_a_default_flow_refused_itself_is_not_refused_twice(tmp_path: Path) -> N
     body = (START + '<exclusiveGateway id="g" default="f_g_zz"/>' + tasks("a") + END
             + flows("s>g>a>e", "g>zz"))
     assert refusals(tmp_path, body) == [
-        "sequenceFlow 'f_g_zz': refers to 'zz', which is not a flow node of the process"]
+        "sequenceFlow 'f_g_zz': refers to 'zz' (line 2), which is not a flow node of the process"]
 
 
 def test_a_compensation_handler_whose_id_has_blanks_is_still_left_out(tmp_path: Path) -> None:

@@ -521,7 +521,7 @@ def test_model_inspect_and_check_refuse_sub_processes_nested_too_deep(tmp_path: 
     deep = nested_subprocesses(tmp_path / "deep.bpmn", 201)
     message = "sub-processes nested more than 50 deep: <subProcess> 'sp50'"
     shown = run("model", "inspect", str(deep), code=2).output
-    assert f"error: {deep}: row 1: {message}" in shown
+    assert f"error: {deep}: line 1: {message}" in shown
     log = tmp_path / "log.csv"
     log.write_text("event:id,case:concept:name,concept:name,time:timestamp,refund:channel\n"
                    "e1,c1,T,2026-09-01T10:00:00Z,ecommerce\n", encoding="utf-8")
@@ -530,7 +530,7 @@ def test_model_inspect_and_check_refuse_sub_processes_nested_too_deep(tmp_path: 
                       "  T: {control: other}\nrules:\n  select: [CF]\n", encoding="utf-8")
     shown = run("check", str(log), "--policy", str(policy), "--sop", str(deep), "--out",
                 str(tmp_path / "out"), "--format", "json", code=2).output
-    assert f"error: {deep}: row 1: {message}" in shown and "Traceback" not in shown
+    assert f"error: {deep}: line 1: {message}" in shown and "Traceback" not in shown
 
 
 WITNESS = ("class Witness:  # freed only by the interpreter's teardown\n"
@@ -1104,3 +1104,52 @@ def test_model_inspect_lists_gateways_pools_and_lanes_without_tasks(tmp_path: Pa
     two.write_text(COLLABORATION, encoding="utf-8")
     output = run("model", "inspect", str(two), "--process", "Shop").output
     assert "  pools: Customer (process pc), Shop (process ps, the one read)\n" in output
+
+
+def test_xml_errors_name_the_line_once_and_a_dangling_flow_its_line(tmp_path: Path) -> None:
+    """A BPMN or XES file's errors said "row 2: XML BPMN files must not contain a DTD" (an XML
+    file has lines, not rows) and "row 24: malformed XML (line 24)" (the place twice); a
+    sequence flow naming no node of the process was refused without its line, while one
+    without a sourceRef named it."""
+    dtd = tmp_path / "dtd.bpmn"
+    dtd.write_text('<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY a "b">]><definitions/>',
+                   encoding="utf-8")
+    shown = run("model", "inspect", str(dtd), code=2).output
+    assert f"error: {dtd}: line 2: XML BPMN files must not contain a DTD" in shown, shown
+    broken = tmp_path / "broken.xes"
+    broken.write_text('<?xml version="1.0"?>\n<log>\n<trace>\n<event>\n'
+                      '<string key="concept:name" value="a">\n</event>\n</trace>\n</log>\n',
+                      encoding="utf-8")
+    shown = run("import", str(broken), "--out", str(tmp_path / "log.parquet"), code=2).output
+    assert f"error: {broken}: line 6: malformed XML: " in shown, shown
+    assert "row" not in shown and "(line" not in shown, shown
+    outside = tmp_path / "outside.xes"
+    outside.write_text('<log>\n<event>\n<string key="concept:name" value="a"/>\n</event>\n'
+                       '</log>\n', encoding="utf-8")
+    shown = run("import", str(outside), "--out", str(tmp_path / "log.parquet"), code=2).output
+    assert f"error: {outside}: line 2: not an XES log: <event> outside a <trace>\n" in shown
+    dangling = tmp_path / "dangling.bpmn"
+    dangling.write_text(_bpmn(
+        '\n<startEvent id="s"/><task id="a" name="A"/><endEvent id="e"/>'
+        '\n<sequenceFlow id="F1" sourceRef="s" targetRef="a"/>'
+        '\n<sequenceFlow id="F2" sourceRef="a" targetRef="T9"/>'
+        '\n<sequenceFlow id="F3" sourceRef="a" targetRef="e"/>'
+        '\n<sequenceFlow id="F4" targetRef="e"/>'), encoding="utf-8")
+    shown = run("model", "inspect", str(dangling), code=1).output
+    assert ("  refused sequenceFlow F2: refers to 'T9' (line 4), which is not a flow node of "
+            "the process\n") in shown, shown
+    assert "  refused sequenceFlow F4: names no sourceRef (line 6), so" in shown, shown
+
+
+def test_an_input_error_at_a_line_keeps_it_through_a_worker_process() -> None:
+    """A parallel import's worker sends its InputError back pickled: one at a line arrived as
+    one at a row."""
+    import pickle
+
+    from audit.errors import InputError
+
+    error = pickle.loads(pickle.dumps(InputError("bad", file="a.xes", line=7, field="k")))
+    assert str(error) == "a.xes: line 7: field 'k': bad" and error.row == 7
+    assert str(error.again(field="j")) == "a.xes: line 7: field 'j': bad"
+    assert str(pickle.loads(pickle.dumps(InputError("bad", file="a.csv", row=3)))) == \
+        "a.csv: row 3: bad"

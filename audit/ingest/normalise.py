@@ -599,7 +599,7 @@ def _at_row(error: InputError, rows: np.ndarray,
     field = str(named if isinstance(named, str) else named[0])
     if field == error.field:
         return error
-    return InputError(error.message, file=error.file, row=error.row, field=field)
+    return error.again(field=field)
 
 
 def _of_an_export(error: InputError) -> InputError:
@@ -608,9 +608,8 @@ def _of_an_export(error: InputError) -> InputError:
     advice = f"; {SET_A_FORMAT}"
     if not error.message.endswith(advice):
         return error
-    return InputError(error.message.removesuffix(advice) + " (an export's times are read as "
-                      "its system writes them: a mapping file does not apply to it)",
-                      file=error.file, row=error.row, field=error.field)
+    return error.again(error.message.removesuffix(advice) + " (an export's times are read as "
+                       "its system writes them: a mapping file does not apply to it)")
 
 
 _GLANCE = 256

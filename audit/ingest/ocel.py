@@ -298,9 +298,9 @@ def _xml_required(path: Path, element: etree._Element, name: str) -> str:
     if value is None:
         line = source_line(element)
         raise InputError(
-            f"<{local_name(element.tag)}> without '{name}' (line {line})",
+            f"<{local_name(element.tag)}> without '{name}'",
             file=path,
-            row=line,
+            line=line,
             field=name,
         )
     return value

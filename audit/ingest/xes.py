@@ -134,8 +134,9 @@ def _xml_error(path: Path, exc: etree.XMLSyntaxError) -> InputError:
             if entry.line > 0:
                 line, detail = int(entry.line), str(entry.message)
                 break
-    where = f"line {line}" if line else "line unknown"
-    return InputError(f"malformed XML ({where}): {detail}", file=path, row=line)
+    if line is None:
+        return InputError(f"malformed XML (line unknown): {detail}", file=path)
+    return InputError(f"malformed XML: {detail}", file=path, line=line)
 
 
 def iter_xml_elements(
@@ -227,26 +228,26 @@ def _check_encoding(path: Path, text: str, *, label: str) -> None:
     if known not in _ASCII_BASED:
         raise InputError(f"{label} files must be UTF-8, UTF-16, UTF-32, ASCII, ISO-8859 or "
                          f"windows-125x: the XML declaration names encoding '{name}'",
-                         file=path, row=1)
+                         file=path, line=1)
 
 
 def _check_prolog(path: Path, verdict: tuple[str, str, int], *, root: str, label: str) -> None:
     kind, name, line = verdict
     if kind == "dtd":
         raise InputError(
-            f"{label} files must not contain a DTD or entity declarations", file=path, row=line
+            f"{label} files must not contain a DTD or entity declarations", file=path, line=line
         )
     if kind == "junk":
         raise InputError(
-            f"malformed XML (line {line}): no root element where one was expected",
+            "malformed XML: no root element where one was expected",
             file=path,
-            row=line,
+            line=line,
         )
     if name.rpartition(":")[2] != root:
         raise InputError(
             f"not an {label} file: the root element is <{name}>, expected <{root}>",
             file=path,
-            row=line,
+            line=line,
         )
 
 
@@ -441,10 +442,10 @@ class _Columns:
         local = local_name(child.tag)
         line = source_line(child)
         if missing:
-            message = f"<{local}> attribute without a '{missing}' (line {line})"
+            message = f"<{local}> attribute without a '{missing}'"
         else:
-            message = f"not a valid XES {local} value: {child.get('value')!r} (line {line})"
-        return InputError(message, file=self.path, row=line, field=key)
+            message = f"not a valid XES {local} value: {child.get('value')!r}"
+        return InputError(message, file=self.path, line=line, field=key)
 
     def padded(self, length: int) -> dict[str, tuple[list[Any], set[str]]]:
         """Each key's values, `length` of them, and the XES types they were given in."""
@@ -491,9 +492,9 @@ def read_xes(path: Path) -> RawTable:
         if parent is None or parent is not element.getroottree().getroot():
             line = source_line(element)
             raise InputError(
-                f"not an XES log: <trace> not directly inside <log> (line {line})",
+                "not an XES log: <trace> not directly inside <log>",
                 file=path,
-                row=line,
+                line=line,
             )
         if not event_trace or event_trace[-1] != n_traces:
             empty_traces += 1
@@ -569,5 +570,5 @@ def _check_trace(path: Path, event: etree._Element, parent: etree._Element | Non
     if parent is None or local_name(parent.tag) != "trace" or parent.getparent() is not root:
         line = source_line(event)
         raise InputError(
-            f"not an XES log: <event> outside a <trace> (line {line})", file=path, row=line
+            "not an XES log: <event> outside a <trace>", file=path, line=line
         )
