@@ -1153,3 +1153,28 @@ def test_an_input_error_at_a_line_keeps_it_through_a_worker_process() -> None:
     assert str(error.again(field="j")) == "a.xes: line 7: field 'j': bad"
     assert str(pickle.loads(pickle.dumps(InputError("bad", file="a.csv", row=3)))) == \
         "a.csv: row 3: bad"
+
+
+def test_discover_of_a_csv_needing_a_mapping_is_told_to_import_it_first(tmp_path: Path) -> None:
+    """`discover weird.csv` (columns that are not the canonical names) said "name it in a
+    mapping file", and `discover --mapping` is "No such option": the hint to import the file
+    first did not fire, the message naming no option. Now it names --mapping, which import
+    and compare have and discover is sent to import for; and that way works."""
+    weird = tmp_path / "weird.csv"
+    weird.write_text("Ticket,Step,When\nc1,Receive refund request,2026-07-01T08:00:00Z\n"
+                     "c1,Close ticket,2026-07-01T09:00:00Z\n", encoding="utf-8")
+    out = str(tmp_path / "out")
+    shown = run("discover", str(weird), "--out", out, code=2).output.strip()
+    assert "name it in a mapping file (--mapping); discover has no --mapping: import the file " \
+           "with it first (refund-audit import FILE --mapping ... --out LOG.parquet) and " \
+           "discover LOG.parquet" in shown, shown
+    shown = run("compare", str(weird), "ecommerce.bpmn", "--out", out, code=2).output
+    assert "name it in a mapping file (--mapping)" in shown and "has no" not in shown, shown
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("columns:\n  case:concept:name: Ticket\n  concept:name: Step\n"
+                       "  time:timestamp: When\n", encoding="utf-8")
+    log = str(tmp_path / "log.parquet")
+    run("import", str(weird), "--mapping", str(mapping), "--out", log)
+    run("discover", log, "--miner", "dfg", "--out", out)
+    run("compare", str(weird), "ecommerce.bpmn", "--mapping", str(mapping), "--out",
+        str(tmp_path / "compared"), code=0)

@@ -351,8 +351,8 @@ def _refuse_other_times(chosen: str, source_columns: list[str], used: set[str],
         candidates = ", ".join(f"'{n}'" for n in [chosen, *others])
         raise InputError(
             f"columns {candidates} could each be the event time ('{C.TIMESTAMP}'): name the "
-            f"one holding each event's time in a mapping file (columns: {{{C.TIMESTAMP}: "
-            "...})", file=file, field=C.TIMESTAMP)
+            f"one holding each event's time in a mapping file (--mapping; columns: "
+            f"{{{C.TIMESTAMP}: ...}})", file=file, field=C.TIMESTAMP)
 
 
 def resolution_note(label: str, resolved: dict[str, str], mapping: Mapping) -> str | None:

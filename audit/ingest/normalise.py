@@ -756,7 +756,7 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         if required not in resolved and required not in mapping.constants:
             raise InputError(
                 f"no column for '{required}' (found: {', '.join(map(str, frame.columns))}); "
-                "name it in a mapping file", file=file, field=required)
+                "name it in a mapping file (--mapping)", file=file, field=required)
 
     out: dict[str, pd.Series] = {}
     reasons: dict[str, pd.Series] = {}

@@ -164,7 +164,7 @@ class ParsedTimes:
     """Why, where `bad` holds."""
 
 
-SET_A_FORMAT = "set timestamp_format in a mapping file"
+SET_A_FORMAT = "set timestamp_format in a mapping file (--mapping)"
 """The end of the error of a column none of whose values reads as a time."""
 UNIX_TIME = ("Unix times are not read (no timestamp_format reads them): write the times as "
              "ISO 8601, e.g. 2026-03-01T10:00:00Z")
