@@ -85,6 +85,9 @@ class Side:
     performers: dict[tuple[str, str], list[str]] | None = None
     """Log sides: (activity, role key) -> the cases with an event of the activity recording
     that role (`org:role`); None where the log records no role."""
+    role_names: dict[str, str] = field(default_factory=dict)
+    """Role key -> the role as the side writes it: a model's lane name ("Payments"), a log's
+    first `org:role` of that key; the sentences name roles so, as `model inspect` does."""
     file: str | None = None
     """Sides read from a file (`load_side`): its name (no folder), `process` (a model's
     FILE#PROCESS) and the file's `sha256`, which compare.json records."""
@@ -158,6 +161,8 @@ def side_from_log(log: pd.DataFrame, role: Role, name: str,
     side = Side(role, "log", name, dict(traces), cases_of,
                 frozenset(frame["activity"].unique().tolist()))
     side.performers = performers
+    if performers is not None:
+        side.role_names = _role_names(log[C.ROLE])
     if renamed:
         told = ", ".join(f"{_q(label)} as {_q(task)}" for label, task in sorted(renamed.items()))
         side.notes.append(f"{role} log: read through the policy's sop_task, as check reads "
@@ -212,6 +217,18 @@ def _performers(cases: pd.Series, activities: pd.Series, roles: pd.Series
             for (a, r), group in frame.groupby(["activity", "role"], sort=True)["case"]}
 
 
+def _role_names(roles: pd.Series) -> dict[str, str]:
+    """Role key -> the first value of `roles` (a log's `org:role`) of that key."""
+    from conformance.bpmn import role_key
+
+    names: dict[str, str] = {}
+    for value in roles.dropna().astype(str).unique().tolist():
+        key = role_key(value)
+        if key:
+            names.setdefault(key, value)
+    return names
+
+
 def side_from_traces(traces: Iterable[Trace], role: Role, name: str) -> Side:
     """A model side from its (played-out) traces."""
     bag = {tuple(t): 1 for t in traces}
@@ -238,9 +255,14 @@ def side_from_bpmn(path: Path, role: Role, process: str | None = None) -> Side:
         raise InputError("the model has no run that reaches its end", file=path)
     from conformance.deviations import lane_roles
 
+    lanes = conversion.model.lanes
     side = Side(role, "model", path.name if process is None else f"{path.name}#{process}",
                 {}, {}, frozenset(net.labels), behaviour=behaviour,
                 lanes=lane_roles(path, process))
+    for lane in lanes.values():  # (a lane's role is the name of its role lane, as written)
+        named = lanes.get(lane.role_lane or lane.id)
+        if lane.role and named is not None and named.name:
+            side.role_names.setdefault(lane.role, named.name)
     if process is None and conversion.model.choice:  # (several pools: which one was read)
         side.warnings.append(f"{role} model {path.name}: {conversion.model.choice}; to "
                              f"compare another, write {path.name}#PROCESS (its process id "
@@ -297,7 +319,7 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
                           f"{imported.imported:,} + quarantined {imported.quarantined:,}"
                           + (f" + {counted(dropped, 'duplicate', spec=',')} dropped"
                              if dropped else "") + " "
-                          "(`refund-audit import` writes the quarantined rows with reasons)")
+                          f"({IMPORT_CODE} writes the quarantined rows with reasons)")
     from audit.store import import_record, imported_earlier_report
 
     record = import_record(path)  # (a canonical log's own import: its rows quarantined)
@@ -753,11 +775,17 @@ def policy_roles(policy: Policy) -> dict[str, frozenset[str]]:
     return {task: frozenset(roles) for task, roles in allowed.items() if roles}
 
 
-def _lanes_phrase(roles: Iterable[str]) -> str:
-    named = sorted(roles)
+def _lanes_phrase(roles: Iterable[str], names: Mapping[str, str]) -> str:
+    named = _named(roles, names)
     if not named:
         return "no lane"
     return f"lane{'s' if len(named) > 1 else ''} {', '.join(named)}"
+
+
+def _named(roles: Iterable[str], *names: Mapping[str, str]) -> list[str]:
+    """Role keys as the sides write them (a model's lane names, a log's roles; the first of
+    `names` that knows a key), else the key itself; sorted as the keys are."""
+    return [next((n[key] for n in names if key in n), key) for key in sorted(roles)]
 
 
 def _lane_differences(as_is: Side, to_be: Side, allowed: Mapping[str, frozenset[str]],
@@ -774,8 +802,8 @@ def _lane_differences(as_is: Side, to_be: Side, allowed: Mapping[str, frozenset[
             a, b = as_is.lanes.get(task, ()), to_be.lanes.get(task, ())
             if set(a) == set(b):
                 continue
-            text = (f"{_q(task)} is in {_lanes_phrase(a)} in the as-is model and in "
-                    f"{_lanes_phrase(b)} in the to-be model.")
+            text = (f"{_q(task)} is in {_lanes_phrase(a, as_is.role_names)} in the as-is "
+                    f"model and in {_lanes_phrase(b, to_be.role_names)} in the to-be model.")
             found.append(Difference("lane", (task,), text, Measure(allowed=True),
                                     Measure(allowed=True), roles=(tuple(a), tuple(b))))
         return found
@@ -809,8 +837,8 @@ def _lane_differences(as_is: Side, to_be: Side, allowed: Mapping[str, frozenset[
         whose = (f"its lane{'s' if len(lanes) > 1 else ''} in the {model.role} model"
                  + (" and the roles the policy allows" if ok != set(lanes) else ""))
         text = (f"In {_cases_phrase(log, count, qualify=qualify)}, {_q(task)} is performed "
-                f"by {', '.join(sorted(outside))}, outside {whose} "
-                f"({', '.join(sorted(ok))}).")
+                f"by {', '.join(_named(outside, log.role_names))}, outside {whose} "
+                f"({', '.join(_named(ok, model.role_names, log.role_names))}).")
         model_roles = tuple(sorted(ok))
         log_measure, model_measure = Measure(count, log.cases), Measure(allowed=False)
         roles = (tuple(sorted(outside)), model_roles)
@@ -965,17 +993,25 @@ def comparison_json(result: Comparison, files: dict[str, Path | None] | None = N
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+IMPORT_CODE = "`refund-audit import`"
+"""A command the notes name as code: compare.md shows it as code (`markdown_text`), not as
+the backticks escaped."""
+_OWN_CODE = (IMPORT_CODE,)
 _MARKDOWN_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
 
 
-def markdown_text(text: str) -> str:
+def markdown_text(text: str, *, own_code: bool = False) -> str:
     """TEXT as Markdown shows it as written: the input's invisible direction controls and
     control characters shown (`[U+202E]`), as report.html shows them, and the characters
     that would make markup of a label escaped: a label `<img src=x onerror=...>` or
-    `[x](javascript:...)` is text in a Markdown viewer, not an element or a link."""
+    `[x](javascript:...)` is text in a Markdown viewer, not an element or a link. With
+    `own_code` (a note), the commands compare's notes name as code (`IMPORT_CODE`) are shown
+    as code, not as backticks escaped (a code span is inert: no markup inside)."""
     from audit.safety import shown_all_controls
 
     escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", shown_all_controls(text))
+    for code in _OWN_CODE if own_code else ():
+        escaped = escaped.replace(_MARKDOWN_SPECIAL.sub(r"\\\1", code), code)
     return _MARKDOWN_ENTITY.sub(r"\\&", escaped)
 
 
@@ -1003,7 +1039,8 @@ def comparison_markdown(result: Comparison) -> str:
                   f"case's start and end) occur{'s' if edges == 1 else ''} on one side only: "
                   "see the diff graph."]
     if result.notes:
-        lines += ["", "## Notes", ""] + [f"- {markdown_text(n)}" for n in result.notes]
+        lines += ["", "## Notes", ""] + [f"- {markdown_text(n, own_code=True)}"
+                                             for n in result.notes]
     return "\n".join(lines) + "\n"
 
 

@@ -540,8 +540,8 @@ def test_lanes_are_compared(clean_log: Path, tmp_path: Path) -> None:
     assert [(d.kind, d.activities, d.roles) for d in models.differences] == [
         ("lane", ("Execute payout",), (("payments",), ("finance",)))]
     assert models.differences[0].sentence == (
-        "'Execute payout' is in lane payments in the as-is model and in lane finance in the "
-        "to-be model.")
+        "'Execute payout' is in lane Payments in the as-is model and in lane Finance in the "
+        "to-be model.")  # (the lanes' names as written, as `model inspect` shows them)
     # The log against the moved model: every payout by payments is outside its lane.
     result = compare_files(clean_log, moved)
     lanes = {d.activities[0]: d for d in result.differences if d.kind == "lane"}
@@ -551,7 +551,7 @@ def test_lanes_are_compared(clean_log: Path, tmp_path: Path) -> None:
         "cases": payouts, "of": 300, "share": round(payouts / 300, 6)}
     assert lanes["Execute payout"].roles == (("payments",), ("finance",))
     assert f"({payouts} of 300), 'Execute payout' is performed by payments, outside its " \
-           "lane in the to-be model (finance)." in lanes["Execute payout"].sentence
+           "lane in the to-be model (Finance)." in lanes["Execute payout"].sentence
     # The bundled SOP: the generator's approvals and rejections by finance are outside the
     # Supervisor lane, which the default policy allows (approvers, performers).
     bundled = compare_files(clean_log, ECOMMERCE)
@@ -1040,3 +1040,27 @@ def test_the_demos_approved_but_never_paid_cases_are_told(demo_log: pd.DataFrame
     assert [d.activities for d in after] == [("Approve refund", "Execute payout")]
     assert after[0].examples[:3] == ("40141", "CS0000249", "RFD-66")
     assert "3 of which never did 'Execute payout'" in after[0].sentence
+def test_compare_md_shows_its_own_code_as_code_and_lanes_as_named(tmp_path: Path) -> None:
+    """compare.md wrote the note on a log's quarantined rows as "(\\`refund-audit
+    import\\` writes ...)": its own code span escaped as a label's backticks are, shown with
+    backslashes; and compare named lanes and roles by their keys ("lane payments") where
+    `model inspect` says "lane Payments"."""
+    log = tmp_path / "log.csv"
+    log.write_text("case:concept:name,concept:name,time:timestamp,org:role\n"
+                   "c1,A,2026-01-01T10:00:00Z,Customer Service\n"
+                   "c1,`refund-audit import`,not a time,x\n", encoding="utf-8")
+    model = _model(tmp_path / "m.bpmn", '<laneSet id="ls"><lane id="l" name="Payments">'
+                   '<flowNodeRef>A</flowNodeRef></lane></laneSet><startEvent id="s"/>'
+                   '<task id="A" name="A"/><endEvent id="e"/>' + _flows(("s", "A"), ("A", "e")))
+    result = compare_files(log, model)
+    text = write_comparison(result, tmp_path / "out")["compare.md"].read_text(encoding="utf-8")
+    assert "(`refund-audit import` writes the quarantined rows with reasons)" in text, text
+    assert "\\`" not in text, text
+    lane = [d.sentence for d in result.differences if d.kind == "lane"]
+    assert lane == ["In 100% of cases (1 of 1), 'A' is performed by Customer Service, outside "
+                    "its lane in the to-be model (Payments)."], lane
+    # A label's backticks stay escaped, though it reads as compare's own code.
+    as_is = side_from_traces([("`refund-audit import`",)], "as-is", "a")
+    text = write_comparison(compare(as_is, side_from_traces([("b",)], "to-be", "b")),
+                            tmp_path / "labels")["compare.md"].read_text(encoding="utf-8")
+    assert "\\`refund-audit import\\`" in text, text
