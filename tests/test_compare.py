@@ -1064,3 +1064,25 @@ def test_compare_md_shows_its_own_code_as_code_and_lanes_as_named(tmp_path: Path
     text = write_comparison(compare(as_is, side_from_traces([("b",)], "to-be", "b")),
                             tmp_path / "labels")["compare.md"].read_text(encoding="utf-8")
     assert "\\`refund-audit import\\`" in text, text
+
+
+def test_no_differences_names_lanes_only_where_they_were_compared(tmp_path: Path) -> None:
+    """A log against a model without lanes said "No differences in the compared relations
+    (..., lanes)": the lanes were not compared."""
+    log = tmp_path / "log.csv"
+    log.write_text("case:concept:name,concept:name,time:timestamp,org:role\n"
+                   "c1,A,2026-01-01T10:00:00Z,payments\n", encoding="utf-8")
+    body = '<startEvent id="s"/><task id="A" name="A"/><endEvent id="e"/>' + _flows(
+        ("s", "A"), ("A", "e"))
+    plain = _model(tmp_path / "plain.bpmn", body)
+    laned = _model(tmp_path / "laned.bpmn", '<laneSet id="ls"><lane id="l" name="Payments">'
+                   '<flowNodeRef>A</flowNodeRef></lane></laneSet>' + body)
+    said = "No differences in the compared relations (activities, the order of two " \
+           "activities, repetition, required activities"
+    for model in (plain, laned):
+        result = compare_files(log, model)
+        assert result.differences == []
+        assert ("lanes" in result.relations_compared) == (model == laned)
+        text = write_comparison(result, tmp_path / model.stem)["compare.md"].read_text(
+            encoding="utf-8")
+        assert said in text and (", lanes)." in text) == (model == laned), text
