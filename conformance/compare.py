@@ -31,7 +31,7 @@ import json
 import math
 import re
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -1070,27 +1070,36 @@ def _graded_style(cases: int, of: int) -> tuple[str, str]:
             f"{cases:,} of {of:,} case{'' if of == 1 else 's'}, {share_text(cases, of)}")
 
 
-def _diff_legend(result: Comparison) -> list[str]:
-    """DOT lines of the diff graph's legend: an arrow drawn in each style the graph uses,
-    with what it means; where the as-is side is a log, one per band of the scale, under a
-    title saying of how many cases the shares are; where it is a model, that a model's edges
-    have no share."""
+def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge]) -> list[str]:
+    """DOT lines of the diff graph's legend: an arrow drawn in each style the graph uses
+    (of the `drawn` edges), with what it means; where the as-is side is a log and an edge only
+    in it is drawn, one per band of the scale, under a title saying of how many cases the
+    shares are; where it is a model, that a model's edges have no share. A style no edge
+    is drawn in has no key (the five bands stood in a legend of a graph grading no edge)."""
     from reports.graphs import _label
     from reports.overlay import BANDS
 
     as_is = result.as_is
-    if as_is.kind == "log":
+    used = {e.status for e in drawn}
+    title: list[str] = []
+    keys: list[tuple[str, str]] = []
+    if "only-as-is" in used and as_is.kind == "log":
         title = ["Edges only in the as-is log: colour and width",
                  f"grade the share of its {counted(as_is.cases, 'case', spec=',')} taking "
                  "the edge,", "light and thin to dark and thick"]
         keys = [(b.text,
                  f'color="{b.line}", fontcolor="{GRADED_FONT}", penwidth={b.width:.1f}')
                 for b in BANDS]
-    else:
+    elif "only-as-is" in used:
         title = ["Edges only in the as-is model are not graded:",
                  "a model allows an edge, it counts no cases"]
         keys = [("only as-is (model)", _STYLE["only-as-is"][0])]
-    keys += [("only to-be", _STYLE["only-to-be"][0]), ("both sides", _STYLE["both"][0])]
+    else:
+        title = [f"No edge is only in the as-is {as_is.kind}"]
+    keys += [(text, _STYLE[status][0]) for status, text in
+             (("only-to-be", "only to-be"), ("both", "both sides")) if status in used]
+    if not keys:
+        return []
     lines = ["  subgraph cluster_legend {",
              f"    graph [label={_label('Legend', *title)}, fontsize=10, style=dashed, "
              'color="#bdbdbd"];',
@@ -1125,9 +1134,11 @@ def diff_dot(result: Comparison) -> str:
     graded = result.as_is.kind == "log"
     lines_of_title = [f"As-is: {result.as_is.kind} {result.as_is.name}",
                       f"To-be: {result.to_be.kind} {result.to_be.name}"]
-    if graded:
+    if graded and any(e.status == "only-as-is" for e in edges):
         lines_of_title += ["only as-is: graded by its share of the as-is cases (legend)",
                            "blue dashed: only to-be · grey: both"]
+    elif graded:  # (no edge only in the as-is log: nothing graded)
+        lines_of_title.append("blue dashed: only to-be · grey: both")
     else:
         lines_of_title.append("red: only as-is · blue dashed: only to-be · grey: both")
     if len(edges) < len(result.edges):
@@ -1158,7 +1169,7 @@ def diff_dot(result: Comparison) -> str:
             style, text = _graded_style(edge.as_is.cases or 0, edge.as_is.of or 0)
         label = _label(word, text) if word else _label(text)
         lines.append(f"  {ids[edge.source]} -> {ids[edge.target]} [label={label}, {style}];")
-    lines += _diff_legend(result)
+    lines += _diff_legend(result, edges)
     lines.append("}")
     return "\n".join(lines) + "\n"
 

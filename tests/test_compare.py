@@ -1086,3 +1086,25 @@ def test_no_differences_names_lanes_only_where_they_were_compared(tmp_path: Path
         text = write_comparison(result, tmp_path / model.stem)["compare.md"].read_text(
             encoding="utf-8")
         assert said in text and (", lanes)." in text) == (model == laned), text
+
+
+def test_the_diff_legend_draws_only_the_styles_the_graph_uses(tmp_path: Path) -> None:
+    """A log whose every edge the to-be model has graded no edge, yet the legend drew the
+    five bands of the grading scale (and 'only to-be' with no such edge): it draws the styles
+    used, and the title does not send to a scale that is not there."""
+    from reports.overlay import BANDS
+
+    log = Side("as-is", "log", "log", {("a", "b"): 3}, {}, frozenset("ab"))
+    model = side_from_traces([("a", "b"), ("b", "a")], "to-be", "sop")
+    svg = write_comparison(compare(log, model), tmp_path / "one")["diff.svg"]
+    keys = {title for title in _drawn_edges(svg) if title.startswith("lg")}
+    legend = _legend_text(svg)
+    assert len(keys) == 2 and "only to-be" in legend and "both sides" in legend, legend
+    assert not any(b.text in legend for b in BANDS) and "grade the share" not in legend
+    assert "No edge is only in the as-is log" in legend
+    assert "graded by its share" not in svg.read_text(encoding="utf-8")
+    # The same log against itself: every edge on both sides, one key.
+    svg = write_comparison(compare(log, Side("to-be", "log", "same", {("a", "b"): 3}, {},
+                                             frozenset("ab"))), tmp_path / "two")["diff.svg"]
+    assert len([t for t in _drawn_edges(svg) if t.startswith("lg")]) == 1
+    assert "only to-be" not in _legend_text(svg)
