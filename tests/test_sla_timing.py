@@ -313,3 +313,50 @@ def test_the_episodes_of_a_case(policy_for: Callable[[dict[str, Any]], Policy]) 
     assert found.ended.tolist() == [True, False]
     assert found.rejected.tolist() == [False, False]
     assert found.last.tolist() == [False, True]
+
+
+def test_a_breach_names_when_its_clock_started_and_stopped(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """An auditor re-performs the check from the evidence: a paid episode's finding states
+    the request time its clock started at and the payout time it stopped at; an open one
+    the request time, no payout and the as-of time it was measured to; each episode of a
+    reopened case its own (before: only `took` and `sla`, or `open_for`, `sla` and `as_of`).
+    A case of one episode is read from the per-case columns, the reopened one episode by
+    episode: both kinds are checked."""
+    log = {"C1": [{"a": "Capture payment", "t": "2026-06-20T09:00Z"},
+                  {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
+                  {"a": "Approve refund", "t": "2026-07-02T09:00Z"},
+                  {"a": "Execute payout", "t": "2026-07-21T09:00Z"},
+                  {"a": "Close ticket", "t": "2026-07-22T09:00Z"},
+                  {"a": "Receive refund request", "t": "2026-08-10T09:00Z"},
+                  {"a": "Approve refund", "t": "2026-08-11T09:00Z"},
+                  {"a": "Execute payout", "t": "2026-08-26T15:00Z"},
+                  {"a": "Close ticket", "t": "2026-08-27T09:00Z"},
+                  {"a": "Receive refund request", "t": "2026-09-01T10:30Z"}],
+           "C2": [{"a": "Capture payment", "t": "2026-06-20T09:00Z"},
+                  {"a": "Receive refund request", "t": "2026-07-03T08:00Z"},
+                  {"a": "Approve refund", "t": "2026-07-04T09:00Z"},
+                  {"a": "Execute payout", "t": "2026-07-18T08:00:01Z"}],
+           "C3": [{"a": "Receive refund request", "t": "2026-07-05T12:00Z"}]}
+    result, _ = run_case({"as_of": "2026-10-15T00:00:00Z"}, {"log": log}, "clock",
+                         policy_for)
+    assert result.errors == []
+    assert [(f.case_id, f.event_ids, f.evidence) for f in result.findings
+            if f.rule == "SL001"] == [
+        ("C1", ["C1-02", "C1-04"],
+         {"requested_at": "2026-07-01T09:00:00+00:00", "paid_at": "2026-07-21T09:00:00+00:00",
+          "took": "20 days 00:00:00", "sla": "14 days 00:00:00"}),
+        ("C1", ["C1-06", "C1-08"],
+         {"requested_at": "2026-08-10T09:00:00+00:00", "paid_at": "2026-08-26T15:00:00+00:00",
+          "took": "16 days 06:00:00", "sla": "14 days 00:00:00"}),
+        ("C1", ["C1-10"],
+         {"requested_at": "2026-09-01T10:30:00+00:00", "paid_at": None,
+          "as_of": "2026-10-15T00:00:00+00:00", "open_for": "43 days 13:30:00",
+          "sla": "14 days 00:00:00"}),
+        ("C2", ["C2-02", "C2-04"],
+         {"requested_at": "2026-07-03T08:00:00+00:00", "paid_at": "2026-07-18T08:00:01+00:00",
+          "took": "15 days 00:00:01", "sla": "14 days 00:00:00"}),
+        ("C3", ["C3-01"],
+         {"requested_at": "2026-07-05T12:00:00+00:00", "paid_at": None,
+          "as_of": "2026-10-15T00:00:00+00:00", "open_for": "101 days 12:00:00",
+          "sla": "14 days 00:00:00"})]

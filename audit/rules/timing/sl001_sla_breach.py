@@ -49,7 +49,12 @@ class SlaBreach(Rule):
     approved request left unpaid past its grace is `approved-not-paid`, which takes
     precedence. Messages tell durations in days, hours, minutes and seconds ("16d 6h");
     the evidence keeps them as pandas writes them ("16 days 06:00:00", `took`, `open_for`,
-    `sla`), which `pd.Timedelta` reads back.
+    `sla`), which `pd.Timedelta` reads back. The evidence names the episode's clock, ISO
+    8601 UTC as the other evidence times: `requested_at`, the request it started at, and
+    `paid_at`, the payout it stopped at (`took` is the time between them); for an episode
+    still open, `paid_at` is null and `as_of` the time `open_for` was measured to (as
+    `stage-overdue`'s open stage has no `ended` and its `open_at`). Each episode of a
+    reopened case names its own request and payout.
 
     References:
     EU Consumer Rights Directive art. 13 (refund within 14 days of withdrawal).
@@ -102,11 +107,13 @@ class SlaBreach(Rule):
             paid = pd.concat([paid, more[paid.columns]])
             paid = paid.iloc[np.argsort(paid["at"].to_numpy(), kind="stable")]
         paid["sla"] = sla
+        paid["requested_at"] = paid["request_time"]
+        paid["paid_at"] = paid["payout_time"]
         paid["took_text"] = durations(paid["took"])
         paid["sla_text"] = duration(sla)
         out = self.findings(
             facts, paid, events=("request_eid", "payout_eid"), when="payout_time",
-            evidence=("took", "sla"), message="request to payout took {took_text} "
+            evidence=("requested_at", "paid_at", "took", "sla"), message="request to payout took {took_text} "
                                               "(SLA {sla_text})")
         # The last episode of a case, neither ended (closed, or rejected with no approval
         # after) nor paid, open since its request and over the SLA.
@@ -120,12 +127,14 @@ class SlaBreach(Rule):
         if len(waiting):
             waiting["sla"] = sla
             waiting["breached"] = waiting["request_time"] + sla
+            waiting["requested_at"] = waiting["request_time"]
+            waiting["paid_at"] = None  # (no payout: as stage-overdue's open stage's `ended`)
             waiting["as_of"] = facts.as_of
             waiting["open_text"] = durations(waiting["open_for"])
             waiting["sla_text"] = duration(sla)
             out += self.findings(
                 facts, waiting, events=("request_eid",), when="breached",
-                evidence=("open_for", "sla", "as_of"),
+                evidence=("requested_at", "paid_at", "as_of", "open_for", "sla"),
                 message="no payout {open_text} after the request, still open at {as_of} "
                         "(SLA {sla_text})")
         return out
