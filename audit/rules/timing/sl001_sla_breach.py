@@ -113,8 +113,8 @@ class SlaBreach(Rule):
         paid["sla_text"] = duration(sla)
         out = self.findings(
             facts, paid, events=("request_eid", "payout_eid"), when="payout_time",
-            evidence=("requested_at", "paid_at", "took", "sla"), message="request to payout took {took_text} "
-                                              "(SLA {sla_text})")
+            evidence=("requested_at", "paid_at", "took", "sla"),
+            message="request to payout took {took_text} (SLA {sla_text})")
         # The last episode of a case, neither ended (closed, or rejected with no approval
         # after) nor paid, open since its request and over the SLA.
         still = found.last & ~found.ended & (found.payout < 0)
