@@ -619,6 +619,79 @@ class CheckRun:
             dtype=bool)]
         return len(hit[["file", "row"]].drop_duplicates())
 
+    def quarantine_lines(self) -> pd.DataFrame:
+        """The quarantine's lines that name a case (texts: `case`, `file`, `row`, `field`,
+        `reason`): this check's inputs', then each canonical-log input's own import's (its
+        file beside it, where `earlier_quarantines` counts its rows), in their order (read
+        once per finished run). A row quarantined for several fields has a line each."""
+        if "quarantine_lines" not in self.memo:
+            names = ("case", "file", "row", "field", "reason")
+            parts = [self.imported.quarantine, *(
+                rows for _told, rows in self.earlier_quarantines().values()
+                if rows is not None)]
+            frames = []
+            for part in parts:
+                if part.empty or "case" not in part.columns:
+                    continue
+                named = (part["case"].astype("string").fillna("") != "").to_numpy(dtype=bool)
+                if named.any():
+                    frames.append(pd.DataFrame({
+                        name: (part[name][named].astype("string").fillna("")
+                               .to_numpy(dtype=object) if name in part.columns
+                               else np.full(int(named.sum()), "", dtype=object))
+                        for name in names}))
+            self.memo["quarantine_lines"] = (
+                pd.concat(frames, ignore_index=True) if frames
+                else pd.DataFrame({name: [] for name in names}, dtype=object))
+        lines: pd.DataFrame = self.memo["quarantine_lines"]
+        return lines
+
+    def quarantined_rows(self) -> pd.Series:
+        """Per case id (the index) that `quarantine_lines` names: how many of its rows were
+        quarantined (distinct file and row). One count of the lines by case, not a search
+        per finding."""
+        if "quarantined_rows" not in self.memo:
+            rows = self.quarantine_lines().drop_duplicates(["case", "file", "row"])
+            self.memo["quarantined_rows"] = rows["case"].value_counts(sort=False)
+        counts: pd.Series = self.memo["quarantined_rows"]
+        return counts
+
+    def count_quarantined_rows(self) -> None:
+        """Each finding's `case_quarantined_rows`: its case's count in `quarantined_rows`
+        (0 where it has none). The findings' case ids looked up at once, and only the
+        findings of such cases set."""
+        counts = self.quarantined_rows()
+        findings = self.result.findings
+        if counts.empty or not findings:
+            return
+        at = pd.Index(counts.index.astype(object)).get_indexer(
+            pd.Index([f.case_id for f in findings], dtype=object))
+        values = counts.to_numpy(dtype=np.int64)
+        for k in np.flatnonzero(at >= 0).tolist():
+            findings[k].case_quarantined_rows = int(values[at[k]])
+
+    def quarantined_rows_of(self, cases: list[str], most: int
+                            ) -> dict[str, tuple[list[tuple[str, str, str]], int]]:
+        """Per case of `cases` with quarantined rows: its first `most` rows (in the order
+        of `quarantine_lines`), each as its file, its row and what was wrong with it (its
+        lines' `field: reason`, joined by '; '), and how many more rows it has."""
+        lines = self.quarantine_lines()
+        if lines.empty or not cases:
+            return {}
+        mine = lines[lines["case"].isin(set(cases)).to_numpy(dtype=bool)]
+        found: dict[str, dict[tuple[str, str], list[str]]] = {}
+        for case, file, row, name, reason in zip(
+                mine["case"], mine["file"], mine["row"], mine["field"], mine["reason"],
+                strict=True):
+            told = f"{name}: {reason}" if name else reason
+            wrong = found.setdefault(case, {}).setdefault((file, row), [])
+            if told not in wrong:
+                wrong.append(told)
+        return {case: ([(file, row, "; ".join(wrong))
+                        for (file, row), wrong in list(rows.items())[:most]],
+                       max(0, len(rows) - most))
+                for case, rows in found.items()}
+
     def earlier_quarantines(self) -> dict[str, tuple[dict[str, Any], pd.DataFrame | None]]:
         """Per input that is a canonical log written by `import` (by path as given): its
         import's quarantine beside it as `audit.store.read_earlier_quarantine` found it, and
@@ -1108,10 +1181,12 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
 
     earlier = {str(path): record for path in sources
                if (record := import_record(path)) is not None}
-    return CheckRun(imported=imported, policy=policy, result=result, started=started,
-                    finished=datetime.now(UTC), inputs=list(sources), command=list(sys.argv),
-                    engine=described, not_judged=not_judged, unrecorded_roles=unrecorded,
-                    unrecorded_nobody=nobody,
-                    sop_warnings=list(policy.warnings), imported_earlier=earlier,
-                    as_of_source=("--as-of" if as_of is not None
-                                  else "policy" if policy.as_of is not None else "clock"))
+    run = CheckRun(imported=imported, policy=policy, result=result, started=started,
+                   finished=datetime.now(UTC), inputs=list(sources), command=list(sys.argv),
+                   engine=described, not_judged=not_judged, unrecorded_roles=unrecorded,
+                   unrecorded_nobody=nobody,
+                   sop_warnings=list(policy.warnings), imported_earlier=earlier,
+                   as_of_source=("--as-of" if as_of is not None
+                                 else "policy" if policy.as_of is not None else "clock"))
+    run.count_quarantined_rows()  # (each finding: how many of its case's rows were not imported)
+    return run

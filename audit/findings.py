@@ -104,6 +104,11 @@ class Finding:
     waived: bool = False
     waiver_reason: str | None = None
     fingerprint: str = ""
+    case_quarantined_rows: int = 0
+    """How many input rows of the finding's case were quarantined (not imported: distinct
+    file and row, those of this check's inputs and of a canonical log's own import): the
+    finding may rest on incomplete records. Set once the rules ran
+    (`CheckRun.quarantined_rows`); no part of the fingerprint."""
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -122,6 +127,7 @@ class Finding:
             "evidence": _plain_copy(self.evidence), "amount_at_risk": self.amount_at_risk,
             "currency": self.currency, "waived": self.waived,
             "waiver_reason": self.waiver_reason, "fingerprint": self.fingerprint,
+            "case_quarantined_rows": self.case_quarantined_rows,
         }
 
     @classmethod

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -333,11 +333,12 @@ def read_earlier_quarantine(path: Path, record: dict[str, Any]
                             ) -> tuple[dict[str, Any], pd.DataFrame | None]:
     """The quarantine a canonical log's own import wrote beside it (LOG.quarantine.csv, by
     the log's name where it lies, as `imported_earlier_text` finds it), read to count its
-    rows per case: (what was found, the rows' `file`, `row` and `case`, one line per line
-    of the file), or (what was found, None) where its rows cannot be counted. `status` is
-    `read` only where the file is there, is the one the import wrote (its bytes' sha256 is
-    the record's `quarantine_sha256`), names each row's case and holds as many rows
-    (distinct file and row) as the log's `record` says its import quarantined; else
+    rows per case: (what was found, the rows' `file`, `row`, `field`, `reason` and `case`,
+    one line per line of the file), or (what was found, None) where its rows cannot be
+    counted. `status` is `read` only where the file is there, is the one the import wrote
+    (its bytes' sha256 is the record's `quarantine_sha256`), names each row's case and
+    holds as many rows (distinct file and row) as the log's `record` says its import
+    quarantined; else
     `not found`, `unreadable`, `names no case` (written before the quarantine had a case
     column) or `does not match the record`, with a `detail`, and no row is counted: a file
     of another import (of as many rows), or edited since, is never guessed from. A record
@@ -352,7 +353,8 @@ def read_earlier_quarantine(path: Path, record: dict[str, Any]
     recorded = record.get("quarantine_sha256")
     told: dict[str, Any] = {"file": own.name, "quarantined": expected, "status": "read",
                             "detail": None, "sha256": None, "verified": None}
-    empty = pd.DataFrame({"file": [], "row": [], "case": []}, dtype=object)
+    empty = pd.DataFrame({"file": [], "row": [], "field": [], "reason": [], "case": []},
+                         dtype=object)
     if not expected:
         return told, empty
     told["verified"] = False
@@ -389,6 +391,10 @@ def read_earlier_quarantine(path: Path, record: dict[str, Any]
     # of it, by the rule it was written with: an apostrophe before a formula start only.)
     restore = restored_cell if recorded is not None else _restored_before_sha256
     rows["case"] = [restore(c) for c in rows["case"].tolist()]
+    for name in _QUARANTINE_SHOWN:  # (shown with the findings of the row's case)
+        rows[name] = [restore(c) for c in rows[name].tolist()] if name in rows.columns \
+            else ""
+    read = ["file", "row", *_QUARANTINE_SHOWN, "case"]
     if recorded is None:
         version = record.get("version")
         by = f"refund-audit {version}" if isinstance(version, str) and version else \
@@ -396,12 +402,18 @@ def read_earlier_quarantine(path: Path, record: dict[str, Any]
         return {**told, "detail": f"{own.name} is not verified as the file the log's import "
                 f"wrote: the log's record (written by {by}) holds no sha256 of it, so it "
                 "is counted as it holds as many rows as the record says; import the log "
-                "again to have it verified"}, rows[["file", "row", "case"]]
-    return {**told, "verified": True}, rows[["file", "row", "case"]]
+                "again to have it verified"}, rows[read]
+    return {**told, "verified": True}, rows[read]
 
 
-_QUARANTINE_READ = ("file", "row", "case")
-"""The columns of an earlier quarantine that `read_earlier_quarantine` counts by."""
+_QUARANTINE_SHOWN = ("field", "reason")
+"""The columns of an earlier quarantine that `read_earlier_quarantine` keeps beside those
+it counts by, for report.html to name a case's quarantined rows ('' where the file has
+none)."""
+_QUARANTINE_READ = ("file", "row", "case", *_QUARANTINE_SHOWN)
+_QUARANTINE_REPEATED = ("file", *_QUARANTINE_SHOWN)
+"""The columns of an earlier quarantine that `read_earlier_quarantine` reads: those it
+counts by, `file`, `row` and `case`, and `_QUARANTINE_SHOWN`."""
 
 
 def _stream_quarantine(path: Path) -> tuple[str, dict[str, list[str]], str | None]:
@@ -458,6 +470,12 @@ def _quarantine_records(reader: Any, kept: dict[str, list[str]], at: list[int]
     where = {name: header.index(name) for name in _QUARANTINE_READ
              if name in header}  # (the first of a name, as pandas read it)
     kept.update({name: [] for name in where})
+    # (one text object per distinct file, field and reason: they repeat on every line)
+    repeated: dict[str, Callable[[str, str], str]] = {}
+    for name in _QUARANTINE_REPEATED:
+        if name in where:
+            texts: dict[str, str] = {}
+            repeated[name] = texts.setdefault
     at[0] = reader.line_num + 1
     for record in reader:
         if record and len(record) != len(header):
@@ -465,7 +483,9 @@ def _quarantine_records(reader: Any, kept: dict[str, list[str]], at: list[int]
                     f"{len(header):,}")
         if record:  # (a blank line: skipped)
             for name, index in where.items():
-                kept[name].append(record[index])
+                value = record[index]
+                one = repeated.get(name)
+                kept[name].append(value if one is None else one(value, value))
         at[0] = reader.line_num + 1
     return None
 

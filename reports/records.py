@@ -12,7 +12,8 @@ from typing import Any
 
 FINDING_COLUMNS = ("rule", "name", "severity", "case_id", "timestamp", "message",
                    "amount_at_risk", "currency", "resources", "activities", "event_ids",
-                   "waived", "waiver_reason", "fingerprint", "evidence")
+                   "waived", "waiver_reason", "fingerprint", "evidence",
+                   "case_quarantined_rows")
 
 
 def json_encoder() -> StrictJSON:

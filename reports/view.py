@@ -38,6 +38,9 @@ MAX_FINDINGS_PER_RULE = 500
 MAX_CASES = 1000
 """Case details included in the HTML report (cases with findings, most severe first)."""
 TOP_CASES = 10
+QUARANTINED_SHOWN = 5
+"""A case's quarantined input rows its details name (the others counted, in the
+quarantine's file)."""
 PRINT_EVENT_CASES = 50
 """Cases whose event tables a print of the report holds (the first ones shown, and any the
 reader opened); the others print their summary and findings (1,000 cases with every
@@ -155,6 +158,8 @@ class FindingView:
     waived: bool
     waiver_reason: str
     fingerprint: str
+    case_quarantined_rows: int = 0
+    """How many of its case's input rows were quarantined (`Finding.case_quarantined_rows`)."""
 
 
 @dataclass(frozen=True)
@@ -229,6 +234,11 @@ class CaseView:
     """Every finding of the case is waived: no open finding, nothing open at risk."""
     graph_svg: str | None = None
     """Sanitised inline SVG of the case's evidence graph (filled by the evidence-graph part)."""
+    quarantined: list[tuple[str, str, str]] = field(default_factory=list)
+    """The first QUARANTINED_SHOWN of the case's quarantined input rows: file, row, and
+    what was wrong (`CheckRun.quarantined_rows_of`)."""
+    quarantined_more: int = 0
+    """How many more of its rows were quarantined than `quarantined` lists."""
 
 
 @dataclass
@@ -449,7 +459,7 @@ def _finding_view(finding: Finding, anchors: dict[str, str],
         activities=list(finding.activities), event_ids=list(finding.event_ids),
         evidence=[EvidenceItem(str(k), _evidence_value(v)) for k, v in finding.evidence.items()],
         waived=finding.waived, waiver_reason=finding.waiver_reason or "",
-        fingerprint=finding.fingerprint)
+        fingerprint=finding.fingerprint, case_quarantined_rows=finding.case_quarantined_rows)
 
 
 OrderKey = tuple[int, int, int, float, str, str]
@@ -801,6 +811,11 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     shown_channels = run.channels_of(pd.Series(shown_cases, dtype="string"))
     cases = [_case_view(c, anchors[c], case_frames.get(c), by_case[c], order, str(channel))
              for c, channel in zip(shown_cases, shown_channels, strict=True)]
+    # The input rows of the cases shown that were not imported (those of the cases shown
+    # only: the quarantine's lines of these cases, looked up once).
+    quarantined = run.quarantined_rows_of(shown_cases, QUARANTINED_SHOWN)
+    for case in cases:
+        case.quarantined, case.quarantined_more = quarantined.get(case.case_id, ([], 0))
 
     top_cases = [(currency, [
         (case_id, anchors.get(case_id, ""), money(amount, currency),

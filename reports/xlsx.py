@@ -39,7 +39,8 @@ MAX_CELL = 32_767
 """Excel's limit on characters in one cell."""
 WIDTHS = {"rule": 8, "name": 24, "severity": 9, "case_id": 14, "timestamp": 25, "message": 60,
           "amount_at_risk": 13, "currency": 9, "resources": 22, "activities": 36,
-          "event_ids": 26, "waived": 8, "waiver_reason": 24, "fingerprint": 18, "evidence": 50}
+          "event_ids": 26, "waived": 8, "waiver_reason": 24, "fingerprint": 18, "evidence": 50,
+          "case_quarantined_rows": 12}
 SUMMARY_SHEET = "Summary"
 FINDINGS_SHEET = "Findings"
 MAX_ROWS = 1_048_576
@@ -162,6 +163,8 @@ def _cell_value(column: str, raw: Any, where: str = FULL_IN) -> Any:
         return float(value)
     if column == "waived":
         return bool(value)
+    if column in _COUNTS and type(value) is int:  # (a number; any other value as text)
+        return value
     if value == "":
         return value
     listed = column in LISTED and isinstance(raw, list | tuple)
@@ -192,8 +195,10 @@ _REPEATING = frozenset(("rule", "name", "severity", "currency", "resources", "ac
 """Columns whose cells repeat across findings (their values are text)."""
 
 
-_AS_TEXT = frozenset(FINDING_COLUMNS) - {"amount_at_risk", "waived"}
-"""Columns whose flat text is the cell's text (the other two make a number, a boolean)."""
+_COUNTS = frozenset(("case_quarantined_rows",))
+"""Columns of a count (an int): a number cell."""
+_AS_TEXT = frozenset(FINDING_COLUMNS) - {"amount_at_risk", "waived"} - _COUNTS
+"""Columns whose flat text is the cell's text (the others make a number, a boolean)."""
 
 
 def _text_cell_parts(col: int) -> tuple[str, str, str]:
@@ -241,8 +246,8 @@ def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str],
     together here: for the whole column at once where its texts allow (`_plain_column`),
     else one by one, escaped only where the column's texts, checked all at once, need it.
     `memo`: the column's cells by flat value, kept from one block of findings to the next."""
-    if column in _REPEATING or column == "waived":
-        flat = flat_texts(values) if column != "waived" else None
+    if column in _REPEATING or column == "waived" or column in _COUNTS:
+        flat = flat_texts(values) if column in _REPEATING else None
         # (a value not a plain text keyed by its kind too: 1 and True, a str subclass and
         # its text, are equal keys but other cells; a waived cell is bool(value) whatever
         # its kind)

@@ -429,3 +429,27 @@ def test_a_quarantine_of_an_older_version_reads_its_cases_by_its_rule(tmp_path: 
     told, rows = read_earlier_quarantine(log, {"quarantined": 3, "quarantine_sha256": digest})
     assert told["verified"] is True and rows is not None
     assert rows["case"].tolist() == ["'=c3", "=c3", "'plain"]
+
+
+def test_a_findings_count_of_its_cases_quarantined_rows_includes_the_logs_own_import(
+        imported: tuple[Path, Path], tmp_path: Path) -> None:
+    """The findings of case 40219, whose Stripe refund was quarantined, each count that
+    row, whether the raw exports are checked or the canonical log imported from them (its
+    import's quarantine beside it); the other cases' findings count none, and report.html's
+    details of the case name the row. Before, no finding said it."""
+    exports, log = imported
+    counts = {}
+    for name, inputs in (("raw", sorted(map(str, exports.iterdir()))), ("log", [str(log)])):
+        out = tmp_path / name
+        run("check", *inputs, "--out", str(out), "--format", "json,html",
+            "--as-of", "2026-10-15T00:00:00Z", "--fail-on", "never")
+        findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))["findings"]
+        counts[name] = sorted({(f["case_id"], f["case_quarantined_rows"]) for f in findings
+                               if f["case_quarantined_rows"]})
+        assert {f["case_quarantined_rows"] for f in findings if f["case_id"] != "40219"} \
+            == {0}
+        page = html.unescape((out / "report.html").read_text(encoding="utf-8"))
+        assert ("1 input row of this case was quarantined, not imported: its findings may "
+                "rest on incomplete records.") in page
+        assert "stripe_refunds.csv</span> row 2: currency: " in page
+    assert counts["raw"] == counts["log"] == [("40219", 1)]

@@ -51,7 +51,8 @@ def test_the_rows_read_are_the_rows_written_without_holding_the_file(
         tracemalloc.stop()
     assert (told["status"], told["verified"], told["sha256"]) == ("read", True, digest)
     assert rows is not None
-    assert rows.to_dict("list") == frame[["file", "row", "case"]].to_dict("list")
+    assert rows.to_dict("list") == frame[["file", "row", "field", "reason", "case"]].to_dict(
+        "list")
     # The same rows pandas read from the whole file, as before.
     before = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8",
                          usecols=["file", "row", "case"])

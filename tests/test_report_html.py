@@ -1407,3 +1407,51 @@ def test_the_sop_graphs_legend_shows_the_scale_of_deviation(browser: Browser,
             "Share of the channel's 141 judged cases"} <= set(shown["drawn"])
     assert any(text.startswith("deviates in 1 of 141 cases") for text in shown["drawn"])
     assert browser.console_problems() == []
+
+
+def test_a_cases_quarantined_rows_are_named_in_its_details_and_its_findings(
+        browser: Browser, tmp_path: Path) -> None:
+    """A case with rows not imported: its details name them (file, row and what was wrong,
+    the first five and how many more; a row quarantined for two fields once, with both),
+    and each of its findings in the rules' tables counts them; a case without any shows
+    neither. The file's name (markup-like here) is shown as text. Before, only the run's
+    total was told."""
+    from tests.test_case_quarantine import write_quarantined_log
+
+    log = write_quarantined_log(tmp_path / "q<b>&amp;x<b>.csv")
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["check", str(log), "--out", str(out),
+                                     "--as-of", "2026-10-15T00:00:00Z", "--fail-on", "never"])
+    assert done.exit_code == 0, done.output
+    browser.open((out / "report.html").as_uri())
+    assert browser.console_problems() == []
+    cases = browser.evaluate("""Object.fromEntries([...document.querySelectorAll('details.case')]
+        .map(c => { const q = c.querySelector('.case-quarantine');
+                    return [c.querySelector('.case-id').textContent, q === null ? null : {
+                      count: q.dataset.quarantined,
+                      head: q.querySelector('p').textContent.replace(/\\s+/g, ' '),
+                      rows: [...q.querySelectorAll('li')].map(
+                          li => li.textContent.replace(/\\s+/g, ' ').trim()),
+                      markup: q.querySelectorAll('b').length}]; }))""")
+    assert cases["C2"] is None
+    mine = cases["C1"]
+    name = "q<b>&amp;x<b>.csv"
+    number = ("not a plain decimal number (write 1234.56; set 'decimal'/'thousands' in a "
+              "mapping file for other notations)")
+    assert mine == {
+        "count": "7",
+        "head": "7 input rows of this case were quarantined, not imported: its findings may "
+                "rest on incomplete records.",
+        "rows": [f"{name} row 4: timestamp: not a timestamp in ISO 8601",
+                 f"{name} row 5: amount: {number}",
+                 f"{name} row 6: timestamp: not a timestamp in ISO 8601; amount: {number}",
+                 f"{name} row 7: timestamp: not a timestamp in ISO 8601",
+                 f"{name} row 8: timestamp: not a timestamp in ISO 8601",
+                 "and 2 more (the quarantine's file lists every row)"],
+        "markup": 0}
+    told = browser.evaluate("""[...document.querySelectorAll('table.findings tbody tr')].map(
+        r => [r.querySelector('td:nth-child(2)').textContent.trim(),
+              (r.querySelector('td.evidence .quarantined') || {}).textContent || ''])""")
+    assert {case for case, _ in told} == {"C1", "C2"}
+    assert all(text == ("7 rows of the case quarantined, not imported (named in the case)"
+                        if case == "C1" else "") for case, text in told), told
