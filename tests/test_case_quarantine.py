@@ -75,3 +75,45 @@ def test_each_finding_counts_its_cases_quarantined_rows_in_json_csv_and_xlsx(
         (f["case_id"], f["case_quarantined_rows"]) for f in findings]
     assert all(isinstance(r[column], int | float) for r in table[1:])  # a number cell
 
+
+def test_a_generic_logs_row_naming_no_case_is_its_charges_cases(tmp_path: Path) -> None:
+    """A generic log's row with a blank case id is quarantined; where its charge is in one
+    case, the quarantine names that case (as for a payment export's row naming no ticket),
+    and that case's findings count the row. A charge in no case, or in two, names none.
+    Before, every such row named no case, though its charge told it."""
+    path = tmp_path / "log.csv"
+    header = ["case", "activity", "timestamp", "resource", "role", "amount", "currency",
+              "channel", "charge"]
+    rows = [
+        ["C1", "Capture payment", "2026-06-20T09:00:00Z", "shop", "system", "10", "EUR",
+         "ecommerce", "ch_1"],
+        ["C1", "Receive refund request", "2026-07-01T09:00:00Z", "Ann Lee",
+         "customer-service", "10", "EUR", "ecommerce", "ch_1"],
+        ["", "Execute payout", "2026-07-02T10:00:00Z", "Bob Roe", "finance", "10", "EUR",
+         "ecommerce", "ch_1"],
+        ["", "Execute payout", "2026-07-02T10:00:00Z", "Bob Roe", "finance", "10", "EUR",
+         "ecommerce", "ch_nowhere"],
+        ["C2", "Receive refund request", "2026-07-01T09:00:00Z", "Ann Lee",
+         "customer-service", "5", "EUR", "ecommerce", "ch_2"],
+        ["C3", "Receive refund request", "2026-07-01T09:00:00Z", "Ann Lee",
+         "customer-service", "5", "EUR", "ecommerce", "ch_2"],
+        ["", "Execute payout", "2026-07-02T10:00:00Z", "Bob Roe", "finance", "5", "EUR",
+         "ecommerce", "ch_2"],
+    ]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["check", str(path), "--out", str(out),
+                                     "--as-of", "2026-10-15T00:00:00Z", "--fail-on", "never"])
+    assert done.exit_code == 0, done.output
+    with (out / "quarantine.csv").open(encoding="utf-8", newline="") as handle:
+        lines = [(r["row"], r["reason"], r["case"]) for r in csv.DictReader(handle)]
+    assert lines == [("4", "empty value", "C1"), ("5", "empty value", ""),
+                     ("8", "empty value", "")]
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert document["summary"]["quarantined_in_cases_with_findings"] == 1
+    counts = {(f["case_id"], f["case_quarantined_rows"]) for f in document["findings"]}
+    assert ("C1", 1) in counts
+    assert {n for case, n in counts if case != "C1"} == {0}

@@ -29,7 +29,8 @@ T = TypeVar("T")
 
 QUARANTINE_COLUMNS = ("file", "row", "field", "value", "reason", "case")
 QUARANTINE_HINTS = ("charge", "order")
-"""Of a payment record that names no ticket: the charge it is or refunds, and its order.
+"""Of a payment record that names no ticket, or a generic log's row that names no case (its
+case id blank): the charge it is or refunds, and its order.
 A reader gives them with its quarantine lines (`Collector.belongs`), `normalise` with the
 lines of its own checks (an amount too large, a time out of range); the import holds them
 apart (`ImportResult.quarantine_hints`) and, once correlated, names the case that charge or
@@ -944,7 +945,8 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
     if any(flagged.any() for flagged in flags.values()):
         told = out[C.TICKET_ID] if raw.system in _EXPORT_SYSTEMS else out[C.CASE]
         case_text = _as_string(told).fillna("").astype(object).to_numpy()
-        if raw.system in _PAYMENT_SYSTEMS:  # (a payment record naming no ticket: its
+        if raw.system in _PAYMENT_SYSTEMS or raw.system not in _EXPORT_SYSTEMS:
+            # (a payment record naming no ticket, a generic log's row naming no case: its
             # charge and order, as its reader gives them with its own lines: QUARANTINE_HINTS)
             unnamed = case_text == ""
             hints = {hint: np.where(unnamed, _as_string(out[name]).fillna("").astype(object)

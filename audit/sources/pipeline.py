@@ -74,7 +74,8 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
     from audit.correlate import cases_of, charges_of, correlate, fill_from_cases, ticket_orders
     from audit.progress import current
 
-    if not exported:
+    if not exported:  # (nothing to correlate: the lines naming no case by their charge)
+        _name_hinted_cases(result)
         return
     progress = current()
     progress.stage(f"correlating {exported} export(s) into refund cases")
@@ -151,8 +152,9 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
 
 
 def _name_hinted_cases(result: ImportResult) -> None:
-    """The case of each quarantine line of a payment record that names no ticket, where
-    correlation put the charge it is or refunds (else its order) in exactly one case: a
+    """The case of each quarantine line of a payment record that names no ticket (or of a
+    generic log's row whose case id is blank), where correlation (or the log) put the charge
+    it is or refunds (else its order) in exactly one case: a
     charge quarantined for its amount leaves its refund case without a purchase, whose
     finding (no-prior-purchase) then rests on that line. A charge or order in no case (a
     sale no refund refers to) or in several (partial refunds under different tickets)
