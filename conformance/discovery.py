@@ -7,8 +7,11 @@ the log) are reported, and annotated drawings (SVG/PNG through `reports.graphs`)
 
 Noise: the higher, the more rare behaviour is left out. Inductive: pm4py's IMf noise
 threshold (default 0.2). Heuristics: dependency threshold 0.5 + noise / 2 (default noise 0,
-pm4py's 0.5). DFG: an edge is kept when it is at least `noise` times as frequent as the most
-frequent edge out of the same activity (default 0: every edge).
+pm4py's 0.5). DFG: an edge is drawn when it is at least `noise` times as frequent as the most
+frequent edge out of the same activity (default 0: every edge); an activity the filter would
+leave without any edge in keeps its strongest one, drawn dotted, so the graph stays
+as connected as the log's (`NoiseFilter`). discovery.json lists every edge, each marked kept
+or left out.
 
 Only completions are mined, as `check` judges only them: events whose `lifecycle:transition`
 is stated and is not `complete` (start, schedule, ...) are left out and counted in a warning.
@@ -16,6 +19,7 @@ is stated and is not `complete` (start, schedule, ...) are left out and counted 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -75,6 +79,39 @@ class Fitness:
         return self.fitting_cases / self.cases if self.cases else 1.0
 
 
+@dataclass(frozen=True)
+class NoiseFilter:
+    """What the dfg miner's noise filter draws of a DFG (`noise_filter`)."""
+
+    noise: float
+    kept: Dfg
+    """The DFG as filtered: its edges at least `noise` times as frequent as the busiest edge
+    out of their source, and those of `connecting`."""
+    connecting: frozenset[tuple[str, str]]
+    """(source, target) of the edges below the threshold kept all the same: each the
+    strongest way into an activity that the threshold would leave without any (self-loops
+    aside). (None is needed for a way out: the busiest edge out of an activity passes.)"""
+    edges: int
+    """The edges of the whole DFG."""
+
+    @property
+    def left_out(self) -> int:
+        return self.edges - len(self.kept.edges)
+
+    @functools.cached_property
+    def pairs(self) -> frozenset[tuple[str, str]]:
+        """(source, target) of the edges kept."""
+        return frozenset((e.source, e.target) for e in self.kept.edges)
+
+    def title(self) -> str:
+        """The line a drawing's title says it with: "noise 0.1: 19 of 34 edges drawn"."""
+        return f"noise {self.noise:g}: {self.kept_text()}"
+
+    def kept_text(self) -> str:
+        return (f"{len(self.kept.edges):,} of {counted(self.edges, 'edge', spec=',')} drawn"
+                if self.left_out else f"all {counted(self.edges, 'edge', spec=',')} drawn")
+
+
 @dataclass
 class Discovery:
     miner: Miner
@@ -82,7 +119,8 @@ class Discovery:
     cases: int
     events: int
     dfg: Dfg
-    """The DFG of the log (for the dfg miner: after the noise filter)."""
+    """The DFG of the log, every edge (for the dfg miner, what its noise filter draws is
+    `filtered`)."""
     process: ProcessGraph | None
     """The discovered model (None for the dfg miner)."""
     tasks: dict[str, TaskFigures] = field(default_factory=dict)
@@ -98,6 +136,8 @@ class Discovery:
     """The most activities mined into the model and drawn in the DFG."""
     left_out: dict[str, int] = field(default_factory=dict)
     """Activities left out of the model (beyond `max_activities`) with their events."""
+    filtered: NoiseFilter | None = None
+    """The dfg miner's noise filter (None for the other miners)."""
 
 
 def _ordered(log: pd.DataFrame) -> pd.DataFrame:
@@ -175,10 +215,13 @@ def discover(log: pd.DataFrame, miner: Miner = "inductive", noise: float | None 
             "events as log moves; discovery.json's activities and DFG hold them all): "
             f"--max-activities {len(tasks)} mines them all, which may take long")
     if miner == "dfg":
-        result.dfg = filter_dfg(dfg, noise)
-        dropped = len(dfg.edges) - len(result.dfg.edges)
-        if dropped:
-            result.notes.append(f"{dropped} rare edge(s) left out (noise {noise:g})")
+        # The whole DFG stays `result.dfg` (discovery.json lists every edge, each marked
+        # kept or not); the drawing is of the filtered one. Before, the filtered DFG replaced
+        # the whole one: the left-out edges were named nowhere.
+        result.filtered = noise_filter(dfg, noise)
+        dropped = result.filtered.left_out
+        if dropped or result.filtered.connecting:
+            result.notes.append(_noise_note(result.filtered))
         return result
     if miner == "inductive":
         import pm4py
@@ -206,17 +249,56 @@ def _share(part: int, whole: int) -> str:
     return "less than 1%" if 0 < share < 1 else f"{share:.0f}%"
 
 
-def filter_dfg(dfg: Dfg, noise: float) -> Dfg:
-    """Keep the edges at least `noise` times as frequent as the busiest edge of their source."""
+def noise_filter(dfg: Dfg, noise: float) -> NoiseFilter:
+    """The edges of `dfg` at least `noise` times as frequent as the busiest edge out of their
+    source, and, for each activity that has an edge in from another activity but would keep
+    none, the strongest of those (the most frequent; ties by source and target):
+    as Disco's path slider, the filter thins the graph, it does not cut an activity off
+    (before, 'Reject refund', 21 events, stood without an edge in at noise 0.1). Edges keep
+    their order in `dfg`."""
     from reports.graphs import Dfg
 
     if noise <= 0:
-        return dfg
+        return NoiseFilter(noise, dfg, frozenset(), len(dfg.edges))
     busiest: dict[str, int] = {}
     for edge in dfg.edges:
         busiest[edge.source] = max(busiest.get(edge.source, 0), edge.count)
-    kept = [e for e in dfg.edges if e.count >= noise * busiest[e.source]]
-    return Dfg(dfg.activities, dfg.starts, dfg.ends, kept, dfg.cases)
+    kept = {(e.source, e.target) for e in dfg.edges if e.count >= noise * busiest[e.source]}
+    connecting: set[tuple[str, str]] = set()
+
+    def strongest(edges: list[Any]) -> tuple[str, str]:
+        best = min(edges, key=lambda e: (-e.count, e.source, e.target))
+        return (best.source, best.target)
+
+    # Ways in only: the busiest edge out of an activity always passes (noise is at most 1),
+    # so no activity loses all its ways out, but one may lose all its ways in.
+    ways_in: dict[str, list[Any]] = {}
+    for edge in dfg.edges:
+        if edge.source != edge.target:  # (a self-loop connects nothing)
+            ways_in.setdefault(edge.target, []).append(edge)
+    for edges in ways_in.values():
+        if not any((e.source, e.target) in kept for e in edges):
+            pair = strongest(edges)
+            kept.add(pair)
+            connecting.add(pair)
+    return NoiseFilter(noise, Dfg(dfg.activities, dfg.starts, dfg.ends,
+                                  [e for e in dfg.edges if (e.source, e.target) in kept],
+                                  dfg.cases), frozenset(connecting), len(dfg.edges))
+
+
+def _noise_note(filtered: NoiseFilter) -> str:
+    """The note telling what the noise filter left out of the drawing."""
+    percent = f"{100 * filtered.noise:g}%"
+    note = (f"the noise filter (--noise {filtered.noise:g}) leaves "
+            f"{filtered.left_out:,} of {counted(filtered.edges, 'edge', spec=',')} out of "
+            f"{DFG_NAME}.svg and {DFG_NAME}.png, each less than {percent} as frequent as the "
+            "busiest edge out of its activity")
+    if filtered.connecting:
+        note += (f"; {counted(len(filtered.connecting), 'edge', spec=',')} below that "
+                 "are drawn all the same (dotted), each the strongest way into an activity "
+                 "that would have none")
+    return note + ("; discovery.json lists every edge, each with kept true or false "
+                   "(dfg.edges)")
 
 
 def task_figures(frame: pd.DataFrame) -> dict[str, TaskFigures]:
@@ -363,12 +445,20 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
     written: dict[str, Path] = {}
     progress.stage("drawing the directly-follows graph")
     title = f"Directly-follows graph (as-is, {counted(discovery.cases, 'case', spec=',')})"
+    filtered = discovery.filtered
+    graph, dotted = discovery.dfg, frozenset[tuple[str, str]]()
+    if filtered is not None and filtered.noise > 0:
+        # The title says the graph is filtered, and how much (before: the title of the
+        # whole graph over a filtered one); the edges kept below the threshold are dotted.
+        graph, dotted = filtered.kept, filtered.connecting
+        title = "\n".join([title, filtered.title()] + (
+            ["dotted: below the noise, kept to connect an activity"] if dotted else []))
     # As check draws it: its most frequent activities (as many as the model is mined from)
     # and edges only (Graphviz took minutes to lay out hundreds of them); discovery.json
     # holds them all.
-    shown = discovery.dfg.drawn(discovery.max_activities)
-    if shown is not discovery.dfg:  # (each on a line of its own: a line is cut at 60)
-        parts = discovery.dfg.left_out_of(shown)
+    shown = graph.drawn(discovery.max_activities)
+    if shown is not graph:  # (each on a line of its own: a line is cut at 60)
+        parts = graph.left_out_of(shown)
         title = "\n".join([title, *parts])
         if parts:  # (said where it is read too, not in the drawing's title alone)
             discovery.notes.append(
@@ -376,7 +466,8 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
                 f"(--max-activities "
                 f"{discovery.max_activities}, at most {MAX_EDGES} edges); discovery.json "
                 "holds the whole DFG")
-    for path in write_graph(DrawnGraph(DFG_NAME, title, "", dfg_dot(shown, title=title)), out):
+    for path in write_graph(DrawnGraph(DFG_NAME, title, "", dfg_dot(shown, title=title,
+                                                                    dotted=dotted)), out):
         written[path.name] = path
     if discovery.process is not None:
         progress.stage("writing the model and reading it back (soundness)")
@@ -436,7 +527,7 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
 
 def discovery_summary(discovery: Discovery) -> dict[str, Any]:
     """The JSON view of a discovery."""
-    process = discovery.process
+    process, filtered = discovery.process, discovery.filtered
     return {
         "miner": discovery.miner,
         "noise": discovery.noise,
@@ -449,9 +540,16 @@ def discovery_summary(discovery: Discovery) -> dict[str, Any]:
                        for a, f in discovery.tasks.items()},
         "dfg": {
             "starts": discovery.dfg.starts, "ends": discovery.dfg.ends,
+            # Every edge; for the dfg miner each says whether its noise filter kept it
+            # (drawn) and whether only to connect an activity (below the threshold).
             "edges": [{"source": e.source, "target": e.target, "count": e.count,
                        "median_seconds": None if math.isnan(e.median_seconds)
-                       else e.median_seconds} for e in discovery.dfg.edges],
+                       else e.median_seconds, **_filtered_edge(discovery.filtered, e)}
+                      for e in discovery.dfg.edges],
+            "noise_filter": None if filtered is None else {
+                "noise": filtered.noise, "edges": filtered.edges,
+                "kept": len(filtered.kept.edges), "left_out": filtered.left_out,
+                "kept_to_connect": len(filtered.connecting)},
         },
         "model": None if process is None else {
             "tasks": sum(1 for n in process.nodes if n.kind == "task"),
@@ -471,3 +569,13 @@ def discovery_summary(discovery: Discovery) -> dict[str, Any]:
         "notes": discovery.notes,
         "warnings": discovery.warnings,
     }
+
+
+def _filtered_edge(filtered: NoiseFilter | None, edge: Any) -> dict[str, bool]:
+    """An edge's marks in discovery.json: kept by the noise filter (drawn), and kept only to
+    connect an activity; none where no filter ran (the inductive and heuristics miners)."""
+    if filtered is None:
+        return {}
+    pair = (edge.source, edge.target)
+    connects = pair in filtered.connecting
+    return {"kept": pair in filtered.pairs, "kept_to_connect": connects}

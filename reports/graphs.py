@@ -292,9 +292,12 @@ def _shade(share: float) -> str:
     return "#" + "".join(f"{c:02x}" for c in rgb)
 
 
-def dfg_dot(dfg: Dfg, *, title: str = "Directly-follows graph") -> str:
+def dfg_dot(dfg: Dfg, *, title: str = "Directly-follows graph",
+            dotted: frozenset[tuple[str, str]] = frozenset()) -> str:
     """DOT text of a DFG: nodes with event counts, edges with frequency and median duration;
-    the title's lines (split at line breaks) drawn one under the other."""
+    the title's lines (split at line breaks) drawn one under the other. The edges whose
+    (source, target) is in `dotted` are drawn dotted (discover's noise filter: kept below
+    the threshold to connect an activity)."""
     ids = {activity: f"a{i}" for i, activity in enumerate(dfg.activities)}
     busiest = max(dfg.activities.values(), default=1)
     heaviest = max((e.count for e in dfg.edges), default=1)
@@ -320,8 +323,10 @@ def dfg_dot(dfg: Dfg, *, title: str = "Directly-follows graph") -> str:
     for edge in dfg.edges:
         width = 0.8 + 3.2 * edge.count / heaviest
         label = f"{edge.count:,} · {format_duration(edge.median_seconds)}"
+        style = (', style=dotted, color="#8c8c8c"'
+                 if (edge.source, edge.target) in dotted else "")
         lines.append(f"  {ids[edge.source]} -> {ids[edge.target]} [label={_label(label)}, "
-                     f"penwidth={width:.2f}];")
+                     f"penwidth={width:.2f}{style}];")
     for activity, count in dfg.ends.items():
         lines.append(f'  {ids[activity]} -> end [label="{count:,}", style=dashed, '
                      'color="#b71c1c"];')
