@@ -23,6 +23,7 @@ import functools
 import itertools
 import json
 import math
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -507,6 +508,9 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
         if discovery.left_out:
             model_title += (f"\nfrom the {len(discovery.tasks) - discovery.left_out['activities']}"
                             f" most frequent of {len(discovery.tasks):,} activities")
+        # Its soundness and fitness where the picture is looked at (before: on the console
+        # and in discovery.json only, a model that cannot finish drawn as any other).
+        model_title = "\n".join([model_title, *verdict_lines(discovery, fitness=fitness)])
         progress.stage("drawing the model")
         dot = process_dot(discovery.process, discovery.tasks, labels, title=model_title)
         for path in write_graph(DrawnGraph("model", model_title, "", dot), out):
@@ -523,6 +527,56 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
                                        ensure_ascii=False) + "\n", encoding="utf-8")
     written["discovery.json"] = summary_path
     return written
+
+
+def verdict_lines(discovery: Discovery, *, fitness: bool = True) -> list[str]:
+    """The model's soundness and fitness as lines of its drawing's title (each cut at 60
+    characters where drawn): "NOT SOUND:", each problem wrapped over up to 3 lines,
+    "fitness 0.965: 246 of 300 cases fit"; or "sound; fitness 1.000: 300 of 300 cases
+    fit". `fitness`: whether the fitness was asked for (`write_discovery`)."""
+    soundness = discovery.soundness
+    lines: list[str]
+    if soundness is None:
+        lines = ["soundness not judged: the model could not be read back"]
+    elif soundness.verdict == "sound":
+        lines = ["sound"]
+    else:
+        lines = [("NOT SOUND" if soundness.verdict == "unsound" else "soundness undecided")
+                 + (":" if soundness.problems else "")]
+        for problem in soundness.problems:  # (wrapped, at most 3 lines each)
+            wrapped = textwrap.wrap(f"- {problem}", 58, subsequent_indent="  ")
+            if len(wrapped) > 3:
+                wrapped = [*wrapped[:2], wrapped[2][:57].rstrip() + "…"]
+            lines += wrapped
+    if discovery.fitness is not None:
+        fit = discovery.fitness
+        fitted = (f"fitness {fit.log_fitness:.3f}: {fit.fitting_cases:,} of "
+                  f"{counted(fit.cases, 'case', spec=',')} fit")
+        if len(lines) == 1:
+            lines = [f"{lines[0]}; {fitted}"]
+        else:
+            lines.append(fitted)
+    elif fitness:
+        lines.append("fitness not computed (see discovery.json's notes)")
+    return lines
+
+
+def model_verdict(discovery: Discovery) -> str:
+    """discovery.json's model.verdict: the soundness, its problems and the fitness in a
+    sentence ("not sound: 4 transition(s) can never fire: ...; 246 of 300 cases fit,
+    log fitness 0.965")."""
+    soundness = discovery.soundness
+    if soundness is None:
+        said = "soundness not judged: the model could not be read back"
+    elif soundness.verdict == "sound":
+        said = "sound"
+    else:
+        said = ("not sound" if soundness.verdict == "unsound" else "soundness undecided") + (
+            ": " + "; ".join(soundness.problems) if soundness.problems else "")
+    fit = discovery.fitness
+    return said + ("; fitness not computed" if fit is None else
+                   f"; {fit.fitting_cases:,} of {counted(fit.cases, 'case', spec=',')} fit, "
+                   f"log fitness {fit.log_fitness:.3f}")
 
 
 def discovery_summary(discovery: Discovery) -> dict[str, Any]:
@@ -557,6 +611,7 @@ def discovery_summary(discovery: Discovery) -> dict[str, Any]:
                             if n.kind in ("exclusive", "parallel", "inclusive")),
             "flows": len(process.flows),
             "sound": None if discovery.soundness is None else discovery.soundness.answer,
+            "verdict": model_verdict(discovery),
             "soundness_problems": [] if discovery.soundness is None
             else list(discovery.soundness.problems),
         },

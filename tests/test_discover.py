@@ -687,3 +687,31 @@ def test_a_self_loop_is_no_way_in_and_the_strongest_way_in_is_kept(tmp_path: Pat
     assert kept.get(("A", "C")) == 2 and ("B", "C") not in kept
     assert kept.get(("C", "C")) == 8  # (the busiest out of C: kept by the threshold itself)
 
+
+def test_an_unsound_model_says_so_in_its_picture_and_in_discovery_json(
+        tmp_path: Path) -> None:
+    """The heuristics model of this log can never do B (its dependency A->D->B is cut off),
+    and so a run can get stuck: the console said so, but model.svg's title read as any
+    model's. The title and discovery.json's model.verdict now give the verdict, its
+    reasons and the cases that fit: the 12 cases doing B cannot, 30 of 42 do."""
+    log = _variants_log([("ADBZ", 10), ("ABZ", 2), ("ADZ", 10), ("AEZ", 20)])
+    result = discover(log, "heuristics", 0.0)
+    written = write_discovery(result, log, tmp_path)
+    summary = json.loads(written["discovery.json"].read_text(encoding="utf-8"))
+    assert summary["model"]["sound"] == "no"
+    assert summary["fitness"]["fitting_cases"] == 30
+    verdict = summary["model"]["verdict"]
+    assert verdict.startswith("not sound: ") and "can never fire: 'B'" in verdict
+    assert verdict.endswith("; 30 of 42 cases fit, log fitness "
+                            f"{summary['fitness']['log_fitness']:.3f}")
+    svg = written["model.svg"].read_text(encoding="utf-8")
+    assert ">NOT SOUND:</text>" in svg
+    assert "can never fire: &#39;B&#39;" in svg or "can never fire: 'B'" in svg
+    assert ">fitness " in svg and ": 30 of 42 cases fit</text>" in svg
+    sound = tmp_path / "sound"
+    written = write_discovery(discover(log, "inductive", 0.0), log, sound)
+    svg = written["model.svg"].read_text(encoding="utf-8")
+    assert ">sound; fitness 1.000: 42 of 42 cases fit</text>" in svg
+    summary = json.loads(written["discovery.json"].read_text(encoding="utf-8"))
+    assert summary["model"]["verdict"] == "sound; 42 of 42 cases fit, log fitness 1.000"
+
