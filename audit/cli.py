@@ -722,7 +722,8 @@ REPORT_FILES = ("findings.json", "findings.csv", "findings.xlsx", "report.html",
 
 
 DISCOVER_FILES = ("model.bpmn", "model.svg", "model.png", "discovery-dfg.svg",
-                  "discovery-dfg.png", "discovery.json", "SHA256SUMS")
+                  "discovery-dfg.png", "discovery.json", "discovery-quarantine.csv",
+                  "SHA256SUMS")
 """The files `discover` writes into --out (the model's only where a miner gives one: an
 earlier run's model.* is removed where this run draws none). No name is a check's
 (`REPORT_FILES`): each leaves the other's files in a folder both write into
@@ -736,7 +737,8 @@ SAMPLE_FILES = ("canonical.csv", "ground_truth.csv", "sample.json")
 
 OTHER_OUTPUTS = ("*.quarantine.csv", "*.correlation.csv", *SAMPLE_FILES, "model.bpmn",
                  "model.svg", "model.png", "discovery-dfg.svg", "discovery-dfg.png",
-                 "discovery.json", "compare.md", "compare.json", "diff.svg", "diff.png")
+                 "discovery.json", "discovery-quarantine.csv", "compare.md", "compare.json",
+                 "diff.svg", "diff.png")
 """The files this tool's other commands write into a folder, named as they name them
 (besides a canonical log, `*.parquet` or `*.pq` holding an import's record): an import's or
 the demo's side files, a sample's, discover's and compare's. A check neither writes nor
@@ -1558,8 +1560,8 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
               "Graphviz busy for many minutes). Raise it to mine more.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for model.bpmn, model.svg, model.png, discovery-dfg.svg, "
-              "discovery-dfg.png, discovery.json and SHA256SUMS (the sha256 of each), "
-              "moved in together.")
+              "discovery-dfg.png, discovery.json, discovery-quarantine.csv (the rows the "
+              "import quarantined) and SHA256SUMS (the sha256 of each), moved in together.")
 @click.pass_obj
 @reports_input_errors
 def discover(settings: Settings, log_path: Path, miner: str, noise: float | None,
@@ -1627,8 +1629,8 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
         dropped = checksums_of_others(out, DISCOVER_FILES)
         # (through a staging folder, moved in all or none: `write_staged`)
         written, removed = write_staged(
-            out, lambda staging: list(write_discovery(result, log, staging,
-                                                      source=source).values()),
+            out, lambda staging: list(write_discovery(result, log, staging, source=source,
+                                                      imported=imported).values()),
             earlier=lambda folder: reports_in(folder, DISCOVER_FILES))
         progress.done()
     settings.say(f"discovered with the {result.miner} miner (noise {result.noise:g}) from "

@@ -51,6 +51,7 @@ from conformance.petri import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from audit.ingest import ImportResult
     from reports.graphs import Dfg
 
 Miner = Literal["inductive", "heuristics", "dfg"]
@@ -424,14 +425,25 @@ DFG_NAME = "discovery-dfg"
 into a folder discover wrote removed discover's graph as an earlier report's (or replaced
 it, beside discover's discovery.json), and discover replaced a check's."""
 
+QUARANTINE_NAME = "discovery-quarantine.csv"
+"""The rows discover's import of the log quarantined (file, row, field, value, reason, case),
+as `check` writes its quarantine.csv; not named so, as discover's files are named as none of
+a check's (`DFG_NAME`): a check into the folder would replace it, or discover remove a
+check's."""
+
+
 def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
                     fitness: bool = True,
-                    source: dict[str, Any] | None = None) -> dict[str, Path]:
+                    source: dict[str, Any] | None = None,
+                    imported: ImportResult | None = None) -> dict[str, Path]:
     """Write the model (model.bpmn, model.svg), the DFG (discovery-dfg.svg, .png: not
     dfg.*, which are a check's, `DFG_NAME`) and
     discovery.json into `out`; the BPMN is read back through our reader to check it.
     `source`: the log mined (`{"file": its name, "sha256"}`), which discovery.json names
-    beside the tool and version that mined it."""
+    beside the tool and version that mined it. `imported`: the import that read the log:
+    its quarantine is written as discovery-quarantine.csv (`QUARANTINE_NAME`), its counts
+    go into discovery.json's `import`, and a warning says how many rows were quarantined
+    (before: the console's count alone, and no row named)."""
     from audit.progress import current
     from reports.graphs import (
         MAX_EDGES,
@@ -444,6 +456,20 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
     progress = current()
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
+    intake: dict[str, Any] | None = None
+    if imported is not None:
+        intake = {"read": imported.read, "imported": imported.imported,
+                  "quarantined": imported.quarantined,
+                  "duplicates_dropped": sum(f.deduplicated for f in imported.files),
+                  "quarantine_file": QUARANTINE_NAME}
+        if imported.quarantined:
+            one = imported.quarantined == 1
+            discovery.warnings.append(
+                f"{counted(imported.quarantined, 'row', spec=',')} of the log "
+                f"{'was' if one else 'were'} quarantined (read {imported.read:,} = imported "
+                f"{imported.imported:,} + quarantined {imported.quarantined:,}) and "
+                f"{'is' if one else 'are'} not mined: {QUARANTINE_NAME} names "
+                f"{'it' if one else 'each'} (file, row, field, value, reason)")
     progress.stage("drawing the directly-follows graph")
     title = f"Directly-follows graph (as-is, {counted(discovery.cases, 'case', spec=',')})"
     filtered = discovery.filtered
@@ -518,11 +544,17 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
     else:  # (the dfg miner: no model; an earlier run's would read as this one's)
         for suffix in ("bpmn", "svg", "png"):
             (out / f"model.{suffix}").unlink(missing_ok=True)
+    if imported is not None:
+        from audit.store import write_quarantine
+
+        # The rows the counts call quarantined, with their reasons, as check writes them.
+        written[QUARANTINE_NAME] = write_quarantine(imported.quarantine,
+                                                    out / QUARANTINE_NAME)
     summary_path = out / "discovery.json"
     from audit import __version__
 
     summary = {"tool": "refund-audit", "version": __version__, "log": source,
-               **discovery_summary(discovery)}
+               "import": intake, **discovery_summary(discovery)}
     summary_path.write_text(json.dumps(summary, indent=2,
                                        ensure_ascii=False) + "\n", encoding="utf-8")
     written["discovery.json"] = summary_path

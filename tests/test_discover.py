@@ -715,3 +715,40 @@ def test_an_unsound_model_says_so_in_its_picture_and_in_discovery_json(
     summary = json.loads(written["discovery.json"].read_text(encoding="utf-8"))
     assert summary["model"]["verdict"] == "sound; 42 of 42 cases fit, log fitness 1.000"
 
+
+def test_rows_quarantined_by_discover_are_written_and_counted(tmp_path: Path) -> None:
+    """discover of a CSV log with a bad timestamp printed 'read 4 = imported 3 +
+    quarantined 1' and nothing else: no row named, no file, discovery.json without a
+    word. Now the rows are in discovery-quarantine.csv (as check writes quarantine.csv),
+    discovery.json counts them under 'import' and warns of them, and the console too."""
+    log = tmp_path / "badts.csv"
+    log.write_text("case:concept:name,concept:name,time:timestamp\n"
+                   "c1,A,2026-01-01T10:00:00Z\nc1,B,not a time\nc1,C,2026-01-01T12:00:00Z\n"
+                   "c2,A,2026-01-01T10:00:00Z\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["discover", str(log), "--miner", "dfg", "--out",
+                                       str(out)])
+    assert result.exit_code == 0, result.output
+    quarantine = pd.read_csv(out / "discovery-quarantine.csv", dtype=str)
+    assert quarantine.to_dict("records") == [
+        {"file": "badts.csv", "row": "3", "field": "time:timestamp", "value": "not a time",
+         "reason": quarantine["reason"][0], "case": "c1"}]
+    summary = json.loads((out / "discovery.json").read_text(encoding="utf-8"))
+    assert summary["import"] == {"read": 4, "imported": 3, "quarantined": 1,
+                                 "duplicates_dropped": 0,
+                                 "quarantine_file": "discovery-quarantine.csv"}
+    assert summary["warnings"] == [
+        "1 row of the log was quarantined (read 4 = imported 3 + quarantined 1) and is not "
+        "mined: discovery-quarantine.csv names it (file, row, field, value, reason)"]
+    assert f"warning: {summary['warnings'][0]}" in result.output
+    assert "discovery-quarantine.csv" in (out / "SHA256SUMS").read_text(encoding="utf-8")
+    # A clean log: the file has its header only, and nothing is warned of.
+    log.write_text("case:concept:name,concept:name,time:timestamp\n"
+                   "c1,A,2026-01-01T10:00:00Z\nc1,C,2026-01-01T12:00:00Z\n", encoding="utf-8")
+    again = CliRunner().invoke(main, ["discover", str(log), "--miner", "dfg", "--out",
+                                      str(out)])
+    assert again.exit_code == 0, again.output
+    assert (out / "discovery-quarantine.csv").read_text(encoding="utf-8").splitlines() == [
+        "file,row,field,value,reason,case"]
+    summary = json.loads((out / "discovery.json").read_text(encoding="utf-8"))
+    assert summary["import"]["quarantined"] == 0 and summary["warnings"] == []

@@ -174,11 +174,12 @@ def test_discover_and_compare_write_sha256sums_and_keep_the_auditors_files(
     out = tmp_path / "out"
     first = invoke("discover", str(log), "--out", str(out), code=0)
     assert set(sums(out)) == {"model.bpmn", "model.svg", "model.png", "discovery-dfg.svg",
-                              "discovery-dfg.png", "discovery.json"}
+                              "discovery-dfg.png", "discovery.json", "discovery-quarantine.csv"}
     assert f"SHA256SUMS: {out / 'SHA256SUMS'}" in first.output
     (out / "notes.txt").write_text("mine", encoding="utf-8")
     second = invoke("discover", str(log), "--miner", "dfg", "--out", str(out), code=0)
-    assert set(sums(out)) == {"discovery-dfg.svg", "discovery-dfg.png", "discovery.json"}
+    assert set(sums(out)) == {"discovery-dfg.svg", "discovery-dfg.png", "discovery.json",
+                              "discovery-quarantine.csv"}
     assert not (out / "model.bpmn").exists()
     assert (f"removed 3 files of an earlier run from {out}: model.bpmn, model.png, "
             "model.svg") in second.output
@@ -217,7 +218,8 @@ def test_a_sha256sums_of_another_commands_run_replaced_is_warned_of(
     assert (f"warning: SHA256SUMS in {out}, replaced by this run's, listed {len(others)} "
             f"files of another run still there, no longer listed: {', '.join(others)}"
             ) in result.output
-    assert set(sums(out)) == {"discovery-dfg.svg", "discovery-dfg.png", "discovery.json"}
+    assert set(sums(out)) == {"discovery-dfg.svg", "discovery-dfg.png", "discovery.json",
+                              "discovery-quarantine.csv"}
     again = invoke("discover", str(log), "--miner", "dfg", "--out", str(out), code=0)
     assert "no longer listed" not in again.output
 
@@ -238,11 +240,13 @@ def test_check_and_discover_into_one_folder_leave_each_others_files(
         assert "report file(s) of an earlier run" not in result.output
         assert {k: v for k, v in contents(out).items() if k in discovered} == discovered
         assert "files this run did not write, named as this tool's outputs" in result.output
-        assert "discovery-dfg.png, discovery-dfg.svg, discovery.json" in result.output
+        assert ("discovery-dfg.png, discovery-dfg.svg, discovery-quarantine.csv, "
+                "discovery.json") in result.output
     checked = {k: v for k, v in contents(out).items()
                if k not in discovered and k != "SHA256SUMS"}
     assert {"findings.json", "dfg.svg", "dfg.png"} <= set(checked)
     result = invoke("discover", str(log), "--miner", "dfg", "--out", str(out), code=0)
     assert {k: v for k, v in contents(out).items() if k in checked} == checked
     assert "removed" not in result.output
-    assert set(discovered) == {"discovery-dfg.svg", "discovery-dfg.png", "discovery.json"}
+    assert set(discovered) == {"discovery-dfg.svg", "discovery-dfg.png", "discovery.json",
+                              "discovery-quarantine.csv"}
