@@ -103,21 +103,26 @@ def test_a_payout_before_the_request_is_not_where_its_sla_ends(
     assert breach.message == "request to payout took 29d (SLA 14d)"
 
 
+TWO_EPISODES = [{"a": "Capture payment", "t": "2026-06-20T09:00Z"},
+                {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
+                {"a": "Approve refund", "t": "2026-07-02T09:00Z"},
+                {"a": "Execute payout", "t": "2026-07-21T09:00Z"},
+                {"a": "Close ticket", "t": "2026-07-22T09:00Z"},
+                {"a": "Receive refund request", "t": "2026-08-10T09:00Z"},
+                {"a": "Approve refund", "t": "2026-08-11T09:00Z"},
+                {"a": "Execute payout", "t": "2026-08-26T15:00Z"},
+                {"a": "Close ticket", "t": "2026-08-27T09:00Z"}]
+"""Asked on 07-01 and paid 20 days later, closed; asked again on 08-10 and paid 16 days and
+6 hours later, closed."""
+
+
 def test_each_late_episode_of_a_case_is_a_breach_of_its_own(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """Asked on 07-01 and paid 20 days later, closed, asked again on 08-10 and paid 16 days
     and 6 hours later: two breaches, each dated at its payout and naming its own request
     and payout (before: one breach timed from the first request to the first payout; the
     second episode's late payout was reported nowhere)."""
-    log = {"C1": [{"a": "Capture payment", "t": "2026-06-20T09:00Z"},
-                  {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
-                  {"a": "Approve refund", "t": "2026-07-02T09:00Z"},
-                  {"a": "Execute payout", "t": "2026-07-21T09:00Z"},
-                  {"a": "Close ticket", "t": "2026-07-22T09:00Z"},
-                  {"a": "Receive refund request", "t": "2026-08-10T09:00Z"},
-                  {"a": "Approve refund", "t": "2026-08-11T09:00Z"},
-                  {"a": "Execute payout", "t": "2026-08-26T15:00Z"},
-                  {"a": "Close ticket", "t": "2026-08-27T09:00Z"}]}
+    log = {"C1": TWO_EPISODES}
     result, _ = run_case({"as_of": "2026-10-15T00:00:00Z"}, {"log": log}, "two episodes",
                          policy_for)
     assert result.errors == []
@@ -323,15 +328,7 @@ def test_a_breach_names_when_its_clock_started_and_stopped(
     reopened case its own (before: only `took` and `sla`, or `open_for`, `sla` and `as_of`).
     A case of one episode is read from the per-case columns, the reopened one episode by
     episode: both kinds are checked."""
-    log = {"C1": [{"a": "Capture payment", "t": "2026-06-20T09:00Z"},
-                  {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
-                  {"a": "Approve refund", "t": "2026-07-02T09:00Z"},
-                  {"a": "Execute payout", "t": "2026-07-21T09:00Z"},
-                  {"a": "Close ticket", "t": "2026-07-22T09:00Z"},
-                  {"a": "Receive refund request", "t": "2026-08-10T09:00Z"},
-                  {"a": "Approve refund", "t": "2026-08-11T09:00Z"},
-                  {"a": "Execute payout", "t": "2026-08-26T15:00Z"},
-                  {"a": "Close ticket", "t": "2026-08-27T09:00Z"},
+    log = {"C1": [*TWO_EPISODES,
                   {"a": "Receive refund request", "t": "2026-09-01T10:30Z"}],
            "C2": [{"a": "Capture payment", "t": "2026-06-20T09:00Z"},
                   {"a": "Receive refund request", "t": "2026-07-03T08:00Z"},
