@@ -1123,10 +1123,11 @@ def diff_dot(result: Comparison) -> str:
 
     edges = result.edges
     if len(edges) > MAX_DIFF_EDGES:  # (Graphviz takes minutes over hundreds of edges)
-        # Those on one side only first, the most cases first (where the as-is side is a
-        # log: a common departure is never cut for a rare one); the rest as listed.
+        # Those on one side only first, the most cases first (of the side that is a log,
+        # as-is or to-be: a common departure is never cut for a rare one); the rest as
+        # listed.
         differing = sorted((e for e in edges if e.status != "both"),
-                           key=lambda e: -(e.as_is.cases or 0))
+                           key=lambda e: -max(e.as_is.cases or 0, e.to_be.cases or 0))
         edges = (differing + [e for e in edges if e.status == "both"])[:MAX_DIFF_EDGES]
     activities = sorted({a for e in edges for a in (e.source, e.target)} - {START, END})
     ids = {a: f"a{k}" for k, a in enumerate(activities)}

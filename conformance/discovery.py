@@ -9,8 +9,9 @@ Noise: the higher, the more rare behaviour is left out. Inductive: pm4py's IMf n
 threshold (default 0.2). Heuristics: dependency threshold 0.5 + noise / 2 (default noise 0,
 pm4py's 0.5). DFG: an edge is drawn when it is at least `noise` times as frequent as the most
 frequent edge out of the same activity (default 0: every edge); an activity the filter would
-leave without any edge in keeps its strongest one, drawn dotted, so the graph stays
-as connected as the log's (`NoiseFilter`). discovery.json lists every edge, each marked kept
+cut off from the start activities is reached again by the strongest edge from one still
+reached, drawn dotted, so every activity the log's graph reaches from a start stays reached
+(`NoiseFilter`). discovery.json lists every edge, each marked kept
 or left out.
 
 Only completions are mined, as `check` judges only them: events whose `lifecycle:transition`
@@ -91,8 +92,9 @@ class NoiseFilter:
     out of their source, and those of `connecting`."""
     connecting: frozenset[tuple[str, str]]
     """(source, target) of the edges below the threshold kept all the same: each the
-    strongest way into an activity that the threshold would leave without any (self-loops
-    aside). (None is needed for a way out: the busiest edge out of an activity passes.)"""
+    strongest way from an activity reached from a start activity over the kept edges to one
+    not reached that the whole graph reaches (`noise_filter`). (None is needed for a way
+    out: the busiest edge out of an activity passes.)"""
     edges: int
     """The edges of the whole DFG."""
 
@@ -253,11 +255,12 @@ def _share(part: int, whole: int) -> str:
 
 def noise_filter(dfg: Dfg, noise: float) -> NoiseFilter:
     """The edges of `dfg` at least `noise` times as frequent as the busiest edge out of their
-    source, and, for each activity that has an edge in from another activity but would keep
-    none, the strongest of those (the most frequent; ties by source and target):
-    as Disco's path slider, the filter thins the graph, it does not cut an activity off
-    (before, 'Reject refund', 21 events, stood without an edge in at noise 0.1). Edges keep
-    their order in `dfg`."""
+    source, and, while an activity that the whole graph reaches from a start activity is not
+    reached over the kept edges, the strongest edge from a reached activity to an unreached
+    one (the most frequent; ties by source and target), one at a time: as Disco's path
+    slider, the filter thins the graph, it does not cut an activity off (before, 'Reject
+    refund', 21 events, stood without an edge in at noise 0.1; and an edge in from a cut-off
+    island did not connect it). Edges keep their order in `dfg`."""
     from reports.graphs import Dfg
 
     if noise <= 0:
@@ -267,25 +270,33 @@ def noise_filter(dfg: Dfg, noise: float) -> NoiseFilter:
         busiest[edge.source] = max(busiest.get(edge.source, 0), edge.count)
     kept = {(e.source, e.target) for e in dfg.edges if e.count >= noise * busiest[e.source]}
     connecting: set[tuple[str, str]] = set()
-
-    def strongest(edges: list[Any]) -> tuple[str, str]:
-        best = min(edges, key=lambda e: (-e.count, e.source, e.target))
-        return (best.source, best.target)
-
-    # Ways in only: the busiest edge out of an activity always passes (noise is at most 1),
-    # so no activity loses all its ways out, but one may lose all its ways in.
-    ways_in: dict[str, list[Any]] = {}
-    for edge in dfg.edges:
-        if edge.source != edge.target:  # (a self-loop connects nothing)
-            ways_in.setdefault(edge.target, []).append(edge)
-    for edges in ways_in.values():
-        if not any((e.source, e.target) in kept for e in edges):
-            pair = strongest(edges)
-            kept.add(pair)
-            connecting.add(pair)
+    reached = _reached(set(dfg.starts), kept)
+    while True:
+        # (a self-loop connects nothing; an edge between two reached activities neither)
+        ways = [e for e in dfg.edges if e.source in reached and e.target not in reached]
+        if not ways:
+            break
+        best = min(ways, key=lambda e: (-e.count, e.source, e.target))
+        kept.add((best.source, best.target))
+        connecting.add((best.source, best.target))
+        reached = _reached(reached | {best.target}, kept)
     return NoiseFilter(noise, Dfg(dfg.activities, dfg.starts, dfg.ends,
                                   [e for e in dfg.edges if (e.source, e.target) in kept],
                                   dfg.cases), frozenset(connecting), len(dfg.edges))
+
+
+def _reached(roots: set[str], edges: set[tuple[str, str]]) -> set[str]:
+    """The activities reached from `roots` over `edges` (the roots included)."""
+    after: dict[str, list[str]] = {}
+    for source, target in edges:
+        after.setdefault(source, []).append(target)
+    reached, todo = set(roots), list(roots)
+    while todo:
+        for target in after.get(todo.pop(), ()):
+            if target not in reached:
+                reached.add(target)
+                todo.append(target)
+    return reached
 
 
 def _noise_note(filtered: NoiseFilter) -> str:
@@ -297,8 +308,8 @@ def _noise_note(filtered: NoiseFilter) -> str:
             "busiest edge out of its activity")
     if filtered.connecting:
         note += (f"; {counted(len(filtered.connecting), 'edge', spec=',')} below that "
-                 "are drawn all the same (dotted), each the strongest way into an activity "
-                 "that would have none")
+                 "are drawn all the same (dotted), each the strongest way to an activity "
+                 "the filter would cut off from the start activities")
     return note + ("; discovery.json lists every edge, each with kept true or false "
                    "(dfg.edges)")
 
@@ -444,6 +455,7 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
     its quarantine is written as discovery-quarantine.csv (`QUARANTINE_NAME`), its counts
     go into discovery.json's `import`, and a warning says how many rows were quarantined
     (before: the console's count alone, and no row named)."""
+    from audit.ingest import dropped_text
     from audit.progress import current
     from reports.graphs import (
         MAX_EDGES,
@@ -460,14 +472,15 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
     if imported is not None:
         intake = {"read": imported.read, "imported": imported.imported,
                   "quarantined": imported.quarantined,
-                  "duplicates_dropped": sum(f.deduplicated for f in imported.files),
+                  "duplicates_dropped": imported.deduplicated,
                   "quarantine_file": QUARANTINE_NAME}
         if imported.quarantined:
             one = imported.quarantined == 1
             discovery.warnings.append(
                 f"{counted(imported.quarantined, 'row', spec=',')} of the log "
                 f"{'was' if one else 'were'} quarantined (read {imported.read:,} = imported "
-                f"{imported.imported:,} + quarantined {imported.quarantined:,}) and "
+                f"{imported.imported:,} + quarantined {imported.quarantined:,}"
+                f"{dropped_text(imported.deduplicated)}) and "
                 f"{'is' if one else 'are'} not mined: {QUARANTINE_NAME} names "
                 f"{'it' if one else 'each'} (file, row, field, value, reason)")
     progress.stage("drawing the directly-follows graph")

@@ -22,6 +22,7 @@ graph and in the report states the bands.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
@@ -84,7 +85,8 @@ def band(cases: int, of: int) -> Band:
 
 def share_text(cases: int, of: int) -> str:
     """A share of cases as a percentage with one decimal, never rounded to 0% or 100%
-    where it is neither: "0.7%", "under 0.1%", "over 99.9%", "100%"."""
+    where it is neither, nor up to the bound of a band (`BANDS`) it is under: "0.7%",
+    "under 0.1%", "over 99.9%", "100%", "4.9%" (6 of 121)."""
     if of <= 0:
         return "no cases"
     if cases >= of:
@@ -96,7 +98,12 @@ def share_text(cases: int, of: int) -> str:
         return "under 0.1%"
     if share >= 0.9995:
         return "over 99.9%"
-    return f"{share:.1%}"
+    text = f"{share:.1%}"
+    # Never rounded up to a band's bound it is under (6 of 121 cases, 4.96%, read "5.0%"
+    # and were drawn in "1% to under 5%"): cut to the tenth below it instead ("4.9%").
+    if any(share < b.below <= float(text[:-1]) / 100 for b in BANDS):
+        text = f"{math.floor(share * 1000) / 10:.1f}%"
+    return text
 
 
 def scale_text(cases: int) -> str:

@@ -166,11 +166,14 @@ def test_dfg_noise_keeps_only_frequent_edges(refund_sample: pd.DataFrame) -> Non
         pair = (edge.source, edge.target)
         assert (pair in kept) == (edge.count >= 0.3 * busiest
                                   or pair in result.filtered.connecting)
-    for pair in result.filtered.connecting:  # (each its target's strongest way in)
-        ways_in = [e for e in full.edges if e.target == pair[1] and e.source != pair[1]]
-        assert everything[pair] == max(e.count for e in ways_in)
-        assert not [e for e in ways_in if (e.source, e.target) in kept and
-                    (e.source, e.target) != pair]
+    # Every activity the whole graph reaches from a start is reached over the kept edges,
+    # and each edge kept to connect is needed for it (without it, one is cut off).
+    from conformance.discovery import _reached
+
+    starts = set(full.starts)
+    assert _reached(starts, set(kept)) == _reached(starts, set(everything))
+    for pair in result.filtered.connecting:
+        assert _reached(starts, set(kept) - {pair}) != _reached(starts, set(kept))
 
 
 def test_layout_without_graphviz_still_has_a_diagram(running_example: pd.DataFrame,
@@ -688,6 +691,19 @@ def test_a_self_loop_is_no_way_in_and_the_strongest_way_in_is_kept(tmp_path: Pat
     assert kept.get(("C", "C")) == 8  # (the busiest out of C: kept by the threshold itself)
 
 
+def test_an_island_the_threshold_cuts_off_is_connected_again() -> None:
+    """S -> C 99 times, S -> A once, then A and B in turns (A -> B 20, B -> A 19): at noise
+    0.1 S -> A falls below 10% of 99, while A -> B and B -> A pass, so A had an edge in
+    (from B) and was kept apart with B, reached from no start: an island. The strongest
+    edge from a reached activity into it, S -> A, is kept to connect it."""
+    log = _variants_log([("SC", 99), ("S" + "AB" * 20, 1)])
+    filtered = discover(log, "dfg", 0.1).filtered
+    assert filtered is not None
+    kept = {(e.source, e.target) for e in filtered.kept.edges}
+    assert filtered.connecting == {("S", "A")}
+    assert kept == {("S", "C"), ("S", "A"), ("A", "B"), ("B", "A")}
+
+
 def test_an_unsound_model_says_so_in_its_picture_and_in_discovery_json(
         tmp_path: Path) -> None:
     """The heuristics model of this log can never do B (its dependency A->D->B is cut off),
@@ -742,6 +758,19 @@ def test_rows_quarantined_by_discover_are_written_and_counted(tmp_path: Path) ->
         "mined: discovery-quarantine.csv names it (file, row, field, value, reason)"]
     assert f"warning: {summary['warnings'][0]}" in result.output
     assert "discovery-quarantine.csv" in (out / "SHA256SUMS").read_text(encoding="utf-8")
+    # A record read twice is in `read` and dropped: the warning's sum says so (before:
+    # "read 5 = imported 3 + quarantined 1", which does not add up).
+    log.write_text("case:concept:name,concept:name,time:timestamp,event:id\n"
+                   "c1,A,2026-01-01T10:00:00Z,e1\nc1,B,not a time,e2\n"
+                   "c1,C,2026-01-01T12:00:00Z,e3\nc1,C,2026-01-01T12:00:00Z,e3\n"
+                   "c2,A,2026-01-01T10:00:00Z,e4\n", encoding="utf-8")
+    twice = CliRunner().invoke(main, ["discover", str(log), "--miner", "dfg", "--out",
+                                      str(out)])
+    assert twice.exit_code == 0, twice.output
+    summary = json.loads((out / "discovery.json").read_text(encoding="utf-8"))
+    assert summary["import"]["duplicates_dropped"] == 1
+    assert "(read 5 = imported 3 + quarantined 1 + 1 duplicate dropped)" in \
+        summary["warnings"][0]
     # A clean log: the file has its header only, and nothing is warned of.
     log.write_text("case:concept:name,concept:name,time:timestamp\n"
                    "c1,A,2026-01-01T10:00:00Z\nc1,C,2026-01-01T12:00:00Z\n", encoding="utf-8")

@@ -190,6 +190,20 @@ def test_a_text_column_is_never_read_as_a_time() -> None:
     assert finding.message == "2026-09-24T11:09:33+00:00 at 2026-09-24 11:09:33 UTC"
 
 
+def test_a_year_past_9999_and_an_array_field_read_as_they_are() -> None:
+    """The fast path of whole-second UTC times cut the text at fixed places: a year past
+    9999 read '12000-01-0 T01:02:0 UTC'. And a field holding an array (a list of events)
+    made the check for missing values raise (`None in values` compares by ==)."""
+    index = pd.Index(["A"], name="case")
+    matches = pd.DataFrame({"eid": ["e1"], "at": pd.Series(
+        np.array(["12000-01-01T01:02:03"], dtype="datetime64[s]"), index=index
+    ).dt.tz_localize("UTC"), "ids": pd.Series([np.array(["x", "y"])], index=index)},
+                           index=index)
+    [finding] = _Rule().findings(_Facts(), matches,  # type: ignore[arg-type]
+                                 message="at {at}: {ids}", events=("eid",), when="at")
+    assert finding.message == "at 12000-01-01 01:02:03 UTC: ['x', 'y']"
+
+
 def test_moment_is_the_reports_time() -> None:
     """`moment` and `moments` tell a time as report.html's tables do (`short_time`): UTC,
     to the second, a fraction of a second kept to the millisecond where there is one

@@ -442,6 +442,18 @@ def test_the_scales_bands_and_shares() -> None:
     assert [share_text(n, of) for n, of in ((1, 141), (0, 5), (1, 10_000), (9_999, 10_000),
                                            (7, 7), (1, 0))] == [
         "0.7%", "0%", "under 0.1%", "over 99.9%", "100%", "no cases"]
+    # A share under a band's bound never reads as the bound (6 of 121, 4.96%, read "5.0%"
+    # in the band "1% to under 5%"): every share of up to 300 cases reads within its band.
+    assert [share_text(n, of) for n, of in ((1, 101), (6, 121), (499, 2500))] == [
+        "0.9%", "4.9%", "19.9%"]
+    bounds = [0.0, *(b.below for b in BANDS)]
+    for of in range(1, 301):
+        for n in range(1, of):
+            told = share_text(n, of)
+            if told.startswith(("under", "over")):
+                continue
+            k = BANDS.index(band(n, of))
+            assert bounds[k] <= float(told[:-1]) / 100 < bounds[k + 1], (n, of, told)
 
 
 def test_each_task_of_the_sample_says_the_cases_deviating_at_it(run: CheckRun) -> None:

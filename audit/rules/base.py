@@ -198,7 +198,10 @@ def _told_column(column: pd.Series, iso: list[str | None] | None,
     texts where `_utc_iso_texts` gave them), durations as `audit.words.duration`, "14d 11h";
     None for any other column (its values as they are)."""
     if iso is not None:
-        return [None if t is None else f"{t[:10]} {t[11:19]} UTC" for t in iso]
+        # (the date before the "T", a year past 9999 longer; the clock's eight characters
+        # after it: the fast path's times are whole seconds)
+        return [None if t is None else f"{t[:t.index('T')]} {t[t.index('T') + 1:][:8]} UTC"
+                for t in iso]
     dtype = column.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return moments(column)
@@ -220,7 +223,7 @@ def _message(message: str, case_id: object, values: tuple[Any, ...],
     """`message` (`_positional`'s template) formatted with the row's `values` and, where it
     `uses_case`, the case id (`str.format` first: at 1M cases a quarter of a million
     messages; the slower formatter only where a value is missing, None)."""
-    if None not in values:
+    if all(v is not None for v in values):  # (`in` compares by ==: an array would raise)
         try:
             return message.format(*values, case=case_id) if uses_case else message.format(
                 *values)
