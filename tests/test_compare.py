@@ -300,6 +300,16 @@ def test_a_cut_diff_graph_keeps_the_as_is_logs_most_taken_departures() -> None:
     of = sum(traces.values())
     drawn = sorted((int(n) for n in re.findall(rf"(\d+) of {of:,} cases", dot)), reverse=True)
     assert drawn == only[:MAX_DIFF_EDGES]
+    # The log on the to-be side: its edges only there are ranked by their cases too.
+    to_be = Side("to-be", "log", "log", traces, {}, frozenset(names))
+    swapped = compare(side_from_traces([tuple(names)], "as-is", "sop"), to_be)
+    only = sorted((e.to_be.cases or 0 for e in swapped.edges if e.status == "only-to-be"),
+                  reverse=True)
+    assert len(only) > MAX_DIFF_EDGES and only[0] > only[MAX_DIFF_EDGES]
+    dot = diff_dot(swapped).split("subgraph cluster_legend")[0]
+    told = re.findall(r"only to-be\\n- / ([\d,]+)\"", dot)  # (DOT's "\\n": a new line)
+    drawn = sorted((int(n.replace(",", "")) for n in told), reverse=True)
+    assert drawn == only[:MAX_DIFF_EDGES]
 
 
 def test_compare_shows_control_characters_instead_of_passing_them_on(tmp_path: Path) -> None:
