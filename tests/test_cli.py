@@ -993,29 +993,36 @@ def test_a_failed_command_removes_the_out_folder_it_made(command: str,
     assert (held / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
-def test_sample_refuses_more_cases_than_its_documented_most(tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch
-                                                            ) -> None:
+@pytest.mark.parametrize(("option", "field", "constant", "most", "beyond"), [
+    ("--cases", "cases", "MAX_SAMPLE_CASES", 10_000_000, ("10000001", "10000000000")),
+    ("--first-case", "first_case", "MAX_FIRST_CASE", 1_000_000_000,
+     ("1000000001", "99999999999999999999"))])
+def test_sample_refuses_more_than_its_documented_most(
+        option: str, field: str, constant: str, most: int, beyond: tuple[str, ...],
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`sample --cases` had no upper limit: a typo of 10000000000 started writing for hours,
-    or until the disk was full. At most 10,000,000 (the bench's largest log is 1,000,000):
-    beyond, a usage error naming --cases, exit code 2, before anything is made; the most
-    itself reaches the generator (here one that writes nothing)."""
+    or until the disk was full. At most 10,000,000 (the bench's largest log is 1,000,000).
+    `--first-case` had none either, while --cases had one: 99999999999999999999 wrote
+    ticket ids of 20 digits and charge ids of 30. At most 1,000,000,000 (the ids then stay
+    within 32-bit tickets and JSON numbers below 2^53). Beyond, a usage error naming the
+    option, exit code 2, before anything is made; the most itself reaches the generator
+    (here one that writes nothing)."""
+    import audit.cli
     import audit.sample
-    from audit.cli import MAX_SAMPLE_CASES
 
     asked: list[int] = []
     monkeypatch.setattr(audit.sample, "write_sample",
-                        lambda spec, out: asked.append(spec.cases) or {})
-    assert MAX_SAMPLE_CASES == 10_000_000
-    for cases in ("10000001", "10000000000"):
-        result = run("sample", "--cases", cases, "--out", str(tmp_path / "big"), code=2)
-        assert (f"Invalid value for '--cases': {cases} is not in the range "
-                "1<=x<=10000000") in result.output, result.output
+                        lambda spec, out: asked.append(getattr(spec, field)) or {})
+    assert getattr(audit.cli, constant) == most
+    for value in beyond:
+        result = run("sample", option, value, "--out", str(tmp_path / "big"), code=2)
+        assert (f"Invalid value for '{option}': {value} is not in the range "
+                f"1<=x<={most}") in result.output, result.output
     assert asked == [] and not (tmp_path / "big").exists()
-    run("sample", "--cases", "10000000", "--out", str(tmp_path / "most"))
-    assert asked == [10_000_000]
+    run("sample", option, str(most), "--out", str(tmp_path / "most"))
+    assert asked == [most]
     docs = Path(__file__).parent.parent / "docs" / "sample-generator.md"
-    assert "at most 10,000,000" in docs.read_text(encoding="utf-8")
+    assert f"at most {most:,}" in docs.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("raised", [RuntimeError("a bug"), KeyboardInterrupt()],

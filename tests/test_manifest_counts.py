@@ -150,30 +150,6 @@ def test_a_record_of_an_older_import_adds_its_duplicates_to_its_rows(
                 "quarantined + 2 duplicates dropped") in text, text
 
 
-def test_sample_refuses_a_first_case_beyond_its_documented_most(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`sample --first-case` had no upper limit while --cases had one: 99999999999999999999
-    wrote ticket ids of 20 digits and charge ids of 30. At most 1,000,000,000 (the ids then
-    stay within 32-bit tickets and JSON numbers below 2^53): beyond, a usage error naming
-    --first-case, exit code 2, before anything is made; the most itself is generated."""
-    import audit.sample
-    from audit.cli import MAX_FIRST_CASE
-
-    asked: list[int] = []
-    monkeypatch.setattr(audit.sample, "write_sample",
-                        lambda spec, out: asked.append(spec.first_case) or {})
-    assert MAX_FIRST_CASE == 1_000_000_000
-    for first in ("1000000001", "99999999999999999999"):
-        result = run("sample", "--first-case", first, "--out", str(tmp_path / "big"), code=2)
-        assert (f"Invalid value for '--first-case': {first} is not in the range "
-                "1<=x<=1000000000") in result.output, result.output
-    assert asked == [] and not (tmp_path / "big").exists()
-    run("sample", "--first-case", "1000000000", "--out", str(tmp_path / "most"))
-    assert asked == [1_000_000_000]
-    docs = Path(__file__).parent.parent / "docs" / "sample-generator.md"
-    assert "at most 1,000,000,000" in docs.read_text(encoding="utf-8")
-
-
 def test_the_largest_first_case_keeps_the_exports_numbers_sane(tmp_path: Path) -> None:
     """At the most (1,000,000,000) with the most cases after it, every number the Zendesk
     export holds as a JSON number stays below 2^53, a ticket id within 32 bits."""
