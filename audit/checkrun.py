@@ -122,10 +122,9 @@ class CheckRun:
         if kept is None:
             kept = self.result.extra.get("case_channel")
             if not isinstance(kept, pd.Series):
-                from audit.rules.facts import CaseFacts
+                from audit.rules.facts import channels_of_cases
 
-                kept = CaseFacts(C.completions(self.imported.log), self.policy,
-                                 self.result.as_of).channel_of_cases()
+                kept = channels_of_cases(self.imported.log, self.policy, self.result.as_of)
             self.memo["case_channels"] = kept
         return cast(pd.Series, kept)
 

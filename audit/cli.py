@@ -729,6 +729,15 @@ earlier run's model.* is removed where this run draws none). No name is a check'
 (`REPORT_FILES`): each leaves the other's files in a folder both write into
 (`conformance.discovery.DFG_NAME`)."""
 
+CHANNELS = ("ecommerce", "subscription", "offline")
+"""audit.canonical.CHANNELS, the choices of `compare --channel` and `discover --channel`
+(not imported from there: it loads pandas, which `--help` need not wait for)."""
+CHANNEL_HELP = (
+    "Keep the cases of this channel only, on the log side{s}: a case's channel is decided "
+    "as check decides it (its ticket's, else the first its events state by time; which "
+    "labels are ticket events by {policy}); cases stating no channel are left out. A note "
+    "says how many were kept of how many; an error where none is. Without it every case is "
+    "{verb} as one log, and a note names the option where they state several channels.")
 COMPARE_FILES = ("compare.md", "compare.json", "diff.svg", "diff.png", "SHA256SUMS")
 """The files `compare` writes into --out."""
 
@@ -1562,10 +1571,13 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
               help="Folder for model.bpmn, model.svg, model.png, discovery-dfg.svg, "
               "discovery-dfg.png, discovery.json, discovery-quarantine.csv (the rows the "
               "import quarantined) and SHA256SUMS (the sha256 of each), moved in together.")
+@click.option("--channel", type=click.Choice(CHANNELS), default=None,
+              help=CHANNEL_HELP.format(s="", verb="mined", policy="the bundled policy, as "
+                                       "check reads it without --policy"))
 @click.pass_obj
 @reports_input_errors
 def discover(settings: Settings, log_path: Path, miner: str, noise: float | None,
-             max_activities: int, out: Path) -> None:
+             max_activities: int, out: Path, channel: str | None) -> None:
     """Discover the as-is process model of an event log (csv, xes, parquet, ocel).
 
     Writes the model as BPMN 2.0 with a layout (opens in bpmn.io), drawn with event counts
@@ -1611,6 +1623,10 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
         if len(log) == 0:
             raise InputError("the log has no events", file=log_path)
         from audit import canonical as C
+        from conformance.channels import select_channel
+
+        # (its cases of --channel only, each case's channel as check decides it)
+        log, channels = select_channel(log, channel, file=log_path)
 
         others = C.not_completions(log)
         if sum(others.values()) == len(log):  # (a model of no event: pm4py's crash before)
@@ -1620,7 +1636,7 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
                              "discover", file=log_path, field=C.LIFECYCLE)
         progress.stage(f"discovering ({miner} miner)")
         result = run_discovery(log, miner, noise,  # type: ignore[arg-type]
-                               max_activities)
+                               max_activities, channels=channels)
         from audit.digest import sha256_of
 
         source = {"file": log_path.name,
@@ -1664,10 +1680,14 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML column mapping for generic CSV logs, as for `import` and `check` "
                    "(applied to each log side).")
+@click.option("--channel", type=click.Choice(CHANNELS), default=None,
+              help=CHANNEL_HELP.format(s="s (a model side is unaffected)", verb="compared",
+                                       policy="--policy where given, else the bundled "
+                                       "policy, as check reads it"))
 @click.pass_obj
 @reports_input_errors
 def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
-            policy_path: Path | None, mapping: Path | None) -> None:
+            policy_path: Path | None, mapping: Path | None, channel: str | None) -> None:
     """Compare as-is and to-be, each a BPMN model (.bpmn) or an event log.
 
     A model is FILE.bpmn or FILE.bpmn#PROCESS; a bundled model's name (ecommerce.bpmn,
@@ -1687,7 +1707,7 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
     from conformance.compare import compare as compare_sides
     from conformance.compare import load_side, write_comparison
 
-    tasks, allowed = None, None
+    tasks, allowed, policy = None, None, None
     if policy_path is not None:  # (checked before any side is read, as check does)
         from audit.policy import load_policy
         from conformance.compare import policy_roles
@@ -1705,11 +1725,11 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
     refuse_foreign_checksums(out)
     with using(settings.progress()) as progress:  # (1M cases: minutes without a word)
         progress.stage(f"reading the as-is side {as_is}")
-        before = load_side(as_is, "as-is", tasks, columns)
+        before = load_side(as_is, "as-is", tasks, columns, channel=channel, policy=policy)
         progress.stage(f"reading the to-be side {to_be}")
-        after = load_side(to_be, "to-be", tasks, columns)
+        after = load_side(to_be, "to-be", tasks, columns, channel=channel, policy=policy)
         progress.stage("comparing")
-        result = compare_sides(before, after, allowed)
+        result = compare_sides(before, after, allowed, channel=channel)
         progress.stage(f"writing {out}")
         stale, others = clear_stale_staging(out)
         dropped = checksums_of_others(out, COMPARE_FILES)

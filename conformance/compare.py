@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from audit.ingest.mapping import Mapping as ColumnMapping
     from audit.policy import Policy
+    from conformance.channels import Channels
     from conformance.petri import WorkflowNet
 
 START, END = "▶ start", "■ end"
@@ -93,6 +94,12 @@ class Side:
     FILE#PROCESS) and the file's `sha256`, which compare.json records."""
     process: str | None = None
     sha256: str | None = None
+    channels: Channels | None = None
+    """Log sides: its cases by channel, as check decides a case's channel, and the channel
+    kept (`--channel`; conformance.channels)."""
+    sop_of: str | None = None
+    """Model sides: the channel whose SOP the model is (the policy's sop entry, else the
+    bundled ecommerce.bpmn, subscription.bpmn, offline.bpmn); None where none's."""
 
     @property
     def cases(self) -> int:
@@ -112,7 +119,8 @@ class Side:
 
 # --- loading ------------------------------------------------------------------------------
 def side_from_log(log: pd.DataFrame, role: Role, name: str,
-                  tasks: Mapping[str, str] | None = None) -> Side:
+                  tasks: Mapping[str, str] | None = None,
+                  channels: Channels | None = None) -> Side:
     """A log side from a canonical log: each case's completed activities in time order (ties
     by event id, as `check` orders them: audit.canonical.EVENT_ORDER); events stating
     another lifecycle transition are left out, as `check` leaves them out, and counted in
@@ -120,14 +128,20 @@ def side_from_log(log: pd.DataFrame, role: Role, name: str,
 
     `tasks` (a policy's `sop_tasks()`: log label -> SOP task) names a label's activity by
     its SOP task, as `check` aligns it; labels it does not map keep their own name. The
-    labels so renamed are listed in the side's notes."""
+    labels so renamed are listed in the side's notes. `channels`: the log's cases by
+    channel (`conformance.channels.select_channel`, which kept those of a `--channel`);
+    where None, counted here (each case's channel as check decides it, with the bundled
+    policy), and `compare` notes a log of several channels."""
     import numpy as np
     import pandas as pd
 
     from audit import canonical as C
     from conformance.bpmn import clean_name, cleaned_labels
 
-    channels = _channels_told(log)
+    if channels is None:
+        from conformance.channels import select_channel
+
+        channels = select_channel(log, None)[1]
     left_out = C.not_completions(log)
     if left_out:
         log = C.completions(log[[c for c in (C.CASE, C.ACTIVITY, C.TIMESTAMP, C.EVENT_ID,
@@ -161,37 +175,16 @@ def side_from_log(log: pd.DataFrame, role: Role, name: str,
     side = Side(role, "log", name, dict(traces), cases_of,
                 frozenset(frame["activity"].unique().tolist()))
     side.performers = performers
+    side.channels = channels
     if performers is not None:
         side.role_names = _role_names(log[C.ROLE])
     if renamed:
         told = ", ".join(f"{_q(label)} as {_q(task)}" for label, task in sorted(renamed.items()))
         side.notes.append(f"{role} log: read through the policy's sop_task, as check reads "
                           f"it: {told}")
-    if channels:
-        side.notes.append(f"{role} log: its cases state {channels}: all are compared as one "
-                          "log (check aligns each case with its own channel's SOP)")
     if left_out:
         side.warnings.append(f"{role} log: " + C.not_completions_told(left_out, "counted"))
     return side
-
-
-def _channels_told(log: pd.DataFrame) -> str | None:
-    """Where a log's cases state more than one channel (each case's first stated):
-    "3 channels (ecommerce 141 cases, offline 97, subscription 62)"; else None."""
-    from audit import canonical as C
-
-    if C.CHANNEL not in log.columns or C.CASE not in log.columns:
-        return None
-    stated = log[[C.CASE, C.CHANNEL]].dropna()
-    if stated.empty:
-        return None
-    first = stated.drop_duplicates(C.CASE)[C.CHANNEL].astype(str)
-    counts = first.value_counts()
-    if len(counts) < 2:
-        return None
-    parts = [f"{channel} {n:,}" for channel, n in sorted(counts.items())]
-    parts[0] += " cases"
-    return f"{len(counts)} channels ({', '.join(parts)})"
 
 
 def _performers(cases: pd.Series, activities: pd.Series, roles: pd.Series
@@ -276,11 +269,17 @@ def side_from_bpmn(path: Path, role: Role, process: str | None = None) -> Side:
 
 
 def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
-              columns: ColumnMapping | None = None) -> Side:
+              columns: ColumnMapping | None = None, *, channel: str | None = None,
+              policy: Policy | None = None) -> Side:
     """A side from a file: a .bpmn model (`FILE.bpmn#PROCESS` names one process of a file
     with several pools, as an SOP entry of the policy does), else an event log in any
     importable format, read with the column mapping `columns` where given (as `import
-    --mapping` reads it), its labels named by `tasks` where it maps them (`side_from_log`)."""
+    --mapping` reads it), its labels named by `tasks` where it maps them (`side_from_log`).
+
+    A log keeps the cases of `channel` only where given (`--channel`: each case's channel
+    as check decides it, with `policy`, else the bundled default policy; InputError where
+    none is kept); a model is told the channel whose SOP it is by `policy`'s sop entries
+    (`Side.sop_of`, which compare's note on a log of several channels suggests)."""
     process = None
     if not path.exists() and "#" in path.name:
         from audit.policy import split_sop_entry
@@ -304,6 +303,9 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
     if path.suffix.lower() == ".bpmn":
         model = side_from_bpmn(path, role, process)
         model.file, model.process, model.sha256 = path.name, process, sha256_of(path)
+        from conformance.channels import sop_channel
+
+        model.sop_of = sop_channel(path, process, policy)
         return model
     from audit.ingest import import_sources
 
@@ -311,7 +313,10 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
     log = imported.log
     if len(log) == 0:
         raise InputError("the log has no events", file=path)
-    side = side_from_log(log, role, path.name, tasks)
+    from conformance.channels import select_channel
+
+    log, channels = select_channel(log, channel, policy, file=path)
+    side = side_from_log(log, role, path.name, tasks, channels)
     side.file, side.sha256 = path.name, imported.digests.get(str(path)) or sha256_of(path)
     if imported.quarantined:  # (never dropped without a word: quarantine.csv of `import`)
         dropped = imported.deduplicated
@@ -508,6 +513,8 @@ class Comparison:
     relations_compared: tuple[str, ...] = ()
     """The relations compared, in words (`compared_relations`), as "No differences" names
     them."""
+    channel: str | None = None
+    """The `--channel` the log sides were read with (None: every case)."""
 
 
 def compared_relations(as_is: Side, to_be: Side) -> tuple[str, ...]:
@@ -572,11 +579,17 @@ def _q(activity: str) -> str:
 
 
 def compare(as_is: Side, to_be: Side,
-            allowed: Mapping[str, frozenset[str]] | None = None) -> Comparison:
+            allowed: Mapping[str, frozenset[str]] | None = None, *,
+            channel: str | None = None) -> Comparison:
     """The behavioural differences between two sides (roles 'as-is' and 'to-be'), and who
     performs each task against a model's lanes (`allowed`: per task, the role keys a policy
-    allows besides the lanes, `policy_roles`)."""
-    notes = [*as_is.notes, *to_be.notes]
+    allows besides the lanes, `policy_roles`). `channel`: the `--channel` the log sides
+    were read with (`load_side`), which compare.json records."""
+    notes = [*as_is.notes, *_channel_notes(as_is, to_be), *to_be.notes,
+             *_channel_notes(to_be, as_is)]
+    if channel is not None and as_is.kind == "model" and to_be.kind == "model":
+        notes.append(f"--channel {channel}: both sides are models, which it does not "
+                     "filter: nothing was left out")
     differences: list[Difference] = []
     # Labels on one side only.
     for side, other in ((as_is, to_be), (to_be, as_is)):
@@ -628,7 +641,19 @@ def compare(as_is: Side, to_be: Side,
                       _diff_edges(left, right), notes,
                       [*as_is.warnings, *to_be.warnings, *_shared_warning(as_is, to_be),
                        *_spelling_warnings(as_is, to_be)],
-                      compared_relations(as_is, to_be))
+                      compared_relations(as_is, to_be), channel)
+
+
+def _channel_notes(side: Side, other: Side) -> list[str]:
+    """The note on a log side's channels (`Channels.note`): what `--channel` kept, or,
+    without it, that its cases of several channels are compared as one log, naming the
+    option (with the channel whose SOP the other side is, where it is one's)."""
+    if side.kind != "log" or side.channels is None:
+        return []
+    sop_of = other.sop_of if other.kind == "model" else None
+    note = side.channels.note(f"{side.role} log", "compared", "compare", sop_of,
+                              f"{other.role} model")
+    return [] if note is None else [note]
 
 
 def _spelling_warnings(as_is: Side, to_be: Side) -> list[str]:
@@ -968,6 +993,8 @@ def comparison_json(result: Comparison, files: dict[str, Path | None] | None = N
         if s.kind == "log":
             view["cases"] = s.cases
             view["variants"] = len(s.traces)
+            # (what it was computed on: its cases by channel and the --channel kept)
+            view["channels"] = None if s.channels is None else s.channels.as_dict()
         elif s.behaviour is not None:
             view["reachable_states"] = s.behaviour.states
         else:
@@ -979,6 +1006,7 @@ def comparison_json(result: Comparison, files: dict[str, Path | None] | None = N
         "tool": "refund-audit", "version": __version__,
         **{key: None if path is None else {"file": path.name, "sha256": sha256_of(path)}
            for key in ("policy", "mapping") for path in [given.get(key)]},
+        "channel": result.channel,
         "as_is": side(result.as_is),
         "to_be": side(result.to_be),
         "compared_activities": sorted(result.compared),
@@ -1015,11 +1043,21 @@ def markdown_text(text: str, *, own_code: bool = False) -> str:
     return _MARKDOWN_ENTITY.sub(r"\\&", escaped)
 
 
+def _channel_words(side: Side) -> str:
+    """", channel ecommerce: 141 of 300 cases" for a log side read with `--channel`, else
+    nothing."""
+    kept = side.channels
+    if kept is None or kept.channel is None:
+        return ""
+    return f", channel {kept.channel}: {kept.kept:,} of {kept.cases:,} cases"
+
+
 def comparison_markdown(result: Comparison) -> str:
     """compare.md: the sentences, as Markdown shows them as written (`markdown_text`)."""
     def describe(s: Side) -> str:
         if s.kind == "log":
-            return f"log {markdown_text(s.name)} ({counted(s.cases, 'case', spec=',')})"
+            cases = _channel_words(s)[2:] or counted(s.cases, "case", spec=",")
+            return f"log {markdown_text(s.name)} ({cases})"
         return f"model {markdown_text(s.name)}"
 
     lines = ["# As-is against to-be", "",
@@ -1135,6 +1173,11 @@ def diff_dot(result: Comparison) -> str:
     graded = result.as_is.kind == "log"
     lines_of_title = [f"As-is: {result.as_is.kind} {result.as_is.name}",
                       f"To-be: {result.to_be.kind} {result.to_be.name}"]
+    for at, side in enumerate((result.as_is, result.to_be)):
+        if side.channels is not None and side.channels.channel is not None:
+            # (the channel kept on a line of its own: a title line is cut at 60)
+            lines_of_title.insert(at + 1 if at == 0 else len(lines_of_title),
+                                  f"({_channel_words(side)[2:]})")
     if graded and any(e.status == "only-as-is" for e in edges):
         lines_of_title += ["only as-is: graded by its share of the as-is cases (legend)",
                            "blue dashed: only to-be · grey: both"]
@@ -1193,13 +1236,15 @@ def write_comparison(result: Comparison, out: Path,
     return written
 
 
-def compare_files(as_is: Path, to_be: Path, policy: Policy | None = None) -> Comparison:
+def compare_files(as_is: Path, to_be: Path, policy: Policy | None = None,
+                  channel: str | None = None) -> Comparison:
     """Compare two files, each a BPMN model or an event log; with a `policy`, a log's labels
     are named by their SOP tasks (`sop_tasks`) and its roles judged as check judges them
-    (`policy_roles`)."""
+    (`policy_roles`); with a `channel`, a log keeps that channel's cases only (`load_side`)."""
     tasks = None if policy is None else policy.sop_tasks()
-    return compare(load_side(as_is, "as-is", tasks), load_side(to_be, "to-be", tasks),
-                   None if policy is None else policy_roles(policy))
+    return compare(load_side(as_is, "as-is", tasks, channel=channel, policy=policy),
+                   load_side(to_be, "to-be", tasks, channel=channel, policy=policy),
+                   None if policy is None else policy_roles(policy), channel=channel)
 
 
 # --- a model's relations, exactly -----------------------------------------------------------

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from audit.ingest import ImportResult
+    from conformance.channels import Channels
     from reports.graphs import Dfg
 
 Miner = Literal["inductive", "heuristics", "dfg"]
@@ -142,6 +143,18 @@ class Discovery:
     """Activities left out of the model (beyond `max_activities`) with their events."""
     filtered: NoiseFilter | None = None
     """The dfg miner's noise filter (None for the other miners)."""
+    channels: Channels | None = None
+    """The log's cases by channel and the `--channel` kept (conformance.channels): what the
+    discovery was computed on."""
+
+    def channel_lines(self) -> list[str]:
+        """The drawings' title line naming the `--channel` kept ("channel ecommerce only:
+        141 of 300 cases"; a line of its own: a title line is cut at 60), none without."""
+        kept = self.channels
+        if kept is None or kept.channel is None:
+            return []
+        return [f"channel {kept.channel} only: {kept.kept:,} of "
+                f"{counted(kept.cases, 'case', spec=',')}"]
 
 
 def _ordered(log: pd.DataFrame) -> pd.DataFrame:
@@ -168,10 +181,14 @@ def _ordered(log: pd.DataFrame) -> pd.DataFrame:
 
 
 def discover(log: pd.DataFrame, miner: Miner = "inductive", noise: float | None = None,
-             max_activities: int = DEFAULT_MAX_ACTIVITIES) -> Discovery:
+             max_activities: int = DEFAULT_MAX_ACTIVITIES, *,
+             channels: Channels | None = None) -> Discovery:
     """Discover the process of a canonical log (non-empty) with the chosen miner, from its
     `max_activities` most frequent activities (ties by label, as the DFG draws them): the
-    events of the others are left out of the mining, and a note says how many."""
+    events of the others are left out of the mining, and a note says how many.
+    `channels`: the log's cases by channel (`conformance.channels.select_channel`, which
+    kept those of a `--channel`), recorded and noted: what `--channel` kept, or that cases
+    of several channels are mined as one log."""
     from reports.graphs import discover_dfg
 
     if miner not in MINERS:
@@ -204,7 +221,10 @@ def discover(log: pd.DataFrame, miner: Miner = "inductive", noise: float | None 
                                  "the label first", field=ACTIVITY)
     dfg = discover_dfg(log)
     result = Discovery(miner, noise, int(frame[CASE].nunique()), len(frame), dfg, None,
-                       tasks=tasks, max_activities=max_activities)
+                       tasks=tasks, max_activities=max_activities, channels=channels)
+    told = None if channels is None else channels.note(None, "mined", "mine")
+    if told is not None:
+        result.notes.append(told)
     if left_out:
         result.warnings.append(C.not_completions_told(left_out, "counted"))
     if dropped_tasks:
@@ -484,7 +504,9 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
                 f"{'is' if one else 'are'} not mined: {QUARANTINE_NAME} names "
                 f"{'it' if one else 'each'} (file, row, field, value, reason)")
     progress.stage("drawing the directly-follows graph")
-    title = f"Directly-follows graph (as-is, {counted(discovery.cases, 'case', spec=',')})"
+    title = "\n".join([f"Directly-follows graph (as-is, "
+                       f"{counted(discovery.cases, 'case', spec=',')})",
+                       *discovery.channel_lines()])
     filtered = discovery.filtered
     graph, dotted = discovery.dfg, frozenset[tuple[str, str]]()
     if filtered is not None and filtered.noise > 0:
@@ -542,8 +564,10 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
             edge = edges.get((names.get(flow.source, ""), names.get(flow.target, "")))
             if edge is not None:
                 labels[flow.id] = f"{edge.count:,} · {format_duration(edge.median_seconds)}"
-        model_title = (f"Discovered model ({discovery.miner} miner, noise "
-                       f"{discovery.noise:g}, {counted(discovery.cases, 'case', spec=',')})")
+        model_title = "\n".join([f"Discovered model ({discovery.miner} miner, noise "
+                                 f"{discovery.noise:g}, "
+                                 f"{counted(discovery.cases, 'case', spec=',')})",
+                                 *discovery.channel_lines()])
         if discovery.left_out:
             model_title += (f"\nfrom the {len(discovery.tasks) - discovery.left_out['activities']}"
                             f" most frequent of {len(discovery.tasks):,} activities")
@@ -631,6 +655,9 @@ def discovery_summary(discovery: Discovery) -> dict[str, Any]:
         "miner": discovery.miner,
         "noise": discovery.noise,
         "max_activities": discovery.max_activities,
+        # (what it was computed on: the --channel kept, and the log's cases by channel)
+        "channel": None if discovery.channels is None else discovery.channels.channel,
+        "channels": None if discovery.channels is None else discovery.channels.as_dict(),
         "cases": discovery.cases,
         "events": discovery.events,
         "activities": {a: {"events": f.events,

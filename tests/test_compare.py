@@ -732,7 +732,9 @@ def test_a_log_of_several_channels_against_one_model_is_noted(tmp_path: Path) ->
     parts = [f"{c} {n:,}" for c, n in sorted(counts.items())]
     parts[0] += " cases"
     assert (f"as-is log: its cases state 3 channels ({', '.join(parts)}): all are compared "
-            "as one log (check aligns each case with its own channel's SOP)") in result.notes
+            "as one log (check aligns each case with its own channel's SOP): give --channel "
+            "ecommerce (the to-be model is the ecommerce SOP) to compare its cases only"
+            ) in result.notes
     single = SampleSpec(channel="ecommerce", cases=30, seed=3, violation_rate=0.0)
     one = write_sample(single, tmp_path / "one")["canonical"]
     assert not [n for n in compare_files(one, ECOMMERCE).notes if "channels" in n]

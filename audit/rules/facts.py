@@ -991,6 +991,21 @@ class CaseFacts:
                 if has_a}
 
 
+def channels_of_cases(log: pd.DataFrame, policy: Policy,
+                      as_of: datetime | None = None) -> pd.Series:
+    """Per case of `log`'s completions (the events check judges, `canonical.completions`;
+    indexed by case id, sorted): its channel as check decides it
+    (`CaseFacts.channel_of_cases`: its ticket's, else the first its events state by time),
+    missing where none of its events states one. `policy` tells which labels are ticket
+    events (its `activities`' controls); `as_of` plays no part in a case's channel. The one
+    definition check's reports (`CheckRun.case_channels`) and `compare --channel` and
+    `discover --channel` read a case's channel by."""
+    from datetime import UTC
+
+    return CaseFacts(C.completions(log), policy,
+                     as_of or datetime.now(UTC)).channel_of_cases()
+
+
 def _probe_positions(ids: pd.Index, wanted: pd.Index) -> Ints | None:
     """The positions in `ids` (Arrow strings) of those of `wanted` (distinct strings) that
     are there, in the order of `wanted`: each id looked up in a hash set of the few wanted
@@ -1172,4 +1187,4 @@ def same(a: pd.Series, b: pd.Series) -> pd.Series:
         False).astype(bool)
 
 
-__all__ = ["POINT_COLUMNS", "CaseFacts", "Episodes", "same", "slices"]
+__all__ = ["POINT_COLUMNS", "CaseFacts", "Episodes", "channels_of_cases", "same", "slices"]
