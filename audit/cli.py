@@ -734,8 +734,9 @@ CHANNELS = ("ecommerce", "subscription", "offline")
 (not imported from there: it loads pandas, which `--help` need not wait for)."""
 CHANNEL_HELP = (
     "Keep the cases of this channel only, on the log side{s}: a case's channel is decided "
-    "as check decides it (its ticket's, else the first its events state by time; which "
-    "labels are ticket events by {policy}); cases stating no channel are left out. A note "
+    "as check decides it (its ticket's, else the first its events state by time; its "
+    "ticket events are those whose label {policy} maps to a ticket step); cases stating no "
+    "channel are left out. A note "
     "says how many were kept of how many; an error where none is. Without it every case is "
     "{verb} as one log, and a note names the option where they state several channels.")
 COMPARE_FILES = ("compare.md", "compare.json", "diff.svg", "diff.png", "SHA256SUMS")
@@ -1572,8 +1573,8 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
               "discovery-dfg.png, discovery.json, discovery-quarantine.csv (the rows the "
               "import quarantined) and SHA256SUMS (the sha256 of each), moved in together.")
 @click.option("--channel", type=click.Choice(CHANNELS), default=None,
-              help=CHANNEL_HELP.format(s="", verb="mined", policy="the bundled policy, as "
-                                       "check reads it without --policy"))
+              help=CHANNEL_HELP.format(s="", verb="mined", policy="the bundled policy (as "
+                                       "check reads it without --policy)"))
 @click.pass_obj
 @reports_input_errors
 def discover(settings: Settings, log_path: Path, miner: str, noise: float | None,
@@ -1584,7 +1585,8 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
     and median waiting times, and the directly-follows graph with frequencies and median
     durations, plus discovery.json (soundness and fitness of the model). The model is
     mined from the 60 most frequent activities at most (--max-activities); a note says
-    what was left out.
+    what was left out. --channel NAME mines the cases of one channel only (ecommerce,
+    subscription, offline), as check decides a case's channel.
 
     \b
     Example:
@@ -1682,8 +1684,8 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
                    "(applied to each log side).")
 @click.option("--channel", type=click.Choice(CHANNELS), default=None,
               help=CHANNEL_HELP.format(s="s (a model side is unaffected)", verb="compared",
-                                       policy="--policy where given, else the bundled "
-                                       "policy, as check reads it"))
+                                       policy="--policy (where given, else the bundled "
+                                       "policy, as check reads it)"))
 @click.pass_obj
 @reports_input_errors
 def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
@@ -1693,6 +1695,8 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
     A model is FILE.bpmn or FILE.bpmn#PROCESS; a bundled model's name (ecommerce.bpmn,
     subscription.bpmn, offline.bpmn) names it where no such file is here. With --policy, a
     log's labels that the policy maps to an SOP task (sop_task) are compared as that task.
+    With --channel NAME, a log side keeps the cases of that channel only (as check decides
+    a case's channel): compare one channel's as-is with its SOP.
 
     Writes the behavioural differences (order, repetition, required tasks, and who performs
     a task against a model's lanes) as sentences (compare.md), the same as JSON
@@ -1700,7 +1704,7 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
 
     \b
     Example:
-      refund-audit compare log.parquet ecommerce.bpmn --out out/diff
+      refund-audit compare log.parquet ecommerce.bpmn --channel ecommerce --out out/diff
     """
     from audit.progress import using
     from audit.safety import shown_all_controls
