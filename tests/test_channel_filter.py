@@ -254,3 +254,31 @@ def test_discover_names_the_channel_in_the_models_title(mixed: Path, tmp_path: P
     title = "channel ecommerce only: 3 of 5 cases"
     assert title in (out / "model.svg").read_text(encoding="utf-8")
     assert title in (out / "discovery-dfg.svg").read_text(encoding="utf-8")
+
+
+def test_compare_decides_a_cases_channel_by_the_policy_given(tmp_path: Path) -> None:
+    """Which events are the ticket's is the policy's word: a case whose purchase states
+    offline and whose ticket, labelled 'Antrag erhalten', states ecommerce is an e-commerce
+    case with a policy mapping that label to the request, as check with that policy judges
+    it; with the bundled policy, which does not know the label, its first event by time
+    decides (offline)."""
+    log = tmp_path / "log.csv"
+    log.write_text(HEADER + _rows("G1", 1, ("Capture payment", "Antrag erhalten"),
+                                  ["offline", "ecommerce"])
+                   + _rows("E1", 2, SOP_RUN, ["ecommerce"] * 6), encoding="utf-8")
+    policy = tmp_path / "policy.yaml"
+    text = (ROOT / "models" / "policy.default.yaml").read_text(encoding="utf-8")
+    assert "  Receive refund request: {control: request}" in text
+    policy.write_text(text.replace("  Receive refund request: {control: request}",
+                                   "  Receive refund request: {control: request}\n"
+                                   "  Antrag erhalten: {control: request}"), encoding="utf-8")
+    from audit.policy import load_policy
+
+    with_policy = compare_files(log, ECOMMERCE, load_policy(policy), channel="ecommerce")
+    assert with_policy.as_is.channels == Channels({"ecommerce": 2}, 0, "ecommerce")
+    bundled = compare_files(log, ECOMMERCE, channel="ecommerce")
+    assert bundled.as_is.channels == Channels({"ecommerce": 1, "offline": 1}, 0, "ecommerce")
+    code, output = _invoke("compare", str(log), "ecommerce.bpmn", "--policy", str(policy),
+                           "--channel", "ecommerce", "--out", str(tmp_path / "out"))
+    assert code in (0, 1), output
+    assert "note: as-is log: --channel ecommerce: 2 of 2 cases" in output
