@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -24,6 +24,9 @@ from audit import __version__
 from audit.errors import ExitCode, InputError, Terminated
 from audit.safety import shown_on_a_terminal
 from audit.words import counted
+
+if TYPE_CHECKING:  # (conformance, pandas and numpy are not loaded at start-up)
+    from conformance.discovery import Variants
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -723,7 +726,7 @@ REPORT_FILES = ("findings.json", "findings.csv", "findings.xlsx", "report.html",
 
 DISCOVER_FILES = ("model.bpmn", "model.svg", "model.png", "discovery-dfg.svg",
                   "discovery-dfg.png", "discovery.json", "discovery-quarantine.csv",
-                  "SHA256SUMS")
+                  "variants.csv", "SHA256SUMS")
 """The files `discover` writes into --out (the model's only where a miner gives one: an
 earlier run's model.* is removed where this run draws none). No name is a check's
 (`REPORT_FILES`): each leaves the other's files in a folder both write into
@@ -747,8 +750,8 @@ SAMPLE_FILES = ("canonical.csv", "ground_truth.csv", "sample.json")
 
 OTHER_OUTPUTS = ("*.quarantine.csv", "*.correlation.csv", *SAMPLE_FILES, "model.bpmn",
                  "model.svg", "model.png", "discovery-dfg.svg", "discovery-dfg.png",
-                 "discovery.json", "discovery-quarantine.csv", "compare.md", "compare.json",
-                 "diff.svg", "diff.png")
+                 "discovery.json", "discovery-quarantine.csv", "variants.csv", "compare.md",
+                 "compare.json", "diff.svg", "diff.png")
 """The files this tool's other commands write into a folder, named as they name them
 (besides a canonical log, `*.parquet` or `*.pq` holding an import's record): an import's or
 the demo's side files, a sample's, discover's and compare's. A check neither writes nor
@@ -1571,7 +1574,9 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for model.bpmn, model.svg, model.png, discovery-dfg.svg, "
               "discovery-dfg.png, discovery.json, discovery-quarantine.csv (the rows the "
-              "import quarantined) and SHA256SUMS (the sha256 of each), moved in together.")
+              "import quarantined), variants.csv (every distinct activity sequence of the "
+              "cases, with its cases and throughput times) and SHA256SUMS (the sha256 of "
+              "each), moved in together.")
 @click.option("--channel", type=click.Choice(CHANNELS), default=None,
               help=CHANNEL_HELP.format(s="", verb="mined", policy="the bundled policy (as "
                                        "check reads it without --policy)"))
@@ -1654,6 +1659,8 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
     settings.say(f"discovered with the {result.miner} miner (noise {result.noise:g}) from "
                  f"{counted(result.cases, 'case', spec=',')}, "
                  f"{counted(result.events, 'event', spec=',')}")
+    if result.variants is not None:
+        settings.say(variants_line(result.variants))
     if result.soundness is not None:
         settings.say(f"model sound: {result.soundness.answer}")
     if result.fitness is not None:
@@ -1666,6 +1673,25 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
         settings.say(f"warning: {warning}")
     _say_written(settings, out, written, removed, stale, left, dropped)
     end_process()  # everything written: the log and the model not freed object by object
+
+
+def variants_line(variants: Variants) -> str:
+    """discover's console line of the variants: "variants: 65 among 100,000 cases; the most
+    frequent, 37.0% of the cases (36,968): variants.csv lists each" (the share to one
+    decimal, never "100.0%" short of all cases nor "0.0%" of some)."""
+    from conformance.discovery import VARIANTS_NAME
+
+    told = f"variants: {len(variants.variants):,} among {counted(variants.cases, 'case', spec=',')}"
+    if not variants.variants:
+        return told
+    top = variants.variants[0]
+    share = f"{variants.share(top):.1f}%"
+    if share == "100.0%" and top.cases < variants.cases:
+        share = "more than 99.9%"
+    elif share == "0.0%":
+        share = "less than 0.1%"
+    return (f"{told}; the most frequent, {share} of the cases ({top.cases:,}): "
+            f"{VARIANTS_NAME} lists each")
 
 
 @main.command()

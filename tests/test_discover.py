@@ -143,7 +143,8 @@ def test_dfg_counts_equal_a_direct_count(which: str, refund_sample: pd.DataFrame
     log = refund_sample if which == "sample" else running_example
     result = discover(log, "dfg")
     written = write_discovery(result, log, tmp_path)
-    assert set(written) == {"discovery-dfg.svg", "discovery-dfg.png", "discovery.json"}
+    assert set(written) == {"discovery-dfg.svg", "discovery-dfg.png", "discovery.json",
+                            "variants.csv"}
     summary = json.loads(written["discovery.json"].read_text(encoding="utf-8"))
     got = {(e["source"], e["target"]): e["count"] for e in summary["dfg"]["edges"]}
     assert got == _pandas_dfg(log)

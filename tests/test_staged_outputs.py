@@ -174,12 +174,13 @@ def test_discover_and_compare_write_sha256sums_and_keep_the_auditors_files(
     out = tmp_path / "out"
     first = invoke("discover", str(log), "--out", str(out), code=0)
     assert set(sums(out)) == {"model.bpmn", "model.svg", "model.png", "discovery-dfg.svg",
-                              "discovery-dfg.png", "discovery.json", "discovery-quarantine.csv"}
+                              "discovery-dfg.png", "discovery.json", "discovery-quarantine.csv",
+                              "variants.csv"}
     assert f"SHA256SUMS: {out / 'SHA256SUMS'}" in first.output
     (out / "notes.txt").write_text("mine", encoding="utf-8")
     second = invoke("discover", str(log), "--miner", "dfg", "--out", str(out), code=0)
     assert set(sums(out)) == {"discovery-dfg.svg", "discovery-dfg.png", "discovery.json",
-                              "discovery-quarantine.csv"}
+                              "discovery-quarantine.csv", "variants.csv"}
     assert not (out / "model.bpmn").exists()
     assert (f"removed 3 files of an earlier run from {out}: model.bpmn, model.png, "
             "model.svg") in second.output
@@ -219,7 +220,7 @@ def test_a_sha256sums_of_another_commands_run_replaced_is_warned_of(
             f"files of another run still there, no longer listed: {', '.join(others)}"
             ) in result.output
     assert set(sums(out)) == {"discovery-dfg.svg", "discovery-dfg.png", "discovery.json",
-                              "discovery-quarantine.csv"}
+                              "discovery-quarantine.csv", "variants.csv"}
     again = invoke("discover", str(log), "--miner", "dfg", "--out", str(out), code=0)
     assert "no longer listed" not in again.output
 
@@ -249,4 +250,4 @@ def test_check_and_discover_into_one_folder_leave_each_others_files(
     assert {k: v for k, v in contents(out).items() if k in checked} == checked
     assert "removed" not in result.output
     assert set(discovered) == {"discovery-dfg.svg", "discovery-dfg.png", "discovery.json",
-                              "discovery-quarantine.csv"}
+                              "discovery-quarantine.csv", "variants.csv"}
