@@ -16,6 +16,11 @@ or left out.
 
 Only completions are mined, as `check` judges only them: events whose `lifecycle:transition`
 is stated and is not `complete` (start, schedule, ...) are left out and counted in a warning.
+
+The variant list (variants.csv, `variants_of`): each distinct sequence of activities of the
+cases (every activity, also those `max_activities` leaves out of the model), with its cases,
+their share and the median and 90th percentile of their throughput times (first to last
+event); discovery.json adds each activity's case frequency and the cases' throughput times.
 """
 
 from __future__ import annotations
@@ -635,8 +640,9 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
                     source: dict[str, Any] | None = None,
                     imported: ImportResult | None = None) -> dict[str, Path]:
     """Write the model (model.bpmn, model.svg), the DFG (discovery-dfg.svg, .png: not
-    dfg.*, which are a check's, `DFG_NAME`) and
-    discovery.json into `out`; the BPMN is read back through our reader to check it.
+    dfg.*, which are a check's, `DFG_NAME`), the variant list (variants.csv,
+    `write_variants`) and discovery.json into `out`; the BPMN is read back through our
+    reader to check it.
     `source`: the log mined (`{"file": its name, "sha256"}`), which discovery.json names
     beside the tool and version that mined it. `imported`: the import that read the log:
     its quarantine is written as discovery-quarantine.csv (`QUARANTINE_NAME`), its counts
