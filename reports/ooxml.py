@@ -75,6 +75,44 @@ applyAlignment="1"><alignment vertical="top"/></xf>\
 <dxfs count="0"/><tableStyles count="0" defaultTableStyle="TableStyleMedium9" \
 defaultPivotStyle="PivotStyleLight16"/></styleSheet>"""
 
+_XF = re.compile(r"<xf [^>]*?/>|<xf [^>]*?>.*?</xf>")
+_BASE_XFS: list[str] = _XF.findall(STYLES.split("<cellXfs", 1)[1].split("</cellXfs>", 1)[0])
+"""STYLES' cell styles (DEFAULT ... AMOUNT_3), of which `STYLESHEET` adds the variants."""
+_BASE = len(_BASE_XFS)
+_QUOTED = 1
+"""A variant's flag: the style with quotePrefix="1" (`quoted`)."""
+_VARIANTS = 2
+"""Variants of each base style: its flags 0 to _VARIANTS - 1, a style's index being
+base + _BASE * flags."""
+
+
+def quoted(style: int) -> int:
+    """`style` with Excel's quote prefix (quotePrefix="1", ECMA-376 part 1, 18.8.45): the
+    cell's text is text as it is, never a formula, also when a user edits the cell and
+    presses Enter (the formula bar shows it after an apostrophe, which is not part of the
+    value). A string cell is never evaluated when the file is opened: the prefix keeps
+    `=1+1` a text once edited. LibreOffice Calc reads and writes the same attribute."""
+    flags, base = divmod(style, _BASE)
+    return base + _BASE * (flags | _QUOTED)
+
+
+def _variant(xf: str, flags: int) -> str:
+    if flags & _QUOTED:
+        xf = xf.replace("<xf ", '<xf quotePrefix="1" ', 1)
+    return xf
+
+
+def _stylesheet() -> str:
+    """STYLES with every base style's variants appended to its cellXfs (`quoted`)."""
+    xfs = [_variant(xf, flags) for flags in range(_VARIANTS) for xf in _BASE_XFS]
+    head, rest = STYLES.split("<cellXfs", 1)
+    tail = rest.split("</cellXfs>", 1)[1]
+    return f'{head}<cellXfs count="{len(xfs)}">{"".join(xfs)}</cellXfs>{tail}'
+
+
+STYLESHEET = _stylesheet()
+"""The workbook's styles.xml: STYLES and their variants."""
+
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -413,7 +451,7 @@ class Workbook:
             f'<Relationships xmlns="{_PKG_REL}">{rels}'
             f'<Relationship Id="rId{styles}" Type="{_REL}/styles" Target="styles.xml"/>'
             "</Relationships>"))
-        self._entry("xl/styles.xml", STYLES)
+        self._entry("xl/styles.xml", STYLESHEET)
         self._zip.close()
 
     def _abandon(self) -> None:

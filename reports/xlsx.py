@@ -1,10 +1,11 @@
 """findings.xlsx: a summary sheet, every finding on one filterable sheet, one sheet per rule family.
 
 Written with reports.ooxml, which writes text only as text (never a formula, URL or
-number); text that a spreadsheet would still read as a formula when edited is neutralised as
-in the CSV. Findings use the CSV's fixed columns. Each finding's row is built once and
-written on both its sheets (Findings and its family's): set aside in a temporary file beside
-the workbook from the first until the second.
+number); text that a spreadsheet would read as a formula once a user edits its cell is
+written as it is, in a style with Excel's quote prefix (`ooxml.quoted`), not with the CSV's
+apostrophe (the CSV has no styles). Findings use the CSV's fixed columns. Each finding's
+row is built once and written on both its sheets (Findings and its family's): set aside in a
+temporary file beside the workbook from the first until the second.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 from audit.currency import CURRENCIES, minor_units
 from audit.findings import SEVERITIES, Finding
 from audit.rules.base import FAMILIES
-from audit.safety import needs_apostrophe, neutralise_cell
+from audit.safety import needs_apostrophe
 from audit.store import (
     earlier_quarantine_text,
     findings_json_written,
@@ -95,7 +96,7 @@ def cut_text(text: str, items: Sequence[Any] | None = None, unit: str = "",
     holds more, dropping what it likes), else its start and a note that says how much was
     left out and where the whole is, e.g. `... [8,701 of 10,000 event ids not shown: an
     Excel cell holds at most 32,767 characters; findings.json lists all]`. Of a list
-    (`items`, which `text` joins by '; ', after a neutralising apostrophe if any), whole
+    (`items`, which `text` joins by '; ', after a prefix if any), whole
     items are kept and the note counts the items left out; of other text (or a list whose
     first item alone is too long), the characters (Python's: an emoji counts one)."""
     if 2 * len(text) <= MAX_CELL or excel_length(text) <= MAX_CELL:
@@ -106,7 +107,7 @@ def cut_text(text: str, items: Sequence[Any] | None = None, unit: str = "",
         note = (f" … [{{:,}} of {total:,} {unit} not shown: an Excel cell holds at most "
                 f"{MAX_CELL:,} characters; {where} lists all]")
         room = MAX_CELL - len(note.format(total))
-        end = len(text) - len("; ".join(texts))  # (the neutralising apostrophe)
+        end = len(text) - len("; ".join(texts))  # (a prefix, if any)
         used, kept = end, 0
         for item in texts:
             after = used + (2 if kept else 0) + excel_length(item)
@@ -123,8 +124,16 @@ def cut_text(text: str, items: Sequence[Any] | None = None, unit: str = "",
 
 def _text(value: str, items: Sequence[Any] | None = None, unit: str = "",
           where: str = FULL_IN) -> str:
-    """A text cell: neutralised (`neutralise_cell`), then cut to a cell (`cut_text`)."""
-    return cut_text(neutralise_cell(value), items, unit, where)
+    """A text cell's text: the text as it is, cut to a cell (`cut_text`); one that a
+    spreadsheet would read as a formula has a quoted style (`_styled`), no apostrophe."""
+    return cut_text(value, items, unit, where)
+
+
+def _styled(value: Any, style: int) -> int:
+    """The style of a cell of `value`: `style`, quoted (`ooxml.quoted`: Excel's quote
+    prefix) for a text a spreadsheet would read as a formula once edited, or such a text
+    after apostrophes (`needs_apostrophe`: `'=x` would lose its apostrophe when edited)."""
+    return ooxml.quoted(style) if type(value) is str and needs_apostrophe(value) else style
 
 
 _ROW = "\x01"
@@ -147,13 +156,15 @@ class _Grid:
             cells = self.cells[row]
             xml = "".join(
                 ooxml.cell_xml(f"{ooxml.column_letters(col)}{row + 1}",
-                               _text(value) if isinstance(value, str) else value, style)
+                               _text(value) if isinstance(value, str) else value,
+                               _styled(str(value), style) if isinstance(value, str)
+                               else style)
                 for col, (value, style) in sorted(cells.items()))
             sheet.row_xml(row + 1, xml)
 
 
 def _cell_value(column: str, raw: Any, where: str = FULL_IN) -> Any:
-    """A finding's cell in `column`: text neutralised and cut to Excel's cell limit with a
+    """A finding's cell in `column`: text cut to Excel's cell limit with a
     note saying what was left out and that `where` holds it whole (`cut_text`), the amount
     at risk a number, waived a boolean, a missing value ''. It depends on flat_value(raw)
     only (and on the items of a list, which that text joins)."""
@@ -184,8 +195,8 @@ def _cell_xml(col: int, value: Any, currency: Any = None) -> str:
     empty anyway); an amount in the style of its finding's `currency`."""
     if value == "":
         return ""
-    style = amount_style(currency) if isinstance(value, float) else (
-        WRAP if FINDING_COLUMNS[col] in ("message", "evidence") else CELL)
+    style = amount_style(currency) if isinstance(value, float) else _styled(value, (
+        WRAP if FINDING_COLUMNS[col] in ("message", "evidence") else CELL))
     return ooxml.cell_xml(_LETTERS[col] + _ROW, value, style)
 
 
@@ -201,11 +212,13 @@ _AS_TEXT = frozenset(FINDING_COLUMNS) - {"amount_at_risk", "waived"} - _COUNTS
 """Columns whose flat text is the cell's text (the others make a number, a boolean)."""
 
 
-def _text_cell_parts(col: int) -> tuple[str, str, str]:
-    """What `_cell_xml` puts before and after the escaped text of a text cell in `col`:
-    the head of a text without leading or trailing white space, the head of one with, and
-    the tail."""
+def _text_cell_parts(col: int, quoted: bool = False) -> tuple[str, str, str]:
+    """What `_cell_xml` puts before and after the escaped text of a text cell in `col`
+    (`quoted`: of a text in the quoted style, `_styled`): the head of a text without
+    leading or trailing white space, the head of one with, and the tail."""
     style = WRAP if FINDING_COLUMNS[col] in ("message", "evidence") else CELL
+    if quoted:
+        style = ooxml.quoted(style)
     plain = ooxml.cell_xml(_LETTERS[col] + _ROW, "\ue000", style)
     spaced = ooxml.cell_xml(_LETTERS[col] + _ROW, " \ue000", style)
     head, tail = plain.split("\ue000")
@@ -293,6 +306,7 @@ def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str],
         "\n".join([value for value in flat if type(value) is str])) else None
     cut = MAX_CELL
     listed, unit = column in LISTED, LISTED.get(column, "")
+    quoted_head, quoted_spaced, _ = _text_cell_parts(col, quoted=True)
     cells = []
     for raw, value in zip(values, flat, strict=True):
         if type(value) is not str:
@@ -300,12 +314,13 @@ def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str],
         elif not value:
             cells.append("")
         else:
-            if needs_apostrophe(value):  # neutralised, then cut, as _text does
-                value = "'" + value
+            formula = needs_apostrophe(value)  # the quoted style, as _cell_xml gives it
             if 2 * len(value) > cut and excel_length(value) > cut:
                 value = cut_text(value, raw if listed and isinstance(raw, list | tuple)
                                  else None, unit, where)
-            cells.append((spaced if value[0].isspace() or value[-1].isspace() else head)
+            spaced_text = value[0].isspace() or value[-1].isspace()
+            cells.append(((quoted_spaced if spaced_text else quoted_head) if formula
+                          else spaced if spaced_text else head)
                          + (value if escape is None else escape(value)) + tail)
     return cells
 
@@ -328,7 +343,7 @@ def _plain_column(flat: list[str] | None, head: str, tail: str) -> list[str] | N
     at once, where none of its texts needs more than the escape of `&`, `<`, `>`: none
     with a character written as `_xHHHH_` or a literal `_xHHHH_`, none starting or ending
     with white space or starting with a formula start, none holding a NUL, none longer than
-    a cell can hold (with an apostrophe). None where one does, or where the column is not
+    a cell can hold. None where one does, or where the column is not
     all texts (`flat` None): then `_column_xml` makes each cell. An empty text is no cell
     (''). At 1M cases (258,620 findings) the rows' cells took 1.75 s instead of 3.9 s, the
     repeating columns' memo read a column at a time too (one run each, the other core

@@ -89,7 +89,15 @@ def test_workbook_layout_and_numbers_equal_findings_json(demo: Path) -> None:
     assert by_rule == {code: r["findings"] for code, r in summary["by_rule"].items()}
 
 
+def _formula_like(text: str) -> bool:
+    return text.lstrip("'").lstrip()[:1] in ("=", "+", "-", "@", "\t", "\r")
+
+
 def test_formula_like_cells_are_neutralised(tmp_path: Path) -> None:
+    """A text a spreadsheet would read as a formula was stored with an apostrophe before
+    it (`'=HYPERLINK(...)`): Excel showed the apostrophe, and a lookup of the source's id
+    failed. It is now stored as it is, in a style with Excel's quote prefix (quotePrefix,
+    which keeps it text when a user edits the cell); every other text has no prefix."""
     log = tmp_path / "hostile.csv"
     log.write_text(
         "case,activity,timestamp,resource,role,amount,currency,channel\n"
@@ -105,11 +113,15 @@ def test_formula_like_cells_are_neutralised(tmp_path: Path) -> None:
     book = openpyxl.load_workbook(out / "findings.xlsx")
     cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
-    texts = [c.value for c in cells if isinstance(c.value, str)]
-    assert not [t for t in texts if t[:1] in ("=", "+", "-", "@", "\t", "\r")]
-    joined = "\n".join(texts)
-    assert "'=HYPERLINK" in joined and "'@SUM(A1)" in joined
-    assert "'+cmd|" in joined
+    texts = [c for c in cells if isinstance(c.value, str)]
+    assert not [c.coordinate for c in texts if _formula_like(c.value) and not c.quotePrefix]
+    assert not [c.coordinate for c in texts if c.quotePrefix and not _formula_like(c.value)]
+    assert not [c.value for c in texts if c.value.startswith("'")]  # (no apostrophe added)
+    joined = "\n".join(c.value for c in texts)
+    assert '=HYPERLINK("http://x.invalid")' in joined and "@SUM(A1)" in joined
+    assert "+cmd|' /C calc'!A0" in joined
+    resources = [c for c in cells if c.value == '=HYPERLINK("http://x.invalid")']
+    assert resources and all(c.quotePrefix for c in resources)
 
 
 def test_findings_beyond_a_sheet_continue_on_the_next(demo: Path, tmp_path: Path,
@@ -187,7 +199,9 @@ def test_prepared_rows_equal_the_cell_by_cell_xml(monkeypatch: pytest.MonkeyPatc
     mixed = ["".join(_cell_xml(col, _cell_value(column, getattr(f, column)))
                      for col, column in enumerate(FINDING_COLUMNS)) for f in findings]
     assert prepared_rows(findings) == mixed and mixed != expected
-    assert any("'=1+1" in row for row in expected) and any("_x0001_" in row for row in expected)
+    assert any(f's="{ooxml.quoted(ooxml.CELL)}" t="inlineStr"><is><t>=1+1</t>' in row
+               for row in expected) and any("_x0001_" in row for row in expected)
+    assert not any("'=" in row for row in expected)
     for amount in (float("nan"), float("inf"), -float("inf")):  # no number Excel can hold
         findings[1].amount_at_risk = amount
         with pytest.raises(ValueError, match="is not a number Excel can hold"):
@@ -498,11 +512,12 @@ def test_a_formula_after_white_space_is_neutralised_everywhere(tmp_path: Path) -
     assert "\"' =HYPERLINK(\"\"x\"\") (approved by ann" in findings
     assert ",'=2+2," in findings  # (the import strips the person's white space)
     book = openpyxl.load_workbook(out / "findings.xlsx")
-    texts = [c.value for ws in book.worksheets for row in ws.iter_rows() for c in row
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row
              if isinstance(c.value, str)]
-    assert not [t for t in texts if t.lstrip()[:1] in ("=", "+", "-", "@")
-                and not t.startswith("'")]
-    assert "' =HYPERLINK(\"x\")" in texts
+    assert not [c.coordinate for c in cells if _formula_like(c.value) and not c.quotePrefix]
+    assert [c.quotePrefix for c in cells if c.value == " =HYPERLINK(\"x\")"] == [True]
+    assert [c.quotePrefix for c in cells if c.value == "=2+2"]
+    assert all(c.quotePrefix for c in cells if c.value == "=2+2")
 
 
 def test_the_apostrophe_added_is_one_a_reader_can_take_off() -> None:
@@ -536,15 +551,18 @@ def test_the_apostrophe_added_is_one_a_reader_can_take_off() -> None:
     assert _csv_cells(["'=x", "plain"]) == ["''=x", "plain"]
     assert _csv_cells(["plain", "''@x", "'p"]) == ["plain", "'''@x", "'p"]
     assert _csv_cells(texts) == written
-    # The XLSX's cells: put together as a column, or one by one, the same.
+    # The XLSX's cells: put together as a column, or one by one, the same: the text as it
+    # is, in the quoted style where the CSV adds an apostrophe.
     finding = Finding(rule="DQ002", name="missing-resource", severity="low", case_id="'=c",
                       event_ids=["'-e1"], activities=["'plain"], resources=["''+r"],
                       timestamp=None, message="'@m")
     expected = "".join(_cell_xml(col, _cell_value(column, getattr(finding, column)))
                        for col, column in enumerate(FINDING_COLUMNS))
     assert prepared_rows([finding]) == [expected]
-    for cell in (">''=c<", ">''-e1<", ">'plain<", ">'''+r<", ">''@m<"):
-        assert cell in expected, cell
+    quoted, plain = ooxml.quoted(ooxml.CELL), ooxml.CELL
+    for style, cell in ((quoted, ">'=c<"), (quoted, ">'-e1<"), (plain, ">'plain<"),
+                        (quoted, ">''+r<"), (ooxml.quoted(ooxml.WRAP), ">'@m<")):
+        assert f's="{style}" t="inlineStr"><is><t{cell}' in expected, cell
 
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
@@ -621,7 +639,8 @@ def test_a_cell_cut_at_excels_limit_says_what_it_leaves_out_and_where_it_is(
     expected = "".join(_cell_xml(col, _cell_value(column, getattr(long, column)))
                        for col, column in enumerate(FINDING_COLUMNS))
     assert prepared_rows([long]) == [expected]
-    assert "<t>'=id-000000; =id-000001; " in expected  # neutralised, then cut
+    assert f's="{ooxml.quoted(ooxml.CELL)}" t="inlineStr"><is><t>=id-000000; =id-000001; ' \
+        in expected  # quoted, and cut
     assert " of 5,000 event ids not shown" in expected
     assert " of 5,000 activities not shown" in expected
     assert " of 5,000 resources not shown" in expected
