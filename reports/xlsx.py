@@ -30,7 +30,7 @@ from audit.store import (
     imported_earlier_report,
 )
 from reports import ooxml
-from reports.ooxml import AMOUNT, AMOUNT_IN, BOLD, CELL, HEADER, PERCENT, TITLE, WRAP
+from reports.ooxml import AMOUNT, AMOUNT_IN, BOLD, CELL, DATETIME, HEADER, PERCENT, TITLE, WRAP
 from reports.records import FINDING_COLUMNS, flat_texts, flat_value
 
 if TYPE_CHECKING:
@@ -38,7 +38,24 @@ if TYPE_CHECKING:
 
 MAX_CELL = 32_767
 """Excel's limit on characters in one cell."""
-WIDTHS = {"rule": 8, "name": 24, "severity": 9, "case_id": 14, "timestamp": 25, "message": 60,
+
+
+def _inserted(columns: Sequence[str], after: str, column: str) -> tuple[str, ...]:
+    """`columns` with `column` right after the column named `after` (at the end where
+    there is none)."""
+    listed = list(columns)
+    listed.insert(listed.index(after) + 1 if after in listed else len(listed), column)
+    return tuple(listed)
+
+
+XLSX_COLUMNS = _inserted(FINDING_COLUMNS, "timestamp", "timestamp_utc")
+"""The findings sheets' columns: the CSV's (FINDING_COLUMNS), and after `timestamp` (ISO
+8601 text) `timestamp_utc`, the same time as an Excel date and time in UTC, which Excel's
+date filters, "between" and a pivot's grouping by month or quarter read."""
+FIELD_OF = {"timestamp_utc": "timestamp"}
+"""The finding's field a column of XLSX_COLUMNS is made of, where it is not its name."""
+WIDTHS = {"rule": 8, "name": 24, "severity": 9, "case_id": 14, "timestamp": 25,
+          "timestamp_utc": 19, "message": 60,
           "amount_at_risk": 13, "currency": 9, "resources": 22, "activities": 36,
           "event_ids": 26, "waived": 8, "waiver_reason": 24, "fingerprint": 18, "evidence": 50,
           "case_quarantined_rows": 12}
@@ -168,6 +185,9 @@ def _cell_value(column: str, raw: Any, where: str = FULL_IN) -> Any:
     note saying what was left out and that `where` holds it whole (`cut_text`), the amount
     at risk a number, waived a boolean, a missing value ''. It depends on flat_value(raw)
     only (and on the items of a list, which that text joins)."""
+    if column == "timestamp_utc":  # (an int serial, or '' for no time Excel can hold)
+        serial = int(ooxml.excel_serials([raw])[0])
+        return "" if serial < 0 else serial
     value = flat_value(raw)
     if column == "amount_at_risk" and isinstance(value, numbers.Real) \
             and not isinstance(value, bool):
@@ -180,6 +200,13 @@ def _cell_value(column: str, raw: Any, where: str = FULL_IN) -> Any:
         return value
     listed = column in LISTED and isinstance(raw, list | tuple)
     return _text(str(value), raw if listed else None, LISTED.get(column, ""), where)
+
+
+def cell_by_cell(finding: Finding, where: str = FULL_IN) -> str:
+    """A finding's row made one cell at a time, `_cell_xml(col, _cell_value(column, field),
+    currency)` for each of XLSX_COLUMNS: what `prepared_rows` gives (tests compare them)."""
+    return "".join(_cell_xml(col, _cell_value(column, getattr(finding, FIELD_OF.get(
+        column, column)), where), finding.currency) for col, column in enumerate(XLSX_COLUMNS))
 
 
 def amount_style(currency: Any) -> int:
@@ -195,12 +222,15 @@ def _cell_xml(col: int, value: Any, currency: Any = None) -> str:
     empty anyway); an amount in the style of its finding's `currency`."""
     if value == "":
         return ""
+    if XLSX_COLUMNS[col] == "timestamp_utc":
+        head, tail = _serial_parts(col)
+        return f"{head}{value}{tail}"
     style = amount_style(currency) if isinstance(value, float) else _styled(value, (
-        WRAP if FINDING_COLUMNS[col] in ("message", "evidence") else CELL))
+        WRAP if XLSX_COLUMNS[col] in ("message", "evidence") else CELL))
     return ooxml.cell_xml(_LETTERS[col] + _ROW, value, style)
 
 
-_LETTERS = [ooxml.column_letters(c) for c in range(len(FINDING_COLUMNS))]
+_LETTERS = [ooxml.column_letters(c) for c in range(len(XLSX_COLUMNS))]
 _REPEATING = frozenset(("rule", "name", "severity", "currency", "resources", "activities",
                         "waiver_reason"))
 """Columns whose cells repeat across findings (their values are text)."""
@@ -216,7 +246,7 @@ def _text_cell_parts(col: int, quoted: bool = False) -> tuple[str, str, str]:
     """What `_cell_xml` puts before and after the escaped text of a text cell in `col`
     (`quoted`: of a text in the quoted style, `_styled`): the head of a text without
     leading or trailing white space, the head of one with, and the tail."""
-    style = WRAP if FINDING_COLUMNS[col] in ("message", "evidence") else CELL
+    style = WRAP if XLSX_COLUMNS[col] in ("message", "evidence") else CELL
     if quoted:
         style = ooxml.quoted(style)
     plain = ooxml.cell_xml(_LETTERS[col] + _ROW, "\ue000", style)
@@ -239,13 +269,14 @@ def prepared_rows(findings: Sequence[Finding], where: str = FULL_IN) -> list[str
 
 def prepared_blocks(findings: Sequence[Finding], where: str = FULL_IN) -> Iterator[list[str]]:
     """`prepared_rows`, _BLOCK findings' rows at a time, each block made when asked for."""
-    memos: list[dict[Any, str]] = [{} for _ in FINDING_COLUMNS]
+    memos: list[dict[Any, str]] = [{} for _ in XLSX_COLUMNS]
     for start in range(0, len(findings), _BLOCK):
         block = findings[start:start + _BLOCK]
         currencies = [f.currency for f in block]
-        columns = [_column_xml(col, column, list(map(operator.attrgetter(column), block)),
+        columns = [_column_xml(col, column, list(map(operator.attrgetter(
+                                   FIELD_OF.get(column, column)), block)),
                                memos[col], where, currencies)
-                   for col, column in enumerate(FINDING_COLUMNS)]
+                   for col, column in enumerate(XLSX_COLUMNS)]
         yield list(map("".join, zip(*columns, strict=True)))
 
 
@@ -259,6 +290,8 @@ def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str],
     together here: for the whole column at once where its texts allow (`_plain_column`),
     else one by one, escaped only where the column's texts, checked all at once, need it.
     `memo`: the column's cells by flat value, kept from one block of findings to the next."""
+    if column == "timestamp_utc":
+        return _serial_column(col, values)
     if column in _REPEATING or column == "waived" or column in _COUNTS:
         flat = flat_texts(values) if column in _REPEATING else None
         # (a value not a plain text keyed by its kind too: 1 and True, a str subclass and
@@ -325,6 +358,29 @@ def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str],
     return cells
 
 
+def _serial_parts(col: int) -> tuple[str, str]:
+    """What a cell of the `timestamp_utc` column holds before and after its serial's
+    digits (`ooxml.excel_serials`: an integer of 1e-11 days, and its exponent)."""
+    head, tail = ooxml.cell_xml(_LETTERS[col] + _ROW, 0.5, DATETIME).split("0.5")
+    return head, ooxml.SERIAL_EXPONENT + tail
+
+
+def _serial_column(col: int, values: list[Any]) -> list[str]:
+    """The cells of the `timestamp_utc` column: the times (`values`, the findings'
+    `timestamp`) parsed all at once (`ooxml.excel_serials`), their cells put together as
+    one text (as `_plain_column` does); no cell where there is no time Excel can hold."""
+    serials = ooxml.excel_serials(values)
+    if not len(serials):
+        return []
+    head, tail = _serial_parts(col)
+    joined = "\x00".join(map(str, serials.tolist()))
+    cells = f"{head}{joined.replace(chr(0), tail + chr(0) + head)}{tail}".split("\x00")
+    if (serials < 0).any():
+        missing = f"{head}-1{tail}"
+        cells = ["" if cell == missing else cell for cell in cells]
+    return cells
+
+
 _CONTROL = re.compile(r"[\x01-\x08\x0b-\x1f\ufffe\uffff]")
 _X_ESCAPE = re.compile(r"_x[0-9A-Fa-f]{4}_")
 """What `ooxml.escape` writes as `_xHHHH_` (but NUL, which joins texts here), and the
@@ -369,6 +425,20 @@ def _plain_column(flat: list[str] | None, head: str, tail: str) -> list[str] | N
     return f"{head}{joined.replace(chr(0), tail + chr(0) + head)}{tail}".split("\x00")
 
 
+class _Time:
+    """A time of the manifest (ISO 8601) on the summary: an Excel date and time in UTC
+    (`ooxml.excel_serials`), and beside it the manifest's text (its offset and fraction of
+    a second as written)."""
+
+    def __init__(self, iso: str | None) -> None:
+        self.iso = iso
+
+    def put(self, grid: _Grid, row: int) -> None:
+        serial = ooxml.serial_float(int(ooxml.excel_serials([self.iso])[0]))
+        grid.put(row, 1, serial, DATETIME)
+        grid.put(row, 2, self.iso or "")
+
+
 def _summary(grid: _Grid, run: CheckRun) -> None:
     manifest, summary = run.manifest(), run.summary()
     put = grid.put
@@ -376,9 +446,9 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
     cases = int(summary["cases"])
     rows: list[tuple[str, Any]] = [
         ("Tool", f"refund-audit {manifest['version']}"),
-        ("Run started", manifest["started"]),
-        ("Run finished", manifest["finished"]),
-        ("Audit clock (as of)", manifest["as_of"]),
+        ("Run started (UTC)", _Time(manifest["started"])),
+        ("Run finished (UTC)", _Time(manifest["finished"])),
+        ("Audit clock, as of (UTC)", _Time(manifest["as_of"])),
         ("Policy", manifest["policy"]["file"] or "(default)"),
         ("Policy sha256", manifest["policy"]["sha256"] or ""),
         ("Cases", cases),
@@ -410,7 +480,10 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
     row = 2
     for label, value in rows:
         put(row, 0, label, BOLD)
-        put(row, 1, value)
+        if isinstance(value, _Time):
+            value.put(grid, row)
+        else:
+            put(row, 1, value)
         row += 1
     put(row, 0, "Cases without findings", BOLD)
     put(row, 1, (cases - summary["cases_with_findings"]) / cases if cases else 1.0,
@@ -513,11 +586,11 @@ def _findings_sheets(book: ooxml.Workbook, name: str, rows: Iterable[str]) -> No
 def _findings_sheet(book: ooxml.Workbook, name: str) -> Callable[[int, str], None]:
     """A findings sheet begun: its columns, frozen header row and filter; its row writer."""
     sheet = book.add_sheet(name)
-    for col, column in enumerate(FINDING_COLUMNS):
+    for col, column in enumerate(XLSX_COLUMNS):
         sheet.set_column(col, WIDTHS.get(column, 14), WRAP if column in _WRAPPED else None)
     sheet.freeze_first_row()
-    sheet.autofilter(len(FINDING_COLUMNS))
-    sheet.row([(column, HEADER) for column in FINDING_COLUMNS])
+    sheet.autofilter(len(XLSX_COLUMNS))
+    sheet.row([(column, HEADER) for column in XLSX_COLUMNS])
     return sheet.row_xml
 
 

@@ -18,7 +18,13 @@ from audit.cli import main
 from audit.rules.base import FAMILIES
 from reports import ooxml
 from reports.records import FINDING_COLUMNS
-from reports.xlsx import FINDINGS_SHEET, SUMMARY_SHEET, family_sheet_name
+from reports.xlsx import (
+    FINDINGS_SHEET,
+    SUMMARY_SHEET,
+    XLSX_COLUMNS,
+    cell_by_cell,
+    family_sheet_name,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,8 +54,10 @@ def test_workbook_layout_and_numbers_equal_findings_json(demo: Path) -> None:
 
     sheet = book[FINDINGS_SHEET]
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == f"A1:P{len(findings) + 1}"
-    assert [c.value for c in sheet[1]] == list(FINDING_COLUMNS)
+    last = ooxml.column_letters(len(XLSX_COLUMNS) - 1)
+    assert sheet.auto_filter.ref == f"A1:{last}{len(findings) + 1}"
+    assert [c.value for c in sheet[1]] == list(XLSX_COLUMNS)
+    assert [c for c in XLSX_COLUMNS if c != "timestamp_utc"] == list(FINDING_COLUMNS)
     rows = _rows(sheet)
     assert len(rows) == len(findings)
     assert [r["fingerprint"] for r in rows] == [f["fingerprint"] for f in findings]
@@ -170,11 +178,10 @@ def _hostile_findings() -> list[Any]:
 def test_prepared_rows_equal_the_cell_by_cell_xml(monkeypatch: pytest.MonkeyPatch) -> None:
     """prepared_rows puts most text cells together itself: each row must be what
     _cell_xml(_cell_value(...)) gives for every column, hostile text included."""
-    from reports.xlsx import _cell_value, _cell_xml, prepared_rows
+    from reports.xlsx import prepared_rows
 
     findings = _hostile_findings()
-    expected = ["".join(_cell_xml(col, _cell_value(column, getattr(f, column)))
-                        for col, column in enumerate(FINDING_COLUMNS)) for f in findings]
+    expected = [cell_by_cell(f) for f in findings]
     assert prepared_rows(findings) == expected
     # Column by column, escaped only where a column's texts need it: each finding alone too
     # (most have no text to escape).
@@ -196,8 +203,7 @@ def test_prepared_rows_equal_the_cell_by_cell_xml(monkeypatch: pytest.MonkeyPatc
     findings[2].activities = ("a", "=b")  # type: ignore[assignment]
     findings[3].message = {"=": 1}  # type: ignore[assignment]
     findings[4].evidence = "plain text"  # type: ignore[assignment]
-    mixed = ["".join(_cell_xml(col, _cell_value(column, getattr(f, column)))
-                     for col, column in enumerate(FINDING_COLUMNS)) for f in findings]
+    mixed = [cell_by_cell(f) for f in findings]
     assert prepared_rows(findings) == mixed and mixed != expected
     assert any(f's="{ooxml.quoted(ooxml.CELL)}" t="inlineStr"><is><t>=1+1</t>' in row
                for row in expected) and any("_x0001_" in row for row in expected)
@@ -220,7 +226,8 @@ def test_a_repeating_columns_equal_values_of_other_kinds_are_cells_of_their_own(
         def __str__(self) -> str:
             return "S!" + super().__str__()
 
-    for col, column in ((7, "currency"), (12, "waiver_reason"), (0, "rule")):
+    for col, column in ((XLSX_COLUMNS.index(c), c)
+                        for c in ("currency", "waiver_reason", "rule")):
         for values in ([1, True, 1.0, "1"], [Shown("=x"), "=x", Shown("é"), "é"],
                        [0, False, "", None]):
             expected = [_cell_xml(col, _cell_value(column, v)) for v in values]
@@ -246,7 +253,7 @@ def test_a_column_put_together_at_once_is_the_cell_by_cell_xml(text: str) -> Non
     plain = ["C-1", "a & b", "", "x <y> z", "ends."]
     assert _plain_column(flat_texts(plain), "<c>", "</c>") == [
         "<c>C-1</c>", "<c>a &amp; b</c>", "", "<c>x &lt;y&gt; z</c>", "<c>ends.</c>"]
-    for col, column in enumerate(FINDING_COLUMNS):
+    for col, column in enumerate(XLSX_COLUMNS):
         if column in ("amount_at_risk", "waived"):
             continue
         listed = column in ("event_ids", "activities", "resources")
@@ -290,7 +297,7 @@ def test_a_cell_is_cut_at_excels_limit_as_excel_counts_it() -> None:
                            "lists all]")
     assert cut_text("😀" * 16_383) == "😀" * 16_383  # 32,766 units: whole
     # The columns put together at once cut them too, as the cells made one by one do.
-    for col, column in ((5, "message"), (10, "event_ids")):
+    for col, column in ((XLSX_COLUMNS.index(c), c) for c in ("message", "event_ids")):
         values: list[Any] = [text, "plain"] if column == "message" else [items, ["e1"]]
         cells = _column_xml(col, column, values, {})
         assert cells == [_cell_xml(col, _cell_value(column, v)) for v in values]
@@ -531,9 +538,8 @@ def test_the_apostrophe_added_is_one_a_reader_can_take_off() -> None:
 
     from audit.findings import Finding
     from audit.safety import is_formula, needs_apostrophe, neutralise_cell, restored_cell
-    from reports.records import FINDING_COLUMNS
     from reports.writers import _csv_cells
-    from reports.xlsx import _cell_value, _cell_xml, prepared_rows
+    from reports.xlsx import prepared_rows
 
     texts = ["".join(chars) for n in range(6)
              for chars in itertools.product("'= a-", repeat=n)]
@@ -556,8 +562,7 @@ def test_the_apostrophe_added_is_one_a_reader_can_take_off() -> None:
     finding = Finding(rule="DQ002", name="missing-resource", severity="low", case_id="'=c",
                       event_ids=["'-e1"], activities=["'plain"], resources=["''+r"],
                       timestamp=None, message="'@m")
-    expected = "".join(_cell_xml(col, _cell_value(column, getattr(finding, column)))
-                       for col, column in enumerate(FINDING_COLUMNS))
+    expected = cell_by_cell(finding)
     assert prepared_rows([finding]) == [expected]
     quoted, plain = ooxml.quoted(ooxml.CELL), ooxml.CELL
     for style, cell in ((quoted, ">'=c<"), (quoted, ">'-e1<"), (plain, ">'plain<"),
@@ -617,7 +622,7 @@ def test_a_cell_cut_at_excels_limit_says_what_it_leaves_out_and_where_it_is(
     assert kept == finding["event_ids"][:len(kept)]
 
     # Other text: its characters are counted.
-    from reports.xlsx import _cell_value, _cell_xml, cut_text, prepared_rows
+    from reports.xlsx import cut_text, prepared_rows
 
     text = "=" + "x" * 39_999
     cut = cut_text(text)
@@ -636,8 +641,7 @@ def test_a_cell_cut_at_excels_limit_says_what_it_leaves_out_and_where_it_is(
                    event_ids=[f"=id-{k:06d}" for k in range(5000)],
                    activities=["Internal note"] * 5000, resources=["-person"] * 5000,
                    timestamp=None, message="m")
-    expected = "".join(_cell_xml(col, _cell_value(column, getattr(long, column)))
-                       for col, column in enumerate(FINDING_COLUMNS))
+    expected = cell_by_cell(long)
     assert prepared_rows([long]) == [expected]
     assert f's="{ooxml.quoted(ooxml.CELL)}" t="inlineStr"><is><t>=id-000000; =id-000001; ' \
         in expected  # quoted, and cut
@@ -653,7 +657,7 @@ def test_amounts_show_their_currencys_minor_units(tmp_path: Path) -> None:
     and the summary's money at risk; an unknown or missing currency keeps two or three
     decimals."""
     from audit.findings import Finding
-    from reports.xlsx import _cell_value, _cell_xml, prepared_rows
+    from reports.xlsx import prepared_rows
 
     log = tmp_path / "paid.csv"
     log.write_text(
@@ -688,10 +692,10 @@ def test_amounts_show_their_currencys_minor_units(tmp_path: Path) -> None:
                         message="m", amount_at_risk=amount, currency=currency)
                 for amount, currency in ((9526.0, "JPY"), (1.39, "KWD"), (12.5, "EUR"),
                                          (3.25, None), (3.5, "XYZ"), (None, "JPY"))]
-    expected = ["".join(_cell_xml(col, _cell_value(column, getattr(f, column)), f.currency)
-                        for col, column in enumerate(FINDING_COLUMNS)) for f in findings]
+    expected = [cell_by_cell(f) for f in findings]
     assert prepared_rows(findings) == expected
-    styles = [row.split('<c r="G\x01" s="')[1].split('"')[0] if '<c r="G\x01"' in row else None
+    amount = f'<c r="{ooxml.column_letters(XLSX_COLUMNS.index("amount_at_risk"))}\x01" s="'
+    styles = [row.split(amount)[1].split('"')[0] if amount in row else None
               for row in expected]
     assert styles == [str(ooxml.AMOUNT_0), str(ooxml.AMOUNT_3), str(ooxml.AMOUNT_2),
                       str(ooxml.AMOUNT), str(ooxml.AMOUNT), None]
@@ -716,3 +720,61 @@ def test_the_workbooks_properties_date_it_by_the_run(demo: Path, tmp_path: Path)
     book = openpyxl.load_workbook(write_xlsx(replace(run, finished=then), tmp_path))
     assert book.properties.created == book.properties.modified == datetime(2026, 1, 31, 23,
                                                                             59, 58)
+
+
+def test_finding_times_and_the_summarys_times_are_excel_dates_in_utc(demo: Path) -> None:
+    """`timestamp` and the Summary's run and clock times were text only: Excel's date
+    filters, "between" and a pivot's grouping by month or quarter did not work. Beside the
+    ISO text, `timestamp_utc` now holds the same instant as an Excel date and time in UTC
+    (the Summary's times too, labelled UTC); a finding without a time has an empty cell."""
+    from audit.findings import Finding
+    from reports.xlsx import prepared_rows
+
+    document = json.loads((demo / "findings.json").read_text(encoding="utf-8"))
+    book = openpyxl.load_workbook(demo / "findings.xlsx")
+    for name in (FINDINGS_SHEET, family_sheet_name("AP")):
+        sheet = book[name]
+        header = [c.value for c in sheet[1]]
+        assert header.index("timestamp_utc") == header.index("timestamp") + 1
+        col = header.index("timestamp_utc")
+        cells = [row[col] for row in sheet.iter_rows(min_row=2)]
+        texts = [row[col - 1].value for row in sheet.iter_rows(min_row=2)]
+        if name == FINDINGS_SHEET:
+            assert texts == [f["timestamp"] for f in document["findings"]]
+        assert len(cells) > 5
+        for cell, text in zip(cells, texts, strict=True):
+            if text is None:
+                assert cell.value is None
+                continue
+            assert cell.is_date and cell.number_format == "yyyy-mm-dd hh:mm:ss"
+            assert cell.value == datetime.fromisoformat(text).astimezone(UTC).replace(
+                tzinfo=None), text
+    summary = {row[0].value: row[1:3] for row in book[SUMMARY_SHEET].iter_rows()
+               if row[0].value}
+    manifest = document["manifest"]
+    for label, key in (("Run started (UTC)", "started"), ("Run finished (UTC)", "finished"),
+                       ("Audit clock, as of (UTC)", "as_of")):
+        when, text = summary[label]
+        assert when.is_date and when.number_format == "yyyy-mm-dd hh:mm:ss"
+        assert text.value == manifest[key]
+        expected = datetime.fromisoformat(manifest[key]).astimezone(UTC).replace(tzinfo=None)
+        assert abs((when.value - expected).total_seconds()) < 0.001, label
+
+    # An offset, a fraction of a second, no time, a time that is no time, one before
+    # 1900-03-01 (Excel's serials of earlier days are off by one): each cell alone and in a
+    # column alike.
+    times = ["2026-09-24T13:09:33.250+02:00", None, "=1+1", "1899-12-31T00:00:00+00:00",
+             "2026-10-01T00:00:00+00:00"]
+    findings = [Finding(rule="AP001", name="missing-approval", severity="high", case_id="C",
+                        event_ids=[], activities=[], resources=[], timestamp=t, message="m")
+                for t in times]
+    rows = prepared_rows(findings)
+    assert rows == [cell_by_cell(f) for f in findings]
+    letter = ooxml.column_letters(XLSX_COLUMNS.index("timestamp_utc"))
+    shown = [row.split(f'<c r="{letter}\x01"')[1].split("</v>")[0] if f'"{letter}\x01"' in row
+             else None for row in rows]
+    assert shown[1] is None and shown[2] is None and shown[3] is None
+    assert shown[0].startswith(f' s="{ooxml.DATETIME}"><v>')
+    assert float(shown[0].split("<v>")[1]) == pytest.approx(
+        46289 + (11 * 3600 + 9 * 60 + 33.25) / 86400, abs=1e-9)  # 11:09:33.250 UTC
+    assert float(shown[4].split("<v>")[1]) == 46296.0
