@@ -146,6 +146,19 @@ class CheckRun:
         return pd.Categorical.from_codes(code_of_case[found[codes]],
                                          categories=coded.categories)
 
+    def events_period(self) -> dict[str, str | None]:
+        """The time of the audited log's first and last event (ISO 8601, UTC; None where
+        the log holds no timed event), computed once per finished run."""
+        if "events_period" not in self.memo:
+            stamps = self.imported.log[C.TIMESTAMP] if len(self.imported.log) else None
+            first = None if stamps is None else stamps.min()
+            last = None if stamps is None else stamps.max()
+            self.memo["events_period"] = {
+                "first": None if first is None or pd.isna(first) else first.isoformat(),
+                "last": None if last is None or pd.isna(last) else last.isoformat()}
+        period: dict[str, str | None] = dict(self.memo["events_period"])
+        return period
+
     def _conformance_seconds(self) -> dict[str, float]:
         result = self.result.extra.get("conformance_result")
         seconds = getattr(result, "seconds", None)
@@ -163,6 +176,9 @@ class CheckRun:
             "finished": self.finished.isoformat(),
             "as_of": self.result.as_of.isoformat(),
             "as_of_source": self.as_of_source,
+            # (The log's first and last event, not an audit period: report.html's title and
+            # findings.xlsx's Summary read it here.)
+            "events_period": self.events_period(),
             "warnings": self.warnings(),
             # What the import said of its inputs (as `import` prints it): events of no case,
             # a guessed encoding, records exported twice, roles applied, correlation.

@@ -823,8 +823,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         for case_id, amount in listed]) for currency, listed in top]
 
     if len(log):
-        stamps = log[C.TIMESTAMP]
-        period = (short_time(stamps.min().isoformat()), short_time(stamps.max().isoformat()))
+        events = manifest["events_period"]  # (the manifest's, as findings.xlsx reads it)
+        period = (short_time(events["first"]), short_time(events["last"]))
         channel_counts = cases_by_channel(run)
     else:
         period, channel_counts = ("", ""), Counter()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numbers
 import operator
 import re
+import shlex
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -440,6 +441,8 @@ class _Time:
 
 
 def _summary(grid: _Grid, run: CheckRun) -> None:
+    from reports.view import clock_source  # (report.html's words for the clock's source)
+
     manifest, summary = run.manifest(), run.summary()
     put = grid.put
     put(0, 0, "Refund audit: summary", TITLE)
@@ -449,6 +452,12 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
         ("Run started (UTC)", _Time(manifest["started"])),
         ("Run finished (UTC)", _Time(manifest["finished"])),
         ("Audit clock, as of (UTC)", _Time(manifest["as_of"])),
+        ("Audit clock from", clock_source(manifest) or manifest.get("as_of_source") or ""),
+        ("First event of the log (UTC)", _Time(manifest["events_period"]["first"])),
+        ("Last event of the log (UTC)", _Time(manifest["events_period"]["last"])),
+        # (as a POSIX shell reads it back: the manifest's words quoted where they need it)
+        ("Command", shlex.join(map(str, manifest.get("command") or []))),
+        ("Working directory", manifest.get("working_directory") or ""),
         ("Policy", manifest["policy"]["file"] or "(default)"),
         ("Policy sha256", manifest["policy"]["sha256"] or ""),
         ("Cases", cases),
@@ -553,6 +562,15 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
         row += 1
         put(row, 0, "Import note", BOLD)
         put(row, 1, note)
+    if manifest["sop"]:  # (the SOPs the conformance check read, as the run details list them)
+        row += 2
+        for col, head in enumerate(("SOP channel", "sha256", "File", "Process")):
+            put(row, col, head, HEADER)
+        for sop in manifest["sop"]:
+            row += 1
+            for col, value in enumerate((sop["channel"], sop["sha256"] or "(file missing)",
+                                         sop["file"], sop.get("process") or "")):
+                put(row, col, value)
     if summary["waivers"]:
         row += 2
         for col, head in enumerate(("Waiver rule", "Case", "Status", "Matched", "Expires",

@@ -778,3 +778,44 @@ def test_finding_times_and_the_summarys_times_are_excel_dates_in_utc(demo: Path)
     assert float(shown[0].split("<v>")[1]) == pytest.approx(
         46289 + (11 * 3600 + 9 * 60 + 33.25) / 86400, abs=1e-9)  # 11:09:33.250 UTC
     assert float(shown[4].split("<v>")[1]) == 46296.0
+
+
+def test_the_summary_holds_the_run_details_of_the_manifest(demo: Path) -> None:
+    """The Summary lacked what findings.json's manifest and report.html's run details hold:
+    the SOP files and their sha256, where the audit clock came from, the command and the
+    period of the log's events. It now gives them, read from the manifest."""
+    import shlex
+
+    document = json.loads((demo / "findings.json").read_text(encoding="utf-8"))
+    manifest = document["manifest"]
+    rows = [[c.value for c in row] for row in
+            openpyxl.load_workbook(demo / "findings.xlsx")[SUMMARY_SHEET].iter_rows()]
+    labels = {row[0]: row[1:] for row in rows if row and isinstance(row[0], str)}
+    assert labels["Command"][0] == shlex.join(manifest["command"])
+    assert labels["Working directory"][0] == manifest["working_directory"]
+    assert manifest["as_of_source"] in ("--as-of", "policy", "clock")
+    assert labels["Audit clock from"][0] == {"policy": "as_of in the policy",
+                                             "--as-of": "set by --as-of"}.get(
+        manifest["as_of_source"], labels["Audit clock from"][0])
+    assert labels["Audit clock from"][0]
+    # The period of the log's events: the manifest's, which is the log's first and last.
+    period = manifest["events_period"]
+    import pandas as pd
+
+    from audit import canonical as C
+
+    stamps = pd.read_parquet(demo / "canonical.parquet")[C.TIMESTAMP].dropna()
+    assert period == {"first": stamps.min().isoformat(), "last": stamps.max().isoformat()}
+    for label, key in (("First event of the log (UTC)", "first"),
+                       ("Last event of the log (UTC)", "last")):
+        when, text = labels[label][:2]
+        assert text == period[key]
+        assert when == datetime.fromisoformat(period[key]).astimezone(UTC).replace(tzinfo=None)
+    # Each SOP the run read, with its sha256, as the manifest names them.
+    assert manifest["sop"]
+    head = next(k for k, row in enumerate(rows) if row[0] == "SOP channel")
+    assert rows[head][:4] == ["SOP channel", "sha256", "File", "Process"]
+    listed = [row[:4] for row in rows[head + 1:head + 1 + len(manifest["sop"])]]
+    assert listed == [[s["channel"], s["sha256"], s["file"], s["process"] or None]
+                      for s in manifest["sop"]]
+    assert all(len(s["sha256"]) == 64 for s in manifest["sop"])
