@@ -19,6 +19,7 @@ import threading
 import zipfile
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -92,9 +93,13 @@ _BASE_XFS = _STYLES_XFS + _MORE_XFS
 _BASE = len(_BASE_XFS)
 _QUOTED = 1
 """A variant's flag: the style with quotePrefix="1" (`quoted`)."""
-_VARIANTS = 2
+_MUTED = 2
+"""A variant's flag: the style in grey italics (`muted`)."""
+_VARIANTS = 4
 """Variants of each base style: its flags 0 to _VARIANTS - 1, a style's index being
 base + _BASE * flags."""
+MUTED_COLOR = "FF595959"
+"""The muted text's grey: 7:1 against white (WCAG AAA), so it stays readable."""
 
 
 def quoted(style: int) -> int:
@@ -107,14 +112,39 @@ def quoted(style: int) -> int:
     return base + _BASE * (flags | _QUOTED)
 
 
+def muted(style: int) -> int:
+    """`style` in grey italics (its font's muted copy, `MUTED_COLOR`): a waived finding's
+    row, told apart from the open ones without colour too (italics)."""
+    flags, base = divmod(style, _BASE)
+    return base + _BASE * (flags | _MUTED)
+
+
+_FONTS: list[str] = re.findall(r"<font>.*?</font>", STYLES.split("<fonts", 1)[1].split(
+    "</fonts>", 1)[0])
+"""STYLES' fonts, of which `STYLESHEET` adds a muted copy each (after them, in order)."""
+
+
+def _muted_font(font: str) -> str:
+    """A font's grey italic copy (CT_Font's children in their order: b, i, ..., sz, color,
+    name)."""
+    font = font.replace("<sz ", "<i/><sz ", 1)
+    return font.replace("<name ", f'<color rgb="{MUTED_COLOR}"/><name ', 1)
+
+
 def _variant(xf: str, flags: int) -> str:
     if flags & _QUOTED:
         xf = xf.replace("<xf ", '<xf quotePrefix="1" ', 1)
+    if flags & _MUTED:
+        font = int(xf.split('fontId="', 1)[1].split('"', 1)[0])
+        xf = xf.replace(f'fontId="{font}"', f'fontId="{font + len(_FONTS)}"', 1)
+        if "applyFont=" not in xf:
+            xf = xf.replace("<xf ", '<xf applyFont="1" ', 1)
     return xf
 
 
 def _stylesheet() -> str:
-    """STYLES with every base style's variants appended to its cellXfs (`quoted`)."""
+    """STYLES with the number formats and fonts it adds, and every base style's variants
+    (`quoted`, `muted`) appended to its cellXfs."""
     xfs = [_variant(xf, flags) for flags in range(_VARIANTS) for xf in _BASE_XFS]
     head, rest = STYLES.split("<cellXfs", 1)
     tail = rest.split("</cellXfs>", 1)[1]
@@ -124,6 +154,10 @@ def _stylesheet() -> str:
         f'<numFmt numFmtId="{k}" formatCode="{code}"/>' for k, code in _MORE_FORMATS.items())
     head = (f'{before}<numFmts count="{listed.count("<numFmt ")}">{listed}</numFmts>'
             f"{after}")
+    fonts = [*_FONTS, *map(_muted_font, _FONTS)]
+    before, rest = head.split("<fonts", 1)
+    after = rest.split("</fonts>", 1)[1]
+    head = f'{before}<fonts count="{len(fonts)}">{"".join(fonts)}</fonts>{after}'
     return f'{head}<cellXfs count="{len(xfs)}">{"".join(xfs)}</cellXfs>{tail}'
 
 
@@ -256,6 +290,7 @@ class Sheet:
         self.widths: list[tuple[int, float, int | None]] = []
         self.freeze_header = False
         self.filter_columns = 0
+        self.printed: Printed | None = None
         self.rows = 0
         self._started = False
         self._closed = False
@@ -270,6 +305,12 @@ class Sheet:
             raise RuntimeError("the header is frozen before the first row")
         self.freeze_header = True
 
+    def print_as(self, printed: Printed) -> None:
+        """How the sheet prints (`Printed`)."""
+        if self._started:
+            raise RuntimeError("the print settings are set before the first row")
+        self.printed = printed
+
     def autofilter(self, columns: int) -> None:
         """A filter over the first `columns` columns of every row written."""
         self.filter_columns = columns
@@ -283,8 +324,10 @@ class Sheet:
                     '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView>')
         else:
             view = f'<sheetView{selected} workbookViewId="0"/>'
+        fit = ('<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
+               if self.printed is not None and self.printed.fit_width else "")
         parts = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                 f'<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">'
+                 f'<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">{fit}'
                  f'<sheetViews>{view}</sheetViews><sheetFormatPr defaultRowHeight="15"/>']
         if self.widths:
             parts.append("<cols>")
@@ -323,8 +366,14 @@ class Sheet:
         ref = self.filter_ref
         if ref is not None:
             tail.append(f'<autoFilter ref="{ref.replace("$", "")}"/>')
+        printed = self.printed
+        if printed is not None and printed.grid_lines:
+            tail.append('<printOptions gridLines="1"/>')
         tail.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" '
-                    'header="0.3" footer="0.3"/></worksheet>')
+                    'header="0.3" footer="0.3"/>')
+        if printed is not None:
+            tail.append(printed.xml())
+        tail.append("</worksheet>")
         self.book._write("".join(tail))
         self._closed = True
         self.book._end_sheet()
@@ -336,6 +385,40 @@ class Sheet:
             return None
         last = column_letters(self.filter_columns - 1)
         return f"$A$1:${last}${max(self.rows, 2)}"
+
+
+@dataclass(frozen=True)
+class Printed:
+    """How a sheet prints: `landscape`; `fit_width`, its columns scaled to one page's width
+    (as many pages down as its rows take); `title_rows`, the first rows repeated at the top
+    of every page (the workbook's `_xlnm.Print_Titles` name of the sheet); `grid_lines`
+    printed; `header`, the text at the top of each page (left) and `footer` (centred),
+    each in Excel's header codes (`&P` the page, `&N` the pages, `&&` an ampersand)."""
+
+    landscape: bool = False
+    fit_width: bool = False
+    title_rows: int = 0
+    grid_lines: bool = False
+    header: str = ""
+    footer: str = ""
+
+    def xml(self) -> str:
+        """pageSetup and headerFooter, which follow pageMargins (ECMA-376 part 1, 18.3.1.99,
+        CT_Worksheet's sequence: ... printOptions, pageMargins, pageSetup, headerFooter)."""
+        setup = []
+        if self.landscape:
+            setup.append('orientation="landscape"')
+        if self.fit_width:
+            setup.append('fitToWidth="1" fitToHeight="0"')
+        parts = [f"<pageSetup {' '.join(setup)}/>"] if setup else []
+        if self.header or self.footer:
+            parts.append("<headerFooter>"
+                         + (f"<oddHeader>&amp;L{escape(self.header)}</oddHeader>"
+                            if self.header else "")
+                         + (f"<oddFooter>&amp;C{escape(self.footer)}</oddFooter>"
+                            if self.footer else "")
+                         + "</headerFooter>")
+        return "".join(parts)
 
 
 def _fast_deflate(stream: IO[bytes], level: int | None) -> bool:
@@ -558,6 +641,12 @@ class Workbook:
                 names.append(f'<definedName name="_xlnm._FilterDatabase" '
                              f'localSheetId="{sheet.index}" hidden="1">'
                              f"{escape(quoted)}!{ref}</definedName>")
+        for sheet in self.sheets:  # (after them: Excel lists its names sorted)
+            if sheet.printed is not None and sheet.printed.title_rows:
+                quoted = "'" + sheet.name.replace("'", "''") + "'"
+                names.append(f'<definedName name="_xlnm.Print_Titles" '
+                             f'localSheetId="{sheet.index}">{escape(quoted)}!$1:'
+                             f"${sheet.printed.title_rows}</definedName>")
         defined = f"<definedNames>{''.join(names)}</definedNames>" if names else ""
         return (f'<workbook xmlns="{_MAIN}" xmlns:r="{_REL}">'
                 '<bookViews><workbookView xWindow="240" yWindow="15" windowWidth="16095" '

@@ -205,9 +205,11 @@ def _cell_value(column: str, raw: Any, where: str = FULL_IN) -> Any:
 
 def cell_by_cell(finding: Finding, where: str = FULL_IN) -> str:
     """A finding's row made one cell at a time, `_cell_xml(col, _cell_value(column, field),
-    currency)` for each of XLSX_COLUMNS: what `prepared_rows` gives (tests compare them)."""
+    currency, waived)` for each of XLSX_COLUMNS: what `prepared_rows` gives (tests compare
+    them)."""
     return "".join(_cell_xml(col, _cell_value(column, getattr(finding, FIELD_OF.get(
-        column, column)), where), finding.currency) for col, column in enumerate(XLSX_COLUMNS))
+        column, column)), where), finding.currency, bool(finding.waived))
+        for col, column in enumerate(XLSX_COLUMNS))
 
 
 def amount_style(currency: Any) -> int:
@@ -218,17 +220,27 @@ def amount_style(currency: Any) -> int:
     return AMOUNT
 
 
-def _cell_xml(col: int, value: Any, currency: Any = None) -> str:
+def _cell_xml(col: int, value: Any, currency: Any = None, muted: bool = False) -> str:
     """A cell's XML, its row number left as _ROW (an empty cell is not written: it reads as
-    empty anyway); an amount in the style of its finding's `currency`."""
+    empty anyway); an amount in the style of its finding's `currency`; `muted` (a waived
+    finding's) in its style's grey italic variant (`ooxml.muted`)."""
     if value == "":
         return ""
     if XLSX_COLUMNS[col] == "timestamp_utc":
-        head, tail = _serial_parts(col)
+        head, tail = _serial_parts(col, muted)
         return f"{head}{value}{tail}"
     style = amount_style(currency) if isinstance(value, float) else _styled(value, (
         WRAP if XLSX_COLUMNS[col] in ("message", "evidence") else CELL))
-    return ooxml.cell_xml(_LETTERS[col] + _ROW, value, style)
+    return ooxml.cell_xml(_LETTERS[col] + _ROW, value, ooxml.muted(style) if muted else style)
+
+
+_STYLE_OF_CELL = re.compile(f'(<c r="[A-Z]+{_ROW}" s=")([0-9]+)"')
+"""A prepared cell's style (a text's `<` is escaped: only a cell's tag matches)."""
+
+
+def _muted_row(row: str) -> str:
+    """A prepared row with each cell in its style's muted variant (a waived finding's)."""
+    return _STYLE_OF_CELL.sub(lambda m: f'{m.group(1)}{ooxml.muted(int(m.group(2)))}"', row)
 
 
 _LETTERS = [ooxml.column_letters(c) for c in range(len(XLSX_COLUMNS))]
@@ -278,7 +290,11 @@ def prepared_blocks(findings: Sequence[Finding], where: str = FULL_IN) -> Iterat
                                    FIELD_OF.get(column, column)), block)),
                                memos[col], where, currencies)
                    for col, column in enumerate(XLSX_COLUMNS)]
-        yield list(map("".join, zip(*columns, strict=True)))
+        rows = list(map("".join, zip(*columns, strict=True)))
+        waived = [k for k, finding in enumerate(block) if finding.waived]
+        for k in waived:  # (a waived finding's row in grey italics: its cells' styles)
+            rows[k] = _muted_row(rows[k])
+        yield rows
 
 
 def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str],
@@ -359,10 +375,11 @@ def _column_xml(col: int, column: str, values: list[Any], memo: dict[Any, str],
     return cells
 
 
-def _serial_parts(col: int) -> tuple[str, str]:
+def _serial_parts(col: int, muted: bool = False) -> tuple[str, str]:
     """What a cell of the `timestamp_utc` column holds before and after its serial's
     digits (`ooxml.excel_serials`: an integer of 1e-11 days, and its exponent)."""
-    head, tail = ooxml.cell_xml(_LETTERS[col] + _ROW, 0.5, DATETIME).split("0.5")
+    style = ooxml.muted(DATETIME) if muted else DATETIME
+    head, tail = ooxml.cell_xml(_LETTERS[col] + _ROW, 0.5, style).split("0.5")
     return head, ooxml.SERIAL_EXPONENT + tail
 
 
@@ -483,6 +500,11 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
         ("Findings", summary["findings"]),
         ("Cases with findings", summary["cases_with_findings"]),
         ("Waived findings", summary["waived"]),
+        # (The findings sheets' rows: Findings above counts the open ones only.)
+        ("Rows on the findings sheets", len(run.result.findings)),
+        ("Waived findings on the findings sheets",
+         "listed, in grey italics, waived TRUE (filter waived to FALSE for the open "
+         "findings Findings counts)"),
         ("Suppressed by precedence", summary["suppressed_by_precedence"]),
         ("Rules that crashed", summary["errors"]),
     ]
@@ -601,9 +623,19 @@ def _findings_sheets(book: ooxml.Workbook, name: str, rows: Iterable[str]) -> No
         row_xml(number, prepared.replace(_ROW, str(number)))
 
 
+PRINTED = ooxml.Printed(
+    landscape=True, fit_width=True, title_rows=1, grid_lines=True,
+    header="Refund audit findings: every finding, the waived ones included (waived TRUE, "
+           "in grey italics)", footer="Page &P of &N")
+"""How a findings sheet prints: landscape, its columns on one page's width, the header row
+on every page, and a page header saying that waived findings are listed."""
+
+
 def _findings_sheet(book: ooxml.Workbook, name: str) -> Callable[[int, str], None]:
-    """A findings sheet begun: its columns, frozen header row and filter; its row writer."""
+    """A findings sheet begun: its columns, frozen header row and filter, print settings
+    (PRINTED); its row writer."""
     sheet = book.add_sheet(name)
+    sheet.print_as(PRINTED)
     for col, column in enumerate(XLSX_COLUMNS):
         sheet.set_column(col, WIDTHS.get(column, 14), WRAP if column in _WRAPPED else None)
     sheet.freeze_first_row()

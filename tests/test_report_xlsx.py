@@ -819,3 +819,86 @@ def test_the_summary_holds_the_run_details_of_the_manifest(demo: Path) -> None:
     assert listed == [[s["channel"], s["sha256"], s["file"], s["process"] or None]
                       for s in manifest["sop"]]
     assert all(len(s["sha256"]) == 64 for s in manifest["sop"])
+
+
+WORKSHEET_ORDER = ["sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols", "sheetData",
+                   "sheetCalcPr", "sheetProtection", "protectedRanges", "scenarios",
+                   "autoFilter", "sortState", "dataConsolidate", "customSheetViews",
+                   "mergeCells", "phoneticPr", "conditionalFormatting", "dataValidations",
+                   "hyperlinks", "printOptions", "pageMargins", "pageSetup", "headerFooter"]
+"""CT_Worksheet's children in their order (ECMA-376 part 1, 18.3.1.99), up to headerFooter."""
+
+
+def test_waived_rows_are_marked_and_the_findings_sheets_print_readably(
+        demo: Path, tmp_path: Path) -> None:
+    """Waived findings looked like open ones (same font), though the sheet lists them and
+    the Summary's Findings counts the open ones only; and the 17-column sheet had no print
+    settings. A waived finding's row is now in grey italics, the Summary and each page's
+    header say that waived findings are listed, and a findings sheet prints landscape, one
+    page wide, its header row on every page."""
+    import zipfile
+
+    from lxml import etree
+
+    document = json.loads((demo / "findings.json").read_text(encoding="utf-8"))
+    target = document["findings"][0]
+    policy = tmp_path / "policy.yaml"
+    policy.write_text((REPO / "models" / "policy.default.yaml").read_text(encoding="utf-8")
+                      .replace("waivers: []", "waivers:\n  - {rule: " + target["rule"]
+                               + ", case: '" + target["case_id"] + "', reason: accepted, "
+                               "approved_by: CFO, expires: 2099-01-01}"), encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["check", str(demo / "canonical.parquet"), "--policy",
+                                       str(policy), "--out", str(out), "--fail-on", "never",
+                                       "--format", "json,xlsx"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    waived_run = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    waived = [f["fingerprint"] for f in waived_run["findings"] if f["waived"]]
+    assert waived and len(waived) < len(waived_run["findings"])
+    book = openpyxl.load_workbook(out / "findings.xlsx")
+    for name in (FINDINGS_SHEET, family_sheet_name(target["rule"][:2])):
+        sheet = book[name]
+        header = [c.value for c in sheet[1]]
+        mark = header.index("waived")
+        seen = {True: 0, False: 0}
+        for row in sheet.iter_rows(min_row=2):
+            is_waived = row[mark].value
+            seen[is_waived] += 1
+            for cell in row:
+                if cell.value is None:
+                    continue
+                assert bool(cell.font.i) is is_waived, (name, cell.coordinate)
+                grey = cell.font.color is not None and cell.font.color.rgb == "FF595959"
+                assert grey is is_waived, (name, cell.coordinate)
+            # (the style's number format, wrapping and quote prefix are kept)
+            assert row[header.index("timestamp_utc")].number_format == "yyyy-mm-dd hh:mm:ss" \
+                or row[header.index("timestamp_utc")].value is None
+        assert seen[True] == len([f for f in waived_run["findings"] if f["waived"] and (
+            name == FINDINGS_SHEET or f["rule"][:2] == target["rule"][:2])])
+        assert seen[False]
+        # Printed: landscape, one page wide, the header row on every page, and a page header
+        # that says the waived findings are listed.
+        assert sheet.page_setup.orientation == "landscape"
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
+        assert sheet.print_title_rows == "$1:$1"
+        assert sheet.print_options.gridLines
+        assert "waived ones included" in sheet.oddHeader.left.text
+        assert sheet.oddFooter.center.text == "Page &P of &N"
+    summary = {row[0]: row[1] for row in book[SUMMARY_SHEET].iter_rows(values_only=True)
+               if row and row[0]}
+    assert summary["Findings"] == waived_run["summary"]["findings"]
+    assert summary["Waived findings"] == len(waived)
+    assert summary["Rows on the findings sheets"] == len(waived_run["findings"])
+    assert "grey italics" in summary["Waived findings on the findings sheets"]
+    # The sheets' parts in the order ECMA-376 sets (Excel refuses a file otherwise).
+    with zipfile.ZipFile(out / "findings.xlsx") as archive:
+        for index in range(len(book.sheetnames)):
+            root = etree.fromstring(archive.read(f"xl/worksheets/sheet{index + 1}.xml"))
+            tags = [etree.QName(child).localname for child in root]
+            assert tags == sorted(tags, key=WORKSHEET_ORDER.index), (index, tags)
+        names = etree.fromstring(archive.read("xl/workbook.xml")).find(
+            "{*}definedNames")
+        titles = [n.text for n in names if n.get("name") == "_xlnm.Print_Titles"]
+        assert titles == [f"'{n}'!$1:$1" for n in book.sheetnames
+                          if n not in (SUMMARY_SHEET, "Errors")]
