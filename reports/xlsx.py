@@ -62,6 +62,7 @@ WIDTHS = {"rule": 8, "name": 24, "severity": 9, "case_id": 14, "timestamp": 25,
           "case_quarantined_rows": 12}
 SUMMARY_SHEET = "Summary"
 FINDINGS_SHEET = "Findings"
+COLUMNS_SHEET = "Columns"
 MAX_ROWS = 1_048_576
 """Rows of one Excel worksheet, the header included: longer lists continue on the next sheet
 ('Findings (2)', ...), since Excel cannot open more."""
@@ -607,6 +608,31 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
                 put(row, col, value)
 
 
+def _columns(grid: _Grid, run: CheckRun) -> None:
+    """The Columns sheet: each findings column's type, meaning and an example
+    (`reports.columns.COLUMNS`, the table docs/reports.md holds), and which event's time
+    `timestamp` is, per rule of the run."""
+    from reports.columns import COLUMNS, TIMESTAMP_OF
+
+    for col, head in enumerate(("column", "type", "meaning", "example")):
+        grid.put(0, col, head, HEADER)
+    described = {c.name: c for c in COLUMNS}
+    row = 0
+    for name in XLSX_COLUMNS:  # (every column: a test checks each is described)
+        row += 1
+        column = described.get(name)
+        for col, value in enumerate((name, *((column.kind, column.meaning, column.example)
+                                              if column else ("", "(not described)", "")))):
+            grid.put(row, col, value, WRAP)
+    row += 2
+    for col, head in enumerate(("rule", "name", "timestamp is the time of")):
+        grid.put(row, col, head, HEADER)
+    for rule in run.result.rules:
+        row += 1
+        for col, value in enumerate((rule.code, rule.name, TIMESTAMP_OF.get(rule.code, ""))):
+            grid.put(row, col, value, WRAP)
+
+
 def _findings_sheets(book: ooxml.Workbook, name: str, rows: Iterable[str]) -> None:
     """Prepared rows on sheet `name`, continued on 'name (2)', ... where one sheet cannot
     hold them: the fixed columns, a frozen header row, an autofilter over all rows. The
@@ -725,6 +751,13 @@ def write_xlsx(run: CheckRun, out: Path) -> Path:
                              spilled(prepared_blocks(findings, whole_in(run))))
             for family in families:
                 _findings_sheets(book, family_sheet_name(family), _read_back(spills[family]))
+        columns = _Grid()
+        _columns(columns, run)
+        sheet = book.add_sheet(COLUMNS_SHEET)
+        for col, width in ((0, 22), (1, 22), (2, 80), (3, 40)):
+            sheet.set_column(col, width, WRAP)
+        sheet.freeze_first_row()
+        columns.write(sheet)
         if run.result.errors:
             errors = _Grid()
             for col, head in enumerate(("rule", "name", "error")):

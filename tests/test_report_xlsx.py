@@ -49,7 +49,7 @@ def test_workbook_layout_and_numbers_equal_findings_json(demo: Path) -> None:
     book = openpyxl.load_workbook(demo / "findings.xlsx")
     families = list(dict.fromkeys(code[:2] for code in document["manifest"]["rules"]))
     assert book.sheetnames == [SUMMARY_SHEET, FINDINGS_SHEET,
-                               *(family_sheet_name(f) for f in families)]
+                               *(family_sheet_name(f) for f in families), "Columns"]
     assert family_sheet_name("SD") == "SD " + FAMILIES["SD"]
 
     sheet = book[FINDINGS_SHEET]
@@ -901,4 +901,71 @@ def test_waived_rows_are_marked_and_the_findings_sheets_print_readably(
             "{*}definedNames")
         titles = [n.text for n in names if n.get("name") == "_xlnm.Print_Titles"]
         assert titles == [f"'{n}'!$1:$1" for n in book.sheetnames
-                          if n not in (SUMMARY_SHEET, "Errors")]
+                          if n not in (SUMMARY_SHEET, "Columns", "Errors")]
+
+
+def test_the_columns_sheet_and_the_docs_describe_every_column_from_one_table(
+        demo: Path) -> None:
+    """The columns were documented by name and number format only: not which event's time
+    `timestamp` is (approval-after-payout dates a finding by the case's first approval,
+    not by the payout), nor that `resources` are the distinct people of the cited events,
+    nor where the evidence's keys come from; and the workbook held no legend. A Columns
+    sheet now describes each column (type, meaning, example) and, per rule, which event's
+    time `timestamp` is, from the one table docs/reports.md's table is printed from."""
+    from audit.rules import default_rules
+    from reports.columns import COLUMNS, TIMESTAMP_OF, markdown
+
+    assert [c.name for c in COLUMNS] == list(XLSX_COLUMNS)  # every column, in order
+    assert all(c.kind and c.meaning and c.example for c in COLUMNS)
+    codes = [rule.code for rule in default_rules()]
+    assert sorted(TIMESTAMP_OF) == sorted(codes)
+    docs = (REPO / "docs" / "reports.md").read_text(encoding="utf-8")
+    assert markdown() in docs, "docs/reports.md: paste `python -m reports.columns`"
+
+    document = json.loads((demo / "findings.json").read_text(encoding="utf-8"))
+    rows = list(openpyxl.load_workbook(demo / "findings.xlsx")["Columns"].iter_rows(
+        values_only=True))
+    assert rows[0][:4] == ("column", "type", "meaning", "example")
+    assert [row[:4] for row in rows[1:1 + len(COLUMNS)]] == [
+        (c.name, c.kind, c.meaning, c.example) for c in COLUMNS]
+    head = next(k for k, row in enumerate(rows)
+                if row[:3] == ("rule", "name", "timestamp is the time of"))
+    per_rule = {row[0]: (row[1], row[2]) for row in rows[head + 1:]}
+    assert list(per_rule) == document["manifest"]["rules"]
+    names = {f["rule"]: f["name"] for f in document["findings"]}
+    assert all(per_rule[code][0] == name for code, name in names.items())
+    assert per_rule["AP002"][1] == "the case's first approval (either level)"
+
+    # What the table says, checked against the findings themselves.
+    findings = document["findings"]
+    log = __import__("pandas").read_parquet(demo / "canonical.parquet")
+    from audit import canonical as C
+
+    times = dict(zip(log[C.EVENT_ID], log[C.TIMESTAMP], strict=True))
+    people = dict(zip(log[C.EVENT_ID], log[C.RESOURCE], strict=True))
+    for finding in findings:
+        cited = [people.get(e) for e in finding["event_ids"]]
+        named = list(dict.fromkeys(str(p) for p in cited if isinstance(p, str) and p))
+        assert finding["resources"] == named, finding["fingerprint"]
+        said = TIMESTAMP_OF[finding["rule"]]
+        if said.startswith("the earliest of the") and " it cites" in said \
+                and finding["timestamp"]:
+            stamps = [times[e] for e in finding["event_ids"] if e in times]
+            assert finding["timestamp"] == min(stamps).isoformat(), finding["fingerprint"]
+    # The case's first payout, first or last approval, where the table says so.
+    kinds = {"the case's first payout": (("Execute payout",), min),
+             "the case's first approval (either level)":
+                 (("Approve refund", "Approve refund (second level)"), min),
+             "the case's last approval":
+                 (("Approve refund", "Approve refund (second level)"), max)}
+    checked = set()
+    for finding in findings:
+        said = TIMESTAMP_OF[finding["rule"]]
+        if said not in kinds:
+            continue
+        labels, pick = kinds[said]
+        case = log[(log[C.CASE].astype(str) == finding["case_id"])
+                   & log[C.ACTIVITY].astype(str).isin(labels)]
+        assert finding["timestamp"] == pick(case[C.TIMESTAMP]).isoformat(), finding["rule"]
+        checked.add(finding["rule"])
+    assert checked == {"AP001", "AP002", "AP005", "EV002", "EV003", "EV007"}

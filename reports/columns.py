@@ -1,0 +1,130 @@
+"""What each column of the findings sheets means: one table, which findings.xlsx's Columns sheet
+shows and docs/reports.md's column table is made from (`python -m reports.columns` prints it;
+a test checks that the page holds it as printed).
+
+The meanings are read from the code that fills each field (`audit.rules.base.Rule.findings`,
+`audit.findings.Finding`, each rule's `check`), not from a wish: `timestamp` is the time of
+the event each rule names (`TIMESTAMP_OF`), `resources` the distinct people of the cited
+events, `activities` one per cited event.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    """What the cell holds, as a reader of the sheet sees it."""
+    meaning: str
+    example: str
+    """A value as findings.xlsx shows it (of the bundled sample's run where it has one)."""
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("rule", "text", "The rule's code: its family (AP approvals, SD segregation of duties, "
+           "EV evidence, DU duplicates, SL timing, DQ data quality, CF conformance) and number. "
+           "docs/rules/<code>.md says what it checks.", "SD001"),
+    Column("name", "text", "The rule's name (part of the fingerprint).", "self-approval"),
+    Column("severity", "text", "The rule's severity as the policy sets it: critical, high, "
+           "medium, low or info (a text: sorted as text, critical < high < info < low < "
+           "medium).", "critical"),
+    Column("case_id", "text", "The case (the refund's ticket, request or payout) the finding "
+           "is about, as the input names it (`0040013` stays `0040013`).", "40021"),
+    Column("timestamp", "text (ISO 8601, UTC)", "The time of the one event the rule dates "
+           "the finding by, which differs by rule (the table \"Which event's time timestamp "
+           "is\"): for approval-after-payout the case's first approval, not the payout. "
+           "Empty where that event has no time.", "2026-09-02T13:44:48+00:00"),
+    Column("timestamp_utc", "date and time (UTC)", "`timestamp` as an Excel date and time in "
+           "UTC, for date filters and grouping by month or quarter (findings.xlsx only; "
+           "empty where `timestamp` is).", "2026-09-02 13:44:48"),
+    Column("message", "text", "The finding in words: amounts in their currency's minor units, "
+           "times in UTC, durations in words.", "Paula Schmidt raised the request and "
+           "approved it"),
+    Column("amount_at_risk", "number", "The amount the finding puts at risk, by the rule "
+           "(e.g. the case's payouts in its currency), rounded to the currency's minor "
+           "units; empty where the rule states none. Money at risk (Summary) is per "
+           "currency the sum over cases of each case's largest open amount, not the sum of "
+           "this column.", "51.04"),
+    Column("currency", "text", "The currency (ISO 4217) of the amount at risk, the case's "
+           "as the rule judged it: a row may have a currency and no amount.", "EUR"),
+    Column("resources", "list (text; '; ' between items)", "The distinct people of the cited "
+           "events, each once, in the order of `event_ids` (an event naming no one adds "
+           "none): it does not line up with `event_ids` or `activities`.", "Paula Schmidt"),
+    Column("activities", "list (text; '; ' between items)", "The activity of each cited "
+           "event, in the order of `event_ids`.", "Receive refund request; Approve refund"),
+    Column("event_ids", "list (text; '; ' between items)", "The ids of the events the finding "
+           "cites, in the rule's order (the canonical log maps each to its source file and "
+           "row).", "zendesk:40021:8100000482; zendesk:40021:8100000494"),
+    Column("waived", "TRUE/FALSE", "TRUE where a waiver of the policy covers the finding: it "
+           "is listed (in grey italics) but not counted in Findings or money at risk.",
+           "FALSE"),
+    Column("waiver_reason", "text", "The waiver's reason, who approved it and when it "
+           "expires; empty where not waived.", "Customer was refunded twice by agreement, "
+           "see ticket 991 (approved by CFO, expires 2026-12-31)"),
+    Column("fingerprint", "text", "16 hex digits of the SHA-256 of the rule's name, the case "
+           "and the event ids: the same finding has the same fingerprint in every run (how "
+           "runs are compared, and what a waiver can name).", "53c58353deff664d"),
+    Column("evidence", "text (JSON)", "The facts the rule judged, as a JSON object; its keys "
+           "are the rule's own (named in its code, `evidence=` of its findings), e.g. `who` "
+           "for self-approval, `requested_at`/`paid_at` for sla-breach.",
+           '{"who": "Paula Schmidt"}'),
+    Column("case_quarantined_rows", "number", "How many input rows of the case were "
+           "quarantined (not imported): where it is above 0, the finding may rest on "
+           "incomplete records.", "0"),
+)
+"""Every column of the findings sheets, in their order (a test checks them against
+reports.xlsx.XLSX_COLUMNS)."""
+
+TIMESTAMP_OF: dict[str, str] = {
+    "AP001": "the case's first payout",
+    "AP002": "the case's first approval (either level)",
+    "AP003": "the first-level approval (the second-level one where only that came before "
+             "the first payout)",
+    "AP004": "the earliest of the approvals it cites",
+    "AP005": "the case's first payout",
+    "CF001": "the earliest of the events it cites",
+    "CF002": "the earliest of the events it cites",
+    "CF003": "the earliest of the events it cites",
+    "CF004": "the earliest of the events it cites",
+    "DQ001": "the earliest of the events it cites",
+    "DQ002": "the earliest of the events it cites",
+    "DQ003": "the earliest of the payouts it cites",
+    "DQ004": "the earliest of the events it cites (those stating another channel)",
+    "DU001": "the earliest of the case's payouts that repeat an earlier case's",
+    "EV001": "the case's first request (its first payout where it has no request)",
+    "EV002": "the case's first payout",
+    "EV003": "the case's last approval",
+    "EV004": "the first of the payouts it sums (those in the case's currency)",
+    "EV005": "the first payout that went over the charge",
+    "EV006": "the first payout by another method or in another currency than the purchase",
+    "EV007": "the case's first payout",
+    "SD001": "the requester's first approval of their own request",
+    "SD002": "the first payout by a person who approved the refund",
+    "SD003": "the second approval by the same person",
+    "SD004": "the earliest of the events it cites",
+    "SL001": "the payout, where paid late; where still open at the clock, when the SLA ran "
+             "out",
+    "SL002": "when the first late stage ended (for a stage still open at the clock, when its "
+             "limit ran out)",
+}
+"""Which event's time a finding's `timestamp` is, per rule (the column each rule's `check`
+hands `Rule.findings` as `when`)."""
+
+
+def markdown() -> str:
+    """docs/reports.md's column table and the table of `timestamp` per rule."""
+    lines = ["| column | type | meaning | example |", "|---|---|---|---|"]
+    lines += [f"| `{c.name}` | {c.kind} | {c.meaning.replace('|', '/')} | "
+              f"`{c.example}` |" for c in COLUMNS]
+    lines += ["", "Which event's time `timestamp` is:", "", "| rule | the time of |",
+              "|---|---|"]
+    lines += [f"| {code} | {text} |" for code, text in TIMESTAMP_OF.items()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown())
