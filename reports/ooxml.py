@@ -107,7 +107,7 @@ def quoted(style: int) -> int:
     cell's text is text as it is, never a formula, also when a user edits the cell and
     presses Enter (the formula bar shows it after an apostrophe, which is not part of the
     value). A string cell is never evaluated when the file is opened: the prefix keeps
-    `=1+1` a text once edited. LibreOffice Calc reads and writes the same attribute."""
+    `=1+1` a text once edited (ECMA-376's attribute: not checked here in LibreOffice)."""
     flags, base = divmod(style, _BASE)
     return base + _BASE * (flags | _QUOTED)
 
@@ -168,9 +168,9 @@ FIRST_SERIAL, LAST_SERIAL = 61, 2_958_466
 was, so an earlier day's serial shows the day after it) to before 10000-01-01."""
 SERIAL_EXPONENT = "E-11"
 """`excel_serials` gives a serial as an integer of 1e-11 days (0.864 µs): written with
-this exponent (`4629650000000000E-11`, 2026-10-01 12:00), an xsd:double as Excel and
-LibreOffice read one, to the microsecond (a float's repr, `46296.5`, took 4 times as long
-to write as the integer's digits)."""
+this exponent (`4629650000000000E-11`, 2026-10-01 12:00), an xsd:double (as XlsxWriter
+writes `1E-05`; read back by openpyxl here, to the microsecond; a float's repr, `46296.5`,
+took 2-4 times as long to write as the integer's digits)."""
 
 
 def excel_serials(times: Sequence[Any]) -> Any:
