@@ -69,8 +69,9 @@ COLUMNS: tuple[Column, ...] = (
            "and the event ids: the same finding has the same fingerprint in every run (how "
            "runs are compared, and what a waiver can name).", "53c58353deff664d"),
     Column("evidence", "text (JSON)", "The facts the rule judged, as a JSON object; its keys "
-           "are the rule's own (named in its code, `evidence=` of its findings), e.g. `who` "
-           "for self-approval, `requested_at`/`paid_at` for sla-breach.",
+           "are the rule's own (the table per rule lists them; docs/rules/<code>.md says "
+           "what the rule checks), e.g. `who` for self-approval, `requested_at` and "
+           "`paid_at` for sla-breach.",
            '{"who": "Paula Schmidt"}'),
     Column("case_quarantined_rows", "number", "How many input rows of the case were "
            "quarantined (not imported): where it is above 0, the finding may rest on "
@@ -114,15 +115,50 @@ TIMESTAMP_OF: dict[str, str] = {
 """Which event's time a finding's `timestamp` is, per rule (the column each rule's `check`
 hands `Rule.findings` as `when`)."""
 
+EVIDENCE_KEYS: dict[str, tuple[str, ...]] = {
+    "AP001": ("payout_eid", "payout_amount", "payout_currency", "currency"),
+    "AP002": ("payout_time", "approvals_first_time"),
+    "AP003": ("judged_amount", "threshold", "currency", "approval1_resource"),
+    "AP004": ("who", "roles"),
+    "AP005": ("approvals_min_amount", "payouts_sum", "currency"),
+    "CF001": ("tasks", "fitness", "sop"),
+    "CF002": ("tasks", "fitness", "sop"),
+    "CF003": ("tasks", "fitness", "sop"),
+    "CF004": ("fitness", "sop"),
+    "DQ001": ("labels",),
+    "DQ002": ("labels",),
+    "DQ003": ("payouts_without_amount", "not_judged"),
+    "DQ004": ("channel", "others", "events_of_other_channels"),
+    "DU001": ("key", "earlier_case", "amount", "currency"),
+    "EV001": ("channel", "missing", "after_payout"),
+    "EV002": ("missing_link", "missing_reason", "payout_amount", "payout_currency", "currency",
+              "payout_charge"),
+    "EV003": ("approvals_last_time", "waiting"),
+    "EV004": ("request_amount", "payouts_sum", "currency"),
+    "EV005": ("charge", "charge_amount", "refunded", "currency", "other_cases", "other_cases_n"),
+    "EV006": ("purchase_method", "payout_method", "purchase_currency", "payout_currency"),
+    "EV007": ("missing_link", "missing_reason", "payout_order", "payout_charge"),
+    "SD001": ("who",),
+    "SD002": ("who",),
+    "SD003": ("who",),
+    "SD004": ("who", "roles", "tasks", "lanes"),
+    "SL001": ("requested_at", "paid_at", "took", "sla", "as_of", "open_for"),
+    "SL002": ("late", "stages"),
+}
+"""The keys of a finding's `evidence`, per rule: the columns each rule's `check` hands
+`Rule.findings` as `evidence` (a test reads them from the rules' code)."""
+
 
 def markdown() -> str:
-    """docs/reports.md's column table and the table of `timestamp` per rule."""
+    """docs/reports.md's column table and the table of `timestamp` and `evidence` keys per
+    rule."""
     lines = ["| column | type | meaning | example |", "|---|---|---|---|"]
     lines += [f"| `{c.name}` | {c.kind} | {c.meaning.replace('|', '/')} | "
               f"`{c.example}` |" for c in COLUMNS]
-    lines += ["", "Which event's time `timestamp` is:", "", "| rule | the time of |",
-              "|---|---|"]
-    lines += [f"| {code} | {text} |" for code, text in TIMESTAMP_OF.items()]
+    lines += ["", "Per rule, which event's time `timestamp` is, and the keys of `evidence`:",
+              "", "| rule | `timestamp` is the time of | `evidence` keys |", "|---|---|---|"]
+    lines += [f"| {code} | {text} | {', '.join(f'`{k}`' for k in EVIDENCE_KEYS[code])} |"
+              for code, text in TIMESTAMP_OF.items()]
     return "\n".join(lines) + "\n"
 
 

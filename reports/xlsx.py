@@ -612,7 +612,7 @@ def _columns(grid: _Grid, run: CheckRun) -> None:
     """The Columns sheet: each findings column's type, meaning and an example
     (`reports.columns.COLUMNS`, the table docs/reports.md holds), and which event's time
     `timestamp` is, per rule of the run."""
-    from reports.columns import COLUMNS, TIMESTAMP_OF
+    from reports.columns import COLUMNS, EVIDENCE_KEYS, TIMESTAMP_OF
 
     for col, head in enumerate(("column", "type", "meaning", "example")):
         grid.put(0, col, head, HEADER)
@@ -625,11 +625,12 @@ def _columns(grid: _Grid, run: CheckRun) -> None:
                                               if column else ("", "(not described)", "")))):
             grid.put(row, col, value, WRAP)
     row += 2
-    for col, head in enumerate(("rule", "name", "timestamp is the time of")):
+    for col, head in enumerate(("rule", "name", "timestamp is the time of", "evidence keys")):
         grid.put(row, col, head, HEADER)
     for rule in run.result.rules:
         row += 1
-        for col, value in enumerate((rule.code, rule.name, TIMESTAMP_OF.get(rule.code, ""))):
+        for col, value in enumerate((rule.code, rule.name, TIMESTAMP_OF.get(rule.code, ""),
+                                     ", ".join(EVIDENCE_KEYS.get(rule.code, ())))):
             grid.put(row, col, value, WRAP)
 
 

@@ -913,12 +913,21 @@ def test_the_columns_sheet_and_the_docs_describe_every_column_from_one_table(
     sheet now describes each column (type, meaning, example) and, per rule, which event's
     time `timestamp` is, from the one table docs/reports.md's table is printed from."""
     from audit.rules import default_rules
-    from reports.columns import COLUMNS, TIMESTAMP_OF, markdown
+    from reports.columns import COLUMNS, EVIDENCE_KEYS, TIMESTAMP_OF, markdown
 
     assert [c.name for c in COLUMNS] == list(XLSX_COLUMNS)  # every column, in order
     assert all(c.kind and c.meaning and c.example for c in COLUMNS)
     codes = [rule.code for rule in default_rules()]
-    assert sorted(TIMESTAMP_OF) == sorted(codes)
+    assert sorted(TIMESTAMP_OF) == sorted(codes) == sorted(EVIDENCE_KEYS)
+    # The evidence keys as each rule's code names them (`evidence=(...)` of its findings).
+    import inspect
+    import re
+
+    for rule in default_rules():
+        source = inspect.getsource(inspect.getmodule(type(rule)))  # type: ignore[arg-type]
+        named = [key for found in re.findall(r"evidence=\(([^)]*)\)", source)
+                 for key in re.findall(r'"([^"]+)"', found)]
+        assert set(EVIDENCE_KEYS[rule.code]) == set(named), rule.code
     docs = (REPO / "docs" / "reports.md").read_text(encoding="utf-8")
     assert markdown() in docs, "docs/reports.md: paste `python -m reports.columns`"
 
@@ -929,8 +938,10 @@ def test_the_columns_sheet_and_the_docs_describe_every_column_from_one_table(
     assert [row[:4] for row in rows[1:1 + len(COLUMNS)]] == [
         (c.name, c.kind, c.meaning, c.example) for c in COLUMNS]
     head = next(k for k, row in enumerate(rows)
-                if row[:3] == ("rule", "name", "timestamp is the time of"))
+                if row[:4] == ("rule", "name", "timestamp is the time of", "evidence keys"))
     per_rule = {row[0]: (row[1], row[2]) for row in rows[head + 1:]}
+    keys_of = {row[0]: row[3] for row in rows[head + 1:]}
+    assert keys_of["SD001"] == "who"
     assert list(per_rule) == document["manifest"]["rules"]
     names = {f["rule"]: f["name"] for f in document["findings"]}
     assert all(per_rule[code][0] == name for code, name in names.items())
@@ -944,6 +955,7 @@ def test_the_columns_sheet_and_the_docs_describe_every_column_from_one_table(
     times = dict(zip(log[C.EVENT_ID], log[C.TIMESTAMP], strict=True))
     people = dict(zip(log[C.EVENT_ID], log[C.RESOURCE], strict=True))
     for finding in findings:
+        assert set(finding["evidence"]) <= set(EVIDENCE_KEYS[finding["rule"]])
         cited = [people.get(e) for e in finding["event_ids"]]
         named = list(dict.fromkeys(str(p) for p in cited if isinstance(p, str) and p))
         assert finding["resources"] == named, finding["fingerprint"]
