@@ -159,6 +159,26 @@ class CheckRun:
         period: dict[str, str | None] = dict(self.memo["events_period"])
         return period
 
+    def finding_channels(self) -> tuple[np.ndarray, list[str]]:
+        """Per finding (in `result.findings`' order): the code of its case's channel into
+        the channel names returned beside it (`channels_of`: "" where the case states none);
+        computed once per finished run, when each finding's `channel` is set too. The
+        findings' distinct cases are looked up once (`finding_columns`' case codes), not a
+        case per finding: the findings get their channel by their case's code."""
+        if "finding_channels" not in self.memo:
+            cols = self.finding_columns()
+            ids = cols.case_names(None) if cols.cases else []
+            per_case = self.channels_of(pd.Series(ids, dtype="string"))
+            names = [str(c) for c in per_case.categories]
+            codes = np.asarray(per_case.codes, dtype=np.int64)[cols.case] if cols.cases \
+                else np.zeros(0, dtype=np.int64)
+            texts = np.asarray(names, dtype=object)[codes].tolist() if len(codes) else []
+            for finding, channel in zip(self.result.findings, texts, strict=True):
+                finding.channel = channel
+            self.memo["finding_channels"] = (codes, names)
+        found: tuple[np.ndarray, list[str]] = self.memo["finding_channels"]
+        return found
+
     def _conformance_seconds(self) -> dict[str, float]:
         result = self.result.extra.get("conformance_result")
         seconds = getattr(result, "seconds", None)
@@ -785,6 +805,8 @@ class CheckRun:
                                     largest[in_order].tolist(), strict=True):
             money[names[currency]] += amount
         active_count = int(np.count_nonzero(active))
+        by_channel = self._by_channel(active, bucket[stated][first], cols.case[stated][first],
+                                      first, largest, names)
         return {
             "cases": self.result.cases,
             "events": self.result.events,
@@ -819,6 +841,10 @@ class CheckRun:
             "money_at_risk_definition": MONEY_AT_RISK_DEFINITION,
             "money_at_risk_no_currency_findings": int(np.count_nonzero(
                 active & cols.has_amount & (bucket == len(names) - 1))),
+            # Per channel of a case (as the rules judged it; "" for a case stating none),
+            # the counts and money at risk above, of its cases: each channel's sums are
+            # its part of the totals.
+            "by_channel": by_channel,
             "errors": len(self.result.errors),
             "conformance": self.result.extra.get("conformance", {}),
             "waivers": [{"rule": w.waiver.rule, "case": w.waiver.case,
@@ -827,6 +853,46 @@ class CheckRun:
                          "reason": w.waiver.reason, "approved_by": w.waiver.approved_by,
                          "line": w.waiver.line} for w in self.result.waivers],
         }
+
+    def _by_channel(self, active: np.ndarray, pair_bucket: np.ndarray,
+                    pair_case: np.ndarray, first: np.ndarray, largest: np.ndarray,
+                    names: list[str]) -> dict[str, dict[str, Any]]:
+        """summary()["by_channel"]: per channel (the rules' channel of each case,
+        `finding_channels`; "" where a case states none), its cases, findings (open and
+        waived), cases with open findings and money at risk per currency, counted as the
+        totals are. Per pair of a case and a currency bucket (`_summary`'s money at risk):
+        its bucket, its case, where it first appears among the open findings stating an
+        amount, and its case's largest amount in it. The channels of the cases, with or
+        without findings, by name, "" last."""
+        cols = self.finding_columns()
+        codes, channels = self.finding_channels()
+        n = len(channels)
+        findings = np.bincount(codes[active], minlength=n)
+        waived = np.bincount(codes[~active], minlength=n)
+        # (a case's channel: that of any of its findings, all of which have its channel)
+        case_channel = np.full(cols.cases, -1, dtype=np.int64)
+        case_channel[cols.case] = codes
+        with_findings = np.bincount(case_channel[np.unique(cols.case[active])], minlength=n)
+        money: list[dict[str, float]] = [defaultdict(float) for _ in range(n)]
+        # (added in the order each pair first appears, as the totals are)
+        pair_channel = case_channel[pair_case]
+        for k in np.argsort(first, kind="stable").tolist():
+            money[int(pair_channel[k])][names[int(pair_bucket[k])]] += float(largest[k])
+        judged = C.filled_text(pd.Series(self.case_channels().array, copy=False), "")
+        cases = {str(k): int(v) for k, v in judged.value_counts().items() if v}
+        out: dict[str, dict[str, Any]] = {}
+        for name in sorted(set(cases) | {channels[k] for k in np.flatnonzero(
+                findings + waived).tolist()}, key=lambda c: (c == "", c)):
+            k = channels.index(name) if name in channels else -1
+            out[name] = {
+                "cases": cases.get(name, 0),
+                "cases_with_findings": int(with_findings[k]) if k >= 0 else 0,
+                "findings": int(findings[k]) if k >= 0 else 0,
+                "waived": int(waived[k]) if k >= 0 else 0,
+                "money_at_risk": {c: rounded(v, c) for c, v in sorted(
+                    money[k].items(), key=lambda kv: (kv[0] == NO_CURRENCY, kv[0]))}
+                if k >= 0 else {}}
+        return out
 
     def _earlier_summary(self) -> dict[str, Any]:
         counts = self.earlier_quarantine_counts().values()
@@ -1204,4 +1270,5 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
                    as_of_source=("--as-of" if as_of is not None
                                  else "policy" if policy.as_of is not None else "clock"))
     run.count_quarantined_rows()  # (each finding: how many of its case's rows were not imported)
+    run.finding_channels()  # (each finding: its case's channel, as the rules judged it)
     return run

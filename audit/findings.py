@@ -109,6 +109,11 @@ class Finding:
     file and row, those of this check's inputs and of a canonical log's own import): the
     finding may rest on incomplete records. Set once the rules ran
     (`CheckRun.quarantined_rows`); no part of the fingerprint."""
+    channel: str = ""
+    """The channel the rules judged the finding's case by (`CheckRun.case_channels`), ""
+    where the case states none: what the exports filter and subtotal findings by. Set once
+    the rules ran, for all findings at once (`CheckRun.finding_channels`); no part of the
+    fingerprint."""
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -127,7 +132,7 @@ class Finding:
             "evidence": _plain_copy(self.evidence), "amount_at_risk": self.amount_at_risk,
             "currency": self.currency, "waived": self.waived,
             "waiver_reason": self.waiver_reason, "fingerprint": self.fingerprint,
-            "case_quarantined_rows": self.case_quarantined_rows,
+            "case_quarantined_rows": self.case_quarantined_rows, "channel": self.channel,
         }
 
     @classmethod

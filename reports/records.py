@@ -10,7 +10,7 @@ from itertools import chain
 from types import NoneType
 from typing import Any
 
-FINDING_COLUMNS = ("rule", "name", "severity", "case_id", "timestamp", "message",
+FINDING_COLUMNS = ("rule", "name", "severity", "case_id", "channel", "timestamp", "message",
                    "amount_at_risk", "currency", "resources", "activities", "event_ids",
                    "waived", "waiver_reason", "fingerprint", "evidence",
                    "case_quarantined_rows")

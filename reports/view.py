@@ -13,7 +13,7 @@ import heapq
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +76,25 @@ class SeverityCount:
     count: int
     share: float
     """Of all active findings, 0..1 (for the bar)."""
+
+
+@dataclass(frozen=True)
+class ChannelCount:
+    """A channel's part of the summary (summary()["by_channel"])."""
+
+    channel: str
+    """The channel, "" for the cases stating none."""
+    shown: str
+    """The channel as the report names it (NO_CHANNEL for "")."""
+    cases: int
+    cases_with_findings: int
+    findings: int
+    waived: int
+    money_at_risk: list[Money]
+
+
+NO_CHANNEL = "(no channel)"
+"""What the report's summary calls the channel of the cases stating none."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +179,8 @@ class FindingView:
     fingerprint: str
     case_quarantined_rows: int = 0
     """How many of its case's input rows were quarantined (`Finding.case_quarantined_rows`)."""
+    channel: str = ""
+    """Its case's channel (`Finding.channel`), "" where the case states none."""
 
 
 @dataclass(frozen=True)
@@ -192,6 +213,10 @@ class RuleSection:
     """Cases with a finding of the rule, waived included."""
     cases_open: int = 0
     """Cases with an open finding of the rule."""
+    by_channel: dict[str, list[Any]] = field(default_factory=dict)
+    """Per channel of the rule's findings' cases ("" where a case states none): its
+    open_by_severity, waived_by_severity, cases_all and cases_open (the page counts the
+    findings and cases the channel filter matches from these)."""
 
 
 @dataclass(frozen=True)
@@ -324,6 +349,11 @@ class ReportView:
     by_rule: list[RuleCount]
     money_at_risk: list[Money]
     top_rules: list[RuleCount]
+    by_channel: list[ChannelCount]
+    """Per channel of the cases, its findings and money at risk (summary()["by_channel"])."""
+    cases_by_channel: dict[str, list[int]]
+    """Per channel of the findings' cases: its cases with a finding, and with an open one
+    (`cases_total` and the summary's cases_with_findings, of the channel)."""
     top_cases: list[tuple[str, list[tuple[str, str, str, str]]]]
     """Per currency (in `currency_order`): (case id, case anchor or '', amount shown in that
     currency, rules) of the TOP_CASES cases with the most at risk in it."""
@@ -459,7 +489,8 @@ def _finding_view(finding: Finding, anchors: dict[str, str],
         activities=list(finding.activities), event_ids=list(finding.event_ids),
         evidence=[EvidenceItem(str(k), _evidence_value(v)) for k, v in finding.evidence.items()],
         waived=finding.waived, waiver_reason=finding.waiver_reason or "",
-        fingerprint=finding.fingerprint, case_quarantined_rows=finding.case_quarantined_rows)
+        fingerprint=finding.fingerprint, case_quarantined_rows=finding.case_quarantined_rows,
+        channel=finding.channel)
 
 
 OrderKey = tuple[int, int, int, float, str, str]
@@ -534,6 +565,37 @@ def _rule_totals(columns: FindingColumns) -> dict[str, tuple[Any, Any, int, int]
     cases_open = seen.reshape(rules, k).sum(axis=1)
     return {name: (counts[r, :, 0], counts[r, :, 1], int(cases_all[r]), int(cases_open[r]))
             for r, name in enumerate(columns.rules)}
+
+
+def _rule_totals_by_channel(columns: FindingColumns, codes: Any, channels: list[str]
+                            ) -> dict[str, dict[str, list[Any]]]:
+    """`_rule_totals` per rule and channel (`codes`: each finding's channel's code into
+    `channels`, `CheckRun.finding_channels`): per rule, per channel of its findings, its
+    open and waived findings per severity and its cases with a finding, and with an open
+    one; counted once for every pair of rule and channel, as `_rule_totals` counts
+    rules."""
+    n = max(len(channels), 1)
+    pairs = replace(columns, rule=columns.rule * n + codes,
+                    rules=[f"{r}\x00{c}" for r in columns.rules for c in channels])
+    out: dict[str, dict[str, list[Any]]] = defaultdict(dict)
+    for key, (open_, waived, cases_all, cases_open) in _rule_totals(pairs).items():
+        if cases_all:
+            rule, channel = key.split("\x00", 1)
+            out[rule][channel] = [open_.tolist(), waived.tolist(), cases_all, cases_open]
+    return dict(out)
+
+
+def _cases_by_channel(columns: FindingColumns, codes: Any, channels: list[str]
+                      ) -> dict[str, list[int]]:
+    """Per channel (`codes` into `channels`, per finding): its cases with a finding, and
+    with an open one (the case list's totals where the channel filter is set)."""
+    case_channel = np.full(max(columns.cases, 1), -1, dtype=np.int64)
+    case_channel[columns.case] = codes
+    all_ = np.bincount(case_channel[np.unique(columns.case)], minlength=len(channels))
+    open_ = np.bincount(case_channel[np.unique(columns.case[~columns.waived])],
+                        minlength=len(channels))
+    return {name: [int(all_[k]), int(open_[k])] for k, name in enumerate(channels)
+            if all_[k]}
 
 
 def _most_severe_cases(columns: FindingColumns, count: int) -> list[str]:
@@ -749,6 +811,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     order = _order(ranks)
     totals = _rule_totals(columns)
     nothing = (np.zeros(len(SEVERITIES), dtype=np.int64),) * 2 + (0, 0)
+    channel_codes, channel_names = run.finding_channels()
+    totals_by_channel = _rule_totals_by_channel(columns, channel_codes, channel_names)
 
     sections: list[RuleSection] = []
     rule_counts: list[RuleCount] = []
@@ -775,7 +839,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
             open_by_severity=totals.get(rule.code, nothing)[0].tolist(),
             waived_by_severity=totals.get(rule.code, nothing)[1].tolist(),
             cases_all=totals.get(rule.code, nothing)[2],
-            cases_open=totals.get(rule.code, nothing)[3]))
+            cases_open=totals.get(rule.code, nothing)[3],
+            by_channel=totals_by_channel.get(rule.code, {})))
         row = summary["by_rule"][rule.code]
         rule_counts.append(RuleCount(rule.code, rule.name, FAMILIES.get(rule.code[:2], ""),
                                      row["severity"], int(row["findings"]), int(row["cases"]),
@@ -876,6 +941,13 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         by_severity=by_severity,
         by_rule=rule_counts,
         money_at_risk=money_rows,
+        by_channel=[ChannelCount(
+            str(name), str(name) or NO_CHANNEL, int(c["cases"]), int(c["cases_with_findings"]),
+            int(c["findings"]), int(c["waived"]),
+            [Money(k, float(v), money(float(v), k), shown(float(v), k))
+             for k, v in c["money_at_risk"].items()])
+            for name, c in summary.get("by_channel", {}).items()],
+        cases_by_channel=_cases_by_channel(columns, channel_codes, channel_names),
         top_rules=sorted((r for r in rule_counts if r.findings),
                          key=lambda r: (-r.findings, r.code))[:5],
         top_cases=top_cases,

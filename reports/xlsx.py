@@ -59,8 +59,10 @@ WIDTHS = {"rule": 8, "name": 24, "severity": 9, "case_id": 14, "timestamp": 25,
           "timestamp_utc": 19, "message": 60,
           "amount_at_risk": 13, "currency": 9, "resources": 22, "activities": 36,
           "event_ids": 26, "waived": 8, "waiver_reason": 24, "fingerprint": 18, "evidence": 50,
-          "case_quarantined_rows": 12}
+          "case_quarantined_rows": 12, "channel": 13}
 SUMMARY_SHEET = "Summary"
+NO_CHANNEL = "(no channel)"
+"""What the summary calls the channel of cases stating none (the findings' column: empty)."""
 FINDINGS_SHEET = "Findings"
 COLUMNS_SHEET = "Columns"
 MAX_ROWS = 1_048_576
@@ -246,7 +248,7 @@ def _muted_row(row: str) -> str:
 
 _LETTERS = [ooxml.column_letters(c) for c in range(len(XLSX_COLUMNS))]
 _REPEATING = frozenset(("rule", "name", "severity", "currency", "resources", "activities",
-                        "waiver_reason"))
+                        "waiver_reason", "channel"))
 """Columns whose cells repeat across findings (their values are text)."""
 
 
@@ -542,6 +544,25 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
         row += 1
         put(row, 0, severity)
         put(row, 1, int(summary["by_severity"][severity]))
+    row += 2
+
+    # Per channel (the one the rules judged each case by): its part of the counts and of
+    # the money at risk above, one row per currency.
+    for col, head in enumerate(("Channel", "Cases", "Cases with findings", "Findings",
+                                "Waived", "Money at risk", "Currency")):
+        put(row, col, head, HEADER)
+    for channel, entry in summary["by_channel"].items():
+        money = list(entry["money_at_risk"].items()) or [("", None)]
+        for k, (currency, amount) in enumerate(money):
+            row += 1
+            put(row, 0, channel or NO_CHANNEL)
+            if k == 0:
+                for col, key in enumerate(("cases", "cases_with_findings", "findings",
+                                           "waived"), start=1):
+                    put(row, col, int(entry[key]))
+            if amount is not None:
+                put(row, 5, float(amount), amount_style(currency))
+                put(row, 6, currency)
     row += 2
 
     for col, head in enumerate(("Rule", "Name", "Severity", "Findings", "Cases", "Family",

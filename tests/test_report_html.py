@@ -1457,3 +1457,82 @@ def test_a_cases_quarantined_rows_are_named_in_its_details_and_its_findings(
     assert {case for case, _ in told} == {"C1", "C2"}
     assert all(text == ("7 rows of the case quarantined, not imported (named in the case)"
                         if case == "C1" else "") for case, text in told), told
+
+
+def test_the_channel_filter_shows_a_channels_findings_and_counts_those_not_listed(
+        browser: Browser, tmp_path: Path) -> None:
+    """The sample's report with 3 findings listed per rule and 5 cases detailed: choosing
+    a channel shows only its findings and cases, and the status counts the channel's open
+    findings (listed or not) and its cases with findings, as the canonical log's channel
+    of each finding's case gives them; with a rule chosen too, those of the rule in the
+    channel. The print banner names the channel; Reset clears it."""
+    import pandas as pd
+
+    from audit.checkrun import run_check
+    from audit.policy import default_policy_path
+    from reports.html import render_report
+    from reports.view import build_view
+
+    sample = REPO / "sample_logs" / "refund-sample"
+    log = pd.read_csv(sample / "canonical.csv", dtype=str, keep_default_na=False)
+    channel_of = log.groupby("case:concept:name")["refund:channel"].first().to_dict()
+    run = run_check(sorted((sample / "exports").iterdir()), default_policy_path())
+    findings = [(f.rule, f.case_id, channel_of[f.case_id]) for f in run.result.findings
+                if not f.waived]
+    page = tmp_path / "report.html"
+    page.write_text(render_report(build_view(run, max_findings_per_rule=3, max_cases=5)),
+                    encoding="utf-8")
+    browser.open(page.as_uri())
+    assert browser.console_problems() == []
+    options = browser.evaluate("[...document.querySelectorAll('#filter-channel option')]"
+                               ".map(o => [o.value, o.textContent])")
+    assert options[0] == ["", "all channels"]
+    assert sorted(v for v, _ in options[1:]) == ["=ecommerce", "=offline", "=subscription"]
+    read = """(() => {
+        const s = document.getElementById('filter-status');
+        const c = document.getElementById('case-filter-status');
+        const seen = el => el.getClientRects().length > 0;
+        return {open: Number(s.dataset.openTotal), shown: Number(s.dataset.shown),
+                status: s.textContent, cases: c.textContent,
+                rows: [...document.querySelectorAll('table.findings tbody tr')].filter(seen)
+                    .map(r => r.dataset.channel),
+                details: [...document.querySelectorAll('details.case')].filter(seen)
+                    .map(d => [...d.querySelectorAll('li')].map(li => li.dataset.channel)),
+                banner: document.querySelector('.print-filters').textContent};
+    })()"""
+
+    def choose(element: str, value: str) -> dict[str, Any]:
+        browser.evaluate(f"""(() => {{
+            const e = document.getElementById({json.dumps(element)});
+            e.value = {json.dumps(value)};
+            e.dispatchEvent(new Event('change'));
+        }})()""")
+        state: dict[str, Any] = browser.evaluate(read)
+        return state
+
+    for channel in ("ecommerce", "subscription", "offline"):
+        mine = [f for f in findings if f[2] == channel]
+        cases = len({case for _rule, case, _channel in mine})
+        state = choose("filter-channel", "=" + channel)
+        assert state["open"] == len(mine) > state["shown"] > 0, channel
+        assert state["rows"] and set(state["rows"]) == {channel}
+        assert state["shown"] == len(state["rows"])
+        assert all(set(lis) == {channel} for lis in state["details"])
+        assert f"Of the {cases} cases with findings in channel {channel}, " \
+            f"{cases - len(state['details'])} are not detailed" in state["cases"]
+        assert f"channel {channel} (" in state["banner"]
+        # The rule with the most findings in the channel, chosen too.
+        rule = max(sorted({f[0] for f in mine}), key=lambda r: sum(f[0] == r for f in mine))
+        state = choose("filter-rule", rule)
+        assert state["open"] == sum(f[0] == rule for f in mine), (channel, rule)
+        assert set(state["rows"]) <= {channel}  # (the rule's 3 listed may be of others)
+        in_rule = len({case for r, case, _channel in mine if r == rule})
+        assert f"Of the {in_rule} case{'s' if in_rule != 1 else ''} with a finding of " \
+            f"{rule} in channel {channel}" in state["cases"]
+        choose("filter-rule", "")
+    browser.evaluate("document.getElementById('filter-reset').click()")
+    state = browser.evaluate(read)
+    assert state["open"] == len(findings)
+    assert browser.evaluate("document.getElementById('filter-channel').value") == ""
+    assert len(set(state["rows"])) == 3
+    assert browser.console_problems() == []

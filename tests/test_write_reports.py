@@ -250,4 +250,5 @@ def test_the_csv_written_in_blocks_is_the_csv_written_at_once(
     with (tmp_path / "blocks" / "findings.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == list(writers.CSV_COLUMNS) and len(rows) == len(findings) + 1
-    assert [r[13] for r in rows[1:]] == [f.fingerprint for f in findings]
+    at = writers.CSV_COLUMNS.index("fingerprint")
+    assert [r[at] for r in rows[1:]] == [f.fingerprint for f in findings]

@@ -61,6 +61,7 @@
   var panel = document.getElementById("filters");
   var rule = document.getElementById("filter-rule");
   var severity = document.getElementById("filter-severity");
+  var channel = document.getElementById("filter-channel");  // (none where no case has findings)
   var text = document.getElementById("filter-text");
   var waived = document.getElementById("filter-waived");
   var reset = document.getElementById("filter-reset");
@@ -68,12 +69,26 @@
   var sections = document.querySelectorAll("section.rule");
   var cases = document.querySelectorAll("details.case");
 
+  // The channel chosen: null for all; "" for the cases stating none (the options' values
+  // are the channel after "=", "" all of them).
+  function chosenChannel() {
+    return channel && channel.value !== "" ? channel.value.slice(1) : null;
+  }
+
   // A finding (a row of a rule's table, or an item of a case's list) passes the rule,
-  // severity and waived filters.
-  function passes(item, wantRule, minSeverity, showWaived) {
+  // severity, channel and waived filters.
+  function passes(item, wantRule, minSeverity, showWaived, wantChannel) {
     return (!wantRule || item.getAttribute("data-rule") === wantRule) &&
       parseInt(item.getAttribute("data-severity"), 10) >= minSeverity &&
+      (wantChannel === null || item.getAttribute("data-channel") === wantChannel) &&
       (showWaived || item.getAttribute("data-waived") !== "true");
+  }
+
+  // An element's per-channel totals (data-by-channel: JSON, channel -> its totals), those
+  // of `wantChannel` (undefined where it has none).
+  function ofChannel(element, wantChannel) {
+    var all = JSON.parse(element.getAttribute("data-by-channel") || "{}");
+    return Object.prototype.hasOwnProperty.call(all, wantChannel) ? all[wantChannel] : undefined;
   }
 
   var caseStatus = document.getElementById("case-filter-status");
@@ -83,10 +98,18 @@
   }
 
   // A rule section's findings of at least `minSeverity`, from its per-severity totals
-  // (every finding of the rule, listed here or not).
-  function total(section, name, minSeverity) {
+  // (every finding of the rule, listed here or not), of `wantChannel`'s cases where one is
+  // chosen (its totals per channel: open, then waived, per severity).
+  function total(section, name, minSeverity, wantChannel) {
     var sum = 0;
-    (section.getAttribute(name) || "").split(" ").forEach(function (n, rank) {
+    var counts;
+    if (wantChannel === null) {
+      counts = (section.getAttribute(name) || "").split(" ");
+    } else {
+      var mine = ofChannel(section, wantChannel);
+      counts = mine ? mine[name === "data-open-by-severity" ? 0 : 1] : [];
+    }
+    counts.forEach(function (n, rank) {
       if (n !== "" && rank >= minSeverity) { sum += parseInt(n, 10); }
     });
     return sum;
@@ -109,18 +132,21 @@
     var minSeverity = severity.value === "" ? -1 : parseInt(severity.value, 10);
     var query = text.value.trim().toLowerCase();
     var showWaived = waived.checked;
-    var narrowing = minSeverity >= 0 || query !== "" || !showWaived;
+    var wantChannel = chosenChannel();
+    var narrowing = minSeverity >= 0 || query !== "" || !showWaived || wantChannel !== null;
     var shown = 0, waivedShown = 0, sectionsShown = 0;
     var openTotal = 0, waivedTotal = 0, openListed = 0, waivedListed = 0;
     Array.prototype.forEach.call(sections, function (section) {
       var ruleMatches = !wantRule || section.getAttribute("data-rule") === wantRule;
       var visible = 0;
       if (ruleMatches) {
-        openTotal += total(section, "data-open-by-severity", minSeverity);
-        if (showWaived) { waivedTotal += total(section, "data-waived-by-severity", minSeverity); }
+        openTotal += total(section, "data-open-by-severity", minSeverity, wantChannel);
+        if (showWaived) {
+          waivedTotal += total(section, "data-waived-by-severity", minSeverity, wantChannel);
+        }
       }
       Array.prototype.forEach.call(section.querySelectorAll("table.findings tbody tr"), function (row) {
-        var listed = ruleMatches && passes(row, "", minSeverity, showWaived);
+        var listed = ruleMatches && passes(row, "", minSeverity, showWaived, wantChannel);
         var ok = listed && (query === "" || row.textContent.toLowerCase().indexOf(query) !== -1);
         var isWaived = row.getAttribute("data-waived") === "true";
         row.hidden = !ok;
@@ -163,16 +189,17 @@
     status.setAttribute("data-open-total", String(openTotal));
     status.setAttribute("data-waived-total", String(waivedTotal));
     status.setAttribute("data-unlisted", String(unlisted));
-    filterCases(wantRule, minSeverity, query, showWaived, narrowing);
-    printFilters(wantRule, minSeverity, query, showWaived);
+    filterCases(wantRule, minSeverity, query, showWaived, narrowing, wantChannel);
+    printFilters(wantRule, minSeverity, query, showWaived, wantChannel);
   }
 
   // The print hides the controls: a filtered view prints a banner naming its filters and
   // what they show, so that a printed page never reads as the whole report.
-  function printFilters(wantRule, minSeverity, query, showWaived) {
+  function printFilters(wantRule, minSeverity, query, showWaived, wantChannel) {
     var active = [];
     if (wantRule) { active.push("rule " + rule.options[rule.selectedIndex].textContent.trim()); }
     if (minSeverity >= 0) { active.push("severity " + severity.options[severity.selectedIndex].textContent.trim()); }
+    if (wantChannel !== null) { active.push("channel " + channel.options[channel.selectedIndex].textContent.trim()); }
     if (query !== "") { active.push("search \u201c" + text.value.trim() + "\u201d"); }
     if (!showWaived) { active.push("waived findings hidden"); }
     var words = active.length ? "Filtered view: " + active.join("; ") + ". Findings: " +
@@ -183,32 +210,44 @@
     });
   }
 
-  // A case is shown when one of its findings passes the rule, severity and waived
-  // filters, and its text holds the search; the list says how many of the detailed cases
-  // match, and how many cases with findings this page does not detail.
-  function filterCases(wantRule, minSeverity, query, showWaived, narrowing) {
+  // A case is shown when one of its findings passes the rule, severity, channel and
+  // waived filters, and its text holds the search; the list says how many of the
+  // detailed cases match, and how many cases with findings this page does not detail.
+  function filterCases(wantRule, minSeverity, query, showWaived, narrowing, wantChannel) {
     var visibleCases = 0, withRule = 0;
     Array.prototype.forEach.call(cases, function (details) {
       var items = details.querySelectorAll("ul.case-findings li");
       var ok = Array.prototype.some.call(items, function (item) {
-        return passes(item, wantRule, minSeverity, showWaived);
+        return passes(item, wantRule, minSeverity, showWaived, wantChannel);
       }) && (query === "" || details.textContent.toLowerCase().indexOf(query) !== -1);
       details.hidden = !ok;
       if (ok) { visibleCases += 1; }
-      if (Array.prototype.some.call(items, function (item) { return passes(item, wantRule, -1, showWaived); })) {
+      if (Array.prototype.some.call(items, function (item) { return passes(item, wantRule, -1, showWaived, wantChannel); })) {
         withRule += 1;
       }
     });
     if (!caseStatus) { return; }
     var detailed = parseInt(caseStatus.getAttribute("data-detailed"), 10);
-    var all, what;
+    var all, what, mine;
     if (wantRule) {
       var section = document.querySelector('section.rule[data-rule="' + wantRule + '"]');
-      all = section ? parseInt(section.getAttribute(showWaived ? "data-cases" : "data-cases-open"), 10) : 0;
+      if (wantChannel === null) {
+        all = section ? parseInt(section.getAttribute(showWaived ? "data-cases" : "data-cases-open"), 10) : 0;
+      } else {  // (the rule's totals of the channel: cases with a finding, with an open one)
+        mine = section ? ofChannel(section, wantChannel) : undefined;
+        all = mine ? mine[showWaived ? 2 : 3] : 0;
+      }
       what = " with " + (showWaived ? "a finding" : "an open finding") + " of " + wantRule;
-    } else {
+    } else if (wantChannel === null) {
       all = parseInt(caseStatus.getAttribute(showWaived ? "data-total" : "data-open-total"), 10);
       what = " with " + (showWaived ? "findings" : "an open finding");
+    } else {
+      mine = ofChannel(caseStatus, wantChannel);
+      all = mine ? mine[showWaived ? 0 : 1] : 0;
+      what = " with " + (showWaived ? "findings" : "an open finding");
+    }
+    if (wantChannel !== null) {
+      what += " in channel " + channel.options[channel.selectedIndex].textContent.replace(/ \(.*$/, "");
     }
     var missing = Math.max(0, all - withRule);
     var message = (narrowing || wantRule ? visibleCases.toLocaleString("en-US") + " of the " +
@@ -234,11 +273,13 @@
     window.addEventListener("resize", fitControls);
     rule.addEventListener("change", applyFilters);
     severity.addEventListener("change", applyFilters);
+    if (channel) { channel.addEventListener("change", applyFilters); }
     waived.addEventListener("change", applyFilters);
     text.addEventListener("input", applyFilters);
     if (reset) {
       reset.addEventListener("click", function () {
         rule.value = ""; severity.value = ""; text.value = ""; waived.checked = true;
+        if (channel) { channel.value = ""; }
         applyFilters();
       });
     }
