@@ -846,13 +846,29 @@ class CheckRun:
             # its part of the totals.
             "by_channel": by_channel,
             "errors": len(self.result.errors),
-            "conformance": self.result.extra.get("conformance", {}),
+            "conformance": self._conformance_summary(),
             "waivers": [{"rule": w.waiver.rule, "case": w.waiver.case,
                          "fingerprint": w.waiver.fingerprint, "status": w.status,
                          "matched": w.matched, "expires": w.waiver.expires.isoformat(),
                          "reason": w.waiver.reason, "approved_by": w.waiver.approved_by,
                          "line": w.waiver.line} for w in self.result.waivers],
         }
+
+    def _conformance_summary(self) -> dict[str, Any]:
+        """The conformance per channel (the rules' `conformance` extra), each channel's SOP
+        named as the policy names it (`Policy.sop_name`), not by the path it was read
+        from: the summary is the same for the same policy and SOPs in any folder (the
+        manifest holds each SOP's path and sha256)."""
+        found = self.result.extra.get("conformance", {})
+        if not isinstance(found, dict):
+            return {}
+        out: dict[str, Any] = {}
+        for channel, row in found.items():
+            out[channel] = row
+            if isinstance(row, dict) and "sop" in row:
+                name = self.policy.sop_name(None if channel == "(no channel)" else channel)
+                out[channel] = {**row, "sop": name if name is not None else row["sop"]}
+        return out
 
     def _by_channel(self, active: np.ndarray, pair_bucket: np.ndarray,
                     pair_case: np.ndarray, first: np.ndarray, largest: np.ndarray,
@@ -1000,7 +1016,8 @@ def checked_policy(policy_path: Path, sop: Path | None = None, *,
             raise InputError("no such SOP file" + _split_off(process), file=Path(file),
                              field="--sop")
         policy = replace(policy, sop={"*": str(Path(file).resolve())},
-                         sop_processes={"*": process} if process is not None else {})
+                         sop_processes={"*": process} if process is not None else {},
+                         sop_written={"*": str(Path(file).resolve())})
     chosen = selected_rules(ruleset, policy)
     if not chosen:  # (a run of no rule would read as a clean audit: exit 0, no finding)
         raise InputError("the policy's rules select and ignore leave no rule to run",

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import yaml
@@ -111,6 +111,10 @@ class Policy:
     sop_processes: dict[str, str] = field(default_factory=dict)
     """Channel (or '*') -> the process (or pool) of its BPMN file to read, where the entry
     names one (`FILE#PROCESS`, as `model inspect --process`); else the reader chooses."""
+    sop_written: dict[str, str] = field(default_factory=dict)
+    """Channel (or '*') -> its BPMN file as the policy writes it (`check --sop`: the file
+    given), kept where `sop` is set to another path for the same file (the dask engine's
+    copy on a worker): what `sop_name` names a channel's SOP by."""
     conformance: ConformanceOptions = field(default_factory=ConformanceOptions)
     as_of: datetime | None = None
     amount_tolerance: float | None = None
@@ -153,6 +157,23 @@ class Policy:
         `sop_path` reads, its own else '*'; None where the entry names none."""
         key = channel or ""
         return self.sop_processes.get(key if self.sop.get(key) else "*")
+
+    def sop_name(self, channel: str | None) -> str | None:
+        """The SOP of a channel (its own entry, else '*', else none) as the policy names
+        it: the file as the entry writes it, relative to the policy's folder
+        (`ecommerce.bpmn`, `sops/shop.bpmn`), an absolute path (and `check --sop`'s file)
+        by its file name, with `#PROCESS` where the entry names a process. What a finding
+        and the summary cite: the same for the same policy and SOPs in any folder, and no
+        local path; the manifest holds each SOP's full path and sha256 (`sop_path`)."""
+        key = channel or ""
+        own = key if self.sop.get(key) else "*"
+        entry = self.sop_written.get(own) or self.sop.get(own)
+        if entry is None:
+            return None
+        written = PurePath(entry)
+        name = written.name if written.is_absolute() else entry
+        process = self.sop_processes.get(own)
+        return name if process is None else f"{name}#{process}"
 
     def sop_path(self, channel: str | None) -> Path | None:
         """The SOP (BPMN file) for a channel: its own entry, else '*', else none.
@@ -567,7 +588,7 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
                                           parse_duration, "grace", "approved_not_paid"),
         required_evidence=evidence,
         select=select, ignore=ignore, severity=severity, waivers=tuple(waivers), sop=sop,
-        sop_processes=sop_processes,
+        sop_processes=sop_processes, sop_written=dict(sop),
         conformance=conformance,
         as_of=(r.convert(top["as_of"], _as_datetime, "as_of") if top.get("as_of") is not None
                else None),

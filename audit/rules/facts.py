@@ -850,6 +850,11 @@ class CaseFacts:
     def sop_path(self, channel: str | None) -> Path | None:
         return self.policy.sop_path(channel)
 
+    def sop_name(self, channel: str | None) -> str | None:
+        """The channel's SOP as the policy names it (`Policy.sop_name`): what a finding
+        cites, never the path it was read from."""
+        return self.policy.sop_name(channel)
+
     # --- evidence graphs (built on first use, per case, by the evidence-chain rules) ------
     def evidence_graphs(self, cases: Iterable[object]) -> dict[str, nx.DiGraph]:
         """The evidence graph (audit.evidence_graph) of each of `cases`, built once per run.

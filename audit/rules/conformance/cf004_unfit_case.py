@@ -59,7 +59,7 @@ class UnfitCase(Rule):
                          "fitness": None if fitness is None else round(fitness, 4),
                          "verdict": ("not aligned within the search bound" if case.bounded
                                      else f"fitness {fitness:.2f} below {threshold}"),
-                         "sop": str(facts.sop_path(case.channel))})
+                         "sop": str(facts.sop_name(case.channel))})
         matches = with_times(facts, rows)
         if matches.empty:
             return []

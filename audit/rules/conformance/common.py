@@ -13,13 +13,13 @@ from audit.rules.facts import CaseFacts
 
 def deviation_matches(facts: CaseFacts, kind: str) -> pd.DataFrame:
     """One row per judged case with deviations of `kind`: the tasks, the events, the time of
-    the first event involved, the SOP's file and the case's fitness."""
+    the first event involved, the SOP as the policy names it and the case's fitness."""
     if not facts.policy.sop:
         return pd.DataFrame()
     from conformance.deviations import deviating_cases  # with the models' modules: 0.16 s
 
     rows = []
-    sops: dict[str, str] = {}  # per channel: the path is looked up on disk
+    sops: dict[str, str] = {}  # per channel: its SOP's name
     for case in deviating_cases(facts.conformance.cases):  # most cases have none
         mine = [d for d in case.deviations if d.kind == kind]
         if not mine:
@@ -28,7 +28,7 @@ def deviation_matches(facts: CaseFacts, kind: str) -> pd.DataFrame:
                      "eids": list(dict.fromkeys(e for d in mine for e in d.event_ids)),
                      "fitness": round(case.fitness, 4) if case.fitness is not None else None,
                      "sop": sops.get(case.channel)
-                     or sops.setdefault(case.channel, str(facts.sop_path(case.channel)))})
+                     or sops.setdefault(case.channel, str(facts.sop_name(case.channel)))})
     return with_times(facts, rows)
 
 
