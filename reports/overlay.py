@@ -106,13 +106,36 @@ def share_text(cases: int, of: int) -> str:
     return text
 
 
-def scale_text(cases: int) -> str:
-    """The scale as a sentence, for the graph's caption in the report."""
+def deviates_text(deviating: int, cases: int) -> str:
+    """A task's count of the channel's `cases` judged cases deviating at it, as its label
+    in the graph says it: "deviates in 1 of 141 cases, 0.7%"."""
+    return (f"deviates in {deviating:,} of {cases:,} case" + ("" if cases == 1 else "s")
+            + f", {share_text(deviating, cases)}")
+
+
+def scale_text(cases: int, example: tuple[str, int] | None) -> str:
+    """The scale as a sentence, for the graph's caption in the report; `example`: a task
+    of the channel and its cases deviating at it (the most), quoted as its label says it,
+    with the channel's own numbers; None where no task of the channel deviates (before,
+    every channel's caption quoted e-commerce's "1 of 141 cases")."""
+    told = (f'Each task says how many, e.g. {example[0]}: "{deviates_text(example[1], cases)}"'
+            if example is not None else
+            "A task where cases deviate says in how many of the channel's cases, and their "
+            "share (no task of this channel deviates)")
     return (f"Shading and border width grade the share of the channel's "
             f"{cases:,} judged case{'' if cases == 1 else 's'} that deviate at a task "
             "(skipped, inserted or out of order), light and thin to dark and thick: "
-            + "; ".join(b.text for b in BANDS) + "; blue, thin: no deviation. Each task "
-            'says how many ("deviates in 1 of 141 cases, 0.7%").')
+            + "; ".join(b.text for b in BANDS) + f"; blue, thin: no deviation. {told}.")
+
+
+def caption_example(overlay: ChannelOverlay) -> tuple[str, int] | None:
+    """The task of the channel deviating in the most of its cases (ties: by name), and
+    that count; None where none deviates."""
+    counts = [(task, c.deviating_cases()) for task, c in overlay.tasks.items()]
+    counts = [(task, n) for task, n in counts if n]
+    if not counts:
+        return None
+    return min(counts, key=lambda tn: (-tn[1], tn[0]))
 
 
 MAX_EXTRA_EDGES = 12
@@ -603,8 +626,7 @@ def _task_lines(task: str, counts: TaskCounts | None, cases: int) -> tuple[list[
                      + ("" if c.wrong_order == 1 else "s"))
     deviating = c.deviating_cases()
     if deviating:
-        lines.append(f"deviates in {deviating:,} of {cases:,} case"
-                     + ("" if cases == 1 else "s") + f", {share_text(deviating, cases)}")
+        lines.append(deviates_text(deviating, cases))
     return lines, band(deviating, cases)
 
 
@@ -726,7 +748,7 @@ def overlay_graphs(run: CheckRun, deviations: Deviations | None = None) -> list[
                    + ". Boxes are SOP tasks in their lanes: in how many cases each occurred "
                    "in sync with the SOP, was skipped, inserted (events) or done out of "
                    "order, and in how many of the channel's cases it deviates. "
-                   + scale_text(overlay.cases)
+                   + scale_text(overlay.cases, caption_example(overlay))
                    + " Arrows are the SOP's flows (gateways and events collapsed) with how "
                    "many cases went from one task directly to the next; dotted arrows are "
                    "direct successions the SOP has no flow for, with their cases and share, "

@@ -530,3 +530,40 @@ def test_the_docs_state_the_scale_as_drawn() -> None:
     rows = re.findall(r"^\| ([^|]+?) \| [^|]*?`(#[0-9a-f]{6})`[^|]* \| ([0-9.]+) pt", text,
                       flags=re.MULTILINE)
     assert rows == [(b.text, b.fill, f"{b.width:.1f}") for b in (NO_DEVIATION, *BANDS)]
+
+
+def test_each_sop_graphs_caption_counts_its_own_channels_cases(run: CheckRun) -> None:
+    """The caption's example of a task's count is of its own channel: on the sample, each
+    number it quotes ("deviates in N of M cases, S%") is that channel's judged cases and a
+    task's deviating cases of that channel, as the task's label in the graph says (before,
+    every channel's caption quoted e-commerce's "1 of 141 cases"); a channel with no
+    deviating task quotes no count."""
+    import re
+
+    from reports.overlay import overlay_graphs, share_text
+
+    judged = {c: int(row["cases"]) for c, row in run.summary()["conformance"].items()}
+    assert len(set(judged.values())) == 3  # (141, 97 and 62 cases)
+    graphs = {g.name: g for g in overlay_graphs(run)}
+    for overlay in channel_overlays(run):
+        caption = graphs[f"sop-{overlay.channel}"].caption
+        assert overlay.cases == judged[overlay.channel]
+        quoted = re.findall(r"deviates in ([\d,]+) of ([\d,]+) cases?, ([^\"]+)", caption)
+        deviating = {t: c.deviating_cases() for t, c in overlay.tasks.items()
+                     if c.deviating_cases()}
+        if not deviating:
+            assert not quoted, overlay.channel
+            continue
+        assert len(quoted) == 1, (overlay.channel, caption)
+        n, of, share = quoted[0]
+        assert int(of.replace(",", "")) == judged[overlay.channel], overlay.channel
+        assert int(n.replace(",", "")) == max(deviating.values()), overlay.channel
+        assert share == share_text(int(n), judged[overlay.channel])
+        # The task named is one deviating in that many of the channel's cases.
+        task = re.search(r"e\.g\. (.+?): \"deviates in", caption)
+        assert task is not None and deviating.get(task.group(1)) == int(n), caption
+    # (A channel of no deviating task: its caption quotes no count.)
+    quiet = ChannelOverlay("offline", Path("offline.bpmn"), 5, {}, {}, {}, {})
+    from reports.overlay import scale_text
+
+    assert "deviates in" not in scale_text(quiet.cases, None)
