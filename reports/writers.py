@@ -47,6 +47,7 @@ def _record(finding: Finding) -> dict[str, Any]:
 
 def findings_document(run: CheckRun) -> dict[str, Any]:
     """The content of findings.json: manifest, summary, findings, errors."""
+    run.finding_channels()  # (each finding's channel set, where not yet: once per run)
     return {
         "manifest": run.manifest(),
         "summary": run.summary(),
@@ -100,6 +101,7 @@ def write_json(run: CheckRun, out: Path) -> Path:
     errors indented, one finding per line (`_finding_encoder`: compact), the lines
     written _JSON_BLOCK at a time."""
     path = out / "findings.json"
+    run.finding_channels()  # (each finding's channel set, where not yet: once per run)
     head = json.dumps({"manifest": run.manifest(), "summary": run.summary()}, indent=2,
                       ensure_ascii=False, default=str)
     tail = json.dumps(_errors(run), indent=2, ensure_ascii=False,
@@ -194,6 +196,7 @@ _CSV_BLOCK = 20_000
 
 def write_csv(run: CheckRun, out: Path) -> Path:
     path = out / "findings.csv"
+    run.finding_channels()  # (each finding's channel set, where not yet: once per run)
     findings = run.result.findings
     with path.open("w", newline="", encoding="utf-8") as handle:
         handle.write(csv_lines([[name] for name in CSV_COLUMNS]))

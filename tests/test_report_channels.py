@@ -182,3 +182,26 @@ def test_a_case_stating_no_channel_has_an_empty_channel_and_its_own_subtotal(
     html = (out / "report.html").read_text(encoding="utf-8")
     assert 'data-metric="channel-money--EUR" data-value="250.0"' in html
     assert "<td>(no channel)</td>" in html
+
+
+def test_the_writers_set_the_findings_channels_of_a_run_not_yet_told_them(
+        tmp_path: Path) -> None:
+    """A CheckRun made otherwise than by run_check (its findings' channels not set yet):
+    findings.csv and findings.json set them before writing, as the summary counts them."""
+    from audit.checkrun import run_check
+    from reports.writers import findings_document, write_csv, write_json
+
+    log = write_log(tmp_path / "log.csv", case_rows("C1", "EUR", 80, skip=("Approve refund",)))
+    run = run_check([log], default_policy_path())
+    assert {f.channel for f in run.result.findings} == {"ecommerce"}
+    for finding in run.result.findings:
+        finding.channel = ""
+    run.memo.pop("finding_channels")
+    with write_csv(run, tmp_path).open(encoding="utf-8", newline="") as handle:
+        assert {r["channel"] for r in csv.DictReader(handle)} == {"ecommerce"}
+    for finding in run.result.findings:
+        finding.channel = ""
+    run.memo.pop("finding_channels")
+    written = json.loads(write_json(run, tmp_path).read_text(encoding="utf-8"))
+    assert {f["channel"] for f in written["findings"]} == {"ecommerce"}
+    assert {f["channel"] for f in findings_document(run)["findings"]} == {"ecommerce"}
