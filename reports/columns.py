@@ -34,6 +34,10 @@ COLUMNS: tuple[Column, ...] = (
            "medium).", "critical"),
     Column("case_id", "text", "The case (the refund's ticket, request or payout) the finding "
            "is about, as the input names it (`0040013` stays `0040013`).", "40021"),
+    Column("channel", "text", "The case's refund channel (ecommerce, subscription or "
+           "offline) as the rules judged it: its ticket's, else the first its events state; "
+           "empty where none is stated. The Summary's \"Findings by channel\" subtotals by it "
+           "(not part of the fingerprint).", "ecommerce"),
     Column("timestamp", "text (ISO 8601, UTC)", "The time of the one event the rule dates "
            "the finding by, which differs by rule (the table \"Which event's time timestamp "
            "is\"): for approval-after-payout the case's first approval, not the payout. "
