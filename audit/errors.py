@@ -38,10 +38,12 @@ class InputError(Exception):
     """Input that cannot be used at all: names the file, row and field where known.
 
     Rendered as one line, e.g. ``orders.csv: row 14: field 'time:timestamp': unparseable
-    value '31/02/2024'``. Row numbers are spreadsheet rows (the header is row 1) for CSV and
-    record ordinals for other formats. A text file read as a document (XML: BPMN, XES) is
+    value '31/02/2024'``. A row (`row=`) is a table's: a spreadsheet row of CSV or XLSX (the
+    header is row 1), a Parquet row. A text file read as a document (XML, JSON, YAML) is
     located by its line instead, `line=`: ``model.bpmn: line 2: ...``; `row` then holds that
-    line's number too, and `unit` says "line" (else "row").
+    line's number too, and `unit` says "line" (else "row"). A JSON export's record, the n-th
+    of its list, is `record=`, with its line where known: ``audits.json: record 3 (line
+    17): field 'events': ...`` (a record is not a line: one may span many, or many one).
     """
 
     def __init__(
@@ -52,10 +54,12 @@ class InputError(Exception):
         row: int | None = None,
         field: str | None = None,
         line: int | None = None,
+        record: int | None = None,
     ) -> None:
-        if row is not None and line is not None:
-            raise ValueError("an input error names a row or a line, not both")
+        if row is not None and (line is not None or record is not None):
+            raise ValueError("an input error names a row, or a line and a record, not both")
         self.file = str(file) if file is not None else None
+        self.record = record
         self.row = line if line is not None else row
         self.unit = "line" if line is not None else "row"
         self.field = field
@@ -65,19 +69,32 @@ class InputError(Exception):
     def __reduce__(self) -> tuple[object, ...]:
         # Raised in a worker process (parallel import): arrives with file, row (or line) and
         # field.
-        return (_input_error, (self.message, self.file, self.row, self.field, self.unit))
+        return (_input_error, (self.message, self.file, self.row, self.field, self.unit,
+                               self.record))
 
     def again(self, message: str | None = None, *, field: str | None = None) -> InputError:
         """This error with another message or field, at the same file and row (or line)."""
         at = {self.unit: self.row}
         return InputError(self.message if message is None else message, file=self.file,
-                          field=self.field if field is None else field, **at)
+                          field=self.field if field is None else field, record=self.record,
+                          **at)
+
+    def at_line(self, line: int | None) -> InputError:
+        """This error located at `line` too (a record's line, found once the error is
+        raised); itself where it names a line already or `line` is None."""
+        if line is None or self.row is not None:  # (a line, or a table's row, known)
+            return self
+        return InputError(self.message, file=self.file, field=self.field, record=self.record,
+                          line=line)
 
     def one_line(self) -> str:
         parts = []
         if self.file is not None:
             parts.append(self.file)
-        if self.row is not None:
+        if self.record is not None:
+            parts.append(f"record {self.record}" + (
+                f" (line {self.row})" if self.row is not None else ""))
+        elif self.row is not None:
             parts.append(f"{self.unit} {self.row}")
         if self.field is not None:
             parts.append(f"field '{self.field}'")
@@ -86,7 +103,10 @@ class InputError(Exception):
 
 
 def _input_error(message: str, file: str | None, row: int | None,
-                 field: str | None, unit: str = "row") -> InputError:
+                 field: str | None, unit: str = "row",
+                 record: int | None = None) -> InputError:
     if unit == "line":
-        return InputError(message, file=file, line=row, field=field)
+        return InputError(message, file=file, line=row, field=field, record=record)
+    if record is not None:
+        return InputError(message, file=file, field=field, record=record)
     return InputError(message, file=file, row=row, field=field)

@@ -282,7 +282,7 @@ class _Reader:
             line = line_of(node, key) or line
             node = child(node, key)
         dotted = ".".join(str(k) for k in keys) or None
-        return InputError(message, file=self.path, row=line, field=dotted)
+        return InputError(message, file=self.path, line=line, field=dotted)
 
     def mapping(self, value: Any, *keys: str | int, allowed: tuple[str, ...] | None = None
                 ) -> dict[Any, Any]:

@@ -78,7 +78,7 @@ def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=path,
-                         row=line) from exc
+                         line=line) from exc
     except RecursionError as exc:
         raise InputError("not valid YAML: nested too deeply", file=path) from exc
     return data, node

@@ -219,7 +219,7 @@ def test_bad_policy_is_exit_2_naming_the_line(sample: Path, tmp_path: Path) -> N
                       encoding="utf-8")
     result = run("check", str(sample), "--policy", str(policy), "--out", str(tmp_path / "o"),
                  code=2)
-    assert "p.yaml: row 4: field 'threshold': unknown key 'threshold'" in result.output
+    assert "p.yaml: line 4: field 'threshold': unknown key 'threshold'" in result.output
 
 
 def test_rules_explain_and_policy_commands(tmp_path: Path) -> None:

@@ -264,7 +264,7 @@ def test_host_dependent_time_zones_are_refused(tmp_path: Path, zone: str) -> Non
     mapping.write_text(f"assume_tz: {zone}\n")
     result = run("import", str(csv), "--mapping", str(mapping), "--out",
                  str(tmp_path / "log.parquet"), code=2)
-    assert result.output.startswith(f"error: {mapping}: row 1: field 'assume_tz': {said}")
+    assert result.output.startswith(f"error: {mapping}: line 1: field 'assume_tz': {said}")
     assert not (tmp_path / "log.parquet").exists()
     run("import", str(csv), "--assume-tz", "Europe/Berlin", "--out",
         str(tmp_path / "log.parquet"))

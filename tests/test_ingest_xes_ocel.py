@@ -498,8 +498,8 @@ def test_ocel_malformed_json_reports_the_line(tmp_path: Path) -> None:
     lines[index] = lines[index].replace('"e5",', '"e5" "e6",')
     with pytest.raises(InputError) as caught:
         read_ocel(write(tmp_path / "broken.jsonocel", "\n".join(lines)), "Invoice")
-    assert caught.value.row == index + 1
-    assert f"line {index + 1}" in caught.value.message
+    assert (caught.value.unit, caught.value.row) == ("line", index + 1)
+    assert f"broken.jsonocel: line {index + 1}: malformed JSON" in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -622,7 +622,8 @@ def test_an_ocel_id_given_twice_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"event id 'e1' is given to two events \(events 1 "
                        r"and 3 of the file\)") as caught:
         read_ocel(path, "order")
-    assert (caught.value.row, caught.value.field) == (3, "id")
+    assert (caught.value.record, caught.value.field) == (3, "id")
+    assert "events.jsonocel: record 3 (line 1): field 'id'" in str(caught.value)
     objects = _ORDER_OBJECTS % "x" + ', {"id": "o1", "type": "item"}'
     path = write(tmp_path / "objects.jsonocel", _ocel_json(_event("e1", "o1"), objects))
     with pytest.raises(InputError, match="object id 'o1' is given to two objects \\(of types "

@@ -33,8 +33,14 @@ def _zendesk(tmp_path: Path, order: str, name: str = "Ann") -> Path:
          "events": [{"type": "Change", "field_name": "360011110002", "value": order}]}],
         "users": [{"id": 11, "name": name}]}
     path = tmp_path / "zendesk_ticket_audits.json"
-    path.write_text(json.dumps(document), encoding="utf-8")  # ensure_ascii: \\u escapes
+    path.write_text(json.dumps(document, indent=1), encoding="utf-8")  # ensure_ascii: \\u
     return path
+
+
+def _second_audit_line(path: Path) -> int:
+    """The line the second audit opens on (indent=1: an audit's "{" alone, two spaces in)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [k for k, line in enumerate(lines, start=1) if line == "  {"][1]
 
 
 def test_a_lone_surrogate_in_zendesk_is_refused_with_record_and_field(tmp_path: Path) -> None:
@@ -42,7 +48,8 @@ def test_a_lone_surrogate_in_zendesk_is_refused_with_record_and_field(tmp_path: 
     assert "\\ud800" in path.read_text(encoding="utf-8")
     with pytest.raises(InputError) as caught:
         import_sources([(path, "zendesk")])
-    assert (caught.value.row, caught.value.field) == (2, "events[0].value")
+    assert (caught.value.record, caught.value.field) == (2, "events[0].value")
+    assert caught.value.row == _second_audit_line(path) > 2, caught.value
     assert "lone UTF-16 surrogate" in caught.value.message
     assert "EC-\\ud800" in caught.value.message  # shown as an escape, printable
 
@@ -67,7 +74,7 @@ def test_a_lone_surrogate_in_jira_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps(document), encoding="utf-8")
     with pytest.raises(InputError) as caught:
         import_sources([(path, "jira")])
-    assert caught.value.row == 2
+    assert caught.value.record == 2
     assert caught.value.field == "changelog.histories[0].author.displayName"
 
 
@@ -93,7 +100,9 @@ def test_the_cli_exits_2_with_one_line(tmp_path: Path) -> None:
                                        str(tmp_path / "log.parquet")])
     assert result.exit_code == 2, (result.output, result.exception)
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and "row 2" in lines[0] and "events[0].value" in lines[0]
+    assert len(lines) == 1, lines
+    assert f"{path}: record 2 (line {_second_audit_line(path)}): field 'events[0].value': " \
+        "a text holds a lone UTF-16 surrogate" in lines[0], lines
 
 
 def test_the_walk_reports_the_first_in_document_order() -> None:

@@ -231,6 +231,11 @@ def test_detected_by_content_and_read_with_format_servicenow(tmp_path: Path) -> 
         detect_format(other)
 
 
+def _one_a_line(envelope: str, records: list[object]) -> str:
+    """A document listing its records one a line: record k on line k + 1."""
+    return (f'{{"{envelope}": [\n' + ",\n".join(json.dumps(r) for r in records) + "\n]}")
+
+
 def _error(path: Path) -> InputError:
     from audit.sources import read_source
 
@@ -248,36 +253,43 @@ def test_a_malformed_document_is_an_input_error_naming_file_and_record(
     third = text.index('"sys_id"', text.index(rows[2]["sys_id"]) - 20)
     cut = text.index("}", third)
     broken.write_text(text[:cut] + text[cut + 1:], encoding="utf-8")
+    with pytest.raises(json.JSONDecodeError) as decoding:
+        json.loads(broken.read_text(encoding="utf-8"))
     error = _error(broken)
-    assert error.file == str(broken) and error.row == 3, error
+    assert error.file == str(broken) and error.record == 3, error
+    assert (error.unit, error.row) == ("line", decoding.value.lineno), error
     assert "malformed JSON" in error.message
     out = tmp_path / "x.parquet"
     code, err = _cli("import", str(broken), "--out", str(out))
-    assert code == 2 and f"{broken}: row 3: malformed JSON" in err, err
+    assert code == 2 and f"{broken}: record 3 (line {decoding.value.lineno}): malformed " \
+        "JSON" in err, err
     # A download of the second page cut off in its last record: numbered over the file
     pages = tmp_path / "pages.json"
     second = json.dumps({"result": _records(rows[:4], "table")})
     pages.write_text(text + "\n" + second[:-len('"}]}')], encoding="utf-8")
     error = _error(pages)
-    assert error.row == 5 + 4 and "(document 2 of the file)" in error.message, error
+    assert error.record == 5 + 4 and "(document 2 of the file)" in error.message, error
+    assert error.row == text.count("\n") + 2, error  # (the second page: one line)
     # A record that is not an object; a field that is neither a text nor a value object
     shapes = tmp_path / "shapes.json"
     records: list[object] = list(_records(rows, "table"))
     records[1] = ["not", "a", "record"]
-    shapes.write_text(json.dumps({"records": records}), encoding="utf-8")
+    shapes.write_text(_one_a_line("records", records), encoding="utf-8")
     error = _error(shapes)
-    assert (error.row, error.field) == (2, "(record)"), error
+    assert (error.record, error.row, error.field) == (2, 3, "(record)"), error
+    assert "shapes.json: record 2 (line 3): field '(record)': not an object" in str(error)
     records = list(_records(rows, "table"))
     records[3] = {**records[3], "newvalue": {"display_value": "x"}}  # type: ignore[dict-item]
-    shapes.write_text(json.dumps({"records": records}), encoding="utf-8")
+    shapes.write_text(_one_a_line("records", records), encoding="utf-8")
     error = _error(shapes)
-    assert (error.row, error.field) == (4, "newvalue"), error
+    assert (error.record, error.row, error.field) == (4, 5, "newvalue"), error
     # A lone surrogate, deep nesting, and no records' list at all
     records = list(_records(rows, "table"))
     records[4] = {**records[4], "newvalue": "\ud800"}  # type: ignore[dict-item]
-    shapes.write_text(json.dumps({"result": records}), encoding="utf-8")
+    shapes.write_text(_one_a_line("result", records), encoding="utf-8")
     error = _error(shapes)
-    assert (error.row, error.field) == (5, "newvalue") and "surrogate" in error.message
+    assert (error.record, error.row, error.field) == (5, 6, "newvalue"), error
+    assert "surrogate" in error.message
     shapes.write_text('{"result": [' + "[" * 100_000 + "]" * 100_000 + "]}",
                       encoding="utf-8")
     assert "nested too deeply" in _error(shapes).message

@@ -170,7 +170,7 @@ def test_sources_config_errors_name_the_line(tmp_path: Path) -> None:
     config = tmp_path / "sources.yaml"
     config.write_text("ticketing:\n  zendesk:\n    channel: ecommerce\n    colour: red\n",
                       encoding="utf-8")
-    with pytest.raises(InputError, match=r"row 4.*unknown key 'colour'"):
+    with pytest.raises(InputError, match=r": line 4: .*unknown key 'colour'"):
         load_sources_config(config)
     config.write_text("payments:\n  stripe:\n    channel: retail\n", encoding="utf-8")
     with pytest.raises(InputError, match="channel must be one of"):

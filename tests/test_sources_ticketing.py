@@ -243,13 +243,16 @@ def test_role_history_people_and_logins_are_matched_without_case(tmp_path: Path)
         "jira-items", "jira-deep"])
 def test_json_of_the_wrong_shape_is_refused_with_record_and_field(
         tmp_path: Path, system: str, text: str, row: int | None, field: str | None) -> None:
-    """Hostile or broken exports: an error naming the record and the field, never a
-    traceback from deep inside the adapter."""
+    """Hostile or broken exports: an error naming the record (and its line: each record
+    written on its own) and the field, never a traceback from deep inside the adapter."""
     path = tmp_path / f"{system}.json"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(text.replace("}, {", "},\n{"), encoding="utf-8")
     with pytest.raises(InputError) as caught:
         import_sources([(path, system)])
-    assert (caught.value.row, caught.value.field) == (row, field)
+    assert (caught.value.record, caught.value.field) == (row, field)
+    if row is not None:
+        assert f"{system}.json: record {row} (line {row}): field '{field}': " in str(
+            caught.value)
     if field is None:
         assert "nested too deeply" in caught.value.message
 
@@ -596,7 +599,7 @@ def test_a_jira_changelog_cut_to_one_page_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="issue RFD-1: its changelog holds histories 1-1 of 3"
                        ) as caught:
         read_source(path, "jira")
-    assert (caught.value.row, caught.value.field) == (2, "changelog.total")
+    assert (caught.value.record, caught.value.field) == (2, "changelog.total")
 
 
 @pytest.mark.parametrize("typed", [True, False], ids=["typed reading", "general reading"])
@@ -656,7 +659,7 @@ def test_jira_option_and_number_fields_read_as_the_ui_shows_them(tmp_path: Path,
         [1], currency=[option])]}), encoding="utf-8")
     with pytest.raises(InputError, match="not a text, a number or a single option") as caught:
         read_source(path, "jira")
-    assert (caught.value.row, caught.value.field) == (2, "fields.customfield_10051")
+    assert (caught.value.record, caught.value.field) == (2, "fields.customfield_10051")
 
 
 def test_a_servicenow_local_time_before_year_1_in_utc_is_quarantined(tmp_path: Path) -> None:

@@ -245,7 +245,10 @@ def test_a_malformed_page_is_refused_naming_file_record_and_field(
     """A page of another shape: an error naming the file, the ticket event (its ordinal in
     the file, across pages: the first page holds 6) and the field, exit code 2."""
     error = _refused(tmp_path, json.dumps(_pages()[0]) + "\n" + json.dumps(page2) + "\n")
-    assert (error.file, error.row, error.field) == (str(tmp_path / "events.jsonl"), row, field)
+    assert (error.file, error.record, error.field) == (
+        str(tmp_path / "events.jsonl"), row, field)
+    if row is not None:  # (the record's line: page 2, one line)
+        assert error.row == 2 and f"events.jsonl: record {row} (line 2): " in str(error)
     assert says in error.message
 
 
@@ -314,7 +317,9 @@ def test_a_lone_surrogate_is_refused_naming_the_event_and_field(tmp_path: Path) 
     text = EVENTS.read_text(encoding="utf-8").replace(
         '"body": "Refund approved."', '"body": "Refund \\ud800approved."')
     error = _refused(tmp_path, text)
-    assert (error.row, error.field) == (9, "child_events[0].body")
+    assert (error.record, error.field) == (9, "child_events[0].body")
+    # (the ninth event: the third of page 2, whose first line is 80)
+    assert error.row == 98 and ": record 9 (line 98): " in str(error)
     assert "lone UTF-16 surrogate" in error.message
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,106 @@ def _universal_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _skip(text: str, at: int) -> int:
+    """`at` past any JSON white space."""
+    return _SPACE.match(text, at).end()  # type: ignore[union-attr]  # (always matches)
+
+
+def line_of_value(text: str, steps: Sequence[str | int], start: int = 0) -> int | None:
+    """The line (1-based) on which the value at `steps` starts in a JSON text (in the value
+    that starts at `start`, where several follow one another): each step a key of an object
+    (given twice: the last, as the decoders take it) or a 0-based index of a list, e.g.
+    ``["events", 2]`` for the third event. None where the text does not hold that value, or
+    breaks before it. For an error's location only: the values passed over are decoded (one
+    walk over the text, as `loads` makes)."""
+    decoder = json.JSONDecoder()
+    at = _skip(text, 1 if start == 0 and text.startswith("\ufeff") else start)
+    try:
+        for step in steps:
+            found: int | None = None
+            if isinstance(step, str) and text.startswith("{", at):
+                at = _skip(text, at + 1)
+                while text.startswith('"', at):
+                    key, at = json.decoder.scanstring(text, at + 1)  # type: ignore[attr-defined]
+                    at = _skip(text, at)
+                    if not text.startswith(":", at):
+                        return None
+                    at = _skip(text, at + 1)
+                    if key == step:
+                        found = at
+                    at = _skip(text, decoder.raw_decode(text, at)[1])
+                    if not text.startswith(",", at):
+                        break
+                    at = _skip(text, at + 1)
+            elif isinstance(step, int) and step >= 0 and text.startswith("[", at):
+                at = _skip(text, at + 1)
+                for index in range(step + 1):
+                    if text.startswith("]", at):
+                        break
+                    if index == step:
+                        found = at
+                        break
+                    at = _skip(text, decoder.raw_decode(text, at)[1])
+                    if not text.startswith(",", at):
+                        break
+                    at = _skip(text, at + 1)
+            if found is None:
+                return None
+            at = found
+    except (ValueError, RecursionError):  # (JSONDecodeError: the text breaks before it)
+        return None
+    return text.count("\n", 0, at) + 1
+
+
+def record_line(text: str, keys: Sequence[str], number: int) -> int | None:
+    """The line on which record `number` (1-based, counted through the file) of a JSON
+    export starts; None where the file holds no such record or breaks before it. Each JSON
+    value of the file (one, or several one after another: pages, JSON lines) lists records
+    under one of `keys` (an object holding the list; an object there is one record), or is
+    a list of such objects (pages saved as one list), or a list of records, or else is one
+    record itself. For an error's location only."""
+    decoder = json.JSONDecoder()
+    at = _skip(text, 1 if text.startswith("\ufeff") else 0)
+    left = number
+    try:
+        while at < len(text) and left > 0:
+            start = at
+            value, end = decoder.raw_decode(text, at)
+            at = _skip(text, end)
+            holders = ([(value, [])] if isinstance(value, dict) else
+                       [(page, [k]) for k, page in enumerate(value) if isinstance(page, dict)]
+                       if isinstance(value, list) and value and all(
+                           isinstance(page, dict) and any(key in page for key in keys)
+                           for page in value) else [])
+            if not holders:
+                if isinstance(value, list):
+                    if left <= len(value):
+                        return line_of_value(text, [left - 1], start)
+                    left -= len(value)
+                    continue
+                left -= 1  # (one record, a line of JSON lines)
+                if left == 0:
+                    return text.count("\n", 0, start) + 1
+                continue
+            for holder, steps in holders:
+                key = next((key for key in keys if key in holder), None)
+                listed = holder.get(key) if key is not None else None
+                if key is None or isinstance(listed, dict):
+                    left -= 1
+                    if left == 0:
+                        return line_of_value(text, [*steps, *([key] if key else [])], start)
+                elif isinstance(listed, list):
+                    if left <= len(listed):
+                        return line_of_value(text, [*steps, key, left - 1], start)
+                    left -= len(listed)
+    except (ValueError, RecursionError):  # (the file breaks before the record)
+        return None
+    return None
+
+
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 _ESCAPED_SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
 
@@ -161,4 +261,4 @@ def refuse_lone_surrogates(records: Iterable[tuple[int | None, str, object]], *,
             raise InputError(
                 f"a text holds a lone UTF-16 surrogate ('{shown(text)[:80]}'): an escape "
                 "such as \\ud800 that is half of a character, so the export is corrupt here",
-                file=file, row=number, field=where or None)
+                file=file, record=number, field=where or None)

@@ -129,12 +129,12 @@ def load_mapping(path: Path) -> Mapping:
         if key not in _ALLOWED_KEYS:
             known = ", ".join(sorted(_ALLOWED_KEYS))
             raise InputError(f"unknown key '{key}' (known: {known})", file=path,
-                             row=line_of(node, str(key)), field=str(key))
+                             line=line_of(node, str(key)), field=str(key))
 
     def section(key: str) -> dict[str, str]:
         raw = data.get(key) or {}
         if not isinstance(raw, dict):
-            raise InputError(f"'{key}' must be a mapping", file=path, row=line_of(node, key),
+            raise InputError(f"'{key}' must be a mapping", file=path, line=line_of(node, key),
                              field=key)
         sub = child(node, key)
         out: dict[str, str] = {}
@@ -142,7 +142,7 @@ def load_mapping(path: Path) -> Mapping:
             if name not in MAPPABLE and not str(name).startswith(C.EVIDENCE_PREFIX):
                 raise InputError(
                     f"'{name}' is not a canonical column (see docs/canonical-log.md)",
-                    file=path, row=line_of(sub, str(name)), field=f"{key}.{name}")
+                    file=path, line=line_of(sub, str(name)), field=f"{key}.{name}")
             if not isinstance(value, str):
                 # As written: YAML 1.1 reads `0012` as 10, `0x1F` as 31, `1_000` as 1000,
                 # `12:30:00` as 45000 (seconds) and `1.50` as 1.5; a column or a constant
@@ -150,7 +150,7 @@ def load_mapping(path: Path) -> Mapping:
                 written = child(sub, str(name))
                 if value is None or not isinstance(written, yaml.ScalarNode):
                     raise InputError("value must be text", file=path,
-                                     row=line_of(sub, str(name)), field=f"{key}.{name}")
+                                     line=line_of(sub, str(name)), field=f"{key}.{name}")
                 value = str(written.value)
             out[str(name)] = value
         return out
@@ -162,7 +162,7 @@ def load_mapping(path: Path) -> Mapping:
         if not isinstance(value, str) or (allowed is not None and value not in allowed):
             expected = f"one of {allowed}" if allowed else "text"
             raise InputError(f"'{key}' must be {expected}, not {value!r}", file=path,
-                             row=line_of(node, key), field=key)
+                             line=line_of(node, key), field=key)
         return value
 
     columns = section("columns")
@@ -171,11 +171,11 @@ def load_mapping(path: Path) -> Mapping:
     if both:
         name = sorted(both)[0]
         raise InputError("a column cannot be both mapped and constant", file=path,
-                         row=line_of(child(node, "constants"), name), field=name)
+                         line=line_of(child(node, "constants"), name), field=name)
     values = _values(data, node, path)
     assume_tz = scalar("assume_tz")
     if assume_tz is not None:
-        check_time_zone(assume_tz, file=path, row=line_of(node, "assume_tz"))
+        check_time_zone(assume_tz, file=path, line=line_of(node, "assume_tz"))
     decimal = scalar("decimal", (".", ",")) or "."
     thousands = scalar("thousands", ("", ",", ".", " ", "'")) or ""
     if thousands == decimal:
@@ -184,13 +184,13 @@ def load_mapping(path: Path) -> Mapping:
         raise InputError(
             f"'thousands' and 'decimal' are both {decimal!r}{given}: one character cannot "
             "be the thousands separator and the decimal mark (e.g. decimal: \",\", "
-            "thousands: \".\" for 1.234,50)", file=path, row=line_of(node, "thousands"),
+            "thousands: \".\" for 1.234,50)", file=path, line=line_of(node, "thousands"),
             field="thousands")
     return Mapping(
         columns=columns,
         constants=constants,
         timestamp_format=check_timestamp_format(scalar("timestamp_format"), file=path,
-                                                row=line_of(node, "timestamp_format")),
+                                                line=line_of(node, "timestamp_format")),
         assume_tz=assume_tz,
         decimal=decimal,
         thousands=thousands,
@@ -214,7 +214,7 @@ def _values(data: dict[str, Any], node: yaml.Node | None,
     if not isinstance(raw, dict):
         raise InputError("'values' must be a mapping of canonical columns (refund:channel, "
                          "payment:status) to {source value: canonical value}", file=path,
-                         row=line_of(node, "values"), field="values")
+                         line=line_of(node, "values"), field="values")
     out: dict[str, dict[str, str]] = {}
     for column, table in raw.items():
         key = f"values.{column}"
@@ -222,12 +222,12 @@ def _values(data: dict[str, Any], node: yaml.Node | None,
         if allowed is None:
             raise InputError(f"'{column}' has no values to translate (values: is for "
                              f"{', '.join(TRANSLATED)})", file=path,
-                             row=line_of(sub, str(column)), field=key)
+                             line=line_of(sub, str(column)), field=key)
         entries = child(sub, str(column))
         if not isinstance(table, dict) or not table or not isinstance(entries,
                                                                       yaml.MappingNode):
             raise InputError("must be a mapping of source value: canonical value", file=path,
-                             row=line_of(sub, str(column)), field=key)
+                             line=line_of(sub, str(column)), field=key)
         translated: dict[str, str] = {}
         for name_node, value_node in entries.value:
             name = str(name_node.value).strip()
@@ -236,11 +236,11 @@ def _values(data: dict[str, Any], node: yaml.Node | None,
                 value_node, yaml.ScalarNode) else None
             if not name or not isinstance(name_node, yaml.ScalarNode):
                 raise InputError("a source value must be text, not empty", file=path,
-                                 row=where, field=key)
+                                 line=where, field=key)
             if target not in allowed:
                 shown = value_node.value if isinstance(value_node, yaml.ScalarNode) else "?"
                 raise InputError(f"'{name}': '{shown}' is not one of {', '.join(allowed)}",
-                                 file=path, row=value_node.start_mark.line + 1,
+                                 file=path, line=value_node.start_mark.line + 1,
                                  field=f"{key}.{name}")
             # (a source value given twice is refused by load_yaml, naming both lines)
             translated[name] = target
@@ -267,7 +267,7 @@ placeholder ("-00"); with the `posix/` and `right/` copies (`right/` counts leap
 times 27 s apart from UTC's) they exist on some hosts and not others, or differ."""
 
 
-def check_time_zone(name: str, *, file: str | Path | None = None, row: int | None = None,
+def check_time_zone(name: str, *, file: str | Path | None = None, line: int | None = None,
                     field: str = "assume_tz") -> str:
     """Return `name` if it is an IANA time zone (or UTC), else raise InputError naming
     `field` (the option, `--assume-tz`, or the key of a file). A name whose meaning depends
@@ -280,11 +280,11 @@ def check_time_zone(name: str, *, file: str | Path | None = None, row: int | Non
     if folded in _HOST_ZONES or folded.startswith(("posix/", "right/")):
         raise InputError(f"time zone '{name}' depends on the machine's zoneinfo files, so a "
                          f"run would not be reproducible ({known})",
-                         file=file, row=row, field=field)
+                         file=file, line=line, field=field)
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InputError(f"unknown time zone '{name}' ({known})", file=file, row=row,
+        raise InputError(f"unknown time zone '{name}' ({known})", file=file, line=line,
                          field=field) from exc
     return name
 

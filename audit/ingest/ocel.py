@@ -24,7 +24,13 @@ import pandas as pd
 from lxml import etree
 
 from audit.errors import InputError
-from audit.ingest.jsontext import loads, may_hold, refuse_lone_surrogates, undecodable_at
+from audit.ingest.jsontext import (
+    line_of_value,
+    loads,
+    may_hold,
+    refuse_lone_surrogates,
+    undecodable_at,
+)
 from audit.ingest.mapping import check_time_zone
 from audit.ingest.raw import RawTable
 from audit.ingest.timestamps import local_time_reason
@@ -65,6 +71,8 @@ class _Event:
     time: str
     attributes: list[tuple[str, Any]]
     relations: list[tuple[str, str | None]]
+    line: int | None = None
+    """The line its element starts on (XML); JSON's is found where an error needs it."""
 
 
 @dataclass
@@ -95,7 +103,14 @@ def read_ocel(path: Path, object_type: str | None, *, assume_tz: str | None = No
         log = _read_xml(path, object_type)
     else:
         log = _read_sqlite(path, object_type)
-    return _flatten(path, log, object_type, assume_tz)
+    try:
+        return _flatten(path, log, object_type, assume_tz)
+    except InputError as exc:  # (naming the n-th event: a record, and its line)
+        if exc.record is None or not 0 < exc.record <= len(log.events):
+            raise
+        line = (_json_line(path, ["events", exc.record - 1]) if encoding == "json"
+                else log.events[exc.record - 1].line)
+        raise exc.at_line(line) from exc.__cause__
 
 
 def _encoding(path: Path) -> str:
@@ -136,12 +151,12 @@ def _read_json(path: Path, chosen: str | None) -> _Log:
         document = loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
-            f"malformed JSON (line {exc.lineno}): {exc.msg}", file=path, row=exc.lineno
+            f"malformed JSON: {exc.msg} (column {exc.colno})", file=path, line=exc.lineno
         ) from exc
     except UnicodeDecodeError as exc:
         if json.detect_encoding(data).startswith("utf-8"):  # (named by line and byte)
             line, where = undecodable_at(data, exc)
-            raise InputError(f"not UTF-8 JSON text: {where}", file=path, row=line) from exc
+            raise InputError(f"not UTF-8 JSON text: {where}", file=path, line=line) from exc
         raise InputError(f"not UTF-8 JSON text: {exc.reason}", file=path) from exc
     except RecursionError as exc:
         raise InputError("malformed JSON: nested too deeply", file=path) from exc
@@ -179,23 +194,41 @@ def _read_json(path: Path, chosen: str | None) -> _Log:
             history.append((name, None if time is None else str(time), attribute.get("value")))
 
     for number, event in enumerate(_json_list(path, document, "events"), 1):
-        what = f"event {number}"
-        eid = _json_text(path, event, "id", what, row=number)
-        what = f"event '{eid}'"
-        activity = _json_text(path, event, "type", what, row=number)
-        time = _json_text(path, event, "time", what, row=number)
-        attributes = [
-            (_json_text(path, a, "name", what, row=number), a.get("value"))
-            for a in _json_list(path, event, "attributes", required=False, at=what, row=number)
-        ]
-        relations = [
-            (_json_text(path, r, "objectId", what, row=number),
-             None if r.get("qualifier") is None
-             else _json_text(path, r, "qualifier", what, row=number))
-            for r in _json_list(path, event, "relationships", required=False, at=what, row=number)
-        ]
-        log.events.append(_Event(eid, activity, time, attributes, relations))
+        try:
+            log.events.append(_json_event(path, event, number))
+        except InputError as exc:  # (the n-th event: a record, and its line)
+            raise exc.at_line(_json_line(path, ["events", number - 1])) from exc.__cause__
     return log
+
+
+def _json_event(path: Path, event: dict[str, Any], number: int) -> _Event:
+    what = f"event {number}"
+    eid = _json_text(path, event, "id", what, record=number)
+    what = f"event '{eid}'"
+    activity = _json_text(path, event, "type", what, record=number)
+    time = _json_text(path, event, "time", what, record=number)
+    attributes = [
+        (_json_text(path, a, "name", what, record=number), a.get("value"))
+        for a in _json_list(path, event, "attributes", required=False, at=what, record=number)
+    ]
+    relations = [
+        (_json_text(path, r, "objectId", what, record=number),
+         None if r.get("qualifier") is None
+         else _json_text(path, r, "qualifier", what, record=number))
+        for r in _json_list(path, event, "relationships", required=False, at=what,
+                            record=number)
+    ]
+    return _Event(eid, activity, time, attributes, relations)
+
+
+def _json_line(path: Path, steps: list[str | int]) -> int | None:
+    """The line of the value at `steps` in the JSON file (read again: for an error only)."""
+    try:
+        with open_binary(path) as stream:
+            data = stream.read()
+        return line_of_value(data.decode(json.detect_encoding(data)), steps)
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError):
+        return None
 
 
 def _add_object(path: Path, log: _Log, oid: str, otype: str) -> None:
@@ -218,7 +251,7 @@ def _json_list(
     *,
     required: bool = True,
     at: str = "the top level",
-    row: int | None = None,
+    record: int | None = None,
 ) -> list[dict[str, Any]]:
     """`container[key]` as a list of JSON objects; absent optional lists are empty."""
     value = container.get(key)
@@ -227,20 +260,20 @@ def _json_list(
     if not isinstance(value, list):
         problem = "missing" if value is None else "not a list"
         raise InputError(
-            f"not an OCEL 2.0 JSON log: '{key}' of {at} is {problem}", file=path, row=row
-        )
+            f"not an OCEL 2.0 JSON log: '{key}' of {at} is {problem}", file=path,
+            record=record)
     for item in value:
         if not isinstance(item, dict):
             raise InputError(
                 f"not an OCEL 2.0 JSON log: an entry of '{key}' of {at} is not an object",
                 file=path,
-                row=row,
+                record=record,
             )
     return value
 
 
 def _json_text(
-    path: Path, container: dict[str, Any], key: str, what: str, row: int | None = None
+    path: Path, container: dict[str, Any], key: str, what: str, record: int | None = None
 ) -> str:
     value = container.get(key)
     # Numbers are accepted as ids because some exporters write numeric ids unquoted; a whole
@@ -250,7 +283,7 @@ def _json_text(
     if type(value) is float:
         return str(int(value)) if value.is_integer() and abs(value) < 2.0 ** 53 else repr(value)
     problem = "missing" if value is None else "not text"
-    raise InputError(f"{what}: '{key}' is {problem}", file=path, row=row, field=key)
+    raise InputError(f"{what}: '{key}' is {problem}", file=path, record=record, field=key)
 
 
 def _optional_text(value: Any) -> str | None:
@@ -334,6 +367,7 @@ def _xml_event(path: Path, element: etree._Element, log: _Log) -> None:
             _xml_required(path, element, "time"),
             attributes,
             relations,
+            source_line(element),
         )
     )
 
@@ -685,7 +719,7 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
         earlier = first_number.setdefault(event.eid.strip(), number)  # (read stripped)
         if earlier != number:
             raise InputError(f"event id '{event.eid}' is given to two events (events "
-                             f"{earlier} and {number} of the file)", file=path, row=number,
+                             f"{earlier} and {number} of the file)", file=path, record=number,
                              field="id")
         related: dict[str, list[str]] = {}
         for oid, qualifier in event.relations:
@@ -713,13 +747,13 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
                     f"event '{event.eid}': value {value!r} is not of the declared type "
                     f"'{declared.get(name)}'",
                     file=path,
-                    row=number,
+                    record=number,
                     field=name,
                 ) from None
             if name in attributes and attributes[name] != coerced:
                 raise InputError(
                     f"event '{event.eid}': attribute '{name}' is given twice, as "
-                    f"{attributes[name]!r} and {coerced!r}", file=path, row=number,
+                    f"{attributes[name]!r} and {coerced!r}", file=path, record=number,
                     field=name)
             attributes[name] = coerced
         moment = clock.instant(event.time)

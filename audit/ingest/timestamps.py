@@ -141,7 +141,7 @@ def timestamp_format_problem(fmt: str) -> str | None:
 
 
 def check_timestamp_format(fmt: str | None, *, file: str | Path | None = None,
-                           row: int | None = None) -> str | None:
+                           line: int | None = None) -> str | None:
     """`fmt` if it is a usable timestamp_format (see `timestamp_format_problem`), else an
     InputError naming the mapping file and line. `ISO8601` is the default reading: None."""
     if fmt is not None and fmt.strip().lower() == "iso8601":
@@ -149,7 +149,7 @@ def check_timestamp_format(fmt: str | None, *, file: str | Path | None = None,
     if fmt is not None:
         problem = timestamp_format_problem(fmt)
         if problem is not None:
-            raise InputError(f"timestamp_format {fmt!r}: {problem}", file=file, row=row,
+            raise InputError(f"timestamp_format {fmt!r}: {problem}", file=file, line=line,
                              field="timestamp_format")
     return fmt
 

@@ -8,7 +8,8 @@ value, reason) and rows exported twice are dropped and counted.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -24,6 +25,7 @@ import pyarrow.compute as pc
 from audit import canonical as C
 from audit.currency import CURRENCIES, minor_units, stripe_minor_units
 from audit.errors import InputError
+from audit.ingest.jsontext import as_text, read_export, record_line
 from audit.ingest.normalise import (
     QUARANTINE_COLUMNS,
     QUARANTINE_HINTS,
@@ -615,8 +617,39 @@ def require_columns(columns: list[str], needed: tuple[str, ...], *, system: str,
 def wrong_shape(path: Path, record: int, field: str, what: str) -> InputError:
     """A JSON record whose part is not the kind of value the system writes ("not an
     object"): the file is refused, naming the record and the field, since what an adapter
-    would read from it is undefined."""
-    return InputError(f"not {what}", file=path, row=record, field=field)
+    would read from it is undefined (`records_located` adds its line)."""
+    return InputError(f"not {what}", file=path, record=record, field=field)
+
+
+@contextmanager
+def records_located(path: Path, locate: Callable[[str, int], tuple[int | None, bool]],
+                    ) -> Iterator[None]:
+    """An InputError raised within, naming a JSON export's record (`record=`, its number
+    through the file) but no line, raised again naming the line the record starts on too:
+    ``audits.json: record 3 (line 17): field 'events': ...``. `locate(text, number)` gives
+    (line, whether `number` is a record; False where it is the line itself, as a JSON-lines
+    reader numbers its records). The file is read again for it: errors are rare, and the
+    readers free their text early."""
+    try:
+        yield
+    except InputError as exc:
+        if exc.record is None or exc.row is not None:
+            raise
+        try:
+            text = as_text(read_export(path))
+        except InputError:  # (gone since: the error as it was)
+            text = ""
+        line, is_record = locate(text, exc.record) if text else (None, True)
+        if is_record:
+            raise exc.at_line(line) from exc.__cause__
+        raise InputError(exc.message, file=exc.file, field=exc.field,
+                         line=exc.record) from exc.__cause__
+
+
+def listed_records(*keys: str) -> Callable[[str, int], tuple[int | None, bool]]:
+    """`records_located`'s `locate` for an export listing its records under one of `keys`
+    (see `record_line`)."""
+    return lambda text, number: (record_line(text, keys, number), True)
 
 
 Content = tuple[object, ...] | Callable[[], tuple[object, ...]]

@@ -121,7 +121,7 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
                          file=path)
 
     def fail(message: str, where: Any, key: str) -> InputError:
-        return InputError(message, file=path, row=line_of(where, key.split(".")[-1]),
+        return InputError(message, file=path, line=line_of(where, key.split(".")[-1]),
                           field=key)
 
     def mapping(value: Any, where: Any, key: str) -> dict[Any, Any]:
@@ -143,7 +143,7 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
         if isinstance(found, yaml.ScalarNode) and value is not None:
             return str(found.value)
         row = (found.start_mark.line + 1 if found is not None else line_of(holder, key))
-        raise InputError("must be text", file=path, row=row, field=label)
+        raise InputError("must be text", file=path, line=row, field=label)
 
     def entries(value: dict[Any, Any], holder: Any) -> list[tuple[str, Any, Any]]:
         """A mapping's (key as written, value, value's node), in the file's order: a key
@@ -184,7 +184,7 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
                                         f"ticketing.{system}.activities")):
             if not isinstance(rule, dict) or set(rule) != {"field", "value", "activity"}:
                 raise InputError("each activity rule is {field, value, activity}", file=path,
-                                 row=line_of(child(where, "activities"), k),
+                                 line=line_of(child(where, "activities"), k),
                                  field=f"ticketing.{system}.activities[{k}]")
             at = child(child(where, "activities"), k)
             label = f"ticketing.{system}.activities[{k}]"

@@ -43,7 +43,9 @@ from audit.sources.common import (
     Collector,
     arrow_texts,
     cells_of_rows,
+    listed_records,
     offset_iso_column,
+    records_located,
     strptime,
     update_id,
     wrong_shape,
@@ -144,7 +146,8 @@ def load_issues(path: Path, text: str | None = None) -> list[dict[str, Any]]:
     try:
         document = loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"not JSON: {exc.msg}", file=path, row=exc.lineno) from exc
+        raise InputError(f"not JSON: {exc.msg} (column {exc.colno})", file=path,
+                         line=exc.lineno) from exc
     except RecursionError as exc:
         raise InputError("malformed JSON: nested too deeply", file=path) from exc
     issues = document.get("issues") if isinstance(document, dict) and "issues" in document \
@@ -153,10 +156,10 @@ def load_issues(path: Path, text: str | None = None) -> list[dict[str, Any]]:
         raise InputError("not a Jira issue export: 'issues' is not a list", file=path)
     for k, issue in enumerate(issues, start=1):
         if not isinstance(issue, dict) or "key" not in issue or "fields" not in issue:
-            raise InputError("not a Jira issue (needs key and fields)", file=path, row=k)
+            raise InputError("not a Jira issue (needs key and fields)", file=path, record=k)
         if "changelog" not in issue:
             raise InputError(f"issue {issue['key']} has no changelog: export with "
-                             "expand=changelog", file=path, row=k)
+                             "expand=changelog", file=path, record=k)
     if may_hold(text):
         refuse_lone_surrogates([(k, "", issue) for k, issue in enumerate(issues, start=1)],
                                file=path)
@@ -357,6 +360,13 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
 
 
 def read(path: Path, cfg: TicketingConfig) -> Collector:
+    """The export's issue updates; an error naming an issue (a record) names its line too
+    (`records_located`)."""
+    with records_located(path, listed_records("issues")):
+        return _read(path, cfg)
+
+
+def _read(path: Path, cfg: TicketingConfig) -> Collector:
     data = read_export(path)
     typed = _typed(path, data, cfg)
     if typed is not None:
@@ -442,7 +452,7 @@ def _whole_changelog(path: Path, ordinal: int, key: str, start: object, total: o
         raise InputError(
             f"issue {key}: its changelog holds histories {first + 1}-{first + held} of "
             f"{total} (one page; fetch each issue's whole changelog, e.g. from "
-            "/rest/api/3/issue/KEY/changelog, into the export)", file=path, row=ordinal,
+            "/rest/api/3/issue/KEY/changelog, into the export)", file=path, record=ordinal,
             field="changelog.total")
 
 

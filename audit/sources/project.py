@@ -41,12 +41,12 @@ def load_project(path: Path) -> Project:
     for key in data:
         if key not in ("sources", "roles", "config"):
             raise InputError(f"unknown key '{key}' (known: sources, roles, config)", file=path,
-                             row=line_of(node, str(key)), field=str(key))
+                             line=line_of(node, str(key)), field=str(key))
     base = path.parent
     entries = data.get("sources") or []
     if not isinstance(entries, list) or not entries:
         raise InputError("'sources' must be a non-empty list", file=path,
-                         row=line_of(node, "sources"), field="sources")
+                         line=line_of(node, "sources"), field="sources")
     sources: list[tuple[Path, str | None]] = []
     for k, entry in enumerate(entries):
         where = line_of(child(node, "sources"), k)
@@ -56,19 +56,19 @@ def load_project(path: Path) -> Project:
             system, file = next(iter(entry.items()))
             if system not in FORMATS:
                 raise InputError(f"unknown source system '{system}' (known: "
-                                 f"{', '.join(FORMATS)})", file=path, row=where,
+                                 f"{', '.join(FORMATS)})", file=path, line=where,
                                  field=f"sources[{k}]")
             if not isinstance(file, str) or not file.strip():
                 raise InputError(f"the {system} source must be a file name", file=path,
-                                 row=where, field=f"sources[{k}].{system}")
+                                 line=where, field=f"sources[{k}].{system}")
             sources.append((base / file, str(system)))
         else:
-            raise InputError("each source is a file or {system: file}", file=path, row=where,
+            raise InputError("each source is a file or {system: file}", file=path, line=where,
                              field=f"sources[{k}]")
     for key in ("roles", "config"):  # (a list or a number is no file name: `roles: [a.csv]`)
         if key in data and not isinstance(data[key], str | None):
             raise InputError(f"'{key}' must be a file name", file=path,
-                             row=line_of(node, key), field=key)
+                             line=line_of(node, key), field=key)
     if data.get("roles"):
         sources.append((base / data["roles"], "roles"))
     config = base / data["config"] if data.get("config") else None

@@ -36,7 +36,7 @@ from audit.errors import InputError
 from audit.gcpause import paused_gc
 from audit.ingest.jsontext import as_text, loads, may_hold, read_export, refuse_lone_surrogates
 from audit.ingest.raw import RawTable
-from audit.sources.common import wrong_shape
+from audit.sources.common import listed_records, records_located, wrong_shape
 
 UTC_ZONE = "UTC"
 """The zone of a JSON pull's sys_created_on: the database's value (see the module's text)."""
@@ -73,7 +73,14 @@ def is_json(path: Path) -> bool:
 def read_rows(path: Path, key_columns: tuple[str, ...], read_columns: tuple[str, ...]) -> Rows:
     """The records of a sys_audit JSON pull at PATH as text cells (see the module's text).
     `key_columns`: those every record must hold (else it is quarantined, naming the field);
-    `read_columns`: those whose value must be a text (or a value object holding one)."""
+    `read_columns`: those whose value must be a text (or a value object holding one). An
+    error naming a record names its line too (`records_located`)."""
+    with records_located(path, listed_records(*ENVELOPES)):
+        return _read_rows(path, key_columns, read_columns)
+
+
+def _read_rows(path: Path, key_columns: tuple[str, ...], read_columns: tuple[str, ...],
+               ) -> Rows:
     content = read_export(path)
     text = as_text(content)
     if not text.strip():
@@ -183,13 +190,14 @@ def _documents(text: str, path: Path) -> list[object]:
             document, end = decoder.raw_decode(text, at)
         except RecursionError as exc:
             raise InputError("malformed JSON: nested too deeply", file=path,
-                             row=records_before + 1) from exc
+                             record=records_before + 1) from exc
         except json.JSONDecodeError as exc:
             record = _broken_record(text, at, decoder)
             where = f" (document {len(documents) + 1} of the file)" if documents else ""
-            raise InputError(f"malformed JSON: {exc.msg} (line {exc.lineno}, column "
-                             f"{exc.colno}){where}", file=path,
-                             row=None if record is None else records_before + record) from exc
+            raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno}){where}",
+                             file=path, line=exc.lineno,
+                             record=None if record is None else records_before + record
+                             ) from exc
         documents.append(document)
         if isinstance(document, dict):
             for key in ENVELOPES:

@@ -30,10 +30,11 @@ from audit.ingest.jsontext import (
     loads,
     may_hold,
     read_export,
+    record_line,
     refuse_lone_surrogates,
 )
 from audit.sources import zendesk_events
-from audit.sources.common import Collector, wrong_shape
+from audit.sources.common import Collector, records_located, wrong_shape
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import (
     UpdateRow,
@@ -95,10 +96,10 @@ def load_audits(path: Path, text: str | None = None,
                 item = loads(line)
             except json.JSONDecodeError as exc:
                 raise InputError(f"neither JSON nor JSON lines: {exc.msg}", file=path,
-                                 row=number) from exc
+                                 line=number) from exc
             except RecursionError as exc:
                 raise InputError("malformed JSON: nested too deeply", file=path,
-                                 row=number) from exc
+                                 line=number) from exc
             if isinstance(item, dict) and isinstance(item.get("user"), dict):
                 named = user(item["user"], path, "user", number)
                 if named is not None:
@@ -109,7 +110,7 @@ def load_audits(path: Path, text: str | None = None,
         if not isinstance(audit, dict) or "ticket_id" not in audit or \
                 "created_at" not in audit or "events" not in audit:
             raise InputError("not a Zendesk ticket audit (needs ticket_id, created_at, events)",
-                             file=path, row=number)
+                             file=path, record=number)
     if may_hold(text):
         refuse_lone_surrogates([*((number, "", audit) for number, audit in audits),
                                 (None, "users", users)], file=path)  # users: id -> name
@@ -232,6 +233,30 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
 
 
 def read(path: Path, cfg: TicketingConfig) -> Collector:
+    """The export's ticket updates (audits, or the incremental ticket event export's
+    events); an error naming a record names its line too (`records_located`)."""
+    with records_located(path, _locate):
+        return _read(path, cfg)
+
+
+def _locate(text: str, number: int) -> tuple[int | None, bool]:
+    """The line record `number` starts on, and whether it is a record: an audit of a
+    JSON document or a ticket event of a page; of JSON lines (numbered by their lines)
+    the line itself."""
+    try:
+        pages = zendesk_events.pages_of(Path(), text)
+    except InputError:
+        return None, True
+    if pages is not None:
+        return record_line(text, (zendesk_events.PAGE_KEY,), number), True
+    try:
+        loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return number, False
+    return record_line(text, ("audits",), number), True
+
+
+def _read(path: Path, cfg: TicketingConfig) -> Collector:
     data = read_export(path)
     typed = _typed(path, data, cfg)
     if typed is not None:

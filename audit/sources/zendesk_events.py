@@ -77,7 +77,7 @@ def not_id(value: object) -> bool:
     return type(value) is not int and type(value) is not str
 
 
-def user(value: object, path: Path, field: str, row: int | None = None,
+def user(value: object, path: Path, field: str, record: int | None = None,
          ) -> tuple[str, str] | None:
     """(id, name) of a side-loaded user (`field`: where it was read, e.g. `users[3]`), or
     None where it names no one (not an object, or no id or a null one). The name is a text
@@ -88,10 +88,10 @@ def user(value: object, path: Path, field: str, row: int | None = None,
         return None
     ident, name = value["id"], value.get("name")
     if not_id(ident):
-        raise InputError("not an id (a number or a text)", file=path, row=row,
+        raise InputError("not an id (a number or a text)", file=path, record=record,
                          field=f"{field}.id")
     if name is not None and type(name) is not str and type(name) is not int:
-        raise InputError("not a user's name (a text)", file=path, row=row,
+        raise InputError("not a user's name (a text)", file=path, record=record,
                          field=f"{field}.name")
     shown = "" if name is None else str(name)
     return str(ident), shown if shown.strip() else str(ident)
@@ -394,7 +394,7 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
             raise InputError(
                 "not a Zendesk ticket event (needs ticket_id, created_at or timestamp, "
                 f"child_events) (page {page_number}, ticket_events[{position}])",
-                file=path, row=number)
+                file=path, record=number)
     if may_hold(text):
         refuse_lone_surrogates([*((number, "", event) for number, _, _, event in events),
                                 (None, "users", users)], file=path)
