@@ -255,11 +255,20 @@ def _attribute(text: str) -> str:
     return escape(text).replace('"', "&quot;")
 
 
+_EXACT = 2 ** 53
+"""Integers below this (in magnitude) a double holds exactly, as Excel keeps numbers."""
+
+
 def cell_xml(ref: str, value: Any, style: int) -> str:
     """One cell: `value` text (inline string), a number, a bool, or None/'' (an empty cell
     that keeps its style)."""
     if isinstance(value, bool):
         return f'<c r="{ref}" s="{style}" t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, numbers.Integral) and -_EXACT < int(value) < _EXACT:
+        # (written as the integer it is: "1.0" reads back as the float 1.0, in openpyxl and
+        # pandas, where a count is meant; one beyond a double's exact integers is the
+        # number Excel would hold of it)
+        return f'<c r="{ref}" s="{style}"><v>{int(value)}</v></c>'
     if isinstance(value, numbers.Real):
         number = float(value)
         if number != number or number in (float("inf"), float("-inf")):

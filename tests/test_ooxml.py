@@ -211,3 +211,20 @@ def test_sheets_are_deflated_by_isal_where_installed_else_by_zlib(
         assert a.read("xl/worksheets/sheet1.xml") == b.read("xl/worksheets/sheet1.xml")
         assert (a.getinfo("xl/worksheets/sheet1.xml").compress_size
                 != b.getinfo("xl/worksheets/sheet1.xml").compress_size)
+
+
+def test_an_integer_is_written_as_one_and_reads_back_as_int(tmp_path: Path) -> None:
+    """A count written as 1.0 read back as the float 1.0 (openpyxl, pandas); an integer of
+    any kind (numpy's too) is now written as itself, a float as a float, and an integer a
+    double cannot hold exactly as the number Excel keeps."""
+    import numpy as np
+
+    path = tmp_path / "n.xlsx"
+    with ooxml.Workbook(path, title="n") as book:
+        sheet = book.add_sheet("N")
+        sheet.row([(1, ooxml.CELL), (np.int64(7), ooxml.CELL), (0, ooxml.CELL),
+                   (2.0, ooxml.AMOUNT), (2 ** 60, ooxml.CELL)])
+    values = next(openpyxl.load_workbook(path)["N"].iter_rows(values_only=True))
+    assert values == (1, 7, 0, 2.0, float(2 ** 60))
+    assert [type(v) for v in values] == [int, int, int, float, float]
+    assert ooxml.cell_xml("A1", -(2 ** 53) + 1, 0) == f'<c r="A1" s="0"><v>{-(2 ** 53) + 1}</v></c>'

@@ -69,6 +69,9 @@ def test_workbook_layout_and_numbers_equal_findings_json(demo: Path) -> None:
         else:
             assert row["amount_at_risk"] == pytest.approx(finding["amount_at_risk"])
         assert json.loads(row["evidence"]) == finding["evidence"]
+        # A count reads back as the integer it is (before: 0.0, a float, in every row).
+        assert type(row["case_quarantined_rows"]) is int
+        assert row["case_quarantined_rows"] == finding["case_quarantined_rows"]
 
     per_family = 0
     for family in families:
@@ -88,13 +91,15 @@ def test_workbook_layout_and_numbers_equal_findings_json(demo: Path) -> None:
                        ("Rows imported", "imported"), ("Rows quarantined", "quarantined"),
                        ("Charges left out as sales", "left_out")):
         assert labels[label] == summary[key], label
+        assert type(labels[label]) is int, (label, labels[label])  # (before: 300.0)
     for severity, count in summary["by_severity"].items():
-        assert labels[severity] == count, severity
+        assert labels[severity] == count and type(labels[severity]) is int, severity
     for currency, amount in summary["money_at_risk"].items():
         assert labels[currency] == pytest.approx(amount)
     by_rule = {row[0]: row[3] for row in book[SUMMARY_SHEET].iter_rows(values_only=True)
                if row and row[0] in summary["by_rule"]}
     assert by_rule == {code: r["findings"] for code, r in summary["by_rule"].items()}
+    assert {type(count) for count in by_rule.values()} == {int}
 
 
 def _formula_like(text: str) -> bool:
