@@ -925,3 +925,20 @@ def test_a_few_fils_are_money_not_rounding(
     else:  # (the policy's word: up to 5 fils is rounding)
         assert found == {("AP005", "EUR"): 0.01, ("EV005", "EUR"): 0.01,
                          ("DU001", "TWO"): 1.379}
+
+
+def test_counts_in_finding_messages_are_grouped_by_thousands(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A finding's message groups its counts as the reports' figures do: "1,234 events"
+    (before, DQ004 said "1234 events" and DQ003 "1001 successful payouts")."""
+    channels = [{"a": "Capture payment", "channel": "ecommerce"},
+                {"a": "Receive refund request"},
+                *({"a": "Collect evidence", "channel": "offline"} for _ in range(1_234)),
+                {"a": "Approve refund"}, {"a": "Execute payout"}]
+    payouts = [{"a": "Capture payment"}, {"a": "Receive refund request"},
+               {"a": "Collect evidence"}, {"a": "Approve refund"},
+               *({"a": "Execute payout", "amount": None} for _ in range(1_001))]
+    result, _ = run_case({}, {"log": {"C1": channels, "C2": payouts}}, "counts", policy_for)
+    told = {f.rule: f.message for f in result.findings if f.rule in ("DQ003", "DQ004")}
+    assert told["DQ004"].startswith("1,234 events state another channel (offline)"), told
+    assert told["DQ003"].startswith("1,001 successful payouts with no amount stated"), told

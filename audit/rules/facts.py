@@ -524,7 +524,7 @@ class CaseFacts:
             known = code if isinstance(code, str) else None
             parts = [figure(total, known) + (f" {known}" if known else "")] if paid else []
             if paid and blank and total == total:  # (some state an amount: NaN != NaN)
-                parts.append(f"{counted(blank, 'payout')} stating no amount")
+                parts.append(f"{counted(blank, 'payout', spec=',')} stating no amount")
             parts += others.get(k, [])
             texts.append(" and ".join(parts) if parts else
                          f"(not recorded) {known}" if known else "(not recorded)")

@@ -82,7 +82,7 @@ class AmountMismatch(Rule):
         hits["when"] = payouts["when"].array
         hits["beside"] = [
             (f" (not counting {t} paid in another currency)" if t else "")
-            + (f", and {counted_words(int(n), 'payout')} stating no amount" if n else "")
+            + (f", and {counted_words(int(n), 'payout', spec=',')} stating no amount" if n else "")
             for t, n in zip(facts.paid_elsewhere_texts(codes), unstated[codes].tolist(),
                             strict=True)]
         return self.findings(

@@ -213,7 +213,7 @@ class RefundExceedsCharge(Rule):
         # The running sum in the currency's minor units (no 188.07999999999998 in evidence).
         hits["refunded"] = [rounded(v, c) for v, c in zip(
             hits["refunded"].tolist(), hits["currency"].tolist(), strict=True)]
-        hits["unknown_told"] = [f" and {counted_words(n, 'payout')} stating no amount"
+        hits["unknown_told"] = [f" and {counted_words(n, 'payout', spec=',')} stating no amount"
                                 if n else "" for n in hits["unknown"].astype(np.int64).tolist()]
         hits["others_told"] = [_others_told(o, int(n)) for o, n in zip(
             hits["other_cases"].tolist(), hits["other_cases_n"].tolist(), strict=True)]

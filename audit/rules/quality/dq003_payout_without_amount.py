@@ -60,7 +60,7 @@ class PayoutWithoutAmount(Rule):
             return []
         hits = facts.grouped(at)
         hits["payouts_without_amount"] = [len(ids) for ids in hits["eids"].tolist()]
-        hits["told"] = [counted(n, "successful payout") for n in
+        hits["told"] = [counted(n, "successful payout", spec=",") for n in
                         hits["payouts_without_amount"].tolist()]
         hits["them"] = ["it" if n == 1 else "them" for n in
                         hits["payouts_without_amount"].tolist()]

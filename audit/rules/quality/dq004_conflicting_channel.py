@@ -7,6 +7,7 @@ from audit import canonical as C
 from audit.findings import Finding
 from audit.rules.base import Rule
 from audit.rules.facts import CaseFacts
+from audit.words import counted
 
 
 class ConflictingChannel(Rule):
@@ -69,7 +70,7 @@ class ConflictingChannel(Rule):
         channels = values.take(first[hit_cases]).to_numpy(dtype=object)
         hits["channel"] = [str(c) for c in channels.tolist()]
         hits["events_of_other_channels"] = [len(ids) for ids in hits["eids"].tolist()]
-        hits["told"] = [f"{n} event{'s' if n != 1 else ''}" for n in
+        hits["told"] = [counted(n, "event", spec=",") for n in  # ("1,234 events")
                         hits["events_of_other_channels"].tolist()]
         return self.findings(
             facts, hits, events=("eids",), when="when",
