@@ -49,7 +49,9 @@ if TYPE_CHECKING:
     from conformance.petri import WorkflowNet
 
 START, END = "▶ start", "■ end"
-"""Pseudo-activities for the start and the end of a case in directly-follows edges."""
+"""Pseudo-activities for the start and the end of a case in directly-follows edges: display
+text of the diff graph and compare.md. compare.json does not write them (`edge_json`): an
+edge's end there is null, flagged `from_start` or `to_end`."""
 MAX_EXAMPLES = 5
 """Case ids kept per difference as examples (the counts cover every case)."""
 SHIFT_POINTS = 10.0
@@ -1012,12 +1014,21 @@ def comparison_json(result: Comparison, files: dict[str, Path | None] | None = N
         "compared_activities": sorted(result.compared),
         "compared_relations": list(result.relations_compared),
         "differences": [d.as_dict() for d in result.differences],
-        "edges": [{"source": e.source, "target": e.target, "status": e.status,
-                   "as_is": e.as_is.as_dict(), "to_be": e.to_be.as_dict()}
-                  for e in result.edges],
+        "edges": [edge_json(e) for e in result.edges],
         "notes": result.notes,
         "warnings": result.warnings,
     }
+
+
+def edge_json(edge: DiffEdge) -> dict[str, Any]:
+    """An edge as compare.json gives it: `source` and `target` the activities, null for the
+    case's start (`from_start` true) and its end (`to_end` true). The graph's display text
+    for them ("▶ start", "■ end") is no activity a consumer should have to know, nor tell
+    from an activity of that name."""
+    return {"source": None if edge.source == START else edge.source,
+            "target": None if edge.target == END else edge.target,
+            "from_start": edge.source == START, "to_end": edge.target == END,
+            "status": edge.status, "as_is": edge.as_is.as_dict(), "to_be": edge.to_be.as_dict()}
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")

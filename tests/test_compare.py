@@ -16,6 +16,8 @@ from audit.cli import main
 from audit.policy import load_policy
 from audit.sample import SampleSpec, write_sample
 from conformance.compare import (
+    END,
+    START,
     Side,
     compare,
     compare_files,
@@ -1120,3 +1122,34 @@ def test_the_diff_legend_draws_only_the_styles_the_graph_uses(tmp_path: Path) ->
                                              frozenset("ab"))), tmp_path / "two")["diff.svg"]
     assert len([t for t in _drawn_edges(svg) if t.startswith("lg")]) == 1
     assert "only to-be" not in _legend_text(svg)
+
+
+def test_compare_json_gives_the_start_and_end_of_an_edge_as_null_and_a_flag(
+        violated_log: Path, tmp_path: Path) -> None:
+    """compare.json named a case's start and end by the diff graph's display text ("▶ start",
+    "■ end") in its edges: a consumer had to know the glyphs, and could not tell them from an
+    activity of that name. Now an edge's end there is null, flagged `from_start`/`to_end`;
+    the graph keeps its text. discovery.json gives starts and ends apart, no glyph in it."""
+    result = compare_files(violated_log, ECOMMERCE)
+    text = write_comparison(result, tmp_path)["compare.json"].read_text(encoding="utf-8")
+    assert "▶" not in text and "■" not in text
+    edges = json.loads(text)["edges"]
+    labels = set(pd.read_csv(violated_log, dtype=str)["concept:name"]) | set(SOP_LABELS)
+    starts = [e for e in edges if e["from_start"]]
+    ends = [e for e in edges if e["to_end"]]
+    assert starts and ends
+    assert all(e["source"] is None for e in starts) and all(e["target"] is None for e in ends)
+    assert all(e["source"] in labels for e in edges if not e["from_start"])
+    assert all(e["target"] in labels for e in edges if not e["to_end"])
+    # The same edges as the graph's (which keeps its display text): its START and END where
+    # the JSON says null.
+    assert [(START if e["from_start"] else e["source"], END if e["to_end"] else e["target"])
+            for e in edges] == [(e.source, e.target) for e in result.edges]
+    # discovery.json: starts and ends as maps of their own, no display text.
+    out = tmp_path / "discovered"
+    done = CliRunner().invoke(main, ["discover", str(violated_log), "--miner", "dfg", "--out",
+                                     str(out)])
+    assert done.exit_code == 0, done.output
+    found = (out / "discovery.json").read_text(encoding="utf-8")
+    assert "▶" not in found and "■" not in found
+    assert json.loads(found)["dfg"]["starts"]
