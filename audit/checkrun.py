@@ -258,13 +258,17 @@ class CheckRun:
                 out[str(label)] = (int(events), near[0])
         return dict(sorted(out.items()))
 
-    def roles_recorded_nowhere(self) -> dict[str, list[str]]:
+    def roles_recorded_nowhere(self) -> dict[str, tuple[list[str], str | None]]:
         """Where unauthorized-approver (AP004) or unauthorized-performer (SD004) ran on a
         log recording roles: the roles the policy allows (`approvers`, `performers`) that
-        no event of the log records and no lane of an SOP of the policy holds, with the
-        policy keys naming each, compared as keys ("Supervisor" is `supervisor`). Such a
-        role authorises no one: most likely a typo, which turns every approval by the role
-        meant into a finding (`supervisr` for `supervisor`: 40 findings more, no word)."""
+        no event of the log records and no lane of an SOP of the policy holds, compared as
+        keys ("Supervisor" is `supervisor`): role -> (the policy keys naming it, the
+        recorded or lane role it is written close to, else None). Such a role authorises no
+        one. Close to a recorded one it is most likely a typo, which turns every approval
+        by the role meant into a finding (`supervisr` for `supervisor`: 40 findings more,
+        no word); else a role spelt right may simply have no events this period."""
+        import difflib
+
         from conformance.bpmn import role_key
 
         keys = {"AP004": ("approvers", self.policy.approver_roles),
@@ -283,7 +287,10 @@ class CheckRun:
         recorded = log[C.ROLE].dropna().unique()
         if not len(recorded):
             return {}  # no role recorded at all: another warning tells it
-        seen = {role_key(str(r)) for r in recorded}
+        written: dict[str, str] = {}  # key -> the role as the log (or a lane) writes it
+        for r in sorted(map(str, recorded)):
+            written.setdefault(role_key(r), r)
+        seen = set(written)
         from conformance.deviations import lane_roles
 
         for channel in sorted(self.policy.sop):
@@ -295,8 +302,14 @@ class CheckRun:
             except InputError:
                 continue  # a SOP the rules could not read: its own error or warning
             seen.update(r for held in lanes.values() for r in held)
-        return {role: sorted(set(where)) for role, where in sorted(named.items())
-                if role_key(role) not in seen}
+        for key in sorted(seen):
+            written.setdefault(key, key)
+        # Close as labels are (`labels_like_mapped_ones`), a little looser: role names are
+        # short, one letter is more of them ("supervisr" for "supervisor": 0.95).
+        return {role: (sorted(set(where)), next(iter(
+                    written[k] for k in difflib.get_close_matches(
+                        role_key(role), sorted(seen), n=1, cutoff=0.8)), None))
+                for role, where in sorted(named.items()) if role_key(role) not in seen}
 
     def currencies_without_threshold(self) -> dict[str, int]:
         """Where missing-second-approval (AP003) ran: the currencies of the log's refund
@@ -521,12 +534,18 @@ class CheckRun:
                        "a typo in the export or the policy? Its events are judged as "
                        "unmapped (unmapped-activity), not as "
                        f"'{near}' ({self.policy.activities[near].control})")
-        for role, where in self.roles_recorded_nowhere().items():
+        for role, (where, close) in self.roles_recorded_nowhere().items():
+            if close is None:  # (spelt like no role there: most likely none this period)
+                out.append(f"the policy allows the role '{role}' ({', '.join(where)}), which "
+                           "has no events in this log and no lane in the SOP: it authorises "
+                           "no one here")
+                continue
             rules = self._ran_of(tuple(code for code, head in (("AP004", "approvers."),
                                                                 ("SD004", "performers."))
                                        if any(w.startswith(head) for w in where)))
             out.append(f"the policy allows the role '{role}' ({', '.join(where)}), which no "
-                       "event of the log records and no lane of the SOP holds: a typo? "
+                       "event of the log records and no lane of the SOP holds, but is close "
+                       f"to the role '{close}' there: a typo? "
                        f"{' and '.join(rules)} allow{'s' if len(rules) == 1 else ''} no "
                        "other role in its place, so events by the role meant are judged "
                        "unauthorized")

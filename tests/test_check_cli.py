@@ -290,9 +290,9 @@ def test_a_policy_role_no_event_records_and_no_lane_holds_is_warned_of(
     result = run("check", str(log), "--policy", str(policy), "--out", str(tmp_path / "out"),
                  "--fail-on", "never", code=0)
     warning = ("the policy allows the role 'supervisr' (approvers.approve), which no event of "
-               "the log records and no lane of the SOP holds: a typo? unauthorized-approver "
-               "allows no other role in its place, so events by the role meant are judged "
-               "unauthorized")
+               "the log records and no lane of the SOP holds, but is close to the role "
+               "'Supervisor' there: a typo? unauthorized-approver allows no other role in its "
+               "place, so events by the role meant are judged unauthorized")
     assert f"warning: {warning}" in " ".join(result.output.split())
     assert "'finance'" not in result.output  # a lane of the SOP holds it
     document = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
@@ -301,6 +301,36 @@ def test_a_policy_role_no_event_records_and_no_lane_holds_is_warned_of(
     result = run("check", str(log), "--policy", str(policy), "--out", str(tmp_path / "ok"),
                  "--fail-on", "never", code=0)
     assert "the policy allows the role" not in result.output
+
+
+def test_a_policy_role_spelt_like_no_recorded_one_is_not_called_a_typo(
+        tmp_path: Path) -> None:
+    """A role spelt right that simply has no events this period (and no lane) was warned of
+    as "a typo?" too. Now only a role close to a recorded one is asked about as a typo; the
+    other is told plainly. On the bundled sample, whose roles are customer-service, system,
+    payments, supervisor and finance."""
+    policy = tmp_path / "policy.yaml"
+    run("policy", "init", str(policy), code=0)
+    text = policy.read_text(encoding="utf-8")
+    right = "  approve: [supervisor, finance]\n"
+    assert right in text
+    policy.write_text(text.replace(right, "  approve: [supervisor, finance, auditor, "
+                                          "finanse]\n"), encoding="utf-8")
+    sample = REPO / "sample_logs" / "refund-sample" / "canonical.csv"
+    result = run("check", str(sample), "--policy", str(policy), "--out", str(tmp_path / "out"),
+                 "--as-of", "2026-12-01T00:00:00Z", "--fail-on", "never", code=0)
+    said = " ".join(result.output.split())
+    plain = ("the policy allows the role 'auditor' (approvers.approve), which has no events "
+             "in this log and no lane in the SOP: it authorises no one here")
+    assert f"warning: {plain}" in said
+    assert "'auditor' (approvers.approve), which no event" not in said  # (no "a typo?")
+    typo = ("the policy allows the role 'finanse' (approvers.approve), which no event of the "
+            "log records and no lane of the SOP holds, but is close to the role 'finance' "
+            "there: a typo?")
+    assert f"warning: {typo}" in said
+    warnings = json.loads((tmp_path / "out" / "findings.json").read_text(
+        encoding="utf-8"))["manifest"]["warnings"]
+    assert plain in warnings and [w for w in warnings if w.startswith(typo)]
 
 
 def test_rule_docs_are_generated_from_the_code() -> None:
