@@ -166,3 +166,23 @@ def test_a_json_value_and_record_are_found_by_their_line() -> None:
         2, 4, 5, 7, None]
     assert record_line('[\n{},\n\n{}]', ("audits",), 2) == 4
     assert record_line('{"audits": [\n{},\n{', ("audits",), 2) is None  # (broken before)
+
+
+def test_an_ocel_sqlite_event_is_named_by_its_event_tables_row(tmp_path: Path) -> None:
+    """An OCEL SQLite log is tables: an event refused once read is named by its row there."""
+    import shutil
+    import sqlite3
+
+    path = tmp_path / "twice.sqlite"
+    shutil.copy(Path(__file__).resolve().parents[2] / "shared" / "data" / "pm4py-tests"
+                / "ocel" / "ocel20_example.sqlite", path)
+    with sqlite3.connect(path) as connection:  # " e1" is e1 read stripped: an id twice
+        connection.execute("INSERT INTO event VALUES (' e1', 'Create Purchase Requisition')")
+        connection.execute("INSERT INTO event_CreatePurchaseRequisition SELECT ' e1', "
+                           "ocel_time, pr_creator FROM event_CreatePurchaseRequisition "
+                           "WHERE ocel_id = 'e1'")
+        rows = connection.execute("SELECT count(*) FROM event").fetchone()[0]
+    with pytest.raises(InputError, match="given to two events") as caught:
+        read_ocel(path, "Purchase Requisition")
+    assert (caught.value.unit, caught.value.row, caught.value.record) == ("row", rows, None)
+    assert f"twice.sqlite: row {rows}: field 'id': " in str(caught.value)

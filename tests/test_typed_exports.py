@@ -274,7 +274,7 @@ def test_a_jira_history_id_that_is_no_id_is_refused_on_both_paths(
     path = tmp_path / "issues.json"
     path.write_text(json.dumps(document), encoding="utf-8")
     message = _read_both(path, "jira")[0]
-    assert "row 3: field 'changelog.histories[1].id': not an id (a number or a text)" \
+    assert "record 3 (line 1): field 'changelog.histories[1].id': not an id (a number or a text)" \
         in message
 
 
@@ -336,12 +336,12 @@ def test_a_jira_display_name_that_is_no_text_is_refused_on_both_paths(
          "author": {"displayName": value, "accountId": "5b10"}}]}
     path = tmp_path / "issues.json"
     path.write_text(json.dumps(document), encoding="utf-8")
-    assert "row 3: field 'changelog.histories[0].author.displayName': not a person's name " \
+    assert "record 3 (line 1): field 'changelog.histories[0].author.displayName': not a person's name " \
         "(a text)" in _read_both(path, "jira")[0]
     document["issues"][2]["changelog"] = {"histories": []}
     document["issues"][2]["fields"]["reporter"] = {"name": value}
     path.write_text(json.dumps(document), encoding="utf-8")
-    assert "row 3: field 'fields.reporter.name': not a person's name (a text)" in \
+    assert "record 3 (line 1): field 'fields.reporter.name': not a person's name (a text)" in \
         _read_both(path, "jira")[0]
 
 
@@ -405,7 +405,7 @@ def test_a_zendesk_value_that_is_an_object_is_refused_where_it_is_read(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: object) -> None:
     # (not the order id "{'a': 1}"); a field the mapping does not read may hold one
     message = _read_both(_audit_with(tmp_path, name, value), "zendesk")[0]
-    assert "row 1: field 'events[1].value': not a field's value (a text, a number, " \
+    assert "record 1 (line 1): field 'events[1].value': not a field's value (a text, a number, " \
         "true/false or a list of them)" in message
     typed, general = _both(_audit_with(tmp_path, "subject", value), monkeypatch)
     _assert_same(typed, general)
@@ -435,7 +435,7 @@ def test_jira_item_values_of_other_kinds_read_as_json_writes_them(
 @pytest.mark.parametrize("value", [{"a": 1}, ["Approved"]])
 def test_a_jira_item_value_that_is_an_object_is_refused_where_it_is_read(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: object) -> None:
-    assert "row 3: field 'changelog.histories[0].items[1].toString': not a text" in \
+    assert "record 3 (line 1): field 'changelog.histories[0].items[1].toString': not a text" in \
         _read_both(_history_with(tmp_path, value), "jira")[0]
     typed, general = _both(_history_with(tmp_path, value, "Summary"), monkeypatch, "jira")
     _assert_same(typed, general)
@@ -542,7 +542,7 @@ def test_a_zendesk_comment_public_that_is_no_boolean_is_refused(
     document = json.loads(path.read_text(encoding="utf-8"))
     document["audits"][0]["events"].append({"type": "Comment", "public": public})
     path.write_text(json.dumps(document), encoding="utf-8")
-    assert "row 1: field 'events[2].public': not true or false" in _read_both(
+    assert "record 1 (line 1): field 'events[2].public': not true or false" in _read_both(
         path, "zendesk")[0]
 
 
@@ -574,7 +574,7 @@ def test_a_jira_author_that_is_no_object(
     path = tmp_path / "issues.json"
     path.write_text(json.dumps(document), encoding="utf-8")
     if person == "refused":
-        assert "row 3: field 'changelog.histories[0].author': not a person" in _read_both(
+        assert "record 3 (line 1): field 'changelog.histories[0].author': not a person" in _read_both(
             path, "jira")[0]
         return
     typed, general = _both(path, monkeypatch, "jira")

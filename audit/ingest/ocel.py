@@ -108,6 +108,9 @@ def read_ocel(path: Path, object_type: str | None, *, assume_tz: str | None = No
     except InputError as exc:  # (naming the n-th event: a record, and its line)
         if exc.record is None or not 0 < exc.record <= len(log.events):
             raise
+        if encoding == "sqlite":  # (a row of its event table, a table's row)
+            raise InputError(exc.message, file=exc.file, field=exc.field,
+                             row=exc.record) from exc.__cause__
         line = (_json_line(path, ["events", exc.record - 1]) if encoding == "json"
                 else log.events[exc.record - 1].line)
         raise exc.at_line(line) from exc.__cause__
