@@ -1446,3 +1446,28 @@ def test_a_percent_z_time_its_zone_skips_or_has_twice_is_told_so(tmp_path: Path)
     assert result.quarantine[["row", "reason"]].values.tolist() == [
         [2, local_time_reason("2026-03-29 02:30:00", "Europe/Berlin", skipped=True)],
         [3, local_time_reason("2026-10-25 02:30:00", "CET", skipped=False)]]
+
+
+def test_a_csv_of_many_columns_imports_without_pandas_warnings(tmp_path: Path) -> None:
+    """A CSV with many columns beside the canonical ones (an export of 150 fields, or a
+    hostile one of thousands) travels them along at once: before, each was inserted into
+    the log one by one, which printed pandas' 'DataFrame is highly fragmented' warning
+    dozens of times on stderr from about 100 columns on, and took time growing with the
+    square of the columns (20,000 columns of one row ran for minutes)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "wide.csv"
+    extra = [f"x{i}" for i in range(150)]
+    path.write_text(",".join([*extra, "case_id", "activity", "timestamp"]) + "\n"
+                    + ",".join([*(f"v{i}" for i in range(150)), "c1", "a",
+                                "2026-01-01T10:00:00Z"]) + "\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "audit", "import", str(path), "--out",
+                           str(tmp_path / "log.parquet"), "-q"],
+                          capture_output=True, text=True, cwd=Path(__file__).parents[1],
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    log = pd.read_parquet(tmp_path / "log.parquet")
+    assert log["x0"].tolist() == ["v0"] and log["x149"].tolist() == ["v149"]
+    assert log[C.CASE].tolist() == ["c1"]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -143,6 +143,18 @@ def _sorted_codes(series: pd.Series, texts: pd.Series) -> pd.Series | None:
     coded = pd.Categorical.from_codes(
         codes, categories=pd.Index(pd.arrays.ArrowStringArray(distinct)))
     return pd.Series(coded, index=series.index, name=series.name)
+
+
+def _with_columns(frame: pd.DataFrame, columns: dict[Any, Any]) -> pd.DataFrame:
+    """`frame` with `columns` set as `frame[name] = values` would set each (a Series aligned
+    on the index, a scalar repeated), the new ones joined in one step (see `normalise`)."""
+    new = {name: values for name, values in columns.items() if name not in frame.columns}
+    for name, values in columns.items():
+        if name not in new:
+            frame[name] = values
+    if not new:
+        return frame
+    return pd.concat([frame, pd.DataFrame(new, index=frame.index)], axis=1)
 
 
 def _text(series: pd.Series, *, coded: bool = False) -> pd.Series:
@@ -886,9 +898,13 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         merged = merged_ids(frame[resolved[C.CASE]], out[C.CASE])
         if merged:
             notes.append(merged_ids_note(file.name, merged))
+    # The columns added to the canonical ones, in order, set at once: inserted one by one,
+    # a file of many columns (hundreds, or a hostile one of thousands) took time growing
+    # with their square and printed pandas' "highly fragmented" warning on stderr.
+    added: dict[Any, Any] = {}
     for name, column_name in resolved.items():  # evidence columns named in the mapping
         if name.startswith(C.EVIDENCE_PREFIX):
-            canonical[name] = _text(frame[column_name], coded=True)
+            added[name] = _text(frame[column_name], coded=True)
     # Evidence columns and any other source columns travel along under their own names.
     used = set(resolved.values())
     for name in frame.columns:
@@ -900,10 +916,11 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
             values = _text(values, coded=True)
         elif raw.arrow_text:
             values = values.astype(object)
-        canonical[target] = values
+        added[target] = values
     for name in mapping.constants:
         if name.startswith(C.EVIDENCE_PREFIX):
-            canonical[name] = mapping.constants[name]
+            added[name] = mapping.constants[name]
+    canonical = _with_columns(canonical, added)
 
     provenance = (C.SOURCE_SYSTEM, C.SOURCE_FILE, C.SOURCE_ROW)
     if all(c in frame.columns for c in provenance) and frame[list(provenance)].notna().all().all():
