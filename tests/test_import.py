@@ -1471,3 +1471,21 @@ def test_a_csv_of_many_columns_imports_without_pandas_warnings(tmp_path: Path) -
     log = pd.read_parquet(tmp_path / "log.parquet")
     assert log["x0"].tolist() == ["v0"] and log["x149"].tolist() == ["v149"]
     assert log[C.CASE].tolist() == ["c1"]
+
+
+@pytest.mark.parametrize("codec", ["utf-32", "utf-32-be"])
+def test_a_csv_in_utf32_with_its_bom_is_read_as_utf32(tmp_path: Path, codec: str) -> None:
+    """A UTF-32 file's byte order mark (FF FE 00 00, little-endian) begins with UTF-16's
+    (FF FE): the file was read as UTF-16, a NUL after each character, and refused with a
+    message quoting the header as '[U+0000]t[U+0000]i...'; big-endian (00 00 FE FF) was
+    taken for UTF-8 and refused alike. Both are read as UTF-32, and the notes say so."""
+    path = tmp_path / "wide.csv"
+    text = "case_id,activity,timestamp\nc1,Prüfen,2026-01-01T10:00:00Z\n"
+    data = text.encode(codec)
+    if codec == "utf-32-be":
+        data = b"\x00\x00\xfe\xff" + data
+    path.write_bytes(data)
+    result = import_sources([(path, None)])
+    assert result.log[C.CASE].tolist() == ["c1"]
+    assert result.log[C.ACTIVITY].tolist() == ["Prüfen"]
+    assert any("read as utf-32" in note for note in result.notes)

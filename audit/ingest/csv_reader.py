@@ -175,6 +175,12 @@ def decode(data: bytes, *, file: Path, encoding: str | None) -> tuple[str, str]:
             exc.start += len(codecs.BOM_UTF8)
             raise _undecodable(data, exc, file=file, what="UTF-8",
                                hint=" although the file starts with a UTF-8 BOM") from exc
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        # (before UTF-16: UTF-32's little-endian mark, FF FE 00 00, begins with UTF-16's)
+        try:
+            return data.decode("utf-32"), "utf-32"
+        except UnicodeDecodeError as exc:
+            raise _undecodable(data, exc, file=file, what="UTF-32") from exc
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16"), "utf-16"
@@ -481,7 +487,7 @@ def _utf8_body(data: bytes, encoding: str | None) -> tuple[int, str] | None:
         return (len(codecs.BOM_UTF8), "utf-8-sig") if bom else (0, encoding)
     if bom:
         return len(codecs.BOM_UTF8), "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)):
         return None
     return 0, "utf-8"
 
