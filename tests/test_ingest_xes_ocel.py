@@ -330,8 +330,27 @@ def test_xes_malformed_xml_reports_the_line(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         read_xes(write(tmp_path / "broken.xes", text))
     assert caught.value.row == 6
-    assert "line 6" in caught.value.message
+    assert "line 6: malformed XML: " in caught.value.one_line()
     assert caught.value.file == str(tmp_path / "broken.xes")
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    ("<log>" * 300 + "</log>" * 300, "nested more than 256 elements deep"),
+    ('<log><trace><string key="concept:name" value="' + "r" * 10_000_001 + '"/></trace></log>',
+     "longer than 10,000,000 characters"),
+])
+def test_xes_beyond_the_readers_limits_is_told_in_one_line(tmp_path: Path, body: str,
+                                                           said: str) -> None:
+    """A hostile XES nested 300 deep, or holding a value of 10 MB, is refused by libxml2's
+    limits; the error was its message as it is: 'use XML_PARSE_HUGE option' (an option of
+    the library, which no user can set), ', line 2, column 1285' after the line the error
+    already names, and, for a long value, a line break inside it (two lines on stderr)."""
+    with pytest.raises(InputError) as caught:
+        read_xes(write(tmp_path / "deep.xes", '<?xml version="1.0"?>\n' + body))
+    message = caught.value.one_line()
+    assert said in message
+    assert "XML_PARSE_HUGE" not in message and "\n" not in message
+    assert ", line " not in message and caught.value.row is not None
 
 
 def test_xes_truncated_file_is_an_input_error(tmp_path: Path) -> None:

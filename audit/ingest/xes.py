@@ -134,9 +134,33 @@ def _xml_error(path: Path, exc: etree.XMLSyntaxError) -> InputError:
             if entry.line > 0:
                 line, detail = int(entry.line), str(entry.message)
                 break
+    detail, what = _libxml_detail(detail)
     if line is None:
-        return InputError(f"malformed XML (line unknown): {detail}", file=path)
-    return InputError(f"malformed XML: {detail}", file=path, line=line)
+        return InputError(f"{what} (line unknown): {detail}", file=path)
+    return InputError(f"{what}: {detail}", file=path, line=line)
+
+
+_POSITION = re.compile(r",?\s*line (\d+), column (\d+)\s*$")
+
+
+def _libxml_detail(detail: str) -> tuple[str, str]:
+    """libxml2's message made one line, and what it tells: its ', line L, column C' suffix
+    (the error names the line) becomes '(column C)'; a limit against hostile input (nesting
+    deeper than 256, a text or value longer than 10,000,000 characters) is said as such,
+    not as libxml2's advice to 'try XML_PARSE_HUGE', an option of the library no user can
+    set. Returned: (detail, what: 'malformed XML' or the limit's heading)."""
+    detail = " ".join(detail.split())
+    column = ""
+    found = _POSITION.search(detail)
+    if found is not None:
+        detail, column = detail[:found.start()].rstrip(" ,"), f" (column {found.group(2)})"
+    if "XML_PARSE_HUGE" not in detail and "Huge input lookup" not in detail:
+        return detail + column, "malformed XML"
+    if "depth" in detail.lower():
+        told = "elements nested more than 256 elements deep"
+    else:
+        told = "a text or value longer than 10,000,000 characters"
+    return told + column, "beyond the XML reader's limits against hostile input"
 
 
 def iter_xml_elements(
