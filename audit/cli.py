@@ -51,7 +51,7 @@ def reports_input_errors(func: F) -> F:
         except InputError as exc:
             _remove_made(made)
             # (A header or value quoted from the input may hold an escape sequence.)
-            line = exc.one_line() + _import_first(exc.message)
+            line = _cut_long(exc.one_line() + _import_first(exc.message))
             click.echo(f"error: {shown_on_a_terminal(line)}", err=True)
             sys.exit(ExitCode.INPUT_ERROR)
         except SystemExit:  # (the command's own exit code, once it has written its files)
@@ -86,6 +86,21 @@ def _remove_made(made: list[Path]) -> None:
 IMPORT_READING_OPTIONS = ("--assume-tz", "--object-type", "--encoding", "--mapping",
                           "--sources-config")
 """The options of `import` that say how to read an input, which the reader's errors name."""
+
+
+ERROR_LINE_LIMIT = 2000
+"""The characters of an error line shown whole; a longer one (a value of megabytes quoted
+in it, a column name of 10 MB given twice) shows its start and end (`_cut_long`)."""
+
+
+def _cut_long(line: str) -> str:
+    """`line`, its middle left out where it is longer than `ERROR_LINE_LIMIT`, saying how
+    much: the file, row and field come first, the advice last, and neither is lost."""
+    if len(line) <= ERROR_LINE_LIMIT:
+        return line
+    head, tail = ERROR_LINE_LIMIT * 3 // 4, ERROR_LINE_LIMIT // 4
+    left_out = len(line) - head - tail
+    return f"{line[:head]} [... {left_out:,} characters left out ...] {line[-tail:]}"
 
 
 def _import_first(message: str) -> str:

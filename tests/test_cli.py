@@ -1185,3 +1185,19 @@ def test_discover_of_a_csv_needing_a_mapping_is_told_to_import_it_first(tmp_path
     run("discover", log, "--miner", "dfg", "--out", out)
     run("compare", str(weird), "ecommerce.bpmn", "--mapping", str(mapping), "--out",
         str(tmp_path / "compared"), code=0)
+
+
+def test_an_error_quoting_megabytes_is_cut_to_its_start_and_end(tmp_path: Path) -> None:
+    """A CSV whose header gives a 10 MB column name twice was refused with that name
+    quoted twice: an error line of 20,000,094 bytes on stderr. The line keeps its start
+    (file, row, field) and end, and says how much it leaves out."""
+    name = "h" * 1_000_000
+    path = tmp_path / "wide.csv"
+    path.write_text(f"case_id,activity,timestamp,{name},{name}\nc1,A,2026-01-01T10:00:00Z,1,2\n",
+                    encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(path), "--out", str(tmp_path / "l.parquet")])
+    assert result.exit_code == 2
+    assert len(result.output) < 2100
+    assert result.output.startswith(f"error: {path}: row 1: field 'hhh")
+    assert "characters left out ...]" in result.output
+    assert result.output.rstrip().endswith("' appears twice in the header")

@@ -1052,3 +1052,44 @@ def test_a_zendesk_list_where_one_value_is_read_is_quarantined(
     assert listed[["field", "value", "reason", "case"]].values.tolist() == [
         [field, json.dumps(value), LISTED.format(what), "101"]]
     assert "zendesk:101:9001" not in set(result.log[C.EVENT_ID])
+
+
+@pytest.mark.parametrize(("valid_to", "said"), [
+    ("2016-12-31T23:59:60Z", "second 60 or 61 (a leap second"),
+    ("soon", "e.g. 'soon'"),
+])
+def test_a_role_historys_unreadable_end_is_told_without_mapping_advice(
+        tmp_path: Path, valid_to: str, said: str) -> None:
+    """The one `valid_to` of a history whose other periods are open, unreadable, was refused
+    with 'set timestamp_format in a mapping file (--mapping)', which no role history reads,
+    and a leap second without its reason (told for `valid_from`)."""
+    from audit.sources.roles import read_roles
+
+    path = tmp_path / "roles.csv"
+    path.write_text("person,login,role,valid_from,valid_to\n"
+                    "Ann,ann,finance,2026-01-01T00:00:00Z,\n"
+                    f"Bob,bob,finance,2026-01-01T00:00:00Z,{valid_to}\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_roles(path)
+    assert (caught.value.row, caught.value.field) == (3, "valid_to")
+    assert said in caught.value.message
+    assert "mapping" not in caught.value.message.replace("a mapping file does not apply", "")
+    assert "a mapping file does not apply" in caught.value.message or said.startswith("second")
+
+
+def test_an_error_quoting_a_long_value_quotes_its_start(tmp_path: Path) -> None:
+    """A 10 MB cell the error quotes as its example (a role history's only `valid_to`) was
+    written whole to stderr: 10,000,190 bytes of one line. The example is cut, saying how
+    long it is."""
+    from audit.sources.roles import read_roles
+
+    path = tmp_path / "roles.csv"
+    path.write_text("person,login,role,valid_from,valid_to\n"
+                    "Ann,ann,finance,2026-01-01T00:00:00Z,\n"
+                    f"Bob,bob,finance,2026-01-01T00:00:00Z,{'z' * 10_000_000}\n",
+                    encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_roles(path)
+    assert (caught.value.row, caught.value.field) == (3, "valid_to")
+    assert len(caught.value.message) < 1000
+    assert "10,000,000 characters" in caught.value.message

@@ -290,17 +290,26 @@ def parse_timestamps(
         first = int(np.flatnonzero(~empty.to_numpy())[0])
         if reasons[~empty].eq(OUT_OF_RANGE).all():
             raise InputError(
-                f"every value is a {OUT_OF_RANGE}, e.g. {text.iloc[first]!r}", file=file,
-                row=int(rows[first]), field=column)
+                f"every value is a {OUT_OF_RANGE}, e.g. {shown_example(text.iloc[first])}",
+                file=file, row=int(rows[first]), field=column)
         example = str(text.iloc[first])
         advice = UNIX_TIME if _UNIX_TIME.fullmatch(example) else SET_A_FORMAT
         why = str(reasons.iloc[first])
-        if why.startswith(_ZONE_NAME_REASON):  # (the format is right: the zone is not)
-            advice = why
+        if why.startswith(_ZONE_NAME_REASON) or why == LEAP_SECOND:
+            advice = why  # (the format is right: the zone, or the second, is not)
         raise InputError(
-            f"no value could be read as a timestamp in {hint}, e.g. {example!r}; {advice}",
-            file=file, row=int(rows[first]), field=column)
+            f"no value could be read as a timestamp in {hint}, e.g. {shown_example(example)}; "
+            f"{advice}", file=file, row=int(rows[first]), field=column)
     return ParsedTimes(utc, bad, reasons)
+
+
+def shown_example(value: object, limit: int = 80) -> str:
+    """`value` quoted for an error, cut to its first characters where longer than `limit`,
+    saying how long it is: a 10 MB cell quoted whole made a 10 MB line on stderr."""
+    text = str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit - 20]!r}... ({len(text):,} characters)"
 
 
 LEAP_SECOND = ("second 60 or 61 (a leap second, which a timestamp cannot hold, or no time "

@@ -44,7 +44,7 @@ def read_roles(path: Path, *, encoding: str | None = None,
                assume_tz: str | None = None) -> RoleHistory:
     """The role history of a CSV file. Times are ISO 8601; a time without a zone is read in
     `assume_tz` (--assume-tz), and refused without it, as event times are."""
-    from audit.ingest.timestamps import parse_timestamps
+    from audit.ingest.timestamps import SET_A_FORMAT, parse_timestamps
 
     table, ragged = read_csv(path, encoding=encoding)
     frame = table.frame
@@ -74,8 +74,15 @@ def read_roles(path: Path, *, encoding: str | None = None,
             year = pd.to_numeric(text.str.extract(r"^(\d{4,})-", expand=False),
                                  errors="coerce")
             empty |= year.ge(2262).fillna(False).astype(bool)
-        parsed = parse_timestamps(text.mask(empty), rows=rows, file=path, column=column,
-                                  assume_tz=assume_tz)
+        try:
+            parsed = parse_timestamps(text.mask(empty), rows=rows, file=path, column=column,
+                                      assume_tz=assume_tz)
+        except InputError as exc:  # (no mapping file is read for a role history)
+            advice = f"; {SET_A_FORMAT}"
+            if not exc.message.endswith(advice):
+                raise
+            raise exc.again(exc.message.removesuffix(advice) + " (a role history's times are "
+                            "ISO 8601 with a zone: a mapping file does not apply to it)") from exc
         bad = parsed.bad.to_numpy(dtype=bool) & ~empty.to_numpy(dtype=bool)
         if column == "valid_from":
             bad |= empty.to_numpy(dtype=bool)
