@@ -151,3 +151,14 @@ def test_a_json_export_not_utf8_names_the_line_of_the_bad_byte(tmp_path: Path,
         jsontext.read_export(path)
     assert "line 3" in caught.value.message and "0xff" in caught.value.message
     assert caught.value.file == str(path)
+
+
+def test_a_number_too_long_is_told_at_its_line_without_pythons_advice() -> None:
+    """An integer of 5,000 digits was refused with Python's own advice, 'use
+    sys.set_int_max_str_digits() to increase the limit' (no user can), at line 1 wherever it
+    stood: the error names its line and says what the limit is."""
+    with pytest.raises(json.JSONDecodeError) as caught:
+        loads('{\n "a": 1,\n "b": ' + "9" * 5000 + "\n}")
+    assert "sys.set_int_max_str_digits" not in caught.value.msg
+    assert "more than 4300 digits" in caught.value.msg
+    assert caught.value.lineno == 3

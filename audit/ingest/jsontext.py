@@ -52,7 +52,16 @@ def loads(text: str) -> Any:
     except json.JSONDecodeError:
         raise
     except ValueError as exc:  # sys.get_int_max_str_digits(): a number too long
-        raise json.JSONDecodeError(str(exc), text, 0) from exc
+        # (told at the number, without Python's advice to raise the limit, which no user can)
+        found = _LONG_NUMBER.search(text)
+        raise json.JSONDecodeError(
+            f"a number of more than {_DIGITS_READ} digits (longer than an integer is read)",
+            text, found.start() if found else 0) from exc
+
+
+_DIGITS_READ = 4300
+"""Python's limit of digits for reading an integer (sys.get_int_max_str_digits' default)."""
+_LONG_NUMBER = re.compile(rf"-?[0-9]{{{_DIGITS_READ + 1},}}")
 
 
 def read_export(path: Path) -> bytes | str:
