@@ -64,16 +64,28 @@ def _expanded_size(node: yaml.Node) -> int:
 def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     """(data, node tree) of a YAML file; InputError naming file and line on any problem."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:  # (the path is named once, by `file`)
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise InputError(f"cannot read: {reason}", file=path) from exc
+        data = path.read_bytes()
+    except OSError as exc:  # (the path is named once, by `file`)
+        raise InputError(f"cannot read: {exc.strerror or exc}", file=path) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # (Python's message named a position, not a line)
+        from audit.ingest.jsontext import undecodable_at
+
+        bad_line, where = undecodable_at(data, exc)
+        raise InputError(f"not UTF-8 text: {where}", file=path, row=bad_line) from exc
     try:
         node = yaml.compose(text, Loader=_Loader)
         if node is not None and _expanded_size(node) > MAX_NODES:
             raise InputError(f"holds more than {MAX_NODES:,} values once its aliases are "
                              "expanded", file=path)
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
+    except yaml.reader.ReaderError as exc:  # (a character YAML does not allow: a NUL, ...)
+        at = int(exc.position)
+        character = text[at] if at < len(text) else ""
+        shown = f"U+{ord(character):04X}" if character else "a character"
+        raise InputError(f"not valid YAML: {shown} is a character YAML does not allow "
+                         f"({exc.reason})", file=path, row=text.count("\n", 0, at) + 1) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -421,3 +421,26 @@ def test_a_glob_selects_by_codes_and_names_as_documented() -> None:
            "`approver-pays` (SD002)" in index
     assert "`ap*` is AP001-AP005 and also approved-not-paid (EV003) and\n# approver-pays " \
            "(SD002)" in DEFAULT
+
+
+def test_a_policy_holding_a_nul_or_utf16_is_refused_at_its_line_in_one_line(
+        tmp_path: Path) -> None:
+    """A NUL in a policy was refused with YAML's message of two lines ('... not allowed\\n
+    in "<unicode string>", position 247') and no line; a policy saved as UTF-16 with
+    "cannot read: 'utf-8' codec can't decode byte 0xff in position 0". Both name the line."""
+    text = default_policy_path().read_text(encoding="utf-8")
+    nul = tmp_path / "nul.yaml"
+    nul.write_text(text.replace("version: 1", "version: 1\x00", 1), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_policy(nul, known_rules=RULES.known)
+    line = text[:text.index("version: 1")].count("\n") + 1
+    assert caught.value.row == line
+    assert "\n" not in caught.value.message and "<unicode string>" not in caught.value.message
+    assert "U+0000" in caught.value.message
+    wide = tmp_path / "wide.yaml"
+    wide.write_bytes(text.encode("utf-16"))
+    with pytest.raises(InputError) as caught:
+        load_policy(wide, known_rules=RULES.known)
+    assert caught.value.row == 1
+    assert "codec can't decode" not in caught.value.message
+    assert "not UTF-8" in caught.value.message
