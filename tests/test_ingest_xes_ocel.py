@@ -1009,3 +1009,20 @@ def test_ocel_json_not_utf8_names_the_line_of_the_bad_byte(tmp_path: Path) -> No
         read_ocel(path, "order")
     text = path.read_bytes()
     assert caught.value.row == text[:text.index(b"\xff")].count(b"\n") + 1 > 1
+
+
+def test_ocel_relations_to_undefined_objects_name_the_first(tmp_path: Path) -> None:
+    """An event relating to an object the file does not define (a hostile or cut export)
+    was noted only as '1 event-object relations name objects the file does not define':
+    the note names the first such event, its row and the object id, in the singular."""
+    document = json.loads(shared("ocel", "ocel20_example.jsonocel").read_text(encoding="utf-8"))
+    invoices = {o["id"] for o in document["objects"] if o["type"] == "Invoice"}
+    event = next(e for e in document["events"]
+                 if any(r["objectId"] in invoices for r in e["relationships"]))
+    event["relationships"].append({"objectId": "R404", "qualifier": "lost"})
+    row = document["events"].index(event) + 1
+    path = tmp_path / "dangling.jsonocel"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    notes = read_ocel(path, "Invoice").notes
+    assert (f"1 event-object relation names an object the file does not define (the "
+            f"first: event '{event['id']}' (row {row}) relates to 'R404')") in notes

@@ -42,6 +42,7 @@ from audit.ingest.xes import (
     source_line,
     typed_column,
 )
+from audit.words import counted
 
 CASE = "case:concept:name"
 ACTIVITY = "concept:name"
@@ -713,6 +714,7 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
     rows: list[int] = []
     outside = 0
     dangling = 0
+    first_dangling = ""  # (the first event relating to an object the file does not define)
     shadowed: set[str] = set()
     shadowed_objects: set[str] = set()
     first_number: dict[str, int] = {}
@@ -729,6 +731,8 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
             otype = log.object_type.get(oid)
             if otype is None:
                 dangling += 1
+                if not first_dangling:
+                    first_dangling = f"event '{event.eid}' (row {number}) relates to '{oid}'"
             elif otype == chosen:
                 # One row per (event, object): several qualifiers for the pair are joined.
                 qualifiers = related.setdefault(oid, [])
@@ -793,7 +797,9 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
         f"part of these cases"
     ]
     if dangling:
-        notes.append(f"{dangling} event-object relations name objects the file does not define")
+        notes.append(f"{counted(dangling, 'event-object relation')} "
+                     f"{'names an object' if dangling == 1 else 'name objects'} the file does "
+                     f"not define (the first: {first_dangling})")
     if shadowed:
         names = ", ".join(sorted(shadowed))
         notes.append("event attributes named like flattening columns or the object's "
