@@ -413,6 +413,11 @@ class _Source:
         for local, child in _bpmn_children(root):
             ident = child.get("id")
             if local == "process" and ident:
+                if ident in processes:  # (which of them a SOP or `#id` names: a guess)
+                    first, again = source_line(processes[ident]), source_line(child)
+                    raise InputError(f"process id '{ident}' is given to two processes (lines "
+                                     f"{first} and {again}): give each process an id of its "
+                                     "own", file=path, line=again)
                 processes[ident] = child
             elif local in GLOBAL_TASK_TAGS and ident:
                 global_tasks[ident] = child

@@ -554,3 +554,19 @@ def test_importing_conformance_does_not_import_pm4py() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=ROOT, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_two_processes_of_one_id_are_refused_naming_both_lines(tmp_path: Path) -> None:
+    """Two <process> elements of one id (a pool pasted in twice, a hostile model) were
+    read as one of them, unsaid: which one a SOP, or `#id`, names is a guess. The error
+    names the id and both lines."""
+    path = tmp_path / "twice.bpmn"
+    one = ('<process id="p"><startEvent id="s"/><task id="{t}" name="{t}"/><endEvent id="e"/>'
+           '<sequenceFlow id="f1" sourceRef="s" targetRef="{t}"/>'
+           '<sequenceFlow id="f2" sourceRef="{t}" targetRef="e"/></process>')
+    path.write_text(f'<definitions xmlns="{BPMN_NS}">\n{one.format(t="A")}\n'
+                    f'{one.format(t="B")}\n</definitions>', encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_bpmn(path)
+    assert caught.value.file == str(path) and caught.value.row == 3
+    assert "process id 'p' is given to two processes (lines 2 and 3)" in caught.value.message
