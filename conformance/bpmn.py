@@ -952,12 +952,30 @@ class _Reader:
                     if around is not None else "it lies in no named lane, so it gives its "
                     "nodes no role"))
             model.lanes[lane_id] = Lane(lane_id, name, role, process, parent, refs, role_lane)
+            self._note_unknown_refs(lane, lane_id, name)
             self._lane_set_of[lane_id] = outer_set
             for ref in refs:
                 self._lane_of_node.setdefault(ref, []).append(lane_id)
             child_set = _child(lane, "childLaneSet")
             if child_set is not None:
                 self._read_lanes(child_set, process, lane_id, prefix, outer_set)
+
+    def _note_unknown_refs(self, lane: etree._Element, lane_id: str, name: str) -> None:
+        """A note per `flowNodeRef` of `lane` naming no element of its file (a node deleted,
+        an id mistyped): before, passed over unsaid (a mistyped node is then laneless, and
+        told so, but not why)."""
+        document = lane.getroottree()
+        for ref in lane:
+            if not isinstance(ref.tag, str) or local_name(ref.tag) != "flowNodeRef":
+                continue
+            ident = (ref.text or "").strip()
+            if not ident or document.xpath("//*[@id=$ident]", ident=ident):
+                continue
+            line = source_line(ref)
+            at = f" (line {line})" if line is not None else ""
+            called = f" ('{name}')" if name else ""
+            self._note(f"lane '{lane_id}'{called} lists '{ident}'{at}, which is no element "
+                       "of the file: no node takes this lane from it")
 
     def _lane_depth(self, lane_id: str) -> int:
         assert self.model is not None

@@ -570,3 +570,22 @@ def test_two_processes_of_one_id_are_refused_naming_both_lines(tmp_path: Path) -
         read_bpmn(path)
     assert caught.value.file == str(path) and caught.value.row == 3
     assert "process id 'p' is given to two processes (lines 2 and 3)" in caught.value.message
+
+
+def test_a_lane_listing_no_element_of_the_file_is_noted(tmp_path: Path) -> None:
+    """A lane's flowNodeRef naming no element of the file (a node deleted, an id mistyped)
+    was passed over unsaid; the model's notes (`model inspect`) name the lane, the id and
+    its line."""
+    path = tmp_path / "lanes.bpmn"
+    path.write_text(
+        f'<definitions xmlns="{BPMN_NS}"><process id="p">\n'
+        '<laneSet id="ls"><lane id="L1" name="Clerk"><flowNodeRef>A</flowNodeRef>\n'
+        "<flowNodeRef>Task_Gone</flowNodeRef></lane></laneSet>\n"
+        '<startEvent id="s"/><task id="A" name="A"/><endEvent id="e"/>'
+        '<sequenceFlow id="f1" sourceRef="s" targetRef="A"/>'
+        '<sequenceFlow id="f2" sourceRef="A" targetRef="e"/></process></definitions>',
+        encoding="utf-8")
+    model = read_bpmn(path)
+    assert model.tasks["A"].roles == ("Clerk",)
+    assert ("lane 'L1' ('Clerk') lists 'Task_Gone' (line 3), which is no element of the "
+            "file: no node takes this lane from it") in model.notes
