@@ -73,7 +73,7 @@ def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         from audit.ingest.jsontext import undecodable_at
 
         bad_line, where = undecodable_at(data, exc)
-        raise InputError(f"not UTF-8 text: {where}", file=path, row=bad_line) from exc
+        raise InputError(f"not UTF-8 text: {where}", file=path, line=bad_line) from exc
     try:
         node = yaml.compose(text, Loader=_Loader)
         if node is not None and _expanded_size(node) > MAX_NODES:
@@ -85,7 +85,7 @@ def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         character = text[at] if at < len(text) else ""
         shown = f"U+{ord(character):04X}" if character else "a character"
         raise InputError(f"not valid YAML: {shown} is a character YAML does not allow "
-                         f"({exc.reason})", file=path, row=text.count("\n", 0, at) + 1) from exc
+                         f"({exc.reason})", file=path, line=text.count("\n", 0, at) + 1) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

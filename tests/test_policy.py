@@ -435,6 +435,7 @@ def test_a_policy_holding_a_nul_or_utf16_is_refused_at_its_line_in_one_line(
         load_policy(nul, known_rules=RULES.known)
     line = text[:text.index("version: 1")].count("\n") + 1
     assert caught.value.row == line
+    assert f"line {line}:" in str(caught.value)  # (a YAML file's line, not a table's row)
     assert "\n" not in caught.value.message and "<unicode string>" not in caught.value.message
     assert "U+0000" in caught.value.message
     wide = tmp_path / "wide.yaml"
@@ -442,5 +443,6 @@ def test_a_policy_holding_a_nul_or_utf16_is_refused_at_its_line_in_one_line(
     with pytest.raises(InputError) as caught:
         load_policy(wide, known_rules=RULES.known)
     assert caught.value.row == 1
+    assert "line 1:" in str(caught.value)
     assert "codec can't decode" not in caught.value.message
     assert "not UTF-8" in caught.value.message
