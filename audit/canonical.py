@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -592,6 +593,41 @@ def completions(frame: pd.DataFrame) -> pd.DataFrame:
     stated = frame[LIFECYCLE].astype("string").str.strip().str.lower()
     return frame.loc[stated.isna() | stated.eq("complete").fillna(False)].reset_index(
         drop=True)
+
+
+def dated_after(frame: pd.DataFrame, clock: datetime) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Per event of `frame`: whether it is dated after `clock` (an aware time), in one
+    comparison of the time column. An event of no time (NaT) is not after it: the check
+    judges it as it did before the log was cut at the clock."""
+    if not len(frame):
+        return np.zeros(0, dtype=bool)
+    return np.asarray(frame[TIMESTAMP].gt(pd.Timestamp(clock)).to_numpy(dtype=bool),
+                      dtype=bool)
+
+
+def until(frame: pd.DataFrame, clock: datetime) -> tuple[pd.DataFrame, int]:
+    """`frame` as it stood at `clock`: without its events dated after it (`dated_after`),
+    and how many those were. `frame` itself where there are none (no copy of a log of
+    millions of events, e.g. a log wholly before the audit's clock)."""
+    after = dated_after(frame, clock)
+    count = int(np.count_nonzero(after))
+    if not count:
+        return frame, 0
+    return frame.loc[~after].reset_index(drop=True), count
+
+
+def after_clock_told(count: int, clock: datetime, last: datetime | None = None) -> str:
+    """The warning for the events `until` left out of the judgement: "3 events dated after
+    the audit's clock (2026-10-01T00:00:00+00:00; the last 2026-10-08T07:57:58+00:00) were
+    not judged: ..."; `last`: the latest of them, where known."""
+    from audit.words import counted
+
+    latest = f"; the last {last.isoformat()}" if last is not None and count > 1 else ""
+    return (f"{counted(count, 'event', spec=',')} dated after the audit's clock "
+            f"({clock.isoformat()}{latest}) {'was' if count == 1 else 'were'} not judged: "
+            "the audit "
+            "judges the log as it stood at the clock; pass a later --as-of to judge "
+            f"{'it' if count == 1 else 'them'}")
 
 
 def not_completions_told(counts: dict[str, int], done: str = "judged") -> str:

@@ -72,6 +72,10 @@ class CheckRun:
     not_judged: dict[str, int] = field(default_factory=dict)
     """Events the rules did not judge, per `lifecycle:transition` (canonical.not_completions:
     starts, schedules, aborts; an activity's completion stands for it)."""
+    after_clock: int = 0
+    """Of the other events (completions, or stating no transition), those dated after the
+    audit's clock (`result.as_of`), which the rules did not judge: the audit judges the log
+    as it stood at the clock (`canonical.until`). They stay in the import's counts."""
     unrecorded_roles: dict[str, int] = field(default_factory=dict)
     """Events unauthorized-performer (SD004), where selected, would judge but cannot, as
     no role is recorded, per activity label (`sd004_unauthorized_performer.unrecorded_roles`:
@@ -124,7 +128,8 @@ class CheckRun:
             if not isinstance(kept, pd.Series):
                 from audit.rules.facts import channels_of_cases
 
-                kept = channels_of_cases(self.imported.log, self.policy, self.result.as_of)
+                judged, _ = C.until(self.imported.log, self.result.as_of)
+                kept = channels_of_cases(judged, self.policy, self.result.as_of)
             self.memo["case_channels"] = kept
         return cast(pd.Series, kept)
 
@@ -500,9 +505,9 @@ class CheckRun:
                       if c in CURRENCIES and tolerance >= 10.0 ** -minor_units(c) - 1e-12)
 
     def warnings(self) -> list[str]:
-        """What the auditor must know to read the findings right: the audit's clock before
-        the log's last event (a policy's pinned as_of, e.g. the bundled one, which matches
-        the bundled sample, on a later log), where events after it are judged as of it.
+        """What the auditor must know to read the findings right: the events dated after
+        the audit's clock (a policy's pinned as_of, e.g. the bundled one, which matches the
+        bundled sample, on a later log; or --as-of a period's end), which were not judged.
         Computed once per finished run (the console, the manifest of findings.json and the
         HTML report each ask; the typo and currency checks read the whole log: 0.07 s at
         100k cases, each time); a copy is returned."""
@@ -512,14 +517,10 @@ class CheckRun:
 
     def _warnings(self) -> list[str]:
         out = []
-        log = self.imported.log
-        if len(log):
-            last = log[C.TIMESTAMP].max()
-            if last == last and last > self.result.as_of:  # (NaT compares false)
-                out.append(f"the audit's clock ({self.result.as_of.isoformat()}) is before "
-                           f"the log's last event ({last.isoformat()}): time-dependent rules "
-                           "judge as of the clock; set as_of in the policy (or leave it out "
-                           "to use the time of the run) or pass --as-of")
+        if self.after_clock:
+            last = self.imported.log[C.TIMESTAMP].max()
+            out.append(C.after_clock_told(self.after_clock, self.result.as_of,
+                                          None if pd.isna(last) else last))
         if self.not_judged:
             out.append(C.not_completions_told(self.not_judged))
         if self.unrecorded_roles:
@@ -829,6 +830,10 @@ class CheckRun:
         return {
             "cases": self.result.cases,
             "events": self.result.events,
+            # Events dated after the audit's clock (completions: a start is counted in
+            # not_completions' warning instead), which the rules did not judge: the audit
+            # judges the log as it stood at the clock. Not in `events`, still in `imported`.
+            "events_after_clock": self.after_clock,
             "read": self.imported.read,
             "imported": self.imported.imported,
             "quarantined": self.imported.quarantined,
@@ -1281,6 +1286,9 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
     # events stating no transition) are judged; the others are counted and told.
     not_judged = C.not_completions(imported.log)
     judged = C.completions(imported.log) if not_judged else imported.log
+    # The audit judges the log as it stood at its clock: the events dated after it are
+    # left out of every rule and of conformance, counted and told (no copy where none is).
+    judged, after_clock = C.until(judged, clock)
     described = engine.describe()
     if engine.name == "dask":
         from audit.engines.dask_engine import run_rules_dask
@@ -1300,7 +1308,8 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
                if (record := import_record(path)) is not None}
     run = CheckRun(imported=imported, policy=policy, result=result, started=started,
                    finished=datetime.now(UTC), inputs=list(sources), command=list(sys.argv),
-                   engine=described, not_judged=not_judged, unrecorded_roles=unrecorded,
+                   engine=described, not_judged=not_judged, after_clock=after_clock,
+                   unrecorded_roles=unrecorded,
                    unrecorded_nobody=nobody,
                    sop_warnings=list(policy.warnings), imported_earlier=earlier,
                    as_of_source=("--as-of" if as_of is not None

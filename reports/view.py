@@ -740,6 +740,9 @@ def _metrics(summary: dict[str, Any]) -> list[Metric]:
     return [
         Metric("cases", "Refund cases", cases, f"{cases:,}"),
         Metric("events", "Events", int(summary["events"]), f"{summary['events']:,}"),
+        Metric("events_after_clock", "Events dated after the clock, not judged",
+               int(summary.get("events_after_clock", 0)),
+               f"{summary.get('events_after_clock', 0):,}"),
         Metric("read", "Rows read", int(summary["read"]), f"{summary['read']:,}"),
         Metric("imported", "Rows imported", int(summary["imported"]),
                f"{summary['imported']:,}"),

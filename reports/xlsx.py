@@ -482,6 +482,8 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
         ("Policy sha256", manifest["policy"]["sha256"] or ""),
         ("Cases", cases),
         ("Events", summary["events"]),
+        # (judged as the log stood at the clock: the events after it are counted, not judged)
+        ("Events dated after the clock, not judged", summary.get("events_after_clock", 0)),
         ("Rows read", summary["read"]),
         ("Rows imported", summary["imported"]),
         ("Rows quarantined", summary["quarantined"]),

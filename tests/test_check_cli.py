@@ -244,29 +244,36 @@ def test_rules_explain_and_policy_commands(tmp_path: Path) -> None:
 
 def test_a_log_past_the_audits_clock_is_warned_of(tmp_path: Path) -> None:
     """The bundled policy's clock (2026-10-15) on a log that goes on to November: the
-    approved-not-paid rule judged as of October, silently. The run warns on the console, in
-    the manifest and in the report."""
+    events after the clock are not judged (the audit judges the log as it stood at the
+    clock; before, they were judged and the warning said the rules judged as of the clock).
+    The run warns on the console, in the manifest and in the report; a later --as-of judges
+    them, without a warning."""
     log = tmp_path / "late.csv"
     log.write_text("case:concept:name,concept:name,time:timestamp,org:resource,org:role,"
                    "refund:channel\n"
-                   "L1,Receive refund request,2026-10-30T09:00:00Z,Ann,Customer service,"
+                   "L1,Receive refund request,2026-10-10T09:00:00Z,Ann,Customer service,"
                    "ecommerce\n"
-                   "L1,Approve refund,2026-11-02T09:00:00Z,Bob,Supervisor,ecommerce\n",
+                   "L1,Approve refund,2026-10-30T09:00:00Z,Bob,Supervisor,ecommerce\n"
+                   "L1,Close ticket,2026-11-02T09:00:00Z,Ann,Customer service,ecommerce\n",
                    encoding="utf-8")
     result = run("check", str(log), "--out", str(tmp_path / "out"), "--fail-on", "never",
                  code=0)
-    warning = ("the audit's clock (2026-10-15T00:00:00+00:00) is before the log's last event "
-               "(2026-11-02T09:00:00+00:00)")
-    assert f"warning: {warning}" in result.output
+    warning = ("2 events dated after the audit's clock (2026-10-15T00:00:00+00:00; the last "
+               "2026-11-02T09:00:00+00:00) were not judged: the audit judges the log as it "
+               "stood at the clock; pass a later --as-of to judge them")
+    assert f"warning: {warning}" in " ".join(result.output.split())
+    assert result.output.startswith("audited 1 case, 1 event (read 3 = imported 3 ")
     document = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
-    assert document["manifest"]["warnings"][0].startswith(warning)
+    assert document["manifest"]["warnings"][0] == warning
+    assert document["summary"]["events_after_clock"] == 2
     import html
 
-    assert warning in html.unescape((tmp_path / "out" / "report.html").read_text(
-        encoding="utf-8"))
+    assert warning in " ".join(html.unescape((tmp_path / "out" / "report.html").read_text(
+        encoding="utf-8")).split())
     result = run("check", str(log), "--out", str(tmp_path / "now"), "--as-of",
                  "2026-12-01T00:00:00Z", "--fail-on", "never", code=0)
     assert "warning" not in result.output
+    assert result.output.startswith("audited 1 case, 3 events")
 
 
 def test_a_policy_role_no_event_records_and_no_lane_holds_is_warned_of(

@@ -10,6 +10,7 @@ import copy
 import json
 import logging
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +210,31 @@ def test_waivers_overrides_and_precedence_equal_local(sample: Path, cluster: Any
     assert statuses == ["used", "used", "expired", "never matched"]
     severities = {f.rule: f.severity for f in remote.result.findings}
     assert severities["EV005"] == "critical" and severities["CF003"] == "info"
+
+
+def test_a_clock_inside_the_log_cuts_it_alike_on_both_engines(sample: Path, cluster: Any,
+                                                              local_run: CheckRun) -> None:
+    """With the clock inside the log, both engines judge the log as it stood at the clock
+    (the one cut, run_check_log's): the same findings, summary and count of the events
+    after it, none of which is judged (no finding is dated after the clock)."""
+    clock = datetime(2026, 9, 1, tzinfo=UTC)
+    log = [sample / "canonical.csv"]
+    local = run_check(log, default_policy_path(), as_of=clock)
+    spec = EngineSpec("dask", scheduler=cluster.scheduler_address, partitions=5)
+    remote = run_check(log, default_policy_path(), as_of=clock, engine=spec)
+    assert [f.as_dict() for f in remote.result.findings] == [
+        f.as_dict() for f in local.result.findings]
+    assert plain_summary(remote) == plain_summary(local)
+    after = plain_summary(local)["events_after_clock"]
+    times = import_sources([(log[0], None)]).log[C.TIMESTAMP]
+    assert after == int((times > pd.Timestamp(clock)).sum()) > 0
+    assert local.result.events == remote.result.events == len(times) - after
+    assert all(f.timestamp <= clock.isoformat() for f in remote.result.findings)
+    assert remote.warnings() == local.warnings()
+    assert remote.warnings()[0].startswith(f"{after:,} events dated after the audit's clock")
+    # (and fewer findings than at the policy's clock, after every event)
+    assert plain_summary(local_run)["events_after_clock"] == 0
+    assert len(local.result.findings) < len(local_run.result.findings)
 
 
 def test_only_cross_case_rules_without_conformance(sample: Path, cluster: Any,

@@ -31,7 +31,8 @@ class ApprovedNotPaid(Rule):
 
     Options:
     `grace.approved_not_paid` (default 5d); the as-of time is `as_of` in the policy or
-    `--as-of`, else the time of the run. The message tells the wait in days, hours,
+    `--as-of`, else the time of the run; `check` judges the log as it stood then (a payout
+    dated after it is not yet made). The message tells the wait in days, hours,
     minutes and seconds ("approved on 2026-09-30 12:56:06 UTC, still not paid after 14d
     11h 3m 54s"); the evidence keeps it as pandas writes it (`waiting`, "14 days
     11:03:54"), and the approval's time in ISO 8601.

@@ -42,7 +42,9 @@ class SlaBreach(Rule):
     24 hours across a DST change too, not a calendar day of some zone (14 days and 30
     minutes on a Berlin clock over the spring change is 13 days 23.5 hours, within the
     SLA). An open request is measured to `as_of` in the
-    policy or `--as-of` (default: the time of the run); a rejection overturned by a later
+    policy or `--as-of` (default: the time of the run); `check` judges the log as it stood
+    then, so a payout dated after the clock is not yet made: the request is open at the
+    clock (and a breach only if its SLA ran out by then); a rejection overturned by a later
     approval ends no episode. A close, a rejection or a payout before a request does not
     answer it (a close or a rejection at the same time as a request ends its episode); a
     payout after a close with no request since answers the request the close ended. An

@@ -50,7 +50,8 @@ class StageOverdue(Rule):
     first-approval, last-approval, payout, close, in this order (a stage's `to` is a later
     point than its `from`; the policy is refused otherwise). A limit is elapsed time, as
     `sla-breach` measures it (a day is 24 hours, across a DST change too); a stage still
-    open is measured to `as_of` in the policy or `--as-of`. A finding's time is when its
+    open is measured to `as_of` in the policy or `--as-of` (`check` judges the log as it
+    stood then: an event dated after the clock ends no stage). A finding's time is when its
     late stage that ended first ended (for a stage still open, when its limit ran out); its
     evidence lists each late stage with its points, times and limit (a stage still open
     has no end and the as-of time as `open_at`; `took` and `limit` as pandas writes them,
