@@ -45,19 +45,21 @@ def test_elapsed_is_pandas_subtraction_or_microseconds_where_nanoseconds_overflo
 
 def test_check_and_discover_judge_times_centuries_apart(tmp_path: Path) -> None:
     """Before, approved-not-paid, sla-breach and stage-overdue crashed (OverflowError, exit
-    code 2), the DFG drew the 583-year step as -569d, and discover crashed with a traceback."""
+    code 2), the DFG drew the 583-year step as -569d, and discover crashed with a traceback.
+    (The clock after the log's last event, 2261-01-02: check judges the log as it stood at
+    its clock.)"""
     log = tmp_path / "span.csv"
     log.write_text(LOG, encoding="utf-8")
     out = tmp_path / "check"
     result = CliRunner().invoke(main, ["check", str(log), "--out", str(out), "--as-of",
-                                       "2026-10-15T00:00:00Z", "--format",
+                                       "2261-06-01T00:00:00Z", "--format",
                                        "json,graphs"])
     assert result.exit_code == 1, (result.output, result.exception)
     report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     assert report["errors"] == []
     by_rule = {(f["rule"], f["case_id"]): f for f in report["findings"]}
     assert by_rule[("SL001", "wide")]["evidence"]["took"] == f"{WIDE_DAYS} days 00:00:00"
-    waited = (pd.Timestamp("2026-10-15", tz="UTC").as_unit("us")
+    waited = (pd.Timestamp("2261-06-01", tz="UTC").as_unit("us")
               - pd.Timestamp("1700-01-02", tz="UTC").as_unit("us"))
     assert by_rule[("EV003", "old")]["evidence"]["waiting"] == str(waited)
     dfg = (out / "dfg.svg").read_text(encoding="utf-8")
