@@ -1289,6 +1289,19 @@ def _run_check(sources: list[Path], policy: Path, as_of: str | None,
                      mapping=columns, encoding=encoding, object_type=object_type)
 
 
+def clock_line(run: Any) -> str:
+    """The console's line naming the audit's clock and where it came from: `--as-of`, the
+    policy's as_of (with the policy's file name), or the time of the run."""
+    if run.as_of_source == "--as-of":
+        source = "--as-of"
+    elif run.as_of_source == "policy":
+        name = Path(run.policy.source).name if run.policy.source else ""
+        source = "the policy's as_of" + (f", {name}" if name else "")
+    else:
+        source = "the time of the run"
+    return f"clock: {run.result.as_of.isoformat()} ({source})"
+
+
 def _check_summary(run: Any) -> list[str]:
     from audit.currency import shown
     from audit.ingest import dropped_text, left_out_text
@@ -1307,6 +1320,7 @@ def _check_summary(run: Any) -> list[str]:
            "findings)" if summary.get("quarantined_in_cases_with_findings") else "")
         + dropped_text(summary["duplicates_dropped"])
         + (f", {left_out_text(summary['left_out'])}" if summary["left_out"] else "") + ")",
+        clock_line(run),
         f"findings: {summary['findings']} in {counted(summary['cases_with_findings'], 'case')}"
         + (f" ({severities})" if severities else "")
         + f"; waived {summary['waived']}; money at risk: {money}",

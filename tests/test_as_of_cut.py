@@ -207,3 +207,24 @@ def test_a_log_wholly_before_the_clock_is_judged_without_a_copy() -> None:
     assert after == 1 and len(judged) == 2 and judged[C.TIMESTAMP].isna().sum() == 1
     assert C.dated_after(frame.iloc[:0], clock).tolist() == []
 
+
+def test_the_console_names_the_clock_and_where_it_came_from(log: Path,
+                                                            tmp_path: Path) -> None:
+    """The console never said which clock the run judged by (the bundled policy's pinned
+    2026-10-15 showed only as a warning's date): one line names it and its source, --as-of,
+    the policy's as_of (by the policy's file name) or the time of the run."""
+    done, _ = check(log, tmp_path / "given", "--as-of", "2026-10-01T02:00:00+02:00",
+                    "--format", "json")
+    lines = done.output.splitlines()
+    assert [line for line in lines if line.startswith("clock: ")] == [
+        "clock: 2026-10-01T00:00:00+00:00 (--as-of)"]
+    assert lines[1] == "clock: 2026-10-01T00:00:00+00:00 (--as-of)"
+    done, _ = check(log, tmp_path / "pinned", "--format", "json")
+    assert ("clock: 2026-10-15T00:00:00+00:00 (the policy's as_of, policy.default.yaml)"
+            in done.output.splitlines())
+    policy = tmp_path / "mine.yaml"
+    made = CliRunner().invoke(main, ["policy", "init", str(policy)])
+    assert made.exit_code == 0, made.output
+    done, document = check(log, tmp_path / "now", "--policy", str(policy), "--format", "json")
+    assert (f"clock: {document['manifest']['as_of']} (the time of the run)"
+            in done.output.splitlines())
