@@ -249,7 +249,7 @@ class CheckRun:
         and the approval it stands for is missing: this says which label it looks like."""
         import difflib
 
-        log = self.imported.log
+        log = self.log_at_clock()
         mapped = list(self.policy.activities)
         if not len(log) or not mapped:
             return {}
@@ -286,7 +286,7 @@ class CheckRun:
             for control, allowed in roles.items():
                 for role in allowed:
                     named.setdefault(role, []).append(f"{head}.{control}")
-        log = self.imported.log
+        log = self.log_at_clock()
         if not named or not len(log) or C.ROLE not in log.columns:
             return {}
         recorded = log[C.ROLE].dropna().unique()
@@ -324,7 +324,7 @@ class CheckRun:
         word)."""
         if not any(rule.code == "AP003" for rule in self.result.rules):
             return {}
-        log = self.imported.log
+        log = self.log_at_clock()
         labels = self.policy.labels_for("request", "pay")
         if not len(log) or not labels:
             return {}
@@ -345,7 +345,7 @@ class CheckRun:
         request or the charge."""
         if not self._ran_of(_NEED_A_CURRENCY):
             return 0
-        log = self.imported.log
+        log = self.log_at_clock()
         labels = self.policy.labels_for("request", "pay")
         if not len(log) or not labels:
             return 0
@@ -370,7 +370,7 @@ class CheckRun:
         judged by none of them (but for a '*' SOP), and the count said nothing of it. After
         correlation every event states a channel (its export's, by the sources config): the
         candidates (the cases of an event stating none) are nearly always none."""
-        log = self.imported.log
+        log = self.log_at_clock()
         if not len(log):
             return 0
         if C.CHANNEL not in log.columns:
@@ -423,7 +423,7 @@ class CheckRun:
         and missing-second-approval (against a threshold) weigh it."""
         if not any(rule.code in ("EV004", "AP005") for rule in self.result.rules):
             return 0
-        log = self.imported.log
+        log = self.log_at_clock()
         pay = self.policy.labels_for("pay")
         ticket = self.policy.labels_for("request", "approve", "second-approve")
         if not len(log) or not pay or not ticket:
@@ -453,7 +453,7 @@ class CheckRun:
         captured (a charge with no purchase at all is no-prior-purchase's)."""
         if not any(rule.code == "EV005" for rule in self.result.rules):
             return 0
-        log = self.imported.log
+        log = self.log_at_clock()
         pay, buy = self.policy.labels_for("pay"), self.policy.labels_for("purchase")
         if not len(log) or not pay or not buy:
             return 0
@@ -496,13 +496,24 @@ class CheckRun:
                                         for rule in self.result.rules
                                         for option in rule.options):
             return []
-        log = self.imported.log
+        log = self.log_at_clock()
         if not len(log) or C.CURRENCY not in log.columns:
             return []
         stated = log.loc[log[C.AMOUNT].notna().to_numpy(dtype=bool), C.CURRENCY]
         codes = {str(c) for c in pd.unique(stated.dropna().astype(object))}
         return sorted(c for c in codes
                       if c in CURRENCIES and tolerance >= 10.0 ** -minor_units(c) - 1e-12)
+
+    def log_at_clock(self) -> pd.DataFrame:
+        """The log as it stood at the audit's clock, which the warnings on what the rules
+        could not judge read: the imported log, without the events dated after the clock
+        where the rules judged some not (`after_clock`: a copy, kept while the warnings are
+        computed), else the imported log itself."""
+        if not self.after_clock:
+            return self.imported.log
+        if "log_at_clock" not in self.memo:
+            self.memo["log_at_clock"] = C.until(self.imported.log, self.result.as_of)[0]
+        return cast(pd.DataFrame, self.memo["log_at_clock"])
 
     def warnings(self) -> list[str]:
         """What the auditor must know to read the findings right: the events dated after
@@ -513,6 +524,7 @@ class CheckRun:
         100k cases, each time); a copy is returned."""
         if "warnings" not in self.memo:
             self.memo["warnings"] = self._warnings()
+            self.memo.pop("log_at_clock", None)  # (a copy of the log: not kept for reports)
         return list(self.memo["warnings"])
 
     def _warnings(self) -> list[str]:
@@ -629,7 +641,7 @@ class CheckRun:
         """Why the conformance rules, which ran, aligned no case: a case is aligned on its
         channel's SOP by its events whose label the policy maps to an SOP task, so either no
         event's label is such a task, or no case holding one has an SOP for its channel."""
-        log = self.imported.log
+        log = self.log_at_clock()
         start = ("conformance judged no case: a case is aligned on its channel's SOP by its "
                  "events whose label is an SOP task as the policy maps labels "
                  "(activities.<label>.sop_task); ")

@@ -228,3 +228,26 @@ def test_the_console_names_the_clock_and_where_it_came_from(log: Path,
     done, document = check(log, tmp_path / "now", "--policy", str(policy), "--format", "json")
     assert (f"clock: {document['manifest']['as_of']} (the time of the run)"
             in done.output.splitlines())
+
+
+def test_the_warnings_on_what_the_rules_could_not_judge_read_the_log_at_the_clock(
+        tmp_path: Path) -> None:
+    """A case wholly after the clock stating no channel is no case of the audit: no warning
+    that the rules judged no case of no channel ('1 case of 1 states no channel': a case
+    more than the audit's). At a later clock it is judged, and warned of."""
+    log = tmp_path / "log.csv"
+    log.write_text("case:concept:name,concept:name,time:timestamp,org:resource,org:role,"
+                   "refund:channel\n"
+                   "K1,Receive refund request,2026-09-10T09:00:00Z,Anna,customer-service,"
+                   "ecommerce\n"
+                   "K2,Receive refund request,2026-10-10T09:00:00Z,Anna,customer-service,\n",
+                   encoding="utf-8")
+    clock = "2026-10-01T00:00:00Z"
+    _, document = check(log, tmp_path / "oct1", "--as-of", clock, "--format", "json")
+    assert document["summary"]["cases"] == 1
+    assert [w for w in document["manifest"]["warnings"] if "no channel" in w] == []
+    _, document = check(log, tmp_path / "nov", "--as-of", "2026-11-01T00:00:00Z",
+                        "--format", "json")
+    assert document["summary"]["cases"] == 2
+    told = [w for w in document["manifest"]["warnings"] if "no channel" in w]
+    assert len(told) == 1 and told[0].startswith("1 case of 2 states no channel")
