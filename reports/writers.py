@@ -46,12 +46,14 @@ def _record(finding: Finding) -> dict[str, Any]:
 
 
 def findings_document(run: CheckRun) -> dict[str, Any]:
-    """The content of findings.json: manifest, summary, findings, errors."""
+    """The content of findings.json: manifest, summary, findings, suppressed, errors."""
     run.finding_channels()  # (each finding's channel set, where not yet: once per run)
     return {
         "manifest": run.manifest(),
         "summary": run.summary(),
         "findings": [f.as_dict() for f in run.result.findings],
+        # (the findings precedence suppressed: counted in summary.suppressed_by_precedence)
+        "suppressed": list(run.result.suppressed_findings),
         "errors": _errors(run),
     }
 
@@ -114,6 +116,14 @@ def write_json(run: CheckRun, out: Path) -> Path:
             lines = [encode(f) for f in findings[start:start + _JSON_BLOCK]]
             handle.write((b"\n    " if start == 0 else b",\n    ") + b",\n    ".join(lines))
         handle.write(b"\n  ],\n" if findings else b"],\n")
+        # The findings precedence suppressed (a few percent of the findings): one a line.
+        suppressed = run.result.suppressed_findings
+        handle.write(b'  "suppressed": [')
+        if suppressed:
+            handle.write(b"\n    " + ",\n    ".join(
+                json.dumps(entry, ensure_ascii=False) for entry in suppressed).encode("utf-8")
+                + b"\n  ")
+        handle.write(b"],\n")
         handle.write(f'  "errors": {tail}\n}}\n'.encode())
     return path
 

@@ -181,7 +181,8 @@ def test_manifest_digests_are_of_the_inputs_as_read(sample: Path, tmp_path: Path
 def test_findings_json_holds_manifest_summary_findings(sample: Path, tmp_path: Path) -> None:
     run("check", str(sample), "--out", str(tmp_path), "--fail-on", "never", code=0)
     document = json.loads((tmp_path / "findings.json").read_text())
-    assert set(document) == {"manifest", "summary", "findings", "errors"}
+    assert list(document) == ["manifest", "summary", "findings", "suppressed", "errors"]
+    assert len(document["suppressed"]) == document["summary"]["suppressed_by_precedence"]
     manifest, summary = document["manifest"], document["summary"]
     assert manifest["inputs"][0]["read"] == summary["read"] == len(pd.read_csv(sample))
     assert len(manifest["inputs"][0]["sha256"]) == 64 and len(manifest["policy"]["sha256"]) == 64
@@ -385,8 +386,12 @@ def test_findings_json_is_the_document_one_finding_per_line(sample: Path, tmp_pa
                                      default=str))
     document = json.loads(text)
     assert document == expected and list(document) == list(expected)
-    finding_lines = [line for line in text.splitlines() if line.startswith('    {"rule"')]
+    finding_lines = [line for line in text.splitlines() if line.startswith('    {"rule":"')]
     assert len(finding_lines) == len(expected["findings"])
+    # The findings precedence suppressed, one a line too (the sample has some).
+    suppressed_lines = [line for line in text.splitlines()
+                        if line.startswith('    {"rule": "')]
+    assert len(suppressed_lines) == len(expected["suppressed"]) == checked.result.suppressed > 0
 
 
 def test_findings_json_lines_are_each_findings_value_strict_and_the_same_in_blocks(

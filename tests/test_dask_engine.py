@@ -85,6 +85,9 @@ def test_dask_findings_equal_local(sample: Path, cluster: Any, local_run: CheckR
     assert sorted(f["fingerprint"] for f in remote) == sorted(f["fingerprint"] for f in local)
     assert run.result.errors == local_run.result.errors == []
     assert run.result.suppressed == local_run.result.suppressed > 0
+    # (the suppressed findings listed alike: findings.json's `suppressed`)
+    assert run.result.suppressed_findings == local_run.result.suppressed_findings
+    assert len(run.result.suppressed_findings) == run.result.suppressed
     assert plain_summary(run) == plain_summary(local_run)
     assert set(plain_summary(run)["conformance"]) == {"ecommerce", "offline", "subscription"}
     ours = run.result.extra["conformance_result"]
@@ -206,6 +209,7 @@ def test_waivers_overrides_and_precedence_equal_local(sample: Path, cluster: Any
     assert [f.as_dict() for f in remote.result.findings] == [
         f.as_dict() for f in local.result.findings]
     assert plain_summary(remote) == plain_summary(local)
+    assert remote.result.suppressed_findings == local.result.suppressed_findings
     statuses = [w["status"] for w in plain_summary(remote)["waivers"]]
     assert statuses == ["used", "used", "expired", "never matched"]
     severities = {f.rule: f.severity for f in remote.result.findings}

@@ -349,8 +349,9 @@ def _combine_side(parts: Sequence[PartitionResult]) -> dict[str, object]:
 
 
 def _finish(rules: Sequence[Rule], ruleset: RuleSet, policy: Policy, as_of: datetime,
-            parts: Sequence[PartitionResult]) -> tuple[list[Finding], list[RuleError],
-                                                       list[WaiverStatus], int]:
+            parts: Sequence[PartitionResult],
+            suppressed_out: list[dict[str, str]] | None = None
+            ) -> tuple[list[Finding], list[RuleError], list[WaiverStatus], int]:
     """Severity overrides, precedences, waivers and the sort, as run_rules applies them."""
     overrides = _severity_overrides(ruleset, policy)
     findings: list[Finding] = []
@@ -365,7 +366,8 @@ def _finish(rules: Sequence[Rule], ruleset: RuleSet, policy: Policy, as_of: date
                 finding.severity = overrides.get(rule.code, finding.severity)
                 findings.append(finding)
 
-    kept, statuses, suppressed = finish_findings(findings, rules, ruleset, policy, as_of)
+    kept, statuses, suppressed = finish_findings(findings, rules, ruleset, policy, as_of,
+                                                 suppressed_out=suppressed_out)
     return kept, errors, statuses, suppressed
 
 
@@ -716,12 +718,15 @@ def run_rules_dask(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *, as_of
             extra["conformance"] = combined.summary()
             extra["conformance_result"] = combined
     extra.update(_combine_side(results))
-    findings, errors, statuses, suppressed = _finish(rules, ruleset, policy, as_of, results)
+    listed: list[dict[str, str]] = []
+    findings, errors, statuses, suppressed = _finish(rules, ruleset, policy, as_of, results,
+                                                     listed)
     result = AuditResult(findings=findings, errors=errors, waivers=statuses, rules=rules,
                          suppressed=suppressed, as_of=as_of,
                          cases=sum(r.cases for r in results),
                          events=sum(r.events for r in results), extra=extra,
-                         severities=_severity_overrides(ruleset, policy))
+                         severities=_severity_overrides(ruleset, policy),
+                         suppressed_findings=listed)
     return result, engine
 
 

@@ -82,6 +82,10 @@ class AuditResult:
     extra: dict[str, object] = field(default_factory=dict)
     severities: dict[str, str] = field(default_factory=dict)
     """The policy's severity overrides by rule code (`severity:`), which its findings got."""
+    suppressed_findings: list[dict[str, str]] = field(default_factory=list)
+    """The `suppressed` findings, each {rule, case, fingerprint, suppressed_by} (the code of
+    the rule whose kept finding on the case, or the episode, explains it), by case and rule
+    (`finish_findings`)."""
 
     def severity_of(self, rule: Rule) -> str:
         """The severity `rule`'s findings have in this run: the policy's, else its own."""
@@ -204,7 +208,8 @@ _case, _rule = operator.attrgetter("case_id"), operator.attrgetter("rule")
 
 
 def _precedences(findings: list[Finding], rules: Sequence[Rule],
-                 waived: list[bool] | None = None) -> list[Finding]:
+                 waived: list[bool] | None = None,
+                 dropped: list[tuple[Finding, str]] | None = None) -> list[Finding]:
     """The findings no KEPT, open finding of another rule on their case suppresses, in
     their order.
 
@@ -216,7 +221,9 @@ def _precedences(findings: list[Finding], rules: Sequence[Rule],
     (the same first event, the request). The rules' names are judged in an order where every
     suppressor comes before the names it suppresses (the precedences form no cycle;
     `graphlib` refuses one); per name, a set intersection per finding with the names kept
-    open on its case (or its episode) so far."""
+    open on its case (or its episode) so far. `dropped`, where given, gets each finding
+    suppressed with the name of the rule that suppresses it (of several, the first by
+    name)."""
     names = {r.name for r in rules}
     episodic = {r.name for r in rules if r.per_request}
     suppressors: dict[str, frozenset[str]] = {
@@ -243,10 +250,14 @@ def _precedences(findings: list[Finding], rules: Sequence[Rule],
             present = kept_names.get(case)
             if present is not None and not by_case.isdisjoint(present):
                 keep[k] = False
+                if dropped is not None:
+                    dropped.append((finding, min(by_case & present)))
                 continue
             episode = (case, finding.event_ids[0] if finding.event_ids else "")
             if by_episode and not by_episode.isdisjoint(kept_in_episode.get(episode, ())):
                 keep[k] = False
+                if dropped is not None:
+                    dropped.append((finding, min(by_episode & kept_in_episode[episode])))
                 continue
             if waived is not None and waived[k]:
                 continue
@@ -260,11 +271,13 @@ def _precedences(findings: list[Finding], rules: Sequence[Rule],
 
 
 def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: RuleSet,
-                    policy: Policy, as_of: datetime
+                    policy: Policy, as_of: datetime, *,
+                    suppressed_out: list[dict[str, str]] | None = None
                     ) -> tuple[list[Finding], list[WaiverStatus], int]:
     """Precedences (a finding another rule's kept, unwaived finding on the same case
     suppresses is dropped), waivers, and the sort by case and rule: (kept findings, waiver
-    statuses, suppressed count). Shared by the local engine and the Dask engine's client."""
+    statuses, suppressed count). Shared by the local engine and the Dask engine's client.
+    `suppressed_out`, where given, gets the findings suppressed (`suppressed_list`)."""
     ran = frozenset(r.code for r in rules)
     statuses = [WaiverStatus(w, codes=frozenset(r.code for r in ruleset.resolve(w.rule)),
                              expired=w.expires < as_of.date()) for w in policy.waivers]
@@ -276,8 +289,11 @@ def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: Rul
     live = [status for status in statuses if not status.expired]
     waived = ([any(status.matches(finding) for status in live) for finding in findings]
               if live else None)
-    kept = _precedences(findings, rules, waived)
+    dropped: list[tuple[Finding, str]] | None = [] if suppressed_out is not None else None
+    kept = _precedences(findings, rules, waived, dropped)
     suppressed = len(findings) - len(kept)
+    if suppressed_out is not None and dropped:
+        suppressed_out.extend(suppressed_list(dropped, rules))
     for finding in kept:
         for status in statuses:
             if status.expired or not status.matches(finding):
@@ -296,6 +312,18 @@ def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: Rul
     kept.sort(key=_rule)
     kept.sort(key=_case)
     return kept, statuses, suppressed
+
+
+def suppressed_list(dropped: list[tuple[Finding, str]], rules: Sequence[Rule]
+                    ) -> list[dict[str, str]]:
+    """The findings precedence dropped, each {rule, case, fingerprint, suppressed_by: the
+    suppressing rule's code}, by case, rule and fingerprint (as findings.json lists them:
+    the same for the same findings, whatever the engine)."""
+    code_of = {r.name: r.code for r in rules}
+    out = [{"rule": f.rule, "case": f.case_id, "fingerprint": f.fingerprint,
+            "suppressed_by": code_of.get(by, by)} for f, by in dropped]
+    out.sort(key=lambda e: (e["case"], e["rule"], e["fingerprint"]))
+    return out
 
 
 def side_facts(facts: CaseFacts, rules: Sequence[Rule],
@@ -347,7 +375,9 @@ def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
     findings = [f for i in range(len(rules)) for f in outcomes[i][0]]
     errors = [e for i in range(len(rules)) if (e := outcomes[i][1]) is not None]
 
-    kept, statuses, suppressed = finish_findings(findings, rules, ruleset, policy, as_of)
+    listed: list[dict[str, str]] = []
+    kept, statuses, suppressed = finish_findings(findings, rules, ruleset, policy, as_of,
+                                                 suppressed_out=listed)
     extra: dict[str, object] = side_facts(facts, rules, {e.rule for e in errors})
     if facts.conformance_computed:
         extra["conformance"] = facts.conformance.summary()
@@ -355,4 +385,5 @@ def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
         extra["conformance_result"] = facts.conformance
     return AuditResult(findings=kept, errors=errors, waivers=statuses, rules=rules,
                        suppressed=suppressed, as_of=as_of, cases=facts.n_cases,
-                       events=facts.n_events, extra=extra, severities=overrides)
+                       events=facts.n_events, extra=extra, severities=overrides,
+                       suppressed_findings=listed)
