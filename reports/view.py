@@ -669,14 +669,19 @@ def cases_by_channel(run: CheckRun) -> Counter[str]:
     """How many cases each channel has: a case's channel is the one the rules judged it by
     (`CheckRun.case_channels`: its ticket's, else the first its events state by time),
     "unknown" where none of its events states one, or where the rules judged none of its
-    events (a case of started activities only). Before, the first channel its events
+    events (a case of started activities only; not a case whose every event is dated
+    after the audit's clock, which the audit does not count). Before, the first channel its events
     state in the log's order, which in a case stating several (conflicting-channel) was
     another than the rules'. Per case, not per event: no pass over the events but the
     count of the log's cases."""
     channels = run.case_channels()
     counts = C.filled_text(pd.Series(channels.array, copy=False), "unknown").value_counts()
     out = Counter({str(k): int(n) for k, n in counts.items() if n})
-    unjudged = int(run.imported.log[C.CASE].nunique()) - len(channels)
+    log = run.imported.log
+    cases = log[C.CASE]
+    if run.after_clock:  # (a case wholly after the audit's clock is no case of the audit)
+        cases = cases[~C.dated_after(log, run.result.as_of)]
+    unjudged = int(cases.nunique()) - len(channels)
     if unjudged > 0:
         out["unknown"] += unjudged
     return out
