@@ -380,6 +380,8 @@ class ReportView:
     """Cases printed with their events (PRINT_EVENT_CASES)."""
     as_of_source: str = ""
     """Where the audit clock came from, for the run details (`clock_source`)."""
+    json_written: bool = False
+    """Whether this run wrote findings.json (which lists the findings suppressed)."""
 
     def metric(self, key: str) -> Metric:
         return next(m for m in self.metrics if m.key == key)
@@ -925,7 +927,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         tool_version=str(manifest["version"]), data_files=data_files,
         generated=short_time(str(manifest["finished"])),
         as_of=short_time(str(manifest["as_of"])),
-        as_of_source=clock_source(manifest),
+        as_of_source=clock_source(manifest), json_written=json_written,
         command=" ".join(Path(manifest["command"][0]).name if i == 0 else part
                          for i, part in enumerate(manifest["command"])),
         inputs=[InputView(label, i["sha256"], i["read"], i["imported"], i["quarantined"],
