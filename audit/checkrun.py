@@ -1271,6 +1271,23 @@ def sop_choice_warning(policy: Policy, channel: str, path: Path) -> str | None:
             "the policy's sop or in --sop (`refund-audit model inspect` lists them)")
 
 
+def _nothing_before_clock(clock: datetime, as_of: datetime | None, policy: Policy,
+                          log: pd.DataFrame) -> str:
+    """Every event the rules would judge is dated after the audit's clock: a run judging
+    nothing would report no finding, as a clean log does, so it is refused, naming the clock,
+    where it came from and the log's first event (a log of a later year checked with the
+    bundled policy, whose as_of matches the bundled sample)."""
+    source = ("--as-of" if as_of is not None else
+              f"the as_of of the policy {Path(policy.source).name}" if policy.as_of and
+              policy.source else "the policy's as_of" if policy.as_of else "the time of the run")
+    first = log[C.TIMESTAMP].min()
+    told = f" (the first {first.isoformat()})" if first == first else ""
+    return (f"the audit's clock, {clock.isoformat()} ({source}), is before every event of "
+            f"the log{told}: no event would be judged, and the run would report no finding; "
+            "pass --as-of with the end of the period audited, or set as_of in the policy (or "
+            "leave it out to use the time of the run)")
+
+
 def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path, *,
                   as_of: datetime | None = None, started: datetime | None = None,
                   sop: Path | None = None, engine: EngineSpec = LOCAL,
@@ -1301,6 +1318,8 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
     # The audit judges the log as it stood at its clock: the events dated after it are
     # left out of every rule and of conformance, counted and told (no copy where none is).
     judged, after_clock = C.until(judged, clock)
+    if after_clock and not len(judged):
+        raise InputError(_nothing_before_clock(clock, as_of, policy, imported.log))
     described = engine.describe()
     if engine.name == "dask":
         from audit.engines.dask_engine import run_rules_dask

@@ -254,3 +254,29 @@ def test_the_warnings_on_what_the_rules_could_not_judge_read_the_log_at_the_cloc
     assert document["summary"]["cases"] == 2
     told = [w for w in document["manifest"]["warnings"] if "no channel" in w]
     assert len(told) == 1 and told[0].startswith("1 case of 2 states no channel")
+
+
+def test_a_clock_before_every_event_is_refused_not_a_clean_run(log: Path,
+                                                              tmp_path: Path) -> None:
+    """A clock before the log's first event leaves no event to judge: the run would report
+    no finding, as a clean log does (a log of a later year checked with the bundled policy,
+    whose as_of matches the bundled sample). It is an input error (exit code 2) naming the
+    clock, where it came from and the log's first event; nothing is written."""
+    out = tmp_path / "early"
+    done = CliRunner().invoke(main, ["check", str(log), "--out", str(out), "--as-of",
+                                     "2026-08-01T00:00:00Z"])
+    assert done.exit_code == 2, done.output
+    assert ("the audit's clock, 2026-08-01T00:00:00+00:00 (--as-of), is before every event "
+            "of the log (the first 2026-09-01T10:00:00+00:00): no event would be judged"
+            ) in done.output
+    assert not out.exists()
+    # The bundled policy's clock (2026-10-15) before a log of a later year: named as its.
+    later = tmp_path / "later.csv"
+    later.write_text(log.read_text(encoding="utf-8").replace("2026-", "2027-"),
+                     encoding="utf-8")
+    done = CliRunner().invoke(main, ["check", str(later), "--out", str(tmp_path / "l")])
+    assert done.exit_code == 2, done.output
+    assert "(the as_of of the policy policy.default.yaml), is before every event" in done.output
+    # One event at the clock is judged (an event at the clock is not after it).
+    _, document = check(log, tmp_path / "at", "--as-of", "2026-09-01T10:00:00Z")
+    assert document["summary"]["events_after_clock"] == ALL_EVENTS - 2
