@@ -336,8 +336,8 @@ def test_a_jira_display_name_that_is_no_text_is_refused_on_both_paths(
          "author": {"displayName": value, "accountId": "5b10"}}]}
     path = tmp_path / "issues.json"
     path.write_text(json.dumps(document), encoding="utf-8")
-    assert "record 3 (line 1): field 'changelog.histories[0].author.displayName': not a person's name " \
-        "(a text)" in _read_both(path, "jira")[0]
+    assert ("record 3 (line 1): field 'changelog.histories[0].author.displayName': not a "
+            "person's name (a text)") in _read_both(path, "jira")[0]
     document["issues"][2]["changelog"] = {"histories": []}
     document["issues"][2]["fields"]["reporter"] = {"name": value}
     path.write_text(json.dumps(document), encoding="utf-8")
@@ -574,8 +574,8 @@ def test_a_jira_author_that_is_no_object(
     path = tmp_path / "issues.json"
     path.write_text(json.dumps(document), encoding="utf-8")
     if person == "refused":
-        assert "record 3 (line 1): field 'changelog.histories[0].author': not a person" in _read_both(
-            path, "jira")[0]
+        assert ("record 3 (line 1): field 'changelog.histories[0].author': not a person"
+                in _read_both(path, "jira")[0])
         return
     typed, general = _both(path, monkeypatch, "jira")
     _assert_same(typed, general)
