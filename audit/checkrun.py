@@ -207,7 +207,7 @@ class CheckRun:
             "warnings": self.warnings(),
             # What the import said of its inputs (as `import` prints it): events of no case,
             # a guessed encoding, records exported twice, roles applied, correlation.
-            "import_notes": list(self.imported.notes),
+            "import_notes": self.import_notes(),
             "command": self.command,
             "working_directory": self.working_directory,
             "import_options": self.import_options,
@@ -515,6 +515,13 @@ class CheckRun:
             self.memo["log_at_clock"] = C.until(self.imported.log, self.result.as_of)[0]
         return cast(pd.DataFrame, self.memo["log_at_clock"])
 
+    def import_notes(self) -> list[str]:
+        """The import's notes, each cut where it quotes a value of megabytes
+        (`words.cut_middle`), as the console, the manifest and the report show them."""
+        from audit.words import cut_middle
+
+        return [cut_middle(note) for note in self.imported.notes]
+
     def warnings(self) -> list[str]:
         """What the auditor must know to read the findings right: the events dated after
         the audit's clock (a policy's pinned as_of, e.g. the bundled one, which matches the
@@ -523,7 +530,10 @@ class CheckRun:
         HTML report each ask; the typo and currency checks read the whole log: 0.07 s at
         100k cases, each time); a copy is returned."""
         if "warnings" not in self.memo:
-            self.memo["warnings"] = self._warnings()
+            from audit.words import cut_middle
+
+            # (each cut where it quotes a value of megabytes: a label, a transition)
+            self.memo["warnings"] = [cut_middle(told) for told in self._warnings()]
             self.memo.pop("log_at_clock", None)  # (a copy of the log: not kept for reports)
         return list(self.memo["warnings"])
 

@@ -88,19 +88,13 @@ IMPORT_READING_OPTIONS = ("--assume-tz", "--object-type", "--encoding", "--mappi
 """The options of `import` that say how to read an input, which the reader's errors name."""
 
 
-ERROR_LINE_LIMIT = 2000
-"""The characters of an error line shown whole; a longer one (a value of megabytes quoted
-in it, a column name of 10 MB given twice) shows its start and end (`_cut_long`)."""
-
-
 def _cut_long(line: str) -> str:
-    """`line`, its middle left out where it is longer than `ERROR_LINE_LIMIT`, saying how
-    much: the file, row and field come first, the advice last, and neither is lost."""
-    if len(line) <= ERROR_LINE_LIMIT:
-        return line
-    head, tail = ERROR_LINE_LIMIT * 3 // 4, ERROR_LINE_LIMIT // 4
-    left_out = len(line) - head - tail
-    return f"{line[:head]} [... {left_out:,} characters left out ...] {line[-tail:]}"
+    """An error line, its middle left out where it is longer than `words.LINE_LIMIT`
+    (`words.cut_middle`): the file, row and field come first, the advice last, and neither
+    is lost (a column name of 10 MB given twice made a 20 MB line)."""
+    from audit.words import cut_middle
+
+    return cut_middle(line)
 
 
 def _import_first(message: str) -> str:
@@ -1351,7 +1345,7 @@ def _check_summary(run: Any) -> list[str]:
                      f"rules run {len(summary['by_rule']) - summary['errors']} of "
                      f"{len(summary['by_rule'])}")
     lines += [f"warning: {warning}" for warning in run.warnings()]
-    lines += [f"note: {note}" for note in run.imported.notes]
+    lines += [f"note: {note}" for note in run.import_notes()]
     if run.as_of_source == "clock":
         clock = run.result.as_of.isoformat()
         lines.append(f"note: the audit's clock is the time of this run, {clock} (no --as-of, "

@@ -123,3 +123,20 @@ def _clock_text(iso: str) -> str:
     """'2026-09-24T11:09:33[.250]' as '2026-09-24 11:09:33[.250] UTC'."""
     day, clock = iso.split("T", 1)
     return f"{day} {clock} UTC"
+
+
+LINE_LIMIT = 2000
+"""The characters of an error, warning or note shown whole; a longer one (a value of
+megabytes quoted in it, a column name of 10 MB given twice) shows its start and end
+(`cut_middle`)."""
+
+
+def cut_middle(line: str, limit: int = LINE_LIMIT) -> str:
+    """`line`, its middle left out where it is longer than `limit`, saying how much: its
+    start (the file, row and field of an error; what a warning is about) and its end (the
+    advice) are kept."""
+    if len(line) <= limit:
+        return line
+    head, tail = limit * 3 // 4, limit // 4
+    left_out = len(line) - head - tail
+    return f"{line[:head]} [... {left_out:,} characters left out ...] {line[-tail:]}"

@@ -907,7 +907,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     rule_anchors = {r.name: r.anchor for r in sections}
     deviations, deviations_source = _top_deviations(run, rule_anchors)
     notes = [f"Warning: {warning}." for warning in run.warnings()]
-    notes += [f"Import: {note}" for note in run.imported.notes]
+    notes += [f"Import: {note}" for note in run.import_notes()]
     data_files = _data_files(run.memo.get("formats"))
     json_written = findings_json_written(run.memo.get("formats"))
     if columns.cases > max_cases:

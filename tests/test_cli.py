@@ -1187,6 +1187,31 @@ def test_discover_of_a_csv_needing_a_mapping_is_told_to_import_it_first(tmp_path
         str(tmp_path / "compared"), code=0)
 
 
+def test_a_warning_quoting_megabytes_is_cut_to_its_start_and_end(tmp_path: Path) -> None:
+    """A log whose lifecycle:transition is a value of 1 MB was checked with a warning of
+    1,000,173 characters on the console, in the manifest's warnings and in the report (the
+    review of 2026-12-06). Each warning keeps its start and end and says how much it leaves
+    out, as an error does."""
+    value = "X" * 1_000_000
+    path = tmp_path / "log.csv"
+    path.write_text("case_id,activity,timestamp,lifecycle:transition\n"
+                    "c1,A,2026-01-01T10:00:00Z,complete\n"
+                    f"c1,B,2026-01-01T11:00:00Z,{value}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["check", str(path), "--out", str(out), "--format",
+                                       "json", "--as-of", "2026-02-01T00:00:00Z",
+                                       "--fail-on", "never"])
+    assert result.exit_code == 0, result.output
+    told = [line for line in result.output.splitlines() if "lifecycle:transition" in line]
+    assert told and all(len(line) < 2100 for line in told), [len(line) for line in told]
+    assert any(line.startswith("warning: 1 event whose lifecycle:transition is not complete "
+                               "(XXX") and "characters left out ...]" in line for line in told)
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    warnings = document["manifest"]["warnings"]
+    assert all(len(w) <= 2100 for w in warnings)
+    assert any("characters left out ...]" in w for w in warnings)
+
+
 def test_an_error_quoting_megabytes_is_cut_to_its_start_and_end(tmp_path: Path) -> None:
     """A CSV whose header gives a 10 MB column name twice was refused with that name
     quoted twice: an error line of 20,000,094 bytes on stderr. The line keeps its start
