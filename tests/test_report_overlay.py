@@ -556,6 +556,10 @@ def test_each_sop_graphs_caption_counts_its_own_channels_cases(run: CheckRun) ->
             continue
         assert len(quoted) == 1, (overlay.channel, caption)
         n, of, share = quoted[0]
+        # The bundled sample's own numbers, written out (not read off the code that wrote
+        # the caption): its most deviating task per channel and the channel's cases.
+        assert (n, of) == {"ecommerce": ("6", "141"), "offline": ("6", "62"),
+                           "subscription": ("2", "97")}[overlay.channel], caption
         assert int(of.replace(",", "")) == judged[overlay.channel], overlay.channel
         assert int(n.replace(",", "")) == max(deviating.values()), overlay.channel
         assert share == share_text(int(n), judged[overlay.channel])
