@@ -128,8 +128,8 @@ class CheckRun:
             if not isinstance(kept, pd.Series):
                 from audit.rules.facts import channels_of_cases
 
-                judged, _ = C.until(self.imported.log, self.result.as_of)
-                kept = channels_of_cases(judged, self.policy, self.result.as_of)
+                kept = channels_of_cases(self.log_at_clock(), self.policy,
+                                         self.result.as_of)
             self.memo["case_channels"] = kept
         return cast(pd.Series, kept)
 
@@ -506,11 +506,11 @@ class CheckRun:
 
     def log_at_clock(self) -> pd.DataFrame:
         """The log as it stood at the audit's clock, which the warnings on what the rules
-        could not judge read: the imported log, without the events dated after the clock
-        where the rules judged some not (`after_clock`: a copy, kept while the warnings are
-        computed), else the imported log itself."""
-        if not self.after_clock:
-            return self.imported.log
+        could not judge and the reports' graphs (the DFG, the SOP overlays, the evidence
+        graphs) read: the imported log, without the events dated after the clock where the
+        rules judged some not, or an event they did not judge (a start) is dated after it
+        (one copy, made once and kept for the run's reports), else the imported log itself
+        (no copy: `canonical.until`)."""
         if "log_at_clock" not in self.memo:
             self.memo["log_at_clock"] = C.until(self.imported.log, self.result.as_of)[0]
         return cast(pd.DataFrame, self.memo["log_at_clock"])
@@ -534,7 +534,6 @@ class CheckRun:
 
             # (each cut where it quotes a value of megabytes: a label, a transition)
             self.memo["warnings"] = [cut_middle(told) for told in self._warnings()]
-            self.memo.pop("log_at_clock", None)  # (a copy of the log: not kept for reports)
         return list(self.memo["warnings"])
 
     def _warnings(self) -> list[str]:

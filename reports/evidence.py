@@ -86,7 +86,7 @@ def attach_case_graphs(cases: list[CaseView], run: CheckRun,
     chosen = cases[:limit]
     if not chosen:
         return ""
-    log = run.imported.log
+    log = run.log_at_clock()  # (the evidence the findings were judged on)
     wanted = {c.case_id for c in chosen}
     # The chosen cases' graphs made at once (one frame of their events turned into
     # records, not one per case: 0.6 s of the HTML report at 1M cases).

@@ -482,7 +482,8 @@ def run_graphs(run: CheckRun) -> list[DrawnGraph]:
 
 
 def _run_graphs(run: CheckRun) -> list[DrawnGraph]:
-    dfg = discover_dfg(run.imported.log)
+    # The log as the rules judged it, at the audit's clock (not the events after it).
+    dfg = discover_dfg(run.log_at_clock())
     shown = dfg.drawn()
     caption = (f"Discovered from {counted(dfg.cases, 'case', spec=',')}: boxes are activities "
                "with their event "

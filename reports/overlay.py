@@ -241,7 +241,7 @@ def _projected(run: CheckRun, *, ids: bool = True) -> pd.DataFrame:
     number of the case's run of rows (missing case ids: one run, as factorize makes them),
     not its id, and there is no event id: the 6M ids and cases are not taken a second time
     (0.3 GB at 1M cases)."""
-    log = run.imported.log
+    log = run.log_at_clock()  # (the flows of the log as the rules judged it)
     tasks = run.policy.sop_tasks()
     if log.empty or not tasks:
         return pd.DataFrame(columns=["case", "channel", "task", "eid"] if ids
@@ -517,6 +517,12 @@ def channel_overlays(run: CheckRun, deviations: Deviations | None = None) -> lis
             continue
         key = "" if channel == "(no channel)" else channel
         flows, starts, ends, cases = flow_counts(projected, key)
+        # The channel's judged cases as conformance counted them (a case with no event of
+        # an SOP task is judged too: every task skipped), not the cases that have a flow.
+        row = run.summary()["conformance"][channel]
+        judged = row.get("cases") if isinstance(row, dict) else None
+        if isinstance(judged, int | np.integer) and not isinstance(judged, bool):
+            cases = int(judged)
         out.append(ChannelOverlay(channel, path, cases, per_channel.get(key, {}), flows,
                                   starts, ends))
     return out

@@ -31,6 +31,8 @@ from reports.graphs import LegendKey
 from reports.records import json_text
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from audit.checkrun import CheckRun
 
 MAX_FINDINGS_PER_RULE = 500
@@ -94,6 +96,9 @@ class ChannelCount:
 
 
 NO_CHANNEL = "(no channel)"
+NOT_JUDGED = "(not judged)"
+"""Population's item of the cases of which the rules judged no event (started activities
+only), shown apart from the channels' cases."""
 """What the report's summary calls the channel of the cases stating none."""
 
 
@@ -234,6 +239,8 @@ class EventView:
     source_row: str
     flagged_by: list[str]
     """Codes of the findings that cite this event."""
+    after_clock: bool = False
+    """Dated after the audit's clock: listed with the case, not judged by the rules."""
 
 
 @dataclass(frozen=True)
@@ -651,41 +658,50 @@ def _most_severe_cases(columns: FindingColumns, count: int) -> list[str]:
     return [case_id for *_, case_id in heapq.nsmallest(count, keyed)]
 
 
-def _events_by_case(log: pd.DataFrame, case_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+AFTER_CLOCK = "after_clock"
+"""The key of an event record of `_events_by_case` that says it is dated after the clock."""
+
+
+def _events_by_case(log: pd.DataFrame, case_ids: list[str],
+                    clock: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
     """The events of `case_ids` as records, per case in the order the rules judged them
     (`canonical.EVENT_ORDER`: time, then event id, so a timeline shows two events at one
-    time as the conformance check took them)."""
+    time as the conformance check took them). Every event of the case, those dated after
+    the audit's `clock` too, each with `AFTER_CLOCK` saying whether it is (the rules did
+    not judge it: the page shows the whole case and what was judged)."""
     if not case_ids or log.empty:
         return {}
     part = log[C.text_isin(log[C.CASE], case_ids)]
     order = C.event_order(part)
     if order is not None:
         part = part.take(order)
+    after = (C.dated_after(part, clock) if clock is not None
+             else np.zeros(len(part), dtype=bool)).tolist()
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for record in part.to_dict("records"):  # one conversion for all cases shown
-        out[str(record[C.CASE])].append({str(k): v for k, v in record.items()})
+    for record, late in zip(part.to_dict("records"), after, strict=True):  # one conversion
+        row = {str(k): v for k, v in record.items()}
+        row[AFTER_CLOCK] = late
+        out[str(record[C.CASE])].append(row)
     return dict(out)
 
 
 def cases_by_channel(run: CheckRun) -> Counter[str]:
     """How many cases each channel has: a case's channel is the one the rules judged it by
     (`CheckRun.case_channels`: its ticket's, else the first its events state by time),
-    "unknown" where none of its events states one, or where the rules judged none of its
-    events (a case of started activities only; not a case whose every event is dated
-    after the audit's clock, which the audit does not count). Before, the first channel its events
-    state in the log's order, which in a case stating several (conflicting-channel) was
-    another than the rules'. Per case, not per event: no pass over the events but the
+    NO_CHANNEL ("(no channel)", as findings.xlsx and the channel filter name it) where
+    none of its events states one; the cases of the log at the clock of which the rules
+    judged no event (a case of started activities only) are their own item, NOT_JUDGED,
+    not one of a channel (not a case whose every event is dated after the audit's clock,
+    which the audit does not count). Before, a case stating no channel and a case not
+    judged were both "unknown". Per case, not per event: no pass over the events but the
     count of the log's cases."""
     channels = run.case_channels()
-    counts = C.filled_text(pd.Series(channels.array, copy=False), "unknown").value_counts()
+    counts = C.filled_text(pd.Series(channels.array, copy=False), NO_CHANNEL).value_counts()
     out = Counter({str(k): int(n) for k, n in counts.items() if n})
-    log = run.imported.log
-    cases = log[C.CASE]
-    if run.after_clock:  # (a case wholly after the audit's clock is no case of the audit)
-        cases = cases[~C.dated_after(log, run.result.as_of)]
-    unjudged = int(cases.nunique()) - len(channels)
+    # (a case wholly after the audit's clock is no case of the audit)
+    unjudged = int(run.log_at_clock()[C.CASE].nunique()) - len(channels)
     if unjudged > 0:
-        out["unknown"] += unjudged
+        out[NOT_JUDGED] += unjudged
     return out
 
 
@@ -720,7 +736,8 @@ def _case_view(case_id: str, anchor: str, events: list[dict[str, Any]] | None,
                 amount=amount_text, source_system=_text(record.get(C.SOURCE_SYSTEM)),
                 source_file=_text(record.get(C.SOURCE_FILE)),
                 source_row=_text(record.get(C.SOURCE_ROW)),
-                flagged_by=cited.get(event_id, [])))
+                flagged_by=cited.get(event_id, []),
+                after_clock=bool(record.get(AFTER_CLOCK, False))))
     active = [f for f in findings if not f.waived]
     # A case whose every finding is waived has no open severity and nothing open at risk:
     # it is badged "waived" (its worst waived severity kept for the data).
@@ -881,7 +898,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         if f.case_id in wanted:
             by_case[f.case_id].append(f)
 
-    case_frames = _events_by_case(log, shown_cases)
+    case_frames = _events_by_case(log, shown_cases, run.result.as_of)
     # Each case's channel as the rules judged it, not the first its events state.
     shown_channels = run.channels_of(pd.Series(shown_cases, dtype="string"))
     cases = [_case_view(c, anchors[c], case_frames.get(c), by_case[c], order, str(channel))
@@ -946,7 +963,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
                    for s in manifest["sop"]],
         period_start=period[0], period_end=period[1],
         channels=sorted(((str(k), int(v)) for k, v in channel_counts.items()),
-                        key=lambda kv: (-kv[1], kv[0])),
+                        key=lambda kv: (kv[0] == NOT_JUDGED, -kv[1], kv[0])),
         metrics=_metrics(summary),
         by_severity=by_severity,
         by_rule=rule_counts,

@@ -648,9 +648,10 @@ def test_the_most_severe_cases_are_those_of_a_full_sort() -> None:
 def test_cases_by_channel_counts_each_cases_channel_as_the_rules_judged_it(
         tmp_path: Path) -> None:
     """`cases_by_channel` counts each case once by the channel the rules judged it by (its
-    ticket's, else the first its events state by time), "unknown" where none of its events
-    states one or the rules judged none of its events (only a started activity): not the
-    first channel in the log's order, which for c1 is the subscription of its purchase."""
+    ticket's, else the first its events state by time), "(no channel)" where none of its
+    events states one, as every other output names it, and "(not judged)", an item of its
+    own, where the rules judged none of its events (only a started activity): not the first
+    channel in the log's order, which for c1 is the subscription of its purchase."""
     from audit.checkrun import run_check
     from audit.policy import default_policy_path
     from reports.view import cases_by_channel
@@ -668,7 +669,8 @@ def test_cases_by_channel_counts_each_cases_channel_as_the_rules_judged_it(
         encoding="utf-8")
     run = run_check([log], default_policy_path())
     assert len(run.imported.log) == 6
-    assert cases_by_channel(run) == {"offline": 1, "ecommerce": 1, "unknown": 2}
+    assert cases_by_channel(run) == {"offline": 1, "ecommerce": 1, "(no channel)": 1,
+                                     "(not judged)": 1}
 
 
 def test_report_html_is_the_rendered_text_written_in_blocks(tmp_path: Path) -> None:
