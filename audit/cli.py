@@ -340,9 +340,14 @@ class Settings:
 
     def say(self, message: str) -> None:
         """One line to stdout, its control characters shown (`[U+001B]`): a file name, a
-        label or a note from the input may hold an escape sequence the terminal would run."""
+        label or a note from the input may hold an escape sequence the terminal would run.
+        Each line of it cut to its start and end where it is longer than `words.LINE_LIMIT`
+        (`words.cut_middle`): a note or warning quoting a value of megabytes (a 1 MB
+        lifecycle:transition) was printed whole, as errors were."""
         if not self.quiet:
-            click.echo(shown_on_a_terminal(message))
+            from audit.words import cut_middle
+
+            click.echo(shown_on_a_terminal("\n".join(map(cut_middle, message.split("\n")))))
 
     def progress(self) -> Any:
         """The progress reporter of this invocation (audit.progress): stage lines on stderr

@@ -1212,6 +1212,27 @@ def test_a_warning_quoting_megabytes_is_cut_to_its_start_and_end(tmp_path: Path)
     assert any("characters left out ...]" in w for w in warnings)
 
 
+def test_discovers_and_compares_warnings_quoting_megabytes_are_cut(tmp_path: Path) -> None:
+    """`discover` and `compare` print their warnings through the same console line as
+    `check`'s: a 1 MB lifecycle:transition was printed whole in their warning of the events
+    not counted (a line of a million characters). Each line is cut to its start and end."""
+    value = "X" * 1_000_000
+    path = tmp_path / "log.csv"
+    path.write_text("case_id,activity,timestamp,lifecycle:transition\n"
+                    "c1,A,2026-01-01T10:00:00Z,complete\n"
+                    "c1,B,2026-01-01T11:00:00Z,complete\n"
+                    f"c1,B,2026-01-01T11:30:00Z,{value}\n", encoding="utf-8")
+    for args in (["discover", str(path), "--miner", "dfg", "--out", str(tmp_path / "d")],
+                 ["compare", str(path), str(path), "--out", str(tmp_path / "c")]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        told = [line for line in result.output.splitlines()
+                if "lifecycle:transition is not complete" in line]
+        assert told, (args[0], result.output[:500])
+        assert all(len(line) < 2100 and "characters left out ...]" in line
+                   for line in told), (args[0], [len(line) for line in told])
+
+
 def test_an_error_quoting_megabytes_is_cut_to_its_start_and_end(tmp_path: Path) -> None:
     """A CSV whose header gives a 10 MB column name twice was refused with that name
     quoted twice: an error line of 20,000,094 bytes on stderr. The line keeps its start
