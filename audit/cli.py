@@ -51,7 +51,9 @@ def reports_input_errors(func: F) -> F:
         except InputError as exc:
             _remove_made(made)
             # (A header or value quoted from the input may hold an escape sequence.)
-            line = _cut_long(exc.one_line() + _import_first(exc.message))
+            from audit.words import cut_middle  # (a value of megabytes quoted: its start and end)
+
+            line = cut_middle(exc.one_line() + _import_first(exc.message))
             click.echo(f"error: {shown_on_a_terminal(line)}", err=True)
             sys.exit(ExitCode.INPUT_ERROR)
         except SystemExit:  # (the command's own exit code, once it has written its files)
@@ -86,15 +88,6 @@ def _remove_made(made: list[Path]) -> None:
 IMPORT_READING_OPTIONS = ("--assume-tz", "--object-type", "--encoding", "--mapping",
                           "--sources-config")
 """The options of `import` that say how to read an input, which the reader's errors name."""
-
-
-def _cut_long(line: str) -> str:
-    """An error line, its middle left out where it is longer than `words.LINE_LIMIT`
-    (`words.cut_middle`): the file, row and field come first, the advice last, and neither
-    is lost (a column name of 10 MB given twice made a 20 MB line)."""
-    from audit.words import cut_middle
-
-    return cut_middle(line)
 
 
 def _import_first(message: str) -> str:
