@@ -72,8 +72,10 @@ class ConflictingChannel(Rule):
         hits["events_of_other_channels"] = [len(ids) for ids in hits["eids"].tolist()]
         hits["told"] = [counted(n, "event", spec=",") for n in  # ("1,234 events")
                         hits["events_of_other_channels"].tolist()]
+        hits["state"] = ["states" if n == 1 else "state"  # ("1 event states")
+                         for n in hits["events_of_other_channels"].tolist()]
         return self.findings(
             facts, hits, events=("eids",), when="when",
             evidence=("channel", "others", "events_of_other_channels"),
-            message="{told} state another channel ({others}) than the case's, {channel}: "
+            message="{told} {state} another channel ({others}) than the case's, {channel}: "
                     "every rule judged the case as {channel}")
