@@ -13,13 +13,18 @@ SOPs; these pin what a reader of the catalogue is told.
 
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from audit.policy import Policy
+from audit.errors import InputError
+from audit.policy import Policy, default_policy_path, load_policy
 from audit.rules.registry import default_rules
 from tests.test_rule_cases import policy_for, run_case
 
@@ -318,3 +323,57 @@ def test_documented_example(key: str, policy_for: Callable[[dict[str, Any]], Pol
 
 def test_every_rule_has_a_documented_example_here() -> None:
     assert {key.split("-")[0] for key in EXAMPLES} == {rule.code for rule in RULES}
+
+
+# A value for each option the bundled policy leaves out (it states the others).
+UNSET = {"amount_tolerance": 0.005, "conformance.min_fitness": 0.8,
+         "activities.<label>.sop_task": "Receive refund request"}
+PLACEHOLDERS = {"<label>": "Receive refund request", "<channel>": "ecommerce"}
+
+
+def _named_options() -> list[tuple[str, str]]:
+    """(rule code, policy key) for every key a rule's options name: its `options`' sources
+    (`rules --json`) and the backticked keys of its Options section that start with a
+    top-level key of the policy (`thresholds.second_approval`, `conformance.min_fitness`)."""
+    base = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    named = set()
+    for rule in RULES:
+        named |= {(rule.code, option.source) for option in rule.options}
+        for token in re.findall(r"`([^`]+)`", rule.doc_sections()["Options"]):
+            if (re.fullmatch(r"[a-z_]+(\.[a-z_<>-]+)*", token)
+                    and token.split(".")[0] in base | UNSET):
+                named.add((rule.code, token))
+    return sorted(named)
+
+
+def _with(base: dict[str, Any], key: str, leaf: str) -> dict[str, Any]:
+    """`base` with the value of the option `key` (from `base`, else from UNSET) under the
+    name `leaf`."""
+    path = [PLACEHOLDERS.get(part, part) for part in key.split(".")]
+    data = copy.deepcopy(base)
+    node = data
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+    value = node.pop(path[-1]) if path[-1] in node else UNSET[key]
+    node[leaf] = value
+    return data
+
+
+@pytest.mark.parametrize("code,key", _named_options())
+def test_an_option_a_rule_names_is_a_key_of_the_policy(code: str, key: str,
+                                                       tmp_path: Path) -> None:
+    """The key is read by the policy loader: set (to the bundled policy's value, or a valid
+    one where it states none) the policy loads, and a near miss beside it (`<key>_x`) is
+    refused as unknown, so the name is no key the loader would ignore or refuse."""
+    base = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    leaf = key.split(".")[-1]
+    written = tmp_path / "policy.yaml"
+    written.write_text(yaml.safe_dump(_with(base, key, PLACEHOLDERS.get(leaf, leaf)),
+                                      allow_unicode=True), encoding="utf-8")
+    load_policy(written, known_rules=RULES.known)
+    if leaf in PLACEHOLDERS:
+        return  # (any channel may be named)
+    written.write_text(yaml.safe_dump(_with(base, key, leaf + "_x"), allow_unicode=True),
+                       encoding="utf-8")
+    with pytest.raises(InputError, match=f"unknown key '{re.escape(leaf)}_x'"):
+        load_policy(written, known_rules=RULES.known)
