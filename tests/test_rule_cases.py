@@ -540,6 +540,34 @@ def test_duplicate_refunds_in_two_currencies_are_each_told(
     assert finding.event_ids == ["A-04", "A-05", "B-04", "B-05"]
 
 
+def test_a_duplicate_refund_stating_no_currency_is_at_risk_in_its_cases_currency(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A pays 100.00 EUR on ch_1; B, an EUR case, pays 100 on ch_1 stating no currency: a
+    repeat (a payout stating no currency repeats one in any currency). Its amount at risk is
+    in the case's currency, as the page says and as the other amount rules count a payout
+    stating no currency (before: at risk in no currency, so the run's money at risk told
+    it under "(no currency)" and the message read "100.00 refunded again"). A case stating
+    no currency at all keeps its repeat in none."""
+    def case(day: str, currency: str | None, payout: dict[str, Any]) -> dict[str, Any]:
+        return {"charge": f"ch_{day}", "cur": currency, "events": [
+            {"a": "Capture payment", "t": "2026-06-20T09:00Z"},
+            {"a": "Receive refund request", "t": f"2026-07-{day}T09:00Z"},
+            {"a": "Approve refund"}, payout]}
+
+    unstated = {"a": "Execute payout", "cur": None}
+    log = {"A": case("01", "EUR", {"a": "Execute payout"}), "B": case("08", "EUR", unstated),
+           "X": case("02", None, unstated), "Y": case("09", None, unstated)}
+    log["B"]["charge"] = "ch_01"
+    log["Y"]["charge"] = "ch_02"
+    result, _ = run_case({}, {"log": log}, "DU001 no currency", policy_for)
+    found = {f.case_id: (f.amount_at_risk, f.currency, f.evidence["currency"], f.message)
+             for f in result.findings if f.rule == "DU001"}
+    assert found == {
+        "B": (100.0, "EUR", "EUR", "100.00 EUR refunded again on ch_01, already refunded in "
+                                   "case A"),
+        "Y": (100.0, None, None, "100.00 refunded again on ch_02, already refunded in case X")}
+
+
 def test_an_approval_without_a_role_reads_plainly(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """Before: "approved by Nadia Rossi holding role no role"."""

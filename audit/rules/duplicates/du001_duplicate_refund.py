@@ -33,7 +33,7 @@ class DuplicateRefund(Rule):
     0.5 JPY). A payout stating no amount repeats nothing and is repeated by nothing (two
     such payouts on one charge may or may not be the same refund twice): it is not judged,
     and `payout-without-amount` reports it. A payout stating no currency repeats one of the
-    same amount in any currency.
+    same amount in any currency, and is at risk in its case's currency.
 
     References:
     ACFE fraud tree: billing schemes (duplicate payments).
@@ -90,11 +90,16 @@ class DuplicateRefund(Rule):
         # At risk: each repeating payout of the case once (two repeats of 50: 100), summed
         # per currency; the amount at risk is the sum in the case's currency where it has
         # repeats in it (else in the first repeat's), and the message tells every currency.
-        repeats = dups.drop_duplicates(C.EVENT_ID)
-        repeats = repeats.assign(unit=repeats[C.CURRENCY].astype("string").fillna(""))
-        per = repeats.groupby([C.CASE, "unit"], sort=False)[C.AMOUNT].sum(min_count=1)
+        # (A repeat stating no currency is in its case's, as the other amount rules count
+        # a payout stating none.)
         own = facts.at_cases(facts.case_ids.get_indexer(hits.index).astype(np.int64),
                              "currency")["currency"].astype("string").fillna("")
+        repeats = dups.drop_duplicates(C.EVENT_ID)
+        unit_of_case = repeats[C.CASE].map(dict(zip(hits.index.tolist(), own.tolist(),
+                                                    strict=True)))
+        repeats = repeats.assign(unit=repeats[C.CURRENCY].astype("string").fillna(
+            unit_of_case.astype("string")).fillna(""))
+        per = repeats.groupby([C.CASE, "unit"], sort=False)[C.AMOUNT].sum(min_count=1)
         of_case: dict[object, dict[str, float]] = {}
         for (case, unit), total in zip(per.index.tolist(), per.tolist(), strict=True):
             of_case.setdefault(case, {})[unit] = total
