@@ -25,6 +25,7 @@ from audit.digest import sha256_of
 from audit.engines import LOCAL, EngineSpec
 from audit.errors import InputError
 from audit.findings import (
+    FINDINGS_FORMAT,
     SEVERITIES,
     FindingColumns,
     finding_columns,
@@ -197,6 +198,8 @@ class CheckRun:
         return {
             "tool": "refund-audit",
             "version": __version__,
+            # (findings.json's format: `audit.findings.FINDINGS_FORMAT`, which `diff` reads)
+            "format_version": FINDINGS_FORMAT,
             "started": self.started.isoformat(),
             "finished": self.finished.isoformat(),
             "as_of": self.result.as_of.isoformat(),
@@ -241,6 +244,13 @@ class CheckRun:
             "rules": [r.code for r in self.result.rules],
             "engine": self.engine,
         }
+
+    def judged_cases(self) -> list[str]:
+        """The ids of the cases the rules judged (those of the log as it stood at the
+        clock), in the order the rules hold them, as texts: findings.json's `judged_cases`.
+        A case not among them was not audited by this run (after its clock, or not in its
+        inputs): `diff` tells its earlier findings apart from those resolved."""
+        return [str(case) for case in self.case_channels().index.tolist()]
 
     def labels_like_mapped_ones(self) -> dict[str, tuple[int, str]]:
         """The log's labels the policy maps not, that are close to a label it maps (a

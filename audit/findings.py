@@ -11,6 +11,12 @@ from typing import Any
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
+FINDINGS_FORMAT = 2
+"""The format of findings.json (its `manifest.format_version`), raised when a change would
+make a reader of an earlier one misread it: 2 added `format_version` and `judged_cases` (the
+ids of the cases the rules judged, which `diff` tells a finding resolved from one whose case
+the run did not audit by); a findings.json without `format_version` is of format 1."""
+
 
 def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity)

@@ -46,7 +46,8 @@ def _record(finding: Finding) -> dict[str, Any]:
 
 
 def findings_document(run: CheckRun) -> dict[str, Any]:
-    """The content of findings.json: manifest, summary, findings, suppressed, errors."""
+    """The content of findings.json: manifest, summary, findings, suppressed, errors,
+    judged_cases (`CheckRun.judged_cases`)."""
     run.finding_channels()  # (each finding's channel set, where not yet: once per run)
     return {
         "manifest": run.manifest(),
@@ -55,6 +56,7 @@ def findings_document(run: CheckRun) -> dict[str, Any]:
         # (the findings precedence suppressed: counted in summary.suppressed_by_precedence)
         "suppressed": list(run.result.suppressed_findings),
         "errors": _errors(run),
+        "judged_cases": run.judged_cases(),
     }
 
 
@@ -101,7 +103,7 @@ _JSON_BLOCK = 10_000
 def write_json(run: CheckRun, out: Path) -> Path:
     """Writer: findings.json, the content of `findings_document`; manifest, summary and
     errors indented, one finding per line (`_finding_encoder`: compact), the lines
-    written _JSON_BLOCK at a time."""
+    written _JSON_BLOCK at a time; the judged cases' ids on one line."""
     path = out / "findings.json"
     run.finding_channels()  # (each finding's channel set, where not yet: once per run)
     head = json.dumps({"manifest": run.manifest(), "summary": run.summary()}, indent=2,
@@ -124,7 +126,10 @@ def write_json(run: CheckRun, out: Path) -> Path:
                 json.dumps(entry, ensure_ascii=False) for entry in suppressed).encode("utf-8")
                 + b"\n  ")
         handle.write(b"],\n")
-        handle.write(f'  "errors": {tail}\n}}\n'.encode())
+        handle.write(f'  "errors": {tail},\n'.encode())
+        # The ids of the cases the rules judged, on one line (`CheckRun.judged_cases`).
+        handle.write(b'  "judged_cases": ' + json.dumps(
+            run.judged_cases(), ensure_ascii=False).encode("utf-8") + b"\n}\n")
     return path
 
 
