@@ -752,16 +752,20 @@ CHANNEL_HELP = (
 COMPARE_FILES = ("compare.md", "compare.json", "diff.svg", "diff.png", "SHA256SUMS")
 """The files `compare` writes into --out."""
 
+DIFF_FILES = ("diff.json", "diff.csv", "SHA256SUMS")
+"""The files `diff` writes into --out (audit.rundiff.DIFF_FILES, not imported from there,
+as `refuse_foreign_checksums` needs them for every command)."""
+
 SAMPLE_FILES = ("canonical.csv", "ground_truth.csv", "sample.json")
 """The files `sample` writes into --out, besides the exports in exports/ (`sample_in`)."""
 
 OTHER_OUTPUTS = ("*.quarantine.csv", "*.correlation.csv", *SAMPLE_FILES, "model.bpmn",
                  "model.svg", "model.png", "discovery-dfg.svg", "discovery-dfg.png",
                  "discovery.json", "discovery-quarantine.csv", "variants.csv", "compare.md",
-                 "compare.json", "diff.svg", "diff.png")
+                 "compare.json", "diff.svg", "diff.png", "diff.json", "diff.csv")
 """The files this tool's other commands write into a folder, named as they name them
 (besides a canonical log, `*.parquet` or `*.pq` holding an import's record): an import's or
-the demo's side files, a sample's, discover's and compare's. A check neither writes nor
+the demo's side files, a sample's, discover's, compare's and diff's. A check neither writes nor
 removes them."""
 
 
@@ -954,7 +958,7 @@ _DEMO_FILES = ("canonical.parquet", "canonical.quarantine.csv", "canonical.corre
 
 def refuse_foreign_checksums(out: Path) -> None:
     """An input error where `out` holds a SHA256SUMS that no run of this tool wrote: one
-    with a line that is not `<sha256>  <name>` of a file a check, the demo, `discover` or
+    with a line that is not `<sha256>  <name>` of a file a check, the demo, `discover`, `diff` or
     `compare` writes (the auditor's own, of the exports beside it). The run's would replace
     it (`write_staged`), and the auditor's checksums would be lost without a word. An empty
     one, or one of an earlier run of any of these commands, is replaced. (`sample` writes
@@ -980,7 +984,7 @@ def refuse_foreign_checksums(out: Path) -> None:
     foreign = [name for name in names if name is None or not (
         name in _DEMO_FILES or any(fnmatch.fnmatchcase(name, pattern)
                                    for pattern in (*REPORT_FILES, *DISCOVER_FILES,
-                                                   *COMPARE_FILES)))]
+                                                   *COMPARE_FILES, *DIFF_FILES)))]
     if lines is None or foreign:
         listed = ", ".join(sorted({n for n in foreign if n is not None}))
         raise InputError(f"{CHECKSUMS_FILE} there is not one this tool wrote"
@@ -1802,6 +1806,55 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
         settings.say(f"note: {note}")
     for warning in result.warnings:
         settings.say(f"warning: {warning}")
+    _say_written(settings, out, written, removed, stale, others, dropped)
+
+
+@main.command()
+@click.argument("old", metavar="OLD", type=click.Path(path_type=Path))
+@click.argument("new", metavar="NEW", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for diff.json, diff.csv and SHA256SUMS (the sha256 of each), moved "
+              "in together; not a run folder of OLD or NEW.")
+@click.pass_obj
+@reports_input_errors
+def diff(settings: Settings, old: Path, new: Path, out: Path | None) -> None:
+    """What changed between two audit runs: OLD and NEW, each a check's --out folder or
+    its findings.json.
+
+    Findings are matched by fingerprint: new (in NEW only), still open (in both), resolved
+    (in OLD only, and NEW judged its case again); a finding of OLD whose case NEW did not
+    judge (out of its period, not in its inputs) is "not re-judged", one whose rule ran in
+    one run only "not comparable", one precedence suppressed in the other run is told so:
+    none of them is called resolved or new. Waivers added or ended between the runs are
+    counted; different policies or SOPs, or NEW's clock before OLD's, are warned of. Exit
+    code 0, or 2 where a run cannot be read.
+
+    \b
+    Example:
+      refund-audit diff out/2026-q2 out/2026-q3 --out out/q3-vs-q2
+    """
+    from audit.rundiff import diff_runs, load_run, summary_lines, write_diff
+
+    before = load_run(old, "OLD")
+    after = load_run(new, "NEW")
+    if out is not None:
+        for run in (before, after):  # (its SHA256SUMS would be replaced by the diff's)
+            if _same_file(out, run.folder):
+                raise InputError(f"this is the run folder of {run.which}: the diff's files "
+                                 "and SHA256SUMS would go beside the run's and replace its "
+                                 "SHA256SUMS; choose another --out", file=out, field="--out")
+        _writable_folder(out)
+        refuse_foreign_checksums(out)
+    result = diff_runs(before, after)
+    for line in summary_lines(result):
+        settings.say(line)
+    if out is None:
+        return
+    stale, others = clear_stale_staging(out)
+    dropped = checksums_of_others(out, DIFF_FILES)
+    written, removed = write_staged(
+        out, lambda staging: write_diff(result, staging),
+        earlier=lambda folder: reports_in(folder, DIFF_FILES))
     _say_written(settings, out, written, removed, stale, others, dropped)
 
 

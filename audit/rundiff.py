@@ -1,0 +1,555 @@
+"""`refund-audit diff OLD NEW`: what changed between two audit runs (their findings.json).
+
+Findings are matched by their fingerprint (`audit.findings.fingerprint`: the rule's name, the
+case and the events), and each is put in one class (`CLASSES`):
+
+- ``new``: in NEW only, its rule ran in OLD too, OLD did not suppress it;
+- ``still_open``: in both;
+- ``resolved``: in OLD only, and NEW judged it again: its rule ran in NEW, its case is among
+  NEW's judged cases (findings.json `judged_cases`), its event is not dated after NEW's clock;
+- ``not_rejudged``: in OLD only, but NEW did not audit it: its case is not among NEW's judged
+  cases (out of NEW's period, or not in its inputs), or the event that showed it is dated
+  after NEW's clock. Not resolved: nothing says it was;
+- ``not_comparable``: in one run only, and its rule did not run in the other (the policies'
+  `rules.select`/`ignore` differ, or it crashed there): neither new nor resolved;
+- ``suppressed_in_new``: in OLD only, and NEW found it but suppressed it by precedence (another
+  finding of its case reported in its place, findings.json `suppressed`): not resolved;
+- ``suppressed_in_old``: in NEW only, and OLD had found it and suppressed it: not new.
+
+Of the findings in both, those waived in one run only are told (a waiver added, a waiver
+ended: expired or removed). Pure: reading and checking the two documents, and the diff;
+`audit.cli.diff` writes the files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from audit.currency import NO_CURRENCY, currency_key, rounded
+from audit.errors import InputError
+from audit.findings import FINDINGS_FORMAT, SEVERITIES
+
+DIFF_FORMAT = 1
+"""The format of diff.json (its `format_version`)."""
+
+DIFF_FILES = ("diff.json", "diff.csv", "SHA256SUMS")
+"""The files `diff` writes into --out."""
+
+CLASSES = ("new", "still_open", "resolved", "not_rejudged", "not_comparable",
+           "suppressed_in_new", "suppressed_in_old")
+"""The classes of a finding in a diff, in the order the summary lists them."""
+
+CLASS_WORDS = {"new": "new", "still_open": "still open", "resolved": "resolved",
+               "not_rejudged": "not re-judged", "not_comparable": "not comparable",
+               "suppressed_in_new": "suppressed in NEW", "suppressed_in_old": "suppressed in OLD"}
+"""Each class as the console names it."""
+
+MONEY_CLASSES = ("new", "still_open")
+"""The classes whose money at risk the diff sums."""
+
+MONEY_DEFINITION = (
+    "per currency, the sum over cases of each case's largest amount at risk among its "
+    "findings of the class that NEW does not waive, as check sums it: never summed across "
+    "currencies")
+
+CSV_COLUMNS = ("class", "reason", "waiver_change", "rule", "name", "severity", "case_id",
+               "channel", "fingerprint", "amount_at_risk", "currency", "old_waived",
+               "new_waived", "timestamp", "message")
+"""The columns of diff.csv, one row per finding."""
+
+_FINDING_FIELDS: dict[str, tuple[type, ...]] = {
+    "fingerprint": (str,), "rule": (str,), "name": (str,), "severity": (str,),
+    "case_id": (str,), "waived": (bool,), "channel": (str,), "message": (str,),
+    "timestamp": (str, type(None)), "currency": (str, type(None)),
+    "amount_at_risk": (int, float, type(None)), "waiver_reason": (str, type(None)),
+}
+"""The fields of a finding the diff reads, with the types findings.json holds them in."""
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    """One run as the diff reads it: its findings.json, checked."""
+
+    which: str
+    """"OLD" or "NEW": the argument that named it (and the field its errors name)."""
+    folder: Path
+    path: Path
+    """Its findings.json."""
+    sha256: str
+    """Of findings.json's bytes."""
+    manifest: dict[str, Any]
+    as_of: datetime
+    findings: list[dict[str, Any]]
+    suppressed: dict[str, str]
+    """Fingerprint of each finding precedence suppressed -> the rule it was suppressed by."""
+    judged: frozenset[str]
+    """The ids of the cases the rules judged."""
+    rules_ran: frozenset[str]
+    """The codes of the rules that ran (selected, and did not crash)."""
+    rule_names: dict[str, str]
+    checksum_told: str | None
+    """A warning where the folder's SHA256SUMS lists findings.json with another sha256."""
+
+    def identity(self) -> dict[str, Any]:
+        """What names the run in diff.json: folder, file, clock, digests."""
+        manifest = self.manifest
+        return {
+            "folder": str(self.folder), "findings_json": str(self.path),
+            "findings_json_sha256": self.sha256,
+            "manifest_sha256": hashlib.sha256(json.dumps(
+                manifest, sort_keys=True, ensure_ascii=False).encode("utf-8",
+                                                                     "surrogatepass")
+                                              ).hexdigest(),
+            "as_of": self.as_of.isoformat(), "started": manifest.get("started"),
+            "version": manifest.get("version"), "format_version": manifest["format_version"],
+            "policy": manifest["policy"], "sop": manifest["sop"],
+            "inputs": [{"file": i.get("file"), "sha256": i.get("sha256")}
+                       for i in manifest.get("inputs") or [] if isinstance(i, dict)],
+            "rules": sorted(self.rules_ran), "findings": len(self.findings),
+            "judged_cases": len(self.judged),
+        }
+
+
+def findings_path(given: Path, which: str) -> tuple[Path, Path]:
+    """(the run folder, its findings.json) of OLD or NEW as given: a run folder or its
+    findings.json."""
+    if given.is_dir():
+        path = given / "findings.json"
+        if not path.is_file():
+            raise InputError("not a run folder: it holds no findings.json (refund-audit check "
+                             "--out DIR writes one)", file=given, field=which)
+        return given, path
+    if not given.exists():
+        raise InputError("no such run folder or file", file=given, field=which)
+    return given.parent, given
+
+
+def load_run(given: Path, which: str) -> AuditRun:
+    """OLD or NEW read and checked: an InputError naming the file and the field where its
+    findings.json is not one of a check of this format (`FINDINGS_FORMAT`)."""
+    folder, path = findings_path(given, which)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read it: {exc.strerror or exc}", file=path,
+                         field=which) from exc
+    try:
+        document = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", file=path) from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not JSON: {exc.msg} (column {exc.colno})", file=path,
+                         line=exc.lineno) from exc
+    except ValueError as exc:  # (NaN, Infinity: no findings.json holds them)
+        raise InputError(f"not JSON: {exc}", file=path) from exc
+    return _checked(document, folder, path, which, hashlib.sha256(data).hexdigest())
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is no JSON value")
+
+
+def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -> AuditRun:
+    def fail(field: str, message: str) -> InputError:
+        return InputError(message, file=path, field=field)
+
+    if not isinstance(document, dict):
+        raise fail("(document)", "not a findings.json of refund-audit check: not an object")
+    manifest = document.get("manifest")
+    if not isinstance(manifest, dict) or manifest.get("tool") != "refund-audit":
+        raise fail("manifest.tool", "not a findings.json of refund-audit check (its manifest "
+                   "does not name the tool refund-audit)")
+    version = manifest.get("format_version")
+    if "format_version" not in manifest:
+        raise fail("manifest.format_version", "missing: written by an older refund-audit "
+                   f"(findings.json format 1, version {manifest.get('version')!r}), which does "
+                   "not list the cases it judged; run that check again with this version")
+    if type(version) is not int:
+        raise fail("manifest.format_version", f"not a whole number: {version!r}")
+    if version > FINDINGS_FORMAT:
+        raise fail("manifest.format_version", f"{version}: written by a newer refund-audit "
+                   f"(this one reads format {FINDINGS_FORMAT}); diff it with that version")
+    if version < FINDINGS_FORMAT:
+        raise fail("manifest.format_version", f"{version}: written by an older refund-audit "
+                   f"(this one reads format {FINDINGS_FORMAT}); run that check again with "
+                   "this version")
+    as_of = _clock(manifest.get("as_of"), fail)
+    for key in ("policy",):
+        if not isinstance(manifest.get(key), dict):
+            raise fail(f"manifest.{key}", "missing or not an object")
+    if not isinstance(manifest.get("sop"), list):
+        raise fail("manifest.sop", "missing or not a list")
+    rules = _texts(manifest.get("rules"), "manifest.rules", fail)
+    summary = document.get("summary")
+    if not isinstance(summary, dict) or not isinstance(summary.get("by_rule"), dict):
+        raise fail("summary.by_rule", "missing or not an object")
+    by_rule = summary["by_rule"]
+    names: dict[str, str] = {}
+    ran = set()
+    for code in rules:
+        row = by_rule.get(code)
+        if not isinstance(row, dict) or row.get("status") not in ("ran", "crashed") or \
+                not isinstance(row.get("name"), str):
+            raise fail(f"summary.by_rule.{code}", "missing, or without its name and status "
+                       "(ran or crashed)")
+        names[code] = row["name"]
+        if row["status"] == "ran":
+            ran.add(code)
+    findings = document.get("findings")
+    if not isinstance(findings, list):
+        raise fail("findings", "missing or not a list")
+    for k, finding in enumerate(findings):
+        if not isinstance(finding, dict):
+            raise fail(f"findings[{k}]", "not an object")
+        for name, types in _FINDING_FIELDS.items():
+            if name not in finding:
+                raise fail(f"findings[{k}].{name}", "missing")
+            value = finding[name]
+            if type(value) not in types or (type(value) is float and not math.isfinite(value)):
+                raise fail(f"findings[{k}].{name}", f"not a {_kind(types)}: {value!r}"[:300])
+        if not finding["fingerprint"]:
+            raise fail(f"findings[{k}].fingerprint", "empty")
+        if finding["severity"] not in SEVERITIES:
+            raise fail(f"findings[{k}].severity", f"unknown severity {finding['severity']!r}")
+        if finding["rule"] not in names:
+            raise fail(f"findings[{k}].rule", f"{finding['rule']!r} is not among the rules "
+                       "the manifest says ran (manifest.rules)"[:300])
+    suppressed = document.get("suppressed")
+    if not isinstance(suppressed, list):
+        raise fail("suppressed", "missing or not a list")
+    told: dict[str, str] = {}
+    for k, entry in enumerate(suppressed):
+        if not isinstance(entry, dict):
+            raise fail(f"suppressed[{k}]", "not an object")
+        for name in ("fingerprint", "suppressed_by"):
+            if not isinstance(entry.get(name), str):
+                raise fail(f"suppressed[{k}].{name}", "missing or not a text")
+        told[entry["fingerprint"]] = entry["suppressed_by"]
+    judged = _texts(document.get("judged_cases"), "judged_cases", fail)
+    return AuditRun(which, folder, path, sha256, manifest, as_of, findings, told,
+                    frozenset(judged), frozenset(ran), names,
+                    _checksum_told(folder, path, sha256))
+
+
+def _kind(types: tuple[type, ...]) -> str:
+    words = {str: "text", bool: "true or false", int: "number", float: "number",
+             type(None): "null"}
+    return " or ".join(dict.fromkeys(words[t] for t in types))
+
+
+def _texts(value: Any, field: str, fail: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise fail(field, "missing or not a list")
+    for k, each in enumerate(value):
+        if not isinstance(each, str):
+            raise fail(f"{field}[{k}]", f"not a text: {each!r}"[:300])
+    return value
+
+
+def _clock(value: Any, fail: Any) -> datetime:
+    if not isinstance(value, str):
+        raise fail("manifest.as_of", "missing or not a text")
+    try:
+        clock = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise fail("manifest.as_of", f"not an ISO 8601 time: {value!r}"[:300]) from exc
+    if clock.tzinfo is None:
+        raise fail("manifest.as_of", f"no time zone: {value!r}"[:300])
+    return clock
+
+
+def _checksum_told(folder: Path, path: Path, sha256: str) -> str | None:
+    """A warning where the run folder's SHA256SUMS (the run's own) lists findings.json with
+    another sha256 than its bytes have now: changed since the run wrote it."""
+    from audit.digest import CHECKSUMS_FILE
+
+    if path.parent != folder:
+        return None
+    try:
+        lines = (folder / CHECKSUMS_FILE).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in lines:
+        digest, _, name = line.partition("  ")
+        if name == path.name and digest != sha256:
+            return (f"{path} is not the file its run wrote: {CHECKSUMS_FILE} beside it lists "
+                    "another sha256 (changed since the check)")
+    return None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One finding of the diff: its class, and the finding (NEW's where in both)."""
+
+    cls: str
+    reason: str
+    finding: dict[str, Any]
+    old_waived: bool | None
+    new_waived: bool | None
+
+    @property
+    def waiver_change(self) -> str:
+        if self.old_waived and self.new_waived is False:
+            return "waiver_ended"
+        if self.old_waived is False and self.new_waived:
+            return "waiver_added"
+        return ""
+
+
+@dataclass(frozen=True)
+class RunDiff:
+    old: AuditRun
+    new: AuditRun
+    rows: list[Row]
+    warnings: list[str]
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(CLASSES, 0)
+        for row in self.rows:
+            counts[row.cls] += 1
+        return counts
+
+    def by_rule(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for row in sorted(self.rows, key=lambda r: r.finding["rule"]):
+            code = row.finding["rule"]
+            entry = out.setdefault(code, {"name": row.finding["name"],
+                                          **dict.fromkeys(CLASSES, 0)})
+            entry[row.cls] += 1
+        return out
+
+    def waiver_changes(self) -> dict[str, int]:
+        changes = {"waiver_added": 0, "waiver_ended": 0}
+        for row in self.rows:
+            if row.waiver_change:
+                changes[row.waiver_change] += 1
+        return changes
+
+    def money_at_risk(self) -> dict[str, dict[str, float]]:
+        """Per class of `MONEY_CLASSES`: per currency, the sum over cases of each case's
+        largest amount at risk among its findings of the class NEW does not waive."""
+        out: dict[str, dict[str, float]] = {}
+        for cls in MONEY_CLASSES:
+            largest: dict[tuple[str, str], float] = {}
+            for row in self.rows:
+                finding = row.finding
+                amount = finding["amount_at_risk"]
+                if row.cls != cls or row.new_waived or amount is None:
+                    continue
+                key = (finding["case_id"], currency_key(finding["currency"]))
+                largest[key] = max(largest.get(key, 0.0), float(amount))
+            money: dict[str, float] = defaultdict(float)
+            for (_, currency), amount in largest.items():
+                money[currency] += amount
+            out[cls] = {k: rounded(v, None if k == NO_CURRENCY else k)
+                        for k, v in sorted(money.items())}
+        return out
+
+    def document(self) -> dict[str, Any]:
+        """The content of diff.json."""
+        return {
+            "format_version": DIFF_FORMAT,
+            "old": self.old.identity(),
+            "new": self.new.identity(),
+            "warnings": self.warnings,
+            "summary": {
+                "findings": self.counts(),
+                "by_rule": self.by_rule(),
+                "waivers": self.waiver_changes(),
+                "money_at_risk": self.money_at_risk(),
+                "money_at_risk_definition": MONEY_DEFINITION,
+            },
+            "findings": [{"class": row.cls, "reason": row.reason,
+                          "waiver_change": row.waiver_change or None,
+                          "old_waived": row.old_waived, "new_waived": row.new_waived,
+                          **{k: row.finding.get(k) for k in (
+                              "rule", "name", "severity", "case_id", "channel", "fingerprint",
+                              "amount_at_risk", "currency", "timestamp", "message",
+                              "event_ids")}}
+                         for row in self.rows],
+        }
+
+
+def diff_runs(old: AuditRun, new: AuditRun) -> RunDiff:
+    """The findings of both runs, each in its class (`CLASSES`), OLD's order then NEW's."""
+    remaining: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for finding in new.findings:
+        remaining[finding["fingerprint"]].append(finding)
+    rows: list[Row] = []
+    for finding in old.findings:
+        print_ = finding["fingerprint"]
+        twins = remaining.get(print_)
+        if twins:  # (a fingerprint twice in one run: paired in order)
+            now = twins.pop(0)
+            rows.append(Row("still_open", "in both runs", now, finding["waived"], now["waived"]))
+            continue
+        rows.append(_gone(finding, old, new))
+    for finding in new.findings:
+        twins = remaining.get(finding["fingerprint"])
+        if twins and twins[0] is finding:
+            twins.pop(0)
+            rows.append(_arrived(finding, old, new))
+    return RunDiff(old, new, rows, _warnings(old, new))
+
+
+def _gone(finding: dict[str, Any], old: AuditRun, new: AuditRun) -> Row:
+    """A finding of OLD that NEW does not report: why."""
+    rule, case = finding["rule"], finding["case_id"]
+    waived = finding["waived"]
+    by = new.suppressed.get(finding["fingerprint"])
+    if by is not None:
+        return Row("suppressed_in_new", f"NEW found it and suppressed it by precedence: {by} "
+                   "reported on its case in its place", finding, waived, None)
+    if rule not in new.rules_ran:
+        how = "crashed" if rule in new.rule_names else "was not selected"
+        return Row("not_comparable", f"rule {rule} {how} in NEW", finding, waived, None)
+    if case not in new.judged:
+        return Row("not_rejudged", "its case is not among the cases NEW judged (out of its "
+                   "period, or not in its inputs)", finding, waived, None)
+    stamp = _time(finding["timestamp"])
+    if stamp is not None and stamp > new.as_of:
+        return Row("not_rejudged", f"its event ({finding['timestamp']}) is after NEW's clock "
+                   f"({new.as_of.isoformat()})", finding, waived, None)
+    return Row("resolved", "NEW judged its case and did not find it", finding, waived, None)
+
+
+def _arrived(finding: dict[str, Any], old: AuditRun, new: AuditRun) -> Row:
+    """A finding of NEW that OLD did not report: why."""
+    rule = finding["rule"]
+    waived = finding["waived"]
+    by = old.suppressed.get(finding["fingerprint"])
+    if by is not None:
+        return Row("suppressed_in_old", f"OLD found it and suppressed it by precedence: {by} "
+                   "reported on its case in its place", finding, None, waived)
+    if rule not in old.rules_ran:
+        how = "crashed" if rule in old.rule_names else "was not selected"
+        return Row("not_comparable", f"rule {rule} {how} in OLD", finding, None, waived)
+    if finding["case_id"] not in old.judged:
+        return Row("new", "its case is not among the cases OLD judged", finding, None, waived)
+    stamp = _time(finding["timestamp"])
+    if stamp is not None and stamp > old.as_of:
+        return Row("new", f"its event ({finding['timestamp']}) is after OLD's clock "
+                   f"({old.as_of.isoformat()})", finding, None, waived)
+    return Row("new", "OLD judged its case and did not find it", finding, None, waived)
+
+
+def _time(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo is not None else None
+
+
+def _warnings(old: AuditRun, new: AuditRun) -> list[str]:
+    out = [told for told in (old.checksum_told, new.checksum_told) if told is not None]
+    policies = [run.manifest["policy"].get("sha256") for run in (old, new)]
+    if policies[0] != policies[1]:
+        out.append(f"the runs used different policies (OLD {_named(old.manifest['policy'])}, "
+                   f"NEW {_named(new.manifest['policy'])}): a change may come from the policy "
+                   "(its limits, roles, waivers, rules), not from the refunds")
+    sops = [_sops(run.manifest["sop"]) for run in (old, new)]
+    if sops[0] != sops[1]:
+        channels = sorted(k for k in sops[0].keys() | sops[1].keys()
+                          if sops[0].get(k) != sops[1].get(k))
+        out.append("the runs used different SOPs for " + ", ".join(channels)
+                   + ": a conformance finding (CF*) may come from the model, not from the "
+                   "refunds")
+    if new.as_of < old.as_of:
+        out.append(f"NEW's clock ({new.as_of.isoformat()}) is before OLD's "
+                   f"({old.as_of.isoformat()}): are OLD and NEW the wrong way round?")
+    unran = sorted(old.rules_ran ^ new.rules_ran)
+    if unran:
+        out.append(f"{len(unran)} rule(s) ran in one run only ({', '.join(unran)}): their "
+                   "findings are not comparable, neither new nor resolved")
+    return out
+
+
+def _named(policy: dict[str, Any]) -> str:
+    name = Path(str(policy.get("file"))).name if policy.get("file") else "(no file)"
+    digest = policy.get("sha256")
+    return f"{name} sha256 {str(digest)[:12]}" if digest else name
+
+
+def _sops(entries: Iterable[Any]) -> dict[str, Any]:
+    return {str(e.get("channel")): (e.get("sha256"), e.get("process"))
+            for e in entries if isinstance(e, dict)}
+
+
+def csv_text(rows: list[Row]) -> str:
+    """diff.csv: a header, then one row per finding (`CSV_COLUMNS`), every text cell a
+    spreadsheet would read as a formula neutralised as findings.csv's are
+    (`audit.safety.neutralise_cell`), the amount in its currency's minor units
+    (`reports.writers.amount_text`)."""
+    from audit.csvtext import csv_lines
+    from audit.safety import neutralise_cell
+    from reports.writers import amount_text
+
+    def cell(value: Any) -> str:
+        value = neutralise_cell(value)
+        return "" if value is None else value if isinstance(value, str) else str(value)
+
+    columns: list[list[str]] = [[name] for name in CSV_COLUMNS]
+    for row in rows:
+        finding = row.finding
+        values = {"class": row.cls, "reason": row.reason, "waiver_change": row.waiver_change,
+                  "old_waived": row.old_waived, "new_waived": row.new_waived,
+                  **{k: finding[k] for k in ("rule", "name", "severity", "case_id", "channel",
+                                             "fingerprint", "currency", "timestamp",
+                                             "message")}}
+        for at, name in enumerate(CSV_COLUMNS):
+            columns[at].append(amount_text(finding["amount_at_risk"], finding["currency"])
+                               if name == "amount_at_risk" else cell(values[name]))
+    return csv_lines(columns)
+
+
+def write_diff(diff: RunDiff, folder: Path) -> list[Path]:
+    """diff.json and diff.csv written into `folder` (the staging folder)."""
+    json_path, csv_path = folder / "diff.json", folder / "diff.csv"
+    json_path.write_text(json.dumps(diff.document(), indent=1, ensure_ascii=False) + "\n",
+                         encoding="utf-8")
+    csv_path.write_text(csv_text(diff.rows), encoding="utf-8", newline="")
+    return [json_path, csv_path]
+
+
+def summary_lines(diff: RunDiff) -> list[str]:
+    """The console's summary, as check's: the runs, the counts per class, the waivers'
+    changes, the money at risk of the new and still-open findings, per rule, warnings."""
+    from audit.currency import shown
+    from audit.words import counted
+
+    old, new = diff.old, diff.new
+    counts = diff.counts()
+    lines = [f"OLD {old.path}: clock {old.as_of.isoformat()}, "
+             f"{counted(len(old.findings), 'finding')}, "
+             f"{counted(len(old.judged), 'case')} judged",
+             f"NEW {new.path}: clock {new.as_of.isoformat()}, "
+             f"{counted(len(new.findings), 'finding')}, "
+             f"{counted(len(new.judged), 'case')} judged",
+             "findings: " + ", ".join(f"{CLASS_WORDS[c]} {counts[c]}" for c in CLASSES
+                                      if counts[c] or c in ("new", "still_open", "resolved"))]
+    waivers = diff.waiver_changes()
+    if any(waivers.values()):
+        lines.append(f"waivers: added in NEW {waivers['waiver_added']}, ended in NEW (expired "
+                     f"or removed) {waivers['waiver_ended']}")
+    money = diff.money_at_risk()
+    lines.append("money at risk: " + "; ".join(
+        f"{CLASS_WORDS[c]} " + (", ".join(f"{shown(v, k)} {k}" for k, v in money[c].items())
+                                or "none") for c in MONEY_CLASSES))
+    if any(money.values()):
+        lines.append(f"  (money at risk: {MONEY_DEFINITION})")
+    for code, row in diff.by_rule().items():
+        parts = [f"{CLASS_WORDS[c]} {row[c]}" for c in CLASSES if row[c]]
+        lines.append(f"  {code} {row['name']:<26} " + ", ".join(parts))
+    lines += [f"warning: {warning}" for warning in diff.warnings]
+    return lines

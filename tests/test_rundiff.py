@@ -1,0 +1,354 @@
+"""`refund-audit diff OLD NEW`: two checks of the bundled sample with known changes between
+them, each finding's class asserted; bad runs refused (exit code 2, naming file and field);
+diff.csv's cells neutralised; the output folder written as check writes its own."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from audit.cli import DIFF_FILES, main
+from audit.findings import FINDINGS_FORMAT, fingerprint
+from audit.policy import default_policy_path
+from audit.rundiff import DIFF_FILES as RUNDIFF_FILES
+from audit.rundiff import diff_runs, load_run
+from audit.safety import restored_cell
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "sample_logs" / "refund-sample" / "canonical.csv"
+ADDED_EVENT = "jira:RFD-1:diff-test"
+"""The event NEW's log adds to case RFD-1: a label no policy maps (unmapped-activity)."""
+
+
+def run(*args: str, code: int) -> Result:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == code, (result.output, result.exception)
+    return result
+
+
+def _policy(path: Path, *, waive: tuple[str, str] | None = None,
+            ignore: list[str] | None = None) -> Path:
+    policy = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    if waive is not None:
+        policy["waivers"] = [{"rule": waive[0], "case": waive[1], "reason": "accepted",
+                              "approved_by": "Head of Internal Audit",
+                              "expires": "2027-12-31"}]
+    if ignore:
+        policy["rules"]["ignore"] = ignore
+    path.write_text(yaml.safe_dump(policy, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _of(document: dict[str, Any], rule: str, case: str) -> dict[str, Any]:
+    (found,) = [f for f in document["findings"] if f["rule"] == rule and f["case_id"] == case]
+    return found
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """OLD: the bundled sample at 2026-11-01, its policy waiving SD002 on case 40048. NEW:
+    at 2026-12-01, of the sample with the unmapped event of RFD-150 removed (resolved),
+    case RFD-70 removed (not judged by NEW), an unmapped event added to RFD-1 (new), case
+    RFD-5 renamed `=RFD-5` (a formula-like id: its old findings not re-judged, its new
+    ones new), its policy waiving SD001 on case 40021 instead and ignoring EV006."""
+    root = tmp_path_factory.mktemp("diff-runs")
+    frame = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
+    frame = frame[frame["event:id"] != "jira:RFD-150:5000294"]
+    frame = frame[frame["case:concept:name"] != "RFD-70"]
+    added = frame[frame["event:id"] == "jira:RFD-1:5000338"].copy()
+    added["event:id"] = ADDED_EVENT
+    added["concept:name"] = "Customer called back"
+    added["time:timestamp"] = "2026-09-03T11:00:00+00:00"
+    frame = pd.concat([frame, added], ignore_index=True)
+    frame.loc[frame["case:concept:name"] == "RFD-5", "case:concept:name"] = "=RFD-5"
+    log = root / "new.csv"
+    frame.to_csv(log, index=False)
+    old, new = root / "old", root / "new"
+    run("check", str(SAMPLE), "--out", str(old), "--format", "json", "--fail-on", "never",
+        "--as-of", "2026-11-01T00:00:00Z",
+        "--policy", str(_policy(root / "old.yaml", waive=("SD002", "40048"))), code=0)
+    run("check", str(log), "--out", str(new), "--format", "json", "--fail-on", "never",
+        "--as-of", "2026-12-01T00:00:00Z",
+        "--policy", str(_policy(root / "new.yaml", waive=("SD001", "40021"),
+                                ignore=["EV006"])), code=0)
+    return old, new
+
+
+def _documents(runs: tuple[Path, Path]) -> tuple[dict[str, Any], dict[str, Any]]:
+    old, new = runs
+    return (json.loads((old / "findings.json").read_text(encoding="utf-8")),
+            json.loads((new / "findings.json").read_text(encoding="utf-8")))
+
+
+def _classes(diff: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {row["fingerprint"]: row for row in diff["findings"]}
+
+
+def test_findings_json_lists_the_judged_cases_and_its_format(runs: tuple[Path, Path]) -> None:
+    old, new = _documents(runs)
+    assert old["manifest"]["format_version"] == new["manifest"]["format_version"] == 2
+    assert len(set(old["judged_cases"])) == len(old["judged_cases"]) == old["summary"]["cases"]
+    assert "RFD-70" in old["judged_cases"] and "RFD-70" not in new["judged_cases"]
+    assert "=RFD-5" in new["judged_cases"] and "RFD-5" not in new["judged_cases"]
+
+
+def test_each_finding_in_its_class(runs: tuple[Path, Path], tmp_path: Path) -> None:
+    old_doc, new_doc = _documents(runs)
+    out = tmp_path / "diff"
+    result = run("diff", str(runs[0]), str(runs[1]), "--out", str(out), code=0)
+    diff = json.loads((out / "diff.json").read_text(encoding="utf-8"))
+    rows = _classes(diff)
+    assert len(rows) == len(diff["findings"])
+
+    def cls(rule: str, case: str, document: dict[str, Any] = old_doc) -> dict[str, Any]:
+        return rows[_of(document, rule, case)["fingerprint"]]
+
+    # Its event removed, its case judged again: resolved.
+    assert cls("DQ001", "RFD-150")["class"] == "resolved"
+    # Its case not in NEW's log: not re-judged, never "resolved".
+    gone = [f for f in old_doc["findings"] if f["case_id"] == "RFD-70"]
+    assert gone and {rows[f["fingerprint"]]["class"] for f in gone} == {"not_rejudged"}
+    assert "not among the cases NEW judged" in cls("DQ001", "RFD-70")["reason"]
+    # Renamed case: the old id's findings not re-judged, the new id's new (OLD never judged it).
+    assert cls("SL001", "RFD-5")["class"] == "not_rejudged"
+    renamed = [f for f in new_doc["findings"] if f["case_id"] == "=RFD-5"]
+    assert renamed and all(rows[f["fingerprint"]]["class"] == "new" and "not among the cases "
+                           "OLD judged" in rows[f["fingerprint"]]["reason"] for f in renamed)
+    # The event added to a case both judged: new.
+    added = rows[fingerprint("unmapped-activity", "RFD-1", [ADDED_EVENT])]
+    assert added["class"] == "new" and added["reason"] == "OLD judged its case and did not find it"
+    # A rule NEW did not run: its findings not comparable, none resolved.
+    ev006 = [f for f in old_doc["findings"] if f["rule"] == "EV006"]
+    assert ev006 and {rows[f["fingerprint"]]["class"] for f in ev006} == {"not_comparable"}
+    assert rows[ev006[0]["fingerprint"]]["reason"] == "rule EV006 was not selected in NEW"
+    # Unchanged: still open; waivers added and ended.
+    assert cls("DQ002", "40041")["class"] == "still_open"
+    added_waiver, ended = cls("SD001", "40021"), cls("SD002", "40048")
+    assert (added_waiver["class"], added_waiver["waiver_change"], added_waiver["old_waived"],
+            added_waiver["new_waived"]) == ("still_open", "waiver_added", False, True)
+    assert (ended["class"], ended["waiver_change"]) == ("still_open", "waiver_ended")
+    assert diff["summary"]["waivers"] == {"waiver_added": 1, "waiver_ended": 1}
+    # Every finding of each run once: OLD's and NEW's, the ones in both once.
+    counts = diff["summary"]["findings"]
+    assert sum(counts.values()) == len(old_doc["findings"]) + len(new_doc["findings"]) - \
+        counts["still_open"]
+    assert counts["still_open"] == len({f["fingerprint"] for f in old_doc["findings"]}
+                                       & {f["fingerprint"] for f in new_doc["findings"]})
+    by_rule = diff["summary"]["by_rule"]
+    assert sum(row["not_comparable"] for row in by_rule.values()) == counts["not_comparable"]
+    # The runs named; the policies' difference warned of; no clock warning.
+    assert diff["old"]["as_of"].startswith("2026-11-01")
+    assert diff["new"]["folder"] == str(runs[1]) and len(diff["new"]["manifest_sha256"]) == 64
+    assert any("different policies" in w for w in diff["warnings"])
+    assert any("ran in one run only (EV006)" in w for w in diff["warnings"])
+    assert not any("clock" in w for w in diff["warnings"])
+    # The console: counts per class and per rule, money at risk, the warnings.
+    assert f"new {counts['new']}, still open {counts['still_open']}, resolved " \
+        f"{counts['resolved']}, not re-judged {counts['not_rejudged']}, not comparable " \
+        f"{counts['not_comparable']}" in result.output
+    assert "waivers: added in NEW 1, ended in NEW (expired or removed) 1" in result.output
+    assert "warning: the runs used different policies" in result.output
+    assert [line for line in result.output.splitlines() if line.startswith("  EV006 ")] == [
+        f"  EV006 instrument-mismatch        not comparable {len(ev006)}"]
+
+
+def test_the_wrong_way_round_warns_and_a_rule_old_did_not_run_is_not_new(
+        runs: tuple[Path, Path]) -> None:
+    old_doc, _ = _documents(runs)
+    result = run("diff", str(runs[1] / "findings.json"), str(runs[0]), code=0)
+    assert "warning: NEW's clock (2026-11-01T00:00:00+00:00) is before OLD's" in result.output
+    diff = diff_runs(load_run(runs[1], "OLD"), load_run(runs[0], "NEW"))
+    rows = {row.finding["fingerprint"]: row for row in diff.rows}
+    ev006 = [rows[f["fingerprint"]] for f in old_doc["findings"] if f["rule"] == "EV006"]
+    assert {(r.cls, r.reason) for r in ev006} == {("not_comparable",
+                                                   "rule EV006 was not selected in OLD")}
+
+
+def test_diff_csv_one_row_per_finding_cells_neutralised(runs: tuple[Path, Path],
+                                                        tmp_path: Path) -> None:
+    out = tmp_path / "diff"
+    run("diff", str(runs[0]), str(runs[1]), "--out", str(out), code=0)
+    diff = json.loads((out / "diff.json").read_text(encoding="utf-8"))
+    with (out / "diff.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["fingerprint"], r["class"]) for r in rows] == [
+        (f["fingerprint"], f["class"]) for f in diff["findings"]]
+    renamed = [r for r in rows if restored_cell(r["case_id"]) == "=RFD-5"]
+    assert renamed and {r["case_id"] for r in renamed} == {"'=RFD-5"}
+    assert not [r for r in rows for v in r.values() if v.startswith(("=", "+", "-", "@"))]
+    # The SHA256SUMS lists both files; a second diff into the folder replaces them.
+    sums = (out / "SHA256SUMS").read_text(encoding="utf-8")
+    assert "  diff.json\n" in sums and "  diff.csv\n" in sums
+    run("diff", str(runs[1]), str(runs[0]), "--out", str(out), code=0)
+    again = json.loads((out / "diff.json").read_text(encoding="utf-8"))
+    assert again["old"]["folder"] == str(runs[1])
+    assert sorted(p.name for p in out.iterdir()) == ["SHA256SUMS", "diff.csv", "diff.json"]
+    assert DIFF_FILES == RUNDIFF_FILES
+
+
+def test_out_never_a_run_folder_nor_a_foreign_checksums(runs: tuple[Path, Path],
+                                                        tmp_path: Path) -> None:
+    copy = tmp_path / "old"
+    shutil.copytree(runs[0], copy)
+    before = {p.name: p.read_bytes() for p in copy.iterdir()}
+    refused = run("diff", str(copy), str(runs[1]), "--out", str(copy), code=2)
+    assert "field '--out': this is the run folder of OLD" in refused.output
+    assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "SHA256SUMS").write_text("0" * 64 + "  export.csv\n", encoding="utf-8")
+    refused = run("diff", str(copy), str(runs[1]), "--out", str(mine), code=2)
+    assert "SHA256SUMS there is not one this tool wrote" in refused.output
+    assert sorted(p.name for p in mine.iterdir()) == ["SHA256SUMS"]
+
+
+def _written(tmp_path: Path, runs: tuple[Path, Path], change: Any) -> Path:
+    """NEW's findings.json changed by `change` (its document; returns the new one), in a
+    folder of its own."""
+    document = json.loads((runs[1] / "findings.json").read_text(encoding="utf-8"))
+    folder = tmp_path / "changed"
+    folder.mkdir()
+    changed = change(document)
+    (folder / "findings.json").write_text(
+        changed if isinstance(changed, str) else json.dumps(changed), encoding="utf-8")
+    return folder
+
+
+def _set(document: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    at = document
+    for key in path[:-1]:
+        at = at[key]
+    if value is KeyError:
+        del at[path[-1]]
+    else:
+        at[path[-1]] = value
+    return document
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda d: "{\n  \"manifest\": {,", "findings.json: line 2: not JSON"),
+    (lambda d: [d], "field '(document)': not a findings.json of refund-audit check"),
+    (lambda d: {"manifest": {"tool": "other"}, "findings": []},
+     "field 'manifest.tool': not a findings.json of refund-audit check"),
+    (lambda d: _set(d, ("manifest", "format_version"), KeyError),
+     "field 'manifest.format_version': missing: written by an older refund-audit"),
+    (lambda d: _set(d, ("manifest", "format_version"), FINDINGS_FORMAT + 1),
+     f"field 'manifest.format_version': {FINDINGS_FORMAT + 1}: written by a newer"),
+    (lambda d: _set(d, ("manifest", "format_version"), 1),
+     "field 'manifest.format_version': 1: written by an older refund-audit"),
+    (lambda d: _set(d, ("manifest", "format_version"), "2"),
+     "field 'manifest.format_version': not a whole number"),
+    (lambda d: _set(d, ("manifest", "as_of"), "2026-12-01"),
+     "field 'manifest.as_of': no time zone"),
+    (lambda d: _set(d, ("findings", 0, "fingerprint"), 7),
+     "field 'findings[0].fingerprint': not a text: 7"),
+    (lambda d: _set(d, ("findings", 1, "waived"), KeyError),
+     "field 'findings[1].waived': missing"),
+    (lambda d: _set(d, ("findings", 0, "amount_at_risk"), "12"),
+     "field 'findings[0].amount_at_risk': not a number or null"),
+    (lambda d: _set(d, ("findings", 0, "rule"), "ZZ999"),
+     "field 'findings[0].rule': 'ZZ999' is not among the rules"),
+    (lambda d: _set(d, ("judged_cases",), KeyError), "field 'judged_cases': missing"),
+    (lambda d: _set(d, ("judged_cases", 3), None), "field 'judged_cases[3]': not a text"),
+    (lambda d: _set(d, ("suppressed",), {}), "field 'suppressed': missing or not a list"),
+    (lambda d: "{\"manifest\": NaN}", "findings.json: not JSON: NaN is no JSON value"),
+])
+def test_a_bad_findings_json_is_named_with_its_field(runs: tuple[Path, Path], tmp_path: Path,
+                                                     change: Any, expected: str) -> None:
+    folder = _written(tmp_path, runs, change)
+    result = run("diff", str(runs[0]), str(folder), "--out", str(tmp_path / "out"), code=2)
+    assert result.output.startswith(f"error: {folder / 'findings.json'}: ")
+    assert expected in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_run_or_not_a_run_folder(runs: tuple[Path, Path], tmp_path: Path) -> None:
+    result = run("diff", str(tmp_path / "nowhere"), str(runs[1]), code=2)
+    assert result.output == (f"error: {tmp_path / 'nowhere'}: field 'OLD': no such run folder "
+                             "or file\n")
+    result = run("diff", str(runs[0]), str(tmp_path), code=2)
+    assert result.output == (f"error: {tmp_path}: field 'NEW': not a run folder: it holds no "
+                             "findings.json (refund-audit check --out DIR writes one)\n")
+
+
+def _tiny(tmp_path: Path, name: str, findings: list[dict[str, Any]],
+          suppressed: list[dict[str, Any]], judged: list[str], as_of: str,
+          sop: str = "b" * 64) -> Path:
+    """A findings.json of two rules' findings written by hand (the fields diff reads)."""
+    folder = tmp_path / name
+    folder.mkdir()
+    document = {
+        "manifest": {"tool": "refund-audit", "format_version": FINDINGS_FORMAT,
+                     "as_of": as_of, "policy": {"file": "p.yaml", "sha256": "a" * 64},
+                     "sop": [{"channel": "ecommerce", "file": "e.bpmn", "process": None,
+                              "sha256": sop}], "rules": ["DU001", "EV005"]},
+        "summary": {"by_rule": {"DU001": {"name": "duplicate-refund", "status": "ran"},
+                                "EV005": {"name": "refund-exceeds-charge", "status": "ran"}}},
+        "findings": findings, "suppressed": suppressed, "errors": [], "judged_cases": judged}
+    (folder / "findings.json").write_text(json.dumps(document), encoding="utf-8")
+    return folder
+
+
+def _finding(rule: str, name: str, case: str, event: str, amount: float | None,
+             timestamp: str = "2026-08-01T00:00:00+00:00") -> dict[str, Any]:
+    return {"rule": rule, "name": name, "severity": "high", "case_id": case,
+            "event_ids": [event], "timestamp": timestamp, "message": "m",
+            "amount_at_risk": amount, "currency": "EUR", "waived": False,
+            "waiver_reason": None, "fingerprint": fingerprint(name, case, [event]),
+            "channel": "ecommerce"}
+
+
+def test_suppressed_event_after_clock_and_money(tmp_path: Path) -> None:
+    """A finding NEW suppressed by precedence is not resolved, nor one whose event is after
+    NEW's clock; OLD's suppressed one is not new; money at risk per case its largest."""
+    dup = _finding("DU001", "duplicate-refund", "A", "e1", 30.0)
+    over = _finding("EV005", "refund-exceeds-charge", "A", "e2", 10.0)
+    late = _finding("EV005", "refund-exceeds-charge", "B", "e3", 5.0,
+                    timestamp="2026-10-15T00:00:00+00:00")
+    other = _finding("EV005", "refund-exceeds-charge", "C", "e4", 5.0)
+    old = _tiny(tmp_path, "old", [over, late], [{"rule": "DU001", "case": "A",
+                                                 "fingerprint": dup["fingerprint"],
+                                                 "suppressed_by": "EV005"}],
+                ["A", "B", "C"], "2026-11-01T00:00:00+00:00")
+    new = _tiny(tmp_path, "new", [dup, other],
+                [{"rule": "EV005", "case": "A", "fingerprint": over["fingerprint"],
+                  "suppressed_by": "DU001"}], ["A", "B", "C"], "2026-10-01T00:00:00+00:00")
+    diff = diff_runs(load_run(old, "OLD"), load_run(new, "NEW"))
+    classes = {row.finding["fingerprint"]: row.cls for row in diff.rows}
+    assert classes == {over["fingerprint"]: "suppressed_in_new",
+                       late["fingerprint"]: "not_rejudged",
+                       dup["fingerprint"]: "suppressed_in_old",
+                       other["fingerprint"]: "new"}
+    assert diff.money_at_risk() == {"new": {"EUR": 5.0}, "still_open": {}}
+    both = diff_runs(load_run(old, "OLD"), load_run(old, "NEW"))
+    assert {row.cls for row in both.rows} == {"still_open"}
+    assert both.money_at_risk()["still_open"] == {"EUR": 15.0}
+    assert both.warnings == []
+    assert diff.warnings == ["NEW's clock (2026-10-01T00:00:00+00:00) is before OLD's "
+                             "(2026-11-01T00:00:00+00:00): are OLD and NEW the wrong way round?"]
+    other_sop = _tiny(tmp_path, "other-sop", [over, late], [], ["A", "B", "C"],
+                      "2026-11-01T00:00:00+00:00", sop="c" * 64)
+    told = diff_runs(load_run(old, "OLD"), load_run(other_sop, "NEW")).warnings
+    assert len(told) == 1 and told[0].startswith("the runs used different SOPs for ecommerce")
+    plain = _tiny(tmp_path, "plain", [over], [], ["A"], "2026-11-01T00:00:00+00:00")
+    fresh = _finding("DU001", "duplicate-refund", "A", "e5", None,
+                     timestamp="2026-11-15T00:00:00+00:00")
+    again = _tiny(tmp_path, "again", [dup, over, other, fresh], [], ["A", "C"],
+                  "2026-12-01T00:00:00+00:00")
+    later = diff_runs(load_run(plain, "OLD"), load_run(again, "NEW"))
+    assert later.money_at_risk() == {"new": {"EUR": 35.0}, "still_open": {"EUR": 10.0}}
+    reasons = {row.finding["fingerprint"]: (row.cls, row.reason) for row in later.rows}
+    assert reasons[fresh["fingerprint"]] == (
+        "new", "its event (2026-11-15T00:00:00+00:00) is after OLD's clock "
+        "(2026-11-01T00:00:00+00:00)")
+    assert reasons[dup["fingerprint"]] == ("new", "OLD judged its case and did not find it")
+    assert reasons[other["fingerprint"]] == ("new", "its case is not among the cases OLD "
+                                             "judged")
