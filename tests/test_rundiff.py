@@ -352,3 +352,31 @@ def test_suppressed_event_after_clock_and_money(tmp_path: Path) -> None:
     assert reasons[dup["fingerprint"]] == ("new", "OLD judged its case and did not find it")
     assert reasons[other["fingerprint"]] == ("new", "its case is not among the cases OLD "
                                              "judged")
+
+
+def test_a_findings_json_changed_since_its_run_is_warned_of(runs: tuple[Path, Path],
+                                                            tmp_path: Path) -> None:
+    """The run folder's SHA256SUMS lists findings.json with the sha256 the check wrote: a
+    findings.json edited since (here only re-indented) is diffed, and warned of."""
+    copy = tmp_path / "new"
+    shutil.copytree(runs[1], copy)
+    assert run("diff", str(runs[0]), str(copy), code=0).output.count("warning: ") == 2
+    document = json.loads((copy / "findings.json").read_text(encoding="utf-8"))
+    (copy / "findings.json").write_text(json.dumps(document, indent=4), encoding="utf-8")
+    result = run("diff", str(runs[0]), str(copy), code=0)
+    assert f"warning: {copy / 'findings.json'} is not the file its run wrote: SHA256SUMS " \
+        "beside it lists another sha256 (changed since the check)" in result.output
+
+
+def test_a_check_into_a_diff_folder_leaves_its_files_and_names_them(
+        runs: tuple[Path, Path], tmp_path: Path) -> None:
+    """diff's SHA256SUMS is one of this tool's (a check there replaces it, not refuses it),
+    and its files are another command's: left, and warned of."""
+    out = tmp_path / "both"
+    run("diff", str(runs[0]), str(runs[1]), "--out", str(out), code=0)
+    before = (out / "diff.csv").read_bytes()
+    result = run("check", str(SAMPLE), "--out", str(out), "--format", "json",
+                 "--fail-on", "never", "--as-of", "2026-11-01T00:00:00Z", code=0)
+    assert "2 files this run did not write" in result.output
+    assert "diff.csv, diff.json" in result.output
+    assert (out / "diff.csv").read_bytes() == before
