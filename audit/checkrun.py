@@ -250,7 +250,9 @@ class CheckRun:
         clock), in the order the rules hold them, as texts: findings.json's `judged_cases`.
         A case not among them was not audited by this run (after its clock, or not in its
         inputs): `diff` tells its earlier findings apart from those resolved."""
-        return [str(case) for case in self.case_channels().index.tolist()]
+        ids = self.case_channels().index.tolist()
+        # (texts already, as a log's case ids are: no copy of 1M of them made)
+        return ids if all(type(case) is str for case in ids) else list(map(str, ids))
 
     def labels_like_mapped_ones(self) -> dict[str, tuple[int, str]]:
         """The log's labels the policy maps not, that are close to a label it maps (a
