@@ -1822,12 +1822,16 @@ def diff(settings: Settings, old: Path, new: Path, out: Path | None) -> None:
     its findings.json.
 
     Findings are matched by fingerprint: new (in NEW only), still open (in both), resolved
-    (in OLD only, and NEW judged its case again); a finding of OLD whose case NEW did not
-    judge (out of its period, not in its inputs) is "not re-judged", one whose rule ran in
-    one run only "not comparable", one precedence suppressed in the other run is told so:
-    none of them is called resolved or new. Waivers added or ended between the runs are
-    counted; different policies or SOPs, or NEW's clock before OLD's, are warned of. Exit
-    code 0, or 2 where a run cannot be read.
+    (in OLD only, and NEW judged its case again and reports no finding of its rule there);
+    a finding of OLD only and one of NEW only of the same rule and case are one "changed"
+    finding (still open, citing other events: a case that went on); a finding of OLD
+    whose case NEW did not judge (out of its period, not in its inputs) is "not
+    re-judged", one whose rule ran in one run only "not comparable", one precedence
+    suppressed in the other run is told so: none of them is called resolved or new.
+    Waivers added or ended between the runs are counted, and a changed finding's waiver
+    that named its old fingerprint (approve it again); different policies or SOPs, or
+    NEW's clock before OLD's, are warned of. Exit code 0, or 2 where a run cannot be
+    read.
 
     \b
     Example:

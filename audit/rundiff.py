@@ -5,8 +5,15 @@ case and the events), and each is put in one class (`CLASSES`):
 
 - ``new``: in NEW only, its rule ran in OLD too, OLD did not suppress it;
 - ``still_open``: in both;
+- ``changed``: still open, with other events or evidence: a finding of OLD that NEW does not
+  report (it would be resolved) paired with one of NEW that OLD did not (it would be new) of
+  the same rule and case (a fingerprint names the events: a case that went on since OLD's
+  clock, a late payout an SLA breach now cites, gives its finding another one). One to one:
+  first those sharing most events, then in the order of their time and fingerprint
+  (`_paired`); the unpaired stay resolved or new;
 - ``resolved``: in OLD only, and NEW judged it again: its rule ran in NEW, its case is among
-  NEW's judged cases (findings.json `judged_cases`), its event is not dated after NEW's clock;
+  NEW's judged cases (findings.json `judged_cases`), its event is not dated after NEW's
+  clock, and NEW reports no finding of its rule in its case left unpaired;
 - ``not_rejudged``: in OLD only, but NEW did not audit it: its case is not among NEW's judged
   cases (out of NEW's period, or not in its inputs), or the event that showed it is dated
   after NEW's clock. Not resolved: nothing says it was;
@@ -16,9 +23,12 @@ case and the events), and each is put in one class (`CLASSES`):
   finding of its case reported in its place, findings.json `suppressed`): not resolved;
 - ``suppressed_in_old``: in NEW only, and OLD had found it and suppressed it: not new.
 
-Of the findings in both, those waived in one run only are told (a waiver added, a waiver
-ended: expired or removed). Pure: reading and checking the two documents, and the diff;
-`audit.cli.diff` writes the files.
+Of the findings in both (still open or changed), those waived in one run only are told (a
+waiver added, a waiver ended: expired or removed); a changed finding OLD waived by a waiver
+naming its old fingerprint, which NEW does not waive, is told apart
+(`waiver_on_old_fingerprint`): that waiver no longer matches it and must be approved
+again. Pure: reading and checking the two documents, and the diff; `audit.cli.diff` writes
+the files.
 """
 
 from __future__ import annotations
@@ -28,8 +38,8 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,16 +53,17 @@ DIFF_FORMAT = 1
 DIFF_FILES = ("diff.json", "diff.csv", "SHA256SUMS")
 """The files `diff` writes into --out."""
 
-CLASSES = ("new", "still_open", "resolved", "not_rejudged", "not_comparable",
+CLASSES = ("new", "still_open", "changed", "resolved", "not_rejudged", "not_comparable",
            "suppressed_in_new", "suppressed_in_old")
 """The classes of a finding in a diff, in the order the summary lists them."""
 
-CLASS_WORDS = {"new": "new", "still_open": "still open", "resolved": "resolved",
+CLASS_WORDS = {"new": "new", "still_open": "still open", "changed": "changed",
+               "resolved": "resolved",
                "not_rejudged": "not re-judged", "not_comparable": "not comparable",
                "suppressed_in_new": "suppressed in NEW", "suppressed_in_old": "suppressed in OLD"}
 """Each class as the console names it."""
 
-MONEY_CLASSES = ("new", "still_open")
+MONEY_CLASSES = ("new", "still_open", "changed")
 """The classes whose money at risk the diff sums."""
 
 MONEY_DEFINITION = (
@@ -61,15 +72,25 @@ MONEY_DEFINITION = (
     "currencies")
 
 CSV_COLUMNS = ("class", "reason", "waiver_change", "rule", "name", "severity", "case_id",
-               "channel", "fingerprint", "amount_at_risk", "currency", "old_waived",
-               "new_waived", "timestamp", "message")
-"""The columns of diff.csv, one row per finding."""
+               "channel", "fingerprint", "old_fingerprint", "amount_at_risk", "currency",
+               "old_waived", "new_waived", "timestamp", "message", "changes",
+               "old_amount_at_risk", "old_events", "events", "old_message")
+"""The columns of diff.csv, one row per finding (old_fingerprint, changes and the old_*
+columns: of a changed finding only)."""
+
+WAIVER_CHANGES = ("waiver_added", "waiver_ended", "waiver_on_old_fingerprint")
+"""The waiver changes the diff tells, in the order the summary lists them."""
+
+COMPARED = ("event_ids", "amount_at_risk", "currency", "severity", "timestamp", "message",
+            "evidence")
+"""The fields of a changed finding's two versions the diff compares (`Row.differs`)."""
 
 _FINDING_FIELDS: dict[str, tuple[type, ...]] = {
     "fingerprint": (str,), "rule": (str,), "name": (str,), "severity": (str,),
     "case_id": (str,), "waived": (bool,), "channel": (str,), "message": (str,),
     "timestamp": (str, type(None)), "currency": (str, type(None)),
     "amount_at_risk": (int, float, type(None)), "waiver_reason": (str, type(None)),
+    "event_ids": (list,),
 }
 """The fields of a finding the diff reads, with the types findings.json holds them in."""
 
@@ -95,6 +116,8 @@ class AuditRun:
     rules_ran: frozenset[str]
     """The codes of the rules that ran (selected, and did not crash)."""
     rule_names: dict[str, str]
+    waiver_prints: frozenset[str]
+    """The fingerprints its policy's waivers name (summary.waivers)."""
     checksum_told: str | None
     """A warning where the folder's SHA256SUMS lists findings.json with another sha256."""
 
@@ -217,6 +240,9 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
                 raise fail(f"findings[{k}].{name}", f"not a {_kind(types)}: {value!r}"[:300])
         if not finding["fingerprint"]:
             raise fail(f"findings[{k}].fingerprint", "empty")
+        for at, event in enumerate(finding["event_ids"]):
+            if not isinstance(event, str):
+                raise fail(f"findings[{k}].event_ids[{at}]", f"not a text: {event!r}"[:300])
         if finding["severity"] not in SEVERITIES:
             raise fail(f"findings[{k}].severity", f"unknown severity {finding['severity']!r}")
         if finding["rule"] not in names:
@@ -234,14 +260,25 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
                 raise fail(f"suppressed[{k}].{name}", "missing or not a text")
         told[entry["fingerprint"]] = entry["suppressed_by"]
     judged = _texts(document.get("judged_cases"), "judged_cases", fail)
+    waivers = summary.get("waivers")
+    if not isinstance(waivers, list):
+        raise fail("summary.waivers", "missing or not a list")
+    prints = set()
+    for k, entry in enumerate(waivers):
+        if not isinstance(entry, dict) or type(entry.get("fingerprint")) not in (str,
+                                                                                 type(None)):
+            raise fail(f"summary.waivers[{k}]", "not an object with a fingerprint (a text "
+                       "or null)")
+        if entry["fingerprint"] is not None:
+            prints.add(entry["fingerprint"])
     return AuditRun(which, folder, path, sha256, manifest, as_of, findings, told,
-                    frozenset(judged), frozenset(ran), names,
+                    frozenset(judged), frozenset(ran), names, frozenset(prints),
                     _checksum_told(folder, path, sha256))
 
 
 def _kind(types: tuple[type, ...]) -> str:
     words = {str: "text", bool: "true or false", int: "number", float: "number",
-             type(None): "null"}
+             type(None): "null", list: "list"}
     return " or ".join(dict.fromkeys(words[t] for t in types))
 
 
@@ -294,14 +331,50 @@ class Row:
     finding: dict[str, Any]
     old_waived: bool | None
     new_waived: bool | None
+    old: dict[str, Any] | None = None
+    """OLD's version of a changed finding (its other fingerprint)."""
+    old_print_waived: bool = False
+    """A changed finding OLD waived by a waiver naming its old fingerprint."""
 
     @property
     def waiver_change(self) -> str:
         if self.old_waived and self.new_waived is False:
-            return "waiver_ended"
+            return "waiver_on_old_fingerprint" if self.old_print_waived else "waiver_ended"
         if self.old_waived is False and self.new_waived:
             return "waiver_added"
         return ""
+
+    @property
+    def differs(self) -> dict[str, Any]:
+        """Of a changed finding, each field of `COMPARED` its two versions differ in: old and
+        new (of the event ids: their counts, and the ids added and removed)."""
+        if self.old is None:
+            return {}
+        out: dict[str, Any] = {}
+        for name in COMPARED:
+            before, after = self.old.get(name), self.finding.get(name)
+            if before == after:
+                continue
+            if name == "event_ids":
+                was, now = set(before or ()), set(after or ())
+                out[name] = {"old": len(before or ()), "new": len(after or ()),
+                             "added": [e for e in after or () if e not in was],
+                             "removed": [e for e in before or () if e not in now]}
+            else:
+                out[name] = {"old": before, "new": after}
+        return out
+
+    def changes_text(self) -> str:
+        """`differs` in words, for the reason and diff.csv: "events 1 -> 2 (+1 -0); amount
+        at risk; message"."""
+        parts = []
+        for name, change in self.differs.items():
+            if name == "event_ids":
+                parts.append(f"events {change['old']} -> {change['new']} "
+                             f"(+{len(change['added'])} -{len(change['removed'])})")
+            else:
+                parts.append(name.replace("_", " "))
+        return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -327,7 +400,7 @@ class RunDiff:
         return out
 
     def waiver_changes(self) -> dict[str, int]:
-        changes = {"waiver_added": 0, "waiver_ended": 0}
+        changes = dict.fromkeys(WAIVER_CHANGES, 0)
         for row in self.rows:
             if row.waiver_change:
                 changes[row.waiver_change] += 1
@@ -373,7 +446,10 @@ class RunDiff:
                           **{k: row.finding.get(k) for k in (
                               "rule", "name", "severity", "case_id", "channel", "fingerprint",
                               "amount_at_risk", "currency", "timestamp", "message",
-                              "event_ids")}}
+                              "event_ids")},
+                          "old_fingerprint": None if row.old is None else
+                          row.old["fingerprint"],
+                          "changes": row.differs if row.old is not None else None}
                          for row in self.rows],
         }
 
@@ -397,7 +473,69 @@ def diff_runs(old: AuditRun, new: AuditRun) -> RunDiff:
         if twins and twins[0] is finding:
             twins.pop(0)
             rows.append(_arrived(finding, old, new))
-    return RunDiff(old, new, rows, _warnings(old, new))
+    return RunDiff(old, new, _changed(rows, old), _warnings(old, new))
+
+
+def _changed(rows: list[Row], old: AuditRun) -> list[Row]:
+    """`rows` with each resolved finding paired with a new one of its rule and case
+    (`_paired`) in one changed row, where the resolved one was; the others as they were."""
+    gone: dict[tuple[str, str], list[int]] = defaultdict(list)
+    arrived: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for at, row in enumerate(rows):
+        if row.cls in ("resolved", "new"):
+            key = (row.finding["rule"], row.finding["case_id"])
+            (gone if row.cls == "resolved" else arrived)[key].append(at)
+    replaced: dict[int, Row] = {}
+    dropped: set[int] = set()
+    for key, olds in gone.items():
+        news = arrived.get(key)
+        if not news:
+            continue
+        for was, now in _paired([rows[k].finding for k in olds],
+                                [rows[k].finding for k in news]):
+            before, after = rows[olds[was]].finding, rows[news[now]].finding
+            row = Row("changed", "", after, before["waived"], after["waived"], old=before,
+                      old_print_waived=before["waived"]
+                      and before["fingerprint"] in old.waiver_prints)
+            replaced[olds[was]] = replace(
+                row, reason="still open in NEW with other events or evidence (another "
+                f"fingerprint): {row.changes_text() or 'no field compared differs'}")
+            dropped.add(news[now])
+    return [replaced.get(at, row) for at, row in enumerate(rows) if at not in dropped]
+
+
+def _paired(olds: list[dict[str, Any]], news: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    """One to one, the findings of one rule and case in OLD only and in NEW only, as
+    (index in `olds`, index in `news`): each of OLD's, in the order of its time (the
+    undated last) and fingerprint, with the free one of NEW sharing most of its events
+    (the first in that order of those sharing as many); then those sharing none, in that
+    order, each with the next free one. The same pairs whatever order the runs list them
+    in; the unpaired are left."""
+    old_order = sorted(range(len(olds)), key=lambda k: _order(olds[k]))
+    new_order = sorted(range(len(news)), key=lambda k: _order(news[k]))
+    free = list(new_order)
+    pairs: list[tuple[int, int]] = []
+    unshared: list[int] = []
+    for was in old_order:
+        events = set(olds[was]["event_ids"])
+        best, most = None, 0
+        for now in free:
+            shared = len(events.intersection(news[now]["event_ids"]))
+            if shared > most:
+                best, most = now, shared
+        if best is None:
+            unshared.append(was)
+        else:
+            free.remove(best)
+            pairs.append((was, best))
+    pairs += zip(unshared, free, strict=False)  # (the unpaired left)
+    return pairs
+
+
+def _order(finding: dict[str, Any]) -> tuple[bool, str, str]:
+    stamp = _time(finding["timestamp"])
+    return (stamp is None, "" if stamp is None else
+            stamp.astimezone(UTC).isoformat(), finding["fingerprint"])
 
 
 def _gone(finding: dict[str, Any], old: AuditRun, new: AuditRun) -> Row:
@@ -501,15 +639,28 @@ def csv_text(rows: list[Row]) -> str:
 
     columns: list[list[str]] = [[name] for name in CSV_COLUMNS]
     for row in rows:
-        finding = row.finding
+        finding, before = row.finding, row.old
         values = {"class": row.cls, "reason": row.reason, "waiver_change": row.waiver_change,
                   "old_waived": row.old_waived, "new_waived": row.new_waived,
                   **{k: finding[k] for k in ("rule", "name", "severity", "case_id", "channel",
                                              "fingerprint", "currency", "timestamp",
-                                             "message")}}
+                                             "message")},
+                  "amount_at_risk": amount_text(finding["amount_at_risk"],
+                                                finding["currency"]),
+                  "old_fingerprint": None, "changes": None, "old_amount_at_risk": None,
+                  "old_events": None, "events": None, "old_message": None}
+        if before is not None:
+            values.update({"old_fingerprint": before["fingerprint"],
+                           "changes": row.changes_text(),
+                           "old_amount_at_risk": amount_text(before["amount_at_risk"],
+                                                             before["currency"]),
+                           "old_events": len(before["event_ids"]),
+                           "events": len(finding["event_ids"]),
+                           "old_message": before["message"]})
         for at, name in enumerate(CSV_COLUMNS):
-            columns[at].append(amount_text(finding["amount_at_risk"], finding["currency"])
-                               if name == "amount_at_risk" else cell(values[name]))
+            columns[at].append(values[name] if name in ("amount_at_risk",
+                                                        "old_amount_at_risk")
+                               and values[name] is not None else cell(values[name]))
     return csv_lines(columns)
 
 
@@ -537,11 +688,15 @@ def summary_lines(diff: RunDiff) -> list[str]:
              f"{counted(len(new.findings), 'finding')}, "
              f"{counted(len(new.judged), 'case')} judged",
              "findings: " + ", ".join(f"{CLASS_WORDS[c]} {counts[c]}" for c in CLASSES
-                                      if counts[c] or c in ("new", "still_open", "resolved"))]
+                                      if counts[c] or c in ("new", "still_open", "changed",
+                                                            "resolved"))]
     waivers = diff.waiver_changes()
     if any(waivers.values()):
         lines.append(f"waivers: added in NEW {waivers['waiver_added']}, ended in NEW (expired "
-                     f"or removed) {waivers['waiver_ended']}")
+                     f"or removed) {waivers['waiver_ended']}" + (
+                         f", on a changed finding's old fingerprint, not matching it in NEW "
+                         f"(approve it again) {waivers['waiver_on_old_fingerprint']}"
+                         if waivers["waiver_on_old_fingerprint"] else ""))
     money = diff.money_at_risk()
     lines.append("money at risk: " + "; ".join(
         f"{CLASS_WORDS[c]} " + (", ".join(f"{shown(v, k)} {k}" for k, v in money[c].items())

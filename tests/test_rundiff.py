@@ -19,7 +19,7 @@ from audit.cli import DIFF_FILES, main
 from audit.findings import FINDINGS_FORMAT, fingerprint
 from audit.policy import default_policy_path
 from audit.rundiff import DIFF_FILES as RUNDIFF_FILES
-from audit.rundiff import diff_runs, load_run
+from audit.rundiff import diff_runs, load_run, summary_lines
 from audit.safety import restored_cell
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,11 +135,13 @@ def test_each_finding_in_its_class(runs: tuple[Path, Path], tmp_path: Path) -> N
     assert (added_waiver["class"], added_waiver["waiver_change"], added_waiver["old_waived"],
             added_waiver["new_waived"]) == ("still_open", "waiver_added", False, True)
     assert (ended["class"], ended["waiver_change"]) == ("still_open", "waiver_ended")
-    assert diff["summary"]["waivers"] == {"waiver_added": 1, "waiver_ended": 1}
-    # Every finding of each run once: OLD's and NEW's, the ones in both once.
+    assert diff["summary"]["waivers"] == {"waiver_added": 1, "waiver_ended": 1,
+                                          "waiver_on_old_fingerprint": 0}
+    # Every finding of each run once: OLD's and NEW's, the ones in both (still open, or
+    # changed: two fingerprints) once.
     counts = diff["summary"]["findings"]
     assert sum(counts.values()) == len(old_doc["findings"]) + len(new_doc["findings"]) - \
-        counts["still_open"]
+        counts["still_open"] - counts["changed"]
     assert counts["still_open"] == len({f["fingerprint"] for f in old_doc["findings"]}
                                        & {f["fingerprint"] for f in new_doc["findings"]})
     by_rule = diff["summary"]["by_rule"]
@@ -151,7 +153,8 @@ def test_each_finding_in_its_class(runs: tuple[Path, Path], tmp_path: Path) -> N
     assert any("ran in one run only (EV006)" in w for w in diff["warnings"])
     assert not any("clock" in w for w in diff["warnings"])
     # The console: counts per class and per rule, money at risk, the warnings.
-    assert f"new {counts['new']}, still open {counts['still_open']}, resolved " \
+    assert f"new {counts['new']}, still open {counts['still_open']}, changed " \
+        f"{counts['changed']}, resolved " \
         f"{counts['resolved']}, not re-judged {counts['not_rejudged']}, not comparable " \
         f"{counts['not_comparable']}" in result.output
     assert "waivers: added in NEW 1, ended in NEW (expired or removed) 1" in result.output
@@ -260,6 +263,14 @@ def _set(document: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[st
     (lambda d: _set(d, ("judged_cases", 3), None), "field 'judged_cases[3]': not a text"),
     (lambda d: _set(d, ("suppressed",), {}), "field 'suppressed': missing or not a list"),
     (lambda d: "{\"manifest\": NaN}", "findings.json: not JSON: NaN is no JSON value"),
+    (lambda d: _set(d, ("findings", 2, "event_ids"), "e1"),
+     "field 'findings[2].event_ids': not a list: 'e1'"),
+    (lambda d: _set(d, ("findings", 2, "event_ids", 0), 5),
+     "field 'findings[2].event_ids[0]': not a text: 5"),
+    (lambda d: _set(d, ("summary", "waivers"), KeyError),
+     "field 'summary.waivers': missing or not a list"),
+    (lambda d: _set(d, ("summary", "waivers"), [{"fingerprint": 7}]),
+     "field 'summary.waivers[0]': not an object with a fingerprint"),
 ])
 def test_a_bad_findings_json_is_named_with_its_field(runs: tuple[Path, Path], tmp_path: Path,
                                                      change: Any, expected: str) -> None:
@@ -281,7 +292,7 @@ def test_missing_run_or_not_a_run_folder(runs: tuple[Path, Path], tmp_path: Path
 
 def _tiny(tmp_path: Path, name: str, findings: list[dict[str, Any]],
           suppressed: list[dict[str, Any]], judged: list[str], as_of: str,
-          sop: str = "b" * 64) -> Path:
+          sop: str = "b" * 64, waiver_prints: tuple[str | None, ...] = ()) -> Path:
     """A findings.json of two rules' findings written by hand (the fields diff reads)."""
     folder = tmp_path / name
     folder.mkdir()
@@ -291,19 +302,23 @@ def _tiny(tmp_path: Path, name: str, findings: list[dict[str, Any]],
                      "sop": [{"channel": "ecommerce", "file": "e.bpmn", "process": None,
                               "sha256": sop}], "rules": ["DU001", "EV005"]},
         "summary": {"by_rule": {"DU001": {"name": "duplicate-refund", "status": "ran"},
-                                "EV005": {"name": "refund-exceeds-charge", "status": "ran"}}},
+                                "EV005": {"name": "refund-exceeds-charge", "status": "ran"}},
+                    "waivers": [{"rule": "EV005", "case": None if w else "A", "fingerprint": w}
+                                for w in waiver_prints]},
         "findings": findings, "suppressed": suppressed, "errors": [], "judged_cases": judged}
     (folder / "findings.json").write_text(json.dumps(document), encoding="utf-8")
     return folder
 
 
-def _finding(rule: str, name: str, case: str, event: str, amount: float | None,
-             timestamp: str = "2026-08-01T00:00:00+00:00") -> dict[str, Any]:
+def _finding(rule: str, name: str, case: str, event: str | list[str], amount: float | None,
+             timestamp: str = "2026-08-01T00:00:00+00:00", message: str = "m",
+             waived: bool = False) -> dict[str, Any]:
+    events = [event] if isinstance(event, str) else event
     return {"rule": rule, "name": name, "severity": "high", "case_id": case,
-            "event_ids": [event], "timestamp": timestamp, "message": "m",
-            "amount_at_risk": amount, "currency": "EUR", "waived": False,
-            "waiver_reason": None, "fingerprint": fingerprint(name, case, [event]),
-            "channel": "ecommerce"}
+            "event_ids": events, "timestamp": timestamp, "message": message,
+            "amount_at_risk": amount, "currency": "EUR", "waived": waived,
+            "waiver_reason": "accepted" if waived else None,
+            "fingerprint": fingerprint(name, case, events), "channel": "ecommerce"}
 
 
 def test_suppressed_event_after_clock_and_money(tmp_path: Path) -> None:
@@ -327,7 +342,7 @@ def test_suppressed_event_after_clock_and_money(tmp_path: Path) -> None:
                        late["fingerprint"]: "not_rejudged",
                        dup["fingerprint"]: "suppressed_in_old",
                        other["fingerprint"]: "new"}
-    assert diff.money_at_risk() == {"new": {"EUR": 5.0}, "still_open": {}}
+    assert diff.money_at_risk() == {"new": {"EUR": 5.0}, "still_open": {}, "changed": {}}
     both = diff_runs(load_run(old, "OLD"), load_run(old, "NEW"))
     assert {row.cls for row in both.rows} == {"still_open"}
     assert both.money_at_risk()["still_open"] == {"EUR": 15.0}
@@ -344,7 +359,8 @@ def test_suppressed_event_after_clock_and_money(tmp_path: Path) -> None:
     again = _tiny(tmp_path, "again", [dup, over, other, fresh], [], ["A", "C"],
                   "2026-12-01T00:00:00+00:00")
     later = diff_runs(load_run(plain, "OLD"), load_run(again, "NEW"))
-    assert later.money_at_risk() == {"new": {"EUR": 35.0}, "still_open": {"EUR": 10.0}}
+    assert later.money_at_risk() == {"new": {"EUR": 35.0}, "still_open": {"EUR": 10.0},
+                                     "changed": {}}
     reasons = {row.finding["fingerprint"]: (row.cls, row.reason) for row in later.rows}
     assert reasons[fresh["fingerprint"]] == (
         "new", "its event (2026-11-15T00:00:00+00:00) is after OLD's clock "
@@ -380,3 +396,141 @@ def test_a_check_into_a_diff_folder_leaves_its_files_and_names_them(
     assert "2 files this run did not write" in result.output
     assert "diff.csv, diff.json" in result.output
     assert (out / "diff.csv").read_bytes() == before
+
+
+@pytest.fixture(scope="module")
+def months(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The bundled sample checked at 2026-09-01 and at 2026-12-01: cases still running at
+    the first clock go on before the second."""
+    root = tmp_path_factory.mktemp("diff-months")
+    out = []
+    for name, clock in (("sep", "2026-09-01T00:00:00Z"), ("dec", "2026-12-01T00:00:00Z")):
+        run("check", str(SAMPLE), "--out", str(root / name), "--format", "json",
+            "--fail-on", "never", "--as-of", clock, code=0)
+        out.append(root / name)
+    return out[0], out[1]
+
+
+def test_a_case_that_went_on_is_changed_not_resolved(months: tuple[Path, Path],
+                                                     tmp_path: Path) -> None:
+    """Case 40268 was running at 2026-09-01 (skipped Close ticket, Notify customer, Reject
+    refund, at its last event); by 2026-12-01 it went on and still skips Notify customer:
+    its finding cites other events (another fingerprint), so it is changed, not resolved
+    plus new. A case whose finding NEW does not report at all (its rule judged it, no
+    finding of the rule in it) stays resolved."""
+    old_doc, new_doc = (json.loads((m / "findings.json").read_text(encoding="utf-8"))
+                        for m in months)
+    out = tmp_path / "diff"
+    result = run("diff", str(months[0]), str(months[1]), "--out", str(out), code=0)
+    diff = json.loads((out / "diff.json").read_text(encoding="utf-8"))
+    before, after = _of(old_doc, "CF001", "40268"), _of(new_doc, "CF001", "40268")
+    assert before["fingerprint"] != after["fingerprint"]
+    (row,) = [r for r in diff["findings"] if r["case_id"] == "40268" and r["rule"] == "CF001"]
+    assert (row["class"], row["old_fingerprint"], row["fingerprint"]) == (
+        "changed", before["fingerprint"], after["fingerprint"])
+    assert row["changes"]["event_ids"] == {
+        "old": 1, "new": 2, "removed": before["event_ids"],
+        "added": [e for e in after["event_ids"] if e not in before["event_ids"]]}
+    assert row["changes"]["message"] == {"old": before["message"], "new": after["message"]}
+    assert row["reason"].startswith("still open in NEW with other events or evidence")
+    # Neither run's fingerprint of it is listed again: one row for the pair.
+    prints = [r["fingerprint"] for r in diff["findings"]] + [
+        r["old_fingerprint"] for r in diff["findings"] if r["old_fingerprint"]]
+    assert prints.count(before["fingerprint"]) == prints.count(after["fingerprint"]) == 1
+    # No resolved finding has a finding of its rule in its case left new in NEW.
+    news = {(r["rule"], r["case_id"]) for r in diff["findings"] if r["class"] == "new"}
+    resolved = [r for r in diff["findings"] if r["class"] == "resolved"]
+    assert resolved and not [r for r in resolved if (r["rule"], r["case_id"]) in news]
+    ran_on = {(f["rule"], f["case_id"]) for f in new_doc["findings"]}
+    assert not [r for r in resolved if (r["rule"], r["case_id"]) in ran_on]
+    # E.g. 40047: its CF001 gone in NEW, which judged the case and reports no CF001 in it.
+    gone = _of(old_doc, "CF001", "40047")
+    assert [r["class"] for r in diff["findings"] if r["fingerprint"] == gone["fingerprint"]] \
+        == ["resolved"]
+    assert "40047" in new_doc["judged_cases"]
+    counts = diff["summary"]["findings"]
+    assert counts["changed"] == diff["summary"]["by_rule"]["CF001"]["changed"] == 1
+    assert "changed 1, resolved " in result.output
+    assert "  CF001 skipped-activity           new 6, still open 5, changed 1, resolved 20" \
+        in result.output
+    with (out / "diff.csv").open(encoding="utf-8", newline="") as handle:
+        (line,) = [r for r in csv.DictReader(handle) if r["class"] == "changed"]
+    assert (line["old_fingerprint"], line["fingerprint"], line["old_events"], line["events"],
+            line["old_message"], line["message"]) == (
+        before["fingerprint"], after["fingerprint"], "1", "2", before["message"],
+        after["message"])
+    assert line["changes"] == "events 1 -> 2 (+2 -1); timestamp; message; evidence"
+
+
+def test_changed_pairs_one_to_one_deterministically_money_and_waivers(tmp_path: Path) -> None:
+    """Findings of a rule and case in one run only are paired: those sharing events first,
+    then by time; the leftovers stay new or resolved; a case with no finding of the rule
+    in NEW is resolved. A changed finding counts in money at risk (NEW's amount); a waiver
+    naming its old fingerprint no longer matches and is told."""
+    def f(case: str, events: list[str], amount: float | None, day: int,
+          message: str = "m", waived: bool = False) -> dict[str, Any]:
+        return _finding("EV005", "refund-exceeds-charge", case, events, amount,
+                        timestamp=f"2026-08-{day:02d}T00:00:00+00:00", message=message,
+                        waived=waived)
+
+    # A: one finding that gained an event (an SLA breach's late payout): changed.
+    a_old, a_new = f("A", ["r1"], 10.0, 1), f("A", ["r1", "p1"], 12.0, 1, message="late")
+    # B: gone in NEW, which judged B and reports a DU001 there only: resolved.
+    b_old = f("B", ["b1"], 7.0, 1)
+    b_dup = _finding("DU001", "duplicate-refund", "B", "b9", 3.0)
+    # C: two findings per run; the second of OLD shares c2 with NEW's earlier one (in time
+    # order it would pair with the first).
+    c1, c2 = f("C", ["c1"], 1.0, 1), f("C", ["c2"], 2.0, 2)
+    c2_new, c_other = f("C", ["c2", "c3"], 5.0, 3), f("C", ["c4"], 4.0, 4)
+    # D: no events shared: by time, then fingerprint; OLD's third is left resolved.
+    d1, d2, d3 = f("D", ["d1"], None, 1), f("D", ["d2"], None, 2), f("D", ["d3"], None, 3)
+    e1, e2 = f("D", ["e2"], None, 5), f("D", ["e1"], None, 4)
+    # W: waived in OLD by a waiver naming its fingerprint; NEW's changed one is not waived.
+    w_old, w_new = f("W", ["w1"], 9.0, 1, waived=True), f("W", ["w1", "w2"], 9.0, 1)
+    # V: waived in both by a waiver naming the case: no change told.
+    v_old, v_new = f("V", ["v1"], 8.0, 1, waived=True), f("V", ["v2"], 8.0, 2, waived=True)
+    olds = [a_old, b_old, c1, c2, d1, d2, d3, w_old, v_old]
+    news = [a_new, b_dup, c2_new, c_other, e1, e2, w_new, v_new]
+    judged = ["A", "B", "C", "D", "W", "V"]
+    pairs = {}
+    for order in (1, -1):  # (the runs' order of their findings does not change the pairs)
+        old = _tiny(tmp_path, f"old{order}", olds[::order], [], judged,
+                    "2026-09-01T00:00:00+00:00", waiver_prints=(w_old["fingerprint"], None))
+        new = _tiny(tmp_path, f"new{order}", news[::order], [], judged,
+                    "2026-12-01T00:00:00+00:00", waiver_prints=(None,))
+        diff = diff_runs(load_run(old, "OLD"), load_run(new, "NEW"))
+        pairs[order] = {(row.old["fingerprint"] if row.old else None,
+                         row.finding["fingerprint"], row.cls) for row in diff.rows}
+    assert pairs[1] == pairs[-1]
+    p = {name: g["fingerprint"] for name, g in (
+        ("a_old", a_old), ("a_new", a_new), ("b_old", b_old), ("b_dup", b_dup),
+        ("c1", c1), ("c2", c2), ("c2_new", c2_new), ("c_other", c_other), ("d1", d1),
+        ("d2", d2), ("d3", d3), ("e1", e1), ("e2", e2), ("w_old", w_old),
+        ("w_new", w_new), ("v_old", v_old), ("v_new", v_new))}
+    assert pairs[1] == {
+        (p["a_old"], p["a_new"], "changed"), (None, p["b_old"], "resolved"),
+        (None, p["b_dup"], "new"), (p["c2"], p["c2_new"], "changed"),
+        (p["c1"], p["c_other"], "changed"), (p["d1"], p["e2"], "changed"),
+        (p["d2"], p["e1"], "changed"), (None, p["d3"], "resolved"),
+        (p["w_old"], p["w_new"], "changed"), (p["v_old"], p["v_new"], "changed")}
+    rows = {row.finding["fingerprint"]: row for row in diff.rows}
+    a = rows[p["a_new"]]
+    assert a.differs == {"event_ids": {"old": 1, "new": 2, "added": ["p1"], "removed": []},
+                         "amount_at_risk": {"old": 10.0, "new": 12.0},
+                         "message": {"old": "m", "new": "late"}}
+    assert a.reason == ("still open in NEW with other events or evidence (another "
+                        "fingerprint): events 1 -> 2 (+1 -0); amount at risk; message")
+    assert (rows[p["w_new"]].waiver_change, rows[p["v_new"]].waiver_change) == (
+        "waiver_on_old_fingerprint", "")
+    assert diff.waiver_changes() == {"waiver_added": 0, "waiver_ended": 0,
+                                     "waiver_on_old_fingerprint": 1}
+    # Changed: per case NEW's largest amount it does not waive (A 12, C 5, W 9; V waived).
+    assert diff.money_at_risk() == {"new": {"EUR": 3.0}, "still_open": {},
+                                    "changed": {"EUR": 26.0}}
+    assert diff.counts()["changed"] == 7 and diff.counts()["resolved"] == 2
+    lines = summary_lines(diff)
+    assert "findings: new 1, still open 0, changed 7, resolved 2" in lines
+    assert ("waivers: added in NEW 0, ended in NEW (expired or removed) 0, on a changed "
+            "finding's old fingerprint, not matching it in NEW (approve it again) 1") in lines
+    assert any(line.startswith("money at risk: ") and line.endswith("; changed 26.00 EUR")
+               for line in lines)
