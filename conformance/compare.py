@@ -1041,14 +1041,16 @@ _MARKDOWN_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
 
 def markdown_text(text: str, *, own_code: bool = False) -> str:
     """TEXT as Markdown shows it as written: the input's invisible direction controls and
-    control characters shown (`[U+202E]`), as report.html shows them, and the characters
-    that would make markup of a label escaped: a label `<img src=x onerror=...>` or
-    `[x](javascript:...)` is text in a Markdown viewer, not an element or a link. With
-    `own_code` (a note), the commands compare's notes name as code (`IMPORT_CODE`) are shown
-    as code, not as backticks escaped (a code span is inert: no markup inside)."""
-    from audit.safety import shown_all_controls
+    control characters shown (`[U+202E]`), as report.html shows them, its line breaks too
+    (`shown_on_one_line`: a role or file name `cs\\n# x` began a line of its own, a heading
+    or a difference compare did not write), and the characters that would make markup of a
+    label escaped: a label `<img src=x onerror=...>` or `[x](javascript:...)` is text in a
+    Markdown viewer, not an element or a link. With `own_code` (a note), the commands
+    compare's notes name as code (`IMPORT_CODE`) are shown as code, not as backticks escaped
+    (a code span is inert: no markup inside)."""
+    from audit.safety import shown_on_one_line
 
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", shown_all_controls(text))
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", shown_on_one_line(text))
     for code in _OWN_CODE if own_code else ():
         escaped = escaped.replace(_MARKDOWN_SPECIAL.sub(r"\\\1", code), code)
     return _MARKDOWN_ENTITY.sub(r"\\&", escaped)

@@ -1153,3 +1153,32 @@ def test_compare_json_gives_the_start_and_end_of_an_edge_as_null_and_a_flag(
     found = (out / "discovery.json").read_text(encoding="utf-8")
     assert "▶" not in found and "■" not in found
     assert json.loads(found)["dfg"]["starts"]
+
+
+def test_compare_md_keeps_each_text_on_its_line(tmp_path: Path) -> None:
+    """A role, a file name or a label holding a line break wrote it into compare.md as it
+    was: the text after it began a line of its own, where `# ...` was a heading and `- ...`
+    a difference of compare's own to a Markdown viewer (a line feed; a carriage return too,
+    which Markdown also reads as a line's end). Each is shown as [U+000A] / [U+000D]."""
+    forged = "cs\n# FORGED heading\r- 'Approve refund' forged line"
+    log = tmp_path / "a\n# forged file.csv"
+    rows = [("c1", "Receive refund request", "2026-09-01T10:00:00Z", forged),
+            ("c1", "Collect evidence", "2026-09-01T11:00:00Z", "customer-service"),
+            ("c1", "Close ticket", "2026-09-01T12:00:00Z", "customer-service")]
+    pd.DataFrame(rows, columns=["case:concept:name", "concept:name", "time:timestamp",
+                                "org:role"]).to_csv(log, index=False)
+    result = compare_files(log, ECOMMERCE)
+    assert any(forged in d.sentence for d in result.differences)  # (the role reached it)
+    text = write_comparison(result, tmp_path / "out")["compare.md"].read_bytes().decode()
+    lines = text.split("\n")
+    assert not [line for line in lines if "forged" in line.lower()
+                and line.startswith(("# F", "# f", "- 'Approve refund' forged"))]
+    assert "\r" not in text
+    assert r"cs\[U+000A\]# FORGED heading\[U+000D\]- 'Approve refund' forged line" in text
+    assert r"a\[U+000A\]# forged file.csv" in text
+    # A model's label, as the sides hold it (a log's labels are read with white space
+    # collapsed, a model's names too: this is what reaches the writer).
+    as_is = side_from_traces([("Pay\n# forged label",)], "as-is", "a")
+    text = write_comparison(compare(as_is, side_from_traces([("a",)], "to-be", "b")),
+                            tmp_path / "label")["compare.md"].read_bytes().decode()
+    assert "\n# forged label" not in text and r"Pay\[U+000A\]# forged label" in text
