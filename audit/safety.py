@@ -9,16 +9,29 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # (pandas is not loaded for the console's error line, which uses this)
     import pandas as pd
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-"""What a text cell that a spreadsheet would read as a formula starts with."""
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\x00")
+"""What a text cell that a spreadsheet would read as a formula starts with: OWASP's = + - @
+tab and carriage return, and the NUL that ASVS 5.0 (1.2.10) lists besides (a program that
+drops it reads what follows)."""
+PASSED_OVER = r"\x01-\x08\x0e-\x1f\x7f"
+"""What a program may pass over before reading a cell besides white space and a NUL (a
+regular expression's character class, without its brackets): the other C0 control
+characters and DEL, which no one sees either."""
+_PASSED_OVER = re.compile(r"[\s\x00" + PASSED_OVER + "]+")
 
 
 def is_formula(text: str) -> bool:
     """Whether a spreadsheet may read `text` as a formula: it starts with a formula start,
-    or does after white space (" =1+1", "\u00a0=HYPERLINK(...)": some programs trim a cell
-    before reading it)."""
-    return text.startswith(FORMULA_START) or (
-        text[:1].isspace() and text.lstrip().startswith(FORMULA_START))
+    or does after white space or control characters (" =1+1", "\u00a0=HYPERLINK(...)",
+    "\\x01=cmd": some programs trim a cell before reading it, or drop what they cannot
+    show)."""
+    if text.startswith(FORMULA_START):
+        return True
+    first = text[:1]  # (most texts start with a visible character: no search)
+    if not first or (first > " " and first != "\x7f" and not first.isspace()):
+        return False
+    skipped = _PASSED_OVER.match(text)
+    return skipped is not None and text[skipped.end():].startswith(FORMULA_START)
 
 
 def needs_apostrophe(text: str) -> bool:

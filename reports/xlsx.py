@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 from audit.currency import CURRENCIES, minor_units
 from audit.findings import SEVERITIES, Finding
 from audit.rules.base import FAMILIES
-from audit.safety import needs_apostrophe
+from audit.safety import PASSED_OVER, needs_apostrophe
 from audit.store import (
     earlier_quarantine_text,
     findings_json_written,
@@ -407,10 +407,11 @@ _X_ESCAPE = re.compile(r"_x[0-9A-Fa-f]{4}_")
 """What `ooxml.escape` writes as `_xHHHH_` (but NUL, which joins texts here), and the
 literal `_xHHHH_` it escapes: ooxml's `_NOT_XML` in two (a search of both at once took
 three times as long)."""
-_STARTS = re.compile(r"\x00'*[\s=+\-@]")
+_STARTS = re.compile(r"\x00'*[\s=+\-@" + PASSED_OVER + "]")
 """In texts joined and begun by NULs, a text that starts with white space
-(`ooxml.space_kept`) or a formula start (`needs_apostrophe`; one after white space is found
-as white space, one after apostrophes with them)."""
+(`ooxml.space_kept`) or a formula start (`needs_apostrophe`; one after white space or
+control characters is found as those, one after apostrophes with them; a NUL in a text is
+found by the count of NULs)."""
 _ENDS = re.compile(r"\x00\s")
 """In the reversed texts, a text that ends with white space."""
 

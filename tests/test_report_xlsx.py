@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import json
 import math
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -987,3 +988,35 @@ def test_the_columns_sheet_and_the_docs_describe_every_column_from_one_table(
         assert finding["timestamp"] == pick(case[C.TIMESTAMP]).isoformat(), finding["rule"]
         checked.add(finding["rule"])
     assert checked == {"AP001", "AP002", "AP005", "EV002", "EV003", "EV007"}
+
+
+@pytest.mark.parametrize("text", ["\x00", "\x00x", "\x00=x", "\x01=x", "\x1b@x", "\x7f+x",
+                                  " \x01-x", "\x08\t=x"])
+def test_a_nul_or_control_characters_before_a_formula_start_are_neutralised(text: str) -> None:
+    """A text starting with a NUL (ASVS 5.0 1.2.10 lists it with = + - @ and tab: a program
+    that drops it reads what follows), or with control characters before a formula start
+    (`\\x01=cmd`, read from a CSV or Parquet log as it is), was written as it was: in
+    findings.csv as a cell beginning `\\x00=cmd`, in findings.xlsx without the quote prefix.
+    Such control characters are passed over as white space is, in every writer (the CSV's
+    column search, the XLSX's column as a whole and cell by cell); the text reads back."""
+    from audit.findings import Finding
+    from audit.safety import needs_apostrophe, neutralise_cell, restored_cell
+    from reports.writers import _csv_cells
+    from reports.xlsx import prepared_rows
+
+    assert needs_apostrophe(text) and neutralise_cell(text) == "'" + text
+    assert restored_cell(neutralise_cell(text)) == text
+    assert _csv_cells(["plain", text]) == ["plain", "'" + text]
+    assert _csv_cells([text, "plain"]) == ["'" + text, "plain"]
+    # (a control character that no formula start follows is no formula: left alone)
+    assert _csv_cells(["\x01x", "a\x00=b"]) == ["\x01x", "a\x00=b"]
+    # (resources: a repeating column, made cell by cell; case_id and event_ids: put
+    # together as a whole column where its texts allow)
+    finding = Finding(rule="DQ002", name="missing-resource", severity="low", case_id=text,
+                      event_ids=[text], activities=["A"], resources=[text],
+                      timestamp=None, message="m")
+    row = prepared_rows([finding])[0]
+    assert row == cell_by_cell(finding)
+    cells = re.findall(r' s="(\d+)" t="inlineStr"><is><t[^>]*>([^<]*)<', row)
+    others = {"DQ002", "missing-resource", "low", "m", "A", "{}", finding.fingerprint}
+    assert [s for s, cell in cells if cell not in others] == [str(ooxml.quoted(ooxml.CELL))] * 3
