@@ -1758,7 +1758,7 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
       refund-audit compare log.parquet ecommerce.bpmn --channel ecommerce --out out/diff
     """
     from audit.progress import using
-    from audit.safety import shown_all_controls
+    from audit.safety import shown_on_one_line
     from conformance.compare import compare as compare_sides
     from conformance.compare import load_side, write_comparison
 
@@ -1799,7 +1799,7 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
         settings.say("No differences in the compared relations ("
                      + ", ".join(result.relations_compared) + ").")
     for difference in result.differences:
-        settings.say(f"- {shown_all_controls(difference.sentence)}")
+        settings.say(f"- {shown_on_one_line(difference.sentence)}")
     # (as discover tells its notes: a side's rows quarantined were told in compare.md only,
     # and the console said nothing of them)
     for note in result.notes:

@@ -1182,3 +1182,24 @@ def test_compare_md_keeps_each_text_on_its_line(tmp_path: Path) -> None:
     text = write_comparison(compare(as_is, side_from_traces([("a",)], "to-be", "b")),
                             tmp_path / "label")["compare.md"].read_bytes().decode()
     assert "\n# forged label" not in text and r"Pay\[U+000A\]# forged label" in text
+
+
+def test_compare_console_keeps_each_difference_on_its_line(tmp_path: Path) -> None:
+    """compare's console printed a difference naming a role with a line break as it was:
+    the text after the break was a line of its own on the terminal (`# FORGED heading`,
+    `- 'Approve refund' forged line`, a difference compare never found). Shown as
+    [U+000A] / [U+000D], as compare.md shows it."""
+    forged = "cs\n# FORGED heading\r- 'Approve refund' forged line"
+    log = tmp_path / "log.csv"
+    rows = [("c1", "Receive refund request", "2026-09-01T10:00:00Z", forged),
+            ("c1", "Collect evidence", "2026-09-01T11:00:00Z", "customer-service"),
+            ("c1", "Close ticket", "2026-09-01T12:00:00Z", "customer-service")]
+    pd.DataFrame(rows, columns=["case:concept:name", "concept:name", "time:timestamp",
+                                "org:role"]).to_csv(log, index=False)
+    run = CliRunner().invoke(main, ["compare", str(log), str(ECOMMERCE), "--out",
+                                    str(tmp_path / "out")])
+    assert run.exit_code == 0, run.output
+    lines = run.output.splitlines()
+    assert not [line for line in lines if line.startswith(("# FORGED", "- 'Approve refund' forged"))]
+    assert any(r"cs[U+000A]# FORGED heading[U+000D]- 'Approve refund' forged line" in line
+               for line in lines)
