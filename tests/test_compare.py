@@ -1200,6 +1200,7 @@ def test_compare_console_keeps_each_difference_on_its_line(tmp_path: Path) -> No
                                     str(tmp_path / "out")])
     assert run.exit_code == 0, run.output
     lines = run.output.splitlines()
-    assert not [line for line in lines if line.startswith(("# FORGED", "- 'Approve refund' forged"))]
+    forged_starts = ("# FORGED", "- 'Approve refund' forged")
+    assert not [line for line in lines if line.startswith(forged_starts)]
     assert any(r"cs[U+000A]# FORGED heading[U+000D]- 'Approve refund' forged line" in line
                for line in lines)
