@@ -616,6 +616,20 @@ def until(frame: pd.DataFrame, clock: datetime) -> tuple[pd.DataFrame, int]:
     return frame.loc[~after].reset_index(drop=True), count
 
 
+def at_clock(frame: pd.DataFrame, clock: datetime
+             ) -> tuple[pd.DataFrame, dict[str, int], int]:
+    """The events the audit judges at `clock`, and the counts of those it leaves out: the
+    completions of `frame` (`completions`) as they stood at the clock (`until`); the
+    events that are no completion, per transition (`not_completions`); how many were dated
+    after the clock. The one cut `check` (`run_check_log`) and `run_rules` (the local and the
+    Dask engine) make, so that both judge the same events at the same clock. `frame` itself
+    where nothing is left out; a frame cut already is returned as it is, with no count."""
+    not_judged = not_completions(frame)
+    judged = completions(frame) if not_judged else frame
+    judged, after = until(judged, clock)
+    return judged, not_judged, after
+
+
 def after_clock_told(count: int, clock: datetime, last: datetime | None = None) -> str:
     """The warning for the events `until` left out of the judgement: "3 events dated after
     the audit's clock (2026-10-01T00:00:00+00:00; the last 2026-10-08T07:57:58+00:00) were

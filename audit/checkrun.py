@@ -1333,12 +1333,12 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
     # The check only reads the ids: each held once, with a code per event (C.compact_ids).
     C.compact_ids(imported.log)
     # An activity logged as start and complete is one activity: only completions (and
-    # events stating no transition) are judged; the others are counted and told.
-    not_judged = C.not_completions(imported.log)
-    judged = C.completions(imported.log) if not_judged else imported.log
-    # The audit judges the log as it stood at its clock: the events dated after it are
-    # left out of every rule and of conformance, counted and told (no copy where none is).
-    judged, after_clock = C.until(judged, clock)
+    # events stating no transition) are judged; the others are counted and told. The audit
+    # judges the log as it stood at its clock: the events dated after it are left out of
+    # every rule and of conformance, counted and told (no copy where none is). The cut is
+    # run_rules' own (C.at_clock): made here too, for the refusal below, before any rule
+    # runs; run_rules' finds nothing more to leave out.
+    judged, not_judged, after_clock = C.at_clock(imported.log, clock)
     if after_clock and not len(judged):
         raise InputError(_nothing_before_clock(clock, as_of, policy, imported.log))
     described = engine.describe()

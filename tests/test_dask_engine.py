@@ -241,6 +241,29 @@ def test_a_clock_inside_the_log_cuts_it_alike_on_both_engines(sample: Path, clus
     assert len(local.result.findings) < len(local_run.result.findings)
 
 
+def test_run_rules_dask_given_the_whole_log_cuts_it_at_the_clock(sample: Path,
+                                                                 cluster: Any) -> None:
+    """run_rules_dask, given the log uncut (as run_rules may be: the cut is theirs too,
+    canonical.at_clock), judges it as it stood at the clock, as check does on either
+    engine: the same findings, counts and conformance. Before, it judged the events after
+    the clock too."""
+    from audit.checkrun import checked_policy
+    from audit.engines.dask_engine import run_rules_dask
+    from audit.rules import default_rules
+
+    clock = datetime(2026, 9, 1, tzinfo=UTC)
+    local = run_check([sample / "canonical.csv"], default_policy_path(), as_of=clock)
+    whole = import_sources([(sample / "canonical.csv", None)]).log
+    spec = EngineSpec("dask", scheduler=cluster.scheduler_address, partitions=5)
+    remote, _ = run_rules_dask(whole, checked_policy(default_policy_path()), default_rules(),
+                               as_of=clock, spec=spec)
+    assert [{**f.as_dict(), "channel": ""} for f in remote.findings] == [
+        {**f.as_dict(), "channel": ""} for f in local.result.findings]
+    assert local.after_clock > 0 and remote.after_clock == local.after_clock
+    assert (remote.cases, remote.events) == (local.result.cases, local.result.events)
+    assert remote.extra["conformance"] == local.result.extra["conformance"]
+
+
 def test_only_cross_case_rules_without_conformance(sample: Path, cluster: Any,
                                                    tmp_path: Path) -> None:
     """The two cross-case rules alone: the same findings, and no conformance summary when no

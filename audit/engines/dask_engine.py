@@ -676,16 +676,21 @@ def cluster_failures(client: Client, spec: EngineSpec, grace: float | None = Non
 
 def run_rules_dask(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *, as_of: datetime,
                    spec: EngineSpec) -> tuple[AuditResult, dict[str, Any]]:
-    """run_rules on a Dask cluster: the same AuditResult, and the engine's description."""
+    """run_rules on a Dask cluster: the same AuditResult, and the engine's description. The
+    log is cut at `as_of` as run_rules cuts it (`canonical.at_clock`) before it is
+    partitioned."""
     from audit.progress import current
 
     progress = current()
+    log, not_judged, after_clock = C.at_clock(log, as_of)
     # (A --scheduler of no address's form was refused with the EngineSpec, before the import:
     # not only where a cluster is needed, so the error does not depend on the data.)
     if log.empty:  # nothing to partition: the rules' behaviour on no events is the local one
         from audit.rules.engine import run_rules
 
-        return run_rules(log, policy, ruleset, as_of=as_of), {"name": "dask", "partitions": 0}
+        result = run_rules(log, policy, ruleset, as_of=as_of)
+        result.not_judged, result.after_clock = not_judged, after_clock
+        return result, {"name": "dask", "partitions": 0}
     rules = selected_rules(ruleset, policy)
     shipped_policy, sops = ship_policy(policy)
     progress.stage("dask: connecting" if spec.scheduler else "dask: starting a LocalCluster")
@@ -726,7 +731,8 @@ def run_rules_dask(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *, as_of
                          cases=sum(r.cases for r in results),
                          events=sum(r.events for r in results), extra=extra,
                          severities=_severity_overrides(ruleset, policy),
-                         suppressed_findings=listed)
+                         suppressed_findings=listed, not_judged=not_judged,
+                         after_clock=after_clock)
     return result, engine
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from audit import canonical as C
 from audit.findings import Finding, copy_fingerprint
 from audit.forked import Forked, can_fork
 from audit.gcpause import gc_paused
@@ -86,6 +87,11 @@ class AuditResult:
     """The `suppressed` findings, each {rule, case, fingerprint, suppressed_by} (the code of
     the rule whose kept finding on the case, or the episode, explains it), by case and rule
     (`finish_findings`)."""
+    not_judged: dict[str, int] = field(default_factory=dict)
+    """The events of the log given that are no completion, per lifecycle:transition, which
+    no rule judged (`canonical.at_clock`)."""
+    after_clock: int = 0
+    """The completions of the log given dated after `as_of`, which no rule judged."""
 
     def severity_of(self, rule: Rule) -> str:
         """The severity `rule`'s findings have in this run: the policy's, else its own."""
@@ -351,11 +357,15 @@ FORK_RULES_FROM = 200_000
 @gc_paused  # millions of per-case objects and findings, none in cycles (audit.gcpause)
 def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
               as_of: datetime) -> AuditResult:
-    """Run the policy's rules over a canonical log.
+    """Run the policy's rules over a canonical log as it stood at `as_of`, as `check` judges
+    it: its completions dated at or before `as_of` (`canonical.at_clock`, the cut `check`
+    makes); the events left out are counted in the result (`not_judged`, `after_clock`),
+    and `cases` and `events` count those judged.
 
     With at least FORK_RULES_FROM events, where processes fork, a forked copy of this
     process runs rules beside this one (see `_in_two`); the findings are the same, in the
     same order, as one after another."""
+    log, not_judged, after_clock = C.at_clock(log, as_of)
     facts = CaseFacts(log, policy, as_of)
     rules = selected_rules(ruleset, policy)
     facts.running = frozenset(rule.code for rule in rules)
@@ -386,4 +396,5 @@ def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
     return AuditResult(findings=kept, errors=errors, waivers=statuses, rules=rules,
                        suppressed=suppressed, as_of=as_of, cases=facts.n_cases,
                        events=facts.n_events, extra=extra, severities=overrides,
-                       suppressed_findings=listed)
+                       suppressed_findings=listed, not_judged=not_judged,
+                       after_clock=after_clock)
