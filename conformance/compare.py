@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from audit.errors import InputError
-from audit.words import counted
+from audit.words import counted, cut_middle
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -639,10 +639,14 @@ def compare(as_is: Side, to_be: Side,
                      "performers); compare with --policy P.yaml to judge roles as check "
                      "does")
     differences += lanes
+    warnings = [*as_is.warnings, *to_be.warnings, *_shared_warning(as_is, to_be),
+                *_spelling_warnings(as_is, to_be)]
+    # Each note and warning cut to its start and end where it quotes a value of megabytes
+    # (a lifecycle:transition of 1 MB), as check's warnings are (words.cut_middle): the
+    # same text in compare.json, compare.md and on the console.
     return Comparison(as_is, to_be, frozenset(compared), differences,
-                      _diff_edges(left, right), notes,
-                      [*as_is.warnings, *to_be.warnings, *_shared_warning(as_is, to_be),
-                       *_spelling_warnings(as_is, to_be)],
+                      _diff_edges(left, right), [cut_middle(note) for note in notes],
+                      [cut_middle(warning) for warning in warnings],
                       compared_relations(as_is, to_be), channel)
 
 

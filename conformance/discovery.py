@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from audit.canonical import elapsed
 from audit.errors import InputError
-from audit.words import counted
+from audit.words import counted, cut_middle
 from conformance.bpmn import cleaned_labels
 from conformance.bpmn_writer import (
     ProcessFlow,
@@ -939,7 +939,7 @@ def discovery_summary(discovery: Discovery) -> dict[str, Any]:
             "sound": None if discovery.soundness is None else discovery.soundness.answer,
             "verdict": model_verdict(discovery),
             "soundness_problems": [] if discovery.soundness is None
-            else list(discovery.soundness.problems),
+            else [cut_middle(problem) for problem in discovery.soundness.problems],
         },
         "fitness": None if discovery.fitness is None else {
             "log_fitness": discovery.fitness.log_fitness,
@@ -947,8 +947,10 @@ def discovery_summary(discovery: Discovery) -> dict[str, Any]:
             "cases": discovery.fitness.cases,
         },
         "left_out_of_the_model": discovery.left_out or None,
-        "notes": discovery.notes,
-        "warnings": discovery.warnings,
+        # (cut to their start and end where a value of megabytes is quoted, as check's
+        # warnings and every console line are: words.cut_middle)
+        "notes": [cut_middle(note) for note in discovery.notes],
+        "warnings": [cut_middle(warning) for warning in discovery.warnings],
     }
 
 

@@ -1233,6 +1233,39 @@ def test_discovers_and_compares_warnings_quoting_megabytes_are_cut(tmp_path: Pat
                    for line in told), (args[0], [len(line) for line in told])
 
 
+def test_discovers_and_compares_files_cut_a_warning_quoting_megabytes(tmp_path: Path) -> None:
+    """discovery.json's and compare.json's notes and warnings (and compare.md's) are cut as
+    check's warnings are (words.cut_middle): a 1 MB lifecycle:transition was written whole
+    in their warning of the events not counted (1,000,165 characters in discovery.json,
+    1,000,176 in compare.json, a line of 1,000,179 in compare.md), though the console's
+    line was cut. The start (what the warning is about) and the end (the advice) stay."""
+    value = "X" * 1_000_000
+    path = tmp_path / "log.csv"
+    path.write_text("case_id,activity,timestamp,lifecycle:transition\n"
+                    "c1,A,2026-01-01T10:00:00Z,complete\n"
+                    "c1,B,2026-01-01T11:00:00Z,complete\n"
+                    f"c1,B,2026-01-01T11:30:00Z,{value}\n", encoding="utf-8")
+    for args, written in (
+            (["discover", str(path), "--miner", "dfg", "--out", str(tmp_path / "d")],
+             tmp_path / "d" / "discovery.json"),
+            (["compare", str(path), "ecommerce.bpmn", "--out", str(tmp_path / "c")],
+             tmp_path / "c" / "compare.json")):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        document = json.loads(written.read_text(encoding="utf-8"))
+        texts = [*document["notes"], *document["warnings"]]
+        told = [t for t in texts if "lifecycle:transition is not complete" in t]
+        assert len(told) == 1, (args[0], [len(t) for t in texts])
+        assert "characters left out ...]" in told[0] and len(told[0]) < 2100
+        assert told[0].endswith("(a payout logged as start and complete is one payout)")
+        assert all(len(t) <= 2100 for t in texts)
+        if args[0] == "compare":
+            lines = (tmp_path / "c" / "compare.md").read_text(encoding="utf-8").splitlines()
+            assert max(len(line) for line in lines) < 2200
+            assert any("lifecycle:transition is not complete" in line
+                       and "characters left out" in line for line in lines)
+
+
 def test_an_error_quoting_megabytes_is_cut_to_its_start_and_end(tmp_path: Path) -> None:
     """A CSV whose header gives a 10 MB column name twice was refused with that name
     quoted twice: an error line of 20,000,094 bytes on stderr. The line keeps its start
