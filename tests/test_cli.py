@@ -367,6 +367,10 @@ def test_demo_writes_its_outputs(tmp_path: Path) -> None:
     # canonical.csv's events (a charge refunded in two cases appears in both).
     assert "+ quarantined 0;" in result.output
     assert f"{events} events in 300 cases" in result.output
+    # The clock that judged the sample, named as check names it (the bundled policy pins
+    # as_of): the demo said nothing of it.
+    assert ("  clock: 2026-10-15T00:00:00+00:00 (the policy's as_of, policy.default.yaml)\n"
+            in result.output)
     for name in ("canonical.parquet", "canonical.quarantine.csv", "findings.json",
                  "findings.csv"):
         assert (tmp_path / "demo" / name).exists(), name
