@@ -562,6 +562,7 @@ class CheckRun:
             out.append(unrecorded_told(self.unrecorded_roles, self.unrecorded_nobody,
                                        missing_resource=bool(self._ran_of(("DQ002",)))))
         out.extend(self.sop_warnings)
+        out.extend(self.expired_waivers_told())
         for label, (events, near) in self.labels_like_mapped_ones().items():
             out.append(f"the label '{label}' ({events:,} event{'s' if events != 1 else ''}) "
                        f"is mapped by no policy entry, but is close to the mapped '{near}': "
@@ -648,6 +649,32 @@ class CheckRun:
                        f"{'' if many else 's'} money at risk state{'' if many else 's'} no "
                        f"currency: {'their amounts are' if many else 'its amount is'} counted "
                        f"under '{NO_CURRENCY}', apart from every currency's total")
+        return out
+
+    def expired_waivers_told(self) -> list[str]:
+        """A warning per waiver of the policy that expired before the audit's clock, which
+        waives nothing: naming it (its rule, case or fingerprint, policy line, who approved
+        it, its expiry) and, where it matches findings no waiver in force waives, how many
+        it no longer waives, now reported open (findings.json's waivers list it as
+        "expired"; before, nothing else told of the findings it stopped waiving)."""
+        out = []
+        day = self.result.as_of.date().isoformat()
+        for status in self.result.waivers:
+            if not status.expired:
+                continue
+            w = status.waiver
+            whom = f"case {w.case}" if w.case is not None else f"fingerprint {w.fingerprint}"
+            line = f", policy line {w.line}" if w.line is not None else ""
+            named = (f"the waiver of {w.rule} on {whom}{line}, approved by {w.approved_by}, "
+                     f"has expired: it held until {w.expires.isoformat()}, before the audit's "
+                     f"clock ({day})")
+            if status.lapsed:
+                out.append(f"{named}: it no longer waives "
+                           f"{counted(status.lapsed, 'finding', spec=',')}, reported open; "
+                           "renew it (a later expires) if the exception still stands")
+            else:
+                out.append(f"{named}: it waives nothing, and no finding of this run is left "
+                           "open by its expiry")
         return out
 
     def others_in_out_told(self) -> str:
@@ -906,7 +933,8 @@ class CheckRun:
             "conformance": self._conformance_summary(),
             "waivers": [{"rule": w.waiver.rule, "case": w.waiver.case,
                          "fingerprint": w.waiver.fingerprint, "status": w.status,
-                         "matched": w.matched, "expires": w.waiver.expires.isoformat(),
+                         "matched": w.matched, "no_longer_waives": w.lapsed,
+                         "expires": w.waiver.expires.isoformat(),
                          "reason": w.waiver.reason, "approved_by": w.waiver.approved_by,
                          "line": w.waiver.line} for w in self.result.waivers],
         }

@@ -275,6 +275,9 @@ def test_expired_and_never_matched_waivers(tmp_path: Path) -> None:
         waiver("self-approval", "case: S2", expires="2026-10-15")))))  # valid on its last day
     assert [w.status for w in result.waivers] == ["expired", "never matched", "never matched",
                                                   "used"]
+    # The expired waiver of S1 no longer waives its finding; the one matching nothing
+    # (as no waiver in force) leaves nothing open.
+    assert [w.lapsed for w in result.waivers] == [1, 0, 0, 0]
     assert not by(result, "S1", "self-approval")[0].waived
     assert by(result, "S2", "self-approval")[0].waived
     assert not by(result, "M1", "missing-approval")[0].waived

@@ -1,0 +1,113 @@
+"""A waiver of the policy whose `expires` is before the audit's clock waives nothing
+(engine.finish_findings). Before, the auditor learnt it from a status, "expired", in
+findings.json's waivers, report.html's and findings.xlsx's waiver tables and a console line,
+with `matched` 0: nothing said which findings it had stopped waiving, nor that they were
+reported open. Now a warning names each expired waiver (its rule, case or fingerprint, policy
+line, who approved it, its expiry) and counts the findings it no longer waives (summary:
+`no_longer_waives`); one that matches no open finding is told too, briefly."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from audit.cli import main
+from audit.policy import default_policy_path
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_logs" / "refund-sample" / "canonical.csv"
+
+
+def check(out: Path, *extra: str) -> tuple[str, dict[str, Any]]:
+    done = CliRunner().invoke(main, ["check", str(SAMPLE), "--out", str(out), "--fail-on",
+                                     "never", *extra])
+    assert done.exit_code == 0, (done.output, done.exception)
+    return done.output, json.loads((out / "findings.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return check(tmp_path_factory.mktemp("plain"))[1]
+
+
+def test_an_expired_waiver_is_told_with_the_findings_it_no_longer_waives(
+        plain: dict[str, Any], tmp_path: Path) -> None:
+    findings = plain["findings"]
+    first = findings[0]
+    # A case with two findings of one rule, where there is one: the waiver matches both.
+    case_findings = [f for f in findings
+                     if (f["rule"], f["case_id"]) == (first["rule"], first["case_id"])]
+    second = next(f for f in findings if f["case_id"] != first["case_id"])
+    third = next(f for f in findings if f["case_id"] not in (first["case_id"],
+                                                             second["case_id"]))
+    policy = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    policy["waivers"] = [
+        # expired, matching findings no other waiver waives: told with their count
+        {"rule": first["rule"], "case": first["case_id"], "reason": "accepted then",
+         "approved_by": "Head of Internal Audit", "expires": "2026-09-30"},
+        # expired, matching a finding that a waiver in force waives: nothing left open
+        {"rule": second["rule"], "fingerprint": second["fingerprint"], "reason": "old",
+         "approved_by": "CFO", "expires": "2026-01-31"},
+        {"rule": second["rule"], "fingerprint": second["fingerprint"], "reason": "renewed",
+         "approved_by": "CFO", "expires": "2027-01-31"},
+        # expired, matching nothing at all
+        {"rule": third["rule"], "case": "NO-SUCH-CASE", "reason": "typo",
+         "approved_by": "Controller", "expires": "2026-10-14"},
+        # in force on its last day (the clock's date, 2026-10-15): not expired, not told
+        {"rule": third["rule"], "case": third["case_id"], "reason": "last day",
+         "approved_by": "Controller", "expires": "2026-10-15"},
+    ]
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(policy, sort_keys=False), encoding="utf-8")
+    output, document = check(tmp_path / "out", "--policy", str(path))
+
+    statuses = [(w["status"], w["matched"], w["no_longer_waives"])
+                for w in document["summary"]["waivers"]]
+    assert statuses == [("expired", 0, len(case_findings)), ("expired", 0, 0),
+                        ("used", 1, 0), ("expired", 0, 0), ("used", 1, 0)]
+    by_key = {(f["rule"], f["case_id"], f["fingerprint"]): f for f in document["findings"]}
+    assert not any(by_key[(f["rule"], f["case_id"], f["fingerprint"])]["waived"]
+                   for f in case_findings)
+
+    day = "2026-10-15"
+    lapsed = (f"the waiver of {first['rule']} on case {first['case_id']}, policy line ")
+    told = [w for w in document["manifest"]["warnings"] if w.startswith("the waiver of ")]
+    assert len(told) == 3, told
+    assert told[0].startswith(lapsed)
+    assert (", approved by Head of Internal Audit, has expired: it held until 2026-09-30, "
+            f"before the audit's clock ({day}): it no longer waives "
+            f"{len(case_findings)} finding") in told[0]
+    assert told[0].endswith("reported open; renew it (a later expires) if the exception "
+                            "still stands")
+    assert told[1].startswith(f"the waiver of {second['rule']} on fingerprint "
+                              f"{second['fingerprint']}, policy line ")
+    assert told[1].endswith("approved by CFO, has expired: it held until 2026-01-31, before "
+                            f"the audit's clock ({day}): it waives nothing, and no finding "
+                            "of this run is left open by its expiry")
+    assert told[2].startswith(f"the waiver of {third['rule']} on case NO-SUCH-CASE, ")
+    assert "it held until 2026-10-14" in told[2] and "waives nothing" in told[2]
+    # The policy line is the waiver's own.
+    lines = path.read_text(encoding="utf-8").splitlines()
+    line = int(told[0][len(lapsed):].split(",", 1)[0])
+    assert lines[line - 1].lstrip("- ").startswith("rule:")
+
+    # The same warnings on the console, in report.html and in findings.xlsx's Summary.
+    for warning in told:
+        assert f"warning: {warning}" in output
+    page = html.unescape((tmp_path / "out" / "report.html").read_text(encoding="utf-8"))
+    assert all(warning in page for warning in told)
+    book = openpyxl.load_workbook(tmp_path / "out" / "findings.xlsx", read_only=True)
+    cells = {str(c) for row in book["Summary"].iter_rows(values_only=True) for c in row
+             if c is not None}
+    assert all(any(warning in cell for cell in cells) for warning in told)
+
+
+def test_no_expired_waiver_no_warning(plain: dict[str, Any]) -> None:
+    """The bundled policy's run: no waiver, no such warning."""
+    assert not any(w.startswith("the waiver of ") for w in plain["manifest"]["warnings"])
