@@ -275,7 +275,8 @@ class CheckRun:
                 out[str(label)] = (int(events), near[0])
         return dict(sorted(out.items()))
 
-    def roles_recorded_nowhere(self) -> dict[str, tuple[list[str], str | None]]:
+    def roles_recorded_nowhere(self) -> dict[str, tuple[list[str], str | None,
+                                                        tuple[int, datetime] | None]]:
         """Where unauthorized-approver (AP004) or unauthorized-performer (SD004) ran on a
         log recording roles: the roles the policy allows (`approvers`, `performers`) that
         no event of the log records and no lane of an SOP of the policy holds, compared as
@@ -283,7 +284,10 @@ class CheckRun:
         recorded or lane role it is written close to, else None). Such a role authorises no
         one. Close to a recorded one it is most likely a typo, which turns every approval
         by the role meant into a finding (`supervisr` for `supervisor`: 40 findings more,
-        no word); else a role spelt right may simply have no events this period."""
+        no word); else a role spelt right may simply have no events this period. The third:
+        where the role's events are all dated after the audit's clock, their count and the
+        first's time (else None): the role has events, which the audit did not judge (it
+        was told as having "no events in this log")."""
         import difflib
 
         from conformance.bpmn import role_key
@@ -321,12 +325,32 @@ class CheckRun:
             seen.update(r for held in lanes.values() for r in held)
         for key in sorted(seen):
             written.setdefault(key, key)
+        later = self._roles_after_clock() if self.after_clock else {}
         # Close as labels are (`labels_like_mapped_ones`), a little looser: role names are
         # short, one letter is more of them ("supervisr" for "supervisor": 0.95).
         return {role: (sorted(set(where)), next(iter(
                     written[k] for k in difflib.get_close_matches(
-                        role_key(role), sorted(seen), n=1, cutoff=0.8)), None))
+                        role_key(role), sorted(seen), n=1, cutoff=0.8)), None),
+                       later.get(role_key(role)))
                 for role, where in sorted(named.items()) if role_key(role) not in seen}
+
+    def _roles_after_clock(self) -> dict[str, tuple[int, datetime]]:
+        """Per role (as a key, `role_key`) recorded on events of the imported log dated
+        after the audit's clock: how many such events, and the first's time."""
+        from conformance.bpmn import role_key
+
+        log = self.imported.log
+        if C.ROLE not in log.columns:
+            return {}
+        after = log.loc[C.dated_after(log, self.result.as_of), [C.ROLE, C.TIMESTAMP]]
+        after = after[after[C.ROLE].notna()]
+        out: dict[str, tuple[int, datetime]] = {}
+        for role, times in after.groupby(after[C.ROLE].astype(str), observed=True,
+                                         sort=True)[C.TIMESTAMP]:
+            key = role_key(str(role))
+            count, first = out.get(key, (0, times.min()))
+            out[key] = (count + len(times), min(first, times.min()))
+        return out
 
     def currencies_without_threshold(self) -> dict[str, int]:
         """Where missing-second-approval (AP003) ran: the currencies of the log's refund
@@ -569,7 +593,16 @@ class CheckRun:
                        "a typo in the export or the policy? Its events are judged as "
                        "unmapped (unmapped-activity), not as "
                        f"'{near}' ({self.policy.activities[near].control})")
-        for role, (where, close) in self.roles_recorded_nowhere().items():
+        for role, (where, close, later) in self.roles_recorded_nowhere().items():
+            if later is not None:  # (recorded, but only after the clock: not a typo)
+                count, first = later
+                out.append(f"the policy allows the role '{role}' ({', '.join(where)}), whose "
+                           f"{counted(count, 'event', spec=',')} in this log "
+                           f"{'is' if count == 1 else 'are all'} dated after the audit's "
+                           f"clock ({self.result.as_of.isoformat()}; the first "
+                           f"{first.isoformat()}), and which no lane in the SOP holds: it "
+                           "authorises no one at the clock")
+                continue
             if close is None:  # (spelt like no role there: most likely none this period)
                 out.append(f"the policy allows the role '{role}' ({', '.join(where)}), which "
                            "has no events in this log and no lane in the SOP: it authorises "

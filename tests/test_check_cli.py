@@ -342,6 +342,48 @@ def test_a_policy_role_spelt_like_no_recorded_one_is_not_called_a_typo(
     assert plain in warnings and [w for w in warnings if w.startswith(typo)]
 
 
+def test_a_policy_role_whose_events_are_all_after_the_clock_is_told_so(
+        tmp_path: Path) -> None:
+    """A role the policy allows, with no lane in the SOP, whose every event is dated after
+    the audit's clock, was told as having "no events in this log": it has, but the audit
+    judges the log as it stood at the clock. The warning now says its events are after the
+    clock (how many, the first). The bundled sample with its role 'finance' written
+    'treasury' (its first event 2026-07-03), checked at 2026-07-02; a role of no event at
+    all is still told as before."""
+    import pandas as pd
+
+    sample = REPO / "sample_logs" / "refund-sample" / "canonical.csv"
+    frame = pd.read_csv(sample, dtype=str, keep_default_na=False)
+    frame["org:role"] = frame["org:role"].replace({"finance": "treasury"})
+    times = pd.to_datetime(frame.loc[frame["org:role"] == "treasury", "time:timestamp"])
+    log = tmp_path / "log.csv"
+    frame.to_csv(log, index=False)
+    policy = tmp_path / "policy.yaml"
+    run("policy", "init", str(policy), code=0)
+    text = policy.read_text(encoding="utf-8")
+    right = "  approve: [supervisor, finance]\n"
+    assert right in text
+    policy.write_text(text.replace(right, "  approve: [supervisor, treasury, auditor]\n"),
+                      encoding="utf-8")
+    clock = "2026-07-02T00:00:00+00:00"
+    assert times.min() > pd.Timestamp(clock)
+    result = run("check", str(log), "--policy", str(policy), "--out", str(tmp_path / "out"),
+                 "--as-of", clock, "--fail-on", "never", code=0)
+    said = " ".join(result.output.split())
+    told = ("the policy allows the role 'treasury' (approvers.approve), whose "
+            f"{len(times)} events in this log are all dated after the audit's clock ({clock}; "
+            f"the first {times.min().isoformat()}), and which no lane in the SOP holds: it "
+            "authorises no one at the clock")
+    assert f"warning: {told}" in said
+    assert "'treasury' (approvers.approve), which has no events" not in said
+    plain = ("the policy allows the role 'auditor' (approvers.approve), which has no events "
+             "in this log and no lane in the SOP: it authorises no one here")
+    assert f"warning: {plain}" in said
+    warnings = json.loads((tmp_path / "out" / "findings.json").read_text(
+        encoding="utf-8"))["manifest"]["warnings"]
+    assert told in warnings and plain in warnings
+
+
 def test_rule_docs_are_generated_from_the_code() -> None:
     folder = REPO / "docs" / "rules"
     for name, text in render_all(default_rules()).items():
