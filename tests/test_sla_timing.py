@@ -244,6 +244,9 @@ def test_the_dask_engines_partitions_give_the_local_timing_findings(
     policy = policy_for({})
     log = build_log({f"C{n:02d}": case(n) for n in range(40)}, policy)
     as_of = timestamp("2026-08-05T00:00:00Z").to_pydatetime()
+    # (the log as it stood at the clock, as run_rules and run_rules_dask cut it before
+    # running the rules or partitioning it: the partitions below are of that log)
+    log = C.at_clock(log, as_of)[0]
     rules = default_rules()
     local = run_rules(log, policy, rules, as_of=as_of)
     shipped, sops = ship_policy(policy)
@@ -276,8 +279,9 @@ def test_a_long_stage_limit_beside_a_late_stage_of_a_nanosecond_log(
     log = build_log({"C1": [{"a": "Receive refund request", "t": "2250-07-01T09:00Z"},
                             {"a": "Approve refund", "t": "2250-07-20T09:00Z"}]}, policy)
     log[C.TIMESTAMP] = log[C.TIMESTAMP].dt.as_unit("ns")
+    # (a clock after the approval: run_rules, as check, judges the log as it stood then)
     result = run_rules(log, policy, default_rules(),
-                       as_of=timestamp("2026-07-13T09:00:00Z").to_pydatetime())
+                       as_of=timestamp("2250-08-01T09:00:00Z").to_pydatetime())
     assert result.errors == []
     assert [f.message for f in result.findings if f.rule == "SL002"] == [
         "approval took 19d (limit 10d)"]
