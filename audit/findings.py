@@ -74,9 +74,14 @@ def copy_fingerprint(finding: Finding) -> str | None:
     """The fingerprint refund-audit gave `finding` before a copy's id counted as its
     record's (the hash of its ids as they are), where it cites a copy; else None. A
     policy's waiver written with that fingerprint still matches the finding."""
-    if _without_copies(finding.case_id, finding.event_ids) is finding.event_ids:
+    return copy_fingerprint_of(finding.name, finding.case_id, finding.event_ids)
+
+
+def copy_fingerprint_of(name: str, case_id: str, event_ids: list[str]) -> str | None:
+    """`copy_fingerprint` of a finding of rule `name` in `case_id` citing `event_ids`."""
+    if _without_copies(case_id, event_ids) is event_ids:
         return None
-    return _hashed(finding.name, finding.case_id, finding.event_ids, copies_as_records=False)
+    return _hashed(name, case_id, event_ids, copies_as_records=False)
 
 
 def _plain_copy(value: Any) -> Any:

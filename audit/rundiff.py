@@ -45,7 +45,7 @@ from typing import Any
 
 from audit.currency import NO_CURRENCY, currency_key, rounded
 from audit.errors import InputError
-from audit.findings import FINDINGS_FORMAT, SEVERITIES
+from audit.findings import FINDINGS_FORMAT, SEVERITIES, copy_fingerprint_of, fingerprint
 
 DIFF_FORMAT = 1
 """The format of diff.json (its `format_version`)."""
@@ -248,6 +248,7 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
         if finding["rule"] not in names:
             raise fail(f"findings[{k}].rule", f"{finding['rule']!r} is not among the rules "
                        "the manifest says ran (manifest.rules)"[:300])
+    _agrees(findings, summary, names, fail)
     suppressed = document.get("suppressed")
     if not isinstance(suppressed, list):
         raise fail("suppressed", "missing or not a list")
@@ -274,6 +275,57 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
     return AuditRun(which, folder, path, sha256, manifest, as_of, findings, told,
                     frozenset(judged), frozenset(ran), names, frozenset(prints),
                     _checksum_told(folder, path, sha256))
+
+
+def _agrees(findings: list[dict[str, Any]], summary: dict[str, Any], names: dict[str, str],
+            fail: Any) -> None:
+    """An InputError where the findings do not agree with the document itself (a finding
+    added, removed or edited by hand since the check): their number, open and waived, and
+    per rule, against its summary's counts (`summary.findings` counts the open ones,
+    `summary.waived` the waived, `summary.by_rule.<code>.findings` each rule's open ones);
+    each finding's fingerprint against its rule's name, case and events (`fingerprint`, or
+    where it cites a case's copy of a shared record `copy_fingerprint_of`); a fingerprint
+    twice (the finding's identity: the diff matches, and waivers name, findings by it; no
+    check writes two findings of one rule, case and events)."""
+    counts = {}
+    for key in ("findings", "waived"):
+        value = summary.get(key)
+        if type(value) is not int or value < 0:
+            raise fail(f"summary.{key}", f"missing or not a whole number: {value!r}"[:300])
+        counts[key] = value
+    waived = sum(1 for f in findings if f["waived"])
+    if (len(findings) - waived, waived) != (counts["findings"], counts["waived"]):
+        raise fail("summary.findings", f"the document lists {len(findings)} finding(s), "
+                   f"{len(findings) - waived} open and {waived} waived, its summary counts "
+                   f"{counts['findings']} open and {counts['waived']} waived: findings "
+                   "added or removed since the check wrote it")
+    open_by_rule: dict[str, int] = defaultdict(int)
+    for finding in findings:
+        if not finding["waived"]:
+            open_by_rule[finding["rule"]] += 1
+    for code in names:
+        stated = summary["by_rule"][code].get("findings")
+        if type(stated) is not int:
+            raise fail(f"summary.by_rule.{code}.findings", f"missing or not a whole number: "
+                       f"{stated!r}"[:300])
+        if stated != open_by_rule[code]:
+            raise fail(f"summary.by_rule.{code}.findings", f"{stated}, but the document lists "
+                       f"{open_by_rule[code]} open finding(s) of {code}: findings added, "
+                       "removed or edited since the check wrote it")
+    seen: dict[str, int] = {}
+    for k, finding in enumerate(findings):
+        name, case, events = finding["name"], finding["case_id"], finding["event_ids"]
+        print_ = finding["fingerprint"]
+        if print_ not in (fingerprint(name, case, events),
+                          copy_fingerprint_of(name, case, events)):
+            raise fail(f"findings[{k}].fingerprint", f"{print_!r} is not the fingerprint of "
+                       f"its rule's name, case and events ({fingerprint(name, case, events)}):"
+                       " edited since the check wrote it"[:300])
+        if print_ in seen:
+            raise fail(f"findings[{k}].fingerprint", f"{print_} is that of findings"
+                       f"[{seen[print_]}] too: a finding listed twice (no check writes two "
+                       "findings of one rule, case and events)")
+        seen[print_] = k
 
 
 def _kind(types: tuple[type, ...]) -> str:
@@ -305,20 +357,32 @@ def _clock(value: Any, fail: Any) -> datetime:
 
 def _checksum_told(folder: Path, path: Path, sha256: str) -> str | None:
     """A warning where the run folder's SHA256SUMS (the run's own) lists findings.json with
-    another sha256 than its bytes have now: changed since the run wrote it."""
+    another sha256 than its bytes have now (changed since the run wrote it), does not list
+    it, or is missing or unreadable (nothing shows it is the file its run wrote)."""
     from audit.digest import CHECKSUMS_FILE
 
     if path.parent != folder:
         return None
+    sums = folder / CHECKSUMS_FILE
+    if not sums.exists():
+        return (f"{path}: no {CHECKSUMS_FILE} beside it (a check writes one): whether it is "
+                "the file its run wrote cannot be checked")
     try:
-        lines = (folder / CHECKSUMS_FILE).read_text(encoding="utf-8").splitlines()
+        lines = sums.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
-        return None
+        return (f"{path}: {CHECKSUMS_FILE} beside it cannot be read as text: whether it is "
+                "the file its run wrote cannot be checked")
+    listed = False
     for line in lines:
         digest, _, name = line.partition("  ")
-        if name == path.name and digest != sha256:
-            return (f"{path} is not the file its run wrote: {CHECKSUMS_FILE} beside it lists "
-                    "another sha256 (changed since the check)")
+        if name == path.name:
+            listed = True
+            if digest != sha256:
+                return (f"{path} is not the file its run wrote: {CHECKSUMS_FILE} beside it "
+                        "lists another sha256 (changed since the check)")
+    if not listed:
+        return (f"{path} is not listed in {CHECKSUMS_FILE} beside it (another command's, "
+                "or edited): whether it is the file its run wrote cannot be checked")
     return None
 
 

@@ -5,6 +5,7 @@ diff.csv's cells neutralised; the output folder written as check writes its own.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -236,8 +237,39 @@ def _set(document: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[st
     return document
 
 
+def _open(document: dict[str, Any]) -> int:
+    """The index of the first finding not waived."""
+    return next(k for k, f in enumerate(document["findings"]) if not f["waived"])
+
+
+def _twice(document: dict[str, Any]) -> dict[str, Any]:
+    """A finding not waived listed twice, the summary's counts made to agree."""
+    finding = document["findings"][_open(document)]
+    document["findings"].append(dict(finding))
+    document["summary"]["findings"] += 1
+    document["summary"]["by_rule"][finding["rule"]]["findings"] += 1
+    return document
+
+
+def _dropped(document: dict[str, Any], *, recount: bool) -> dict[str, Any]:
+    """A finding not waived removed, with `recount` the summary's total made to agree."""
+    document["findings"].pop(_open(document))
+    if recount:
+        document["summary"]["findings"] -= 1
+    return document
+
+
 @pytest.mark.parametrize(("change", "expected"), [
     (lambda d: "{\n  \"manifest\": {,", "findings.json: line 2: not JSON"),
+    (lambda d: _set(d, ("findings", _open(d), "fingerprint"), "0" * 16),
+     "'0000000000000000' is not the fingerprint of its rule's name, case and events"),
+    (lambda d: _set(d, ("findings", _open(d), "case_id"), "40001"),
+     "is not the fingerprint of its rule's name, case and events"),
+    (_twice, "is that of findings["),
+    (lambda d: _dropped(d, recount=False), "field 'summary.findings': the document lists"),
+    (lambda d: _dropped(d, recount=True), "open finding(s) of"),
+    (lambda d: _set(d, ("summary", "waived"), KeyError),
+     "field 'summary.waived': missing or not a whole number"),
     (lambda d: [d], "field '(document)': not a findings.json of refund-audit check"),
     (lambda d: {"manifest": {"tool": "other"}, "findings": []},
      "field 'manifest.tool': not a findings.json of refund-audit check"),
@@ -301,12 +333,19 @@ def _tiny(tmp_path: Path, name: str, findings: list[dict[str, Any]],
                      "as_of": as_of, "policy": {"file": "p.yaml", "sha256": "a" * 64},
                      "sop": [{"channel": "ecommerce", "file": "e.bpmn", "process": None,
                               "sha256": sop}], "rules": ["DU001", "EV005"]},
-        "summary": {"by_rule": {"DU001": {"name": "duplicate-refund", "status": "ran"},
-                                "EV005": {"name": "refund-exceeds-charge", "status": "ran"}},
+        "summary": {"findings": sum(not f["waived"] for f in findings),
+                    "waived": sum(f["waived"] for f in findings),
+                    "by_rule": {code: {"name": name, "status": "ran", "findings": sum(
+                        f["rule"] == code and not f["waived"] for f in findings)}
+                        for code, name in (("DU001", "duplicate-refund"),
+                                           ("EV005", "refund-exceeds-charge"))},
                     "waivers": [{"rule": "EV005", "case": None if w else "A", "fingerprint": w}
                                 for w in waiver_prints]},
         "findings": findings, "suppressed": suppressed, "errors": [], "judged_cases": judged}
-    (folder / "findings.json").write_text(json.dumps(document), encoding="utf-8")
+    data = json.dumps(document).encode("utf-8")
+    (folder / "findings.json").write_bytes(data)
+    (folder / "SHA256SUMS").write_text(f"{hashlib.sha256(data).hexdigest()}  findings.json\n",
+                                       encoding="utf-8")
     return folder
 
 
@@ -382,6 +421,16 @@ def test_a_findings_json_changed_since_its_run_is_warned_of(runs: tuple[Path, Pa
     result = run("diff", str(runs[0]), str(copy), code=0)
     assert f"warning: {copy / 'findings.json'} is not the file its run wrote: SHA256SUMS " \
         "beside it lists another sha256 (changed since the check)" in result.output
+    sums = copy / "SHA256SUMS"
+    sums.write_text("".join(line for line in sums.read_text(encoding="utf-8").splitlines(True)
+                            if not line.endswith("  findings.json\n")), encoding="utf-8")
+    result = run("diff", str(runs[0]), str(copy), code=0)
+    assert f"warning: {copy / 'findings.json'} is not listed in SHA256SUMS beside it" \
+        in result.output
+    sums.unlink()
+    result = run("diff", str(runs[0]), str(copy), code=0)
+    assert f"warning: {copy / 'findings.json'}: no SHA256SUMS beside it (a check writes " \
+        "one): whether it is the file its run wrote cannot be checked" in result.output
 
 
 def test_a_check_into_a_diff_folder_leaves_its_files_and_names_them(
