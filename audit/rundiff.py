@@ -537,6 +537,9 @@ def diff_runs(old: AuditRun, new: AuditRun) -> RunDiff:
         if twins and twins[0] is finding:
             twins.pop(0)
             rows.append(_arrived(finding, old, new))
+    if old.as_of == new.as_of and _inputs(old) != _inputs(new):
+        rows = [replace(row, reason=row.reason + OTHER_INPUTS) if row.reason in (
+            RESOLVED_REASON, NEW_REASON) else row for row in rows]
     return RunDiff(old, new, _changed(rows, old), _warnings(old, new))
 
 
@@ -602,6 +605,20 @@ def _order(finding: dict[str, Any]) -> tuple[bool, str, str]:
             stamp.astimezone(UTC).isoformat(), finding["fingerprint"])
 
 
+RESOLVED_REASON = "NEW judged its case and did not find it"
+NEW_REASON = "OLD judged its case and did not find it"
+OTHER_INPUTS = (", at the same clock from other inputs: its case's events differ between the "
+                "runs' inputs (a re-export or a correction, not a fix in time)")
+"""Added to `RESOLVED_REASON` and `NEW_REASON` where the runs' clocks are the same and
+their inputs (sha256) differ."""
+
+
+def _inputs(run: AuditRun) -> list[tuple[str, str]]:
+    """The run's inputs as its manifest names them: (sha256, file), sorted."""
+    return sorted((str(i.get("sha256")), str(i.get("file")))
+                  for i in run.manifest.get("inputs") or [] if isinstance(i, dict))
+
+
 def _gone(finding: dict[str, Any], old: AuditRun, new: AuditRun) -> Row:
     """A finding of OLD that NEW does not report: why."""
     rule, case = finding["rule"], finding["case_id"]
@@ -614,13 +631,14 @@ def _gone(finding: dict[str, Any], old: AuditRun, new: AuditRun) -> Row:
         how = "crashed" if rule in new.rule_names else "was not selected"
         return Row("not_comparable", f"rule {rule} {how} in NEW", finding, waived, None)
     if case not in new.judged:
-        return Row("not_rejudged", "its case is not among the cases NEW judged (out of its "
-                   "period, or not in its inputs)", finding, waived, None)
+        return Row("not_rejudged", "its case is not among the cases NEW judged (" + (
+            "not in its inputs: the runs' clocks are the same" if new.as_of == old.as_of
+            else "out of its period, or not in its inputs") + ")", finding, waived, None)
     stamp = _time(finding["timestamp"])
     if stamp is not None and stamp > new.as_of:
         return Row("not_rejudged", f"its event ({finding['timestamp']}) is after NEW's clock "
                    f"({new.as_of.isoformat()})", finding, waived, None)
-    return Row("resolved", "NEW judged its case and did not find it", finding, waived, None)
+    return Row("resolved", RESOLVED_REASON, finding, waived, None)
 
 
 def _arrived(finding: dict[str, Any], old: AuditRun, new: AuditRun) -> Row:
@@ -640,7 +658,7 @@ def _arrived(finding: dict[str, Any], old: AuditRun, new: AuditRun) -> Row:
     if stamp is not None and stamp > old.as_of:
         return Row("new", f"its event ({finding['timestamp']}) is after OLD's clock "
                    f"({old.as_of.isoformat()})", finding, None, waived)
-    return Row("new", "OLD judged its case and did not find it", finding, None, waived)
+    return Row("new", NEW_REASON, finding, None, waived)
 
 
 def _time(text: str | None) -> datetime | None:
@@ -667,6 +685,18 @@ def _warnings(old: AuditRun, new: AuditRun) -> list[str]:
         out.append("the runs used different SOPs for " + ", ".join(channels)
                    + ": a conformance finding (CF*) may come from the model, not from the "
                    "refunds")
+    digests = [{d for d, _ in _inputs(run)} for run in (old, new)]
+    if digests[0] != digests[1]:
+        only = [{Path(f).name for d, f in _inputs(run) if d not in other}
+                for run, other in ((old, digests[1]), (new, digests[0]))]
+        parts = [f"{what} {', '.join(sorted(names))}" for what, names in (
+            ("another sha256:", only[0] & only[1]), ("in OLD only:", only[0] - only[1]),
+            ("in NEW only:", only[1] - only[0])) if names]
+        out.append("the runs read different inputs (their sha256 in the manifests): "
+                   + "; ".join(parts) + (
+                       ": at the same clock, a finding resolved or new comes from the inputs "
+                       "(a re-export, a correction), not from a fix"
+                       if old.as_of == new.as_of else ""))
     if new.as_of < old.as_of:
         out.append(f"NEW's clock ({new.as_of.isoformat()}) is before OLD's "
                    f"({old.as_of.isoformat()}): are OLD and NEW the wrong way round?")

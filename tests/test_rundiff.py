@@ -324,7 +324,8 @@ def test_missing_run_or_not_a_run_folder(runs: tuple[Path, Path], tmp_path: Path
 
 def _tiny(tmp_path: Path, name: str, findings: list[dict[str, Any]],
           suppressed: list[dict[str, Any]], judged: list[str], as_of: str,
-          sop: str = "b" * 64, waiver_prints: tuple[str | None, ...] = ()) -> Path:
+          sop: str = "b" * 64, waiver_prints: tuple[str | None, ...] = (),
+          inputs: tuple[str, ...] = ("c" * 64,)) -> Path:
     """A findings.json of two rules' findings written by hand (the fields diff reads)."""
     folder = tmp_path / name
     folder.mkdir()
@@ -332,7 +333,9 @@ def _tiny(tmp_path: Path, name: str, findings: list[dict[str, Any]],
         "manifest": {"tool": "refund-audit", "format_version": FINDINGS_FORMAT,
                      "as_of": as_of, "policy": {"file": "p.yaml", "sha256": "a" * 64},
                      "sop": [{"channel": "ecommerce", "file": "e.bpmn", "process": None,
-                              "sha256": sop}], "rules": ["DU001", "EV005"]},
+                              "sha256": sop}], "rules": ["DU001", "EV005"],
+                     "inputs": [{"file": f"exports/log{k}.csv", "sha256": digest}
+                                for k, digest in enumerate(inputs)]},
         "summary": {"findings": sum(not f["waived"] for f in findings),
                     "waived": sum(f["waived"] for f in findings),
                     "by_rule": {code: {"name": name, "status": "ran", "findings": sum(
@@ -409,13 +412,46 @@ def test_suppressed_event_after_clock_and_money(tmp_path: Path) -> None:
                                              "judged")
 
 
+def test_same_clock_other_inputs_is_no_fix_and_warned_of(tmp_path: Path) -> None:
+    """At the same clock, a finding gone from NEW whose inputs differ (a re-export missing a
+    payout) is resolved "from other inputs", not as a fix; a case NEW did not judge is not
+    in its inputs (not "out of its period"); the differing inputs are warned of."""
+    gone = _finding("EV005", "refund-exceeds-charge", "A", "e1", 10.0)
+    absent = _finding("EV005", "refund-exceeds-charge", "Z", "z1", 5.0)
+    came = _finding("DU001", "duplicate-refund", "A", "e2", 3.0)
+    clock = "2026-12-01T00:00:00+00:00"
+    old = _tiny(tmp_path, "old", [gone, absent], [], ["A", "Z"], clock, inputs=("1" * 64,))
+    new = _tiny(tmp_path, "new", [came], [], ["A"], clock, inputs=("2" * 64, "3" * 64))
+    diff = diff_runs(load_run(old, "OLD"), load_run(new, "NEW"))
+    reasons = {row.finding["fingerprint"]: (row.cls, row.reason) for row in diff.rows}
+    assert reasons[gone["fingerprint"]] == (
+        "resolved", "NEW judged its case and did not find it, at the same clock from other "
+        "inputs: its case's events differ between the runs' inputs (a re-export or a "
+        "correction, not a fix in time)")
+    assert reasons[came["fingerprint"]][1].startswith(
+        "OLD judged its case and did not find it, at the same clock from other inputs")
+    assert reasons[absent["fingerprint"]] == (
+        "not_rejudged", "its case is not among the cases NEW judged (not in its inputs: the "
+        "runs' clocks are the same)")
+    assert diff.warnings == [
+        "the runs read different inputs (their sha256 in the manifests): another sha256: "
+        "log0.csv; in NEW only: log1.csv: at the same clock, a finding resolved or new comes "
+        "from the inputs (a re-export, a correction), not from a fix"]
+    # The same inputs at the same clock: resolved as it was, no warning.
+    same = _tiny(tmp_path, "same", [came], [], ["A"], clock, inputs=("1" * 64,))
+    diff = diff_runs(load_run(old, "OLD"), load_run(same, "NEW"))
+    assert {row.reason for row in diff.rows if row.cls == "resolved"} == {
+        "NEW judged its case and did not find it"}
+    assert diff.warnings == []
+
+
 def test_a_findings_json_changed_since_its_run_is_warned_of(runs: tuple[Path, Path],
                                                             tmp_path: Path) -> None:
     """The run folder's SHA256SUMS lists findings.json with the sha256 the check wrote: a
     findings.json edited since (here only re-indented) is diffed, and warned of."""
     copy = tmp_path / "new"
     shutil.copytree(runs[1], copy)
-    assert run("diff", str(runs[0]), str(copy), code=0).output.count("warning: ") == 2
+    assert run("diff", str(runs[0]), str(copy), code=0).output.count("warning: ") == 3
     document = json.loads((copy / "findings.json").read_text(encoding="utf-8"))
     (copy / "findings.json").write_text(json.dumps(document, indent=4), encoding="utf-8")
     result = run("diff", str(runs[0]), str(copy), code=0)
