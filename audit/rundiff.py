@@ -396,7 +396,8 @@ class Row:
     old_waived: bool | None
     new_waived: bool | None
     old: dict[str, Any] | None = None
-    """OLD's version of a changed finding (its other fingerprint)."""
+    """OLD's version of a changed finding (its other fingerprint), or of a still-open one
+    whose fields of `COMPARED` differ (its changes: amount, severity, message...)."""
     old_print_waived: bool = False
     """A changed finding OLD waived by a waiver naming its old fingerprint."""
 
@@ -463,6 +464,10 @@ class RunDiff:
             entry[row.cls] += 1
         return out
 
+    def still_open_with_changes(self) -> int:
+        """The still-open findings whose fields of `COMPARED` differ between the runs."""
+        return sum(1 for row in self.rows if row.cls == "still_open" and row.old is not None)
+
     def waiver_changes(self) -> dict[str, int]:
         changes = dict.fromkeys(WAIVER_CHANGES, 0)
         for row in self.rows:
@@ -499,6 +504,7 @@ class RunDiff:
             "warnings": self.warnings,
             "summary": {
                 "findings": self.counts(),
+                "still_open_with_changes": self.still_open_with_changes(),
                 "by_rule": self.by_rule(),
                 "waivers": self.waiver_changes(),
                 "money_at_risk": self.money_at_risk(),
@@ -511,8 +517,8 @@ class RunDiff:
                               "rule", "name", "severity", "case_id", "channel", "fingerprint",
                               "amount_at_risk", "currency", "timestamp", "message",
                               "event_ids")},
-                          "old_fingerprint": None if row.old is None else
-                          row.old["fingerprint"],
+                          "old_fingerprint": None if row.old is None
+                          or row.cls != "changed" else row.old["fingerprint"],
                           "changes": row.differs if row.old is not None else None}
                          for row in self.rows],
         }
@@ -529,7 +535,11 @@ def diff_runs(old: AuditRun, new: AuditRun) -> RunDiff:
         twins = remaining.get(print_)
         if twins:  # (a fingerprint twice in one run: paired in order)
             now = twins.pop(0)
-            rows.append(Row("still_open", "in both runs", now, finding["waived"], now["waived"]))
+            row = Row("still_open", "in both runs", now, finding["waived"], now["waived"],
+                      old=finding)
+            text = row.changes_text()
+            rows.append(replace(row, reason=f"in both runs, with changes: {text}")
+                        if text else replace(row, old=None))
             continue
         rows.append(_gone(finding, old, new))
     for finding in new.findings:
@@ -744,7 +754,8 @@ def csv_text(rows: list[Row]) -> str:
                   "old_fingerprint": None, "changes": None, "old_amount_at_risk": None,
                   "old_events": None, "events": None, "old_message": None}
         if before is not None:
-            values.update({"old_fingerprint": before["fingerprint"],
+            values.update({"old_fingerprint": before["fingerprint"]
+                           if row.cls == "changed" else None,
                            "changes": row.changes_text(),
                            "old_amount_at_risk": amount_text(before["amount_at_risk"],
                                                              before["currency"]),
@@ -781,9 +792,12 @@ def summary_lines(diff: RunDiff) -> list[str]:
              f"NEW {new.path}: clock {new.as_of.isoformat()}, "
              f"{counted(len(new.findings), 'finding')}, "
              f"{counted(len(new.judged), 'case')} judged",
-             "findings: " + ", ".join(f"{CLASS_WORDS[c]} {counts[c]}" for c in CLASSES
-                                      if counts[c] or c in ("new", "still_open", "changed",
-                                                            "resolved"))]
+             "findings: " + ", ".join(
+                 f"{CLASS_WORDS[c]} {counts[c]}" + (
+                     f" (of which {diff.still_open_with_changes()} with changes)"
+                     if c == "still_open" and diff.still_open_with_changes() else "")
+                 for c in CLASSES if counts[c] or c in ("new", "still_open", "changed",
+                                                        "resolved"))]
     waivers = diff.waiver_changes()
     if any(waivers.values()):
         lines.append(f"waivers: added in NEW {waivers['waiver_added']}, ended in NEW (expired "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import shutil
 from pathlib import Path
@@ -20,7 +21,7 @@ from audit.cli import DIFF_FILES, main
 from audit.findings import FINDINGS_FORMAT, fingerprint
 from audit.policy import default_policy_path
 from audit.rundiff import DIFF_FILES as RUNDIFF_FILES
-from audit.rundiff import diff_runs, load_run, summary_lines
+from audit.rundiff import csv_text, diff_runs, load_run, summary_lines
 from audit.safety import restored_cell
 
 REPO = Path(__file__).resolve().parents[1]
@@ -154,7 +155,11 @@ def test_each_finding_in_its_class(runs: tuple[Path, Path], tmp_path: Path) -> N
     assert any("ran in one run only (EV006)" in w for w in diff["warnings"])
     assert not any("clock" in w for w in diff["warnings"])
     # The console: counts per class and per rule, money at risk, the warnings.
-    assert f"new {counts['new']}, still open {counts['still_open']}, changed " \
+    with_changes = diff["summary"]["still_open_with_changes"]
+    assert with_changes == sum(1 for f in diff["findings"]
+                               if f["class"] == "still_open" and f["changes"])
+    assert f"new {counts['new']}, still open {counts['still_open']} (of which " \
+        f"{with_changes} with changes), changed " \
         f"{counts['changed']}, resolved " \
         f"{counts['resolved']}, not re-judged {counts['not_rejudged']}, not comparable " \
         f"{counts['not_comparable']}" in result.output
@@ -443,6 +448,40 @@ def test_same_clock_other_inputs_is_no_fix_and_warned_of(tmp_path: Path) -> None
     assert {row.reason for row in diff.rows if row.cls == "resolved"} == {
         "NEW judged its case and did not find it"}
     assert diff.warnings == []
+
+
+def test_a_still_open_finding_whose_amount_or_severity_changed_lists_its_changes(
+        tmp_path: Path) -> None:
+    """Same fingerprint in both runs, other amount, message and severity: still open, its
+    changes listed as a changed finding's are (diff.json, diff.csv, the console's count)."""
+    was = _finding("EV005", "refund-exceeds-charge", "A", "e1", 3.63, message="paid 23.58")
+    now = {**was, "amount_at_risk": 2.21, "message": "paid 25.00", "severity": "low"}
+    same = _finding("EV005", "refund-exceeds-charge", "B", "e2", 5.0)
+    clock = "2026-12-01T00:00:00+00:00"
+    old = _tiny(tmp_path, "old", [was, same], [], ["A", "B"], clock)
+    new = _tiny(tmp_path, "new", [now, same], [], ["A", "B"], clock)
+    diff = diff_runs(load_run(old, "OLD"), load_run(new, "NEW"))
+    rows = {row.finding["fingerprint"]: row for row in diff.rows}
+    assert {row.cls for row in diff.rows} == {"still_open"}
+    changed, plain = rows[was["fingerprint"]], rows[same["fingerprint"]]
+    assert changed.reason == "in both runs, with changes: amount at risk; severity; message"
+    assert changed.differs == {"amount_at_risk": {"old": 3.63, "new": 2.21},
+                               "severity": {"old": "high", "new": "low"},
+                               "message": {"old": "paid 23.58", "new": "paid 25.00"}}
+    assert (plain.reason, plain.differs) == ("in both runs", {})
+    document = diff.document()
+    assert document["summary"]["still_open_with_changes"] == 1
+    listed = {f["fingerprint"]: f for f in document["findings"]}
+    assert listed[was["fingerprint"]]["changes"] == changed.differs
+    assert listed[was["fingerprint"]]["old_fingerprint"] is None
+    assert listed[same["fingerprint"]]["changes"] is None
+    lines = list(csv.DictReader(io.StringIO(csv_text(diff.rows))))
+    line = next(r for r in lines if r["fingerprint"] == was["fingerprint"])
+    assert (line["changes"], line["old_amount_at_risk"], line["amount_at_risk"],
+            line["old_message"], line["old_fingerprint"]) == (
+        "amount at risk; severity; message", "3.63", "2.21", "paid 23.58", "")
+    assert "findings: new 0, still open 2 (of which 1 with changes), changed 0, resolved 0" \
+        in summary_lines(diff)
 
 
 def test_a_findings_json_changed_since_its_run_is_warned_of(runs: tuple[Path, Path],
