@@ -38,12 +38,13 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from audit.currency import NO_CURRENCY, currency_key, rounded
+from audit.currency import NO_CURRENCY, currency_key, decimals, rounded
 from audit.errors import InputError
 from audit.findings import FINDINGS_FORMAT, SEVERITIES, copy_fingerprint_of, fingerprint
 
@@ -63,13 +64,34 @@ CLASS_WORDS = {"new": "new", "still_open": "still open", "changed": "changed",
                "suppressed_in_new": "suppressed in NEW", "suppressed_in_old": "suppressed in OLD"}
 """Each class as the console names it."""
 
-MONEY_CLASSES = ("new", "still_open", "changed")
-"""The classes whose money at risk the diff sums."""
+MONEY_CLASSES = ("new", "still_open", "changed", "resolved", "not_rejudged")
+"""The classes whose money at risk the diff sums: of the first three NEW's findings (those
+NEW does not waive), of the last two OLD's (those OLD did not waive)."""
 
 MONEY_DEFINITION = (
     "per currency, the sum over cases of each case's largest amount at risk among its "
-    "findings of the class that NEW does not waive, as check sums it: never summed across "
-    "currencies")
+    "findings of the class that NEW does not waive (resolved and not re-judged: OLD's "
+    "findings, that OLD did not waive), as check sums it: never summed across "
+    "currencies; a case with findings of two classes counts in each, so the classes' sums do "
+    "not add up to NEW's total (money_bridge does)")
+
+BRIDGE_DEFINITION = (
+    "per currency, OLD's money at risk and NEW's as their checks summed them (each case its "
+    "largest open amount), and case by case what takes one to the other: opened, the NEW "
+    "amount of each case at risk in NEW only; closed, the OLD amount of each case at risk in "
+    "OLD only; increased and decreased, the change of a case at risk in both. Each opened "
+    "or closed case counted once, under the first of its findings' reasons in this order: "
+    "opened not_comparable, suppressed_in_old, waiver_ended, amount_changed (a finding in "
+    "both that had no amount, or another currency, in OLD), changed, new; closed "
+    "not_rejudged, not_comparable, suppressed_in_new, waived_in_new, amount_changed, "
+    "changed, resolved. OLD + opened - closed + increased - decreased = NEW")
+
+OPENED_WHY = ("not_comparable", "suppressed_in_old", "waiver_ended", "amount_changed",
+              "changed", "still_open", "new")
+CLOSED_WHY = ("not_rejudged", "not_comparable", "suppressed_in_new", "waived_in_new",
+              "amount_changed", "changed", "still_open", "resolved")
+"""The reasons a case's money was opened or closed, the first that applies to one of its
+findings counting (`RunDiff.money_bridge`)."""
 
 CSV_COLUMNS = ("class", "reason", "waiver_change", "rule", "name", "severity", "case_id",
                "channel", "fingerprint", "old_fingerprint", "amount_at_risk", "currency",
@@ -120,6 +142,8 @@ class AuditRun:
     """The fingerprints its policy's waivers name (summary.waivers)."""
     checksum_told: str | None
     """A warning where the folder's SHA256SUMS lists findings.json with another sha256."""
+    money: dict[str, float] = field(default_factory=dict)
+    """Its money at risk per currency as its check summed it (summary.money_at_risk)."""
 
     def identity(self) -> dict[str, Any]:
         """What names the run in diff.json: folder, file, clock, digests."""
@@ -272,9 +296,15 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
                        "or null)")
         if entry["fingerprint"] is not None:
             prints.add(entry["fingerprint"])
+    money = summary.get("money_at_risk")
+    if not isinstance(money, dict):
+        raise fail("summary.money_at_risk", "missing or not an object")
+    for key, value in money.items():
+        if type(value) not in (int, float) or not math.isfinite(value):
+            raise fail(f"summary.money_at_risk.{key}", f"not a number: {value!r}"[:300])
     return AuditRun(which, folder, path, sha256, manifest, as_of, findings, told,
                     frozenset(judged), frozenset(ran), names, frozenset(prints),
-                    _checksum_told(folder, path, sha256))
+                    _checksum_told(folder, path, sha256), dict(money))
 
 
 def _agrees(findings: list[dict[str, Any]], summary: dict[str, Any], names: dict[str, str],
@@ -477,14 +507,17 @@ class RunDiff:
 
     def money_at_risk(self) -> dict[str, dict[str, float]]:
         """Per class of `MONEY_CLASSES`: per currency, the sum over cases of each case's
-        largest amount at risk among its findings of the class NEW does not waive."""
+        largest amount at risk among its findings of the class NEW does not waive (of a
+        class of OLD's findings only, resolved and not re-judged: that OLD did not
+        waive)."""
         out: dict[str, dict[str, float]] = {}
         for cls in MONEY_CLASSES:
             largest: dict[tuple[str, str], float] = {}
             for row in self.rows:
                 finding = row.finding
                 amount = finding["amount_at_risk"]
-                if row.cls != cls or row.new_waived or amount is None:
+                waived = row.old_waived if row.new_waived is None else row.new_waived
+                if row.cls != cls or waived or amount is None:
                     continue
                 key = (finding["case_id"], currency_key(finding["currency"]))
                 largest[key] = max(largest.get(key, 0.0), float(amount))
@@ -493,6 +526,65 @@ class RunDiff:
                 money[currency] += amount
             out[cls] = {k: rounded(v, None if k == NO_CURRENCY else k)
                         for k, v in sorted(money.items())}
+        return out
+
+    def money_bridge(self) -> dict[str, dict[str, Any]]:
+        """Per currency (`BRIDGE_DEFINITION`): OLD's and NEW's money at risk as their checks
+        summed it, and what takes one to the other, case by case, adding up exactly: the
+        cases at risk in NEW only (`opened`, each its NEW amount, by why), those at risk in
+        OLD only (`closed`, its OLD amount, by why), and of the cases at risk in both the
+        rise and the fall of their amount; `adds_up`: OLD + opened - closed + increased -
+        decreased is NEW (in the currency's minor units)."""
+        olds: dict[tuple[str, str], Decimal] = {}
+        news: dict[tuple[str, str], Decimal] = {}
+        gone_why: dict[tuple[str, str], set[str]] = defaultdict(set)
+        came_why: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for row in self.rows:
+            if row.old_waived is False:  # (in OLD, open)
+                was = row.old if row.old is not None else row.finding
+                if was["amount_at_risk"] is not None:
+                    key = (was["case_id"], currency_key(was["currency"]))
+                    olds[key] = max(olds.get(key, Decimal(0)), _decimal(was["amount_at_risk"]))
+                    gone_why[key].add(row.cls if row.new_waived is None else
+                                      "waived_in_new" if row.new_waived else "amount_changed")
+            if row.new_waived is False and row.finding["amount_at_risk"] is not None:
+                now = row.finding
+                key = (now["case_id"], currency_key(now["currency"]))
+                news[key] = max(news.get(key, Decimal(0)), _decimal(now["amount_at_risk"]))
+                came_why[key].add(row.cls if row.old_waived is None else
+                                  "waiver_ended" if row.old_waived else "amount_changed")
+        out: dict[str, dict[str, Any]] = {}
+        for currency in sorted({k[1] for k in olds} | {k[1] for k in news}
+                               | set(self.old.money) | set(self.new.money),
+                               key=lambda c: (c == NO_CURRENCY, c)):
+            places = Decimal(1).scaleb(-decimals(None if currency == NO_CURRENCY
+                                                 else currency))
+            opened: dict[str, Decimal] = defaultdict(Decimal)
+            closed: dict[str, Decimal] = defaultdict(Decimal)
+            up = down = Decimal(0)
+            for key in sorted({k for k in olds if k[1] == currency}
+                              | {k for k in news if k[1] == currency}):
+                before, after = olds.get(key), news.get(key)
+                if before is None and after is not None:
+                    opened[_first(came_why[key], OPENED_WHY)] += after
+                elif after is None and before is not None:
+                    closed[_first(gone_why[key], CLOSED_WHY)] += before
+                elif before is not None and after is not None:
+                    up += max(after - before, Decimal(0))
+                    down += max(before - after, Decimal(0))
+            old_total = Decimal(repr(self.old.money.get(currency, 0.0))).quantize(places)
+            new_total = Decimal(repr(self.new.money.get(currency, 0.0))).quantize(places)
+            total = (old_total + sum(opened.values(), Decimal(0))
+                     - sum(closed.values(), Decimal(0)) + up - down).quantize(places)
+            out[currency] = {
+                "old": float(old_total),
+                "opened": {k: float(v.quantize(places)) for k, v in opened.items()},
+                "closed": {k: float(v.quantize(places)) for k, v in closed.items()},
+                "increased": float(up.quantize(places)),
+                "decreased": float(down.quantize(places)),
+                "new": float(new_total),
+                "adds_up": total == new_total,
+            }
         return out
 
     def document(self) -> dict[str, Any]:
@@ -509,6 +601,8 @@ class RunDiff:
                 "waivers": self.waiver_changes(),
                 "money_at_risk": self.money_at_risk(),
                 "money_at_risk_definition": MONEY_DEFINITION,
+                "money_bridge": self.money_bridge(),
+                "money_bridge_definition": BRIDGE_DEFINITION,
             },
             "findings": [{"class": row.cls, "reason": row.reason,
                           "waiver_change": row.waiver_change or None,
@@ -550,7 +644,14 @@ def diff_runs(old: AuditRun, new: AuditRun) -> RunDiff:
     if old.as_of == new.as_of and _inputs(old) != _inputs(new):
         rows = [replace(row, reason=row.reason + OTHER_INPUTS) if row.reason in (
             RESOLVED_REASON, NEW_REASON) else row for row in rows]
-    return RunDiff(old, new, _changed(rows, old), _warnings(old, new))
+    diff = RunDiff(old, new, _changed(rows, old), _warnings(old, new))
+    untied = [c for c, row in diff.money_bridge().items() if not row["adds_up"]]
+    if untied:
+        diff.warnings.append(
+            f"the money at risk in {', '.join(untied)} does not tie out: OLD's total, plus "
+            "and minus its cases' changes, is not NEW's total as NEW's check summed it (a "
+            "findings.json whose amounts were edited since its check, or summed otherwise)")
+    return diff
 
 
 def _changed(rows: list[Row], old: AuditRun) -> list[Row]:
@@ -669,6 +770,15 @@ def _arrived(finding: dict[str, Any], old: AuditRun, new: AuditRun) -> Row:
         return Row("new", f"its event ({finding['timestamp']}) is after OLD's clock "
                    f"({old.as_of.isoformat()})", finding, None, waived)
     return Row("new", NEW_REASON, finding, None, waived)
+
+
+def _decimal(amount: float) -> Decimal:
+    """An amount as findings.json writes it (its shortest repr), exactly."""
+    return Decimal(repr(float(amount)))
+
+
+def _first(found: set[str], order: tuple[str, ...]) -> str:
+    return next((why for why in order if why in found), sorted(found)[0])
 
 
 def _time(text: str | None) -> datetime | None:
@@ -811,6 +921,19 @@ def summary_lines(diff: RunDiff) -> list[str]:
                                 or "none") for c in MONEY_CLASSES))
     if any(money.values()):
         lines.append(f"  (money at risk: {MONEY_DEFINITION})")
+    for currency, row in diff.money_bridge().items():
+        def split(amounts: dict[str, float], currency: str = currency) -> str:
+            return " (" + ", ".join(f"{k.replace('_', ' ')} {shown(v, currency)}"
+                                    for k, v in amounts.items()) + ")" if amounts else ""
+
+        lines.append(
+            f"  {currency}: OLD {shown(row['old'], currency)}"
+            f" + opened {shown(sum(row['opened'].values()), currency)}{split(row['opened'])}"
+            f" - closed {shown(sum(row['closed'].values()), currency)}{split(row['closed'])}"
+            f" + increased {shown(row['increased'], currency)}"
+            f" - decreased {shown(row['decreased'], currency)}"
+            f" = NEW {shown(row['new'], currency)}" + ("" if row["adds_up"]
+                                                       else " (does not add up)"))
     for code, row in diff.by_rule().items():
         parts = [f"{CLASS_WORDS[c]} {row[c]}" for c in CLASSES if row[c]]
         lines.append(f"  {code} {row['name']:<26} " + ", ".join(parts))

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -334,6 +335,14 @@ def _tiny(tmp_path: Path, name: str, findings: list[dict[str, Any]],
     """A findings.json of two rules' findings written by hand (the fields diff reads)."""
     folder = tmp_path / name
     folder.mkdir()
+    largest: dict[tuple[str, str], float] = {}  # (check's money at risk: per case its largest)
+    for f in findings:
+        if not f["waived"] and f["amount_at_risk"] is not None:
+            key = (f["case_id"], f["currency"])
+            largest[key] = max(largest.get(key, 0.0), f["amount_at_risk"])
+    money: dict[str, float] = {}
+    for (_, currency), amount in largest.items():
+        money[currency] = round(money.get(currency, 0.0) + amount, 2)
     document = {
         "manifest": {"tool": "refund-audit", "format_version": FINDINGS_FORMAT,
                      "as_of": as_of, "policy": {"file": "p.yaml", "sha256": "a" * 64},
@@ -342,7 +351,7 @@ def _tiny(tmp_path: Path, name: str, findings: list[dict[str, Any]],
                      "inputs": [{"file": f"exports/log{k}.csv", "sha256": digest}
                                 for k, digest in enumerate(inputs)]},
         "summary": {"findings": sum(not f["waived"] for f in findings),
-                    "waived": sum(f["waived"] for f in findings),
+                    "waived": sum(f["waived"] for f in findings), "money_at_risk": money,
                     "by_rule": {code: {"name": name, "status": "ran", "findings": sum(
                         f["rule"] == code and not f["waived"] for f in findings)}
                         for code, name in (("DU001", "duplicate-refund"),
@@ -389,7 +398,8 @@ def test_suppressed_event_after_clock_and_money(tmp_path: Path) -> None:
                        late["fingerprint"]: "not_rejudged",
                        dup["fingerprint"]: "suppressed_in_old",
                        other["fingerprint"]: "new"}
-    assert diff.money_at_risk() == {"new": {"EUR": 5.0}, "still_open": {}, "changed": {}}
+    assert diff.money_at_risk() == {"new": {"EUR": 5.0}, "still_open": {}, "changed": {},
+                                    "resolved": {}, "not_rejudged": {"EUR": 5.0}}
     both = diff_runs(load_run(old, "OLD"), load_run(old, "NEW"))
     assert {row.cls for row in both.rows} == {"still_open"}
     assert both.money_at_risk()["still_open"] == {"EUR": 15.0}
@@ -407,7 +417,7 @@ def test_suppressed_event_after_clock_and_money(tmp_path: Path) -> None:
                   "2026-12-01T00:00:00+00:00")
     later = diff_runs(load_run(plain, "OLD"), load_run(again, "NEW"))
     assert later.money_at_risk() == {"new": {"EUR": 35.0}, "still_open": {"EUR": 10.0},
-                                     "changed": {}}
+                                     "changed": {}, "resolved": {}, "not_rejudged": {}}
     reasons = {row.finding["fingerprint"]: (row.cls, row.reason) for row in later.rows}
     assert reasons[fresh["fingerprint"]] == (
         "new", "its event (2026-11-15T00:00:00+00:00) is after OLD's clock "
@@ -448,6 +458,77 @@ def test_same_clock_other_inputs_is_no_fix_and_warned_of(tmp_path: Path) -> None
     assert {row.reason for row in diff.rows if row.cls == "resolved"} == {
         "NEW judged its case and did not find it"}
     assert diff.warnings == []
+
+
+def test_money_bridge_per_case_adds_up_where_the_classes_do_not(tmp_path: Path) -> None:
+    """A case with findings of two classes counts in each class's money; the bridge counts
+    each case once: OLD's total + opened - closed + increased - decreased = NEW's total, as
+    their checks summed them; a total that does not tie out is warned of."""
+    ev = "EV005", "refund-exceeds-charge"
+    du = "DU001", "duplicate-refund"
+    a_gone, a_kept = _finding(*ev, "A", "e1", 10.0), _finding(*du, "A", "d1", 4.0)
+    a_came = _finding(*du, "A", "d2", 6.0)
+    b_gone, c_came = _finding(*ev, "B", "b1", 5.0), _finding(*du, "C", "c1", 7.0)
+    w_old = _finding(*ev, "W", "w1", 3.0)
+    w_new = {**w_old, "waived": True, "waiver_reason": "accepted"}
+    old = _tiny(tmp_path, "old", [a_gone, a_kept, b_gone, w_old], [], ["A", "B", "W"],
+                "2026-09-01T00:00:00+00:00")
+    new = _tiny(tmp_path, "new", [a_kept, a_came, c_came, w_new], [], ["A", "C", "W"],
+                "2026-12-01T00:00:00+00:00")
+    diff = diff_runs(load_run(old, "OLD"), load_run(new, "NEW"))
+    money = diff.money_at_risk()
+    assert (money["new"], money["still_open"], money["resolved"], money["not_rejudged"]) == (
+        {"EUR": 13.0}, {"EUR": 4.0}, {"EUR": 10.0}, {"EUR": 5.0})  # (A in new and still open)
+    assert diff.money_bridge() == {"EUR": {
+        "old": 18.0, "opened": {"new": 7.0}, "closed": {"not_rejudged": 5.0,
+                                                        "waived_in_new": 3.0},
+        "increased": 0.0, "decreased": 4.0, "new": 13.0, "adds_up": True}}
+    assert "  EUR: OLD 18.00 + opened 7.00 (new 7.00) - closed 8.00 (not rejudged 5.00, " \
+        "waived in new 3.00) + increased 0.00 - decreased 4.00 = NEW 13.00" in summary_lines(diff)
+    assert diff.document()["summary"]["money_bridge"] == diff.money_bridge()
+    assert diff.warnings == []
+    edited = json.loads((new / "findings.json").read_text(encoding="utf-8"))
+    edited["summary"]["money_at_risk"]["EUR"] = 14.0
+    (new / "findings.json").write_text(json.dumps(edited), encoding="utf-8")
+    diff = diff_runs(load_run(old, "OLD"), load_run(new, "NEW"))
+    assert diff.money_bridge()["EUR"]["adds_up"] is False
+    assert any(w.startswith("the money at risk in EUR does not tie out") for w in diff.warnings)
+
+
+@pytest.fixture(scope="module")
+def quarter(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample's exports checked at 2026-09-01 and at 2026-12-01, and their diff:
+    the folder holding old/, new/ and diff/."""
+    root = tmp_path_factory.mktemp("quarter")
+    exports = sorted(str(p) for p in (REPO / "sample_logs" / "refund-sample" / "exports")
+                     .iterdir() if p.is_file())
+    for name, clock in (("old", "2026-09-01T00:00:00+00:00"),
+                        ("new", "2026-12-01T00:00:00+00:00")):
+        run("check", *exports, "--as-of", clock, "--out", str(root / name), "--format", "json",
+            "--fail-on", "never", code=0)
+    run("diff", str(root / "old"), str(root / "new"), "--out", str(root / "diff"), code=0)
+    return root
+
+
+def test_money_bridge_adds_up_on_the_sample_quarter(quarter: Path) -> None:
+    """OLD's and NEW's money at risk as their checks summed it, bridged case by case: it adds
+    up exactly in every currency, and where it matters (EUR: cases opened and resolved)."""
+    summaries = [json.loads((quarter / name / "findings.json").read_text(encoding="utf-8"))[
+        "summary"]["money_at_risk"] for name in ("old", "new")]
+    diff = json.loads((quarter / "diff" / "diff.json").read_text(encoding="utf-8"))
+    bridge = diff["summary"]["money_bridge"]
+    assert set(bridge) == set(summaries[0]) | set(summaries[1])
+    for currency, row in bridge.items():
+        assert (row["old"], row["new"]) == (summaries[0].get(currency, 0.0),
+                                            summaries[1].get(currency, 0.0))
+        total = (Decimal(repr(row["old"])) + sum(map(Decimal, map(repr, row["opened"].values())),
+                                                 Decimal(0))
+                 - sum(map(Decimal, map(repr, row["closed"].values())), Decimal(0))
+                 + Decimal(repr(row["increased"])) - Decimal(repr(row["decreased"])))
+        assert total == Decimal(repr(row["new"])) and row["adds_up"] is True, currency
+    assert bridge["EUR"]["opened"].get("new", 0) > 0
+    assert bridge["EUR"]["closed"].get("resolved", 0) > 0
+    assert not any("does not tie out" in w for w in diff["warnings"])
 
 
 def test_a_still_open_finding_whose_amount_or_severity_changed_lists_its_changes(
@@ -650,11 +731,13 @@ def test_changed_pairs_one_to_one_deterministically_money_and_waivers(tmp_path: 
                                      "waiver_on_old_fingerprint": 1}
     # Changed: per case NEW's largest amount it does not waive (A 12, C 5, W 9; V waived).
     assert diff.money_at_risk() == {"new": {"EUR": 3.0}, "still_open": {},
-                                    "changed": {"EUR": 26.0}}
+                                    "changed": {"EUR": 26.0}, "resolved": {"EUR": 7.0},
+                                    "not_rejudged": {}}
     assert diff.counts()["changed"] == 7 and diff.counts()["resolved"] == 2
     lines = summary_lines(diff)
     assert "findings: new 1, still open 0, changed 7, resolved 2" in lines
     assert ("waivers: added in NEW 0, ended in NEW (expired or removed) 0, on a changed "
             "finding's old fingerprint, not matching it in NEW (approve it again) 1") in lines
-    assert any(line.startswith("money at risk: ") and line.endswith("; changed 26.00 EUR")
+    assert any(line.startswith("money at risk: ") and line.endswith(
+        "; changed 26.00 EUR; resolved 7.00 EUR; not re-judged none")
                for line in lines)
