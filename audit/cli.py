@@ -1849,6 +1849,7 @@ def diff(settings: Settings, old: Path, new: Path, out: Path | None) -> None:
                                  "SHA256SUMS; choose another --out", file=out, field="--out")
         _writable_folder(out)
         refuse_foreign_checksums(out)
+        _refuse_a_run_folder(out)
     result = diff_runs(before, after)
     for line in summary_lines(result):
         settings.say(line)
@@ -1860,6 +1861,26 @@ def diff(settings: Settings, old: Path, new: Path, out: Path | None) -> None:
         out, lambda staging: write_diff(result, staging),
         earlier=lambda folder: reports_in(folder, DIFF_FILES))
     _say_written(settings, out, written, removed, stale, others, dropped)
+
+
+def _refuse_a_run_folder(out: Path) -> None:
+    """An input error where `out`, diff's --out, holds a check's run (its findings.json) or
+    a SHA256SUMS listing files diff does not write (`checksums_of_others`: another
+    command's, a check's, discover's...): the diff's SHA256SUMS would replace that run's,
+    which would no longer list its files, and a later diff of that folder could no longer
+    tell its findings.json edited."""
+    from audit.digest import CHECKSUMS_FILE
+
+    if (out / "findings.json").exists():
+        raise InputError("it holds a check's run (findings.json): the diff's SHA256SUMS would "
+                         f"replace the run's {CHECKSUMS_FILE}, which would no longer list its "
+                         "files; choose another --out", file=out, field="--out")
+    others = checksums_of_others(out, DIFF_FILES)
+    if others:
+        raise InputError(f"its {CHECKSUMS_FILE} lists {counted(len(others), 'file')} of "
+                         f"another run still there ({', '.join(others)}): the diff's "
+                         f"{CHECKSUMS_FILE} would replace it, and they would no longer be "
+                         "listed; choose another --out", file=out, field="--out")
 
 
 def _say_written(settings: Settings, out: Path, written: list[Path], removed: list[Path],

@@ -218,6 +218,24 @@ def test_out_never_a_run_folder_nor_a_foreign_checksums(runs: tuple[Path, Path],
     refused = run("diff", str(copy), str(runs[1]), "--out", str(mine), code=2)
     assert "SHA256SUMS there is not one this tool wrote" in refused.output
     assert sorted(p.name for p in mine.iterdir()) == ["SHA256SUMS"]
+    # A third run's folder (neither OLD nor NEW): refused, left as it was.
+    third = tmp_path / "third"
+    shutil.copytree(runs[1], third)
+    before = {p.name: p.read_bytes() for p in third.iterdir()}
+    refused = run("diff", str(runs[0]), str(runs[1]), "--out", str(third), code=2)
+    assert f"error: {third}: field '--out': it holds a check's run (findings.json)" \
+        in refused.output
+    assert {p.name: p.read_bytes() for p in third.iterdir()} == before
+    # A check's folder written without findings.json (its SHA256SUMS lists findings.csv).
+    csv_only = tmp_path / "csv-only"
+    csv_only.mkdir()
+    (csv_only / "findings.csv").write_text("rule\n", encoding="utf-8")
+    digest = hashlib.sha256(b"rule\n").hexdigest()
+    (csv_only / "SHA256SUMS").write_text(f"{digest}  findings.csv\n", encoding="utf-8")
+    refused = run("diff", str(runs[0]), str(runs[1]), "--out", str(csv_only), code=2)
+    assert "its SHA256SUMS lists 1 file of another run still there (findings.csv)" \
+        in refused.output
+    assert (csv_only / "SHA256SUMS").read_text(encoding="utf-8") == f"{digest}  findings.csv\n"
 
 
 def _written(tmp_path: Path, runs: tuple[Path, Path], change: Any) -> Path:
