@@ -33,6 +33,7 @@ the files.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import math
@@ -93,7 +94,8 @@ CLOSED_WHY = ("not_rejudged", "not_comparable", "suppressed_in_new", "waived_in_
 """The reasons a case's money was opened or closed, the first that applies to one of its
 findings counting (`RunDiff.money_bridge`)."""
 
-CSV_COLUMNS = ("class", "reason", "waiver_change", "rule", "name", "severity", "case_id",
+CSV_COLUMNS = ("class", "reason", "waiver_change", "waiver_ended", "waiver_reason",
+               "waiver_approved_by", "waiver_expires", "rule", "name", "severity", "case_id",
                "channel", "fingerprint", "old_fingerprint", "amount_at_risk", "currency",
                "old_waived", "new_waived", "timestamp", "message", "changes",
                "old_amount_at_risk", "old_events", "events", "old_message")
@@ -144,6 +146,23 @@ class AuditRun:
     """A warning where the folder's SHA256SUMS lists findings.json with another sha256."""
     money: dict[str, float] = field(default_factory=dict)
     """Its money at risk per currency as its check summed it (summary.money_at_risk)."""
+    waivers: tuple[dict[str, Any], ...] = ()
+    """Its policy's waivers as its summary lists them (summary.waivers): rule, case,
+    fingerprint, status, expires, reason, approved_by."""
+
+    def waiver_of(self, finding: dict[str, Any]) -> dict[str, Any] | None:
+        """The waiver of the policy that names `finding` (its fingerprint, or the copy
+        fingerprint, or its case; its rule by code, name or pattern), the first in the
+        policy's order as check applies them, one it used first; None where none does."""
+        prints = {finding["fingerprint"], copy_fingerprint_of(
+            finding["name"], finding["case_id"], finding["event_ids"])}
+        prints.discard(None)
+        named = [w for w in self.waivers if (w.get("fingerprint") in prints)
+                 or (w.get("fingerprint") is None and w.get("case") == finding["case_id"])]
+        for_rule = [w for w in named if _names_rule(w.get("rule"), finding)] or named
+        used = [w for w in for_rule if w.get("status") == "used"]
+        chosen = used or for_rule
+        return chosen[0] if chosen else None
 
     def identity(self) -> dict[str, Any]:
         """What names the run in diff.json: folder, file, clock, digests."""
@@ -294,6 +313,10 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
                                                                                  type(None)):
             raise fail(f"summary.waivers[{k}]", "not an object with a fingerprint (a text "
                        "or null)")
+        for name in ("rule", "case", "status", "expires", "reason", "approved_by"):
+            if type(entry.get(name)) not in (str, type(None)):
+                raise fail(f"summary.waivers[{k}].{name}", f"not a text or null: "
+                           f"{entry.get(name)!r}"[:300])
         if entry["fingerprint"] is not None:
             prints.add(entry["fingerprint"])
     money = summary.get("money_at_risk")
@@ -304,7 +327,7 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
             raise fail(f"summary.money_at_risk.{key}", f"not a number: {value!r}"[:300])
     return AuditRun(which, folder, path, sha256, manifest, as_of, findings, told,
                     frozenset(judged), frozenset(ran), names, frozenset(prints),
-                    _checksum_told(folder, path, sha256), dict(money))
+                    _checksum_told(folder, path, sha256), dict(money), tuple(waivers))
 
 
 def _agrees(findings: list[dict[str, Any]], summary: dict[str, Any], names: dict[str, str],
@@ -356,6 +379,15 @@ def _agrees(findings: list[dict[str, Any]], summary: dict[str, Any], names: dict
                        f"[{seen[print_]}] too: a finding listed twice (no check writes two "
                        "findings of one rule, case and events)")
         seen[print_] = k
+
+
+def _names_rule(reference: Any, finding: dict[str, Any]) -> bool:
+    """Whether a waiver's `rule` (a code, a name, or a pattern of either) names the
+    finding's rule."""
+    if not isinstance(reference, str):
+        return False
+    return any(fnmatch.fnmatchcase(finding[k].lower(), reference.lower())
+               for k in ("rule", "name"))
 
 
 def _kind(types: tuple[type, ...]) -> str:
@@ -430,6 +462,24 @@ class Row:
     whose fields of `COMPARED` differ (its changes: amount, severity, message...)."""
     old_print_waived: bool = False
     """A changed finding OLD waived by a waiver naming its old fingerprint."""
+    old_waiver: dict[str, Any] | None = None
+    """The waiver of OLD's policy that waived it in OLD (`AuditRun.waiver_of`)."""
+    new_waiver: dict[str, Any] | None = None
+    """The waiver of NEW's policy that waives it in NEW."""
+    ended: str = ""
+    """Of a `waiver_ended` finding, how: "expired" (NEW's check says its waiver expired, or
+    its expiry is before NEW's clock), "removed" (NEW's policy has no such waiver), or "no
+    longer matches" (it has, and it did not waive the finding)."""
+
+    def waiver_fields(self) -> dict[str, Any]:
+        """The waiver's reason, approver and expiry: NEW's where NEW waives it, else OLD's
+        where OLD did; and how a waiver ended."""
+        waiver = self.new_waiver if self.new_waived else self.old_waiver \
+            if self.old_waived else None
+        return {"waiver_reason": None if waiver is None else waiver.get("reason"),
+                "waiver_approved_by": None if waiver is None else waiver.get("approved_by"),
+                "waiver_expires": None if waiver is None else waiver.get("expires"),
+                "waiver_ended": self.ended or None}
 
     @property
     def waiver_change(self) -> str:
@@ -504,6 +554,22 @@ class RunDiff:
             if row.waiver_change:
                 changes[row.waiver_change] += 1
         return changes
+
+    def waivers_ended(self) -> dict[str, int]:
+        """The `waiver_ended` findings by how (`Row.ended`)."""
+        out: dict[str, int] = {}
+        for row in self.rows:
+            if row.ended:
+                out[row.ended] = out.get(row.ended, 0) + 1
+        return dict(sorted(out.items()))
+
+    def new_waived(self) -> int:
+        """The new findings NEW waives already."""
+        return sum(1 for row in self.rows if row.cls == "new" and row.new_waived)
+
+    def unused_waivers(self) -> list[dict[str, Any]]:
+        """NEW's policy's waivers that waived nothing in NEW (never matched, expired, ...)."""
+        return [w for w in self.new.waivers if w.get("status") != "used"]
 
     def money_at_risk(self) -> dict[str, dict[str, float]]:
         """Per class of `MONEY_CLASSES`: per currency, the sum over cases of each case's
@@ -599,6 +665,9 @@ class RunDiff:
                 "still_open_with_changes": self.still_open_with_changes(),
                 "by_rule": self.by_rule(),
                 "waivers": self.waiver_changes(),
+                "waivers_ended": self.waivers_ended(),
+                "new_waived": self.new_waived(),
+                "waivers_unused_in_new": self.unused_waivers(),
                 "money_at_risk": self.money_at_risk(),
                 "money_at_risk_definition": MONEY_DEFINITION,
                 "money_bridge": self.money_bridge(),
@@ -607,6 +676,7 @@ class RunDiff:
             "findings": [{"class": row.cls, "reason": row.reason,
                           "waiver_change": row.waiver_change or None,
                           "old_waived": row.old_waived, "new_waived": row.new_waived,
+                          **row.waiver_fields(),
                           **{k: row.finding.get(k) for k in (
                               "rule", "name", "severity", "case_id", "channel", "fingerprint",
                               "amount_at_risk", "currency", "timestamp", "message",
@@ -644,7 +714,8 @@ def diff_runs(old: AuditRun, new: AuditRun) -> RunDiff:
     if old.as_of == new.as_of and _inputs(old) != _inputs(new):
         rows = [replace(row, reason=row.reason + OTHER_INPUTS) if row.reason in (
             RESOLVED_REASON, NEW_REASON) else row for row in rows]
-    diff = RunDiff(old, new, _changed(rows, old), _warnings(old, new))
+    diff = RunDiff(old, new, [_waivers(row, old, new) for row in _changed(rows, old)],
+                   _warnings(old, new))
     untied = [c for c, row in diff.money_bridge().items() if not row["adds_up"]]
     if untied:
         diff.warnings.append(
@@ -772,6 +843,33 @@ def _arrived(finding: dict[str, Any], old: AuditRun, new: AuditRun) -> Row:
     return Row("new", NEW_REASON, finding, None, waived)
 
 
+def _waivers(row: Row, old: AuditRun, new: AuditRun) -> Row:
+    """`row` with the waivers that waive it in OLD and NEW, how its waiver ended, and of a
+    new finding NEW waives already, its reason telling so."""
+    was = row.old if row.old is not None else row.finding
+    old_waiver = old.waiver_of(was) if row.old_waived else None
+    new_waiver = new.waiver_of(row.finding) if row.new_waived else None
+    ended = ""
+    if row.waiver_change == "waiver_ended":
+        again = old_waiver and next((w for w in new.waivers if all(
+            w.get(k) == old_waiver.get(k) for k in ("rule", "case", "fingerprint"))), None)
+        expires = old_waiver.get("expires") if old_waiver else None
+        if (again and again.get("status") == "expired") or (
+                isinstance(expires, str) and expires < new.as_of.date().isoformat()):
+            ended = "expired"
+        elif old_waiver is not None and again is None:
+            ended = "removed"
+        else:
+            ended = "no longer matches"
+    reason = row.reason
+    if row.cls == "new" and row.new_waived:
+        reason += "; waived in NEW already" + (
+            f" ({new_waiver.get('reason')}, approved by {new_waiver.get('approved_by')})"
+            if new_waiver else "")  # (diff.json and diff.csv only, not the console)
+    return replace(row, old_waiver=old_waiver, new_waiver=new_waiver, ended=ended,
+                   reason=reason)
+
+
 def _decimal(amount: float) -> Decimal:
     """An amount as findings.json writes it (its shortest repr), exactly."""
     return Decimal(repr(float(amount)))
@@ -855,6 +953,7 @@ def csv_text(rows: list[Row]) -> str:
     for row in rows:
         finding, before = row.finding, row.old
         values = {"class": row.cls, "reason": row.reason, "waiver_change": row.waiver_change,
+                  **row.waiver_fields(),
                   "old_waived": row.old_waived, "new_waived": row.new_waived,
                   **{k: finding[k] for k in ("rule", "name", "severity", "case_id", "channel",
                                              "fingerprint", "currency", "timestamp",
@@ -892,6 +991,7 @@ def summary_lines(diff: RunDiff) -> list[str]:
     """The console's summary, as check's: the runs, the counts per class, the waivers'
     changes, the money at risk of the new and still-open findings, per rule, warnings."""
     from audit.currency import shown
+    from audit.safety import shown_on_one_line
     from audit.words import counted
 
     old, new = diff.old, diff.new
@@ -905,13 +1005,20 @@ def summary_lines(diff: RunDiff) -> list[str]:
              "findings: " + ", ".join(
                  f"{CLASS_WORDS[c]} {counts[c]}" + (
                      f" (of which {diff.still_open_with_changes()} with changes)"
-                     if c == "still_open" and diff.still_open_with_changes() else "")
+                     if c == "still_open" and diff.still_open_with_changes() else
+                     f" (of which {diff.new_waived()} waived in NEW already)"
+                     if c == "new" and diff.new_waived() else "")
                  for c in CLASSES if counts[c] or c in ("new", "still_open", "changed",
                                                         "resolved"))]
     waivers = diff.waiver_changes()
-    if any(waivers.values()):
-        lines.append(f"waivers: added in NEW {waivers['waiver_added']}, ended in NEW (expired "
-                     f"or removed) {waivers['waiver_ended']}" + (
+    if any(waivers.values()) or diff.new_waived():
+        ended = diff.waivers_ended()
+        lines.append(f"waivers: added in NEW {waivers['waiver_added']}, ended in NEW "
+                     f"{waivers['waiver_ended']}" + (
+                         " (" + ", ".join(f"{how} {n}" for how, n in ended.items()) + ")"
+                         if ended else "") + (
+                         f", on new findings NEW waives already {diff.new_waived()}"
+                         if diff.new_waived() else "") + (
                          f", on a changed finding's old fingerprint, not matching it in NEW "
                          f"(approve it again) {waivers['waiver_on_old_fingerprint']}"
                          if waivers["waiver_on_old_fingerprint"] else ""))
@@ -937,5 +1044,12 @@ def summary_lines(diff: RunDiff) -> list[str]:
     for code, row in diff.by_rule().items():
         parts = [f"{CLASS_WORDS[c]} {row[c]}" for c in CLASSES if row[c]]
         lines.append(f"  {code} {row['name']:<26} " + ", ".join(parts))
+    unused = diff.unused_waivers()
+    if unused:
+        lines.append(f"waivers of NEW's policy that waived nothing in NEW: {len(unused)} ("
+                     + "; ".join(shown_on_one_line(f"{w.get('rule')} on " + (
+                         f"fingerprint {w.get('fingerprint')}" if w.get("fingerprint")
+                         else f"case {w.get('case')}") + f": {w.get('status')}")
+                         for w in unused) + ")")
     lines += [f"warning: {warning}" for warning in diff.warnings]
     return lines

@@ -138,6 +138,12 @@ def test_each_finding_in_its_class(runs: tuple[Path, Path], tmp_path: Path) -> N
     assert (added_waiver["class"], added_waiver["waiver_change"], added_waiver["old_waived"],
             added_waiver["new_waived"]) == ("still_open", "waiver_added", False, True)
     assert (ended["class"], ended["waiver_change"]) == ("still_open", "waiver_ended")
+    # Their waivers named: NEW's of the one added, OLD's of the one NEW's policy removed.
+    assert (added_waiver["waiver_reason"], added_waiver["waiver_approved_by"],
+            added_waiver["waiver_expires"], added_waiver["waiver_ended"]) == (
+        "accepted", "Head of Internal Audit", "2027-12-31", None)
+    assert (ended["waiver_reason"], ended["waiver_ended"]) == ("accepted", "removed")
+    assert diff["summary"]["waivers_ended"] == {"removed": 1}
     assert diff["summary"]["waivers"] == {"waiver_added": 1, "waiver_ended": 1,
                                           "waiver_on_old_fingerprint": 0}
     # Every finding of each run once: OLD's and NEW's, the ones in both (still open, or
@@ -164,7 +170,7 @@ def test_each_finding_in_its_class(runs: tuple[Path, Path], tmp_path: Path) -> N
         f"{counts['changed']}, resolved " \
         f"{counts['resolved']}, not re-judged {counts['not_rejudged']}, not comparable " \
         f"{counts['not_comparable']}" in result.output
-    assert "waivers: added in NEW 1, ended in NEW (expired or removed) 1" in result.output
+    assert "waivers: added in NEW 1, ended in NEW 1 (removed 1)" in result.output
     assert "warning: the runs used different policies" in result.output
     assert [line for line in result.output.splitlines() if line.startswith("  EV006 ")] == [
         f"  EV006 instrument-mismatch        not comparable {len(ev006)}"]
@@ -349,7 +355,8 @@ def test_missing_run_or_not_a_run_folder(runs: tuple[Path, Path], tmp_path: Path
 def _tiny(tmp_path: Path, name: str, findings: list[dict[str, Any]],
           suppressed: list[dict[str, Any]], judged: list[str], as_of: str,
           sop: str = "b" * 64, waiver_prints: tuple[str | None, ...] = (),
-          inputs: tuple[str, ...] = ("c" * 64,)) -> Path:
+          inputs: tuple[str, ...] = ("c" * 64,),
+          waivers: tuple[dict[str, Any], ...] = ()) -> Path:
     """A findings.json of two rules' findings written by hand (the fields diff reads)."""
     folder = tmp_path / name
     folder.mkdir()
@@ -375,7 +382,7 @@ def _tiny(tmp_path: Path, name: str, findings: list[dict[str, Any]],
                         for code, name in (("DU001", "duplicate-refund"),
                                            ("EV005", "refund-exceeds-charge"))},
                     "waivers": [{"rule": "EV005", "case": None if w else "A", "fingerprint": w}
-                                for w in waiver_prints]},
+                                for w in waiver_prints] + list(waivers)},
         "findings": findings, "suppressed": suppressed, "errors": [], "judged_cases": judged}
     data = json.dumps(document).encode("utf-8")
     (folder / "findings.json").write_bytes(data)
@@ -547,6 +554,66 @@ def test_money_bridge_adds_up_on_the_sample_quarter(quarter: Path) -> None:
     assert bridge["EUR"]["opened"].get("new", 0) > 0
     assert bridge["EUR"]["closed"].get("resolved", 0) > 0
     assert not any("does not tie out" in w for w in diff["warnings"])
+
+
+def _waiver(rule: str, status: str, *, case: str | None = None, print_: str | None = None,
+            reason: str = "accepted", expires: str = "2027-03-31") -> dict[str, Any]:
+    """A waiver as findings.json's summary.waivers lists it."""
+    return {"rule": rule, "case": case, "fingerprint": print_, "status": status,
+            "matched": int(status == "used"), "expires": expires, "reason": reason,
+            "approved_by": "CFO", "line": 1}
+
+
+def test_waivers_named_how_they_ended_a_new_finding_waived_and_unused_ones(
+        tmp_path: Path) -> None:
+    """diff.json and diff.csv give each waiver's reason, approver and expiry; a waiver
+    that ended is told expired (NEW's check says so) or removed (not in NEW's policy); a
+    new finding NEW waives already is told so; NEW's waivers that waived nothing are
+    named."""
+    ev = "EV005", "refund-exceeds-charge"
+    def waived(finding: dict[str, Any], reason: str) -> dict[str, Any]:
+        return {**finding, "waived": True, "waiver_reason": f"{reason} (approved by CFO)"}
+
+    a, b, c = (_finding(*ev, case, f"e{case}", 5.0) for case in "ABC")
+    till = _waiver("no-prior-purchase", "used", case="A", reason="legacy till")
+    till["rule"] = "refund-exceeds-charge"
+    till["expires"] = "2026-10-31"
+    goodwill = _waiver("EV005", "used", print_=b["fingerprint"], reason="goodwill")
+    staff = _waiver("EV*", "used", case="C", reason="only staff on duty")
+    nobody = _waiver("SD003", "never matched", case="X-NONE", reason="never matches")
+    old = _tiny(tmp_path, "old", [waived(a, "legacy till"), waived(b, "goodwill")], [],
+                ["A", "B"], "2026-09-01T00:00:00+00:00", waivers=(till, goodwill))
+    new = _tiny(tmp_path, "new", [a, b, waived(c, "only staff on duty")], [],
+                ["A", "B", "C"], "2026-12-01T00:00:00+00:00",
+                waivers=({**till, "status": "expired", "matched": 0}, staff, nobody))
+    diff = diff_runs(load_run(old, "OLD"), load_run(new, "NEW"))
+    rows = {row.finding["case_id"]: row for row in diff.rows}
+    assert {k: (r.cls, r.waiver_change, r.waiver_fields()) for k, r in rows.items()} == {
+        "A": ("still_open", "waiver_ended", {
+            "waiver_reason": "legacy till", "waiver_approved_by": "CFO",
+            "waiver_expires": "2026-10-31", "waiver_ended": "expired"}),
+        "B": ("still_open", "waiver_ended", {
+            "waiver_reason": "goodwill", "waiver_approved_by": "CFO",
+            "waiver_expires": "2027-03-31", "waiver_ended": "removed"}),
+        "C": ("new", "", {
+            "waiver_reason": "only staff on duty", "waiver_approved_by": "CFO",
+            "waiver_expires": "2027-03-31", "waiver_ended": None})}
+    assert rows["C"].reason.endswith("; waived in NEW already (only staff on duty, approved "
+                                     "by CFO)")
+    summary = diff.document()["summary"]
+    assert (summary["waivers_ended"], summary["new_waived"]) == (
+        {"expired": 1, "removed": 1}, 1)
+    assert [w["case"] for w in summary["waivers_unused_in_new"]] == ["A", "X-NONE"]
+    lines = summary_lines(diff)
+    assert "findings: new 1 (of which 1 waived in NEW already), still open 2, changed 0, " \
+        "resolved 0" in lines
+    assert "waivers: added in NEW 0, ended in NEW 2 (expired 1, removed 1), on new findings " \
+        "NEW waives already 1" in lines
+    assert "waivers of NEW's policy that waived nothing in NEW: 2 (refund-exceeds-charge on " \
+        "case A: expired; SD003 on case X-NONE: never matched)" in lines
+    csv_rows = {r["case_id"]: r for r in csv.DictReader(io.StringIO(csv_text(diff.rows)))}
+    assert (csv_rows["B"]["waiver_reason"], csv_rows["B"]["waiver_ended"],
+            csv_rows["C"]["waiver_expires"]) == ("goodwill", "removed", "2027-03-31")
 
 
 def test_a_still_open_finding_whose_amount_or_severity_changed_lists_its_changes(
@@ -754,7 +821,7 @@ def test_changed_pairs_one_to_one_deterministically_money_and_waivers(tmp_path: 
     assert diff.counts()["changed"] == 7 and diff.counts()["resolved"] == 2
     lines = summary_lines(diff)
     assert "findings: new 1, still open 0, changed 7, resolved 2" in lines
-    assert ("waivers: added in NEW 0, ended in NEW (expired or removed) 0, on a changed "
+    assert ("waivers: added in NEW 0, ended in NEW 0, on a changed "
             "finding's old fingerprint, not matching it in NEW (approve it again) 1") in lines
     assert any(line.startswith("money at risk: ") and line.endswith(
         "; changed 26.00 EUR; resolved 7.00 EUR; not re-judged none")
