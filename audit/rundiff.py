@@ -190,12 +190,31 @@ def findings_path(given: Path, which: str) -> tuple[Path, Path]:
     if given.is_dir():
         path = given / "findings.json"
         if not path.is_file():
-            raise InputError("not a run folder: it holds no findings.json (refund-audit check "
-                             "--out DIR writes one)", file=given, field=which)
+            raise InputError(_not_a_run(given), file=given, field=which)
         return given, path
     if not given.exists():
         raise InputError("no such run folder or file", file=given, field=which)
     return given.parent, given
+
+
+OUTPUTS_OF_OTHERS = (("discovery.json", "a discover output folder"),
+                     ("compare.json", "a compare output folder"),
+                     ("diff.json", "a diff output folder"))
+"""A file another command writes into its --out, and what a folder holding it is."""
+
+
+def _not_a_run(folder: Path) -> str:
+    """Why `folder`, given as a run, is none: another command's output folder, or a check's
+    written without json (--format csv), or no run at all."""
+    for name, what in OUTPUTS_OF_OTHERS:
+        if (folder / name).is_file():
+            return (f"{what} ({name}), not a check run: diff compares two check runs' "
+                    "findings.json")
+    if (folder / "findings.csv").is_file() or (folder / "findings.xlsx").is_file():
+        return ("a check run written without findings.json (check --format without json): "
+                "diff reads findings.json; run that check again with --format json")
+    return ("not a run folder: it holds no findings.json (refund-audit check --out DIR "
+            "--format json writes one)")
 
 
 def load_run(given: Path, which: str) -> AuditRun:
@@ -210,7 +229,8 @@ def load_run(given: Path, which: str) -> AuditRun:
     try:
         document = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
     except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", file=path) from exc
+        raise InputError(f"not a findings.json of refund-audit check: not UTF-8 text (byte "
+                         f"{exc.start})", file=path, field=which) from exc
     except json.JSONDecodeError as exc:
         raise InputError(f"not JSON: {exc.msg} (column {exc.colno})", file=path,
                          line=exc.lineno) from exc
@@ -230,6 +250,17 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
     if not isinstance(document, dict):
         raise fail("(document)", "not a findings.json of refund-audit check: not an object")
     manifest = document.get("manifest")
+    if not isinstance(manifest, dict) and document.get("tool") == "refund-audit":
+        what = ("a discover output (discovery.json)" if "miner" in document else
+                "a compare output (compare.json)" if "as_is" in document else
+                "an import's record" if "quarantine_file" in document else
+                "another command's output")
+        raise fail("(document)", f"{what}, not a check run: diff compares two check runs' "
+                   "findings.json")
+    if not isinstance(manifest, dict) and isinstance(document.get("old"), dict) and \
+            isinstance(document.get("new"), dict) and "format_version" in document:
+        raise fail("(document)", "a diff output (diff.json), not a check run: diff compares "
+                   "two check runs' findings.json")
     if not isinstance(manifest, dict) or manifest.get("tool") != "refund-audit":
         raise fail("manifest.tool", "not a findings.json of refund-audit check (its manifest "
                    "does not name the tool refund-audit)")
@@ -891,6 +922,9 @@ def _time(text: str | None) -> datetime | None:
 
 def _warnings(old: AuditRun, new: AuditRun) -> list[str]:
     out = [told for told in (old.checksum_told, new.checksum_told) if told is not None]
+    if old.sha256 == new.sha256:
+        out.append(f"OLD and NEW are the same findings.json (sha256 {old.sha256[:12]}): the "
+                   "same run given twice? every finding is still open, nothing is compared")
     policies = [run.manifest["policy"].get("sha256") for run in (old, new)]
     if policies[0] != policies[1]:
         out.append(f"the runs used different policies (OLD {_named(old.manifest['policy'])}, "

@@ -349,7 +349,47 @@ def test_missing_run_or_not_a_run_folder(runs: tuple[Path, Path], tmp_path: Path
                              "or file\n")
     result = run("diff", str(runs[0]), str(tmp_path), code=2)
     assert result.output == (f"error: {tmp_path}: field 'NEW': not a run folder: it holds no "
-                             "findings.json (refund-audit check --out DIR writes one)\n")
+                             "findings.json (refund-audit check --out DIR --format json "
+                             "writes one)\n")
+
+
+def test_another_commands_output_or_a_check_without_json_is_named(
+        runs: tuple[Path, Path], tmp_path: Path) -> None:
+    """A discover, compare or diff output given as a run, or a check's folder written
+    without json, is named as what it is; a file that is not text is not a findings.json;
+    the same findings.json twice is warned of."""
+    out = tmp_path / "d"
+    run("diff", str(runs[0]), str(runs[1]), "--out", str(out), code=0)
+    result = run("diff", str(runs[0]), str(out / "diff.json"), code=2)
+    assert result.output == (f"error: {out / 'diff.json'}: field '(document)': a diff output "
+                             "(diff.json), not a check run: diff compares two check runs' "
+                             "findings.json\n")
+    result = run("diff", str(out), str(runs[1]), code=2)
+    assert result.output.startswith(f"error: {out}: field 'OLD': a diff output folder "
+                                    "(diff.json), not a check run")
+    disc = tmp_path / "disc"
+    disc.mkdir()
+    (disc / "discovery.json").write_text(json.dumps(
+        {"tool": "refund-audit", "version": "0.1.0", "log": "x.csv", "miner": "inductive"}),
+        encoding="utf-8")
+    result = run("diff", str(runs[0]), str(disc / "discovery.json"), code=2)
+    assert "field '(document)': a discover output (discovery.json), not a check run" \
+        in result.output
+    assert "a discover output folder (discovery.json), not a check run" in run(
+        "diff", str(runs[0]), str(disc), code=2).output
+    csv_only = tmp_path / "csv"
+    run("check", str(SAMPLE), "--out", str(csv_only), "--format", "csv", "--fail-on", "never",
+        code=0)
+    result = run("diff", str(runs[0]), str(csv_only), code=2)
+    assert result.output == (f"error: {csv_only}: field 'NEW': a check run written without "
+                             "findings.json (check --format without json): diff reads "
+                             "findings.json; run that check again with --format json\n")
+    binary = tmp_path / "log.parquet"
+    binary.write_bytes(b"PAR1\xff\xfe\x00")
+    assert "field 'NEW': not a findings.json of refund-audit check: not UTF-8 text" in run(
+        "diff", str(runs[0]), str(binary), code=2).output
+    same = run("diff", str(runs[1]), str(runs[1]), code=0).output
+    assert "warning: OLD and NEW are the same findings.json (sha256 " in same
 
 
 def _tiny(tmp_path: Path, name: str, findings: list[dict[str, Any]],
@@ -428,7 +468,7 @@ def test_suppressed_event_after_clock_and_money(tmp_path: Path) -> None:
     both = diff_runs(load_run(old, "OLD"), load_run(old, "NEW"))
     assert {row.cls for row in both.rows} == {"still_open"}
     assert both.money_at_risk()["still_open"] == {"EUR": 15.0}
-    assert both.warnings == []
+    assert [w[:38] for w in both.warnings] == ["OLD and NEW are the same findings.json"]
     assert diff.warnings == ["NEW's clock (2026-10-01T00:00:00+00:00) is before OLD's "
                              "(2026-11-01T00:00:00+00:00): are OLD and NEW the wrong way round?"]
     other_sop = _tiny(tmp_path, "other-sop", [over, late], [], ["A", "B", "C"],
