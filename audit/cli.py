@@ -1814,7 +1814,8 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
 @click.argument("new", metavar="NEW", type=click.Path(path_type=Path))
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for diff.json, diff.csv and SHA256SUMS (the sha256 of each), moved "
-              "in together; not a run folder of OLD or NEW.")
+              "in together; not a folder holding a check's run (OLD's, NEW's or another) or "
+              "another command's SHA256SUMS.")
 @click.pass_obj
 @reports_input_errors
 def diff(settings: Settings, old: Path, new: Path, out: Path | None) -> None:
@@ -1828,10 +1829,13 @@ def diff(settings: Settings, old: Path, new: Path, out: Path | None) -> None:
     whose case NEW did not judge (out of its period, not in its inputs) is "not
     re-judged", one whose rule ran in one run only "not comparable", one precedence
     suppressed in the other run is told so: none of them is called resolved or new.
-    Waivers added or ended between the runs are counted, and a changed finding's waiver
-    that named its old fingerprint (approve it again); different policies or SOPs, or
-    NEW's clock before OLD's, are warned of. Exit code 0, or 2 where a run cannot be
-    read.
+    A still-open finding whose amount, severity, message or evidence changed lists its
+    changes. Waivers added or ended (expired, removed) between the runs are counted, with
+    their reason, approver and expiry, and a changed finding's waiver that named its old
+    fingerprint (approve it again); the money at risk is bridged case by case from OLD's
+    total to NEW's. Different policies, SOPs or inputs, NEW's clock before OLD's, the same
+    findings.json twice, or one not listed in its SHA256SUMS are warned of. Exit code 0, or
+    2 where a run cannot be read or its findings disagree with its own summary.
 
     \b
     Example:

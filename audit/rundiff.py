@@ -4,7 +4,8 @@ Findings are matched by their fingerprint (`audit.findings.fingerprint`: the rul
 case and the events), and each is put in one class (`CLASSES`):
 
 - ``new``: in NEW only, its rule ran in OLD too, OLD did not suppress it;
-- ``still_open``: in both;
+- ``still_open``: in both (where its amount, currency, severity, time, message or evidence
+  differ, its changes listed: `Row.old`);
 - ``changed``: still open, with other events or evidence: a finding of OLD that NEW does not
   report (it would be resolved) paired with one of NEW that OLD did not (it would be new) of
   the same rule and case (a fingerprint names the events: a case that went on since OLD's
@@ -24,11 +25,14 @@ case and the events), and each is put in one class (`CLASSES`):
 - ``suppressed_in_old``: in NEW only, and OLD had found it and suppressed it: not new.
 
 Of the findings in both (still open or changed), those waived in one run only are told (a
-waiver added, a waiver ended: expired or removed); a changed finding OLD waived by a waiver
-naming its old fingerprint, which NEW does not waive, is told apart
+waiver added, a waiver ended: expired, removed or no longer matching; each finding's waiver
+named with its reason, approver and expiry, `AuditRun.waiver_of`); a changed finding OLD
+waived by a waiver naming its old fingerprint, which NEW does not waive, is told apart
 (`waiver_on_old_fingerprint`): that waiver no longer matches it and must be approved
-again. Pure: reading and checking the two documents, and the diff; `audit.cli.diff` writes
-the files.
+again. The money at risk is bridged case by case from OLD's total to NEW's
+(`RunDiff.money_bridge`). A findings.json whose findings disagree with its own summary or
+fingerprints is refused (`_agrees`). Pure: reading and checking the two documents, and the
+diff; `audit.cli.diff` writes the files.
 """
 
 from __future__ import annotations
