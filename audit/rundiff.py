@@ -945,7 +945,10 @@ def _warnings(old: AuditRun, new: AuditRun) -> list[str]:
     if digests[0] != digests[1]:
         only = [{Path(f).name for d, f in _inputs(run) if d not in other}
                 for run, other in ((old, digests[1]), (new, digests[0]))]
-        parts = [f"{what} {', '.join(sorted(names))}" for what, names in (
+        from audit.safety import shown_on_one_line
+
+        parts = [f"{what} {', '.join(map(shown_on_one_line, sorted(names)))}"
+                 for what, names in (
             ("another sha256:", only[0] & only[1]), ("in OLD only:", only[0] - only[1]),
             ("in NEW only:", only[1] - only[0])) if names]
         out.append("the runs read different inputs (their sha256 in the manifests): "

@@ -517,6 +517,12 @@ def test_same_clock_other_inputs_is_no_fix_and_warned_of(tmp_path: Path) -> None
         "the runs read different inputs (their sha256 in the manifests): another sha256: "
         "log0.csv; in NEW only: log1.csv: at the same clock, a finding resolved or new comes "
         "from the inputs (a re-export, a correction), not from a fix"]
+    # An input's name holding a line break is shown on the warning's one line.
+    document = json.loads((new / "findings.json").read_text(encoding="utf-8"))
+    document["manifest"]["inputs"][1]["file"] = "exports/x.csv\nwarning: forged"
+    (new / "findings.json").write_text(json.dumps(document), encoding="utf-8")
+    told = diff_runs(load_run(old, "OLD"), load_run(new, "NEW")).warnings
+    assert any("in NEW only: x.csv[U+000A]warning: forged" in w for w in told)
     # The same inputs at the same clock: resolved as it was, no warning.
     same = _tiny(tmp_path, "same", [came], [], ["A"], clock, inputs=("1" * 64,))
     diff = diff_runs(load_run(old, "OLD"), load_run(same, "NEW"))
