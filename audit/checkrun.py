@@ -964,6 +964,10 @@ class CheckRun:
             "by_channel": by_channel,
             "errors": len(self.result.errors),
             "conformance": self._conformance_summary(),
+            # Of the cases conformance judged: those running at the clock (not at an end of
+            # their SOP, an event less than conformance.running_for before the clock), whose
+            # SOP tasks after their last event are not due yet (conformance.deviations).
+            "running_cases": self._running_cases(),
             "waivers": [{"rule": w.waiver.rule, "case": w.waiver.case,
                          "fingerprint": w.waiver.fingerprint, "status": w.status,
                          "matched": w.matched, "no_longer_waives": w.lapsed,
@@ -971,6 +975,15 @@ class CheckRun:
                          "reason": w.waiver.reason, "approved_by": w.waiver.approved_by,
                          "line": w.waiver.line} for w in self.result.waivers],
         }
+
+    def _running_cases(self) -> int:
+        """The cases running at the clock, over the channels of the conformance summary
+        (none where the conformance rules did not run)."""
+        found = self.result.extra.get("conformance", {})
+        if not isinstance(found, dict):
+            return 0
+        return sum(int(row.get("running_cases", 0)) for row in found.values()
+                   if isinstance(row, dict))
 
     def _conformance_summary(self) -> dict[str, Any]:
         """The conformance per channel (the rules' `conformance` extra), each channel's SOP

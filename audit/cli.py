@@ -1342,6 +1342,14 @@ def _check_summary(run: Any) -> list[str]:
                     else f"fingerprint {waiver['fingerprint']}")
             lines.append(f"  waiver for {waiver['rule']} on {whom} (line {waiver['line']}): "
                          f"{waiver['status']}")
+    if summary.get("running_cases"):
+        from audit.words import duration
+
+        window = duration(run.policy.conformance.running_for)
+        lines.append(f"  running at the clock: {counted(summary['running_cases'], 'case')} "
+                     f"(an event less than conformance.running_for {window} before it, the "
+                     "SOP not at an end): the SOP tasks after their last event are not due "
+                     "yet, not skipped")
     if summary["errors"]:
         lines.append(f"errors: {summary['errors']} rule(s) crashed (see findings.json): "
                      f"rules run {len(summary['by_rule']) - summary['errors']} of "

@@ -84,6 +84,11 @@ class ConformanceOptions:
     """Alignment engine: 'auto' (r4pm when installed, else pm4py), 'r4pm' or 'pm4py'."""
     precision: bool = True
     """Compute each channel's precision for the summary."""
+    running_for: timedelta = timedelta(days=14)
+    """A case whose last event is less than this before the audit's clock, and that has not
+    reached an end of its SOP, is running: the SOP tasks after its last event are not due
+    yet (no skipped-activity, no lower fitness). Older, it is judged as ended. 0: every
+    case is judged as ended."""
 
 
 CONFORMANCE_MODES = ("alignments", "token-replay")
@@ -552,7 +557,7 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
             sop_processes[channel] = process
     conf = r.mapping(top.get("conformance"), "conformance",
                      allowed=("mode", "min_fitness", "max_seconds", "max_states", "engine",
-                              "precision"))
+                              "precision", "running_for"))
     if conf.get("mode", "alignments") not in CONFORMANCE_MODES:
         raise r.fail(f"mode must be one of {', '.join(CONFORMANCE_MODES)}", "conformance",
                      "mode")
@@ -574,7 +579,9 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
         max_seconds=r.convert(conf.get("max_seconds", 10.0), _positive_amount, "conformance",
                               "max_seconds"),
         max_states=max_states, engine=str(conf.get("engine", "auto")),
-        precision=bool(conf.get("precision", True)))
+        precision=bool(conf.get("precision", True)),
+        running_for=r.convert(conf.get("running_for", "14d"), parse_duration, "conformance",
+                              "running_for"))
 
     return Policy(
         activities=activities,

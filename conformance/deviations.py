@@ -14,6 +14,17 @@ A case is aligned on the SOP of the channel of its first judged event: the rules
 (`CaseFacts.case_channel`) give every event its case's channel, the first its events state,
 also to an event stating none or another one. Cases whose channel has no SOP (cases without
 a channel: unless one SOP is set for all, '*'), or with no SOP task at all, are not judged.
+
+A case **running at the clock** has not reached an end of its SOP and is still active: its
+optimal alignment ends with moves on visible model tasks alone (tasks after its last event
+that it has not done), and its last event is less than the policy's
+`conformance.running_for` before the audit's clock (`active`, told by the caller). Those
+trailing model moves are not due yet: its alignment is cut before them (`running_alignment`:
+the same moves and worst cost, without the trailing model moves, its cost less one per move
+cut), so they are no skipped task and do not lower its fitness, for every reader of the
+result (the CF rules, the reports' SOP overlay, the per-channel fitness). A model move before
+its last event stays a skipped task. An open case idle longer than `running_for`, or a case
+whose alignment ends with an event, is judged as ended: its missing tasks are skipped.
 """
 
 from __future__ import annotations
@@ -113,10 +124,13 @@ class CaseConformance:
     ids: EventIds = field(repr=False)
     start: int = field(default=0, repr=False)
     """Where the case's events start in `ids` (they end at start + len(variant))."""
+    running: bool = False
+    """Running at the clock (see the module's docstring): `alignment` is its variant's
+    alignment cut before the trailing model moves, which are not due yet."""
 
     def _key(self) -> tuple[Any, ...]:
         return (self.case_id, self.channel, self.variant, self.event_ids, self.alignment,
-                self.deviations)
+                self.deviations, self.running)
 
     def __eq__(self, other: object) -> bool:
         """Equal cases: same id, channel, variant, event ids, alignment and deviations
@@ -152,6 +166,8 @@ class ChannelConformance:
     fitting_cases: int
     bounded_variants: int
     seconds: float
+    running_cases: int = 0
+    """Cases running at the clock (see the module's docstring)."""
 
     def as_dict(self) -> dict[str, Any]:
         """The channel's outcome, as the run's summary shows it: no `seconds` (a
@@ -160,7 +176,8 @@ class ChannelConformance:
                 "fitness": None if self.fitness is None else round(self.fitness, 6),
                 "precision": None if self.precision is None else round(self.precision, 6),
                 "fitting_cases": self.fitting_cases,
-                "bounded_variants": self.bounded_variants}
+                "bounded_variants": self.bounded_variants,
+                "running_cases": self.running_cases}
 
 
 @dataclass
@@ -172,6 +189,10 @@ class ConformanceResult:
 
     def summary(self) -> dict[str, Any]:
         return {channel: c.as_dict() for channel, c in sorted(self.channels.items())}
+
+    def running_cases(self) -> int:
+        """The cases running at the clock, over every channel."""
+        return sum(c.running_cases for c in self.channels.values())
 
     def seconds(self) -> dict[str, float]:
         """Per channel, the seconds its conformance check took."""
@@ -191,12 +212,15 @@ class JudgedCases(Mapping[str, "CaseConformance"]):
     def __init__(self, names: pa.Array, ids: EventIds, channels: list[str],
                  variants: list[Variant], alignments: list[Alignment],
                  columns: Mapping[str, npt.NDArray[np.integer[Any]]],
-                 deviations: dict[int, tuple[Deviation, ...]]) -> None:
+                 deviations: dict[int, tuple[Deviation, ...]],
+                 cut: Sequence[bool] = ()) -> None:
         self._names = names  # the distinct case ids (Arrow strings), by the "name" column
         self._ids = ids
         self._channels = channels
         self._variants = variants
         self._alignments = alignments  # per (channel, variant) aligned: by "alignment"
+        # per alignment: whether it is a running case's cut one (none: no case is running)
+        self._cut = list(cut) or [False] * len(alignments)
         self._name = columns["name"]
         self._channel = columns["channel"]
         self._variant = columns["variant"]
@@ -236,7 +260,7 @@ class JudgedCases(Mapping[str, "CaseConformance"]):
         return CaseConformance(
             case_id, self._channels[self._channel[row]], self._variants[self._variant[row]],
             self._alignments[self._alignment[row]], self._deviations.get(row, ()),
-            self._ids, int(self._start[row]))
+            self._ids, int(self._start[row]), self._cut[self._alignment[row]])
 
     def _cases(self, rows: npt.NDArray[np.integer[Any]] | None = None,
                ) -> Iterator[CaseConformance]:
@@ -265,7 +289,8 @@ class JudgedCases(Mapping[str, "CaseConformance"]):
 
     def alignment_counts(self) -> list[tuple[str, Alignment, int]]:
         """Per channel and alignment: how many cases have it, in the order each first
-        appears (the cases of one variant in one channel share one alignment)."""
+        appears (the cases of one variant in one channel share one alignment, the running
+        ones among them another: their variant's cut)."""
         if not len(self):
             return []
         present, first, counts = np.unique(self._alignment, return_index=True,
@@ -441,6 +466,26 @@ def lane_roles(path: Path, process: str | None = None) -> dict[str, tuple[str, .
 # --- reading an alignment -----------------------------------------------------------------------
 
 
+def running_alignment(alignment: Alignment) -> Alignment | None:
+    """The alignment of a case of this variant running at the clock: `alignment` cut before
+    its trailing moves on visible model tasks (the tasks after the case's last event: not
+    due yet), its cost less one per move cut, over the same worst cost; so a running case's
+    fitness is 1 - (its alignment's cost without the trailing model moves) / (the worst
+    cost). None where nothing is cut: the alignment ends with an event (a move on the log
+    or a synchronous one), or is bounded (never reported as fitting). Worked out once per
+    variant (and channel)."""
+    if alignment.bounded or alignment.cost is None:
+        return None
+    moves = alignment.moves
+    kept = len(moves)
+    while kept and moves[kept - 1].kind == "model":
+        kept -= 1
+    if kept == len(moves):
+        return None
+    return Alignment(alignment.variant, moves[:kept], alignment.cost - (len(moves) - kept),
+                     alignment.worst_cost)
+
+
 DeviationPlan = tuple[tuple[str, str, tuple[int, ...], bool], ...]
 """Per deviation of an alignment: kind, task, the positions of its events among the variant's
 events, and whether repeated ids are kept once (the events around skipped steps)."""
@@ -502,7 +547,8 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
                       max_seconds: float = 10.0, with_precision: bool = True,
                       processes: int | None = None, engine: str = "auto",
                       max_states: int = MAX_STATES_PER_VARIANT,
-                      process_for: Callable[[str], str | None] | None = None
+                      process_for: Callable[[str], str | None] | None = None,
+                      active: npt.NDArray[np.bool_] | None = None
                       ) -> ConformanceResult:
     """Align every judged case of `events` on its channel's SOP (each case's events in time
     order; the cases need not come grouped).
@@ -510,8 +556,14 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
     `tasks` maps log labels to SOP task names (labels absent from it are left out, as are
     events without a case id);
     `sop_for` gives the BPMN file of a channel, or None; `process_for` the process (or
-    pool) of that file to read, where the policy names one (`FILE#PROCESS`).
+    pool) of that file to read, where the policy names one (`FILE#PROCESS`);
+    `active`, per event of `events` (in its order), whether the event's case is still active
+    at the clock (its last event less than `conformance.running_for` before it): such a case
+    whose alignment ends with model moves is running, and its alignment is cut before them
+    (see the module's docstring). None: every case is judged as ended.
     """
+    if active is not None and len(active) != len(events):
+        raise ValueError(f"active: {len(active)} values for {len(events)} events")
     columns = [c for c in COLUMNS if c in events.columns]
     # An event without a case id is in no case: not judged (all such events made one case
     # named "<NA>" before, beside any case of that name).
@@ -563,6 +615,9 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
     # start and its variant, as arrays and an index into the distinct variants (cases of
     # one variant share the variant's tuple), not a dict entry and a tuple per case.
     case_of_run = case_codes[starts]
+    # Per case: active at the clock (read at its first judged event: one value a case).
+    active_run = (np.zeros(len(starts), dtype=bool) if active is None
+                  else np.asarray(active, dtype=bool)[positions[starts]])
     del case_codes
     firsts = [str(c) for c in channel_of.iloc[starts].tolist()]
     del channel_of
@@ -589,6 +644,7 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
     rows: list[npt.NDArray[np.int64]] = []
     slots: list[npt.NDArray[np.int64]] = []
     aligned_all: list[Alignment] = []
+    cut: list[bool] = []  # per entry of aligned_all: a running case's cut alignment
     deviations: dict[int, tuple[Deviation, ...]] = {}
     done = 0  # cases judged in the channels before
     for code, channel in sorted(enumerate(channels), key=lambda cc: cc[1]):
@@ -618,32 +674,50 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
             moves = tuple(_sync(variant))
             alignments[variant] = Alignment(variant, moves, 0, worst)
         # Per variant present (by number: no tuple of labels hashed per case), in the order
-        # of `present`: its alignment, and where its deviations are among its events.
+        # of `present`: its alignment; then, per variant whose alignment ends with model
+        # moves and that has a case active at the clock, its cut alignment, which those
+        # cases (running) take. Per alignment, where its deviations are among its events.
         # Bounded alignments are never reported as fitting, never as a deviation.
         base = len(aligned_all)
         aligned_all.extend(alignments[variants[v]] for v in present.tolist())
+        cut.extend(False for _ in range(len(present)))
         slot = np.searchsorted(present, of_run) + base
-        plans = {v: deviation_plan(a) for v, a in zip(
-            present.tolist(), aligned_all[base:], strict=True)
-            if not a.bounded and a.cost != 0}
+        running = active_run[runs]
+        if running.any():
+            cut_slot = np.full(len(present), -1, dtype=np.int64)
+            for k in np.unique(slot[running] - base).tolist():
+                shorter = running_alignment(aligned_all[base + k])
+                if shorter is not None:
+                    cut_slot[k] = len(aligned_all)
+                    aligned_all.append(shorter)
+                    cut.append(True)
+            moved = cut_slot[slot - base]
+            running &= moved >= 0
+            slot = np.where(running, moved, slot)
+        plans = {base + k: deviation_plan(a) for k, a in enumerate(aligned_all[base:])
+                 if not a.bounded and a.cost != 0}
         # The event ids of the cases whose alignment deviates, taken in one go.
-        at = np.flatnonzero(np.isin(of_run, list(plans)))
+        at = np.flatnonzero(np.isin(slot, list(plans)))
         deviating = list(zip(at.tolist(), starts[runs[at]].tolist(), of_run[at].tolist(),
-                             strict=True))
-        texts = ids.many([(start, start + len(variants[v])) for _, start, v in deviating])
-        for (row, _, v), events_of in zip(deviating, texts, strict=True):
-            deviations[done + row] = planned_deviations(plans[v], events_of)
+                             slot[at].tolist(), strict=True))
+        texts = ids.many([(start, start + len(variants[v])) for _, start, v, _ in deviating])
+        for (row, _, _, k), events_of in zip(deviating, texts, strict=True):
+            deviations[done + row] = planned_deviations(plans[k], events_of)
         del deviating, texts
+        # Per alignment of the channel: its cases.
+        per_slot = np.bincount(slot - base, minlength=len(aligned_all) - base).tolist()
+        weighted = list(zip(aligned_all[base:], per_slot, strict=True))
         rows.append(runs)
         slots.append(slot)
         done += len(runs)
         result.channels[channel or "(no channel)"] = ChannelConformance(
             sop=str(path), cases=len(runs), variants=len(counts),
-            fitness=log_fitness((alignments[v], n) for v, n in counts.items()),
+            fitness=log_fitness((a, n) for a, n in weighted if n),
             precision=(precision(net, variants=counts) if with_precision else None),
-            fitting_cases=sum(n for v, n in counts.items() if alignments[v].fits),
+            fitting_cases=sum(n for a, n in weighted if a.fits),
             bounded_variants=sum(1 for v in counts if alignments[v].bounded),
-            seconds=time.perf_counter() - started)
+            seconds=time.perf_counter() - started,
+            running_cases=int(np.count_nonzero(running)))
     taken = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     small = np.int32 if max(n_events, len(aligned_all), len(names)) < 2**31 else np.int64
     result.cases = JudgedCases(names, ids, channels, variants, aligned_all, {
@@ -651,7 +725,7 @@ def check_conformance(events: pd.DataFrame, tasks: Mapping[str, str],
         "channel": channel_code[taken].astype(np.int32),
         "variant": run_variant[taken].astype(small),
         "alignment": (np.concatenate(slots) if slots else taken).astype(small),
-        "start": starts[taken].astype(small)}, deviations)
+        "start": starts[taken].astype(small)}, deviations, cut)
     return result
 
 

@@ -112,7 +112,10 @@ def expected_findings(log: pd.DataFrame, as_of: datetime = P.AS_OF) -> set[tuple
             if payout is None and not withdrawn and (
                     pd.Timestamp(as_of) - approvals[C.TIMESTAMP].max() > P.PAYOUT_GRACE):
                 add("approved-not-paid")
-                add("skipped-activity")
+                # Idle for RUNNING_FOR: ended, its payout skipped; else still running, the
+                # payout not due yet as the SOP goes (its wait is approved-not-paid's).
+                if pd.Timestamp(as_of) - events[C.TIMESTAMP].max() >= P.RUNNING_FOR:
+                    add("skipped-activity")
         # SD: every task but the approvals by a role of its lane (a role not recorded is
         # not judged)
         for _, e in events.iterrows():

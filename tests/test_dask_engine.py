@@ -229,6 +229,14 @@ def test_a_clock_inside_the_log_cuts_it_alike_on_both_engines(sample: Path, clus
     assert [f.as_dict() for f in remote.result.findings] == [
         f.as_dict() for f in local.result.findings]
     assert plain_summary(remote) == plain_summary(local)
+    # Cases running at the clock (an event in the 14 days before it, not at an end of their
+    # SOP): cut alike, their alignments, deviations, fitness and counts the same.
+    ours = remote.result.extra["conformance_result"].cases
+    theirs = local.result.extra["conformance_result"].cases
+    assert list(ours.items()) == list(theirs.items())
+    running = [case_id for case_id, case in theirs.items() if case.running]
+    assert plain_summary(local)["running_cases"] == len(running) > 10
+    assert [case_id for case_id, case in ours.items() if case.running] == running
     after = plain_summary(local)["events_after_clock"]
     times = import_sources([(log[0], None)]).log[C.TIMESTAMP]
     assert after == int((times > pd.Timestamp(clock)).sum()) > 0

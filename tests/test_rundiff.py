@@ -38,8 +38,10 @@ def run(*args: str, code: int) -> Result:
 
 
 def _policy(path: Path, *, waive: tuple[str, str] | None = None,
-            ignore: list[str] | None = None) -> Path:
+            ignore: list[str] | None = None, running_for: str | None = None) -> Path:
     policy = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    if running_for is not None:
+        policy["conformance"]["running_for"] = running_for
     if waive is not None:
         policy["waivers"] = [{"rule": waive[0], "case": waive[1], "reason": "accepted",
                               "approved_by": "Head of Internal Audit",
@@ -737,12 +739,16 @@ def test_a_check_into_a_diff_folder_leaves_its_files_and_names_them(
 @pytest.fixture(scope="module")
 def months(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The bundled sample checked at 2026-09-01 and at 2026-12-01: cases still running at
-    the first clock go on before the second."""
+    the first clock go on before the second. Every case is judged as ended at its clock
+    (`conformance.running_for: 0d`), so a case running at the first clock has skipped the
+    SOP tasks after its last event: the findings of a case that went on (with the bundled
+    running_for, a running case has none of those, see test_running_cases)."""
     root = tmp_path_factory.mktemp("diff-months")
+    policy = _policy(root / "ended.yaml", running_for="0d")
     out = []
     for name, clock in (("sep", "2026-09-01T00:00:00Z"), ("dec", "2026-12-01T00:00:00Z")):
         run("check", str(SAMPLE), "--out", str(root / name), "--format", "json",
-            "--fail-on", "never", "--as-of", clock, code=0)
+            "--fail-on", "never", "--as-of", clock, "--policy", str(policy), code=0)
         out.append(root / name)
     return out[0], out[1]
 

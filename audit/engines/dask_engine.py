@@ -304,22 +304,28 @@ def _combine_conformance(client: Client, parts: Sequence[ConformanceResult],
     cases: dict[str, CaseConformance] = {}  # filled below, in the local engine's order
     result = ConformanceResult(cases=cases)
     for channel, case_ids in sorted(by_channel.items()):
-        counts: dict[Variant, int] = {}
-        alignments: dict[Variant, Alignment] = {}
+        # Per variant, and whether its cases run at the clock (their alignment is the
+        # variant's cut one): its cases and its alignment.
+        counts: dict[tuple[Variant, bool], int] = {}
+        alignments: dict[tuple[Variant, bool], Alignment] = {}
         for case_id in case_ids:
             case = judged[case_id]
-            counts[case.variant] = counts.get(case.variant, 0) + 1
-            alignments.setdefault(case.variant, case.alignment)
+            of = (case.variant, case.running)
+            counts[of] = counts.get(of, 0) + 1
+            alignments.setdefault(of, case.alignment)
             cases[case_id] = case
+        variants = {v for v, _ in counts}
         value, precision_seconds = done.get(channel, (None, 0.0))
         key = channel or "(no channel)"
         result.channels[key] = ChannelConformance(
-            sop=str(policy.sop_path(channel)), cases=len(case_ids), variants=len(counts),
+            sop=str(policy.sop_path(channel)), cases=len(case_ids), variants=len(variants),
             fitness=log_fitness((alignments[v], n) for v, n in counts.items()),
             precision=value,
             fitting_cases=sum(n for v, n in counts.items() if alignments[v].fits),
-            bounded_variants=sum(1 for v in counts if alignments[v].bounded),
-            seconds=seconds.get(key, 0.0) + precision_seconds)
+            # (a bounded alignment is never cut: its cases never run)
+            bounded_variants=sum(1 for v in counts if not v[1] and alignments[v].bounded),
+            seconds=seconds.get(key, 0.0) + precision_seconds,
+            running_cases=sum(n for (_, running), n in counts.items() if running))
     return result
 
 

@@ -841,7 +841,37 @@ class CaseFacts:
             events, self.policy.sop_tasks(), self.policy.sop_path,
             mode=options.mode, engine=options.engine, max_states=options.max_states,
             max_seconds=options.max_seconds, with_precision=with_precision,
-            processes=processes, process_for=self.policy.sop_process)
+            processes=processes, process_for=self.policy.sop_process,
+            active=self._active_events())
+
+    def _active_events(self) -> Mask | None:
+        """Per sorted event: its case is active at the clock (`active_at_clock`); None where
+        no case is (then no case runs, and no per-event array is made)."""
+        active = self.active_at_clock()
+        return active[self.case_code] if active.any() else None
+
+    def active_at_clock(self) -> Mask:
+        """Per case: still active at the audit's clock, its last event (of any activity, in
+        the log at the clock) less than `conformance.running_for` before it. Such a case
+        whose alignment has not reached an end of its SOP is running (conformance's
+        `check_conformance`): the tasks after its last event are not due yet. One pass over
+        the sorted times (no per-case Python)."""
+        key = "active-at-clock"
+        if key not in self._sorted:
+            out = np.zeros(self.n_cases, dtype=bool)
+            window = self.policy.conformance.running_for
+            if self.n_events and window > pd.Timedelta(0) and self.has(C.TIMESTAMP):
+                times = pd.DatetimeIndex(self.column(C.TIMESTAMP))
+                stamps = times.asi8  # NaT is the smallest: a case's maximum passes over it
+                starts, _ = self.runs(self.case_code)
+                last = np.maximum.reduceat(stamps, starts)
+                since = self.as_of - window
+                if times.tz is None and since.tz is not None:
+                    since = since.tz_convert("UTC").tz_localize(None)
+                floor = since.as_unit(times.unit).value
+                out[self.case_code[starts]] = (last > floor) & (last != np.iinfo(np.int64).min)
+            self._sorted[key] = out
+        return cast(Mask, self._sorted[key])
 
     @property
     def conformance_computed(self) -> bool:

@@ -106,6 +106,7 @@ READS: dict[str, frozenset[str]] = {
     }),
     "CF001": frozenset({
         "cases:currency",
+        "events:active-at-clock",
         "events:case:concept:name",
         "events:channel of the case",
         "events:concept:name",

@@ -56,6 +56,17 @@ INJECTIONS: dict[str, tuple[str, ...]] = {
     # see APART.)
     "unauthorized-performer": ("unauthorized-performer",),
 }
+def _running(case: Case) -> bool:
+    """An approved case not paid (approved-not-paid) whose approval is less than RUNNING_FOR
+    before the as-of date is running at it: the payout, notice and close after the approval
+    are not due yet, so not skipped (skipped-activity); its wait is approved-not-paid's.
+    (The other injections skipping a task skip one before the case's last event.)"""
+    if case.injected != "approved-not-paid":
+        return False
+    last = max(e.time for e in case.events if e.time <= P.AS_OF)
+    return P.AS_OF - last < P.RUNNING_FOR
+
+
 APART = "unauthorized-performer"
 """The kind not dealt with the others: added after them, it is given to cases the deal left
 clean, from a random stream of its own drawn after every case is generated, so that adding
@@ -491,6 +502,8 @@ class _Generator:
                 self.partial_bases[channel].remove(base)
             self.cases.append(case)
             for rule in INJECTIONS.get(case.injected or "", ()):
+                if rule == "skipped-activity" and _running(case):
+                    continue
                 self.ground_truth.append((case.case_id, rule))
         self._deal_apart()
         from audit.sample.exports import build_exports

@@ -62,6 +62,9 @@ PAYOUT_STAGE_LIMIT = timedelta(days=7)
 """Last approval to successful payout."""
 PAYOUT_GRACE = timedelta(days=5)
 """Approved but not paid after this long (at the as-of date) is a finding."""
+RUNNING_FOR = timedelta(days=14)
+"""A case not at an end of its SOP whose last event is less than this before the as-of date
+is running (conformance.running_for): the SOP tasks after its last event are not skipped."""
 
 PERIOD_START = datetime(2026, 7, 1, tzinfo=UTC)
 PERIOD_END = datetime(2026, 10, 1, tzinfo=UTC)

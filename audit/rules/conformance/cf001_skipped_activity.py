@@ -12,15 +12,24 @@ class SkippedActivity(Rule):
     SOP model moves on that task without a log event. The finding names the skipped tasks and
     the events around each gap.
 
+    A case still running at the audit's clock (its alignment ends with moves on SOP tasks
+    after its last event, and that event is less than `conformance.running_for` before the
+    clock) has not skipped those tasks: they are not due yet. Only the tasks it left out
+    before its last event are reported; an open case idle for `running_for` or longer is
+    judged as ended, so every task it has not done is skipped.
+
     Why it matters:
     A skipped step is a control that did not run: no approval, no customer notification, no
     closure. The SOP is the process the company committed to; a case that leaves out a step
-    needs an explanation.
+    needs an explanation. A case approved yesterday has not skipped its payout: its waits
+    are the timing rules' (sla-breach, stage-overdue, approved-not-paid).
 
     Example:
     Violating: `Receive refund request`, `Collect evidence`, `Approve refund`,
     `Execute payout`, `Close ticket` (the customer was never notified).
-    Compliant: the same case with `Notify customer` before `Close ticket`.
+    Compliant: the same case with `Notify customer` before `Close ticket`; or
+    `Receive refund request`, `Collect evidence`, `Approve refund` approved two days before
+    the clock (running: the payout, notice and close are not due yet).
 
     Options:
     `sop`: the BPMN model per channel (or `check --sop` for all); `activities.<label>.sop_task`
@@ -29,7 +38,9 @@ class SkippedActivity(Rule):
     are left out of the alignment (see unmapped-activity). Cases without a channel, or whose
     channel has no SOP, are not judged. A task that is skipped where it belongs and done
     elsewhere is a wrong-order, not a skipped task; skipped more often than done elsewhere,
-    the skips left over (the last ones) are skipped tasks.
+    the skips left over (the last ones) are skipped tasks. `conformance.running_for`
+    (default 14d; 0d: every case judged as ended): how recent a case's last event must be
+    for it to run at the clock (see docs/alignments.md, cases running at the clock).
 
     References:
     van der Aalst, Adriansyah, van Dongen: Replaying history on process models for
@@ -42,7 +53,10 @@ class SkippedActivity(Rule):
     summary = "A task of the SOP was skipped"
     reads_sop = "net"
     options = (Option("sop", "BPMN model per channel", "sop"),
-               Option("task names", "log label -> SOP task", "activities.<label>.sop_task"))
+               Option("task names", "log label -> SOP task", "activities.<label>.sop_task"),
+               Option("running for", "a case with an event this recent, not at an end of "
+                      "its SOP, runs: the tasks after its last event are not due",
+                      "conformance.running_for"))
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         matches = deviation_matches(facts, "skipped")

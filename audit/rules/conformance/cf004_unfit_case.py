@@ -12,7 +12,10 @@ class UnfitCase(Rule):
     the optimal alignment / cost of the worst one) is below `conformance.min_fitness`, or its
     alignment could not be found within the search bound, so it cannot be shown to fit.
     Without `min_fitness` only the second kind is reported: the deviations themselves are
-    skipped-activity, unexpected-activity and wrong-order findings.
+    skipped-activity, unexpected-activity and wrong-order findings. A case running at the
+    audit's clock (see skipped-activity, `conformance.running_for`) is judged on what is due:
+    its fitness is 1 - (its alignment's cost without the moves on the SOP tasks after its
+    last event) / (the same worst cost).
 
     Why it matters:
     A summary per case for triage: a case far from the SOP is worth reading in full, whatever
@@ -44,7 +47,9 @@ class UnfitCase(Rule):
                Option("search bound (r4pm)", "states visited per variant before giving up",
                       "conformance.max_states"),
                Option("search bound (pm4py)", "seconds per variant before giving up",
-                      "conformance.max_seconds"))
+                      "conformance.max_seconds"),
+               Option("running for", "a case with an event this recent, not at an end of "
+                      "its SOP, is judged on what is due", "conformance.running_for"))
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         if not facts.policy.sop:
