@@ -485,6 +485,10 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
         ("Events", summary["events"]),
         # (judged as the log stood at the clock: the events after it are counted, not judged)
         ("Events dated after the clock, not judged", summary.get("events_after_clock", 0)),
+        # (where any: not at an end of their SOP, an event less than running_for before the
+        # clock; the SOP tasks after their last event are not due yet)
+        *([("Cases running at the clock (SOP tasks after their last event not due yet)",
+            summary["running_cases"])] if summary.get("running_cases") else []),
         ("Rows read", summary["read"]),
         ("Rows imported", summary["imported"]),
         ("Rows quarantined", summary["quarantined"]),

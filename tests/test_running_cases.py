@@ -97,6 +97,8 @@ def test_running_cases_at_september_have_not_skipped_what_is_not_due(
     flagged = [c.case_id for c in cases.values() if c.running]
     assert summary["running_cases"] == len(flagged) >= len(gone)
     assert set(flagged) <= recent
+    # The running cases: those 17, and ADR00000126, which keeps its earlier skips (below).
+    assert set(flagged) == gone | {"ADR00000126"}
     assert sum(ch["running_cases"] for ch in summary["conformance"].values()) == len(flagged)
     assert ended.summary()["running_cases"] == 0
     # The per-channel fitness is higher where the not-due tasks no longer count.
@@ -255,3 +257,39 @@ def test_running_for_is_validated_naming_its_line(tmp_path: Path, value: str) ->
 
 def test_running_for_default_and_set() -> None:
     assert load_policy(default_policy_path()).conformance.running_for == WINDOW
+
+
+def test_check_tells_the_running_cases(tmp_path: Path) -> None:
+    """The console, findings.json, report.html's Scope and findings.xlsx's Summary tell the
+    cases running at the clock where there are any, and not otherwise."""
+    import json
+
+    import openpyxl
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    told: dict[str, int] = {}
+    for name, clock in (("sep", "2026-09-15T00:00:00Z"), ("oct", "2026-10-15T00:00:00Z")):
+        out = tmp_path / name
+        result = CliRunner().invoke(main, ["check", *map(str, EXPORTS), "--out", str(out),
+                                           "--as-of", clock, "--fail-on", "never"])
+        assert result.exit_code == 0, result.output
+        summary = json.loads((out / "findings.json").read_text(encoding="utf-8"))["summary"]
+        told[name] = n = summary["running_cases"]
+        assert n == sum(row["running_cases"] for row in summary["conformance"].values())
+        line = (f"  running at the clock: {n} cases (an event less than "
+                "conformance.running_for 14d before it, the SOP not at an end): the SOP "
+                "tasks after their last event are not due yet, not skipped")
+        html = (out / "report.html").read_text(encoding="utf-8")
+        rows = [r for r in openpyxl.load_workbook(out / "findings.xlsx")["Summary"].iter_rows(
+            values_only=True) if r and str(r[0]).startswith("Cases running at the clock")]
+        if n:
+            assert line in result.output.splitlines()
+            assert f'data-metric="running_cases" data-value="{n}">{n}</span> cases running' \
+                in html
+            assert [r[1] for r in rows] == [n]
+        else:
+            assert "running at the clock" not in result.output
+            assert 'data-metric="running_cases"' not in html and rows == []
+    assert told == {"sep": 18, "oct": 0}
