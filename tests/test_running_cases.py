@@ -293,3 +293,23 @@ def test_check_tells_the_running_cases(tmp_path: Path) -> None:
             assert "running at the clock" not in result.output
             assert 'data-metric="running_cases"' not in html and rows == []
     assert told == {"sep": 18, "oct": 0}
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "ms", "s"])
+def test_active_at_clock_in_any_unit_and_without_a_case_id(unit: str) -> None:
+    """A case's last event in the 14 days before the clock makes it active, in whatever unit
+    the log's times are; an event without a case id is in no case (it makes none active)."""
+    from audit.rules.facts import CaseFacts
+
+    log = pd.DataFrame({
+        C.CASE: pd.array(["old", "old", None, "new", "edge", "inside"], dtype="string"),
+        C.EVENT_ID: pd.array([f"e{i}" for i in range(6)], dtype="string"),
+        C.ACTIVITY: pd.array(["Receive refund request"] * 6, dtype="string"),
+        C.TIMESTAMP: pd.to_datetime(["2026-08-01", "2026-08-02", "2026-10-14", "2026-10-10",
+                                     "2026-10-01", "2026-10-01T00:00:01"],
+                                    utc=True, format="ISO8601").as_unit(unit)})
+    facts = CaseFacts(log, load_policy(default_policy_path()),
+                      datetime(2026, 10, 15, tzinfo=UTC))
+    active = dict(zip(facts.case_ids, facts.active_at_clock().tolist(), strict=True))
+    # (edge: exactly 14 days before the clock, not less)
+    assert active == {"new": True, "old": False, "edge": False, "inside": True}

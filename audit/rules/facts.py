@@ -854,22 +854,26 @@ class CaseFacts:
         """Per case: still active at the audit's clock, its last event (of any activity, in
         the log at the clock) less than `conformance.running_for` before it. Such a case
         whose alignment has not reached an end of its SOP is running (conformance's
-        `check_conformance`): the tasks after its last event are not due yet. One pass over
-        the sorted times (no per-case Python)."""
+        `check_conformance`): the tasks after its last event are not due yet. The events are
+        sorted by case and time: a case's last event ends its run (one time read a case, no
+        per-case Python; an event without a time is quarantined on import, and a case whose
+        last one has none here is not active)."""
         key = "active-at-clock"
         if key not in self._sorted:
             out = np.zeros(self.n_cases, dtype=bool)
             window = self.policy.conformance.running_for
             if self.n_events and window > pd.Timedelta(0) and self.has(C.TIMESTAMP):
                 times = pd.DatetimeIndex(self.column(C.TIMESTAMP))
-                stamps = times.asi8  # NaT is the smallest: a case's maximum passes over it
-                starts, _ = self.runs(self.case_code)
-                last = np.maximum.reduceat(stamps, starts)
+                codes = self.case_code
+                ends = np.r_[np.flatnonzero(codes[1:] != codes[:-1]), len(codes) - 1]
                 since = self.as_of - window
                 if times.tz is None and since.tz is not None:
                     since = since.tz_convert("UTC").tz_localize(None)
-                floor = since.as_unit(times.unit).value
-                out[self.case_code[starts]] = (last > floor) & (last != np.iinfo(np.int64).min)
+                # (compared as times, in the log's unit: NaT is never after)
+                recent = np.asarray(times[ends] > since, dtype=bool)
+                owner = codes[ends]
+                recent &= owner >= 0  # (events without a case id: in no case, code -1)
+                out[owner[recent]] = True
             self._sorted[key] = out
         return cast(Mask, self._sorted[key])
 
