@@ -303,6 +303,8 @@ class WaiverView:
     fingerprint: str = ""
     reason: str = ""
     approved_by: str = ""
+    no_longer_waives: int = 0
+    """An expired waiver's findings no waiver in force waives, reported open."""
 
 
 @dataclass(frozen=True)
@@ -988,7 +990,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         waivers=[WaiverView(str(w["rule"] or ""), str(w["case"] or ""), str(w["status"]),
                             int(w["matched"]), str(w["expires"]),
                             str(w.get("fingerprint") or ""), str(w.get("reason") or ""),
-                            str(w.get("approved_by") or "")) for w in summary["waivers"]],
+                            str(w.get("approved_by") or ""),
+                            int(w.get("no_longer_waives") or 0)) for w in summary["waivers"]],
         graphs=list(graphs or []),
         notes=notes,
         conformance=_conformance(summary),

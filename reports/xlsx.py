@@ -624,13 +624,16 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
                 put(row, col, value)
     if summary["waivers"]:
         row += 2
-        for col, head in enumerate(("Waiver rule", "Case", "Status", "Matched", "Expires",
-                                    "Fingerprint", "Approved by", "Reason")):
+        for col, head in enumerate(("Waiver rule", "Case", "Status", "Matched",
+                                    "No longer waives", "Expires", "Fingerprint",
+                                    "Approved by", "Reason")):
             put(row, col, head, HEADER)
         for waiver in summary["waivers"]:
             row += 1
             for col, value in enumerate((waiver["rule"], waiver["case"], waiver["status"],
-                                         int(waiver["matched"]), waiver["expires"],
+                                         int(waiver["matched"]),
+                                         int(waiver.get("no_longer_waives") or 0),
+                                         waiver["expires"],
                                          waiver.get("fingerprint"), waiver.get("approved_by"),
                                          waiver.get("reason"))):
                 put(row, col, value)

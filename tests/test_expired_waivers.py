@@ -106,6 +106,15 @@ def test_an_expired_waiver_is_told_with_the_findings_it_no_longer_waives(
     cells = {str(c) for row in book["Summary"].iter_rows(values_only=True) for c in row
              if c is not None}
     assert all(any(warning in cell for cell in cells) for warning in told)
+    # The waiver tables count them too, beside Matched (before: "expired 0" only).
+    rows = [row for row in book["Summary"].iter_rows(values_only=True)]
+    head = next(i for i, row in enumerate(rows) if row and row[0] == "Waiver rule")
+    assert rows[head][:5] == ("Waiver rule", "Case", "Status", "Matched", "No longer waives")
+    assert [(row[2], row[3], row[4]) for row in rows[head + 1:head + 6]] == statuses
+    assert "<th class=\"num\">No longer waives</th>" in page
+    shown = page.split("No longer waives</th>", 1)[1]
+    assert (f'<td>expired</td><td class="num">0</td><td class="num">{len(case_findings)}'
+            '</td>') in shown
 
 
 def test_no_expired_waiver_no_warning(plain: dict[str, Any]) -> None:
