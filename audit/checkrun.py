@@ -254,6 +254,17 @@ class CheckRun:
         # (texts already, as a log's case ids are: no copy of 1M of them made)
         return ids if all(type(case) is str for case in ids) else list(map(str, ids))
 
+    def running_case_ids(self) -> list[str]:
+        """The ids of the cases running at the clock (`summary.running_cases` counts them:
+        see `ConformanceResult.running_case_ids`), as texts: findings.json's
+        `running_cases`. `diff` reads them: a conformance finding of such a case that a
+        later run reports (a task it skipped, now due) is new, but its earlier run did not
+        judge that task (not due yet then). None where the conformance rules did not run."""
+        result = self.result.extra.get("conformance_result")
+        ids = getattr(result, "running_case_ids", None)
+        found: list[str] = ids() if callable(ids) else []
+        return found if all(type(case) is str for case in found) else list(map(str, found))
+
     def labels_like_mapped_ones(self) -> dict[str, tuple[int, str]]:
         """The log's labels the policy maps not, that are close to a label it maps (a
         typo: `Erstattung genehmgt` beside `Erstattung genehmigt`): label -> (its events,

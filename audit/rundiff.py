@@ -3,7 +3,9 @@
 Findings are matched by their fingerprint (`audit.findings.fingerprint`: the rule's name, the
 case and the events), and each is put in one class (`CLASSES`):
 
-- ``new``: in NEW only, its rule ran in OLD too, OLD did not suppress it;
+- ``new``: in NEW only, its rule ran in OLD too, OLD did not suppress it (a skipped-activity
+  or unfit-case finding of a case running at OLD's clock, findings.json `running_cases`, says
+  so: OLD did not judge the tasks after its last event, not due then);
 - ``still_open``: in both (where its amount, currency, severity, time, message or evidence
   differ, its changes listed: `Row.old`);
 - ``changed``: still open, with other events or evidence: a finding of OLD that NEW does not
@@ -153,6 +155,9 @@ class AuditRun:
     waivers: tuple[dict[str, Any], ...] = ()
     """Its policy's waivers as its summary lists them (summary.waivers): rule, case,
     fingerprint, status, expires, reason, approved_by."""
+    running: frozenset[str] = frozenset()
+    """The ids of the cases running at its clock (findings.json `running_cases`): the SOP
+    tasks after their last event were not due then (`RUNNING_RULES`)."""
 
     def waiver_of(self, finding: dict[str, Any]) -> dict[str, Any] | None:
         """The waiver of the policy that names `finding` (its fingerprint, or the copy
@@ -184,7 +189,7 @@ class AuditRun:
             "inputs": [{"file": i.get("file"), "sha256": i.get("sha256")}
                        for i in manifest.get("inputs") or [] if isinstance(i, dict)],
             "rules": sorted(self.rules_ran), "findings": len(self.findings),
-            "judged_cases": len(self.judged),
+            "judged_cases": len(self.judged), "running_cases": len(self.running),
         }
 
 
@@ -339,6 +344,7 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
                 raise fail(f"suppressed[{k}].{name}", "missing or not a text")
         told[entry["fingerprint"]] = entry["suppressed_by"]
     judged = _texts(document.get("judged_cases"), "judged_cases", fail)
+    running = _running(document, summary, fail)
     waivers = summary.get("waivers")
     if not isinstance(waivers, list):
         raise fail("summary.waivers", "missing or not a list")
@@ -362,7 +368,29 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
             raise fail(f"summary.money_at_risk.{key}", f"not a number: {value!r}"[:300])
     return AuditRun(which, folder, path, sha256, manifest, as_of, findings, told,
                     frozenset(judged), frozenset(ran), names, frozenset(prints),
-                    _checksum_told(folder, path, sha256), dict(money), tuple(waivers))
+                    _checksum_told(folder, path, sha256), dict(money), tuple(waivers),
+                    frozenset(running))
+
+
+def _running(document: dict[str, Any], summary: dict[str, Any], fail: Any) -> list[str]:
+    """The ids of the cases running at the run's clock (`running_cases`, beside
+    `judged_cases`; `summary.running_cases` counts them): where the list is missing (a
+    check before it was written), none when the summary counts none, else refused (which
+    of its conformance findings OLD could not have judged is not known)."""
+    stated = summary.get("running_cases", 0)
+    if type(stated) is not int or stated < 0:
+        raise fail("summary.running_cases", f"not a whole number: {stated!r}"[:300])
+    if "running_cases" not in document:
+        if stated:
+            raise fail("running_cases", f"missing, while summary.running_cases counts "
+                       f"{stated} case(s) running at its clock: which they are is not known; "
+                       "run that check again with this version")
+        return []
+    ids = _texts(document["running_cases"], "running_cases", fail)
+    if len(set(ids)) != stated:
+        raise fail("running_cases", f"{len(set(ids))} case(s), but summary.running_cases "
+                   f"counts {stated}: edited since the check wrote it")
+    return ids
 
 
 def _agrees(findings: list[dict[str, Any]], summary: dict[str, Any], names: dict[str, str],
@@ -823,6 +851,16 @@ def _order(finding: dict[str, Any]) -> tuple[bool, str, str]:
 
 
 RESOLVED_REASON = "NEW judged its case and did not find it"
+RUNNING_RULES = ("CF001", "CF004")
+"""The rules whose findings of a case depend on whether it ran at the clock (skipped-activity
+and unfit-case judge a running case only on the SOP tasks that are due)."""
+NEW_RUNNING_REASON = ("its case was running at OLD's clock: the SOP's tasks after its last "
+                      "event were not due then")
+GONE_RUNNING_REASON = ("its case is running at NEW's clock: the SOP's tasks after its last "
+                       "event are not due yet there")
+"""The reasons of a new and a resolved conformance finding (`RUNNING_RULES`) whose case ran
+at the other run's clock: new to the committee, but the other run did not judge its tasks
+(not due yet)."""
 NEW_REASON = "OLD judged its case and did not find it"
 OTHER_INPUTS = (", at the same clock from other inputs: its case's events differ between the "
                 "runs' inputs (a re-export or a correction, not a fix in time)")
@@ -855,6 +893,8 @@ def _gone(finding: dict[str, Any], old: AuditRun, new: AuditRun) -> Row:
     if stamp is not None and stamp > new.as_of:
         return Row("not_rejudged", f"its event ({finding['timestamp']}) is after NEW's clock "
                    f"({new.as_of.isoformat()})", finding, waived, None)
+    if rule in RUNNING_RULES and case in new.running:
+        return Row("resolved", GONE_RUNNING_REASON, finding, waived, None)
     return Row("resolved", RESOLVED_REASON, finding, waived, None)
 
 
@@ -875,6 +915,8 @@ def _arrived(finding: dict[str, Any], old: AuditRun, new: AuditRun) -> Row:
     if stamp is not None and stamp > old.as_of:
         return Row("new", f"its event ({finding['timestamp']}) is after OLD's clock "
                    f"({old.as_of.isoformat()})", finding, None, waived)
+    if rule in RUNNING_RULES and finding["case_id"] in old.running:
+        return Row("new", NEW_RUNNING_REASON, finding, None, waived)
     return Row("new", NEW_REASON, finding, None, waived)
 
 

@@ -194,6 +194,13 @@ class ConformanceResult:
         """The cases running at the clock, over every channel."""
         return sum(c.running_cases for c in self.channels.values())
 
+    def running_case_ids(self) -> list[str]:
+        """The ids of the cases running at the clock (their alignment cut: see the module's
+        docstring), in the order of `cases`: findings.json's `running_cases`."""
+        if isinstance(self.cases, JudgedCases):
+            return self.cases.running_ids()
+        return [case_id for case_id, case in self.cases.items() if case.running]
+
     def seconds(self) -> dict[str, float]:
         """Per channel, the seconds its conformance check took."""
         return {channel: round(c.seconds, 3) for channel, c in sorted(self.channels.items())}
@@ -274,6 +281,14 @@ class JudgedCases(Mapping[str, "CaseConformance"]):
 
     def items(self) -> ItemsView[str, CaseConformance]:
         return _Items(self)
+
+    def running_ids(self) -> list[str]:
+        """The ids of the cases running at the clock (their alignment a cut one), in order,
+        read by columns (no CaseConformance made)."""
+        if not any(self._cut):
+            return []
+        cut = np.array(self._cut, dtype=bool)
+        return self._case_ids(np.flatnonzero(cut[self._alignment]))
 
     def deviating(self) -> list[CaseConformance]:
         """The cases with a deviation, in order."""

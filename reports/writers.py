@@ -47,7 +47,7 @@ def _record(finding: Finding) -> dict[str, Any]:
 
 def findings_document(run: CheckRun) -> dict[str, Any]:
     """The content of findings.json: manifest, summary, findings, suppressed, errors,
-    judged_cases (`CheckRun.judged_cases`)."""
+    judged_cases (`CheckRun.judged_cases`), running_cases (`CheckRun.running_case_ids`)."""
     run.finding_channels()  # (each finding's channel set, where not yet: once per run)
     return {
         "manifest": run.manifest(),
@@ -57,6 +57,7 @@ def findings_document(run: CheckRun) -> dict[str, Any]:
         "suppressed": list(run.result.suppressed_findings),
         "errors": _errors(run),
         "judged_cases": run.judged_cases(),
+        "running_cases": run.running_case_ids(),
     }
 
 
@@ -103,7 +104,8 @@ _JSON_BLOCK = 10_000
 def write_json(run: CheckRun, out: Path) -> Path:
     """Writer: findings.json, the content of `findings_document`; manifest, summary and
     errors indented, one finding per line (`_finding_encoder`: compact), the lines
-    written _JSON_BLOCK at a time; the judged cases' ids on one line."""
+    written _JSON_BLOCK at a time; the judged cases' ids on one line, then the running
+    cases' ids on one line."""
     path = out / "findings.json"
     run.finding_channels()  # (each finding's channel set, where not yet: once per run)
     head = json.dumps({"manifest": run.manifest(), "summary": run.summary()}, indent=2,
@@ -132,6 +134,10 @@ def write_json(run: CheckRun, out: Path) -> Path:
         import msgspec
 
         handle.write(b'  "judged_cases": ' + msgspec.json.encode(run.judged_cases())
+                     + b",\n")
+        # The ids of the cases running at the clock (`CheckRun.running_case_ids`), the same
+        # way: summary.running_cases counts them.
+        handle.write(b'  "running_cases": ' + msgspec.json.encode(run.running_case_ids())
                      + b"\n}\n")
     return path
 

@@ -237,6 +237,8 @@ def test_a_clock_inside_the_log_cuts_it_alike_on_both_engines(sample: Path, clus
     running = [case_id for case_id, case in theirs.items() if case.running]
     assert plain_summary(local)["running_cases"] == len(running) > 10
     assert [case_id for case_id, case in ours.items() if case.running] == running
+    # findings.json's running_cases: read by columns locally, off the cases combined here
+    assert local.running_case_ids() == remote.running_case_ids() == running
     after = plain_summary(local)["events_after_clock"]
     times = import_sources([(log[0], None)]).log[C.TIMESTAMP]
     assert after == int((times > pd.Timestamp(clock)).sum()) > 0

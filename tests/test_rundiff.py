@@ -878,3 +878,78 @@ def test_changed_pairs_one_to_one_deterministically_money_and_waivers(tmp_path: 
     assert any(line.startswith("money at risk: ") and line.endswith(
         "; changed 26.00 EUR; resolved 7.00 EUR; not re-judged none")
                for line in lines)
+
+
+@pytest.fixture(scope="module")
+def clocks(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The bundled sample checked at 2026-10-01 (14 cases running at that clock, 40141
+    among them: its last event 2026-09-30) and at its own clock, 2026-10-15 (none)."""
+    root = tmp_path_factory.mktemp("diff-clocks")
+    run("check", str(SAMPLE), "--out", str(root / "oct1"), "--format", "json", "--fail-on",
+        "never", "--as-of", "2026-10-01T00:00:00+00:00", code=0)
+    run("check", str(SAMPLE), "--out", str(root / "oct15"), "--format", "json", "--fail-on",
+        "never", code=0)
+    return root / "oct1", root / "oct15"
+
+
+def test_findings_json_lists_the_running_cases(clocks: tuple[Path, Path]) -> None:
+    """findings.json names the cases running at its clock (`running_cases`, one line), as
+    many as summary.running_cases counts."""
+    old, new = _documents(clocks)
+    assert old["summary"]["running_cases"] == len(old["running_cases"]) == 14
+    assert "40141" in old["running_cases"]
+    assert set(old["running_cases"]) <= set(old["judged_cases"])
+    assert new["summary"]["running_cases"] == 0 and new["running_cases"] == []
+    text = (clocks[0] / "findings.json").read_text(encoding="utf-8")
+    assert '\n  "running_cases": ["' in text and text.endswith('"]\n}\n')
+
+
+def test_a_conformance_finding_of_a_case_running_at_the_other_clock_says_so(
+        clocks: tuple[Path, Path], tmp_path: Path) -> None:
+    """40141 ran at 2026-10-01 (its tasks after 2026-09-30 not due); idle past running_for
+    at 2026-10-15, it skipped them: new to the committee, but OLD did not judge those tasks;
+    the other way round (NEW's clock the earlier), its finding is gone because the case runs
+    at NEW's clock, not because NEW found the tasks done."""
+    from audit.rundiff import GONE_RUNNING_REASON, NEW_REASON, NEW_RUNNING_REASON
+
+    run("diff", str(clocks[0]), str(clocks[1]), "--out", str(tmp_path / "fwd"), code=0)
+    rows = json.loads((tmp_path / "fwd" / "diff.json").read_text(encoding="utf-8"))
+    (row,) = [r for r in rows["findings"] if r["rule"] == "CF001" and r["case_id"] == "40141"]
+    assert (row["class"], row["reason"]) == ("new", NEW_RUNNING_REASON)
+    assert rows["old"]["running_cases"] == 14 and rows["new"]["running_cases"] == 0
+    # (the other new findings: not of a running case's conformance, OLD's reason stays)
+    assert all(r["reason"] != NEW_RUNNING_REASON for r in rows["findings"]
+               if r is not row)
+    assert any(r["reason"] == NEW_REASON for r in rows["findings"])
+    run("diff", str(clocks[1]), str(clocks[0]), "--out", str(tmp_path / "back"), code=0)
+    rows = json.loads((tmp_path / "back" / "diff.json").read_text(encoding="utf-8"))
+    (row,) = [r for r in rows["findings"] if r["rule"] == "CF001" and r["case_id"] == "40141"]
+    assert (row["class"], row["reason"]) == ("resolved", GONE_RUNNING_REASON)
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda d: _set(d, ("running_cases",), KeyError),
+     "field 'running_cases': missing, while summary.running_cases counts 14 case(s)"),
+    (lambda d: _set(d, ("running_cases",), d["running_cases"][1:]),
+     "field 'running_cases': 13 case(s), but summary.running_cases counts 14"),
+    (lambda d: _set(d, ("running_cases", 2), 40112),
+     "field 'running_cases[2]': not a text: 40112"),
+    (lambda d: _set(d, ("summary", "running_cases"), "14"),
+     "field 'summary.running_cases': not a whole number: '14'"),
+])
+def test_running_cases_missing_or_disagreeing_is_refused(
+        clocks: tuple[Path, Path], tmp_path: Path, change: Any, expected: str) -> None:
+    folder = _written(tmp_path, (clocks[1], clocks[0]), change)
+    result = run("diff", str(clocks[1]), str(folder), code=2)
+    assert result.output.startswith(f"error: {folder / 'findings.json'}: ")
+    assert expected in result.output
+
+
+def test_running_cases_missing_where_none_ran_is_none(clocks: tuple[Path, Path],
+                                                      tmp_path: Path) -> None:
+    """A findings.json without running_cases (a check before it was written) whose summary
+    counts no running case is read as running none."""
+    folder = _written(tmp_path, clocks, lambda d: _set(d, ("running_cases",), KeyError))
+    run("diff", str(clocks[0]), str(folder), "--out", str(tmp_path / "d"), code=0)
+    rows = json.loads((tmp_path / "d" / "diff.json").read_text(encoding="utf-8"))
+    assert rows["new"]["running_cases"] == 0
