@@ -43,6 +43,7 @@ import fnmatch
 import hashlib
 import json
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -123,6 +124,10 @@ _FINDING_FIELDS: dict[str, tuple[type, ...]] = {
     "event_ids": (list,),
 }
 """The fields of a finding the diff reads, with the types findings.json holds them in."""
+
+CURRENCY_CODE = re.compile("[A-Z]{3}")
+"""A finding's currency as check writes it (the canonical log's: `canonical.CURRENCY`, an
+ISO 4217 code's form), else null; matched whole (`fullmatch`)."""
 
 
 @dataclass(frozen=True)
@@ -326,6 +331,10 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
         for at, event in enumerate(finding["event_ids"]):
             if not isinstance(event, str):
                 raise fail(f"findings[{k}].event_ids[{at}]", f"not a text: {event!r}"[:300])
+        currency = finding["currency"]
+        if currency is not None and not CURRENCY_CODE.fullmatch(currency):
+            raise fail(f"findings[{k}].currency", "not a 3-letter currency code (ISO 4217 "
+                       f"form, as check writes one) or null: {currency!r}"[:300])
         if finding["severity"] not in SEVERITIES:
             raise fail(f"findings[{k}].severity", f"unknown severity {finding['severity']!r}")
         if finding["rule"] not in names:
@@ -343,8 +352,18 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
             if not isinstance(entry.get(name), str):
                 raise fail(f"suppressed[{k}].{name}", "missing or not a text")
         told[entry["fingerprint"]] = entry["suppressed_by"]
-    judged = _texts(document.get("judged_cases"), "judged_cases", fail)
+    judged = frozenset(_texts(document.get("judged_cases"), "judged_cases", fail))
+    for k, finding in enumerate(findings):
+        if finding["case_id"] not in judged:
+            raise fail("judged_cases", f"does not list case {finding['case_id']!r} of "
+                       f"findings[{k}]: a check judges every case it reports on (edited "
+                       "since the check wrote it)"[:300])
     running = _running(document, summary, fail)
+    outside = next((case for case in running if case not in judged), None)
+    if outside is not None:
+        raise fail("running_cases", f"case {outside!r} is not among judged_cases: a case "
+                   "running at the clock is one the check judged (edited since the check "
+                   "wrote it)"[:300])
     waivers = summary.get("waivers")
     if not isinstance(waivers, list):
         raise fail("summary.waivers", "missing or not a list")
@@ -364,10 +383,13 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
     if not isinstance(money, dict):
         raise fail("summary.money_at_risk", "missing or not an object")
     for key, value in money.items():
+        if key != NO_CURRENCY and not CURRENCY_CODE.fullmatch(key):
+            raise fail("summary.money_at_risk", f"{key!r} is not a 3-letter currency code "
+                       f"(ISO 4217 form) nor {NO_CURRENCY!r}"[:300])
         if type(value) not in (int, float) or not math.isfinite(value):
             raise fail(f"summary.money_at_risk.{key}", f"not a number: {value!r}"[:300])
     return AuditRun(which, folder, path, sha256, manifest, as_of, findings, told,
-                    frozenset(judged), frozenset(ran), names, frozenset(prints),
+                    judged, frozenset(ran), names, frozenset(prints),
                     _checksum_told(folder, path, sha256), dict(money), tuple(waivers),
                     frozenset(running))
 
@@ -1135,4 +1157,7 @@ def summary_lines(diff: RunDiff) -> list[str]:
                          else f"case {w.get('case')}") + f": {w.get('status')}")
                          for w in unused) + ")")
     lines += [f"warning: {warning}" for warning in diff.warnings]
-    return lines
+    # Every value read from the findings.json files (paths, rule names and codes,
+    # currencies, waivers, warnings' file names) on its line: a line break shown, never a
+    # line of its own.
+    return [shown_on_one_line(line) for line in lines]

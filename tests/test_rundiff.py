@@ -333,6 +333,19 @@ def _dropped(document: dict[str, Any], *, recount: bool) -> dict[str, Any]:
      "field 'findings[2].event_ids[0]': not a text: 5"),
     (lambda d: _set(d, ("summary", "waivers"), KeyError),
      "field 'summary.waivers': missing or not a list"),
+    (lambda d: _set(d, ("findings", 0, "currency"), "USD\nFORGED LINE"),
+     "field 'findings[0].currency': not a 3-letter currency code (ISO 4217 form, as check "
+     "writes one) or null: 'USD\\nFORGED LINE'"),
+    (lambda d: _set(d, ("findings", 0, "currency"), "usd"),
+     "field 'findings[0].currency': not a 3-letter currency code"),
+    (lambda d: _set(d, ("summary", "money_at_risk", "EUR\nFORGED"), 1.0),
+     "field 'summary.money_at_risk': 'EUR\\nFORGED' is not a 3-letter currency code"),
+    (lambda d: _set(d, ("judged_cases",), [c for c in d["judged_cases"]
+                                           if c != d["findings"][4]["case_id"]]),
+     "field 'judged_cases': does not list case "),
+    (lambda d: _set(d, ("running_cases",), ["nobody"]) and _set(
+        d, ("summary", "running_cases"), 1),
+     "field 'running_cases': case 'nobody' is not among judged_cases"),
     (lambda d: _set(d, ("summary", "waivers"), [{"fingerprint": 7}]),
      "field 'summary.waivers[0]': not an object with a fingerprint"),
 ])
@@ -953,3 +966,20 @@ def test_running_cases_missing_where_none_ran_is_none(clocks: tuple[Path, Path],
     run("diff", str(clocks[0]), str(folder), "--out", str(tmp_path / "d"), code=0)
     rows = json.loads((tmp_path / "d" / "diff.json").read_text(encoding="utf-8"))
     assert rows["new"]["running_cases"] == 0
+
+
+def test_values_of_a_findings_json_never_print_a_line_of_their_own(
+        runs: tuple[Path, Path], tmp_path: Path) -> None:
+    """A run folder's name and a policy file's name holding a line break (the values diff
+    prints from the files: paths, names, currencies) are shown on their own line
+    (`shown_on_one_line`), never as a forged console line."""
+    document = json.loads((runs[1] / "findings.json").read_text(encoding="utf-8"))
+    document["manifest"]["policy"]["file"] = "/p/policy\nFORGED POLICY.yaml"
+    folder = tmp_path / "run\nFORGED PATH"
+    folder.mkdir()
+    (folder / "findings.json").write_text(json.dumps(document), encoding="utf-8")
+    output = run("diff", str(runs[0]), str(folder), code=0).output
+    lines = output.splitlines()
+    assert not any(line.startswith("FORGED") for line in lines)
+    assert any("run[U+000A]FORGED PATH" in line for line in lines)
+    assert any("policy[U+000A]FORGED POLICY.yaml" in line for line in lines)
