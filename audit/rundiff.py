@@ -7,7 +7,8 @@ case and the events), and each is put in one class (`CLASSES`):
   or unfit-case finding of a case running at OLD's clock, findings.json `running_cases`, says
   so: OLD did not judge the tasks after its last event, not due then);
 - ``still_open``: in both (where its amount, currency, severity, time, message or evidence
-  differ, its changes listed: `Row.old`);
+  differ, its changes listed: `Row.old`; where the clock moving alone explains them, a
+  wait measured to the later clock, aged only: `aged_only`);
 - ``changed``: still open, with other events or evidence: a finding of OLD that NEW does not
   report (it would be resolved) paired with one of NEW that OLD did not (it would be new) of
   the same rule and case (a fingerprint names the events: a case that went on since OLD's
@@ -104,7 +105,7 @@ findings counting (`RunDiff.money_bridge`)."""
 CSV_COLUMNS = ("class", "reason", "waiver_change", "waiver_ended", "waiver_reason",
                "waiver_approved_by", "waiver_expires", "rule", "name", "severity", "case_id",
                "channel", "fingerprint", "old_fingerprint", "amount_at_risk", "currency",
-               "old_waived", "new_waived", "timestamp", "message", "changes",
+               "old_waived", "new_waived", "timestamp", "message", "changes", "aged_only",
                "old_amount_at_risk", "old_events", "events", "old_message")
 """The columns of diff.csv, one row per finding (old_fingerprint, changes and the old_*
 columns: of a changed finding only)."""
@@ -533,6 +534,101 @@ def _checksum_told(folder: Path, path: Path, sha256: str) -> str | None:
     return None
 
 
+AGING = {"EV003": {"waiting": "duration"},
+         "SL001": {"open_for": "duration", "as_of": "clock"},
+         "SL002": {"late": "text"}}
+"""Per rule whose finding of a wait still open is measured to the audit's clock
+(approved-not-paid, sla-breach, stage-overdue), the evidence keys that only the clock moves:
+a wait measured to it (`duration`: it grows by exactly the clocks' difference), the clock
+itself (`clock`), a text of them (`text`: equal once its durations and clocks are
+blanked); of stage-overdue, its open stages' `took` and `open_at` too (`_aged_stages`)."""
+
+_DURATION_TEXT = re.compile(r"\b\d+d(?: \d+h)?(?: \d+m)?(?: \d+(?:\.\d+)?s)?\b"
+                            r"|\b\d+h(?: \d+m)?(?: \d+(?:\.\d+)?s)?\b"
+                            r"|\b\d+m(?: \d+(?:\.\d+)?s)?\b|\b\d+(?:\.\d+)?s\b")
+"""A duration as the rules' messages tell it (`words.duration`: "85d 11h 49m 22s")."""
+
+
+def _blanked(text: str, clock: datetime) -> str:
+    """`text` with its durations and the run's clock (ISO, and as messages tell a time:
+    `words.moment`) blanked: what stays when only the clock moved."""
+    from audit.words import moment
+
+    for told in (clock.isoformat(), moment(clock)):
+        text = text.replace(told, "<clock>")
+    return _DURATION_TEXT.sub("<duration>", text)
+
+
+def aged_only(before: dict[str, Any], after: dict[str, Any], old_clock: datetime,
+              new_clock: datetime) -> bool:
+    """Whether a still-open finding's two versions differ only as the clock moving explains
+    (`AGING`): its rule's wait measured to the clock grew by exactly the clocks'
+    difference, the clock in its evidence is each run's, and its message is the same once
+    durations and clocks are blanked; its amount, currency, severity, time, events and
+    every other evidence value the same."""
+    import pandas as pd
+
+    keys = AGING.get(after.get("rule", ""))
+    if keys is None or before.get("rule") != after.get("rule"):
+        return False
+    if any(before.get(k) != after.get(k) for k in ("event_ids", "amount_at_risk", "currency",
+                                                   "severity", "timestamp")):
+        return False
+    if _blanked(str(before.get("message")), old_clock) != _blanked(
+            str(after.get("message")), new_clock):
+        return False
+    was, now = before.get("evidence"), after.get("evidence")
+    if not isinstance(was, dict) or not isinstance(now, dict) or set(was) != set(now):
+        return False
+    moved = new_clock - old_clock
+    for key in was:
+        old_value, new_value = was[key], now[key]
+        kind = keys.get(key)
+        try:
+            if kind == "duration":
+                if pd.Timedelta(new_value) - pd.Timedelta(old_value) != moved:
+                    return False
+            elif kind == "clock":
+                if (datetime.fromisoformat(old_value), datetime.fromisoformat(new_value)) \
+                        != (old_clock, new_clock):
+                    return False
+            elif kind == "text":
+                if _blanked(str(old_value), old_clock) != _blanked(str(new_value), new_clock):
+                    return False
+            elif key == "stages" and after["rule"] == "SL002":
+                if not _aged_stages(old_value, new_value, old_clock, new_clock):
+                    return False
+            elif old_value != new_value:
+                return False
+        except (TypeError, ValueError):
+            return False
+    return True
+
+
+def _aged_stages(before: Any, after: Any, old_clock: datetime, new_clock: datetime) -> bool:
+    """stage-overdue's stages: the same, but of a stage still open (`ended` null) its
+    `open_at` each run's clock and its `took` longer by the clocks' difference."""
+    import pandas as pd
+
+    if not isinstance(before, list) or not isinstance(after, list) or \
+            len(before) != len(after):
+        return False
+    for was, now in zip(before, after, strict=True):
+        if not isinstance(was, dict) or not isinstance(now, dict) or set(was) != set(now):
+            return False
+        if was.get("ended") is None and "open_at" in was:
+            if (datetime.fromisoformat(was["open_at"]), datetime.fromisoformat(
+                    now["open_at"])) != (old_clock, new_clock):
+                return False
+            if pd.Timedelta(now["took"]) - pd.Timedelta(was["took"]) != new_clock - old_clock:
+                return False
+            if any(was[k] != now[k] for k in was if k not in ("open_at", "took")):
+                return False
+        elif was != now:
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class Row:
     """One finding of the diff: its class, and the finding (NEW's where in both)."""
@@ -551,6 +647,9 @@ class Row:
     """The waiver of OLD's policy that waived it in OLD (`AuditRun.waiver_of`)."""
     new_waiver: dict[str, Any] | None = None
     """The waiver of NEW's policy that waives it in NEW."""
+    aged: bool = False
+    """A still-open finding whose changes the clock moving alone explains (`aged_only`):
+    its wait measured to the later clock."""
     ended: str = ""
     """Of a `waiver_ended` finding, how: "expired" (NEW's check says its waiver expired, or
     its expiry is before NEW's clock), "removed" (NEW's policy has no such waiver), or "no
@@ -630,8 +729,15 @@ class RunDiff:
         return out
 
     def still_open_with_changes(self) -> int:
-        """The still-open findings whose fields of `COMPARED` differ between the runs."""
-        return sum(1 for row in self.rows if row.cls == "still_open" and row.old is not None)
+        """The still-open findings whose fields of `COMPARED` differ between the runs, other
+        than as the clock moving explains (`still_open_aged`)."""
+        return sum(1 for row in self.rows if row.cls == "still_open" and row.old is not None
+                   and not row.aged)
+
+    def still_open_aged(self) -> int:
+        """The still-open findings whose changes the clock moving alone explains (a wait
+        measured to the later clock: `aged_only`)."""
+        return sum(1 for row in self.rows if row.cls == "still_open" and row.aged)
 
     def waiver_changes(self) -> dict[str, int]:
         changes = dict.fromkeys(WAIVER_CHANGES, 0)
@@ -748,6 +854,7 @@ class RunDiff:
             "summary": {
                 "findings": self.counts(),
                 "still_open_with_changes": self.still_open_with_changes(),
+                "still_open_aged": self.still_open_aged(),
                 "by_rule": self.by_rule(),
                 "waivers": self.waiver_changes(),
                 "waivers_ended": self.waivers_ended(),
@@ -768,13 +875,16 @@ class RunDiff:
                               "event_ids")},
                           "old_fingerprint": None if row.old is None
                           or row.cls != "changed" else row.old["fingerprint"],
-                          "changes": row.differs if row.old is not None else None}
+                          "changes": row.differs if row.old is not None else None,
+                          "aged_only": row.aged}
                          for row in self.rows],
         }
 
 
 def diff_runs(old: AuditRun, new: AuditRun) -> RunDiff:
     """The findings of both runs, each in its class (`CLASSES`), OLD's order then NEW's."""
+    from audit.words import duration
+
     remaining: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for finding in new.findings:
         remaining[finding["fingerprint"]].append(finding)
@@ -787,6 +897,11 @@ def diff_runs(old: AuditRun, new: AuditRun) -> RunDiff:
             row = Row("still_open", "in both runs", now, finding["waived"], now["waived"],
                       old=finding)
             text = row.changes_text()
+            if text and aged_only(finding, now, old.as_of, new.as_of):
+                rows.append(replace(row, aged=True, reason=(
+                    "in both runs, aged only: its wait measured to NEW's clock, "
+                    f"{duration(new.as_of - old.as_of)} later (changes: {text})")))
+                continue
             rows.append(replace(row, reason=f"in both runs, with changes: {text}")
                         if text else replace(row, old=None))
             continue
@@ -1065,6 +1180,7 @@ def csv_text(rows: list[Row]) -> str:
                                              "message")},
                   "amount_at_risk": amount_text(finding["amount_at_risk"],
                                                 finding["currency"]),
+                  "aged_only": row.aged,
                   "old_fingerprint": None, "changes": None, "old_amount_at_risk": None,
                   "old_events": None, "events": None, "old_message": None}
         if before is not None:
@@ -1109,8 +1225,13 @@ def summary_lines(diff: RunDiff) -> list[str]:
              f"{counted(len(new.judged), 'case')} judged",
              "findings: " + ", ".join(
                  f"{CLASS_WORDS[c]} {counts[c]}" + (
-                     f" (of which {diff.still_open_with_changes()} with changes)"
-                     if c == "still_open" and diff.still_open_with_changes() else
+                     " (of which " + ", ".join(part for part in (
+                         f"{diff.still_open_with_changes()} with changes"
+                         if diff.still_open_with_changes() else "",
+                         f"{diff.still_open_aged()} aged only"
+                         if diff.still_open_aged() else "") if part) + ")"
+                     if c == "still_open" and (diff.still_open_with_changes()
+                                               or diff.still_open_aged()) else
                      f" (of which {diff.new_waived()} waived in NEW already)"
                      if c == "new" and diff.new_waived() else "")
                  for c in CLASSES if counts[c] or c in ("new", "still_open", "changed",

@@ -164,11 +164,15 @@ def test_each_finding_in_its_class(runs: tuple[Path, Path], tmp_path: Path) -> N
     assert any("ran in one run only (EV006)" in w for w in diff["warnings"])
     assert not any("clock" in w for w in diff["warnings"])
     # The console: counts per class and per rule, money at risk, the warnings.
-    with_changes = diff["summary"]["still_open_with_changes"]
-    assert with_changes == sum(1 for f in diff["findings"]
-                               if f["class"] == "still_open" and f["changes"])
+    # (a month apart: the waits still open measured to NEW's clock, aged only)
+    with_changes, aged = (diff["summary"]["still_open_with_changes"],
+                          diff["summary"]["still_open_aged"])
+    assert with_changes + aged == sum(1 for f in diff["findings"]
+                                      if f["class"] == "still_open" and f["changes"])
+    assert aged == sum(f["aged_only"] for f in diff["findings"]) == 3
+    assert {f["rule"] for f in diff["findings"] if f["aged_only"]} == {"EV003"}
     assert f"new {counts['new']}, still open {counts['still_open']} (of which " \
-        f"{with_changes} with changes), changed " \
+        f"{aged} aged only), changed " \
         f"{counts['changed']}, resolved " \
         f"{counts['resolved']}, not re-judged {counts['not_rejudged']}, not comparable " \
         f"{counts['not_comparable']}" in result.output
@@ -983,3 +987,99 @@ def test_values_of_a_findings_json_never_print_a_line_of_their_own(
     assert not any(line.startswith("FORGED") for line in lines)
     assert any("run[U+000A]FORGED PATH" in line for line in lines)
     assert any("policy[U+000A]FORGED POLICY.yaml" in line for line in lines)
+
+
+def test_a_wait_measured_to_the_later_clock_is_aged_not_changed(
+        clocks: tuple[Path, Path], tmp_path: Path) -> None:
+    """Two approved-not-paid findings of 2026-10-01 still open at 2026-10-15: their wait
+    (message and evidence) grew by the clocks' 14 days, nothing else changed: aged only,
+    counted apart from the findings with changes; one whose amount changed too has
+    changes."""
+    run("diff", str(clocks[0]), str(clocks[1]), "--out", str(tmp_path / "d"), code=0)
+    diff = json.loads((tmp_path / "d" / "diff.json").read_text(encoding="utf-8"))
+    aged = sorted((r["rule"], r["case_id"]) for r in diff["findings"] if r["aged_only"])
+    assert aged == [("EV003", "CS0000249"), ("EV003", "RFD-66")]
+    assert (diff["summary"]["still_open_with_changes"],
+            diff["summary"]["still_open_aged"]) == (0, 2)
+    row = next(r for r in diff["findings"] if r["aged_only"])
+    assert row["class"] == "still_open" and "aged only" in row["reason"]
+    assert set(row["changes"]) == {"message", "evidence"}
+    cells = list(csv.DictReader(io.StringIO(
+        (tmp_path / "d" / "diff.csv").read_text(encoding="utf-8"))))
+    assert sorted((c["rule"], c["case_id"]) for c in cells if c["aged_only"] == "True") == aged
+    output = run("diff", str(clocks[0]), str(clocks[1]), code=0).output
+    assert "still open 90 (of which 2 aged only)" in output
+    # The amount of one of them changed too: that one has changes.
+    folder = _written(tmp_path, (clocks[0], clocks[1]), lambda d: _set(
+        d, ("findings", next(k for k, f in enumerate(d["findings"]) if (
+            f["rule"], f["case_id"]) == ("EV003", "CS0000249")), "amount_at_risk"), 1.5))
+    output = run("diff", str(clocks[0]), str(folder), code=0).output
+    assert "still open 90 (of which 1 with changes, 1 aged only)" in output
+
+
+def _open_wait(rule: str, evidence: dict[str, Any], message: str,
+               amount: float = 10.0) -> dict[str, Any]:
+    found = _finding(rule, {"SL001": "sla-breach", "SL002": "stage-overdue",
+                            "EV003": "approved-not-paid"}[rule], "A", "e1", amount,
+                     message=message)
+    return {**found, "evidence": evidence}
+
+
+@pytest.mark.parametrize(("rule", "old", "new", "aged"), [
+    ("SL001", ({"requested_at": "2026-09-01T00:00:00+00:00", "paid_at": None,
+                "as_of": "2026-10-01T00:00:00+00:00", "open_for": "30 days 00:00:00",
+                "sla": "14 days 00:00:00"},
+               "no payout 30d after the request, still open at 2026-10-01 00:00:00 UTC "
+               "(SLA 14d)"),
+     ({"requested_at": "2026-09-01T00:00:00+00:00", "paid_at": None,
+       "as_of": "2026-10-15T00:00:00+00:00", "open_for": "44 days 00:00:00",
+       "sla": "14 days 00:00:00"},
+      "no payout 44d after the request, still open at 2026-10-15 00:00:00 UTC (SLA 14d)"),
+     True),
+    # the SLA changed too (a policy's): not the clock alone
+    ("SL001", ({"requested_at": "2026-09-01T00:00:00+00:00", "paid_at": None,
+                "as_of": "2026-10-01T00:00:00+00:00", "open_for": "30 days 00:00:00",
+                "sla": "14 days 00:00:00"}, "no payout 30d (SLA 14d)"),
+     ({"requested_at": "2026-09-01T00:00:00+00:00", "paid_at": None,
+       "as_of": "2026-10-15T00:00:00+00:00", "open_for": "44 days 00:00:00",
+       "sla": "10 days 00:00:00"}, "no payout 44d (SLA 10d)"), False),
+    # the wait grew by other than the clocks' 14 days: its start moved
+    ("EV003", ({"approvals_last_time": "2026-09-01T00:00:00+00:00",
+                "waiting": "30 days 00:00:00"}, "still not paid after 30d"),
+     ({"approvals_last_time": "2026-09-01T00:00:00+00:00",
+       "waiting": "45 days 00:00:00"}, "still not paid after 45d"), False),
+    ("EV003", ({"approvals_last_time": "2026-09-01T00:00:00+00:00",
+                "waiting": "30 days 00:00:00"}, "approved on 2026-09-01, after 30d"),
+     ({"approvals_last_time": "2026-09-02T00:00:00+00:00",
+       "waiting": "44 days 00:00:00"}, "approved on 2026-09-01, after 44d"), False),
+    ("SL002", ({"late": "payout still open after 8d at 2026-10-01T00:00:00+00:00 (limit 7d)",
+                "stages": [{"stage": "payout", "from": "a", "to": "b",
+                            "started": "2026-09-23T00:00:00+00:00", "ended": None,
+                            "open_at": "2026-10-01T00:00:00+00:00", "took": "8 days 00:00:00",
+                            "limit": "7 days 00:00:00"}]},
+               "payout still open after 8d at 2026-10-01 00:00:00 UTC (limit 7d)"),
+     ({"late": "payout still open after 22d at 2026-10-15T00:00:00+00:00 (limit 7d)",
+       "stages": [{"stage": "payout", "from": "a", "to": "b",
+                   "started": "2026-09-23T00:00:00+00:00", "ended": None,
+                   "open_at": "2026-10-15T00:00:00+00:00", "took": "22 days 00:00:00",
+                   "limit": "7 days 00:00:00"}]},
+      "payout still open after 22d at 2026-10-15 00:00:00 UTC (limit 7d)"), True),
+    # a stage that ended took another time: not the clock
+    ("SL002", ({"late": "payout took 8d (limit 7d)",
+                "stages": [{"stage": "payout", "ended": "2026-09-30T00:00:00+00:00",
+                            "took": "8 days 00:00:00"}]}, "payout took 8d (limit 7d)"),
+     ({"late": "payout took 9d (limit 7d)",
+       "stages": [{"stage": "payout", "ended": "2026-10-01T00:00:00+00:00",
+                   "took": "9 days 00:00:00"}]}, "payout took 9d (limit 7d)"), False),
+])
+def test_aged_only_is_the_clock_alone(rule: str, old: tuple[dict[str, Any], str],
+                                      new: tuple[dict[str, Any], str], aged: bool) -> None:
+    from datetime import UTC, datetime
+
+    from audit.rundiff import aged_only
+
+    before, after = _open_wait(rule, *old), _open_wait(rule, *new)
+    clocks = (datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 15, tzinfo=UTC))
+    assert aged_only(before, after, *clocks) is aged
+    # the amount changed as well: never aged only
+    assert not aged_only(before, {**after, "amount_at_risk": 11.0}, *clocks)
