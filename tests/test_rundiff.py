@@ -1083,3 +1083,25 @@ def test_aged_only_is_the_clock_alone(rule: str, old: tuple[dict[str, Any], str]
     assert aged_only(before, after, *clocks) is aged
     # the amount changed as well: never aged only
     assert not aged_only(before, {**after, "amount_at_risk": 11.0}, *clocks)
+
+
+def test_an_open_sla_breach_measured_to_the_later_clock_is_aged(tmp_path: Path) -> None:
+    """Case RFD-1 left at its request and evidence (no approval, payout, close): its
+    sla-breach "no payout ... still open at <clock>" at 2026-10-01 and at 2026-10-15 is the
+    same finding aged 14 days (SL001's open_for and as_of in its evidence)."""
+    frame = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
+    frame = frame[~((frame["case:concept:name"] == "RFD-1") & frame["concept:name"].isin(
+        ["Approve refund", "Execute payout", "Notify customer", "Close ticket"]))]
+    log = tmp_path / "open.csv"
+    frame.to_csv(log, index=False)
+    for name, clock in (("old", "2026-10-01T00:00:00+00:00"),
+                        ("new", "2026-10-15T00:00:00+00:00")):
+        run("check", str(log), "--out", str(tmp_path / name), "--format", "json",
+            "--fail-on", "never", "--as-of", clock, code=0)
+    diff = diff_runs(load_run(tmp_path / "old", "OLD"), load_run(tmp_path / "new", "NEW"))
+    (row,) = [r for r in diff.rows if r.finding["rule"] == "SL001"
+              and r.finding["case_id"] == "RFD-1"]
+    assert row.cls == "still_open" and row.aged and row.old is not None
+    assert "still open at 2026-10-01 00:00:00 UTC" in row.old["message"]
+    assert "still open at 2026-10-15 00:00:00 UTC" in row.finding["message"]
+    assert diff.still_open_with_changes() == 0
