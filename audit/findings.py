@@ -15,7 +15,10 @@ FINDINGS_FORMAT = 2
 """The format of findings.json (its `manifest.format_version`), raised when a change would
 make a reader of an earlier one misread it: 2 added `format_version` and `judged_cases` (the
 ids of the cases the rules judged, which `diff` tells a finding resolved from one whose case
-the run did not audit by); a findings.json without `format_version` is of format 1."""
+the run did not audit by); a findings.json without `format_version` is of format 1.
+`running_cases` (the ids of the cases running at the clock) was added within format 2: no
+reader misreads its absence, which `diff` takes as none where `summary.running_cases` is 0
+and refuses otherwise."""
 
 
 def severity_rank(severity: str) -> int:
