@@ -73,6 +73,36 @@ class WaiverStatus:
         return "never matched"
 
 
+def waivers_of(statuses: Sequence[WaiverStatus]
+               ) -> Callable[[Finding], list[WaiverStatus]]:
+    """A lookup of the waivers that may match a finding, in the policy's order: those naming
+    its case or its fingerprint (or the fingerprint it had before its copies counted), whose
+    `matches` then decides. Each waiver names one case or one fingerprint, so a finding is
+    compared with those few, not with every waiver of the policy (a policy that has kept
+    years of waivers, at 1M cases: hundreds of waivers times 250k findings)."""
+    by_case: dict[str, list[int]] = {}
+    by_fingerprint: dict[str, list[int]] = {}
+    for i, status in enumerate(statuses):
+        w = status.waiver
+        if w.fingerprint is not None:
+            by_fingerprint.setdefault(w.fingerprint, []).append(i)
+        else:
+            by_case.setdefault(str(w.case), []).append(i)
+
+    def of(finding: Finding) -> list[WaiverStatus]:
+        at = by_case.get(finding.case_id, [])
+        if by_fingerprint:
+            at = at + by_fingerprint.get(finding.fingerprint, [])
+            copied = copy_fingerprint(finding)
+            if copied is not None:
+                at = at + by_fingerprint.get(copied, [])
+        if len(at) > 1:
+            at = sorted(set(at))
+        return [statuses[i] for i in at if statuses[i].matches(finding)]
+
+    return of
+
+
 @dataclass
 class AuditResult:
     findings: list[Finding]
@@ -295,17 +325,18 @@ def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: Rul
     # A waived finding replaces nothing: a waiver accepts that finding, not the ones its
     # rule would replace (a waived duplicate-refund hid the case's refund-exceeds-charge and
     # its money at risk without a word).
+    matching = waivers_of(statuses)
     live = [status for status in statuses if not status.expired]
-    waived = ([any(status.matches(finding) for status in live) for finding in findings]
-              if live else None)
+    waived = ([any(not status.expired for status in matching(finding))
+               for finding in findings] if live else None)
     dropped: list[tuple[Finding, str]] | None = [] if suppressed_out is not None else None
     kept = _precedences(findings, rules, waived, dropped)
     suppressed = len(findings) - len(kept)
     if suppressed_out is not None and dropped:
         suppressed_out.extend(suppressed_list(dropped, rules))
-    for finding in kept:
-        for status in statuses:
-            if status.expired or not status.matches(finding):
+    for finding in kept if statuses else ():
+        for status in matching(finding):
+            if status.expired:
                 continue
             if finding.waived:
                 status.overlapped += 1
@@ -317,10 +348,12 @@ def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: Rul
                                      f"expires {w.expires.isoformat()})")
     # An expired waiver waives nothing; what it no longer waives is counted, for the
     # warning that names it (CheckRun.expired_waivers_told): its findings are open now.
-    for status in statuses:
-        if status.expired:
-            status.lapsed = sum(1 for finding in kept
-                                if not finding.waived and status.matches(finding))
+    if any(status.expired for status in statuses):
+        for finding in kept:
+            if not finding.waived:
+                for status in matching(finding):
+                    if status.expired:
+                        status.lapsed += 1
     # By case, then rule: two stable sorts, by rule and then by case, order them so (and
     # equal findings as they came), with keys compared as texts, not tuples (the findings
     # come grouped by rule: 235,008 at 1M cases, 0.74-0.89 -> 0.43-0.59 s).
