@@ -75,7 +75,10 @@ def run_demo(out: Path) -> tuple[list[str], list[str]]:
         *([f"  removed {len(removed)} report file(s) of an earlier run from {out}: "
            + ", ".join(p.name for p in removed)] if removed else []),
         *staging_told(out, stale, others),
-        *([f"warning: {run.others_in_out_told()}"] if run.others_in_out else []),
+        # (what check's console tells beside its findings, the folder's other files among
+        # them: the manifest and the report hold them too)
+        *(f"warning: {warning}" for warning in run.warnings()),
+        *(f"note: {note}" for note in run.import_notes()),
     ]
     errors = [f"error: rule {error.rule} ({error.name}) crashed: {error.error}"
               for error in run.result.errors]

@@ -376,6 +376,12 @@ def test_demo_writes_its_outputs(tmp_path: Path) -> None:
         assert (tmp_path / "demo" / name).exists(), name
     assert str(tmp_path / "demo") in result.output
     document = json.loads((tmp_path / "demo" / "findings.json").read_text())
+    # The warnings check tells on its console, the demo tells too (the sample's closes by
+    # no recorded role: unauthorized-performer judged them not), as its manifest holds them.
+    warnings = document["manifest"]["warnings"]
+    assert warnings and any("unauthorized-performer did not judge" in w for w in warnings)
+    assert [line.removeprefix("warning: ") for line in result.output.splitlines()
+            if line.startswith("warning: ")] == warnings
     found = {(f["case_id"], f["name"]) for f in document["findings"]}
     expected = set(truth.itertuples(index=False, name=None))
     assert found == expected
