@@ -477,6 +477,10 @@ class Difference:
     roles: tuple[tuple[str, ...], tuple[str, ...]] | None = None
     """Kind `lane`: per side (as-is, to-be), a model's roles allowed for the task (its lanes',
     with the policy's where given), a log's roles found outside them."""
+    role_cases: dict[str, int] | None = None
+    """Kind `lane` against a log: per role found outside the task's lanes (its key), the
+    log's cases with an event of the task recording it, most first (a case recording two such
+    roles counts for each)."""
     before: tuple[str, ...] | None = None
     """Kind `skipped`: the later steps the model requires the activity before, of which the
     cases counted did one (and never the activity); empty where the model requires it in
@@ -490,6 +494,8 @@ class Difference:
             view["required_before"] = list(self.before or ())
         if self.roles is not None:
             view["roles"] = {"as_is": list(self.roles[0]), "to_be": list(self.roles[1])}
+        if self.role_cases is not None:
+            view["role_cases"] = dict(self.role_cases)
         return view
 
 
@@ -819,6 +825,16 @@ def _named(roles: Iterable[str], *names: Mapping[str, str]) -> list[str]:
     return [next((n[key] for n in names if key in n), key) for key in sorted(roles)]
 
 
+def _roles_counted(cases: Mapping[str, int], names: Mapping[str, str]) -> str:
+    """The roles found outside a task's lanes with their cases, as a lane sentence names
+    them: "finance (18 cases), customer-service (1 case)" (in the order given, most cases
+    first); one role alone without its count, which is the sentence's."""
+    if len(cases) == 1:
+        return _named(cases, names)[0]
+    return ", ".join(f"{next(iter(_named((key,), names)))} ({counted(n, 'case', spec=',')})"
+                     for key, n in cases.items())
+
+
 def _lane_differences(as_is: Side, to_be: Side, allowed: Mapping[str, frozenset[str]],
                       notes: list[str]) -> list[Difference]:
     """Who performs a task: two models whose lanes hold a task for other roles; a log whose
@@ -856,19 +872,24 @@ def _lane_differences(as_is: Side, to_be: Side, allowed: Mapping[str, frozenset[
         if not lanes:
             continue
         ok = set(lanes) | allowed.get(task, frozenset())
-        outside: set[str] = set()
+        outside: dict[str, int] = {}
         cases: set[str] = set()
+        least: dict[str, str] = {}
         for role, ids in by_task.get(task, []):
             if role not in ok:
-                outside.add(role)
+                outside[role] = len(ids)
                 cases.update(ids)
+                least[role] = ids[0]  # (`_performers` sorts them)
         if not cases:
             continue
         count = len(cases)
+        # (The roles by their cases, most first, ties by key: 'Approve refund' by finance in
+        # 18 cases and by customer-service in 1 read as one "customer-service, finance".)
+        ranked = dict(sorted(outside.items(), key=lambda item: (-item[1], item[0])))
         whose = (f"its lane{'s' if len(lanes) > 1 else ''} in the {model.role} model"
                  + (" and the roles the policy allows" if ok != set(lanes) else ""))
         text = (f"In {_cases_phrase(log, count, qualify=qualify)}, {_q(task)} is performed "
-                f"by {', '.join(_named(outside, log.role_names))}, outside {whose} "
+                f"by {_roles_counted(ranked, log.role_names)}, outside {whose} "
                 f"({', '.join(_named(ok, model.role_names, log.role_names))}).")
         model_roles = tuple(sorted(ok))
         log_measure, model_measure = Measure(count, log.cases), Measure(allowed=False)
@@ -876,8 +897,12 @@ def _lane_differences(as_is: Side, to_be: Side, allowed: Mapping[str, frozenset[
         pair = (log_measure, model_measure)
         if log.role == "to-be":
             pair, roles = (model_measure, log_measure), (roles[1], roles[0])
-        found.append(Difference("lane", (task,), text, *pair, tuple(sorted(cases)[:MAX_EXAMPLES]),
-                                roles=roles))
+        # The examples: a case of each role first (most cases first), so that the one case
+        # of a rare role is among them, then the least other case ids.
+        examples = list(dict.fromkeys(least[role] for role in ranked))[:MAX_EXAMPLES]
+        examples += [c for c in sorted(cases) if c not in examples][:MAX_EXAMPLES - len(examples)]
+        found.append(Difference("lane", (task,), text, *pair, tuple(examples),
+                                roles=roles, role_cases=ranked))
     return found
 
 

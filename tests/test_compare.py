@@ -596,6 +596,54 @@ def test_lanes_are_compared(clean_log: Path, tmp_path: Path) -> None:
             "with the to-be model's lanes") in quiet.notes
 
 
+def test_a_lane_sentence_counts_the_cases_of_each_role(tmp_path: Path) -> None:
+    """'Approve refund' approved by finance in 18 e-commerce cases of the bundled sample and
+    by customer-service in 1 was told "performed by customer-service, finance, outside its
+    lane ... (Supervisor)": a designer could not tell the one case of an agent approving
+    from the 18 of finance (which the policy allows), compare.json had no count per role,
+    and the examples (the five least case ids) showed finance's cases only. Now each role
+    is named with its cases, most first; compare.json has them (`role_cases`); and the
+    examples begin with a case of each role."""
+    rows = ["case:concept:name,concept:name,time:timestamp,org:role"]
+    roles = {f"c{k}": "Finance" for k in range(1, 7)} | {"c7": "Customer Service"}
+    # c8 records both roles outside the lane, and the lane's own: counted for each role.
+    rows += [f"{case},A,2026-01-0{k}T10:00:00Z,{role}"
+             for k, (case, role) in enumerate(roles.items(), 1)]
+    rows += ["c8,A,2026-01-08T10:00:00Z,finance", "c8,A,2026-01-08T11:00:00Z,customer service",
+             "c8,A,2026-01-08T12:00:00Z,Supervisor", "c9,A,2026-01-09T10:00:00Z,Supervisor"]
+    log = tmp_path / "log.csv"
+    log.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    model = _model(tmp_path / "m.bpmn", '<laneSet id="ls"><lane id="l" name="Supervisor">'
+                   '<flowNodeRef>A</flowNodeRef></lane></laneSet><startEvent id="s"/>'
+                   '<task id="A" name="A"/><endEvent id="e"/>' + _flows(("s", "A"), ("A", "e")))
+    frame = pd.read_csv(log, dtype=str)
+    outside = frame[frame["org:role"].str.lower().str.replace(" ", "-") != "supervisor"]
+    by_role = outside.groupby(outside["org:role"].str.lower().str.replace(" ", "-"))[
+        "case:concept:name"].nunique().to_dict()
+    assert by_role == {"finance": 7, "customer-service": 2}  # (counted apart from compare)
+    for result, side in ((compare_files(log, model), "as_is"),
+                         (compare_files(model, log), "to_be")):
+        [lane] = [d for d in result.differences if d.kind == "lane"]
+        whose = "" if side == "as_is" else "to-be "
+        model_side = "to-be" if side == "as_is" else "as-is"
+        assert lane.sentence == (
+            f"In 89% of {whose}cases (8 of 9), 'A' is performed by Finance (7 cases), "
+            f"Customer Service (2 cases), outside its lane in the {model_side} model "
+            "(Supervisor).")
+        view = lane.as_dict()
+        assert view["role_cases"] == by_role
+        assert list(view["role_cases"]) == ["finance", "customer-service"]  # most first
+        assert view[side]["cases"] == 8
+        # A case of each role first (c7, customer service's least), then the least others.
+        assert view["examples"] == ["c1", "c7", "c2", "c3", "c4"]
+    # One role alone: named without a count (the sentence's own count is its).
+    one = tmp_path / "one.csv"
+    one.write_text("\n".join(rows[:7]) + "\n", encoding="utf-8")
+    [lane] = [d for d in compare_files(one, model).differences if d.kind == "lane"]
+    assert "(6 of 6), 'A' is performed by Finance, outside its lane" in lane.sentence
+    assert lane.as_dict()["role_cases"] == {"finance": 6}
+
+
 def test_the_count_of_edges_on_one_side_agrees_with_its_verb(tmp_path: Path) -> None:
     """compare.md said "1 directly-follows edge (with a case's start and end) occur on one
     side only"."""
