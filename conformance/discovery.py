@@ -801,20 +801,35 @@ def write_variants(variants: Variants, path: Path) -> Path:
 
 
 def variant_fields(variants: Variants, rank: int, variant: Variant) -> dict[str, Any]:
-    """A variant as variants.csv writes it (`VARIANT_COLUMNS`) and discovery.json lists it:
-    its rank (1 the most frequent), its cases and their share of all cases (in percent,
-    rounded to two decimals), its events per case, the median and 90th percentile of its
-    cases' throughput times (seconds, to the millisecond, and in words), its activities
-    joined by " -> " and its example case."""
+    """A variant as variants.csv writes it (`VARIANT_COLUMNS`) and discovery.json lists it: its
+    rank (1 the most frequent), its cases and their share of all cases (in percent, rounded to
+    two decimals, or more where two would read 100 or 0: `share_percent`), its events per case,
+    the median and 90th percentile of its cases' throughput times (seconds, to the millisecond,
+    and in words), its activities joined by " -> " and its example case."""
     from audit.words import duration
 
     median, p90 = _seconds(variant.median_seconds), _seconds(variant.p90_seconds)
     return {"rank": rank, "cases": variant.cases,
-            "share_percent": round(variants.share(variant), 2),
+            "share_percent": share_percent(variant.cases, variants.cases),
             "events_per_case": len(variant.sequence),
             "median_throughput_seconds": median, "median_throughput": duration(median),
             "p90_throughput_seconds": p90, "p90_throughput": duration(p90),
             "sequence": variant.text, "example_case": variant.example_case}
+
+
+def share_percent(part: int, whole: int) -> float:
+    """`part` of `whole` in percent, to two decimals, or to as many more as it takes not to
+    read as all (100.0) short of all, nor as none (0.0) of some: 99,999 of 100,000 cases are
+    99.999, 1 of 1,000,000 are 0.0001 (as discover's console line never says "100.0%" short
+    of all cases)."""
+    if not whole:
+        return 0.0
+    share = 100 * part / whole
+    digits = 2
+    while digits < 15 and ((part < whole and round(share, digits) >= 100)
+                           or (part > 0 and round(share, digits) <= 0)):
+        digits += 1
+    return round(share, digits)
 
 
 def _seconds(value: float) -> float | int | None:

@@ -180,3 +180,32 @@ def test_the_vectorised_variants_equal_a_count_case_by_case(labels: int,
         assert {v.sequence: v.cases for v in found.variants} == dict(expected)
         assert found.cases == len(lengths)
     assert variants_of(_ordered(shuffled)).variants == variants_of(frame).variants
+
+
+def test_a_share_never_reads_as_all_short_of_all_nor_as_none_of_some(tmp_path: Path) -> None:
+    """20,000 cases of one variant and 1 of another: variants.csv wrote the first's share as
+    100.0 (99.995...% rounded to two decimals) and the second's as 0.0, though one case is
+    not in the first and one is in the second; the console said "more than 99.9%". Now a
+    share takes the decimals it needs beyond two: 99.995, 0.005."""
+    start = pd.Timestamp("2026-01-01", tz="UTC")
+    cases = [f"c{k:05d}" for k in range(20_001)]
+    log = pd.DataFrame({
+        "case:concept:name": cases,
+        "concept:name": ["A"] * 20_000 + ["B"],
+        "time:timestamp": [start] * 20_001})
+    result = discover(log, "dfg")
+    written = write_discovery(result, log, tmp_path)
+    rows = _csv_rows(written["variants.csv"])[1:]
+    assert [(r[1], r[8]) for r in rows] == [("20000", "A"), ("1", "B")]
+    exact = [100 * 20_000 / 20_001, 100 * 1 / 20_001]  # 99.99500..., 0.00499975...
+    assert round(exact[0], 2) == 100.0 and round(exact[1], 2) == 0.0  # (two decimals)
+    assert [r[2] for r in rows] == ["99.995", "0.005"]
+    assert [abs(float(r[2]) - e) < 0.0005 for r, e in zip(rows, exact, strict=True)] == [
+        True, True]
+    summary = json.loads(written["discovery.json"].read_text(encoding="utf-8"))
+    assert [v["share_percent"] for v in summary["variants"]["top"]] == [99.995, 0.005]
+    # All cases, and none of many decimals, as before.
+    one = pd.DataFrame({"case:concept:name": ["c1"], "concept:name": ["A"],
+                        "time:timestamp": [start]})
+    assert _csv_rows(write_discovery(discover(one, "dfg"), one, tmp_path / "one")[
+        "variants.csv"])[1][2] == "100.0"
