@@ -1124,8 +1124,10 @@ def comparison_markdown(result: Comparison) -> str:
     return "\n".join(lines) + "\n"
 
 
+BOTH_GREY = "#7f7f7f"
+"""The colour of an edge on both sides."""
 _STYLE = {
-    "both": ('color="#7f7f7f"', ""),
+    "both": (f'color="{BOTH_GREY}"', ""),
     "only-as-is": ('color="#c0392b", fontcolor="#c0392b", penwidth=2.2', "only as-is"),
     "only-to-be": ('color="#2f5597", fontcolor="#2f5597", style=dashed, penwidth=2.2',
                    "only to-be"),
@@ -1150,6 +1152,26 @@ def _graded_style(cases: int, of: int) -> tuple[str, str]:
             f"{cases:,} of {of:,} case{'' if of == 1 else 's'}, {share_text(cases, of)}")
 
 
+def _counting_side(result: Comparison) -> Side | None:
+    """The log whose cases width the edges on both sides: the as-is log, else the to-be
+    log; None for two models (which count no cases)."""
+    return next((side for side in (result.as_is, result.to_be) if side.kind == "log"), None)
+
+
+def _both_style(edge: DiffEdge, counting: Side | None) -> str:
+    """The style of an edge on both sides: grey, drawn the wider the larger the share of
+    the `counting` log's cases taking it, on the pen widths of the SOP graph's scale
+    (`reports.overlay.BANDS`: 1.6 under 1% to 4.6 at 50% or more), so that the main path
+    stands out of the rare ones (before, an edge 140 of 141 cases took was as thin as one 2
+    took); between two models, one width."""
+    if counting is None:
+        return f'color="{BOTH_GREY}"'
+    from reports.overlay import band
+
+    measure = edge.as_is if counting.role == "as-is" else edge.to_be
+    return f'color="{BOTH_GREY}", penwidth={band(measure.cases or 0, measure.of or 0).width:.1f}'
+
+
 def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge]) -> list[str]:
     """DOT lines of the diff graph's legend: an arrow drawn in each style the graph uses
     (of the `drawn` edges), with what it means; where the as-is side is a log and an edge only
@@ -1157,7 +1179,7 @@ def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge]) -> list[str]:
     shares are; where it is a model, that a model's edges have no share. A style no edge
     is drawn in has no key (the five bands stood in a legend of a graph grading no edge)."""
     from reports.graphs import _label
-    from reports.overlay import BANDS
+    from reports.overlay import BANDS, band
 
     as_is = result.as_is
     used = {e.status for e in drawn}
@@ -1176,8 +1198,22 @@ def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge]) -> list[str]:
         keys = [("only as-is (model)", _STYLE["only-as-is"][0])]
     else:
         title = [f"No edge is only in the as-is {as_is.kind}"]
-    keys += [(text, _STYLE[status][0]) for status, text in
-             (("only-to-be", "only to-be"), ("both", "both sides")) if status in used]
+    if "only-to-be" in used:
+        keys.append(("only to-be", _STYLE["only-to-be"][0]))
+    counting = _counting_side(result)
+    if "both" in used and counting is not None:
+        # (a key per width the edges on both sides are drawn in, on the same scale)
+        of = counting.cases
+        title += ["Edges on both sides: grey, the wider the larger",
+                  f"the share of the {counting.role} log's {counted(of, 'case', spec=',')} "
+                  "taking the edge"]
+        widths = {band(e.as_is.cases or 0, e.as_is.of or 0) if counting.role == "as-is"
+                  else band(e.to_be.cases or 0, e.to_be.of or 0)
+                  for e in drawn if e.status == "both"}
+        keys += [(f"both sides, {b.text}", f'color="{BOTH_GREY}", penwidth={b.width:.1f}')
+                 for b in BANDS if b in widths]
+    elif "both" in used:
+        keys.append(("both sides", _STYLE["both"][0]))
     if not keys:
         return []
     lines = ["  subgraph cluster_legend {",
@@ -1193,7 +1229,9 @@ def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge]) -> list[str]:
 def diff_dot(result: Comparison) -> str:
     """DOT text of the diff graph: the union of both sides' directly-follows edges. An edge
     only in the as-is log is coloured and drawn the wider by the share of the log's cases
-    taking it (the SOP graph's scale) and says how many; a legend states the styles."""
+    taking it (the SOP graph's scale) and says how many; an edge on both sides is grey,
+    drawn the wider by the share of a log's cases taking it (`_both_style`); a legend
+    states the styles."""
     from reports.graphs import FONTS, _label
 
     def amount(m: Measure) -> str:
@@ -1220,13 +1258,18 @@ def diff_dot(result: Comparison) -> str:
             # (the channel kept on a line of its own: a title line is cut at 60)
             lines_of_title.insert(at + 1 if at == 0 else len(lines_of_title),
                                   f"({_channel_words(side)[2:]})")
-    if graded and any(e.status == "only-as-is" for e in edges):
-        lines_of_title += ["only as-is: graded by its share of the as-is cases (legend)",
-                           "blue dashed: only to-be · grey: both"]
-    elif graded:  # (no edge only in the as-is log: nothing graded)
-        lines_of_title.append("blue dashed: only to-be · grey: both")
-    else:
-        lines_of_title.append("red: only as-is · blue dashed: only to-be · grey: both")
+    # The styles the drawn edges use, as the legend keys them (before, "red: only as-is"
+    # stood over two models of which neither had an edge the other lacked).
+    used = {e.status for e in edges}
+    counting = _counting_side(result)
+    if graded and "only-as-is" in used:
+        lines_of_title.append("only as-is: graded by its share of the as-is cases (legend)")
+    styles = (["red: only as-is"] if "only-as-is" in used and not graded else []) + (
+        ["blue dashed: only to-be"] if "only-to-be" in used else []) + (
+        ["grey: both" + (", wider = more cases" if counting is not None else "")]
+        if "both" in used else [])
+    if styles:
+        lines_of_title.append(" · ".join(styles))
     if len(edges) < len(result.edges):
         lines_of_title.append(f"{len(edges):,} of {len(result.edges):,} edges drawn, those on "
                               "one side only first (compare.json lists all)")
@@ -1253,6 +1296,8 @@ def diff_dot(result: Comparison) -> str:
         text = f"{amount(edge.as_is)} / {amount(edge.to_be)}"
         if edge.status == "only-as-is" and graded:
             style, text = _graded_style(edge.as_is.cases or 0, edge.as_is.of or 0)
+        elif edge.status == "both":
+            style = _both_style(edge, counting)
         label = _label(word, text) if word else _label(text)
         lines.append(f"  {ids[edge.source]} -> {ids[edge.target]} [label={label}, {style}];")
     lines += _diff_legend(result, edges)

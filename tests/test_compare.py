@@ -844,8 +844,9 @@ def test_edges_only_in_an_as_is_log_are_graded_by_their_share(tmp_path: Path) ->
     assert edges["a2->a1"] == (common.line, common.width,
                                ["only as-is", "99 of 300 cases, 33.0%"])
     assert rare.line != common.line and rare.width < common.width
-    # Edges on both sides keep their grey and "as-is / to-be" counts.
-    assert edges["a0->a1"] == ("#7f7f7f", None, ["200 / allowed"])
+    # Edges on both sides keep their grey and "as-is / to-be" counts, drawn as wide as
+    # their share's band (200 of 300: 50% or more).
+    assert edges["a0->a1"] == ("#7f7f7f", BANDS[4].width, ["200 / allowed"])
     legend = _legend_text(svg)
     assert "grade the share of its 300 cases taking the edge" in legend
     for drawn in BANDS:
@@ -1162,7 +1163,10 @@ def test_the_diff_legend_draws_only_the_styles_the_graph_uses(tmp_path: Path) ->
     keys = {title for title in _drawn_edges(svg) if title.startswith("lg")}
     legend = _legend_text(svg)
     assert len(keys) == 2 and "only to-be" in legend and "both sides" in legend, legend
-    assert not any(b.text in legend for b in BANDS) and "grade the share" not in legend
+    # (no graded colour; the one grey width of its edges on both sides, 3 of 3 cases)
+    assert "both sides, 50% or more" in legend
+    assert not any(b.text in legend.replace("both sides, 50% or more", "") for b in BANDS)
+    assert "grade the share" not in legend
     assert "No edge is only in the as-is log" in legend
     assert "graded by its share" not in svg.read_text(encoding="utf-8")
     # The same log against itself: every edge on both sides, one key.
@@ -1170,6 +1174,58 @@ def test_the_diff_legend_draws_only_the_styles_the_graph_uses(tmp_path: Path) ->
                                              frozenset("ab"))), tmp_path / "two")["diff.svg"]
     assert len([t for t in _drawn_edges(svg) if t.startswith("lg")]) == 1
     assert "only to-be" not in _legend_text(svg)
+
+
+def test_edges_on_both_sides_are_drawn_the_wider_the_more_cases_take_them(
+        tmp_path: Path) -> None:
+    """Every edge on both sides was drawn grey at one width: in the bundled sample's
+    e-commerce cases against their SOP, 'Receive refund request' -> 'Collect evidence'
+    (140 of 141 cases) was as thin as 'Approve refund (second level)' -> 'Payout failed'
+    (2), and a log against last quarter's log (every edge on both sides) was a grey tangle
+    with no main path. Now an edge on both sides is drawn as wide as the band of the share
+    of the log's cases taking it (the as-is log's, else the to-be log's; two models: one
+    width), the legend keys the widths drawn, and the title names only the styles drawn
+    (it named "red: only as-is" over two models of which neither had an edge the other
+    lacked)."""
+    from reports.overlay import BANDS
+
+    # 100 cases: a -> b -> c in 60, a -> c in 39 and a -> b -> b -> c in 1.
+    traces = {("a", "b", "c"): 60, ("a", "c"): 39, ("a", "b", "b", "c"): 1}
+    log = Side("as-is", "log", "log", traces, {}, frozenset("abc"))
+    model = side_from_traces([("a", "b", "c"), ("a", "c"), ("a", "b", "b", "c")], "to-be",
+                             "sop")
+    out = write_comparison(compare(log, model), tmp_path / "log")
+    edges = _drawn_edges(out["diff.svg"])
+    # a, b, c are a0, a1, a2: a -> b 61 cases, a -> c 39, b -> b 1, start -> a 100.
+    assert edges["a0->a1"] == ("#7f7f7f", BANDS[4].width, ["61 / allowed"])
+    assert edges["a0->a2"] == ("#7f7f7f", BANDS[3].width, ["39 / allowed"])
+    assert edges["a1->a1"][:2] == ("#7f7f7f", BANDS[1].width)  # (1 of 100: 1% to under 5%)
+    assert edges["start->a0"][:2] == ("#7f7f7f", BANDS[4].width)
+    assert BANDS[1].width < BANDS[3].width < BANDS[4].width
+    legend = _legend_text(out["diff.svg"])
+    assert "the share of the as-is log's 100 cases taking the edge" in legend, legend
+    keys = sorted(v[1] for k, v in edges.items() if k.startswith("lg"))
+    assert keys == [BANDS[1].width, BANDS[3].width, BANDS[4].width]  # (the widths drawn)
+    assert "both sides, 1% to under 5%" in legend and "under 1%," not in legend
+    title = out["diff.svg"].read_text(encoding="utf-8")
+    assert "grey: both, wider = more cases" in title
+    assert "blue dashed" not in title and "red: only as-is" not in title
+    # The model as-is, the log to-be: the to-be log's cases width them.
+    swapped = _drawn_edges(write_comparison(
+        compare(side_from_traces([("a", "b", "c"), ("a", "c"), ("a", "b", "b", "c")],
+                                 "as-is", "sop"),
+                Side("to-be", "log", "log", traces, {}, frozenset("abc"))),
+        tmp_path / "swapped")["diff.svg"])
+    assert swapped["a0->a2"] == ("#7f7f7f", BANDS[3].width, ["allowed / 39"])
+    # Two models: one width, and the title names only the styles drawn.
+    one = side_from_traces([("a", "b", "c")], "as-is", "one")
+    more = side_from_traces([("a", "b", "c"), ("a", "c")], "to-be", "more")
+    out = write_comparison(compare(one, more), tmp_path / "models")
+    drawn = _drawn_edges(out["diff.svg"])
+    assert drawn["a0->a1"] == ("#7f7f7f", None, ["allowed / allowed"])
+    text = out["diff.svg"].read_text(encoding="utf-8")
+    assert "blue dashed: only to-be · grey: both<" in text
+    assert "red: only as-is" not in text
 
 
 def test_compare_json_gives_the_start_and_end_of_an_edge_as_null_and_a_flag(
