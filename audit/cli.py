@@ -1611,12 +1611,17 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
               "cases, with its cases and throughput times) and SHA256SUMS (the sha256 of "
               "each), moved in together.")
 @click.option("--channel", type=click.Choice(CHANNELS), default=None,
-              help=CHANNEL_HELP.format(s="", verb="mined", policy="the bundled policy (as "
-                                       "check reads it without --policy)"))
+              help=CHANNEL_HELP.format(s="", verb="mined", policy="--policy (where given, "
+                                       "else the bundled policy, as check reads it)"))
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Policy file whose activities tell which labels are ticket events, to "
+                   "decide each case's channel as check does with it (--channel, and the "
+                   "cases by channel counted); default: the bundled policy.")
 @click.pass_obj
 @reports_input_errors
 def discover(settings: Settings, log_path: Path, miner: str, noise: float | None,
-             max_activities: int, out: Path, channel: str | None) -> None:
+             max_activities: int, out: Path, channel: str | None,
+             policy_path: Path | None) -> None:
     """Discover the as-is process model of an event log (csv, xes, parquet, ocel).
 
     Writes the model as BPMN 2.0 with a layout (opens in bpmn.io), drawn with event counts
@@ -1624,7 +1629,8 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
     durations, plus discovery.json (soundness and fitness of the model). The model is
     mined from the 60 most frequent activities at most (--max-activities); a note says
     what was left out. --channel NAME mines the cases of one channel only (ecommerce,
-    subscription, offline), as check decides a case's channel.
+    subscription, offline), as check decides a case's channel (with --policy P.yaml, as
+    check decides it with that policy).
 
     \b
     Example:
@@ -1636,6 +1642,13 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
 
     if not log_path.exists():
         raise InputError("no such file", file=log_path)
+    policy = None
+    if policy_path is not None:  # (checked before the log is read, as compare and check do)
+        from audit.policy import load_policy
+
+        if not policy_path.exists():
+            raise InputError("no such file", file=policy_path, field="--policy")
+        policy = load_policy(policy_path)
     if miner != "dfg":  # (before: a traceback, after the import, where pm4py is missing)
         from importlib.util import find_spec
 
@@ -1665,8 +1678,11 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
         from audit import canonical as C
         from conformance.channels import select_channel
 
-        # (its cases of --channel only, each case's channel as check decides it)
-        log, channels = select_channel(log, channel, file=log_path)
+        # (its cases of --channel only, each case's channel as check decides it: with the
+        # policy given, as check reads that policy; before, discover had no --policy, and a
+        # log whose ticket labels the bundled policy does not know was split otherwise than
+        # check and compare --policy split it)
+        log, channels = select_channel(log, channel, policy, file=log_path)
 
         others = C.not_completions(log)
         if sum(others.values()) == len(log):  # (a model of no event: pm4py's crash before)
@@ -1685,8 +1701,10 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
         dropped = checksums_of_others(out, DISCOVER_FILES)
         # (through a staging folder, moved in all or none: `write_staged`)
         written, removed = write_staged(
-            out, lambda staging: list(write_discovery(result, log, staging, source=source,
-                                                      imported=imported).values()),
+            out, lambda staging: list(write_discovery(
+                result, log, staging, source=source, imported=imported,
+                policy=None if policy_path is None else {
+                    "file": policy_path.name, "sha256": sha256_of(policy_path)}).values()),
             earlier=lambda folder: reports_in(folder, DISCOVER_FILES))
         progress.done()
     settings.say(f"discovered with the {result.miner} miner (noise {result.noise:g}) from "

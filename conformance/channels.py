@@ -2,10 +2,10 @@
 
 A case's channel is decided as `check` decides it (`audit.rules.facts.channels_of_cases`:
 its ticket's, else the first its events state by time), on the log's completions and with a
-policy telling which labels are ticket events (`compare --policy`, else the bundled default
-policy, as `check` reads it without `--policy`). Cases stating no channel are left out under
-`--channel` and counted; nothing is filtered without the option, but a log of several
-channels is noted (`Channels.note`).
+policy telling which labels are ticket events (`compare --policy`, `discover --policy`, else
+the bundled default policy, as `check` reads it without `--policy`). Cases stating no
+channel are left out under `--channel` and counted; nothing is filtered without the option,
+but a log of several channels is noted (`Channels.note`).
 """
 
 from __future__ import annotations

@@ -639,11 +639,14 @@ check's."""
 def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
                     fitness: bool = True,
                     source: dict[str, Any] | None = None,
-                    imported: ImportResult | None = None) -> dict[str, Path]:
+                    imported: ImportResult | None = None,
+                    policy: dict[str, Any] | None = None) -> dict[str, Path]:
     """Write the model (model.bpmn, model.svg), the DFG (discovery-dfg.svg, .png: not
     dfg.*, which are a check's, `DFG_NAME`), the variant list (variants.csv,
     `write_variants`) and discovery.json into `out`; the BPMN is read back through our
     reader to check it.
+    `policy`: the `--policy` that decided the cases' channels (`{"file", "sha256"}`; None:
+    the bundled one), named in discovery.json as compare.json names it.
     `source`: the log mined (`{"file": its name, "sha256"}`), which discovery.json names
     beside the tool and version that mined it. `imported`: the import that read the log:
     its quarantine is written as discovery-quarantine.csv (`QUARANTINE_NAME`), its counts
@@ -768,7 +771,7 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
     from audit import __version__
 
     summary = {"tool": "refund-audit", "version": __version__, "log": source,
-               "import": intake, **discovery_summary(discovery)}
+               "policy": policy, "import": intake, **discovery_summary(discovery)}
     summary_path.write_text(json.dumps(summary, indent=2,
                                        ensure_ascii=False) + "\n", encoding="utf-8")
     written["discovery.json"] = summary_path

@@ -282,3 +282,54 @@ def test_compare_decides_a_cases_channel_by_the_policy_given(tmp_path: Path) -> 
                            "--channel", "ecommerce", "--out", str(tmp_path / "out"))
     assert code in (0, 1), output
     assert "note: as-is log: --channel ecommerce: 2 of 2 cases" in output
+
+
+def test_discover_decides_a_cases_channel_by_the_policy_given(tmp_path: Path) -> None:
+    """discover had no --policy: its --channel decided each case's channel with the bundled
+    policy, so a case whose purchase states offline and whose ticket, labelled 'Antrag
+    erhalten', states ecommerce was mined as offline, where check and compare with the
+    company's policy (mapping the label to the request) judge it e-commerce: the same log
+    and option gave discover 1 e-commerce case and compare 2. Now `discover --policy`
+    decides as they do, and discovery.json names the policy."""
+    log = tmp_path / "log.csv"
+    log.write_text(HEADER + _rows("G1", 1, ("Capture payment", "Antrag erhalten"),
+                                  ["offline", "ecommerce"])
+                   + _rows("E1", 2, SOP_RUN, ["ecommerce"] * 6), encoding="utf-8")
+    policy = tmp_path / "policy.yaml"
+    text = (ROOT / "models" / "policy.default.yaml").read_text(encoding="utf-8")
+    policy.write_text(text.replace("  Receive refund request: {control: request}",
+                                   "  Receive refund request: {control: request}\n"
+                                   "  Antrag erhalten: {control: request}"), encoding="utf-8")
+    import hashlib
+
+    from audit.ingest import import_sources
+    from audit.policy import load_policy
+    from audit.rules.facts import channels_of_cases
+
+    # check's own decision with that policy, on the log as imported.
+    decided = channels_of_cases(import_sources([(log, None)]).log, load_policy(policy))
+    assert decided.to_dict() == {"E1": "ecommerce", "G1": "ecommerce"}
+    code, output = _invoke("discover", str(log), "--miner", "dfg", "--channel", "ecommerce",
+                           "--policy", str(policy), "--out", str(tmp_path / "with"))
+    assert code == 0, output
+    assert "note: --channel ecommerce: 2 of 2 cases" in output
+    summary = json.loads((tmp_path / "with" / "discovery.json").read_text(encoding="utf-8"))
+    assert summary["channels"]["by_channel"] == {"ecommerce": 2}
+    assert summary["cases"] == 2
+    assert summary["policy"] == {"file": "policy.yaml",
+                                 "sha256": hashlib.sha256(policy.read_bytes()).hexdigest()}
+    variants = (tmp_path / "with" / "variants.csv").read_text(encoding="utf-8")
+    assert "Capture payment -> Antrag erhalten" in variants  # (G1, mined as e-commerce)
+    # Without it, the bundled policy: G1's first event by time (offline) decides.
+    code, output = _invoke("discover", str(log), "--miner", "dfg", "--channel", "ecommerce",
+                           "--out", str(tmp_path / "bundled"))
+    assert code == 0, output
+    assert "note: --channel ecommerce: 1 of 2 cases" in output
+    summary = json.loads((tmp_path / "bundled" / "discovery.json").read_text(encoding="utf-8"))
+    assert summary["channels"]["by_channel"] == {"ecommerce": 1, "offline": 1}
+    assert summary["policy"] is None
+    # A policy that is not there: an input error naming it, before the log is read.
+    code, output = _invoke("discover", str(log), "--policy", str(tmp_path / "none.yaml"),
+                           "--out", str(tmp_path / "none"))
+    assert code == 2 and "none.yaml: field '--policy': no such file" in output, output
+    assert not (tmp_path / "none").exists()
