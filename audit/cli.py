@@ -24,6 +24,7 @@ from audit import __version__
 from audit.errors import ExitCode, InputError, Terminated
 from audit.safety import shown_on_a_terminal
 from audit.words import counted
+from conformance.significance import MIN_SHIFT_POINTS
 
 if TYPE_CHECKING:  # (conformance, pandas and numpy are not loaded at start-up)
     from conformance.discovery import Variants
@@ -1763,10 +1764,17 @@ def variants_line(variants: Variants) -> str:
               help=CHANNEL_HELP.format(s="s (a model side is unaffected)", verb="compared",
                                        policy="--policy (where given, else the bundled "
                                        "policy, as check reads it)"))
+@click.option("--min-shift", "min_shift", type=click.FloatRange(0, 100),
+              default=MIN_SHIFT_POINTS, show_default=True, metavar="POINTS",
+              help="Two logs: the least move of a share of cases, in percentage points, told "
+                   "as a shift; a shift is told only where it is also significant (a "
+                   "two-sided test, Benjamini-Hochberg adjusted over every share tested, at "
+                   "a false discovery rate of 5%).")
 @click.pass_obj
 @reports_input_errors
 def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
-            policy_path: Path | None, mapping: Path | None, channel: str | None) -> None:
+            policy_path: Path | None, mapping: Path | None, channel: str | None,
+            min_shift: float) -> None:
     """Compare as-is and to-be, each a BPMN model (.bpmn) or an event log.
 
     A model is FILE.bpmn or FILE.bpmn#PROCESS; a bundled model's name (ecommerce.bpmn,
@@ -1810,7 +1818,7 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
         progress.stage(f"reading the to-be side {to_be}")
         after = load_side(to_be, "to-be", tasks, columns, channel=channel, policy=policy)
         progress.stage("comparing")
-        result = compare_sides(before, after, allowed, channel=channel)
+        result = compare_sides(before, after, allowed, channel=channel, min_shift=min_shift)
         progress.stage(f"writing {out}")
         stale, others = clear_stale_staging(out)
         dropped = checksums_of_others(out, COMPARE_FILES)

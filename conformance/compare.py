@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from audit.errors import InputError
 from audit.words import counted, cut_middle
+from conformance.significance import MIN_SHIFT_POINTS, SHIFT_ALPHA
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,10 +55,6 @@ text of the diff graph and compare.md. compare.json does not write them (`edge_j
 edge's end there is null, flagged `from_start` or `to_end`."""
 MAX_EXAMPLES = 5
 """Case ids kept per difference as examples (the counts cover every case)."""
-SHIFT_POINTS = 10.0
-"""Log vs log: a relation whose share of cases moves by at least this many percentage points
-is reported even when both logs have it."""
-
 MAX_DIFF_EDGES = 150
 """Edges the diff graph draws at most (those on one side only first)."""
 
@@ -485,6 +482,10 @@ class Difference:
     """Kind `skipped`: the later steps the model requires the activity before, of which the
     cases counted did one (and never the activity); empty where the model requires it in
     every run (the cases counted are those that never did it)."""
+    role: str | None = None
+    """Kind `role-shift`: the role (its key) whose share of the activity's cases moved."""
+    significance: Significance | None = None
+    """Kinds `shift` and `role-shift` (log against log): the test that told the shift."""
 
     def as_dict(self) -> dict[str, Any]:
         view = {"kind": self.kind, "activities": list(self.activities),
@@ -496,7 +497,33 @@ class Difference:
             view["roles"] = {"as_is": list(self.roles[0]), "to_be": list(self.roles[1])}
         if self.role_cases is not None:
             view["role_cases"] = dict(self.role_cases)
+        if self.role is not None:
+            view["role"] = self.role
+        if self.significance is not None:
+            view["significance"] = self.significance.as_dict()
         return view
+
+
+@dataclass(frozen=True)
+class Significance:
+    """The two-sided test of a shift between two logs (`conformance.significance`), its
+    p-value and the p-value adjusted over all the shares tested (Benjamini-Hochberg), and
+    the move in percentage points (as-is minus to-be)."""
+
+    test: str
+    p_value: float
+    adjusted_p_value: float
+    points: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"test": self.test, "p_value": _rounded(self.p_value),
+                "adjusted_p_value": _rounded(self.adjusted_p_value),
+                "points": round(self.points, 4)}
+
+
+def _rounded(p: float) -> float:
+    """A p-value to 4 significant digits (0.0001234, 1.234e-30)."""
+    return float(f"{p:.4g}")
 
 
 @dataclass(frozen=True)
@@ -523,6 +550,9 @@ class Comparison:
     them."""
     channel: str | None = None
     """The `--channel` the log sides were read with (None: every case)."""
+    shift_rule: dict[str, Any] | None = None
+    """Log against log: the rule a shift is told by (compare.json's `shift_rule`): the least
+    move in points, the false discovery rate, the correction, how many shares were tested."""
 
 
 def compared_relations(as_is: Side, to_be: Side) -> tuple[str, ...]:
@@ -532,6 +562,8 @@ def compared_relations(as_is: Side, to_be: Side) -> tuple[str, ...]:
     model has lanes and the other side is a model with lanes or a log recording roles."""
     found = ["activities", "the order of two activities", "repetition"]
     kinds = {as_is.kind, to_be.kind}
+    if kinds == {"log"} and as_is.performers is not None and to_be.performers is not None:
+        found.append("who performs each activity")
     if kinds == {"log", "model"}:
         found += ["required activities", "activities required before a later step",
                   "steps required after an earlier one"]
@@ -588,11 +620,18 @@ def _q(activity: str) -> str:
 
 def compare(as_is: Side, to_be: Side,
             allowed: Mapping[str, frozenset[str]] | None = None, *,
-            channel: str | None = None) -> Comparison:
+            channel: str | None = None, min_shift: float = MIN_SHIFT_POINTS) -> Comparison:
     """The behavioural differences between two sides (roles 'as-is' and 'to-be'), and who
     performs each task against a model's lanes (`allowed`: per task, the role keys a policy
     allows besides the lanes, `policy_roles`). `channel`: the `--channel` the log sides
-    were read with (`load_side`), which compare.json records."""
+    were read with (`load_side`), which compare.json records. `min_shift`: two logs, the
+    least move in percentage points told as a shift (`_log_against_log`).
+
+    The differences are grouped by kind (in the order found) and, within a kind, the largest
+    first (`_largest_first`)."""
+    if not 0 <= min_shift <= 100:
+        raise ValueError(f"min_shift is {min_shift}: percentage points from 0 to 100")
+    shift_rule: dict[str, Any] | None = None
     notes = [*as_is.notes, *_channel_notes(as_is, to_be), *to_be.notes,
              *_channel_notes(to_be, as_is)]
     if channel is not None and as_is.kind == "model" and to_be.kind == "model":
@@ -635,7 +674,14 @@ def compare(as_is: Side, to_be: Side,
         log, model = (left, right) if left.kind == "log" else (right, left)
         differences += _log_against_model(log, model)
     elif left.kind == "log":
-        differences += _log_against_log(left, right)
+        told, shift_rule = _log_against_log(left, right, min_shift)
+        differences += told
+        unrecorded = [s.role for s in (left, right) if s.performers is None]
+        if unrecorded:
+            several = len(unrecorded) > 1
+            notes.append(f"the {' and the '.join(unrecorded)} log{'s' if several else ''} "
+                         f"record{'' if several else 's'} no role (org:role): who performs "
+                         "each activity is not compared")
     else:
         differences += _model_against_model(left, right)
     lanes = _lane_differences(as_is, to_be, allowed or {}, notes)
@@ -645,6 +691,7 @@ def compare(as_is: Side, to_be: Side,
                      "performers); compare with --policy P.yaml to judge roles as check "
                      "does")
     differences += lanes
+    differences = _largest_first(differences)
     warnings = [*as_is.warnings, *to_be.warnings, *_shared_warning(as_is, to_be),
                 *_spelling_warnings(as_is, to_be)]
     # Each note and warning cut to its start and end where it quotes a value of megabytes
@@ -653,7 +700,24 @@ def compare(as_is: Side, to_be: Side,
     return Comparison(as_is, to_be, frozenset(compared), differences,
                       _diff_edges(left, right), [cut_middle(note) for note in notes],
                       [cut_middle(warning) for warning in warnings],
-                      compared_relations(as_is, to_be), channel)
+                      compared_relations(as_is, to_be), channel, shift_rule)
+
+
+def _largest_first(differences: Sequence[Difference]) -> list[Difference]:
+    """The differences grouped by kind, the kinds in the order first found, and within a
+    kind the largest first: a shift by its move in percentage points, else by the cases it
+    affects (the larger of the two sides' counts: a model counts none); ties keep the order
+    found (by activity name)."""
+    rank: dict[str, int] = {}
+    for difference in differences:
+        rank.setdefault(difference.kind, len(rank))
+
+    def size(d: Difference) -> float:
+        if d.significance is not None:  # (rounded: 26.1229674 up and down are a tie)
+            return round(abs(d.significance.points), 9)
+        return max(d.as_is.cases or 0, d.to_be.cases or 0)
+
+    return sorted(differences, key=lambda d: (rank[d.kind], -size(d)))
 
 
 def _channel_notes(side: Side, other: Side) -> list[str]:
@@ -906,31 +970,57 @@ def _lane_differences(as_is: Side, to_be: Side, allowed: Mapping[str, frozenset[
     return found
 
 
-def _log_against_log(as_is: Side, to_be: Side) -> list[Difference]:
+@dataclass
+class _Share:
+    """A share of cases to test between two logs: a relation's (of all cases) or a role's
+    (of the cases doing an activity with a role recorded)."""
+
+    kind: str
+    activities: tuple[str, ...]
+    count_a: int
+    of_a: int
+    count_b: int
+    of_b: int
+    examples: tuple[str, ...]
+    phrase: str = ""
+    """A relation's: "'A' happens before 'B'"."""
+    role: str | None = None
+
+    @property
+    def points(self) -> float:
+        return 100.0 * self.count_a / self.of_a - 100.0 * self.count_b / self.of_b
+
+
+def _log_against_log(as_is: Side, to_be: Side, min_shift: float
+                     ) -> tuple[list[Difference], dict[str, Any]]:
+    """A relation in one log only is told as such; one in both logs whose share of cases
+    moved, and a role whose share of an activity's cases moved (where both logs record
+    roles), is told as a shift where the move is at least `min_shift` percentage points and
+    significant: a two-sided test of the two shares (`conformance.significance.shift_test`)
+    whose p-value, adjusted by Benjamini-Hochberg over every share tested, is at most
+    SHIFT_ALPHA. Also the rule, as compare.json's `shift_rule` states it."""
+    from conformance.significance import benjamini_hochberg, shift_test
+
     found: list[Difference] = []
     rel_a, rel_b = relations(as_is), relations(to_be)
+    tested: list[_Share] = []
 
     def judge(kind: str, activities: tuple[str, ...], phrase: str,
               traces_a: list[Trace], traces_b: list[Trace]) -> None:
         count_a, count_b = _count(as_is, traces_a), _count(to_be, traces_b)
-        share_a = 100.0 * count_a / as_is.cases
-        share_b = 100.0 * count_b / to_be.cases
+        examples = _examples(as_is, traces_a) + _examples(to_be, traces_b)
         if count_a and not count_b:
             text = (f"In {_cases_phrase(as_is, count_a, qualify=True)}, {phrase}; this never "
                     "happens in the to-be log.")
         elif count_b and not count_a:
             text = (f"In {_cases_phrase(to_be, count_b, qualify=True)}, {phrase}; this never "
                     "happens in the as-is log.")
-        elif abs(share_a - share_b) >= SHIFT_POINTS:
-            kind = "shift"
-            text = (f"{phrase[0].upper()}{phrase[1:]} in "
-                    f"{_cases_phrase(as_is, count_a, qualify=True)} against "
-                    f"{_cases_phrase(to_be, count_b, qualify=True)}.")
         else:
+            tested.append(_Share(kind, activities, count_a, as_is.cases, count_b,
+                                 to_be.cases, examples, phrase))
             return
         found.append(Difference(kind, activities, text, Measure(count_a, as_is.cases),
-                                Measure(count_b, to_be.cases),
-                                _examples(as_is, traces_a) + _examples(to_be, traces_b)))
+                                Measure(count_b, to_be.cases), examples))
 
     for activity in sorted(as_is.labels & to_be.labels):
         judge("presence", (activity,), f"{_q(activity)} happens",
@@ -945,7 +1035,72 @@ def _log_against_log(as_is: Side, to_be: Side) -> list[Difference]:
     for activity in sorted((set(rel_a.repeated) | set(rel_b.repeated)) & shared):
         judge("repetition", (activity,), f"{_q(activity)} happens more than once",
               rel_a.repeated.get(activity, []), rel_b.repeated.get(activity, []))
-    return found
+    tested += _role_shares(as_is, to_be, shared)
+    tests = [shift_test(t.count_a, t.of_a, t.count_b, t.of_b) for t in tested]
+    adjusted = benjamini_hochberg([t.p_value for t in tests])
+    for share, test, q in zip(tested, tests, adjusted, strict=True):
+        if abs(share.points) < min_shift or q > SHIFT_ALPHA:
+            continue
+        more = "as-is" if share.points > 0 else "to-be"
+        gap = f"{abs(share.points):.1f} percentage points more in the {more} log"
+        significance = Significance(test.test, test.p_value, q, share.points)
+        a_phrase = _cases_phrase(as_is, share.count_a, qualify=True)
+        b_phrase = _cases_phrase(to_be, share.count_b, qualify=True)
+        if share.role is None:
+            text = (f"{share.phrase[0].upper()}{share.phrase[1:]} in {a_phrase} against "
+                    f"{b_phrase}: {gap}.")
+            found.append(Difference("shift", share.activities, text,
+                                    Measure(share.count_a, share.of_a),
+                                    Measure(share.count_b, share.of_b), share.examples,
+                                    significance=significance))
+            continue
+        task = share.activities[0]
+        name = _named((share.role,), as_is.role_names, to_be.role_names)[0]
+
+        def doing(count: int, of: int, role: str) -> str:
+            return f"{percent(count, of)} of the {role} cases doing it ({count:,} of {of:,})"
+
+        text = (f"{_q(task)} is performed by {name} in "
+                f"{doing(share.count_a, share.of_a, 'as-is')} against "
+                f"{doing(share.count_b, share.of_b, 'to-be')}: {gap}.")
+        found.append(Difference("role-shift", share.activities, text,
+                                Measure(share.count_a, share.of_a),
+                                Measure(share.count_b, share.of_b), share.examples,
+                                role=share.role, significance=significance))
+    rule = {"min_points": min_shift, "false_discovery_rate": SHIFT_ALPHA,
+            "correction": "benjamini-hochberg", "tested": len(tested),
+            "roles": as_is.performers is not None and to_be.performers is not None}
+    return found, rule
+
+
+def _role_shares(as_is: Side, to_be: Side, shared: frozenset[str] | set[str]
+                 ) -> list[_Share]:
+    """Per activity of both logs and role recorded for it in either (`Side.performers`),
+    the role's share of the cases doing the activity with a role recorded, on each side;
+    none where a log records no role."""
+    if as_is.performers is None or to_be.performers is None:
+        return []
+
+    def by_activity(side: Side) -> dict[str, dict[str, list[str]]]:
+        out: dict[str, dict[str, list[str]]] = {}
+        for (activity, role), ids in (side.performers or {}).items():
+            out.setdefault(activity, {})[role] = ids
+        return out
+
+    roles_a, roles_b = by_activity(as_is), by_activity(to_be)
+    shares: list[_Share] = []
+    for activity in sorted(shared):
+        a, b = roles_a.get(activity, {}), roles_b.get(activity, {})
+        of_a = len({c for ids in a.values() for c in ids})
+        of_b = len({c for ids in b.values() for c in ids})
+        if not of_a or not of_b:
+            continue
+        for role in sorted(set(a) | set(b)):
+            ids_a, ids_b = a.get(role, []), b.get(role, [])
+            shares.append(_Share("role-shift", (activity,), len(ids_a), of_a, len(ids_b),
+                                 of_b, tuple(ids_a[:MAX_EXAMPLES]) + tuple(
+                                     ids_b[:MAX_EXAMPLES]), role=role))
+    return shares
 
 
 def _model_against_model(as_is: Side, to_be: Side) -> list[Difference]:
@@ -1042,6 +1197,8 @@ def comparison_json(result: Comparison, files: dict[str, Path | None] | None = N
         "to_be": side(result.to_be),
         "compared_activities": sorted(result.compared),
         "compared_relations": list(result.relations_compared),
+        # (two logs: the rule a shift is told by; null where a side is a model)
+        "shift_rule": result.shift_rule,
         "differences": [d.as_dict() for d in result.differences],
         "edges": [edge_json(e) for e in result.edges],
         "notes": result.notes,
@@ -1226,6 +1383,19 @@ def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge]) -> list[str]:
     return lines
 
 
+def _edge_label_key(as_is: Side, to_be: Side) -> str:
+    """The title line saying what an edge's label "95 / 38" counts: "edge labels: as-is /
+    to-be cases (of 2,000 / 1,500)"; a model's side "allowed" or "-"."""
+    if as_is.kind == to_be.kind == "log":
+        return f"edge labels: as-is / to-be cases (of {as_is.cases:,} / {to_be.cases:,})"
+    if as_is.kind == to_be.kind:
+        return "edge labels: as-is / to-be model (allowed or -)"
+    return " / ".join([f"edge labels: {as_is.role} cases (of {as_is.cases:,})"
+                       if as_is.kind == "log" else "edge labels: as-is model",
+                       f"{to_be.role} cases (of {to_be.cases:,})" if to_be.kind == "log"
+                       else "to-be model"])
+
+
 def diff_dot(result: Comparison) -> str:
     """DOT text of the diff graph: the union of both sides' directly-follows edges. An edge
     only in the as-is log is coloured and drawn the wider by the share of the log's cases
@@ -1251,13 +1421,17 @@ def diff_dot(result: Comparison) -> str:
     ids = {a: f"a{k}" for k, a in enumerate(activities)}
     ids[START], ids[END] = "start", "end"
     graded = result.as_is.kind == "log"
-    lines_of_title = [f"As-is: {result.as_is.kind} {result.as_is.name}",
-                      f"To-be: {result.to_be.kind} {result.to_be.name}"]
-    for at, side in enumerate((result.as_is, result.to_be)):
+    lines_of_title = []
+    for side in (result.as_is, result.to_be):
+        lines_of_title.append(f"{side.role.capitalize()}: {side.kind} {side.name}")
         if side.channels is not None and side.channels.channel is not None:
             # (the channel kept on a line of its own: a title line is cut at 60)
-            lines_of_title.insert(at + 1 if at == 0 else len(lines_of_title),
-                                  f"({_channel_words(side)[2:]})")
+            lines_of_title.append(f"({_channel_words(side)[2:]})")
+        elif side.kind == "log":  # (the total the edges' counts are of)
+            lines_of_title.append(f"({counted(side.cases, 'case', spec=',')})")
+    if any(e.status != "only-as-is" or not graded for e in edges):
+        # (what "95 / 38" on an edge counts: before, the title gave no totals to read it by)
+        lines_of_title.append(_edge_label_key(result.as_is, result.to_be))
     # The styles the drawn edges use, as the legend keys them (before, "red: only as-is"
     # stood over two models of which neither had an edge the other lacked).
     used = {e.status for e in edges}
@@ -1324,14 +1498,17 @@ def write_comparison(result: Comparison, out: Path,
 
 
 def compare_files(as_is: Path, to_be: Path, policy: Policy | None = None,
-                  channel: str | None = None) -> Comparison:
+                  channel: str | None = None, min_shift: float = MIN_SHIFT_POINTS
+                  ) -> Comparison:
     """Compare two files, each a BPMN model or an event log; with a `policy`, a log's labels
     are named by their SOP tasks (`sop_tasks`) and its roles judged as check judges them
-    (`policy_roles`); with a `channel`, a log keeps that channel's cases only (`load_side`)."""
+    (`policy_roles`); with a `channel`, a log keeps that channel's cases only (`load_side`);
+    `min_shift`: two logs, the least shift told (`compare`)."""
     tasks = None if policy is None else policy.sop_tasks()
     return compare(load_side(as_is, "as-is", tasks, channel=channel, policy=policy),
                    load_side(to_be, "to-be", tasks, channel=channel, policy=policy),
-                   None if policy is None else policy_roles(policy), channel=channel)
+                   None if policy is None else policy_roles(policy), channel=channel,
+                   min_shift=min_shift)
 
 
 # --- a model's relations, exactly -----------------------------------------------------------

@@ -1,0 +1,252 @@
+"""Log against log: a shift of a relation's share of cases, or of a role's share of an
+activity's cases, is told where it is material (at least --min-shift points) and significant
+(Benjamini-Hochberg adjusted, over every share tested); the largest first within a kind; the
+diff graph's title gives the totals its edge labels count of.
+
+Ground truth: two generated quarters of the same process (clean samples, seeds 7 and 8),
+into which a known share of cases is given an extra round of 'Notify customer' and a known
+share of approvals is moved from supervisor to finance; the counts expected are recounted
+here with pandas."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from audit.cli import main
+from audit.sample import SampleSpec, write_sample
+from conformance.compare import (
+    Side,
+    compare,
+    compare_files,
+    diff_dot,
+    side_from_traces,
+    write_comparison,
+)
+from conformance.significance import (
+    benjamini_hochberg,
+    fisher_exact,
+    shift_test,
+    two_proportion_z,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "sample_logs" / "refund-sample" / "canonical.csv"
+NOTIFY, APPROVE = "Notify customer", "Approve refund"
+
+
+def _clean(out: Path, seed: int) -> pd.DataFrame:
+    spec = SampleSpec(channel="ecommerce", cases=1000, seed=seed, violation_rate=0.0)
+    return pd.read_csv(write_sample(spec, out)["canonical"], dtype=str)
+
+
+def _notify_again(log: pd.DataFrame, cases: set[str]) -> pd.DataFrame:
+    """Each case of `cases` notifies the customer a second time, a second after the first."""
+    again = log[(log["concept:name"] == NOTIFY) & log["case:concept:name"].isin(cases)].copy()
+    stamp = pd.to_datetime(again["time:timestamp"], utc=True) + pd.Timedelta(seconds=1)
+    again["time:timestamp"] = stamp.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+    again["event:id"] = again["event:id"] + ":again"
+    return pd.concat([log, again], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def quarters(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Last quarter (seed 7: 1% of cases notify twice) and this quarter (seed 8: 6% notify
+    twice, and a quarter of the approvals by a supervisor moved to finance)."""
+    folder = tmp_path_factory.mktemp("quarters")
+    last, this = _clean(folder / "q1", 7), _clean(folder / "q2", 8)
+    ids_last = sorted(last["case:concept:name"].unique())
+    ids_this = sorted(this["case:concept:name"].unique())
+    last = _notify_again(last, set(ids_last[::100]))
+    this = _notify_again(this, {c for k, c in enumerate(ids_this) if k % 50 < 3})
+    by_supervisor = this[(this["concept:name"] == APPROVE) & (this["org:role"] == "supervisor")]
+    moved = sorted(by_supervisor["case:concept:name"].unique())[::4]
+    chosen = by_supervisor[by_supervisor["case:concept:name"].isin(moved)].index
+    this.loc[chosen, "org:role"] = "finance"
+    this.loc[chosen, "org:resource"] = "finance-moved"
+    paths = folder / "last.csv", folder / "this.csv"
+    last.to_csv(paths[0], index=False)
+    this.to_csv(paths[1], index=False)
+    return paths[1], paths[0]
+
+
+def _repeating(path: Path, activity: str) -> int:
+    log = pd.read_csv(path, dtype=str)
+    counts = log[log["concept:name"] == activity].groupby("case:concept:name").size()
+    return int((counts > 1).sum())
+
+
+def _role_cases(path: Path, activity: str, role: str) -> tuple[int, int]:
+    log = pd.read_csv(path, dtype=str)
+    doing = log[(log["concept:name"] == activity) & log["org:role"].notna()]
+    return (int(doing.loc[doing["org:role"] == role, "case:concept:name"].nunique()),
+            int(doing["case:concept:name"].nunique()))
+
+
+def test_p_values_agree_with_textbook_values_and_scipy() -> None:
+    # Fisher's tea-tasting table [[3, 1], [1, 3]]: two-sided p = 34/70 = 0.4857.
+    assert fisher_exact(3, 4, 1, 4) == pytest.approx(34 / 70)
+    # [[1, 9], [11, 3]] (scipy.stats.fisher_exact's docs): p = 0.002759.
+    assert fisher_exact(1, 10, 11, 14) == pytest.approx(0.0027594, rel=1e-4)
+    assert two_proportion_z(50, 100, 50, 100) == pytest.approx(1.0)
+    assert two_proportion_z(0, 10, 0, 20) == 1.0
+    # Benjamini-Hochberg: p sorted 0.01, 0.02, 0.03, 0.5 of 4 -> 0.04, 0.04, 0.04, 0.5.
+    assert benjamini_hochberg([0.03, 0.5, 0.01, 0.02]) == pytest.approx([0.04, 0.5, 0.04, 0.04])
+    assert shift_test(1, 30, 4, 29).test == "fisher-exact"
+    assert shift_test(100, 1000, 60, 1000).test == "two-proportion-z"
+    with pytest.raises(ValueError, match="not two shares"):
+        shift_test(5, 4, 1, 4)
+    stats = pytest.importorskip("scipy.stats")
+    rng = random.Random(5)
+    for _ in range(200):
+        of_a, of_b = rng.randint(1, 60), rng.randint(1, 60)
+        a, b = rng.randint(0, of_a), rng.randint(0, of_b)
+        expected = stats.fisher_exact([[a, of_a - a], [b, of_b - b]])[1]
+        assert fisher_exact(a, of_a, b, of_b) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    p_values = [rng.random() ** 3 for _ in range(40)]
+    assert benjamini_hochberg(p_values) == pytest.approx(
+        list(stats.false_discovery_control(p_values)))
+
+
+def test_a_known_shift_between_two_quarters_is_told_and_nothing_else(
+        quarters: tuple[Path, Path], tmp_path: Path) -> None:
+    """5 points more cases notify twice this quarter: under 10 points, the old rule said "No
+    differences"; the relation is in both logs, the shift significant, and told."""
+    this, last = quarters
+    result = compare_files(this, last)
+    shifts = [d for d in result.differences if d.kind == "shift"]
+    assert [d.activities for d in shifts] == [(NOTIFY,)]
+    told = shifts[0]
+    count_this, count_last = _repeating(this, NOTIFY), _repeating(last, NOTIFY)
+    assert (count_this, count_last) == (60, 10)
+    assert (told.as_is.cases, told.as_is.of, told.to_be.cases, told.to_be.of) == (
+        60, 1000, 10, 1000)
+    assert told.sentence == (
+        "'Notify customer' happens more than once in 6% of as-is cases (60 of 1,000) against "
+        "1% of to-be cases (10 of 1,000): 5.0 percentage points more in the as-is log.")
+    assert told.significance is not None
+    assert told.significance.test == "two-proportion-z"
+    assert told.significance.adjusted_p_value <= 0.05
+    assert told.significance.points == pytest.approx(5.0)
+    data = json.loads(write_comparison(result, tmp_path)["compare.json"].read_text(
+        encoding="utf-8"))
+    entry = next(d for d in data["differences"] if d["kind"] == "shift")
+    assert entry["significance"]["test"] == "two-proportion-z"
+    assert entry["significance"]["adjusted_p_value"] <= 0.05
+    assert data["shift_rule"]["min_points"] == 2.0
+    assert data["shift_rule"]["false_discovery_rate"] == 0.05
+    assert data["shift_rule"]["tested"] > 50
+    # Two clean quarters otherwise: nothing else is told (of 100+ shares tested).
+    assert [(d.kind, d.activities) for d in result.differences] == [
+        ("shift", (NOTIFY,)), ("role-shift", (APPROVE,)), ("role-shift", (APPROVE,))]
+
+
+def test_approvals_moving_from_supervisor_to_finance_are_told(
+        quarters: tuple[Path, Path]) -> None:
+    this, last = quarters
+    result = compare_files(this, last)
+    roles = {d.role: d for d in result.differences if d.kind == "role-shift"}
+    assert set(roles) == {"finance", "supervisor"}
+    for role, told in roles.items():
+        assert told.activities == (APPROVE,)
+        assert (told.as_is.cases, told.as_is.of) == _role_cases(this, APPROVE, role)
+        assert (told.to_be.cases, told.to_be.of) == _role_cases(last, APPROVE, role)
+        assert told.significance is not None and told.significance.adjusted_p_value <= 0.05
+    finance = roles["finance"]
+    assert finance.significance is not None and finance.significance.points > 15
+    share = round(100 * finance.as_is.cases / finance.as_is.of)
+    assert finance.sentence.startswith(
+        f"'Approve refund' is performed by finance in {share}% of the as-is cases doing it "
+        f"({finance.as_is.cases:,} of {finance.as_is.of:,}) against ")
+    # (the two moves are as large: ties in the order found, by the role's name)
+    assert [d.role for d in result.differences if d.kind == "role-shift"] == [
+        "finance", "supervisor"]
+    assert finance.sentence.endswith("percentage points more in the as-is log.")
+    assert roles["supervisor"].sentence.endswith("percentage points more in the to-be log.")
+    assert "who performs each activity" in result.relations_compared
+
+
+def test_min_shift_sets_the_least_move_told(quarters: tuple[Path, Path],
+                                           tmp_path: Path) -> None:
+    this, last = quarters
+    runner = CliRunner()
+    told = runner.invoke(main, ["compare", str(this), str(last), "--out",
+                                str(tmp_path / "a")])
+    assert told.exit_code == 0, told.output
+    assert "'Notify customer' happens more than once in 6% of as-is cases" in told.output
+    raised = runner.invoke(main, ["compare", str(this), str(last), "--min-shift", "6",
+                                  "--out", str(tmp_path / "b")])
+    assert raised.exit_code == 0, raised.output
+    assert "'Notify customer' happens more than once" not in raised.output
+    data = json.loads((tmp_path / "b" / "compare.json").read_text(encoding="utf-8"))
+    assert data["shift_rule"]["min_points"] == 6.0
+    # (the role shift of about 20 points is still told)
+    assert [d["role"] for d in data["differences"] if d["kind"] == "role-shift"]
+    bad = runner.invoke(main, ["compare", str(this), str(last), "--min-shift", "101",
+                               "--out", str(tmp_path / "c")])
+    assert bad.exit_code == 2 and "--min-shift" in bad.output
+
+
+def test_two_halves_of_the_bundled_samples_channel_tell_no_shift(tmp_path: Path) -> None:
+    """Two random halves of the bundled sample's offline cases (29 and 33) are one process:
+    the 10-point rule told 7 shifts of noise (4 of 29 against 1 of 33 rejections)."""
+    log = pd.read_csv(BUNDLED, dtype=str)
+    cases = sorted(log["case:concept:name"].unique())
+    random.Random(3).shuffle(cases)
+    half = set(cases[: len(cases) // 2])
+    paths = tmp_path / "a.csv", tmp_path / "b.csv"
+    log[log["case:concept:name"].isin(half)].to_csv(paths[0], index=False)
+    log[~log["case:concept:name"].isin(half)].to_csv(paths[1], index=False)
+    for channel in ("offline", "ecommerce", "subscription", None):
+        result = compare_files(*paths, channel=channel)
+        assert not [d.sentence for d in result.differences
+                    if d.kind in ("shift", "role-shift")], channel
+        assert result.shift_rule is not None and result.shift_rule["tested"] > 0
+    # (a relation on one side only is still told, however rare: it never happens on the other)
+    offline = compare_files(*paths, channel="offline")
+    assert any("this never happens in the" in d.sentence for d in offline.differences)
+
+
+def test_the_largest_difference_comes_first_within_its_kind(tmp_path: Path) -> None:
+    """compare.md's sentences of a kind were alphabetical: 30 cases' 'b' before 'a' stood
+    above 35 cases' 'z' before 'a'; now the most cases first within each kind."""
+    variants = {("a", "z", "b"): ["x1"], ("b", "z", "a"): [f"y{k:02}" for k in range(30)],
+                ("z", "a", "b"): [f"w{k}" for k in range(5)]}
+    log = Side("as-is", "log", "as-is log", {t: len(ids) for t, ids in variants.items()},
+               {t: list(ids) for t, ids in variants.items()}, frozenset("abz"))
+    result = compare(log, side_from_traces([("a", "b", "z")], "to-be", "sop"))
+    orders = [(d.activities, d.as_is.cases) for d in result.differences if d.kind == "order"]
+    assert orders == [(("z", "a"), 35), (("b", "a"), 30), (("z", "b"), 6)]
+    kinds = [d.kind for d in result.differences]
+    assert kinds == sorted(kinds, key=kinds.index)  # (each kind's sentences together)
+    markdown = write_comparison(result, tmp_path)["compare.md"].read_text(encoding="utf-8")
+    at = [markdown.index(d.sentence) for d in result.differences
+          if d.kind == "order"]
+    assert at == sorted(at)
+
+
+def test_the_diff_graph_title_gives_the_totals_its_labels_count_of(
+        quarters: tuple[Path, Path]) -> None:
+    this, last = quarters
+    dot = diff_dot(compare_files(this, last))
+    title = dot.split("graph [label=", 1)[1].split(", labelloc", 1)[0]
+    assert "(1,000 cases)" in title
+    assert "edge labels: as-is / to-be cases (of 1,000 / 1,000)" in title
+    with_model = diff_dot(compare_files(this, ROOT / "models" / "ecommerce.bpmn"))
+    assert "edge labels: as-is cases (of 1,000) / to-be model" in with_model
+
+
+def test_two_logs_without_roles_say_that_roles_are_not_compared() -> None:
+    as_is = side_from_traces([("a", "b")], "as-is", "a")
+    to_be = side_from_traces([("a", "b")], "to-be", "b")
+    as_is.kind = to_be.kind = "log"
+    result = compare(as_is, to_be)
+    assert ("the as-is and the to-be logs record no role (org:role): who performs each "
+            "activity is not compared") in result.notes
+    assert "who performs each activity" not in result.relations_compared
+    assert result.shift_rule is not None and result.shift_rule["roles"] is False
