@@ -1764,7 +1764,7 @@ def variants_line(variants: Variants) -> str:
               help=CHANNEL_HELP.format(s="s (a model side is unaffected)", verb="compared",
                                        policy="--policy (where given, else the bundled "
                                        "policy, as check reads it)"))
-@click.option("--min-shift", "min_shift", type=click.FloatRange(0, 100),
+@click.option("--min-shift", "min_shift", type=_FloatRange(0.0, 100.0),
               default=MIN_SHIFT_POINTS, show_default=True, metavar="POINTS",
               help="Two logs: the least move of a share of cases, in percentage points, told "
                    "as a shift; a shift is told only where it is also significant (a "

@@ -187,9 +187,11 @@ def test_min_shift_sets_the_least_move_told(quarters: tuple[Path, Path],
     assert data["shift_rule"]["min_points"] == 6.0
     # (the role shift of about 20 points is still told)
     assert [d["role"] for d in data["differences"] if d["kind"] == "role-shift"]
-    bad = runner.invoke(main, ["compare", str(this), str(last), "--min-shift", "101",
-                               "--out", str(tmp_path / "c")])
-    assert bad.exit_code == 2 and "--min-shift" in bad.output
+    for wrong in ("101", "-1", "nan"):  # (nan passed click's bounds: an internal error)
+        bad = runner.invoke(main, ["compare", str(this), str(last), "--min-shift", wrong,
+                                   "--out", str(tmp_path / "c")])
+        assert bad.exit_code == 2 and "--min-shift" in bad.output, (wrong, bad.output)
+        assert not (tmp_path / "c").exists()
 
 
 def test_two_halves_of_the_bundled_samples_channel_tell_no_shift(tmp_path: Path) -> None:
