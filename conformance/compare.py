@@ -486,9 +486,13 @@ class Difference:
     """Kind `role-shift`: the role (its key) whose share of the activity's cases moved."""
     significance: Significance | None = None
     """Kinds `shift` and `role-shift` (log against log): the test that told the shift."""
+    alike: tuple[tuple[str, str], ...] | None = None
+    """Kind `shift` of an activity's presence: the order pairs (A before B, the activity one
+    of them) that shift in exactly the same cases on both sides, told in this sentence and
+    not in one of their own (compare.json's `orders_in_same_cases`)."""
 
     def as_dict(self) -> dict[str, Any]:
-        view = {"kind": self.kind, "activities": list(self.activities),
+        view: dict[str, Any] = {"kind": self.kind, "activities": list(self.activities),
                 "sentence": self.sentence, "as_is": self.as_is.as_dict(),
                 "to_be": self.to_be.as_dict(), "examples": list(self.examples)}
         if self.kind == "skipped":
@@ -501,6 +505,8 @@ class Difference:
             view["role"] = self.role
         if self.significance is not None:
             view["significance"] = self.significance.as_dict()
+        if self.alike is not None:
+            view["orders_in_same_cases"] = [list(pair) for pair in self.alike]
         return view
 
 
@@ -1038,8 +1044,26 @@ def _log_against_log(as_is: Side, to_be: Side, min_shift: float
     tested += _role_shares(as_is, to_be, shared)
     tests = [shift_test(t.count_a, t.of_a, t.count_b, t.of_b) for t in tested]
     adjusted = benjamini_hochberg([t.p_value for t in tests])
-    for share, test, q in zip(tested, tests, adjusted, strict=True):
-        if abs(share.points) < min_shift or q > SHIFT_ALPHA:
+    told = [(share, test, q) for share, test, q in zip(tested, tests, adjusted, strict=True)
+            if abs(share.points) >= min_shift and q <= SHIFT_ALPHA]
+    # An order shift in exactly the cases of an activity's shift, on both sides ('Collect
+    # evidence' before 'Reject refund' in each case that rejects), is told in that
+    # activity's sentence, not as a sentence of its own: one change was told five times.
+    present = {share.activities[0]: (share.count_a, share.count_b) for share, _, _ in told
+               if share.kind == "presence" and share.role is None}
+    alike: dict[str, list[tuple[str, str]]] = {}
+    folded: set[tuple[str, ...]] = set()
+    for share, _, _ in told:
+        if share.kind != "order" or share.role is not None:
+            continue
+        for activity in share.activities:
+            if present.get(activity) == (share.count_a, share.count_b):
+                a, b = share.activities
+                alike.setdefault(activity, []).append((a, b))
+                folded.add(share.activities)
+                break
+    for share, test, q in told:
+        if share.role is None and share.kind == "order" and share.activities in folded:
             continue
         more = "as-is" if share.points > 0 else "to-be"
         gap = f"{abs(share.points):.1f} percentage points more in the {more} log"
@@ -1049,10 +1073,15 @@ def _log_against_log(as_is: Side, to_be: Side, min_shift: float
         if share.role is None:
             text = (f"{share.phrase[0].upper()}{share.phrase[1:]} in {a_phrase} against "
                     f"{b_phrase}: {gap}.")
+            orders = tuple(alike.get(share.activities[0], ())) if share.kind == "presence" \
+                else ()
+            if orders:
+                text += " " + _alike_phrase(share.activities[0], orders)
             found.append(Difference("shift", share.activities, text,
                                     Measure(share.count_a, share.of_a),
                                     Measure(share.count_b, share.of_b), share.examples,
-                                    significance=significance))
+                                    significance=significance,
+                                    alike=orders if share.kind == "presence" else None))
             continue
         task = share.activities[0]
         name = _named((share.role,), as_is.role_names, to_be.role_names)[0]
@@ -1071,6 +1100,18 @@ def _log_against_log(as_is: Side, to_be: Side, min_shift: float
             "correction": "benjamini-hochberg", "tested": len(tested),
             "roles": as_is.performers is not None and to_be.performers is not None}
     return found, rule
+
+
+def _alike_phrase(activity: str, orders: Sequence[tuple[str, str]]) -> str:
+    """The orders shifting in the same cases as `activity`: "In each such case, on both
+    sides, it comes after 'Collect evidence' and before 'Close ticket' (these orders shift
+    alike)." """
+    after = [a for a, b in orders if b == activity]
+    before = [b for a, b in orders if a == activity]
+    parts = ([f"after {' and '.join(_q(a) for a in after)}"] if after else []) + (
+        [f"before {' and '.join(_q(b) for b in before)}"] if before else [])
+    return (f"In each such case, on both sides, it comes {', and '.join(parts)} (these "
+            "orders shift alike).")
 
 
 def _role_shares(as_is: Side, to_be: Side, shared: frozenset[str] | set[str]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 import pytest
@@ -252,3 +253,37 @@ def test_two_logs_without_roles_say_that_roles_are_not_compared() -> None:
             "activity is not compared") in result.notes
     assert "who performs each activity" not in result.relations_compared
     assert result.shift_rule is not None and result.shift_rule["roles"] is False
+
+
+def _log(role: Literal["as-is", "to-be"], variants: dict[tuple[str, ...], int]) -> Side:
+    cases = {t: [f"{role}-{k}-{n}" for n in range(count)]
+             for k, (t, count) in enumerate(variants.items())}
+    return Side(role, "log", f"{role} log", dict(variants), cases,
+                frozenset(a for t in variants for a in t))
+
+
+def test_an_order_shifting_in_the_same_cases_as_its_activity_is_told_in_its_sentence(
+        tmp_path: Path) -> None:
+    """Every case doing 'X' does it after 'R' on both sides: "'R' happens before 'X'" moves
+    exactly as "'X' happens" does, and was told as a second sentence of the same change (in
+    the two generated quarters, a fall in rejections was told five times)."""
+    as_is = _log("as-is", {("R", "X", "C"): 100, ("R", "C", "X"): 50, ("R", "C"): 850})
+    to_be = _log("to-be", {("R", "X", "C"): 30, ("R", "C"): 970})
+    result = compare(as_is, to_be)
+    shifts = {d.activities: d for d in result.differences if d.kind == "shift"}
+    assert set(shifts) == {("X",), ("X", "C")}
+    x = shifts[("X",)]
+    assert (x.as_is.cases, x.to_be.cases) == (150, 30)
+    assert x.alike == (("R", "X"),)
+    assert x.sentence.endswith("In each such case, on both sides, it comes after 'R' (these "
+                               "orders shift alike).")
+    # (not in the same cases: 100 against 30 of the 150 against 30 doing 'X')
+    assert (shifts[("X", "C")].as_is.cases, shifts[("X", "C")].to_be.cases) == (100, 30)
+    data = json.loads(write_comparison(result, tmp_path)["compare.json"].read_text(
+        encoding="utf-8"))
+    entry = next(d for d in data["differences"] if d["activities"] == ["X"])
+    assert entry["orders_in_same_cases"] == [["R", "X"]]
+    assert "orders_in_same_cases" not in next(d for d in data["differences"]
+                                              if d["activities"] == ["X", "C"])
+    # (the one-side-only order is told as before)
+    assert [d.activities for d in result.differences if d.kind == "order"] == [("C", "X")]
