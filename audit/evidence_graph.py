@@ -5,7 +5,9 @@ Nodes are the case's ticket, order, charge, refunds, approvals and evidence item
 auditor expects -- every refund executes a ticket and refunds a charge, the ticket names an
 order, the order was paid by a recorded charge -- is checked too: where a link is absent the
 graph holds it anyway, with `missing=True` on the edge and on a placeholder node, so rules can
-query it and the report can draw it (dashed) per case.
+query it and the report can draw it (dashed) per case. What the rules read of it, for
+thousands of cases, is computed column-wise by audit.evidence_chain from the same events
+(tests/test_evidence_chain.py checks the two agree case by case).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from audit import canonical as C
+from audit.evidence_chain import NO_CHARGE, NO_ORDER, NO_TICKET, unpaid_reason
 
 APPROVE_CONTROLS = ("approve", "second-approve")
 PURCHASE_CONTROL = "purchase"
@@ -159,22 +162,17 @@ def _add_missing(graph: nx.DiGraph, purchased: set[str], declined: Mapping[str, 
         if data["kind"] == "refund":
             targets = {graph.nodes[v]["kind"] for v in graph.successors(name)}
             if "ticket" not in targets:
-                _missing(graph, name, "ticket", "executes",
-                         "the payout names no ticket and none of the case's tickets claims it")
+                _missing(graph, name, "ticket", "executes", NO_TICKET)
             if "charge" not in targets:
-                _missing(graph, name, "charge", "refunds", "the payout names no charge")
+                _missing(graph, name, "charge", "refunds", NO_CHARGE)
         elif data["kind"] == "ticket":
             if not any(graph.nodes[v]["kind"] == "order" for v in graph.successors(name)):
-                _missing(graph, name, "order", "names order", "the ticket names no order")
+                _missing(graph, name, "order", "names order", NO_ORDER)
         elif data["kind"] == "order":
             paid = [v for v in graph.successors(name) if graph.nodes[v]["kind"] == "charge"]
             if not paid:
-                attempt = declined.get(str(data["key"]))
                 _missing(graph, name, "charge", "paid by",
-                         "no recorded charge (purchase) for this order" if attempt is None
-                         else f"no recorded charge (purchase) for this order: its charge "
-                              f"{attempt} was not captured (its payment status is failed, "
-                              "reversed or pending)")
+                         unpaid_reason(declined.get(str(data["key"]))))
         elif data["kind"] == "charge" and name.split(":", 1)[1] not in purchased:
             graph.nodes[name]["recorded"] = False
     if not tickets and not any(d["kind"] == "refund" for d in nodes.values()):

@@ -10,7 +10,7 @@ import pandas as pd
 
 from audit import canonical as C
 from audit.currency import shown
-from audit.evidence_graph import evidence_graphs
+from audit.rules.facts import CaseFacts
 from reports.graphs import FONTS, GraphvizMissing, _label, render_dot
 
 if TYPE_CHECKING:
@@ -89,8 +89,13 @@ def attach_case_graphs(cases: list[CaseView], run: CheckRun,
     log = run.log_at_clock()  # (the evidence the findings were judged on)
     wanted = {c.case_id for c in chosen}
     # The chosen cases' graphs made at once (one frame of their events turned into
-    # records, not one per case: 0.6 s of the HTML report at 1M cases).
-    graphs = evidence_graphs(log[C.text_isin(log[C.CASE], wanted)], run.policy.control_of())
+    # records, not one per case: 0.6 s of the HTML report at 1M cases), from their events
+    # as the rules read them (`CaseFacts.evidence_graphs`: a ticket event without a ticket
+    # id is the case's ticket's, a payout without a refund id its own refund, ...), so the
+    # graph draws the chain the evidence-chain rules judged (audit.evidence_chain).
+    events = log[C.text_isin(log[C.CASE], wanted)]
+    graphs = CaseFacts(events, run.policy, run.result.as_of).evidence_graphs(
+        sorted(wanted)) if len(events) else {}
     for case in chosen:
         graph = graphs.get(case.case_id)
         if graph is None:

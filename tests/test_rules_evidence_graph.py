@@ -1,6 +1,7 @@
-"""The evidence-chain rules decide on the evidence graph: orphan-payout (EV002) on a refund's
-missing link to a ticket, no-prior-purchase (EV007) on a refund without a charge recorded by a
-purchase before it. The finding's evidence names the missing link, and the graph's decision
+"""The evidence-chain rules decide on the evidence chain (what the evidence graph holds, read
+column-wise: tests/test_evidence_chain.py): orphan-payout (EV002) on a refund's missing link
+to a ticket, no-prior-purchase (EV007) on a refund without a charge recorded by a purchase
+before it. The finding's evidence names the missing link, and the chain's decision
 equals the per-case facts' (the masks the rules used before) on generated logs."""
 
 from __future__ import annotations
@@ -66,10 +67,12 @@ def test_graph_decision_equals_the_facts_decision(tmp_path: Path, policy: Policy
     for finding in unpaid_findings:
         assert finding.evidence["missing_link"] in EV007_LINKS
         assert finding.evidence["missing_reason"]
-    # Graphs are built only for the candidate cases, never for the whole log.
-    built = set(facts._graphs)
-    assert built == previous_orphans(facts) | previous_no_purchase(facts)
-    assert len(built) < len(facts.cases)
+    # The chains are read only for the candidate cases, never for the whole log, and no
+    # graph is built (tests/test_evidence_chain.py: the chain is what the graph holds).
+    assert facts._chains is not None
+    read = set(facts._chains.index)
+    assert read == previous_orphans(facts) | previous_no_purchase(facts)
+    assert len(read) < len(facts.cases) and not facts._graphs
 
 
 def test_findings_of_a_run_name_the_missing_link(tmp_path: Path, policy: Policy) -> None:

@@ -1,24 +1,20 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from audit.evidence_chain import NO_TICKET
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
-
-if TYPE_CHECKING:  # (networkx: 0.14 s to import, for `rules` too)
-    import networkx as nx
 
 
 class OrphanPayout(Rule):
     """What it checks:
     A successful payout that belongs to no ticket: the case holds payment events only, no
     request, approval or other ticket event, and no `ticket:id`. Decided on the case's
-    evidence graph: the payout's refund has a missing `executes` link to a ticket and no
-    ticket of the case claims it; the finding's evidence names the missing link
-    (`refund -> ticket`).
+    evidence chain (what its evidence graph holds, read for all cases at once): the payout's
+    refund has a missing `executes` link to a ticket and no ticket of the case claims it; the
+    finding's evidence names the missing link (`refund -> ticket`).
 
     Why it matters:
     Every refund must trace back to a customer's request. A payout nobody asked for is the
@@ -61,18 +57,15 @@ class OrphanPayout(Rule):
         c = facts.table("payout_eid", "has_ticket", "payout_time", "payouts_sum",
                         "payout_amount", "payout_currency", "currency", "payout_charge")
         # Candidates: a successful payout and no ticket in the case's events. Only their
-        # evidence graphs are built (the graph, not the mask, decides).
+        # evidence chains are read (the chain, not the mask, decides).
         paid = facts.with_lists(c[c["payout_eid"].notna() & ~c["has_ticket"].astype(bool)],
                                 "payout_eids")
-        links: dict[str, tuple[str, str]] = {}
-        graphs = facts.evidence_graphs(paid.index)
-        for case, payouts in paid["payout_eids"].items():
-            link = unticketed_payout(graphs[str(case)], payouts)
-            if link is not None:
-                links[str(case)] = link
-        hits = paid[paid.index.astype(str).isin(list(links))].copy()
-        hits["missing_link"] = [links[str(k)][0] for k in hits.index]
-        hits["missing_reason"] = [links[str(k)][1] for k in hits.index]
+        chain = facts.evidence_chain(paid.index).reindex(paid.index.astype(str))
+        orphan = (~chain["ticket"].fillna(True).astype(bool)
+                  & chain["payout_refund"].fillna(False).astype(bool)).to_numpy(dtype=bool)
+        hits = paid[orphan].copy()
+        hits["missing_link"] = "refund -> ticket"
+        hits["missing_reason"] = NO_TICKET
         hits["paid"] = facts.paid_texts(facts.case_ids.get_indexer(hits.index).astype(
             np.int64))
         return self.findings(
@@ -82,21 +75,4 @@ class OrphanPayout(Rule):
             message="payout of {paid} with no ticket")
 
 
-def unticketed_payout(graph: nx.DiGraph, payout_eids: object) -> tuple[str, str] | None:
-    """("refund -> ticket", reason) when one of the successful payouts' refunds has a missing
-    `executes` link and no ticket of the case claims it; None when the chain holds."""
-    eids = {str(e) for e in payout_eids} if isinstance(payout_eids, list) else set()
-    nodes = graph.nodes
-    if any(d["kind"] == "ticket" and not d["missing"] for _, d in nodes(data=True)):
-        return None
-    for name, data in nodes(data=True):
-        if data["kind"] != "refund" or not eids & set(data["event_ids"]):
-            continue
-        for _, target, edge in graph.out_edges(name, data=True):
-            if edge.get("missing") and edge["relation"] == "executes":
-                return (f"refund -> {nodes[target]['kind']}",
-                        str(edge.get("reason", "")))
-    return None
-
-
-__all__ = ["OrphanPayout", "unticketed_payout"]
+__all__ = ["OrphanPayout"]

@@ -1,23 +1,20 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
+from audit.evidence_chain import LATE_PURCHASE, NO_CHARGE, NO_PURCHASE, unpaid_reason
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
-
-if TYPE_CHECKING:  # (networkx: 0.14 s to import, for `rules` too)
-    import networkx as nx
 
 
 class NoPriorPurchase(Rule):
     """What it checks:
     A refund was paid out and the case holds no purchase (captured charge, subscription
-    renewal or store sale) before that payout. Decided on the case's evidence graph: no
-    charge recorded by a purchase before the first payout; the finding's evidence names the
+    renewal or store sale) before that payout. Decided on the case's evidence chain (what its
+    evidence graph holds, read for all cases at once): no charge recorded by a purchase
+    before the first payout; the finding's evidence names the
     missing link (`order -> charge` when the order was never paid, `refund -> charge` when the
     refund names no charge, `order -> charge before the payout` when the only purchase
     comes later).
@@ -47,7 +44,7 @@ class NoPriorPurchase(Rule):
     def check(self, facts: CaseFacts) -> list[Finding]:
         c = facts.table("payout_eid", "purchase_eid", "purchase_time", "payout_time")
         # Candidates: a payout and no purchase before the first payout by the case's events;
-        # only their evidence graphs are built (the graph, not the mask, decides), and only
+        # only their evidence chains are read (the chain, not the mask, decides), and only
         # their other columns taken (not a copy of every paid case's).
         early = c["purchase_eid"].notna() & (c["purchase_time"] <= c["payout_time"])
         chosen = c["payout_eid"].notna().to_numpy(dtype=bool) & ~early.fillna(False).to_numpy(
@@ -55,41 +52,43 @@ class NoPriorPurchase(Rule):
         candidates = facts.at_cases(np.flatnonzero(chosen), "payout_eid", "purchase_eid",
                                     "purchase_time", "payout_time", "payouts_sum", "currency",
                                     "payout_order", "payout_charge")
-        graphs = facts.evidence_graphs(candidates.index)
-        links: dict[str, tuple[str, str]] = {}
-        for case, payout_time in candidates["payout_time"].items():
-            link = no_prior_purchase(graphs[str(case)], pd.Timestamp(payout_time), facts)
-            if link is not None:
-                links[str(case)] = link
-        hits = candidates[candidates.index.astype(str).isin(list(links))].copy()
-        hits["missing_link"] = [links[str(k)][0] for k in hits.index]
-        hits["missing_reason"] = [links[str(k)][1] for k in hits.index]
+        chain = facts.evidence_chain(candidates.index).reindex(candidates.index.astype(str))
+        links = missing_purchase_links(chain, candidates["payout_time"])
+        hits = candidates[links["missing_link"].notna().to_numpy(dtype=bool)].copy()
+        hits["missing_link"] = links["missing_link"].dropna().tolist()
+        hits["missing_reason"] = links["missing_reason"].dropna().tolist()
         return self.findings(
             facts, hits, events=("payout_eid",), when="payout_time", amount="payouts_sum",
             evidence=("missing_link", "missing_reason", "payout_order", "payout_charge"),
             message="paid {payouts_sum:.2f} {currency} with no purchase before the payout")
 
 
-def no_prior_purchase(graph: nx.DiGraph, payout_time: pd.Timestamp,
-                      facts: CaseFacts) -> tuple[str, str] | None:
-    """(missing link, reason) when no charge of the graph was recorded by a purchase at or
-    before `payout_time`; None when one was."""
-    recorded = [eid for _, d in graph.nodes(data=True)
-                if d["kind"] == "charge" and d.get("recorded") and not d["missing"]
-                for eid in d["event_ids"]]
-    times = facts.known_times(recorded)
-    if any(t <= payout_time for t in times):
-        return None
-    if len(times):
-        return ("order -> charge before the payout",
-                "the only recorded charge (purchase) comes after the payout")
-    missing = {d["relation"]: (graph.nodes[u]["kind"], graph.nodes[v]["kind"],
-                               str(d.get("reason", "")))
-               for u, v, d in graph.edges(data=True) if d.get("missing")}
-    for relation in ("paid by", "refunds"):
-        if relation in missing:
-            source, target, reason = missing[relation]
-            return f"{source} -> {target}", reason
-    return "refund -> charge", "no recorded charge (purchase) in the case"
+def missing_purchase_links(chain: pd.DataFrame, payout_time: pd.Series) -> pd.DataFrame:
+    """Per case of `chain` (audit.evidence_chain.chain_links, in the order of `payout_time`,
+    each case's first successful payout): the missing link (`missing_link`) and its reason
+    (`missing_reason`) where no charge was recorded by a purchase at or before the payout,
+    None where one was. The link is the graph's: `order -> charge before the payout` where
+    the only recorded charges come later, else the missing `paid by` link of its last
+    unpaid order, else a refund's missing `refunds` link, else `refund -> charge`."""
+    purchased = pd.Series(chain["purchased"].array, index=payout_time.index)
+    before = (purchased <= payout_time).fillna(False).to_numpy(dtype=bool)
+    late = purchased.notna().to_numpy(dtype=bool)
+    order = chain["unpaid_order"].notna().to_numpy(dtype=bool)
+    uncharged = chain["uncharged_refund"].fillna(False).to_numpy(dtype=bool)
+    declined = chain["declined_charge"].tolist()
+    link: list[str | None] = []
+    reason: list[str | None] = []
+    for b, lt, o, u, d in zip(before.tolist(), late.tolist(), order.tolist(),
+                              uncharged.tolist(), declined, strict=True):
+        found = (None if b else ("order -> charge before the payout", LATE_PURCHASE) if lt
+                 else ("order -> charge", unpaid_reason(None if pd.isna(d) else str(d))) if o
+                 else ("refund -> charge", NO_CHARGE) if u
+                 else ("refund -> charge", NO_PURCHASE))
+        link.append(None if found is None else found[0])
+        reason.append(None if found is None else found[1])
+    return pd.DataFrame({"missing_link": pd.Series(link, index=payout_time.index, dtype=object),
+                         "missing_reason": pd.Series(reason, index=payout_time.index,
+                                                     dtype=object)})
 
-__all__ = ["NoPriorPurchase", "no_prior_purchase"]
+
+__all__ = ["NoPriorPurchase", "missing_purchase_links"]
