@@ -388,12 +388,18 @@ class CaseFacts:
 
     def first_of(self, mask: Mask) -> Ints:
         """Per case: the sorted position of its first event in `mask`, -1 where none."""
-        at = np.flatnonzero(mask)
-        cases = self.case_code[at]
-        start = np.r_[True, cases[1:] != cases[:-1]] if len(at) else np.zeros(0, dtype=bool)
-        out = np.full(self.n_cases, -1, dtype=np.int64)
-        out[cases[start]] = at[start]
-        return out
+        return first_in_runs(mask, self.case_code, self.n_cases, self._case_runs)
+
+    @cached_property
+    def _case_runs(self) -> tuple[Ints, Ints, Ints]:
+        """(start, end and case code of each run of equal case codes of the sorted events)."""
+        codes = self.case_code
+        if not len(codes):
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]).astype(np.int64)
+        return starts, np.r_[starts[1:], len(codes)].astype(np.int64), \
+            codes[starts].astype(np.int64)
 
     def runs(self, codes: Ints) -> tuple[Ints, Ints]:
         """For case codes in ascending runs: (start of each run, its end); none of either
@@ -1157,6 +1163,37 @@ def _factorize(values: Any) -> tuple[Ints, list[Any]]:
             return codes, chunks[0].dictionary.to_pylist()
     codes, uniques = pd.factorize(values)
     return np.asarray(codes, dtype=np.int64), list(uniques)
+
+
+def first_in_runs(mask: Mask, codes: Ints, n: int, runs: tuple[Ints, Ints, Ints]) -> Ints:
+    """Per group 0..n-1 of `codes` (each event's group, one run of equal codes per group, as
+    the sorted events' cases are: `runs` are their starts, ends and codes): the position of
+    its first event in `mask`, -1 where none.
+
+    Where few events are in `mask`, found among those (their groups compared with their
+    neighbours'); where many are (a quarter of the events or more: at 1M cases a mask of
+    most of the 7M events, such as every ticket event stating a channel), by counting: the
+    events in `mask` before each run are its first one's rank among them, which costs a
+    running count of the events and a look-up per run instead of the group of each event
+    in `mask` (the 12 masks of a run of the rules at 1M cases, three of them dense: 0.26
+    against 0.35 s, medians of six runs of each form in turn, on a shared 2-core machine)."""
+    at = np.flatnonzero(mask)
+    out = np.full(n, -1, dtype=np.int64)
+    if not len(at):
+        return out
+    if len(at) * 4 < len(codes):
+        cases = codes[at]
+        start = np.r_[True, cases[1:] != cases[:-1]]
+        out[cases[start]] = at[start]
+        return out
+    starts, ends, owners = runs
+    width = np.int64 if len(codes) >= 2**31 else np.int32
+    counted: npt.NDArray[np.signedinteger[Any]] = np.cumsum(mask, dtype=width)
+    # the events in `mask` before each run: the rank of its first one among them
+    before: npt.NDArray[np.signedinteger[Any]] = counted[starts] - mask[starts]
+    held = np.greater(counted[ends - 1], before)
+    out[owners[held]] = at[before[held]]
+    return out
 
 
 def _grouped_codes(values: pd.Series) -> tuple[Ints, pd.Index] | None:
