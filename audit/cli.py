@@ -1850,9 +1850,12 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
               help="Folder for diff.json, diff.csv and SHA256SUMS (the sha256 of each), moved "
               "in together; not a folder holding a check's run (OLD's, NEW's or another) or "
               "another command's SHA256SUMS.")
+@click.option("--fail-on", type=FAIL_ON, default="never", show_default=True,
+              help="Exit 1 when NEW has a finding of this severity or higher, not waived, "
+              "that is new, or open again (OLD waived it), or whose severity rose.")
 @click.pass_obj
 @reports_input_errors
-def diff(settings: Settings, old: Path, new: Path, out: Path | None) -> None:
+def diff(settings: Settings, old: Path, new: Path, out: Path | None, fail_on: str) -> None:
     """What changed between two audit runs: OLD and NEW, each a check's --out folder or
     its findings.json.
 
@@ -1868,14 +1871,17 @@ def diff(settings: Settings, old: Path, new: Path, out: Path | None) -> None:
     their reason, approver and expiry, and a changed finding's waiver that named its old
     fingerprint (approve it again); the money at risk is bridged case by case from OLD's
     total to NEW's. Different policies, SOPs or inputs, NEW's clock before OLD's, the same
-    findings.json twice, or one not listed in its SHA256SUMS are warned of. Exit code 0, or
-    2 where a run cannot be read or its findings disagree with its own summary.
+    findings.json twice, or one not listed in its SHA256SUMS are warned of. Exit code 0; 1
+    with --fail-on SEVERITY where a finding of NEW at or above it, not waived in NEW, is
+    worse than in OLD: new, open again (OLD waived it), or its severity rose (a finding
+    still open as it was, not comparable or suppressed in OLD never counts); 2 where a run
+    cannot be read or its findings disagree with its own summary.
 
     \b
     Example:
-      refund-audit diff out/2026-q2 out/2026-q3 --out out/q3-vs-q2
+      refund-audit diff out/2026-q2 out/2026-q3 --out out/q3-vs-q2 --fail-on high
     """
-    from audit.rundiff import diff_runs, load_run, summary_lines, write_diff
+    from audit.rundiff import diff_runs, fail_on_lines, load_run, summary_lines, write_diff
 
     before = load_run(old, "OLD")
     after = load_run(new, "NEW")
@@ -1891,14 +1897,19 @@ def diff(settings: Settings, old: Path, new: Path, out: Path | None) -> None:
     result = diff_runs(before, after)
     for line in summary_lines(result):
         settings.say(line)
-    if out is None:
-        return
-    stale, others = clear_stale_staging(out)
-    dropped = checksums_of_others(out, DIFF_FILES)
-    written, removed = write_staged(
-        out, lambda staging: write_diff(result, staging),
-        earlier=lambda folder: reports_in(folder, DIFF_FILES))
-    _say_written(settings, out, written, removed, stale, others, dropped)
+    if fail_on != "never":
+        for line in fail_on_lines(result, fail_on):
+            settings.say(line)
+    if out is not None:
+        stale, others = clear_stale_staging(out)
+        dropped = checksums_of_others(out, DIFF_FILES)
+        written, removed = write_staged(
+            out, lambda staging: write_diff(result, staging),
+            earlier=lambda folder: reports_in(folder, DIFF_FILES))
+        _say_written(settings, out, written, removed, stale, others, dropped)
+    # (after the files are written, as check's: the job that fails still has its diff)
+    if result.failing(fail_on):
+        end_process(ExitCode.FINDINGS)
 
 
 def _refuse_a_run_folder(out: Path) -> None:

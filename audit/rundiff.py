@@ -55,7 +55,13 @@ from typing import Any
 
 from audit.currency import NO_CURRENCY, currency_key, decimals, rounded
 from audit.errors import InputError
-from audit.findings import FINDINGS_FORMAT, SEVERITIES, copy_fingerprint_of, fingerprint
+from audit.findings import (
+    FINDINGS_FORMAT,
+    SEVERITIES,
+    copy_fingerprint_of,
+    fingerprint,
+    severity_rank,
+)
 
 DIFF_FORMAT = 1
 """The format of diff.json (its `format_version`)."""
@@ -106,9 +112,18 @@ CSV_COLUMNS = ("class", "reason", "waiver_change", "waiver_ended", "waiver_reaso
                "waiver_approved_by", "waiver_expires", "rule", "name", "severity", "case_id",
                "channel", "fingerprint", "old_fingerprint", "amount_at_risk", "currency",
                "old_waived", "new_waived", "timestamp", "message", "changes", "aged_only",
-               "old_amount_at_risk", "old_events", "events", "old_message")
+               "old_amount_at_risk", "old_events", "events", "old_message", "worse_in_new")
 """The columns of diff.csv, one row per finding (old_fingerprint, changes and the old_*
 columns: of a changed finding only)."""
+
+WORSE_IN_NEW = ("new", "waiver_ended", "severity_rose")
+"""Why a finding NEW reports open is worse than in OLD (`Row.worse`), what `diff --fail-on`
+gates on: ``new``, a new finding NEW does not waive; ``waiver_ended``, a still-open or
+changed finding OLD waived and NEW does not (expired, removed, no longer matching, or
+naming its old fingerprint): open again; ``severity_rose``, a still-open or changed finding
+open in both whose severity is higher in NEW. Never a finding NEW waives, one in OLD only,
+nor one neither new nor resolved (not comparable, suppressed in OLD: its case reported in
+OLD by another finding), nor one still open as it was."""
 
 WAIVER_CHANGES = ("waiver_added", "waiver_ended", "waiver_on_old_fingerprint")
 """The waiver changes the diff tells, in the order the summary lists them."""
@@ -674,6 +689,23 @@ class Row:
         return ""
 
     @property
+    def worse(self) -> str:
+        """Why NEW's finding is worse than OLD's (`WORSE_IN_NEW`), "" where it is not."""
+        if self.new_waived is not False:  # (waived in NEW, or not in NEW)
+            return ""
+        if self.cls == "new":
+            return "new"
+        if self.cls not in ("still_open", "changed"):
+            return ""
+        if self.old_waived:
+            return "waiver_ended"
+        # (`old` is None where none of the fields of COMPARED, severity among them, differ)
+        if self.old is not None and severity_rank(self.finding["severity"]) > \
+                severity_rank(self.old["severity"]):
+            return "severity_rose"
+        return ""
+
+    @property
     def differs(self) -> dict[str, Any]:
         """Of a changed finding, each field of `COMPARED` its two versions differ in: old and
         new (of the event ids: their counts, and the ids added and removed)."""
@@ -753,6 +785,25 @@ class RunDiff:
             if row.ended:
                 out[row.ended] = out.get(row.ended, 0) + 1
         return dict(sorted(out.items()))
+
+    def worse_in_new(self) -> dict[str, dict[str, int]]:
+        """The findings worse in NEW than in OLD (`Row.worse`), per severity (every one of
+        `SEVERITIES`, lowest first) by why (`WORSE_IN_NEW`)."""
+        out = {severity: dict.fromkeys(WORSE_IN_NEW, 0) for severity in SEVERITIES}
+        for row in self.rows:
+            why = row.worse
+            if why:
+                out[row.finding["severity"]][why] += 1
+        return out
+
+    def failing(self, fail_on: str) -> list[Row]:
+        """The findings `diff --fail-on` fails on: worse in NEW (`Row.worse`), of
+        severity `fail_on` or higher ("never": none)."""
+        if fail_on == "never":
+            return []
+        floor = severity_rank(fail_on)
+        return [row for row in self.rows
+                if row.worse and severity_rank(row.finding["severity"]) >= floor]
 
     def new_waived(self) -> int:
         """The new findings NEW waives already."""
@@ -859,6 +910,7 @@ class RunDiff:
                 "waivers": self.waiver_changes(),
                 "waivers_ended": self.waivers_ended(),
                 "new_waived": self.new_waived(),
+                "worse_in_new": self.worse_in_new(),
                 "waivers_unused_in_new": self.unused_waivers(),
                 "money_at_risk": self.money_at_risk(),
                 "money_at_risk_definition": MONEY_DEFINITION,
@@ -876,7 +928,8 @@ class RunDiff:
                           "old_fingerprint": None if row.old is None
                           or row.cls != "changed" else row.old["fingerprint"],
                           "changes": row.differs if row.old is not None else None,
-                          "aged_only": row.aged}
+                          "aged_only": row.aged,
+                          "worse_in_new": row.worse or None}
                          for row in self.rows],
         }
 
@@ -1180,7 +1233,7 @@ def csv_text(rows: list[Row]) -> str:
                                              "message")},
                   "amount_at_risk": amount_text(finding["amount_at_risk"],
                                                 finding["currency"]),
-                  "aged_only": row.aged,
+                  "aged_only": row.aged, "worse_in_new": row.worse or None,
                   "old_fingerprint": None, "changes": None, "old_amount_at_risk": None,
                   "old_events": None, "events": None, "old_message": None}
         if before is not None:
@@ -1281,4 +1334,36 @@ def summary_lines(diff: RunDiff) -> list[str]:
     # Every value read from the findings.json files (paths, rule names and codes,
     # currencies, waivers, warnings' file names) on its line: a line break shown, never a
     # line of its own.
+    return [shown_on_one_line(line) for line in lines]
+
+
+FAILING_SHOWN = 20
+"""How many of the findings `diff --fail-on` fails on the console names (diff.json and
+diff.csv mark them all: `worse_in_new`)."""
+
+
+def fail_on_lines(diff: RunDiff, fail_on: str) -> list[str]:
+    """The console's lines of `diff --fail-on`: how many findings of NEW at or above
+    `fail_on` are worse than in OLD (`RunDiff.failing`), by why, and the first
+    `FAILING_SHOWN` of them (rule, case, severity, fingerprint, why)."""
+    from audit.safety import shown_on_one_line
+    from audit.words import counted
+
+    failing = diff.failing(fail_on)
+    if not failing:
+        return [f"fail-on {fail_on}: no finding of NEW at or above {fail_on} is new or worse "
+                "than in OLD"]
+    whys = {why: sum(1 for row in failing if row.worse == why) for why in WORSE_IN_NEW}
+    lines = [f"fail-on {fail_on}: {counted(len(failing), 'finding')} of NEW at or above "
+             f"{fail_on} new or worse than in OLD (" + ", ".join(
+                 f"{why.replace('_', ' ')} {n}" for why, n in whys.items() if n) + ")"]
+    for row in failing[:FAILING_SHOWN]:
+        finding = row.finding
+        was = f" (was {row.old['severity']})" if row.worse == "severity_rose" and row.old \
+            else ""
+        lines.append(f"  {finding['rule']} case {finding['case_id']} {finding['severity']}"
+                     f"{was} {finding['fingerprint']}: {row.worse.replace('_', ' ')}")
+    if len(failing) > FAILING_SHOWN:
+        lines.append(f"  ... and {len(failing) - FAILING_SHOWN} more (diff --out DIR: "
+                     "diff.json's and diff.csv's worse_in_new)")
     return [shown_on_one_line(line) for line in lines]

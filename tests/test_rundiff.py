@@ -1105,3 +1105,96 @@ def test_an_open_sla_breach_measured_to_the_later_clock_is_aged(tmp_path: Path) 
     assert "still open at 2026-10-01 00:00:00 UTC" in row.old["message"]
     assert "still open at 2026-10-15 00:00:00 UTC" in row.finding["message"]
     assert diff.still_open_with_changes() == 0
+
+
+def _gated(tmp_path: Path) -> tuple[Path, Path, dict[str, dict[str, Any]]]:
+    """OLD and NEW of one finding per case, each a way a finding of NEW can be worse (or
+    not) than in OLD: A still open as it was (high), B still open whose severity rose
+    (medium -> critical), C open again (OLD waived it, its waiver expired), D new (low), E
+    new and waived in NEW (critical), F still open whose severity fell (critical -> low),
+    G in OLD only (resolved, critical), H changed (other events) whose severity rose
+    (low -> high)."""
+    ev = "EV005", "refund-exceeds-charge"
+    f = {case: _finding(*ev, case, f"e{case}", 5.0) for case in "ABCDEFG"}
+    h_old, h_new = (_finding(*ev, "H", events, 5.0) for events in (["h1"], ["h1", "h2"]))
+    waiver = _waiver("EV005", "used", case="C", expires="2026-10-31")
+    old = _tiny(tmp_path, "old", [
+        f["A"], {**f["B"], "severity": "medium"}, {**f["C"], "waived": True},
+        {**f["F"], "severity": "critical"}, {**f["G"], "severity": "critical"},
+        {**h_old, "severity": "low"}], [], list("ABCDEFGH"), "2026-09-01T00:00:00+00:00",
+        waivers=(waiver,))
+    new = _tiny(tmp_path, "new", [
+        f["A"], {**f["B"], "severity": "critical"}, f["C"], {**f["D"], "severity": "low"},
+        {**f["E"], "severity": "critical", "waived": True}, {**f["F"], "severity": "low"},
+        h_new], [], list("ABCDEFGH"), "2026-12-01T00:00:00+00:00",
+        waivers=({**waiver, "status": "expired", "matched": 0},
+                 _waiver("EV005", "used", case="E")))
+    return old, new, f
+
+
+def test_worse_in_new_is_new_open_again_or_a_severity_risen_never_waived(
+        tmp_path: Path) -> None:
+    """Of NEW's findings, those worse than in OLD: new (not waived in NEW), open again
+    (OLD waived it), still open or changed with a higher severity; not one still open as
+    it was or with a lower severity, nor one NEW waives, nor one in OLD only. diff.json's
+    summary counts them per severity, each finding and diff.csv's row says why."""
+    old, new, _ = _gated(tmp_path)
+    diff = diff_runs(load_run(old, "OLD"), load_run(new, "NEW"))
+    rows = {row.finding["case_id"]: row for row in diff.rows}
+    assert {case: (row.cls, row.worse) for case, row in rows.items()} == {
+        "A": ("still_open", ""), "B": ("still_open", "severity_rose"),
+        "C": ("still_open", "waiver_ended"), "D": ("new", "new"), "E": ("new", ""),
+        "F": ("still_open", ""), "G": ("resolved", ""), "H": ("changed", "severity_rose")}
+    assert [row.finding["case_id"] for row in diff.failing("critical")] == ["B"]
+    assert [row.finding["case_id"] for row in diff.failing("high")] == ["B", "C", "H"]
+    assert [row.finding["case_id"] for row in diff.failing("info")] == ["B", "C", "H", "D"]
+    assert diff.failing("never") == []
+    document = diff.document()
+    worse = document["summary"]["worse_in_new"]
+    assert {s: {k: n for k, n in row.items() if n} for s, row in worse.items()} == {
+        "info": {}, "low": {"new": 1}, "medium": {},
+        "high": {"waiver_ended": 1, "severity_rose": 1}, "critical": {"severity_rose": 1}}
+    assert {f["case_id"]: f["worse_in_new"] for f in document["findings"]} == {
+        "A": None, "B": "severity_rose", "C": "waiver_ended", "D": "new", "E": None,
+        "F": None, "G": None, "H": "severity_rose"}
+    assert {r["case_id"]: r["worse_in_new"] for r in csv.DictReader(
+        io.StringIO(csv_text(diff.rows)))} == {
+        "A": "", "B": "severity_rose", "C": "waiver_ended", "D": "new", "E": "", "F": "",
+        "G": "", "H": "severity_rose"}
+
+
+def test_diff_fail_on_exits_1_on_worse_findings_0_otherwise_2_on_bad_input(
+        tmp_path: Path) -> None:
+    """diff --fail-on SEVERITY: exit 1 where NEW has a finding at or above it worse than in
+    OLD (the console names it, and the diff's files are written all the same); 0 where it
+    has none (still open as before, waived, lower severity), and without --fail-on (its
+    default, never); 2 for a run it cannot read, as without it."""
+    old, new, f = _gated(tmp_path)
+    failed = run("diff", str(old), str(new), "--fail-on", "high", "--out",
+                 str(tmp_path / "d"), code=1)
+    lines = failed.output.splitlines()
+    assert ("fail-on high: 3 findings of NEW at or above high new or worse than in OLD "
+            "(waiver ended 1, severity rose 2)") in lines
+    assert f"  EV005 case B critical (was medium) {f['B']['fingerprint']}: severity rose" \
+        in lines
+    assert f"  EV005 case C high {f['C']['fingerprint']}: waiver ended" in lines
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == sorted(DIFF_FILES)
+    run("diff", str(old), str(new), "--fail-on", "critical", code=1)
+    run("diff", str(old), str(new), code=0)
+    run("diff", str(old), str(new), "--fail-on", "never", code=0)
+    # NEW as OLD was, a day later: nothing new or worse; a lower severity is no failure
+    again = _tiny(tmp_path, "again", [
+        {**f["A"], "severity": "low"}, {**f["B"], "severity": "medium"},
+        {**f["C"], "waived": True}], [], list("ABC"), "2026-09-02T00:00:00+00:00",
+        waivers=(_waiver("EV005", "used", case="C"),))
+    before = _tiny(tmp_path, "before", [f["A"], {**f["B"], "severity": "medium"},
+                                        {**f["C"], "waived": True}], [], list("ABC"),
+                   "2026-09-01T00:00:00+00:00", waivers=(_waiver("EV005", "used", case="C"),))
+    passed = run("diff", str(before), str(again), "--fail-on", "info", code=0)
+    assert "fail-on info: no finding of NEW at or above info is new or worse than in OLD" \
+        in passed.output.splitlines()
+    assert "error:" in run("diff", str(before), str(tmp_path / "nowhere"), "--fail-on",
+                           "info", code=2).output
+    assert "Invalid value for '--fail-on'" in run("diff", str(before), str(again),
+                                                  "--fail-on", "severe", code=2).output
+
