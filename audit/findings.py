@@ -18,7 +18,9 @@ ids of the cases the rules judged, which `diff` tells a finding resolved from on
 the run did not audit by); a findings.json without `format_version` is of format 1.
 `running_cases` (the ids of the cases running at the clock) was added within format 2: no
 reader misreads its absence, which `diff` takes as none where `summary.running_cases` is 0
-and refuses otherwise."""
+and refuses otherwise. So was each finding's `waived_by` (the position in
+`summary.waivers` of the waiver that waived it, null where not waived): where it is
+missing, `diff` infers the waiver from the waivers' rule, case and fingerprint, as before."""
 
 
 def severity_rank(severity: str) -> int:
@@ -128,6 +130,13 @@ class Finding:
     where the case states none: what the exports filter and subtotal findings by. Set once
     the rules ran, for all findings at once (`CheckRun.finding_channels`); no part of the
     fingerprint."""
+    waived_by: int | None = None
+    """Where `waived`: the waiver that waived it, by its position in the policy's `waivers`
+    (0 the first), which is its position in findings.json's `summary.waivers`: the first
+    waiver in force in the policy's order that matches it (`engine.finish_findings`); None
+    where not waived. Its identity within the run, what `diff` names a finding's waiver by;
+    a waiver has no other (two may name the same rule and case). No part of the
+    fingerprint."""
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -147,6 +156,7 @@ class Finding:
             "currency": self.currency, "waived": self.waived,
             "waiver_reason": self.waiver_reason, "fingerprint": self.fingerprint,
             "case_quarantined_rows": self.case_quarantined_rows, "channel": self.channel,
+            "waived_by": self.waived_by,
         }
 
     @classmethod

@@ -181,9 +181,16 @@ class AuditRun:
     tasks after their last event were not due then (`RUNNING_RULES`)."""
 
     def waiver_of(self, finding: dict[str, Any]) -> dict[str, Any] | None:
-        """The waiver of the policy that names `finding` (its fingerprint, or the copy
-        fingerprint, or its case; its rule by code, name or pattern), the first in the
-        policy's order as check applies them, one it used first; None where none does."""
+        """The waiver of the policy that waived `finding`: the one its `waived_by` names
+        (its position in summary.waivers, checked by `_checked`), where findings.json
+        says; else, of a findings.json before `waived_by` was written, the one inferred:
+        naming it (its fingerprint, or the copy fingerprint, or its case; its rule by code,
+        name or pattern; a family the policy names it by is not told from the waivers as
+        summary.waivers lists them), the first in the policy's order as check applies
+        them, one it used first; None where none does."""
+        if "waived_by" in finding:
+            at = finding["waived_by"]
+            return None if at is None else self.waivers[at]
         prints = {finding["fingerprint"], copy_fingerprint_of(
             finding["name"], finding["case_id"], finding["event_ids"])}
         prints.discard(None)
@@ -395,6 +402,7 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
                            f"{entry.get(name)!r}"[:300])
         if entry["fingerprint"] is not None:
             prints.add(entry["fingerprint"])
+    _waived_by(findings, waivers, fail)
     money = summary.get("money_at_risk")
     if not isinstance(money, dict):
         raise fail("summary.money_at_risk", "missing or not an object")
@@ -480,6 +488,51 @@ def _agrees(findings: list[dict[str, Any]], summary: dict[str, Any], names: dict
                        f"[{seen[print_]}] too: a finding listed twice (no check writes two "
                        "findings of one rule, case and events)")
         seen[print_] = k
+
+
+def _waived_by(findings: list[dict[str, Any]], waivers: list[dict[str, Any]],
+               fail: Any) -> None:
+    """An InputError where a finding's `waived_by` (where findings.json has it) does not
+    agree with the document: a whole number naming a waiver of `summary.waivers` that
+    check used and that names the finding's fingerprint (or its copy fingerprint) or its
+    case, on a waived finding; null on an open one; and each waiver's `matched` (where
+    stated) the number of findings naming it."""
+    named: dict[int, int] = defaultdict(int)
+    told = False
+    for k, finding in enumerate(findings):
+        if "waived_by" not in finding:
+            continue
+        told = True
+        at = finding["waived_by"]
+        if not finding["waived"]:
+            if at is not None:
+                raise fail(f"findings[{k}].waived_by", f"{at!r}, on a finding not waived: "
+                           "edited since the check wrote it"[:300])
+            continue
+        if type(at) is not int or not 0 <= at < len(waivers):
+            raise fail(f"findings[{k}].waived_by", f"not the position of a waiver of "
+                       f"summary.waivers (0 to {len(waivers) - 1}) on a waived finding: "
+                       f"{at!r}"[:300])
+        waiver = waivers[at]
+        print_ = waiver["fingerprint"]
+        if waiver.get("status") != "used" or (
+                waiver.get("case") != finding["case_id"] if print_ is None else
+                print_ not in (finding["fingerprint"], copy_fingerprint_of(
+                    finding["name"], finding["case_id"], finding["event_ids"]))):
+            raise fail(f"findings[{k}].waived_by", f"{at}: summary.waivers[{at}] (" + (
+                f"case {waiver.get('case')!r}" if print_ is None else f"fingerprint {print_}")
+                + f", {waiver.get('status')}) did not waive it, a finding of case "
+                f"{finding['case_id']!r}, fingerprint {finding['fingerprint']}: edited since "
+                "the check wrote it"[:300])
+        named[at] += 1
+    if not told:  # (a findings.json before waived_by: its waivers inferred, `waiver_of`)
+        return
+    for at, waiver in enumerate(waivers):
+        matched = waiver.get("matched")
+        if type(matched) is int and matched != named[at]:
+            raise fail(f"summary.waivers[{at}].matched", f"{matched}, but {named[at]} "
+                       f"finding(s) name it in waived_by: findings added, removed or edited "
+                       "since the check wrote it")
 
 
 def _names_rule(reference: Any, finding: dict[str, Any]) -> bool:
@@ -658,6 +711,9 @@ class Row:
     whose fields of `COMPARED` differ (its changes: amount, severity, message...)."""
     old_print_waived: bool = False
     """A changed finding OLD waived by a waiver naming its old fingerprint."""
+    in_old: dict[str, Any] | None = None
+    """OLD's version of a still-open finding whose fields do not differ (`old` is None):
+    which waiver waived it in OLD is OLD's to say (its `waived_by`)."""
     old_waiver: dict[str, Any] | None = None
     """The waiver of OLD's policy that waived it in OLD (`AuditRun.waiver_of`)."""
     new_waiver: dict[str, Any] | None = None
@@ -956,7 +1012,7 @@ def diff_runs(old: AuditRun, new: AuditRun) -> RunDiff:
                     f"{duration(new.as_of - old.as_of)} later (changes: {text})")))
                 continue
             rows.append(replace(row, reason=f"in both runs, with changes: {text}")
-                        if text else replace(row, old=None))
+                        if text else replace(row, old=None, in_old=finding))
             continue
         rows.append(_gone(finding, old, new))
     for finding in new.findings:
@@ -997,13 +1053,22 @@ def _changed(rows: list[Row], old: AuditRun) -> list[Row]:
                                 [rows[k].finding for k in news]):
             before, after = rows[olds[was]].finding, rows[news[now]].finding
             row = Row("changed", "", after, before["waived"], after["waived"], old=before,
-                      old_print_waived=before["waived"]
-                      and before["fingerprint"] in old.waiver_prints)
+                      old_print_waived=before["waived"] and _by_print(before, old))
             replaced[olds[was]] = replace(
                 row, reason="still open in NEW with other events or evidence (another "
                 f"fingerprint): {row.changes_text() or 'no field compared differs'}")
             dropped.add(news[now])
     return [replaced.get(at, row) for at, row in enumerate(rows) if at not in dropped]
+
+
+def _by_print(finding: dict[str, Any], run: AuditRun) -> bool:
+    """Whether a waived finding of `run` was waived by a waiver naming its fingerprint (or
+    its copy fingerprint), not its case: the one its `waived_by` names; of a findings.json
+    without it, any of the policy's waivers naming its fingerprint."""
+    if "waived_by" not in finding:
+        return finding["fingerprint"] in run.waiver_prints
+    waiver = run.waiver_of(finding)
+    return waiver is not None and waiver.get("fingerprint") is not None
 
 
 def _paired(olds: list[dict[str, Any]], news: list[dict[str, Any]]) -> list[tuple[int, int]]:
@@ -1113,7 +1178,8 @@ def _arrived(finding: dict[str, Any], old: AuditRun, new: AuditRun) -> Row:
 def _waivers(row: Row, old: AuditRun, new: AuditRun) -> Row:
     """`row` with the waivers that waive it in OLD and NEW, how its waiver ended, and of a
     new finding NEW waives already, its reason telling so."""
-    was = row.old if row.old is not None else row.finding
+    was = row.old if row.old is not None else row.in_old if row.in_old is not None \
+        else row.finding
     old_waiver = old.waiver_of(was) if row.old_waived else None
     new_waiver = new.waiver_of(row.finding) if row.new_waived else None
     ended = ""

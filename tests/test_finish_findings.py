@@ -134,3 +134,33 @@ def test_an_expired_waiver_still_lets_its_finding_suppress() -> None:
                                      dataclasses.replace(policy, waivers=(waiver,)),
                                      datetime(2026, 12, 1, tzinfo=UTC))
         assert sorted(f.name for f in kept) == names
+
+
+def test_each_waived_finding_names_the_waiver_that_waived_it() -> None:
+    """`waived_by`: the position in the policy's waivers of the first waiver in force that
+    matches the finding (an expired one, or a later one matching it too, is not it); None
+    on an open finding."""
+    ruleset = default_rules()
+    policy = load_policy(default_policy_path(), known_rules=ruleset.known)
+    rules = selected_rules(ruleset, policy)
+    rule = next(r for r in rules if r.code == "SD001")
+    findings = [Finding(rule=rule.code, name=rule.name, severity=rule.severity,
+                        case_id=f"C{k}", event_ids=[f"e{k}"], activities=[], resources=[],
+                        timestamp=None, message="m") for k in range(4)]
+
+    def waiver(expires: date, **names: str) -> Waiver:
+        return Waiver(rule="SD", reason="known", approved_by="CFO", expires=expires, **names)
+
+    waivers = (waiver(date(2026, 1, 1), case="C1"),  # expired: C1's is waived by 2
+               waiver(date(2027, 1, 1), case="C2"),
+               waiver(date(2027, 1, 1), case="C1"),
+               waiver(date(2027, 1, 1), fingerprint=findings[2].fingerprint),  # after 1
+               waiver(date(2027, 1, 1), fingerprint=findings[3].fingerprint))
+    kept, statuses, _ = finish_findings(findings, rules, ruleset,
+                                        dataclasses.replace(policy, waivers=waivers),
+                                        datetime(2026, 12, 1, tzinfo=UTC))
+    assert [(f.case_id, f.waived, f.waived_by) for f in kept] == [
+        ("C0", False, None), ("C1", True, 2), ("C2", True, 1), ("C3", True, 4)]
+    assert [s.status for s in statuses] == [
+        "expired", "used", "used", "matched only findings an earlier waiver waived", "used"]
+    assert kept[1].as_dict()["waived_by"] == 2

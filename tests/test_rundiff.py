@@ -1198,3 +1198,81 @@ def test_diff_fail_on_exits_1_on_worse_findings_0_otherwise_2_on_bad_input(
     assert "Invalid value for '--fail-on'" in run("diff", str(before), str(again),
                                                   "--fail-on", "severe", code=2).output
 
+
+def test_findings_json_names_the_waiver_of_each_waived_finding(
+        runs: tuple[Path, Path]) -> None:
+    """check writes each finding's `waived_by`: the position in summary.waivers of the
+    waiver that waived it (OLD's policy waives SD002 on case 40048, NEW's SD001 on 40021),
+    null on the open ones."""
+    for document, (rule, case) in zip(_documents(runs), (("SD002", "40048"),
+                                                         ("SD001", "40021")), strict=True):
+        waived = [f for f in document["findings"] if f["waived"]]
+        assert [(f["rule"], f["case_id"], f["waived_by"]) for f in waived] == [(rule, case, 0)]
+        assert document["summary"]["waivers"][0]["case"] == case
+        assert {f["waived_by"] for f in document["findings"] if not f["waived"]} == {None}
+
+
+def _two_waivers(tmp_path: Path) -> tuple[Path, Path, dict[str, Any]]:
+    """OLD: case A's DU001 and EV005 findings waived, by a waiver of DU001 (waived_by 0)
+    and one of the family EV (1); NEW's policy keeps the first only: EV005's is open."""
+    dup = _finding("DU001", "duplicate-refund", "A", "e1", 30.0)
+    over = _finding("EV005", "refund-exceeds-charge", "A", "e2", 10.0)
+    by_dup = _waiver("DU001", "used", case="A", reason="same refund twice, by agreement")
+    by_family = _waiver("EV", "used", case="A", reason="goodwill", expires="2027-06-30")
+    old = _tiny(tmp_path, "old", [{**dup, "waived": True, "waived_by": 0},
+                                  {**over, "waived": True, "waived_by": 1}], [], ["A"],
+                "2026-09-01T00:00:00+00:00", waivers=(by_dup, by_family))
+    new = _tiny(tmp_path, "new", [{**dup, "waived": True, "waived_by": 0},
+                                  {**over, "waived_by": None}], [], ["A"],
+                "2026-12-01T00:00:00+00:00", waivers=(by_dup,))
+    return old, new, over
+
+
+def test_diff_names_the_waiver_findings_json_says_waived_it(tmp_path: Path) -> None:
+    """The waiver of a finding is the one its `waived_by` names, not one inferred: a
+    waiver naming its rule by family (EV) is not told from summary.waivers (the inference
+    took the first used waiver of its case, DU001's, and called the waiver that ended
+    "no longer matches", as DU001's is still in NEW's policy)."""
+    old, new, over = _two_waivers(tmp_path)
+    diff = diff_runs(load_run(old, "OLD"), load_run(new, "NEW"))
+    row = next(r for r in diff.rows if r.finding["fingerprint"] == over["fingerprint"])
+    assert (row.cls, row.waiver_change, row.waiver_fields()) == (
+        "still_open", "waiver_ended", {
+            "waiver_reason": "goodwill", "waiver_approved_by": "CFO",
+            "waiver_expires": "2027-06-30", "waiver_ended": "removed"})
+    assert row.worse == "waiver_ended"
+
+
+def _rewritten(folder: Path, edit: Any) -> Path:
+    path = folder / "findings.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    edit(document)
+    data = json.dumps(document).encode("utf-8")
+    path.write_bytes(data)
+    (folder / "SHA256SUMS").write_text(f"{hashlib.sha256(data).hexdigest()}  findings.json\n",
+                                       encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(("edit", "field", "words"), [
+    (lambda d: d["findings"][1].update(waived_by=0), "findings[1].waived_by",
+     "0, on a finding not waived"),
+    (lambda d: d["findings"][0].update(waived_by=5), "findings[0].waived_by",
+     "not the position of a waiver of summary.waivers (0 to 0) on a waived finding: 5"),
+    (lambda d: d["findings"][0].update(waived_by=True), "findings[0].waived_by",
+     "not the position of a waiver"),
+    (lambda d: d["summary"]["waivers"][0].update(case="B"), "findings[0].waived_by",
+     "0: summary.waivers[0] (case 'B', used) did not waive it, a finding of case 'A'"),
+    (lambda d: d["summary"]["waivers"][0].update(matched=2), "summary.waivers[0].matched",
+     "2, but 1 finding(s) name it in waived_by"),
+])
+def test_a_waived_by_that_disagrees_with_the_document_is_refused(
+        tmp_path: Path, edit: Any, field: str, words: str) -> None:
+    """A finding's `waived_by` must name a waiver of summary.waivers that was used and
+    names its case or fingerprint, on a waived finding only, and each waiver's `matched`
+    count the findings naming it: else the findings.json was edited (exit code 2)."""
+    _, new, _ = _two_waivers(tmp_path)
+    old = tmp_path / "old"
+    run("diff", str(old), str(new), code=0)
+    output = run("diff", str(old), str(_rewritten(new, edit)), code=2).output
+    assert f"field '{field}': {words}" in output, output

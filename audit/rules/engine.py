@@ -334,6 +334,9 @@ def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: Rul
     suppressed = len(findings) - len(kept)
     if suppressed_out is not None and dropped:
         suppressed_out.extend(suppressed_list(dropped, rules))
+    # (each waiver's position in the policy, which findings.json's summary.waivers keeps:
+    # the waiver a finding names as `waived_by`)
+    position = {id(status): k for k, status in enumerate(statuses)}
     for finding in kept if statuses else ():
         for status in matching(finding):
             if status.expired:
@@ -344,6 +347,7 @@ def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: Rul
             status.matched += 1
             w = status.waiver
             finding.waived = True
+            finding.waived_by = position[id(status)]
             finding.waiver_reason = (f"{w.reason} (approved by {w.approved_by}, "
                                      f"expires {w.expires.isoformat()})")
     # An expired waiver waives nothing; what it no longer waives is counted, for the
