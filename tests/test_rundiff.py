@@ -1276,3 +1276,26 @@ def test_a_waived_by_that_disagrees_with_the_document_is_refused(
     run("diff", str(old), str(new), code=0)
     output = run("diff", str(old), str(_rewritten(new, edit)), code=2).output
     assert f"field '{field}': {words}" in output, output
+
+
+def test_the_sums_are_worked_out_once_per_diff(tmp_path: Path) -> None:
+    """The money bridge, the money at risk per class and the counts per rule, which the
+    tie-out check, diff.json and the console each read, are worked out once per diff (the
+    same object each time: at 260k findings each pass over the rows took seconds), and
+    are what they were: the money at risk per class of NEW's findings it does not waive
+    (OLD's of the resolved), per case its largest amount."""
+    old, new, _ = _gated(tmp_path)
+    diff = diff_runs(load_run(old, "OLD"), load_run(new, "NEW"))
+    assert diff.money_bridge() is diff.money_bridge()
+    assert diff.money_at_risk() is diff.money_at_risk()
+    assert diff.by_rule() is diff.by_rule()
+    document = diff.document()
+    assert document["summary"]["money_at_risk"] is diff.money_at_risk()
+    assert diff.money_at_risk() == {"new": {"EUR": 5.0}, "still_open": {"EUR": 20.0},
+                                    "changed": {"EUR": 5.0}, "resolved": {"EUR": 5.0},
+                                    "not_rejudged": {}}
+    assert diff.by_rule() == {"EV005": {"name": "refund-exceeds-charge", "new": 2,
+                                        "still_open": 4, "changed": 1, "resolved": 1,
+                                        **dict.fromkeys(("not_rejudged", "not_comparable",
+                                                         "suppressed_in_new",
+                                                         "suppressed_in_old"), 0)}}
