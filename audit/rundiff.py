@@ -66,7 +66,9 @@ from audit.findings import (
 from audit.gcpause import gc_paused
 
 DIFF_FORMAT = 1
-"""The format of diff.json (its `format_version`)."""
+"""The format of diff.json (its `format_version`). `summary.worse_in_new` and each finding's
+`worse_in_new` (`WORSE_IN_NEW`) were added within format 1, as diff.csv's last column: a
+reader of format 1 that does not know them misreads nothing."""
 
 DIFF_FILES = ("diff.json", "diff.csv", "SHA256SUMS")
 """The files `diff` writes into --out."""
