@@ -88,7 +88,9 @@ def expected_findings(log: pd.DataFrame, as_of: datetime = P.AS_OF) -> set[tuple
             late = (a1 is not None and a2 is not None and payout is not None
                     and (a1[C.TIMESTAMP] <= payout[C.TIMESTAMP])
                     != (a2[C.TIMESTAMP] <= payout[C.TIMESTAMP]))
-            if a1 is not None and (a2 is None or late) and amount > threshold:
+            # (judged once paid: an approved case not paid let no money out on one approval)
+            if payout is not None and a1 is not None and (a2 is None or late) \
+                    and amount > threshold:
                 add("missing-second-approval")
             for _, a in approvals.iterrows():
                 allowed = (P.FIRST_APPROVER_ROLES if a[C.ACTIVITY] == P.APPROVE

@@ -84,7 +84,8 @@ EXAMPLES: dict[str, Example] = {
     "AP003": Example(
         {"V1": {"amount": 1200, "events": _e(REQ, APP, PAY)},
          "V2": {"amount": 1200, "events": _e(REQ, APP, PAY, APP2)},
-         "C": {"amount": 1200, "events": _e(REQ, APP, APP2, PAY)}},
+         "C": {"amount": 1200, "events": _e(REQ, APP, APP2, PAY)},
+         "C2": {"amount": 1200, "events": _e(REQ, APP)}},
         {"V1": {"message": "1,200.00 EUR is above the threshold of 500.00 EUR, approved only "
                            "by Nadia Rossi", "amount_at_risk": 1200.0},
          "V2": {"message": "1,200.00 EUR is above the threshold of 500.00 EUR, approved only "

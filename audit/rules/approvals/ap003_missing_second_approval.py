@@ -10,15 +10,17 @@ from audit.words import moment
 
 class MissingSecondApproval(Rule):
     """What it checks:
-    A first approval is present, the refund is above the second-approval threshold of its
-    currency, and no second-level approval was given before the money left: none at all,
-    or, where the refund was paid after an approval, not both levels before its first
-    successful payout (where every approval came after it, `approval-after-payout` tells
-    that). The amount judged is the larger of the requested amount and the amount paid
-    (the successful payouts in the case's currency that state an amount; one stating none
-    adds nothing, and `payout-without-amount` reports it); a case stating neither is not
-    judged, nor is one that states no currency (no threshold applies: check warns, counting
-    such cases).
+    A refund approved and paid (a successful payout at the audit's clock) is above the
+    second-approval threshold of its currency, and no second-level approval was given
+    before the money left: none at all, or not both levels before its first successful
+    payout (where every approval came after it, `approval-after-payout` tells that). A case
+    approved and not paid at the clock is not judged (a payout dated after the clock has
+    not happened yet): no money left on one approval, its second level may yet come
+    before the payout, and a wait too long is `approved-not-paid`'s. The amount judged is
+    the larger of the requested amount and the amount paid (the successful payouts in the
+    case's currency that state an amount; one stating none adds nothing, and
+    `payout-without-amount` reports it); a case stating neither is not judged, nor is one
+    that states no currency (no threshold applies: check warns, counting such cases).
 
     Why it matters:
     Large refunds need two people to agree; the threshold exists because one approver alone is
@@ -28,7 +30,9 @@ class MissingSecondApproval(Rule):
     Violating: request of 1,200.00 EUR (threshold 500 EUR) → `Approve refund` → `Execute
     payout` ("1,200.00 EUR is above the threshold of 500.00 EUR, approved only by ...");
     or → `Approve refund` → `Execute payout` → `Approve refund (second level)`.
-    Compliant: the same with `Approve refund (second level)` before the payout.
+    Compliant: the same with `Approve refund (second level)` before the payout; or
+    `Approve refund` with no payout yet at the audit's clock (no money left on one
+    approval: not judged until it is paid).
 
     Options:
     `thresholds.second_approval`: amount per currency above which a second approval is
@@ -64,7 +68,11 @@ class MissingSecondApproval(Rule):
         second_before = (c["approval2_time"] <= c["payout_time"]).fillna(False).astype(bool)
         late = paid & first_before & ~second_before  # the second level after the payout
         early = paid & ~first_before & second_before  # the first level after it
-        hits = c[c["approval1_eid"].notna() & (c["approval2_eid"].isna() | late | early)
+        # Judged once the money has left (a successful payout at the clock): a case approved
+        # once and not paid yet has not let money out on one approval (its wait is
+        # approved-not-paid's), and may yet get its second level before the payout.
+        hits = c[c["approval1_eid"].notna() & c["payout_eid"].notna()
+                 & (c["approval2_eid"].isna() | late | early)
                  & c["threshold"].notna()
                  & (c["judged_amount"] > c["threshold"] + facts.tolerance(c["currency"]))].copy()
         late, early = late[hits.index], early[hits.index]

@@ -1,0 +1,69 @@
+"""The rules on cases still open at the audit's clock, on the bundled sample checked at
+earlier clocks: a finding on a case in progress must be for what has already happened (money
+out on one approval, an SLA run out), not for a step not due yet (docs/reports.md, "The
+audit's clock": which findings can appear on open cases and why).
+
+missing-second-approval (AP003) judges a case once it is paid: approved once and not paid at
+the clock, it let no money out on one approval (a payout dated after the clock has not
+happened yet). Before, case 40291 (1,155.03 EUR, one approval on 2026-08-10, paid on
+2026-08-12 09:09) was a missing-second-approval at 2026-08-12 00:00 already, and RFD-55
+(734.79 EUR, approved once on 2026-09-29, its second level and payout on 2026-10-01, both
+levels before the money left) one at 2026-10-01 00:00, which the run at 2026-10-15 did not
+report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from audit.checkrun import CheckRun, run_check
+from audit.policy import default_policy_path
+
+REPO = Path(__file__).resolve().parents[1]
+EXPORTS = sorted((REPO / "sample_logs" / "refund-sample" / "exports").glob("*"))
+CLOCKS = {"before 40291's payout": datetime(2026, 8, 12, tzinfo=UTC),
+          "after 40291's payout": datetime(2026, 8, 13, tzinfo=UTC),
+          "RFD-55 approved once": datetime(2026, 10, 1, tzinfo=UTC)}
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, CheckRun]:
+    """The bundled sample checked at each of CLOCKS (the bundled policy otherwise)."""
+    return {name: run_check(EXPORTS, default_policy_path(), as_of=clock)
+            for name, clock in CLOCKS.items()}
+
+
+def _cases(run: CheckRun, rule: str) -> set[str]:
+    return {str(f.case_id) for f in run.result.findings if f.rule == rule}
+
+
+def test_approved_once_and_not_paid_at_the_clock_is_no_missing_second_approval(
+        runs: dict[str, CheckRun]) -> None:
+    # 40291: approved once on 2026-08-10 14:19, running at 2026-08-12 00:00 (its payout is
+    # dated 09:09 that day, after the clock: not paid at it).
+    before = runs["before 40291's payout"]
+    assert "40291" in before.running_case_ids()
+    assert "40291" not in _cases(before, "AP003")
+    # RFD-55: approved once on 2026-09-29, its second level and payout after the clock.
+    at_october = runs["RFD-55 approved once"]
+    assert "RFD-55" in at_october.running_case_ids()
+    assert "RFD-55" not in _cases(at_october, "AP003")
+    # Every missing-second-approval at these clocks cites its case's payout, dated by the
+    # clock (a case not paid at it has none).
+    for run in runs.values():
+        for finding in run.result.findings:
+            if finding.rule == "AP003":
+                assert "Execute payout" in finding.activities, finding
+
+
+def test_paid_on_one_approval_is_still_a_missing_second_approval(
+        runs: dict[str, CheckRun]) -> None:
+    after = runs["after 40291's payout"]
+    found = [f for f in after.result.findings if f.rule == "AP003" and f.case_id == "40291"]
+    assert len(found) == 1
+    assert found[0].message == ("1,155.03 EUR is above the threshold of 500.00 EUR, approved "
+                                "only by Paula Schmidt")
+    # It cites the payout that let the money out on one approval.
+    assert len(found[0].event_ids) == 3
