@@ -14,7 +14,11 @@ class MissingEvidence(Rule):
     A refund case with a ticket lacks an evidence item its channel requires: no event of the
     case has a value in that `evidence:*` column, or, in a paid case, none by the time of its
     first successful payout (the item was first recorded after the money left: the payout
-    did not rest on it).
+    did not rest on it). A case in progress at the audit's clock is not judged yet: not
+    paid, closed or rejected, and an event less than `conformance.running_for` (default
+    14d) before the clock; its evidence is due by its payout (a request of yesterday
+    whose evidence is still to be collected is no finding). Idle that long, it is judged
+    as ended.
 
     Why it matters:
     The decision to refund must rest on evidence an auditor can re-perform: for e-commerce the
@@ -26,7 +30,8 @@ class MissingEvidence(Rule):
     `evidence:photo` anywhere in the case; or the photo recorded only on an event after
     `Execute payout`.
     Compliant: both columns filled on some event of the case at or before its first
-    successful payout (or anywhere in a case not paid).
+    successful payout (or anywhere in a case not paid); a request with no evidence yet,
+    its last event less than `running_for` before the clock.
 
     Options:
     `evidence.<channel>`: the required `evidence:*` columns per channel. Cases without a
@@ -38,6 +43,8 @@ class MissingEvidence(Rule):
     money left with the first successful one. The finding's evidence names the items missing
     (`missing`) and, where an item came late, those first recorded after the payout
     (`after_payout`), and then names the payout among its events.
+    `conformance.running_for` (default 14d; `0d`: every case judged as ended): how recent
+    an event keeps a case not paid, closed or rejected in progress.
 
     References:
     ISA 500 (audit evidence); the refund SOP's evidence step.
@@ -47,7 +54,9 @@ class MissingEvidence(Rule):
     name = "missing-evidence"
     severity = "medium"
     summary = "Required evidence for the channel is missing"
-    options = (Option("required evidence", "evidence:* columns per channel", "evidence"),)
+    options = (Option("required evidence", "evidence:* columns per channel", "evidence"),
+               Option("running for", "a case not paid, closed or rejected, with an event "
+                      "this recent, is in progress: not judged yet", "conformance.running_for"))
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         required = facts.policy.required_evidence
@@ -85,11 +94,16 @@ class MissingEvidence(Rule):
             in_time[column] = np.zeros(facts.n_cases, dtype=bool)
             in_time[column][cases[there & by_payout]] = True
         c = facts.table("has_ticket", "request_eid", "channel", "request_time", "payouts_sum",
-                        "currency", "payout_eid", "payout_time")
+                        "currency", "payout_eid", "payout_time", "first_close_time",
+                        "rejections_last_time", "approvals_last_time")
         # The request, else (paid without one) the first payout: what the finding names.
         c["anchor_eid"] = c["request_eid"].where(c["request_eid"].notna(), c["payout_eid"])
         c["anchor_time"] = c["request_time"].where(c["request_time"].notna(), c["payout_time"])
         judged = (c["has_ticket"] & c["anchor_eid"].notna()).to_numpy(dtype=bool)
+        # A case in progress at the clock (not paid, closed or rejected, and an event less
+        # than conformance.running_for before the clock) has not reached the payout its
+        # evidence is due by: not judged yet (idle that long, it is judged as ended).
+        judged = judged & ~_in_progress(facts, c)
         missing: list[tuple[str, np.ndarray]] = []
         late: list[tuple[str, np.ndarray]] = []
         for channel, needed in required.items():
@@ -121,6 +135,17 @@ class MissingEvidence(Rule):
             if not finding.evidence["after_payout"]:
                 del finding.evidence["after_payout"]
         return found
+
+
+def _in_progress(facts: CaseFacts, c: pd.DataFrame) -> np.ndarray:
+    """Per case of `c` (every case, in order): not paid (no successful payout), not closed,
+    no rejection standing (one at or after its last approval; one before it an appeal
+    overturned), and active at the clock (`CaseFacts.active_at_clock`: an event less than
+    `conformance.running_for` before it)."""
+    rejected = c["rejections_last_time"].notna() & ~(
+        c["rejections_last_time"] < c["approvals_last_time"]).fillna(False).astype(bool)
+    return (c["payout_eid"].isna() & c["first_close_time"].isna() & ~rejected).to_numpy(
+        dtype=bool) & facts.active_at_clock()
 
 
 def _stamps(times: pd.api.extensions.ExtensionArray) -> np.ndarray:
