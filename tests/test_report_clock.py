@@ -181,25 +181,28 @@ def test_with_a_clock_after_every_event_the_graphs_read_the_imported_log_itself(
 def test_the_evidence_graphs_are_drawn_from_the_log_at_the_clock(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A case's evidence graph shows what the findings were judged on: at a clock before
-    RFD-55's payout (2026-10-01 15:03), no payout of it (the graph drew the refund paid)."""
+    CS0000209's payout (2026-09-30 19:53; approved on 2026-09-23, an approved-not-paid at
+    the clock), no payout of it (the graph drew the refund paid). (The case was RFD-55 at
+    2026-10-01, until missing-second-approval judged paid cases only: approved once and not
+    paid at that clock, RFD-55 has no finding there, and no page.)"""
     import reports.evidence
     from audit import canonical as C
     from audit.evidence_graph import evidence_graphs
     from reports.evidence import attach_case_graphs, evidence_dot
     from reports.view import build_view
 
-    clock = datetime(2026, 10, 1, tzinfo=UTC)
+    clock = datetime(2026, 9, 29, tzinfo=UTC)
     run = run_check([_sample()], default_policy_path(), as_of=clock)
     assert run.after_clock > 0
     monkeypatch.setattr(reports.evidence, "render_dot", lambda dot, _: dot.encode())
     view = build_view(run)
     attach_case_graphs(view.cases, run, limit=len(view.cases))
     drawn = {c.case_id: c.graph_svg for c in view.cases if c.graph_svg}
-    assert "RFD-55" in drawn
+    assert "CS0000209" in drawn
     log = run.imported.log
-    mine = log[(log[C.CASE] == "RFD-55").to_numpy(dtype=bool)]
+    mine = log[(log[C.CASE] == "CS0000209").to_numpy(dtype=bool)]
     at_clock = mine[(mine[C.TIMESTAMP] <= pd.Timestamp(clock)).to_numpy(dtype=bool)]
     assert len(at_clock) < len(mine)
     controls = run.policy.control_of()
-    assert drawn["RFD-55"] == evidence_dot(evidence_graphs(at_clock, controls)["RFD-55"])
-    assert drawn["RFD-55"] != evidence_dot(evidence_graphs(mine, controls)["RFD-55"])
+    assert drawn["CS0000209"] == evidence_dot(evidence_graphs(at_clock, controls)["CS0000209"])
+    assert drawn["CS0000209"] != evidence_dot(evidence_graphs(mine, controls)["CS0000209"])
