@@ -130,7 +130,15 @@ def expected_findings(log: pd.DataFrame, as_of: datetime = P.AS_OF) -> set[tuple
         evidence = events[[c for c in P.REQUIRED_EVIDENCE[channel]]]
         if payout is not None:  # what the payout rested on: recorded by its time
             evidence = evidence[events[C.TIMESTAMP] <= payout[C.TIMESTAMP]]
-        if request is not None and evidence.notna().any().sum() < len(evidence.columns):
+        # In progress at the clock (not paid, closed or rejected, idle less than RUNNING_FOR):
+        # its evidence is due by its payout, not judged yet. (A rejection standing: at or
+        # after the last approval, or with none.)
+        rejected = P.REJECT in by and (approvals.empty or (
+            by[P.REJECT][C.TIMESTAMP].max() >= approvals[C.TIMESTAMP].max()))
+        in_progress = (payout is None and P.CLOSE not in by and not rejected
+                       and pd.Timestamp(as_of) - events[C.TIMESTAMP].max() < P.RUNNING_FOR)
+        if request is not None and not in_progress and (
+                evidence.notna().any().sum() < len(evidence.columns)):
             add("missing-evidence")
         if payout is not None and request is not None and abs(
                 float(payout[C.AMOUNT]) - float(request[C.AMOUNT])) > 0.005 and not (
