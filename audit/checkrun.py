@@ -979,7 +979,10 @@ class CheckRun:
             # their SOP, an event less than conformance.running_for before the clock), whose
             # SOP tasks after their last event are not due yet (conformance.deviations).
             "running_cases": self._running_cases(),
-            "waivers": [{"rule": w.waiver.rule, "case": w.waiver.case,
+            # Each waiver's `codes`: the rule codes its `rule` resolves to (a code, name,
+            # family or pattern), which `diff` checks a finding's `waived_by` against.
+            "waivers": [{"rule": w.waiver.rule, "codes": sorted(w.codes),
+                         "case": w.waiver.case,
                          "fingerprint": w.waiver.fingerprint, "status": w.status,
                          "matched": w.matched, "no_longer_waives": w.lapsed,
                          "expires": w.waiver.expires.isoformat(),

@@ -20,7 +20,11 @@ the run did not audit by); a findings.json without `format_version` is of format
 reader misreads its absence, which `diff` takes as none where `summary.running_cases` is 0
 and refuses otherwise. So was each finding's `waived_by` (the position in
 `summary.waivers` of the waiver that waived it, null where not waived): where it is
-missing, `diff` infers the waiver from the waivers' rule, case and fingerprint, as before."""
+missing, `diff` infers the waiver from the waivers' rule, case and fingerprint, as before.
+So was each waiver's `codes` in `summary.waivers` (the rule codes its `rule` resolves to,
+which `diff` checks a finding's `waived_by` against): where it is missing, `diff` checks
+a waiver naming one rule by its code or name against the finding's rule, and cannot tell
+what a family or pattern named."""
 
 
 def severity_rank(severity: str) -> int:

@@ -64,6 +64,7 @@ from audit.findings import (
     severity_rank,
 )
 from audit.gcpause import gc_paused
+from audit.rules.base import FAMILIES
 
 DIFF_FORMAT = 1
 """The format of diff.json (its `format_version`). `summary.worse_in_new` and each finding's
@@ -397,14 +398,20 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
         raise fail("summary.waivers", "missing or not a list")
     prints = set()
     for k, entry in enumerate(waivers):
-        if not isinstance(entry, dict) or type(entry.get("fingerprint")) not in (str,
-                                                                                 type(None)):
-            raise fail(f"summary.waivers[{k}]", "not an object with a fingerprint (a text "
-                       "or null)")
+        if not isinstance(entry, dict):
+            raise fail(f"summary.waivers[{k}]", "not an object")
+        if "fingerprint" not in entry or type(entry["fingerprint"]) not in (str, type(None)):
+            raise fail(f"summary.waivers[{k}].fingerprint", "missing (a text, or null where "
+                       "the waiver names a case)" if "fingerprint" not in entry else
+                       f"not a text or null: {entry['fingerprint']!r}"[:300])
         for name in ("rule", "case", "status", "expires", "reason", "approved_by"):
             if type(entry.get(name)) not in (str, type(None)):
                 raise fail(f"summary.waivers[{k}].{name}", f"not a text or null: "
                            f"{entry.get(name)!r}"[:300])
+        codes = entry.get("codes", [])
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            raise fail(f"summary.waivers[{k}].codes", f"not a list of rule codes: "
+                       f"{codes!r}"[:300])
         if entry["fingerprint"] is not None:
             prints.add(entry["fingerprint"])
     _waived_by(findings, waivers, fail)
@@ -529,6 +536,12 @@ def _waived_by(findings: list[dict[str, Any]], waivers: list[dict[str, Any]],
                 + f", {waiver.get('status')}) did not waive it, a finding of case "
                 f"{finding['case_id']!r}, fingerprint {finding['fingerprint']}: edited since "
                 "the check wrote it"[:300])
+        if not _waives_rule(waiver, finding):
+            raise fail(f"findings[{k}].waived_by", f"{at}: summary.waivers[{at}] (rule "
+                       f"{waiver.get('rule')!r}" + (f", codes {waiver['codes']}" if "codes"
+                                                     in waiver else "")
+                       + f") does not name the rule of this finding, {finding['rule']} "
+                       f"({finding['name']}): edited since the check wrote it"[:300])
         named[at] += 1
     if not told:  # (a findings.json before waived_by: its waivers inferred, `waiver_of`)
         return
@@ -538,6 +551,26 @@ def _waived_by(findings: list[dict[str, Any]], waivers: list[dict[str, Any]],
             raise fail(f"summary.waivers[{at}].matched", f"{matched}, but {named[at]} "
                        f"finding(s) name it in waived_by: findings added, removed or edited "
                        "since the check wrote it")
+
+
+def _waives_rule(waiver: dict[str, Any], finding: dict[str, Any]) -> bool:
+    """Whether a waiver of summary.waivers may have waived a finding of its rule: the
+    finding's rule among the codes its `rule` resolved to (`codes`, where findings.json has
+    them); without them, where its `rule` is a rule's code or name, that rule (a family or a
+    pattern, which only the registry of the run's version resolves, is not told)."""
+    if "codes" in waiver:
+        return bool(finding["rule"] in waiver["codes"])
+    reference = waiver.get("rule")
+    if not isinstance(reference, str) or _family_or_pattern(reference):
+        return True
+    return bool(reference.upper() == finding["rule"] or reference.lower() == finding["name"])
+
+
+def _family_or_pattern(reference: str) -> bool:
+    """Whether a waiver's `rule` names a family of rules (`EV`, `approvals`) or is a
+    pattern (`SD*`), not one rule's code or name."""
+    return (reference.upper() in FAMILIES or reference.lower() in FAMILIES.values()
+            or any(c in reference for c in "*?["))
 
 
 def _names_rule(reference: Any, finding: dict[str, Any]) -> bool:

@@ -351,7 +351,9 @@ def _dropped(document: dict[str, Any], *, recount: bool) -> dict[str, Any]:
         d, ("summary", "running_cases"), 1),
      "field 'running_cases': case 'nobody' is not among judged_cases"),
     (lambda d: _set(d, ("summary", "waivers"), [{"fingerprint": 7}]),
-     "field 'summary.waivers[0]': not an object with a fingerprint"),
+     "field 'summary.waivers[0].fingerprint': not a text or null: 7"),
+    (lambda d: _set(d, ("summary", "waivers"), ["DU001"]),
+     "field 'summary.waivers[0]': not an object"),
 ])
 def test_a_bad_findings_json_is_named_with_its_field(runs: tuple[Path, Path], tmp_path: Path,
                                                      change: Any, expected: str) -> None:
@@ -1209,6 +1211,7 @@ def test_findings_json_names_the_waiver_of_each_waived_finding(
         waived = [f for f in document["findings"] if f["waived"]]
         assert [(f["rule"], f["case_id"], f["waived_by"]) for f in waived] == [(rule, case, 0)]
         assert document["summary"]["waivers"][0]["case"] == case
+        assert document["summary"]["waivers"][0]["codes"] == [rule]
         assert {f["waived_by"] for f in document["findings"] if not f["waived"]} == {None}
 
 
@@ -1265,6 +1268,24 @@ def _rewritten(folder: Path, edit: Any) -> Path:
      "0: summary.waivers[0] (case 'B', used) did not waive it, a finding of case 'A'"),
     (lambda d: d["summary"]["waivers"][0].update(matched=2), "summary.waivers[0].matched",
      "2, but 1 finding(s) name it in waived_by"),
+    # a waiver of another rule on the finding's case: by its code or name (no `codes`) ...
+    (lambda d: d["summary"]["waivers"][0].update(rule="EV005"), "findings[0].waived_by",
+     "0: summary.waivers[0] (rule 'EV005') does not name the rule of this finding, DU001 "
+     "(duplicate-refund)"),
+    (lambda d: d["summary"]["waivers"][0].update(rule="refund-exceeds-charge"),
+     "findings[0].waived_by", "0: summary.waivers[0] (rule 'refund-exceeds-charge') does "
+     "not name the rule"),
+    # ... or by the codes it resolved to
+    (lambda d: d["summary"]["waivers"][0].update(codes=["EV001", "EV005"]),
+     "findings[0].waived_by", "0: summary.waivers[0] (rule 'DU001', codes ['EV001', "
+     "'EV005']) does not name the rule of this finding, DU001"),
+    (lambda d: d["summary"]["waivers"][0].update(codes="DU001"), "summary.waivers[0].codes",
+     "not a list of rule codes: 'DU001'"),
+    (lambda d: d["summary"]["waivers"][0].pop("fingerprint"),
+     "summary.waivers[0].fingerprint", "missing (a text, or null where the waiver names a "
+     "case)"),
+    (lambda d: d["summary"]["waivers"][0].update(fingerprint=7),
+     "summary.waivers[0].fingerprint", "not a text or null: 7"),
 ])
 def test_a_waived_by_that_disagrees_with_the_document_is_refused(
         tmp_path: Path, edit: Any, field: str, words: str) -> None:
@@ -1276,6 +1297,50 @@ def test_a_waived_by_that_disagrees_with_the_document_is_refused(
     run("diff", str(old), str(new), code=0)
     output = run("diff", str(old), str(_rewritten(new, edit)), code=2).output
     assert f"field '{field}': {words}" in output, output
+
+
+@pytest.mark.parametrize("codes", [False, True])
+def test_waived_by_swapped_between_two_waivers_of_one_case_is_refused(
+        tmp_path: Path, codes: bool) -> None:
+    """Two waivers on one case for different rules (DU001 by its code, EV by its family):
+    the findings' `waived_by` swapped still name waivers of their case, but each names a
+    waiver of the other rule, and diff named the wrong waiver (the family's reason on the
+    DU001 finding); now refused (exit code 2) where summary.waivers gives each waiver's
+    `codes`, and without them where a waiver names one rule by its code."""
+    old, new, _ = _two_waivers(tmp_path)
+
+    def swap(document: dict[str, Any]) -> None:
+        if codes:
+            for waiver, resolved in zip(document["summary"]["waivers"],
+                                        (["DU001"], ["EV001", "EV005"]), strict=True):
+                waiver["codes"] = resolved
+        for finding in document["findings"]:
+            finding["waived_by"] = 1 - finding["waived_by"]
+
+    output = run("diff", str(_rewritten(old, swap)), str(new), code=2).output
+    # (with codes the first finding, DU001's, names the EV family's waiver; without them
+    # only the second, EV005's naming the waiver of DU001 by its code, is told)
+    field, words = (("findings[0].waived_by", "1: summary.waivers[1] (rule 'EV', codes "
+                     "['EV001', 'EV005']) does not name the rule of this finding, DU001")
+                    if codes else
+                    ("findings[1].waived_by", "0: summary.waivers[0] (rule 'DU001') does "
+                     "not name the rule of this finding, EV005"))
+    assert f"field '{field}': {words}" in output, output
+
+
+def test_a_waiver_by_family_or_pattern_without_codes_is_not_judged_by_its_rule(
+        tmp_path: Path) -> None:
+    """Without `codes` (a findings.json before them) a waiver naming a family or a pattern
+    is not checked against the finding's rule: only the registry of the version that wrote
+    it knows what it resolved to. With them, its codes decide."""
+    old, new, _ = _two_waivers(tmp_path)
+    for rule in ("SD", "approvals", "XX*"):
+        _rewritten(old, lambda d, rule=rule: d["summary"]["waivers"][1].update(rule=rule))
+        run("diff", str(old), str(new), code=0)
+    _rewritten(old, lambda d: d["summary"]["waivers"][1].update(codes=["SD001"]))
+    output = run("diff", str(old), str(new), code=2).output
+    assert ("field 'findings[1].waived_by': 1: summary.waivers[1] (rule 'XX*', codes "
+            "['SD001']) does not name the rule of this finding, EV005") in output, output
 
 
 def test_the_sums_are_worked_out_once_per_diff(tmp_path: Path) -> None:
