@@ -1168,7 +1168,8 @@ def _factorize(values: Any) -> tuple[Ints, list[Any]]:
 def first_in_runs(mask: Mask, codes: Ints, n: int, runs: tuple[Ints, Ints, Ints]) -> Ints:
     """Per group 0..n-1 of `codes` (each event's group, one run of equal codes per group, as
     the sorted events' cases are: `runs` are their starts, ends and codes): the position of
-    its first event in `mask`, -1 where none.
+    its first event in `mask`, -1 where none. An event of no group (code -1: of no case) is
+    no group's (before, it wrote its position into the last group's slot, out[-1]).
 
     Where few events are in `mask`, found among those (their groups compared with their
     neighbours'); where many are (a quarter of the events or more: at 1M cases a mask of
@@ -1183,7 +1184,7 @@ def first_in_runs(mask: Mask, codes: Ints, n: int, runs: tuple[Ints, Ints, Ints]
         return out
     if len(at) * 4 < len(codes):
         cases = codes[at]
-        start = np.r_[True, cases[1:] != cases[:-1]]
+        start = np.r_[True, cases[1:] != cases[:-1]] & (cases >= 0)
         out[cases[start]] = at[start]
         return out
     starts, ends, owners = runs
@@ -1191,7 +1192,7 @@ def first_in_runs(mask: Mask, codes: Ints, n: int, runs: tuple[Ints, Ints, Ints]
     counted: npt.NDArray[np.signedinteger[Any]] = np.cumsum(mask, dtype=width)
     # the events in `mask` before each run: the rank of its first one among them
     before: npt.NDArray[np.signedinteger[Any]] = counted[starts] - mask[starts]
-    held = np.greater(counted[ends - 1], before)
+    held = np.greater(counted[ends - 1], before) & (owners >= 0)
     out[owners[held]] = at[before[held]]
     return out
 
