@@ -254,6 +254,31 @@ def test_a_case_of_an_unpaid_order_names_its_declined_charge() -> None:
     assert_chain_is_the_graphs(events, CONTROLS, np.array([False, False, False, True]))
 
 
+@pytest.mark.parametrize("blank", [" ", ""])
+def test_a_recorded_purchase_of_a_blank_order_id_pays_no_order(blank: str) -> None:
+    """A blank order id is an order of the graph (any stated id is) that a recorded
+    purchase stating it does not pay (a blank id links nothing): the case's only unpaid
+    order, named (its declined charge none: a blank id links no attempt either). Where a
+    blank id paid its order, this case had none unpaid (the random events hide that behind
+    the other orders, which sort after a blank one)."""
+    t = pd.to_datetime(["2026-07-01 09:00", "2026-07-01 10:00", "2026-07-02 00:00",
+                        "2026-07-03 00:00"], utc=True)
+    events = pd.DataFrame({
+        C.EVENT_ID: ["b1", "b2", "b3", "p1"], C.CASE: "A",
+        C.ACTIVITY: ["Buy", "Buy", "Buy", "Pay"], C.TIMESTAMP: t,
+        C.ORDER_ID: pd.Series([blank, blank, "O1", None], dtype="string"),
+        C.CHARGE_ID: pd.Series(["ch_no", "ch_blank", "ch_ok", None], dtype="string"),
+        C.REFUND_ID: pd.Series([None, None, None, "r1"], dtype="string"),
+        C.TICKET_ID: pd.Series([None] * 4, dtype="string"),
+        C.PAYMENT_STATUS: pd.Series(["failed", "succeeded", "succeeded", "succeeded"],
+                                    dtype="string")})
+    payouts = np.array([False, False, False, True])
+    [row] = chain_links(events, CONTROLS, payouts).itertuples()
+    assert (row.unpaid_order, row.declined_charge) == (blank, None)
+    assert row.purchased == t[1]  # (the blank order's charge is recorded all the same)
+    assert_chain_is_the_graphs(events, CONTROLS, payouts)
+
+
 def test_no_events_give_no_cases() -> None:
     events, payouts = random_events(np.random.default_rng(1), 10)
     chain = chain_links(events.iloc[:0], CONTROLS, payouts[:0])
