@@ -109,6 +109,12 @@ def test_p_values_agree_with_textbook_values_and_scipy() -> None:
         a, b = rng.randint(0, of_a), rng.randint(0, of_b)
         expected = stats.fisher_exact([[a, of_a - a], [b, of_b - b]])[1]
         assert fisher_exact(a, of_a, b, of_b) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    # At margins near a million math.lgamma's rounding shows: about 1e-8 relative (the docs
+    # say 1e-7 there).
+    for a, of_a, b, of_b in [(2, 1_000_000, 9, 1_000_000), (0, 1_000_000, 7, 999_000),
+                             (3, 500_000, 12, 700_000), (40, 900_000, 12, 1_000_000)]:
+        expected = stats.fisher_exact([[a, of_a - a], [b, of_b - b]])[1]
+        assert fisher_exact(a, of_a, b, of_b) == pytest.approx(expected, rel=1e-7)
     p_values = [rng.random() ** 3 for _ in range(40)]
     assert benjamini_hochberg(p_values) == pytest.approx(
         list(stats.false_discovery_control(p_values)))
@@ -213,6 +219,26 @@ def test_two_halves_of_the_bundled_samples_channel_tell_no_shift(tmp_path: Path)
     # (a relation on one side only is still told, however rare: it never happens on the other)
     offline = compare_files(*paths, channel="offline")
     assert any("this never happens in the" in d.sentence for d in offline.differences)
+
+
+def test_the_z_test_agrees_with_scipy_pooled() -> None:
+    """The pooled two-proportion z-test against scipy.stats.norm's two-sided tail, over
+    random tables of up to 5,000 cases a side (an unpooled standard error, or a one-sided
+    p, is off by far more than the tolerance)."""
+    stats = pytest.importorskip("scipy.stats")
+    rng = random.Random(11)
+    for _ in range(500):
+        of_a, of_b = rng.randint(1, 5000), rng.randint(1, 5000)
+        a, b = rng.randint(0, of_a), rng.randint(0, of_b)
+        pooled = (a + b) / (of_a + of_b)
+        spread = pooled * (1 - pooled) * (1 / of_a + 1 / of_b)
+        expected = 1.0 if spread == 0 else 2 * float(
+            stats.norm.sf(abs(a / of_a - b / of_b) / spread ** 0.5))
+        assert two_proportion_z(a, of_a, b, of_b) == pytest.approx(
+            expected, rel=1e-9, abs=1e-300), (a, of_a, b, of_b)
+    # (unpooled, these differ: 30 of 40 against 10 of 40)
+    assert two_proportion_z(30, 40, 10, 40) == pytest.approx(
+        2 * float(stats.norm.sf(20 / 40 / (0.5 * 0.5 * 2 / 40) ** 0.5)), rel=1e-12)
 
 
 def test_the_largest_difference_comes_first_within_its_kind(tmp_path: Path) -> None:
