@@ -1767,7 +1767,8 @@ def variants_line(variants: Variants) -> str:
 @click.option("--min-shift", "min_shift", type=_FloatRange(0.0, 100.0),
               default=MIN_SHIFT_POINTS, show_default=True, metavar="POINTS",
               help="Two logs: the least move of a share of cases, in percentage points, told "
-                   "as a shift; a shift is told only where it is also significant (a "
+                   "as a shift (or as a relation seen in one log only); it is told only "
+                   "where it is also significant (a "
                    "two-sided test, Benjamini-Hochberg adjusted over every share tested, at "
                    "a false discovery rate of 5%).")
 @click.pass_obj

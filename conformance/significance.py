@@ -21,8 +21,8 @@ role's share of an activity's cases) that `compare` tells as a shift, where it i
 significant (`SHIFT_ALPHA`); `compare --min-shift` sets it."""
 SHIFT_ALPHA = 0.05
 """Log vs log: a shift is told where its Benjamini-Hochberg adjusted p-value (over every
-relation and role share present in both logs) is at most this: a false discovery rate of
-5%."""
+relation and role share of either log, one seen in one log only tested against 0) is at
+most this: a false discovery rate of 5%."""
 
 FISHER_BELOW = 5.0
 """Fisher's exact test where any count expected under no change is below this (the textbook
