@@ -130,6 +130,11 @@ def expected_findings(log: pd.DataFrame, as_of: datetime = P.AS_OF) -> set[tuple
         evidence = events[[c for c in P.REQUIRED_EVIDENCE[channel]]]
         if payout is not None:  # what the payout rested on: recorded by its time
             evidence = evidence[events[C.TIMESTAMP] <= payout[C.TIMESTAMP]]
+        # Judged where the money left or its leaving was decided: paid, or approved and
+        # not rejected at or after the last approval.
+        rejected_since = not approvals.empty and P.REJECT in by and (
+            by[P.REJECT][C.TIMESTAMP] >= approvals[C.TIMESTAMP].max()).any()
+        decided = payout is not None or (not approvals.empty and not rejected_since)
         # In progress at the clock (not paid, closed or rejected, idle less than RUNNING_FOR):
         # its evidence is due by its payout, not judged yet. (A rejection standing: at or
         # after the last approval, or with none.)
@@ -137,7 +142,7 @@ def expected_findings(log: pd.DataFrame, as_of: datetime = P.AS_OF) -> set[tuple
             by[P.REJECT][C.TIMESTAMP].max() >= approvals[C.TIMESTAMP].max()))
         in_progress = (payout is None and P.CLOSE not in by and not rejected
                        and pd.Timestamp(as_of) - events[C.TIMESTAMP].max() < P.RUNNING_FOR)
-        if request is not None and not in_progress and (
+        if request is not None and decided and not in_progress and (
                 evidence.notna().any().sum() < len(evidence.columns)):
             add("missing-evidence")
         if payout is not None and request is not None and abs(

@@ -14,11 +14,13 @@ class MissingEvidence(Rule):
     A refund case with a ticket lacks an evidence item its channel requires: no event of the
     case has a value in that `evidence:*` column, or, in a paid case, none by the time of its
     first successful payout (the item was first recorded after the money left: the payout
-    did not rest on it). A case in progress at the audit's clock is not judged yet: not
-    paid, closed or rejected, and an event less than `conformance.running_for` (default
-    14d) before the clock; its evidence is due by its payout (a request of yesterday
-    whose evidence is still to be collected is no finding). Idle that long, it is judged
-    as ended.
+    did not rest on it). A refund is judged once its money left or its leaving was
+    decided: paid, or approved and not rejected since (one rejected or not yet decided
+    moved no money, and its evidence is not due). An approved refund in progress at the
+    audit's clock is not judged yet: not paid or closed, and an event less than
+    `conformance.running_for` (default 14d) before the clock; its evidence is due by its
+    payout (approved yesterday, its evidence still to be recorded before the payout, is no
+    finding). Idle that long, or closed, it is judged as ended.
 
     Why it matters:
     The decision to refund must rest on evidence an auditor can re-perform: for e-commerce the
@@ -30,16 +32,21 @@ class MissingEvidence(Rule):
     `evidence:photo` anywhere in the case; or the photo recorded only on an event after
     `Execute payout`.
     Compliant: both columns filled on some event of the case at or before its first
-    successful payout (or anywhere in a case not paid); a request with no evidence yet,
-    its last event less than `running_for` before the clock.
+    successful payout (or anywhere in a case approved and not paid, once closed or idle
+    `running_for`); approved with no evidence yet, its last event less than `running_for`
+    before the clock.
+    Not judged: a refund rejected without evidence (no money left on it).
 
     Options:
     `evidence.<channel>`: the required `evidence:*` columns per channel. Cases without a
     channel (counted in a warning of `check`), or of a channel with no requirement, are not
-    judged; nor is a ticket with neither a request nor a payout. A case paid without a
-    request is judged (its finding names the payout). An item recorded at the payout's very
-    time counts as before it; an event without a time is not taken for a late one, nor is
-    any item of a case whose payout has no time. A failed payout is no payout here: the
+    judged; nor is a ticket with neither a request nor a payout, nor a refund neither paid
+    nor approved (rejected, an approval withdrawn by a later rejection, or not yet decided:
+    no money left on it, and its evidence is not due). A case approved and not yet paid is
+    judged (the approval decided to pay), and so is one paid after a rejection. A case paid
+    without a request is judged (its finding names the payout). An item recorded at the
+    payout's very time counts as before it; an event without a time is not taken for a late
+    one, nor is any item of a case whose payout has no time. A failed payout is no payout here: the
     money left with the first successful one. The finding's evidence names the items missing
     (`missing`) and, where an item came late, those first recorded after the payout
     (`after_payout`), and then names the payout among its events.
@@ -95,13 +102,20 @@ class MissingEvidence(Rule):
             in_time[column][cases[there & by_payout]] = True
         c = facts.table("has_ticket", "request_eid", "channel", "request_time", "payouts_sum",
                         "currency", "payout_eid", "payout_time", "first_close_time",
-                        "rejections_last_time", "approvals_last_time")
+                        "approvals_last_time", "rejections_last_time")
         # The request, else (paid without one) the first payout: what the finding names.
         c["anchor_eid"] = c["request_eid"].where(c["request_eid"].notna(), c["payout_eid"])
         c["anchor_time"] = c["request_time"].where(c["request_time"].notna(), c["payout_time"])
-        judged = (c["has_ticket"] & c["anchor_eid"].notna()).to_numpy(dtype=bool)
-        # A case in progress at the clock (not paid, closed or rejected, and an event less
-        # than conformance.running_for before the clock) has not reached the payout its
+        # Judged once the money left or its leaving was decided: paid, or approved and not
+        # rejected since (a rejection at or after the last approval withdraws it; NaT
+        # compares false). A refund rejected or not yet decided moved no money and was
+        # found all the same (medium, nothing at risk): its evidence is not due.
+        approved, rejected = c["approvals_last_time"], c["rejections_last_time"]
+        decided = c["payout_eid"].notna() | (
+            approved.notna() & ~(rejected >= approved).fillna(False))
+        judged = (c["has_ticket"] & c["anchor_eid"].notna() & decided).to_numpy(dtype=bool)
+        # An approved case in progress at the clock (not paid or closed, an event less than
+        # conformance.running_for before the clock) has not reached the payout its
         # evidence is due by: not judged yet (idle that long, it is judged as ended).
         judged = judged & ~_in_progress(facts, c)
         missing: list[tuple[str, np.ndarray]] = []
