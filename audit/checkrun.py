@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -284,6 +285,38 @@ class CheckRun:
             near = difflib.get_close_matches(str(label), mapped, n=1, cutoff=0.9)
             if near:
                 out[str(label)] = (int(events), near[0])
+        return dict(sorted(out.items()))
+
+    def evidence_columns_like_required(self) -> dict[str, tuple[int, str, list[str]]]:
+        """Where missing-evidence (EV001) ran: the log's columns that are no column the
+        policy's `evidence` requires, but are spelt like one but for letter case, spaces and
+        separators (`evidence:Photo`, `evidence:payment-voucher`, `Evidence:usage`,
+        `evidence:PaymentVoucher`), and hold a value on some event at the clock: column ->
+        (its events with a value, the required column, the channels requiring it).
+        missing-evidence reads the policy's columns as written, so every case holding the
+        item under the other spelling was found without it, with nothing saying that the
+        item is in the log."""
+        if not any(rule.code == "EV001" for rule in self.result.rules):
+            return {}
+        channels: dict[str, list[str]] = {}
+        for channel, columns in self.policy.required_evidence.items():
+            for column in columns:
+                channels.setdefault(column, []).append(channel)
+        keyed = {_spelling_key(column): column for column in channels}
+        log = self.log_at_clock()
+        out: dict[str, tuple[int, str, list[str]]] = {}
+        for column in log.columns:
+            name = str(column)
+            near = keyed.get(_spelling_key(name))
+            if near is None or name in channels:
+                continue
+            values = log[column]
+            given = values.notna()
+            if not pd.api.types.is_numeric_dtype(values) and given.any():
+                given &= values.astype("string").str.strip().ne("").fillna(False)
+            events = int(given.sum())
+            if events:
+                out[name] = (events, near, channels[near])
         return dict(sorted(out.items()))
 
     def roles_recorded_nowhere(self) -> dict[str, tuple[list[str], str | None,
@@ -604,6 +637,13 @@ class CheckRun:
                        "a typo in the export or the policy? Its events are judged as "
                        "unmapped (unmapped-activity), not as "
                        f"'{near}' ({self.policy.activities[near].control})")
+        for column, (events, near, channels) in self.evidence_columns_like_required().items():
+            out.append(f"the log's column '{column}' ({counted(events, 'event', spec=',')} "
+                       "with a value) is no column the policy's evidence requires, but is "
+                       f"spelt like the required '{near}' ({', '.join(channels)}): "
+                       "missing-evidence reads the policy's column as written, so a case "
+                       f"whose item is in '{column}' is found without it; rename the column "
+                       "in the export (or a --mapping), or the policy's evidence entry")
         for role, (where, close, later) in self.roles_recorded_nowhere().items():
             if later is not None:  # (recorded, but only after the clock: not a typo)
                 count, first = later
@@ -1457,3 +1497,9 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
     run.count_quarantined_rows()  # (each finding: how many of its case's rows were not imported)
     run.finding_channels()  # (each finding: its case's channel, as the rules judged it)
     return run
+
+
+def _spelling_key(column: str) -> str:
+    """A column name as `evidence_columns_like_required` compares it: case-folded, without
+    spaces, `_`, `-` or `.` (`Evidence: Payment-Voucher` is `evidence:paymentvoucher`)."""
+    return re.sub(r"[\s_.\-]+", "", column.casefold())

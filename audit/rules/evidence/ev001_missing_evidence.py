@@ -38,7 +38,10 @@ class MissingEvidence(Rule):
     Not judged: a refund rejected without evidence (no money left on it).
 
     Options:
-    `evidence.<channel>`: the required `evidence:*` columns per channel. Cases without a
+    `evidence.<channel>`: the required `evidence:*` columns per channel, read as written
+    (`check` warns of a log column spelt like one but for letter case, spaces and
+    separators, `evidence:Photo` for `evidence:photo`, whose cases are found without the
+    item). Cases without a
     channel (counted in a warning of `check`), or of a channel with no requirement, are not
     judged; nor is a ticket with neither a request nor a payout, nor a refund neither paid
     nor approved (rejected, an approval withdrawn by a later rejection, or not yet decided:
