@@ -970,3 +970,27 @@ def test_counts_in_finding_messages_are_grouped_by_thousands(
     told = {f.rule: f.message for f in result.findings if f.rule in ("DQ003", "DQ004")}
     assert told["DQ004"].startswith("1,234 events state another channel (offline)"), told
     assert told["DQ003"].startswith("1,001 successful payouts with no amount stated"), told
+
+
+def test_missing_evidence_tells_an_item_recorded_only_as_a_placeholder(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """An item whose every value in the case is a placeholder ('n/a', '-') is missing, and
+    the finding says it was recorded so (before: the placeholder counted as the evidence,
+    and the case was not found)."""
+    events = [{"a": "Capture payment"}, {"a": "Receive refund request"},
+              {"a": "Collect evidence", "ev": {"order": "-", "payment_voucher": "N/A"}},
+              {"a": "Approve refund"}, {"a": "Execute payout"}]
+    result, _ = run_case({}, {"log": {"C1": events}, "expect": ["C1"]}, "inline", policy_for)
+    (finding,) = [f for f in result.findings if f.rule == "EV001"]
+    assert finding.evidence == {"channel": "ecommerce", "missing": "order, payment_voucher",
+                                "placeholder": "order, payment_voucher"}
+    assert finding.message == (
+        "ecommerce refund without required evidence: order, payment_voucher (order, "
+        "payment_voucher recorded only as a placeholder such as 'n/a' or '-')")
+    half = [*events[:2], {"a": "Collect evidence", "ev": {"order": "o.pdf",
+                                                          "payment_voucher": "none"}},
+            *events[3:]]
+    result, _ = run_case({}, {"log": {"C1": half}, "expect": ["C1"]}, "inline", policy_for)
+    (finding,) = [f for f in result.findings if f.rule == "EV001"]
+    assert finding.evidence == {"channel": "ecommerce", "missing": "payment_voucher",
+                                "placeholder": "payment_voucher"}

@@ -31,6 +31,7 @@ class MissingEvidence(Rule):
     Violating (offline): `Collect evidence` with `evidence:receipt` = receipt-1.jpg and no
     `evidence:photo` anywhere in the case; or the photo recorded only on an event after
     `Execute payout`.
+    Violating: `evidence:photo` = "n/a" (a placeholder), no other photo in the case.
     Compliant: both columns filled on some event of the case at or before its first
     successful payout (or anywhere in a case approved and not paid, once closed or idle
     `running_for`); approved with no evidence yet, its last event less than `running_for`
@@ -46,15 +47,21 @@ class MissingEvidence(Rule):
     judged; nor is a ticket with neither a request nor a payout, nor a refund neither paid
     nor approved (rejected, an approval withdrawn by a later rejection, or not yet decided:
     no money left on it, and its evidence is not due). A case approved and not yet paid is
-    judged (the approval decided to pay), and so is one paid after a rejection. A case paid
+    judged (the approval decided to pay) once closed or idle `running_for` (in progress
+    before, as above), and so is one paid after a rejection. A case paid
     without a request is judged (its finding names the payout). An item recorded at the
     payout's very time counts as before it; an event without a time is not taken for a late
     one, nor is any item of a case whose payout has no time. A failed payout is no payout here: the
     money left with the first successful one. The finding's evidence names the items missing
     (`missing`) and, where an item came late, those first recorded after the payout
-    (`after_payout`), and then names the payout among its events.
+    (`after_payout`), and then names the payout among its events. A placeholder typed in
+    place of an item is no evidence: a value with no letter or digit (`-`, `?`) or, in any
+    letter case, `n/a`, `n.a.`, `na`, `none`, `null`, `nil`, `tbd`, `todo`, `pending`,
+    `missing` or `unknown` as the whole value (`N/A-2026-001` is an id); the items
+    missing that a case holds only so are named again in `placeholder`, and the message
+    says so.
     `conformance.running_for` (default 14d; `0d`: every case judged as ended): how recent
-    an event keeps a case not paid, closed or rejected in progress.
+    an event keeps an approved case not paid or closed in progress.
 
     References:
     ISA 500 (audit evidence); the refund SOP's evidence step.
@@ -74,6 +81,11 @@ class MissingEvidence(Rule):
         held = [column for column in columns if facts.has(column)]
 
         def given(column: str) -> np.ndarray:
+            """Per event: a value that is no placeholder (see `_placeholder`)."""
+            return _real(facts.column(column))
+
+        def stated(column: str) -> np.ndarray:
+            """Per event: any value, a placeholder too."""
             return ~np.asarray(facts.column(column).isna(), dtype=bool)
 
         # The events holding any item, and of them those at or before their case's first
@@ -83,7 +95,7 @@ class MissingEvidence(Rule):
         # made again below, not held: at 1M cases 7.3 MB a column.)
         holding = np.zeros(facts.n_events, dtype=bool)
         for column in held:
-            holding |= given(column)
+            holding |= stated(column)
         at = np.flatnonzero(holding)
         del holding
         paid_at = facts.first_of(facts.mask("paid"))
@@ -97,10 +109,13 @@ class MissingEvidence(Rule):
         none = np.zeros(facts.n_cases, dtype=bool)
         present: dict[str, np.ndarray] = dict.fromkeys(columns, none)
         in_time: dict[str, np.ndarray] = dict.fromkeys(columns, none)
+        placeheld: dict[str, np.ndarray] = dict.fromkeys(columns, none)
         for column in held:
             there = given(column)[at]  # (every event holding it is among `at`)
             present[column] = np.zeros(facts.n_cases, dtype=bool)
             present[column][cases[there]] = True
+            placeheld[column] = np.zeros(facts.n_cases, dtype=bool)
+            placeheld[column][cases[stated(column)[at] & ~there]] = True
             in_time[column] = np.zeros(facts.n_cases, dtype=bool)
             in_time[column][cases[there & by_payout]] = True
         c = facts.table("has_ticket", "request_eid", "channel", "request_time", "payouts_sum",
@@ -123,34 +138,41 @@ class MissingEvidence(Rule):
         judged = judged & ~_in_progress(facts, c)
         missing: list[tuple[str, np.ndarray]] = []
         late: list[tuple[str, np.ndarray]] = []
+        only_placeholder: list[tuple[str, np.ndarray]] = []
         for channel, needed in required.items():
             in_channel = judged & c["channel"].eq(channel).fillna(False).to_numpy(dtype=bool)
             for column in needed:
                 name = column.removeprefix(C.EVIDENCE_PREFIX)
                 missing.append((name, in_channel & ~present[column]))
                 late.append((name, in_channel & present[column] & ~in_time[column]))
+                only_placeholder.append(
+                    (name, in_channel & ~present[column] & placeheld[column]))
         hit = np.zeros(len(c), dtype=bool)
         for _, lacking in (*missing, *late):
             hit |= lacking
         hits = c[hit].copy()
         hits["missing"] = _names(missing, hit)
         hits["after_payout"] = _names(late, hit)
+        hits["placeholder"] = _names(only_placeholder, hit)
         came_late = hits["after_payout"].ne("").to_numpy(dtype=bool)
         hits["late_payout_eid"] = hits["payout_eid"].where(came_late, None)
         hits["what"] = [
             "; ".join(part for part in (
-                f"without required evidence: {m}" if m else "",
+                f"without required evidence: {m}" + (
+                    f" ({p} recorded only as a placeholder such as 'n/a' or '-')"
+                    if p else "") if m else "",
                 f"paid before its required evidence was recorded: {a} (first recorded "
                 "after the payout)" if a else "") if part)
-            for m, a in zip(hits["missing"].tolist(), hits["after_payout"].tolist(),
-                            strict=True)]
+            for m, a, p in zip(hits["missing"].tolist(), hits["after_payout"].tolist(),
+                               hits["placeholder"].tolist(), strict=True)]
         found = self.findings(
             facts, hits, events=("anchor_eid", "late_payout_eid"), when="anchor_time",
-            amount="payouts_sum", evidence=("channel", "missing", "after_payout"),
+            amount="payouts_sum", evidence=("channel", "missing", "after_payout", "placeholder"),
             message="{channel} refund {what}")
-        for finding in found:  # (named only where an item came late)
-            if not finding.evidence["after_payout"]:
-                del finding.evidence["after_payout"]
+        for finding in found:  # (each named only where it holds an item)
+            for key in ("after_payout", "placeholder"):
+                if not finding.evidence[key]:
+                    del finding.evidence[key]
         return found
 
 
@@ -163,6 +185,36 @@ def _in_progress(facts: CaseFacts, c: pd.DataFrame) -> np.ndarray:
         c["rejections_last_time"] < c["approvals_last_time"]).fillna(False).astype(bool)
     return (c["payout_eid"].isna() & c["first_close_time"].isna() & ~rejected).to_numpy(
         dtype=bool) & facts.active_at_clock()
+
+
+PLACEHOLDERS = frozenset({
+    "n/a", "n.a.", "na", "none", "null", "nil", "tbd", "todo", "pending", "missing",
+    "unknown"})
+"""Values (case-folded, trimmed) an agent types in place of an item: no evidence."""
+
+
+def _placeholder(value: object) -> bool:
+    """`value` stands in for an item it is not: one of `PLACEHOLDERS` as a whole (not a
+    part: `N/A-2026-001` is an id), or no letter or digit at all (`-`, `--`, `?`, `/`)."""
+    text = str(value).strip().casefold()
+    return text in PLACEHOLDERS or not any(ch.isalnum() for ch in text)
+
+
+def _real(values: pd.api.extensions.ExtensionArray) -> np.ndarray:
+    """Per value: given and no placeholder (judged once per distinct value: a coded
+    column's categories, else the unique values)."""
+    given = ~np.asarray(values.isna(), dtype=bool)
+    if not given.any():
+        return given
+    if isinstance(values, pd.Categorical):
+        codes = np.asarray(values.codes, dtype=np.int64)
+        uniques: list[object] = list(values.categories)
+    else:
+        found, distinct = values.factorize()
+        codes, uniques = np.asarray(found, dtype=np.int64), list(distinct)
+    bad = np.fromiter((_placeholder(v) for v in uniques), dtype=bool, count=len(uniques))
+    real: np.ndarray = given & ~bad[np.where(codes >= 0, codes, 0)]
+    return real
 
 
 def _stamps(times: pd.api.extensions.ExtensionArray) -> np.ndarray:
