@@ -510,7 +510,11 @@ def test_a_formula_after_white_space_is_neutralised_everywhere(tmp_path: Path) -
         "case,activity,timestamp,resource,role,amount,currency,channel\n"
         "C1,Receive refund request, =1+1,ann,customer-service,10,EUR,ecommerce\n"
         "C1,Receive refund request,2026-07-01T09:00:00Z,\u00a0=2+2,customer-service,10,EUR,"
-        "ecommerce\n", encoding="utf-8")
+        "ecommerce\n"
+        # (approved: missing-evidence judges a refund once paid or approved, and the
+        # waiver below needs its finding)
+        "C1,Approve refund,2026-07-01T10:00:00Z,bob,supervisor,10,EUR,ecommerce\n",
+        encoding="utf-8")
     policy = tmp_path / "policy.yaml"
     policy.write_text((REPO / "models" / "policy.default.yaml").read_text(encoding="utf-8")
                       .replace("waivers: []", "waivers:\n  - {rule: EV001, case: C1, "

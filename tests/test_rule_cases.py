@@ -869,7 +869,9 @@ def test_sd004_one_finding_per_case_naming_each_task_and_money_only_where_paid(
 def test_missing_evidence_tells_an_item_recorded_after_the_payout(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """EV001 names what is missing and what came after the money left, apart, and names the
-    payout among its events where an item came late."""
+    payout among its events where an item came late, with the event that first recorded
+    it; its message and evidence say when the money left and when the item was first
+    recorded (before: "first recorded after the payout", no time, and not the event)."""
     events = [{"a": "Capture payment"}, {"a": "Receive refund request"},
               {"a": "Collect evidence", "ev": {"order": None, "payment_voucher": None}},
               {"a": "Approve refund"}, {"a": "Execute payout"},
@@ -879,20 +881,40 @@ def test_missing_evidence_tells_an_item_recorded_after_the_payout(
     result, _ = run_case({}, late_only, "inline", policy_for)
     (finding,) = [f for f in result.findings if f.rule == "EV001"]
     assert finding.evidence == {"channel": "ecommerce", "missing": "",
-                                "after_payout": "order"}
-    assert finding.message == ("ecommerce refund paid before its required evidence was "
-                               "recorded: order (first recorded after the payout)")
-    assert finding.event_ids == ["C1-02", "C1-05"]  # the request, the payout
+                                "after_payout": "order",
+                                "paid_at": "2026-07-01T12:00:00+00:00",
+                                "first_recorded_after_payout": "2026-07-01T13:00:00+00:00"}
+    assert finding.message == ("ecommerce refund paid on 2026-07-01 12:00:00 UTC before its "
+                               "required evidence was recorded: order (first recorded "
+                               "2026-07-01 13:00:00 UTC)")
+    # the request, the payout, the event first recording the item
+    assert finding.event_ids == ["C1-02", "C1-05", "C1-06"]
     assert finding.amount_at_risk == 100.0
     again = {"a": "Collect evidence", "ev": {"order": None, "payment_voucher": "v.pdf"}}
     both = {"log": {"C1": [*events[:-1], again]}, "expect": ["C1"]}
     result, _ = run_case({}, both, "inline", policy_for)
     (finding,) = [f for f in result.findings if f.rule == "EV001"]
     assert finding.evidence == {"channel": "ecommerce", "missing": "order",
-                                "after_payout": "payment_voucher"}
+                                "after_payout": "payment_voucher",
+                                "paid_at": "2026-07-01T12:00:00+00:00",
+                                "first_recorded_after_payout": "2026-07-01T13:00:00+00:00"}
     assert finding.message == (
-        "ecommerce refund without required evidence: order; paid before its required "
-        "evidence was recorded: payment_voucher (first recorded after the payout)")
+        "ecommerce refund without required evidence: order; paid on 2026-07-01 12:00:00 UTC "
+        "before its required evidence was recorded: payment_voucher (first recorded "
+        "2026-07-01 13:00:00 UTC)")
+    assert finding.event_ids == ["C1-02", "C1-05", "C1-06"]
+    # Two items late, recorded at different times: each told with its own time, the
+    # evidence's time the earlier, both events cited.
+    two = [*events[:-1], {"a": "Collect evidence", "ev": {"payment_voucher": None}},
+           {"a": "Collect evidence", "t": "+2d", "ev": {"order": None}}]
+    result, _ = run_case({}, {"log": {"C1": two}, "expect": ["C1"]}, "inline", policy_for)
+    (finding,) = [f for f in result.findings if f.rule == "EV001"]
+    assert finding.message == (
+        "ecommerce refund paid on 2026-07-01 12:00:00 UTC before its required evidence was "
+        "recorded: order (first recorded 2026-07-01 13:00:00 UTC), payment_voucher (first "
+        "recorded 2026-07-03 13:00:00 UTC)")
+    assert finding.evidence["first_recorded_after_payout"] == "2026-07-01T13:00:00+00:00"
+    assert finding.event_ids == ["C1-02", "C1-05", "C1-06", "C1-07"]
     missing_only = {"log": {"C1": events[:-1]}, "expect": ["C1"]}
     result, _ = run_case({}, missing_only, "inline", policy_for)
     (finding,) = [f for f in result.findings if f.rule == "EV001"]

@@ -171,10 +171,18 @@ EXAMPLES: dict[str, Example] = {
          "C2": {"channel": "offline", "events": [
              {"a": "Record store sale"}, {"a": REQ},
              {"a": EVI, "ev": {"receipt": "receipt-1.jpg", "photo": None}}, {"a": APP},
-             {"a": EVI, "ev": {"receipt": None, "photo": "photo-1.jpg"}}]}},
+             {"a": EVI, "ev": {"receipt": None, "photo": "photo-1.jpg"}}]},
+         "V3": {"channel": "offline", "events": [
+             {"a": "Record store sale"}, {"a": REQ},
+             {"a": EVI, "ev": {"receipt": "receipt-1.jpg", "photo": "n/a"}}, {"a": APP},
+             {"a": PAY}]},
+         "NJ": {"channel": "offline", "events": _e("Record store sale", REQ, REJ)}},
         {"V1": {"evidence": {"channel": "offline", "missing": "photo"}},
+         # the request, the payout, the event first recording the photo
          "V2": {"evidence": {"missing": "", "after_payout": "photo"},
-                "event_ids": ["V2-02", "V2-05"]}}),
+                "event_ids": ["V2-02", "V2-05", "V2-06"]},
+         "V3": {"evidence": {"missing": "photo", "placeholder": "photo"}}},
+        absent={"NJ": ("EV001",)}),
     "EV002": Example(
         {"V": _e(CAP, PAY), "C": _e(CAP, REQ, EVI, APP, PAY)},
         {"V": {"event_ids": ["V-02"], "message": "payout of 100.00 EUR with no ticket"}},

@@ -7,6 +7,7 @@ from audit import canonical as C
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
+from audit.words import moment
 
 
 class MissingEvidence(Rule):
@@ -54,7 +55,11 @@ class MissingEvidence(Rule):
     one, nor is any item of a case whose payout has no time. A failed payout is no payout here: the
     money left with the first successful one. The finding's evidence names the items missing
     (`missing`) and, where an item came late, those first recorded after the payout
-    (`after_payout`), and then names the payout among its events. A placeholder typed in
+    (`after_payout`), the payout's time (`paid_at`) and the earliest of their first
+    records (`first_recorded_after_payout`, ISO 8601); it then names among its events the
+    payout and the event that first recorded each late item, and its message tells each
+    one's time ("paid on 2026-09-03 10:00:00 UTC before its required evidence was
+    recorded: photo (first recorded 2026-09-06 10:00:00 UTC)"). A placeholder typed in
     place of an item is no evidence: a value with no letter or digit (`-`, `?`) or, in any
     letter case, `n/a`, `n.a.`, `na`, `none`, `null`, `nil`, `tbd`, `todo`, `pending`,
     `missing` or `unknown` as the whole value (`N/A-2026-001` is an id); the items
@@ -138,6 +143,7 @@ class MissingEvidence(Rule):
         judged = judged & ~_in_progress(facts, c)
         missing: list[tuple[str, np.ndarray]] = []
         late: list[tuple[str, np.ndarray]] = []
+        late_columns: list[str] = []
         only_placeholder: list[tuple[str, np.ndarray]] = []
         for channel, needed in required.items():
             in_channel = judged & c["channel"].eq(channel).fillna(False).to_numpy(dtype=bool)
@@ -145,6 +151,7 @@ class MissingEvidence(Rule):
                 name = column.removeprefix(C.EVIDENCE_PREFIX)
                 missing.append((name, in_channel & ~present[column]))
                 late.append((name, in_channel & present[column] & ~in_time[column]))
+                late_columns.append(column)
                 only_placeholder.append(
                     (name, in_channel & ~present[column] & placeheld[column]))
         hit = np.zeros(len(c), dtype=bool)
@@ -156,22 +163,50 @@ class MissingEvidence(Rule):
         hits["placeholder"] = _names(only_placeholder, hit)
         came_late = hits["after_payout"].ne("").to_numpy(dtype=bool)
         hits["late_payout_eid"] = hits["payout_eid"].where(came_late, None)
+        # Per late item: the event that first recorded it (after the payout, cited) and its
+        # time (told), so the committee sees when the money left and when the item came.
+        rows = np.flatnonzero(hit)
+        told: list[list[str]] = [[] for _ in rows]
+        cited: list[list[object]] = [[] for _ in rows]
+        first_late = np.full(len(rows), np.datetime64("NaT"), dtype="datetime64[ns]")
+        eids, stamps = facts.column(C.EVENT_ID), facts.column(C.TIMESTAMP)
+        for (name, lacking), column in zip(late, late_columns, strict=True):
+            came = np.flatnonzero(lacking[hit])
+            if not len(came):
+                continue
+            where = facts.first_of(given(column))[rows[came]]
+            at_times = pd.DatetimeIndex(stamps.take(where)).tz_convert("UTC").tz_localize(None)
+            for i, eid, when in zip(came, eids.take(where), at_times, strict=True):
+                told[i].append(f"{name} (first recorded {moment(when)})")
+                cited[i].append(eid)
+                if np.isnat(first_late[i]) or when.to_datetime64() < first_late[i]:
+                    first_late[i] = when.to_datetime64()
+        hits["late_item_eids"] = pd.Series(cited, index=hits.index, dtype=object)
+        hits["paid_at"] = hits["payout_time"].where(came_late)
+        hits["first_recorded_after_payout"] = pd.Series(
+            pd.DatetimeIndex(first_late).tz_localize("UTC"), index=hits.index)
+        paid_on = [moment(t) if late_now else "" for t, late_now in
+                   zip(hits["payout_time"].tolist(), came_late.tolist(), strict=True)]
         hits["what"] = [
             "; ".join(part for part in (
                 f"without required evidence: {m}" + (
                     f" ({p} recorded only as a placeholder such as 'n/a' or '-')"
                     if p else "") if m else "",
-                f"paid before its required evidence was recorded: {a} (first recorded "
-                "after the payout)" if a else "") if part)
-            for m, a, p in zip(hits["missing"].tolist(), hits["after_payout"].tolist(),
-                               hits["placeholder"].tolist(), strict=True)]
+                f"paid on {on} before its required evidence was recorded: "
+                + ", ".join(items) if items else "") if part)
+            for m, p, on, items in zip(hits["missing"].tolist(), hits["placeholder"].tolist(),
+                                       paid_on, told, strict=True)]
         found = self.findings(
-            facts, hits, events=("anchor_eid", "late_payout_eid"), when="anchor_time",
-            amount="payouts_sum", evidence=("channel", "missing", "after_payout", "placeholder"),
+            facts, hits, events=("anchor_eid", "late_payout_eid", "late_item_eids"),
+            when="anchor_time", amount="payouts_sum",
+            evidence=("channel", "missing", "after_payout", "placeholder", "paid_at",
+                      "first_recorded_after_payout"),
             message="{channel} refund {what}")
         for finding in found:  # (each named only where it holds an item)
-            for key in ("after_payout", "placeholder"):
-                if not finding.evidence[key]:
+            for key, of in (("after_payout", "after_payout"), ("placeholder", "placeholder"),
+                            ("paid_at", "after_payout"),
+                            ("first_recorded_after_payout", "after_payout")):
+                if not finding.evidence.get(of):
                     del finding.evidence[key]
         return found
 
