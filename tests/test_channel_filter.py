@@ -33,6 +33,23 @@ def _rows(case: str, day: int, labels: tuple[str, ...], channels: list[str]) -> 
                    for k, (label, channel) in enumerate(zip(labels, channels, strict=True)))
 
 
+def _german_request_log(tmp_path: Path) -> tuple[Path, Path]:
+    """A log of two cases (G1: a purchase stating offline, then a ticket labelled 'Antrag
+    erhalten' stating ecommerce; E1: an e-commerce SOP run) and a copy of the bundled
+    policy that maps 'Antrag erhalten' to the request."""
+    log = tmp_path / "log.csv"
+    log.write_text(HEADER + _rows("G1", 1, ("Capture payment", "Antrag erhalten"),
+                                  ["offline", "ecommerce"])
+                   + _rows("E1", 2, SOP_RUN, ["ecommerce"] * 6), encoding="utf-8")
+    policy = tmp_path / "policy.yaml"
+    text = (ROOT / "models" / "policy.default.yaml").read_text(encoding="utf-8")
+    assert "  Receive refund request: {control: request}" in text
+    policy.write_text(text.replace("  Receive refund request: {control: request}",
+                                   "  Receive refund request: {control: request}\n"
+                                   "  Antrag erhalten: {control: request}"), encoding="utf-8")
+    return log, policy
+
+
 # E1, E2: the e-commerce SOP's run. X1: its purchase (first by time) states offline, its
 # ticket events ecommerce: check's channel is the ticket's, ecommerce (the first stated by
 # time, or by row, would be offline). O1: an offline case paying out before the approval.
@@ -262,16 +279,7 @@ def test_compare_decides_a_cases_channel_by_the_policy_given(tmp_path: Path) -> 
     case with a policy mapping that label to the request, as check with that policy judges
     it; with the bundled policy, which does not know the label, its first event by time
     decides (offline)."""
-    log = tmp_path / "log.csv"
-    log.write_text(HEADER + _rows("G1", 1, ("Capture payment", "Antrag erhalten"),
-                                  ["offline", "ecommerce"])
-                   + _rows("E1", 2, SOP_RUN, ["ecommerce"] * 6), encoding="utf-8")
-    policy = tmp_path / "policy.yaml"
-    text = (ROOT / "models" / "policy.default.yaml").read_text(encoding="utf-8")
-    assert "  Receive refund request: {control: request}" in text
-    policy.write_text(text.replace("  Receive refund request: {control: request}",
-                                   "  Receive refund request: {control: request}\n"
-                                   "  Antrag erhalten: {control: request}"), encoding="utf-8")
+    log, policy = _german_request_log(tmp_path)
     from audit.policy import load_policy
 
     with_policy = compare_files(log, ECOMMERCE, load_policy(policy), channel="ecommerce")
@@ -291,15 +299,7 @@ def test_discover_decides_a_cases_channel_by_the_policy_given(tmp_path: Path) ->
     company's policy (mapping the label to the request) judge it e-commerce: the same log
     and option gave discover 1 e-commerce case and compare 2. Now `discover --policy`
     decides as they do, and discovery.json names the policy."""
-    log = tmp_path / "log.csv"
-    log.write_text(HEADER + _rows("G1", 1, ("Capture payment", "Antrag erhalten"),
-                                  ["offline", "ecommerce"])
-                   + _rows("E1", 2, SOP_RUN, ["ecommerce"] * 6), encoding="utf-8")
-    policy = tmp_path / "policy.yaml"
-    text = (ROOT / "models" / "policy.default.yaml").read_text(encoding="utf-8")
-    policy.write_text(text.replace("  Receive refund request: {control: request}",
-                                   "  Receive refund request: {control: request}\n"
-                                   "  Antrag erhalten: {control: request}"), encoding="utf-8")
+    log, policy = _german_request_log(tmp_path)
     import hashlib
 
     from audit.ingest import import_sources
