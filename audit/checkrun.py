@@ -43,6 +43,7 @@ from audit.policy import (
     model_path,
     policy_error,
     split_sop_entry,
+    within_log_range,
 )
 from audit.rules import default_rules
 from audit.rules.engine import AuditResult, run_rules, selected_rules
@@ -54,6 +55,63 @@ MONEY_AT_RISK_DEFINITION = (
     "the sum of the findings' amounts; never summed across currencies")
 """What summary.money_at_risk is: findings.json states it beside the figure, the console and
 the XLSX Summary too."""
+
+SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+"""The environment variable of the reproducible-builds convention: where set, the run's
+recorded times are its time (`run_time`), and what differs from run to run of the same
+inputs (measured durations, the output folder) is not written (`CheckRun.reproducible`):
+two runs give the same bytes ([docs/reports.md](../docs/reports.md))."""
+
+OUT_RECORDED = "DIR"
+"""What the manifest's `command` holds in place of `--out`'s folder under SOURCE_DATE_EPOCH:
+a re-performance writes into a folder of its own, and the same files."""
+
+
+def source_date_epoch() -> datetime | None:
+    """The time the environment's SOURCE_DATE_EPOCH states (whole seconds since 1970-01-01
+    00:00:00 UTC, ASCII digits), None where it is unset or empty; an input error (exit code
+    2) naming it where it is anything else, or outside the years the log's times can hold
+    (the time may be the audit's clock: see `run_time`)."""
+    value = os.environ.get(SOURCE_DATE_EPOCH, "")
+    if not value:
+        return None
+    if not re.fullmatch(r"[0-9]{1,12}", value):
+        raise InputError(f"not a whole number of seconds since 1970-01-01 UTC: {value!r}",
+                         field=SOURCE_DATE_EPOCH)
+    try:
+        return within_log_range(datetime.fromtimestamp(int(value), UTC))
+    except (ValueError, OverflowError) as exc:
+        raise InputError(f"{value}: the time must be within the years 1678 to 2261",
+                         field=SOURCE_DATE_EPOCH) from exc
+
+
+def run_time() -> datetime:
+    """The time of the run as the run records it: SOURCE_DATE_EPOCH's where it is set (the
+    manifest's `started` and `finished` both, and the audit's clock where neither --as-of
+    nor the policy's as_of sets one), else now."""
+    return source_date_epoch() or datetime.now(UTC)
+
+
+def recorded_command(argv: list[str], reproducible: bool) -> list[str]:
+    """The command as the manifest records it: `argv` as typed; under SOURCE_DATE_EPOCH
+    (`reproducible`) with `--out`'s folder as `OUT_RECORDED` (`--out F`, `--out=F`; not
+    after `--`, where a word is an input's name), so that two runs into other folders
+    record the same command."""
+    if not reproducible:
+        return list(argv)
+    words: list[str] = []
+    folder_next, options = False, True
+    for word in argv:
+        if folder_next:
+            word, folder_next = OUT_RECORDED, False
+        elif options and word == "--":
+            options = False
+        elif options and word == "--out":
+            folder_next = True
+        elif options and word.startswith("--out="):
+            word = f"--out={OUT_RECORDED}"
+        words.append(word)
+    return words
 
 
 @dataclass
@@ -98,6 +156,10 @@ class CheckRun:
     mapping: dict[str, Any] | None = None
     working_directory: str = field(default_factory=os.getcwd)
     """The folder relative paths (in `command`, `inputs`) were read from."""
+    reproducible: bool = False
+    """SOURCE_DATE_EPOCH was set: `started` and `finished` are its time, and the manifest
+    writes no `conformance_seconds` (null: measurements differ from run to run) and
+    `command` without the output folder (`recorded_command`)."""
     others_in_out: list[str] = field(default_factory=list)
     """The files in the output folder that look like this tool's outputs of another command
     (a canonical log and its side files, a sample's, discover's, compare's), which this run
@@ -186,7 +248,9 @@ class CheckRun:
         found: tuple[np.ndarray, list[str]] = self.memo["finding_channels"]
         return found
 
-    def _conformance_seconds(self) -> dict[str, float]:
+    def _conformance_seconds(self) -> dict[str, float] | None:
+        if self.reproducible:
+            return None  # (a measurement: not the same twice)
         result = self.result.extra.get("conformance_result")
         seconds = getattr(result, "seconds", None)
         return seconds() if callable(seconds) else {}
@@ -203,6 +267,10 @@ class CheckRun:
             "format_version": FINDINGS_FORMAT,
             "started": self.started.isoformat(),
             "finished": self.finished.isoformat(),
+            # (Set: `started` and `finished` are its time, not the run's, and the fields that
+            # differ from run to run are not written: conformance_seconds, --out's folder.)
+            "source_date_epoch": (int(self.started.timestamp()) if self.reproducible
+                                  else None),
             "as_of": self.result.as_of.isoformat(),
             "as_of_source": self.as_of_source,
             # (The log's first and last event, not an audit period: report.html's title and
@@ -1165,7 +1233,7 @@ def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None 
     `mapping`, `encoding` and `object_type` are the import's (generic CSV, OCEL 2.0)."""
     from audit.sources.pipeline import import_and_correlate
 
-    started = now or datetime.now(UTC)
+    started = now or run_time()
     policy = checked_policy(policy_path, sop)
     imported = import_and_correlate([(p, None) for p in sources], assume_tz=assume_tz,
                                     mapping=mapping, encoding=encoding,
@@ -1450,7 +1518,8 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
     from audit.progress import current
 
     progress = current()
-    started = started or datetime.now(UTC)
+    epoch = source_date_epoch()
+    started = started or epoch or datetime.now(UTC)
     ruleset = default_rules()
     progress.time_rules(ruleset)
     if policy is None:
@@ -1487,7 +1556,9 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
     earlier = {str(path): record for path in sources
                if (record := import_record(path)) is not None}
     run = CheckRun(imported=imported, policy=policy, result=result, started=started,
-                   finished=datetime.now(UTC), inputs=list(sources), command=list(sys.argv),
+                   finished=epoch or datetime.now(UTC), inputs=list(sources),
+                   command=recorded_command(sys.argv, epoch is not None),
+                   reproducible=epoch is not None,
                    engine=described, not_judged=not_judged, after_clock=after_clock,
                    unrecorded_roles=unrecorded,
                    unrecorded_nobody=nobody,

@@ -1,0 +1,170 @@
+"""Re-performing a check: two runs of the bundled sample with the same arguments (an explicit
+--as-of), each a process of its own writing into a folder of its own. Under SOURCE_DATE_EPOCH
+(the reproducible-builds convention) every file is the same, byte for byte, SHA256SUMS too;
+without it only the run's own fields differ, those docs/reports.md lists ("Reproducing a
+run"): the run's start and finish, the command's output folder and the seconds conformance
+took, as findings.json's manifest, report.html and findings.xlsx show them. Before, a run
+under SOURCE_DATE_EPOCH wrote the time of the run and its folder all the same: findings.json,
+findings.xlsx, report.html and so SHA256SUMS differed between any two runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from audit.checkrun import OUT_RECORDED, recorded_command, run_time, source_date_epoch
+from audit.errors import InputError
+from audit.words import moment
+
+REPO = Path(__file__).resolve().parents[1]
+EXPORTS = sorted((REPO / "sample_logs" / "refund-sample" / "exports").iterdir())
+AS_OF = "2026-10-15T00:00:00Z"
+EPOCH = "1792022400"  # 2026-10-15T00:00:00Z
+RUN_FIELDS = {"started", "finished", "command", "conformance_seconds"}
+"""The manifest's fields that differ between two runs of the same arguments into other
+folders (docs/reports.md: the run's times and paths; the working directory and the inputs'
+paths are the same here)."""
+RUN_ROWS = ("Run started (UTC)", "Run finished (UTC)", "Command")
+"""findings.xlsx's Summary rows that show them."""
+DIFFERING = {"findings.json", "findings.xlsx", "report.html", "SHA256SUMS"}
+"""The files that show them: the others are the same without SOURCE_DATE_EPOCH too."""
+
+
+def _check(out: Path, epoch: str | None) -> Path:
+    environment = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    environment["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO), *filter(None, [environment.get("PYTHONPATH")])])
+    if epoch is not None:
+        environment["SOURCE_DATE_EPOCH"] = epoch
+    done = subprocess.run(
+        [sys.executable, "-m", "audit", "-q", "check", *map(str, EXPORTS), "--as-of", AS_OF,
+         "--out", str(out), "--fail-on", "never"],
+        cwd=REPO, env=environment, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Four runs: two under SOURCE_DATE_EPOCH, two without, each into its own folder."""
+    base = tmp_path_factory.mktemp("runs")
+    return {name: _check(base / name, epoch) for name, epoch in (
+        ("epoch-1", EPOCH), ("epoch-2", EPOCH), ("now-1", None), ("now-2", None))}
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_under_source_date_epoch_two_runs_write_the_same_bytes(runs: dict[str, Path]) -> None:
+    one, two = _files(runs["epoch-1"]), _files(runs["epoch-2"])
+    assert {"findings.json", "findings.csv", "findings.xlsx", "report.html", "dfg.svg",
+            "dfg.png", "quarantine.csv", "correlation.csv", "SHA256SUMS"} <= set(one)
+    assert one["SHA256SUMS"] == two["SHA256SUMS"]
+    assert set(one) == set(two)
+    assert [name for name in one if one[name] != two[name]] == []
+    manifest = json.loads(one["findings.json"])["manifest"]
+    assert manifest["started"] == manifest["finished"] == "2026-10-15T00:00:00+00:00"
+    assert manifest["source_date_epoch"] == int(EPOCH)
+    assert manifest["conformance_seconds"] is None
+    assert manifest["command"][manifest["command"].index("--out") + 1] == OUT_RECORDED
+    for name in one:  # (no folder of either run in any file)
+        assert str(runs["epoch-1"]).encode() not in one[name], name
+    with zipfile.ZipFile(runs["epoch-1"] / "findings.xlsx") as book:
+        core = book.read("docProps/core.xml").decode()
+    assert ">2026-10-15T00:00:00Z</dcterms:created>" in core
+
+
+def test_without_it_only_the_runs_own_fields_differ(runs: dict[str, Path]) -> None:
+    one, two = _files(runs["now-1"]), _files(runs["now-2"])
+    assert set(one) == set(two)
+    assert {name for name in one if one[name] != two[name]} <= DIFFERING
+    sums = [dict(reversed(line.split("  ", 1)) for line in files["SHA256SUMS"].decode()
+                 .splitlines()) for files in (one, two)]
+    assert {name for name in sums[0] if sums[0][name] != sums[1][name]} <= DIFFERING
+
+    manifests = [json.loads(files["findings.json"]) for files in (one, two)]
+    firsts, seconds = (dict(m["manifest"]) for m in manifests)
+    assert firsts["source_date_epoch"] is None
+    assert set(firsts["conformance_seconds"]) == {"ecommerce", "offline", "subscription"}
+    words = [m["command"] for m in (firsts, seconds)]
+    at = words[0].index("--out") + 1
+    assert (words[0][at], words[1][at]) == (str(runs["now-1"]), str(runs["now-2"]))
+    assert words[0][:at] + words[0][at + 1:] == words[1][:at] + words[1][at + 1:]
+    for document in manifests:
+        for key in RUN_FIELDS:
+            del document["manifest"][key]
+    assert manifests[0] == manifests[1]
+
+    # report.html: the generated time and the command, the run's; nothing else
+    texts = []
+    for files, manifest in ((one, firsts), (two, seconds)):
+        text = files["report.html"].decode()
+        shown = moment(manifest["finished"])  # (as report.html shows a time)
+        assert f"generated {shown}" in text
+        out = manifest["command"][at]
+        texts.append(text.replace(shown, "TIME").replace(out, "OUT"))
+    assert texts[0] == texts[1]
+
+    # findings.xlsx: its members in the same order with the same fixed times; each member
+    # the same bytes but the file properties' time and the Summary's run rows
+    books = [zipfile.ZipFile(folder / "findings.xlsx") for folder in (runs["now-1"],
+                                                                      runs["now-2"])]
+    infos = [[(i.filename, i.date_time) for i in book.infolist()] for book in books]
+    assert infos[0] == infos[1]
+    assert {stamp for _, stamp in infos[0]} == {(1980, 1, 1, 0, 0, 0)}
+    members = [{i.filename: book.read(i) for i in book.infolist()} for book in books]
+    assert {name for name in members[0] if members[0][name] != members[1][name]} <= {
+        "docProps/core.xml", "xl/worksheets/sheet1.xml"}
+    from openpyxl import load_workbook
+
+    summaries = []
+    for folder in (runs["now-1"], runs["now-2"]):
+        sheet = load_workbook(folder / "findings.xlsx", read_only=True)["Summary"]
+        summaries.append([row for row in sheet.iter_rows(values_only=True)
+                          if (row[0] if row else None) not in RUN_ROWS])
+    assert summaries[0] == summaries[1]
+
+
+def test_recorded_command_leaves_out_the_output_folder() -> None:
+    argv = ["refund-audit", "check", "a.csv", "--out", "out/q3", "--as-of", "2026-10-15Z"]
+    assert recorded_command(argv, False) == argv
+    assert recorded_command(argv, True) == [
+        "refund-audit", "check", "a.csv", "--out", OUT_RECORDED, "--as-of", "2026-10-15Z"]
+    assert recorded_command(["refund-audit", "demo", "--out=x/y"], True) == [
+        "refund-audit", "demo", f"--out={OUT_RECORDED}"]
+    # (after `--` a word is an input, named --out or not)
+    assert recorded_command(["refund-audit", "check", "--out", "o", "--", "--out"], True) == [
+        "refund-audit", "check", "--out", OUT_RECORDED, "--", "--out"]
+
+
+def test_source_date_epoch_is_the_runs_time_and_checked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    assert source_date_epoch() is None
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "")  # (empty: unset)
+    assert source_date_epoch() is None
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    assert run_time() == datetime(2026, 10, 15, tzinfo=UTC)
+    for bad in ("1.5", "-1", "2026-10-15", " 1", "99999999999"):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", bad)
+        with pytest.raises(InputError, match="SOURCE_DATE_EPOCH"):
+            source_date_epoch()
+
+
+def test_a_bad_source_date_epoch_is_exit_2_naming_it(tmp_path: Path) -> None:
+    environment = {**os.environ, "SOURCE_DATE_EPOCH": "yesterday",
+                   "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "audit", "check", str(EXPORTS[0]), "--out",
+                           str(tmp_path / "out")], cwd=REPO, env=environment,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert "SOURCE_DATE_EPOCH" in done.stderr and "'yesterday'" in done.stderr
+    assert not (tmp_path / "out").exists()
