@@ -946,7 +946,9 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     return ReportView(
         title="Refund audit report",
         tool_version=str(manifest["version"]), data_files=data_files,
-        generated=short_time(str(manifest["finished"])),
+        # (under SOURCE_DATE_EPOCH its time, not the run's: said so)
+        generated=short_time(str(manifest["finished"])) + (
+            " (SOURCE_DATE_EPOCH)" if manifest.get("source_date_epoch") is not None else ""),
         as_of=short_time(str(manifest["as_of"])),
         as_of_source=clock_source(manifest), json_written=json_written,
         command=" ".join(Path(manifest["command"][0]).name if i == 0 else part

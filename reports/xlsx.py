@@ -472,6 +472,9 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
         ("Tool", f"refund-audit {manifest['version']}"),
         ("Run started (UTC)", _Time(manifest["started"])),
         ("Run finished (UTC)", _Time(manifest["finished"])),
+        # (under SOURCE_DATE_EPOCH: the two times are its, not the run's)
+        *([("Run times from", f"SOURCE_DATE_EPOCH {manifest['source_date_epoch']}, not the "
+            "time of the run")] if manifest.get("source_date_epoch") is not None else []),
         ("Audit clock, as of (UTC)", _Time(manifest["as_of"])),
         ("Audit clock from", clock_source(manifest) or manifest.get("as_of_source") or ""),
         ("First event of the log (UTC)", _Time(manifest["events_period"]["first"])),

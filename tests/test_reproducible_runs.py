@@ -16,6 +16,7 @@ import sys
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,6 +64,17 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
+def _summary_rows(folder: Path) -> list[tuple[Any, ...]]:
+    """findings.xlsx's Summary, its rows' values (the empty rows left out)."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(folder / "findings.xlsx", read_only=True)
+    try:
+        return [row for row in book["Summary"].iter_rows(values_only=True) if row]
+    finally:
+        book.close()
+
+
 def test_under_source_date_epoch_two_runs_write_the_same_bytes(runs: dict[str, Path]) -> None:
     one, two = _files(runs["epoch-1"]), _files(runs["epoch-2"])
     assert {"findings.json", "findings.csv", "findings.xlsx", "report.html", "dfg.svg",
@@ -80,6 +92,10 @@ def test_under_source_date_epoch_two_runs_write_the_same_bytes(runs: dict[str, P
     with zipfile.ZipFile(runs["epoch-1"] / "findings.xlsx") as book:
         core = book.read("docProps/core.xml").decode()
     assert ">2026-10-15T00:00:00Z</dcterms:created>" in core
+    # (the reports say the times are SOURCE_DATE_EPOCH's, not the run's)
+    assert "generated 2026-10-15 00:00:00 UTC (SOURCE_DATE_EPOCH)" in one["report.html"].decode()
+    assert [row[1] for row in _summary_rows(runs["epoch-1"]) if row[0] == "Run times from"] == [
+        f"SOURCE_DATE_EPOCH {EPOCH}, not the time of the run"]
 
 
 def test_without_it_only_the_runs_own_fields_differ(runs: dict[str, Path]) -> None:
@@ -123,14 +139,11 @@ def test_without_it_only_the_runs_own_fields_differ(runs: dict[str, Path]) -> No
     members = [{i.filename: book.read(i) for i in book.infolist()} for book in books]
     assert {name for name in members[0] if members[0][name] != members[1][name]} <= {
         "docProps/core.xml", "xl/worksheets/sheet1.xml"}
-    from openpyxl import load_workbook
-
-    summaries = []
-    for folder in (runs["now-1"], runs["now-2"]):
-        sheet = load_workbook(folder / "findings.xlsx", read_only=True)["Summary"]
-        summaries.append([row for row in sheet.iter_rows(values_only=True)
-                          if (row[0] if row else None) not in RUN_ROWS])
-    assert summaries[0] == summaries[1]
+    summaries = [_summary_rows(runs[name]) for name in ("now-1", "now-2")]
+    assert "Run times from" not in {row[0] for row in summaries[0]}
+    assert "SOURCE_DATE_EPOCH" not in one["report.html"].decode()
+    assert [[row for row in rows if row[0] not in RUN_ROWS] for rows in summaries[:1]] == [
+        [row for row in rows if row[0] not in RUN_ROWS] for rows in summaries[1:]]
 
 
 def test_recorded_command_leaves_out_the_output_folder() -> None:
