@@ -181,3 +181,34 @@ def test_a_bad_source_date_epoch_is_exit_2_naming_it(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "SOURCE_DATE_EPOCH" in done.stderr and "'yesterday'" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_without_a_set_clock_source_date_epoch_is_the_audits_clock(tmp_path: Path) -> None:
+    """No --as-of, no as_of in the policy: the audit's clock is the run's time, under
+    SOURCE_DATE_EPOCH its; the console, the manifest and report.html say where it came from.
+    Before, the time of the run (and the console called it that)."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+    from audit.sample import SampleSpec, write_sample
+
+    write_sample(SampleSpec(channel="all", cases=40, seed=3, violation_rate=0.3), tmp_path)
+    policy = tmp_path / "policy.yaml"
+    text = (REPO / "models" / "policy.default.yaml").read_text(encoding="utf-8")
+    assert "\nas_of: " in text
+    policy.write_text(text.replace("\nas_of: ", "\n# as_of: "), encoding="utf-8")
+    result = CliRunner().invoke(main, [
+        "check", str(tmp_path / "canonical.csv"), "--policy", str(policy), "--out",
+        str(tmp_path / "out"), "--format", "json,html", "--fail-on", "never"],
+        env={"SOURCE_DATE_EPOCH": EPOCH})
+    assert result.exit_code == 0, (result.output, result.exception)
+    manifest = json.loads((tmp_path / "out" / "findings.json").read_text())["manifest"]
+    assert manifest["as_of"] == manifest["started"] == "2026-10-15T00:00:00+00:00"
+    assert manifest["as_of_source"] == "clock"
+    assert ("clock: 2026-10-15T00:00:00+00:00 (SOURCE_DATE_EPOCH, the time of the run under "
+            "it)") in result.output
+    assert "note: the audit's clock is SOURCE_DATE_EPOCH's time, 2026-10-15T00:00:00+00:00" \
+        in result.output
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert (f"SOURCE_DATE_EPOCH {EPOCH}, the run&#39;s time under it: --as-of "
+            "2026-10-15T00:00:00+00:00 re-runs this audit") in html
