@@ -13,22 +13,32 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\x00")
 """What a text cell that a spreadsheet would read as a formula starts with: OWASP's = + - @
 tab and carriage return, and the NUL that ASVS 5.0 (1.2.10) lists besides (a program that
 drops it reads what follows)."""
-PASSED_OVER = r"\x01-\x08\x0e-\x1f\x7f"
+INVISIBLE = r"\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+"""Characters that draw nothing (a regular expression's character class, without its
+brackets): the byte order mark U+FEFF, the zero-width space, joiners and word joiner, the
+Mongolian vowel separator, the invisible operators, the bidirectional controls and marks.
+A program may take them off a cell as it does white space (JavaScript's trim() takes off
+U+FEFF, .NET Framework's String.Trim up to 3.5 U+200B and U+FEFF too) or drop them as
+what it cannot show, and read what follows."""
+PASSED_OVER = r"\x01-\x08\x0e-\x1f\x7f" + INVISIBLE
 """What a program may pass over before reading a cell besides white space and a NUL (a
 regular expression's character class, without its brackets): the other C0 control
-characters and DEL, which no one sees either."""
+characters and DEL, which no one sees either, and the characters that draw nothing
+(`INVISIBLE`)."""
 _PASSED_OVER = re.compile(r"[\s\x00" + PASSED_OVER + "]+")
+_INVISIBLE = re.compile("[" + INVISIBLE + "]")
 
 
 def is_formula(text: str) -> bool:
     """Whether a spreadsheet may read `text` as a formula: it starts with a formula start,
-    or does after white space or control characters (" =1+1", "\u00a0=HYPERLINK(...)",
-    "\\x01=cmd": some programs trim a cell before reading it, or drop what they cannot
-    show)."""
+    or does after white space, control characters or characters that draw nothing
+    (" =1+1", "\u00a0=HYPERLINK(...)", "\\x01=cmd", "\ufeff=cmd": some programs trim a
+    cell before reading it, or drop what they cannot show)."""
     if text.startswith(FORMULA_START):
         return True
     first = text[:1]  # (most texts start with a visible character: no search)
-    if not first or (first > " " and first != "\x7f" and not first.isspace()):
+    if not first or (first > " " and first != "\x7f" and not first.isspace()
+                     and (first.isascii() or _INVISIBLE.match(first) is None)):
         return False
     skipped = _PASSED_OVER.match(text)
     return skipped is not None and text[skipped.end():].startswith(FORMULA_START)

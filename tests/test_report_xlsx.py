@@ -1024,3 +1024,68 @@ def test_a_nul_or_control_characters_before_a_formula_start_are_neutralised(text
     cells = re.findall(r' s="(\d+)" t="inlineStr"><is><t[^>]*>([^<]*)<', row)
     others = {"DQ002", "missing-resource", "low", "m", "A", "{}", finding.fingerprint}
     assert [s for s, cell in cells if cell not in others] == [str(ooxml.quoted(ooxml.CELL))] * 3
+
+
+@pytest.mark.parametrize("text", ["\ufeff=HYPERLINK(\"http://evil\",\"x\")", "\u200b@SUM(A1)",
+                                  "\u202e=1+1", "\u2066-2+3\u2069", "\u200e+1", "\u2060=x",
+                                  "\u180e=x", " \ufeff=x", "\ufeff\t=x", "\u200d\u00a0@x"])
+def test_a_formula_start_after_invisible_characters_is_neutralised(text: str) -> None:
+    """A text that starts with characters that draw nothing (a byte order mark U+FEFF, a
+    zero-width space, a bidi control or mark, a word joiner) and then a formula start was
+    written as it was: findings.csv's cell `\\ufeff=HYPERLINK(...)`, findings.xlsx's without
+    the quote prefix. A program that trims a cell reads the formula: JavaScript's trim()
+    (a web spreadsheet's or a GRC tool's import) takes off U+FEFF, .NET Framework's
+    String.Trim up to 3.5 U+200B and U+FEFF too, and one that drops what it cannot show
+    drops a bidi control. They are now passed over as white space is, in every writer (the
+    CSV's column search, the XLSX's column as a whole and cell by cell); the text reads
+    back, and such a character inside a text, or before no formula start, is left alone."""
+    from audit.findings import Finding
+    from audit.safety import needs_apostrophe, neutralise_cell, restored_cell
+    from reports.writers import _csv_cells
+    from reports.xlsx import prepared_rows
+
+    assert needs_apostrophe(text) and neutralise_cell(text) == "'" + text
+    assert restored_cell(neutralise_cell(text)) == text
+    assert neutralise_cell("'" + text) == "''" + text
+    assert _csv_cells(["plain", text]) == ["plain", "'" + text]
+    assert _csv_cells([text, "plain"]) == ["'" + text, "plain"]
+    assert _csv_cells(["\ufeffx", "a\u202e=b", "\u200b"]) == ["\ufeffx", "a\u202e=b", "\u200b"]
+    finding = Finding(rule="DQ002", name="missing-resource", severity="low", case_id=text,
+                      event_ids=[text], activities=["A"], resources=[text],
+                      timestamp=None, message="m")
+    row = prepared_rows([finding])[0]
+    assert row == cell_by_cell(finding)
+    cells = re.findall(r' s="(\d+)" t="inlineStr"><is><t[^>]*>([^<]*)<', row)
+    others = {"DQ002", "missing-resource", "low", "m", "A", "{}", finding.fingerprint}
+    assert [s for s, cell in cells if cell not in others] == [str(ooxml.quoted(ooxml.CELL))] * 3
+
+
+def test_a_formula_after_a_byte_order_mark_is_neutralised_in_every_file(tmp_path: Path) -> None:
+    """Through a check of a CSV log: a person `\\ufeff=2+2`, a case `\\u202e=1` and an
+    unreadable time `\\u200b@x` were written without the apostrophe into findings.csv and
+    quarantine.csv, and without the quote prefix into findings.xlsx; findings.json keeps
+    the text as it is."""
+    log = tmp_path / "invisible.csv"
+    log.write_text(
+        "case,activity,timestamp,resource,role,amount,currency,channel\n"
+        "\u202e=1,Receive refund request,\u200b@x,ann,customer-service,10,EUR,ecommerce\n"
+        "\u202e=1,Receive refund request,2026-07-01T09:00:00Z,\ufeff=2+2,customer-service,"
+        "10,EUR,ecommerce\n"
+        "\u202e=1,Approve refund,2026-07-01T10:00:00Z,bob,supervisor,10,EUR,ecommerce\n",
+        encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["check", str(log), "--out", str(out),
+                                       "--fail-on", "never"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    quarantined = (out / "quarantine.csv").read_text(encoding="utf-8")
+    assert ",'\u200b@x," in quarantined and ",'\u202e=1\n" in quarantined
+    findings = (out / "findings.csv").read_text(encoding="utf-8")
+    assert ",'\u202e=1," in findings and ",\u202e=1," not in findings
+    assert "'\ufeff=2+2" in findings
+    assert "\ufeff=2+2" in [r for f in json.loads((out / "findings.json").read_text(
+        encoding="utf-8"))["findings"] for r in f["resources"]]
+    book = openpyxl.load_workbook(out / "findings.xlsx")
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row
+             if isinstance(c.value, str) and c.value[:1] in ("\u202e", "\ufeff")]
+    assert {c.value for c in cells} >= {"\u202e=1", "\ufeff=2+2"}
+    assert all(c.quotePrefix for c in cells), [(c.coordinate, c.value) for c in cells]
