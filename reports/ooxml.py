@@ -80,14 +80,20 @@ _XF = re.compile(r"<xf [^>]*?/>|<xf [^>]*?>.*?</xf>")
 _STYLES_XFS: list[str] = _XF.findall(STYLES.split("<cellXfs", 1)[1].split("</cellXfs>", 1)[0])
 """STYLES' cell styles (DEFAULT ... AMOUNT_3)."""
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
-_MORE_FORMATS = {200: DATETIME_FORMAT}
+DATE_FORMAT = "yyyy-mm-dd"
+_MORE_FORMATS = {200: DATETIME_FORMAT, 201: DATE_FORMAT}
 """Number formats `STYLESHEET` adds to STYLES' (ids apart from STYLES' 164-168)."""
 _MORE_XFS = ['<xf numFmtId="200" fontId="0" fillId="0" borderId="0" xfId="0" '
+             'applyNumberFormat="1" applyAlignment="1"><alignment vertical="top"/></xf>',
+             '<xf numFmtId="201" fontId="0" fillId="0" borderId="0" xfId="0" '
              'applyNumberFormat="1" applyAlignment="1"><alignment vertical="top"/></xf>']
-"""Cell styles `STYLESHEET` adds after STYLES': DATETIME."""
+"""Cell styles `STYLESHEET` adds after STYLES': DATETIME, DATE."""
 DATETIME = len(_STYLES_XFS)
 """A date and time (a number: days since 1899-12-30, `excel_serials`), shown as
 `DATETIME_FORMAT`."""
+DATE = DATETIME + 1
+"""A day (a whole number of days since 1899-12-30, `date_serial`), shown as
+`DATE_FORMAT`."""
 _BASE_XFS = _STYLES_XFS + _MORE_XFS
 """The base styles, of which `STYLESHEET` adds the variants."""
 _BASE = len(_BASE_XFS)
@@ -190,6 +196,19 @@ def excel_serials(times: Sequence[Any]) -> Any:
     serials = days * 100_000_000_000 + (rest * 125 + 54) // 108  # (rest / 0.864, rounded)
     serials[missing | (days < FIRST_SERIAL) | (days >= LAST_SERIAL)] = -1
     return serials
+
+
+def date_serial(day: str) -> int | None:
+    """A day written `YYYY-MM-DD` (a waiver's `expires`) as Excel's serial of that day, days
+    since 1899-12-30; None where it is not such a day or Excel cannot hold it (before
+    FIRST_SERIAL or from LAST_SERIAL)."""
+    from datetime import date
+
+    try:
+        serial = (date.fromisoformat(day) - date(1899, 12, 30)).days
+    except (TypeError, ValueError):
+        return None
+    return serial if FIRST_SERIAL <= serial < LAST_SERIAL else None
 
 
 def serial_float(serial: int) -> float | None:

@@ -639,7 +639,11 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
                                          waiver["expires"],
                                          waiver.get("fingerprint"), waiver.get("approved_by"),
                                          waiver.get("reason"))):
-                put(row, col, value)
+                day = ooxml.date_serial(value) if col == 5 else None
+                if day is not None:  # (the expiry a date, as the run's times above are,
+                    put(row, col, day, ooxml.DATE)  # for Excel's date filters and sorting)
+                else:
+                    put(row, col, value)
 
 
 def _columns(grid: _Grid, run: CheckRun) -> None:

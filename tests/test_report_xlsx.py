@@ -1089,3 +1089,34 @@ def test_a_formula_after_a_byte_order_mark_is_neutralised_in_every_file(tmp_path
              if isinstance(c.value, str) and c.value[:1] in ("\u202e", "\ufeff")]
     assert {c.value for c in cells} >= {"\u202e=1", "\ufeff=2+2"}
     assert all(c.quotePrefix for c in cells), [(c.coordinate, c.value) for c in cells]
+
+
+def test_a_waivers_expiry_on_the_summary_is_a_date(tmp_path: Path) -> None:
+    """The Summary's waiver table held `Expires` as the text `2099-01-01`: Excel's date
+    filters, "before" and a sort by date did not read it, while the run's times beside it
+    are dates. It is now an Excel date (a whole number of days, shown `yyyy-mm-dd`); an
+    expired waiver's too."""
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "case,activity,timestamp,resource,role,amount,currency,channel\n"
+        "C1,Receive refund request,2026-07-01T09:00:00Z,ann,customer-service,10,EUR,ecommerce\n"
+        "C1,Approve refund,2026-07-01T10:00:00Z,bob,supervisor,10,EUR,ecommerce\n",
+        encoding="utf-8")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text((REPO / "models" / "policy.default.yaml").read_text(encoding="utf-8")
+                      .replace("waivers: []", "waivers:\n  - {rule: EV001, case: C1, "
+                               "reason: agreed, approved_by: ann, expires: 2099-01-31}\n"
+                               "  - {rule: SD001, case: C1, reason: old, approved_by: ann, "
+                               "expires: 2026-01-02}"), encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["check", str(log), "--policy", str(policy), "--out",
+                                       str(out), "--fail-on", "never", "--format", "xlsx"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    sheet = openpyxl.load_workbook(out / "findings.xlsx")["Summary"]
+    rows = [list(row) for row in sheet.iter_rows()]
+    head = next(i for i, row in enumerate(rows) if row[0].value == "Waiver rule")
+    at = [c.value for c in rows[head]].index("Expires")
+    expiries = [rows[head + n][at] for n in (1, 2)]
+    assert [c.value for c in expiries] == [datetime(2099, 1, 31), datetime(2026, 1, 2)]
+    assert [c.number_format for c in expiries] == ["yyyy-mm-dd"] * 2
+    assert [c.is_date for c in expiries] == [True, True]
