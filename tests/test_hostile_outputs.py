@@ -2,15 +2,15 @@
 
 One hostile input set: the bundled sample's first cases with their case ids, ticket and
 order ids, event ids, resources, roles, evidence and some activity labels replaced by
-formula starts (also after a tab, a NUL or a control character), markup (`<script>`,
-`"><img onerror=...>`, `</svg>`), Graphviz syntax (quotes, backslashes, `{|}`, `<<b>x</b>>`,
-`\\N`), line breaks, bidi and zero-width characters and a very long text; a policy whose
-waiver reason and approver, SOP file (process, lane and task names) and a mapped label are
-hostile too; a log whose file name is. Each output is then read as its reader would: no
-CSV cell or XLSX text a spreadsheet would run as a formula, every JSON strict, no element or
-event handler in an SVG or report.html but the report's own script, no line of compare.md
-that a value began, and findings.csv read back (apostrophes taken off) the same as
-findings.json.
+formula starts (also after a tab, a NUL or a control character), markup (`<script>`, `"><img
+onerror=...>`, `</svg>`), Graphviz syntax (quotes, backslashes, `{|}`, `<<b>x</b>>`, `\\N`),
+line breaks, bidi and zero-width characters (also before a formula start) and a very long
+text; a policy whose waiver reason and approver, SOP file (process, lane and task names) and
+a mapped label are hostile too; a log whose file name is. Each output is then read as its
+reader would: no CSV cell or XLSX text a spreadsheet would run as a formula, every JSON
+strict, no element or event handler in an SVG or report.html but the report's own script, no
+line of compare.md that a value began, and findings.csv read back (apostrophes taken off)
+the same as findings.json.
 """
 
 from __future__ import annotations
@@ -38,14 +38,17 @@ HOSTILE = ['=HYPERLINK("http://evil","x")', "+1+2", "-2+3", "@SUM(A1)", "\t=cmd|
            "\x00=cmd", "\x01@x", "<script>alert(1)</script>", '"><img src=x onerror=alert(2)>',
            "</svg><script>alert(3)</script>", 'q"b\\s{c}<l>|p', "{<p>x|<q>y}", "<<b>x</b>>",
            "a\n# forged\r- forged", "RFD\u202e99-1", "RFD\u200b-1", "%{x}\\N\\G\\L",
-           "'=x", "&amp;&lt;", "L" * 3000]
+           "'=x", "&amp;&lt;", "L" * 3000, "\ufeff=HYPERLINK(\"http://evil\",\"y\")",
+           "\u202e@SUM(A1)"]
 MAPPED = '=Approve "refund" <b>|{x}'
 """A hostile label the policy maps to approve (and the SOP names a task)."""
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
-FORMULA = re.compile(r"\x00|[\s\x01-\x08\x0e-\x1f\x7f]*[=+\-@\t\r]")
+FORMULA = re.compile(r"\x00|[\s\x01-\x08\x0e-\x1f\x7f\u061c\u180e\u200b-\u200f\u202a-\u202e"
+                     r"\u2060-\u2064\u2066-\u2069\ufeff]*[=+\-@\t\r]")
 """A text a spreadsheet may run (judged here, not by the code under test): one starting with
 = + - @ tab or carriage return (OWASP) or a NUL (ASVS 5.0 1.2.10), or with one of them after
-white space or control characters (which a program may pass over)."""
+white space, control characters or characters that draw nothing (a byte order mark, a
+zero-width space, a bidi control: which a program may pass over)."""
 
 
 def is_formula(text: str) -> bool:
