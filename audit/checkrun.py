@@ -323,6 +323,18 @@ class CheckRun:
         # (texts already, as a log's case ids are: no copy of 1M of them made)
         return ids if all(type(case) is str for case in ids) else list(map(str, ids))
 
+    def not_due_case_ids(self) -> dict[str, list[str]]:
+        """Per rule that leaves a case for a later clock and ran (missing-evidence,
+        missing-second-approval: `engine._not_due_rules`), the ids of the cases it did not
+        judge yet, not due at the clock (a refund not decided or in progress; approved and
+        not paid), as texts, by rule code: findings.json's `not_due_cases`. `diff` reads
+        them: such a rule's finding of such a case that a later run reports is new, but
+        this run did not judge it."""
+        found = self.result.extra.get("not_due_cases")
+        if not isinstance(found, dict):
+            return {}
+        return {code: [str(case) for case in cases] for code, cases in sorted(found.items())}
+
     def running_case_ids(self) -> list[str]:
         """The ids of the cases running at the clock (`summary.running_cases` counts them:
         see `ConformanceResult.running_case_ids`), as texts: findings.json's

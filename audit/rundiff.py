@@ -5,7 +5,9 @@ case and the events), and each is put in one class (`CLASSES`):
 
 - ``new``: in NEW only, its rule ran in OLD too, OLD did not suppress it (a skipped-activity
   or unfit-case finding of a case running at OLD's clock, findings.json `running_cases`, says
-  so: OLD did not judge the tasks after its last event, not due then);
+  so: OLD did not judge the tasks after its last event, not due then; so does a
+  missing-evidence or missing-second-approval finding of a case OLD left for a later clock,
+  findings.json `not_due_cases`: not paid, or not decided, then);
 - ``still_open``: in both (where its amount, currency, severity, time, message or evidence
   differ, its changes listed: `Row.old`; where the clock moving alone explains them, a
   wait measured to the later clock, aged only: `aged_only`);
@@ -20,7 +22,8 @@ case and the events), and each is put in one class (`CLASSES`):
   clock, and NEW reports no finding of its rule in its case left unpaired;
 - ``not_rejudged``: in OLD only, but NEW did not audit it: its case is not among NEW's judged
   cases (out of NEW's period, or not in its inputs), or the event that showed it is dated
-  after NEW's clock. Not resolved: nothing says it was;
+  after NEW's clock, or NEW left its case for a later clock (`not_due_cases`). Not
+  resolved: nothing says it was;
 - ``not_comparable``: in one run only, and its rule did not run in the other (the policies'
   `rules.select`/`ignore` differ, or it crashed there): neither new nor resolved;
 - ``suppressed_in_new``: in OLD only, and NEW found it but suppressed it by precedence (another
@@ -184,6 +187,11 @@ class AuditRun:
     running: frozenset[str] = frozenset()
     """The ids of the cases running at its clock (findings.json `running_cases`): the SOP
     tasks after their last event were not due then (`RUNNING_RULES`)."""
+    not_due: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Per rule code, the ids of the cases that rule did not judge yet at its clock, not
+    due then (findings.json `not_due_cases`: missing-evidence's refunds not decided or in
+    progress, missing-second-approval's approved and not paid); none of a findings.json
+    before it was written."""
 
     def waiver_of(self, finding: dict[str, Any]) -> dict[str, Any] | None:
         """The waiver of the policy that waived `finding`: the one its `waived_by` names
@@ -427,7 +435,7 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
     return AuditRun(which, folder, path, sha256, manifest, as_of, findings, told,
                     judged, frozenset(ran), names, frozenset(prints),
                     _checksum_told(folder, path, sha256), dict(money), tuple(waivers),
-                    frozenset(running))
+                    frozenset(running), _not_due(document, judged, fail))
 
 
 def _running(document: dict[str, Any], summary: dict[str, Any], fail: Any) -> list[str]:
@@ -449,6 +457,26 @@ def _running(document: dict[str, Any], summary: dict[str, Any], fail: Any) -> li
         raise fail("running_cases", f"{len(set(ids))} case(s), but summary.running_cases "
                    f"counts {stated}: edited since the check wrote it")
     return ids
+
+
+def _not_due(document: dict[str, Any], judged: frozenset[str],
+             fail: Any) -> dict[str, frozenset[str]]:
+    """Per rule code, the cases it left for a later clock (`not_due_cases`; none where
+    missing: a check before it was written, whose new findings of such cases `diff` then
+    cannot tell apart and words as before). Each a case the check judged."""
+    stated = document.get("not_due_cases", {})
+    if not isinstance(stated, dict):
+        raise fail("not_due_cases", f"not an object of rule codes: {stated!r}"[:300])
+    out: dict[str, frozenset[str]] = {}
+    for code, cases in stated.items():
+        ids = frozenset(_texts(cases, f"not_due_cases.{code}", fail))
+        outside = next((case for case in sorted(ids) if case not in judged), None)
+        if outside is not None:
+            raise fail(f"not_due_cases.{code}", f"case {outside!r} is not among "
+                       "judged_cases: a case a rule left for a later clock is one the check "
+                       "judged (edited since the check wrote it)"[:300])
+        out[code] = ids
+    return out
 
 
 def _agrees(findings: list[dict[str, Any]], summary: dict[str, Any], names: dict[str, str],
@@ -1182,6 +1210,23 @@ GONE_RUNNING_REASON = ("its case is running at NEW's clock: the SOP's tasks afte
 """The reasons of a new and a resolved conformance finding (`RUNNING_RULES`) whose case ran
 at the other run's clock: new to the committee, but the other run did not judge its tasks
 (not due yet)."""
+NEW_NOT_DUE_REASON = {
+    "EV001": ("its case was not yet due for judgement at OLD's clock: neither paid nor "
+              "approved (not decided, or rejected), or approved and in progress; OLD did not "
+              "judge its evidence"),
+    "AP003": ("its case was not yet due for judgement at OLD's clock: approved and not paid "
+              "(no money had left on one approval); OLD did not judge it"),
+    "": "its case was not yet due for judgement at OLD's clock: OLD did not judge it"}
+GONE_NOT_DUE_REASON = {
+    "EV001": ("its case is not yet due for judgement at NEW's clock: neither paid nor "
+              "approved (not decided, or rejected), or approved and in progress; NEW did not "
+              "judge its evidence"),
+    "AP003": ("its case is not yet due for judgement at NEW's clock: approved and not paid; "
+              "NEW did not judge it"),
+    "": "its case is not yet due for judgement at NEW's clock: NEW did not judge it"}
+"""The reasons of a new and a not re-judged finding of a rule that leaves a case for a later
+clock (findings.json `not_due_cases`) whose case the other run left so: it did not judge
+it (by rule code; "" for a rule not named here)."""
 NEW_REASON = "OLD judged its case and did not find it"
 OTHER_INPUTS = (", at the same clock from other inputs: its case's events differ between the "
                 "runs' inputs (a re-export or a correction, not a fix in time)")
@@ -1216,6 +1261,9 @@ def _gone(finding: dict[str, Any], old: AuditRun, new: AuditRun) -> Row:
                    f"({new.as_of.isoformat()})", finding, waived, None)
     if rule in RUNNING_RULES and case in new.running:
         return Row("resolved", GONE_RUNNING_REASON, finding, waived, None)
+    if case in new.not_due.get(rule, ()):
+        return Row("not_rejudged", GONE_NOT_DUE_REASON.get(rule, GONE_NOT_DUE_REASON[""]),
+                   finding, waived, None)
     return Row("resolved", RESOLVED_REASON, finding, waived, None)
 
 
@@ -1238,6 +1286,9 @@ def _arrived(finding: dict[str, Any], old: AuditRun, new: AuditRun) -> Row:
                    f"({old.as_of.isoformat()})", finding, None, waived)
     if rule in RUNNING_RULES and finding["case_id"] in old.running:
         return Row("new", NEW_RUNNING_REASON, finding, None, waived)
+    if finding["case_id"] in old.not_due.get(rule, ()):
+        return Row("new", NEW_NOT_DUE_REASON.get(rule, NEW_NOT_DUE_REASON[""]), finding,
+                   None, waived)
     return Row("new", NEW_REASON, finding, None, waived)
 
 

@@ -47,7 +47,8 @@ def _record(finding: Finding) -> dict[str, Any]:
 
 def findings_document(run: CheckRun) -> dict[str, Any]:
     """The content of findings.json: manifest, summary, findings, suppressed, errors,
-    judged_cases (`CheckRun.judged_cases`), running_cases (`CheckRun.running_case_ids`)."""
+    judged_cases (`CheckRun.judged_cases`), not_due_cases (`CheckRun.not_due_case_ids`),
+    running_cases (`CheckRun.running_case_ids`)."""
     run.finding_channels()  # (each finding's channel set, where not yet: once per run)
     return {
         "manifest": run.manifest(),
@@ -57,6 +58,7 @@ def findings_document(run: CheckRun) -> dict[str, Any]:
         "suppressed": list(run.result.suppressed_findings),
         "errors": _errors(run),
         "judged_cases": run.judged_cases(),
+        "not_due_cases": run.not_due_case_ids(),
         "running_cases": run.running_case_ids(),
     }
 
@@ -134,6 +136,10 @@ def write_json(run: CheckRun, out: Path) -> Path:
         import msgspec
 
         handle.write(b'  "judged_cases": ' + msgspec.json.encode(run.judged_cases())
+                     + b",\n")
+        # Per rule, the cases it left for a later clock (`CheckRun.not_due_case_ids`), on
+        # one line the same way.
+        handle.write(b'  "not_due_cases": ' + msgspec.json.encode(run.not_due_case_ids())
                      + b",\n")
         # The ids of the cases running at the clock (`CheckRun.running_case_ids`), the same
         # way: summary.running_cases counts them.

@@ -1364,3 +1364,92 @@ def test_the_sums_are_worked_out_once_per_diff(tmp_path: Path) -> None:
                                         **dict.fromkeys(("not_rejudged", "not_comparable",
                                                          "suppressed_in_new",
                                                          "suppressed_in_old"), 0)}}
+
+
+@pytest.fixture(scope="module")
+def not_due(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The bundled sample with RFD-55's second-level approval (2026-10-01 07:55) and its
+    `evidence:usage` removed, checked at 2026-10-01 (RFD-55 approved once on 2026-09-29,
+    not paid, its last event less than running_for before the clock: neither rule judges
+    it yet) and at 2026-12-01 (paid on 2026-10-01 15:03 on one approval and without its
+    usage: missing-second-approval and missing-evidence)."""
+    root = tmp_path_factory.mktemp("diff-not-due")
+    frame = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
+    frame = frame[frame["event:id"] != "jira:RFD-55:5000484"]
+    frame.loc[frame["event:id"] == "jira:RFD-55:5000481", "evidence:usage"] = ""
+    log = root / "log.csv"
+    frame.to_csv(log, index=False)
+    for name, clock in (("oct1", "2026-10-01T00:00:00Z"), ("dec1", "2026-12-01T00:00:00Z")):
+        run("check", str(log), "--out", str(root / name), "--format", "json",
+            "--fail-on", "never", "--as-of", clock, code=0)
+    return root / "oct1", root / "dec1"
+
+
+def test_findings_json_names_the_cases_each_rule_left_for_a_later_clock(
+        not_due: tuple[Path, Path]) -> None:
+    """findings.json's not_due_cases: per rule that leaves cases for later, the cases it did
+    not judge yet at its clock, each among judged_cases; RFD-55 at 2026-10-01 for both
+    rules, at 2026-12-01 (paid) for neither."""
+    old, new = _documents(not_due)
+    assert set(old["not_due_cases"]) == {"AP003", "EV001"}
+    assert "RFD-55" in old["not_due_cases"]["AP003"]
+    assert "RFD-55" in old["not_due_cases"]["EV001"]
+    assert not any("RFD-55" in cases for cases in new["not_due_cases"].values())
+    for document in (old, new):
+        for cases in document["not_due_cases"].values():
+            assert set(cases) <= set(document["judged_cases"])
+    # No case left for later has a finding of that rule in that run.
+    for document in (old, new):
+        for finding in document["findings"]:
+            assert finding["case_id"] not in document["not_due_cases"].get(finding["rule"], [])
+
+
+def test_a_finding_of_a_case_not_yet_due_at_the_other_clock_says_so(
+        not_due: tuple[Path, Path], tmp_path: Path) -> None:
+    """RFD-55's AP003 and EV001 findings of 2026-12-01 are new, but OLD (2026-10-01) did not
+    judge the case for either rule (not paid then): their reasons say so, not "OLD judged
+    its case and did not find it". The other way round, NEW (2026-10-01) did not judge
+    them either: not re-judged, not resolved."""
+    from audit.rundiff import GONE_NOT_DUE_REASON, NEW_NOT_DUE_REASON, NEW_REASON
+
+    run("diff", str(not_due[0]), str(not_due[1]), "--out", str(tmp_path / "fwd"), code=0)
+    rows = json.loads((tmp_path / "fwd" / "diff.json").read_text(encoding="utf-8"))
+    found = {r["rule"]: r for r in rows["findings"] if r["case_id"] == "RFD-55"}
+    assert set(found) == {"AP003", "EV001"}
+    for rule in ("AP003", "EV001"):
+        assert (found[rule]["class"], found[rule]["reason"]) == ("new",
+                                                                 NEW_NOT_DUE_REASON[rule])
+        assert "not yet due for judgement at OLD's clock" in found[rule]["reason"]
+    # (the other new findings, of cases OLD judged or of other rules, keep their reasons)
+    assert any(r["reason"] == NEW_REASON for r in rows["findings"])
+    run("diff", str(not_due[1]), str(not_due[0]), "--out", str(tmp_path / "back"), code=0)
+    rows = json.loads((tmp_path / "back" / "diff.json").read_text(encoding="utf-8"))
+    found = {r["rule"]: r for r in rows["findings"] if r["case_id"] == "RFD-55"}
+    for rule in ("AP003", "EV001"):
+        assert (found[rule]["class"], found[rule]["reason"]) == ("not_rejudged",
+                                                                 GONE_NOT_DUE_REASON[rule])
+
+
+def test_not_due_cases_missing_is_none_and_a_case_not_judged_is_refused(
+        not_due: tuple[Path, Path], tmp_path: Path) -> None:
+    """A findings.json without not_due_cases (a check before it was written) leaves no case
+    for later: RFD-55's new findings are worded as before; one naming a case it did not
+    judge, or not a list of texts, is refused, naming the field."""
+    from audit.rundiff import NEW_REASON
+
+    older = _written(tmp_path, (not_due[1], not_due[0]),
+                     lambda d: _set(d, ("not_due_cases",), KeyError))
+    run("diff", str(older), str(not_due[1]), "--out", str(tmp_path / "d"), code=0)
+    rows = json.loads((tmp_path / "d" / "diff.json").read_text(encoding="utf-8"))
+    assert {r["reason"] for r in rows["findings"] if r["case_id"] == "RFD-55"} == {NEW_REASON}
+    for at, (change, expected) in enumerate((
+            (lambda d: _set(d, ("not_due_cases", "EV001"), ["nobody"]),
+             "field 'not_due_cases.EV001': case 'nobody' is not among judged_cases"),
+            (lambda d: _set(d, ("not_due_cases", "AP003", 0), 55),
+             "field 'not_due_cases.AP003[0]': not a text: 55"),
+            (lambda d: _set(d, ("not_due_cases",), ["RFD-55"]),
+             "field 'not_due_cases': not an object of rule codes"))):
+        (tmp_path / str(at)).mkdir()
+        folder = _written(tmp_path / str(at), (not_due[1], not_due[0]), change)
+        result = run("diff", str(folder), str(not_due[1]), code=2)
+        assert expected in result.output, result.output

@@ -340,6 +340,18 @@ def _combine_side(parts: Sequence[PartitionResult]) -> dict[str, object]:
         joined = pd.concat(channels)
         out["case_channel"] = (joined if isinstance(joined.dtype, pd.CategoricalDtype)
                                else joined.astype("category"))
+    # The cases each rule left for a later clock: a case is in one partition. A rule that
+    # crashed in a partition judged nothing there: its run's error tells of it, and no
+    # partition's cases are told (locally, a crashed rule's are none).
+    not_due: dict[str, list[object]] = {}
+    for part in parts:
+        for code, cases in cast(dict[str, list[object]],
+                                part.side.get("not_due_cases", {})).items():
+            not_due.setdefault(code, []).extend(cases)
+    for code in [code for code in not_due if any(code in p.errors for p in parts)]:
+        del not_due[code]
+    if not_due:
+        out["not_due_cases"] = not_due
     # Where unauthorized-performer crashed in a partition, the run's error tells it, and no
     # partition's counts are told (locally, the crashed rule's counts are none).
     crashed = any("SD004" in p.errors for p in parts)

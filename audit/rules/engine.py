@@ -386,8 +386,13 @@ def side_facts(facts: CaseFacts, rules: Sequence[Rule],
     against); "unrecorded_roles" where unauthorized-performer ran and did not crash (its
     code not in `crashed`: the run's error tells of it): the events it could not judge,
     `sd004_unauthorized_performer.unrecorded_roles`, and "unrecorded_nobody", those of
-    them naming no person."""
+    them naming no person; "not_due_cases", per rule of `_not_due_rules` that ran and did
+    not crash, the ids of the cases it did not judge yet, not due at the clock."""
     extra: dict[str, object] = {"case_channel": facts.channel_of_cases()}
+    ran = {rule.code for rule in rules} - set(crashed)
+    not_due = {code: cases(facts) for code, cases in _not_due_rules().items() if code in ran}
+    if not_due:
+        extra["not_due_cases"] = not_due
     if any(rule.code == "SD004" for rule in rules) and "SD004" not in crashed:
         from audit.rules.duties.sd004_unauthorized_performer import unrecorded_roles
 
@@ -395,6 +400,17 @@ def side_facts(facts: CaseFacts, rules: Sequence[Rule],
         if extra["unrecorded_roles"]:
             extra["unrecorded_nobody"] = unrecorded_roles(facts, nobody=True)
     return extra
+
+
+def _not_due_rules() -> dict[str, Callable[[CaseFacts], list[object]]]:
+    """The rules that leave a case for a later clock, not due yet at this one (a finding a
+    later run reports on it is no fix undone: this run did not judge it), each with the
+    function naming those cases: missing-evidence (a refund not decided or in progress),
+    missing-second-approval (approved and not paid)."""
+    from audit.rules.approvals.ap003_missing_second_approval import not_due_cases as ap003
+    from audit.rules.evidence.ev001_missing_evidence import not_due_cases as ev001
+
+    return {"AP003": ap003, "EV001": ev001}
 
 
 FORK_RULES_FROM = 200_000

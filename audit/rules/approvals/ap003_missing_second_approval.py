@@ -91,3 +91,13 @@ class MissingSecondApproval(Rule):
             evidence=("judged_amount", "threshold", "currency", "approval1_resource"),
             message="{judged_amount:.2f} {currency} is above the threshold of {threshold:.2f} "
                     "{currency}, approved only by {who}{second}")
+
+
+def not_due_cases(facts: CaseFacts) -> list[object]:
+    """The ids of the cases the rule did not judge yet at the clock, no money having left
+    then: approved (at either level) and not paid (no successful payout at the clock).
+    findings.json's `not_due_cases.AP003`: `diff` tells a later run's finding of such a
+    case, paid since on one approval, from one this run judged and did not find."""
+    c = facts.table("approval1_eid", "approval2_eid", "payout_eid")
+    waiting = (c["approval1_eid"].notna() | c["approval2_eid"].notna()) & c["payout_eid"].isna()
+    return c.index[waiting.to_numpy(dtype=bool)].tolist()

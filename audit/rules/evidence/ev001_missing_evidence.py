@@ -133,14 +133,11 @@ class MissingEvidence(Rule):
         # rejected since (a rejection at or after the last approval withdraws it; NaT
         # compares false). A refund rejected or not yet decided moved no money and was
         # found all the same (medium, nothing at risk): its evidence is not due.
-        approved, rejected = c["approvals_last_time"], c["rejections_last_time"]
-        decided = c["payout_eid"].notna() | (
-            approved.notna() & ~(rejected >= approved).fillna(False))
-        judged = (c["has_ticket"] & c["anchor_eid"].notna() & decided).to_numpy(dtype=bool)
         # An approved case in progress at the clock (not paid or closed, an event less than
         # conformance.running_for before the clock) has not reached the payout its
         # evidence is due by: not judged yet (idle that long, it is judged as ended).
-        judged = judged & ~_in_progress(facts, c)
+        candidate, due = _candidate_and_due(facts, c)
+        judged = candidate & due
         missing: list[tuple[str, np.ndarray]] = []
         late: list[tuple[str, np.ndarray]] = []
         late_columns: list[str] = []
@@ -209,6 +206,37 @@ class MissingEvidence(Rule):
                 if not finding.evidence.get(of):
                     del finding.evidence[key]
         return found
+
+
+def _candidate_and_due(facts: CaseFacts, c: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per case of `c` (every case, in order): whether it is one the rule judges at some
+    clock (a ticket, with a request or a payout), and whether its evidence is due at this
+    clock (paid, or approved and not rejected since, and not in progress). `c` holds
+    has_ticket, anchor_eid, payout_eid, approvals_last_time, rejections_last_time and
+    first_close_time."""
+    approved, rejected = c["approvals_last_time"], c["rejections_last_time"]
+    decided = c["payout_eid"].notna() | (
+        approved.notna() & ~(rejected >= approved).fillna(False))
+    candidate = (c["has_ticket"] & c["anchor_eid"].notna()).to_numpy(dtype=bool)
+    return candidate, decided.to_numpy(dtype=bool) & ~_in_progress(facts, c)
+
+
+def not_due_cases(facts: CaseFacts) -> list[object]:
+    """The ids of the cases the rule did not judge yet at the clock, their evidence not due
+    then: of a channel that requires evidence, with a ticket and a request or a payout, but
+    neither paid nor approved and not rejected since (not yet decided, or rejected), or
+    approved and in progress (`_in_progress`). findings.json's `not_due_cases.EV001`:
+    `diff` tells a later run's finding of such a case from one this run judged and did
+    not find."""
+    c = facts.table("has_ticket", "request_eid", "channel", "payout_eid", "first_close_time",
+                    "approvals_last_time", "rejections_last_time")
+    c["anchor_eid"] = c["request_eid"].where(c["request_eid"].notna(), c["payout_eid"])
+    candidate, due = _candidate_and_due(facts, c)
+    required = [channel for channel, needed in facts.policy.required_evidence.items()
+                if needed]
+    in_required = c["channel"].isin(required).fillna(False).to_numpy(dtype=bool)
+    found: list[object] = c.index[candidate & ~due & in_required].tolist()
+    return found
 
 
 def _in_progress(facts: CaseFacts, c: pd.DataFrame) -> np.ndarray:
