@@ -739,6 +739,25 @@ def aged_only(before: dict[str, Any], after: dict[str, Any], old_clock: datetime
     return True
 
 
+def _same_evidence(before: Any, after: Any) -> bool:
+    """Whether two versions of a finding's evidence say the same where one names a list of
+    texts that the other, of an earlier version, names as their text joined by ", "
+    (missing-evidence's `missing`, `after_payout` and `placeholder`, lists since
+    findings.json held `not_due_cases`: `["receipt", "photo"]` was "receipt, photo", `[]`
+    was ""): no change to tell."""
+    if not isinstance(before, dict) or not isinstance(after, dict) or set(before) != set(after):
+        return False
+    return all(was == now or _joined(was) == now or was == _joined(now)
+               for was, now in ((before[k], after[k]) for k in before))
+
+
+def _joined(value: Any) -> Any:
+    """A list of texts as one text joined by ", "; anything else as it is."""
+    if isinstance(value, list) and all(type(v) is str for v in value):
+        return ", ".join(value)
+    return value
+
+
 def _aged_stages(before: Any, after: Any, old_clock: datetime, new_clock: datetime) -> bool:
     """stage-overdue's stages: the same, but of a stage still open (`ended` null) its
     `open_at` each run's clock and its `took` longer by the clocks' difference."""
@@ -836,7 +855,7 @@ class Row:
         out: dict[str, Any] = {}
         for name in COMPARED:
             before, after = self.old.get(name), self.finding.get(name)
-            if before == after:
+            if before == after or (name == "evidence" and _same_evidence(before, after)):
                 continue
             if name == "event_ids":
                 was, now = set(before or ()), set(after or ())

@@ -183,7 +183,7 @@ def test_a_case_stating_two_channels_is_reported_with_the_one_the_rules_read() -
                                 "offline")
     # missing-evidence asked for the offline evidence (the receipt and the photo), not the
     # subscription's, and the case was aligned on the offline SOP.
-    assert found["missing-evidence"].evidence["missing"] == "receipt, photo"
+    assert found["missing-evidence"].evidence["missing"] == ["receipt", "photo"]
     conformance = result.extra["conformance"]
     assert isinstance(conformance, dict)
     assert sorted(conformance) == ["offline"]

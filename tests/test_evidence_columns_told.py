@@ -61,7 +61,7 @@ def test_an_evidence_column_spelt_otherwise_is_told(tmp_path: Path) -> None:
         "offline": {"evidence:receipt": "r.jpg", "evidence:Photo": "p.jpg"}})
     told, missing = _run(tmp_path, log)
     # The findings stand as before (the column the policy names is missing) ...
-    assert missing == {"C0": "payment_voucher", "C1": "usage", "C2": "photo"}
+    assert missing == {"C0": ["payment_voucher"], "C1": ["usage"], "C2": ["photo"]}
     # ... and the run says where the item is.
     assert told == [
         "the log's column 'Evidence:usage' (1 event with a value) is no column the policy's "

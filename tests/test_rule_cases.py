@@ -880,8 +880,9 @@ def test_missing_evidence_tells_an_item_recorded_after_the_payout(
                                 *events[3:]]}, "expect": ["C1"]}
     result, _ = run_case({}, late_only, "inline", policy_for)
     (finding,) = [f for f in result.findings if f.rule == "EV001"]
-    assert finding.evidence == {"channel": "ecommerce", "missing": "",
-                                "after_payout": "order",
+    # (the items as lists: `missing` [] where only an item came late, not "")
+    assert finding.evidence == {"channel": "ecommerce", "missing": [],
+                                "after_payout": ["order"],
                                 "paid_at": "2026-07-01T12:00:00+00:00",
                                 "first_recorded_after_payout": "2026-07-01T13:00:00+00:00"}
     assert finding.message == ("ecommerce refund paid on 2026-07-01 12:00:00 UTC before its "
@@ -894,8 +895,8 @@ def test_missing_evidence_tells_an_item_recorded_after_the_payout(
     both = {"log": {"C1": [*events[:-1], again]}, "expect": ["C1"]}
     result, _ = run_case({}, both, "inline", policy_for)
     (finding,) = [f for f in result.findings if f.rule == "EV001"]
-    assert finding.evidence == {"channel": "ecommerce", "missing": "order",
-                                "after_payout": "payment_voucher",
+    assert finding.evidence == {"channel": "ecommerce", "missing": ["order"],
+                                "after_payout": ["payment_voucher"],
                                 "paid_at": "2026-07-01T12:00:00+00:00",
                                 "first_recorded_after_payout": "2026-07-01T13:00:00+00:00"}
     assert finding.message == (
@@ -920,7 +921,8 @@ def test_missing_evidence_tells_an_item_recorded_after_the_payout(
     (finding,) = [f for f in result.findings if f.rule == "EV001"]
     assert finding.message == ("ecommerce refund without required evidence: order, "
                                "payment_voucher")
-    assert finding.evidence == {"channel": "ecommerce", "missing": "order, payment_voucher"}
+    assert finding.evidence == {"channel": "ecommerce",
+                                "missing": ["order", "payment_voucher"]}
     assert finding.event_ids == ["C1-02"]
 
 
@@ -939,7 +941,7 @@ def test_missing_evidence_does_not_date_evidence_after_a_payout_without_a_time(
     result = run_rules(log, policy, RULES, as_of=policy.as_of)
     assert result.errors == []
     found = {f.case_id: f.evidence for f in result.findings if f.rule == "EV001"}
-    assert found == {"C2": {"channel": "ecommerce", "missing": "order, payment_voucher"}}
+    assert found == {"C2": {"channel": "ecommerce", "missing": ["order", "payment_voucher"]}}
 
 
 @pytest.mark.parametrize("tolerance", [None, 0.005], ids=["default", "stated 0.005"])
@@ -1004,8 +1006,8 @@ def test_missing_evidence_tells_an_item_recorded_only_as_a_placeholder(
               {"a": "Approve refund"}, {"a": "Execute payout"}]
     result, _ = run_case({}, {"log": {"C1": events}, "expect": ["C1"]}, "inline", policy_for)
     (finding,) = [f for f in result.findings if f.rule == "EV001"]
-    assert finding.evidence == {"channel": "ecommerce", "missing": "order, payment_voucher",
-                                "placeholder": "order, payment_voucher"}
+    assert finding.evidence == {"channel": "ecommerce", "missing": ["order", "payment_voucher"],
+                                "placeholder": ["order", "payment_voucher"]}
     assert finding.message == (
         "ecommerce refund without required evidence: order, payment_voucher (order, "
         "payment_voucher recorded only as a placeholder such as 'n/a' or '-')")
@@ -1014,5 +1016,5 @@ def test_missing_evidence_tells_an_item_recorded_only_as_a_placeholder(
             *events[3:]]
     result, _ = run_case({}, {"log": {"C1": half}, "expect": ["C1"]}, "inline", policy_for)
     (finding,) = [f for f in result.findings if f.rule == "EV001"]
-    assert finding.evidence == {"channel": "ecommerce", "missing": "payment_voucher",
-                                "placeholder": "payment_voucher"}
+    assert finding.evidence == {"channel": "ecommerce", "missing": ["payment_voucher"],
+                                "placeholder": ["payment_voucher"]}

@@ -177,11 +177,11 @@ EXAMPLES: dict[str, Example] = {
              {"a": EVI, "ev": {"receipt": "receipt-1.jpg", "photo": "n/a"}}, {"a": APP},
              {"a": PAY}]},
          "NJ": {"channel": "offline", "events": _e("Record store sale", REQ, REJ)}},
-        {"V1": {"evidence": {"channel": "offline", "missing": "photo"}},
+        {"V1": {"evidence": {"channel": "offline", "missing": ["photo"]}},
          # the request, the payout, the event first recording the photo
-         "V2": {"evidence": {"missing": "", "after_payout": "photo"},
+         "V2": {"evidence": {"missing": [], "after_payout": ["photo"]},
                 "event_ids": ["V2-02", "V2-05", "V2-06"]},
-         "V3": {"evidence": {"missing": "photo", "placeholder": "photo"}}},
+         "V3": {"evidence": {"missing": ["photo"], "placeholder": ["photo"]}}},
         absent={"NJ": ("EV001",)}),
     "EV002": Example(
         {"V": _e(CAP, PAY), "C": _e(CAP, REQ, EVI, APP, PAY)},

@@ -1453,3 +1453,36 @@ def test_not_due_cases_missing_is_none_and_a_case_not_judged_is_refused(
         folder = _written(tmp_path / str(at), (not_due[1], not_due[0]), change)
         result = run("diff", str(folder), str(not_due[1]), code=2)
         assert expected in result.output, result.output
+
+
+def test_missing_evidence_items_as_text_of_an_earlier_version_are_no_change(
+        not_due: tuple[Path, Path], tmp_path: Path) -> None:
+    """A findings.json of a version that wrote missing-evidence's items as text joined by
+    ", " ("renewal_date, usage"; "" for none) against one writing them as lists: its
+    findings still open without changes (before: "with changes: evidence" for each). An
+    item that did change is still told."""
+    def as_text(document: dict[str, Any], change: bool = False) -> dict[str, Any]:
+        for finding in document["findings"]:
+            if finding["rule"] == "EV001":
+                for key in ("missing", "after_payout", "placeholder"):
+                    if key in finding["evidence"]:
+                        finding["evidence"][key] = ", ".join(finding["evidence"][key])
+                if change:
+                    finding["evidence"]["missing"] += ", photo"
+        return document
+
+    new = json.loads((not_due[1] / "findings.json").read_text(encoding="utf-8"))
+    ev001 = [f for f in new["findings"] if f["rule"] == "EV001"]
+    assert len(ev001) >= 3 and all(isinstance(f["evidence"]["missing"], list) for f in ev001)
+    for name, change in (("same", False), ("changed", True)):
+        (tmp_path / name).mkdir()
+        older = _written(tmp_path / name, not_due, lambda d, c=change: as_text(d, c))
+        run("diff", str(older), str(not_due[1]), "--out", str(tmp_path / f"d-{name}"), code=0)
+        rows = json.loads((tmp_path / f"d-{name}" / "diff.json").read_text(encoding="utf-8"))
+        told = [r for r in rows["findings"] if r["rule"] == "EV001"]
+        assert len(told) == len(ev001)
+        assert all(r["class"] == "still_open" for r in told)
+        if change:
+            assert all(r["reason"] == "in both runs, with changes: evidence" for r in told)
+        else:
+            assert all(r["reason"] == "in both runs" for r in told), told

@@ -54,17 +54,19 @@ class MissingEvidence(Rule):
     payout's very time counts as before it; an event without a time is not taken for a late
     one, nor is any item of a case whose payout has no time. A failed payout is no payout here: the
     money left with the first successful one. The finding's evidence names the items missing
-    (`missing`) and, where an item came late, those first recorded after the payout
-    (`after_payout`), the payout's time (`paid_at`) and the earliest of their first
-    records (`first_recorded_after_payout`, ISO 8601); it then names among its events the
+    (`missing`, a list of the items' names without the `evidence:` prefix, in the policy's
+    order: `[]` where none is missing and an item only came late) and, where an item came
+    late, those first recorded after the payout (`after_payout`, a list), the payout's time
+    (`paid_at`) and the earliest of their first records (`first_recorded_after_payout`, ISO
+    8601); it then names among its events the
     payout and the event that first recorded each late item, and its message tells each
     one's time ("paid on 2026-09-03 10:00:00 UTC before its required evidence was
     recorded: photo (first recorded 2026-09-06 10:00:00 UTC)"). A placeholder typed in
     place of an item is no evidence: a value with no letter or digit (`-`, `?`) or, in any
     letter case, `n/a`, `n.a.`, `na`, `none`, `null`, `nil`, `tbd`, `todo`, `pending`,
     `missing` or `unknown` as the whole value (`N/A-2026-001` is an id); the items
-    missing that a case holds only so are named again in `placeholder`, and the message
-    says so.
+    missing that a case holds only so are named again in `placeholder` (a list), and the
+    message says so.
     `conformance.running_for` (default 14d; `0d`: every case judged as ended): how recent
     an event keeps an approved case not paid or closed in progress.
 
@@ -155,10 +157,13 @@ class MissingEvidence(Rule):
         for _, lacking in (*missing, *late):
             hit |= lacking
         hits = c[hit].copy()
-        hits["missing"] = _names(missing, hit)
-        hits["after_payout"] = _names(late, hit)
-        hits["placeholder"] = _names(only_placeholder, hit)
-        came_late = hits["after_payout"].ne("").to_numpy(dtype=bool)
+        # The items as lists in the evidence (`missing` always: [] where none is missing,
+        # only late), joined in the message.
+        hits["missing"] = pd.Series(_names(missing, hit), index=hits.index, dtype=object)
+        hits["after_payout"] = pd.Series(_names(late, hit), index=hits.index, dtype=object)
+        hits["placeholder"] = pd.Series(_names(only_placeholder, hit), index=hits.index,
+                                        dtype=object)
+        came_late = np.fromiter(map(bool, hits["after_payout"]), dtype=bool, count=len(hits))
         hits["late_payout_eid"] = hits["payout_eid"].where(came_late, None)
         # Per late item: the event that first recorded it (after the payout, cited) and its
         # time (told), so the committee sees when the money left and when the item came.
@@ -186,8 +191,8 @@ class MissingEvidence(Rule):
                    zip(hits["payout_time"].tolist(), came_late.tolist(), strict=True)]
         hits["what"] = [
             "; ".join(part for part in (
-                f"without required evidence: {m}" + (
-                    f" ({p} recorded only as a placeholder such as 'n/a' or '-')"
+                f"without required evidence: {', '.join(m)}" + (
+                    f" ({', '.join(p)} recorded only as a placeholder such as 'n/a' or '-')"
                     if p else "") if m else "",
                 f"paid on {on} before its required evidence was recorded: "
                 + ", ".join(items) if items else "") if part)
@@ -285,10 +290,11 @@ def _stamps(times: pd.api.extensions.ExtensionArray) -> np.ndarray:
     return np.asarray(pd.DatetimeIndex(times).asi8, dtype=np.int64)
 
 
-def _names(lacks: list[tuple[str, np.ndarray]], hit: np.ndarray) -> list[str]:
-    """Per case in `hit`: the names of the items whose mask holds for it, joined by ", "."""
+def _names(lacks: list[tuple[str, np.ndarray]], hit: np.ndarray) -> list[list[str]]:
+    """Per case in `hit`: the names of the items whose mask holds for it, in the order of
+    `lacks` (the channel's required columns as the policy lists them)."""
     names: list[list[str]] = [[] for _ in range(int(hit.sum()))]
     for name, lacking in lacks:
         for i in np.flatnonzero(lacking[hit]):
             names[i].append(name)
-    return [", ".join(n) for n in names]
+    return names
