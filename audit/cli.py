@@ -1544,6 +1544,7 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
     """
     import json
 
+    from conformance.bpmn import BpmnRefused
     from conformance.inspect import inspect_model
 
     if not path.exists() and "#" in path.name and process is None:
@@ -1589,8 +1590,9 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
             echo(f"  gateways ({kind}): " + ", ".join(
                 f"{g['name'] or g['id']} ({g['role']})" for g in gateways))
         for refused in report["refused"]:
-            echo(f"  refused {refused['element_type']} {refused['element_id']}: "
-                 f"{refused['reason']}")
+            refusal = BpmnRefused(**refused)  # (its name and line, as the errors give them)
+            echo(f"  refused {refusal.element_type} {refusal.element_id}{refusal.located()}: "
+                 f"{refusal.reason}")
         for note in report["notes"]:
             echo(f"  note: {note}")
     if report["sound"] != "yes" or report["refused"]:

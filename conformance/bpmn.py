@@ -80,14 +80,40 @@ ScopeKind = Literal["process", "sub-process", "event sub-process", "transaction"
 class BpmnRefused(Exception):
     """A BPMN element that cannot be converted faithfully, with the reason in the user's words."""
 
-    def __init__(self, element_id: str, element_type: str, reason: str) -> None:
+    def __init__(self, element_id: str, element_type: str, reason: str, *,
+                 name: str | None = None, line: int | None = None,
+                 file: str | None = None) -> None:
         self.element_id = element_id
         self.element_type = element_type
         self.reason = reason
-        super().__init__(f"{element_type} '{element_id}': {reason}")
+        self.name = name or None
+        """The element's name as drawn (None where it has none)."""
+        self.line = line
+        """The line of the element in its file, where known."""
+        self.file = file
+        """The file holding it where that is not the model's own (a called process beside
+        it); None for the model's file."""
+        super().__init__(f"{element_type} '{element_id}'{self.located()}: {reason}")
 
-    def as_dict(self) -> dict[str, str]:
+    def located(self) -> str:
+        """Where a designer finds the element, as " ('Inclusive Gateway 6', line 436)": its
+        name (a drawing shows names, not ids; a generated id such as '_10ecbff1-...' cannot be
+        searched in a modeller) and its line (in the called file, where another). Empty where
+        neither is known; a line the reason already gives is not repeated."""
+        parts: list[str] = []
+        if self.name and self.name != self.element_id:
+            parts.append(f"'{_shown(self.name)}'")
+        if self.line is not None:
+            at = f"line {self.line}"
+            if self.file is not None:
+                parts.append(f"{self.file} {at}")
+            elif f"({at})" not in self.reason:
+                parts.append(at)
+        return f" ({', '.join(parts)})" if parts else ""
+
+    def as_dict(self) -> dict[str, str | int | None]:
         return {"element_id": self.element_id, "element_type": self.element_type,
+                "name": self.name, "line": self.line, "file": self.file,
                 "reason": self.reason}
 
 
@@ -244,6 +270,17 @@ class BpmnModel:
     which one the reader took (also in `notes`); None otherwise."""
     order: dict[str, int] = field(default_factory=dict, repr=False)
     """Element id -> position in the file, to list nodes of different kinds in file order."""
+    located: dict[str, tuple[str, str | None, int | None]] = field(default_factory=dict,
+                                                                   repr=False)
+    """Element id -> (name, file, line) of each element read with an id: its name, the file
+    holding it where that is not the model's own (a called process beside it), and its line;
+    a refusal names them."""
+
+    def refusal(self, element_id: str, element_type: str, reason: str) -> BpmnRefused:
+        """A refusal of `element_id`, naming where the element is drawn and written."""
+        name, file, line = self.located.get(element_id, ("", None, None))
+        return BpmnRefused(element_id, element_type, reason, name=name or None, line=line,
+                           file=file)
 
     def node_scope(self, node_id: str) -> str | None:
         node = self.node(node_id)
@@ -609,7 +646,7 @@ class _Reader:
     # --- reading a process or sub-process ---------------------------------------------------
     def _refuse(self, element_id: str, element_type: str, reason: str) -> None:
         assert self.model is not None
-        self.model.refused.append(BpmnRefused(element_id, element_type, reason))
+        self.model.refused.append(self.model.refusal(element_id, element_type, reason))
 
     def _note(self, text: str) -> None:
         assert self.model is not None
@@ -652,6 +689,10 @@ class _Reader:
             name = clean_name(child.get("name"))
             line = source_line(child)
             where = f" (line {line})" if line else ""
+            if raw_id:
+                model.located.setdefault(node_id, (
+                    name, None if self.source.path == model.path else self.source.path.name,
+                    line))
             if local == "laneSet":
                 self._read_lanes(child, scope, None, prefix)
                 continue

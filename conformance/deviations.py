@@ -409,10 +409,12 @@ def _net(path: str, unchanged: Fingerprint, process: str | None) -> WorkflowNet:
 
     conversion = bpmn_to_workflow_net(path, process=process)
     if conversion.net is None:
-        reasons = "; ".join(f"{r.element_id}: {r.reason}" for r in conversion.refused)
-        first = conversion.refused[0].element_id if conversion.refused else None
+        reasons = "; ".join(f"{r.element_id}{r.located()}: {r.reason}"
+                            for r in conversion.refused)
+        first = conversion.refused[0] if conversion.refused else None
         raise InputError(f"the SOP cannot be converted to a workflow net ({reasons})",
-                         file=path, field=first)
+                         file=path, field=None if first is None else first.element_id,
+                         line=None if first is None or first.file is not None else first.line)
     if conversion.soundness is not None and conversion.soundness.verdict == "unsound":
         # A net that can deadlock or leave tokens behind turns runs the SOP allows into
         # deviations (and the reverse): findings against it would not be the SOP's.

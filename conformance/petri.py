@@ -291,7 +291,7 @@ class _Converter:
     def refuse(self, element_id: str, element_type: str, reason: str) -> None:
         if (element_id, reason) not in self._refused_keys:
             self._refused_keys.add((element_id, reason))
-            self.refused.append(BpmnRefused(element_id, element_type, reason))
+            self.refused.append(self.model.refusal(element_id, element_type, reason))
 
     def note(self, text: str) -> None:
         if text not in self.notes:

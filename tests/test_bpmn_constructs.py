@@ -59,7 +59,9 @@ def language(tmp_path: Path, body: str, *, extra: str = "", max_length: int = 8)
 def refusals(tmp_path: Path, body: str, *, extra: str = "") -> list[str]:
     conversion = convert(tmp_path, body, extra=extra)
     assert conversion.net is None
-    return [str(r) for r in conversion.refused]
+    # (Type, id and reason: where the element is written, its name and line, is
+    # test_bpmn_refusal_located's.)
+    return [f"{r.element_type} '{r.element_id}': {r.reason}" for r in conversion.refused]
 
 
 def interleavings(*sequences: tuple[str, ...]) -> Traces:
