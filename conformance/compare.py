@@ -1395,7 +1395,8 @@ def _both_style(edge: DiffEdge, counting: Side | None) -> str:
     return f'color="{BOTH_GREY}", penwidth={band(measure.cases or 0, measure.of or 0).width:.1f}'
 
 
-def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge]) -> list[str]:
+def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge], *,
+                 lanes: bool = False) -> list[str]:
     """DOT lines of the diff graph's legend: an arrow drawn in each style the graph uses
     (of the `drawn` edges), with what it means; where the as-is side is a log and an edge only
     in it is drawn, one per band of the scale, under a title saying of how many cases the
@@ -1437,7 +1438,7 @@ def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge]) -> list[str]:
                  for b in BANDS if b in widths]
     elif "both" in used:
         keys.append(("both sides", _STYLE["both"][0]))
-    if not keys:
+    if not keys and not lanes:
         return []
     lines = ["  subgraph cluster_legend {",
              f"    graph [label={_label('Legend', *title)}, fontsize=10, style=dashed, "
@@ -1445,7 +1446,43 @@ def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge]) -> list[str]:
              '    node [shape=point, width=0.05, color="#bdbdbd", fillcolor="#bdbdbd"];']
     for index, (text, style) in enumerate(keys):
         lines.append(f"    lg{index}a -> lg{index}b [label={_label('  ' + text)}, {style}];")
+    if lanes:  # (a node, not an edge: the activity's border)
+        key = _label("who performs it differs", "from the lanes (compare.md)")
+        lines.append(f'    lglane [shape=box, style="rounded,filled", fillcolor="#f2f2f2", '
+                     f'color="{LANE_BORDER}", penwidth=2.4, width=0, height=0, fontsize=9, '
+                     f"label={key}];")
     lines.append("  }")
+    return lines
+
+
+LANE_BORDER = "#6a3d9a"
+"""The border of an activity whose performers differ from the lanes (kind `lane`) in the
+diff graph: a colour no edge style uses."""
+
+
+def _lane_lines(result: Comparison) -> dict[str, str]:
+    """Activity -> the line its node in the diff graph adds for its `lane` difference: two
+    models, "lane: Payments -> Finance" (the as-is model's lanes, then the to-be model's);
+    a log against a model, "outside its lane: 131 of 141 cases" (the log's cases recording a
+    role the lanes do not allow). Before, the diff graph drew no lane difference: two models
+    differing only in a task moved to another lane were drawn alike, every edge grey and
+    "allowed / allowed", beside compare.md's "1 difference"."""
+    lines: dict[str, str] = {}
+    as_is, to_be = result.as_is, result.to_be
+    for difference in result.differences:
+        if difference.kind != "lane" or difference.roles is None:
+            continue
+        (task,) = difference.activities
+        if as_is.kind == to_be.kind == "model":
+            a, b = (", ".join(_named(r, side.role_names)) or "none"
+                    for r, side in zip(difference.roles, (as_is, to_be), strict=True))
+            lines[task] = f"lane: {a} \u2192 {b}"
+        else:
+            log = difference.as_is if as_is.kind == "log" else difference.to_be
+            lane_word = "lanes" if len(difference.roles[1 if as_is.kind == "log" else 0]) > 1 \
+                else "lane"
+            lines[task] = (f"outside its {lane_word}: {log.cases or 0:,} of {log.of or 0:,} "
+                           f"{'case' if (log.of or 0) == 1 else 'cases'}")
     return lines
 
 
@@ -1508,8 +1545,13 @@ def diff_dot(result: Comparison) -> str:
         ["blue dashed: only to-be"] if "only-to-be" in used else []) + (
         ["grey: both" + (", wider = more cases" if counting is not None else "")]
         if "both" in used else [])
+    lane_lines = {a: text for a, text in _lane_lines(result).items() if a in ids}
     if styles:
         lines_of_title.append(" · ".join(styles))
+    if lane_lines:  # (a line of its own: a title line is cut at 60)
+        lines_of_title.append("purple border: " + (
+            "in other lanes on the two sides" if result.as_is.kind == result.to_be.kind
+            else "performed outside its lanes"))
     if len(edges) < len(result.edges):
         lines_of_title.append(f"{len(edges):,} of {len(result.edges):,} edges drawn, those on "
                               "one side only first (compare.json lists all)")
@@ -1530,6 +1572,10 @@ def diff_dot(result: Comparison) -> str:
     for activity in activities:
         fill = ("#f2f2f2" if activity in in_a and activity in in_b
                 else "#f8d7d3" if activity in in_a else "#d6e4f5")
+        if activity in lane_lines:  # (its lane difference, drawn where the activity is)
+            lines.append(f"  {ids[activity]} [label={_label(activity, lane_lines[activity])}, "
+                         f'fillcolor="{fill}", color="{LANE_BORDER}", penwidth=2.4];')
+            continue
         lines.append(f'  {ids[activity]} [label={_label(activity)}, fillcolor="{fill}"];')
     for edge in edges:
         style, word = _STYLE[edge.status]
@@ -1540,7 +1586,7 @@ def diff_dot(result: Comparison) -> str:
             style = _both_style(edge, counting)
         label = _label(word, text) if word else _label(text)
         lines.append(f"  {ids[edge.source]} -> {ids[edge.target]} [label={label}, {style}];")
-    lines += _diff_legend(result, edges)
+    lines += _diff_legend(result, edges, lanes=bool(lane_lines))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
