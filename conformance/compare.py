@@ -100,6 +100,13 @@ class Side:
     sop_of: str | None = None
     """Model sides: the channel whose SOP the model is (the policy's sop entry, else the
     bundled ecommerce.bpmn, subscription.bpmn, offline.bpmn); None where none's."""
+    bridged: dict[tuple[str, str], int] = field(default_factory=dict)
+    """A log side projected onto a model's activities (`projected`): per directly-follows
+    edge of the projection (START and END for a case's ends), the cases that have it only
+    because activities left out stood between its two ends (never with nothing between):
+    the diff graph says so, as the log never took the edge."""
+    left_out: dict[str, int] = field(default_factory=dict)
+    """The same: each activity left out, with the cases doing it."""
 
     @property
     def cases(self) -> int:
@@ -109,12 +116,29 @@ class Side:
         """The side with only the activities in `keep` (case counts and ids kept)."""
         traces: Counter[Trace] = Counter()
         cases_of: dict[Trace, list[str]] = {}
+        bridged: Counter[tuple[str, str]] = Counter()
+        left_out: Counter[str] = Counter()
         for trace, count in self.traces.items():
             short = tuple(a for a in trace if a in keep)
             traces[short] += count
             cases_of.setdefault(short, []).extend(self.cases_of.get(trace, []))
+            # The projection's edges this trace has only through activities left out.
+            direct: set[tuple[str, str]] = set()
+            through: set[tuple[str, str]] = set()
+            previous, gap = START, False
+            for activity in (*trace, END):
+                if activity != END and activity not in keep:
+                    gap = True
+                    continue
+                (through if gap else direct).add((previous, activity))
+                previous, gap = activity, False
+            for pair in through - direct:
+                bridged[pair] += count
+            for activity in {a for a in trace if a not in keep}:
+                left_out[activity] += count
         return Side(self.role, self.kind, self.name, dict(traces), cases_of,
-                    self.labels & keep, list(self.notes), list(self.warnings))
+                    self.labels & keep, list(self.notes), list(self.warnings),
+                    bridged=dict(bridged), left_out=dict(left_out))
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -562,6 +586,10 @@ class Comparison:
     shift_rule: dict[str, Any] | None = None
     """Log against log: the rule a shift is told by (compare.json's `shift_rule`): the least
     move in points, the false discovery rate, the correction, how many shares were tested."""
+    projected: Side | None = None
+    """A log against a model: the log side projected onto the model's activities, which the
+    edges are of (its `left_out` and `bridged` say what the projection hid); None where no
+    activity was left out."""
 
 
 def compared_relations(as_is: Side, to_be: Side) -> tuple[str, ...]:
@@ -709,7 +737,8 @@ def compare(as_is: Side, to_be: Side,
     return Comparison(as_is, to_be, frozenset(compared), differences,
                       _diff_edges(left, right), [cut_middle(note) for note in notes],
                       [cut_middle(warning) for warning in warnings],
-                      compared_relations(as_is, to_be), channel, shift_rule)
+                      compared_relations(as_is, to_be), channel, shift_rule,
+                      next((s for s in (left, right) if s.left_out), None))
 
 
 def _largest_first(differences: Sequence[Difference]) -> list[Difference]:
@@ -1548,6 +1577,23 @@ def diff_dot(result: Comparison) -> str:
     lane_lines = {a: text for a, text in _lane_lines(result).items() if a in ids}
     if styles:
         lines_of_title.append(" · ".join(styles))
+    # A log against a model is drawn projected onto the model's activities: say which
+    # activities are not drawn, and mark the edges that stand for a path through them
+    # (before, a step the to-be model removed vanished from the as-is side too, and the
+    # edge around it was drawn as taken: 'Receive refund request' -> 'Approve refund',
+    # "125 / allowed", where every case did 'Collect evidence' between).
+    projected = result.projected
+    bridged = {} if projected is None else projected.bridged
+    if projected is not None:
+        ranked = sorted(projected.left_out.items(), key=lambda item: (-item[1], item[0]))
+        model_role = "to-be" if projected.role == "as-is" else "as-is"
+        lines_of_title.append(f"not drawn, not in the {model_role} model:")
+        lines_of_title += [f"{_q(a)} ({n:,} of {projected.cases:,} cases)"
+                           for a, n in ranked[:3]]
+        if len(ranked) > 3:
+            lines_of_title.append(f"and {len(ranked) - 3:,} more (compare.md)")
+        if any(bridged.get((e.source, e.target)) for e in edges):
+            lines_of_title.append("dashed: some cases only via left-out steps")
     if lane_lines:  # (a line of its own: a title line is cut at 60)
         lines_of_title.append("purple border: " + (
             "in other lanes on the two sides" if result.as_is.kind == result.to_be.kind
@@ -1584,7 +1630,11 @@ def diff_dot(result: Comparison) -> str:
             style, text = _graded_style(edge.as_is.cases or 0, edge.as_is.of or 0)
         elif edge.status == "both":
             style = _both_style(edge, counting)
-        label = _label(word, text) if word else _label(text)
+        through = bridged.get((edge.source, edge.target), 0)
+        if through:  # (cases that never took the edge: left-out steps stood between)
+            style += ", style=dashed"
+            text += f"\n{through:,} only via left-out steps"
+        label = _label(word, *text.split("\n")) if word else _label(*text.split("\n"))
         lines.append(f"  {ids[edge.source]} -> {ids[edge.target]} [label={label}, {style}];")
     lines += _diff_legend(result, edges, lanes=bool(lane_lines))
     lines.append("}")
