@@ -566,6 +566,10 @@ class DiffEdge:
     status: Literal["both", "only-as-is", "only-to-be"]
     as_is: Measure
     to_be: Measure
+    via_left_out: int = 0
+    """A log against a model: the log's cases having the edge only because activities not in
+    the model stood between its ends (`Side.bridged`); compare.json's
+    `only_via_left_out`."""
 
 
 @dataclass
@@ -1244,6 +1248,7 @@ def _model_against_model(as_is: Side, to_be: Side) -> list[Difference]:
 
 def _diff_edges(as_is: Side, to_be: Side) -> list[DiffEdge]:
     rel_a, rel_b = relations(as_is), relations(to_be)
+    bridged = as_is.bridged or to_be.bridged  # (the side projected onto the other's tasks)
     edges: list[DiffEdge] = []
     for pair in sorted(set(rel_a.directly) | set(rel_b.directly)):
         in_a, in_b = pair in rel_a.directly, pair in rel_b.directly
@@ -1251,7 +1256,8 @@ def _diff_edges(as_is: Side, to_be: Side) -> list[DiffEdge]:
             "both" if in_a and in_b else "only-as-is" if in_a else "only-to-be")
         edges.append(DiffEdge(pair[0], pair[1], status,
                               _measure(as_is, rel_a.directly.get(pair)),
-                              _measure(to_be, rel_b.directly.get(pair))))
+                              _measure(to_be, rel_b.directly.get(pair)),
+                              bridged.get(pair, 0)))
     return edges
 
 
@@ -1309,7 +1315,8 @@ def edge_json(edge: DiffEdge) -> dict[str, Any]:
     return {"source": None if edge.source == START else edge.source,
             "target": None if edge.target == END else edge.target,
             "from_start": edge.source == START, "to_end": edge.target == END,
-            "status": edge.status, "as_is": edge.as_is.as_dict(), "to_be": edge.to_be.as_dict()}
+            "status": edge.status, "as_is": edge.as_is.as_dict(), "to_be": edge.to_be.as_dict(),
+            "only_via_left_out": edge.via_left_out}
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
@@ -1583,7 +1590,6 @@ def diff_dot(result: Comparison) -> str:
     # edge around it was drawn as taken: 'Receive refund request' -> 'Approve refund',
     # "125 / allowed", where every case did 'Collect evidence' between).
     projected = result.projected
-    bridged = {} if projected is None else projected.bridged
     if projected is not None:
         ranked = sorted(projected.left_out.items(), key=lambda item: (-item[1], item[0]))
         model_role = "to-be" if projected.role == "as-is" else "as-is"
@@ -1592,7 +1598,7 @@ def diff_dot(result: Comparison) -> str:
                            for a, n in ranked[:3]]
         if len(ranked) > 3:
             lines_of_title.append(f"and {len(ranked) - 3:,} more (compare.md)")
-        if any(bridged.get((e.source, e.target)) for e in edges):
+        if any(e.via_left_out for e in edges):
             lines_of_title.append("dashed: some cases only via left-out steps")
     if lane_lines:  # (a line of its own: a title line is cut at 60)
         lines_of_title.append("purple border: " + (
@@ -1630,7 +1636,7 @@ def diff_dot(result: Comparison) -> str:
             style, text = _graded_style(edge.as_is.cases or 0, edge.as_is.of or 0)
         elif edge.status == "both":
             style = _both_style(edge, counting)
-        through = bridged.get((edge.source, edge.target), 0)
+        through = edge.via_left_out
         if through:  # (cases that never took the edge: left-out steps stood between)
             style += ", style=dashed"
             text += f"\n{through:,} only via left-out steps"

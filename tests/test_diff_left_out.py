@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from conformance.compare import Side, compare_files, diff_dot
+from conformance.compare import Side, compare_files, comparison_json, diff_dot
 
 ROOT = Path(__file__).resolve().parents[1]
 ECOMMERCE = ROOT / "models" / "ecommerce.bpmn"
@@ -63,7 +63,11 @@ def test_a_step_the_to_be_model_removes_is_not_drawn_as_skipped(tmp_path: Path) 
               and ("Receive refund request", "Approve refund") not in p
               for t, p in zip(triples, pairs, strict=True))
     assert (evidence, via, len(runs)) == (140, 125, 141)  # (as compare.md and the DFG say)
-    dot = diff_dot(compare_files(LOG, model, channel="ecommerce"))
+    result = compare_files(LOG, model, channel="ecommerce")
+    [told] = [e for e in comparison_json(result)["edges"]
+              if (e["source"], e["target"]) == ("Receive refund request", "Approve refund")]
+    assert told["only_via_left_out"] == via and told["as_is"]["cases"] == via
+    dot = diff_dot(result)
     request = re.search(r'(a\d+) \[label="Receive refund request', dot)
     approve = re.search(r'(a\d+) \[label="Approve refund[\\"]', dot)
     assert request and approve
