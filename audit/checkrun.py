@@ -29,6 +29,7 @@ from audit.findings import (
     FINDINGS_FORMAT,
     SEVERITIES,
     FindingColumns,
+    cited_sources,
     finding_columns,
     money_buckets,
     severity_rank,
@@ -247,6 +248,20 @@ class CheckRun:
             self.memo["finding_channels"] = (codes, names)
         found: tuple[np.ndarray, list[str]] = self.memo["finding_channels"]
         return found
+
+    def finding_sources(self) -> None:
+        """Each finding's `sources`: the files and rows its cited events were read from, as
+        the imported log's `source:file` and `source:row` hold them (`cited_sources`: the
+        findings' event ids looked up in the log at once); once per finished run."""
+        if "finding_sources" not in self.memo:
+            log = self.imported.log
+            if C.EVENT_ID in log.columns and C.SOURCE_FILE in log.columns \
+                    and C.SOURCE_ROW in log.columns:
+                found = cited_sources(self.result.findings, log[C.EVENT_ID],
+                                      log[C.SOURCE_FILE], log[C.SOURCE_ROW])
+                for finding, sources in zip(self.result.findings, found, strict=True):
+                    finding.sources = sources
+            self.memo["finding_sources"] = True
 
     def _conformance_seconds(self) -> dict[str, float] | None:
         if self.reproducible:

@@ -6,8 +6,12 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
@@ -107,6 +111,40 @@ def _plain_copy(value: Any) -> Any:
     return value
 
 
+class Source(str):
+    """Where a cited event was read from, as the canonical log keeps it (`source:file`,
+    `source:row`): its text is `file:row` (`stripe_charges.csv:14`), what findings.csv and
+    findings.xlsx show, and findings.json writes it as `{"file": ..., "row": ...}`. The row
+    is the last `:`'s number, so a file name holding a `:` reads back whole. A text, so the
+    writers join and neutralise a finding's sources as any other list of texts; one object
+    per distinct file and row of a run, shared by the findings citing it."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, file: str, row: int) -> Source:
+        return cls(f"{file}:{row}")
+
+    @property
+    def file(self) -> str:
+        return self.rpartition(":")[0]
+
+    @property
+    def row(self) -> int:
+        return int(self.rpartition(":")[2])
+
+    def as_json(self) -> dict[str, Any]:
+        """The source as findings.json writes it."""
+        file, _, row = self.rpartition(":")
+        return {"file": file, "row": int(row)}
+
+
+def json_source(value: Any) -> Any:
+    """A finding's source as findings.json writes it (`Source.as_json`); any other value as
+    it is."""
+    return value.as_json() if isinstance(value, Source) else value
+
+
 @dataclass(slots=True)  # no dict per finding: a 1M-case run holds 235k of them
 class Finding:
     rule: str
@@ -144,6 +182,12 @@ class Finding:
     where not waived. Its identity within the run, what `diff` names a finding's waiver by;
     a waiver has no other (two may name the same rule and case). No part of the
     fingerprint."""
+    sources: list[Source] = field(default_factory=list)
+    """Where its cited events were read from (`cited_sources`): each distinct file and row
+    once, by file name (code point order) then row; an event the log does not hold adds
+    none. Set once the rules ran, for all findings at once (`CheckRun.finding_sources`): a
+    canonical log imported earlier keeps its exports' files and rows, so these are the
+    exports'. No part of the fingerprint."""
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -163,12 +207,143 @@ class Finding:
             "currency": self.currency, "waived": self.waived,
             "waiver_reason": self.waiver_reason, "fingerprint": self.fingerprint,
             "case_quarantined_rows": self.case_quarantined_rows, "channel": self.channel,
-            "waived_by": self.waived_by,
+            "waived_by": self.waived_by, "sources": list(self.sources),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """A finding of `as_dict`'s fields, or of findings.json's (its sources objects)."""
+        if data.get("sources"):
+            data = {**data, "sources": [
+                Source.of(s["file"], s["row"]) if isinstance(s, dict) else Source(s)
+                for s in data["sources"]]}
         return cls(**data)
+
+
+def cited_sources(findings: Sequence[Finding], event_ids: pd.Series, files: pd.Series,
+                  rows: pd.Series) -> list[list[Source]]:
+    """Per finding: the sources (`Source`) of the events it cites, as the log's columns
+    `event_ids`, `files` and `rows` (`source:file`, `source:row`, aligned) give them; each
+    distinct file and row once, ordered by file name (code point) then row; an event id
+    the log does not hold, or whose file or row is missing, adds none (an event id the
+    log holds twice: its first row).
+
+    Column by column, not a lookup per finding: the cited ids' distinct values are looked
+    up in the log's ids at once (Arrow's hash, `pc.index_in`, on the canonical log's Arrow
+    strings), the log rows found read once, and each finding's (file, row) pairs sorted and
+    made distinct by numpy; only the distinct sources' texts and each finding's list are
+    made in Python."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(findings)
+    lists = list(map(attrgetter("event_ids"), findings))
+    counts = np.fromiter(map(len, lists), dtype=np.int64, count=n)
+    flat = list(chain.from_iterable(lists))
+    del lists
+    if not flat or not len(event_ids):
+        return [[] for _ in range(n)]
+    cited, distinct = _cited_codes(flat)
+    del flat
+    # Per cited id: its log row, -1 where the log holds none (or the id is None).
+    at = np.append(_first_rows(event_ids, distinct), -1)[cited]
+    known = at >= 0
+    owner = np.repeat(np.arange(n, dtype=np.int64), counts)[known]
+    log_rows, back = np.unique(at[known], return_inverse=True)
+    file_of = files.iloc[log_rows]
+    row_of = rows.iloc[log_rows]
+    stated = (file_of.notna() & row_of.notna()).to_numpy(dtype=bool)
+    # The distinct (file, row) pairs in the order of the file names, then the rows: a
+    # pair's number is its place in that order.
+    file_codes, file_names = pd.factorize(file_of.astype(object)[stated])
+    names = [str(name) for name in file_names]
+    ranked = sorted(names)
+    place = {name: k for k, name in enumerate(ranked)}
+    rank = np.asarray([place[name] for name in names], dtype=np.int64)[file_codes]
+    numbers = row_of[stated].astype("int64").to_numpy(dtype=np.int64)
+    order = np.lexsort((numbers, rank))
+    starts = np.ones(len(order), dtype=bool)
+    starts[1:] = (np.diff(rank[order]) != 0) | (np.diff(numbers[order]) != 0)
+    pair_of = np.empty(len(order), dtype=np.int64)
+    pair_of[order] = np.cumsum(starts) - 1
+    firsts = order[starts]
+    pair_of_row = np.full(len(log_rows), -1, dtype=np.int64)
+    pair_of_row[stated] = pair_of
+    item = pair_of_row[back.reshape(-1)]
+    kept = item >= 0
+    p = max(len(firsts), 1)
+    # Per finding its distinct pairs, in their order: one sort of finding * p + pair.
+    keys = np.unique(owner[kept] * p + item[kept])
+    # Each distinct source's text made by Arrow, then a Source of it (by Python where
+    # Arrow cannot hold a file's name, e.g. one with a lone surrogate).
+    text = pa.large_string()
+    try:
+        texts = pc.binary_join_element_wise(
+            pa.array(ranked, type=text).take(pa.array(rank[firsts])),
+            pa.array(numbers[firsts]).cast(text), pa.scalar(":", text)).to_pylist()
+    except (pa.ArrowException, UnicodeError):
+        texts = [f"{ranked[file]}:{number}" for file, number in zip(
+            rank[firsts].tolist(), numbers[firsts].tolist(), strict=True)]
+    made = np.empty(len(firsts), dtype=object)
+    made[:] = list(map(Source, texts))
+    items = made[keys % p].tolist()
+    ends = np.cumsum(np.bincount(keys // p, minlength=n)).tolist()
+    return [items[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+def _cited_codes(ids: list[Any]) -> tuple[Any, Any]:
+    """A code per id (0, 1, ... in order of first appearance; None: -1) and the distinct
+    ids, by Arrow's hash of the texts (an Arrow array); by pandas' (an object array) where
+    Arrow cannot hold them."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        encoded = pc.dictionary_encode(pa.array(ids, type=pa.large_string()))
+    except (pa.ArrowException, UnicodeError, TypeError):
+        import pandas as pd
+
+        codes, uniques = pd.factorize(np.asarray(ids, dtype=object))
+        return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
+    codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False),
+                       dtype=np.int64)
+    return codes, encoded.dictionary
+
+
+def _first_rows(event_ids: pd.Series, wanted: Any) -> Any:
+    """Per id of `wanted` (distinct; an Arrow array or a sequence): the first position in
+    `event_ids` holding it, -1 where none does. On Arrow strings (the canonical log's ids)
+    by Arrow's hash of `wanted`, the log's ids not converted; else by pandas'."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    data = getattr(event_ids.array, "_pa_array", None)
+    found = None
+    if data is not None and (pa.types.is_string(data.type)
+                             or pa.types.is_large_string(data.type)):
+        try:
+            value_set = wanted.cast(data.type) if isinstance(wanted, pa.Array) \
+                else pa.array(wanted, type=data.type)
+        except (pa.ArrowException, TypeError, UnicodeError):
+            pass
+        else:
+            at = pc.index_in(data, value_set=value_set)
+            found = np.asarray(at.fill_null(-1).to_numpy(zero_copy_only=False),
+                               dtype=np.int64)
+    if found is None:
+        listed = wanted.to_pylist() if isinstance(wanted, pa.Array) else list(wanted)
+        found = pd.Index(listed, dtype=object).get_indexer(
+            pd.Index(event_ids.astype(object).to_numpy(dtype=object), dtype=object))
+    out = np.full(len(wanted), -1, dtype=np.int64)
+    hit = np.flatnonzero(found >= 0)
+    ids, first = np.unique(found[hit], return_index=True)
+    out[ids] = hit[first]
+    return out
 
 
 @dataclass(frozen=True)

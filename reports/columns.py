@@ -61,8 +61,17 @@ COLUMNS: tuple[Column, ...] = (
     Column("activities", "list (text; '; ' between items)", "The activity of each cited "
            "event, in the order of `event_ids`.", "Receive refund request; Approve refund"),
     Column("event_ids", "list (text; '; ' between items)", "The ids of the events the finding "
-           "cites, in the rule's order (the canonical log maps each to its source file and "
-           "row).", "zendesk:40021:8100000482; zendesk:40021:8100000494"),
+           "cites, in the rule's order (`sources` gives the files and rows they were read "
+           "from).", "zendesk:40021:8100000482; zendesk:40021:8100000494"),
+    Column("sources", "list (text; '; ' between items)", "Where the cited events were read "
+           "from, as `file:row`: the file as the log names it (`source:file`) and the row "
+           "in it (`source:row`: a CSV's spreadsheet row, the header row 1; a JSON export's "
+           "record, an XES or OCEL file's event, a Parquet file's row, counted from 1), each "
+           "distinct file and row once, by file name, then row (not in the order of "
+           "`event_ids`); of a canonical log imported earlier, the exports' files and rows it "
+           "kept. Empty where the finding cites no event. findings.json: a list of "
+           "`{\"file\": ..., \"row\": ...}` objects. Not part of the fingerprint.",
+           "zendesk_ticket_audits.json:482; zendesk_ticket_audits.json:494"),
     Column("waived", "TRUE/FALSE", "TRUE where a waiver of the policy covers the finding: it "
            "is listed (in grey italics) but not counted in Findings or money at risk.",
            "FALSE"),

@@ -10,9 +10,11 @@ from itertools import chain
 from types import NoneType
 from typing import Any
 
+from audit.findings import Source
+
 FINDING_COLUMNS = ("rule", "name", "severity", "case_id", "channel", "timestamp", "message",
                    "amount_at_risk", "currency", "resources", "activities", "event_ids",
-                   "waived", "waiver_reason", "fingerprint", "evidence",
+                   "sources", "waived", "waiver_reason", "fingerprint", "evidence",
                    "case_quarantined_rows")
 
 
@@ -134,8 +136,8 @@ def flat_texts(values: Sequence[Any]) -> list[str] | None:
         return list(values)
     if kinds <= {str, NoneType}:  # texts or None (or no value): currencies, waivers' reasons
         return ["" if v is None else v for v in values]
-    if kinds == {list} and set(map(type, chain.from_iterable(values))) <= {str}:
-        return list(map("; ".join, values))  # as flat_value joins them
+    if kinds == {list} and set(map(type, chain.from_iterable(values))) <= {str, Source}:
+        return list(map("; ".join, values))  # as flat_value joins them (a source: its text)
     if kinds == {dict}:  # the evidence, as flat_value encodes it
         return list(map(json_text, values))
     return None

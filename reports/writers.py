@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from audit.csvtext import csv_lines
 from audit.currency import CURRENCIES, minor_units
-from audit.findings import Finding
+from audit.findings import Finding, Source, json_source
 from audit.forked import Forked, can_fork
 from audit.gcpause import gc_paused, paused_gc
 from audit.memory import return_free_memory
@@ -41,8 +41,10 @@ _columns_of = operator.attrgetter(*CSV_COLUMNS)
 
 def _record(finding: Finding) -> dict[str, Any]:
     """`finding.as_dict()` without its copies of the lists and the evidence, for a writer
-    that only reads it."""
-    return dict(zip(_FIELDS, _fields_of(finding), strict=True))
+    that only reads it; its sources as findings.json writes them (`Source.as_json`)."""
+    record = dict(zip(_FIELDS, _fields_of(finding), strict=True))
+    record["sources"] = list(map(json_source, record["sources"]))
+    return record
 
 
 def findings_document(run: CheckRun) -> dict[str, Any]:
@@ -50,10 +52,12 @@ def findings_document(run: CheckRun) -> dict[str, Any]:
     judged_cases (`CheckRun.judged_cases`), not_due_cases (`CheckRun.not_due_case_ids`),
     running_cases (`CheckRun.running_case_ids`)."""
     run.finding_channels()  # (each finding's channel set, where not yet: once per run)
+    run.finding_sources()  # (each finding's sources, the same way)
     return {
         "manifest": run.manifest(),
         "summary": run.summary(),
-        "findings": [f.as_dict() for f in run.result.findings],
+        "findings": [{**f.as_dict(), "sources": list(map(json_source, f.sources))}
+                     for f in run.result.findings],
         # (the findings precedence suppressed: counted in summary.suppressed_by_precedence)
         "suppressed": list(run.result.suppressed_findings),
         "errors": _errors(run),
@@ -82,12 +86,13 @@ def _finding_encoder() -> Callable[[Finding], bytes]:
     Infinity) is null, where json writes a non-standard NaN that strict parsers refuse; a
     value of a type it does not know is its str(), as json's `default=str` gives (so is a
     dict key that is not a text or number: json writes True and None keys as "true" and
-    "null" and refuses others; the rules' evidence has text keys). A finding msgspec
-    refuses goes to json's encoder, which gives its text (a NaN or infinity null there
-    too: `records.StrictJSON`) or its error."""
+    "null" and refuses others; the rules' evidence has text keys), but a source, a text of
+    its own type, is its object (`Source.as_json`). A finding msgspec refuses goes to
+    json's encoder, which gives its text (a NaN or infinity null there too:
+    `records.StrictJSON`) or its error."""
     import msgspec
 
-    fast = msgspec.json.Encoder(enc_hook=str).encode
+    fast = msgspec.json.Encoder(enc_hook=_unknown_json).encode
     slow = _record_encoder()
 
     def encoded(finding: Finding) -> bytes:
@@ -97,6 +102,12 @@ def _finding_encoder() -> Callable[[Finding], bytes]:
             return slow(_record(finding)).encode("utf-8")
 
     return encoded
+
+
+def _unknown_json(value: Any) -> Any:
+    """What msgspec writes for a value of a type it does not know: a source's object
+    (`Source.as_json`), else its str()."""
+    return value.as_json() if type(value) is Source else str(value)
 
 
 _JSON_BLOCK = 10_000
@@ -110,6 +121,7 @@ def write_json(run: CheckRun, out: Path) -> Path:
     cases' ids on one line."""
     path = out / "findings.json"
     run.finding_channels()  # (each finding's channel set, where not yet: once per run)
+    run.finding_sources()  # (each finding's sources, the same way)
     head = json.dumps({"manifest": run.manifest(), "summary": run.summary()}, indent=2,
                       ensure_ascii=False, default=str)
     tail = json.dumps(_errors(run), indent=2, ensure_ascii=False,
@@ -231,6 +243,7 @@ _CSV_BLOCK = 20_000
 def write_csv(run: CheckRun, out: Path) -> Path:
     path = out / "findings.csv"
     run.finding_channels()  # (each finding's channel set, where not yet: once per run)
+    run.finding_sources()  # (each finding's sources, the same way)
     findings = run.result.findings
     with path.open("w", newline="", encoding="utf-8") as handle:
         handle.write(csv_lines([[name] for name in CSV_COLUMNS]))
@@ -353,6 +366,7 @@ def write_reports(run: CheckRun, out: Path, names: Sequence[str] | None = None, 
     # reports find them made (each process would otherwise count them: about 0.7 s at 1M).
     with paused_gc():
         run.summary()
+        run.finding_sources()  # (each finding's sources: set once, here, for both)
     copied = _shares(chosen)
     progress.stage(f"writing the {' and '.join(copied)} report{'s' if len(copied) > 1 else ''}"
                    " in a second process")

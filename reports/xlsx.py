@@ -58,7 +58,8 @@ FIELD_OF = {"timestamp_utc": "timestamp"}
 WIDTHS = {"rule": 8, "name": 24, "severity": 9, "case_id": 14, "timestamp": 25,
           "timestamp_utc": 19, "message": 60,
           "amount_at_risk": 13, "currency": 9, "resources": 22, "activities": 36,
-          "event_ids": 26, "waived": 8, "waiver_reason": 24, "fingerprint": 18, "evidence": 50,
+          "event_ids": 26, "sources": 26, "waived": 8, "waiver_reason": 24, "fingerprint": 18,
+          "evidence": 50,
           "case_quarantined_rows": 12, "channel": 13}
 SUMMARY_SHEET = "Summary"
 NO_CHANNEL = "(no channel)"
@@ -86,7 +87,8 @@ def continued_sheet_name(name: str, part: int) -> str:
 FULL_IN = "findings.json"
 """Where a cut cell's note says the whole value is (`write_xlsx` names the run's findings
 file: findings.json, else findings.csv)."""
-LISTED = {"event_ids": "event ids", "activities": "activities", "resources": "resources"}
+LISTED = {"event_ids": "event ids", "activities": "activities", "resources": "resources",
+          "sources": "sources"}
 """The columns that hold a list (its items joined by '; '), and what the items are."""
 
 
@@ -756,6 +758,7 @@ def whole_in(run: CheckRun) -> str:
 def write_xlsx(run: CheckRun, out: Path) -> Path:
     """Writer: findings.xlsx."""
     path = out / "findings.xlsx"
+    run.finding_sources()  # (each finding's sources, where not yet: once per run)
     # The file's properties date it by the run (the manifest's `finished`), not by the
     # moment this writer ran.
     with ooxml.Workbook(path, title="Refund audit findings", author="refund-audit",
