@@ -164,7 +164,7 @@ def csv_row(finding: Finding) -> list[Any]:
     """One finding as the fixed CSV columns, formula-like cells neutralised, the amount at
     risk in its currency's minor units (`amount_text`)."""
     return [amount_text(value, finding.currency) if name == _AMOUNT
-            else neutralise_cell(flat_value(value))
+            else _csv_text(neutralise_cell(flat_value(value)))
             for name, value in zip(CSV_COLUMNS, _columns_of(finding), strict=True)]
 
 
@@ -184,7 +184,16 @@ def amount_text(amount: object, currency: str | None) -> str:
 def _csv_text(cell: Any) -> str:
     """A cell of `csv_row` as csv.writer writes it: a text (a str subclass too) as it is,
     None empty, other values by str()."""
-    return cell if isinstance(cell, str) else "" if cell is None else str(cell)
+    if isinstance(cell, str):
+        return cell
+    if isinstance(cell, bool):
+        return _BOOL_TEXT[cell]
+    return "" if cell is None else str(cell)
+
+
+_BOOL_TEXT = {True: "TRUE", False: "FALSE"}
+"""A boolean cell (`waived`) as findings.csv writes it: TRUE or FALSE, as the Columns sheet
+and docs/reports.md name it and as a spreadsheet writes one to CSV (not Python's True)."""
 
 
 _FORMULA_AFTER = re.compile("\x00'*[\\s" + PASSED_OVER + "]*(?:" + "|".join(
@@ -214,7 +223,9 @@ def _csv_cells(values: list[Any]) -> list[str]:
     if flat is not None:
         return _neutralised(flat)
     kinds = set(map(type, values))
-    if kinds <= {float, int, NoneType} or kinds == {bool}:  # never a formula
+    if kinds == {bool}:  # never a formula
+        return [_BOOL_TEXT[v] for v in values]
+    if kinds <= {float, int, NoneType}:  # never a formula
         return (list(map(str, values)) if NoneType not in kinds else
                 ["" if v is None else str(v) for v in values])
     return [_csv_text(neutralise_cell(flat_value(value))) for value in values]

@@ -286,3 +286,19 @@ def test_a_finding_msgspec_refuses_gives_the_same_sources(
     again = Finding.from_dict(json.loads(slow))
     assert again.sources == ["a:b.csv:7"] and again.sources[0].file == "a:b.csv"
     assert again.fingerprint == finding.fingerprint
+
+
+def test_waived_is_true_or_false_as_documented(run: CheckRun, tmp_path: Path) -> None:
+    """findings.csv writes `waived` as docs/reports.md and the Columns sheet name it, TRUE
+    or FALSE (as a spreadsheet writes a boolean to CSV), not Python's True/False; both the
+    column-at-once path and the one-row path (`csv_row`); the XLSX keeps real booleans."""
+    from reports.writers import csv_row
+
+    first = run.result.findings[0]
+    both = [replace(first, waived=False), replace(first, waived=True, waiver_reason="agreed")]
+    mine = replace(run, result=replace(run.result, findings=both), memo={})
+    write_reports(mine, tmp_path, ["csv", "xlsx"])
+    assert [r["waived"] for r in _csv_findings(tmp_path)] == ["FALSE", "TRUE"]
+    header = list(_csv_findings(tmp_path)[0])
+    assert [csv_row(f)[header.index("waived")] for f in both] == ["FALSE", "TRUE"]
+    assert [r["waived"] for r in _xlsx_findings(tmp_path)] == [False, True]
