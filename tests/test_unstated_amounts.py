@@ -286,3 +286,26 @@ def test_a_dask_partition_names_the_amount_controls_the_run_sends(policy: Policy
     assert [f.message for f in part.findings["DQ003"]] == [f.message for f in local.findings]
     assert part.findings["DQ003"][0].message.endswith(
         "no amount control runs in this check to weigh it")
+
+
+def test_a_payout_with_no_prior_purchase_tells_what_it_paid_as_the_other_rules_do(
+        policy: Policy) -> None:
+    """no-prior-purchase told the payout by the case's sum and currency alone: a payout
+    stating neither read "paid (not recorded) (not recorded)" (pm4py's running example,
+    mapped as refunds, gave that on each paid case), one of a stated amount beside one
+    stating none hid the second, and a case asking in EUR and paid in USD read "paid (not
+    recorded) EUR". It now tells them as missing-approval and orphan-payout do."""
+    found = _findings({
+        "N1": [{"a": "Receive refund request"}, {"a": "Execute payout", "amount": 30},
+               {"a": "Execute payout", "amount": None}],
+        "N2": [{"a": "Receive refund request", "amount": None, "cur": None},
+               {"a": "Execute payout", "amount": None, "cur": None}],
+        "N3": [{"a": "Receive refund request", "amount": 40},
+               {"a": "Execute payout", "amount": 40, "cur": "USD"}]}, policy)
+    n1, n2, n3 = (found[c, "no-prior-purchase"] for c in ("N1", "N2", "N3"))
+    assert n1.message == ("paid 30.00 EUR and 1 payout stating no amount with no purchase "
+                          "before the payout")
+    assert n1.amount_at_risk == 30.0
+    assert n2.message == "paid (not recorded) with no purchase before the payout"
+    assert n2.amount_at_risk is None
+    assert n3.message == "paid 40.00 USD with no purchase before the payout"

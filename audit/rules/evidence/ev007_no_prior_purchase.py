@@ -57,10 +57,15 @@ class NoPriorPurchase(Rule):
         hits = candidates[links["missing_link"].notna().to_numpy(dtype=bool)].copy()
         hits["missing_link"] = links["missing_link"].dropna().tolist()
         hits["missing_reason"] = links["missing_reason"].dropna().tolist()
+        # What left, told as missing-approval and orphan-payout tell it: a payout stating no
+        # amount beside others is counted, one in another currency than the case's named;
+        # before, the case's sum and currency alone ("paid (not recorded) (not recorded)").
+        hits["paid"] = facts.paid_texts(facts.case_ids.get_indexer(hits.index).astype(
+            np.int64))
         return self.findings(
             facts, hits, events=("payout_eid",), when="payout_time", amount="payouts_sum",
             evidence=("missing_link", "missing_reason", "payout_order", "payout_charge"),
-            message="paid {payouts_sum:.2f} {currency} with no purchase before the payout")
+            message="paid {paid} with no purchase before the payout")
 
 
 def missing_purchase_links(chain: pd.DataFrame, payout_time: pd.Series) -> pd.DataFrame:
