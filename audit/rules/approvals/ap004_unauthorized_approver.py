@@ -83,8 +83,28 @@ class UnauthorizedApprover(Rule):
                 for r in approvals[C.ROLE][bad].tolist()]
         grouped["who"] = [", ".join(who[s:e]) for s, e in zip(starts, ends, strict=True)]
         grouped["roles"] = [", ".join(held[s:e]) for s, e in zip(starts, ends, strict=True)]
+        recorded = approvals[C.ROLE][bad].notna().tolist()
+        grouped["approved"] = [_told(who[s:e], held[s:e], recorded[s:e])
+                               for s, e in zip(starts, ends, strict=True)]
         grouped = grouped.join(facts.table("payouts_sum", "currency"))
         return self.findings(
             facts, grouped, events=("eids",), when="when", amount="payouts_sum",
-            evidence=("who", "roles"),
-            message="approved by {who} (role: {roles}), which may not approve")
+            evidence=("who", "roles"), message="approved by {approved}")
+
+
+def _told(who: list[str], roles: list[str], recorded: list[bool]) -> str:
+    """A case's unauthorised approvals as its message tells them: each approver with the
+    role they held, once each ("Lena Fischer (role: customer-service), which may not
+    approve"); an approver whose role is not recorded is not said to hold one that may not
+    approve, but that no authority is shown ("Sara (role not recorded): no authority to
+    approve is shown"). Before: "Sara, Sara (role: none recorded, none recorded), which may
+    not approve", a role the log does not hold, and each approval's person again."""
+    told = list(dict.fromkeys(
+        f"{w} (role: {r})" if known else f"{w} (role not recorded)"
+        for w, r, known in zip(who, roles, recorded, strict=True)))
+    if all(recorded):
+        return f"{', '.join(told)}, which may not approve"
+    if not any(recorded):
+        return f"{', '.join(told)}: no authority to approve is shown"
+    return (f"{', '.join(told)}: a role that may not approve, or none recorded (no "
+            "authority to approve is shown)")
