@@ -247,7 +247,8 @@ def test_the_warnings_on_what_the_rules_could_not_judge_read_the_log_at_the_cloc
     assert document["summary"]["cases"] == 1
     # report.html's population: the case judged, by its channel (not an 'unknown' more)
     report = " ".join((tmp_path / "oct1" / "report.html").read_text(encoding="utf-8").split())
-    assert "1</span> refund case, 1 event (ecommerce 1)" in report
+    assert "1</span> refund case, 1 event judged (ecommerce 1); the log holds " in report
+    assert ">2</span> events: 1 dated after the audit clock, not judged</dd>" in report
     assert [w for w in document["manifest"]["warnings"] if "no channel" in w] == []
     _, document = check(log, tmp_path / "nov", "--as-of", "2026-11-01T00:00:00Z",
                         "--format", "json")

@@ -1253,3 +1253,30 @@ def test_a_missing_policy_is_named_as_the_policy_option(tmp_path: Path) -> None:
         load_yaml(tmp_path / "nowhere.yaml")
     assert str(refused.value) == (f"{tmp_path / 'nowhere.yaml'}: cannot read: No such file "
                                   "or directory")
+
+
+def test_the_reports_population_adds_up_where_the_clock_leaves_events_out(
+        tmp_path: Path) -> None:
+    """At a clock before the log's last events (the bundled exports at 2026-09-30: 66 of
+    2,196 events later), the population read "2,130 events ...; 11 events more than the rows
+    imported" beside "read 2,185 = imported 2,185": 2,130 is 55 fewer than the rows, not 11
+    more. It now tells the events judged and the log's total, which the rows explain."""
+    import html
+    import re
+
+    exports = sorted((REPO / "sample_logs" / "refund-sample" / "exports").iterdir())
+    run("check", *map(str, exports), "--out", str(tmp_path), "--format", "json,html",
+        "--as-of", "2026-09-30T00:00:00Z", "--fail-on", "never", code=0)
+    summary = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))["summary"]
+    late, judged = summary["events_after_clock"], summary["events"]
+    assert late > 0
+    text = (tmp_path / "report.html").read_text(encoding="utf-8")
+    population = re.search(r"<dt>Population</dt><dd>(.*?)</dd>", text, re.S)
+    assert population is not None
+    said = " ".join(html.unescape(re.sub(r"<[^>]+>", "", population.group(1))).split())
+    copies = judged + late - summary["imported"] + summary["left_out"]
+    assert said.startswith(f"{summary['cases']:,} refund cases, {judged:,} events judged ")
+    assert (f"the log holds {judged + late:,} events: {late:,} dated after the audit clock, "
+            f"not judged, and {copies:,} more than the rows imported") in said
+    shown = re.search(r'data-metric="charge-copies" data-value="(\d+)"', text)
+    assert shown is not None and int(shown.group(1)) == copies
