@@ -531,7 +531,12 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
         else:
             put(row, 1, value)
         row += 1
+    # (a count, as "Cases with findings" above; the share on a row of its own: before, the
+    # label "Cases without findings" held the share, 0.75 read back beside a count of 75)
     put(row, 0, "Cases without findings", BOLD)
+    put(row, 1, cases - summary["cases_with_findings"])
+    row += 1
+    put(row, 0, "Share of cases without findings", BOLD)
     put(row, 1, (cases - summary["cases_with_findings"]) / cases if cases else 1.0,
         PERCENT)
     for warning in manifest["warnings"]:

@@ -93,6 +93,14 @@ def test_workbook_layout_and_numbers_equal_findings_json(demo: Path) -> None:
                        ("Charges left out as sales", "left_out")):
         assert labels[label] == summary[key], label
         assert type(labels[label]) is int, (label, labels[label])  # (before: 300.0)
+    # Cases without findings: a count as the cases with findings above it, and the share
+    # apart (before: the label "Cases without findings" on 0.75, shown as 75.0%, read back
+    # as 0.75 of a case beside "Cases with findings" 75).
+    without = summary["cases"] - summary["cases_with_findings"]
+    assert labels["Cases without findings"] == without
+    assert type(labels["Cases without findings"]) is int
+    assert labels["Share of cases without findings"] == pytest.approx(
+        without / summary["cases"])
     for severity, count in summary["by_severity"].items():
         assert labels[severity] == count and type(labels[severity]) is int, severity
     for currency, amount in summary["money_at_risk"].items():
