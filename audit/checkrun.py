@@ -621,6 +621,21 @@ class CheckRun:
         paid = pd.unique(payouts.loc[_done(payouts[C.PAYMENT_STATUS]), C.CASE].astype(object))
         return int(pd.Index(paid).isin(unstated).sum())
 
+    def paid_without_any_purchase(self) -> tuple[int, list[str]]:
+        """Where no-prior-purchase (EV007) found paid cases and the log at the clock holds
+        no purchase at all (no event of a label the policy maps to the control purchase):
+        how many it found, and the policy's purchase labels. Such a log (a ticketing
+        export alone) cannot show a purchase, so every paid case is found; (0, labels)
+        otherwise."""
+        buy = self.policy.labels_for("purchase")
+        found = sum(1 for f in self.result.findings if f.rule == "EV007")
+        if not found:
+            return 0, buy
+        log = self.log_at_clock()
+        if buy and log[C.ACTIVITY].isin(buy).to_numpy(dtype=bool).any():
+            return 0, buy
+        return found, buy
+
     def payouts_on_unstated_charges(self) -> int:
         """Where refund-exceeds-charge (EV005) ran: the cases with a payout (not failed,
         reversed or pending) on a charge whose purchases in the log (not failed) state no
@@ -790,6 +805,18 @@ class CheckRun:
                        "state no amount: what was paid is weighed against no amount the "
                        "ticket authorised (only against the charge, by refund-exceeds-charge, "
                        "and the second-approval threshold)")
+        unbought, buy = self.paid_without_any_purchase()
+        if unbought:
+            labels = (", ".join(f"'{b}'" for b in buy[:-1]) + f" or '{buy[-1]}'"
+                      if len(buy) > 1 else f"'{buy[0]}'" if buy else "")
+            out.append(f"no-prior-purchase found {counted(unbought, 'paid case', spec=',')} "
+                       "without a purchase before the payout, and the log holds no purchase "
+                       "at all (" + (f"no event labelled {labels}, the policy's labels of "
+                       "the control purchase" if buy else "no label of the policy is mapped "
+                       "to the control purchase") + "): the charges, renewals or sales "
+                       "refunded are not in the log, so every paid case is found; import the "
+                       "payment system's charges with the tickets, or leave the rule out "
+                       "(rules.ignore: [EV007])")
         uncaptured = self.payouts_on_unstated_charges()
         if uncaptured:
             out.append("refund-exceeds-charge judges no payout of "

@@ -1280,3 +1280,39 @@ def test_the_reports_population_adds_up_where_the_clock_leaves_events_out(
             f"not judged, and {copies:,} more than the rows imported") in said
     shown = re.search(r'data-metric="charge-copies" data-value="(\d+)"', text)
     assert shown is not None and int(shown.group(1)) == copies
+
+
+def test_a_log_holding_no_purchase_at_all_is_warned_of_beside_no_prior_purchase(
+        tmp_path: Path) -> None:
+    """A ticketing export alone (no charge, renewal or sale imported with it; pm4py's
+    running example mapped as refunds is one) has every paid case found by no-prior-purchase,
+    high, and nothing told the auditor that the log cannot show a purchase at all: the
+    findings read as refunds of things never bought. A warning now says so, and what to do;
+    a log holding purchases, the most of whose paid cases have one, is not warned of."""
+    header = "case:concept:name,concept:name,time:timestamp,org:resource,org:role,refund:amount\n"
+    rows = "".join(f"T{k},Receive refund request,2026-09-0{k}T09:00:00Z,Ann,customer-service,"
+                   f"10\nT{k},Approve refund,2026-09-0{k}T10:00:00Z,Bob,supervisor,10\n"
+                   f"T{k},Execute payout,2026-09-0{k}T11:00:00Z,Cid,payments,10\n"
+                   for k in (1, 2))
+    log = tmp_path / "tickets.csv"
+    log.write_text(header + rows, encoding="utf-8")
+    run("check", str(log), "--out", str(tmp_path / "out"), "--format", "json",
+        "--fail-on", "never", code=0)
+    document = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
+    assert document["summary"]["by_rule"]["EV007"]["findings"] == 2
+    told = [w for w in document["manifest"]["warnings"] if w.startswith("no-prior-purchase")]
+    assert told == [
+        "no-prior-purchase found 2 paid cases without a purchase before the payout, and the "
+        "log holds no purchase at all (no event labelled 'Capture payment', 'Charge "
+        "subscription renewal' or 'Record store sale', the policy's labels of the control "
+        "purchase): the charges, renewals or sales refunded are not in the log, so every "
+        "paid case is found; import the payment system's charges with the tickets, or leave "
+        "the rule out (rules.ignore: [EV007])"]
+    bought = tmp_path / "bought.csv"
+    bought.write_text(header + "T1,Capture payment,2026-08-01T09:00:00Z,shop,system,10\n"
+                      + rows, encoding="utf-8")
+    run("check", str(bought), "--out", str(tmp_path / "bought"), "--format", "json",
+        "--fail-on", "never", code=0)
+    document = json.loads((tmp_path / "bought" / "findings.json").read_text(encoding="utf-8"))
+    assert document["summary"]["by_rule"]["EV007"]["findings"] == 1
+    assert not [w for w in document["manifest"]["warnings"] if "no-prior-purchase" in w]

@@ -29,7 +29,10 @@ class NoPriorPurchase(Rule):
     Compliant: `Capture payment` precedes the payout in the case.
 
     Options:
-    Labels mapped to the control `purchase` in `activities`.
+    Labels mapped to the control `purchase` in `activities`. A log holding no purchase at
+    all (a ticketing export imported without the payment system's charges) has every paid
+    case found: `check` warns of it, and of what to do (import the charges, or leave the
+    rule out).
 
     References:
     ISA 500 (audit evidence: occurrence).
