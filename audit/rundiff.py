@@ -514,6 +514,27 @@ def _agrees(findings: list[dict[str, Any]], summary: dict[str, Any], names: dict
             raise fail(f"summary.by_rule.{code}.findings", f"{stated}, but the document lists "
                        f"{open_by_rule[code]} open finding(s) of {code}: findings added, "
                        "removed or edited since the check wrote it")
+    # Per severity as per rule (`summary.by_severity` counts the open findings of each,
+    # as check writes it): a severity edited by hand was read as it stood, and --fail-on
+    # judged the finding by the edit.
+    by_severity = summary.get("by_severity")
+    if by_severity is not None:
+        if not isinstance(by_severity, dict):
+            raise fail("summary.by_severity", "not an object")
+        open_by_severity: dict[str, int] = defaultdict(int)
+        for finding in findings:
+            if not finding["waived"]:
+                open_by_severity[finding["severity"]] += 1
+        for severity in SEVERITIES:
+            stated = by_severity.get(severity, 0)
+            if type(stated) is not int:
+                raise fail(f"summary.by_severity.{severity}", f"not a whole number: "
+                           f"{stated!r}"[:300])
+            if stated != open_by_severity[severity]:
+                raise fail(f"summary.by_severity.{severity}", f"{stated}, but the document "
+                           f"lists {open_by_severity[severity]} open finding(s) of severity "
+                           f"{severity}: findings added, removed or edited since the check "
+                           "wrote it")
     seen: dict[str, int] = {}
     for k, finding in enumerate(findings):
         name, case, events = finding["name"], finding["case_id"], finding["event_ids"]

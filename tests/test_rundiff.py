@@ -284,6 +284,7 @@ def _twice(document: dict[str, Any]) -> dict[str, Any]:
     document["findings"].append(dict(finding))
     document["summary"]["findings"] += 1
     document["summary"]["by_rule"][finding["rule"]]["findings"] += 1
+    document["summary"]["by_severity"][finding["severity"]] += 1
     return document
 
 
@@ -354,6 +355,11 @@ def _dropped(document: dict[str, Any], *, recount: bool) -> dict[str, Any]:
      "field 'summary.waivers[0].fingerprint': not a text or null: 7"),
     (lambda d: _set(d, ("summary", "waivers"), ["DU001"]),
      "field 'summary.waivers[0]': not an object"),
+    # (a finding's severity edited: before, read as it stood, so --fail-on judged it by the
+    # edit, and its summary's by_severity disagreeing went untold)
+    (lambda d: _set(d, ("findings", _open(d), "severity"),
+                    "info" if d["findings"][_open(d)]["severity"] != "info" else "critical"),
+     "open finding(s) of severity"),
 ])
 def test_a_bad_findings_json_is_named_with_its_field(runs: tuple[Path, Path], tmp_path: Path,
                                                      change: Any, expected: str) -> None:
