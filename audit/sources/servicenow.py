@@ -2,8 +2,9 @@
 
 Columns `documentkey` (the record's sys_id), `fieldname`, `oldvalue`, `newvalue`, `user`
 (user name), `sys_created_on` (local time of the exporting user: set `time_zone`) and
-`record_checkpoint` (the update count). The rows of one record and checkpoint are one update;
-the ticket number comes from the `number` field written when the record was inserted.
+`record_checkpoint` (the update count). The rows of one record and checkpoint are one update,
+at its first row's time (a later row stating none, or another, is quarantined, its change not
+read); the ticket number comes from the `number` field written when the record was inserted.
 The same table pulled as JSON (the JSONv2 processor's `records`, the Table API's `result`) is
 read into the same rows (`servicenow_json`), its times as UTC.
 """
@@ -129,6 +130,13 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     field_codes, fields_named = text_codes(cells["fieldname"])
     field_names = fields_named.to_pylist()
     newvalues = cells["newvalue"]
+    # A row whose own time is no time, or another than its update's (first row's): not
+    # read (its change, or its record's number, neither), and quarantined below.
+    off_time = _off_time(created, kept, group, first, zone, len(rows) - (
+        len(join.carried) if join is not None else 0))
+    if off_time:
+        field_codes = field_codes.copy()
+        field_codes[[row for row, _, _ in off_time]] = -2  # (a code no field has)
     ticket = _numbers(document_codes, len(document_names), field_codes, field_names, newvalues,
                       cfg.number_field or "number")[document_codes[first]]
     elsewhere = " (nor in the other inputs read with it)" if numbers is not None \
@@ -163,6 +171,14 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
             collector.quarantine(int(rows[row]), "sys_created_on", text, str(exc),
                                  case=ticket[k])
             good[k] = False
+    for row, k, reason in off_time:  # (in reading order, after their updates' lines)
+        update = group_text[row].as_py()
+        collector.quarantine(int(rows[row]), "sys_created_on", created[row].as_py(), (
+            f"a row of update {update} of record {documents[row].as_py()} whose time is not "
+            f"the update's (its first row, row {int(rows[int(first[k])])}, states "
+            f"{created[int(first[k])].as_py()}; this row's is {reason}): the row is not "
+            f"read, its change of {cells['fieldname'][row].as_py()} left out of the update"),
+            case=ticket[k])
     position = np.cumsum(good) - 1  # an update's place among those read
     changed = _changes(group, good, position, field_codes[kept], field_names,
                        newvalues, kept, fields_used(cfg))
@@ -486,6 +502,43 @@ def _file_update_keys(path: Path, encoding: str | None) -> pa.Array | None:
 
 def _rows_text(numbers: list[int]) -> str:
     return ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
+
+
+def _off_time(created: pa.Array, kept: npt.NDArray[np.intp], group: npt.NDArray[np.intp],
+              first: npt.NDArray[np.intp], zone: str,
+              own: int) -> list[tuple[int, int, str]]:
+    """The rows (of `kept`) whose sys_created_on is not their update's, as (row, update,
+    reason), by row: no time, or another time than the update's first row states. Rows of
+    one update are rows of one record checkpoint, which ServiceNow writes in one
+    transaction at one time (an update without a checkpoint is its rows of one time and
+    user: none differs); a row stating none, or another, was not exported as written and
+    its time would otherwise be ignored unsaid. Only updates whose first row's time is read
+    are asked (the others are quarantined at that row), and of the export's own rows (the
+    first `own`: rows another export carries were compared with the update by `cut_updates`,
+    a JSON pull's in UTC). Column-wise: rows whose text is their update's are not parsed."""
+    if not len(kept):
+        return []
+    blank = pa.scalar("", created.type)
+    written = pc.fill_null(created.take(pa.array(kept)), blank)
+    stated = pc.fill_null(created.take(pa.array(first[group])), blank)
+    at = np.flatnonzero(~np.asarray(pc.equal(written, stated).to_numpy(
+        zero_copy_only=False), dtype=bool))
+    found: list[tuple[int, int, str]] = []
+    for j in at[kept[at] < own].tolist():
+        k = int(group[j])
+        try:
+            time = local_to_utc(str(stated[j].as_py()), TIME_FORMAT, zone)
+        except BadValue:
+            continue  # (its update is quarantined at its first row)
+        text = written[j].as_py()
+        try:
+            if local_to_utc(text, TIME_FORMAT, zone) == time:
+                continue  # (the same time, written with spaces around it)
+            reason = "another time"
+        except BadValue as exc:
+            reason = "empty" if not text.strip() else str(exc)
+        found.append((int(kept[j]), k, reason))
+    return sorted(found)
 
 
 def _none(values: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
