@@ -126,6 +126,10 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     left_out_by_file, left_out_by_input = assigned.left_out_by_file, assigned.left_out_by_input
     repeated_by_file, repeated_by_input = assigned.repeated_by_file, assigned.repeated_by_input
     keys = pd.DataFrame({C.CASE: assigned.case, C.EVENT_ID: assigned.event_id}, copy=False)
+    # The cases ranked once what decided them is freed (see _case_ranks).
+    start, stop = assigned.tickets
+    case_rank = _case_ranks(assigned.case.iloc[:start], assigned.case.iloc[start:stop],
+                            assigned.case.iloc[stop:])
     kinds = pd.Series([problem["kind"] for problem in assigned.problems], dtype=object)
     unresolved = pd.DataFrame(assigned.problems,  # (their kind, counted below, not a column)
                               columns=["file", "row", "field", "value", "reason"])
@@ -146,13 +150,18 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     del keys
     # The correlated log's order, sorted in a second thread while the cases' ids are given
     # (both mostly in Arrow's kernels; the sort reads only its own frame of the keys).
+    # By the cases' ranks where known (integers sort and group faster than texts: the same
+    # order, a missing case last as Arrow places a missing text).
     by = [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW]
     sort_keys = pd.DataFrame({name: owned[0][name].array for name in by}, copy=False)
+    if case_rank is not None:
+        sort_keys[C.CASE] = pd.arrays.IntegerArray(case_rank, case_rank < 0)
     order, (keys, per_case, stated) = C.at_once(
         partial(C.stable_order, sort_keys, by),
-        partial(_fill_case_ids, owned, is_source=is_source, config=config),
+        partial(_fill_case_ids, owned, is_source=is_source, config=config,
+                case_codes=case_rank),
         rows=len(is_source))
-    del is_source, sort_keys
+    del is_source, sort_keys, case_rank
     keys = keys[[name for name in replaced if name not in per_case]]
     taken = source.take(order)
     del source
@@ -439,6 +448,8 @@ class _Assigned:
     left_out_by_input: dict[int, int]
     repeated_by_file: dict[str, int]
     repeated_by_input: dict[int, int]
+    tickets: tuple[int, int] = (0, 0)
+    """Where the ticket events are among them (start, stop): in runs of their cases."""
 
 
 def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
@@ -524,6 +535,7 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
     source = np.concatenate([other_pos, ticket_pos, refund_pos, copy_pos])
     copies = pd.Series(pd.arrays.ArrowStringArray(copy_case), dtype="string")
     del copy_case
+    tickets = (len(other_pos), len(other_pos) + len(ticket_pos))
     case = pd.concat([_strings(log, C.CASE, other_pos), ticket_ids, refunds.case, copies],
                      ignore_index=True)
     problems = refunds.problems
@@ -551,7 +563,67 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
     ids = pa.chunked_array([head, tail], type=pa.large_string())
     event_id = pd.Series(pd.arrays.ArrowStringArray(ids), dtype="string")
     return _Assigned(source, case, event_id, notes, problems, left_out, left_out_by_file,
-                     left_out_by_input, repeated_by_file, repeated_by_input)
+                     left_out_by_input, repeated_by_file, repeated_by_input, tickets)
+
+
+def _case_ranks(head: pd.Series, sorted_part: pd.Series, tail: pd.Series,
+                ) -> np.ndarray | None:
+    """Each case of ``pd.concat([head, sorted_part, tail])`` as an integer ranked as its
+    text sorts (by code point, as Arrow compares: equal texts equal ranks), -1 where
+    missing; None where `sorted_part` (a correlation's ticket keys, 5.3M events of the 7.3M
+    at 1M cases) does not come sorted without missing values. Its runs give its distinct
+    cases, already in order, with no hash of each; only `head` and `tail` (the other,
+    refund and copied charge events) are looked up among them, and the few cases of theirs
+    no ticket has (payout cases) placed among them by a binary search of all at once. So
+    correlation sorts its events and groups them by case on integers, not on texts (a
+    sort and a factorize of 7.3M texts at 1M cases)."""
+    keys = C.sortable_text(sorted_part)
+    if keys is None:
+        return None
+    keys = keys.cast(pa.large_string())
+    starts = C.run_starts(keys)
+    if pc.any(pc.greater(keys.slice(0, len(keys) - 1), keys.slice(1))).as_py():
+        return None
+    run = np.cumsum(starts, dtype=np.int32) - 1  # (32 bits: fewer cases than events)
+    labels = keys.filter(pa.array(starts))  # distinct, ascending
+    del keys, starts
+    rest = pa.chunked_array([C.arrow_array(part).cast(pa.large_string())
+                             for part in (head, tail)], type=pa.large_string())
+    rest = rest.combine_chunks() if rest.num_chunks != 1 else rest.chunk(0)
+    at = np.asarray(pc.fill_null(pc.index_in(rest, value_set=labels), -1).to_numpy(
+        zero_copy_only=False), dtype=np.int32)
+    valid = np.asarray(rest.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    extra = np.flatnonzero((at < 0) & valid)
+    coded = pc.dictionary_encode(rest.take(pa.array(extra)))
+    others = coded.dictionary
+    by_text = np.asarray(pc.sort_indices(others).to_numpy(), dtype=np.int64)
+    others = others.take(pa.array(by_text))  # distinct, ascending, none among the labels
+    # Each other case's place among the labels: how many labels sort before it, found by
+    # a binary search of all of them at once (about 20 steps at a million labels).
+    low = np.zeros(len(others), dtype=np.int64)
+    high = np.full(len(others), len(labels), dtype=np.int64)
+    while len(others) and (low < high).any():
+        open_ = low < high
+        middle = (low + high) // 2
+        probe = labels.take(pa.array(np.minimum(middle, len(labels) - 1)))
+        below = np.asarray(pc.less(probe, others).to_numpy(zero_copy_only=False),
+                           dtype=bool) & open_
+        low = np.where(below, middle + 1, low)
+        high = np.where(open_ & ~below, middle, high)
+    other_rank = (low + np.arange(len(others))).astype(np.int32)
+    label_rank = (np.arange(len(labels)) + np.searchsorted(
+        low, np.arange(len(labels)), side="right")).astype(np.int32)
+    place = np.empty(len(others), dtype=np.int64)  # dictionary code -> sorted position
+    place[by_text] = np.arange(len(others), dtype=np.int64)
+    rest_rank = np.where(at >= 0, label_rank[np.maximum(at, 0)], np.int32(-1))
+    del at
+    rest_rank[extra] = other_rank[place[np.asarray(coded.indices.to_numpy(
+        zero_copy_only=False), dtype=np.int64)]]
+    ranks = np.empty(len(head) + len(run) + len(tail), dtype=np.int32)
+    ranks[:len(head)] = rest_rank[:len(head)]
+    np.take(label_rank, run, out=ranks[len(head):len(head) + len(run)])
+    ranks[len(head) + len(run):] = rest_rank[len(head):]
+    return ranks
 
 
 def _repeats(positions: np.ndarray) -> np.ndarray:
@@ -1336,6 +1408,7 @@ def _given_differs(own: Any, per_case: _PerCase) -> np.ndarray:
 
 
 def _fill_case_ids(owned: list[pd.DataFrame], *, is_source: pd.Series, config: SourcesConfig,
+                   case_codes: np.ndarray | None = None,
                    ) -> tuple[pd.DataFrame, dict[str, _PerCase], dict[str, pd.Categorical]]:
     """Every event of a correlated case carries the case's ticket, order and charge.
 
@@ -1347,16 +1420,21 @@ def _fill_case_ids(owned: list[pd.DataFrame], *, is_source: pd.Series, config: S
     (`_PerCase`, by column name) and dropped from the frame returned; else they are replaced
     in the frame, one after another, each old one freed before the next is computed.
     Either way, what the events stated where it differs is returned too (`_stated`, by
-    column name, in the frame's order)."""
+    column name, in the frame's order). `case_codes`: the frame's cases as integers, -1
+    where missing (`_case_ranks`); else the cases' texts are coded here."""
     log = owned.pop()
     source = np.asarray(is_source, dtype=bool)
     everything = bool(source.all())
     part = log if everything else log[source]
-    codes, uniques = pd.factorize(part[C.CASE])
-    codes = np.asarray(codes, dtype=np.int64)
+    if case_codes is not None:  # (codes that no event has are never read)
+        codes = case_codes if everything else case_codes[source]
+        n = int(codes.max()) + 1 if len(codes) else 0
+    else:
+        found, uniques = pd.factorize(part[C.CASE])
+        codes = np.asarray(found, dtype=np.int64)
+        n = len(uniques)
+        del found, uniques
     cased = codes >= 0  # (an event without a case: code -1, given no case's values)
-    n = len(uniques)
-    del uniques
     from_ticketing = part[C.SOURCE_SYSTEM].isin(list(config.ticketing)).fillna(False) \
         .to_numpy(dtype=bool)
     charge_events = part[C.REFUND_ID].isna().to_numpy(dtype=bool) & ~from_ticketing

@@ -846,3 +846,127 @@ def test_a_months_run_keeps_two_systems_tickets_of_one_id_apart(tmp_path: Path) 
     problems = pd.read_csv(tmp_path / "aug.correlation.csv", dtype=str)
     assert problems.loc[problems["field"] == C.TICKET_ID, ["file", "value"]] \
         .values.tolist() == [["refunds2.csv", "101"]]
+
+
+def test_case_ranks_rank_the_cases_as_their_texts_sort() -> None:
+    """`_case_ranks` against ranks read off the sorted distinct texts: the middle part's
+    runs (sorted by code point: é after Z, 10 before 9, 😀 last) and the other parts'
+    cases looked up among them or placed between them (payout cases no ticket has), equal
+    texts equal ranks, missing cases -1; None where the middle part is not sorted or has
+    a missing case."""
+    from audit.correlate import _case_ranks
+
+    rng = random.Random(11)
+    words = ["a", "ab", "b", "é", "Z", "10", "9", "😀", "payout:7", "T1", "T10", "T2"]
+    ranked = 0
+    for _ in range(400):
+        middle: list[str | None] = sorted(rng.choice(words) for _ in range(rng.randrange(0, 30)))
+        head: list[str | None] = [rng.choice([*words, "c", "zz", None])
+                                  for _ in range(rng.randrange(0, 5))]
+        tail: list[str | None] = [rng.choice([*words, "aa", "é9", "", None])
+                                  for _ in range(rng.randrange(0, 20))]
+        unsorted = rng.random() < 0.1 and len(set(middle)) > 1
+        if unsorted:
+            middle = middle[::-1]
+        missing = rng.random() < 0.05 and len(middle) > 1
+        if missing:
+            middle[0] = None
+        got = _case_ranks(*(pd.Series(part, dtype="string") for part in (head, middle, tail)))
+        if unsorted or missing or len(middle) < 2:
+            assert got is None
+            continue
+        assert got is not None
+        ranked += 1
+        texts = [*head, *middle, *tail]
+        order = sorted({t for t in texts if t is not None})  # Python's str order: code points
+        expected = [-1 if t is None else order.index(t) for t in texts]
+        assert got.tolist() == expected
+    assert ranked > 250
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_correlation_sorted_on_case_ranks_equals_sorted_on_texts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """The correlated log sorted and its cases grouped by their ranks (`_case_ranks`) is
+    the log sorted by the cases' texts, as before: the same order of events, ties of one
+    case at one time included (a ticket's update and its refund, the copies of a charge),
+    payout cases placed among the tickets' cases, and the same ids given per case, notes
+    and problems."""
+    import audit.correlate as correlation
+
+    write_sample(SampleSpec(cases=150, seed=seed, violation_rate=0.5), tmp_path)
+    exports = [(path, None) for path in sorted((tmp_path / "exports").iterdir())]
+    ranks = correlation._case_ranks
+    used: list[bool] = []
+
+    def counted(*parts: pd.Series) -> np.ndarray | None:
+        got = ranks(*parts)
+        used.append(got is not None)
+        return got
+
+    monkeypatch.setattr(correlation, "_case_ranks", counted)
+    fast = import_and_correlate(exports)
+    monkeypatch.setattr(correlation, "_case_ranks", lambda *parts: None)
+    texts = import_and_correlate(exports)
+    assert used == [True]
+    log = fast.log
+    assert len(log) > 500
+    payouts = log.loc[log[C.TICKET_ID].isna(), C.CASE].nunique()
+    assert payouts > 0  # cases no ticket has, placed by the binary search
+    pd.testing.assert_frame_equal(log, texts.log, check_exact=True)
+    assert fast.notes == texts.notes
+    assert fast.correlation_problems is not None and texts.correlation_problems is not None
+    pd.testing.assert_frame_equal(fast.correlation_problems, texts.correlation_problems)
+
+
+def test_ties_and_payout_cases_sort_alike_on_case_ranks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random logs keyed as the exports' import keys them (a ticket's updates by its ticket
+    id, a refund by its refund id, a charge by its charge id), with many events of one case
+    at one minute (ties, ordered by file and row), refunds naming tickets that no export
+    has, refunds naming none (payout cases, and tickets claiming them by order), charges
+    of an order two tickets name (copied into both) and ids sorting differently by code
+    point than by letter case: correlated on the cases' ranks, the same log as on their
+    texts."""
+    import audit.correlate as correlation
+
+    rng = random.Random(17)
+    tickets = ["T1", "T10", "T2", "t3", "é4", "Z5", "😀6"]
+    ranked = 0
+    for _ in range(60):
+        rows: list[tuple[str, str, str | None, str | None, str | None, str | None, int]] = []
+        for n in range(rng.randrange(4, 30)):
+            kind = rng.random()
+            order = rng.choice(["O1", "O2", "O3", None])
+            if kind < 0.5:
+                rows.append((f"z:{n}", "zendesk", rng.choice(tickets), order, None, None,
+                             rng.randrange(3)))
+            elif kind < 0.75:
+                rows.append((f"s:{n}", "stripe", None, order, rng.choice(["ch1", "ch2", "ch3"]),
+                             None, rng.randrange(3)))
+            else:
+                rows.append((f"r:{n}", "stripe", rng.choice([*tickets, "T99", None, None]),
+                             order, rng.choice(["ch1", "ch2", "ch9", None]), f"re{n % 4}",
+                             rng.randrange(3)))
+        log = events(*rows)
+        log[C.CASE] = log[C.TICKET_ID].where(log[C.SOURCE_SYSTEM].eq("zendesk"),
+                                             log[C.REFUND_ID].fillna(log[C.CHARGE_ID]))
+        log[C.CASE] = log[C.CASE].fillna(log[C.EVENT_ID])
+        used: list[bool] = []
+        ranks = correlation._case_ranks
+
+        def counted(*parts: pd.Series, ranks: Any = ranks, used: list[bool] = used
+                    ) -> np.ndarray | None:
+            got = ranks(*parts)
+            used.append(got is not None)
+            return got
+
+        with monkeypatch.context() as patch:
+            patch.setattr(correlation, "_case_ranks", counted)
+            fast = correlate(log.copy(), load_sources_config())
+            patch.setattr(correlation, "_case_ranks", lambda *parts: None)
+            texts = correlate(log.copy(), load_sources_config())
+        pd.testing.assert_frame_equal(fast.log, texts.log, check_exact=True)
+        assert fast.notes == texts.notes
+        pd.testing.assert_frame_equal(fast.unresolved, texts.unresolved)
+        ranked += used == [True]
+    assert ranked > 40  # the ranks' way was taken
