@@ -340,11 +340,12 @@ class CheckRun:
 
     def not_due_case_ids(self) -> dict[str, list[str]]:
         """Per rule that leaves a case for a later clock and ran (missing-evidence,
-        missing-second-approval: `engine._not_due_rules`), the ids of the cases it did not
-        judge yet, not due at the clock (a refund not decided or in progress; approved and
-        not paid), as texts, by rule code: findings.json's `not_due_cases`. `diff` reads
-        them: such a rule's finding of such a case that a later run reports is new, but
-        this run did not judge it."""
+        missing-second-approval, approved-not-paid: `engine._not_due_rules`), the ids of the
+        cases it did not judge yet, not due at the clock (a refund not decided or in
+        progress; approved and not paid; approved, not paid and within its grace), as
+        texts, by rule code: findings.json's `not_due_cases`. `diff` reads them: such a
+        rule's finding of such a case that a later run reports is new, but this run did
+        not judge it."""
         found = self.result.extra.get("not_due_cases")
         if not isinstance(found, dict):
             return {}

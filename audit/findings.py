@@ -22,10 +22,12 @@ ids of the cases the rules judged, which `diff` tells a finding resolved from on
 the run did not audit by); a findings.json without `format_version` is of format 1.
 `running_cases` (the ids of the cases running at the clock) was added within format 2: no
 reader misreads its absence, which `diff` takes as none where `summary.running_cases` is 0
-and refuses otherwise. So was `not_due_cases` (per rule code, missing-evidence's and
-missing-second-approval's, the ids of the cases the rule left for a later clock, not due at
-this one): where it is missing, `diff` takes it as none, and words a later run's finding of
-such a case as one the earlier run judged, as before. So was each finding's `waived_by`
+and refuses otherwise. So was `not_due_cases` (per rule code, missing-evidence's,
+missing-second-approval's and approved-not-paid's, the ids of the cases the rule left for
+a later clock, not due at this one): where it is missing, `diff` takes it as none, and
+words a later run's finding of such a case as one the earlier run judged, as before (one
+naming no approved-not-paid cases, of a check before that rule's were named, likewise for
+that rule). So was each finding's `waived_by`
 (the position in `summary.waivers` of the waiver that waived it, null where not waived): where it is
 missing, `diff` infers the waiver from the waivers' rule, case and fingerprint, as before.
 So was each waiver's `codes` in `summary.waivers` (the rule codes its `rule` resolves to,

@@ -6,8 +6,9 @@ case and the events), and each is put in one class (`CLASSES`):
 - ``new``: in NEW only, its rule ran in OLD too, OLD did not suppress it (a skipped-activity
   or unfit-case finding of a case running at OLD's clock, findings.json `running_cases`, says
   so: OLD did not judge the tasks after its last event, not due then; so does a
-  missing-evidence or missing-second-approval finding of a case OLD left for a later clock,
-  findings.json `not_due_cases`: not paid, or not decided, then);
+  missing-evidence, missing-second-approval or approved-not-paid finding of a case OLD left
+  for a later clock, findings.json `not_due_cases`: not paid, not decided, or within its
+  grace, then);
 - ``still_open``: in both (where its amount, currency, severity, time, message or evidence
   differ, its changes listed: `Row.old`; where the clock moving alone explains them, a
   wait measured to the later clock, aged only: `aged_only`);
@@ -190,7 +191,8 @@ class AuditRun:
     not_due: dict[str, frozenset[str]] = field(default_factory=dict)
     """Per rule code, the ids of the cases that rule did not judge yet at its clock, not
     due then (findings.json `not_due_cases`: missing-evidence's refunds not decided or in
-    progress, missing-second-approval's approved and not paid); none of a findings.json
+    progress, missing-second-approval's approved and not paid, approved-not-paid's approved
+    and not paid within the grace); none of a findings.json
     before it was written."""
 
     def waiver_of(self, finding: dict[str, Any]) -> dict[str, Any] | None:
@@ -1256,6 +1258,8 @@ NEW_NOT_DUE_REASON = {
               "judge its evidence"),
     "AP003": ("its case was not yet due for judgement at OLD's clock: approved and not paid "
               "(no money had left on one approval); OLD did not judge it"),
+    "EV003": ("its case was not yet due for judgement at OLD's clock: approved and not paid, "
+              "its grace period after the approval not yet over; OLD did not judge it"),
     "": "its case was not yet due for judgement at OLD's clock: OLD did not judge it"}
 GONE_NOT_DUE_REASON = {
     "EV001": ("its case is not yet due for judgement at NEW's clock: neither paid nor "
@@ -1263,6 +1267,8 @@ GONE_NOT_DUE_REASON = {
               "judge its evidence"),
     "AP003": ("its case is not yet due for judgement at NEW's clock: approved and not paid; "
               "NEW did not judge it"),
+    "EV003": ("its case is not yet due for judgement at NEW's clock: approved and not paid, "
+              "its grace period after the approval not yet over; NEW did not judge it"),
     "": "its case is not yet due for judgement at NEW's clock: NEW did not judge it"}
 """The reasons of a new and a not re-judged finding of a rule that leaves a case for a later
 clock (findings.json `not_due_cases`) whose case the other run left so: it did not judge

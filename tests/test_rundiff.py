@@ -935,17 +935,21 @@ def test_a_conformance_finding_of_a_case_running_at_the_other_clock_says_so(
     at 2026-10-15, it skipped them: new to the committee, but OLD did not judge those tasks;
     the other way round (NEW's clock the earlier), its finding is gone because the case runs
     at NEW's clock, not because NEW found the tasks done."""
-    from audit.rundiff import GONE_RUNNING_REASON, NEW_REASON, NEW_RUNNING_REASON
+    from audit.rundiff import GONE_RUNNING_REASON, NEW_NOT_DUE_REASON, NEW_RUNNING_REASON
 
     run("diff", str(clocks[0]), str(clocks[1]), "--out", str(tmp_path / "fwd"), code=0)
     rows = json.loads((tmp_path / "fwd" / "diff.json").read_text(encoding="utf-8"))
     (row,) = [r for r in rows["findings"] if r["rule"] == "CF001" and r["case_id"] == "40141"]
     assert (row["class"], row["reason"]) == ("new", NEW_RUNNING_REASON)
     assert rows["old"]["running_cases"] == 14 and rows["new"]["running_cases"] == 0
-    # (the other new findings: not of a running case's conformance, OLD's reason stays)
-    assert all(r["reason"] != NEW_RUNNING_REASON for r in rows["findings"]
-               if r is not row)
-    assert any(r["reason"] == NEW_REASON for r in rows["findings"])
+    # (the other new findings: not of a running case's conformance, their own reasons: 40141's
+    # approved-not-paid, within its grace at OLD's clock, and a breach dated after it)
+    others = {(r["rule"], r["case_id"]): r["reason"] for r in rows["findings"]
+              if r["class"] == "new" and r is not row}
+    assert others[("EV003", "40141")] == NEW_NOT_DUE_REASON["EV003"]
+    assert others[("SL001", "40287")].startswith("its event (2026-10-07T13:09:23+00:00) is "
+                                                 "after OLD's clock")
+    assert NEW_RUNNING_REASON not in others.values()
     run("diff", str(clocks[1]), str(clocks[0]), "--out", str(tmp_path / "back"), code=0)
     rows = json.loads((tmp_path / "back" / "diff.json").read_text(encoding="utf-8"))
     (row,) = [r for r in rows["findings"] if r["rule"] == "CF001" and r["case_id"] == "40141"]
@@ -995,6 +999,78 @@ def test_values_of_a_findings_json_never_print_a_line_of_their_own(
     assert not any(line.startswith("FORGED") for line in lines)
     assert any("run[U+000A]FORGED PATH" in line for line in lines)
     assert any("policy[U+000A]FORGED POLICY.yaml" in line for line in lines)
+
+
+@pytest.fixture(scope="module")
+def december(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample checked at 2026-12-01 (40141, approved on 2026-09-30 12:56 and
+    never paid, is past its 5-day grace: approved-not-paid)."""
+    root = tmp_path_factory.mktemp("diff-december")
+    run("check", str(SAMPLE), "--out", str(root / "dec1"), "--format", "json", "--fail-on",
+        "never", "--as-of", "2026-12-01T00:00:00+00:00", code=0)
+    return root / "dec1"
+
+
+def test_findings_json_names_the_approved_cases_within_their_grace(
+        clocks: tuple[Path, Path], december: Path) -> None:
+    """not_due_cases.EV003: at 2026-10-01, 40141 (approved 11 hours before, not paid) is
+    within its grace, not judged yet; at 2026-12-01 it is an approved-not-paid finding, and
+    left for later no more. Every case so named is approved, not paid, not rejected since
+    and approved less than the grace before the clock (read off the sample itself)."""
+    old, new = _documents((clocks[0], december))
+    assert "40141" in old["not_due_cases"]["EV003"]
+    assert not any(f["case_id"] == "40141" for f in old["findings"] if f["rule"] == "EV003")
+    assert "40141" not in new["not_due_cases"].get("EV003", [])
+    assert any(f["case_id"] == "40141" for f in new["findings"] if f["rule"] == "EV003")
+    frame = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
+    frame["at"] = pd.to_datetime(frame["time:timestamp"], utc=True, format="ISO8601")
+    for document, clock in ((old, "2026-10-01"), (new, "2026-12-01")):
+        at_clock = frame[frame["at"] <= pd.Timestamp(clock, tz="UTC")]
+        expected = set()
+        for case, events in at_clock.groupby("case:concept:name"):
+            approved = events.loc[events["concept:name"] == "Approve refund", "at"].max()
+            rejected = events.loc[events["concept:name"] == "Reject refund", "at"].max()
+            paid = ((events["concept:name"] == "Execute payout")
+                    & (events["payment:status"] == "succeeded")).any()
+            if (pd.notna(approved) and not paid and not rejected >= approved
+                    and pd.Timestamp(clock, tz="UTC") - approved <= pd.Timedelta(days=5)):
+                expected.add(case)
+        assert set(document["not_due_cases"].get("EV003", [])) == expected
+        assert expected <= set(document["judged_cases"])
+    assert len(set(old["not_due_cases"]["EV003"])) >= 3
+
+
+def test_an_approved_not_paid_finding_within_its_grace_at_the_other_clock_says_so(
+        clocks: tuple[Path, Path], december: Path, tmp_path: Path) -> None:
+    """40141's approved-not-paid finding of 2026-12-01 is new, but at OLD's clock
+    (2026-10-01) its grace had not run out: OLD did not judge it; before, "OLD judged its
+    case and did not find it". NEW's clock the earlier: not re-judged, not resolved."""
+    from audit.rundiff import GONE_NOT_DUE_REASON, NEW_NOT_DUE_REASON
+
+    run("diff", str(clocks[0]), str(december), "--out", str(tmp_path / "fwd"), code=0)
+    rows = json.loads((tmp_path / "fwd" / "diff.json").read_text(encoding="utf-8"))
+    (row,) = [r for r in rows["findings"] if r["rule"] == "EV003" and r["case_id"] == "40141"]
+    assert (row["class"], row["reason"]) == ("new", NEW_NOT_DUE_REASON["EV003"])
+    assert "grace period" in row["reason"] and "OLD did not judge it" in row["reason"]
+    run("diff", str(december), str(clocks[0]), "--out", str(tmp_path / "back"), code=0)
+    rows = json.loads((tmp_path / "back" / "diff.json").read_text(encoding="utf-8"))
+    (row,) = [r for r in rows["findings"] if r["rule"] == "EV003" and r["case_id"] == "40141"]
+    assert (row["class"], row["reason"]) == ("not_rejudged", GONE_NOT_DUE_REASON["EV003"])
+
+
+def test_no_new_timed_finding_between_the_clocks_is_said_judged_by_old(
+        clocks: tuple[Path, Path], december: Path, tmp_path: Path) -> None:
+    """Between 2026-10-01 and 2026-12-01 no new finding of a rule that waits on a clock
+    (approved-not-paid, sla-breach, stage-overdue) reads "OLD judged its case and did not
+    find it": each was not due, or is dated after, OLD's clock."""
+    from audit.rundiff import NEW_REASON
+
+    run("diff", str(clocks[0]), str(december), "--out", str(tmp_path / "d"), code=0)
+    rows = json.loads((tmp_path / "d" / "diff.json").read_text(encoding="utf-8"))
+    timed = [r for r in rows["findings"]
+             if r["class"] == "new" and r["rule"] in ("EV003", "SL001", "SL002")]
+    assert {r["rule"] for r in timed} >= {"EV003", "SL001"}
+    assert all(r["reason"] != NEW_REASON for r in timed), timed
 
 
 def test_a_wait_measured_to_the_later_clock_is_aged_not_changed(
@@ -1397,7 +1473,7 @@ def test_findings_json_names_the_cases_each_rule_left_for_a_later_clock(
     not judge yet at its clock, each among judged_cases; RFD-55 at 2026-10-01 for both
     rules, at 2026-12-01 (paid) for neither."""
     old, new = _documents(not_due)
-    assert set(old["not_due_cases"]) == {"AP003", "EV001"}
+    assert set(old["not_due_cases"]) == {"AP003", "EV001", "EV003"}
     assert "RFD-55" in old["not_due_cases"]["AP003"]
     assert "RFD-55" in old["not_due_cases"]["EV001"]
     assert not any("RFD-55" in cases for cases in new["not_due_cases"].values())
@@ -1416,7 +1492,7 @@ def test_a_finding_of_a_case_not_yet_due_at_the_other_clock_says_so(
     judge the case for either rule (not paid then): their reasons say so, not "OLD judged
     its case and did not find it". The other way round, NEW (2026-10-01) did not judge
     them either: not re-judged, not resolved."""
-    from audit.rundiff import GONE_NOT_DUE_REASON, NEW_NOT_DUE_REASON, NEW_REASON
+    from audit.rundiff import GONE_NOT_DUE_REASON, NEW_NOT_DUE_REASON
 
     run("diff", str(not_due[0]), str(not_due[1]), "--out", str(tmp_path / "fwd"), code=0)
     rows = json.loads((tmp_path / "fwd" / "diff.json").read_text(encoding="utf-8"))
@@ -1426,8 +1502,13 @@ def test_a_finding_of_a_case_not_yet_due_at_the_other_clock_says_so(
         assert (found[rule]["class"], found[rule]["reason"]) == ("new",
                                                                  NEW_NOT_DUE_REASON[rule])
         assert "not yet due for judgement at OLD's clock" in found[rule]["reason"]
-    # (the other new findings, of cases OLD judged or of other rules, keep their reasons)
-    assert any(r["reason"] == NEW_REASON for r in rows["findings"])
+    # (the other new findings, of other cases, keep their own reasons: 40141's
+    # approved-not-paid, within its grace at OLD's clock, has that rule's)
+    others = {(r["rule"], r["case_id"]): r["reason"] for r in rows["findings"]
+              if r["class"] == "new" and r["case_id"] != "RFD-55"}
+    assert others[("EV003", "40141")] == NEW_NOT_DUE_REASON["EV003"]
+    assert not {NEW_NOT_DUE_REASON["AP003"], NEW_NOT_DUE_REASON["EV001"]} & set(
+        others.values())
     run("diff", str(not_due[1]), str(not_due[0]), "--out", str(tmp_path / "back"), code=0)
     rows = json.loads((tmp_path / "back" / "diff.json").read_text(encoding="utf-8"))
     found = {r["rule"]: r for r in rows["findings"] if r["case_id"] == "RFD-55"}

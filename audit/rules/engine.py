@@ -406,11 +406,13 @@ def _not_due_rules() -> dict[str, Callable[[CaseFacts], list[object]]]:
     """The rules that leave a case for a later clock, not due yet at this one (a finding a
     later run reports on it is no fix undone: this run did not judge it), each with the
     function naming those cases: missing-evidence (a refund not decided or in progress),
-    missing-second-approval (approved and not paid)."""
+    missing-second-approval (approved and not paid), approved-not-paid (approved and not
+    paid, its grace not over)."""
     from audit.rules.approvals.ap003_missing_second_approval import not_due_cases as ap003
     from audit.rules.evidence.ev001_missing_evidence import not_due_cases as ev001
+    from audit.rules.evidence.ev003_approved_not_paid import not_due_cases as ev003
 
-    return {"AP003": ap003, "EV001": ev001}
+    return {"AP003": ap003, "EV001": ev001, "EV003": ev003}
 
 
 FORK_RULES_FROM = 200_000

@@ -54,8 +54,8 @@ class ApprovedNotPaid(Rule):
         c = facts.table("approvals_last_time", "approvals_n", "payout_eid",
                         "rejections_last_time", "approvals_min_amount", "currency")
         c["waiting"] = elapsed(facts.as_of, c["approvals_last_time"])
-        hits = facts.with_lists(c[c["approvals_n"].gt(0) & unpaid_past_grace(facts, c)],
-                                "approval_eids")
+        unpaid, over = _unpaid_and_over(facts, c)
+        hits = facts.with_lists(c[c["approvals_n"].gt(0) & unpaid & over], "approval_eids")
         return self.findings(
             facts, hits, events=("approval_eids",), when="approvals_last_time",
             amount="approvals_min_amount", evidence=("approvals_last_time", "waiting"),
@@ -68,9 +68,29 @@ def unpaid_past_grace(facts: CaseFacts, cases: pd.DataFrame) -> pd.Series:
     the last approval; one before it was overturned by it, and NaT compares false), and the
     grace after the last approval over at the as-of time: where this rule fires (stage-overdue
     asks, to leave that wait to it)."""
-    approved, rejected = cases["approvals_last_time"], cases["rejections_last_time"]
-    fires: pd.Series = (approved.notna() & cases["payout_eid"].isna()
-                        & ~(rejected >= approved).fillna(False)
-                        & (elapsed(facts.as_of, approved)
-                           > facts.policy.approved_not_paid_grace))
+    unpaid, over = _unpaid_and_over(facts, cases)
+    fires: pd.Series = unpaid & over
     return fires
+
+
+def not_due_cases(facts: CaseFacts) -> list[object]:
+    """The ids of the cases the rule did not judge yet at the clock, their grace not over
+    then: approved, no successful payout, not rejected since (as `unpaid_past_grace`
+    reads them), and the grace after the last approval not over at the as-of time.
+    findings.json's `not_due_cases.EV003`: `diff` tells a later run's finding of such a
+    case, its grace run out since, from one this run judged and did not find."""
+    c = facts.table("approvals_last_time", "payout_eid", "rejections_last_time")
+    unpaid, over = _unpaid_and_over(facts, c)
+    found: list[object] = c.index[(unpaid & ~over).to_numpy(dtype=bool)].tolist()
+    return found
+
+
+def _unpaid_and_over(facts: CaseFacts, cases: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Per case of `cases`: approved, with no successful payout and no rejection at or after
+    the last approval (one before it was overturned by it; NaT compares false); and the
+    grace after the last approval over at the as-of time (false where not approved)."""
+    approved, rejected = cases["approvals_last_time"], cases["rejections_last_time"]
+    unpaid: pd.Series = (approved.notna() & cases["payout_eid"].isna()
+                         & ~(rejected >= approved).fillna(False))
+    over: pd.Series = elapsed(facts.as_of, approved) > facts.policy.approved_not_paid_grace
+    return unpaid, over
