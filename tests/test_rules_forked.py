@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import audit.rules.engine as engine
+from audit import canonical as C
 from audit.checkrun import CheckRun, run_check
 from audit.findings import Finding
 from audit.forked import Forked, can_fork
@@ -166,3 +167,39 @@ def test_an_interrupt_here_stops_the_copy(sample: Path, monkeypatch: pytest.Monk
         _run(sample, rules)
     assert stopped == [False]  # the copy was stopped and is gone
     assert time.perf_counter() - started < 15
+
+
+def test_the_cases_left_for_later_are_the_rules_own_not_computed_again(
+        sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """findings.json's not_due_cases (missing-evidence, missing-second-approval,
+    approved-not-paid) are the cases each rule left for later as its check judged them
+    (`CaseFacts.not_due`), in one process and from the forked copy alike: `side_facts`
+    computes none of them again after the rules (before, each again from the facts, their
+    columns dropped by then), and they are the cases computing them again names."""
+    from audit.rules import default_rules
+    from audit.rules.approvals import ap003_missing_second_approval as ap003
+    from audit.rules.evidence import ev001_missing_evidence as ev001
+    from audit.rules.evidence import ev003_approved_not_paid as ev003
+
+    policy = load_policy(default_policy_path())
+    log = _log(sample)
+    # (a clock amid the log's events: refunds waiting on each rule's clock)
+    as_of = log["time:timestamp"].sort_values().iloc[len(log) // 2].to_pydatetime()
+    again = CaseFacts(C.at_clock(log, as_of)[0], policy, as_of)
+    expected = {"AP003": ap003.not_due_cases(again), "EV001": ev001.not_due_cases(again),
+                "EV003": ev003.not_due_cases(again)}
+    assert min(map(len, expected.values())) >= 3  # (the sample leaves cases of each for later)
+
+    def computed_again(facts: CaseFacts) -> list[object]:
+        raise AssertionError("a rule's not-due cases computed again after it ran")
+
+    for module in (ap003, ev001, ev003):
+        monkeypatch.setattr(module, "not_due_cases", computed_again)
+    alone = engine.run_rules(log, policy, default_rules(), as_of=as_of)
+    assert alone.errors == []
+    assert alone.extra["not_due_cases"] == expected
+    forks = _forks_spied(monkeypatch)
+    monkeypatch.setattr(engine, "FORK_RULES_FROM", 0)
+    two = engine.run_rules(log, policy, default_rules(), as_of=as_of)
+    assert forks == ["running rules"] and two.errors == []
+    assert two.extra["not_due_cases"] == expected

@@ -190,7 +190,7 @@ def _in_two(facts: CaseFacts, rules: list[Rule], overrides: dict[str, str]
                if 2 * sum(key in r for r in read) > len(shared))
     taken = multiprocessing.get_context("fork").Value("q", 0)
 
-    def run(mine: list[int], out: dict[int, Any], pack: Callable[[Outcome], Any]
+    def run(mine: list[int], out: dict[int, Any], pack: Callable[[Outcome, str], Any]
             ) -> dict[int, Any]:
         pending = list(mine)
         while True:
@@ -205,18 +205,24 @@ def _in_two(facts: CaseFacts, rules: list[Rule], overrides: dict[str, str]
             # Read without the lock: the counter only grows, so the rules past it are the
             # most this process may still take.
             later = [rules[k] for k in [*pending, *shared[taken.value:]]]
-            out[i] = pack(_outcome(rules[i], facts, overrides, _read_by(later)))
+            out[i] = pack(_outcome(rules[i], facts, overrides, _read_by(later)),
+                          rules[i].code)
 
-    def pickled(outcome: Outcome) -> bytes:
-        return pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+    def pickled(outcome: Outcome, code: str) -> bytes:
+        # (with the cases the rule left for a later clock, kept in the copy's facts: not
+        # computed again here for side_facts)
+        return pickle.dumps((outcome, facts.not_due.get(code)),
+                            protocol=pickle.HIGHEST_PROTOCOL)
 
     # The copy pickles each rule's outcome as soon as it has it: that time is its own, so
     # the rules it takes are fewer; only the unpickling is left when both are done.
     copy: Forked[dict[int, bytes]] = Forked(run, [], {}, pickled, doing="running rules")
     try:
-        outcomes: dict[int, Outcome] = run(own, {}, lambda outcome: outcome)
+        outcomes: dict[int, Outcome] = run(own, {}, lambda outcome, _code: outcome)
         for i, data in copy.result().items():
-            outcomes[i] = pickle.loads(data)  # noqa: S301 (the copy's bytes, this run)
+            outcomes[i], left = pickle.loads(data)  # noqa: S301 (the copy's bytes, this run)
+            if left is not None:
+                facts.not_due[rules[i].code] = left
     except BaseException:  # a rule here was interrupted, or the copy failed
         copy.stop()
         raise
@@ -387,10 +393,12 @@ def side_facts(facts: CaseFacts, rules: Sequence[Rule],
     code not in `crashed`: the run's error tells of it): the events it could not judge,
     `sd004_unauthorized_performer.unrecorded_roles`, and "unrecorded_nobody", those of
     them naming no person; "not_due_cases", per rule of `_not_due_rules` that ran and did
-    not crash, the ids of the cases it did not judge yet, not due at the clock."""
+    not crash, the ids of the cases it did not judge yet, not due at the clock: as its
+    check kept them (`CaseFacts.not_due`), else (it ran on other facts) computed again."""
     extra: dict[str, object] = {"case_channel": facts.channel_of_cases()}
     ran = {rule.code for rule in rules} - set(crashed)
-    not_due = {code: cases(facts) for code, cases in _not_due_rules().items() if code in ran}
+    not_due = {code: facts.not_due[code] if code in facts.not_due else cases(facts)
+               for code, cases in _not_due_rules().items() if code in ran}
     if not_due:
         extra["not_due_cases"] = not_due
     if any(rule.code == "SD004" for rule in rules) and "SD004" not in crashed:

@@ -103,6 +103,11 @@ class CaseFacts:
         self._columns: dict[str, pd.Series] = {}
         self._sorted: dict[str, Any] = {}
         self._graph_times: dict[str, pd.Timestamp] = {}
+        self.not_due: dict[str, list[object]] = {}
+        """Per rule code, the ids of the cases the rule's check left for a later clock, not
+        due at this one (`engine._not_due_rules`), as it judged them: `engine.side_facts`
+        reads them from here, where the rule ran on these facts, instead of computing them
+        again (its columns dropped by then: `keep_only` leaves these)."""
         self.running: frozenset[str] | None = None
         """The codes of the rules this run judges (`run_rules` sets them); None where the
         facts were made elsewhere (a Dask partition, a test): the policy's selection of the

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from audit.findings import Finding
@@ -71,6 +72,7 @@ class MissingSecondApproval(Rule):
         # Judged once the money has left (a successful payout at the clock): a case approved
         # once and not paid yet has not let money out on one approval (its wait is
         # approved-not-paid's), and may yet get its second level before the payout.
+        facts.not_due[self.code] = c.index[_waiting(c)].tolist()  # (engine.side_facts)
         hits = c[c["approval1_eid"].notna() & c["payout_eid"].notna()
                  & (c["approval2_eid"].isna() | late | early)
                  & c["threshold"].notna()
@@ -97,7 +99,16 @@ def not_due_cases(facts: CaseFacts) -> list[object]:
     """The ids of the cases the rule did not judge yet at the clock, no money having left
     then: approved (at either level) and not paid (no successful payout at the clock).
     findings.json's `not_due_cases.AP003`: `diff` tells a later run's finding of such a
-    case, paid since on one approval, from one this run judged and did not find."""
+    case, paid since on one approval, from one this run judged and did not find. (The
+    rule's check keeps them in `CaseFacts.not_due` as it judges: this computes them where
+    it did not run on these facts.)"""
     c = facts.table("approval1_eid", "approval2_eid", "payout_eid")
+    found: list[object] = c.index[_waiting(c)].tolist()
+    return found
+
+
+def _waiting(c: pd.DataFrame) -> np.ndarray:
+    """Per case of `c` (its approval1_eid, approval2_eid, payout_eid): approved at either
+    level and not paid."""
     waiting = (c["approval1_eid"].notna() | c["approval2_eid"].notna()) & c["payout_eid"].isna()
-    return c.index[waiting.to_numpy(dtype=bool)].tolist()
+    return waiting.to_numpy(dtype=bool)

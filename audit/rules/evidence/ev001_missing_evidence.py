@@ -140,6 +140,9 @@ class MissingEvidence(Rule):
         # evidence is due by: not judged yet (idle that long, it is judged as ended).
         candidate, due = _candidate_and_due(facts, c)
         judged = candidate & due
+        # (the cases left for a later clock, kept for findings.json's not_due_cases:
+        # engine.side_facts reads them, not computing them again)
+        facts.not_due[self.code] = _left_for_later(facts, c, candidate, due)
         missing: list[tuple[str, np.ndarray]] = []
         late: list[tuple[str, np.ndarray]] = []
         late_columns: list[str] = []
@@ -232,11 +235,19 @@ def not_due_cases(facts: CaseFacts) -> list[object]:
     neither paid nor approved and not rejected since (not yet decided, or rejected), or
     approved and in progress (`_in_progress`). findings.json's `not_due_cases.EV001`:
     `diff` tells a later run's finding of such a case from one this run judged and did
-    not find."""
+    not find. (The rule's check keeps them in `CaseFacts.not_due` as it judges: this
+    computes them where it did not run on these facts.)"""
     c = facts.table("has_ticket", "request_eid", "channel", "payout_eid", "first_close_time",
                     "approvals_last_time", "rejections_last_time")
     c["anchor_eid"] = c["request_eid"].where(c["request_eid"].notna(), c["payout_eid"])
-    candidate, due = _candidate_and_due(facts, c)
+    return _left_for_later(facts, c, *_candidate_and_due(facts, c))
+
+
+def _left_for_later(facts: CaseFacts, c: pd.DataFrame, candidate: np.ndarray,
+                    due: np.ndarray) -> list[object]:
+    """The ids of the cases of `c` (every case, in order; its `channel`) that are
+    `candidate`s of a channel requiring evidence, not `due` at the clock
+    (`_candidate_and_due`)."""
     required = [channel for channel, needed in facts.policy.required_evidence.items()
                 if needed]
     in_required = c["channel"].isin(required).fillna(False).to_numpy(dtype=bool)

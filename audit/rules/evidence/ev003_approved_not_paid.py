@@ -55,6 +55,9 @@ class ApprovedNotPaid(Rule):
                         "rejections_last_time", "approvals_min_amount", "currency")
         c["waiting"] = elapsed(facts.as_of, c["approvals_last_time"])
         unpaid, over = _unpaid_and_over(facts, c)
+        # (the approved cases still within their grace: judged at a later clock, told to
+        # findings.json's not_due_cases by engine.side_facts)
+        facts.not_due[self.code] = c.index[(unpaid & ~over).to_numpy(dtype=bool)].tolist()
         hits = facts.with_lists(c[c["approvals_n"].gt(0) & unpaid & over], "approval_eids")
         return self.findings(
             facts, hits, events=("approval_eids",), when="approvals_last_time",
@@ -78,7 +81,9 @@ def not_due_cases(facts: CaseFacts) -> list[object]:
     then: approved, no successful payout, not rejected since (as `unpaid_past_grace`
     reads them), and the grace after the last approval not over at the as-of time.
     findings.json's `not_due_cases.EV003`: `diff` tells a later run's finding of such a
-    case, its grace run out since, from one this run judged and did not find."""
+    case, its grace run out since, from one this run judged and did not find. (The rule's
+    check keeps them in `CaseFacts.not_due` as it judges: this computes them where it did
+    not run on these facts.)"""
     c = facts.table("approvals_last_time", "payout_eid", "rejections_last_time")
     unpaid, over = _unpaid_and_over(facts, c)
     found: list[object] = c.index[(unpaid & ~over).to_numpy(dtype=bool)].tolist()
