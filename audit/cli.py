@@ -1634,7 +1634,9 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
 
     Writes the model as BPMN 2.0 with a layout (opens in bpmn.io), drawn with event counts
     and median waiting times, and the directly-follows graph with frequencies and median
-    durations, plus discovery.json (soundness and fitness of the model). The model is
+    durations, plus discovery.json (soundness and fitness of the model). model.bpmn is an
+    SOP for check --sop and compare; a heuristics model no run of which can finish is for
+    viewing only, and a note says so (use --miner inductive for an SOP). The model is
     mined from the 60 most frequent activities at most (--max-activities); a note says
     what was left out. --channel NAME mines the cases of one channel only (ecommerce,
     subscription, offline), as check decides a case's channel (with --policy P.yaml, as

@@ -210,6 +210,13 @@ class Discovery:
     variants: Variants | None = None
     """The log's variants and throughput times, over every activity (not only the
     `max_activities` mined)."""
+    form: Literal["model", "finishing runs", "view only"] = "model"
+    """What model.bpmn holds (`write_discovery`): the miner's model ("model"); for a
+    heuristics net whose BPMN form our reader refuses, the net's runs that can finish
+    ("finishing runs", `finishing_runs`); or, where no run finishes or the net is unbounded,
+    the refused form, to be looked at only ("view only": no SOP for check or compare)."""
+    off_runs: tuple[str, ...] = ()
+    """The miner's activities on no run that can finish, left out of "finishing runs"."""
 
     def channel_lines(self) -> list[str]:
         """The drawings' title line naming the `--channel` kept ("channel ecommerce only:
@@ -715,9 +722,52 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
         written["model.bpmn"] = bpmn_path
         conversion = bpmn_to_workflow_net(bpmn_path)
         discovery.soundness = conversion.soundness
+        unreadable = "the note above says why"
+        if conversion.net is None and discovery.mined is not None:
+            # pm4py's BPMN form of the heuristics net is refused by our reader (e.g. a run
+            # reaching the end while a parallel branch still waits): write instead the net's
+            # runs that can finish, which fit the same traces, so that model.bpmn is an SOP
+            # for check --sop and compare (before, it could only be looked at).
+            try:
+                runs: ProcessGraph | None = finishing_runs(discovery.mined,
+                                                           name=discovery.process.name)
+            except NoFinishingRuns as why:
+                runs, unreadable = None, str(why)
+            if runs is not None:
+                refused = "; ".join(str(r) for r in conversion.refused)
+                bpmn_path.write_bytes(bpmn_xml(runs))
+                conversion = bpmn_to_workflow_net(bpmn_path)
+                if conversion.net is not None:
+                    discovery.process = runs
+                    discovery.form = "finishing runs"
+                    discovery.soundness = check_soundness(discovery.mined)
+                    kept = {n.name for n in runs.nodes if n.kind == "task"}
+                    discovery.off_runs = tuple(sorted(set(discovery.mined.labels) - kept))
+                    off = "" if not discovery.off_runs else (
+                        "; left out, on no run that can finish: "
+                        + ", ".join(f"'{a}'" for a in discovery.off_runs))
+                    discovery.notes.append(
+                        "model.bpmn holds the heuristics net's runs that can finish, as a "
+                        "choice at each state of the net (a task may stand more than once), "
+                        "not the net's gateways as pm4py writes them, which refund-audit's "
+                        f"BPMN reader refuses ({refused}); the same traces fit both, with the "
+                        "same alignments, so model.bpmn serves as an SOP (check --sop, "
+                        f"compare); the soundness told is the miner's net's{off}")
+                else:  # (cannot happen: our own gateways only; kept honest all the same)
+                    unreadable = "its runs that can finish could not be read back either"
+                    bpmn_path.write_bytes(bpmn_xml(discovery.process))
+                    conversion = bpmn_to_workflow_net(bpmn_path)
         if conversion.net is None:
+            discovery.form = "view only"
             discovery.notes.append("the written BPMN could not be converted back: "
                                    + "; ".join(str(r) for r in conversion.refused))
+            discovery.notes.append(
+                "model.bpmn is for viewing only: refund-audit's BPMN reader refuses it, so "
+                "check --sop and compare cannot use it as an SOP ("
+                + unreadable
+                + "); for an SOP, discover with --miner inductive (sound by construction)"
+                + (", or the heuristics miner with a lower --noise" if discovery.noise > 0
+                   else ""))
             if discovery.mined is not None:
                 # The miner's own net says what the model does (e.g. unbounded: unsound).
                 discovery.soundness = check_soundness(discovery.mined)
@@ -726,9 +776,11 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
                                           discovery.soundness.problems else
                                           "; ".join(discovery.soundness.problems)))
         elif fitness:
-            if conversion.soundness is not None and conversion.soundness.verdict == "unsound":
+            # (the miner's net's, where model.bpmn holds its runs that can finish)
+            judged = discovery.soundness
+            if judged is not None and judged.verdict == "unsound":
                 discovery.notes.append("the discovered model is not sound: "
-                                       + "; ".join(conversion.soundness.problems))
+                                       + "; ".join(judged.problems))
             progress.stage("aligning the log's variants on the model (fitness)")
             try:
                 discovery.fitness = replay_fitness(_ordered(log), conversion.net)
@@ -751,6 +803,10 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
         # Its soundness and fitness where the picture is looked at (before: on the console
         # and in discovery.json only, a model that cannot finish drawn as any other).
         model_title = "\n".join([model_title, *verdict_lines(discovery, fitness=fitness)])
+        if discovery.form == "finishing runs":  # (the verdict above is the miner's net's)
+            model_title += "\ndrawn: the net's runs that can finish (model.bpmn, an SOP)"
+        elif discovery.form == "view only":
+            model_title += "\nfor viewing only: model.bpmn is no SOP (discovery.json)"
         progress.stage("drawing the model")
         dot = process_dot(discovery.process, discovery.tasks, labels, title=model_title)
         for path in write_graph(DrawnGraph("model", model_title, "", dot), out):
@@ -958,6 +1014,9 @@ def discovery_summary(discovery: Discovery) -> dict[str, Any]:
             "verdict": model_verdict(discovery),
             "soundness_problems": [] if discovery.soundness is None
             else [cut_middle(problem) for problem in discovery.soundness.problems],
+            "written_as": discovery.form,
+            "usable_as_sop": discovery.form != "view only",
+            "not_on_a_finishing_run": list(discovery.off_runs),
         },
         "fitness": None if discovery.fitness is None else {
             "log_fitness": discovery.fitness.log_fitness,
@@ -980,3 +1039,144 @@ def _filtered_edge(filtered: NoiseFilter | None, edge: Any) -> dict[str, bool]:
     pair = (edge.source, edge.target)
     connects = pair in filtered.connecting
     return {"kept": pair in filtered.pairs, "kept_to_connect": connects}
+
+
+FINISHING_MAX_STATES = 2_000
+"""The most states of the miner's net `finishing_runs` explores (an unbounded net has no
+end of states; a large one would make a model no one reads)."""
+
+
+class NoFinishingRuns(Exception):
+    """`finishing_runs` cannot write the net's runs that can finish; the message says why."""
+
+
+def finishing_runs(net: WorkflowNet, *, name: str,
+                   max_states: int = FINISHING_MAX_STATES) -> ProcessGraph:
+    """The runs of `net` that can finish (reach the sink with nothing else left, as an
+    alignment requires) as a BPMN process of exclusive gateways only: one state of the net
+    where runs meet or part is an exclusive gateway, each step between two states a task (a
+    silent step a bare sequence flow), so a task may stand more than once. States from which
+    the net cannot finish, and steps into them, are left out: they are in no trace that fits,
+    so the process accepts exactly the traces the net does (the same fitting traces and the
+    same alignments), and our BPMN reader reads it back. Used where the heuristics net's
+    BPMN form (pm4py's: a gateway per place and per transition) is refused by that reader,
+    e.g. a run that reaches the end while a parallel branch still waits. Raises
+    NoFinishingRuns where the net has more than `max_states` reachable states (or is
+    unbounded), or no run finishes."""
+    from collections import Counter
+
+    pre: dict[str, list[str]] = {t.name: [] for t in net.transitions}
+    post: dict[str, list[str]] = {t.name: [] for t in net.transitions}
+    places = set(net.places)
+    for tail, head in net.arcs:
+        if tail in places:
+            pre[head].append(tail)
+        else:
+            post[tail].append(head)
+    steps = sorted(net.transitions, key=lambda t: t.name)
+    start: tuple[str, ...] = (net.source,)
+    final: tuple[str, ...] = (net.sink,)
+    index = {start: 0}
+    states = [start]
+    edges: list[tuple[int, str | None, int]] = []
+    todo = [0]
+    while todo:
+        at = todo.pop(0)
+        marking = Counter(states[at])
+        if states[at] == final:
+            continue  # (a workflow net's run ends there)
+        for step in steps:
+            need = Counter(pre[step.name])
+            if not need or any(marking[p] < n for p, n in need.items()):
+                continue
+            after = tuple(sorted((marking - need + Counter(post[step.name])).elements()))
+            if after not in index:
+                if len(states) >= max_states:
+                    raise NoFinishingRuns(f"the miner's net has more than {max_states:,} "
+                                          "reachable states (or is unbounded)")
+                index[after] = len(states)
+                states.append(after)
+                todo.append(index[after])
+            edges.append((at, step.label, index[after]))
+    if final not in index:
+        raise NoFinishingRuns("no run of the miner's net reaches its end")
+    finishing = {index[final]}
+    changed = True
+    while changed:
+        changed = False
+        for source, _, target in edges:
+            if target in finishing and source not in finishing:
+                finishing.add(source)
+                changed = True
+    if 0 not in finishing:  # (cannot happen: the end is reached from the start)
+        raise NoFinishingRuns("no run of the miner's net can finish")
+    kept = [e for e in edges if e[0] in finishing and e[2] in finishing]
+    end = index[final]
+    ins: dict[int, list[int]] = {s: [] for s in finishing}
+    outs: dict[int, list[int]] = {s: [] for s in finishing}
+    for k, (source, _, target) in enumerate(kept):
+        outs[source].append(k)
+        ins[target].append(k)
+    # The start event comes into state 0, the end event goes out of the final state.
+    ins[0].append(-1)
+    outs[end].append(-2)
+    nodes: list[ProcessNode] = [ProcessNode("StartEvent_1", "start"),
+                                ProcessNode("EndEvent_1", "end")]
+    element: dict[int, str] = {-1: "StartEvent_1", -2: "EndEvent_1"}
+    tasks = 0
+    for k, (_, label, _) in enumerate(kept):
+        if label is not None:
+            tasks += 1
+            element[k] = f"Task_{tasks}"
+            nodes.append(ProcessNode(element[k], "task", label))
+    join: dict[int, str] = {}
+    split: dict[int, str] = {}
+    gateways = 0
+
+    def gateway() -> str:
+        nonlocal gateways
+        gateways += 1
+        nodes.append(ProcessNode(f"Gateway_{gateways}", "exclusive"))
+        return f"Gateway_{gateways}"
+
+    flows: list[tuple[str, str]] = []
+    for state in sorted(finishing):
+        many_in, many_out = len(ins[state]) > 1, len(outs[state]) > 1
+        silent_through = not many_in and not many_out and ins[state][0] not in element \
+            and outs[state][0] not in element
+        if many_in or silent_through:
+            join[state] = gateway()
+        if many_out:
+            split[state] = gateway()
+        if state in join and state in split:
+            flows.append((join[state], split[state]))
+        elif state in join:
+            split[state] = join[state]
+        elif state in split:
+            join[state] = split[state]
+
+    def into(state: int) -> str:
+        """The node a flow coming into `state` goes to."""
+        seen: set[int] = set()
+        while state not in join:
+            seen.add(state)
+            (out,) = outs[state]
+            if out in element:
+                return element[out]
+            state = kept[out][2]
+            if state in seen:  # (a silent cycle of pass-through states: cannot happen)
+                raise ValueError("a silent cycle without a gateway")
+        return join[state]
+
+    flows.append(("StartEvent_1", into(0)))
+    for k, (source, _, target) in enumerate(kept):
+        if k in element:
+            flows.append((element[k], into(target)))
+            if source in split:
+                flows.append((split[source], element[k]))
+        elif source in split:
+            flows.append((split[source], into(target)))
+    if end in split:
+        flows.append((split[end], "EndEvent_1"))
+    return ProcessGraph(tuple(nodes), tuple(ProcessFlow(f"Flow_{k}", s, t)
+                                            for k, (s, t) in enumerate(flows, 1)), name)

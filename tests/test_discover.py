@@ -782,3 +782,131 @@ def test_rows_quarantined_by_discover_are_written_and_counted(tmp_path: Path) ->
         "file,row,field,value,reason,case"]
     summary = json.loads((out / "discovery.json").read_text(encoding="utf-8"))
     assert summary["import"]["quarantined"] == 0 and summary["warnings"] == []
+
+
+def _pm4py_alignments(log: pd.DataFrame, noise: float
+                      ) -> dict[tuple[str, ...], tuple[bool, int]]:
+    """Each variant of `log` (`_ordered`) -> whether it fits pm4py's heuristics net of the
+    log (mined as discover mines it) and its alignment's cost (log moves and visible model
+    moves), by pm4py's own aligner: a ground truth independent of ours."""
+    import pm4py
+    from pm4py.objects.log.obj import Event, EventLog, Trace
+
+    frame = _ordered(log)
+    variants = list(dict.fromkeys(tuple(g) for _, g in frame.groupby(
+        "case:concept:name", sort=False)["concept:name"]))
+    heuristics = pm4py.discover_heuristics_net(
+        frame, dependency_threshold=0.5 + noise / 2, activity_key="concept:name",
+        case_id_key="case:concept:name", timestamp_key="time:timestamp")
+    net, initial, final = pm4py.convert_to_petri_net(heuristics)
+    traces = EventLog([Trace([Event({"concept:name": a}) for a in v]) for v in variants])
+    aligned = pm4py.conformance_diagnostics_alignments(traces, net, initial, final)
+    return {v: (a["fitness"] == 1.0,
+                sum(1 for moved, modelled in a["alignment"]
+                    if (moved == ">>") != (modelled == ">>") and modelled is not None))
+            for v, a in zip(variants, aligned, strict=True)}
+
+
+def test_a_heuristics_model_refused_as_pm4py_writes_it_is_written_as_its_finishing_runs(
+        refund_sample: pd.DataFrame, tmp_path: Path) -> None:
+    """The heuristics net of the sample's e-commerce cases lets a run reach the end while a
+    token waits for 'Payout failed' (after a second-level approval): pm4py's BPMN form of it
+    was refused by our own reader ('when it has finished depends on more than its state'),
+    so model.bpmn could not be the SOP of check --sop or compare, which the docs promise.
+    It is now written as the net's runs that can finish: read back, and every variant of
+    the log fits it exactly when it fits the miner's net by pm4py's aligner, at the same
+    cost."""
+    from conformance.align import Aligner
+    from conformance.channels import select_channel
+
+    log, _ = select_channel(refund_sample, "ecommerce", None, file=SAMPLE)
+    result = discover(log, "heuristics", 0.0)
+    written = write_discovery(result, log, tmp_path / "disc")
+    conversion = bpmn_to_workflow_net(written["model.bpmn"])
+    assert conversion.net is not None, conversion.refused
+    assert_has_diagram(written["model.bpmn"])
+    truth = _pm4py_alignments(log, 0.0)
+    ours = Aligner(conversion.net).align(dict.fromkeys(truth, 1))
+    assert {v: (ours[v].fits, ours[v].cost) for v in truth} == truth
+    fitting = [v for v, (fits, _) in truth.items() if fits]
+    assert 0 < len(fitting) < len(truth)  # (a test that can tell the two apart)
+    summary = json.loads(written["discovery.json"].read_text(encoding="utf-8"))
+    cases = _ordered(log).groupby("case:concept:name", sort=False)["concept:name"]
+    assert summary["fitness"]["fitting_cases"] == sum(
+        1 for _, g in cases if truth[tuple(g)][0])
+    assert summary["model"]["written_as"] == "finishing runs"
+    assert summary["model"]["usable_as_sop"] is True
+    assert summary["model"]["sound"] == "no"  # (the miner's net's verdict, told as before)
+    assert any(n.startswith("model.bpmn holds the heuristics net's runs that can finish")
+               for n in summary["notes"])
+    run = CliRunner().invoke(main, ["compare", str(SAMPLE), str(written["model.bpmn"]),
+                                    "--channel", "ecommerce", "--out", str(tmp_path / "cmp")])
+    assert run.exit_code == 0, run.output
+    run = CliRunner().invoke(main, ["model", "inspect", str(written["model.bpmn"])])
+    assert run.exit_code == 0, run.output
+
+
+def test_a_heuristics_model_no_run_of_which_finishes_is_told_to_be_for_viewing_only(
+        refund_sample: pd.DataFrame, tmp_path: Path) -> None:
+    """At noise 1 (dependency threshold 1) the heuristics net of the sample cannot reach
+    its end: no BPMN can mean it as an SOP. discover said only that the written BPMN could
+    not be converted back; it now says that model.bpmn is for viewing only and which miner
+    gives an SOP, in its notes, discovery.json and the drawing's title."""
+    result = discover(refund_sample, "heuristics", 1.0)
+    written = write_discovery(result, refund_sample, tmp_path)
+    assert bpmn_to_workflow_net(written["model.bpmn"]).net is None
+    summary = json.loads(written["discovery.json"].read_text(encoding="utf-8"))
+    assert summary["model"]["written_as"] == "view only"
+    assert summary["model"]["usable_as_sop"] is False
+    told = [n for n in summary["notes"] if n.startswith("model.bpmn is for viewing only")]
+    assert len(told) == 1 and "discover with --miner inductive" in told[0]
+    assert "no run of the miner's net reaches its end" in told[0]
+    assert "for viewing only: model.bpmn is no SOP" in written["model.svg"].read_text(
+        encoding="utf-8")
+
+
+def test_finishing_runs_accept_exactly_the_traces_the_net_finishes(tmp_path: Path) -> None:
+    """A net with parallel branches (B and C after A, joined at D), a silent skip of C, and
+    a step E that leaves a token behind (a run through it can never finish): the BPMN of its
+    finishing runs, read back, fits exactly the traces the net can finish with (found here
+    by playing the token game), over every sequence of up to 5 of its labels."""
+    from collections import Counter
+    from itertools import product
+
+    from conformance.align import Aligner
+    from conformance.bpmn_writer import bpmn_xml
+    from conformance.discovery import finishing_runs
+    from conformance.petri import Transition, WorkflowNet
+
+    arcs = {"A": (["i"], ["p1", "p2"]), "B": (["p1"], ["p3"]), "C": (["p2"], ["p4"]),
+            "skip": (["p2"], ["p4"]), "D": (["p3", "p4"], ["o"]), "E": (["p1"], ["p5", "p3"])}
+    labels = {"A": "A", "B": "B", "C": "C", "skip": None, "D": "D", "E": "E"}
+    net = WorkflowNet(
+        places=("i", "o", "p1", "p2", "p3", "p4", "p5"),
+        transitions=tuple(Transition(t, labels[t], None) for t in arcs),
+        arcs=tuple([(p, t) for t, (ins, _) in arcs.items() for p in ins]
+                   + [(t, p) for t, (_, outs) in arcs.items() for p in outs]),
+        source="i", sink="o")
+    finished: set[tuple[str, ...]] = set()
+
+    def play(marking: tuple[str, ...], trace: tuple[str, ...]) -> None:
+        if marking == ("o",):
+            finished.add(trace)
+        for t, (ins, outs) in arcs.items():
+            tokens = Counter(marking)
+            if all(tokens[p] > 0 for p in ins):
+                left = tokens - Counter(ins) + Counter(outs)
+                label = labels[t]
+                play(tuple(sorted(left.elements())), trace + ((label,) if label else ()))
+
+    play(("i",), ())
+    assert finished == {("A", "B", "C", "D"), ("A", "C", "B", "D"), ("A", "B", "D")}
+    graph = finishing_runs(net, name="runs")
+    assert "E" not in {n.name for n in graph.nodes}
+    path = tmp_path / "runs.bpmn"
+    path.write_bytes(bpmn_xml(graph))
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.net is not None, conversion.refused
+    traces = [t for n in range(6) for t in product("ABCDE", repeat=n)]
+    aligned = Aligner(conversion.net).align(dict.fromkeys(traces, 1))
+    assert {t for t in traces if aligned[t].fits} == finished
