@@ -1432,12 +1432,14 @@ def _both_style(edge: DiffEdge, counting: Side | None) -> str:
 
 
 def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge], *,
-                 lanes: bool = False) -> list[str]:
+                 lanes: bool = False, only: tuple[bool, bool] = (False, False)) -> list[str]:
     """DOT lines of the diff graph's legend: an arrow drawn in each style the graph uses
     (of the `drawn` edges), with what it means; where the as-is side is a log and an edge only
     in it is drawn, one per band of the scale, under a title saying of how many cases the
     shares are; where it is a model, that a model's edges have no share. A style no edge
-    is drawn in has no key (the five bands stood in a legend of a graph grading no edge)."""
+    is drawn in has no key (the five bands stood in a legend of a graph grading no edge).
+    `only`: whether an activity only in the as-is side, and one only in the to-be side, is
+    drawn: each gets a key in its fill (before, the pink and blue activities had none)."""
     from reports.graphs import _label
     from reports.overlay import BANDS, band
 
@@ -1474,7 +1476,7 @@ def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge], *,
                  for b in BANDS if b in widths]
     elif "both" in used:
         keys.append(("both sides", _STYLE["both"][0]))
-    if not keys and not lanes:
+    if not keys and not lanes and not any(only):
         return []
     lines = ["  subgraph cluster_legend {",
              f"    graph [label={_label('Legend', *title)}, fontsize=10, style=dashed, "
@@ -1487,9 +1489,22 @@ def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge], *,
         lines.append(f'    lglane [shape=box, style="rounded,filled", fillcolor="#f2f2f2", '
                      f'color="{LANE_BORDER}", penwidth=2.4, width=0, height=0, fontsize=9, '
                      f"label={key}];")
+    for side, fill, shown in (("as-is", ONLY_AS_IS_FILL, only[0]),
+                              ("to-be", ONLY_TO_BE_FILL, only[1])):
+        if shown:  # (a node, not an edge: the activity's fill)
+            kind = (result.as_is if side == "as-is" else result.to_be).kind
+            key = _label(f"activity only in the {side} {kind}")
+            lines.append(f'    lgonly{side.replace("-", "")} [shape=box, '
+                         f'style="rounded,filled", fillcolor="{fill}", color="#bdbdbd", '
+                         f"width=0, height=0, fontsize=9, label={key}];")
     lines.append("  }")
     return lines
 
+
+ONLY_AS_IS_FILL = "#f8d7d3"
+"""The fill of an activity only in the as-is side in the diff graph (pink)."""
+ONLY_TO_BE_FILL = "#d6e4f5"
+"""The fill of an activity only in the to-be side in the diff graph (blue)."""
 
 LANE_BORDER = "#6a3d9a"
 """The border of an activity whose performers differ from the lanes (kind `lane`) in the
@@ -1623,7 +1638,7 @@ def diff_dot(result: Comparison) -> str:
     in_a, in_b = result.as_is.labels, result.to_be.labels
     for activity in activities:
         fill = ("#f2f2f2" if activity in in_a and activity in in_b
-                else "#f8d7d3" if activity in in_a else "#d6e4f5")
+                else ONLY_AS_IS_FILL if activity in in_a else ONLY_TO_BE_FILL)
         if activity in lane_lines:  # (its lane difference, drawn where the activity is)
             lines.append(f"  {ids[activity]} [label={_label(activity, lane_lines[activity])}, "
                          f'fillcolor="{fill}", color="{LANE_BORDER}", penwidth=2.4];')
@@ -1642,7 +1657,9 @@ def diff_dot(result: Comparison) -> str:
             text += f"\n{through:,} only via left-out steps"
         label = _label(word, *text.split("\n")) if word else _label(*text.split("\n"))
         lines.append(f"  {ids[edge.source]} -> {ids[edge.target]} [label={label}, {style}];")
-    lines += _diff_legend(result, edges, lanes=bool(lane_lines))
+    only = (any(a in in_a and a not in in_b for a in activities),
+            any(a in in_b and a not in in_a for a in activities))
+    lines += _diff_legend(result, edges, lanes=bool(lane_lines), only=only)
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -874,6 +874,49 @@ def test_edges_only_in_an_as_is_model_keep_their_style(tmp_path: Path) -> None:
     assert _drawn_edges(svg)["a0->a2"] == ("#c0392b", 2.2, ["only as-is", "allowed / -"])
 
 
+def _legend_fills(svg: Path) -> dict[str, str | None]:
+    """The legend's node keys (not its edges): text -> the fill of their box."""
+    from lxml import etree
+
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    keys: dict[str, str | None] = {}
+    for group in etree.parse(str(svg)).iterfind(".//s:g[@class='node']", ns):
+        if not str(group.findtext("s:title", namespaces=ns)).startswith("lg"):
+            continue
+        shape = group.find("s:path", ns)
+        if shape is None:
+            shape = group.find("s:polygon", ns)
+        text = " ".join("".join(t.itertext()) for t in group.iterfind(".//s:text", ns))
+        if text:
+            keys[text] = None if shape is None else shape.get("fill")
+    return keys
+
+
+def test_the_legend_keys_the_activities_only_on_one_side(tmp_path: Path) -> None:
+    """An activity only in the as-is side is drawn pink, one only in the to-be side blue,
+    but the legend keyed the edges' styles only: nothing said what pink and blue meant.
+    Each now has a key in its fill, naming the side and its kind, where such an activity
+    is drawn (and none where none is)."""
+    pink, blue = "#f8d7d3", "#d6e4f5"  # (the fills the activities are drawn in)
+    as_is = side_from_traces([("a", "x", "c")], "as-is", "before")
+    to_be = side_from_traces([("a", "y", "c")], "to-be", "after")
+    svg = write_comparison(compare(as_is, to_be), tmp_path / "models")["diff.svg"]
+    assert _legend_fills(svg) == {"activity only in the as-is model": pink,
+                                  "activity only in the to-be model": blue}
+    drawn = svg.read_text(encoding="utf-8")  # (the activities are drawn in those fills)
+    assert drawn.count(f'fill="{pink}"') == 2
+    assert drawn.count(f'fill="{blue}"') == 2
+    # (two logs: against a model, a log is drawn with the model's activities only)
+    log = Side("as-is", "log", "q3", {("a", "x", "c"): 3}, {}, frozenset("axc"))
+    earlier = Side("to-be", "log", "q2", {("a", "c"): 2}, {}, frozenset("ac"))
+    svg = write_comparison(compare(log, earlier), tmp_path / "logs")["diff.svg"]
+    assert _legend_fills(svg) == {"activity only in the as-is log": pink}
+    same = side_from_traces([("a", "c")], "to-be", "same")
+    svg = write_comparison(compare(side_from_traces([("a", "c")], "as-is", "same"), same),
+                           tmp_path / "same")["diff.svg"]
+    assert _legend_fills(svg) == {}
+
+
 def test_the_docs_state_the_diff_graphs_scale_as_drawn() -> None:
     """docs/discovery-and-compare.md names each band's colour as the diff graph draws it (the
     SOP graph's scale, one definition), and that a label never reads as another band's
