@@ -306,6 +306,10 @@ def test_an_unbounded_heuristics_net_is_called_unsound(running_example: pd.DataF
     assert summary["model"]["sound"] == "no"
     assert any(n.startswith("soundness judged on the miner's own Petri net: unbounded")
                for n in summary["notes"])
+    # (no process of its runs that can finish can be written: model.bpmn is for viewing)
+    assert summary["model"]["written_as"] == "view only"
+    assert any(n.startswith("model.bpmn is for viewing only") and "more than 300 reachable "
+               "states (or is unbounded)" in n for n in summary["notes"])
 
 
 def test_discovery_mines_completions_only_and_says_how_many_it_left_out(
