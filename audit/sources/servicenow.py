@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -130,10 +131,14 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     field_codes, fields_named = text_codes(cells["fieldname"])
     field_names = fields_named.to_pylist()
     newvalues = cells["newvalue"]
-    # A row whose own time is no time, or another than its update's (first row's): not
-    # read (its change, or its record's number, neither), and quarantined below.
-    off_time = _off_time(created, kept, group, first, zone, len(rows) - (
+    # A row whose own time is no time, or more than TIME_TOLERANCE seconds from its
+    # update's other rows: not read (its change, or its record's number, neither), and
+    # quarantined below. The update is read at the earliest time of its rows kept.
+    off_time, earliest = _off_time(created, kept, group, first, zone, len(rows) - (
         len(join.carried) if join is not None else 0))
+    if earliest:  # (an update read at its earliest row's time, its row that one)
+        first = first.copy()
+        first[list(earliest)] = list(earliest.values())
     if off_time:
         field_codes = field_codes.copy()
         field_codes[[row for row, _, _ in off_time]] = -2  # (a code no field has)
@@ -175,8 +180,9 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
         update = group_text[row].as_py()
         collector.quarantine(int(rows[row]), "sys_created_on", created[row].as_py(), (
             f"a row of update {update} of record {documents[row].as_py()} whose time is not "
-            f"the update's (its first row, row {int(rows[int(first[k])])}, states "
-            f"{created[int(first[k])].as_py()}; this row's is {reason}): the row is not "
+            f"the update's (read at row {int(rows[int(first[k])])}'s "
+            f"{created[int(first[k])].as_py()}, the earliest of its rows within "
+            f"{TIME_TOLERANCE} seconds of each other; this row's is {reason}): the row is not "
             f"read, its change of {cells['fieldname'][row].as_py()} left out of the update"),
             case=ticket[k])
     position = np.cumsum(good) - 1  # an update's place among those read
@@ -504,41 +510,80 @@ def _rows_text(numbers: list[int]) -> str:
     return ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
 
 
+#: Seconds the rows of one update (a record's checkpoint) may lie apart and still be read
+#: as one update, at the earliest time they state. ServiceNow writes an update's sys_audit
+#: rows in one transaction, each stamped as it is written: a large update (an insert of a
+#: dozen fields, business rules running in between) can cross one or two second
+#: boundaries. Five seconds holds that, yet far less than any time the audit judges by (an
+#: SLA, a stage limit or a grace period is minutes to days), and a person's next update is a
+#: new checkpoint anyway. A row further from the others is not read as part of the update.
+TIME_TOLERANCE = 5
+
+
 def _off_time(created: pa.Array, kept: npt.NDArray[np.intp], group: npt.NDArray[np.intp],
               first: npt.NDArray[np.intp], zone: str,
-              own: int) -> list[tuple[int, int, str]]:
+              own: int) -> tuple[list[tuple[int, int, str]], dict[int, int]]:
     """The rows (of `kept`) whose sys_created_on is not their update's, as (row, update,
-    reason), by row: no time, or another time than the update's first row states. Rows of
-    one update are rows of one record checkpoint, which ServiceNow writes in one
-    transaction at one time (an update without a checkpoint is its rows of one time and
-    user: none differs); a row stating none, or another, was not exported as written and
-    its time would otherwise be ignored unsaid. Only updates whose first row's time is read
-    are asked (the others are quarantined at that row), and of the export's own rows (the
-    first `own`: rows another export carries were compared with the update by `cut_updates`,
-    a JSON pull's in UTC). Column-wise: rows whose text is their update's are not parsed."""
+    reason), by row, and the updates to be read at another row's time than their first
+    row's, as {update: that row}. Rows of one update are rows of one record checkpoint,
+    which ServiceNow writes in one transaction (an update without a checkpoint is its rows
+    of one time and user: none differs). The update is the largest set of its rows whose
+    times lie within `TIME_TOLERANCE` seconds of each other (of sets alike, the one holding
+    its first row, else the earliest), read at the earliest time they state (of rows alike,
+    the first); a row stating no time, or a time outside that set, was not exported as
+    written, or is no part of it that can be told, and its time would otherwise be ignored
+    unsaid. Updates none of whose rows states a time are left to their first row's
+    quarantine. Only the export's own rows are asked (the first `own`: rows another export
+    carries were compared with the update by `cut_updates`, a JSON pull's in UTC).
+    Column-wise: updates whose rows all state their first row's text are not parsed."""
     if not len(kept):
-        return []
+        return [], {}
     blank = pa.scalar("", created.type)
     written = pc.fill_null(created.take(pa.array(kept)), blank)
     stated = pc.fill_null(created.take(pa.array(first[group])), blank)
-    at = np.flatnonzero(~np.asarray(pc.equal(written, stated).to_numpy(
-        zero_copy_only=False), dtype=bool))
+    mine = kept < own
+    differ = ~np.asarray(pc.equal(written, stated).to_numpy(zero_copy_only=False), dtype=bool)
+    asked = np.unique(group[differ & mine])
+    if not len(asked):
+        return [], {}
+    rows_of: dict[int, list[int]] = {}
+    for j in np.flatnonzero(np.isin(group, asked) & mine).tolist():
+        rows_of.setdefault(int(group[j]), []).append(j)
     found: list[tuple[int, int, str]] = []
-    for j in at[kept[at] < own].tolist():
-        k = int(group[j])
-        try:
-            time = local_to_utc(str(stated[j].as_py()), TIME_FORMAT, zone)
-        except BadValue:
-            continue  # (its update is quarantined at its first row)
-        text = written[j].as_py()
-        try:
-            if local_to_utc(text, TIME_FORMAT, zone) == time:
-                continue  # (the same time, written with spaces around it)
-            reason = "another time"
-        except BadValue as exc:
-            reason = "empty" if not text.strip() else str(exc)
-        found.append((int(kept[j]), k, reason))
-    return sorted(found)
+    earliest: dict[int, int] = {}
+    for k, members in rows_of.items():
+        at: dict[int, datetime] = {}
+        for j in members:
+            text = written[j].as_py()
+            try:
+                at[j] = datetime.fromisoformat(local_to_utc(text, TIME_FORMAT, zone))
+            except BadValue as exc:
+                found.append((int(kept[j]), k, "empty" if not text.strip() else str(exc)))
+        if not at:
+            # (its update is quarantined at its first row; its other rows with it)
+            found = [f for f in found if f[1] != k]
+            continue
+        order = sorted(at.items(), key=lambda item: (item[1], item[0]))
+        seconds = [time.timestamp() for _, time in order]
+        head = at.get(members[0])  # (the first row's time, where it states one)
+        # Windows [start, start + tolerance] from each row's time, in one pass (an update
+        # of many rows is not compared row by row with every other).
+        best, end = (-1, False, 0), 0
+        for i, start in enumerate(seconds):
+            end = max(end, i)
+            while end + 1 < len(seconds) and seconds[end + 1] - start <= TIME_TOLERANCE:
+                end += 1
+            holds_head = head is not None and order[i][1] <= head <= order[end][1]
+            key = (end - i + 1, holds_head, -i)
+            if key > best:
+                best = key
+        low = -best[2]
+        inside = {j for j, _ in order[low:low + best[0]]}
+        earliest[k] = int(kept[order[low][0]])
+        found.extend((int(kept[j]), k, "another time, more than "
+                      f"{TIME_TOLERANCE} seconds from the update's")
+                     for j in at if j not in inside)
+    return sorted(found), earliest
 
 
 def _none(values: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
