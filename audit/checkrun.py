@@ -61,7 +61,10 @@ SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
 """The environment variable of the reproducible-builds convention: where set, the run's
 recorded times are its time (`run_time`), and what differs from run to run of the same
 inputs (measured durations, the output folder) is not written (`CheckRun.reproducible`):
-two runs give the same bytes ([docs/reports.md](../docs/reports.md))."""
+two runs give the same bytes ([docs/reports.md](../docs/reports.md)). It is about the times
+written into the files, never what is judged: it does not set the audit's clock (build
+tooling sets it for its own reasons: Nix to 1980, a CI to the last commit's time), which
+without --as-of and the policy's as_of stays the time of the run, and a warning says so."""
 
 OUT_RECORDED = "DIR"
 """What the manifest's `command` holds in place of `--out`'s folder under SOURCE_DATE_EPOCH:
@@ -72,7 +75,7 @@ def source_date_epoch() -> datetime | None:
     """The time the environment's SOURCE_DATE_EPOCH states (whole seconds since 1970-01-01
     00:00:00 UTC, ASCII digits), None where it is unset or empty; an input error (exit code
     2) naming it where it is anything else, or outside the years the log's times can hold
-    (the time may be the audit's clock: see `run_time`)."""
+    (as the run's recorded times: see `run_time`)."""
     value = os.environ.get(SOURCE_DATE_EPOCH, "")
     if not value:
         return None
@@ -88,8 +91,8 @@ def source_date_epoch() -> datetime | None:
 
 def run_time() -> datetime:
     """The time of the run as the run records it: SOURCE_DATE_EPOCH's where it is set (the
-    manifest's `started` and `finished` both, and the audit's clock where neither --as-of
-    nor the policy's as_of sets one), else now."""
+    manifest's `started` and `finished` both; never the audit's clock, which is the real
+    time of the run where neither --as-of nor the policy's as_of sets one), else now."""
     return source_date_epoch() or datetime.now(UTC)
 
 
@@ -160,7 +163,9 @@ class CheckRun:
     reproducible: bool = False
     """SOURCE_DATE_EPOCH was set: `started` and `finished` are its time, and the manifest
     writes no `conformance_seconds` (null: measurements differ from run to run) and
-    `command` without the output folder (`recorded_command`)."""
+    `command` without the output folder (`recorded_command`). It does not set the audit's
+    clock: where the clock is the time of the run (`as_of_source` clock), a warning says
+    the files cannot be the same byte for byte without --as-of (`clock_not_pinned_told`)."""
     others_in_out: list[str] = field(default_factory=list)
     """The files in the output folder that look like this tool's outputs of another command
     (a canonical log and its side files, a sample's, discover's, compare's), which this run
@@ -729,6 +734,8 @@ class CheckRun:
 
     def _warnings(self) -> list[str]:
         out = []
+        if self.reproducible and self.as_of_source == "clock":
+            out.append(clock_not_pinned_told(self.result.as_of, int(self.started.timestamp())))
         if self.after_clock:
             last = self.imported.log[C.TIMESTAMP].max()
             out.append(C.after_clock_told(self.after_clock, self.result.as_of,
@@ -1543,6 +1550,16 @@ def sop_choice_warning(policy: Policy, channel: str, path: Path) -> str | None:
             "the policy's sop or in --sop (`refund-audit model inspect` lists them)")
 
 
+def clock_not_pinned_told(clock: datetime, epoch: int) -> str:
+    """The warning of a run under SOURCE_DATE_EPOCH whose clock neither --as-of nor the
+    policy's as_of set: the variable set the recorded times, not the clock, which is the
+    time of the run; so a re-run judges as of another time and its files differ."""
+    return (f"SOURCE_DATE_EPOCH ({epoch}) sets the times the files record, not the audit's "
+            f"clock: without --as-of or as_of in the policy, the clock is the time of the "
+            f"run, {clock.isoformat()}, so the files cannot be reproduced byte for byte; "
+            f"give --as-of {clock.isoformat()} (or set as_of in the policy)")
+
+
 def _nothing_before_clock(clock: datetime, as_of: datetime | None, policy: Policy,
                           log: pd.DataFrame) -> str:
     """Every event the rules would judge is dated after the audit's clock: a run judging
@@ -1551,7 +1568,9 @@ def _nothing_before_clock(clock: datetime, as_of: datetime | None, policy: Polic
     bundled policy, whose as_of matches the bundled sample)."""
     source = ("--as-of" if as_of is not None else
               f"the as_of of the policy {Path(policy.source).name}" if policy.as_of and
-              policy.source else "the policy's as_of" if policy.as_of else "the time of the run")
+              policy.source else "the policy's as_of" if policy.as_of else
+              "the time of the run" + (", not SOURCE_DATE_EPOCH, which sets no clock"
+                                       if source_date_epoch() is not None else ""))
     first = log[C.TIMESTAMP].min()
     told = f" (the first {first.isoformat()})" if first == first else ""
     return (f"the audit's clock, {clock.isoformat()} ({source}), is before every event of "
@@ -1574,13 +1593,15 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
 
     progress = current()
     epoch = source_date_epoch()
-    started = started or epoch or datetime.now(UTC)
+    now = datetime.now(UTC)
+    started = started or epoch or now
     ruleset = default_rules()
     progress.time_rules(ruleset)
     if policy is None:
         policy = checked_policy(policy_path, sop)
     sources = inputs
-    clock = as_of or policy.as_of or started
+    # (SOURCE_DATE_EPOCH sets the recorded times, never the clock: the real time of the run)
+    clock = as_of or policy.as_of or (now if epoch is not None else started)
     progress.stage(f"building facts of {len(imported.log):,} events")
     # The check only reads the ids: each held once, with a code per event (C.compact_ids).
     C.compact_ids(imported.log)

@@ -1294,8 +1294,6 @@ def clock_line(run: Any) -> str:
     elif run.as_of_source == "policy":
         name = Path(run.policy.source).name if run.policy.source else ""
         source = "the policy's as_of" + (f", {name}" if name else "")
-    elif run.reproducible:
-        source = "SOURCE_DATE_EPOCH, the time of the run under it"
     else:
         source = "the time of the run"
     return f"clock: {run.result.as_of.isoformat()} ({source})"
@@ -1361,11 +1359,8 @@ def _check_summary(run: Any) -> list[str]:
     lines += [f"note: {note}" for note in run.import_notes()]
     if run.as_of_source == "clock":
         clock = run.result.as_of.isoformat()
-        when, other = (("SOURCE_DATE_EPOCH's time", "a run with another SOURCE_DATE_EPOCH, "
-                        "or without it,") if run.reproducible
-                       else ("the time of this run", "a later run"))
-        lines.append(f"note: the audit's clock is {when}, {clock} (no --as-of, "
-                     f"no as_of in the policy): the timing rules judge as of it, so {other} "
+        lines.append(f"note: the audit's clock is the time of this run, {clock} (no --as-of, "
+                     "no as_of in the policy): the timing rules judge as of it, so a later run "
                      "of the same inputs can find otherwise; to re-run this audit, give "
                      f"--as-of {clock}")
     return lines

@@ -423,9 +423,6 @@ def clock_source(manifest: dict[str, Any]) -> str:
     the time of the run makes a later run of the same inputs differ, so the text gives the
     --as-of that re-runs the audit."""
     source = manifest.get("as_of_source")
-    if source == "clock" and manifest.get("source_date_epoch") is not None:
-        return (f"SOURCE_DATE_EPOCH {manifest['source_date_epoch']}, the run's time under it: "
-                f"--as-of {manifest['as_of']} re-runs this audit")
     if source == "clock":
         return f"the time of the run: --as-of {manifest['as_of']} re-runs this audit"
     return {"--as-of": "set by --as-of", "policy": "as_of in the policy"}.get(str(source), "")

@@ -183,10 +183,9 @@ def test_a_bad_source_date_epoch_is_exit_2_naming_it(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_without_a_set_clock_source_date_epoch_is_the_audits_clock(tmp_path: Path) -> None:
-    """No --as-of, no as_of in the policy: the audit's clock is the run's time, under
-    SOURCE_DATE_EPOCH its; the console, the manifest and report.html say where it came from.
-    Before, the time of the run (and the console called it that)."""
+def _no_clock_run(tmp_path: Path, epoch: str) -> tuple[Any, Path]:
+    """`check` of a 40-case sample (June to October 2026) with a policy without as_of and no
+    --as-of, under SOURCE_DATE_EPOCH `epoch`."""
     from click.testing import CliRunner
 
     from audit.cli import main
@@ -200,15 +199,49 @@ def test_without_a_set_clock_source_date_epoch_is_the_audits_clock(tmp_path: Pat
     result = CliRunner().invoke(main, [
         "check", str(tmp_path / "canonical.csv"), "--policy", str(policy), "--out",
         str(tmp_path / "out"), "--format", "json,html", "--fail-on", "never"],
-        env={"SOURCE_DATE_EPOCH": EPOCH})
+        env={"SOURCE_DATE_EPOCH": epoch})
+    return result, tmp_path / "out"
+
+
+def test_without_a_set_clock_source_date_epoch_is_not_the_audits_clock(tmp_path: Path) -> None:
+    """No --as-of, no as_of in the policy: the audit's clock is the real time of the run,
+    as without SOURCE_DATE_EPOCH, which sets only the recorded times (started, finished),
+    and a warning (console, manifest) says the files cannot be reproduced byte for byte
+    without --as-of. This test expected the old behaviour before: the clock was
+    SOURCE_DATE_EPOCH's time (here mid-log, 2026-10-15: the later events cut, with only a
+    console note)."""
+    before = datetime.now(UTC)
+    result, out = _no_clock_run(tmp_path, EPOCH)
+    after = datetime.now(UTC)
     assert result.exit_code == 0, (result.output, result.exception)
-    manifest = json.loads((tmp_path / "out" / "findings.json").read_text())["manifest"]
-    assert manifest["as_of"] == manifest["started"] == "2026-10-15T00:00:00+00:00"
+    manifest = json.loads((out / "findings.json").read_text())["manifest"]
+    assert manifest["started"] == manifest["finished"] == "2026-10-15T00:00:00+00:00"
     assert manifest["as_of_source"] == "clock"
-    assert ("clock: 2026-10-15T00:00:00+00:00 (SOURCE_DATE_EPOCH, the time of the run under "
-            "it)") in result.output
-    assert "note: the audit's clock is SOURCE_DATE_EPOCH's time, 2026-10-15T00:00:00+00:00" \
-        in result.output
-    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    assert (f"SOURCE_DATE_EPOCH {EPOCH}, the run&#39;s time under it: --as-of "
-            "2026-10-15T00:00:00+00:00 re-runs this audit") in html
+    clock = datetime.fromisoformat(manifest["as_of"])
+    assert before <= clock <= after
+    assert f"clock: {manifest['as_of']} (the time of the run)" in result.output
+    told = [w for w in manifest["warnings"] if w.startswith("SOURCE_DATE_EPOCH")]
+    assert told == [f"SOURCE_DATE_EPOCH ({EPOCH}) sets the times the files record, not the "
+                    f"audit's clock: without --as-of or as_of in the policy, the clock is the "
+                    f"time of the run, {manifest['as_of']}, so the files cannot be reproduced "
+                    f"byte for byte; give --as-of {manifest['as_of']} (or set as_of in the "
+                    "policy)"]
+    assert f"warning: {told[0]}" in result.output
+    assert not any("after the audit's clock" in w for w in manifest["warnings"])
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert f"the time of the run: --as-of {manifest['as_of']} re-runs this audit" in html
+    assert "the run&#39;s time under it" not in html
+
+
+def test_a_source_date_epoch_before_the_log_is_no_refusal(tmp_path: Path) -> None:
+    """SOURCE_DATE_EPOCH=315532800 (1980-01-01, as Nix sets it), no --as-of, no as_of in the
+    policy: the run judges the log at the time of the run. Before, the clock was 1980 and
+    the run was refused as judging nothing ('... (the time of the run), is before every
+    event'), naming the wrong source."""
+    result, out = _no_clock_run(tmp_path, "315532800")
+    assert result.exit_code == 0, (result.output, result.exception)
+    written = json.loads((out / "findings.json").read_text())
+    manifest = written["manifest"]
+    assert manifest["started"] == "1980-01-01T00:00:00+00:00"
+    assert datetime.fromisoformat(manifest["as_of"]) > datetime(2026, 10, 15, tzinfo=UTC)
+    assert written["summary"]["events_after_clock"] == 0 and written["findings"]
