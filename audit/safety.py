@@ -20,13 +20,25 @@ Mongolian vowel separator, the invisible operators, the bidirectional controls a
 A program may take them off a cell as it does white space (JavaScript's trim() takes off
 U+FEFF, .NET Framework's String.Trim up to 3.5 U+200B and U+FEFF too) or drop them as
 what it cannot show, and read what follows."""
-PASSED_OVER = r"\x01-\x08\x0e-\x1f\x7f" + INVISIBLE
-"""What a program may pass over before reading a cell besides white space and a NUL (a
-regular expression's character class, without its brackets): the other C0 control
-characters and DEL, which no one sees either, and the characters that draw nothing
-(`INVISIBLE`)."""
+PASSED_OVER = (
+    r"\x01-\x20\x7f-\xa0\xad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2"
+    r"\u115f-\u1160\u1680\u17b4-\u17b5\u180b-\u180f\u2000-\u200f\u2028-\u202f\u205f-\u206f"
+    r"\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\U000110bd\U000110cd"
+    r"\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff")
+"""What a program may pass over before reading a cell besides a NUL (a regular expression's
+character class, without its brackets): every code point of Unicode's categories Cc
+(control characters: C0 but NUL, DEL, C1), Cf (format: the byte order mark, zero-width
+space and joiners, bidirectional controls, soft hyphen, tag characters U+E0000-E007F), Zs,
+Zl and Zp (spaces, line and paragraph separators), and the default-ignorable code points
+(Unicode's Default_Ignorable_Code_Point: the combining grapheme joiner U+034F, the Hangul
+fillers U+115F, U+1160, U+3164, U+FFA0, variation selectors, U+E0000-E0FFF): none draws
+anything a reader sees, and a program may trim them as white space, or drop them as what
+it cannot show, and read what follows. Precomputed once from `unicodedata` (Unicode 14.0,
+Python 3.11: in ranges, a class the regular expression engine matches in constant time;
+computing it at import took 0.3 s), tests/test_formula_starts.py derives it again from
+the running Python's `unicodedata`. Includes `INVISIBLE`."""
 _PASSED_OVER = re.compile(r"[\s\x00" + PASSED_OVER + "]+")
-_INVISIBLE = re.compile("[" + INVISIBLE + "]")
+_PASSED_OVER_ONE = re.compile("[" + PASSED_OVER + "]")
 
 
 def is_formula(text: str) -> bool:
@@ -38,7 +50,7 @@ def is_formula(text: str) -> bool:
         return True
     first = text[:1]  # (most texts start with a visible character: no search)
     if not first or (first > " " and first != "\x7f" and not first.isspace()
-                     and (first.isascii() or _INVISIBLE.match(first) is None)):
+                     and (first.isascii() or _PASSED_OVER_ONE.match(first) is None)):
         return False
     skipped = _PASSED_OVER.match(text)
     return skipped is not None and text[skipped.end():].startswith(FORMULA_START)

@@ -32,6 +32,7 @@ from lxml import html as lhtml
 
 from audit.cli import main
 from audit.safety import restored_cell
+from tests.test_formula_starts import unseen
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = ['=HYPERLINK("http://evil","x")', "+1+2", "-2+3", "@SUM(A1)", "\t=cmd|' /C calc'!A0",
@@ -39,16 +40,17 @@ HOSTILE = ['=HYPERLINK("http://evil","x")', "+1+2", "-2+3", "@SUM(A1)", "\t=cmd|
            "</svg><script>alert(3)</script>", 'q"b\\s{c}<l>|p', "{<p>x|<q>y}", "<<b>x</b>>",
            "a\n# forged\r- forged", "RFD\u202e99-1", "RFD\u200b-1", "%{x}\\N\\G\\L",
            "'=x", "&amp;&lt;", "L" * 3000, "\ufeff=HYPERLINK(\"http://evil\",\"y\")",
-           "\u202e@SUM(A1)"]
+           "\u202e@SUM(A1)", "\x85=1", "\xad=cmd", "\u3164+1", "\U000e0041@x"]
 MAPPED = '=Approve "refund" <b>|{x}'
 """A hostile label the policy maps to approve (and the SOP names a task)."""
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
-FORMULA = re.compile(r"\x00|[\s\x01-\x08\x0e-\x1f\x7f\u061c\u180e\u200b-\u200f\u202a-\u202e"
-                     r"\u2060-\u2064\u2066-\u2069\ufeff]*[=+\-@\t\r]")
+FORMULA = re.compile("\x00|[\\s" + "".join(re.escape(c) for c in unseen()) + "]*[=+\\-@\t\r]")
 """A text a spreadsheet may run (judged here, not by the code under test): one starting with
 = + - @ tab or carriage return (OWASP) or a NUL (ASVS 5.0 1.2.10), or with one of them after
-white space, control characters or characters that draw nothing (a byte order mark, a
-zero-width space, a bidi control: which a program may pass over)."""
+white space or characters no reader sees (Unicode's Cc, Cf, Zs, Zl, Zp and default-ignorable
+code points, listed code point by code point in tests/test_formula_starts.py, not copied
+from audit.safety's list: before, this copied that list, so it could not find what the list
+missed)."""
 
 
 def is_formula(text: str) -> bool:
