@@ -1444,14 +1444,14 @@ def csv_text(rows: list[Row]) -> str:
     """diff.csv: a header, then one row per finding (`CSV_COLUMNS`), every text cell a
     spreadsheet would read as a formula neutralised as findings.csv's are
     (`audit.safety.neutralise_cell`), the amount in its currency's minor units
-    (`reports.writers.amount_text`)."""
+    (`reports.writers.amount_text`), a boolean (old_waived, new_waived, aged_only) TRUE or
+    FALSE as findings.csv writes one (`reports.writers._csv_text`), not Python's True."""
     from audit.csvtext import csv_lines
     from audit.safety import neutralise_cell
-    from reports.writers import amount_text
+    from reports.writers import _csv_text, amount_text
 
     def cell(value: Any) -> str:
-        value = neutralise_cell(value)
-        return "" if value is None else value if isinstance(value, str) else str(value)
+        return _csv_text(neutralise_cell(value))
 
     columns: list[list[str]] = [[name] for name in CSV_COLUMNS]
     for row in rows:

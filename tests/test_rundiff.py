@@ -1090,7 +1090,12 @@ def test_a_wait_measured_to_the_later_clock_is_aged_not_changed(
     assert set(row["changes"]) == {"message", "evidence"}
     cells = list(csv.DictReader(io.StringIO(
         (tmp_path / "d" / "diff.csv").read_text(encoding="utf-8"))))
-    assert sorted((c["rule"], c["case_id"]) for c in cells if c["aged_only"] == "True") == aged
+    assert sorted((c["rule"], c["case_id"]) for c in cells if c["aged_only"] == "TRUE") == aged
+    # (booleans as findings.csv writes them, TRUE or FALSE; before, Python's True and False)
+    assert {c["aged_only"] for c in cells} == {"TRUE", "FALSE"}
+    assert {c["new_waived"] for c in cells} | {c["old_waived"] for c in cells} <= {
+        "TRUE", "FALSE", ""}
+    assert "FALSE" in {c["new_waived"] for c in cells}
     output = run("diff", str(clocks[0]), str(clocks[1]), code=0).output
     assert "still open 90 (of which 2 aged only)" in output
     # The amount of one of them changed too: that one has changes.
