@@ -792,7 +792,7 @@ def _metrics(summary: dict[str, Any]) -> list[Metric]:
                f"{summary['suppressed_by_precedence']:,}"),
         Metric("running_cases", "Cases running at the clock",
                int(summary.get("running_cases", 0)), f"{summary.get('running_cases', 0):,}"),
-        Metric("conformance_rate", "Cases without findings", round(rate, 4),
+        Metric("conformance_rate", "Share of cases without findings", round(rate, 4),
                f"{rate:.1%}"),
         Metric("errors", "Rules that crashed", int(summary["errors"]),
                f"{summary['errors']:,}"),

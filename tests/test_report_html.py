@@ -567,6 +567,12 @@ def test_view_is_json_and_caps_evidence_per_rule() -> None:
     html = render_report(capped)
     assert "more finding" in html and "list all" in html
     assert "most severe of" in html
+    # The share of cases without findings is labelled a share (findings.xlsx's "Cases
+    # without findings" is a count; before, this card had that label on 75.0%).
+    card = etree.HTML(html).xpath('//*[@data-metric="conformance_rate"]')[0]
+    assert card.getnext().text == "Share of cases without findings"
+    assert card.text.endswith("%")
+    assert "Cases without findings" not in html
 
 
 def test_the_most_severe_cases_are_those_of_a_full_sort() -> None:
