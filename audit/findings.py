@@ -232,9 +232,15 @@ def cited_sources(findings: Sequence[Finding], event_ids: pd.Series, files: pd.S
 
     Column by column, not a lookup per finding: the cited ids' distinct values are looked
     up in the log's ids at once (Arrow's hash, `pc.index_in`, on the canonical log's Arrow
-    strings), the log rows found read once, and each finding's (file, row) pairs sorted and
-    made distinct by numpy; only the distinct sources' texts and each finding's list are
-    made in Python."""
+    strings), and the log rows found read once (distinct ids: distinct rows, so no sort to
+    make them distinct); each distinct (file, row) pair gets its number in file name, then
+    row order, and each finding's pair numbers are sorted and made distinct by one numpy
+    sort of finding * pairs + pair (not `np.unique`, whose hash took 20 times as long).
+    Only the distinct sources' texts and each finding's list are made in Python, with the
+    garbage collector paused meanwhile (a run's findings are many tracked objects, and
+    making 260k lists would trace them again and again)."""
+    import gc
+
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -249,17 +255,17 @@ def cited_sources(findings: Sequence[Finding], event_ids: pd.Series, files: pd.S
         return [[] for _ in range(n)]
     cited, distinct = _cited_codes(flat)
     del flat
-    # Per cited id: its log row, -1 where the log holds none (or the id is None).
-    at = np.append(_first_rows(event_ids, distinct), -1)[cited]
-    known = at >= 0
-    owner = np.repeat(np.arange(n, dtype=np.int64), counts)[known]
-    log_rows, back = np.unique(at[known], return_inverse=True)
+    # Per distinct cited id: its log row, -1 where the log holds none. Distinct ids are at
+    # distinct rows.
+    at = _first_rows(event_ids, distinct)
+    found = np.flatnonzero(at >= 0)
+    log_rows = at[found]
     file_of = files.iloc[log_rows]
     row_of = rows.iloc[log_rows]
     stated = (file_of.notna() & row_of.notna()).to_numpy(dtype=bool)
     # The distinct (file, row) pairs in the order of the file names, then the rows: a
     # pair's number is its place in that order.
-    file_codes, file_names = pd.factorize(file_of.astype(object)[stated])
+    file_codes, file_names = pd.factorize(file_of[stated])
     names = [str(name) for name in file_names]
     ranked = sorted(names)
     place = {name: k for k, name in enumerate(ranked)}
@@ -271,13 +277,16 @@ def cited_sources(findings: Sequence[Finding], event_ids: pd.Series, files: pd.S
     pair_of = np.empty(len(order), dtype=np.int64)
     pair_of[order] = np.cumsum(starts) - 1
     firsts = order[starts]
-    pair_of_row = np.full(len(log_rows), -1, dtype=np.int64)
-    pair_of_row[stated] = pair_of
-    item = pair_of_row[back.reshape(-1)]
+    # Per distinct id (and a last place for a None id, code -1): its pair, -1 where none.
+    pair_of_id = np.full(len(distinct) + 1, -1, dtype=np.int64)
+    pair_of_id[found[stated]] = pair_of
+    item = pair_of_id[cited]
     kept = item >= 0
     p = max(len(firsts), 1)
     # Per finding its distinct pairs, in their order: one sort of finding * p + pair.
-    keys = np.unique(owner[kept] * p + item[kept])
+    keys = np.sort(np.repeat(np.arange(n, dtype=np.int64), counts)[kept] * p + item[kept])
+    if len(keys):
+        keys = keys[np.append(True, keys[1:] != keys[:-1])]
     # Each distinct source's text made by Arrow, then a Source of it (by Python where
     # Arrow cannot hold a file's name, e.g. one with a lone surrogate).
     text = pa.large_string()
@@ -290,9 +299,15 @@ def cited_sources(findings: Sequence[Finding], event_ids: pd.Series, files: pd.S
             rank[firsts].tolist(), numbers[firsts].tolist(), strict=True)]
     made = np.empty(len(firsts), dtype=object)
     made[:] = list(map(Source, texts))
-    items = made[keys % p].tolist()
-    ends = np.cumsum(np.bincount(keys // p, minlength=n)).tolist()
-    return [items[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        items = made[keys % p].tolist()
+        ends = np.cumsum(np.bincount(keys // p, minlength=n)).tolist()
+        return [items[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _cited_codes(ids: list[Any]) -> tuple[Any, Any]:

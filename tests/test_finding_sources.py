@@ -302,3 +302,33 @@ def test_waived_is_true_or_false_as_documented(run: CheckRun, tmp_path: Path) ->
     header = list(_csv_findings(tmp_path)[0])
     assert [csv_row(f)[header.index("waived")] for f in both] == ["FALSE", "TRUE"]
     assert [r["waived"] for r in _xlsx_findings(tmp_path)] == [False, True]
+
+
+def test_cited_sources_agree_with_a_lookup_per_finding() -> None:
+    """The column-by-column lookup gives what looking each finding's ids up one by one
+    gives, on a random log with ids held twice, (file, row) pairs held twice, rows and
+    files missing, and findings citing unknown ids and the same id twice."""
+    import random
+
+    rng = random.Random(11)
+    size = 400
+    ids = [f"e{rng.randrange(size)}" for _ in range(size)]
+    files = [rng.choice(["b.csv", "a.json", "a.csv", None]) for _ in range(size)]
+    rows = [rng.choice([None, *range(2, 60)]) for _ in range(size)]
+    first: dict[str, int] = {}
+    for at, event in enumerate(ids):
+        first.setdefault(event, at)
+    findings = [Finding(rule="SD001", name="self-approval", severity="high", case_id=str(k),
+                        event_ids=[f"e{rng.randrange(size + 40)}"
+                                   for _ in range(rng.randrange(6))],
+                        activities=[], resources=[], timestamp=None, message="m")
+                for k in range(300)]
+    expected = []
+    for one in findings:
+        pairs = {(files[first[e]], rows[first[e]]) for e in one.event_ids
+                 if e in first and files[first[e]] is not None and rows[first[e]] is not None}
+        expected.append([f"{file}:{row}" for file, row in sorted(pairs)])
+    found = cited_sources(findings, pd.Series(ids, dtype="string[pyarrow]"),
+                          pd.Series(files, dtype="category"), pd.Series(rows, dtype="Int64"))
+    assert found == expected
+    assert sum(map(len, expected)) > 300  # the check compares many sources, not none
