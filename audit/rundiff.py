@@ -192,7 +192,8 @@ class AuditRun:
     """Per rule code, the ids of the cases that rule did not judge yet at its clock, not
     due then (findings.json `not_due_cases`: missing-evidence's refunds not decided or in
     progress, missing-second-approval's approved and not paid, approved-not-paid's approved
-    and not paid within the grace); none of a findings.json
+    and not paid within the grace; none rejected since: a standing rejection settles a
+    case); none of a findings.json
     before it was written."""
 
     def waiver_of(self, finding: dict[str, Any]) -> dict[str, Any] | None:
@@ -1253,18 +1254,18 @@ GONE_RUNNING_REASON = ("its case is running at NEW's clock: the SOP's tasks afte
 at the other run's clock: new to the committee, but the other run did not judge its tasks
 (not due yet)."""
 NEW_NOT_DUE_REASON = {
-    "EV001": ("its case was not yet due for judgement at OLD's clock: neither paid nor "
-              "approved (not decided, or rejected), or approved and in progress; OLD did not "
-              "judge its evidence"),
+    "EV001": ("its case was not yet due for judgement at OLD's clock: neither paid, "
+              "approved nor rejected (not yet decided), or approved and in progress; OLD did "
+              "not judge its evidence"),
     "AP003": ("its case was not yet due for judgement at OLD's clock: approved and not paid "
               "(no money had left on one approval); OLD did not judge it"),
     "EV003": ("its case was not yet due for judgement at OLD's clock: approved and not paid, "
               "its grace period after the approval not yet over; OLD did not judge it"),
     "": "its case was not yet due for judgement at OLD's clock: OLD did not judge it"}
 GONE_NOT_DUE_REASON = {
-    "EV001": ("its case is not yet due for judgement at NEW's clock: neither paid nor "
-              "approved (not decided, or rejected), or approved and in progress; NEW did not "
-              "judge its evidence"),
+    "EV001": ("its case is not yet due for judgement at NEW's clock: neither paid, "
+              "approved nor rejected (not yet decided), or approved and in progress; NEW did "
+              "not judge its evidence"),
     "AP003": ("its case is not yet due for judgement at NEW's clock: approved and not paid; "
               "NEW did not judge it"),
     "EV003": ("its case is not yet due for judgement at NEW's clock: approved and not paid, "

@@ -1547,6 +1547,100 @@ def test_not_due_cases_missing_is_none_and_a_case_not_judged_is_refused(
         assert expected in result.output, result.output
 
 
+def _standing_rejection(events: pd.DataFrame, clock: str) -> set[str]:
+    """The cases of `events` (a canonical log) whose last rejection at or before `clock`
+    is at or after their last approval then (or that have no approval): settled."""
+    at = pd.to_datetime(events["time:timestamp"], utc=True)
+    events = events[at <= pd.Timestamp(clock)].assign(at=at)
+    last = {name: events[events["concept:name"].str.startswith(name)].groupby(
+        "case:concept:name")["at"].max() for name in ("Approve refund", "Reject refund")}
+    rejected = last["Reject refund"]
+    approved = last["Approve refund"].reindex(rejected.index)
+    return set(rejected.index[~(rejected < approved)])
+
+
+def test_a_case_rejected_since_its_approval_is_not_left_for_a_later_clock(
+        not_due: tuple[Path, Path]) -> None:
+    """A standing rejection (at or after the last approval) settles a case: no money will
+    leave on it, so neither missing-evidence nor missing-second-approval leaves it for a
+    later clock (before, EV001 named 20 such cases of the sample at 2026-10-01, 40157
+    among them). The undecided and those in progress stay (RFD-55)."""
+    frame = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
+    old, new = _documents(not_due)
+    for document, clock in ((old, "2026-10-01T00:00:00Z"), (new, "2026-12-01T00:00:00Z")):
+        settled = _standing_rejection(frame, clock)
+        assert len(settled) >= 20
+        for rule in ("AP003", "EV001"):
+            assert not settled & set(document["not_due_cases"][rule]), rule
+    assert "40157" in _standing_rejection(frame, "2026-10-01T00:00:00Z")
+    assert "RFD-55" in old["not_due_cases"]["EV001"]
+    assert len(old["not_due_cases"]["EV001"]) >= 5
+
+
+@pytest.fixture(scope="module")
+def rejected_since(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A generated sample (40 cases, seed 4) whose offline case CS0000031 lost its evidence,
+    payout, notification and closing: approved on 2026-08-28 and nothing since. Checked at
+    2026-11-15 (`old`: missing-evidence and approved-not-paid find it); then with `Reject
+    refund` on 2026-11-20 at 2026-12-15 (`rejected`), and with that rejection appealed,
+    `Approve refund` again on 2026-11-25 (`appealed`)."""
+    root = tmp_path_factory.mktemp("diff-rejected-since")
+    run("sample", "--cases", "40", "--seed", "4", "--out", str(root / "sample"), code=0)
+    frame = pd.read_csv(root / "sample" / "canonical.csv", dtype=str, keep_default_na=False)
+    case = frame["case:concept:name"] == "CS0000031"
+    assert case.sum() == 7
+    frame = frame[~case | frame["concept:name"].isin(
+        ("Record store sale", "Receive refund request", "Approve refund"))]
+    (approval,) = frame.index[case.reindex(frame.index) & frame["concept:name"].eq(
+        "Approve refund")]
+    assert frame.loc[approval, "time:timestamp"] == "2026-08-28T10:24:46+00:00"
+
+    approved = frame.loc[[approval]]
+
+    def later(frame: pd.DataFrame, name: str, at: str, eid: str) -> pd.DataFrame:
+        row = approved.assign(**{"concept:name": name, "time:timestamp": at, "event:id": eid})
+        return pd.concat([frame, row], ignore_index=True)
+
+    rejected = later(frame, "Reject refund", "2026-11-20T10:00:00+00:00", "h12:reject")
+    logs = {"old": (frame, "2026-11-15T00:00:00Z"),
+            "rejected": (rejected, "2026-12-15T00:00:00Z"),
+            "appealed": (later(rejected, "Approve refund", "2026-11-25T10:00:00+00:00",
+                               "h12:approve"), "2026-12-15T00:00:00Z")}
+    for name, (log, clock) in logs.items():
+        log.to_csv(root / f"{name}.csv", index=False)
+        run("check", str(root / f"{name}.csv"), "--out", str(root / name), "--format",
+            "json", "--fail-on", "never", "--as-of", clock, code=0)
+    return {name: root / name for name in logs}
+
+
+def test_a_finding_of_a_case_rejected_since_is_resolved_not_left_unjudged(
+        rejected_since: dict[str, Path], tmp_path: Path) -> None:
+    """OLD found CS0000031 approved and not paid, and without its evidence; NEW's clock
+    comes after its rejection: both findings are resolved (NEW judged the case: the
+    rejection settled it). Before, the missing-evidence one was not re-judged ("its case
+    is not yet due for judgement at NEW's clock") while the approved-not-paid one was
+    resolved, and NEW's not_due_cases named the case for EV001 and AP003. Appealed (approved
+    again after the rejection, not paid), the case waits on its payout again for AP003."""
+    from audit.rundiff import RESOLVED_REASON
+
+    documents = {name: json.loads((folder / "findings.json").read_text(encoding="utf-8"))
+                 for name, folder in rejected_since.items()}
+    assert {f["rule"] for f in documents["old"]["findings"]
+            if f["case_id"] == "CS0000031"} >= {"EV001", "EV003"}
+    assert "CS0000031" in documents["old"]["not_due_cases"]["AP003"]
+    assert not any("CS0000031" in cases
+                   for cases in documents["rejected"]["not_due_cases"].values())
+    assert "CS0000031" in documents["appealed"]["not_due_cases"]["AP003"]
+    run("diff", str(rejected_since["old"]), str(rejected_since["rejected"]), "--out",
+        str(tmp_path / "d"), code=0)
+    rows = json.loads((tmp_path / "d" / "diff.json").read_text(encoding="utf-8"))
+    found = {r["rule"]: (r["class"], r["reason"]) for r in rows["findings"]
+             if r["case_id"] == "CS0000031" and r["rule"] in ("EV001", "EV003")}
+    assert found == {"EV001": ("resolved", RESOLVED_REASON),
+                     "EV003": ("resolved", RESOLVED_REASON)}
+    assert rows["summary"]["findings"]["not_rejudged"] == 0
+
+
 def test_missing_evidence_items_as_text_of_an_earlier_version_are_no_change(
         not_due: tuple[Path, Path], tmp_path: Path) -> None:
     """A findings.json of a version that wrote missing-evidence's items as text joined by

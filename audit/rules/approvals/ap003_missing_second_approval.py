@@ -56,7 +56,8 @@ class MissingSecondApproval(Rule):
         c = facts.table("approval1_eid", "approval2_eid", "currency", "request_amount",
                         "payouts_sum", "request_eid", "payout_eid", "approval1_time",
                         "approval1_resource", "approval2_time", "payout_time",
-                        "approval2_resource")
+                        "approval2_resource", "approvals_last_time",
+                        "rejections_last_time")
         # (As numbers also on an empty log, where the map keeps the currencies' dtype.)
         c["threshold"] = c["currency"].map(facts.policy.second_approval_threshold).astype(
             "float64")
@@ -71,7 +72,8 @@ class MissingSecondApproval(Rule):
         early = paid & ~first_before & second_before  # the first level after it
         # Judged once the money has left (a successful payout at the clock): a case approved
         # once and not paid yet has not let money out on one approval (its wait is
-        # approved-not-paid's), and may yet get its second level before the payout.
+        # approved-not-paid's), and may yet get its second level before the payout; one
+        # rejected since its last approval is settled (no money will leave), not waiting.
         facts.not_due[self.code] = c.index[_waiting(c)].tolist()  # (engine.side_facts)
         hits = c[c["approval1_eid"].notna() & c["payout_eid"].notna()
                  & (c["approval2_eid"].isna() | late | early)
@@ -97,18 +99,23 @@ class MissingSecondApproval(Rule):
 
 def not_due_cases(facts: CaseFacts) -> list[object]:
     """The ids of the cases the rule did not judge yet at the clock, no money having left
-    then: approved (at either level) and not paid (no successful payout at the clock).
-    findings.json's `not_due_cases.AP003`: `diff` tells a later run's finding of such a
-    case, paid since on one approval, from one this run judged and did not find. (The
-    rule's check keeps them in `CaseFacts.not_due` as it judges: this computes them where
-    it did not run on these facts.)"""
-    c = facts.table("approval1_eid", "approval2_eid", "payout_eid")
+    then: approved (at either level), not paid (no successful payout at the clock) and not
+    rejected since (a rejection at or after the last approval settles the case: no money
+    will leave on it). findings.json's `not_due_cases.AP003`: `diff` tells a later run's
+    finding of such a case, paid since on one approval, from one this run judged and did
+    not find. (The rule's check keeps them in `CaseFacts.not_due` as it judges: this
+    computes them where it did not run on these facts.)"""
+    c = facts.table("approval1_eid", "approval2_eid", "payout_eid", "approvals_last_time",
+                    "rejections_last_time")
     found: list[object] = c.index[_waiting(c)].tolist()
     return found
 
 
 def _waiting(c: pd.DataFrame) -> np.ndarray:
-    """Per case of `c` (its approval1_eid, approval2_eid, payout_eid): approved at either
-    level and not paid."""
-    waiting = (c["approval1_eid"].notna() | c["approval2_eid"].notna()) & c["payout_eid"].isna()
+    """Per case of `c` (its approval1_eid, approval2_eid, payout_eid, approvals_last_time,
+    rejections_last_time): approved at either level, not paid, and not rejected at or
+    after its last approval (as approved-not-paid reads a rejection; NaT compares false)."""
+    rejected = (c["rejections_last_time"] >= c["approvals_last_time"]).fillna(False)
+    waiting = ((c["approval1_eid"].notna() | c["approval2_eid"].notna())
+               & c["payout_eid"].isna() & ~rejected.astype(bool))
     return waiting.to_numpy(dtype=bool)

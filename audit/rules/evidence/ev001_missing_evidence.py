@@ -232,8 +232,9 @@ def _candidate_and_due(facts: CaseFacts, c: pd.DataFrame) -> tuple[np.ndarray, n
 def not_due_cases(facts: CaseFacts) -> list[object]:
     """The ids of the cases the rule did not judge yet at the clock, their evidence not due
     then: of a channel that requires evidence, with a ticket and a request or a payout, but
-    neither paid nor approved and not rejected since (not yet decided, or rejected), or
-    approved and in progress (`_in_progress`). findings.json's `not_due_cases.EV001`:
+    neither paid, approved nor rejected (not yet decided), or approved and in progress
+    (`_in_progress`). A case with a standing rejection (`_rejection_standing`) is settled,
+    not left for later: no money will leave on it. findings.json's `not_due_cases.EV001`:
     `diff` tells a later run's finding of such a case from one this run judged and did
     not find. (The rule's check keeps them in `CaseFacts.not_due` as it judges: this
     computes them where it did not run on these facts.)"""
@@ -245,14 +246,27 @@ def not_due_cases(facts: CaseFacts) -> list[object]:
 
 def _left_for_later(facts: CaseFacts, c: pd.DataFrame, candidate: np.ndarray,
                     due: np.ndarray) -> list[object]:
-    """The ids of the cases of `c` (every case, in order; its `channel`) that are
-    `candidate`s of a channel requiring evidence, not `due` at the clock
-    (`_candidate_and_due`)."""
+    """The ids of the cases of `c` (every case, in order; its `channel`, `payout_eid`,
+    `approvals_last_time` and `rejections_last_time`) that are `candidate`s of a channel
+    requiring evidence, not `due` at the clock (`_candidate_and_due`), and not settled by
+    a standing rejection (`_rejection_standing`: no money will leave on it, so its evidence
+    never comes due; a later run's finding of it was not waiting on the clock)."""
     required = [channel for channel, needed in facts.policy.required_evidence.items()
                 if needed]
     in_required = c["channel"].isin(required).fillna(False).to_numpy(dtype=bool)
-    found: list[object] = c.index[candidate & ~due & in_required].tolist()
+    found: list[object] = c.index[
+        candidate & ~due & in_required & ~_rejection_standing(c)].tolist()
     return found
+
+
+def _rejection_standing(c: pd.DataFrame) -> np.ndarray:
+    """Per case of `c` (its `rejections_last_time`, `approvals_last_time`): a rejection
+    stands, one at or after its last approval (or with no approval at all); one before it
+    an appeal overturned. (NaT compares false.)"""
+    rejected = c["rejections_last_time"].notna() & ~(
+        c["rejections_last_time"] < c["approvals_last_time"]).fillna(False).astype(bool)
+    standing: np.ndarray = rejected.to_numpy(dtype=bool)
+    return standing
 
 
 def _in_progress(facts: CaseFacts, c: pd.DataFrame) -> np.ndarray:
@@ -260,10 +274,9 @@ def _in_progress(facts: CaseFacts, c: pd.DataFrame) -> np.ndarray:
     no rejection standing (one at or after its last approval; one before it an appeal
     overturned), and active at the clock (`CaseFacts.active_at_clock`: an event less than
     `conformance.running_for` before it)."""
-    rejected = c["rejections_last_time"].notna() & ~(
-        c["rejections_last_time"] < c["approvals_last_time"]).fillna(False).astype(bool)
-    return (c["payout_eid"].isna() & c["first_close_time"].isna() & ~rejected).to_numpy(
-        dtype=bool) & facts.active_at_clock()
+    running: np.ndarray = (c["payout_eid"].isna() & c["first_close_time"].isna()).to_numpy(
+        dtype=bool) & ~_rejection_standing(c) & facts.active_at_clock()
+    return running
 
 
 PLACEHOLDERS = frozenset({
