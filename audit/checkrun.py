@@ -628,19 +628,33 @@ class CheckRun:
         return int(pd.Index(paid).isin(unstated).sum())
 
     def paid_without_any_purchase(self) -> tuple[int, list[str]]:
-        """Where no-prior-purchase (EV007) found paid cases and the log at the clock holds
-        no purchase at all (no event of a label the policy maps to the control purchase):
-        how many it found, and the policy's purchase labels. Such a log (a ticketing
-        export alone) cannot show a purchase, so every paid case is found; (0, labels)
-        otherwise."""
+        """Where no-prior-purchase (EV007) found paid cases, not waived, and the log at the
+        clock holds no purchase at all (no event of a label the policy maps to the control
+        purchase): how many such cases (distinct cases of its open findings), and the
+        policy's purchase labels. Such a log (a ticketing export alone) cannot show a
+        purchase, so every paid case is found; (0, labels) otherwise. The cases are counted
+        on the findings' columns (`finding_columns`, which the summary reads too), not a
+        pass over the findings (0.5 ms at 260k findings, the pass 19 ms); the log's
+        activities are read only where some are found."""
         buy = self.policy.labels_for("purchase")
-        found = sum(1 for f in self.result.findings if f.rule == "EV007")
-        if not found:
+        cols = self.finding_columns()
+        if "EV007" not in cols.rules:
             return 0, buy
-        log = self.log_at_clock()
-        if buy and log[C.ACTIVITY].isin(buy).to_numpy(dtype=bool).any():
-            return 0, buy
-        return found, buy
+        seen = np.zeros(cols.cases, dtype=bool)
+        seen[cols.case[(cols.rule == cols.rules.index("EV007")) & ~cols.waived]] = True
+        found = int(seen.sum())
+        if not found or not buy:
+            return found, buy
+        activity = self.log_at_clock()[C.ACTIVITY]
+        if isinstance(activity.dtype, pd.CategoricalDtype):  # (the imported log's labels)
+            # The labels' codes compared with each event's (Series.isin hashes them all:
+            # 40-85 ms at 7.3M events, this 8 ms).
+            codes = activity.cat.codes.to_numpy()
+            wanted = activity.cat.categories.get_indexer(pd.Index(buy))
+            bought = any(bool((codes == code).any()) for code in wanted[wanted >= 0])
+        else:
+            bought = bool(activity.isin(buy).to_numpy(dtype=bool).any())
+        return (0 if bought else found), buy
 
     def payouts_on_unstated_charges(self) -> int:
         """Where refund-exceeds-charge (EV005) ran: the cases with a payout (not failed,

@@ -1316,3 +1316,42 @@ def test_a_log_holding_no_purchase_at_all_is_warned_of_beside_no_prior_purchase(
     document = json.loads((tmp_path / "bought" / "findings.json").read_text(encoding="utf-8"))
     assert document["summary"]["by_rule"]["EV007"]["findings"] == 1
     assert not [w for w in document["manifest"]["warnings"] if "no-prior-purchase" in w]
+
+
+def test_the_no_purchase_warning_counts_the_paid_cases_found_open(tmp_path: Path) -> None:
+    """The warning of a log holding no purchase counts the distinct cases of the open
+    no-prior-purchase findings, as its "paid cases" says: three paid cases, one of them
+    waived, is "found 2 paid cases" (before, 3: the waived one counted too); all waived,
+    none is told."""
+    import yaml
+
+    from audit.policy import default_policy_path
+
+    header = "case:concept:name,concept:name,time:timestamp,org:resource,org:role,refund:amount\n"
+    rows = "".join(f"T{k},Receive refund request,2026-09-0{k}T09:00:00Z,Ann,customer-service,"
+                   f"10\nT{k},Approve refund,2026-09-0{k}T10:00:00Z,Bob,supervisor,10\n"
+                   f"T{k},Execute payout,2026-09-0{k}T11:00:00Z,Cid,payments,10\n"
+                   for k in (1, 2, 3))
+    log = tmp_path / "tickets.csv"
+    log.write_text(header + rows, encoding="utf-8")
+    for name, waived in (("one", ["T2"]), ("all", ["T1", "T2", "T3"])):
+        policy = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+        policy["waivers"] = [{"rule": "EV007", "case": case, "reason": "accepted",
+                              "approved_by": "Head of Internal Audit",
+                              "expires": "2027-12-31"} for case in waived]
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(policy), encoding="utf-8")
+        run("check", str(log), "--policy", str(path), "--out", str(tmp_path / name),
+            "--format", "json", "--fail-on", "never", code=0)
+        document = json.loads((tmp_path / name / "findings.json").read_text(encoding="utf-8"))
+        assert [f["waived"] for f in document["findings"] if f["rule"] == "EV007"] == [
+            f"T{k}" in waived for k in (1, 2, 3)]
+        told = [w for w in document["manifest"]["warnings"]
+                if w.startswith("no-prior-purchase")]
+        if name == "one":
+            assert len(told) == 1
+            assert told[0].startswith("no-prior-purchase found 2 paid cases without a "
+                                      "purchase before the payout, and the log holds no "
+                                      "purchase at all"), told
+        else:
+            assert told == []
