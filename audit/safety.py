@@ -13,13 +13,6 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\x00")
 """What a text cell that a spreadsheet would read as a formula starts with: OWASP's = + - @
 tab and carriage return, and the NUL that ASVS 5.0 (1.2.10) lists besides (a program that
 drops it reads what follows)."""
-INVISIBLE = r"\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-"""Characters that draw nothing (a regular expression's character class, without its
-brackets): the byte order mark U+FEFF, the zero-width space, joiners and word joiner, the
-Mongolian vowel separator, the invisible operators, the bidirectional controls and marks.
-A program may take them off a cell as it does white space (JavaScript's trim() takes off
-U+FEFF, .NET Framework's String.Trim up to 3.5 U+200B and U+FEFF too) or drop them as
-what it cannot show, and read what follows."""
 PASSED_OVER = (
     r"\x01-\x20\x7f-\xa0\xad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2"
     r"\u115f-\u1160\u1680\u17b4-\u17b5\u180b-\u180f\u2000-\u200f\u2028-\u202f\u205f-\u206f"
@@ -36,7 +29,7 @@ anything a reader sees, and a program may trim them as white space, or drop them
 it cannot show, and read what follows. Precomputed once from `unicodedata` (Unicode 14.0,
 Python 3.11: in ranges, a class the regular expression engine matches in constant time;
 computing it at import took 0.3 s), tests/test_formula_starts.py derives it again from
-the running Python's `unicodedata`. Includes `INVISIBLE`."""
+the running Python's `unicodedata`."""
 _PASSED_OVER = re.compile(r"[\s\x00" + PASSED_OVER + "]+")
 _PASSED_OVER_ONE = re.compile("[" + PASSED_OVER + "]")
 
