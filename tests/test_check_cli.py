@@ -447,11 +447,10 @@ def test_findings_json_lines_are_each_findings_value_strict_and_the_same_in_bloc
     plain encoder where json has no C part)."""
     import decimal
 
-    import msgspec
-
     from audit.checkrun import run_check
     from audit.policy import default_policy_path
     from reports import writers
+    from tests.encoders import refuse_msgspec
 
     checked = run_check([sample], default_policy_path())
     findings = checked.result.findings
@@ -491,14 +490,7 @@ def test_findings_json_lines_are_each_findings_value_strict_and_the_same_in_bloc
               if row[header.index("fingerprint")] == mark]
     assert json.loads(str(cell), parse_constant=refuse) == expected[0]["evidence"]
 
-    class Refusing:
-        def __init__(self, **options: object) -> None:
-            pass
-
-        def encode(self, value: object) -> bytes:
-            raise msgspec.EncodeError("refused")
-
-    monkeypatch.setattr(msgspec.json, "Encoder", Refusing)
+    refuse_msgspec(monkeypatch)
     encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
     records = [writers._record(f) for f in findings]
     records[0]["evidence"].update(x=None, i=None)  # strict: null, as msgspec writes them

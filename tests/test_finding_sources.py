@@ -262,23 +262,15 @@ def test_a_finding_msgspec_refuses_gives_the_same_sources(
     """A finding msgspec refuses is written by json's encoder (`_record`): its sources are
     objects there too; and findings.json's sources read back into a finding
     (`Finding.from_dict`)."""
-    import msgspec
-
     from reports.writers import _finding_encoder
+    from tests.encoders import refuse_msgspec
 
     finding = Finding(rule="SD001", name="self-approval", severity="high", case_id="1",
                       event_ids=["a"], activities=[], resources=[], timestamp=None,
                       message="m", sources=[Source.of("a:b.csv", 7)])
     fast = _finding_encoder()(finding)
 
-    class Refusing:
-        def __init__(self, **options: object) -> None:
-            pass
-
-        def encode(self, value: object) -> bytes:
-            raise msgspec.EncodeError("refused")
-
-    monkeypatch.setattr(msgspec.json, "Encoder", Refusing)
+    refuse_msgspec(monkeypatch)
     slow = _finding_encoder()(finding)
     assert slow != fast  # (json's spacing: the other encoder wrote it)
     assert json.loads(fast)["sources"] == json.loads(slow)["sources"] == [

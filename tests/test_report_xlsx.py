@@ -1002,6 +1002,23 @@ def test_the_columns_sheet_and_the_docs_describe_every_column_from_one_table(
     assert checked == {"AP001", "AP002", "AP005", "EV002", "EV003", "EV007"}
 
 
+def _assert_quoted_in_xlsx_row(text: str) -> None:
+    """A finding whose case id, event id and resource are `text`: its XLSX row, made column
+    by column (`prepared_rows`), is the one made cell by cell, and those three cells carry
+    the quote prefix style."""
+    from audit.findings import Finding
+    from reports.xlsx import prepared_rows
+
+    finding = Finding(rule="DQ002", name="missing-resource", severity="low", case_id=text,
+                      event_ids=[text], activities=["A"], resources=[text],
+                      timestamp=None, message="m")
+    row = prepared_rows([finding])[0]
+    assert row == cell_by_cell(finding)
+    cells = re.findall(r' s="(\d+)" t="inlineStr"><is><t[^>]*>([^<]*)<', row)
+    others = {"DQ002", "missing-resource", "low", "m", "A", "{}", finding.fingerprint}
+    assert [s for s, cell in cells if cell not in others] == [str(ooxml.quoted(ooxml.CELL))] * 3
+
+
 @pytest.mark.parametrize("text", ["\x00", "\x00x", "\x00=x", "\x01=x", "\x1b@x", "\x7f+x",
                                   " \x01-x", "\x08\t=x"])
 def test_a_nul_or_control_characters_before_a_formula_start_are_neutralised(text: str) -> None:
@@ -1011,10 +1028,8 @@ def test_a_nul_or_control_characters_before_a_formula_start_are_neutralised(text
     findings.csv as a cell beginning `\\x00=cmd`, in findings.xlsx without the quote prefix.
     Such control characters are passed over as white space is, in every writer (the CSV's
     column search, the XLSX's column as a whole and cell by cell); the text reads back."""
-    from audit.findings import Finding
     from audit.safety import needs_apostrophe, neutralise_cell, restored_cell
     from reports.writers import _csv_cells
-    from reports.xlsx import prepared_rows
 
     assert needs_apostrophe(text) and neutralise_cell(text) == "'" + text
     assert restored_cell(neutralise_cell(text)) == text
@@ -1024,14 +1039,7 @@ def test_a_nul_or_control_characters_before_a_formula_start_are_neutralised(text
     assert _csv_cells(["\x01x", "a\x00=b"]) == ["\x01x", "a\x00=b"]
     # (resources: a repeating column, made cell by cell; case_id and event_ids: put
     # together as a whole column where its texts allow)
-    finding = Finding(rule="DQ002", name="missing-resource", severity="low", case_id=text,
-                      event_ids=[text], activities=["A"], resources=[text],
-                      timestamp=None, message="m")
-    row = prepared_rows([finding])[0]
-    assert row == cell_by_cell(finding)
-    cells = re.findall(r' s="(\d+)" t="inlineStr"><is><t[^>]*>([^<]*)<', row)
-    others = {"DQ002", "missing-resource", "low", "m", "A", "{}", finding.fingerprint}
-    assert [s for s, cell in cells if cell not in others] == [str(ooxml.quoted(ooxml.CELL))] * 3
+    _assert_quoted_in_xlsx_row(text)
 
 
 @pytest.mark.parametrize("text", ["\ufeff=HYPERLINK(\"http://evil\",\"x\")", "\u200b@SUM(A1)",
@@ -1047,10 +1055,8 @@ def test_a_formula_start_after_invisible_characters_is_neutralised(text: str) ->
     drops a bidi control. They are now passed over as white space is, in every writer (the
     CSV's column search, the XLSX's column as a whole and cell by cell); the text reads
     back, and such a character inside a text, or before no formula start, is left alone."""
-    from audit.findings import Finding
     from audit.safety import needs_apostrophe, neutralise_cell, restored_cell
     from reports.writers import _csv_cells
-    from reports.xlsx import prepared_rows
 
     assert needs_apostrophe(text) and neutralise_cell(text) == "'" + text
     assert restored_cell(neutralise_cell(text)) == text
@@ -1058,14 +1064,7 @@ def test_a_formula_start_after_invisible_characters_is_neutralised(text: str) ->
     assert _csv_cells(["plain", text]) == ["plain", "'" + text]
     assert _csv_cells([text, "plain"]) == ["'" + text, "plain"]
     assert _csv_cells(["\ufeffx", "a\u202e=b", "\u200b"]) == ["\ufeffx", "a\u202e=b", "\u200b"]
-    finding = Finding(rule="DQ002", name="missing-resource", severity="low", case_id=text,
-                      event_ids=[text], activities=["A"], resources=[text],
-                      timestamp=None, message="m")
-    row = prepared_rows([finding])[0]
-    assert row == cell_by_cell(finding)
-    cells = re.findall(r' s="(\d+)" t="inlineStr"><is><t[^>]*>([^<]*)<', row)
-    others = {"DQ002", "missing-resource", "low", "m", "A", "{}", finding.fingerprint}
-    assert [s for s, cell in cells if cell not in others] == [str(ooxml.quoted(ooxml.CELL))] * 3
+    _assert_quoted_in_xlsx_row(text)
 
 
 def test_a_formula_after_a_byte_order_mark_is_neutralised_in_every_file(tmp_path: Path) -> None:
