@@ -58,7 +58,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from audit.currency import NO_CURRENCY, currency_key, decimals, rounded
+from audit.currency import NO_CURRENCY, currency_key, decimals, rounded, shown
 from audit.errors import InputError
 from audit.findings import (
     FINDINGS_FORMAT,
@@ -181,7 +181,8 @@ class AuditRun:
     checksum_told: str | None
     """A warning where the folder's SHA256SUMS lists findings.json with another sha256."""
     money: dict[str, float] = field(default_factory=dict)
-    """Its money at risk per currency as its check summed it (summary.money_at_risk)."""
+    """Its money at risk per currency as its check summed it (summary.money_at_risk), which
+    its open findings sum to (`_ties_out`)."""
     waivers: tuple[dict[str, Any], ...] = ()
     """Its policy's waivers as its summary lists them (summary.waivers): rule, case,
     fingerprint, status, expires, reason, approved_by."""
@@ -435,10 +436,52 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
                        f"(ISO 4217 form) nor {NO_CURRENCY!r}"[:300])
         if type(value) not in (int, float) or not math.isfinite(value):
             raise fail(f"summary.money_at_risk.{key}", f"not a number: {value!r}"[:300])
+    _ties_out(findings, money, fail)
     return AuditRun(which, folder, path, sha256, manifest, as_of, findings, told,
                     judged, frozenset(ran), names, frozenset(prints),
                     _checksum_told(folder, path, sha256), dict(money), tuple(waivers),
                     frozenset(running), _not_due(document, judged, fail))
+
+
+def _ties_out(findings: list[dict[str, Any]], money: dict[str, Any], fail: Any) -> None:
+    """An InputError where `summary.money_at_risk` of a currency is not what the document's
+    open findings put at risk, as check sums it (`MONEY_AT_RISK_DEFINITION`: per currency,
+    over cases, each case's largest amount among its open findings, from 0), in the
+    currency's minor units: a finding's amount (or the total) edited by hand since its
+    check, which the money bridge would otherwise carry into NEW's figures. Worked out as
+    check works it out (floats, added in the order each case and currency first appears,
+    rounded at the end), and exactly (Decimal): the stated figure passes where it is the
+    first, or within half a minor unit of the second (a sum in another order, of amounts
+    finer than the minor unit, may round either way); an edit by a minor unit or more does
+    not."""
+    largest: dict[tuple[str, str], float] = {}
+    for finding in findings:
+        amount = finding["amount_at_risk"]
+        if finding["waived"] or amount is None:
+            continue
+        key = (finding["case_id"], currency_key(finding["currency"]))
+        was = largest.get(key, 0.0)
+        largest[key] = float(amount) if amount > was else was
+    summed: dict[str, float] = defaultdict(float)
+    exact: dict[str, Decimal] = defaultdict(Decimal)
+    for (_, currency), amount in largest.items():  # (in order of first appearance)
+        summed[currency] += amount
+        exact[currency] += _decimal(amount)
+    for currency in sorted(set(summed) | set(money), key=lambda c: (c == NO_CURRENCY, c)):
+        stated = money.get(currency)
+        code = None if currency == NO_CURRENCY else currency
+        if stated is None:
+            raise fail(f"summary.money_at_risk.{currency}", f"missing, but the document's "
+                       f"open findings put {shown(summed[currency], code)} {currency} at "
+                       "risk: findings or the summary edited since its check")
+        half = Decimal(1).scaleb(-decimals(code)) / 2
+        if stated == rounded(summed[currency], code) or abs(
+                _decimal(stated) - exact[currency]) <= half:
+            continue
+        raise fail(f"summary.money_at_risk.{currency}", f"{shown(stated, code)}, but the "
+                   f"document's open findings put {shown(summed[currency], code)} "
+                   f"{currency} at risk (per case its largest amount, as check sums it): "
+                   "an amount or the total edited since its check")
 
 
 def _running(document: dict[str, Any], summary: dict[str, Any], fail: Any) -> list[str]:
@@ -1166,8 +1209,10 @@ def diff_runs(old: AuditRun, new: AuditRun) -> RunDiff:
     if untied:
         diff.warnings.append(
             f"the money at risk in {', '.join(untied)} does not tie out: OLD's total, plus "
-            "and minus its cases' changes, is not NEW's total as NEW's check summed it (a "
-            "findings.json whose amounts were edited since its check, or summed otherwise)")
+            "and minus its cases' changes, is not NEW's total as NEW's check summed it, by a "
+            "rounding: amounts finer than the currency's minor unit, each run's total "
+            "rounded to it (an amount edited since its check is refused: each findings.json's "
+            "total is checked against its findings when read)")
     return diff
 
 
@@ -1497,7 +1542,6 @@ def write_diff(diff: RunDiff, folder: Path) -> list[Path]:
 def summary_lines(diff: RunDiff) -> list[str]:
     """The console's summary, as check's: the runs, the counts per class, the waivers'
     changes, the money at risk of the new and still-open findings, per rule, warnings."""
-    from audit.currency import shown
     from audit.safety import shown_on_one_line
     from audit.words import counted
 

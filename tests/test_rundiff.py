@@ -19,6 +19,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from audit.cli import DIFF_FILES, main
+from audit.errors import InputError
 from audit.findings import FINDINGS_FORMAT, fingerprint
 from audit.policy import default_policy_path
 from audit.rundiff import DIFF_FILES as RUNDIFF_FILES
@@ -278,6 +279,28 @@ def _open(document: dict[str, Any]) -> int:
     return next(k for k, f in enumerate(document["findings"]) if not f["waived"])
 
 
+def _retotalled(document: dict[str, Any]) -> dict[str, Any]:
+    """`document` with summary.money_at_risk summed again from its open findings as check
+    sums it: per currency, over cases, each case's largest amount (currencies with minor
+    units of 2 only)."""
+    largest: dict[tuple[str, str], float] = {}
+    for f in document["findings"]:
+        if not f["waived"] and f["amount_at_risk"] is not None:
+            key = (f["case_id"], f["currency"] or "(no currency)")
+            largest[key] = max(largest.get(key, 0.0), f["amount_at_risk"])
+    money: dict[str, float] = {}
+    for (_, currency), amount in largest.items():
+        money[currency] = money.get(currency, 0.0) + amount
+    document["summary"]["money_at_risk"] = {k: round(v, 2) for k, v in money.items()}
+    return document
+
+
+def _amounted(document: dict[str, Any]) -> int:
+    """The index of the first finding not waived with an amount at risk."""
+    return next(k for k, f in enumerate(document["findings"])
+                if not f["waived"] and f["amount_at_risk"] is not None)
+
+
 def _twice(document: dict[str, Any]) -> dict[str, Any]:
     """A finding not waived listed twice, the summary's counts made to agree."""
     finding = document["findings"][_open(document)]
@@ -360,6 +383,14 @@ def _dropped(document: dict[str, Any], *, recount: bool) -> dict[str, Any]:
     (lambda d: _set(d, ("findings", _open(d), "severity"),
                     "info" if d["findings"][_open(d)]["severity"] != "info" else "critical"),
      "open finding(s) of severity"),
+    # (an open finding's amount at risk edited: before, only warned of ("does not tie out")
+    # and diff exited 0, its money bridge carrying the edit into NEW's figures)
+    (lambda d: _set(d, ("findings", _amounted(d), "amount_at_risk"),
+                    d["findings"][_amounted(d)]["amount_at_risk"] + 1000),
+     "field 'summary.money_at_risk."),
+    (lambda d: _set(d, ("summary", "money_at_risk", "EUR"),
+                    round(d["summary"]["money_at_risk"]["EUR"] + 0.01, 2)),
+     "field 'summary.money_at_risk.EUR': "),
 ])
 def test_a_bad_findings_json_is_named_with_its_field(runs: tuple[Path, Path], tmp_path: Path,
                                                      change: Any, expected: str) -> None:
@@ -561,7 +592,7 @@ def test_same_clock_other_inputs_is_no_fix_and_warned_of(tmp_path: Path) -> None
 def test_money_bridge_per_case_adds_up_where_the_classes_do_not(tmp_path: Path) -> None:
     """A case with findings of two classes counts in each class's money; the bridge counts
     each case once: OLD's total + opened - closed + increased - decreased = NEW's total, as
-    their checks summed them; a total that does not tie out is warned of."""
+    their checks summed them; a total its findings do not sum to is refused."""
     ev = "EV005", "refund-exceeds-charge"
     du = "DU001", "duplicate-refund"
     a_gone, a_kept = _finding(*ev, "A", "e1", 10.0), _finding(*du, "A", "d1", 4.0)
@@ -588,9 +619,60 @@ def test_money_bridge_per_case_adds_up_where_the_classes_do_not(tmp_path: Path) 
     edited = json.loads((new / "findings.json").read_text(encoding="utf-8"))
     edited["summary"]["money_at_risk"]["EUR"] = 14.0
     (new / "findings.json").write_text(json.dumps(edited), encoding="utf-8")
-    diff = diff_runs(load_run(old, "OLD"), load_run(new, "NEW"))
-    assert diff.money_bridge()["EUR"]["adds_up"] is False
-    assert any(w.startswith("the money at risk in EUR does not tie out") for w in diff.warnings)
+    # (before, read, the bridge's adds_up False and a warning that EUR did not tie out)
+    with pytest.raises(InputError, match=r"summary\.money_at_risk\.EUR.*14\.00, but the "
+                       r"document's open findings put 13\.00 EUR at risk"):
+        load_run(new, "NEW")
+
+
+def test_an_edited_amount_is_refused_several_currencies_and_waivers_pass(
+        tmp_path: Path) -> None:
+    """summary.money_at_risk ties out per currency, to the minor unit, with the open
+    findings' amounts as check sums them (per case its largest; waived findings and other
+    currencies apart): untouched files pass, an amount edited by hand is refused (exit 2,
+    naming summary.money_at_risk.<CUR> and both figures), where before diff warned and
+    exited 0."""
+    ev = "EV005", "refund-exceeds-charge"
+    du = "DU001", "duplicate-refund"
+    a1, a2 = _finding(*ev, "A", "a1", 0.1), _finding(*du, "A", "a2", 0.2)
+    b = {**_finding(*ev, "B", "b1", 1500.0), "currency": "JPY"}
+    c = {**_finding(*du, "C", "c1", 1.234), "currency": "KWD"}
+    d = _finding(*ev, "D", "d1", 0.7)
+    w = _finding(*du, "W", "w1", 999.0, waived=True)  # (waived: out of the money)
+    findings = [a1, a2, b, c, d, w]
+    old = _tiny(tmp_path, "old", findings, [], ["A", "B", "C", "D", "W"],
+                "2026-09-01T00:00:00+00:00")
+    new = _tiny(tmp_path, "new", findings, [], ["A", "B", "C", "D", "W"],
+                "2026-12-01T00:00:00+00:00")
+    for folder in (old, new):  # (as check writes it: each in its minor units, KWD's 3)
+        document = json.loads((folder / "findings.json").read_text(encoding="utf-8"))
+        assert document["summary"]["money_at_risk"]["EUR"] == 0.9  # (0.2 + 0.7 in floats)
+        document["summary"]["money_at_risk"] = {"EUR": 0.9, "JPY": 1500.0, "KWD": 1.234}
+        data = json.dumps(document).encode("utf-8")
+        (folder / "findings.json").write_bytes(data)
+        (folder / "SHA256SUMS").write_text(
+            f"{hashlib.sha256(data).hexdigest()}  findings.json\n", encoding="utf-8")
+    result = run("diff", str(old), str(new), "--out", str(tmp_path / "same"), code=0)
+    assert "does not tie out" not in result.output
+    for at, amount, field, figures in (
+            (4, 0.71, "EUR", "0.90, but the document's open findings put 0.91 EUR"),
+            (2, 1501.0, "JPY", "1,500, but the document's open findings put 1,501 JPY"),
+            (3, 1.235, "KWD", "1.234, but the document's open findings put 1.235 KWD")):
+        document = json.loads((new / "findings.json").read_text(encoding="utf-8"))
+        document["findings"][at]["amount_at_risk"] = amount
+        edited = tmp_path / f"edited-{field}"
+        edited.mkdir()
+        (edited / "findings.json").write_text(json.dumps(document), encoding="utf-8")
+        result = run("diff", str(old), str(edited), "--out", str(tmp_path / field), code=2)
+        assert f"field 'summary.money_at_risk.{field}': {figures} at risk" in result.output
+        assert not (tmp_path / field).exists()
+    # (a waived finding's amount is no part of the money at risk: edited, still read)
+    document = json.loads((new / "findings.json").read_text(encoding="utf-8"))
+    document["findings"][5]["amount_at_risk"] = 5.0
+    waived = tmp_path / "waived-edited"
+    waived.mkdir()
+    (waived / "findings.json").write_text(json.dumps(document), encoding="utf-8")
+    load_run(waived, "NEW")
 
 
 @pytest.fixture(scope="module")
@@ -1098,10 +1180,11 @@ def test_a_wait_measured_to_the_later_clock_is_aged_not_changed(
     assert "FALSE" in {c["new_waived"] for c in cells}
     output = run("diff", str(clocks[0]), str(clocks[1]), code=0).output
     assert "still open 90 (of which 2 aged only)" in output
-    # The amount of one of them changed too: that one has changes.
-    folder = _written(tmp_path, (clocks[0], clocks[1]), lambda d: _set(
+    # The amount of one of them changed too: that one has changes. (Its summary's money
+    # at risk summed again, as check would: an amount edited alone is refused.)
+    folder = _written(tmp_path, (clocks[0], clocks[1]), lambda d: _retotalled(_set(
         d, ("findings", next(k for k, f in enumerate(d["findings"]) if (
-            f["rule"], f["case_id"]) == ("EV003", "CS0000249")), "amount_at_risk"), 1.5))
+            f["rule"], f["case_id"]) == ("EV003", "CS0000249")), "amount_at_risk"), 1.5)))
     output = run("diff", str(clocks[0]), str(folder), code=0).output
     assert "still open 90 (of which 1 with changes, 1 aged only)" in output
 
