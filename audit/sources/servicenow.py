@@ -2,9 +2,11 @@
 
 Columns `documentkey` (the record's sys_id), `fieldname`, `oldvalue`, `newvalue`, `user`
 (user name), `sys_created_on` (local time of the exporting user: set `time_zone`) and
-`record_checkpoint` (the update count). The rows of one record and checkpoint are one update,
-at its first row's time (a later row stating none, or another, is quarantined, its change not
-read); the ticket number comes from the `number` field written when the record was inserted.
+`record_checkpoint` (the update count). The rows of one record and checkpoint are one update, at the
+earliest time its rows state (a row stating none, or one more than `TIME_TOLERANCE` seconds from
+the others, is quarantined, its change not read), by one user (a row naming another user than
+the update's author is quarantined too, its change not read; a row naming none is read); the
+ticket number comes from the `number` field written when the record was inserted.
 The same table pulled as JSON (the JSONv2 processor's `records`, the Table API's `result`) is
 read into the same rows (`servicenow_json`), its times as UTC.
 """
@@ -134,14 +136,19 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     # A row whose own time is no time, or more than TIME_TOLERANCE seconds from its
     # update's other rows: not read (its change, or its record's number, neither), and
     # quarantined below. The update is read at the earliest time of its rows kept.
-    off_time, earliest = _off_time(created, kept, group, first, zone, len(rows) - (
-        len(join.carried) if join is not None else 0))
+    own = len(rows) - (len(join.carried) if join is not None else 0)
+    # A row naming another user than the rest of its update (one user's transaction: the
+    # author decides the segregation-of-duty rules): not read, and quarantined below;
+    # left out of the update before its time is taken.
+    off_user, authors = _off_user(stripped(users), kept, group, first, own)
+    off_time, earliest = _off_time(created, kept, group, first, zone, own,
+                                   excluded={row for row, _, _ in off_user})
     if earliest:  # (an update read at its earliest row's time, its row that one)
         first = first.copy()
         first[list(earliest)] = list(earliest.values())
-    if off_time:
+    if off_time or off_user:
         field_codes = field_codes.copy()
-        field_codes[[row for row, _, _ in off_time]] = -2  # (a code no field has)
+        field_codes[[row for row, _, _ in off_time + off_user]] = -2  # (a code no field has)
     ticket = _numbers(document_codes, len(document_names), field_codes, field_names, newvalues,
                       cfg.number_field or "number")[document_codes[first]]
     elsewhere = " (nor in the other inputs read with it)" if numbers is not None \
@@ -185,15 +192,26 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
             f"{TIME_TOLERANCE} seconds of each other; this row's is {reason}): the row is not "
             f"read, its change of {cells['fieldname'][row].as_py()} left out of the update"),
             case=ticket[k])
+    for row, k, reason in off_user:
+        update = group_text[row].as_py()
+        collector.quarantine(int(rows[row]), "user", users[row].as_py(), (
+            f"a row of update {update} of record {documents[row].as_py()} whose user is not "
+            f"the update's (one user's transaction: its author is {authors[k]}, {reason}): "
+            f"the row is not read, its change of {cells['fieldname'][row].as_py()} left out "
+            "of the update"), case=ticket[k])
     position = np.cumsum(good) - 1  # an update's place among those read
     changed = _changes(group, good, position, field_codes[kept], field_names,
                        newvalues, kept, fields_used(cfg))
     at = pa.array(first[good])
     n = len(at)
     unchanged: dict[str, str | None] = {}  # every update's changes: not read
+    author = none_if_empty(stripped(users.take(at))).to_pylist()
+    for k, name in authors.items():  # (an update whose read row names none, or another)
+        if good[k]:
+            author[int(position[k])] = name
     updates = Updates(
         ticket=ticket[good].tolist(), time=times[good].tolist(),
-        author=none_if_empty(stripped(users.take(at))).to_pylist(),
+        author=author,
         record_id=pc.binary_join_element_wise(
             pa.scalar(SYSTEM, TEXT), documents.take(at), group_text.take(at),
             pa.scalar(":", TEXT)).to_pylist(),
@@ -520,9 +538,57 @@ def _rows_text(numbers: list[int]) -> str:
 TIME_TOLERANCE = 5
 
 
+def _off_user(users: pa.Array, kept: npt.NDArray[np.intp], group: npt.NDArray[np.intp],
+              first: npt.NDArray[np.intp],
+              own: int) -> tuple[list[tuple[int, int, str]], dict[int, str]]:
+    """The rows (of `kept`) naming another `user` than their update's author, as (row,
+    update, reason), by row, and the author of each update whose rows do not all state its
+    first row's user, as {update: author}. An update (a record's checkpoint) is one user's
+    transaction; a row naming another has been edited or damaged, and the author decides
+    the segregation-of-duty rules (four-eyes, self-approval). The author is the user most
+    of its rows name (of users alike, the first row's in the file, so a differing first or
+    earliest row is the one quarantined where the others agree). A row whose user is empty
+    names no other and is read (its change belongs to the checkpoint; dropping it would
+    lose a stage or evidence for a gap in a column), the update's author being the one its
+    other rows name; an update none of whose rows names a user has none, as before. Only
+    the export's own rows are asked (the first `own`: rows another export carries were
+    compared by `cut_updates`). Column-wise: updates whose rows all state their first row's
+    user are not looked at."""
+    if not len(kept):
+        return [], {}
+    blank = pa.scalar("", users.type)
+    written = pc.fill_null(users.take(pa.array(kept)), blank)
+    stated = pc.fill_null(users.take(pa.array(first[group])), blank)
+    mine = kept < own
+    differ = ~np.asarray(pc.equal(written, stated).to_numpy(zero_copy_only=False), dtype=bool)
+    asked = np.unique(group[differ & mine])
+    if not len(asked):
+        return [], {}
+    rows_of: dict[int, list[int]] = {}
+    for j in np.flatnonzero(np.isin(group, asked) & mine).tolist():
+        rows_of.setdefault(int(group[j]), []).append(j)
+    found: list[tuple[int, int, str]] = []
+    authors: dict[int, str] = {}
+    for k, members in rows_of.items():
+        named = [(j, str(written[j].as_py())) for j in members]
+        counts: dict[str, int] = {}
+        for _, name in named:
+            if name:
+                counts[name] = counts.get(name, 0) + 1
+        if not counts:
+            continue
+        author = max(counts, key=lambda name: counts[name])  # (of ties, the first named)
+        authors[k] = author
+        found.extend((int(kept[j]), k, f"named by {counts[author]} of its {len(members)} "
+                      f"rows; this row's is {name}") for j, name in named
+                     if name and name != author)
+    return sorted(found), authors
+
+
 def _off_time(created: pa.Array, kept: npt.NDArray[np.intp], group: npt.NDArray[np.intp],
-              first: npt.NDArray[np.intp], zone: str,
-              own: int) -> tuple[list[tuple[int, int, str]], dict[int, int]]:
+              first: npt.NDArray[np.intp], zone: str, own: int,
+              excluded: set[int] | None = None,
+              ) -> tuple[list[tuple[int, int, str]], dict[int, int]]:
     """The rows (of `kept`) whose sys_created_on is not their update's, as (row, update,
     reason), by row, and the updates to be read at another row's time than their first
     row's, as {update: that row}. Rows of one update are rows of one record checkpoint,
@@ -535,7 +601,9 @@ def _off_time(created: pa.Array, kept: npt.NDArray[np.intp], group: npt.NDArray[
     unsaid. Updates none of whose rows states a time are left to their first row's
     quarantine. Only the export's own rows are asked (the first `own`: rows another export
     carries were compared with the update by `cut_updates`, a JSON pull's in UTC).
-    Column-wise: updates whose rows all state their first row's text are not parsed."""
+    Column-wise: updates whose rows all state their first row's text are not parsed.
+    `excluded`: rows (as rows of the export, like those returned) already left out of their
+    update (`_off_user`): not asked, and their update read at its earliest other row."""
     if not len(kept):
         return [], {}
     blank = pa.scalar("", created.type)
@@ -543,7 +611,10 @@ def _off_time(created: pa.Array, kept: npt.NDArray[np.intp], group: npt.NDArray[
     stated = pc.fill_null(created.take(pa.array(first[group])), blank)
     mine = kept < own
     differ = ~np.asarray(pc.equal(written, stated).to_numpy(zero_copy_only=False), dtype=bool)
-    asked = np.unique(group[differ & mine])
+    # (an update losing a row, maybe its first, is read from its others)
+    out = np.isin(kept, np.asarray(sorted(excluded or ()), dtype=kept.dtype))
+    asked = np.unique(group[(differ & mine) | out])
+    mine &= ~out
     if not len(asked):
         return [], {}
     rows_of: dict[int, list[int]] = {}
