@@ -651,6 +651,40 @@ def test_a_cut_update_whose_rows_disagree_is_quarantined_not_joined(tmp_path: Pa
     assert collected["evidence:photo"].tolist() == ["photo-CS0000283.jpg"]
 
 
+@pytest.mark.parametrize(("times", "off"), [
+    (("2026-07-02 11:17:05", "2026-07-02 11:17:04"), []),  # the receipt a second later
+    (("2026-07-02 11:17:03", "2026-07-02 11:17:08"), []),  # 11:17:03-08: five seconds
+    (("2026-07-02 11:17:07", "2026-07-02 11:17:10"), [3]),  # the photo 6 s from the stage
+], ids=["one-second", "five-seconds-spread", "beyond-the-span"])
+def test_a_cut_update_whose_rows_are_seconds_apart_is_joined(
+        tmp_path: Path, times: tuple[str, str], off: list[int]) -> None:
+    """An update cut at a page's end whose rows on the next page state a time up to 5
+    seconds from its rows on the page before (a large update crossing a second boundary)
+    is joined, as its rows are within one export; the rows joined stay within 5 seconds of
+    each other, a row further off quarantined as before. Before, the page's rows had to
+    state the first page's time to the second: a receipt one second later was "not one
+    update, not joined" (quarantined, the evidence lost)."""
+    first, second = _servicenow_rows_pages(tmp_path, 7)
+    lines = second.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert ",u_receipt,,receipt-CS0000283.jpg,felix.weber,2026-07-02 11:17:04,1," in lines[1]
+    assert ",u_photo,,photo-CS0000283.jpg,felix.weber,2026-07-02 11:17:04,1," in lines[2]
+    for k, text in enumerate(times, start=1):
+        lines[k] = lines[k].replace("2026-07-02 11:17:04", text)
+    second.write_text("".join(lines), encoding="utf-8")
+    log, result = _servicenow_events([first, second])
+    quarantine = result.quarantine  # type: ignore[attr-defined]
+    assert quarantine[["file", "row", "field"]].values.tolist() == [
+        ["servicenow_rows2.csv", row, "sys_created_on"] for row in off]
+    if off:
+        assert "(this row's more than 5 seconds from them): not one update, not joined" in \
+            quarantine["reason"].iloc[0]
+    collected = log[log[C.EVENT_ID] == "servicenow:da9020879a415697c52ded6d0b58d18f:1"]
+    assert collected["evidence:receipt"].tolist() == ["receipt-CS0000283.jpg"]
+    assert collected["evidence:photo"].tolist() == ["" if off else "photo-CS0000283.jpg"]
+    # (read at the stage row's time, on the first page, as before)
+    assert collected[C.TIMESTAMP].tolist() == ["2026-07-02 10:17:04+00:00"]
+
+
 def test_the_quarantine_names_the_case_of_each_row_where_it_can_be_told(
         tmp_path: Path) -> None:
     """The quarantine's last column, `case`: a generic log's case id, a ticket update's

@@ -376,8 +376,11 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
     (`Join.carried`); the others leave their rows of it to that export (`Join.dropped`,
     with a note naming the rows), unless they hold the whole update (an export of an
     overlapping date range: read again and counted as exported twice, as before). Rows
-    whose time or user differ from the update's in the first export are no part of it
-    that can be told safely: quarantined, naming the file, row and field. Only exports
+    whose user differs from the update's in the first export, or whose time (as an
+    instant) lies more than `TIME_TOLERANCE` seconds from its rows there and those joined
+    to it, are no part of it that can be told safely: quarantined, naming the file, row and
+    field (rows a few seconds apart are one update, as within an export: a page may end
+    between rows of an update that crosses a second boundary). Only exports
     that share an update get a `Join`. `updates`: per export, its distinct updates where its
     reading gave them (`Collector.update_keys`); else each export is read for them. `zone`:
     gives the zone of the CSV exports' local times, by which their rows' times are compared
@@ -406,13 +409,13 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
     sharing = [k for k, keys in distinct if pc.any(pc.is_in(keys, value_set=shared)).as_py()]
     del distinct
     # Per update (record, update): per file, its rows as (content, cells, row).
-    held: dict[tuple[str, str], dict[int, list[tuple[tuple[str, ...], dict[str, str], int]]]]
-    held = {}
+    held: dict[tuple[str, str], dict[int, list[
+        tuple[tuple[str, ...], dict[str, str], int, float | None]]]] = {}
     pulled_ones = {k: servicenow_json.is_json(paths[k]) for k in sharing}
     # A CSV export beside a JSON pull: their times compared as instants (UTC), as the one
     # writes local times and the other UTC; else as written, as always.
-    mixed_zone = (zone() if zone is not None else None) \
-        if len(set(pulled_ones.values())) > 1 else None
+    local_zone = zone() if zone is not None else None
+    mixed_zone = local_zone if len(set(pulled_ones.values())) > 1 else None
     for k in sharing:
         table, _set_aside, pulled = _read_rows(paths[k], encoding)
         frame, rows = table.frame, np.asarray(table.rows, dtype=np.int64)
@@ -433,7 +436,7 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
                            *content[6:])
             document, _, group = key.partition(_UNIT)
             held.setdefault((document, group), {}).setdefault(k, []).append(
-                (content, row, number))
+                (content, row, number, _seconds(content[5], pulled, local_zone)))
         del table, frame, rows, keys
     joins: dict[Path, Join] = {}
 
@@ -447,30 +450,42 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
             continue
         owner, *others = sorted(files)
         own = files[owner]
-        contents = {content for content, _, _ in own}
-        time, user = own[0][0][5], own[0][0][4]
+        contents = {content for content, _, _, _ in own}
+        time, user, head = own[0][0][5], own[0][0][4], own[0][3]
         stated = own[0][1].get("sys_created_on", "").strip()  # (as written, for the reason)
-        whole = contents | {c for k in others for c, _, _ in files[k]}
+        # The instants the update's rows span (from its first row's, with the rows within
+        # TIME_TOLERANCE seconds of it, as its reading takes them, and the rows joined).
+        span = [] if head is None else [
+            instant for _, _, _, instant in own
+            if instant is not None and abs(instant - head) <= TIME_TOLERANCE]
+        whole = contents | {c for k in others for c, _, _, _ in files[k]}
         for k in others:
             theirs = files[k]
             # The whole update exported again (an overlapping date range): read there too,
             # and counted as exported twice, as before; else its rows are read here.
-            again = {c for c, _, _ in theirs} == whole
+            again = {c for c, _, _, _ in theirs} == whole
             if not again:
                 join_of(k).dropped.add(document + _UNIT + group)
             taken: list[int] = []
-            for content, row, number in theirs:
-                if content[5] != time or content[4] != user:
+            for content, row, number, instant in theirs:
+                # A row a few seconds from the update's rows is of it, as within an export
+                # (`_off_time`): the rows joined stay within TIME_TOLERANCE of each other.
+                timely = content[5] == time or (
+                    bool(span) and instant is not None
+                    and max(*span, instant) - min(*span, instant) <= TIME_TOLERANCE)
+                if not timely or content[4] != user:
                     if again:
                         continue  # (its own reading tells its time and user)
-                    place, name = ((5, "sys_created_on") if content[5] != time
-                                   else (4, "user"))
+                    place, name = ((5, "sys_created_on") if not timely else (4, "user"))
                     join_of(k).quarantine.append((number, name, row.get(name, "").strip(), (
                         f"a row of update {group} of record {document}, whose rows in "
                         f"{labels[paths[owner]]} (from row {own[0][2]}) state {name} "
-                        f"{stated if place == 5 else user}: not one update, not joined"),
-                        document))
+                        + (f"{stated} (this row's more than {TIME_TOLERANCE} seconds from "
+                           "them)" if place == 5 else user)
+                        + ": not one update, not joined"), document))
                     continue
+                if span and instant is not None:
+                    span.append(instant)
                 if content not in contents:
                     contents.add(content)
                     join_of(owner).carried.append({**row, "_row": str(number)})
@@ -509,6 +524,18 @@ def _instant(text: str, pulled: bool, zone: str) -> str:
         return local_to_utc(text, TIME_FORMAT, servicenow_json.UTC_ZONE if pulled else zone)
     except BadValue:
         return text
+
+
+def _seconds(text: str, pulled: bool, zone: str | None) -> float | None:
+    """A row's sys_created_on as an instant (seconds since the epoch): a JSON pull's as
+    UTC, a CSV export's in `zone`; None where it is no time there, or no zone is known."""
+    where = servicenow_json.UTC_ZONE if pulled else zone
+    if where is None:
+        return None
+    try:
+        return datetime.fromisoformat(local_to_utc(text, TIME_FORMAT, where)).timestamp()
+    except BadValue:
+        return None
 
 
 def _file_update_keys(path: Path, encoding: str | None) -> pa.Array | None:
