@@ -12,12 +12,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from audit.sources import servicenow
-from audit.sources.config import load_sources_config
+from tests.sample_exports import SERVICENOW_SAMPLE, edited_export, read_export
 
-SAMPLE = (Path(__file__).resolve().parents[1] / "sample_logs" / "refund-sample" / "exports"
-          / "servicenow_sys_audit.csv")
-ZONE = "Europe/London"
 AUTHOR = "felix.weber"  # (every row of the sample's first record)
 
 
@@ -25,28 +21,14 @@ def _export(tmp_path: Path, users: dict[int, str]) -> Path:
     """The sample export's first record (its insert, rows 2-7, and checkpoint 1, rows 8-10:
     stage at row 8, receipt at row 9, photo at row 10), with the `user` of the file rows
     given in `users` replaced."""
-    with SAMPLE.open(newline="", encoding="utf-8") as handle:
+    with SERVICENOW_SAMPLE.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))[:10]
-    at = rows[0].index("user")
-    assert {row[at] for row in rows[1:]} == {AUTHOR}
-    for row, text in users.items():
-        rows[row - 1][at] = text
-    path = tmp_path / "sys_audit.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows(rows)
-    return path
-
-
-def _read(path: Path) -> tuple[dict[str, list[object]], list[dict[str, object]]]:
-    cfg = load_sources_config().ticketing["servicenow"]
-    got = servicenow.read(path, cfg, assume_tz=ZONE)
-    columns = {name: column.to_pylist() if hasattr(column, "to_pylist") else list(column)
-               for name, column in (got.columns or {}).items()}
-    return columns, got.problems
+    assert {row[rows[0].index("user")] for row in rows[1:]} == {AUTHOR}
+    return edited_export(tmp_path, "user", users)
 
 
 def test_an_update_of_one_user_is_read_as_before(tmp_path: Path) -> None:
-    columns, problems = _read(_export(tmp_path, {}))
+    columns, problems = read_export(_export(tmp_path, {}))
     assert problems == []
     assert columns["org:resource"] == [AUTHOR, AUTHOR]
     assert columns["evidence:receipt"] == [None, "receipt-CS0000283.jpg"]
@@ -54,7 +36,7 @@ def test_an_update_of_one_user_is_read_as_before(tmp_path: Path) -> None:
 
 
 def test_a_later_row_naming_another_user_is_quarantined(tmp_path: Path) -> None:
-    columns, problems = _read(_export(tmp_path, {9: "amira.haddad"}))
+    columns, problems = read_export(_export(tmp_path, {9: "amira.haddad"}))
     assert [(p["file"], p["row"], p["field"], p["value"], p["case"]) for p in problems] == [
         ("sys_audit.csv", 9, "user", "amira.haddad", "CS0000283")]
     reason = str(problems[0]["reason"])
@@ -73,7 +55,7 @@ def test_the_earliest_row_naming_another_user_is_quarantined(tmp_path: Path) -> 
     # than rows 9-10. Before, the update was read as that user's. Now the row is the one
     # quarantined (the author is the user most rows name), and the update, without its
     # stage, states no activity: its evidence is said not carried, as for a row of no time.
-    columns, problems = _read(_export(tmp_path, {8: "amira.haddad"}))
+    columns, problems = read_export(_export(tmp_path, {8: "amira.haddad"}))
     assert [(p["row"], p["field"]) for p in problems] == [
         (8, "user"), (9, "u_receipt"), (9, "u_photo")]
     assert problems[0]["value"] == "amira.haddad"
@@ -82,11 +64,11 @@ def test_the_earliest_row_naming_another_user_is_quarantined(tmp_path: Path) -> 
     assert columns["concept:name"] == ["Receive refund request"]
 
 
-def test_an_insert_whose_number_row_names_another_user_has_no_number_read(
+def test_an_insert_whose_number_row_names_another_user_has_no_numberread_export(
         tmp_path: Path) -> None:
     # Row 2 (the insert's number row) names another user than rows 3-7: quarantined, and
     # the record has no number read (the rule for a missing number is unchanged).
-    columns, problems = _read(_export(tmp_path, {2: "amira.haddad"}))
+    columns, problems = read_export(_export(tmp_path, {2: "amira.haddad"}))
     assert columns.get("event:id", []) == []
     assert sorted((p["row"], p["field"]) for p in problems) == [
         (2, "user"), (3, "documentkey"), (8, "documentkey")]
@@ -96,7 +78,7 @@ def test_an_empty_user_on_a_row_names_no_other(tmp_path: Path) -> None:
     # An empty user names nobody else: the row is read, and the update is its other rows'
     # author's, even where the empty one is the update's first row (before: no author).
     for row in (8, 9):
-        columns, problems = _read(_export(tmp_path, {row: ""}))
+        columns, problems = read_export(_export(tmp_path, {row: ""}))
         assert problems == []
         assert columns["org:resource"] == [AUTHOR, AUTHOR]
         assert columns["evidence:receipt"] == [None, "receipt-CS0000283.jpg"]
@@ -112,7 +94,7 @@ def test_a_row_off_in_user_and_another_off_in_time(tmp_path: Path) -> None:
     rows[9][rows[0].index("sys_created_on")] = "2026-07-05 09:00:00"
     with path.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)
-    columns, problems = _read(path)
+    columns, problems = read_export(path)
     assert sorted((p["row"], p["field"]) for p in problems) == [
         (9, "user"), (10, "sys_created_on")]
     assert columns["org:resource"] == [AUTHOR, AUTHOR]

@@ -565,6 +565,32 @@ def _rows_text(numbers: list[int]) -> str:
 TIME_TOLERANCE = 5
 
 
+def _rows_of_split_updates(column: pa.Array, kept: npt.NDArray[np.intp],
+                          group: npt.NDArray[np.intp], first: npt.NDArray[np.intp], own: int,
+                          excluded: set[int] | None = None,
+                          ) -> tuple[pa.Array, dict[int, list[int]]]:
+    """`column`'s texts of the rows of `kept` (null as ""), and the updates to look at row by
+    row, as {update: the positions in `kept` of its rows}: those of which a row of the
+    export's own (the first `own`) states another text than the update's first row, or
+    holds a row of `excluded` (rows, as rows of the export, already left out of their
+    update: not among its positions, the update read from its others). Column-wise: the
+    updates whose rows all state their first row's text are none of them."""
+    if not len(kept):
+        return pa.array([], pa.string()), {}
+    blank = pa.scalar("", column.type)
+    written = pc.fill_null(column.take(pa.array(kept)), blank)
+    stated = pc.fill_null(column.take(pa.array(first[group])), blank)
+    mine = kept < own
+    differ = ~np.asarray(pc.equal(written, stated).to_numpy(zero_copy_only=False), dtype=bool)
+    out = np.isin(kept, np.asarray(sorted(excluded or ()), dtype=kept.dtype))
+    asked = np.unique(group[(differ & mine) | out])
+    rows_of: dict[int, list[int]] = {}
+    if len(asked):
+        for j in np.flatnonzero(np.isin(group, asked) & mine & ~out).tolist():
+            rows_of.setdefault(int(group[j]), []).append(j)
+    return written, rows_of
+
+
 def _off_user(users: pa.Array, kept: npt.NDArray[np.intp], group: npt.NDArray[np.intp],
               first: npt.NDArray[np.intp],
               own: int) -> tuple[list[tuple[int, int, str]], dict[int, str]]:
@@ -581,19 +607,7 @@ def _off_user(users: pa.Array, kept: npt.NDArray[np.intp], group: npt.NDArray[np
     the export's own rows are asked (the first `own`: rows another export carries were
     compared by `cut_updates`). Column-wise: updates whose rows all state their first row's
     user are not looked at."""
-    if not len(kept):
-        return [], {}
-    blank = pa.scalar("", users.type)
-    written = pc.fill_null(users.take(pa.array(kept)), blank)
-    stated = pc.fill_null(users.take(pa.array(first[group])), blank)
-    mine = kept < own
-    differ = ~np.asarray(pc.equal(written, stated).to_numpy(zero_copy_only=False), dtype=bool)
-    asked = np.unique(group[differ & mine])
-    if not len(asked):
-        return [], {}
-    rows_of: dict[int, list[int]] = {}
-    for j in np.flatnonzero(np.isin(group, asked) & mine).tolist():
-        rows_of.setdefault(int(group[j]), []).append(j)
+    written, rows_of = _rows_of_split_updates(users, kept, group, first, own)
     found: list[tuple[int, int, str]] = []
     authors: dict[int, str] = {}
     for k, members in rows_of.items():
@@ -631,22 +645,7 @@ def _off_time(created: pa.Array, kept: npt.NDArray[np.intp], group: npt.NDArray[
     Column-wise: updates whose rows all state their first row's text are not parsed.
     `excluded`: rows (as rows of the export, like those returned) already left out of their
     update (`_off_user`): not asked, and their update read at its earliest other row."""
-    if not len(kept):
-        return [], {}
-    blank = pa.scalar("", created.type)
-    written = pc.fill_null(created.take(pa.array(kept)), blank)
-    stated = pc.fill_null(created.take(pa.array(first[group])), blank)
-    mine = kept < own
-    differ = ~np.asarray(pc.equal(written, stated).to_numpy(zero_copy_only=False), dtype=bool)
-    # (an update losing a row, maybe its first, is read from its others)
-    out = np.isin(kept, np.asarray(sorted(excluded or ()), dtype=kept.dtype))
-    asked = np.unique(group[(differ & mine) | out])
-    mine &= ~out
-    if not len(asked):
-        return [], {}
-    rows_of: dict[int, list[int]] = {}
-    for j in np.flatnonzero(np.isin(group, asked) & mine).tolist():
-        rows_of.setdefault(int(group[j]), []).append(j)
+    written, rows_of = _rows_of_split_updates(created, kept, group, first, own, excluded)
     found: list[tuple[int, int, str]] = []
     earliest: dict[int, int] = {}
     for k, members in rows_of.items():
