@@ -33,7 +33,9 @@ missing, `diff` infers the waiver from the waivers' rule, case and fingerprint, 
 So was each waiver's `codes` in `summary.waivers` (the rule codes its `rule` resolves to,
 which `diff` checks a finding's `waived_by` against): where it is missing, `diff` checks
 a waiver naming one rule by its code or name against the finding's rule, and cannot tell
-what a family or pattern named."""
+what a family or pattern named. Within format 2 too, the evidence's durations became ISO
+8601 ("P14DT11H3M54S", before pandas' "14 days 11:03:54"), which `diff` reads in either
+form as the same durations (`rundiff.iso_evidence`)."""
 
 
 def severity_rank(severity: str) -> int:

@@ -372,6 +372,8 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
         for at, event in enumerate(finding["event_ids"]):
             if not isinstance(event, str):
                 raise fail(f"findings[{k}].event_ids[{at}]", f"not a text: {event!r}"[:300])
+        if isinstance(finding.get("evidence"), dict):
+            finding["evidence"] = iso_evidence(finding["rule"], finding["evidence"])
         currency = finding["currency"]
         if currency is not None and not CURRENCY_CODE.fullmatch(currency):
             raise fail(f"findings[{k}].currency", "not a 3-letter currency code (ISO 4217 "
@@ -735,6 +737,32 @@ def _checksum_told(folder: Path, path: Path, sha256: str) -> str | None:
     return None
 
 
+DURATION_EVIDENCE: dict[str, tuple[str, ...]] = {
+    "EV003": ("waiting",), "SL001": ("took", "open_for", "sla")}
+"""Per rule, the evidence keys holding a duration (of stage-overdue, each of its `stages`'
+`took` and `limit`): ISO 8601 ("P14DT11H3M54S", `audit.words.iso_duration`), which a
+findings.json of an earlier version held as pandas' text ("14 days 11:03:54")."""
+
+
+def iso_evidence(rule: str, evidence: dict[str, Any]) -> dict[str, Any]:
+    """A finding's `evidence` with its durations (`DURATION_EVIDENCE`) in ISO 8601, as check
+    writes them now: an earlier version's pandas texts ("15 days 00:00:00" -> "P15D") read
+    as the same durations, so a finding of an older findings.json is not told changed (nor
+    its evidence shown in two forms) only for the form. Any other value, and a text that is
+    no duration, as it is."""
+    from audit.words import iso_duration_text
+
+    if rule == "SL002" and isinstance(evidence.get("stages"), list):
+        return {**evidence, "stages": [
+            {k: iso_duration_text(v) if k in ("took", "limit") else v
+             for k, v in stage.items()} if isinstance(stage, dict) else stage
+            for stage in evidence["stages"]]}
+    keys = DURATION_EVIDENCE.get(rule, ())
+    if not any(k in evidence for k in keys):
+        return evidence
+    return {k: iso_duration_text(v) if k in keys else v for k, v in evidence.items()}
+
+
 AGING = {"EV003": {"waiting": "duration"},
          "SL001": {"open_for": "duration", "as_of": "clock"},
          "SL002": {"late": "text"}}
@@ -767,7 +795,7 @@ def aged_only(before: dict[str, Any], after: dict[str, Any], old_clock: datetime
     difference, the clock in its evidence is each run's, and its message is the same once
     durations and clocks are blanked; its amount, currency, severity, time, events and
     every other evidence value the same."""
-    import pandas as pd
+    from audit.words import nanoseconds
 
     keys = AGING.get(after.get("rule", ""))
     if keys is None or before.get("rule") != after.get("rule"):
@@ -781,13 +809,13 @@ def aged_only(before: dict[str, Any], after: dict[str, Any], old_clock: datetime
     was, now = before.get("evidence"), after.get("evidence")
     if not isinstance(was, dict) or not isinstance(now, dict) or set(was) != set(now):
         return False
-    moved = new_clock - old_clock
+    moved = nanoseconds(new_clock - old_clock)
     for key in was:
         old_value, new_value = was[key], now[key]
         kind = keys.get(key)
         try:
             if kind == "duration":
-                if pd.Timedelta(new_value) - pd.Timedelta(old_value) != moved:
+                if not _grew(old_value, new_value, moved):
                     return False
             elif kind == "clock":
                 if (datetime.fromisoformat(old_value), datetime.fromisoformat(new_value)) \
@@ -804,6 +832,15 @@ def aged_only(before: dict[str, Any], after: dict[str, Any], old_clock: datetime
         except (TypeError, ValueError):
             return False
     return True
+
+
+def _grew(old: Any, new: Any, moved: int | None) -> bool:
+    """Whether the duration `new` is `old` and `moved` nanoseconds more (each ISO 8601 or
+    pandas' text: `audit.words.duration_nanoseconds`, exact for centuries)."""
+    from audit.words import duration_nanoseconds
+
+    was, now = duration_nanoseconds(old), duration_nanoseconds(new)
+    return was is not None and now is not None and moved is not None and now - was == moved
 
 
 def _same_evidence(before: Any, after: Any) -> bool:
@@ -828,7 +865,7 @@ def _joined(value: Any) -> Any:
 def _aged_stages(before: Any, after: Any, old_clock: datetime, new_clock: datetime) -> bool:
     """stage-overdue's stages: the same, but of a stage still open (`ended` null) its
     `open_at` each run's clock and its `took` longer by the clocks' difference."""
-    import pandas as pd
+    from audit.words import nanoseconds
 
     if not isinstance(before, list) or not isinstance(after, list) or \
             len(before) != len(after):
@@ -840,7 +877,7 @@ def _aged_stages(before: Any, after: Any, old_clock: datetime, new_clock: dateti
             if (datetime.fromisoformat(was["open_at"]), datetime.fromisoformat(
                     now["open_at"])) != (old_clock, new_clock):
                 return False
-            if pd.Timedelta(now["took"]) - pd.Timedelta(was["took"]) != new_clock - old_clock:
+            if not _grew(was["took"], now["took"], nanoseconds(new_clock - old_clock)):
                 return False
             if any(was[k] != now[k] for k in was if k not in ("open_at", "took")):
                 return False

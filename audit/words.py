@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from typing import Any
 
 
@@ -66,6 +68,97 @@ def _told(nanos: int) -> str:
         elif count:
             texts.append(f"{count}{unit}")
     return sign + (" ".join(texts) if texts else "0s")
+
+
+def nanoseconds(span: Any) -> int | None:
+    """A duration as a whole number of nanoseconds, exact whatever its unit (a Python int:
+    a column of microseconds may hold centuries, past an int64 of nanoseconds); None where
+    missing. `span`: a `timedelta`, a `pd.Timedelta`, a `np.timedelta64` or a number of
+    seconds."""
+    import numpy as np
+    import pandas as pd
+
+    if span is None or span is pd.NaT or (isinstance(span, float) and span != span):
+        return None
+    if isinstance(span, pd.Timedelta):  # (its integer, in its own unit: no overflow)
+        span = span.asm8
+    if isinstance(span, np.timedelta64):
+        if np.isnat(span):
+            return None
+        unit, step = np.datetime_data(span.dtype)
+        return int(span.view("i8")) * step * _NANOS[unit]
+    if isinstance(span, timedelta):
+        return ((span.days * 86_400 + span.seconds) * 1_000_000 + span.microseconds) * 1_000
+    if isinstance(span, int | float):
+        return round(span * 1_000_000_000)
+    raise TypeError(f"not a duration: {span!r}")
+
+
+def iso_duration(span: Any) -> str | None:
+    """A duration as ISO 8601 writes one, for findings' evidence (findings.json, the CSV,
+    the XLSX, diff.json): days of 24 hours, hours, minutes and seconds, the units that are
+    not zero ("P14DT11H3M54S", "P15D", "PT6H", "PT0.5S", "PT0S"), a fraction of a second as
+    its decimals, a negative one with a leading "-"; no months or years, whose length
+    varies. None where missing. `pd.Timedelta` reads it back, as `duration_nanoseconds`
+    does. `span`: as `nanoseconds` takes it."""
+    nanos = nanoseconds(span)
+    return None if nanos is None else _iso(nanos)
+
+
+def _iso(nanos: int) -> str:
+    """`iso_duration` of a number of nanoseconds."""
+    sign, rest = ("-" if nanos < 0 else ""), abs(nanos)
+    days, rest = divmod(rest, 86_400_000_000_000)
+    hours, rest = divmod(rest, 3_600_000_000_000)
+    minutes, rest = divmod(rest, 60_000_000_000)
+    seconds, fraction = divmod(rest, 1_000_000_000)
+    clock = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + (
+        f"{seconds}.{f'{fraction:09d}'.rstrip('0')}S" if fraction else
+        f"{seconds}S" if seconds else "")
+    if not days and not clock:
+        return "PT0S"
+    return f"{sign}P" + (f"{days}D" if days else "") + (f"T{clock}" if clock else "")
+
+
+_ISO_DURATION = re.compile(r"(-)?P(?:(\d+)D)?"
+                           r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.(\d{1,9}))?S)?)?")
+"""A duration as `iso_duration` writes it (days, hours, minutes, seconds: no years, months
+or weeks)."""
+
+_PANDAS_DURATION = re.compile(r"(-)?(\d+) days? ([+-])?(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?")
+"""A duration as pandas writes one (`str(pd.Timedelta)`: "14 days 11:03:54", "-1 days
++23:00:00"), as findings' evidence held them before ISO 8601."""
+
+
+def duration_nanoseconds(text: Any) -> int | None:
+    """A duration's text, ISO 8601 as `iso_duration` writes it or pandas' text as evidence
+    held it before ("14 days 11:03:54"), as a whole number of nanoseconds (a Python int, so
+    that a span of centuries reads as it was written); None where `text` is neither."""
+    if not isinstance(text, str):
+        return None
+    if (iso := _ISO_DURATION.fullmatch(text)) is not None and text not in ("P", "-P") \
+            and not text.endswith("T"):
+        negative, days, hours, minutes, seconds, fraction = iso.groups()
+        nanos = ((int(days or 0) * 24 + int(hours or 0)) * 60 + int(minutes or 0)) * 60 \
+            + int(seconds or 0)
+        nanos = nanos * 1_000_000_000 + int((fraction or "").ljust(9, "0"))
+        return -nanos if negative else nanos
+    if (told := _PANDAS_DURATION.fullmatch(text)) is not None:
+        negative, days, clock_sign, hours, minutes, seconds, fraction = told.groups()
+        clock = ((int(hours) * 60 + int(minutes)) * 60 + int(seconds)) * 1_000_000_000 \
+            + int((fraction or "").ljust(9, "0"))
+        whole = int(days) * 86_400_000_000_000
+        # (pandas writes a negative span as whole negative days and a positive clock:
+        # "-1 days +23:00:00" is -1 hour)
+        return (-whole if negative else whole) + (-clock if clock_sign == "-" else clock)
+    return None
+
+
+def iso_duration_text(text: Any) -> Any:
+    """A duration's text in evidence as `iso_duration` writes it: pandas' text of an older
+    findings.json ("14 days 11:03:54" -> "P14DT11H3M54S"); any other value as it is."""
+    nanos = duration_nanoseconds(text)
+    return text if nanos is None else _iso(nanos)
 
 
 def moment(stamp: Any) -> str:

@@ -84,7 +84,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("evidence", "text (JSON)", "The facts the rule judged, as a JSON object; its keys "
            "are the rule's own (the table per rule lists them; docs/rules/<code>.md says "
            "what the rule checks), e.g. `who` for self-approval, `requested_at` and "
-           "`paid_at` for sla-breach.",
+           "`paid_at` for sla-breach; times ISO 8601 in UTC, durations ISO 8601 "
+           "(`P14DT11H3M54S`, days of 24 hours).",
            '{"who": "Paula Schmidt"}'),
     Column("case_quarantined_rows", "number", "How many input rows of the case were "
            "quarantined (not imported): where it is above 0, the finding may rest on "

@@ -104,10 +104,11 @@ def test_an_approval_a_fraction_of_a_second_after_the_payout_reads_after_it(
                                "payout on 2026-07-02 10:00:00 UTC")
 
 
-def test_a_wait_in_a_message_reads_in_words_and_its_evidence_as_pandas_writes_it(
+def test_a_wait_in_a_message_reads_in_words_and_its_evidence_in_iso_8601(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """"still not paid after 14 days 11:03:54" (pandas' text) beside the other messages'
-    "15d" now reads "14d 11h 3m 54s"; the evidence keeps pandas' text, which reads back."""
+    "15d" now reads "14d 11h 3m 54s"; the evidence holds the ISO 8601 duration (before,
+    pandas' text), which `pd.Timedelta` reads back."""
     log = {"C1": [{"a": "Capture payment", "t": "2026-09-29T08:00Z"},
                   {"a": "Receive refund request", "t": "2026-09-30T09:00Z"},
                   {"a": "Collect evidence", "t": "2026-09-30T10:00Z"},
@@ -116,7 +117,7 @@ def test_a_wait_in_a_message_reads_in_words_and_its_evidence_as_pandas_writes_it
     assert finding.message == ("approved on 2026-09-30 12:56:06 UTC, still not paid after "
                                "14d 11h 3m 54s")
     assert finding.evidence == {"approvals_last_time": "2026-09-30T12:56:06+00:00",
-                                "waiting": "14 days 11:03:54"}
+                                "waiting": "P14DT11H3M54S"}
 
 
 class _Facts:
@@ -170,7 +171,7 @@ def test_the_builder_tells_times_durations_and_amounts_and_what_is_not_recorded(
     assert found[0].evidence == {
         "amount": 1594.55, "at": "2026-09-24T11:09:33+00:00",
         "fine": "2026-09-24T13:09:33.250000+02:00", "stamp": "2026-09-24T11:09:33+00:00",
-        "wait": "1 days 02:00:00"}
+        "wait": "P1DT2H"}
     assert found[2].evidence["at"] is None and found[2].evidence["amount"] is None
     assert [f.timestamp for f in found] == [
         "2026-09-24T11:09:33+00:00", "2026-01-02T03:04:05+00:00", None,

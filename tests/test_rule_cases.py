@@ -352,8 +352,8 @@ def test_a_late_stage_is_told_with_its_times_and_limit(
     """The last approval to payout took 7 days and 6 hours (limit 7 days). Before: the
     finding's time was the request's, its evidence the message text, and the text mixed two
     duration styles ("7 days 06:00:00 (limit 7 days, 0:00:00)"); then the message read
-    pandas' "7 days 06:00:00 (limit 7 days 00:00:00)". The evidence keeps pandas' text,
-    which `pd.Timedelta` reads back."""
+    pandas' "7 days 06:00:00 (limit 7 days 00:00:00)". The evidence holds ISO 8601
+    durations (before: pandas' text), which `pd.Timedelta` reads back."""
     log = {"C1": {"amount": 900, "events": [
         {"a": "Capture payment", "t": "2026-06-20T09:00Z"},
         {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
@@ -368,8 +368,8 @@ def test_a_late_stage_is_told_with_its_times_and_limit(
     [stage] = finding.evidence["stages"]
     assert {k: stage[k] for k in ("from", "to", "started", "ended", "took", "limit")} == {
         "from": "last-approval", "to": "payout", "started": "2026-07-02T09:00:00+00:00",
-        "ended": "2026-07-09T15:00:00+00:00", "took": "7 days 06:00:00",
-        "limit": "7 days 00:00:00"}
+        "ended": "2026-07-09T15:00:00+00:00", "took": "P7DT6H",
+        "limit": "P7D"}
 
 
 def test_a_late_stage_names_the_evidence_or_close_event_it_ends_at(

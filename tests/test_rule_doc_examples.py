@@ -201,7 +201,7 @@ EXAMPLES: dict[str, Example] = {
                 {"a": EVI}, {"a": APP, "t": "2026-09-01T09:00Z"},
                 {"a": REJ, "t": "2026-09-02T09:00Z"}]},
         {"V1": {"timestamp": "2026-09-01T09:00:00+00:00",
-                "evidence": {"waiting": "43 days 15:00:00"}},
+                "evidence": {"waiting": "P43DT15H"}},
          "V2": {"timestamp": "2026-09-05T09:00:00+00:00", "event_ids": ["V2-05"]}},
         as_of="2026-10-15T00:00:00Z",
         absent={"V1": ("SL001", "SL002"), "V2": ("SL001", "SL002")}),

@@ -43,7 +43,7 @@ def test_a_reopened_request_is_open_since_the_request_that_reopened_it(
     assert breach.message == ("no payout 74d 15h after the request, still open at "
                               "2026-10-15 00:00:00 UTC (SLA 14d)")
     assert (breach.evidence["open_for"], breach.evidence["sla"]) == (
-        "74 days 15:00:00", "14 days 00:00:00")
+        "P74DT15H", "P14D")
 
 
 def test_a_stage_still_open_is_dated_when_its_limit_ran_out(
@@ -65,8 +65,8 @@ def test_a_stage_still_open_is_dated_when_its_limit_ran_out(
     assert late.evidence["stages"] == [{
         "stage": "approval", "from": "request", "to": "first-approval",
         "started": "2026-07-01T09:00:00+00:00", "ended": None,
-        "open_at": "2026-07-13T09:00:00+00:00", "took": "12 days 00:00:00",
-        "limit": "10 days 00:00:00"}]
+        "open_at": "2026-07-13T09:00:00+00:00", "took": "P12D",
+        "limit": "P10D"}]
 
 
 def test_a_late_stage_that_ended_and_one_still_open_are_one_finding(
@@ -99,7 +99,7 @@ def test_a_payout_before_the_request_is_not_where_its_sla_ends(
     breach = _sl(log, "2026-10-15T00:00:00Z", policy_for)[("SL001", "C1")]
     assert breach.event_ids == ["C1-03", "C1-05"]
     assert breach.timestamp == "2026-07-30T09:00:00+00:00"
-    assert breach.evidence["took"] == "29 days 00:00:00"
+    assert breach.evidence["took"] == "P29D"
     assert breach.message == "request to payout took 29d (SLA 14d)"
 
 
@@ -129,9 +129,9 @@ def test_each_late_episode_of_a_case_is_a_breach_of_its_own(
     breaches = [f for f in result.findings if f.rule == "SL001"]
     assert [(f.event_ids, f.timestamp, f.message, f.evidence["took"]) for f in breaches] == [
         (["C1-02", "C1-04"], "2026-07-21T09:00:00+00:00",
-         "request to payout took 20d (SLA 14d)", "20 days 00:00:00"),
+         "request to payout took 20d (SLA 14d)", "P20D"),
         (["C1-06", "C1-08"], "2026-08-26T15:00:00+00:00",
-         "request to payout took 16d 6h (SLA 14d)", "16 days 06:00:00")]
+         "request to payout took 16d 6h (SLA 14d)", "P16DT6H")]
     assert len({f.fingerprint for f in breaches}) == 2
 
 
@@ -179,7 +179,7 @@ def test_a_late_stage_of_a_reopened_case_names_its_own_episode(
     assert late.event_ids == ["C1-06", "C1-07", "C1-08"]
     assert late.timestamp == "2026-08-10T09:00:00+00:00"
     assert late.message == "payout took 8d (limit 7d)"
-    assert late.evidence["stages"][0]["took"] == "8 days 00:00:00"
+    assert late.evidence["stages"][0]["took"] == "P8D"
 
 
 def test_late_stages_of_two_episodes_are_two_findings(
@@ -346,18 +346,18 @@ def test_a_breach_names_when_its_clock_started_and_stopped(
             if f.rule == "SL001"] == [
         ("C1", ["C1-02", "C1-04"],
          {"requested_at": "2026-07-01T09:00:00+00:00", "paid_at": "2026-07-21T09:00:00+00:00",
-          "took": "20 days 00:00:00", "sla": "14 days 00:00:00"}),
+          "took": "P20D", "sla": "P14D"}),
         ("C1", ["C1-06", "C1-08"],
          {"requested_at": "2026-08-10T09:00:00+00:00", "paid_at": "2026-08-26T15:00:00+00:00",
-          "took": "16 days 06:00:00", "sla": "14 days 00:00:00"}),
+          "took": "P16DT6H", "sla": "P14D"}),
         ("C1", ["C1-10"],
          {"requested_at": "2026-09-01T10:30:00+00:00", "paid_at": None,
-          "as_of": "2026-10-15T00:00:00+00:00", "open_for": "43 days 13:30:00",
-          "sla": "14 days 00:00:00"}),
+          "as_of": "2026-10-15T00:00:00+00:00", "open_for": "P43DT13H30M",
+          "sla": "P14D"}),
         ("C2", ["C2-02", "C2-04"],
          {"requested_at": "2026-07-03T08:00:00+00:00", "paid_at": "2026-07-18T08:00:01+00:00",
-          "took": "15 days 00:00:01", "sla": "14 days 00:00:00"}),
+          "took": "P15DT1S", "sla": "P14D"}),
         ("C3", ["C3-01"],
          {"requested_at": "2026-07-05T12:00:00+00:00", "paid_at": None,
-          "as_of": "2026-10-15T00:00:00+00:00", "open_for": "101 days 12:00:00",
-          "sla": "14 days 00:00:00"})]
+          "as_of": "2026-10-15T00:00:00+00:00", "open_for": "P101DT12H",
+          "sla": "P14D"})]

@@ -21,7 +21,7 @@ import pandas as pd
 
 from audit.currency import decimals, rounded
 from audit.findings import Finding
-from audit.words import duration, durations, moments
+from audit.words import duration, durations, iso_duration, moments
 
 if TYPE_CHECKING:
     from audit.rules.facts import CaseFacts
@@ -103,7 +103,8 @@ class Rule(ABC):
         the amount at risk, is rounded to them); `when` names the column with the timestamp
         to report. In the message only, a time reads as the reports' tables show it
         ("2026-09-24 11:09:33 UTC") and a duration in words ("14d 11h 3m 54s"): the
-        finding's evidence keeps their ISO 8601 and pandas forms.
+        finding's evidence keeps their ISO 8601 forms ("2026-09-24T11:09:33+00:00",
+        "P14DT11H3M54S": `audit.words.iso_duration`).
         """
         fields = {name for _, name, _, _ in Formatter().parse(message) if name}
         template, shown = _positional(message)  # (the message's own fields, by position)
@@ -339,8 +340,10 @@ def _plain(value: Any) -> Any:
         return None if value != value else value
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
-    if isinstance(value, pd.Timedelta):
-        return str(value)
+    if isinstance(value, pd.Timedelta | np.timedelta64 | timedelta):
+        # (ISO 8601, "P14DT11H3M54S", not pandas' "14 days 11:03:54": a GRC tool or a
+        # spreadsheet reads it; NaT missing)
+        return None if _missing(value) else iso_duration(value)
     if isinstance(value, list | tuple | np.ndarray):
         return [_plain(v) for v in value]
     if value is None or (not isinstance(value, str) and pd.isna(value)):

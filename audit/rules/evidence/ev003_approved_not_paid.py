@@ -34,8 +34,8 @@ class ApprovedNotPaid(Rule):
     `--as-of`, else the time of the run; `check` judges the log as it stood then (a payout
     dated after it is not yet made). The message tells the wait in days, hours,
     minutes and seconds ("approved on 2026-09-30 12:56:06 UTC, still not paid after 14d
-    11h 3m 54s"); the evidence keeps it as pandas writes it (`waiting`, "14 days
-    11:03:54"), and the approval's time in ISO 8601.
+    11h 3m 54s"); the evidence keeps it as an ISO 8601 duration (`waiting`,
+    "P14DT11H3M54S", days of 24 hours), and the approval's time in ISO 8601.
 
     References:
     Consumer refund regulations (time limits for refunds); COSO Internal Control: monitoring.

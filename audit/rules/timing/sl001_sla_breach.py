@@ -50,8 +50,8 @@ class SlaBreach(Rule):
     payout after a close with no request since answers the request the close ended. An
     approved request left unpaid past its grace is `approved-not-paid`, which takes
     precedence. Messages tell durations in days, hours, minutes and seconds ("16d 6h");
-    the evidence keeps them as pandas writes them ("16 days 06:00:00", `took`, `open_for`,
-    `sla`), which `pd.Timedelta` reads back. The evidence names the episode's clock, ISO
+    the evidence keeps them as ISO 8601 durations ("P16DT6H", `took`, `open_for`, `sla`;
+    days of 24 hours). The evidence names the episode's clock, ISO
     8601 UTC as the other evidence times: `requested_at`, the request it started at, and
     `paid_at`, the payout it stopped at (`took` is the time between them); for an episode
     still open, `paid_at` is null and `as_of` the time `open_for` was measured to (as

@@ -10,7 +10,7 @@ from audit.findings import Finding
 from audit.policy import STAGE_POINTS, Stage
 from audit.rules.base import Option, Rule
 from audit.rules.facts import POINT_COLUMNS, CaseFacts, Episodes, Ints
-from audit.words import duration, durations, moment
+from audit.words import duration, durations, iso_duration, moment
 
 
 class StageOverdue(Rule):
@@ -54,8 +54,8 @@ class StageOverdue(Rule):
     stood then: an event dated after the clock ends no stage). A finding's time is when its
     late stage that ended first ended (for a stage still open, when its limit ran out); its
     evidence lists each late stage with its points, times and limit (a stage still open
-    has no end and the as-of time as `open_at`; `took` and `limit` as pandas writes them,
-    "7 days 06:00:00", which `pd.Timedelta` reads back), its message tells them as "7d 6h".
+    has no end and the as-of time as `open_at`; `took` and `limit` as ISO 8601 durations,
+    "P7DT6H", days of 24 hours), its message tells them as "7d 6h".
     It names the episode's request, approvals and payout, and the evidence or close event
     a late stage starts or ends at.
 
@@ -162,7 +162,7 @@ def _late(facts: CaseFacts, c: pd.DataFrame, points: dict[str, pd.Series],
     for stage, started, ended, took, late, running in stages:
         mine = late[late_anywhere]
         still = running[late_anywhere][mine].tolist()
-        limit = str(pd.Timedelta(stage.limit))  # (evidence as pandas writes it: 7 days 00:00:00)
+        limit = iso_duration(stage.limit)  # (evidence in ISO 8601: P7D)
         told = duration(stage.limit)  # (messages: 7d)
         at = np.flatnonzero(mine)
         begun_at = started[late_anywhere][mine]
@@ -180,14 +180,14 @@ def _late(facts: CaseFacts, c: pd.DataFrame, points: dict[str, pd.Series],
                 details[k].append({"stage": stage.name, "from": stage.start,
                                    "to": stage.end, "started": begun.isoformat(),
                                    "ended": None, "open_at": as_of,
-                                   "took": str(open_for), "limit": limit})
+                                   "took": iso_duration(open_for), "limit": limit})
                 continue
             texts[k].append(f"{stage.name} took {spent_text} (limit {told})")
             if k in said:
                 said[k].append(texts[k][-1])
             details[k].append({"stage": stage.name, "from": stage.start,
                                "to": stage.end, "started": begun.isoformat(),
-                               "ended": done.isoformat(), "took": str(spent),
+                               "ended": done.isoformat(), "took": iso_duration(spent),
                                "limit": limit})
         # The finding's time: when its first late stage (in time) ended, or for a stage
         # still open, when its limit ran out.
