@@ -35,7 +35,8 @@ which `diff` checks a finding's `waived_by` against): where it is missing, `diff
 a waiver naming one rule by its code or name against the finding's rule, and cannot tell
 what a family or pattern named. Within format 2 too, the evidence's durations became ISO
 8601 ("P14DT11H3M54S", before pandas' "14 days 11:03:54"), which `diff` reads in either
-form as the same durations (`rundiff.iso_evidence`)."""
+form as the same durations (`rundiff.iso_evidence`), and `suppressed`'s entries name their
+case `case_id`, as findings do (before `case`; `diff` reads neither)."""
 
 
 def severity_rank(severity: str) -> int:

@@ -172,6 +172,19 @@ def test_the_exports_write_iso_durations_alike(demo: Path) -> None:
     assert seen >= len(findings)
 
 
+def test_suppressed_entries_name_case_id(demo: Path) -> None:
+    """`suppressed` names the case `case_id`, as findings do (before: `case`); the entries
+    are the older version's otherwise."""
+    document = json.loads((demo / "findings.json").read_text(encoding="utf-8"))
+    old = json.loads(OLD.read_text(encoding="utf-8"))
+    assert document["suppressed"]
+    for entry in document["suppressed"]:
+        assert set(entry) == {"rule", "case_id", "fingerprint", "suppressed_by"}
+    assert document["suppressed"] == [
+        {"rule": e["rule"], "case_id": e["case"], "fingerprint": e["fingerprint"],
+         "suppressed_by": e["suppressed_by"]} for e in old["suppressed"]]
+
+
 @pytest.mark.parametrize("order", ["old_first", "new_first"])
 def test_diff_reads_an_older_findings_json_without_telling_changes(
         demo: Path, tmp_path: Path, order: str) -> None:

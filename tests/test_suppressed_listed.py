@@ -42,13 +42,14 @@ def test_each_suppressed_finding_is_listed_with_the_rule_that_explains_it(
     kept = {(f["rule"], f["case_id"]) for f in plain["findings"]}
     prints = {f["fingerprint"] for f in plain["findings"]}
     for entry in suppressed:
-        assert set(entry) == {"rule", "case", "fingerprint", "suppressed_by"}
-        assert (entry["suppressed_by"], entry["case"]) in kept  # the finding explaining it
-        assert (entry["rule"], entry["case"]) not in kept
+        # (the case as findings name it, `case_id`; before: `case`)
+        assert set(entry) == {"rule", "case_id", "fingerprint", "suppressed_by"}
+        assert (entry["suppressed_by"], entry["case_id"]) in kept  # the finding explaining it
+        assert (entry["rule"], entry["case_id"]) not in kept
         assert entry["fingerprint"] not in prints
     assert {(e["rule"], e["suppressed_by"]) for e in suppressed} == {
         ("SL001", "EV003"), ("EV005", "DU001"), ("AP001", "EV002")}
-    assert suppressed == sorted(suppressed, key=lambda e: (e["case"], e["rule"],
+    assert suppressed == sorted(suppressed, key=lambda e: (e["case_id"], e["rule"],
                                                            e["fingerprint"]))
     # The report says where they are (before: "not counted or listed", and listed nowhere).
     assert ('<span data-metric="suppressed" data-value="9">9</span> further findings are not '
@@ -62,7 +63,8 @@ def test_a_waiver_bringing_a_suppressed_finding_back_shows_which(plain: dict[str
                                                                  tmp_path: Path) -> None:
     """The reviewer's case: duplicate-refund waived on 40288, its refund-exceeds-charge
     comes back: the finding listed as suppressed before, by its fingerprint."""
-    before = next(e for e in plain["suppressed"] if (e["rule"], e["case"]) == ("EV005", "40288"))
+    before = next(e for e in plain["suppressed"]
+                  if (e["rule"], e["case_id"]) == ("EV005", "40288"))
     assert before["suppressed_by"] == "DU001"
     policy = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
     policy["waivers"] = [{"rule": "DU001", "case": "40288", "reason": "known",

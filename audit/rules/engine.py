@@ -374,13 +374,14 @@ def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: Rul
 
 def suppressed_list(dropped: list[tuple[Finding, str]], rules: Sequence[Rule]
                     ) -> list[dict[str, str]]:
-    """The findings precedence dropped, each {rule, case, fingerprint, suppressed_by: the
+    """The findings precedence dropped, each {rule, case_id, fingerprint, suppressed_by: the
     suppressing rule's code}, by case, rule and fingerprint (as findings.json lists them:
-    the same for the same findings, whatever the engine)."""
+    the same for the same findings, whatever the engine). The case is `case_id`, as a
+    finding names it (an earlier version wrote `case`, which `diff` still reads)."""
     code_of = {r.name: r.code for r in rules}
-    out = [{"rule": f.rule, "case": f.case_id, "fingerprint": f.fingerprint,
+    out = [{"rule": f.rule, "case_id": f.case_id, "fingerprint": f.fingerprint,
             "suppressed_by": code_of.get(by, by)} for f, by in dropped]
-    out.sort(key=lambda e: (e["case"], e["rule"], e["fingerprint"]))
+    out.sort(key=lambda e: (e["case_id"], e["rule"], e["fingerprint"]))
     return out
 
 
