@@ -470,6 +470,8 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
     put = grid.put
     put(0, 0, "Refund audit: summary", TITLE)
     cases = int(summary["cases"])
+    late = int(summary.get("events_after_clock", 0))
+    copies = summary["events"] + late - summary["imported"] + summary.get("left_out", 0)
     rows: list[tuple[str, Any]] = [
         ("Tool", f"refund-audit {manifest['version']}"),
         ("Run started (UTC)", _Time(manifest["started"])),
@@ -487,9 +489,16 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
         ("Policy", manifest["policy"]["file"] or "(default)"),
         ("Policy sha256", manifest["policy"]["sha256"] or ""),
         ("Cases", cases),
-        ("Events", summary["events"]),
-        # (judged as the log stood at the clock: the events after it are counted, not judged)
-        ("Events dated after the clock, not judged", summary.get("events_after_clock", 0)),
+        # (summary.events counts the events judged, as the log stood at the clock: those
+        # after it are counted apart, not judged; the log holds both, as report.html's
+        # population line adds them up. Before, "Events" on the judged ones alone read as
+        # the log's.)
+        ("Events judged (dated up to the audit clock)", summary["events"]),
+        ("Events dated after the clock, not judged", late),
+        ("Events in the log (judged + after the clock)", summary["events"] + late),
+        # (as report.html tells them: a charge refunded in several cases is an event of each)
+        *([("Events more than the rows imported (a charge refunded in several cases is an "
+            "event of each)", copies)] if copies > 0 else []),
         # (where any: not at an end of their SOP, an event less than running_for before the
         # clock; the SOP tasks after their last event are not due yet)
         *([("Cases running at the clock (SOP tasks after their last event not due yet)",

@@ -172,8 +172,15 @@ def test_the_events_after_the_clock_are_counted_and_told(log: Path, tmp_path: Pa
             'dated after the audit clock, not judged') in " ".join(report.split())
     sheet = openpyxl.load_workbook(out / "findings.xlsx")["Summary"]
     rows = {row[0]: row[1] for row in sheet.iter_rows(values_only=True) if row[0]}
+    # The judged events named so, and the log's events adding up as report.html's
+    # population line adds them (before: "Events", the judged ones alone, read as the log's)
+    assert "Events" not in rows
+    assert rows["Events judged (dated up to the audit clock)"] == ALL_EVENTS - AFTER_OCTOBER
     assert rows["Events dated after the clock, not judged"] == AFTER_OCTOBER
-    assert rows["Events"] == ALL_EVENTS - AFTER_OCTOBER
+    assert rows["Events in the log (judged + after the clock)"] == ALL_EVENTS
+    assert not any(str(label).startswith("Events more than") for label in rows)
+    assert (f'the log holds <span data-metric="log-events" data-value="{ALL_EVENTS}">'
+            f'{ALL_EVENTS}</span> events') in " ".join(report.split())
 
     done, document = check(log, tmp_path / "later", "--as-of", "2026-10-08T00:00:00Z",
                            "--format", "json,html")
