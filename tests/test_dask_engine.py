@@ -693,3 +693,41 @@ def test_the_last_worker_gone_mid_run_is_an_error_in_bounded_time(tmp_path: Path
                            "written; the workers' logs say why (a worker killed for its "
                            "memory, say)\n"), done.stderr
     assert not out.exists()
+
+
+def test_instalments_and_repeats_alike_on_both_engines(cluster: Any) -> None:
+    """duplicate-refund's instalments (a case's repeats within what it was owed and within
+    its charge, whose purchase may be another case's) are judged on a partition as on the
+    whole log: the same findings and fingerprints, the instalment cases clean, the repeats
+    beyond what was owed, beyond the charge and across cases found."""
+    from dataclasses import replace as replaced
+
+    from audit.engines.dask_engine import run_rules_dask
+    from audit.policy import load_policy
+    from audit.rules import default_rules
+    from audit.rules.engine import run_rules
+    from tests.rules.logbuilder import build_log
+
+    policy = replaced(load_policy(default_policy_path()), sop={})
+
+    def case(owed: float, *paid: float, charged: float = 100, charge: str | None = None,
+             day: str = "01") -> dict[str, Any]:
+        return {"charged": charged, "amount": owed,
+                **({"charge": charge} if charge else {}), "events": [
+                    {"a": "Capture payment", "t": "2026-06-20T09:00Z"},
+                    {"a": "Receive refund request", "t": f"2026-07-{day}T09:00Z"},
+                    {"a": "Collect evidence"}, {"a": "Approve refund"},
+                    *({"a": "Execute payout", "amount": a} for a in paid)]}
+
+    log = build_log({
+        "HALF": case(50, 25, 25), "FULL": case(100, 50, 50), "PAST": case(50, 25, 25, 25),
+        "OVER": case(120, 60, 60), "A": case(50, 50, charge="ch_x", day="01"),
+        "B": case(100, 50, 50, charge="ch_x", day="05")}, policy)
+    ruleset = default_rules()
+    as_of = datetime(2026, 10, 15, tzinfo=UTC)
+    local = run_rules(log, policy, ruleset, as_of=as_of)
+    spec = EngineSpec("dask", scheduler=cluster.scheduler_address, partitions=4)
+    remote, _ = run_rules_dask(log, policy, ruleset, as_of=as_of, spec=spec)
+    assert [f.as_dict() for f in remote.findings] == [f.as_dict() for f in local.findings]
+    assert {(f.case_id, f.amount_at_risk) for f in remote.findings if f.rule == "DU001"} == {
+        ("PAST", 25.0), ("OVER", 60.0), ("B", 100.0)}

@@ -631,6 +631,53 @@ def test_a_findings_time_is_when_its_earliest_late_stage_ended(
     assert [s["stage"] for s in finding.evidence["stages"]] == ["whole", "approval"]
 
 
+def test_instalments_are_no_duplicate_until_they_pass_what_the_case_was_owed(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A refund approved at 50.00 on a charge of 100.00, paid 25.00 three times: the first
+    two are the refund in instalments, the third repeats them, 25.00 at risk (before: the
+    second was a repeat too, 50.00 at risk; a case paying the 50.00 as two payouts of 25.00
+    was a duplicate-refund of 25.00). Where the case was owed 75.00, all three are
+    instalments."""
+    def case(owed: float) -> dict[str, Any]:
+        return {"charged": 100, "amount": owed, "events": [
+            {"a": "Capture payment"}, {"a": "Receive refund request"},
+            {"a": "Collect evidence"}, {"a": "Approve refund"},
+            *[{"a": "Execute payout", "amount": 25, "t": f"2026-07-0{d}T09:00Z"}
+              for d in (2, 3, 4)]]}
+
+    log = {"C50": case(50), "C75": case(75)}
+    result, _ = run_case({}, {"log": log}, "DU001 instalments", policy_for)
+    found = {f.case_id: (f.amount_at_risk, f.event_ids, f.timestamp, f.message)
+             for f in result.findings if f.rule == "DU001"}
+    assert found == {"C50": (25.0, ["C50-05", "C50-06", "C50-07"], "2026-07-04T09:00:00+00:00",
+                             "25.00 EUR refunded again on ch_C50, already refunded in case C50")}
+    assert {f.case_id: f.amount_at_risk for f in result.findings if f.rule == "AP005"} == {
+        "C50": 25.0}
+
+
+def test_an_instalment_crossing_the_charge_is_found_for_what_it_added(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A charge of 100: A, owed 100, pays 50, then B refunds 30, then A pays its second
+    instalment of 50. A's second payout repeated A's first (a duplicate-refund of 50.00,
+    which replaced refund-exceeds-charge); it is an instalment, and the excess it takes the
+    charge to is 30.00: refund-exceeds-charge on A, 30.00 at risk."""
+    def payout(day: str, amount: float) -> dict[str, Any]:
+        return {"a": "Execute payout", "amount": amount, "t": f"2026-07-{day}T08:00Z"}
+
+    def case(purchase: str, owed: float, *payouts: dict[str, Any]) -> dict[str, Any]:
+        return {"charge": "ch_1", "charged": 100, "amount": owed, "events": [
+            {"a": "Capture payment", "t": "2026-06-20T09:00Z", "id": purchase},
+            {"a": "Receive refund request", "t": "2026-07-01T07:00Z"},
+            {"a": "Collect evidence"}, {"a": "Approve refund"}, *payouts]}
+
+    log = {"A": case("A-purchase", 100, payout("02", 50), payout("06", 50)),
+           "B": case("B-purchase", 30, payout("03", 30))}
+    result, _ = run_case({}, {"log": log}, "EV005 instalments", policy_for)
+    found = {(f.rule, f.case_id): (f.amount_at_risk, f.timestamp, f.evidence.get("refunded"))
+             for f in result.findings}
+    assert found == {("EV005", "A"): (30.0, "2026-07-06T08:00:00+00:00", 130.0)}
+
+
 def test_refunds_over_a_charge_are_added_up_payout_by_payout_in_time(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """A charge of 100: A refunds 50, B 30, A 60 more. The cases were ordered by their
@@ -983,7 +1030,8 @@ def test_a_few_fils_are_money_not_rounding(
     """KWD has three decimals: 4 fils over the approval, the charge or the threshold, 3 short
     of the request, and two payouts 4 fils apart are real differences. Before, the tolerance
     was 0.005 for every currency, and none of them was found (and the two payouts read as one
-    repeated: a duplicate-refund). A tolerance the policy states applies as stated."""
+    repeated: a duplicate-refund). A tolerance the policy states applies as stated. (TWO was
+    owed the first payout only, so that the second is no instalment of its refund.)"""
     steps = [{"a": "Capture payment"}, {"a": "Receive refund request"},
              {"a": "Collect evidence"}, {"a": "Approve refund"}]
     log = {
@@ -993,7 +1041,7 @@ def test_a_few_fils_are_money_not_rounding(
                   "events": [*steps, {"a": "Execute payout", "amount": 1.372}]},
         "LARGE": {"cur": "KWD", "amount": 500.004,
                   "events": [*steps, {"a": "Execute payout"}]},
-        "TWO": {"cur": "KWD", "amount": 2.754, "events": [
+        "TWO": {"cur": "KWD", "amount": 1.375, "charged": 2.754, "events": [
             *steps, {"a": "Execute payout", "amount": 1.375},
             {"a": "Execute payout", "amount": 1.379}]},
         "EUR": {"amount": 100, "events": [*steps, {"a": "Execute payout", "amount": 100.01}]}}
@@ -1006,10 +1054,11 @@ def test_a_few_fils_are_money_not_rounding(
     if tolerance is None:
         assert found == {("AP005", "OVER"): 0.004, ("EV005", "OVER"): 0.004,
                          ("EV004", "SHORT"): 0.003, ("AP003", "LARGE"): 500.004,
-                         ("AP005", "EUR"): 0.01, ("EV005", "EUR"): 0.01}
+                         ("AP005", "EUR"): 0.01, ("EV005", "EUR"): 0.01,
+                         ("AP005", "TWO"): 1.379}
     else:  # (the policy's word: up to 5 fils is rounding)
         assert found == {("AP005", "EUR"): 0.01, ("EV005", "EUR"): 0.01,
-                         ("DU001", "TWO"): 1.379}
+                         ("AP005", "TWO"): 1.379, ("DU001", "TWO"): 1.379}
 
 
 def test_counts_in_finding_messages_are_grouped_by_thousands(

@@ -158,6 +158,17 @@ EXAMPLES: dict[str, Example] = {
                "evidence": {"key": "ch_1", "earlier_case": "A", "amount": 49.9}}},
         # (49.90 captured, 99.80 refunded: the excess is the duplicate's)
         absent={"B": ("EV005",)}),
+    "DU001-instalments": Example(
+        # 100.00 requested, approved and paid as 50.00 and 50.00 on a charge of 100.00: one
+        # refund in two payouts (before: a duplicate-refund of 50.00); approved 50.00 and
+        # paid 50.00 twice: the second a repeat.
+        {"C": {"events": [*_e(CAP, REQ, EVI, APP), {"a": PAY, "amount": 50},
+                          {"a": PAY, "amount": 50}]},
+         "V": {"amount": 50, "charged": 100,
+               "events": [*_e(CAP, REQ, EVI, APP), {"a": PAY}, {"a": PAY}]}},
+        {"V": {"event_ids": ["V-05", "V-06"], "amount_at_risk": 50.0,
+               "message": "50.00 EUR refunded again on ch_V, already refunded in case V"}},
+        absent={"C": ("EV004", "EV005", "AP005")}),
     "EV001": Example(
         {"V1": {"channel": "offline", "events": [
             {"a": "Record store sale"}, {"a": REQ},

@@ -7,7 +7,8 @@ from audit import canonical as C
 from audit.currency import figure
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
-from audit.rules.facts import CaseFacts
+from audit.rules.evidence.ev005_refund_exceeds_charge import captured_of
+from audit.rules.facts import CaseFacts, same
 
 
 class DuplicateRefund(Rule):
@@ -16,7 +17,17 @@ class DuplicateRefund(Rule):
     either payout carries no charge id, the same order) with the same amount, in this or
     another case. The later payout's case gets the finding; its amount at risk is each of
     its repeating payouts once, in the case's currency (the message tells repeats in other
-    currencies too).
+    currencies too). Instalments are no repeat: a payout repeating an earlier one of its
+    own case is not judged a duplicate of it where the case's successful payouts in its
+    currency, up to and including it in time order, add up to no more than what the case
+    was owed (the smaller of its request's amount and its smallest approval, whichever
+    states one) nor, where its charge's purchase states the captured amount in the case's
+    currency, its payouts on that charge to more than that amount. A refund of 50.00
+    approved and paid as 25.00 and 25.00 is one refund; a third 25.00 is a repeat (25.00 at
+    risk). A repeat stays one where its case states neither amount, where one of the case's
+    payouts up to it states no amount (what they add up to is unknown), or where it is in
+    another currency than its case's; and a repeat of another case's payout is a duplicate
+    whatever its own case was owed.
 
     Why it matters:
     Duplicate tickets for one complaint, or a payout run twice, refund the customer twice.
@@ -26,6 +37,9 @@ class DuplicateRefund(Rule):
     Violating: case A pays 49.90 EUR on charge ch_1; a week later case B pays 49.90 EUR on ch_1.
     Compliant: `Payout failed` then `Execute payout` in one case: a failed refund re-issued is
     not a duplicate.
+    Compliant: a case requests and approves 100.00 EUR on a charge of 100.00 EUR and pays it
+    as 50.00 and 50.00 (instalments, a payment provider's limit per payout).
+    Violating: approved 50.00 EUR, paid 50.00 and 50.00: the second repeats the first.
     Precedence: where this fires, `refund-exceeds-charge` is not reported for the case.
 
     Options:
@@ -76,6 +90,9 @@ class DuplicateRefund(Rule):
             currency.fillna(earlier_currency))
         same_currency = currency == earlier_currency
         dups = pairs[earlier & same_amount & same_currency.fillna(True).astype(bool)]
+        # A payout repeating an earlier one of its own case is an instalment, no repeat of
+        # it, where the case's payouts up to it stay within what the case was owed.
+        dups = dups[~_instalments(facts, dups)]
         if dups.empty:
             return []
         dups = dups.sort_values([C.CASE, C.TIMESTAMP, C.EVENT_ID, f"{C.TIMESTAMP}_earlier",
@@ -131,8 +148,78 @@ def _pairs(facts: CaseFacts, at: np.ndarray, key: pd.Series, *,
     columns = [*_COLUMNS, C.CHARGE_ID] if needs_chargeless else _COLUMNS
     payouts = facts.frame(at, columns)
     payouts.insert(0, "key", key.array)
+    payouts["at"] = at
     pairs = payouts.merge(payouts, on="key", suffixes=("", "_earlier"))
     if needs_chargeless:
         pairs = pairs[pairs[C.CHARGE_ID].isna() | pairs[f"{C.CHARGE_ID}_earlier"].isna()]
         pairs = pairs.drop(columns=[C.CHARGE_ID, f"{C.CHARGE_ID}_earlier"])
     return pairs
+
+
+def _instalments(facts: CaseFacts, dups: pd.DataFrame) -> np.ndarray:
+    """Per pair of `dups` (a later payout repeating an earlier one): whether the two are
+    instalments of one refund, not a repeat. That is, both are payouts of one case, and the
+    case's successful payouts in its currency up to the later one (in time order) add up
+    to no more than
+    - what the case was owed: the smaller of its request's amount and its smallest approval
+      (as payout-exceeds-approved reads it), whichever of the two states one, and
+    - where the later payout names a charge whose purchase states its captured amount in
+      the case's currency: that amount, for the case's payouts on that charge.
+    Not where the case states neither amount, where the later payout is in another currency
+    than its case, or where one of the case's payouts up to it states no amount (what they
+    add up to is unknown): the repeat stays a duplicate, as before. A pair of two cases is
+    never one of instalments."""
+    within = (dups[C.CASE] == dups[f"{C.CASE}_earlier"]).to_numpy(dtype=bool)
+    out = np.zeros(len(dups), dtype=bool)
+    if not within.any():
+        return out
+    later = dups["at"].to_numpy(dtype=np.int64)[within]
+    cases = np.unique(facts.case_code[later])
+    # The case's payouts that add up (its successful payouts in its currency or stating
+    # none, as payouts_sum adds them), in sorted order: by case, time and event id.
+    of_cases = np.zeros(facts.n_cases, dtype=bool)
+    of_cases[cases] = True
+    counted = facts.paid_in_case_currency()
+    at = np.flatnonzero(counted & of_cases[facts.case_code])
+    rows = facts.frame(at, (C.AMOUNT, C.CHARGE_ID))
+    amounts = pd.to_numeric(rows[C.AMOUNT], errors="coerce").to_numpy(dtype=float,
+                                                                       na_value=np.nan)
+    case = facts.case_code[at]
+    unknown = np.isnan(amounts).astype(np.int64)
+    known = np.where(np.isnan(amounts), 0.0, amounts)
+    running = pd.Series(known).groupby(case).cumsum().to_numpy(dtype=float)
+    blind = pd.Series(unknown).groupby(case).cumsum().to_numpy(dtype=np.int64)
+    charge = rows[C.CHARGE_ID].astype("string")
+    on_charge = pd.Series(known).groupby([case, charge.fillna("").to_numpy(dtype=object)]
+                                         ).cumsum().to_numpy(dtype=float)
+    # What each case was owed, in its currency.
+    owed_of = facts.at_cases(cases, "request_amount", "approvals_min_amount", "currency")
+    owed = np.fmin(pd.to_numeric(owed_of["request_amount"], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan), pd.to_numeric(
+        owed_of["approvals_min_amount"], errors="coerce").to_numpy(dtype=float,
+                                                                   na_value=np.nan))
+    unit = owed_of["currency"].astype("string")
+    tolerance = facts.tolerance(unit)
+    slot = np.full(facts.n_cases, -1, dtype=np.int64)
+    slot[cases] = np.arange(len(cases))
+    # The later payouts: each where the case's running sums stand after it (a payout in
+    # another currency than its case's is not among `at`: no instalment).
+    where = np.searchsorted(at, later)
+    inside = where < len(at)
+    inside[inside] = at[where[inside]] == later[inside]
+    where = np.where(inside, where, 0)
+    k = slot[facts.case_code[later]]
+    ok = (inside & (blind[where] == 0)
+          & (running[where] <= owed[k] + tolerance[k]))  # (NaN owed: False)
+    # Within the charge's captured amount, where its purchase states it in the case's unit.
+    if ok.any():
+        charges = pd.Series(charge.to_numpy(dtype=object)[where], dtype=object)
+        captured = captured_of(facts, charges[ok])
+        limit = pd.to_numeric(charges.map(captured["charge_amount"]), errors="coerce"
+                              ).to_numpy(dtype=float, na_value=np.nan)
+        limit_unit = charges.map(captured["charge_currency"]).astype("string")
+        applies = ~np.isnan(limit) & same(limit_unit, pd.Series(unit.array.take(k))
+                                          ).to_numpy(dtype=bool)
+        ok &= ~applies | (on_charge[where] <= np.where(applies, limit, 0.0) + tolerance[k])
+    out[np.flatnonzero(within)] = ok
+    return out

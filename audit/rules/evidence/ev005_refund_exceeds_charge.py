@@ -257,6 +257,33 @@ def _others_told(cases: list[str], total: int) -> str:
 
 
 
+def captured_of(facts: CaseFacts, charges: pd.Series) -> pd.DataFrame:
+    """Per distinct charge id of `charges` that a purchase in the log names: what was
+    captured (`charge_amount`, NaN where no purchase states it) in the charge's currency
+    (`charge_currency`: its first purchase's stating one), as this rule reads them
+    (`_captured`); indexed by the charge id as text. Only those charges' purchases are
+    read (duplicate-refund asks for the few charges a case repeats a payout on)."""
+    wanted = pd.Index(pd.Series(charges, copy=False).dropna().astype(str).unique())
+    empty = pd.DataFrame({"charge_currency": pd.Series(dtype="string"),
+                          "charge_amount": pd.Series(dtype=float)})
+    if not len(wanted):
+        return empty
+    charged = ~np.asarray(facts.column(C.CHARGE_ID).isna(), dtype=bool)
+    buy_at = np.flatnonzero(facts.mask("bought") & charged)
+    ids = pd.Series(facts.column(C.CHARGE_ID).take(buy_at)).astype(str)
+    keep = ids.isin(wanted).to_numpy(dtype=bool)
+    if not keep.any():
+        return empty
+    buy_at = buy_at[keep]
+    codes, uniques = pd.factorize(ids[keep], sort=True)
+    buy_charge = np.asarray(codes, dtype=np.int64)
+    purchases = facts.frame(buy_at, (C.AMOUNT, C.CURRENCY))
+    found = purchases.groupby(buy_charge, sort=True).agg(charge_currency=(C.CURRENCY, "first"))
+    found["charge_amount"] = _captured(facts, buy_at, buy_charge, purchases, found)
+    found.index = pd.Index(uniques, dtype=object)
+    return found
+
+
 def _captured(facts: CaseFacts, buy_at: np.ndarray, buy_charge: np.ndarray,
               purchases: pd.DataFrame, charges: pd.DataFrame) -> pd.Series:
     """Per charge (`charges`' index): what was captured, the sum of its purchases in one
