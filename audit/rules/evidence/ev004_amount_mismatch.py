@@ -25,7 +25,8 @@ class AmountMismatch(Rule):
     shortfall is not judged (that payout may have made it up), and an excess of the others
     alone is (at least that much too much, the message naming the payouts of unknown
     amount); `payout-without-amount` reports such payouts. A case whose every payout states
-    no amount is not judged.
+    no amount is not judged. A refund paid in instalments (25.00 and 25.00 against 50.00
+    requested) is paid in full, as `duplicate-refund` reads it too.
 
     Why it matters:
     The ticket says what the customer is owed; a payout that differs is a wrong payment, a

@@ -19,14 +19,16 @@ class RefundExceedsCharge(Rule):
     beyond the charge (the excess it added, never more than it paid). The payouts are added
     up one by one in time order, across the cases: with partial refunds interleaved (A 50,
     B 30, A 40 on a charge of 100), the case whose payout crossed the line (A) is the one
-    found, with 20.00 at risk. (A second 50 in A would repeat A's first payout: a
-    `duplicate-refund`, which takes precedence.) A payout stating no amount adds nothing
-    to the running sum, and is never read as 0 paid: an excess found is there whatever it
-    paid (the message counts the charge's payouts stating no amount up to the one found,
-    "reach 150.00 EUR and 1 payout stating no amount"); a case whose payouts beyond the
-    charge all state no amount is found with its amount at risk unknown (empty, not 0.00);
-    and no excess found is no evidence of none where such a payout exists
-    (`payout-without-amount` reports each).
+    found, with 20.00 at risk. (A second 50 in A repeats A's first payout: a
+    `duplicate-refund`, which takes precedence, unless A was owed both, 100 requested and
+    approved: then they are A's refund in instalments, and A is found here with 30.00 at
+    risk; instalments of one case beyond the charge are a `duplicate-refund`.) A payout
+    stating no amount adds nothing to the running sum, and is never read as 0 paid: an
+    excess found is there whatever it paid (the message counts the charge's payouts stating
+    no amount up to the one found, "reach 150.00 EUR and 1 payout stating no amount"); a
+    case whose payouts beyond the charge all state no amount is found with its amount at
+    risk unknown (empty, not 0.00); and no excess found is no evidence of none where such a
+    payout exists (`payout-without-amount` reports each).
 
     Why it matters:
     A customer can be refunded at most what they paid. Partial refunds spread over several
