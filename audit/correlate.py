@@ -1127,9 +1127,11 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
         case[by_payout] = payout[by_payout]
         by_claim = by_claim | by_payout
         del by_payout
-    # A charge no input holds; or one whose order the log cannot tell: kept as a case of
-    # its own.
-    unknown_charge = rest & has_charge & ~charge_known & (~in_log | unclear)
+    # A charge no input holds, whichever case the refund joins (the ticket it names, its
+    # order's, or one of its own): listed, so that the charges to fetch can be told; or
+    # one whose order the log cannot tell, of a refund no ticket it names decides: kept as
+    # a case of its own. (Before, a refund naming its ticket was counted in a note alone.)
+    unknown_charge = has_charge & ~charge_known & (~in_log | (rest & unclear))
     # A refund naming no ticket whose order several tickets name (of the run's exports, or
     # cases of a log given): no ticket claims it, and it is kept as a payout case of its
     # own; that tickets do name its order is recorded (orphan-payout alone reads as a

@@ -924,6 +924,14 @@ def test_refunds_of_charges_no_input_holds_are_told(tmp_path: Path) -> None:
     assert (f"note: correlation: {charged} refund(s) name a charge that no input holds (no "
             "payment export of the run, nor a log given): where the charges were captured in "
             "an earlier period, give that period's charges export too") in result.output
+    # Each such refund is listed with the charge it names, the ones naming their ticket
+    # too (before, only the one refund no ticket claims was).
+    with (tmp_path / "out" / "correlation.csv").open(encoding="utf-8", newline="") as handle:
+        listed = [r for r in csv_module.DictReader(handle)
+                  if r["field"] == "payment:charge_id"]
+    assert len(listed) == charged
+    assert {r["file"] for r in listed} == {"stripe_refunds.csv"}
+    assert {r["reason"] for r in listed} == {"refund names a charge no payment export contains"}
     whole = run("check", *[str(p) for p in sorted(
         (REPO / "sample_logs" / "refund-sample" / "exports").iterdir())],
         "--out", str(tmp_path / "whole"), "--fail-on", "never", code=0)

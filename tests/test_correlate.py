@@ -551,6 +551,31 @@ def test_a_refund_whose_order_several_tickets_name_says_why_it_has_no_ticket() -
            "correlation.csv)" in result.notes
 
 
+def test_a_refund_naming_its_ticket_and_a_charge_no_export_holds_is_listed() -> None:
+    """A quarter's PayPal download without the payment a refund names (captured the quarter
+    before): the refund names its ticket (Custom Number) and a charge (Reference Txn ID)
+    that no input holds. Before, such a refund was counted in a note alone, and listed in
+    correlation.csv only where it named no ticket (re_3 below): which refunds, and which
+    charges to fetch, the auditor could not tell. Now each is listed, as docs/sources.md
+    says, whether it names its ticket or not."""
+    log = events(("j:1", "jira", "T1", "O1", None, None, 0),
+                 ("p:re_1", "paypal", "T1", "O1", "ch_8", "re_1", 1),  # names its ticket
+                 ("p:re_2", "paypal", "T1", "O1", "ch_1", "re_2", 2),
+                 ("p:ch_1", "paypal", None, "O1", "ch_1", None, 3),
+                 ("j:3", "jira", "T3", "O3", None, None, 4),
+                 ("p:re_3", "paypal", None, "O3", "ch_9", "re_3", 5))  # names none
+    result = correlate(log, load_sources_config())
+    case_of = dict(zip(result.log[C.EVENT_ID], result.log[C.CASE], strict=True))
+    assert case_of["p:re_1"] == case_of["p:re_2"] == "T1" and case_of["p:re_3"] == "T3"
+    assert result.unresolved[["row", "field", "value", "reason"]].values.tolist() == [
+        [3, C.CHARGE_ID, "ch_8", "refund names a charge no payment export contains"],
+        [7, C.CHARGE_ID, "ch_9", "refund names a charge no payment export contains"]]
+    assert "correlation: 2 reference(s) to ids no export contains (see correlation.csv)" \
+        in result.notes
+    assert any(n.startswith("correlation: 2 refund(s) name a charge that no input holds")
+               for n in result.notes)
+
+
 def test_a_ticket_stating_several_orders_is_said(tmp_path: Path) -> None:
     """A Zendesk ticket whose order field is changed (a corrected order, or one ticket for
     two orders) is correlated by the first order it states: the charges of the other, and
