@@ -224,6 +224,38 @@ def _rows_like(source: Path, templates: list[int], changes: list[dict[str, str]]
     return "\n".join([lines[0], *rows]) + "\n"
 
 
+def test_a_paypal_time_that_cannot_be_read_names_its_three_cells(tmp_path: Path) -> None:
+    """A PayPal time is read from Date, Time and the zone. A row whose Time was cut to
+    "11:00" was quarantined as field `Date`, value "01/07/2026", reason "not a time in the
+    format %d/%m/%Y %H:%M:%S": the cell shown was fine and the one at fault not shown. Now
+    the line names the three cells and shows each as written, as the normaliser's line of
+    a time out of range does. A blank zone was "unknown time zone abbreviation ''"; now it
+    says no zone is given, and that none is guessed (nor taken from --assume-tz, which
+    these exports' rows, stating their own zone, do not read)."""
+    path = tmp_path / "activity.csv"
+    path.write_text(_rows_like(DATA / "paypal" / "activity.csv", [1, 1, 1], [
+        {"Time": "11:00"}, {"Date": "1/7/2026", "Time": "09:30:00 AM"}, {"TimeZone": " "}],
+        "Transaction ID"), encoding="utf-8")
+    table, quarantine = read_source(path, "paypal")
+    fmt = "not a time in the format %d/%m/%Y %H:%M:%S"
+    assert quarantine[["row", "field", "value", "reason"]].values.tolist() == [
+        [2, "Date, Time, TimeZone", "01/07/2026, 11:00, CEST", fmt],
+        [3, "Date, Time, TimeZone", "1/7/2026, 09:30:00 AM, CEST", fmt],
+        [4, "TimeZone", " ", "no time zone abbreviation: the local time cannot be placed "
+                             "(a zone is never guessed, and --assume-tz is not read for this "
+                             "export, whose rows state their own)"]]
+    assert table.frame.empty
+    # The same for Adyen's zone; its time is one cell, named alone as before.
+    settlement = tmp_path / "sd.csv"
+    settlement.write_text(_rows_like(DATA / "adyen" / "settlement_details.csv", [1, 1], [
+        {"TimeZone": ""}, {"Creation Date": "2026-07-01 10:00"}], "Psp Reference"),
+        encoding="utf-8")
+    _, quarantine = read_source(settlement, "adyen")
+    assert quarantine[["row", "field", "value"]].values.tolist() == [
+        [2, "TimeZone", ""], [3, "Creation Date", "2026-07-01 10:00"]]
+    assert quarantine["reason"].iloc[0].startswith("no time zone abbreviation: ")
+
+
 def test_a_paypal_gross_of_the_other_sign_than_its_type_is_quarantined(tmp_path: Path) -> None:
     """PayPal's Gross is signed: a refund this account pays is negative, a customer's
     payment positive. A "Payment Refund" with a positive Gross is a refund the account
@@ -287,7 +319,7 @@ def test_times_past_the_years_a_datetime_holds_are_quarantined(tmp_path: Path) -
         "Transaction ID"), encoding="utf-8")
     table, quarantine = read_source(paypal, "paypal")
     assert quarantine[["row", "field", "value", "reason"]].values.tolist() == [
-        [2, "Date", "31/12/9999",
+        [2, "Date, Time, TimeZone", "31/12/9999, 23:00:00, PDT",
          "time outside 1677-09-21 00:12:43.145224193 to 2262-04-11 23:47:16.854775807 "
          "UTC (the range a timestamp can hold)"]]
     assert len(table.frame) == 1
@@ -545,7 +577,8 @@ def test_paypal_dates_that_show_both_orders_are_read_as_the_date_format_says(
     read as date_format says, the dates it cannot read quarantined, as before."""
     path = _paypal_dates(tmp_path, ["13/07/2026", "07/13/2026", "01/07/2026"])
     table, quarantine = read_source(path, "paypal")
-    assert quarantine[["row", "field", "value"]].values.tolist() == [[3, "Date", "07/13/2026"]]
+    assert quarantine[["row", "field", "value"]].values.tolist() == [
+        [3, "Date, Time, TimeZone", "07/13/2026, 09:30:00, CEST"]]
     assert [t[:10] for t in table.frame[C.TIMESTAMP]] == ["2026-07-13", "2026-07-01"]
 
 

@@ -593,6 +593,10 @@ def _hour_offset(hour: str, tz: ZoneInfo) -> int | None:
 def abbreviated_to_utc(text: str, fmt: str, abbreviation: str) -> str:
     """A local time plus a zone abbreviation (CET, CEST, BST, PDT, ...) as ISO 8601 UTC."""
     offset = ZONE_ABBREVIATIONS.get(abbreviation.strip().upper())
+    if offset is None and not abbreviation.strip():
+        raise BadValue("no time zone abbreviation: the local time cannot be placed (a zone "
+                       "is never guessed, and --assume-tz is not read for this export, "
+                       "whose rows state their own)")
     if offset is None:
         raise BadValue(f"unknown time zone abbreviation {abbreviation!r} (known: "
                        f"{', '.join(sorted(ZONE_ABBREVIATIONS))})")

@@ -1036,7 +1036,8 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     needed = tuple(zone_column if c == "TimeZone" else c for c in PAYPAL_COLUMNS)
     export, collector = _start(path, "paypal", needed, encoding, "PayPal activity download",
                                read)
-    _read_from(collector, export, "Gross", "Currency", f"Date, Time, {zone_column}")
+    time_label = f"Date, Time, {zone_column}"
+    _read_from(collector, export, "Gross", "Currency", time_label)
     n = export.size
     _refuse_swapped_dates(export, cfg.date_format or "%d/%m/%Y", path)
     date_format = (cfg.date_format or "%d/%m/%Y") + " %H:%M:%S"
@@ -1111,9 +1112,13 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
             ("Currency", partial(_currency, str(record["Currency"]))),
             ("Gross", partial(parse_major_in, gross_text, str(record["Currency"]))),
             (zone_column, partial(_known_zone, zone)),
-            ("Date", partial(_time, times[k].as_py(), text, date_format, zone)),
+            (time_label, partial(_time, times[k].as_py(), text, date_format, zone)),
         ]
-        values = _checked(collector, row, record, checks, case)
+        # A time is read from three cells: its quarantine line names them all and shows
+        # each as written (as the normaliser's does), not the Date alone, which hid a
+        # Time that could not be read ("06/07/2026" shown, "11:00" the fault).
+        shown = {**record, time_label: f"{record['Date']}, {record['Time']}, {zone}"}
+        values = _checked(collector, row, shown, checks, case)
         if values is None:
             continue
         currency, amount, _, time = (str(values[0]), values[1], values[2], str(values[3]))
