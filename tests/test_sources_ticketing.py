@@ -633,6 +633,56 @@ def test_an_issue_twice_in_one_jira_export_keeps_every_history(tmp_path: Path,
     assert other.log[C.EVENT_ID].astype(str).tolist()[-1] == "jira:RFD-1:2"
 
 
+FORMER = {"displayName": "Former user", "active": False}
+"""Jira Cloud's user object of a deleted account: every one is named "Former user"."""
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["typed reading", "general reading"])
+def test_two_deleted_jira_accounts_are_two_people(tmp_path: Path, typed: bool) -> None:
+    """Jira Cloud names every deleted account "Former user" (its accountId kept, or
+    `unknown` where it cannot resolve the record). The person was the displayName, so one
+    deleted employee's request approved by another deleted employee read as one person's:
+    self-approval (SD001, critical) where there was none. A deleted account is now
+    `Former user (<accountId>)`, and no one where the id is missing or `unknown`; the same
+    deleted account requesting and approving is still one person (SD001 stands)."""
+    def issue(key: str, reporter: str, approver: str | None) -> dict[str, object]:
+        made = _jira_issue([1, 2, 3])
+        made["key"] = key
+        fields = made["fields"]
+        assert isinstance(fields, dict)
+        fields["reporter"] = {**FORMER, "accountId": reporter}
+        histories = made["changelog"]["histories"]  # type: ignore[index]
+        histories[1]["author"] = {**FORMER, **({} if approver is None else
+                                               {"accountId": approver})}
+        return made
+
+    issues = [issue("RFD-1", "557058:aaaa", "557058:bbbb"),  # two deleted people
+              issue("RFD-2", "557058:aaaa", "557058:aaaa"),  # one deleted person
+              issue("RFD-3", "557058:aaaa", "unknown"), issue("RFD-4", "557058:aaaa", None)]
+    text = json.dumps({"issues": issues})
+    if not typed:  # a lone surrogate escaped elsewhere sends the file to the general path
+        text = text.replace('"Ben Carter"}', '"Ben Carter", "x": "\\ud83d\\ude00"}', 1)
+    path = tmp_path / "jira_issues.json"
+    path.write_text(text, encoding="utf-8")
+    events, quarantine, _, _ = frame(path, "jira")
+    assert quarantine.empty
+    approvals = events[events[C.ACTIVITY] == "Approve refund"]
+    assert approvals[C.RESOURCE].astype(object).where(approvals[C.RESOURCE].notna(),
+                                                      None).tolist() == [
+        "Former user (557058:bbbb)", "Former user (557058:aaaa)", None, None]
+    assert set(events[events[C.ACTIVITY] == "Receive refund request"][C.RESOURCE]) == {
+        "Former user (557058:aaaa)"}
+    from click.testing import CliRunner
+
+    from audit.cli import main
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["-q", "check", str(path), "--out", str(out),
+                                       "--as-of", "2026-08-01T00:00:00Z", "--fail-on", "never"])
+    assert result.exit_code == 0, result.output
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))["findings"]
+    assert sorted(f["case_id"] for f in findings if f["rule"] == "SD001") == ["RFD-2"]
+
+
 @pytest.mark.parametrize("typed", [True, False], ids=["typed reading", "general reading"])
 def test_jira_option_and_number_fields_read_as_the_ui_shows_them(tmp_path: Path,
                                                                  typed: bool) -> None:

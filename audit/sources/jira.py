@@ -75,11 +75,32 @@ def iso(text: str) -> str:
             raise BadValue("not a Jira timestamp (e.g. 2026-07-03T10:12:00.000+0200)") from exc
 
 
+FORMER_USER = "former user"
+"""The displayName Jira Cloud gives every deleted account ("Former user", compared without
+case): a placeholder that names no one, which two deleted people share."""
+
+
+def _former(value: dict[str, Any], path: Path, ordinal: int, field: str) -> str | None:
+    """A deleted account's person: `Former user (<accountId>)`, its account id telling one
+    deleted person from another, as the name cannot (two of them were one person to the
+    segregation-of-duty rules: one's request approved by the other read as self-approval);
+    no one where the account id is missing or Jira's `unknown` (a record it cannot
+    resolve), since none tells who it was."""
+    account = value.get("accountId")
+    if account is not None and type(account) is not str and type(account) is not int:
+        raise wrong_shape(path, ordinal, f"{field}.accountId", "a person's name (a text)")
+    text = "" if account is None else str(account).strip()
+    if not text or text.casefold() == "unknown":
+        return None
+    return f"{value['displayName'].strip()} ({text})"
+
+
 def _person(value: Any, path: Path, ordinal: int, field: str,
             at: int | None = None) -> str | None:
     """The person of a Jira user object (`reporter`, a history's `author`) read at issue
     `ordinal` from `field`: its `displayName`, else `name`, else `accountId`, the first
-    stated (null, empty or blank: not stated). One of these that is neither a text nor a
+    stated (null, empty or blank: not stated); a deleted account's placeholder name
+    ("Former user") with its account id (`_former`). One of these that is neither a text nor a
     whole number (true, 1.5, a list, an object) is refused, naming it: as its Python text
     it would become a person. A text or a whole number in place of the object is the
     person as written; null is no one; another kind is refused, not read as no one. `at`:
@@ -93,6 +114,9 @@ def _person(value: Any, path: Path, ordinal: int, field: str,
     if not isinstance(value, dict):
         raise wrong_shape(path, ordinal, field.format(at),
                           "a person (an object with a displayName)")
+    shown = value.get("displayName")
+    if type(shown) is str and shown.strip().casefold() == FORMER_USER:
+        return _former(value, path, ordinal, field.format(at) if at is not None else field)
     for key in ("displayName", "name", "accountId"):
         name = value.get(key)
         if name is None:
