@@ -256,6 +256,34 @@ def test_a_paypal_time_that_cannot_be_read_names_its_three_cells(tmp_path: Path)
     assert quarantine["reason"].iloc[0].startswith("no time zone abbreviation: ")
 
 
+def test_a_paypal_chargeback_of_a_refunded_payment_is_quarantined_with_its_case(
+        tmp_path: Path) -> None:
+    """A payment refunded through ticket RFD-7 and also charged back (the buyer's dispute:
+    the merchant paid twice). The Chargeback row is no refund the merchant executed, and
+    stays quarantined, but it named no case: the refund case's findings showed no row not
+    imported, and nothing beside the case told of the chargeback. Its Reference Txn ID
+    names the payment: its line now goes with the case holding that payment. A row naming
+    no payment (the chargeback's fee names the chargeback) names none, as before."""
+    from audit.sources.pipeline import import_and_correlate
+
+    lines = (DATA / "paypal" / "activity.csv").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "activity.csv"
+    path.write_text("\n".join([
+        *lines[:4],
+        "20/07/2026,10:00:00,CEST,Jane Doe,Chargeback,Completed,EUR,-19.99,0.00,-19.99,,,"
+        "5CB00000ZX432109J,4SX12345AB678901C,SU-O7001,,,,Debit",
+        "20/07/2026,10:00:00,CEST,PayPal,Chargeback Fee,Completed,EUR,-16.00,0.00,-16.00,,,"
+        "5CF00000ZX432109K,5CB00000ZX432109J,,,,,Debit"]) + "\n", encoding="utf-8")
+    result = import_and_correlate([(DATA / "jira" / "issues.json", "jira"),
+                                   (path, "paypal")])
+    lines_of = result.quarantine[result.quarantine["file"] == "activity.csv"]
+    assert lines_of[["row", "value", "case"]].values.tolist() == [
+        [5, "Chargeback", "RFD-7"], [6, "Chargeback Fee", ""]]
+    assert set(lines_of["reason"]) == {
+        "not a payment or refund (fees, transfers, holds, currency conversions, chargebacks "
+        "and reversals are not part of a refund case)"}
+
+
 def test_a_paypal_gross_of_the_other_sign_than_its_type_is_quarantined(tmp_path: Path) -> None:
     """PayPal's Gross is signed: a refund this account pays is negative, a customer's
     payment positive. A "Payment Refund" with a positive Gross is a refund the account

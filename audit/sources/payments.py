@@ -1088,8 +1088,16 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
         is_refund = kind in _PAYPAL_REFUND_TYPES
         hint = (_cell(record, "Reference Txn ID") if is_refund else ident or None,
                 _cell(record, cfg.order_column))
-        if is_refund or _paypal_charge(kind):  # (else a type no refund case holds: none)
+        if is_refund or _paypal_charge(kind):
             collector.belongs = hint
+        elif _cell(record, "Reference Txn ID"):
+            # A row of another type about a payment (a chargeback or reversal of it, a
+            # hold for its dispute, a conversion of its currency) names it: its quarantine
+            # line goes with the case that holds the payment, as that case's row not
+            # imported (before, it named no case: a refunded payment also charged back
+            # showed nowhere beside its refund case).
+            collector.belongs = (_cell(record, "Reference Txn ID"),
+                                 _cell(record, cfg.order_column))
         # (A blank id is no record's: each such row is quarantined, after its type.)
         if ident and collector.duplicate(f"paypal:{ident}", row, partial(_content, record),
                                          cells=("Transaction ID", record["Transaction ID"]),
@@ -1097,8 +1105,9 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
             continue
         if not is_refund and not _paypal_charge(kind):
             collector.quarantine(row, "Type", record["Type"],
-                                 "not a payment or refund (fees, transfers, holds are not "
-                                 "part of a refund case)",
+                                 "not a payment or refund (fees, transfers, holds, currency "
+                                 "conversions, chargebacks and reversals are not part of a "
+                                 "refund case)",
                                  case=case)
             continue
         if not ident:
