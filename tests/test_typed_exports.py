@@ -617,3 +617,40 @@ def test_a_blank_zendesk_author_id_names_no_one(
         resources = table.frame["org:resource"].tolist()
         assert pd.isna(resources[0]) and pd.isna(resources[2]), (name, resources)
         assert resources[1] in ("A", "11"), (name, resources)
+
+
+def test_zendesk_audits_left_out_keep_the_updates_after_them_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An audit quarantined by the typed loop (a blank time, a list for one value) is no
+    update: the updates after it keep their own changes, ids and rows (the loop collects
+    the updates column-wise and numbers the changes by the updates made)."""
+    audits = [{"id": 100 + k, "ticket_id": 7 + k % 2, "created_at": created,
+               "author_id": 11, "events": events}
+              for k, (created, events) in enumerate([
+                  ("2026-07-06T08:15:00Z", [{"type": "Create", "field_name": STAGE,
+                                             "value": "requested"},
+                                            {"type": "Create", "field_name": ORDER,
+                                             "value": "EC-1"}]),
+                  ("  ", [{"type": "Change", "field_name": STAGE, "value": "approved"}]),
+                  ("2026-07-06T09:15:00Z", [{"type": "Change", "field_name": STAGE,
+                                             "value": "evidence_collected"},
+                                            {"type": "Change", "field_name": ORDER,
+                                             "value": ["EC-2", "EC-3"]}]),
+                  ("2026-07-06T10:15:00Z", [{"type": "Change", "field_name": STAGE,
+                                             "value": "approved"},
+                                            {"type": "Comment", "public": True}]),
+                  ("2026-07-06T11:15:00Z", [{"type": "Change", "field_name": STAGE,
+                                             "value": "rejected"}])])]
+    path = tmp_path / "audits.json"
+    path.write_text(json.dumps({"audits": audits}), encoding="utf-8")
+    assert zendesk._typed(path, read_export(path), CFG.ticketing["zendesk"]) is not None
+    typed, general = _both(path, monkeypatch)
+    _assert_same(typed, general)
+    table, quarantine = typed
+    assert quarantine["row"].tolist() == [2, 3]
+    frame = table.frame
+    assert frame[["event:id", "concept:name", "order:id"]].to_dict("list") == {
+        "event:id": ["zendesk:7:100", "zendesk:7:104", "zendesk:8:103"],
+        "concept:name": ["Receive refund request", "Reject refund", "Approve refund"],
+        "order:id": ["EC-1", "EC-1", None]}
+    assert table.rows.tolist() == [1, 5, 4]

@@ -163,15 +163,22 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
     users = users_of(document.users or [], path)
     collector = Collector(SYSTEM, path, fields=dict(zendesk_events.FIELDS),
                           id_cells=zendesk_events.ID_CELLS)
-    updates: list[UpdateRow] = []
-    keys: list[str] = []
+    # The updates column by column (`Updates`' fields), appended audit by audit: no tuple
+    # per update to make and take apart again.
+    tickets: list[str] = []
+    times: list[str] = []
+    people: list[str | None] = []
+    rows: list[int] = []
+    publics: list[bool] = []
+    keys: list[str] = []  # every audit's, the updates' among them
+    left_out: list[int] = []  # the audits quarantined (their places among `keys`)
     authors: dict[object, str | None] = {None: None, -1: None, "-1": None}
     # The changes of the fields the mapping reads, by update position, collected here (what
     # `_changed` would find in the updates' changes): the others are not kept at all.
     changed: dict[str, dict[int, str | None]] = {name: {} for name in fields_used(cfg)}
     read = changed.get
     single = one_value_fields(cfg)
-    unchanged: dict[str, str | None] = {}  # every update's changes: not read
+    position = 0  # the update's, among the updates made
     for number, audit in enumerate(document.audits or [], start=1):
         ticket, audit_id = str(audit.ticket_id), audit.id
         # (an id given as null, or empty, is no id, as a missing one: `null` is every such
@@ -180,11 +187,13 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                or not (audit_id is UNSET or unstated(audit_id))
                else f"{SYSTEM}:{ticket}:row{number}")
         keys.append(key)
-        created = audit.created_at
-        time = created if type(created) is str else json_text(created)
+        time = audit.created_at
+        if type(time) is not str:
+            time = json_text(time)
         if not time.strip():
             collector.quarantine(number, "created_at", time, "empty timestamp",
                                  case=ticket)
+            left_out.append(number - 1)
             continue
         author_id = audit.author_id
         try:
@@ -192,25 +201,27 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
         except KeyError:
             author = authors[author_id] = (None if unstated(author_id)
                                            else users.get(str(author_id), str(author_id)))
-        position = len(updates)
         public = False
         listed: ListForOneValue | None = None
-        for e, event in enumerate(audit.events or ()):
+        for event in audit.events or ():
             kind = event.type
-            if (kind == "Create" or kind == "Change") and event.field_name is not UNSET:
+            if kind == "Create" or kind == "Change":
                 name = event.field_name
-                named = name if type(name) is str else str(name)
-                hit = read(named)
+                # (a field name of another kind as its text; none, UNSET: no change)
+                hit = read(name) if type(name) is str else \
+                    None if name is UNSET else read(str(name))
                 if hit is None:  # a field the mapping does not read
                     continue
                 value = event.value
                 if value is not None and type(value) is not str:
+                    named = str(name)
                     if type(value) is list and named in single:
                         listed = ListForOneValue(named, value, single[named])
                         break
                     try:
                         value = field_value(value)
                     except NotAValue:
+                        e = next(k for k, one in enumerate(audit.events or ()) if one is event)
                         raise wrong_shape(path, number, f"events[{e}].value",
                                           NOT_A_VALUE) from None
                 hit[position] = value
@@ -224,11 +235,23 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
             for values in changed.values():
                 values.pop(position, None)
             listed.quarantine(collector, number, ticket)
+            left_out.append(number - 1)
             continue
-        updates.append((ticket, time, author, key, number, unchanged, public, None, None))
+        tickets.append(ticket)
+        times.append(time)
+        people.append(author)
+        rows.append(number)
+        publics.append(public)
+        position += 1
     if len(set(keys)) < len(keys):
         return None
-    updates_to_table(Updates.of_rows(updates), cfg, collector, changed=changed)
+    if left_out:
+        out = set(left_out)
+        keys = [key for k, key in enumerate(keys) if k not in out]
+    unchanged: dict[str, str | None] = {}  # every update's changes: not read
+    updates_to_table(Updates(tickets, times, people, keys, rows, [unchanged] * position,
+                             publics, [None] * position, [None] * position),
+                     cfg, collector, changed=changed)
     return collector
 
 
