@@ -619,6 +619,39 @@ def test_a_blank_zendesk_author_id_names_no_one(
         assert resources[1] in ("A", "11"), (name, resources)
 
 
+@pytest.mark.parametrize(("author", "person"), [
+    ({"displayName": "Ben Carter", "name": "ben", "accountId": "5b10"}, "Ben Carter"),
+    ({"displayName": "  ", "name": "ben", "accountId": "5b10"}, "ben"),
+    ({"displayName": None, "name": "", "accountId": "5b10"}, "5b10"),
+    ({"displayName": 7, "accountId": "5b10"}, "7"),
+    ({"accountId": 5010, "self": "https://x", "avatarUrls": {"48x48": "a.png"}}, "5010"),
+    ({"displayName": ""}, None),
+    ({}, None)])
+def test_a_jira_author_read_by_the_typed_layout_is_named_as_the_general_path_names_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, author: dict[str, object],
+        person: str | None) -> None:
+    """The typed layout keeps of a history's author only the names it reads (displayName,
+    else name, else accountId, the first stated): the person is the general path's, and
+    the typed layout reads the file (no hand-over)."""
+    document = _issues(random.Random(1), 10)
+    key = document["issues"][2]["key"]
+    document["issues"][2]["changelog"] = {"histories": [
+        {"id": "1", "created": "2026-07-06T11:00:00.000+0200", "author": author,
+         "items": [{"field": "status", "toString": "Approved"}]}]}
+    path = tmp_path / "issues.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert jira._typed(path, read_export(path), CFG.ticketing["jira"]) is not None
+    typed, general = _both(path, monkeypatch, "jira")
+    _assert_same(typed, general)
+    frame = typed[0].frame
+    row = frame[frame["event:id"] == f"jira:{key}:1"]
+    assert len(row) == 1
+    if person is None:
+        assert row["org:resource"].isna().all()
+    else:
+        assert row["org:resource"].tolist() == [person]
+
+
 def test_zendesk_audits_left_out_keep_the_updates_after_them_whole(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An audit quarantined by the typed loop (a blank time, a list for one value) is no

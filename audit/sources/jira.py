@@ -18,8 +18,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import numpy as np
@@ -51,7 +52,7 @@ from audit.sources.common import (
     wrong_shape,
 )
 from audit.sources.config import TicketingConfig
-from audit.sources.ticketing import UpdateRow, Updates, fields_used, updates_to_table
+from audit.sources.ticketing import Updates, fields_used, updates_to_table
 from audit.sources.zendesk_events import (
     NotAValue,
     json_text,
@@ -197,7 +198,8 @@ class _Reading:
 
     cfg: TicketingConfig
     collector: Collector
-    updates: list[UpdateRow] = field(default_factory=list)
+    updates: Updates = field(default_factory=Updates)
+    """Column by column: no tuple per update to make and take apart again."""
     fields_of: dict[str, dict[str, str]] = field(default_factory=dict)
     times: list[tuple[int, str, object]] = field(default_factory=list)
     """Per update: where its quarantine row would go, the field and its value. Times are
@@ -239,18 +241,18 @@ class _Reading:
         requested = fields.get(cfg.requested_amount_field or "")
         self.times.append((len(collector.problems), "fields.created", created))
         reporter = _person(fields.get("reporter"), path, ordinal, "fields.reporter")
-        self.updates.append((key, str(created), reporter,
-                             created_key, self.number, {}, False, cfg.created_activity,
-                             None if requested in (None, "") else field_text(
-                                 requested, path, ordinal, cfg.requested_amount_field
-                                 or "")))
+        self.updates.append(key, str(created), reporter,
+                            created_key, self.number, {}, False, cfg.created_activity,
+                            None if requested in (None, "") else field_text(
+                                requested, path, ordinal, cfg.requested_amount_field
+                                or ""))
 
     def finish(self, changed: dict[str, dict[int, str | None]] | None = None) -> Collector:
         """The updates as records. `changed`: the changes of the fields the mapping reads
         by update position (what `updates_to_table` would find in the updates' changes),
         where the reading collected them; renumbered here if updates with a bad time are
         left out."""
-        updates, keep = _timed(Updates.of_rows(self.updates), self.times, self.collector)
+        updates, keep = _timed(self.updates, self.times, self.collector)
         if changed is not None and keep is not None:
             place = np.cumsum(keep) - 1
             changed = {name: {int(place[k]): value for k, value in values.items() if keep[k]}
@@ -278,9 +280,20 @@ class _Item(msgspec.Struct, gc=False):
     fieldId: Any = None
 
 
+class _Author(msgspec.Struct, gc=False):
+    """A history's author: only the names `_person` reads (Jira's `self`, `avatarUrls` and
+    the rest skipped while decoding); a missing one is as a null one to `_person`."""
+
+    displayName: Any = None  # (Jira's names)
+    name: Any = None
+    accountId: Any = None
+
+
 class _History(msgspec.Struct, gc=False):
     id: Any = UNSET
-    author: Any = None
+    # (a text or a whole number is the person as written; another kind is no `_Author` and
+    # is read by the general path, which refuses it naming the field)
+    author: _Author | str | int | None = None
     created: Any = UNSET
     items: list[_Item] | None = None
 
@@ -326,6 +339,12 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
     changed: dict[str, dict[int, str | None]] = {name: {} for name in fields_used(cfg)}
     read = changed.get
     unchanged: dict[str, str | None] = {}  # every update's changes: not read
+    # A history's update, column by column: its ticket, time, author, record id and row
+    # appended here; its changes (none: `changed` holds them), public comment (none),
+    # activity and amount (its own: none) after the issue's histories.
+    add_ticket, add_time, add_author, add_id, add_row = (
+        updates.ticket.append, updates.time.append, updates.author.append,
+        updates.record_id.append, updates.row.append)
     for ordinal, issue in enumerate(issues, start=1):
         fields = issue.fields or {}
         changelog = issue.changelog
@@ -336,26 +355,29 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                              len(histories))
         reading.issue(key, fields, ordinal)
         number = reading.number
+        problems = len(collector.problems)  # (a history quarantines none here)
+        prefix = f"{SYSTEM}:{key}:"
         for h, history in enumerate(histories):
             number += 1
             created = history.created
-            if created is UNSET:
-                times.append((len(collector.problems), "created", None))
-                time = ""
+            if type(created) is str:  # (as a rule)
+                time = created
+            elif created is UNSET:
+                created, time = None, ""
             else:
-                times.append((len(collector.problems), "created", created))
-                time = created if type(created) is str else str(created)
-            position = len(updates)
+                time = str(created)
+            times.append((problems, "created", created))
+            position = len(updates.ticket)
             for item in history.items or ():
                 name = item.field
-                value = item.toString
                 # By name and by id, in this order: a later item's value wins, as it
                 # would in the update's changes.
-                hit = read(name if type(name) is str else str(name))
+                hit = read(name) if type(name) is str else read(str(name))
                 field_id = item.fieldId
                 by_id = read(str(field_id)) if field_id else None
                 if hit is None and by_id is None:  # a field the mapping does not read
                     continue
+                value = item.toString
                 if value is not None and type(value) is not str:
                     try:
                         value = scalar_text(value)
@@ -368,17 +390,34 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
             # (an id given as null or empty is no id, as a missing one; one of another kind is
             # refused by the general path, naming it)
             stated = history.id
-            if (type(stated) is str and stated.strip()) or type(stated) is int:  # (as a rule)
-                history_id: object = stated
+            if type(stated) is str and stated.strip():  # (as a rule)
+                record_id = prefix + stated
+            elif type(stated) is int:
+                record_id = f"{prefix}{stated}"
             elif stated is UNSET or unstated(stated):
-                history_id = f"row{number}"
+                record_id = f"{prefix}row{number}"
             else:  # (not_id)
                 return None
-            author = _person(history.author, path, ordinal, "changelog.histories[{}].author",
-                             h)
-            updates.append((key, time, author,
-                            f"{SYSTEM}:{key}:{history_id}", number, unchanged, False, None,
-                            None))
+            # The author's displayName where it names one (as a rule; what `_person` reads
+            # first), else `_person` of what the history states.
+            author = history.author
+            if type(author) is _Author:
+                shown = author.displayName
+                person = shown if type(shown) is str and shown.strip() else _person(
+                    {"displayName": shown, "name": author.name, "accountId": author.accountId},
+                    path, ordinal, "changelog.histories[{}].author", h)
+            else:
+                person = _person(author, path, ordinal, "changelog.histories[{}].author", h)
+            add_ticket(key)
+            add_time(time)
+            add_author(person)
+            add_id(record_id)
+            add_row(number)
+        read_here = len(updates.ticket) - len(updates.changes)
+        updates.changes.extend(repeat(unchanged, read_here))
+        updates.public_comment.extend(repeat(False, read_here))
+        updates.activity.extend(repeat(None, read_here))
+        updates.amount.extend(repeat(None, read_here))
         reading.number = number
     return reading.finish(changed)
 
@@ -458,8 +497,7 @@ def _read(path: Path, cfg: TicketingConfig) -> Collector:
             made = f"row{number}" if unstated(history_id) else history_id
             author = _person(history.get("author"), path, ordinal,
                              "changelog.histories[{}].author", h)
-            updates.append((key, time, author,
-                            f"{SYSTEM}:{key}:{made}", number, changes, False, None, None))
+            updates.append(key, time, author, f"{SYSTEM}:{key}:{made}", number, changes)
         reading.number = number
     return reading.finish()
 
@@ -491,6 +529,9 @@ def _timed(updates: Updates, times: list[tuple[int, str, object]],
         updates.row, updates.time if written is None else written)
     fast = offset_iso_column(updates.time if written is None else written)
     failed: list[tuple[int, dict[str, object]]] = []
+    if None not in fast:  # every time read column-wise (as a rule): no loop over them
+        updates.time = cast(list[str], fast)
+        return updates, None
     for k, value in enumerate(fast):
         if value is None:
             try:
