@@ -687,3 +687,28 @@ def test_zendesk_audits_left_out_keep_the_updates_after_them_whole(
         "concept:name": ["Receive refund request", "Reject refund", "Approve refund"],
         "order:id": ["EC-1", "EC-1", None]}
     assert table.rows.tolist() == [1, 5, 4]
+
+
+@pytest.mark.parametrize(("reporter", "person"), [
+    ({"displayName": "Ben Carter", "name": "ben"}, "Ben Carter"),
+    ({"displayName": "  ", "name": "ben"}, "ben"),
+    ({"displayName": None, "accountId": "5b10"}, "5b10"),
+    ({"displayName": 7}, "7"), ("Ben", "Ben"), (5010, "5010"), ({}, None), (None, None)])
+def test_a_jira_reporter_names_the_issue_s_creation_as_the_general_path_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reporter: object,
+        person: str | None) -> None:
+    document = _issues(random.Random(1), 10)
+    issue = document["issues"][2]
+    issue["fields"].update(reporter=reporter, created="2026-07-06T10:15:00.000+0200")
+    path = tmp_path / "issues.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert jira._typed(path, read_export(path), CFG.ticketing["jira"]) is not None
+    typed, general = _both(path, monkeypatch, "jira")
+    _assert_same(typed, general)
+    frame = typed[0].frame
+    row = frame[frame["event:id"] == f"jira:{issue['key']}:created"]
+    assert len(row) == 1
+    if person is None:
+        assert row["org:resource"].isna().all()
+    else:
+        assert row["org:resource"].tolist() == [person]

@@ -217,9 +217,11 @@ class _Reading:
         cfg, collector = self.cfg, self.collector
         self.number += 1
         path = collector.file
-        known = {name: field_text(fields[name], path, ordinal, name)
-                 for name in (cfg.order_field, cfg.currency_field)
-                 if name and fields.get(name) not in (None, "")}
+        known: dict[str, str] = {}  # (a text as it is: field_text's first case)
+        for name in (cfg.order_field, cfg.currency_field):
+            if name and (value := fields.get(name)) is not None and value != "":
+                known[name] = value if type(value) is str else field_text(value, path,
+                                                                          ordinal, name)
         created_key = f"{SYSTEM}:{key}:created"
         if created_key in collector.seen:
             collector.duplicate(created_key, self.number, partial(_content, fields), case=key,
@@ -240,8 +242,12 @@ class _Reading:
             return
         requested = fields.get(cfg.requested_amount_field or "")
         self.times.append((len(collector.problems), "fields.created", created))
-        reporter = _person(fields.get("reporter"), path, ordinal, "fields.reporter")
-        self.updates.append(key, str(created), reporter,
+        reporter = fields.get("reporter")
+        # (its displayName where it names one, as a rule: what `_person` reads first)
+        shown = reporter.get("displayName") if type(reporter) is dict else None
+        if type(shown) is not str or not shown.strip():
+            shown = _person(reporter, path, ordinal, "fields.reporter")
+        self.updates.append(key, str(created), shown,
                             created_key, self.number, {}, False, cfg.created_activity,
                             None if requested in (None, "") else field_text(
                                 requested, path, ordinal, cfg.requested_amount_field
