@@ -243,9 +243,11 @@ class _Reading:
         requested = fields.get(cfg.requested_amount_field or "")
         self.times.append((len(collector.problems), "fields.created", created))
         reporter = fields.get("reporter")
-        # (its displayName where it names one, as a rule: what `_person` reads first)
+        # (its displayName where it names one and not a deleted account, as a rule: what
+        # `_person` reads first; `_person` reads "Former user" with its account id)
         shown = reporter.get("displayName") if type(reporter) is dict else None
-        if type(shown) is not str or not shown.strip():
+        if (type(shown) is not str or not (bare := shown.strip())
+                or bare.casefold() == FORMER_USER):
             shown = _person(reporter, path, ordinal, "fields.reporter")
         self.updates.append(key, str(created), shown,
                             created_key, self.number, {}, False, cfg.created_activity,
@@ -404,12 +406,14 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                 record_id = f"{prefix}row{number}"
             else:  # (not_id)
                 return None
-            # The author's displayName where it names one (as a rule; what `_person` reads
-            # first), else `_person` of what the history states.
+            # The author's displayName where it names one and not a deleted account (as a
+            # rule; what `_person` reads first), else `_person` of what the history states
+            # (which reads a deleted account's "Former user" with its account id).
             author = history.author
             if type(author) is _Author:
                 shown = author.displayName
-                person = shown if type(shown) is str and shown.strip() else _person(
+                person = shown if (type(shown) is str and (bare := shown.strip())
+                                   and bare.casefold() != FORMER_USER) else _person(
                     {"displayName": shown, "name": author.name, "accountId": author.accountId},
                     path, ordinal, "changelog.histories[{}].author", h)
             else:
