@@ -227,7 +227,71 @@ class Finding:
 
 def cited_sources(findings: Sequence[Finding], event_ids: pd.Series, files: pd.Series,
                   rows: pd.Series) -> list[list[Source]]:
-    """Per finding: the sources (`Source`) of the events it cites, as the log's columns
+    """Per finding: the sources (`Source`) of the events it cites (`source_table`'s
+    `SourceTable.lists`)."""
+    return source_table(findings, event_ids, files, rows).lists()
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """The findings' sources as arrays, no Python object per source or finding: the
+    distinct sources' texts (`file:row`, in their order: file name, then row), and per
+    finding its items (numbers into the texts, in that order), finding k's being
+    `items[ends[k - 1]:ends[k]]` (ends[-1] read as 0). What `write_reports` makes before
+    it forks (about 25 MB at 1M cases: 650k sources), each process then making the
+    Sources its writers need: findings.csv the joined texts (`joined`), no Source."""
+
+    texts: Any
+    """The distinct sources' texts: an Arrow large_string array, or a list of texts where
+    Arrow cannot hold a file's name (e.g. one with a lone surrogate)."""
+    items: Any
+    """int64: per item, its source's number into `texts`, the findings' items in order."""
+    ends: Any
+    """int64: per finding, the end of its items in `items` (cumulative)."""
+
+    def lists(self) -> list[list[Source]]:
+        """Per finding, its sources: one `Source` per distinct source, shared by the
+        findings citing it. The garbage collector paused meanwhile (see `source_table`)."""
+        import gc
+
+        import numpy as np
+
+        texts = self.texts if isinstance(self.texts, list) else self.texts.to_pylist()
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            made = np.empty(len(texts), dtype=object)
+            made[:] = list(map(Source, texts))  # (tracked objects, as any str subclass's)
+            items = made[self.items].tolist()
+            ends = self.ends.tolist()
+            return [items[start:end] for start, end in zip([0, *ends[:-1]], ends,
+                                                           strict=True)]
+        finally:
+            if collecting:
+                gc.enable()
+
+    def joined(self, separator: str = "; ") -> list[str]:
+        """Per finding, its sources' texts joined by `separator` ("" where none): what
+        `"; ".join(sources)` gives of `lists`' lists, made by Arrow from the arrays."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if isinstance(self.texts, list):
+            texts = np.asarray(self.texts, dtype=object)[self.items].tolist()
+            ends = self.ends.tolist()
+            return [separator.join(texts[start:end]) for start, end in zip(
+                [0, *ends[:-1]], ends, strict=True)]
+        offsets = pa.array(np.append(np.int64(0), self.ends), type=pa.int64())
+        listed = pa.LargeListArray.from_arrays(offsets, self.texts.take(pa.array(self.items)))
+        joined: list[str] = pc.binary_join(
+            listed, pa.scalar(separator, pa.large_string())).to_pylist()
+        return joined
+
+
+def source_table(findings: Sequence[Finding], event_ids: pd.Series, files: pd.Series,
+                 rows: pd.Series) -> SourceTable:
+    """Per finding: the sources of the events it cites, as the log's columns
     `event_ids`, `files` and `rows` (`source:file`, `source:row`, aligned) give them; each
     distinct file and row once, ordered by file name (code point) then row; an event id
     the log does not hold, or whose file or row is missing, adds none (an event id the
@@ -239,13 +303,11 @@ def cited_sources(findings: Sequence[Finding], event_ids: pd.Series, files: pd.S
     make them distinct); each distinct (file, row) pair gets its number in file name, then
     row order, and each finding's pair numbers are sorted and made distinct by one numpy
     sort of finding * pairs + pair (not `np.unique`, whose hash took 20 times as long).
-    Only the distinct sources' texts and each finding's list are made in Python, with the
+    No Python object per source or finding: `SourceTable.lists` makes those, with the
     garbage collector paused meanwhile (a run's findings are many tracked objects, and
     making 650k sources, which the collector tracks as it does any str subclass's
     instances, and 260k lists would trace them again and again: a synthetic 1M-scale
     case's 650k sources took 0.54 s so, 0.1 s paused)."""
-    import gc
-
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -257,7 +319,8 @@ def cited_sources(findings: Sequence[Finding], event_ids: pd.Series, files: pd.S
     flat = list(chain.from_iterable(lists))
     del lists
     if not flat or not len(event_ids):
-        return [[] for _ in range(n)]
+        return SourceTable(pa.array([], type=pa.large_string()),
+                           np.zeros(0, dtype=np.int64), np.zeros(n, dtype=np.int64))
     cited, distinct = _cited_codes(flat)
     del flat
     # Per distinct cited id: its log row, -1 where the log holds none. Distinct ids are at
@@ -292,27 +355,18 @@ def cited_sources(findings: Sequence[Finding], event_ids: pd.Series, files: pd.S
     keys = np.sort(np.repeat(np.arange(n, dtype=np.int64), counts)[kept] * p + item[kept])
     if len(keys):
         keys = keys[np.append(True, keys[1:] != keys[:-1])]
-    # Each distinct source's text made by Arrow, then a Source of it (by Python where
-    # Arrow cannot hold a file's name, e.g. one with a lone surrogate).
+    # Each distinct source's text made by Arrow (by Python where Arrow cannot hold a
+    # file's name, e.g. one with a lone surrogate).
     text = pa.large_string()
+    texts: Any
     try:
         texts = pc.binary_join_element_wise(
             pa.array(ranked, type=text).take(pa.array(rank[firsts])),
-            pa.array(numbers[firsts]).cast(text), pa.scalar(":", text)).to_pylist()
+            pa.array(numbers[firsts]).cast(text), pa.scalar(":", text))
     except (pa.ArrowException, UnicodeError):
         texts = [f"{ranked[file]}:{number}" for file, number in zip(
             rank[firsts].tolist(), numbers[firsts].tolist(), strict=True)]
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        made = np.empty(len(firsts), dtype=object)
-        made[:] = list(map(Source, texts))  # (tracked objects, as any str subclass's)
-        items = made[keys % p].tolist()
-        ends = np.cumsum(np.bincount(keys // p, minlength=n)).tolist()
-        return [items[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
-    finally:
-        if collecting:
-            gc.enable()
+    return SourceTable(texts, keys % p, np.cumsum(np.bincount(keys // p, minlength=n)))
 
 
 def _cited_codes(ids: list[Any]) -> tuple[Any, Any]:

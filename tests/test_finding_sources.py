@@ -324,3 +324,62 @@ def test_cited_sources_agree_with_a_lookup_per_finding() -> None:
                           pd.Series(files, dtype="category"), pd.Series(rows, dtype="Int64"))
     assert found == expected
     assert sum(map(len, expected)) > 300  # the check compares many sources, not none
+
+
+@pytest.mark.parametrize("arrow_names", [True, False])
+def test_a_source_tables_joined_texts_are_its_lists_joined(arrow_names: bool) -> None:
+    """What findings.csv writes after `write_reports` forked (`SourceTable.joined`, made by
+    Arrow from the arrays, no Source made) is each finding's `lists` joined by '; ', on a
+    random log with ids held twice, rows and files missing, file names holding ':' (and,
+    where Arrow cannot hold a name, a lone surrogate: the texts made by Python), findings
+    citing no event, unknown ids and the same id twice."""
+    import random
+
+    from audit.findings import source_table
+
+    rng = random.Random(5)
+    size = 500
+    names = ["b.csv", "a:x.json", "a.csv", None] if arrow_names else \
+        ["b.csv", "a\udcff.json", "a.csv", None]
+    ids = [f"e{rng.randrange(size)}" for _ in range(size)]
+    logged = [rng.choice(names) for _ in range(size)]
+    rows = [rng.choice([None, *range(2, 80)]) for _ in range(size)]
+    findings = [Finding(rule="SD001", name="self-approval", severity="high", case_id=str(k),
+                        event_ids=[f"e{rng.randrange(size + 40)}"
+                                   for _ in range(rng.randrange(6))],
+                        activities=[], resources=[], timestamp=None, message="m")
+                for k in range(300)]
+    table = source_table(findings, pd.Series(ids, dtype="string[pyarrow]"),
+                         pd.Series(logged, dtype=object), pd.Series(rows, dtype="Int64"))
+    assert isinstance(table.texts, list) is not arrow_names
+    lists = table.lists()
+    assert lists == cited_sources(findings, pd.Series(ids, dtype="string[pyarrow]"),
+                                  pd.Series(logged, dtype=object),
+                                  pd.Series(rows, dtype="Int64"))
+    assert table.joined("; ") == ["; ".join(sources) for sources in lists]
+    assert "" in table.joined("; ") and sum(map(len, lists)) > 200
+
+
+def test_forked_reports_write_the_same_sources(run: CheckRun, out: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forked (`write_reports` from FORK_XLSX_FROM findings: the sources made as arrays
+    before the fork, findings.csv's texts joined from them, the copy's writers making the
+    Sources), the reports hold the sources the unforked ones do: findings.csv byte for
+    byte, findings.json's and findings.xlsx's findings."""
+    import reports.writers as writers
+    from audit.forked import can_fork
+
+    if not can_fork():
+        pytest.skip("processes do not fork here")
+    monkeypatch.setattr(writers, "FORK_XLSX_FROM", 1)
+    mine = replace(run, result=replace(run.result, findings=[
+        replace(f, sources=[]) for f in run.result.findings]), memo={})
+    # (with the HTML, as `check` writes them all: the copy writes the XLSX and the JSON,
+    # this process the CSV from the arrays, no Source made here)
+    write_reports(mine, tmp_path, ["json", "csv", "xlsx", "html"])
+    assert "finding_sources" not in mine.memo
+    assert all(f.sources == [] for f in mine.result.findings)
+    assert (tmp_path / "findings.csv").read_bytes() == (out / "findings.csv").read_bytes()
+    assert _json_findings(tmp_path) == _json_findings(out)
+    assert _xlsx_findings(tmp_path) == _xlsx_findings(out)
+    assert any(f["sources"] for f in _json_findings(tmp_path))
