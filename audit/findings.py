@@ -264,7 +264,7 @@ class SourceTable:
             made[:] = list(map(Source, texts))  # (tracked objects, as any str subclass's)
             items = made[self.items].tolist()
             ends = self.ends.tolist()
-            return [items[start:end] for start, end in zip([0, *ends[:-1]], ends,
+            return [items[start:end] for start, end in zip([0, *ends][:len(ends)], ends,
                                                            strict=True)]
         finally:
             if collecting:
@@ -281,7 +281,7 @@ class SourceTable:
             texts = np.asarray(self.texts, dtype=object)[self.items].tolist()
             ends = self.ends.tolist()
             return [separator.join(texts[start:end]) for start, end in zip(
-                [0, *ends[:-1]], ends, strict=True)]
+                [0, *ends][:len(ends)], ends, strict=True)]
         offsets = pa.array(np.append(np.int64(0), self.ends), type=pa.int64())
         listed = pa.LargeListArray.from_arrays(offsets, self.texts.take(pa.array(self.items)))
         joined: list[str] = pc.binary_join(
@@ -409,12 +409,26 @@ def _first_rows(event_ids: pd.Series, wanted: Any) -> Any:
             pass
         else:
             at = pc.index_in(data, value_set=value_set)
-            found = np.asarray(at.fill_null(-1).to_numpy(zero_copy_only=False),
+            if isinstance(at, pa.ChunkedArray):
+                at = at.combine_chunks()
+            # The log rows holding a wanted id, and which: read by Arrow, not a 7.3M-long
+            # int64 copy of `at` (1M cases). Each id once (as an imported log holds them:
+            # the import drops or quarantines repeats): its row put in place as it is.
+            held = at.is_valid()
+            hit = np.asarray(pc.indices_nonzero(held).to_numpy(), dtype=np.int64)
+            which = np.asarray(at.filter(held).to_numpy(zero_copy_only=False),
                                dtype=np.int64)
+            out = np.full(len(wanted), -1, dtype=np.int64)
+            if not len(which) or np.bincount(which, minlength=len(wanted)).max() == 1:
+                out[which] = hit
+                return out
+            found = np.full(len(data), -1, dtype=np.int64)
+            found[hit] = which
     if found is None:
         listed = wanted.to_pylist() if isinstance(wanted, pa.Array) else list(wanted)
         found = pd.Index(listed, dtype=object).get_indexer(
             pd.Index(event_ids.astype(object).to_numpy(dtype=object), dtype=object))
+    # An id the log holds twice: its first row.
     out = np.full(len(wanted), -1, dtype=np.int64)
     hit = np.flatnonzero(found >= 0)
     ids, first = np.unique(found[hit], return_index=True)

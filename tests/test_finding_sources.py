@@ -358,6 +358,12 @@ def test_a_source_tables_joined_texts_are_its_lists_joined(arrow_names: bool) ->
                                   pd.Series(rows, dtype="Int64"))
     assert table.joined("; ") == ["; ".join(sources) for sources in lists]
     assert "" in table.joined("; ") and sum(map(len, lists)) > 200
+    # No finding (a log of no event to judge): none.
+    for log in ([], ids):
+        none = source_table([], pd.Series(log, dtype="string[pyarrow]"),
+                            pd.Series(logged[:len(log)], dtype=object),
+                            pd.Series(rows[:len(log)], dtype="Int64"))
+        assert none.lists() == none.joined("; ") == []
 
 
 def test_forked_reports_write_the_same_sources(run: CheckRun, out: Path, tmp_path: Path,
