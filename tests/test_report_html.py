@@ -1416,6 +1416,39 @@ def test_a_findings_table_continued_on_a_page_names_every_column(browser: Browse
     assert [h for h in headers if h[1] != "SeverityCaseTimeWhatwasfoundAtriskWhoEvidence"] == []
 
 
+def test_a_cases_events_are_printed_in_ink_and_their_column_names_whole(
+        browser: Browser, demo: Path) -> None:
+    """A case's table of events has the class `events`, as has a finding's list of its
+    event ids, whose style (grey, words broken anywhere) it took: its every text was grey
+    and, printed on A4, its column names broken inside a word ("Resou/rce", "Amou/nt",
+    "Ro/w"), its source systems too ("zen/des/k"). Printed, no table's column name is
+    broken inside a word, and a case's events are in the ink of the findings tables."""
+    split = print_layout(browser, demo / "report.html", """(() => {
+        const split = [];
+        for (const th of document.querySelectorAll('main table thead th')) {
+          if (!th.getClientRects().length) continue;
+          const text = th.textContent, range = document.createRange();
+          for (const m of text.matchAll(/\\S+/g)) {
+            const node = [...th.querySelectorAll('*'), th].flatMap(e => [...e.childNodes])
+              .find(n => n.nodeType === 3 && n.textContent.includes(m[0]));
+            const at = node.textContent.indexOf(m[0]);
+            range.setStart(node, at); range.setEnd(node, at + m[0].length);
+            const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+            if (lines.size > 1) split.push(m[0]);
+          }
+        }
+        const ink = q => getComputedStyle(document.querySelector(q)).color;
+        return [[...new Set(split)].sort(), ink('table.events tbody td'),
+                ink('table.findings tbody td'),
+                document.querySelectorAll('table.events').length];
+    })()""")
+    words, events_ink, findings_ink, tables = split
+    assert tables == 75
+    assert words == []
+    assert events_ink == findings_ink == "rgb(31, 35, 40)"
+    assert browser.console_problems() == []
+
+
 def test_a_cases_channel_in_the_report_is_the_one_the_rules_judged_it_by(
         browser: Browser, tmp_path: Path) -> None:
     """report.html shows each case with the channel the rules judged it by (its ticket's,
