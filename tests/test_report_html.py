@@ -1306,6 +1306,30 @@ def test_a_long_case_id_wraps_on_screen_and_on_paper(browser: Browser, tmp_path:
     assert print_layout(browser, out / "report.html", wide) == []
 
 
+def test_a_printed_findings_table_keeps_each_case_id_on_one_line(browser: Browser,
+                                                                 demo: Path) -> None:
+    """A findings table squeezed onto an A4 page gave its Case column 60 px and broke the
+    ids in it anywhere ("CS00/0008/5", "CS00/00235"): the ids of 73 of the demo's 93
+    findings, ids a committee cites. Printed, each case id of a findings table is on one
+    line (an id longer than 9em still wraps: the test above)."""
+    broken = print_layout(browser, demo / "report.html", """(() => {
+        const cells = [...document.querySelectorAll('table.findings tbody td:nth-child(2)')];
+        const lines = cell => {  // the tops of the lines its text is drawn on
+          const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT), tops = new Set();
+          for (let text = walk.nextNode(); text; text = walk.nextNode()) {
+            const range = document.createRange();
+            range.selectNodeContents(text);
+            for (const r of range.getClientRects()) tops.add(Math.round(r.top));
+          }
+          return tops.size;
+        };
+        return [cells.length, cells.filter(cell => lines(cell) > 1)
+                                   .map(cell => cell.textContent.trim())];
+    })()""")
+    assert broken == [93, []]
+    assert browser.console_problems() == []
+
+
 def _page_footers(pdf: bytes) -> list[bytes]:
     """Per page of a PDF that Chromium printed on A4, the glyphs of the texts it draws in
     the page's bottom margin. Chromium draws the margin boxes in the page's own coordinates
