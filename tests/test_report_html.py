@@ -1330,6 +1330,39 @@ def test_a_printed_findings_table_keeps_each_case_id_on_one_line(browser: Browse
     assert browser.console_problems() == []
 
 
+def test_printed_names_break_between_their_words(browser: Browser, demo: Path) -> None:
+    """Squeezed onto an A4 page, a table's cells broke their words anywhere: the channel
+    table's "subscriptio/n", a case's events' "zen/des/k", "custom/er-/service",
+    "supervi/sor". Printed, a channel, person, role or source system breaks between its
+    words (or at a hyphen); a word longer than 9em still breaks, so that no table is wider
+    than the page (test_a_print_fits_the_width_of_an_a4_page)."""
+    cells, split = print_layout(browser, demo / "report.html", """(() => {
+  // the words of the channel table's channels and of the events tables' Resource, Role and
+  // Source cells that are drawn on more than one line
+  const cells = [...document.querySelectorAll('#channel-table tbody td:nth-child(1)')];
+  for (const t of document.querySelectorAll('table.events')) {
+    if (!t.getClientRects().length) continue;
+    for (const row of t.tBodies[0].rows) cells.push(row.cells[3], row.cells[4], row.cells[6]);
+  }
+  const split = new Set();
+  for (const cell of cells) {
+    const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let text = walk.nextNode(); text; text = walk.nextNode()) {
+      for (const m of text.textContent.matchAll(/[^\\s-]+/g)) {
+        const range = document.createRange();
+        range.setStart(text, m.index); range.setEnd(text, m.index + m[0].length);
+        const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+        if (tops.size > 1) split.add(m[0]);
+      }
+    }
+  }
+  return [cells.length, [...split].sort()];
+})()""")
+    assert cells > 300
+    assert split == []
+    assert browser.console_problems() == []
+
+
 def _page_footers(pdf: bytes) -> list[bytes]:
     """Per page of a PDF that Chromium printed on A4, the glyphs of the texts it draws in
     the page's bottom margin. Chromium draws the margin boxes in the page's own coordinates
