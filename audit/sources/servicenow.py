@@ -5,8 +5,11 @@ Columns `documentkey` (the record's sys_id), `fieldname`, `oldvalue`, `newvalue`
 `record_checkpoint` (the update count). The rows of one record and checkpoint are one update, at the
 earliest time its rows state (a row stating none, or one more than `TIME_TOLERANCE` seconds from
 the others, is quarantined, its change not read), by one user (a row naming another user than
-the update's author is quarantined too, its change not read; a row naming none is read); the
-ticket number comes from the `number` field written when the record was inserted.
+the update's author, the user most of its rows name, is quarantined too, its change not read; a
+row naming none is read; an update whose author cannot be told, no user named by most of its
+rows, is not read, all its rows quarantined); the ticket number comes from the `number` field
+written when the record was inserted. An update cut across two exports (pages by row count) is
+read as one (`cut_updates`): its author decided over its rows in both.
 The same table pulled as JSON (the JSONv2 processor's `records`, the Table API's `result`) is
 read into the same rows (`servicenow_json`), its times as UTC.
 """
@@ -140,7 +143,8 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     # A row naming another user than the rest of its update (one user's transaction: the
     # author decides the segregation-of-duty rules): not read, and quarantined below;
     # left out of the update before its time is taken.
-    off_user, authors = _off_user(stripped(users), kept, group, first, own)
+    votes = join.votes_by_update(documents, group_text, first) if join is not None else {}
+    off_user, authors, unauthored = _off_user(stripped(users), kept, group, first, own, votes)
     off_time, earliest = _off_time(created, kept, group, first, zone, own,
                                    excluded={row for row, _, _ in off_user})
     if earliest:  # (an update read at its earliest row's time, its row that one)
@@ -166,9 +170,11 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     first_at = pa.array(first)
     times = object_array(local_text(created.take(first_at), TIME_FORMAT, zone).to_pylist())
     good = np.ones(len(first), dtype=bool)
+    # An update no author of which can be told: not read (its rows quarantined below).
+    good[sorted(unauthored)] = False
     # Times read column-wise where the zone's offset is plain; others one by one, and
     # updates without a ticket number or with a bad time quarantined in reading order.
-    for k in np.flatnonzero(_none(ticket) | _none(times)).tolist():
+    for k in np.flatnonzero((_none(ticket) | _none(times)) & good).tolist():
         row = int(first[k])
         if ticket[k] is None:
             collector.quarantine(int(rows[row]), "documentkey", documents[row].as_py(),
@@ -194,11 +200,14 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
             case=ticket[k])
     for row, k, reason in off_user:
         update = group_text[row].as_py()
+        change = cells["fieldname"][row].as_py()
         collector.quarantine(int(rows[row]), "user", users[row].as_py(), (
-            f"a row of update {update} of record {documents[row].as_py()} whose user is not "
-            f"the update's (one user's transaction: its author is {authors[k]}, {reason}): "
-            f"the row is not read, its change of {cells['fieldname'][row].as_py()} left out "
-            "of the update"), case=ticket[k])
+            f"a row of update {update} of record {documents[row].as_py()} " + (
+                f"whose user is not the update's (one user's transaction: {reason}): the "
+                f"row is not read, its change of {change} left out of the update"
+                if k not in unauthored else
+                f"whose author is not known (one user's transaction: {reason}): the update "
+                f"is not read, nor this row's change of {change}")), case=ticket[k])
     position = np.cumsum(good) - 1  # an update's place among those read
     changed = _changes(group, good, position, field_codes[kept], field_names,
                        newvalues, kept, fields_used(cfg))
@@ -346,6 +355,21 @@ class Join:
     quarantine: list[tuple[int, str, str, str, str]] = field(default_factory=list)
     """(row, field, value, reason, record) of rows that may not be joined."""
     notes: list[str] = field(default_factory=list)
+    votes: dict[str, Vote] = field(default_factory=dict)
+    """The users named by all rows, in every export, of the updates (`_update_keys`) this
+    export reads with rows of another: its author is decided over them all (`Vote`)."""
+
+    def votes_by_update(self, documents: pa.Array, groups: pa.Array,
+                        first: npt.NDArray[np.intp]) -> dict[int, Vote]:
+        """`votes` by update (its place in `first`, each update's first row)."""
+        if not self.votes or not len(first):
+            return {}
+        at = pa.array(first)
+        keys = pc.binary_join_element_wise(documents.take(at), groups.take(at),
+                                           pa.scalar(_UNIT, TEXT))
+        asked = np.flatnonzero(np.asarray(pc.is_in(keys, value_set=pa.array(
+            list(self.votes), TEXT)).to_numpy(zero_copy_only=False), dtype=bool))
+        return {int(k): self.votes[str(keys[int(k)].as_py())] for k in asked}
 
     def applied(self, frame: pd.DataFrame,
                 rows: npt.NDArray[np.int64]) -> tuple[pd.DataFrame, npt.NDArray[np.int64]]:
@@ -375,10 +399,12 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
     holds its first row (in the inputs' order), with the rows the others add to it
     (`Join.carried`); the others leave their rows of it to that export (`Join.dropped`,
     with a note naming the rows), unless they hold the whole update (an export of an
-    overlapping date range: read again and counted as exported twice, as before). Rows
-    whose user differs from the update's in the first export, or whose time (as an
-    instant) lies more than `TIME_TOLERANCE` seconds from its rows there and those joined
-    to it, are no part of it that can be told safely: quarantined, naming the file, row and
+    overlapping date range: read again and counted as exported twice, as before). The
+    update's author is decided over its rows in all of them (`Vote`, as within an export;
+    `Join.votes` for the export reading it): rows naming another user, or every row where
+    no author can be told, and rows whose time (as an instant) lies more than
+    `TIME_TOLERANCE` seconds from its rows there and those joined to it, are no part of it
+    that can be told safely: quarantined in their own export, naming the file, row and
     field (rows a few seconds apart are one update, as within an export: a page may end
     between rows of an update that crosses a second boundary). Only exports
     that share an update get a `Join`. `updates`: per export, its distinct updates where its
@@ -451,7 +477,7 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
         owner, *others = sorted(files)
         own = files[owner]
         contents = {content for content, _, _, _ in own}
-        time, user, head = own[0][0][5], own[0][0][4], own[0][3]
+        time, head = own[0][0][5], own[0][3]
         stated = own[0][1].get("sys_created_on", "").strip()  # (as written, for the reason)
         # The instants the update's rows span (from its first row's, with the rows within
         # TIME_TOLERANCE seconds of it, as its reading takes them, and the rows joined).
@@ -459,11 +485,21 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
             instant for _, _, _, instant in own
             if instant is not None and abs(instant - head) <= TIME_TOLERANCE]
         whole = contents | {c for k in others for c, _, _, _ in files[k]}
+        # The whole update exported again (an overlapping date range): read there too, and
+        # counted as exported twice, as before; else its rows are read here.
+        joining = [k for k in others if {c for c, _, _, _ in files[k]} != whole]
+        # The update's author is decided over all its rows, here and joined, as within one
+        # export (`_off_user`: the user most of them name, an empty user naming none).
+        named_by: dict[tuple[str, ...], str] = {}
+        for k in [owner, *joining]:
+            for content, _, _, _ in files[k]:
+                named_by.setdefault(content, content[4])
+        vote = Vote.of(list(named_by.values()))
+        if joining:
+            join_of(owner).votes[document + _UNIT + group] = vote
         for k in others:
             theirs = files[k]
-            # The whole update exported again (an overlapping date range): read there too,
-            # and counted as exported twice, as before; else its rows are read here.
-            again = {c for c, _, _, _ in theirs} == whole
+            again = k not in joining
             if not again:
                 join_of(k).dropped.add(document + _UNIT + group)
             taken: list[int] = []
@@ -473,16 +509,33 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
                 timely = content[5] == time or (
                     bool(span) and instant is not None
                     and max(*span, instant) - min(*span, instant) <= TIME_TOLERANCE)
-                if not timely or content[4] != user:
+                why = vote.off(content[4])
+                if not timely or why is not None:
                     if again:
                         continue  # (its own reading tells its time and user)
-                    place, name = ((5, "sys_created_on") if not timely else (4, "user"))
-                    join_of(k).quarantine.append((number, name, row.get(name, "").strip(), (
-                        f"a row of update {group} of record {document}, whose rows in "
-                        f"{labels[paths[owner]]} (from row {own[0][2]}) state {name} "
-                        + (f"{stated} (this row's more than {TIME_TOLERANCE} seconds from "
-                           "them)" if place == 5 else user)
-                        + ": not one update, not joined"), document))
+                    cut_at = (f"a row of update {group} of record {document}, cut between "
+                              f"{labels[paths[owner]]} (from row {own[0][2]}) and this "
+                              "export, ")
+                    change = row.get("fieldname", "").strip()
+                    if why is None:
+                        join_of(k).quarantine.append((
+                            number, "sys_created_on", row.get("sys_created_on", "").strip(),
+                            f"a row of update {group} of record {document}, whose rows in "
+                            f"{labels[paths[owner]]} (from row {own[0][2]}) state "
+                            f"sys_created_on {stated} (this row's more than {TIME_TOLERANCE} "
+                            "seconds from them): not one update, not joined", document))
+                    elif vote.author is not None:
+                        join_of(k).quarantine.append((
+                            number, "user", row.get("user", "").strip(),
+                            f"{cut_at}whose user is not the update's (one user's "
+                            f"transaction: {why}): not joined, its change of {change} left "
+                            "out of the update", document))
+                    else:
+                        join_of(k).quarantine.append((
+                            number, "user", row.get("user", "").strip(),
+                            f"{cut_at}whose author is not known (one user's transaction: "
+                            f"{why}): the update is not read, nor this row's change of "
+                            f"{change}", document))
                     continue
                 if span and instant is not None:
                     span.append(instant)
@@ -591,39 +644,85 @@ def _rows_of_split_updates(column: pa.Array, kept: npt.NDArray[np.intp],
     return written, rows_of
 
 
-def _off_user(users: pa.Array, kept: npt.NDArray[np.intp], group: npt.NDArray[np.intp],
-              first: npt.NDArray[np.intp],
-              own: int) -> tuple[list[tuple[int, int, str]], dict[int, str]]:
-    """The rows (of `kept`) naming another `user` than their update's author, as (row,
-    update, reason), by row, and the author of each update whose rows do not all state its
-    first row's user, as {update: author}. An update (a record's checkpoint) is one user's
-    transaction; a row naming another has been edited or damaged, and the author decides
-    the segregation-of-duty rules (four-eyes, self-approval). The author is the user most
-    of its rows name (of users alike, the first row's in the file, so a differing first or
-    earliest row is the one quarantined where the others agree). A row whose user is empty
-    names no other and is read (its change belongs to the checkpoint; dropping it would
-    lose a stage or evidence for a gap in a column), the update's author being the one its
-    other rows name; an update none of whose rows names a user has none, as before. Only
-    the export's own rows are asked (the first `own`: rows another export carries were
-    compared by `cut_updates`). Column-wise: updates whose rows all state their first row's
-    user are not looked at."""
-    written, rows_of = _rows_of_split_updates(users, kept, group, first, own)
-    found: list[tuple[int, int, str]] = []
-    authors: dict[int, str] = {}
-    for k, members in rows_of.items():
-        named = [(j, str(written[j].as_py())) for j in members]
+@dataclass
+class Vote:
+    """The users the rows of one update (a record's checkpoint) name: how many of them name
+    each (`counts`, empty users left out: they name none) of its `rows`."""
+
+    counts: dict[str, int]
+    rows: int
+
+    @classmethod
+    def of(cls, names: list[str]) -> Vote:
         counts: dict[str, int] = {}
-        for _, name in named:
+        for name in names:
             if name:
                 counts[name] = counts.get(name, 0) + 1
-        if not counts:
+        return cls(counts, len(names))
+
+    @property
+    def author(self) -> str | None:
+        """The user more of its rows name than all the others together (a majority of the
+        rows naming one); None where none is (no author can be told), or none is named."""
+        if not self.counts:
+            return None
+        name = max(self.counts, key=lambda n: self.counts[n])
+        return name if 2 * self.counts[name] > sum(self.counts.values()) else None
+
+    def off(self, name: str) -> str | None:
+        """Why a row naming `name` is not read with the update, None where it is."""
+        author = self.author
+        if author is None:
+            return None if not self.counts else (
+                "no author can be told: no user is named by most of its rows naming one ("
+                + ", ".join(f"{n} by {c}" for n, c in self.counts.items())
+                + f", of its {self.rows} rows)")
+        if name and name != author:
+            return (f"its author is {author}, named by {self.counts[author]} of its "
+                    f"{self.rows} rows; this row's is {name}")
+        return None
+
+
+def _off_user(users: pa.Array, kept: npt.NDArray[np.intp], group: npt.NDArray[np.intp],
+              first: npt.NDArray[np.intp], own: int, given: dict[int, Vote] | None = None,
+              ) -> tuple[list[tuple[int, int, str]], dict[int, str], set[int]]:
+    """The rows (of `kept`) not read for their `user`, as (row, update, reason), by row; the
+    author of each update whose rows do not all state its first row's user, as {update:
+    author}; and the updates no author of which can be told. An update (a record's
+    checkpoint) is one user's transaction; a row naming another has been edited or damaged,
+    and the author decides the segregation-of-duty rules (four-eyes, self-approval). The
+    author is the user named by more of its rows than all other users together (`Vote`): a
+    row naming another is not read. Where no user is (three rows naming three users, two
+    naming two), who made the update cannot be told: none of its rows is read. A row whose
+    user is empty names no other and is read (its change belongs to the checkpoint;
+    dropping it would lose a stage or evidence for a gap in a column), the update's author
+    being the one its other rows name; an update none of whose rows names a user has none,
+    as before. Only the export's own rows are asked (the first `own`: rows another export
+    carries were compared by `cut_updates`); `given`: the votes over all rows, in every
+    export, of updates joined with another export's rows (`Join.votes`), by update.
+    Column-wise: updates whose rows all state their first row's user are not looked at,
+    unless given."""
+    written, rows_of = _rows_of_split_updates(users, kept, group, first, own)
+    if given:
+        for j in np.flatnonzero(np.isin(group, list(given)) & (kept < own)).tolist():
+            k = int(group[j])
+            if k not in rows_of or j not in rows_of[k]:
+                rows_of.setdefault(k, []).append(j)
+    found: list[tuple[int, int, str]] = []
+    authors: dict[int, str] = {}
+    unauthored: set[int] = set()
+    for k, members in rows_of.items():
+        named = [(j, str(written[j].as_py())) for j in sorted(members)]
+        vote = (given or {}).get(k) or Vote.of([name for _, name in named])
+        if not vote.counts:
             continue
-        author = max(counts, key=lambda name: counts[name])  # (of ties, the first named)
-        authors[k] = author
-        found.extend((int(kept[j]), k, f"named by {counts[author]} of its {len(members)} "
-                      f"rows; this row's is {name}") for j, name in named
-                     if name and name != author)
-    return sorted(found), authors
+        if vote.author is None:
+            unauthored.add(k)
+        else:
+            authors[k] = vote.author
+        found.extend((int(kept[j]), k, why) for j, name in named
+                     if (why := vote.off(name)) is not None)
+    return sorted(found), authors, unauthored
 
 
 def _off_time(created: pa.Array, kept: npt.NDArray[np.intp], group: npt.NDArray[np.intp],

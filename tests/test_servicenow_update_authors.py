@@ -1,0 +1,200 @@
+"""ServiceNow: an update (a record's checkpoint) cut across two page files by an export paged
+by row count is read as the export in one file reads it: its author is the user most of its
+rows on both pages name (an empty user, on either page, names none and is read). Before,
+the next page's rows were compared with the first page's first row's user (a row naming its
+update's author quarantined where that first row named another, an empty user quarantined
+as differing).
+
+And an update whose rows name users none of which most of them name (three rows, three
+users; two rows, two users) is no update whose author can be told: every row of it is
+quarantined, naming its file, row and field `user`, and the update is not read (before: the
+user its first row named won, the others' rows quarantined), the run's summary counting each
+row as quarantined."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner
+
+from audit import canonical as C
+from audit.cli import main
+from tests.sample_exports import SERVICENOW_SAMPLE, SERVICENOW_ZONE, read_export
+
+AUTHOR = "felix.weber"  # (every row of the sample's first record)
+COLLECTED = "servicenow:da9020879a415697c52ded6d0b58d18f:1"
+"""The first record's checkpoint 1: its stage at file row 8, receipt at 9, photo at 10."""
+
+
+def _exports(folder: Path, edits: dict[tuple[int, str], str],
+             cut: int = 7) -> tuple[Path, list[Path]]:
+    """The sample export with the cells given in `edits` ({(file row, column): text})
+    replaced: as one file, and in two pages by row count, the first ending after `cut`
+    rows (7: checkpoint 1's stage row, file row 8, on page 1; its receipt and photo, rows 9
+    and 10, on page 2, as its rows 2 and 3)."""
+    with SERVICENOW_SAMPLE.open(newline="", encoding="utf-8") as handle:
+        header, *body = list(csv.reader(handle))
+    for (row, column), text in edits.items():
+        body[row - 2][header.index(column)] = text
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def write(name: str, rows: list[list[str]]) -> Path:
+        path = folder / name
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows([header, *rows])
+        return path
+
+    return write("sys_audit.csv", body), [write("sys_audit_p1.csv", body[:cut]),
+                                          write("sys_audit_p2.csv", body[cut:])]
+
+
+def _read(paths: list[Path]) -> tuple[pd.DataFrame, list[tuple[str, int, str, str]]]:
+    """The events imported (without their provenance) and the quarantine as (file, row in
+    the export in one file, field, value): a page's rows numbered as in the whole."""
+    from audit.sources.pipeline import import_and_correlate
+
+    result = import_and_correlate([(p, "servicenow") for p in paths], assume_tz=SERVICENOW_ZONE)
+    log = result.log
+    log = log[[c for c in log.columns if not c.startswith(("source:", "stated:"))]]
+    log = log.astype("string").fillna("").sort_values(C.EVENT_ID, ignore_index=True)
+    offset = {"sys_audit.csv": 0, "sys_audit_p1.csv": 0, "sys_audit_p2.csv": 7}
+    quarantine = sorted((str(q["file"]), int(q["row"]) + offset[str(q["file"])],
+                         str(q["field"]), str(q["value"]))
+                        for q in result.quarantine.to_dict("records"))
+    return log, quarantine
+
+
+def _collected(log: pd.DataFrame) -> pd.Series:
+    rows = log[log[C.EVENT_ID] == COLLECTED]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def test_an_empty_user_on_the_next_page_is_read_as_within_one_page(tmp_path: Path) -> None:
+    # The receipt row (row 9, page 2) names no user: read, as it is in one file. Before,
+    # it was quarantined as naming another user than page 1's row 8 ("" != felix.weber).
+    whole, pages = _exports(tmp_path, {(9, "user"): ""})
+    log, quarantine = _read(pages)
+    assert quarantine == []
+    assert _collected(log)["evidence:receipt"] == "receipt-CS0000283.jpg"
+    assert _collected(log)[C.RESOURCE] == AUTHOR
+    one_log, one_quarantine = _read([whole])
+    assert one_quarantine == []
+    pd.testing.assert_frame_equal(log, one_log)
+
+
+def test_the_author_of_a_cut_update_is_decided_over_both_pages(tmp_path: Path) -> None:
+    # Row 8 (page 1, the update's first row) names amira.haddad, rows 9-10 (page 2) its
+    # author felix.weber: row 8 is the row quarantined, as in one file (where the author
+    # is the user 2 of its 3 rows name). Before, rows 9 and 10 were quarantined as not
+    # naming row 8's user, and the update was read as amira.haddad's.
+    whole, pages = _exports(tmp_path, {(8, "user"): "amira.haddad"})
+    log, quarantine = _read(pages)
+    one_log, one_quarantine = _read([whole])
+    assert [q[1:] for q in one_quarantine] == [
+        (8, "user", "amira.haddad"), (9, "u_photo", "photo-CS0000283.jpg"),
+        (9, "u_receipt", "receipt-CS0000283.jpg")]
+    # (The update, without its stage, states no activity: its evidence is said not
+    # carried, at the update's row, here row 8 of page 1, the page that reads it.)
+    assert quarantine == [
+        ("sys_audit_p1.csv", 8, "u_photo", "photo-CS0000283.jpg"),
+        ("sys_audit_p1.csv", 8, "u_receipt", "receipt-CS0000283.jpg"),
+        ("sys_audit_p1.csv", 8, "user", "amira.haddad")]
+    assert COLLECTED not in log[C.EVENT_ID].tolist()  # (no activity: no event, as in one file)
+    pd.testing.assert_frame_equal(log, one_log)
+
+
+def test_a_row_on_the_next_page_naming_another_user_is_quarantined_there(
+        tmp_path: Path) -> None:
+    # Row 10 (page 2) names another user than rows 8-9: quarantined in page 2, naming the
+    # update's author and how many of its rows on both pages name it.
+    whole, pages = _exports(tmp_path, {(10, "user"): "amira.haddad"})
+    from audit.sources.pipeline import import_and_correlate
+
+    result = import_and_correlate([(p, "servicenow") for p in pages],
+                                  assume_tz=SERVICENOW_ZONE)
+    problems = result.quarantine.to_dict("records")
+    assert [(p["file"], p["row"], p["field"], p["value"]) for p in problems] == [
+        ("sys_audit_p2.csv", 3, "user", "amira.haddad")]
+    reason = str(problems[0]["reason"])
+    assert f"its author is {AUTHOR}, named by 2 of its 3 rows" in reason
+    assert "its change of u_photo left out of the update" in reason
+    log, _ = _read(pages)
+    assert _collected(log)["evidence:photo"] == ""
+    assert _collected(log)["evidence:receipt"] == "receipt-CS0000283.jpg"
+    pd.testing.assert_frame_equal(log, _read([whole])[0])
+
+
+def test_an_update_of_three_rows_naming_three_users_is_not_read(tmp_path: Path) -> None:
+    columns, problems = read_export(_exports(tmp_path, {
+        (9, "user"): "amira.haddad", (10, "user"): "nadia.rossi"})[0])
+    assert [(p["file"], p["row"], p["field"], p["value"], p["case"]) for p in problems] == [
+        ("sys_audit.csv", 8, "user", AUTHOR, "CS0000283"),
+        ("sys_audit.csv", 9, "user", "amira.haddad", "CS0000283"),
+        ("sys_audit.csv", 10, "user", "nadia.rossi", "CS0000283")]
+    for p in problems:
+        reason = str(p["reason"])
+        assert "whose author is not known" in reason
+        assert (f"no author can be told: no user is named by most of its rows naming one "
+                f"({AUTHOR} by 1, amira.haddad by 1, nadia.rossi by 1, of its 3 rows)"
+                ) in reason
+        assert "the update is not read" in reason
+    # The update is not read (before: as felix.weber's, its receipt and photo quarantined);
+    # the record's insert is, as before.
+    assert COLLECTED not in columns["event:id"]
+    at = [k for k, case in enumerate(columns["case:concept:name"]) if case == "CS0000283"]
+    assert [columns["event:id"][k] for k in at][:2] == [
+        COLLECTED.removesuffix("1") + "0", COLLECTED.removesuffix("1") + "2"]
+
+
+def test_two_rows_naming_two_users_and_an_empty_one_have_no_author(tmp_path: Path) -> None:
+    # felix.weber, amira.haddad and an empty user: one against one, no author; the empty
+    # row is quarantined with them (the update is not read).
+    columns, problems = read_export(_exports(tmp_path, {
+        (9, "user"): "amira.haddad", (10, "user"): ""})[0])
+    assert [(p["row"], p["field"], p["value"]) for p in problems] == [
+        (8, "user", AUTHOR), (9, "user", "amira.haddad"), (10, "user", "")]
+    assert COLLECTED not in columns["event:id"]
+
+
+def test_a_majority_of_the_rows_naming_one_is_still_the_author(tmp_path: Path) -> None:
+    # Two of three rows name felix.weber: the third is quarantined, as before.
+    columns, problems = read_export(_exports(tmp_path, {(10, "user"): "amira.haddad"})[0])
+    assert [(p["row"], p["field"]) for p in problems] == [(10, "user")]
+    assert COLLECTED in columns["event:id"]
+
+
+def test_an_update_without_an_author_across_two_pages_is_not_read(tmp_path: Path) -> None:
+    # Row 8 (page 1) felix.weber, rows 9 and 10 (page 2) amira.haddad and nadia.rossi:
+    # every row quarantined in its own page, as in one file.
+    edits = {(9, "user"): "amira.haddad", (10, "user"): "nadia.rossi"}
+    whole, pages = _exports(tmp_path, edits)
+    log, quarantine = _read(pages)
+    assert quarantine == [("sys_audit_p1.csv", 8, "user", AUTHOR),
+                          ("sys_audit_p2.csv", 9, "user", "amira.haddad"),
+                          ("sys_audit_p2.csv", 10, "user", "nadia.rossi")]
+    assert COLLECTED not in log[C.EVENT_ID].tolist()
+    pd.testing.assert_frame_equal(log, _read([whole])[0])
+
+
+def test_the_import_summary_counts_the_rows_of_an_update_without_an_author(
+        tmp_path: Path) -> None:
+    whole, _ = _exports(tmp_path / "in", {(9, "user"): "amira.haddad",
+                                          (10, "user"): "nadia.rossi"})
+    plain, _ = _exports(tmp_path / "plain", {})
+    said = {}
+    for name, path in (("edited", whole), ("plain", plain)):
+        result = CliRunner().invoke(main, ["import", str(path), "--assume-tz", SERVICENOW_ZONE,
+                                           "--out", str(tmp_path / name / "log.parquet")])
+        assert result.exit_code == 0, result.output
+        said[name] = next(line for line in result.output.splitlines()
+                          if line.startswith("total: read"))
+    # The three rows quarantined, each a line, and the update not imported (read: the
+    # updates imported and the lines quarantined).
+    assert said["plain"].startswith("total: read 305 = imported 305 + quarantined 0")
+    assert said["edited"].startswith("total: read 307 = imported 304 + quarantined 3")
+    quarantine = pd.read_csv(tmp_path / "edited" / "log.quarantine.csv", dtype=str)
+    assert quarantine["row"].tolist() == ["8", "9", "10"]
+
