@@ -1,9 +1,10 @@
 """ServiceNow: an update (a record's checkpoint) cut across two page files by an export paged
 by row count is read as the export in one file reads it: its author is the user most of its
-rows on both pages name (an empty user, on either page, names none and is read). Before,
-the next page's rows were compared with the first page's first row's user (a row naming its
-update's author quarantined where that first row named another, an empty user quarantined
-as differing).
+rows on both pages name (an empty user, on either page, names none and is read), and its
+time the earliest of its rows on both pages. Before, the next page's rows were compared
+with the first page's first row's user (a row naming its update's author quarantined where
+that first row named another, an empty user quarantined as differing), and a joined row a
+few seconds earlier than the first page's rows did not count toward the update's time.
 
 And an update whose rows name users none of which most of them name (three rows, three
 users; two rows, two users) is no update whose author can be told: every row of it is
@@ -17,6 +18,7 @@ import csv
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from audit import canonical as C
@@ -127,6 +129,18 @@ def test_a_row_on_the_next_page_naming_another_user_is_quarantined_there(
     pd.testing.assert_frame_equal(log, _read([whole])[0])
 
 
+def test_a_cut_update_is_read_at_the_earliest_of_its_rows_on_both_pages(
+        tmp_path: Path) -> None:
+    # The receipt (row 9, page 2) two seconds before the stage (row 8, page 1): the update
+    # is read at 11:17:02 local (10:17:02 UTC), as in one file. Before: at row 8's 11:17:04.
+    whole, pages = _exports(tmp_path, {(9, "sys_created_on"): "2026-07-02 11:17:02"})
+    log, quarantine = _read(pages)
+    assert quarantine == []
+    assert _collected(log)[C.TIMESTAMP] == "2026-07-02 10:17:02+00:00"
+    assert _collected(log)["evidence:receipt"] == "receipt-CS0000283.jpg"
+    pd.testing.assert_frame_equal(log, _read([whole])[0])
+
+
 def test_an_update_of_three_rows_naming_three_users_is_not_read(tmp_path: Path) -> None:
     columns, problems = read_export(_exports(tmp_path, {
         (9, "user"): "amira.haddad", (10, "user"): "nadia.rossi"})[0])
@@ -198,3 +212,46 @@ def test_the_import_summary_counts_the_rows_of_an_update_without_an_author(
     quarantine = pd.read_csv(tmp_path / "edited" / "log.quarantine.csv", dtype=str)
     assert quarantine["row"].tolist() == ["8", "9", "10"]
 
+
+def _as_pull(page: Path) -> Path:
+    """A CSV page of the sample's rows as the same rows pulled as JSON (JSONv2 `records`),
+    their times in UTC (the sample's local times are BST, UTC+1, in July)."""
+    import json
+    from datetime import datetime, timedelta
+
+    with page.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        local = datetime.strptime(row["sys_created_on"], "%Y-%m-%d %H:%M:%S")
+        row["sys_created_on"] = (local - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
+    pulled = page.with_suffix(".json")
+    pulled.write_text(json.dumps({"records": rows}), encoding="utf-8")
+    page.unlink()
+    return pulled
+
+
+@pytest.mark.parametrize(("receipt", "at"), [
+    ("2026-07-02 11:17:02", "02"),  # two seconds before the stage: read at the receipt's
+    ("2026-07-02 11:17:05", "04"),  # a second after it: joined, read at the stage's
+], ids=["earlier", "later"])
+def test_a_cut_update_with_a_json_page_is_read_as_the_csv_pages(
+        tmp_path: Path, receipt: str, at: str) -> None:
+    # The one page a CSV export (local times), the other a JSON pull (UTC), whichever:
+    # the rows compared as instants, joined within 5 seconds and the update read at the
+    # earliest. Before, such rows a few seconds apart were not joined at all (their
+    # instants were taken of the UTC text made for comparing them, no time in the
+    # export's format): the receipt quarantined, "more than 5 seconds" from the stage.
+    from audit.sources.pipeline import import_and_correlate
+
+    for pulled in (0, 1):
+        folder = tmp_path / f"pulled{pulled}"
+        _, pages = _exports(folder, {(9, "sys_created_on"): receipt})
+        pages[pulled] = _as_pull(pages[pulled])
+        result = import_and_correlate([(p, "servicenow") for p in pages],
+                                      assume_tz=SERVICENOW_ZONE)
+        assert result.quarantine.empty, result.quarantine.to_dict("records")
+        log = result.log.astype({C.TIMESTAMP: "string"})
+        collected = log[log[C.EVENT_ID] == COLLECTED]
+        assert collected[C.TIMESTAMP].tolist() == [f"2026-07-02 10:17:{at}+00:00"], pulled
+        assert collected["evidence:receipt"].tolist() == ["receipt-CS0000283.jpg"]
+        assert collected["evidence:photo"].tolist() == ["photo-CS0000283.jpg"]

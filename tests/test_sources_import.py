@@ -651,13 +651,16 @@ def test_a_cut_update_whose_rows_disagree_is_quarantined_not_joined(tmp_path: Pa
     assert collected["evidence:photo"].tolist() == ["photo-CS0000283.jpg"]
 
 
-@pytest.mark.parametrize(("times", "off"), [
-    (("2026-07-02 11:17:05", "2026-07-02 11:17:04"), []),  # the receipt a second later
-    (("2026-07-02 11:17:03", "2026-07-02 11:17:08"), []),  # 11:17:03-08: five seconds
-    (("2026-07-02 11:17:07", "2026-07-02 11:17:10"), [3]),  # the photo 6 s from the stage
+@pytest.mark.parametrize(("times", "off", "at"), [
+    # the receipt a second later: read at the stage's 11:17:04 (10:17:04 UTC)
+    (("2026-07-02 11:17:05", "2026-07-02 11:17:04"), [], "04"),
+    # 11:17:03-08, five seconds: read at the receipt's 11:17:03, the earliest, on page 2
+    (("2026-07-02 11:17:03", "2026-07-02 11:17:08"), [], "03"),
+    # the photo 6 s from the stage: not joined
+    (("2026-07-02 11:17:07", "2026-07-02 11:17:10"), [3], "04"),
 ], ids=["one-second", "five-seconds-spread", "beyond-the-span"])
 def test_a_cut_update_whose_rows_are_seconds_apart_is_joined(
-        tmp_path: Path, times: tuple[str, str], off: list[int]) -> None:
+        tmp_path: Path, times: tuple[str, str], off: list[int], at: str) -> None:
     """An update cut at a page's end whose rows on the next page state a time up to 5
     seconds from its rows on the page before (a large update crossing a second boundary)
     is joined, as its rows are within one export; the rows joined stay within 5 seconds of
@@ -681,8 +684,9 @@ def test_a_cut_update_whose_rows_are_seconds_apart_is_joined(
     collected = log[log[C.EVENT_ID] == "servicenow:da9020879a415697c52ded6d0b58d18f:1"]
     assert collected["evidence:receipt"].tolist() == ["receipt-CS0000283.jpg"]
     assert collected["evidence:photo"].tolist() == ["" if off else "photo-CS0000283.jpg"]
-    # (read at the stage row's time, on the first page, as before)
-    assert collected[C.TIMESTAMP].tolist() == ["2026-07-02 10:17:04+00:00"]
+    # (read at the earliest time of its rows joined, on either page, as in one file; before,
+    # at the stage row's on the first page, a receipt a second earlier ignored)
+    assert collected[C.TIMESTAMP].tolist() == [f"2026-07-02 10:17:{at}+00:00"]
 
 
 def test_the_quarantine_names_the_case_of_each_row_where_it_can_be_told(

@@ -9,7 +9,7 @@ the update's author, the user most of its rows name, is quarantined too, its cha
 row naming none is read; an update whose author cannot be told, no user named by most of its
 rows, is not read, all its rows quarantined); the ticket number comes from the `number` field
 written when the record was inserted. An update cut across two exports (pages by row count) is
-read as one (`cut_updates`): its author decided over its rows in both.
+read as one (`cut_updates`): its author decided and its time taken over its rows in both.
 The same table pulled as JSON (the JSONv2 processor's `records`, the Table API's `result`) is
 read into the same rows (`servicenow_json`), its times as UTC.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -189,6 +189,24 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
             collector.quarantine(int(rows[row]), "sys_created_on", text, str(exc),
                                  case=ticket[k])
             good[k] = False
+    # An update joined with rows of another export (`cut_updates`, which judged them within
+    # TIME_TOLERANCE seconds of its rows here) is read at the earliest time of all its rows,
+    # theirs too (a JSON pull's as UTC, a CSV export's in its zone): as the export in one
+    # file reads it (before: a row joined a few seconds earlier was ignored).
+    time_row = first.copy()  # (the row whose time the update is read at)
+    if join is not None and join.carried and len(kept):
+        local = assume_tz or cfg.time_zone
+        for j in np.flatnonzero(kept >= own).tolist():
+            k, at_row = int(group[j]), int(kept[j])
+            if not good[k] or times[k] is None:
+                continue
+            carried = join.carried[at_row - own]
+            instant = _seconds(str(created[at_row].as_py() or "").strip(),
+                               carried.get("_pulled") == "1", local)
+            if instant is not None and \
+                    instant < datetime.fromisoformat(times[k]).timestamp():
+                times[k] = datetime.fromtimestamp(instant, UTC).isoformat()
+                time_row[k] = at_row
     for row, k, reason in off_time:  # (in reading order, after their updates' lines)
         update = group_text[row].as_py()
         collector.quarantine(int(rows[row]), "sys_created_on", created[row].as_py(), (
@@ -228,7 +246,8 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
         activity=[None] * n, amount=[None] * n)
     collector.fields.update({C.CASE: "number", C.TIMESTAMP: "sys_created_on"})
     # (the time's quarantine value as written, not in UTC)
-    collector.field_values[C.TIMESTAMP] = cells_of_rows(updates.row, created.take(at))
+    collector.field_values[C.TIMESTAMP] = cells_of_rows(
+        updates.row, created.take(pa.array(time_row[good])))
     updates_to_table(updates, cfg, collector, changed=changed)
     return collector
 
@@ -347,8 +366,9 @@ class Join:
     by row count has rows in two files."""
 
     carried: list[dict[str, str]] = field(default_factory=list)
-    """Rows of other exports that complete this export's updates (cells by column, and the
-    row's number in its own file under "_row"), read after its own rows."""
+    """Rows of other exports that complete this export's updates (cells by column, the row's
+    number in its own file under "_row", and "1" under "_pulled" where that file is a JSON
+    pull, its time UTC), read after its own rows."""
     dropped: set[str] = field(default_factory=set)
     """The updates (`_update_keys`) of this export whose rows are read with another
     export's."""
@@ -406,7 +426,8 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
     `TIME_TOLERANCE` seconds from its rows there and those joined to it, are no part of it
     that can be told safely: quarantined in their own export, naming the file, row and
     field (rows a few seconds apart are one update, as within an export: a page may end
-    between rows of an update that crosses a second boundary). Only exports
+    between rows of an update that crosses a second boundary; the update is read at the
+    earliest time of its rows, those joined too). Only exports
     that share an update get a `Join`. `updates`: per export, its distinct updates where its
     reading gave them (`Collector.update_keys`); else each export is read for them. `zone`:
     gives the zone of the CSV exports' local times, by which their rows' times are compared
@@ -457,12 +478,16 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
                                       strict=True):
             row = dict(zip(names, ("" if c is None else str(c) for c in cells), strict=True))
             content = tuple(row.get(c, "").strip() for c in CONTENT)
+            # (the instant of its time as written: before, of a CSV export beside a JSON
+            # pull, taken of the UTC text below, which is no time in TIME_FORMAT, so none,
+            # and a row a second off the update's rows on another page not joined)
+            instant = _seconds(content[5], pulled, local_zone)
             if mixed_zone is not None:
                 content = (*content[:5], _instant(content[5], pulled, mixed_zone),
                            *content[6:])
             document, _, group = key.partition(_UNIT)
             held.setdefault((document, group), {}).setdefault(k, []).append(
-                (content, row, number, _seconds(content[5], pulled, local_zone)))
+                (content, row, number, instant))
         del table, frame, rows, keys
     joins: dict[Path, Join] = {}
 
@@ -541,7 +566,8 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
                     span.append(instant)
                 if content not in contents:
                     contents.add(content)
-                    join_of(owner).carried.append({**row, "_row": str(number)})
+                    join_of(owner).carried.append({**row, "_row": str(number),
+                                                   "_pulled": "1" if pulled_ones[k] else ""})
                     taken.append(number)
                 elif not again:
                     taken.append(number)
