@@ -284,6 +284,78 @@ def test_a_paypal_chargeback_of_a_refunded_payment_is_quarantined_with_its_case(
         "and reversals are not part of a refund case)"}
 
 
+@pytest.mark.parametrize("report", ["settlement", "accounting"])
+def test_an_adyen_chargeback_of_a_refunded_payment_is_quarantined_with_its_case(
+        tmp_path: Path, report: str) -> None:
+    """Payment 8815850000000001 (order OF-O4201) refunded through ServiceNow case CS0000042
+    and also charged back: the shopper's dispute (Chargeback), the merchant's defence won
+    (ChargebackReversed), the dispute pursued (SecondChargeback), as the Settlement details
+    report and the Payment accounting report write them: Psp Reference the payment's,
+    the chargeback's own reference beside it. They are no refund the merchant executed and
+    stay quarantined, never read as a payout, but they named no case (the refund case
+    showed no row not imported) and one reason for all ('fees, payouts and chargebacks'):
+    now each goes with the case holding the payment its Psp Reference names, its reason
+    naming the record type and the payment. A fee naming no payment names no case."""
+    from audit.sources.pipeline import import_and_correlate
+
+    psp = "8815850000000001"
+    if report == "settlement":
+        lines = (DATA / "adyen" / "settlement_details.csv").read_text(
+            encoding="utf-8").splitlines()
+        head = "ExampleRetailGroup,StoresUK,"
+        rows = [
+            f"{head}{psp},OF-O4201,visa,2026-07-20 10:00:00,BST,Chargeback,"
+            "8835850000000005,GBP,120.00,,1,GBP,120.00,,,,",
+            f"{head}{psp},OF-O4201,visa,2026-07-30 10:00:00,BST,ChargebackReversed,"
+            "8835850000000006,GBP,,120.00,1,GBP,,120.00,,,",
+            f"{head}{psp},OF-O4201,visa,2026-08-10 10:00:00,BST,SecondChargeback,"
+            "8835850000000007,GBP,120.00,,1,GBP,120.00,,,,",
+            f"{head},,,2026-07-20 10:00:00,BST,Fee,Chargeback Fee,GBP,15.00,,1,GBP,"
+            "15.00,,,,"]
+        path = tmp_path / "settlement_details.csv"
+        path.write_text("\n".join([*lines[:3], *rows]) + "\n", encoding="utf-8")
+        first, field = 4, "Type"
+    else:
+        lines = (DATA / "adyen" / "payment_accounting.csv").read_text(
+            encoding="utf-8").splitlines()
+        lines = [line.replace("8816000000000101", psp) for line in lines[:7]]
+        tail = ",,,,,,,system,visa,,"
+        rows = [
+            f"ExampleRetailGroup,StoresUK,{psp},OF-O4201,visa,2026-07-20 10:00:00,BST,GBP,"
+            f"-120.00,Chargeback,GBP,,,,GBP,-120.00{tail}8835850000000005",
+            f"ExampleRetailGroup,StoresUK,{psp},OF-O4201,visa,2026-07-30 10:00:00,BST,GBP,"
+            f"120.00,ChargebackReversed,GBP,,,,GBP,120.00{tail}8835850000000006",
+            f"ExampleRetailGroup,StoresUK,{psp},OF-O4201,visa,2026-08-10 10:00:00,BST,GBP,"
+            f"-120.00,SecondChargeback,GBP,,,,GBP,-120.00{tail}8835850000000007",
+            "ExampleRetailGroup,StoresUK,,,,2026-07-20 10:00:00,BST,GBP,-15.00,Fee,GBP,,,,"
+            f"GBP,-15.00{tail}"]
+        path = tmp_path / "payment_accounting.csv"
+        path.write_text("\n".join([*lines, *rows]) + "\n", encoding="utf-8")
+        first, field = 8, "Record Type"
+    result = import_and_correlate([(DATA / "servicenow" / "sys_audit.csv", "servicenow"),
+                                   (path, "adyen")])
+    events = result.log.set_index("event:id")
+    assert f"adyen:{psp}:settled" in events.index  # (the purchase and the refund are read)
+    assert events.loc["adyen:8825850000000002:refunded"
+                      if report == "settlement" else
+                      "adyen:8826000000000102:refunded", "case:concept:name"] == "CS0000042"
+    assert not events.index.str.contains("chargeback").any()  # (never a payout)
+    lines_of = result.quarantine[result.quarantine["file"] == path.name]
+    disputes = lines_of[lines_of["row"] >= first]
+    assert disputes[["row", "field", "value", "case"]].values.tolist() == [
+        [first, field, "Chargeback", "CS0000042"],
+        [first + 1, field, "ChargebackReversed", "CS0000042"],
+        [first + 2, field, "SecondChargeback", "CS0000042"],
+        [first + 3, field, "Fee", ""]]
+    reasons = disputes["reason"].tolist()
+    assert reasons[0] == (
+        f"record type Chargeback of payment {psp}: a chargeback: the card scheme took the "
+        "payment back for the shopper's dispute; a dispute the card scheme decides, not a "
+        "refund the merchant executed: not part of a refund case, never read as a payout")
+    assert reasons[1].startswith(f"record type ChargebackReversed of payment {psp}: ")
+    assert reasons[2].startswith(f"record type SecondChargeback of payment {psp}: ")
+
+
 def test_a_paypal_gross_of_the_other_sign_than_its_type_is_quarantined(tmp_path: Path) -> None:
     """PayPal's Gross is signed: a refund this account pays is negative, a customer's
     payment positive. A "Payment Refund" with a positive Gross is a refund the account

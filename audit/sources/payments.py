@@ -1196,6 +1196,42 @@ _SIDES = ("Gross Debit (GC)", "Gross Credit (GC)")
 """The columns of the two sides of a settlement details row's amount."""
 
 
+_ADYEN_DISPUTES = {
+    "chargeback": "a chargeback: the card scheme took the payment back for the shopper's "
+                  "dispute",
+    "secondchargeback": "a second chargeback: the shopper's dispute pursued after the "
+                        "merchant defended it",
+    "chargebackreversed": "a chargeback reversed: the merchant won the dispute, the money "
+                          "came back",
+    "chargebackexternally": "a chargeback booked outside Adyen (by another acquirer)",
+    "chargebackexternallywithinfo": "a chargeback booked outside Adyen (by another "
+                                    "acquirer)",
+    "chargebackreversedexternally": "a chargeback reversed outside Adyen (by another "
+                                    "acquirer)",
+    "notificationofchargeback": "the notice of a coming chargeback (no money moved yet)",
+    "requestforinformation": "the card scheme's request for information on a dispute (no "
+                             "money moved)",
+}
+"""The record types of a dispute of a payment (both Adyen reports, in lower case), each with
+what it is: never a refund the merchant executed, so never read as a payout; quarantined
+with the case that holds the payment its Psp Reference names (`_dispute_reason`)."""
+
+
+_OF_PAYMENT = frozenset(_ADYEN_DISPUTES) | {"settledreversed"}
+"""The record types of a row about a payment that is no event of a refund case (a dispute
+of it, its capture reversed): quarantined with the case that holds the payment its Psp
+Reference names (a fee or a payout to the merchant names no payment)."""
+
+
+def _dispute_reason(written: object, kind: str, psp: str) -> str:
+    """The quarantine reason of a dispute row (`_ADYEN_DISPUTES`): its record type as
+    written, what it is, and the payment it names."""
+    of = f" of payment {psp}" if psp else " (naming no payment: no Psp Reference)"
+    return (f"record type {str(written).strip()}{of}: {_ADYEN_DISPUTES[kind]}; a dispute the "
+            "card scheme decides, not a refund the merchant executed: not part of a refund "
+            "case, never read as a payout")
+
+
 def _adyen_gross(collector: Collector, row: int, record: Record,
                  case: str | None = None) -> str | None:
     """The column that holds a row's amount: the debit or the credit, whichever is filled;
@@ -1332,12 +1368,18 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
         ident = modification or psp
         # (A blank id is no record's: each such row is quarantined, after its type; a
         # merchant payout has no Psp Reference.)
-        if kind in _ADYEN_CHARGE_TYPES or kind in _ADYEN_REFUND_TYPES:  # (else: no hint)
+        if kind in _ADYEN_CHARGE_TYPES or kind in _ADYEN_REFUND_TYPES or kind in _OF_PAYMENT:
+            # (A chargeback names its payment: its quarantine line goes with the case that
+            # holds the payment, as PayPal's; a fee or a payout to the merchant names none.)
             collector.belongs = (psp or None, _cell(record, cfg.order_column))
         if ident and collector.duplicate(
                 f"adyen:{ident}:{kind}", row, partial(_content, record), case=case,
                 cells=partial(_adyen_cells, record, "Modification Reference" if modification
                               else "Psp Reference", "Type")):
+            continue
+        if kind in _ADYEN_DISPUTES:
+            collector.quarantine(row, "Type", record["Type"],
+                                 _dispute_reason(record["Type"], kind, psp), case=case)
             continue
         if kind not in _ADYEN_CHARGE_TYPES and kind not in _ADYEN_REFUND_TYPES:
             collector.quarantine(row, "Type", record["Type"],
@@ -1434,8 +1476,6 @@ _ACCOUNTING_BOOKED = ("refunded", "refundedexternally", "refundfailed")
 _BEFORE_SETTLEMENT = ("a step of the payment before its capture is settled: the payment's "
                       "purchase is its Settled row")
 _NO_MONEY = "no money was taken: not part of a refund case"
-_CHARGEBACK = ("a chargeback (a dispute the card scheme decided, not a refund the merchant "
-               "executed): not part of a refund case")
 _ACCOUNTING_NOT_EVENTS = {
     "received": _BEFORE_SETTLEMENT, "authorised": _BEFORE_SETTLEMENT,
     "authorisedpending": _BEFORE_SETTLEMENT, "sentforsettle": _BEFORE_SETTLEMENT,
@@ -1443,9 +1483,6 @@ _ACCOUNTING_NOT_EVENTS = {
     "error": f"a payment attempt that ended in an error, {_NO_MONEY}",
     "cancelled": f"an authorisation cancelled before its capture, {_NO_MONEY}",
     "expired": f"an authorisation that expired uncaptured, {_NO_MONEY}",
-    "chargeback": _CHARGEBACK, "secondchargeback": _CHARGEBACK,
-    "chargebackreversed": _CHARGEBACK, "notificationofchargeback": _CHARGEBACK,
-    "requestforinformation": _CHARGEBACK,
     "settledreversed": ("a settlement reversed (the capture taken back, not a refund the "
                         "merchant executed): not part of a refund case"),
 }
@@ -1466,8 +1503,9 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
     `Main Currency`. A Settled (or SettledExternally) row is the purchase; Refunded and
     RefundedExternally a payout; SentForRefund a payout still pending where the report
     holds no booking or failure of that refund (else its request, quarantined saying so);
-    RefundFailed and RefundedReversed a failed payout; every other record type goes to the
-    quarantine with the reason (`_ACCOUNTING_NOT_EVENTS`), an unknown one as such. Rows of
+    RefundFailed and RefundedReversed a failed payout; a dispute (`_ADYEN_DISPUTES`) goes to
+    the quarantine with the case of the payment it names; every other record type with the
+    reason (`_ACCOUNTING_NOT_EVENTS`), an unknown one as such. Rows of
     plain shape are read column-wise, the others one by one (as the other readers)."""
     export, collector = _start(path, "adyen", ADYEN_ACCOUNTING_COLUMNS, encoding,
                                "Adyen payment accounting report", read)
@@ -1520,9 +1558,12 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
         # not paid, so the refund counts once. One event id for both would keep the
         # request and quarantine the booking as a repeat, hiding the payment.)
         key = f"adyen:{ident}:{kind}"
-        if kind in _ACCOUNTING_CHARGE_TYPES or kind in _ACCOUNTING_REFUND_TYPES:
-            collector.belongs = (str(record["Psp Reference"]).strip() or None,
-                                 _cell(record, cfg.order_column))  # (else: no hint)
+        psp = str(record["Psp Reference"]).strip()
+        if kind in _ACCOUNTING_CHARGE_TYPES or kind in _ACCOUNTING_REFUND_TYPES \
+                or kind in _OF_PAYMENT:
+            # (a chargeback, a settlement reversed, names its payment: its line goes with
+            # the case that holds it)
+            collector.belongs = (psp or None, _cell(record, cfg.order_column))
         # (A blank id is no record's: each such row is quarantined, after its type.)
         if ident and collector.duplicate(
                 key, row, partial(_content, record), case=case,
@@ -1530,6 +1571,10 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
                               if modification_column is not None
                               and _cell(record, modification_column) else "Psp Reference",
                               "Record Type")):
+            continue
+        if kind in _ADYEN_DISPUTES:
+            collector.quarantine(row, "Record Type", record["Record Type"],
+                                 _dispute_reason(record["Record Type"], kind, psp), case=case)
             continue
         if kind in _ACCOUNTING_NOT_EVENTS:
             collector.quarantine(row, "Record Type", record["Record Type"],
@@ -1558,7 +1603,6 @@ def read_adyen_accounting(path: Path, cfg: PaymentConfig, *, encoding: str | Non
             continue
         currency, amount, _, time = (str(values[0]), values[1], values[2], str(values[3]))
         assert isinstance(amount, Decimal)
-        psp = str(record["Psp Reference"]).strip()
         raw_method = _cell(record, "Payment Method")
         method = cfg.methods.get(raw_method or "", raw_method)
         # (Main Amount is a movement, signed by its direction: the amount is its magnitude)
