@@ -35,20 +35,38 @@ LATE_PURCHASE = "the only recorded charge (purchase) comes after the payout"
 """What no-prior-purchase tells where every recorded charge comes after the payout."""
 
 CHAIN_COLUMNS = ("ticket", "payout_refund", "purchased", "unpaid_order", "declined_charge",
-                 "uncharged_refund")
+                 "declined_status", "uncharged_refund")
 """The columns of `chain_links`, one row per case."""
 
 Mask = np.ndarray[Any, np.dtype[np.bool_]]
 Ints = np.ndarray[Any, np.dtype[np.int64]]
 
 
-def unpaid_reason(attempt: str | None) -> str:
+REVERSED = "reversed"
+"""The payment status of a charge taken back after its capture (a chargeback, a reversal by
+the payment provider): it moved money, which went back to the buyer."""
+
+
+def unpaid_reason(attempt: str | None, status: str | None = None) -> str:
     """Reason of an order's missing `paid by` link: its first charge attempt that moved no
-    money, if any, named."""
+    money, if any, named, with its payment status (`declined_status`): a reversed charge
+    was captured and then taken back (a chargeback), which the reason says, not that it
+    was never captured."""
     if attempt is None:
         return "no recorded charge (purchase) for this order"
+    if status == REVERSED:
+        return (f"no recorded charge (purchase) for this order: its charge {attempt} was "
+                "reversed (its payment status is reversed: charged back or taken back "
+                "by the payment provider after its capture, the money returned to the "
+                "buyer)")
     return (f"no recorded charge (purchase) for this order: its charge {attempt} was not "
             "captured (its payment status is failed, reversed or pending)")
+
+
+def declined_status(status: object) -> str:
+    """A declined charge's payment status as `unpaid_reason` reads it (stripped, lower
+    case)."""
+    return str(status).strip().lower()
 
 
 def _texts(values: pd.Series) -> pd.Series:
@@ -103,7 +121,8 @@ def chain_links(events: pd.DataFrame, controls: Mapping[str, str],
     - `unpaid_order`: of the orders without a recorded charge (a missing `paid by` link),
       the last by id, as the graph lists its missing links (None where every order was paid
       or none is named); `declined_charge`: that order's first charge attempt that moved no
-      money, None where none;
+      money, None where none, and `declined_status` its payment status (`declined_status`:
+      failed, reversed or pending);
     - `uncharged_refund`: one of its refunds names no charge (a missing `refunds` link).
     """
     known = events[C.CASE].notna().to_numpy(dtype=bool)
@@ -155,6 +174,7 @@ def chain_links(events: pd.DataFrame, controls: Mapping[str, str],
     keys = orders.to_numpy(dtype=object)
     unpaid_order = np.full(n, None, dtype=object)
     declined_charge = np.full(n, None, dtype=object)
+    declined_statuses = np.full(n, None, dtype=object)
     if unpaid.any():
         # The last unpaid order by id (Python's order of text, as `sorted` gives it).
         distinct = sorted(set(keys[unpaid].tolist()))
@@ -169,17 +189,23 @@ def chain_links(events: pd.DataFrame, controls: Mapping[str, str],
             attempts = pd.DataFrame({
                 "case": codes[tried], "order": keys[tried],
                 "time": times.array.take(tried), "at": np.arange(len(tried)),
-                "charge": _texts(column(C.CHARGE_ID)).to_numpy(dtype=object)[tried]})
+                "charge": _texts(column(C.CHARGE_ID)).to_numpy(dtype=object)[tried],
+                "status": statuses.to_numpy(dtype=object)[tried]})
             attempts = attempts.sort_values(["case", "time", "at"], kind="stable",
                                             na_position="last")
             first = attempts.drop_duplicates(["case", "order"], keep="first")
             lookup = dict(zip(zip(first["case"].tolist(), first["order"].tolist(),
-                                  strict=True), first["charge"].tolist(), strict=True))
+                                  strict=True),
+                              zip(first["charge"].tolist(),
+                                  [declined_status(s) for s in first["status"].tolist()],
+                                  strict=True), strict=True))
             for case in cases.tolist():
-                declined_charge[case] = lookup.get((case, unpaid_order[case]))
+                declined_charge[case], declined_statuses[case] = lookup.get(
+                    (case, unpaid_order[case]), (None, None))
     # (object columns: None where none, not the NaN a column of text would hold)
     out["unpaid_order"] = pd.Series(unpaid_order, index=index, dtype=object)
     out["declined_charge"] = pd.Series(declined_charge, index=index, dtype=object)
+    out["declined_status"] = pd.Series(declined_statuses, index=index, dtype=object)
 
     # Refunds: one names no charge where none of its events (by id) states one.
     refund_pairs = np.where(refund, _pairs(codes, _texts(column(C.REFUND_ID))), -1)

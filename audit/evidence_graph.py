@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from audit import canonical as C
-from audit.evidence_chain import NO_CHARGE, NO_ORDER, NO_TICKET, unpaid_reason
+from audit.evidence_chain import NO_CHARGE, NO_ORDER, NO_TICKET, declined_status, unpaid_reason
 
 APPROVE_CONTROLS = ("approve", "second-approve")
 PURCHASE_CONTROL = "purchase"
@@ -75,7 +75,8 @@ def _case_graph(case: str, ordered: list[dict[Hashable, Any]], evidence: list[st
     for order_key in sorted(orders):
         add("order", order_key)
     purchased: set[str] = set()
-    declined: dict[str, str] = {}  # order -> its first charge attempt that moved no money
+    declined: dict[str, tuple[str, str]] = {}  # order -> its first charge attempt that
+    # moved no money, and its payment status
     for event in ordered:
         eid = str(event[C.EVENT_ID])
         refund = event.get(C.REFUND_ID)
@@ -104,7 +105,8 @@ def _case_graph(case: str, ordered: list[dict[Hashable, Any]], evidence: list[st
             # charge is named, not recorded as paid, and the order it was for stays unpaid.
             add("charge", str(charge))
             if _present(order):
-                declined.setdefault(str(order), str(charge))
+                declined.setdefault(str(order), (
+                    str(charge), declined_status(event.get(C.PAYMENT_STATUS))))
             continue
         if is_purchase and _present(charge):
             name = add("charge", str(charge), recorded=True, amount=event.get(C.AMOUNT),
@@ -155,7 +157,8 @@ def _missing(graph: nx.DiGraph, source: str, kind: str, relation: str, reason: s
     graph.add_edge(u, v, relation=relation, missing=True, reason=reason)
 
 
-def _add_missing(graph: nx.DiGraph, purchased: set[str], declined: Mapping[str, str]) -> None:
+def _add_missing(graph: nx.DiGraph, purchased: set[str],
+                 declined: Mapping[str, tuple[str, str]]) -> None:
     nodes = dict(graph.nodes(data=True))
     tickets = [n for n, d in nodes.items() if d["kind"] == "ticket"]
     for name, data in nodes.items():
@@ -172,7 +175,7 @@ def _add_missing(graph: nx.DiGraph, purchased: set[str], declined: Mapping[str, 
             paid = [v for v in graph.successors(name) if graph.nodes[v]["kind"] == "charge"]
             if not paid:
                 _missing(graph, name, "charge", "paid by",
-                         unpaid_reason(declined.get(str(data["key"]))))
+                         unpaid_reason(*declined.get(str(data["key"]), (None, None))))
         elif data["kind"] == "charge" and name.split(":", 1)[1] not in purchased:
             graph.nodes[name]["recorded"] = False
     if not tickets and not any(d["kind"] == "refund" for d in nodes.values()):

@@ -123,7 +123,8 @@ def assert_chain_is_the_graphs(events: pd.DataFrame, controls: dict[str, str],
         got = {"ticket": bool(row["ticket"]), "payout_refund": bool(row["payout_refund"]),
                "purchased": row["purchased"],
                "unpaid": None if row["unpaid_order"] is None else (
-                   row["unpaid_order"], unpaid_reason(row["declined_charge"])),
+                   row["unpaid_order"], unpaid_reason(row["declined_charge"],
+                                                      row["declined_status"])),
                "uncharged_refund": bool(row["uncharged_refund"])}
         purchased = got.pop("purchased"), held.pop("purchased")
         if unique:
@@ -284,7 +285,7 @@ def test_no_events_give_no_cases() -> None:
     chain = chain_links(events.iloc[:0], CONTROLS, payouts[:0])
     assert chain.empty and list(chain.columns) == [
         "ticket", "payout_refund", "purchased", "unpaid_order", "declined_charge",
-        "uncharged_refund"]
+        "declined_status", "uncharged_refund"]
 
 
 def test_the_report_draws_the_chain_the_rules_judged(policy: Policy,

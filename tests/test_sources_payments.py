@@ -356,6 +356,46 @@ def test_an_adyen_chargeback_of_a_refunded_payment_is_quarantined_with_its_case(
     assert reasons[2].startswith(f"record type SecondChargeback of payment {psp}: ")
 
 
+@pytest.mark.parametrize("status", ["Reversed", "Denied"])
+def test_a_refund_of_a_charged_back_paypal_payment_says_the_payment_was_reversed(
+        tmp_path: Path, status: str) -> None:
+    """Jane Doe's 19.99 payment (order SU-O7001) was charged back: PayPal marks the payment
+    Reversed and books a Chargeback row naming it; Wanda Maier then refunded 9.33 through
+    Jira RFD-7 (the buyer paid back twice). no-prior-purchase (EV007) finds the refund, but
+    said "paid 9.33 EUR with no purchase before the payout", and its evidence that the
+    charge "was not captured": the payment was captured, and taken back. Now the message
+    and the evidence say the purchase was reversed and the refund pays the money out
+    again. A payment Denied (never captured) is told as before."""
+    from audit.checkrun import run_check
+    from audit.policy import default_policy_path
+
+    lines = (DATA / "paypal" / "activity.csv").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "activity.csv"
+    path.write_text("\n".join([
+        lines[0], lines[1].replace(",Completed,", f",{status},"),
+        "04/07/2026,10:00:00,CEST,Jane Doe,Chargeback,Completed,EUR,-19.99,0.00,-19.99,,,"
+        "5CB00000ZX432109J,4SX12345AB678901C,SU-O7001,,,,Debit",
+        lines[3]]) + "\n", encoding="utf-8")
+    run = run_check([DATA / "jira" / "issues.json", path], default_policy_path())
+    [found] = [f for f in run.result.findings if f.rule == "EV007"]
+    assert (found.case_id, found.event_ids) == ("RFD-7", ["paypal:8UZ11111ZX432109E"])
+    assert found.evidence["missing_link"] == "order -> charge"
+    if status == "Denied":
+        assert found.message == "paid 9.33 EUR with no purchase before the payout"
+        assert found.evidence["missing_reason"].endswith(
+            "its charge 4SX12345AB678901C was not captured (its payment status is failed, "
+            "reversed or pending)")
+        return
+    assert found.message == (
+        "paid 9.33 EUR refunding a purchase that was reversed (charge 4SX12345AB678901C "
+        "charged back or taken back by the payment provider): the buyer had the money back "
+        "by the reversal, and the refund pays it out again")
+    assert found.evidence["missing_reason"] == (
+        "no recorded charge (purchase) for this order: its charge 4SX12345AB678901C was "
+        "reversed (its payment status is reversed: charged back or taken back by the "
+        "payment provider after its capture, the money returned to the buyer)")
+
+
 def test_a_paypal_gross_of_the_other_sign_than_its_type_is_quarantined(tmp_path: Path) -> None:
     """PayPal's Gross is signed: a refund this account pays is negative, a customer's
     payment positive. A "Payment Refund" with a positive Gross is a refund the account

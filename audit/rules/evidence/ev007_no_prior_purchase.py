@@ -3,7 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from audit.evidence_chain import LATE_PURCHASE, NO_CHARGE, NO_PURCHASE, unpaid_reason
+from audit.evidence_chain import (
+    LATE_PURCHASE,
+    NO_CHARGE,
+    NO_PURCHASE,
+    REVERSED,
+    unpaid_reason,
+)
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
@@ -17,7 +23,11 @@ class NoPriorPurchase(Rule):
     before the first payout; the finding's evidence names the
     missing link (`order -> charge` when the order was never paid, `refund -> charge` when the
     refund names no charge, `order -> charge before the payout` when the only purchase
-    comes later).
+    comes later). A purchase whose payment status is reversed (a PayPal payment charged
+    back, or reversed by PayPal) was captured and then taken back: the finding says so
+    ("paid 9.33 EUR refunding a purchase that was reversed (charge ... charged back or
+    taken back by the payment provider): the buyer had the money back by the reversal,
+    and the refund pays it out again"), not that nothing was bought.
 
     Why it matters:
     A refund of something never bought is money out with nothing in: either fraud or a broken
@@ -60,6 +70,15 @@ class NoPriorPurchase(Rule):
         hits = candidates[links["missing_link"].notna().to_numpy(dtype=bool)].copy()
         hits["missing_link"] = links["missing_link"].dropna().tolist()
         hits["missing_reason"] = links["missing_reason"].dropna().tolist()
+        # What the case lacks, told: a purchase reversed after its capture (charged back)
+        # is no purchase never made; before, "with no purchase before the payout" for it
+        # too, the evidence alone saying the charge was reversed.
+        reversed_ = links["reversed_charge"][links["missing_link"].notna()].tolist()
+        hits["lacks"] = [
+            "with no purchase before the payout" if charge is None else
+            f"refunding a purchase that was reversed (charge {charge} charged back or taken "
+            "back by the payment provider): the buyer had the money back by the reversal, "
+            "and the refund pays it out again" for charge in reversed_]
         # What left, told as missing-approval and orphan-payout tell it: a payout stating no
         # amount beside others is counted, one in another currency than the case's named;
         # before, the case's sum and currency alone ("paid (not recorded) (not recorded)").
@@ -68,7 +87,7 @@ class NoPriorPurchase(Rule):
         return self.findings(
             facts, hits, events=("payout_eid",), when="payout_time", amount="payouts_sum",
             evidence=("missing_link", "missing_reason", "payout_order", "payout_charge"),
-            message="paid {paid} with no purchase before the payout")
+            message="paid {paid} {lacks}")
 
 
 def missing_purchase_links(chain: pd.DataFrame, payout_time: pd.Series) -> pd.DataFrame:
@@ -77,26 +96,36 @@ def missing_purchase_links(chain: pd.DataFrame, payout_time: pd.Series) -> pd.Da
     (`missing_reason`) where no charge was recorded by a purchase at or before the payout,
     None where one was. The link is the graph's: `order -> charge before the payout` where
     the only recorded charges come later, else the missing `paid by` link of its last
-    unpaid order, else a refund's missing `refunds` link, else `refund -> charge`."""
+    unpaid order, else a refund's missing `refunds` link, else `refund -> charge`; and
+    `reversed_charge`, the unpaid order's charge where the link is its missing `paid by`
+    and that charge was reversed (its payment status), else None."""
     purchased = pd.Series(chain["purchased"].array, index=payout_time.index)
     before = (purchased <= payout_time).fillna(False).to_numpy(dtype=bool)
     late = purchased.notna().to_numpy(dtype=bool)
     order = chain["unpaid_order"].notna().to_numpy(dtype=bool)
     uncharged = chain["uncharged_refund"].fillna(False).to_numpy(dtype=bool)
     declined = chain["declined_charge"].tolist()
+    statuses = chain["declined_status"].tolist()
     link: list[str | None] = []
     reason: list[str | None] = []
-    for b, lt, o, u, d in zip(before.tolist(), late.tolist(), order.tolist(),
-                              uncharged.tolist(), declined, strict=True):
+    reversed_: list[str | None] = []
+    for b, lt, o, u, d, s in zip(before.tolist(), late.tolist(), order.tolist(),
+                                 uncharged.tolist(), declined, statuses, strict=True):
+        charge = None if pd.isna(d) else str(d)
+        status = None if pd.isna(s) else str(s)
         found = (None if b else ("order -> charge before the payout", LATE_PURCHASE) if lt
-                 else ("order -> charge", unpaid_reason(None if pd.isna(d) else str(d))) if o
+                 else ("order -> charge", unpaid_reason(charge, status)) if o
                  else ("refund -> charge", NO_CHARGE) if u
                  else ("refund -> charge", NO_PURCHASE))
         link.append(None if found is None else found[0])
         reason.append(None if found is None else found[1])
+        reversed_.append(charge if found is not None and not lt and o and status == REVERSED
+                         else None)
     return pd.DataFrame({"missing_link": pd.Series(link, index=payout_time.index, dtype=object),
                          "missing_reason": pd.Series(reason, index=payout_time.index,
-                                                     dtype=object)})
+                                                     dtype=object),
+                         "reversed_charge": pd.Series(reversed_, index=payout_time.index,
+                                                      dtype=object)})
 
 
 __all__ = ["NoPriorPurchase", "missing_purchase_links"]
