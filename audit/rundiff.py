@@ -50,13 +50,15 @@ import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
+
+import msgspec
 
 from audit.currency import NO_CURRENCY, currency_key, decimals, rounded, shown
 from audit.errors import InputError
@@ -238,6 +240,54 @@ class AuditRun:
         }
 
 
+class _Finding(TypedDict, total=False):
+    """A finding of findings.json as `load_run` decodes it: the fields the diff reads
+    (`_FINDING_FIELDS`), compares (`evidence`) and checks (`waived_by`) only, not its
+    activities, resources, sources... Typed Any: `_checked` checks each as before."""
+
+    fingerprint: Any
+    rule: Any
+    name: Any
+    severity: Any
+    case_id: Any
+    waived: Any
+    channel: Any
+    message: Any
+    timestamp: Any
+    currency: Any
+    amount_at_risk: Any
+    waiver_reason: Any
+    event_ids: Any
+    evidence: Any
+    waived_by: Any
+
+
+class _Document(TypedDict, total=False):
+    """A findings.json as `load_run` decodes it: the keys `_checked` reads (those of
+    another command's output it names included), its findings as `_Finding`."""
+
+    manifest: Any
+    summary: Any
+    findings: list[_Finding]
+    suppressed: Any
+    judged_cases: Any
+    running_cases: Any
+    not_due_cases: Any
+    tool: Any
+    miner: Any
+    as_is: Any
+    quarantine_file: Any
+    old: Any
+    new: Any
+    format_version: Any
+
+
+_DECODER = msgspec.json.Decoder(_Document)
+"""findings.json's decoder: from its bytes (no text of the whole file made first), only what
+the diff reads kept: a run of 258k findings read in 470 MiB, not 780 (and 4 s, not 4.7),
+its transient peak 170 MiB above, not 450 (docs/performance.md)."""
+
+
 def findings_path(given: Path, which: str) -> tuple[Path, Path]:
     """(the run folder, its findings.json) of OLD or NEW as given: a run folder or its
     findings.json."""
@@ -281,8 +331,23 @@ def load_run(given: Path, which: str) -> AuditRun:
     except OSError as exc:
         raise InputError(f"cannot read it: {exc.strerror or exc}", file=path,
                          field=which) from exc
+    sha256 = hashlib.sha256(data).hexdigest()
     try:
-        document = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+        document: Any = _DECODER.decode(data)
+    except msgspec.DecodeError:  # (not JSON, or not of a findings.json's shape: json's
+        # reading, and the errors in its words, as `_checked` names them)
+        document = _json_document(data, path, which)
+    del data  # (the bytes are no longer needed while the document is checked)
+    return _checked(document, folder, path, which, sha256)
+
+
+def _json_document(data: bytes, path: Path, which: str) -> Any:
+    """`data` read by json, of a findings.json msgspec did not decode: the document, where
+    json reads what msgspec does not (a lone surrogate escaped in a text, a number too large
+    for a float: refused when checked); else the InputError in json's words, naming the
+    line and column."""
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
     except UnicodeDecodeError as exc:
         raise InputError(f"not a findings.json of refund-audit check: not UTF-8 text (byte "
                          f"{exc.start})", file=path, field=which) from exc
@@ -291,7 +356,6 @@ def load_run(given: Path, which: str) -> AuditRun:
                          line=exc.lineno) from exc
     except ValueError as exc:  # (NaN, Infinity: no findings.json holds them)
         raise InputError(f"not JSON: {exc}", file=path) from exc
-    return _checked(document, folder, path, which, hashlib.sha256(data).hexdigest())
 
 
 def _no_constant(name: str) -> Any:
@@ -358,6 +422,7 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
     findings = document.get("findings")
     if not isinstance(findings, list):
         raise fail("findings", "missing or not a list")
+    shared: dict[str, str] = {}
     for k, finding in enumerate(findings):
         if not isinstance(finding, dict):
             raise fail(f"findings[{k}]", "not an object")
@@ -383,6 +448,10 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
         if finding["rule"] not in names:
             raise fail(f"findings[{k}].rule", f"{finding['rule']!r} is not among the rules "
                        "the manifest says ran (manifest.rules)"[:300])
+        for name in SHARED:
+            value = finding[name]
+            if value is not None:
+                finding[name] = shared.setdefault(value, value)
     _agrees(findings, summary, names, fail)
     suppressed = document.get("suppressed")
     if not isinstance(suppressed, list):
@@ -443,6 +512,11 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
                     judged, frozenset(ran), names, frozenset(prints),
                     _checksum_told(folder, path, sha256), dict(money), tuple(waivers),
                     frozenset(running), _not_due(document, judged, fail))
+
+
+SHARED = ("rule", "name", "severity", "channel", "currency", "waiver_reason")
+"""The fields of a finding whose few values the findings share, each value made one object
+for all of a run's findings (`_checked`)."""
 
 
 def _ties_out(findings: list[dict[str, Any]], money: dict[str, Any], fail: Any) -> None:
@@ -1166,6 +1240,10 @@ class RunDiff:
 
     def document(self) -> dict[str, Any]:
         """The content of diff.json."""
+        return {**self._head(), "findings": [_entry(row) for row in self.rows]}
+
+    def _head(self) -> dict[str, Any]:
+        """diff.json's content but its findings (the last key, `_entry` each)."""
         return {
             "format_version": DIFF_FORMAT,
             "old": self.old.identity(),
@@ -1186,21 +1264,55 @@ class RunDiff:
                 "money_bridge": self.money_bridge(),
                 "money_bridge_definition": BRIDGE_DEFINITION,
             },
-            "findings": [{"class": row.cls, "reason": row.reason,
-                          "waiver_change": row.waiver_change or None,
-                          "old_waived": row.old_waived, "new_waived": row.new_waived,
-                          **row.waiver_fields(),
-                          **{k: row.finding.get(k) for k in (
-                              "rule", "name", "severity", "case_id", "channel", "fingerprint",
-                              "amount_at_risk", "currency", "timestamp", "message",
-                              "event_ids")},
-                          "old_fingerprint": None if row.old is None
-                          or row.cls != "changed" else row.old["fingerprint"],
-                          "changes": row.differs if row.old is not None else None,
-                          "aged_only": row.aged,
-                          "worse_in_new": row.worse or None}
-                         for row in self.rows],
         }
+
+    def json_chunks(self) -> Iterator[str]:
+        """diff.json's text in pieces: `document` as `json.dumps(indent=1,
+        ensure_ascii=False)` writes it (its encoder, once for the whole document), a line
+        feed after; each finding's entry made as the encoder comes to it (`_Entries`), not
+        all of them first (the document and the whole text of 258k findings took 1.1 GB
+        more)."""
+        encoder = json.JSONEncoder(indent=1, ensure_ascii=False)
+        pieces: list[str] = []
+        for piece in encoder.iterencode({**self._head(), "findings": _Entries(self.rows)}):
+            pieces.append(piece)
+            if len(pieces) >= 8192:
+                yield "".join(pieces)
+                pieces.clear()
+        pieces.append("\n")
+        yield "".join(pieces)
+
+
+class _Entries(list):  # type: ignore[type-arg]
+    """The findings of diff.json as its encoder reads them (`RunDiff.json_chunks`): a list
+    of their number whose entries (`_entry`) are made one at a time as it goes through them.
+    (json's encoder with an indent is its Python one, which iterates a list: `iter`.)"""
+
+    def __init__(self, rows: list[Row]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return map(_entry, self.rows)
+
+
+def _entry(row: Row) -> dict[str, Any]:
+    """A finding of diff.json."""
+    return {"class": row.cls, "reason": row.reason,
+            "waiver_change": row.waiver_change or None,
+            "old_waived": row.old_waived, "new_waived": row.new_waived,
+            **row.waiver_fields(),
+            **{k: row.finding.get(k) for k in (
+                "rule", "name", "severity", "case_id", "channel", "fingerprint",
+                "amount_at_risk", "currency", "timestamp", "message", "event_ids")},
+            "old_fingerprint": None if row.old is None
+            or row.cls != "changed" else row.old["fingerprint"],
+            "changes": row.differs if row.old is not None else None,
+            "aged_only": row.aged,
+            "worse_in_new": row.worse or None}
 
 
 @gc_paused  # (millions of dicts, lists and rows, none in cycles: audit.gcpause)
@@ -1524,7 +1636,17 @@ def _sops(entries: Iterable[Any]) -> dict[str, Any]:
 
 
 def csv_text(rows: list[Row]) -> str:
-    """diff.csv: a header, then one row per finding (`CSV_COLUMNS`), every text cell a
+    """diff.csv's text (`csv_chunks`, joined)."""
+    return "".join(csv_chunks(rows))
+
+
+CSV_CHUNK = 10_000
+"""How many findings `csv_chunks` makes into a piece of diff.csv at a time."""
+
+
+def csv_chunks(rows: list[Row], chunk: int = CSV_CHUNK) -> Iterator[str]:
+    """diff.csv in pieces of `chunk` findings (not its whole text at once): a header, then
+    one row per finding (`CSV_COLUMNS`), every text cell a
     spreadsheet would read as a formula neutralised as findings.csv's are
     (`audit.safety.neutralise_cell`), the amount in its currency's minor units
     (`reports.writers.amount_text`), a boolean (old_waived, new_waived, aged_only) TRUE or
@@ -1536,8 +1658,12 @@ def csv_text(rows: list[Row]) -> str:
     def cell(value: Any) -> str:
         return _csv_text(neutralise_cell(value))
 
+    # (a cell's field is the same whichever rows are made with it: `csv_fields`)
     columns: list[list[str]] = [[name] for name in CSV_COLUMNS]
-    for row in rows:
+    for at_row, row in enumerate(rows):
+        if at_row and at_row % chunk == 0:
+            yield csv_lines(columns)
+            columns = [[] for _ in CSV_COLUMNS]
         finding, before = row.finding, row.old
         values = {"class": row.cls, "reason": row.reason, "waiver_change": row.waiver_change,
                   **row.waiver_fields(),
@@ -1563,16 +1689,17 @@ def csv_text(rows: list[Row]) -> str:
             columns[at].append(values[name] if name in ("amount_at_risk",
                                                         "old_amount_at_risk")
                                and values[name] is not None else cell(values[name]))
-    return csv_lines(columns)
+    yield csv_lines(columns)
 
 
 @gc_paused  # (millions of dicts, lists and rows, none in cycles: audit.gcpause)
 def write_diff(diff: RunDiff, folder: Path) -> list[Path]:
     """diff.json and diff.csv written into `folder` (the staging folder)."""
     json_path, csv_path = folder / "diff.json", folder / "diff.csv"
-    json_path.write_text(json.dumps(diff.document(), indent=1, ensure_ascii=False) + "\n",
-                         encoding="utf-8")
-    csv_path.write_text(csv_text(diff.rows), encoding="utf-8", newline="")
+    with json_path.open("w", encoding="utf-8") as out:  # (in pieces: `json_chunks`)
+        out.writelines(diff.json_chunks())
+    with csv_path.open("w", encoding="utf-8", newline="") as out:
+        out.writelines(csv_chunks(diff.rows))
     return [json_path, csv_path]
 
 
