@@ -24,7 +24,7 @@ from audit import __version__
 from audit.errors import ExitCode, InputError, Terminated
 from audit.safety import shown_on_a_terminal
 from audit.words import counted
-from conformance.significance import MIN_SHIFT_POINTS
+from conformance.significance import MIN_SHIFT_POINTS, SHIFT_ALPHA
 
 if TYPE_CHECKING:  # (conformance, pandas and numpy are not loaded at start-up)
     from conformance.discovery import Variants
@@ -1774,12 +1774,17 @@ def variants_line(variants: Variants) -> str:
                    "as a shift (or as a relation seen in one log only); it is told only "
                    "where it is also significant (a "
                    "two-sided test, Benjamini-Hochberg adjusted over every share tested, at "
-                   "a false discovery rate of 5%).")
+                   "the false discovery rate --fdr).")
+@click.option("--fdr", "fdr", type=_FloatRange(0.0, 1.0, min_open=True, max_open=True),
+              default=SHIFT_ALPHA, show_default=True, metavar="Q",
+              help="Two logs: the false discovery rate of the significance tests (above 0, "
+                   "below 1): a share's Benjamini-Hochberg adjusted p-value must be at most "
+                   "Q for a shift to be told; compare.json's shift_rule records it.")
 @click.pass_obj
 @reports_input_errors
 def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
             policy_path: Path | None, mapping: Path | None, channel: str | None,
-            min_shift: float) -> None:
+            min_shift: float, fdr: float) -> None:
     """Compare as-is and to-be, each a BPMN model (.bpmn) or an event log.
 
     A model is FILE.bpmn or FILE.bpmn#PROCESS; a bundled model's name (ecommerce.bpmn,
@@ -1823,7 +1828,8 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
         progress.stage(f"reading the to-be side {to_be}")
         after = load_side(to_be, "to-be", tasks, columns, channel=channel, policy=policy)
         progress.stage("comparing")
-        result = compare_sides(before, after, allowed, channel=channel, min_shift=min_shift)
+        result = compare_sides(before, after, allowed, channel=channel, min_shift=min_shift,
+                               fdr=fdr)
         progress.stage(f"writing {out}")
         stale, others = clear_stale_staging(out)
         dropped = checksums_of_others(out, COMPARE_FILES)
@@ -1833,7 +1839,11 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
                 result, staging, {"policy": policy_path, "mapping": mapping}).values()),
             earlier=lambda folder: reports_in(folder, COMPARE_FILES))
         progress.done()
-    settings.say(f"{len(result.differences)} difference(s)")
+    below = sum(d.meets_rule is False for d in result.differences)
+    settings.say(f"{len(result.differences)} difference(s)" + (
+        (", all" if below == len(result.differences) else f", the last {below}")
+        + " below the rule a shift is told by (an activity seen in one log only, in too few "
+        "cases)" if below else ""))
     if not result.differences:
         settings.say("No differences in the compared relations ("
                      + ", ".join(result.relations_compared) + ").")

@@ -517,6 +517,17 @@ class Difference:
     """Kind `shift` of an activity's presence: the order pairs (A before B, the activity one
     of them) that shift in exactly the same cases on both sides, told in this sentence and
     not in one of their own (compare.json's `orders_in_same_cases`)."""
+    meets_rule: bool | None = None
+    """Kinds `not-in-to-be` and `not-in-as-is` between two logs: whether the activity's
+    share of cases, tested against 0 with the other shares (`significance`), meets the rule
+    a shift is told by (material and significant); one that does not is still told, marked
+    so, after every other difference (compare.json's `meets_shift_rule`). None elsewhere."""
+    several_roles: tuple[int, int] | None = None
+    """Kind `role-shift`: per side (as-is, to-be), the cases doing the activity that record
+    more than one role for it, each counted in every role it records (the roles' shares then
+    add up to more than 100%); kind `lane` against a log: (the log's cases recording more
+    than one role outside the lanes, 0) in the log's place. compare.json's
+    `cases_with_several_roles`."""
 
     def as_dict(self) -> dict[str, Any]:
         view: dict[str, Any] = {"kind": self.kind, "activities": list(self.activities),
@@ -534,6 +545,14 @@ class Difference:
             view["significance"] = self.significance.as_dict()
         if self.alike is not None:
             view["orders_in_same_cases"] = [list(pair) for pair in self.alike]
+        if self.meets_rule is not None:
+            view["meets_shift_rule"] = self.meets_rule
+        if self.several_roles is not None:
+            if self.kind == "lane":
+                view["cases_with_several_roles"] = max(self.several_roles)
+            else:
+                view["cases_with_several_roles"] = {"as_is": self.several_roles[0],
+                                                    "to_be": self.several_roles[1]}
         return view
 
 
@@ -661,17 +680,21 @@ def _q(activity: str) -> str:
 
 def compare(as_is: Side, to_be: Side,
             allowed: Mapping[str, frozenset[str]] | None = None, *,
-            channel: str | None = None, min_shift: float = MIN_SHIFT_POINTS) -> Comparison:
+            channel: str | None = None, min_shift: float = MIN_SHIFT_POINTS,
+            fdr: float = SHIFT_ALPHA) -> Comparison:
     """The behavioural differences between two sides (roles 'as-is' and 'to-be'), and who
     performs each task against a model's lanes (`allowed`: per task, the role keys a policy
     allows besides the lanes, `policy_roles`). `channel`: the `--channel` the log sides
     were read with (`load_side`), which compare.json records. `min_shift`: two logs, the
-    least move in percentage points told as a shift (`_log_against_log`).
+    least move in percentage points told as a shift (`_log_against_log`); `fdr`: two logs,
+    the false discovery rate its significance tests are adjusted to (0 < fdr < 1).
 
     The differences are grouped by kind (in the order found) and, within a kind, the largest
     first (`_largest_first`)."""
     if not 0 <= min_shift <= 100:
         raise ValueError(f"min_shift is {min_shift}: percentage points from 0 to 100")
+    if not 0 < fdr < 1:  # (NaN too)
+        raise ValueError(f"fdr is {fdr}: a false discovery rate above 0 and below 1")
     shift_rule: dict[str, Any] | None = None
     notes = [*as_is.notes, *_channel_notes(as_is, to_be), *to_be.notes,
              *_channel_notes(to_be, as_is)]
@@ -715,7 +738,8 @@ def compare(as_is: Side, to_be: Side,
         log, model = (left, right) if left.kind == "log" else (right, left)
         differences += _log_against_model(log, model)
     elif left.kind == "log":
-        told, shift_rule = _log_against_log(left, right, min_shift)
+        told, shift_rule, alone = _log_against_log(left, right, min_shift, fdr)
+        differences = [_marked(d, alone, min_shift, fdr) for d in differences]
         differences += told
         unrecorded = [s.role for s in (left, right) if s.performers is None]
         if unrecorded:
@@ -745,11 +769,40 @@ def compare(as_is: Side, to_be: Side,
                       next((s for s in (left, right) if s.left_out), None))
 
 
+def _marked(difference: Difference,
+            alone: Mapping[tuple[str, str], tuple[Significance, bool, bool]],
+            min_shift: float, fdr: float) -> Difference:
+    """Two logs: an activity seen in one log only (kind `not-in-...`) with the test of its
+    share against 0 (`alone`: (kind, activity) -> its significance, whether its share is
+    material, whether significant); one below the rule says so in its sentence: "...; below
+    the rule a difference is told by (at least 2 percentage points, significant at a false
+    discovery rate of 0.05): 0.01 points, and not significant (adjusted p = 1)." Before, 1
+    case of 10,000 was told as 5,000 of 10,000 were, untested, first of all."""
+    import dataclasses
+
+    found = alone.get((difference.kind, difference.activities[0]))
+    if found is None:
+        return difference
+    significance, material, significant = found
+    sentence = difference.sentence
+    if not (material and significant):
+        why = [f"{abs(significance.points):.2g} points" if not material else "",
+               "not significant (adjusted p = "
+               f"{significance.adjusted_p_value:.2g})" if not significant else ""]
+        sentence = (sentence.removesuffix(".") + "; below the rule a difference is told by "
+                    f"(at least {min_shift:g} percentage points, significant at a false "
+                    f"discovery rate of {fdr:g}): " + ", and ".join(w for w in why if w) + ".")
+    return dataclasses.replace(difference, sentence=sentence, significance=significance,
+                               meets_rule=material and significant)
+
+
 def _largest_first(differences: Sequence[Difference]) -> list[Difference]:
     """The differences grouped by kind, the kinds in the order first found, and within a
     kind the largest first: a shift by its move in percentage points, else by the cases it
     affects (the larger of the two sides' counts: a model counts none); ties keep the order
-    found (by activity name)."""
+    found (by activity name). Last of all, the activities seen in one log only whose share
+    is below the rule a shift is told by (`Difference.meets_rule` false), by kind and cases
+    alike."""
     rank: dict[str, int] = {}
     for difference in differences:
         rank.setdefault(difference.kind, len(rank))
@@ -761,7 +814,7 @@ def _largest_first(differences: Sequence[Difference]) -> list[Difference]:
             return round(abs(d.significance.points), 9)
         return max(d.as_is.cases or 0, d.to_be.cases or 0)
 
-    return sorted(differences, key=lambda d: (rank[d.kind], -size(d)))
+    return sorted(differences, key=lambda d: (d.meets_rule is False, rank[d.kind], -size(d)))
 
 
 def _channel_notes(side: Side, other: Side) -> list[str]:
@@ -996,9 +1049,15 @@ def _lane_differences(as_is: Side, to_be: Side, allowed: Mapping[str, frozenset[
         ranked = dict(sorted(outside.items(), key=lambda item: (-item[1], item[0])))
         whose = (f"its lane{'s' if len(lanes) > 1 else ''} in the {model.role} model"
                  + (" and the roles the policy allows" if ok != set(lanes) else ""))
+        several = _cases_and_several(ids for role, ids in by_task.get(task, [])
+                                     if role not in ok)[1]
         text = (f"In {_cases_phrase(log, count, qualify=qualify)}, {_q(task)} is performed "
                 f"by {_roles_counted(ranked, log.role_names)}, outside {whose} "
                 f"({', '.join(_named(ok, model.role_names, log.role_names))}).")
+        if several:  # (the roles' counts then add up to more than the sentence's cases)
+            one = several == 1
+            text += (f" {several:,} of these {count:,} cases record{'s' if one else ''} "
+                     f"more than one of these roles and count{'s' if one else ''} for each.")
         model_roles = tuple(sorted(ok))
         log_measure, model_measure = Measure(count, log.cases), Measure(allowed=False)
         roles = (tuple(sorted(outside)), model_roles)
@@ -1010,7 +1069,8 @@ def _lane_differences(as_is: Side, to_be: Side, allowed: Mapping[str, frozenset[
         examples = list(dict.fromkeys(least[role] for role in ranked))[:MAX_EXAMPLES]
         examples += [c for c in sorted(cases) if c not in examples][:MAX_EXAMPLES - len(examples)]
         found.append(Difference("lane", (task,), text, *pair, tuple(examples),
-                                roles=roles, role_cases=ranked))
+                                roles=roles, role_cases=ranked,
+                                several_roles=(several, 0)))
     return found
 
 
@@ -1032,6 +1092,11 @@ class _Share:
     one_side: str | None = None
     """A relation seen in one log only: its sentence ("...; this never happens in the to-be
     log."), told where the share is material and significant, as a share moved."""
+    several: tuple[int, int] = (0, 0)
+    """A role's share: per side, the cases doing the activity that record more than one
+    role for it (counted in each role's share)."""
+    alone: bool = False
+    """An activity seen in one log only: tested with the others, told apart (`_marked`)."""
 
     @property
     def points(self) -> float:
@@ -1045,17 +1110,23 @@ class _Share:
         return 100 * moved >= min_shift * self.of_a * self.of_b
 
 
-def _log_against_log(as_is: Side, to_be: Side, min_shift: float
-                     ) -> tuple[list[Difference], dict[str, Any]]:
+def _log_against_log(as_is: Side, to_be: Side, min_shift: float, fdr: float = SHIFT_ALPHA
+                     ) -> tuple[list[Difference], dict[str, Any],
+                                dict[tuple[str, str], tuple[Significance, bool, bool]]]:
     """A relation's share of cases, and a role's share of an activity's cases (where both
     logs record roles), is told where it moved by at least `min_shift` percentage points
     (compared exactly) and significantly: a two-sided test of the two shares
     (`conformance.significance.shift_test`) whose p-value, adjusted by Benjamini-Hochberg
-    over every share tested, is at most SHIFT_ALPHA. A relation in both logs is told as a
-    shift; one seen in one log only as such ("...; this never happens in the as-is log."),
-    its count tested against 0 in the same family: 4 of 150 cases against none is noise
-    (Fisher's p = 0.12), and was told. Also the rule, as compare.json's `shift_rule` states
-    it."""
+    over every share tested, is at most `fdr` (SHIFT_ALPHA, unless `--fdr`). A relation in
+    both logs is told as a shift; one seen in one log only as such ("...; this never
+    happens in the as-is log."), its count tested against 0 in the same family: 4 of 150
+    cases against none is noise (Fisher's p = 0.12), and was told. Also the rule, as
+    compare.json's `shift_rule` states it.
+
+    An activity seen in one log only is tested so too (its count against 0, in the same
+    family), and returned apart: (kind `not-in-...`, activity) -> its significance, whether
+    material, whether significant; `compare` tells it in any case, marked where it is below
+    the rule (`_marked`)."""
     from conformance.significance import benjamini_hochberg, shift_test
 
     found: list[Difference] = []
@@ -1090,11 +1161,22 @@ def _log_against_log(as_is: Side, to_be: Side, min_shift: float
         judge("repetition", (activity,), f"{_q(activity)} happens more than once",
               rel_a.repeated.get(activity, []), rel_b.repeated.get(activity, []))
     tested += _role_shares(as_is, to_be, shared)
+    for side, other in ((as_is, to_be), (to_be, as_is)):
+        seen = relations(side).present
+        for activity in sorted(side.labels - other.labels):
+            count = _count(side, seen.get(activity, []))
+            counts = (count, 0) if side is as_is else (0, count)
+            tested.append(_Share(f"not-in-{other.role}", (activity,), counts[0], as_is.cases,
+                                 counts[1], to_be.cases, (), alone=True))
     tests = [shift_test(t.count_a, t.of_a, t.count_b, t.of_b) for t in tested]
     adjusted = benjamini_hochberg([t.p_value for t in tests])
     least = Fraction(repr(float(min_shift)))  # (the points as given: 0.1, not 0.1000...0555)
+    alone = {(share.kind, share.activities[0]): (
+        Significance(test.test, test.p_value, q, share.points), share.material(least),
+        q <= fdr) for share, test, q in zip(tested, tests, adjusted, strict=True)
+        if share.alone}
     told = [(share, test, q) for share, test, q in zip(tested, tests, adjusted, strict=True)
-            if share.material(least) and q <= SHIFT_ALPHA]
+            if not share.alone and share.material(least) and q <= fdr]
     for share, test, q in told:
         if share.one_side is not None:
             found.append(Difference(share.kind, share.activities, share.one_side,
@@ -1148,16 +1230,19 @@ def _log_against_log(as_is: Side, to_be: Side, min_shift: float
 
         text = (f"{_q(task)} is performed by {name} in "
                 f"{doing(share.count_a, share.of_a, 'as-is')} against "
-                f"{doing(share.count_b, share.of_b, 'to-be')}: {gap}.")
+                f"{doing(share.count_b, share.of_b, 'to-be')}: {gap}."
+                + _several_phrase(share.several, (share.of_a, share.of_b), "for it"))
         found.append(Difference("role-shift", share.activities, text,
                                 Measure(share.count_a, share.of_a),
                                 Measure(share.count_b, share.of_b), share.examples,
-                                role=share.role, significance=significance))
-    rule = {"min_points": min_shift, "false_discovery_rate": SHIFT_ALPHA,
+                                role=share.role, significance=significance,
+                                several_roles=share.several))
+    rule = {"min_points": min_shift, "false_discovery_rate": fdr,
             "correction": "benjamini-hochberg", "tested": len(tested),
             "tested_one_side_only": sum(share.one_side is not None for share in tested),
+            "tested_activities_one_side_only": sum(share.alone for share in tested),
             "roles": as_is.performers is not None and to_be.performers is not None}
-    return found, rule
+    return found, rule, alone
 
 
 def _alike_phrase(activity: str, orders: Sequence[tuple[str, str]]) -> str:
@@ -1170,6 +1255,25 @@ def _alike_phrase(activity: str, orders: Sequence[tuple[str, str]]) -> str:
         [f"before {' and '.join(_q(b) for b in before)}"] if before else [])
     return (f"In each such case, on both sides, it comes {', and '.join(parts)} (these "
             "orders shift alike).")
+
+
+def _cases_and_several(groups: Iterable[Iterable[str]]) -> tuple[int, int]:
+    """The distinct cases of `groups` (each role's cases), and those in more than one."""
+    counts = Counter(c for ids in groups for c in set(ids))
+    return len(counts), sum(n > 1 for n in counts.values())
+
+
+def _several_phrase(several: tuple[int, int], of: tuple[int, int], where: str) -> str:
+    """" A case may count for several roles: 300 of the 1,000 as-is cases doing it record
+    more than one role, so its roles' shares add up to more than 100%." (nothing where no
+    case does)."""
+    parts = [f"{n:,} of the {total:,} {side} cases doing it" for n, total, side
+             in zip(several, of, ("as-is", "to-be"), strict=True) if n]
+    if not parts:
+        return ""
+    return (f" A case may count for several roles: {' and '.join(parts)} record"
+            f"{'s' if len(parts) == 1 and several[0] + several[1] == 1 else ''} more than one "
+            f"role {where}, so the roles' shares add up to more than 100%.")
 
 
 def _role_shares(as_is: Side, to_be: Side, shared: frozenset[str] | set[str]
@@ -1190,15 +1294,16 @@ def _role_shares(as_is: Side, to_be: Side, shared: frozenset[str] | set[str]
     shares: list[_Share] = []
     for activity in sorted(shared):
         a, b = roles_a.get(activity, {}), roles_b.get(activity, {})
-        of_a = len({c for ids in a.values() for c in ids})
-        of_b = len({c for ids in b.values() for c in ids})
+        of_a, several_a = _cases_and_several(a.values())
+        of_b, several_b = _cases_and_several(b.values())
         if not of_a or not of_b:
             continue
         for role in sorted(set(a) | set(b)):
             ids_a, ids_b = a.get(role, []), b.get(role, [])
             shares.append(_Share("role-shift", (activity,), len(ids_a), of_a, len(ids_b),
                                  of_b, tuple(ids_a[:MAX_EXAMPLES]) + tuple(
-                                     ids_b[:MAX_EXAMPLES]), role=role))
+                                     ids_b[:MAX_EXAMPLES]), role=role,
+                                 several=(several_a, several_b)))
     return shares
 
 
@@ -1683,17 +1788,18 @@ def write_comparison(result: Comparison, out: Path,
 
 
 def compare_files(as_is: Path, to_be: Path, policy: Policy | None = None,
-                  channel: str | None = None, min_shift: float = MIN_SHIFT_POINTS
-                  ) -> Comparison:
+                  channel: str | None = None, min_shift: float = MIN_SHIFT_POINTS,
+                  fdr: float = SHIFT_ALPHA) -> Comparison:
     """Compare two files, each a BPMN model or an event log; with a `policy`, a log's labels
     are named by their SOP tasks (`sop_tasks`) and its roles judged as check judges them
     (`policy_roles`); with a `channel`, a log keeps that channel's cases only (`load_side`);
-    `min_shift`: two logs, the least shift told (`compare`)."""
+    `min_shift` and `fdr`: two logs, the least shift told and the false discovery rate
+    (`compare`)."""
     tasks = None if policy is None else policy.sop_tasks()
     return compare(load_side(as_is, "as-is", tasks, channel=channel, policy=policy),
                    load_side(to_be, "to-be", tasks, channel=channel, policy=policy),
                    None if policy is None else policy_roles(policy), channel=channel,
-                   min_shift=min_shift)
+                   min_shift=min_shift, fdr=fdr)
 
 
 # --- a model's relations, exactly -----------------------------------------------------------

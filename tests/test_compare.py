@@ -629,9 +629,12 @@ def test_a_lane_sentence_counts_the_cases_of_each_role(tmp_path: Path) -> None:
         assert lane.sentence == (
             f"In 89% of {whose}cases (8 of 9), 'A' is performed by Finance (7 cases), "
             f"Customer Service (2 cases), outside its lane in the {model_side} model "
-            "(Supervisor).")
+            "(Supervisor). 1 of these 8 cases records more than one of these roles and "
+            "counts for each.")
         view = lane.as_dict()
         assert view["role_cases"] == by_role
+        # (7 + 2 cases of 8: c8 records both; said so, as the counts add up to more)
+        assert view["cases_with_several_roles"] == 1
         assert list(view["role_cases"]) == ["finance", "customer-service"]  # most first
         assert view[side]["cases"] == 8
         # A case of each role first (c7, customer service's least), then the least others.
@@ -642,6 +645,8 @@ def test_a_lane_sentence_counts_the_cases_of_each_role(tmp_path: Path) -> None:
     [lane] = [d for d in compare_files(one, model).differences if d.kind == "lane"]
     assert "(6 of 6), 'A' is performed by Finance, outside its lane" in lane.sentence
     assert lane.as_dict()["role_cases"] == {"finance": 6}
+    assert lane.as_dict()["cases_with_several_roles"] == 0
+    assert "more than one of these roles" not in lane.sentence
 
 
 def test_the_count_of_edges_on_one_side_agrees_with_its_verb(tmp_path: Path) -> None:
