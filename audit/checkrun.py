@@ -147,6 +147,12 @@ class CheckRun:
     a payment system's payouts usually name no person)."""
     unrecorded_nobody: dict[str, int] = field(default_factory=dict)
     """Of `unrecorded_roles`, the events naming no person (no role history can help)."""
+    unrecorded_approvals: dict[str, int] = field(default_factory=dict)
+    """Approvals unauthorized-approver (AP004), where selected, would judge but cannot, as
+    no role is recorded, per activity label (`ap004_unauthorized_approver.
+    unrecorded_approvals`), told in one warning with `unrecorded_roles`."""
+    unrecorded_approvals_nobody: dict[str, int] = field(default_factory=dict)
+    """Of `unrecorded_approvals`, those naming no person."""
     imported_earlier: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Of the inputs that are canonical logs written by `import`, by path as given: what
     that import counted (audit.store.import_record: read, imported, quarantined, the
@@ -779,11 +785,14 @@ class CheckRun:
                                           None if pd.isna(last) else last))
         if self.not_judged:
             out.append(C.not_completions_told(self.not_judged))
-        if self.unrecorded_roles:
-            from audit.rules.duties.sd004_unauthorized_performer import unrecorded_told
+        if self.unrecorded_roles or self.unrecorded_approvals:
+            from audit.rules.lanes import unrecorded_told
 
+            # (one warning for both role rules: a role not recorded is one gap in the data)
             out.append(unrecorded_told(self.unrecorded_roles, self.unrecorded_nobody,
-                                       missing_resource=bool(self._ran_of(("DQ002",)))))
+                                       missing_resource=bool(self._ran_of(("DQ002",))),
+                                       approvals=self.unrecorded_approvals,
+                                       approvals_nobody=self.unrecorded_approvals_nobody))
         out.extend(self.sop_warnings)
         out.extend(self.expired_waivers_told())
         for label, (events, near) in self.labels_like_mapped_ones().items():
@@ -1662,6 +1671,8 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
     # (read off the rules' facts: each event with its case's channel, engine.side_facts)
     unrecorded = cast(dict[str, int], result.extra.pop("unrecorded_roles", {}))
     nobody = cast(dict[str, int], result.extra.pop("unrecorded_nobody", {}))
+    approvals = cast(dict[str, int], result.extra.pop("unrecorded_approvals", {}))
+    approvals_nobody = cast(dict[str, int], result.extra.pop("unrecorded_approvals_nobody", {}))
     del judged
     return_free_memory()  # the rules' facts and per-case work, before the reports
     from audit.store import import_record
@@ -1675,6 +1686,8 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
                    engine=described, not_judged=not_judged, after_clock=after_clock,
                    unrecorded_roles=unrecorded,
                    unrecorded_nobody=nobody,
+                   unrecorded_approvals=approvals,
+                   unrecorded_approvals_nobody=approvals_nobody,
                    sop_warnings=list(policy.warnings), imported_earlier=earlier,
                    as_of_source=("--as-of" if as_of is not None
                                  else "policy" if policy.as_of is not None else "clock"))

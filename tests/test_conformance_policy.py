@@ -373,14 +373,17 @@ ROLELESS_LOG = (
     "C2,Calculate pro-rata amount,2026-07-01T11:00:00Z,Ben Carter,,offline\n")
 
 
-@pytest.mark.parametrize("select", ["*", "SD004", "AP"])
-def test_the_events_unauthorized_performer_cannot_judge_for_want_of_a_role_are_told(
+@pytest.mark.parametrize("select", ["*", "SD004", "AP", "DQ"])
+def test_the_events_the_role_rules_cannot_judge_for_want_of_a_role_are_told_once(
         tmp_path: Path, select: str) -> None:
     """A payment system's payout names no person, so no role: unauthorized-performer judges
     only events whose role is recorded, and the run tells how many it left, per activity,
-    where their task is in a lane of their channel's SOP (not the approval, which AP004
-    judges, nor the pro-rata calculation, in no lane of the offline SOP); a blank role is
-    none. Not told where the rule did not run."""
+    where their task is in a lane of their channel's SOP (not the pro-rata calculation, in
+    no lane of the offline SOP); a blank role is none. unauthorized-approver treats an
+    approval whose role is not recorded alike, a gap in the data told in the same one
+    warning, not a finding: before, it found C1's approval ("approved by Nadia Rossi (role
+    not recorded): no authority to approve is shown") while unauthorized-performer left the
+    close by the same want unjudged and warned of it. Not told where neither rule ran."""
     from audit.checkrun import run_check
 
     log = tmp_path / "log.csv"
@@ -389,21 +392,57 @@ def test_the_events_unauthorized_performer_cannot_judge_for_want_of_a_role_are_t
     policy.write_text(default_policy_path().read_text(encoding="utf-8").replace(
         'select: ["*"]', f'select: ["{select}"]'), encoding="utf-8")
     run = run_check([log], policy)
-    told = [w for w in run.warnings() if "unauthorized-performer" in w]
-    if select == "AP":
+    told = [w for w in run.warnings() if "role is not recorded" in w]
+    assert [f for f in run.result.findings if f.rule in ("AP004", "SD004")] == []
+    if select == "DQ":
         assert told == []
         return
     # Which advice fits which events: the payouts name no person (a role history cannot
     # help), the close names one (before: both told to import a role history); where
     # missing-resource does not run, the warning does not send the reader to it.
     reported = " (missing-resource reports them)" if select == "*" else ""
-    assert told == [
-        "unauthorized-performer did not judge 3 events whose role is not recorded (Close "
-        "ticket 1; Execute payout 2): their tasks are in a lane of the SOP, but who did them, "
-        f"in which role, the log does not say; 2 name no person{reported}: record who did "
-        "them; 1 names a person whose role is not recorded: import a role history covering "
-        "it to judge it"]
-    assert [f for f in run.result.findings if f.rule == "SD004"] == []
+    if select == "SD004":
+        assert told == [
+            "unauthorized-performer did not judge 3 events whose role is not recorded (Close "
+            "ticket 1; Execute payout 2): their tasks are in a lane of the SOP, but who did "
+            f"them, in which role, the log does not say; 2 name no person{reported}: record "
+            "who did them; 1 names a person whose role is not recorded: import a role "
+            "history covering it to judge it"]
+    elif select == "AP":
+        assert told == [
+            "unauthorized-approver did not judge 1 event whose role is not recorded (Approve "
+            "refund 1): who did it, in which role, the log does not say, a gap in the data, "
+            "not a finding: 1 approval whose authority to approve is not shown; 1 names a "
+            "person whose role is not recorded: import a role history covering it to judge "
+            "it"]
+    else:
+        assert told == [
+            "unauthorized-approver and unauthorized-performer did not judge 4 events whose "
+            "role is not recorded (Approve refund 1; Close ticket 1; Execute payout 2): who "
+            "did them, in which role, the log does not say, a gap in the data, not a "
+            "finding: 1 approval whose authority to approve is not shown, and 3 tasks in a "
+            f"lane of the SOP not judged; 2 name no person{reported}: record who did them; "
+            "2 name a person whose role is not recorded: import a role history covering "
+            "them to judge them"]
+
+
+def test_an_approval_whose_role_is_recorded_is_still_judged(tmp_path: Path) -> None:
+    """The other side of the one treatment: an approval by a recorded role that may not
+    approve is found (and not counted as unjudged); one by a role that may, neither."""
+    from audit.checkrun import run_check
+
+    log = tmp_path / "log.csv"
+    log.write_text(ROLELESS_LOG.replace(
+        "C1,Approve refund,2026-07-01T09:00:00Z,Nadia Rossi,,ecommerce",
+        "C1,Approve refund,2026-07-01T09:00:00Z,Nadia Rossi,customer-service,ecommerce"
+    ).replace("C2,Execute payout,2026-07-01T10:00:00Z,,,offline\n",
+              "C2,Approve refund,2026-07-01T09:00:00Z,Omar Haddad,Supervisor,offline\n"
+              "C2,Execute payout,2026-07-01T10:00:00Z,,,offline\n"), encoding="utf-8")
+    run = run_check([log], default_policy_path())
+    assert [(f.case_id, f.message) for f in run.result.findings if f.rule == "AP004"] == [
+        ("C1", "approved by Nadia Rossi (role: customer-service), which may not approve")]
+    assert run.unrecorded_approvals == {}
+    assert not any("unauthorized-approver" in w for w in run.warnings())
 
 
 def test_a_label_of_no_sop_is_told_where_unauthorized_performer_reads_the_lanes(

@@ -352,10 +352,13 @@ def _combine_side(parts: Sequence[PartitionResult]) -> dict[str, object]:
         del not_due[code]
     if not_due:
         out["not_due_cases"] = not_due
-    # Where unauthorized-performer crashed in a partition, the run's error tells it, and no
-    # partition's counts are told (locally, the crashed rule's counts are none).
-    crashed = any("SD004" in p.errors for p in parts)
-    for key in ("unrecorded_roles", "unrecorded_nobody"):
+    # Where unauthorized-performer (or unauthorized-approver) crashed in a partition, the
+    # run's error tells it, and no partition's counts of that rule are told (locally, the
+    # crashed rule's counts are none).
+    for key, code in (("unrecorded_roles", "SD004"), ("unrecorded_nobody", "SD004"),
+                      ("unrecorded_approvals", "AP004"),
+                      ("unrecorded_approvals_nobody", "AP004")):
+        crashed = any(code in p.errors for p in parts)
         unrecorded = [cast(dict[str, int], p.side[key]) for p in parts
                       if key in p.side and not crashed]
         if unrecorded:

@@ -393,7 +393,9 @@ def side_facts(facts: CaseFacts, rules: Sequence[Rule],
     against); "unrecorded_roles" where unauthorized-performer ran and did not crash (its
     code not in `crashed`: the run's error tells of it): the events it could not judge,
     `sd004_unauthorized_performer.unrecorded_roles`, and "unrecorded_nobody", those of
-    them naming no person; "not_due_cases", per rule of `_not_due_rules` that ran and did
+    them naming no person; likewise "unrecorded_approvals" and "unrecorded_approvals_nobody"
+    where unauthorized-approver ran and did not crash (`ap004_unauthorized_approver.
+    unrecorded_approvals`); "not_due_cases", per rule of `_not_due_rules` that ran and did
     not crash, the ids of the cases it did not judge yet, not due at the clock: as its
     check kept them (`CaseFacts.not_due`), else (it ran on other facts) computed again."""
     extra: dict[str, object] = {"case_channel": facts.channel_of_cases()}
@@ -408,6 +410,12 @@ def side_facts(facts: CaseFacts, rules: Sequence[Rule],
         extra["unrecorded_roles"] = unrecorded_roles(facts)
         if extra["unrecorded_roles"]:
             extra["unrecorded_nobody"] = unrecorded_roles(facts, nobody=True)
+    if any(rule.code == "AP004" for rule in rules) and "AP004" not in crashed:
+        from audit.rules.approvals.ap004_unauthorized_approver import unrecorded_approvals
+
+        extra["unrecorded_approvals"] = unrecorded_approvals(facts)
+        if extra["unrecorded_approvals"]:
+            extra["unrecorded_approvals_nobody"] = unrecorded_approvals(facts, nobody=True)
     return extra
 
 

@@ -117,3 +117,51 @@ def in_lanes(facts: CaseFacts, at: np.ndarray, lanes: np.ndarray, lane_codes: np
 
 def _held(lanes: Any, role: Any) -> bool:
     return isinstance(lanes, tuple) and not pd.isna(role) and role in lanes
+
+
+def unrecorded_told(counts: dict[str, int], nobody: dict[str, int] | None = None, *,
+                    missing_resource: bool = True, approvals: dict[str, int] | None = None,
+                    approvals_nobody: dict[str, int] | None = None) -> str:
+    """The one warning of the events the role rules could not judge as no role is recorded:
+    `counts`, unauthorized-performer's (`sd004_unauthorized_performer.unrecorded_roles`),
+    and `approvals`, unauthorized-approver's (`ap004_unauthorized_approver.
+    unrecorded_approvals`), each per activity label (their labels are apart: an approval is
+    no task unauthorized-performer judges); `nobody` and `approvals_nobody`: those of them
+    naming no person, whom a role history cannot give a role; `missing_resource`: whether
+    missing-resource (DQ002) ran, which reports those. A role not recorded is a gap in the
+    data, told here once, not a finding of either rule."""
+    approvals = approvals or {}
+    tasks = sum(counts.values())
+    approved = sum(approvals.values())
+    total = tasks + approved
+    each = "; ".join(f"{label} {n:,}" for label, n in {**approvals, **counts}.items())
+    many = total != 1
+    unnamed = sum((nobody or {}).values()) + sum((approvals_nobody or {}).values())
+    named = total - unnamed
+    advice = []
+    if unnamed:
+        one = unnamed == 1
+        reported = (f" (missing-resource reports {'it' if one else 'them'})"
+                    if missing_resource else "")
+        advice.append(f"{unnamed:,} name{'s' if one else ''} no person{reported}: record who "
+                      f"did {'it' if one else 'them'}")
+    if named:
+        one = named == 1
+        advice.append(f"{named:,} name{'s' if one else ''} a person whose role is not "
+                      f"recorded: import a role history covering "
+                      f"{'it' if one else 'them'} to judge {'it' if one else 'them'}")
+    rules = " and ".join(rule for rule, n in (("unauthorized-approver", approved),
+                                              ("unauthorized-performer", tasks)) if n)
+    them = "them" if many else "it"
+    if not approved:
+        what = (f"{'their tasks are' if many else 'its task is'} in a lane of the SOP, but who "
+                f"did {them}, in which role, the log does not say")
+    else:
+        what = (f"who did {them}, in which role, the log does not say, a gap in the data, "
+                f"not a finding: {approved:,} approval{'s' if approved != 1 else ''} whose "
+                "authority to approve is not shown")
+        if tasks:
+            what += (f", and {tasks:,} task{'s' if tasks != 1 else ''} in a lane of the SOP "
+                     "not judged")
+    return (f"{rules} did not judge {total:,} event{'s' if many else ''} whose role is not "
+            f"recorded ({each}): {what}; " + "; ".join(advice))

@@ -13,7 +13,7 @@ from audit.rules.lanes import in_lanes, lane_roles_at, role_keys
 class UnauthorizedApprover(Rule):
     """What it checks:
     An approval was given by someone whose role, at the time of that approval, is not allowed
-    to approve at that level, or whose role is not recorded.
+    to approve at that level.
 
     Why it matters:
     Approval authority is delegated to roles. An approval by an agent, or by someone before
@@ -34,7 +34,12 @@ class UnauthorizedApprover(Rule):
     check warns of it, naming the level). Roles are read per event (`org:role`), so a role
     change is honoured, and compared as the lanes' are, without case, spacing, width or
     Unicode form ("Customer Service" is `customer-service`, "LEITUNG GROSSKUNDEN" is lane
-    "Leitung Großkunden").
+    "Leitung Großkunden"). Not judged: an approval whose role is not recorded (none, or a
+    blank one): that its approver had no authority is not shown, only that the log does not
+    say which role they held, a gap in the data, not an unauthorised approval; check warns of
+    these, counted per activity, in one warning with the tasks unauthorized-performer (SD004)
+    could not judge for the same want (missing-resource, DQ002, reports the approvals naming
+    no person). Import a role history (`--source roles:FILE`) to judge them.
 
     References:
     COSO Internal Control: authorisation; SOX 404 access and authority reviews.
@@ -52,39 +57,18 @@ class UnauthorizedApprover(Rule):
                Option("sop lanes", "roles of the lanes holding the approval's task", "sop"))
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        at = np.flatnonzero(facts.mask("approve", "second-approve"))
-        approvals = facts.frame(at, (C.CASE, C.EVENT_ID, C.RESOURCE, C.ROLE, C.TIMESTAMP))
-        control = facts.control_at(at)
-        # Roles compared as keys, as an SOP's lane names are ("Customer Service" and
-        # "customer-service" are one role; before, a log's "Supervisor" was no supervisor).
-        from conformance.bpmn import role_key
-
-        keyed = role_keys(approvals[C.ROLE])
-        roles = {level: tuple(role_key(r) for r in allowed)
-                 for level, allowed in facts.policy.approver_roles.items()}
-        lanes, lane_codes = lane_roles_at(facts, at)
-        has_lanes = np.array([x is not None for x in lanes], dtype=bool)
-        # Whether the approval's role is in its lanes, decided once per (lanes, role) pair.
-        in_lane = in_lanes(facts, at, lanes, lane_codes, keyed.to_numpy(dtype=object))
-        bad = np.zeros(len(at), dtype=bool)
-        for level in ("approve", "second-approve"):
-            at_level = control == level
-            judged = has_lanes if level not in roles else np.ones(len(at), dtype=bool)
-            allowed = keyed.isin(roles.get(level, ())).fillna(False).to_numpy(
-                dtype=bool) | in_lane
-            bad |= at_level & judged & ~allowed
+        at, approvals, judged, recorded, allowed = _judged(facts)
+        bad = judged & recorded & ~allowed
         if not bad.any():
             return []
         grouped = facts.grouped(at[bad])
         _, starts, ends = facts.event_runs(at[bad])
         who = ["(not recorded)" if pd.isna(r) else str(r)
                for r in approvals[C.RESOURCE][bad].tolist()]
-        held = ["none recorded" if pd.isna(r) else str(r)
-                for r in approvals[C.ROLE][bad].tolist()]
+        held = [str(r) for r in approvals[C.ROLE][bad].tolist()]
         grouped["who"] = [", ".join(who[s:e]) for s, e in zip(starts, ends, strict=True)]
         grouped["roles"] = [", ".join(held[s:e]) for s, e in zip(starts, ends, strict=True)]
-        recorded = approvals[C.ROLE][bad].notna().tolist()
-        grouped["approved"] = [_told(who[s:e], held[s:e], recorded[s:e])
+        grouped["approved"] = [_told(who[s:e], held[s:e])
                                for s, e in zip(starts, ends, strict=True)]
         grouped = grouped.join(facts.table("payouts_sum", "currency"))
         return self.findings(
@@ -92,19 +76,63 @@ class UnauthorizedApprover(Rule):
             evidence=("who", "roles"), message="approved by {approved}")
 
 
-def _told(who: list[str], roles: list[str], recorded: list[bool]) -> str:
+def _judged(facts: CaseFacts) -> tuple[np.ndarray, pd.DataFrame, np.ndarray, np.ndarray,
+                                       np.ndarray]:
+    """The approvals (sorted positions `at`, and their case, id, person, role and time) and,
+    per approval: whether its level is judged (the policy lists the level, or its task is
+    in a lane of its case's channel's SOP), whether its role is recorded (not none, not
+    blank), and whether that role may approve at its level (the policy's roles or its
+    lanes')."""
+    at = np.flatnonzero(facts.mask("approve", "second-approve"))
+    approvals = facts.frame(at, (C.CASE, C.EVENT_ID, C.RESOURCE, C.ROLE, C.TIMESTAMP))
+    control = facts.control_at(at)
+    # Roles compared as keys, as an SOP's lane names are ("Customer Service" and
+    # "customer-service" are one role; before, a log's "Supervisor" was no supervisor).
+    from conformance.bpmn import role_key
+
+    keyed = role_keys(approvals[C.ROLE])
+    # A role not recorded, or blank (its key empty), is none: not judged, but counted
+    # (`unrecorded_approvals`), as unauthorized-performer counts its events.
+    recorded = keyed.fillna("").astype(str).ne("").to_numpy(dtype=bool)
+    roles = {level: tuple(role_key(r) for r in allowed)
+             for level, allowed in facts.policy.approver_roles.items()}
+    lanes, lane_codes = lane_roles_at(facts, at)
+    has_lanes = np.array([x is not None for x in lanes], dtype=bool)
+    # Whether the approval's role is in its lanes, decided once per (lanes, role) pair.
+    in_lane = in_lanes(facts, at, lanes, lane_codes, keyed.to_numpy(dtype=object))
+    judged = np.zeros(len(at), dtype=bool)
+    allowed = np.zeros(len(at), dtype=bool)
+    for level in ("approve", "second-approve"):
+        at_level = control == level
+        judged |= at_level & (has_lanes if level not in roles
+                              else np.ones(len(at), dtype=bool))
+        allowed |= at_level & (keyed.isin(roles.get(level, ())).fillna(False).to_numpy(
+            dtype=bool) | in_lane)
+    return at, approvals, judged, recorded, allowed
+
+
+def unrecorded_approvals(facts: CaseFacts, *, nobody: bool = False) -> dict[str, int]:
+    """Per activity label: the approvals unauthorized-approver would judge (at a level the
+    policy or the SOP's lanes judge) but cannot, as no role is recorded (none, or a blank
+    one): what check warns of, with `sd004_unauthorized_performer.unrecorded_roles`' events,
+    in one warning (`lanes.unrecorded_told`); with `nobody`, those of them that name no
+    person either (no `org:resource`: a role history cannot give them one)."""
+    at, approvals, judged, recorded, _ = _judged(facts)
+    left = judged & ~recorded
+    if nobody:
+        left &= approvals[C.RESOURCE].isna().to_numpy(dtype=bool)
+    if not left.any():
+        return {}
+    labels = facts.column(C.ACTIVITY).take(at[left])
+    counts = pd.Series(np.asarray(labels, dtype=object)).astype(str).value_counts()
+    return {str(k): int(v) for k, v in sorted(counts.items())}
+
+
+def _told(who: list[str], roles: list[str]) -> str:
     """A case's unauthorised approvals as its message tells them: each approver with the
     role they held, once each ("Lena Fischer (role: customer-service), which may not
-    approve"); an approver whose role is not recorded is not said to hold one that may not
-    approve, but that no authority is shown ("Sara (role not recorded): no authority to
-    approve is shown"). Before: "Sara, Sara (role: none recorded, none recorded), which may
-    not approve", a role the log does not hold, and each approval's person again."""
-    told = list(dict.fromkeys(
-        f"{w} (role: {r})" if known else f"{w} (role not recorded)"
-        for w, r, known in zip(who, roles, recorded, strict=True)))
-    if all(recorded):
-        return f"{', '.join(told)}, which may not approve"
-    if not any(recorded):
-        return f"{', '.join(told)}: no authority to approve is shown"
-    return (f"{', '.join(told)}: a role that may not approve, or none recorded (no "
-            "authority to approve is shown)")
+    approve"). An approval whose role is not recorded is not judged (`unrecorded_approvals`):
+    before, it was found as "Sara (role not recorded): no authority to approve is shown",
+    while unauthorized-performer left such events unjudged and warned of them."""
+    told = list(dict.fromkeys(f"{w} (role: {r})" for w, r in zip(who, roles, strict=True)))
+    return f"{', '.join(told)}, which may not approve"

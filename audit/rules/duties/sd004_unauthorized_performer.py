@@ -8,7 +8,7 @@ from audit.findings import Finding
 from audit.policy import PERFORMER_CONTROLS
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CASE_CHANNEL, CaseFacts
-from audit.rules.lanes import lanes_of_pairs, pairs, role_keys_of
+from audit.rules.lanes import lanes_of_pairs, pairs, role_keys_of, unrecorded_told
 
 MONEY_CONTROLS = frozenset({"pay", "pay-failed"})
 """Controls whose events out of their lane put the case's payouts at risk."""
@@ -44,7 +44,9 @@ class UnauthorizedPerformer(Rule):
     (AP004), purchases (not in the SOP), unmapped labels (DQ001), a task in no lane, a case
     whose channel has no SOP, and an event whose role is not recorded: payment systems'
     payouts usually name no person, and each would be a finding; check warns of these,
-    counted per activity (DQ002 reports the events without a person). Roles are read per
+    counted per activity, in one warning with the approvals unauthorized-approver (AP004)
+    could not judge for the same want: a gap in the data, reported once, not a finding of
+    either rule (DQ002 reports the events without a person). Roles are read per
     event (`org:role`), so a role change is honoured, and compared as AP004 compares them:
     without case, spacing, width or Unicode form.
 
@@ -176,34 +178,6 @@ def unrecorded_roles(facts: CaseFacts, *, nobody: bool = False) -> dict[str, int
         if held is not None:
             out[str(label)] = out.get(str(label), 0) + int(n)
     return dict(sorted(out.items()))
-
-
-def unrecorded_told(counts: dict[str, int], nobody: dict[str, int] | None = None, *,
-                    missing_resource: bool = True) -> str:
-    """The warning for `unrecorded_roles`' counts; `nobody`: those of them naming no person
-    (`unrecorded_roles(nobody=True)`), whom a role history cannot give a role;
-    `missing_resource`: whether missing-resource (DQ002) ran, which reports those."""
-    total = sum(counts.values())
-    each = "; ".join(f"{label} {n:,}" for label, n in counts.items())
-    many = total != 1
-    unnamed = sum((nobody or {}).values())
-    named = total - unnamed
-    advice = []
-    if unnamed:
-        one = unnamed == 1
-        reported = (f" (missing-resource reports {'it' if one else 'them'})"
-                    if missing_resource else "")
-        advice.append(f"{unnamed:,} name{'s' if one else ''} no person{reported}: record who "
-                      f"did {'it' if one else 'them'}")
-    if named:
-        one = named == 1
-        advice.append(f"{named:,} name{'s' if one else ''} a person whose role is not "
-                      f"recorded: import a role history covering "
-                      f"{'it' if one else 'them'} to judge {'it' if one else 'them'}")
-    return (f"unauthorized-performer did not judge {total:,} event{'s' if many else ''} "
-            f"whose role is not recorded ({each}): {'their tasks are' if many else 'its task is'}"
-            f" in a lane of the SOP, but who did {'them' if many else 'it'}, in which role, the "
-            "log does not say; " + "; ".join(advice))
 
 
 __all__ = ["UnauthorizedPerformer", "judged_events", "unrecorded_roles", "unrecorded_told"]
