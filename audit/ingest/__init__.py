@@ -21,7 +21,13 @@ from audit import canonical as C
 from audit.digest import FileStamp, file_stamp, sha256_of
 from audit.errors import InputError
 from audit.forked import waited, workers_stopped
-from audit.ingest.mapping import Mapping, check_time_zone, resolution_note, resolve_columns
+from audit.ingest.mapping import (
+    Mapping,
+    check_time_zone,
+    pm4py_unread,
+    resolution_note,
+    resolve_columns,
+)
 from audit.ingest.normalise import (
     QUARANTINE_COLUMNS,
     QUARANTINE_HINTS,
@@ -780,11 +786,19 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
         own_mapping.system or table.system, table.deduplicated
     update_keys = table.update_keys
     if not exported:  # which column feeds which (resolved as normalise did: cannot fail)
-        resolved = resolve_columns([str(c) for c in table.frame.columns], own_mapping,
-                                   file=path)
+        columns = [str(c) for c in table.frame.columns]
+        resolved = resolve_columns(columns, own_mapping, file=path, frame=table.frame)
         told = resolution_note(path.name, resolved, own_mapping)
         if told is not None:
             notes.append(told)
+        unread = pm4py_unread(columns, resolved, table.frame, own_mapping)
+        if unread:
+            notes.append(
+                f"{path.name}: {', '.join(unread)} not read: named as pm4py names our case "
+                f"attribute, but {'its' if len(unread) == 1 else 'their'} values are not "
+                f"ours (a channel: {', '.join(C.CHANNELS)}); to read it, give a mapping "
+                "file whose values: table translates each of its values (values: "
+                "{refund:channel: {Internet: ecommerce, ...}})")
     notes += result.notes
     del table  # the raw columns that normalise replaced: not held beside the log's
     if release:  # read in the main process beside the workers: what it freed, given back

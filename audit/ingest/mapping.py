@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from audit import canonical as C
@@ -43,6 +44,22 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     C.PAYMENT_STATUS: ("payment status",),
     C.EVENT_ID: ("event id", "eventid"),
 }
+CASE_ATTRIBUTES: tuple[str, ...] = (C.CHANNEL, C.TICKET_ID, C.ORDER_ID)
+"""The canonical columns that are attributes of the refund case, which pm4py's convention
+names with a `case:` prefix (a trace attribute `channel` of an XES log is its data frame's,
+and its CSV export's, `case:channel`, as the case id is `case:concept:name`): taken by
+those names too (`pm4py_names`)."""
+
+
+def pm4py_names(canonical: str) -> tuple[str, ...]:
+    """The names (as `norm` compares them) pm4py's convention gives case attribute
+    `canonical` (`CASE_ATTRIBUTES`): `case:` before its canonical name (`case:refund:channel`)
+    or before one of its common names (`case:channel`, `case:refund_channel`), most specific
+    first."""
+    return tuple(dict.fromkeys(norm(f"case:{name}")
+                               for name in (canonical, *SYNONYMS.get(canonical, ()))))
+
+
 WEAK_TIME_SYNONYMS = ("created at",)
 """Common names of the timestamp that may as well be a case's time as an event's (a ticket's
 creation): taken only where no other column's name is a time's (`time_like`)."""
@@ -289,8 +306,11 @@ def check_time_zone(name: str, *, file: str | Path | None = None, line: int | No
     return name
 
 
-def resolve_columns(source_columns: list[str], mapping: Mapping, *, file: Path) -> dict[str, str]:
-    """Canonical column -> source column, from the mapping first, then by name."""
+def resolve_columns(source_columns: list[str], mapping: Mapping, *, file: Path,
+                    frame: pd.DataFrame | None = None) -> dict[str, str]:
+    """Canonical column -> source column, from the mapping first, then by name; with the
+    file's `frame`, then a case attribute left by pm4py's name of it (`pm4py_spellings`)
+    where its values fit (`pm4py_fits`)."""
     resolved: dict[str, str] = {}
     present = set(source_columns)
     # A header and a mapping that write one name's accents apart (`Aktivität` with `ä` as
@@ -334,7 +354,71 @@ def resolve_columns(source_columns: list[str], mapping: Mapping, *, file: Path) 
                 resolved[canonical] = matches[0]
                 used.add(matches[0])
                 break
+    for canonical in CASE_ATTRIBUTES:
+        if frame is None or canonical in resolved or canonical in mapping.constants:
+            continue
+        found = pm4py_spellings(source_columns, canonical, frame, mapping, used)
+        if found:
+            resolved[canonical] = found[0]
+            used.add(found[0])
     return resolved
+
+
+def pm4py_spellings(source_columns: list[str], canonical: str, frame: pd.DataFrame,
+                    mapping: Mapping, used: set[str] | None = None) -> list[str]:
+    """The columns of a file named as pm4py names case attribute `canonical`
+    (`pm4py_names`), not in `used`, whose values fit it (`pm4py_fits`), the most specific
+    first."""
+    names = pm4py_names(canonical)
+    found = [n for n in source_columns if norm(n) in names and n not in (used or set())
+             and pm4py_fits(frame[n], canonical, mapping)]
+    return sorted(found, key=lambda n: names.index(norm(n)))
+
+
+def pm4py_fits(values: pd.Series, canonical: str, mapping: Mapping) -> bool:
+    """Whether a column pm4py's name makes case attribute `canonical` holds it without
+    doubt: for the channel, every value given (stripped, without case) one of ours or one
+    the mapping's `values:` translates (pm4py's receipt log's `case:channel` of `Internet`,
+    `Desk`, `e-mail` is another channel than a refund's: not read unless mapped); an id
+    any text."""
+    if canonical != C.CHANNEL:
+        return True
+    given = {str(v).strip() for v in pd.unique(values.dropna())} - {""}
+    known = set(mapping.values.get(C.CHANNEL, {}))
+    return all(v in known or v.lower() in C.CHANNELS for v in given)
+
+
+def pm4py_unread(source_columns: list[str], resolved: dict[str, str], frame: pd.DataFrame,
+                 mapping: Mapping) -> list[str]:
+    """The columns named as pm4py names one of our case attributes that are not read as it
+    (their values do not fit it, `pm4py_fits`), each with the attribute: the import's note
+    says so, and how to map them."""
+    out = []
+    for canonical in CASE_ATTRIBUTES:
+        names = pm4py_names(canonical)
+        out += [f"'{n}' ({canonical})" for n in source_columns
+                if norm(n) in names and n not in resolved.values()
+                and canonical not in mapping.columns
+                and not pm4py_fits(frame[n], canonical, mapping)]
+    return out
+
+
+def case_twins(source_columns: list[str], resolved: dict[str, str], frame: pd.DataFrame,
+               mapping: Mapping) -> dict[str, list[str]]:
+    """Per case attribute (`CASE_ATTRIBUTES`) read from a column the mapping does not name:
+    the other columns of the file that spell it too (pm4py's `case:channel` beside
+    `refund:channel` or `Channel`, or `case:channel` beside `case:refund:channel`), whose
+    values must agree with the column read (`normalise` refuses a row where both are given
+    and differ, and fills a blank of the column read from them)."""
+    out: dict[str, list[str]] = {}
+    for canonical in CASE_ATTRIBUTES:
+        if canonical not in resolved or canonical in mapping.columns:
+            continue
+        others = [n for n in pm4py_spellings(source_columns, canonical, frame, mapping)
+                  if n != resolved[canonical]]
+        if others:
+            out[canonical] = others
+    return out
 
 
 def _refuse_other_times(chosen: str, source_columns: list[str], used: set[str],

@@ -20,7 +20,7 @@ import pandas as pd
 from audit import canonical as C
 from audit.currency import CURRENCIES, minor_units
 from audit.errors import InputError
-from audit.ingest.mapping import Mapping, resolve_columns
+from audit.ingest.mapping import Mapping, case_twins, resolve_columns
 from audit.ingest.raw import FieldsOfRows, IdCells, RawTable
 from audit.ingest.timestamps import SET_A_FORMAT, parse_timestamps
 from audit.words import counted
@@ -741,6 +741,46 @@ def _whole_number_text(values: pd.Series, width: int = 64) -> tuple[
     return digits, shown, (not_whole, beyond)
 
 
+def _agreed(frame: pd.DataFrame, rows: np.ndarray, canonical: str, read: str,
+            twins: list[str], file: Path) -> tuple[pd.Series, int]:
+    """Column `read` (the one case attribute `canonical` is read from), where it is blank
+    filled from `twins`, the file's other spellings of it (pm4py's `case:channel` beside
+    `refund:channel`: `mapping.case_twins`). A row where two of them are given (not blank)
+    and differ is an input error naming the row and the columns: which one holds the case's
+    value is no guess to make (the channel decides which SOP and evidence judge the case).
+    Channels are compared as they are read, without case; ids as written. Returned with
+    the number of its blank rows filled."""
+    def text(name: str) -> pd.Series:
+        values = frame[name].astype("string").str.strip()
+        return values.mask(values.eq("").fillna(False))
+
+    column = frame[read]
+    out = text(read)
+    blank = int(out.isna().sum())
+    for twin in twins:
+        other = text(twin)
+        if canonical == C.CHANNEL:
+            differ = (out.str.casefold() != other.str.casefold()).fillna(False)
+        else:
+            differ = (out != other).fillna(False)
+        differ &= out.notna() & other.notna()
+        if differ.any():
+            at = int(np.flatnonzero(differ.to_numpy(dtype=bool))[0])
+            n = int(differ.sum())
+            raise InputError(
+                f"columns '{read}' and '{twin}' both give {canonical} (pm4py names a case "
+                f"attribute with a 'case:' prefix) and disagree on {n:,} "
+                f"row{'s' if n != 1 else ''}, here '{out.iloc[at]}' and "
+                f"'{other.iloc[at]}': leave one of them out of the file, or name the one "
+                f"to read in a mapping file (--mapping; columns: {{{canonical}: ...}})",
+                file=file, row=int(rows[at]), field=f"{read}, {twin}")
+        fill = (out.isna() & other.notna()).to_numpy(dtype=bool)
+        if fill.any():  # (the cells as written: the quarantine shows them so)
+            column = column.astype(object).mask(fill, frame[twin].astype(object))
+            out = out.fillna(other)
+    return column, blank - int(out.isna().sum())
+
+
 def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Normalised:
     """Map, convert and check one input file. Raises InputError if the file is unusable."""
     frame = raw.frame.reset_index(drop=True)
@@ -751,7 +791,8 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
     if len(frame) == 0:
         raise InputError("no records to import (the file is empty or has only a header)",
                          file=file)
-    resolved = resolve_columns([str(c) for c in frame.columns], mapping, file=file)
+    resolved = resolve_columns([str(c) for c in frame.columns], mapping, file=file,
+                               frame=frame)
     # A reader keeps a float column's NaN apart from its missing values (a Float64 array:
     # XES, Parquet) so that an amount of NaN is quarantined, and an attribute's travels
     # along; in a column read as text (a case id, a ticket id, an evidence item) NaN is
@@ -763,6 +804,17 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         frame[name] = frame[name].to_numpy(dtype="float64", na_value=np.nan)
     for name in resolved.values():
         _refuse_bytes_not_utf8(frame[name], rows, file, str(name))
+    twin_notes: list[str] = []
+    for attribute, twins in case_twins([str(c) for c in frame.columns], resolved, frame,
+                                       mapping).items():
+        frame[resolved[attribute]], filled = _agreed(frame, rows, attribute,
+                                                     resolved[attribute], twins, file)
+        twin_notes.append(
+            f"{file.name}: {', '.join(repr(t) for t in twins)} (pm4py's name of a case "
+            f"attribute) agree{'s' if len(twins) == 1 else ''} with '{resolved[attribute]}', "
+            f"read as {attribute}, on every row giving both"
+            + (f"; {counted(filled, 'row')} where '{resolved[attribute]}' is blank read "
+               f"from {'it' if len(twins) == 1 else 'them'}" if filled else ""))
     if raw.nested:
         _refuse_nested(raw.nested, resolved, file)
     for required in (C.CASE, C.ACTIVITY, C.TIMESTAMP):
@@ -893,7 +945,7 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
     if C.AMOUNT in out and C.CURRENCY in out:
         _refuse_sub_minor(out[C.AMOUNT], out[C.CURRENCY], reasons, flags)
     canonical = pd.DataFrame(out, copy=False)
-    notes = []
+    notes = twin_notes
     if C.CASE in resolved:  # (two texts of one file that trimming makes one case: told)
         merged = merged_ids(frame[resolved[C.CASE]], out[C.CASE])
         if merged:
