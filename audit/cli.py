@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from audit import __version__
+from audit import canonical as C
 from audit.errors import ExitCode, InputError, Terminated
 from audit.safety import shown_on_a_terminal
 from audit.words import counted
@@ -1299,6 +1300,36 @@ def clock_line(run: Any) -> str:
     return f"clock: {run.result.as_of.isoformat()} ({source})"
 
 
+def _audited_text(run: Any, summary: dict[str, Any]) -> tuple[str, str]:
+    """The cases and events the rules judged, as the console's first line tells them, and
+    the end of its read counts. Where the audit's clock (`--as-of`, the policy's as_of) or
+    the lifecycle left events of the log out, the line says how many of the log's events
+    (and cases) were judged and why the others were not ("1956 of the log's 2196 events
+    (240 dated after the clock: not judged)"), and how many events the imported records
+    made (`; 2185 records imported -> 2196 events`), so that its numbers add up as printed:
+    before, "audited 300 cases, 2130 events (read 2185 = imported 2185 ...)" left the
+    reader to find 66 events after the clock in a separate warning, and 2185 - 2130 is not
+    66 (the records made 2196 events)."""
+    cases, events = int(summary["cases"]), int(summary["events"])
+    after = int(summary.get("events_after_clock") or 0)
+    not_complete = sum(run.not_judged.values())
+    log = run.imported.log
+    if not after and not not_complete:
+        return f"{counted(cases, 'case')}, {counted(events, 'event')}", ""
+    left = [f"{after} dated after the clock" if after else "",
+            f"{not_complete} whose lifecycle:transition is not complete" if not_complete
+            else ""]
+    all_cases = int(log[C.CASE].nunique()) if len(log) else 0
+    told = (f"{cases} of the log's {all_cases} cases" if all_cases != cases
+            else counted(cases, "case"))
+    told += (f", {events} of the log's {len(log)} events "
+             f"({', '.join(x for x in left if x)}: not judged)")
+    made = ("" if len(log) == summary["imported"] else
+            f"; {counted(int(summary['imported']), 'record')} imported -> "
+            f"{counted(len(log), 'event')}")
+    return told, made
+
+
 def _check_summary(run: Any) -> list[str]:
     from audit.currency import shown
     from audit.ingest import dropped_text, left_out_text
@@ -1309,14 +1340,16 @@ def _check_summary(run: Any) -> list[str]:
     severities = ", ".join(f"{k} {v}" for k, v in summary["by_severity"].items() if v)
     from audit.store import findings_json_written, imported_earlier_text
 
+    audited, made_events = _audited_text(run, summary)
     lines = [
-        f"audited {counted(summary['cases'], 'case')}, {counted(summary['events'], 'event')} "
+        f"audited {audited} "
         f"(read {summary['read']} = imported {summary['imported']} + quarantined "
         f"{summary['quarantined']}"
         + (f" ({summary['quarantined_in_cases_with_findings']} of them in cases with "
            "findings)" if summary.get("quarantined_in_cases_with_findings") else "")
         + dropped_text(summary["duplicates_dropped"])
-        + (f", {left_out_text(summary['left_out'])}" if summary["left_out"] else "") + ")",
+        + (f", {left_out_text(summary['left_out'])}" if summary["left_out"] else "")
+        + made_events + ")",
         clock_line(run),
         f"findings: {summary['findings']} in {counted(summary['cases_with_findings'], 'case')}"
         + (f" ({severities})" if severities else "")

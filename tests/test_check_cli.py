@@ -150,6 +150,10 @@ def test_an_activity_logged_as_start_and_complete_is_judged_once(tmp_path: Path)
                "and complete is one payout)")
     assert warning in document["manifest"]["warnings"]
     assert f"warning: {warning}" in result.output
+    # The first line adds up: 5 of the log's 7 events judged, the 2 starts named.
+    assert result.output.startswith(
+        "audited 1 case, 5 of the log's 7 events (2 whose lifecycle:transition is not "
+        "complete: not judged) (read 7 = imported 7 + quarantined 0)")
 
 
 def test_manifest_digests_are_of_the_inputs_as_read(sample: Path, tmp_path: Path) -> None:
@@ -264,7 +268,10 @@ def test_a_log_past_the_audits_clock_is_warned_of(tmp_path: Path) -> None:
                "2026-11-02T09:00:00+00:00) were not judged: the audit judges the log as it "
                "stood at the clock; pass a later --as-of to judge them")
     assert f"warning: {warning}" in " ".join(result.output.split())
-    assert result.output.startswith("audited 1 case, 1 event (read 3 = imported 3 ")
+    # The first line says itself how many events the clock left out (before: "audited 1
+    # case, 1 event (read 3 = imported 3 ...", the 2 others told only by the warning).
+    assert result.output.startswith("audited 1 case, 1 of the log's 3 events (2 dated after "
+                                    "the clock: not judged) (read 3 = imported 3 ")
     document = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
     assert document["manifest"]["warnings"][0] == warning
     assert document["summary"]["events_after_clock"] == 2
@@ -276,6 +283,42 @@ def test_a_log_past_the_audits_clock_is_warned_of(tmp_path: Path) -> None:
                  "2026-12-01T00:00:00Z", "--fail-on", "never", code=0)
     assert "warning" not in result.output
     assert result.output.startswith("audited 1 case, 3 events")
+
+
+def test_the_first_line_adds_up_where_the_clock_leaves_events_out(tmp_path: Path) -> None:
+    """The sample's exports checked as of 2026-10-01: 2185 records made 2196 events (a
+    charge refunded in several cases is an event in each), of which 35 are after the clock.
+    Before, "audited 300 cases, 2161 events (read 2185 = imported 2185 + quarantined 0)":
+    2185 - 2161 is not the 35 the warning told. Now the line names the log's events, the
+    ones after the clock, and the events the records made, and they add up; the cases of
+    the log all of whose events are after the clock are told too."""
+    exports = sorted(str(p) for p in (REPO / "sample_logs" / "refund-sample" / "exports")
+                     .iterdir())
+    result = run("check", *exports, "--as-of", "2026-10-01T00:00:00Z", "--out",
+                 str(tmp_path / "out"), "--fail-on", "never", code=0)
+    first = result.output.splitlines()[0]
+    summary = json.loads((tmp_path / "out" / "findings.json").read_text(
+        encoding="utf-8"))["summary"]
+    after = summary["events_after_clock"]
+    assert after > 0
+    log_events = summary["events"] + after
+    assert first == (
+        f"audited 300 cases, {summary['events']} of the log's {log_events} events ({after} "
+        f"dated after the clock: not judged) (read {summary['read']} = imported "
+        f"{summary['imported']} + quarantined 0; {summary['imported']} records imported -> "
+        f"{log_events} events)")
+    assert (summary["events"], after, summary["read"], log_events) == (2161, 35, 2185, 2196)
+    # An earlier clock leaves whole cases out: "296 of the log's 300 cases".
+    result = run("check", *exports, "--as-of", "2026-09-20T00:00:00Z", "--out",
+                 str(tmp_path / "early"), "--fail-on", "never", code=0)
+    summary = json.loads((tmp_path / "early" / "findings.json").read_text(
+        encoding="utf-8"))["summary"]
+    assert result.output.startswith(
+        f"audited {summary['cases']} of the log's 300 cases, {summary['events']} of the "
+        f"log's 2196 events ({summary['events_after_clock']} dated after the clock: not "
+        "judged) (read 2185 = ")
+    assert summary["cases"] < 300
+    assert summary["events"] + summary["events_after_clock"] == 2196
 
 
 def test_a_policy_role_no_event_records_and_no_lane_holds_is_warned_of(
