@@ -308,10 +308,25 @@ def test_an_approval_level_judged_by_nothing_is_warned_of(
         "(channel ecommerce) puts 'B' in no lane: the policy lists no roles in "
         "approvers.approve, so no approval there is reported; list the roles allowed in "
         "approvers.approve"]
-    # Roles listed for the level: judged by them, no warning.
+    # Roles listed for the level: judged by them, no such warning. The log's approval
+    # records no role (nor person): a gap in the data, told as such, not a finding (before,
+    # an AP004 finding "no authority to approve is shown"); where the level was judged by
+    # nothing (above), it was not counted either.
     policy.write_text(base + "approvers: {approve: [supervisor]}\n", encoding="utf-8")
     run = run_check([log], policy)
-    assert run.warnings() == [] and [f.rule for f in run.result.findings] == ["AP004"]
+    assert run.warnings() == [
+        "unauthorized-approver did not judge 1 event whose role is not recorded (B 1): who "
+        "did it, in which role, the log does not say, a gap in the data, not a finding: 1 "
+        "approval whose authority to approve is not shown; 1 names no person: record who "
+        "did it"]
+    assert run.result.findings == []
+    # Its role recorded, it is judged by the roles listed.
+    log.write_text("org:role," + ABC_LOG.replace("\n", "\nfinance,")[:-len("finance,")],
+                   encoding="utf-8")
+    run = run_check([log], policy)
+    assert not [w for w in run.warnings() if "role is not recorded" in w]
+    assert [(f.rule, f.message) for f in run.result.findings] == [
+        ("AP004", "approved by (not recorded) (role: finance), which may not approve")]
 
 
 def test_two_sops_of_one_file_name_in_two_folders_are_two_sops(
