@@ -39,7 +39,7 @@ class UnauthorizedApprover(Rule):
     say which role they held, a gap in the data, not an unauthorised approval; check warns of
     these, counted per activity, in one warning with the tasks unauthorized-performer (SD004)
     could not judge for the same want (missing-resource, DQ002, reports the approvals naming
-    no person). Import a role history (`--source roles:FILE`) to judge them.
+    no person). A role history given with the inputs (docs/sources.md) judges them.
 
     References:
     COSO Internal Control: authorisation; SOX 404 access and authority reviews.
