@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from audit import __version__
-from audit import canonical as C
 from audit.errors import ExitCode, InputError, Terminated
 from audit.safety import shown_on_a_terminal
 from audit.words import counted
@@ -1310,6 +1309,8 @@ def _audited_text(run: Any, summary: dict[str, Any]) -> tuple[str, str]:
     before, "audited 300 cases, 2130 events (read 2185 = imported 2185 ...)" left the
     reader to find 66 events after the clock in a separate warning, and 2185 - 2130 is not
     66 (the records made 2196 events)."""
+    from audit import canonical as C  # (pandas: not imported by --help)
+
     cases, events = int(summary["cases"]), int(summary["events"])
     after = int(summary.get("events_after_clock") or 0)
     not_complete = sum(run.not_judged.values())
