@@ -1102,3 +1102,33 @@ def test_missing_evidence_tells_an_item_recorded_only_as_a_placeholder(
     (finding,) = [f for f in result.findings if f.rule == "EV001"]
     assert finding.evidence == {"channel": "ecommerce", "missing": ["payment_voucher"],
                                 "placeholder": ["payment_voucher"]}
+
+
+def test_missing_evidence_tells_an_item_contradicting_its_case(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """An order item naming another case's order, or a renewal date after the request, is
+    no evidence: the item is missing and the finding says how it contradicts the case
+    (before: any value counted, and neither case was found)."""
+    other = [{"a": "Capture payment"}, {"a": "Receive refund request"},
+             {"a": "Collect evidence"}, {"a": "Approve refund"}, {"a": "Execute payout"}]
+    named = [other[0], other[1], {"a": "Collect evidence", "ev": {"order": "O-C2"}},
+             *other[3:]]
+    result, _ = run_case({}, {"log": {"C1": named, "C2": other}, "expect": ["C1"]}, "inline",
+                         policy_for)
+    (finding,) = [f for f in result.findings if f.rule == "EV001"]
+    assert finding.evidence == {"channel": "ecommerce", "missing": ["order"],
+                                "contradicted": ["order"]}
+    assert finding.message == ("ecommerce refund without required evidence: order (order "
+                               "recorded only naming another case's order)")
+    renewal = {"channel": "subscription", "events": [
+        {"a": "Charge subscription renewal"},
+        {"a": "Receive refund request", "t": "2026-07-01T12:00Z"},
+        {"a": "Collect evidence", "ev": {"renewal_date": "2026-07-03", "usage": "u"}},
+        {"a": "Approve refund"}, {"a": "Execute payout"}]}
+    result, _ = run_case({}, {"log": {"S1": renewal}, "expect": ["S1"]}, "inline", policy_for)
+    (finding,) = [f for f in result.findings if f.rule == "EV001"]
+    assert finding.evidence == {"channel": "subscription", "missing": ["renewal_date"],
+                                "contradicted": ["renewal_date"]}
+    assert finding.message == (
+        "subscription refund without required evidence: renewal_date (renewal_date recorded "
+        "only dated after the refund request)")

@@ -187,8 +187,19 @@ EXAMPLES: dict[str, Example] = {
              {"a": "Record store sale"}, {"a": REQ},
              {"a": EVI, "ev": {"receipt": "receipt-1.jpg", "photo": "n/a"}}, {"a": APP},
              {"a": PAY}]},
-         "NJ": {"channel": "offline", "events": _e("Record store sale", REQ, REJ)}},
+         "NJ": {"channel": "offline", "events": _e("Record store sale", REQ, REJ)},
+         # the order item naming another case's order (O-2, case "O2"'s), the renewal
+         # date after the request
+         "V4": {"order": "O-1", "events": [
+             {"a": CAP}, {"a": REQ}, {"a": EVI, "ev": {"order": "O-2"}}, {"a": APP},
+             {"a": PAY}]},
+         "O2": {"order": "O-2", "events": _e(CAP, REQ, EVI, APP, PAY)},
+         "V5": {"channel": "subscription", "events": [
+             {"a": "Charge subscription renewal"}, {"a": REQ, "t": "2026-07-01T09:00Z"},
+             {"a": EVI, "ev": {"renewal_date": "2026-07-09"}}, {"a": APP}, {"a": PAY}]}},
         {"V1": {"evidence": {"channel": "offline", "missing": ["photo"]}},
+         "V4": {"evidence": {"missing": ["order"], "contradicted": ["order"]}},
+         "V5": {"evidence": {"missing": ["renewal_date"], "contradicted": ["renewal_date"]}},
          # the request, the payout, the event first recording the photo
          "V2": {"evidence": {"missing": [], "after_payout": ["photo"]},
                 "event_ids": ["V2-02", "V2-05", "V2-06"]},

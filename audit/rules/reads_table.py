@@ -196,6 +196,7 @@ READS: dict[str, frozenset[str]] = {
         "events:mask:close",
         "events:mask:paid",
         "events:mask:request,evidence,approve,second-approve,reject,notify,close",
+        "events:order:id",
         "events:org:resource",
         "events:refund:channel",
         "events:ticket:id",

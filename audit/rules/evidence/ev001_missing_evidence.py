@@ -22,6 +22,13 @@ class MissingEvidence(Rule):
     `conformance.running_for` (default 14d) before the clock; its evidence is due by its
     payout (approved yesterday, its evidence still to be recorded before the payout, is no
     finding). Idle that long, or closed, it is judged as ended.
+    An item whose content contradicts its case is no evidence of the refund either (the
+    log's evidence items are references, so only two contents are judged, where the value
+    is one the check can read): `evidence:order` naming an order id the log knows
+    (`order:id` of an event not itself holding the item) that is none of the case's own
+    orders, in a case stating one (the voucher of another customer's order); and
+    `evidence:renewal_date` written as a date (YYYY-MM-DD) after the date of the case's
+    first request (a renewal after the request cannot be the one refunded).
 
     Why it matters:
     The decision to refund must rest on evidence an auditor can re-perform: for e-commerce the
@@ -33,6 +40,9 @@ class MissingEvidence(Rule):
     `evidence:photo` anywhere in the case; or the photo recorded only on an event after
     `Execute payout`.
     Violating: `evidence:photo` = "n/a" (a placeholder), no other photo in the case.
+    Violating (e-commerce): `evidence:order` = O-2, the order of another case, in a case
+    whose order is O-1. Violating (subscription): `evidence:renewal_date` = 2026-07-09 in
+    a case requested on 2026-07-01.
     Compliant: both columns filled on some event of the case at or before its first
     successful payout (or anywhere in a case approved and not paid, once closed or idle
     `running_for`); approved with no evidence yet, its last event less than `running_for`
@@ -66,7 +76,18 @@ class MissingEvidence(Rule):
     letter case, `n/a`, `n.a.`, `na`, `none`, `null`, `nil`, `tbd`, `todo`, `pending`,
     `missing` or `unknown` as the whole value (`N/A-2026-001` is an id); the items
     missing that a case holds only so are named again in `placeholder` (a list), and the
-    message says so.
+    message says so. Likewise the items missing that a case holds only with a content
+    contradicting it are named in `contradicted` (a list), the message telling how ("order
+    recorded only naming another case's order", "renewal_date recorded only dated after
+    the refund request"). An `evidence:order` naming no order the log knows (a document,
+    `order-17.pdf`, or an order id no event states) is not judged, nor is one in a case
+    stating no order; a renewal date in another form (`9 July 2026`), or in a case without
+    a request time, is not judged; a renewal date is compared with the request's date
+    where it was latest on earth (its UTC time plus 14 hours), so a date written in the
+    customer's zone is never taken for a later one. Receipts, photos, payment vouchers and
+    usage are references to documents in the log (`receipt-17.jpg`, `20 of 30 days
+    used`): their content (a receipt's date, a usage after the cancellation) is not in the
+    log to judge.
     `conformance.running_for` (default 14d; `0d`: every case judged as ended): how recent
     an event keeps an approved case not paid or closed in progress.
 
@@ -117,12 +138,19 @@ class MissingEvidence(Rule):
         present: dict[str, np.ndarray] = dict.fromkeys(columns, none)
         in_time: dict[str, np.ndarray] = dict.fromkeys(columns, none)
         placeheld: dict[str, np.ndarray] = dict.fromkeys(columns, none)
+        contradicted: dict[str, np.ndarray] = dict.fromkeys(columns, none)
         for column in held:
-            there = given(column)[at]  # (every event holding it is among `at`)
+            real = given(column)[at]  # (every event holding it is among `at`)
+            there = real
+            wrong = _contradicting(facts, column)
+            if wrong is not None:  # (an item whose content contradicts its case: none)
+                contradicted[column] = np.zeros(facts.n_cases, dtype=bool)
+                contradicted[column][cases[real & wrong[at]]] = True
+                there = real & ~wrong[at]
             present[column] = np.zeros(facts.n_cases, dtype=bool)
             present[column][cases[there]] = True
             placeheld[column] = np.zeros(facts.n_cases, dtype=bool)
-            placeheld[column][cases[stated(column)[at] & ~there]] = True
+            placeheld[column][cases[stated(column)[at] & ~real]] = True
             in_time[column] = np.zeros(facts.n_cases, dtype=bool)
             in_time[column][cases[there & by_payout]] = True
         c = facts.table("has_ticket", "request_eid", "channel", "request_time", "payouts_sum",
@@ -147,6 +175,7 @@ class MissingEvidence(Rule):
         late: list[tuple[str, np.ndarray]] = []
         late_columns: list[str] = []
         only_placeholder: list[tuple[str, np.ndarray]] = []
+        only_contradicted: list[tuple[str, np.ndarray]] = []
         for channel, needed in required.items():
             in_channel = judged & c["channel"].eq(channel).fillna(False).to_numpy(dtype=bool)
             for column in needed:
@@ -156,6 +185,8 @@ class MissingEvidence(Rule):
                 late_columns.append(column)
                 only_placeholder.append(
                     (name, in_channel & ~present[column] & placeheld[column]))
+                only_contradicted.append(
+                    (name, in_channel & ~present[column] & contradicted[column]))
         hit = np.zeros(len(c), dtype=bool)
         for _, lacking in (*missing, *late):
             hit |= lacking
@@ -166,6 +197,8 @@ class MissingEvidence(Rule):
         hits["after_payout"] = pd.Series(_names(late, hit), index=hits.index, dtype=object)
         hits["placeholder"] = pd.Series(_names(only_placeholder, hit), index=hits.index,
                                         dtype=object)
+        hits["contradicted"] = pd.Series(_names(only_contradicted, hit), index=hits.index,
+                                         dtype=object)
         came_late = np.fromiter(map(bool, hits["after_payout"]), dtype=bool, count=len(hits))
         hits["late_payout_eid"] = hits["payout_eid"].where(came_late, None)
         # Per late item: the event that first recorded it (after the payout, cited) and its
@@ -196,19 +229,24 @@ class MissingEvidence(Rule):
             "; ".join(part for part in (
                 f"without required evidence: {', '.join(m)}" + (
                     f" ({', '.join(p)} recorded only as a placeholder such as 'n/a' or '-')"
-                    if p else "") if m else "",
+                    if p else "") + (
+                    " (" + "; ".join(f"{name} recorded only {CONTRADICTIONS[name]}"
+                                     for name in x) + ")" if x else "") if m else "",
                 f"paid on {on} before its required evidence was recorded: "
                 + ", ".join(items) if items else "") if part)
-            for m, p, on, items in zip(hits["missing"].tolist(), hits["placeholder"].tolist(),
-                                       paid_on, told, strict=True)]
+            for m, p, x, on, items in zip(hits["missing"].tolist(),
+                                          hits["placeholder"].tolist(),
+                                          hits["contradicted"].tolist(), paid_on, told,
+                                          strict=True)]
         found = self.findings(
             facts, hits, events=("anchor_eid", "late_payout_eid", "late_item_eids"),
             when="anchor_time", amount="payouts_sum",
-            evidence=("channel", "missing", "after_payout", "placeholder", "paid_at",
-                      "first_recorded_after_payout"),
+            evidence=("channel", "missing", "after_payout", "placeholder", "contradicted",
+                      "paid_at", "first_recorded_after_payout"),
             message="{channel} refund {what}")
         for finding in found:  # (each named only where it holds an item)
             for key, of in (("after_payout", "after_payout"), ("placeholder", "placeholder"),
+                            ("contradicted", "contradicted"),
                             ("paid_at", "after_payout"),
                             ("first_recorded_after_payout", "after_payout")):
                 if not finding.evidence.get(of):
@@ -277,6 +315,124 @@ def _in_progress(facts: CaseFacts, c: pd.DataFrame) -> np.ndarray:
     running: np.ndarray = (c["payout_eid"].isna() & c["first_close_time"].isna()).to_numpy(
         dtype=bool) & ~_rejection_standing(c) & facts.active_at_clock()
     return running
+
+
+ORDER_EVIDENCE = C.EVIDENCE_PREFIX + "order"
+"""The item naming the order refunded: where its value is an order id the log knows
+(`order:id` of an event of another case), it must be one of its own case's."""
+RENEWAL_EVIDENCE = C.EVIDENCE_PREFIX + "renewal_date"
+"""The item stating the renewal refunded: where its value is a date (YYYY-MM-DD), that
+renewal cannot come after the refund request."""
+REQUEST_SLACK = pd.Timedelta(hours=14)
+"""A renewal date is compared with the request's date where it was latest on earth (UTC+14):
+a date written in the customer's zone is never taken for a later one."""
+CONTRADICTIONS = {ORDER_EVIDENCE.removeprefix(C.EVIDENCE_PREFIX): "naming another case's order",
+                  RENEWAL_EVIDENCE.removeprefix(C.EVIDENCE_PREFIX):
+                      "dated after the refund request"}
+"""Item name -> how its value contradicts its case (the finding's message)."""
+
+
+def _contradicting(facts: CaseFacts, column: str) -> np.ndarray | None:
+    """Per sorted event: the value of `column` contradicts the event's case, so it is no
+    evidence of the refund (see `_names_other_order`, `_renewal_after_request`); None for a
+    column whose content is not judged."""
+    if column == ORDER_EVIDENCE and facts.has(C.ORDER_ID):
+        return _names_other_order(facts)
+    if column == RENEWAL_EVIDENCE:
+        return _renewal_after_request(facts)
+    return None
+
+
+def _categories(values: pd.api.extensions.ExtensionArray) -> tuple[np.ndarray, pd.Index]:
+    """(integer code per value, -1 where missing; the distinct values)."""
+    if isinstance(values, pd.Categorical):
+        return np.asarray(values.codes, dtype=np.int64), values.categories
+    codes, uniques = values.factorize()
+    return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
+
+
+def _positions_in(needles: pd.Index, haystack: pd.Index) -> np.ndarray:
+    """Per text of `needles`: its position in `haystack` (distinct texts), -1 where absent.
+    Arrow texts (the coded columns' categories) looked up by Arrow, in C++: at 1M cases a
+    third of the time of pandas' hash table of Python strings."""
+    arrows = [getattr(index.array, "_pa_array", None) for index in (needles, haystack)]
+    if arrows[0] is not None and arrows[1] is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        found = pc.index_in(arrows[0], value_set=pa.chunked_array(arrows[1]).combine_chunks())
+        return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    keys = pd.Index([str(v) for v in needles], dtype=object)
+    return np.asarray(pd.Index([str(v) for v in haystack], dtype=object).get_indexer(keys),
+                      dtype=np.int64)
+
+
+def _names_other_order(facts: CaseFacts) -> np.ndarray:
+    """Per sorted event: its `evidence:order` is an order id of the log (`order:id` of an
+    event not itself holding an `evidence:order`) but none of its own case's, where its case
+    has one. A value naming no order the log knows (a file, `order-17.pdf`) is not judged:
+    it may name the order's document. Codes compared, one lookup per distinct value."""
+    item_codes, item_texts = _categories(facts.column(ORDER_EVIDENCE))
+    order_codes, order_texts = _categories(facts.column(C.ORDER_ID))
+    holding = item_codes >= 0
+    # The case's orders: stated by its events not holding the item (the item's own event
+    # may state the order it names).
+    stating = (order_codes >= 0) & ~holding
+    as_order = _positions_in(item_texts, order_texts)
+    named = np.full(len(item_codes), -1, dtype=np.int64)
+    named[holding] = as_order[item_codes[holding]]
+    known = np.zeros(len(order_texts) + 1, dtype=bool)
+    known[order_codes[stating]] = True
+    known[-1] = False
+    judged = (named >= 0) & known[named]
+    case = facts.case_code.astype(np.int64)
+    has_order = np.zeros(facts.n_cases, dtype=bool)
+    has_order[case[stating]] = True
+    judged &= has_order[case]
+    wrong = np.zeros(len(item_codes), dtype=bool)
+    if not judged.any():
+        return wrong
+    width = np.int64(len(order_texts) + 1)
+    own = case[stating] * width + order_codes[stating]
+    own = own[np.r_[True, own[1:] != own[:-1]]] if len(own) else own  # (runs of one order)
+    # Sorted (a timsort of runs already ascending by case), then each item's pair looked
+    # up by bisection.
+    own = np.sort(own, kind="stable")
+    at = np.flatnonzero(judged)
+    wanted = case[at] * width + named[at]
+    found = np.minimum(np.searchsorted(own, wanted), len(own) - 1)
+    wrong[at] = own[found] != wanted
+    return wrong
+
+
+def _renewal_after_request(facts: CaseFacts) -> np.ndarray:
+    """Per sorted event: its `evidence:renewal_date` is a date (YYYY-MM-DD, nothing else)
+    after its case's first request's date where that was latest on earth (the request's UTC
+    time plus `REQUEST_SLACK`): a renewal after the request cannot be the one refunded.
+    Another text, or a case without a request (time), is not judged. Parsed once per
+    distinct value."""
+    codes, texts = _categories(facts.column(RENEWAL_EVIDENCE))
+    wrong = np.zeros(len(codes), dtype=bool)
+    holding = codes >= 0
+    if not holding.any():
+        return wrong
+    # Days since 1970-01-01 (UTC), as integers; NaT the smallest integer.
+    nat = np.iinfo(np.int64).min
+    dates = pd.DatetimeIndex(pd.to_datetime(pd.Series([str(v) for v in texts], dtype=object),
+                                            format="%Y-%m-%d",
+                                            errors="coerce"))
+    day = np.asarray(dates.as_unit("ns").asi8, dtype=np.int64)
+    per_day = np.int64(pd.Timedelta(days=1).value)
+    day = np.where(day == nat, nat, day // per_day)
+    requested = np.asarray(pd.DatetimeIndex(facts.col("request_time").array).as_unit("ns").asi8,
+                           dtype=np.int64)
+    at = np.flatnonzero(holding)
+    renewal = day[codes[at]]
+    request = requested[facts.case_code[at]]
+    latest = (request + np.int64(REQUEST_SLACK.value)) // per_day
+    # (an unparsed date or a case without a request (time) is not judged)
+    wrong[at] = (renewal != nat) & (request != nat) & (renewal > latest)
+    return wrong
 
 
 PLACEHOLDERS = frozenset({
