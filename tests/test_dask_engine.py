@@ -731,3 +731,24 @@ def test_instalments_and_repeats_alike_on_both_engines(cluster: Any) -> None:
     assert [f.as_dict() for f in remote.findings] == [f.as_dict() for f in local.findings]
     assert {(f.case_id, f.amount_at_risk) for f in remote.findings if f.rule == "DU001"} == {
         ("PAST", 25.0), ("OVER", 60.0), ("B", 100.0)}
+
+
+def test_a_case_whose_order_item_names_another_case_s_order_is_cut_with_it() -> None:
+    """missing-evidence judges an `evidence:order` naming an order of another case (no
+    evidence of this refund): the two cases are in one partition, so a worker knows that
+    order as the whole log does (before, they were cut apart and the worker, not knowing
+    the order, took the item for a document and found nothing)."""
+    from dataclasses import replace as replaced
+
+    from audit.policy import load_policy
+    from tests.rules.logbuilder import build_log
+
+    policy = replaced(load_policy(default_policy_path()), sop={})
+    events = [{"a": "Capture payment"}, {"a": "Receive refund request"},
+              {"a": "Collect evidence"}, {"a": "Approve refund"}, {"a": "Execute payout"}]
+    named = [*events[:2], {"a": "Collect evidence", "ev": {"order": "O-B"}}, *events[3:]]
+    log = build_log({"A": named, "B": events, "C": events, "D": events}, policy)
+    parts = partition_log(log, 4)
+    assert len(parts) == 3
+    (together,) = [p for p in parts if "A" in set(p[C.CASE].astype(str))]
+    assert set(together[C.CASE].astype(str)) == {"A", "B"}

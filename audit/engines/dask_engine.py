@@ -59,6 +59,7 @@ from audit.rules.engine import (
     selected_rules,
     side_facts,
 )
+from audit.rules.evidence.ev001_missing_evidence import ORDER_EVIDENCE
 from audit.rules.facts import CaseFacts
 from audit.rules.registry import RuleSet
 from audit.words import counted
@@ -86,7 +87,9 @@ def default_partitions(events: int, threads: int) -> int:
 
 def case_components(log: pd.DataFrame) -> dict[str, str]:
     """Case id -> the first case id (in sorted order) of its connected component, where cases
-    are connected through the charge ids and order ids their events name."""
+    are connected through the charge ids and order ids their events name, an order named
+    by an `evidence:order` item too (missing-evidence compares it with the orders of every
+    case: one naming another case's order is no evidence)."""
     parent: dict[str, str] = {}
 
     def find(node: str) -> str:
@@ -106,7 +109,7 @@ def case_components(log: pd.DataFrame) -> dict[str, str]:
     cases = sorted(log[C.CASE].astype(str).unique())
     for case in cases:
         parent["0" + case] = "0" + case  # "0" sorts before "1", "2": a case names its root
-    for prefix, column in (("1", C.CHARGE_ID), ("2", C.ORDER_ID)):
+    for prefix, column in (("1", C.CHARGE_ID), ("2", C.ORDER_ID), ("2", ORDER_EVIDENCE)):
         if column not in log.columns:
             continue
         linked = log.loc[log[column].notna(), [C.CASE, column]].astype(str).drop_duplicates()
