@@ -733,14 +733,19 @@ def test_instalments_and_repeats_alike_on_both_engines(cluster: Any) -> None:
         ("PAST", 25.0), ("OVER", 60.0), ("B", 100.0)}
 
 
-def test_a_case_whose_order_item_names_another_case_s_order_is_cut_with_it() -> None:
+def test_a_case_whose_order_item_names_another_case_s_order_is_cut_with_it(
+        cluster: Any) -> None:
     """missing-evidence judges an `evidence:order` naming an order of another case (no
     evidence of this refund): the two cases are in one partition, so a worker knows that
-    order as the whole log does (before, they were cut apart and the worker, not knowing
-    the order, took the item for a document and found nothing)."""
+    order as the whole log does, and the findings are the local engine's (before, they
+    were cut apart and the worker, not knowing the order, took the item for a document
+    and found nothing)."""
     from dataclasses import replace as replaced
 
+    from audit.engines.dask_engine import run_rules_dask
     from audit.policy import load_policy
+    from audit.rules import default_rules
+    from audit.rules.engine import run_rules
     from tests.rules.logbuilder import build_log
 
     policy = replaced(load_policy(default_policy_path()), sop={})
@@ -752,3 +757,11 @@ def test_a_case_whose_order_item_names_another_case_s_order_is_cut_with_it() -> 
     assert len(parts) == 3
     (together,) = [p for p in parts if "A" in set(p[C.CASE].astype(str))]
     assert set(together[C.CASE].astype(str)) == {"A", "B"}
+    ruleset = default_rules()
+    as_of = datetime(2026, 10, 15, tzinfo=UTC)
+    local = run_rules(log, policy, ruleset, as_of=as_of)
+    spec = EngineSpec("dask", scheduler=cluster.scheduler_address, partitions=4)
+    remote, _ = run_rules_dask(log, policy, ruleset, as_of=as_of, spec=spec)
+    assert [f.as_dict() for f in remote.findings] == [f.as_dict() for f in local.findings]
+    assert [(f.case_id, f.evidence.get("contradicted")) for f in local.findings
+            if f.rule == "EV001"] == [("A", ["order"])]
