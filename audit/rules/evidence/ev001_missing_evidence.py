@@ -26,7 +26,7 @@ class MissingEvidence(Rule):
     log's evidence items are references, so only two contents are judged, where the value
     is one the check can read): `evidence:order` naming an order id the log knows
     (`order:id` of an event not itself holding the item) that is none of the case's own
-    orders, in a case stating one (the voucher of another customer's order); and
+    orders, in a case stating one (another customer's order); and
     `evidence:renewal_date` written as a date (YYYY-MM-DD) after the date of the case's
     first request (a renewal after the request cannot be the one refunded).
 
