@@ -769,6 +769,25 @@ def compare(as_is: Side, to_be: Side,
                       next((s for s in (left, right) if s.left_out), None))
 
 
+def _apart(value: float, limit: float) -> str:
+    """`value` in plain decimals (never e-notation: 0.00005, not 5e-05), two significant
+    digits, more where fewer would print it as `limit` it is not equal to (1.96 points
+    against a rule of 2 is "1.96", not "2"; an adjusted p of 0.0504 against a rate of 0.05
+    is "0.0504")."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if value == 0:
+        return "0"
+    digits = max(0, 1 - math.floor(math.log10(abs(value))))
+    while True:
+        text = f"{value:.{digits}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        if value == limit or float(text) != limit or digits >= 17:
+            return text
+        digits += 1
+
+
 def _marked(difference: Difference,
             alone: Mapping[tuple[str, str], tuple[Significance, bool, bool]],
             min_shift: float, fdr: float) -> Difference:
@@ -786,9 +805,9 @@ def _marked(difference: Difference,
     significance, material, significant = found
     sentence = difference.sentence
     if not (material and significant):
-        why = [f"{abs(significance.points):.2g} points" if not material else "",
+        why = [f"{_apart(abs(significance.points), min_shift)} points" if not material else "",
                "not significant (adjusted p = "
-               f"{significance.adjusted_p_value:.2g})" if not significant else ""]
+               f"{_apart(significance.adjusted_p_value, fdr)})" if not significant else ""]
         sentence = (sentence.removesuffix(".") + "; below the rule a difference is told by "
                     f"(at least {min_shift:g} percentage points, significant at a false "
                     f"discovery rate of {fdr:g}): " + ", and ".join(w for w in why if w) + ".")

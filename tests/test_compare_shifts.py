@@ -452,6 +452,20 @@ def test_an_activity_in_one_log_only_is_tested_marked_and_ranked_by_its_cases(
         "only, in too few cases)\n- 'Z' occurs in less than 1% of as-is cases (1 of 150)")
 
 
+def test_a_share_below_the_rule_is_told_in_plain_digits_that_differ_from_the_rule() -> None:
+    """1 case of 51 (1.96 points) against a rule of 2 points was told "2 points" (`.2g`),
+    which contradicts "below the rule ... at least 2 percentage points"; a small share read
+    "5e-05 points". Now plain decimals, as many as it takes to differ from the rule."""
+    from conformance.compare import _apart
+    as_is = _log("as-is", {("A", "Z"): 1, ("A",): 50})
+    to_be = _log("to-be", {("A",): 51})
+    z = next(d for d in compare(as_is, to_be).differences if d.activities == ("Z",))
+    assert z.meets_rule is False
+    assert ": 1.96 points, and not significant (adjusted p = 1)." in z.sentence
+    assert (_apart(5e-05, 2), _apart(0.0504, 0.05), _apart(1.9999, 2), _apart(35.0, 2)) == (
+        "0.00005", "0.0504", "1.9999", "35")
+
+
 def test_fdr_sets_the_false_discovery_rate_and_compare_json_records_it(
         quarters: tuple[Path, Path], tmp_path: Path) -> None:
     """The false discovery rate was fixed at 5%: --fdr sets it (default 0.05, as before),
