@@ -337,6 +337,7 @@ def load_run(given: Path, which: str) -> AuditRun:
     except msgspec.DecodeError:  # (not JSON, or not of a findings.json's shape: json's
         # reading, and the errors in its words, as `_checked` names them)
         document = _json_document(data, path, which)
+        _refuse_lone_surrogates(document, path)
     del data  # (the bytes are no longer needed while the document is checked)
     return _checked(document, folder, path, which, sha256)
 
@@ -344,7 +345,8 @@ def load_run(given: Path, which: str) -> AuditRun:
 def _json_document(data: bytes, path: Path, which: str) -> Any:
     """`data` read by json, of a findings.json msgspec did not decode: the document, where
     json reads what msgspec does not (a lone surrogate escaped in a text, a number too large
-    for a float: refused when checked); else the InputError in json's words, naming the
+    for a float: refused when checked; a lone surrogate in a field diff reads: refused by
+    `_refuse_lone_surrogates`); else the InputError in json's words, naming the
     line and column."""
     try:
         return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
@@ -356,6 +358,34 @@ def _json_document(data: bytes, path: Path, which: str) -> Any:
                          line=exc.lineno) from exc
     except ValueError as exc:  # (NaN, Infinity: no findings.json holds them)
         raise InputError(f"not JSON: {exc}", file=path) from exc
+
+
+def _refuse_lone_surrogates(document: Any, path: Path) -> None:
+    """An InputError naming the first text of the keys diff reads (`_Document`, its findings'
+    `_Finding`) that json decoded into a lone surrogate (an escape such as \\ud800, half a
+    character, which check never writes: the import refuses it): diff.json and diff.csv
+    could not hold it, and writing them failed with a traceback. Another field's (a
+    finding's resources) is dropped unread, as msgspec's reading drops it."""
+    from audit.ingest.jsontext import lone_surrogate
+    from audit.ingest.jsontext import shown as escaped
+
+    if not isinstance(document, dict):
+        return
+    found = lone_surrogate({k: v for k, v in document.items()
+                            if k in _Document.__annotations__ and k != "findings"})
+    findings = document.get("findings")
+    for number, finding in enumerate(findings if isinstance(findings, list) else ()):
+        if found is not None:
+            break
+        if isinstance(finding, dict):
+            found = lone_surrogate({k: v for k, v in finding.items()
+                                    if k in _Finding.__annotations__}, f"findings[{number}]")
+    if found is not None:
+        where, text = found
+        raise InputError(f"a text holds a lone UTF-16 surrogate ('{escaped(text)[:80]}'): an "
+                         "escape such as \\ud800 that is half of a character, which no check "
+                         "writes; the file is corrupt or edited here", file=path,
+                         field=where or None)
 
 
 def _no_constant(name: str) -> Any:

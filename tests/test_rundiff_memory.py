@@ -12,8 +12,10 @@ from typing import Any
 
 import msgspec
 import pytest
+from click.testing import CliRunner
 
 from audit import rundiff
+from audit.cli import main
 from audit.errors import InputError
 from audit.rundiff import csv_chunks, csv_text, diff_runs, load_run
 from tests.test_rundiff import _documents, runs  # noqa: F401  (the two checks of the sample)
@@ -88,6 +90,27 @@ def test_a_lone_surrogate_msgspec_refuses_is_read_by_json(
     run = load_run(folder, "NEW")
     assert run.findings[0]["fingerprint"] == document["findings"][0]["fingerprint"]
     assert len(run.findings) == len(document["findings"])
+
+
+def test_a_lone_surrogate_in_a_field_diff_writes_is_refused_naming_it(
+        runs: tuple[Path, Path], tmp_path: Path) -> None:  # noqa: F811
+    """A lone surrogate in a finding's message (which check never writes: the import refuses
+    it) read by json's fallback made write_diff fail with a UnicodeEncodeError traceback;
+    now diff refuses the file naming the field, exit code 2, nothing written."""
+    document = json.loads((runs[1] / "findings.json").read_text(encoding="utf-8"))
+    document["findings"][3]["message"] = "paid \ud800 twice"
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "findings.json").write_text(json.dumps(document), encoding="ascii")
+    with pytest.raises(InputError) as refused:
+        load_run(folder, "NEW")
+    assert refused.value.field == "findings[3].message"
+    assert "lone UTF-16 surrogate" in str(refused.value)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["diff", str(runs[0]), str(folder), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "findings[3].message" in result.output and "Traceback" not in result.output
+    assert not (out / "diff.json").exists()
 
 
 def test_diff_json_and_csv_in_pieces_are_the_texts_written_whole(
