@@ -144,9 +144,17 @@ def _coded(changed: dict[int, str | None], n: int) -> tuple[npt.NDArray[np.intp]
     codes = np.full(n, -1, dtype=np.intp)
     if not changed:
         return codes, np.empty(0, dtype=object)
-    found, distinct = pd.factorize(object_array(list(changed.values())))
-    codes[_positions(changed)] = found
-    return codes, np.asarray(distinct, dtype=object)
+    values = list(changed.values())
+    array = _text_array(values)
+    if array is None:  # (a value not a text, or a lone surrogate): factorized by pandas
+        found, distinct = pd.factorize(object_array(values))
+        codes[_positions(changed)] = found
+        return codes, np.asarray(distinct, dtype=object)
+    # Arrow's dictionary encoding: the same codes (distinct values in order of appearance,
+    # None as -1), hashed in Arrow (pandas' object hashing took twice as long).
+    encoded = array.dictionary_encode()
+    codes[_positions(changed)] = encoded.indices.fill_null(-1).to_numpy()
+    return codes, object_array(encoded.dictionary.to_pylist())
 
 
 def _positions(changed: dict[int, str | None]) -> npt.NDArray[np.intp]:
@@ -280,6 +288,48 @@ def _taken(values: Sequence[str | None], at: npt.NDArray[np.intp],
     return array.take(at)
 
 
+def _codes_of(tickets: pa.DictionaryArray, own: dict[str, str],
+              ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]] | None:
+    """Of `own`'s tickets, those among `tickets` (dictionary-encoded): their places in
+    `own` and their codes. None where Arrow cannot hold a ticket."""
+    keys = _text_array(list(own))
+    if keys is None:
+        return None
+    found = pc.index_in(keys, value_set=tickets.dictionary)
+    return (np.flatnonzero(found.is_valid().to_numpy(zero_copy_only=False)),
+            np.asarray(found.drop_null().to_numpy(), dtype=np.intp))
+
+
+def _first_per_ticket(tickets: pa.DictionaryArray, at: npt.NDArray[np.intp],
+                      stating: tuple[npt.NDArray[np.intp], list[str | None]],
+                      own: dict[str, str],
+                      own_codes: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]] | None,
+                      ) -> pa.Array | None:
+    """Of the updates at `at`, each one's ticket's value of a field, null where none: what
+    `_per_ticket` looks up in `_stated`'s dict, found by the tickets' codes (`tickets`: all
+    updates' tickets, dictionary-encoded, no null) rather than by converting the dict's
+    tickets to Arrow. The ticket's own value (`own`; `own_codes`: `_codes_of` it), else
+    the first its updates state (`stating`). None where Arrow cannot hold a value."""
+    positions, values = stating
+    codes = tickets.indices.to_numpy()
+    slot = np.full(len(tickets.dictionary), -1, dtype=np.intp)  # per ticket: its value's
+    if len(positions):
+        first_of, first = np.unique(codes[positions], return_index=True)
+        slot[first_of] = first
+    source = _text_array(values)
+    if source is None:
+        return None
+    if own:
+        own_values = _text_array(list(own.values()))
+        if own_codes is None or own_values is None:
+            return None
+        held, codes_held = own_codes
+        slot[codes_held] = len(source) + held
+        source = pa.concat_arrays([source, own_values])
+    value_at = slot[codes[at]]
+    return source.take(pa.array(value_at, mask=value_at < 0))
+
+
 def _per_ticket(tickets: pa.DictionaryArray, known: dict[str, str]) -> pa.Array:
     """Each update's ticket's `known` value (null where none), looked up once per ticket.
     `tickets`: dictionary-encoded."""
@@ -312,16 +362,26 @@ def _stating_in(order: npt.NDArray[np.intp] | None, changed: dict[int, str | Non
     return positions[ranked], object_array(values)[ranked].tolist()
 
 
-def _stated(tickets: list[str], ticket_fields: dict[str, dict[str, str]], name: str | None,
-            changed: dict[str, dict[int, str | None]],
-            order: npt.NDArray[np.intp] | None = None) -> dict[str, str]:
-    """Per ticket, its value of the field `name`: the ticket's own (`ticket_fields`), else
-    the first non-empty one its updates state, by time (`order`, see `_stating_in`; else
-    in reading order)."""
+def _own(ticket_fields: dict[str, dict[str, str]], name: str | None) -> dict[str, str]:
+    """Per ticket, its own value of the field `name` (`ticket_fields`), where it has one."""
     if not name:
         return {}
-    own = {t: fields[name] for t, fields in ticket_fields.items() if name in fields}
-    positions, values = _stating_in(order, changed[name])
+    return {t: fields[name] for t, fields in ticket_fields.items() if name in fields}
+
+
+def _stating_of(order: npt.NDArray[np.intp] | None, changed: dict[str, dict[int, str | None]],
+                name: str | None) -> tuple[npt.NDArray[np.intp], list[str | None]]:
+    """`_stating_in` for the field `name` (none where no field is named)."""
+    if not name:
+        return np.empty(0, dtype=np.intp), []
+    return _stating_in(order, changed[name])
+
+
+def _stated(tickets: list[str], own: dict[str, str],
+            stating: tuple[npt.NDArray[np.intp], list[str | None]]) -> dict[str, str]:
+    """Per ticket, its value of a field: the ticket's own (`own`, see `_own`), else the
+    first non-empty one its updates state, by time (`stating`: the field's `_stating_of`)."""
+    positions, values = stating
     # Built from the last change back, so that each ticket keeps its first value; then the
     # ticket's own values over them.
     known: dict[str, str] = dict(zip(reversed(_take(tickets, positions.tolist())),
@@ -330,18 +390,17 @@ def _stated(tickets: list[str], ticket_fields: dict[str, dict[str, str]], name: 
     return known
 
 
-def _several(tickets: list[str], ticket_fields: dict[str, dict[str, str]], name: str | None,
-             changed: dict[str, dict[int, str | None]],
-             order: npt.NDArray[np.intp] | None = None) -> tuple[int, str, list[str]]:
-    """The tickets that state several values of the field `name` (their own, and those their
-    updates change it to; blank ones and surrounding spaces aside): how many, and the
-    first of them in `order` (see `_stating_in`) with its values in that order. (0, "", [])
-    where none does: most exports, told without a frame where no ticket states it twice."""
-    if not name:
-        return 0, "", []
-    positions, values = _stating_in(order, changed[name])
+def _several(tickets: list[str], own_values: dict[str, str],
+             stating: tuple[npt.NDArray[np.intp], list[str | None]],
+             ) -> tuple[int, str, list[str]]:
+    """The tickets that state several values of a field (their own, `own_values` (`_own`),
+    and those their updates change it to, `stating` (`_stating_of`); blank ones and
+    surrounding spaces aside): how many, and the first of them by time with its values in
+    that order. (0, "", []) where none does: most exports, told without a frame where no
+    ticket states it twice."""
+    positions, values = stating
     named = _take(tickets, positions.tolist())
-    own = [(t, fields[name]) for t, fields in ticket_fields.items() if fields.get(name)]
+    own = [(t, v) for t, v in own_values.items() if v]
     if len(set(named).union(t for t, _ in own)) == len(named) + len(own):
         return 0, "", []
     # (Python texts: a ticket with a lone surrogate has no UTF-8 for Arrow to hold)
@@ -362,8 +421,11 @@ def _evidence(changed: dict[int, str | None], n: int, at: npt.NDArray[np.intp],
     """An evidence field's value per kept update (`at`: their positions among all `n`):
     the text it is changed to, None where it is not changed or changed to ''."""
     if arrow and changed:  # the changes' values taken by Arrow, null where none
-        values = _text_array([v or None for v in changed.values()])
+        values = _text_array(list(changed.values()))
         if values is not None:
+            # ('' as null in Arrow: no Python pass over the values)
+            values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.large_string()),
+                                values)
             slot = np.full(n, -1, dtype=np.intp)
             slot[_positions(changed)] = np.arange(len(changed), dtype=np.intp)
             taken = slot[at]
@@ -389,8 +451,16 @@ def _over_units(kept: list[int], texts: list[object], tickets: list[str],
         return over
     # Nothing to check where every currency holds the most decimals any amount has (2.50
     # among EUR and USD tickets): no loop over a million updates.
+    fewest = min(minor_units(str(c).strip().upper()) for c in set(currencies.values()))
+    # (at most the bytes after each text's first point, counted in Arrow: where that bound
+    # is in every currency's units already, the exact count need not be made)
+    array = _text_array(list(fractional))
+    if array is not None and len(array):
+        after = pc.subtract(pc.binary_length(array), pc.add(pc.find_substring(array, "."), 1))
+        if pc.max(after).as_py() <= fewest:
+            return over
     most = max(len(str(t).strip().partition(".")[2]) for t in fractional)
-    if most <= min(minor_units(str(c).strip().upper()) for c in set(currencies.values())):
+    if most <= fewest:
         return over
     checked: dict[tuple[str, str], BadValue | None] = {}
     for k, text in zip(kept, texts, strict=True):
@@ -461,9 +531,10 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     order = _order(u.ticket, u.time, u.row, texts)
     # Order number and currency per ticket: the ticket's own fields, else the first
     # non-empty value its updates state, by time.
-    orders = _stated(u.ticket, ticket_fields or {}, cfg.order_field, changed, order)
-    count, ticket, stated = _several(u.ticket, ticket_fields or {}, cfg.order_field, changed,
-                                     order)
+    order_stating = _stating_of(order, changed, cfg.order_field)
+    own_orders = _own(ticket_fields or {}, cfg.order_field)
+    orders = _stated(u.ticket, own_orders, order_stating)
+    count, ticket, stated = _several(u.ticket, own_orders, order_stating)
     if count:  # a corrected order, or one ticket for two orders: said, not left to chance
         collector.notes.append(
             f"{collector.file.name}: {count:,} ticket(s) state several orders in "
@@ -471,7 +542,9 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
             "gives it, else the first its updates state (the charges of the others, and "
             "their refunds that name no ticket, are not in its case): the first, ticket "
             f"{ticket}: {', '.join(stated)}, correlated by {orders.get(ticket)}")
-    currencies = _stated(u.ticket, ticket_fields or {}, cfg.currency_field, changed, order)
+    currency_stating = _stating_of(order, changed, cfg.currency_field)
+    own_currencies = _own(ticket_fields or {}, cfg.currency_field)
+    currencies = _stated(u.ticket, own_currencies, currency_stating)
     activity = _activities(u, cfg, changed)
     amount_text = object_array(u.amount, n)
     amount_from = np.full(n, -1, dtype=np.int8)  # (-1: the update's own amount)
@@ -480,19 +553,21 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         if len(positions):
             amount_text[positions] = object_array(values)
             amount_from[positions] = code
-    parsed: dict[str, str | BadValue] = {}
-    for text in set(amount_text.tolist()):
-        if text:
-            try:
-                parsed[text] = money(parse_major(text))
-            except BadValue as exc:
-                parsed[text] = exc
     has_activity = np.fromiter(map(is_not, activity, repeat(None)), dtype=np.bool_, count=n)
     kept_at = order[has_activity[order]]
     kept = kept_at.tolist()
     lost = _lost_without_activity(u, cfg, changed, order[~has_activity[order]], collector)
     collector.skipped += len(order) - len(kept) - lost
     texts_of_amounts = amount_text[kept_at].tolist()
+    # The records' amounts, each distinct text parsed once (an update of no activity's is
+    # no record's: `_lost_without_activity` tells it).
+    parsed: dict[str, str | BadValue] = {}
+    for text in set(texts_of_amounts):
+        if text:
+            try:
+                parsed[text] = money(parse_major(text))
+            except BadValue as exc:
+                parsed[text] = exc
     good = {t: a for t, a in parsed.items() if isinstance(a, str)}
     over = _over_units(kept, texts_of_amounts, u.ticket, currencies, good)
     amounts: list[str | None]
@@ -520,9 +595,23 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         # The ticket and time columns Arrow holds already (for the order): taken in Arrow,
         # and the per-ticket values looked up once per ticket.
         tickets = ticket_text.take(at)
-        coded = pc.dictionary_encode(tickets)
         amount_column = pa.array(amounts, type=pa.large_string())
-        currency = _per_ticket(coded, currencies)
+        # Per ticket, its currency and order number: by the codes of all updates' tickets.
+        every = pc.dictionary_encode(ticket_text) if not ticket_text.null_count else None
+        currency = order_column = None
+        if every is not None:
+            own_order_codes = _codes_of(every, own_orders) if own_orders else None
+            own_currency_codes = (  # (Jira's issues: mostly the same tickets, looked up once)
+                own_order_codes if list(own_currencies) == list(own_orders)
+                else _codes_of(every, own_currencies) if own_currencies else None)
+            currency = _first_per_ticket(every, at, currency_stating, own_currencies,
+                                         own_currency_codes)
+            order_column = _first_per_ticket(every, at, order_stating, own_orders,
+                                             own_order_codes)
+        if currency is None or order_column is None:  # (a text Arrow cannot hold)
+            coded = pc.dictionary_encode(tickets)
+            currency = _per_ticket(coded, currencies)
+            order_column = _per_ticket(coded, orders)
         columns = {
             C.EVENT_ID: _taken(u.record_id, at, kept),
             C.CASE: tickets,
@@ -535,7 +624,7 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                                    pa.scalar(None, pa.large_string()), currency),
             C.CHANNEL: pa.repeat(pa.scalar(cfg.channel, pa.large_string()), len(kept)),
             C.TICKET_ID: tickets,
-            C.ORDER_ID: _per_ticket(coded, orders),
+            C.ORDER_ID: order_column,
         }
     else:  # a text Arrow cannot hold: lists, as the collector takes any cells
         ticket_list = _take(u.ticket, kept)
