@@ -78,7 +78,8 @@ def _reference(u: Updates, cfg: TicketingConfig) -> tuple[list[dict[str, object]
     return records, quarantined
 
 
-def _reference_and_lost(u: Updates, cfg: TicketingConfig) -> tuple[
+def _reference_and_lost(u: Updates, cfg: TicketingConfig,
+                        ticket_fields: dict[str, dict[str, str]] | None = None) -> tuple[
         list[dict[str, object]], list[tuple[int, str, str]], list[tuple[int, str, str]],
         int]:
     """`_reference`, and the (row, field, value) quarantined of the updates of no activity
@@ -90,6 +91,10 @@ def _reference_and_lost(u: Updates, cfg: TicketingConfig) -> tuple[
         for name in (cfg.order_field, cfg.currency_field):
             if name and u.changes[k].get(name):
                 known.setdefault(u.ticket[k], {}).setdefault(name, str(u.changes[k][name]))
+    for ticket, fields in (ticket_fields or {}).items():  # a ticket's own values win
+        for name in (cfg.order_field, cfg.currency_field):
+            if name and name in fields:
+                known.setdefault(ticket, {})[name] = fields[name]
     records, quarantined = [], []
     lost: list[tuple[int, str, str]] = []
     lost_updates = [0]
@@ -215,3 +220,53 @@ def test_a_tickets_own_order_and_currency_win_over_those_its_updates_state() -> 
     assert [value.to_pylist() if isinstance(value, pa.Array) else value
             for value in columns.values()] == [["O-1"] * 2 + ["O-5"] * 4,
                                               ["USD"] * 2 + ["EUR"] * 4]
+
+
+@pytest.mark.parametrize("arrow", [True, False], ids=["arrow", "lists"])
+@pytest.mark.parametrize("system", ["zendesk", "jira"])
+def test_tickets_own_values_over_random_updates_match_the_definition(system: str,
+                                                                     arrow: bool) -> None:
+    """Each record's order number and currency, where tickets have values of their own
+    (some blank, some for tickets of no update, the two fields' tickets the same or not)
+    and their updates state others: the ticket's own, else its first by time."""
+    cfg = load_sources_config().ticketing[system]
+    order, currency = cfg.order_field, cfg.currency_field
+    assert order and currency
+    tickets = TICKETS[:6] if arrow else [*TICKETS[:5], "a\udc80"]
+    rng = random.Random(f"own {system}")
+    for same in (True, False):
+        updates = _random_updates(cfg, rng, 1500, tickets)
+        own: dict[str, dict[str, str]] = {}
+        for ticket in [*tickets[:4], "no update"]:
+            own[ticket] = {order: rng.choice(["O-7", "", "O-1"])}
+            if same or rng.random() < 0.5:
+                own[ticket][currency] = rng.choice(["USD", "", "EUR"])
+        own[tickets[0]] = {order: "O-7", currency: "USD"}
+        own[tickets[1]] = {order: ""}
+        collector = Collector(system, Path("updates.json"))
+        updates_to_table(updates, cfg, collector, own)
+        expected, *_ = _reference_and_lost(updates, cfg, own)
+        assert collector.columns is not None
+        got = {name: (column.to_pylist() if isinstance(column, pa.Array) else column)
+               for name, column in collector.columns.items()}
+        for name in (C.CASE, C.ORDER_ID, C.CURRENCY, C.AMOUNT):
+            assert got[name] == [record[name] for record in expected], name
+        assert {"O-7", ""} <= set(got[C.ORDER_ID]) and "USD" in got[C.CURRENCY]
+
+
+def test_an_amount_written_as_money_writes_it_is_taken_as_it_is() -> None:
+    """`_CANONICAL` (amounts taken without parsing them) holds only texts that
+    `money(parse_major(text))` gives back unchanged."""
+    from audit.sources.ticketing import _CANONICAL
+
+    rng = random.Random(3)
+    matched = 0
+    for _ in range(20000):
+        text = "".join(rng.choice("0123456789.-+ ,e\u0661\uff10" if rng.random() < 0.2
+                                  else "00123456789.") for _ in range(rng.randrange(1, 9)))
+        if _CANONICAL.match(text):
+            matched += 1
+            assert money(parse_major(text)) == text, text
+    assert matched > 1000
+    for text in ["00", "01.5", "1.", ".5", "1.5\n", " 1", "-0", "+1", "1,5"]:
+        assert not _CANONICAL.match(text), text

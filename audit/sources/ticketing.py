@@ -8,6 +8,7 @@ records column by column: one list per field, no object per update.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -50,6 +51,10 @@ class Update:
 
 
 T = TypeVar("T")
+
+_CANONICAL = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?\Z")
+"""An amount as `money(parse_major(...))` writes it: ASCII digits, no sign, no leading
+zero, no space."""
 
 UpdateRow = tuple[str, str, str | None, str, int, dict[str, str | None], bool, str | None,
                   str | None]
@@ -562,8 +567,12 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     # The records' amounts, each distinct text parsed once (an update of no activity's is
     # no record's: `_lost_without_activity` tells it).
     parsed: dict[str, str | BadValue] = {}
+    canonical = _CANONICAL.match
     for text in set(texts_of_amounts):
         if text:
+            if type(text) is str and canonical(text):  # (money(parse_major(text)) is text)
+                parsed[text] = text
+                continue
             try:
                 parsed[text] = money(parse_major(text))
             except BadValue as exc:
