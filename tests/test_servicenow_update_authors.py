@@ -31,13 +31,17 @@ COLLECTED = "servicenow:da9020879a415697c52ded6d0b58d18f:1"
 
 
 def _exports(folder: Path, edits: dict[tuple[int, str], str],
-             cut: int = 7) -> tuple[Path, list[Path]]:
+             cut: int = 7, receipt_first: bool = False) -> tuple[Path, list[Path]]:
     """The sample export with the cells given in `edits` ({(file row, column): text})
     replaced: as one file, and in two pages by row count, the first ending after `cut`
     rows (7: checkpoint 1's stage row, file row 8, on page 1; its receipt and photo, rows 9
-    and 10, on page 2, as its rows 2 and 3)."""
+    and 10, on page 2, as its rows 2 and 3). `receipt_first`: checkpoint 1's receipt row
+    written before its stage row (file row 8 the receipt, 9 the stage), before the edits:
+    an update whose page-1 row is left out still has its stage, so is an event."""
     with SERVICENOW_SAMPLE.open(newline="", encoding="utf-8") as handle:
         header, *body = list(csv.reader(handle))
+    if receipt_first:
+        body[6], body[7] = body[7], body[6]
     for (row, column), text in edits.items():
         body[row - 2][header.index(column)] = text
     folder.mkdir(parents=True, exist_ok=True)
@@ -99,11 +103,12 @@ def test_the_author_of_a_cut_update_is_decided_over_both_pages(tmp_path: Path) -
         (8, "user", "amira.haddad"), (9, "u_photo", "photo-CS0000283.jpg"),
         (9, "u_receipt", "receipt-CS0000283.jpg")]
     # (The update, without its stage, states no activity: its evidence is said not
-    # carried, at the update's row, here row 8 of page 1, the page that reads it.)
+    # carried, at the update's row, its first row read: row 9, page 2's row 2, the page
+    # that reads it, as in one file. Before: at the row quarantined, row 8 of page 1.)
     assert quarantine == [
-        ("sys_audit_p1.csv", 8, "u_photo", "photo-CS0000283.jpg"),
-        ("sys_audit_p1.csv", 8, "u_receipt", "receipt-CS0000283.jpg"),
-        ("sys_audit_p1.csv", 8, "user", "amira.haddad")]
+        ("sys_audit_p1.csv", 8, "user", "amira.haddad"),
+        ("sys_audit_p2.csv", 9, "u_photo", "photo-CS0000283.jpg"),
+        ("sys_audit_p2.csv", 9, "u_receipt", "receipt-CS0000283.jpg")]
     assert COLLECTED not in log[C.EVENT_ID].tolist()  # (no activity: no event, as in one file)
     pd.testing.assert_frame_equal(log, one_log)
 
@@ -255,3 +260,70 @@ def test_a_cut_update_with_a_json_page_is_read_as_the_csv_pages(
         assert collected[C.TIMESTAMP].tolist() == [f"2026-07-02 10:17:{at}+00:00"], pulled
         assert collected["evidence:receipt"].tolist() == ["receipt-CS0000283.jpg"]
         assert collected["evidence:photo"].tolist() == ["photo-CS0000283.jpg"]
+
+
+def _source(paths: list[Path]) -> tuple[str, str, int]:
+    """Checkpoint 1's event as read from `paths`: its time (UTC) and the file and row it
+    names as its source."""
+    from audit.sources.pipeline import import_and_correlate
+
+    log = import_and_correlate([(p, "servicenow") for p in paths],
+                               assume_tz=SERVICENOW_ZONE).log
+    event = log[log[C.EVENT_ID] == COLLECTED]
+    assert len(event) == 1
+    return (str(event[C.TIMESTAMP].iloc[0]), str(event[C.SOURCE_FILE].iloc[0]),
+            int(event[C.SOURCE_ROW].iloc[0]))
+
+
+def test_a_cut_update_whose_page_1_rows_are_all_left_out_is_read_on_page_2(
+        tmp_path: Path) -> None:
+    # Page 1 holds only the receipt (row 8) naming amira.haddad at 11:17:01; the author's
+    # stage and photo (rows 9-10) are on page 2 at 11:17:04. The receipt is quarantined
+    # for its user, and the update read at the earliest row read, row 9 (page 2's row 2),
+    # as in one file. Before: at the quarantined row's 11:17:01, naming p1 row 8.
+    whole, pages = _exports(tmp_path, {(8, "user"): "amira.haddad",
+                                       (8, "sys_created_on"): "2026-07-02 11:17:01"},
+                            receipt_first=True)
+    log, quarantine = _read(pages)
+    one_log, one_quarantine = _read([whole])
+    assert one_quarantine == [("sys_audit.csv", 8, "user", "amira.haddad")]
+    assert quarantine == [("sys_audit_p1.csv", 8, "user", "amira.haddad")]
+    assert _source([whole]) == ("2026-07-02 10:17:04+00:00", "sys_audit.csv", 9)
+    assert _source(pages) == ("2026-07-02 10:17:04+00:00", "sys_audit_p2.csv", 2)
+    assert _collected(log)["evidence:receipt"] == ""
+    assert _collected(log)["evidence:photo"] == "photo-CS0000283.jpg"
+    pd.testing.assert_frame_equal(log, one_log)
+
+
+def test_a_cut_update_whose_page_1_row_states_no_time_is_read_from_page_2(
+        tmp_path: Path) -> None:
+    # Page 1's receipt (row 8) states no time: quarantined for it, as in one file, and the
+    # stage and photo on page 2 (rows 9-10) read at their 11:17:04. Before: they were
+    # compared with the receipt's empty time and quarantined as "more than 5 seconds" from
+    # it, the update lost.
+    whole, pages = _exports(tmp_path, {(8, "sys_created_on"): ""}, receipt_first=True)
+    log, quarantine = _read(pages)
+    one_log, one_quarantine = _read([whole])
+    assert one_quarantine == [("sys_audit.csv", 8, "sys_created_on", "")]
+    assert quarantine == [("sys_audit_p1.csv", 8, "sys_created_on", "")]
+    assert _source(pages) == ("2026-07-02 10:17:04+00:00", "sys_audit_p2.csv", 2)
+    assert _collected(log)["evidence:photo"] == "photo-CS0000283.jpg"
+    pd.testing.assert_frame_equal(log, one_log)
+
+
+def test_the_time_of_a_cut_update_is_judged_without_its_rows_naming_another_user(
+        tmp_path: Path) -> None:
+    # Row 8 (page 1) names amira.haddad at 11:17:00, the author's rows 9-10 (page 2) state
+    # 11:17:06, six seconds later: row 8 is left out for its user, and rows 9-10 judged
+    # among themselves, read at 11:17:06, as in one file. Before: they were compared with
+    # row 8's time and quarantined as more than 5 seconds from it.
+    whole, pages = _exports(tmp_path, {
+        (8, "user"): "amira.haddad", (8, "sys_created_on"): "2026-07-02 11:17:00",
+        (9, "sys_created_on"): "2026-07-02 11:17:06",
+        (10, "sys_created_on"): "2026-07-02 11:17:06"}, receipt_first=True)
+    log, quarantine = _read(pages)
+    one_log, one_quarantine = _read([whole])
+    assert one_quarantine == [("sys_audit.csv", 8, "user", "amira.haddad")]
+    assert quarantine == [("sys_audit_p1.csv", 8, "user", "amira.haddad")]
+    assert _source(pages) == ("2026-07-02 10:17:06+00:00", "sys_audit_p2.csv", 2)
+    pd.testing.assert_frame_equal(log, one_log)

@@ -145,8 +145,15 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     # left out of the update before its time is taken.
     votes = join.votes_by_update(documents, group_text, first) if join is not None else {}
     off_user, authors, unauthored = _off_user(stripped(users), kept, group, first, own, votes)
+    carried_at: dict[int, float | None] = {}  # (instants of the rows joined, by row)
+    if join is not None:
+        for at_row, carried in enumerate(join.carried, start=own):
+            carried_at[at_row] = _seconds(str(created[at_row].as_py() or "").strip(),
+                                          carried.get("_pulled") == "1",
+                                          assume_tz or cfg.time_zone)
     off_time, earliest = _off_time(created, kept, group, first, zone, own,
-                                   excluded={row for row, _, _ in off_user})
+                                   excluded={row for row, _, _ in off_user},
+                                   carried=carried_at)
     if earliest:  # (an update read at its earliest row's time, its row that one)
         first = first.copy()
         first[list(earliest)] = list(earliest.values())
@@ -195,14 +202,11 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     # file reads it (before: a row joined a few seconds earlier was ignored).
     time_row = first.copy()  # (the row whose time the update is read at)
     if join is not None and join.carried and len(kept):
-        local = assume_tz or cfg.time_zone
         for j in np.flatnonzero(kept >= own).tolist():
             k, at_row = int(group[j]), int(kept[j])
             if not good[k] or times[k] is None:
                 continue
-            carried = join.carried[at_row - own]
-            instant = _seconds(str(created[at_row].as_py() or "").strip(),
-                               carried.get("_pulled") == "1", local)
+            instant = carried_at[at_row]
             if instant is not None and \
                     instant < datetime.fromisoformat(times[k]).timestamp():
                 times[k] = datetime.fromtimestamp(instant, UTC).isoformat()
@@ -416,7 +420,9 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
     export paged by row count cuts the update that spans a page's end, and the half
     without the stage change would otherwise be read as an update of no activity, its
     evidence, amount or ticket number lost. Each such update is read by the export that
-    holds its first row (in the inputs' order), with the rows the others add to it
+    holds its first row read (in the inputs' order; a row left out for its user or time is
+    none: an export all of whose rows of it are left out quarantines them and leaves the
+    update to the next), with the rows the others add to it
     (`Join.carried`); the others leave their rows of it to that export (`Join.dropped`,
     with a note naming the rows), unless they hold the whole update (an export of an
     overlapping date range: read again and counted as exported twice, as before). The
@@ -426,8 +432,9 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
     `TIME_TOLERANCE` seconds from its rows there and those joined to it, are no part of it
     that can be told safely: quarantined in their own export, naming the file, row and
     field (rows a few seconds apart are one update, as within an export: a page may end
-    between rows of an update that crosses a second boundary; the update is read at the
-    earliest time of its rows, those joined too). Only exports
+    between rows of an update that crosses a second boundary; the set of its rows read is
+    `_window`'s over its rows in all of them naming its author, and the update is read at
+    the earliest time of its rows, those joined too). Only exports
     that share an update get a `Join`. `updates`: per export, its distinct updates where its
     reading gave them (`Collector.update_keys`); else each export is read for them. `zone`:
     gives the zone of the CSV exports' local times, by which their rows' times are compared
@@ -499,56 +506,69 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
     for (document, group), files in held.items():
         if len(files) < 2:
             continue
-        owner, *others = sorted(files)
-        own = files[owner]
-        contents = {content for content, _, _, _ in own}
-        time, head = own[0][0][5], own[0][3]
-        stated = own[0][1].get("sys_created_on", "").strip()  # (as written, for the reason)
-        # The instants the update's rows span (from its first row's, with the rows within
-        # TIME_TOLERANCE seconds of it, as its reading takes them, and the rows joined).
-        span = [] if head is None else [
-            instant for _, _, _, instant in own
-            if instant is not None and abs(instant - head) <= TIME_TOLERANCE]
-        whole = contents | {c for k in others for c, _, _, _ in files[k]}
+        first_file, *rest = sorted(files)
+        whole = {c for k in files for c, _, _, _ in files[k]}
         # The whole update exported again (an overlapping date range): read there too, and
-        # counted as exported twice, as before; else its rows are read here.
-        joining = [k for k in others if {c for c, _, _, _ in files[k]} != whole]
+        # counted as exported twice, as before; else its rows are read with the others'.
+        joining = [k for k in rest if {c for c, _, _, _ in files[k]} != whole]
+        # The update's rows, each once (the first file's copy), in the inputs' order.
+        members: dict[tuple[str, ...], tuple[int, int, float | None]] = {}
+        for k in [first_file, *joining]:
+            for content, _, number, instant in files[k]:
+                members.setdefault(content, (k, number, instant))
         # The update's author is decided over all its rows, here and joined, as within one
         # export (`_off_user`: the user most of them name, an empty user naming none).
-        named_by: dict[tuple[str, ...], str] = {}
-        for k in [owner, *joining]:
-            for content, _, _, _ in files[k]:
-                named_by.setdefault(content, content[4])
-        vote = Vote.of(list(named_by.values()))
-        if joining:
+        vote = Vote.of([content[4] for content in members])
+        # Its time, as within one export (`_off_time`): the largest set of its rows read
+        # (those naming its author) within TIME_TOLERANCE seconds of each other, over all
+        # its rows on every page (before: the next page's rows compared with the rows of
+        # the first page within TIME_TOLERANCE of its first row, even a row left out for its
+        # user, or stating no time, which left the whole update out).
+        authored = [content for content in members if vote.off(content[4]) is None]
+        timed = [(i, instant) for i, content in enumerate(authored)
+                 if (instant := members[content][2]) is not None]
+        if timed and (vote.author is not None or not vote.counts):
+            head = members[authored[0]][2]
+            inside_at, _ = _window(sorted(timed, key=lambda t: (t[1], t[0])), head)
+            inside = {authored[i] for i in inside_at}
+        else:  # (no time stated: left to its first row's quarantine, as within an export)
+            inside = set(authored)
+        # Read by the export holding its first row read (of those within the set and naming
+        # its author; before: its first row, even one left out, the update then read at that
+        # row's time and naming it); the earlier exports' rows of it are quarantined there.
+        owner = next((members[c][0] for c in members if c in inside), first_file)
+        own = files[owner]
+        contents = {content for content, _, _, _ in own}
+        # (the time of its first row read there, as written, for the reason)
+        stated = next((row for c, row, _, _ in own if c in inside), own[0][1]).get(
+            "sys_created_on", "").strip()
+        if joining or owner != first_file:
             join_of(owner).votes[document + _UNIT + group] = vote
-        for k in others:
+        for k in [j for j in sorted(files) if j != owner]:
             theirs = files[k]
-            again = k not in joining
+            again = k != first_file and k not in joining
             if not again:
                 join_of(k).dropped.add(document + _UNIT + group)
             taken: list[int] = []
             for content, row, number, instant in theirs:
-                # A row a few seconds from the update's rows is of it, as within an export
-                # (`_off_time`): the rows joined stay within TIME_TOLERANCE of each other.
-                timely = content[5] == time or (
-                    bool(span) and instant is not None
-                    and max(*span, instant) - min(*span, instant) <= TIME_TOLERANCE)
                 why = vote.off(content[4])
-                if not timely or why is not None:
+                if content not in inside or why is not None:
                     if again:
                         continue  # (its own reading tells its time and user)
                     cut_at = (f"a row of update {group} of record {document}, cut between "
                               f"{labels[paths[owner]]} (from row {own[0][2]}) and this "
                               "export, ")
                     change = row.get("fieldname", "").strip()
+                    written = row.get("sys_created_on", "").strip()
                     if why is None:
+                        this = ("is empty" if not written else "is no time" if instant is None
+                                else f"more than {TIME_TOLERANCE} seconds from them")
                         join_of(k).quarantine.append((
-                            number, "sys_created_on", row.get("sys_created_on", "").strip(),
+                            number, "sys_created_on", written,
                             f"a row of update {group} of record {document}, whose rows in "
                             f"{labels[paths[owner]]} (from row {own[0][2]}) state "
-                            f"sys_created_on {stated} (this row's more than {TIME_TOLERANCE} "
-                            "seconds from them): not one update, not joined", document))
+                            f"sys_created_on {stated} (this row's {this}): not one update, "
+                            "not joined", document))
                     elif vote.author is not None:
                         join_of(k).quarantine.append((
                             number, "user", row.get("user", "").strip(),
@@ -562,8 +582,6 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
                             f"{why}): the update is not read, nor this row's change of "
                             f"{change}", document))
                     continue
-                if span and instant is not None:
-                    span.append(instant)
                 if content not in contents:
                     contents.add(content)
                     join_of(owner).carried.append({**row, "_row": str(number),
@@ -754,6 +772,7 @@ def _off_user(users: pa.Array, kept: npt.NDArray[np.intp], group: npt.NDArray[np
 def _off_time(created: pa.Array, kept: npt.NDArray[np.intp], group: npt.NDArray[np.intp],
               first: npt.NDArray[np.intp], zone: str, own: int,
               excluded: set[int] | None = None,
+              carried: dict[int, float | None] | None = None,
               ) -> tuple[list[tuple[int, int, str]], dict[int, int]]:
     """The rows (of `kept`) whose sys_created_on is not their update's, as (row, update,
     reason), by row, and the updates to be read at another row's time than their first
@@ -769,43 +788,71 @@ def _off_time(created: pa.Array, kept: npt.NDArray[np.intp], group: npt.NDArray[
     carries were compared with the update by `cut_updates`, a JSON pull's in UTC).
     Column-wise: updates whose rows all state their first row's text are not parsed.
     `excluded`: rows (as rows of the export, like those returned) already left out of their
-    update (`_off_user`): not asked, and their update read at its earliest other row."""
+    update (`_off_user`): not asked, and their update read at its earliest other row.
+    `carried`: the instants (seconds, None for no time) of rows another export adds to its
+    updates (from row `own` on, `Join.carried`), judged with the update's rows here (the
+    set taken over all), as in one export, though only the export's own rows are returned
+    and read at (`cut_updates` judged the others in their own export)."""
     written, rows_of = _rows_of_split_updates(created, kept, group, first, own, excluded)
+    # (an update joined with rows of another export: its rows here judged with those)
+    joined: dict[int, list[int]] = {}
+    for j in np.flatnonzero(kept >= own).tolist() if carried else []:
+        joined.setdefault(int(group[j]), []).append(j)
+    for k in joined:
+        if k not in rows_of:
+            rows_of[k] = [j for j in np.flatnonzero(group == k).tolist()
+                          if kept[j] < own and int(kept[j]) not in (excluded or ())]
     found: list[tuple[int, int, str]] = []
     earliest: dict[int, int] = {}
     for k, members in rows_of.items():
-        at: dict[int, datetime] = {}
+        at: dict[int, float] = {}
         for j in members:
             text = written[j].as_py()
             try:
-                at[j] = datetime.fromisoformat(local_to_utc(text, TIME_FORMAT, zone))
+                at[j] = datetime.fromisoformat(local_to_utc(text, TIME_FORMAT, zone)
+                                               ).timestamp()
             except BadValue as exc:
                 found.append((int(kept[j]), k, "empty" if not text.strip() else str(exc)))
+        for j in joined.get(k, []):
+            if (instant := (carried or {}).get(int(kept[j]))) is not None:
+                at[j] = instant
         if not at:
             # (its update is quarantined at its first row; its other rows with it)
             found = [f for f in found if f[1] != k]
             continue
-        order = sorted(at.items(), key=lambda item: (item[1], item[0]))
-        seconds = [time.timestamp() for _, time in order]
-        head = at.get(members[0])  # (the first row's time, where it states one)
-        # Windows [start, start + tolerance] from each row's time, in one pass (an update
-        # of many rows is not compared row by row with every other).
-        best, end = (-1, False, 0), 0
-        for i, start in enumerate(seconds):
-            end = max(end, i)
-            while end + 1 < len(seconds) and seconds[end + 1] - start <= TIME_TOLERANCE:
-                end += 1
-            holds_head = head is not None and order[i][1] <= head <= order[end][1]
-            key = (end - i + 1, holds_head, -i)
-            if key > best:
-                best = key
-        low = -best[2]
-        inside = {j for j, _ in order[low:low + best[0]]}
-        earliest[k] = int(kept[order[low][0]])
+        # (the first row's time, where it states one: of the export's own rows, else of
+        # those joined)
+        head = at.get(members[0]) if members else at.get(joined.get(k, [-1])[0])
+        inside, _ = _window(sorted(at.items(), key=lambda item: (item[1], item[0])), head)
+        # (read at its earliest row here within the set; a joined row's time, where
+        # earlier, is taken by `read`)
+        mine = [j for j in inside if kept[j] < own]
+        if mine:
+            earliest[k] = int(kept[min(mine, key=lambda j: (at[j], j))])
         found.extend((int(kept[j]), k, "another time, more than "
                       f"{TIME_TOLERANCE} seconds from the update's")
-                     for j in at if j not in inside)
+                     for j in at if j not in inside and kept[j] < own)
     return sorted(found), earliest
+
+
+def _window(order: list[tuple[int, float]], head: float | None) -> tuple[set[int], int]:
+    """Of rows (key, seconds), sorted by seconds then key: the keys of the largest set
+    whose times lie within `TIME_TOLERANCE` seconds of each other (of sets alike, the one
+    holding `head`, the update's first row's time, else the earliest), and its earliest
+    row's key. Windows [start, start + tolerance] from each row's time, in one pass (an
+    update of many rows is not compared row by row with every other)."""
+    seconds = [time for _, time in order]
+    best, end = (-1, False, 0), 0
+    for i, start in enumerate(seconds):
+        end = max(end, i)
+        while end + 1 < len(seconds) and seconds[end + 1] - start <= TIME_TOLERANCE:
+            end += 1
+        holds_head = head is not None and seconds[i] <= head <= seconds[end]
+        key = (end - i + 1, holds_head, -i)
+        if key > best:
+            best = key
+    low = -best[2]
+    return {j for j, _ in order[low:low + best[0]]}, order[low][0]
 
 
 def _none(values: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
