@@ -70,8 +70,15 @@ def test_charges_refunds_and_a_failure_become_events_the_rest_is_quarantined() -
          "not a Stripe time (UTC 'YYYY-MM-DD HH:MM:SS' or Unix seconds)"],
         [12, "gross", "5.00", "a refund's gross is money sent back, negative: a positive "
                               "one is not a refund of this layout"],
-        [13, "reporting_category", "partial_capture_reversal", OTHER],
-        [15, "reporting_category", "=cmd|' /C calc'!A0", OTHER],
+        # (rows of another category naming a charge: quarantined with its case)
+        [13, "reporting_category", "partial_capture_reversal",
+         "reporting category partial_capture_reversal of charge ch_3PQ1001: the uncaptured "
+         "part of the charge's authorisation released (no refund); not a refund the "
+         "merchant executed: not part of a refund case, never read as a payout"],
+        [15, "reporting_category", "=cmd|' /C calc'!A0",
+         "reporting category =cmd|' /C calc'!A0 of charge ch_3PQ1001: a balance change of a "
+         "charge; not a refund the merchant executed: not part of a refund case, never read "
+         "as a payout"],
         [16, "source_id", "ch_3PQ1001", "a refund row's source_id is read as its refund's "
                                         "id (re_ or pyr_): this one is not"],
     ]
@@ -130,6 +137,47 @@ def test_signs_source_ids_and_charge_ids_that_contradict_the_layout_are_quaranti
     assert reasons[3].startswith("a charge row's source_id is read as a charge's id")
     assert reasons[4] == "same id as row 6 with different content"  # one refund, two rows
     assert reasons[5].startswith("empty id")
+
+
+def test_a_dispute_of_a_refunded_charge_is_quarantined_with_its_case(tmp_path: Path) -> None:
+    """Charge ch_3PQ1001 (order EC-O1001) refunded through ticket 101 and also disputed: the
+    customer's chargeback (`dispute`, source the dispute du_..., `charge_id` the charge),
+    the merchant's defence won (`dispute_reversal`), as the itemized report writes them.
+    They are no refund the merchant executed and stay quarantined, never read as a payout,
+    but they named no case and one reason served fees, payouts and disputes: now each goes
+    with the case holding the charge its charge_id names (as PayPal's and Adyen's
+    chargebacks), its reason naming the category and the charge. A fee naming no charge
+    names no case."""
+    from audit.sources.pipeline import import_and_correlate
+
+    lines = REPORT.read_text(encoding="utf-8").splitlines()
+    tail = ",cus_Q1,ch_3PQ1001,pi_3PQ1001,,card,EC-O1001,,,"
+    path = tmp_path / "balance.csv"
+    path.write_text("\n".join([
+        *lines[:4],  # (the two charges, the refund of ch_3PQ1001 through ticket 101)
+        "txn_3PT0020,2026-07-20 10:00:00,2026-07-20 12:00:00,2026-07-20 00:00:00,"
+        "2026-07-20 02:00:00,eur,-49.90,15.00,-64.90,dispute,du_3PD0001,"
+        f"Chargeback withdrawal for ch_3PQ1001{tail}",
+        "txn_3PT0021,2026-07-30 10:00:00,2026-07-30 12:00:00,2026-07-30 00:00:00,"
+        "2026-07-30 02:00:00,eur,49.90,-15.00,64.90,dispute_reversal,du_3PD0001,"
+        f"Chargeback reversal for ch_3PQ1001{tail}",
+        lines[6]]) + "\n", encoding="utf-8")  # (a fee: no charge)
+    result = import_and_correlate([(path, "stripe")])
+    log = result.log.set_index(C.EVENT_ID)
+    case = log.loc["stripe:re_3PR2002", C.CASE]  # (the refund's case holds the charge)
+    assert log.loc["stripe:ch_3PQ1001", C.CASE] == case
+    assert not log.index.str.contains("du_").any()  # (never a payout)
+    lines_of = result.quarantine.sort_values("row")
+    assert lines_of[["row", "value", "case"]].values.tolist() == [
+        [5, "dispute", case], [6, "dispute_reversal", case], [7, "fee", ""]]
+    assert lines_of["reason"].tolist() == [
+        "reporting category dispute of charge ch_3PQ1001: a dispute: the charge's funds "
+        "withdrawn for the customer's dispute (a chargeback); not a refund the merchant "
+        "executed: not part of a refund case, never read as a payout",
+        "reporting category dispute_reversal of charge ch_3PQ1001: a dispute reversed: the "
+        "merchant won the dispute, the funds came back; not a refund the merchant executed: "
+        "not part of a refund case, never read as a payout",
+        OTHER]
 
 
 def test_a_report_without_created_utc_or_source_id_is_refused_naming_the_column(

@@ -695,6 +695,36 @@ a row of the other sign is quarantined: a balance transaction's amount is positi
 funds received, negative for funds sent."""
 
 
+_BALANCE_OTHER = ("not a charge, refund or refund failure (fees, payouts, disputes, partial "
+                  "capture reversals and other balance changes are not part of a refund case)")
+"""The quarantine reason of a row of another category naming no charge."""
+_BALANCE_OF_CHARGE = {
+    "dispute": "a dispute: the charge's funds withdrawn for the customer's dispute "
+               "(a chargeback)",
+    "dispute_reversal": "a dispute reversed: the merchant won the dispute, the funds "
+                        "came back",
+    "partial_capture_reversal": "the uncaptured part of the charge's authorisation "
+                                "released (no refund)",
+    "charge_failure": "the charge failed after it was captured (its funds were not "
+                      "received)",
+}
+"""The reporting categories of a balance change of a charge that is no event of a refund
+case, each with what it is (`_balance_other_reason`); another category naming a charge is
+named as written."""
+
+
+def _balance_other_reason(written: object, category: str, charge: str | None) -> str:
+    """The quarantine reason of a balance report row of a category no refund case holds:
+    where it names a charge (`charge_id`), its category as written and the charge, and
+    what it is (a dispute, a dispute reversed, ...): never read as a payout."""
+    if charge is None:
+        return _BALANCE_OTHER
+    what = _BALANCE_OF_CHARGE.get(category, "a balance change of a charge")
+    return (f"reporting category {str(written).strip()} of charge {charge}: {what}; not a "
+            "refund the merchant executed: not part of a refund case, never read as a "
+            "payout")
+
+
 def stripe_balance_header(header: Collection[str]) -> bool:
     """Whether a CSV header is Stripe's itemized balance change report's
     (`STRIPE_BALANCE_SIGNATURE`)."""
@@ -706,7 +736,8 @@ def read_stripe_balance(path: Path, cfg: PaymentConfig, *, encoding: str | None 
     """Stripe's itemized balance change from activity report: a charge (reporting category
     `charge`) is the purchase, a refund (`refund`) a payout, a `refund_failure` a failed
     payout of that refund; every other category (fees, payouts to the bank, disputes,
-    partial capture reversals, ...) goes to the quarantine. `gross` is signed, in major
+    partial capture reversals, ...) goes to the quarantine, with the case that holds the
+    charge its `charge_id` names where it names one (a dispute of it). `gross` is signed, in major
     units; `created_utc` is UTC. The charges and the refunds that do not fail in the
     report are read column-wise where every value is plain (as the charges and refunds
     CSVs are), the other rows one by one."""
@@ -729,9 +760,14 @@ def read_stripe_balance(path: Path, cfg: PaymentConfig, *, encoding: str | None 
         source = str(record["source_id"]).strip()
         # (a charge row's charge is its source, where its charge_id is left empty; a row
         # of a category no refund case holds gives none)
-        hint = (_cell(record, "charge_id") or (source or None if category == "charge" else None),
+        named = _cell(record, "charge_id")
+        hint = (named or (source or None if category == "charge" else None),
                 _cell(record, cfg.balance_order_column))
-        collector.belongs = hint if category in _BALANCE_CATEGORIES else None
+        # (a row of another category naming a charge, a dispute of it or its dispute
+        # reversed, goes with the case that holds the charge, as PayPal's and Adyen's
+        # chargebacks: a refunded charge also disputed shows beside its refund case)
+        collector.belongs = (hint if category in _BALANCE_CATEGORIES or named is not None
+                             else None)
         if collector.duplicate(f"stripe-balance:{transaction}", row,
                                partial(_content, record), case=case,
                                cells=("balance_transaction_id",
@@ -739,9 +775,8 @@ def read_stripe_balance(path: Path, cfg: PaymentConfig, *, encoding: str | None 
             continue
         if category not in _BALANCE_CATEGORIES:
             collector.quarantine(row, "reporting_category", record["reporting_category"],
-                                 "not a charge, refund or refund failure (fees, payouts, "
-                                 "disputes, partial capture reversals and other balance "
-                                 "changes are not part of a refund case)", case=case)
+                                 _balance_other_reason(record["reporting_category"],
+                                                       category, named), case=case)
             continue
         prefixes, what = _BALANCE_SOURCE[category]
         if not source.startswith(prefixes):
