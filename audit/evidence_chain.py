@@ -48,19 +48,23 @@ the payment provider): it moved money, which went back to the buyer."""
 
 
 def unpaid_reason(attempt: str | None, status: str | None = None) -> str:
-    """Reason of an order's missing `paid by` link: its first charge attempt that moved no
-    money, if any, named, with its payment status (`declined_status`): a reversed charge
-    was captured and then taken back (a chargeback), which the reason says, not that it
-    was never captured."""
+    """Reason of an order's missing `paid by` link: its charge attempt that moved no money,
+    if any (`chain_links`' `declined_charge`: a reversed one where the order has one, else
+    its first), named with its payment status (`declined_status`): a reversed charge was
+    captured and then taken back (a chargeback), which the reason says, not that it was
+    never captured; a failed or pending one is told by its own status."""
     if attempt is None:
         return "no recorded charge (purchase) for this order"
+    head = f"no recorded charge (purchase) for this order: its charge {attempt}"
     if status == REVERSED:
-        return (f"no recorded charge (purchase) for this order: its charge {attempt} was "
-                "reversed (its payment status is reversed: charged back or taken back "
-                "by the payment provider after its capture, the money returned to the "
-                "buyer)")
-    return (f"no recorded charge (purchase) for this order: its charge {attempt} was not "
-            "captured (its payment status is failed, reversed or pending)")
+        return (f"{head} was reversed (its payment status is reversed: charged back or "
+                "taken back by the payment provider after its capture, the money returned "
+                "to the buyer)")
+    if status == "pending":
+        return f"{head} is not captured yet (its payment status is pending)"
+    if status:
+        return f"{head} was not captured (its payment status is {status})"
+    return f"{head} was not captured"
 
 
 def declined_status(status: object) -> str:
@@ -120,9 +124,11 @@ def chain_links(events: pd.DataFrame, controls: Mapping[str, str],
       none states a time;
     - `unpaid_order`: of the orders without a recorded charge (a missing `paid by` link),
       the last by id, as the graph lists its missing links (None where every order was paid
-      or none is named); `declined_charge`: that order's first charge attempt that moved no
-      money, None where none, and `declined_status` its payment status (`declined_status`:
-      failed, reversed or pending);
+      or none is named); `declined_charge`: that order's charge attempt that moved no
+      money, its first reversed one where it has one (a purchase captured and taken back
+      tells more than a card declined before it), else its first, None where none, and
+      `declined_status` its payment status (`declined_status`: failed, reversed or
+      pending);
     - `uncharged_refund`: one of its refunds names no charge (a missing `refunds` link).
     """
     known = events[C.CASE].notna().to_numpy(dtype=bool)
@@ -183,15 +189,19 @@ def chain_links(events: pd.DataFrame, controls: Mapping[str, str],
         best = pd.Series(ranks).groupby(codes[unpaid]).max()
         cases = best.index.to_numpy(dtype=np.int64)
         unpaid_order[cases] = [distinct[r] for r in best.to_numpy(dtype=np.int64).tolist()]
-        # Its first charge attempt that moved no money, in time order (ties: as given).
+        # Its first reversed charge attempt, else its first that moved no money, in time
+        # order (ties: as given): before, the first whatever its status, so a card
+        # declined before a purchase charged back hid the chargeback.
         tried = np.flatnonzero(declined & has_order)
         if len(tried):
+            status_texts = statuses.to_numpy(dtype=object)[tried]
             attempts = pd.DataFrame({
                 "case": codes[tried], "order": keys[tried],
+                "other": [declined_status(s) != REVERSED for s in status_texts.tolist()],
                 "time": times.array.take(tried), "at": np.arange(len(tried)),
                 "charge": _texts(column(C.CHARGE_ID)).to_numpy(dtype=object)[tried],
-                "status": statuses.to_numpy(dtype=object)[tried]})
-            attempts = attempts.sort_values(["case", "time", "at"], kind="stable",
+                "status": status_texts})
+            attempts = attempts.sort_values(["case", "other", "time", "at"], kind="stable",
                                             na_position="last")
             first = attempts.drop_duplicates(["case", "order"], keep="first")
             lookup = dict(zip(zip(first["case"].tolist(), first["order"].tolist(),

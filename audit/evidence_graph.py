@@ -21,7 +21,14 @@ import numpy as np
 import pandas as pd
 
 from audit import canonical as C
-from audit.evidence_chain import NO_CHARGE, NO_ORDER, NO_TICKET, declined_status, unpaid_reason
+from audit.evidence_chain import (
+    NO_CHARGE,
+    NO_ORDER,
+    NO_TICKET,
+    REVERSED,
+    declined_status,
+    unpaid_reason,
+)
 
 APPROVE_CONTROLS = ("approve", "second-approve")
 PURCHASE_CONTROL = "purchase"
@@ -75,8 +82,8 @@ def _case_graph(case: str, ordered: list[dict[Hashable, Any]], evidence: list[st
     for order_key in sorted(orders):
         add("order", order_key)
     purchased: set[str] = set()
-    declined: dict[str, tuple[str, str]] = {}  # order -> its first charge attempt that
-    # moved no money, and its payment status
+    declined: dict[str, tuple[str, str]] = {}  # order -> its first reversed charge
+    # attempt, else its first that moved no money, and its payment status
     for event in ordered:
         eid = str(event[C.EVENT_ID])
         refund = event.get(C.REFUND_ID)
@@ -105,8 +112,12 @@ def _case_graph(case: str, ordered: list[dict[Hashable, Any]], evidence: list[st
             # charge is named, not recorded as paid, and the order it was for stays unpaid.
             add("charge", str(charge))
             if _present(order):
-                declined.setdefault(str(order), (
-                    str(charge), declined_status(event.get(C.PAYMENT_STATUS))))
+                # (its first attempt, or its first reversed one: a purchase charged back
+                # tells more than a card declined before it, as `chain_links` chooses)
+                status = declined_status(event.get(C.PAYMENT_STATUS))
+                held = declined.get(str(order))
+                if held is None or status == REVERSED != held[1]:
+                    declined[str(order)] = (str(charge), status)
             continue
         if is_purchase and _present(charge):
             name = add("charge", str(charge), recorded=True, amount=event.get(C.AMOUNT),

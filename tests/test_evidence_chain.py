@@ -255,6 +255,39 @@ def test_a_case_of_an_unpaid_order_names_its_declined_charge() -> None:
     assert_chain_is_the_graphs(events, CONTROLS, np.array([False, False, False, True]))
 
 
+def test_an_unpaid_orders_reversed_charge_is_named_before_an_earlier_declined_one() -> None:
+    """Order O1: a card declined (ch_declined, failed) at 09:00, a payment captured and
+    charged back (ch_back, reversed) at 10:00, a second one reversed (ch_back2) at 11:00,
+    then the refund: the chain named the first attempt, the declined card, so the finding
+    said nothing was bought; the first reversed attempt is named, by the graph too. Each
+    status is told as it is: failed, pending, reversed."""
+    t = pd.to_datetime(["2026-07-01 09:00", "2026-07-01 10:00", "2026-07-01 11:00",
+                        "2026-07-03 00:00"], utc=True)
+    events = pd.DataFrame({
+        C.EVENT_ID: ["b1", "b2", "b3", "p1"], C.CASE: "A",
+        C.ACTIVITY: ["Buy", "Buy", "Buy", "Pay"], C.TIMESTAMP: t,
+        C.ORDER_ID: pd.Series(["O1", "O1", "O1", None], dtype="string"),
+        C.CHARGE_ID: pd.Series(["ch_declined", "ch_back", "ch_back2", "ch_back"],
+                               dtype="string"),
+        C.REFUND_ID: pd.Series([None, None, None, "r1"], dtype="string"),
+        C.TICKET_ID: pd.Series([None, None, None, "T1"], dtype="string"),
+        C.PAYMENT_STATUS: pd.Series(["Failed", " Reversed", "reversed", "succeeded"],
+                                    dtype="string")})
+    payouts = np.array([False, False, False, True])
+    [row] = chain_links(events, CONTROLS, payouts).itertuples()
+    assert (row.unpaid_order, row.declined_charge, row.declined_status) == (
+        "O1", "ch_back", "reversed")
+    assert_chain_is_the_graphs(events, CONTROLS, payouts)
+    assert unpaid_reason("ch_1", "failed") == (
+        "no recorded charge (purchase) for this order: its charge ch_1 was not captured "
+        "(its payment status is failed)")
+    assert unpaid_reason("ch_1", "pending") == (
+        "no recorded charge (purchase) for this order: its charge ch_1 is not captured yet "
+        "(its payment status is pending)")
+    assert "ch_1 was reversed (its payment status is reversed: " in unpaid_reason(
+        "ch_1", "reversed")
+
+
 @pytest.mark.parametrize("blank", [" ", ""])
 def test_a_recorded_purchase_of_a_blank_order_id_pays_no_order(blank: str) -> None:
     """A blank order id is an order of the graph (any stated id is) that a recorded

@@ -383,8 +383,7 @@ def test_a_refund_of_a_charged_back_paypal_payment_says_the_payment_was_reversed
     if status == "Denied":
         assert found.message == "paid 9.33 EUR with no purchase before the payout"
         assert found.evidence["missing_reason"].endswith(
-            "its charge 4SX12345AB678901C was not captured (its payment status is failed, "
-            "reversed or pending)")
+            "its charge 4SX12345AB678901C was not captured (its payment status is failed)")
         return
     assert found.message == (
         "paid 9.33 EUR refunding a purchase that was reversed (charge 4SX12345AB678901C "
@@ -394,6 +393,49 @@ def test_a_refund_of_a_charged_back_paypal_payment_says_the_payment_was_reversed
         "no recorded charge (purchase) for this order: its charge 4SX12345AB678901C was "
         "reversed (its payment status is reversed: charged back or taken back by the "
         "payment provider after its capture, the money returned to the buyer)")
+
+
+def test_a_declined_card_before_a_charged_back_payment_does_not_hide_the_reversal(
+        tmp_path: Path) -> None:
+    """Jane Doe's card was declined for order SU-O7001 (payment 1DN..., Denied) on 30 June;
+    she paid the next day (4SX..., 19.99) and charged that payment back (Reversed, with its
+    Chargeback row); Wanda Maier then refunded 9.33 through Jira RFD-7. no-prior-purchase
+    (EV007) told the order's first attempt that moved no money, the declined card: "with
+    no purchase before the payout", "was not captured". The reversed payment is the one
+    that tells what happened: the buyer had the money back by the chargeback, and the
+    refund pays it out again. A pending payment alone is told as pending."""
+    from audit.checkrun import run_check
+    from audit.policy import default_policy_path
+
+    lines = (DATA / "paypal" / "activity.csv").read_text(encoding="utf-8").splitlines()
+    denied = (lines[1].replace(",Completed,", ",Denied,")
+              .replace("4SX12345AB678901C", "1DN00000AB678901A")
+              .replace("01/07/2026,09:30", "30/06/2026,09:30"))
+    path = tmp_path / "activity.csv"
+    path.write_text("\n".join([
+        lines[0], denied, lines[1].replace(",Completed,", ",Reversed,"),
+        "04/07/2026,10:00:00,CEST,Jane Doe,Chargeback,Completed,EUR,-19.99,0.00,-19.99,,,"
+        "5CB00000ZX432109J,4SX12345AB678901C,SU-O7001,,,,Debit",
+        lines[3]]) + "\n", encoding="utf-8")
+    run = run_check([DATA / "jira" / "issues.json", path], default_policy_path())
+    [found] = [f for f in run.result.findings if f.rule == "EV007"]
+    assert found.message == (
+        "paid 9.33 EUR refunding a purchase that was reversed (charge 4SX12345AB678901C "
+        "charged back or taken back by the payment provider): the buyer had the money back "
+        "by the reversal, and the refund pays it out again")
+    assert found.evidence["missing_reason"] == (
+        "no recorded charge (purchase) for this order: its charge 4SX12345AB678901C was "
+        "reversed (its payment status is reversed: charged back or taken back by the "
+        "payment provider after its capture, the money returned to the buyer)")
+    # A pending payment alone: told by its own status, not "failed, reversed or pending".
+    path.write_text("\n".join([lines[0], lines[1].replace(",Completed,", ",Pending,"),
+                               lines[3]]) + "\n", encoding="utf-8")
+    run = run_check([DATA / "jira" / "issues.json", path], default_policy_path())
+    [found] = [f for f in run.result.findings if f.rule == "EV007"]
+    assert found.message == "paid 9.33 EUR with no purchase before the payout"
+    assert found.evidence["missing_reason"] == (
+        "no recorded charge (purchase) for this order: its charge 4SX12345AB678901C is not "
+        "captured yet (its payment status is pending)")
 
 
 def test_a_paypal_gross_of_the_other_sign_than_its_type_is_quarantined(tmp_path: Path) -> None:

@@ -27,7 +27,11 @@ class NoPriorPurchase(Rule):
     back, or reversed by PayPal) was captured and then taken back: the finding says so
     ("paid 9.33 EUR refunding a purchase that was reversed (charge ... charged back or
     taken back by the payment provider): the buyer had the money back by the reversal,
-    and the refund pays it out again"), not that nothing was bought.
+    and the refund pays it out again"), not that nothing was bought, also where a card was
+    declined for the order before it (the reversed charge is told, not the first attempt).
+    A charge that was never captured is told by its status ("its charge ... was not
+    captured (its payment status is failed)", "... is not captured yet (its payment status
+    is pending)").
 
     Why it matters:
     A refund of something never bought is money out with nothing in: either fraud or a broken
