@@ -685,6 +685,35 @@ class CheckRun:
             bought = bool(activity.isin(buy).to_numpy(dtype=bool).any())
         return (0 if bought else found), buy
 
+    def paid_and_disputed(self, shown: int = 5) -> tuple[int, list[str]]:
+        """The cases with a successful payout (not failed, reversed or pending) of a refund
+        of a payment whose chargeback or dispute row the quarantine holds with the case
+        (`ImportResult.disputes`: a PayPal, Adyen or Stripe dispute row naming the payment
+        the refund names): how many, and the first `shown` by case id. The payment row
+        itself may stay Completed, Settled or succeeded, so no rule sees the chargeback;
+        the customer may have been paid back twice."""
+        disputes = getattr(self.imported, "disputes", None)
+        if disputes is None or disputes.empty:
+            return 0, []
+        pay = self.policy.labels_for("pay")
+        log = self.log_at_clock()
+        if not len(log) or not pay or C.CHARGE_ID not in log.columns:
+            return 0, []
+        # (the disputed cases' events alone: a handful among the log's)
+        theirs = (log[C.CASE].isin(set(disputes["case"].tolist())).to_numpy(dtype=bool)
+                  & log[C.ACTIVITY].isin(pay).to_numpy(dtype=bool)
+                  & log[C.CHARGE_ID].notna().to_numpy(dtype=bool))
+        if not theirs.any():
+            return 0, []
+        paid = log.loc[theirs, [C.CASE, C.CHARGE_ID, C.PAYMENT_STATUS]]
+        paid = paid[_done(paid[C.PAYMENT_STATUS])]
+        pairs = set(zip(paid[C.CASE].astype(str).tolist(),
+                        paid[C.CHARGE_ID].astype(str).str.strip().tolist(), strict=True))
+        cases = sorted({case for case, charge in zip(
+            disputes["case"].tolist(), disputes["charge"].str.strip().tolist(), strict=True)
+            if (case, charge) in pairs})
+        return len(cases), cases[:shown]
+
     def payouts_on_unstated_charges(self) -> int:
         """Where refund-exceeds-charge (EV005) ran: the cases with a payout (not failed,
         reversed or pending) on a charge whose purchases in the log (not failed) state no
@@ -871,6 +900,16 @@ class CheckRun:
                        "refunded are not in the log, so every paid case is found; import the "
                        "payment system's charges with the tickets, or leave the rule out "
                        "(rules.ignore: [EV007])")
+        disputed, named_cases = self.paid_and_disputed()
+        if disputed:
+            more = disputed - len(named_cases)
+            out.append(f"{counted(disputed, 'case', spec=',')} paid a refund of a payment "
+                       "that the payment system also shows charged back or disputed: a "
+                       "chargeback or dispute row of the same payment, quarantined with the "
+                       "case, which no rule judges; the customer may have had the money "
+                       "back twice, by the refund and by the chargeback: check the "
+                       "quarantine's lines of " + ", ".join(named_cases)
+                       + (f" and {more:,} more" if more else ""))
         uncaptured = self.payouts_on_unstated_charges()
         if uncaptured:
             out.append("refund-exceeds-charge judges no payout of "

@@ -279,6 +279,9 @@ def test_a_paypal_chargeback_of_a_refunded_payment_is_quarantined_with_its_case(
     lines_of = result.quarantine[result.quarantine["file"] == "activity.csv"]
     assert lines_of[["row", "value", "case"]].values.tolist() == [
         [5, "Chargeback", "RFD-7"], [6, "Chargeback Fee", ""]]
+    # (kept for the check's warning: the case and the payment the chargeback names)
+    assert result.disputes is not None
+    assert result.disputes.values.tolist() == [["RFD-7", "4SX12345AB678901C"]]
     assert set(lines_of["reason"]) == {
         "not a payment or refund (fees, transfers, holds, currency conversions, chargebacks "
         "and reversals are not part of a refund case)"}
@@ -347,6 +350,8 @@ def test_an_adyen_chargeback_of_a_refunded_payment_is_quarantined_with_its_case(
         [first + 1, field, "ChargebackReversed", "CS0000042"],
         [first + 2, field, "SecondChargeback", "CS0000042"],
         [first + 3, field, "Fee", ""]]
+    assert result.disputes is not None  # (kept for the check's warning; not the fee)
+    assert result.disputes.values.tolist() == [["CS0000042", psp]] * 3
     reasons = disputes["reason"].tolist()
     assert reasons[0] == (
         f"record type Chargeback of payment {psp}: a chargeback: the card scheme took the "
@@ -393,6 +398,35 @@ def test_a_refund_of_a_charged_back_paypal_payment_says_the_payment_was_reversed
         "no recorded charge (purchase) for this order: its charge 4SX12345AB678901C was "
         "reversed (its payment status is reversed: charged back or taken back by the "
         "payment provider after its capture, the money returned to the buyer)")
+
+
+@pytest.mark.parametrize("refund", ["Completed", "Denied"])
+def test_a_paid_refund_of_a_charged_back_paypal_payment_is_warned_of(
+        tmp_path: Path, refund: str) -> None:
+    """Jane Doe's payment stays Completed; a Chargeback row names it (the buyer's dispute),
+    and Wanda Maier refunded 9.33 of it through Jira RFD-7: paid back twice, which no rule
+    finds (the payment row is Completed) and the run did not tell. Now a warning names the
+    case. Where the refund was Denied (not paid), the chargeback alone paid the buyer back:
+    no warning."""
+    from audit.checkrun import run_check
+    from audit.policy import default_policy_path
+
+    lines = (DATA / "paypal" / "activity.csv").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "activity.csv"
+    path.write_text("\n".join([
+        lines[0], lines[1], lines[2], lines[3].replace(",Completed,", f",{refund},"),
+        "20/07/2026,10:00:00,CEST,Jane Doe,Chargeback,Completed,EUR,-19.99,0.00,-19.99,,,"
+        "5CB00000ZX432109J,4SX12345AB678901C,SU-O7001,,,,Debit"]) + "\n", encoding="utf-8")
+    run = run_check([DATA / "jira" / "issues.json", path], default_policy_path())
+    told = [w for w in run.warnings() if "charged back or disputed" in w]
+    if refund == "Denied":
+        assert told == []
+        return
+    assert told == [
+        "1 case paid a refund of a payment that the payment system also shows charged back "
+        "or disputed: a chargeback or dispute row of the same payment, quarantined with the "
+        "case, which no rule judges; the customer may have had the money back twice, by the "
+        "refund and by the chargeback: check the quarantine's lines of RFD-7"]
 
 
 def test_a_declined_card_before_a_charged_back_payment_does_not_hide_the_reversal(

@@ -363,3 +363,71 @@ def test_a_note_counts_the_rows_paid_in_another_currency_than_the_balances(
     plain = _report(tmp_path / "plain.csv", "txn_4,2026-08-02 10:00:00,eur,10.00,charge,ch_2,"
                     "ch_2,,,EUR", header=HEADER + ",customer_facing_currency")
     assert read_source(plain, "stripe")[0].notes == []
+
+
+def test_a_case_whose_refund_was_paid_and_whose_charge_was_disputed_is_warned_of(
+        tmp_path: Path) -> None:
+    """The bundled Stripe charges and refunds as the balance report, with the Zendesk
+    tickets, and a `dispute` row (the customer's chargeback) for: three charges whose refund
+    was paid (the customer had the money back twice: by the refund and by the chargeback),
+    one charge whose every refund failed (paid back once, by the chargeback), one charge no
+    refund names (no refund case). The charge rows stay succeeded, so no rule sees the
+    chargebacks, and the dispute rows are only quarantined with their cases: before, the run
+    said nothing. Now a warning (console, manifest, report) counts the cases that paid a
+    refund of a disputed charge, 3, and names them; not the failed refund's case."""
+    import html
+
+    from audit.sources.pipeline import import_and_correlate
+
+    report = _as_balance_report(tmp_path / "stripe_balance.csv")
+    with (EXPORTS / "stripe_refunds.csv").open(encoding="utf-8") as handle:
+        refunds = list(csv.DictReader(handle))
+    with (EXPORTS / "stripe_charges.csv").open(encoding="utf-8") as handle:
+        charges = {r["id"]: r for r in csv.DictReader(handle)}
+    failed_only = sorted({r["charge"] for r in refunds if r["status"] == "failed"})[:1]
+    paid = sorted({r["charge"] for r in refunds if r["status"] == "succeeded"}
+                  - {""} - set(failed_only))[:3]
+    unrefunded = sorted(set(charges) - {r["charge"] for r in refunds})[:1]
+    assert len(paid) == 3 and len(failed_only) == 1 and len(unrefunded) == 1
+    # (the failed refund's charge: its refunds that were paid left out of the report, so
+    # its every refund failed)
+    retried = {r["id"] for r in refunds
+               if r["charge"] in failed_only and r["status"] == "succeeded"}
+    with report.open(encoding="utf-8", newline="") as handle:
+        rows = [row for row in csv.reader(handle) if row[8] not in retried]
+    with report.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerows(rows)
+        for i, charge in enumerate([*paid, *failed_only, *unrefunded]):
+            c = charges[charge]
+            gross = _major(c["amount"], c["currency"], -1)
+            writer.writerow([f"txn_d{i}", "2026-09-01 10:00:00", "2026-09-01 10:00:00",
+                             c["currency"], gross, "15.00", gross, "dispute", f"du_{i}",
+                             f"Chargeback withdrawal for {charge}", charge, "card",
+                             c["order_id (metadata)"], "", "", ""])
+    tickets = [EXPORTS / "zendesk_ticket_audits.json", EXPORTS / "role_history.csv"]
+    # The ground truth: the cases holding the paid refunds of the three charges.
+    log = import_and_correlate([(p, None) for p in [*tickets, report]]).log
+    refunded = log[log[C.CHARGE_ID].isin(paid) & log[C.REFUND_ID].notna()
+                   & log[C.PAYMENT_STATUS].eq("succeeded")]
+    expected = sorted({str(c) for c in refunded[C.CASE]})
+    assert len(expected) == 3
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["check", *map(str, tickets), str(report), "--out",
+                                       str(out), "--fail-on", "never"])
+    assert result.exit_code == 0, result.output
+    warning = (
+        "3 cases paid a refund of a payment that the payment system also shows charged back "
+        "or disputed: a chargeback or dispute row of the same payment, quarantined with the "
+        "case, which no rule judges; the customer may have had the money back twice, by the "
+        "refund and by the chargeback: check the quarantine's lines of "
+        + ", ".join(expected))
+    assert f"warning: {warning}" in result.output
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert warning in document["manifest"]["warnings"]
+    assert html.escape(warning, quote=False).replace("'", "&#39;") in (
+        out / "report.html").read_text(encoding="utf-8")
+    quarantine = pd.read_csv(out / "quarantine.csv", dtype=str, keep_default_na=False)
+    disputes = quarantine[quarantine["value"] == "dispute"]
+    assert len(disputes) == 5
+    assert set(expected) <= set(disputes["case"])  # (each with its case, as before)

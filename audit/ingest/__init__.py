@@ -113,6 +113,11 @@ class ImportResult:
     """Per line of `quarantine` (by position), the charge and order of a payment record that
     names no ticket (`QUARANTINE_HINTS`, '' where none): correlation's cases name them
     (`audit.sources.pipeline`). None where no line has one, and once correlated."""
+    disputes: pd.DataFrame | None = None
+    """The quarantine lines of a chargeback or dispute of a payment (`audit.sources.payments.
+    dispute_lines`) that correlation's cases name by the payment they name (texts: `case`,
+    `charge`): a refund paid in such a case may have paid the customer back twice (the
+    check warns of it). None where none, or before correlation."""
     restated: np.ndarray | None = None
     """Per event of `log`, where a canonical log's events of exports were taken back as
     their records stated them to be correlated again (`audit.correlate.restated`): the

@@ -1258,6 +1258,30 @@ of it, its capture reversed): quarantined with the case that holds the payment i
 Reference names (a fee or a payout to the merchant names no payment)."""
 
 
+DISPUTE_FIELDS = ("Type", "Record Type", "reporting_category")
+"""The quarantine fields that name a payment export row's type: PayPal's and Adyen's
+Settlement details report's `Type`, Adyen's Payment accounting report's `Record Type`,
+Stripe's balance report's `reporting_category`."""
+_DISPUTE_TYPES = frozenset(_ADYEN_DISPUTES) | {"dispute", "dispute_reversal",
+                                                "payment reversal"}
+"""The row types (in lower case) of a dispute of a payment, besides every PayPal type naming
+a chargeback or a dispute (`Chargeback`, `Chargeback Reversal`, `Hold on Balance for
+Dispute Investigation`): Adyen's (`_ADYEN_DISPUTES`), Stripe's `dispute` and
+`dispute_reversal`, PayPal's `Payment Reversal`."""
+
+
+def dispute_lines(fields: pd.Series, values: pd.Series) -> Mask:
+    """Per quarantine line (its `field` and `value`): a row quarantined for its type that is
+    a chargeback or dispute of a payment (`DISPUTE_FIELDS`, `_DISPUTE_TYPES`), as the
+    PayPal, Adyen and Stripe readers quarantine them. Decided on the distinct values."""
+    of_type = fields.astype(object).isin(DISPUTE_FIELDS).to_numpy(dtype=bool)
+    codes, uniques = pd.factorize(values.astype(object))
+    texts = [str(u).strip().lower() for u in uniques]
+    disputed = np.array([t in _DISPUTE_TYPES or "chargeback" in t or "dispute" in t
+                         for t in texts] + [False], dtype=bool)
+    return np.asarray(of_type & disputed[codes], dtype=bool)
+
+
 def _dispute_reason(written: object, kind: str, psp: str) -> str:
     """The quarantine reason of a dispute row (`_ADYEN_DISPUTES`): its record type as
     written, what it is, and the payment it names."""

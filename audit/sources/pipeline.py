@@ -160,8 +160,10 @@ def _name_hinted_cases(result: ImportResult) -> None:
     sale no refund refers to) or in several (partial refunds under different tickets)
     names none; nor is a line whose charge is in several cases named by its order (a refund
     of it that states no order leaves the order in one of them). The hints are dropped
-    either way."""
+    either way, after the lines of a chargeback or dispute named by the charge they name are
+    kept (`ImportResult.disputes`)."""
     hints, result.quarantine_hints = result.quarantine_hints, None
+    result.disputes = None
     if hints is None or result.quarantine.empty:
         return
     cases = result.quarantine["case"].astype(object).fillna("").to_numpy(copy=True)
@@ -188,6 +190,16 @@ def _name_hinted_cases(result: ImportResult) -> None:
         open_lines[np.flatnonzero(wanted)[np.isin(ids, pairs["id"].to_numpy())]] = False
     if not unnamed.all():
         result.quarantine["case"] = cases
+    # The chargebacks and disputes of a payment a case holds, named by that payment (its
+    # charge): the check tells of a refund paid in such a case (paid back twice?).
+    from audit.sources.payments import dispute_lines
+
+    charges = hints[QUARANTINE_HINTS[0]].to_numpy(dtype=object)
+    wanted = ((cases != "") & (charges != "")
+              & dispute_lines(result.quarantine["field"], result.quarantine["value"]))
+    if wanted.any():
+        result.disputes = pd.DataFrame({"case": cases[wanted].astype(str),
+                                        "charge": charges[wanted].astype(str)})
 
 
 def _unstated(log: pd.DataFrame, config: SourcesConfig) -> bool:
