@@ -765,3 +765,32 @@ def test_a_case_whose_order_item_names_another_case_s_order_is_cut_with_it(
     assert [f.as_dict() for f in remote.findings] == [f.as_dict() for f in local.findings]
     assert [(f.case_id, f.evidence.get("contradicted")) for f in local.findings
             if f.rule == "EV001"] == [("A", ["order"])]
+
+
+def test_order_items_naming_no_known_order_link_no_cases() -> None:
+    """Only an `evidence:order` naming an order the log knows (an `order:id` of an event not
+    holding such an item, as missing-evidence judges) links two cases: a placeholder or a
+    document name shared by many cases links none of them. Before, the raw value was
+    joined, and these 2,000 cases of their own orders, whose items read "n/a", "-" or
+    "order.pdf", fell into 5 components (5 partitions where 8 were asked)."""
+    from audit.engines.dask_engine import case_components
+
+    n = 2000
+    fillers = ("n/a", "-", "order.pdf")
+    rows = [{C.CASE: f"c{i:04d}", C.ORDER_ID: f"O-{i}", "evidence:order": fillers[i % 3]}
+            for i in range(n)]
+    # c0001's item names c0002's order, which c0002's event (holding no item) states: linked;
+    # c0005's item names O-X, stated only by c0004's event holding an item (it may be
+    # copied from that item): not linked.
+    rows[1]["evidence:order"] = "O-2"
+    rows[2]["evidence:order"] = None
+    rows[4].update({"evidence:order": "O-X", C.ORDER_ID: "O-X"})
+    rows[5]["evidence:order"] = "O-X"
+    log = pd.DataFrame(rows)
+    component = case_components(log)
+    assert len(set(component.values())) == n - 1
+    assert component["c0002"] == "c0001"
+    assert component["c0004"] == "c0004" and component["c0005"] == "c0005"
+    parts = partition_log(log, 8)
+    assert len(parts) == 8
+    assert [len(p) for p in parts] == [250] * 8

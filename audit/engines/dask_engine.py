@@ -59,7 +59,7 @@ from audit.rules.engine import (
     selected_rules,
     side_facts,
 )
-from audit.rules.evidence.ev001_missing_evidence import ORDER_EVIDENCE
+from audit.rules.evidence.ev001_missing_evidence import ORDER_EVIDENCE, names_known_order
 from audit.rules.facts import CaseFacts
 from audit.rules.registry import RuleSet
 from audit.words import counted
@@ -88,8 +88,11 @@ def default_partitions(events: int, threads: int) -> int:
 def case_components(log: pd.DataFrame) -> dict[str, str]:
     """Case id -> the first case id (in sorted order) of its connected component, where cases
     are connected through the charge ids and order ids their events name, an order named
-    by an `evidence:order` item too (missing-evidence compares it with the orders of every
-    case: one naming another case's order is no evidence)."""
+    by an `evidence:order` item too where the log knows it (`names_known_order`: an
+    `order:id` of an event not holding such an item; missing-evidence compares only those
+    with the orders of every case: one naming another case's order is no evidence). An item
+    naming no known order (a placeholder, a document, `n/a`, `order.pdf`) links nothing,
+    so the cases sharing it are not collapsed into one component."""
     parent: dict[str, str] = {}
 
     def find(node: str) -> str:
@@ -109,10 +112,18 @@ def case_components(log: pd.DataFrame) -> dict[str, str]:
     cases = sorted(log[C.CASE].astype(str).unique())
     for case in cases:
         parent["0" + case] = "0" + case  # "0" sorts before "1", "2": a case names its root
+    naming = (names_known_order(log[ORDER_EVIDENCE], log[C.ORDER_ID])
+              if ORDER_EVIDENCE in log.columns and C.ORDER_ID in log.columns else None)
     for prefix, column in (("1", C.CHARGE_ID), ("2", C.ORDER_ID), ("2", ORDER_EVIDENCE)):
         if column not in log.columns:
             continue
-        linked = log.loc[log[column].notna(), [C.CASE, column]].astype(str).drop_duplicates()
+        if column == ORDER_EVIDENCE:
+            if naming is None:
+                continue
+            rows = naming
+        else:
+            rows = log[column].notna().to_numpy(dtype=bool)
+        linked = log.loc[rows, [C.CASE, column]].astype(str).drop_duplicates()
         for case, key in zip(linked[C.CASE], linked[column], strict=True):
             node = prefix + key
             parent.setdefault(node, node)

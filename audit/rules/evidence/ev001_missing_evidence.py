@@ -367,9 +367,25 @@ def _positions_in(needles: pd.Index, haystack: pd.Index) -> np.ndarray:
                       dtype=np.int64)
 
 
+def names_known_order(items: pd.Series, orders: pd.Series) -> np.ndarray:
+    """Per event (rows of one log, `items` its `evidence:order`, `orders` its `order:id`):
+    it holds an `evidence:order` naming an order id the log knows, the `order:id` of an
+    event, of any case, not itself holding an `evidence:order` (the item's own event may
+    state the order it names, copied from it). Only such an item is compared with orders
+    (`_names_other_order` judges the same ones): the Dask engine links a case to the order
+    its item names only then, so a placeholder or a document name (`n/a`, `order.pdf`)
+    shared by many cases links none of them."""
+    holding = np.asarray(items.notna(), dtype=bool)
+    stating = np.asarray(orders.notna(), dtype=bool) & ~holding
+    known = pd.unique(orders[stating].astype(str))
+    named: np.ndarray = holding & np.asarray(items.astype(str).isin(known), dtype=bool)
+    return named
+
+
 def _names_other_order(facts: CaseFacts) -> np.ndarray:
     """Per sorted event: its `evidence:order` is an order id of the log (`order:id` of an
-    event not itself holding an `evidence:order`) but none of its own case's, where its case
+    event not itself holding an `evidence:order`, as `names_known_order`) but none of its
+    own case's, where its case
     has one. A value naming no order the log knows (a file, `order-17.pdf`) is not judged:
     it may name the order's document. Codes compared, one lookup per distinct value."""
     item_codes, item_texts = _categories(facts.column(ORDER_EVIDENCE))
