@@ -24,8 +24,9 @@ class MissingEvidence(Rule):
     finding). Idle that long, or closed, it is judged as ended.
     An item whose content contradicts its case is no evidence of the refund either (the
     log's evidence items are references, so only two contents are judged, where the value
-    is one the check can read): `evidence:order` naming an order id the log knows
-    (`order:id` of an event not itself holding the item) that is none of the case's own
+    is one the check can read): `evidence:order` naming an order id the log knows (the
+    `order:id` of an event, of any case, not itself holding an `evidence:order`: one
+    stated only beside such an item may be copied from it) that is none of the case's own
     orders, in a case stating one (another customer's order); and
     `evidence:renewal_date` written as a date (YYYY-MM-DD) after the date of the case's
     first request (a renewal after the request cannot be the one refunded).
@@ -80,7 +81,8 @@ class MissingEvidence(Rule):
     contradicting it are named in `contradicted` (a list), the message telling how ("order
     recorded only naming another case's order", "renewal_date recorded only dated after
     the refund request"). An `evidence:order` naming no order the log knows (a document,
-    `order-17.pdf`, or an order id no event states) is not judged, nor is one in a case
+    `order-17.pdf`, or an order id no event states but one holding an `evidence:order`)
+    is not judged, nor is one in a case
     stating no order; a renewal date in another form (`9 July 2026`), or in a case without
     a request time, is not judged; a renewal date is compared with the request's date
     where it was latest on earth (its UTC time plus 14 hours), so a date written in the
@@ -318,8 +320,9 @@ def _in_progress(facts: CaseFacts, c: pd.DataFrame) -> np.ndarray:
 
 
 ORDER_EVIDENCE = C.EVIDENCE_PREFIX + "order"
-"""The item naming the order refunded: where its value is an order id the log knows
-(`order:id` of an event of another case), it must be one of its own case's."""
+"""The item naming the order refunded: where its value is an order id the log knows (the
+`order:id` of an event not itself holding an `evidence:order`, of any case: see
+`names_known_order`), in a case stating an order, it must be one of its own case's."""
 RENEWAL_EVIDENCE = C.EVIDENCE_PREFIX + "renewal_date"
 """The item stating the renewal refunded: where its value is a date (YYYY-MM-DD), that
 renewal cannot come after the refund request."""
