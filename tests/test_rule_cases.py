@@ -1106,9 +1106,10 @@ def test_missing_evidence_tells_an_item_recorded_only_as_a_placeholder(
 
 def test_missing_evidence_tells_an_item_contradicting_its_case(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
-    """An order item naming another case's order, or a renewal date after the request, is
-    no evidence: the item is missing and the finding says how it contradicts the case
-    (before: any value counted, and neither case was found)."""
+    """An order item naming another case's order, or a renewal date after the request and
+    more than BILLING_LEAD after the case's every charge, is no evidence: the item is
+    missing and the finding says how it contradicts the case (before: any value counted,
+    and neither case was found)."""
     other = [{"a": "Capture payment"}, {"a": "Receive refund request"},
              {"a": "Collect evidence"}, {"a": "Approve refund"}, {"a": "Execute payout"}]
     named = [other[0], other[1], {"a": "Collect evidence", "ev": {"order": "O-C2"}},
@@ -1121,7 +1122,7 @@ def test_missing_evidence_tells_an_item_contradicting_its_case(
     assert finding.message == ("ecommerce refund without required evidence: order (order "
                                "recorded only naming another case's order)")
     renewal = {"channel": "subscription", "events": [
-        {"a": "Charge subscription renewal"},
+        {"a": "Charge subscription renewal", "t": "2026-06-03T12:00Z"},
         {"a": "Receive refund request", "t": "2026-07-01T12:00Z"},
         {"a": "Collect evidence", "ev": {"renewal_date": "2026-07-03", "usage": "u"}},
         {"a": "Approve refund"}, {"a": "Execute payout"}]}
@@ -1131,4 +1132,27 @@ def test_missing_evidence_tells_an_item_contradicting_its_case(
                                 "contradicted": ["renewal_date"]}
     assert finding.message == (
         "subscription refund without required evidence: renewal_date (renewal_date recorded "
-        "only dated after the refund request)")
+        "only dated after the refund request and more than 7 days after every charge of "
+        "the case)")
+
+
+def test_missing_evidence_does_not_judge_a_renewal_date_beside_a_charge_without_a_time(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A renewal date after the request is contradicted only where no charge of the case
+    falls within BILLING_LEAD before it or later; a charge without a time (NaT, a log built
+    in code) may be that renewal's, so the date is not judged (as an event without a time
+    is not taken for a late one). U2, whose charge has a time a month before, is found."""
+    policy = policy_for({})
+    events = [{"a": "Charge subscription renewal", "t": "2026-06-09T09:00Z"},
+              {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
+              {"a": "Collect evidence", "ev": {"renewal_date": "2026-07-09", "usage": "u"}},
+              {"a": "Approve refund"}, {"a": "Execute payout"}]
+    log = build_log({"U1": {"channel": "subscription", "events": events},
+                     "U2": {"channel": "subscription", "events": events}}, policy)
+    log[C.TIMESTAMP] = log[C.TIMESTAMP].mask(
+        log[C.ACTIVITY].eq("Charge subscription renewal") & log[C.CASE].eq("U1"))
+    result = run_rules(log, policy, RULES, as_of=policy.as_of)
+    assert result.errors == []
+    found = {f.case_id: f.evidence for f in result.findings if f.rule == "EV001"}
+    assert found == {"U2": {"channel": "subscription", "missing": ["renewal_date"],
+                            "contradicted": ["renewal_date"]}}

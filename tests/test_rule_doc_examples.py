@@ -189,13 +189,19 @@ EXAMPLES: dict[str, Example] = {
              {"a": PAY}]},
          "NJ": {"channel": "offline", "events": _e("Record store sale", REQ, REJ)},
          # the order item naming another case's order (O-2, case "O2"'s), the renewal
-         # date after the request
+         # date after the request and the previous period's charge (V5); the same date in
+         # a case billed ahead, charged before the request (C5), agrees with its charge
          "V4": {"order": "O-1", "events": [
              {"a": CAP}, {"a": REQ}, {"a": EVI, "ev": {"order": "O-2"}}, {"a": APP},
              {"a": PAY}]},
          "O2": {"order": "O-2", "events": _e(CAP, REQ, EVI, APP, PAY)},
          "V5": {"channel": "subscription", "events": [
-             {"a": "Charge subscription renewal"}, {"a": REQ, "t": "2026-07-01T09:00Z"},
+             {"a": "Charge subscription renewal", "t": "2026-06-09T09:00Z"},
+             {"a": REQ, "t": "2026-07-01T09:00Z"},
+             {"a": EVI, "ev": {"renewal_date": "2026-07-09"}}, {"a": APP}, {"a": PAY}]},
+         "C5": {"channel": "subscription", "events": [
+             {"a": "Charge subscription renewal", "t": "2026-07-06T09:00Z"},
+             {"a": REQ, "t": "2026-07-07T09:00Z"},
              {"a": EVI, "ev": {"renewal_date": "2026-07-09"}}, {"a": APP}, {"a": PAY}]}},
         {"V1": {"evidence": {"channel": "offline", "missing": ["photo"]}},
          "V4": {"evidence": {"missing": ["order"], "contradicted": ["order"]}},

@@ -29,7 +29,10 @@ class MissingEvidence(Rule):
     stated only beside such an item may be copied from it) that is none of the case's own
     orders, in a case stating one (another customer's order); and
     `evidence:renewal_date` written as a date (YYYY-MM-DD) after the date of the case's
-    first request (a renewal after the request cannot be the one refunded).
+    first request with no successful charge of the case (a purchase not failed) on or
+    after that date less 7 days (a renewal after the request, neither billed ahead of its
+    date nor charged since, is not one the case paid for: the renewal date must be that of
+    the charge refunded).
 
     Why it matters:
     The decision to refund must rest on evidence an auditor can re-perform: for e-commerce the
@@ -43,7 +46,9 @@ class MissingEvidence(Rule):
     Violating: `evidence:photo` = "n/a" (a placeholder), no other photo in the case.
     Violating (e-commerce): `evidence:order` = O-2, the order of another case, in a case
     whose order is O-1. Violating (subscription): `evidence:renewal_date` = 2026-07-09 in
-    a case requested on 2026-07-01.
+    a case requested on 2026-07-01 whose renewal was charged on 2026-06-09 (the previous
+    period's). Compliant (billed ahead): the same date in a case charged on 2026-07-06 and
+    requested on 2026-07-07.
     Compliant: both columns filled on some event of the case at or before its first
     successful payout (or anywhere in a case approved and not paid, once closed or idle
     `running_for`); approved with no evidence yet, its last event less than `running_for`
@@ -80,16 +85,23 @@ class MissingEvidence(Rule):
     message says so. Likewise the items missing that a case holds only with a content
     contradicting it are named in `contradicted` (a list), the message telling how ("order
     recorded only naming another case's order", "renewal_date recorded only dated after
-    the refund request"). An `evidence:order` naming no order the log knows (a document,
+    the refund request and more than 7 days after every charge of the case"). An
+    `evidence:order` naming no order the log knows (a document,
     `order-17.pdf`, or an order id no event states but one holding an `evidence:order`)
     is not judged, nor is one in a case
     stating no order; a renewal date in another form (`9 July 2026`), or in a case without
-    a request time, is not judged; a renewal date is compared with the request's date
-    where it was latest on earth (its UTC time plus 14 hours), so a date written in the
-    customer's zone is never taken for a later one. Receipts, photos, payment vouchers and
-    usage are references to documents in the log (`receipt-17.jpg`, `20 of 30 days
-    used`): their content (a receipt's date, a usage after the cancellation) is not in the
-    log to judge.
+    a request time, or in a case holding a charge without a time (it may be the
+    renewal's), is not judged; a renewal date is compared with the request's and the
+    charges' dates where they were latest on earth (their UTC time plus 14 hours), so a
+    date written in the customer's zone is never taken for a later one. A subscription
+    billed ahead (the renewal charged up to 7 days before its date, the refund requested
+    between the charge and that date) or charged on its date after the request (asked to
+    cancel, charged all the same) holds a renewal date after the request that agrees
+    with its charge: not contradicted. Only the case's own charges are compared (a
+    renewal charged in another case of the order is not seen). Receipts, photos, payment
+    vouchers and usage are references to documents in the log (`receipt-17.jpg`, `20 of
+    30 days used`): their content (a receipt's date, a usage after the cancellation) is not
+    in the log to judge.
     `conformance.running_for` (default 14d; `0d`: every case judged as ended): how recent
     an event keeps an approved case not paid or closed in progress.
 
@@ -329,9 +341,14 @@ renewal cannot come after the refund request."""
 REQUEST_SLACK = pd.Timedelta(hours=14)
 """A renewal date is compared with the request's date where it was latest on earth (UTC+14):
 a date written in the customer's zone is never taken for a later one."""
+BILLING_LEAD = pd.Timedelta(days=7)
+"""How long before its renewal date a subscription may be charged (billed ahead): a renewal
+date after the request is consistent with a charge of the case from this long before it on
+(the previous period's charge, a month before, is not)."""
 CONTRADICTIONS = {ORDER_EVIDENCE.removeprefix(C.EVIDENCE_PREFIX): "naming another case's order",
                   RENEWAL_EVIDENCE.removeprefix(C.EVIDENCE_PREFIX):
-                      "dated after the refund request"}
+                      "dated after the refund request and more than "
+                      f"{BILLING_LEAD.days} days after every charge of the case"}
 """Item name -> how its value contradicts its case (the finding's message)."""
 
 
@@ -427,8 +444,12 @@ def _names_other_order(facts: CaseFacts) -> np.ndarray:
 def _renewal_after_request(facts: CaseFacts) -> np.ndarray:
     """Per sorted event: its `evidence:renewal_date` is a date (YYYY-MM-DD, nothing else)
     after its case's first request's date where that was latest on earth (the request's UTC
-    time plus `REQUEST_SLACK`): a renewal after the request cannot be the one refunded.
-    Another text, or a case without a request (time), is not judged. Parsed once per
+    time plus `REQUEST_SLACK`), and no successful charge of its case (a purchase not failed)
+    falls on or after the renewal date less `BILLING_LEAD` (the charge's date where it was
+    latest on earth): a renewal after the request, neither billed ahead of it (charged
+    before the request, before its date) nor charged at or after it, cannot be the one
+    refunded. Another text, or a case without a request (time), is not judged; nor is a
+    case holding a charge without a time (it may be the renewal's). Parsed once per
     distinct value."""
     codes, texts = _categories(facts.column(RENEWAL_EVIDENCE))
     wrong = np.zeros(len(codes), dtype=bool)
@@ -442,15 +463,32 @@ def _renewal_after_request(facts: CaseFacts) -> np.ndarray:
                                             errors="coerce"))
     day = np.asarray(dates.as_unit("ns").asi8, dtype=np.int64)
     per_day = np.int64(pd.Timedelta(days=1).value)
+    slack = np.int64(REQUEST_SLACK.value)
     day = np.where(day == nat, nat, day // per_day)
     requested = np.asarray(pd.DatetimeIndex(facts.col("request_time").array).as_unit("ns").asi8,
                            dtype=np.int64)
+    # Per case: the day (latest on earth) of its last successful charge, and whether it
+    # holds a charge without a time. (NaT, the smallest integer, is no maximum.)
+    bought = np.flatnonzero(facts.mask("bought"))
+    charged = np.asarray(pd.DatetimeIndex(facts.column(C.TIMESTAMP).take(bought))
+                         .as_unit("ns").asi8, dtype=np.int64)
+    charged_case = facts.case_code[bought].astype(np.int64)
+    last = np.full(facts.n_cases, nat, dtype=np.int64)
+    np.maximum.at(last, charged_case, charged)
+    last_day = np.where(last == nat, nat, (last + slack) // per_day)
+    untimed = np.zeros(facts.n_cases, dtype=bool)
+    untimed[charged_case[charged == nat]] = True
     at = np.flatnonzero(holding)
+    case = facts.case_code[at]
     renewal = day[codes[at]]
-    request = requested[facts.case_code[at]]
-    latest = (request + np.int64(REQUEST_SLACK.value)) // per_day
-    # (an unparsed date or a case without a request (time) is not judged)
-    wrong[at] = (renewal != nat) & (request != nat) & (renewal > latest)
+    request = requested[case]
+    latest = (request + slack) // per_day
+    lead = np.int64(BILLING_LEAD.days)
+    charged_for = (last_day[case] != nat) & (last_day[case] >= renewal - lead)
+    # (an unparsed date, a case without a request (time) or with an untimed charge is not
+    # judged)
+    wrong[at] = ((renewal != nat) & (request != nat) & (renewal > latest) & ~charged_for
+                 & ~untimed[case])
     return wrong
 
 
