@@ -148,3 +148,59 @@ def test_a_case_channel_a_mapping_translates_is_read(tmp_path: Path) -> None:
     frame = result.log.sort_values(C.SOURCE_ROW)
     assert frame[C.CHANNEL].astype(str).tolist() == ["ecommerce", "offline"]
     assert not [n for n in result.notes if "not read" in n]
+
+
+def test_both_spellings_are_compared_as_the_mapping_translates_them(tmp_path: Path) -> None:
+    """A mapping's values: table translates both spellings before they are compared: a row
+    with `refund:channel` subscription and `case:channel` Abo, where the mapping says
+    `Abo: subscription`, agrees (before: refused as "disagree on 2 rows, here
+    'subscription' and 'Abo'"); a blank filled from `Abo` is read as subscription."""
+    from audit.ingest.mapping import load_mapping
+
+    log = tmp_path / "twin.csv"
+    log.write_text(f"{HEADER},refund:channel,case:channel\n"
+                   "C1,Receive refund request,2026-07-01T08:00:00Z,Ben,subscription,Abo\n"
+                   "C1,Approve refund,2026-07-01T09:00:00Z,Nadia,Abo,abo\n"
+                   "C1,Pay refund,2026-07-01T10:00:00Z,Nadia,,Abo\n", encoding="utf-8")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("values:\n  refund:channel: {Abo: subscription, abo: subscription}\n",
+                       encoding="utf-8")
+    result = import_sources([(log, None)], mapping=load_mapping(mapping))
+    frame = result.log.sort_values(C.SOURCE_ROW)
+    assert frame[C.CHANNEL].astype(str).tolist() == ["subscription"] * 3
+    assert any("agrees with 'refund:channel'" in note for note in result.notes)
+
+
+def test_both_spellings_that_disagree_once_translated_are_an_input_error(
+        tmp_path: Path) -> None:
+    """Translated, `Abo` is subscription: beside `ecommerce` it still disagrees, and the
+    error names the values as written."""
+    from audit.ingest.mapping import load_mapping
+
+    log = tmp_path / "twin.csv"
+    log.write_text(f"{HEADER},refund:channel,case:channel\n"
+                   "C1,Receive refund request,2026-07-01T08:00:00Z,Ben,subscription,Abo\n"
+                   "C1,Approve refund,2026-07-01T09:00:00Z,Nadia,ecommerce,Abo\n",
+                   encoding="utf-8")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("values:\n  refund:channel: {Abo: subscription}\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        import_sources([(log, None)], mapping=load_mapping(mapping))
+    assert caught.value.row == 3
+    assert "disagree on 1 row, here 'ecommerce' and 'Abo'" in caught.value.message
+
+
+def test_no_unread_note_where_the_channel_is_read_from_another_column(
+        tmp_path: Path) -> None:
+    """A `case:channel` of other values beside our `refund:channel`, which is read: the
+    note "'case:channel' not read ... give a mapping" was printed although the channel
+    was read; it is said only where no column gives the channel."""
+    log = tmp_path / "twin.csv"
+    log.write_text(f"{HEADER},refund:channel,case:channel\n"
+                   "C1,Receive refund request,2026-07-01T08:00:00Z,Ben,ecommerce,Internet\n"
+                   "C2,Receive refund request,2026-07-01T08:00:00Z,Ben,offline,Desk\n",
+                   encoding="utf-8")
+    result = import_sources([(log, None)])
+    frame = result.log.sort_values(C.SOURCE_ROW)
+    assert frame[C.CHANNEL].astype(str).tolist() == ["ecommerce", "offline"]
+    assert not [n for n in result.notes if "not read" in n]

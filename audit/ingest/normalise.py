@@ -742,27 +742,31 @@ def _whole_number_text(values: pd.Series, width: int = 64) -> tuple[
 
 
 def _agreed(frame: pd.DataFrame, rows: np.ndarray, canonical: str, read: str,
-            twins: list[str], file: Path) -> tuple[pd.Series, int]:
+            twins: list[str], file: Path,
+            values: dict[str, str] | None = None) -> tuple[pd.Series, int]:
     """Column `read` (the one case attribute `canonical` is read from), where it is blank
     filled from `twins`, the file's other spellings of it (pm4py's `case:channel` beside
     `refund:channel`: `mapping.case_twins`). A row where two of them are given (not blank)
-    and differ is an input error naming the row and the columns: which one holds the case's
-    value is no guess to make (the channel decides which SOP and evidence judge the case).
-    Channels are compared as they are read, without case; ids as written. Returned with
-    the number of its blank rows filled."""
+    and differ is an input error naming the row and the columns (and the values as
+    written): which one holds the case's value is no guess to make (the channel decides
+    which SOP and evidence judge the case). They are compared as they are read: each
+    translated by `values` (the mapping's `values:` table of `canonical`: `Abo` beside
+    `subscription` agrees where it says `Abo: subscription`), a channel then without case;
+    an id as written. Returned with the number of its blank rows filled."""
     def text(name: str) -> pd.Series:
         values = frame[name].astype("string").str.strip()
         return values.mask(values.eq("").fillna(False))
+
+    def as_read(written: pd.Series) -> pd.Series:
+        read_as = _translated(written, values)
+        return read_as.str.casefold() if canonical == C.CHANNEL else read_as
 
     column = frame[read]
     out = text(read)
     blank = int(out.isna().sum())
     for twin in twins:
         other = text(twin)
-        if canonical == C.CHANNEL:
-            differ = (out.str.casefold() != other.str.casefold()).fillna(False)
-        else:
-            differ = (out != other).fillna(False)
+        differ = (as_read(out) != as_read(other)).fillna(False)
         differ &= out.notna() & other.notna()
         if differ.any():
             at = int(np.flatnonzero(differ.to_numpy(dtype=bool))[0])
@@ -808,7 +812,8 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
     for attribute, twins in case_twins([str(c) for c in frame.columns], resolved, frame,
                                        mapping).items():
         frame[resolved[attribute]], filled = _agreed(frame, rows, attribute,
-                                                     resolved[attribute], twins, file)
+                                                     resolved[attribute], twins, file,
+                                                     mapping.values.get(attribute))
         twin_notes.append(
             f"{file.name}: {', '.join(repr(t) for t in twins)} (pm4py's name of a case "
             f"attribute) agree{'s' if len(twins) == 1 else ''} with '{resolved[attribute]}', "
