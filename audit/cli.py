@@ -1301,33 +1301,37 @@ def clock_line(run: Any) -> str:
 
 def _audited_text(run: Any, summary: dict[str, Any]) -> tuple[str, str]:
     """The cases and events the rules judged, as the console's first line tells them, and
-    the end of its read counts. Where the audit's clock (`--as-of`, the policy's as_of) or
-    the lifecycle left events of the log out, the line says how many of the log's events
-    (and cases) were judged and why the others were not ("1956 of the log's 2196 events
-    (240 dated after the clock: not judged)"), and how many events the imported records
-    made (`; 2185 records imported -> 2196 events`), so that its numbers add up as printed:
-    before, "audited 300 cases, 2130 events (read 2185 = imported 2185 ...)" left the
-    reader to find 66 events after the clock in a separate warning, and 2185 - 2130 is not
-    66 (the records made 2196 events)."""
+    the end of its read counts, the counts with thousands separators. Where the audit's
+    clock (`--as-of`, the policy's as_of) or the lifecycle left events of the log out, the
+    line says how many of the log's events (and cases) were judged and why the others were
+    not ("1,956 of the log's 2,196 events (240 dated after the clock: not judged)"); before,
+    "audited 300 cases, 2130 events (read 2185 = imported 2185 ...)" left the reader to find
+    66 events after the clock in a separate warning. And wherever the imported records made
+    another number of events (a charge refunded in several cases is an event in each; a
+    charge left out as a sale is none), it says how many (`; 2,185 records imported ->
+    2,196 events`), so that its numbers add up as printed: before, this was said only
+    where events were left out, and "2196 events (read 2185 = imported 2185 ...)" did not
+    add up."""
     from audit import canonical as C  # (pandas: not imported by --help)
 
     cases, events = int(summary["cases"]), int(summary["events"])
     after = int(summary.get("events_after_clock") or 0)
     not_complete = sum(run.not_judged.values())
     log = run.imported.log
+    imported = int(summary["imported"])
+    made = ("" if len(log) == imported else
+            f"; {counted(imported, 'record', spec=',')} imported -> "
+            f"{counted(len(log), 'event', spec=',')}")
     if not after and not not_complete:
-        return f"{counted(cases, 'case')}, {counted(events, 'event')}", ""
-    left = [f"{after} dated after the clock" if after else "",
-            f"{not_complete} whose lifecycle:transition is not complete" if not_complete
+        return f"{counted(cases, 'case', spec=',')}, {counted(events, 'event', spec=',')}", made
+    left = [f"{after:,} dated after the clock" if after else "",
+            f"{not_complete:,} whose lifecycle:transition is not complete" if not_complete
             else ""]
     all_cases = int(log[C.CASE].nunique()) if len(log) else 0
-    told = (f"{cases} of the log's {all_cases} cases" if all_cases != cases
-            else counted(cases, "case"))
-    told += (f", {events} of the log's {len(log)} events "
+    told = (f"{cases:,} of the log's {all_cases:,} cases" if all_cases != cases
+            else counted(cases, "case", spec=","))
+    told += (f", {events:,} of the log's {len(log):,} events "
              f"({', '.join(x for x in left if x)}: not judged)")
-    made = ("" if len(log) == summary["imported"] else
-            f"; {counted(int(summary['imported']), 'record')} imported -> "
-            f"{counted(len(log), 'event')}")
     return told, made
 
 
@@ -1344,12 +1348,13 @@ def _check_summary(run: Any) -> list[str]:
     audited, made_events = _audited_text(run, summary)
     lines = [
         f"audited {audited} "
-        f"(read {summary['read']} = imported {summary['imported']} + quarantined "
-        f"{summary['quarantined']}"
-        + (f" ({summary['quarantined_in_cases_with_findings']} of them in cases with "
+        f"(read {summary['read']:,} = imported {summary['imported']:,} + quarantined "
+        f"{summary['quarantined']:,}"
+        + (f" ({summary['quarantined_in_cases_with_findings']:,} of them in cases with "
            "findings)" if summary.get("quarantined_in_cases_with_findings") else "")
-        + dropped_text(summary["duplicates_dropped"])
-        + (f", {left_out_text(summary['left_out'])}" if summary["left_out"] else "")
+        + dropped_text(summary["duplicates_dropped"], spec=",")
+        + (f", {left_out_text(summary['left_out'], spec=',')}" if summary["left_out"]
+           else "")
         + made_events + ")",
         clock_line(run),
         f"findings: {summary['findings']} in {counted(summary['cases_with_findings'], 'case')}"

@@ -303,10 +303,10 @@ def test_the_first_line_adds_up_where_the_clock_leaves_events_out(tmp_path: Path
     assert after > 0
     log_events = summary["events"] + after
     assert first == (
-        f"audited 300 cases, {summary['events']} of the log's {log_events} events ({after} "
-        f"dated after the clock: not judged) (read {summary['read']} = imported "
-        f"{summary['imported']} + quarantined 0; {summary['imported']} records imported -> "
-        f"{log_events} events)")
+        f"audited 300 cases, {summary['events']:,} of the log's {log_events:,} events "
+        f"({after} dated after the clock: not judged) (read {summary['read']:,} = imported "
+        f"{summary['imported']:,} + quarantined 0; {summary['imported']:,} records imported "
+        f"-> {log_events:,} events)")
     assert (summary["events"], after, summary["read"], log_events) == (2161, 35, 2185, 2196)
     # An earlier clock leaves whole cases out: "296 of the log's 300 cases".
     result = run("check", *exports, "--as-of", "2026-09-20T00:00:00Z", "--out",
@@ -314,11 +314,32 @@ def test_the_first_line_adds_up_where_the_clock_leaves_events_out(tmp_path: Path
     summary = json.loads((tmp_path / "early" / "findings.json").read_text(
         encoding="utf-8"))["summary"]
     assert result.output.startswith(
-        f"audited {summary['cases']} of the log's 300 cases, {summary['events']} of the "
-        f"log's 2196 events ({summary['events_after_clock']} dated after the clock: not "
-        "judged) (read 2185 = ")
+        f"audited {summary['cases']} of the log's 300 cases, {summary['events']:,} of the "
+        f"log's 2,196 events ({summary['events_after_clock']} dated after the clock: not "
+        "judged) (read 2,185 = ")
     assert summary["cases"] < 300
     assert summary["events"] + summary["events_after_clock"] == 2196
+
+
+def test_the_first_line_adds_up_where_nothing_is_left_out(tmp_path: Path) -> None:
+    """The sample's exports checked at the policy's clock (nothing after it, nothing not
+    complete): 2,185 records made 2,196 events (a charge refunded in several cases is an
+    event in each). Before, "audited 300 cases, 2196 events (read 2185 = imported 2185 +
+    quarantined 0)": the note of the events the records made was added only where the
+    clock or the lifecycle left events out, and 2185 records read as 2196 events did not
+    add up. Now it is added wherever the counts differ, and counts carry thousands
+    separators."""
+    exports = sorted(str(p) for p in (REPO / "sample_logs" / "refund-sample" / "exports")
+                     .iterdir())
+    result = run("check", *exports, "--out", str(tmp_path / "out"), "--format", "json",
+                 "--fail-on", "never", code=0)
+    summary = json.loads((tmp_path / "out" / "findings.json").read_text(
+        encoding="utf-8"))["summary"]
+    assert (summary["events"], summary["read"], summary["imported"]) == (2196, 2185, 2185)
+    assert not summary.get("events_after_clock")
+    assert result.output.splitlines()[0] == (
+        "audited 300 cases, 2,196 events (read 2,185 = imported 2,185 + quarantined 0; "
+        "2,185 records imported -> 2,196 events)")
 
 
 def test_a_policy_role_no_event_records_and_no_lane_holds_is_warned_of(

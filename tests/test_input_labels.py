@@ -140,7 +140,7 @@ def test_a_canonical_log_beside_an_export_of_a_name_it_names_keeps_its_cases(
     beside = run("check", str(canonical), str(new), "--out", str(tmp_path / "beside"),
                  "--fail-on", "never").output.splitlines()
     before = pd.read_parquet(canonical)
-    events = int(alone[0].split(" cases, ")[1].split(" events")[0])
+    events = int(alone[0].split(" cases, ")[1].split(" events")[0].replace(",", ""))
     copies = before[C.EVENT_ID].astype(str)[lambda ids: ids.str.contains("@")]
     assert len(before) == events and len(copies) > 0
     records = events - len(copies) + copies.str.partition("@")[0].nunique()
@@ -153,11 +153,12 @@ def test_a_canonical_log_beside_an_export_of_a_name_it_names_keeps_its_cases(
     # export only (the log's events keep the name of an export, which the new one shares).
     # (The copies beyond the first of each are dropped as its repeats, and said so.)
     repeats = len(copies) - copies.str.partition("@")[0].nunique()
-    assert beside[0] == (f"audited 300 cases, {events} events (read {records + 1 + repeats} = "
-                         f"imported {records + 1} + quarantined 0 + {repeats} duplicates "
-                         "dropped, 1 "
-                         "of the imported: charge(s) left out as sales (no ticket or refund "
-                         "refers to them))")
+    # (and the events the records made: the sale none, a charge's copies one per case)
+    assert beside[0] == (f"audited 300 cases, {events:,} events (read "
+                         f"{records + 1 + repeats:,} = imported {records + 1:,} + quarantined "
+                         f"0 + {repeats} duplicates dropped, 1 of the imported: charge(s) "
+                         "left out as sales (no ticket or refund refers to them); "
+                         f"{records + 1:,} records imported -> {events:,} events)")
     document = json.loads((tmp_path / "beside" / "findings.json").read_text(encoding="utf-8"))
     assert document["summary"]["left_out"] == 1
     assert [(Path(i["file"]).name, i["imported"], i["left_out"])

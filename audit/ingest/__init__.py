@@ -167,10 +167,11 @@ class ImportResult:
         return lines + self.notes
 
 
-def dropped_text(count: int) -> str:
+def dropped_text(count: int, *, spec: str = "") -> str:
     """The last term of `read = imported + quarantined`, where records were read twice:
-    ` + 2 duplicates dropped` (they are part of `read`), else ''."""
-    return f" + {counted(count, 'duplicate')} dropped" if count else ""
+    ` + 2 duplicates dropped` (they are part of `read`), else ''; the count formatted by
+    `spec` ("," in check's first line: 1,024)."""
+    return f" + {counted(count, 'duplicate', spec=spec)} dropped" if count else ""
 
 
 def events_text(counts: FileCounts) -> str:
@@ -186,10 +187,11 @@ def events_text(counts: FileCounts) -> str:
             f"{counted(counts.events, 'event')}{again}")
 
 
-def left_out_text(count: int) -> str:
-    """How the summaries name the imported charge records left out of the refund cases."""
-    return (f"{count} of the imported: charge(s) left out as sales (no ticket or refund "
-            "refers to them)")
+def left_out_text(count: int, *, spec: str = "") -> str:
+    """How the summaries name the imported charge records left out of the refund cases (the
+    count formatted by `spec`)."""
+    return (f"{count:{spec}} of the imported: charge(s) left out as sales (no ticket or "
+            "refund refers to them)")
 
 
 IMPORT_IT_FIRST = ("import it first, naming its format (refund-audit import FILE --format F "
