@@ -385,6 +385,28 @@ class CheckRun:
             return {}
         return {code: [str(case) for case in cases] for code, cases in sorted(found.items())}
 
+    def unjudged_case_ids(self) -> dict[str, dict[str, list[str]]]:
+        """Per rule that could not judge some of a case's events and ran (unauthorized-
+        approver, unauthorized-performer: `engine.side_facts`), per reason
+        (`engine.ROLE_NOT_RECORDED`: the event's role is not recorded), the ids of those
+        cases, as texts, sorted: findings.json's `unjudged_cases`. The warning of those
+        events (`unrecorded_told`) names the first few. `diff` reads them: an earlier
+        finding of such a rule in such a case is not re-judged (not resolved), and a later
+        one is new, but this run did not judge it."""
+        if "unjudged" in self.memo:
+            return cast(dict[str, dict[str, list[str]]], self.memo["unjudged"])
+        found = self.result.extra.get("unjudged_cases")
+        out: dict[str, dict[str, list[str]]] = {}
+        if isinstance(found, dict):
+            # (sorted by the rules, as `CaseFacts.case_ids`, and by the dask engine when it
+            # joins its partitions'; texts already, as a log's case ids are: no copy made)
+            out = {code: {reason: cases if all(type(case) is str for case in cases)
+                          else list(map(str, cases))
+                          for reason, cases in sorted(reasons.items())}
+                   for code, reasons in sorted(found.items())}
+        self.memo["unjudged"] = out
+        return out
+
     def running_case_ids(self) -> list[str]:
         """The ids of the cases running at the clock (`summary.running_cases` counts them:
         see `ConformanceResult.running_case_ids`), as texts: findings.json's
@@ -815,13 +837,16 @@ class CheckRun:
         if self.not_judged:
             out.append(C.not_completions_told(self.not_judged))
         if self.unrecorded_roles or self.unrecorded_approvals:
+            from audit.rules.engine import ROLE_NOT_RECORDED
             from audit.rules.lanes import unrecorded_told
 
             # (one warning for both role rules: a role not recorded is one gap in the data)
             out.append(unrecorded_told(self.unrecorded_roles, self.unrecorded_nobody,
                                        missing_resource=bool(self._ran_of(("DQ002",))),
                                        approvals=self.unrecorded_approvals,
-                                       approvals_nobody=self.unrecorded_approvals_nobody))
+                                       approvals_nobody=self.unrecorded_approvals_nobody,
+                                       cases=[reasons.get(ROLE_NOT_RECORDED, []) for reasons
+                                              in self.unjudged_case_ids().values()]))
         out.extend(self.sop_warnings)
         out.extend(self.expired_waivers_told())
         for label, (events, near) in self.labels_like_mapped_ones().items():

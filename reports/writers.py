@@ -50,7 +50,8 @@ def _record(finding: Finding) -> dict[str, Any]:
 def findings_document(run: CheckRun) -> dict[str, Any]:
     """The content of findings.json: manifest, summary, findings, suppressed, errors,
     judged_cases (`CheckRun.judged_cases`), not_due_cases (`CheckRun.not_due_case_ids`),
-    running_cases (`CheckRun.running_case_ids`)."""
+    unjudged_cases (`CheckRun.unjudged_case_ids`), running_cases
+    (`CheckRun.running_case_ids`)."""
     run.finding_channels()  # (each finding's channel set, where not yet: once per run)
     run.finding_sources()  # (each finding's sources, the same way)
     return {
@@ -63,6 +64,7 @@ def findings_document(run: CheckRun) -> dict[str, Any]:
         "errors": _errors(run),
         "judged_cases": run.judged_cases(),
         "not_due_cases": run.not_due_case_ids(),
+        "unjudged_cases": run.unjudged_case_ids(),
         "running_cases": run.running_case_ids(),
     }
 
@@ -152,6 +154,10 @@ def write_json(run: CheckRun, out: Path) -> Path:
         # Per rule, the cases it left for a later clock (`CheckRun.not_due_case_ids`), on
         # one line the same way.
         handle.write(b'  "not_due_cases": ' + msgspec.json.encode(run.not_due_case_ids())
+                     + b",\n")
+        # Per rule and reason, the cases holding events it could not judge (a role not
+        # recorded: `CheckRun.unjudged_case_ids`), the same way.
+        handle.write(b'  "unjudged_cases": ' + msgspec.json.encode(run.unjudged_case_ids())
                      + b",\n")
         # The ids of the cases running at the clock (`CheckRun.running_case_ids`), the same
         # way: summary.running_cases counts them.

@@ -186,7 +186,7 @@ def test_findings_json_holds_manifest_summary_findings(sample: Path, tmp_path: P
     run("check", str(sample), "--out", str(tmp_path), "--fail-on", "never", code=0)
     document = json.loads((tmp_path / "findings.json").read_text())
     assert list(document) == ["manifest", "summary", "findings", "suppressed", "errors",
-                              "judged_cases", "not_due_cases", "running_cases"]
+                              "judged_cases", "not_due_cases", "unjudged_cases", "running_cases"]
     assert len(document["suppressed"]) == document["summary"]["suppressed_by_precedence"]
     manifest, summary = document["manifest"], document["summary"]
     assert manifest["inputs"][0]["read"] == summary["read"] == len(pd.read_csv(sample))

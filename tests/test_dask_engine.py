@@ -105,6 +105,9 @@ def test_dask_findings_equal_local(sample: Path, cluster: Any, local_run: CheckR
     assert {k: sorted(v) for k, v in run.not_due_case_ids().items()} == \
         {k: sorted(v) for k, v in local_run.not_due_case_ids().items()}
     assert set(run.not_due_case_ids()) == {"AP003", "EV001", "EV003"}
+    # The cases holding the events the role rules could not judge: the same lists.
+    assert run.unjudged_case_ids() == local_run.unjudged_case_ids()
+    assert set(run.unjudged_case_ids()) == {"AP004", "SD004"}
 
     per_rule = plain_summary(run)["by_rule"]
     for code in ("DU001", "EV005", "EV002", "EV007", "SD001", "AP001", "CF001", "CF003",
@@ -219,6 +222,37 @@ def test_waivers_overrides_and_precedence_equal_local(sample: Path, cluster: Any
     assert statuses == ["used", "used", "expired", "never matched"]
     severities = {f.rule: f.severity for f in remote.result.findings}
     assert severities["EV005"] == "critical" and severities["CF003"] == "info"
+
+
+def test_the_cases_the_role_rules_could_not_judge_are_listed_alike_on_both_engines(
+        sample: Path, cluster: Any, tmp_path: Path) -> None:
+    """The sample with the role of every third case's approvals and closes blanked (a role
+    history covering part of the month): unauthorized-approver and -performer leave their
+    events unjudged; findings.json's unjudged_cases (the partitions' joined, sorted) and the
+    warning naming the first cases are the local engine's."""
+    frame = pd.read_csv(sample / "canonical.csv", dtype=str, keep_default_na=False)
+    cases = sorted(frame[C.CASE].unique())[::3]
+    blank = frame[C.CASE].isin(cases) & frame[C.ACTIVITY].str.startswith(
+        ("Approve refund", "Close ticket"))
+    frame.loc[blank, C.ROLE] = ""
+    log = tmp_path / "log.csv"
+    frame.to_csv(log, index=False)
+    local = run_check([log], default_policy_path())
+    spec = EngineSpec("dask", scheduler=cluster.scheduler_address, partitions=6)
+    remote = run_check([log], default_policy_path(), engine=spec)
+    listed = local.unjudged_case_ids()
+    assert remote.unjudged_case_ids() == listed
+    approvals = listed["AP004"]["role_not_recorded"]
+    assert approvals == sorted(approvals) and len(approvals) > 20
+    assert set(approvals) <= set(cases)
+    tasks = listed["SD004"]["role_not_recorded"]
+    assert tasks == sorted(tasks) and set(cases) & set(tasks)
+    assert [f.as_dict() for f in remote.result.findings] == [
+        f.as_dict() for f in local.result.findings]
+    told = [w for w in local.warnings() if "role is not recorded" in w]
+    assert told == [w for w in remote.warnings() if "role is not recorded" in w]
+    first = sorted(set(approvals) | set(listed["SD004"]["role_not_recorded"]))[:3]
+    assert f" in cases {', '.join(first)} and others: " in told[0]
 
 
 def test_a_clock_inside_the_log_cuts_it_alike_on_both_engines(sample: Path, cluster: Any,

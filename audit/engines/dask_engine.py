@@ -366,6 +366,20 @@ def _combine_side(parts: Sequence[PartitionResult]) -> dict[str, object]:
         del not_due[code]
     if not_due:
         out["not_due_cases"] = not_due
+    # The cases holding events a role rule could not judge (a role not recorded), per rule
+    # and reason, alike: a crashed rule's told by no partition.
+    unjudged: dict[str, dict[str, list[object]]] = {}
+    for part in parts:
+        for code, reasons in cast(dict[str, dict[str, list[object]]],
+                                  part.side.get("unjudged_cases", {})).items():
+            for reason, cases in reasons.items():
+                unjudged.setdefault(code, {}).setdefault(reason, []).extend(cases)
+    for code in [code for code in unjudged if any(code in p.errors for p in parts)]:
+        del unjudged[code]
+    if unjudged:  # (each partition's sorted: their runs merged, as one log's are sorted)
+        out["unjudged_cases"] = {code: {reason: sorted(cases, key=str)
+                                        for reason, cases in reasons.items()}
+                                 for code, reasons in unjudged.items()}
     # Where unauthorized-performer (or unauthorized-approver) crashed in a partition, the
     # run's error tells it, and no partition's counts of that rule are told (locally, the
     # crashed rule's counts are none).

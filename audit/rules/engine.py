@@ -395,8 +395,10 @@ def side_facts(facts: CaseFacts, rules: Sequence[Rule],
     `sd004_unauthorized_performer.unrecorded_roles`, and "unrecorded_nobody", those of
     them naming no person; likewise "unrecorded_approvals" and "unrecorded_approvals_nobody"
     where unauthorized-approver ran and did not crash (`ap004_unauthorized_approver.
-    unrecorded_approvals`); "not_due_cases", per rule of `_not_due_rules` that ran and did
-    not crash, the ids of the cases it did not judge yet, not due at the clock: as its
+    unrecorded_approvals`); "unjudged_cases", per rule of those two that ran and did not
+    crash, per reason (`ROLE_NOT_RECORDED`), the ids of the cases holding such events
+    (sorted, as `CaseFacts.case_ids`); "not_due_cases", per rule of `_not_due_rules` that
+    ran and did not crash, the ids of the cases it did not judge yet, not due at the clock: as its
     check kept them (`CaseFacts.not_due`), else (it ran on other facts) computed again."""
     extra: dict[str, object] = {"case_channel": facts.channel_of_cases()}
     ran = {rule.code for rule in rules} - set(crashed)
@@ -404,19 +406,33 @@ def side_facts(facts: CaseFacts, rules: Sequence[Rule],
                for code, cases in _not_due_rules().items() if code in ran}
     if not_due:
         extra["not_due_cases"] = not_due
+    unjudged: dict[str, dict[str, list[object]]] = {}
     if any(rule.code == "SD004" for rule in rules) and "SD004" not in crashed:
-        from audit.rules.duties.sd004_unauthorized_performer import unrecorded_roles
+        from audit.rules.duties.sd004_unauthorized_performer import unrecorded_role_cases
 
-        extra["unrecorded_roles"] = unrecorded_roles(facts)
+        extra["unrecorded_roles"], cases = unrecorded_role_cases(facts)
+        unjudged["SD004"] = {ROLE_NOT_RECORDED: cases}
         if extra["unrecorded_roles"]:
-            extra["unrecorded_nobody"] = unrecorded_roles(facts, nobody=True)
+            extra["unrecorded_nobody"] = unrecorded_role_cases(facts, nobody=True)[0]
     if any(rule.code == "AP004" for rule in rules) and "AP004" not in crashed:
-        from audit.rules.approvals.ap004_unauthorized_approver import unrecorded_approvals
+        from audit.rules.approvals.ap004_unauthorized_approver import (
+            unrecorded_approval_cases,
+        )
 
-        extra["unrecorded_approvals"] = unrecorded_approvals(facts)
+        extra["unrecorded_approvals"], cases = unrecorded_approval_cases(facts)
+        unjudged["AP004"] = {ROLE_NOT_RECORDED: cases}
         if extra["unrecorded_approvals"]:
-            extra["unrecorded_approvals_nobody"] = unrecorded_approvals(facts, nobody=True)
+            extra["unrecorded_approvals_nobody"] = unrecorded_approval_cases(
+                facts, nobody=True)[0]
+    if unjudged:
+        extra["unjudged_cases"] = unjudged
     return extra
+
+
+ROLE_NOT_RECORDED = "role_not_recorded"
+"""The reason in findings.json's `unjudged_cases` (per rule code, per reason, the ids of
+the cases holding events the rule could not judge) of unauthorized-approver's and
+unauthorized-performer's: an event whose role (`org:role`) is not recorded, none or blank."""
 
 
 def _not_due_rules() -> dict[str, Callable[[CaseFacts], list[object]]]:

@@ -8,6 +8,8 @@ event: a log of millions of events has a few dozen of each.
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -119,9 +121,18 @@ def _held(lanes: Any, role: Any) -> bool:
     return isinstance(lanes, tuple) and not pd.isna(role) and role in lanes
 
 
+def cases_of(facts: CaseFacts, at: np.ndarray) -> list[object]:
+    """The ids of the cases of the events at sorted positions `at`, each once, in the order
+    of `CaseFacts.case_ids` (sorted): marked per case, not sorted (millions of events)."""
+    marked = np.zeros(facts.n_cases, dtype=bool)
+    marked[facts.case_code[at]] = True
+    found: list[object] = facts.case_ids[np.flatnonzero(marked)].tolist()
+    return found
+
 def unrecorded_told(counts: dict[str, int], nobody: dict[str, int] | None = None, *,
                     missing_resource: bool = True, approvals: dict[str, int] | None = None,
-                    approvals_nobody: dict[str, int] | None = None) -> str:
+                    approvals_nobody: dict[str, int] | None = None,
+                    cases: Sequence[Sequence[str]] = ()) -> str:
     """The one warning of the events the role rules could not judge as no role is recorded:
     `counts`, unauthorized-performer's (`sd004_unauthorized_performer.unrecorded_roles`),
     and `approvals`, unauthorized-approver's (`ap004_unauthorized_approver.
@@ -129,7 +140,9 @@ def unrecorded_told(counts: dict[str, int], nobody: dict[str, int] | None = None
     no task unauthorized-performer judges); `nobody` and `approvals_nobody`: those of them
     naming no person, whom a role history cannot give a role; `missing_resource`: whether
     missing-resource (DQ002) ran, which reports those. A role not recorded is a gap in the
-    data, told here once, not a finding of either rule."""
+    data, told here once, not a finding of either rule. `cases`: the ids of the cases
+    holding them, per rule, each sorted (findings.json `unjudged_cases`): the first few of
+    them all, by case id, are named, so the reader sees where to look."""
     approvals = approvals or {}
     tasks = sum(counts.values())
     approved = sum(approvals.values())
@@ -164,4 +177,34 @@ def unrecorded_told(counts: dict[str, int], nobody: dict[str, int] | None = None
             what += (f", and {tasks:,} task{'s' if tasks != 1 else ''} in a lane of the SOP "
                      "not judged")
     return (f"{rules} did not judge {total:,} event{'s' if many else ''} whose role is not "
-            f"recorded ({each}): {what}; " + "; ".join(advice))
+            f"recorded ({each}){_in_cases(cases)}: {what}; " + "; ".join(advice))
+
+
+NAMED_CASES = 3
+"""How many case ids a warning of events not judged names (the first by case id)."""
+
+
+def _in_cases(cases: Sequence[Sequence[str]]) -> str:
+    """" in cases C1, C2, C3 and others": the first `NAMED_CASES` ids of the sorted lists
+    `cases` merged, each once (a merge of their heads, not a set of them all: millions of
+    ids); empty where none is given. (findings.json's `unjudged_cases` lists each; not
+    named here: a run of --format html writes no findings.json.)"""
+    first: list[str] = []
+    more = False
+    for case in heapq.merge(*cases):
+        if first and case == first[-1]:
+            continue
+        if len(first) == NAMED_CASES:
+            more = True
+            break
+        first.append(case)
+    if not first:
+        return ""
+    named = ", ".join(shown_id(case) for case in first)
+    return (f" in case{'s' if len(first) > 1 else ''} {named}"
+            + (" and others" if more else ""))
+
+
+def shown_id(case: str, limit: int = 60) -> str:
+    """A case id as a warning names it: whole, or its start where longer than `limit`."""
+    return case if len(case) <= limit else f"{case[:limit]}..."

@@ -7,7 +7,7 @@ from audit import canonical as C
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
-from audit.rules.lanes import in_lanes, lane_roles_at, role_keys
+from audit.rules.lanes import cases_of, in_lanes, lane_roles_at, role_keys
 
 
 class UnauthorizedApprover(Rule):
@@ -38,8 +38,10 @@ class UnauthorizedApprover(Rule):
     blank one): that its approver had no authority is not shown, only that the log does not
     say which role they held, a gap in the data, not an unauthorised approval; check warns of
     these, counted per activity, in one warning with the tasks unauthorized-performer (SD004)
-    could not judge for the same want (missing-resource, DQ002, reports the approvals naming
-    no person). A role history given with the inputs (docs/sources.md) judges them.
+    could not judge for the same want, naming the first cases by id (missing-resource, DQ002,
+    reports the approvals naming no person); the run lists each case (`unjudged_cases`), and
+    `diff` calls an earlier finding of such a case not re-judged, not resolved. A role
+    history given with the inputs (docs/sources.md) judges them.
 
     References:
     COSO Internal Control: authorisation; SOX 404 access and authority reviews.
@@ -117,15 +119,26 @@ def unrecorded_approvals(facts: CaseFacts, *, nobody: bool = False) -> dict[str,
     one): what check warns of, with `sd004_unauthorized_performer.unrecorded_roles`' events,
     in one warning (`lanes.unrecorded_told`); with `nobody`, those of them that name no
     person either (no `org:resource`: a role history cannot give them one)."""
+    return unrecorded_approval_cases(facts, nobody=nobody)[0]
+
+
+def unrecorded_approval_cases(facts: CaseFacts, *, nobody: bool = False
+                              ) -> tuple[dict[str, int], list[object]]:
+    """`unrecorded_approvals` (per activity label, the approvals not judged as no role is
+    recorded), and the ids of their cases, in the order of `CaseFacts.case_ids` (sorted):
+    findings.json's `unjudged_cases.AP004.role_not_recorded`, which `diff` reads (an earlier
+    finding of such a case is not re-judged, not resolved). One pass: both of one mask."""
     at, approvals, judged, recorded, _ = _judged(facts)
     left = judged & ~recorded
     if nobody:
         left &= approvals[C.RESOURCE].isna().to_numpy(dtype=bool)
     if not left.any():
-        return {}
+        return {}, []
     labels = facts.column(C.ACTIVITY).take(at[left])
     counts = pd.Series(np.asarray(labels, dtype=object)).astype(str).value_counts()
-    return {str(k): int(v) for k, v in sorted(counts.items())}
+    return ({str(k): int(v) for k, v in sorted(counts.items())},
+            cases_of(facts, at[left]))
+
 
 
 def _told(who: list[str], roles: list[str]) -> str:

@@ -8,7 +8,7 @@ from audit.findings import Finding
 from audit.policy import PERFORMER_CONTROLS
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CASE_CHANNEL, CaseFacts
-from audit.rules.lanes import lanes_of_pairs, pairs, role_keys_of, unrecorded_told
+from audit.rules.lanes import cases_of, lanes_of_pairs, pairs, role_keys_of, unrecorded_told
 
 MONEY_CONTROLS = frozenset({"pay", "pay-failed"})
 """Controls whose events out of their lane put the case's payouts at risk."""
@@ -45,8 +45,9 @@ class UnauthorizedPerformer(Rule):
     whose channel has no SOP, and an event whose role is not recorded: payment systems'
     payouts usually name no person, and each would be a finding; check warns of these,
     counted per activity, in one warning with the approvals unauthorized-approver (AP004)
-    could not judge for the same want: a gap in the data, reported once, not a finding of
-    either rule (DQ002 reports the events without a person). Roles are read per
+    could not judge for the same want, naming the first cases by id (the run lists each,
+    `unjudged_cases`): a gap in the data, reported once, not a finding of either
+    rule (DQ002 reports the events without a person). Roles are read per
     event (`org:role`), so a role change is honoured, and compared as AP004 compares them:
     without case, spacing, width or Unicode form.
 
@@ -156,11 +157,20 @@ def unrecorded_roles(facts: CaseFacts, *, nobody: bool = False) -> dict[str, int
     its events state by time), not its own, so a case stating several channels, or stating
     it on one event only, is counted against the SOP it was judged by; the events' order is
     the one the rules sorted, not sorted again. Counted per distinct (channel, label) pair."""
+    return unrecorded_role_cases(facts, nobody=nobody)[0]
+
+
+def unrecorded_role_cases(facts: CaseFacts, *, nobody: bool = False
+                          ) -> tuple[dict[str, int], list[object]]:
+    """`unrecorded_roles` (per activity label, the events not judged as no role is
+    recorded), and the ids of their cases, in the order of `CaseFacts.case_ids` (sorted):
+    findings.json's `unjudged_cases.SD004.role_not_recorded`, which `diff` reads (an earlier
+    finding of such a case is not re-judged, not resolved). One pass for both."""
     if not facts.policy.sop or not facts.n_events:
-        return {}
+        return {}, []
     at = judged_events(facts)
     if not len(at):
-        return {}
+        return {}, []
     if facts.has(C.ROLE):  # (a log without the column records no role at all)
         keys = role_keys_of(facts)
         blank = np.array([key == "" for key in keys] + [True], dtype=bool)  # (-1: none)
@@ -168,7 +178,7 @@ def unrecorded_roles(facts: CaseFacts, *, nobody: bool = False) -> dict[str, int
     if nobody and len(at) and facts.has(C.RESOURCE):
         at = at[np.asarray(facts.column(C.RESOURCE).take(at).isna(), dtype=bool)]
     if not len(at):
-        return {}
+        return {}, []
     pair_codes, first = pairs(facts.codes(CASE_CHANNEL)[at], facts.codes(C.ACTIVITY)[at])
     labels = facts.column(C.ACTIVITY).take(at[first])
     lanes = lanes_of_pairs(facts.policy, facts.column(CASE_CHANNEL).take(at[first]), labels)
@@ -177,7 +187,11 @@ def unrecorded_roles(facts: CaseFacts, *, nobody: bool = False) -> dict[str, int
     for label, n, held in zip(labels.tolist(), counts.tolist(), lanes.tolist(), strict=True):
         if held is not None:
             out[str(label)] = out.get(str(label), 0) + int(n)
-    return dict(sorted(out.items()))
+    if not out:
+        return {}, []
+    in_a_lane = np.array([held is not None for held in lanes.tolist()], dtype=bool)
+    return dict(sorted(out.items())), cases_of(facts, at[in_a_lane[pair_codes]])
 
 
-__all__ = ["UnauthorizedPerformer", "judged_events", "unrecorded_roles", "unrecorded_told"]
+__all__ = ["UnauthorizedPerformer", "judged_events", "unrecorded_role_cases", "unrecorded_roles",
+           "unrecorded_told"]
