@@ -1917,7 +1917,8 @@ def diff(settings: Settings, old: Path, new: Path, out: Path | None, fail_on: st
     (in OLD only, and NEW judged its case again and reports no finding of its rule there);
     a finding of OLD only and one of NEW only of the same rule and case are one "changed"
     finding (still open, citing other events: a case that went on); a finding of OLD
-    whose case NEW did not judge (out of its period, not in its inputs) is "not
+    whose case NEW did not judge (out of its period, not in its inputs; or, for
+    unauthorized-approver or -performer, a role not recorded there) is "not
     re-judged", one whose rule ran in one run only "not comparable", one precedence
     suppressed in the other run is told so: none of them is called resolved or new.
     A still-open finding whose amount, severity, message or evidence changed lists its

@@ -8,7 +8,8 @@ case and the events), and each is put in one class (`CLASSES`):
   so: OLD did not judge the tasks after its last event, not due then; so does a
   missing-evidence, missing-second-approval or approved-not-paid finding of a case OLD left
   for a later clock, findings.json `not_due_cases`: not paid, not decided, or within its
-  grace, then);
+  grace, then; so does an unauthorized-approver or -performer finding of a case OLD could
+  not judge for that rule, findings.json `unjudged_cases`: a role not recorded);
 - ``still_open``: in both (where its amount, currency, severity, time, message or evidence
   differ, its changes listed: `Row.old`; where the clock moving alone explains them, a
   wait measured to the later clock, aged only: `aged_only`);
@@ -23,8 +24,9 @@ case and the events), and each is put in one class (`CLASSES`):
   clock, and NEW reports no finding of its rule in its case left unpaired;
 - ``not_rejudged``: in OLD only, but NEW did not audit it: its case is not among NEW's judged
   cases (out of NEW's period, or not in its inputs), or the event that showed it is dated
-  after NEW's clock, or NEW left its case for a later clock (`not_due_cases`). Not
-  resolved: nothing says it was;
+  after NEW's clock, or NEW left its case for a later clock (`not_due_cases`), or NEW
+  could not judge events of its case for its rule (`unjudged_cases`: "not judged: its
+  approver's role is not recorded in NEW"). Not resolved: nothing says it was;
 - ``not_comparable``: in one run only, and its rule did not run in the other (the policies'
   `rules.select`/`ignore` differ, or it crashed there): neither new nor resolved;
 - ``suppressed_in_new``: in OLD only, and NEW found it but suppressed it by precedence (another
@@ -198,6 +200,17 @@ class AuditRun:
     and not paid within the grace; none rejected since: a standing rejection settles a
     case); none of a findings.json
     before it was written."""
+    unjudged: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
+    """Per rule code, per reason, the ids of the cases holding events that rule could not
+    judge (findings.json `unjudged_cases`: unauthorized-approver's approvals and
+    unauthorized-performer's tasks whose role is not recorded, `role_not_recorded`); none
+    of a findings.json before it was written."""
+
+    def unjudged_reason(self, rule: str, case: str) -> str | None:
+        """The first reason (in `unjudged`'s order) for which `rule` could not judge events
+        of `case` in this run, None where it judged them all."""
+        return next((reason for reason, cases in self.unjudged.get(rule, {}).items()
+                     if case in cases), None)
 
     def waiver_of(self, finding: dict[str, Any]) -> dict[str, Any] | None:
         """The waiver of the policy that waived `finding`: the one its `waived_by` names
@@ -273,6 +286,7 @@ class _Document(TypedDict, total=False):
     judged_cases: Any
     running_cases: Any
     not_due_cases: Any
+    unjudged_cases: Any
     tool: Any
     miner: Any
     as_is: Any
@@ -541,7 +555,8 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
     return AuditRun(which, folder, path, sha256, manifest, as_of, findings, told,
                     judged, frozenset(ran), names, frozenset(prints),
                     _checksum_told(folder, path, sha256), dict(money), tuple(waivers),
-                    frozenset(running), _not_due(document, judged, fail))
+                    frozenset(running), _not_due(document, judged, fail),
+                    _unjudged(document, judged, fail))
 
 
 SHARED = ("rule", "name", "severity", "channel", "currency", "waiver_reason")
@@ -628,6 +643,31 @@ def _not_due(document: dict[str, Any], judged: frozenset[str],
                        "judged_cases: a case a rule left for a later clock is one the check "
                        "judged (edited since the check wrote it)"[:300])
         out[code] = ids
+    return out
+
+
+def _unjudged(document: dict[str, Any], judged: frozenset[str],
+              fail: Any) -> dict[str, dict[str, frozenset[str]]]:
+    """Per rule code, per reason, the cases holding events it could not judge
+    (`unjudged_cases`; none where missing: a check before it was written, whose findings
+    `diff` then words as before). Each a case the check judged."""
+    stated = document.get("unjudged_cases", {})
+    if not isinstance(stated, dict):
+        raise fail("unjudged_cases", f"not an object of rule codes: {stated!r}"[:300])
+    out: dict[str, dict[str, frozenset[str]]] = {}
+    for code, reasons in stated.items():
+        if not isinstance(reasons, dict):
+            raise fail(f"unjudged_cases.{code}", f"not an object of reasons: "
+                       f"{reasons!r}"[:300])
+        for reason, cases in reasons.items():
+            where = f"unjudged_cases.{code}.{reason}"
+            ids = frozenset(_texts(cases, where, fail))
+            outside = next((case for case in sorted(ids) if case not in judged), None)
+            if outside is not None:
+                raise fail(where, f"case {outside!r} is not among judged_cases: a case a "
+                           "rule could not judge is one the check judged (edited since the "
+                           "check wrote it)"[:300])
+            out.setdefault(code, {})[reason] = ids
     return out
 
 
@@ -1498,6 +1538,26 @@ GONE_NOT_DUE_REASON = {
 """The reasons of a new and a not re-judged finding of a rule that leaves a case for a later
 clock (findings.json `not_due_cases`) whose case the other run left so: it did not judge
 it (by rule code; "" for a rule not named here)."""
+UNJUDGED_WHAT = {
+    ("AP004", "role_not_recorded"): "its approver's role is not recorded in {run}",
+    ("SD004", "role_not_recorded"): ("the role of who did its task is not recorded in "
+                                     "{run}"),
+    ("", "role_not_recorded"): "the role of who did it is not recorded in {run}"}
+"""Why a rule could not judge events of a case (findings.json `unjudged_cases`), by rule
+code and reason ("" for a rule not named here), of OLD or NEW (`{run}`)."""
+
+
+def unjudged_told(rule: str, reason: str, run: str) -> str:
+    """The reason of a not re-judged (`run` NEW) or new (`run` OLD) finding whose case the
+    other run lists in `unjudged_cases` for its rule: "not judged: its approver's role is
+    not recorded in NEW (a gap in the data, not a fix)"."""
+    what = UNJUDGED_WHAT.get((rule, reason)) or UNJUDGED_WHAT.get(("", reason))
+    told = (what.format(run=run) if what is not None
+            else f"{run} could not judge events of its case ({reason})")
+    return (f"not judged: {told} (a gap in the data, not a fix)" if run == "NEW"
+            else f"{run} did not judge it: {told}")
+
+
 NEW_REASON = "OLD judged its case and did not find it"
 OTHER_INPUTS = (", at the same clock from other inputs: its case's events differ between the "
                 "runs' inputs (a re-export or a correction, not a fix in time)")
@@ -1535,6 +1595,9 @@ def _gone(finding: dict[str, Any], old: AuditRun, new: AuditRun) -> Row:
     if case in new.not_due.get(rule, ()):
         return Row("not_rejudged", GONE_NOT_DUE_REASON.get(rule, GONE_NOT_DUE_REASON[""]),
                    finding, waived, None)
+    reason = new.unjudged_reason(rule, case)
+    if reason is not None:
+        return Row("not_rejudged", unjudged_told(rule, reason, "NEW"), finding, waived, None)
     return Row("resolved", RESOLVED_REASON, finding, waived, None)
 
 
@@ -1560,6 +1623,9 @@ def _arrived(finding: dict[str, Any], old: AuditRun, new: AuditRun) -> Row:
     if finding["case_id"] in old.not_due.get(rule, ()):
         return Row("new", NEW_NOT_DUE_REASON.get(rule, NEW_NOT_DUE_REASON[""]), finding,
                    None, waived)
+    reason = old.unjudged_reason(rule, finding["case_id"])
+    if reason is not None:
+        return Row("new", unjudged_told(rule, reason, "OLD"), finding, None, waived)
     return Row("new", NEW_REASON, finding, None, waived)
 
 
