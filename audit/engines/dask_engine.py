@@ -724,14 +724,16 @@ def cluster_failures(client: Client, spec: EngineSpec, grace: float | None = Non
 
 
 def run_rules_dask(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *, as_of: datetime,
-                   spec: EngineSpec) -> tuple[AuditResult, dict[str, Any]]:
+                   spec: EngineSpec, left_out: tuple[dict[str, int], int] | None = None
+                   ) -> tuple[AuditResult, dict[str, Any]]:
     """run_rules on a Dask cluster: the same AuditResult, and the engine's description. The
     log is cut at `as_of` as run_rules cuts it (`canonical.at_clock`) before it is
-    partitioned."""
+    partitioned; `left_out`: as run_rules', the log is cut already."""
     from audit.progress import current
 
     progress = current()
-    log, not_judged, after_clock = C.at_clock(log, as_of)
+    log, not_judged, after_clock = (C.at_clock(log, as_of) if left_out is None
+                                    else (log, *left_out))
     # (A --scheduler of no address's form was refused with the EngineSpec, before the import:
     # not only where a cluster is needed, so the error does not depend on the data.)
     if log.empty:  # nothing to partition: the rules' behaviour on no events is the local one

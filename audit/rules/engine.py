@@ -453,7 +453,8 @@ FORK_RULES_FROM = 200_000
 
 @gc_paused  # millions of per-case objects and findings, none in cycles (audit.gcpause)
 def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
-              as_of: datetime) -> AuditResult:
+              as_of: datetime, left_out: tuple[dict[str, int], int] | None = None
+              ) -> AuditResult:
     """Run the policy's rules over a canonical log as it stood at `as_of`, as `check` judges
     it: its completions dated at or before `as_of` (`canonical.at_clock`, the cut `check`
     makes); the events left out are counted in the result (`not_judged`, `after_clock`),
@@ -461,8 +462,14 @@ def run_rules(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *,
 
     With at least FORK_RULES_FROM events, where processes fork, a forked copy of this
     process runs rules beside this one (see `_in_two`); the findings are the same, in the
-    same order, as one after another."""
-    log, not_judged, after_clock = C.at_clock(log, as_of)
+    same order, as one after another.
+
+    `left_out`: `log` is cut at `as_of` already (`canonical.at_clock`, as `check` cuts it
+    before the rules, to refuse a run judging nothing), and these are the counts the cut
+    left out (`not_judged`, `after_clock`): the log is not compared with the clock again
+    (0.025 s at 1M cases)."""
+    log, not_judged, after_clock = (C.at_clock(log, as_of) if left_out is None
+                                    else (log, *left_out))
     facts = CaseFacts(log, policy, as_of)
     rules = selected_rules(ruleset, policy)
     facts.running = frozenset(rule.code for rule in rules)
