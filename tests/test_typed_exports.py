@@ -626,6 +626,10 @@ def test_a_blank_zendesk_author_id_names_no_one(
     ({"displayName": 7, "accountId": "5b10"}, "7"),
     ({"accountId": 5010, "self": "https://x", "avatarUrls": {"48x48": "a.png"}}, "5010"),
     ({"displayName": ""}, None),
+    # (a deleted account: its account id tells it from another; the typed loop's shortcut
+    # for a displayName once took "Former user" as the person)
+    ({"displayName": "Former user", "accountId": "557058:aa"}, "Former user (557058:aa)"),
+    ({"displayName": " former USER ", "accountId": "unknown"}, None),
     ({}, None)])
 def test_a_jira_author_read_by_the_typed_layout_is_named_as_the_general_path_names_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, author: dict[str, object],
@@ -638,18 +642,7 @@ def test_a_jira_author_read_by_the_typed_layout_is_named_as_the_general_path_nam
     document["issues"][2]["changelog"] = {"histories": [
         {"id": "1", "created": "2026-07-06T11:00:00.000+0200", "author": author,
          "items": [{"field": "status", "toString": "Approved"}]}]}
-    path = tmp_path / "issues.json"
-    path.write_text(json.dumps(document), encoding="utf-8")
-    assert jira._typed(path, read_export(path), CFG.ticketing["jira"]) is not None
-    typed, general = _both(path, monkeypatch, "jira")
-    _assert_same(typed, general)
-    frame = typed[0].frame
-    row = frame[frame["event:id"] == f"jira:{key}:1"]
-    assert len(row) == 1
-    if person is None:
-        assert row["org:resource"].isna().all()
-    else:
-        assert row["org:resource"].tolist() == [person]
+    _read_alike(tmp_path, monkeypatch, document, f"jira:{key}:1", person)
 
 
 def test_zendesk_audits_left_out_keep_the_updates_after_them_whole(
@@ -693,20 +686,28 @@ def test_zendesk_audits_left_out_keep_the_updates_after_them_whole(
     ({"displayName": "Ben Carter", "name": "ben"}, "Ben Carter"),
     ({"displayName": "  ", "name": "ben"}, "ben"),
     ({"displayName": None, "accountId": "5b10"}, "5b10"),
-    ({"displayName": 7}, "7"), ("Ben", "Ben"), (5010, "5010"), ({}, None), (None, None)])
+    ({"displayName": 7}, "7"), ("Ben", "Ben"), (5010, "5010"), ({}, None), (None, None),
+    ({"displayName": "Former user", "accountId": "557058:bb"}, "Former user (557058:bb)")])
 def test_a_jira_reporter_names_the_issue_s_creation_as_the_general_path_does(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reporter: object,
         person: str | None) -> None:
     document = _issues(random.Random(1), 10)
     issue = document["issues"][2]
     issue["fields"].update(reporter=reporter, created="2026-07-06T10:15:00.000+0200")
+    _read_alike(tmp_path, monkeypatch, document, f"jira:{issue['key']}:created", person)
+
+
+def _read_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, document: dict[str, Any],
+                event_id: str, person: str | None) -> None:
+    """`document` written as a Jira export is read by the typed layout as by the general
+    path, and the event `event_id` names `person` (None: no one)."""
     path = tmp_path / "issues.json"
     path.write_text(json.dumps(document), encoding="utf-8")
     assert jira._typed(path, read_export(path), CFG.ticketing["jira"]) is not None
     typed, general = _both(path, monkeypatch, "jira")
     _assert_same(typed, general)
     frame = typed[0].frame
-    row = frame[frame["event:id"] == f"jira:{issue['key']}:created"]
+    row = frame[frame["event:id"] == event_id]
     assert len(row) == 1
     if person is None:
         assert row["org:resource"].isna().all()
