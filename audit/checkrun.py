@@ -1221,6 +1221,12 @@ class CheckRun:
             # not_completions' warning instead), which the rules did not judge: the audit
             # judges the log as it stood at the clock. Not in `events`, still in `imported`.
             "events_after_clock": self.after_clock,
+            # Events whose lifecycle:transition is stated and is not complete (a start,
+            # schedule, abort: `not_judged`, per transition in its warning), which the rules
+            # did not judge: an activity's completion stands for it. Not in `events` nor in
+            # `events_after_clock`, still in `imported`: events + events_after_clock +
+            # events_not_complete are the events of the log.
+            "events_not_complete": sum(self.not_judged.values()),
             "read": self.imported.read,
             "imported": self.imported.imported,
             "quarantined": self.imported.quarantined,

@@ -1419,3 +1419,60 @@ def test_the_no_purchase_warning_counts_the_paid_cases_found_open(tmp_path: Path
                                       "purchase at all"), told
         else:
             assert told == []
+
+
+def test_the_events_not_complete_are_counted_in_the_logs_events(tmp_path: Path) -> None:
+    """Events whose lifecycle:transition is not complete (starts) are not judged, and the
+    reports' totals of the log's events left them out: the sample with 400 starts read
+    "Events in the log (judged + after the clock) 2196" in findings.xlsx beside "Rows read
+    2596", and the events more than the rows imported came out 400 short (-400: hidden).
+    The summary counts them (`events_not_complete`), findings.xlsx's Summary and
+    report.html's population line add them to the log's events, and the events more than
+    the rows imported (a charge refunded in several cases) are counted with them: here the
+    bundled exports (2,185 records, 11 events more) with 3 starts, at a clock that leaves
+    some events after it too."""
+    import html
+    import re
+
+    import openpyxl
+
+    starts = tmp_path / "starts.csv"
+    starts.write_text(
+        "case:concept:name,concept:name,time:timestamp,lifecycle:transition,org:resource,"
+        "org:role\n"
+        + "".join(f"RFD-{n},Approve refund,2026-09-03T10:00:00Z,start,Nadia Ali,supervisor\n"
+                  for n in (1, 2, 3)), encoding="utf-8")
+    exports = sorted((REPO / "sample_logs" / "refund-sample" / "exports").iterdir())
+    out = tmp_path / "out"
+    done = run("check", *map(str, exports), str(starts), "--out", str(out), "--format",
+               "json,xlsx,html", "--as-of", "2026-09-30T00:00:00Z", "--fail-on", "never",
+               code=0)
+    summary = json.loads((out / "findings.json").read_text(encoding="utf-8"))["summary"]
+    late, judged = summary["events_after_clock"], summary["events"]
+    assert summary["events_not_complete"] == 3 and late > 0
+    assert summary["imported"] == summary["read"] == 2185 + 3
+    in_log = judged + late + 3
+    assert in_log == 2196 + 3  # (the exports' 2,196 events and the starts)
+    copies = in_log - summary["imported"] + summary["left_out"]
+    assert copies == 11
+    # The console's first line agrees.
+    assert (f", {judged} of the log's {in_log} events ({late} dated after the clock, 3 whose "
+            "lifecycle:transition is not complete: not judged)") in done.output.splitlines()[0]
+    sheet = openpyxl.load_workbook(out / "findings.xlsx")["Summary"]
+    rows = {row[0]: row[1] for row in sheet.iter_rows(values_only=True) if row[0]}
+    assert rows["Events judged (dated up to the audit clock)"] == judged
+    assert rows["Events dated after the clock, not judged"] == late
+    assert rows["Events not complete (lifecycle:transition start etc.), not judged"] == 3
+    assert rows["Events in the log (judged + after the clock + not complete)"] == in_log
+    assert rows["Events more than the rows imported (a charge refunded in several cases is "
+                "an event of each)"] == copies
+    text = (out / "report.html").read_text(encoding="utf-8")
+    population = re.search(r"<dt>Population</dt><dd>(.*?)</dd>", text, re.S)
+    assert population is not None
+    said = " ".join(html.unescape(re.sub(r"<[^>]+>", "", population.group(1))).split())
+    assert said.startswith(f"{summary['cases']:,} refund cases, {judged:,} events judged ")
+    assert (f"the log holds {in_log:,} events: {late:,} dated after the audit clock, not "
+            "judged, 3 whose lifecycle:transition is not complete (a start, a schedule), not "
+            "judged: an activity's completion stands for it, and 11 more than the rows "
+            "imported") in said
+    assert 'data-metric="events_not_complete" data-value="3"' in text
