@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
-FINDINGS_FORMAT = 2
+FINDINGS_FORMAT = 3
 """The format of findings.json (its `manifest.format_version`), raised when a change would
 make a reader of an earlier one misread it: 2 added `format_version` and `judged_cases` (the
 ids of the cases the rules judged, which `diff` tells a finding resolved from one whose case
@@ -37,10 +37,31 @@ missing, `diff` infers the waiver from the waivers' rule, case and fingerprint, 
 So was each waiver's `codes` in `summary.waivers` (the rule codes its `rule` resolves to,
 which `diff` checks a finding's `waived_by` against): where it is missing, `diff` checks
 a waiver naming one rule by its code or name against the finding's rule, and cannot tell
-what a family or pattern named. Within format 2 too, the evidence's durations became ISO
-8601 ("P14DT11H3M54S", before pandas' "14 days 11:03:54"), which `diff` reads in either
-form as the same durations (`rundiff.iso_evidence`), and `suppressed`'s entries name their
-case `case_id`, as findings do (before `case`; `diff` reads neither)."""
+what a family or pattern named.
+
+3 changed what a reader of format 2 reads: the evidence's durations are ISO 8601
+("P14DT11H3M54S", before pandas' "14 days 11:03:54"), and `suppressed`'s entries name their
+case `case_id`, as findings do (before `case`). A reader of format 2 parsing the durations
+or reading an entry's `case` would misread them without a sign; the format number is its
+sign. `diff` reads formats 2 and 3 (`OLDEST_FINDINGS_FORMAT` to this one): an older file's
+pandas texts as the same durations (`rundiff.iso_evidence`), and neither `case` nor
+`case_id` of `suppressed` (it reads an entry's fingerprint and suppressed_by). (A file
+written between those two changes and this number, by an unreleased version, says format 2
+in the new forms: `diff` reads it as well.) The summary's `events_not_complete` was added
+within format 3: where it is missing, a reader takes it as 0."""
+
+DURATION_EVIDENCE: dict[str, tuple[str, ...]] = {
+    "EV003": ("waiting",), "SL001": ("took", "open_for", "sla")}
+"""Per rule, the evidence keys holding a duration (of stage-overdue, each of its `stages`'
+`STAGE_DURATIONS`): ISO 8601 ("P14DT11H3M54S", `audit.words.iso_duration`), which a
+findings.json of format 2 may hold as pandas' text ("14 days 11:03:54")."""
+
+STAGE_DURATIONS = ("took", "limit")
+"""The keys of each of stage-overdue's (SL002) `stages` in its evidence holding a duration."""
+
+OLDEST_FINDINGS_FORMAT = 2
+"""The oldest format of findings.json (`FINDINGS_FORMAT`) `diff` reads: one of format 1 has
+no `judged_cases`, which `diff` needs; it is checked again."""
 
 
 def severity_rank(severity: str) -> int:

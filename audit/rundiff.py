@@ -65,8 +65,11 @@ import msgspec
 from audit.currency import NO_CURRENCY, currency_key, decimals, rounded, shown
 from audit.errors import InputError
 from audit.findings import (
+    DURATION_EVIDENCE,
     FINDINGS_FORMAT,
+    OLDEST_FINDINGS_FORMAT,
     SEVERITIES,
+    STAGE_DURATIONS,
     copy_fingerprint_of,
     fingerprint,
     severity_rank,
@@ -338,7 +341,8 @@ def _not_a_run(folder: Path) -> str:
 @gc_paused  # (millions of dicts, lists and rows, none in cycles: audit.gcpause)
 def load_run(given: Path, which: str) -> AuditRun:
     """OLD or NEW read and checked: an InputError naming the file and the field where its
-    findings.json is not one of a check of this format (`FINDINGS_FORMAT`)."""
+    findings.json is not one of a check of a format it reads (`OLDEST_FINDINGS_FORMAT` to
+    `FINDINGS_FORMAT`)."""
     folder, path = findings_path(given, which)
     try:
         data = path.read_bytes()
@@ -434,13 +438,16 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
                    "not list the cases it judged; run that check again with this version")
     if type(version) is not int:
         raise fail("manifest.format_version", f"not a whole number: {version!r}")
+    # (formats OLDEST_FINDINGS_FORMAT to FINDINGS_FORMAT: 2's pandas durations are read as
+    # ISO ones on load, iso_evidence; neither form of `suppressed[].case` is read)
+    read = (f"formats {OLDEST_FINDINGS_FORMAT} to {FINDINGS_FORMAT}"
+            if OLDEST_FINDINGS_FORMAT < FINDINGS_FORMAT else f"format {FINDINGS_FORMAT}")
     if version > FINDINGS_FORMAT:
         raise fail("manifest.format_version", f"{version}: written by a newer refund-audit "
-                   f"(this one reads format {FINDINGS_FORMAT}); diff it with that version")
-    if version < FINDINGS_FORMAT:
+                   f"(this one reads {read}); diff it with that version")
+    if version < OLDEST_FINDINGS_FORMAT:
         raise fail("manifest.format_version", f"{version}: written by an older refund-audit "
-                   f"(this one reads format {FINDINGS_FORMAT}); run that check again with "
-                   "this version")
+                   f"(this one reads {read}); run that check again with this version")
     as_of = _clock(manifest.get("as_of"), fail)
     for key in ("policy",):
         if not isinstance(manifest.get(key), dict):
@@ -881,13 +888,6 @@ def _checksum_told(folder: Path, path: Path, sha256: str) -> str | None:
     return None
 
 
-DURATION_EVIDENCE: dict[str, tuple[str, ...]] = {
-    "EV003": ("waiting",), "SL001": ("took", "open_for", "sla")}
-"""Per rule, the evidence keys holding a duration (of stage-overdue, each of its `stages`'
-`took` and `limit`): ISO 8601 ("P14DT11H3M54S", `audit.words.iso_duration`), which a
-findings.json of an earlier version held as pandas' text ("14 days 11:03:54")."""
-
-
 def iso_evidence(rule: str, evidence: dict[str, Any]) -> dict[str, Any]:
     """A finding's `evidence` with its durations (`DURATION_EVIDENCE`) in ISO 8601, as check
     writes them now: an earlier version's pandas texts ("15 days 00:00:00" -> "P15D") read
@@ -898,7 +898,7 @@ def iso_evidence(rule: str, evidence: dict[str, Any]) -> dict[str, Any]:
 
     if rule == "SL002" and isinstance(evidence.get("stages"), list):
         return {**evidence, "stages": [
-            {k: iso_duration_text(v) if k in ("took", "limit") else v
+            {k: iso_duration_text(v) if k in STAGE_DURATIONS else v
              for k, v in stage.items()} if isinstance(stage, dict) else stage
             for stage in evidence["stages"]]}
     keys = DURATION_EVIDENCE.get(rule, ())

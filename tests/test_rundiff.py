@@ -100,10 +100,63 @@ def _classes(diff: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_findings_json_lists_the_judged_cases_and_its_format(runs: tuple[Path, Path]) -> None:
     old, new = _documents(runs)
-    assert old["manifest"]["format_version"] == new["manifest"]["format_version"] == 2
+    # (3 since the evidence's durations became ISO 8601 and `suppressed`'s entries name
+    # `case_id`: before, still 2, which a reader of format 2 misread without a sign)
+    assert old["manifest"]["format_version"] == new["manifest"]["format_version"] == 3
     assert len(set(old["judged_cases"])) == len(old["judged_cases"]) == old["summary"]["cases"]
     assert "RFD-70" in old["judged_cases"] and "RFD-70" not in new["judged_cases"]
     assert "=RFD-5" in new["judged_cases"] and "RFD-5" not in new["judged_cases"]
+
+
+def test_a_findings_json_of_format_2_is_diffed_as_one_of_format_3(
+        runs: tuple[Path, Path], tmp_path: Path) -> None:
+    """diff reads formats 2 and 3: OLD written in format 2's forms (its `suppressed`
+    entries naming `case`, its evidence's durations in pandas' text) diffs against NEW as
+    it does in format 3, each finding in the same class with the same evidence; the run's
+    format is told as written. A format before 2, or after 3, is refused."""
+    import re
+
+    document = json.loads((runs[0] / "findings.json").read_text(encoding="utf-8"))
+    document["manifest"]["format_version"] = 2
+    for entry in document["suppressed"]:
+        entry["case"] = entry.pop("case_id")
+    iso = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+
+    def pandas_text(value: Any) -> Any:  # ("P63DT16H11M" as format 2 wrote it)
+        if isinstance(value, dict):
+            return {k: pandas_text(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [pandas_text(v) for v in value]
+        if isinstance(value, str) and (m := iso.match(value)) and value not in ("P", "PT"):
+            d, h, mi, sec = (int(x or 0) for x in m.groups())
+            return f"{d} days {h:02}:{mi:02}:{sec:02}"
+        return value
+
+    durations = 0
+    for finding in document["findings"]:
+        before = finding["evidence"]
+        finding["evidence"] = pandas_text(before)
+        durations += finding["evidence"] != before
+    assert durations > 0
+    two = tmp_path / "two"
+    two.mkdir()
+    (two / "findings.json").write_text(json.dumps(document), encoding="utf-8")
+    out2, out3 = tmp_path / "diff2", tmp_path / "diff3"
+    run("diff", str(two / "findings.json"), str(runs[1]), "--out", str(out2), code=0)
+    run("diff", str(runs[0]), str(runs[1]), "--out", str(out3), code=0)
+    of2, of3 = (json.loads((out / "diff.json").read_text(encoding="utf-8"))
+                for out in (out2, out3))
+    assert of2["old"]["format_version"] == 2 and of3["old"]["format_version"] == 3
+    assert of2["summary"] == of3["summary"]
+    assert of2["findings"] == of3["findings"]
+    for version, said in ((1, "1: written by an older refund-audit (this one reads formats "
+                              "2 to 3)"),
+                          (4, "4: written by a newer refund-audit (this one reads formats 2 "
+                              "to 3)")):
+        document["manifest"]["format_version"] = version
+        (two / "findings.json").write_text(json.dumps(document), encoding="utf-8")
+        result = run("diff", str(two / "findings.json"), str(runs[1]), code=2)
+        assert said in " ".join(result.output.split())
 
 
 def test_each_finding_in_its_class(runs: tuple[Path, Path], tmp_path: Path) -> None:

@@ -117,7 +117,7 @@ class AuditResult:
     severities: dict[str, str] = field(default_factory=dict)
     """The policy's severity overrides by rule code (`severity:`), which its findings got."""
     suppressed_findings: list[dict[str, str]] = field(default_factory=list)
-    """The `suppressed` findings, each {rule, case, fingerprint, suppressed_by} (the code of
+    """The `suppressed` findings, each {rule, case_id, fingerprint, suppressed_by} (the code of
     the rule whose kept finding on the case, or the episode, explains it), by case and rule
     (`finish_findings`)."""
     not_judged: dict[str, int] = field(default_factory=dict)
