@@ -154,6 +154,16 @@ def duration_nanoseconds(text: Any) -> int | None:
     return None
 
 
+def iso_duration_words(text: Any) -> str | None:
+    """An ISO 8601 duration's text, as `iso_duration` writes it ("P63DT16H11M"), in the words
+    messages tell it (`duration`: "63d 16h 11m"); None where `text` is no such text (pandas'
+    text, any other value)."""
+    if not isinstance(text, str) or not text.startswith(("P", "-P")):
+        return None
+    nanos = duration_nanoseconds(text)
+    return None if nanos is None else _told(nanos)
+
+
 def iso_duration_text(text: Any) -> Any:
     """A duration's text in evidence as `iso_duration` writes it: pandas' text of an older
     findings.json ("14 days 11:03:54" -> "P14DT11H3M54S"); any other value as it is."""

@@ -142,9 +142,22 @@ class InputView:
 
 
 @dataclass(frozen=True)
+class EvidencePart:
+    """A piece of an evidence item's shown value: its text, and where the text is a
+    duration in words, the ISO 8601 text it tells (`title`, the page's tooltip)."""
+
+    text: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
 class EvidenceItem:
     key: str
     value: str
+    """The value as shown, whole (its durations in words)."""
+    parts: tuple[EvidencePart, ...] = ()
+    """The value in pieces, where it holds a duration shown in words (the page sets each
+    one's ISO text as its title); empty where it holds none (`value` is shown)."""
 
 
 @dataclass(frozen=True)
@@ -483,6 +496,47 @@ def _evidence_value(value: Any) -> str:
     return json_text(value)
 
 
+def _evidence_item(rule: str, key: str, value: Any) -> EvidenceItem:
+    """An evidence item as report.html shows it (`_evidence_value`), a duration in words as
+    messages tell it ("63d 16h 11m", `audit.words.iso_duration_words`) with its ISO 8601
+    text as its title: of the rules' duration keys alone (`DURATION_EVIDENCE`; of
+    stage-overdue, each of its `stages`' `STAGE_DURATIONS`, the stages shown as their JSON
+    with those values in words), and only where the value is an ISO 8601 duration (any
+    other value as `_evidence_value` shows it). Before, the page showed "P63DT16H11M"."""
+    from audit.findings import DURATION_EVIDENCE, STAGE_DURATIONS
+    from audit.words import iso_duration_words
+
+    if key in DURATION_EVIDENCE.get(rule, ()):
+        words = iso_duration_words(value)
+        if words is not None:
+            return EvidenceItem(key, words, (EvidencePart(words, value),))
+    elif rule == "SL002" and key == "stages" and isinstance(value, list) and any(
+            isinstance(stage, dict) and any(iso_duration_words(stage.get(k)) is not None
+                                            for k in STAGE_DURATIONS) for stage in value):
+        parts: list[EvidencePart] = []
+        text: list[str] = ["["]  # (the JSON text, as json_text writes it, in pieces)
+        for i, stage in enumerate(value):
+            if i:
+                text.append(", ")
+            if not isinstance(stage, dict):
+                text.append(json_text(stage))
+                continue
+            text.append("{")
+            for j, (name, item) in enumerate(stage.items()):
+                text.append((", " if j else "") + json_text(str(name)) + ": ")
+                words = (iso_duration_words(item) if name in STAGE_DURATIONS else None)
+                if words is None:
+                    text.append(json_text(item))
+                    continue
+                parts += [EvidencePart("".join(text) + '"'), EvidencePart(words, item)]
+                text = ['"']
+            text.append("}")
+        text.append("]")
+        parts.append(EvidencePart("".join(text)))
+        return EvidenceItem(key, "".join(p.text for p in parts), tuple(parts))
+    return EvidenceItem(key, _evidence_value(value))
+
+
 # --- building -----------------------------------------------------------------------------
 def _finding_view(finding: Finding, anchors: dict[str, str],
                   ranks: dict[str, int]) -> FindingView:
@@ -498,7 +552,7 @@ def _finding_view(finding: Finding, anchors: dict[str, str],
         currency_rank=len(ranks) + 1 if finding.amount_at_risk is None
         else ranks.get(key, len(ranks)), resources=list(finding.resources),
         activities=list(finding.activities), event_ids=list(finding.event_ids),
-        evidence=[EvidenceItem(str(k), _evidence_value(v)) for k, v in finding.evidence.items()],
+        evidence=[_evidence_item(finding.rule, str(k), v) for k, v in finding.evidence.items()],
         waived=finding.waived, waiver_reason=finding.waiver_reason or "",
         fingerprint=finding.fingerprint, case_quarantined_rows=finding.case_quarantined_rows,
         channel=finding.channel)
