@@ -144,7 +144,7 @@ EVIDENCE_KEYS: dict[str, tuple[str, ...]] = {
     "DQ003": ("payouts_without_amount", "not_judged"),
     "DQ004": ("channel", "others", "events_of_other_channels"),
     "DU001": ("key", "earlier_case", "amount", "currency"),
-    "EV001": ("channel", "missing", "after_payout", "placeholder", "paid_at",
+    "EV001": ("channel", "missing", "after_payout", "placeholder", "contradicted", "paid_at",
               "first_recorded_after_payout"),
     "EV002": ("missing_link", "missing_reason", "payout_amount", "payout_currency", "currency",
               "payout_charge"),
