@@ -77,10 +77,12 @@ from audit.findings import (
 from audit.gcpause import gc_paused
 from audit.rules.base import FAMILIES
 
-DIFF_FORMAT = 1
+DIFF_FORMAT = 2
 """The format of diff.json (its `format_version`). `summary.worse_in_new` and each finding's
 `worse_in_new` (`WORSE_IN_NEW`) were added within format 1, as diff.csv's last column: a
-reader of format 1 that does not know them misreads nothing."""
+reader of format 1 that does not know them misreads nothing. Format 2 (2026-12-07, with
+findings.json's format 3): the findings' evidence durations are ISO 8601 on both sides
+(`"P63DT16H11M"`, an older run's pandas text read so), where format 1 wrote pandas' text."""
 
 DIFF_FILES = ("diff.json", "diff.csv", "SHA256SUMS")
 """The files `diff` writes into --out."""
