@@ -25,8 +25,9 @@ case and the events), and each is put in one class (`CLASSES`):
 - ``not_rejudged``: in OLD only, but NEW did not audit it: its case is not among NEW's judged
   cases (out of NEW's period, or not in its inputs), or the event that showed it is dated
   after NEW's clock, or NEW left its case for a later clock (`not_due_cases`), or NEW
-  could not judge events of its case for its rule (`unjudged_cases`: "not judged: its
-  approver's role is not recorded in NEW"). Not resolved: nothing says it was;
+  could not judge some events of its case for its rule (`unjudged_cases`, by case: "not
+  judged in full: its approver's role is not recorded in NEW for some of its case's events,
+  perhaps the one this finding cites ..."). Not resolved: nothing says it was;
 - ``not_comparable``: in one run only, and its rule did not run in the other (the policies'
   `rules.select`/`ignore` differ, or it crashed there): neither new nor resolved;
 - ``suppressed_in_new``: in OLD only, and NEW found it but suppressed it by precedence (another
@@ -1551,13 +1552,19 @@ code and reason ("" for a rule not named here), of OLD or NEW (`{run}`)."""
 
 def unjudged_told(rule: str, reason: str, run: str) -> str:
     """The reason of a not re-judged (`run` NEW) or new (`run` OLD) finding whose case the
-    other run lists in `unjudged_cases` for its rule: "not judged: its approver's role is
-    not recorded in NEW (a gap in the data, not a fix)"."""
+    other run lists in `unjudged_cases` for its rule: "not judged in full: its approver's
+    role is not recorded in NEW for some of its case's events, perhaps the one this finding
+    cites (a gap in the data, not shown to be a fix)". The lists name cases, not events: the
+    other run may have judged the very event this finding cites (a role corrected there,
+    another event's blanked), so the reason does not say it did not (before: "not judged:
+    ... (a gap in the data, not a fix)", false of such a case)."""
     what = UNJUDGED_WHAT.get((rule, reason)) or UNJUDGED_WHAT.get(("", reason))
-    told = (what.format(run=run) if what is not None
-            else f"{run} could not judge events of its case ({reason})")
-    return (f"not judged: {told} (a gap in the data, not a fix)" if run == "NEW"
-            else f"{run} did not judge it: {told}")
+    told = (f"{what.format(run=run)} for some of its case's events" if what is not None
+            else f"{run} could not judge some events of its case ({reason})")
+    return (f"not judged in full: {told}, perhaps the one this finding cites (a gap in the "
+            "data, not shown to be a fix)" if run == "NEW"
+            else f"{run} did not judge all of its case: {told}, perhaps the one this finding "
+            "cites")
 
 
 NEW_REASON = "OLD judged its case and did not find it"

@@ -127,8 +127,10 @@ def test_a_finding_whose_case_the_newer_run_could_not_judge_is_not_resolved(
     not find it"); NEW did not judge the approval (its role is not recorded): not re-judged.
     An older findings.json without `unjudged_cases` is read (as listing none)."""
     diff = _diff(tmp_path, *older_and_newer, "fwd")
-    assert _ap004(diff) == [("C1", "not_rejudged", "not judged: its approver's role is not "
-                             "recorded in NEW (a gap in the data, not a fix)")]
+    assert _ap004(diff) == [("C1", "not_rejudged", "not judged in full: its approver's role "
+                             "is not recorded in NEW for some of its case's events, perhaps "
+                             "the one this finding cites (a gap in the data, not shown to be "
+                             "a fix)")]
     assert diff["summary"]["by_rule"]["AP004"]["not_rejudged"] == 1
     assert diff["summary"]["findings"]["resolved"] == 0
 
@@ -140,8 +142,9 @@ def test_a_finding_whose_case_the_older_run_could_not_judge_says_so(
     as before."""
     newer_with_roles = older_and_newer[0].parent / "old"
     diff = _diff(tmp_path, older_and_newer[1], newer_with_roles, "back")
-    assert _ap004(diff) == [("C1", "new", "OLD did not judge it: its approver's role is not "
-                             "recorded in OLD")]
+    assert _ap004(diff) == [("C1", "new", "OLD did not judge all of its case: its approver's "
+                             "role is not recorded in OLD for some of its case's events, "
+                             "perhaps the one this finding cites")]
     diff = _diff(tmp_path, older_and_newer[0], newer_with_roles, "same")
     assert [r["class"] for r in diff["findings"] if r["rule"] == "AP004"] == ["still_open"]
 
