@@ -771,9 +771,9 @@ def compare(as_is: Side, to_be: Side,
 
 def _apart(value: float, limit: float) -> str:
     """`value` in plain decimals (never e-notation: 0.00005, not 5e-05), two significant
-    digits, more where fewer would print it as `limit` it is not equal to (1.96 points
-    against a rule of 2 is "1.96", not "2"; an adjusted p of 0.0504 against a rate of 0.05
-    is "0.0504")."""
+    digits, more where fewer would print it as `limit` it is not equal to, or on the other
+    side of it (1.96 points against a rule of 2 is "1.96", not "2"; an adjusted p of 0.0504
+    against a rate of 0.05 is "0.0504"; 4.96 against 4.97 is "4.96", not "5")."""
     if value != value or value in (float("inf"), float("-inf")):
         return str(value)
     if value == 0:
@@ -783,7 +783,9 @@ def _apart(value: float, limit: float) -> str:
         text = f"{value:.{digits}f}"
         if "." in text:
             text = text.rstrip("0").rstrip(".")
-        if value == limit or float(text) != limit or digits >= 17:
+        # (a text equal to the limit, or on its other side, once rounded: more digits)
+        if value == limit or digits >= 17 or (
+                float(text) != limit and (float(text) < limit) == (value < limit)):
             return text
         digits += 1
 

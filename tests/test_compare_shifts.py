@@ -464,6 +464,9 @@ def test_a_share_below_the_rule_is_told_in_plain_digits_that_differ_from_the_rul
     assert ": 1.96 points, and not significant (adjusted p = 1)." in z.sentence
     assert (_apart(5e-05, 2), _apart(0.0504, 0.05), _apart(1.9999, 2), _apart(35.0, 2)) == (
         "0.00005", "0.0504", "1.9999", "35")
+    # (never on the other side of the limit once rounded: 4.96 against 4.97 was "5")
+    assert (_apart(4.96, 4.97), _apart(1.954, 1.955), _apart(0.0512, 0.051)) == (
+        "4.96", "1.95", "0.0512")
 
 
 def test_fdr_sets_the_false_discovery_rate_and_compare_json_records_it(
