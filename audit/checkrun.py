@@ -49,6 +49,7 @@ from audit.policy import (
 )
 from audit.rules import default_rules
 from audit.rules.engine import AuditResult, run_rules, selected_rules
+from audit.rules.lanes import shown_id as _shown_id
 from audit.words import counted
 
 MONEY_AT_RISK_DEFINITION = (
@@ -731,9 +732,17 @@ class CheckRun:
         paid = paid[_done(paid[C.PAYMENT_STATUS])]
         pairs = set(zip(paid[C.CASE].astype(str).tolist(),
                         paid[C.CHARGE_ID].astype(str).str.strip().tolist(), strict=True))
-        cases = sorted({case for case, charge in zip(
-            disputes["case"].tolist(), disputes["charge"].str.strip().tolist(), strict=True)
-            if (case, charge) in pairs})
+        # (a line of a dispute the merchant won, money back to it: a chargeback's reversal,
+        # Stripe's dispute_reversal, a hold cancelled, is no second refund: a case whose
+        # lines of a payment are only such is not told)
+        kinds = (disputes["type"] if "type" in disputes.columns
+                 else pd.Series("", index=disputes.index)).astype(str).str.lower()
+        won = ((kinds.str.contains("chargeback") & kinds.str.contains("revers"))
+               | kinds.str.strip().eq("dispute_reversal") | kinds.str.contains("cancel"))
+        cases = sorted({case for case, charge, merchant_won in zip(
+            disputes["case"].tolist(), disputes["charge"].str.strip().tolist(),
+            won.tolist(), strict=True)
+            if (case, charge) in pairs and not merchant_won})
         return len(cases), cases[:shown]
 
     def payouts_on_unstated_charges(self) -> int:
@@ -936,7 +945,7 @@ class CheckRun:
                        "chargeback or dispute row of the same payment, quarantined with the "
                        "case, which no rule judges; the customer may have had the money "
                        "back twice, by the refund and by the chargeback: check the "
-                       "quarantine's lines of " + ", ".join(named_cases)
+                       "quarantine's lines of " + ", ".join(_shown_id(c) for c in named_cases)
                        + (f" and {more:,} more" if more else ""))
         uncaptured = self.payouts_on_unstated_charges()
         if uncaptured:

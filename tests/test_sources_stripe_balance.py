@@ -386,7 +386,10 @@ def test_a_case_whose_refund_was_paid_and_whose_charge_was_disputed_is_warned_of
         charges = {r["id"]: r for r in csv.DictReader(handle)}
     failed_only = sorted({r["charge"] for r in refunds if r["status"] == "failed"})[:1]
     paid = sorted({r["charge"] for r in refunds if r["status"] == "succeeded"}
-                  - {""} - set(failed_only))[:3]
+                  - {""} - set(failed_only))[:4]
+    # (the fourth paid charge's only line is a dispute the merchant won, its reversal: money
+    # back to the merchant, no second refund, not told)
+    paid, won_only = paid[:3], paid[3:]
     unrefunded = sorted(set(charges) - {r["charge"] for r in refunds})[:1]
     assert len(paid) == 3 and len(failed_only) == 1 and len(unrefunded) == 1
     # (the failed refund's charge: its refunds that were paid left out of the report, so
@@ -398,11 +401,13 @@ def test_a_case_whose_refund_was_paid_and_whose_charge_was_disputed_is_warned_of
     with report.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerows(rows)
-        for i, charge in enumerate([*paid, *failed_only, *unrefunded]):
+        for i, charge in enumerate([*paid, *failed_only, *unrefunded, *won_only]):
             c = charges[charge]
-            gross = _major(c["amount"], c["currency"], -1)
+            won = charge in won_only
+            gross = _major(c["amount"], c["currency"], 1 if won else -1)
             writer.writerow([f"txn_d{i}", "2026-09-01 10:00:00", "2026-09-01 10:00:00",
-                             c["currency"], gross, "15.00", gross, "dispute", f"du_{i}",
+                             c["currency"], gross, "15.00", gross,
+                             "dispute_reversal" if won else "dispute", f"du_{i}",
                              f"Chargeback withdrawal for {charge}", charge, "card",
                              c["order_id (metadata)"], "", "", ""])
     tickets = [EXPORTS / "zendesk_ticket_audits.json", EXPORTS / "role_history.csv"]
@@ -430,4 +435,5 @@ def test_a_case_whose_refund_was_paid_and_whose_charge_was_disputed_is_warned_of
     quarantine = pd.read_csv(out / "quarantine.csv", dtype=str, keep_default_na=False)
     disputes = quarantine[quarantine["value"] == "dispute"]
     assert len(disputes) == 5
+    assert (quarantine["value"] == "dispute_reversal").sum() == 1
     assert set(expected) <= set(disputes["case"])  # (each with its case, as before)

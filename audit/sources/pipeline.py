@@ -198,8 +198,9 @@ def _name_hinted_cases(result: ImportResult) -> None:
     wanted = ((cases != "") & (charges != "")
               & dispute_lines(result.quarantine["field"], result.quarantine["value"]))
     if wanted.any():
-        result.disputes = pd.DataFrame({"case": cases[wanted].astype(str),
-                                        "charge": charges[wanted].astype(str)})
+        result.disputes = pd.DataFrame({
+            "case": cases[wanted].astype(str), "charge": charges[wanted].astype(str),
+            "type": result.quarantine["value"].to_numpy(dtype=object)[wanted].astype(str)})
 
 
 def _unstated(log: pd.DataFrame, config: SourcesConfig) -> bool:
