@@ -398,7 +398,10 @@ def names_known_order(items: pd.Series, orders: pd.Series) -> np.ndarray:
     holding = np.asarray(items.notna(), dtype=bool)
     stating = np.asarray(orders.notna(), dtype=bool) & ~holding
     known = pd.unique(orders[stating].astype(str))
-    named: np.ndarray = holding & np.asarray(items.astype(str).isin(known), dtype=bool)
+    # (the events holding an item alone turned into texts: at 1M cases most events hold
+    # none, and `astype(str)` over 7.3M events made a Python string of each)
+    named = np.zeros(len(items), dtype=bool)
+    named[holding] = np.asarray(items[holding].astype(str).isin(known), dtype=bool)
     return named
 
 
