@@ -1456,7 +1456,7 @@ def test_the_events_not_complete_are_counted_in_the_logs_events(tmp_path: Path) 
     copies = in_log - summary["imported"] + summary["left_out"]
     assert copies == 11
     # The console's first line agrees.
-    assert (f", {judged} of the log's {in_log} events ({late} dated after the clock, 3 whose "
+    assert (f", {judged:,} of the log's {in_log:,} events ({late:,} dated after the clock, 3 whose "
             "lifecycle:transition is not complete: not judged)") in done.output.splitlines()[0]
     sheet = openpyxl.load_workbook(out / "findings.xlsx")["Summary"]
     rows = {row[0]: row[1] for row in sheet.iter_rows(values_only=True) if row[0]}
