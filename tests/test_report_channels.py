@@ -181,7 +181,7 @@ def test_a_case_stating_no_channel_has_an_empty_channel_and_its_own_subtotal(
     assert summary_rows[none][:3] == ("(no channel)", 1, 1)
     html = (out / "report.html").read_text(encoding="utf-8")
     assert 'data-metric="channel-money--EUR" data-value="250.0"' in html
-    assert "<td>(no channel)</td>" in html
+    assert "<td><span class=\"words\">(no channel)</span></td>" in html
 
 
 def test_the_writers_set_the_findings_channels_of_a_run_not_yet_told_them(
