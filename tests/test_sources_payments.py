@@ -281,7 +281,7 @@ def test_a_paypal_chargeback_of_a_refunded_payment_is_quarantined_with_its_case(
         [5, "Chargeback", "RFD-7"], [6, "Chargeback Fee", ""]]
     # (kept for the check's warning: the case and the payment the chargeback names)
     assert result.disputes is not None
-    assert result.disputes.values.tolist() == [["RFD-7", "4SX12345AB678901C"]]
+    assert result.disputes.values.tolist() == [["RFD-7", "4SX12345AB678901C", "Chargeback"]]
     assert set(lines_of["reason"]) == {
         "not a payment or refund (fees, transfers, holds, currency conversions, chargebacks "
         "and reversals are not part of a refund case)"}
@@ -351,7 +351,9 @@ def test_an_adyen_chargeback_of_a_refunded_payment_is_quarantined_with_its_case(
         [first + 2, field, "SecondChargeback", "CS0000042"],
         [first + 3, field, "Fee", ""]]
     assert result.disputes is not None  # (kept for the check's warning; not the fee)
-    assert result.disputes.values.tolist() == [["CS0000042", psp]] * 3
+    assert result.disputes.values.tolist() == [
+        ["CS0000042", psp, kind]
+        for kind in ("Chargeback", "ChargebackReversed", "SecondChargeback")]
     reasons = disputes["reason"].tolist()
     assert reasons[0] == (
         f"record type Chargeback of payment {psp}: a chargeback: the card scheme took the "
