@@ -363,6 +363,22 @@ def test_two_sop_files_of_one_name_and_content_stay_two_on_a_worker(tmp_path: Pa
         assert (translated.evidence["sop"], translated.message) == (client, f"against {client}")
 
 
+def _alike_on_both_engines(log: Any, policy: Any, cluster: Any) -> Any:
+    """The default rules' result on `log` at 2026-10-15 by the local engine, asserting that
+    the Dask engine (4 partitions on `cluster`) finds the same findings."""
+    from audit.engines.dask_engine import run_rules_dask
+    from audit.rules import default_rules
+    from audit.rules.engine import run_rules
+
+    ruleset = default_rules()
+    as_of = datetime(2026, 10, 15, tzinfo=UTC)
+    local = run_rules(log, policy, ruleset, as_of=as_of)
+    spec = EngineSpec("dask", scheduler=cluster.scheduler_address, partitions=4)
+    remote, _ = run_rules_dask(log, policy, ruleset, as_of=as_of, spec=spec)
+    assert [f.as_dict() for f in remote.findings] == [f.as_dict() for f in local.findings]
+    return local
+
+
 def test_a_malformed_scheduler_is_refused_whatever_the_log(tmp_path: Path) -> None:
     """With a log of no event to judge (every event a `start`), `run_rules_dask` returned
     before looking at --scheduler: `check --engine dask --scheduler not-an-address` exited
@@ -736,10 +752,7 @@ def test_instalments_and_repeats_alike_on_both_engines(cluster: Any) -> None:
     beyond what was owed, beyond the charge and across cases found."""
     from dataclasses import replace as replaced
 
-    from audit.engines.dask_engine import run_rules_dask
     from audit.policy import load_policy
-    from audit.rules import default_rules
-    from audit.rules.engine import run_rules
     from tests.rules.logbuilder import build_log
 
     policy = replaced(load_policy(default_policy_path()), sop={})
@@ -757,13 +770,8 @@ def test_instalments_and_repeats_alike_on_both_engines(cluster: Any) -> None:
         "HALF": case(50, 25, 25), "FULL": case(100, 50, 50), "PAST": case(50, 25, 25, 25),
         "OVER": case(120, 60, 60), "A": case(50, 50, charge="ch_x", day="01"),
         "B": case(100, 50, 50, charge="ch_x", day="05")}, policy)
-    ruleset = default_rules()
-    as_of = datetime(2026, 10, 15, tzinfo=UTC)
-    local = run_rules(log, policy, ruleset, as_of=as_of)
-    spec = EngineSpec("dask", scheduler=cluster.scheduler_address, partitions=4)
-    remote, _ = run_rules_dask(log, policy, ruleset, as_of=as_of, spec=spec)
-    assert [f.as_dict() for f in remote.findings] == [f.as_dict() for f in local.findings]
-    assert {(f.case_id, f.amount_at_risk) for f in remote.findings if f.rule == "DU001"} == {
+    local = _alike_on_both_engines(log, policy, cluster)
+    assert {(f.case_id, f.amount_at_risk) for f in local.findings if f.rule == "DU001"} == {
         ("PAST", 25.0), ("OVER", 60.0), ("B", 100.0)}
 
 
@@ -776,10 +784,7 @@ def test_a_case_whose_order_item_names_another_case_s_order_is_cut_with_it(
     and found nothing)."""
     from dataclasses import replace as replaced
 
-    from audit.engines.dask_engine import run_rules_dask
     from audit.policy import load_policy
-    from audit.rules import default_rules
-    from audit.rules.engine import run_rules
     from tests.rules.logbuilder import build_log
 
     policy = replaced(load_policy(default_policy_path()), sop={})
@@ -791,12 +796,7 @@ def test_a_case_whose_order_item_names_another_case_s_order_is_cut_with_it(
     assert len(parts) == 3
     (together,) = [p for p in parts if "A" in set(p[C.CASE].astype(str))]
     assert set(together[C.CASE].astype(str)) == {"A", "B"}
-    ruleset = default_rules()
-    as_of = datetime(2026, 10, 15, tzinfo=UTC)
-    local = run_rules(log, policy, ruleset, as_of=as_of)
-    spec = EngineSpec("dask", scheduler=cluster.scheduler_address, partitions=4)
-    remote, _ = run_rules_dask(log, policy, ruleset, as_of=as_of, spec=spec)
-    assert [f.as_dict() for f in remote.findings] == [f.as_dict() for f in local.findings]
+    local = _alike_on_both_engines(log, policy, cluster)
     assert [(f.case_id, f.evidence.get("contradicted")) for f in local.findings
             if f.rule == "EV001"] == [("A", ["order"])]
 

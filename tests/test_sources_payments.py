@@ -363,6 +363,16 @@ def test_an_adyen_chargeback_of_a_refunded_payment_is_quarantined_with_its_case(
     assert reasons[2].startswith(f"record type SecondChargeback of payment {psp}: ")
 
 
+REVERSED_TOLD = (
+    "paid 9.33 EUR refunding a purchase that was reversed (charge 4SX12345AB678901C charged "
+    "back or taken back by the payment provider): the buyer had the money back by the "
+    "reversal, and the refund pays it out again",
+    "no recorded charge (purchase) for this order: its charge 4SX12345AB678901C was reversed "
+    "(its payment status is reversed: charged back or taken back by the payment provider "
+    "after its capture, the money returned to the buyer)")
+"""EV007's message and missing_reason of the PayPal refund RFD-7 of a reversed payment."""
+
+
 @pytest.mark.parametrize("status", ["Reversed", "Denied"])
 def test_a_refund_of_a_charged_back_paypal_payment_says_the_payment_was_reversed(
         tmp_path: Path, status: str) -> None:
@@ -392,14 +402,7 @@ def test_a_refund_of_a_charged_back_paypal_payment_says_the_payment_was_reversed
         assert found.evidence["missing_reason"].endswith(
             "its charge 4SX12345AB678901C was not captured (its payment status is failed)")
         return
-    assert found.message == (
-        "paid 9.33 EUR refunding a purchase that was reversed (charge 4SX12345AB678901C "
-        "charged back or taken back by the payment provider): the buyer had the money back "
-        "by the reversal, and the refund pays it out again")
-    assert found.evidence["missing_reason"] == (
-        "no recorded charge (purchase) for this order: its charge 4SX12345AB678901C was "
-        "reversed (its payment status is reversed: charged back or taken back by the "
-        "payment provider after its capture, the money returned to the buyer)")
+    assert (found.message, found.evidence["missing_reason"]) == REVERSED_TOLD
 
 
 @pytest.mark.parametrize("refund", ["Completed", "Denied"])
@@ -455,14 +458,7 @@ def test_a_declined_card_before_a_charged_back_payment_does_not_hide_the_reversa
         lines[3]]) + "\n", encoding="utf-8")
     run = run_check([DATA / "jira" / "issues.json", path], default_policy_path())
     [found] = [f for f in run.result.findings if f.rule == "EV007"]
-    assert found.message == (
-        "paid 9.33 EUR refunding a purchase that was reversed (charge 4SX12345AB678901C "
-        "charged back or taken back by the payment provider): the buyer had the money back "
-        "by the reversal, and the refund pays it out again")
-    assert found.evidence["missing_reason"] == (
-        "no recorded charge (purchase) for this order: its charge 4SX12345AB678901C was "
-        "reversed (its payment status is reversed: charged back or taken back by the "
-        "payment provider after its capture, the money returned to the buyer)")
+    assert (found.message, found.evidence["missing_reason"]) == REVERSED_TOLD
     # A pending payment alone: told by its own status, not "failed, reversed or pending".
     path.write_text("\n".join([lines[0], lines[1].replace(",Completed,", ",Pending,"),
                                lines[3]]) + "\n", encoding="utf-8")
