@@ -16,6 +16,7 @@ import pytest
 from audit import canonical as C
 from audit.errors import InputError
 from audit.ingest import import_sources
+from audit.ingest.mapping import load_mapping
 
 HEADER = "case:concept:name,concept:name,time:timestamp,org:resource"
 
@@ -204,3 +205,60 @@ def test_no_unread_note_where_the_channel_is_read_from_another_column(
     frame = result.log.sort_values(C.SOURCE_ROW)
     assert frame[C.CHANNEL].astype(str).tolist() == ["ecommerce", "offline"]
     assert not [n for n in result.notes if "not read" in n]
+
+
+def _ocel_of_refund_objects(path: Path) -> Path:
+    """An OCEL 2.0 log as an analyst models refunds: the amount and currency are the refund
+    object's attributes, the events state none."""
+    event = ('{{"id": "{eid}", "type": "{activity}", "time": "{time}", "attributes": [], '
+             '"relationships": [{{"objectId": "R1", "qualifier": "refund"}}]}}')
+    events = [event.format(eid="e1", activity="Receive refund request",
+                           time="2026-07-01T08:00:00Z"),
+              event.format(eid="e2", activity="Pay refund", time="2026-07-02T08:00:00Z")]
+    path.write_text(
+        '{"objectTypes": [{"name": "Refund", "attributes": ['
+        '{"name": "refund:amount", "type": "float"}, '
+        '{"name": "refund:currency", "type": "string"}]}], '
+        '"eventTypes": [], '
+        '"objects": [{"id": "R1", "type": "Refund", "attributes": ['
+        '{"name": "refund:amount", "time": "1970-01-01T00:00:00Z", "value": 25.5}, '
+        '{"name": "refund:currency", "time": "1970-01-01T00:00:00Z", "value": "EUR"}]}], '
+        f'"events": [{", ".join(events)}]}}', encoding="utf-8")
+    return path
+
+
+def test_an_event_column_spelt_as_a_case_attribute_is_not_read_and_the_note_says_so(
+        tmp_path: Path) -> None:
+    """An OCEL refund object's amount and currency (and an XES trace's, a pm4py frame's
+    `case:refund:amount`) are the case's, not each event's: they are not read as the
+    events' refund:amount, and the note names them and the mapping that reads them.
+    Before, they travelled along unsaid and every payout stated no amount."""
+    log = _ocel_of_refund_objects(tmp_path / "refunds.jsonocel")
+    result = import_sources([(log, None)], object_type="Refund")
+    frame = result.log.sort_values(C.SOURCE_ROW)
+    assert frame[C.AMOUNT].isna().all()
+    told = [note for note in result.notes if "not read" in note]
+    assert told == [
+        "refunds.jsonocel: 'case:refund:amount' (refund:amount), 'case:refund:currency' "
+        "(refund:currency) not read: named as pm4py names a case attribute (an XES trace's, "
+        "an OCEL object's), but they are each event's own, and no column of the events "
+        "gives them: no event states them; to give each event its case's value, name each "
+        "in a mapping file (columns: {refund:amount: case:refund:amount})"]
+    # The mapping the note names reads them.
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("columns:\n  refund:amount: case:refund:amount\n"
+                       "  refund:currency: case:refund:currency\n", encoding="utf-8")
+    mapped = import_sources([(log, None)], object_type="Refund",
+                            mapping=load_mapping(mapping))
+    assert mapped.log[C.AMOUNT].astype(float).tolist() == [25.5, 25.5]
+    assert not [note for note in mapped.notes if "not read" in note]
+
+
+def test_no_note_of_a_case_spelt_event_column_where_the_events_give_it(
+        tmp_path: Path) -> None:
+    log = tmp_path / "both.csv"
+    log.write_text(f"{HEADER},refund:amount,case:refund:amount\n"
+                   "C1,Receive refund request,2026-07-01T08:00:00Z,Ben,10.00,10.00\n",
+                   encoding="utf-8")
+    result = import_sources([(log, None)])
+    assert not [note for note in result.notes if "not read" in note]

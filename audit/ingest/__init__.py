@@ -23,6 +23,7 @@ from audit.errors import InputError
 from audit.forked import waited, workers_stopped
 from audit.ingest.mapping import (
     Mapping,
+    case_spelt_event_columns,
     check_time_zone,
     pm4py_unread,
     resolution_note,
@@ -806,6 +807,18 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
                 f"ours (a channel: {', '.join(C.CHANNELS)}); to read it, give a mapping "
                 "file whose values: table translates each of its values (values: "
                 "{refund:channel: {Internet: ecommerce, ...}})")
+        spelt = case_spelt_event_columns(columns, resolved, own_mapping)
+        if spelt:
+            one = len(spelt) == 1
+            named = ", ".join(f"'{name}' ({canonical})" for name, canonical in spelt)
+            column, target = spelt[0]
+            notes.append(
+                f"{path.name}: {named} not read: named as pm4py names a case attribute "
+                f"(an XES trace's, an OCEL object's), but {'it is' if one else 'they are'} "
+                f"each event's own, and no column of the events gives "
+                f"{'it' if one else 'them'}: no event states {'it' if one else 'them'}; to "
+                f"give each event its case's value, name {'it' if one else 'each'} in a "
+                f"mapping file (columns: {{{target}: {column}}})")
     notes += result.notes
     del table  # the raw columns that normalise replaced: not held beside the log's
     if release:  # read in the main process beside the workers: what it freed, given back

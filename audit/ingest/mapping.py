@@ -407,6 +407,28 @@ def pm4py_unread(source_columns: list[str], resolved: dict[str, str], frame: pd.
     return out
 
 
+def case_spelt_event_columns(source_columns: list[str], resolved: dict[str, str],
+                              mapping: Mapping) -> list[tuple[str, str]]:
+    """The columns named as pm4py names a case attribute (`case:` before a canonical
+    column's name or a common name of it: `case:refund:amount`, `case:currency`) of a
+    canonical column that is each event's own, not the case's (`CASE_ATTRIBUTES`): an XES
+    trace's attribute, an OCEL object's (a refund object's `refund:amount`), a pm4py data
+    frame's `case:` column. Each with its canonical column, where no other column (nor the
+    mapping) gives that column: such a column is not read (a case's amount is not each of
+    its events' own, a charge's amount not its refund's), and the import's note says so
+    and how to read it (before, it travelled along unsaid: an OCEL log of refund objects
+    holding their amounts imported every payout without an amount)."""
+    taken = set(resolved.values())
+    out: list[tuple[str, str]] = []
+    for canonical in MAPPABLE:
+        if (canonical in CASE_ATTRIBUTES or canonical == C.CASE or canonical in resolved
+                or canonical in mapping.constants or canonical in mapping.columns):
+            continue
+        names = {norm(f"case:{name}") for name in (canonical, *SYNONYMS.get(canonical, ()))}
+        out += [(n, canonical) for n in source_columns if norm(n) in names and n not in taken]
+    return out
+
+
 def case_twins(source_columns: list[str], resolved: dict[str, str], frame: pd.DataFrame,
                mapping: Mapping) -> dict[str, list[str]]:
     """Per case attribute (`CASE_ATTRIBUTES`) read from a column the mapping does not name:
