@@ -718,6 +718,9 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
     shadowed: set[str] = set()
     shadowed_objects: set[str] = set()
     first_number: dict[str, int] = {}
+    shared = 0  # (events relating to several objects of the chosen type: a row in each case)
+    shared_most = 0
+    first_shared = ""
     for number, event in enumerate(log.events, 1):
         # OCEL 2.0 event ids are unique; two events under one id would be one event to the
         # rules (and to a waiver naming it), each of them half the truth.
@@ -741,6 +744,13 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
         if not related:
             outside += 1
             continue
+        if len(related) > 1:
+            shared += 1
+            shared_most = max(shared_most, len(related))
+            if not first_shared:
+                objects = ", ".join(f"'{oid}'" for oid in list(related)[:3])
+                more = f" and {len(related) - 3} more" if len(related) > 3 else ""
+                first_shared = f"event '{event.eid}' (row {number}), objects {objects}{more}"
         declared = log.event_attr_types.get(event.activity, {})
         attributes: dict[str, Any] = {}
         for name, value in event.attributes:
@@ -796,6 +806,17 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
         f"{outside} of {len(log.events)} events relate to no '{chosen}' object and are not "
         f"part of these cases"
     ]
+    if shared:
+        # (Each copy states the event's attributes, its amount among them: a payout of two
+        # refunds in one event pays each case the whole amount, and the rules judge it so.)
+        how_many = "two" if shared_most == 2 else f"several (up to {shared_most:,})"
+        notes.append(
+            f"{counted(shared, 'event', spec=',')} {'relates' if shared == 1 else 'relate'} "
+            f"to {how_many} "
+            f"'{chosen}' objects and {'is' if shared == 1 else 'are each'} an event of each "
+            f"of their cases, every attribute copied (an amount too: counted in each case): "
+            f"{len(rows):,} rows from {len(log.events) - outside:,} events (the first: "
+            f"{first_shared})")
     if dangling:
         notes.append(f"{counted(dangling, 'event-object relation')} "
                      f"{'names an object' if dangling == 1 else 'name objects'} the file does "
