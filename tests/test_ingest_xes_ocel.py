@@ -1064,3 +1064,36 @@ def test_an_ocel_event_of_several_objects_of_the_type_is_told(tmp_path: Path) ->
     events = ", ".join([paid("e1", ["o1"], "5"), paid("e2", ["o2"], "30")])
     table = read_ocel(write(tmp_path / "own.jsonocel", _ocel_json(events, objects)), "order")
     assert not [n for n in table.notes if "objects and" in n]
+
+
+def test_ocel_times_without_a_zone_beside_ones_with_one_are_named(tmp_path: Path) -> None:
+    """The error of times without a zone beside times with one names the first of each,
+    and whose they are: an object's attribute, or an event (its record and line). Before,
+    the file alone: the OCEL 2.0 example's XML encoding (initial values at 1970 with `Z`,
+    changes and events without a zone) said nothing of where to look."""
+    with pytest.raises(InputError) as caught:
+        read_ocel(shared("ocel", "ocel20_example.xmlocel"), "Invoice")
+    assert ("times have no time zone beside times with one: '2022-02-03T07:30:00' (object "
+            "'R3', attribute 'is_blocked') beside '1970-01-01T00:00:00Z' (object 'R3', "
+            "attribute 'is_blocked')") in caught.value.message
+    assert "with --assume-tz" in caught.value.message
+    assert caught.value.field == "is_blocked"
+    # An event's time without a zone: its record, line and field.
+    objects = ('{"id": "o1", "type": "order", "attributes": ['
+               '{"name": "blocked", "time": "1970-01-01T00:00:00Z", "value": "No"}, '
+               '{"name": "blocked", "time": "2022-02-03T07:30:00Z", "value": "Yes"}]}')
+    events = ('{"id": "e1", "type": "pay", "time": "2022-02-03T07:00:00Z",\n'
+              '"relationships": [{"objectId": "o1"}]},\n'
+              '{"id": "e2", "type": "pay", "time": "2022-02-04T07:00:00",\n'
+              '"relationships": [{"objectId": "o1"}]}')
+    path = write(tmp_path / "event.jsonocel", _ocel_json(events, objects))
+    with pytest.raises(InputError) as caught:
+        read_ocel(path, "order")
+    assert (caught.value.record, caught.value.row, caught.value.field) == (
+        2, 3, "time:timestamp")
+    assert str(caught.value).startswith(
+        f"{path}: record 2 (line 3): field 'time:timestamp': times have no time zone beside "
+        "times with one: '2022-02-04T07:00:00' (event 'e2') beside '1970-01-01T00:00:00Z' "
+        "(object 'o1', attribute 'blocked')")
+    assert read_ocel(path, "order", assume_tz="UTC").frame["ocel:eid"].tolist() == [
+        "e1", "e2"]

@@ -529,9 +529,16 @@ class _Clock:
     zone: tzinfo | None = None
     naive: int = 0
     aware: int = 0
+    first_naive: tuple[str, str, int | None, str] | None = None
+    """Of the first time read without a zone: its text, where it is (`where`), the event's
+    number (a record) where an event's time, and its field (`time:timestamp`, an object's
+    attribute)."""
+    first_aware: tuple[str, str, int | None, str] | None = None
 
-    def instant(self, text: str | None) -> datetime | None:
-        """A comparable instant; None when the text is not ISO 8601."""
+    def instant(self, text: str | None, where: str = "", record: int | None = None,
+                field: str = TIMESTAMP) -> datetime | None:
+        """A comparable instant; None when the text is not ISO 8601. `where` (and `record`,
+        an event's number) say whose time it is, for the error of `mixed`."""
         if text is None:
             return None
         try:
@@ -540,18 +547,36 @@ class _Clock:
             return None
         if moment.tzinfo is not None:
             self.aware += 1
+            if self.first_aware is None:
+                self.first_aware = (text, where, record, field)
             return moment
         if self.zone is not None:
             return moment.replace(tzinfo=self.zone).astimezone(UTC)
         self.naive += 1
+        if self.first_naive is None:
+            self.first_naive = (text, where, record, field)
         return moment.replace(tzinfo=UTC)
 
-    def change(self, text: str | None) -> datetime | str:
+    def mixed_error(self, path: Path) -> InputError:
+        """The error of times without a zone beside times with one (`mixed`), naming the
+        first of each: which time, whose (an event, by its number and so its line; an
+        object's attribute), so that the analyst finds them (before, the file alone)."""
+        naive, aware = self.first_naive, self.first_aware
+        assert naive is not None and aware is not None
+        return InputError(
+            f"times have no time zone beside times with one: {naive[0]!r} ({naive[1]}) "
+            f"beside {aware[0]!r} ({aware[1]}) (an object's attribute values are picked by "
+            "each event's time, so each would be an hour or more off the other); say which "
+            "zone the times without one are in with --assume-tz", file=path,
+            record=naive[2], field=naive[3])
+
+    def change(self, text: str | None, where: str = "", field: str = TIMESTAMP
+               ) -> datetime | str:
         """The instant of an object attribute's change at `text` (`instant`), or why it has
         none: no time, no ISO 8601 time, or a local time that `zone` skips or has twice (a
         DST change), which is never placed by a guess (before, the first of the two
         readings was taken, silently, as the event times' reader refuses to)."""
-        moment = self.instant(text)
+        moment = self.instant(text, where, field=field)
         if moment is None:
             return "no time" if text is None else f"{text!r} is no ISO 8601 time"
         if self.zone is not None and text is not None:
@@ -592,7 +617,7 @@ class _History:
                 continue
             known: list[datetime] = []
             for time, value in values:
-                moment = clock.change(time)
+                moment = clock.change(time, f"object '{oid}', attribute '{name}'", name)
                 if isinstance(moment, str):
                     raise InputError(
                         f"object '{oid}': attribute '{name}' changes to {value!r} at a time "
@@ -773,7 +798,7 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
                     f"{attributes[name]!r} and {coerced!r}", file=path, record=number,
                     field=name)
             attributes[name] = coerced
-        moment = clock.instant(event.time)
+        moment = clock.instant(event.time, f"event '{event.eid}'", number)
         for oid, qualifiers in related.items():
             cells: dict[str, Any] = {
                 CASE: oid,
@@ -799,9 +824,7 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
             rows.append(number)
 
     if clock.mixed():  # (each would be an hour or more off the other, silently)
-        raise InputError("times have no time zone beside times with one (an object's "
-                         "attribute values are picked by each event's time); say which zone "
-                         "they are in with --assume-tz", file=path)
+        raise clock.mixed_error(path)
     notes = [
         f"{outside} of {len(log.events)} events relate to no '{chosen}' object and are not "
         f"part of these cases"
