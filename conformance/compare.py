@@ -1558,14 +1558,17 @@ def _both_style(edge: DiffEdge, counting: Side | None) -> str:
 
 
 def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge], *,
-                 lanes: bool = False, only: tuple[bool, bool] = (False, False)) -> list[str]:
+                 lanes: bool = False, only: tuple[bool, bool] = (False, False),
+                 faint: tuple[bool, bool] = (False, False)) -> list[str]:
     """DOT lines of the diff graph's legend: an arrow drawn in each style the graph uses
     (of the `drawn` edges), with what it means; where the as-is side is a log and an edge only
     in it is drawn, one per band of the scale, under a title saying of how many cases the
     shares are; where it is a model, that a model's edges have no share. A style no edge
     is drawn in has no key (the five bands stood in a legend of a graph grading no edge).
     `only`: whether an activity only in the as-is side, and one only in the to-be side, is
-    drawn: each gets a key in its fill (before, the pink and blue activities had none)."""
+    drawn: each gets a key in its fill (before, the pink and blue activities had none).
+    `faint`: the same for such an activity of two logs below the rule a shift is told by
+    (`_faint_style`)."""
     from reports.graphs import _label
     from reports.overlay import BANDS, band
 
@@ -1602,7 +1605,7 @@ def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge], *,
                  for b in BANDS if b in widths]
     elif "both" in used:
         keys.append(("both sides", _STYLE["both"][0]))
-    if not keys and not lanes and not any(only):
+    if not keys and not lanes and not any(only) and not any(faint):
         return []
     lines = ["  subgraph cluster_legend {",
              f"    graph [label={_label('Legend', *title)}, fontsize=10, style=dashed, "
@@ -1623,6 +1626,14 @@ def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge], *,
             lines.append(f'    lgonly{side.replace("-", "")} [shape=box, '
                          f'style="rounded,filled", fillcolor="{fill}", color="#bdbdbd", '
                          f"width=0, height=0, fontsize=9, label={key}];")
+    roles: tuple[Role, Role] = ("as-is", "to-be")
+    for side, shown in zip(roles, faint, strict=True):
+        if shown:  # (two logs: an activity of one log only below the rule, not alarming)
+            key = _label(f"activity only in the {side} log,", "below the rule a shift is "
+                         "told by (compare.md)")
+            lines.append(f'    lgfaint{side.replace("-", "")} [shape=box, '
+                         f"{_faint_style(side)}, width=0, height=0, fontsize=9, "
+                         f"label={key}];")
     lines.append("  }")
     return lines
 
@@ -1631,6 +1642,23 @@ ONLY_AS_IS_FILL = "#f8d7d3"
 """The fill of an activity only in the as-is side in the diff graph (pink)."""
 ONLY_TO_BE_FILL = "#d6e4f5"
 """The fill of an activity only in the to-be side in the diff graph (blue)."""
+
+ONLY_AS_IS_LINE = "#d9827a"
+"""The dashed border of an activity only in the as-is log below the rule a shift is told by
+(`_faint_style`): the pink's hue, drawn as an outline only."""
+ONLY_TO_BE_LINE = "#7f9fcf"
+"""The same for an activity only in the to-be log (the blue's hue)."""
+
+
+def _faint_style(side: Role) -> str:
+    """The DOT style of an activity seen in one log only whose share of cases is below the
+    rule a shift is told by (`Difference.meets_rule` false: compare.md tells it last, marked
+    so): white, with a dashed border in its side's hue, where one meeting the rule is filled
+    pink or blue. Before, 1 case of 10,000 was filled as alarming a pink as 5,000 of
+    10,000."""
+    line = ONLY_AS_IS_LINE if side == "as-is" else ONLY_TO_BE_LINE
+    return f'style="rounded,filled,dashed", fillcolor="#ffffff", color="{line}", penwidth=1.4'
+
 
 LANE_BORDER = "#6a3d9a"
 """The border of an activity whose performers differ from the lanes (kind `lane`) in the
@@ -1660,6 +1688,27 @@ def _lane_lines(result: Comparison) -> dict[str, str]:
                 else "lane"
             lines[task] = (f"outside its {lane_word}: {log.cases or 0:,} of {log.of or 0:,} "
                            f"{'case' if (log.of or 0) == 1 else 'cases'}")
+    return lines
+
+
+def _alone_lines(result: Comparison) -> dict[str, tuple[str, bool]]:
+    """Two logs: per activity seen in one log only (kinds `not-in-to-be`, `not-in-as-is`,
+    tested against 0: `_marked`), the line its node in the diff graph adds, "5,000 of
+    10,000 cases, 50.0%" where it meets the rule a shift is told by, "1 of 10,000 cases,
+    below the rule" where not, and whether it meets it. Empty where a side is a model (no
+    test: `meets_rule` None)."""
+    from reports.overlay import share_text
+
+    lines: dict[str, tuple[str, bool]] = {}
+    for difference in result.differences:
+        if difference.meets_rule is None or not difference.kind.startswith("not-in-"):
+            continue
+        measure = difference.as_is if difference.kind == "not-in-to-be" else difference.to_be
+        cases, of = measure.cases or 0, measure.of or 0
+        amount = f"{cases:,} of {of:,} case{'' if of == 1 else 's'}"
+        lines[difference.activities[0]] = (
+            (f"{amount}, {share_text(cases, of)}", True) if difference.meets_rule
+            else (f"{amount}, below the rule", False))
     return lines
 
 
@@ -1762,12 +1811,19 @@ def diff_dot(result: Comparison) -> str:
         'fillcolor="#f4cccc"];',
     ]
     in_a, in_b = result.as_is.labels, result.to_be.labels
+    alone = _alone_lines(result)
     for activity in activities:
         fill = ("#f2f2f2" if activity in in_a and activity in in_b
                 else ONLY_AS_IS_FILL if activity in in_a else ONLY_TO_BE_FILL)
         if activity in lane_lines:  # (its lane difference, drawn where the activity is)
             lines.append(f"  {ids[activity]} [label={_label(activity, lane_lines[activity])}, "
                          f'fillcolor="{fill}", color="{LANE_BORDER}", penwidth=2.4];')
+            continue
+        if activity in alone:  # (two logs: its cases, and whether it meets the rule)
+            text, meets = alone[activity]
+            style = (f'fillcolor="{fill}"' if meets else
+                     _faint_style("as-is" if activity in in_a else "to-be"))
+            lines.append(f"  {ids[activity]} [label={_label(activity, text)}, {style}];")
             continue
         lines.append(f'  {ids[activity]} [label={_label(activity)}, fillcolor="{fill}"];')
     for edge in edges:
@@ -1783,9 +1839,11 @@ def diff_dot(result: Comparison) -> str:
             text += f"\n{through:,} only via left-out steps"
         label = _label(word, *text.split("\n")) if word else _label(*text.split("\n"))
         lines.append(f"  {ids[edge.source]} -> {ids[edge.target]} [label={label}, {style}];")
-    only = (any(a in in_a and a not in in_b for a in activities),
-            any(a in in_b and a not in in_a for a in activities))
-    lines += _diff_legend(result, edges, lanes=bool(lane_lines), only=only)
+    faint = {a for a, (_, meets) in alone.items() if not meets and a not in lane_lines}
+    only = (any(a in in_a and a not in in_b and a not in faint for a in activities),
+            any(a in in_b and a not in in_a and a not in faint for a in activities))
+    lines += _diff_legend(result, edges, lanes=bool(lane_lines), only=only,
+                          faint=(any(a in in_a for a in faint), any(a in in_b for a in faint)))
     lines.append("}")
     return "\n".join(lines) + "\n"
 

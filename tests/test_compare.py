@@ -911,15 +911,82 @@ def test_the_legend_keys_the_activities_only_on_one_side(tmp_path: Path) -> None
     drawn = svg.read_text(encoding="utf-8")  # (the activities are drawn in those fills)
     assert drawn.count(f'fill="{pink}"') == 2
     assert drawn.count(f'fill="{blue}"') == 2
-    # (two logs: against a model, a log is drawn with the model's activities only)
-    log = Side("as-is", "log", "q3", {("a", "x", "c"): 3}, {}, frozenset("axc"))
-    earlier = Side("to-be", "log", "q2", {("a", "c"): 2}, {}, frozenset("ac"))
+    # (two logs: against a model, a log is drawn with the model's activities only; 'x' in
+    # 30 of 30 cases against none of 20 meets the rule a shift is told by: pink)
+    log = Side("as-is", "log", "q3", {("a", "x", "c"): 30}, {}, frozenset("axc"))
+    earlier = Side("to-be", "log", "q2", {("a", "c"): 20}, {}, frozenset("ac"))
     svg = write_comparison(compare(log, earlier), tmp_path / "logs")["diff.svg"]
     assert _legend_fills(svg) == {"activity only in the as-is log": pink}
     same = side_from_traces([("a", "c")], "to-be", "same")
     svg = write_comparison(compare(side_from_traces([("a", "c")], "as-is", "same"), same),
                            tmp_path / "same")["diff.svg"]
     assert _legend_fills(svg) == {}
+
+
+def _node_shapes(svg: Path) -> dict[str, tuple[str | None, str | None, str | None]]:
+    """The graph's activity nodes (not the legend's): their label's first line -> (fill,
+    border colour, dash pattern) of their box, and the label's lines after the first."""
+    from lxml import etree
+
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    shapes: dict[str, tuple[str | None, str | None, str | None]] = {}
+    for group in etree.parse(str(svg)).iterfind(".//s:g[@class='node']", ns):
+        if not re.fullmatch(r"a\d+", str(group.findtext("s:title", namespaces=ns))):
+            continue
+        box = group.find("s:path", ns)
+        assert box is not None
+        texts = ["".join(t.itertext()) for t in group.iterfind(".//s:text", ns)]
+        shapes[texts[0]] = (box.get("fill"), box.get("stroke"), " ".join(texts[1:]) or None)
+        if box.get("stroke-dasharray"):
+            shapes[texts[0]] = (box.get("fill"), f"{box.get('stroke')} dashed",
+                                " ".join(texts[1:]) or None)
+    return shapes
+
+
+def test_an_activity_of_one_log_only_below_the_rule_is_not_drawn_alarming(
+        tmp_path: Path) -> None:
+    """Two logs: 'Y' in 5,000 of 10,000 as-is cases and 'Z' in 1 of them, neither in the
+    to-be log; 'X' in 600 of the to-be's 10,000 cases and 'W' in 1, neither in the as-is
+    log. compare.md tells 'Z' and 'W' last, below the rule a shift is told by, but the
+    diff graph filled 'Z' as pink as 'Y' and 'W' as blue as 'X': 1 case of 10,000 looked
+    as alarming as 5,000. Now the graph draws what the tests say: 'Y' and 'X' filled,
+    with their cases; 'Z' and 'W' white with a dashed border in their side's hue, saying
+    "below the rule", and the legend keys each style drawn."""
+    pink, blue = "#f8d7d3", "#d6e4f5"
+    as_is = Side("as-is", "log", "q3", {("A", "Y"): 4999, ("A", "Y", "Z"): 1, ("A",): 5000},
+                 {}, frozenset("AYZ"))
+    to_be = Side("to-be", "log", "q2", {("A", "X"): 600, ("A", "W"): 1, ("A",): 9399}, {},
+                 frozenset("AXW"))
+    result = compare(as_is, to_be)
+    assert {d.activities[0]: d.meets_rule for d in result.differences} == {
+        "Y": True, "X": True, "Z": False, "W": False}
+    svg = write_comparison(result, tmp_path / "logs")["diff.svg"]
+    nodes = _node_shapes(svg)
+    assert nodes["Z"] == ("#ffffff", "#d9827a dashed", "1 of 10,000 cases, below the rule")
+    assert nodes["W"] == ("#ffffff", "#7f9fcf dashed", "1 of 10,000 cases, below the rule")
+    assert nodes["Y"] == (pink, "black", "5,000 of 10,000 cases, 50.0%")
+    assert nodes["X"] == (blue, "black", "600 of 10,000 cases, 6.0%")
+    assert nodes["A"] == ("#f2f2f2", "black", None)
+    fills = _legend_fills(svg)
+    assert fills == {
+        "activity only in the as-is log": pink, "activity only in the to-be log": blue,
+        "activity only in the as-is log, below the rule a shift is told by (compare.md)":
+            "#ffffff",
+        "activity only in the to-be log, below the rule a shift is told by (compare.md)":
+            "#ffffff"}
+    # Only the styles drawn are keyed: 'Z' alone below the rule, and no activity filled.
+    alone = Side("to-be", "log", "q2", {("A", "Y"): 5000, ("A",): 5000}, {},
+                 frozenset("AY"))
+    svg = write_comparison(compare(as_is, alone), tmp_path / "one")["diff.svg"]
+    assert _legend_fills(svg) == {
+        "activity only in the as-is log, below the rule a shift is told by (compare.md)":
+            "#ffffff"}
+    assert _node_shapes(svg)["Y"] == ("#f2f2f2", "black", None)
+    # Against a model nothing is tested: a model's activity only on its side stays filled.
+    # ('Q', in the model only, in none of the log's cases)
+    model = Side("as-is", "model", "m", {("A", "Q"): 1}, {}, frozenset("AQ"))
+    svg = write_comparison(compare(model, to_be), tmp_path / "model")["diff.svg"]
+    assert _node_shapes(svg)["Q"] == (pink, "black", None)
 
 
 def test_the_docs_state_the_diff_graphs_scale_as_drawn() -> None:
