@@ -1809,14 +1809,16 @@ def variants_line(variants: Variants) -> str:
                                        "policy, as check reads it)"))
 @click.option("--min-shift", "min_shift", type=_FloatRange(0.0, 100.0),
               default=MIN_SHIFT_POINTS, show_default=True, metavar="POINTS",
-              help="Two logs: the least move of a share of cases, in percentage points, told "
+              help="Two logs only (refused against a model, which is not tested): the least "
+                   "move of a share of cases, in percentage points, told "
                    "as a shift (or as a relation seen in one log only); it is told only "
                    "where it is also significant (a "
                    "two-sided test, Benjamini-Hochberg adjusted over every share tested, at "
                    "the false discovery rate --fdr).")
 @click.option("--fdr", "fdr", type=_FloatRange(0.0, 1.0, min_open=True, max_open=True),
               default=SHIFT_ALPHA, show_default=True, metavar="Q",
-              help="Two logs: the false discovery rate of the significance tests (above 0, "
+              help="Two logs only (refused against a model): the false discovery rate of "
+                   "the significance tests (above 0, "
                    "below 1): a share's Benjamini-Hochberg adjusted p-value must be at most "
                    "Q for a shift to be told; compare.json's shift_rule records it.")
 @click.pass_obj
@@ -1840,11 +1842,28 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
     Example:
       refund-audit compare log.parquet ecommerce.bpmn --channel ecommerce --out out/diff
     """
+    from click.core import ParameterSource
+
     from audit.progress import using
     from audit.safety import shown_on_one_line
     from conformance.compare import compare as compare_sides
-    from conformance.compare import load_side, write_comparison
+    from conformance.compare import load_side, names_a_model, write_comparison
 
+    # --min-shift and --fdr against a model were accepted and did nothing, unsaid (a model
+    # is no sample: nothing is tested). Refused before any side is read, as --scheduler
+    # without --engine dask is.
+    context = click.get_current_context()
+    given = [f"--{name.replace('_', '-')}" for name in ("min_shift", "fdr")
+             if context.get_parameter_source(name) is not ParameterSource.DEFAULT]
+    model = next(((role, path) for role, path in (("as-is", as_is), ("to-be", to_be))
+                  if names_a_model(path)), None)
+    if given and model is not None:
+        several = len(given) > 1
+        raise InputError(
+            f"{' and '.join(given)} appl{'y' if several else 'ies'} to two logs only: the "
+            f"{model[0]} side, {model[1].name}, is a model, and nothing is tested against a "
+            "model (what it never allows is told however few the cases); leave "
+            f"{'them' if several else 'it'} out")
     tasks, allowed, policy = None, None, None
     if policy_path is not None:  # (checked before any side is read, as check does)
         from audit.policy import load_policy

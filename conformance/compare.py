@@ -292,18 +292,11 @@ def side_from_bpmn(path: Path, role: Role, process: str | None = None) -> Side:
     return side
 
 
-def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
-              columns: ColumnMapping | None = None, *, channel: str | None = None,
-              policy: Policy | None = None) -> Side:
-    """A side from a file: a .bpmn model (`FILE.bpmn#PROCESS` names one process of a file
-    with several pools, as an SOP entry of the policy does), else an event log in any
-    importable format, read with the column mapping `columns` where given (as `import
-    --mapping` reads it), its labels named by `tasks` where it maps them (`side_from_log`).
-
-    A log keeps the cases of `channel` only where given (`--channel`: each case's channel
-    as check decides it, with `policy`, else the bundled default policy; InputError where
-    none is kept); a model is told the channel whose SOP it is by `policy`'s sop entries
-    (`Side.sop_of`, which compare's note on a log of several channels suggests)."""
+def _side_file(path: Path) -> tuple[Path, str | None]:
+    """The file a side names, and the process of a model's `FILE.bpmn#PROCESS`: a path that
+    names an existing file is that file, `#` and all; a bundled model's bare name
+    (ecommerce.bpmn) names it where no such file is here. InputError where `#PROCESS` is
+    malformed; the file may not exist (`load_side` says so)."""
     process = None
     if not path.exists() and "#" in path.name:
         from audit.policy import split_sop_entry
@@ -320,6 +313,34 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
         from audit.policy import model_path
 
         path = model_path(str(path))  # (a bundled model's bare name: that model)
+    return path, process
+
+
+def names_a_model(path: Path) -> bool:
+    """Whether `load_side` reads `path` as a model (an existing .bpmn file, a bundled
+    model's name, `FILE.bpmn#PROCESS`), without reading it: `compare` refuses the options
+    of two logs against a model before a log of millions of events is read. False where
+    the file does not exist or `#PROCESS` is malformed (`load_side` tells the error)."""
+    try:
+        file, _ = _side_file(path)
+    except InputError:
+        return False
+    return file.exists() and file.suffix.lower() == ".bpmn"
+
+
+def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
+              columns: ColumnMapping | None = None, *, channel: str | None = None,
+              policy: Policy | None = None) -> Side:
+    """A side from a file: a .bpmn model (`FILE.bpmn#PROCESS` names one process of a file
+    with several pools, as an SOP entry of the policy does), else an event log in any
+    importable format, read with the column mapping `columns` where given (as `import
+    --mapping` reads it), its labels named by `tasks` where it maps them (`side_from_log`).
+
+    A log keeps the cases of `channel` only where given (`--channel`: each case's channel
+    as check decides it, with `policy`, else the bundled default policy; InputError where
+    none is kept); a model is told the channel whose SOP it is by `policy`'s sop entries
+    (`Side.sop_of`, which compare's note on a log of several channels suggests)."""
+    path, process = _side_file(path)
     if not path.exists():
         raise InputError("no such file", file=path)
     from audit.digest import sha256_of

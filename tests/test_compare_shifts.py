@@ -546,3 +546,40 @@ def test_role_shares_of_cases_recording_several_roles_say_they_overlap(
                and d.role == "finance"]
     assert "several roles" not in moved.sentence
     assert moved.as_dict()["cases_with_several_roles"] == {"as_is": 0, "to_be": 0}
+
+
+@pytest.mark.parametrize(("options", "given"), [
+    (["--fdr", "0.01"], "--fdr applies"),
+    (["--min-shift", "10"], "--min-shift applies"),
+    (["--min-shift", "2", "--fdr", "0.05"], "--min-shift and --fdr apply"),  # (the defaults)
+])
+def test_the_options_of_two_logs_are_refused_against_a_model(
+        options: list[str], given: str, tmp_path: Path) -> None:
+    """--min-shift and --fdr set the tests of two logs' shares; against a model nothing is
+    tested, and they were accepted and did nothing, unsaid (compare.json's shift_rule
+    null). Now a usage error naming them and the model side (exit code 2, nothing written),
+    as --scheduler without --engine dask is; the model on either side, by file or by a
+    bundled model's name; two logs take them as before."""
+    runner = CliRunner()
+    model = ROOT / "models" / "ecommerce.bpmn"
+    for sides, role, name in (([BUNDLED, model], "to-be", "ecommerce.bpmn"),
+                              (["offline.bpmn", BUNDLED], "as-is", "offline.bpmn"),
+                              ([f"{model}#Process_Refund_ecommerce", BUNDLED], "as-is",
+                               "ecommerce.bpmn#Process_Refund_ecommerce")):
+        out = tmp_path / "out"
+        shown = runner.invoke(main, ["compare", *map(str, sides), *options, "--out", str(out)])
+        assert shown.exit_code == 2, shown.output
+        assert f"error: {given} to two logs only: the {role} side, {name}, is a model" \
+            in shown.output
+        assert not out.exists()
+    # (without them, against a model as before)
+    plain = runner.invoke(main, ["compare", str(BUNDLED), str(model), "--out",
+                                 str(tmp_path / "plain")])
+    assert plain.exit_code == 0, plain.output
+    # Two logs: taken, and recorded.
+    logs = runner.invoke(main, ["compare", str(BUNDLED), str(BUNDLED), *options, "--out",
+                                str(tmp_path / "logs")])
+    assert logs.exit_code == 0, logs.output
+    rule = json.loads((tmp_path / "logs" / "compare.json").read_text(encoding="utf-8"))[
+        "shift_rule"]
+    assert rule is not None
