@@ -1628,6 +1628,7 @@ def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge], *,
         keys.append(("both sides", _STYLE["both"][0]))
     if not keys and not lanes and not any(only) and not any(faint):
         return []
+    title = [part for line in title for part in _wrapped(line)]  # (10,000,000 cases: 61)
     lines = ["  subgraph cluster_legend {",
              f"    graph [label={_label('Legend', *title)}, fontsize=10, style=dashed, "
              'color="#bdbdbd"];',
@@ -1746,6 +1747,23 @@ def _edge_label_key(as_is: Side, to_be: Side) -> str:
                        else "to-be model"])
 
 
+def _wrapped(text: str, between: str = " ") -> list[str]:
+    """A title line of the diff graph's own words as lines of at most `MAX_LABEL`
+    characters, broken between its parts (words, or the styles " · " joins), never inside
+    one: a label line is cut at MAX_LABEL (`reports.graphs.dot_string`), and the key of
+    the styles of a model against a log read "... · grey: both, wid…", and that of a large
+    graph "150 of 272 edges drawn, those on one side only first (compa…"."""
+    from reports.graphs import MAX_LABEL
+
+    lines: list[str] = []
+    for part in text.split(between):
+        if lines and len(lines[-1]) + len(between) + len(part) <= MAX_LABEL:
+            lines[-1] += between + part
+        else:
+            lines.append(part)
+    return [line.strip() for line in lines]
+
+
 def diff_dot(result: Comparison) -> str:
     """DOT text of the diff graph: the union of both sides' directly-follows edges. An edge
     only in the as-is log is coloured and drawn the wider by the share of the log's cases
@@ -1781,7 +1799,7 @@ def diff_dot(result: Comparison) -> str:
             lines_of_title.append(f"({counted(side.cases, 'case', spec=',')})")
     if any(e.status != "only-as-is" or not graded for e in edges):
         # (what "95 / 38" on an edge counts: before, the title gave no totals to read it by)
-        lines_of_title.append(_edge_label_key(result.as_is, result.to_be))
+        lines_of_title += _wrapped(_edge_label_key(result.as_is, result.to_be))
     # The styles the drawn edges use, as the legend keys them (before, "red: only as-is"
     # stood over two models of which neither had an edge the other lacked).
     used = {e.status for e in edges}
@@ -1794,7 +1812,7 @@ def diff_dot(result: Comparison) -> str:
         if "both" in used else [])
     lane_lines = {a: text for a, text in _lane_lines(result).items() if a in ids}
     if styles:
-        lines_of_title.append(" · ".join(styles))
+        lines_of_title += _wrapped(" · ".join(styles), " · ")
     # A log against a model is drawn projected onto the model's activities: say which
     # activities are not drawn, and mark the edges that stand for a path through them
     # (before, a step the to-be model removed vanished from the as-is side too, and the
@@ -1812,12 +1830,12 @@ def diff_dot(result: Comparison) -> str:
         if any(e.via_left_out for e in edges):
             lines_of_title.append("dashed: some cases only via left-out steps")
     if lane_lines:  # (a line of its own: a title line is cut at 60)
-        lines_of_title.append("purple border: " + (
+        lines_of_title += _wrapped("purple border: " + (
             "in other lanes on the two sides" if result.as_is.kind == result.to_be.kind
             else "performed outside its lanes"))
     if len(edges) < len(result.edges):
-        lines_of_title.append(f"{len(edges):,} of {len(result.edges):,} edges drawn, those on "
-                              "one side only first (compare.json lists all)")
+        lines_of_title += _wrapped(f"{len(edges):,} of {len(result.edges):,} edges drawn, "
+                                   "those on one side only first (compare.json lists all)")
     title = _label(*lines_of_title)
     lines = [
         "digraph diff {",

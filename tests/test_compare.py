@@ -17,10 +17,12 @@ from audit.policy import load_policy
 from audit.sample import SampleSpec, write_sample
 from conformance.compare import (
     END,
+    MAX_DIFF_EDGES,
     START,
     Side,
     compare,
     compare_files,
+    diff_dot,
     side_from_traces,
     write_comparison,
 )
@@ -987,6 +989,49 @@ def test_an_activity_of_one_log_only_below_the_rule_is_not_drawn_alarming(
     model = Side("as-is", "model", "m", {("A", "Q"): 1}, {}, frozenset("AQ"))
     svg = write_comparison(compare(model, to_be), tmp_path / "model")["diff.svg"]
     assert _node_shapes(svg)["Q"] == (pink, "black", None)
+
+
+def _title_lines(dot: str) -> list[str]:
+    return dot.split('graph [label="', 1)[1].split('", labelloc', 1)[0].split("\\n")
+
+
+def test_the_diff_graphs_title_lines_are_wrapped_not_cut() -> None:
+    """A label line is cut at 60 characters: the key of the styles of an as-is model
+    against a to-be log, with an edge of each kind, read "red: only as-is · blue dashed:
+    only to-be · grey: both, wid…", and a graph of more than 150 edges "150 of 272 edges
+    drawn, those on one side only first (compa…". The graph's own title lines are now
+    broken between their words (or styles), each whole."""
+    import random
+
+    from reports.graphs import MAX_LABEL
+
+    model = Side("as-is", "model", "sop", {("a", "b", "c"): 1, ("a", "c"): 1}, {},
+                 frozenset("abc"))
+    log = Side("to-be", "log", "q3", {("a", "b", "c"): 5, ("b", "c"): 3}, {},
+               frozenset("abc"))
+    result = compare(model, log)
+    assert {e.status for e in result.edges} == {"only-as-is", "only-to-be", "both"}
+    title = _title_lines(diff_dot(result))
+    assert all(len(line) <= MAX_LABEL and not line.endswith("…") for line in title), title
+    assert "red: only as-is · blue dashed: only to-be" in title
+    assert "grey: both, wider = more cases" in title
+    rng = random.Random(1)  # (random orders of 6 of 16 tasks: hundreds of edges)
+    tasks = [f"T{k}" for k in range(16)]
+
+    def shuffled(role: Literal["as-is", "to-be"]) -> Side:
+        traces: dict[tuple[str, ...], int] = {}
+        for _ in range(400):
+            trace = tuple(rng.sample(tasks, 6))
+            traces[trace] = traces.get(trace, 0) + 1
+        return Side(role, "log", role, traces, {}, frozenset(tasks))
+
+    large = compare(shuffled("as-is"), shuffled("to-be"))
+    assert len(large.edges) > MAX_DIFF_EDGES
+    title = _title_lines(diff_dot(large))
+    assert all(len(line) <= MAX_LABEL and not line.endswith("…") for line in title), title
+    assert " ".join(title).endswith(
+        f"{MAX_DIFF_EDGES} of {len(large.edges)} edges drawn, those on one side only first "
+        "(compare.json lists all)")
 
 
 def test_the_docs_state_the_diff_graphs_scale_as_drawn() -> None:
