@@ -1656,6 +1656,14 @@ def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge], *,
             lines.append(f'    lgfaint{side.replace("-", "")} [shape=box, '
                          f"{_faint_style(side)}, width=0, height=0, fontsize=9, "
                          f"label={key}];")
+    # The boxes (keys of an activity's border or fill) a rank below the arrows, each under
+    # an arrow's head: in the arrows' rank, Graphviz set them between the arrows' tails and
+    # bent every arrow around them, their labels beside arrows of other keys.
+    boxes = [line.split()[0] for line in lines if line.startswith(("    lglane ",
+                                                                     "    lgonly",
+                                                                     "    lgfaint"))]
+    lines += [f"    lg{min(k, len(keys) - 1)}b -> {box} [style=invis, weight=0];"
+              for k, box in enumerate(boxes) if keys]
     lines.append("  }")
     return lines
 

@@ -1034,6 +1034,45 @@ def test_the_diff_graphs_title_lines_are_wrapped_not_cut() -> None:
         "(compare.json lists all)")
 
 
+def _legend_bends(svg: Path) -> dict[str, float]:
+    """Each legend arrow (`lg0a->lg0b`, ...): how far its head is drawn beside its tail,
+    in points (0 for a straight, vertical arrow under its label)."""
+    from lxml import etree
+
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    bends: dict[str, float] = {}
+    for group in etree.parse(str(svg)).iterfind(".//s:g[@class='edge']", ns):
+        title = str(group.findtext("s:title", namespaces=ns))
+        path = group.find("s:path", ns)
+        if not title.startswith("lg") or path is None:
+            continue
+        xs = [float(x) for x in re.findall(r"(-?[\d.]+),-?[\d.]+", str(path.get("d")))]
+        bends[title.replace("&gt;", ">")] = abs(xs[0] - xs[-1])
+    return bends
+
+
+def test_the_legends_arrows_stay_straight_beside_its_boxes(tmp_path: Path) -> None:
+    """The legend's boxes (the keys of an activity's fill, and of a lane difference's
+    border) were set in the rank of its arrows' tails, between them: Graphviz bent every
+    arrow around them, up to 400 pt sideways, each label beside another key's arrow (the
+    bundled sample's e-commerce cases against their SOP: the last arrow bent round the
+    lanes' key). The boxes are now a rank below the arrows: every arrow straight."""
+    as_is = Side("as-is", "log", "q3", {("A", "Y"): 4999, ("A", "Y", "Z"): 1, ("A",): 5000},
+                 {}, frozenset("AYZ"))
+    to_be = Side("to-be", "log", "q2", {("A", "X"): 600, ("A", "W"): 1, ("A",): 9399}, {},
+                 frozenset("AXW"))
+    svg = write_comparison(compare(as_is, to_be), tmp_path / "logs")["diff.svg"]
+    assert len(_legend_fills(svg)) == 4  # (four boxes)
+    bends = _legend_bends(svg)
+    assert len(bends) == 7 and max(bends.values()) < 1, bends
+    lanes = compare_files(ROOT / "sample_logs" / "refund-sample" / "canonical.csv",
+                          ROOT / "models" / "ecommerce.bpmn", channel="ecommerce")
+    svg = write_comparison(lanes, tmp_path / "lanes")["diff.svg"]
+    assert "who performs it differs from the lanes (compare.md)" in _legend_fills(svg)
+    bends = _legend_bends(svg)
+    assert len(bends) > 5 and max(bends.values()) < 1, bends
+
+
 def test_the_docs_state_the_diff_graphs_scale_as_drawn() -> None:
     """docs/discovery-and-compare.md names each band's colour as the diff graph draws it (the
     SOP graph's scale, one definition), and that a label never reads as another band's
