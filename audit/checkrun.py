@@ -163,8 +163,9 @@ class CheckRun:
     or the `clock` (the time of the run: a later run of the same inputs can differ)."""
     import_options: dict[str, Any] = field(default_factory=lambda: {
         "assume_tz": None, "encoding": None, "object_type": None})
-    """The import's options (--assume-tz, --encoding, --object-type) that `run_check` read
-    the inputs with; `mapping`: its mapping file (path and sha256), where one was given."""
+    """The import's options (--assume-tz, --encoding, --object-type; --follow-o2o where
+    given) that `run_check` read the inputs with; `mapping`: its mapping file (path and
+    sha256), where one was given."""
     mapping: dict[str, Any] | None = None
     working_directory: str = field(default_factory=os.getcwd)
     """The folder relative paths (in `command`, `inputs`) were read from."""
@@ -1416,22 +1417,26 @@ def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None 
               assume_tz: str | None = None, now: datetime | None = None,
               sop: Path | None = None, engine: EngineSpec = LOCAL,
               mapping: Mapping | None = None, encoding: str | None = None,
-              object_type: str | None = None) -> CheckRun:
+              object_type: str | None = None,
+              follow_o2o: tuple[str, ...] = ()) -> CheckRun:
     """Import `sources` (canonical logs, or source-system exports, which are correlated into
     refund cases), run the policy's rules, and return everything a report needs. The policy
     and its SOPs are read first: an error in them is told before minutes of import.
-    `mapping`, `encoding` and `object_type` are the import's (generic CSV, OCEL 2.0)."""
+    `mapping`, `encoding`, `object_type` and `follow_o2o` are the import's (generic CSV,
+    OCEL 2.0)."""
     from audit.sources.pipeline import import_and_correlate
 
     started = now or run_time()
     policy = checked_policy(policy_path, sop)
     imported = import_and_correlate([(p, None) for p in sources], assume_tz=assume_tz,
                                     mapping=mapping, encoding=encoding,
-                                    object_type=object_type)
+                                    object_type=object_type, follow_o2o=follow_o2o)
     run = run_check_log(imported, sources, policy_path, as_of=as_of, started=started, sop=sop,
                         engine=engine, policy=policy)
     run.import_options = {"assume_tz": assume_tz, "encoding": encoding,
                           "object_type": object_type}
+    if follow_o2o:  # (only where given: the records of runs without it are unchanged)
+        run.import_options["follow_o2o"] = list(follow_o2o)
     run.mapping = None if mapping is None else {"file": mapping.source,
                                                 "sha256": mapping.sha256}
     return run

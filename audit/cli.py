@@ -86,8 +86,8 @@ def _remove_made(made: list[Path]) -> None:
     made.clear()
 
 
-IMPORT_READING_OPTIONS = ("--assume-tz", "--object-type", "--encoding", "--mapping",
-                          "--sources-config")
+IMPORT_READING_OPTIONS = ("--assume-tz", "--object-type", "--follow-o2o", "--encoding",
+                          "--mapping", "--sources-config")
 """The options of `import` that say how to read an input, which the reader's errors name."""
 
 
@@ -477,6 +477,10 @@ def sample(settings: Settings, channel: str, cases: int, seed: int, violation_ra
 @click.option("--assume-tz", help="IANA time zone of timestamps written without an offset.")
 @click.option("--encoding", help="Text encoding of CSV files (default: detected).")
 @click.option("--object-type", help="OCEL 2.0: the object type whose objects become cases.")
+@click.option("--follow-o2o", "follow_o2o", multiple=True, metavar="TYPE",
+              help="OCEL 2.0: an event relating to no object of --object-type but to an "
+              "object of TYPE that an object-to-object relation (either way) ties to such "
+              "objects is an event of their cases (one hop; repeat for several types).")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Canonical log to write (Parquet); LOG.quarantine.csv is written beside "
               "it, and LOG.correlation.csv where exports were correlated.")
@@ -485,7 +489,7 @@ def sample(settings: Settings, channel: str, cases: int, seed: int, violation_ra
 def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...],
             project: Path | None, fmt: str | None, mapping: Path | None,
             sources_config: Path | None, assume_tz: str | None, encoding: str | None,
-            object_type: str | None, out: Path) -> None:
+            object_type: str | None, follow_o2o: tuple[str, ...], out: Path) -> None:
     """Import event logs (CSV, XES, Parquet, OCEL 2.0) or ticketing and payment exports.
 
     Exports of several systems are imported together and correlated into refund cases
@@ -550,14 +554,16 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
         result = import_and_correlate(
             inputs, mapping=columns,
             assume_tz=assume_tz, encoding=encoding, object_type=object_type,
-            sources_config=load_sources_config(config_path), format_hint=NAME_ITS_FORMAT)
+            follow_o2o=follow_o2o, sources_config=load_sources_config(config_path),
+            format_hint=NAME_ITS_FORMAT)
         progress.stage(f"writing {out}")
         # (the staging folders an import or a check killed while writing left beside the
         # log, of a process of this machine that has ended: removed and named, as check
         # and the demo remove those in --out; before, only a later check or demo did)
         stale, left = clear_stale_staging(out.parent)
         written = write_import(result, out, import_options(
-            fmt, assume_tz, encoding, object_type, mapping, config_path))
+            fmt, assume_tz, encoding, object_type, mapping, config_path,
+            follow_o2o=follow_o2o))
         progress.done()
     for line in result.summary_lines():
         # (The correlation problems are in LOG.correlation.csv, not check's correlation.csv.)
@@ -637,12 +643,17 @@ FAIL_ON = click.Choice(["info", "low", "medium", "high", "critical", "never"])
               help="YAML column mapping for generic CSV logs, as for `import`.")
 @click.option("--encoding", help="Text encoding of CSV files (default: detected).")
 @click.option("--object-type", help="OCEL 2.0: the object type whose objects become cases.")
+@click.option("--follow-o2o", "follow_o2o", multiple=True, metavar="TYPE",
+              help="OCEL 2.0: an event relating to no object of --object-type but to an "
+              "object of TYPE that an object-to-object relation (either way) ties to such "
+              "objects is an event of their cases (one hop; repeat for several types).")
 @click.pass_obj
 @reports_input_errors
 def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | None, out: Path,
           formats: str, fail_on: str, as_of: str | None, assume_tz: str | None,
           engine: str, scheduler: str | None, sop: Path | None, mapping: Path | None,
-          encoding: str | None, object_type: str | None) -> None:
+          encoding: str | None, object_type: str | None,
+          follow_o2o: tuple[str, ...]) -> None:
     """Check refund logs against the policy's rule catalogue and write the reports.
 
     SOURCES are canonical logs (Parquet from `import`) or any file `import` reads. Exit code
@@ -696,7 +707,7 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
     with using(settings.progress()) as progress:
         run = _run_check(list(sources), policy_path or default_policy_path(), as_of,
                          assume_tz, sop, spec, mapping=mapping, encoding=encoding,
-                         object_type=object_type)
+                         object_type=object_type, follow_o2o=follow_o2o)
         # (before the reports, which tell it: the manifest's warnings, the report's notes)
         # (the SOPs the run reads are its inputs too: --sop FILE#PROCESS's file, the
         # policy's `sop:` files)
@@ -1251,7 +1262,7 @@ def _warn_zone_override(mapping: Any, assume_tz: str | None) -> None:
 def _run_check(sources: list[Path], policy: Path, as_of: str | None,
                assume_tz: str | None, sop: Path | None = None, engine: Any = None, *,
                mapping: Path | None = None, encoding: str | None = None,
-               object_type: str | None = None) -> Any:
+               object_type: str | None = None, follow_o2o: tuple[str, ...] = ()) -> Any:
     from datetime import UTC, datetime
 
     from audit.checkrun import run_check
@@ -1281,9 +1292,11 @@ def _run_check(sources: list[Path], policy: Path, as_of: str | None,
                              "2261", field="--as-of") from exc
     if engine is None:
         return run_check(sources, policy, as_of=clock, assume_tz=assume_tz, sop=sop,
-                         mapping=columns, encoding=encoding, object_type=object_type)
+                         mapping=columns, encoding=encoding, object_type=object_type,
+                         follow_o2o=follow_o2o)
     return run_check(sources, policy, as_of=clock, assume_tz=assume_tz, sop=sop, engine=engine,
-                     mapping=columns, encoding=encoding, object_type=object_type)
+                     mapping=columns, encoding=encoding, object_type=object_type,
+                     follow_o2o=follow_o2o)
 
 
 def clock_line(run: Any) -> str:

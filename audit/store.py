@@ -242,16 +242,20 @@ def _not_parquet(exc: Exception, out: Path) -> InputError:
 def import_options(fmt: str | None = None, assume_tz: str | None = None,
                    encoding: str | None = None, object_type: str | None = None,
                    mapping: Path | None = None,
-                   sources_config: Path | None = None) -> dict[str, Any]:
+                   sources_config: Path | None = None, *,
+                   follow_o2o: tuple[str, ...] = ()) -> dict[str, Any]:
     """How an import read its inputs, as its record keeps it: the options, and the mapping
     and sources config files given (None: none, or the bundled default) by name and sha256,
     without folders: the log is the same wherever it was written from."""
     def named(path: Path | None) -> dict[str, str] | None:
         return None if path is None else {"file": path.name, "sha256": sha256_of(path)}
 
-    return {"format": fmt, "assume_tz": assume_tz, "encoding": encoding,
-            "object_type": object_type, "mapping": named(mapping),
-            "sources_config": named(sources_config)}
+    options: dict[str, Any] = {"format": fmt, "assume_tz": assume_tz, "encoding": encoding,
+               "object_type": object_type, "mapping": named(mapping),
+               "sources_config": named(sources_config)}
+    if follow_o2o:  # (--follow-o2o, only where given: other imports' records unchanged)
+        options["follow_o2o"] = list(follow_o2o)
+    return options
 
 
 def _import_record(result: ImportResult, quarantine: str, correlation: str | None,

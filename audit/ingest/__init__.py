@@ -301,6 +301,7 @@ def read_raw(
     path: Path, fmt: str, *, encoding: str | None, object_type: str | None,
     sources_config: SourcesConfig | None = None, assume_tz: str | None = None,
     numbers: dict[str, str] | None = None, join: Join | None = None,
+    follow_o2o: tuple[str, ...] = (),
 ) -> tuple[RawTable, pd.DataFrame]:
     """Read one file; return its records and the records that could not even be split.
     `numbers`: for a ServiceNow export, the ticket numbers the run's other ServiceNow
@@ -334,7 +335,8 @@ def read_raw(
     if fmt == "ocel":
         from audit.ingest.ocel import read_ocel
 
-        return read_ocel(path, object_type, assume_tz=assume_tz), empty_quarantine()
+        return (read_ocel(path, object_type, assume_tz=assume_tz, follow=follow_o2o),
+                empty_quarantine())
     raise InputError(f"unknown format '{fmt}' (known: {', '.join(FORMATS)})", file=path)
 
 
@@ -741,7 +743,8 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
               sources_config: SourcesConfig | None, hash_now: bool = True,
               release: bool = False,
               numbers: dict[Path, dict[str, str]] | None = None,
-              joins: dict[Path, Join] | None = None) -> _ReadFile:
+              joins: dict[Path, Join] | None = None,
+              follow_o2o: tuple[str, ...] = ()) -> _ReadFile:
     path, fmt = source
     # Hashed here, in the worker, right before it is read: the manifest names the bytes
     # audited, and the main process does not read gigabytes again after the rules. Or, where
@@ -752,7 +755,7 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
     table, broken = read_raw(path, fmt, encoding=encoding, object_type=object_type,
                              sources_config=sources_config, assume_tz=assume_tz,
                              numbers=(numbers or {}).get(path),
-                             join=(joins or {}).get(path))
+                             join=(joins or {}).get(path), follow_o2o=follow_o2o)
     # Every record read, none usable. An export may hold none that is part of a refund
     # case (a settlement report of fees alone): its records are quarantined, with their
     # reasons, and the import goes on where another input gives records (import_sources
@@ -1105,6 +1108,7 @@ def import_sources(
     assume_tz: str | None = None,
     encoding: str | None = None,
     object_type: str | None = None,
+    follow_o2o: tuple[str, ...] = (),
     sources_config: SourcesConfig | None = None,
     workers: int | None = None,
     sort: bool = True,
@@ -1176,7 +1180,8 @@ def import_sources(
 
     reader: Callable[..., _ReadFile] = partial(
         _read_one, mapping=mapping, assume_tz=assume_tz, encoding=encoding,
-        object_type=object_type, sources_config=sources_config, hash_now=not defer_digests)
+        object_type=object_type, sources_config=sources_config, hash_now=not defer_digests,
+        follow_o2o=follow_o2o)
     processes = _reading_processes(events_in, workers)
     read_files: Iterable[_ReadFile]
     if processes > 1:
@@ -1277,6 +1282,9 @@ def import_sources(
         # (before: taken without a word, as if it had chosen the cases)
         notes.append(f"--object-type {object_type}: no input is an OCEL 2.0 log, the only "
                      "kind it applies to: not used")
+    if follow_o2o and not any(fmt == "ocel" for _path, fmt in events_in):
+        notes.append(f"--follow-o2o {', '.join(follow_o2o)}: no input is an OCEL 2.0 log, "
+                     "the only kind it applies to: not used")
     if any(mask.any() for mask in restating):  # which events are correlated, per event
         for k, one_log, mask in zip(logs_input, logs, restating, strict=True):
             one_log[_RESTATED] = np.where(mask, k + 1, 0).astype(np.int32)

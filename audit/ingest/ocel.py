@@ -10,7 +10,7 @@ import sqlite3
 import zlib
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -49,6 +49,10 @@ ACTIVITY = "concept:name"
 TIMESTAMP = "time:timestamp"
 EVENT_ID = "ocel:eid"
 QUALIFIER = "ocel:qualifier"
+VIA = "ocel:o2o"
+"""Of an event brought into a case by --follow-o2o: the object it relates to and the
+object-to-object relation tying that object to the case's (`'O1' (Refund -> Order 'refund
+of')`); absent where no event came so."""
 _RESERVED = (CASE, ACTIVITY, TIMESTAMP, EVENT_ID, QUALIFIER)
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -90,13 +94,18 @@ class _Log:
     event_attr_types: dict[str, dict[str, str]] = field(default_factory=dict)
     """Event type -> attribute -> declared OCEL type ("string", "integer", "time", ...)."""
     object_attr_types: dict[str, dict[str, str]] = field(default_factory=dict)
+    o2o: list[tuple[str, str, str | None]] = field(default_factory=list)
+    """Object-to-object relations: (source id, target id, qualifier) in file order."""
 
 
-def read_ocel(path: Path, object_type: str | None, *, assume_tz: str | None = None) -> RawTable:
+def read_ocel(path: Path, object_type: str | None, *, assume_tz: str | None = None,
+              follow: Sequence[str] = ()) -> RawTable:
     """Read an OCEL 2.0 file and flatten it to one case per object of `object_type`. An
     object's attribute values are taken as of each event's time: times without a zone are
     read in `assume_tz` (--assume-tz), and without it compared as they are, which is refused
-    where they meet times with a zone."""
+    where they meet times with a zone. An event relating to no object of the type but to an
+    object of a type in `follow` (--follow-o2o) that an object-to-object relation, either
+    way, ties to objects of the type is an event of each of their cases (one hop)."""
     encoding = _encoding(path)
     if encoding == "json":
         log = _read_json(path, object_type)
@@ -105,7 +114,7 @@ def read_ocel(path: Path, object_type: str | None, *, assume_tz: str | None = No
     else:
         log = _read_sqlite(path, object_type)
     try:
-        return _flatten(path, log, object_type, assume_tz)
+        return _flatten(path, log, object_type, assume_tz, tuple(follow))
     except InputError as exc:  # (naming the n-th event: a record, and its line)
         if exc.record is None or not 0 < exc.record <= len(log.events):
             raise
@@ -189,6 +198,12 @@ def _read_json(path: Path, chosen: str | None) -> _Log:
         oid = _json_text(path, obj, "id", what)
         otype = _json_text(path, obj, "type", f"object '{oid}'")
         _add_object(path, log, oid, otype)
+        for related in _json_list(path, obj, "relationships", required=False,
+                                  at=f"object '{oid}'"):
+            target = _json_text(path, related, "objectId", f"object '{oid}'")
+            qualifier = related.get("qualifier")
+            log.o2o.append((oid, target, None if qualifier is None else _json_text(
+                path, related, "qualifier", f"object '{oid}'")))
         if otype != chosen:
             continue
         history = log.history.setdefault(oid, [])
@@ -347,6 +362,9 @@ def _xml_object(path: Path, element: etree._Element, log: _Log, chosen: str | No
     oid = _xml_required(path, element, "id")
     otype = _xml_required(path, element, "type")
     _add_object(path, log, oid, otype)
+    for related in _xml_children(element, "objects"):
+        log.o2o.append((oid, _xml_required(path, related, "object-id"),
+                        related.get("qualifier")))
     if otype != chosen:
         return
     history = log.history.setdefault(oid, [])
@@ -431,6 +449,10 @@ def _sqlite_log(path: Path, connection: sqlite3.Connection, chosen: str | None) 
         _add_object(path, log, str(oid), str(otype))
     if chosen is not None and chosen in object_tables:
         _sqlite_objects(connection, object_tables[chosen], log)
+    if "object_object" in tables:  # (the standard's table of object-to-object relations)
+        for source, target, qualifier in _select(
+                connection, "object_object", "ocel_source_id, ocel_target_id, ocel_qualifier"):
+            log.o2o.append((str(source), str(target), _optional_text(qualifier)))
 
     relations: dict[str, list[tuple[str, str | None]]] = {}
     for eid, oid, qualifier in _select(
@@ -715,9 +737,55 @@ class _Table:
         return pd.DataFrame(arrays, index=pd.RangeIndex(self.length))
 
 
+def _ties(log: _Log, chosen: str) -> dict[str, list[tuple[str, str]]]:
+    """Each object that an object-to-object relation, either way, ties to objects of the
+    chosen type -> those objects, with the relation as told (`Refund -> Order 'refund of'`),
+    in file order, each object once (the first relation naming it)."""
+    ties: dict[str, dict[str, str]] = {}
+    for source, target, qualifier in log.o2o:
+        types = log.object_type.get(source), log.object_type.get(target)
+        if None in types or (types[0] == chosen) == (types[1] == chosen):
+            continue  # (an undefined object; neither or both ends of the chosen type)
+        told = f"{types[0]} -> {types[1]}" + ("" if qualifier is None else f" '{qualifier}'")
+        other, case = (target, source) if types[0] == chosen else (source, target)
+        ties.setdefault(other, {}).setdefault(case, told)
+    return {other: list(cases.items()) for other, cases in ties.items()}
+
+
+def _follow_types(path: Path, log: _Log, chosen: str, follow: tuple[str, ...]) -> set[str]:
+    """The types of --follow-o2o, each of which the file must have (and not be the chosen
+    one: its events are the cases' own)."""
+    counts = Counter(log.object_type.values())
+    for name in follow:
+        if name == chosen:
+            raise InputError(f"--follow-o2o {name}: the type of the cases (--object-type); "
+                             "name the types of objects related to them", file=path)
+        if not counts.get(name):
+            listed = ", ".join(f"{n} ({counts[n]})" for n in sorted(counts) if n != chosen)
+            raise InputError(f"--follow-o2o: no objects of type '{name}' in this file; "
+                             f"its other types: {listed or 'none'}", file=path)
+    return set(follow)
+
+
+def _option_value(text: str) -> str:
+    """`text` as a shell word (quoted where it holds anything but letters, digits, `-_.`)."""
+    plain = text and all(c.isalnum() or c in "-_." for c in text)
+    return text if plain else "'" + text.replace("'", "'\\''") + "'"
+
+
 def _flatten(path: Path, log: _Log, object_type: str | None,
-             assume_tz: str | None = None) -> RawTable:
+             assume_tz: str | None = None, follow: tuple[str, ...] = ()) -> RawTable:
     chosen = _choose(path, log, object_type)
+    followed = _follow_types(path, log, chosen, follow)
+    ties = _ties(log, chosen)
+    came = Counter[str]()  # (events brought in by a relation, per relation as told)
+    came_events = 0
+    came_rows = 0
+    reachable = Counter[str]()  # (events outside that a type's relation would bring in)
+    reachable_events = 0
+    reached_two = 0
+    reached_most = 0
+    first_reached_two = ""
     clock = _Clock(None if assume_tz is None else ZoneInfo(check_time_zone(assume_tz)))
     object_types = log.object_attr_types.get(chosen, {})
     histories: dict[str, _History] = {}
@@ -766,10 +834,43 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
                 qualifiers = related.setdefault(oid, [])
                 if qualifier is not None and qualifier not in qualifiers:
                     qualifiers.append(qualifier)
+        via: dict[str, list[str]] = {}  # (case -> the tied objects the event came by)
         if not related:
-            outside += 1
-            continue
-        if len(related) > 1:
+            reach: set[str] = set()
+            could: set[str] = set()
+            for oid, qualifier in event.relations:
+                otype = log.object_type.get(oid)
+                for case, told in ties.get(oid, ()):
+                    if otype in followed:
+                        qualifiers = related.setdefault(case, [])
+                        if qualifier is not None and qualifier not in qualifiers:
+                            qualifiers.append(qualifier)
+                        if f"'{oid}' ({told})" not in via.setdefault(case, []):
+                            via[case].append(f"'{oid}' ({told})")
+                        reach.add(told)
+                    elif otype is not None:
+                        could.add(otype)
+            if not related:
+                outside += 1
+                reachable.update(could)
+                reachable_events += bool(could)
+                continue
+            came_events += 1
+            came_rows += len(related)
+            came.update(reach)
+            if len(related) > 1:
+                reached_two += 1
+                reached_most = max(reached_most, len(related))
+                if not first_reached_two:
+                    cases = ", ".join(f"'{case}'" for case in list(related)[:3])
+                    more = f" and {len(related) - 3} more" if len(related) > 3 else ""
+                    tied = dict.fromkeys(oid for oid, _ in event.relations
+                                         if log.object_type.get(oid) in followed
+                                         and oid in ties)
+                    first_reached_two = (f"event '{event.eid}' (row {number}), through "
+                                         f"{', '.join(repr(oid) for oid in tied)} to "
+                                         f"{cases}{more}")
+        elif len(related) > 1:
             shared += 1
             shared_most = max(shared_most, len(related))
             if not first_shared:
@@ -808,6 +909,10 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
                 QUALIFIER: "; ".join(qualifiers) if qualifiers else None,
             }
             cells.update(attributes)
+            if oid in via:  # (an event of the case through a related object: which one)
+                if VIA in attributes:
+                    shadowed.add(VIA)
+                cells[VIA] = "; ".join(via[oid])
             history = histories.get(oid)
             if history is not None:
                 # The object's attributes are its case's (`case:<name>`): over an event
@@ -825,10 +930,44 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
 
     if clock.mixed():  # (each would be an hour or more off the other, silently)
         raise clock.mixed_error(path)
+    through = "" if not followed else (
+        f", directly or through a related {' or '.join(repr(t) for t in sorted(followed))} "
+        "object")
     notes = [
-        f"{outside} of {len(log.events)} events relate to no '{chosen}' object and are not "
-        f"part of these cases"
+        f"{outside} of {len(log.events)} events relate to no '{chosen}' object{through}"
+        f"{',' if through else ''} and are not part of these cases"
     ]
+    if reachable:
+        # (Not followed unless asked: which relations mean "part of the refund" is the
+        # analyst's call, and the cases stay pm4py's flattening by default.)
+        types = sorted(reachable, key=lambda t: (-reachable[t], t))
+        listed = ", ".join(f"{t!r} {reachable[t]:,}" for t in types)
+        flags = " ".join(f"--follow-o2o {_option_value(t)}" for t in types)
+        notes.append(
+            f"of these, {counted(reachable_events, 'event', spec=',')} "
+            f"{'relates' if reachable_events == 1 else 'relate'} to objects that an "
+            f"object-to-object relation ties to '{chosen}' objects (by their type: {listed}); "
+            f"{flags} would make them events of those cases")
+    if came_events:
+        relations = ", ".join(f"{told} ({counted(came[told], 'event', spec=',')})"
+                              for told in sorted(came))
+        kinds = " or ".join(repr(t) for t in sorted(followed))
+        notes.append(
+            f"{counted(came_events, 'event', spec=',')} relating to no '{chosen}' object but "
+            f"to {kinds} objects that an object-to-object relation ties to '{chosen}' objects "
+            f"{'is an event' if came_events == 1 else 'are events'} of their cases "
+            f"(--follow-o2o, one hop; column {VIA} names the object and the relation): "
+            f"{counted(came_rows, 'row', spec=',')}, by {relations}")
+        if reached_two:
+            how_many = "two" if reached_most == 2 else f"several (up to {reached_most:,})"
+            notes.append(
+                f"{counted(reached_two, 'event', spec=',')} brought in so "
+                f"{'reaches' if reached_two == 1 else 'reach'} {how_many} '{chosen}' "
+                f"cases (an object tied to several: which one it belongs to the log does "
+                f"not say) and {'is' if reached_two == 1 else 'are each'} an event of each, "
+                f"every attribute copied, an amount too (a charge so copied is one capture, "
+                f"never added up across the cases; a payout so copied is paid in each) (the "
+                f"first: {first_reached_two})")
     if shared:
         # (Each copy states the event's attributes, its amount among them: a payout of two
         # refunds in one event pays each case the whole amount, and the rules judge it so.)

@@ -26,6 +26,7 @@ def import_and_correlate(
     assume_tz: str | None = None,
     encoding: str | None = None,
     object_type: str | None = None,
+    follow_o2o: tuple[str, ...] = (),
     sources_config: SourcesConfig | None = None,
     format_hint: str = IMPORT_IT_FIRST,
 ) -> ImportResult:
@@ -52,6 +53,7 @@ def import_and_correlate(
         # not by the reading workers, which use both.
         result = import_sources(sources, mapping=mapping, assume_tz=assume_tz,
                                 encoding=encoding, object_type=object_type,
+                                follow_o2o=follow_o2o,
                                 sources_config=config, sort=not only_exports,
                                 defer_digests=bool(exported), format_hint=format_hint)
     return_free_memory()  # the files' raw cells and per-file frames, before correlating
