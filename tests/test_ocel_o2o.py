@@ -246,3 +246,15 @@ def test_an_event_attribute_named_ocel_o2o_does_not_hide_the_relation(tmp_path: 
                                                  "'O1' (Order -> Refund 'refunded by')"]
     assert ("event attributes named like flattening columns or the object's attributes were "
             "dropped: ocel:o2o") in table.notes
+
+
+def test_follow_o2o_of_no_ocel_input_is_told_not_used(tmp_path: Path) -> None:
+    """As --object-type: given with a CSV only, a note says it was not used."""
+    path = tmp_path / "log.csv"
+    path.write_text("case:concept:name,concept:name,time:timestamp\n"
+                    "c1,Receive refund request,2026-01-01T10:00:00Z\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(path), "--follow-o2o", "Order",
+                                       "--out", str(tmp_path / "log.parquet")])
+    assert result.exit_code == 0, result.output
+    assert ("--follow-o2o Order: no input is an OCEL 2.0 log, the only kind it applies to: "
+            "not used") in result.output.splitlines()
