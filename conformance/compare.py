@@ -817,9 +817,11 @@ def _marked(difference: Difference,
     """Two logs: an activity seen in one log only (kind `not-in-...`) with the test of its
     share against 0 (`alone`: (kind, activity) -> its significance, whether its share is
     material, whether significant); one below the rule says so in its sentence: "...; below
-    the rule a difference is told by (at least 2 percentage points, significant at a false
-    discovery rate of 0.05): 0.01 points, and not significant (adjusted p = 1)." Before, 1
-    case of 10,000 was told as 5,000 of 10,000 were, untested, first of all."""
+    the rule a shift is told by (at least 2 percentage points, significant at a false
+    discovery rate of 0.05): 0.01 points, and not significant (adjusted p = 1)." (the rule's
+    one wording, as the console's count and compare.json's `shift_rule` name it; it read "a
+    difference is told by"). Before, 1 case of 10,000 was told as 5,000 of 10,000 were,
+    untested, first of all."""
     import dataclasses
 
     found = alone.get((difference.kind, difference.activities[0]))
@@ -831,7 +833,7 @@ def _marked(difference: Difference,
         why = [f"{_apart(abs(significance.points), min_shift)} points" if not material else "",
                "not significant (adjusted p = "
                f"{_apart(significance.adjusted_p_value, fdr)})" if not significant else ""]
-        sentence = (sentence.removesuffix(".") + "; below the rule a difference is told by "
+        sentence = (sentence.removesuffix(".") + "; below the rule a shift is told by "
                     f"(at least {min_shift:g} percentage points, significant at a false "
                     f"discovery rate of {fdr:g}): " + ", and ".join(w for w in why if w) + ".")
     return dataclasses.replace(difference, sentence=sentence, significance=significance,

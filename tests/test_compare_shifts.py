@@ -416,7 +416,7 @@ def test_an_activity_in_one_log_only_is_tested_marked_and_ranked_by_its_cases(
                           "occurs in the to-be log.")
     assert z.sentence == (
         "'Z' occurs in less than 1% of as-is cases (1 of 10,000) but never occurs in the "
-        "to-be log; below the rule a difference is told by (at least 2 percentage points, "
+        "to-be log; below the rule a shift is told by (at least 2 percentage points, "
         "significant at a false discovery rate of 0.05): 0.01 points, and not significant "
         "(adjusted p = 1).")
     assert z.significance is not None and z.significance.test == "fisher-exact"
@@ -583,3 +583,23 @@ def test_the_options_of_two_logs_are_refused_against_a_model(
     rule = json.loads((tmp_path / "logs" / "compare.json").read_text(encoding="utf-8"))[
         "shift_rule"]
     assert rule is not None
+
+
+def test_compare_md_and_the_console_word_the_rule_alike(tmp_path: Path) -> None:
+    """compare.md said "below the rule a difference is told by (...)", the console's count
+    "... below the rule a shift is told by (...)", of the same rule (compare.json's
+    `shift_rule`, `meets_shift_rule`, `--min-shift`): one wording now, the rule's own."""
+    rows = ["case:concept:name,concept:name,time:timestamp"]
+    paths = tmp_path / "a.csv", tmp_path / "b.csv"
+    for path, extra in zip(paths, (["Z"], []), strict=True):
+        lines = rows + [f"c{k},A,2026-01-01T10:00:00Z" for k in range(150)]
+        lines += [f"c0,{a},2026-01-01T11:00:00Z" for a in extra]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    shown = CliRunner().invoke(main, ["compare", *map(str, paths), "--out",
+                                      str(tmp_path / "cli")])
+    assert shown.exit_code == 0, shown.output
+    told = (tmp_path / "cli" / "compare.md").read_text(encoding="utf-8")
+    wording = "below the rule a shift is told by ("
+    assert shown.output.splitlines()[0].count(wording) == 1
+    assert told.count(wording) == 1 and shown.output.count(wording) == 2
+    assert "a difference is told by" not in told + shown.output
