@@ -1017,6 +1017,15 @@ def policy_roles(policy: Policy) -> dict[str, frozenset[str]]:
     return {task: frozenset(roles) for task, roles in allowed.items() if roles}
 
 
+def _allowed_phrase(lanes: int, policy: bool, model_role: str | None = None) -> str:
+    """What a task's performers are judged against, as a lane sentence and the diff graph
+    word it: "its lane", "its lanes", with `model_role` "its lane in the to-be model", with
+    the roles the `policy` allows besides "... and the roles the policy allows"."""
+    return (f"its lane{'s' if lanes > 1 else ''}"
+            + (f" in the {model_role} model" if model_role else "")
+            + (" and the roles the policy allows" if policy else ""))
+
+
 def _lanes_phrase(roles: Iterable[str], names: Mapping[str, str]) -> str:
     named = _named(roles, names)
     if not named:
@@ -1091,8 +1100,7 @@ def _lane_differences(as_is: Side, to_be: Side, allowed: Mapping[str, frozenset[
         # (The roles by their cases, most first, ties by key: 'Approve refund' by finance in
         # 18 cases and by customer-service in 1 read as one "customer-service, finance".)
         ranked = dict(sorted(outside.items(), key=lambda item: (-item[1], item[0])))
-        whose = (f"its lane{'s' if len(lanes) > 1 else ''} in the {model.role} model"
-                 + (" and the roles the policy allows" if ok != set(lanes) else ""))
+        whose = _allowed_phrase(len(lanes), ok != set(lanes), model.role)
         several = _cases_and_several(ids for role, ids in by_task.get(task, [])
                                      if role not in ok)[1]
         text = (f"In {_cases_phrase(log, count, qualify=qualify)}, {_q(task)} is performed "
@@ -1581,7 +1589,8 @@ def _both_style(edge: DiffEdge, counting: Side | None) -> str:
 
 
 def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge], *,
-                 lanes: bool = False, only: tuple[bool, bool] = (False, False),
+                 lanes: bool = False, policy: bool = False,
+                 only: tuple[bool, bool] = (False, False),
                  faint: tuple[bool, bool] = (False, False)) -> list[str]:
     """DOT lines of the diff graph's legend: an arrow drawn in each style the graph uses
     (of the `drawn` edges), with what it means; where the as-is side is a log and an edge only
@@ -1590,6 +1599,8 @@ def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge], *,
     is drawn in has no key (the five bands stood in a legend of a graph grading no edge).
     `only`: whether an activity only in the as-is side, and one only in the to-be side, is
     drawn: each gets a key in its fill (before, the pink and blue activities had none).
+    `lanes`: whether a lane difference's border is drawn, `policy` whether roles a policy
+    allows judged one too (its key then says so, as the sentence does).
     `faint`: the same for such an activity of two logs below the rule a shift is told by
     (`_faint_style`)."""
     from reports.graphs import _label
@@ -1638,7 +1649,8 @@ def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge], *,
     for index, (text, style) in enumerate(keys):
         lines.append(f"    lg{index}a -> lg{index}b [label={_label('  ' + text)}, {style}];")
     if lanes:  # (a node, not an edge: the activity's border)
-        key = _label("who performs it differs", "from the lanes (compare.md)")
+        key = _label("who performs it differs", "from the lanes and the roles the policy "
+                     "allows (compare.md)" if policy else "from the lanes (compare.md)")
         lines.append(f'    lglane [shape=box, style="rounded,filled", fillcolor="#f2f2f2", '
                      f'color="{LANE_BORDER}", penwidth=2.4, width=0, height=0, fontsize=9, '
                      f"label={key}];")
@@ -1697,14 +1709,17 @@ LANE_BORDER = "#6a3d9a"
 diff graph: a colour no edge style uses."""
 
 
-def _lane_lines(result: Comparison) -> dict[str, str]:
-    """Activity -> the line its node in the diff graph adds for its `lane` difference: two
+def _lane_lines(result: Comparison) -> dict[str, tuple[str, ...]]:
+    """Activity -> the lines its node in the diff graph adds for its `lane` difference: two
     models, "lane: Payments -> Finance" (the as-is model's lanes, then the to-be model's);
     a log against a model, "outside its lane: 131 of 141 cases" (the log's cases recording a
-    role the lanes do not allow). Before, the diff graph drew no lane difference: two models
-    differing only in a task moved to another lane were drawn alike, every edge grey and
-    "allowed / allowed", beside compare.md's "1 difference"."""
-    lines: dict[str, str] = {}
+    role the lanes do not allow), judged against what its sentence names (`_allowed_phrase`):
+    with roles a policy allows besides one lane, "outside its lane and the roles the policy
+    allows:", then the cases (before, "outside its lanes", the policy's roles counted as
+    lanes). Before, the diff graph drew no lane difference: two models differing only in a
+    task moved to another lane were drawn alike, every edge grey and "allowed / allowed",
+    beside compare.md's "1 difference"."""
+    lines: dict[str, tuple[str, ...]] = {}
     as_is, to_be = result.as_is, result.to_be
     for difference in result.differences:
         if difference.kind != "lane" or difference.roles is None:
@@ -1713,13 +1728,18 @@ def _lane_lines(result: Comparison) -> dict[str, str]:
         if as_is.kind == to_be.kind == "model":
             a, b = (", ".join(_named(r, side.role_names)) or "none"
                     for r, side in zip(difference.roles, (as_is, to_be), strict=True))
-            lines[task] = f"lane: {a} \u2192 {b}"
+            lines[task] = (f"lane: {a} \u2192 {b}",)
         else:
-            log = difference.as_is if as_is.kind == "log" else difference.to_be
-            lane_word = "lanes" if len(difference.roles[1 if as_is.kind == "log" else 0]) > 1 \
-                else "lane"
-            lines[task] = (f"outside its {lane_word}: {log.cases or 0:,} of {log.of or 0:,} "
-                           f"{'case' if (log.of or 0) == 1 else 'cases'}")
+            log, model = ((difference.as_is, to_be) if as_is.kind == "log"
+                          else (difference.to_be, as_is))
+            lanes = model.lanes.get(task, ())
+            allowed = difference.roles[1 if as_is.kind == "log" else 0]
+            policy = set(allowed) != set(lanes)
+            cases = (f"{log.cases or 0:,} of {log.of or 0:,} "
+                     f"{'case' if (log.of or 0) == 1 else 'cases'}")
+            whose = f"outside {_allowed_phrase(len(lanes), policy)}:"
+            # (a line of its own where long: a label line is cut at 60 characters)
+            lines[task] = (whose, cases) if policy else (f"{whose} {cases}",)
     return lines
 
 
@@ -1839,10 +1859,12 @@ def diff_dot(result: Comparison) -> str:
             lines_of_title.append(f"and {len(ranked) - 3:,} more (compare.md)")
         if any(e.via_left_out for e in edges):
             lines_of_title.append("dashed: some cases only via left-out steps")
+    # (roles a policy allows besides the lanes judged some task: said as its sentence says)
+    policy = any(len(text) > 1 for text in lane_lines.values())
     if lane_lines:  # (a line of its own: a title line is cut at 60)
         lines_of_title += _wrapped("purple border: " + (
             "in other lanes on the two sides" if result.as_is.kind == result.to_be.kind
-            else "performed outside its lanes"))
+            else f"performed outside {_allowed_phrase(2, policy)}"))
     if len(edges) < len(result.edges):
         lines_of_title += _wrapped(f"{len(edges):,} of {len(result.edges):,} edges drawn, "
                                    "those on one side only first (compare.json lists all)")
@@ -1865,7 +1887,7 @@ def diff_dot(result: Comparison) -> str:
         fill = ("#f2f2f2" if activity in in_a and activity in in_b
                 else ONLY_AS_IS_FILL if activity in in_a else ONLY_TO_BE_FILL)
         if activity in lane_lines:  # (its lane difference, drawn where the activity is)
-            lines.append(f"  {ids[activity]} [label={_label(activity, lane_lines[activity])}, "
+            lines.append(f"  {ids[activity]} [label={_label(activity, *lane_lines[activity])}, "
                          f'fillcolor="{fill}", color="{LANE_BORDER}", penwidth=2.4];')
             continue
         if activity in alone:  # (two logs: its cases, and whether it meets the rule)
@@ -1891,7 +1913,7 @@ def diff_dot(result: Comparison) -> str:
     faint = {a for a, (_, meets) in alone.items() if not meets and a not in lane_lines}
     only = (any(a in in_a and a not in in_b and a not in faint for a in activities),
             any(a in in_b and a not in in_a and a not in faint for a in activities))
-    lines += _diff_legend(result, edges, lanes=bool(lane_lines), only=only,
+    lines += _diff_legend(result, edges, lanes=bool(lane_lines), policy=policy, only=only,
                           faint=(any(a in in_a for a in faint), any(a in in_b for a in faint)))
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -1507,3 +1507,39 @@ def test_compare_console_keeps_each_difference_on_its_line(tmp_path: Path) -> No
     assert not [line for line in lines if line.startswith(forged_starts)]
     assert any(r"cs[U+000A]# FORGED heading[U+000D]- 'Approve refund' forged line" in line
                for line in lines)
+
+
+def test_the_graph_says_outside_what_the_sentence_says_with_a_policy(tmp_path: Path) -> None:
+    """The bundled sample's e-commerce cases against their SOP with the default policy:
+    compare.md tells 'Approve refund' performed by customer-service in 1 of 141 cases
+    "outside its lane in the to-be model and the roles the policy allows (Finance,
+    Supervisor)" (one lane, Supervisor, and finance, which the policy allows), but the
+    diff graph's node said "outside its lanes: 1 of 141 cases" (it counted the policy's
+    role as a lane) and its title "performed outside its lanes". The graph now says what
+    the sentence says; a task judged by its lane alone keeps "outside its lane"."""
+    policy = load_policy(ROOT / "models" / "policy.default.yaml")
+    result = compare_files(ROOT / "sample_logs" / "refund-sample" / "canonical.csv",
+                           ROOT / "models" / "ecommerce.bpmn", policy, channel="ecommerce")
+    lanes = {d.activities[0]: d.sentence for d in result.differences if d.kind == "lane"}
+    assert ("'Approve refund' is performed by customer-service, outside its lane in the "
+            "to-be model and the roles the policy allows (Finance, Supervisor).") in \
+        lanes["Approve refund"]
+    assert "outside its lane in the to-be model (Payments)." in lanes["Execute payout"]
+    svg = write_comparison(result, tmp_path / "policy")["diff.svg"]
+    nodes = _node_shapes(svg)
+    purple = "#6a3d9a"
+    assert nodes["Approve refund"] == (
+        "#f2f2f2", purple, "outside its lane and the roles the policy allows: 1 of 141 cases")
+    assert nodes["Execute payout"] == ("#f2f2f2", purple, "outside its lane: 3 of 141 cases")
+    text = svg.read_text(encoding="utf-8")
+    assert "purple border: performed outside its lanes and the roles the" in text
+    assert "policy allows" in text
+    assert ("who performs it differs from the lanes and the roles the policy allows "
+            "(compare.md)") in _legend_fills(svg)
+    # Without the policy the lane alone judges: finance's 18 approvals are outside it.
+    alone = compare_files(ROOT / "sample_logs" / "refund-sample" / "canonical.csv",
+                          ROOT / "models" / "ecommerce.bpmn", channel="ecommerce")
+    svg = write_comparison(alone, tmp_path / "lanes")["diff.svg"]
+    [line] = [line for a, (_, _, line) in _node_shapes(svg).items() if a == "Approve refund"]
+    assert line is not None and line.startswith("outside its lane: ")
+    assert "policy allows" not in svg.read_text(encoding="utf-8")
