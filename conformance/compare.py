@@ -610,6 +610,13 @@ class DiffEdge:
     """A log against a model: the log's cases having the edge only because activities not in
     the model stood between its ends (`Side.bridged`); compare.json's
     `only_via_left_out`."""
+    significance: Significance | None = None
+    """Two logs, an edge of one log only: the test of its cases against 0 (`_tested_edges`);
+    None elsewhere."""
+    meets_rule: bool | None = None
+    """The same: whether its share meets the rule a shift is told by (material and
+    significant); the diff graph draws one below it faint (compare.json's
+    `meets_shift_rule`). None elsewhere."""
 
 
 @dataclass
@@ -778,13 +785,18 @@ def compare(as_is: Side, to_be: Side,
                      "does")
     differences += lanes
     differences = _largest_first(differences)
+    edges = _diff_edges(left, right)
+    if shift_rule is not None:  # (two logs: an edge of one log only tested as an activity)
+        edges = _tested_edges(edges, min_shift, fdr)
+        shift_rule["tested_edges_one_side_only"] = sum(e.significance is not None
+                                                       for e in edges)
     warnings = [*as_is.warnings, *to_be.warnings, *_shared_warning(as_is, to_be),
                 *_spelling_warnings(as_is, to_be)]
     # Each note and warning cut to its start and end where it quotes a value of megabytes
     # (a lifecycle:transition of 1 MB), as check's warnings are (words.cut_middle): the
     # same text in compare.json, compare.md and on the console.
     return Comparison(as_is, to_be, frozenset(compared), differences,
-                      _diff_edges(left, right), [cut_middle(note) for note in notes],
+                      edges, [cut_middle(note) for note in notes],
                       [cut_middle(warning) for warning in warnings],
                       compared_relations(as_is, to_be), channel, shift_rule,
                       next((s for s in (left, right) if s.left_out), None))
@@ -1418,6 +1430,38 @@ def _diff_edges(as_is: Side, to_be: Side) -> list[DiffEdge]:
     return edges
 
 
+def _tested_edges(edges: Sequence[DiffEdge], min_shift: float, fdr: float
+                  ) -> list[DiffEdge]:
+    """Two logs: each directly-follows edge of one log only tested as an activity of one log
+    only is (`_log_against_log`): its cases against 0, two-sided, material where it moved by
+    at least `min_shift` points and significant where its Benjamini-Hochberg adjusted p is
+    at most `fdr`, adjusted over these edges (a family of their own: compare.md tells no
+    edge, and joining its family would change which of its differences are told, for a
+    drawing). The diff graph draws an edge below the rule faint, as such an activity; before,
+    an edge of 1 case of 10,000 was as bold a blue as one of 600."""
+    import dataclasses
+
+    from conformance.significance import benjamini_hochberg, shift_test
+
+    alone = [k for k, e in enumerate(edges)
+             if e.status != "both" and e.as_is.of and e.to_be.of]
+    shares = [_Share(edges[k].status, (edges[k].source, edges[k].target),
+                     edges[k].as_is.cases or 0, edges[k].as_is.of or 0,
+                     edges[k].to_be.cases or 0, edges[k].to_be.of or 0, ())
+              for k in alone]
+    if not shares:
+        return list(edges)
+    tests = [shift_test(t.count_a, t.of_a, t.count_b, t.of_b) for t in shares]
+    adjusted = benjamini_hochberg([t.p_value for t in tests])
+    least = Fraction(repr(float(min_shift)))  # (as `_log_against_log` compares it)
+    tested = list(edges)
+    for k, share, test, q in zip(alone, shares, tests, adjusted, strict=True):
+        tested[k] = dataclasses.replace(
+            edges[k], significance=Significance(test.test, test.p_value, q, share.points),
+            meets_rule=share.material(least) and q <= fdr)
+    return tested
+
+
 # --- views --------------------------------------------------------------------------------
 def comparison_json(result: Comparison, files: dict[str, Path | None] | None = None
                     ) -> dict[str, Any]:
@@ -1473,7 +1517,11 @@ def edge_json(edge: DiffEdge) -> dict[str, Any]:
             "target": None if edge.target == END else edge.target,
             "from_start": edge.source == START, "to_end": edge.target == END,
             "status": edge.status, "as_is": edge.as_is.as_dict(), "to_be": edge.to_be.as_dict(),
-            "only_via_left_out": edge.via_left_out}
+            "only_via_left_out": edge.via_left_out,
+            # (two logs, an edge of one log only: its test, as an activity's)
+            **({} if edge.significance is None else {
+                "significance": edge.significance.as_dict(),
+                "meets_shift_rule": edge.meets_rule})}
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
@@ -1530,10 +1578,14 @@ def comparison_markdown(result: Comparison) -> str:
         lines.append("No differences in the compared relations ("
                      + ", ".join(result.relations_compared) + ").")
     edges = sum(e.status != "both" for e in result.edges)
+    below = sum(e.meets_rule is False for e in result.edges)
     if edges:
+        # (two logs: how many of them are below the rule, drawn faint, as compare.json says)
         lines += ["", f"{edges:,} directly-follows edge{'s' if edges != 1 else ''} (with a "
-                  f"case's start and end) occur{'s' if edges == 1 else ''} on one side only: "
-                  "see the diff graph."]
+                  f"case's start and end) occur{'s' if edges == 1 else ''} on one side only"
+                  + (f", {'all' if below == edges else f'{below:,} of them'} below the rule "
+                     "a shift is told by (drawn dotted)" if below else "")
+                  + ": see the diff graph."]
     if result.notes:
         lines += ["", "## Notes", ""] + [f"- {markdown_text(n, own_code=True)}"
                                              for n in result.notes]
@@ -1550,6 +1602,21 @@ _STYLE = {
 }
 """The style and word of an edge by its status; an edge only in an as-is log is graded by
 its share of the log's cases instead (`_graded_style`)."""
+FAINT_FONT = "#595959"
+"""The label colour of an edge of one log only below the rule a shift is told by
+(`_faint_edge_style`): grey, legible on white where its line's pale hue is not."""
+
+
+def _faint_edge_style(side: Role) -> str:
+    """The DOT style of an edge seen in one log only whose share of cases is below the rule
+    a shift is told by (`DiffEdge.meets_rule` false): dotted and thin, in the pale hue of
+    its side (the border of such an activity, `_faint_style`), where one meeting the rule is
+    graded (as-is) or bold blue (to-be). Before, 1 case of 10,000 was as bold a blue as
+    600."""
+    line = ONLY_AS_IS_LINE if side == "as-is" else ONLY_TO_BE_LINE
+    return f'color="{line}", fontcolor="{FAINT_FONT}", style=dotted, penwidth=1.2'
+
+
 GRADED_FONT = "#8c2d04"
 """The label colour of a graded edge (as the SOP graph's dotted arrows: legible on white)."""
 
@@ -1607,7 +1674,9 @@ def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge], *,
     from reports.overlay import BANDS, band
 
     as_is = result.as_is
-    used = {e.status for e in drawn}
+    # (an edge of one log only below the rule is keyed apart, in its faint style)
+    used = {e.status for e in drawn if e.meets_rule is not False}
+    below = {e.status for e in drawn if e.meets_rule is False}
     title: list[str] = []
     keys: list[tuple[str, str]] = []
     if "only-as-is" in used and as_is.kind == "log":
@@ -1621,10 +1690,17 @@ def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge], *,
         title = ["Edges only in the as-is model are not graded:",
                  "a model allows an edge, it counts no cases"]
         keys = [("only as-is (model)", _STYLE["only-as-is"][0])]
+    elif "only-as-is" in below:
+        title = ["No edge only in the as-is log meets the rule"]
     else:
         title = [f"No edge is only in the as-is {as_is.kind}"]
     if "only-to-be" in used:
         keys.append(("only to-be", _STYLE["only-to-be"][0]))
+    sides: tuple[tuple[str, Role], ...] = (("only-as-is", "as-is"), ("only-to-be", "to-be"))
+    for status, side in sides:
+        if status in below:
+            keys.append((f"edge only in the {side} log,\nbelow the rule a shift is told by "
+                         "(compare.json)", _faint_edge_style(side)))
     counting = _counting_side(result)
     if "both" in used and counting is not None:
         # (a key per width the edges on both sides are drawn in, on the same scale)
@@ -1647,7 +1723,8 @@ def _diff_legend(result: Comparison, drawn: Sequence[DiffEdge], *,
              'color="#bdbdbd"];',
              '    node [shape=point, width=0.05, color="#bdbdbd", fillcolor="#bdbdbd"];']
     for index, (text, style) in enumerate(keys):
-        lines.append(f"    lg{index}a -> lg{index}b [label={_label('  ' + text)}, {style}];")
+        label = _label(*("  " + text).split("\n"))
+        lines.append(f"    lg{index}a -> lg{index}b [label={label}, {style}];")
     if lanes:  # (a node, not an edge: the activity's border)
         key = _label("who performs it differs", "from the lanes and the roles the policy "
                      "allows (compare.md)" if policy else "from the lanes (compare.md)")
@@ -1832,14 +1909,16 @@ def diff_dot(result: Comparison) -> str:
         lines_of_title += _wrapped(_edge_label_key(result.as_is, result.to_be))
     # The styles the drawn edges use, as the legend keys them (before, "red: only as-is"
     # stood over two models of which neither had an edge the other lacked).
-    used = {e.status for e in edges}
+    used = {e.status for e in edges if e.meets_rule is not False}
     counting = _counting_side(result)
     if graded and "only-as-is" in used:
         lines_of_title.append("only as-is: graded by its share of the as-is cases (legend)")
     styles = (["red: only as-is"] if "only-as-is" in used and not graded else []) + (
         ["blue dashed: only to-be"] if "only-to-be" in used else []) + (
         ["grey: both" + (", wider = more cases" if counting is not None else "")]
-        if "both" in used else [])
+        if "both" in used else []) + (
+        ["dotted: one log only, below the rule"]
+        if any(e.meets_rule is False for e in edges) else [])
     lane_lines = {a: text for a, text in _lane_lines(result).items() if a in ids}
     if styles:
         lines_of_title += _wrapped(" · ".join(styles), " · ")
@@ -1900,7 +1979,14 @@ def diff_dot(result: Comparison) -> str:
     for edge in edges:
         style, word = _STYLE[edge.status]
         text = f"{amount(edge.as_is)} / {amount(edge.to_be)}"
-        if edge.status == "only-as-is" and graded:
+        if edge.meets_rule is False:  # (two logs: below the rule, as such an activity)
+            whose: Role = "as-is" if edge.status == "only-as-is" else "to-be"
+            measure = edge.as_is if whose == "as-is" else edge.to_be
+            of = measure.of or 0
+            style = _faint_edge_style(whose)
+            text = (f"{measure.cases or 0:,} of {of:,} case{'' if of == 1 else 's'}, "
+                    "below the rule")
+        elif edge.status == "only-as-is" and graded:
             style, text = _graded_style(edge.as_is.cases or 0, edge.as_is.of or 0)
         elif edge.status == "both":
             style = _both_style(edge, counting)

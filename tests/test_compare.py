@@ -1064,7 +1064,8 @@ def test_the_legends_arrows_stay_straight_beside_its_boxes(tmp_path: Path) -> No
     svg = write_comparison(compare(as_is, to_be), tmp_path / "logs")["diff.svg"]
     assert len(_legend_fills(svg)) == 4  # (four boxes)
     bends = _legend_bends(svg)
-    assert len(bends) == 7 and max(bends.values()) < 1, bends
+    # (9 arrows: the edges of 'Z' and 'W', 1 case each, are keyed dotted below the rule)
+    assert len(bends) == 9 and max(bends.values()) < 1, bends
     lanes = compare_files(ROOT / "sample_logs" / "refund-sample" / "canonical.csv",
                           ROOT / "models" / "ecommerce.bpmn", channel="ecommerce")
     svg = write_comparison(lanes, tmp_path / "lanes")["diff.svg"]
@@ -1507,6 +1508,68 @@ def test_compare_console_keeps_each_difference_on_its_line(tmp_path: Path) -> No
     assert not [line for line in lines if line.startswith(forged_starts)]
     assert any(r"cs[U+000A]# FORGED heading[U+000D]- 'Approve refund' forged line" in line
                for line in lines)
+
+
+def test_an_edge_of_one_log_only_below_the_rule_is_not_drawn_alarming(
+        tmp_path: Path) -> None:
+    """Two logs of 10,000 cases each. Only in the to-be log: 'C' -> 'D' in 600 cases and
+    'B' -> 'B' in 1; only in the as-is log: 'D' -> 'B' in 4,999 and 'C' -> 'B' in 1. The
+    diff graph drew 'B' -> 'B' as bold a blue as 'C' -> 'D' (1 case as loud as 600), as
+    the activities of one log only were before 3524cf3. Now each such edge is tested as
+    such an activity is (its cases against 0, the rule a shift is told by): one meeting it
+    is drawn as before, one below it dotted, thin, in its side's pale hue, saying so; the
+    legend keys each style drawn, and compare.json gives each edge's test."""
+    from reports.overlay import BANDS
+
+    as_is = Side("as-is", "log", "q3", {("A", "B", "D"): 5000, ("A", "D", "B"): 4999,
+                                        ("A", "C", "B", "D"): 1}, {}, frozenset("ABCD"))
+    to_be = Side("to-be", "log", "q2", {("A", "D"): 9399, ("A", "C", "D"): 600,
+                                        ("A", "B", "B", "D"): 1}, {}, frozenset("ABCD"))
+    result = compare(as_is, to_be)
+    alone = {(e.source, e.target): (e.status, e.as_is.cases, e.to_be.cases)
+             for e in result.edges if e.status != "both"}
+    assert alone == {("C", "D"): ("only-to-be", 0, 600), ("B", "B"): ("only-to-be", 0, 1),
+                     ("D", "B"): ("only-as-is", 4999, 0), ("C", "B"): ("only-as-is", 1, 0),
+                     ("B", END): ("only-as-is", 4999, 0)}
+    out = write_comparison(result, tmp_path / "logs")
+    edges = _drawn_edges(out["diff.svg"])
+    # A, B, C, D are a0 .. a3.
+    assert edges["a2->a3"] == ("#2f5597", 2.2, ["only to-be", "- / 600"])
+    assert edges["a1->a1"] == ("#7f9fcf", 1.2,
+                               ["only to-be", "1 of 10,000 cases, below the rule"])
+    assert edges["a3->a1"] == (BANDS[3].line, BANDS[3].width,
+                               ["only as-is", "4,999 of 10,000 cases, 49.9%"])
+    assert edges["a2->a1"] == ("#d9827a", 1.2,
+                               ["only as-is", "1 of 10,000 cases, below the rule"])
+    legend = _legend_text(out["diff.svg"])
+    assert "edge only in the to-be log, below the rule a shift is told by" in legend
+    assert "edge only in the as-is log, below the rule a shift is told by" in legend
+    assert "only to-be " in legend and BANDS[3].text in legend
+    data = json.loads(out["compare.json"].read_text(encoding="utf-8"))
+    told = {(e["source"], e["target"]): e.get("meets_shift_rule") for e in data["edges"]}
+    assert told[("C", "D")] is True and told[("B", "B")] is False
+    assert told[("D", "B")] is True and told[("C", "B")] is False
+    assert told[("A", "D")] is None  # (on both sides: not tested)
+    [tested] = [e for e in data["edges"] if (e["source"], e["target"]) == ("B", "B")]
+    assert tested["significance"]["points"] == -0.01
+    assert data["shift_rule"]["tested_edges_one_side_only"] == 5
+    assert ("5 directly-follows edges (with a case's start and end) occur on one side only, "
+            "2 of them below the rule a shift is told by (drawn dotted): see the diff graph."
+            ) in out["compare.md"].read_text(encoding="utf-8")
+    # Only the styles drawn are keyed: every edge of one log only below the rule.
+    few = Side("to-be", "log", "q2", {("A", "B", "D"): 5000, ("A", "D", "B"): 4999,
+                                      ("A", "C", "D"): 1}, {}, frozenset("ABCD"))
+    svg = write_comparison(compare(as_is, few), tmp_path / "few")["diff.svg"]
+    legend = _legend_text(svg)
+    assert "edge only in the to-be log, below the rule" in legend
+    assert "edge only in the as-is log, below the rule" in legend
+    # (no graded band keyed: the keys' arrows are the faint ones and the grey widths)
+    assert {stroke for title, (stroke, _, _) in _drawn_edges(svg).items()
+            if title.startswith("lg")} == {"#d9827a", "#7f9fcf", "#7f7f7f"}
+    assert "only to-be " not in legend and "grade the share" not in legend
+    text = svg.read_text(encoding="utf-8")
+    assert "blue dashed" not in text and "graded by its share" not in text
+    assert "dotted: one log only, below the rule" in text
 
 
 def test_the_graph_says_outside_what_the_sentence_says_with_a_policy(tmp_path: Path) -> None:
