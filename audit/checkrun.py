@@ -362,6 +362,9 @@ class CheckRun:
                     for k in sorted(self.policy.sop)
                     for path in [self.policy.sop_path(k)]],
             "rules": [r.code for r in self.result.rules],
+            # (each run rule's logic version, `Rule.logic_version`: `diff` tells a rule
+            # whose version differs between its runs; since findings.json format 4)
+            "rule_versions": {r.code: r.logic_version for r in self.result.rules},
             "engine": self.engine,
         }
 

@@ -1958,7 +1958,9 @@ def diff(settings: Settings, old: Path, new: Path, out: Path | None, fail_on: st
     their reason, approver and expiry, and a changed finding's waiver that named its old
     fingerprint (approve it again); the money at risk is bridged case by case from OLD's
     total to NEW's. Different policies, SOPs or inputs, NEW's clock before OLD's, the same
-    findings.json twice, or one not listed in its SHA256SUMS are warned of. Exit code 0; 1
+    findings.json twice, or one not listed in its SHA256SUMS are warned of, and so is a
+    rule whose logic version differs between the runs (or is not recorded in one): its new
+    and resolved findings may come from the rule's change, and their reasons say so. Exit code 0; 1
     with --fail-on SEVERITY where a finding of NEW at or above it, not waived in NEW, is
     worse than in OLD: new, open again (OLD waived it), or its severity rose (a finding
     still open as it was, not comparable or suppressed in OLD never counts); 2 where a run

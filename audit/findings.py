@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
-FINDINGS_FORMAT = 3
+FINDINGS_FORMAT = 4
 """The format of findings.json (its `manifest.format_version`), raised when a change would
 make a reader of an earlier one misread it: 2 added `format_version` and `judged_cases` (the
 ids of the cases the rules judged, which `diff` tells a finding resolved from one whose case
@@ -43,12 +43,25 @@ what a family or pattern named.
 ("P14DT11H3M54S", before pandas' "14 days 11:03:54"), and `suppressed`'s entries name their
 case `case_id`, as findings do (before `case`). A reader of format 2 parsing the durations
 or reading an entry's `case` would misread them without a sign; the format number is its
-sign. `diff` reads formats 2 and 3 (`OLDEST_FINDINGS_FORMAT` to this one): an older file's
+sign. `diff` reads formats 2 to 4 (`OLDEST_FINDINGS_FORMAT` to this one): an older file's
 pandas texts as the same durations (`rundiff.iso_evidence`), and neither `case` nor
 `case_id` of `suppressed` (it reads an entry's fingerprint and suppressed_by). (A file
 written between those two changes and this number, by an unreleased version, says format 2
 in the new forms: `diff` reads it as well.) The summary's `events_not_complete` was added
-within format 3: where it is missing, a reader takes it as 0."""
+within format 3: where it is missing, a reader takes it as 0.
+
+4 added the manifest's `rule_versions` (each run rule's code -> its logic version,
+`Rule.logic_version`), which `diff` requires of a file of format 4 and takes as not
+recorded ("unknown") in one of 2 or 3. A field added, and yet a new format: a `diff` that
+reads formats 2 and 3 reads a file of 4 without a sign that the rules' logic may differ
+between its two runs, and calls a finding of a changed rule new or resolved as if the
+refunds had changed; refusing the format ("written by a newer refund-audit"), it has the
+user diff with the version that tells rule versions apart."""
+
+RULE_VERSIONS_FORMAT = 4
+"""The first format of findings.json whose manifest records `rule_versions` (`diff`
+refuses a file of this format or later without them; of an earlier one, they are
+"unknown")."""
 
 DURATION_EVIDENCE: dict[str, tuple[str, ...]] = {
     "EV003": ("waiting",), "SL001": ("took", "open_for", "sla")}

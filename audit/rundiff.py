@@ -40,8 +40,12 @@ named with its reason, approver and expiry, `AuditRun.waiver_of`); a changed fin
 waived by a waiver naming its old fingerprint, which NEW does not waive, is told apart
 (`waiver_on_old_fingerprint`): that waiver no longer matches it and must be approved
 again. The money at risk is bridged case by case from OLD's total to NEW's
-(`RunDiff.money_bridge`). A findings.json whose findings disagree with its own summary or
-fingerprints is refused (`_agrees`). Pure: reading and checking the two documents, and the
+(`RunDiff.money_bridge`). A rule whose logic version (findings.json
+`manifest.rule_versions`, `Rule.logic_version`) differs between the runs, or is not recorded
+in one (format 2 or 3: "unknown"), is told: its new, resolved and changed findings may come
+from the rule's change, not from the refunds (`RunDiff.versions`, `rule_change_told`). A
+findings.json whose findings disagree with its own summary or fingerprints is refused
+(`_agrees`). Pure: reading and checking the two documents, and the
 diff; `audit.cli.diff` writes the files.
 """
 
@@ -69,6 +73,7 @@ from audit.findings import (
     DURATION_EVIDENCE,
     FINDINGS_FORMAT,
     OLDEST_FINDINGS_FORMAT,
+    RULE_VERSIONS_FORMAT,
     SEVERITIES,
     STAGE_DURATIONS,
     copy_fingerprint_of,
@@ -83,7 +88,10 @@ DIFF_FORMAT = 2
 `worse_in_new` (`WORSE_IN_NEW`) were added within format 1, as diff.csv's last column: a
 reader of format 1 that does not know them misreads nothing. Format 2 (2026-12-07, with
 findings.json's format 3): the findings' evidence durations are ISO 8601 on both sides
-(`"P63DT16H11M"`, an older run's pandas text read so), where format 1 wrote pandas' text."""
+(`"P63DT16H11M"`, an older run's pandas text read so), where format 1 wrote pandas' text.
+Within format 2 (with findings.json's format 4), the runs' `rule_versions`,
+`summary.rule_changes` and each finding's `rule_version_change` were added (diff.csv's
+last column): a reader of format 2 that does not know them misreads nothing."""
 
 DIFF_FILES = ("diff.json", "diff.csv", "SHA256SUMS")
 """The files `diff` writes into --out."""
@@ -131,9 +139,18 @@ CSV_COLUMNS = ("class", "reason", "waiver_change", "waiver_ended", "waiver_reaso
                "waiver_approved_by", "waiver_expires", "rule", "name", "severity", "case_id",
                "channel", "fingerprint", "old_fingerprint", "amount_at_risk", "currency",
                "old_waived", "new_waived", "timestamp", "message", "changes", "aged_only",
-               "old_amount_at_risk", "old_events", "events", "old_message", "worse_in_new")
+               "old_amount_at_risk", "old_events", "events", "old_message", "worse_in_new",
+               "rule_version_change")
 """The columns of diff.csv, one row per finding (old_fingerprint, changes and the old_*
-columns: of a changed finding only)."""
+columns: of a changed finding only; rule_version_change, "1 -> 2" or "unknown -> 1", of a
+finding whose rule's logic version differs between the runs or is not recorded in one:
+`RunDiff.versions`)."""
+
+RULE_CHANGE_CLASSES = ("new", "resolved", "changed", "still_open_with_changes")
+"""The findings of a rule whose logic version differs between the runs (or is not recorded
+in one) that may come from the rule's change, not from the refunds: their reason says so
+and `RunDiff.rule_changes` counts them (a still-open one: with changes other than the
+clock's, `Row.told_changes`)."""
 
 WORSE_IN_NEW = ("new", "waiver_ended", "severity_rose")
 """Why a finding NEW reports open is worse than in OLD (`Row.worse`), what `diff --fail-on`
@@ -211,6 +228,17 @@ class AuditRun:
     judge (findings.json `unjudged_cases`: unauthorized-approver's approvals and
     unauthorized-performer's tasks whose role is not recorded, `role_not_recorded`); none
     of a findings.json before it was written."""
+    rule_versions: dict[str, int] | None = None
+    """Per rule code of `manifest.rules`, its logic version (`manifest.rule_versions`,
+    `Rule.logic_version`); None of a findings.json before format 4, which does not record
+    them (each "unknown": `version_of`)."""
+
+    def version_of(self, rule: str) -> int | str:
+        """The logic version of `rule` in this run, "unknown" where findings.json does not
+        record it (a format before 4)."""
+        if self.rule_versions is None:
+            return UNKNOWN_VERSION
+        return self.rule_versions.get(rule, UNKNOWN_VERSION)
 
     def unjudged_reason(self, rule: str, case: str) -> str | None:
         """The first reason (in `unjudged`'s order) for which `rule` could not judge events
@@ -254,7 +282,8 @@ class AuditRun:
             "policy": manifest["policy"], "sop": manifest["sop"],
             "inputs": [{"file": i.get("file"), "sha256": i.get("sha256")}
                        for i in manifest.get("inputs") or [] if isinstance(i, dict)],
-            "rules": sorted(self.rules_ran), "findings": len(self.findings),
+            "rules": sorted(self.rules_ran), "rule_versions": self.rule_versions,
+            "findings": len(self.findings),
             "judged_cases": len(self.judged), "running_cases": len(self.running),
         }
 
@@ -458,6 +487,7 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
     if not isinstance(manifest.get("sop"), list):
         raise fail("manifest.sop", "missing or not a list")
     rules = _texts(manifest.get("rules"), "manifest.rules", fail)
+    versions = _rule_versions(manifest, rules, version, fail)
     summary = document.get("summary")
     if not isinstance(summary, dict) or not isinstance(summary.get("by_rule"), dict):
         raise fail("summary.by_rule", "missing or not an object")
@@ -566,7 +596,41 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
                     judged, frozenset(ran), names, frozenset(prints),
                     _checksum_told(folder, path, sha256), dict(money), tuple(waivers),
                     frozenset(running), _not_due(document, judged, fail),
-                    _unjudged(document, judged, fail))
+                    _unjudged(document, judged, fail), versions)
+
+
+UNKNOWN_VERSION = "unknown"
+"""A rule's logic version in a run whose findings.json does not record it (format 2 or 3)."""
+
+
+def _rule_versions(manifest: dict[str, Any], rules: list[str], version: int,
+                   fail: Any) -> dict[str, int] | None:
+    """`manifest.rule_versions` checked: per code of `manifest.rules`, its logic version, a
+    whole number from 1, every rule's and no other's; None where a findings.json before
+    format 4 (`RULE_VERSIONS_FORMAT`) does not record them; refused where one of format 4
+    or later does not."""
+    if "rule_versions" not in manifest:
+        if version >= RULE_VERSIONS_FORMAT:
+            raise fail("manifest.rule_versions", f"missing: a findings.json of format "
+                       f"{version} records the logic version of each rule it ran (edited "
+                       "since the check wrote it)")
+        return None
+    stated = manifest["rule_versions"]
+    if not isinstance(stated, dict):
+        raise fail("manifest.rule_versions", f"not an object of rule codes: "
+                   f"{stated!r}"[:300])
+    for code, number in stated.items():
+        if code not in rules:
+            raise fail(f"manifest.rule_versions.{code}", "not among the rules the manifest "
+                       "says ran (manifest.rules)"[:300])
+        if type(number) is not int or number < 1:
+            raise fail(f"manifest.rule_versions.{code}", f"not a whole number from 1: "
+                       f"{number!r}"[:300])
+    missing = next((code for code in rules if code not in stated), None)
+    if missing is not None:
+        raise fail(f"manifest.rule_versions.{missing}", "missing: the manifest lists the rule "
+                   "among those that ran (manifest.rules), and no logic version for it")
+    return dict(stated)
 
 
 SHARED = ("rule", "name", "severity", "channel", "currency", "waiver_reason")
@@ -1062,6 +1126,16 @@ class Row:
     its expiry is before NEW's clock), "removed" (NEW's policy has no such waiver), or "no
     longer matches" (it has, and it did not waive the finding)."""
 
+    @property
+    def rule_change_class(self) -> str:
+        """The class of `RULE_CHANGE_CLASSES` this finding counts in where its rule's logic
+        changed (a still-open one with changes other than the clock's), "" for another."""
+        if self.cls in ("new", "resolved", "changed"):
+            return self.cls
+        if self.cls == "still_open" and self.old is not None and not self.aged:
+            return "still_open_with_changes"
+        return ""
+
     def waiver_fields(self) -> dict[str, Any]:
         """The waiver's reason, approver and expiry: NEW's where NEW waives it, else OLD's
         where OLD did; and how a waiver ended."""
@@ -1136,6 +1210,22 @@ class RunDiff:
     new: AuditRun
     rows: list[Row]
     warnings: list[str]
+    versions: dict[str, tuple[int | str, int | str]] = field(default_factory=dict)
+    """Per code of a rule that ran in both runs whose logic version differs between them,
+    or is not recorded in one ("unknown", a findings.json before format 4): (OLD's, NEW's)
+    (`_version_changes`)."""
+
+    def rule_changes(self) -> dict[str, dict[str, Any]]:
+        """Per rule of `versions`, in code order: its name, its logic version in OLD and in
+        NEW, and its findings that may come from its change (`RULE_CHANGE_CLASSES`)."""
+        counts = {code: dict.fromkeys(RULE_CHANGE_CLASSES, 0) for code in self.versions}
+        for row in self.rows:
+            of_rule = counts.get(row.finding["rule"])
+            if of_rule is not None and row.rule_change_class:
+                of_rule[row.rule_change_class] += 1
+        return {code: {"name": self.new.rule_names.get(code) or self.old.rule_names.get(code),
+                       "old_version": was, "new_version": now, "findings": counts[code]}
+                for code, (was, now) in sorted(self.versions.items())}
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(CLASSES, 0)
@@ -1313,7 +1403,8 @@ class RunDiff:
 
     def document(self) -> dict[str, Any]:
         """The content of diff.json."""
-        return {**self._head(), "findings": [_entry(row) for row in self.rows]}
+        return {**self._head(), "findings": [_entry(row, self.versions)
+                                             for row in self.rows]}
 
     def _head(self) -> dict[str, Any]:
         """diff.json's content but its findings (the last key, `_entry` each)."""
@@ -1336,6 +1427,7 @@ class RunDiff:
                 "money_at_risk_definition": MONEY_DEFINITION,
                 "money_bridge": self.money_bridge(),
                 "money_bridge_definition": BRIDGE_DEFINITION,
+                "rule_changes": self.rule_changes(),
             },
         }
 
@@ -1347,7 +1439,8 @@ class RunDiff:
         more)."""
         encoder = json.JSONEncoder(indent=1, ensure_ascii=False)
         pieces: list[str] = []
-        for piece in encoder.iterencode({**self._head(), "findings": _Entries(self.rows)}):
+        for piece in encoder.iterencode({**self._head(),
+                                         "findings": _Entries(self.rows, self.versions)}):
             pieces.append(piece)
             if len(pieces) >= 8192:
                 yield "".join(pieces)
@@ -1361,19 +1454,23 @@ class _Entries(list):  # type: ignore[type-arg]
     of their number whose entries (`_entry`) are made one at a time as it goes through them.
     (json's encoder with an indent is its Python one, which iterates a list: `iter`.)"""
 
-    def __init__(self, rows: list[Row]) -> None:
+    def __init__(self, rows: list[Row],
+                 versions: dict[str, tuple[int | str, int | str]]) -> None:
         super().__init__()
         self.rows = rows
+        self.versions = versions
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return map(_entry, self.rows)
+        return (_entry(row, self.versions) for row in self.rows)
 
 
-def _entry(row: Row) -> dict[str, Any]:
-    """A finding of diff.json."""
+def _entry(row: Row, versions: dict[str, tuple[int | str, int | str]]) -> dict[str, Any]:
+    """A finding of diff.json (`rule_version_change`: {"old", "new"}, its rule's logic
+    versions where they differ or one is not recorded, `RunDiff.versions`; else null)."""
+    change = versions.get(row.finding["rule"])
     return {"class": row.cls, "reason": row.reason,
             "waiver_change": row.waiver_change or None,
             "old_waived": row.old_waived, "new_waived": row.new_waived,
@@ -1385,7 +1482,9 @@ def _entry(row: Row) -> dict[str, Any]:
             or row.cls != "changed" else row.old["fingerprint"],
             "changes": row.differs if row.old is not None else None,
             "aged_only": row.aged,
-            "worse_in_new": row.worse or None}
+            "worse_in_new": row.worse or None,
+            "rule_version_change": None if change is None else {"old": change[0],
+                                                                "new": change[1]}}
 
 
 @gc_paused  # (millions of dicts, lists and rows, none in cycles: audit.gcpause)
@@ -1425,8 +1524,15 @@ def diff_runs(old: AuditRun, new: AuditRun) -> RunDiff:
     if old.as_of == new.as_of and _inputs(old) != _inputs(new):
         rows = [replace(row, reason=row.reason + OTHER_INPUTS) if row.reason in (
             RESOLVED_REASON, NEW_REASON) else row for row in rows]
-    diff = RunDiff(old, new, [_waivers(row, old, new) for row in _changed(rows, old)],
-                   _warnings(old, new))
+    rows = [_waivers(row, old, new) for row in _changed(rows, old)]
+    versions = _version_changes(old, new)
+    if versions:  # (their new, resolved and changed findings' reasons say so)
+        rows = [replace(row, reason=row.reason + rule_change_told(
+            row.finding["rule"], *versions[row.finding["rule"]]))
+            if row.finding["rule"] in versions and row.rule_change_class else row
+            for row in rows]
+    diff = RunDiff(old, new, rows, _warnings(old, new), versions)
+    diff.warnings.extend(_rule_change_warnings(diff))
     untied = [c for c, row in diff.money_bridge().items() if not row["adds_up"]]
     if untied:
         diff.warnings.append(
@@ -1436,6 +1542,70 @@ def diff_runs(old: AuditRun, new: AuditRun) -> RunDiff:
             "rounded to it (an amount edited since its check is refused: each findings.json's "
             "total is checked against its findings when read)")
     return diff
+
+
+def _version_changes(old: AuditRun,
+                     new: AuditRun) -> dict[str, tuple[int | str, int | str]]:
+    """Per code of a rule that ran in both runs, (OLD's logic version, NEW's), where they
+    differ or one is not recorded (`AuditRun.version_of`: "unknown", of a findings.json
+    before format 4: whether the rule changed is not known)."""
+    out: dict[str, tuple[int | str, int | str]] = {}
+    for code in sorted(old.rules_ran & new.rules_ran):
+        was, now = old.version_of(code), new.version_of(code)
+        if was != now or UNKNOWN_VERSION in (was, now):
+            out[code] = (was, now)
+    return out
+
+
+def rule_change_told(rule: str, was: int | str, now: int | str) -> str:
+    """What the reason of a new, resolved or changed finding (or a still-open one with
+    changes) adds where its rule's logic version differs between the runs, or is not
+    recorded in one: that the finding may come from the rule's change."""
+    unknown = [run for run, version in (("OLD", was), ("NEW", now))
+               if version == UNKNOWN_VERSION]
+    if unknown:
+        return (f"; the logic version of its rule {rule} is not recorded in "
+                f"{' and '.join(unknown)} (a findings.json before format "
+                f"{RULE_VERSIONS_FORMAT}): it may come from a change of the rule, not from "
+                "the refunds")
+    return (f"; its rule {rule} judges otherwise since OLD (logic version {was} in OLD, "
+            f"{now} in NEW): it may come from the rule's change, not from the refunds")
+
+
+def _told_counts(counts: dict[str, int]) -> str:
+    """A rule's findings that may come from its change, in words: "new 3, resolved 2"."""
+    return ", ".join(f"{cls.replace('_', ' ')} {n}" for cls, n in counts.items() if n)
+
+
+def _rule_change_warnings(diff: RunDiff) -> list[str]:
+    """The warnings of rules whose logic version differs between the runs (one each), or
+    of a run that records none (one for all: whether any rule changed is not known), with
+    the findings that may come from the change."""
+    changes = diff.rule_changes()
+    if not changes:
+        return []
+    old, new = diff.old, diff.new
+    unknown = [run for run in (old, new) if run.rule_versions is None]
+    if unknown:
+        formats = " and ".join(f"{run.which} format {run.manifest['format_version']}"
+                               for run in unknown)
+        counted = "; ".join(f"{code} {row['name']}: {_told_counts(row['findings'])}"
+                            for code, row in changes.items() if any(row["findings"].values()))
+        return [f"{' and '.join(run.which for run in unknown)} record"
+                f"{'s' if len(unknown) == 1 else ''} no rule logic versions (findings.json "
+                f"{formats}, before format {RULE_VERSIONS_FORMAT}): whether a rule's logic "
+                "changed between the runs is unknown, and a new, resolved or changed finding "
+                "may come from a change of its rule, not from the refunds"
+                + (f" ({counted})" if counted else "")]
+    out = []
+    for code, row in changes.items():
+        told = _told_counts(row["findings"])
+        out.append(f"rule {code} ({row['name']}) judges otherwise since OLD: its logic version "
+                   f"is {row['old_version']} in OLD, {row['new_version']} in NEW; " + (
+                       f"its findings {told} may come from the rule's change, not from the "
+                       "refunds" if told else "none of its findings is new, resolved or "
+                       "changed"))
+    return out
 
 
 def _changed(rows: list[Row], old: AuditRun) -> list[Row]:
@@ -1740,22 +1910,27 @@ def _sops(entries: Iterable[Any]) -> dict[str, Any]:
             for e in entries if isinstance(e, dict)}
 
 
-def csv_text(rows: list[Row]) -> str:
+def csv_text(rows: list[Row],
+             versions: dict[str, tuple[int | str, int | str]] | None = None) -> str:
     """diff.csv's text (`csv_chunks`, joined)."""
-    return "".join(csv_chunks(rows))
+    return "".join(csv_chunks(rows, versions=versions))
 
 
 CSV_CHUNK = 10_000
 """How many findings `csv_chunks` makes into a piece of diff.csv at a time."""
 
 
-def csv_chunks(rows: list[Row], chunk: int = CSV_CHUNK) -> Iterator[str]:
+def csv_chunks(rows: list[Row], chunk: int = CSV_CHUNK, *,
+               versions: dict[str, tuple[int | str, int | str]] | None = None
+               ) -> Iterator[str]:
     """diff.csv in pieces of `chunk` findings (not its whole text at once): a header, then
     one row per finding (`CSV_COLUMNS`), every text cell a
     spreadsheet would read as a formula neutralised as findings.csv's are
     (`audit.safety.neutralise_cell`), the amount in its currency's minor units
     (`reports.writers.amount_text`), a boolean (old_waived, new_waived, aged_only) TRUE or
-    FALSE as findings.csv writes one (`reports.writers._csv_text`), not Python's True."""
+    FALSE as findings.csv writes one (`reports.writers._csv_text`), not Python's True; a
+    finding's `rule_version_change` "1 -> 2" where its rule's logic versions differ between
+    the runs (`versions`, `RunDiff.versions`), "unknown -> 1" where one is not recorded."""
     from audit.csvtext import csv_lines
     from audit.safety import neutralise_cell
     from reports.writers import _csv_text, amount_text
@@ -1764,6 +1939,7 @@ def csv_chunks(rows: list[Row], chunk: int = CSV_CHUNK) -> Iterator[str]:
         return _csv_text(neutralise_cell(value))
 
     # (a cell's field is the same whichever rows are made with it: `csv_fields`)
+    changes = {code: f"{was} -> {now}" for code, (was, now) in (versions or {}).items()}
     columns: list[list[str]] = [[name] for name in CSV_COLUMNS]
     for at_row, row in enumerate(rows):
         if at_row and at_row % chunk == 0:
@@ -1780,7 +1956,8 @@ def csv_chunks(rows: list[Row], chunk: int = CSV_CHUNK) -> Iterator[str]:
                                                 finding["currency"]),
                   "aged_only": row.aged, "worse_in_new": row.worse or None,
                   "old_fingerprint": None, "changes": None, "old_amount_at_risk": None,
-                  "old_events": None, "events": None, "old_message": None}
+                  "old_events": None, "events": None, "old_message": None,
+                  "rule_version_change": changes.get(finding["rule"])}
         if before is not None:
             values.update({"old_fingerprint": before["fingerprint"]
                            if row.cls == "changed" else None,
@@ -1804,7 +1981,7 @@ def write_diff(diff: RunDiff, folder: Path) -> list[Path]:
     with json_path.open("w", encoding="utf-8") as out:  # (in pieces: `json_chunks`)
         out.writelines(diff.json_chunks())
     with csv_path.open("w", encoding="utf-8", newline="") as out:
-        out.writelines(csv_chunks(diff.rows))
+        out.writelines(csv_chunks(diff.rows, versions=diff.versions))
     return [json_path, csv_path]
 
 
@@ -1868,7 +2045,9 @@ def summary_lines(diff: RunDiff) -> list[str]:
                                                        else " (does not add up)"))
     for code, row in diff.by_rule().items():
         parts = [f"{CLASS_WORDS[c]} {row[c]}" for c in CLASSES if row[c]]
-        lines.append(f"  {code} {row['name']:<26} " + ", ".join(parts))
+        change = diff.versions.get(code)
+        lines.append(f"  {code} {row['name']:<26} " + ", ".join(parts) + (
+            "" if change is None else f" (rule logic version {change[0]} -> {change[1]})"))
     unused = diff.unused_waivers()
     if unused:
         lines.append(f"waivers of NEW's policy that waived nothing in NEW: {len(unused)} ("

@@ -204,7 +204,7 @@ def test_diff_reads_an_older_findings_json_without_telling_changes(
     assert "days 0" not in text and "days 1" not in text
     # (diff.json's own format says so: 2, its durations ISO 8601; format 1 wrote pandas')
     assert diff["format_version"] == 2
-    assert {diff["old"]["format_version"], diff["new"]["format_version"]} == {2, 3}
+    assert {diff["old"]["format_version"], diff["new"]["format_version"]} == {2, 4}
     rows = list(csv.DictReader((out / "diff.csv").open(encoding="utf-8", newline="")))
     assert {r["class"] for r in rows} == {"still_open"}
     assert not any(r["changes"] or r["aged_only"] == "TRUE" for r in rows)

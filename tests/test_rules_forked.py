@@ -107,7 +107,7 @@ def _rule(code: str, *, seconds: float = 0.0, fails_in_copy: bool = False,
     return type(f"Rule{code}", (Rule,), {
         "__doc__": doc, "code": code, "name": f"made-up-{code[:2].lower()}-" + "-".join(
             "abcdefghij"[int(d)] for d in code[2:]), "severity": "low",
-        "summary": "made up", "check": check})
+        "summary": "made up", "logic_version": 1, "check": check})
 
 
 def _log(sample: Path) -> Any:

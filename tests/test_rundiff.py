@@ -99,25 +99,50 @@ def _classes(diff: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_findings_json_lists_the_judged_cases_and_its_format(runs: tuple[Path, Path]) -> None:
+    from audit.rules.registry import default_rules
+
     old, new = _documents(runs)
     # (3 since the evidence's durations became ISO 8601 and `suppressed`'s entries name
-    # `case_id`: before, still 2, which a reader of format 2 misread without a sign)
-    assert old["manifest"]["format_version"] == new["manifest"]["format_version"] == 3
+    # `case_id`: before, still 2, which a reader of format 2 misread without a sign; 4
+    # since the manifest records each rule's logic version, which a diff reading 2 and 3
+    # did not compare)
+    assert old["manifest"]["format_version"] == new["manifest"]["format_version"] == 4
+    catalogue = {rule.code: rule.logic_version for rule in default_rules()}
+    for document in (old, new):
+        versions = document["manifest"]["rule_versions"]
+        assert list(versions) == document["manifest"]["rules"]
+        assert versions == {code: catalogue[code] for code in document["manifest"]["rules"]}
+    assert "EV006" in old["manifest"]["rule_versions"]  # (NEW's policy ignores it)
+    assert "EV006" not in new["manifest"]["rule_versions"]
     assert len(set(old["judged_cases"])) == len(old["judged_cases"]) == old["summary"]["cases"]
     assert "RFD-70" in old["judged_cases"] and "RFD-70" not in new["judged_cases"]
     assert "=RFD-5" in new["judged_cases"] and "RFD-5" not in new["judged_cases"]
 
 
+def _without_rule_versions(diff: dict[str, Any]) -> dict[str, Any]:
+    """diff.json with what tells the rules' logic versions taken out of its summary and
+    findings: the summary's `rule_changes`, the findings' `rule_version_change` and the
+    reasons' addition (`rundiff.rule_change_told`)."""
+    out = json.loads(json.dumps(diff))
+    out["summary"].pop("rule_changes")
+    for finding in out["findings"]:
+        finding.pop("rule_version_change")
+        finding["reason"] = finding["reason"].split("; the logic version of its rule ")[0]
+    return out
+
+
 def test_a_findings_json_of_format_2_is_diffed_as_one_of_format_3(
         runs: tuple[Path, Path], tmp_path: Path) -> None:
-    """diff reads formats 2 and 3: OLD written in format 2's forms (its `suppressed`
-    entries naming `case`, its evidence's durations in pandas' text) diffs against NEW as
-    it does in format 3, each finding in the same class with the same evidence; the run's
-    format is told as written. A format before 2, or after 3, is refused."""
+    """diff reads formats 2 to 4: OLD written in format 2's forms (its `suppressed`
+    entries naming `case`, its evidence's durations in pandas' text, no rule versions)
+    diffs against NEW as it does in format 4, each finding in the same class with the same
+    evidence; the run's format is told as written, and its rules' logic versions as
+    unknown. A format before 2, or after 4, is refused."""
     import re
 
     document = json.loads((runs[0] / "findings.json").read_text(encoding="utf-8"))
     document["manifest"]["format_version"] = 2
+    del document["manifest"]["rule_versions"]  # (format 4's)
     for entry in document["suppressed"]:
         entry["case"] = entry.pop("case_id")
     iso = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
@@ -146,17 +171,121 @@ def test_a_findings_json_of_format_2_is_diffed_as_one_of_format_3(
     run("diff", str(runs[0]), str(runs[1]), "--out", str(out3), code=0)
     of2, of3 = (json.loads((out / "diff.json").read_text(encoding="utf-8"))
                 for out in (out2, out3))
-    assert of2["old"]["format_version"] == 2 and of3["old"]["format_version"] == 3
-    assert of2["summary"] == of3["summary"]
-    assert of2["findings"] == of3["findings"]
+    assert of2["old"]["format_version"] == 2 and of3["old"]["format_version"] == 4
+    assert of2["old"]["rule_versions"] is None
+    assert of3["old"]["rule_versions"] == dict.fromkeys(of3["old"]["rules"], 1)
+    assert set(of2["summary"]["rule_changes"]) == set(of2["old"]["rules"]) & set(
+        of2["new"]["rules"])
+    assert of3["summary"]["rule_changes"] == {}
+    plain2, plain3 = _without_rule_versions(of2), _without_rule_versions(of3)
+    assert plain2["summary"] == plain3["summary"]
+    assert plain2["findings"] == plain3["findings"]
     for version, said in ((1, "1: written by an older refund-audit (this one reads formats "
-                              "2 to 3)"),
-                          (4, "4: written by a newer refund-audit (this one reads formats 2 "
-                              "to 3)")):
+                              "2 to 4)"),
+                          (5, "5: written by a newer refund-audit (this one reads formats 2 "
+                              "to 4)")):
         document["manifest"]["format_version"] = version
         (two / "findings.json").write_text(json.dumps(document), encoding="utf-8")
         result = run("diff", str(two / "findings.json"), str(runs[1]), code=2)
         assert said in " ".join(result.output.split())
+
+
+def test_a_rule_whose_logic_version_differs_is_told_with_its_findings(
+        runs: tuple[Path, Path], tmp_path: Path) -> None:
+    """NEW's unmapped-activity (DQ001) of logic version 2, OLD's of 1: its new and resolved
+    findings may come from the rule's change, not from the refunds, and diff says so in
+    their reasons, in diff.json (`summary.rule_changes`, each of its findings'
+    `rule_version_change`, a warning), in diff.csv and on the console; the other rules'
+    findings are told as before (the same versions in both runs: nothing added). Before,
+    nothing told a rule's change apart from the refunds'."""
+    document = json.loads((runs[1] / "findings.json").read_text(encoding="utf-8"))
+    assert document["manifest"]["rule_versions"]["DQ001"] == 1
+    document["manifest"]["rule_versions"]["DQ001"] = 2
+    new = tmp_path / "new"
+    new.mkdir()
+    data = json.dumps(document).encode("utf-8")
+    (new / "findings.json").write_bytes(data)
+    (new / "SHA256SUMS").write_text(f"{hashlib.sha256(data).hexdigest()}  findings.json\n",
+                                    encoding="utf-8")
+    plain, out = tmp_path / "plain", tmp_path / "out"
+    run("diff", str(runs[0]), str(runs[1]), "--out", str(plain), code=0)
+    console = run("diff", str(runs[0]), str(new), "--out", str(out), code=0).output
+    before, after = (json.loads((o / "diff.json").read_text(encoding="utf-8"))
+                     for o in (plain, out))
+    assert before["summary"]["rule_changes"] == {}
+    assert after["old"]["rule_versions"]["DQ001"] == 1
+    assert after["new"]["rule_versions"]["DQ001"] == 2
+    # (the sample's unmapped events: RFD-150's removed in NEW, RFD-1's added)
+    told = [f for f in after["findings"] if f["rule"] == "DQ001"]
+    classes = [f["class"] for f in told]
+    assert "new" in classes and "resolved" in classes
+    counts = {c: sum(1 for f in told if f["class"] == c) for c in ("new", "resolved")}
+    assert after["summary"]["rule_changes"] == {"DQ001": {
+        "name": "unmapped-activity", "old_version": 1, "new_version": 2,
+        "findings": {"new": counts["new"], "resolved": counts["resolved"], "changed": 0,
+                     "still_open_with_changes": 0}}}
+    suffix = ("; its rule DQ001 judges otherwise since OLD (logic version 1 in OLD, 2 in "
+              "NEW): it may come from the rule's change, not from the refunds")
+    was = {(f["fingerprint"], f["class"]): f for f in before["findings"]}
+    for finding in after["findings"]:
+        earlier = was[(finding["fingerprint"], finding["class"])]
+        if finding["rule"] != "DQ001":
+            assert finding == {**earlier, "rule_version_change": None}
+            continue
+        assert finding["rule_version_change"] == {"old": 1, "new": 2}
+        if finding["class"] in ("new", "resolved"):
+            assert finding["reason"] == earlier["reason"] + suffix
+        else:
+            assert finding["reason"] == earlier["reason"]
+    warning = (f"rule DQ001 (unmapped-activity) judges otherwise since OLD: its logic version "
+               f"is 1 in OLD, 2 in NEW; its findings new {counts['new']}, resolved "
+               f"{counts['resolved']} may come from the rule's change, not from the refunds")
+    assert after["warnings"] == [*before["warnings"], warning]
+    flat = " ".join(console.split())
+    assert f"warning: {warning}" in flat
+    assert "(rule logic version 1 -> 2)" in flat
+    assert flat.count("rule logic version") == 1  # (DQ001's line of the rules alone)
+    rows = list(csv.DictReader(io.StringIO((out / "diff.csv").read_text(encoding="utf-8"))))
+    assert rows and all(r["rule_version_change"] == ("1 -> 2" if r["rule"] == "DQ001" else "")
+                        for r in rows)
+    assert sum(r["reason"].endswith(suffix) for r in rows) == len(
+        [c for c in classes if c in ("new", "resolved")])
+
+
+def test_a_run_without_rule_versions_reads_unknown_for_every_rule(
+        runs: tuple[Path, Path], tmp_path: Path) -> None:
+    """OLD of format 3 (written before rule versions): every rule that ran in both runs reads
+    "unknown -> 1"; one warning names OLD and the rules whose findings may come from a
+    change of the rule; each new and resolved finding's reason says its rule's version is
+    not recorded in OLD."""
+    document = json.loads((runs[0] / "findings.json").read_text(encoding="utf-8"))
+    document["manifest"]["format_version"] = 3
+    del document["manifest"]["rule_versions"]
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "findings.json").write_text(json.dumps(document), encoding="utf-8")
+    out = tmp_path / "out"
+    console = run("diff", str(old), str(runs[1]), "--out", str(out), code=0).output
+    diff = json.loads((out / "diff.json").read_text(encoding="utf-8"))
+    both = sorted(set(diff["old"]["rules"]) & set(diff["new"]["rules"]))
+    assert "EV006" not in both  # (NEW's policy ignores it: not comparable, not told)
+    assert list(diff["summary"]["rule_changes"]) == both
+    assert all((row["old_version"], row["new_version"]) == ("unknown", 1)
+               for row in diff["summary"]["rule_changes"].values())
+    told = [w for w in diff["warnings"] if "rule logic versions" in w]
+    assert len(told) == 1 and told[0].startswith(
+        "OLD records no rule logic versions (findings.json OLD format 3, before format 4): "
+        "whether a rule's logic changed between the runs is unknown")
+    assert "DQ001 unmapped-activity: new " in told[0]
+    for finding in diff["findings"]:
+        if finding["rule"] in both:
+            assert finding["rule_version_change"] == {"old": "unknown", "new": 1}
+        if finding["class"] in ("new", "resolved"):
+            assert finding["reason"].endswith(
+                f"; the logic version of its rule {finding['rule']} is not recorded in OLD (a "
+                "findings.json before format 4): it may come from a change of the rule, not "
+                "from the refunds")
+    assert "(rule logic version unknown -> 1)" in console
 
 
 def test_each_finding_in_its_class(runs: tuple[Path, Path], tmp_path: Path) -> None:
@@ -394,6 +523,19 @@ def _dropped(document: dict[str, Any], *, recount: bool) -> dict[str, Any]:
      "field 'manifest.format_version': 1: written by an older refund-audit"),
     (lambda d: _set(d, ("manifest", "format_version"), "2"),
      "field 'manifest.format_version': not a whole number"),
+    (lambda d: _set(d, ("manifest", "rule_versions"), KeyError),
+     "field 'manifest.rule_versions': missing: a findings.json of format 4 records the logic "
+     "version of each rule it ran"),
+    (lambda d: _set(d, ("manifest", "rule_versions"), [1]),
+     "field 'manifest.rule_versions': not an object of rule codes: [1]"),
+    (lambda d: _set(d, ("manifest", "rule_versions", "DU001"), "2"),
+     "field 'manifest.rule_versions.DU001': not a whole number from 1: '2'"),
+    (lambda d: _set(d, ("manifest", "rule_versions", "DU001"), 0),
+     "field 'manifest.rule_versions.DU001': not a whole number from 1: 0"),
+    (lambda d: _set(d, ("manifest", "rule_versions", "ZZ999"), 1),
+     "field 'manifest.rule_versions.ZZ999': not among the rules the manifest says ran"),
+    (lambda d: _set(d, ("manifest", "rule_versions", "AP001"), KeyError),
+     "field 'manifest.rule_versions.AP001': missing: the manifest lists the rule"),
     (lambda d: _set(d, ("manifest", "as_of"), "2026-12-01"),
      "field 'manifest.as_of': no time zone"),
     (lambda d: _set(d, ("findings", 0, "fingerprint"), 7),
@@ -507,8 +649,10 @@ def _tiny(tmp_path: Path, name: str, findings: list[dict[str, Any]],
           suppressed: list[dict[str, Any]], judged: list[str], as_of: str,
           sop: str = "b" * 64, waiver_prints: tuple[str | None, ...] = (),
           inputs: tuple[str, ...] = ("c" * 64,),
-          waivers: tuple[dict[str, Any], ...] = ()) -> Path:
-    """A findings.json of two rules' findings written by hand (the fields diff reads)."""
+          waivers: tuple[dict[str, Any], ...] = (),
+          versions: dict[str, int] | None = None) -> Path:
+    """A findings.json of two rules' findings written by hand (the fields diff reads; the
+    rules' logic versions `versions`, each 1 unless told)."""
     folder = tmp_path / name
     folder.mkdir()
     largest: dict[tuple[str, str], float] = {}  # (check's money at risk: per case its largest)
@@ -524,6 +668,7 @@ def _tiny(tmp_path: Path, name: str, findings: list[dict[str, Any]],
                      "as_of": as_of, "policy": {"file": "p.yaml", "sha256": "a" * 64},
                      "sop": [{"channel": "ecommerce", "file": "e.bpmn", "process": None,
                               "sha256": sop}], "rules": ["DU001", "EV005"],
+                     "rule_versions": versions or {"DU001": 1, "EV005": 1},
                      "inputs": [{"file": f"exports/log{k}.csv", "sha256": digest}
                                 for k, digest in enumerate(inputs)]},
         "summary": {"findings": sum(not f["waived"] for f in findings),

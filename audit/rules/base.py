@@ -52,6 +52,15 @@ class Rule(ABC):
     severity: ClassVar[str]
     summary: ClassVar[str]
     """One line: the bad thing, in an auditor's words."""
+    logic_version: ClassVar[int]
+    """The version of the rule's judgement, a whole number from 1, set in each rule's own
+    definition (no default: the registry refuses a rule without one) and raised by one when
+    a change makes the rule judge the same log otherwise (another finding, none, another
+    case or event cited, another amount at risk or severity), never for wording, speed or
+    documentation alone (docs/rules/README.md, "Logic versions"). findings.json's manifest
+    records each run rule's (`rule_versions`), and `diff` tells a rule whose version
+    differs between its two runs: its new and resolved findings may come from the rule's
+    change, not from the refunds."""
     options: ClassVar[tuple[Option, ...]] = ()
     suppresses: ClassVar[tuple[str, ...]] = ()
     """Names of rules whose findings on the same case this rule's finding replaces."""

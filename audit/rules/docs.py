@@ -17,6 +17,7 @@ from audit.rules.registry import RuleSet, default_rules
 def rule_record(rule: Rule) -> dict[str, Any]:
     return {"code": rule.code, "name": rule.name, "family": FAMILIES[rule.family],
             "severity": rule.severity, "summary": rule.summary,
+            "logic_version": rule.logic_version,
             "suppresses": list(rule.suppresses),
             "options": [{"name": o.name, "description": o.description, "policy": o.source}
                         for o in rule.options]}
@@ -26,7 +27,9 @@ def rule_page(rule: Rule) -> str:
     sections = rule.doc_sections()
     lines = [f"# {rule.code} `{rule.name}`", "", f"{rule.summary}.", "",
              f"- Family: {rule.family} ({FAMILIES[rule.family]})",
-             f"- Default severity: {rule.severity}"]
+             f"- Default severity: {rule.severity}",
+             f"- Logic version: {rule.logic_version} (raised when its judgement changes: "
+             "[Logic versions](README.md#logic-versions))"]
     if rule.suppresses:
         lines.append("- Replaces on the same case: "
                      + ", ".join(f"`{n}`" for n in rule.suppresses))
@@ -44,10 +47,12 @@ def index_page(rules: RuleSet) -> str:
              "selects AP001-AP005 and also `approved-not-paid` (EV003) and `approver-pays` "
              "(SD002), `AP*` the approvals alone; to mean a family, name it (`AP`, "
              "`approvals`).",
-             "", "| code | name | family | severity | what |", "|---|---|---|---|---|"]
+             "", "| code | name | family | severity | logic version | what |",
+             "|---|---|---|---|---|---|"]
     for rule in rules:
         lines.append(f"| [{rule.code}]({rule.code}.md) | `{rule.name}` | "
-                     f"{FAMILIES[rule.family]} | {rule.severity} | {rule.summary} |")
+                     f"{FAMILIES[rule.family]} | {rule.severity} | {rule.logic_version} | "
+                     f"{rule.summary} |")
     lines += ["", "## Precedences", "",
               "Where one finding explains another on the same case, only the more specific "
               "one is reported. A finding itself replaced replaces nothing (where "
@@ -62,7 +67,42 @@ def index_page(rules: RuleSet) -> str:
                                                  if rule.per_request and n in episodic
                                                  else "")
                                      for n in rule.suppresses))
+    lines += ["", "## Logic versions", "", *LOGIC_VERSIONS]
     return "\n".join(lines) + "\n"
+
+
+LOGIC_VERSIONS = (
+    "Each rule has a logic version, a whole number set in its class (`logic_version`), "
+    "which findings.json's manifest records for every rule a check ran (`rule_versions`, "
+    "since findings.json format 4). `refund-audit diff OLD NEW` compares it: for a rule "
+    "whose version differs between the two runs, its new, resolved and changed findings "
+    "may come from the rule's change rather than from the refunds, and diff says so in "
+    "each such finding's reason, in diff.json (`summary.rule_changes`, each finding's "
+    "`rule_version_change`, the warnings), in diff.csv (`rule_version_change`, `1 -> 2`) "
+    "and on the console. A findings.json of format 2 or 3 records no versions: diff "
+    "calls them `unknown` and tells every rule so.",
+    "",
+    "**When to raise it**: by one, in the same commit, whenever a change makes the rule "
+    "judge the same log and policy otherwise: a finding it did not report or no longer "
+    "reports, another case, event or fingerprint cited, another amount at risk, currency "
+    "or severity, another precedence (`suppresses`), or a case it now leaves for a later "
+    "clock or can no longer judge. Also when its evidence gains, loses or renames a key, "
+    "or its message says something else of the case (a reader comparing runs sees a change "
+    "that is the rule's). **Not** for wording alone that says the same, speed, memory, "
+    "refactoring with the same findings, its documentation, or a change outside the rule "
+    "(the import, the engines, the policy: diff warns of different policies, SOPs and "
+    "inputs itself). "
+    "Never lower or reuse a number. In doubt, raise it: a needless raise costs a reader a "
+    "second look at the rule's new and resolved findings; a missed one lets a rule's change "
+    "pass for a change in the refunds.",
+    "",
+    "**Seeded at 1 for every rule** when versions were introduced (2026-12-07): no earlier "
+    "version was recorded, so a run before it reads `unknown`, not 1. The logic of AP004, "
+    "EV001 and DU001 changed in the session before, which a diff of such a run against a "
+    "later one cannot tell apart from any other rule's: all read `unknown -> 1`.",
+)
+"""The rule catalogue's section on the rules' logic versions: what they are, how `diff`
+reads them, and when to raise one (`Rule.logic_version`)."""
 
 
 def render_all(rules: RuleSet) -> dict[str, str]:

@@ -35,6 +35,10 @@ class RuleSet:
             raise RegistryError(f"{rule.code}: name {rule.name!r} is not kebab-case")
         if rule.severity not in SEVERITIES:
             raise RegistryError(f"{rule.code}: unknown severity {rule.severity!r}")
+        version = rule_class.__dict__.get("logic_version")
+        if type(version) is not int or version < 1:
+            raise RegistryError(f"{rule.code}: logic_version {version!r} is not a whole number "
+                                "from 1 set in the rule's own definition")
         if rule.code in self._by_code:
             raise RegistryError(f"duplicate rule code {rule.code}")
         if rule.name in self._by_name:

@@ -37,6 +37,7 @@ class MissingApproval(Rule):
     code = "AP001"
     name = "missing-approval"
     severity = "critical"
+    logic_version = 1
     summary = "Refund paid without any approval"
     options = (Option("labels", "labels mapped to approve, second-approve and pay",
                       "activities"),)

@@ -28,6 +28,7 @@ class ApprovalAfterPayout(Rule):
     code = "AP002"
     name = "approval-after-payout"
     severity = "high"
+    logic_version = 1
     summary = "Approvals given only after the payout"
     options = (Option("labels", "labels mapped to approve, second-approve and pay", "activities"),)
 

@@ -48,6 +48,7 @@ class MissingSecondApproval(Rule):
     code = "AP003"
     name = "missing-second-approval"
     severity = "high"
+    logic_version = 1
     summary = "Refund above the threshold approved by one level only"
     options = (Option("threshold", "amount per currency", "thresholds.second_approval"),
                Option("tolerance", "differences up to this are rounding", "amount_tolerance"))

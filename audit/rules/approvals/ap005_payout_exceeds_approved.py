@@ -39,6 +39,7 @@ class PayoutExceedsApproved(Rule):
     code = "AP005"
     name = "payout-exceeds-approved"
     severity = "high"
+    logic_version = 1
     summary = "More paid out than was approved"
     options = (Option("tolerance", "differences up to this are rounding", "amount_tolerance"),)
     suppresses = ("amount-mismatch",)

@@ -35,6 +35,7 @@ class SelfApproval(Rule):
     code = "SD001"
     name = "self-approval"
     severity = "critical"
+    logic_version = 1
     summary = "The requester approved their own refund"
     options = (Option("labels", "labels mapped to request, approve and second-approve",
                       "activities"),)

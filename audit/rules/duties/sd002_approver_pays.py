@@ -34,6 +34,7 @@ class ApproverPays(Rule):
     code = "SD002"
     name = "approver-pays"
     severity = "high"
+    logic_version = 1
     summary = "The approver executed the payout"
     options = (Option("labels", "labels mapped to approve, second-approve and pay", "activities"),)
 

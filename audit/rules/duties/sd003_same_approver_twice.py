@@ -35,6 +35,7 @@ class SameApproverTwice(Rule):
     code = "SD003"
     name = "same-approver-twice"
     severity = "high"
+    logic_version = 1
     summary = "Both approval levels given by one person"
     options = (Option("labels", "labels mapped to approve and second-approve", "activities"),)
 

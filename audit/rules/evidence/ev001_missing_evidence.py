@@ -112,6 +112,7 @@ class MissingEvidence(Rule):
     code = "EV001"
     name = "missing-evidence"
     severity = "medium"
+    logic_version = 1
     summary = "Required evidence for the channel is missing"
     options = (Option("required evidence", "evidence:* columns per channel", "evidence"),
                Option("running for", "a case not paid, closed or rejected, with an event "

@@ -45,6 +45,7 @@ class OrphanPayout(Rule):
     code = "EV002"
     name = "orphan-payout"
     severity = "critical"
+    logic_version = 1
     summary = "Payout without a ticket"
     options = (Option("labels", "labels mapped to the controls", "activities"),)
     suppresses = ("missing-approval", "approval-after-payout", "missing-second-approval",

@@ -44,6 +44,7 @@ class ApprovedNotPaid(Rule):
     code = "EV003"
     name = "approved-not-paid"
     severity = "medium"
+    logic_version = 1
     summary = "Approved refund not paid within the grace period"
     options = (Option("grace", "time allowed between approval and payout",
                       "grace.approved_not_paid"),

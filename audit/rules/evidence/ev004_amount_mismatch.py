@@ -52,6 +52,7 @@ class AmountMismatch(Rule):
     code = "EV004"
     name = "amount-mismatch"
     severity = "medium"
+    logic_version = 1
     summary = "Amount paid differs from the amount requested"
     options = (Option("tolerance", "differences up to this are rounding", "amount_tolerance"),)
 

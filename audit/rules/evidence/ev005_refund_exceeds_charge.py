@@ -64,6 +64,7 @@ class RefundExceedsCharge(Rule):
     code = "EV005"
     name = "refund-exceeds-charge"
     severity = "high"
+    logic_version = 1
     summary = "Refunds add up to more than the charge"
     options = (Option("tolerance", "differences up to this are rounding", "amount_tolerance"),)
 

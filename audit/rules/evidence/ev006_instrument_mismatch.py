@@ -47,6 +47,7 @@ class InstrumentMismatch(Rule):
     code = "EV006"
     name = "instrument-mismatch"
     severity = "high"
+    logic_version = 1
     summary = "Refund paid to another payment method or currency than the purchase"
 
     def check(self, facts: CaseFacts) -> list[Finding]:

@@ -55,6 +55,7 @@ class NoPriorPurchase(Rule):
     code = "EV007"
     name = "no-prior-purchase"
     severity = "high"
+    logic_version = 1
     summary = "Refund without a purchase before it"
     options = (Option("purchase labels", "labels mapped to purchase", "activities"),)
 

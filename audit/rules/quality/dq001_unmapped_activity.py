@@ -32,6 +32,7 @@ class UnmappedActivity(Rule):
     code = "DQ001"
     name = "unmapped-activity"
     severity = "low"
+    logic_version = 1
     summary = "Activity label not mapped by the policy"
     options = (Option("labels", "label -> control mapping", "activities"),)
 

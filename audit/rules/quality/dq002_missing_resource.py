@@ -30,6 +30,7 @@ class MissingResource(Rule):
     code = "DQ002"
     name = "missing-resource"
     severity = "low"
+    logic_version = 1
     summary = "Event without a resource"
 
     def check(self, facts: CaseFacts) -> list[Finding]:

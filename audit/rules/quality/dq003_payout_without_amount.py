@@ -50,6 +50,7 @@ class PayoutWithoutAmount(Rule):
     code = "DQ003"
     name = "payout-without-amount"
     severity = "high"
+    logic_version = 1
     summary = "Payout without a stated amount"
     options = (Option("labels", "labels mapped to the controls", "activities"),)
 

@@ -46,6 +46,7 @@ class ConflictingChannel(Rule):
     code = "DQ004"
     name = "conflicting-channel"
     severity = "medium"
+    logic_version = 1
     summary = "Case whose events state more than one channel"
 
     def check(self, facts: CaseFacts) -> list[Finding]:

@@ -65,6 +65,7 @@ class SlaBreach(Rule):
     code = "SL001"
     name = "sla-breach"
     severity = "medium"
+    logic_version = 1
     per_request = True
     summary = "Request not paid within the SLA"
     options = (Option("SLA", "request to payout", "sla.request_to_payout"),

@@ -66,6 +66,7 @@ class StageOverdue(Rule):
     code = "SL002"
     name = "stage-overdue"
     severity = "low"
+    logic_version = 1
     per_request = True
     summary = "A stage took longer than its limit"
     options = (Option("stages", "name, from, to and limit of each stage", "stages"),
