@@ -366,7 +366,11 @@ def test_demo_writes_its_outputs(tmp_path: Path) -> None:
     # The demo reads the sample's ticketing and payment exports; correlated, they give back
     # canonical.csv's events (a charge refunded in two cases appears in both).
     assert "+ quarantined 0;" in result.output
-    assert f"{events} events in 300 cases" in result.output
+    # (its counts with thousands separators, as check's first line and the import's; before,
+    # "total: read 2185 = imported 2185 + quarantined 0; 2196 events in 300 cases")
+    assert (f"  total: read 2,185 = imported 2,185 + quarantined 0; {events:,} events in "
+            "300 cases\n") in result.output
+    assert "  role_history.csv: roles set on 2,182 events\n" in result.output
     # The clock that judged the sample, named as check names it (the bundled policy pins
     # as_of): the demo said nothing of it.
     assert ("  clock: 2026-10-15T00:00:00+00:00 (the policy's as_of, policy.default.yaml)\n"
@@ -945,6 +949,24 @@ def test_the_import_total_tells_the_duplicates_dropped(tmp_path: Path) -> None:
     lines = result.output.splitlines()
     assert lines[0] == "dup.csv (csv): read 4 = imported 3 + quarantined 0 + 1 duplicate dropped"
     assert lines[1] == "total: read 4 = imported 3 + quarantined 0 + 1 duplicate dropped; 1 case"
+
+
+def test_import_counts_carry_thousands_separators_as_checks_first_line(
+        tmp_path: Path) -> None:
+    """`import`'s lines of each file and of the total count with thousands separators, as
+    check's first line counts the same log: before, "read 1002 = imported 1001 + ...; 1001
+    cases" beside check's "read 1,002 = imported 1,001 + ..."."""
+    path = tmp_path / "many.csv"
+    rows = [f"c{k},Receive refund request,2026-01-01T10:00:00Z,ann,e{k}" for k in range(1001)]
+    path.write_text("case:concept:name,concept:name,time:timestamp,org:resource,event:id\n"
+                    + "\n".join([*rows, rows[0]]) + "\n", encoding="utf-8")
+    lines = run("import", str(path), "--out", str(tmp_path / "log.parquet")).output.splitlines()
+    counts = "read 1,002 = imported 1,001 + quarantined 0 + 1 duplicate dropped"
+    assert lines[0] == f"many.csv (csv): {counts}"
+    assert lines[1] == f"total: {counts}; 1,001 cases"
+    checked = run("check", str(path), "--out", str(tmp_path / "out"), "--fail-on", "never",
+                  "--as-of", "2026-02-01T00:00:00Z")
+    assert checked.output.splitlines()[0] == f"audited 1,001 cases, 1,001 events ({counts})"
 
 
 def test_an_object_type_of_no_ocel_input_is_told_not_used(tmp_path: Path) -> None:

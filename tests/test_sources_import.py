@@ -903,5 +903,7 @@ def test_each_files_line_tells_the_events_its_records_became(tmp_path: Path) -> 
                                     "adyen_settlement_details.csv"}, result.output
     for name, m in lines.items():  # (said only where they differ)
         assert (m.group(5) is None) == (int(m.group(3)) == events[name])
-    assert f"; {len(log)} events in" in result.output
+    # (the total's counts with thousands separators, as check's first line: since the import's
+    # lines have them, "2,196 events in")
+    assert f"; {len(log):,} events in" in result.output
     assert sum(told.values()) == len(log)

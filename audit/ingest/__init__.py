@@ -149,22 +149,25 @@ class ImportResult:
         return sum(f.deduplicated for f in self.files)
 
     def summary_lines(self) -> list[str]:
+        """`import`'s lines (the demo's too): each file's counts, the total's, the notes;
+        the counts with thousands separators ("read 2,185"), as check's first line counts
+        the same log (before, "read 2185" here beside check's "read 2,185")."""
         lines = [
-            f"{f.file} ({f.system}): read {f.read} = imported {f.imported} + quarantined "
-            f"{f.quarantined}" + dropped_text(f.deduplicated)
-            + (f"; {left_out_text(f.left_out)}" if f.left_out else "")
+            f"{f.file} ({f.system}): read {f.read:,} = imported {f.imported:,} + quarantined "
+            f"{f.quarantined:,}" + dropped_text(f.deduplicated, spec=",")
+            + (f"; {left_out_text(f.left_out, spec=',')}" if f.left_out else "")
             + events_text(f) for f in self.files
         ]
         cases = self.log[C.CASE].nunique() if len(self.log) else 0
         events = ("" if len(self.log) == self.imported
-                  else f"{counted(len(self.log), 'event')} in ")
+                  else f"{counted(len(self.log), 'event', spec=',')} in ")
         # (the duplicates dropped too, as each file's line and check's summary tell them:
         # before, the total's counts did not add up to the files' records without a word)
         lines.append(
-            f"total: read {self.read} = imported {self.imported} + quarantined "
-            f"{self.quarantined}" + dropped_text(self.deduplicated)
-            + (f", {left_out_text(self.left_out)}" if self.left_out else "")
-            + f"; {events}{counted(cases, 'case')}")
+            f"total: read {self.read:,} = imported {self.imported:,} + quarantined "
+            f"{self.quarantined:,}" + dropped_text(self.deduplicated, spec=",")
+            + (f", {left_out_text(self.left_out, spec=',')}" if self.left_out else "")
+            + f"; {events}{counted(cases, 'case', spec=',')}")
         return lines + self.notes
 
 
@@ -182,10 +185,10 @@ def events_text(counts: FileCounts) -> str:
     136` stood for 147 events without a word."""
     if counts.events == counts.imported:
         return ""
-    again = (f", {counts.repeated} of them a charge's event repeated in a further case that "
-             "refunds it" if counts.repeated else "")
-    return (f"; {counted(counts.imported, 'record')} imported -> "
-            f"{counted(counts.events, 'event')}{again}")
+    again = (f", {counts.repeated:,} of them a charge's event repeated in a further case "
+             "that refunds it" if counts.repeated else "")
+    return (f"; {counted(counts.imported, 'record', spec=',')} imported -> "
+            f"{counted(counts.events, 'event', spec=',')}{again}")
 
 
 def left_out_text(count: int, *, spec: str = "") -> str:

@@ -237,7 +237,7 @@ def apply_roles(log: pd.DataFrame, history: RoleHistory, *,
         unknown &= ~repeats
         differ &= ~repeats
         counted &= ~repeats
-    notes = [f"{history.file}: roles set on {words(int(counted.sum()), 'event')}"]
+    notes = [f"{history.file}: roles set on {words(int(counted.sum()), 'event', spec=',')}"]
     notes += history.notes + overlap_notes(history)
     if unknown.any():
         people = sorted(set(log.loc[unknown, C.RESOURCE].astype(str)))
