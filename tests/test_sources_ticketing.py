@@ -25,7 +25,7 @@ def test_zendesk_audits_become_activities() -> None:
     events, quarantine, read, dedup = frame(DATA / "zendesk" / "ticket_audits.json", "zendesk")
     assert list(events[C.ACTIVITY]) == [
         "Receive refund request", "Collect evidence", "Approve refund", "Notify customer",
-        "Close ticket", "Customer called back"]
+        "Close ticket", "Receive refund request", "Customer called back"]
     first = events.iloc[0]
     assert first[C.EVENT_ID] == "zendesk:101:9001"
     assert (first[C.RESOURCE], first[C.AMOUNT], first[C.CURRENCY], first[C.ORDER_ID]) == (
@@ -35,9 +35,12 @@ def test_zendesk_audits_become_activities() -> None:
     assert evidence["evidence:order"] == "EC-O1001"
     assert pd.isna(events.iloc[4][C.RESOURCE])  # author -1: Zendesk itself, not a person
     # The unknown stage value stays visible as its own activity (the DQ rule flags it).
-    assert events.iloc[5][C.ACTIVITY] == "Customer called back"
+    assert events.iloc[6][C.ACTIVITY] == "Customer called back"
     # The audit exported twice is dropped and counted; the tags-only audit is no event.
     assert dedup == 1
+    # Ticket 102's request of an unreadable amount (1.234,50) is a request of no amount,
+    # its amount quarantined (before: the request was quarantined whole).
+    assert pd.isna(events.iloc[5][C.AMOUNT]) and events.iloc[5][C.TICKET_ID] == "102"
     assert list(quarantine["reason"].str.contains("thousands separator")) == [True]
     assert quarantine["row"].tolist() == [8] and read == len(events) + 1
 
@@ -755,7 +758,10 @@ def test_a_negative_ticket_amount_is_quarantined_not_made_positive(tmp_path: Pat
     # (named by the ticket field it was read from: the requested amount's)
     assert quarantine[["field", "value"]].values.tolist() == [["360011110004", "-50.00"]]
     assert quarantine["reason"].str.startswith("negative amount").all()
-    assert table.frame[[C.CASE, C.AMOUNT]].values.tolist() == [["2", "50.00"]]
+    # (ticket 1's request stands, of no amount: its amount alone is quarantined)
+    assert table.frame[[C.CASE, C.AMOUNT]].astype(object).where(
+        table.frame[[C.CASE, C.AMOUNT]].notna(), None).values.tolist() == [
+        ["1", None], ["2", "50.00"]]
 
     jira = tmp_path / "jira_issues.json"
     jira.write_text(json.dumps({"issues": [_jira_issue([1], requested="-19.99")]}),
@@ -765,6 +771,10 @@ def test_a_negative_ticket_amount_is_quarantined_not_made_positive(tmp_path: Pat
                                                                "-19.99"]]
     assert quarantine["reason"].str.startswith("negative amount").all()
     assert table.frame[C.AMOUNT].isna().all()
+
+
+READ_WITHOUT = ("; the amount alone is not read: the update is read as Receive refund "
+                "request, of no amount")
 
 
 def test_a_ticket_amount_with_more_decimals_than_its_currency_is_quarantined(
@@ -782,11 +792,13 @@ def test_a_ticket_amount_with_more_decimals_than_its_currency_is_quarantined(
     assert quarantine[["field", "value"]].values.tolist() == [["360011110004", "1.500"]] * 2
     assert quarantine["reason"].tolist() == [
         "more decimals than JPY has (0): a thousands separator? (this export writes plain "
-        "decimals such as 1234.56)",
+        "decimals such as 1234.56)" + READ_WITHOUT,
         "more decimals than EUR has (2): a thousands separator? (this export writes plain "
-        "decimals such as 1234.56)"]
-    assert table.frame[[C.CASE, C.AMOUNT, C.CURRENCY]].values.tolist() == [
-        ["2", "1.500", "KWD"], ["3", "1500", "JPY"]]
+        "decimals such as 1234.56)" + READ_WITHOUT]
+    # (tickets 1 and 4's requests stand, of no amount: their amounts alone quarantined)
+    read = table.frame[[C.CASE, C.AMOUNT, C.CURRENCY]].astype(object)
+    assert read.where(read.notna(), None).values.tolist() == [
+        ["1", None, None], ["2", "1.500", "KWD"], ["3", "1500", "JPY"], ["4", None, None]]
 
     jira = tmp_path / "jira_issues.json"
     jira.write_text(json.dumps({"issues": [_jira_issue([1], currency="JPY",

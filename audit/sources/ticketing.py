@@ -588,14 +588,18 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         except (KeyError, TypeError):  # a text of another type (not str): as it was
             amounts = [good[t] if t else None for t in texts_of_amounts]
     else:
-        rows, kept, amounts = kept, [], []
-        for k, text in zip(rows, texts_of_amounts, strict=True):
+        # An amount that cannot be read is quarantined alone: its update is still an event
+        # (its activity, its author and time), of no amount. Before, the whole update was
+        # quarantined, its approval or status change with it: a case approved with an
+        # unreadable approved amount read as never approved (a false missing-approval).
+        amounts = []
+        for k, text in zip(kept, texts_of_amounts, strict=True):
             amount = over[k] if k in over else parsed[text] if text else None
             if isinstance(amount, BadValue):
                 collector.quarantine(u.row[k], _amount_field(cfg, int(amount_from[k])), text,
-                                     str(amount), case=u.ticket[k])
-                continue
-            kept.append(k)
+                                     f"{amount}{unread_amount(activity[k])}",
+                                     case=u.ticket[k])
+                amount = None
             amounts.append(amount)
     at = np.asarray(kept, dtype=np.intp)
     ticket_text, time_text = texts
@@ -657,6 +661,12 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     collector.add_columns(_take(u.row, kept), columns)
     _name_fields(collector, cfg, amount_from[at])
     collector.field_values[C.AMOUNT] = partial(_amounts_written, amount_text, at)
+
+
+def unread_amount(activity: str | None) -> str:
+    """What a quarantine line of an update's unreadable amount adds to its reason: the
+    update is read without it (`activity`: the update's)."""
+    return f"; the amount alone is not read: the update is read as {activity}, of no amount"
 
 
 def _amounts_written(texts: npt.NDArray[np.object_], kept: npt.NDArray[np.intp],

@@ -1,0 +1,137 @@
+"""An unreadable amount in a ticket update (a Jira changelog history, a Zendesk audit, a
+ServiceNow sys_audit update) is quarantined alone: the update is still an event, its
+approval or status change read, of no amount. Before, the whole update was quarantined, so
+that a case whose approval stated an amount such as `12,3O` read as paid without any
+approval (AP001, critical) while the truth was one unreadable amount."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from audit import canonical as C
+from audit.cli import main
+from audit.sources import read_source
+
+DATA = Path(__file__).parent / "data" / "sources"
+UNREAD = "; the amount alone is not read: the update is read as Approve refund, of no amount"
+
+
+def _history(number: int, who: str, time: str, items: list[dict[str, str]]
+             ) -> dict[str, object]:
+    return {"id": str(number), "author": {"displayName": who}, "created": time,
+            "items": items}
+
+
+def jira_export(path: Path, approved: str, *, typed: bool = True) -> Path:
+    """Issue RFD-1 requesting 12.30 EUR (order SU-O1): evidence collected, approved by Nadia
+    Rossi stating `approved` as the approved amount, closed. `typed`: False sends the file to
+    the general path (a lone surrogate escaped elsewhere)."""
+    issue = {"key": "RFD-1", "fields": {
+        "created": "2026-07-06T10:15:00.000+0200", "reporter": {"displayName": "Ben Carter"},
+        "customfield_10050": "SU-O1", "customfield_10051": "EUR", "customfield_10052": "12.30"},
+        "changelog": {"startAt": 0, "total": 3, "histories": [
+            _history(1, "Ben Carter", "2026-07-06T11:00:00.000+0200",
+                     [{"field": "status", "toString": "Evidence Collected"}]),
+            _history(2, "Nadia Rossi", "2026-07-07T09:00:00.000+0200",
+                     [{"field": "status", "toString": "Approved"},
+                      {"field": "Approved amount", "toString": approved}]),
+            _history(3, "Nadia Rossi", "2026-07-08T09:00:00.000+0200",
+                     [{"field": "status", "toString": "Closed"}])]}}
+    text = json.dumps({"issues": [issue]})
+    if not typed:
+        text = text.replace('"Ben Carter"}, "customfield',
+                            '"Ben Carter", "x": "\\ud83d\\ude00"}, "customfield')
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _approvals(events: pd.DataFrame) -> list[list[object]]:
+    approved = events[events[C.ACTIVITY] == "Approve refund"]
+    return [[who, None if pd.isna(amount) else str(amount)]
+            for who, amount in zip(approved[C.RESOURCE], approved[C.AMOUNT], strict=True)]
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["typed reading", "general reading"])
+def test_a_jira_approval_with_an_unreadable_amount_is_still_an_approval(
+        tmp_path: Path, typed: bool) -> None:
+    path = jira_export(tmp_path / "jira_issues.json", "12,3O", typed=typed)
+    table, quarantine = read_source(path, "jira")
+    assert _approvals(table.frame) == [["Nadia Rossi", None]]
+    assert list(table.frame[C.ACTIVITY]) == ["Receive refund request", "Collect evidence",
+                                             "Approve refund", "Close ticket"]
+    assert quarantine[["row", "field", "value", "case"]].values.tolist() == [
+        [3, "Approved amount", "12,3O", "RFD-1"]]
+    [reason] = quarantine["reason"]
+    assert reason.startswith("thousands separator or decimal comma") and reason.endswith(UNREAD)
+    # (the amount that reads is read as before)
+    good, _ = read_source(jira_export(tmp_path / "good.json", "12.30", typed=typed), "jira")
+    assert _approvals(good.frame) == [["Nadia Rossi", "12.30"]]
+
+
+def test_an_unreadable_approved_amount_gives_no_missing_approval(tmp_path: Path) -> None:
+    """The case paid 12.30 EUR by Stripe, approved with an unreadable approved amount: no
+    AP001 (before: "paid 12.30 EUR ... without any approval", critical); its findings count
+    the quarantined amount (`case_quarantined_rows`), and the run counts it quarantined."""
+    jira = jira_export(tmp_path / "jira_issues.json", "12,3O")
+    charges = tmp_path / "stripe_charges.csv"
+    charges.write_text("id,description,amount,amount_refunded,currency,created,status,"
+                       "payment_method_type,order_id (metadata)\n"
+                       "ch_1,Order SU-O1,1230,,eur,2026-06-01 10:00:00,succeeded,card,SU-O1\n",
+                       encoding="utf-8")
+    refunds = tmp_path / "stripe_refunds.csv"
+    refunds.write_text("id,charge,amount,currency,created,status,reason,ticket_id (metadata),"
+                       "executed_by (metadata),refund_method (metadata),order_id (metadata)\n"
+                       "re_1,ch_1,1230,eur,2026-07-07 12:00:00,succeeded,"
+                       "requested_by_customer,RFD-1,Victor Chen,card,SU-O1\n",
+                       encoding="utf-8")
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["-q", "check", str(jira), str(charges), str(refunds),
+                                     "--out", str(out), "--as-of", "2026-08-01T00:00:00Z",
+                                     "--fail-on", "never"])
+    assert done.exit_code == 0, done.output
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    findings = document["findings"]
+    assert findings and "AP001" not in {f["rule"] for f in findings}
+    assert {f["case_quarantined_rows"] for f in findings} == {1}
+    summary = document["summary"]
+    assert (summary["imported"], summary["quarantined"]) == (6, 1)
+
+
+def test_a_zendesk_approval_with_an_unreadable_amount_is_still_an_approval(
+        tmp_path: Path) -> None:
+    text = (DATA / "zendesk" / "ticket_audits.json").read_text(encoding="utf-8")
+    stated = '"360011110006", "value": "49.90"'
+    assert stated in text
+    path = tmp_path / "ticket_audits.json"
+    path.write_text(text.replace(stated, '"360011110006", "value": "49,9O"'),
+                    encoding="utf-8")
+    table, quarantine = read_source(path, "zendesk")
+    before, _ = read_source(DATA / "zendesk" / "ticket_audits.json", "zendesk")
+    assert list(table.frame[C.EVENT_ID]) == list(before.frame[C.EVENT_ID])
+    assert _approvals(table.frame) == [[name, None] for name, _ in _approvals(before.frame)]
+    bad = quarantine[quarantine["value"] == "49,9O"]
+    assert bad[["field", "case"]].values.tolist() == [["360011110006", "101"]]
+    assert bad["reason"].iloc[0].endswith(UNREAD)
+
+
+def test_a_servicenow_approval_with_an_unreadable_amount_is_still_an_approval(
+        tmp_path: Path) -> None:
+    text = (DATA / "servicenow" / "sys_audit.csv").read_text(encoding="utf-8")
+    stated = "u_approved_amount,,120.00,nadia.rossi"
+    assert stated in text
+    path = tmp_path / "sys_audit.csv"
+    path.write_text(text.replace(stated, "u_approved_amount,,12O.00,nadia.rossi"),
+                    encoding="utf-8")
+    table, quarantine = read_source(path, "servicenow")
+    before, _ = read_source(DATA / "servicenow" / "sys_audit.csv", "servicenow")
+    assert list(table.frame[C.EVENT_ID]) == list(before.frame[C.EVENT_ID])
+    assert _approvals(before.frame) == [["nadia.rossi", "120.00"]]
+    assert _approvals(table.frame) == [["nadia.rossi", None]]
+    bad = quarantine[quarantine["value"] == "12O.00"]
+    assert bad[["field", "case"]].values.tolist() == [["u_approved_amount", "CS0000042"]]
+    assert bad["reason"].iloc[0].endswith(UNREAD)
