@@ -1155,3 +1155,57 @@ def test_an_error_quoting_a_long_value_quotes_its_start(tmp_path: Path) -> None:
     assert (caught.value.row, caught.value.field) == (3, "valid_to")
     assert len(caught.value.message) < 1000
     assert "10,000,000 characters" in caught.value.message
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["typed reading", "general reading"])
+def test_two_living_jira_users_of_one_name_are_two_people(tmp_path: Path, typed: bool) -> None:
+    """Jira Cloud's user objects state an accountId beside the displayName; two colleagues
+    may share a name. The person was the displayName, so one Ben Carter's request approved
+    by the other read as self-approval (SD001, critical), and a Ben Carter's own request
+    approved by himself was indistinguishable from it. Where the export states one name
+    with several accountIds, each such author is `<name> (<accountId>)`; names stated with
+    one accountId read as before (Nadia Rossi), and the notes say so."""
+    def issue(key: str, reporter: str, approver: str) -> dict[str, object]:
+        made = _jira_issue([1, 2, 3])
+        made["key"] = key
+        fields = made["fields"]
+        assert isinstance(fields, dict)
+        fields["reporter"] = {"displayName": "Ben Carter", "accountId": reporter,
+                              "active": True}
+        histories = made["changelog"]["histories"]  # type: ignore[index]
+        histories[0]["author"] = {"displayName": "Nadia Rossi", "accountId": "557058:nnnn"}
+        histories[1]["author"] = {"displayName": "Ben Carter ", "accountId": approver}
+        histories[2]["author"] = {"displayName": "Nadia Rossi", "accountId": "557058:nnnn"}
+        return made
+
+    issues = [issue("RFD-1", "557058:aaaa", "557058:bbbb"),  # two people of one name
+              issue("RFD-2", "557058:aaaa", "557058:aaaa")]  # one person
+    text = json.dumps({"issues": issues})
+    if not typed:  # a lone surrogate escaped elsewhere sends the file to the general path
+        text = text.replace('"active": true}', '"active": true, "x": "\\ud83d\\ude00"}', 1)
+    path = tmp_path / "jira_issues.json"
+    path.write_text(text, encoding="utf-8")
+    table, quarantine = read_source(path, "jira")
+    events = table.frame
+    assert quarantine.empty
+    assert events[C.RESOURCE].tolist() == [
+        "Ben Carter (557058:aaaa)", "Nadia Rossi", "Ben Carter (557058:bbbb)", "Nadia Rossi",
+        "Ben Carter (557058:aaaa)", "Nadia Rossi", "Ben Carter (557058:aaaa)", "Nadia Rossi"]
+    assert any("1 display name(s) are stated with several accountIds" in note
+               and "Ben Carter, accountIds 557058:aaaa, 557058:bbbb" in note
+               for note in table.notes)
+    from click.testing import CliRunner
+
+    from audit.cli import main
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["-q", "check", str(path), "--out", str(out),
+                                       "--as-of", "2026-08-01T00:00:00Z", "--fail-on", "never"])
+    assert result.exit_code == 0, result.output
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))["findings"]
+    assert sorted(f["case_id"] for f in findings if f["rule"] == "SD001") == ["RFD-2"]
+    # One accountId per name (as in most exports): names as before, no note.
+    path.write_text(json.dumps({"issues": [issue("RFD-2", "557058:aaaa", "557058:aaaa")]}),
+                    encoding="utf-8")
+    table, _ = read_source(path, "jira")
+    assert set(table.frame[C.RESOURCE]) == {"Ben Carter", "Ben Carter ", "Nadia Rossi"}
+    assert not any("accountIds" in note for note in table.notes)

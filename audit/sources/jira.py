@@ -96,6 +96,16 @@ def _former(value: dict[str, Any], path: Path, ordinal: int, field: str) -> str 
     return f"{value['displayName'].strip()} ({text})"
 
 
+def _account(account: object) -> str | None:
+    """A living user's accountId as stated (a text or a whole number, not blank, not Jira's
+    `unknown`), else None: what tells two people of one displayName apart (`_told_apart`).
+    One of another kind is None here: `_person` refuses it where it names the person."""
+    if type(account) is not str and type(account) is not int:
+        return None
+    text = str(account).strip()
+    return text if text and text.casefold() != "unknown" else None
+
+
 def _person(value: Any, path: Path, ordinal: int, field: str,
             at: int | None = None) -> str | None:
     """The person of a Jira user object (`reporter`, a history's `author`) read at issue
@@ -206,6 +216,9 @@ class _Reading:
     read after the loop, column-wise; a bad one is quarantined in its reading order."""
     number: int = 0
     """The record number of the last record read (an issue, then each of its histories)."""
+    accounts: list[str | None] = field(default_factory=list)
+    """Per update (as `updates`): the accountId of its author (the reporter of a creation),
+    where a living user's object states one (`_account`), else None."""
 
     def issue(self, key: str, fields: dict[str, Any], ordinal: int) -> None:
         """An issue's own fields (order number, currency) and its creation, an update of its
@@ -248,7 +261,10 @@ class _Reading:
         shown = reporter.get("displayName") if type(reporter) is dict else None
         if (type(shown) is not str or not (bare := shown.strip())
                 or bare.casefold() == FORMER_USER):
+            self.accounts.append(None)
             shown = _person(reporter, path, ordinal, "fields.reporter")
+        else:
+            self.accounts.append(_living_account(reporter))
         self.updates.append(key, str(created), shown,
                             created_key, self.number, {}, False, cfg.created_activity,
                             None if requested in (None, "") else field_text(
@@ -260,6 +276,7 @@ class _Reading:
         by update position (what `updates_to_table` would find in the updates' changes),
         where the reading collected them; renumbered here if updates with a bad time are
         left out."""
+        _told_apart(self.updates.author, self.accounts, self.collector)
         updates, keep = _timed(self.updates, self.times, self.collector)
         if changed is not None and keep is not None:
             place = np.cumsum(keep) - 1
@@ -350,9 +367,9 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
     # A history's update, column by column: its ticket, time, author, record id and row
     # appended here; its changes (none: `changed` holds them), public comment (none),
     # activity and amount (its own: none) after the issue's histories.
-    add_ticket, add_time, add_author, add_id, add_row = (
+    add_ticket, add_time, add_author, add_id, add_row, add_account = (
         updates.ticket.append, updates.time.append, updates.author.append,
-        updates.record_id.append, updates.row.append)
+        updates.record_id.append, updates.row.append, reading.accounts.append)
     for ordinal, issue in enumerate(issues, start=1):
         fields = issue.fields or {}
         changelog = issue.changelog
@@ -410,12 +427,17 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
             # rule; what `_person` reads first), else `_person` of what the history states
             # (which reads a deleted account's "Former user" with its account id).
             author = history.author
+            account: str | None = None
+            person: str | None
             if type(author) is _Author:
                 shown = author.displayName
-                person = shown if (type(shown) is str and (bare := shown.strip())
-                                   and bare.casefold() != FORMER_USER) else _person(
-                    {"displayName": shown, "name": author.name, "accountId": author.accountId},
-                    path, ordinal, "changelog.histories[{}].author", h)
+                if type(shown) is str and (bare := shown.strip()) \
+                        and bare.casefold() != FORMER_USER:
+                    person, account = shown, _account(author.accountId)
+                else:
+                    person = _person({"displayName": shown, "name": author.name,
+                                      "accountId": author.accountId},
+                                     path, ordinal, "changelog.histories[{}].author", h)
             else:
                 person = _person(author, path, ordinal, "changelog.histories[{}].author", h)
             add_ticket(key)
@@ -423,6 +445,7 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
             add_author(person)
             add_id(record_id)
             add_row(number)
+            add_account(account)
         read_here = len(updates.ticket) - len(updates.changes)
         updates.changes.extend(repeat(unchanged, read_here))
         updates.public_comment.extend(repeat(False, read_here))
@@ -505,8 +528,9 @@ def _read(path: Path, cfg: TicketingConfig) -> Collector:
                 raise wrong_shape(path, ordinal, f"changelog.histories[{h}].id",
                                   "an id (a number or a text)")
             made = f"row{number}" if unstated(history_id) else history_id
-            author = _person(history.get("author"), path, ordinal,
-                             "changelog.histories[{}].author", h)
+            stated = history.get("author")
+            author = _person(stated, path, ordinal, "changelog.histories[{}].author", h)
+            reading.accounts.append(_living_account(stated))
             updates.append(key, time, author, f"{SYSTEM}:{key}:{made}", number, changes)
         reading.number = number
     return reading.finish()
@@ -565,3 +589,46 @@ def _timed(updates: Updates, times: list[tuple[int, str, object]],
                              if k])
     kept.time = updates.time
     return kept, keep
+
+
+def _living_account(value: object) -> str | None:
+    """The accountId of a user object (`_account`) whose person is its displayName (as
+    `_person` reads it: stated, not blank, not a deleted account's "Former user"), else
+    None."""
+    if type(value) is not dict:
+        return None
+    shown = value.get("displayName")
+    if type(shown) is not str or not shown.strip() or shown.strip().casefold() == FORMER_USER:
+        return None
+    return _account(value.get("accountId"))
+
+
+def _told_apart(authors: list[str | None], accounts: list[str | None],
+                collector: Collector) -> None:
+    """Where one display name (compared as people are, `person_key`) is stated with more
+    than one accountId in the export, each such author becomes `<name> (<accountId>)`, as a
+    deleted account's "Former user" does: two living people of one name (two Ben Carters)
+    are two people to the segregation-of-duty rules (before, one's request approved by the
+    other was self-approval, SD001, and one's approval after the other's evidence was no
+    four-eyes breach of two people). Names stated with one accountId stay as they are, so
+    reports read as before; an update of such a name stating no accountId keeps the bare
+    name (who it was cannot be told). The import's notes name the names told apart."""
+    ids: dict[str, set[str]] = {}
+    for name, account in zip(authors, accounts, strict=True):
+        if name is not None and account is not None:
+            ids.setdefault(C.person_key(name), set()).add(account)
+    shared = {key for key, held in ids.items() if len(held) > 1}
+    if not shared:
+        return
+    shown: dict[str, str] = {}
+    for k, (name, account) in enumerate(zip(authors, accounts, strict=True)):
+        if name is not None and account is not None and (key := C.person_key(name)) in shared:
+            authors[k] = f"{name.strip()} ({account})"
+            shown.setdefault(key, name.strip())
+    first = min(shared)
+    collector.notes.append(
+        f"{collector.file.name}: {len(shared):,} display name(s) are stated with several "
+        "accountIds (different people of one name): each such author is named with its "
+        f"accountId, so that they are told apart (the first: {shown[first]}, accountIds "
+        f"{', '.join(sorted(ids[first]))}); a role history names them so too, e.g. "
+        f"{shown[first]} ({sorted(ids[first])[0]})")
