@@ -1082,7 +1082,8 @@ def test_a_logs_stored_role_history_that_cannot_be_read_is_noted(tmp_path: Path,
         "role history with --source roles:FILE"]
 
 
-LISTED = "a list where {} is expected (the mapping reads this field as one value)"
+LISTED = ("a list where {} is expected (the mapping reads this field as one value); this "
+          "field alone is not read: the audit is read without it")
 
 
 @pytest.mark.parametrize(("event", "value", "what"), [
@@ -1095,9 +1096,10 @@ def test_a_zendesk_list_where_one_value_is_read_is_quarantined(
         tmp_path: Path, event: int, value: list[object], what: str) -> None:
     """A Zendesk amount given as a JSON list `[49.9]` was read as 49.9 (its items joined by
     spaces, as tags are), `[]` as no amount, a currency `["EUR"]` as EUR, an order number
-    list as one "EC-O1001 EC-O9": without a word. Now the audit is quarantined naming the
-    field, as an unreadable amount is; a list where the mapping reads a list (tags) is
-    read as before."""
+    list as one "EC-O1001 EC-O9": without a word. Now that value is quarantined naming the
+    field, and the audit read without it, as an unreadable amount is (before this, the
+    whole audit was quarantined, its request with it); a list where the mapping reads a
+    list (tags) is read as before."""
     source = DATA / "zendesk" / "ticket_audits.json"
     document = json.loads(source.read_text(encoding="utf-8"))
     created = document["audits"][0]["events"]
@@ -1108,12 +1110,18 @@ def test_a_zendesk_list_where_one_value_is_read_is_quarantined(
     before = import_sources([(source, None)])
     result = import_sources([(path, None)])
     counts, was = result.files[0], before.files[0]
+    # (read = imported updates + quarantined lines, as for an unreadable amount)
     assert (counts.read, counts.imported, counts.quarantined) == (
-        was.read, was.imported - 1, was.quarantined + 1)
+        was.read + 1, was.imported, was.quarantined + 1)
     listed = result.quarantine[result.quarantine["row"] == 1]
     assert listed[["field", "value", "reason", "case"]].values.tolist() == [
         [field, json.dumps(value), LISTED.format(what), "101"]]
-    assert "zendesk:101:9001" not in set(result.log[C.EVENT_ID])
+    log = result.log.set_index(C.EVENT_ID)
+    assert log.at["zendesk:101:9001", C.ACTIVITY] == "Receive refund request"
+    column = {"an amount": C.AMOUNT, "a currency": C.CURRENCY,
+              "an order number": C.ORDER_ID}[what]
+    assert pd.isna(log.at["zendesk:101:9001", column])
+    assert pd.notna(before.log.set_index(C.EVENT_ID).at["zendesk:101:9001", column])
 
 
 @pytest.mark.parametrize(("valid_to", "said"), [

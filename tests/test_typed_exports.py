@@ -375,13 +375,17 @@ def test_a_zendesk_list_is_joined_where_read_so_and_quarantined_where_one_value_
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A list in an evidence field is read as its items joined by spaces (tags, a
     multi-select), null items skipped; in the order field, read as one value, it was read
-    so too ("EC 7"): now its audit is quarantined naming the field, on the typed path as on
-    the general one (the changes it read before the list taken back)."""
+    so too ("EC 7"): now that value is quarantined naming the field, and its audit read
+    without it (an order the audit stated before the list taken back: the list is its last
+    word), on the typed path as on the general one. Before this, the whole audit was
+    quarantined, its request with it."""
     typed, general = _both(_audit_with(tmp_path, VOUCHER, ["EC", None, 7]), monkeypatch)
     _assert_same(typed, general)
     assert typed[0].frame["evidence:payment_voucher"].tolist() == ["EC 7"]
     path = _audit_with(tmp_path, ORDER, ["EC", None, 7])
     document = json.loads(path.read_text(encoding="utf-8"))
+    document["audits"][0]["events"].insert(1, {"type": "Create", "field_name": ORDER,
+                                               "value": "EC-O1"})
     later = {**document["audits"][0], "id": 2, "created_at": "2026-07-06T09:00:00Z"}
     later["events"] = [{"type": "Comment", "public": True, "body": "Refunded."}]
     document["audits"].append(later)
@@ -392,9 +396,10 @@ def test_a_zendesk_list_is_joined_where_read_so_and_quarantined_where_one_value_
     assert quarantine[["row", "field", "value"]].values.tolist() == [
         [1, ORDER, '["EC", null, 7]']]
     assert quarantine["reason"].tolist() == [
-        "a list where an order number is expected (the mapping reads this field as one value)"]
-    # (not the quarantined audit's stage nor its order: none of its changes is the next's)
-    assert table.frame["concept:name"].tolist() == ["Notify customer"]
+        "a list where an order number is expected (the mapping reads this field as one "
+        "value); this field alone is not read: the audit is read without it"]
+    assert table.frame["concept:name"].tolist() == ["Receive refund request",
+                                                    "Notify customer"]
     assert table.frame["order:id"].isna().all()
     assert zendesk._typed(path, read_export(path), CFG.ticketing["zendesk"]) is not None
 
@@ -647,9 +652,10 @@ def test_a_jira_author_read_by_the_typed_layout_is_named_as_the_general_path_nam
 
 def test_zendesk_audits_left_out_keep_the_updates_after_them_whole(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An audit quarantined by the typed loop (a blank time, a list for one value) is no
-    update: the updates after it keep their own changes, ids and rows (the loop collects
-    the updates column-wise and numbers the changes by the updates made)."""
+    """An audit quarantined by the typed loop (a blank time) is no update, and one with a
+    list for one value an update without that field: the updates after them keep their own
+    changes, ids and rows (the loop collects the updates column-wise and numbers the
+    changes by the updates made)."""
     audits = [{"id": 100 + k, "ticket_id": 7 + k % 2, "created_at": created,
                "author_id": 11, "events": events}
               for k, (created, events) in enumerate([
@@ -676,10 +682,11 @@ def test_zendesk_audits_left_out_keep_the_updates_after_them_whole(
     assert quarantine["row"].tolist() == [2, 3]
     frame = table.frame
     assert frame[["event:id", "concept:name", "order:id"]].to_dict("list") == {
-        "event:id": ["zendesk:7:100", "zendesk:7:104", "zendesk:8:103"],
-        "concept:name": ["Receive refund request", "Reject refund", "Approve refund"],
-        "order:id": ["EC-1", "EC-1", None]}
-    assert table.rows.tolist() == [1, 5, 4]
+        "event:id": ["zendesk:7:100", "zendesk:7:102", "zendesk:7:104", "zendesk:8:103"],
+        "concept:name": ["Receive refund request", "Collect evidence", "Reject refund",
+                         "Approve refund"],
+        "order:id": ["EC-1", "EC-1", "EC-1", None]}
+    assert table.rows.tolist() == [1, 3, 5, 4]
 
 
 @pytest.mark.parametrize(("reporter", "person"), [

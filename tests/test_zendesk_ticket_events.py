@@ -178,8 +178,9 @@ def test_a_timestamp_that_is_empty_or_unreadable_is_quarantined(tmp_path: Path) 
 
 def test_a_list_where_one_value_is_read_is_quarantined(tmp_path: Path) -> None:
     """A ticket event's amount given as a list (`[80]`) was read as 80, its items joined as
-    tags are: now the event is quarantined naming the custom field; the tags list of
-    another event is read as before."""
+    tags are: now the amount is quarantined naming the custom field and the event read
+    without it (before this, the whole event was quarantined, its request with it); the tags
+    list of another event is read as before."""
     pages = _pages()
     first = pages[0]["ticket_events"][0]
     first["child_events"][5]["custom_ticket_fields"]["360011110004"] = [80]
@@ -187,10 +188,14 @@ def test_a_list_where_one_value_is_read_is_quarantined(tmp_path: Path) -> None:
     before, result = import_sources([(EVENTS, None)]), import_sources([(path, None)])
     assert result.quarantine[["row", "field", "value", "reason"]].values.tolist() == [
         [1, "360011110004", "[80]",
-         "a list where an amount is expected (the mapping reads this field as one value)"]]
+         "a list where an amount is expected (the mapping reads this field as one value); "
+         "this field alone is not read: the ticket event is read without it"]]
     assert (result.files[0].read, result.files[0].imported) == (
-        before.files[0].read, before.files[0].imported - 1)
-    assert "zendesk:301:9301" not in set(result.log[C.EVENT_ID])
+        before.files[0].read + 1, before.files[0].imported)
+    log, was = result.log.set_index(C.EVENT_ID), before.log.set_index(C.EVENT_ID)
+    assert log.at["zendesk:301:9301", C.ACTIVITY] == was.at["zendesk:301:9301", C.ACTIVITY]
+    assert pd.isna(log.at["zendesk:301:9301", C.AMOUNT])
+    assert pd.notna(was.at["zendesk:301:9301", C.AMOUNT])
 
 
 def _refused(tmp_path: Path, text: str) -> InputError:

@@ -202,7 +202,7 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
             author = authors[author_id] = (None if unstated(author_id)
                                            else users.get(str(author_id), str(author_id)))
         public = False
-        listed: ListForOneValue | None = None
+        listed: list[ListForOneValue] = []
         for event in audit.events or ():
             kind = event.type
             if kind == "Create" or kind == "Change":
@@ -216,8 +216,10 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                 if value is not None and type(value) is not str:
                     named = str(name)
                     if type(value) is list and named in single:
-                        listed = ListForOneValue(named, value, single[named])
-                        break
+                        # (that field alone not read, an earlier change of it taken back)
+                        listed.append(ListForOneValue(named, value, single[named]))
+                        hit.pop(position, None)
+                        continue
                     try:
                         value = field_value(value)
                     except NotAValue:
@@ -231,12 +233,8 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                     public = True
                 elif stated is not None and stated is not False:
                     return None  # (refused by the general path, naming it)
-        if listed is not None:  # (its changes read so far are no update's: taken back)
-            for values in changed.values():
-                values.pop(position, None)
-            listed.quarantine(collector, number, ticket)
-            left_out.append(number - 1)
-            continue
+        for one in listed:  # (the audit read without that field)
+            one.quarantine(collector, number, ticket, "audit")
         tickets.append(ticket)
         times.append(time)
         people.append(author)
@@ -322,21 +320,21 @@ def _read(path: Path, cfg: TicketingConfig) -> Collector:
         events = audit["events"] or []
         if type(events) is not list:
             raise wrong_shape(path, number, "events", "a list of events (objects)")
-        try:
-            public = _events(events, changes, used, single, path, number)
-        except ListForOneValue as listed:
-            listed.quarantine(collector, number, ticket)
-            continue
+        listed: list[ListForOneValue] = []
+        public = _events(events, changes, used, single, path, number, listed)
+        for one in listed:  # (the audit read without that field)
+            one.quarantine(collector, number, ticket, "audit")
         updates.append((ticket, time, author, key, number, changes, public, None, None))
     updates_to_table(Updates.of_rows(updates), cfg, collector)
     return collector
 
 
 def _events(events: list[Any], changes: dict[str, str | None], used: frozenset[str],
-            single: dict[str, str], path: Path, number: int) -> bool:
+            single: dict[str, str], path: Path, number: int,
+            listed: list[ListForOneValue]) -> bool:
     """The changes an audit's events state, into `changes`; whether one of them is a
-    public comment. ListForOneValue for a list in a field the mapping reads as one value
-    (`single`)."""
+    public comment. A list in a field the mapping reads as one value (`single`) is put in
+    `listed`, that field not read (an earlier change of it in the audit taken back)."""
     public = False
     for e, event in enumerate(events):
         if type(event) is not dict:
@@ -348,7 +346,9 @@ def _events(events: list[Any], changes: dict[str, str | None], used: frozenset[s
             name = name if type(name) is str else str(name)
             if value is not None and type(value) is not str:
                 if type(value) is list and name in single:
-                    raise ListForOneValue(name, value, single[name])
+                    listed.append(ListForOneValue(name, value, single[name]))
+                    changes.pop(name, None)
+                    continue
                 try:
                     value = field_value(value)
                 except NotAValue:

@@ -187,18 +187,22 @@ def scalar_text(value: object) -> str:
 
 
 class ListForOneValue(ValueError):
-    """A list given for a field the mapping reads as one value (`one_value_fields`): the
-    record is quarantined naming the field (`quarantine`)."""
+    """A list given for a field the mapping reads as one value (`one_value_fields`): that
+    change alone is quarantined naming the field (`quarantine`), its record read without it
+    (before, the whole record was quarantined, its approval or status change with it)."""
 
     def __init__(self, name: str, value: list[object], what: str) -> None:
         super().__init__(name)
         self.name, self.value, self.what = name, value, what
 
-    def quarantine(self, collector: Collector, number: int, ticket: str) -> None:
+    def quarantine(self, collector: Collector, number: int, ticket: str,
+                   record: str = "ticket event") -> None:
+        """`record`: what the record is called (an audit, a ticket event)."""
         collector.quarantine(
             number, self.name, json.dumps(self.value, ensure_ascii=False, default=str),
             f"a list where {self.what} is expected (the mapping reads this field as one "
-            "value)", case=ticket)
+            f"value); this field alone is not read: the {record} is read without it",
+            case=ticket)
 
 
 def field_value(value: object) -> str | None:
@@ -218,8 +222,8 @@ def _value(value: object, name: str, used: frozenset[str], path: Path, number: i
     """`field_value` of a field's value; one that is none, where the mapping reads the
     field (`used`), is refused naming it (`child_events[child].<within><name>`, made for
     the error only: the reader passes here for every change of every event); where the
-    mapping does not read it, it is never read. ListForOneValue for a list in a field
-    the mapping reads as one value (`single`: `one_value_fields`)."""
+    mapping does not read it, it is never read. ListForOneValue, raised, for a list in a
+    field the mapping reads as one value (`single`: `one_value_fields`)."""
     if type(value) is list and name in single:
         raise ListForOneValue(name, value, single[name])
     try:
@@ -232,9 +236,11 @@ def _value(value: object, name: str, used: frozenset[str], path: Path, number: i
 
 
 def _children(children: list[Any], changes: dict[str, str | None], used: frozenset[str],
-              single: dict[str, str], path: Path, number: int) -> bool:
+              single: dict[str, str], path: Path, number: int,
+              listed: list[ListForOneValue]) -> bool:
     """The changes an event's child events state, into `changes`; whether one of them is
-    a public comment. ListForOneValue as `_value`."""
+    a public comment. A list in a field read as one value (`_value`'s ListForOneValue) is
+    put in `listed`, its field not read (an earlier change of it in the event taken back)."""
     public = False
     for k, child in enumerate(children):
         if type(child) is not dict:
@@ -250,12 +256,20 @@ def _children(children: list[Any], changes: dict[str, str | None], used: frozens
                         raise wrong_shape(path, number, f"child_events[{k}].{_CUSTOM}",
                                           "an object of custom field id -> value")
                     for field_id, stated in value.items():
-                        changes[str(field_id)] = _value(
-                            stated, str(field_id), used, path, number, k, f"{_CUSTOM}.",
-                            single=single)
+                        try:
+                            changes[str(field_id)] = _value(
+                                stated, str(field_id), used, path, number, k, f"{_CUSTOM}.",
+                                single=single)
+                        except ListForOneValue as one:
+                            changes.pop(one.name, None)
+                            listed.append(one)
                 else:
-                    changes[name] = _value(value, name, used, path, number, k,
-                                           single=single)
+                    try:
+                        changes[name] = _value(value, name, used, path, number, k,
+                                               single=single)
+                    except ListForOneValue as one:
+                        changes.pop(one.name, None)
+                        listed.append(one)
         elif kind == "Comment" or child.get("type") == "Comment":
             public = is_public(child, public, path, number, f"child_events[{k}]")
         if child.get("comment_present") is True and child.get("comment_public") is True:
@@ -433,11 +447,10 @@ def read_pages(path: Path, pages: list[tuple[int, int, Any]], text: str,
         children = event["child_events"] or []
         if type(children) is not list:
             raise wrong_shape(path, number, "child_events", "a list of child events (objects)")
-        try:
-            public = _children(children, changes, used, single, path, number)
-        except ListForOneValue as listed:
-            listed.quarantine(collector, number, ticket)
-            continue
+        lists: list[ListForOneValue] = []
+        public = _children(children, changes, used, single, path, number, lists)
+        for one in lists:  # (the event read without that field)
+            one.quarantine(collector, number, ticket)
         updates.append((ticket, time, author, key, number, changes, public, None, None))
     if repeated:
         event_id, first, again = repeated[0]
