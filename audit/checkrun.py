@@ -780,6 +780,22 @@ class CheckRun:
                     & paid[C.CHARGE_ID].astype(object).isin(blind).to_numpy(dtype=bool)]
         return int(paid[C.CASE].nunique())
 
+    def absences_beside_quarantine(self, shown: int = 5
+                                   ) -> list[tuple[str, str, int, list[str]]]:
+        """Per rule that finds a control missing from a case (`_ABSENT`: an approval, a
+        second approval, an evidence item) and found cases holding quarantined rows (open
+        findings whose `case_quarantined_rows` is above 0): (code, name, how many such
+        cases, the first `shown` by case id). What a quarantined row held is not read, so
+        the missing control may be there (an approval whose time could not be read): a gap
+        in the data, which the finding alone, counting the rows, does not say."""
+        cases: dict[str, set[str]] = {}
+        for finding in self.result.findings:
+            if finding.rule in _ABSENT and finding.case_quarantined_rows and not finding.waived:
+                cases.setdefault(finding.rule, set()).add(str(finding.case_id))
+        names = {rule.code: rule.name for rule in self.result.rules}
+        return [(code, names.get(code, code), len(cases[code]), sorted(cases[code])[:shown])
+                for code in _ABSENT if code in cases]
+
     def payouts_without_amount(self) -> tuple[int, int]:
         """(payouts, cases) that payout-without-amount (DQ003) found, not waived: money
         paid out that the money at risk cannot count."""
@@ -957,6 +973,14 @@ class CheckRun:
                        f"{counted(uncaptured, 'case', spec=',')} on a charge whose purchase "
                        "states no amount or no currency: what was refunded is weighed "
                        "against nothing captured")
+        for code, name, count, shown in self.absences_beside_quarantine():
+            more = count - len(shown)
+            out.append(f"{name} found {counted(count, 'case', spec=',')} holding rows the "
+                       "import quarantined (the findings' case_quarantined_rows): what it "
+                       f"found missing ({_ABSENT[code]}) may be among those rows, not read; "
+                       "check the quarantine's lines of "
+                       + ", ".join(_shown_id(c) for c in shown)
+                       + (f" and {more:,} more" if more else "") + " before escalating")
         unpaid, unpaid_cases = self.payouts_without_amount()
         if unpaid:
             out.append(f"{counted(unpaid, 'successful payout', spec=',')} in "
@@ -1793,6 +1817,12 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
     run.count_quarantined_rows()  # (each finding: how many of its case's rows were not imported)
     run.finding_channels()  # (each finding: its case's channel, as the rules judged it)
     return run
+
+
+_ABSENT = {"AP001": "an approval", "AP003": "a second-level approval",
+           "EV001": "an evidence item"}
+"""The rules that find a control missing from a case, and what they find missing: a case
+of theirs holding quarantined rows is told (`CheckRun.absences_beside_quarantine`)."""
 
 
 def _spelling_key(column: str) -> str:

@@ -135,3 +135,52 @@ def test_a_servicenow_approval_with_an_unreadable_amount_is_still_an_approval(
     bad = quarantine[quarantine["value"] == "12O.00"]
     assert bad[["field", "case"]].values.tolist() == [["u_approved_amount", "CS0000042"]]
     assert bad["reason"].iloc[0].endswith(UNREAD)
+
+
+def test_a_missing_approval_beside_quarantined_rows_is_told(tmp_path: Path) -> None:
+    """An approval whose history's time cannot be read is quarantined whole (an event needs
+    a time): the case, paid, is found without any approval (AP001), which may be wrong.
+    check warns of it, naming the case, so that the auditor reads the quarantine before
+    escalating (before: only the finding's `case_quarantined_rows` said rows were missing);
+    a case of no quarantined row is not named."""
+    issues = []
+    for key in ("RFD-1", "RFD-2"):
+        path = jira_export(tmp_path / "one.json", "12.30")
+        issue = json.loads(path.read_text(encoding="utf-8"))["issues"][0]
+        issue["key"] = key
+        histories = issue["changelog"]["histories"]
+        if key == "RFD-1":
+            histories[1]["created"] = "07.07.2026 09:00"  # the approval's: no Jira time
+        else:
+            del histories[1]  # no approval at all
+            issue["changelog"]["total"] = 2
+        issues.append(issue)
+    jira = tmp_path / "jira_issues.json"
+    jira.write_text(json.dumps({"issues": issues}), encoding="utf-8")
+    charges = tmp_path / "stripe_charges.csv"
+    charges.write_text("id,description,amount,amount_refunded,currency,created,status,"
+                       "payment_method_type,order_id (metadata)\n"
+                       "ch_1,Order SU-O1,2460,,eur,2026-06-01 10:00:00,succeeded,card,SU-O1\n",
+                       encoding="utf-8")
+    refunds = tmp_path / "stripe_refunds.csv"
+    refunds.write_text("id,charge,amount,currency,created,status,reason,ticket_id (metadata),"
+                       "executed_by (metadata),refund_method (metadata),order_id (metadata)\n"
+                       + "".join(f"re_{k},ch_1,1230,eur,2026-07-07 12:00:00,succeeded,"
+                                 f"requested_by_customer,RFD-{k},Victor Chen,card,SU-O1\n"
+                                 for k in (1, 2)), encoding="utf-8")
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["check", str(jira), str(charges), str(refunds),
+                                     "--out", str(out), "--as-of", "2026-08-01T00:00:00Z",
+                                     "--fail-on", "never"])
+    assert done.exit_code == 0, done.output
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    found = {(f["case_id"], f["case_quarantined_rows"]) for f in document["findings"]
+             if f["rule"] == "AP001"}
+    assert found == {("RFD-1", 1), ("RFD-2", 0)}
+    told = [w for w in document["manifest"]["warnings"] if w.startswith("missing-approval")]
+    assert told == [
+        "missing-approval found 1 case holding rows the import quarantined (the findings' "
+        "case_quarantined_rows): what it found missing (an approval) may be among those "
+        "rows, not read; check the quarantine's lines of RFD-1 before escalating"]
+    assert f"warning: {told[0]}" in " ".join(done.output.split())
+
