@@ -247,13 +247,15 @@ def test_a_payment_row_the_normaliser_quarantines_names_the_exports_column(
 
 def _zendesk_audits(tmp_path: Path) -> Path:
     """The Zendesk test export with ticket 101's currency unknown, an audit's time no ISO
-    8601 and an approved amount too large."""
+    8601, an approved amount too large (of ticket 101: not read, its currency unknown) and
+    ticket 102's requested amount too large."""
     document = json.loads((DATA / "zendesk" / "ticket_audits.json").read_text(encoding="utf-8"))
     audits = document["audits"]
     audits[0]["events"][3]["value"] = "XYZ"  # (360011110003: the ticket's currency)
     audits[1]["created_at"] = "06/07/2026 10:00"
     for audit in audits[3:5]:  # (audit 9004, exported twice)
         audit["events"][1]["value"] = "9999999999999999.00"  # (360011110006: approved)
+    audits[7]["events"][3]["value"] = "9999999999999999.00"  # (102's request, in EUR)
     path = tmp_path / "ticket_audits.json"
     path.write_text(json.dumps(document), encoding="utf-8")
     return path
@@ -264,19 +266,20 @@ def test_a_ticket_update_the_normaliser_quarantines_names_the_tickets_field(
     """Zendesk: the audit's `created_at`, the amount's and the currency's custom field ids
     (before: `time:timestamp`, `refund:amount`, `refund:currency`). Jira: the history's
     `created`, the issue's `fields.created`, the amount field of the history and the
-    requested amount's field of the issue."""
+    requested amount's field of the issue. (A ticket's unknown currency is the reader's
+    line since the updates stating an amount in it are read without it; it names the
+    ticket's field alike.)"""
     _, quarantine = _import(tmp_path, _zendesk_audits(tmp_path))
-    assert _lines(quarantine)[:4] == [
+    assert _lines(quarantine) == [
         ["1", "360011110003", "XYZ", TICKET_CURRENCY[:len(TOO_LARGE)]],
         ["2", "created_at", "06/07/2026 10:00", "not a timestamp in ISO 8601"],
-        ["4", "360011110006", "9999999999999999.00", TOO_LARGE],
-        ["4", "360011110003", "XYZ", TICKET_CURRENCY[:len(TOO_LARGE)]]]
-    # (the reader's own check of a ticket's amount names its field too: it named
-    # `refund:amount`)
-    assert _lines(quarantine)[-1][:2] == ["8", "360011110004"]
+        ["4", "360011110003", "XYZ", TICKET_CURRENCY[:len(TOO_LARGE)]],
+        ["8", "360011110004", "9999999999999999.00", TOO_LARGE]]
     # A ticket's currency is stated once, in the ticket's first update (row 1): the line of
     # a later update's amount in it says where it comes from.
-    assert quarantine["reason"].tolist()[3] == TICKET_CURRENCY
+    assert quarantine["reason"].tolist()[2] == (
+        TICKET_CURRENCY + "; the amount alone is not read: the update is read as Approve "
+        "refund, of no amount")
 
     document = json.loads((DATA / "jira" / "issues.json").read_text(encoding="utf-8"))
     issue = document["issues"][0]

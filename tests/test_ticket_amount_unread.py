@@ -184,3 +184,30 @@ def test_a_missing_approval_beside_quarantined_rows_is_told(tmp_path: Path) -> N
         "rows, not read; check the quarantine's lines of RFD-1 before escalating"]
     assert f"warning: {told[0]}" in " ".join(done.output.split())
 
+
+@pytest.mark.parametrize("typed", [True, False], ids=["typed reading", "general reading"])
+def test_a_ticket_currency_that_is_no_code_leaves_its_amounts_unread_not_its_updates(
+        tmp_path: Path, typed: bool) -> None:
+    """A ticket whose currency is no ISO 4217 code (`EURO`): each of its updates stating an
+    amount was quarantined whole by the normaliser, the request and the approval with it
+    (AP001 on a paid case). Now the amounts alone are not read, each update a line naming
+    the currency field, and the updates are events of no amount."""
+    path = jira_export(tmp_path / "jira_issues.json", "12.30", typed=typed)
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        '"customfield_10051": "EUR"', '"customfield_10051": "EURO"'), encoding="utf-8")
+    from audit.ingest import import_sources
+
+    result = import_sources([(path, "jira")])
+    log = result.log
+    assert list(log[C.ACTIVITY]) == ["Receive refund request", "Collect evidence",
+                                     "Approve refund", "Close ticket"]
+    assert log[C.AMOUNT].isna().all() and log[C.CURRENCY].isna().all()
+    quarantine = result.quarantine
+    assert quarantine[["row", "field", "value", "case"]].values.tolist() == [
+        [1, "customfield_10051", "EURO", "RFD-1"], [3, "customfield_10051", "EURO", "RFD-1"]]
+    assert quarantine["reason"].tolist()[1] == (
+        "unknown currency (not an ISO 4217 code) (the ticket's currency: the first "
+        "customfield_10051 the ticket states, maybe in another of its updates than this "
+        "one)" + UNREAD)
+    [counts] = result.files
+    assert (counts.imported, counts.quarantined) == (4, 2)

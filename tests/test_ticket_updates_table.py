@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from audit import canonical as C
+from audit.currency import CURRENCIES
 from audit.sources.common import BadValue, Collector, money, parse_major
 from audit.sources.config import TicketingConfig, load_sources_config
 from audit.sources.ticketing import Updates, update_order, updates_to_table
@@ -121,6 +122,11 @@ def _reference_and_lost(u: Updates, cfg: TicketingConfig,
             except BadValue:  # (the amount alone: the update is a record of no amount)
                 quarantined.append((u.row[k], source, text))
         state = known.get(u.ticket[k], {})
+        currency = state.get(cfg.currency_field or "")
+        if amount is not None and currency is not None and currency.strip() \
+                and currency.strip().upper() not in CURRENCIES:  # (no ISO 4217 code: O-1)
+            quarantined.append((u.row[k], cfg.currency_field or C.CURRENCY, currency))
+            amount = None
         record: dict[str, object] = {
             C.EVENT_ID: u.record_id[k], C.CASE: u.ticket[k], C.ACTIVITY: activity,
             C.TIMESTAMP: u.time[k], C.RESOURCE: u.author[k], C.AMOUNT: amount,

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audit import canonical as C
-from audit.currency import minor_units
+from audit.currency import CURRENCIES, minor_units
 from audit.sources.common import (
     BadValue,
     Collector,
@@ -579,8 +579,9 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                 parsed[text] = exc
     good = {t: a for t, a in parsed.items() if isinstance(a, str)}
     over = _over_units(kept, texts_of_amounts, u.ticket, currencies, good)
+    unpriced = _unknown_currencies(currencies)
     amounts: list[str | None]
-    if len(good) == len(parsed) and not over:  # no bad amount: none to quarantine
+    if len(good) == len(parsed) and not over and not unpriced:  # none to quarantine
         amount_of: dict[str | None, str | None] = {None: None, "": None}
         amount_of.update(good)
         try:
@@ -592,6 +593,9 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         # (its activity, its author and time), of no amount. Before, the whole update was
         # quarantined, its approval or status change with it: a case approved with an
         # unreadable approved amount read as never approved (a false missing-approval).
+        # So is an amount in a ticket's currency that is no ISO 4217 code (`EURO`): before,
+        # the normaliser quarantined each such update whole, the request and the approval
+        # with it.
         amounts = []
         for k, text in zip(kept, texts_of_amounts, strict=True):
             amount = over[k] if k in over else parsed[text] if text else None
@@ -599,6 +603,13 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                 collector.quarantine(u.row[k], _amount_field(cfg, int(amount_from[k])), text,
                                      f"{amount}{unread_amount(activity[k])}",
                                      case=u.ticket[k])
+                amount = None
+            elif amount is not None and u.ticket[k] in unpriced:
+                collector.quarantine(
+                    u.row[k], cfg.currency_field or C.CURRENCY, unpriced[u.ticket[k]],
+                    "unknown currency (not an ISO 4217 code) (the ticket's currency: the "
+                    f"first {cfg.currency_field} the ticket states, maybe in another of its "
+                    f"updates than this one){unread_amount(activity[k])}", case=u.ticket[k])
                 amount = None
             amounts.append(amount)
     at = np.asarray(kept, dtype=np.intp)
@@ -661,6 +672,19 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     collector.add_columns(_take(u.row, kept), columns)
     _name_fields(collector, cfg, amount_from[at])
     collector.field_values[C.AMOUNT] = partial(_amounts_written, amount_text, at)
+
+
+def _unknown_currencies(currencies: dict[str, str]) -> dict[str, str]:
+    """Of the tickets' currencies (ticket -> currency as stated), those that are no ISO 4217
+    code, as the normaliser reads codes (without case or surrounding spaces): each such
+    ticket's amounts are not read (`updates_to_table`). The distinct values checked first:
+    as a rule every one is a code, and no ticket is visited."""
+    bad = {text for text in set(currencies.values())
+           if text is not None and (code := str(text).strip().upper())
+           and code not in CURRENCIES}
+    if not bad:
+        return {}
+    return {ticket: currency for ticket, currency in currencies.items() if currency in bad}
 
 
 def unread_amount(activity: str | None) -> str:
