@@ -218,7 +218,8 @@ class _Reading:
     """The record number of the last record read (an issue, then each of its histories)."""
     accounts: list[str | None] = field(default_factory=list)
     """Per update (as `updates`): the accountId of its author (the reporter of a creation),
-    where a living user's object states one (`_account`), else None."""
+    where a living user's object states one, as stated (`_told_apart` reads it with
+    `_account`), else None."""
 
     def issue(self, key: str, fields: dict[str, Any], ordinal: int) -> None:
         """An issue's own fields (order number, currency) and its creation, an update of its
@@ -433,7 +434,10 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                 shown = author.displayName
                 if type(shown) is str and (bare := shown.strip()) \
                         and bare.casefold() != FORMER_USER:
-                    person, account = shown, _account(author.accountId)
+                    # (as stated where a text, as a rule: `_told_apart` reads the
+                    # distinct ones, `_account`)
+                    person, stated_id = shown, author.accountId
+                    account = stated_id if type(stated_id) is str else _account(stated_id)
                 else:
                     person = _person({"displayName": shown, "name": author.name,
                                       "accountId": author.accountId},
@@ -613,18 +617,26 @@ def _told_apart(authors: list[str | None], accounts: list[str | None],
     four-eyes breach of two people). Names stated with one accountId stay as they are, so
     reports read as before; an update of such a name stating no accountId keeps the bare
     name (who it was cannot be told). The import's notes name the names told apart."""
+    # (the distinct pairs first, in C: as a rule one accountId per name, and no update is
+    # visited again)
     ids: dict[str, set[str]] = {}
-    for name, account in zip(authors, accounts, strict=True):
+    pairs: dict[tuple[str, str], tuple[str, str]] = {}  # (name, as stated) -> (key, id)
+    for name, stated in set(zip(authors, accounts, strict=True)):
+        account = None if stated is None else _account(stated)
         if name is not None and account is not None:
-            ids.setdefault(C.person_key(name), set()).add(account)
+            key = C.person_key(name)
+            ids.setdefault(key, set()).add(account)
+            pairs[name, cast(str, stated)] = (key, account)
     shared = {key for key, held in ids.items() if len(held) > 1}
     if not shared:
         return
-    shown: dict[str, str] = {}
-    for k, (name, account) in enumerate(zip(authors, accounts, strict=True)):
-        if name is not None and account is not None and (key := C.person_key(name)) in shared:
-            authors[k] = f"{name.strip()} ({account})"
-            shown.setdefault(key, name.strip())
+    renamed = {pair: f"{pair[0].strip()} ({account})"
+               for pair, (key, account) in pairs.items() if key in shared}
+    shown = {key: name.strip() for (name, _), (key, _) in sorted(pairs.items())
+             if key in shared}
+    for k, pair in enumerate(zip(authors, accounts, strict=True)):
+        if pair in renamed:
+            authors[k] = renamed[pair]
     first = min(shared)
     collector.notes.append(
         f"{collector.file.name}: {len(shared):,} display name(s) are stated with several "
