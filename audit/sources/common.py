@@ -847,7 +847,8 @@ class Collector:
     system: str
     file: Path
     records: list[dict[str, str | None]] = field(default_factory=list)
-    rows: list[int] = field(default_factory=list)
+    rows: list[int] | npt.NDArray[np.int64] = field(default_factory=list)
+    """Each record's row (an array where the records were given column by column)."""
     problems: list[dict[str, object]] = field(default_factory=list)
     seen: dict[str, tuple[int, Content]] = field(default_factory=dict)
     deduplicated: int = 0
@@ -912,10 +913,12 @@ class Collector:
         self.problems.append(problem)
 
     def add(self, row: int, record: dict[str, str | None]) -> None:
+        if not isinstance(self.rows, list):
+            raise ValueError("add: the records were given column by column already")
         self.records.append(record)
         self.rows.append(row)
 
-    def add_columns(self, rows: list[int],
+    def add_columns(self, rows: list[int] | npt.NDArray[np.int64],
                     columns: dict[str, list[object] | pa.Array]) -> None:
         """All records at once, as columns of equal length (lists of cells, or Arrow text
         arrays), the only records read."""

@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import compress, repeat
-from operator import is_not, itemgetter, not_
+from itertools import compress
+from operator import itemgetter, not_
 from typing import TypeVar
 
 import numpy as np
@@ -178,17 +178,23 @@ def _stating(changed: dict[int, str | None]) -> tuple[npt.NDArray[np.intp], list
 
 
 def _activities(updates: Updates, cfg: TicketingConfig,
-                changed: dict[str, dict[int, str | None]]) -> list[str | None]:
+                changed: dict[str, dict[int, str | None]],
+                ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
     """Per update: its own activity if set (non-empty), else the first rule whose field
     changed to its value (or a public comment), else the label field's value, else None.
-    `changed`: the fields' changes (`_changed`), the rules' and the label's among them."""
+    `changed`: the fields' changes (`_changed`), the rules' and the label's among them.
+    As codes into the activities named (-1: none) and those names, so that the records'
+    column is taken from a few names rather than made of a text per update."""
     n = len(updates.activity)
+    codes = np.full(n, -1, dtype=np.intp)
+    names: list[object] = []
     if any(updates.activity):
+        own = object_array(updates.activity)
         open_ = np.fromiter(map(not_, updates.activity), dtype=np.bool_, count=n)
-        activity = object_array(updates.activity)
-        activity[open_] = None  # '' as None
+        found, distinct = pd.factorize(own[~open_])
+        codes[~open_] = found
+        names.extend(distinct.tolist())
     else:  # no update has an activity of its own (Zendesk's, ServiceNow's)
-        activity = object_array(None, n)
         open_ = np.ones(n, dtype=np.bool_)
     values: dict[str, tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]] = {}
     for rule in cfg.activities:
@@ -201,25 +207,40 @@ def _activities(updates: Updates, cfg: TicketingConfig,
         else:
             if rule.field not in values:
                 values[rule.field] = _coded(changed[rule.field], n)
-            codes, distinct = values[rule.field]
+            field_codes, distinct = values[rule.field]
             found = np.flatnonzero(distinct == rule.value)
             if not len(found):
                 continue
-            hit = open_ & (codes == found[0])
-        activity[hit] = rule.activity
+            hit = open_ & (field_codes == found[0])
+        codes[hit] = len(names)
+        names.append(rule.activity)
         open_ &= ~hit
     label = cfg.label_field
     if label is not None and open_.any():
         if label not in values:
             values[label] = _coded(changed[label], n)
-        codes, distinct = values[label]
+        field_codes, distinct = values[label]
         if len(distinct):
             stated = np.fromiter((bool(v) for v in distinct.tolist()), dtype=np.bool_,
                                  count=len(distinct))
-            hit = open_ & (codes >= 0) & stated[codes]
-            activity[hit] = distinct[codes[hit]]
-    result: list[str | None] = activity.tolist()
-    return result
+            hit = open_ & (field_codes >= 0) & stated[np.maximum(field_codes, 0)]
+            codes[hit] = len(names) + field_codes[hit]
+            names.extend(distinct.tolist())
+    return codes, object_array(names)
+
+
+def _activity_column(codes: npt.NDArray[np.intp], names: npt.NDArray[np.object_],
+                     at: npt.NDArray[np.intp]) -> list[object] | pa.Array:
+    """The activities of the updates at `at` (each has one: `codes` >= 0): an Arrow text
+    column where Arrow holds every activity an update has (kept or not), else a list."""
+    used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(names)))
+    array = _text_array(names[used])
+    if array is None:
+        result: list[object] = names[codes[at]].tolist()
+        return result
+    place = np.full(len(names), -1, dtype=np.intp)
+    place[used] = np.arange(len(used), dtype=np.intp)
+    return array.take(pa.array(place[codes[at]]))
 
 
 def fields_used(cfg: TicketingConfig) -> list[str]:
@@ -550,7 +571,7 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     currency_stating = _stating_of(order, changed, cfg.currency_field)
     own_currencies = _own(ticket_fields or {}, cfg.currency_field)
     currencies = _stated(u.ticket, own_currencies, currency_stating)
-    activity = _activities(u, cfg, changed)
+    activity_codes, activity_names = _activities(u, cfg, changed)
     amount_text = object_array(u.amount, n)
     amount_from = np.full(n, -1, dtype=np.int8)  # (-1: the update's own amount)
     for code, name in enumerate(cfg.amount_fields):  # a later field's non-empty value wins
@@ -558,7 +579,7 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         if len(positions):
             amount_text[positions] = object_array(values)
             amount_from[positions] = code
-    has_activity = np.fromiter(map(is_not, activity, repeat(None)), dtype=np.bool_, count=n)
+    has_activity = activity_codes >= 0
     kept_at = order[has_activity[order]]
     kept = kept_at.tolist()
     lost = _lost_without_activity(u, cfg, changed, order[~has_activity[order]], collector)
@@ -639,7 +660,7 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         columns = {
             C.EVENT_ID: _taken(u.record_id, at, kept),
             C.CASE: tickets,
-            C.ACTIVITY: _taken(activity, at, kept),
+            C.ACTIVITY: _activity_column(activity_codes, activity_names, at),
             C.TIMESTAMP: time_text.take(at),
             C.RESOURCE: _taken(u.author, at, kept),
             C.LIFECYCLE: pa.repeat(pa.scalar("complete", pa.large_string()), len(kept)),
@@ -655,7 +676,7 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         columns = {
             C.EVENT_ID: _take(u.record_id, kept),
             C.CASE: list(ticket_list),
-            C.ACTIVITY: _take(activity, kept),
+            C.ACTIVITY: activity_names[activity_codes[at]].tolist(),
             C.TIMESTAMP: _take(u.time, kept),
             C.RESOURCE: _take(u.author, kept),
             C.LIFECYCLE: ["complete"] * len(kept),
@@ -669,7 +690,7 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     arrow = ticket_text is not None and time_text is not None
     for source_field, column in cfg.evidence_fields.items():
         columns[column] = _evidence(changed[source_field], n, at, arrow)
-    collector.add_columns(_take(u.row, kept), columns)
+    collector.add_columns(np.asarray(u.row, dtype=np.int64)[at], columns)
     _name_fields(collector, cfg, amount_from[at])
     collector.field_values[C.AMOUNT] = partial(_amounts_written, amount_text, at)
 
