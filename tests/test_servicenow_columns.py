@@ -116,8 +116,8 @@ def _export(path: Path, rng: random.Random, *, checkpoints: bool) -> None:
 def _content(collector: Collector) -> tuple[object, ...]:
     columns = {name: column.to_pylist() if isinstance(column, pa.Array) else list(column)
                for name, column in (collector.columns or {}).items()}
-    return (columns, collector.rows, collector.problems, collector.deduplicated,
-            collector.skipped)
+    return (columns, [int(row) for row in collector.rows], collector.problems,
+            collector.deduplicated, collector.skipped)
 
 
 @pytest.mark.parametrize("checkpoints", [True, False], ids=["checkpoints", "time-and-user"])
