@@ -13,9 +13,17 @@ import pytest
 
 from audit import canonical as C
 from audit.currency import CURRENCIES
+from audit.sources import ticketing
 from audit.sources.common import BadValue, Collector, money, parse_major
 from audit.sources.config import TicketingConfig, load_sources_config
-from audit.sources.ticketing import Updates, update_order, updates_to_table
+from audit.sources.ticketing import (
+    Updates,
+    _amounts_in_arrow,
+    _amounts_listed,
+    _text_array,
+    update_order,
+    updates_to_table,
+)
 
 TICKETS = ["1", "2", "10", "9", "é", "z", "Z", "\U0001f600", "a\u00e9", "ab", ""]
 TIMES = ["2026-01-01T10:00:00+00:00", "2026-01-01T09:00:00+01:00",
@@ -42,10 +50,18 @@ def test_update_order_of_text_arrow_cannot_hold_is_still_the_python_order() -> N
     assert update_order(tickets, times, rows) == _reference_order(tickets, times, rows)
 
 
+BAD_AMOUNTS = ["12.50", "3", "", None, "1,5", "-7.25", "abc"]
+READABLE_AMOUNTS = ["12.50", "3", "", None, "+0010.00", " 5", "007.5", "-0", "\u00a05", "0.0"]
+"""Amounts `parse_major` reads, some written by `money` otherwise (`+0010.00` as 10.00)."""
+
+
 def _random_updates(cfg: TicketingConfig, rng: random.Random, size: int,
-                    tickets: list[str] = TICKETS[:6]) -> Updates:
+                    tickets: list[str] = TICKETS[:6],
+                    amounts: list[str | None] = BAD_AMOUNTS,
+                    own_amounts: tuple[str | None, ...] = (None, None, "5.00", "bad"),
+                    currencies: tuple[str | None, ...] = ("O-1", "O-2", "EUR", "", None),
+                    ) -> Updates:
     stages = [rule.value for rule in cfg.activities] + ["", "other", None]
-    amounts = ["12.50", "3", "", None, "1,5", "-7.25", "abc"]
     updates = Updates()
     for row in range(1, size + 1):
         changes: dict[str, str | None] = {}
@@ -54,7 +70,8 @@ def _random_updates(cfg: TicketingConfig, rng: random.Random, size: int,
                 changes[rule.field] = rng.choice(stages)
         for name in (cfg.order_field, cfg.currency_field):
             if name and rng.random() < 0.2:
-                changes[name] = rng.choice(["O-1", "O-2", "EUR", "", None])
+                changes[name] = rng.choice(["O-1", "O-2", "EUR", "", None]
+                                           if name == cfg.order_field else currencies)
         for name in cfg.amount_fields:
             if rng.random() < 0.2:
                 changes[name] = rng.choice(amounts)
@@ -67,7 +84,7 @@ def _random_updates(cfg: TicketingConfig, rng: random.Random, size: int,
                        f"id{row}", rng.choice([row, row, 1]), changes,
                        public_comment=rng.random() < 0.2,
                        activity=rng.choice([None, None, None, "", "Created"]),
-                       amount=rng.choice([None, None, "5.00", "bad"]))
+                       amount=rng.choice(own_amounts))
     return updates
 
 
@@ -180,6 +197,63 @@ def test_updates_to_table_matches_the_per_update_definition(system: str, arrow: 
     # (an update whose amount is quarantined is a record all the same: among `expected`)
     assert collector.skipped == len(updates.ticket) - len(expected) - lost_updates
     assert expected and quarantined and lost  # the random updates reach every branch
+
+
+@pytest.mark.parametrize("arrow", [True, False], ids=["arrow", "lists"])
+@pytest.mark.parametrize("system", ["zendesk", "jira", "servicenow"])
+def test_readable_amounts_are_the_per_update_definitions(
+        system: str, arrow: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where no amount is unreadable (none quarantined), the records' amounts are read in
+    Arrow where it holds every text (`_amounts_in_arrow`), else listed (`_amounts_listed`,
+    a ticket with a lone surrogate): both the per-update definition's, amounts `money`
+    writes otherwise (`+0010.00` as 10.00) among them."""
+    cfg = load_sources_config().ticketing[system]
+    tickets = TICKETS[:6] if arrow else [*TICKETS[:5], "a\udc80"]
+    updates = _random_updates(cfg, random.Random(f"{system} readable"), 2000, tickets,
+                              READABLE_AMOUNTS, (None, None, "5.00", " 7.5", ""),
+                              ("EUR", "usd", "", None))  # (ISO 4217 codes: none quarantined)
+    collector = Collector(system, Path("updates.json"))
+    if arrow:  # (the fast path's, not the general one's)
+        monkeypatch.setattr(ticketing, "_amounts_listed", None)
+    updates_to_table(updates, cfg, collector)
+    expected, quarantined, lost, _updates = _reference_and_lost(updates, cfg)
+    assert collector.columns is not None and not quarantined
+    # (only the updates of no activity that state an amount or an evidence item)
+    assert [(p["row"], p["field"], p["value"]) for p in collector.problems] == lost
+    amounts = collector.columns[C.AMOUNT]
+    assert isinstance(amounts, pa.Array) is arrow
+    got = amounts.to_pylist() if isinstance(amounts, pa.Array) else amounts
+    assert got == [record[C.AMOUNT] for record in expected]
+    assert {"10.00", "5", "7.5", "0", None} <= set(got)
+    currency = collector.columns[C.CURRENCY]
+    assert (currency.to_pylist() if isinstance(currency, pa.Array) else currency) == [
+        record[C.CURRENCY] for record in expected]
+    assert [int(row) for row in collector.rows] == [record["row"] for record in expected]
+
+
+def test_amounts_in_arrow_are_the_listed_amounts() -> None:
+    """`_amounts_in_arrow` (the fast path) against `_amounts_listed` (the general one) on
+    random texts `parse_major` reads: the same amount per record; '' and None as None. A
+    text Arrow cannot hold (a lone surrogate) is never given to the fast path:
+    `_text_array` refuses it."""
+    rng = random.Random(5)
+    texts: list[str | None] = []
+    while len(texts) < 5000:
+        text = rng.choice([None, "", *READABLE_AMOUNTS, "".join(
+            rng.choice("+-0123456789. \u00a0") for _ in range(rng.randrange(1, 7)))])
+        try:
+            if text:
+                money(parse_major(text))
+        except BadValue:
+            continue
+        texts.append(text)
+    good = {t: money(parse_major(t)) for t in set(texts) if t}
+    assert sum(a != t for t, a in good.items()) > 50  # texts `money` writes otherwise
+    fast = _amounts_in_arrow(pa.array(texts, type=pa.large_string()), good)
+    assert fast.type == pa.large_string()
+    assert fast.to_pylist() == _amounts_listed(texts, good) == [
+        money(parse_major(t)) if t else None for t in texts]
+    assert _text_array(["1.5", "1\udc80"]) is None
 
 
 @pytest.mark.parametrize("system", ["zendesk", "jira", "servicenow"])

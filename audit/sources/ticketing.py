@@ -304,13 +304,12 @@ def _order(tickets: list[str], times: list[str], rows: list[int],
     return np.asarray(ranked.to_numpy(), dtype=np.intp)
 
 
-def _taken(values: Sequence[str | None], at: npt.NDArray[np.intp],
-           kept: list[int]) -> list[object] | pa.Array:
-    """values[k] for each k of `kept` (`at` as an array): an Arrow text column where Arrow
-    holds every value (taken in Arrow, not made of a list taken first), else a list."""
+def _taken(values: Sequence[str | None], at: npt.NDArray[np.intp]) -> list[object] | pa.Array:
+    """values[k] for each k of `at`: an Arrow text column where Arrow holds every value
+    (taken in Arrow, not made of a list taken first), else a list."""
     array = _text_array(values)
     if array is None:
-        return _take(values, kept)
+        return _take(values, at.tolist())
     return array.take(at)
 
 
@@ -465,7 +464,31 @@ def _evidence(changed: dict[int, str | None], n: int, at: npt.NDArray[np.intp],
     return result
 
 
-def _over_units(kept: list[int], texts: list[object], tickets: list[str],
+def _amounts_listed(texts: list[object], good: dict[str, str]) -> list[str | None]:
+    """Each record's amount (`texts`: as its update stated it; `good`: each distinct text
+    read, none unreadable), None where it states none (None or '')."""
+    amount_of: dict[object, str | None] = {None: None, "": None}
+    amount_of.update(good)
+    try:
+        return list(map(amount_of.__getitem__, texts))
+    except (KeyError, TypeError):  # a text of another type (not str): as it was
+        return [good[t] if t else None for t in texts]  # type: ignore[index]
+
+
+def _amounts_in_arrow(texts: pa.Array, good: dict[str, str]) -> pa.Array:
+    """`_amounts_listed` of texts Arrow holds (`texts`), in Arrow: the texts `money` writes
+    otherwise (`+0010.00` as 10.00) looked up, the others (as a rule, all) taken as they
+    are; '' as null. No Python object per record."""
+    restated = {t: a for t, a in good.items() if a != t}
+    if restated:
+        keys, values = _text_array(list(restated)), _text_array(list(restated.values()))
+        assert keys is not None and values is not None  # (of `texts`, and `money`'s ASCII)
+        found = pc.index_in(texts, value_set=keys)
+        texts = pc.if_else(pc.is_null(found), texts, values.take(found))
+    return pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.large_string()), texts)
+
+
+def _over_units(kept: npt.NDArray[np.intp], texts: npt.NDArray[np.object_], tickets: list[str],
                 currencies: dict[str, str], good: dict[str, str]) -> dict[int, BadValue]:
     """Per kept update (position) whose amount has more decimals than its ticket's
     currency has minor units (`parse_major_in`: 1.500 JPY is a thousands separator read as
@@ -489,7 +512,7 @@ def _over_units(kept: list[int], texts: list[object], tickets: list[str],
     if most <= fewest:
         return over
     checked: dict[tuple[str, str], BadValue | None] = {}
-    for k, text in zip(kept, texts, strict=True):
+    for k, text in zip(kept.tolist(), texts.tolist(), strict=True):
         if text not in fractional:
             continue
         currency = currencies.get(tickets[k])
@@ -581,15 +604,18 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
             amount_from[positions] = code
     has_activity = activity_codes >= 0
     kept_at = order[has_activity[order]]
-    kept = kept_at.tolist()
     lost = _lost_without_activity(u, cfg, changed, order[~has_activity[order]], collector)
-    collector.skipped += len(order) - len(kept) - lost
-    texts_of_amounts = amount_text[kept_at].tolist()
+    collector.skipped += len(order) - len(kept_at) - lost
+    ticket_text, time_text = texts
+    arrow = ticket_text is not None and time_text is not None
+    kept_texts = amount_text[kept_at]
     # The records' amounts, each distinct text parsed once (an update of no activity's is
-    # no record's: `_lost_without_activity` tells it).
+    # no record's: `_lost_without_activity` tells it); as an Arrow column where Arrow holds
+    # every text (`held`), read in Arrow.
+    held = _text_array(kept_texts) if arrow else None
     parsed: dict[str, str | BadValue] = {}
     canonical = _CANONICAL.match
-    for text in set(texts_of_amounts):
+    for text in (set(kept_texts.tolist()) if held is None else pc.unique(held).to_pylist()):
         if text:
             if type(text) is str and canonical(text):  # (money(parse_major(text)) is text)
                 parsed[text] = text
@@ -599,16 +625,16 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
             except BadValue as exc:
                 parsed[text] = exc
     good = {t: a for t, a in parsed.items() if isinstance(a, str)}
-    over = _over_units(kept, texts_of_amounts, u.ticket, currencies, good)
+    over = _over_units(kept_at, kept_texts, u.ticket, currencies, good)
     unpriced = _unknown_currencies(currencies)
-    amounts: list[str | None]
+    amounts: list[str | None] | None = None
+    amount_column: pa.Array | None = None
+    at = kept_at
     if len(good) == len(parsed) and not over and not unpriced:  # none to quarantine
-        amount_of: dict[str | None, str | None] = {None: None, "": None}
-        amount_of.update(good)
-        try:
-            amounts = list(map(amount_of.__getitem__, texts_of_amounts))
-        except (KeyError, TypeError):  # a text of another type (not str): as it was
-            amounts = [good[t] if t else None for t in texts_of_amounts]
+        if held is not None:
+            amount_column = _amounts_in_arrow(held, good)
+        else:
+            amounts = _amounts_listed(kept_texts.tolist(), good)
     else:
         # An amount that cannot be read is quarantined alone: its update is still an event
         # (its activity, its author and time), of no amount. Before, the whole update was
@@ -618,11 +644,12 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         # the normaliser quarantined each such update whole, the request and the approval
         # with it.
         amounts = []
-        for k, text in zip(kept, texts_of_amounts, strict=True):
+        for k, text in zip(kept_at.tolist(), kept_texts.tolist(), strict=True):
             amount = over[k] if k in over else parsed[text] if text else None
+            read_as = unread_amount(activity_names[activity_codes[k]])
             if isinstance(amount, BadValue):
                 collector.quarantine(u.row[k], _amount_field(cfg, int(amount_from[k])), text,
-                                     f"{amount}{unread_amount(activity[k])}",
+                                     f"{amount}{read_as}",
                                      case=u.ticket[k])
                 amount = None
             elif amount is not None and u.ticket[k] in unpriced:
@@ -630,17 +657,16 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                     u.row[k], cfg.currency_field or C.CURRENCY, unpriced[u.ticket[k]],
                     "unknown currency (not an ISO 4217 code) (the ticket's currency: the "
                     f"first {cfg.currency_field} the ticket states, maybe in another of its "
-                    f"updates than this one){unread_amount(activity[k])}", case=u.ticket[k])
+                    f"updates than this one){read_as}", case=u.ticket[k])
                 amount = None
             amounts.append(amount)
-    at = np.asarray(kept, dtype=np.intp)
-    ticket_text, time_text = texts
     columns: dict[str, list[object] | pa.Array]
     if ticket_text is not None and time_text is not None:
         # The ticket and time columns Arrow holds already (for the order): taken in Arrow,
         # and the per-ticket values looked up once per ticket.
         tickets = ticket_text.take(at)
-        amount_column = pa.array(amounts, type=pa.large_string())
+        if amount_column is None:
+            amount_column = pa.array(amounts, type=pa.large_string())
         # Per ticket, its currency and order number: by the codes of all updates' tickets.
         every = pc.dictionary_encode(ticket_text) if not ticket_text.null_count else None
         currency = order_column = None
@@ -658,20 +684,22 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
             currency = _per_ticket(coded, currencies)
             order_column = _per_ticket(coded, orders)
         columns = {
-            C.EVENT_ID: _taken(u.record_id, at, kept),
+            C.EVENT_ID: _taken(u.record_id, at),
             C.CASE: tickets,
             C.ACTIVITY: _activity_column(activity_codes, activity_names, at),
             C.TIMESTAMP: time_text.take(at),
-            C.RESOURCE: _taken(u.author, at, kept),
-            C.LIFECYCLE: pa.repeat(pa.scalar("complete", pa.large_string()), len(kept)),
+            C.RESOURCE: _taken(u.author, at),
+            C.LIFECYCLE: pa.repeat(pa.scalar("complete", pa.large_string()), len(at)),
             C.AMOUNT: amount_column,
             C.CURRENCY: pc.if_else(pc.is_null(amount_column),
                                    pa.scalar(None, pa.large_string()), currency),
-            C.CHANNEL: pa.repeat(pa.scalar(cfg.channel, pa.large_string()), len(kept)),
+            C.CHANNEL: pa.repeat(pa.scalar(cfg.channel, pa.large_string()), len(at)),
             C.TICKET_ID: tickets,
             C.ORDER_ID: order_column,
         }
     else:  # a text Arrow cannot hold: lists, as the collector takes any cells
+        assert amounts is not None  # (`held` is Arrow's, made where this branch is not)
+        kept = at.tolist()
         ticket_list = _take(u.ticket, kept)
         columns = {
             C.EVENT_ID: _take(u.record_id, kept),
