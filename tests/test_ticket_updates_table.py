@@ -349,3 +349,25 @@ def test_an_amount_written_as_money_writes_it_is_taken_as_it_is() -> None:
     assert matched > 1000
     for text in ["00", "01.5", "1.", ".5", "1.5\n", " 1", "-0", "+1", "1,5"]:
         assert not _CANONICAL.match(text), text
+
+
+def test_decimals_are_checked_against_each_tickets_first_currency() -> None:
+    """An amount with more decimals than its ticket's currency holds is quarantined; the
+    ticket's currency is the first it states, so a later other currency (JPY, no minor
+    units) neither quarantines 1.50 EUR nor lets 1.500 JPY through."""
+    cfg = load_sources_config().ticketing["zendesk"]
+    stage, currency, amount = "360011110001", cfg.currency_field, cfg.amount_fields[0]
+    assert currency
+    updates = Updates()
+    for row, (ticket, changes) in enumerate([
+            ("A", {stage: "requested", currency: "EUR", amount: "1.50"}),
+            ("A", {currency: "JPY"}),
+            ("B", {stage: "requested", currency: "JPY", amount: "1.500"}),
+            ("B", {stage: "approved", currency: "EUR", amount: "2"})], start=1):
+        updates.append(ticket, TIMES[0], "u1", f"id{row}", row, changes)
+    collector = Collector("zendesk", Path("updates.json"))
+    updates_to_table(updates, cfg, collector)
+    assert collector.columns is not None
+    got = collector.columns[C.AMOUNT]
+    assert (got.to_pylist() if isinstance(got, pa.Array) else got) == ["1.50", "2"]
+    assert [(p["row"], p["value"]) for p in collector.problems] == [(3, "1.500")]

@@ -9,7 +9,7 @@ records column by column: one list per field, no object per update.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import compress
@@ -489,18 +489,22 @@ def _amounts_in_arrow(texts: pa.Array, good: dict[str, str]) -> pa.Array:
 
 
 def _over_units(kept: npt.NDArray[np.intp], texts: npt.NDArray[np.object_], tickets: list[str],
-                currencies: dict[str, str], good: dict[str, str]) -> dict[int, BadValue]:
+                stated: Collection[str | None], currencies_of: Callable[[], dict[str, str]],
+                good: dict[str, str]) -> dict[int, BadValue]:
     """Per kept update (position) whose amount has more decimals than its ticket's
     currency has minor units (`parse_major_in`: 1.500 JPY is a thousands separator read as
     a point), the BadValue to quarantine it with. Checked once per (text, currency), and
-    only for amounts with a decimal point."""
+    only for amounts with a decimal point. `stated`: every currency a ticket states (those
+    of `currencies_of()`, each ticket's, among them)."""
     fractional = {t for t, a in good.items() if "." in a}
     over: dict[int, BadValue] = {}
-    if not fractional or not currencies:
+    if not fractional or not stated:
         return over
     # Nothing to check where every currency holds the most decimals any amount has (2.50
-    # among EUR and USD tickets): no loop over a million updates.
-    fewest = min(minor_units(str(c).strip().upper()) for c in set(currencies.values()))
+    # among EUR and USD tickets): no loop over a million updates. (Bounded by every
+    # currency stated, the tickets' among them: where that bound does not tell, the loop
+    # below does, by each ticket's own.)
+    fewest = min(minor_units(str(c).strip().upper()) for c in stated)
     # (at most the bytes after each text's first point, counted in Arrow: where that bound
     # is in every currency's units already, the exact count need not be made)
     array = _text_array(list(fractional))
@@ -512,6 +516,7 @@ def _over_units(kept: npt.NDArray[np.intp], texts: npt.NDArray[np.object_], tick
     if most <= fewest:
         return over
     checked: dict[tuple[str, str], BadValue | None] = {}
+    currencies = currencies_of()
     for k, text in zip(kept.tolist(), texts.tolist(), strict=True):
         if text not in fractional:
             continue
@@ -582,7 +587,9 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     # non-empty value its updates state, by time.
     order_stating = _stating_of(order, changed, cfg.order_field)
     own_orders = _own(ticket_fields or {}, cfg.order_field)
-    orders = _stated(u.ticket, own_orders, order_stating)
+    # (as dicts, made only where needed: by the columns made as lists, a note, or an amount
+    # with more decimals than some currency holds; Arrow's columns find them by code)
+    orders_of = partial(_stated, u.ticket, own_orders, order_stating)
     count, ticket, stated = _several(u.ticket, own_orders, order_stating)
     if count:  # a corrected order, or one ticket for two orders: said, not left to chance
         collector.notes.append(
@@ -590,10 +597,11 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
             f"{cfg.order_field}; each is correlated by one, its own field where the export "
             "gives it, else the first its updates state (the charges of the others, and "
             "their refunds that name no ticket, are not in its case): the first, ticket "
-            f"{ticket}: {', '.join(stated)}, correlated by {orders.get(ticket)}")
+            f"{ticket}: {', '.join(stated)}, correlated by {orders_of().get(ticket)}")
     currency_stating = _stating_of(order, changed, cfg.currency_field)
     own_currencies = _own(ticket_fields or {}, cfg.currency_field)
-    currencies = _stated(u.ticket, own_currencies, currency_stating)
+    currencies_of = partial(_stated, u.ticket, own_currencies, currency_stating)
+    stated_currencies = {*currency_stating[1], *own_currencies.values()}
     activity_codes, activity_names = _activities(u, cfg, changed)
     amount_text = object_array(u.amount, n)
     amount_from = np.full(n, -1, dtype=np.int8)  # (-1: the update's own amount)
@@ -625,8 +633,8 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
             except BadValue as exc:
                 parsed[text] = exc
     good = {t: a for t, a in parsed.items() if isinstance(a, str)}
-    over = _over_units(kept_at, kept_texts, u.ticket, currencies, good)
-    unpriced = _unknown_currencies(currencies)
+    over = _over_units(kept_at, kept_texts, u.ticket, stated_currencies, currencies_of, good)
+    unpriced = _unknown_currencies(stated_currencies, currencies_of)
     amounts: list[str | None] | None = None
     amount_column: pa.Array | None = None
     at = kept_at
@@ -681,8 +689,8 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                                              own_order_codes)
         if currency is None or order_column is None:  # (a text Arrow cannot hold)
             coded = pc.dictionary_encode(tickets)
-            currency = _per_ticket(coded, currencies)
-            order_column = _per_ticket(coded, orders)
+            currency = _per_ticket(coded, currencies_of())
+            order_column = _per_ticket(coded, orders_of())
         columns = {
             C.EVENT_ID: _taken(u.record_id, at),
             C.CASE: tickets,
@@ -701,6 +709,7 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         assert amounts is not None  # (`held` is Arrow's, made where this branch is not)
         kept = at.tolist()
         ticket_list = _take(u.ticket, kept)
+        currencies, orders = currencies_of(), orders_of()
         columns = {
             C.EVENT_ID: _take(u.record_id, kept),
             C.CASE: list(ticket_list),
@@ -723,17 +732,20 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     collector.field_values[C.AMOUNT] = partial(_amounts_written, amount_text, at)
 
 
-def _unknown_currencies(currencies: dict[str, str]) -> dict[str, str]:
-    """Of the tickets' currencies (ticket -> currency as stated), those that are no ISO 4217
-    code, as the normaliser reads codes (without case or surrounding spaces): each such
-    ticket's amounts are not read (`updates_to_table`). The distinct values checked first:
-    as a rule every one is a code, and no ticket is visited."""
-    bad = {text for text in set(currencies.values())
+def _unknown_currencies(stated: Collection[str | None],
+                        currencies_of: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """Of the tickets' currencies (`currencies_of()`: ticket -> currency as stated), those
+    that are no ISO 4217 code, as the normaliser reads codes (without case or surrounding
+    spaces): each such ticket's amounts are not read (`updates_to_table`). The values any
+    ticket states (`stated`, every ticket's currency among them) checked first: as a rule
+    every one is a code, and no ticket's currency is made nor visited."""
+    bad = {text for text in set(stated)
            if text is not None and (code := str(text).strip().upper())
            and code not in CURRENCIES}
     if not bad:
         return {}
-    return {ticket: currency for ticket, currency in currencies.items() if currency in bad}
+    return {ticket: currency for ticket, currency in currencies_of().items()
+            if currency in bad}
 
 
 def unread_amount(activity: str | None) -> str:
