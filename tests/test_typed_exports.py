@@ -720,3 +720,35 @@ def _read_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, document: dict[
         assert row["org:resource"].isna().all()
     else:
         assert row["org:resource"].tolist() == [person]
+
+
+def test_jira_authors_named_again_are_the_general_paths_persons(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Authors named again in the typed loop: a name, the same name with spaces, two
+    deleted accounts (each time by its account id) and names of other kinds, each named as
+    the general path names it, however often and in whatever order they come (one person
+    of one accountId: two of one name are told apart, a test of its own)."""
+    authors: list[tuple[dict[str, object], str | None]] = [
+        ({"displayName": "Ben Carter", "accountId": "5b10"}, "Ben Carter"),
+        ({"displayName": "Former user", "accountId": "557058:aa"}, "Former user (557058:aa)"),
+        ({"displayName": " Ben Carter ", "accountId": "5b10"}, " Ben Carter "),
+        ({"displayName": "Former user", "accountId": "557058:bb"}, "Former user (557058:bb)"),
+        ({"displayName": "Former user", "accountId": "unknown"}, None),
+        ({"displayName": "  ", "name": "Ben Carter"}, "Ben Carter"),
+        ({"displayName": 7, "accountId": "5b10"}, "7"),
+        ({"displayName": "Ben Carter", "accountId": "5b10"}, "Ben Carter")]
+    order = [*range(len(authors)), *reversed(range(len(authors))), 1, 3, 1, 0, 0]
+    document = _issues(random.Random(2), 10)
+    key = document["issues"][4]["key"]
+    document["issues"][4]["changelog"] = {"histories": [
+        {"id": str(h), "created": f"2026-07-06T11:{h:02d}:00.000+0200",
+         "author": authors[k][0], "items": [{"field": "status", "toString": "Approved"}]}
+        for h, k in enumerate(order)]}
+    path = tmp_path / "issues.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert jira._typed(path, read_export(path), CFG.ticketing["jira"]) is not None
+    typed, general = _both(path, monkeypatch, "jira")
+    _assert_same(typed, general)
+    frame = typed[0].frame.set_index("event:id")
+    got = [frame.at[f"jira:{key}:{h}", "org:resource"] for h in range(len(order))]
+    assert [None if pd.isna(p) else p for p in got] == [authors[k][1] for k in order]

@@ -400,9 +400,14 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                 # would in the update's changes.
                 hit = read(name) if type(name) is str else read(str(name))
                 field_id = item.fieldId
-                by_id = read(str(field_id)) if field_id else None
-                if hit is None and by_id is None:  # a field the mapping does not read
+                if field_id:
+                    by_id = read(str(field_id))
+                    if hit is None and by_id is None:  # a field the mapping does not read
+                        continue
+                elif hit is None:  # (as a rule, an item names no field id)
                     continue
+                else:
+                    by_id = None
                 value = item.toString
                 if value is not None and type(value) is not str:
                     try:
