@@ -352,9 +352,10 @@ def test_an_amount_written_as_money_writes_it_is_taken_as_it_is() -> None:
 
 
 def test_decimals_are_checked_against_each_tickets_first_currency() -> None:
-    """An amount with more decimals than its ticket's currency holds is quarantined; the
-    ticket's currency is the first it states, so a later other currency (JPY, no minor
-    units) neither quarantines 1.50 EUR nor lets 1.500 JPY through."""
+    """An amount with more decimals than its ticket's currency holds is quarantined (the
+    amount alone: its update a record of no amount); the ticket's currency is the first it
+    states, so a later other currency (JPY, no minor units) neither quarantines 1.50 EUR
+    nor lets 1.500 JPY through."""
     cfg = load_sources_config().ticketing["zendesk"]
     stage, currency, amount = "360011110001", cfg.currency_field, cfg.amount_fields[0]
     assert currency
@@ -369,5 +370,5 @@ def test_decimals_are_checked_against_each_tickets_first_currency() -> None:
     updates_to_table(updates, cfg, collector)
     assert collector.columns is not None
     got = collector.columns[C.AMOUNT]
-    assert (got.to_pylist() if isinstance(got, pa.Array) else got) == ["1.50", "2"]
+    assert (got.to_pylist() if isinstance(got, pa.Array) else got) == ["1.50", None, "2"]
     assert [(p["row"], p["value"]) for p in collector.problems] == [(3, "1.500")]
