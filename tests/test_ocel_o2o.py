@@ -258,3 +258,53 @@ def test_follow_o2o_of_no_ocel_input_is_told_not_used(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert ("--follow-o2o Order: no input is an OCEL 2.0 log, the only kind it applies to: "
             "not used") in result.output.splitlines()
+
+
+FORGED = "\nerror: forged line\u001b[2J"
+
+
+def test_text_of_the_file_in_a_note_never_begins_a_console_line(tmp_path: Path) -> None:
+    """A line break or an escape in an O2O qualifier, a type's name, an object's or an
+    event's id is shown in the notes (as repr shows it), never written: before, a qualifier
+    `x\\nerror: forged line` printed "error: forged line" on a console line of its own and the
+    run exited 0. Each of the notes quoting the file: the relations followed (a qualifier, a
+    type), an event brought into two cases (its id), an event of two refunds (their ids), an
+    event naming an object the file does not define."""
+    path = refunds_log(tmp_path / "h.jsonocel")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["objects"][0]["relationships"][0]["qualifier"] = "x" + FORGED
+    ticket = "Ticket" + FORGED
+    document["objectTypes"][2]["name"] = ticket
+    document["objects"][4]["type"] = ticket
+    document["events"][0]["id"] = "e1" + FORGED  # (brought into R1 and R2)
+    document["objects"].append({"id": "R9" + FORGED, "type": "Refund"})
+    document["events"] += [
+        _event("s1", "Execute payout", "04T10:00:00", ["R1", "R9" + FORGED]),
+        _event("d1", "Execute payout", "04T11:00:00", ["R2", "ghost" + FORGED]),
+    ]
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+    table = read_ocel(path, "Refund", follow=["Order", ticket])
+    shown = repr(FORGED)[1:-1]  # (\n and \x1b as repr writes them)
+    for note in table.notes:
+        assert "\n" not in note and "\x1b" not in note, note
+    told = "\n".join(table.notes)
+    assert f"Refund -> Order 'x{shown}' (1 event)" in told
+    assert "Ticket[U+000A]error: forged line[U+001B][2J -> Refund 'ticket of'" in told
+    assert f"(the first: event 'e1{shown}' (row 1), through 'O1' to 'R1', 'R2')" in told
+    assert f"event 's1' (row 10), objects 'R1', 'R9{shown}'" in told
+    assert f"(the first: event 'd1' (row 11) relates to 'ghost{shown}')" in told
+    # The column naming the relation shows it alike.
+    assert f"'O1' (Refund -> Order 'x{shown}')" in table.frame[VIA].tolist()
+
+    # On the console (without R9, whose id as a case id other lines quote as they are):
+    document["objects"].pop()
+    document["events"] = [e for e in document["events"] if e["id"] != "s1"]
+    path.write_text(json.dumps(document), encoding="utf-8")
+    result = CliRunner().invoke(main, [
+        "check", str(path), "--object-type", "Refund", "--follow-o2o", "Order",
+        "--follow-o2o", ticket, "--out", str(tmp_path / "out"), "--fail-on", "never"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert not [line for line in result.output.splitlines()
+                if line.startswith("error: forged")], result.output
+    assert "\x1b" not in result.output

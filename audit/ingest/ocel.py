@@ -42,6 +42,7 @@ from audit.ingest.xes import (
     source_line,
     typed_column,
 )
+from audit.safety import shown_on_one_line
 from audit.words import counted
 
 CASE = "case:concept:name"
@@ -746,7 +747,10 @@ def _ties(log: _Log, chosen: str) -> dict[str, list[tuple[str, str]]]:
         types = log.object_type.get(source), log.object_type.get(target)
         if None in types or (types[0] == chosen) == (types[1] == chosen):
             continue  # (an undefined object; neither or both ends of the chosen type)
-        told = f"{types[0]} -> {types[1]}" + ("" if qualifier is None else f" '{qualifier}'")
+        # (Text of the file, written into notes and a column: a line break or an escape in a
+        # type or qualifier is shown, never a console line of its own.)
+        told = (f"{shown_on_one_line(str(types[0]))} -> {shown_on_one_line(str(types[1]))}"
+                + ("" if qualifier is None else f" {qualifier!r}"))
         other, case = (target, source) if types[0] == chosen else (source, target)
         ties.setdefault(other, {}).setdefault(case, told)
     return {other: list(cases.items()) for other, cases in ties.items()}
@@ -828,7 +832,7 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
             if otype is None:
                 dangling += 1
                 if not first_dangling:
-                    first_dangling = f"event '{event.eid}' (row {number}) relates to '{oid}'"
+                    first_dangling = f"event {event.eid!r} (row {number}) relates to {oid!r}"
             elif otype == chosen:
                 # One row per (event, object): several qualifiers for the pair are joined.
                 qualifiers = related.setdefault(oid, [])
@@ -845,8 +849,8 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
                         qualifiers = related.setdefault(case, [])
                         if qualifier is not None and qualifier not in qualifiers:
                             qualifiers.append(qualifier)
-                        if f"'{oid}' ({told})" not in via.setdefault(case, []):
-                            via[case].append(f"'{oid}' ({told})")
+                        if f"{oid!r} ({told})" not in via.setdefault(case, []):
+                            via[case].append(f"{oid!r} ({told})")
                         reach.add(told)
                     elif otype is not None:
                         could.add(otype)
@@ -862,21 +866,21 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
                 reached_two += 1
                 reached_most = max(reached_most, len(related))
                 if not first_reached_two:
-                    cases = ", ".join(f"'{case}'" for case in list(related)[:3])
+                    cases = ", ".join(repr(case) for case in list(related)[:3])
                     more = f" and {len(related) - 3} more" if len(related) > 3 else ""
                     tied = dict.fromkeys(oid for oid, _ in event.relations
                                          if log.object_type.get(oid) in followed
                                          and oid in ties)
-                    first_reached_two = (f"event '{event.eid}' (row {number}), through "
+                    first_reached_two = (f"event {event.eid!r} (row {number}), through "
                                          f"{', '.join(repr(oid) for oid in tied)} to "
                                          f"{cases}{more}")
         elif len(related) > 1:
             shared += 1
             shared_most = max(shared_most, len(related))
             if not first_shared:
-                objects = ", ".join(f"'{oid}'" for oid in list(related)[:3])
+                objects = ", ".join(repr(oid) for oid in list(related)[:3])
                 more = f" and {len(related) - 3} more" if len(related) > 3 else ""
-                first_shared = f"event '{event.eid}' (row {number}), objects {objects}{more}"
+                first_shared = f"event {event.eid!r} (row {number}), objects {objects}{more}"
         declared = log.event_attr_types.get(event.activity, {})
         attributes: dict[str, Any] = {}
         for name, value in event.attributes:
@@ -934,7 +938,7 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
         f", directly or through a related {' or '.join(repr(t) for t in sorted(followed))} "
         "object")
     notes = [
-        f"{outside} of {len(log.events)} events relate to no '{chosen}' object{through}"
+        f"{outside} of {len(log.events)} events relate to no {chosen!r} object{through}"
         f"{',' if through else ''} and are not part of these cases"
     ]
     if reachable:
@@ -946,15 +950,15 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
         notes.append(
             f"of these, {counted(reachable_events, 'event', spec=',')} "
             f"{'relates' if reachable_events == 1 else 'relate'} to objects that an "
-            f"object-to-object relation ties to '{chosen}' objects (by their type: {listed}); "
+            f"object-to-object relation ties to {chosen!r} objects (by their type: {listed}); "
             f"{flags} would make them events of those cases")
     if came_events:
         relations = ", ".join(f"{told} ({counted(came[told], 'event', spec=',')})"
                               for told in sorted(came))
         kinds = " or ".join(repr(t) for t in sorted(followed))
         notes.append(
-            f"{counted(came_events, 'event', spec=',')} relating to no '{chosen}' object but "
-            f"to {kinds} objects that an object-to-object relation ties to '{chosen}' objects "
+            f"{counted(came_events, 'event', spec=',')} relating to no {chosen!r} object but "
+            f"to {kinds} objects that an object-to-object relation ties to {chosen!r} objects "
             f"{'is an event' if came_events == 1 else 'are events'} of their cases "
             f"(--follow-o2o, one hop; column {VIA} names the object and the relation): "
             f"{counted(came_rows, 'row', spec=',')}, by {relations}")
@@ -962,7 +966,7 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
             how_many = "two" if reached_most == 2 else f"several (up to {reached_most:,})"
             notes.append(
                 f"{counted(reached_two, 'event', spec=',')} brought in so "
-                f"{'reaches' if reached_two == 1 else 'reach'} {how_many} '{chosen}' "
+                f"{'reaches' if reached_two == 1 else 'reach'} {how_many} {chosen!r} "
                 f"cases (an object tied to several: which one it belongs to the log does "
                 f"not say) and {'is' if reached_two == 1 else 'are each'} an event of each, "
                 f"every attribute copied, an amount too (a charge so copied is one capture, "
@@ -975,7 +979,7 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
         notes.append(
             f"{counted(shared, 'event', spec=',')} {'relates' if shared == 1 else 'relate'} "
             f"to {how_many} "
-            f"'{chosen}' objects and {'is' if shared == 1 else 'are each'} an event of each "
+            f"{chosen!r} objects and {'is' if shared == 1 else 'are each'} an event of each "
             f"of their cases, every attribute copied (an amount too: counted in each case): "
             f"{len(rows):,} rows from {len(log.events) - outside:,} events (the first: "
             f"{first_shared})")
