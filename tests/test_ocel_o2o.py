@@ -308,3 +308,24 @@ def test_text_of_the_file_in_a_note_never_begins_a_console_line(tmp_path: Path) 
     assert not [line for line in result.output.splitlines()
                 if line.startswith("error: forged")], result.output
     assert "\x1b" not in result.output
+
+
+def test_the_note_of_an_event_of_two_refunds_counts_their_own_rows(tmp_path: Path) -> None:
+    """An event of R1 and R2 (a payout of both): 8 rows from 7 events relate to refunds
+    (6 of their own, the shared one twice), with --follow-o2o Order or without. Before,
+    with it, the note counted the order's charge brought in (2 rows of 1 event) among them:
+    "10 rows from 8 events", where only the shared event gives a row more."""
+    path = refunds_log(tmp_path / "refunds.jsonocel")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["events"].append(_event("p12", "Execute payout", "04T10:00:00", ["R1", "R2"]))
+    path.write_text(json.dumps(document), encoding="utf-8")
+    head = ("1 event relates to two 'Refund' objects and is an event of each of their cases, "
+            "every attribute copied (an amount too: counted in each case): 8 rows from 7 "
+            "events")
+    tail = " (the first: event 'p12' (row 10), objects 'R1', 'R2')"
+    plain = read_ocel(path, "Refund")
+    assert head + tail in plain.notes and len(plain.frame) == 8
+    followed = read_ocel(path, "Refund", follow=["Order"])
+    assert len(followed.frame) == 10  # (e1 in R1 and R2 besides)
+    assert (head + " (those brought in by --follow-o2o not counted)" + tail
+            in followed.notes), followed.notes

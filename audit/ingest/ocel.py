@@ -981,8 +981,9 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
             f"to {how_many} "
             f"{chosen!r} objects and {'is' if shared == 1 else 'are each'} an event of each "
             f"of their cases, every attribute copied (an amount too: counted in each case): "
-            f"{len(rows):,} rows from {len(log.events) - outside:,} events (the first: "
-            f"{first_shared})")
+            f"{len(rows) - came_rows:,} rows from {len(log.events) - outside - came_events:,} "
+            f"events{' (those brought in by --follow-o2o not counted)' if came_events else ''} "
+            f"(the first: {first_shared})")
     if dangling:
         notes.append(f"{counted(dangling, 'event-object relation')} "
                      f"{'names an object' if dangling == 1 else 'name objects'} the file does "
