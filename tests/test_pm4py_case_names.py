@@ -262,3 +262,28 @@ def test_no_note_of_a_case_spelt_event_column_where_the_events_give_it(
                    encoding="utf-8")
     result = import_sources([(log, None)])
     assert not [note for note in result.notes if "not read" in note]
+
+
+def test_a_plain_header_beginning_case_is_not_told_pm4py_named(tmp_path: Path) -> None:
+    """`Case Amount` and `Case Channel` are matched as `case:amount`, `case:channel` (the
+    comparison drops punctuation), but are no pm4py names: the notes say they are named as
+    the case's attribute, not as pm4py names it (before, both were told "named as pm4py
+    names ..."); a header `CASE:Currency` (pm4py's `case:`, any case) still is."""
+    log = tmp_path / "plain.csv"
+    log.write_text(f"{HEADER},Case Amount,Case Channel,CASE:Currency\n"
+                   "C1,Receive refund request,2026-07-01T08:00:00Z,Ben,10.00,Internet,EUR\n",
+                   encoding="utf-8")
+    told = [note for note in import_sources([(log, None)]).notes if "not read" in note]
+    assert told == [
+        "plain.csv: 'Case Channel' (refund:channel) not read: named as our case attribute, "
+        "but its values are not ours (a channel: ecommerce, subscription, offline); to read "
+        "it, give a mapping file whose values: table translates each of its values (values: "
+        "{refund:channel: {Internet: ecommerce, ...}})",
+        "plain.csv: 'CASE:Currency' (refund:currency) not read: named as pm4py names a case "
+        "attribute (an XES trace's, an OCEL object's), but it is each event's own, and no "
+        "column of the events gives it: no event states it; to give each event its case's "
+        "value, name it in a mapping file (columns: {refund:currency: CASE:Currency})",
+        "plain.csv: 'Case Amount' (refund:amount) not read: named as an attribute of the "
+        "case, but it is each event's own, and no column of the events gives it: no event "
+        "states it; to give each event its case's value, name it in a mapping file "
+        "(columns: {refund:amount: Case Amount})"]

@@ -741,6 +741,13 @@ def _in_row_order(quarantine: pd.DataFrame) -> pd.DataFrame:
     return quarantine.iloc[order].reset_index(drop=True)
 
 
+def _pm4py_spelt(column: str) -> bool:
+    """Whether `column` is named as pm4py names a case attribute, `case:` first (any case):
+    `Case Amount` is matched as `case:amount` (`norm` drops the punctuation), but is no
+    pm4py name, and the import's notes say so."""
+    return column.strip().lower().startswith("case:")
+
+
 def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | None,
               encoding: str | None, object_type: str | None,
               sources_config: SourcesConfig | None, hash_now: bool = True,
@@ -806,21 +813,34 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
         if told is not None:
             notes.append(told)
         unread = pm4py_unread(columns, resolved, table.frame, own_mapping)
-        if unread:
+        # (A header `case:...` is pm4py's naming; `Case Channel` is matched alike, as `norm`
+        # drops the punctuation, but is no pm4py name: said as what it is.)
+        unread_pm4py = [(n, c) for n, c in unread if _pm4py_spelt(n)]
+        for group, how in ((unread_pm4py, "named as pm4py names our case attribute"),
+                           ([u for u in unread if u not in unread_pm4py],
+                            "named as our case attribute")):
+            if not group:
+                continue
+            named = ", ".join(f"'{name}' ({canonical})" for name, canonical in group)
             notes.append(
-                f"{path.name}: {', '.join(unread)} not read: named as pm4py names our case "
-                f"attribute, but {'its' if len(unread) == 1 else 'their'} values are not "
+                f"{path.name}: {named} not read: {how}, but "
+                f"{'its' if len(group) == 1 else 'their'} values are not "
                 f"ours (a channel: {', '.join(C.CHANNELS)}); to read it, give a mapping "
                 "file whose values: table translates each of its values (values: "
                 "{refund:channel: {Internet: ecommerce, ...}})")
         spelt = case_spelt_event_columns(columns, resolved, own_mapping)
-        if spelt:
-            one = len(spelt) == 1
-            named = ", ".join(f"'{name}' ({canonical})" for name, canonical in spelt)
-            column, target = spelt[0]
+        pm4py = [(n, c) for n, c in spelt if _pm4py_spelt(n)]
+        plain = [(n, c) for n, c in spelt if (n, c) not in pm4py]
+        for group, how in ((pm4py, "named as pm4py names a case attribute (an XES trace's, "
+                                   "an OCEL object's)"),
+                           (plain, "named as an attribute of the case")):
+            if not group:
+                continue
+            one = len(group) == 1
+            named = ", ".join(f"'{name}' ({canonical})" for name, canonical in group)
+            column, target = group[0]
             notes.append(
-                f"{path.name}: {named} not read: named as pm4py names a case attribute "
-                f"(an XES trace's, an OCEL object's), but {'it is' if one else 'they are'} "
+                f"{path.name}: {named} not read: {how}, but {'it is' if one else 'they are'} "
                 f"each event's own, and no column of the events gives "
                 f"{'it' if one else 'them'}: no event states {'it' if one else 'them'}; to "
                 f"give each event its case's value, name {'it' if one else 'each'} in a "

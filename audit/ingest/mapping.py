@@ -389,18 +389,19 @@ def pm4py_fits(values: pd.Series, canonical: str, mapping: Mapping) -> bool:
 
 
 def pm4py_unread(source_columns: list[str], resolved: dict[str, str], frame: pd.DataFrame,
-                 mapping: Mapping) -> list[str]:
+                 mapping: Mapping) -> list[tuple[str, str]]:
     """The columns named as pm4py names one of our case attributes that are not read as it
     (their values do not fit it, `pm4py_fits`), each with the attribute, where no other
     column (nor a constant of the mapping) gives the attribute: the import's note says so,
-    and how to map them. (Beside a `refund:channel` that is read, a `case:channel` of other
-    values travels along unread and unsaid: the channel was read.)"""
+    and how to map them (each as (column, attribute)). (Beside a `refund:channel` that is
+    read, a `case:channel` of other values travels along unread and unsaid: the channel was
+    read.)"""
     out = []
     for canonical in CASE_ATTRIBUTES:
         if canonical in resolved or canonical in mapping.constants:
             continue
         names = pm4py_names(canonical)
-        out += [f"'{n}' ({canonical})" for n in source_columns
+        out += [(n, canonical) for n in source_columns
                 if norm(n) in names and n not in resolved.values()
                 and canonical not in mapping.columns
                 and not pm4py_fits(frame[n], canonical, mapping)]
