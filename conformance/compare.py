@@ -1996,7 +1996,10 @@ def diff_dot(result: Comparison) -> str:
             text += f"\n{through:,} only via left-out steps"
         label = _label(word, *text.split("\n")) if word else _label(*text.split("\n"))
         lines.append(f"  {ids[edge.source]} -> {ids[edge.target]} [label={label}, {style}];")
-    faint = {a for a, (_, meets) in alone.items() if not meets and a not in lane_lines}
+    # (of the activities drawn, as `only`: a graph cut to MAX_DIFF_EDGES keyed the faint
+    # style of an activity below the rule whose edges were all cut, drawn nowhere)
+    faint = {a for a in activities
+             if a in alone and not alone[a][1] and a not in lane_lines}
     only = (any(a in in_a and a not in in_b and a not in faint for a in activities),
             any(a in in_b and a not in in_a and a not in faint for a in activities))
     lines += _diff_legend(result, edges, lanes=bool(lane_lines), policy=policy, only=only,

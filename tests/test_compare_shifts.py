@@ -604,3 +604,34 @@ def test_compare_md_and_the_console_word_the_rule_alike(tmp_path: Path) -> None:
     [sentence] = [line for line in told.splitlines() if line.startswith("- 'Z'")]
     assert sentence.count(wording) == 1 and shown.output.count(wording) == 2
     assert "a difference is told by" not in told + shown.output
+
+
+def test_the_diff_graphs_legend_keys_no_faint_activity_the_cut_left_undrawn() -> None:
+    """240 edges of the as-is log only, 5 cases each, between activities of both logs, and
+    T0 -> Z in 1 case, 'Z' in the as-is log only (below the rule): the graph is cut to
+    MAX_DIFF_EDGES, the most taken first, so 'Z' and its edges are not drawn. Before, the
+    legend keyed the faint style of an activity only in the as-is log all the same (built
+    from every tested activity); now only the styles drawn: the dotted edge below the rule
+    (those drawn are), no faint activity."""
+    from conformance.compare import MAX_DIFF_EDGES
+
+    names = [f"T{k}" for k in range(25)]
+    pairs = [(a, b) for a in names for b in names
+             if a != b and names.index(b) != names.index(a) + 1][:240]
+    variants: dict[tuple[str, ...], int] = dict.fromkeys(pairs, 5)
+    variants[("T0", "Z")] = 1
+    result = compare(_log("as-is", variants), _log("to-be", {tuple(names): 1000}))
+    assert len(result.edges) > MAX_DIFF_EDGES
+    z = next(d for d in result.differences if d.activities == ("Z",))
+    assert z.kind == "not-in-to-be" and z.meets_rule is False
+    dot = diff_dot(result)
+    graph, legend = dot.split("subgraph cluster_legend")
+    assert "label=\"Z" not in graph and "T0 -> Z" not in graph  # (cut)
+    assert "lgfaint" not in legend and "activity only in the as-is log" not in legend
+    # The edges drawn below the rule are dotted, and keyed so.
+    assert "style=dotted" in graph
+    assert "edge only in the as-is log" in legend
+    # Drawn, 'Z' is keyed (a graph of fewer edges: nothing cut).
+    small = compare(_log("as-is", {("T0", "T1"): 500, ("T0", "Z"): 1}),
+                    _log("to-be", {("T0", "T1"): 500}))
+    assert "lgfaintasis" in diff_dot(small)
