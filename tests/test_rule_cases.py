@@ -680,6 +680,121 @@ def test_an_instalment_crossing_the_charge_is_found_for_what_it_added(
     assert found == {("EV005", "A"): (30.0, "2026-07-06T08:00:00+00:00", 130.0)}
 
 
+def _money_case(purchase: str, owed: float | None, *payouts: tuple[str, float],
+                requests: tuple[float, ...] = (), charged: float = 100) -> dict[str, Any]:
+    """A case refunding charge ch_1 (captured `charged`), owed `owed` (its request and
+    approval; `requests`: several requests of these amounts instead, approved `owed`),
+    paying `payouts` (day of July, amount)."""
+    asked = [{"a": "Receive refund request", "amount": a, "t": f"2026-07-01T0{i + 1}:00Z"}
+             for i, a in enumerate(requests)] or [
+        {"a": "Receive refund request", "t": "2026-07-01T07:00Z"}]
+    return {"charge": "ch_1", "charged": charged, "amount": owed, "events": [
+        {"a": "Capture payment", "t": "2026-06-20T09:00Z", "id": purchase}, *asked,
+        {"a": "Collect evidence"}, {"a": "Approve refund"},
+        *[{"a": "Execute payout", "amount": amount, "t": f"2026-07-{day}T08:00Z"}
+          for day, amount in payouts]]}
+
+
+def _money_found(log: dict[str, Any], source: str,
+                 policy_for: Callable[[dict[str, Any]], Policy]) -> dict[tuple[str, str], Any]:
+    result, _ = run_case({}, {"log": log}, source, policy_for)
+    assert result.errors == []
+    return {(f.rule, f.case_id): (f.amount_at_risk, f.message) for f in result.findings
+            if f.rule in ("DU001", "EV005")}
+
+
+@pytest.mark.parametrize("first", ["A", "B"])
+def test_an_instalment_repeating_another_cases_payout_is_counted_once(
+        first: str, policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A charge of 100: A, owed 100, pays it as two instalments of 50; B, owed 50, pays 50
+    between them (or before them). 150 refunded: 50 beyond the charge, B's repeat or A's.
+    Before: with A first, both cases were duplicate-refunds (A's second instalment
+    repeated B's payout), 100.00 at risk; with B first, A's two instalments each repeated
+    B's payout, 100.00 at risk in A. Now the repeat is found once, 50.00, naming the other
+    case, and refund-exceeds-charge does not count it again in A."""
+    if first == "A":
+        log = {"A": _money_case("A-p", 100, ("02", 50), ("06", 50)),
+               "B": _money_case("B-p", 50, ("03", 50))}
+        expected = {("DU001", "B"): (
+            50.0, "50.00 EUR refunded again on ch_1, already refunded in case A")}
+    else:
+        log = {"B": _money_case("B-p", 50, ("02", 50)),
+               "A": _money_case("A-p", 100, ("03", 50), ("06", 50))}
+        expected = {("DU001", "A"): (
+            50.0, "50.00 EUR refunded again on ch_1, already refunded in case B")}
+    assert _money_found(log, "DU001 once", policy_for) == expected
+
+
+def test_instalments_of_two_cases_repeating_each_other_are_each_a_repeat(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """Y and X, each owed 100, each pay 50 twice on a charge of 100: 200 refunded, 100
+    beyond the charge. Each of X's payouts repeats one of Y's (one each, not both the
+    same): 100.00 at risk, as before. Three cases paying 50 once each on a charge of 50:
+    the second and the third are repeats, 50.00 each (each repeats the first), as before."""
+    log = {"Y": _money_case("Y-p", 100, ("02", 50), ("03", 50)),
+           "X": _money_case("X-p", 100, ("04", 50), ("05", 50))}
+    assert {k: v[0] for k, v in _money_found(log, "DU001 pairs", policy_for).items()} == {
+        ("DU001", "X"): 100.0}
+    log = {c: _money_case(f"{c}-p", 50, (day, 50), charged=50)
+           for c, day in (("P", "02"), ("Q", "03"), ("R", "04"))}
+    assert {k: v[0] for k, v in _money_found(log, "DU001 three", policy_for).items()} == {
+        ("DU001", "Q"): 50.0, ("DU001", "R"): 50.0}
+
+
+def test_a_repeat_in_its_own_case_is_at_risk_beyond_what_was_owed(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """Paid 60 and 60 on a charge of 100. Owed 120: the two are instalments, and the 20
+    beyond the charge is refund-exceeds-charge's (before: a duplicate-refund of 60.00).
+    Owed 100: the second 60 repeats the first, 20.00 at risk, the part beyond what the case
+    was owed, which the message tells (before: 60.00). Owed 50: the whole second payout
+    is beyond it, 60.00 (as before)."""
+    found = _money_found({"O120": _money_case("p1", 120, ("02", 60), ("06", 60)),
+                          "O100": {**_money_case("p2", 100, ("02", 60), ("06", 60)),
+                                   "charge": "ch_2"},
+                          "O50": {**_money_case("p3", 50, ("02", 60), ("06", 60)),
+                                  "charge": "ch_3"}}, "DU001 beyond", policy_for)
+    assert found == {
+        ("EV005", "O120"): (20.0, "refunds on charge ch_1 reach 120.00 EUR, above the "
+                                  "captured 100.00 EUR"),
+        ("DU001", "O100"): (20.0, "60.00 EUR refunded again on ch_2, already refunded in "
+                                  "case O100 (20.00 EUR of it at risk: the case was owed "
+                                  "100.00 EUR)"),
+        ("DU001", "O50"): (60.0, "60.00 EUR refunded again on ch_3, already refunded in "
+                                 "case O50")}
+
+
+def test_a_case_with_two_requests_is_owed_both(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """Two requests of 50 approved as 100, paid 50 and 50: both requests paid, no repeat
+    (before: owed only the first request's 50, a duplicate-refund of 50.00). Approved 50
+    (one request sent twice): the second 50 repeats the first, 50.00 at risk."""
+    found = _money_found({"TWO": _money_case("p1", 100, ("02", 50), ("06", 50),
+                                             requests=(50, 50)),
+                          "ONCE": {**_money_case("p2", 50, ("02", 50), ("06", 50),
+                                                 requests=(50, 50)), "charge": "ch_2"}},
+                         "DU001 requests", policy_for)
+    assert {k: v[0] for k, v in found.items()} == {("DU001", "ONCE"): 50.0}
+
+
+def test_the_excess_over_a_charge_leaves_out_what_was_found_repeated(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A charge of 100: A refunds 60, B repeats it (60), C refunds 50. 170 refunded, 70
+    beyond the charge: B's repeat (60.00) and C's 10.00 beyond the charge with A's 60.
+    Before: C was found for 50.00 (the sum counted B's repeat again), 110.00 at risk in
+    all; with C refunding 30, C was found for 30.00 though A and C stay within the charge."""
+    def log(c: float) -> dict[str, Any]:
+        return {"A": _money_case("A-p", 60, ("02", 60)), "B": _money_case("B-p", 60, ("03", 60)),
+                "C": _money_case("C-p", c, ("04", c))}
+
+    assert _money_found(log(50), "EV005 repeats", policy_for) == {
+        ("DU001", "B"): (60.0, "60.00 EUR refunded again on ch_1, already refunded in case A"),
+        ("EV005", "C"): (10.0, "refunds on charge ch_1 reach 170.00 EUR, 60.00 EUR of it "
+                               "another case's duplicate-refund, above the captured 100.00 "
+                               "EUR (with the payouts of cases A, B)")}
+    assert {k: v[0] for k, v in _money_found(log(30), "EV005 repeats", policy_for).items()
+            } == {("DU001", "B"): 60.0}
+
+
 def test_refunds_over_a_charge_are_added_up_payout_by_payout_in_time(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """A charge of 100: A refunds 50, B 30, A 60 more. The cases were ordered by their

@@ -583,6 +583,12 @@ class CaseFacts:
         event): what `payouts_sum` adds up."""
         return self._paid_in_case_currency()
 
+    def requested_in_case_currency(self) -> Mask:
+        """The refund requests in their case's currency or stating none (per sorted event):
+        what a case with several requests asked for in all (`duplicate-refund` adds them
+        up; `request_amount` is the first's alone)."""
+        return self._in_case_currency(self.mask("request"), "request:case-currency")
+
     def _paid_in_case_currency(self) -> Mask:
         """The successful payouts in their case's currency (`currency`) or stating none:
         what `payouts_sum` adds up. A payout in another currency is no part of the sum (an

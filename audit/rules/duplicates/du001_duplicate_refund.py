@@ -7,8 +7,7 @@ from audit import canonical as C
 from audit.currency import figure
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
-from audit.rules.evidence.ev005_refund_exceeds_charge import captured_of
-from audit.rules.facts import CaseFacts, same
+from audit.rules.facts import CaseFacts
 
 
 class DuplicateRefund(Rule):
@@ -20,15 +19,20 @@ class DuplicateRefund(Rule):
     currencies too). Instalments are no repeat: a payout repeating an earlier one of its
     own case is not judged a duplicate of it where the case's successful payouts in its
     currency, up to and including it in time order, add up to no more than what the case
-    was owed (the smaller of its request's amount and its smallest approval, whichever
-    states one) nor, where its charge's purchase states the captured amount in the case's
-    currency, its payouts on that charge to more than that amount. A refund of 50.00
-    approved and paid as 25.00 and 25.00 is one refund; a third 25.00 is a repeat (25.00 at
-    risk). A repeat stays one where its case states neither amount, where one of the case's
-    payouts up to it states no amount (what they add up to is unknown), or where it is in
-    another currency than its case's; and a repeat of another case's payout is a duplicate
-    whatever its own case was owed.
-
+    was owed (the smaller of what its requests asked for, added up, and its smallest
+    approval, whichever states one: two requests of 50.00 approved at 100.00 owe 100.00).
+    A refund of 50.00 approved and paid as 25.00 and 25.00 is one refund; a third 25.00 is
+    a repeat (25.00 at risk). A repeat of its own case's payout is at risk for the part of
+    it beyond what the case was owed (owed 100.00, paid 60.00 twice: 20.00, which the
+    message tells); instalments within what was owed that pass the charge are no repeat,
+    their excess is `refund-exceeds-charge`'s. A repeat stays one, at risk whole, where its
+    case states neither amount, where one of the case's payouts up to it states no amount
+    (what they add up to is unknown), or where it is in another currency than its case's.
+    A repeat of another case's payout is a duplicate whatever its own case was owed, at
+    risk whole, and counted once: an instalment of a case repeats no other case's payout
+    that an earlier payout of its case already repeated or was repeated by (A, owed 100.00,
+    pays 50.00; B, owed 50.00, pays 50.00; A pays its second 50.00 on a charge of 100.00:
+    B is found, 50.00, naming A; not A too).
     Why it matters:
     Duplicate tickets for one complaint, or a payout run twice, refund the customer twice.
     It is the most frequent refund loss found in audits.
@@ -40,7 +44,8 @@ class DuplicateRefund(Rule):
     Compliant: a case requests and approves 100.00 EUR on a charge of 100.00 EUR and pays it
     as 50.00 and 50.00 (instalments, a payment provider's limit per payout).
     Violating: approved 50.00 EUR, paid 50.00 and 50.00: the second repeats the first.
-    Precedence: where this fires, `refund-exceeds-charge` is not reported for the case.
+    Precedence: where this fires, `refund-exceeds-charge` is not reported for the case, and
+    no other case's excess over the charge counts the money found repeated here again.
 
     Options:
     `amount_tolerance` (default: half a minor unit of the currency, 0.005 EUR, 0.0005 KWD,
@@ -62,38 +67,7 @@ class DuplicateRefund(Rule):
     suppresses = ("refund-exceeds-charge",)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        paid = np.flatnonzero(facts.mask("paid"))
-        keys = facts.frame(paid, (C.CHARGE_ID, C.ORDER_ID))
-        charge, order = keys[C.CHARGE_ID], keys[C.ORDER_ID]
-        del keys
-        # Pairs on one charge, and pairs on one order where either payout has no charge id
-        # (a charge id and an order id are never compared: ch 777 is not order 777). Only
-        # payouts whose key another payout shares can pair with an earlier one: the rest
-        # (nearly all) are not taken nor joined (1M payouts at 1M cases).
-        by_charge = (charge.notna() & charge.duplicated(keep=False)).to_numpy(dtype=bool)
-        chargeless = charge.isna() & order.notna()
-        by_order = np.zeros(len(paid), dtype=bool)
-        if chargeless.any():
-            by_order = (order.notna() & order.isin(order[chargeless].unique())
-                        & order.duplicated(keep=False)).to_numpy(dtype=bool)
-        pairs = pd.concat([_pairs(facts, paid[by_charge], charge[by_charge]),
-                           _pairs(facts, paid[by_order], order[by_order],
-                                  needs_chargeless=True)], ignore_index=True)
-        del charge, order
-        pairs = pairs.drop_duplicates([C.EVENT_ID, f"{C.EVENT_ID}_earlier"])
-        earlier = (pairs[f"{C.TIMESTAMP}_earlier"] < pairs[C.TIMESTAMP]) | (
-            (pairs[f"{C.TIMESTAMP}_earlier"] == pairs[C.TIMESTAMP])
-            & (pairs[f"{C.EVENT_ID}_earlier"] < pairs[C.EVENT_ID]))
-        currency = pairs[C.CURRENCY].astype("string")
-        earlier_currency = pairs[f"{C.CURRENCY}_earlier"].astype("string")
-        # (Where one of the two states no currency, the tolerance of the other's.)
-        same_amount = (pairs[C.AMOUNT] - pairs[f"{C.AMOUNT}_earlier"]).abs() <= facts.tolerance(
-            currency.fillna(earlier_currency))
-        same_currency = currency == earlier_currency
-        dups = pairs[earlier & same_amount & same_currency.fillna(True).astype(bool)]
-        # A payout repeating an earlier one of its own case is an instalment, no repeat of
-        # it, where the case's payouts up to it stay within what the case was owed.
-        dups = dups[~_instalments(facts, dups)]
+        dups = repeats(facts)  # (the module function)
         if dups.empty:
             return []
         dups = dups.sort_values([C.CASE, C.TIMESTAMP, C.EVENT_ID, f"{C.TIMESTAMP}_earlier",
@@ -112,30 +86,106 @@ class DuplicateRefund(Rule):
         # a payout stating none.)
         own = facts.at_cases(facts.case_ids.get_indexer(hits.index).astype(np.int64),
                              "currency")["currency"].astype("string").fillna("")
-        repeats = dups.drop_duplicates(C.EVENT_ID)
-        unit_of_case = repeats[C.CASE].map(dict(zip(hits.index.tolist(), own.tolist(),
+        once = dups.drop_duplicates(C.EVENT_ID)
+        unit_of_case = once[C.CASE].map(dict(zip(hits.index.tolist(), own.tolist(),
                                                     strict=True)))
-        repeats = repeats.assign(unit=repeats[C.CURRENCY].astype("string").fillna(
+        once = once.assign(unit=once[C.CURRENCY].astype("string").fillna(
             unit_of_case.astype("string")).fillna(""))
-        per = repeats.groupby([C.CASE, "unit"], sort=False)[C.AMOUNT].sum(min_count=1)
-        of_case: dict[object, dict[str, float]] = {}
-        for (case, unit), total in zip(per.index.tolist(), per.tolist(), strict=True):
-            of_case.setdefault(case, {})[unit] = total
-        amounts, currencies, told = [], [], []
+        grouped = once.groupby([C.CASE, "unit"], sort=False)
+        per, risk = grouped[C.AMOUNT].sum(min_count=1), grouped["at_risk"].sum(min_count=1)
+        owed_of = once.groupby(C.CASE, sort=False)["owed"].first()
+        of_case: dict[object, dict[str, tuple[float, float]]] = {}
+        for (case, unit), total, at_risk in zip(per.index.tolist(), per.tolist(),
+                                                risk.tolist(), strict=True):
+            of_case.setdefault(case, {})[unit] = (total, at_risk)
+        amounts, currencies, told, beyond = [], [], [], []
         for case, case_unit in zip(hits.index.tolist(), own.tolist(), strict=True):
             sums = of_case[case]
             unit = case_unit if case_unit in sums else next(iter(sums))
-            amounts.append(sums[unit])
+            total, at_risk = sums[unit]
+            amounts.append(at_risk)
             currencies.append(unit or None)
             told.append(" and ".join(
                 f"{figure(v, u or None)}{' ' + u if u else ''}"
-                for u, v in sorted(sums.items(), key=lambda item: item[0] != unit)))
+                for u, (v, _) in sorted(sums.items(), key=lambda item: item[0] != unit)))
+            # A repeat of the case's own payout beyond what it was owed is at risk for the
+            # part beyond it only (owed 100.00, paid 60.00 twice: 20.00), and says so.
+            shown = f"{' ' + unit if unit else ''}"
+            beyond.append(
+                f" ({figure(at_risk, unit or None)}{shown} of it at risk: the case was owed "
+                f"{figure(owed_of[case], unit or None)}{shown})"
+                if at_risk < total - 1e-9 else "")
         hits["amount"], hits["currency"], hits["repeated"] = amounts, currencies, told
+        hits["beyond"] = beyond
         return self.findings(
             facts, hits, events=("earlier_eids", "eids"), when="when", amount="amount",
             evidence=("key", "earlier_case", "amount", "currency"),
             message="{repeated} refunded again on {key}, already refunded in case "
-                    "{earlier_case}")
+                    "{earlier_case}{beyond}")
+
+
+def repeats(facts: CaseFacts) -> pd.DataFrame:
+    """The pairs (a later payout, an earlier payout it repeats) duplicate-refund finds:
+    one row per pair, the earlier payout's columns suffixed `_earlier`, with `at` (the
+    later payout's sorted position), `at_risk` (what the later payout is at risk for, the
+    same on each of its rows) and `owed` (what its case was owed, NaN where unknown).
+    refund-exceeds-charge reads them so that money found repeated here is not counted
+    again as an excess over the charge."""
+    paid = np.flatnonzero(facts.mask("paid"))
+    keys = facts.frame(paid, (C.CHARGE_ID, C.ORDER_ID))
+    charge, order = keys[C.CHARGE_ID], keys[C.ORDER_ID]
+    del keys
+    # Pairs on one charge, and pairs on one order where either payout has no charge id
+    # (a charge id and an order id are never compared: ch 777 is not order 777). Only
+    # payouts whose key another payout shares can pair with an earlier one: the rest
+    # (nearly all) are not taken nor joined (1M payouts at 1M cases).
+    by_charge = (charge.notna() & charge.duplicated(keep=False)).to_numpy(dtype=bool)
+    chargeless = charge.isna() & order.notna()
+    by_order = np.zeros(len(paid), dtype=bool)
+    if chargeless.any():
+        by_order = (order.notna() & order.isin(order[chargeless].unique())
+                    & order.duplicated(keep=False)).to_numpy(dtype=bool)
+    pairs = pd.concat([_pairs(facts, paid[by_charge], charge[by_charge]),
+                       _pairs(facts, paid[by_order], order[by_order],
+                              needs_chargeless=True)], ignore_index=True)
+    del charge, order
+    pairs = pairs.drop_duplicates([C.EVENT_ID, f"{C.EVENT_ID}_earlier"])
+    earlier = (pairs[f"{C.TIMESTAMP}_earlier"] < pairs[C.TIMESTAMP]) | (
+        (pairs[f"{C.TIMESTAMP}_earlier"] == pairs[C.TIMESTAMP])
+        & (pairs[f"{C.EVENT_ID}_earlier"] < pairs[C.EVENT_ID]))
+    currency = pairs[C.CURRENCY].astype("string")
+    earlier_currency = pairs[f"{C.CURRENCY}_earlier"].astype("string")
+    # (Where one of the two states no currency, the tolerance of the other's.)
+    same_amount = (pairs[C.AMOUNT] - pairs[f"{C.AMOUNT}_earlier"]).abs() <= facts.tolerance(
+        currency.fillna(earlier_currency))
+    same_currency = currency == earlier_currency
+    dups = pairs[earlier & same_amount & same_currency.fillna(True).astype(bool)]
+    dups = dups.reset_index(drop=True)
+    amount = pd.to_numeric(dups[C.AMOUNT], errors="coerce").to_numpy(dtype=float,
+                                                                     na_value=np.nan)
+    if dups.empty:
+        return dups.assign(at_risk=amount, owed=amount)
+    # Per later payout: whether its case's payouts up to it stay within what it was owed
+    # (its instalments), and by how much they pass it.
+    within_owed, beyond, owed = _owed_state(facts, dups["at"].to_numpy(dtype=np.int64))
+    cross = (dups[C.CASE] != dups[f"{C.CASE}_earlier"]).to_numpy(dtype=bool)
+    # A payout repeating an earlier one of its own case is an instalment, no repeat of it,
+    # where the case's payouts up to it stay within what the case was owed.
+    keep = cross | ~within_owed
+    # One of a case's instalments repeats another case's payout only where no earlier
+    # payout of its case already repeated that payout, or was repeated by it: the money
+    # the two cases share is counted once.
+    keep[cross] = _matched(dups, cross, within_owed)[cross]
+    dups = dups.assign(owed=owed)[keep]
+    amount, beyond, cross = amount[keep], beyond[keep], cross[keep]
+    # At risk: a payout repeating another case's is at risk whole; one repeating only its
+    # own case's payouts, for the part of it beyond what its case was owed (the whole
+    # where that is unknown).
+    repeats_other = pd.Series(cross).groupby(dups["at"].to_numpy()).transform("any")
+    partial = ~repeats_other.to_numpy(dtype=bool) & ~np.isnan(beyond)
+    found: pd.DataFrame = dups.assign(at_risk=np.where(partial, np.minimum(amount, beyond),
+                                                       amount))
+    return found
 
 
 _COLUMNS = [C.CASE, C.EVENT_ID, C.TIMESTAMP, C.AMOUNT, C.CURRENCY]
@@ -157,70 +207,109 @@ def _pairs(facts: CaseFacts, at: np.ndarray, key: pd.Series, *,
     return pairs
 
 
-def _instalments(facts: CaseFacts, dups: pd.DataFrame) -> np.ndarray:
-    """Per pair of `dups` (a later payout repeating an earlier one): whether the two are
-    instalments of one refund, not a repeat. That is, both are payouts of one case, and the
-    case's successful payouts in its currency up to the later one (in time order) add up
-    to no more than
-    - what the case was owed: the smaller of its request's amount and its smallest approval
-      (as payout-exceeds-approved reads it), whichever of the two states one, and
-    - where the later payout names a charge whose purchase states its captured amount in
-      the case's currency: that amount, for the case's payouts on that charge.
-    Not where the case states neither amount, where the later payout is in another currency
-    than its case, or where one of the case's payouts up to it states no amount (what they
-    add up to is unknown): the repeat stays a duplicate, as before. A pair of two cases is
-    never one of instalments."""
-    within = (dups[C.CASE] == dups[f"{C.CASE}_earlier"]).to_numpy(dtype=bool)
-    out = np.zeros(len(dups), dtype=bool)
-    if not within.any():
-        return out
-    later = dups["at"].to_numpy(dtype=np.int64)[within]
+def _owed_state(facts: CaseFacts, later: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per payout at sorted positions `later`: whether its case's successful payouts in its
+    currency up to it (in time order) add up to no more than what the case was owed (the
+    smaller of what its requests asked for, added up, and its smallest approval, as
+    payout-exceeds-approved reads it; whichever of the two states one); by how much they
+    pass it (NaN where unknown); and what the case was owed (NaN where unknown). Not
+    within, and unknown, where the case states neither amount, where the payout is in
+    another currency than its case, or where one of the case's payouts up to it states no
+    amount (what they add up to is unknown)."""
     cases = np.unique(facts.case_code[later])
     # The case's payouts that add up (its successful payouts in its currency or stating
     # none, as payouts_sum adds them), in sorted order: by case, time and event id.
     of_cases = np.zeros(facts.n_cases, dtype=bool)
     of_cases[cases] = True
-    counted = facts.paid_in_case_currency()
-    at = np.flatnonzero(counted & of_cases[facts.case_code])
-    rows = facts.frame(at, (C.AMOUNT, C.CHARGE_ID))
-    amounts = pd.to_numeric(rows[C.AMOUNT], errors="coerce").to_numpy(dtype=float,
-                                                                       na_value=np.nan)
+    at = np.flatnonzero(facts.paid_in_case_currency() & of_cases[facts.case_code])
+    amounts = pd.to_numeric(facts.frame(at, (C.AMOUNT,))[C.AMOUNT], errors="coerce"
+                            ).to_numpy(dtype=float, na_value=np.nan)
     case = facts.case_code[at]
     unknown = np.isnan(amounts).astype(np.int64)
-    known = np.where(np.isnan(amounts), 0.0, amounts)
-    running = pd.Series(known).groupby(case).cumsum().to_numpy(dtype=float)
+    running = pd.Series(np.where(np.isnan(amounts), 0.0, amounts)).groupby(case).cumsum(
+    ).to_numpy(dtype=float)
     blind = pd.Series(unknown).groupby(case).cumsum().to_numpy(dtype=np.int64)
-    charge = rows[C.CHARGE_ID].astype("string")
-    on_charge = pd.Series(known).groupby([case, charge.fillna("").to_numpy(dtype=object)]
-                                         ).cumsum().to_numpy(dtype=float)
-    # What each case was owed, in its currency.
-    owed_of = facts.at_cases(cases, "request_amount", "approvals_min_amount", "currency")
-    owed = np.fmin(pd.to_numeric(owed_of["request_amount"], errors="coerce").to_numpy(
-        dtype=float, na_value=np.nan), pd.to_numeric(
-        owed_of["approvals_min_amount"], errors="coerce").to_numpy(dtype=float,
-                                                                   na_value=np.nan))
-    unit = owed_of["currency"].astype("string")
-    tolerance = facts.tolerance(unit)
+    # What each case was owed, in its currency: its requests added up (a case with two
+    # requests, 50 and 50, asked for 100), capped by its smallest approval.
+    asked_at = np.flatnonzero(facts.requested_in_case_currency() & of_cases[facts.case_code])
+    asked = pd.Series(pd.to_numeric(facts.frame(asked_at, (C.AMOUNT,))[C.AMOUNT],
+                                    errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                      ).groupby(facts.case_code[asked_at]).sum(min_count=1)
+    requested = asked.reindex(cases).to_numpy(dtype=float, na_value=np.nan)
+    owed_of = facts.at_cases(cases, "approvals_min_amount", "currency")
+    owed = np.fmin(requested, pd.to_numeric(owed_of["approvals_min_amount"], errors="coerce"
+                                            ).to_numpy(dtype=float, na_value=np.nan))
+    tolerance = facts.tolerance(owed_of["currency"].astype("string"))
     slot = np.full(facts.n_cases, -1, dtype=np.int64)
     slot[cases] = np.arange(len(cases))
     # The later payouts: each where the case's running sums stand after it (a payout in
-    # another currency than its case's is not among `at`: no instalment).
+    # another currency than its case's is not among `at`).
     where = np.searchsorted(at, later)
     inside = where < len(at)
     inside[inside] = at[where[inside]] == later[inside]
     where = np.where(inside, where, 0)
     k = slot[facts.case_code[later]]
-    ok = (inside & (blind[where] == 0)
-          & (running[where] <= owed[k] + tolerance[k]))  # (NaN owed: False)
-    # Within the charge's captured amount, where its purchase states it in the case's unit.
-    if ok.any():
-        charges = pd.Series(charge.to_numpy(dtype=object)[where], dtype=object)
-        captured = captured_of(facts, charges[ok])
-        limit = pd.to_numeric(charges.map(captured["charge_amount"]), errors="coerce"
-                              ).to_numpy(dtype=float, na_value=np.nan)
-        limit_unit = charges.map(captured["charge_currency"]).astype("string")
-        applies = ~np.isnan(limit) & same(limit_unit, pd.Series(unit.array.take(k))
-                                          ).to_numpy(dtype=bool)
-        ok &= ~applies | (on_charge[where] <= np.where(applies, limit, 0.0) + tolerance[k])
-    out[np.flatnonzero(within)] = ok
-    return out
+    known = inside & (blind[where] == 0) & ~np.isnan(owed[k])
+    over = np.where(known, running[where] - owed[k], np.nan)
+    within = known & (over <= tolerance[k])
+    return within, np.where(within, np.nan, over), owed[k]
+
+
+def _matched(dups: pd.DataFrame, cross: np.ndarray, within_owed: np.ndarray) -> np.ndarray:
+    """Per pair of `dups` of two cases: whether the later payout repeats the earlier one,
+    counted once. Each case's payouts are walked in time order with the other cases'
+    payouts already paired with one of them (one it repeated, the first of those it
+    repeats; or one that repeated it): one of the case's instalments (within what it was
+    owed, `within_owed`) repeats only the other cases' payouts not so paired. Case A pays
+    50.00, case B 50.00, then A its second instalment of 50.00 (owed 100.00): B repeats
+    A's first payout; A's second repeats B's, which is paired with A's first already (the
+    charge was passed by 50.00, found once, in B). Payouts beyond what their case was owed,
+    or of a case owed an unknown amount, repeat every earlier payout as before."""
+    keep = np.ones(len(dups), dtype=bool)
+    rows = np.flatnonzero(cross)
+    restricted = np.flatnonzero(cross & within_owed)
+    if not len(restricted):
+        return keep
+    case = dups[C.CASE].to_numpy(dtype=object)
+    case_earlier = dups[f"{C.CASE}_earlier"].to_numpy(dtype=object)
+    later = dups["at"].to_numpy(dtype=np.int64)
+    earlier = dups["at_earlier"].to_numpy(dtype=np.int64)
+    # The other payout's time and event id, to pair the earliest first.
+    when = list(zip(dups[C.TIMESTAMP].tolist(), dups[C.EVENT_ID].astype(str).tolist(),
+                    strict=True))
+    when_earlier = list(zip(dups[f"{C.TIMESTAMP}_earlier"].tolist(),
+                            dups[f"{C.EVENT_ID}_earlier"].astype(str).tolist(), strict=True))
+    walked = set(case[restricted].tolist())
+    # Per case walked: (its payout's position, the other payout, its time, the row where
+    # the case's payout is the later one, else -1).
+    links: dict[object, list[tuple[int, int, tuple[object, str], int]]] = {}
+    for i in rows.tolist():
+        if case[i] in walked:
+            links.setdefault(case[i], []).append((int(later[i]), int(earlier[i]),
+                                                  when_earlier[i], i))
+        if case_earlier[i] in walked:
+            links.setdefault(case_earlier[i], []).append((int(earlier[i]), int(later[i]),
+                                                          when[i], -1))
+    for held in links.values():
+        held.sort(key=lambda link: (link[0], link[2], link[1]))
+        paired: set[int] = set()
+        start = 0
+        while start < len(held):
+            end = start
+            while end < len(held) and held[end][0] == held[start][0]:
+                end += 1
+            mine = held[start:end]
+            repeated = [link for link in mine if link[3] >= 0]
+            if repeated:
+                if within_owed[repeated[0][3]]:
+                    free = [link for link in repeated if link[1] not in paired]
+                    for link in repeated:
+                        keep[link[3]] = link[1] not in paired
+                else:
+                    free = repeated
+                if free:
+                    paired.add(min(free, key=lambda link: link[2])[1])
+            paired.update(link[1] for link in mine if link[3] < 0)
+            start = end
+    return keep

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from audit import canonical as C
-from audit.currency import rounded
+from audit.currency import figure, rounded
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts, same, slices
@@ -22,7 +22,13 @@ class RefundExceedsCharge(Rule):
     found, with 20.00 at risk. (A second 50 in A repeats A's first payout: a
     `duplicate-refund`, which takes precedence, unless A was owed both, 100 requested and
     approved: then they are A's refund in instalments, and A is found here with 30.00 at
-    risk; instalments of one case beyond the charge are a `duplicate-refund`.) A payout
+    risk; so are instalments of one case beyond the charge, for the excess: owed 120, paid
+    60 and 60 on a charge of 100, 20.00.) Money `duplicate-refund` finds repeated in a
+    case is that finding's and adds nothing to another case's sum (A 60, B repeating it, C
+    50 on a charge of 100: C is found for 10.00, its message telling the 60.00 of the
+    170.00 that is another case's duplicate-refund; with C 30, no excess): across the two
+    rules an amount at risk is counted once. (In its own case it counts: there
+    `duplicate-refund` replaces this finding, which a waiver of it brings back.) A payout
     stating no amount adds nothing to the running sum, and is never read as 0 paid: an
     excess found is there whatever it paid (the message counts the charge's payouts stating
     no amount up to the one found, "reach 150.00 EUR and 1 payout stating no amount"); a
@@ -115,16 +121,29 @@ class RefundExceedsCharge(Rule):
             dtype=float, na_value=np.nan)
         unstated = np.isnan(stated_amounts)
         amounts = np.where(unstated, 0.0, stated_amounts)
+        # Money duplicate-refund finds repeated in a case is that case's finding's: not
+        # counted again in another case's excess (A pays 50, B repeats it, A pays its
+        # second instalment of 50 on a charge of 100: the 50 beyond the charge is B's
+        # duplicate, not A's excess too). In its own case's sum it counts: there
+        # duplicate-refund replaces this finding, which comes back whole where it is waived.
+        repeated = _repeated(facts, pay_at)
         times = pd.DatetimeIndex(payouts[C.TIMESTAMP])
         stamps = np.where(times.isna(), np.iinfo(np.int64).max, times.asi8)
         order = np.lexsort((facts.case_code[pay_at], stamps, pay_charge))
         order = order[judged[order]]
         ranked_charge = pay_charge[order]
-        running = np.cumsum(amounts[order])
+        running = np.cumsum((amounts - repeated)[order])
         starts = np.r_[0, np.flatnonzero(ranked_charge[1:] != ranked_charge[:-1]) + 1]
         before = np.repeat(np.r_[0.0, running][starts],
                            np.diff(np.r_[starts, len(order)])) if len(order) else running
-        refunded = running - before
+        # The sum each payout's case is judged by: every payout up to it, less the other
+        # cases' repeats (its own counted).
+        refunded = running - before + pd.Series(repeated[order]).groupby(
+            pair[order]).cumsum().to_numpy(dtype=float)
+        # What the message tells: every payout added up, the repeats among them too.
+        told_running = np.cumsum(amounts[order])
+        told = told_running - (np.repeat(np.r_[0.0, told_running][starts], np.diff(
+            np.r_[starts, len(order)])) if len(order) else told_running)
         # Per payout: the charge's payouts stating no amount up to it (in the same order).
         unknown_running = np.cumsum(unstated[order])
         unknown = unknown_running - np.repeat(
@@ -146,7 +165,8 @@ class RefundExceedsCharge(Rule):
             dtype=bool)
         hits = pd.DataFrame({
             "first_time": payouts[C.TIMESTAMP].take(at[first]).array,
-            "refunded": refunded[over][first], "excess": excess[over][first],
+            "refunded": told[over][first], "excess": excess[over][first],
+            "repeats": (told - refunded)[over][first],
             "added": np.where(blind & (added_sum <= 0), np.nan, added_sum),
             "unknown": unknown[over][first],
             "charge_code": keys // n_cases, "case_code": keys % n_cases}, index=keys)
@@ -218,6 +238,9 @@ class RefundExceedsCharge(Rule):
             hits["refunded"].tolist(), hits["currency"].tolist(), strict=True)]
         hits["unknown_told"] = [f" and {counted_words(n, 'payout', spec=',')} stating no amount"
                                 if n else "" for n in hits["unknown"].astype(np.int64).tolist()]
+        hits["repeats_told"] = [
+            f", {figure(v, c)} {c} of it another case's duplicate-refund" if v > 1e-9 else ""
+            for v, c in zip(hits["repeats"].tolist(), hits["currency"].tolist(), strict=True)]
         hits["others_told"] = [_others_told(o, int(n)) for o, n in zip(
             hits["other_cases"].tolist(), hits["other_cases_n"].tolist(), strict=True)]
         # One finding per case: its first (charge, case) pair in the order above, the cases
@@ -235,7 +258,8 @@ class RefundExceedsCharge(Rule):
             evidence=("charge", "charge_amount", "refunded", "currency", "other_cases",
                       "other_cases_n"),
             message="refunds on charge {charge} reach {refunded:.2f} {currency}"
-                    "{unknown_told}, above the captured {charge_amount:.2f} {currency}"
+                    "{unknown_told}{repeats_told}, above the captured {charge_amount:.2f} "
+                    "{currency}"
                     "{others_told}")
 
 
@@ -246,6 +270,23 @@ OTHERS_KEPT = 100
 counts them all)."""
 
 
+def _repeated(facts: CaseFacts, pay_at: np.ndarray) -> np.ndarray:
+    """Per payout at sorted positions `pay_at`: what duplicate-refund finds of it repeated
+    (0.0 where nothing, or where this run does not judge duplicate-refund)."""
+    out = np.zeros(len(pay_at), dtype=float)
+    if not len(pay_at) or not facts.judges("DU001"):
+        return out
+    from audit.rules.duplicates.du001_duplicate_refund import repeats
+
+    found = repeats(facts)
+    if found.empty:
+        return out
+    risk = pd.Series(found["at_risk"].to_numpy(dtype=float, na_value=np.nan),
+                     index=found["at"].to_numpy(dtype=np.int64))
+    risk = risk[~risk.index.duplicated(keep="first")].fillna(0.0)
+    return risk.reindex(pay_at).fillna(0.0).to_numpy(dtype=float)
+
+
 def _others_told(cases: list[str], total: int) -> str:
     """' (with the payouts of case 40017)': the other cases the sum counts, as told."""
     if not total:
@@ -254,37 +295,6 @@ def _others_told(cases: list[str], total: int) -> str:
     more = total - min(len(cases), OTHERS_NAMED)
     return (f" (with the payouts of case{'s' if total > 1 else ''} {named}"
             f"{f' and {more:,} more' if more > 0 else ''})")
-
-
-
-
-
-
-def captured_of(facts: CaseFacts, charges: pd.Series) -> pd.DataFrame:
-    """Per distinct charge id of `charges` that a purchase in the log names: what was
-    captured (`charge_amount`, NaN where no purchase states it) in the charge's currency
-    (`charge_currency`: its first purchase's stating one), as this rule reads them
-    (`_captured`); indexed by the charge id as text. Only those charges' purchases are
-    read (duplicate-refund asks for the few charges a case repeats a payout on)."""
-    wanted = pd.Index(pd.Series(charges, copy=False).dropna().astype(str).unique())
-    empty = pd.DataFrame({"charge_currency": pd.Series(dtype="string"),
-                          "charge_amount": pd.Series(dtype=float)})
-    if not len(wanted):
-        return empty
-    charged = ~np.asarray(facts.column(C.CHARGE_ID).isna(), dtype=bool)
-    buy_at = np.flatnonzero(facts.mask("bought") & charged)
-    ids = pd.Series(facts.column(C.CHARGE_ID).take(buy_at)).astype(str)
-    keep = ids.isin(wanted).to_numpy(dtype=bool)
-    if not keep.any():
-        return empty
-    buy_at = buy_at[keep]
-    codes, uniques = pd.factorize(ids[keep], sort=True)
-    buy_charge = np.asarray(codes, dtype=np.int64)
-    purchases = facts.frame(buy_at, (C.AMOUNT, C.CURRENCY))
-    found = purchases.groupby(buy_charge, sort=True).agg(charge_currency=(C.CURRENCY, "first"))
-    found["charge_amount"] = _captured(facts, buy_at, buy_charge, purchases, found)
-    found.index = pd.Index(uniques, dtype=object)
-    return found
 
 
 def _captured(facts: CaseFacts, buy_at: np.ndarray, buy_charge: np.ndarray,
