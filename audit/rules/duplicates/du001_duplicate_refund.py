@@ -223,6 +223,9 @@ def _owed_state(facts: CaseFacts, later: np.ndarray
     of_cases = np.zeros(facts.n_cases, dtype=bool)
     of_cases[cases] = True
     at = np.flatnonzero(facts.paid_in_case_currency() & of_cases[facts.case_code])
+    if not len(at):  # (every one in another currency than its case's: none within)
+        nothing = np.full(len(later), np.nan)
+        return np.zeros(len(later), dtype=bool), nothing, nothing
     amounts = pd.to_numeric(facts.frame(at, (C.AMOUNT,))[C.AMOUNT], errors="coerce"
                             ).to_numpy(dtype=float, na_value=np.nan)
     case = facts.case_code[at]
