@@ -99,7 +99,10 @@ LOGIC_VERSIONS = (
     "**Seeded at 1 for every rule** when versions were introduced (2026-12-07): no earlier "
     "version was recorded, so a run before it reads `unknown`, not 1. The logic of AP004, "
     "EV001 and DU001 changed in the session before, which a diff of such a run against a "
-    "later one cannot tell apart from any other rule's: all read `unknown -> 1`.",
+    "later one cannot tell apart from any other rule's: all read `unknown -> 1`. DU001 and "
+    "EV005 were raised to 2 the same day, when they came to count money at risk once "
+    "across cases and rules (an instalment repeating another case's payout flagged in one "
+    "case, instalments past the charge EV005's excess, a case owed its requests added up).",
 )
 """The rule catalogue's section on the rules' logic versions: what they are, how `diff`
 reads them, and when to raise one (`Rule.logic_version`)."""

@@ -61,7 +61,7 @@ class DuplicateRefund(Rule):
     code = "DU001"
     name = "duplicate-refund"
     severity = "high"
-    logic_version = 1
+    logic_version = 2
     summary = "The same purchase refunded twice"
     options = (Option("tolerance", "differences up to this are rounding", "amount_tolerance"),)
     suppresses = ("refund-exceeds-charge",)

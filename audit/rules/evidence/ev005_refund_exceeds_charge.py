@@ -70,7 +70,7 @@ class RefundExceedsCharge(Rule):
     code = "EV005"
     name = "refund-exceeds-charge"
     severity = "high"
-    logic_version = 1
+    logic_version = 2
     summary = "Refunds add up to more than the charge"
     options = (Option("tolerance", "differences up to this are rounding", "amount_tolerance"),)
 
