@@ -156,11 +156,11 @@ def test_a_charge_two_tickets_share_is_copied_into_both_cases(release: bool) -> 
 
 def test_columns_taken_in_threads_correlate_as_one_at_a_time(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """From IN_TWO_FROM events the key columns are taken two at a time, in threads (the
-    correlated log's final take stays one at a time), and the log's order is sorted, the
-    tickets' and charges' orders found and the refunds' tickets and charges looked up in a
-    second thread beside other work (`at_once`): the same log, notes and problems as
-    without threads."""
+    """From IN_TWO_FROM events the log's first order is sorted beside the stated cases, the
+    key columns are taken beside the cases' ranks, the correlated log's order is sorted,
+    the tickets' and charges' orders found and the refunds' tickets and charges looked up
+    in a second thread beside other work (`at_once`; the correlated log's final take stays
+    one at a time): the same log, notes and problems as without threads."""
     write_sample(SampleSpec(cases=120, seed=5, violation_rate=0.5), tmp_path)
     exports = [(path, None) for path in sorted((tmp_path / "exports").iterdir())]
     monkeypatch.setattr(C, "IN_TWO_FROM", 10**9)
@@ -175,12 +175,42 @@ def test_columns_taken_in_threads_correlate_as_one_at_a_time(
 
     monkeypatch.setattr(C, "at_once", counted)
     two = import_and_correlate(exports)
-    assert sorted(calls) == ["_first_order", "_positions_in", "stable_order"]
+    assert sorted(calls) == ["_first_order", "_positions_in", "_stated_case", "_taken_list",
+                             "stable_order"]
     assert len(one.log) > 500
     pd.testing.assert_frame_equal(one.log, two.log, check_exact=True)
     assert one.notes == two.notes
     assert one.correlation_problems is not None and two.correlation_problems is not None
     pd.testing.assert_frame_equal(one.correlation_problems, two.correlation_problems)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_found_in_narrowed_equals_the_lookup_of_every_label(
+        monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """`_found_in` (whether each value is among the labels) gives what `_positions_in`'s
+    lookup does, where the labels are narrowed to the values first (many labels, few
+    values) and where they are not: missing values and labels, repeated values, values in
+    several Arrow chunks, none at all."""
+    import pyarrow as pa
+
+    import audit.correlate as correlation
+
+    rng = random.Random(seed)
+    words = [f"{rng.choice(['T', 't', '#', ''])}{rng.randrange(60)}" for _ in range(80)]
+    labels = pd.Index(sorted(set(rng.sample(words, 40)))
+                      + ([None] if seed % 2 else []), dtype="string")
+    picked = [rng.choice([*words, None]) for _ in range(30)]
+    chunks = [pa.array(picked[:12], pa.large_string()), pa.array(picked[12:], pa.large_string())]
+    for values in (pd.Series(picked, dtype="string"),
+                   pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(chunks)),
+                             dtype="string"),
+                   pd.Series([], dtype="string")):
+        expected = correlation._positions_in(values, labels) >= 0
+        for narrow_from in (0, 10**9):  # always narrowed, never
+            monkeypatch.setattr(correlation, "NARROW_FROM", narrow_from)
+            got = correlation._found_in(values, labels)
+            assert got.dtype == bool and got.tolist() == expected.tolist()
+    assert (correlation._positions_in(pd.Series(picked, dtype="string"), labels) >= 0).any()
 
 
 def test_at_once_gives_both_results_and_joins_its_thread() -> None:
@@ -643,12 +673,18 @@ def test_a_ticket_stating_another_order_in_another_export_is_said(tmp_path: Path
         expected.replace("ticket 100: EC-1, EC-2", "ticket T1: O1, O2")]
 
 
-def test_a_ticket_named_as_written_differently_is_said_not_joined() -> None:
+@pytest.mark.parametrize("narrow_from", [0, 10**9])
+def test_a_ticket_named_as_written_differently_is_said_not_joined(
+        monkeypatch: pytest.MonkeyPatch, narrow_from: int) -> None:
     """A refund naming `#101` or `0101` (Zendesk's ticket 101) or `rfd-7` (Jira's RFD-7)
     names a ticket no export holds, as ids are compared as written: kept as a case of its
     own, as before. Before, its correlation problem did not say that a ticket written alike
     is held, so the payout read as one no ticket asked for; now the reason names it. A name
-    alike to none (999), or to two (`#abc` for ABC and abc), names none."""
+    alike to none (999), or to two (`#abc` for ABC and abc), names none. The same whether
+    the held ids are narrowed to the spellings first or not (`_found_in`)."""
+    import audit.correlate as correlation
+
+    monkeypatch.setattr(correlation, "NARROW_FROM", narrow_from)
     log = events(("z:1", "zendesk", "101", "O1", None, None, 0),
                  ("j:1", "jira", "RFD-7", "O2", None, None, 0),
                  ("j:2", "jira", "ABC", "O3", None, None, 0),
@@ -703,12 +739,18 @@ def test_a_tickets_first_order_and_currency_do_not_depend_on_the_rows_order(
         "stripe:ch_1", "zendesk:100:1", "zendesk:100:2"])
 
 
-def test_a_payout_case_is_not_merged_into_a_ticket_sharing_its_name() -> None:
+@pytest.mark.parametrize("narrow_from", [0, 10**9])
+def test_a_payout_case_is_not_merged_into_a_ticket_sharing_its_name(
+        monkeypatch: pytest.MonkeyPatch, narrow_from: int) -> None:
     """A refund naming no ticket, of a charge no ticket claims, is a payout case named by
     its first refund id. Where that id is also a ticket's (a merchant's own modification
     reference set to the ticket number), the payout was merged into the ticket's case,
     given the ticket's id, and orphan-payout could not see it. Now the case is named
-    `payout:<refund id>` and recorded."""
+    `payout:<refund id>` and recorded. The same whether the ticket ids are narrowed to the
+    payout names first or not (`_found_in`)."""
+    import audit.correlate as correlation
+
+    monkeypatch.setattr(correlation, "NARROW_FROM", narrow_from)
     log = events(("z:1", "servicenow", "CS0000042", "O1", None, None, 0),
                  ("a:ch", "adyen", None, "O9", "PSP9", None, 1),
                  ("a:re", "adyen", None, None, "PSP9", "CS0000042", 2),
