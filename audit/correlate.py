@@ -534,13 +534,18 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
         del earlier
     claimant_of_order = _sole_claimants(order_of_ticket)
 
-    refunds = _refund_cases(log, refund_pos, order_of_ticket, order_of_charge,
-                            claimant_of_order, by_order=by_order, known_tickets=known_tickets,
-                            known_orders=known_orders, known_charges=known_charges,
-                            apart=apart)
-    copy_pos, copy_case, shared, left_pos = _charge_copies(
-        charge_pos, charge_ids, refunds, order_of_ticket, order_of_charge, by_order=by_order,
-        known_orders=known_orders)
+    # The charges' codes and the pairs by order, which the refunds do not decide, worked
+    # out in a second thread while the refunds' cases are.
+    charge_keys, refunds = C.at_once(
+        partial(_charge_keys, charge_ids, order_of_ticket, order_of_charge, by_order=by_order,
+                known_orders=known_orders),
+        partial(_refund_cases, log, refund_pos, order_of_ticket, order_of_charge,
+                claimant_of_order, by_order=by_order, known_tickets=known_tickets,
+                known_orders=known_orders, known_charges=known_charges, apart=apart),
+        rows=len(charge_pos) + len(refund_pos))
+    copy_pos, copy_case, shared, left_pos = _charge_copies(charge_pos, charge_ids, refunds,
+                                                           charge_keys)
+    del charge_keys
     left_out = len(left_pos)
     left_out_by_input: dict[int, int] = {}
     if inputs is not None:  # a canonical log's events taken back: counted by its input
@@ -1307,25 +1312,44 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
     return _Refunds(case, charge, charge_at, problems, notes)
 
 
-def _charge_owners(refunds: _Refunds, order_of_ticket: pd.Series, order_of_charge: pd.Series,
-                   charges: pd.Index, *, by_order: bool, known_orders: pd.Series | None = None,
-                   ) -> tuple[np.ndarray, pa.Array]:
-    """(charge, case) pairs, each once, sorted by charge (its position among `charges`, the
-    charge ids) and case: the refunds' cases for the charges they name, and (correlating by
-    order) each ticket for the charges of the order it names, and where no ticket of the
-    exports names it, the case of a log correlated before that holds it (`known_orders`,
-    see correlate). As integer codes: the join
-    by order is a repeat of each order's charges, and the pairs are made unique and sorted
-    as one integer each (a merge and drop_duplicates of the texts made a Python string of
-    every id). Returns each pair's charge position and its case."""
+@dataclass(eq=False)
+class _ChargeKeys:
+    """What `_charge_copies` reads that the refunds' cases do not decide (see
+    `_charge_keys`): worked out beside `_refund_cases`."""
+
+    keyed: np.ndarray
+    """The charge events (of `_charge_copies`' positions) that have a charge id."""
+    codes: np.ndarray
+    """Their charge's code (its position among `charges`)."""
+    charges: pd.Index
+    """The charge ids, in order of first appearance."""
+    position: np.ndarray
+    """Each of `order_of_charge`'s charge ids' position among `charges`."""
+    pair_codes: list[np.ndarray]
+    pair_cases: list[pa.Array]
+    """(charge, case) pairs by order (see `_charge_owners`): the charges' codes, the cases."""
+
+
+def _charge_keys(charge_ids: pd.Series, order_of_ticket: pd.Series,
+                 order_of_charge: pd.Series, *, by_order: bool,
+                 known_orders: pd.Series | None = None) -> _ChargeKeys:
+    """The charge events' charge codes and, correlating by order, the (charge, case) pairs
+    that the tickets' orders (and a log's cases, `known_orders`) give (see `_charge_owners`):
+    none of it depends on the refunds' cases, so it is worked out in a second thread while
+    `_refund_cases` decides those (mostly Arrow's and numpy's kernels, which release the
+    GIL; it reads only what it is given, which nothing changes meanwhile)."""
+    keyed = np.flatnonzero(_mask(charge_ids.notna()))
+    found, uniques = pd.factorize(charge_ids.iloc[keyed])
+    codes = np.asarray(found, dtype=np.int64)
+    del found
+    charges = pd.Index(uniques)
     # Each charge id's position among `charges`: the same ids, in the same order where the
     # charge events' provisional cases are their charge ids (then no lookup of each).
     ids, labels = C.arrow_array(order_of_charge.index), C.arrow_array(charges)
     position = (np.arange(len(ids), dtype=np.int64) if ids.equals(labels.cast(ids.type))
                 else _positions_in(pd.Series(order_of_charge.index), charges))
-    known = refunds.charge_at >= 0
-    codes = [position[refunds.charge_at[known]]]
-    cases = [C.arrow_array(refunds.case).filter(pa.array(known))]
+    pair_codes: list[np.ndarray] = []
+    pair_cases: list[pa.Array] = []
     if by_order:
         sold = _mask(order_of_charge.notna())
         sold_charge = position[sold]
@@ -1336,18 +1360,34 @@ def _charge_owners(refunds: _Refunds, order_of_ticket: pd.Series, order_of_charg
         # Each ticket with each charge of its order (if any was sold).
         selling = of_ticket >= 0
         sold_with, lengths = _members(order_code, len(orders), of_ticket[selling])
-        codes.append(sold_charge[sold_with])
-        cases.append(C.arrow_array(order_of_ticket.index).take(
+        pair_codes.append(sold_charge[sold_with])
+        pair_cases.append(C.arrow_array(order_of_ticket.index).take(
             pa.array(np.repeat(named[selling], lengths))))
         if known_orders is not None and len(known_orders):
             sold_orders = pd.Series(order_of_charge[sold].to_numpy(), dtype="string")
             earlier = _lookup(sold_orders, known_orders)
             unnamed = ~_mask(sold_orders.isin(order_of_ticket.dropna().unique()))
             joins = _mask(earlier.notna()) & unnamed
-            codes.append(sold_charge[joins])
-            cases.append(C.arrow_array(earlier).filter(pa.array(joins)))
+            pair_codes.append(sold_charge[joins])
+            pair_cases.append(C.arrow_array(earlier).filter(pa.array(joins)))
+    return _ChargeKeys(keyed, codes, charges, position, pair_codes, pair_cases)
+
+
+def _charge_owners(refunds: _Refunds, keys: _ChargeKeys) -> tuple[np.ndarray, pa.Array]:
+    """(charge, case) pairs, each once, sorted by charge (its position among `keys.charges`,
+    the charge ids) and case: the refunds' cases for the charges they name, and
+    (correlating by order) each ticket for the charges of the order it names, and where no
+    ticket of the exports names it, the case of a log correlated before that holds it
+    (`known_orders`, see correlate; both worked out by `_charge_keys`). As integer codes:
+    the join by order is a repeat of each order's charges, and the pairs are made unique
+    and sorted as one integer each (a merge and drop_duplicates of the texts made a Python
+    string of every id). Returns each pair's charge position and its case."""
+    known = refunds.charge_at >= 0
+    codes = [keys.position[refunds.charge_at[known]], *keys.pair_codes]
+    cases = [C.arrow_array(refunds.case).filter(pa.array(known)), *keys.pair_cases]
     case_text = pa.chunked_array([c.cast(pa.large_string()) for c in cases],
                                  type=pa.large_string()).combine_chunks()
+    del cases
     coded = pc.dictionary_encode(case_text, null_encoding="encode")
     # A case's code ranked as its text sorts (by code point, as Arrow and the rest compare).
     texts = coded.dictionary
@@ -1361,22 +1401,17 @@ def _charge_owners(refunds: _Refunds, order_of_ticket: pd.Series, order_of_charg
 
 
 def _charge_copies(positions: np.ndarray, charge_ids: pd.Series, refunds: _Refunds,
-                   order_of_ticket: pd.Series, order_of_charge: pd.Series, *, by_order: bool,
-                   known_orders: pd.Series | None = None,
-                   ) -> tuple[np.ndarray, pa.Array, np.ndarray, np.ndarray]:
+                   keys: _ChargeKeys) -> tuple[np.ndarray, pa.Array, np.ndarray, np.ndarray]:
     """One copy of each charge's events per case it belongs to (`_charge_owners`; charge ids
     in order of first appearance, then cases sorted, then events in log order): the copies'
     log positions, their cases, whether their charge is in several cases (so its event ids
     get the case appended), and the log positions of the charge events no case refers to
-    (left out; a charge event without a charge id cannot be referred to)."""
-    keyed = np.flatnonzero(_mask(charge_ids.notna()))
-    codes, uniques = pd.factorize(charge_ids.iloc[keyed])
-    codes = np.asarray(codes, dtype=np.int64)
-    pair_code, pair_case = _charge_owners(refunds, order_of_ticket, order_of_charge,
-                                          pd.Index(uniques), by_order=by_order,
-                                          known_orders=known_orders)
-    copied, lengths = _members(codes, len(uniques), pair_code)
-    owned_by = np.bincount(pair_code, minlength=len(uniques))
+    (left out; a charge event without a charge id cannot be referred to). `keys`: the
+    charge events' codes and the pairs by order (`_charge_keys`, of the same `charge_ids`)."""
+    keyed, codes, n = keys.keyed, keys.codes, len(keys.charges)
+    pair_code, pair_case = _charge_owners(refunds, keys)
+    copied, lengths = _members(codes, n, pair_code)
+    owned_by = np.bincount(pair_code, minlength=n)
     unkeyed = np.ones(len(charge_ids), dtype=bool)
     unkeyed[keyed] = False
     left = np.concatenate([np.flatnonzero(unkeyed), keyed[(owned_by == 0)[codes]]])

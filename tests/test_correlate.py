@@ -157,10 +157,11 @@ def test_a_charge_two_tickets_share_is_copied_into_both_cases(release: bool) -> 
 def test_columns_taken_in_threads_correlate_as_one_at_a_time(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """From IN_TWO_FROM events the log's first order is sorted beside the stated cases, the
-    key columns are taken beside the cases' ranks, the correlated log's order is sorted,
-    the tickets' and charges' orders found and the refunds' tickets and charges looked up
-    in a second thread beside other work (`at_once`; the correlated log's final take stays
-    one at a time): the same log, notes and problems as without threads."""
+    charges' codes and pairs by order are worked out beside the refunds' cases, the key
+    columns are taken beside the cases' ranks, the correlated log's order is sorted, the
+    tickets' and charges' orders found and the refunds' tickets and charges looked up in a
+    second thread beside other work (`at_once`; the correlated log's final take stays one
+    at a time): the same log, notes and problems as without threads."""
     write_sample(SampleSpec(cases=120, seed=5, violation_rate=0.5), tmp_path)
     exports = [(path, None) for path in sorted((tmp_path / "exports").iterdir())]
     monkeypatch.setattr(C, "IN_TWO_FROM", 10**9)
@@ -175,8 +176,8 @@ def test_columns_taken_in_threads_correlate_as_one_at_a_time(
 
     monkeypatch.setattr(C, "at_once", counted)
     two = import_and_correlate(exports)
-    assert sorted(calls) == ["_first_order", "_positions_in", "_stated_case", "_taken_list",
-                             "stable_order"]
+    assert sorted(calls) == ["_charge_keys", "_first_order", "_positions_in", "_stated_case",
+                             "_taken_list", "stable_order"]
     assert len(one.log) > 500
     pd.testing.assert_frame_equal(one.log, two.log, check_exact=True)
     assert one.notes == two.notes
@@ -398,8 +399,9 @@ def test_charge_owners_equal_a_merge_of_the_texts() -> None:
     dropped, sorted by the charge's position and the case as Python compares texts (by code
     point). Tickets naming no order, "" or an order nothing sold; charges of no order; one
     order sold in several charges and named by several tickets; cases that sort differently
-    by code point than by letter (é, Z, 😀)."""
-    from audit.correlate import _charge_owners, _Refunds
+    by code point than by letter (é, Z, 😀). The pairs by order worked out apart from the
+    refunds' (`_charge_keys`, beside the refunds' cases)."""
+    from audit.correlate import _charge_keys, _charge_owners, _Refunds
 
     rng = random.Random(5)
     names = ["T1", "T2", "Z", "é", "😀", "t10", "T9", "re_1", "re_2"]
@@ -425,8 +427,11 @@ def test_charge_owners_equal_a_merge_of_the_texts() -> None:
                                                zip(named, known, strict=True)], dtype=np.int64),
                            problems=[], notes=[])
         by_order = rng.random() < 0.85
-        codes, cases = _charge_owners(refunds, order_of_ticket, order_of_charge, charges,
-                                      by_order=by_order)
+        # The charge events: each charge once, in the order of `charges` (their codes).
+        keys = _charge_keys(pd.Series(list(charges), dtype="string"), order_of_ticket,
+                            order_of_charge, by_order=by_order)
+        assert list(keys.charges) == list(charges)
+        codes, cases = _charge_owners(refunds, keys)
         pairs = [pd.DataFrame({"charge": refunds.charge[known], "case": refunds.case[known]})]
         if by_order:
             stated = order_of_ticket[order_of_ticket.fillna("") != ""]
