@@ -1606,3 +1606,66 @@ def test_the_graph_says_outside_what_the_sentence_says_with_a_policy(tmp_path: P
     [line] = [line for a, (_, _, line) in _node_shapes(svg).items() if a == "Approve refund"]
     assert line is not None and line.startswith("outside its lane: ")
     assert "policy allows" not in svg.read_text(encoding="utf-8")
+
+
+def test_an_edge_of_an_activity_of_one_log_only_takes_its_verdict(tmp_path: Path) -> None:
+    """As-is 300 cases, 7 of them 'A','Z','B',...,'H', the others 'A'..'H'; to-be 300 cases
+    'A'..'H'. The edges 'A' -> 'Z' and 'Z' -> 'B' are in the same 7 cases as 'Z' (the same
+    Fisher p), but were adjusted in a family of their own: 'Z' was "7 of 300 cases, below
+    the rule" (adjusted p 0.558) while both its edges met it (adjusted p 0.015), drawn
+    graded orange. With 10 one-case skips added to the to-be log it was the reverse ('Z'
+    meets the rule, its edges dotted below it). Now such an edge takes its activity's
+    verdict and significance, both ways; an edge of fewer of its cases is tested as
+    before, and meets the rule only where its activity does too."""
+    chain = tuple("ABCDEFGH")
+    with_z = (*chain[:1], "Z", *chain[1:])
+    as_is = Side("as-is", "log", "q1", {chain: 293, with_z: 7}, {}, frozenset(with_z))
+    skips = [chain[:i] + chain[j:] for i in range(1, 8) for j in range(i + 2, 9)][:10]
+    for label, to_be_traces, meets in (
+            ("below", {chain: 300}, False),
+            ("meets", {chain: 290, **{t: 1 for t in skips}}, True)):
+        to_be = Side("to-be", "log", "q2", to_be_traces, {}, frozenset(chain))
+        result = compare(as_is, to_be)
+        [z] = [d for d in result.differences if d.activities == ("Z",)]
+        assert z.meets_rule is meets, label
+        assert z.significance is not None
+        edges = {(e.source, e.target): e for e in result.edges if "Z" in (e.source, e.target)}
+        assert set(edges) == {("A", "Z"), ("Z", "B")}
+        for edge in edges.values():
+            assert (edge.meets_rule, edge.significance) == (meets, z.significance), label
+        out = write_comparison(result, tmp_path / label)
+        drawn = _drawn_edges(out["diff.svg"])
+        # A is a0, B a1, Z a8: drawn as its node is, faint where it is below the rule.
+        for key in ("a0->a8", "a8->a1"):
+            assert ("below the rule" in " ".join(drawn[key][2])) is not meets, (label, key)
+            assert (drawn[key][0] == "#d9827a") is not meets, (label, key)
+        data = json.loads(out["compare.json"].read_text(encoding="utf-8"))
+        [node] = [d for d in data["differences"] if d["activities"] == ["Z"]]
+        for edge_json in data["edges"]:
+            if "Z" in (edge_json["source"], edge_json["target"]):
+                assert edge_json["meets_shift_rule"] is meets
+                assert edge_json["significance"] == node["significance"]
+    # An edge in fewer of the activity's cases keeps its own test (its own share), and
+    # meets the rule only where its activity does.
+    other = (*chain[:3], "Z", *chain[3:])
+    as_is = Side("as-is", "log", "q1", {chain: 270, with_z: 25, other: 5}, {},
+                 frozenset(with_z))
+    result = compare(as_is, Side("to-be", "log", "q2", {chain: 300}, {}, frozenset(chain)))
+    [z] = [d for d in result.differences if d.activities == ("Z",)]
+    assert z.meets_rule is True
+    edges = {(e.source, e.target): e for e in result.edges if "Z" in (e.source, e.target)}
+    assert {pair: (e.as_is.cases, e.meets_rule) for pair, e in edges.items()} == {
+        ("A", "Z"): (25, True), ("Z", "B"): (25, True),
+        ("C", "Z"): (5, False), ("Z", "D"): (5, False)}
+    assert edges[("C", "Z")].significance is not None
+    assert round(edges[("C", "Z")].significance.points, 6) == round(500 / 300, 6)
+    # 'Z' in 8 cases, below the rule (adjusted p 0.28); 'A' -> 'Z' in 7 of them would meet
+    # it among the edges (adjusted p 0.015), but can be no more significant than 'Z'.
+    as_is = Side("as-is", "log", "q1", {chain: 292, with_z: 7, other: 1}, {},
+                 frozenset(with_z))
+    result = compare(as_is, Side("to-be", "log", "q2", {chain: 300}, {}, frozenset(chain)))
+    [z] = [d for d in result.differences if d.activities == ("Z",)]
+    assert z.meets_rule is False
+    [a_z] = [e for e in result.edges if (e.source, e.target) == ("A", "Z")]
+    assert a_z.significance is not None and a_z.significance.adjusted_p_value <= 0.05
+    assert (a_z.as_is.cases, a_z.meets_rule) == (7, False)
