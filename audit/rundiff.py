@@ -82,6 +82,7 @@ from audit.findings import (
 )
 from audit.gcpause import gc_paused
 from audit.rules.base import FAMILIES
+from audit.words import cut_middle
 
 DIFF_FORMAT = 2
 """The format of diff.json (its `format_version`). `summary.worse_in_new` and each finding's
@@ -619,17 +620,21 @@ def _rule_versions(manifest: dict[str, Any], rules: list[str], version: int,
     if not isinstance(stated, dict):
         raise fail("manifest.rule_versions", f"not an object of rule codes: "
                    f"{stated!r}"[:300])
+    # (a code is quoted and cut short in the message, never put in the field: a code of a
+    # newline and 5,000 characters printed a forged console line and an error of 5 KB)
     for code, number in stated.items():
         if code not in rules:
-            raise fail(f"manifest.rule_versions.{code}", "not among the rules the manifest "
-                       "says ran (manifest.rules)"[:300])
+            raise fail("manifest.rule_versions", f"{cut_middle(repr(code), 80)} is not among "
+                       "the rules the manifest says ran (manifest.rules)")
         if type(number) is not int or number < 1:
-            raise fail(f"manifest.rule_versions.{code}", f"not a whole number from 1: "
-                       f"{number!r}"[:300])
+            raise fail("manifest.rule_versions", f"the logic version of "
+                       f"{cut_middle(repr(code), 80)} is not a whole number from 1: "
+                       f"{cut_middle(repr(number), 80)}")
     missing = next((code for code in rules if code not in stated), None)
     if missing is not None:
-        raise fail(f"manifest.rule_versions.{missing}", "missing: the manifest lists the rule "
-                   "among those that ran (manifest.rules), and no logic version for it")
+        raise fail("manifest.rule_versions", f"{cut_middle(repr(missing), 80)} missing: the "
+                   "manifest lists the rule among those that ran (manifest.rules), and no "
+                   "logic version for it")
     return dict(stated)
 
 

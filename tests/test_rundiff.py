@@ -529,13 +529,16 @@ def _dropped(document: dict[str, Any], *, recount: bool) -> dict[str, Any]:
     (lambda d: _set(d, ("manifest", "rule_versions"), [1]),
      "field 'manifest.rule_versions': not an object of rule codes: [1]"),
     (lambda d: _set(d, ("manifest", "rule_versions", "DU001"), "2"),
-     "field 'manifest.rule_versions.DU001': not a whole number from 1: '2'"),
+     "field 'manifest.rule_versions': the logic version of 'DU001' is not a whole number "
+     "from 1: '2'"),
     (lambda d: _set(d, ("manifest", "rule_versions", "DU001"), 0),
-     "field 'manifest.rule_versions.DU001': not a whole number from 1: 0"),
+     "field 'manifest.rule_versions': the logic version of 'DU001' is not a whole number "
+     "from 1: 0"),
     (lambda d: _set(d, ("manifest", "rule_versions", "ZZ999"), 1),
-     "field 'manifest.rule_versions.ZZ999': not among the rules the manifest says ran"),
+     "field 'manifest.rule_versions': 'ZZ999' is not among the rules the manifest says "
+     "ran"),
     (lambda d: _set(d, ("manifest", "rule_versions", "AP001"), KeyError),
-     "field 'manifest.rule_versions.AP001': missing: the manifest lists the rule"),
+     "field 'manifest.rule_versions': 'AP001' missing: the manifest lists the rule"),
     (lambda d: _set(d, ("manifest", "as_of"), "2026-12-01"),
      "field 'manifest.as_of': no time zone"),
     (lambda d: _set(d, ("findings", 0, "fingerprint"), 7),
@@ -1953,3 +1956,32 @@ def test_missing_evidence_items_as_text_of_an_earlier_version_are_no_change(
             assert all(r["reason"] == "in both runs, with changes: evidence" for r in told)
         else:
             assert all(r["reason"] == "in both runs" for r in told), told
+
+
+FORGED = "\n# forged line" + "x" * 5000
+
+
+@pytest.mark.parametrize(("change", "told"), [
+    (lambda d: _set(d, ("manifest", "rule_versions", FORGED), 1),
+     "is not among the rules the manifest says ran"),
+    (lambda d: _set(d, ("manifest", "rules"), [*d["manifest"]["rules"], FORGED]),
+     "missing: the manifest lists the rule among those that ran"),
+    (lambda d: _set(_set(d, ("manifest", "rules"), [*d["manifest"]["rules"], FORGED]),
+                    ("manifest", "rule_versions", FORGED), 0),
+     "is not a whole number from 1: 0"),
+])
+def test_a_rule_code_of_the_rule_versions_is_quoted_and_cut_in_an_error(
+        runs: tuple[Path, Path], tmp_path: Path, change: Any, told: str) -> None:
+    """A code of `manifest.rule_versions` (or of `manifest.rules` it lacks) of a newline and
+    5,000 characters went raw into the error's field: a forged console line and an error of
+    5 KB (the `[:300]` cut only the words after it). Now the field is
+    `manifest.rule_versions` and the code is quoted (repr) and cut short in the message, as
+    a currency of summary.money_at_risk is."""
+    folder = _written(tmp_path, runs, change)
+    result = run("diff", str(runs[0]), str(folder), "--out", str(tmp_path / "out"), code=2)
+    assert result.output.startswith(
+        f"error: {folder / 'findings.json'}: field 'manifest.rule_versions': ")
+    assert "'\\n# forged line" in result.output
+    assert told in result.output
+    assert not any(line.startswith("# forged") for line in result.output.splitlines())
+    assert len(result.output) < 600
