@@ -1553,11 +1553,16 @@ def _version_changes(old: AuditRun,
                      new: AuditRun) -> dict[str, tuple[int | str, int | str]]:
     """Per code of a rule that ran in both runs, (OLD's logic version, NEW's), where they
     differ or one is not recorded (`AuditRun.version_of`: "unknown", of a findings.json
-    before format 4: whether the rule changed is not known)."""
+    before format 4: whether the rule changed is not known). Not where neither is
+    recorded: "unknown -> unknown" on every rule tells nothing of one against another (one
+    warning says the runs record none, `_rule_change_warnings`); nor where OLD and NEW are
+    one file (the same sha256: no rule changed)."""
     out: dict[str, tuple[int | str, int | str]] = {}
+    if old.sha256 == new.sha256:
+        return out
     for code in sorted(old.rules_ran & new.rules_ran):
         was, now = old.version_of(code), new.version_of(code)
-        if was != now or UNKNOWN_VERSION in (was, now):
+        if was != now:  # ("unknown" against a version too)
             out[code] = (was, now)
     return out
 
@@ -1585,12 +1590,13 @@ def _told_counts(counts: dict[str, int]) -> str:
 def _rule_change_warnings(diff: RunDiff) -> list[str]:
     """The warnings of rules whose logic version differs between the runs (one each), or
     of a run that records none (one for all: whether any rule changed is not known), with
-    the findings that may come from the change."""
+    the findings that may come from the change; where neither run records them, that
+    warning alone, no rule named (none where OLD and NEW are one file)."""
     changes = diff.rule_changes()
-    if not changes:
-        return []
     old, new = diff.old, diff.new
     unknown = [run for run in (old, new) if run.rule_versions is None]
+    if not changes and not (len(unknown) == 2 and old.sha256 != new.sha256):
+        return []
     if unknown:
         formats = " and ".join(f"{run.which} format {run.manifest['format_version']}"
                                for run in unknown)

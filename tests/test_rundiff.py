@@ -1985,3 +1985,46 @@ def test_a_rule_code_of_the_rule_versions_is_quoted_and_cut_in_an_error(
     assert told in result.output
     assert not any(line.startswith("# forged") for line in result.output.splitlines())
     assert len(result.output) < 600
+
+
+def test_runs_recording_no_rule_versions_on_both_sides_tag_no_rule(
+        runs: tuple[Path, Path], tmp_path: Path) -> None:
+    """OLD and NEW both of format 3 (no rule logic versions): every rule line read "(rule
+    logic version unknown -> unknown)", each new and resolved finding's reason said its
+    rule's version is not recorded, and summary.rule_changes listed every rule: unknown on
+    both sides tells nothing of one rule against another. Now no rule is tagged; one plain
+    warning says the runs record no versions. The same findings.json given twice (`diff f3
+    f3`) gave the tags and that warning beside the same-file warning: now neither (one
+    file: no rule changed)."""
+    folders = []
+    for k, source in enumerate(runs):
+        document = json.loads((source / "findings.json").read_text(encoding="utf-8"))
+        document["manifest"]["format_version"] = 3
+        del document["manifest"]["rule_versions"]
+        folder = tmp_path / f"f3-{k}"
+        folder.mkdir()
+        (folder / "findings.json").write_text(json.dumps(document), encoding="utf-8")
+        folders.append(folder)
+    out = tmp_path / "two"
+    console = run("diff", str(folders[0]), str(folders[1]), "--out", str(out), code=0).output
+    diff = json.loads((out / "diff.json").read_text(encoding="utf-8"))
+    assert diff["old"]["rule_versions"] is None and diff["new"]["rule_versions"] is None
+    assert diff["summary"]["rule_changes"] == {}
+    assert "(rule logic version" not in console
+    assert any(f["class"] in ("new", "resolved") for f in diff["findings"])
+    assert all(f["rule_version_change"] is None and "logic version" not in f["reason"]
+               for f in diff["findings"])
+    told = [w for w in diff["warnings"] if "rule logic versions" in w]
+    assert told == [
+        "OLD and NEW record no rule logic versions (findings.json OLD format 3 and NEW "
+        "format 3, before format 4): whether a rule's logic changed between the runs is "
+        "unknown, and a new, resolved or changed finding may come from a change of its "
+        "rule, not from the refunds"]
+    same = tmp_path / "same"
+    console = run("diff", str(folders[0]), str(folders[0]), "--out", str(same),
+                  code=0).output
+    diff = json.loads((same / "diff.json").read_text(encoding="utf-8"))
+    assert diff["summary"]["rule_changes"] == {}
+    assert "rule logic version" not in console
+    assert [w for w in diff["warnings"] if "rule logic versions" in w] == []
+    assert any(w.startswith("OLD and NEW are the same findings.json") for w in diff["warnings"])
