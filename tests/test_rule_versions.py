@@ -84,8 +84,9 @@ def test_the_catalogue_tells_each_rules_logic_version_and_when_to_raise_it() -> 
 def _judged(document: dict[str, Any]) -> dict[str, str]:
     """Per rule code that ran, a digest of what it judged on a check's findings.json: each
     of its findings' fingerprint (rule, case, events), severity, amount at risk, currency
-    and evidence keys, and the fingerprints of its findings precedence suppressed; not
-    their messages (a rewording is no change of judgement)."""
+    and evidence keys, the fingerprints of its findings precedence suppressed, and of the
+    findings it suppressed (its `suppresses`: the rule whose precedence changes is the one
+    to raise); not their messages (a rewording is no change of judgement)."""
     judged: dict[str, list[Any]] = {code: [] for code in document["manifest"]["rules"]}
     for finding in document["findings"]:
         judged[finding["rule"]].append(
@@ -93,6 +94,9 @@ def _judged(document: dict[str, Any]) -> dict[str, str]:
              finding["currency"], sorted(finding["evidence"])])
     for entry in document["suppressed"]:
         judged[entry["rule"]].append(["suppressed", entry["fingerprint"]])
+        # (and under the rule that suppressed it: a change of its `suppresses` is its own)
+        judged[entry["suppressed_by"]].append(["suppresses", entry["rule"],
+                                               entry["fingerprint"]])
     return {code: hashlib.sha256(json.dumps(sorted(rows, key=json.dumps)).encode()
                                  ).hexdigest()
             for code, rows in judged.items()}
@@ -130,6 +134,25 @@ def test_a_rules_findings_on_the_sample_change_only_with_its_logic_version(
                                                   recorded[code]["logic_version"])]
     assert not unrecorded, (f"{', '.join(unrecorded)}: another logic version than recorded; "
                             "record with `PYTHONPATH=. python tests/test_rule_versions.py`")
+
+
+def test_a_suppressed_finding_is_judged_under_the_rule_that_suppressed_it_too() -> None:
+    """A finding precedence suppressed was filed under its own rule only: EV003 ceasing to
+    suppress SL001's finding and DU001 suppressing it instead (a change of their
+    `suppresses`) left EV003's and DU001's digests as they were, and asked for SL001's
+    version to be raised, not theirs (docs/rules/README.md: raise the rule whose precedence
+    changed). Now it is filed under the suppressing rule too."""
+    def document(by: str) -> dict[str, Any]:
+        return {"manifest": {"rules": ["DU001", "EV003", "SL001"]}, "findings": [],
+                "suppressed": [{"rule": "SL001", "case_id": "40141",
+                                "fingerprint": "19edb4847ab57a1c", "suppressed_by": by}]}
+
+    before, after = _judged(document("EV003")), _judged(document("DU001"))
+    assert before["SL001"] == after["SL001"]  # (its finding suppressed in both)
+    assert before["EV003"] != after["EV003"]
+    assert before["DU001"] != after["DU001"]
+    empty = _judged({**document("EV003"), "suppressed": []})
+    assert before["DU001"] == empty["DU001"] and after["EV003"] == empty["EV003"]
 
 
 def record(folder: Path) -> None:
