@@ -22,6 +22,7 @@ from audit.cli import DIFF_FILES, main
 from audit.errors import InputError
 from audit.findings import FINDINGS_FORMAT, fingerprint
 from audit.policy import default_policy_path
+from audit.rules import default_rules
 from audit.rundiff import DIFF_FILES as RUNDIFF_FILES
 from audit.rundiff import csv_text, diff_runs, load_run, summary_lines
 from audit.safety import restored_cell
@@ -30,6 +31,9 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_logs" / "refund-sample" / "canonical.csv"
 ADDED_EVENT = "jira:RFD-1:diff-test"
 """The event NEW's log adds to case RFD-1: a label no policy maps (unmapped-activity)."""
+
+LOGIC_VERSIONS = {rule.code: rule.logic_version for rule in default_rules()}
+"""Each rule's logic version as the check records it (findings.json's rule_versions)."""
 
 
 def run(*args: str, code: int) -> Result:
@@ -173,7 +177,8 @@ def test_a_findings_json_of_format_2_is_diffed_as_one_of_format_3(
                 for out in (out2, out3))
     assert of2["old"]["format_version"] == 2 and of3["old"]["format_version"] == 4
     assert of2["old"]["rule_versions"] is None
-    assert of3["old"]["rule_versions"] == dict.fromkeys(of3["old"]["rules"], 1)
+    assert of3["old"]["rule_versions"] == {code: LOGIC_VERSIONS[code]
+                                           for code in of3["old"]["rules"]}
     assert set(of2["summary"]["rule_changes"]) == set(of2["old"]["rules"]) & set(
         of2["new"]["rules"])
     assert of3["summary"]["rule_changes"] == {}
@@ -270,8 +275,8 @@ def test_a_run_without_rule_versions_reads_unknown_for_every_rule(
     both = sorted(set(diff["old"]["rules"]) & set(diff["new"]["rules"]))
     assert "EV006" not in both  # (NEW's policy ignores it: not comparable, not told)
     assert list(diff["summary"]["rule_changes"]) == both
-    assert all((row["old_version"], row["new_version"]) == ("unknown", 1)
-               for row in diff["summary"]["rule_changes"].values())
+    assert all((row["old_version"], row["new_version"]) == ("unknown", LOGIC_VERSIONS[code])
+               for code, row in diff["summary"]["rule_changes"].items())
     told = [w for w in diff["warnings"] if "rule logic versions" in w]
     assert len(told) == 1 and told[0].startswith(
         "OLD records no rule logic versions (findings.json OLD format 3, before format 4): "
@@ -279,7 +284,8 @@ def test_a_run_without_rule_versions_reads_unknown_for_every_rule(
     assert "DQ001 unmapped-activity: new " in told[0]
     for finding in diff["findings"]:
         if finding["rule"] in both:
-            assert finding["rule_version_change"] == {"old": "unknown", "new": 1}
+            assert finding["rule_version_change"] == {
+                "old": "unknown", "new": LOGIC_VERSIONS[finding["rule"]]}
         if finding["class"] in ("new", "resolved"):
             assert finding["reason"].endswith(
                 f"; the logic version of its rule {finding['rule']} is not recorded in OLD (a "
