@@ -1474,6 +1474,19 @@ def test_a_findings_table_continued_on_a_page_names_every_column(browser: Browse
     assert [h for h in headers if h[1] != "SeverityCaseTimeWhatwasfoundAtriskWhoEvidence"] == []
 
 
+def test_every_table_is_laid_out_for_print_as_it_is_printed(browser: Browser,
+                                                            demo: Path) -> None:
+    """The print stylesheet's `.table-wrap { content-visibility: visible }` lost to the
+    screen's `section.rule > .table-wrap` and `details.case > .table-wrap` (auto, more
+    specific): in print a rule's and a case's table away from the screen were left to a
+    placeholder's height (900 and 300 px) until measured, and the print tests measured
+    only the tables Chromium had drawn. In print every table is laid out."""
+    shown = print_layout(browser, demo / "report.html", """(() =>
+        [...new Set([...document.querySelectorAll('.table-wrap')]
+          .map(e => getComputedStyle(e).contentVisibility))])()""")
+    assert shown == ["visible"]
+
+
 def test_a_cases_events_are_printed_in_ink_and_their_column_names_whole(
         browser: Browser, demo: Path) -> None:
     """A case's table of events has the class `events`, as has a finding's list of its
