@@ -1217,3 +1217,69 @@ def test_two_living_jira_users_of_one_name_are_two_people(tmp_path: Path, typed:
     table, _ = read_source(path, "jira")
     assert set(table.frame[C.RESOURCE]) == {"Ben Carter", "Ben Carter ", "Nadia Rossi"}
     assert not any("accountIds" in note for note in table.notes)
+
+
+def _ben_carters(key: str, reporter: str, approver: str | None,
+                 histories: tuple[int, ...] = (1, 2, 3)) -> dict[str, object]:
+    """Issue `key` reported by Ben Carter of accountId `reporter`, its second history
+    (Approved) by Ben Carter of accountId `approver` (None: no accountId stated), the others
+    by Nadia Rossi."""
+    made = _jira_issue(list(histories))
+    made["key"] = key
+    fields = made["fields"]
+    assert isinstance(fields, dict)
+    fields["reporter"] = {"displayName": "Ben Carter", "accountId": reporter, "active": True}
+    stated = made["changelog"]["histories"]  # type: ignore[index]
+    for history in stated:
+        history["author"] = {"displayName": "Nadia Rossi", "accountId": "557058:nnnn"}
+    if len(stated) > 1:
+        stated[1]["author"] = ({"displayName": "Ben Carter"} if approver is None else
+                               {"displayName": "Ben Carter", "accountId": approver})
+    return made
+
+
+def _jira_text(issues: list[dict[str, object]], typed: bool) -> str:
+    text = json.dumps({"issues": issues})
+    if not typed:  # a lone surrogate escaped elsewhere sends the file to the general path
+        text = text.replace('"active": true}', '"active": true, "x": "\\ud83d\\ude00"}', 1)
+    return text
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["typed reading", "general reading"])
+def test_two_jira_users_of_one_name_are_told_apart_across_exports(tmp_path: Path,
+                                                                  typed: bool) -> None:
+    """January's export states Ben Carter aaaa (RFD-1, RFD-2) and Ben Carter bbbb (RFD-1);
+    February's states RFD-2 again, approved by Ben Carter aaaa: his own request, a real
+    self-approval. Told apart within each export alone, January named him
+    `Ben Carter (557058:aaaa)` and February bare `Ben Carter`: SD001 was lost, and RFD-2's
+    creation, named otherwise in each, was quarantined as a duplicate event id instead of
+    dropped as a repeat (quarantined 1, deduplicated 1). Decided over both exports, he is
+    one name in both, as when both are one file; an update stating no accountId stays bare."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+    january, february = tmp_path / "jira_jan.json", tmp_path / "jira_feb.json"
+    january.write_text(_jira_text([_ben_carters("RFD-1", "557058:aaaa", "557058:bbbb"),
+                                   _ben_carters("RFD-2", "557058:aaaa", None, (1,))], typed),
+                       encoding="utf-8")
+    february.write_text(_jira_text([_ben_carters("RFD-2", "557058:aaaa", "557058:aaaa"),
+                                    _ben_carters("RFD-3", "557058:aaaa", None)], typed),
+                        encoding="utf-8")
+    result = import_sources([(january, "jira"), (february, "jira")])
+    assert result.quarantine.empty
+    assert [(f.quarantined, f.deduplicated) for f in result.files] == [(0, 0), (0, 2)]
+    named = dict(zip(result.log[C.EVENT_ID].astype(str), result.log[C.RESOURCE].astype(str),
+                     strict=True))
+    assert named["jira:RFD-2:created"] == named["jira:RFD-2:2"] == "Ben Carter (557058:aaaa)"
+    assert named["jira:RFD-3:created"] == "Ben Carter (557058:aaaa)"
+    assert named["jira:RFD-3:2"] == "Ben Carter"  # (no accountId: who it was is not told)
+    assert named["jira:RFD-1:2"] == "Ben Carter (557058:bbbb)"
+    assert any("jira_feb.json: 1 display name(s) are stated with different accountIds in "
+               "different Jira exports" in note for note in result.notes)
+    out = tmp_path / "out"
+    ran = CliRunner().invoke(main, ["-q", "check", str(january), str(february), "--out",
+                                    str(out), "--as-of", "2026-08-01T00:00:00Z",
+                                    "--fail-on", "never"])
+    assert ran.exit_code == 0, ran.output
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))["findings"]
+    assert sorted(f["case_id"] for f in findings if f["rule"] == "SD001") == ["RFD-2"]

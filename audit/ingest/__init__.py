@@ -441,6 +441,8 @@ class _ReadFile:
     id_cells: IdCells | None = None
     """Of an export: the column(s) and cells each record's event id was read from
     (`Normalised.id_cells`), else None (`id_field` names the column)."""
+    people: object | None = None
+    """Of a Jira export: its display names stated with an accountId (`jira.Accounts`)."""
 
 
 def _every_one_quarantined(quarantine: pd.DataFrame, read: int) -> str:
@@ -805,7 +807,7 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
                              row=int(first["row"]), field=str(first["field"]) or None)
     notes, system, deduplicated = _without_own_repeats(table), \
         own_mapping.system or table.system, table.deduplicated
-    update_keys = table.update_keys
+    update_keys, people = table.update_keys, table.people
     if not exported:  # which column feeds which (resolved as normalise did: cannot fail)
         columns = [str(c) for c in table.frame.columns]
         resolved = resolve_columns(columns, own_mapping, file=path, frame=table.frame)
@@ -857,7 +859,7 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
     return _ReadFile(result.log, broken, result.quarantine, notes, system,
                      result.records_read, deduplicated, digest, hashes, stamp,
                      unusable=unusable, update_keys=update_keys, id_field=result.id_field,
-                     id_cells=result.id_cells)
+                     id_cells=result.id_cells, people=people)
 
 
 PARALLEL_FROM_BYTES = 64 << 20
@@ -1242,6 +1244,7 @@ def import_sources(
     beside_exports = any(fmt in SOURCE_SYSTEMS for _path, fmt in events_in)
     restating: list[np.ndarray] = []
     logs_input: list[int] = []  # each of `logs`: its input (among `counts`)
+    people: list[tuple[str, pd.DataFrame, Any]] = []  # per Jira export: its names' accountIds
     unusable: list[tuple[Path, str, pd.DataFrame]] = []  # exports none of whose records
     for (path, fmt), one in zip(events_in, read_files, strict=True):
         if label_of[path] != path.name:
@@ -1258,6 +1261,8 @@ def import_sources(
             logs.append(one.log)
             logs_input.append(len(counts))
             id_hashes.append(one.id_hashes)
+            if one.people is not None:
+                people.append((label_of[path], one.log, one.people))
         quarantines.extend([one.broken, one.quarantine])
         id_fields.append(one.id_field)
         id_cells.append(one.id_cells)
@@ -1268,6 +1273,11 @@ def import_sources(
             unhashed[str(path)] = one.stamp
         del one
     del read_files  # from worker processes: a list that would keep every file's frame alive
+    if len(people) > 1:  # one person one name in every Jira export, before repeats are found
+        from audit.sources.jira import told_apart_across
+
+        notes.extend(told_apart_across(people))
+    del people
     return_free_memory()  # what a file read in this process left free (a canonical log: 0.6 GB)
     if unusable and not logs:  # no input gave a record: the reasons, as no quarantine is
         path, why, quarantined = unusable[0]  # written

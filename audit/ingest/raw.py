@@ -87,6 +87,8 @@ class RawTable:
     """Of a ServiceNow export: its distinct updates (record and update, a pyarrow array of
     texts), by which `audit.sources.servicenow.cut_updates` finds the updates that exports
     paged by row count cut in two."""
+    people: object | None = None
+    """Of a Jira export: its display names stated with an accountId (`jira.Accounts`)."""
     arrow_text: bool = False
     """The text cells are Arrow-backed pandas string columns rather than object columns of
     str (the CSV fast path); columns that pass through unconverted are handed on as object."""

@@ -859,6 +859,9 @@ class Collector:
     """Records given column by column (`add_columns`) instead of one dict each."""
     update_keys: pa.Array | None = None
     """A ServiceNow export's distinct updates (`servicenow.cut_updates`), where read."""
+    people: object | None = None
+    """A Jira export's display names stated with an accountId (`jira.Accounts`), for the
+    import to name one person alike in every Jira export (`jira.told_apart_across`)."""
     fields: dict[str, str] = field(default_factory=dict)
     """The export's column (or ticket field) each canonical column of the records was read
     from, for the normaliser's quarantine lines and errors (`RawTable.fields`)."""
@@ -952,6 +955,7 @@ class Collector:
                          arrow_text=arrow_text)
         table.deduplicated = self.deduplicated
         table.update_keys = self.update_keys
+        table.people = self.people
         # (a record's id where its reader tells no `id_cells`: every reader tells them)
         table.fields = {C.EVENT_ID: "id", **self.fields}
         table.id_cells = self.id_cells

@@ -277,7 +277,8 @@ class _Reading:
         by update position (what `updates_to_table` would find in the updates' changes),
         where the reading collected them; renumbered here if updates with a bad time are
         left out."""
-        _told_apart(self.updates.author, self.accounts, self.collector)
+        _told_apart(self.updates.author, self.accounts, self.collector,
+                    self.updates.row)
         updates, keep = _timed(self.updates, self.times, self.collector)
         if changed is not None and keep is not None:
             place = np.cumsum(keep) - 1
@@ -612,8 +613,24 @@ def _living_account(value: object) -> str | None:
     return _account(value.get("accountId"))
 
 
+@dataclass
+class Accounts:
+    """A Jira export's display names stated with an accountId, for the import to tell two
+    people of one name apart across its Jira exports (`told_apart_across`) as `_told_apart`
+    does within one: January's export may state one Ben Carter, February's the other."""
+
+    ids: dict[str, set[str]]
+    """Per name (`person_key`): the accountIds the export states with it."""
+    named: dict[str, str]
+    """Per name as stated and left bare in the export (one accountId there): that
+    accountId."""
+    bare_rows: dict[str, list[int]]
+    """Per name of `named`: the rows of its updates that state no accountId (who it was
+    cannot be told: they keep the bare name)."""
+
+
 def _told_apart(authors: list[str | None], accounts: list[str | None],
-                collector: Collector) -> None:
+                collector: Collector, rows: list[int] | None = None) -> None:
     """Where one display name (compared as people are, `person_key`) is stated with more
     than one accountId in the export, each such author becomes `<name> (<accountId>)`, as a
     deleted account's "Former user" does: two living people of one name (two Ben Carters)
@@ -621,18 +638,31 @@ def _told_apart(authors: list[str | None], accounts: list[str | None],
     other was self-approval, SD001, and one's approval after the other's evidence was no
     four-eyes breach of two people). Names stated with one accountId stay as they are, so
     reports read as before; an update of such a name stating no accountId keeps the bare
-    name (who it was cannot be told). The import's notes name the names told apart."""
+    name (who it was cannot be told). The import's notes name the names told apart.
+    `collector.people` keeps what the import needs to name them alike in its other Jira
+    exports (`Accounts`; `rows`: each update's row)."""
     # (the distinct pairs first, in C: as a rule one accountId per name, and no update is
     # visited again)
     ids: dict[str, set[str]] = {}
     pairs: dict[tuple[str, str], tuple[str, str]] = {}  # (name, as stated) -> (key, id)
-    for name, stated in set(zip(authors, accounts, strict=True)):
+    distinct = set(zip(authors, accounts, strict=True))
+    for name, stated in distinct:
         account = None if stated is None else _account(stated)
         if name is not None and account is not None:
             key = C.person_key(name)
             ids.setdefault(key, set()).add(account)
             pairs[name, cast(str, stated)] = (key, account)
     shared = {key for key, held in ids.items() if len(held) > 1}
+    if ids and rows is not None:
+        named = {name: account for (name, _), (key, account) in pairs.items()
+                 if key not in shared}
+        bare_rows: dict[str, list[int]] = {}
+        if unstated := {name for name, stated in distinct if name in named
+                        and (stated is None or _account(stated) is None)}:  # (as a rule none)
+            for name, stated, row in zip(authors, accounts, rows, strict=True):
+                if name in unstated and (stated is None or _account(stated) is None):
+                    bare_rows.setdefault(name, []).append(int(row))
+        collector.people = Accounts(ids, named, bare_rows)
     if not shared:
         return
     renamed = {pair: f"{pair[0].strip()} ({account})"
@@ -649,3 +679,50 @@ def _told_apart(authors: list[str | None], accounts: list[str | None],
         f"accountId, so that they are told apart (the first: {shown[first]}, accountIds "
         f"{', '.join(sorted(ids[first]))}); a role history names them so too, e.g. "
         f"{shown[first]} ({sorted(ids[first])[0]})")
+
+
+def told_apart_across(logs: list[tuple[str, pd.DataFrame, Accounts]]) -> list[str]:
+    """Two people of one display name told apart across the import's Jira exports: where
+    the exports together state one name with several accountIds, each author of it stating
+    one is `<name> (<accountId>)` in every export, as `_told_apart` names them within one
+    (before, an export stating one of them left him bare, and the same person was two names:
+    his self-approval in January's issue repeated in February's export was not found, and
+    the issue's creation, named otherwise in each, was a conflict instead of a repeat).
+    `logs`: per Jira export, its label, its log (renamed in place) and its `Accounts`.
+    The notes name the names told apart only across the exports."""
+    ids: dict[str, set[str]] = {}
+    for _label, _log, people in logs:
+        for key, held in people.ids.items():
+            ids.setdefault(key, set()).update(held)
+    shared = {key for key, held in ids.items() if len(held) > 1}
+    across: dict[str, str] = {}  # key -> name as shown, of the names renamed here
+    labels: list[str] = []
+    for label, log, people in logs:
+        renamed = {name: f"{name.strip()} ({account})"
+                   for name, account in people.named.items()
+                   if C.person_key(name) in shared}
+        if not renamed or C.RESOURCE not in log.columns:
+            continue
+        resource = log[C.RESOURCE].astype(object)
+        values = resource.to_numpy(copy=True)
+        rows = log[C.SOURCE_ROW].to_numpy()
+        for name, told in renamed.items():
+            at = values == name
+            if bare := people.bare_rows.get(name):
+                at &= ~np.isin(rows, bare)
+            if at.any():
+                values[at] = told
+                across.setdefault(C.person_key(name), name.strip())
+        log[C.RESOURCE] = pd.Series(values, index=log.index, dtype=object)
+        C.compact(log)
+        labels.append(label)
+    if not across:
+        return []
+    first = min(across)
+    return [
+        f"{', '.join(labels)}: {len(across):,} display name(s) are stated with different "
+        "accountIds in different Jira exports (different people of one name): each such "
+        "author is named with its accountId in every export, so that they are told apart "
+        f"and one person is one name throughout (the first: {across[first]}, accountIds "
+        f"{', '.join(sorted(ids[first]))}); a role history names them so too, e.g. "
+        f"{across[first]} ({sorted(ids[first])[0]})"]
