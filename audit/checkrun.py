@@ -879,6 +879,14 @@ class CheckRun:
                                        approvals_nobody=self.unrecorded_approvals_nobody,
                                        cases=[reasons.get(ROLE_NOT_RECORDED, []) for reasons
                                               in self.unjudged_case_ids().values()]))
+        if told := getattr(self.imported, "told_apart", None):
+            from audit.sources.jira import told_apart_warnings
+
+            # (two Jira users of one name: the name bare elsewhere is neither of them)
+            roles = getattr(self.imported, "roles", None)
+            out.extend(told_apart_warnings(
+                self.imported.log, told,
+                None if roles is None else roles.periods["person"].unique()))
         out.extend(self.sop_warnings)
         out.extend(self.expired_waivers_told())
         for label, (events, near) in self.labels_like_mapped_ones().items():

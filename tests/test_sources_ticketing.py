@@ -1283,3 +1283,74 @@ def test_two_jira_users_of_one_name_are_told_apart_across_exports(tmp_path: Path
     assert ran.exit_code == 0, ran.output
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))["findings"]
     assert sorted(f["case_id"] for f in findings if f["rule"] == "SD001") == ["RFD-2"]
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["typed reading", "general reading"])
+def test_a_jira_name_told_apart_but_bare_elsewhere_is_warned_of(tmp_path: Path,
+                                                                typed: bool) -> None:
+    """Two Ben Carters in the Jira export are `Ben Carter (557058:aaaa)` and
+    `Ben Carter (557058:bbbb)`; a Stripe refund's `executed_by` and a role history name
+    'Ben Carter' bare. Before, that matched neither, silently: aaaa's approval of RFD-1 and
+    its payout by 'Ben Carter' were no SD002 finding (found before the names were told
+    apart), and the role given to 'Ben Carter' reached neither. Who is who cannot be told
+    from the data, so check warns, naming the name, the export that names it bare, the
+    role history, and the case where both meet (no finding is made up)."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+    issues = [_ben_carters("RFD-1", "557058:nnnn", "557058:aaaa"),
+              _ben_carters("RFD-2", "557058:nnnn", "557058:bbbb")]
+    for made, order in zip(issues, ("SU-O1", "SU-O2"), strict=True):
+        made["fields"]["reporter"] = {"displayName": "Nadia Rossi",  # type: ignore[index]
+                                      "accountId": "557058:nnnn", "active": True}
+        made["fields"]["customfield_10050"] = order  # type: ignore[index]
+    jira = tmp_path / "jira_issues.json"
+    jira.write_text(_jira_text(issues, typed), encoding="utf-8")
+    charges = tmp_path / "stripe_charges.csv"
+    charges.write_text(
+        "id,description,amount,amount_refunded,currency,created,status,payment_method_type,"
+        "order_id (metadata)\n"
+        "ch_1,x,1999,,eur,2026-06-01 10:00:00,succeeded,card,SU-O1\n"
+        "ch_2,x,1999,,eur,2026-06-01 10:00:00,succeeded,card,SU-O2\n", encoding="utf-8")
+    refunds = tmp_path / "stripe_refunds.csv"
+    refunds.write_text(
+        "id,charge,amount,currency,created,status,reason,ticket_id (metadata),"
+        "executed_by (metadata),refund_method (metadata),order_id (metadata)\n"
+        "re_1,ch_1,1999,eur,2026-07-07 12:00:00,succeeded,requested_by_customer,RFD-1,"
+        "Ben Carter,card,SU-O1\n"
+        "re_2,ch_2,1999,eur,2026-07-07 12:00:00,succeeded,requested_by_customer,RFD-2,"
+        "Victor Chen,card,SU-O2\n", encoding="utf-8")
+    roles = tmp_path / "role_history.csv"
+    roles.write_text("person,role,valid_from,valid_to\n"
+                     "Ben Carter,finance,2026-01-01T00:00:00+00:00,\n"
+                     "Nadia Rossi,customer-service,2026-01-01T00:00:00+00:00,\n"
+                     "Victor Chen,finance,2026-01-01T00:00:00+00:00,\n", encoding="utf-8")
+    out = tmp_path / "out"
+    ran = CliRunner().invoke(main, ["-q", "check", str(jira), str(charges), str(refunds),
+                                    str(roles), "--out", str(out),
+                                    "--as-of", "2026-08-01T00:00:00Z", "--fail-on", "never"])
+    assert ran.exit_code == 0, ran.output
+    written = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert not [f for f in written["findings"] if f["rule"] == "SD002"]  # (not made up)
+    warned = [w for w in written["manifest"]["warnings"] if "people in the Jira exports" in w]
+    assert len(warned) == 1
+    assert warned[0].startswith(
+        "'Ben Carter' is 2 people in the Jira exports (accountIds 557058:aaaa, 557058:bbbb")
+    assert "1 event(s) of stripe_refunds.csv name 'Ben Carter' without an accountId" \
+        in warned[0]
+    assert "and the role history gives roles to 'Ben Carter'" in warned[0]
+    assert "1 case(s) hold both (RFD-1)" in warned[0]
+    # A role history naming them as the log does, and no bare name elsewhere: no warning.
+    roles.write_text("person,role,valid_from,valid_to\n"
+                     "Ben Carter (557058:aaaa),finance,2026-01-01T00:00:00+00:00,\n"
+                     "Ben Carter (557058:bbbb),finance,2026-01-01T00:00:00+00:00,\n"
+                     "Nadia Rossi,customer-service,2026-01-01T00:00:00+00:00,\n"
+                     "Victor Chen,finance,2026-01-01T00:00:00+00:00,\n", encoding="utf-8")
+    refunds.write_text(refunds.read_text(encoding="utf-8").replace(
+        "RFD-1,Ben Carter,", "RFD-1,Victor Chen,"), encoding="utf-8")
+    ran = CliRunner().invoke(main, ["-q", "check", str(jira), str(charges), str(refunds),
+                                    str(roles), "--out", str(out),
+                                    "--as-of", "2026-08-01T00:00:00Z", "--fail-on", "never"])
+    assert ran.exit_code == 0, ran.output
+    written = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert not [w for w in written["manifest"]["warnings"] if "people in the Jira" in w]

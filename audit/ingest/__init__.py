@@ -95,6 +95,11 @@ class ImportResult:
     notes: list[str] = field(default_factory=list)
     roles: object | None = None
     """The role history applied (audit.sources.roles.RoleHistory), if one was given."""
+    told_apart: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    """The display names the Jira exports state with several accountIds, each such author
+    named `<name> (<accountId>)` (`jira.told_apart_names`): per name (`person_key`), as
+    shown and its accountIds; check warns where the log or the role history names one bare
+    (`jira.told_apart_warnings`)."""
     correlation_problems: pd.DataFrame | None = None
     """References to ids no export contains (file, row, field, value, reason), if correlated;
     those events are kept."""
@@ -1273,10 +1278,13 @@ def import_sources(
             unhashed[str(path)] = one.stamp
         del one
     del read_files  # from worker processes: a list that would keep every file's frame alive
-    if len(people) > 1:  # one person one name in every Jira export, before repeats are found
-        from audit.sources.jira import told_apart_across
+    told_apart: dict[str, tuple[str, list[str]]] = {}
+    if people:  # one person one name in every Jira export, before repeats are found
+        from audit.sources.jira import told_apart_across, told_apart_names
 
-        notes.extend(told_apart_across(people))
+        if len(people) > 1:
+            notes.extend(told_apart_across(people))
+        told_apart = told_apart_names([one_people for _, _, one_people in people])
     del people
     return_free_memory()  # what a file read in this process left free (a canonical log: 0.6 GB)
     if unusable and not logs:  # no input gave a record: the reasons, as no quarantine is
@@ -1473,4 +1481,5 @@ def import_sources(
                                               if c in log.columns]),
                         quarantine=quarantine, files=files, restated=restated,
                         notes=notes, roles=merged_roles, digests=digests, unhashed=unhashed,
-                        from_export=from_export, quarantine_hints=hints)
+                        from_export=from_export, quarantine_hints=hints,
+                        told_apart=told_apart)

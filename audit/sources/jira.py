@@ -15,6 +15,7 @@ gave.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -627,6 +628,9 @@ class Accounts:
     bare_rows: dict[str, list[int]]
     """Per name of `named`: the rows of its updates that state no accountId (who it was
     cannot be told: they keep the bare name)."""
+    shown: dict[str, str]
+    """Per name (`person_key`): as the notes and warnings show it (the first as stated,
+    without surrounding spaces)."""
 
 
 def _told_apart(authors: list[str | None], accounts: list[str | None],
@@ -662,7 +666,8 @@ def _told_apart(authors: list[str | None], accounts: list[str | None],
             for name, stated, row in zip(authors, accounts, rows, strict=True):
                 if name in unstated and (stated is None or _account(stated) is None):
                     bare_rows.setdefault(name, []).append(int(row))
-        collector.people = Accounts(ids, named, bare_rows)
+        collector.people = Accounts(ids, named, bare_rows, {
+            key: name.strip() for (name, _), (key, _) in sorted(pairs.items(), reverse=True)})
     if not shared:
         return
     renamed = {pair: f"{pair[0].strip()} ({account})"
@@ -726,3 +731,80 @@ def told_apart_across(logs: list[tuple[str, pd.DataFrame, Accounts]]) -> list[st
         f"and one person is one name throughout (the first: {across[first]}, accountIds "
         f"{', '.join(sorted(ids[first]))}); a role history names them so too, e.g. "
         f"{across[first]} ({sorted(ids[first])[0]})"]
+
+
+def told_apart_names(people: list[Accounts]) -> dict[str, tuple[str, list[str]]]:
+    """The names the import's Jira exports state with several accountIds (each such author
+    named `<name> (<accountId>)`): per name (`person_key`), as shown and its accountIds."""
+    ids: dict[str, set[str]] = {}
+    shown: dict[str, str] = {}
+    for one in people:
+        for key, held in one.ids.items():
+            ids.setdefault(key, set()).update(held)
+            shown.setdefault(key, one.shown[key])
+    return {key: (shown[key], sorted(held)) for key, held in sorted(ids.items())
+            if len(held) > 1}
+
+
+_TOLD_APART = re.compile(r"(.*) \(([^()]*)\)", re.DOTALL)
+
+
+def told_apart_warnings(log: pd.DataFrame, told: dict[str, tuple[str, list[str]]],
+                        role_people: Any = None) -> list[str]:
+    """A warning per name the Jira exports tell apart (`told_apart_names`) that the log
+    also holds bare (another system's export: a Stripe refund's `executed_by`; a Jira
+    update stating no accountId) or that the role history gives roles to bare: that name
+    is neither of the people told apart, so the segregation-of-duty rules compare its
+    events with neither (an approval by `Ben Carter (557058:aaaa)` and a payout by
+    `Ben Carter` are no SD002 finding, whoever paid) and a role given to it is given to
+    neither (AP004 and SD004 read their roles as not recorded). Who is who cannot be told
+    from the data: the warning names the name, where it is bare and the cases where both
+    meet, for the auditor to resolve. `role_people`: the role history's people (texts)."""
+    if not told or C.RESOURCE not in log.columns:
+        return []
+    resource = log[C.RESOURCE]
+    values = (resource.cat.categories if isinstance(resource.dtype, pd.CategoricalDtype)
+              else resource.dropna().unique())
+    bare: dict[str, list[str]] = {}
+    apart: dict[str, list[str]] = {}
+    for value in values:
+        if type(value) is not str:
+            continue
+        key = C.person_key(value)
+        if key in told:
+            bare.setdefault(key, []).append(value)
+        elif (found := _TOLD_APART.fullmatch(value.strip())) is not None and \
+                (named := C.person_key(found[1])) in told and found[2] in told[named][1]:
+            apart.setdefault(named, []).append(value)
+    in_roles = {C.person_key(str(person)) for person in (role_people or ())} & set(told)
+    out = []
+    for key, (shown, ids) in told.items():
+        if key not in bare and key not in in_roles:
+            continue
+        where = []
+        cases: list[str] = []
+        if key in bare:
+            held = resource.isin(bare[key]).to_numpy(dtype=bool)
+            files = sorted(set(log[C.SOURCE_FILE][held].astype(str)))
+            where.append(f"{int(held.sum()):,} event(s) of {', '.join(files)} name "
+                         f"'{shown}' without an accountId")
+            if key in apart:
+                other = resource.isin(apart[key]).to_numpy(dtype=bool)
+                cases = sorted(set(log[C.CASE][held].astype(str))
+                               & set(log[C.CASE][other].astype(str)))
+        if key in in_roles:
+            where.append(f"the role history gives roles to '{shown}'")
+        met = (f"; {len(cases):,} case(s) hold both ({', '.join(cases[:5])}"
+               f"{', ...' if len(cases) > 5 else ''}), where an approval by one and a payout "
+               "or request by the bare name are compared as two people (no SD001, SD002 or "
+               "SD003 finding, whoever it was)" if cases else "")
+        out.append(
+            f"'{shown}' is {len(ids)} people in the Jira exports (accountIds "
+            f"{', '.join(ids)}, named '{shown} ({ids[0]})' and so on), but "
+            f"{' and '.join(where)}: that name is neither of them, and who is who cannot be "
+            f"told from the data{met}; a role given to '{shown}' is given to neither "
+            "(unauthorized-approver and unauthorized-performer read their roles as not "
+            "recorded). Resolve who is who: name each in the role history as the log does "
+            f"('{shown} ({ids[0]})'), and the person another system names (see "
+            "docs/sources.md, Jira)")
+    return out
