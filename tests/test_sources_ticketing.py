@@ -1354,3 +1354,38 @@ def test_a_jira_name_told_apart_but_bare_elsewhere_is_warned_of(tmp_path: Path,
     assert ran.exit_code == 0, ran.output
     written = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     assert not [w for w in written["manifest"]["warnings"] if "people in the Jira" in w]
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["typed reading", "general reading"])
+def test_a_month_s_run_names_a_jira_user_as_last_month_s_log_told_him_apart(
+        tmp_path: Path, typed: bool) -> None:
+    """A month's run: January's log (imported from an export stating Ben Carter aaaa and
+    bbbb: `Ben Carter (557058:aaaa)` and `(557058:bbbb)`) beside February's export, which
+    states aaaa alone and repeats RFD-2, approved by him: his self-approval. Before, the
+    export named him bare: SD001 was lost and RFD-2's creation was quarantined as a
+    duplicate event id. Now the log's names told apart are the export's too (in both worker
+    settings: the exports read in this process or in workers)."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+    january, february = tmp_path / "jira_jan.json", tmp_path / "jira_feb.json"
+    january.write_text(_jira_text([_ben_carters("RFD-1", "557058:aaaa", "557058:bbbb"),
+                                   _ben_carters("RFD-2", "557058:aaaa", None, (1,))], typed),
+                       encoding="utf-8")
+    february.write_text(_jira_text([_ben_carters("RFD-2", "557058:aaaa", "557058:aaaa")],
+                                   typed), encoding="utf-8")
+    log = tmp_path / "jan.parquet"
+    made = CliRunner().invoke(main, ["-q", "import", str(january), "--out", str(log)])
+    assert made.exit_code == 0, made.output
+    for workers in (1, 2):
+        result = import_sources([(log, None), (february, "jira")], workers=workers)
+        assert result.quarantine.empty
+        named = dict(zip(result.log[C.EVENT_ID].astype(str),
+                         result.log[C.RESOURCE].astype(str), strict=True))
+        assert named["jira:RFD-2:2"] == "Ben Carter (557058:aaaa)"
+    out = tmp_path / "out"
+    ran = CliRunner().invoke(main, ["-q", "check", str(log), str(february), "--out", str(out),
+                                    "--as-of", "2026-08-01T00:00:00Z", "--fail-on", "never"])
+    assert ran.exit_code == 0, ran.output
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))["findings"]
+    assert sorted(f["case_id"] for f in findings if f["rule"] == "SD001") == ["RFD-2"]

@@ -1250,6 +1250,7 @@ def import_sources(
     restating: list[np.ndarray] = []
     logs_input: list[int] = []  # each of `logs`: its input (among `counts`)
     people: list[tuple[str, pd.DataFrame, Any]] = []  # per Jira export: its names' accountIds
+    before: list[tuple[str, pd.DataFrame]] = []  # the logs beside them (a month's run)
     unusable: list[tuple[Path, str, pd.DataFrame]] = []  # exports none of whose records
     for (path, fmt), one in zip(events_in, read_files, strict=True):
         if label_of[path] != path.name:
@@ -1268,6 +1269,8 @@ def import_sources(
             id_hashes.append(one.id_hashes)
             if one.people is not None:
                 people.append((label_of[path], one.log, one.people))
+            elif fmt not in SOURCE_SYSTEMS:  # (a log of last month's exports: its names)
+                before.append((label_of[path], one.log))
         quarantines.extend([one.broken, one.quarantine])
         id_fields.append(one.id_field)
         id_cells.append(one.id_cells)
@@ -1280,12 +1283,14 @@ def import_sources(
     del read_files  # from worker processes: a list that would keep every file's frame alive
     told_apart: dict[str, tuple[str, list[str]]] = {}
     if people:  # one person one name in every Jira export, before repeats are found
-        from audit.sources.jira import told_apart_across, told_apart_names
+        from audit.sources.jira import told_apart_across, told_apart_before, told_apart_names
 
+        people += [(label, log, told) for label, log in before
+                   if (told := told_apart_before(log)) is not None]
         if len(people) > 1:
             notes.extend(told_apart_across(people))
         told_apart = told_apart_names([one_people for _, _, one_people in people])
-    del people
+    del people, before
     return_free_memory()  # what a file read in this process left free (a canonical log: 0.6 GB)
     if unusable and not logs:  # no input gave a record: the reasons, as no quarantine is
         path, why, quarantined = unusable[0]  # written

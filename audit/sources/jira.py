@@ -631,6 +631,9 @@ class Accounts:
     shown: dict[str, str]
     """Per name (`person_key`): as the notes and warnings show it (the first as stated,
     without surrounding spaces)."""
+    told: set[str] = field(default_factory=set)
+    """Of a log an earlier import made (`told_apart_before`): the names (`person_key`) it
+    tells apart, though it may hold one of the people only."""
 
 
 def _told_apart(authors: list[str | None], accounts: list[str | None],
@@ -696,10 +699,12 @@ def told_apart_across(logs: list[tuple[str, pd.DataFrame, Accounts]]) -> list[st
     `logs`: per Jira export, its label, its log (renamed in place) and its `Accounts`.
     The notes name the names told apart only across the exports."""
     ids: dict[str, set[str]] = {}
+    told: set[str] = set()
     for _label, _log, people in logs:
+        told |= people.told
         for key, held in people.ids.items():
             ids.setdefault(key, set()).update(held)
-    shared = {key for key, held in ids.items() if len(held) > 1}
+    shared = {key for key, held in ids.items() if len(held) > 1} | (told & set(ids))
     across: dict[str, str] = {}  # key -> name as shown, of the names renamed here
     labels: list[str] = []
     for label, log, people in logs:
@@ -711,12 +716,12 @@ def told_apart_across(logs: list[tuple[str, pd.DataFrame, Accounts]]) -> list[st
         resource = log[C.RESOURCE].astype(object)
         values = resource.to_numpy(copy=True)
         rows = log[C.SOURCE_ROW].to_numpy()
-        for name, told in renamed.items():
+        for name, named in renamed.items():
             at = values == name
             if bare := people.bare_rows.get(name):
                 at &= ~np.isin(rows, bare)
             if at.any():
-                values[at] = told
+                values[at] = named
                 across.setdefault(C.person_key(name), name.strip())
         log[C.RESOURCE] = pd.Series(values, index=log.index, dtype=object)
         C.compact(log)
@@ -738,12 +743,54 @@ def told_apart_names(people: list[Accounts]) -> dict[str, tuple[str, list[str]]]
     named `<name> (<accountId>)`): per name (`person_key`), as shown and its accountIds."""
     ids: dict[str, set[str]] = {}
     shown: dict[str, str] = {}
+    told: set[str] = set()
     for one in people:
+        told |= one.told
         for key, held in one.ids.items():
             ids.setdefault(key, set()).update(held)
             shown.setdefault(key, one.shown[key])
     return {key: (shown[key], sorted(held)) for key, held in sorted(ids.items())
-            if len(held) > 1}
+            if len(held) > 1 or key in told}
+
+
+_ACCOUNT_ID = re.compile(r"[^\s()]*:[^\s()]+|[0-9a-f]{24}")
+"""What a Jira Cloud accountId looks like (`557058:f58131cb-...`, `qm:...`, or 24 hex
+digits of the older ones): told from a display name's own parentheses (`Ben (Ops)`)."""
+
+
+def told_apart_before(log: pd.DataFrame) -> Accounts | None:
+    """The Jira names an earlier import told apart, as a log it made holds them (a month's
+    run: last month's log beside this month's exports): its Jira events' authors named
+    `<name> (<accountId>)`, a deleted account's "Former user" aside; None where it holds
+    none. This month's export stating one of them alone names him so too (before, bare:
+    the events of his issues given in both, named otherwise in each, were conflicts)."""
+    if C.RESOURCE not in log.columns or C.SOURCE_SYSTEM not in log.columns:
+        return None
+    system, resource = log[C.SOURCE_SYSTEM], log[C.RESOURCE]
+    if isinstance(system.dtype, pd.CategoricalDtype):  # (as a log's, coded: no text compared
+        if SYSTEM not in system.cat.categories:       # per event)
+            return None
+        jira = system.cat.codes.to_numpy() == system.cat.categories.get_loc(SYSTEM)
+    else:
+        jira = np.asarray(system.astype(object) == SYSTEM, dtype=bool)
+    if not jira.any():
+        return None
+    if isinstance(resource.dtype, pd.CategoricalDtype):
+        codes = np.unique(resource.cat.codes.to_numpy()[jira])
+        names = resource.cat.categories.take(codes[codes >= 0])
+    else:
+        names = pd.unique(resource[jira].dropna())
+    ids: dict[str, set[str]] = {}
+    shown: dict[str, str] = {}
+    for value in (str(name) for name in names if ")" in str(name)):
+        found = _TOLD_APART.fullmatch(value.strip())
+        if found is None or not _ACCOUNT_ID.fullmatch(found[2]) or \
+                found[1].strip().casefold() == FORMER_USER:
+            continue
+        key = C.person_key(found[1])
+        ids.setdefault(key, set()).add(found[2])
+        shown.setdefault(key, found[1].strip())
+    return Accounts(ids, {}, {}, shown, set(ids)) if ids else None
 
 
 _TOLD_APART = re.compile(r"(.*) \(([^()]*)\)", re.DOTALL)
