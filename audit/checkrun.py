@@ -37,6 +37,7 @@ from audit.findings import (
 )
 from audit.ingest import ImportResult
 from audit.ingest.mapping import Mapping
+from audit.ingest.normalise import field_only
 from audit.memory import return_free_memory
 from audit.policy import (
     PERFORMER_CONTROLS,
@@ -342,6 +343,9 @@ class CheckRun:
                  "read": None if count is None else count.read,
                  "imported": None if count is None else count.imported,
                  "quarantined": None if count is None else count.quarantined,
+                 # (of the imported, those read without one field: quarantine lines of
+                 # that field alone, no rows not imported)
+                 "fields_unread": None if count is None else count.fields_unread,
                  "left_out": None if count is None else count.left_out,
                  "duplicates_dropped": None if count is None else count.deduplicated,
                  # (read = imported + quarantined + duplicates_dropped; of the imported, the
@@ -1104,13 +1108,20 @@ class CheckRun:
         named = quarantine["case"].astype("string").fillna("")
         hit = quarantine[named.isin({str(c) for c in cases if c is not None}).to_numpy(
             dtype=bool)]
+        # (a line of one field alone names a row imported all the same: no row not read)
+        hit = hit[~field_only(hit["reason"])] if len(hit) else hit
         return len(hit[["file", "row"]].drop_duplicates())
 
     def quarantine_lines(self) -> pd.DataFrame:
         """The quarantine's lines that name a case (texts: `case`, `file`, `row`, `field`,
         `reason`): this check's inputs', then each canonical-log input's own import's (its
         file beside it, where `earlier_quarantines` counts its rows), in their order (read
-        once per finished run). A row quarantined for several fields has a line each."""
+        once per finished run). A row quarantined for several fields has a line each.
+        The lines of one field alone (`normalise.field_only`: an approval's unreadable
+        amount, its record imported without it) are left out: they name no row left out of
+        the log, so no finding's `case_quarantined_rows` counts them, nor the warning of a
+        control found missing beside such rows (`absences_beside_quarantine`), nor the
+        report's rows of a case "quarantined, not imported"."""
         if "quarantine_lines" not in self.memo:
             names = ("case", "file", "row", "field", "reason")
             parts = [self.imported.quarantine, *(
@@ -1121,6 +1132,8 @@ class CheckRun:
                 if part.empty or "case" not in part.columns:
                     continue
                 named = (part["case"].astype("string").fillna("") != "").to_numpy(dtype=bool)
+                if "reason" in part.columns:
+                    named &= ~field_only(part["reason"])
                 if named.any():
                     frames.append(pd.DataFrame({
                         name: (part[name][named].astype("string").fillna("")
@@ -1275,6 +1288,10 @@ class CheckRun:
             "read": self.imported.read,
             "imported": self.imported.imported,
             "quarantined": self.imported.quarantined,
+            # Of the imported, the records read without one of their fields (an approval's
+            # unreadable amount): the quarantine's lines of one field alone, no part of
+            # `quarantined` (the rows not imported).
+            "fields_unread": self.imported.fields_unread,
             # Of those, the rows whose case (the quarantine's `case` column) has findings:
             # what these findings rest on may be incomplete.
             "quarantined_in_cases_with_findings": self._quarantined_in(

@@ -1350,7 +1350,7 @@ def _audited_text(run: Any, summary: dict[str, Any]) -> tuple[str, str]:
 
 def _check_summary(run: Any) -> list[str]:
     from audit.currency import shown
-    from audit.ingest import dropped_text, left_out_text
+    from audit.ingest import dropped_text, left_out_text, unread_text
 
     summary = run.summary()
     money = ", ".join(f"{shown(v, k)} {k}"
@@ -1368,7 +1368,7 @@ def _check_summary(run: Any) -> list[str]:
         + dropped_text(summary["duplicates_dropped"], spec=",")
         + (f", {left_out_text(summary['left_out'], spec=',')}" if summary["left_out"]
            else "")
-        + made_events + ")",
+        + made_events + unread_text(summary.get("fields_unread", 0), spec=",") + ")",
         clock_line(run),
         f"findings: {summary['findings']} in {counted(summary['cases_with_findings'], 'case')}"
         + (f" ({severities})" if severities else "")

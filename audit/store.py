@@ -275,6 +275,7 @@ def _import_record(result: ImportResult, quarantine: str, correlation: str | Non
                                  "sha256": result.digests.get(f.path) if f.path else None,
                                  "read": f.read,
                                  "imported": f.imported, "quarantined": f.quarantined,
+                                 "fields_unread": f.fields_unread,
                                  "duplicates_dropped": f.deduplicated, "left_out": f.left_out,
                                  "events": f.events}
         earlier = import_record(Path(f.path)) if f.path else None
@@ -284,6 +285,7 @@ def _import_record(result: ImportResult, quarantine: str, correlation: str | Non
     return {"tool": "refund-audit", "version": __version__,
             "read": result.read, "imported": result.imported,
             "quarantined": result.quarantined,
+            "fields_unread": result.fields_unread,
             "duplicates_dropped": result.deduplicated,
             "left_out": result.left_out, "events": len(result.log),
             "quarantine_file": quarantine, "quarantine_sha256": quarantine_sha256,

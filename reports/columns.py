@@ -89,7 +89,8 @@ COLUMNS: tuple[Column, ...] = (
            '{"who": "Paula Schmidt"}'),
     Column("case_quarantined_rows", "number", "How many input rows of the case were "
            "quarantined (not imported): where it is above 0, the finding may rest on "
-           "incomplete records.", "0"),
+           "incomplete records. A line of one field alone, its record imported (an "
+           "approval's unreadable amount), is not counted.", "0"),
 )
 """Every column of the findings sheets, in their order (a test checks them against
 reports.xlsx.XLSX_COLUMNS)."""

@@ -53,6 +53,9 @@ def _reference(path: Path) -> Collector:
             numbers.setdefault(document, record["newvalue"].strip())
     collector.deduplicated = len(repeated)  # counted in updates, as the records read are
     updates = []
+    # (the row of each update's last change of an amount or the currency: its lines name it)
+    named = [*cfg.amount_fields, *([cfg.currency_field] if cfg.currency_field else [])]
+    field_rows: dict[str, dict[int, int]] = {name: {} for name in named}
     for (document, group), rows in groups.items():
         first = rows[0]
         if document not in numbers:
@@ -70,9 +73,12 @@ def _reference(path: Path) -> Collector:
             continue
         changes = {r["fieldname"]: r["newvalue"] if r["newvalue"].strip() else None
                    for r in rows}
+        for r in rows:
+            if r["fieldname"] in field_rows:
+                field_rows[r["fieldname"]][len(updates)] = int(r["row"])
         updates.append(Update(numbers[document], time, first["user"].strip() or None,
                               f"servicenow:{document}:{group}", int(first["row"]), changes))
-    updates_to_table(updates, cfg, collector)
+    updates_to_table(updates, cfg, collector, field_rows=field_rows)
     return collector
 
 

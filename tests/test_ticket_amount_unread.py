@@ -75,8 +75,10 @@ def test_a_jira_approval_with_an_unreadable_amount_is_still_an_approval(
 
 def test_an_unreadable_approved_amount_gives_no_missing_approval(tmp_path: Path) -> None:
     """The case paid 12.30 EUR by Stripe, approved with an unreadable approved amount: no
-    AP001 (before: "paid 12.30 EUR ... without any approval", critical); its findings count
-    the quarantined amount (`case_quarantined_rows`), and the run counts it quarantined."""
+    AP001 (before: "paid 12.30 EUR ... without any approval", critical). The amount's line is
+    in the quarantine, but no row was left out: the findings count no quarantined row
+    (`case_quarantined_rows`), and the run counts the amount apart (`fields_unread`), not as
+    a row quarantined (before: read 7 = imported 6 + quarantined 1, of 6 records)."""
     jira = jira_export(tmp_path / "jira_issues.json", "12,3O")
     charges = tmp_path / "stripe_charges.csv"
     charges.write_text("id,description,amount,amount_refunded,currency,created,status,"
@@ -97,9 +99,16 @@ def test_an_unreadable_approved_amount_gives_no_missing_approval(tmp_path: Path)
     document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     findings = document["findings"]
     assert findings and "AP001" not in {f["rule"] for f in findings}
-    assert {f["case_quarantined_rows"] for f in findings} == {1}
+    assert {f["case_quarantined_rows"] for f in findings} == {0}
     summary = document["summary"]
-    assert (summary["imported"], summary["quarantined"]) == (6, 1)
+    assert (summary["read"], summary["imported"], summary["quarantined"],
+            summary["fields_unread"]) == (6, 6, 0, 1)
+    [jira_counts] = [i for i in document["manifest"]["inputs"] if i["file"] == str(jira)]
+    assert (jira_counts["read"], jira_counts["imported"], jira_counts["quarantined"],
+            jira_counts["fields_unread"]) == (4, 4, 0, 1)
+    lines = pd.read_csv(out / "quarantine.csv", dtype=str)
+    assert lines[["row", "field", "value"]].values.tolist() == [["3", "Approved amount",
+                                                                 "12,3O"]]
 
 
 def test_a_zendesk_approval_with_an_unreadable_amount_is_still_an_approval(
@@ -209,5 +218,153 @@ def test_a_ticket_currency_that_is_no_code_leaves_its_amounts_unread_not_its_upd
         "unknown currency (not an ISO 4217 code) (the ticket's currency: the first "
         "customfield_10051 the ticket states, maybe in another of its updates than this "
         "one)" + UNREAD)
+    [counts] = result.files  # (4 records read, each imported; 2 amounts not read, apart)
+    assert (counts.read, counts.imported, counts.quarantined, counts.fields_unread) == (
+        4, 4, 0, 2)
+
+
+def _zendesk(tmp_path: Path, old: str, new: str, *, typed: bool) -> Path:
+    """The sample's Zendesk audits with `old` replaced by `new` (once); `typed`: False sends
+    the file to the general path (a lone surrogate escaped elsewhere)."""
+    text = (DATA / "zendesk" / "ticket_audits.json").read_text(encoding="utf-8")
+    assert old in text
+    text = text.replace(old, new, 1)
+    if not typed:
+        plain = '"via": {"channel": "web"}'
+        assert plain in text
+        text = text.replace(plain, '"via": {"channel": "web", "x": "\\ud83d\\ude00"}', 1)
+    path = tmp_path / "ticket_audits.json"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+APPROVED = '{"id": 11, "type": "Change", "field_name": "360011110006", "value": "49.90"}]},'
+"""The sample's approval of ticket 101 stating its approved amount (its last event)."""
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["typed reading", "general reading"])
+@pytest.mark.parametrize("approved", ["[49.9]", '"49,9O"'], ids=["list", "unreadable text"])
+def test_a_list_in_the_approved_amount_is_that_amount_unread_not_the_requested_one(
+        tmp_path: Path, typed: bool, approved: str) -> None:
+    """An approval whose audit also changes the requested amount (80.00) and states its
+    approved amount as a list ([49.9]): the list was dropped, so the requested amount (a
+    later field's non-empty value wins) was read as the approval's, "Approve refund 80.00
+    EUR", a limit nobody approved. Now the list is the approved amount's unreadable value,
+    quarantined as such, the approval of no amount, as an unreadable text (49,9O) was."""
+    path = _zendesk(tmp_path, APPROVED, (
+        '{"id": 30, "type": "Change", "field_name": "360011110004", "value": "80.00"}, '
+        '{"id": 11, "type": "Change", "field_name": "360011110006", "value": '
+        f'{approved}}}]}},'), typed=typed)
+    table, quarantine = read_source(path, "zendesk")
+    mine = table.frame[table.frame[C.CASE] == "101"]
+    approval = mine[mine[C.ACTIVITY] == "Approve refund"]
+    assert approval[C.AMOUNT].isna().all() and approval[C.CURRENCY].isna().all()
+    value = approved.strip('"')
+    line = quarantine[quarantine["value"] == value]
+    assert line[["field", "case"]].values.tolist() == [["360011110006", "101"]]
+    assert line["reason"].iloc[0].endswith(UNREAD)
+    if approved.startswith("["):
+        assert line["reason"].iloc[0].startswith("a list where an amount is expected")
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["typed reading", "general reading"])
+def test_a_currency_given_as_a_list_leaves_the_amounts_unread(tmp_path: Path,
+                                                              typed: bool) -> None:
+    """Ticket 101's currency given as a list (["USD"]): its amounts were read with no
+    currency (then taken as the case's, a USD ticket judged in EUR). Now a stated currency
+    that cannot be read is as one that is no code: its amounts alone are not read, a line
+    each naming the currency field."""
+    path = _zendesk(tmp_path, '"360011110003", "value": "EUR"',
+                    '"360011110003", "value": ["USD"]', typed=typed)
+    table, quarantine = read_source(path, "zendesk")
+    before, _ = read_source(DATA / "zendesk" / "ticket_audits.json", "zendesk")
+    mine = table.frame[table.frame[C.CASE] == "101"]
+    was = before.frame[before.frame[C.CASE] == "101"]
+    assert list(mine[C.EVENT_ID]) == list(was[C.EVENT_ID])
+    assert was[C.AMOUNT].notna().sum() == 2  # (the request's and the approval's)
+    assert mine[C.AMOUNT].isna().all() and mine[C.CURRENCY].isna().all()
+    lines = quarantine[quarantine["value"] == '["USD"]']
+    assert lines[["field", "case"]].values.tolist() == [["360011110003", "101"]] * 2
+    assert all(r.startswith("a list where a currency is expected") and r.endswith(
+        ", of no amount") for r in lines["reason"])
+
+
+def test_an_unreadable_amount_is_counted_apart_from_the_rows_quarantined(
+        tmp_path: Path) -> None:
+    """A record imported without its amount is no row quarantined: read = imported +
+    quarantined counts the file's records (before: read 5 = imported 4 + quarantined 1 of
+    Jira's 4 histories and creation), the amount counted apart, in the import's summary."""
+    from audit.ingest import import_sources
+
+    result = import_sources([(jira_export(tmp_path / "jira_issues.json", "12,3O"), "jira")])
     [counts] = result.files
-    assert (counts.imported, counts.quarantined) == (4, 2)
+    assert (counts.read, counts.imported, counts.quarantined, counts.fields_unread) == (
+        4, 4, 0, 1)
+    assert len(result.quarantine) == 1  # (the line is written all the same)
+    assert result.summary_lines()[0] == (
+        "jira_issues.json (jira): read 4 = imported 4 + quarantined 0; 1 field quarantined "
+        "alone (its record read without it)")
+    # (a row quarantined whole is counted as before: the approval of no time)
+    path = jira_export(tmp_path / "time.json", "12.30")
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        '"2026-07-07T09:00:00.000+0200"', '"07.07.2026 09:00"'), encoding="utf-8")
+    [counts] = import_sources([(path, "jira")]).files
+    assert (counts.read, counts.imported, counts.quarantined, counts.fields_unread) == (
+        4, 3, 1, 0)
+
+
+def test_a_missing_control_beside_an_amount_alone_is_not_told_as_beside_rows_not_read(
+        tmp_path: Path) -> None:
+    """A case lacking its evidence (missing-evidence) whose approval's amount is unreadable:
+    check warned "missing-evidence found 1 case holding rows the import quarantined ... may
+    be among those rows, not read", and report.html said "1 row of the case quarantined,
+    not imported", while the row was read, the approval imported. Now neither."""
+    jira = jira_export(tmp_path / "jira_issues.json", "12,3O")
+    document = json.loads(jira.read_text(encoding="utf-8"))
+    issue = document["issues"][0]
+    del issue["changelog"]["histories"][0]  # (the evidence collected)
+    issue["changelog"]["total"] = 2
+    jira.write_text(json.dumps(document), encoding="utf-8")
+    charges = tmp_path / "stripe_charges.csv"
+    charges.write_text("id,description,amount,amount_refunded,currency,created,status,"
+                       "payment_method_type,order_id (metadata)\n"
+                       "ch_1,Order SU-O1,1230,,eur,2026-06-01 10:00:00,succeeded,card,SU-O1\n",
+                       encoding="utf-8")
+    refunds = tmp_path / "stripe_refunds.csv"
+    refunds.write_text("id,charge,amount,currency,created,status,reason,ticket_id (metadata),"
+                       "executed_by (metadata),refund_method (metadata),order_id (metadata)\n"
+                       "re_1,ch_1,1230,eur,2026-07-07 12:00:00,succeeded,"
+                       "requested_by_customer,RFD-1,Victor Chen,card,SU-O1\n",
+                       encoding="utf-8")
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["check", str(jira), str(charges), str(refunds),
+                                     "--out", str(out), "--as-of", "2026-08-01T00:00:00Z",
+                                     "--fail-on", "never", "--format", "json,html"])
+    assert done.exit_code == 0, done.output
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert "EV001" in {f["rule"] for f in document["findings"]}
+    assert {f["case_quarantined_rows"] for f in document["findings"]} == {0}
+    assert not [w for w in document["manifest"]["warnings"] if "quarantined" in w]
+    assert "quarantined, not imported" not in (out / "report.html").read_text(
+        encoding="utf-8")
+    assert "1 field quarantined alone" in " ".join(done.output.split())
+
+
+def test_servicenow_lines_of_a_field_alone_name_the_row_holding_it(tmp_path: Path) -> None:
+    """A ServiceNow update spans several rows, one per field changed: a line of its amount or
+    currency alone named the update's first row (u_approved_amount on line 12 told as row
+    11; the ticket's GBPX, on line 4, told at rows 2 and 11). Now the row holding the
+    field."""
+    text = (DATA / "servicenow" / "sys_audit.csv").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert lines[11].split(",")[3:6] == ["u_approved_amount", "", "120.00"]  # (line 12)
+    assert lines[3].split(",")[3:6] == ["u_currency", "", "GBP"]  # (line 4)
+    for name, old, new, rows in (
+            ("amount", "u_approved_amount,,120.00", "u_approved_amount,,12O.00", [12]),
+            ("currency", ",u_currency,,GBP,", ",u_currency,,GBPX,", [4, 4])):
+        path = tmp_path / name / "sys_audit.csv"
+        path.parent.mkdir()
+        path.write_text(text.replace(old, new), encoding="utf-8")
+        _, quarantine = read_source(path, "servicenow")
+        alone = quarantine[quarantine["reason"].str.endswith(", of no amount")]
+        assert alone["row"].tolist() == rows, name

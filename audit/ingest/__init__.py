@@ -33,6 +33,7 @@ from audit.ingest.normalise import (
     QUARANTINE_COLUMNS,
     QUARANTINE_HINTS,
     empty_quarantine,
+    field_only,
     no_mapped_update,
     normalise,
 )
@@ -79,6 +80,12 @@ class FileCounts:
     repeated: int = 0
     """The events correlation added for this file's charge records: a charge refunded in
     several cases is an event in each, one added for each case after the first."""
+    fields_unread: int = 0
+    """The quarantine's lines of one field alone (`normalise.field_only`: an approval's
+    unreadable amount, a ticket's currency that is no code, a Zendesk order given as a
+    list), each of a record read without that field: imported (or, where it states no
+    activity, counted in the notes as such records are), so no part of `quarantined`, which
+    counts the rows not imported. Before, such a line counted its row again in `read`."""
 
     @property
     def events(self) -> int:
@@ -144,6 +151,11 @@ class ImportResult:
         return sum(f.quarantined for f in self.files)
 
     @property
+    def fields_unread(self) -> int:
+        """Quarantine lines of one field alone, of records imported (`FileCounts`)."""
+        return sum(f.fields_unread for f in self.files)
+
+    @property
     def left_out(self) -> int:
         """Imported charge records that correlation left out as sales (`FileCounts`)."""
         return sum(f.left_out for f in self.files)
@@ -161,7 +173,7 @@ class ImportResult:
             f"{f.file} ({f.system}): read {f.read:,} = imported {f.imported:,} + quarantined "
             f"{f.quarantined:,}" + dropped_text(f.deduplicated, spec=",")
             + (f"; {left_out_text(f.left_out, spec=',')}" if f.left_out else "")
-            + events_text(f) for f in self.files
+            + events_text(f) + unread_text(f.fields_unread, spec=",") for f in self.files
         ]
         cases = self.log[C.CASE].nunique() if len(self.log) else 0
         events = ("" if len(self.log) == self.imported
@@ -172,7 +184,8 @@ class ImportResult:
             f"total: read {self.read:,} = imported {self.imported:,} + quarantined "
             f"{self.quarantined:,}" + dropped_text(self.deduplicated, spec=",")
             + (f", {left_out_text(self.left_out, spec=',')}" if self.left_out else "")
-            + f"; {events}{counted(cases, 'case', spec=',')}")
+            + f"; {events}{counted(cases, 'case', spec=',')}"
+            + unread_text(self.fields_unread, spec=","))
         return lines + self.notes
 
 
@@ -181,6 +194,18 @@ def dropped_text(count: int, *, spec: str = "") -> str:
     ` + 2 duplicates dropped` (they are part of `read`), else ''; the count formatted by
     `spec` ("," in check's first line: 1,024)."""
     return f" + {counted(count, 'duplicate', spec=spec)} dropped" if count else ""
+
+
+def unread_text(count: int, *, spec: str = "") -> str:
+    """Where records were read without one of their fields (`FileCounts.fields_unread`),
+    how many: `; 1 field quarantined alone (its record read without it)`, else ''. Their
+    records are imported (or, stating no activity, counted in the notes), so no term of
+    `read = imported + quarantined`."""
+    if not count:
+        return ""
+    return (f"; {counted(count, 'field', spec=spec)} quarantined alone ("
+            + ("its record read without it)" if count == 1
+               else "their records read without them)"))
 
 
 def events_text(counts: FileCounts) -> str:
@@ -1169,6 +1194,7 @@ def import_sources(
     logs: list[pd.DataFrame] = []
     quarantines: list[pd.DataFrame] = []
     counts: list[tuple[Path, str, int, int]] = []
+    alone: list[int] = []  # per input (as `counts`): its lines of one field alone
     id_fields: list[str] = []  # per input (as `counts`): the column its event ids were read from
     id_cells: list[IdCells | None] = []  # per input: an export's, where its ids were read
     digests: dict[str, str] = {}
@@ -1275,6 +1301,7 @@ def import_sources(
         id_fields.append(one.id_field)
         id_cells.append(one.id_cells)
         counts.append((path, one.system, one.read, one.deduplicated))
+        alone.append(int(field_only(one.broken["reason"]).sum()) if len(one.broken) else 0)
         if one.sha256:
             digests[str(path)] = one.sha256
         elif one.stamp is not None:
@@ -1479,7 +1506,7 @@ def import_sources(
         files.append(FileCounts(label_of[path], system, read + dropped,
                                 int(imported.get(i, 0)),
                                 read - twice - int(imported.get(i, 0)), dropped + twice,
-                                str(path)))
+                                str(path), fields_unread=alone[i]))
     restated = (log[_RESTATED].to_numpy().astype(np.int64) - 1 if _RESTATED in log.columns
                 else None)
     return ImportResult(log=log.drop(columns=[c for c in (_INPUT, _RESTATED)

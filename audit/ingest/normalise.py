@@ -35,6 +35,25 @@ A reader gives them with its quarantine lines (`Collector.belongs`), `normalise`
 lines of its own checks (an amount too large, a time out of range); the import holds them
 apart (`ImportResult.quarantine_hints`) and, once correlated, names the case that charge or
 order is in as the line's case (`audit.sources.pipeline`). Never written."""
+
+_FIELD_ONLY = re.compile(
+    r"; (?:the amount|this field) alone is not read: the (?:update|audit|ticket event) is "
+    r"read (?:as .*, of no amount|without it)\Z", re.S)
+"""How a quarantine line of one field alone ends (`audit.sources.ticketing.unread_amount`,
+`audit.sources.zendesk_events.ListForOneValue`): its record was read and imported without
+that field, so the line names no row left out."""
+
+
+def field_only(reasons: pd.Series | list[str]) -> np.ndarray:
+    """Per quarantine line (its `reason`), whether it quarantines one field of a record
+    that was imported all the same (an unreadable amount of an approval read as the
+    approval of no amount): no row not imported. Such lines are written to the quarantine
+    with the others but counted apart (`ImportResult.fields_unread`)."""
+    search = _FIELD_ONLY.search
+    return np.fromiter((search(str(r)) is not None for r in reasons), dtype=bool,
+                       count=len(reasons))
+
+
 _EXPORT_SYSTEMS = ("zendesk", "jira", "servicenow", "stripe", "paypal", "adyen")
 """The systems whose records an adapter reads (`audit.ingest.SOURCE_SYSTEMS`): a record's
 case is decided by correlation, its ticket is the case it names."""

@@ -29,6 +29,7 @@ from audit.ingest.jsontext import as_text, read_export, record_line
 from audit.ingest.normalise import (
     QUARANTINE_COLUMNS,
     QUARANTINE_HINTS,
+    field_only,
     other_digit,
     other_digit_reason,
 )
@@ -949,7 +950,11 @@ class Collector:
         if hinted:  # ('' for a line of no hint, as in `case`)
             for name in QUARANTINE_HINTS:
                 quarantine[name] = quarantine[name].fillna("")
-        read = len(self.rows) + len({(p["row"]) for p in self.problems})
+        # (a line of one field alone names a record imported all the same: not read again)
+        whole = [p for p, alone in zip(
+            self.problems, field_only([str(p["reason"]) for p in self.problems]), strict=True)
+            if not alone]
+        read = len(self.rows) + len({(p["row"]) for p in whole})
         table = RawTable(frame=frame, rows=np.asarray(self.rows, dtype=np.int64),
                          system=self.system, file=self.file, notes=notes, records_read=read,
                          arrow_text=arrow_text)

@@ -231,8 +231,12 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
                 f"whose author is not known (one user's transaction: {reason}): the update "
                 f"is not read, nor this row's change of {change}")), case=ticket[k])
     position = np.cumsum(good) - 1  # an update's place among those read
+    # (the rows of the amounts' and the currency's changes: their quarantine lines name
+    # them, not the update's first row)
+    field_rows: dict[str, dict[int, int]] = {  # (filled by _changes)
+        name: {} for name in [*cfg.amount_fields, *filter(None, [cfg.currency_field])]}
     changed = _changes(group, good, position, field_codes[kept], field_names,
-                       newvalues, kept, fields_used(cfg))
+                       newvalues, kept, fields_used(cfg), field_rows, rows)
     at = pa.array(first[good])
     n = len(at)
     unchanged: dict[str, str | None] = {}  # every update's changes: not read
@@ -252,7 +256,7 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
     # (the time's quarantine value as written, not in UTC)
     collector.field_values[C.TIMESTAMP] = cells_of_rows(
         updates.row, created.take(pa.array(time_row[good])))
-    updates_to_table(updates, cfg, collector, changed=changed)
+    updates_to_table(updates, cfg, collector, changed=changed, field_rows=field_rows)
     return collector
 
 
@@ -894,11 +898,16 @@ def _numbers(documents: npt.NDArray[np.int64], n: int, fields: npt.NDArray[np.in
 def _changes(update: npt.NDArray[np.intp], good: npt.NDArray[np.bool_],
              position: npt.NDArray[np.intp], fields: npt.NDArray[np.int64],
              field_names: list[str], values: pa.Array, kept: npt.NDArray[np.intp],
-             names: list[str]) -> dict[str, dict[int, str | None]]:
+             names: list[str], rows_of: dict[str, dict[int, int]] | None = None,
+             row_numbers: npt.NDArray[np.int64] | None = None,
+             ) -> dict[str, dict[int, str | None]]:
     """For each of `names`: the updates read (`good`) that change it, by their place among
     those read (`position`), and the value their last row of that field writes (None where
     blank), as the updates' changes would give them to `updates_to_table`. `update` and
-    `fields` are per kept row (`kept`: their rows in `values`)."""
+    `fields` are per kept row (`kept`: their rows in `values`). `rows_of`, where given,
+    is filled alike for the names it holds (its keys) with the export's row (`row_numbers`,
+    per row of `values`) of each such last row: the row a quarantine line of that field
+    names."""
     code_of = {name: k for k, name in enumerate(field_names)}
     changed: dict[str, dict[int, str | None]] = {}
     for name in names:
@@ -911,7 +920,11 @@ def _changes(update: npt.NDArray[np.intp], good: npt.NDArray[np.bool_],
         read = good[updates]
         written = values.take(pa.array(kept[rows[last[read]]]))
         blank = pc.equal(stripped(written), "")
-        changed[name] = dict(zip(position[updates[read]].tolist(),
+        places = position[updates[read]].tolist()
+        changed[name] = dict(zip(places,
                                  pc.if_else(blank, pa.scalar(None, TEXT), written).to_pylist(),
                                  strict=True))
+        if rows_of is not None and row_numbers is not None and name in rows_of:
+            rows_of[name] = dict(zip(places, row_numbers[kept[rows[last[read]]]].tolist(),
+                                     strict=True))
     return changed

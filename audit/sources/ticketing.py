@@ -569,14 +569,19 @@ def _lost_without_activity(u: Updates, cfg: TicketingConfig,
 def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                      collector: Collector,
                      ticket_fields: dict[str, dict[str, str]] | None = None, *,
-                     changed: dict[str, dict[int, str | None]] | None = None) -> None:
+                     changed: dict[str, dict[int, str | None]] | None = None,
+                     field_rows: dict[str, dict[int, int]] | None = None) -> None:
     """Turn updates into records in `collector` (ordered by ticket, time and row);
     `ticket_fields` are values known per ticket outside the updates (e.g. Jira's `fields`
     at creation). `changed`: what `_changed` gives for the fields the mapping reads
     (`fields_used`), where the adapter collected it while reading; the updates' own
     `changes` are then not read. The fields the records' amount and currency were read
     from are named for the normaliser's quarantine lines (`Collector.fields`; the time's
-    is the adapter's to name): a record's amount by the amount field that stated it."""
+    is the adapter's to name): a record's amount by the amount field that stated it.
+    `field_rows`: where an update spans several rows of the export (ServiceNow's, a row per
+    changed field), per field, the row holding each update's change of it (by the update's
+    position), named by a quarantine line of that field alone (an unreadable amount, the
+    ticket's currency that is no code) instead of the update's first row."""
     u = updates if isinstance(updates, Updates) else Updates.of(updates)
     n = len(u.ticket)
     if changed is None:
@@ -631,7 +636,8 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
             try:
                 parsed[text] = money(parse_major(text))
             except BadValue as exc:
-                parsed[text] = exc
+                parsed[text] = BadValue(_LISTED.format(what="an amount")) \
+                    if _listed(text) else exc
     good = {t: a for t, a in parsed.items() if isinstance(a, str)}
     over = _over_units(kept_at, kept_texts, u.ticket, stated_currencies, currencies_of, good)
     unpriced = _unknown_currencies(stated_currencies, currencies_of)
@@ -652,18 +658,30 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         # the normaliser quarantined each such update whole, the request and the approval
         # with it.
         amounts = []
+        stated_at: dict[str, int] | None = None
         for k, text in zip(kept_at.tolist(), kept_texts.tolist(), strict=True):
             amount = over[k] if k in over else parsed[text] if text else None
             read_as = unread_amount(activity_names[activity_codes[k]])
             if isinstance(amount, BadValue):
-                collector.quarantine(u.row[k], _amount_field(cfg, int(amount_from[k])), text,
+                named = _amount_field(cfg, int(amount_from[k]))
+                collector.quarantine(_row_of(field_rows, named, k, u.row[k]), named, text,
                                      f"{amount}{read_as}",
                                      case=u.ticket[k])
                 amount = None
             elif amount is not None and u.ticket[k] in unpriced:
+                unpriced_text = unpriced[u.ticket[k]]
+                # (where the adapter names the rows of the fields' changes, ServiceNow's
+                # row of u_currency, that row: the update's own row holds no currency)
+                if field_rows and stated_at is None:  # (each ticket's, by time)
+                    stated_at = _first_of(u.ticket, currency_stating[0])
+                at_k = None if stated_at is None or u.ticket[k] in own_currencies \
+                    else stated_at.get(u.ticket[k])
                 collector.quarantine(
-                    u.row[k], cfg.currency_field or C.CURRENCY, unpriced[u.ticket[k]],
-                    "unknown currency (not an ISO 4217 code) (the ticket's currency: the "
+                    u.row[k] if at_k is None
+                    else _row_of(field_rows, cfg.currency_field, at_k, u.row[k]),
+                    cfg.currency_field or C.CURRENCY, unpriced_text,
+                    (_LISTED.format(what="a currency") if _listed(unpriced_text) else
+                     "unknown currency (not an ISO 4217 code)") + " (the ticket's currency: the "
                     f"first {cfg.currency_field} the ticket states, maybe in another of its "
                     f"updates than this one){read_as}", case=u.ticket[k])
                 amount = None
@@ -732,6 +750,24 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     collector.field_values[C.AMOUNT] = partial(_amounts_written, amount_text, at)
 
 
+def _row_of(field_rows: dict[str, dict[int, int]] | None, name: str | None, k: int,
+            row: int) -> int:
+    """The export's row holding update `k`'s change of the field `name` (`field_rows`,
+    where the adapter gives them), else the update's row (`row`)."""
+    if not field_rows or name is None:
+        return row
+    return field_rows.get(name, {}).get(k, row)
+
+
+def _first_of(tickets: list[str], positions: npt.NDArray[np.intp]) -> dict[str, int]:
+    """Per ticket, the first of `positions` (updates, by time: `_stating_of`'s) that is
+    one of its updates."""
+    first: dict[str, int] = {}
+    for k in positions.tolist():
+        first.setdefault(tickets[k], k)
+    return first
+
+
 def _unknown_currencies(stated: Collection[str | None],
                         currencies_of: Callable[[], dict[str, str]]) -> dict[str, str]:
     """Of the tickets' currencies (`currencies_of()`: ticket -> currency as stated), those
@@ -748,9 +784,24 @@ def _unknown_currencies(stated: Collection[str | None],
             if currency in bad}
 
 
+_LISTED = ("a list where {what} is expected (the mapping reads this field as one value; "
+           "Zendesk's [49.9], [\"EUR\"])")
+"""The reason of an amount or currency given as a list (`zendesk_events.listed_text`: its
+JSON text): that field's unreadable value."""
+
+
+def _listed(text: object) -> bool:
+    """Whether a stated amount or currency is a list's JSON text (`zendesk_events.
+    listed_text`), or a text written as one: no amount nor code either way."""
+    value = str(text).strip()
+    return value.startswith("[") and value.endswith("]")
+
+
 def unread_amount(activity: str | None) -> str:
     """What a quarantine line of an update's unreadable amount adds to its reason: the
-    update is read without it (`activity`: the update's)."""
+    update is read without it (`activity`: the update's). The import tells such a line, of
+    a field alone, by this ending (`audit.ingest.normalise.field_only`): keep the two in
+    step."""
     return f"; the amount alone is not read: the update is read as {activity}, of no amount"
 
 

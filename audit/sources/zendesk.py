@@ -49,6 +49,7 @@ from audit.sources.zendesk_events import (
     NotAValue,
     field_value,
     json_text,
+    listed_text,
     not_id,
     unstated,
     user,
@@ -216,9 +217,13 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                 if value is not None and type(value) is not str:
                     named = str(name)
                     if type(value) is list and named in single:
-                        # (that field alone not read, an earlier change of it taken back)
-                        listed.append(ListForOneValue(named, value, single[named]))
-                        hit.pop(position, None)
+                        try:  # (an amount's or the currency's: that field's bad value)
+                            hit[position] = listed_text(named, value, single)
+                        except ListForOneValue as other:
+                            # (that field alone not read, an earlier change of it taken
+                            # back)
+                            listed.append(other)
+                            hit.pop(position, None)
                         continue
                     try:
                         value = field_value(value)
@@ -346,8 +351,11 @@ def _events(events: list[Any], changes: dict[str, str | None], used: frozenset[s
             name = name if type(name) is str else str(name)
             if value is not None and type(value) is not str:
                 if type(value) is list and name in single:
-                    listed.append(ListForOneValue(name, value, single[name]))
-                    changes.pop(name, None)
+                    try:  # (an amount's or the currency's: that field's bad value)
+                        changes[name] = listed_text(name, value, single)
+                    except ListForOneValue as other:
+                        listed.append(other)
+                        changes.pop(name, None)
                     continue
                 try:
                     value = field_value(value)

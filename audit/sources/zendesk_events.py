@@ -189,7 +189,9 @@ def scalar_text(value: object) -> str:
 class ListForOneValue(ValueError):
     """A list given for a field the mapping reads as one value (`one_value_fields`): that
     change alone is quarantined naming the field (`quarantine`), its record read without it
-    (before, the whole record was quarantined, its approval or status change with it)."""
+    (before, the whole record was quarantined, its approval or status change with it). Its
+    reason's ending tells the import the line is of a field alone
+    (`audit.ingest.normalise.field_only`): keep the two in step."""
 
     def __init__(self, name: str, value: list[object], what: str) -> None:
         super().__init__(name)
@@ -203,6 +205,25 @@ class ListForOneValue(ValueError):
             f"a list where {self.what} is expected (the mapping reads this field as one "
             f"value); this field alone is not read: the {record} is read without it",
             case=ticket)
+
+
+READ_UNREADABLE = frozenset({"an amount", "a currency"})
+"""What a field read as one value is (`one_value_fields`) where a list in it is kept as
+the list's JSON text (`listed_text`), an unreadable value of that very field: an amount
+field's, not read and no other amount field's value taken instead (a list in the approved
+amount read as the request's 80.00: a limit nobody approved); a currency's, read as a
+currency that is no code (the ticket's amounts not read), not as none."""
+
+
+def listed_text(name: str, value: list[object], single: dict[str, str]) -> str:
+    """A list given for a field the mapping reads as one value (`single`): its JSON text
+    where that field is an amount or the currency (`READ_UNREADABLE`: the ticket reader
+    quarantines it as that field's unreadable value); ListForOneValue, raised, for any
+    other (an order number: the record read without it)."""
+    what = single[name]
+    if what in READ_UNREADABLE:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    raise ListForOneValue(name, value, what)
 
 
 def field_value(value: object) -> str | None:
@@ -225,7 +246,7 @@ def _value(value: object, name: str, used: frozenset[str], path: Path, number: i
     mapping does not read it, it is never read. ListForOneValue, raised, for a list in a
     field the mapping reads as one value (`single`: `one_value_fields`)."""
     if type(value) is list and name in single:
-        raise ListForOneValue(name, value, single[name])
+        return listed_text(name, value, single)
     try:
         return field_value(value)
     except NotAValue:
