@@ -661,11 +661,10 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         stated_at: dict[str, int] | None = None
         for k, text in zip(kept_at.tolist(), kept_texts.tolist(), strict=True):
             amount = over[k] if k in over else parsed[text] if text else None
-            read_as = unread_amount(activity_names[activity_codes[k]])
             if isinstance(amount, BadValue):
                 named = _amount_field(cfg, int(amount_from[k]))
                 collector.quarantine(_row_of(field_rows, named, k, u.row[k]), named, text,
-                                     f"{amount}{read_as}",
+                                     f"{amount}{_read_as(activity_names, activity_codes, k)}",
                                      case=u.ticket[k])
                 amount = None
             elif amount is not None and u.ticket[k] in unpriced:
@@ -683,7 +682,8 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                     (_LISTED.format(what="a currency") if _listed(unpriced_text) else
                      "unknown currency (not an ISO 4217 code)") + " (the ticket's currency: the "
                     f"first {cfg.currency_field} the ticket states, maybe in another of its "
-                    f"updates than this one){read_as}", case=u.ticket[k])
+                    f"updates than this one){_read_as(activity_names, activity_codes, k)}",
+                    case=u.ticket[k])
                 amount = None
             amounts.append(amount)
     columns: dict[str, list[object] | pa.Array]
@@ -795,6 +795,12 @@ def _listed(text: object) -> bool:
     listed_text`), or a text written as one: no amount nor code either way."""
     value = str(text).strip()
     return value.startswith("[") and value.endswith("]")
+
+
+def _read_as(names: npt.NDArray[np.object_], codes: npt.NDArray[np.intp], k: int) -> str:
+    """`unread_amount` of update `k`'s activity (its code into `names`): made only for an
+    update whose amount is quarantined, not for every update of a part that has one."""
+    return unread_amount(names[codes[k]])
 
 
 def unread_amount(activity: str | None) -> str:
