@@ -1577,11 +1577,13 @@ def test_no_page_is_left_half_empty_before_a_findings_table(
     pages = demo_print
     assert len(pages) < 100
     ends = [max((top for top, _ in runs), default=0.0) for runs in pages]
-    before_table = [(number, round(A4_HEIGHT - ends[number - 1]))
+    # (each page that starts with a findings table's header: the page before it, number
+    # - 1, and what that page left empty at its foot)
+    before_table = [(number - 1, round(A4_HEIGHT - ends[number - 2]))
                     for number, runs in enumerate(pages[1:], start=2)
                     if runs and runs[0][1].strip().startswith("Severity")]
     assert len(before_table) > 5
-    assert [(number - 1, empty) for number, empty in before_table if empty > 150] == []
+    assert [(number, empty) for number, empty in before_table if empty > 150] == []
 
 
 def test_the_scope_is_printed_on_one_page(demo_print: list[list[tuple[float, str]]]) -> None:
