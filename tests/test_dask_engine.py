@@ -767,17 +767,36 @@ def test_instalments_and_repeats_alike_on_both_engines(cluster: Any) -> None:
                     {"a": "Collect evidence"}, {"a": "Approve refund"},
                     *({"a": "Execute payout", "amount": a} for a in paid)]}
 
+    def timed(charge: str, owed: float, *paid: tuple[str, float],
+              requests: tuple[float, ...] = ()) -> dict[str, Any]:
+        asked = [{"a": "Receive refund request", "amount": a} for a in requests] or [
+            {"a": "Receive refund request", "t": "2026-07-01T07:00Z"}]
+        return {"charge": charge, "charged": 100, "amount": owed, "events": [
+            {"a": "Capture payment", "t": "2026-06-20T09:00Z"}, *asked,
+            {"a": "Collect evidence"},
+            {"a": "Approve refund", **({"amount": None} if requests else {})},
+            *({"a": "Execute payout", "amount": a, "t": f"2026-07-{d}T08:00Z"}
+              for d, a in paid)]}
+
     log = build_log({
         "HALF": case(50, 25, 25), "FULL": case(100, 50, 50), "PAST": case(50, 25, 25, 25),
         "OVER": case(120, 60, 60), "A": case(50, 50, charge="ch_x", day="01"),
-        "B": case(100, 50, 50, charge="ch_x", day="05")}, policy)
+        "B": case(100, 50, 50, charge="ch_x", day="05"),
+        "TB": timed("ch_t", 100, ("02", 50), ("04", 50)),
+        "TA": timed("ch_t", 100, ("03", 50), ("05", 50)),
+        "PC": timed("ch_p", 40, ("02", 40)), "PA": timed("ch_p", 100, ("03", 60), ("04", 60)),
+        "RQ": timed("ch_r", 50, ("02", 50), ("03", 50), requests=(50, 50))}, policy)
     local = _alike_on_both_engines(log, policy, cluster)
     # (OVER's instalments pass the charge: refund-exceeds-charge for the 20.00 beyond it,
     # before a duplicate-refund of 60.00; B's second instalment repeats A's payout that
-    # B's first already repeated: 50.00 at risk, before 100.00.)
+    # B's first already repeated: 50.00 at risk, before 100.00. TB and TA paying in turn,
+    # 100 beyond the charge: TA 100.00, before 50.00; PA's repeat, 20.00 beyond what it
+    # was owed, at risk for its 60.00 beyond the charge, before 20.00; RQ's request sent
+    # twice, approved with no amount, paid twice: 50.00, before no duplicate-refund.)
     assert {(f.rule, f.case_id, f.amount_at_risk) for f in local.findings
             if f.rule in ("DU001", "EV005")} == {
-        ("DU001", "PAST", 25.0), ("EV005", "OVER", 20.0), ("DU001", "B", 50.0)}
+        ("DU001", "PAST", 25.0), ("EV005", "OVER", 20.0), ("DU001", "B", 50.0),
+        ("DU001", "TA", 100.0), ("DU001", "PA", 60.0), ("DU001", "RQ", 50.0)}
 
 
 def test_a_case_whose_order_item_names_another_case_s_order_is_cut_with_it(

@@ -795,6 +795,73 @@ def test_the_excess_over_a_charge_leaves_out_what_was_found_repeated(
             } == {("DU001", "B"): 60.0}
 
 
+@pytest.mark.parametrize("names", [("B", "A"), ("Z", "A")], ids=["B first", "Z first"])
+def test_two_cases_paying_instalments_in_turn_are_found_for_all_they_repeat(
+        names: tuple[str, str], policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A charge of 100: B and A, each owed 100, each pay 50 twice, in turn (B, A, B, A):
+    200 refunded, 100 beyond the charge. A's first repeats B's first; B's second repeats
+    only A's first (already paired); A's second repeats B's second: 100.00 in A. Before,
+    A's second was taken for repeating a payout B's second had repeated, though that pair
+    was dropped: 50.00 found, half the overpayment (whatever the case ids)."""
+    first, then = names
+    log = {first: _money_case("p1", 100, ("02", 50), ("04", 50)),
+           then: _money_case("p2", 100, ("03", 50), ("05", 50))}
+    assert _money_found(log, "DU001 in turn", policy_for) == {
+        ("DU001", then): (100.0, f"100.00 EUR refunded again on ch_1, already refunded in "
+                                 f"case {first}")}
+
+
+def test_a_partial_repeat_does_not_hide_its_cases_larger_excess_over_the_charge(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A charge of 100: C refunds 40; A, owed 100, pays 60 and 60. 160 refunded, 60 beyond
+    the charge, all of it A's. A's second 60 repeats its first, 20.00 beyond what A was
+    owed; its excess over the charge is 60.00. Before, the duplicate-refund of 20.00
+    replaced A's refund-exceeds-charge of 60.00: 20.00 at risk in all. Now the
+    duplicate-refund is at risk for the larger, 60.00, and says why; nothing else counts
+    the money again."""
+    log = {"C": _money_case("p1", 40, ("02", 40)),
+           "A": _money_case("p2", 100, ("03", 60), ("04", 60))}
+    assert _money_found(log, "DU001 excess", policy_for) == {
+        ("DU001", "A"): (60.0, "60.00 EUR refunded again on ch_1, already refunded in case A "
+                               "(60.00 EUR at risk: the case's refunds took charge ch_1 "
+                               "60.00 EUR beyond its captured 100.00 EUR)")}
+
+
+def test_a_request_sent_twice_owes_its_amount_once_where_no_approval_states_one(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """A charge of 100: one case receives the request for 50 twice, is approved with no
+    amount stated and pays 50 and 50: 50 paid beyond what was asked. Before, the two
+    requests were added up (owed 100), the second 50 an instalment: no duplicate-refund,
+    only amount-mismatch. Now the second payout repeats the first, 50.00 at risk. Where an
+    approval states 100, the two requests are owed together, no repeat (as before)."""
+    def log(approved: float | None) -> dict[str, Any]:
+        return {"C1": {"charge": "ch_1", "charged": 100, "amount": 50, "events": [
+            {"a": "Capture payment"}, {"a": "Receive refund request", "amount": 50},
+            {"a": "Receive refund request", "amount": 50}, {"a": "Collect evidence"},
+            {"a": "Approve refund", "amount": approved},
+            {"a": "Execute payout", "amount": 50}, {"a": "Execute payout", "amount": 50}]}}
+
+    assert _money_found(log(None), "DU001 request twice", policy_for) == {
+        ("DU001", "C1"): (50.0, "50.00 EUR refunded again on ch_1, already refunded in case C1")}
+    assert _money_found(log(100), "DU001 requests approved", policy_for) == {}
+
+
+def test_the_charge_keeps_a_payout_repeating_one_outside_its_sum(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """Order O-1: A refunds 50 stating no charge id; B refunds 50 on ch_1 (captured 100),
+    repeating A's through the order; C refunds 60 on ch_1. On ch_1, 110 was refunded: 10
+    beyond the charge, besides B's 50 repeating A's (60 in all). Before, B's repeat was
+    taken out of ch_1's sum though the payout it repeats was never in it: C within the
+    charge, 50.00 at risk in all."""
+    log = {"A": {**_money_case("p1", 50, ("02", 50)), "charge": None, "order": "O-1"},
+           "B": {**_money_case("p2", 50, ("03", 50)), "order": "O-1"},
+           "C": {**_money_case("p3", 60, ("04", 60)), "order": "O-1"}}
+    found = _money_found(log, "EV005 order", policy_for)
+    assert {k: v[0] for k, v in found.items()} == {("DU001", "B"): 50.0, ("EV005", "C"): 10.0}
+    assert found[("EV005", "C")][1] == ("refunds on charge ch_1 reach 110.00 EUR, above the "
+                                        "captured 100.00 EUR (with the payouts of case B)")
+
+
 def test_refunds_over_a_charge_are_added_up_payout_by_payout_in_time(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """A charge of 100: A refunds 50, B 30, A 60 more. The cases were ordered by their

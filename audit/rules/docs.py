@@ -67,8 +67,29 @@ def index_page(rules: RuleSet) -> str:
                                                  if rule.per_request and n in episodic
                                                  else "")
                                      for n in rule.suppresses))
+    lines += ["", "## Money at risk counted once", "", *COUNTED_ONCE]
     lines += ["", "## Logic versions", "", *LOGIC_VERSIONS]
     return "\n".join(lines) + "\n"
+
+
+COUNTED_ONCE = (
+    "`duplicate-refund` (DU001) and `refund-exceeds-charge` (EV005) count money at risk "
+    "once across cases and across the two rules: a repeat is found in one case, and no "
+    "other case's excess over the charge counts it again; where DU001 replaces EV005 in a "
+    "case, its amount at risk is never below the case's excess over the charge. Only "
+    "these two: `payout-exceeds-approved` (AP005) and DU001 can report the same money (a "
+    "case approved 50.00 paying 50.00 twice: AP005 50.00, DU001 50.00), and so can "
+    "`amount-mismatch` (EV004) and EV005, or EV004 and DU001. Adding up the amounts at "
+    "risk of every finding counts such money more than once; each rule's own total "
+    "does not.",
+    "",
+    "Known limit: EV005 takes the repeats DU001 finds out of a charge's sum before waivers "
+    "apply, so a waived DU001 finding in one case still lowers another case's EV005 "
+    "amount (A 60, B repeating it with its DU001 waived, C 50 on a charge of 100: C is "
+    "found for 10.00, not the 50.00 it took the charge beyond once B's payout is "
+    "accepted).",
+)
+"""The rule catalogue's section on which rules count money at risk once, and its limit."""
 
 
 LOGIC_VERSIONS = (
@@ -102,7 +123,11 @@ LOGIC_VERSIONS = (
     "later one cannot tell apart from any other rule's: all read `unknown -> 1`. DU001 and "
     "EV005 were raised to 2 the same day, when they came to count money at risk once "
     "across cases and rules (an instalment repeating another case's payout flagged in one "
-    "case, instalments past the charge EV005's excess, a case owed its requests added up).",
+    "case, instalments past the charge EV005's excess, a case owed its requests added up); "
+    "refined before any release the same day without a further raise (two cases paying "
+    "instalments in turn found for all they repeat, DU001 at risk for at least its case's "
+    "excess over the charge, requests added up only where an approval states an amount, "
+    "a repeat left in a charge's sum where the payout it repeats is not in it).",
 )
 """The rule catalogue's section on the rules' logic versions: what they are, how `diff`
 reads them, and when to raise one (`Rule.logic_version`)."""

@@ -586,7 +586,8 @@ class CaseFacts:
     def requested_in_case_currency(self) -> Mask:
         """The refund requests in their case's currency or stating none (per sorted event):
         what a case with several requests asked for in all (`duplicate-refund` adds them
-        up; `request_amount` is the first's alone)."""
+        up where an approval states an amount, else reads the first; `request_amount` is
+        the first's alone)."""
         return self._in_case_currency(self.mask("request"), "request:case-currency")
 
     def _paid_in_case_currency(self) -> Mask:

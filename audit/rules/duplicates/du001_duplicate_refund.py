@@ -19,8 +19,10 @@ class DuplicateRefund(Rule):
     currencies too). Instalments are no repeat: a payout repeating an earlier one of its
     own case is not judged a duplicate of it where the case's successful payouts in its
     currency, up to and including it in time order, add up to no more than what the case
-    was owed (the smaller of what its requests asked for, added up, and its smallest
-    approval, whichever states one: two requests of 50.00 approved at 100.00 owe 100.00).
+    was owed: where an approval states an amount, the smaller of what its requests asked
+    for, added up, and its smallest approval (two requests of 50.00 approved at 100.00 owe
+    100.00); where none does, what its first request asked (a request of 50.00 sent twice
+    is no second claim: paid 50.00 twice, the second is a repeat).
     A refund of 50.00 approved and paid as 25.00 and 25.00 is one refund; a third 25.00 is
     a repeat (25.00 at risk). A repeat of its own case's payout is at risk for the part of
     it beyond what the case was owed (owed 100.00, paid 60.00 twice: 20.00, which the
@@ -29,10 +31,17 @@ class DuplicateRefund(Rule):
     case states neither amount, where one of the case's payouts up to it states no amount
     (what they add up to is unknown), or where it is in another currency than its case's.
     A repeat of another case's payout is a duplicate whatever its own case was owed, at
-    risk whole, and counted once: an instalment of a case repeats no other case's payout
-    that an earlier payout of its case already repeated or was repeated by (A, owed 100.00,
-    pays 50.00; B, owed 50.00, pays 50.00; A pays its second 50.00 on a charge of 100.00:
-    B is found, 50.00, naming A; not A too).
+    risk whole, and counted once: the payouts of a charge (or order) are walked in time
+    order across its cases, and an instalment of a case repeats no other case's payout
+    that an earlier payout of its case already repeated or was repeated by, in a pair
+    found (A, owed 100.00, pays 50.00; B, owed 50.00, pays 50.00; A pays its second 50.00
+    on a charge of 100.00: B is found, 50.00, naming A; not A too). Two cases each owed
+    100.00 paying 50.00 in turn (B, A, B, A) on a charge of 100.00 pass it by 100.00: A's
+    two payouts repeat B's, 100.00 in A. A case's amount at risk is never below what it
+    took the charge beyond its captured amount, the excess `refund-exceeds-charge` finds in
+    it, which this finding replaces (C refunds 40.00; A, owed 100.00, pays 60.00 twice on a
+    charge of 100.00: the repeat is 20.00 beyond what A was owed, A's excess 60.00; A is
+    found for 60.00, and the message says why).
     Why it matters:
     Duplicate tickets for one complaint, or a payout run twice, refund the customer twice.
     It is the most frequent refund loss found in audits.
@@ -44,8 +53,11 @@ class DuplicateRefund(Rule):
     Compliant: a case requests and approves 100.00 EUR on a charge of 100.00 EUR and pays it
     as 50.00 and 50.00 (instalments, a payment provider's limit per payout).
     Violating: approved 50.00 EUR, paid 50.00 and 50.00: the second repeats the first.
-    Precedence: where this fires, `refund-exceeds-charge` is not reported for the case, and
-    no other case's excess over the charge counts the money found repeated here again.
+    Precedence: where this fires, `refund-exceeds-charge` is not reported for the case (its
+    excess there is this finding's amount at risk where larger), and no other case's excess
+    over the charge counts the money found repeated here again. Counted once covers this
+    rule and `refund-exceeds-charge` only: `payout-exceeds-approved` can report money a
+    repeat here reports too (see the rule catalogue, Money at risk counted once).
 
     Options:
     `amount_tolerance` (default: half a minor unit of the currency, 0.005 EUR, 0.0005 KWD,
@@ -98,23 +110,38 @@ class DuplicateRefund(Rule):
         for (case, unit), total, at_risk in zip(per.index.tolist(), per.tolist(),
                                                 risk.tolist(), strict=True):
             of_case.setdefault(case, {})[unit] = (total, at_risk)
+        # The case's excess over a charge (what refund-exceeds-charge finds in it, which
+        # this finding replaces there): the amount at risk is never below it.
+        excess = _excess_of_cases(facts)
         amounts, currencies, told, beyond = [], [], [], []
         for case, case_unit in zip(hits.index.tolist(), own.tolist(), strict=True):
             sums = of_case[case]
             unit = case_unit if case_unit in sums else next(iter(sums))
             total, at_risk = sums[unit]
-            amounts.append(at_risk)
             currencies.append(unit or None)
             told.append(" and ".join(
                 f"{figure(v, u or None)}{' ' + u if u else ''}"
                 for u, (v, _) in sorted(sums.items(), key=lambda item: item[0] != unit)))
-            # A repeat of the case's own payout beyond what it was owed is at risk for the
-            # part beyond it only (owed 100.00, paid 60.00 twice: 20.00), and says so.
             shown = f"{' ' + unit if unit else ''}"
-            beyond.append(
-                f" ({figure(at_risk, unit or None)}{shown} of it at risk: the case was owed "
-                f"{figure(owed_of[case], unit or None)}{shown})"
-                if at_risk < total - 1e-9 else "")
+            over = excess.get(case)
+            if over is not None and over[1] == unit and not at_risk >= over[0] - 1e-9:
+                # The case's payouts passed the charge by more than its repeats put at
+                # risk (C refunds 40, A, owed 100, pays 60 twice on a charge of 100: the
+                # repeat is 20.00 beyond what A was owed, A's excess over the charge 60.00).
+                at_risk = over[0]
+                beyond.append(
+                    f" ({figure(at_risk, unit or None)}{shown} at risk: the case's refunds "
+                    f"took charge {over[2]} {figure(at_risk, unit or None)}{shown} beyond "
+                    f"its captured {figure(over[3], unit or None)}{shown})")
+            else:
+                # A repeat of the case's own payout beyond what it was owed is at risk for
+                # the part beyond it only (owed 100.00, paid 60.00 twice: 20.00), and says
+                # so.
+                beyond.append(
+                    f" ({figure(at_risk, unit or None)}{shown} of it at risk: the case was "
+                    f"owed {figure(owed_of[case], unit or None)}{shown})"
+                    if at_risk < total - 1e-9 else "")
+            amounts.append(at_risk)
         hits["amount"], hits["currency"], hits["repeated"] = amounts, currencies, told
         hits["beyond"] = beyond
         return self.findings(
@@ -188,6 +215,17 @@ def repeats(facts: CaseFacts) -> pd.DataFrame:
     return found
 
 
+def _excess_of_cases(facts: CaseFacts) -> dict[object, tuple[float, str, object, float]]:
+    """Per case id that refund-exceeds-charge finds (where a finding of this rule does not
+    replace it): (its amount at risk, its currency, the charge, the charge's captured
+    amount); cases whose excess is unknown left out."""
+    from audit.rules.evidence.ev005_refund_exceeds_charge import RefundExceedsCharge
+
+    return {f.case_id: (float(f.amount_at_risk), f.currency or "", f.evidence.get("charge"),
+                        float(f.evidence.get("charge_amount") or 0.0))
+            for f in RefundExceedsCharge().check(facts) if f.amount_at_risk is not None}
+
+
 _COLUMNS = [C.CASE, C.EVENT_ID, C.TIMESTAMP, C.AMOUNT, C.CURRENCY]
 
 
@@ -212,7 +250,8 @@ def _owed_state(facts: CaseFacts, later: np.ndarray
     """Per payout at sorted positions `later`: whether its case's successful payouts in its
     currency up to it (in time order) add up to no more than what the case was owed (the
     smaller of what its requests asked for, added up, and its smallest approval, as
-    payout-exceeds-approved reads it; whichever of the two states one); by how much they
+    payout-exceeds-approved reads it, where an approval states an amount; else its first
+    request's amount, a request sent again being no second claim); by how much they
     pass it (NaN where unknown); and what the case was owed (NaN where unknown). Not
     within, and unknown, where the case states neither amount, where the payout is in
     another currency than its case, or where one of the case's payouts up to it states no
@@ -233,16 +272,20 @@ def _owed_state(facts: CaseFacts, later: np.ndarray
     running = pd.Series(np.where(np.isnan(amounts), 0.0, amounts)).groupby(case).cumsum(
     ).to_numpy(dtype=float)
     blind = pd.Series(unknown).groupby(case).cumsum().to_numpy(dtype=np.int64)
-    # What each case was owed, in its currency: its requests added up (a case with two
-    # requests, 50 and 50, asked for 100), capped by its smallest approval.
+    # What each case was owed, in its currency: where an approval states an amount, its
+    # requests added up (a case with two requests, 50 and 50, approved at 100 asked for
+    # 100), capped by its smallest approval; where none does, its first request's amount:
+    # a request sent again (50, then 50) is no second claim that no approval covers.
     asked_at = np.flatnonzero(facts.requested_in_case_currency() & of_cases[facts.case_code])
-    asked = pd.Series(pd.to_numeric(facts.frame(asked_at, (C.AMOUNT,))[C.AMOUNT],
-                                    errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-                      ).groupby(facts.case_code[asked_at]).sum(min_count=1)
-    requested = asked.reindex(cases).to_numpy(dtype=float, na_value=np.nan)
+    by_case = pd.Series(pd.to_numeric(facts.frame(asked_at, (C.AMOUNT,))[C.AMOUNT],
+                                      errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                        ).groupby(facts.case_code[asked_at])
+    requested = by_case.sum(min_count=1).reindex(cases).to_numpy(dtype=float, na_value=np.nan)
+    first_asked = by_case.first().reindex(cases).to_numpy(dtype=float, na_value=np.nan)
     owed_of = facts.at_cases(cases, "approvals_min_amount", "currency")
-    owed = np.fmin(requested, pd.to_numeric(owed_of["approvals_min_amount"], errors="coerce"
-                                            ).to_numpy(dtype=float, na_value=np.nan))
+    approved = pd.to_numeric(owed_of["approvals_min_amount"], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan)
+    owed = np.where(np.isnan(approved), first_asked, np.fmin(requested, approved))
     tolerance = facts.tolerance(owed_of["currency"].astype("string"))
     slot = np.full(facts.n_cases, -1, dtype=np.int64)
     slot[cases] = np.arange(len(cases))
@@ -261,58 +304,54 @@ def _owed_state(facts: CaseFacts, later: np.ndarray
 
 def _matched(dups: pd.DataFrame, cross: np.ndarray, within_owed: np.ndarray) -> np.ndarray:
     """Per pair of `dups` of two cases: whether the later payout repeats the earlier one,
-    counted once. Each case's payouts are walked in time order with the other cases'
-    payouts already paired with one of them (one it repeated, the first of those it
-    repeats; or one that repeated it): one of the case's instalments (within what it was
-    owed, `within_owed`) repeats only the other cases' payouts not so paired. Case A pays
-    50.00, case B 50.00, then A its second instalment of 50.00 (owed 100.00): B repeats
-    A's first payout; A's second repeats B's, which is paired with A's first already (the
-    charge was passed by 50.00, found once, in B). Payouts beyond what their case was owed,
-    or of a case owed an unknown amount, repeat every earlier payout as before."""
+    counted once. One walk over the pairs of two cases, by the later payout in time order
+    (then event id) across every case of the charge (or order), holding per case the other
+    cases' payouts paired with one of its payouts by a pair kept (one a payout of the case
+    repeated, the first of those; or one that repeated a payout of the case). One of a
+    case's instalments (within what it was owed, `within_owed`) repeats only the other
+    cases' payouts not so held by its case; a payout beyond what its case was owed, or of a
+    case owed an unknown amount, repeats every earlier payout as before. A pair dropped
+    holds nothing. Case A pays 50.00, case B 50.00, then A its second instalment of 50.00
+    (owed 100.00): B repeats A's first payout; A's second repeats B's, held by A already
+    (the charge was passed by 50.00, found once, in B). B and A, each owed 100.00, paying
+    50.00 in turn (B, A, B, A): A's first repeats B's first; B's second repeats only A's
+    first, held by B; A's second repeats B's second, free: 100.00 in A, what the two paid
+    beyond the charge (before, A's second was taken for repeating B's second, held as if
+    the pair dropped were kept: 50.00)."""
     keep = np.ones(len(dups), dtype=bool)
-    rows = np.flatnonzero(cross)
-    restricted = np.flatnonzero(cross & within_owed)
-    if not len(restricted):
+    if not (cross & within_owed).any():
         return keep
-    case = dups[C.CASE].to_numpy(dtype=object)
-    case_earlier = dups[f"{C.CASE}_earlier"].to_numpy(dtype=object)
-    later = dups["at"].to_numpy(dtype=np.int64)
-    earlier = dups["at_earlier"].to_numpy(dtype=np.int64)
-    # The other payout's time and event id, to pair the earliest first.
-    when = list(zip(dups[C.TIMESTAMP].tolist(), dups[C.EVENT_ID].astype(str).tolist(),
-                    strict=True))
-    when_earlier = list(zip(dups[f"{C.TIMESTAMP}_earlier"].tolist(),
-                            dups[f"{C.EVENT_ID}_earlier"].astype(str).tolist(), strict=True))
-    walked = set(case[restricted].tolist())
-    # Per case walked: (its payout's position, the other payout, its time, the row where
-    # the case's payout is the later one, else -1).
-    links: dict[object, list[tuple[int, int, tuple[object, str], int]]] = {}
-    for i in rows.tolist():
-        if case[i] in walked:
-            links.setdefault(case[i], []).append((int(later[i]), int(earlier[i]),
-                                                  when_earlier[i], i))
-        if case_earlier[i] in walked:
-            links.setdefault(case_earlier[i], []).append((int(earlier[i]), int(later[i]),
-                                                          when[i], -1))
-    for held in links.values():
-        held.sort(key=lambda link: (link[0], link[2], link[1]))
-        paired: set[int] = set()
-        start = 0
-        while start < len(held):
-            end = start
-            while end < len(held) and held[end][0] == held[start][0]:
-                end += 1
-            mine = held[start:end]
-            repeated = [link for link in mine if link[3] >= 0]
-            if repeated:
-                if within_owed[repeated[0][3]]:
-                    free = [link for link in repeated if link[1] not in paired]
-                    for link in repeated:
-                        keep[link[3]] = link[1] not in paired
-                else:
-                    free = repeated
-                if free:
-                    paired.add(min(free, key=lambda link: link[2])[1])
-            paired.update(link[1] for link in mine if link[3] < 0)
-            start = end
+    rows = np.flatnonzero(cross)
+    later = dups["at"].to_numpy(dtype=np.int64)[rows]
+    earlier = dups["at_earlier"].to_numpy(dtype=np.int64)[rows]
+    # The pairs by the later payout's time and event id, then the earlier payout's (a
+    # payout's sorted position orders it by case first, not by time).
+    ranked = pd.DataFrame({
+        "t": dups[C.TIMESTAMP].to_numpy()[rows],
+        "e": dups[C.EVENT_ID].astype(str).to_numpy(dtype=object)[rows],
+        "t0": dups[f"{C.TIMESTAMP}_earlier"].to_numpy()[rows],
+        "e0": dups[f"{C.EVENT_ID}_earlier"].astype(str).to_numpy(dtype=object)[rows]})
+    walk = ranked.sort_values(["t", "e", "t0", "e0"], kind="stable").index.to_numpy()
+    case = dups[C.CASE].to_numpy(dtype=object)[rows]
+    case_earlier = dups[f"{C.CASE}_earlier"].to_numpy(dtype=object)[rows]
+    held: dict[object, set[int]] = {}
+    start = 0
+    while start < len(walk):
+        end = start
+        while end < len(walk) and later[walk[end]] == later[walk[start]]:
+            end += 1
+        mine = walk[start:end]  # (one later payout's pairs, its earlier payouts in time order)
+        own = case[mine[0]]
+        if within_owed[rows[mine[0]]]:
+            taken = held.get(own, set())
+            free = [k for k in mine.tolist() if int(earlier[k]) not in taken]
+            keep[rows[mine]] = False
+            keep[rows[free]] = True
+        else:
+            free = mine.tolist()
+        if free:
+            first = free[0]
+            held.setdefault(own, set()).add(int(earlier[first]))
+            held.setdefault(case_earlier[first], set()).add(int(later[first]))
+        start = end
     return keep

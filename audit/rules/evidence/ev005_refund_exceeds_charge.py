@@ -27,8 +27,16 @@ class RefundExceedsCharge(Rule):
     case is that finding's and adds nothing to another case's sum (A 60, B repeating it, C
     50 on a charge of 100: C is found for 10.00, its message telling the 60.00 of the
     170.00 that is another case's duplicate-refund; with C 30, no excess): across the two
-    rules an amount at risk is counted once. (In its own case it counts: there
-    `duplicate-refund` replaces this finding, which a waiver of it brings back.) A payout
+    rules an amount at risk is counted once. A repeat leaves the sum only where a payout
+    it repeats is in it: B's 50 on ch_1 repeating, through the order, A's 50 that states no
+    charge id stays in ch_1's sum (C then 60 on ch_1, captured 100: C 10.00). (In its own
+    case it counts: there `duplicate-refund` replaces this finding, at risk for the larger
+    of the two, and a waiver of it brings this one back.) Known limit: the repeats are
+    taken out before waivers apply, so a waived `duplicate-refund` in one case still
+    lowers another case's excess here (A 60, B repeating it with its duplicate-refund
+    waived, C 50 on a charge of 100: C is found for 10.00, not the 50.00 it took the
+    charge beyond once B's payout is accepted). Counted once covers the two rules only:
+    `amount-mismatch` can report money found here too. A payout
     stating no amount adds nothing to the running sum, and is never read as 0 paid: an
     excess found is there whatever it paid (the message counts the charge's payouts stating
     no amount up to the one found, "reach 150.00 EUR and 1 payout stating no amount"); a
@@ -279,6 +287,18 @@ def _repeated(facts: CaseFacts, pay_at: np.ndarray) -> np.ndarray:
     from audit.rules.duplicates.du001_duplicate_refund import repeats
 
     found = repeats(facts)
+    if found.empty:
+        return out
+    # A repeat leaves its charge's sum only where a payout it repeats is in that sum (of
+    # the same charge): one repeating, through the order, a payout stating no charge id
+    # repeated nothing the sum counted (A pays 50 on order O-1, no charge id; B 50 on
+    # ch_1 of O-1; C 60 on ch_1, captured 100: C is 10.00 beyond it, B's repeat aside).
+    charges = facts.column(C.CHARGE_ID)
+    later = charges.take(found["at"].to_numpy(dtype=np.int64)).to_numpy(dtype=object)
+    earlier = charges.take(found["at_earlier"].to_numpy(dtype=np.int64)).to_numpy(dtype=object)
+    in_sum = pd.notna(later) & pd.notna(earlier)
+    in_sum[in_sum] = later[in_sum] == earlier[in_sum]
+    found = found[in_sum]
     if found.empty:
         return out
     risk = pd.Series(found["at_risk"].to_numpy(dtype=float, na_value=np.nan),
