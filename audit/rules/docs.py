@@ -127,7 +127,11 @@ LOGIC_VERSIONS = (
     "refined before any release the same day without a further raise (two cases paying "
     "instalments in turn found for all they repeat, DU001 at risk for at least its case's "
     "excess over the charge, requests added up only where an approval states an amount, "
-    "a repeat left in a charge's sum where the payout it repeats is not in it).",
+    "a repeat left in a charge's sum where the payout it repeats is not in it). "
+    "DU001 was raised to 3 when a payout stating no charge id came to be read as of its "
+    "case's charge where the case names one only (a refund of a subscription's later "
+    "renewal, its payout naming no charge, no longer a duplicate of another case's refund "
+    "of an earlier renewal, the two linked by the subscription's order id alone).",
 )
 """The rule catalogue's section on the rules' logic versions: what they are, how `diff`
 reads them, and when to raise one (`Rule.logic_version`)."""

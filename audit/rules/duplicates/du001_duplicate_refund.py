@@ -14,7 +14,11 @@ class DuplicateRefund(Rule):
     """What it checks:
     A successful payout repeats an earlier successful payout of the same charge (or, where
     either payout carries no charge id, the same order) with the same amount, in this or
-    another case. The later payout's case gets the finding; its amount at risk is each of
+    another case. A payout carrying no charge id is of its case's charge where the case's
+    events name exactly one (a subscription's renewals share its order id: a refund of the
+    August renewal, its payout naming no charge, repeats no refund of the July one); only
+    where its case names none, or several, is it linked by the order. The later payout's
+    case gets the finding; its amount at risk is each of
     its repeating payouts once, in the case's currency (the message tells repeats in other
     currencies too). Instalments are no repeat: a payout repeating an earlier one of its
     own case is not judged a duplicate of it where the case's successful payouts in its
@@ -73,7 +77,7 @@ class DuplicateRefund(Rule):
     code = "DU001"
     name = "duplicate-refund"
     severity = "high"
-    logic_version = 2
+    logic_version = 3
     summary = "The same purchase refunded twice"
     options = (Option("tolerance", "differences up to this are rounding", "amount_tolerance"),)
     suppresses = ("refund-exceeds-charge",)
@@ -162,6 +166,8 @@ def repeats(facts: CaseFacts) -> pd.DataFrame:
     keys = facts.frame(paid, (C.CHARGE_ID, C.ORDER_ID))
     charge, order = keys[C.CHARGE_ID], keys[C.ORDER_ID]
     del keys
+    if charge.isna().any():
+        charge = _with_case_charge(facts, paid, charge)
     # Pairs on one charge, and pairs on one order where either payout has no charge id
     # (a charge id and an order id are never compared: ch 777 is not order 777). Only
     # payouts whose key another payout shares can pair with an earlier one: the rest
@@ -174,7 +180,7 @@ def repeats(facts: CaseFacts) -> pd.DataFrame:
                     & order.duplicated(keep=False)).to_numpy(dtype=bool)
     pairs = pd.concat([_pairs(facts, paid[by_charge], charge[by_charge]),
                        _pairs(facts, paid[by_order], order[by_order],
-                              needs_chargeless=True)], ignore_index=True)
+                              charge=charge[by_order])], ignore_index=True)
     del charge, order
     pairs = pairs.drop_duplicates([C.EVENT_ID, f"{C.EVENT_ID}_earlier"])
     earlier = (pairs[f"{C.TIMESTAMP}_earlier"] < pairs[C.TIMESTAMP]) | (
@@ -229,19 +235,46 @@ def _excess_of_cases(facts: CaseFacts) -> dict[object, tuple[float, str, object,
 _COLUMNS = [C.CASE, C.EVENT_ID, C.TIMESTAMP, C.AMOUNT, C.CURRENCY]
 
 
+def _with_case_charge(facts: CaseFacts, paid: np.ndarray, charge: pd.Series) -> pd.Series:
+    """`charge` (per payout at sorted positions `paid`) with a payout stating no charge id
+    given its case's charge, where the case's events name exactly one charge id: that is
+    the charge it refunds. Its order may hold other charges (a subscription's renewals all
+    share the subscription's id), so the order alone would pair it with another case's
+    refund of another renewal. A case naming no charge, or several, leaves it to the
+    order."""
+    missing = charge.isna().to_numpy(dtype=bool)
+    wanted = np.zeros(facts.n_cases, dtype=bool)
+    wanted[facts.case_code[paid[missing]]] = True
+    named = ~np.asarray(facts.column(C.CHARGE_ID).isna(), dtype=bool)
+    at = np.flatnonzero(named & wanted[facts.case_code])
+    if not len(at):
+        return charge
+    ids = pd.Series(facts.column(C.CHARGE_ID).take(at), dtype="string")
+    per_case = pd.DataFrame({"case": facts.case_code[at], "charge": ids.array})
+    grouped = per_case.groupby("case", sort=False)["charge"]
+    counts, first = grouped.nunique(), grouped.first()
+    only = first[counts == 1]
+    filled = pd.Series(facts.case_code[paid], dtype=np.int64).map(only).astype("string")
+    out = charge.astype("string").copy()
+    out[missing] = filled[missing].to_numpy()
+    return out
+
+
 def _pairs(facts: CaseFacts, at: np.ndarray, key: pd.Series, *,
-           needs_chargeless: bool = False) -> pd.DataFrame:
+           charge: pd.Series | None = None) -> pd.DataFrame:
     """Every ordered pair of the payouts at sorted positions `at` sharing `key` (each with
-    itself too), the second's columns suffixed `_earlier`; with `needs_chargeless`, only
-    pairs where either payout has no charge id."""
-    columns = [*_COLUMNS, C.CHARGE_ID] if needs_chargeless else _COLUMNS
-    payouts = facts.frame(at, columns)
+    itself too), the second's columns suffixed `_earlier`; with `charge` (each payout's
+    charge id, or its case's where it states none), only pairs where either payout has
+    none."""
+    payouts = facts.frame(at, _COLUMNS)
     payouts.insert(0, "key", key.array)
     payouts["at"] = at
+    if charge is not None:
+        payouts["_charge"] = charge.array
     pairs = payouts.merge(payouts, on="key", suffixes=("", "_earlier"))
-    if needs_chargeless:
-        pairs = pairs[pairs[C.CHARGE_ID].isna() | pairs[f"{C.CHARGE_ID}_earlier"].isna()]
-        pairs = pairs.drop(columns=[C.CHARGE_ID, f"{C.CHARGE_ID}_earlier"])
+    if charge is not None:
+        pairs = pairs[pairs["_charge"].isna() | pairs["_charge_earlier"].isna()]
+        pairs = pairs.drop(columns=["_charge", "_charge_earlier"])
     return pairs
 
 
