@@ -131,7 +131,10 @@ LOGIC_VERSIONS = (
     "DU001 was raised to 3 when a payout stating no charge id came to be read as of its "
     "case's charge where the case names one only (a refund of a subscription's later "
     "renewal, its payout naming no charge, no longer a duplicate of another case's refund "
-    "of an earlier renewal, the two linked by the subscription's order id alone).",
+    "of an earlier renewal, the two linked by the subscription's order id alone); EV005 "
+    "to 3 when it came to add such a payout to its case's one charge (before, a payout "
+    "naming no charge was added to none: a renewal refunded beyond its amount so went "
+    "unfound).",
 )
 """The rule catalogue's section on the rules' logic versions: what they are, how `diff`
 reads them, and when to raise one (`Rule.logic_version`)."""

@@ -167,7 +167,7 @@ def repeats(facts: CaseFacts) -> pd.DataFrame:
     charge, order = keys[C.CHARGE_ID], keys[C.ORDER_ID]
     del keys
     if charge.isna().any():
-        charge = _with_case_charge(facts, paid, charge)
+        charge = with_case_charge(facts, paid, charge)
     # Pairs on one charge, and pairs on one order where either payout has no charge id
     # (a charge id and an order id are never compared: ch 777 is not order 777). Only
     # payouts whose key another payout shares can pair with an earlier one: the rest
@@ -235,7 +235,7 @@ def _excess_of_cases(facts: CaseFacts) -> dict[object, tuple[float, str, object,
 _COLUMNS = [C.CASE, C.EVENT_ID, C.TIMESTAMP, C.AMOUNT, C.CURRENCY]
 
 
-def _with_case_charge(facts: CaseFacts, paid: np.ndarray, charge: pd.Series) -> pd.Series:
+def with_case_charge(facts: CaseFacts, paid: np.ndarray, charge: pd.Series) -> pd.Series:
     """`charge` (per payout at sorted positions `paid`) with a payout stating no charge id
     given its case's charge, where the case's events name exactly one charge id: that is
     the charge it refunds. Its order may hold other charges (a subscription's renewals all

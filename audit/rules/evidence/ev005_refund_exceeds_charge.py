@@ -64,7 +64,11 @@ class RefundExceedsCharge(Rule):
     case's sum counts. Charges without such a purchase event in the log are not judged (see
     `no-prior-purchase`), nor are those whose purchases state no amount or no currency
     (check warns, counting the cases refunded on them); payouts in another currency than
-    the charge are left to `instrument-mismatch`. The finding names the charge's purchase
+    the charge are left to `instrument-mismatch`. A payout stating no charge id is added
+    to its case's charge where the case's events name exactly one (a subscription's August
+    renewal of 19.99 refunded with 29.99, the payout row naming no charge: 10.00 beyond
+    it), as `duplicate-refund` reads it; where the case names none, or several (two
+    renewals), it is added to no charge and not judged. The finding names the charge's purchase
     event in its own case where the case holds one (correlation copies a charge refunded
     in several cases into each), else the charge's first, so its events and fingerprint do
     not depend on how the cases are named; its message and evidence (`other_cases`, the
@@ -78,17 +82,22 @@ class RefundExceedsCharge(Rule):
     code = "EV005"
     name = "refund-exceeds-charge"
     severity = "high"
-    logic_version = 2
+    logic_version = 3
     summary = "Refunds add up to more than the charge"
     options = (Option("tolerance", "differences up to this are rounding", "amount_tolerance"),)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         charged = ~np.asarray(facts.column(C.CHARGE_ID).isna(), dtype=bool)
-        pay_at = np.flatnonzero(facts.mask("paid") & charged)
+        paid = facts.mask("paid")
+        pay_at = np.flatnonzero(paid & charged)
         buy_at = np.flatnonzero(facts.mask("bought") & charged)  # (a declined capture: none)
+        ids = facts.column(C.CHARGE_ID).take(np.r_[pay_at, buy_at])
+        if not charged[paid].all():
+            pay_at, ids = _case_charged(facts, np.flatnonzero(paid & ~charged), pay_at, ids)
         # Charges as integer codes in the order of their ids, cases as their positions in
         # the sorted case ids: groups and sorts on integers, in the order of the ids.
-        codes, charge_ids = C.sorted_codes(facts.column(C.CHARGE_ID).take(np.r_[pay_at, buy_at]))
+        codes, charge_ids = C.sorted_codes(ids)
+        del ids
         pay_charge, buy_charge = codes[:len(pay_at)], codes[len(pay_at):]
         n_cases = max(facts.n_cases, 1)
         # Event ids as positions: the text only of the events a finding names.
@@ -276,6 +285,29 @@ OTHERS_NAMED = 5
 OTHERS_KEPT = 100
 """How many the evidence lists (`other_cases`, by their first payout; `other_cases_n`
 counts them all)."""
+
+
+def _case_charged(facts: CaseFacts, loose: np.ndarray, pay_at: np.ndarray,
+                  ids: pd.api.extensions.ExtensionArray
+                  ) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
+    """The payouts at sorted positions `pay_at` (ascending) with those at `loose`, stating
+    no charge id, whose case's events name exactly one charge (as duplicate-refund reads
+    them: a subscription's later renewal refunded, its payout naming no charge, is of that
+    renewal); and `ids`, the charge ids of the payouts and then of the purchases, with
+    theirs among them. Payouts whose case names no charge, or several, stay out."""
+    from audit.rules.duplicates.du001_duplicate_refund import with_case_charge
+
+    own = with_case_charge(facts, loose,
+                           pd.Series(pd.NA, index=pd.RangeIndex(len(loose)), dtype="string"))
+    have = own.notna().to_numpy(dtype=bool)
+    if not have.any():
+        return pay_at, ids
+    joined = np.r_[pay_at, loose[have]]
+    order = np.argsort(joined, kind="stable")
+    pay_ids = pd.concat([pd.Series(ids[:len(pay_at)], dtype="string"),
+                         own[have].reset_index(drop=True)], ignore_index=True).take(order)
+    buy_ids = pd.Series(ids[len(pay_at):], dtype="string")
+    return joined[order], pd.concat([pay_ids, buy_ids], ignore_index=True).array
 
 
 def _repeated(facts: CaseFacts, pay_at: np.ndarray) -> np.ndarray:
