@@ -799,6 +799,35 @@ def test_instalments_and_repeats_alike_on_both_engines(cluster: Any) -> None:
         ("DU001", "TA", 100.0), ("DU001", "PA", 60.0), ("DU001", "RQ", 50.0)}
 
 
+def test_a_payout_naming_no_charge_is_of_its_cases_charge_on_both_engines(
+        cluster: Any) -> None:
+    """Two renewals of one subscription refunded in two cases, the later payout naming no
+    charge id (its case names the August renewal only): duplicate-refund links it to its
+    case's renewal, not to the July one by the subscription's order, and refund-exceeds-
+    charge adds it to that renewal, on a partition as on the whole log."""
+    from dataclasses import replace as replaced
+
+    from audit.policy import load_policy
+    from tests.rules.logbuilder import build_log
+
+    policy = replaced(load_policy(default_policy_path()), sop={})
+
+    def case(charge: str, month: str, paid: float, payout_charge: str | None = None
+             ) -> dict[str, Any]:
+        return {"channel": "subscription", "charge": charge, "order": "SUB-7",
+                "charged": 19.99, "amount": paid, "events": [
+                    {"a": "Charge subscription renewal", "t": f"2026-{month}-05T08:00Z"},
+                    {"a": "Receive refund request", "t": f"2026-{month}-06T09:00Z"},
+                    {"a": "Approve refund"},
+                    {"a": "Execute payout", "charge": payout_charge}]}
+
+    log = build_log({"JULY": case("ch_7a", "07", 19.99, "ch_7a"),
+                     "AUGUST": case("ch_7b", "08", 29.99)}, policy)
+    local = _alike_on_both_engines(log, policy, cluster)
+    assert {(f.rule, f.case_id, f.amount_at_risk) for f in local.findings
+            if f.rule in ("DU001", "EV005")} == {("EV005", "AUGUST", 10.0)}
+
+
 def test_a_case_whose_order_item_names_another_case_s_order_is_cut_with_it(
         cluster: Any) -> None:
     """missing-evidence judges an `evidence:order` naming an order of another case (no
