@@ -22,8 +22,8 @@ import click
 
 from audit import __version__
 from audit.errors import ExitCode, InputError, Terminated
-from audit.safety import shown_on_a_terminal
-from audit.words import counted
+from audit.safety import shown_on_one_line
+from audit.words import counted, cut_middle
 from conformance.significance import MIN_SHIFT_POINTS, SHIFT_ALPHA
 
 if TYPE_CHECKING:  # (conformance, pandas and numpy are not loaded at start-up)
@@ -52,10 +52,9 @@ def reports_input_errors(func: F) -> F:
         except InputError as exc:
             _remove_made(made)
             # (A header or value quoted from the input may hold an escape sequence.)
-            from audit.words import cut_middle  # (a value of megabytes quoted: its start and end)
-
+            # (cut_middle: a value of megabytes quoted, its start and end)
             line = cut_middle(exc.one_line() + _import_first(exc.message))
-            click.echo(f"error: {shown_on_a_terminal(line)}", err=True)
+            click.echo(f"error: {shown_on_one_line(line)}", err=True)
             sys.exit(ExitCode.INPUT_ERROR)
         except SystemExit:  # (the command's own exit code, once it has written its files)
             raise
@@ -157,7 +156,8 @@ def run() -> None:
         import traceback
 
         traceback.print_exc()
-        click.echo(f"error: internal error ({type(exc).__name__}: {exc}); the traceback "
+        click.echo(f"error: internal error ({type(exc).__name__}: "
+                   f"{shown_on_one_line(cut_middle(str(exc)))}); the traceback "
                    "above says where", err=True)
         sys.exit(ExitCode.INPUT_ERROR)
     # click's Exit (--help, --version: 0) comes back as its code; every command returns None
@@ -333,15 +333,16 @@ class Settings:
         self.verbose = verbose
 
     def say(self, message: str) -> None:
-        """One line to stdout, its control characters shown (`[U+001B]`): a file name, a
-        label or a note from the input may hold an escape sequence the terminal would run.
-        Each line of it cut to its start and end where it is longer than `words.LINE_LIMIT`
+        """One line to stdout, its control characters and line breaks shown (`[U+001B]`,
+        `[U+000A]`, `safety.shown_on_one_line`): a file name, a label, a case id or a note
+        from the input may hold an escape sequence the terminal would run, or a line break
+        after which its text would print as a console line of its own (a case id
+        `R9\nerror: forged line` printed `error: forged line` as if the tool had said it).
+        Cut to its start and end where it is longer than `words.LINE_LIMIT`
         (`words.cut_middle`): a note or warning quoting a value of megabytes (a 1 MB
         lifecycle:transition) was printed whole, as errors were."""
         if not self.quiet:
-            from audit.words import cut_middle
-
-            click.echo(shown_on_a_terminal("\n".join(map(cut_middle, message.split("\n")))))
+            click.echo(shown_on_one_line(cut_middle(message)))
 
     def progress(self) -> Any:
         """The progress reporter of this invocation (audit.progress): stage lines on stderr
@@ -606,7 +607,7 @@ def demo(settings: Settings, out: Path) -> None:
         settings.say(line)
     if errors:  # (as check: a crashed rule is exit code 2, never a clean-looking demo)
         for line in errors:
-            click.echo(line, err=True)
+            click.echo(shown_on_one_line(line), err=True)
         end_process(ExitCode.INPUT_ERROR)
 
 
@@ -729,8 +730,8 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
         settings.say(line)
     if run.result.errors:
         for error in run.result.errors:
-            click.echo(f"error: rule {error.rule} ({error.name}) crashed: {error.error}",
-                       err=True)
+            click.echo(shown_on_one_line(f"error: rule {error.rule} ({error.name}) crashed: "
+                                         + cut_middle(str(error.error))), err=True)
         end_process(ExitCode.INPUT_ERROR)
     worst = run.worst_severity()
     end_process(ExitCode.FINDINGS if fail_on != "never" and worst is not None and
@@ -1256,7 +1257,7 @@ def _warn_zone_override(mapping: Any, assume_tz: str | None) -> None:
 
     told = zone_override(mapping, assume_tz)
     if told is not None:
-        click.echo(f"warning: {shown_on_a_terminal(told)}", err=True)
+        click.echo(f"warning: {shown_on_one_line(told)}", err=True)
 
 
 def _run_check(sources: list[Path], policy: Path, as_of: str | None,
@@ -1613,12 +1614,11 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        from audit.safety import shown_on_a_terminal
-
         def echo(line: str) -> None:
             # (A model's names are its author's text: an ESC or U+202E in a task's name would
-            # be run or reorder the line on the terminal, not be seen.)
-            click.echo(shown_on_a_terminal(line))
+            # be run or reorder the line on the terminal, not be seen; a line break would
+            # begin a console line of its own.)
+            click.echo(shown_on_one_line(line))
 
         net = report.get("net") or {}
         echo(f"{path}: process {report['process']['name'] or report['process']['id']}")

@@ -58,12 +58,13 @@ class Progress:
         return self.clock() - self.started
 
     def _write(self, text: str) -> None:
-        """One line, its control characters shown (a file name in a stage's line may hold
-        an escape sequence the terminal would run)."""
-        from audit.safety import shown_on_a_terminal
+        """One line, its control characters and line breaks shown (a file name in a stage's
+        line may hold an escape sequence the terminal would run, or a line break beginning
+        a line of its own)."""
+        from audit.safety import shown_on_one_line
 
         assert self.stream is not None
-        self.stream.write(shown_on_a_terminal(text) + "\n")
+        self.stream.write(shown_on_one_line(text) + "\n")
         self.stream.flush()
 
     def stage(self, message: str) -> None:
