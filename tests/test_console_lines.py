@@ -148,3 +148,20 @@ def test_ocel_errors_on_one_line(tmp_path: Path, case: str) -> None:
     assert_no_forged_line(lines)
     assert lines[-1].startswith("error: "), lines
 
+
+def test_ocel_note_of_events_outside_the_cases(tmp_path: Path) -> None:
+    """Told with thousands separators where some events relate to no object of the type,
+    and not at all where none does (before: "0 of 2192 events relate to no ...")."""
+    from audit.ingest.ocel import read_ocel
+
+    def events(outside: int) -> list[tuple[str, str, list[str]]]:
+        return [(f"e{n}", f"2026-09-01T10:{n % 60:02d}:00Z",
+                 ["O1"] if n < outside else [f"R{n % 7}"]) for n in range(1500)]
+
+    objects = {**{f"R{n}": "Refund" for n in range(7)}, "O1": "Order"}
+    some = read_ocel(ocel(tmp_path / "some.jsonocel", events(1200), objects), "Refund")
+    assert ("1,200 of 1,500 events relate to no 'Refund' object and are not part of these "
+            "cases") in some.notes
+    none = read_ocel(ocel(tmp_path / "none.jsonocel", events(0), objects), "Refund")
+    assert not [note for note in none.notes if "relate to no" in note], none.notes
+

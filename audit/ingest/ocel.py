@@ -937,10 +937,12 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
     through = "" if not followed else (
         f", directly or through a related {' or '.join(repr(t) for t in sorted(followed))} "
         "object")
+    # (none where every event is part of the cases: "0 of 2192 events relate to no ..." was
+    # told, a count of nothing; the counts with thousands separators, as the other notes)
     notes = [
-        f"{outside} of {len(log.events)} events relate to no {chosen!r} object{through}"
+        f"{outside:,} of {len(log.events):,} events relate to no {chosen!r} object{through}"
         f"{',' if through else ''} and are not part of these cases"
-    ]
+    ] if outside else []
     if reachable:
         # (Not followed unless asked: which relations mean "part of the refund" is the
         # analyst's call, and the cases stay pm4py's flattening by default.)
