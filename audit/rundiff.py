@@ -1869,7 +1869,9 @@ def _time(text: str | None) -> datetime | None:
 
 
 def _warnings(old: AuditRun, new: AuditRun) -> list[str]:
-    out = [told for told in (old.checksum_told, new.checksum_told) if told is not None]
+    # (each once: one folder given as OLD and NEW told its missing SHA256SUMS twice)
+    out = list(dict.fromkeys(told for told in (old.checksum_told, new.checksum_told)
+                             if told is not None))
     if old.sha256 == new.sha256:
         out.append(f"OLD and NEW are the same findings.json (sha256 {old.sha256[:12]}): the "
                    "same run given twice? every finding is still open, nothing is compared")

@@ -165,3 +165,14 @@ def test_ocel_note_of_events_outside_the_cases(tmp_path: Path) -> None:
     none = read_ocel(ocel(tmp_path / "none.jsonocel", events(0), objects), "Refund")
     assert not [note for note in none.notes if "relate to no" in note], none.notes
 
+
+def test_diff_of_one_folder_tells_its_missing_checksums_once(
+        runs: tuple[dict[str, list[str]], Path], tmp_path: Path) -> None:
+    """`diff X X` of a run folder with no SHA256SUMS: the warning once, not once per side."""
+    import shutil
+
+    folder = shutil.copytree(runs[1] / "run", tmp_path / "run")
+    (folder / "SHA256SUMS").unlink()
+    lines = console("diff", str(folder), str(folder))
+    told = [line for line in lines if "no SHA256SUMS beside it" in line]
+    assert len(told) == 1, lines
