@@ -111,12 +111,6 @@ def shown_all_controls(text: str) -> str:
     return shown_controls(CONTROL.sub(lambda m: f"[U+{ord(m.group()):04X}]", text))
 
 
-def shown_on_a_terminal(text: str) -> str:
-    """`shown_all_controls` for a console line: a carriage return shown too (a file name
-    holding one would write over the start of its own line)."""
-    return shown_all_controls(text).replace("\r", "[U+000D]")
-
-
 LINE_BREAK = re.compile("[\n\r\x85\u2028\u2029]")
 """What ends a line in a text file: line feed and carriage return (CommonMark's line
 endings), and NEL and the Unicode line and paragraph separators (which an editor shows as
@@ -126,5 +120,8 @@ one)."""
 def shown_on_one_line(text: str) -> str:
     """`shown_all_controls`, and each line break (`LINE_BREAK`) shown too: for a value
     written into a line of a text file (compare.md), where the text after a line break
-    would begin a line of its own (in Markdown, a role `cs\\n# x` wrote a heading `x`)."""
+    would begin a line of its own (in Markdown, a role `cs\\n# x` wrote a heading `x`), and
+    for every console line (`audit.cli`, `audit.progress`), where a case id `R9\\nerror: x`
+    printed `error: x` as if the tool had said it (a carriage return wrote over the start
+    of its own line)."""
     return LINE_BREAK.sub(lambda m: f"[U+{ord(m.group()):04X}]", shown_all_controls(text))
