@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -1403,11 +1403,10 @@ def test_printed_pages_are_numbered(browser: Browser, demo: Path) -> None:
     assert len(set(footers)) == len(footers)  # each page its own number
 
 
-def _page_texts(pdf: bytes) -> list[str]:
-    """Per page of a PDF that Chromium printed, the text it draws, in drawing order and
-    without white space (Chromium cuts a text into runs at each kerned pair and places the
-    words of a line apart, so spaces are not drawn): each run's glyphs read through its
-    font's ToUnicode map."""
+def _pdf_reader(pdf: bytes) -> tuple[Callable[[int], bytes], Callable[[int], dict[int, str]]]:
+    """Of a PDF that Chromium printed: a function giving an object's stream, inflated, by
+    its number, and one giving a font's ToUnicode map (glyph -> text) by its object's
+    number, read once per font."""
     import re
     import zlib
 
@@ -1436,6 +1435,18 @@ def _page_texts(pdf: bytes) -> list[str]:
                         table[glyph] = chr(int(code, 16) + k)
             maps[font] = table
         return maps[font]
+
+    return stream, unicode_of
+
+
+def _page_texts(pdf: bytes) -> list[str]:
+    """Per page of a PDF that Chromium printed, the text it draws, in drawing order and
+    without white space (Chromium cuts a text into runs at each kerned pair and places the
+    words of a line apart, so spaces are not drawn): each run's glyphs read through its
+    font's ToUnicode map."""
+    import re
+
+    stream, unicode_of = _pdf_reader(pdf)
 
     pages = []
     for page in re.finditer(rb"/Type /Page\b(?!s)(.*?)endobj", pdf, re.S):
@@ -1481,33 +1492,8 @@ def _page_lines(pdf: bytes) -> list[list[tuple[float, str]]]:
     paints a table of `content-visibility` after the headings after it, so the drawing
     order is not the reading order). Positions follow the `q`/`Q`/`cm` graphics state."""
     import re
-    import zlib
 
-    objects = {int(m.group(1)): m.end() for m in re.finditer(rb"(\d+) 0 obj\b", pdf)}
-
-    def stream(number: int) -> bytes:
-        start = pdf.index(b"stream", objects[number]) + len(b"stream")
-        start += 2 if pdf[start:start + 2] == b"\r\n" else 1
-        return zlib.decompress(pdf[start:pdf.index(b"endstream", start)])
-
-    maps: dict[int, dict[int, str]] = {}
-
-    def unicode_of(font: int) -> dict[int, str]:
-        if font not in maps:
-            head = pdf[objects[font]:pdf.index(b"endobj", objects[font])]
-            ref = re.search(rb"/ToUnicode (\d+) 0 R", head)
-            table: dict[int, str] = {}
-            text = stream(int(ref.group(1))) if ref else b""
-            for block in re.findall(rb"beginbfchar(.*?)endbfchar", text, re.S):
-                for glyph, code in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
-                    table[int(glyph, 16)] = bytes.fromhex(code.decode()).decode("utf-16-be")
-            for block in re.findall(rb"beginbfrange(.*?)endbfrange", text, re.S):
-                for first, last, code in re.findall(
-                        rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
-                    for k, glyph in enumerate(range(int(first, 16), int(last, 16) + 1)):
-                        table[glyph] = chr(int(code, 16) + k)
-            maps[font] = table
-        return maps[font]
+    stream, unicode_of = _pdf_reader(pdf)
 
     Matrix = tuple[float, float, float, float, float, float]
 
