@@ -1404,3 +1404,158 @@ def test_a_month_s_run_names_a_jira_user_as_last_month_s_log_told_him_apart(
     assert ran.exit_code == 0, ran.output
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))["findings"]
     assert sorted(f["case_id"] for f in findings if f["rule"] == "SD001") == ["RFD-2"]
+
+
+def _stripe_refund_by(tmp_path: Path, executed_by: str) -> tuple[Path, Path]:
+    """A Stripe charge and its refund for RFD-1 (order SU-O1) executed by `executed_by`."""
+    charges = tmp_path / "stripe_charges.csv"
+    charges.write_text(
+        "id,description,amount,amount_refunded,currency,created,status,payment_method_type,"
+        "order_id (metadata)\n"
+        "ch_1,x,1999,,eur,2026-06-01 10:00:00,succeeded,card,SU-O1\n", encoding="utf-8")
+    refunds = tmp_path / "stripe_refunds.csv"
+    refunds.write_text(
+        "id,charge,amount,currency,created,status,reason,ticket_id (metadata),"
+        "executed_by (metadata),refund_method (metadata),order_id (metadata)\n"
+        f"re_1,ch_1,1999,eur,2026-07-07 12:00:00,succeeded,requested_by_customer,RFD-1,"
+        f"{executed_by},card,SU-O1\n", encoding="utf-8")
+    return charges, refunds
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["typed reading", "general reading"])
+def test_last_month_s_log_alone_warns_of_a_name_it_told_apart_named_bare(
+        tmp_path: Path, typed: bool) -> None:
+    """January's log tells two Ben Carters apart; checked with this month's Stripe exports
+    alone (no Jira export), whose refund names 'Ben Carter' bare. Before, the warning only
+    came with a Jira export beside: the log alone gave none (given as the January export,
+    it did). Now the log's names told apart are warned of as an export's are."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+    january = tmp_path / "jira_jan.json"
+    january.write_text(_jira_text([_ben_carters("RFD-1", "557058:aaaa", "557058:bbbb")],
+                                  typed), encoding="utf-8")
+    log = tmp_path / "jan.parquet"
+    made = CliRunner().invoke(main, ["-q", "import", str(january), "--out", str(log)])
+    assert made.exit_code == 0, made.output
+    charges, refunds = _stripe_refund_by(tmp_path, "Ben Carter")
+
+    def warned(*inputs: Path) -> list[str]:
+        out = tmp_path / "out"
+        ran = CliRunner().invoke(main, ["-q", "check", *map(str, inputs), "--out", str(out),
+                                        "--as-of", "2026-08-01T00:00:00Z",
+                                        "--fail-on", "never"])
+        assert ran.exit_code == 0, ran.output
+        written = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+        return [w for w in written["manifest"]["warnings"] if "in the Jira exports" in w]
+
+    for inputs in ((january, charges, refunds), (log, charges, refunds)):
+        found = warned(*inputs)
+        assert len(found) == 1, inputs
+        assert found[0].startswith("'Ben Carter' is 2 people in the Jira exports "
+                                   "(accountIds 557058:aaaa, 557058:bbbb")
+        assert "1 event(s) of stripe_refunds.csv name 'Ben Carter' without an accountId" \
+            in found[0]
+    charges, refunds = _stripe_refund_by(tmp_path, "Victor Chen")
+    assert warned(log, charges, refunds) == []  # (no bare name: nothing to warn of)
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["typed reading", "general reading"])
+def test_a_month_s_run_repeating_an_update_last_month_s_log_named_bare_is_a_repeat(
+        tmp_path: Path, typed: bool) -> None:
+    """January's log names Ben Carter aaaa bare (the only one then); February's export
+    states RFD-2 again and a second Ben Carter (bbbb) first, so it names aaaa's updates
+    `Ben Carter (557058:aaaa)`. Before, RFD-2's creation and approval, named otherwise in
+    each, were quarantined as duplicate event ids (2 quarantined, 2 deduplicated) where the
+    two exports given together deduplicate all 4. Now they are repeats: the log's events
+    kept as it names them (the warning names the log's bare 'Ben Carter'), a note says so."""
+    january, february = tmp_path / "jira_jan.json", tmp_path / "jira_feb.json"
+    january.write_text(_jira_text([_ben_carters("RFD-2", "557058:aaaa", "557058:aaaa")],
+                                  typed), encoding="utf-8")
+    february.write_text(_jira_text([_ben_carters("RFD-2", "557058:aaaa", "557058:aaaa"),
+                                    _ben_carters("RFD-1", "557058:bbbb", "557058:bbbb")],
+                                   typed), encoding="utf-8")
+    from click.testing import CliRunner
+
+    from audit.cli import main
+    log = tmp_path / "jan.parquet"
+    made = CliRunner().invoke(main, ["-q", "import", str(january), "--out", str(log)])
+    assert made.exit_code == 0, made.output
+    result = import_sources([(log, None), (february, "jira")])
+    assert result.quarantine.empty
+    assert [(f.quarantined, f.deduplicated) for f in result.files] == [(0, 0), (0, 4)]
+    named = dict(zip(result.log[C.EVENT_ID].astype(str), result.log[C.RESOURCE].astype(str),
+                     strict=True))
+    assert named["jira:RFD-2:created"] == named["jira:RFD-2:2"] == "Ben Carter"  # (the log's)
+    assert named["jira:RFD-1:2"] == "Ben Carter (557058:bbbb)"
+    assert any(note.startswith("2 Jira update(s) of an export repeat a log's event")
+               for note in result.notes)
+    from audit.sources.jira import told_apart_warnings
+
+    warned = told_apart_warnings(result.log, result.told_apart)
+    assert len(warned) == 1 and "event(s) of jira_jan.json name 'Ben Carter'" in warned[0]
+
+
+def test_a_display_name_s_own_parentheses_are_no_account_id(tmp_path: Path) -> None:
+    """Last month's log holds a Jira user displayed `Dana Lee (ext:vendor)` (her name as
+    Jira shows it, one accountId); this month's export states a Dana Lee of another
+    accountId. Before, any `x:y` in brackets was read as an accountId: the two were taken
+    for one name told apart, this month's Dana Lee renamed `Dana Lee (557058:eeee)` and
+    warned of as "1 people". Only Jira Cloud's forms are accountIds now."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+    from audit.sources.jira import _ACCOUNT_ID
+
+    def issue(key: str, approver: str, account: str) -> dict[str, object]:
+        made = _ben_carters(key, "557058:nnnn", "557058:nnnn")
+        made["fields"]["reporter"] = {"displayName": "Nadia Rossi",  # type: ignore[index]
+                                      "accountId": "557058:nnnn", "active": True}
+        made["changelog"]["histories"][1]["author"] = {  # type: ignore[index]
+            "displayName": approver, "accountId": account}
+        return made
+
+    january, february = tmp_path / "jira_jan.json", tmp_path / "jira_feb.json"
+    january.write_text(_jira_text([issue("RFD-1", "Dana Lee (ext:vendor)", "557058:dddd")],
+                                  True), encoding="utf-8")
+    february.write_text(_jira_text([issue("RFD-2", "Dana Lee", "557058:eeee")], True),
+                        encoding="utf-8")
+    log = tmp_path / "jan.parquet"
+    made = CliRunner().invoke(main, ["-q", "import", str(january), "--out", str(log)])
+    assert made.exit_code == 0, made.output
+    result = import_sources([(log, None), (february, "jira")])
+    assert set(result.log[C.RESOURCE].astype(str)) == {
+        "Dana Lee", "Dana Lee (ext:vendor)", "Nadia Rossi"}
+    assert result.told_apart == {}
+    assert not any("accountId" in note for note in result.notes)
+    for stated in ("557058:f58131cb-b67d-43c7-b30d-6b58d40bd077", "5b10ac8d82e05b22cc7d4ef5",
+                   "qm:a1b2c3d4-0000-4000-8000-000000000001:5e6f7a8b-0000-4000-8000-00000000"
+                   "0002", "557058:aaaa"):
+        assert _ACCOUNT_ID.fullmatch(stated), stated
+    for other in ("ext:vendor", "Ops", "team:a b", "12:xyz"):
+        assert not _ACCOUNT_ID.fullmatch(other), other
+
+
+def test_the_warning_counts_the_names_events_hold() -> None:
+    """A log whose bare 'Ben Carter' events were all dropped (a category no event holds,
+    as a filtered categorical log keeps): before, the warning still came, counting
+    "0 event(s) of  name 'Ben Carter'". A name told apart by one accountId only (a log
+    holding one of the two) is not "1 people"."""
+    import pandas as pd
+
+    from audit.sources.jira import told_apart_warnings
+    log = pd.DataFrame({
+        C.RESOURCE: pd.Categorical(["Ben Carter (557058:aaaa)", "Nadia Rossi"],
+                                   categories=["Ben Carter", "Ben Carter (557058:aaaa)",
+                                               "Nadia Rossi"]),
+        C.SOURCE_FILE: ["jira.json", "jira.json"], C.CASE: ["RFD-1", "RFD-1"]})
+    told = {"ben carter": ("Ben Carter", ["557058:aaaa", "557058:bbbb"])}
+    assert told_apart_warnings(log, told) == []
+    log[C.RESOURCE] = pd.Categorical(["Ben Carter (557058:aaaa)", "Ben Carter"],
+                                     categories=log[C.RESOURCE].cat.categories)
+    warned = told_apart_warnings(log, told)
+    assert len(warned) == 1 and "1 event(s) of jira.json name 'Ben Carter'" in warned[0]
+    warned = told_apart_warnings(log, {"ben carter": ("Ben Carter", ["557058:aaaa"])})
+    assert len(warned) == 1 and "1 people" not in warned[0]
+    assert warned[0].startswith("'Ben Carter' is told apart by accountId in the Jira "
+                                "exports (accountId 557058:aaaa")

@@ -1309,12 +1309,15 @@ def import_sources(
         del one
     del read_files  # from worker processes: a list that would keep every file's frame alive
     told_apart: dict[str, tuple[str, list[str]]] = {}
-    if people:  # one person one name in every Jira export, before repeats are found
+    if people or before:  # one person one name in every Jira export, before repeats are
+        # found; and the names a log tells apart, for the warning where another input names
+        # one bare (also a log checked without a Jira export: before, no warning)
         from audit.sources.jira import told_apart_across, told_apart_before, told_apart_names
 
+        exports = len(people)
         people += [(label, log, told) for label, log in before
                    if (told := told_apart_before(log)) is not None]
-        if len(people) > 1:
+        if exports and len(people) > 1:
             notes.extend(told_apart_across(people))
         told_apart = told_apart_names([one_people for _, _, one_people in people])
     del people, before
@@ -1433,6 +1436,26 @@ def import_sources(
         if taken_back.any() and C.ROLE in content:
             at = content.index(C.ROLE)
             equal[taken_back, at] |= other_blank[taken_back, at]
+        # A Jira update a log names bare (last month's, one Ben Carter then) and this
+        # month's export names `Ben Carter (<accountId>)` (the other Ben Carter first
+        # stated now): the same update, the name told apart (before: quarantined as a
+        # duplicate event id). The log's event is kept as it names him (the warning names
+        # the log's bare name); the notes count them.
+        if told_apart and C.RESOURCE in content:
+            at = content.index(C.RESOURCE)
+            differ = np.flatnonzero(~equal[:, at])
+            if len(differ):
+                from audit.sources.jira import same_but_told_apart
+
+                alike = same_but_told_apart(kept[C.RESOURCE].take(differ),
+                                            dups[C.RESOURCE].take(differ), told_apart)
+                equal[differ[alike], at] = True
+                if alike.any():
+                    notes.append(
+                        f"{int(alike.sum()):,} Jira update(s) of an export repeat a log's "
+                        "event but name its author with an accountId where the log names "
+                        "him bare (a name told apart since): the same update, the log's "
+                        "event kept as it names him (see the warning of that name)")
         # Two ticketing exports' records of one update: a ticket's order and currency are
         # the ticket's (its own fields, or the first its updates state in that export), so
         # an export without the update that states them (overlapping date ranges, the

@@ -753,9 +753,12 @@ def told_apart_names(people: list[Accounts]) -> dict[str, tuple[str, list[str]]]
             if len(held) > 1 or key in told}
 
 
-_ACCOUNT_ID = re.compile(r"[^\s()]*:[^\s()]+|[0-9a-f]{24}")
-"""What a Jira Cloud accountId looks like (`557058:f58131cb-...`, `qm:...`, or 24 hex
-digits of the older ones): told from a display name's own parentheses (`Ben (Ops)`)."""
+_ACCOUNT_ID = re.compile(r"\d+:[0-9a-f]+(?:-[0-9a-f]+)*|qm:[0-9a-f-]+:[0-9a-f-]+|[0-9a-f]{24}")
+"""What a Jira Cloud accountId looks like: a number, a colon and a UUID
+(`557058:f58131cb-b67d-...`), a service-desk customer's `qm:<uuid>:<uuid>`, or 24 hex
+digits (`5b10ac8d82e05b22cc7d4ef5`): told from a display name's own parentheses (`Ben
+(Ops)`, `Dana Lee (ext:vendor)`; before, any `x:y` was taken for one, and a Dana Lee of
+this month's export was renamed as another person than last month's `Dana Lee (ext:vendor)`)."""
 
 
 def told_apart_before(log: pd.DataFrame) -> Accounts | None:
@@ -796,6 +799,34 @@ def told_apart_before(log: pd.DataFrame) -> Accounts | None:
 _TOLD_APART = re.compile(r"(.*) \(([^()]*)\)", re.DOTALL)
 
 
+def same_but_told_apart(kept: pd.Series, repeat: pd.Series,
+                        told: dict[str, tuple[str, list[str]]]) -> np.ndarray:
+    """Per pair of an event kept and its repeat's (`resource`, aligned by position): whether
+    they are one name but that one of them is told apart (`<name> (<accountId>)`, the name
+    and accountId among `told`, `told_apart_names`) and the other bare: a log's event of
+    last month naming one Ben Carter bare, repeated in this month's export that tells him
+    from the other (a repeat, not a conflict). Blank or other names: False."""
+    def plain(value: object) -> str | None:
+        if type(value) is not str:
+            return None
+        found = _TOLD_APART.fullmatch(value.strip())
+        if found is not None and (key := C.person_key(found[1])) in told and \
+                found[2] in told[key][1]:
+            return key
+        return None
+
+    out = np.zeros(len(kept), dtype=bool)
+    for k, (one, other) in enumerate(zip(kept.astype(object).tolist(),
+                                         repeat.astype(object).tolist(), strict=True)):
+        if type(one) is not str or type(other) is not str:
+            continue
+        if (key := plain(other)) is not None and plain(one) is None:
+            out[k] = C.person_key(one) == key
+        elif (key := plain(one)) is not None and plain(other) is None:
+            out[k] = C.person_key(other) == key
+    return out
+
+
 def told_apart_warnings(log: pd.DataFrame, told: dict[str, tuple[str, list[str]]],
                         role_people: Any = None) -> list[str]:
     """A warning per name the Jira exports tell apart (`told_apart_names`) that the log
@@ -810,8 +841,12 @@ def told_apart_warnings(log: pd.DataFrame, told: dict[str, tuple[str, list[str]]
     if not told or C.RESOURCE not in log.columns:
         return []
     resource = log[C.RESOURCE]
-    values = (resource.cat.categories if isinstance(resource.dtype, pd.CategoricalDtype)
-              else resource.dropna().unique())
+    values: Any
+    if isinstance(resource.dtype, pd.CategoricalDtype):  # the names events hold (not an
+        codes = np.unique(resource.cat.codes.to_numpy())  # unused category: "0 event(s)")
+        values = resource.cat.categories.take(codes[codes >= 0])
+    else:
+        values = resource.dropna().unique()
     bare: dict[str, list[str]] = {}
     apart: dict[str, list[str]] = {}
     for value in values:
@@ -845,9 +880,12 @@ def told_apart_warnings(log: pd.DataFrame, told: dict[str, tuple[str, list[str]]
                f"{', ...' if len(cases) > 5 else ''}), where an approval by one and a payout "
                "or request by the bare name are compared as two people (no SD001, SD002 or "
                "SD003 finding, whoever it was)" if cases else "")
+        told_as = (f"is {len(ids)} people in the Jira exports (accountIds {', '.join(ids)}, "
+                   f"named '{shown} ({ids[0]})' and so on)" if len(ids) > 1 else
+                   f"is told apart by accountId in the Jira exports (accountId {ids[0]}, "
+                   f"named '{shown} ({ids[0]})')")
         out.append(
-            f"'{shown}' is {len(ids)} people in the Jira exports (accountIds "
-            f"{', '.join(ids)}, named '{shown} ({ids[0]})' and so on), but "
+            f"'{shown}' {told_as}, but "
             f"{' and '.join(where)}: that name is neither of them, and who is who cannot be "
             f"told from the data{met}; a role given to '{shown}' is given to neither "
             "(unauthorized-approver and unauthorized-performer read their roles as not "
