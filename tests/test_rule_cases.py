@@ -862,6 +862,24 @@ def test_the_charge_keeps_a_payout_repeating_one_outside_its_sum(
                                         "captured 100.00 EUR (with the payouts of case B)")
 
 
+@pytest.mark.parametrize("unnamed", [("B",), ("A",), ("A", "B", "C")])
+def test_a_repeat_of_a_payout_naming_no_charge_leaves_its_cases_charge_sum(
+        unnamed: tuple[str, ...], policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """Charge ch_1 captured 100: A refunds 60, B repeats it (60), C refunds 50; the payouts
+    of `unnamed` state no charge id, their cases naming ch_1 (its capture) and no other.
+    170 refunded, 70 beyond the charge: B's repeat (60) and C's 10. Before, a payout naming
+    no charge was added to its case's charge but its repeat compared by the ids as stated
+    (one empty), so B's 60 stayed in ch_1's sum: C at 50.00, 110 in all."""
+    log = {"A": _money_case("A-p", 60, ("02", 60)),
+           "B": _money_case("B-p", 60, ("03", 60)),
+           "C": _money_case("C-p", 50, ("04", 50))}
+    for case in unnamed:
+        log[case]["events"][-1]["charge"] = None  # (the payout; the capture names ch_1)
+    found = _money_found(log, "EV005 case charge", policy_for)
+    assert {k: v[0] for k, v in found.items()} == {("DU001", "B"): 60.0, ("EV005", "C"): 10.0}
+    assert "60.00 EUR of it another case's duplicate-refund" in found[("EV005", "C")][1]
+
+
 def test_refunds_over_a_charge_are_added_up_payout_by_payout_in_time(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """A charge of 100: A refunds 50, B 30, A 60 more. The cases were ordered by their

@@ -29,7 +29,9 @@ class RefundExceedsCharge(Rule):
     170.00 that is another case's duplicate-refund; with C 30, no excess): across the two
     rules an amount at risk is counted once. A repeat leaves the sum only where a payout
     it repeats is in it: B's 50 on ch_1 repeating, through the order, A's 50 that states no
-    charge id stays in ch_1's sum (C then 60 on ch_1, captured 100: C 10.00). (In its own
+    charge id, A's case naming no charge (or several), stays in ch_1's sum (C then 60 on
+    ch_1, captured 100: C 10.00); where A's case names ch_1 alone, A's payout is of ch_1
+    and B's repeat leaves the sum. (In its own
     case it counts: there `duplicate-refund` replaces this finding, at risk for the larger
     of the two, and a waiver of it brings this one back.) Known limit: the repeats are
     taken out before waivers apply, so a waived `duplicate-refund` in one case still
@@ -310,6 +312,20 @@ def _case_charged(facts: CaseFacts, loose: np.ndarray, pay_at: np.ndarray,
     return joined[order], pd.concat([pay_ids, buy_ids], ignore_index=True).array
 
 
+def _charge_of(facts: CaseFacts, at: np.ndarray) -> np.ndarray:
+    """Per payout at sorted positions `at`: its charge id, or its case's one charge where it
+    states none and its case names exactly one (None where neither)."""
+    from audit.rules.duplicates.du001_duplicate_refund import with_case_charge
+
+    stated = pd.Series(facts.column(C.CHARGE_ID).take(at), dtype="string").reset_index(
+        drop=True)
+    if stated.isna().any():
+        stated = with_case_charge(facts, at, stated)
+    charge: np.ndarray = stated.astype(object).where(stated.notna(), None).to_numpy(
+        dtype=object)
+    return charge
+
+
 def _repeated(facts: CaseFacts, pay_at: np.ndarray) -> np.ndarray:
     """Per payout at sorted positions `pay_at`: what duplicate-refund finds of it repeated
     (0.0 where nothing, or where this run does not judge duplicate-refund)."""
@@ -323,11 +339,14 @@ def _repeated(facts: CaseFacts, pay_at: np.ndarray) -> np.ndarray:
         return out
     # A repeat leaves its charge's sum only where a payout it repeats is in that sum (of
     # the same charge): one repeating, through the order, a payout stating no charge id
-    # repeated nothing the sum counted (A pays 50 on order O-1, no charge id; B 50 on
-    # ch_1 of O-1; C 60 on ch_1, captured 100: C is 10.00 beyond it, B's repeat aside).
-    charges = facts.column(C.CHARGE_ID)
-    later = charges.take(found["at"].to_numpy(dtype=np.int64)).to_numpy(dtype=object)
-    earlier = charges.take(found["at_earlier"].to_numpy(dtype=np.int64)).to_numpy(dtype=object)
+    # repeated nothing the sum counted (A pays 50 on order O-1, no charge id and no charge
+    # named by its case; B 50 on ch_1 of O-1; C 60 on ch_1, captured 100: C is 10.00
+    # beyond it, B's repeat aside).
+    # Each payout's charge as the sums read it: one stating no charge id is of its case's
+    # one charge (`with_case_charge`), as `_case_charged` adds it; compared by the ids as
+    # stated, a repeat of (or by) such a payout stayed in the sum, counted again here.
+    later = _charge_of(facts, found["at"].to_numpy(dtype=np.int64))
+    earlier = _charge_of(facts, found["at_earlier"].to_numpy(dtype=np.int64))
     in_sum = pd.notna(later) & pd.notna(earlier)
     in_sum[in_sum] = later[in_sum] == earlier[in_sum]
     found = found[in_sum]
