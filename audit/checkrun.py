@@ -1109,7 +1109,7 @@ class CheckRun:
         hit = quarantine[named.isin({str(c) for c in cases if c is not None}).to_numpy(
             dtype=bool)]
         # (a line of one field alone names a row imported all the same: no row not read)
-        hit = hit[~field_only(hit["reason"])] if len(hit) else hit
+        hit = hit[~field_only(hit)] if len(hit) else hit
         return len(hit[["file", "row"]].drop_duplicates())
 
     def quarantine_lines(self) -> pd.DataFrame:
@@ -1117,8 +1117,9 @@ class CheckRun:
         `reason`): this check's inputs', then each canonical-log input's own import's (its
         file beside it, where `earlier_quarantines` counts its rows), in their order (read
         once per finished run). A row quarantined for several fields has a line each.
-        The lines of one field alone (`normalise.field_only`: an approval's unreadable
-        amount, its record imported without it) are left out: they name no row left out of
+        The lines of one field alone (`normalise.field_only`, their `record_read` yes: an
+        approval's unreadable amount, its record imported without it; an earlier import's
+        are left out by `read_earlier_quarantine`) are left out: they name no row left out of
         the log, so no finding's `case_quarantined_rows` counts them, nor the warning of a
         control found missing beside such rows (`absences_beside_quarantine`), nor the
         report's rows of a case "quarantined, not imported"."""
@@ -1132,8 +1133,7 @@ class CheckRun:
                 if part.empty or "case" not in part.columns:
                     continue
                 named = (part["case"].astype("string").fillna("") != "").to_numpy(dtype=bool)
-                if "reason" in part.columns:
-                    named &= ~field_only(part["reason"])
+                named &= ~field_only(part)
                 if named.any():
                     frames.append(pd.DataFrame({
                         name: (part[name][named].astype("string").fillna("")

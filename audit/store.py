@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from audit.csvtext import frame_csv
@@ -384,6 +385,11 @@ def read_earlier_quarantine(path: Path, record: dict[str, Any]
     if not {"file", "row"} <= set(rows.columns):
         return {**told, "status": "does not match the record",
                 "detail": f"{own.name} has no file and row columns"}, None
+    if "fields_unread" in record:
+        # (the record counts the lines of one field alone apart from `quarantined`, the rows
+        # not imported: they are left out of the count and of the rows, which name no row
+        # left out of the log; an older record counted them among its rows)
+        rows = rows[~_field_only_lines(rows)].reset_index(drop=True)
     held = len(rows[["file", "row"]].drop_duplicates())
     if held != expected:
         return {**told, "status": "does not match the record",
@@ -412,14 +418,38 @@ def read_earlier_quarantine(path: Path, record: dict[str, Any]
     return {**told, "verified": True}, rows[read]
 
 
+def _field_only_lines(rows: pd.DataFrame) -> Any:
+    """Per line of an earlier quarantine (`rows`, as read), whether it is of one field
+    alone, its record imported (`normalise.field_only`: its `record_read` is `yes`). A file
+    without that column, written by an import whose record already counted such lines apart
+    (`fields_unread`, before the column was written), tells them by their reason's ending
+    as that import did (`_FIELD_ONLY_BEFORE`); its sha256 is the record's, so it is that
+    import's own file."""
+    from audit.ingest.normalise import RECORD_READ, field_only
+
+    if RECORD_READ in rows.columns or "reason" not in rows.columns:
+        return field_only(rows)
+    search = _FIELD_ONLY_BEFORE.search
+    return np.fromiter((search(str(r)) is not None for r in rows["reason"].tolist()),
+                       dtype=bool, count=len(rows))
+
+
+_FIELD_ONLY_BEFORE = re.compile(
+    r"; (?:the amount|this field) alone is not read: the (?:update|audit|ticket event) is "
+    r"read (?:as .*, of no amount|without it)\Z", re.S)
+"""How a line of one field alone ended in a quarantine written before its `record_read`
+column (its import's record holding `fields_unread`): read only in such a file."""
+
+
 _QUARANTINE_SHOWN = ("field", "reason")
 """The columns of an earlier quarantine that `read_earlier_quarantine` keeps beside those
 it counts by, for report.html to name a case's quarantined rows ('' where the file has
 none)."""
-_QUARANTINE_READ = ("file", "row", "case", *_QUARANTINE_SHOWN)
-_QUARANTINE_REPEATED = ("file", *_QUARANTINE_SHOWN)
+_QUARANTINE_READ = ("file", "row", "case", *_QUARANTINE_SHOWN, "record_read")
+_QUARANTINE_REPEATED = ("file", *_QUARANTINE_SHOWN, "record_read")
 """The columns of an earlier quarantine that `read_earlier_quarantine` reads: those it
-counts by, `file`, `row` and `case`, and `_QUARANTINE_SHOWN`."""
+counts by, `file`, `row` and `case`, `_QUARANTINE_SHOWN`, and `record_read` (a line of one
+field alone, its record imported: no row of those the record counts)."""
 
 
 def _stream_quarantine(path: Path) -> tuple[str, dict[str, list[str]], str | None]:

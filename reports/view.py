@@ -838,7 +838,7 @@ def _metrics(summary: dict[str, Any]) -> list[Metric]:
                "Quarantined rows in cases with findings",
                int(summary.get("quarantined_in_cases_with_findings", 0)),
                f"{summary.get('quarantined_in_cases_with_findings', 0):,}"),
-        Metric("fields_unread", "Fields quarantined alone (their records imported)",
+        Metric("fields_unread", "Quarantine lines of one field alone (their records imported)",
                int(summary.get("fields_unread", 0)),
                f"{summary.get('fields_unread', 0):,}"),
         Metric("duplicates_dropped", "Duplicate records dropped",

@@ -753,7 +753,7 @@ def test_rows_quarantined_by_discover_are_written_and_counted(tmp_path: Path) ->
     quarantine = pd.read_csv(out / "discovery-quarantine.csv", dtype=str)
     assert quarantine.to_dict("records") == [
         {"file": "badts.csv", "row": "3", "field": "time:timestamp", "value": "not a time",
-         "reason": quarantine["reason"][0], "case": "c1"}]
+         "reason": quarantine["reason"][0], "case": "c1", "record_read": "no"}]
     summary = json.loads((out / "discovery.json").read_text(encoding="utf-8"))
     assert summary["import"] == {"read": 4, "imported": 3, "quarantined": 1,
                                  "duplicates_dropped": 0,
@@ -783,7 +783,7 @@ def test_rows_quarantined_by_discover_are_written_and_counted(tmp_path: Path) ->
                                       str(out)])
     assert again.exit_code == 0, again.output
     assert (out / "discovery-quarantine.csv").read_text(encoding="utf-8").splitlines() == [
-        "file,row,field,value,reason,case"]
+        "file,row,field,value,reason,case,record_read"]
     summary = json.loads((out / "discovery.json").read_text(encoding="utf-8"))
     assert summary["import"]["quarantined"] == 0 and summary["warnings"] == []
 

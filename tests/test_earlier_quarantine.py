@@ -123,7 +123,7 @@ def test_an_earlier_quarantine_not_matching_its_record_is_told_and_not_counted(
     log.write_bytes(original.read_bytes())
     quarantine = original.with_name("log.quarantine.csv").read_text(encoding="utf-8")
     if change == "extra row":
-        quarantine += "stripe_refunds.csv,3,currency,xxx,unknown currency,40220\n"
+        quarantine += "stripe_refunds.csv,3,currency,xxx,unknown currency,40220,no\n"
     if change != "missing":
         (folder / "log.quarantine.csv").write_text(quarantine, encoding="utf-8")
     out = tmp_path / "out"
@@ -168,7 +168,7 @@ def test_a_quarantine_of_as_many_rows_not_written_by_the_logs_import_is_not_coun
         assert "40219" in row
         text = text.replace("unknown currency", "unknown currency (checked)")
     else:  # (one row too, of another case with findings)
-        text = header + "\nstripe_refunds.csv,7,currency,xxx,unknown currency,40220\n"
+        text = header + "\nstripe_refunds.csv,7,currency,xxx,unknown currency,40220,no\n"
     (folder / "log.quarantine.csv").write_text(text, encoding="utf-8")
     out = tmp_path / "out"
     result = run("check", str(log), "--out", str(out), "--format", "json,html",
@@ -248,7 +248,7 @@ def test_a_log_of_an_older_version_has_its_quarantine_counted_by_its_rows_as_unv
     assert said[0].upper() + said[1:] in rows["Earlier quarantine"]
     # Its count of rows is still checked: a row more, and nothing is counted.
     (folder / "log.quarantine.csv").write_bytes(
-        quarantine + b"stripe_refunds.csv,7,currency,xxx,unknown currency,40220\n")
+        quarantine + b"stripe_refunds.csv,7,currency,xxx,unknown currency,40220,no\n")
     result = run("check", str(log), "--out", str(tmp_path / "out2"), "--format", "json",
                  "--fail-on", "never")
     assert ("its 1 quarantined row not counted among the cases with findings: "

@@ -901,7 +901,7 @@ def test_an_xes_amount_of_nan_is_quarantined_not_missing(tmp_path: Path, written
                              keep_default_na=False)
     assert quarantine.to_dict("records") == [
         {"file": "nan.xes", "row": "1", "field": "refund:amount", "value": "nan",
-         "reason": "not a finite number", "case": "T1"}]  # (its trace's case)
+         "reason": "not a finite number", "case": "T1", "record_read": "no"}]  # (its trace's case)
 
 
 def test_xes_lists_containers_and_repeated_keys_are_told(tmp_path: Path) -> None:

@@ -33,7 +33,8 @@ def _import(tmp_path: Path, *inputs: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     result = CliRunner().invoke(main, ["import", *map(str, inputs), "--out", str(out)])
     assert result.exit_code == 0, result.output
     written = tmp_path / "log.quarantine.csv"
-    assert written.read_text(encoding="utf-8").startswith("file,row,field,value,reason,case\n")
+    assert written.read_text(encoding="utf-8").startswith(
+        "file,row,field,value,reason,case,record_read\n")
     return (pd.read_parquet(out),
             pd.read_csv(written, dtype=str, keep_default_na=False))
 

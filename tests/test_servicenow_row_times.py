@@ -46,7 +46,7 @@ def test_a_later_row_of_an_update_without_a_time_is_quarantined(
     assert "read at row 8's 2026-07-02 11:17:04, the earliest of its rows within 5 seconds" \
         in reason
     assert f"this row's is {said}" in reason
-    assert "its change of u_receipt left out of the update" in reason
+    assert "its change of 'u_receipt' left out of the update" in reason
     # The update is read from its other rows, at its time; the receipt is not read.
     assert columns["time:timestamp"][1] == "2026-07-02T10:17:04+00:00"
     assert columns["concept:name"] == ["Receive refund request", "Collect evidence"]
@@ -61,7 +61,7 @@ def test_a_later_row_of_an_update_stating_another_time_is_quarantined(
         (10, "sys_created_on", "2026-07-05 09:00:00")]
     assert "this row's is another time, more than 5 seconds from the update's" in str(
         problems[0]["reason"])
-    assert "its change of u_photo left out" in str(problems[0]["reason"])
+    assert "its change of 'u_photo' left out" in str(problems[0]["reason"])
     assert columns["time:timestamp"][1] == "2026-07-02T10:17:04+00:00"
     assert columns["evidence:receipt"] == [None, "receipt-CS0000283.jpg"]
     assert columns["evidence:photo"] == [None, None]
@@ -162,7 +162,7 @@ def test_an_update_whose_first_row_states_no_time_is_read_from_its_others(
     reason = str(problems[0]["reason"])
     assert "read at row 9's 2026-07-02 11:17:04" in reason
     assert "this row's is empty" in reason
-    assert "its change of u_refund_stage left out" in reason
+    assert "its change of 'u_refund_stage' left out" in reason
     # (without its stage the update states no activity, so no event: its evidence is said
     # not carried, at the update's row, now row 9)
     assert columns["concept:name"] == ["Receive refund request"]

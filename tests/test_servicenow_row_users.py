@@ -42,7 +42,7 @@ def test_a_later_row_naming_another_user_is_quarantined(tmp_path: Path) -> None:
     reason = str(problems[0]["reason"])
     assert f"its author is {AUTHOR}, named by 2 of its 3 rows" in reason
     assert "this row's is amira.haddad" in reason
-    assert "its change of u_receipt left out of the update" in reason
+    assert "its change of 'u_receipt' left out of the update" in reason
     # The update is read from its other rows, by its author; the receipt is not read.
     assert columns["org:resource"] == [AUTHOR, AUTHOR]
     assert columns["concept:name"] == ["Receive refund request", "Collect evidence"]

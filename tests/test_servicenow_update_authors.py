@@ -127,7 +127,7 @@ def test_a_row_on_the_next_page_naming_another_user_is_quarantined_there(
         ("sys_audit_p2.csv", 3, "user", "amira.haddad")]
     reason = str(problems[0]["reason"])
     assert f"its author is {AUTHOR}, named by 2 of its 3 rows" in reason
-    assert "its change of u_photo left out of the update" in reason
+    assert "its change of 'u_photo' left out of the update" in reason
     log, _ = _read(pages)
     assert _collected(log)["evidence:photo"] == ""
     assert _collected(log)["evidence:receipt"] == "receipt-CS0000283.jpg"

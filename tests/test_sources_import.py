@@ -717,7 +717,7 @@ def test_the_quarantine_names_the_case_of_each_row_where_it_can_be_told(
     out = tmp_path / "log.parquet"
     run("import", str(generic), "--out", str(out))
     written = (tmp_path / "log.quarantine.csv").read_text(encoding="utf-8").splitlines()
-    assert written[0] == "file,row,field,value,reason,case"
+    assert written[0] == "file,row,field,value,reason,case,record_read"
     quarantine = pd.read_csv(tmp_path / "log.quarantine.csv", dtype=str, keep_default_na=False)
     assert quarantine[["row", "field", "case"]].values.tolist() == [
         ["3", "amount", "c2"], ["4", "timestamp", "c3"],
@@ -876,7 +876,8 @@ def test_a_charge_the_import_quarantines_names_the_case_its_refund_is_in(
     assert quarantine[["file", "row", "field", "case"]].values.tolist() == [
         ["stripe_charges.csv", 2, "amount", "40219"],  # (the export's columns)
         ["stripe_charges.csv", 6, "created", "40101"]]
-    assert list(quarantine.columns) == ["file", "row", "field", "value", "reason", "case"]
+    assert list(quarantine.columns) == ["file", "row", "field", "value", "reason", "case",
+                                        "record_read"]
 
 
 def test_each_files_line_tells_the_events_its_records_became(tmp_path: Path) -> None:

@@ -302,8 +302,8 @@ def test_an_unreadable_amount_is_counted_apart_from_the_rows_quarantined(
         4, 4, 0, 1)
     assert len(result.quarantine) == 1  # (the line is written all the same)
     assert result.summary_lines()[0] == (
-        "jira_issues.json (jira): read 4 = imported 4 + quarantined 0; 1 field quarantined "
-        "alone (its record read without it)")
+        "jira_issues.json (jira): read 4 = imported 4 + quarantined 0; 1 quarantine line of "
+        "one field alone (its record read without it)")
     # (a row quarantined whole is counted as before: the approval of no time)
     path = jira_export(tmp_path / "time.json", "12.30")
     path.write_text(path.read_text(encoding="utf-8").replace(
@@ -347,7 +347,7 @@ def test_a_missing_control_beside_an_amount_alone_is_not_told_as_beside_rows_not
     assert not [w for w in document["manifest"]["warnings"] if "quarantined" in w]
     assert "quarantined, not imported" not in (out / "report.html").read_text(
         encoding="utf-8")
-    assert "1 field quarantined alone" in " ".join(done.output.split())
+    assert "1 quarantine line of one field alone" in " ".join(done.output.split())
 
 
 def test_servicenow_lines_of_a_field_alone_name_the_row_holding_it(tmp_path: Path) -> None:

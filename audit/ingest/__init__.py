@@ -36,6 +36,7 @@ from audit.ingest.normalise import (
     field_only,
     no_mapped_update,
     normalise,
+    record_read_filled,
 )
 from audit.ingest.raw import IdCells, RawTable
 from audit.memory import return_free_memory
@@ -81,11 +82,13 @@ class FileCounts:
     """The events correlation added for this file's charge records: a charge refunded in
     several cases is an event in each, one added for each case after the first."""
     fields_unread: int = 0
-    """The quarantine's lines of one field alone (`normalise.field_only`: an approval's
-    unreadable amount, a ticket's currency that is no code, a Zendesk order given as a
-    list), each of a record read without that field: imported (or, where it states no
-    activity, counted in the notes as such records are), so no part of `quarantined`, which
-    counts the rows not imported. Before, such a line counted its row again in `read`."""
+    """The quarantine's lines of one field alone (`normalise.field_only`, their
+    `record_read` yes: an approval's unreadable amount, a ticket's currency that is no code,
+    a Zendesk order given as a list), each of a record read without that field: imported
+    (or, where it states no activity, counted in the notes as such records are), so no part
+    of `quarantined`, which counts the rows not imported. Before, such a line counted its row
+    again in `read`. Lines, not fields: a currency that is no code has a line per amount of
+    its ticket left unread."""
 
     @property
     def events(self) -> int:
@@ -197,15 +200,17 @@ def dropped_text(count: int, *, spec: str = "") -> str:
 
 
 def unread_text(count: int, *, spec: str = "") -> str:
-    """Where records were read without one of their fields (`FileCounts.fields_unread`),
-    how many: `; 1 field quarantined alone (its record read without it)`, else ''. Their
-    records are imported (or, stating no activity, counted in the notes), so no term of
-    `read = imported + quarantined`."""
+    """Where the quarantine has lines of one field alone (`FileCounts.fields_unread`), how
+    many: `; 1 quarantine line of one field alone (its record read without it)`, else ''.
+    Lines, not fields nor records: a ticket's currency that is no code gives a line for each
+    of the ticket's amounts it leaves unread, each naming the one currency cell (before,
+    `2 fields quarantined alone` of that one cell). Their records are imported (or, stating
+    no activity, counted in the notes), so no term of `read = imported + quarantined`."""
     if not count:
         return ""
-    return (f"; {counted(count, 'field', spec=spec)} quarantined alone ("
+    return (f"; {counted(count, 'quarantine line', spec=spec)} of one field alone ("
             + ("its record read without it)" if count == 1
-               else "their records read without them)"))
+               else "their records read without it)"))
 
 
 def events_text(counts: FileCounts) -> str:
@@ -1301,7 +1306,7 @@ def import_sources(
         id_fields.append(one.id_field)
         id_cells.append(one.id_cells)
         counts.append((path, one.system, one.read, one.deduplicated))
-        alone.append(int(field_only(one.broken["reason"]).sum()) if len(one.broken) else 0)
+        alone.append(int(field_only(one.broken).sum()))
         if one.sha256:
             digests[str(path)] = one.sha256
         elif one.stamp is not None:
@@ -1512,7 +1517,7 @@ def import_sources(
         log = log[ordered].reset_index(drop=True)
     quarantine = pd.concat([q for q in quarantines if len(q)], ignore_index=True) if any(
         len(q) for q in quarantines) else empty_quarantine()
-    quarantine = _in_row_order(quarantine)
+    quarantine = record_read_filled(_in_row_order(quarantine))
     hints = None
     if QUARANTINE_HINTS[0] in quarantine.columns:  # (see QUARANTINE_HINTS)
         hints = quarantine[list(QUARANTINE_HINTS)].astype(object).fillna("")

@@ -27,7 +27,7 @@ from audit.words import counted
 
 T = TypeVar("T")
 
-QUARANTINE_COLUMNS = ("file", "row", "field", "value", "reason", "case")
+QUARANTINE_COLUMNS = ("file", "row", "field", "value", "reason", "case", "record_read")
 QUARANTINE_HINTS = ("charge", "order")
 """Of a payment record that names no ticket, or a generic log's row that names no case (its
 case id blank): the charge it is or refunds, and its order.
@@ -36,22 +36,36 @@ lines of its own checks (an amount too large, a time out of range); the import h
 apart (`ImportResult.quarantine_hints`) and, once correlated, names the case that charge or
 order is in as the line's case (`audit.sources.pipeline`). Never written."""
 
-_FIELD_ONLY = re.compile(
-    r"; (?:the amount|this field) alone is not read: the (?:update|audit|ticket event) is "
-    r"read (?:as .*, of no amount|without it)\Z", re.S)
-"""How a quarantine line of one field alone ends (`audit.sources.ticketing.unread_amount`,
-`audit.sources.zendesk_events.ListForOneValue`): its record was read and imported without
-that field, so the line names no row left out."""
+RECORD_READ = "record_read"
+"""The quarantine's column telling a line of one field alone (`yes`: an approval's unreadable
+amount, a ticket's currency that is no code, a Zendesk order given as a list; its record was
+read and imported without that field, so the line names no row left out) from a line of a
+row not imported (`no`). Set by the reader that writes the line (`Collector.quarantine`'s
+`alone`), never told from the line's text: before, the reason's ending told it, and an
+export's own text (a ServiceNow `fieldname`) written into a reason could end alike, a row
+not imported then counted as read. A quarantine written before the column (`LOG.
+quarantine.csv` of an older import) has none: its lines are all of rows not imported."""
 
 
-def field_only(reasons: pd.Series | list[str]) -> np.ndarray:
-    """Per quarantine line (its `reason`), whether it quarantines one field of a record
-    that was imported all the same (an unreadable amount of an approval read as the
-    approval of no amount): no row not imported. Such lines are written to the quarantine
-    with the others but counted apart (`ImportResult.fields_unread`)."""
-    search = _FIELD_ONLY.search
-    return np.fromiter((search(str(r)) is not None for r in reasons), dtype=bool,
-                       count=len(reasons))
+def field_only(quarantine: pd.DataFrame) -> np.ndarray:
+    """Per line of `quarantine`, whether it quarantines one field of a record that was
+    imported all the same (its `RECORD_READ` is `yes`): no row not imported. Such lines are
+    written to the quarantine with the others but counted apart
+    (`ImportResult.fields_unread`). A quarantine without the column: none."""
+    if RECORD_READ not in quarantine.columns:
+        return np.zeros(len(quarantine), dtype=bool)
+    flags: np.ndarray = quarantine[RECORD_READ].astype(object).to_numpy() == "yes"
+    return flags.astype(bool)
+
+
+def record_read_filled(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """`quarantine` with its `RECORD_READ` column (added where missing) holding `no` on each
+    line that states none (a line made by no reader: the normaliser's, the import's)."""
+    column = (quarantine[RECORD_READ].astype(object) if RECORD_READ in quarantine.columns
+              else pd.Series([None] * len(quarantine), index=quarantine.index, dtype=object))
+    quarantine[RECORD_READ] = column.where(column == "yes", "no")
+    first = [name for name in QUARANTINE_COLUMNS if name in quarantine.columns]
+    return quarantine[first + [name for name in quarantine.columns if name not in first]]
 
 
 _EXPORT_SYSTEMS = ("zendesk", "jira", "servicenow", "stripe", "paypal", "adyen")

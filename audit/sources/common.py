@@ -29,7 +29,7 @@ from audit.ingest.jsontext import as_text, read_export, record_line
 from audit.ingest.normalise import (
     QUARANTINE_COLUMNS,
     QUARANTINE_HINTS,
-    field_only,
+    RECORD_READ,
     other_digit,
     other_digit_reason,
 )
@@ -906,12 +906,16 @@ class Collector:
         return True
 
     def quarantine(self, row: int, field_name: str, value: object, reason: str,
-                   case: str | None = None) -> None:
+                   case: str | None = None, *, alone: bool = False) -> None:
         """`case`: the case the row belongs to, where the reader can tell it (a ticket
-        update's ticket, the ticket a payment names)."""
+        update's ticket, the ticket a payment names). `alone`: the line quarantines that
+        field alone, its record read and imported without it (an approval's unreadable
+        amount): written with `record_read` yes (`normalise.RECORD_READ`), counted apart
+        from the rows quarantined (`normalise.field_only`), never told by its text."""
         problem: dict[str, object] = {
             "file": self.file.name, "row": row, "field": field_name,
-            "value": "" if value is None else str(value), "reason": reason, "case": case or ""}
+            "value": "" if value is None else str(value), "reason": reason, "case": case or "",
+            RECORD_READ: "yes" if alone else "no"}
         if not case and self.belongs is not None:
             problem.update(zip(QUARANTINE_HINTS, (v or "" for v in self.belongs), strict=True))
         self.problems.append(problem)
@@ -951,10 +955,8 @@ class Collector:
             for name in QUARANTINE_HINTS:
                 quarantine[name] = quarantine[name].fillna("")
         # (a line of one field alone names a record imported all the same: not read again)
-        whole = [p for p, alone in zip(
-            self.problems, field_only([str(p["reason"]) for p in self.problems]), strict=True)
-            if not alone]
-        read = len(self.rows) + len({(p["row"]) for p in whole})
+        read = len(self.rows) + len({p["row"] for p in self.problems
+                                     if p.get(RECORD_READ) != "yes"})
         table = RawTable(frame=frame, rows=np.asarray(self.rows, dtype=np.int64),
                          system=self.system, file=self.file, notes=notes, records_read=read,
                          arrow_text=arrow_text)

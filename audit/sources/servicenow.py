@@ -218,7 +218,8 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
             f"the update's (read at row {int(rows[int(first[k])])}'s "
             f"{created[int(first[k])].as_py()}, the earliest of its rows within "
             f"{TIME_TOLERANCE} seconds of each other; this row's is {reason}): the row is not "
-            f"read, its change of {cells['fieldname'][row].as_py()} left out of the update"),
+            f"read, its change of {_named(cells['fieldname'][row].as_py())} left out of the "
+            "update"),
             case=ticket[k])
     for row, k, reason in off_user:
         update = group_text[row].as_py()
@@ -226,10 +227,10 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
         collector.quarantine(int(rows[row]), "user", users[row].as_py(), (
             f"a row of update {update} of record {documents[row].as_py()} " + (
                 f"whose user is not the update's (one user's transaction: {reason}): the "
-                f"row is not read, its change of {change} left out of the update"
+                f"row is not read, its change of {_named(change)} left out of the update"
                 if k not in unauthored else
                 f"whose author is not known (one user's transaction: {reason}): the update "
-                f"is not read, nor this row's change of {change}")), case=ticket[k])
+                f"is not read, nor this row's change of {_named(change)}")), case=ticket[k])
     position = np.cumsum(good) - 1  # an update's place among those read
     # (the rows of the amounts' and the currency's changes: their quarantine lines name
     # them, not the update's first row)
@@ -262,6 +263,13 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
 
 _BY_CHECKPOINT = "documentkey, record_checkpoint"
 _BY_TIME = "documentkey, sys_created_on, user"
+
+
+def _named(fieldname: object) -> str:
+    """A row's `fieldname` as a quarantine reason names it: quoted as repr shows it, the
+    export's own text (`'u_receipt'`), so that no cell can pass for the reason's own words
+    (a fieldname ending as another reason ends)."""
+    return repr("" if fieldname is None else str(fieldname))
 
 
 def _id_of_update(event_id: str) -> tuple[str, str]:
@@ -577,14 +585,14 @@ def cut_updates(paths: list[Path], labels: dict[Path, str],
                         join_of(k).quarantine.append((
                             number, "user", row.get("user", "").strip(),
                             f"{cut_at}whose user is not the update's (one user's "
-                            f"transaction: {why}): not joined, its change of {change} left "
+                            f"transaction: {why}): not joined, its change of {_named(change)} left "
                             "out of the update", document))
                     else:
                         join_of(k).quarantine.append((
                             number, "user", row.get("user", "").strip(),
                             f"{cut_at}whose author is not known (one user's transaction: "
                             f"{why}): the update is not read, nor this row's change of "
-                            f"{change}", document))
+                            f"{_named(change)}", document))
                     continue
                 if content not in contents:
                     contents.add(content)

@@ -665,7 +665,7 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                 named = _amount_field(cfg, int(amount_from[k]))
                 collector.quarantine(_row_of(field_rows, named, k, u.row[k]), named, text,
                                      f"{amount}{_read_as(activity_names, activity_codes, k)}",
-                                     case=u.ticket[k])
+                                     case=u.ticket[k], alone=True)
                 amount = None
             elif amount is not None and u.ticket[k] in unpriced:
                 unpriced_text = unpriced[u.ticket[k]]
@@ -683,7 +683,7 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
                      "unknown currency (not an ISO 4217 code)") + " (the ticket's currency: the "
                     f"first {cfg.currency_field} the ticket states, maybe in another of its "
                     f"updates than this one){_read_as(activity_names, activity_codes, k)}",
-                    case=u.ticket[k])
+                    case=u.ticket[k], alone=True)
                 amount = None
             amounts.append(amount)
     columns: dict[str, list[object] | pa.Array]
@@ -805,9 +805,8 @@ def _read_as(names: npt.NDArray[np.object_], codes: npt.NDArray[np.intp], k: int
 
 def unread_amount(activity: str | None) -> str:
     """What a quarantine line of an update's unreadable amount adds to its reason: the
-    update is read without it (`activity`: the update's). The import tells such a line, of
-    a field alone, by this ending (`audit.ingest.normalise.field_only`): keep the two in
-    step."""
+    update is read without it (`activity`: the update's). The line is written with
+    `alone` (`Collector.quarantine`): the import tells it by that flag, not by this text."""
     return f"; the amount alone is not read: the update is read as {activity}, of no amount"
 
 

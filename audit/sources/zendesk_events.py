@@ -189,9 +189,8 @@ def scalar_text(value: object) -> str:
 class ListForOneValue(ValueError):
     """A list given for a field the mapping reads as one value (`one_value_fields`): that
     change alone is quarantined naming the field (`quarantine`), its record read without it
-    (before, the whole record was quarantined, its approval or status change with it). Its
-    reason's ending tells the import the line is of a field alone
-    (`audit.ingest.normalise.field_only`): keep the two in step."""
+    (before, the whole record was quarantined, its approval or status change with it). The
+    line is written with `alone` (`Collector.quarantine`): a field alone, its record read."""
 
     def __init__(self, name: str, value: list[object], what: str) -> None:
         super().__init__(name)
@@ -204,7 +203,7 @@ class ListForOneValue(ValueError):
             number, self.name, json.dumps(self.value, ensure_ascii=False, default=str),
             f"a list where {self.what} is expected (the mapping reads this field as one "
             f"value); this field alone is not read: the {record} is read without it",
-            case=ticket)
+            case=ticket, alone=True)
 
 
 READ_UNREADABLE = frozenset({"an amount", "a currency"})
