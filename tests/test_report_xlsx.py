@@ -1098,7 +1098,7 @@ def test_a_formula_after_a_byte_order_mark_is_neutralised_in_every_file(tmp_path
                                        "--fail-on", "never"])
     assert result.exit_code == 0, (result.output, result.exception)
     quarantined = (out / "quarantine.csv").read_text(encoding="utf-8")
-    assert ",'\u200b@x," in quarantined and ",'\u202e=1\n" in quarantined
+    assert ",'\u200b@x," in quarantined and ",'\u202e=1,no\n" in quarantined
     findings = (out / "findings.csv").read_text(encoding="utf-8")
     assert ",'\u202e=1," in findings and ",\u202e=1," not in findings
     assert "'\ufeff=2+2" in findings
