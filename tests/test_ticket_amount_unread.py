@@ -73,13 +73,8 @@ def test_a_jira_approval_with_an_unreadable_amount_is_still_an_approval(
     assert _approvals(good.frame) == [["Nadia Rossi", "12.30"]]
 
 
-def test_an_unreadable_approved_amount_gives_no_missing_approval(tmp_path: Path) -> None:
-    """The case paid 12.30 EUR by Stripe, approved with an unreadable approved amount: no
-    AP001 (before: "paid 12.30 EUR ... without any approval", critical). The amount's line is
-    in the quarantine, but no row was left out: the findings count no quarantined row
-    (`case_quarantined_rows`), and the run counts the amount apart (`fields_unread`), not as
-    a row quarantined (before: read 7 = imported 6 + quarantined 1, of 6 records)."""
-    jira = jira_export(tmp_path / "jira_issues.json", "12,3O")
+def _stripe_payment(tmp_path: Path) -> tuple[Path, Path]:
+    """Stripe's charge ch_1 of 12.30 EUR (order SU-O1) and its refund re_1 for RFD-1."""
     charges = tmp_path / "stripe_charges.csv"
     charges.write_text("id,description,amount,amount_refunded,currency,created,status,"
                        "payment_method_type,order_id (metadata)\n"
@@ -91,6 +86,17 @@ def test_an_unreadable_approved_amount_gives_no_missing_approval(tmp_path: Path)
                        "re_1,ch_1,1230,eur,2026-07-07 12:00:00,succeeded,"
                        "requested_by_customer,RFD-1,Victor Chen,card,SU-O1\n",
                        encoding="utf-8")
+    return charges, refunds
+
+
+def test_an_unreadable_approved_amount_gives_no_missing_approval(tmp_path: Path) -> None:
+    """The case paid 12.30 EUR by Stripe, approved with an unreadable approved amount: no
+    AP001 (before: "paid 12.30 EUR ... without any approval", critical). The amount's line is
+    in the quarantine, but no row was left out: the findings count no quarantined row
+    (`case_quarantined_rows`), and the run counts the amount apart (`fields_unread`), not as
+    a row quarantined (before: read 7 = imported 6 + quarantined 1, of 6 records)."""
+    jira = jira_export(tmp_path / "jira_issues.json", "12,3O")
+    charges, refunds = _stripe_payment(tmp_path)
     out = tmp_path / "out"
     done = CliRunner().invoke(main, ["-q", "check", str(jira), str(charges), str(refunds),
                                      "--out", str(out), "--as-of", "2026-08-01T00:00:00Z",
@@ -325,17 +331,7 @@ def test_a_missing_control_beside_an_amount_alone_is_not_told_as_beside_rows_not
     del issue["changelog"]["histories"][0]  # (the evidence collected)
     issue["changelog"]["total"] = 2
     jira.write_text(json.dumps(document), encoding="utf-8")
-    charges = tmp_path / "stripe_charges.csv"
-    charges.write_text("id,description,amount,amount_refunded,currency,created,status,"
-                       "payment_method_type,order_id (metadata)\n"
-                       "ch_1,Order SU-O1,1230,,eur,2026-06-01 10:00:00,succeeded,card,SU-O1\n",
-                       encoding="utf-8")
-    refunds = tmp_path / "stripe_refunds.csv"
-    refunds.write_text("id,charge,amount,currency,created,status,reason,ticket_id (metadata),"
-                       "executed_by (metadata),refund_method (metadata),order_id (metadata)\n"
-                       "re_1,ch_1,1230,eur,2026-07-07 12:00:00,succeeded,"
-                       "requested_by_customer,RFD-1,Victor Chen,card,SU-O1\n",
-                       encoding="utf-8")
+    charges, refunds = _stripe_payment(tmp_path)
     out = tmp_path / "out"
     done = CliRunner().invoke(main, ["check", str(jira), str(charges), str(refunds),
                                      "--out", str(out), "--as-of", "2026-08-01T00:00:00Z",
