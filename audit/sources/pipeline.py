@@ -114,6 +114,11 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
             del charges, orders
         del part
         correlation.log = fill_from_cases(correlation.log, rest)
+        # A generic log's events (a shop till's POS export: its cash refunds and sales, of
+        # which no payment export holds a record) naming a ticket of the exports, or an
+        # order one ticket of the exports names, are that ticket's refund case's.
+        rest, joined_notes = join_generic_events(rest, correlation.log, config)
+        result.notes.extend(joined_notes)
         if _unstated(rest, config):  # see _unstated
             correlation.log = correlation.log.drop(columns=list(C.STATED.values()))
     # (Correlation adds the STATED columns: the others' dtypes are compared.)
@@ -203,6 +208,74 @@ def _name_hinted_cases(result: ImportResult) -> None:
         result.disputes = pd.DataFrame({
             "case": cases[wanted].astype(str), "charge": charges[wanted].astype(str),
             "type": result.quarantine["value"].to_numpy(dtype=object)[wanted].astype(str)})
+
+
+def join_generic_events(rest: pd.DataFrame, correlated: pd.DataFrame,
+                        config: SourcesConfig) -> tuple[pd.DataFrame, list[str]]:
+    """`rest` (the events not correlated in this run) with the events of a generic log (a
+    CSV, XES, Parquet or OCEL input, whose `source:system` is no export system of `config`:
+    a shop till's POS export, say) put into the refund case of a ticket of `correlated`
+    (the exports' events, correlated) where they name one: by their `ticket:id`, where
+    exactly one case of `correlated` holds that ticket's events; else, stating no ticket,
+    by their `order:id`, where exactly one ticket case of `correlated` names that order
+    (as an export's refund naming no ticket joins the only ticket of its order). Only
+    events whose own case is none of `correlated`'s are moved (a generic log whose cases
+    are the tickets already shares them). The notes (one a generic input) count them.
+    Before, a POS cash refund naming its ticket stayed a case of its own: its ticket
+    approved-not-paid (EV003), the refund paid without approval (AP001), its approver who
+    paid it not seen (SD002)."""
+    if not len(rest) or not len(correlated):
+        return rest, []
+    systems = [*config.ticketing, *config.payments]
+    generic = ~rest[C.SOURCE_SYSTEM].astype("string").isin(systems).fillna(False) \
+        .to_numpy(dtype=bool)
+    taken = set(correlated[C.CASE].dropna().astype(str).tolist())
+    generic &= ~C.text_isin(rest[C.CASE], taken)
+    if not generic.any():
+        return rest, []
+    tickets = correlated[C.SOURCE_SYSTEM].astype("string").isin(list(config.ticketing)) \
+        .fillna(False).to_numpy(dtype=bool)
+
+    def sole(column: str, where: np.ndarray) -> pd.Series:
+        """id -> the one case of `correlated` (among `where`) whose events state it."""
+        pairs = pd.DataFrame({"id": correlated[column].astype("string").to_numpy()[where],
+                              "case": correlated[C.CASE].astype("string").to_numpy()[where]})
+        pairs = pairs.dropna().drop_duplicates()
+        pairs = pairs[~pairs["id"].duplicated(keep=False)]
+        return pd.Series(pairs["case"].to_numpy(dtype=object),
+                         index=pd.Index(pairs["id"].to_numpy(dtype=object)))
+
+    by_ticket = sole(C.TICKET_ID, tickets)
+    by_order = sole(C.ORDER_ID, tickets)
+    ticket = rest[C.TICKET_ID].astype("string").astype(object).to_numpy()
+    order = rest[C.ORDER_ID].astype("string").astype(object).to_numpy()
+    stated = ~pd.isna(ticket)
+    via_ticket = pd.Series(ticket).map(by_ticket).to_numpy(dtype=object)
+    via_order = pd.Series(order).map(by_order).to_numpy(dtype=object)
+    moved_ticket = generic & stated & ~pd.isna(via_ticket)
+    moved_order = generic & ~stated & ~pd.isna(via_order)
+    if not (moved_ticket.any() or moved_order.any()):
+        return rest, []
+    cases = rest[C.CASE].astype("string").astype(object).to_numpy(copy=True)
+    cases[moved_ticket] = via_ticket[moved_ticket]
+    cases[moved_order] = via_order[moved_order]
+    rest = rest.copy()
+    rest[C.CASE] = pd.Series(cases, index=rest.index, dtype="string")
+    notes: list[str] = []
+    files = rest[C.SOURCE_FILE].astype("string").astype(object).to_numpy()
+    for name in pd.unique(files[moved_ticket | moved_order]):
+        mine = files == name
+        n_ticket, n_order = int((moved_ticket & mine).sum()), int((moved_order & mine).sum())
+        first = np.flatnonzero((moved_ticket | moved_order) & mine)[0]
+        parts = [f"{n_ticket} by the ticket they name"] if n_ticket else []
+        if n_order:
+            parts.append(f"{n_order} by the order they name, which one ticket names")
+        notes.append(
+            f"{name}: {n_ticket + n_order} event(s) of this generic log joined the refund "
+            f"case of a ticket of the exports ({', '.join(parts)}; the first: row "
+            f"{rest[C.SOURCE_ROW].iloc[first]}, {rest[C.ACTIVITY].iloc[first]}, into "
+            f"{cases[first]}); its other events keep their own cases")
+    return rest, notes
 
 
 def _unstated(log: pd.DataFrame, config: SourcesConfig) -> bool:

@@ -1,0 +1,172 @@
+"""A shop till's POS export, read as a generic CSV with a column mapping, beside the
+store's back-office tickets (ServiceNow) and its card payments (Adyen): a cash refund at the
+till has no record in any payment export, only the POS's. Its events naming a ticket of the
+exports (or, naming none, an order one ticket names) join that ticket's refund case, so the
+rules see the cash refund as the ticket's payout. Ground truth built here:
+
+- CS1 (cash): requested, evidence, approved by the store manager, paid in cash at the till
+  by a cashier: compliant (before: the ticket approved-not-paid, EV003, and the till's
+  refund a case of its own paid without approval, AP001, critical).
+- CS2 (cash): approved by the store manager, who paid it at the till himself: approver-pays
+  (SD002), which was not seen while the refund was a case of its own.
+- ORD-3: a cash refund at the till that no ticket names, of an order no ticket names: an
+  orphan payout (EV002), a case of its own as before.
+- CS4 (card): paid through Adyen; untouched by the POS export.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner
+
+from audit import canonical as C
+from audit.cli import main
+
+SN_HEADER = ["sys_id", "tablename", "documentkey", "fieldname", "oldvalue", "newvalue", "user",
+             "sys_created_on", "record_checkpoint", "reason"]
+ADYEN_HEADER = ["Company Account", "Merchant Account", "Psp Reference", "Merchant Reference",
+                "Payment Method", "Creation Date", "TimeZone", "Type", "Modification Reference",
+                "Gross Currency", "Gross Debit (GC)", "Gross Credit (GC)", "Exchange Rate",
+                "Net Currency", "Net Debit (NC)", "Net Credit (NC)", "Commission (NC)", "Store",
+                "Modification Merchant Reference"]
+POS_HEADER = ["Store", "Till", "Receipt", "Type", "Timestamp", "Cashier", "Amount", "Currency",
+              "Tender", "Order", "Ticket"]
+MAPPING = """columns:
+  case:concept:name: Order
+  concept:name: Type
+  time:timestamp: Timestamp
+  org:resource: Cashier
+  refund:amount: Amount
+  refund:currency: Currency
+  payment:method: Tender
+  order:id: Order
+  ticket:id: Ticket
+constants:
+  refund:channel: offline
+timestamp_format: "%Y-%m-%d %H:%M"
+assume_tz: Europe/Berlin
+"""
+ROLES = [["person", "login", "role", "valid_from", "valid_to"],
+         ["Anna Klein", "anna.klein", "store-staff", "2026-01-01T00:00:00+00:00", ""],
+         ["Mark Schulz", "mark.schulz", "store-manager", "2026-01-01T00:00:00+00:00", ""]]
+
+
+def _ticket(rows: list[list[str]], number: str, order: str, amount: str, day: str) -> None:
+    """A ticket requested, evidenced by the cashier and approved by the manager on `day`."""
+    doc = f"doc{number}"
+    steps = [("anna.klein", "10:00:00", [("number", "", number), ("u_order_number", "", order),
+                                         ("u_currency", "", "EUR"), ("state", "", "1"),
+                                         ("u_refund_stage", "", "requested"),
+                                         ("u_requested_amount", "", amount)]),
+             ("anna.klein", "10:05:00", [("u_refund_stage", "requested", "evidence_collected"),
+                                         ("u_receipt", "", f"R-{number}"),
+                                         ("u_photo", "", f"IMG-{number}.jpg")]),
+             ("mark.schulz", "11:00:00", [("u_refund_stage", "evidence_collected", "approved"),
+                                          ("u_approved_amount", "", amount)]),
+             ("anna.klein", "12:00:00", [("state", "1", "3")])]
+    for checkpoint, (user, time, changes) in enumerate(steps):
+        for field, old, new in changes:
+            rows.append([f"{doc}-{checkpoint}-{field}", "sn_customerservice_case", doc, field,
+                         old, new, user, f"{day} {time}", str(checkpoint), ""])
+
+
+def _write(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    return path
+
+
+def _inputs(tmp_path: Path, *, named: bool = True) -> list[str]:
+    """The exports, the POS export and its mapping, and the role history, as arguments:
+    the exports named by their system (`import --source`), or detected (`check`)."""
+    sn = [SN_HEADER]
+    _ticket(sn, "CS1", "ORD-1", "59.00", "2026-07-05")
+    _ticket(sn, "CS2", "ORD-2", "120.00", "2026-07-06")
+    _ticket(sn, "CS4", "ORD-4", "75.00", "2026-07-07")
+    adyen = [ADYEN_HEADER,
+             ["R", "S", "8815000000000004", "ORD-4", "visa", "2026-07-02 13:00:00", "CEST",
+              "Settled", "", "EUR", "", "75.00", "1", "EUR", "", "75.00", "", "BER-01", ""],
+             ["R", "S", "8815000000000004", "ORD-4", "visa", "2026-07-07 15:00:00", "CEST",
+              "Refunded", "8825000000000004", "EUR", "75.00", "", "1", "EUR", "75.00", "", "",
+              "BER-01", "REFUND CS4 BY anna.klein"]]
+    pos = [POS_HEADER,
+           ["BER-01", "3", "R-CS1", "SALE", "2026-07-01 12:00", "anna.klein", "59.00", "EUR",
+            "CASH", "ORD-1", ""],
+           ["BER-01", "3", "R-9001", "REFUND", "2026-07-05 11:30", "anna.klein", "59.00", "EUR",
+            "CASH", "ORD-1", "CS1"],
+           ["BER-01", "1", "R-CS2", "SALE", "2026-07-02 12:00", "anna.klein", "120.00", "EUR",
+            "CASH", "ORD-2", ""],
+           ["BER-01", "1", "R-9002", "REFUND", "2026-07-06 11:15", "mark.schulz", "120.00",
+            "EUR", "CASH", "ORD-2", "CS2"],
+           ["MUC-02", "2", "R-3", "SALE", "2026-07-03 12:00", "anna.klein", "300.00", "EUR",
+            "CASH", "ORD-3", ""],
+           ["MUC-02", "2", "R-9003", "REFUND", "2026-07-09 17:45", "anna.klein", "300.00", "EUR",
+            "CASH", "ORD-3", ""]]
+    (tmp_path / "pos.yaml").write_text(MAPPING, encoding="utf-8")
+    files = [("servicenow", _write(tmp_path / "sys_audit.csv", sn)),
+             ("adyen", _write(tmp_path / "settlement.csv", adyen)),
+             ("roles", _write(tmp_path / "roles.csv", ROLES))]
+    exports = ([arg for system, path in files for arg in ("--source", f"{system}:{path}")]
+               if named else [str(path) for _, path in files])
+    return [*exports, str(_write(tmp_path / "pos_export.csv", pos)),
+            "--mapping", str(tmp_path / "pos.yaml"), "--assume-tz", "Europe/Berlin"]
+
+
+POLICY_EDITS = {
+    "  Close ticket: {control: close}\n":
+        "  Close ticket: {control: close}\n  SALE: {control: purchase}\n"
+        "  REFUND: {control: pay, sop_task: Execute payout}\n",
+    "  approve: [supervisor, finance]": "  approve: [store-manager, supervisor, finance]",
+    "performers:\n  reject: [supervisor, finance]":
+        "performers:\n  reject: [store-manager]\n  request: [store-staff]\n"
+        "  evidence: [store-staff]\n  close: [store-staff]\n  notify: [store-staff]\n"
+        "  pay: [store-staff, store-manager]",
+}
+
+
+def _policy(tmp_path: Path) -> Path:
+    path = tmp_path / "policy.yaml"
+    assert CliRunner().invoke(main, ["policy", "init", str(path)]).exit_code == 0
+    text = path.read_text(encoding="utf-8").replace("# as_of: 2026-10-15T00:00:00Z",
+                                                     "as_of: 2026-08-01T00:00:00Z")
+    for old, new in POLICY_EDITS.items():
+        assert old in text
+        text = text.replace(old, new)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_pos_events_join_the_ticket_cases_they_name(tmp_path: Path) -> None:
+    out = tmp_path / "w" / "log.parquet"
+    result = CliRunner().invoke(main, ["import", *_inputs(tmp_path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    log = pd.read_parquet(out)
+    pos = log[log[C.SOURCE_FILE] == "pos_export.csv"]
+    case_of = dict(zip(pos[C.SOURCE_ROW].astype(int), pos[C.CASE].astype(str), strict=True))
+    # the cash sales (by their order) and refunds (by their ticket) of CS1 and CS2 in the
+    # tickets' cases; the till's refund no ticket names, of an order none names, apart
+    assert case_of == {2: "CS1", 3: "CS1", 4: "CS2", 5: "CS2", 6: "ORD-3", 7: "ORD-3"}
+    assert sorted(log[C.CASE].astype(str).unique()) == ["CS1", "CS2", "CS4", "ORD-3"]
+    # the exports' events keep their cases; the POS rows keep what they stated
+    assert set(log.loc[log[C.SOURCE_SYSTEM] == "adyen", C.CASE].astype(str)) == {"CS4"}
+    assert pos.loc[pos[C.SOURCE_ROW].astype(int) == 2, C.TICKET_ID].isna().all()
+    assert ("pos_export.csv: 4 event(s) of this generic log joined the refund case of a "
+            "ticket of the exports (2 by the ticket they name, 2 by the order they name, "
+            "which one ticket names; the first: row 2, SALE, into CS1)") in result.output
+
+
+def test_cash_refund_at_the_till_is_the_tickets_payout(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["check", *_inputs(tmp_path, named=False), "--policy",
+                                       str(_policy(tmp_path)), "--out", str(out),
+                                       "--format", "json"])
+    assert result.exit_code == 1, result.output  # (findings at or above high)
+    found = {(f["case_id"], f["name"])
+             for f in json.loads((out / "findings.json").read_text())["findings"]
+             if not f["rule"].startswith("CF")}
+    assert found == {("CS2", "approver-pays"), ("ORD-3", "orphan-payout")}
+
