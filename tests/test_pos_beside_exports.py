@@ -170,3 +170,43 @@ def test_cash_refund_at_the_till_is_the_tickets_payout(tmp_path: Path) -> None:
              if not f["rule"].startswith("CF")}
     assert found == {("CS2", "approver-pays"), ("ORD-3", "orphan-payout")}
 
+
+def test_refund_at_another_store_than_the_sale_is_told(tmp_path: Path) -> None:
+    """Adyen's Settlement details report names the store of each row (`Store`): that of
+    the sale is read as its terminal, that of the refund is no column of its event, so a
+    refund made at another store than the sale was seen nowhere. The import's notes say
+    how many, naming the first; a refund at the sale's store (in any letter case), a
+    reversed one, and one whose sale the report does not hold are not counted."""
+    rows = [ADYEN_HEADER]
+
+    def row(psp: str, kind: str, when: str, store: str, ref: str = "") -> None:
+        amounts = ["", "10.00"] if kind == "Settled" else ["10.00", ""]
+        rows.append(["R", "S", psp, f"O-{psp[-2:]}", "visa", when, "CEST", kind, ref, "EUR",
+                     *amounts, "1", "EUR", *amounts, "", store,
+                     f"REFUND T{psp[-2:]} BY anna.klein" if ref else ""])
+
+    row("8815000000000011", "Settled", "2026-07-01 10:00:00", "BER-01")
+    row("8815000000000011", "Refunded", "2026-07-02 10:00:00", "MUC-02", "8825000000000011")
+    row("8815000000000012", "Settled", "2026-07-01 11:00:00", "BER-01")
+    row("8815000000000012", "Refunded", "2026-07-02 11:00:00", "ber-01", "8825000000000012")
+    row("8815000000000013", "Settled", "2026-07-01 12:00:00", "BER-01")
+    row("8815000000000013", "RefundedReversed", "2026-07-02 12:00:00", "HAM-03",
+        "8825000000000013")
+    row("8815000000000014", "Refunded", "2026-07-02 13:00:00", "HAM-03", "8825000000000014")
+    row("8815000000000015", "Settled", "2026-07-01 14:00:00", "HAM-03")
+    row("8815000000000015", "Refunded", "2026-07-03 14:00:00", "BER-01", "8825000000000015")
+    export = _write(tmp_path / "settlement.csv", rows)
+    result = CliRunner().invoke(main, ["import", "--source", f"adyen:{export}", "--out",
+                                       str(tmp_path / "log.parquet")])
+    assert result.exit_code == 0, result.output
+    assert ("settlement.csv: 2 refunds made at another store than their payment's sale "
+            "(Store of the Refunded row against the Settled row's; the first: row 3, "
+            "refund 8825000000000011 of payment 8815000000000011, sold at BER-01, refunded "
+            "at MUC-02); no rule judges where a refund was made") in result.output
+    # the sample's report names no store on its refunds: no such note
+    sample = Path(__file__).resolve().parents[1] / "sample_logs" / "refund-sample" / "exports"
+    result = CliRunner().invoke(main, ["import", "--source",
+                                       f"adyen:{sample / 'adyen_settlement_details.csv'}",
+                                       "--out", str(tmp_path / "sample.parquet")])
+    assert result.exit_code == 0, result.output
+    assert "another store" not in result.output

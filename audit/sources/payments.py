@@ -1480,9 +1480,43 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
     collector.belongs = None
     if not_matched:
         collector.notes.append(_unmatched_note(path, not_matched))
+    elsewhere = _refunded_elsewhere(cfg, export, kinds, psps, modifications)
+    if elsewhere:
+        collector.notes.append(f"{path.name}: {elsewhere}")
     _finish(collector, export, positions, columns)
     _name_sides(collector, export, debits, credits)
     return collector
+
+
+def _refunded_elsewhere(cfg: PaymentConfig, export: _Export, kinds: pa.Array,
+                        psps: pa.Array, modifications: pa.Array) -> str | None:
+    """The note on the refunds (`Refunded`) of a Settlement details report made at another
+    store than their payment's sale (the `Settled` row of the same `Psp Reference` in this
+    report): by the store column (`charge_resource_column`, Adyen's `Store`), which is read
+    as the sale's terminal and is no column of a refund's event, so a store auditor would
+    not see it otherwise. None where there is none (or no such column). No rule judges
+    where a refund was made (a chain may let any store refund any store's sales)."""
+    column = cfg.charge_resource_column
+    if column is None or column not in export.names:
+        return None
+    frame = pd.DataFrame({
+        "kind": kinds.to_pylist(), "psp": psps.to_pylist(),
+        "store": export.cell(column).to_pylist(), "refund": modifications.to_pylist(),
+        "row": np.asarray(export.row_numbers, dtype=np.int64)})
+    frame = frame[frame["store"].notna() & (frame["psp"] != "")]
+    sales = frame[frame["kind"].isin(list(_ADYEN_CHARGE_TYPES))].drop_duplicates("psp")
+    refunds = frame[frame["kind"].isin(["refunded", "refundedbulk"])]
+    paired = refunds.merge(sales[["psp", "store"]], on="psp", suffixes=("", "_sold"))
+    other = paired[paired["store"].str.casefold() != paired["store_sold"].str.casefold()]
+    if other.empty:
+        return None
+    first = other.sort_values("row").iloc[0]
+    refund = first["refund"] or first["psp"]
+    return (f"{counted(len(other), 'refund')} made at another store than their payment's "
+            f"sale ({column} of the Refunded row against the Settled row's; the first: row "
+            f"{first['row']}, refund {refund} of payment {first['psp']}, sold at "
+            f"{first['store_sold']}, refunded at {first['store']}); no rule judges where a "
+            "refund was made: see whether your stores may refund each other's sales")
 
 
 def _name_sides(collector: Collector, export: _Export, debits: pa.Array,
