@@ -543,7 +543,11 @@ def _lost_without_activity(u: Updates, cfg: TicketingConfig,
     amount or an evidence item: no event carries what they state (an amount, a receipt
     attached in an update of its own, or the half of an update cut by an export's paging),
     so they are not skipped as updates of nothing mapped (tags, an assignee) are; one line
-    per such field. Returns how many updates were quarantined."""
+    per such field. So are those that clear an evidence item (a photo removed from the
+    ticket: its field changed to empty): no event carries the removal, and the item is
+    still read as recorded by the update that stated it (before, such an update was
+    skipped as one of nothing mapped, without a word). Returns how many updates were
+    quarantined."""
     fields = [*cfg.amount_fields, *cfg.evidence_fields]
     if not len(without):
         return 0
@@ -562,7 +566,18 @@ def _lost_without_activity(u: Updates, cfg: TicketingConfig,
                 f"{what} stated by an update that states no activity (no change of a field "
                 "the sources configuration maps to an activity): no event carries it",
                 case=u.ticket[k])
-        lost += bool(stated)
+        cleared = [name for name in cfg.evidence_fields
+                   if k in changed[name] and not (changed[name][k] or "").strip()]
+        for name in cleared:
+            collector.quarantine(
+                u.row[k], name, changed[name][k] or "",
+                f"the evidence item {cfg.evidence_fields[name]} cleared (changed to empty) "
+                "by an update that states no activity (no change of a field the sources "
+                "configuration maps to an activity): no event carries the removal, and the "
+                "item is still read as recorded by the update that stated it; see whether "
+                "it was withdrawn before the refund was decided",
+                case=u.ticket[k])
+        lost += bool(stated or cleared)
     return lost
 
 
