@@ -114,6 +114,9 @@ class RuleCount:
     anchor: str
     crashed: bool = False
     """The rule crashed: it did not run, and its counts (0) are of no run."""
+    logic_version: int | None = None
+    """The rule's logic version as findings.json's manifest records it (`rule_versions`,
+    `Rule.logic_version`): which version of its judgement made its findings."""
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,8 @@ class RuleSection:
     """How many findings are not listed here."""
     crashed: str = ""
     """The rule's error where it crashed (it did not run), else ''."""
+    logic_version: int | None = None
+    """The rule's logic version (`RuleCount.logic_version`)."""
     open_by_severity: list[int] = field(default_factory=list)
     """Of `active`, how many of each severity (in SEVERITIES order): the page counts the
     findings a filter matches, listed or not, from these."""
@@ -909,6 +914,9 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     sections: list[RuleSection] = []
     rule_counts: list[RuleCount] = []
     crashes = {e.rule: e.error for e in run.result.errors}
+    # (as findings.json's manifest records them, which `diff` compares: the version of each
+    # rule's judgement that made its findings)
+    versions = manifest.get("rule_versions") or {}
     per_rule: dict[str, list[Finding]] = defaultdict(list)
     for f in findings:
         per_rule[f.rule].append(f)
@@ -928,6 +936,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
             findings=[_finding_view(f, anchors, ranks) for f in listed],
             truncated=max(0, len(mine) - max_findings_per_rule),
             crashed=crashes.get(rule.code, ""),
+            logic_version=versions.get(rule.code, rule.logic_version),
             open_by_severity=totals.get(rule.code, nothing)[0].tolist(),
             waived_by_severity=totals.get(rule.code, nothing)[1].tolist(),
             cases_all=totals.get(rule.code, nothing)[2],
@@ -936,7 +945,9 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         row = summary["by_rule"][rule.code]
         rule_counts.append(RuleCount(rule.code, rule.name, FAMILIES.get(rule.code[:2], ""),
                                      row["severity"], int(row["findings"]), int(row["cases"]),
-                                     waived, anchor, crashed=rule.code in crashes))
+                                     waived, anchor, crashed=rule.code in crashes,
+                                     logic_version=versions.get(rule.code,
+                                                                rule.logic_version)))
 
     total = len(active)
     by_severity = [SeverityCount(s, int(summary["by_severity"][s]),

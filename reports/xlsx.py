@@ -596,8 +596,11 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
                 put(row, 6, currency)
     row += 2
 
+    # (each rule's logic version, as the manifest records it (`rule_versions`): which version
+    # of its judgement made its findings; a run's findings.json before format 4 has none)
+    versions = manifest.get("rule_versions") or {}
     for col, head in enumerate(("Rule", "Name", "Severity", "Findings", "Cases", "Family",
-                                "Status")):
+                                "Status", "Logic version")):
         put(row, col, head, HEADER)
     for code, entry in summary["by_rule"].items():
         row += 1
@@ -606,7 +609,8 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
                                      "crashed" if crashed else int(entry["findings"]),
                                      "crashed" if crashed else int(entry["cases"]),
                                      FAMILIES.get(code[:2], ""),
-                                     "crashed (not run)" if crashed else "ran")):
+                                     "crashed (not run)" if crashed else "ran",
+                                     versions.get(code, "not recorded"))):
             put(row, col, value)
     row += 2
 

@@ -1,0 +1,96 @@
+"""What a regulator reads beside findings.json: each rule's logic version (the manifest's
+`rule_versions`) in report.html and findings.xlsx.
+
+A generated log of 1,200 cases, every one with an injected violation: more than 1,000
+findings, and an input of more than 1,000 rows. report.html is read in headless Chromium
+(tests/test_report_html.py's Browser), findings.xlsx with openpyxl.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from audit.cli import main
+from audit.sample import SampleSpec, write_sample
+from tests.test_report_html import Browser
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str, Any]]:
+    root = tmp_path_factory.mktemp("versions")
+    write_sample(SampleSpec(channel="all", cases=1200, seed=5, violation_rate=1.0), root)
+    out = root / "out"
+    result = CliRunner().invoke(main, ["check", str(root / "canonical.csv"), "--out", str(out),
+                                       "--format", "json,csv,xlsx,html"])
+    assert result.exit_code == 1, (result.output, result.exception)  # (1: findings)
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    # (the figures below are of thousands: a count without its grouping would show)
+    assert document["summary"]["findings"] >= 1000
+    assert document["summary"]["cases_with_findings"] >= 1000
+    assert max(i["read"] for i in document["manifest"]["inputs"]) >= 1000
+    return out, result.output, document
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    instance = Browser()
+    try:
+        yield instance
+    finally:
+        instance.close()
+
+
+def _summary_rows(out: Path) -> list[list[Any]]:
+    sheet = openpyxl.load_workbook(out / "findings.xlsx")["Summary"]
+    return [list(row) for row in sheet.iter_rows()]
+
+
+def test_findings_xlsx_gives_each_rules_logic_version(
+        run: tuple[Path, str, dict[str, Any]]) -> None:
+    out, _, document = run
+    manifest = document["manifest"]
+    rows = _summary_rows(out)
+    head = next(i for i, row in enumerate(rows) if row[0].value == "Rule")
+    names = [c.value for c in rows[head]]
+    assert "Logic version" in names, names
+    at = names.index("Logic version")
+    shown: dict[str, Any] = {}
+    for row in rows[head + 1:]:
+        if row[0].value is None:
+            break
+        shown[row[0].value] = row[at].value
+    assert shown == manifest["rule_versions"]
+    assert set(shown) == set(manifest["rules"])
+
+
+def test_report_html_gives_each_rules_logic_version(
+        browser: Browser, run: tuple[Path, str, dict[str, Any]]) -> None:
+    out, _, document = run
+    manifest = document["manifest"]
+    browser.open((out / "report.html").as_uri())
+    assert browser.console_problems() == []
+    heads = browser.evaluate("[...document.querySelectorAll('#rule-table thead th')]"
+                             ".map(h => h.textContent.trim())")
+    assert "Logic version" in heads, heads
+    # The rule table: the version of each rule, as a reader sees it and as its data.
+    table = browser.evaluate(
+        "Object.fromEntries([...document.querySelectorAll('#rule-table tbody tr')].map(r => "
+        "[r.querySelector('code').textContent, r.querySelector('[data-rule-version]')"
+        ".textContent.trim()]))")
+    assert table == {code: str(v) for code, v in manifest["rule_versions"].items()}
+    # Each rule's section says it beside its family.
+    sections = browser.evaluate(
+        "Object.fromEntries([...document.querySelectorAll('section.rule')].map(s => "
+        "[s.dataset.rule, s.querySelector('p.summary').textContent]))")
+    assert set(sections) == set(manifest["rules"])
+    for code, text in sections.items():
+        version = manifest["rule_versions"][code]
+        assert re.search(rf"Logic version {version}\.$", text.strip()), (code, text)
