@@ -63,11 +63,12 @@ def run_demo(out: Path) -> tuple[list[str], list[str]]:
         *(f"  {line}" for line in run.imported.summary_lines()),
         # (the clock that judged the sample, as check names it: the bundled policy's as_of)
         f"  {clock_line(run)}",
-        f"  findings: {summary['findings']} in {counted(summary['cases_with_findings'], 'case')}; "
+        f"  findings: {summary['findings']:,} in "
+        f"{counted(summary['cases_with_findings'], 'case', spec=',')}; "
         f"money at risk: {money}",
         *([f"  (money at risk: {summary['money_at_risk_definition']})"]
           if summary["money_at_risk"] else []),
-        *(f"    {code} {row['name']:<26} {row['findings']:>4}"
+        *(f"    {code} {row['name']:<26} {row['findings']:>4,}"
           for code, row in summary["by_rule"].items() if row["findings"]),
         f"  output in {out}/:",
         *(f"    {line}" for line in written_lines(

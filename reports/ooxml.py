@@ -30,6 +30,8 @@ DEFAULT, CELL, WRAP, AMOUNT, HEADER, TITLE, BOLD, PERCENT, AMOUNT_0, AMOUNT_2, A
 AMOUNT_IN = {0: AMOUNT_0, 2: AMOUNT_2, 3: AMOUNT_3}
 """The style of an amount by its currency's minor units (JPY 9,526; EUR 12.50; KWD 1.391);
 AMOUNT (two or three decimals) where the currency is not known."""
+COUNT = AMOUNT_0
+"""A count: a whole number with its thousands grouped (`#,##0`: 144,758)."""
 
 STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">\

@@ -31,7 +31,18 @@ from audit.store import (
     imported_earlier_report,
 )
 from reports import ooxml
-from reports.ooxml import AMOUNT, AMOUNT_IN, BOLD, CELL, DATETIME, HEADER, PERCENT, TITLE, WRAP
+from reports.ooxml import (
+    AMOUNT,
+    AMOUNT_IN,
+    BOLD,
+    CELL,
+    COUNT,
+    DATETIME,
+    HEADER,
+    PERCENT,
+    TITLE,
+    WRAP,
+)
 from reports.records import FINDING_COLUMNS, flat_texts, flat_value
 
 if TYPE_CHECKING:
@@ -467,7 +478,12 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
     from reports.view import clock_source  # (report.html's words for the clock's source)
 
     manifest, summary = run.manifest(), run.summary()
-    put = grid.put
+
+    def put(row: int, col: int, value: Any, style: int = CELL) -> None:
+        # (a count shown with its thousands grouped, 144,758 as report.html shows it:
+        # before, the summary's counts showed 144758)
+        grid.put(row, col, value, COUNT if style == CELL and type(value) is int else style)
+
     put(0, 0, "Refund audit: summary", TITLE)
     cases = int(summary["cases"])
     late = int(summary.get("events_after_clock", 0))

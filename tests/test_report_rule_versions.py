@@ -1,5 +1,6 @@
 """What a regulator reads beside findings.json: each rule's logic version (the manifest's
-`rule_versions`) in report.html and findings.xlsx.
+`rule_versions`) in report.html and findings.xlsx, and counts of thousands grouped in every
+export and on the console, as the money beside them is.
 
 A generated log of 1,200 cases, every one with an injected violation: more than 1,000
 findings, and an input of more than 1,000 rows. report.html is read in headless Chromium
@@ -48,6 +49,16 @@ def browser() -> Iterator[Browser]:
         instance.close()
 
 
+def test_the_console_groups_the_findings_counts(run: tuple[Path, str, dict[str, Any]]) -> None:
+    _, output, document = run
+    summary = document["summary"]
+    line = next(x for x in output.splitlines() if x.startswith("findings: "))
+    severities = ", ".join(f"{k} {v:,}" for k, v in summary["by_severity"].items() if v)
+    assert line.startswith(f"findings: {summary['findings']:,} in "
+                           f"{summary['cases_with_findings']:,} cases ({severities}); "
+                           f"waived {summary['waived']:,}; money at risk: "), line
+
+
 def _summary_rows(out: Path) -> list[list[Any]]:
     sheet = openpyxl.load_workbook(out / "findings.xlsx")["Summary"]
     return [list(row) for row in sheet.iter_rows()]
@@ -69,6 +80,32 @@ def test_findings_xlsx_gives_each_rules_logic_version(
         shown[row[0].value] = row[at].value
     assert shown == manifest["rule_versions"]
     assert set(shown) == set(manifest["rules"])
+
+
+def test_findings_xlsx_groups_its_counts(run: tuple[Path, str, dict[str, Any]]) -> None:
+    out, _, document = run
+    manifest, summary = document["manifest"], document["summary"]
+    rows = _summary_rows(out)
+    labels = {row[0].value: row[1] for row in rows if row[0].value is not None}
+    for label, value in (("Cases", summary["cases"]),
+                         ("Events judged (dated up to the audit clock)", summary["events"]),
+                         ("Rows read", summary["read"]), ("Findings", summary["findings"]),
+                         ("Cases with findings", summary["cases_with_findings"])):
+        assert labels[label].value == value, label
+        assert labels[label].number_format == "#,##0", label
+    head = next(i for i, row in enumerate(rows) if row[0].value == "Rule")
+    findings_at = [c.value for c in rows[head]].index("Findings")
+    for row in rows[head + 1:]:
+        if row[0].value is None:
+            break
+        assert row[findings_at].value == summary["by_rule"][row[0].value]["findings"]
+        assert row[findings_at].number_format == "#,##0"
+    # (the inputs' counts too: an input of more than 1,000 rows)
+    inputs = next(i for i, row in enumerate(rows) if row[0].value == "Input")
+    read_at = [c.value for c in rows[inputs]].index("Read")
+    for entry, row in zip(manifest["inputs"], rows[inputs + 1:], strict=False):
+        assert row[read_at].value == entry["read"]
+        assert row[read_at].number_format == "#,##0"
 
 
 def test_report_html_gives_each_rules_logic_version(
@@ -94,3 +131,25 @@ def test_report_html_gives_each_rules_logic_version(
     for code, text in sections.items():
         version = manifest["rule_versions"][code]
         assert re.search(rf"Logic version {version}\.$", text.strip()), (code, text)
+
+
+def test_report_html_groups_its_counts(browser: Browser,
+                                       run: tuple[Path, str, dict[str, Any]]) -> None:
+    out, _, document = run
+    manifest = document["manifest"]
+    browser.open((out / "report.html").as_uri())
+    assert browser.console_problems() == []
+    # The run details' inputs: counts grouped, as the overview's "Rows" line groups them.
+    cells = browser.evaluate(
+        "[...document.querySelectorAll('table[aria-label=Inputs] tbody tr')].map(r => "
+        "[...r.querySelectorAll('td')].map(d => d.textContent.trim()))")
+    assert len(cells) == len(manifest["inputs"])
+    for entry, row in zip(manifest["inputs"], cells, strict=True):
+        assert row[2:5] == [f"{entry['read']:,}", f"{entry['imported']:,}",
+                            f"{entry['quarantined']:,}"], row
+    # The filters' counts of findings per rule and per channel, grouped.
+    options = browser.evaluate("[...document.querySelectorAll('select option')]"
+                               ".map(o => o.textContent.trim())")
+    for channel, entry in document["summary"]["by_channel"].items():
+        assert any(o.endswith(f"({entry['findings']:,})") and o.startswith(channel)
+                   for o in options), (channel, options)
