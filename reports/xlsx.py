@@ -630,15 +630,18 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
             put(row, col, value)
     row += 2
 
+    # (the columns of report.html's inputs table, in its order: read = imported + quarantined
+    # + duplicates dropped, then the sales left out of the imported; before, the last two
+    # were the other way round here, the sheet's sixth column report.html's seventh)
     put(row, 0, "Input", HEADER)
     for col, head in enumerate(("sha256", "Read", "Imported", "Quarantined",
-                                "Sales left out", "Duplicates dropped"), start=1):
+                                "Duplicates dropped", "Sales left out"), start=1):
         put(row, col, head, HEADER)
     for entry in manifest["inputs"]:
         row += 1
         for col, value in enumerate((entry["file"], entry["sha256"], entry["read"],
                                      entry["imported"], entry["quarantined"],
-                                     entry.get("left_out"), entry.get("duplicates_dropped"))):
+                                     entry.get("duplicates_dropped"), entry.get("left_out"))):
             put(row, col, value)
         if entry.get("imported_earlier"):
             # (The counts above are of the log's events: its import's quarantine is told.)

@@ -153,3 +153,34 @@ def test_report_html_groups_its_counts(browser: Browser,
     for channel, entry in document["summary"]["by_channel"].items():
         assert any(o.endswith(f"({entry['findings']:,})") and o.startswith(channel)
                    for o in options), (channel, options)
+
+
+def test_report_html_and_findings_xlsx_name_their_shared_columns_alike(
+        browser: Browser, run: tuple[Path, str, dict[str, Any]]) -> None:
+    """The rule table and the inputs table of report.html and of findings.xlsx's Summary: the
+    same column under the same name (the inputs' in the same order). Before, report.html's
+    rule table said `Code, Rule` where the workbook (and findings.csv's `rule, name`) says
+    `Rule, Name` (its "Rule" a name, theirs a code), and the workbook's inputs gave `Sales
+    left out` before `Duplicates dropped`, the other way round from report.html."""
+    out, _, document = run
+    browser.open((out / "report.html").as_uri())
+    html_rules = browser.evaluate("[...document.querySelectorAll('#rule-table thead th')]"
+                                  ".map(h => h.textContent.trim())")
+    html_inputs = browser.evaluate(
+        "[...document.querySelectorAll('table[aria-label=Inputs] thead th')]"
+        ".map(h => h.textContent.trim())")
+    first_rule = browser.evaluate(
+        "[...document.querySelector('#rule-table tbody tr').cells]"
+        ".map(c => c.textContent.trim())")
+    rows = _summary_rows(out)
+    xlsx_rules = [c.value for c in next(r for r in rows if r[0].value == "Rule")
+                  if c.value is not None]
+    xlsx_inputs = [c.value for c in next(r for r in rows if r[0].value == "Input")
+                   if c.value is not None]
+    assert html_inputs == xlsx_inputs
+    assert html_rules[:2] == xlsx_rules[:2] == ["Rule", "Name"]
+    assert {"Severity", "Findings", "Cases", "Family", "Logic version"} <= (
+        set(html_rules) & set(xlsx_rules))
+    # (and what each holds: the rule's code under Rule, its name under Name, as findings.csv)
+    code = min(document["manifest"]["rules"])
+    assert first_rule[:2] == [code, document["summary"]["by_rule"][code]["name"]]
