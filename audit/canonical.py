@@ -657,6 +657,81 @@ def not_completions_told(counts: dict[str, int], done: str = "judged") -> str:
             "stands for it (a payout logged as start and complete is one payout)")
 
 
+DERIVED_ID = re.compile(r"e[0-9a-f]{16}")
+"""An event id the import derives where the source states none (`audit.ingest.
+assign_event_ids`): "e" and 16 hex digits of a hash, in no order of the events."""
+
+
+@dataclass(frozen=True)
+class SameTime:
+    """Of a log's cases: those logging events of different activities at the same time,
+    whose order `EVENT_ORDER` decides by event id (`same_time`)."""
+
+    cases: int
+    """Cases with at least two events of different activities at one time."""
+    of: int
+    """The log's cases."""
+    derived: int
+    """Of `cases`, those where two such events' ids are both derived (`DERIVED_ID`)."""
+    example: tuple[str, str, str, str]
+    """Case, the two activities (in the order taken) and their time, of the least case."""
+
+
+def same_time(frame: pd.DataFrame) -> SameTime | None:
+    """The cases of `frame` (a canonical log; those events a command reads) with events of
+    different activities at the same time, whose order is their event ids' (`EVENT_ORDER`),
+    not their order in the file, which pm4py and most mining tools keep. None where there
+    are none (or `frame` has no event ids)."""
+    if not len(frame) or EVENT_ID not in frame.columns:
+        return None
+    order = event_order(frame)
+    taken = frame if order is None else frame.take(order)
+    cases = pd.factorize(taken[CASE])[0]
+    activities = pd.factorize(taken[ACTIVITY])[0]
+    times = taken[TIMESTAMP].to_numpy()
+    tied = np.flatnonzero((cases[1:] == cases[:-1]) & (times[1:] == times[:-1])
+                          & (activities[1:] != activities[:-1]))
+    if not len(tied):
+        return None
+    ids = taken[EVENT_ID].astype("string")
+    own = ids.str.fullmatch(DERIVED_ID.pattern).fillna(False).to_numpy(dtype=bool)
+    derived = own[tied] & own[tied + 1]
+    # (the example: of the least case by its text, its first such pair)
+    named = taken[CASE].iloc[tied].astype("string").to_numpy(dtype=object, na_value="")
+    first = int(tied[min(range(len(tied)), key=lambda i: (str(named[i]), i))])
+    labels = taken[ACTIVITY].iloc[[first, first + 1]].astype(str).tolist()
+    stamp = pd.Timestamp(taken[TIMESTAMP].iloc[first])
+    return SameTime(len(np.unique(cases[tied])), int(cases.max()) + 1,
+                    len(np.unique(cases[tied[derived]])),
+                    (str(taken[CASE].iloc[first]), labels[0], labels[1], stamp.isoformat()))
+
+
+def same_time_told(tie: SameTime) -> str:
+    """The warning of `discover` and `compare` for the cases `same_time` counted: their
+    order is the event ids', where pm4py's is the file's, so their variants and edges may
+    differ from pm4py's on the same file; ids the import derived are hashes, in no order."""
+    from audit.safety import shown_on_one_line
+    from audit.words import counted
+
+    case, one, other, at = tie.example
+    share = 100 * tie.cases / tie.of if tie.of else 0.0
+    percent = "less than 1%" if 0 < share < 1 else f"{share:.0f}%"
+    told = (f"{tie.cases:,} of {counted(tie.of, 'case', spec=',')} ({percent}) "
+            f"log{'s' if tie.cases == 1 else ''} events of different activities at the same "
+            f"time (e.g. case {shown_on_one_line(repr(case))}: "
+            f"{shown_on_one_line(repr(one))} and {shown_on_one_line(repr(other))} at {at}): "
+            "they are taken in the order of their event ids, as check takes them, not in "
+            "the order the file lists them, which pm4py keeps, so these cases' variants, "
+            "directly-follows edges and start and end activities can differ from pm4py's")
+    if tie.derived:
+        told += (f"; in {tie.derived:,} of them the events' ids are refund-audit's own "
+                 "(e and 16 hex digits, a hash of what the event says: where the log states "
+                 "none, as in most XES files, and of an OCEL log), in no order of the events: "
+                 "give such events ids in the order they happened (e001, e002) or times that "
+                 "tell them apart")
+    return told
+
+
 def compact_ids(frame: pd.DataFrame) -> None:
     """The REPEATED_IDS columns of `frame` held as categories too, in place, as `compact`
     holds the coded ones: each id once and a 32-bit code per event (a 1M-case log of 7.3M

@@ -208,6 +208,9 @@ def side_from_log(log: pd.DataFrame, role: Role, name: str,
                           f"it: {told}")
     if left_out:
         side.warnings.append(f"{role} log: " + C.not_completions_told(left_out, "counted"))
+    tie = C.same_time(log)  # (ties taken by event id, where pm4py keeps the file's order)
+    if tie is not None:
+        side.warnings.append(f"{role} log: " + C.same_time_told(tie))
     return side
 
 
