@@ -1675,11 +1675,21 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
               help="Policy file whose activities tell which labels are ticket events, to "
                    "decide each case's channel as check does with it (--channel, and the "
                    "cases by channel counted); default: the bundled policy.")
+@click.option("--assume-tz", help="IANA time zone of timestamps written without an offset, "
+              "as for `import`.")
+@click.option("--object-type", help="OCEL 2.0: the object type whose objects become cases, "
+              "as for `import`.")
+@click.option("--follow-o2o", "follow_o2o", multiple=True, metavar="TYPE",
+              help="OCEL 2.0: an event relating to no object of --object-type but to an "
+              "object of TYPE that an object-to-object relation (either way) ties to such "
+              "objects is an event of their cases (one hop; repeat for several types), as "
+              "for `import` and `check`.")
 @click.pass_obj
 @reports_input_errors
 def discover(settings: Settings, log_path: Path, miner: str, noise: float | None,
              max_activities: int, out: Path, channel: str | None,
-             policy_path: Path | None) -> None:
+             policy_path: Path | None, assume_tz: str | None, object_type: str | None,
+             follow_o2o: tuple[str, ...]) -> None:
     """Discover the as-is process model of an event log (csv, xes, parquet, ocel).
 
     Writes the model as BPMN 2.0 with a layout (opens in bpmn.io), drawn with event counts
@@ -1702,6 +1712,7 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
 
     if not log_path.exists():
         raise InputError("no such file", file=log_path)
+    reading = _reading_options(assume_tz, object_type, follow_o2o)
     policy = None
     if policy_path is not None:  # (checked before the log is read, as compare and check do)
         from audit.policy import load_policy
@@ -1724,7 +1735,8 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
 
     with using(settings.progress()) as progress:  # (1M cases: minutes without a word)
         progress.stage(f"reading {log_path}")
-        imported = import_sources([(log_path, None)])
+        imported = import_sources([(log_path, None)], assume_tz=assume_tz,
+                                  object_type=object_type, follow_o2o=follow_o2o)
         for line in imported.summary_lines():  # (rows quarantined are counted, never dropped)
             settings.say(line)
         from audit.store import import_record, imported_earlier_text
@@ -1762,7 +1774,7 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
         # (through a staging folder, moved in all or none: `write_staged`)
         written, removed = write_staged(
             out, lambda staging: list(write_discovery(
-                result, log, staging, source=source, imported=imported,
+                result, log, staging, source=source, imported=imported, reading=reading,
                 policy=None if policy_path is None else {
                     "file": policy_path.name, "sha256": sha256_of(policy_path)}).values()),
             earlier=lambda folder: reports_in(folder, DISCOVER_FILES))
@@ -1784,6 +1796,23 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
         settings.say(f"warning: {warning}")
     _say_written(settings, out, written, removed, stale, left, dropped)
     end_process()  # everything written: the log and the model not freed object by object
+
+
+def _reading_options(assume_tz: str | None, object_type: str | None,
+                     follow_o2o: tuple[str, ...]) -> dict[str, Any]:
+    """The import's options `discover` and `compare` read a log with (as `import` and
+    `check` read it: --assume-tz, --object-type, --follow-o2o), the zone checked before any
+    log is read: the keyword arguments of `import_sources`, those given recorded in
+    discovery.json (`import.options`) and compare.json (`import_options`). Before, both
+    lacked them: an OCEL log was imported first, and `check --follow-o2o`'s cases could
+    not be mined without that step."""
+    if assume_tz is not None:
+        from audit.ingest.mapping import check_time_zone
+
+        check_time_zone(assume_tz, field="--assume-tz")
+    return {key: value for key, value in (("assume_tz", assume_tz),
+                                          ("object_type", object_type),
+                                          ("follow_o2o", tuple(follow_o2o))) if value}
 
 
 def variants_line(variants: Variants) -> str:
@@ -1837,11 +1866,21 @@ def variants_line(variants: Variants) -> str:
                    "the significance tests (above 0, "
                    "below 1): a share's Benjamini-Hochberg adjusted p-value must be at most "
                    "Q for a shift to be told; compare.json's shift_rule records it.")
+@click.option("--assume-tz", help="IANA time zone of timestamps written without an offset, "
+              "as for `import` (each log side).")
+@click.option("--object-type", help="OCEL 2.0: the object type whose objects become cases, "
+              "as for `import` (each log side).")
+@click.option("--follow-o2o", "follow_o2o", multiple=True, metavar="TYPE",
+              help="OCEL 2.0: an event relating to no object of --object-type but to an "
+              "object of TYPE that an object-to-object relation (either way) ties to such "
+              "objects is an event of their cases (one hop; repeat for several types), as "
+              "for `import` and `check`.")
 @click.pass_obj
 @reports_input_errors
 def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
             policy_path: Path | None, mapping: Path | None, channel: str | None,
-            min_shift: float, fdr: float) -> None:
+            min_shift: float, fdr: float, assume_tz: str | None, object_type: str | None,
+            follow_o2o: tuple[str, ...]) -> None:
     """Compare as-is and to-be, each a BPMN model (.bpmn) or an event log.
 
     A model is FILE.bpmn or FILE.bpmn#PROCESS; a bundled model's name (ecommerce.bpmn,
@@ -1894,13 +1933,17 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
         from audit.ingest.mapping import load_mapping
 
         columns = load_mapping(mapping)
+    reading = _reading_options(assume_tz, object_type, follow_o2o)
+    _warn_zone_override(columns, assume_tz)
     _writable_folder(out)  # before the comparison, not after it
     refuse_foreign_checksums(out)
     with using(settings.progress()) as progress:  # (1M cases: minutes without a word)
         progress.stage(f"reading the as-is side {as_is}")
-        before = load_side(as_is, "as-is", tasks, columns, channel=channel, policy=policy)
+        before = load_side(as_is, "as-is", tasks, columns, channel=channel, policy=policy,
+                           reading=reading)
         progress.stage(f"reading the to-be side {to_be}")
-        after = load_side(to_be, "to-be", tasks, columns, channel=channel, policy=policy)
+        after = load_side(to_be, "to-be", tasks, columns, channel=channel, policy=policy,
+                          reading=reading)
         progress.stage("comparing")
         result = compare_sides(before, after, allowed, channel=channel, min_shift=min_shift,
                                fdr=fdr)
@@ -1910,7 +1953,8 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
         # (through a staging folder, moved in all or none: `write_staged`)
         written, removed = write_staged(
             out, lambda staging: list(write_comparison(
-                result, staging, {"policy": policy_path, "mapping": mapping}).values()),
+                result, staging, {"policy": policy_path, "mapping": mapping},
+                reading=reading).values()),
             earlier=lambda folder: reports_in(folder, COMPARE_FILES))
         progress.done()
     below = sum(d.meets_rule is False for d in result.differences)

@@ -333,7 +333,8 @@ def names_a_model(path: Path) -> bool:
 
 def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
               columns: ColumnMapping | None = None, *, channel: str | None = None,
-              policy: Policy | None = None) -> Side:
+              policy: Policy | None = None, reading: Mapping[str, Any] | None = None
+              ) -> Side:
     """A side from a file: a .bpmn model (`FILE.bpmn#PROCESS` names one process of a file
     with several pools, as an SOP entry of the policy does), else an event log in any
     importable format, read with the column mapping `columns` where given (as `import
@@ -357,7 +358,8 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
         return model
     from audit.ingest import import_sources
 
-    imported = import_sources([(path, None)], mapping=columns)
+    # (`reading`: --assume-tz, --object-type, --follow-o2o, as `import` reads the file)
+    imported = import_sources([(path, None)], mapping=columns, **dict(reading or {}))
     log = imported.log
     if len(log) == 0:
         raise InputError("the log has no events", file=path)
@@ -366,6 +368,8 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
     log, channels = select_channel(log, channel, policy, file=path)
     side = side_from_log(log, role, path.name, tasks, channels)
     side.file, side.sha256 = path.name, imported.digests.get(str(path)) or sha256_of(path)
+    if reading and reading.get("object_type"):  # (an OCEL log's cases: what was left out)
+        side.notes += [f"{role} log: {note}" for note in imported.notes]
     if imported.quarantined:  # (never dropped without a word: quarantine.csv of `import`)
         dropped = imported.deduplicated
         side.notes.append(f"{role} log: read {imported.read:,} = imported "
@@ -1491,8 +1495,8 @@ def _tested_edges(edges: Sequence[DiffEdge], min_shift: float, fdr: float,
 
 
 # --- views --------------------------------------------------------------------------------
-def comparison_json(result: Comparison, files: dict[str, Path | None] | None = None
-                    ) -> dict[str, Any]:
+def comparison_json(result: Comparison, files: dict[str, Path | None] | None = None,
+                    reading: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """compare.json's content: the tool and version, the `files` (`policy`, `mapping`:
     the files given, by name and sha256), each side (with its file, where read from one)
     and the differences."""
@@ -1522,6 +1526,9 @@ def comparison_json(result: Comparison, files: dict[str, Path | None] | None = N
         "tool": "refund-audit", "version": __version__,
         **{key: None if path is None else {"file": path.name, "sha256": sha256_of(path)}
            for key in ("policy", "mapping") for path in [given.get(key)]},
+        # (the import's options each log side was read with, where given)
+        **({"import_options": {k: list(v) if isinstance(v, tuple) else v
+                               for k, v in reading.items()}} if reading else {}),
         "channel": result.channel,
         "as_is": side(result.as_is),
         "to_be": side(result.to_be),
@@ -2037,15 +2044,18 @@ def diff_dot(result: Comparison) -> str:
 
 
 def write_comparison(result: Comparison, out: Path,
-                     files: dict[str, Path | None] | None = None) -> dict[str, Path]:
+                     files: dict[str, Path | None] | None = None, *,
+                     reading: Mapping[str, Any] | None = None) -> dict[str, Path]:
     """Write compare.json, compare.md, diff.svg and diff.png into `out`; `files`: the
-    policy and mapping given (`comparison_json`)."""
+    policy and mapping given (`comparison_json`); `reading`: the import's options given
+    (--assume-tz, --object-type, --follow-o2o), compare.json's `import_options` where any."""
     from reports.graphs import DrawnGraph, write_graph
 
     out.mkdir(parents=True, exist_ok=True)
     written = {"compare.json": out / "compare.json", "compare.md": out / "compare.md"}
     written["compare.json"].write_text(
-        json.dumps(comparison_json(result, files), indent=2, ensure_ascii=False) + "\n",
+        json.dumps(comparison_json(result, files, reading), indent=2, ensure_ascii=False)
+        + "\n",
         encoding="utf-8")
     written["compare.md"].write_text(comparison_markdown(result), encoding="utf-8")
     for path in write_graph(DrawnGraph("diff", "As-is against to-be", "", diff_dot(result)),

@@ -55,6 +55,8 @@ from conformance.petri import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import numpy as np
     import pandas as pd
 
@@ -653,7 +655,8 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
                     fitness: bool = True,
                     source: dict[str, Any] | None = None,
                     imported: ImportResult | None = None,
-                    policy: dict[str, Any] | None = None) -> dict[str, Path]:
+                    policy: dict[str, Any] | None = None,
+                    reading: Mapping[str, Any] | None = None) -> dict[str, Path]:
     """Write the model (model.bpmn, model.svg), the DFG (discovery-dfg.svg, .png: not
     dfg.*, which are a check's, `DFG_NAME`), the variant list (variants.csv,
     `write_variants`) and discovery.json into `out`; the BPMN is read back through our
@@ -684,6 +687,9 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
                   "quarantined": imported.quarantined,
                   "duplicates_dropped": imported.deduplicated,
                   "quarantine_file": QUARANTINE_NAME}
+        if reading:  # (the import's options given: --assume-tz, --object-type, --follow-o2o)
+            intake["options"] = {k: list(v) if isinstance(v, tuple) else v
+                                 for k, v in reading.items()}
         if imported.quarantined:
             one = imported.quarantined == 1
             discovery.warnings.append(

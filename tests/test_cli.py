@@ -210,18 +210,20 @@ def test_an_import_option_the_command_lacks_is_asked_of_import(tmp_path: Path) -
     "choose --object-type", of naive times "say which zone ... with --assume-tz", and
     `check` of exports mapping no update "check the field ids there (--sources-config)";
     none of these commands has that option ("No such option"). The error now says to
-    import the file with it first, and that way works."""
+    import the file with it first, and that way works. (discover and compare have had
+    --assume-tz and --object-type since: their error is check's, and the option reads.)"""
     naive = tmp_path / "naive.csv"
     naive.write_text("case,activity,time\nc1,Receive refund request,2026-07-01 08:00\n"
                      "c1,Close ticket,2026-07-01 09:00\n", encoding="utf-8")
     out = str(tmp_path / "out")
-    hint = ("discover has no --assume-tz: import the file with it first (refund-audit import "
-            "FILE --assume-tz ... --out LOG.parquet) and discover LOG.parquet")
-    assert run("discover", str(naive), "--out", out, code=2).output.strip().endswith(hint)
-    shown = run("compare", str(naive), "ecommerce.bpmn", "--out", out, code=2).output
-    assert "; compare has no --assume-tz: import the file with it first" in shown
-    # check has --assume-tz: its error is as it was.
-    assert "has no" not in run("check", str(naive), "--out", out, code=2).output
+    # discover and compare have --assume-tz now (as check has): their error is check's,
+    # and the option reads the log.
+    for args in (("discover", str(naive)), ("compare", str(naive), "ecommerce.bpmn"),
+                 ("check", str(naive))):
+        shown = run(*args, "--out", out, code=2).output
+        assert "with --assume-tz" in shown and "has no" not in shown, shown
+    run("discover", str(naive), "--assume-tz", "UTC", "--miner", "dfg", "--out", out)
+    run("compare", str(naive), "ecommerce.bpmn", "--assume-tz", "UTC", "--out", out)
     audits = tmp_path / "audits.json"
     audits.write_text(json.dumps({"audits": [
         {"id": 1, "ticket_id": 100, "created_at": "2026-07-01T10:00:00Z", "author_id": 5,
