@@ -1787,7 +1787,9 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
     if result.soundness is not None:
         settings.say(f"model sound: {result.soundness.answer}")
     if result.fitness is not None:
-        settings.say(f"fitness: {result.fitness.log_fitness:.3f}; "
+        # (which fitness: pm4py's token-based replay, a pm4py user's first, gives another)
+        settings.say(f"fitness: {result.fitness.log_fitness:.3f} by optimal alignments "
+                     "(pm4py's fitness_alignments, not its token-based replay); "
                      f"{result.fitness.fitting_cases:,} of {result.fitness.cases:,} cases "
                      "fit perfectly")
     for note in result.notes:
