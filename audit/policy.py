@@ -27,11 +27,14 @@ from audit.errors import InputError
 from audit.findings import SEVERITIES
 from audit.yamlio import child, line_of, load_yaml
 
-CONTROLS = ("purchase", "request", "evidence", "approve", "second-approve", "reject", "pay",
-            "pay-failed", "notify", "close", "other")
-"""What a log label can mean for the controls; 'other' = known activity without a control."""
-PERFORMER_CONTROLS = ("request", "evidence", "reject", "pay", "pay-failed", "notify", "close",
-                      "other")
+CONTROLS = ("purchase", "request", "evidence", "prorate", "approve", "second-approve", "reject",
+            "pay", "pay-failed", "notify", "close", "other")
+"""What a log label can mean for the controls; 'other' = known activity without a control;
+'prorate' = the calculation of what a subscription refund owes (its amount, the share of
+the renewal not used), which amount-mismatch weighs the payouts against in place of the
+request."""
+PERFORMER_CONTROLS = ("request", "evidence", "prorate", "reject", "pay", "pay-failed", "notify",
+                      "close", "other")
 """The controls whose performers unauthorized-performer judges (`performers:`): every one of
 an SOP task but the approvals (`approvers:`, unauthorized-approver) and the purchase (context
 before the request, in no SOP)."""

@@ -146,8 +146,12 @@ def expected_findings(log: pd.DataFrame, as_of: datetime = P.AS_OF) -> set[tuple
         if request is not None and decided and not in_progress and (
                 evidence.notna().any().sum() < len(evidence.columns)):
             add("missing-evidence")
-        if payout is not None and request is not None and abs(
-                float(payout[C.AMOUNT]) - float(request[C.AMOUNT])) > 0.005 and not (
+        # What is owed: the last pro-rata calculation stating an amount, else the request.
+        prorata = by[P.PRORATA].dropna(subset=[C.AMOUNT]) if P.PRORATA in by else None
+        owed = (prorata.iloc[-1] if prorata is not None and not prorata.empty
+                else request)
+        if payout is not None and owed is not None and abs(
+                float(payout[C.AMOUNT]) - float(owed[C.AMOUNT])) > 0.005 and not (
                 float(payout[C.AMOUNT]) > float(approvals[C.AMOUNT].min()) + 0.005
                 if not approvals.empty else False):
             add("amount-mismatch")

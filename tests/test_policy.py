@@ -77,7 +77,8 @@ ERRORS = {
         "not a duration: '14 days'"),
     "performers of an unknown control": (
         [("  reject: [supervisor, finance]", "  refund: [supervisor, finance]")],
-        "refund: [supervisor", "unknown control 'refund' (known: request, evidence, reject"),
+        "refund: [supervisor",
+        "unknown control 'refund' (known: request, evidence, prorate, reject"),
     "performers of an approval": (
         [("  reject: [supervisor, finance]", "  approve: [supervisor]")], "approve: [supervisor]",
         "who may approve is set in approvers.approve"),

@@ -175,6 +175,30 @@ def test_amounts_are_shown_in_the_currencys_minor_units(
         "E1": ("paid 100.00 EUR against an approved 80.00 EUR", 20.0, "EUR")}
 
 
+def test_a_subscription_refund_owes_its_pro_rata_amount(
+        policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """amount-mismatch weighs a subscription refund's payouts against its pro-rata
+    calculation (control `prorate`), not against the request: the customer asks for the
+    whole renewal, the SOP refunds the unused share. Before, S1 (29.00 asked, 24.32
+    calculated and paid) was a finding of 4.68 at risk, and S2 (5.61 calculated, the whole
+    29.00 approved and paid: 23.39 too much) was none."""
+    def case(prorata: float, approved: float, paid: float) -> dict[str, Any]:
+        return {"channel": "subscription", "amount": 29, "events": [
+            {"a": "Charge subscription renewal"}, {"a": "Receive refund request"},
+            {"a": "Collect evidence"}, {"a": "Calculate pro-rata amount", "amount": prorata},
+            {"a": "Approve refund", "amount": approved},
+            {"a": "Execute payout", "amount": paid}]}
+    log = {"S1": case(24.32, 24.32, 24.32), "S2": case(5.61, 29, 29)}
+    result, _ = run_case({}, {"log": log}, "pro-rata", policy_for)
+    found = {f.case_id: (f.message, f.amount_at_risk, f.evidence, f.event_ids)
+             for f in result.findings if f.rule == "EV004"}
+    assert found == {"S2": (
+        "pro-rata amount 5.61 EUR, paid 29.00 EUR (requested 29.00 EUR)", 23.39,
+        {"request_amount": 29.0, "prorata_amount": 5.61, "payouts_sum": 29.0,
+         "currency": "EUR"},
+        ["S2-02", "S2-04", "S2-06"])}
+
+
 def test_an_approval_in_another_currency_puts_no_amount_of_the_cases_at_risk(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """A EUR case approved 10,000 JPY and never paid: approved-not-paid fires, but 10,000 is

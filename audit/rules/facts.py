@@ -499,6 +499,9 @@ class CaseFacts:
             return self._per_case(self._paid_in_case_currency(), C.AMOUNT, "sum", codes)
         if name == "payout_currencies":
             return self._payout_currencies(codes)
+        if name in ("prorata_amount", "prorata_eid"):
+            return gather(C.AMOUNT if name == "prorata_amount" else C.EVENT_ID,
+                          self._last_prorata())
         if name == "first_evidence_time":
             return gather(C.TIMESTAMP, self.first_of(self.mask("evidence")))
         if name == "first_close_time":
@@ -577,6 +580,23 @@ class CaseFacts:
                     strict=True):
                 others.setdefault(int(case), []).append(f"{figure(amount, unit)} {unit}")
         return others
+
+    def _last_prorata(self) -> Ints:
+        """Per case: the sorted position of its last pro-rata calculation (control
+        `prorate`) stating an amount in the case's currency or stating none, -1 where none:
+        what the subscription refund owes (`prorata_amount`); a later calculation replaces
+        an earlier one. One in another currency says nothing of the case's amount."""
+        key = "last:prorate"
+        if key not in self._sorted:
+            stated = (self._in_case_currency(self.mask("prorate"), "prorate:case-currency")
+                      & ~self._isna(C.AMOUNT))
+            at = np.flatnonzero(stated)
+            codes = self.case_code[at]
+            last = np.r_[codes[1:] != codes[:-1], True] if len(at) else np.zeros(0, bool)
+            positions = np.full(self.n_cases, -1, dtype=np.int64)
+            positions[codes[last]] = at[last]
+            self._sorted[key] = positions
+        return cast(Ints, self._sorted[key])
 
     def paid_in_case_currency(self) -> Mask:
         """The successful payouts in their case's currency or stating none (per sorted

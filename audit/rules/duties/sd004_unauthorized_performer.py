@@ -37,9 +37,10 @@ class UnauthorizedPerformer(Rule):
     Options:
     `sop`: the SOP per channel; its lanes (lane "Payments" -> role `payments`; a task's
     innermost lane in each lane set, every one where it is listed in several) give the roles
-    allowed per task. `performers`: per control (request, evidence, reject, pay, pay-failed,
-    notify, close, other), roles allowed beyond the lanes, e.g. `performers: {reject:
-    [supervisor, finance]}`; a control it does not list is judged by the lanes alone.
+    allowed per task. `performers`: per control (request, evidence, prorate, reject, pay,
+    pay-failed, notify, close, other), roles allowed beyond the lanes, e.g. `performers:
+    {reject: [supervisor, finance]}`; a control it does not list is judged by the lanes
+    alone.
     Labels reach their task through `activities` (`sop_task`). Not judged: approvals
     (AP004), purchases (not in the SOP), unmapped labels (DQ001), a task in no lane, a case
     whose channel has no SOP, and an event whose role is not recorded: payment systems'
