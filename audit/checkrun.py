@@ -480,6 +480,26 @@ class CheckRun:
                 out[name] = (events, near, channels[near])
         return dict(sorted(out.items()))
 
+    def amounts_read_by_no_rule(self) -> dict[str, int]:
+        """Where amount-mismatch (EV004) ran and the policy maps no label to the control
+        `prorate`: the labels it maps to `other` whose events at the clock state an amount
+        (label -> those events). A policy written before `prorate` maps the pro-rata
+        calculation (`Calculate pro-rata amount`) to `other`, so amount-mismatch weighs a
+        subscription refund's payouts against the request, not against the amount
+        calculated, with nothing saying that the calculation's amount went unread."""
+        if not any(rule.code == "EV004" for rule in self.result.rules):
+            return {}
+        controls = {label: a.control for label, a in self.policy.activities.items()}
+        if "prorate" in controls.values() or C.AMOUNT not in self.imported.log.columns:
+            return {}
+        others = [label for label, control in controls.items() if control == "other"]
+        log = self.log_at_clock()
+        if not others or not len(log):
+            return {}
+        stated = log[C.AMOUNT].notna() & log[C.ACTIVITY].astype("string").isin(others)
+        counts = log.loc[stated, C.ACTIVITY].astype("string").value_counts()
+        return {str(label): int(n) for label, n in sorted(counts.items()) if n}
+
     def roles_recorded_nowhere(self) -> dict[str, tuple[list[str], str | None,
                                                         tuple[int, datetime] | None]]:
         """Where unauthorized-approver (AP004) or unauthorized-performer (SD004) ran on a
@@ -906,6 +926,13 @@ class CheckRun:
                        "missing-evidence reads the policy's column as written, so a case "
                        f"whose item is in '{column}' is found without it; rename the column "
                        "in the export (or a --mapping), or the policy's evidence entry")
+        for label, events in self.amounts_read_by_no_rule().items():
+            out.append(f"the label '{label}' ({counted(events, 'event', spec=',')} stating "
+                       "an amount) is mapped to the control other, and the policy maps no "
+                       "label to prorate: amount-mismatch reads none of these amounts and "
+                       "weighs the payouts against the request; if it is the pro-rata "
+                       "calculation of a subscription refund, map it to "
+                       f"'{{control: prorate}}' (as `refund-audit policy init` writes it)")
         for role, (where, close, later) in self.roles_recorded_nowhere().items():
             if later is not None:  # (recorded, but only after the clock: not a typo)
                 count, first = later

@@ -59,7 +59,11 @@ class AmountMismatch(Rule):
 
     Options:
     `amount_tolerance` (default: half a minor unit of the currency, 0.005 EUR, 0.0005 KWD,
-    0.5 JPY).
+    0.5 JPY). `activities`: the label of the pro-rata calculation mapped to
+    `{control: prorate}` (a policy written before this control maps `Calculate pro-rata
+    amount` to `other`, whose amounts no rule reads: where the policy maps no label to
+    `prorate` and events of a label mapped to `other` state an amount, check warns, naming
+    the label).
 
     References:
     ISA 500 (audit evidence: accuracy).
