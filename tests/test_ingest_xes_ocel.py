@@ -363,6 +363,57 @@ def test_xes_truncated_file_is_an_input_error(tmp_path: Path) -> None:
         read_xes(tmp_path / "cut.xes.gz")
 
 
+def _gzip_bomb(path: Path, head: bytes, filler: bytes, tail: bytes, size: int) -> Path:
+    """A gzip file of `head`, `filler` repeated to `size` bytes, and `tail`: about a
+    thousandth of its decompressed size (real logs compress 20 to 45 times, the shared
+    test data's XES logs)."""
+    with gzip.GzipFile(path, "wb", compresslevel=9) as stream:
+        stream.write(head)
+        block = filler * ((1 << 20) // len(filler))
+        for _ in range(size // len(block)):
+            stream.write(block)
+        stream.write(tail)
+    return path
+
+
+@pytest.mark.parametrize(("name", "read"), [
+    ("bomb.xes.gz", lambda path: read_xes(path)),
+    ("bomb.xmlocel.gz", lambda path: read_ocel(path, "T")),
+    ("bomb.jsonocel.gz", lambda path: read_ocel(path, "T")),
+], ids=["xes", "ocel-xml", "ocel-json"])
+def test_a_gzip_bomb_is_refused_before_it_is_decompressed(
+        tmp_path: Path, name: str, read: Any) -> None:
+    """A few kilobytes of gzip that decompress to gigabytes: refused as soon as what was
+    decompressed passes GZIP_FREE bytes and GZIP_MOST_RATIO times the compressed bytes read
+    (before, OCEL JSON was decompressed whole: a 4 MB file of 4 GB of spaces took 4.3 GB and
+    ended in MemoryError, an internal error; and XES of many small elements was streamed to
+    its end however large)."""
+    from audit.ingest.xes import GZIP_FREE, GZIP_MOST_RATIO
+
+    if name.endswith(".jsonocel.gz"):
+        head, filler, tail = b'{"objects": [], "events": []', b" ", b"}"
+    else:
+        head, filler, tail = b'<?xml version="1.0"?>\n<log>', b"<!-- padding -->", b"</log>"
+    path = _gzip_bomb(tmp_path / name, head, filler, tail, GZIP_FREE + (8 << 20))
+    assert path.stat().st_size * GZIP_MOST_RATIO < GZIP_FREE
+    with pytest.raises(InputError) as caught:
+        read(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ")
+    assert f"more than {GZIP_MOST_RATIO} times" in message and "gunzip" in message
+
+
+def test_a_real_gzip_log_is_read_whatever_its_size_beyond_the_bound(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bound is on the ratio, not the size: a real log compressed 19 times (08_receipt)
+    decompressed past GZIP_FREE (lowered to 1 MiB here) is read whole, as pm4py counts it."""
+    import audit.ingest.xes as xes
+
+    monkeypatch.setattr(xes, "GZIP_FREE", 1 << 20)
+    frame = read_xes(shared("08_receipt.xes.gz")).frame
+    assert len(frame) == 8577
+
+
 @pytest.mark.parametrize(
     "text",
     [
