@@ -610,6 +610,26 @@ def test_ocel_sqlite_event_without_time(tmp_path: Path) -> None:
     assert caught.value.row == 6
 
 
+@pytest.mark.parametrize("table", ["event_InsertInvoice", "object", "event_object",
+                                   "object_Invoice"])
+def test_ocel_sqlite_column_computed_when_read_is_refused(tmp_path: Path, table: str) -> None:
+    """A virtual generated column is computed by SQLite as each row is read: a few bytes of
+    schema (`printf('%.*c', 200000000, 'x')`) made 200 MB a row, so a 32 KB file of 40
+    events took more than 5.6 GB and ended in a MemoryError traceback. No OCEL 2.0 log holds
+    one: refused before a row is read, naming the table and the column."""
+    copy = tmp_path / "computed.sqlite"
+    shutil.copyfile(shared("ocel", "ocel20_example.sqlite"), copy)
+    with closing(sqlite3.connect(copy)) as connection:
+        connection.execute(f'ALTER TABLE "{table}" ADD COLUMN padding TEXT GENERATED ALWAYS '
+                           "AS (printf('%.*c', 100000, 'x')) VIRTUAL")
+        connection.commit()
+    with pytest.raises(InputError) as caught:
+        read_ocel(copy, "Invoice")
+    message = str(caught.value)
+    assert message.startswith(f"{copy}: ")
+    assert f"table {table}: column padding is computed as it is read" in message
+
+
 def test_ocel_sqlite_whose_schema_is_not_utf8_is_refused(tmp_path: Path) -> None:
     """A table name that is not UTF-8 (a damaged file): sqlite3's error message quotes it,
     and decoding that message raised UnicodeDecodeError, a traceback (found by
