@@ -36,6 +36,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 PR_SET_THP_DISABLE = 41
 PR_GET_THP_DISABLE = 42
@@ -150,3 +151,26 @@ def return_free_memory() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+def available_memory(meminfo: Path = Path("/proc/meminfo"),
+                     cgroup: Path = Path("/sys/fs/cgroup")) -> int | None:
+    """Bytes the process can still take before the system runs short: Linux's MemAvailable
+    (`meminfo`), lowered to what the process's cgroup (v2, `cgroup`) allows beyond what it
+    holds (`memory.max` less `memory.current`) where it sets a limit; None where neither can
+    be read (not Linux)."""
+    found: list[int] = []
+    try:
+        for line in meminfo.read_text(encoding="ascii").splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = (cgroup / "memory.max").read_text(encoding="ascii").strip()
+        if limit != "max":
+            held = int((cgroup / "memory.current").read_text(encoding="ascii").strip())
+            found.append(max(int(limit) - held, 0))
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
