@@ -39,6 +39,7 @@ from audit.ingest.xes import (
     iter_xml_elements,
     local_name,
     open_binary,
+    refuse_sparse,
     source_line,
     typed_column,
 )
@@ -732,14 +733,20 @@ def _kind(value: Any) -> str:
 class _Table:
     """Rows collected column-wise so the frame is built once."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self.columns: dict[str, list[Any]] = {name: [] for name in _RESERVED}
         self.length = 0
+        self.taken = 0
+        """Values added (for `refuse_sparse`)."""
 
-    def add(self, cells: Iterable[tuple[str, Any]]) -> None:
+    def add(self, cells: Iterable[tuple[str, Any]], record: int) -> None:
         for name, value in cells:
+            self.taken += 1
             column = self.columns.get(name)
             if column is None:
+                refuse_sparse(self.path, len(self.columns) + 1, self.length + 1, self.taken,
+                              key=name, record=record)
                 column = self.columns[name] = [None] * self.length
             column.append(value)
         self.length += 1
@@ -829,7 +836,7 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
                 ) from None
         histories[oid] = _History(coerced, clock, path=path, oid=oid)
 
-    table = _Table()
+    table = _Table(path)
     rows: list[int] = []
     outside = 0
     dangling = 0
@@ -951,7 +958,7 @@ def _flatten(path: Path, log: _Log, object_type: str | None,
                         if column in attributes:
                             shadowed.add(column)
                         cells[column] = value
-            table.add(cells.items())
+            table.add(cells.items(), number)
             rows.append(number)
 
     if clock.mixed():  # (each would be an hour or more off the other, silently)

@@ -29,6 +29,14 @@ far, once past `GZIP_FREE`: real logs compress 20 to 45 times (the shared test d
 logs: 08_receipt 19, bpic2012 22, teleclaims 37, helpdesk 43; a log of one event per case,
 all alike but their case ids, 61), a gzip bomb about 1,000 times (4 MB of gzip holding
 4 GB of spaces)."""
+SPARSE_FREE = 20_000_000
+"""Cells (rows x attribute keys) a log's table may have before `SPARSE_RATIO` is checked."""
+SPARSE_RATIO = 200
+"""The most cells of a log's table (rows x attribute keys) per value read, once past
+`SPARSE_FREE`: events whose attributes each have a key of their own make a table of
+events x keys, nearly all empty (4 MB of XES of 20,000 such events took 6.7 GB and more than
+300 s); a real log's events share their keys (a log of 50 activities with 10 attributes of
+their own each fills 1 cell in 50)."""
 GZIP_FREE = 64 << 20
 """Decompressed bytes read before `GZIP_MOST_RATIO` is checked: a small file's ratio is no
 risk, whatever it is."""
@@ -452,6 +460,21 @@ def typed_column(file: Path, name: str, values: list[Any], kinds: set[str],
     return array
 
 
+def refuse_sparse(path: Path, keys: int, rows: int, values: int, *, key: str,
+                  line: int | None = None, record: int | None = None) -> None:
+    """InputError where a table of `rows` x `keys` cells holding `values` values would pass
+    `SPARSE_FREE` cells with fewer than one in `SPARSE_RATIO` filled (see `SPARSE_RATIO`),
+    naming `key`, the key that made it so, and where it came (`line` or `record`)."""
+    cells = keys * rows
+    if cells <= SPARSE_FREE or cells <= SPARSE_RATIO * values:
+        return
+    raise InputError(
+        f"{keys:,} attribute keys over {rows:,} rows with {values:,} values: a table of "
+        f"{cells:,} cells, fewer than 1 in {SPARSE_RATIO} filled (events whose attributes "
+        "each have a key of their own, which would take gigabytes of empty cells): refused",
+        file=path, line=line, record=record, field=key)
+
+
 class _Columns:
     """Column-wise store: one padded list per key, so the frame is built once at the end."""
 
@@ -465,6 +488,8 @@ class _Columns:
         """Per key of a `list` or `container` attribute: how many were left out."""
         self.repeated: dict[str, int] = {}
         """Per key given twice in one element: how many times the later value replaced one."""
+        self.taken = 0
+        """Values stored (for `refuse_sparse`)."""
 
     def take(self, element: etree._Element, row: int) -> None:
         """Store the typed attribute children of `element` as row `row`.
@@ -499,8 +524,11 @@ class _Columns:
                     value = _convert(kind, raw)
                 except ValueError:
                     raise self._error(child, "", key) from None
+            self.taken += 1
             column = values.get(key)
             if column is None:
+                refuse_sparse(self.path, len(values) + 1, row + 1, self.taken, key=key,
+                              line=source_line(child))
                 column = values[key] = [None] * row
                 first_kind[key] = kind
             elif first_kind[key] is not kind:
@@ -528,6 +556,9 @@ class _Columns:
 
     def padded(self, length: int) -> dict[str, tuple[list[Any], set[str]]]:
         """Each key's values, `length` of them, and the XES types they were given in."""
+        if self.values:  # (keys that came early, rows without them after: `refuse_sparse`)
+            refuse_sparse(self.path, len(self.values), length, self.taken,
+                          key=next(reversed(self.values)))
         out: dict[str, tuple[list[Any], set[str]]] = {}
         for key, column in self.values.items():
             if len(column) < length:
