@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
@@ -216,7 +218,11 @@ class RefundExceedsCharge(Rule):
             own = ranked_case[end]
             others[k] = [c for c in seen[:OTHERS_KEPT + 1] if c != own][:OTHERS_KEPT]
             totals[k] = len(held) - (own in held)
-        hits["other_cases"] = pd.Series([facts.case_ids[o].tolist() for o in others],
+        # The other cases' ids taken once for all findings, not an index lookup per
+        # finding (1,505 findings at 100k cases: 0.26 s).
+        named = np.unique(np.fromiter(itertools.chain.from_iterable(others), dtype=np.int64))
+        name_of = dict(zip(named.tolist(), facts.case_ids.take(named).tolist(), strict=True))
+        hits["other_cases"] = pd.Series([[name_of[c] for c in o] for o in others],
                                         index=keys, dtype=object)
         hits["other_cases_n"] = totals
         hits = hits.join(charges, on="charge_code")
