@@ -203,3 +203,39 @@ def test_the_cases_left_for_later_are_the_rules_own_not_computed_again(
     two = engine.run_rules(log, policy, default_rules(), as_of=as_of)
     assert forks == ["running rules"] and two.errors == []
     assert two.extra["not_due_cases"] == expected
+
+
+def test_the_work_duplicate_refund_and_refund_exceeds_charge_share_is_done_once(
+        sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """duplicate-refund reads refund-exceeds-charge's excess per case, and refund-exceeds-
+    charge duplicate-refund's repeats: each computed once a run (`CaseFacts.shared`), here
+    before the fork (`CaseFacts.warm`), not in the process each rule runs in. Before, the
+    pairing ran three times (DU001's own, inside the refund-exceeds-charge calculation
+    DU001 ran again, and EV005's) and EV005's calculation twice. The findings are those of
+    the two rules run one after the other."""
+    from audit.rules.duplicates import du001_duplicate_refund as du001
+    from audit.rules.evidence import ev005_refund_exceeds_charge as ev005
+
+    calls = tmp_path / "calls"
+
+    def spied(function: Any, name: str) -> Any:
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            with calls.open("a", encoding="utf-8") as out:  # (from either process)
+                out.write(f"{name} {'here' if os.getpid() == PARENT else 'copy'}\n")
+            return function(*args, **kwargs)
+
+        return spy
+
+    rules: list[type[Rule]] = [du001.DuplicateRefund, ev005.RefundExceedsCharge]
+    alone = _run(sample, rules)
+    assert {f.rule for f in alone.findings} == {"DU001", "EV005"}  # (both find some)
+    monkeypatch.setattr(du001, "_pairs", spied(du001._pairs, "pairing"))
+    monkeypatch.setattr(ev005, "_captured", spied(ev005._captured, "excess"))
+    monkeypatch.setattr(engine, "FORK_RULES_FROM", 0)
+    forks = _forks_spied(monkeypatch)
+    two = _run(sample, rules)
+    assert forks == ["running rules"] and two.errors == []
+    # (the pairing is two calls of _pairs: by charge and by order)
+    assert sorted(calls.read_text(encoding="utf-8").splitlines()) == [
+        "excess here", "pairing here", "pairing here"]
+    assert [f.as_dict() for f in two.findings] == [f.as_dict() for f in alone.findings]

@@ -184,10 +184,14 @@ def _in_two(facts: CaseFacts, rules: list[Rule], overrides: dict[str, str]
     shared = [i for i in range(len(rules)) if i not in own]
     if not shared:
         return None
-    # What more than half of the shared rules read is computed once, before the fork.
+    # What more than half of the shared rules read is computed once, before the fork; so
+    # is the work two of them share (`CaseFacts.shared`: refund-exceeds-charge's findings
+    # and duplicate-refund's repeats, which each of the two reads), else computed in both
+    # processes where the two rules run in different ones.
     read = [READS.get(rules[i].code, frozenset()) for i in shared]
     facts.warm(key for key in set().union(*read)
-               if 2 * sum(key in r for r in read) > len(shared))
+               if 2 * sum(key in r for r in read) > len(shared)
+               or (key.startswith("events:shared:") and sum(key in r for r in read) > 1))
     taken = multiprocessing.get_context("fork").Value("q", 0)
 
     def run(mine: list[int], out: dict[int, Any], pack: Callable[[Outcome, str], Any]

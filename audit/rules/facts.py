@@ -65,6 +65,24 @@ _LISTS = {"approval_eids": ("approve", "second-approve"), "payout_eids": ("paid"
 Mask = np.ndarray[Any, np.dtype[np.bool_]]
 Ints = np.ndarray[Any, np.dtype[np.int64]]
 Codes = np.ndarray[Any, np.dtype[np.int32]]
+SHARED_WORK: dict[str, Callable[[CaseFacts], Any]] = {}
+"""Work that more than one rule reads (`CaseFacts.shared`), by the key it is cached under
+("shared:<what>", an "events:" key of `cached_keys`, so that audit.rules.reads traces it and
+`keep_only` drops it after the last rule reading it): the function computing it, which the
+rule module owning it registers (`shared_work`)."""
+
+
+def shared_work(key: str) -> Callable[[Callable[[CaseFacts], Any]], Callable[[CaseFacts], Any]]:
+    """Registers a function of the facts as shared work cached under `key` (see
+    SHARED_WORK); the function is returned unchanged."""
+    if not key.startswith("shared:"):
+        raise ValueError(f"shared work is keyed 'shared:<what>', not {key!r}")
+
+    def register(function: Callable[[CaseFacts], Any]) -> Callable[[CaseFacts], Any]:
+        SHARED_WORK[key] = function
+        return function
+
+    return register
 
 
 @dataclass(frozen=True)
@@ -251,17 +269,32 @@ class CaseFacts:
 
     def warm(self, keys: Iterable[str]) -> None:
         """Compute now what every rule reads first (the events' order and case codes, the
-        labels' controls) and, of `keys` (as cached_keys names them), the event columns and
-        the kept per-case columns; other keys are computed on first use. Before the rules
-        are shared with a forked copy (audit.rules.engine): computed once, and shared."""
+        labels' controls) and, of `keys` (as cached_keys names them), the event columns, the
+        kept per-case columns and the shared work (`shared`); other keys are computed on
+        first use. Before the rules are shared with a forked copy (audit.rules.engine):
+        computed once, and shared."""
         self._order_and_codes  # noqa: B018 (cached properties, computed for their value)
         self._controls  # noqa: B018
-        for key in keys:
+        # (the shared work last: it reads columns that the other keys may name)
+        for key in sorted(keys, key=lambda k: k.startswith("events:shared:")):
             kind, _, name = key.partition(":")
             if kind == "events" and name in self.log.columns:
                 self.column(name)
+            elif kind == "events" and name in SHARED_WORK:
+                self.shared(name)
             elif kind == "cases" and not _first_event_value(name):
                 self.col(name)
+
+    def shared(self, key: str) -> Any:
+        """The shared work registered under `key` (SHARED_WORK, "shared:<what>"): computed
+        on first use and kept with the event columns (`cached_keys` names it
+        "events:<key>"), so that two rules reading it (duplicate-refund and
+        refund-exceeds-charge each read the other's work) compute it once, and before the
+        fork where both run beside a forked copy (`warm`). Callers must not change what it
+        returns."""
+        if key not in self._sorted:
+            self._sorted[key] = SHARED_WORK[key](self)
+        return self._sorted[key]
 
     def codes(self, name: str) -> Codes:
         """Integer code of each sorted event's value of `name` (-1 where missing); equal

@@ -91,6 +91,11 @@ def trace_reads() -> dict[str, frozenset[str]]:
     reads = {}
     for rule in ruleset.all():
         seen.clear()
+        # The shared work an earlier rule computed, computed again: what computing it reads
+        # is read by each rule reading it (the one computing it first in a run may be
+        # another, or run in another process).
+        for key in [k for k in facts._sorted if k.startswith("shared:")]:
+            dict.__delitem__(facts._sorted, key)
         list(rule.check(facts))
         reads[rule.code] = frozenset(seen)
     return reads

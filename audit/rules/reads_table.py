@@ -172,6 +172,8 @@ READS: dict[str, frozenset[str]] = {
         "events:refund:amount",
         "events:refund:currency",
         "events:request:case-currency",
+        "events:shared:duplicate-refund:repeats",
+        "events:shared:refund-exceeds-charge:findings",
         "events:time:timestamp",
     }),
     "EV001": frozenset({
@@ -285,6 +287,8 @@ READS: dict[str, frozenset[str]] = {
         "events:refund:amount",
         "events:refund:currency",
         "events:request:case-currency",
+        "events:shared:duplicate-refund:repeats",
+        "events:shared:refund-exceeds-charge:findings",
         "events:time:timestamp",
     }),
     "EV006": frozenset({

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -7,7 +9,7 @@ from audit import canonical as C
 from audit.currency import figure
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
-from audit.rules.facts import CaseFacts
+from audit.rules.facts import CaseFacts, shared_work
 
 
 class DuplicateRefund(Rule):
@@ -155,13 +157,24 @@ class DuplicateRefund(Rule):
                     "{earlier_case}{beyond}")
 
 
+REPEATS = "shared:duplicate-refund:repeats"
+"""The key `repeats` is cached under in the facts (`CaseFacts.shared`)."""
+
+
 def repeats(facts: CaseFacts) -> pd.DataFrame:
     """The pairs (a later payout, an earlier payout it repeats) duplicate-refund finds:
     one row per pair, the earlier payout's columns suffixed `_earlier`, with `at` (the
     later payout's sorted position), `at_risk` (what the later payout is at risk for, the
     same on each of its rows) and `owed` (what its case was owed, NaN where unknown).
     refund-exceeds-charge reads them so that money found repeated here is not counted
-    again as an excess over the charge."""
+    again as an excess over the charge: computed once per run (the facts keep them), not
+    by each rule. Not to be changed in place."""
+    return cast(pd.DataFrame, facts.shared(REPEATS))
+
+
+@shared_work(REPEATS)
+def _repeats(facts: CaseFacts) -> pd.DataFrame:
+    """`repeats`, computed."""
     paid = np.flatnonzero(facts.mask("paid"))
     keys = facts.frame(paid, (C.CHARGE_ID, C.ORDER_ID))
     charge, order = keys[C.CHARGE_ID], keys[C.ORDER_ID]
@@ -224,12 +237,13 @@ def repeats(facts: CaseFacts) -> pd.DataFrame:
 def _excess_of_cases(facts: CaseFacts) -> dict[object, tuple[float, str, object, float]]:
     """Per case id that refund-exceeds-charge finds (where a finding of this rule does not
     replace it): (its amount at risk, its currency, the charge, the charge's captured
-    amount); cases whose excess is unknown left out."""
-    from audit.rules.evidence.ev005_refund_exceeds_charge import RefundExceedsCharge
+    amount); cases whose excess is unknown left out. Its findings as that rule's check
+    gives them, computed once per run (`excess_findings`: the facts keep them)."""
+    from audit.rules.evidence.ev005_refund_exceeds_charge import excess_findings
 
     return {f.case_id: (float(f.amount_at_risk), f.currency or "", f.evidence.get("charge"),
                         float(f.evidence.get("charge_amount") or 0.0))
-            for f in RefundExceedsCharge().check(facts) if f.amount_at_risk is not None}
+            for f in excess_findings(facts) if f.amount_at_risk is not None}
 
 
 _COLUMNS = [C.CASE, C.EVENT_ID, C.TIMESTAMP, C.AMOUNT, C.CURRENCY]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -9,7 +10,7 @@ from audit import canonical as C
 from audit.currency import figure, rounded
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
-from audit.rules.facts import CaseFacts, same, slices
+from audit.rules.facts import CaseFacts, same, shared_work, slices
 from audit.words import counted as counted_words
 
 
@@ -91,6 +92,13 @@ class RefundExceedsCharge(Rule):
     options = (Option("tolerance", "differences up to this are rounding", "amount_tolerance"),)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
+        # (computed once per run, duplicate-refund reading them too: the facts' own
+        # findings, not copies, 10 us each; what the engine and the check set on a finding
+        # after its rule ran, its severity, waiver, fingerprint, channel and sources, is no
+        # part of what duplicate-refund reads)
+        return list(excess_findings(facts))
+
+    def _check(self, facts: CaseFacts) -> list[Finding]:
         charged = ~np.asarray(facts.column(C.CHARGE_ID).isna(), dtype=bool)
         paid = facts.mask("paid")
         pay_at = np.flatnonzero(paid & charged)
@@ -286,6 +294,23 @@ class RefundExceedsCharge(Rule):
                     "{unknown_told}{repeats_told}, above the captured {charge_amount:.2f} "
                     "{currency}"
                     "{others_told}")
+
+
+EXCESS = "shared:refund-exceeds-charge:findings"
+"""The key `excess_findings` is cached under in the facts (`CaseFacts.shared`)."""
+
+
+def excess_findings(facts: CaseFacts) -> list[Finding]:
+    """refund-exceeds-charge's findings on `facts`, computed once per run (the facts keep
+    them): duplicate-refund reads each case's excess from them (its amount at risk is never
+    below it), and the rule's check returns them. Their amounts at risk, currencies and
+    evidence are not to be changed."""
+    return cast(list[Finding], facts.shared(EXCESS))
+
+
+@shared_work(EXCESS)
+def _excess_findings(facts: CaseFacts) -> list[Finding]:
+    return RefundExceedsCharge()._check(facts)
 
 
 OTHERS_NAMED = 5
