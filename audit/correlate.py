@@ -64,6 +64,15 @@ def _mask(values: pd.Series) -> np.ndarray:
     return values.fillna(False).to_numpy(dtype=bool)
 
 
+def _present(values: pd.Series) -> pd.Series:
+    """The values of `values` that are not missing, in order, on a range index: where
+    only the values matter, ``values.dropna()`` of a Series indexed by texts (the orders
+    by ticket id) is slow: numpy, given pandas' boolean mask, asks the Series for
+    attributes, which pandas looks for among its labels, hashing them all (a million
+    ticket ids at 1M cases: 0.25 s of CPU)."""
+    return pd.Series(values.array, dtype=values.dtype).dropna()
+
+
 def _positions_in(values: pd.Series, labels: pd.Index) -> np.ndarray:
     """Each value's position among `labels` (unique), -1 where missing or not among them.
     Arrow's hash lookup: pandas' isin/map on Arrow strings walk the labels in Python."""
@@ -1157,7 +1166,7 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
             earlier = _lookup(order, known_orders)
             other = logged & ~_mask(earlier.eq(claimant)) & _mask(claimant.notna())
             claimant = claimant.mask(pd.Series(other))
-            named_here = _mask(order.isin(order_of_ticket.dropna().unique()))
+            named_here = _mask(order.isin(_present(order_of_ticket).unique()))
             claimant = claimant.fillna(earlier.mask(pd.Series(named_here)))
             del logged, earlier, other, named_here
         by_claim = rest & ~has_named & _mask(claimant.notna()) & ~unclear
@@ -1185,7 +1194,7 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
     # before the stated:* columns were kept, the log's are not known here.
     ambiguous = np.zeros(len(positions), dtype=bool)
     if claimed_by is not None:
-        named_orders = order_of_ticket.dropna()
+        named_orders = _present(order_of_ticket)
         several = pd.unique(named_orders[named_orders.duplicated(keep=False)].to_numpy())
         open_ = rest & ~by_claim & ~has_named & ~unclear & _mask(claimed_by.notna())
         ambiguous = open_ & _mask(claimed_by.isin(several))
@@ -1366,7 +1375,7 @@ def _charge_keys(charge_ids: pd.Series, order_of_ticket: pd.Series,
         if known_orders is not None and len(known_orders):
             sold_orders = pd.Series(order_of_charge[sold].to_numpy(), dtype="string")
             earlier = _lookup(sold_orders, known_orders)
-            unnamed = ~_mask(sold_orders.isin(order_of_ticket.dropna().unique()))
+            unnamed = ~_mask(sold_orders.isin(_present(order_of_ticket).unique()))
             joins = _mask(earlier.notna()) & unnamed
             pair_codes.append(sold_charge[joins])
             pair_cases.append(C.arrow_array(earlier).filter(pa.array(joins)))
@@ -1529,9 +1538,23 @@ def _fill_case_ids(owned: list[pd.DataFrame], *, is_source: pd.Series, config: S
         return pd.Series(values.array.take(at, allow_fill=True), dtype="string")
 
     def only_charge() -> pd.Series:
-        charges = part[C.CHARGE_ID].astype("string")[charge_events].groupby(
-            codes[charge_events]).nunique().reindex(range(n), fill_value=0)
-        return first(C.CHARGE_ID, charge_events).where(charges.to_numpy() == 1)
+        """Per case code: its charge where its charge events state exactly one charge id
+        (as pandas' groupby-nunique == 1 tells it), else missing. Each id stated is
+        compared with its case's first: none differs where the case states one. No
+        hash of the ids (a groupby's, 0.3-0.4 s of CPU at 1M cases)."""
+        firsts = first(C.CHARGE_ID, charge_events)
+        values = _chunks(part[C.CHARGE_ID].astype("string"))
+        given = np.flatnonzero(charge_events & cased & np.asarray(
+            values.is_valid().to_numpy(zero_copy_only=False), dtype=bool))
+        mine = codes[given]
+        # (both sides hold a text: a case's first is missing only where none is stated)
+        differ = np.asarray(pc.not_equal(
+            values.take(pa.array(given)),
+            _chunks(firsts).take(pa.array(mine)).cast(values.type)
+        ).to_numpy(zero_copy_only=False), dtype=bool)
+        several = np.zeros(n, dtype=bool)
+        several[mine[differ]] = True
+        return firsts.where(~several)
 
     if everything:  # the usual import
         own_charge = part[C.CHARGE_ID].astype("string").array
