@@ -541,7 +541,7 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
             earlier.fillna(order_of_ticket.reset_index(drop=True)).array,
             index=order_of_ticket.index, dtype="string", name=order_of_ticket.name)
         del earlier
-    claimant_of_order = _sole_claimants(order_of_ticket)
+    claimant_of_order, named_by_several = _sole_claimants(order_of_ticket)
 
     # The charges' codes and the pairs by order, which the refunds do not decide, worked
     # out in a second thread while the refunds' cases are.
@@ -549,7 +549,8 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
         partial(_charge_keys, charge_ids, order_of_ticket, order_of_charge, by_order=by_order,
                 known_orders=known_orders),
         partial(_refund_cases, log, refund_pos, order_of_ticket, order_of_charge,
-                claimant_of_order, by_order=by_order, known_tickets=known_tickets,
+                claimant_of_order, named_by_several=named_by_several, by_order=by_order,
+                known_tickets=known_tickets,
                 known_orders=known_orders, known_charges=known_charges, apart=apart),
         rows=len(charge_pos) + len(refund_pos))
     copy_pos, copy_case, shared, left_pos = _charge_copies(charge_pos, charge_ids, refunds,
@@ -567,7 +568,7 @@ def _assign(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False,
         log[C.SOURCE_FILE].array.take(left_pos)).value_counts(sort=False).items() if n}
     del left_pos
     repeated_by_file, repeated_by_input = _by_file_and_input(log, _repeats(copy_pos), inputs)
-    del charge_ids, order_of_ticket, order_of_charge, claimant_of_order
+    del charge_ids, order_of_ticket, order_of_charge, claimant_of_order, named_by_several
 
     notes = list(refunds.notes)
     if len(apart):
@@ -961,20 +962,26 @@ def _several_orders(ids: pd.Series, orders: pd.Series) -> tuple[int, str, list[s
     return len(tickets), first, [str(v) for v in dict.fromkeys(mine)]
 
 
-def _sole_claimants(order_of_ticket: pd.Series) -> pd.Series:
+def _sole_claimants(order_of_ticket: pd.Series) -> tuple[pd.Series, pd.Index]:
     """The one ticket that names an order, for the orders exactly one ticket names: ticket
-    ids indexed by order id, in ticket order. Counted on the orders' dictionary codes in
-    Arrow and numpy (a groupby of the order ids made a Python string of each)."""
+    ids indexed by order id, in ticket order; and the orders several tickets name, each
+    once (for `_refund_cases`' ambiguous refunds). Counted on the orders' dictionary codes
+    in Arrow and numpy (a groupby of the order ids made a Python string of each; pandas'
+    duplicated of them, for the second, hashed them again: 0.2-0.3 s at 1M cases)."""
     orders = C.arrow_array(order_of_ticket).cast(pa.large_string())
     tickets = C.arrow_array(order_of_ticket.index).cast(pa.large_string())
     named = pc.is_valid(orders)
     orders, tickets = orders.filter(named), tickets.filter(named)
-    codes = np.asarray(pc.dictionary_encode(orders).indices.to_numpy(zero_copy_only=False),
-                       dtype=np.int64)
-    sole = pa.array(np.bincount(codes)[codes] == 1) if len(codes) else pa.array([], pa.bool_())
+    coded = pc.dictionary_encode(orders)
+    codes = np.asarray(coded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    counts = np.bincount(codes, minlength=len(coded.dictionary))
+    several = pd.Index(pd.arrays.ArrowStringArray(
+        coded.dictionary.filter(pa.array(counts >= 2))), dtype="string")
+    del coded
+    sole = pa.array(counts[codes] == 1) if len(codes) else pa.array([], pa.bool_())
     return pd.Series(pd.arrays.ArrowStringArray(tickets.filter(sole)), dtype="string",
                      index=pd.Index(pd.arrays.ArrowStringArray(orders.filter(sole)),
-                                    dtype="string"))
+                                    dtype="string")), several
 
 
 def _first_by(keys: pd.Series, values: pd.Series) -> pd.Series:
@@ -1019,7 +1026,8 @@ class _Refunds:
 
 def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.Series,
                   order_of_charge: pd.Series, claimant_of_order: pd.Series, *,
-                  by_order: bool, known_tickets: pd.Series | None = None,
+                  named_by_several: pd.Index, by_order: bool,
+                  known_tickets: pd.Series | None = None,
                   known_orders: pd.Series | None = None,
                   known_charges: pd.DataFrame | None = None,
                   apart: pd.Series | None = None) -> _Refunds:
@@ -1036,7 +1044,9 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
     `<system>:<id>` -> the id, see `_apart`) joins the one of them whose order is its
     charge's (else the one it states), where exactly one is; else none: it is listed among
     the problems (field `ticket:id`) and kept as a payout case of its own, never given to
-    one of them by a guess."""
+    one of them by a guess. `named_by_several`: the orders several tickets of the run
+    name (`_sole_claimants`): a refund naming no ticket whose order is one of them is
+    ambiguous."""
     named = _strings(log, C.TICKET_ID, positions)
     charge = _strings(log, C.CHARGE_ID, positions)
     has_named = _mask(named.notna())
@@ -1194,13 +1204,11 @@ def _refund_cases(log: pd.DataFrame, positions: np.ndarray, order_of_ticket: pd.
     # before the stated:* columns were kept, the log's are not known here.
     ambiguous = np.zeros(len(positions), dtype=bool)
     if claimed_by is not None:
-        named_orders = _present(order_of_ticket)
-        several = pd.unique(named_orders[named_orders.duplicated(keep=False)].to_numpy())
         open_ = rest & ~by_claim & ~has_named & ~unclear & _mask(claimed_by.notna())
-        ambiguous = open_ & _mask(claimed_by.isin(several))
+        ambiguous = open_ & _mask(claimed_by.isin(named_by_several))
         if known_orders is not None and len(known_orders):
             ambiguous |= open_ & (_positions_in(claimed_by, known_orders.index) >= 0)
-        del open_, several, named_orders
+        del open_
 
     # Of the tickets named that no export holds, those written alike to one that is held
     # (`#101`, `0101` for Zendesk's 101; `rfd-7` for Jira's RFD-7): said, not joined.
