@@ -1766,7 +1766,11 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
         result = run_discovery(log, miner, noise,  # type: ignore[arg-type]
                                max_activities, channels=channels)
         from audit.digest import sha256_of
+        from audit.store import read_with
 
+        # (the options in effect, those given but not applied, a canonical log's own
+        # import's: discovery.json's `import`)
+        read = read_with(log_path, imported, reading)
         source = {"file": log_path.name,
                   "sha256": imported.digests.get(str(log_path)) or sha256_of(log_path)}
         stale, left = clear_stale_staging(out)
@@ -1774,7 +1778,7 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
         # (through a staging folder, moved in all or none: `write_staged`)
         written, removed = write_staged(
             out, lambda staging: list(write_discovery(
-                result, log, staging, source=source, imported=imported, reading=reading,
+                result, log, staging, source=source, imported=imported, read=read,
                 policy=None if policy_path is None else {
                     "file": policy_path.name, "sha256": sha256_of(policy_path)}).values()),
             earlier=lambda folder: reports_in(folder, DISCOVER_FILES))
@@ -1804,8 +1808,9 @@ def _reading_options(assume_tz: str | None, object_type: str | None,
                      follow_o2o: tuple[str, ...]) -> dict[str, Any]:
     """The import's options `discover` and `compare` read a log with (as `import` and
     `check` read it: --assume-tz, --object-type, --follow-o2o), the zone checked before any
-    log is read: the keyword arguments of `import_sources`, those given recorded in
-    discovery.json (`import.options`) and compare.json (`import_options`). Before, both
+    log is read: the keyword arguments of `import_sources`, those given (`audit.store.
+    read_with` records those in effect: discovery.json's `import`, each log side's `import`
+    in compare.json, whose `import_options` are those given). Before, both
     lacked them: an OCEL log was imported first, and `check --follow-o2o`'s cases could
     not be mined without that step."""
     if assume_tz is not None:

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -257,6 +257,63 @@ def import_options(fmt: str | None = None, assume_tz: str | None = None,
     if follow_o2o:  # (--follow-o2o, only where given: other imports' records unchanged)
         options["follow_o2o"] = list(follow_o2o)
     return options
+
+
+OCEL_OPTIONS = ("object_type", "follow_o2o")
+"""The import's options that apply to an OCEL 2.0 log only (elsewhere: "not used")."""
+
+
+def reading_options(given: Mapping[str, Any]) -> dict[str, Any]:
+    """The import's options a log was read with, in the shape `check` records them (its
+    manifest's `import_options`): `assume_tz`, `encoding` and `object_type`, null where not
+    given, and `follow_o2o` where given. `given`: the keyword arguments of
+    `import_sources`."""
+    options: dict[str, Any] = {key: given.get(key) or None
+                               for key in ("assume_tz", "encoding", "object_type")}
+    if given.get("follow_o2o"):
+        options["follow_o2o"] = list(given["follow_o2o"])
+    return options
+
+
+def read_with(path: Path, imported: ImportResult,
+              given: Mapping[str, Any]) -> dict[str, Any]:
+    """How one log (`path`, as `imported` read it with the options `given`) was read, as
+    discovery.json's `import` and each log side of compare.json record it:
+    `options`, those in effect in `reading_options`' shape (an option that does not apply
+    to the log, --object-type or --follow-o2o of a log that is no OCEL 2.0 log, null and
+    left out); `not_applied`, the options given that do not apply to it (the import's notes
+    say "not used"); and, for a canonical log written by `import`, `imported_earlier`: the
+    options that import read its source with, as its record stores them (`import_options`;
+    null for a record written before they were kept), whose --object-type and --follow-o2o
+    made its cases. Before, the options given were recorded as if applied: a canonical log
+    built with --follow-o2o read as built with the --object-type alone that `compare` was
+    given, and was not."""
+    ocel = any(f.system == "ocel" for f in imported.files)
+    not_applied = [] if ocel else [key for key in OCEL_OPTIONS if given.get(key)]
+    view: dict[str, Any] = {
+        "options": reading_options({k: v for k, v in given.items() if k not in not_applied}),
+        "not_applied": not_applied}
+    record = import_record(path)
+    if record is not None:
+        view["imported_earlier"] = record.get("options")
+    return view
+
+
+def cases_made_by(view: Mapping[str, Any]) -> tuple[str, frozenset[str]] | None:
+    """Of a log's `read_with`: the OCEL options its cases were made by (the object type,
+    the types --follow-o2o followed), from its own import where it is a canonical log, or
+    None where its cases were made by none (no OCEL 2.0 log) or the record does not say."""
+    if "imported_earlier" in view:
+        options = view["imported_earlier"]
+        if not isinstance(options, dict):
+            return None
+    else:
+        options = view["options"]
+    kind = options.get("object_type")
+    if not isinstance(kind, str) or not kind:
+        return None
+    followed = options.get("follow_o2o") or []
+    return kind, frozenset(str(t) for t in followed) if isinstance(followed, list) else frozenset()
 
 
 def _import_record(result: ImportResult, quarantine: str, correlation: str | None,

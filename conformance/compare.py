@@ -107,6 +107,10 @@ class Side:
     the diff graph says so, as the log never took the edge."""
     left_out: dict[str, int] = field(default_factory=dict)
     """The same: each activity left out, with the cases doing it."""
+    read: dict[str, Any] | None = None
+    """Log sides read from a file: how (`audit.store.read_with`: the import's options in
+    effect, those given but not applied, a canonical log's own import's), which
+    compare.json records per side and `_reading_warning` weighs."""
 
     @property
     def cases(self) -> int:
@@ -138,7 +142,7 @@ class Side:
                 left_out[activity] += count
         return Side(self.role, self.kind, self.name, dict(traces), cases_of,
                     self.labels & keep, list(self.notes), list(self.warnings),
-                    bridged=dict(bridged), left_out=dict(left_out))
+                    bridged=dict(bridged), left_out=dict(left_out), read=self.read)
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -368,6 +372,9 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
     log, channels = select_channel(log, channel, policy, file=path)
     side = side_from_log(log, role, path.name, tasks, channels)
     side.file, side.sha256 = path.name, imported.digests.get(str(path)) or sha256_of(path)
+    from audit.store import read_with
+
+    side.read = read_with(path, imported, reading or {})
     if reading and reading.get("object_type"):  # (an OCEL log's cases: what was left out)
         side.notes += [f"{role} log: {note}" for note in imported.notes]
     if imported.quarantined:  # (never dropped without a word: quarantine.csv of `import`)
@@ -801,7 +808,7 @@ def compare(as_is: Side, to_be: Side,
         shift_rule["tested_edges_one_side_only"] = sum(e.significance is not None
                                                        for e in edges)
     warnings = [*as_is.warnings, *to_be.warnings, *_shared_warning(as_is, to_be),
-                *_spelling_warnings(as_is, to_be)]
+                *_spelling_warnings(as_is, to_be), *_reading_warning(as_is, to_be)]
     # Each note and warning cut to its start and end where it quotes a value of megabytes
     # (a lifecycle:transition of 1 MB), as check's warnings are (words.cut_middle): the
     # same text in compare.json, compare.md and on the console.
@@ -810,6 +817,36 @@ def compare(as_is: Side, to_be: Side,
                       [cut_middle(warning) for warning in warnings],
                       compared_relations(as_is, to_be), channel, shift_rule,
                       next((s for s in (left, right) if s.left_out), None))
+
+
+def _reading_warning(as_is: Side, to_be: Side) -> list[str]:
+    """Where the cases of two log sides, each made of an OCEL 2.0 log's objects, were made
+    by different options (--object-type, --follow-o2o: compare's own for an OCEL log it
+    read, its own import's for a canonical log): their differences may come from how the
+    cases were made, not from the process. Before, unsaid: an invoices log imported with
+    --follow-o2o 'Purchase Order' against the OCEL log read with --object-type Invoice
+    alone told 'Change PO Quantity' in 67% of as-is cases and never in to-be, which the
+    import's options alone made, and compare.json recorded the one set of options given
+    as if both sides were read with it."""
+    from audit.store import cases_made_by
+
+    made = [None if s.read is None else cases_made_by(s.read) for s in (as_is, to_be)]
+    if made[0] is None or made[1] is None or made[0] == made[1]:
+        return []
+
+    def told(side: Side, by: tuple[str, frozenset[str]]) -> str:
+        kind, followed = by
+        options = " ".join([f"--object-type {_q(kind)}",
+                            *(f"--follow-o2o {_q(t)}" for t in sorted(followed))])
+        whose = (f"by its own import ({side.file})"
+                 if side.read is not None and "imported_earlier" in side.read else "")
+        return f"the {side.role} log's with {options}" + (f" {whose}" if whose else "")
+
+    return [f"the two logs' cases were made by different OCEL options: "
+            f"{told(as_is, made[0])}, {told(to_be, made[1])}; a difference may come from "
+            "how the cases were made, not from the process: read both with the same "
+            "--object-type and --follow-o2o (compare.json's as_is.import and to_be.import "
+            "record each side's)"]
 
 
 def _apart(value: float, limit: float) -> str:
@@ -1502,6 +1539,7 @@ def comparison_json(result: Comparison, files: dict[str, Path | None] | None = N
     and the differences."""
     from audit import __version__
     from audit.digest import sha256_of
+    from audit.store import reading_options
 
     def side(s: Side) -> dict[str, Any]:
         view: dict[str, Any] = {"kind": s.kind, "name": s.name,
@@ -1511,6 +1549,8 @@ def comparison_json(result: Comparison, files: dict[str, Path | None] | None = N
             if s.kind != "log":
                 view["process"] = s.process
         if s.kind == "log":
+            if s.read is not None:  # (how it was read: the options in effect, per side)
+                view["import"] = s.read
             view["cases"] = s.cases
             view["variants"] = len(s.traces)
             # (what it was computed on: its cases by channel and the --channel kept)
@@ -1526,9 +1566,9 @@ def comparison_json(result: Comparison, files: dict[str, Path | None] | None = N
         "tool": "refund-audit", "version": __version__,
         **{key: None if path is None else {"file": path.name, "sha256": sha256_of(path)}
            for key in ("policy", "mapping") for path in [given.get(key)]},
-        # (the import's options each log side was read with, where given)
-        **({"import_options": {k: list(v) if isinstance(v, tuple) else v
-                               for k, v in reading.items()}} if reading else {}),
+        # (the import's options given, in check's shape: null where not given; each log
+        # side's `import` records those in effect for it)
+        "import_options": reading_options(reading or {}),
         "channel": result.channel,
         "as_is": side(result.as_is),
         "to_be": side(result.to_be),
@@ -2048,7 +2088,8 @@ def write_comparison(result: Comparison, out: Path,
                      reading: Mapping[str, Any] | None = None) -> dict[str, Path]:
     """Write compare.json, compare.md, diff.svg and diff.png into `out`; `files`: the
     policy and mapping given (`comparison_json`); `reading`: the import's options given
-    (--assume-tz, --object-type, --follow-o2o), compare.json's `import_options` where any."""
+    (--assume-tz, --object-type, --follow-o2o), compare.json's `import_options` (each log
+    side's `import`: those in effect for it, `audit.store.read_with`)."""
     from reports.graphs import DrawnGraph, write_graph
 
     out.mkdir(parents=True, exist_ok=True)

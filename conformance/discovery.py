@@ -656,7 +656,7 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
                     source: dict[str, Any] | None = None,
                     imported: ImportResult | None = None,
                     policy: dict[str, Any] | None = None,
-                    reading: Mapping[str, Any] | None = None) -> dict[str, Path]:
+                    read: Mapping[str, Any] | None = None) -> dict[str, Path]:
     """Write the model (model.bpmn, model.svg), the DFG (discovery-dfg.svg, .png: not
     dfg.*, which are a check's, `DFG_NAME`), the variant list (variants.csv,
     `write_variants`) and discovery.json into `out`; the BPMN is read back through our
@@ -666,8 +666,11 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
     `source`: the log mined (`{"file": its name, "sha256"}`), which discovery.json names
     beside the tool and version that mined it. `imported`: the import that read the log:
     its quarantine is written as discovery-quarantine.csv (`QUARANTINE_NAME`), its counts
-    go into discovery.json's `import`, and a warning says how many rows were quarantined
-    (before: the console's count alone, and no row named)."""
+    go into discovery.json's `import` with its notes (what it left out or brought in, an
+    option not used: as the console prints them), and a warning says how many rows were
+    quarantined (before: the console's count alone, and no row named). `read`: how the log
+    was read (`audit.store.read_with`: the options in effect, those given but not
+    applied, a canonical log's own import's), in `import` too."""
     from audit.ingest import dropped_text
     from audit.progress import current
     from reports.graphs import (
@@ -687,9 +690,15 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
                   "quarantined": imported.quarantined,
                   "duplicates_dropped": imported.deduplicated,
                   "quarantine_file": QUARANTINE_NAME}
-        if reading:  # (the import's options given: --assume-tz, --object-type, --follow-o2o)
-            intake["options"] = {k: list(v) if isinstance(v, tuple) else v
-                                 for k, v in reading.items()}
+        # (the options in effect, in check's shape, those given but not applied, and a
+        # canonical log's own import's: before, the options given, as if applied, and
+        # left out where none was given)
+        from audit.store import reading_options
+
+        intake.update(read or {"options": reading_options({}), "not_applied": []})
+        # (what the import left out or brought in, as the console prints it: before, the
+        # console's alone, though compare.json lists an OCEL side's)
+        intake["notes"] = [cut_middle(note) for note in imported.notes]
         if imported.quarantined:
             one = imported.quarantined == 1
             discovery.warnings.append(

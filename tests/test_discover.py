@@ -757,7 +757,11 @@ def test_rows_quarantined_by_discover_are_written_and_counted(tmp_path: Path) ->
     summary = json.loads((out / "discovery.json").read_text(encoding="utf-8"))
     assert summary["import"] == {"read": 4, "imported": 3, "quarantined": 1,
                                  "duplicates_dropped": 0,
-                                 "quarantine_file": "discovery-quarantine.csv"}
+                                 "quarantine_file": "discovery-quarantine.csv",
+                                 # (no option given: check's keys, null; no import note)
+                                 "options": {"assume_tz": None, "encoding": None,
+                                             "object_type": None},
+                                 "not_applied": [], "notes": []}
     assert summary["warnings"] == [
         "1 row of the log was quarantined (read 4 = imported 3 + quarantined 1) and is not "
         "mined: discovery-quarantine.csv names it (file, row, field, value, reason)"]

@@ -57,9 +57,18 @@ def test_discover_reads_an_ocel_log_by_object_type(tmp_path: Path, follow: tuple
     assert _variants(out) == expected
     summary = json.loads((out / "discovery.json").read_text(encoding="utf-8"))
     assert (summary["cases"], summary["events"]) == (3, events)
-    options = {"object_type": "Invoice"} | (
+    options = {"assume_tz": None, "encoding": None, "object_type": "Invoice"} | (
         {"follow_o2o": ["Purchase Order"]} if follow else {})
     assert summary["import"]["options"] == options
+    assert summary["import"]["not_applied"] == []
+    assert "imported_earlier" not in summary["import"]  # (no canonical log: no import)
+    # The import's notes, as the console prints them (before: the console's alone).
+    assert summary["import"]["notes"]
+    for note in summary["import"]["notes"]:
+        assert note in result.output
+    told = ("2 events relating to no 'Invoice' object but to 'Purchase Order' objects"
+            if follow else "4 of 13 events relate to no 'Invoice' object")
+    assert any(note.startswith(told) for note in summary["import"]["notes"])
     assert summary["fitness"]["fitting_cases"] == 3
 
 
@@ -98,10 +107,127 @@ def test_compare_reads_each_ocel_side_with_the_options(tmp_path: Path) -> None:
         "--object-type", "Invoice", "--follow-o2o", "Purchase Order", "--out", str(out)])
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "compare.json").read_text(encoding="utf-8"))
-    assert summary["import_options"] == {"assume_tz": "UTC", "object_type": "Invoice",
-                                         "follow_o2o": ["Purchase Order"]}
+    options = {"assume_tz": "UTC", "encoding": None, "object_type": "Invoice",
+               "follow_o2o": ["Purchase Order"]}
+    assert summary["import_options"] == options
+    for side in ("as_is", "to_be"):  # (each side an OCEL log: every option applied)
+        assert summary[side]["import"] == {"options": options, "not_applied": []}
     assert summary["differences"] == []
     for side in ("as_is", "to_be"):
         assert (summary[side]["cases"], summary[side]["variants"]) == (3, 2)
     assert ("note: to-be log: 2 of 13 events relate to no 'Invoice' object, directly or "
             "through a related 'Purchase Order' object" in result.output)
+
+
+def _imported(tmp_path: Path, *options: str) -> Path:
+    log = tmp_path / "invoices.parquet"
+    done = CliRunner().invoke(main, ["import", str(_need(JSON)), *options, "--out", str(log)])
+    assert done.exit_code == 0, done.output
+    return log
+
+
+FOLLOWING = ["--object-type", "Invoice", "--follow-o2o", "Purchase Order"]
+
+
+def test_compare_records_each_sides_options_and_warns_where_they_differ(
+        tmp_path: Path) -> None:
+    """A canonical log imported with --follow-o2o 'Purchase Order' against the OCEL log read
+    with --object-type Invoice alone: 'Change PO Quantity' (the purchase order's event,
+    brought in by --follow-o2o) is in 2 of 3 as-is cases and in no to-be case, made by the
+    options alone. Before, no warning, and compare.json recorded {"object_type": "Invoice"}
+    as the options of both sides, though the canonical log was not read with it (the
+    console: "not used") and was built with --follow-o2o."""
+    log = _imported(tmp_path, *FOLLOWING)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["compare", str(log), str(JSON), "--object-type",
+                                       "Invoice", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+    assert [d["activities"] for d in summary["differences"]] == [["Change PO Quantity"]]
+    assert summary["import_options"] == {"assume_tz": None, "encoding": None,
+                                         "object_type": "Invoice"}
+    as_is, to_be = summary["as_is"]["import"], summary["to_be"]["import"]
+    # The canonical log: --object-type not applied to it; its cases made by its import's.
+    assert as_is["not_applied"] == ["object_type"]
+    assert as_is["options"] == {"assume_tz": None, "encoding": None, "object_type": None}
+    assert as_is["imported_earlier"]["object_type"] == "Invoice"
+    assert as_is["imported_earlier"]["follow_o2o"] == ["Purchase Order"]
+    assert to_be == {"options": {"assume_tz": None, "encoding": None,
+                                 "object_type": "Invoice"}, "not_applied": []}
+    warning = ("the two logs' cases were made by different OCEL options: the as-is log's "
+               "with --object-type 'Invoice' --follow-o2o 'Purchase Order' by its own "
+               "import (invoices.parquet), the to-be log's with --object-type 'Invoice'; ")
+    assert [w for w in summary["warnings"] if w.startswith(warning)] != []
+    assert f"warning: {warning}" in result.output
+    assert "compare.md" in result.output
+    assert warning in (out / "compare.md").read_text(encoding="utf-8")
+
+
+def test_compare_of_sides_made_alike_gives_no_reading_warning(tmp_path: Path) -> None:
+    """The same canonical log against the OCEL log read with the options of its import:
+    no difference, no warning; the canonical side records --object-type and --follow-o2o
+    as not applied to it, its own import's as those that made its cases."""
+    log = _imported(tmp_path, *FOLLOWING)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["compare", str(JSON), str(log), *FOLLOWING,
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+    assert summary["differences"] == []
+    assert not any("different OCEL options" in w for w in summary["warnings"])
+    assert summary["to_be"]["import"]["not_applied"] == ["object_type", "follow_o2o"]
+    assert summary["as_is"]["import"]["not_applied"] == []
+
+
+def test_compare_of_a_log_of_no_ocel_records_the_options_as_not_applied(
+        tmp_path: Path) -> None:
+    """A CSV log against the OCEL log: --object-type made the OCEL side's cases only; the
+    CSV side records it as not applied, and no warning (its cases are made by no object
+    type)."""
+    csv_log = tmp_path / "s.csv"
+    csv_log.write_text("case,activity,time\nR1,Insert Invoice,2026-07-01T08:00Z\n"
+                       "R1,Insert Payment,2026-07-02T08:00Z\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["compare", str(csv_log), str(JSON), "--object-type",
+                                       "Invoice", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+    assert summary["as_is"]["import"] == {
+        "options": {"assume_tz": None, "encoding": None, "object_type": None},
+        "not_applied": ["object_type"]}
+    assert summary["to_be"]["import"]["options"]["object_type"] == "Invoice"
+    assert not any("different OCEL options" in w for w in summary["warnings"])
+
+
+def test_discover_records_an_option_not_applied_as_such(tmp_path: Path) -> None:
+    """discover of a CSV log with --object-type: the console says "not used"; before,
+    discovery.json's import.options said {"object_type": "Invoice"}, as if applied, and
+    none of the import's notes. Now check's keys, null where not given or not applied,
+    the option named under not_applied, and the note."""
+    csv_log = tmp_path / "s.csv"
+    csv_log.write_text("case,activity,time\nc1,A,2026-07-01T08:00Z\n"
+                       "c1,B,2026-07-01T09:00Z\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["discover", str(csv_log), "--object-type", "Invoice",
+                                       "--miner", "dfg", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    block = json.loads((out / "discovery.json").read_text(encoding="utf-8"))["import"]
+    assert block["options"] == {"assume_tz": None, "encoding": None, "object_type": None}
+    assert block["not_applied"] == ["object_type"]
+    note = ("--object-type Invoice: no input is an OCEL 2.0 log, the only kind it applies "
+            "to: not used")
+    assert note in block["notes"] and note in result.output
+
+
+def test_discover_of_a_canonical_log_records_its_imports_options(tmp_path: Path) -> None:
+    """A canonical log built with --follow-o2o, discovered without options: no option
+    given (check's keys, all null), and the options its import made its cases by."""
+    log = _imported(tmp_path, *FOLLOWING)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["discover", str(log), "--miner", "dfg",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    block = json.loads((out / "discovery.json").read_text(encoding="utf-8"))["import"]
+    assert block["options"] == {"assume_tz": None, "encoding": None, "object_type": None}
+    assert block["not_applied"] == []
+    assert block["imported_earlier"]["follow_o2o"] == ["Purchase Order"]
