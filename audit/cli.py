@@ -72,6 +72,28 @@ _MADE_FOLDERS: ContextVar[list[Path] | None] = ContextVar("_MADE_FOLDERS", defau
 where the command fails before writing into them (`_remove_made`)."""
 
 
+def _log_reading_options(side: str) -> Callable[[F], F]:
+    """--assume-tz, --object-type and --follow-o2o of a command reading a log as `import` does
+    (discover; compare, `side` saying they apply to each of its logs)."""
+    options = [
+        click.option("--assume-tz", help="IANA time zone of timestamps written without an "
+                     f"offset, as for `import`{side}."),
+        click.option("--object-type", help="OCEL 2.0: the object type whose objects become "
+                     f"cases, as for `import`{side}."),
+        click.option("--follow-o2o", "follow_o2o", multiple=True, metavar="TYPE",
+                     help="OCEL 2.0: an event relating to no object of --object-type but to "
+                     "an object of TYPE that an object-to-object relation (either way) ties "
+                     "to such objects is an event of their cases (one hop; repeat for several "
+                     "types), as for `import` and `check`."),
+    ]
+
+    def apply(func: F) -> F:
+        for option in reversed(options):  # (as stacked decorators: the first listed first)
+            func = option(func)
+        return func
+    return apply
+
+
 def _remove_made(made: list[Path]) -> None:
     """The folders `made` removed, the deepest first, as long as each is empty: a command
     that failed before writing anything there leaves no new empty folder behind (before,
@@ -1675,15 +1697,7 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
               help="Policy file whose activities tell which labels are ticket events, to "
                    "decide each case's channel as check does with it (--channel, and the "
                    "cases by channel counted); default: the bundled policy.")
-@click.option("--assume-tz", help="IANA time zone of timestamps written without an offset, "
-              "as for `import`.")
-@click.option("--object-type", help="OCEL 2.0: the object type whose objects become cases, "
-              "as for `import`.")
-@click.option("--follow-o2o", "follow_o2o", multiple=True, metavar="TYPE",
-              help="OCEL 2.0: an event relating to no object of --object-type but to an "
-              "object of TYPE that an object-to-object relation (either way) ties to such "
-              "objects is an event of their cases (one hop; repeat for several types), as "
-              "for `import` and `check`.")
+@_log_reading_options("")
 @click.pass_obj
 @reports_input_errors
 def discover(settings: Settings, log_path: Path, miner: str, noise: float | None,
@@ -1873,15 +1887,7 @@ def variants_line(variants: Variants) -> str:
                    "the significance tests (above 0, "
                    "below 1): a share's Benjamini-Hochberg adjusted p-value must be at most "
                    "Q for a shift to be told; compare.json's shift_rule records it.")
-@click.option("--assume-tz", help="IANA time zone of timestamps written without an offset, "
-              "as for `import` (each log side).")
-@click.option("--object-type", help="OCEL 2.0: the object type whose objects become cases, "
-              "as for `import` (each log side).")
-@click.option("--follow-o2o", "follow_o2o", multiple=True, metavar="TYPE",
-              help="OCEL 2.0: an event relating to no object of --object-type but to an "
-              "object of TYPE that an object-to-object relation (either way) ties to such "
-              "objects is an event of their cases (one hop; repeat for several types), as "
-              "for `import` and `check`.")
+@_log_reading_options(" (each log side)")
 @click.pass_obj
 @reports_input_errors
 def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from click.testing import CliRunner
 
 from audit.cli import main
 from audit.sample import SampleSpec, write_sample
+from tests import test_report_html
 from tests.test_report_html import Browser
 
 
@@ -40,13 +40,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str, 
     return out, result.output, document
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    instance = Browser()
-    try:
-        yield instance
-    finally:
-        instance.close()
+browser = test_report_html.browser  # (its headless Chromium, a fixture of this module too)
 
 
 def test_the_console_groups_the_findings_counts(run: tuple[Path, str, dict[str, Any]]) -> None:
