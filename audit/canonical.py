@@ -222,19 +222,175 @@ EVENT_ORDER = (CASE, TIMESTAMP, EVENT_ID)
 """The order of a log's events wherever it matters (`check`'s rules and conformance,
 `compare`, `discover`, the directly-follows graph): by case, then time, then event id (text
 by code point): two events of a case at the same time are taken in the order of their ids,
-whatever their order in the file. See `event_order`."""
+whatever their order in the file; but where one of them has an id the import derived
+(`DERIVED_ID`: a hash, in no order of the events), they are taken in the order their
+source lists them (`SAME_TIME_ORDER`). See `event_order`."""
+
+SAME_TIME_ORDER = (EVENT_ID, SOURCE_FILE, SOURCE_ROW)
+"""Of a case's events at one time where one has a derived id (`DERIVED_ID`): the events
+whose ids the log states first, by id; then the others as their source lists them, by
+`source:file` (text) and `source:row` (the row of a CSV, the element of an XES file, the
+event of an OCEL log), the id last (`ties_in_file_order`)."""
+
+DERIVED_ID = re.compile(r"e[0-9a-f]{16}")
+"""An event id the import derives where the source states none (`audit.ingest.
+assign_event_ids`): "e" and 16 hex digits of a hash, in no order of the events."""
 
 
 def event_order(frame: pd.DataFrame) -> np.ndarray | None:
     """The positions that put `frame`'s events in EVENT_ORDER (ascending, stable, missing
-    values last: `stable_order`), or None where they are in it already (an import's log
-    usually is: checked on neighbours, nothing sorted). A frame without `event:id` (not a
-    canonical log) keeps its rows' order among events of a case at one time."""
+    values last: `stable_order`; events of a case at one time, one of them with a derived
+    id, as `ties_in_file_order` takes them), or None where they are in it already (an
+    import's log usually is: checked on neighbours, nothing sorted). A frame without
+    `event:id` (not a canonical log) keeps its rows' order among events of a case at one
+    time."""
     keys = [k for k in EVENT_ORDER if k in frame.columns]
-    if in_order(frame, keys):
+    if len(keys) < len(EVENT_ORDER):
+        order = None if in_order(frame, keys) else stable_order(frame, keys)
+    elif in_order(frame, [CASE, TIMESTAMP]):
+        # (An import's log: sorted by case and time, only its events at one time ordered.)
+        order = ties_in_file_order(frame, None, every_run=True)
+    else:
+        order = ties_in_file_order(frame, stable_order(frame, keys))
+    if order is None or np.array_equal(order, np.arange(len(order))):
         return None
-    order = stable_order(frame, keys)
-    return None if np.array_equal(order, np.arange(len(order))) else order
+    return order
+
+
+def derived_ids(ids: pd.Series) -> np.ndarray:
+    """Per id of `ids`, whether it is one the import derived (`DERIVED_ID`), as a bool
+    array (a missing id is not)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        texts = pa.array(ids.astype("string").array, from_pandas=True)
+        if isinstance(texts, pa.ChunkedArray):
+            texts = texts.combine_chunks()
+        found = pc.match_substring_regex(texts, "^" + DERIVED_ID.pattern + "$")
+        return np.asarray(pc.fill_null(found, False).to_numpy(zero_copy_only=False),
+                          dtype=bool)
+    except (TypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return np.asarray(ids.astype("string").str.fullmatch(DERIVED_ID.pattern)
+                          .fillna(False).to_numpy(dtype=bool), dtype=bool)
+
+
+def tied_pairs(frame: pd.DataFrame, order: np.ndarray | None) -> np.ndarray:
+    """The positions i (in the order `order` gives, None: the frame's) where the event at i
+    and the next are of one case at one time. Times are compared first, for every
+    neighbour (integers); cases only where the times are equal."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(frame)
+    if n < 2:
+        return np.empty(0, dtype=np.int64)
+    times = frame[TIMESTAMP]
+    if pd.api.types.is_datetime64_any_dtype(times.dtype):
+        stamps = np.asarray(pd.DatetimeIndex(times).asi8, dtype=np.int64)
+    else:
+        stamps = pd.factorize(times, use_na_sentinel=False)[0].astype(np.int64)
+    if order is not None:
+        stamps = stamps[order]
+    at = np.flatnonzero(stamps[1:] == stamps[:-1])
+    del stamps
+    if not len(at):
+        return at.astype(np.int64)
+    left, right = (at, at + 1) if order is None else (order[at], order[at + 1])
+    cases = frame[CASE]
+    if isinstance(cases.dtype, pd.CategoricalDtype):
+        codes = cases.cat.codes.to_numpy()
+        same = codes[left] == codes[right]
+    elif pd.api.types.is_numeric_dtype(cases.dtype) and cases.dtype != object:
+        values = cases.to_numpy()  # (codes of an order key)
+        same = values[left] == values[right]
+    else:  # (only the pairs at one time taken, as text)
+        try:
+            before = arrow_array(cases.take(left).astype("string"))
+            after = arrow_array(cases.take(right).astype("string"))
+            same = np.asarray(pc.fill_null(pc.equal(before, after), False)
+                              .to_numpy(zero_copy_only=False), dtype=bool)
+            same |= np.asarray(pc.and_(pc.is_null(before), pc.is_null(after))
+                               .to_numpy(zero_copy_only=False), dtype=bool)
+        except (TypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            same = (cases.take(left).astype(str).to_numpy(dtype=object)
+                    == cases.take(right).astype(str).to_numpy(dtype=object))
+    return np.asarray(at[np.asarray(same, dtype=bool)], dtype=np.int64)
+
+
+def ties_in_file_order(frame: pd.DataFrame, order: np.ndarray | None, *,
+                       every_run: bool = False) -> np.ndarray | None:
+    """`order` (positions putting `frame` in order by case, time and event id; None: the
+    frame is) with each run of events of a case at one time that holds an id the import
+    derived (`DERIVED_ID`: a hash of what the event says, in no order of the events) put in
+    `SAME_TIME_ORDER`: the events whose ids the log states first, by id, then the others
+    in the order their source lists them (`source:file`, `source:row`), so that an XES
+    file's, an OCEL log's or an id-less CSV's events at one time are taken as the file
+    lists them, as pm4py takes them. Runs of ids the log states all keep their ids' order
+    (`every_run`: `order` is by case and time only, and those are put in it too); only the
+    tied events are read (few in most logs). Without `source:row` (not a canonical log) they
+    are ordered by id."""
+    pairs = tied_pairs(frame, order)
+    if not len(pairs):
+        return order
+    n = len(frame)
+    # The tied events, in the sorted order: each run of them one group.
+    tied = np.zeros(n, dtype=bool)
+    tied[pairs] = True
+    tied[pairs + 1] = True
+    rows = np.flatnonzero(tied)
+    link = np.zeros(n, dtype=bool)
+    link[pairs + 1] = True  # (an event tied to the one before it: same run)
+    run = np.cumsum(~link[rows]) - 1
+    events = rows if order is None else order[rows]
+    ids = frame[EVENT_ID].take(events)
+    derived = (derived_ids(ids) if SOURCE_ROW in frame.columns
+               else np.zeros(len(ids), dtype=bool))
+    if not every_run:
+        if not derived.any():
+            return order
+        counts = np.bincount(run, weights=derived, minlength=int(run[-1]) + 1)
+        fixed = counts[run] > 0
+        rows, run, events, derived = rows[fixed], run[fixed], events[fixed], derived[fixed]
+        ids = ids[fixed]
+    # (The events of ids the log states by id alone: their file and row all -1.)
+    unstated = np.full(len(events), -1, dtype=np.int64)
+    keys = pd.DataFrame({
+        "run": run,
+        "derived": derived,
+        "file": np.where(derived, _file_ranks(frame, events), -1) if derived.any() else unstated,
+        "row": (np.where(derived, _row_numbers_of(frame, events), -1) if derived.any()
+                else unstated),
+        "id": ids.reset_index(drop=True)})
+    again = stable_order(keys, ["run", "derived", "file", "row", "id"])
+    out = np.arange(n, dtype=np.int64) if order is None else order.copy()
+    out[rows] = events[again]
+    return out
+
+
+def _file_ranks(frame: pd.DataFrame, events: np.ndarray) -> np.ndarray:
+    """Per event at `events`: the rank of its `source:file` among the log's, by text (0
+    without the column): of a coded column, its categories ranked, not a text per event."""
+    if SOURCE_FILE not in frame.columns:
+        return np.zeros(len(events), dtype=np.int64)
+    files = frame[SOURCE_FILE]
+    if isinstance(files.dtype, pd.CategoricalDtype):
+        names = files.cat.categories.astype(str).to_numpy(dtype=object)
+        ranks = np.empty(len(names) + 1, dtype=np.int64)
+        ranks[:-1] = np.argsort(np.argsort(names, kind="stable"), kind="stable")
+        ranks[-1] = len(names)  # (a missing one last)
+        return np.asarray(ranks[files.cat.codes.to_numpy()[events]], dtype=np.int64)
+    return np.asarray(pd.factorize(files.take(events).astype(str).to_numpy(dtype=object),
+                                   sort=True)[0], dtype=np.int64)
+
+
+def _row_numbers_of(frame: pd.DataFrame, events: np.ndarray) -> np.ndarray:
+    """Per event at `events`: its `source:row` as an integer (-1 where it is none)."""
+    rows = frame[SOURCE_ROW].take(events)
+    if pd.api.types.is_integer_dtype(rows.dtype) and not bool(rows.isna().any()):
+        return np.asarray(rows.to_numpy(), dtype=np.int64)
+    return np.asarray(pd.to_numeric(pd.Series(rows.to_numpy()), errors="coerce")
+                      .fillna(-1).to_numpy(dtype=np.int64), dtype=np.int64)
 
 
 def elapsed(later: Any, earlier: Any) -> Any:
@@ -657,31 +813,28 @@ def not_completions_told(counts: dict[str, int], done: str = "judged") -> str:
             "stands for it (a payout logged as start and complete is one payout)")
 
 
-DERIVED_ID = re.compile(r"e[0-9a-f]{16}")
-"""An event id the import derives where the source states none (`audit.ingest.
-assign_event_ids`): "e" and 16 hex digits of a hash, in no order of the events."""
-
-
 @dataclass(frozen=True)
 class SameTime:
-    """Of a log's cases: those logging events of different activities at the same time,
-    whose order `EVENT_ORDER` decides by event id (`same_time`)."""
+    """Of a log's cases: those logging events of different activities at the same time
+    whose order `EVENT_ORDER` decides by the ids the log states (`same_time`)."""
 
     cases: int
-    """Cases with at least two events of different activities at one time."""
+    """Cases with two events of different activities at one time taken by event id: ids
+    the log states (of such events with ids the import derived, taken as their source lists
+    them, two of one source are not counted)."""
     of: int
     """The log's cases."""
-    derived: int
-    """Of `cases`, those where two such events' ids are both derived (`DERIVED_ID`)."""
     example: tuple[str, str, str, str]
     """Case, the two activities (in the order taken) and their time, of the least case."""
 
 
 def same_time(frame: pd.DataFrame) -> SameTime | None:
     """The cases of `frame` (a canonical log; those events a command reads) with events of
-    different activities at the same time, whose order is their event ids' (`EVENT_ORDER`),
-    not their order in the file, which pm4py and most mining tools keep. None where there
-    are none (or `frame` has no event ids)."""
+    different activities at the same time taken in the order of their event ids
+    (`EVENT_ORDER`), not their order in the file, which pm4py and most mining tools keep.
+    Two such events whose ids the import derived (`DERIVED_ID`) are taken in the order
+    their source lists them (`ties_in_file_order`), as pm4py takes them, and are not
+    counted. None where there are none (or `frame` has no event ids)."""
     if not len(frame) or EVENT_ID not in frame.columns:
         return None
     order = event_order(frame)
@@ -693,43 +846,39 @@ def same_time(frame: pd.DataFrame) -> SameTime | None:
                           & (activities[1:] != activities[:-1]))
     if not len(tied):
         return None
-    ids = taken[EVENT_ID].astype("string")
-    own = ids.str.fullmatch(DERIVED_ID.pattern).fillna(False).to_numpy(dtype=bool)
-    derived = own[tied] & own[tied + 1]
+    if SOURCE_ROW in taken.columns:  # (else nothing is taken in the file's order)
+        derived = derived_ids(taken[EVENT_ID].take(np.r_[tied, tied + 1]))
+        tied = tied[~(derived[:len(tied)] & derived[len(tied):])]
+        if not len(tied):
+            return None
     # (the example: of the least case by its text, its first such pair)
     named = taken[CASE].iloc[tied].astype("string").to_numpy(dtype=object, na_value="")
     first = int(tied[min(range(len(tied)), key=lambda i: (str(named[i]), i))])
     labels = taken[ACTIVITY].iloc[[first, first + 1]].astype(str).tolist()
     stamp = pd.Timestamp(taken[TIMESTAMP].iloc[first])
     return SameTime(len(np.unique(cases[tied])), int(cases.max()) + 1,
-                    len(np.unique(cases[tied[derived]])),
                     (str(taken[CASE].iloc[first]), labels[0], labels[1], stamp.isoformat()))
 
 
 def same_time_told(tie: SameTime) -> str:
     """The warning of `discover` and `compare` for the cases `same_time` counted: their
     order is the event ids', where pm4py's is the file's, so their variants and edges may
-    differ from pm4py's on the same file; ids the import derived are hashes, in no order."""
+    differ from pm4py's on the same file."""
     from audit.safety import shown_on_one_line
     from audit.words import counted
 
     case, one, other, at = tie.example
     share = 100 * tie.cases / tie.of if tie.of else 0.0
     percent = "less than 1%" if 0 < share < 1 else f"{share:.0f}%"
-    told = (f"{tie.cases:,} of {counted(tie.of, 'case', spec=',')} ({percent}) "
+    return (f"{tie.cases:,} of {counted(tie.of, 'case', spec=',')} ({percent}) "
             f"log{'s' if tie.cases == 1 else ''} events of different activities at the same "
             f"time (e.g. case {shown_on_one_line(repr(case))}: "
             f"{shown_on_one_line(repr(one))} and {shown_on_one_line(repr(other))} at {at}): "
-            "they are taken in the order of their event ids, as check takes them, not in "
-            "the order the file lists them, which pm4py keeps, so these cases' variants, "
-            "directly-follows edges and start and end activities can differ from pm4py's")
-    if tie.derived:
-        told += (f"; in {tie.derived:,} of them the events' ids are refund-audit's own "
-                 "(e and 16 hex digits, a hash of what the event says: where the log states "
-                 "none, as in most XES files, and of an OCEL log), in no order of the events: "
-                 "give such events ids in the order they happened (e001, e002) or times that "
-                 "tell them apart")
-    return told
+            "they are taken in the order of the event ids the log states, as check takes "
+            "them, not in the order the file lists them, which pm4py keeps, so these cases' "
+            "variants, directly-follows edges and start and end activities can differ from "
+            "pm4py's (events whose ids refund-audit derived, where the log states none, as "
+            "in most XES files and every OCEL log, are taken in the file's order)")
 
 
 def compact_ids(frame: pd.DataFrame) -> None:

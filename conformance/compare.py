@@ -173,7 +173,8 @@ def side_from_log(log: pd.DataFrame, role: Role, name: str,
     left_out = C.not_completions(log)
     if left_out:
         log = C.completions(log[[c for c in (C.CASE, C.ACTIVITY, C.TIMESTAMP, C.EVENT_ID,
-                                             C.LIFECYCLE, C.ROLE) if c in log.columns]])
+                                             C.LIFECYCLE, C.ROLE, C.SOURCE_FILE,
+                                             C.SOURCE_ROW) if c in log.columns]])
     labels = log["concept:name"].astype(str).to_numpy()
     renamed: dict[str, str] = {}
     if tasks:
@@ -212,7 +213,7 @@ def side_from_log(log: pd.DataFrame, role: Role, name: str,
                           f"it: {told}")
     if left_out:
         side.warnings.append(f"{role} log: " + C.not_completions_told(left_out, "counted"))
-    tie = C.same_time(log)  # (ties taken by event id, where pm4py keeps the file's order)
+    tie = C.same_time(log)  # (ties taken by stated ids, where pm4py keeps the file's order)
     if tie is not None:
         side.warnings.append(f"{role} log: " + C.same_time_told(tie))
     return side

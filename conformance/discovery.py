@@ -240,7 +240,8 @@ def _ordered(log: pd.DataFrame) -> pd.DataFrame:
 
     if C.not_completions(log):
         log = C.completions(log[[c for c in (CASE, ACTIVITY, TIMESTAMP, C.EVENT_ID,
-                                             C.LIFECYCLE) if c in log.columns]])
+                                             C.LIFECYCLE, C.SOURCE_FILE, C.SOURCE_ROW)
+                                  if c in log.columns]])
     frame = pd.DataFrame({
         CASE: log[CASE].astype(str).to_numpy(),
         # (As model.bpmn's task names read back: whitespace runs as one space.)
@@ -301,9 +302,9 @@ def discover(log: pd.DataFrame, miner: Miner = "inductive", noise: float | None 
         result.notes.append(told)
     if left_out:
         result.warnings.append(C.not_completions_told(left_out, "counted"))
-    # (Events of a case at one time are taken by event id, where pm4py takes them as the
-    # file lists them: before, a log of such ties, its ids derived as hashes, gave other
-    # variants and start and end activities than pm4py's, unsaid.)
+    # (Events of a case at one time whose ids the log states are taken by event id, where
+    # pm4py takes them as the file lists them; those of ids the import derived are taken
+    # as the file lists them: C.ties_in_file_order.)
     tie = C.same_time(C.completions(log) if left_out else log)
     if tie is not None:
         result.warnings.append(C.same_time_told(tie))

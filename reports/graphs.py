@@ -180,13 +180,15 @@ def discover_dfg(log: pd.DataFrame) -> Dfg:
 
     if C.not_completions(log):  # (only the columns read here taken, not the whole log)
         log = C.completions(log[[c for c in (C.CASE, C.ACTIVITY, C.TIMESTAMP, C.EVENT_ID,
-                                             C.LIFECYCLE) if c in log.columns]])
+                                             C.LIFECYCLE, C.SOURCE_FILE, C.SOURCE_ROW)
+                                  if c in log.columns]])
     if log.empty:
         return Dfg({}, {}, {}, [], 0)
     keys = pd.DataFrame({C.CASE: C.order_key(log[C.CASE]), C.TIMESTAMP: log[C.TIMESTAMP]},
                         copy=False)
-    if C.EVENT_ID in log.columns:
-        keys[C.EVENT_ID] = log[C.EVENT_ID]
+    for name in (C.EVENT_ID, C.SOURCE_FILE, C.SOURCE_ROW):  # (SAME_TIME_ORDER)
+        if name in log.columns:
+            keys[name] = log[name]
     cases = C.arrow_array(keys[C.CASE])
     # An imported log comes sorted so: its columns are used as they are, neither sorted
     # (checked on neighbours) nor taken.

@@ -167,9 +167,18 @@ class CaseFacts:
                 # Sorted by case and time (the usual import); where two events of a case
                 # share a time, their ids must be in order too.
                 ties = np.flatnonzero(same_case & (step == 0))
-                if _ascending_pairs(log[C.EVENT_ID], ties):
+                if not len(ties) or (_ascending_pairs(log[C.EVENT_ID], ties) and not (
+                        C.derived_ids(log[C.EVENT_ID].take(np.r_[ties, ties + 1])).any())):
                     return None, codes, case_ids
-        positions = C.stable_order(log, list(C.EVENT_ORDER))
+                # (Each run of them put in order within its case: codes and ids unchanged.
+                # Ids the import derived are taken in their source's order, see
+                # C.ties_in_file_order.)
+                fixed = C.ties_in_file_order(log, None, every_run=True)
+                if fixed is None or np.array_equal(fixed, np.arange(len(log))):
+                    return None, codes, case_ids
+                return fixed, codes, case_ids
+        positions = C.event_order(log)
+        positions = np.arange(len(log)) if positions is None else positions
         order = None if np.array_equal(positions, np.arange(len(log))) else positions
         cases = log[C.CASE] if order is None else log[C.CASE].take(order)
         grouped = _grouped_codes(cases)  # sorted: one run per case unless a case is missing
