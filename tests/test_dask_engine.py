@@ -881,3 +881,29 @@ def test_order_items_naming_no_known_order_link_no_cases() -> None:
     parts = partition_log(log, 8)
     assert len(parts) == 8
     assert [len(p) for p in parts] == [250] * 8
+
+
+def test_events_at_one_time_of_derived_ids_are_taken_alike_on_both_engines(
+        sample: Path, cluster: Any, tmp_path: Path) -> None:
+    """The generated log without its event ids (derived on import, hashes) and its times cut
+    to the hour (many events of a case at one time): both engines take those events in the
+    order their source lists them (source:file, source:row), so the same findings and
+    alignments."""
+    frame = pd.read_csv(sample / "canonical.csv", dtype=str, keep_default_na=False)
+    frame = frame.drop(columns=[C.EVENT_ID])
+    times = pd.to_datetime(frame[C.TIMESTAMP], utc=True, format="ISO8601")
+    frame[C.TIMESTAMP] = times.dt.floor("h").map(lambda t: t.isoformat())
+    tied = tmp_path / "tied.csv"
+    frame.to_csv(tied, index=False)
+    log = import_sources([(tied, None)]).log
+    assert bool(C.derived_ids(log[C.EVENT_ID]).all())
+    assert C.ties_in_file_order(log, None, every_run=True) is not None  # (ties to order)
+    local = run_check([tied], default_policy_path())
+    spec = EngineSpec("dask", scheduler=cluster.scheduler_address, partitions=5)
+    remote = run_check([tied], default_policy_path(), engine=spec)
+    assert [f.as_dict() for f in remote.result.findings] == [
+        f.as_dict() for f in local.result.findings]
+    assert len(local.result.findings) > 0
+    ours = remote.result.extra["conformance_result"].cases
+    theirs = local.result.extra["conformance_result"].cases
+    assert list(ours.items()) == list(theirs.items())
