@@ -838,12 +838,15 @@ def same_time(frame: pd.DataFrame) -> SameTime | None:
     if not len(frame) or EVENT_ID not in frame.columns:
         return None
     order = event_order(frame)
-    taken = frame if order is None else frame.take(order)
+    # (only the columns read, taken: not a copy of every column of the log)
+    read = [c for c in (CASE, ACTIVITY, TIMESTAMP, EVENT_ID, SOURCE_ROW) if c in frame.columns]
+    taken = frame[read] if order is None else frame[read].take(order)
     cases = pd.factorize(taken[CASE])[0]
     activities = pd.factorize(taken[ACTIVITY])[0]
-    times = taken[TIMESTAMP].to_numpy()
+    stamps = pd.DatetimeIndex(taken[TIMESTAMP])  # (as 64-bit integers: no object per event)
+    times, known = stamps.asi8, ~stamps.isna()
     tied = np.flatnonzero((cases[1:] == cases[:-1]) & (times[1:] == times[:-1])
-                          & (activities[1:] != activities[:-1]))
+                          & known[1:] & (activities[1:] != activities[:-1]))
     if not len(tied):
         return None
     if SOURCE_ROW in taken.columns:  # (else nothing is taken in the file's order)
@@ -869,7 +872,8 @@ def same_time_told(tie: SameTime) -> str:
 
     case, one, other, at = tie.example
     share = 100 * tie.cases / tie.of if tie.of else 0.0
-    percent = "less than 1%" if 0 < share < 1 else f"{share:.0f}%"
+    percent = ("less than 1%" if 0 < share < 1 else "more than 99%" if 99 < share < 100
+               else f"{share:.0f}%")
     return (f"{tie.cases:,} of {counted(tie.of, 'case', spec=',')} ({percent}) "
             f"log{'s' if tie.cases == 1 else ''} events of different activities at the same "
             f"time (e.g. case {shown_on_one_line(repr(case))}: "

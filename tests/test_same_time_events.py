@@ -310,3 +310,13 @@ def test_compare_and_discover_keep_the_files_order_beside_start_events(tmp_path:
     edges = {(e.source, e.target): e.count for e in discover_dfg(log).edges}
     assert sorted(edges.items()) == [(("A", "X"), 10), (("A", "Y"), 10), (("X", "Y"), 10),
                                      (("X", "Z"), 10), (("Y", "X"), 10), (("Y", "Z"), 10)]
+
+
+def test_the_share_is_not_rounded_to_all_or_none() -> None:
+    """1,999 of 2,000 cases are not "100%" (nor 1 of 2,000 "0%"): the warning says more than
+    99% (less than 1%)."""
+    example = ("c1", "A", "B", "2026-01-01T00:00:00+00:00")
+    assert "(more than 99%)" in C.same_time_told(C.SameTime(1999, 2000, example))
+    assert "(less than 1%)" in C.same_time_told(C.SameTime(1, 2000, example))
+    assert "(50%)" in C.same_time_told(C.SameTime(1000, 2000, example))
+    assert "(100%)" in C.same_time_told(C.SameTime(2000, 2000, example))
