@@ -146,12 +146,21 @@ def expected_findings(log: pd.DataFrame, as_of: datetime = P.AS_OF) -> set[tuple
         if request is not None and decided and not in_progress and (
                 evidence.notna().any().sum() < len(evidence.columns)):
             add("missing-evidence")
-        # What is owed: the last pro-rata calculation stating an amount, else the request.
+        # What is owed: the last pro-rata calculation stating an amount (unless in another
+        # currency than the request's), else the request; a shortfall against the smaller
+        # of the two (asked less than the pro-rata amount: owed what was asked).
         prorata = by[P.PRORATA].dropna(subset=[C.AMOUNT]) if P.PRORATA in by else None
-        owed = (prorata.iloc[-1] if prorata is not None and not prorata.empty
-                else request)
-        if payout is not None and owed is not None and abs(
-                float(payout[C.AMOUNT]) - float(owed[C.AMOUNT])) > 0.005 and not (
+        last = prorata.iloc[-1] if prorata is not None and not prorata.empty else None
+        if last is not None and request is not None and pd.notna(last[C.CURRENCY]) and (
+                pd.notna(request[C.CURRENCY]) and last[C.CURRENCY] != request[C.CURRENCY]):
+            last = None
+        owed = last if last is not None else request
+        least = (min(float(owed[C.AMOUNT]), float(request[C.AMOUNT]))
+                 if owed is not None and request is not None and pd.notna(request[C.AMOUNT])
+                 else float(owed[C.AMOUNT]) if owed is not None else 0.0)
+        if payout is not None and owed is not None and (
+                float(payout[C.AMOUNT]) > float(owed[C.AMOUNT]) + 0.005
+                or float(payout[C.AMOUNT]) < least - 0.005) and not (
                 float(payout[C.AMOUNT]) > float(approvals[C.AMOUNT].min()) + 0.005
                 if not approvals.empty else False):
             add("amount-mismatch")

@@ -3,7 +3,8 @@
 Each YAML file holds cases for one rule: a small log (see tests/rules/logbuilder.py for the
 compact event syntax), optional `policy:` overrides (merged into the default policy) and
 `as_of:`, and `expect:`, the cases that must carry the rule's finding after the engine has
-applied its precedences. `exactly:` (optional) pins every finding name of a case. One test id
+applied its precedences. `exactly:` (optional) pins every finding name of a case;
+`messages:` (optional) the messages of the rule's findings on a case (one, or a list). One test id
 per YAML case; the full engine with every default rule runs each time. The cases are small
 logs about one control, not whole processes: the default policy's SOPs (`sop:`) are left out
 unless a file or case sets `policy: {sop: ...}`, as the CF files do.
@@ -30,7 +31,7 @@ from tests.rules.logbuilder import build_log, timestamp
 CASES = Path(__file__).parent / "rules" / "cases"
 RULES = default_rules()
 FILE_KEYS = frozenset({"rule", "policy", "as_of", "cases"})
-CASE_KEYS = frozenset({"name", "log", "expect", "exactly", "policy", "as_of"})
+CASE_KEYS = frozenset({"name", "log", "expect", "exactly", "messages", "policy", "as_of"})
 
 
 def merged(base: Any, override: Any) -> Any:
@@ -115,6 +116,12 @@ def test_rule_case(path: Path, index: int,
         assert all(RULES.get(n) for n in names), f"exactly names unknown rules: {names}"
         found = {f.name for f in result.findings if f.case_id == str(case_id)}
         assert found == set(names), f"{case_id}: findings {sorted(found)}, expected {names}"
+    for case_id, told in (case.get("messages") or {}).items():
+        assert str(case_id) in case_ids, f"messages names a case not in the log: {case_id}"
+        said = sorted(f.message for f in result.findings
+                      if f.case_id == str(case_id) and f.rule == rule.code)
+        assert said == sorted([told] if isinstance(told, str) else told), (
+            f"{case_id}: {rule.name} said {said}")
 
 
 def test_every_rule_has_passing_and_failing_cases() -> None:

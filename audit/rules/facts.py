@@ -625,18 +625,20 @@ class CaseFacts:
 
     def _last_prorata(self) -> Ints:
         """Per case: the sorted position of its last pro-rata calculation (control
-        `prorate`) stating an amount in the case's currency or stating none, -1 where none:
-        what the subscription refund owes (`prorata_amount`); a later calculation replaces
-        an earlier one. One in another currency says nothing of the case's amount."""
+        `prorate`) stating an amount, where that one is in the case's currency or states
+        none; -1 where the case has none, or where its last states another currency: what
+        the subscription refund owes (`prorata_amount`). A later calculation replaces an
+        earlier one; one in another currency says nothing of the case's amount, and the
+        request is then what is owed (not an earlier calculation it replaced)."""
         key = "last:prorate"
         if key not in self._sorted:
-            stated = (self._in_case_currency(self.mask("prorate"), "prorate:case-currency")
-                      & ~self._isna(C.AMOUNT))
-            at = np.flatnonzero(stated)
+            prorate = self.mask("prorate")
+            at = np.flatnonzero(prorate & ~self._isna(C.AMOUNT))
             codes = self.case_code[at]
             last = np.r_[codes[1:] != codes[:-1], True] if len(at) else np.zeros(0, bool)
             positions = np.full(self.n_cases, -1, dtype=np.int64)
-            positions[codes[last]] = at[last]
+            own = self._in_case_currency(prorate, "prorate:case-currency")[at[last]]
+            positions[codes[last][own]] = at[last][own]
             self._sorted[key] = positions
         return cast(Ints, self._sorted[key])
 

@@ -28,7 +28,10 @@ class DuplicateRefund(Rule):
     was owed: where an approval states an amount, the smaller of what its requests asked
     for, added up, and its smallest approval (two requests of 50.00 approved at 100.00 owe
     100.00); where none does, what its first request asked (a request of 50.00 sent twice
-    is no second claim: paid 50.00 twice, the second is a repeat).
+    is no second claim: paid 50.00 twice, the second is a repeat). A subscription refund
+    whose pro-rata calculation states an amount owes that amount, as `amount-mismatch`
+    reads it, capped by its smallest approval stating one (requested 29.00, pro-rata 5.61,
+    paid 5.61 twice: the second is a repeat, 5.61 at risk).
     A refund of 50.00 approved and paid as 25.00 and 25.00 is one refund; a third 25.00 is
     a repeat (25.00 at risk). A repeat of its own case's payout is at risk for the part of
     it beyond what the case was owed (owed 100.00, paid 60.00 twice: 20.00, which the
@@ -79,7 +82,7 @@ class DuplicateRefund(Rule):
     code = "DU001"
     name = "duplicate-refund"
     severity = "high"
-    logic_version = 3
+    logic_version = 4
     summary = "The same purchase refunded twice"
     options = (Option("tolerance", "differences up to this are rounding", "amount_tolerance"),)
     suppresses = ("refund-exceeds-charge",)
@@ -302,7 +305,8 @@ def _owed_state(facts: CaseFacts, later: np.ndarray
     pass it (NaN where unknown); and what the case was owed (NaN where unknown). Not
     within, and unknown, where the case states neither amount, where the payout is in
     another currency than its case, or where one of the case's payouts up to it states no
-    amount (what they add up to is unknown)."""
+    amount (what they add up to is unknown). A case whose pro-rata calculation states an
+    amount (`prorata_amount`) was owed that amount, capped by its smallest approval."""
     cases = np.unique(facts.case_code[later])
     # The case's payouts that add up (its successful payouts in its currency or stating
     # none, as payouts_sum adds them), in sorted order: by case, time and event id.
@@ -329,10 +333,16 @@ def _owed_state(facts: CaseFacts, later: np.ndarray
                         ).groupby(facts.case_code[asked_at])
     requested = by_case.sum(min_count=1).reindex(cases).to_numpy(dtype=float, na_value=np.nan)
     first_asked = by_case.first().reindex(cases).to_numpy(dtype=float, na_value=np.nan)
-    owed_of = facts.at_cases(cases, "approvals_min_amount", "currency")
+    owed_of = facts.at_cases(cases, "approvals_min_amount", "prorata_amount", "currency")
     approved = pd.to_numeric(owed_of["approvals_min_amount"], errors="coerce").to_numpy(
         dtype=float, na_value=np.nan)
     owed = np.where(np.isnan(approved), first_asked, np.fmin(requested, approved))
+    # A subscription refund owes its pro-rata amount where its calculation states one (as
+    # amount-mismatch reads it), whatever was asked for; capped by an approval stating an
+    # amount.
+    prorata = pd.to_numeric(owed_of["prorata_amount"], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan)
+    owed = np.where(np.isnan(prorata), owed, np.fmin(prorata, approved))
     tolerance = facts.tolerance(owed_of["currency"].astype("string"))
     slot = np.full(facts.n_cases, -1, dtype=np.int64)
     slot[cases] = np.arange(len(cases))
