@@ -482,7 +482,8 @@ class CheckRun:
 
     def amounts_read_by_no_rule(self) -> dict[str, int]:
         """Where amount-mismatch (EV004) ran and the policy maps no label to the control
-        `prorate`: the labels it maps to `other` whose events at the clock state an amount
+        `prorate`: the labels it maps to `other` whose events at the clock state an amount,
+        of the label (or `sop_task`) `Calculate pro-rata amount` or in subscription refunds
         (label -> those events). A policy written before `prorate` maps the pro-rata
         calculation (`Calculate pro-rata amount`) to `other`, so amount-mismatch weighs a
         subscription refund's payouts against the request, not against the amount
@@ -496,7 +497,17 @@ class CheckRun:
         log = self.log_at_clock()
         if not others or not len(log):
             return {}
-        stated = log[C.AMOUNT].notna() & log[C.ACTIVITY].astype("string").isin(others)
+        # Only a label that is the pro-rata calculation by name (its label or its
+        # `sop_task`), or events of subscription refunds: an ecommerce goodwill voucher
+        # mapped to `other` states an amount that is no pro-rata calculation.
+        named = [label for label in others
+                 if PRORATA_TASK in (label, self.policy.activities[label].sop_task)]
+        activity = log[C.ACTIVITY].astype("string")
+        where = activity.isin(named)
+        if C.CHANNEL in log.columns:
+            where |= log[C.CHANNEL].astype("string").str.strip().str.lower().eq(
+                "subscription").fillna(False)
+        stated = log[C.AMOUNT].notna() & activity.isin(others) & where
         counts = log.loc[stated, C.ACTIVITY].astype("string").value_counts()
         return {str(label): int(n) for label, n in sorted(counts.items()) if n}
 
@@ -681,7 +692,10 @@ class CheckRun:
         with a request or an approval, none of which states an amount, and a payout (not
         failed, reversed or pending) that states one. Neither rule can weigh what was paid
         against what the ticket authorised: only refund-exceeds-charge (against the charge)
-        and missing-second-approval (against a threshold) weigh it."""
+        and missing-second-approval (against a threshold) weigh it. Where amount-mismatch
+        ran, a case whose pro-rata calculation states an amount it reads is left out: it
+        weighs that case's payouts against the pro-rata amount (before, such cases were
+        counted, the warning naming amount-mismatch for cases it had judged)."""
         if not any(rule.code in ("EV004", "AP005") for rule in self.result.rules):
             return 0
         log = self.log_at_clock()
@@ -705,7 +719,44 @@ class CheckRun:
                           & log[C.AMOUNT].notna().to_numpy(dtype=bool),
                           [C.CASE, C.PAYMENT_STATUS]]
         paid = pd.unique(payouts.loc[_done(payouts[C.PAYMENT_STATUS]), C.CASE].astype(object))
-        return int(pd.Index(paid).isin(unstated).sum())
+        unweighed = pd.Index(paid).intersection(unstated)
+        if len(unweighed) and any(rule.code == "EV004" for rule in self.result.rules):
+            # amount-mismatch weighs a case's payouts against its pro-rata calculation
+            # where one states an amount (its last stating one, in the case's currency or
+            # stating none): such a case is judged.
+            unweighed = unweighed.difference(self._cases_with_prorata(log, unweighed))
+        return len(unweighed)
+
+    def _cases_with_prorata(self, log: pd.DataFrame, cases: pd.Index) -> pd.Index:
+        """Of `cases`: those whose last pro-rata calculation (control `prorate`) stating an
+        amount states it in the case's currency or states none, as amount-mismatch reads
+        it (`prorata_amount`). The case's currency as the rules take it: its first
+        request's, else its first successful payout's, else the first its events state."""
+        prorate = self.policy.labels_for("prorate")
+        if not prorate:
+            return pd.Index([])
+        theirs = log[log[C.CASE].isin(cases).to_numpy(dtype=bool)].sort_values(
+            [C.CASE, C.TIMESTAMP, C.EVENT_ID], kind="stable")
+        activity = theirs[C.ACTIVITY]
+        stated = theirs[C.CURRENCY].notna()
+
+        def first(events: pd.Series) -> pd.Series:  # (the first event's, stated or not)
+            held = theirs.loc[events.to_numpy(dtype=bool)]
+            return held.groupby(held[C.CASE].astype(object), sort=False)[C.CURRENCY].agg(
+                lambda values: values.iloc[0]).astype(object)
+
+        payouts = activity.isin(self.policy.labels_for("pay")) & pd.Series(
+            _done(theirs[C.PAYMENT_STATUS]), index=theirs.index)
+        currency = first(activity.isin(self.policy.labels_for("request")))
+        for later in (first(payouts), first(stated)):
+            currency = currency.combine_first(later)
+        calcs = theirs[activity.isin(prorate).to_numpy(dtype=bool)
+                       & theirs[C.AMOUNT].notna().to_numpy(dtype=bool)]
+        last = calcs.groupby(calcs[C.CASE].astype(object), sort=False)[C.CURRENCY].agg(
+            lambda values: values.iloc[-1]).astype(object)  # (stated or not: not .last())
+        own = last.isna() | (last == currency.reindex(last.index).astype(object))
+        judged: pd.Index = pd.Index(last.index.to_numpy()[own.to_numpy(dtype=bool)])
+        return judged
 
     def paid_without_any_purchase(self) -> tuple[int, list[str]]:
         """Where no-prior-purchase (EV007) found paid cases, not waived, and the log at the
@@ -932,7 +983,10 @@ class CheckRun:
                        "label to prorate: amount-mismatch reads none of these amounts and "
                        "weighs the payouts against the request; if it is the pro-rata "
                        "calculation of a subscription refund, map it to "
-                       f"'{{control: prorate}}' (as `refund-audit policy init` writes it)")
+                       f"'{{control: prorate}}' (as `refund-audit policy init` writes it)"
+                       + ("; unauthorized-performer reads performers by control: move the "
+                          "roles of performers.other that perform it to performers.prorate"
+                          if "other" in self.policy.performer_roles else ""))
         for role, (where, close, later) in self.roles_recorded_nowhere().items():
             if later is not None:  # (recorded, but only after the clock: not a typo)
                 count, first = later
@@ -1480,6 +1534,11 @@ def _positions_in(index: pd.Index, ids: pd.Index) -> np.ndarray:
     known = np.flatnonzero(where >= 0)
     out[where[known]] = known
     return out
+
+
+PRORATA_TASK = "Calculate pro-rata amount"
+"""The pro-rata calculation's label (and SOP task) in the default policy and the sample
+SOPs."""
 
 
 def _done(statuses: pd.Series) -> np.ndarray[Any, np.dtype[np.bool_]]:
