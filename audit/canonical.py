@@ -844,7 +844,7 @@ def same_time(frame: pd.DataFrame) -> SameTime | None:
     cases = pd.factorize(taken[CASE])[0]
     activities = pd.factorize(taken[ACTIVITY])[0]
     stamps = pd.DatetimeIndex(taken[TIMESTAMP])  # (as 64-bit integers: no object per event)
-    times, known = stamps.asi8, ~stamps.isna()
+    times, known = stamps.asi8, ~np.asarray(stamps.isna(), dtype=bool)
     tied = np.flatnonzero((cases[1:] == cases[:-1]) & (times[1:] == times[:-1])
                           & known[1:] & (activities[1:] != activities[:-1]))
     if not len(tied):
