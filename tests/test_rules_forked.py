@@ -239,3 +239,39 @@ def test_the_work_duplicate_refund_and_refund_exceeds_charge_share_is_done_once(
     assert sorted(calls.read_text(encoding="utf-8").splitlines()) == [
         "excess here", "pairing here", "pairing here"]
     assert [f.as_dict() for f in two.findings] == [f.as_dict() for f in alone.findings]
+
+
+def test_a_crash_in_the_shared_work_is_the_reading_rules_error_not_the_runs(
+        sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The work duplicate-refund and refund-exceeds-charge share, computed before the fork
+    (`CaseFacts.warm`), raising: each of the two rules is recorded as crashed, as when the
+    rules run one after the other, and the other rules' findings and the reports are
+    written. Before, the error was raised out of the run: "internal error", exit 2 and no
+    reports, in every forked run (by default, logs of 200,000 events or more)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from audit.cli import main
+    from audit.rules.evidence import ev005_refund_exceeds_charge as ev005
+    from audit.rules.facts import SHARED_WORK
+
+    def boom(facts: CaseFacts) -> Any:
+        raise RuntimeError("boom in the excess")
+
+    alone = run_check([sample], default_policy_path())
+    monkeypatch.setitem(SHARED_WORK, ev005.EXCESS, boom)
+    monkeypatch.setattr(engine, "FORK_RULES_FROM", 0)
+    forks = _forks_spied(monkeypatch)
+    result = CliRunner().invoke(main, ["check", str(sample), "--out", str(tmp_path),
+                                       "--fail-on", "never"])
+    assert "internal error" not in result.output
+    assert result.exit_code == 2, result.output
+    assert forks == ["running rules"]
+    for rule in ("DU001 (duplicate-refund)", "EV005 (refund-exceeds-charge)"):
+        assert f"rule {rule} crashed: RuntimeError: boom in the excess" in result.output
+    document = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))
+    assert [e["rule"] for e in document["errors"]] == ["DU001", "EV005"]
+    others = [f.fingerprint for f in alone.result.findings if f.rule not in {"DU001", "EV005"}]
+    assert len(others) > 100
+    assert [f["fingerprint"] for f in document["findings"]] == others

@@ -281,18 +281,26 @@ class CaseFacts:
         labels' controls) and, of `keys` (as cached_keys names them), the event columns, the
         kept per-case columns and the shared work (`shared`); other keys are computed on
         first use. Before the rules are shared with a forked copy (audit.rules.engine):
-        computed once, and shared."""
+        computed once, and shared.
+
+        A key whose computation raises is left uncomputed, not raised here: each rule
+        reading it computes it again and records the error as its own crash, as when the
+        rules run one after the other (before, a crash in the shared work ended a forked
+        run with an internal error and no reports)."""
         self._order_and_codes  # noqa: B018 (cached properties, computed for their value)
         self._controls  # noqa: B018
         # (the shared work last: it reads columns that the other keys may name)
         for key in sorted(keys, key=lambda k: k.startswith("events:shared:")):
             kind, _, name = key.partition(":")
-            if kind == "events" and name in self.log.columns:
-                self.column(name)
-            elif kind == "events" and name in SHARED_WORK:
-                self.shared(name)
-            elif kind == "cases" and not _first_event_value(name):
-                self.col(name)
+            try:
+                if kind == "events" and name in self.log.columns:
+                    self.column(name)
+                elif kind == "events" and name in SHARED_WORK:
+                    self.shared(name)
+                elif kind == "cases" and not _first_event_value(name):
+                    self.col(name)
+            except Exception:  # noqa: S112 (the rules reading it raise it again, each its own)
+                continue
 
     def shared(self, key: str) -> Any:
         """The shared work registered under `key` (SHARED_WORK, "shared:<what>"): computed
