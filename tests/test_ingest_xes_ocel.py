@@ -450,6 +450,89 @@ def test_attributes_of_a_key_each_within_the_bound_are_read(
     assert len(frame) == 300 and {"k0", "k299"} <= set(frame.columns)
 
 
+def _trace_keys(tmp_path: Path, traces: int, keys: int, events: int, *,
+                shared: bool) -> Path:
+    """A log of `traces` traces of `events` events each; each trace has `keys` attribute
+    keys, the same in every trace (`shared`) or its own."""
+    def trace(t: int) -> str:
+        own = "".join(f'<string key="k{k if shared else t * keys + k}" value="v{t}"/>\n'
+                      for k in range(keys))
+        return (f'<trace><string key="concept:name" value="c{t}"/>\n{own}'
+                + '<event><string key="concept:name" value="a"/></event>\n' * events
+                + "</trace>\n")
+
+    body = "".join(trace(t) for t in range(traces))
+    return write(tmp_path / "trace-keys.xes", f'<?xml version="1.0"?>\n<log>\n{body}</log>\n')
+
+
+@pytest.mark.parametrize(("traces", "keys", "events", "shared"),
+                         [(1, 400, 2_000, True), (40, 10, 500, False)])
+def test_trace_keys_copied_onto_every_event_are_bounded_too(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, traces: int, keys: int, events: int,
+        shared: bool) -> None:
+    """A trace's attributes are copied onto each of its events: the events' table is events
+    x (their own keys + the traces'), bounded like the table of the events' own keys (cells
+    per value read). Before, only the traces' table (traces x trace keys) was: one trace of
+    4,000 keys and 40,000 events (2.3 MB of XES) was read as 160 million cells, 1.7 GB;
+    traces with keys of their own alike. Refused (SPARSE_FREE lowered here), naming a trace
+    key and the line of its first use."""
+    import audit.ingest.xes as xes
+
+    monkeypatch.setattr(xes, "SPARSE_FREE", 100_000)
+    path = _trace_keys(tmp_path, traces, keys, events, shared=shared)
+    # (the traces' own table within the bound: traces x trace keys)
+    assert traces * (1 + keys * (1 if shared else traces)) <= 100_000
+    with pytest.raises(InputError) as caught:
+        read_xes(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: line ") and "refused" in message
+    assert "of them the traces', each copied onto every event of its trace" in message
+    key = caught.value.field
+    assert key is not None and key.startswith("k")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    first = next(n for n, text in enumerate(lines, 1) if f'key="{key}"' in text)
+    assert caught.value.row == first
+    # The same log with SPARSE_FREE as it is: read, each trace key on each of its events.
+    monkeypatch.undo()
+    frame = read_xes(path).frame
+    assert len(frame) == traces * events
+    assert frame[f"case:{key}"].notna().sum() == (traces if shared else 1) * events
+
+
+def test_trace_keys_of_a_real_shape_are_read_past_the_free_cells(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Traces sharing their keys (as real logs' do), each key copied onto every event: read
+    with no free cells at all (SPARSE_FREE 0), the table well within the bound."""
+    import audit.ingest.xes as xes
+
+    monkeypatch.setattr(xes, "SPARSE_FREE", 0)
+    frame = read_xes(_trace_keys(tmp_path, 50, 20, 40, shared=True)).frame
+    assert len(frame) == 2_000 and frame["case:k19"].notna().all()
+
+
+def test_keys_that_came_early_are_refused_at_the_end_naming_the_sparsest_and_its_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys that came with the first event, rows without them after: refused once the log
+    is read (SPARSE_FREE lowered here), naming the key that adds most empty cells (the one
+    with the fewest values; of those, the latest to come) and the line of its first use.
+    Before, the key named was the last to come, whatever its values (here a key every
+    event has), and no line."""
+    import audit.ingest.xes as xes
+
+    monkeypatch.setattr(xes, "SPARSE_FREE", 100_000)
+    first = "".join(f'<string key="k{k}" value="v"/>\n' for k in range(300))
+    body = (f'<trace><string key="concept:name" value="c"/>\n<event>\n{first}</event>\n'
+            + '<event><string key="org:resource" value="r"/></event>\n' * 2_000
+            + "</trace>\n")
+    path = write(tmp_path / "early.xes", f'<?xml version="1.0"?>\n<log>\n{body}</log>\n')
+    with pytest.raises(InputError) as caught:
+        read_xes(path)
+    assert caught.value.field == "k299"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert caught.value.row == lines.index('<string key="k299" value="v"/>') + 1
+    assert str(caught.value).startswith(f"{path}: line {caught.value.row}: ")
+
+
 def test_a_real_gzip_log_is_read_whatever_its_size_beyond_the_bound(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The bound is on the ratio, not the size: a real log compressed 19 times (08_receipt)
