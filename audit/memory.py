@@ -154,11 +154,12 @@ def return_free_memory() -> None:
 
 
 def available_memory(meminfo: Path = Path("/proc/meminfo"),
-                     cgroup: Path = Path("/sys/fs/cgroup")) -> int | None:
+                     cgroup: Path = Path("/sys/fs/cgroup"),
+                     own: Path = Path("/proc/self/cgroup")) -> int | None:
     """Bytes the process can still take before the system runs short: Linux's MemAvailable
-    (`meminfo`), lowered to what the process's cgroup (v2, `cgroup`) allows beyond what it
-    holds (`memory.max` less `memory.current`) where it sets a limit; None where neither can
-    be read (not Linux)."""
+    (`meminfo`), lowered to what a memory cgroup of the process allows beyond what it holds,
+    where one sets a limit (`cgroup_memory_left`); None where neither can be read (not
+    Linux)."""
     found: list[int] = []
     try:
         for line in meminfo.read_text(encoding="ascii").splitlines():
@@ -166,11 +167,70 @@ def available_memory(meminfo: Path = Path("/proc/meminfo"),
                 found.append(int(line.split()[1]) * 1024)
     except (OSError, ValueError, IndexError):
         pass
+    left = cgroup_memory_left(cgroup, own)
+    if left is not None:
+        found.append(left)
+    return min(found) if found else None
+
+
+UNLIMITED_V1 = 1 << 62
+"""A cgroup v1 `memory.limit_in_bytes` this high sets no limit (unlimited reads as about
+2**63, rounded down to a page)."""
+
+
+def cgroup_memory_left(cgroup: Path = Path("/sys/fs/cgroup"),
+                       own: Path = Path("/proc/self/cgroup")) -> int | None:
+    """The least a memory cgroup of the process allows beyond what it holds, of those that
+    set a limit; None where none does (or none can be read).
+
+    The cgroups read: the process's own (its path in `own`, /proc/self/cgroup), under
+    `cgroup` (cgroup v2; v1's memory controller at `cgroup`/memory), and its ancestors up to
+    `cgroup`, those that exist here (in a container, `cgroup` is usually the container's own
+    cgroup, and the path given is not under it). What a cgroup holds is its usage
+    (v2 `memory.current`, v1 `memory.usage_in_bytes`) less its inactive file cache
+    (`memory.stat`'s `inactive_file`, v1 `total_inactive_file`), as `docker stats` counts
+    it: the usage counts the page cache of the files read, which the kernel reclaims before
+    it runs out; active file cache is counted as held (it is reclaimed too, but later)."""
+    paths = {"v2": "", "v1": ""}
     try:
-        limit = (cgroup / "memory.max").read_text(encoding="ascii").strip()
-        if limit != "max":
-            held = int((cgroup / "memory.current").read_text(encoding="ascii").strip())
-            found.append(max(int(limit) - held, 0))
+        for line in own.read_text(encoding="ascii").splitlines():
+            number, controllers, path = line.split(":", 2)
+            if number == "0" and not controllers:
+                paths["v2"] = path
+            elif "memory" in controllers.split(","):
+                paths["v1"] = path
     except (OSError, ValueError):
         pass
-    return min(found) if found else None
+    left: list[int] = []
+    for root, path, files in (
+            (cgroup, paths["v2"], ("memory.max", "memory.current", "inactive_file")),
+            (cgroup / "memory", paths["v1"],
+             ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file"))):
+        parts = [part for part in path.split("/") if part and part not in (".", "..")]
+        for depth in range(len(parts), -1, -1):
+            found = _cgroup_left(root.joinpath(*parts[:depth]), *files)
+            if found is not None:
+                left.append(found)
+    return min(left) if left else None
+
+
+def _cgroup_left(folder: Path, limit_file: str, usage_file: str, inactive: str) -> int | None:
+    """The bytes cgroup `folder` allows beyond what it holds (`cgroup_memory_left`), None
+    where it sets no limit or its files cannot be read."""
+    try:
+        limit = (folder / limit_file).read_text(encoding="ascii").strip()
+        if limit == "max" or int(limit) >= UNLIMITED_V1:
+            return None
+        usage = int((folder / usage_file).read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+    cache = 0
+    try:
+        for line in (folder / "memory.stat").read_text(encoding="ascii").splitlines():
+            name, _, value = line.partition(" ")
+            if name == inactive:
+                cache = int(value)
+                break
+    except (OSError, ValueError):
+        pass
+    return max(int(limit) - max(usage - cache, 0), 0)
