@@ -1,7 +1,7 @@
 """missing-evidence (EV001) reads an item typed as a placeholder ('n/a', '-', ...) as no
 item (`_placeholder`). It asks that of each distinct value of an evidence column: at 1M
 cases 0.7M of them, nearly all ids and links, 2-3 s of CPU one by one in Python. The values
-that cannot be one (ASCII texts of 8 or more characters once trimmed, one of them a letter
+that cannot be one (ASCII texts longer than every placeholder once trimmed, one a letter
 or digit) are now told apart on the whole column at once, and only the others asked: the
 same answer for every value, placeholders in any case, padding or script."""
 
@@ -66,3 +66,21 @@ def test_only_the_values_that_may_be_placeholders_are_asked(
     real = ev001._real(column)
     assert sorted(map(str, asked)) == [" - ", "TBD", "n/a"]
     assert real.tolist() == [True] * 10_000 + [False, False, False, True, False]
+
+
+def test_the_values_not_asked_are_longer_than_every_placeholder(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The values told apart without asking are those longer than the longest of
+    PLACEHOLDERS, read from the set: each placeholder, in capitals and padded, is judged
+    one, and so is one longer than 7 characters once added to the set. Before, the bound
+    was 8 characters written out: a placeholder of 8 or more (`not applicable`) added to
+    the set was never asked, and read as an item."""
+    for word in sorted(ev001.PLACEHOLDERS):
+        values = [word, f"  {word.upper()}\t", word.title()]
+        assert ev001._placeholders(pd.array(values, dtype="string[pyarrow]")).all(), word
+    values = pd.array(["Not Applicable", " not applicable ", "not applicable!",
+                       "EV-2026-000123"], dtype="string[pyarrow]")
+    assert ev001._placeholders(values).tolist() == [False] * 4
+    monkeypatch.setattr(ev001, "PLACEHOLDERS", ev001.PLACEHOLDERS | {"not applicable"})
+    assert ev001._placeholders(values).tolist() == [True, True, False, False]
+    assert ev001._placeholders(values).tolist() == [ev001._placeholder(v) for v in values]

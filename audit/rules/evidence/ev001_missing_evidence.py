@@ -541,9 +541,9 @@ def _placeholders(uniques: Any) -> np.ndarray:
     """Per distinct value (`uniques`, an array or index): `_placeholder`, asked in Python
     only of the values that may be one (at 1M cases the evidence columns hold 0.7M distinct
     values, nearly all ids and links: 2-3 s of CPU asked one by one). A text of ASCII
-    characters alone, at least 8 of them left once trimmed of white space (as `str.strip`
-    trims ASCII text), one of them a letter or digit, is none: case folding leaves an ASCII
-    text as long, and no placeholder is longer than 7 (`pending`)."""
+    characters alone, longer once trimmed of white space (as `str.strip` trims ASCII text)
+    than the longest of `PLACEHOLDERS` (7: `missing`), one of them a letter or digit, is
+    none: case folding leaves an ASCII text as long."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -555,8 +555,9 @@ def _placeholders(uniques: Any) -> np.ndarray:
                              or pa.types.is_large_string(texts.type)):
         return np.fromiter((_placeholder(v) for v in list(uniques)), dtype=bool,
                            count=len(uniques))
-    long_enough = pc.greater_equal(pc.utf8_length(pc.utf8_trim(texts, characters=_ASCII_SPACE)),
-                                   8)
+    longest = max(map(len, PLACEHOLDERS))
+    long_enough = pc.greater(pc.utf8_length(pc.utf8_trim(texts, characters=_ASCII_SPACE)),
+                             longest)
     surely_not = pc.and_(pc.and_(pc.string_is_ascii(texts), long_enough),
                          pc.match_substring_regex(texts, "[A-Za-z0-9]"))
     ask = np.flatnonzero(~np.asarray(surely_not, dtype=bool))
