@@ -285,9 +285,11 @@ def read_with(path: Path, imported: ImportResult,
     say "not used"); and, for a canonical log written by `import`, `imported_earlier`: the
     options that import read its source with, as its record stores them (`import_options`;
     null for a record written before they were kept), whose --object-type and --follow-o2o
-    made its cases. Before, the options given were recorded as if applied: a canonical log
-    built with --follow-o2o read as built with the --object-type alone that `compare` was
-    given, and was not."""
+    made its cases where it read an OCEL 2.0 log; and `cases_made_by` (`_made_by`), the
+    options that made its cases, followed down to the import that read the OCEL log (None:
+    not told; also for a Parquet log with no import's record). Before, the options given
+    were recorded as if applied: a canonical log built with --follow-o2o read as built with
+    the --object-type alone that `compare` was given, and was not."""
     ocel = any(f.system == "ocel" for f in imported.files)
     not_applied = [] if ocel else [key for key in OCEL_OPTIONS if given.get(key)]
     view: dict[str, Any] = {
@@ -296,15 +298,64 @@ def read_with(path: Path, imported: ImportResult,
     record = import_record(path)
     if record is not None:
         view["imported_earlier"] = record.get("options")
+        view["cases_made_by"] = _made_by(record, path.name)
+    elif any(f.system == "parquet" for f in imported.files):
+        view["cases_made_by"] = None  # (a Parquet log no import's record tells of)
     return view
+
+
+_MADE_BY_DEPTH = 32
+"""How many canonical logs deep `_made_by` follows a record's inputs (a deeper chain: not
+told)."""
+
+
+def _made_by(record: Mapping[str, Any], name: str | None,
+             depth: int = 0) -> dict[str, Any] | None:
+    """The options that made the cases of the canonical log `name` whose import's record is
+    `record`: `{"object_type": T, "follow_o2o": [...], "log": L}`, the options of the
+    import that read an OCEL 2.0 log (L: the canonical log it wrote, this one or one it was
+    imported from, followed down the inputs that are canonical logs, system "parquet"), an
+    `object_type` of null (and no `log`) where no input down the chain is an OCEL log, or
+    None where it cannot be told: a record without its options (an older version's) where
+    an input is an OCEL log, a canonical input without a record, or inputs whose cases were
+    made differently. Before, the record's own options were taken: an import of a
+    canonical log (no --object-type of its own) told none, and an import of a CSV log
+    given --object-type (not used) told it as if it had made the cases."""
+    inputs = record.get("inputs")
+    if depth > _MADE_BY_DEPTH or not isinstance(inputs, list) or not inputs:
+        return None
+    made: list[dict[str, Any] | None] = []
+    for entry in inputs:
+        system = entry.get("system") if isinstance(entry, dict) else None
+        if system == "ocel":
+            options = record.get("options")
+            kind = options.get("object_type") if isinstance(options, dict) else None
+            followed = options.get("follow_o2o") if isinstance(options, dict) else None
+            made.append(None if not isinstance(kind, str) or not kind else {
+                "object_type": kind,
+                "follow_o2o": sorted({str(t) for t in followed}
+                                     if isinstance(followed, list) else set()),
+                "log": name})
+        elif system == "parquet":
+            earlier = entry.get("imported_earlier")
+            file = entry.get("file")
+            made.append(_made_by(earlier, file if isinstance(file, str) else None, depth + 1)
+                        if isinstance(earlier, dict) else None)
+        else:
+            made.append({"object_type": None, "follow_o2o": []})
+    if any(m is None for m in made):
+        return None
+    shapes = {(m["object_type"], tuple(m["follow_o2o"])) for m in made if m is not None}
+    return made[0] if len(shapes) == 1 else None
 
 
 def cases_made_by(view: Mapping[str, Any]) -> tuple[str, frozenset[str]] | None:
     """Of a log's `read_with`: the OCEL options its cases were made by (the object type,
-    the types --follow-o2o followed), from its own import where it is a canonical log, or
-    None where its cases were made by none (no OCEL 2.0 log) or the record does not say."""
-    if "imported_earlier" in view:
-        options = view["imported_earlier"]
+    the types --follow-o2o followed), for a canonical log from the import that read the
+    OCEL 2.0 log it was made of (`_made_by`), or None where its cases were made by none
+    (no OCEL 2.0 log) or that cannot be told (`cases_made_unknown`)."""
+    if "cases_made_by" in view:
+        options = view["cases_made_by"]
         if not isinstance(options, dict):
             return None
     else:
@@ -314,6 +365,12 @@ def cases_made_by(view: Mapping[str, Any]) -> tuple[str, frozenset[str]] | None:
         return None
     followed = options.get("follow_o2o") or []
     return kind, frozenset(str(t) for t in followed) if isinstance(followed, list) else frozenset()
+
+
+def cases_made_unknown(view: Mapping[str, Any]) -> bool:
+    """Of a log's `read_with`: whether the options its cases were made by cannot be told (a
+    canonical log whose record does not keep them, `_made_by`)."""
+    return "cases_made_by" in view and view["cases_made_by"] is None
 
 
 def _import_record(result: ImportResult, quarantine: str, correlation: str | None,

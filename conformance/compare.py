@@ -740,7 +740,7 @@ def compare(as_is: Side, to_be: Side,
         raise ValueError(f"fdr is {fdr}: a false discovery rate above 0 and below 1")
     shift_rule: dict[str, Any] | None = None
     notes = [*as_is.notes, *_channel_notes(as_is, to_be), *to_be.notes,
-             *_channel_notes(to_be, as_is)]
+             *_channel_notes(to_be, as_is), *_reading_note(as_is, to_be)]
     if channel is not None and as_is.kind == "model" and to_be.kind == "model":
         notes.append(f"--channel {channel}: both sides are models, which it does not "
                      "filter: nothing was left out")
@@ -820,34 +820,57 @@ def compare(as_is: Side, to_be: Side,
                       next((s for s in (left, right) if s.left_out), None))
 
 
+def _made_told(side: Side, by: tuple[str, frozenset[str]]) -> str:
+    """The OCEL options `by` that made `side`'s cases, as a warning or note tells them."""
+    kind, followed = by
+    options = " ".join([f"--object-type {_q(kind)}",
+                        *(f"--follow-o2o {_q(t)}" for t in sorted(followed))])
+    made_by = (side.read or {}).get("cases_made_by")
+    log = made_by.get("log") if isinstance(made_by, dict) else None
+    whose = ("" if not isinstance(made_by, dict)
+             else f"by its own import ({side.file})" if log in (None, side.file)
+             else f"by the import that wrote {log}, which it was imported from")
+    return f"the {side.role} log's with {options}" + (f" {whose}" if whose else "")
+
+
 def _reading_warning(as_is: Side, to_be: Side) -> list[str]:
     """Where the cases of two log sides, each made of an OCEL 2.0 log's objects, were made
     by different options (--object-type, --follow-o2o: compare's own for an OCEL log it
-    read, its own import's for a canonical log): their differences may come from how the
-    cases were made, not from the process. Before, unsaid: an invoices log imported with
-    --follow-o2o 'Purchase Order' against the OCEL log read with --object-type Invoice
-    alone told 'Change PO Quantity' in 67% of as-is cases and never in to-be, which the
-    import's options alone made, and compare.json recorded the one set of options given
-    as if both sides were read with it."""
+    read, for a canonical log those of the import that read the OCEL log it was made of,
+    `audit.store.cases_made_by`): their differences may come from how the cases were made,
+    not from the process. Before, unsaid: an invoices log imported with --follow-o2o
+    'Purchase Order' against the OCEL log read with --object-type Invoice alone told
+    'Change PO Quantity' in 67% of as-is cases and never in to-be, which the import's
+    options alone made, and compare.json recorded the one set of options given as if both
+    sides were read with it."""
     from audit.store import cases_made_by
 
     made = [None if s.read is None else cases_made_by(s.read) for s in (as_is, to_be)]
     if made[0] is None or made[1] is None or made[0] == made[1]:
         return []
-
-    def told(side: Side, by: tuple[str, frozenset[str]]) -> str:
-        kind, followed = by
-        options = " ".join([f"--object-type {_q(kind)}",
-                            *(f"--follow-o2o {_q(t)}" for t in sorted(followed))])
-        whose = (f"by its own import ({side.file})"
-                 if side.read is not None and "imported_earlier" in side.read else "")
-        return f"the {side.role} log's with {options}" + (f" {whose}" if whose else "")
-
     return [f"the two logs' cases were made by different OCEL options: "
-            f"{told(as_is, made[0])}, {told(to_be, made[1])}; a difference may come from "
-            "how the cases were made, not from the process: read both with the same "
-            "--object-type and --follow-o2o (compare.json's as_is.import and to_be.import "
-            "record each side's)"]
+            f"{_made_told(as_is, made[0])}, {_made_told(to_be, made[1])}; a difference may "
+            "come from how the cases were made, not from the process: read both with the "
+            "same --object-type and --follow-o2o (compare.json's as_is.import and "
+            "to_be.import record each side's)"]
+
+
+def _reading_note(as_is: Side, to_be: Side) -> list[str]:
+    """Where one log side's cases were made by OCEL options and the other's by options its
+    record does not keep (a canonical log without an import's record, or written before
+    the record kept them, `audit.store.cases_made_unknown`): `_reading_warning` cannot
+    weigh them, and says so. Before, nothing was said."""
+    from audit.store import cases_made_by, cases_made_unknown
+
+    sides = (as_is, to_be)
+    made = [None if s.read is None else cases_made_by(s.read) for s in sides]
+    for k in (0, 1):
+        other, read = made[1 - k], sides[k].read
+        if other is not None and read is not None and cases_made_unknown(read):
+            return [f"the {sides[k].role} log's cases were made by options its record does "
+                    f"not keep, {_made_told(sides[1 - k], other)}: whether both were made "
+                    "alike cannot be told"]
+    return []
 
 
 def _apart(value: float, limit: float) -> str:

@@ -231,3 +231,140 @@ def test_discover_of_a_canonical_log_records_its_imports_options(tmp_path: Path)
     assert block["options"] == {"assume_tz": None, "encoding": None, "object_type": None}
     assert block["not_applied"] == []
     assert block["imported_earlier"]["follow_o2o"] == ["Purchase Order"]
+
+
+def _compare(tmp_path: Path, as_is: Path, to_be: Path, *options: str,
+             out: str = "out") -> tuple[dict[str, object], str]:
+    folder = tmp_path / out
+    result = CliRunner().invoke(main, ["compare", str(as_is), str(to_be), *options,
+                                       "--out", str(folder)])
+    assert result.exit_code == 0, result.output
+    return json.loads((folder / "compare.json").read_text(encoding="utf-8")), result.output
+
+
+def _reimported(tmp_path: Path, log: Path, name: str) -> Path:
+    """`log` (a canonical log) imported again, without options."""
+    again = tmp_path / name
+    done = CliRunner().invoke(main, ["import", str(log), "--out", str(again)])
+    assert done.exit_code == 0, done.output
+    return again
+
+
+def test_compare_warns_of_a_log_imported_from_a_canonical_log(tmp_path: Path) -> None:
+    """invoices.parquet imported with --follow-o2o 'Purchase Order', imported again to
+    again.parquet (no option: the record's own options name no object type), against the
+    OCEL log read with --object-type Invoice alone: 'Change PO Quantity' in 2 of 3 as-is
+    cases, made by the first import's options. Before, no warning: the second import's
+    options alone were weighed, which made no cases."""
+    again = _reimported(tmp_path, _imported(tmp_path, *FOLLOWING), "again.parquet")
+    summary, output = _compare(tmp_path, again, JSON, "--object-type", "Invoice")
+    assert [d["activities"] for d in summary["differences"]] == [["Change PO Quantity"]]
+    warning = ("warning: the two logs' cases were made by different OCEL options: the "
+               "as-is log's with --object-type 'Invoice' --follow-o2o 'Purchase Order' by "
+               "the import that wrote invoices.parquet, which it was imported from, the "
+               "to-be log's with --object-type 'Invoice'; ")
+    assert warning in output
+    side = summary["as_is"]["import"]  # type: ignore[index]
+    assert side["imported_earlier"]["object_type"] is None  # (the second import's own)
+    assert side["cases_made_by"] == {"object_type": "Invoice",
+                                     "follow_o2o": ["Purchase Order"],
+                                     "log": "invoices.parquet"}
+    # Read alike (the OCEL log with the first import's options): no warning, no note.
+    summary, output = _compare(tmp_path, again, JSON, *FOLLOWING, out="alike")
+    assert summary["differences"] == []
+    assert "different OCEL options" not in output and "does not keep" not in output
+
+
+def test_compare_of_a_csv_log_imported_with_object_type_gives_no_reading_warning(
+        tmp_path: Path) -> None:
+    """A CSV log imported with --object-type Invoice (not used: no OCEL 2.0 log), against
+    the OCEL log read with --object-type Invoice --follow-o2o 'Purchase Order': the
+    canonical log's cases were made by no object type, and a CSV log's are not weighed.
+    Before, its record's object_type was taken as having made them, and compare warned of
+    'different OCEL options': "the as-is log's with --object-type 'Invoice' by its own
+    import (csvlog.parquet)", which made no case."""
+    csv_log = tmp_path / "s.csv"
+    csv_log.write_text("case,activity,time\nR1,Insert Invoice,2026-07-01T08:00Z\n"
+                       "R1,Insert Payment,2026-07-02T08:00Z\n", encoding="utf-8")
+    log = tmp_path / "csvlog.parquet"
+    done = CliRunner().invoke(main, ["import", str(csv_log), "--object-type", "Invoice",
+                                     "--out", str(log)])
+    assert done.exit_code == 0, done.output
+    summary, output = _compare(tmp_path, log, JSON, *FOLLOWING)
+    assert "different OCEL options" not in output
+    side = summary["as_is"]["import"]  # type: ignore[index]
+    assert side["imported_earlier"]["object_type"] == "Invoice"  # (as its record keeps it)
+    assert side["cases_made_by"] == {"object_type": None, "follow_o2o": []}
+    assert not any("different OCEL options" in w
+                   for w in summary["warnings"])  # type: ignore[attr-defined]
+    assert "does not keep" not in output
+
+
+def _record_options_dropped(log: Path, to: Path) -> None:
+    """`log` written to `to` with its import's record as an older version wrote it: options
+    null."""
+    import pyarrow.parquet as pq
+
+    from audit.store import IMPORT_RECORD_KEY
+
+    table = pq.read_table(log)
+    metadata = dict(table.schema.metadata)
+    record = json.loads(metadata[IMPORT_RECORD_KEY])
+    record["options"] = None
+    metadata[IMPORT_RECORD_KEY] = json.dumps(record).encode("utf-8")
+    pq.write_table(table.replace_schema_metadata(metadata), to)
+
+
+def _record_dropped(log: Path, to: Path) -> None:
+    """`log` written to `to` without its import's record (a Parquet log written by hand)."""
+    import pyarrow.parquet as pq
+
+    from audit.store import IMPORT_RECORD_KEY
+
+    table = pq.read_table(log)
+    metadata = {k: v for k, v in (table.schema.metadata or {}).items()
+                if k != IMPORT_RECORD_KEY}
+    pq.write_table(table.replace_schema_metadata(metadata), to)
+
+
+@pytest.mark.parametrize("strip", [_record_options_dropped, _record_dropped])
+def test_compare_notes_a_side_whose_cases_options_are_not_kept(tmp_path: Path,
+                                                               strip: object) -> None:
+    """A canonical log of the OCEL log whose record keeps no options (an older version's) or
+    that has no record, against the OCEL log read with --object-type Invoice: whether both
+    sides' cases were made alike cannot be told, and a note says so. Before, nothing was
+    said (and no warning: it cannot be weighed)."""
+    log = tmp_path / "unkept.parquet"
+    strip(_imported(tmp_path, *FOLLOWING), log)  # type: ignore[operator]
+    summary, output = _compare(tmp_path, log, JSON, "--object-type", "Invoice")
+    note = ("the as-is log's cases were made by options its record does not keep, the "
+            "to-be log's with --object-type 'Invoice': whether both were made alike cannot "
+            "be told")
+    assert f"note: {note}" in output
+    assert summary["as_is"]["import"]["cases_made_by"] is None  # type: ignore[index]
+    assert note in summary["notes"]  # type: ignore[operator]
+    assert "different OCEL options" not in output
+    # Against a CSV log (its cases made by no OCEL options): nothing to weigh, no note.
+    csv_log = tmp_path / "s.csv"
+    csv_log.write_text("case,activity,time\nR1,Insert Invoice,2026-07-01T08:00Z\n"
+                       "R1,Insert Payment,2026-07-02T08:00Z\n", encoding="utf-8")
+    summary, output = _compare(tmp_path, csv_log, log, out="csv")
+    assert "does not keep" not in output
+
+
+def test_cases_made_by_inputs_that_disagree_cannot_be_told() -> None:
+    """An import of an OCEL log and a CSV log together: its cases made partly by
+    --object-type and partly by none, which cannot be told as one; a canonical input
+    without its record likewise."""
+    from audit.store import _made_by
+
+    options = {"object_type": "Invoice", "follow_o2o": ["Purchase Order"]}
+    ocel = {"file": "a.jsonocel", "system": "ocel"}
+    assert _made_by({"options": options, "inputs": [ocel]}, "x.parquet") == {
+        "object_type": "Invoice", "follow_o2o": ["Purchase Order"], "log": "x.parquet"}
+    assert _made_by({"options": options,
+                     "inputs": [ocel, {"file": "b.csv", "system": "csv"}]}, "x") is None
+    assert _made_by({"options": None,
+                     "inputs": [{"file": "b.parquet", "system": "parquet"}]}, "x") is None
+    assert _made_by({"options": None, "inputs": [{"file": "b.csv", "system": "csv"}]},
+                    "x") == {"object_type": None, "follow_o2o": []}
