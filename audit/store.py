@@ -424,7 +424,7 @@ def import_record(path: Path) -> dict[str, Any] | None:
     try:
         raw = (pq.read_schema(path).metadata or {}).get(IMPORT_RECORD_KEY)
         record = json.loads(raw) if raw is not None else None
-    except (OSError, ValueError, pa.ArrowException):
+    except (OSError, ValueError, RecursionError, pa.ArrowException):  # (nested past the stack)
         return None
     if not isinstance(record, dict):
         return None

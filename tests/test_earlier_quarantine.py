@@ -453,3 +453,18 @@ def test_a_findings_count_of_its_cases_quarantined_rows_includes_the_logs_own_im
                 "rest on incomplete records.") in page
         assert "stripe_refunds.csv</span> row 2: currency: " in page
     assert counts["raw"] == counts["log"] == [("40219", 1)]
+
+
+def test_a_record_nested_past_the_stack_is_no_record(tmp_path: Path) -> None:
+    """Hostile Parquet metadata: an import record of 100,000 nested lists is a log of no
+    record (as any record that is not one), not a RecursionError out of json.loads."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from audit.store import IMPORT_RECORD_KEY, import_record
+
+    log = tmp_path / "deep.parquet"
+    deep = ("[" * 100_000 + "]" * 100_000).encode("ascii")
+    pq.write_table(pa.table({"x": [1]}).replace_schema_metadata({IMPORT_RECORD_KEY: deep}),
+                   log)
+    assert import_record(log) is None
