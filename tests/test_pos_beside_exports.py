@@ -210,3 +210,57 @@ def test_refund_at_another_store_than_the_sale_is_told(tmp_path: Path) -> None:
                                        "--out", str(tmp_path / "sample.parquet")])
     assert result.exit_code == 0, result.output
     assert "another store" not in result.output
+
+
+def _check(tmp_path: Path, tickets: list[tuple[str, str, str, str]],
+           adyen: list[list[str]], pos: list[list[str]]) -> dict[str, object]:
+    """`check` of ServiceNow tickets, Adyen rows (if any) and a POS export: findings.json."""
+    sn = [SN_HEADER]
+    for ticket in tickets:
+        _ticket(sn, *ticket)
+    files = [str(_write(tmp_path / "sys_audit.csv", sn)),
+             str(_write(tmp_path / "roles.csv", ROLES))]
+    if adyen:
+        files.append(str(_write(tmp_path / "settlement.csv", [ADYEN_HEADER, *adyen])))
+    (tmp_path / "pos.yaml").write_text(MAPPING, encoding="utf-8")
+    files.append(str(_write(tmp_path / "pos_export.csv", [POS_HEADER, *pos])))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["check", *files, "--mapping", str(tmp_path / "pos.yaml"),
+                                       "--assume-tz", "Europe/Berlin", "--policy",
+                                       str(_policy(tmp_path)), "--out", str(out),
+                                       "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    doc: dict[str, object] = json.loads((out / "findings.json").read_text())
+    return doc
+
+
+def _found(doc: dict[str, object]) -> set[tuple[str, str]]:
+    findings = doc["findings"]
+    assert isinstance(findings, list)
+    return {(f["case_id"], f["name"]) for f in findings if not f["rule"].startswith("CF")}
+
+
+SPLIT_TENDER = [  # ORD-1 sold for 100.00 by card; 41.00 refunded to the card, no ticket named
+    ["R", "S", "8815000000000001", "ORD-1", "visa", "2026-07-01 13:00:00", "CEST", "Settled",
+     "", "EUR", "", "100.00", "1", "EUR", "", "100.00", "", "BER-01", ""],
+    ["R", "S", "8815000000000001", "ORD-1", "visa", "2026-07-05 15:00:00", "CEST", "Refunded",
+     "8825000000000001", "EUR", "41.00", "", "1", "EUR", "41.00", "", "", "BER-01", ""]]
+
+
+def test_till_refund_naming_the_ticket_leaves_a_card_refund_in_its_case(
+        tmp_path: Path) -> None:
+    """Ticket CS1 of ORD-1 (100.00) paid 41.00 to the card (Adyen, naming no ticket) and
+    59.00 in cash at the till (naming CS1). Whether the till's row names the ticket or only
+    the order, the card refund is CS1's (the only ticket of its order). Before, a till row
+    naming CS1 was read, in its own case ORD-1, as an earlier case of ticket CS1's order:
+    the card refund became a payout case of its own (orphan payout EV002, missing resource
+    DQ002) and CS1 an amount mismatch (EV004)."""
+    named, unnamed = tmp_path / "named", tmp_path / "unnamed"
+    named.mkdir(), unnamed.mkdir()
+    till = ["BER-01", "3", "R-9001", "REFUND", "2026-07-05 11:30", "anna.klein", "59.00",
+            "EUR", "CASH", "ORD-1"]
+    ticket = [("CS1", "ORD-1", "100.00", "2026-07-05")]
+    found = _found(_check(named, ticket, SPLIT_TENDER, [[*till, "CS1"]]))
+    assert found == _found(_check(unnamed, ticket, SPLIT_TENDER, [[*till, ""]]))
+    assert {case for case, _ in found} == {"CS1"}
+    assert not {name for _, name in found} & {"orphan-payout", "amount-mismatch"}

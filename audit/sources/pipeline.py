@@ -100,18 +100,19 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
         return_free_memory()
     else:
         rest, part = result.log[~fresh], result.log[fresh]
+        known = _known_events(rest, config)
         with paused_gc():  # a refund of a ticket or order only the log has joins its case
-            charges = charges_of(rest, part.loc[part[C.REFUND_ID].notna(), C.CHARGE_ID])
+            charges = charges_of(known, part.loc[part[C.REFUND_ID].notna(), C.CHARGE_ID])
             orders = pd.concat([part[C.ORDER_ID].astype("string"), charges["order"]],
                                ignore_index=True)
             correlation = correlate(
-                part, config, known_tickets=cases_of(rest, C.TICKET_ID, part[C.TICKET_ID]),
-                known_orders=cases_of(rest, C.ORDER_ID, orders, ticketed=True,
+                part, config, known_tickets=cases_of(known, C.TICKET_ID, part[C.TICKET_ID]),
+                known_orders=cases_of(known, C.ORDER_ID, orders, ticketed=True,
                                       several=True),
                 known_charges=charges,
-                known_ticket_orders=ticket_orders(rest, part[C.TICKET_ID]),
+                known_ticket_orders=ticket_orders(known, part[C.TICKET_ID]),
                 inputs=None if inputs is None else inputs[fresh])
-            del charges, orders
+            del charges, orders, known
         del part
         correlation.log = fill_from_cases(correlation.log, rest)
         # A generic log's events (a shop till's POS export: its cash refunds and sales, of
@@ -156,6 +157,28 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
     if len(rest):  # beside a log correlated before: the log read, its part and the joined
         del rest, log, correlation  # frames, freed, given back before the rules' facts
         return_free_memory()
+
+
+def _known_events(rest: pd.DataFrame, config: SourcesConfig) -> pd.DataFrame:
+    """The events of `rest` (those not correlated in this run) that tell correlation which
+    case an earlier ticket, order or charge is in: all but a generic log's events (a till's
+    POS export, whose `source:system` is no export system of `config`) outside the case of
+    the ticket they name. Such an event is joined to its ticket's case only after the
+    exports are correlated (`join_generic_events`); read before, its own case (a till
+    refund's order, ORD-1) was taken for the ticket's earlier case, and a card refund of
+    that order naming no ticket left the ticket's case for a payout case of its own (a
+    false orphan payout, EV002). A generic event already in its ticket's case (a log
+    written by an earlier run, or one whose cases are the tickets) still counts."""
+    if not len(rest):
+        return rest
+    systems = [*config.ticketing, *config.payments]
+    generic = ~rest[C.SOURCE_SYSTEM].astype("string").isin(systems).fillna(False) \
+        .to_numpy(dtype=bool)
+    if not generic.any():
+        return rest
+    ticket = rest[C.TICKET_ID].astype("string")
+    at_home = (ticket == rest[C.CASE].astype("string")).fillna(False).to_numpy(dtype=bool)
+    return rest[~generic | at_home]
 
 
 def _name_hinted_cases(result: ImportResult) -> None:
