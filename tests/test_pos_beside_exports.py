@@ -264,3 +264,45 @@ def test_till_refund_naming_the_ticket_leaves_a_card_refund_in_its_case(
     assert found == _found(_check(unnamed, ticket, SPLIT_TENDER, [[*till, ""]]))
     assert {case for case, _ in found} == {"CS1"}
     assert not {name for _, name in found} & {"orphan-payout", "amount-mismatch"}
+
+
+def _adyen_row(psp: str, kind: str, store: str, ref: str = "", debit: str = "10.00",
+               credit: str = "") -> list[str]:
+    amounts = ["", "10.00"] if kind == "Settled" else [debit, credit]
+    day = "2026-07-01 10:00:00" if kind == "Settled" else "2026-07-02 10:00:00"
+    return ["R", "S", psp, f"O-{psp[-4:]}", "visa", day, "CEST", kind, ref, "EUR", *amounts,
+            "1", "EUR", *amounts, "", store, f"REFUND T{psp[-4:]} BY anna.klein" if ref else ""]
+
+
+def test_refunds_at_another_store_count_each_imported_refund_once(tmp_path: Path) -> None:
+    """A refund's exact repeat row (dropped) and refunds quarantined (an amount on both
+    sides, an unreadable amount) are no refunds of the log: the note counts the one refund
+    imported. Before, it counted 4 (its rows). A count of thousands is grouped."""
+    rows = [ADYEN_HEADER,
+            _adyen_row("8815000000000011", "Settled", "BER-01"),
+            _adyen_row("8815000000000011", "Refunded", "MUC-02", "8825000000000011"),
+            _adyen_row("8815000000000011", "Refunded", "MUC-02", "8825000000000011"),
+            _adyen_row("8815000000000012", "Settled", "BER-01"),
+            _adyen_row("8815000000000012", "Refunded", "MUC-02", "8825000000000012",
+                       credit="5.00"),
+            _adyen_row("8815000000000013", "Settled", "BER-01"),
+            _adyen_row("8815000000000013", "Refunded", "MUC-02", "8825000000000013",
+                       debit="abc")]
+    export = _write(tmp_path / "settlement.csv", rows)
+    result = CliRunner().invoke(main, ["import", "--source", f"adyen:{export}", "--out",
+                                       str(tmp_path / "log.parquet")])
+    assert result.exit_code == 0, result.output
+    assert "quarantined 2 + 1 duplicate dropped" in result.output
+    assert ("settlement.csv: 1 refund made at another store than their payment's sale "
+            "(Store of the Refunded row against the Settled row's; the first: row 3, "
+            "refund 8825000000000011") in result.output
+    many = [ADYEN_HEADER]
+    for k in range(1000):
+        many += [_adyen_row(f"88150000000{k:05d}", "Settled", "BER-01"),
+                 _adyen_row(f"88150000000{k:05d}", "Refunded", "MUC-02",
+                            f"88250000000{k:05d}")]
+    export = _write(tmp_path / "many.csv", many)
+    result = CliRunner().invoke(main, ["import", "--source", f"adyen:{export}", "--out",
+                                       str(tmp_path / "many.parquet")])
+    assert result.exit_code == 0, result.output
+    assert "many.csv: 1,000 refunds made at another store" in result.output

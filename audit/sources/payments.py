@@ -1480,22 +1480,25 @@ def read_adyen(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) -
     collector.belongs = None
     if not_matched:
         collector.notes.append(_unmatched_note(path, not_matched))
-    elsewhere = _refunded_elsewhere(cfg, export, kinds, psps, modifications)
+    _finish(collector, export, positions, columns)
+    elsewhere = _refunded_elsewhere(cfg, export, kinds, psps, modifications, collector.rows)
     if elsewhere:
         collector.notes.append(f"{path.name}: {elsewhere}")
-    _finish(collector, export, positions, columns)
     _name_sides(collector, export, debits, credits)
     return collector
 
 
 def _refunded_elsewhere(cfg: PaymentConfig, export: _Export, kinds: pa.Array,
-                        psps: pa.Array, modifications: pa.Array) -> str | None:
+                        psps: pa.Array, modifications: pa.Array,
+                        imported: list[int] | npt.NDArray[np.int64]) -> str | None:
     """The note on the refunds (`Refunded`) of a Settlement details report made at another
     store than their payment's sale (the `Settled` row of the same `Psp Reference` in this
     report): by the store column (`charge_resource_column`, Adyen's `Store`), which is read
     as the sale's terminal and is no column of a refund's event, so a store auditor would
     not see it otherwise. None where there is none (or no such column). No rule judges
-    where a refund was made (a chain may let any store refund any store's sales)."""
+    where a refund was made (a chain may let any store refund any store's sales). Each
+    refund imported (its row among `imported`, the rows read into records) counts once, by
+    its reference: before, a refund's repeated row and a quarantined refund counted too."""
     column = cfg.charge_resource_column
     if column is None or column not in export.names:
         return None
@@ -1505,14 +1508,18 @@ def _refunded_elsewhere(cfg: PaymentConfig, export: _Export, kinds: pa.Array,
         "row": np.asarray(export.row_numbers, dtype=np.int64)})
     frame = frame[frame["store"].notna() & (frame["psp"] != "")]
     sales = frame[frame["kind"].isin(list(_ADYEN_CHARGE_TYPES))].drop_duplicates("psp")
-    refunds = frame[frame["kind"].isin(["refunded", "refundedbulk"])]
+    refunds = frame[frame["kind"].isin(["refunded", "refundedbulk"])
+                    & frame["row"].isin(np.asarray(imported, dtype=np.int64))]
+    refunds = refunds.assign(key=refunds["refund"].where(refunds["refund"].fillna("") != "",
+                                                         refunds["psp"]))
+    refunds = refunds.sort_values("row", kind="stable").drop_duplicates("key")
     paired = refunds.merge(sales[["psp", "store"]], on="psp", suffixes=("", "_sold"))
     other = paired[paired["store"].str.casefold() != paired["store_sold"].str.casefold()]
     if other.empty:
         return None
     first = other.sort_values("row").iloc[0]
     refund = first["refund"] or first["psp"]
-    return (f"{counted(len(other), 'refund')} made at another store than their payment's "
+    return (f"{counted(len(other), 'refund', spec=',')} made at another store than their payment's "
             f"sale ({column} of the Refunded row against the Settled row's; the first: row "
             f"{first['row']}, refund {refund} of payment {first['psp']}, sold at "
             f"{first['store_sold']}, refunded at {first['store']}); no rule judges where a "
