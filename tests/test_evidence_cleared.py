@@ -9,6 +9,7 @@ withdrawn before the payout."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -73,3 +74,55 @@ def test_an_update_of_nothing_mapped_is_still_skipped(tmp_path: Path) -> None:
         tmp_path, _export(tmp_path, [("assignment_group", "", "Store BER-01")]))
     assert "read 3 = imported 3 + quarantined 0" in output
     assert quarantine.empty
+
+
+def test_the_cleared_line_names_the_fields_row(tmp_path: Path) -> None:
+    # the update's first row (13) changes the assignment; its photo's change is row 14
+    output, _, quarantine = _imported(tmp_path, _export(
+        tmp_path, [("assignment_group", "", "X"), ("u_photo", "IMG_2013.jpg", "")]))
+    assert "read 4 = imported 3 + quarantined 1" in output
+    assert quarantine[["row", "field", "case"]].values.tolist() == [["14", "u_photo", "CS1"]]
+
+
+def test_an_empty_field_at_a_tickets_creation_clears_nothing(tmp_path: Path) -> None:
+    """Zendesk's first audit of a ticket names each field with a Create event, null where
+    the field has no value yet: an evidence item never recorded is not cleared. Before,
+    every ticket created before its refund stage was set was quarantined for it. A later
+    update clearing the recorded item still is."""
+    def event(i: int, name: str, value: str | None, kind: str = "Create") -> dict[str, object]:
+        return {"type": kind, "field_name": name, "value": value, "id": 8200000000 + i}
+
+    def audit(i: int, time: str, events: list[dict[str, object]]) -> dict[str, object]:
+        return {"id": i, "ticket_id": 40001, "created_at": f"2026-07-01T{time}Z",
+                "author_id": 1, "via": {"channel": "web"}, "events": events}
+
+    audits = [audit(1, "08:00:00", [event(1, "status", "new"), event(2, "360011110002", "EC-1"),
+                                     event(3, "360011110003", "EUR"),
+                                     event(4, "360011110001", None),
+                                     event(5, "360011110004", None),
+                                     event(6, "360011110008", None)]),
+              audit(2, "09:00:00", [event(8, "360011110001", "requested", "Change"),
+                                    event(9, "360011110004", "95.25", "Change")])]
+    path = tmp_path / "z.json"
+
+    def imported(name: str) -> tuple[str, pd.DataFrame]:
+        path.write_text(json.dumps({"audits": audits, "users": [{"id": 1, "name": "Ann"}],
+                                    "next_page": None, "count": len(audits)}),
+                        encoding="utf-8")
+        result = CliRunner().invoke(main, ["import", "--source", f"zendesk:{path}", "--out",
+                                           str(tmp_path / f"{name}.parquet")])
+        assert result.exit_code == 0, result.output
+        return result.output, pd.read_csv(tmp_path / f"{name}.quarantine.csv", dtype=str,
+                                          keep_default_na=False)
+
+    output, quarantine = imported("created")
+    assert "imported 1 + quarantined 0" in output
+    assert quarantine.empty
+    # the order evidence recorded at 09:30, removed at 10:00: that removal is told
+    audits.append(audit(3, "09:30:00", [event(10, "360011110008", "EC-1", "Change"),
+                                        event(11, "360011110001", "evidence_collected",
+                                              "Change")]))
+    audits.append(audit(4, "10:00:00", [event(12, "360011110008", None, "Change")]))
+    output, quarantine = imported("removed")
+    assert quarantine["field"].tolist() == ["360011110008"], output
+    assert quarantine["reason"].iloc[0].startswith("the evidence item evidence:order cleared")

@@ -232,10 +232,11 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
                 f"whose author is not known (one user's transaction: {reason}): the update "
                 f"is not read, nor this row's change of {_named(change)}")), case=ticket[k])
     position = np.cumsum(good) - 1  # an update's place among those read
-    # (the rows of the amounts' and the currency's changes: their quarantine lines name
-    # them, not the update's first row)
+    # (the rows of the amounts', the currency's and the evidence items' changes: their
+    # quarantine lines name them, not the update's first row)
     field_rows: dict[str, dict[int, int]] = {  # (filled by _changes)
-        name: {} for name in [*cfg.amount_fields, *filter(None, [cfg.currency_field])]}
+        name: {} for name in [*cfg.amount_fields, *filter(None, [cfg.currency_field]),
+                              *cfg.evidence_fields]}
     changed = _changes(group, good, position, field_codes[kept], field_names,
                        newvalues, kept, fields_used(cfg), field_rows, rows)
     at = pa.array(first[good])

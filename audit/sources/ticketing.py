@@ -538,7 +538,9 @@ def _over_units(kept: npt.NDArray[np.intp], texts: npt.NDArray[np.object_], tick
 
 def _lost_without_activity(u: Updates, cfg: TicketingConfig,
                            changed: dict[str, dict[int, str | None]],
-                           without: npt.NDArray[np.intp], collector: Collector) -> int:
+                           without: npt.NDArray[np.intp], collector: Collector,
+                           order: npt.NDArray[np.intp],
+                           field_rows: dict[str, dict[int, int]] | None = None) -> int:
     """Quarantine the updates of no activity (`without`, in the order read) that state an
     amount or an evidence item: no event carries what they state (an amount, a receipt
     attached in an update of its own, or the half of an update cut by an export's paging),
@@ -546,11 +548,17 @@ def _lost_without_activity(u: Updates, cfg: TicketingConfig,
     per such field. So are those that clear an evidence item (a photo removed from the
     ticket: its field changed to empty): no event carries the removal, and the item is
     still read as recorded by the update that stated it (before, such an update was
-    skipped as one of nothing mapped, without a word). Returns how many updates were
-    quarantined."""
+    skipped as one of nothing mapped, without a word). A field is cleared only where the
+    ticket held a value of it before (by its updates in `order`, by ticket and time): an
+    empty field on an update stating it first (Zendesk's Create event of a field with no
+    value yet) clears nothing (before, every Zendesk ticket created before its refund
+    stage was set was quarantined for it). Each line names the export's row of its field
+    (`field_rows`, ServiceNow's row per changed field), else the update's. Returns how many
+    updates were quarantined."""
     fields = [*cfg.amount_fields, *cfg.evidence_fields]
     if not len(without):
         return 0
+    held = _held_before(u, cfg, changed, without, order)
     lost = 0
     for k in without.tolist():
         stated = [(name, value) for name in fields
@@ -562,15 +570,15 @@ def _lost_without_activity(u: Updates, cfg: TicketingConfig,
             what = (f"the evidence item {cfg.evidence_fields[name]}"
                     if name in cfg.evidence_fields else "an amount")
             collector.quarantine(
-                u.row[k], name, value,
+                _row_of(field_rows, name, k, u.row[k]), name, value,
                 f"{what} stated by an update that states no activity (no change of a field "
                 "the sources configuration maps to an activity): no event carries it",
                 case=u.ticket[k])
         cleared = [name for name in cfg.evidence_fields
-                   if k in changed[name] and not (changed[name][k] or "").strip()]
+                   if (k, name) in held]
         for name in cleared:
             collector.quarantine(
-                u.row[k], name, changed[name][k] or "",
+                _row_of(field_rows, name, k, u.row[k]), name, changed[name][k] or "",
                 f"the evidence item {cfg.evidence_fields[name]} cleared (changed to empty) "
                 "by an update that states no activity (no change of a field the sources "
                 "configuration maps to an activity): no event carries the removal, and the "
@@ -579,6 +587,30 @@ def _lost_without_activity(u: Updates, cfg: TicketingConfig,
                 case=u.ticket[k])
         lost += bool(stated or cleared)
     return lost
+
+
+def _held_before(u: Updates, cfg: TicketingConfig, changed: dict[str, dict[int, str | None]],
+                 without: npt.NDArray[np.intp],
+                 order: npt.NDArray[np.intp]) -> set[tuple[int, str]]:
+    """The updates of `without` (by position) and the evidence fields each changes to
+    empty whose ticket held a value of that field before: by its updates stating the field
+    in `order` (by ticket, time and row), the last of them stated a non-empty value."""
+    candidates = set(without.tolist())
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    held: set[tuple[int, str]] = set()
+    for name in cfg.evidence_fields:
+        stated = changed[name]
+        clears = [k for k in stated if k in candidates and not (stated[k] or "").strip()]
+        if not clears:
+            continue
+        last: dict[str, bool] = {}  # ticket -> whether its field holds a value, so far
+        for k in sorted(stated, key=lambda at: rank[at]):
+            value = bool((stated[k] or "").strip())
+            if not value and k in candidates and last.get(u.ticket[k], False):
+                held.add((k, name))
+            last[u.ticket[k]] = value
+    return held
 
 
 def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
@@ -632,7 +664,8 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
             amount_from[positions] = code
     has_activity = activity_codes >= 0
     kept_at = order[has_activity[order]]
-    lost = _lost_without_activity(u, cfg, changed, order[~has_activity[order]], collector)
+    lost = _lost_without_activity(u, cfg, changed, order[~has_activity[order]], collector,
+                                  order, field_rows)
     collector.skipped += len(order) - len(kept_at) - lost
     ticket_text, time_text = texts
     arrow = ticket_text is not None and time_text is not None
