@@ -53,8 +53,10 @@ def _reference(path: Path) -> Collector:
             numbers.setdefault(document, record["newvalue"].strip())
     collector.deduplicated = len(repeated)  # counted in updates, as the records read are
     updates = []
-    # (the row of each update's last change of an amount or the currency: its lines name it)
-    named = [*cfg.amount_fields, *([cfg.currency_field] if cfg.currency_field else [])]
+    # (the row of each update's last change of an amount, the currency or an evidence
+    # item: its lines name it)
+    named = [*cfg.amount_fields, *([cfg.currency_field] if cfg.currency_field else []),
+             *cfg.evidence_fields]
     field_rows: dict[str, dict[int, int]] = {name: {} for name in named}
     for (document, group), rows in groups.items():
         first = rows[0]

@@ -102,8 +102,9 @@ def _reference_and_lost(u: Updates, cfg: TicketingConfig,
         int]:
     """`_reference`, and the (row, field, value) quarantined of the updates of no activity
     that state an amount or an evidence item (the update's own amount, then its amount
-    fields and evidence fields as the configuration lists them), and how many such
-    updates there are."""
+    fields and evidence fields as the configuration lists them) or clear an evidence item
+    the ticket held (its field changed to empty, the last value stated before not empty:
+    (row, field, '')), and how many such updates there are."""
     known: dict[str, dict[str, str]] = {}  # a ticket's first order and currency, by time
     for k in _reference_order(u.ticket, u.time, u.row):
         for name in (cfg.order_field, cfg.currency_field):
@@ -116,9 +117,15 @@ def _reference_and_lost(u: Updates, cfg: TicketingConfig,
     records, quarantined = [], []
     lost: list[tuple[int, str, str]] = []
     lost_updates = [0]
+    held: dict[tuple[str, str], bool] = {}  # (ticket, evidence field) -> holds a value
     for k in _reference_order(u.ticket, u.time, u.row):
         changes = u.changes[k]
         activity = u.activity[k] or cfg.activity_of(changes, u.public_comment[k])
+        cleared = [name for name in cfg.evidence_fields if name in changes
+                   and not (changes[name] or "").strip() and held.get((u.ticket[k], name))]
+        for name in cfg.evidence_fields:
+            if name in changes:
+                held[u.ticket[k], name] = bool((changes[name] or "").strip())
         if activity is None:
             own = cfg.requested_amount_field or C.AMOUNT  # (the update's own amount)
             stated = [(own, u.amount[k])] if (u.amount[k] or "").strip() else []
@@ -126,7 +133,8 @@ def _reference_and_lost(u: Updates, cfg: TicketingConfig,
                        [*cfg.amount_fields, *cfg.evidence_fields]
                        if (changes.get(name) or "").strip()]
             lost.extend((u.row[k], name, value) for name, value in stated)
-            lost_updates[0] += bool(stated)
+            lost.extend((u.row[k], name, "") for name in cleared)
+            lost_updates[0] += bool(stated or cleared)
             continue
         text, source = u.amount[k], cfg.requested_amount_field or C.AMOUNT
         for name in cfg.amount_fields:

@@ -552,9 +552,9 @@ def _lost_without_activity(u: Updates, cfg: TicketingConfig,
     ticket held a value of it before (by its updates in `order`, by ticket and time): an
     empty field on an update stating it first (Zendesk's Create event of a field with no
     value yet) clears nothing (before, every Zendesk ticket created before its refund
-    stage was set was quarantined for it). Each line names the export's row of its field
-    (`field_rows`, ServiceNow's row per changed field), else the update's. Returns how many
-    updates were quarantined."""
+    stage was set was quarantined for it). A clearing's line names the export's row of its
+    field (`field_rows`, ServiceNow's row per changed field), else the update's. Returns
+    how many updates were quarantined."""
     fields = [*cfg.amount_fields, *cfg.evidence_fields]
     if not len(without):
         return 0
@@ -570,7 +570,7 @@ def _lost_without_activity(u: Updates, cfg: TicketingConfig,
             what = (f"the evidence item {cfg.evidence_fields[name]}"
                     if name in cfg.evidence_fields else "an amount")
             collector.quarantine(
-                _row_of(field_rows, name, k, u.row[k]), name, value,
+                u.row[k], name, value,
                 f"{what} stated by an update that states no activity (no change of a field "
                 "the sources configuration maps to an activity): no event carries it",
                 case=u.ticket[k])
