@@ -256,7 +256,8 @@ def test_till_refund_naming_the_ticket_leaves_a_card_refund_in_its_case(
     the card refund became a payout case of its own (orphan payout EV002, missing resource
     DQ002) and CS1 an amount mismatch (EV004)."""
     named, unnamed = tmp_path / "named", tmp_path / "unnamed"
-    named.mkdir(), unnamed.mkdir()
+    named.mkdir()
+    unnamed.mkdir()
     till = ["BER-01", "3", "R-9001", "REFUND", "2026-07-05 11:30", "anna.klein", "59.00",
             "EUR", "CASH", "ORD-1"]
     ticket = [("CS1", "ORD-1", "100.00", "2026-07-05")]
@@ -306,3 +307,93 @@ def test_refunds_at_another_store_count_each_imported_refund_once(tmp_path: Path
                                        str(tmp_path / "many.parquet")])
     assert result.exit_code == 0, result.output
     assert "many.csv: 1,000 refunds made at another store" in result.output
+
+
+def _import(tmp_path: Path, tickets: list[tuple[str, str, str, str]],
+            pos: list[list[str]]) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """`import` of ServiceNow tickets and a POS export: the output, log, quarantine and
+    correlation problems."""
+    sn = [SN_HEADER]
+    for ticket in tickets:
+        _ticket(sn, *ticket)
+    (tmp_path / "pos.yaml").write_text(MAPPING, encoding="utf-8")
+    out = tmp_path / "log.parquet"
+    result = CliRunner().invoke(main, [
+        "import", "--source", f"servicenow:{_write(tmp_path / 'sys_audit.csv', sn)}",
+        str(_write(tmp_path / "pos_export.csv", [POS_HEADER, *pos])),
+        "--mapping", str(tmp_path / "pos.yaml"), "--assume-tz", "Europe/Berlin",
+        "--out", str(out)])
+    assert result.exit_code == 0, result.output
+
+    def read(name: str) -> pd.DataFrame:
+        return pd.read_csv(tmp_path / name, dtype=str, keep_default_na=False)
+
+    return (result.output, pd.read_parquet(out), read("log.quarantine.csv"),
+            read("log.correlation.csv"))
+
+
+def test_a_quarantined_till_row_names_the_case_its_events_joined(tmp_path: Path) -> None:
+    """The till's sale of ORD-1 joins ticket CS1 (the order's only ticket); the till's
+    refund of ORD-1 is quarantined (its amount unread). Its line names CS1, the case of
+    ORD-1's events now, and check counts it in CS1's quarantined rows. Before, it named
+    ORD-1, a case that no longer was (CS1 counted none). The join's note, with no event
+    of the file left in its own case, says nothing of others."""
+    pos = [["BER-01", "3", "R-CS1", "SALE", "2026-07-01 12:00", "anna.klein", "59.00", "EUR",
+            "CASH", "ORD-1", ""],
+           ["BER-01", "3", "R-9001", "REFUND", "2026-07-05 11:30", "anna.klein", "5x9.00",
+            "EUR", "CASH", "ORD-1", "CS1"]]
+    ticket = [("CS1", "ORD-1", "59.00", "2026-07-05")]
+    output, _, quarantine, _ = _import(tmp_path, ticket, pos)
+    assert quarantine[["file", "row", "field", "case"]].values.tolist() == [
+        ["pos_export.csv", "3", "Amount", "CS1"]]
+    assert ("pos_export.csv: 1 event(s) of this generic log joined the refund case of a "
+            "ticket of the exports (1 by the order they name, which one ticket names; the "
+            "first: row 2, SALE, into CS1)\n") in output
+    check = tmp_path / "check"
+    check.mkdir()
+    doc = _check(check, ticket, [], pos)
+    findings = doc["findings"]
+    assert isinstance(findings, list) and findings
+    assert {f["case_id"]: f["case_quarantined_rows"] for f in findings} == {"CS1": 1}
+
+
+def test_a_sale_of_an_order_two_tickets_name_joins_both(tmp_path: Path) -> None:
+    """ORD-5 sold at the till for 50.00; tickets CS5 and CS6 both name it, and the till's
+    two cash refunds name each ticket. The sale is in both cases (a copy in CS6, its id
+    suffixed with the case, counted as a repeated event), so neither ticket lacks its
+    purchase. Before, the sale stayed a case of its own and both tickets were flagged
+    no-prior-purchase (EV007)."""
+    tickets = [("CS5", "ORD-5", "30.00", "2026-07-05"), ("CS6", "ORD-5", "20.00", "2026-07-06")]
+    pos = [["BER-01", "3", "R-5", "SALE", "2026-07-01 12:00", "anna.klein", "50.00", "EUR",
+            "CASH", "ORD-5", ""],
+           ["BER-01", "3", "R-9005", "REFUND", "2026-07-05 11:30", "anna.klein", "30.00",
+            "EUR", "CASH", "ORD-5", "CS5"],
+           ["BER-01", "3", "R-9006", "REFUND", "2026-07-06 11:30", "anna.klein", "20.00",
+            "EUR", "CASH", "ORD-5", "CS6"]]
+    output, log, _, _ = _import(tmp_path, tickets, pos)
+    sales = log[log[C.ACTIVITY] == "SALE"]
+    assert sorted(sales[C.CASE].astype(str)) == ["CS5", "CS6"]
+    ids = dict(zip(sales[C.CASE].astype(str), sales[C.EVENT_ID].astype(str), strict=True))
+    assert ids["CS6"] == ids["CS5"] + "@CS6"
+    assert "3 records imported -> 4 events, 1 of them" in output
+    assert sorted(log[C.CASE].astype(str).unique()) == ["CS5", "CS6"]
+    check = tmp_path / "check"
+    check.mkdir()
+    assert not {name for _, name in _found(_check(check, tickets, [], pos))} \
+        & {"no-prior-purchase"}
+
+
+def test_a_till_row_naming_an_unknown_ticket_is_a_correlation_problem(tmp_path: Path) -> None:
+    """A till refund naming ticket cs1 (the export's is CS1) stays a case of its own, as
+    before, and is now listed among the correlation problems, naming the ticket written
+    alike. Before, it stayed apart without a word."""
+    output, log, _, problems = _import(
+        tmp_path, [("CS1", "ORD-1", "59.00", "2026-07-05")],
+        [["BER-01", "3", "R-9001", "REFUND", "2026-07-05 11:30", "anna.klein", "59.00", "EUR",
+          "CASH", "ORD-1X", "cs1"]])
+    assert problems[["file", "row", "field", "value"]].values.tolist() == [
+        ["pos_export.csv", "2", "ticket:id", "cs1"]]
+    assert "ticket CS1 is written alike" in problems["reason"].iloc[0]
+    assert ("pos_export.csv: 1 event of this generic log name a ticket no ticketing export "
+            "contains") in output
+    assert set(log[C.CASE].astype(str)) == {"CS1", "ORD-1X"}

@@ -3,7 +3,7 @@ them into refund cases: the one call the CLI's import, check and demo share."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from audit.ingest.mapping import Mapping
 from audit.ingest.normalise import QUARANTINE_HINTS
 from audit.memory import return_free_memory
 from audit.sources.config import SourcesConfig, load_sources_config
+from audit.words import counted
 
 
 def import_and_correlate(
@@ -118,8 +119,17 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
         # A generic log's events (a shop till's POS export: its cash refunds and sales, of
         # which no payment export holds a record) naming a ticket of the exports, or an
         # order one ticket of the exports names, are that ticket's refund case's.
-        rest, joined_notes = join_generic_events(rest, correlation.log, config)
-        result.notes.extend(joined_notes)
+        rest, joined = join_generic_events(rest, correlation.log, config,
+                                           earlier=_export_events(rest, config))
+        result.notes.extend(joined.notes)
+        _rename_joined_lines(result, joined.moved)
+        if joined.problems:
+            correlation.unresolved = pd.concat(
+                [correlation.unresolved, pd.DataFrame(joined.problems,
+                                                      columns=correlation.unresolved.columns)],
+                ignore_index=True)
+        for name, n in joined.copied.items():
+            correlation.repeated_by_file[name] = correlation.repeated_by_file.get(name, 0) + n
         if _unstated(rest, config):  # see _unstated
             correlation.log = correlation.log.drop(columns=list(C.STATED.values()))
     # (Correlation adds the STATED columns: the others' dtypes are compared.)
@@ -181,6 +191,32 @@ def _known_events(rest: pd.DataFrame, config: SourcesConfig) -> pd.DataFrame:
     return rest[~generic | at_home]
 
 
+def _export_events(rest: pd.DataFrame, config: SourcesConfig) -> pd.DataFrame:
+    """The events of `rest` read from an export (a ticketing or payment system's)."""
+    systems = [*config.ticketing, *config.payments]
+    return rest[rest[C.SOURCE_SYSTEM].astype("string").isin(systems).fillna(False)
+                .to_numpy(dtype=bool)]
+
+
+def _rename_joined_lines(result: ImportResult, moved: dict[tuple[str, str], str]) -> None:
+    """The quarantine lines of a generic log's rows (a till row unread) naming a case all
+    of whose events in that file joined a ticket's case (`Joined.moved`) name that case:
+    check counts a case's quarantined rows by it (before, the line named a case that no
+    longer was, and the ticket's case counted none)."""
+    lines = result.quarantine
+    if not moved or lines.empty:
+        return
+    keys = list(zip(lines["file"].astype(str), lines["case"].astype(object).fillna("")
+                    .astype(str), strict=True))
+    cases = lines["case"].astype(object).to_numpy(copy=True)
+    renamed = False
+    for k, key in enumerate(keys):
+        if key in moved:
+            cases[k], renamed = moved[key], True
+    if renamed:
+        result.quarantine = lines.assign(case=cases)
+
+
 def _name_hinted_cases(result: ImportResult) -> None:
     """The case of each quarantine line of a payment record that names no ticket (or of a
     generic log's row whose case id is blank), where correlation (or the log) put the charge
@@ -233,43 +269,70 @@ def _name_hinted_cases(result: ImportResult) -> None:
             "type": result.quarantine["value"].to_numpy(dtype=object)[wanted].astype(str)})
 
 
+@dataclass
+class Joined:
+    """What `join_generic_events` did to a generic log's events (a till's POS export)."""
+
+    notes: list[str] = field(default_factory=list)
+    moved: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(file, case) -> the ticket case all the generic events of that case in that file
+    joined: its quarantine lines (a till row unread) name that case now."""
+    problems: list[dict[str, object]] = field(default_factory=list)
+    """Events naming a ticket no export holds (the correlation problems' columns)."""
+    copied: dict[str, int] = field(default_factory=dict)
+    """file -> events put into a further case (a sale of an order two tickets name)."""
+
+
 def join_generic_events(rest: pd.DataFrame, correlated: pd.DataFrame,
-                        config: SourcesConfig) -> tuple[pd.DataFrame, list[str]]:
+                        config: SourcesConfig,
+                        earlier: pd.DataFrame | None = None) -> tuple[pd.DataFrame, Joined]:
     """`rest` (the events not correlated in this run) with the events of a generic log (a
     CSV, XES, Parquet or OCEL input, whose `source:system` is no export system of `config`:
     a shop till's POS export, say) put into the refund case of a ticket of `correlated`
     (the exports' events, correlated) where they name one: by their `ticket:id`, where
     exactly one case of `correlated` holds that ticket's events; else, stating no ticket,
     by their `order:id`, where exactly one ticket case of `correlated` names that order
-    (as an export's refund naming no ticket joins the only ticket of its order). Only
-    events whose own case is none of `correlated`'s are moved (a generic log whose cases
-    are the tickets already shares them). The notes (one a generic input) count them.
-    Before, a POS cash refund naming its ticket stayed a case of its own: its ticket
-    approved-not-paid (EV003), the refund paid without approval (AP001), its approver who
-    paid it not seen (SD002)."""
+    (as an export's refund naming no ticket joins the only ticket of its order). Where
+    several ticket cases name the order, the events stating no ticket that come before
+    every event of that order joined by its ticket (the sale) go into each case those
+    joined (a copy in each further case, its id `<id>@<case>`, as correlation copies a
+    charge refunded under two tickets): before, the sale stayed apart and each ticket
+    found no prior purchase (EV007). Only events whose own case is none of `correlated`'s
+    are moved (a generic log whose cases are the tickets already shares them). The notes
+    (one a generic input) count them. An event naming a ticket that neither `correlated`
+    nor `earlier` (the earlier log's export events) holds is a correlation problem, with
+    the ticket written alike where there is one (`cs1` for CS1), as an export's refund
+    naming an unknown ticket is. Before, a POS cash refund naming its ticket stayed a case
+    of its own: its ticket approved-not-paid (EV003), the refund paid without approval
+    (AP001), its approver who paid it not seen (SD002)."""
+    joined = Joined()
     if not len(rest) or not len(correlated):
-        return rest, []
+        return rest, joined
     systems = [*config.ticketing, *config.payments]
     generic = ~rest[C.SOURCE_SYSTEM].astype("string").isin(systems).fillna(False) \
         .to_numpy(dtype=bool)
     taken = set(correlated[C.CASE].dropna().astype(str).tolist())
     generic &= ~C.text_isin(rest[C.CASE], taken)
     if not generic.any():
-        return rest, []
+        return rest, joined
     tickets = correlated[C.SOURCE_SYSTEM].astype("string").isin(list(config.ticketing)) \
         .fillna(False).to_numpy(dtype=bool)
 
-    def sole(column: str, where: np.ndarray) -> pd.Series:
-        """id -> the one case of `correlated` (among `where`) whose events state it."""
-        pairs = pd.DataFrame({"id": correlated[column].astype("string").to_numpy()[where],
-                              "case": correlated[C.CASE].astype("string").to_numpy()[where]})
-        pairs = pairs.dropna().drop_duplicates()
+    def pairs_of(column: str, where: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame({
+            "id": correlated[column].astype("string").to_numpy()[where],
+            "case": correlated[C.CASE].astype("string").to_numpy()[where]}) \
+            .dropna().drop_duplicates()
+
+    def sole(pairs: pd.DataFrame) -> pd.Series:
+        """id -> the one case of `correlated` whose events state it."""
         pairs = pairs[~pairs["id"].duplicated(keep=False)]
         return pd.Series(pairs["case"].to_numpy(dtype=object),
                          index=pd.Index(pairs["id"].to_numpy(dtype=object)))
 
-    by_ticket = sole(C.TICKET_ID, tickets)
-    by_order = sole(C.ORDER_ID, tickets)
+    ticket_pairs, order_pairs = pairs_of(C.TICKET_ID, tickets), pairs_of(C.ORDER_ID, tickets)
+    by_ticket, by_order = sole(ticket_pairs), sole(order_pairs)
+    shared = set(order_pairs.loc[order_pairs["id"].duplicated(keep=False), "id"].tolist())
     ticket = rest[C.TICKET_ID].astype("string").astype(object).to_numpy()
     order = rest[C.ORDER_ID].astype("string").astype(object).to_numpy()
     stated = ~pd.isna(ticket)
@@ -277,28 +340,115 @@ def join_generic_events(rest: pd.DataFrame, correlated: pd.DataFrame,
     via_order = pd.Series(order).map(by_order).to_numpy(dtype=object)
     moved_ticket = generic & stated & ~pd.isna(via_ticket)
     moved_order = generic & ~stated & ~pd.isna(via_order)
-    if not (moved_ticket.any() or moved_order.any()):
-        return rest, []
-    cases = rest[C.CASE].astype("string").astype(object).to_numpy(copy=True)
+    files = rest[C.SOURCE_FILE].astype("string").astype(object).to_numpy()
+    joined.problems = _unknown_tickets(rest, generic & stated & pd.isna(via_ticket),
+                                       ticket_pairs, earlier, files, joined.notes)
+    # An order several tickets name: its sale (the events stating no ticket before the
+    # first of it joined by a ticket) into each case its events naming a ticket joined.
+    sale_cases: dict[int, list[str]] = {}
+    if shared and moved_ticket.any():
+        times = rest[C.TIMESTAMP]
+        for name in shared:
+            of_order = order == name
+            by_ticket_at = np.flatnonzero(moved_ticket & of_order)
+            if not len(by_ticket_at):
+                continue
+            cases_joined = sorted(set(via_ticket[by_ticket_at].tolist()))
+            first = times.iloc[by_ticket_at].min()
+            before = generic & ~stated & of_order & (times < first).fillna(False) \
+                .to_numpy(dtype=bool)
+            for k in np.flatnonzero(before).tolist():
+                sale_cases[k] = cases_joined
+    moved_sale = np.zeros(len(rest), dtype=bool)
+    moved_sale[list(sale_cases)] = True
+    moved_any = moved_ticket | moved_order | moved_sale
+    if not moved_any.any():
+        return rest, joined
+    old = rest[C.CASE].astype("string").astype(object).to_numpy()
+    cases = old.copy()
     cases[moved_ticket] = via_ticket[moved_ticket]
     cases[moved_order] = via_order[moved_order]
+    for k, into in sale_cases.items():
+        cases[k] = into[0]
     rest = rest.copy()
     rest[C.CASE] = pd.Series(cases, index=rest.index, dtype="string")
-    notes: list[str] = []
-    files = rest[C.SOURCE_FILE].astype("string").astype(object).to_numpy()
-    for name in pd.unique(files[moved_ticket | moved_order]):
+    copies = [(k, case) for k, into in sale_cases.items() for case in into[1:]]
+    if copies:
+        extra = rest.iloc[[k for k, _ in copies]].copy()
+        extra[C.CASE] = pd.Series([case for _, case in copies], index=extra.index,
+                                  dtype="string")
+        extra[C.EVENT_ID] = (extra[C.EVENT_ID].astype("string") + "@"
+                             + extra[C.CASE].astype("string"))
+        for k, _ in copies:
+            joined.copied[files[k]] = joined.copied.get(files[k], 0) + 1
+        rest = pd.concat([rest, extra], ignore_index=True)
+    # Each (file, old case) whose generic events all joined one case: its quarantine lines.
+    frame = pd.DataFrame({"file": files[generic], "old": old[generic],
+                          "new": cases[generic]}).dropna().drop_duplicates()
+    frame = frame[~frame.duplicated(["file", "old"], keep=False) & (frame["old"] != frame["new"])]
+    joined.moved = {(str(f), str(o)): str(n)
+                    for f, o, n in zip(frame["file"], frame["old"], frame["new"], strict=True)}
+    for name in pd.unique(files[:len(moved_any)][moved_any]):
         mine = files == name
         n_ticket, n_order = int((moved_ticket & mine).sum()), int((moved_order & mine).sum())
-        first = np.flatnonzero((moved_ticket | moved_order) & mine)[0]
-        parts = [f"{n_ticket} by the ticket they name"] if n_ticket else []
+        n_sale = int((moved_sale & mine).sum())
+        first = np.flatnonzero(moved_any & mine)[0]
+        parts = [f"{n_ticket:,} by the ticket they name"] if n_ticket else []
         if n_order:
-            parts.append(f"{n_order} by the order they name, which one ticket names")
-        notes.append(
-            f"{name}: {n_ticket + n_order} event(s) of this generic log joined the refund "
-            f"case of a ticket of the exports ({', '.join(parts)}; the first: row "
+            parts.append(f"{n_order:,} by the order they name, which one ticket names")
+        if n_sale:
+            parts.append(f"{n_sale:,} of an order several tickets name, before its events "
+                         "naming a ticket: into each of those tickets' cases")
+        others = int((generic & mine & ~moved_any).sum())
+        notes_tail = (f"; its other {counted(others, 'event', spec=',')} keep their own cases"
+                      if others else "")
+        joined.notes.append(
+            f"{name}: {n_ticket + n_order + n_sale:,} event(s) of this generic log joined the "
+            f"refund case of a ticket of the exports ({', '.join(parts)}; the first: row "
             f"{rest[C.SOURCE_ROW].iloc[first]}, {rest[C.ACTIVITY].iloc[first]}, into "
-            f"{cases[first]}); its other events keep their own cases")
-    return rest, notes
+            f"{cases[first]}){notes_tail}")
+    return rest, joined
+
+
+def _unknown_tickets(rest: pd.DataFrame, unknown: np.ndarray, ticket_pairs: pd.DataFrame,
+                     earlier: pd.DataFrame | None, files: np.ndarray,
+                     notes: list[str]) -> list[dict[str, object]]:
+    """The correlation problems of a generic log's events (`unknown`, among `rest`) naming
+    a ticket that no ticket case of the exports holds (`ticket_pairs`) nor the earlier
+    log's export events (`earlier`): kept in their own cases, as before, now told, with
+    the ticket written alike where exactly one is (`_written_alike`); a note a file."""
+    from audit.correlate import _written_alike
+
+    if not unknown.any():
+        return []
+    held = [pd.Index(ticket_pairs["id"].unique(), dtype="string")]
+    if earlier is not None and len(earlier):
+        held.append(pd.Index(earlier[C.TICKET_ID].dropna().astype("string").unique(),
+                             dtype="string"))
+    named = rest[C.TICKET_ID].astype("string").astype(object).to_numpy()
+    unknown = unknown & ~np.isin(named, np.concatenate([h.to_numpy(dtype=object)
+                                                         for h in held]))
+    if not unknown.any():
+        return []
+    at = np.flatnonzero(unknown)
+    alike_of = _written_alike(pd.unique(named[at]).tolist(), held)
+    rows = rest[C.SOURCE_ROW].to_numpy(dtype=object)
+    problems: list[dict[str, object]] = []
+    for k in at.tolist():
+        alike = alike_of.get(str(named[k]))
+        problems.append({
+            "file": files[k], "row": rows[k], "field": C.TICKET_ID, "value": str(named[k]),
+            "reason": "event of a generic log names a ticket no ticketing export contains "
+                      "(kept in its own case)" + (
+                          f"; ticket {alike} is written alike (but for letter case, a "
+                          "leading '#' or leading zeros): not joined to it, ids are "
+                          "compared as written" if alike else "")})
+    for name in pd.unique(files[at]):
+        n = int((unknown & (files == name)).sum())
+        notes.append(f"{name}: {counted(n, 'event', spec=',')} of this generic log name a "
+                     "ticket no ticketing export contains (kept in their own cases; see the "
+                     "correlation problems)")
+    return problems
 
 
 def _unstated(log: pd.DataFrame, config: SourcesConfig) -> bool:
