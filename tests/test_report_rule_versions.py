@@ -178,3 +178,55 @@ def test_report_html_and_findings_xlsx_name_their_shared_columns_alike(
     # (and what each holds: the rule's code under Rule, its name under Name, as findings.csv)
     code = min(document["manifest"]["rules"])
     assert first_rule[:2] == [code, document["summary"]["by_rule"][code]["name"]]
+
+
+def test_a_crashed_rules_row_sorts_under_the_column_it_shows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, browser: Browser) -> None:
+    """A crashed rule's row spans Findings, Cases and Waived with one cell ("crashed: not
+    run", sorting as -1): sorted by Cases or by Logic version, the row is read under that
+    column, as the header counts it. Before, its cells were read by position: under Cases
+    its Logic version cell (1, after the rules of 0 cases), under Logic version none."""
+    from audit.rules.duties.sd001_self_approval import SelfApproval
+    from tests.test_report_totals import case_rows, check, write_log, write_policy
+
+    def explode(self: SelfApproval, facts: object) -> list[object]:
+        raise RuntimeError("boom in SD001")
+
+    monkeypatch.setattr(SelfApproval, "check", explode)
+    log = write_log(tmp_path / "log.csv", case_rows("C1", "EUR", 100))
+    _, out = check(tmp_path, log, write_policy(tmp_path / "policy.yaml"))
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    version = document["manifest"]["rule_versions"]["SD001"]
+    browser.open((out / "report.html").as_uri())
+    assert browser.console_problems() == []
+
+    def sorted_by(name: str) -> list[list[str]]:
+        """The rule table's (code, the column's sort key) sorted ascending by `name`."""
+        return browser.evaluate(f"""(() => {{
+            const table = document.getElementById('rule-table');
+            const heads = [...table.tHead.rows[0].cells];
+            const at = heads.findIndex(h => h.textContent.trim() === {json.dumps(name)});
+            heads[at].querySelector('button').click();
+            if (heads[at].getAttribute('aria-sort') !== 'ascending') {{
+                heads[at].querySelector('button').click();
+            }}
+            return [...table.tBodies[0].rows].map(r => {{
+                let column = 0;
+                for (const cell of r.cells) {{
+                    column += cell.colSpan;
+                    if (column > at) {{
+                        return [r.querySelector('code').textContent, cell.dataset.value];
+                    }}
+                }}
+                return [r.querySelector('code').textContent, null];
+            }});
+        }})()""")
+
+    cases = sorted_by("Cases")
+    assert cases[0] == ["SD001", "-1"], cases
+    keys = [float(value) for _, value in cases]
+    assert keys == sorted(keys)
+    versions = sorted_by("Logic version")
+    keys = [float(value) for _, value in versions]
+    assert keys == sorted(keys), versions
+    assert ["SD001", str(version)] in versions

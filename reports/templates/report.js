@@ -3,8 +3,20 @@
   "use strict";
 
   // --- sorting: every table.sortable; a header's data-sort is "text", "number" or "none" ------
+  // The cell of a row under the header's column `index`, counting each cell's colspan (a
+  // crashed rule's row spans its Findings, Cases and Waived columns with one cell: by
+  // position alone, its Logic version cell was read under Cases).
+  function cellAt(row, index) {
+    var column = 0;
+    for (var i = 0; i < row.cells.length; i++) {
+      column += row.cells[i].colSpan || 1;
+      if (column > index) { return row.cells[i]; }
+    }
+    return null;
+  }
+
   function cellKey(row, index) {
-    var cell = row.cells[index];
+    var cell = cellAt(row, index);
     if (!cell) { return ""; }
     return cell.hasAttribute("data-value") ? cell.getAttribute("data-value") : cell.textContent.trim();
   }
@@ -12,7 +24,7 @@
   // A money cell's currency group (data-group: the currency's place in the case list's
   // order, past every currency where no amount is stated).
   function groupKey(row, index) {
-    var cell = row.cells[index];
+    var cell = cellAt(row, index);
     return cell ? parseInt(cell.getAttribute("data-group"), 10) || 0 : 0;
   }
 
