@@ -915,7 +915,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     rule_counts: list[RuleCount] = []
     crashes = {e.rule: e.error for e in run.result.errors}
     # (as findings.json's manifest records them, which `diff` compares: the version of each
-    # rule's judgement that made its findings)
+    # rule's judgement that made its findings; "not recorded" where it records none, as
+    # findings.xlsx says, not the version of the code rendering the report)
     versions = manifest.get("rule_versions") or {}
     per_rule: dict[str, list[Finding]] = defaultdict(list)
     for f in findings:
@@ -936,7 +937,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
             findings=[_finding_view(f, anchors, ranks) for f in listed],
             truncated=max(0, len(mine) - max_findings_per_rule),
             crashed=crashes.get(rule.code, ""),
-            logic_version=versions.get(rule.code, rule.logic_version),
+            logic_version=versions.get(rule.code),
             open_by_severity=totals.get(rule.code, nothing)[0].tolist(),
             waived_by_severity=totals.get(rule.code, nothing)[1].tolist(),
             cases_all=totals.get(rule.code, nothing)[2],
@@ -946,8 +947,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         rule_counts.append(RuleCount(rule.code, rule.name, FAMILIES.get(rule.code[:2], ""),
                                      row["severity"], int(row["findings"]), int(row["cases"]),
                                      waived, anchor, crashed=rule.code in crashes,
-                                     logic_version=versions.get(rule.code,
-                                                                rule.logic_version)))
+                                     logic_version=versions.get(rule.code)))
 
     total = len(active)
     by_severity = [SeverityCount(s, int(summary["by_severity"][s]),

@@ -230,3 +230,76 @@ def test_a_crashed_rules_row_sorts_under_the_column_it_shows(
     keys = [float(value) for _, value in versions]
     assert keys == sorted(keys), versions
     assert ["SD001", str(version)] in versions
+
+
+def _adyen_check(tmp_path: Path, *extra: str) -> tuple[Path, dict[str, Any]]:
+    """`check` of an Adyen report: a refund's exact repeat row (a duplicate dropped) and two
+    sales no refund refers to (left out), every format."""
+    from tests.test_pos_beside_exports import ADYEN_HEADER, _adyen_row, _write
+
+    rows = [ADYEN_HEADER, _adyen_row("8815000000000011", "Settled", "BER-01"),
+            _adyen_row("8815000000000011", "Refunded", "BER-01", "8825000000000011"),
+            _adyen_row("8815000000000011", "Refunded", "BER-01", "8825000000000011"),
+            _adyen_row("8815000000000012", "Settled", "BER-01"),
+            _adyen_row("8815000000000013", "Settled", "BER-01")]
+    export = _write(tmp_path / "settlement.csv", rows)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["check", str(export), "--out", str(out),
+                                       "--format", "json,xlsx,html", *extra])
+    assert result.exit_code in (0, 1), (result.output, result.exception)
+    return out, json.loads((out / "findings.json").read_text(encoding="utf-8"))
+
+
+def test_the_inputs_counts_stand_under_the_same_headers(tmp_path: Path,
+                                                         browser: Browser) -> None:
+    """report.html's and findings.xlsx's inputs tables give each count under the same
+    header, for an input that both dropped a duplicate and left sales out (1 and 2: the
+    columns swapped would show)."""
+    out, document = _adyen_check(tmp_path)
+    entry = document["manifest"]["inputs"][0]
+    assert (entry["duplicates_dropped"], entry["left_out"]) == (1, 2)
+    rows = _summary_rows(out)
+    head = next(i for i, row in enumerate(rows) if row[0].value == "Input")
+    xlsx = {h.value: c.value for h, c in zip(rows[head], rows[head + 1], strict=False)
+            if h.value is not None}
+    browser.open((out / "report.html").as_uri())
+    html = browser.evaluate(
+        "(() => { const t = document.querySelector('table[aria-label=Inputs]');"
+        " const heads = [...t.tHead.rows[0].cells].map(h => h.textContent.trim());"
+        " const cells = [...t.tBodies[0].rows[0].cells].map(c => c.textContent.trim());"
+        " return Object.fromEntries(heads.map((h, i) => [h, cells[i]])); })()")
+    for name, value in (("Duplicates dropped", 1), ("Sales left out", 2), ("Read", 5),
+                        ("Quarantined", 0)):
+        assert xlsx[name] == value, (name, xlsx)
+        assert html[name] == str(value), (name, html)
+
+
+def test_a_version_not_recorded_is_said_so_alike(tmp_path: Path, browser: Browser,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the manifest records no rule versions, report.html says "not recorded" as
+    findings.xlsx does. Before, report.html showed the running code's version, which need
+    not be the one that made the findings."""
+    from audit.checkrun import CheckRun
+
+    made = CheckRun.manifest
+
+    def without(self: CheckRun) -> dict[str, Any]:
+        manifest = made(self)
+        manifest.pop("rule_versions", None)
+        return manifest
+
+    monkeypatch.setattr(CheckRun, "manifest", without)
+    out, document = _adyen_check(tmp_path)
+    assert "rule_versions" not in document["manifest"]
+    rows = _summary_rows(out)
+    head = next(i for i, row in enumerate(rows) if row[0].value == "Rule")
+    at = [c.value for c in rows[head]].index("Logic version")
+    xlsx = {row[0].value: row[at].value for row in rows[head + 1:head + 1 + len(
+        document["manifest"]["rules"])]}
+    assert set(xlsx.values()) == {"not recorded"}
+    browser.open((out / "report.html").as_uri())
+    shown = browser.evaluate(
+        "[...document.querySelectorAll('#rule-table tbody [data-rule-version]')]"
+        ".map(c => c.textContent.trim())")
+    assert shown and set(shown) == {"not recorded"}
+    assert browser.evaluate("document.querySelectorAll('span.logic-version').length") == 0
