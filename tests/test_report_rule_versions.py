@@ -202,7 +202,7 @@ def test_a_crashed_rules_row_sorts_under_the_column_it_shows(
 
     def sorted_by(name: str) -> list[list[str]]:
         """The rule table's (code, the column's sort key) sorted ascending by `name`."""
-        return browser.evaluate(f"""(() => {{
+        keys: list[list[str]] = browser.evaluate(f"""(() => {{
             const table = document.getElementById('rule-table');
             const heads = [...table.tHead.rows[0].cells];
             const at = heads.findIndex(h => h.textContent.trim() === {json.dumps(name)});
@@ -221,6 +221,7 @@ def test_a_crashed_rules_row_sorts_under_the_column_it_shows(
                 return [r.querySelector('code').textContent, null];
             }});
         }})()""")
+        return keys
 
     cases = sorted_by("Cases")
     assert cases[0] == ["SD001", "-1"], cases
