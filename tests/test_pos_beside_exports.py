@@ -397,3 +397,43 @@ def test_a_till_row_naming_an_unknown_ticket_is_a_correlation_problem(tmp_path: 
     assert ("pos_export.csv: 1 event of this generic log name a ticket no ticketing export "
             "contains") in output
     assert set(log[C.CASE].astype(str)) == {"CS1", "ORD-1X"}
+
+
+def test_a_months_run_reads_the_till_export_imported_alone(tmp_path: Path) -> None:
+    """docs/sources.md's month's run: `--mapping` applies to the earlier log too, so the
+    till export given beside it with its mapping is refused (exit 2, naming the log); the
+    till export imported alone first, its log beside the earlier log and the new exports
+    joins the ticket its refund names (CS1, June's)."""
+    june, july = [SN_HEADER], [SN_HEADER]
+    _ticket(june, "CS1", "ORD-1", "59.00", "2026-06-30")
+    _ticket(july, "CS2", "ORD-2", "20.00", "2026-07-06")
+    (tmp_path / "pos.yaml").write_text(MAPPING, encoding="utf-8")
+    pos = _write(tmp_path / "pos_export.csv", [POS_HEADER, [
+        "BER-01", "3", "R-9001", "REFUND", "2026-07-01 11:30", "anna.klein", "59.00", "EUR",
+        "CASH", "ORD-1", "CS1"]])
+    runner = CliRunner()
+
+    def imported(*args: str) -> str:
+        result = runner.invoke(main, ["import", *args, "--assume-tz", "Europe/Berlin"])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    imported("--source", f"servicenow:{_write(tmp_path / 'june.csv', june)}",
+             "--out", str(tmp_path / "june.parquet"))
+    refused = runner.invoke(main, [
+        "import", str(tmp_path / "june.parquet"), str(pos), "--mapping",
+        str(tmp_path / "pos.yaml"), "--assume-tz", "Europe/Berlin", "--out",
+        str(tmp_path / "refused.parquet")])
+    assert refused.exit_code == 2
+    assert "june.parquet: field 'case:concept:name': mapping names column 'Order'" \
+        in refused.output
+    imported(str(pos), "--mapping", str(tmp_path / "pos.yaml"),
+             "--out", str(tmp_path / "pos.parquet"))
+    output = imported(str(tmp_path / "june.parquet"), str(tmp_path / "pos.parquet"),
+                      "--source", f"servicenow:{_write(tmp_path / 'july.csv', july)}",
+                      "--out", str(tmp_path / "july.parquet"))
+    assert "1 by the ticket they name; the first: row 2, REFUND, into CS1)" in output
+    log = pd.read_parquet(tmp_path / "july.parquet")
+    till = log[log[C.SOURCE_FILE] == "pos_export.csv"]
+    assert till[C.CASE].astype(str).tolist() == ["CS1"]
+    assert sorted(log[C.CASE].astype(str).unique()) == ["CS1", "CS2"]
