@@ -437,3 +437,17 @@ def test_a_months_run_reads_the_till_export_imported_alone(tmp_path: Path) -> No
     till = log[log[C.SOURCE_FILE] == "pos_export.csv"]
     assert till[C.CASE].astype(str).tolist() == ["CS1"]
     assert sorted(log[C.CASE].astype(str).unique()) == ["CS1", "CS2"]
+
+
+def test_a_quarantined_till_row_names_the_ticket_it_names(tmp_path: Path) -> None:
+    """The till's refund naming CS1 is quarantined (its amount unread), and no other event
+    of its case (ORD-1) is read: its line names CS1, the case the row would have joined.
+    Before, it named ORD-1, a case of no event."""
+    _, log, quarantine, _ = _import(tmp_path, [("CS1", "ORD-1", "59.00", "2026-07-05")], [
+        ["BER-01", "3", "R-9001", "REFUND", "2026-07-05 11:30", "anna.klein", "5x9.00", "EUR",
+         "CASH", "ORD-1", "CS1"],
+        ["BER-01", "3", "R-9", "SALE", "2026-07-01 11:30", "anna.klein", "9.00", "EUR", "CASH",
+         "ORD-9", ""]])
+    assert quarantine[["file", "row", "field", "case"]].values.tolist() == [
+        ["pos_export.csv", "2", "Amount", "CS1"]]
+    assert sorted(log[C.CASE].astype(str).unique()) == ["CS1", "ORD-9"]

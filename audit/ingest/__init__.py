@@ -32,6 +32,7 @@ from audit.ingest.mapping import (
 from audit.ingest.normalise import (
     QUARANTINE_COLUMNS,
     QUARANTINE_HINTS,
+    TICKET_HINT,
     empty_quarantine,
     field_only,
     no_mapped_update,
@@ -1519,9 +1520,13 @@ def import_sources(
         len(q) for q in quarantines) else empty_quarantine()
     quarantine = record_read_filled(_in_row_order(quarantine))
     hints = None
-    if QUARANTINE_HINTS[0] in quarantine.columns:  # (see QUARANTINE_HINTS)
-        hints = quarantine[list(QUARANTINE_HINTS)].astype(object).fillna("")
-        quarantine = quarantine.drop(columns=list(QUARANTINE_HINTS))
+    if QUARANTINE_HINTS[0] in quarantine.columns:  # (see QUARANTINE_HINTS, TICKET_HINT)
+        hinted = [*QUARANTINE_HINTS, *([TICKET_HINT] if TICKET_HINT in quarantine.columns
+                                       else [])]
+        hints = quarantine[hinted].astype(object).fillna("")
+        quarantine = quarantine.drop(columns=hinted)
+    elif TICKET_HINT in quarantine.columns:  # (never without the others: not kept)
+        quarantine = quarantine.drop(columns=[TICKET_HINT])
     imported = log[_INPUT].value_counts()
     from_export = (np.ones(len(log), dtype=bool) if exported.all() else
                    _exported(log, exported))

@@ -36,6 +36,12 @@ lines of its own checks (an amount too large, a time out of range); the import h
 apart (`ImportResult.quarantine_hints`) and, once correlated, names the case that charge or
 order is in as the line's case (`audit.sources.pipeline`). Never written."""
 
+TICKET_HINT = "ticket"
+"""Of a generic log's row (a till's POS export, whose `source:system` is no export system):
+the ticket it names (`ticket:id`), given with its quarantine lines beside
+`QUARANTINE_HINTS`: where the import joins the log's events to the ticket's refund case
+(`audit.sources.pipeline.join_generic_events`), the line names that case. Never written."""
+
 RECORD_READ = "record_read"
 """The quarantine's column telling a line of one field alone (`yes`: an approval's unreadable
 amount, a ticket's currency that is no code, a Zendesk order given as a list; its record was
@@ -1060,6 +1066,11 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
                                     .to_numpy(), "").astype(object)
                      for hint, name in zip(QUARANTINE_HINTS, (C.CHARGE_ID, C.ORDER_ID),
                                            strict=True)}
+        if raw.system not in _EXPORT_SYSTEMS and C.TICKET_ID in out:
+            # (a generic log's row naming a ticket: its line names the ticket's case once
+            # the log's events join it, TICKET_HINT)
+            hints[TICKET_HINT] = _as_string(out[C.TICKET_ID]).fillna("").astype(object) \
+                .to_numpy()
     problems = [
         pd.DataFrame({"file": file.name, "row": rows[mask], "field": fields_at(name, mask),
                       "value": values_at(name, mask),

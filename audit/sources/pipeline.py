@@ -14,7 +14,7 @@ from audit.digest import LaterDigests
 from audit.gcpause import paused_gc
 from audit.ingest import IMPORT_IT_FIRST, ImportResult, import_sources
 from audit.ingest.mapping import Mapping
-from audit.ingest.normalise import QUARANTINE_HINTS
+from audit.ingest.normalise import QUARANTINE_HINTS, TICKET_HINT
 from audit.memory import return_free_memory
 from audit.sources.config import SourcesConfig, load_sources_config
 from audit.words import counted
@@ -122,7 +122,7 @@ def _correlated(result: ImportResult, exported: int, config: SourcesConfig) -> N
         rest, joined = join_generic_events(rest, correlation.log, config,
                                            earlier=_export_events(rest, config))
         result.notes.extend(joined.notes)
-        _rename_joined_lines(result, joined.moved)
+        _rename_joined_lines(result, joined.moved, correlation.log, config)
         if joined.problems:
             correlation.unresolved = pd.concat(
                 [correlation.unresolved, pd.DataFrame(joined.problems,
@@ -198,21 +198,40 @@ def _export_events(rest: pd.DataFrame, config: SourcesConfig) -> pd.DataFrame:
                 .to_numpy(dtype=bool)]
 
 
-def _rename_joined_lines(result: ImportResult, moved: dict[tuple[str, str], str]) -> None:
-    """The quarantine lines of a generic log's rows (a till row unread) naming a case all
-    of whose events in that file joined a ticket's case (`Joined.moved`) name that case:
-    check counts a case's quarantined rows by it (before, the line named a case that no
-    longer was, and the ticket's case counted none)."""
+def _rename_joined_lines(result: ImportResult, moved: dict[tuple[str, str], str],
+                         correlated: pd.DataFrame, config: SourcesConfig) -> None:
+    """The quarantine lines of a generic log's rows (a till row unread) name the ticket case
+    the row would have joined: that of the ticket the row names (`TICKET_HINT`), where one
+    ticket case of `correlated` holds it, else the case all the events of the line's case
+    in that file joined (`Joined.moved`). Check counts a case's quarantined rows by it
+    (before, the line named the row's own case, which no longer was or never had been, and
+    the ticket's case counted none)."""
     lines = result.quarantine
-    if not moved or lines.empty:
+    hints = result.quarantine_hints
+    named = (hints[TICKET_HINT].to_numpy(dtype=object)
+             if hints is not None and TICKET_HINT in hints.columns and len(hints) == len(lines)
+             else None)
+    if lines.empty or (not moved and (named is None or not (named != "").any())):
         return
+    by_ticket: dict[str, str] = {}
+    if named is not None and (named != "").any():
+        tickets = correlated[C.SOURCE_SYSTEM].astype("string") \
+            .isin(list(config.ticketing)).fillna(False).to_numpy(dtype=bool)
+        pairs = pd.DataFrame({
+            "id": correlated[C.TICKET_ID].astype("string").to_numpy()[tickets],
+            "case": correlated[C.CASE].astype("string").to_numpy()[tickets]}) \
+            .dropna().drop_duplicates()
+        pairs = pairs[~pairs["id"].duplicated(keep=False)]
+        by_ticket = dict(zip(pairs["id"].astype(str), pairs["case"].astype(str), strict=True))
     keys = list(zip(lines["file"].astype(str), lines["case"].astype(object).fillna("")
                     .astype(str), strict=True))
     cases = lines["case"].astype(object).to_numpy(copy=True)
     renamed = False
     for k, key in enumerate(keys):
-        if key in moved:
-            cases[k], renamed = moved[key], True
+        case = by_ticket.get(str(named[k])) if named is not None and named[k] else None
+        case = case or moved.get(key)
+        if case is not None and case != key[1]:
+            cases[k], renamed = case, True
     if renamed:
         result.quarantine = lines.assign(case=cases)
 
