@@ -390,13 +390,15 @@ def test_a_till_row_naming_an_unknown_ticket_is_a_correlation_problem(tmp_path: 
     output, log, _, problems = _import(
         tmp_path, [("CS1", "ORD-1", "59.00", "2026-07-05")],
         [["BER-01", "3", "R-9001", "REFUND", "2026-07-05 11:30", "anna.klein", "59.00", "EUR",
-          "CASH", "ORD-1X", "cs1"]])
+          "CASH", "ORD-1X", "cs1"],
+         ["BER-01", "3", "R-7", "SALE", "2026-07-01 11:30", "anna.klein", "9.00", "EUR",
+          "CASH", "ORD-7", ""]])
     assert problems[["file", "row", "field", "value"]].values.tolist() == [
         ["pos_export.csv", "2", "ticket:id", "cs1"]]
     assert "ticket CS1 is written alike" in problems["reason"].iloc[0]
-    assert ("pos_export.csv: 1 event of this generic log name a ticket no ticketing export "
-            "contains") in output
-    assert set(log[C.CASE].astype(str)) == {"CS1", "ORD-1X"}
+    assert ("pos_export.csv: 1 event of this generic log naming a ticket no ticketing "
+            "export contains, kept in their own cases") in output
+    assert set(log[C.CASE].astype(str)) == {"CS1", "ORD-1X", "ORD-7"}
 
 
 def test_a_months_run_reads_the_till_export_imported_alone(tmp_path: Path) -> None:

@@ -365,19 +365,22 @@ def join_generic_events(rest: pd.DataFrame, correlated: pd.DataFrame,
     # An order several tickets name: its sale (the events stating no ticket before the
     # first of it joined by a ticket) into each case its events naming a ticket joined.
     sale_cases: dict[int, list[str]] = {}
-    if shared and moved_ticket.any():
-        times = rest[C.TIMESTAMP]
-        for name in shared:
-            of_order = order == name
-            by_ticket_at = np.flatnonzero(moved_ticket & of_order)
-            if not len(by_ticket_at):
-                continue
-            cases_joined = sorted(set(via_ticket[by_ticket_at].tolist()))
-            first = times.iloc[by_ticket_at].min()
-            before = generic & ~stated & of_order & (times < first).fillna(False) \
-                .to_numpy(dtype=bool)
-            for k in np.flatnonzero(before).tolist():
-                sale_cases[k] = cases_joined
+    in_shared = pd.Series(order, dtype=object).isin(shared).to_numpy(dtype=bool) \
+        if shared else np.zeros(len(rest), dtype=bool)
+    unticketed = np.flatnonzero(generic & ~stated & in_shared)
+    if len(unticketed) and (moved_ticket & in_shared).any():
+        times = rest[C.TIMESTAMP].reset_index(drop=True)
+        at = np.flatnonzero(moved_ticket & in_shared)
+        joined_by = pd.DataFrame({"order": order[at], "case": via_ticket[at],
+                                  "time": times.iloc[at].to_numpy()})
+        first_of = joined_by.groupby("order")["time"].min().to_dict()
+        cases_of = {name: sorted(set(group.tolist()))
+                    for name, group in joined_by.groupby("order")["case"]}
+        missing = times.isna().to_numpy(dtype=bool)
+        for k in unticketed.tolist():
+            first = first_of.get(order[k])
+            if first is not None and not missing[k] and times.iat[k] < first:
+                sale_cases[k] = cases_of[order[k]]
     moved_sale = np.zeros(len(rest), dtype=bool)
     moved_sale[list(sale_cases)] = True
     moved_any = moved_ticket | moved_order | moved_sale
@@ -445,11 +448,13 @@ def _unknown_tickets(rest: pd.DataFrame, unknown: np.ndarray, ticket_pairs: pd.D
         held.append(pd.Index(earlier[C.TICKET_ID].dropna().astype("string").unique(),
                              dtype="string"))
     named = rest[C.TICKET_ID].astype("string").astype(object).to_numpy()
-    unknown = unknown & ~np.isin(named, np.concatenate([h.to_numpy(dtype=object)
-                                                         for h in held]))
-    if not unknown.any():
+    known = {str(name) for index in held for name in index.tolist()}
+    at = np.array([k for k in np.flatnonzero(unknown).tolist() if str(named[k]) not in known],
+                  dtype=np.int64)
+    if not len(at):
         return []
-    at = np.flatnonzero(unknown)
+    unknown = np.zeros(len(rest), dtype=bool)
+    unknown[at] = True
     alike_of = _written_alike(pd.unique(named[at]).tolist(), held)
     rows = rest[C.SOURCE_ROW].to_numpy(dtype=object)
     problems: list[dict[str, object]] = []
@@ -464,8 +469,8 @@ def _unknown_tickets(rest: pd.DataFrame, unknown: np.ndarray, ticket_pairs: pd.D
                           "compared as written" if alike else "")})
     for name in pd.unique(files[at]):
         n = int((unknown & (files == name)).sum())
-        notes.append(f"{name}: {counted(n, 'event', spec=',')} of this generic log name a "
-                     "ticket no ticketing export contains (kept in their own cases; see the "
+        notes.append(f"{name}: {counted(n, 'event', spec=',')} of this generic log naming "
+                     "a ticket no ticketing export contains, kept in their own cases (see the "
                      "correlation problems)")
     return problems
 
