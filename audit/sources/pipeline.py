@@ -188,7 +188,8 @@ def _known_events(rest: pd.DataFrame, config: SourcesConfig) -> pd.DataFrame:
         return rest
     ticket = rest[C.TICKET_ID].astype("string")
     at_home = (ticket == rest[C.CASE].astype("string")).fillna(False).to_numpy(dtype=bool)
-    return rest[~generic | at_home]
+    # (only the columns the look-ups read: not a copy of every column of a large log)
+    return rest.loc[~generic | at_home, [C.TICKET_ID, C.ORDER_ID, C.CHARGE_ID, C.CASE]]
 
 
 def _export_events(rest: pd.DataFrame, config: SourcesConfig) -> pd.DataFrame:
