@@ -91,14 +91,14 @@ class DuplicateRefund(Rule):
         dups = repeats(facts)  # (the module function)
         if dups.empty:
             return []
-        dups = dups.sort_values([C.CASE, C.TIMESTAMP, C.EVENT_ID, f"{C.TIMESTAMP}_earlier",
-                                 f"{C.EVENT_ID}_earlier"], kind="stable")
+        dups = dups.sort_values([C.CASE, C.TIMESTAMP, TIE, f"{C.TIMESTAMP}_earlier",
+                                 f"{TIE}_earlier"], kind="stable")
         hits = dups.groupby(C.CASE, sort=True).agg(
             eids=(C.EVENT_ID, list), earlier_case=(f"{C.CASE}_earlier", "first"),
             key=("key", "first"), when=(C.TIMESTAMP, "min"))
         # The earlier payouts in time order (pairs are in the later payouts' order).
         hits["earlier_eids"] = dups.sort_values(
-            [C.CASE, f"{C.TIMESTAMP}_earlier", f"{C.EVENT_ID}_earlier"], kind="stable"
+            [C.CASE, f"{C.TIMESTAMP}_earlier", f"{TIE}_earlier"], kind="stable"
         ).groupby(C.CASE, sort=True)[f"{C.EVENT_ID}_earlier"].agg(list)
         # At risk: each repeating payout of the case once (two repeats of 50: 100), summed
         # per currency; the amount at risk is the sum in the case's currency where it has
@@ -163,12 +163,17 @@ class DuplicateRefund(Rule):
 REPEATS = "shared:duplicate-refund:repeats"
 """The key `repeats` is cached under in the facts (`CaseFacts.shared`)."""
 
+TIE = "tie"
+"""The column of `repeats` ordering payouts at one time (`_ties`): the earlier of two
+payouts at one time is the one of the smaller tie."""
+
 
 def repeats(facts: CaseFacts) -> pd.DataFrame:
     """The pairs (a later payout, an earlier payout it repeats) duplicate-refund finds:
     one row per pair, the earlier payout's columns suffixed `_earlier`, with `at` (the
-    later payout's sorted position), `at_risk` (what the later payout is at risk for, the
-    same on each of its rows) and `owed` (what its case was owed, NaN where unknown).
+    later payout's sorted position), `tie` (its order among payouts at its time, `_ties`),
+    `at_risk` (what the later payout is at risk for, the same on each of its rows) and
+    `owed` (what its case was owed, NaN where unknown).
     refund-exceeds-charge reads them so that money found repeated here is not counted
     again as an excess over the charge: computed once per run (the facts keep them), not
     by each rule. Not to be changed in place."""
@@ -194,14 +199,18 @@ def _repeats(facts: CaseFacts) -> pd.DataFrame:
     if chargeless.any():
         by_order = (order.notna() & order.isin(order[chargeless].unique())
                     & order.duplicated(keep=False)).to_numpy(dtype=bool)
-    pairs = pd.concat([_pairs(facts, paid[by_charge], charge[by_charge]),
-                       _pairs(facts, paid[by_order], order[by_order],
+    taken = paid[by_charge | by_order]
+    ties = _ties(facts, taken)
+    pairs = pd.concat([_pairs(facts, paid[by_charge], charge[by_charge], taken, ties),
+                       _pairs(facts, paid[by_order], order[by_order], taken, ties,
                               charge=charge[by_order])], ignore_index=True)
     del charge, order
     pairs = pairs.drop_duplicates([C.EVENT_ID, f"{C.EVENT_ID}_earlier"])
+    # (Of two payouts at one time, the earlier is the one of the smaller tie: in one case,
+    # the one the facts take first, as `_owed_state` adds them up.)
     earlier = (pairs[f"{C.TIMESTAMP}_earlier"] < pairs[C.TIMESTAMP]) | (
         (pairs[f"{C.TIMESTAMP}_earlier"] == pairs[C.TIMESTAMP])
-        & (pairs[f"{C.EVENT_ID}_earlier"] < pairs[C.EVENT_ID]))
+        & (pairs[f"{TIE}_earlier"] < pairs[TIE]))
     currency = pairs[C.CURRENCY].astype("string")
     earlier_currency = pairs[f"{C.CURRENCY}_earlier"].astype("string")
     # (Where one of the two states no currency, the tolerance of the other's.)
@@ -277,15 +286,40 @@ def with_case_charge(facts: CaseFacts, paid: np.ndarray, charge: pd.Series) -> p
     return out
 
 
-def _pairs(facts: CaseFacts, at: np.ndarray, key: pd.Series, *,
-           charge: pd.Series | None = None) -> pd.DataFrame:
+def _ties(facts: CaseFacts, at: np.ndarray) -> np.ndarray:
+    """Per payout at sorted positions `at` (ascending): its tie, the key ordering payouts
+    at one time. The event ids of a case's payouts at one time, handed out in the order
+    the facts take them (`EVENT_ORDER`: by the ids a log states; where an id was derived,
+    as the source lists them): a case's payouts at one time are taken in the facts' order,
+    as `_owed_state` adds them up, and two cases' by event id. Where the log states the
+    ids, each payout's tie is its id. (Before, ids decided within a case too: of two
+    payouts at one time with derived ids, the one the facts take second could be taken for
+    the first, so that a case paying 60.00 and 60.00 of 100.00 owed was an instalment then
+    a repeat or a repeat then an instalment at random.)"""
+    got = facts.frame(at, (C.TIMESTAMP, C.EVENT_ID))
+    ids = got[C.EVENT_ID].astype(str).to_numpy(dtype=object)
+    if len(at) < 2:
+        return ids
+    times = got[C.TIMESTAMP].to_numpy()
+    case = facts.case_code[at]
+    # (The positions are in the facts' order: a case's payouts at one time are together.)
+    new = np.ones(len(at), dtype=bool)
+    new[1:] = (case[1:] != case[:-1]) | ~((times[1:] == times[:-1])
+                                          | (pd.isna(times[1:]) & pd.isna(times[:-1])))
+    group = np.cumsum(new)
+    return ids[np.lexsort((ids.astype(str), group))]
+
+
+def _pairs(facts: CaseFacts, at: np.ndarray, key: pd.Series, taken: np.ndarray,
+           ties: np.ndarray, *, charge: pd.Series | None = None) -> pd.DataFrame:
     """Every ordered pair of the payouts at sorted positions `at` sharing `key` (each with
-    itself too), the second's columns suffixed `_earlier`; with `charge` (each payout's
-    charge id, or its case's where it states none), only pairs where either payout has
-    none."""
+    itself too), the second's columns suffixed `_earlier`, each payout with its tie (`ties`
+    of the positions `taken`); with `charge` (each payout's charge id, or its case's where
+    it states none), only pairs where either payout has none."""
     payouts = facts.frame(at, _COLUMNS)
     payouts.insert(0, "key", key.array)
     payouts["at"] = at
+    payouts[TIE] = ties[np.searchsorted(taken, at)]
     if charge is not None:
         payouts["_charge"] = charge.array
     pairs = payouts.merge(payouts, on="key", suffixes=("", "_earlier"))
@@ -309,7 +343,7 @@ def _owed_state(facts: CaseFacts, later: np.ndarray
     amount (`prorata_amount`) was owed that amount, capped by its smallest approval."""
     cases = np.unique(facts.case_code[later])
     # The case's payouts that add up (its successful payouts in its currency or stating
-    # none, as payouts_sum adds them), in sorted order: by case, time and event id.
+    # none, as payouts_sum adds them), in sorted order (`EVENT_ORDER`).
     of_cases = np.zeros(facts.n_cases, dtype=bool)
     of_cases[cases] = True
     at = np.flatnonzero(facts.paid_in_case_currency() & of_cases[facts.case_code])
@@ -362,7 +396,7 @@ def _owed_state(facts: CaseFacts, later: np.ndarray
 def _matched(dups: pd.DataFrame, cross: np.ndarray, within_owed: np.ndarray) -> np.ndarray:
     """Per pair of `dups` of two cases: whether the later payout repeats the earlier one,
     counted once. One walk over the pairs of two cases, by the later payout in time order
-    (then event id) across every case of the charge (or order), holding per case the other
+    (then its tie, `_ties`) across every case of the charge (or order), holding per case the other
     cases' payouts paired with one of its payouts by a pair kept (one a payout of the case
     repeated, the first of those; or one that repeated a payout of the case). One of a
     case's instalments (within what it was owed, `within_owed`) repeats only the other
@@ -381,13 +415,13 @@ def _matched(dups: pd.DataFrame, cross: np.ndarray, within_owed: np.ndarray) -> 
     rows = np.flatnonzero(cross)
     later = dups["at"].to_numpy(dtype=np.int64)[rows]
     earlier = dups["at_earlier"].to_numpy(dtype=np.int64)[rows]
-    # The pairs by the later payout's time and event id, then the earlier payout's (a
+    # The pairs by the later payout's time and tie (`_ties`), then the earlier payout's (a
     # payout's sorted position orders it by case first, not by time).
     ranked = pd.DataFrame({
         "t": dups[C.TIMESTAMP].to_numpy()[rows],
-        "e": dups[C.EVENT_ID].astype(str).to_numpy(dtype=object)[rows],
+        "e": dups[TIE].to_numpy(dtype=object)[rows],
         "t0": dups[f"{C.TIMESTAMP}_earlier"].to_numpy()[rows],
-        "e0": dups[f"{C.EVENT_ID}_earlier"].astype(str).to_numpy(dtype=object)[rows]})
+        "e0": dups[f"{TIE}_earlier"].to_numpy(dtype=object)[rows]})
     walk = ranked.sort_values(["t", "e", "t0", "e0"], kind="stable").index.to_numpy()
     case = dups[C.CASE].to_numpy(dtype=object)[rows]
     case_earlier = dups[f"{C.CASE}_earlier"].to_numpy(dtype=object)[rows]
