@@ -234,8 +234,10 @@ class _ResultCases(Mapping[str, CaseDeviations]):
 
 def _projected(run: CheckRun, *, ids: bool = True) -> pd.DataFrame:
     """The log on SOP task names: case, channel, task, event id, time; per case in time order
-    (then by event id). Cases and event ids stay Arrow strings, channels and tasks are
-    categories: no Python object per event (a 1M-case log has 6M such events).
+    (`EVENT_ORDER`: events at one time by the ids the log states, else as their source lists
+    them, `SAME_TIME_ORDER`, as conformance and `discover` take them). Cases and event ids
+    stay Arrow strings, channels and tasks are categories: no Python object per event (a
+    1M-case log has 6M such events).
 
     With `ids` False (all that flow counts need): case, channel, task, where "case" is the
     number of the case's run of rows (missing case ids: one run, as factorize makes them),
@@ -248,16 +250,14 @@ def _projected(run: CheckRun, *, ids: bool = True) -> pd.DataFrame:
                             else ["case", "channel", "task"])
     at = np.flatnonzero(log[C.ACTIVITY].isin(list(tasks)).to_numpy(dtype=bool))
     number: np.ndarray | None = None
-    whole = pd.DataFrame({"case": C.order_key(log[C.CASE]).array,
-                          "time": log[C.TIMESTAMP].array,
-                          "eid": log[C.EVENT_ID].astype("string").array}, copy=False)
-    if C.in_order(whole, ["case", "time", "eid"]):
+    whole = _order_keys(log)
+    if C.event_order(whole) is None:
         # Already in that order (neighbours compared): any rows of it are, so the events
         # are taken where they are, not sorted.
         rows = at
         if not ids:  # runs of the whole log's cases, numbered among the rows taken
             # (in 32 bits where they fit, and compared as numbers: about 0.1 GB less at 1M)
-            runs = np.cumsum(_run_starts(whole["case"]), dtype=np.int32 if len(log) <
+            runs = np.cumsum(_run_starts(whole[C.CASE]), dtype=np.int32 if len(log) <
                              np.iinfo(np.int32).max else np.int64)[at]
             starts = np.ones(len(runs), dtype=bool)
             starts[1:] = runs[1:] != runs[:-1]
@@ -268,14 +268,12 @@ def _projected(run: CheckRun, *, ids: bool = True) -> pd.DataFrame:
         del whole
         # Sorted by the ids as text, with Arrow's sort; the keys are dropped before the
         # columns are taken in that order (not a second copy of 6M case and event ids).
-        keys = pd.DataFrame({"case": C.order_key(log[C.CASE].iloc[at]).array,
-                             "time": log[C.TIMESTAMP].iloc[at].array,
-                             "eid": log[C.EVENT_ID].iloc[at].astype("string").array},
-                            copy=False)
-        order = C.stable_order(keys, ["case", "time", "eid"])
+        keys = _order_keys(log.iloc[at])
+        found = C.event_order(keys)
+        order = np.arange(len(at)) if found is None else found
         if not ids:
             number = np.cumsum(
-                _run_starts(pd.Series(keys["case"].array.take(order), copy=False))) - 1
+                _run_starts(pd.Series(keys[C.CASE].array.take(order), copy=False))) - 1
         del keys
         rows = at[order]
     # Each label's task once; labels sharing a task share its category.
@@ -299,6 +297,17 @@ def _projected(run: CheckRun, *, ids: bool = True) -> pd.DataFrame:
         "eid": log[C.EVENT_ID].iloc[rows].astype("string").array,
         "time": log[C.TIMESTAMP].iloc[rows].array,  # tz-aware as it is: no object conversion
     }, copy=False)
+
+
+def _order_keys(log: pd.DataFrame) -> pd.DataFrame:
+    """What `C.event_order` orders `log`'s events by (case, time, event id, and where the log
+    has them `source:file` and `source:row`), without a copy of its columns."""
+    keys = {C.CASE: C.order_key(log[C.CASE]).array, C.TIMESTAMP: log[C.TIMESTAMP].array,
+            C.EVENT_ID: log[C.EVENT_ID].astype("string").array}
+    for name in C.SAME_TIME_ORDER[1:]:
+        if name in log.columns:
+            keys[name] = log[name].array
+    return pd.DataFrame(keys, copy=False)
 
 
 def run_deviations(run: CheckRun) -> Deviations:

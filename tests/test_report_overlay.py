@@ -244,6 +244,47 @@ def test_projection_of_a_shuffled_log_equals_that_of_the_sorted_one(run: CheckRu
             assert mine[column].tolist() == theirs[column].tolist(), column
 
 
+def test_projection_takes_events_at_one_time_as_the_source_lists_them(tmp_path: Path) -> None:
+    """A CSV without event ids (ids refund-audit derives) whose cases collect evidence and
+    approve at one time, in that order in the file: the overlay takes them in the file's
+    order, as conformance judged them, whatever the derived ids' order, the log sorted or
+    shuffled. Before: by event id, so about half the cases drew 'Approve refund ->
+    Collect evidence' in a case conformance found in the SOP's order."""
+    import dataclasses
+
+    from audit import canonical as C
+    from audit.policy import load_policy
+    from reports.overlay import _projected
+    from tests.rules.logbuilder import build_log
+
+    spec = {f"K{k}": {"events": [
+        {"a": "Capture payment"}, {"a": "Receive refund request"},
+        {"a": "Collect evidence", "t": "2026-07-01T12:00Z"},
+        {"a": "Approve refund", "t": "2026-07-01T12:00Z"},
+        {"a": "Execute payout"}]} for k in range(12)}
+    frame = build_log(spec, load_policy(default_policy_path())).drop(columns=[C.EVENT_ID])
+    path = tmp_path / "ties.csv"
+    frame.to_csv(path, index=False)
+    run = run_check([path], default_policy_path())
+    log = run.imported.log
+    ties = log[log[C.ACTIVITY].isin(["Collect evidence", "Approve refund"])]
+    first = ties.groupby(C.CASE, observed=True)[C.EVENT_ID].agg(list)
+    # (The derived ids put some cases' approval first: the case the test is about.)
+    assert {ids[0] < ids[1] for ids in first} == {True, False}
+    shuffled = log.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    other = dataclasses.replace(run, imported=dataclasses.replace(run.imported, log=shuffled))
+    for each in (run, other):
+        projected = _projected(each)
+        for case, rows in projected.groupby("case", sort=True):
+            tasks = [str(t) for t in rows["task"]]
+            assert tasks.index("Collect evidence") < tasks.index("Approve refund"), case
+        slim = _projected(each, ids=False)
+        assert slim["task"].astype(str).tolist() == projected["task"].astype(str).tolist()
+    flows = {k: v for o in channel_overlays(run) for k, v in dict(o.flows).items()}
+    assert flows.get(("Collect evidence", "Approve refund")) == 12
+    assert ("Approve refund", "Collect evidence") not in flows
+
+
 def _task_counts_one_by_one(deviations: Deviations, channel: str) -> dict[str, TaskCounts]:
     """Per task of one channel, case by case, from the definitions of TaskCounts."""
     counts: dict[str, TaskCounts] = {}
