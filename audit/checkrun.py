@@ -26,6 +26,7 @@ from audit.digest import sha256_of
 from audit.engines import LOCAL, EngineSpec
 from audit.errors import InputError
 from audit.findings import (
+    EVENT_ORDER_VERSION,
     FINDINGS_FORMAT,
     SEVERITIES,
     FindingColumns,
@@ -369,6 +370,9 @@ class CheckRun:
             # (each run rule's logic version, `Rule.logic_version`: `diff` tells a rule
             # whose version differs between its runs; since findings.json format 4)
             "rule_versions": {r.code: r.logic_version for r in self.result.rules},
+            # (how a case's events at one time are ordered, `EVENT_ORDER_VERSION`: `diff`
+            # tells where it differs between its runs; since 2026-12-07, within format 4)
+            "event_order": EVENT_ORDER_VERSION,
             "engine": self.engine,
         }
 

@@ -56,7 +56,19 @@ recorded ("unknown") in one of 2 or 3. A field added, and yet a new format: a `d
 reads formats 2 and 3 reads a file of 4 without a sign that the rules' logic may differ
 between its two runs, and calls a finding of a changed rule new or resolved as if the
 refunds had changed; refusing the format ("written by a newer refund-audit"), it has the
-user diff with the version that tells rule versions apart."""
+user diff with the version that tells rule versions apart. The manifest's `event_order`
+(`EVENT_ORDER_VERSION`) was added within format 4: where it is missing, a reader takes it
+as 1."""
+
+EVENT_ORDER_VERSION = 2
+"""How check orders a case's events at one time (findings.json `manifest.event_order`,
+which `diff` compares between its runs; missing in a findings.json written before it: 1).
+1: by event id, the ids refund-audit derived too (an XES file's, an OCEL log's, a CSV's or
+Parquet's without ids: "e" and 16 hex digits of a hash, in no order of the events). 2: the
+ids a log states by id; events whose ids were derived as their source lists them
+(`source:file`, `source:row`: `audit.canonical.SAME_TIME_ORDER`). The rules reading the
+order of a case's events (which came first, what was paid up to a payout) may judge such
+a log otherwise between the two."""
 
 RULE_VERSIONS_FORMAT = 4
 """The first format of findings.json whose manifest records `rule_versions` (`diff`

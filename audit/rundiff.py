@@ -43,8 +43,10 @@ again. The money at risk is bridged case by case from OLD's total to NEW's
 (`RunDiff.money_bridge`). A rule whose logic version (findings.json
 `manifest.rule_versions`, `Rule.logic_version`) differs between the runs, or is not recorded
 in one (format 2 or 3: "unknown"), is told: its new, resolved and changed findings may come
-from the rule's change, not from the refunds (`RunDiff.versions`, `rule_change_told`). A
-findings.json whose findings disagree with its own summary or fingerprints is refused
+from the rule's change, not from the refunds (`RunDiff.versions`, `rule_change_told`). So
+is a change of how the runs order a case's events at one time (findings.json
+`manifest.event_order`, `EVENT_ORDER_VERSION`: `RunDiff.event_order`, `order_change_told`).
+A findings.json whose findings disagree with its own summary or fingerprints is refused
 (`_agrees`). Pure: reading and checking the two documents, and the
 diff; `audit.cli.diff` writes the files.
 """
@@ -71,6 +73,7 @@ from audit.currency import NO_CURRENCY, currency_key, decimals, rounded, shown
 from audit.errors import InputError
 from audit.findings import (
     DURATION_EVIDENCE,
+    EVENT_ORDER_VERSION,
     FINDINGS_FORMAT,
     OLDEST_FINDINGS_FORMAT,
     RULE_VERSIONS_FORMAT,
@@ -92,7 +95,8 @@ findings.json's format 3): the findings' evidence durations are ISO 8601 on both
 (`"P63DT16H11M"`, an older run's pandas text read so), where format 1 wrote pandas' text.
 Within format 2 (with findings.json's format 4), the runs' `rule_versions`,
 `summary.rule_changes` and each finding's `rule_version_change` were added (diff.csv's
-last column): a reader of format 2 that does not know them misreads nothing."""
+last column): a reader of format 2 that does not know them misreads nothing. The runs'
+`event_order` and `summary.event_order_change` were added within format 2 too."""
 
 DIFF_FILES = ("diff.json", "diff.csv", "SHA256SUMS")
 """The files `diff` writes into --out."""
@@ -241,6 +245,12 @@ class AuditRun:
             return UNKNOWN_VERSION
         return self.rule_versions.get(rule, UNKNOWN_VERSION)
 
+    @property
+    def event_order(self) -> int:
+        """How its check ordered a case's events at one time (`manifest.event_order`,
+        `EVENT_ORDER_VERSION`; 1 where not recorded: a findings.json written before it)."""
+        return int(self.manifest.get("event_order", 1))
+
     def unjudged_reason(self, rule: str, case: str) -> str | None:
         """The first reason (in `unjudged`'s order) for which `rule` could not judge events
         of `case` in this run, None where it judged them all."""
@@ -284,6 +294,7 @@ class AuditRun:
             "inputs": [{"file": i.get("file"), "sha256": i.get("sha256")}
                        for i in manifest.get("inputs") or [] if isinstance(i, dict)],
             "rules": sorted(self.rules_ran), "rule_versions": self.rule_versions,
+            "event_order": self.event_order,
             "findings": len(self.findings),
             "judged_cases": len(self.judged), "running_cases": len(self.running),
         }
@@ -489,6 +500,10 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
         raise fail("manifest.sop", "missing or not a list")
     rules = _texts(manifest.get("rules"), "manifest.rules", fail)
     versions = _rule_versions(manifest, rules, version, fail)
+    order = manifest.get("event_order", 1)
+    if type(order) is not int or not 1 <= order <= EVENT_ORDER_VERSION:
+        raise fail("manifest.event_order", f"not an order this refund-audit knows (1 to "
+                   f"{EVENT_ORDER_VERSION}): {cut_middle(repr(order), 80)}")
     summary = document.get("summary")
     if not isinstance(summary, dict) or not isinstance(summary.get("by_rule"), dict):
         raise fail("summary.by_rule", "missing or not an object")
@@ -1219,6 +1234,21 @@ class RunDiff:
     """Per code of a rule that ran in both runs whose logic version differs between them,
     or is not recorded in one ("unknown", a findings.json before format 4): (OLD's, NEW's)
     (`_version_changes`)."""
+    event_order: tuple[int, int] | None = None
+    """(OLD's, NEW's) `AuditRun.event_order` where they differ (None where they agree): any
+    rule's new, resolved and changed findings may come from the order's change."""
+
+    def event_order_change(self) -> dict[str, Any] | None:
+        """diff.json's `summary.event_order_change`: where the runs order a case's events
+        at one time otherwise (`event_order`), OLD's and NEW's order and the findings that
+        may come from the change (`RULE_CHANGE_CLASSES`, of every rule); else None."""
+        if self.event_order is None:
+            return None
+        counts = dict.fromkeys(RULE_CHANGE_CLASSES, 0)
+        for row in self.rows:
+            if row.rule_change_class:
+                counts[row.rule_change_class] += 1
+        return {"old": self.event_order[0], "new": self.event_order[1], "findings": counts}
 
     def rule_changes(self) -> dict[str, dict[str, Any]]:
         """Per rule of `versions`, in code order: its name, its logic version in OLD and in
@@ -1433,6 +1463,7 @@ class RunDiff:
                 "money_bridge": self.money_bridge(),
                 "money_bridge_definition": BRIDGE_DEFINITION,
                 "rule_changes": self.rule_changes(),
+                "event_order_change": self.event_order_change(),
             },
         }
 
@@ -1536,8 +1567,26 @@ def diff_runs(old: AuditRun, new: AuditRun) -> RunDiff:
             row.finding["rule"], *versions[row.finding["rule"]]))
             if row.finding["rule"] in versions and row.rule_change_class else row
             for row in rows]
-    diff = RunDiff(old, new, rows, _warnings(old, new), versions)
+    order = (None if old.event_order == new.event_order or old.sha256 == new.sha256
+             else (old.event_order, new.event_order))
+    if order is not None:
+        told = order_change_told(*order)
+        rows = [replace(row, reason=row.reason + told) if row.rule_change_class else row
+                for row in rows]
+    diff = RunDiff(old, new, rows, _warnings(old, new), versions, order)
     diff.warnings.extend(_rule_change_warnings(diff))
+    if order is not None:
+        change = diff.event_order_change() or {}
+        counted = _told_counts(change.get("findings", {}))
+        diff.warnings.append(
+            f"OLD and NEW order a case's events at one time otherwise (findings.json "
+            f"event_order {order[0]} in OLD, {order[1]} in NEW: {ORDER_WORDS[order[0]]} in "
+            f"OLD, {ORDER_WORDS[order[1]]} in NEW): where a log's event ids were derived by "
+            "refund-audit (an XES file, an OCEL log, a CSV or Parquet without ids) and "
+            "events of a case share a time, a new, resolved or changed finding of a rule "
+            "reading the order of events may come from that change, not from the refunds"
+            + (f" (findings {counted}; whether a log's ids were derived is not recorded: "
+               "these may come from the refunds alone)" if counted else ""))
     untied = [c for c, row in diff.money_bridge().items() if not row["adds_up"]]
     if untied:
         diff.warnings.append(
@@ -1580,6 +1629,21 @@ def rule_change_told(rule: str, was: int | str, now: int | str) -> str:
                 "the refunds")
     return (f"; its rule {rule} judges otherwise since OLD (logic version {was} in OLD, "
             f"{now} in NEW): it may come from the rule's change, not from the refunds")
+
+
+ORDER_WORDS = {1: "by event id, derived ids too",
+               2: "by the ids the log states, else as the source lists them"}
+"""Each `EVENT_ORDER_VERSION` in words."""
+
+
+def order_change_told(was: int, now: int) -> str:
+    """What the reason of a new, resolved or changed finding (or a still-open one with
+    changes) adds where the runs order a case's events at one time otherwise: that the
+    finding may come from the order's change, where its log's ids were derived."""
+    return (f"; OLD and NEW order a case's events at one time otherwise (event_order {was} "
+            f"in OLD, {now} in NEW): where its log's event ids were derived (XES, OCEL, a "
+            "CSV or Parquet without ids) and its events share a time, it may come from that "
+            "change, not from the refunds")
 
 
 def _told_counts(counts: dict[str, int]) -> str:

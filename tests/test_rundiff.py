@@ -257,6 +257,57 @@ def test_a_rule_whose_logic_version_differs_is_told_with_its_findings(
         [c for c in classes if c in ("new", "resolved")])
 
 
+def test_runs_ordering_events_at_one_time_otherwise_are_told(
+        runs: tuple[Path, Path], tmp_path: Path) -> None:
+    """OLD written before check recorded how it orders a case's events at one time
+    (manifest `event_order` missing: 1, derived ids by id), NEW with it (2: as the source
+    lists them): every new, resolved or changed finding may come from the order's change
+    where its log's ids were derived, and diff says so in its reason, in diff.json
+    (`summary.event_order_change`, the runs' `event_order`) and in a warning. Before,
+    nothing told it: an XES or id-less CSV log's findings changed with the upgrade as if
+    its refunds had."""
+    old_document, new_document = _documents(runs)
+    assert old_document["manifest"]["event_order"] == new_document["manifest"]["event_order"] \
+        == 2
+    del old_document["manifest"]["event_order"]
+    old = tmp_path / "old"
+    old.mkdir()
+    data = json.dumps(old_document).encode("utf-8")
+    (old / "findings.json").write_bytes(data)
+    (old / "SHA256SUMS").write_text(f"{hashlib.sha256(data).hexdigest()}  findings.json\n",
+                                    encoding="utf-8")
+    plain, out = tmp_path / "plain", tmp_path / "out"
+    run("diff", str(runs[0]), str(runs[1]), "--out", str(plain), code=0)
+    console = run("diff", str(old), str(runs[1]), "--out", str(out), code=0).output
+    before, after = (json.loads((o / "diff.json").read_text(encoding="utf-8"))
+                     for o in (plain, out))
+    assert before["summary"]["event_order_change"] is None
+    assert (after["old"]["event_order"], after["new"]["event_order"]) == (1, 2)
+    suffix = ("; OLD and NEW order a case's events at one time otherwise (event_order 1 in "
+              "OLD, 2 in NEW): where its log's event ids were derived (XES, OCEL, a CSV or "
+              "Parquet without ids) and its events share a time, it may come from that "
+              "change, not from the refunds")
+    was = {(f["fingerprint"], f["class"]): f for f in before["findings"]}
+    counts = dict.fromkeys(("new", "resolved", "changed", "still_open_with_changes"), 0)
+    for finding in after["findings"]:
+        earlier = was[(finding["fingerprint"], finding["class"])]
+        if finding["reason"] == earlier["reason"]:
+            assert finding["class"] not in ("new", "resolved", "changed")
+        else:
+            assert finding["reason"] == earlier["reason"] + suffix
+            kind = finding["class"] if finding["class"] != "still_open" else \
+                "still_open_with_changes"
+            counts[kind] += 1
+    assert counts["new"] and counts["resolved"]
+    assert after["summary"]["event_order_change"] == {"old": 1, "new": 2, "findings": counts}
+    told = [w for w in after["warnings"] if w not in before["warnings"]]
+    assert len(told) == 1 and told[0].startswith(
+        "OLD and NEW order a case's events at one time otherwise (findings.json event_order "
+        "1 in OLD, 2 in NEW")
+    assert "whether a log's ids were derived is not recorded" in told[0]
+    assert " ".join(told[0].split()[:8]) in " ".join(console.split())
+
+
 def test_a_run_without_rule_versions_reads_unknown_for_every_rule(
         runs: tuple[Path, Path], tmp_path: Path) -> None:
     """OLD of format 3 (written before rule versions): every rule that ran in both runs reads
@@ -529,6 +580,10 @@ def _dropped(document: dict[str, Any], *, recount: bool) -> dict[str, Any]:
      "field 'manifest.format_version': 1: written by an older refund-audit"),
     (lambda d: _set(d, ("manifest", "format_version"), "2"),
      "field 'manifest.format_version': not a whole number"),
+    (lambda d: _set(d, ("manifest", "event_order"), 3),
+     "field 'manifest.event_order': not an order this refund-audit knows (1 to 2): 3"),
+    (lambda d: _set(d, ("manifest", "event_order"), True),
+     "field 'manifest.event_order': not an order this refund-audit knows (1 to 2): True"),
     (lambda d: _set(d, ("manifest", "rule_versions"), KeyError),
      "field 'manifest.rule_versions': missing: a findings.json of format 4 records the logic "
      "version of each rule it ran"),

@@ -117,6 +117,17 @@ LOGIC_VERSIONS = (
     "second look at the rule's new and resolved findings; a missed one lets a rule's change "
     "pass for a change in the refunds.",
     "",
+    "**The order of a case's events at one time** is no rule's and raises no version: "
+    "findings.json's manifest records it (`event_order`, since 2026-12-07 within format 4; "
+    "missing: 1). 1: by event id, ids refund-audit derived too (an XES file's, an OCEL "
+    "log's, a CSV's or Parquet's without ids: in no order of the events); 2: by the ids a "
+    "log states, else as the source lists them (`source:file`, `source:row`). Where the "
+    "two runs differ, diff tells it as it tells a rule's change: every new, resolved and "
+    "changed finding (and still-open one with changes) says in its reason that it may come "
+    "from that change where its log's ids were derived and its events share a time; "
+    "diff.json's `summary.event_order_change` counts them and a warning says so. Whether a "
+    "log's ids were derived is not recorded: the words say where, not that it did.",
+    "",
     "**Seeded at 1 for every rule** when versions were introduced (2026-12-07): no earlier "
     "version was recorded, so a run before it reads `unknown`, not 1. The logic of AP004, "
     "EV001 and DU001 changed in the session before, which a diff of such a run against a "
