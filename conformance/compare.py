@@ -149,8 +149,9 @@ class Side:
 def side_from_log(log: pd.DataFrame, role: Role, name: str,
                   tasks: Mapping[str, str] | None = None,
                   channels: Channels | None = None) -> Side:
-    """A log side from a canonical log: each case's completed activities in time order (ties
-    by event id, as `check` orders them: audit.canonical.EVENT_ORDER); events stating
+    """A log side from a canonical log: each case's completed activities in time order (as
+    `check` orders them, audit.canonical.EVENT_ORDER: events at one time by the ids the log
+    states, else as their source lists them, SAME_TIME_ORDER); events stating
     another lifecycle transition are left out, as `check` leaves them out, and counted in
     the side's warnings.
 

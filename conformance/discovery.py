@@ -232,8 +232,9 @@ class Discovery:
 
 def _ordered(log: pd.DataFrame) -> pd.DataFrame:
     """Case, activity and time of the completions only (as `check` judges them: see
-    audit.canonical.completions), events of each case in time order, ties by event id (as
-    `check` orders them: audit.canonical.EVENT_ORDER)."""
+    audit.canonical.completions), events of each case in time order, as `check` orders them
+    (audit.canonical.EVENT_ORDER: events at one time by the ids the log states, else as
+    their source lists them, SAME_TIME_ORDER)."""
     import pandas as pd
 
     from audit import canonical as C
@@ -430,10 +431,11 @@ def task_figures(frame: pd.DataFrame) -> dict[str, TaskFigures]:
 
 def variants_of(frame: pd.DataFrame) -> Variants:
     """The variants of `frame` (`_ordered`: completions only, each case's events by time,
-    ties by event id): each case's sequence of activities (every activity: not only those
-    a model is mined from), the cases following each, their throughput times (from the
-    case's first event to its last, as `elapsed` subtracts them), and each activity's case
-    frequency (the cases with an event of it). Every case is in exactly one variant.
+    ties by stated ids, else in their source's order): each case's sequence of activities
+    (every activity: not only those a model is mined from), the cases following each, their
+    throughput times (from the case's first event to its last, as `elapsed` subtracts
+    them), and each activity's case frequency (the cases with an event of it). Every case
+    is in exactly one variant.
 
     Vectorised (discover reads logs of 1M cases): the activities and cases are coded
     (factorize); the cases of one length are gathered into a matrix of activity codes, one

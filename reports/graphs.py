@@ -168,8 +168,9 @@ def neighbour_pairs(codes: npt.NDArray[np.integer[Any]], width: int) -> npt.NDAr
 def discover_dfg(log: pd.DataFrame) -> Dfg:
     """The DFG of a canonical log's completions (as `check` judges them: events stating
     another lifecycle transition, such as start, are left out; audit.canonical.completions);
-    events of a case in time order, ties by event id (as `check` orders them:
-    audit.canonical.EVENT_ORDER).
+    events of a case in time order, as `check` orders them (audit.canonical.EVENT_ORDER:
+    events at one time by the ids the log states, else as their source lists them,
+    SAME_TIME_ORDER).
 
     Cases and labels are compared as text (as they are drawn); the events are ordered with
     Arrow's sort and the pairs counted on integer codes, so no per-event Python object is

@@ -726,8 +726,9 @@ AFTER_CLOCK = "after_clock"
 def _events_by_case(log: pd.DataFrame, case_ids: list[str],
                     clock: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
     """The events of `case_ids` as records, per case in the order the rules judged them
-    (`canonical.EVENT_ORDER`: time, then event id, so a timeline shows two events at one
-    time as the conformance check took them). Every event of the case, those dated after
+    (`canonical.EVENT_ORDER`: time, then the ids the log states, else the source's order,
+    `SAME_TIME_ORDER`, so a timeline shows two events at one time as the conformance check
+    took them). Every event of the case, those dated after
     the audit's `clock` too, each with `AFTER_CLOCK` saying whether it is (the rules did
     not judge it: the page shows the whole case and what was judged)."""
     if not case_ids or log.empty:
