@@ -820,8 +820,9 @@ class SameTime:
 
     cases: int
     """Cases with two events of different activities at one time taken by event id: ids
-    the log states (of such events with ids the import derived, taken as their source lists
-    them, two of one source are not counted)."""
+    the log states, in another order than their source lists them (of such events with ids
+    the import derived, taken as their source lists them, two of one source are not
+    counted; nor two the ids put in the source's order, which pm4py takes too)."""
     of: int
     """The log's cases."""
     example: tuple[str, str, str, str]
@@ -834,12 +835,16 @@ def same_time(frame: pd.DataFrame) -> SameTime | None:
     (`EVENT_ORDER`), not their order in the file, which pm4py and most mining tools keep.
     Two such events whose ids the import derived (`DERIVED_ID`) are taken in the order
     their source lists them (`ties_in_file_order`), as pm4py takes them, and are not
-    counted. None where there are none (or `frame` has no event ids)."""
+    counted; nor are two whose ids are in the order their source lists them (`source:file`,
+    `source:row`, where the log has them: a1 Approve then a2 Pay at one time, as the file
+    lists them), taken as pm4py takes them too. None where there are none (or `frame` has
+    no event ids)."""
     if not len(frame) or EVENT_ID not in frame.columns:
         return None
     order = event_order(frame)
     # (only the columns read, taken: not a copy of every column of the log)
-    read = [c for c in (CASE, ACTIVITY, TIMESTAMP, EVENT_ID, SOURCE_ROW) if c in frame.columns]
+    read = [c for c in (CASE, ACTIVITY, TIMESTAMP, EVENT_ID, SOURCE_FILE, SOURCE_ROW)
+            if c in frame.columns]
     taken = frame[read] if order is None else frame[read].take(order)
     cases = pd.factorize(taken[CASE])[0]
     activities = pd.factorize(taken[ACTIVITY])[0]
@@ -852,6 +857,18 @@ def same_time(frame: pd.DataFrame) -> SameTime | None:
     if SOURCE_ROW in taken.columns:  # (else nothing is taken in the file's order)
         derived = derived_ids(taken[EVENT_ID].take(np.r_[tied, tied + 1]))
         tied = tied[~(derived[:len(tied)] & derived[len(tied):])]
+        # Only pairs the ids take otherwise than the source lists them (by file, then row):
+        # those the source lists in the ids' order pm4py takes in the same order.
+        rows = pd.to_numeric(taken[SOURCE_ROW], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan)
+        first_row, then_row = rows[tied], rows[tied + 1]
+        listed_after = then_row > first_row
+        if SOURCE_FILE in taken.columns:
+            files = taken[SOURCE_FILE].astype("string").fillna("").to_numpy(dtype=object)
+            first_file, then_file = files[tied], files[tied + 1]
+            listed_after = (then_file > first_file) | ((then_file == first_file)
+                                                       & listed_after)
+        tied = tied[~listed_after.astype(bool)]
         if not len(tied):
             return None
     # (the example: of the least case by its text, its first such pair)

@@ -114,6 +114,26 @@ def test_ids_the_log_states_are_counted(tmp_path: Path) -> None:
     assert C.same_time(frame[frame[C.CASE] == "k2"]) is None
 
 
+def test_stated_ids_in_the_files_order_are_not_counted(tmp_path: Path) -> None:
+    """Stated ids that put a case's events at one time in the order the file lists them (a1
+    Approve, then a2 Pay) are taken as pm4py takes them: not counted, no warning; a case
+    whose ids take them the other way round is (before: both counted, the warning naming
+    k1, whose order is the file's)."""
+    log = tmp_path / "canonical.csv"
+    log.write_text("event:id,case:concept:name,concept:name,time:timestamp\n"
+                   "a1,k1,Approve,2026-03-01T10:00:00Z\n"
+                   "a2,k1,Pay,2026-03-01T10:00:00Z\n"
+                   "b2,k2,Pay,2026-03-01T10:00:00Z\n"
+                   "b1,k2,Approve,2026-03-01T10:00:00Z\n", encoding="utf-8")
+    frame = import_sources([(log, None)]).log
+    assert C.same_time(frame) == C.SameTime(
+        1, 2, ("k2", "Approve", "Pay", "2026-03-01T10:00:00+00:00"))
+    assert C.same_time(frame[frame[C.CASE] == "k1"]) is None
+    # (without source:file and source:row, nothing tells the file's order: counted)
+    bare = frame.drop(columns=[C.SOURCE_FILE, C.SOURCE_ROW])
+    assert C.same_time(bare[bare[C.CASE] == "k1"]) is not None
+
+
 def test_helpdesk_is_taken_as_pm4py_reads_the_file(tmp_path: Path) -> None:
     """pm4py's help-desk log (4,580 cases, no event ids): its 3 cases that log two events
     of different activities one after the other at the same time are taken as pm4py reads
