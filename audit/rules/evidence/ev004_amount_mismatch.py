@@ -86,7 +86,9 @@ class AmountMismatch(Rule):
     severity = "medium"
     logic_version = 2
     summary = "Amount paid differs from the amount requested (or calculated pro-rata)"
-    options = (Option("tolerance", "differences up to this are rounding", "amount_tolerance"),)
+    options = (Option("tolerance", "differences up to this are rounding", "amount_tolerance"),
+               Option("labels", "the label mapped to prorate (the pro-rata calculation)",
+                      "activities"))
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         c = facts.table("payouts_sum", "request_amount", "request_eid", "prorata_amount",
