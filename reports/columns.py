@@ -150,7 +150,7 @@ EVIDENCE_KEYS: dict[str, tuple[str, ...]] = {
     "EV002": ("missing_link", "missing_reason", "payout_amount", "payout_currency", "currency",
               "payout_charge"),
     "EV003": ("approvals_last_time", "waiting"),
-    "EV004": ("request_amount", "payouts_sum", "currency"),
+    "EV004": ("request_amount", "prorata_amount", "payouts_sum", "currency"),
     "EV005": ("charge", "charge_amount", "refunded", "currency", "other_cases", "other_cases_n"),
     "EV006": ("purchase_method", "payout_method", "purchase_currency", "payout_currency"),
     "EV007": ("missing_link", "missing_reason", "payout_order", "payout_charge"),
