@@ -98,6 +98,17 @@ def _documents(runs: tuple[Path, Path]) -> tuple[dict[str, Any], dict[str, Any]]
             json.loads((new / "findings.json").read_text(encoding="utf-8")))
 
 
+def _run_holding(folder: Path, document: dict[str, Any]) -> Path:
+    """`folder` (made where missing) holding `document` as its findings.json, and its
+    SHA256SUMS naming it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = json.dumps(document).encode("utf-8")
+    (folder / "findings.json").write_bytes(data)
+    (folder / "SHA256SUMS").write_text(f"{hashlib.sha256(data).hexdigest()}  findings.json\n",
+                                       encoding="utf-8")
+    return folder
+
+
 def _classes(diff: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {row["fingerprint"]: row for row in diff["findings"]}
 
@@ -206,12 +217,7 @@ def test_a_rule_whose_logic_version_differs_is_told_with_its_findings(
     document = json.loads((runs[1] / "findings.json").read_text(encoding="utf-8"))
     assert document["manifest"]["rule_versions"]["DQ001"] == 1
     document["manifest"]["rule_versions"]["DQ001"] = 2
-    new = tmp_path / "new"
-    new.mkdir()
-    data = json.dumps(document).encode("utf-8")
-    (new / "findings.json").write_bytes(data)
-    (new / "SHA256SUMS").write_text(f"{hashlib.sha256(data).hexdigest()}  findings.json\n",
-                                    encoding="utf-8")
+    new = _run_holding(tmp_path / "new", document)
     plain, out = tmp_path / "plain", tmp_path / "out"
     run("diff", str(runs[0]), str(runs[1]), "--out", str(plain), code=0)
     console = run("diff", str(runs[0]), str(new), "--out", str(out), code=0).output
@@ -270,12 +276,7 @@ def test_runs_ordering_events_at_one_time_otherwise_are_told(
     assert old_document["manifest"]["event_order"] == new_document["manifest"]["event_order"] \
         == 2
     del old_document["manifest"]["event_order"]
-    old = tmp_path / "old"
-    old.mkdir()
-    data = json.dumps(old_document).encode("utf-8")
-    (old / "findings.json").write_bytes(data)
-    (old / "SHA256SUMS").write_text(f"{hashlib.sha256(data).hexdigest()}  findings.json\n",
-                                    encoding="utf-8")
+    old = _run_holding(tmp_path / "old", old_document)
     plain, out = tmp_path / "plain", tmp_path / "out"
     run("diff", str(runs[0]), str(runs[1]), "--out", str(plain), code=0)
     console = run("diff", str(old), str(runs[1]), "--out", str(out), code=0).output
@@ -1679,14 +1680,9 @@ def test_diff_names_the_waiver_findings_json_says_waived_it(tmp_path: Path) -> N
 
 
 def _rewritten(folder: Path, edit: Any) -> Path:
-    path = folder / "findings.json"
-    document = json.loads(path.read_text(encoding="utf-8"))
+    document = json.loads((folder / "findings.json").read_text(encoding="utf-8"))
     edit(document)
-    data = json.dumps(document).encode("utf-8")
-    path.write_bytes(data)
-    (folder / "SHA256SUMS").write_text(f"{hashlib.sha256(data).hexdigest()}  findings.json\n",
-                                       encoding="utf-8")
-    return folder
+    return _run_holding(folder, document)
 
 
 @pytest.mark.parametrize(("edit", "field", "words"), [
