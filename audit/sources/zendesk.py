@@ -49,8 +49,8 @@ from audit.sources.zendesk_events import (
     NotAValue,
     field_value,
     json_text,
-    listed_text,
     not_id,
+    put_listed,
     unstated,
     user,
     users_of,
@@ -217,13 +217,7 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
                 if value is not None and type(value) is not str:
                     named = str(name)
                     if type(value) is list and named in single:
-                        try:  # (an amount's or the currency's: that field's bad value)
-                            hit[position] = listed_text(named, value, single)
-                        except ListForOneValue as other:
-                            # (that field alone not read, an earlier change of it taken
-                            # back)
-                            listed.append(other)
-                            hit.pop(position, None)
+                        put_listed(hit, position, named, value, single, listed)
                         continue
                     try:
                         value = field_value(value)
@@ -351,11 +345,7 @@ def _events(events: list[Any], changes: dict[str, str | None], used: frozenset[s
             name = name if type(name) is str else str(name)
             if value is not None and type(value) is not str:
                 if type(value) is list and name in single:
-                    try:  # (an amount's or the currency's: that field's bad value)
-                        changes[name] = listed_text(name, value, single)
-                    except ListForOneValue as other:
-                        listed.append(other)
-                        changes.pop(name, None)
+                    put_listed(changes, name, name, value, single, listed)
                     continue
                 try:
                     value = field_value(value)

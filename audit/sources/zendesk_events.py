@@ -28,7 +28,7 @@ file, counted across its pages.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -223,6 +223,19 @@ def listed_text(name: str, value: list[object], single: dict[str, str]) -> str:
     if what in READ_UNREADABLE:
         return json.dumps(value, ensure_ascii=False, default=str)
     raise ListForOneValue(name, value, what)
+
+
+def put_listed(into: MutableMapping[Any, str | None], key: Any, name: str, value: list[object],
+               single: dict[str, str], listed: list[ListForOneValue]) -> None:
+    """A list given for `name`, a field read as one value: its text (`listed_text`: an
+    amount's or the currency's, that field's bad value) put into `into[key]`; for any other
+    field, that field alone not read (its ListForOneValue added to `listed`, to be
+    quarantined) and an earlier change of it in `into[key]` taken back."""
+    try:
+        into[key] = listed_text(name, value, single)
+    except ListForOneValue as other:
+        listed.append(other)
+        into.pop(key, None)
 
 
 def field_value(value: object) -> str | None:
