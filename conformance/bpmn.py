@@ -183,6 +183,9 @@ class Gateway:
     default_flow: str | None = None
     lanes: tuple[str, ...] = ()
     innermost: tuple[str, ...] = ()
+    parallel_events: bool = False
+    """Event-based gateways only: eventGatewayType="Parallel" (an instantiating parallel
+    event-based gateway): every event branch runs, as after a parallel split."""
 
 
 @dataclass(frozen=True)
@@ -742,9 +745,24 @@ class _Reader:
                 if kind == "complex":
                     self._refuse(node_id, local, "a complex gateway's behaviour is given by "
                                  "free-form conditions; it cannot be converted faithfully")
+                parallel_events = False
+                if kind == "event-based":
+                    # (BPMN 2.0, 10.6.6: a parallel one starts the process at the first event
+                    # and takes every other into the same instance; read as a choice, a case
+                    # running all the branches would be judged unfit.)
+                    event_type = (child.get("eventGatewayType") or "Exclusive").strip()
+                    parallel_events = event_type == "Parallel"
+                    if event_type not in ("Exclusive", "Parallel"):
+                        self._refuse(node_id, local, f'eventGatewayType="{_shown(event_type)}"'
+                                     f"{where} is neither Exclusive nor Parallel, so whether "
+                                     "one or every event branch runs is unknown")
+                    elif parallel_events:
+                        self._note(f"event-based gateway '{name or node_id}' is parallel "
+                                   "(eventGatewayType=\"Parallel\"): every event branch "
+                                   "after it runs, as after a parallel split")
                 model.gateways[node_id] = Gateway(
                     id=node_id, name=name, kind=kind, scope=scope,
-                    default_flow=self._default(child, prefix))
+                    default_flow=self._default(child, prefix), parallel_events=parallel_events)
             elif local in EVENT_POSITIONS:
                 self._read_event(child, local, node_id, name, scope, prefix)
             elif local in CONTAINER_TAGS:

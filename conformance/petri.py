@@ -8,7 +8,8 @@ work done, not timers firing or tokens merging.
 How the BPMN constructs are read (the design is documented for users in models/README.md):
 
 - Exclusive and event-based gateways: a choice (an event-based gateway is a choice among the
-  events that follow it; those events are silent, a receive task after it is visible).
+  events that follow it; those events are silent, a receive task after it is visible); a
+  parallel event-based gateway (eventGatewayType="Parallel") runs every event branch.
   Parallel gateways: split/join. Inclusive gateways: a split takes any non-empty subset of its
   outgoing flows (or the default flow alone); a join is converted only when it closes an
   inclusive split branch for branch, and then waits for exactly the branches that split
@@ -790,6 +791,12 @@ class _Converter:
         tag = {"exclusive": "exclusiveGateway", "parallel": "parallelGateway",
                "inclusive": "inclusiveGateway", "event-based": "eventBasedGateway",
                "complex": "complexGateway"}[gateway.kind]
+        if gateway.kind == "event-based" and gateway.parallel_events:
+            # (Every event branch runs; the incoming flows, where any, merge: an event-based
+            # gateway synchronises nothing.)
+            post = [flow_place[f.id] for f in outs] or [self.end_place(gateway.id)]
+            net.transition(None, gateway.id, [node_in(gateway.id)], post)
+            return
         if gateway.kind in ("exclusive", "event-based", "complex"):
             before = node_in(gateway.id)
             if not outs:

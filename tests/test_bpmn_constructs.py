@@ -175,6 +175,31 @@ def test_event_based_gateway_chooses_among_the_events_that_follow(tmp_path: Path
     assert language(tmp_path, body) == {("A",), ("B",), ("R",)}
 
 
+def test_parallel_event_based_gateway_runs_every_event_branch(tmp_path: Path) -> None:
+    """An instantiating parallel event-based gateway (eventGatewayType="Parallel", as
+    Signavio and ARIS draw it) starts the process at the first event and then takes every
+    other event that follows it into the same instance: each branch runs. It was read as
+    an exclusive event-based gateway, so a case running one branch fitted and a case
+    running both was judged unfit (the other branch's task "unexpected")."""
+    body = ('<eventBasedGateway id="g" instantiate="true" eventGatewayType="Parallel"/>'
+            '<intermediateCatchEvent id="m1"><messageEventDefinition/></intermediateCatchEvent>'
+            '<intermediateCatchEvent id="m2"><messageEventDefinition/></intermediateCatchEvent>'
+            + tasks("a", "b") + '<parallelGateway id="j"/>'
+            + END + flows("g>m1>a>j>e", "g>m2>b>j"))
+    assert language(tmp_path, body) == {("A", "B"), ("B", "A")}
+
+
+def test_an_event_based_gateway_of_an_unknown_type_is_refused(tmp_path: Path) -> None:
+    body = (START + '<eventBasedGateway id="g" eventGatewayType="Both"/>'
+            '<intermediateCatchEvent id="m1"><messageEventDefinition/></intermediateCatchEvent>'
+            '<intermediateCatchEvent id="m2"><messageEventDefinition/></intermediateCatchEvent>'
+            + tasks("a", "b") + '<exclusiveGateway id="j"/>'
+            + END + flows("s>g>m1>a>j>e", "g>m2>b>j"))
+    assert refusals(tmp_path, body) == [
+        "eventBasedGateway 'g': eventGatewayType=\"Both\" (line 2) is neither Exclusive nor "
+        "Parallel, so whether one or every event branch runs is unknown"]
+
+
 def test_complex_gateway_is_refused(tmp_path: Path) -> None:
     body = START + '<complexGateway id="c"/>' + tasks("a") + END + flows("s>c>a>e")
     assert refusals(tmp_path, body) == [
