@@ -710,6 +710,7 @@ class _Reader:
                 continue
             if local in TASK_TAGS | CONTAINER_TAGS:
                 self._flag(child, "isForCompensation", False, node_id, local)
+                self._quantities(child, node_id, local, where)
             if local == "sequenceFlow":
                 absent = [a for a in ("sourceRef", "targetRef") if not (child.get(a) or "").strip()]
                 if absent:
@@ -770,6 +771,30 @@ class _Reader:
                                               stack=stack, depth=depth)
             else:
                 self._refuse(node_id, local, f"unsupported BPMN element <{local}>{where}")
+
+    def _quantities(self, element: etree._Element, node_id: str, local: str, where: str
+                    ) -> None:
+        """Refuse an activity's startQuantity or completionQuantity other than 1 (BPMN 2.0,
+        10.3.1): the tokens it waits for or puts out would need weighted arcs. Passed over,
+        a task completing with 2 tokens (what follows runs twice) would be judged as one
+        with 1."""
+        for attribute, does in (
+                ("startQuantity", "waits for {n} tokens on its incoming flows before it "
+                                  "starts (it joins them)"),
+                ("completionQuantity", "puts {n} tokens on its outgoing flows when it "
+                                       "completes (what follows runs {n} times)")):
+            raw = element.get(attribute)
+            if raw is None:
+                continue
+            text = raw.strip()
+            if not (_CARDINALITY.fullmatch(text) and int(text) >= 1):
+                self._refuse(node_id, local, f'{attribute}="{_shown(raw)}"{where} is not a '
+                             "whole number from 1, so how many tokens the activity takes is "
+                             "unknown")
+            elif int(text) != 1:
+                self._refuse(node_id, local, f'{attribute}="{text}"{where}: the activity '
+                             + does.format(n=int(text)) + "; a workflow net (without "
+                             "weighted arcs) cannot say it")
 
     def _default(self, element: etree._Element, prefix: str) -> str | None:
         default = (element.get("default") or "").strip()

@@ -200,6 +200,28 @@ def test_an_event_based_gateway_of_an_unknown_type_is_refused(tmp_path: Path) ->
         "Parallel, so whether one or every event branch runs is unknown"]
 
 
+@pytest.mark.parametrize(("attribute", "value", "reason"), [
+    ("completionQuantity", "2", ' (line 2): the activity puts 2 tokens on its outgoing flows '
+     "when it completes (what follows runs 2 times); a workflow net (without weighted arcs) "
+     "cannot say it"),
+    ("startQuantity", "2", " (line 2): the activity waits for 2 tokens on its incoming flows "
+     "before it starts (it joins them); a workflow net (without weighted arcs) cannot say it"),
+    ("startQuantity", "two", " (line 2) is not a whole number from 1, so how many tokens the "
+     "activity takes is unknown")])
+def test_a_token_quantity_other_than_one_is_refused(tmp_path: Path, attribute: str,
+                                                    value: str, reason: str) -> None:
+    """startQuantity and completionQuantity (BPMN 2.0, 10.3.1; default 1) change what runs:
+    a task completing with 2 tokens runs what follows twice, one starting on 2 joins two
+    branches. They were passed over unsaid: a model whose language differs from the
+    drawing's was judged by as if they were 1."""
+    body = (START + f'<task id="a" name="A" {attribute}="{value}"/>' + tasks("b") + END
+            + flows("s>a>b>e"))
+    assert refusals(tmp_path, body) == [f'task \'a\': {attribute}="{value}"{reason}']
+    one = (START + f'<task id="a" name="A" {attribute}=" 1 "/>' + tasks("b") + END
+           + flows("s>a>b>e"))
+    assert language(tmp_path, one) == {("A", "B")}
+
+
 def test_complex_gateway_is_refused(tmp_path: Path) -> None:
     body = START + '<complexGateway id="c"/>' + tasks("a") + END + flows("s>c>a>e")
     assert refusals(tmp_path, body) == [

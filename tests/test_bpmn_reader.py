@@ -55,7 +55,11 @@ EXPECTED: dict[str, str] = {
     "bpmn-miwg/Reference/C.1.0.bpmn": "sound",
     "bpmn-miwg/Reference/C.1.1.bpmn": "sound",
     "bpmn-miwg/Reference/C.2.0.bpmn": "sound",
-    "bpmn-miwg/Reference/C.3.0.bpmn": "sound",
+    # 'Analyse customer request' has startQuantity="2" and completionQuantity="2" (one flow
+    # in: BPMN's task would wait for a second token forever); read as 1 before, "sound".
+    # (bpmn.io's export of it, below, drops both attributes.)
+    "bpmn-miwg/Reference/C.3.0.bpmn": "refused: startQuantity=\"2\" (line 75): the activity "
+                                      "waits for 2 tokens",
     "bpmn-miwg/Reference/C.4.0.bpmn": "sound",
     "bpmn-miwg/Reference/C.5.0.bpmn": "sound",
     "bpmn-miwg/Reference/C.6.0.bpmn": "refused: throwing compensation undoes completed",
