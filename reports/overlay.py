@@ -2,7 +2,8 @@
 
 The SOP's tasks are drawn in their lanes (one cluster per lane) with the sequence flows
 between tasks (gateways, events and sub-process borders are collapsed into task-to-task
-edges). Each task says in how many cases it occurred in sync with the SOP, and in how many it
+edges; the branches of boundary events and event sub-processes are drawn from the tasks
+they can directly follow: `sop_graph`). Each task says in how many cases it occurred in sync with the SOP, and in how many it
 was skipped, inserted or out of order; each flow how many cases went from one task directly
 to the next (the log projected on SOP tasks). Shades grade the deviations (below).
 
@@ -38,7 +39,7 @@ from reports.graphs import FONTS, DrawnGraph, LegendKey, _label, neighbour_pairs
 
 if TYPE_CHECKING:
     from audit.checkrun import CheckRun
-    from conformance.bpmn import BpmnModel
+    from conformance.bpmn import BpmnModel, Event
 
 KIND_RULES = {"skipped": "skipped-activity", "inserted": "unexpected-activity",
               "wrong-order": "wrong-order"}
@@ -568,7 +569,15 @@ class SopGraph:
 
 
 def sop_graph(model: BpmnModel) -> SopGraph:
-    """The SOP's tasks by lane and its flows collapsed to task -> task edges."""
+    """The SOP's tasks by lane and its flows collapsed to task -> task edges.
+
+    The branches a boundary event or an event sub-process starts are drawn from the tasks
+    they can directly follow: an event on an activity can fire as soon as the activity
+    starts (its branch follows what came before the activity) and, where it does not
+    interrupt, after a task of it completed; an event on a sub-process, or an event
+    sub-process, after any task inside it (or inside the process). Where such a branch
+    interrupts and its end ends the process, the task before it can be the case's last;
+    a non-interrupting one leaves the rest running, so its end makes no task last."""
     out_flows: dict[str, list[str]] = defaultdict(list)
     for flow in model.flows.values():
         out_flows[flow.source].append(flow.target)
@@ -576,36 +585,158 @@ def sop_graph(model: BpmnModel) -> SopGraph:
     for event in model.events.values():
         if event.position == "start":
             starts_in[event.scope].append(event.id)
+    boundaries: dict[str, list[str]] = defaultdict(list)
+    for event in model.events.values():
+        if event.position == "boundary" and event.attached_to is not None:
+            boundaries[event.attached_to].append(event.id)
+    handlers: dict[str, list[str]] = defaultdict(list)
+    """Scope -> the start events of its event sub-processes."""
+    for sub in model.subprocesses.values():
+        if sub.kind == "event sub-process":
+            handlers[sub.scope].extend(starts_in.get(sub.id, []))
 
-    def successors(node: str) -> list[str]:
+    def interrupts(event_id: str) -> bool:
+        event = model.events.get(event_id)
+        return event is None or event.interrupting
+
+    thrown = ("error", "cancel", "escalation")
+
+    def matches(catch: str, throw: Event) -> bool:
+        event = model.events[catch]
+        return event.trigger == throw.trigger and (
+            event.reference is None or throw.reference is None
+            or event.reference == throw.reference)
+
+    def within(node: str, scope: str) -> bool:
+        at = model.node_scope(node)
+        while at is not None and at != scope:
+            sub = model.subprocesses.get(at)
+            at = sub.scope if sub is not None else None
+        return at == scope
+
+    throws = [e for e in model.events.values()
+              if e.trigger in thrown and e.position in ("end", "throw")]
+
+    def caught_only(catch: str, scope: str) -> bool:
+        """An error, cancel or escalation catcher of `scope` that a throw inside it fires
+        (then only that throw does; without one, it can fire at any moment)."""
+        event = model.events.get(catch)
+        return event is not None and event.trigger in thrown and any(
+            matches(catch, t) for t in throws if within(t.id, scope))
+
+    for attached, events in list(boundaries.items()):
+        boundaries[attached] = [b for b in events if not caught_only(b, attached)]
+    for scope, starts in list(handlers.items()):
+        handlers[scope] = [h for h in starts if not caught_only(h, scope)]
+    catchers: dict[str, list[str]] = defaultdict(list)
+    """Scope -> its error, cancel and escalation catchers a throw inside it fires."""
+    for event in model.events.values():
+        if event.trigger not in thrown:
+            continue
+        if event.position == "boundary" and event.attached_to is not None \
+                and caught_only(event.id, event.attached_to):
+            catchers[event.attached_to].append(event.id)
+        elif event.position == "start" and event.scope in model.subprocesses:
+            sub = model.subprocesses[event.scope]
+            if sub.kind == "event sub-process" and caught_only(event.id, sub.scope):
+                catchers[sub.scope].append(event.id)
+
+    def caught(throw: Event) -> list[str] | None:
+        """The catchers the throw goes on at (innermost scope first), None where uncaught."""
+        scope: str | None = throw.scope
+        while scope is not None:
+            found = [c for c in catchers.get(scope, []) if matches(c, throw)]
+            if found:
+                return found
+            sub = model.subprocesses.get(scope)
+            scope = sub.scope if sub is not None else None
+        return None
+
+    def enclosing(node: str) -> list[str]:
+        """The boundary events of the sub-processes around `node` and the event
+        sub-processes' starts of every scope around it, innermost first: they can fire
+        after `node` completed, while its scope still runs."""
+        found: list[str] = []
+        scope = model.node_scope(node)
+        inside: str | None = None
+        """The event sub-process just left, where the scope was entered from one."""
+        while scope is not None:
+            if inside is None:
+                found.extend(handlers.get(scope, []))
+            elif not any(interrupts(s) for s in starts_in.get(inside, [])):
+                # (An interrupting one has cancelled the scope's other handlers; a
+                # non-interrupting one leaves them armed, but fires only once itself.)
+                own = set(starts_in.get(inside, []))
+                found.extend(h for h in handlers.get(scope, []) if h not in own)
+            sub = model.subprocesses.get(scope)
+            if sub is None:
+                break
+            if sub.kind == "event sub-process":
+                inside = sub.id
+            else:
+                found.extend(boundaries.get(scope, []))
+                inside = None
+            scope = sub.scope
+        return found
+
+    def successors(node: str) -> tuple[list[str], bool]:
+        """The nodes after `node` and whether, after it, the process has ended."""
         nexts = list(out_flows.get(node, []))
         event = model.events.get(node)
-        if event is not None and event.position == "end" and event.scope in model.subprocesses:
-            nexts += out_flows.get(event.scope, [])
-        return nexts
+        if event is None or event.position not in ("end", "throw"):
+            return nexts, False
+        if event.trigger in thrown:
+            at = caught(event)
+            if at is not None:
+                # (An error or cancel goes on at its catcher only; an escalation also goes
+                # on where its catcher does not interrupt.)
+                if event.trigger != "escalation" or all(interrupts(c) for c in at):
+                    return at, False
+                nexts = [*nexts, *at]
+            elif event.trigger != "escalation" and event.position == "end":
+                return nexts, True  # (uncaught: it ends the process)
+        if event.position == "throw":
+            return nexts, False
+        scope = event.scope
+        while scope != model.process_id:
+            sub = model.subprocesses.get(scope)
+            if sub is None:
+                return nexts, False
+            if sub.kind == "event sub-process":
+                # (Interrupting: it ends its scope as that scope's end would; otherwise the
+                # scope goes on and this end ends nothing.)
+                if not any(model.events[s].interrupting for s in starts_in.get(sub.id, [])
+                           if s in model.events):
+                    return nexts, False
+                scope = sub.scope
+                continue
+            return nexts + out_flows.get(scope, []), False
+        return nexts, True
 
-    def reach(first: Iterable[str]) -> tuple[set[str], bool]:
-        """Tasks reached from `first` through non-task nodes, and whether the process ends."""
-        seen: set[str] = set()
+    def reach(first: Iterable[str], *, ending: bool = True) -> tuple[set[str], bool]:
+        """Tasks reached from `first` through non-task nodes, and whether the process ends
+        (only counted where `ending`: not in a branch that leaves the rest running)."""
+        seen: set[tuple[str, bool]] = set()
         found: set[str] = set()
         ends = False
-        stack = list(first)
+        stack = [(node, ending) for node in first]
         while stack:
-            node = stack.pop()
-            if node in seen:
+            node, counts = stack.pop()
+            if (node, counts) in seen:
                 continue
-            seen.add(node)
+            seen.add((node, counts))
+            # (An event on an activity can fire as soon as it starts.)
+            stack.extend((b, counts and interrupts(b)) for b in boundaries.get(node, []))
             if node in model.tasks:
                 found.add(node)
                 continue
             if node in model.subprocesses:
-                stack.extend(starts_in.get(node, []))
+                stack.extend((s, counts) for s in starts_in.get(node, []))
+                stack.extend((h, counts and interrupts(h)) for h in handlers.get(node, []))
                 continue
-            event = model.events.get(node)
-            if event is not None and event.position == "end" and \
-                    event.scope == model.process_id:
-                ends = True
-            stack.extend(successors(node))
+            nexts, final = successors(node)
+            ends = ends or (final and counts)
+            stack.extend((n, counts) for n in nexts)
         return found, ends
 
     name = {k: t.name for k, t in model.tasks.items()}
@@ -613,10 +744,18 @@ def sop_graph(model: BpmnModel) -> SopGraph:
     ends: set[str] = set()
     for task_id in model.tasks:
         targets, final = reach(out_flows.get(task_id, []))
+        # After the task: what the events around it start, and its own non-interrupting
+        # events (the task may complete before their branch's first task).
+        for after in [*enclosing(task_id),
+                      *(b for b in boundaries.get(task_id, []) if not interrupts(b))]:
+            more, more_final = reach([after], ending=interrupts(after))
+            targets |= more
+            final = final or more_final
         flows.update((name[task_id], name[t]) for t in targets)
         if final:
             ends.add(name[task_id])
-    first, _ = reach(starts_in.get(model.process_id, []))
+    first, _ = reach([*starts_in.get(model.process_id, []),
+                      *handlers.get(model.process_id, [])])
     lanes: dict[str, list[str]] = defaultdict(list)
     for task in model.tasks.values():
         # (One cluster per task: the first of its lanes, where several lane sets hold it.)

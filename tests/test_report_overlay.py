@@ -612,3 +612,97 @@ def test_each_sop_graphs_caption_counts_its_own_channels_cases(run: CheckRun) ->
     from reports.overlay import scale_text
 
     assert "deviates in" not in scale_text(quiet.cases, None)
+
+
+# --- the SOP's flows as drawn: the model's direct successions ----------------------------------
+_SOP_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+_TIMER = "<timerEventDefinition/>"
+
+
+def _sop_model(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "sop.bpmn"
+    path.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<definitions xmlns="{_SOP_NS}" '
+                    f'id="d" targetNamespace="t"><process id="p">{body}</process>'
+                    "</definitions>", encoding="utf-8")
+    return path
+
+
+def _chain(*chains: str) -> str:
+    return "".join(f'<sequenceFlow id="f_{a}_{b}" sourceRef="{a}" targetRef="{b}"/>'
+                   for chain in chains for a, b in itertools.pairwise(chain.split(">")))
+
+
+def _tasks(*ids: str) -> str:
+    return "".join(f'<task id="{i}" name="{i.upper()}"/>' for i in ids)
+
+
+_SEQUENTIAL_SOPS = {
+    # A timer on B cancels it: the escalation follows A directly (B never completes).
+    "interrupting timer on a task": (
+        '<startEvent id="s"/>' + _tasks("a", "b", "c", "x") + '<endEvent id="e"/>'
+        '<endEvent id="e2"/><boundaryEvent id="t" attachedToRef="b">' + _TIMER
+        + "</boundaryEvent>" + _chain("s>a>b>c>e", "t>x>e2")),
+    # A timer on a sub-process: the escalation follows whichever of its tasks came last, or
+    # what came before the sub-process; then the process goes on after the escalation.
+    "interrupting timer on a sub-process": (
+        '<startEvent id="s"/>' + _tasks("a", "d", "x")
+        + '<subProcess id="sp" name="Process refund"><startEvent id="ss"/>' + _tasks("b", "c")
+        + '<endEvent id="se"/>' + _chain("ss>b>c>se") + "</subProcess>"
+        '<boundaryEvent id="t" attachedToRef="sp">' + _TIMER + "</boundaryEvent>"
+        '<exclusiveGateway id="j"/><endEvent id="e"/>' + _chain("s>a>sp>j>d>e", "t>x>j")),
+    # An error end event inside the sub-process goes on at its error boundary event, not
+    # after the sub-process; the timer on the task inside it follows what came before it.
+    "error end caught on a sub-process, timer on a task inside it": (
+        '<startEvent id="s"/>' + _tasks("a", "d", "x")
+        + '<subProcess id="sp"><startEvent id="ss"/>' + _tasks("b", "c", "y")
+        + '<exclusiveGateway id="g"/><endEvent id="se"/><endEvent id="fail">'
+        '<errorEventDefinition/></endEvent>'
+        '<boundaryEvent id="tc" attachedToRef="c">' + _TIMER + "</boundaryEvent>"
+        '<endEvent id="se2"/>' + _chain("ss>b>g>c>se", "g>fail", "tc>y>se2") + "</subProcess>"
+        '<boundaryEvent id="be" attachedToRef="sp"><errorEventDefinition/>'
+        '</boundaryEvent><endEvent id="e"/><endEvent id="e2"/>'
+        + _chain("s>a>sp>d>e", "be>x>e2")),
+    # An interrupting event sub-process of the process: it may cancel the process after any
+    # task, and the process then ends after its own task.
+    "interrupting event sub-process": (
+        '<startEvent id="s"/>' + _tasks("a", "b") + '<endEvent id="e"/>'
+        '<subProcess id="esp" triggeredByEvent="true"><startEvent id="es">'
+        '<messageEventDefinition/></startEvent>' + _tasks("x") + '<endEvent id="ee"/>'
+        + _chain("es>x>ee") + "</subProcess>" + _chain("s>a>b>e")),
+}
+
+
+@pytest.mark.parametrize("body", list(_SEQUENTIAL_SOPS.values()), ids=list(_SEQUENTIAL_SOPS))
+def test_the_sop_graph_draws_the_direct_successions_of_boundary_and_event_branches(
+        tmp_path: Path, body: str) -> None:
+    """The overlay draws the SOP's flows as task -> task edges. The tasks after a boundary
+    event or in an event sub-process were reached from no task: drawn with no flow into
+    them (as if nothing led there), and the cases taking that branch drawn as successions
+    "not in SOP". Ground truth: the model's language (no concurrency here), whose adjacent
+    tasks are exactly the flows to draw, its first and last tasks the start and end edges."""
+    from conformance.petri import bpmn_to_workflow_net, play_out
+    from reports.overlay import sop_graph
+
+    path = _sop_model(tmp_path, body)
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.net is not None, [str(r) for r in conversion.refused]
+    traces = play_out(conversion.net, max_length=6)
+    graph = sop_graph(conversion.model)
+    assert set(graph.flows) == {pair for trace in traces
+                                for pair in itertools.pairwise(trace)}
+    assert set(graph.starts) == {trace[0] for trace in traces if trace}
+    assert set(graph.ends) == {trace[-1] for trace in traces if trace}
+
+
+def test_a_non_interrupting_timer_with_no_task_draws_no_end(tmp_path: Path) -> None:
+    """The bundled SOPs' SLA timer (non-interrupting, to an end event): the process goes on,
+    so the tasks it may fire after are not drawn as last."""
+    from conformance.bpmn import read_bpmn
+    from reports.overlay import sop_graph
+
+    path = _sop_model(tmp_path, '<startEvent id="s"/>' + _tasks("a", "b") + '<endEvent id="e"/>'
+                      '<endEvent id="e2"/><boundaryEvent id="t" cancelActivity="false" '
+                      'attachedToRef="b">' + _TIMER + "</boundaryEvent>"
+                      + _chain("s>a>b>e", "t>e2"))
+    graph = sop_graph(read_bpmn(path))
+    assert (graph.flows, graph.starts, graph.ends) == ([("A", "B")], ["A"], ["B"])
