@@ -3,9 +3,10 @@
 The SOP's tasks are drawn in their lanes (one cluster per lane) with the sequence flows
 between tasks (gateways, events and sub-process borders are collapsed into task-to-task
 edges; the branches of boundary events and event sub-processes are drawn from the tasks
-they can directly follow: `sop_graph`). Each task says in how many cases it occurred in sync with the SOP, and in how many it
-was skipped, inserted or out of order; each flow how many cases went from one task directly
-to the next (the log projected on SOP tasks). Shades grade the deviations (below).
+they can directly follow: `sop_graph`). Each task says in how many cases it occurred in
+sync with the SOP, and in how many it was skipped, inserted or out of order; each flow how
+many cases went from one task directly to the next (the log projected on SOP tasks).
+Shades grade the deviations (below).
 
 The deviations come from the conformance result the run computed
 (`run.result.extra["conformance_result"]`, a `conformance.deviations.ConformanceResult`);
@@ -585,6 +586,16 @@ def sop_graph(model: BpmnModel) -> SopGraph:
     for event in model.events.values():
         if event.position == "start":
             starts_in[event.scope].append(event.id)
+    targets_of = {flow.target for flow in model.flows.values()}
+    boundary_ids = {e.id for e in model.events.values() if e.position == "boundary"}
+    event_subs = {k for k, sub in model.subprocesses.items() if sub.kind == "event sub-process"}
+    for scope in {model.process_id, *model.subprocesses}:
+        if scope not in starts_in:
+            # (BPMN's implicit start: every node without incoming flow starts the scope.)
+            implicit = [n.id for n in model.nodes_in(scope) if n.id not in targets_of
+                        and n.id not in boundary_ids and n.id not in event_subs]
+            if implicit:
+                starts_in[scope] = implicit
     boundaries: dict[str, list[str]] = defaultdict(list)
     for event in model.events.values():
         if event.position == "boundary" and event.attached_to is not None:
@@ -679,12 +690,31 @@ def sop_graph(model: BpmnModel) -> SopGraph:
             scope = sub.scope
         return found
 
+    def done(scope: str) -> tuple[list[str], bool]:
+        """What follows when `scope` has ended, and whether the process has."""
+        while scope != model.process_id:
+            sub = model.subprocesses.get(scope)
+            if sub is None:
+                return [], False
+            if sub.kind == "event sub-process":
+                # (Interrupting: it ends its scope as that scope's end would; otherwise the
+                # scope goes on and this end ends nothing.)
+                if not any(interrupts(s) for s in starts_in.get(sub.id, [])):
+                    return [], False
+            elif out_flows.get(scope):
+                return list(out_flows[scope]), False
+            scope = sub.scope  # (a sub-process without outgoing flow ends its branch)
+        return [], True
+
     def successors(node: str) -> tuple[list[str], bool]:
         """The nodes after `node` and whether, after it, the process has ended."""
         nexts = list(out_flows.get(node, []))
         event = model.events.get(node)
         if event is None or event.position not in ("end", "throw"):
-            return nexts, False
+            if nexts or (event is not None and event.position == "boundary"):
+                return nexts, False
+            scope = model.node_scope(node)  # (BPMN's implicit end of its branch)
+            return done(scope) if scope is not None else ([], False)
         if event.trigger in thrown:
             at = caught(event)
             if at is not None:
@@ -697,29 +727,25 @@ def sop_graph(model: BpmnModel) -> SopGraph:
                 return nexts, True  # (uncaught: it ends the process)
         if event.position == "throw":
             return nexts, False
-        scope = event.scope
-        while scope != model.process_id:
-            sub = model.subprocesses.get(scope)
-            if sub is None:
-                return nexts, False
-            if sub.kind == "event sub-process":
-                # (Interrupting: it ends its scope as that scope's end would; otherwise the
-                # scope goes on and this end ends nothing.)
-                if not any(model.events[s].interrupting for s in starts_in.get(sub.id, [])
-                           if s in model.events):
-                    return nexts, False
-                scope = sub.scope
-                continue
-            return nexts + out_flows.get(scope, []), False
-        return nexts, True
+        after, final = done(event.scope)
+        return nexts + after, final
 
-    def reach(first: Iterable[str], *, ending: bool = True) -> tuple[set[str], bool]:
+    def reach(first: Iterable[str], *, ending: bool = True, skip_first: bool = False
+              ) -> tuple[set[str], bool]:
         """Tasks reached from `first` through non-task nodes, and whether the process ends
-        (only counted where `ending`: not in a branch that leaves the rest running)."""
+        (only counted where `ending`: not in a branch that leaves the rest running);
+        `skip_first`: from after the nodes `first` (tasks: after they completed)."""
         seen: set[tuple[str, bool]] = set()
         found: set[str] = set()
         ends = False
-        stack = [(node, ending) for node in first]
+        stack: list[tuple[str, bool]] = []
+        if skip_first:
+            for node in first:
+                nexts, final = successors(node)
+                ends = ends or (final and ending)
+                stack.extend((n, ending) for n in nexts)
+        else:
+            stack = [(node, ending) for node in first]
         while stack:
             node, counts = stack.pop()
             if (node, counts) in seen:
@@ -743,7 +769,7 @@ def sop_graph(model: BpmnModel) -> SopGraph:
     flows: set[tuple[str, str]] = set()
     ends: set[str] = set()
     for task_id in model.tasks:
-        targets, final = reach(out_flows.get(task_id, []))
+        targets, final = reach([task_id], skip_first=True)
         # After the task: what the events around it start, and its own non-interrupting
         # events (the task may complete before their branch's first task).
         for after in [*enclosing(task_id),

@@ -662,6 +662,13 @@ _SEQUENTIAL_SOPS = {
         '<boundaryEvent id="be" attachedToRef="sp"><errorEventDefinition/>'
         '</boundaryEvent><endEvent id="e"/><endEvent id="e2"/>'
         + _chain("s>a>sp>d>e", "be>x>e2")),
+    # BPMN's implicit start and end: no start or end event, in the process and in a
+    # sub-process, and a sub-process without outgoing flow ending the process. (Before, the
+    # graph had no start or end arrow, and no flow into or out of such a sub-process.)
+    "implicit start and end": (
+        _tasks("a", "d") + '<subProcess id="sp">' + _tasks("b", "c") + _chain("b>c")
+        + '</subProcess><subProcess id="sp2"><startEvent id="ss"/>' + _tasks("x")
+        + '<endEvent id="se"/>' + _chain("ss>x>se") + "</subProcess>" + _chain("a>sp>d>sp2")),
     # An interrupting event sub-process of the process: it may cancel the process after any
     # task, and the process then ends after its own task.
     "interrupting event sub-process": (
