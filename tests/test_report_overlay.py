@@ -713,3 +713,25 @@ def test_a_non_interrupting_timer_with_no_task_draws_no_end(tmp_path: Path) -> N
                       + _chain("s>a>b>e", "t>e2"))
     graph = sop_graph(read_bpmn(path))
     assert (graph.flows, graph.starts, graph.ends) == ([("A", "B")], ["A"], ["B"])
+
+
+@pytest.mark.parametrize("name", ["pm4py-tests/more_models/Subprocess1.bpmn",
+                                  "pm4py-tests/more_models/Subprocess3.bpmn",
+                                  "bpmn-miwg/Reference/C.2.0.bpmn"])
+def test_the_sop_graph_of_real_models_draws_only_their_successions(name: str) -> None:
+    """Real models (the shared corpus): every flow drawn is a direct succession of the
+    model's language, every start and end arrow a first and last task of it. Before, pm4py's
+    Subprocess1 and Subprocess3 (sub-processes without start or end events) were drawn with
+    a flow their language does not have (B -> D, A -> C), and MIWG C.2.0 without its end
+    after 'Pay Order'."""
+    from conformance.petri import bpmn_to_workflow_net, play_out
+    from reports.overlay import sop_graph
+
+    path = Path(__file__).resolve().parents[2] / "shared" / "data" / name
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.net is not None
+    traces = play_out(conversion.net, max_length=10)
+    graph = sop_graph(conversion.model)
+    assert set(graph.flows) <= {pair for trace in traces for pair in itertools.pairwise(trace)}
+    assert set(graph.starts) == {trace[0] for trace in traces if trace}
+    assert set(graph.ends) == {trace[-1] for trace in traces if trace}
