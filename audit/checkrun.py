@@ -52,6 +52,7 @@ from audit.policy import (
 from audit.rules import default_rules
 from audit.rules.engine import AuditResult, run_rules, selected_rules
 from audit.rules.lanes import shown_id as _shown_id
+from audit.runid import run_id
 from audit.words import counted
 
 MONEY_AT_RISK_DEFINITION = (
@@ -313,7 +314,7 @@ class CheckRun:
         counted = {f.path: f for f in self.imported.files}
         counts = [counted.get(str(path)) for path in self.inputs]
         earlier = self.earlier_quarantine_counts()
-        return {
+        manifest: dict[str, Any] = {
             "tool": "refund-audit",
             "version": __version__,
             # (findings.json's format: `audit.findings.FINDINGS_FORMAT`, which `diff` reads)
@@ -375,6 +376,13 @@ class CheckRun:
             "event_order": EVENT_ORDER_VERSION,
             "engine": self.engine,
         }
+        # The run id (`audit.runid`): the SHA-256 of what decided the findings (the inputs',
+        # policy's, SOPs' and mapping's digests, the options, clock, rule versions, tool
+        # version), no time or path; report.html and findings.xlsx show it. After the
+        # format version, where a reader of the manifest looks first.
+        head = ("tool", "version", "format_version")
+        return {**{k: manifest[k] for k in head}, "run_id": run_id(manifest),
+                **{k: v for k, v in manifest.items() if k not in head}}
 
     def judged_cases(self) -> list[str]:
         """The ids of the cases the rules judged (those of the log as it stood at the

@@ -356,6 +356,9 @@ class DeviationView:
 class ReportView:
     title: str
     tool_version: str
+    run_id: str
+    """The run id findings.json's manifest records (`audit.runid`: the SHA-256 of the
+    inputs', policy's, SOPs' digests, options, clock, rule versions and tool version)."""
     data_files: str
     """The files of this run that list every finding ("findings.json and findings.csv"),
     or "" where it wrote none of them."""
@@ -364,6 +367,10 @@ class ReportView:
     command: str
     inputs: list[InputView]
     policy_file: str
+    """The policy's file name (the Scope's), "(default)" for the bundled one."""
+    policy_path: str
+    """The policy's path as the manifest records it (the run details', as findings.xlsx's
+    Summary and the SOPs' rows give theirs), "(default)" for the bundled one."""
     policy_sha256: str
     sop: list[str]
     sop_files: list[tuple[str, str, str]]
@@ -1018,7 +1025,8 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
                      + (f"; {data_files} list all." if data_files else "."))
     return ReportView(
         title="Refund audit report",
-        tool_version=str(manifest["version"]), data_files=data_files,
+        tool_version=str(manifest["version"]), run_id=str(manifest["run_id"]),
+        data_files=data_files,
         # (under SOURCE_DATE_EPOCH its time, not the run's: said so)
         generated=short_time(str(manifest["finished"])) + (
             " (SOURCE_DATE_EPOCH)" if manifest.get("source_date_epoch") is not None else ""),
@@ -1036,6 +1044,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
                               manifest["inputs"], strict=True)],
         policy_file=Path(str(manifest["policy"]["file"])).name if manifest["policy"]["file"]
         else "(default)",
+        policy_path=str(manifest["policy"]["file"] or "(default)"),
         policy_sha256=str(manifest["policy"]["sha256"] or ""),
         sop=[f"{s['channel']}: {Path(str(s['file'])).name}" for s in manifest["sop"]],
         sop_files=[(str(s["channel"]), str(s["file"]), str(s["sha256"] or ""))

@@ -15,7 +15,7 @@ import operator
 import re
 import shlex
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -245,8 +245,11 @@ def _cell_xml(col: int, value: Any, currency: Any = None, muted: bool = False) -
     if XLSX_COLUMNS[col] == "timestamp_utc":
         head, tail = _serial_parts(col, muted)
         return f"{head}{value}{tail}"
-    style = amount_style(currency) if isinstance(value, float) else _styled(value, (
-        WRAP if XLSX_COLUMNS[col] in ("message", "evidence") else CELL))
+    # (a count, case_quarantined_rows, with its thousands grouped as the Summary's counts:
+    # before, 12345 read ungrouped beside the Summary's 12,345)
+    style = amount_style(currency) if isinstance(value, float) else COUNT \
+        if XLSX_COLUMNS[col] in _COUNTS and type(value) is int else _styled(value, (
+            WRAP if XLSX_COLUMNS[col] in ("message", "evidence") else CELL))
     return ooxml.cell_xml(_LETTERS[col] + _ROW, value, ooxml.muted(style) if muted else style)
 
 
@@ -492,6 +495,13 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
     copies = in_log - summary["imported"] + summary.get("left_out", 0)
     rows: list[tuple[str, Any]] = [
         ("Tool", f"refund-audit {manifest['version']}"),
+        # (the manifest's run id, `audit.runid`: report.html's header shows the same)
+        ("Run id", manifest["run_id"]),
+        ("Run id is", "the SHA-256 of the inputs', policy's, SOPs' and mapping's sha256, the "
+         "import options, the audit clock, each rule's logic version and the tool's version "
+         "(no time, path or command): the same inputs, policy, SOPs, options, clock and "
+         "version give the same run id; findings.json's manifest.run_id records it, "
+         "python -m audit.runid findings.json recomputes it"),
         ("Run started (UTC)", _Time(manifest["started"])),
         ("Run finished (UTC)", _Time(manifest["finished"])),
         # (under SOURCE_DATE_EPOCH: the two times are its, not the run's)
@@ -615,16 +625,21 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
     # (each rule's logic version, as the manifest records it (`rule_versions`): which version
     # of its judgement made its findings; a run's findings.json before format 4 has none)
     versions = manifest.get("rule_versions") or {}
-    for col, head in enumerate(("Rule", "Name", "Severity", "Findings", "Cases", "Family",
-                                "Status", "Logic version")):
+    # (report.html's rule table's columns, in its order, Waived among them: before, this
+    # table had no Waived column and its Family stood after the counts, and report.html's
+    # had no Status column)
+    waived = Counter(f.rule for f in run.result.findings if f.waived)
+    for col, head in enumerate(("Rule", "Name", "Family", "Severity", "Findings", "Cases",
+                                "Waived", "Status", "Logic version")):
         put(row, col, head, HEADER)
     for code, entry in summary["by_rule"].items():
         row += 1
         crashed = entry.get("status") == "crashed"  # not run: no counts to give
-        for col, value in enumerate((code, entry["name"], entry["severity"],
+        for col, value in enumerate((code, entry["name"], FAMILIES.get(code[:2], ""),
+                                     entry["severity"],
                                      "crashed" if crashed else int(entry["findings"]),
                                      "crashed" if crashed else int(entry["cases"]),
-                                     FAMILIES.get(code[:2], ""),
+                                     "crashed" if crashed else waived.get(code, 0),
                                      "crashed (not run)" if crashed else "ran",
                                      versions.get(code, "not recorded"))):
             put(row, col, value)
