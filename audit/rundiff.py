@@ -283,6 +283,9 @@ class AuditRun:
         manifest = self.manifest
         return {
             "folder": str(self.folder), "findings_json": str(self.path),
+            # (the run id its check recorded, `audit.runid`, which report.html and
+            # findings.xlsx show: null for a findings.json before run ids)
+            "run_id": manifest.get("run_id"),
             "findings_json_sha256": self.sha256,
             "manifest_sha256": hashlib.sha256(json.dumps(
                 manifest, sort_keys=True, ensure_ascii=False).encode("utf-8",

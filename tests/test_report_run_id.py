@@ -253,3 +253,18 @@ def test_findings_xlsx_groups_case_quarantined_rows(tmp_path: Path) -> None:
     cells = [row[heads.index("case_quarantined_rows")] for row in sheet.iter_rows(min_row=2)]
     assert len(cells) == len(document["findings"])
     assert [(c.value, c.number_format) for c in cells] == [(1205, "#,##0")] * len(cells)
+
+
+def test_diff_json_names_each_run_by_its_run_id(
+        runs: dict[str, tuple[Path, dict[str, Any]]], tmp_path: Path) -> None:
+    """diff.json's `old` and `new` give each run's run id, as its report.html and workbook
+    show it: a re-performance (`again`) is of the same run id, another clock's not."""
+    ids = {name: document["manifest"]["run_id"] for name, (_, document) in runs.items()}
+    for other in ("again", "clock"):
+        out = tmp_path / other
+        done = CliRunner().invoke(main, ["diff", str(runs["first"][0]), str(runs[other][0]),
+                                         "--out", str(out)])
+        assert done.exit_code == 0, (done.output, done.exception)
+        diff = json.loads((out / "diff.json").read_text(encoding="utf-8"))
+        assert (diff["old"]["run_id"], diff["new"]["run_id"]) == (ids["first"], ids[other])
+    assert ids["first"] == ids["again"] != ids["clock"]
