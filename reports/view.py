@@ -356,6 +356,8 @@ class DeviationView:
 class ReportView:
     title: str
     tool_version: str
+    xlsx_written: bool
+    """This run wrote findings.xlsx (the run details say its Summary shows the run id)."""
     run_id: str
     """The run id findings.json's manifest records (`audit.runid`: the SHA-256 of the
     inputs', policy's, SOPs' digests, options, clock, rule versions and tool version)."""
@@ -1026,6 +1028,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     return ReportView(
         title="Refund audit report",
         tool_version=str(manifest["version"]), run_id=str(manifest["run_id"]),
+        xlsx_written=run.memo.get("formats") is None or "xlsx" in run.memo["formats"],
         data_files=data_files,
         # (under SOURCE_DATE_EPOCH its time, not the run's: said so)
         generated=short_time(str(manifest["finished"])) + (
