@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -12,8 +13,22 @@ from audit import canonical as C
 from audit.errors import InputError
 from audit.ingest import import_sources
 from audit.sources import detect_system, read_source
+from audit.sources.config import SourcesConfig, load_sources_config
 
 DATA = Path(__file__).parent / "data" / "sources"
+
+
+def _day_first() -> SourcesConfig:
+    """The bundled sources configuration with PayPal's date_format set day-first, as for
+    the account of the fixture (a European one, CEST): a download made of its rows up to
+    the 12th of July, 01/07/2026 and 08/07/2026, cannot show the order of day and month
+    itself."""
+    cfg = load_sources_config()
+    return replace(cfg, payments={**cfg.payments, "paypal": replace(
+        cfg.payments["paypal"], date_format="%d/%m/%Y")})
+
+
+DAY_FIRST = _day_first()
 
 
 def test_stripe_charges_minor_units_and_currencies() -> None:
@@ -62,7 +77,7 @@ def test_stripe_refunds_keep_failed_ones_and_name_the_executor() -> None:
 def test_paypal_activity_download() -> None:
     path = DATA / "paypal" / "activity.csv"
     assert detect_system(path) == "paypal"
-    result = import_sources([(path, None)])
+    result = import_sources([(path, None)], sources_config=DAY_FIRST)
     log = result.log.set_index(C.EVENT_ID)
     charge = log.loc["paypal:4SX12345AB678901C"]
     assert charge[C.TIMESTAMP] == pd.Timestamp("2026-07-01T07:30:00Z")  # 09:30 CEST
@@ -202,7 +217,7 @@ def test_more_decimals_than_the_currency_has_is_quarantined(tmp_path: Path,
         rows.append(",".join(cells[name] for name in names))
     path = tmp_path / source.name
     path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
-    table, quarantine = read_source(path, system)
+    table, quarantine = read_source(path, system, config=DAY_FIRST)
     assert quarantine[["row", "field", "value"]].values.tolist() == [
         [2, gross, "1.500"], [3, gross, "1.500"]]
     assert all(r.startswith("more decimals than") for r in quarantine["reason"])
@@ -236,7 +251,7 @@ def test_a_paypal_time_that_cannot_be_read_names_its_three_cells(tmp_path: Path)
     path.write_text(_rows_like(DATA / "paypal" / "activity.csv", [1, 1, 1], [
         {"Time": "11:00"}, {"Date": "1/7/2026", "Time": "09:30:00 AM"}, {"TimeZone": " "}],
         "Transaction ID"), encoding="utf-8")
-    table, quarantine = read_source(path, "paypal")
+    table, quarantine = read_source(path, "paypal", config=DAY_FIRST)
     fmt = "not a time in the format %d/%m/%Y %H:%M:%S"
     assert quarantine[["row", "field", "value", "reason"]].values.tolist() == [
         [2, "Date, Time, TimeZone", "01/07/2026, 11:00, CEST", fmt],
@@ -392,7 +407,8 @@ def test_a_refund_of_a_charged_back_paypal_payment_says_the_payment_was_reversed
         lines[0], lines[1].replace(",Completed,", f",{status},"),
         "04/07/2026,10:00:00,CEST,Jane Doe,Chargeback,Completed,EUR,-19.99,0.00,-19.99,,,"
         "5CB00000ZX432109J,4SX12345AB678901C,SU-O7001,,,,Debit",
-        lines[3]]) + "\n", encoding="utf-8")
+        lines[3], lines[7]]) + "\n", encoding="utf-8")
+    # (lines[7], of 13/07/2026, quarantined for its zone, shows the dates day-first)
     run = run_check([DATA / "jira" / "issues.json", path], default_policy_path())
     [found] = [f for f in run.result.findings if f.rule == "EV007"]
     assert (found.case_id, found.event_ids) == ("RFD-7", ["paypal:8UZ11111ZX432109E"])
@@ -455,13 +471,14 @@ def test_a_declined_card_before_a_charged_back_payment_does_not_hide_the_reversa
         lines[0], denied, lines[1].replace(",Completed,", ",Reversed,"),
         "04/07/2026,10:00:00,CEST,Jane Doe,Chargeback,Completed,EUR,-19.99,0.00,-19.99,,,"
         "5CB00000ZX432109J,4SX12345AB678901C,SU-O7001,,,,Debit",
-        lines[3]]) + "\n", encoding="utf-8")
+        lines[3], lines[7]]) + "\n", encoding="utf-8")
+    # (lines[7], of 13/07/2026, quarantined for its zone, shows the dates day-first)
     run = run_check([DATA / "jira" / "issues.json", path], default_policy_path())
     [found] = [f for f in run.result.findings if f.rule == "EV007"]
     assert (found.message, found.evidence["missing_reason"]) == REVERSED_TOLD
     # A pending payment alone: told by its own status, not "failed, reversed or pending".
     path.write_text("\n".join([lines[0], lines[1].replace(",Completed,", ",Pending,"),
-                               lines[3]]) + "\n", encoding="utf-8")
+                               lines[3], lines[7]]) + "\n", encoding="utf-8")
     run = run_check([DATA / "jira" / "issues.json", path], default_policy_path())
     [found] = [f for f in run.result.findings if f.rule == "EV007"]
     assert found.message == "paid 9.33 EUR with no purchase before the payout"
@@ -479,7 +496,7 @@ def test_a_paypal_gross_of_the_other_sign_than_its_type_is_quarantined(tmp_path:
     path.write_text(_rows_like(DATA / "paypal" / "activity.csv", [1, 1, 3, 3, 3], [
         {"Gross": "19.99"}, {"Gross": "-19.99"}, {"Gross": "-9.33"}, {"Gross": "9.33"},
         {"Gross": "-0.00"}], "Transaction ID"), encoding="utf-8")
-    table, quarantine = read_source(path, "paypal")
+    table, quarantine = read_source(path, "paypal", config=DAY_FIRST)
     assert quarantine[["row", "field", "value"]].values.tolist() == [
         [3, "Gross", "-19.99"], [5, "Gross", "9.33"]]
     assert quarantine["reason"].str.contains("negative Gross is one this account sent").iloc[0]
@@ -531,7 +548,7 @@ def test_times_past_the_years_a_datetime_holds_are_quarantined(tmp_path: Path) -
     paypal.write_text(_rows_like(DATA / "paypal" / "activity.csv", [1, 1], [
         {"Date": "31/12/9999", "Time": "23:00:00", "TimeZone": "PDT"}, {}],
         "Transaction ID"), encoding="utf-8")
-    table, quarantine = read_source(paypal, "paypal")
+    table, quarantine = read_source(paypal, "paypal", config=DAY_FIRST)
     assert quarantine[["row", "field", "value", "reason"]].values.tolist() == [
         [2, "Date, Time, TimeZone", "31/12/9999, 23:00:00, PDT",
          "time outside 1677-09-21 00:12:43.145224193 to 2262-04-11 23:47:16.854775807 "
@@ -597,7 +614,7 @@ def test_a_stripe_refunds_export_without_its_charge_column_is_refused(tmp_path: 
     for system in ("stripe", None):
         with pytest.raises(InputError, match=r"Stripe refunds .*missing column\(s\) charge"
                            ) as caught:
-            import_sources([(path, system)])
+            import_sources([(path, system)], sources_config=DAY_FIRST)
         assert caught.value.file == str(path)
     charges = tmp_path / "stripe_charges.csv"  # a charges export still reads as one
     charges.write_text(path.read_text(encoding="utf-8").replace("re_", "ch_"),
@@ -632,7 +649,7 @@ def test_each_row_with_a_blank_id_is_quarantined_naming_the_id_field(
     rows = [lines[1], blank(lines[2]), blank(lines[3], "7"), blank(lines[2])]
     path = tmp_path / template.name
     path.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
-    result = import_sources([(path, system)])
+    result = import_sources([(path, system)], sources_config=DAY_FIRST)
     assert result.quarantine[["row", "field", "value"]].values.tolist() == [
         [3, ident, ""], [4, ident, ""], [5, ident, ""]]
     assert set(result.quarantine["reason"]) == {
@@ -670,7 +687,7 @@ def test_paypal_amounts_with_thousands_separators_are_read(tmp_path: Path,
             cells.update({"Currency": currency, "Gross": gross,
                           "Transaction ID": f"T{k}00000000000001"})
             writer.writerow([cells[name] for name in names])
-    table, quarantine = read_source(path, "paypal")
+    table, quarantine = read_source(path, "paypal", config=DAY_FIRST)
     assert table.frame[C.AMOUNT].tolist() == ["1250.00", "1250.00", "12500", "1234567.89"]
     assert table.frame[C.CURRENCY].tolist() == ["USD", "USD", "JPY", "EUR"]
     assert quarantine[["row", "field", "value"]].values.tolist() == [
@@ -695,8 +712,8 @@ def test_a_paypal_download_naming_its_zone_column_time_zone(tmp_path: Path,
     path = tmp_path / "Download.CSV"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert detect_system(path) == "paypal"
-    expected, before = read_source(source, "paypal")
-    table, quarantine = read_source(path, "paypal")
+    expected, before = read_source(source, "paypal", config=DAY_FIRST)
+    table, quarantine = read_source(path, "paypal", config=DAY_FIRST)
     before["field"] = before["field"].replace({"TimeZone": zone})
     assert quarantine[["row", "field", "value"]].values.tolist() == sorted(
         [[3, zone, "XYZ"], *before[["row", "field", "value"]].values.tolist()])
@@ -741,7 +758,7 @@ def test_paypal_card_and_older_checkout_payments_are_purchases(tmp_path: Path,
     path.write_text(_rows_like(DATA / "paypal" / "activity.csv", [1, 3], [
         {"Type": kind}, {"Reference Txn ID": "T000000000000001"}], "Transaction ID"),
         encoding="utf-8")
-    table, quarantine = read_source(path, "paypal")
+    table, quarantine = read_source(path, "paypal", config=DAY_FIRST)
     assert quarantine.empty
     events = table.frame.set_index(C.EVENT_ID)
     assert events.at["paypal:T000000000000001", C.ACTIVITY] == "Charge subscription renewal"
@@ -757,8 +774,8 @@ def _paypal_dates(tmp_path: Path, dates: list[str]) -> Path:
 
 def test_paypal_dates_of_the_other_order_than_the_date_format_are_refused(
         tmp_path: Path) -> None:
-    """A US account's Activity Download writes month-first dates (07/13/2026). Read with the
-    default day-first date_format, the 13th was quarantined and every date up to the 12th
+    """A US account's Activity Download writes month-first dates (07/13/2026). Read with a
+    day-first date_format, the 13th was quarantined and every date up to the 12th
     silently read with day and month swapped (11 July as 7 November). Where the file's
     dates show only the other order, the import is refused, naming the date and the
     date_format to set; with that set they read right."""
@@ -768,7 +785,7 @@ def test_paypal_dates_of_the_other_order_than_the_date_format_are_refused(
 
     path = _paypal_dates(tmp_path, ["07/11/2026", "07/13/2026", "07/12/2026"])
     with pytest.raises(InputError) as caught:
-        read_source(path, "paypal")
+        read_source(path, "paypal", config=DAY_FIRST)
     assert (caught.value.row, caught.value.field) == (3, "Date")
     assert "month-first (07/13/2026)" in caught.value.message
     assert 'set date_format: "%m/%d/%Y"' in caught.value.message
@@ -787,13 +804,69 @@ def test_paypal_dates_of_the_other_order_than_the_date_format_are_refused(
 
 def test_paypal_dates_that_show_both_orders_are_read_as_the_date_format_says(
         tmp_path: Path) -> None:
-    """A file whose dates show both orders (one above 12 in each place) is not refused:
-    read as date_format says, the dates it cannot read quarantined, as before."""
+    """A file whose dates show both orders (one above 12 in each place) is not refused
+    where the sources file sets date_format: read as it says, the dates it cannot read
+    quarantined, as before."""
     path = _paypal_dates(tmp_path, ["13/07/2026", "07/13/2026", "01/07/2026"])
-    table, quarantine = read_source(path, "paypal")
+    table, quarantine = read_source(path, "paypal", config=DAY_FIRST)
     assert quarantine[["row", "field", "value"]].values.tolist() == [
         [3, "Date, Time, TimeZone", "07/13/2026, 09:30:00, CEST"]]
     assert [t[:10] for t in table.frame[C.TIMESTAMP]] == ["2026-07-13", "2026-07-01"]
+
+
+def test_paypal_dates_all_up_to_the_12th_are_refused_where_no_date_format_is_set(
+        tmp_path: Path) -> None:
+    """A US account's download of 1 to 12 November (11/05/2026: 5 November) was read
+    day-first by the bundled sources file's date_format, which no one had chosen: 11 May,
+    silently, every date of the file. The bundled file now sets no date_format: a download
+    whose dates are all up to the 12th in both places cannot tell its order and is refused,
+    naming the file, the row and Date, and the date_format to set; the same download read
+    with date_format "%m/%d/%Y" gives November."""
+    path = _paypal_dates(tmp_path, ["11/01/2026", "11/05/2026", "11/12/2026"])
+    with pytest.raises(InputError) as caught:
+        read_source(path, "paypal")
+    assert (caught.value.file, caught.value.row, caught.value.field) == (str(path), 2, "Date")
+    assert "every date is up to the 12th in both places (11/01/2026" in caught.value.message
+    assert "never guessed" in caught.value.message
+    assert '"%m/%d/%Y" where the account writes month first' in caught.value.message
+    us = replace(DAY_FIRST, payments={**DAY_FIRST.payments, "paypal": replace(
+        DAY_FIRST.payments["paypal"], date_format="%m/%d/%Y")})
+    table, quarantine = read_source(path, "paypal", config=us)
+    assert quarantine.empty
+    assert [t[:10] for t in table.frame[C.TIMESTAMP]] == [
+        "2026-11-01", "2026-11-05", "2026-11-12"]
+
+
+@pytest.mark.parametrize(("dates", "fmt", "decides", "days"), [
+    (["11/05/2026", "11/13/2026"], "%m/%d/%Y", "11/13/2026 (row 3)",
+     ["2026-11-05", "2026-11-13"]),
+    (["05/11/2026", "13/11/2026"], "%d/%m/%Y", "13/11/2026 (row 3)",
+     ["2026-11-05", "2026-11-13"])])
+def test_paypal_dates_are_read_in_the_order_they_show_where_no_date_format_is_set(
+        tmp_path: Path, dates: list[str], fmt: str, decides: str, days: list[str]) -> None:
+    """With no date_format, a download whose dates show their order (a day above 12 in
+    one place) is read in that order, the import's notes naming the date that decides it
+    (a US account's 11/13/2026 month-first; before, the default day-first read quarantined
+    it and read 11/05/2026 as 11 May)."""
+    path = _paypal_dates(tmp_path, dates)
+    result = import_sources([(path, "paypal")])
+    assert [str(t)[:10] for t in result.log[C.TIMESTAMP]] == days
+    assert result.quarantine.empty
+    day = "day" if fmt.startswith("%d") else "month"
+    assert (f"activity.csv: dates read {day}-first ({fmt}), as its date {decides} shows; "
+            "the sources file sets no date_format for paypal") in result.notes
+
+
+def test_paypal_dates_of_both_orders_are_refused_where_no_date_format_is_set(
+        tmp_path: Path) -> None:
+    """13/07/2026 beside 07/13/2026 with no date_format: which order the account writes
+    cannot be told, so the download is refused, naming both dates."""
+    path = _paypal_dates(tmp_path, ["01/07/2026", "13/07/2026", "07/13/2026"])
+    with pytest.raises(InputError) as caught:
+        read_source(path, "paypal")
+    assert (caught.value.row, caught.value.field) == (4, "Date")
+    assert ("both orders of day and month (13/07/2026 at row 3, 07/13/2026 at row 4)"
+            in caught.value.message)
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
@@ -815,8 +888,8 @@ def test_an_export_saved_as_utf16_text_is_detected(tmp_path: Path, encoding: str
             out.write("\ufeff")  # (the codec of an explicit byte order writes no mark)
         csv.writer(out, delimiter="\t", lineterminator="\r\n").writerows(rows)
     assert detect_system(path) == system
-    expected, _ = read_source(source, system)
-    table, _ = read_source(path, system)
+    expected, _ = read_source(source, system, config=DAY_FIRST)
+    table, _ = read_source(path, system, config=DAY_FIRST)
     assert table.frame[[C.EVENT_ID, C.TIMESTAMP, C.AMOUNT]].values.tolist() == \
         expected.frame[[C.EVENT_ID, C.TIMESTAMP, C.AMOUNT]].values.tolist()
 
@@ -835,7 +908,7 @@ def test_a_paypal_payment_refunded_in_part_is_a_purchase(tmp_path: Path,
     path.write_text(_rows_like(DATA / "paypal" / "activity.csv", [1, 3], [
         {"Status": "Partially Refunded"}, {"Reference Txn ID": "T000000000000001"}],
         "Transaction ID"), encoding="utf-8")
-    table, quarantine = read_source(path, "paypal")
+    table, quarantine = read_source(path, "paypal", config=DAY_FIRST)
     assert quarantine.empty
     events = table.frame.set_index(C.EVENT_ID)
     assert events.at["paypal:T000000000000001", C.PAYMENT_STATUS] == "succeeded"
@@ -872,7 +945,7 @@ def test_the_older_paypal_layout_and_its_payment_received_types(
     path = tmp_path / "Download.csv"
     path.write_text(OLD_PAYPAL.format(kind=kind), encoding="utf-8")
     assert detect_system(path) == "paypal"
-    table, quarantine = read_source(path, "paypal")
+    table, quarantine = read_source(path, "paypal", config=DAY_FIRST)
     assert quarantine.empty
     events = table.frame.set_index(C.EVENT_ID)
     charge = events.loc["paypal:01A23456B7890123C"]
@@ -938,8 +1011,8 @@ def test_a_quarantined_purchase_holds_its_charge_and_order_for_its_case(
     with path.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)
     with pytest.raises(InputError):  # (no record imported: but the lines are read)
-        import_sources([(path, None)])
-    _, quarantine = read_source(path, detect_system(path) or "")
+        import_sources([(path, None)], sources_config=DAY_FIRST)
+    _, quarantine = read_source(path, detect_system(path) or "", config=DAY_FIRST)
     assert quarantine["case"].tolist()[0] == ""
     assert quarantine[["charge", "order"]].values.tolist()[0] == [charge, order]
     if len(rows) > 2:  # (the fee: no part of a refund case)
@@ -964,7 +1037,7 @@ def test_a_quarantined_balance_charge_without_its_charge_id_holds_its_source(
     path = tmp_path / "balance.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows([header, charge, refund])
-    _, quarantine = read_source(path, detect_system(path) or "")
+    _, quarantine = read_source(path, detect_system(path) or "", config=DAY_FIRST)
     assert quarantine[["row", "field", "charge", "order"]].values.tolist() == [
         [2, "currency", charge[header.index("source_id")], ""],
         [3, "currency", refund[header.index("charge_id")], ""]]
@@ -1007,7 +1080,7 @@ def test_an_export_amount_in_another_scripts_digits_is_quarantined(
     path = tmp_path / name
     with path.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerows(rows)
-    result = import_sources([(path, system)])
+    result = import_sources([(path, system)], sources_config=DAY_FIRST)
     lines = result.quarantine[result.quarantine["row"] == row + 1]
     assert lines[["field", "value"]].values.tolist() == [[column, digits]]
     assert "digits other than ASCII 0-9" in lines["reason"].iloc[0]
@@ -1022,11 +1095,51 @@ def test_a_lone_quote_on_an_exports_last_line_is_quarantined(
     source = DATA / system / ("charges.csv" if system == "stripe" else "activity.csv")
     path = tmp_path / source.name
     path.write_bytes(source.read_bytes().rstrip(b"\r\n") + b'\n"\n')
-    before = import_sources([(source, None)]).files[0]
-    result = import_sources([(path, None)])
+    before = import_sources([(source, None)], sources_config=DAY_FIRST).files[0]
+    result = import_sources([(path, None)], sources_config=DAY_FIRST)
     counts = result.files[0]
     assert (counts.read, counts.quarantined) == (before.read + 1, before.quarantined + 1)
     last = result.quarantine[result.quarantine["field"] == "(record)"]
     assert last["reason"].tolist() == [
         "a quote opened in this row is never closed (the file ends inside it)"]
     assert last["row"].tolist() == [len(source.read_bytes().rstrip(b"\r\n").splitlines()) + 1]
+
+
+def test_a_us_download_of_the_first_twelve_days_is_refused_by_import_and_check(
+        tmp_path: Path) -> None:
+    """The auditor's run: a US account's download of 1 to 12 November, with the bundled
+    sources file. `import` and `check` read 11/05/2026 as 11 May and exited 0; now both exit
+    2 naming the file, row and field (check: import it first with --sources-config), and
+    the import with a sources file setting date_format "%m/%d/%Y" reads November."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    path = tmp_path / "activity.csv"
+    path.write_text(_rows_like(DATA / "paypal" / "activity.csv", [1, 3, 3], [
+        {"Date": "11/01/2026", "TimeZone": "PST", "Currency": "USD"},
+        {"Date": "11/05/2026", "TimeZone": "PST", "Currency": "USD"},
+        {"Date": "11/12/2026", "TimeZone": "PST", "Currency": "USD"}], "Transaction ID"),
+        encoding="utf-8")
+    log = tmp_path / "log.parquet"
+    for args in (["import", str(path), "--out", str(log)],
+                 ["check", str(path), "--out", str(tmp_path / "out")]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert f"error: {path}: row 2: field 'Date': every date is up to the 12th" in (
+            result.output)
+    assert "import the file with it first" in result.output
+    assert not log.exists() and not (tmp_path / "out").exists()
+    text = (Path(__file__).resolve().parents[1] / "models" / "sources.default.yaml"
+            ).read_text(encoding="utf-8")
+    assert '    # date_format: "%m/%d/%Y"' in text
+    config = tmp_path / "us.yaml"
+    config.write_text(text.replace('    # date_format: "%m/%d/%Y"', '    date_format: "%m/%d/%Y"'),
+                      encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(path), "--sources-config", str(config),
+                                       "--out", str(log)])
+    assert result.exit_code == 0, result.output
+    events = pd.read_parquet(log).set_index(C.EVENT_ID)[C.TIMESTAMP]
+    assert {k: str(t) for k, t in events.items()} == {
+        "paypal:T100000000000001": "2026-11-05 18:00:00+00:00",
+        "paypal:T200000000000001": "2026-11-12 18:00:00+00:00"}

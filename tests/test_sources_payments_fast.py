@@ -369,7 +369,7 @@ def test_iso_utc_text_is_what_numpy_writes() -> None:
 def test_a_lone_surrogate_is_refused_naming_its_line(tmp_path: Path) -> None:
     """Text that decodes to a lone surrogate (as UTF-7 can) is no text: read_csv refuses
     the file, naming the line, instead of an adapter or the normaliser failing on it."""
-    rows = [_paypal(ident="T1"), _paypal(ident="T2", currency="XXY"),
+    rows = [_paypal(ident="T1"), _paypal(date="13/07/2026", ident="T2", currency="XXY"),
             _paypal(ident="T3", kind="Payment Refund", gross="-1.00", reference="T1",
                     ticket="RFD-1", executor="Ann \ud83d")]
     path = tmp_path / "paypal.csv"

@@ -1057,6 +1057,55 @@ def _refuse_swapped_dates(export: _Export, date_format: str, path: Path) -> None
         "decides the order)", file=path, row=export.rows[k], field="Date")
 
 
+def _paypal_date_order(export: _Export, path: Path, collector: Collector) -> str:
+    """The date format of a download whose sources file sets no `date_format`: the order
+    of day and month its dates show (`%d/%m/%Y` where one has a day above 12 first,
+    13/07/2026; `%m/%d/%Y` where one has it second, 07/13/2026; a note names the date that
+    decides it). A download whose numeric dates are all up to the 12th in both places
+    (11/05/2026: 11 May or 5 November) cannot tell, and one showing both orders
+    contradicts itself: either is an InputError naming the file, the row and `Date`, and
+    the date_format to set; the order is never guessed. A download with no date of that
+    shape is read day-first, as before (its dates quarantined as unreadable)."""
+    dates = export.stripped("Date")
+    parts = pc.extract_regex(dates, "^(?P<a>[0-9]{1,2})/(?P<b>[0-9]{1,2})/[0-9]{4}$")
+    shaped = np.asarray(pc.fill_null(pc.is_valid(parts), False)
+                        .to_numpy(zero_copy_only=False), dtype=bool)
+
+    def above_12(name: str) -> Mask:
+        number = pc.cast(pc.struct_field(parts, name), pa.int64())
+        return np.asarray(pc.fill_null(pc.greater(number, 12), False)
+                          .to_numpy(zero_copy_only=False), dtype=bool)
+
+    first, second = above_12("a"), above_12("b")
+    choose = ('set date_format for paypal in a copy of the sources file (models/'
+              'sources.default.yaml) given with --sources-config: "%m/%d/%Y" where the '
+              'account writes month first (a US account), "%d/%m/%Y" where day first')
+    if first.any() and second.any():
+        k, j = int(np.flatnonzero(first)[0]), int(np.flatnonzero(second)[0])
+        raise InputError(
+            f"the dates show both orders of day and month ({dates[k].as_py()} at row "
+            f"{export.rows[k]}, {dates[j].as_py()} at row {export.rows[j]}): which order "
+            f"the account writes cannot be told; {choose}",
+            file=path, row=export.rows[max(k, j)], field="Date")
+    if first.any() or second.any():
+        day_first = bool(first.any())
+        k = int(np.flatnonzero(first if day_first else second)[0])
+        fmt = "%d/%m/%Y" if day_first else "%m/%d/%Y"
+        collector.notes.append(
+            f"{path.name}: dates read {'day' if day_first else 'month'}-first ({fmt}), as "
+            f"its date {dates[k].as_py()} (row {export.rows[k]}) shows; the sources file "
+            "sets no date_format for paypal")
+        return fmt
+    if shaped.any():
+        k = int(np.flatnonzero(shaped)[0])
+        raise InputError(
+            f"every date is up to the 12th in both places ({dates[k].as_py()}: day-first "
+            f"or month-first?), so the order of day and month cannot be told from the "
+            f"file, and it is never guessed; {choose}", file=path, row=export.rows[k],
+            field="Date")
+    return "%d/%m/%Y"
+
+
 def paypal_zone_column(header: list[str]) -> str:
     """The name of a PayPal download's time zone column (`PAYPAL_ZONE_COLUMNS`; `TimeZone`
     where it has none, which `require_columns` then names as missing)."""
@@ -1074,8 +1123,12 @@ def read_paypal(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     time_label = f"Date, Time, {zone_column}"
     _read_from(collector, export, "Gross", "Currency", time_label)
     n = export.size
-    _refuse_swapped_dates(export, cfg.date_format or "%d/%m/%Y", path)
-    date_format = (cfg.date_format or "%d/%m/%Y") + " %H:%M:%S"
+    if cfg.date_format is None:
+        date_format = _paypal_date_order(export, path, collector)
+    else:
+        _refuse_swapped_dates(export, cfg.date_format, path)
+        date_format = cfg.date_format
+    date_format += " %H:%M:%S"
     offsets, known = _offsets(export, zone_column)
     times = utc_text(_joined(export.column("Date"), export.column("Time"), separator=" "),
                      date_format, offsets, known)
