@@ -510,3 +510,35 @@ def test_a_ticket_amount_the_normaliser_quarantines_shows_it_as_stated(tmp_path:
     _, quarantine = _import(tmp_path / "jira", path)
     assert _lines(quarantine)[:1] == [
         ["1", "customfield_10052", "09999999999999999.00", TOO_LARGE]]
+
+
+def test_a_paypal_conversion_or_fee_row_of_a_refund_names_the_refunds_case(
+        tmp_path: Path) -> None:
+    """Wanda Maier refunded 9.33 EUR of Jane Doe's payment through Jira RFD-7 from a balance
+    held in USD: PayPal's download books the refund, two General Currency Conversion rows
+    and a Fee Reversal, each naming the refund by its Reference Txn ID. They are no events
+    (quarantined), and their lines named no case, so RFD-7's findings did not count them
+    and an auditor saw the conversion nowhere beside the refund; they now name RFD-7, as a
+    chargeback naming the payment does. A conversion naming no transaction of the log still
+    names none."""
+    refund = "8UZ11111ZX432109E"
+    text = (DATA / "paypal" / "activity.csv").read_text(encoding="utf-8")
+    added = [
+        f"08/07/2026,10:00:00,CEST,,General Currency Conversion,Completed,EUR,9.33,0.00,9.33,"
+        f",,3CV00000ZX432109K,{refund},,,,,Credit",
+        f"08/07/2026,10:00:00,CEST,,General Currency Conversion,Completed,USD,-10.21,0.00,"
+        f"-10.21,,,3CV00000ZX432109L,{refund},,,,,Debit",
+        f"08/07/2026,10:00:00,CEST,,Fee Reversal,Completed,EUR,0.35,0.00,0.35,,,"
+        f"3FR00000ZX432109M,{refund},,,,,Credit",
+        "08/07/2026,12:00:00,CEST,,General Currency Conversion,Completed,USD,-1.00,0.00,-1.00,"
+        ",,3CV00000ZX432109N,9ZZ99999ZX432109Z,,,,,Debit"]
+    path = tmp_path / "activity.csv"
+    path.write_text(text + "\n".join(added) + "\n", encoding="utf-8")
+    log, quarantine = _import(tmp_path, DATA / "jira" / "issues.json", path)
+    assert log.loc[log[C.EVENT_ID] == f"paypal:{refund}", C.CASE].tolist() == ["RFD-7"]
+    lines = quarantine[quarantine["row"].astype(int) >= 9]
+    assert lines[["row", "value", "case"]].values.tolist() == [
+        ["9", "General Currency Conversion", "RFD-7"],
+        ["10", "General Currency Conversion", "RFD-7"],
+        ["11", "Fee Reversal", "RFD-7"],
+        ["12", "General Currency Conversion", ""]]
