@@ -123,6 +123,13 @@ def recorded_command(argv: list[str], reproducible: bool) -> list[str]:
     return words
 
 
+TOLD_APART_RULES = ("SD001", "SD002", "SD003")
+"""The segregation-of-duty rules that compare people (requester, approvers, executor)."""
+NAME_NOT_TOLD_APART = "name_not_told_apart"
+"""findings.json `unjudged_cases` reason: a case holding a name the Jira exports tell apart
+by accountId bare on some events and told apart on others (`jira.told_apart_cases`)."""
+
+
 @dataclass
 class CheckRun:
     imported: ImportResult
@@ -425,6 +432,20 @@ class CheckRun:
                           else list(map(str, cases))
                           for reason, cases in sorted(reasons.items())}
                    for code, reasons in sorted(found.items())}
+        if told := getattr(self.imported, "told_apart", None):
+            # Two Jira users of one name, and the name bare on other events of a case (a
+            # Stripe refund's executed_by): the segregation-of-duty rules compared them as
+            # two people there, whoever it was (the warning `told_apart_warnings` names the
+            # cases), so they did not judge those events; a case after the clock is none.
+            from audit.sources.jira import told_apart_cases
+
+            judged = set(self.judged_cases())
+            cases = [case for case in told_apart_cases(self.imported.log, told)
+                     if case in judged]
+            for code in (rule.code for rule in self.result.rules):
+                if code in TOLD_APART_RULES and cases:
+                    out.setdefault(code, {})[NAME_NOT_TOLD_APART] = cases
+            out = {code: dict(sorted(reasons.items())) for code, reasons in sorted(out.items())}
         self.memo["unjudged"] = out
         return out
 

@@ -1793,7 +1793,10 @@ UNJUDGED_WHAT = {
     ("AP004", "role_not_recorded"): "its approver's role is not recorded in {run}",
     ("SD004", "role_not_recorded"): ("the role of who did its task is not recorded in "
                                      "{run}"),
-    ("", "role_not_recorded"): "the role of who did it is not recorded in {run}"}
+    ("", "role_not_recorded"): "the role of who did it is not recorded in {run}",
+    ("", "name_not_told_apart"): ("who is who cannot be told in {run}: a name its Jira "
+                                  "exports tell apart by accountId is named bare by another "
+                                  "input")}
 """Why a rule could not judge events of a case (findings.json `unjudged_cases`), by rule
 code and reason ("" for a rule not named here), of OLD or NEW (`{run}`)."""
 

@@ -827,19 +827,10 @@ def same_but_told_apart(kept: pd.Series, repeat: pd.Series,
     return out
 
 
-def told_apart_warnings(log: pd.DataFrame, told: dict[str, tuple[str, list[str]]],
-                        role_people: Any = None) -> list[str]:
-    """A warning per name the Jira exports tell apart (`told_apart_names`) that the log
-    also holds bare (another system's export: a Stripe refund's `executed_by`; a Jira
-    update stating no accountId) or that the role history gives roles to bare: that name
-    is neither of the people told apart, so the segregation-of-duty rules compare its
-    events with neither (an approval by `Ben Carter (557058:aaaa)` and a payout by
-    `Ben Carter` are no SD002 finding, whoever paid) and a role given to it is given to
-    neither (AP004 and SD004 read their roles as not recorded). Who is who cannot be told
-    from the data: the warning names the name, where it is bare and the cases where both
-    meet, for the auditor to resolve. `role_people`: the role history's people (texts)."""
-    if not told or C.RESOURCE not in log.columns:
-        return []
+def _bare_and_apart(log: pd.DataFrame, told: dict[str, tuple[str, list[str]]],
+                    ) -> tuple[pd.Series, dict[str, list[str]], dict[str, list[str]]]:
+    """The log's resources, and per name the Jira exports tell apart (`person_key`) the
+    values events hold of it bare and those told apart (`<name> (<accountId>)`)."""
     resource = log[C.RESOURCE]
     values: Any
     if isinstance(resource.dtype, pd.CategoricalDtype):  # the names events hold (not an
@@ -858,6 +849,48 @@ def told_apart_warnings(log: pd.DataFrame, told: dict[str, tuple[str, list[str]]
         elif (found := _TOLD_APART.fullmatch(value.strip())) is not None and \
                 (named := C.person_key(found[1])) in told and found[2] in told[named][1]:
             apart.setdefault(named, []).append(value)
+    return resource, bare, apart
+
+
+def _meeting(log: pd.DataFrame, resource: pd.Series, bare: list[str],
+             apart: list[str]) -> list[str]:
+    """The cases (sorted texts) holding an event of a bare name and one of the same name
+    told apart by accountId."""
+    if not bare or not apart:
+        return []
+    held = resource.isin(bare).to_numpy(dtype=bool)
+    other = resource.isin(apart).to_numpy(dtype=bool)
+    return sorted(set(log[C.CASE][held].astype(str)) & set(log[C.CASE][other].astype(str)))
+
+
+def told_apart_cases(log: pd.DataFrame, told: dict[str, tuple[str, list[str]]],
+                     ) -> list[str]:
+    """The cases (sorted texts) where a name the Jira exports tell apart (`told_apart_names`)
+    is held bare by some events and told apart by others: the segregation-of-duty rules
+    compare the two as two people there (no SD001, SD002 or SD003 finding, whoever it
+    was), so they could not judge those events (findings.json `unjudged_cases`); the
+    cases `told_apart_warnings` names."""
+    if not told or C.RESOURCE not in log.columns:
+        return []
+    resource, bare, apart = _bare_and_apart(log, told)
+    return sorted({case for key in bare
+                   for case in _meeting(log, resource, bare[key], apart.get(key, []))})
+
+
+def told_apart_warnings(log: pd.DataFrame, told: dict[str, tuple[str, list[str]]],
+                        role_people: Any = None) -> list[str]:
+    """A warning per name the Jira exports tell apart (`told_apart_names`) that the log
+    also holds bare (another system's export: a Stripe refund's `executed_by`; a Jira
+    update stating no accountId) or that the role history gives roles to bare: that name
+    is neither of the people told apart, so the segregation-of-duty rules compare its
+    events with neither (an approval by `Ben Carter (557058:aaaa)` and a payout by
+    `Ben Carter` are no SD002 finding, whoever paid) and a role given to it is given to
+    neither (AP004 and SD004 read their roles as not recorded). Who is who cannot be told
+    from the data: the warning names the name, where it is bare and the cases where both
+    meet, for the auditor to resolve. `role_people`: the role history's people (texts)."""
+    if not told or C.RESOURCE not in log.columns:
+        return []
+    resource, bare, apart = _bare_and_apart(log, told)
     in_roles = {C.person_key(str(person)) for person in (role_people or ())} & set(told)
     out = []
     for key, (shown, ids) in told.items():
@@ -870,10 +903,7 @@ def told_apart_warnings(log: pd.DataFrame, told: dict[str, tuple[str, list[str]]
             files = sorted(set(log[C.SOURCE_FILE][held].astype(str)))
             where.append(f"{int(held.sum()):,} event(s) of {', '.join(files)} name "
                          f"'{shown}' without an accountId")
-            if key in apart:
-                other = resource.isin(apart[key]).to_numpy(dtype=bool)
-                cases = sorted(set(log[C.CASE][held].astype(str))
-                               & set(log[C.CASE][other].astype(str)))
+            cases = _meeting(log, resource, bare[key], apart.get(key, []))
         if key in in_roles:
             where.append(f"the role history gives roles to '{shown}'")
         met = (f"; {len(cases):,} case(s) hold both ({', '.join(cases[:5])}"
