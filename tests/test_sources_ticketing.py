@@ -1588,3 +1588,34 @@ def test_the_warning_counts_the_names_events_hold() -> None:
     assert len(warned) == 1 and "1 people" not in warned[0]
     assert warned[0].startswith("'Ben Carter' is told apart by accountId in the Jira "
                                 "exports (accountId 557058:aaaa")
+
+
+def test_a_jira_csv_export_is_refused_saying_it_holds_no_status_history(
+        tmp_path: Path) -> None:
+    """Jira's "Export CSV" of refund tickets (Issue key, Status, Created 04/Nov/26 9:12 AM,
+    custom fields) holds each issue as it stands, not who approved it when. Read as Jira
+    it was "not JSON: Expecting value (column 1)", and as a generic log "no column for
+    'case:concept:name' ... name it in a mapping file", which leads to a log of one event per
+    issue, no approvals. Both errors now say what the export lacks and what to export."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    path = tmp_path / "Jira.csv"
+    path.write_text(
+        "\ufeffSummary,Issue key,Issue id,Issue Type,Status,Reporter,Created,Updated,"
+        "Custom field (Order number)\n"
+        "Refund SU-9001,JSM-101,10101,Refund request,Refunded,Jane Doe,04/Nov/26 9:12 AM,"
+        "05/Nov/26 4:50 PM,SU-9001\n", encoding="utf-8")
+    told = ("a Jira issue CSV export (its column 'Issue key') holds each issue as it stands "
+            "now, not the history of its statuses")
+    for args in ([str(path)], ["--source", f"jira:{path}"]):
+        result = CliRunner().invoke(main, ["import", *args, "--out",
+                                           str(tmp_path / "log.parquet")])
+        assert result.exit_code == 2, result.output
+        assert told in result.output and "expand=changelog" in result.output
+    # Another CSV without a case column is told as before.
+    path.write_text("Summary,Status\nx,Refunded\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(path), "--out",
+                                       str(tmp_path / "log.parquet")])
+    assert result.exit_code == 2 and "Issue key" not in result.output

@@ -863,9 +863,13 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         _refuse_nested(raw.nested, resolved, file)
     for required in (C.CASE, C.ACTIVITY, C.TIMESTAMP):
         if required not in resolved and required not in mapping.constants:
+            from audit.sources.jira import CSV_EXPORT_TOLD, jira_csv_columns
+
+            jira_csv = (f"; {CSV_EXPORT_TOLD}"
+                        if jira_csv_columns(list(map(str, frame.columns))) else "")
             raise InputError(
                 f"no column for '{required}' (found: {', '.join(map(str, frame.columns))}); "
-                "name it in a mapping file (--mapping)", file=file, field=required)
+                f"name it in a mapping file (--mapping){jira_csv}", file=file, field=required)
 
     out: dict[str, pd.Series] = {}
     reasons: dict[str, pd.Series] = {}

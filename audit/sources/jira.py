@@ -175,6 +175,21 @@ def _content(fields: dict[str, Any]) -> tuple[object, ...]:
     return (json.dumps(fields, sort_keys=True, default=str),)
 
 
+CSV_EXPORT_TOLD = (
+    "a Jira issue CSV export (its column 'Issue key') holds each issue as it stands now, "
+    "not the history of its statuses (who approved, paid and closed it, and when), which "
+    "the audit reads: export the issues as JSON with their changelog (the REST API's issue "
+    "search with expand=changelog; docs/sources.md, Jira) and read that")
+"""Why a Jira CSV export is not read (`jira_csv_columns`)."""
+
+
+def jira_csv_columns(columns: list[str]) -> bool:
+    """Whether a CSV header is a Jira issue export's (Jira's "Export CSV": `Issue key`,
+    `Issue id`, `Status`, ...)."""
+    names = {c.strip().lower() for c in columns}
+    return "issue key" in names and bool(names & {"issue id", "status", "summary"})
+
+
 def load_issues(path: Path, text: str | None = None) -> list[dict[str, Any]]:
     """The issues of an export (`text`: the file's text, if read already)."""
     if text is None:
@@ -182,6 +197,11 @@ def load_issues(path: Path, text: str | None = None) -> list[dict[str, Any]]:
     try:
         document = loads(text)
     except json.JSONDecodeError as exc:
+        import csv
+
+        first = next(csv.reader([text.lstrip("\ufeff").split("\n", 1)[0]]), [])
+        if jira_csv_columns(first):
+            raise InputError(f"not JSON: {CSV_EXPORT_TOLD}", file=path, line=1) from exc
         raise InputError(f"not JSON: {exc.msg} (column {exc.colno})", file=path,
                          line=exc.lineno) from exc
     except RecursionError as exc:
