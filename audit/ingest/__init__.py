@@ -40,6 +40,7 @@ from audit.ingest.normalise import (
     record_read_filled,
 )
 from audit.ingest.raw import IdCells, RawTable
+from audit.ingest.sizes import cut_values
 from audit.memory import return_free_memory
 from audit.words import counted
 
@@ -804,6 +805,7 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
                              sources_config=sources_config, assume_tz=assume_tz,
                              numbers=(numbers or {}).get(path),
                              join=(joins or {}).get(path), follow_o2o=follow_o2o)
+    broken = cut_values(broken)  # (a record not split, or a cell of megabytes: its start)
     # Every record read, none usable. An export may hold none that is part of a refund
     # case (a settlement report of fees alone): its records are quarantined, with their
     # reasons, and the import goes on where another input gives records (import_sources

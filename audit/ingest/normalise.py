@@ -22,6 +22,7 @@ from audit.currency import CURRENCIES, minor_units
 from audit.errors import InputError
 from audit.ingest.mapping import Mapping, case_twins, resolve_columns
 from audit.ingest.raw import FieldsOfRows, IdCells, RawTable
+from audit.ingest.sizes import cut, cut_values, lengths_over, too_long_reason
 from audit.ingest.timestamps import SET_A_FORMAT, parse_timestamps
 from audit.words import counted
 
@@ -1057,9 +1058,13 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
 
     # Each row's case where it can be told: a generic log's case id; an export's record's
     # ticket (its case, where it names one: correlation decides the others' cases).
+    # A value longer than any real export's field (a hostile cell of megabytes, in any
+    # column, read or travelling along): its record is quarantined, naming the field.
+    too_long = {name: over for name in frame.columns
+                if (over := lengths_over(frame[name])) is not None}
     case_text = np.empty(0, dtype=object)
     hints: dict[str, np.ndarray] = {}
-    if any(flagged.any() for flagged in flags.values()):
+    if too_long or any(flagged.any() for flagged in flags.values()):
         told = out[C.TICKET_ID] if raw.system in _EXPORT_SYSTEMS else out[C.CASE]
         case_text = _as_string(told).fillna("").astype(object).to_numpy()
         if raw.system in _PAYMENT_SYSTEMS or raw.system not in _EXPORT_SYSTEMS:
@@ -1087,8 +1092,20 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
     bad_rows = np.zeros(len(frame), dtype=bool)
     for flagged in flags.values():
         bad_rows |= flagged
+    for name, over in too_long.items():
+        mask = over > 0
+        label = str(name)
+        problems.append(pd.DataFrame({
+            "file": file.name, "row": rows[mask],
+            "field": field_name(label),
+            "value": [cut(str(v)) for v in frame[name][mask].tolist()],
+            "reason": [too_long_reason(int(n)) for n in over[mask].tolist()],
+            "case": [cut(str(c)) for c in case_text[mask].tolist()],
+            **{hint: values[mask] for hint, values in hints.items()}}))
+        bad_rows |= mask
     # (no copy of every column when no row is bad)
     log = (canonical.loc[~bad_rows] if bad_rows.any() else canonical).reset_index(drop=True)
-    quarantine = (pd.concat(problems, ignore_index=True) if problems else empty_quarantine())
+    quarantine = (cut_values(cut_values(pd.concat(problems, ignore_index=True)), "case")
+                  if problems else empty_quarantine())
     return Normalised(log, quarantine, int(raw.records_read or len(frame)), notes,
                       id_field=field_name(C.EVENT_ID), id_cells=raw.id_cells)

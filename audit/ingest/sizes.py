@@ -1,0 +1,96 @@
+"""The bound on one value's length, against hostile input.
+
+An export an insider under audit could have altered may hold one cell of tens of megabytes
+(a 50 MB cell of a CSV log was imported whole: 0.7 GB of memory, and then written whole
+into the log, the quarantine and the reports). No real export's field comes near
+`MAX_CELL`: a Zendesk comment is bounded at about 65,000 characters, a Jira text field at
+32,767 by default, a Stripe metadata value at 500, an Excel cell at 32,767. A record with a
+longer value is quarantined (`too_long_reason`), naming its file, row and field; the XES
+reader's own limit (10,000,000 characters, the XML parser's) ends a file before that.
+
+A value shown where it is not the point (the quarantine's `value` of a record, an error
+line) is cut to its start with a visible marker (`cut`), so that one record does not make a
+quarantine line of 50 MB.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+MAX_CELL = 1_000_000
+"""The longest value (characters) of any field the import takes: about 15 times the longest
+real field found (a Zendesk comment, ~65,000 characters)."""
+
+SHOWN = 1_000
+"""Characters of an over-long value the quarantine shows (`cut`)."""
+
+QUARANTINE_CELL = 32_767
+"""The longest value the quarantine shows whole: Excel's limit of a cell (the quarantine is
+a CSV an auditor opens in a spreadsheet; a longer cell spills or is refused)."""
+
+
+def too_long_reason(length: int) -> str:
+    return (f"value of {length:,} characters, longer than the {MAX_CELL:,} any real export's "
+            "field holds (see docs/security.md): not imported")
+
+
+def cut(text: str, keep: int = SHOWN) -> str:
+    """`text`, or where longer than `keep` characters its start with a marker saying how
+    long it is."""
+    if len(text) <= keep:
+        return text
+    return f"{text[:keep]}… [cut: {len(text):,} characters in all]"
+
+
+def lengths_over(values: pd.Series, limit: int = MAX_CELL) -> np.ndarray | None:
+    """Per value of `values`, its length in characters where it is a text longer than
+    `limit`, else 0; None where no value is (the usual case, found without a length per
+    value where the column's text is held by Arrow: its byte lengths bound the
+    characters)."""
+    array = values.array
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = lengths_over(pd.Series(values.cat.categories), limit)
+        if categories is None:
+            return None
+        codes = values.cat.codes.to_numpy()
+        found: np.ndarray = np.where(codes >= 0, categories[np.maximum(codes, 0)], 0)
+        return found
+    if isinstance(array, pd.arrays.ArrowStringArray) or (
+            hasattr(array, "__arrow_array__") and pd.api.types.is_string_dtype(values.dtype)):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        chunked = pa.chunked_array(array.__arrow_array__())
+        if not pa.types.is_string(chunked.type) and not pa.types.is_large_string(chunked.type):
+            return None
+        most = pc.max(pc.binary_length(chunked)).as_py()
+        if most is None or most <= limit:  # (a character takes a byte at least)
+            return None
+        chars = pc.fill_null(pc.utf8_length(chunked), 0).to_numpy(zero_copy_only=False)
+        over = np.where(chars > limit, chars, 0).astype(np.int64)
+        return over if over.any() else None
+    if values.dtype != object:
+        return None
+    texts = values.to_numpy()
+    each = np.fromiter((len(v) if type(v) is str else 0 for v in texts), dtype=np.int64,
+                       count=len(texts))
+    if not len(each) or int(each.max()) <= limit:
+        return None
+    return np.where(each > limit, each, 0)
+
+
+def cut_values(quarantine: pd.DataFrame, column: str = "value") -> pd.DataFrame:
+    """`quarantine` with each of its `column`'s texts longer than `QUARANTINE_CELL`
+    characters cut to its start (`cut`); the frame itself where none is."""
+    if column not in quarantine.columns or not len(quarantine):
+        return quarantine
+    over = lengths_over(quarantine[column].astype(object), QUARANTINE_CELL)
+    if over is None:
+        return quarantine
+    values = quarantine[column].astype(object).to_numpy().copy()
+    for at in np.flatnonzero(over):
+        values[at] = cut(str(values[at]))
+    quarantine = quarantine.copy()
+    quarantine[column] = values
+    return quarantine
