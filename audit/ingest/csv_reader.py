@@ -395,6 +395,8 @@ def _read(
         for record in reader:
             row += 1
             last_start, start = start, stream.tell()
+            if text.find('"', last_start, start) >= 0:
+                _refuse_joined_records(text, last_start, start, sep, width, path, row)
             # A blank line is no record, but spreadsheets show it as a row. A quote and
             # blanks ('""', or a lone '"' on the last line, which the csv module reads as
             # one blank cell) is no blank line but a record of one field.
@@ -458,6 +460,38 @@ def _quote_left_open(last: str, sep: str, path: Path, row: int) -> bool:
                              "it would read as one cell", file=path, row=row) from exc
         return True
     return False
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _refuse_joined_records(text: str, begin: int, end: int, sep: str, width: int,
+                           path: Path, row: int) -> None:
+    """InputError where the record `text[begin:end]` (row `row`) is a quoted cell spanning
+    lines of which one or more, read alone, is a record of the header's `width`: a stray
+    quote (a pair of them, the second rows further down) joined the rows between into one
+    cell, and the file's records would be fewer by as many, without a word (an export with
+    two quotes added hid 490 refund events so: read 1,706 records of 2,196). A cell of text
+    over several lines (a comment) has no such line but by chance."""
+    record = text[begin:end].rstrip("\r\n")
+    lines = _LINE_END.split(record)  # (not str.splitlines: a U+2028 ends no CSV record)
+    if len(lines) < 3:  # (the first and last lines are the record's own, cut by the quote)
+        return
+    try:  # (a quote the file ends in: `_quote_left_open` says so)
+        for _ in csv.reader(io.StringIO(record, newline=""), delimiter=sep, strict=True):
+            pass
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            return
+    shaped = sum(1 for fields in csv.reader(lines[1:-1], delimiter=sep)
+                 if len(fields) == width)
+    if shaped:
+        raise InputError(
+            f"a quote opened in this row closes {len(lines) - 1:,} lines further down: "
+            f"{shaped:,} of the lines between are rows of this file's {width} columns, "
+            "which would read as one cell, and the file's rows fewer by as many (a stray "
+            "quote: close it, or double it where it is part of the value)", file=path,
+            row=row)
 
 
 def _refuse_surrogates(text: str, path: Path, used: str) -> None:
