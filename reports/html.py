@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from audit.findings import SEVERITIES
+from audit.ingest.sizes import cut
 from audit.safety import shown_all_controls
 from reports.evidence import attach_case_graphs
 from reports.graphs import GraphvizMissing, render_dot, run_graphs
@@ -33,12 +34,20 @@ def _asset(name: str) -> str:
     return files("reports").joinpath("templates", name).read_text(encoding="utf-8")
 
 
+REPORT_VALUE = 10_000
+"""The longest text the report writes whole: a longer one (a hostile export's value of up
+to a megabyte, which the import takes) is cut to its start with a marker saying how long it
+is; findings.json and findings.csv keep it whole. Before, each such value was written whole,
+once per place it is shown (a 170 MB input made a report of 234 MB)."""
+
+
 def _finalize(value: object) -> object:
     """Every value the template writes: a text from the input with its invisible direction
     controls and its control characters shown (`shown_all_controls`: a NUL or U+0001 is no
-    character of an HTML document); our own markup (CSS, JS, sanitised SVG) as it is."""
+    character of an HTML document), cut where longer than `REPORT_VALUE`; our own markup
+    (CSS, JS, sanitised SVG, JSON) as it is."""
     if type(value) is str:
-        return shown_all_controls(value)
+        return shown_all_controls(cut(value, REPORT_VALUE))
     return value
 
 

@@ -84,3 +84,78 @@ def test_a_record_not_split_is_shown_cut(tmp_path: Path) -> None:
     assert line.field == "(record)" and line.row == "7"
     assert len(line.value) < QUARANTINE_CELL
     assert "… [cut: " in line.value
+
+
+def _lines_with_quotes(opened: int, closed: int) -> tuple[int, str]:
+    """The sample's canonical log (as text) with a quote added before a resource in line
+    `opened` and after one in line `closed` (0-based, the header line 0), and its lines."""
+    lines = SAMPLE.read_text(encoding="utf-8").split("\n")
+    for at, edit in ((opened, lambda v: '"' + v), (closed, lambda v: v + '"')):
+        cells = lines[at].split(",")
+        cells[4] = edit(cells[4])
+        lines[at] = ",".join(cells)
+    return len(lines), "\n".join(lines)
+
+
+def test_a_stray_pair_of_quotes_hiding_rows_ends_the_import(tmp_path: Path) -> None:
+    """Two quotes added 490 lines apart made the rows between one cell of one event: the
+    file read as 1,706 records of its 2,196, nothing quarantined, nothing said. Now the
+    import ends naming the row the quote opens in (exit code 2), as for a quote never
+    closed."""
+    _, text = _lines_with_quotes(10, 500)
+    source = tmp_path / "log.csv"
+    source.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(source), "--out",
+                                       str(tmp_path / "out.parquet")])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {source}: row 11: a quote opened in this row "
+                                    "closes 490 lines further down: 489 of the lines between "
+                                    "are rows of this file's 25 columns")
+    # One hidden row is found as well.
+    _, text = _lines_with_quotes(10, 12)
+    source.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(source), "--out",
+                                       str(tmp_path / "out.parquet")])
+    assert result.exit_code == 2 and "1 of the lines between" in result.output
+
+
+def test_a_cell_of_several_lines_is_read(tmp_path: Path) -> None:
+    """A value written over several lines (a comment, with commas and quotes) is one cell,
+    as before: no line of it is a row of the file's width."""
+    header, rows = _rows()
+    rows[3][header.index("org:resource")] = ("Eve, on behalf of\nthe \"refund\" desk,\n"
+                                              "a, b, c\n\nsee ticket")
+    source = tmp_path / "log.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, *rows])
+    output, log, _ = _import(source, tmp_path / "out.parquet")
+    assert f"read {len(rows)} = imported {len(rows)} + quarantined 0" in output
+    assert "Eve, on behalf of\nthe \"refund\" desk,\na, b, c\n\nsee ticket" in set(
+        log["org:resource"].astype(object))
+
+
+def test_report_html_shows_a_long_value_cut(tmp_path: Path) -> None:
+    """A value longer than `REPORT_VALUE` (a resource of 30,000 characters on every event of
+    some cases) is shown cut in report.html, with a marker saying how long it is, and kept
+    whole in findings.json. Before, it was written whole at every place the report shows it
+    (a 24 MB log of 400,000-character resources made a report of 22 MB; now 1.9 MB)."""
+    from reports.html import REPORT_VALUE
+
+    header, rows = _rows()
+    case, resource = header.index("case:concept:name"), header.index("org:resource")
+    long_cases = sorted({row[case] for row in rows})[:4]
+    for at, row in enumerate(rows):
+        if row[case] in long_cases:
+            row[resource] = f"Res{at % 3}-" + "R" * 3 * REPORT_VALUE
+    source = tmp_path / "log.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, *rows])
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["check", str(source), "--out", str(out), "--format",
+                                       "json,html", "--fail-on", "never",
+                                       "--as-of", "2026-12-01T00:00:00Z"])
+    assert result.exit_code == 0, result.output
+    assert "R" * 3 * REPORT_VALUE in (out / "findings.json").read_text(encoding="utf-8")
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "R" * (REPORT_VALUE + 1) not in report
+    assert f"R… [cut: {3 * REPORT_VALUE + 5:,} characters in all]" in report
