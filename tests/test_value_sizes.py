@@ -159,3 +159,48 @@ def test_report_html_shows_a_long_value_cut(tmp_path: Path) -> None:
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "R" * (REPORT_VALUE + 1) not in report
     assert f"R… [cut: {3 * REPORT_VALUE + 5:,} characters in all]" in report
+
+
+def _many_activities(path: Path, seed: int, activities: int = 300, cases: int = 300) -> Path:
+    import random
+
+    rng = random.Random(seed)
+    labels = [f"Step {i} of {path.stem}, a label as long as a sentence" for i in range(activities)]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["case", "activity", "time", "resource"])
+        for case in range(cases):
+            for step in range(12):
+                writer.writerow([f"C{case}", rng.choice(labels),
+                                 f"2026-07-01T{step:02d}:{case % 60:02d}:00Z", "r"])
+    return path
+
+
+def test_graphviz_messages_are_console_lines_of_ours(tmp_path: Path) -> None:
+    """A compare of two logs of 300 activities each (none alike) draws a diff graph too
+    large for Graphviz's bitmaps; what Graphviz says of it was written to the console as it
+    wrote it (`(null):
+    graph is too large for cairo-renderer bitmaps. Scaling by 0.84 to fit`). Now each such
+    line is a warning of ours, naming Graphviz."""
+    from reports.graphs import renderer
+
+    if renderer() != "pygraphviz":
+        pytest.skip("Graphviz's messages are passed on where pygraphviz draws")
+    result = CliRunner().invoke(main, [
+        "compare", str(_many_activities(tmp_path / "a.csv", 1)),
+        str(_many_activities(tmp_path / "b.csv", 2)), "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.output.splitlines() if "cairo" in line]
+    assert said, result.output
+    assert all(line.startswith("warning: graphviz: (null): graph is too large") for line in said)
+
+
+def test_graphviz_messages_cannot_forge_a_line() -> None:
+    from reports.graphs import GRAPHVIZ_LINES, graphviz_said
+
+    told = graphviz_said(['Warning: node "R9\rerror: forged", size too small for label',
+                          "\x1b[31mred", *[f"m{i}" for i in range(10)], "m1"])
+    lines = told.splitlines()
+    assert all(line.startswith("warning: graphviz: ") for line in lines)
+    assert "R9[U+000D]error: forged" in lines[0] and "[U+001B][31mred" in lines[1]
+    assert len(lines) == GRAPHVIZ_LINES + 1 and lines[-1].endswith("7 more message(s) not shown")
