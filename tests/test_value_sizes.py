@@ -204,3 +204,22 @@ def test_graphviz_messages_cannot_forge_a_line() -> None:
     assert all(line.startswith("warning: graphviz: ") for line in lines)
     assert "R9[U+000D]error: forged" in lines[0] and "[U+001B][31mred" in lines[1]
     assert len(lines) == GRAPHVIZ_LINES + 1 and lines[-1].endswith("7 more message(s) not shown")
+
+
+def test_a_role_history_with_an_over_long_value_is_refused(tmp_path: Path) -> None:
+    """A role history's faults end the run (it has no quarantine): a role of 2,000,008
+    characters was read into every event of its person's period, and the log."""
+    exports = REPO / "sample_logs" / "refund-sample" / "exports"
+    with (exports / "role_history.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    rows[2][rows[0].index("role")] = "approver" + "X" * MAX_CELL
+    roles = tmp_path / "roles.csv"
+    with roles.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    result = CliRunner().invoke(main, [
+        "import", "--source", f"zendesk:{exports / 'zendesk_ticket_audits.json'}",
+        "--source", f"roles:{roles}", "--out", str(tmp_path / "out.parquet")])
+    assert result.exit_code == 2, result.output
+    assert result.output == (f"error: {roles}: row 3: field 'role': value of "
+                             f"{MAX_CELL + 8:,} characters, longer than the {MAX_CELL:,} any "
+                             "real export's field holds (see docs/security.md)\n")

@@ -30,9 +30,13 @@ QUARANTINE_CELL = 32_767
 a CSV an auditor opens in a spreadsheet; a longer cell spills or is refused)."""
 
 
-def too_long_reason(length: int) -> str:
+def too_long(length: int) -> str:
     return (f"value of {length:,} characters, longer than the {MAX_CELL:,} any real export's "
-            "field holds (see docs/security.md): not imported")
+            "field holds (see docs/security.md)")
+
+
+def too_long_reason(length: int) -> str:
+    return f"{too_long(length)}: not imported"
 
 
 def cut(text: str, keep: int = SHOWN) -> str:

@@ -19,6 +19,7 @@ import pandas as pd
 from audit import canonical as C
 from audit.errors import InputError
 from audit.ingest.csv_reader import read_csv
+from audit.ingest.sizes import lengths_over, too_long
 from audit.sources.common import require_columns
 from audit.words import counted as words
 
@@ -51,6 +52,12 @@ def read_roles(path: Path, *, encoding: str | None = None,
     require_columns(list(frame.columns), KEY_COLUMNS, system="role history", file=path)
     if ragged:
         raise InputError(ragged[0].reason, file=path, row=ragged[0].row)
+    for column in frame.columns:  # (a role history's faults end the run: no quarantine)
+        over = lengths_over(frame[column])
+        if over is not None:
+            first = int(np.flatnonzero(over)[0])
+            raise InputError(too_long(int(over[first])), file=path,
+                             row=int(table.rows[first]), field=str(column))
     if frame.empty:  # (every role would read as unknown: approvers unauthorised, SD002 blind)
         raise InputError("the role history holds no period", file=path)
     # A blank role (or login) cell is no role (no login): before, a blank role was the role
