@@ -1640,10 +1640,12 @@ def markdown_text(text: str, *, own_code: bool = False) -> str:
     label escaped: a label `<img src=x onerror=...>` or `[x](javascript:...)` is text in a
     Markdown viewer, not an element or a link. With `own_code` (a note), the commands
     compare's notes name as code (`IMPORT_CODE`) are shown as code, not as backticks escaped
-    (a code span is inert: no markup inside)."""
+    (a code span is inert: no markup inside). A text longer than report.html shows whole
+    (`REPORT_VALUE`: a label of a hostile export's) is cut as report.html cuts it."""
+    from audit.ingest.sizes import REPORT_VALUE, cut
     from audit.safety import shown_on_one_line
 
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", shown_on_one_line(text))
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", shown_on_one_line(cut(text, REPORT_VALUE)))
     for code in _OWN_CODE if own_code else ():
         escaped = escaped.replace(_MARKDOWN_SPECIAL.sub(r"\\\1", code), code)
     return _MARKDOWN_ENTITY.sub(r"\\&", escaped)

@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from audit.findings import SEVERITIES
-from audit.ingest.sizes import cut
+from audit.ingest.sizes import REPORT_VALUE, cut
 from audit.safety import shown_all_controls
 from reports.evidence import attach_case_graphs
 from reports.graphs import GraphvizMissing, render_dot, run_graphs
@@ -32,13 +32,6 @@ TEMPLATE = "report.html.j2"
 
 def _asset(name: str) -> str:
     return files("reports").joinpath("templates", name).read_text(encoding="utf-8")
-
-
-REPORT_VALUE = 10_000
-"""The longest text the report writes whole: a longer one (a hostile export's value of up
-to a megabyte, which the import takes) is cut to its start with a marker saying how long it
-is; findings.json and findings.csv keep it whole. Before, each such value was written whole,
-once per place it is shown (a 170 MB input made a report of 234 MB)."""
 
 
 def _finalize(value: object) -> object:

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from audit.cli import main
-from audit.ingest.sizes import MAX_CELL, QUARANTINE_CELL
+from audit.ingest.sizes import MAX_CELL, QUARANTINE_CELL, REPORT_VALUE
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_logs" / "refund-sample" / "canonical.csv"
@@ -139,8 +139,6 @@ def test_report_html_shows_a_long_value_cut(tmp_path: Path) -> None:
     some cases) is shown cut in report.html, with a marker saying how long it is, and kept
     whole in findings.json. Before, it was written whole at every place the report shows it
     (a 24 MB log of 400,000-character resources made a report of 22 MB; now 1.9 MB)."""
-    from reports.html import REPORT_VALUE
-
     header, rows = _rows()
     case, resource = header.index("case:concept:name"), header.index("org:resource")
     long_cases = sorted({row[case] for row in rows})[:4]
@@ -223,3 +221,24 @@ def test_a_role_history_with_an_over_long_value_is_refused(tmp_path: Path) -> No
     assert result.output == (f"error: {roles}: row 3: field 'role': value of "
                              f"{MAX_CELL + 8:,} characters, longer than the {MAX_CELL:,} any "
                              "real export's field holds (see docs/security.md)\n")
+
+
+def test_compare_md_shows_a_long_label_cut(tmp_path: Path) -> None:
+    """An activity label of 30,000 characters is shown cut in compare.md, as in report.html,
+    and kept whole in compare.json (before, whole in both)."""
+    label = "L" * 3 * REPORT_VALUE
+    source = tmp_path / "log.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["case", "activity", "time", "resource"])
+        for case in range(20):
+            for step, activity in enumerate(["Receive", label if case % 2 else "Check"]):
+                writer.writerow([f"C{case}", activity, f"2026-07-01T0{step}:00:00Z", "r"])
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(main, ["compare", str(source), "ecommerce.bpmn", "--out",
+                                       str(out)])
+    assert result.exit_code == 0, result.output
+    assert label in (out / "compare.json").read_text(encoding="utf-8")
+    text = (out / "compare.md").read_text(encoding="utf-8")
+    assert "L" * (REPORT_VALUE + 1) not in text
+    assert "… \\[cut: " in text  # (its bracket escaped for Markdown)

@@ -25,6 +25,12 @@ real field found (a Zendesk comment, ~65,000 characters)."""
 SHOWN = 1_000
 """Characters of an over-long value the quarantine shows (`cut`)."""
 
+REPORT_VALUE = 10_000
+"""The longest text report.html and compare.md write whole: a longer one (a hostile
+export's value of up to `MAX_CELL`, which the import takes) is cut to its start with the
+marker of `cut`; findings.json and findings.csv keep it whole. Before, each such value was
+written whole, once per place it is shown (a 170 MB input made a report of 234 MB)."""
+
 QUARANTINE_CELL = 32_767
 """The longest value the quarantine shows whole: Excel's limit of a cell (the quarantine is
 a CSV an auditor opens in a spreadsheet; a longer cell spills or is refused)."""
