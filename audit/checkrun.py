@@ -715,6 +715,40 @@ class CheckRun:
                 f"{rules} did not judge {'it' if unstated == 1 else 'them'}; record each "
                 "case's channel")
 
+    def refund_window_told(self) -> list[str]:
+        """Where outside-refund-window (EV008) ran: a warning naming the channels its window
+        (`refund_window.within`) sets that no case of the log states (a typo, or the wrong
+        policy: the window judges nothing), and one counting the granted refunds it could
+        not measure, holding no purchase at or before the request (findings.json's
+        `unjudged_cases.EV008`), naming the first few."""
+        if not self.policy.refund_window or not self._ran_of(("EV008",)):
+            return []
+        out = []
+        stated = set(self.case_channels().dropna().astype(str))
+        absent = [channel for channel in self.policy.refund_window if channel not in stated]
+        if absent:
+            one = len(absent) == 1
+            out.append(f"the policy's refund_window.within sets a window for "
+                       f"{', '.join(absent)}, but no case of the log states "
+                       f"{'that channel' if one else 'these channels'} (refund:channel): "
+                       "outside-refund-window judges no refund by "
+                       f"{'it' if one else 'them'}")
+        from audit.rules.evidence.ev008_outside_refund_window import (
+            NO_PURCHASE_BEFORE_REQUEST,
+        )
+
+        cases = self.unjudged_case_ids().get("EV008", {}).get(NO_PURCHASE_BEFORE_REQUEST, [])
+        if cases:
+            shown = cases[:5]
+            more = len(cases) - len(shown)
+            out.append(f"outside-refund-window did not judge "
+                       f"{counted(len(cases), 'granted refund', spec=',')}: "
+                       f"{'its case holds' if len(cases) == 1 else 'their cases hold'} no "
+                       "purchase at or before the request to measure the window from ("
+                       + ", ".join(_shown_id(c) for c in shown)
+                       + (f" and {more:,} more" if more else "") + ")")
+        return out
+
     def _ran_of(self, codes: tuple[str, ...]) -> list[str]:
         """The names of the rules of `codes` that ran, in the order of `codes`."""
         ran = {rule.code: rule.name for rule in self.result.rules}
@@ -1130,6 +1164,7 @@ class CheckRun:
         without_channel = self.without_channel_told(aligned_none)
         if without_channel:
             out.append(without_channel)
+        out.extend(self.refund_window_told())
         if self.others_in_out:
             out.append(self.others_in_out_told())
         no_currency = self.no_currency_findings()

@@ -29,8 +29,9 @@ words a later run's finding of such a case as one the earlier run judged, as bef
 naming no approved-not-paid cases, of a check before that rule's were named, likewise for
 that rule). So was `unjudged_cases` (per rule code, per reason, the ids of the cases
 holding events the rule could not judge: unauthorized-approver's and -performer's
-`role_not_recorded`): where it is missing, `diff` takes it as none, and words an earlier
-finding of such a case that a later run does not report as resolved, as before. So was
+`role_not_recorded`, outside-refund-window's `no_purchase_before_request`): where it is
+missing, `diff` takes it as none, and words an earlier finding of such a case that a
+later run does not report as resolved, as before. So was
 each finding's `waived_by`
 (the position in `summary.waivers` of the waiver that waived it, null where not waived): where it is
 missing, `diff` infers the waiver from the waivers' rule, case and fingerprint, as before.

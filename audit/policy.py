@@ -130,6 +130,13 @@ class Policy:
     None (the key left out): half a minor unit of the amounts' currency (EUR 0.005, KWD
     0.0005, JPY 0.5), so that a difference of one fils or one cent is never read as
     rounding (`CaseFacts.tolerance`)."""
+    refund_window: dict[str, timedelta] = field(default_factory=dict)
+    """Channel -> the longest time from the purchase to the refund request that the SOP
+    allows (`refund_window.within`, read by outside-refund-window); a channel not listed
+    has no window (the rule does not judge its cases)."""
+    refund_window_exception_roles: tuple[str, ...] = ()
+    """The roles whose approval of a refund accepts a request outside its window
+    (`refund_window.exception_approvers`): none, no exception."""
     source: str | None = None
     sha256: str | None = None
     warnings: tuple[str, ...] = ()
@@ -273,7 +280,7 @@ in machine words; a bound beyond this would only be reached after days)."""
 
 _TOP_KEYS = ("version", "sop", "conformance", "as_of", "activities", "approvers", "performers",
              "thresholds", "sla", "stages", "grace", "evidence", "rules", "waivers",
-             "amount_tolerance")
+             "amount_tolerance", "refund_window")
 
 
 class _Reader:
@@ -495,6 +502,18 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
                              f"{column!r}", "evidence", channel)
         evidence[str(channel)] = columns
 
+    window = r.mapping(top.get("refund_window"), "refund_window",
+                       allowed=("within", "exception_approvers"))
+    refund_window: dict[str, timedelta] = {}
+    for channel, limit in r.mapping(window.get("within"), "refund_window", "within").items():
+        if channel not in C.CHANNELS:
+            raise r.fail(f"unknown channel '{channel}' (known: {', '.join(C.CHANNELS)})",
+                         "refund_window", "within", channel)
+        refund_window[str(channel)] = r.convert(limit, parse_duration, "refund_window",
+                                                "within", channel)
+    exception_roles = r.strings(window.get("exception_approvers", []), "refund_window",
+                                "exception_approvers")
+
     rules = r.mapping(top.get("rules"), "rules", allowed=("select", "ignore", "severity"))
     select = r.strings(rules.get("select", ["*"]), "rules", "select")
     ignore = r.strings(rules.get("ignore", []), "rules", "ignore")
@@ -596,7 +615,8 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
         stages=tuple(stages),
         approved_not_paid_grace=r.convert(grace.get("approved_not_paid", "5d"),
                                           parse_duration, "grace", "approved_not_paid"),
-        required_evidence=evidence,
+        required_evidence=evidence, refund_window=refund_window,
+        refund_window_exception_roles=exception_roles,
         select=select, ignore=ignore, severity=severity, waivers=tuple(waivers), sop=sop,
         sop_processes=sop_processes, sop_written=dict(sop),
         conformance=conformance,

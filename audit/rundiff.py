@@ -1801,6 +1801,15 @@ UNJUDGED_WHAT = {
 code and reason ("" for a rule not named here), of OLD or NEW (`{run}`)."""
 
 
+UNJUDGED_WHOLE = {
+    ("EV008", "no_purchase_before_request"): ("its case holds no purchase at or before its "
+                                              "request in {run}, the start of the refund "
+                                              "window")}
+"""Why a rule could not judge a case as a whole (findings.json `unjudged_cases`), by rule
+code and reason, of OLD or NEW (`{run}`): outside-refund-window's granted refund with no
+purchase to measure its window from."""
+
+
 def unjudged_told(rule: str, reason: str, run: str) -> str:
     """The reason of a not re-judged (`run` NEW) or new (`run` OLD) finding whose case the
     other run lists in `unjudged_cases` for its rule: "not judged in full: its approver's
@@ -1809,6 +1818,11 @@ def unjudged_told(rule: str, reason: str, run: str) -> str:
     other run may have judged the very event this finding cites (a role corrected there,
     another event's blanked), so the reason does not say it did not (before: "not judged:
     ... (a gap in the data, not a fix)", false of such a case)."""
+    if (rule, reason) in UNJUDGED_WHOLE:
+        # (the case as a whole, not some of its events: nothing to measure it from)
+        what = UNJUDGED_WHOLE[(rule, reason)].format(run=run)
+        return (f"not judged: {what} (a gap in the data, not shown to be a fix)"
+                if run == "NEW" else f"{run} did not judge its case: {what}")
     what = UNJUDGED_WHAT.get((rule, reason)) or UNJUDGED_WHAT.get(("", reason))
     told = (f"{what.format(run=run)} for some of its case's events" if what is not None
             else f"{run} could not judge some events of its case ({reason})")

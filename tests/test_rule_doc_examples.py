@@ -261,6 +261,28 @@ EXAMPLES: dict[str, Example] = {
     "EV007": Example(
         {"V": _e(REQ, APP, PAY), "C": _e(CAP, REQ, APP, PAY)},
         {"V": {"event_ids": ["V-03"]}}),
+    "EV008": Example(
+        {"V": [{"a": CAP, "t": "2026-06-01T09:00Z"}, {"a": REQ, "t": "2026-07-15T09:00Z"},
+               *_e(EVI, APP, PAY)],
+         "C": [{"a": CAP, "t": "2026-06-01T09:00Z"}, {"a": REQ, "t": "2026-06-30T09:00Z"},
+               *_e(EVI, APP, PAY)],
+         "CX": [{"a": CAP, "t": "2026-06-01T09:00Z"}, {"a": REQ, "t": "2026-07-15T09:00Z"},
+                {"a": EVI}, {"a": APP}, {"a": APP2, "role": "finance"}, {"a": PAY}],
+         "CR": [{"a": CAP, "t": "2026-06-01T09:00Z"}, {"a": REQ, "t": "2026-07-15T09:00Z"},
+                *_e(EVI, REJ)],
+         "CS": {"channel": "subscription", "events": [
+             {"a": "Charge subscription renewal", "t": "2026-06-01T09:00Z"},
+             {"a": "Charge subscription renewal", "t": "2026-07-01T09:00Z"},
+             {"a": REQ, "t": "2026-07-10T09:00Z"}, *_e(EVI, APP, PAY)]}},
+        {"V": {"message": "refund requested 44d after the purchase on 2026-06-01 09:00:00 UTC "
+                          "(ecommerce window 30d)",
+               "event_ids": ["V-01", "V-02"], "timestamp": "2026-07-15T09:00:00+00:00",
+               "amount_at_risk": 100.0,
+               "evidence": {"channel": "ecommerce", "after": "P44D", "window": "P30D",
+                            "purchased_at": "2026-06-01T09:00:00+00:00",
+                            "requested_at": "2026-07-15T09:00:00+00:00"}}},
+        {"refund_window": {"within": {"ecommerce": "30d", "subscription": "14d"},
+                           "exception_approvers": ["finance"]}}),
     "SD001": Example(
         {"V": [{"a": REQ, "r": "Nadia Rossi"}, {"a": APP, "r": "Nadia Rossi"}, {"a": PAY}],
          "V2": {"amount": 1200, "events": [
@@ -364,6 +386,8 @@ def test_every_rule_has_a_documented_example_here() -> None:
 
 # A value for each option the bundled policy leaves out (it states the others).
 UNSET = {"amount_tolerance": 0.005, "conformance.min_fitness": 0.8,
+         "refund_window.within": {"ecommerce": "30d"},
+         "refund_window.exception_approvers": ["finance"],
          "activities.<label>.sop_task": "Receive refund request"}
 PLACEHOLDERS = {"<label>": "Receive refund request", "<channel>": "ecommerce"}
 

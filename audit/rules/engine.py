@@ -400,7 +400,9 @@ def side_facts(facts: CaseFacts, rules: Sequence[Rule],
     them naming no person; likewise "unrecorded_approvals" and "unrecorded_approvals_nobody"
     where unauthorized-approver ran and did not crash (`ap004_unauthorized_approver.
     unrecorded_approvals`); "unjudged_cases", per rule of those two that ran and did not
-    crash, per reason (`ROLE_NOT_RECORDED`), the ids of the cases holding such events
+    crash, per reason (`ROLE_NOT_RECORDED`), the ids of the cases holding such events, and
+    for outside-refund-window (EV008), where the policy sets a refund window, the granted
+    refunds it could not measure (`NO_PURCHASE_BEFORE_REQUEST`)
     (sorted, as `CaseFacts.case_ids`); "not_due_cases", per rule of `_not_due_rules` that
     ran and did not crash, the ids of the cases it did not judge yet, not due at the clock: as its
     check kept them (`CaseFacts.not_due`), else (it ran on other facts) computed again."""
@@ -428,6 +430,16 @@ def side_facts(facts: CaseFacts, rules: Sequence[Rule],
         if extra["unrecorded_approvals"]:
             extra["unrecorded_approvals_nobody"] = unrecorded_approval_cases(
                 facts, nobody=True)[0]
+    if any(rule.code == "EV008" for rule in rules) and "EV008" not in crashed:
+        from audit.rules.evidence.ev008_outside_refund_window import (
+            NO_PURCHASE_BEFORE_REQUEST,
+        )
+        from audit.rules.evidence.ev008_outside_refund_window import (
+            unjudged_cases as ev008_unjudged,
+        )
+
+        if facts.policy.refund_window:  # (without a window it judges nothing)
+            unjudged["EV008"] = {NO_PURCHASE_BEFORE_REQUEST: ev008_unjudged(facts)}
     if unjudged:
         extra["unjudged_cases"] = unjudged
     return extra

@@ -4,7 +4,8 @@ codes and per-case columns that no later rule needs).
 
 The table (audit/rules/reads_table.py) is traced, not written by hand:
 `python -m audit.rules.reads` runs every rule of the catalogue on the bundled sample's
-exports with the default policy and records every cache key each rule asks for; a test fails
+exports with the default policy (and a refund window for every channel, which it leaves
+out) and records every cache key each rule asks for; a test fails
 when the table is stale. It is a hint for memory only: a column dropped and asked for again
 (a rule reading, on other data, what it did not read on the sample) is computed again, with
 the same values. A rule the table does not know keeps everything cached before it.
@@ -15,10 +16,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from audit import canonical as C
 from audit.rules.base import Rule
 
 TABLE = Path(__file__).with_name("reads_table.py")
@@ -67,7 +70,8 @@ class _Traced(dict[str, Any]):
 
 
 def trace_reads() -> dict[str, frozenset[str]]:
-    """Every rule of the catalogue run on the bundled sample's exports (default policy, the
+    """Every rule of the catalogue run on the bundled sample's exports (default policy with a
+    refund window of 30 days for every channel and finance as its exception approvers, the
     sample's as-of date): the cache keys each asks for."""
     from importlib.resources import as_file, files
 
@@ -84,6 +88,11 @@ def trace_reads() -> dict[str, frozenset[str]]:
         log = import_and_correlate([(p, None) for p in exports]).log
     ruleset = default_rules()
     policy = load_policy(default_policy_path(), known_rules=ruleset.known)
+    # A refund window for every channel, and an exception role, which the default policy
+    # leaves out: outside-refund-window reads nothing without them (no other rule reads
+    # them).
+    policy = replace(policy, refund_window=dict.fromkeys(C.CHANNELS, timedelta(days=30)),
+                     refund_window_exception_roles=("finance",))
     facts = CaseFacts(log, policy, datetime.fromisoformat(meta["as_of"]))
     seen: set[str] = set()
     facts._sorted = _Traced("events:", seen)

@@ -7,6 +7,7 @@ from audit.rules.evidence.ev004_amount_mismatch import AmountMismatch
 from audit.rules.evidence.ev005_refund_exceeds_charge import RefundExceedsCharge
 from audit.rules.evidence.ev006_instrument_mismatch import InstrumentMismatch
 from audit.rules.evidence.ev007_no_prior_purchase import NoPriorPurchase
+from audit.rules.evidence.ev008_outside_refund_window import OutsideRefundWindow
 
 RULES = (MissingEvidence, OrphanPayout, ApprovedNotPaid, AmountMismatch, RefundExceedsCharge,
-         InstrumentMismatch, NoPriorPurchase)
+         InstrumentMismatch, NoPriorPurchase, OutsideRefundWindow)

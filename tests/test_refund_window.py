@@ -1,0 +1,179 @@
+"""outside-refund-window (EV008): the policy's `refund_window` (read and refused where
+wrong), the cases the rule could not measure (findings.json `unjudged_cases.EV008`, the
+warning), and `check`'s warning of a window for a channel the log lacks. Which cases it
+finds is pinned by tests/rules/cases/EV008_outside-refund-window.yml."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from audit.cli import main
+from audit.errors import InputError
+from audit.policy import default_policy_path, load_policy
+from audit.rules.engine import run_rules
+from audit.rules.registry import default_rules
+from tests.rules.logbuilder import build_log
+
+RULES = default_rules()
+CLOCK = "2026-10-15T00:00:00Z"
+LATE = [{"a": "Capture payment", "t": "2026-06-01T09:00Z"},
+        {"a": "Receive refund request", "t": "2026-07-15T09:00Z"},
+        {"a": "Approve refund"}, {"a": "Execute payout"}]
+NO_PURCHASE = [{"a": "Receive refund request", "t": "2026-07-15T09:00Z"},
+               {"a": "Approve refund"}, {"a": "Execute payout"}]
+ASKED_ONLY = [{"a": "Receive refund request", "t": "2026-07-15T09:00Z"}]
+
+
+def _policy_file(tmp_path: Path, window: Any) -> Path:
+    data = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    data.pop("sop")
+    if window is not None:
+        data["refund_window"] = window
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_the_default_policy_sets_no_window() -> None:
+    """The bundled sample's refunds are asked for up to 79 days after the purchase and its
+    ground truth holds no late refund: the bundled policy sets no window (the demo keeps its
+    93 findings in 75 cases)."""
+    policy = load_policy(default_policy_path())
+    assert policy.refund_window == {}
+    assert policy.refund_window_exception_roles == ()
+
+
+def test_the_window_is_read_per_channel(tmp_path: Path) -> None:
+    path = _policy_file(tmp_path, {"within": {"ecommerce": "30d", "offline": "2w"},
+                                   "exception_approvers": ["finance"]})
+    policy = load_policy(path)
+    assert policy.refund_window == {"ecommerce": timedelta(days=30),
+                                    "offline": timedelta(days=14)}
+    assert policy.refund_window_exception_roles == ("finance",)
+
+
+@pytest.mark.parametrize("window,field,told", [
+    ({"within": {"shop": "30d"}}, "refund_window.within.shop", "unknown channel 'shop'"),
+    ({"within": {"ecommerce": "30 days"}}, "refund_window.within.ecommerce",
+     "not a duration"),
+    ({"within": {"ecommerce": "30d"}, "exceptions": ["finance"]},
+     "refund_window.exceptions", "unknown key 'exceptions'"),
+    ({"within": ["ecommerce"]}, "refund_window.within", "must be a mapping"),
+    ({"within": {"ecommerce": "30d"}, "exception_approvers": [1]},
+     "refund_window.exception_approvers", "must be a list of text values"),
+])
+def test_a_wrong_window_is_refused_naming_its_line(tmp_path: Path, window: dict[str, Any],
+                                                   field: str, told: str) -> None:
+    path = _policy_file(tmp_path, window)
+    with pytest.raises(InputError, match=told) as caught:
+        load_policy(path)
+    assert caught.value.field == field
+    assert caught.value.unit == "line" and caught.value.row is not None
+
+
+def test_without_a_window_nothing_is_judged_nor_listed(tmp_path: Path) -> None:
+    policy = load_policy(_policy_file(tmp_path, None))
+    log = build_log({"L1": LATE, "N1": NO_PURCHASE}, policy)
+    result = run_rules(log, policy, RULES, as_of=policy.as_of)
+    assert [f for f in result.findings if f.rule == "EV008"] == []
+    assert "EV008" not in result.extra.get("unjudged_cases", {})
+
+
+def test_a_granted_refund_without_a_purchase_before_it_is_listed_unjudged(
+        tmp_path: Path) -> None:
+    """N1 (approved and paid, no purchase) cannot be measured: listed; A1 (asked, nothing
+    granted) is not judged at all, so not listed; L1 is found."""
+    policy = load_policy(_policy_file(tmp_path, {"within": {"ecommerce": "30d"}}))
+    log = build_log({"L1": LATE, "N1": NO_PURCHASE, "A1": ASKED_ONLY}, policy)
+    result = run_rules(log, policy, RULES, as_of=policy.as_of)
+    assert [f.case_id for f in result.findings if f.rule == "EV008"] == ["L1"]
+    assert result.extra["unjudged_cases"]["EV008"] == {"no_purchase_before_request": ["N1"]}
+
+
+def _canonical(tmp_path: Path, log: dict[str, Any], channel_policy: Path) -> Path:
+    frame = build_log(log, load_policy(channel_policy))
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_check_warns_of_cases_not_measured_and_of_channels_the_log_lacks(
+        tmp_path: Path) -> None:
+    policy = _policy_file(tmp_path, {"within": {"ecommerce": "30d", "subscription": "14d"}})
+    log = _canonical(tmp_path, {"L1": LATE, "N1": NO_PURCHASE}, policy)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["check", str(log), "--policy", str(policy), "--out",
+                                       str(out), "--format", "json", "--fail-on", "never",
+                                       "--as-of", CLOCK])
+    assert result.exit_code == 0, (result.output, result.exception)
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert [f["case_id"] for f in document["findings"] if f["rule"] == "EV008"] == ["L1"]
+    assert document["unjudged_cases"]["EV008"] == {"no_purchase_before_request": ["N1"]}
+    warnings = document["manifest"]["warnings"]
+    assert ("outside-refund-window did not judge 1 granted refund: its case holds no purchase "
+            "at or before the request to measure the window from (N1)") in warnings
+    assert ("the policy's refund_window.within sets a window for subscription, but no case "
+            "of the log states that channel (refund:channel): outside-refund-window judges "
+            "no refund by it") in warnings
+    assert "outside-refund-window did not judge" in result.output
+
+
+def test_the_default_policys_commented_example_loads(tmp_path: Path) -> None:
+    """The commented `refund_window` of the bundled policy (what `policy init` writes) is a
+    valid setting once uncommented."""
+    text = default_policy_path().read_text(encoding="utf-8")
+    lines = text.splitlines()
+    start = lines.index("# refund_window:")
+    example = [line.removeprefix("# ") for line in lines[start:start + 3]]
+    assert example[0] == "refund_window:"
+    path = tmp_path / "policy.yaml"
+    path.write_text("\n".join([*lines[:start], *example, *lines[start + 3:]]) + "\n",
+                    encoding="utf-8")
+    policy = load_policy(path)
+    assert policy.refund_window == {"ecommerce": timedelta(days=30),
+                                    "subscription": timedelta(days=14),
+                                    "offline": timedelta(days=30)}
+    assert policy.refund_window_exception_roles == ("finance",)
+
+
+def _checked(tmp_path: Path, name: str, log: dict[str, Any], policy: Path) -> Path:
+    frame = build_log(log, load_policy(policy))
+    path = tmp_path / f"{name}.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / name
+    result = CliRunner().invoke(main, ["check", str(path), "--policy", str(policy), "--out",
+                                       str(out), "--format", "json", "--fail-on", "never",
+                                       "--as-of", CLOCK])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return out
+
+
+def test_diff_tells_a_case_not_measured_from_one_resolved(tmp_path: Path) -> None:
+    """OLD finds L1 late; NEW's log lacks L1's purchase, so NEW could not measure it: its
+    finding is not re-judged (not resolved, as if the refund had come within its window),
+    and the mirror, NEW's finding of a case OLD could not measure, says OLD did not judge
+    it."""
+    policy = _policy_file(tmp_path, {"within": {"ecommerce": "30d"}})
+    with_purchase = _checked(tmp_path, "with", {"L1": LATE}, policy)
+    without = _checked(tmp_path, "without", {"L1": LATE[1:]}, policy)
+
+    def rows(old: Path, new: Path, name: str) -> list[tuple[str, str]]:
+        result = CliRunner().invoke(main, ["diff", str(old), str(new), "--out",
+                                           str(tmp_path / name)])
+        assert result.exit_code == 0, (result.output, result.exception)
+        diff = json.loads((tmp_path / name / "diff.json").read_text(encoding="utf-8"))
+        return [(r["class"], r["reason"]) for r in diff["findings"] if r["rule"] == "EV008"]
+
+    assert rows(with_purchase, without, "gone") == [(
+        "not_rejudged", "not judged: its case holds no purchase at or before its request in "
+        "NEW, the start of the refund window (a gap in the data, not shown to be a fix)")]
+    assert rows(without, with_purchase, "came") == [(
+        "new", "OLD did not judge its case: its case holds no purchase at or before its "
+        "request in OLD, the start of the refund window")]
