@@ -38,9 +38,10 @@ class OutsideRefundWindow(Rule):
     Not judged: a case of a channel the policy gives no window, a case stating no channel,
     a case with no request, a refund rejected and not approved since or not yet approved
     or paid (nothing granted), and a granted refund whose case holds no purchase at or
-    before its request (no start to measure from): these last are listed in findings.json
-    (`unjudged_cases.EV008.no_purchase_before_request`) and `check` warns, counting them
-    and naming the first five (`no-prior-purchase` reports such a case where it was paid).
+    before its request (no start to measure from): the run lists these last among its
+    unjudged cases (`unjudged_cases.EV008.no_purchase_before_request`) and `check` warns,
+    counting them and naming the first five (`no-prior-purchase` reports such a case where
+    it was paid).
 
     Why it matters:
     The refund window is where the SOP, consumer law or the terms of sale stop owing a
