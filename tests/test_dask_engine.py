@@ -922,3 +922,36 @@ def test_events_at_one_time_of_derived_ids_are_taken_alike_on_both_engines(
     assert len(differ) >= 5, len(differ)
     for case in differ:
         assert theirs[case].variant == sequences[0][case], case
+
+
+def test_the_refund_window_is_judged_alike_on_both_engines(sample: Path, cluster: Any,
+                                                           tmp_path: Path) -> None:
+    """outside-refund-window with a window per channel: the same findings, the same cases it
+    could not measure (every fifth case's purchases taken out) and the same warning on both
+    engines."""
+    frame = pd.read_csv(sample / "canonical.csv", dtype=str, keep_default_na=False)
+    cases = sorted(frame[C.CASE].unique())[::5]
+    bought = frame[C.ACTIVITY].isin(("Capture payment", "Charge subscription renewal",
+                                     "Record store sale"))
+    frame = frame[~(frame[C.CASE].isin(cases) & bought)]
+    log = tmp_path / "log.csv"
+    frame.to_csv(log, index=False)
+    text = default_policy_path().read_text(encoding="utf-8").replace(
+        "waivers: []\n", "waivers: []\nrefund_window:\n  within: {ecommerce: 20d, "
+        "subscription: 14d, offline: 20d}\n  exception_approvers: [finance]\n")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(text, encoding="utf-8")
+    local = run_check([log], policy)
+    spec = EngineSpec("dask", scheduler=cluster.scheduler_address, partitions=6)
+    remote = run_check([log], policy, engine=spec)
+    found = [f.as_dict() for f in local.result.findings if f.rule == "EV008"]
+    assert len(found) > 10
+    assert [f.as_dict() for f in remote.result.findings] == [
+        f.as_dict() for f in local.result.findings]
+    unmeasured = local.unjudged_case_ids()["EV008"]["no_purchase_before_request"]
+    # (those whose purchases were taken out, and the sample's own refunds of no purchase)
+    assert len(set(unmeasured) & set(cases)) > 10
+    assert remote.unjudged_case_ids() == local.unjudged_case_ids()
+    told = [w for w in local.warnings() if w.startswith("outside-refund-window")]
+    assert len(told) == 1
+    assert told == [w for w in remote.warnings() if w.startswith("outside-refund-window")]
