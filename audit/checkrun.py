@@ -690,12 +690,15 @@ class CheckRun:
 
     def without_channel_told(self, aligned_none: bool) -> str | None:
         """The warning naming the rules that judged no case stating no channel, or None
-        (no such case, or no rule that ran needs one). Where the conformance rules aligned
+        (no such case, or no rule that ran needs one: missing-evidence where the policy
+        requires evidence, outside-refund-window where it sets a refund window, the rules
+        reading the channel's SOP where there is no '*' one). Where the conformance rules aligned
         no case at all, their own warning says why, and this one leaves them out."""
         evidence = self._ran_of(("EV001",)) if self.policy.required_evidence else []
         by_sop = (self._ran_of(("SD004",) if aligned_none else _BY_THE_CHANNELS_SOP)
                   if self.policy.sop_path(None) is None else [])
-        if not evidence and not by_sop:
+        window = self._ran_of(("EV008",)) if self.policy.refund_window else []
+        if not evidence and not by_sop and not window:
             return None
         unstated = self.cases_without_channel()
         if not unstated:
@@ -703,12 +706,15 @@ class CheckRun:
         why = []
         if evidence:
             why.append("missing-evidence requires each channel's own evidence")
+        if window:
+            why.append("outside-refund-window measures a refund against its channel's "
+                       "refund window")
         if by_sop:
             listed = " and ".join([", ".join(by_sop[:-1]), by_sop[-1]] if len(by_sop) > 1
                                   else by_sop)
             why.append(f"{listed} judge{'s' if len(by_sop) == 1 else ''} a case by its "
                        "channel's SOP (the policy's sop has no '*' entry, and no --sop was given)")
-        rules = "the rule" if len(evidence) + len(by_sop) == 1 else "these rules"
+        rules = "the rule" if len(evidence) + len(window) + len(by_sop) == 1 else "these rules"
         return (f"{counted(unstated, 'case', spec=',')} of {self.result.cases:,} "
                 f"state{'s' if unstated == 1 else ''} no channel (refund:channel, on none "
                 f"of {'its' if unstated == 1 else 'their'} events): {', and '.join(why)}: "

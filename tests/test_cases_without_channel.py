@@ -187,3 +187,24 @@ def test_a_case_stating_two_channels_is_reported_with_the_one_the_rules_read() -
     conformance = result.extra["conformance"]
     assert isinstance(conformance, dict)
     assert sorted(conformance) == ["offline"]
+
+
+def test_a_refund_window_names_outside_refund_window(sample: Path, tmp_path: Path) -> None:
+    """Where the policy sets a refund window, outside-refund-window judges no case stating
+    no channel (the window is the channel's): the warning names it too (before, it named
+    the other rules alone, and here, where they are left out, gave no word)."""
+    import yaml
+
+    from audit.policy import default_policy_path
+
+    policy = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    policy["rules"]["ignore"] = ["EV001", "CF001", "CF002", "CF003", "CF004", "SD004"]
+    policy["refund_window"] = {"within": {"ecommerce": "30d", "subscription": "14d",
+                                          "offline": "30d"}}
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy), encoding="utf-8")
+    data = _check(_stripped(sample, tmp_path, 5), tmp_path / "out", "--policy",
+                  str(tmp_path / "policy.yaml"))
+    assert _told(data) == [
+        "5 cases of 60 state no channel (refund:channel, on none of their events): "
+        "outside-refund-window measures a refund against its channel's refund window: the "
+        "rule did not judge them; record each case's channel"]
