@@ -1817,12 +1817,14 @@ def unjudged_told(rule: str, reason: str, run: str) -> str:
     cites (a gap in the data, not shown to be a fix)". The lists name cases, not events: the
     other run may have judged the very event this finding cites (a role corrected there,
     another event's blanked), so the reason does not say it did not (before: "not judged:
-    ... (a gap in the data, not a fix)", false of such a case)."""
+    ... (a gap in the data, not a fix)", false of such a case). A reason of a whole case
+    (`UNJUDGED_WHOLE`: outside-refund-window's, no purchase to measure the window from) is
+    told of the case: "not judged: its case holds no purchase ..."."""
     if (rule, reason) in UNJUDGED_WHOLE:
         # (the case as a whole, not some of its events: nothing to measure it from)
-        what = UNJUDGED_WHOLE[(rule, reason)].format(run=run)
-        return (f"not judged: {what} (a gap in the data, not shown to be a fix)"
-                if run == "NEW" else f"{run} did not judge its case: {what}")
+        whole = UNJUDGED_WHOLE[(rule, reason)].format(run=run)
+        return (f"not judged: {whole} (a gap in the data, not shown to be a fix)"
+                if run == "NEW" else f"{run} did not judge its case: {whole}")
     what = UNJUDGED_WHAT.get((rule, reason)) or UNJUDGED_WHAT.get(("", reason))
     told = (f"{what.format(run=run)} for some of its case's events" if what is not None
             else f"{run} could not judge some events of its case ({reason})")
