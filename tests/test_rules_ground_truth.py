@@ -22,10 +22,12 @@ from audit.sample import SampleSpec, write_sample
 from tests.oracle import expected_findings
 
 NOT_IN_TRUTH = frozenset({"unfit-case"})
-NOT_INJECTED = frozenset({"payout-without-amount", "conflicting-channel"})
+NOT_INJECTED = frozenset({"payout-without-amount", "conflicting-channel",
+                          "outside-refund-window"})
 """Rules the generator injects no violation of (every generated payout states its amount,
-as the payment exports require one; every event of a case states its channel): judged here
-for false positives only; their violations are in tests/rules/cases."""
+as the payment exports require one; every event of a case states its channel; the default
+policy sets no refund window, so outside-refund-window judges nothing): judged here for
+false positives only; their violations are in tests/rules/cases."""
 CONFIGS = [(7, 0.2), (1, 0.5), (3, 1.0), (11, 0.05), (5, 0.0)]
 CASES = 1500
 RULES = default_rules()
