@@ -208,20 +208,24 @@ def test_the_cases_left_for_later_are_the_rules_own_not_computed_again(
 def test_the_work_duplicate_refund_and_refund_exceeds_charge_share_is_done_once(
         sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """duplicate-refund reads refund-exceeds-charge's excess per case, and refund-exceeds-
-    charge duplicate-refund's repeats: each computed once a run (`CaseFacts.shared`), here
-    before the fork (`CaseFacts.warm`), not in the process each rule runs in. Before, the
-    pairing ran three times (DU001's own, inside the refund-exceeds-charge calculation
-    DU001 ran again, and EV005's) and EV005's calculation twice. The findings are those of
-    the two rules run one after the other."""
+    charge duplicate-refund's repeats: each computed once a run (`CaseFacts.shared`), after
+    the fork, by the process that takes the two rules (one unit, `engine._units`). Before
+    the forty-eighth session the pairing ran three times (DU001's own, inside the
+    refund-exceeds-charge calculation DU001 ran again, and EV005's) and EV005's calculation
+    twice; then once, but before the fork (`CaseFacts.warm`), while the copy did not run
+    yet (at 1M cases 2.8 s of the rules stage's wall). The findings are those of the two
+    rules run one after the other."""
     from audit.rules.duplicates import du001_duplicate_refund as du001
     from audit.rules.evidence import ev005_refund_exceeds_charge as ev005
 
     calls = tmp_path / "calls"
+    forks = _forks_spied(monkeypatch)
 
     def spied(function: Any, name: str) -> Any:
         def spy(*args: Any, **kwargs: Any) -> Any:
             with calls.open("a", encoding="utf-8") as out:  # (from either process)
-                out.write(f"{name} {'here' if os.getpid() == PARENT else 'copy'}\n")
+                out.write(f"{name} {'after' if forks else 'before'} the fork "
+                          f"{'here' if os.getpid() == PARENT else 'copy'}\n")
             return function(*args, **kwargs)
 
         return spy
@@ -229,16 +233,32 @@ def test_the_work_duplicate_refund_and_refund_exceeds_charge_share_is_done_once(
     rules: list[type[Rule]] = [du001.DuplicateRefund, ev005.RefundExceedsCharge]
     alone = _run(sample, rules)
     assert {f.rule for f in alone.findings} == {"DU001", "EV005"}  # (both find some)
+    assert forks == []
     monkeypatch.setattr(du001, "_pairs", spied(du001._pairs, "pairing"))
     monkeypatch.setattr(ev005, "_captured", spied(ev005._captured, "excess"))
     monkeypatch.setattr(engine, "FORK_RULES_FROM", 0)
-    forks = _forks_spied(monkeypatch)
     two = _run(sample, rules)
     assert forks == ["running rules"] and two.errors == []
-    # (the pairing is two calls of _pairs: by charge and by order)
-    assert sorted(calls.read_text(encoding="utf-8").splitlines()) == [
-        "excess here", "pairing here", "pairing here"]
+    # (the pairing is two calls of _pairs: by charge and by order), all in one process
+    done = sorted(calls.read_text(encoding="utf-8").splitlines())
+    where = done[0].rsplit(" ", 1)[1]
+    assert done == [f"excess after the fork {where}", f"pairing after the fork {where}",
+                    f"pairing after the fork {where}"]
     assert [f.as_dict() for f in two.findings] == [f.as_dict() for f in alone.findings]
+
+
+def test_the_rules_sharing_work_are_one_unit_taken_first() -> None:
+    """`engine._units`: duplicate-refund and refund-exceeds-charge, which read each other's
+    shared work, are one unit, the first taken; every other rule a unit of its own, in the
+    catalogue's order."""
+    from audit.rules import default_rules
+
+    rules = list(default_rules())
+    shared = [i for i, rule in enumerate(rules) if rule.family != "CF"]
+    units = [[rules[i].code for i in unit] for unit in engine._units(rules, shared)]
+    assert units[0] == ["DU001", "EV005"]
+    assert [unit for unit in units[1:]] == [[rules[i].code] for i in shared
+                                            if rules[i].code not in ("DU001", "EV005")]
 
 
 def test_a_crash_in_the_shared_work_is_the_reading_rules_error_not_the_runs(
