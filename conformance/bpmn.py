@@ -1353,3 +1353,116 @@ def iter_flow_nodes(model: BpmnModel) -> Iterable[Task | Event | Gateway | SubPr
         *model.tasks.values(), *model.events.values(), *model.gateways.values(),
         *model.subprocesses.values()]
     return sorted(nodes, key=lambda n: order.get(n.id, 0))
+
+
+# --- throws and their catchers ------------------------------------------------------------------
+THROWN_TRIGGERS = ("error", "cancel", "escalation")
+"""The triggers a throw inside a scope raises to a catcher outside it."""
+
+
+def same_reference(catch: str | None, throw: str | None) -> bool:
+    """A catch event catches a throw of its reference (errorRef, escalationRef), or any where
+    either names none."""
+    return catch is None or throw is None or catch == throw
+
+
+@dataclass(frozen=True)
+class Catching:
+    """Which catchers a throw goes on at, and which catchers can fire at any moment, as the
+    Petri-net conversion (`conformance.petri`) reads them; the SOP graph draws from it too,
+    so the drawing cannot drift from the conversion.
+
+    A throw is an error or cancel end event, or an escalation end or intermediate throw
+    event whose nearest catcher interrupts (`escalation_interrupted`). Going out from its
+    scope: the scope's error, cancel or interrupting escalation event sub-process (the
+    first matching, in file order) catches it, else the interrupting boundary events of the
+    same trigger on the sub-process (each matching one: a choice), else the next scope out;
+    the process's own scope leaves it uncaught (an error or cancel then ends the process).
+    """
+
+    caught_by: dict[str, tuple[str, ...]]
+    """Throw event id -> the catch events (boundary events, event sub-process start events) it
+    goes on at; a throw not listed is uncaught (an escalation not listed is a plain step)."""
+    any_moment: frozenset[str]
+    """Boundary events and event sub-process start events that can fire at any moment while
+    their activity or scope runs: all but the interrupting error, cancel or escalation
+    boundary events some throw reaches (they fire only on it) and the error or cancel event
+    sub-processes (which fire only on a throw, never without one). Compensation event
+    sub-processes are left out (they never fire)."""
+
+
+def event_subprocess_starts(model: BpmnModel, scope: str) -> list[tuple[SubProcess, Event]]:
+    """The event sub-processes directly in `scope` with their start event, in file order
+    (one with no or several start events is refused by the conversion and left out)."""
+    found: list[tuple[SubProcess, Event]] = []
+    for node in model.nodes_in(scope):
+        if isinstance(node, SubProcess) and node.kind == "event sub-process":
+            starts = [n for n in model.nodes_in(node.id)
+                      if isinstance(n, Event) and n.position == "start"]
+            if len(starts) == 1:
+                found.append((node, starts[0]))
+    return found
+
+
+def escalation_interrupted(model: BpmnModel, event: Event) -> bool:
+    """An escalation thrown (end or intermediate throw event) whose nearest catcher, going out
+    through the activities around it, is an interrupting boundary event or escalation event
+    sub-process: the activity or scope is interrupted there, as by an error (a
+    non-interrupting catcher or none at all leave the throw a plain step: BPMN goes on after
+    an escalation no one interrupts for)."""
+    if event.trigger != "escalation" or event.position not in ("end", "throw"):
+        return False
+    scope = event.scope
+    inside: set[str] = set()  # (a handler does not catch what it throws itself)
+    while True:
+        inside.add(scope)
+        for sub, start in event_subprocess_starts(model, scope):
+            if sub.id not in inside and start.trigger == "escalation" \
+                    and same_reference(start.reference, event.reference):
+                return start.interrupting
+        if scope not in model.subprocesses:
+            return False
+        for boundary in model.boundary_events(scope):
+            if boundary.trigger == "escalation" and same_reference(boundary.reference,
+                                                                   event.reference):
+                return boundary.interrupting
+        scope = model.subprocesses[scope].scope
+
+
+def catching(model: BpmnModel) -> Catching:
+    """The model's throws and catchers as the conversion reads them (see `Catching`)."""
+
+    def catches(catch: Event, throw: Event) -> bool:
+        return catch.trigger == throw.trigger and same_reference(catch.reference,
+                                                                 throw.reference)
+
+    caught_by: dict[str, tuple[str, ...]] = {}
+    for throw in model.events.values():
+        if not ((throw.trigger in ("error", "cancel") and throw.position == "end")
+                or escalation_interrupted(model, throw)):
+            continue
+        scope: str | None = throw.scope
+        while scope is not None:
+            handler = next((start.id for _sub, start in event_subprocess_starts(model, scope)
+                            if (start.trigger in ("error", "cancel") or start.interrupting)
+                            and catches(start, throw)), None)
+            if handler is not None:
+                caught_by[throw.id] = (handler,)
+                break
+            sub = model.subprocesses.get(scope)
+            boundaries = tuple(b.id for b in model.boundary_events(scope)
+                               if b.interrupting and catches(b, throw)) if sub else ()
+            if boundaries:  # (none on an event sub-process)
+                caught_by[throw.id] = boundaries
+                break
+            scope = sub.scope if sub is not None else None
+    reached = {c for catchers in caught_by.values() for c in catchers}
+    any_moment: set[str] = set()
+    for event in model.events.values():
+        if event.position == "boundary" and not (
+                event.interrupting and event.trigger in THROWN_TRIGGERS and event.id in reached):
+            any_moment.add(event.id)
+    for scope in {model.process_id, *model.subprocesses}:
+        any_moment.update(start.id for _sub, start in event_subprocess_starts(model, scope)
+                          if start.trigger not in ("error", "cancel", "compensate"))
+    return Catching(caught_by, frozenset(any_moment))

@@ -57,6 +57,7 @@ from conformance.bpmn import (
     Gateway,
     SubProcess,
     Task,
+    escalation_interrupted,
     read_bpmn,
 )
 
@@ -754,34 +755,9 @@ class _Converter:
                        outs or [self.end_place(event.id)])
 
     def _caught_escalation(self, event: Event) -> bool:
-        """An escalation thrown (end or intermediate throw event) whose nearest catcher, going
-        out through the activities around it, is an interrupting boundary event or escalation
-        event sub-process: the activity or scope is interrupted there, as by an error (a
-        non-interrupting catcher or none at all leave the throw a plain step: BPMN goes on
-        after an escalation no one interrupts for)."""
-        if event.trigger != "escalation" or event.position not in ("end", "throw"):
-            return False
-        model = self.model
-        scope = event.scope
-        inside: set[str] = set()  # (a handler does not catch what it throws itself)
-        while True:
-            inside.add(scope)
-            for node in model.nodes_in(scope):
-                if not (isinstance(node, SubProcess) and node.kind == "event sub-process") \
-                        or node.id in inside:
-                    continue
-                for start in model.nodes_in(node.id):
-                    if isinstance(start, Event) and start.position == "start" \
-                            and start.trigger == "escalation" \
-                            and _same_reference(start.reference, event.reference):
-                        return start.interrupting
-            if scope not in model.subprocesses:
-                return False
-            for boundary in self._boundaries.get(scope, ()):
-                if boundary.trigger == "escalation" and _same_reference(boundary.reference,
-                                                                        event.reference):
-                    return boundary.interrupting
-            scope = model.subprocesses[scope].scope
+        """An escalation thrown whose nearest catcher interrupts (`escalation_interrupted`,
+        which the SOP graph reads too)."""
+        return escalation_interrupted(self.model, event)
 
     def _gateway(self, gateway: Gateway, node_in: Callable[[str], int],
                  pairs: dict[str, tuple[str, dict[str, str]]]) -> None:
@@ -1067,12 +1043,6 @@ class _Converter:
             self.net.transition(node.name, node.id, [entry], [exit_])
             return []
         return self._scope_net(node.id, entry, exit_, top=False)
-
-
-def _same_reference(catch: str | None, throw: str | None) -> bool:
-    """A catch event catches a throw of its reference (errorRef, escalationRef), or any where
-    either names none."""
-    return catch is None or throw is None or catch == throw
 
 
 def _minus(bigger: Marking, smaller: Marking) -> Marking:

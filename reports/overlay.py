@@ -36,11 +36,12 @@ import numpy as np
 import pandas as pd
 
 from audit import canonical as C
+from conformance.bpmn import catching
 from reports.graphs import FONTS, DrawnGraph, LegendKey, _label, neighbour_pairs
 
 if TYPE_CHECKING:
     from audit.checkrun import CheckRun
-    from conformance.bpmn import BpmnModel, Event
+    from conformance.bpmn import BpmnModel
 
 KIND_RULES = {"skipped": "skipped-activity", "inserted": "unexpected-activity",
               "wrong-order": "wrong-order"}
@@ -610,58 +611,13 @@ def sop_graph(model: BpmnModel) -> SopGraph:
         event = model.events.get(event_id)
         return event is None or event.interrupting
 
-    thrown = ("error", "cancel", "escalation")
-
-    def matches(catch: str, throw: Event) -> bool:
-        event = model.events[catch]
-        return event.trigger == throw.trigger and (
-            event.reference is None or throw.reference is None
-            or event.reference == throw.reference)
-
-    def within(node: str, scope: str) -> bool:
-        at = model.node_scope(node)
-        while at is not None and at != scope:
-            sub = model.subprocesses.get(at)
-            at = sub.scope if sub is not None else None
-        return at == scope
-
-    throws = [e for e in model.events.values()
-              if e.trigger in thrown and e.position in ("end", "throw")]
-
-    def caught_only(catch: str, scope: str) -> bool:
-        """An error, cancel or escalation catcher of `scope` that a throw inside it fires
-        (then only that throw does; without one, it can fire at any moment)."""
-        event = model.events.get(catch)
-        return event is not None and event.trigger in thrown and any(
-            matches(catch, t) for t in throws if within(t.id, scope))
-
+    # Which catchers fire only on a throw (and which throw goes on at which), as the
+    # conversion reads them.
+    plan = catching(model)
     for attached, events in list(boundaries.items()):
-        boundaries[attached] = [b for b in events if not caught_only(b, attached)]
+        boundaries[attached] = [b for b in events if b in plan.any_moment]
     for scope, starts in list(handlers.items()):
-        handlers[scope] = [h for h in starts if not caught_only(h, scope)]
-    catchers: dict[str, list[str]] = defaultdict(list)
-    """Scope -> its error, cancel and escalation catchers a throw inside it fires."""
-    for event in model.events.values():
-        if event.trigger not in thrown:
-            continue
-        if event.position == "boundary" and event.attached_to is not None \
-                and caught_only(event.id, event.attached_to):
-            catchers[event.attached_to].append(event.id)
-        elif event.position == "start" and event.scope in model.subprocesses:
-            sub = model.subprocesses[event.scope]
-            if sub.kind == "event sub-process" and caught_only(event.id, sub.scope):
-                catchers[sub.scope].append(event.id)
-
-    def caught(throw: Event) -> list[str] | None:
-        """The catchers the throw goes on at (innermost scope first), None where uncaught."""
-        scope: str | None = throw.scope
-        while scope is not None:
-            found = [c for c in catchers.get(scope, []) if matches(c, throw)]
-            if found:
-                return found
-            sub = model.subprocesses.get(scope)
-            scope = sub.scope if sub is not None else None
-        return None
+        handlers[scope] = [h for h in starts if h in plan.any_moment]
 
     def enclosing(node: str) -> list[str]:
         """The boundary events of the sub-processes around `node` and the event
@@ -715,16 +671,13 @@ def sop_graph(model: BpmnModel) -> SopGraph:
                 return nexts, False
             scope = model.node_scope(node)  # (BPMN's implicit end of its branch)
             return done(scope) if scope is not None else ([], False)
-        if event.trigger in thrown:
-            at = caught(event)
-            if at is not None:
-                # (An error or cancel goes on at its catcher only; an escalation also goes
-                # on where its catcher does not interrupt.)
-                if event.trigger != "escalation" or all(interrupts(c) for c in at):
-                    return at, False
-                nexts = [*nexts, *at]
-            elif event.trigger != "escalation" and event.position == "end":
-                return nexts, True  # (uncaught: it ends the process)
+        at = plan.caught_by.get(event.id)
+        if at:
+            # (A throw goes on at its catcher only; an escalation whose nearest catcher does
+            # not interrupt is not listed: a plain step, its catcher firing at any moment.)
+            return list(at), False
+        if event.trigger in ("error", "cancel") and event.position == "end":
+            return nexts, True  # (uncaught: it ends the process)
         if event.position == "throw":
             return nexts, False
         after, final = done(event.scope)
@@ -766,8 +719,8 @@ def sop_graph(model: BpmnModel) -> SopGraph:
         return found, ends
 
     name = {k: t.name for k, t in model.tasks.items()}
-    flows: set[tuple[str, str]] = set()
-    ends: set[str] = set()
+    after_task: dict[str, set[str]] = {}
+    last: set[str] = set()
     for task_id in model.tasks:
         targets, final = reach([task_id], skip_first=True)
         # After the task: what the events around it start, and its own non-interrupting
@@ -777,11 +730,21 @@ def sop_graph(model: BpmnModel) -> SopGraph:
             more, more_final = reach([after], ending=interrupts(after))
             targets |= more
             final = final or more_final
-        flows.update((name[task_id], name[t]) for t in targets)
+        after_task[task_id] = targets
         if final:
-            ends.add(name[task_id])
+            last.add(task_id)
     first, _ = reach([*starts_in.get(model.process_id, []),
                       *handlers.get(model.process_id, [])])
+    # Only the tasks a run can reach (not those after an escalation that always
+    # interrupts, nor in an error event sub-process no error reaches).
+    reachable = set(first)
+    stack = list(first)
+    while stack:
+        for t in after_task[stack.pop()] - reachable:
+            reachable.add(t)
+            stack.append(t)
+    flows = {(name[k], name[t]) for k in reachable for t in after_task[k]}
+    ends = {name[k] for k in last & reachable}
     lanes: dict[str, list[str]] = defaultdict(list)
     for task in model.tasks.values():
         # (One cluster per task: the first of its lanes, where several lane sets hold it.)

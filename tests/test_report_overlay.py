@@ -676,6 +676,39 @@ _SEQUENTIAL_SOPS = {
         '<subProcess id="esp" triggeredByEvent="true"><startEvent id="es">'
         '<messageEventDefinition/></startEvent>' + _tasks("x") + '<endEvent id="ee"/>'
         + _chain("es>x>ee") + "</subProcess>" + _chain("s>a>b>e")),
+    # Nested error boundaries: the inner error goes on at the inner sub-process's boundary
+    # (to Y), so no error reaches the outer one, which the conversion then lets fire at any
+    # moment of the outer sub-process (after A, B or Y). (Before, the graph counted the
+    # inner throw for the outer boundary too and drew no flow into X.)
+    "nested error boundaries, the outer one reached by no throw": (
+        '<startEvent id="s"/>' + _tasks("a", "d", "x")
+        + '<subProcess id="o"><startEvent id="os"/>' + _tasks("y")
+        + '<subProcess id="i"><startEvent id="is"/>' + _tasks("b")
+        + '<exclusiveGateway id="g"/><endEvent id="ie"/><endEvent id="err">'
+        '<errorEventDefinition/></endEvent>' + _chain("is>b>g>ie", "g>err")
+        + '</subProcess><boundaryEvent id="bi" attachedToRef="i"><errorEventDefinition/>'
+        '</boundaryEvent><endEvent id="oe"/><endEvent id="oe2"/>'
+        + _chain("os>i>oe", "bi>y>oe2")
+        + '</subProcess><boundaryEvent id="bo" attachedToRef="o"><errorEventDefinition/>'
+        '</boundaryEvent><endEvent id="e"/><endEvent id="e2"/>'
+        + _chain("s>a>o>d>e", "bo>x>e2")),
+    # An error event sub-process that no error end event reaches never runs. (Before, the
+    # graph drew A -> X, B -> X and X as a start and an end.)
+    "error event sub-process without a throw": (
+        '<startEvent id="s"/>' + _tasks("a", "b") + '<endEvent id="e"/>'
+        '<subProcess id="esp" triggeredByEvent="true"><startEvent id="es">'
+        '<errorEventDefinition/></startEvent>' + _tasks("x") + '<endEvent id="ee"/>'
+        + _chain("es>x>ee") + "</subProcess>" + _chain("s>a>b>e")),
+    # An interrupting escalation event sub-process takes the escalation thrown after B, and
+    # may also start at any moment: X can be first and follow A; C never runs. (Before,
+    # the graph drew X only after the throw and C -> X, C as an end.)
+    "escalation event sub-process and a throw of it": (
+        '<startEvent id="s"/>' + _tasks("a", "b", "c") + '<endEvent id="e"/>'
+        '<intermediateThrowEvent id="th"><escalationEventDefinition/>'
+        '</intermediateThrowEvent><subProcess id="esp" triggeredByEvent="true">'
+        '<startEvent id="es"><escalationEventDefinition/></startEvent>' + _tasks("x")
+        + '<endEvent id="ee"/>' + _chain("es>x>ee") + "</subProcess>"
+        + _chain("s>a>b>th>c>e")),
 }
 
 
@@ -713,6 +746,33 @@ def test_a_non_interrupting_timer_with_no_task_draws_no_end(tmp_path: Path) -> N
                       + _chain("s>a>b>e", "t>e2"))
     graph = sop_graph(read_bpmn(path))
     assert (graph.flows, graph.starts, graph.ends) == ([("A", "B")], ["A"], ["B"])
+
+
+def test_a_non_interrupting_escalation_boundary_fires_at_any_moment(tmp_path: Path) -> None:
+    """A non-interrupting escalation boundary event on a sub-process fires at any moment it
+    runs (as the conversion reads it), not only when the escalation inside is thrown: its
+    task Y can follow A. (Before, the graph drew Y only after X, the throw's predecessor.)
+    The language runs Y in parallel with the rest, so its interleavings are not all drawn:
+    every drawn flow is a succession of it, and A -> Y is drawn."""
+    from conformance.petri import bpmn_to_workflow_net, play_out
+    from reports.overlay import sop_graph
+
+    path = _sop_model(tmp_path, '<startEvent id="s"/>' + _tasks("a", "b", "y")
+                      + '<subProcess id="sp"><startEvent id="ss"/>' + _tasks("x")
+                      + '<endEvent id="esc"><escalationEventDefinition/></endEvent>'
+                      + _chain("ss>x>esc") + '</subProcess><boundaryEvent id="be" '
+                      'cancelActivity="false" attachedToRef="sp"><escalationEventDefinition/>'
+                      '</boundaryEvent><endEvent id="e"/><endEvent id="e2"/>'
+                      + _chain("s>a>sp>b>e", "be>y>e2"))
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.net is not None
+    traces = play_out(conversion.net, max_length=6)
+    graph = sop_graph(conversion.model)
+    pairs = {pair for trace in traces for pair in itertools.pairwise(trace)}
+    assert ("A", "Y") in pairs
+    assert set(graph.flows) <= pairs
+    assert ("A", "Y") in graph.flows
+    assert set(graph.ends) == {trace[-1] for trace in traces if trace}
 
 
 @pytest.mark.parametrize("name", ["pm4py-tests/more_models/Subprocess1.bpmn",
