@@ -667,8 +667,11 @@ def sop_graph(model: BpmnModel) -> SopGraph:
         nexts = list(out_flows.get(node, []))
         event = model.events.get(node)
         if event is None or event.position not in ("end", "throw"):
-            if nexts or (event is not None and event.position == "boundary"):
+            if nexts or (event is not None and event.position == "boundary"
+                         and not event.interrupting):
                 return nexts, False
+            # (An interrupting boundary event without outgoing flow ends its branch where
+            # the activity was, in the activity's scope.)
             scope = model.node_scope(node)  # (BPMN's implicit end of its branch)
             return done(scope) if scope is not None else ([], False)
         at = plan.caught_by.get(event.id)

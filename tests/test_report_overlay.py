@@ -709,6 +709,20 @@ _SEQUENTIAL_SOPS = {
         '<startEvent id="es"><escalationEventDefinition/></startEvent>' + _tasks("x")
         + '<endEvent id="ee"/>' + _chain("es>x>ee") + "</subProcess>"
         + _chain("s>a>b>th>c>e")),
+    # An interrupting timer without outgoing flow ends its branch: here the process, after
+    # A. (Before, the graph did not draw A as an end.)
+    "interrupting timer without outgoing flow": (
+        '<startEvent id="s"/>' + _tasks("a", "b") + '<endEvent id="e"/>'
+        '<boundaryEvent id="t" attachedToRef="b">' + _TIMER + "</boundaryEvent>"
+        + _chain("s>a>b>e")),
+    # ... and on a sub-process nested in another, the inner sub-process: the outer one
+    # goes on after B, to D. (Before, the graph had no B -> D.)
+    "interrupting timer without outgoing flow on a nested sub-process": (
+        '<startEvent id="s"/>' + _tasks("a", "d") + '<subProcess id="o"><startEvent id="os"/>'
+        + _tasks("b") + '<subProcess id="i"><startEvent id="is"/>' + _tasks("c")
+        + '<endEvent id="ie"/>' + _chain("is>c>ie") + '</subProcess><boundaryEvent id="t" '
+        'attachedToRef="i">' + _TIMER + '</boundaryEvent><endEvent id="oe"/>'
+        + _chain("os>b>i>oe") + '</subProcess><endEvent id="e"/>' + _chain("s>a>o>d>e")),
 }
 
 
