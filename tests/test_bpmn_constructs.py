@@ -310,6 +310,21 @@ def test_a_link_without_its_catch_is_refused(tmp_path: Path) -> None:
     assert any("link 'L1' has no link catch event" in r for r in refusals(tmp_path, body))
 
 
+@pytest.mark.parametrize("handler", [
+    '<task id="u" name="Undo" isForCompensation="true" completionQuantity="2"/>',
+    '<boundaryEvent id="cb" attachedToRef="a"><compensateEventDefinition/></boundaryEvent>'
+    '<task id="u" name="Undo" isForCompensation="true" startQuantity="3"/>'
+    '<association id="as" sourceRef="cb" targetRef="u"/>'])
+def test_a_compensation_handler_s_token_quantity_is_not_judged(tmp_path: Path,
+                                                               handler: str) -> None:
+    """A compensation handler is left out (it runs only on compensation, which is refused
+    where thrown), so its startQuantity or completionQuantity changes nothing read. It
+    refused the whole model all the same."""
+    body = START + tasks("a", "b") + handler + END + flows("s>a>b>e")
+    assert language(tmp_path, body) == {("A", "B")}
+    assert any("'u' is a compensation handler" in n for n in convert(tmp_path, body).notes)
+
+
 def test_throwing_compensation_is_refused(tmp_path: Path) -> None:
     body = (START + tasks("a") + '<intermediateThrowEvent id="c"><compensateEventDefinition/>'
             '</intermediateThrowEvent>' + END + flows("s>a>c>e"))
