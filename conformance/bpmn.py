@@ -683,9 +683,12 @@ class _Reader:
         model = self.model
         assert model is not None
         compensation_handlers: set[str] = set()
+        targets: set[str] = set()  # (of the container's sequence flows)
         for local, child in _bpmn_children(container):
             if local in TASK_TAGS | CONTAINER_TAGS and _flag(child, "isForCompensation", False):
                 compensation_handlers.add((child.get("id") or "").strip())
+            elif local == "sequenceFlow":
+                targets.add((child.get("targetRef") or "").strip())
         for local, child in _bpmn_children(container):
             raw_id = (child.get("id") or "").strip()  # (xsd:ID: surrounding blanks are no part)
             node_id = prefix + raw_id
@@ -758,6 +761,17 @@ class _Reader:
                         self._refuse(node_id, local, f'eventGatewayType="{_shown(event_type)}"'
                                      f"{where} is neither Exclusive nor Parallel, so whether "
                                      "one or every event branch runs is unknown")
+                    elif parallel_events and raw_id in targets \
+                            and not self._flag(child, "instantiate", False, node_id, local):
+                        # (BPMN 2.0, 10.6.6: the Parallel type applies only to a gateway that
+                        # instantiates the process; mid-process, when the other events are
+                        # awaited, and for how long, BPMN does not say.)
+                        self._refuse(node_id, local, f'eventGatewayType="Parallel"{where} on '
+                                     "a gateway that does not start the process (it has "
+                                     'incoming sequence flow and no instantiate="true"): BPMN '
+                                     "defines a parallel event-based gateway only as one that "
+                                     "instantiates the process, so whether one or every event "
+                                     "branch runs here is unknown")
                     elif parallel_events:
                         self._note(f"event-based gateway '{name or node_id}' is parallel "
                                    "(eventGatewayType=\"Parallel\"): every event branch "

@@ -187,6 +187,31 @@ def test_parallel_event_based_gateway_runs_every_event_branch(tmp_path: Path) ->
             + tasks("a", "b") + '<parallelGateway id="j"/>'
             + END + flows("g>m1>a>j>e", "g>m2>b>j"))
     assert language(tmp_path, body) == {("A", "B"), ("B", "A")}
+    assert "event-based gateway 'g' is parallel (eventGatewayType=\"Parallel\"): every " \
+        "event branch after it runs, as after a parallel split" in convert(tmp_path, body).notes
+    # Without instantiate="true", a gateway without incoming flow starts the process too.
+    plain = body.replace(' instantiate="true"', "")
+    assert language(tmp_path, plain) == {("A", "B"), ("B", "A")}
+
+
+def test_a_parallel_event_based_gateway_inside_the_process_is_refused(tmp_path: Path) -> None:
+    """BPMN 2.0 (10.6.6) gives the Parallel type only to an event-based gateway that
+    instantiates the process. One reached by a sequence flow, mid-process, was read as a
+    parallel split all the same: when its other events are awaited BPMN does not say."""
+    body = (START + tasks("c") + '<eventBasedGateway id="g" eventGatewayType="Parallel"/>'
+            '<intermediateCatchEvent id="m1"><messageEventDefinition/></intermediateCatchEvent>'
+            '<intermediateCatchEvent id="m2"><messageEventDefinition/></intermediateCatchEvent>'
+            + tasks("a", "b") + '<parallelGateway id="j"/>'
+            + END + flows("s>c>g>m1>a>j>e", "g>m2>b>j"))
+    assert refusals(tmp_path, body) == [
+        "eventBasedGateway 'g': eventGatewayType=\"Parallel\" (line 2) on a gateway that does "
+        "not start the process (it has incoming sequence flow and no instantiate=\"true\"): "
+        "BPMN defines a parallel event-based gateway only as one that instantiates the "
+        "process, so whether one or every event branch runs here is unknown"]
+    # With instantiate="true" it is read, as before.
+    started = body.replace('<eventBasedGateway id="g"',
+                           '<eventBasedGateway id="g" instantiate="true"')
+    assert not convert(tmp_path, started).refused
 
 
 def test_an_event_based_gateway_of_an_unknown_type_is_refused(tmp_path: Path) -> None:
