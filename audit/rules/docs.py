@@ -145,7 +145,15 @@ LOGIC_VERSIONS = (
     "of an earlier renewal, the two linked by the subscription's order id alone); EV005 "
     "to 3 when it came to add such a payout to its case's one charge (before, a payout "
     "naming no charge was added to none: a renewal refunded beyond its amount so went "
-    "unfound).",
+    "unfound). EV004 was raised to 2 when a subscription refund came to owe its pro-rata "
+    "amount, not the request (a calculation stating an amount weighs the payouts); DU001 "
+    "to 4 when it came to read what such a refund owes alike (a case whose calculation "
+    "states an amount was owed that amount, capped by its smallest approval, not its "
+    "request). CF001-CF004 were raised to 2 when the SOP reader came to read a parallel "
+    "event-based gateway (`eventGatewayType=\"Parallel\"`) as running every event branch "
+    "(before, as a choice: a case running every branch was judged unfit), to refuse an "
+    "activity's `startQuantity` or `completionQuantity` other than 1 (before, read as 1), "
+    "and a parallel event-based gateway that does not start the process.",
 )
 """The rule catalogue's section on the rules' logic versions: what they are, how `diff`
 reads them, and when to raise one (`Rule.logic_version`)."""
