@@ -801,7 +801,10 @@ def test_the_sop_graph_of_real_models_draws_only_their_successions(name: str) ->
     from conformance.petri import bpmn_to_workflow_net, play_out
     from reports.overlay import sop_graph
 
-    path = Path(__file__).resolve().parents[2] / "shared" / "data" / name
+    data = Path(__file__).resolve().parents[2] / "shared" / "data"
+    assert data.is_dir(), f"shared test data folder missing: {data} (expected next to the repo)"
+    path = data / name
+    assert path.is_file(), f"shared test data file missing: {path}"
     conversion = bpmn_to_workflow_net(path)
     assert conversion.net is not None
     traces = play_out(conversion.net, max_length=10)
