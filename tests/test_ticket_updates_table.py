@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from audit import canonical as C
@@ -48,6 +49,45 @@ def test_update_order_of_text_arrow_cannot_hold_is_still_the_python_order() -> N
     times = ["t"] * 4
     rows = [3, 2, 1, 0]
     assert update_order(tickets, times, rows) == _reference_order(tickets, times, rows)
+
+
+
+def _by_ticket_codes(tickets: list[str], times: list[str], rows: list[int]) -> list[int]:
+    """`_order` given the tickets' codes, as `updates_to_table` gives them."""
+    texts = (_text_array(tickets), _text_array(times))
+    assert texts[0] is not None
+    order: list[int] = ticketing._order(tickets, times, rows, texts,
+                                        pc.dictionary_encode(texts[0])).tolist()
+    return order
+
+
+def test_order_by_ticket_codes_is_the_sort_by_ticket_time_and_row() -> None:
+    """Each ticket's updates read in the order of their times and rows (the tickets
+    interleaved, as Zendesk's and ServiceNow's exports read), ordered by a sort of the
+    tickets alone; read otherwise (a time, or a row of the same time, going back), by the
+    sort of all three: the same order either way."""
+    rng = random.Random(11)
+    for size in (0, 1, 2, 3, 50, 2000):
+        for ticket_order in (True, False):
+            tickets = [rng.choice(TICKETS) for _ in range(size)]
+            times = [rng.choice(TIMES) for _ in range(size)]
+            rows = [rng.randrange(5) for _ in range(size)]
+            if ticket_order:  # each ticket's updates in order, the tickets interleaved
+                slots: dict[str, list[int]] = {}
+                for k, t in enumerate(tickets):
+                    slots.setdefault(t, []).append(k)
+                for ks in slots.values():
+                    pairs = sorted((times[k], rows[k]) for k in ks)
+                    for k, (time, row) in zip(ks, pairs, strict=True):
+                        times[k], rows[k] = time, row
+            assert _by_ticket_codes(tickets, times, rows) == \
+                _reference_order(tickets, times, rows)
+    # the same time, its rows going back: ordered by row
+    tickets, times, rows = ["b", "a", "b", "a"], ["t", "t", "t", "t"], [1, 4, 0, 3]
+    assert _by_ticket_codes(tickets, times, rows) == [3, 1, 2, 0]
+    # a time going back within a ticket
+    tickets, times, rows = ["b", "a", "b", "a"], ["2", "1", "1", "2"], [1, 2, 3, 4]
+    assert _by_ticket_codes(tickets, times, rows) == [1, 3, 2, 0]
 
 
 BAD_AMOUNTS = ["12.50", "3", "", None, "1,5", "-7.25", "abc"]

@@ -287,10 +287,16 @@ def update_order(tickets: list[str], times: list[str], rows: list[int], *,
 
 
 def _order(tickets: list[str], times: list[str], rows: list[int],
-           texts: tuple[pa.Array | None, pa.Array | None]) -> npt.NDArray[np.intp]:
-    """`update_order` as an array; `texts` as `_text_array` gives them (None: not held)."""
+           texts: tuple[pa.Array | None, pa.Array | None],
+           coded: pa.DictionaryArray | None = None) -> npt.NDArray[np.intp]:
+    """`update_order` as an array; `texts` as `_text_array` gives them (None: not held).
+    `coded`: the tickets' text dictionary-encoded, without null, where made already."""
     n = len(tickets)
     ticket_text, time_text = texts
+    if coded is not None and time_text is not None and not time_text.null_count:
+        by_ticket = _order_by_ticket(coded, time_text, rows)
+        if by_ticket is not None:
+            return by_ticket
     if ticket_text is None or time_text is None:  # e.g. a lone surrogate
         ticket_codes = pd.factorize(object_array(tickets), sort=True)[0]
         time_codes = pd.factorize(object_array(times), sort=True)[0]
@@ -302,6 +308,41 @@ def _order(tickets: list[str], times: list[str], rows: list[int],
     ranked = pc.sort_indices(table, sort_keys=[
         ("ticket", "ascending"), ("time", "ascending"), ("row", "ascending")])
     return np.asarray(ranked.to_numpy(), dtype=np.intp)
+
+
+def _order_by_ticket(coded: pa.DictionaryArray, time_text: pa.Array,
+                     rows: list[int]) -> npt.NDArray[np.intp] | None:
+    """`_order` where each ticket's updates are read in the order of their times and rows
+    already (every export so far, its tickets interleaved or not in the tickets' order): a
+    stable sort of the tickets' ranks (their codes in `coded`, by the sorted dictionary),
+    an integer sort, told right by comparing the times and rows of the neighbours of the
+    same ticket; None where some ticket's updates are not read in that order (the sort by
+    ticket, time and row is then made). The three-key sort of the texts cost twice as
+    much."""
+    n = len(coded)
+    if n < 2:
+        return np.arange(n, dtype=np.intp)
+    dictionary = coded.dictionary
+    rank = np.empty(len(dictionary), dtype=np.intp)
+    rank[np.asarray(pc.sort_indices(dictionary).to_numpy(), dtype=np.intp)] = \
+        np.arange(len(dictionary), dtype=np.intp)
+    ranks = rank[coded.indices.to_numpy()]
+    if (ranks[1:] >= ranks[:-1]).all():
+        by_ticket = np.arange(n, dtype=np.intp)
+    else:
+        by_ticket = np.argsort(ranks, kind="stable").astype(np.intp, copy=False)
+        ranks = ranks[by_ticket]
+    same = ranks[1:] == ranks[:-1]
+    times = time_text.take(by_ticket)
+    before, after = times.slice(0, n - 1), times.slice(1)
+    earlier = pc.less(after, before).to_numpy(zero_copy_only=False)
+    if (same & earlier).any():
+        return None
+    equal = pc.equal(after, before).to_numpy(zero_copy_only=False)
+    row = np.asarray(rows, dtype=np.int64)[by_ticket]
+    if (same & equal & (row[1:] < row[:-1])).any():
+        return None
+    return by_ticket
 
 
 def _taken(values: Sequence[str | None], at: npt.NDArray[np.intp]) -> list[object] | pa.Array:
@@ -634,7 +675,11 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     if changed is None:
         changed = _changed(u.changes, fields_used(cfg))
     texts = (_text_array(u.ticket), _text_array(u.time))
-    order = _order(u.ticket, u.time, u.row, texts)
+    ticket_text, time_text = texts
+    # (the tickets' codes: for the order, and each ticket's currency and order number)
+    every = pc.dictionary_encode(ticket_text) \
+        if ticket_text is not None and not ticket_text.null_count else None
+    order = _order(u.ticket, u.time, u.row, texts, every)
     # Order number and currency per ticket: the ticket's own fields, else the first
     # non-empty value its updates state, by time.
     order_stating = _stating_of(order, changed, cfg.order_field)
@@ -667,7 +712,6 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     lost = _lost_without_activity(u, cfg, changed, order[~has_activity[order]], collector,
                                   order, field_rows)
     collector.skipped += len(order) - len(kept_at) - lost
-    ticket_text, time_text = texts
     arrow = ticket_text is not None and time_text is not None
     kept_texts = amount_text[kept_at]
     # The records' amounts, each distinct text parsed once (an update of no activity's is
@@ -742,7 +786,6 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         if amount_column is None:
             amount_column = pa.array(amounts, type=pa.large_string())
         # Per ticket, its currency and order number: by the codes of all updates' tickets.
-        every = pc.dictionary_encode(ticket_text) if not ticket_text.null_count else None
         currency = order_column = None
         if every is not None:
             own_order_codes = _codes_of(every, own_orders) if own_orders else None
