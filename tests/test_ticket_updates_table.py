@@ -420,3 +420,15 @@ def test_decimals_are_checked_against_each_tickets_first_currency() -> None:
     got = collector.columns[C.AMOUNT]
     assert (got.to_pylist() if isinstance(got, pa.Array) else got) == ["1.50", None, "2"]
     assert [(p["row"], p["value"]) for p in collector.problems] == [(3, "1.500")]
+
+
+def test_amounts_arrow_tells_as_written_are_those_python_tells() -> None:
+    """The amounts taken as they are (`money` writes them so) are told by Arrow's RE2
+    (`_CANONICAL_RE2`) as by Python's `_CANONICAL`: no newline at the end, no other
+    digits, no sign, no leading zero."""
+    texts = ["10", "10\n", "010", "0", "0.5", "1.", ".5", " 1", "1 ", "\uff11", "1.50", "",
+             "\u0663", "-1", "+1", "0.0", "1\n0", "00", "1.5.0", "1e3", "0.50\n"]
+    told = pc.match_substring_regex(pa.array(texts, type=pa.large_string()),
+                                    ticketing._CANONICAL_RE2).to_pylist()
+    assert told == [bool(ticketing._CANONICAL.match(t)) for t in texts]
+    assert told.count(True) == 5  # 10, 0, 0.5, 1.50, 0.0

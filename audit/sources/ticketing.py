@@ -55,6 +55,8 @@ T = TypeVar("T")
 _CANONICAL = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?\Z")
 """An amount as `money(parse_major(...))` writes it: ASCII digits, no sign, no leading
 zero, no space."""
+_CANONICAL_RE2 = r"\A(?:0|[1-9][0-9]*)(?:\.[0-9]+)?\z"
+r"""`_CANONICAL` for Arrow's RE2 (`\z`: the end of the text, no newline before it)."""
 
 UpdateRow = tuple[str, str, str | None, str, int, dict[str, str | None], bool, str | None,
                   str | None]
@@ -720,7 +722,16 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     held = _text_array(kept_texts) if arrow else None
     parsed: dict[str, str | BadValue] = {}
     canonical = _CANONICAL.match
-    for text in (set(kept_texts.tolist()) if held is None else pc.unique(held).to_pylist()):
+    others: Iterable[str]
+    if held is None:
+        others = set(kept_texts.tolist())
+    else:  # the texts `money` writes as they are, told by Arrow: only the others in Python
+        distinct = pc.unique(held)
+        as_written = pc.match_substring_regex(distinct, _CANONICAL_RE2)
+        written = distinct.filter(as_written).to_pylist()
+        parsed.update(zip(written, written, strict=True))
+        others = distinct.filter(pc.invert(as_written)).to_pylist()
+    for text in others:
         if text:
             if type(text) is str and canonical(text):  # (money(parse_major(text)) is text)
                 parsed[text] = text
@@ -730,7 +741,11 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
             except BadValue as exc:
                 parsed[text] = BadValue(_LISTED.format(what="an amount")) \
                     if _listed(text) else exc
-    good = {t: a for t, a in parsed.items() if isinstance(a, str)}
+    good: dict[str, str]
+    if all(type(a) is str for a in parsed.values()):  # (as a rule: no dict made again)
+        good = parsed  # type: ignore[assignment]
+    else:
+        good = {t: a for t, a in parsed.items() if isinstance(a, str)}
     over = _over_units(kept_at, kept_texts, u.ticket, stated_currencies, currencies_of, good)
     unpriced = _unknown_currencies(stated_currencies, currencies_of)
     amounts: list[str | None] | None = None
