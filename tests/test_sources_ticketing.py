@@ -437,7 +437,7 @@ def test_jira_millisecond_times_read_as_one_block_equal_strptime() -> None:
 
     import pyarrow as pa
 
-    from audit.sources.common import _millis_iso, offset_iso_column
+    from audit.sources.common import millis_iso_text, offset_iso_column
 
     rng = random.Random(4)
     start = datetime(1001, 1, 1)
@@ -450,18 +450,21 @@ def test_jira_millisecond_times_read_as_one_block_equal_strptime() -> None:
     texts += ["2024-02-29T23:59:59.000-0000", "9998-12-31T23:59:59.999+0000",
               "1001-01-01T00:00:00.001-0001"]
     expected = [datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%f%z").isoformat() for t in texts]
-    assert _millis_iso(pa.array(texts, type=pa.string())) == expected
+    made = millis_iso_text(pa.array(texts, type=pa.string()))
+    assert made is not None and made.type == pa.large_string()
+    assert made.to_pylist() == expected
     assert offset_iso_column(texts) == expected
     sliced = pa.array(["x", *texts[:50]], type=pa.string()).slice(1)  # an offset into buffers
-    assert _millis_iso(sliced) == expected[:50]
+    made = millis_iso_text(sliced)
+    assert made is not None and made.to_pylist() == expected[:50]
     assert {e[-6:] for e in expected} >= {"+00:00", "-05:30"}
     assert any("." in e for e in expected) and any("." not in e[19:] for e in expected)
     broken = [*texts[:100], "2026-02-29T10:00:00.000+0000"]
-    assert _millis_iso(pa.array(broken, type=pa.string())) is None
+    assert millis_iso_text(pa.array(broken, type=pa.string())) is None
     assert offset_iso_column(broken) == [*expected[:100], None]
     for other in (["2026-07-06T10:00:00.5+0200"], ["2026-07-06T24:00:00.000+0200"],
                   ["2026-07-06T10:00:00.000+2400"], [None]):
-        assert _millis_iso(pa.array(other, type=pa.string())) is None
+        assert millis_iso_text(pa.array(other, type=pa.string())) is None
 
 
 SAMPLE_AUDITS = (Path(__file__).resolve().parents[1] / "sample_logs" / "refund-sample"

@@ -432,3 +432,25 @@ def test_amounts_arrow_tells_as_written_are_those_python_tells() -> None:
                                     ticketing._CANONICAL_RE2).to_pylist()
     assert told == [bool(ticketing._CANONICAL.match(t)) for t in texts]
     assert told.count(True) == 5  # 10, 0, 0.5, 1.50, 0.0
+
+
+@pytest.mark.parametrize("surrogate", [False, True])
+def test_times_given_in_arrow_are_the_records_of_the_times_as_texts(surrogate: bool) -> None:
+    """Times the adapter gives as Arrow text (`Updates.time_text`, Jira's read column-wise,
+    `time` left empty) give the records the same times as texts do; where Arrow cannot
+    hold a ticket (a lone surrogate) the times are made texts for the lists."""
+    cfg = load_sources_config().ticketing["jira"]
+    updates = _random_updates(cfg, random.Random(f"arrow-times-{surrogate}"), 400)
+    if surrogate:
+        updates.ticket[5] = "T\udce9"
+    expected, _ = _reference(updates, cfg)
+    updates.time_text = pa.array(updates.time, type=pa.large_string())
+    updates.time = []
+    collector = Collector("jira", Path("updates.json"))
+    updates_to_table(updates, cfg, collector)
+    assert collector.columns is not None
+    for name in (C.TIMESTAMP, C.CASE, C.EVENT_ID, C.ACTIVITY, C.AMOUNT):
+        column = collector.columns[name]
+        got = column.to_pylist() if isinstance(column, pa.Array) else column
+        assert got == [record[name] for record in expected], name
+    assert isinstance(collector.columns[C.TIMESTAMP], list) is surrogate

@@ -79,6 +79,10 @@ class Updates:
     activity: list[str | None] = field(default_factory=list)
     """Set by the adapter when the update means an activity by itself (e.g. creation)."""
     amount: list[str | None] = field(default_factory=list)
+    time_text: pa.Array | None = None
+    """The times as Arrow large text, where the adapter made them so (Jira's, read
+    column-wise): `time` is then left empty, and made of them only where a list is read
+    (`updates_to_table`, where Arrow cannot hold a ticket)."""
 
     def append(self, ticket: str, time: str, author: str | None, record_id: str, row: int,
                changes: dict[str, str | None], public_comment: bool = False,
@@ -676,8 +680,14 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
     n = len(u.ticket)
     if changed is None:
         changed = _changed(u.changes, fields_used(cfg))
-    texts = (_text_array(u.ticket), _text_array(u.time))
-    ticket_text, time_text = texts
+    ticket_text = _text_array(u.ticket)
+    if u.time_text is None:
+        time_text = _text_array(u.time)
+    else:  # (made by the adapter in Arrow: not converted to Python texts and back)
+        time_text = u.time_text
+        if ticket_text is None:  # (the order and columns then made of lists)
+            u.time = time_text.to_pylist()
+    texts = (ticket_text, time_text)
     # (the tickets' codes: for the order, and each ticket's currency and order number)
     every = pc.dictionary_encode(ticket_text) \
         if ticket_text is not None and not ticket_text.null_count else None
