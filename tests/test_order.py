@@ -367,6 +367,37 @@ def test_apply_roles_periods_are_half_open_and_later_ones_win() -> None:
     assert roles == [None, "agent", "agent", "lead", "auditor", None, "lead", "lead"]
 
 
+def test_apply_roles_periods_given_again_keep_their_last_place() -> None:
+    """A role history read in pages repeats its periods (`apply_roles` applies each
+    repeated period once, at its last place): a period given again after a later one
+    wins over that one again, as each period in file order would; a copy before it does
+    not. The roles are those of the periods applied one by one in file order."""
+    import audit.canonical as C
+    from audit.sources.roles import RoleHistory, apply_roles
+
+    times = ["2026-02-05T00:00:00Z", "2026-03-05T00:00:00Z", "2026-04-05T00:00:00Z"]
+    log = pd.DataFrame({C.RESOURCE: pd.Series(["ann", "ann", "ann"], dtype="string"),
+                        C.TIMESTAMP: pd.to_datetime(times, utc=True)})
+
+    def roles_of(rows: list[tuple[str | None, str, str | None]]) -> list[str | None]:
+        periods = pd.DataFrame({
+            "person": ["ann"] * len(rows), "role": [r for r, _, _ in rows],
+            "valid_from": pd.to_datetime([f for _, f, _ in rows], utc=True),
+            "valid_to": pd.to_datetime([t for _, _, t in rows], utc=True)})
+        out, _ = apply_roles(log, RoleHistory(periods, {}, "roles.csv"))
+        return [None if pd.isna(v) else v for v in out[C.ROLE].astype(object)]
+
+    agent = ("agent", "2026-02-01", None)
+    lead = ("lead", "2026-03-01", "2026-04-01")
+    cleared = (None, "2026-01-01", "2026-03-01")
+    assert roles_of([agent, lead]) == ["agent", "lead", "agent"]
+    assert roles_of([agent, lead, agent]) == ["agent", "agent", "agent"]  # the copy wins
+    assert roles_of([lead, agent, lead, agent, lead]) == ["agent", "lead", "agent"]
+    assert roles_of([agent, cleared, agent]) == ["agent", "agent", "agent"]
+    assert roles_of([cleared, agent, cleared]) == [None, "agent", "agent"]
+    assert roles_of([agent, lead] * 10) == ["agent", "lead", "agent"]
+
+
 @pytest.mark.parametrize("dtype", ["string[pyarrow]", object])
 def test_sorted_codes_are_factorize_sorted(dtype: object) -> None:
     """`sorted_codes` (EV005's charge codes): ranks among the distinct ids, in their sorted

@@ -9,8 +9,10 @@ Periods are half-open: valid_from <= t < valid_to.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -195,17 +197,20 @@ def apply_roles(log: pd.DataFrame, history: RoleHistory, *,
     # Times as UTC nanoseconds, compared in numpy (a missing time, the smallest int64, is
     # before every period's start, as pandas compares NaT: never during one).
     times_all = _nanoseconds(log[C.TIMESTAMP])
-    for person, own in grouped:
-        code = persons.get_loc(person)
-        assert isinstance(code, int)
+    # The periods' times converted once, not per person (a conversion of a few rows costs
+    # pandas about a millisecond: 0.18 s of CPU at 100k cases, 63 people).
+    starts_all = _nanoseconds(history.periods["valid_from"]).tolist()
+    ends_all = _nanoseconds(history.periods["valid_to"]).tolist()
+    roles_all = history.periods["role"].tolist()
+    for code, rows in enumerate(grouped.indices[person] for person in persons):
         mine = order[bounds[code]:bounds[code + 1]]
         if not len(mine):
             continue
         times = times_all[mine]
         found = np.full(len(mine), -1, dtype=np.int32)
-        for start, end, role in zip(_nanoseconds(own["valid_from"]).tolist(),
-                                    _nanoseconds(own["valid_to"]).tolist(), own["role"],
-                                    strict=True):
+        for start, end, role in _last_of_each(
+                (starts_all[k], ends_all[k], roles_all[k])
+                for k in np.asarray(rows, dtype=np.int64).tolist()):
             during = times >= start  # valid_from is never missing (read_roles)
             if end != _MISSING:
                 during &= times < end
@@ -261,6 +266,21 @@ def apply_roles(log: pd.DataFrame, history: RoleHistory, *,
                      f"{log[C.RESOURCE].iloc[first]}: '{stated_names[stated_codes[first]]}' "
                      f"in the log, '{role_names[given[first]]}' in the history)")
     return log, notes
+
+
+def _last_of_each(periods: Iterable[tuple[int, int, Any]]) -> list[tuple[int, int, Any]]:
+    """A person's periods (start, end, role) in file order, each repeated one kept only
+    where it is last: applied in order, a later period wins where two overlap, so a
+    period given again overwrites whatever its earlier copy set: the same roles.
+    Role histories exported in pages (or merged by month) repeat every period in each:
+    at 1M cases 80 files' 640 periods are 63 people's 64, and each period applied is a
+    comparison of each of the person's events (about 116,000 each)."""
+    kept: dict[tuple[int, int, Any], None] = {}
+    for start, end, role in periods:
+        key = (start, end, None if pd.isna(role) else str(role))
+        kept.pop(key, None)  # moved to the end: its last place in file order
+        kept[key] = None
+    return list(kept)
 
 
 def overlap_notes(history: RoleHistory) -> list[str]:
