@@ -263,8 +263,8 @@ def test_the_rules_sharing_work_are_one_unit_taken_first() -> None:
 
 def test_a_crash_in_the_shared_work_is_the_reading_rules_error_not_the_runs(
         sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The work duplicate-refund and refund-exceeds-charge share, computed before the fork
-    (`CaseFacts.warm`), raising: each of the two rules is recorded as crashed, as when the
+    """The work duplicate-refund and refund-exceeds-charge share (done by the process taking
+    their unit, `engine._units`), raising: each of the two rules is recorded as crashed, as when the
     rules run one after the other, and the other rules' findings and the reports are
     written. Before, the error was raised out of the run: "internal error", exit 2 and no
     reports, in every forked run (by default, logs of 200,000 events or more)."""
@@ -295,3 +295,28 @@ def test_a_crash_in_the_shared_work_is_the_reading_rules_error_not_the_runs(
     others = [f.fingerprint for f in alone.result.findings if f.rule not in {"DU001", "EV005"}]
     assert len(others) > 100
     assert [f["fingerprint"] for f in document["findings"]] == others
+
+
+def test_warm_leaves_shared_work_that_raises_to_its_readers(
+        sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`CaseFacts.warm` given shared work that raises (as it is given shared work read by
+    rules of two units) leaves it uncomputed instead of raising, and each reader then
+    raises the error itself (recorded as that rule's crash by the engine)."""
+    from audit.rules.evidence import ev005_refund_exceeds_charge as ev005
+    from audit.rules.facts import SHARED_WORK
+
+    calls: list[str] = []
+
+    def boom(facts: CaseFacts) -> Any:
+        calls.append("boom")
+        raise RuntimeError("boom in the excess")
+
+    monkeypatch.setitem(SHARED_WORK, ev005.EXCESS, boom)
+    policy = load_policy(default_policy_path())
+    facts = CaseFacts(_log(sample), policy, policy.as_of)
+    facts.warm(["events:" + ev005.EXCESS])
+    assert calls == ["boom"]
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="boom in the excess"):
+            facts.shared(ev005.EXCESS)
+    assert calls == ["boom", "boom", "boom"]

@@ -306,9 +306,10 @@ class CaseFacts:
         """The shared work registered under `key` (SHARED_WORK, "shared:<what>"): computed
         on first use and kept with the event columns (`cached_keys` names it
         "events:<key>"), so that two rules reading it (duplicate-refund and
-        refund-exceeds-charge each read the other's work) compute it once, and before the
-        fork where both run beside a forked copy (`warm`). Callers must not change what it
-        returns."""
+        refund-exceeds-charge each read the other's work) compute it once: in a forked run
+        the rules sharing work are one unit (audit.rules.engine `_units`), run after the
+        fork by the process taking it; `warm` computes before the fork only shared work
+        that rules of two units read. Callers must not change what it returns."""
         if key not in self._sorted:
             self._sorted[key] = SHARED_WORK[key](self)
         return self._sorted[key]

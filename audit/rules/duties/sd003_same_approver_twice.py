@@ -50,7 +50,7 @@ class SameApproverTwice(Rule):
 
         first_at, first_key = by_person("approve")
         second_at, second_key = by_person("second-approve")
-        both = C.int_isin(second_key, first_key)  # (numpy 2's isin: 10x slower at 1M)
+        both = C.int_isin(second_key, first_key)  # (numpy 2's isin: about 15x slower at 1M)
         if not both.any():
             return []
         # Positions ascend by case, then time: per case, its first second-level approval by
