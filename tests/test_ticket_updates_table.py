@@ -85,9 +85,23 @@ def test_order_by_ticket_codes_is_the_sort_by_ticket_time_and_row() -> None:
     # the same time, its rows going back: ordered by row
     tickets, times, rows = ["b", "a", "b", "a"], ["t", "t", "t", "t"], [1, 4, 0, 3]
     assert _by_ticket_codes(tickets, times, rows) == [3, 1, 2, 0]
+    assert _ticket_sort(tickets, times, rows) is None  # (the three-key sort made)
     # a time going back within a ticket
     tickets, times, rows = ["b", "a", "b", "a"], ["2", "1", "1", "2"], [1, 2, 3, 4]
     assert _by_ticket_codes(tickets, times, rows) == [1, 3, 2, 0]
+    assert _ticket_sort(tickets, times, rows) is None
+    # each ticket's updates in order, the tickets interleaved: the tickets' sort alone
+    tickets, times, rows = ["b", "a", "b", "a"], ["1", "1", "2", "2"], [1, 2, 3, 4]
+    assert _ticket_sort(tickets, times, rows) == [1, 3, 0, 2]
+
+
+def _ticket_sort(tickets: list[str], times: list[str], rows: list[int]) -> list[int] | None:
+    """`_order_by_ticket`'s order (the tickets' sort alone), None where it leaves the order
+    to the three-key sort."""
+    texts = (_text_array(tickets), _text_array(times))
+    assert texts[0] is not None and texts[1] is not None
+    order = ticketing._order_by_ticket(pc.dictionary_encode(texts[0]), texts[1], rows)
+    return None if order is None else order.tolist()
 
 
 BAD_AMOUNTS = ["12.50", "3", "", None, "1,5", "-7.25", "abc"]

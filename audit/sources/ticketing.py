@@ -70,7 +70,8 @@ class Updates:
 
     ticket: list[str] = field(default_factory=list)
     time: list[str] = field(default_factory=list)
-    """ISO 8601 with offset."""
+    """ISO 8601 with offset; empty where `time_text` holds the times instead (Jira's
+    column-wise times, `_timed`): read them through `updates_to_table`."""
     author: list[str | None] = field(default_factory=list)
     record_id: list[str] = field(default_factory=list)
     row: list[int] = field(default_factory=list)
