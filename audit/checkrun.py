@@ -52,7 +52,7 @@ from audit.policy import (
 from audit.rules import default_rules
 from audit.rules.engine import AuditResult, run_rules, selected_rules
 from audit.rules.lanes import shown_id as _shown_id
-from audit.runid import run_id
+from audit.runid import code_digest, run_id
 from audit.words import counted
 
 MONEY_AT_RISK_DEFINITION = (
@@ -324,6 +324,9 @@ class CheckRun:
         manifest: dict[str, Any] = {
             "tool": "refund-audit",
             "version": __version__,
+            # (the tool's code as this process runs it, `audit.runid.code_digest`: its
+            # source, templates and bundled models' sha256, which the version alone is not)
+            "code": code_digest(),
             # (findings.json's format: `audit.findings.FINDINGS_FORMAT`, which `diff` reads)
             "format_version": FINDINGS_FORMAT,
             "started": self.started.isoformat(),
@@ -383,11 +386,12 @@ class CheckRun:
             "event_order": EVENT_ORDER_VERSION,
             "engine": self.engine,
         }
-        # The run id (`audit.runid`): the SHA-256 of what decided the findings (the inputs',
-        # policy's, SOPs' and mapping's digests, the options, clock, rule versions, tool
-        # version), no time or path; report.html and findings.xlsx show it. After the
-        # format version, where a reader of the manifest looks first.
-        head = ("tool", "version", "format_version")
+        # The run id (`audit.runid`): the SHA-256 of what decided the findings (the inputs'
+        # and their earlier quarantines', policy's, SOPs' and mapping's digests, the options,
+        # clock, rule versions, tool version and code digest), no time, path or engine;
+        # report.html and findings.xlsx show it. After the format version, where a reader
+        # of the manifest looks first.
+        head = ("tool", "version", "code", "format_version")
         return {**{k: manifest[k] for k in head}, "run_id": run_id(manifest),
                 **{k: v for k, v in manifest.items() if k not in head}}
 

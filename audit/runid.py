@@ -2,47 +2,158 @@
 manifest records it, so that report.html, findings.xlsx and findings.json name the run they
 came from by the same value, and a re-performance of the audit gets it again.
 
-The identity (`run_identity`) is the manifest's tool and version, findings.json's format,
-the audit's clock (`as_of`), the digests of the inputs (sorted: the order given changes no
-finding), of the policy, of each SOP (with its channel and process) and of the mapping, the
-import options, each rule's logic version, the event order and the engine's name. It holds
-no time of the run, no path, no command and no measurement: the same inputs, policy, SOPs,
-options, clock and tool version give the same run id on any machine, in any folder, at any
-time, and another of any of them another. It is written as JSON with sorted keys, no
-spaces and ASCII escapes (`canonical_json`), and hashed; `run_id` is that hex digest.
+The identity (`run_identity`) is the manifest's tool and version, the digest of the tool's
+own code (`code_digest`: its installed source, templates and bundled models), findings.json's
+format, the audit's clock (`as_of`), each input's digest with that of a canonical log's own
+quarantine where its rows were counted (sorted: the order given changes no finding), the
+digests of the policy, of each SOP (with its channel and process) and of the mapping, the
+import options, each rule's logic version and the event order. It holds no time of the run,
+no path, no command, no engine (the local and the Dask engine find the same) and no
+measurement: the same inputs, policy, SOPs, options, clock and code give the same run id on
+any machine, in any folder, at any time, and another of any of them another. It is written
+as JSON with sorted keys, no spaces and ASCII escapes (`canonical_json`), and hashed;
+`run_id` is that hex digest.
 
 `python -m audit.runid findings.json ...` recomputes each file's run id from its manifest
 and compares it with the `run_id` it records (exit code 1 where one differs, 2 where a file
-cannot be read as a findings.json): a manifest edited since its check no longer matches.
+cannot be read as a findings.json of refund-audit): a manifest edited since its check, and
+not given a recomputed id, no longer matches. It is a consistency check, not a seal: the id
+is an unkeyed digest anyone can recompute after editing a manifest, and it covers neither
+the findings nor the summary (SHA256SUMS holds the sha256 of each file written).
 """
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import hashlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-RUN_ID_VERSION = 1
+RUN_ID_VERSION = 2
 """The version of what `run_identity` holds, part of the identity: a later change of its
-fields gives every run another id, never one an older run had for other content."""
+fields gives every run another id, never one an older run had for other content. (2: the
+code digest and each input's earlier quarantine added, the engine taken out.)"""
+
+CODE_FILES: dict[str, tuple[str, ...]] = {
+    "audit": ("*.py", "py.typed"),
+    "conformance": ("*.py", "py.typed"),
+    "reports": ("*.py", "py.typed", "templates/*"),
+    "models": ("*.py", "*.bpmn", "*.yaml", "*.md"),
+}
+"""The packages of the tool's code and, per package, the files of it `code_digest` reads
+(paths inside the package; `*.py` at any depth): what the wheel installs of them
+(pyproject.toml's packages and package-data), no cache (`__pycache__`) and no file a
+checkout holds beside them. The sample logs (package `sample_logs`) are not code: a run of
+them has their digests as its inputs'."""
+
+
+def code_files() -> list[tuple[str, Path]]:
+    """The files of the tool's code (`CODE_FILES`) as this process imports them: per file,
+    its name (`package/path`, `/`-separated) and where it lies, sorted by name."""
+    found: list[tuple[str, Path]] = []
+    for package, patterns in CODE_FILES.items():
+        spec = importlib.util.find_spec(package)
+        places = list(spec.submodule_search_locations or []) if spec is not None else []
+        if not places:
+            continue
+        root = Path(places[0])
+        for path in root.rglob("*"):
+            inside = path.relative_to(root).as_posix()
+            if "__pycache__" in path.parts or not path.is_file():
+                continue
+            if any(fnmatch.fnmatchcase(inside, p) if "/" in p or not p.startswith("*.")
+                   else inside.endswith(p[1:]) for p in patterns):
+                found.append((f"{package}/{inside}", path))
+    return sorted(found)
+
+
+@functools.cache
+def code_digest() -> dict[str, Any]:
+    """The tool's code as this process runs it: `sha256`, the SHA-256 of the lines
+    `NAME<TAB>SHA256\\n` (each file of `code_files`, by name, its bytes' sha256), and
+    `files`, how many. Computed once per process (about 140 files, 3 MB). It tells two
+    builds apart where the version (`audit.__version__`) does not, with no git commit,
+    which a wheel or an archive has not; the Python and libraries the tool runs on (pandas,
+    pm4py) are not part of it."""
+    lines = []
+    for name, path in code_files():
+        lines.append(f"{name}\t{hashlib.sha256(path.read_bytes()).hexdigest()}\n")
+    return {"sha256": hashlib.sha256("".join(lines).encode("utf-8")).hexdigest(),
+            "files": len(lines)}
+
+
+RUN_ID_COVERS = (
+    "the tool and its version", "the code digest (the sha256 of the tool's own source, "
+    "templates and bundled models)", "the findings' format version", "the audit clock",
+    "each input's sha256 (and that of a canonical log's own quarantine where its rows were "
+    "counted)", "the policy's, each SOP's and the mapping's sha256", "the import options",
+    "each rule's logic version", "the event order")
+"""What the run id is the digest of, in words, as report.html's run details and
+findings.xlsx's Summary say it (`run_id_is`) and docs/reports.md lists it."""
+
+
+def run_id_is(formats: list[str] | None) -> str:
+    """What the run id is, for report.html's run details and findings.xlsx's Summary of a
+    run of report `formats` (None: all): what it covers (`RUN_ID_COVERS`), that it is no
+    seal, and how to check it, or, where the run wrote no findings.json, that it cannot be."""
+    check = ("findings.json's manifest.run_id records it, and python -m audit.runid "
+             "findings.json recomputes it from the manifest"
+             if formats is None or "json" in formats else
+             f"this run wrote no findings.json (--format {','.join(formats)}), so nothing it "
+             "wrote lets the run id be recomputed: a run with json in --format writes it")
+    return ("the SHA-256 of what decided the findings: " + "; ".join(RUN_ID_COVERS)
+            + ". No time, path, command or engine is part of it: the same inputs, policy, "
+            "SOPs, mapping, options, clock and code give the same run id. It names the run; "
+            "it is no seal (anyone can recompute it after editing the manifest, and it "
+            "covers no finding): SHA256SUMS holds each file's sha256; " + check + ".")
 
 
 def _sha256(entry: Any) -> Any:
     return entry.get("sha256") if isinstance(entry, dict) else None
 
 
-def run_identity(manifest: dict[str, Any]) -> dict[str, Any]:
-    """What of `manifest` (findings.json's) the run id is the digest of (see the module)."""
-    engine = manifest.get("engine")
+def _counted_quarantine(entry: Any) -> Any:
+    """The sha256 of a canonical-log input's own quarantine (LOG.quarantine.csv) where its
+    rows were counted (`status` read: found, and verified or of a record that holds no
+    sha256), else None: the file whose rows each finding's case_quarantined_rows counts."""
+    told = entry.get("earlier_quarantine") if isinstance(entry, dict) else None
+    if not isinstance(told, dict) or told.get("status") != "read":
+        return None
+    return told.get("sha256")
+
+
+def run_identity(manifest: dict[str, Any], version: int = RUN_ID_VERSION) -> dict[str, Any]:
+    """What of `manifest` (findings.json's) the run id is the digest of (see the module);
+    `version` 1: as a run id was computed before version 2 (each input's sha256 alone, the
+    engine's name, no code digest), which `main` checks an older findings.json by."""
+    if version == 1:
+        engine = manifest.get("engine")
+        return {
+            "run_id_version": 1, "tool": manifest.get("tool"),
+            "version": manifest.get("version"), "format_version": manifest.get("format_version"),
+            "as_of": manifest.get("as_of"),
+            "inputs": sorted(str(_sha256(i)) for i in manifest.get("inputs") or []),
+            "policy": _sha256(manifest.get("policy")),
+            "sop": sorted([str(s.get("channel")), str(s.get("process")), str(s.get("sha256"))]
+                          for s in manifest.get("sop") or [] if isinstance(s, dict)),
+            "mapping": _sha256(manifest.get("mapping")),
+            "import_options": manifest.get("import_options"),
+            "rule_versions": manifest.get("rule_versions"),
+            "event_order": manifest.get("event_order"),
+            "engine": engine.get("name") if isinstance(engine, dict) else None}
+    inputs = [[str(_sha256(i)), _counted_quarantine(i)] for i in manifest.get("inputs") or []]
     return {
         "run_id_version": RUN_ID_VERSION,
         "tool": manifest.get("tool"),
         "version": manifest.get("version"),
+        "code": _sha256(manifest.get("code")),
         "format_version": manifest.get("format_version"),
         "as_of": manifest.get("as_of"),
-        "inputs": sorted(str(_sha256(i)) for i in manifest.get("inputs") or []),
+        "inputs": sorted(inputs, key=lambda i: (i[0], str(i[1]))),
         "policy": _sha256(manifest.get("policy")),
         "sop": sorted([str(s.get("channel")), str(s.get("process")), str(s.get("sha256"))]
                        for s in manifest.get("sop") or [] if isinstance(s, dict)),
@@ -50,7 +161,6 @@ def run_identity(manifest: dict[str, Any]) -> dict[str, Any]:
         "import_options": manifest.get("import_options"),
         "rule_versions": manifest.get("rule_versions"),
         "event_order": manifest.get("event_order"),
-        "engine": engine.get("name") if isinstance(engine, dict) else None,
     }
 
 
@@ -60,9 +170,35 @@ def canonical_json(value: Any) -> bytes:
                       ensure_ascii=True).encode("ascii")
 
 
-def run_id(manifest: dict[str, Any]) -> str:
-    """The run id of the run `manifest` records: the SHA-256 (hex) of its identity."""
-    return hashlib.sha256(canonical_json(run_identity(manifest))).hexdigest()
+def run_id(manifest: dict[str, Any], version: int = RUN_ID_VERSION) -> str:
+    """The run id of the run `manifest` records: the SHA-256 (hex) of its identity (of
+    `run_identity`'s `version`)."""
+    return hashlib.sha256(canonical_json(run_identity(manifest, version))).hexdigest()
+
+
+NOT_A_SEAL = ("(a consistency check of the manifest, not a seal: anyone editing it can "
+              "recompute the id, and the id covers neither the findings nor the summary; "
+              "SHA256SUMS holds the sha256 of each file written)")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _manifest(name: str) -> dict[str, Any]:
+    """The manifest of findings.json `name`, a ValueError saying why where it has none."""
+    try:
+        document = json.loads(Path(name).read_bytes().decode("utf-8"),
+                              parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply to be read") from None
+    manifest = document.get("manifest") if isinstance(document, dict) else None
+    if not isinstance(manifest, dict):
+        raise ValueError("no manifest object")
+    if manifest.get("tool") != "refund-audit":
+        raise ValueError(f"its manifest's tool is {manifest.get('tool')!r}, not "
+                         "'refund-audit'")
+    return manifest
 
 
 def main(argv: list[str]) -> int:
@@ -72,20 +208,24 @@ def main(argv: list[str]) -> int:
     worst = 0
     for name in argv:
         try:
-            document = json.loads(Path(name).read_text(encoding="utf-8"))
-            manifest = document["manifest"]
+            manifest = _manifest(name)
             recorded = manifest.get("run_id")
             computed = run_id(manifest)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            print(f"error: {name}: not a findings.json of refund-audit check ({exc})",
+        except (OSError, ValueError, TypeError, AttributeError, RecursionError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            print(f"error: {name}: not a findings.json of refund-audit check ({why})",
                   file=sys.stderr)
             worst = 2
             continue
         if recorded == computed:
-            print(f"{name}: run id {computed}: matches its manifest")
+            print(f"{name}: run id {computed}: matches its manifest {NOT_A_SEAL}")
+        elif "code" not in manifest and recorded == run_id(manifest, 1):
+            print(f"{name}: run id {recorded}: matches its manifest as a run id of version 1 "
+                  f"(no code digest, no earlier quarantine, the engine's name) {NOT_A_SEAL}")
         else:
             print(f"{name}: run id {recorded!s} recorded, {computed} computed from its "
-                  "manifest: they differ (the manifest was edited, or written before run ids)")
+                  "manifest: they differ (the manifest was edited, or written before run ids "
+                  "or by another version of them)")
             worst = max(worst, 1)
     return worst
 

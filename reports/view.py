@@ -25,6 +25,7 @@ from audit.currency import NO_CURRENCY, currency_key, shown
 from audit.findings import SEVERITIES, Finding, FindingColumns, money_buckets, severity_rank
 from audit.ingest import input_labels
 from audit.rules.base import FAMILIES, SECTIONS
+from audit.runid import run_id_is
 from audit.store import findings_json_written, imported_earlier_report
 from audit.words import counted, moment
 from reports.graphs import LegendKey
@@ -360,7 +361,12 @@ class ReportView:
     """This run wrote findings.xlsx (the run details say its Summary shows the run id)."""
     run_id: str
     """The run id findings.json's manifest records (`audit.runid`: the SHA-256 of the
-    inputs', policy's, SOPs' digests, options, clock, rule versions and tool version)."""
+    inputs', policy's, SOPs' digests, options, clock, rule versions, tool version and code)."""
+    run_id_is: str
+    """What the run id is (`audit.runid.run_id_is`), as findings.xlsx's Summary says it."""
+    code_sha256: str
+    """The code digest the manifest records (`audit.runid.code_digest`), "" where none."""
+    code_files: int
     data_files: str
     """The files of this run that list every finding ("findings.json and findings.csv"),
     or "" where it wrote none of them."""
@@ -1028,6 +1034,9 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
     return ReportView(
         title="Refund audit report",
         tool_version=str(manifest["version"]), run_id=str(manifest["run_id"]),
+        run_id_is=run_id_is(run.memo.get("formats")),
+        code_sha256=str((manifest.get("code") or {}).get("sha256") or ""),
+        code_files=int((manifest.get("code") or {}).get("files") or 0),
         xlsx_written=run.memo.get("formats") is None or "xlsx" in run.memo["formats"],
         data_files=data_files,
         # (under SOURCE_DATE_EPOCH its time, not the run's: said so)

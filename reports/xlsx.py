@@ -24,6 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 from audit.currency import CURRENCIES, minor_units
 from audit.findings import SEVERITIES, Finding
 from audit.rules.base import FAMILIES
+from audit.runid import run_id_is
 from audit.safety import PASSED_OVER, needs_apostrophe
 from audit.store import (
     earlier_quarantine_text,
@@ -497,11 +498,9 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
         ("Tool", f"refund-audit {manifest['version']}"),
         # (the manifest's run id, `audit.runid`: report.html's header shows the same)
         ("Run id", manifest["run_id"]),
-        ("Run id is", "the SHA-256 of the inputs', policy's, SOPs' and mapping's sha256, the "
-         "import options, the audit clock, each rule's logic version and the tool's version "
-         "(no time, path or command): the same inputs, policy, SOPs, options, clock and "
-         "version give the same run id; findings.json's manifest.run_id records it, "
-         "python -m audit.runid findings.json recomputes it"),
+        ("Run id is", run_id_is(run.memo.get("formats"))),
+        # (the tool's code as the run read it, `audit.runid.code_digest`, part of the run id)
+        ("Code digest", str((manifest.get("code") or {}).get("sha256") or "")),
         ("Run started (UTC)", _Time(manifest["started"])),
         ("Run finished (UTC)", _Time(manifest["finished"])),
         # (under SOURCE_DATE_EPOCH: the two times are its, not the run's)

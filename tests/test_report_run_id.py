@@ -17,6 +17,7 @@ thousands.
 
 from __future__ import annotations
 
+import copy
 import csv
 import hashlib
 import json
@@ -268,3 +269,319 @@ def test_diff_json_names_each_run_by_its_run_id(
         diff = json.loads((out / "diff.json").read_text(encoding="utf-8"))
         assert (diff["old"]["run_id"], diff["new"]["run_id"]) == (ids["first"], ids[other])
     assert ids["first"] == ids["again"] != ids["clock"]
+
+
+# A manifest of every field the run id reads, and some it does not: its run id pinned.
+PINNED_MANIFEST: dict[str, Any] = {
+    "tool": "refund-audit", "version": "0.1.0",
+    "code": {"sha256": "c" * 64, "files": 135},
+    "format_version": 4, "run_id": None,
+    "started": "2026-12-07T15:00:00+00:00", "finished": "2026-12-07T15:00:09+00:00",
+    "as_of": "2026-10-15T00:00:00+00:00", "as_of_source": "--as-of",
+    "command": ["refund-audit", "check", "a.csv", "log.parquet"], "working_directory": "/w",
+    "import_options": {"assume_tz": None, "encoding": None, "object_type": None},
+    "mapping": {"file": "m.yaml", "sha256": "9" * 64},
+    "inputs": [
+        {"file": "log.parquet", "sha256": "b" * 64,
+         "earlier_quarantine": {"file": "log.quarantine.csv", "quarantined": 2,
+                                "status": "read", "sha256": "d" * 64, "verified": True}},
+        {"file": "a.csv", "sha256": "a" * 64, "earlier_quarantine": None}],
+    "policy": {"file": "policy.yaml", "sha256": "e" * 64},
+    "sop": [{"channel": "ecommerce", "file": "e.bpmn", "process": None, "sha256": "f" * 64}],
+    "rules": ["SD001"], "rule_versions": {"SD001": 1}, "event_order": 1,
+    "engine": {"name": "local"},
+}
+PINNED_RUN_IDS = {
+    # (version 1 as the code before version 2 computed it, which `audit.runid` still checks
+    # an older findings.json by)
+    1: "b6f50ac22620ed650526c345de5fa283833531561af148aa98510a9f3543d23a",
+    2: "2b09e11a91b0c4ade13fdce4cd8cb4b5f079f4e9db8aed6d4bc1a69cfc339880",
+}
+
+
+def test_the_run_id_of_a_known_manifest_is_pinned() -> None:
+    """The run id of a fixed manifest is a fixed value: a change of what the identity reads
+    (a manifest field renamed, one added or left out) fails here, and may be re-pinned only
+    with RUN_ID_VERSION raised, so that no later run has an id an older run had for other
+    content. (Before, the test compared run_id(manifest) with itself.)"""
+    from audit.runid import RUN_ID_VERSION
+
+    assert run_id(copy.deepcopy(PINNED_MANIFEST)) == PINNED_RUN_IDS[RUN_ID_VERSION], \
+        "the identity changed: raise RUN_ID_VERSION and pin the new id beside the old"
+    assert run_id(copy.deepcopy(PINNED_MANIFEST), 1) == PINNED_RUN_IDS[1]
+    assert len(set(PINNED_RUN_IDS.values())) == len(PINNED_RUN_IDS)
+
+
+def _set(manifest: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(manifest)
+    *head, last = path.split(".")
+    place: Any = changed
+    for key in head:
+        place = place[int(key)] if isinstance(place, list) else place[key]
+    if isinstance(place, list):
+        place[int(last)] = value
+    else:
+        place[last] = value
+    return changed
+
+
+@pytest.mark.parametrize(("path", "value", "changes"), [
+    ("version", "0.1.1", True),
+    ("code.sha256", "0" * 64, True),  # (another build of the same version)
+    ("format_version", 5, True),
+    ("as_of", "2026-10-16T00:00:00+00:00", True),
+    ("inputs.1.sha256", "1" * 64, True),
+    ("inputs.0.earlier_quarantine.sha256", "2" * 64, True),
+    ("inputs.0.earlier_quarantine.status", "not found", True),  # (its rows not counted)
+    ("policy.sha256", "3" * 64, True),
+    ("sop.0.sha256", "4" * 64, True),
+    ("sop.0.process", "Process_1", True),
+    ("mapping", None, True),
+    ("import_options.assume_tz", "UTC", True),
+    ("rule_versions.SD001", 2, True),
+    ("event_order", 2, True),
+    # Not part of it: the engine (the local and the Dask engine find the same), times,
+    # paths, the command, a quarantine's verification note.
+    ("engine", {"name": "dask", "scheduler": "tcp://10.0.0.1:8786"}, False),
+    ("started", "2026-12-08T15:00:00+00:00", False),
+    ("inputs.1.file", "b.csv", False),
+    ("sop.0.file", "/elsewhere/e.bpmn", False),
+    ("command", ["refund-audit", "check"], False),
+    ("working_directory", "/v", False),
+    ("code.files", 136, False),
+    ("inputs.0.earlier_quarantine.in_cases_with_findings", 1, False),
+])
+def test_what_changes_the_run_id(path: str, value: Any, changes: bool) -> None:
+    assert (run_id(_set(PINNED_MANIFEST, path, value)) != run_id(PINNED_MANIFEST)) is changes
+    reordered = copy.deepcopy(PINNED_MANIFEST)
+    reordered["inputs"].reverse()  # (the inputs' order changes no finding)
+    assert run_id(reordered) == run_id(PINNED_MANIFEST)
+
+
+def _small_check(log: Path, out: Path, *extra: str) -> dict[str, Any]:
+    done = CliRunner().invoke(main, ["check", str(log), "--out", str(out), "--fail-on",
+                                     "never", "--format", "json", "--as-of",
+                                     "2026-10-15T00:00:00Z", *extra])
+    assert done.exit_code == 0, (done.output, done.exception)
+    manifest: dict[str, Any] = json.loads(
+        (out / "findings.json").read_text(encoding="utf-8"))["manifest"]
+    assert manifest["run_id"] == run_id(manifest)
+    return manifest
+
+
+def test_a_changed_input_byte_sop_mapping_or_import_option_changes_the_run_id(
+        tmp_path: Path) -> None:
+    """Checks of a generated log of 20 cases, two by two alike but for one thing: a byte of
+    the input, of the SOP, of the mapping, or --encoding given."""
+    write_sample(SampleSpec(channel="all", cases=20, seed=5, violation_rate=0.5), tmp_path)
+    log = tmp_path / "canonical.csv"
+    text = log.read_text(encoding="utf-8")
+    edited = tmp_path / "edited.csv"
+    rows = list(csv.reader(text.splitlines()))
+    rows[1][rows[0].index("org:resource")] += "x"
+    with edited.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    assert len(edited.read_bytes()) == len(log.read_bytes()) + 1
+    sop, sop_edited = tmp_path / "sop.bpmn", tmp_path / "sop-edited.bpmn"
+    shutil.copyfile(REPO / "models" / "ecommerce.bpmn", sop)
+    sop_edited.write_bytes(sop.read_bytes() + b"<!-- edited -->\n")
+    mapping, mapping_edited = tmp_path / "mapping.yaml", tmp_path / "mapping-edited.yaml"
+    mapping.write_text("assume_tz: UTC\n", encoding="utf-8")
+    mapping_edited.write_text("assume_tz: UTC\n# edited\n", encoding="utf-8")
+    ids = {
+        name: _small_check(source, tmp_path / name, *extra)["run_id"]
+        for name, source, extra in [
+            ("base", log, ()), ("byte", edited, ()),
+            ("sop", log, ("--sop", str(sop))), ("sop-edited", log, ("--sop", str(sop_edited))),
+            ("mapping", log, ("--mapping", str(mapping))),
+            ("mapping-edited", log, ("--mapping", str(mapping_edited))),
+            ("encoding", log, ("--encoding", "utf-8"))]}
+    assert ids["base"] != ids["byte"]
+    assert ids["sop"] != ids["sop-edited"]
+    assert ids["mapping"] != ids["mapping-edited"]
+    assert ids["base"] != ids["encoding"]
+    assert len(set(ids.values())) == len(ids), ids
+
+
+def test_a_canonical_logs_own_quarantine_found_or_not_changes_the_run_id(
+        tmp_path: Path) -> None:
+    """A log imported with 2 rows quarantined, checked beside its LOG.quarantine.csv and,
+    copied, without it: the findings of the rows' case count them (case_quarantined_rows
+    2) or not (0), so the run ids differ; the file's sha256 is in the identity where its
+    rows were counted. Before, both runs had one run id (the log's sha256 alone) and other
+    findings."""
+    write_sample(SampleSpec(channel="all", cases=20, seed=3, violation_rate=0.5), tmp_path)
+    lines = (tmp_path / "canonical.csv").read_text(encoding="utf-8").splitlines()
+    head, first = lines[0].split(","), lines[1].split(",")
+    bad = [*first]
+    bad[head.index("time:timestamp")] = "not a time"
+    raw = tmp_path / "raw.csv"
+    raw.write_text("\n".join([*lines, ",".join(bad), ",".join(bad).replace("not a", "no")])
+                   + "\n", encoding="utf-8")
+    done = CliRunner().invoke(main, ["import", str(raw), "--out",
+                                     str(tmp_path / "a" / "log.parquet")])
+    assert done.exit_code == 0, (done.output, done.exception)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    (tmp_path / "b" / "log.quarantine.csv").unlink()
+    found = _small_check(tmp_path / "a" / "log.parquet", tmp_path / "found")
+    missing = _small_check(tmp_path / "b" / "log.parquet", tmp_path / "missing")
+    documents = [json.loads((tmp_path / name / "findings.json").read_text(encoding="utf-8"))
+                 for name in ("found", "missing")]
+    case = first[head.index("case:concept:name")]
+    assert [{f["case_quarantined_rows"] for f in d["findings"] if f["case_id"] == case}
+            for d in documents] == [{2}, {0}]
+    assert found["inputs"][0]["sha256"] == missing["inputs"][0]["sha256"]
+    told = found["inputs"][0]["earlier_quarantine"]
+    assert (told["status"], told["verified"]) == ("read", True)
+    assert told["sha256"] == hashlib.sha256(
+        (tmp_path / "a" / "log.quarantine.csv").read_bytes()).hexdigest()
+    assert missing["inputs"][0]["earlier_quarantine"]["status"] == "not found"
+    assert found["run_id"] != missing["run_id"]
+
+
+def test_the_code_digest_covers_the_files_the_package_ships(tmp_path: Path) -> None:
+    """The code digest reads every file of the tool's packages the repository keeps (what
+    the wheel installs: test_packaging checks the package data), no cache and no stray
+    file; a byte changed in a template changes it, a stray file or a cache does not."""
+    from audit.runid import CODE_FILES, code_digest, code_files
+
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(["git", "ls-files", "--", *CODE_FILES], cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert [name for name, _ in code_files()] == sorted(tracked)
+    assert code_digest()["files"] == len(tracked)
+    for package in CODE_FILES:
+        shutil.copytree(REPO / package, tmp_path / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+
+    def digest() -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-c", "import json, audit.runid as r; "
+             "print(json.dumps([r.code_digest(), r.code_files()[0][1].as_posix()]))"],
+            capture_output=True, text=True, cwd=tmp_path, check=True,
+            env={**os.environ, "PYTHONPATH": str(tmp_path)})
+        found, where = json.loads(done.stdout)
+        assert where.startswith(tmp_path.as_posix())  # (the copy's files, not the checkout's)
+        return dict(found)
+
+    assert digest() == code_digest()
+    (tmp_path / "audit" / "notes.txt").write_text("a stray file", encoding="utf-8")
+    (tmp_path / "audit" / "__pycache__").mkdir(exist_ok=True)
+    (tmp_path / "audit" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
+    assert digest() == code_digest()
+    css = tmp_path / "reports" / "templates" / "report.css"
+    css.write_bytes(css.read_bytes() + b"\n")
+    assert digest()["sha256"] != code_digest()["sha256"]
+
+
+def test_the_reports_say_what_the_run_id_covers_as_the_docs_list_it(
+        runs: dict[str, tuple[Path, dict[str, Any]]]) -> None:
+    """report.html's run details and findings.xlsx's Summary give one text of what the run
+    id covers (`audit.runid.run_id_is`), that it is no seal, and the code digest the
+    manifest records; docs/reports.md lists each field of the identity, and not the engine.
+    (Before, the reports' texts left out the event order, the format version and the
+    engine, the docs listed the engine.)"""
+    import html as html_text
+    import re
+
+    from audit.runid import RUN_ID_COVERS, run_id_is, run_identity
+
+    out, document = runs["first"]
+    manifest = document["manifest"]
+    text = run_id_is(None)
+    assert all(item in text for item in RUN_ID_COVERS) and "no seal" in text
+    summary = _summary(out)
+    assert summary["Run id is"] == text
+    assert summary["Code digest"] == manifest["code"]["sha256"]
+    page = html_text.unescape(re.sub(r"<[^>]+>", "", (out / "report.html").read_text(
+        encoding="utf-8")))
+    assert f"{manifest['run_id']}: {text}" in page
+    assert f"Code digestsha256 {manifest['code']['sha256']} ({manifest['code']['files']:,} " \
+        "files" in page
+    docs = (REPO / "docs" / "reports.md").read_text(encoding="utf-8")
+    section = docs.split("## The run id: which run a report came from")[1].split("\n## ")[0]
+    listed = section.split("exactly these fields")[1].split("\n\n")[1]
+    for key in run_identity(manifest):
+        assert f"`{key}`" in listed, key
+    assert "`engine`" not in listed
+
+
+@pytest.mark.parametrize("formats", ["html", "xlsx"])
+def test_a_run_without_findings_json_says_its_run_id_cannot_be_recomputed(
+        tmp_path: Path, formats: str) -> None:
+    """`--format html` or `xlsx` alone writes no findings.json: the run details and the
+    Summary say nothing the run wrote lets its id be recomputed (before, they said what the
+    id is and no more, with no findings.json to check it against)."""
+    import html as html_text
+    import re
+
+    write_sample(SampleSpec(channel="all", cases=10, seed=3, violation_rate=0.5), tmp_path)
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["check", str(tmp_path / "canonical.csv"), "--out",
+                                     str(out), "--format", formats, "--fail-on", "never",
+                                     "--as-of", "2026-10-15T00:00:00Z"])
+    assert done.exit_code == 0, (done.output, done.exception)
+    assert not (out / "findings.json").exists()
+    said = f"this run wrote no findings.json (--format {formats}), so nothing it wrote lets"
+    if formats == "html":
+        page = html_text.unescape((out / "report.html").read_text(encoding="utf-8"))
+        details = re.search(r'<dt id="run-id">.*?</dd>', page, re.S)
+        assert details is not None and said in details.group(0)
+        assert "python -m audit.runid" not in details.group(0)
+    else:
+        assert said in _summary(out)["Run id is"]
+
+
+def _verify(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from audit.runid import main as verify
+
+    code = verify([str(path)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ('{"manifest": {}}', "its manifest's tool is None, not 'refund-audit'"),
+    ('{"manifest": {"tool": "other-tool", "run_id": "x"}}', "tool is 'other-tool'"),
+    ('{"manifest": []}', "no manifest object"),
+    ("[1]", "no manifest object"),
+    ('{"manifest": {"tool": "refund-audit", "import_options": NaN}}', "NaN is not JSON"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply to be read"),
+])
+def test_the_verifier_refuses_what_is_no_findings_json_of_refund_audit(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, why: str) -> None:
+    """Exit code 2 naming the file and why (before: `{"manifest": {}}` was "they differ",
+    exit code 1, and JSON nested 100,000 deep ended in a RecursionError's traceback)."""
+    path = tmp_path / "findings.json"
+    path.write_text(text, encoding="utf-8")
+    code, out, err = _verify(path, capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"error: {path}: not a findings.json of refund-audit check (")
+    assert why in err and "Traceback" not in err
+
+
+def test_the_verifier_says_it_is_no_seal(
+        runs: dict[str, tuple[Path, dict[str, Any]]], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A match says the id is a consistency check, not a seal: findings edited in a
+    findings.json leave its run id matching (the id covers no finding), as a manifest
+    edited with its id recomputed does; SHA256SUMS tells them. A findings.json of run id
+    version 1 (its manifest without code digest) is checked as version 1 computed it."""
+    out, _document = runs["first"]
+    edited = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    edited["findings"] = edited["findings"][1:]
+    path = tmp_path / "findings.json"
+    path.write_text(json.dumps(edited), encoding="utf-8")
+    code, said, _ = _verify(path, capsys)
+    assert code == 0 and "matches its manifest (a consistency check of the manifest, not a " \
+        "seal" in said and "SHA256SUMS" in said
+    older = copy.deepcopy(PINNED_MANIFEST)
+    del older["code"]
+    older["run_id"] = run_id(older, 1)
+    path.write_text(json.dumps({"manifest": older}), encoding="utf-8")
+    code, said, _ = _verify(path, capsys)
+    assert code == 0 and "matches its manifest as a run id of version 1" in said
+    older["as_of"] = "2026-10-16T00:00:00+00:00"
+    path.write_text(json.dumps({"manifest": older}), encoding="utf-8")
+    assert _verify(path, capsys)[0] == 1
