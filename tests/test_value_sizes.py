@@ -108,15 +108,88 @@ def test_a_stray_pair_of_quotes_hiding_rows_ends_the_import(tmp_path: Path) -> N
     result = CliRunner().invoke(main, ["import", str(source), "--out",
                                        str(tmp_path / "out.parquet")])
     assert result.exit_code == 2, result.output
-    assert result.output.startswith(f"error: {source}: row 11: a quote opened in this row "
-                                    "closes 490 lines further down: 489 of the lines between "
-                                    "are rows of this file's 25 columns")
+    assert result.output.startswith(
+        f"error: {source}: row 11: field 'org:resource': a quote opened in this row closes "
+        "490 lines further down, and 489 of the 489 lines between read as rows of this "
+        "file (25 columns, a date where its rows hold one)")
     # One hidden row is found as well.
     _, text = _lines_with_quotes(10, 12)
     source.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(main, ["import", str(source), "--out",
                                        str(tmp_path / "out.parquet")])
-    assert result.exit_code == 2 and "1 of the lines between" in result.output
+    assert result.exit_code == 2 and "1 of the 1 lines between" in result.output
+
+
+def test_a_stray_pair_of_quotes_on_adjacent_rows_ends_the_import(tmp_path: Path) -> None:
+    """Quotes on two adjacent rows (lines 10 and 11, the same column) joined them into one
+    record of the header's width, no line between: exit 0, 'read 2,195 = imported 2,195'
+    for the sample's 2,196 rows, one made-up event of two. Now the import ends naming the
+    row and the field the quote opens in (exit code 2)."""
+    lines, text = _lines_with_quotes(10, 11)
+    source = tmp_path / "log.csv"
+    source.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(source), "--out",
+                                       str(tmp_path / "out.parquet")])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(
+        f"error: {source}: row 11: field 'org:resource': a quote opened in this row closes "
+        "1 line further down, and the line it opens in and the one it closes in (each "
+        "without it) read as rows of this file")
+    # The same two rows with the quote doubled (part of the value): read, none lost.
+    source.write_text(text.replace(',"', ',""', 1).replace('",', '"",', 1), encoding="utf-8")
+    output, _log, _ = _import(source, tmp_path / "out.parquet")
+    assert f"read {lines - 2:,} = imported {lines - 2:,}" in output
+
+
+def _narrow(path: Path, note: str) -> Path:
+    rows = [["case", "activity", "time", "resource", "note"]]
+    rows += [[f"C{i}", "Receive refund request", f"2026-07-01T0{i}:00:00Z", "agent", ""]
+             for i in range(6)]
+    rows[3][4] = note
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def test_a_note_over_lines_in_a_narrow_file_is_read(tmp_path: Path) -> None:
+    """A note of three lines in a log of five columns, one line a list of five items
+    (four commas: the file's width): refused before as 'a stray quote' hiding a row. Its
+    line holds no date in the time column, so it is no row: read."""
+    note = "Customer returned:\nshoes, socks, belt, hat, scarf\nRefund approved by lead"
+    output, log, _ = _import(_narrow(tmp_path / "narrow.csv", note), tmp_path / "out.parquet")
+    assert "read 6 = imported 6 + quarantined 0" in output
+    assert note in set(log["note"].astype(object))
+    # A note of two lines, each of the file's width (no date where the rows hold one).
+    note = "Returned: shoes\nsocks, belt, hat, scarf, gloves"
+    output, log, _ = _import(_narrow(tmp_path / "narrow.csv", note), tmp_path / "out.parquet")
+    assert "read 6 = imported 6 + quarantined 0" in output
+    assert note in set(log["note"].astype(object))
+
+
+def test_a_servicenow_work_note_over_lines_is_read(tmp_path: Path) -> None:
+    """A ServiceNow sys_audit export (10 columns) with a work note of three lines, one of
+    them a pasted list of nine commas: the whole export was refused before. Now read."""
+    exports = REPO / "sample_logs" / "refund-sample" / "exports"
+    with (exports / "servicenow_sys_audit.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    note = ("Customer called back.\n"
+            "Items returned: charger, cable, case, manual, box, adapter, stand, pen, strap, "
+            "receipt\nRefund to be approved by team lead.")
+    added = list(rows[5])
+    added[0], added[3], added[4], added[5] = "f" * 32, "work_notes", "", note
+    rows.insert(6, added)
+    source = tmp_path / "sn.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    result = CliRunner().invoke(main, ["import", "--source", f"servicenow:{source}", "--out",
+                                       str(tmp_path / "out.parquet")])
+    assert result.exit_code == 0, result.output
+    before = CliRunner().invoke(main, [
+        "import", "--source", f"servicenow:{exports / 'servicenow_sys_audit.csv'}", "--out",
+        str(tmp_path / "before.parquet")])
+    read = int(before.output.split(": read ")[1].split(" ")[0].replace(",", ""))
+    # (a work note is no event: the rows read as before, none quarantined)
+    assert f"read {read:,} = imported {read:,} + quarantined 0" in result.output
 
 
 def test_a_cell_of_several_lines_is_read(tmp_path: Path) -> None:
@@ -242,3 +315,31 @@ def test_compare_md_shows_a_long_label_cut(tmp_path: Path) -> None:
     text = (out / "compare.md").read_text(encoding="utf-8")
     assert "L" * (REPORT_VALUE + 1) not in text
     assert "… \\[cut: " in text  # (its bracket escaped for Markdown)
+
+
+def test_the_joined_rows_check_runs_on_records_over_lines_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file of every cell quoted (as ServiceNow and Salesforce write them) read by the
+    csv module: the check for joined rows ran on every record (+22% on 200,000 rows); now on
+    a record holding a line break only."""
+    import audit.ingest.csv_reader as reader
+
+    checked: list[int] = []
+    real = reader._refuse_joined_records
+
+    def counting(*args: object) -> None:
+        checked.append(1)
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reader, "FAST_PATH", False)
+    monkeypatch.setattr(reader, "_refuse_joined_records", counting)
+    source = tmp_path / "quoted.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+        writer.writerow(["case", "activity", "time", "note"])
+        for i in range(50):
+            writer.writerow([f"C{i}", "Approve", "2026-07-01T00:00:00Z",
+                             "two\nlines" if i == 7 else "ok"])
+    table, ragged = reader.read_csv(source)
+    assert len(table.frame) == 50 and not ragged
+    assert checked == [1]

@@ -395,8 +395,10 @@ def _read(
         for record in reader:
             row += 1
             last_start, start = start, stream.tell()
-            if text.find('"', last_start, start) >= 0:
-                _refuse_joined_records(text, last_start, start, sep, width, path, row)
+            if text.find('"', last_start, start) >= 0 and _holds_line_break(
+                    text, last_start, start):
+                _refuse_joined_records(text, last_start, start, sep, header,
+                                       records[-1] if records else None, path, row)
             # A blank line is no record, but spreadsheets show it as a row. A quote and
             # blanks ('""', or a lone '"' on the last line, which the csv module reads as
             # one blank cell) is no blank line but a record of one field.
@@ -465,17 +467,76 @@ def _quote_left_open(last: str, sep: str, path: Path, row: int) -> bool:
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
-def _refuse_joined_records(text: str, begin: int, end: int, sep: str, width: int,
-                           path: Path, row: int) -> None:
+def _holds_line_break(text: str, begin: int, end: int) -> bool:
+    """Whether the record `text[begin:end]` holds a line break before its own line end (a
+    quoted cell over lines): only such a record can have joined rows (the check of
+    `_refuse_joined_records` cost a fifth more time on a file of every cell quoted)."""
+    if end > begin and text[end - 1] == "\n":
+        end -= 1
+    if end > begin and text[end - 1] == "\r":
+        end -= 1
+    return text.find("\n", begin, end) >= 0 or text.find("\r", begin, end) >= 0
+
+
+_TIME_LIKE = re.compile(r"\s*(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})")
+"""The start of a date (2026-07-01, 01/07/2026, 1.7.26): what a row's time cell holds."""
+
+
+def _open_quote_at(line: str, sep: str) -> int | None:
+    """Where in `line` (a record's first line) the quote opens that the line ends inside,
+    read as the csv module does (a quote opens a quoted cell at the cell's start only; '""'
+    in a quoted cell is a quote); None where the line ends inside none."""
+    quoted, opened, at_start, at = False, None, True, 0
+    while at < len(line):
+        char = line[at]
+        if quoted:
+            if char == '"':
+                if line.startswith('"', at + 1):
+                    at += 2
+                    continue
+                quoted = False
+        elif char == '"' and at_start:
+            quoted, opened = True, at
+        at_start = not quoted and char == sep
+        at += 1
+    return opened if quoted else None
+
+
+def _close_quote_at(line: str) -> int | None:
+    """Where in `line` (a record's last line, which starts inside a quoted cell) that cell's
+    closing quote is; None where it has none."""
+    at = line.find('"')
+    while at >= 0:
+        if not line.startswith('"', at + 1):
+            return at
+        at = line.find('"', at + 2)
+    return None
+
+
+def _row_like(fields: list[str], width: int, times: frozenset[int]) -> bool:
+    """Whether `fields` read as a row of the file: `width` cells, and the start of a date in
+    each column where the file's row before holds one (`times`)."""
+    return len(fields) == width and all(_TIME_LIKE.match(fields[at]) for at in times)
+
+
+def _refuse_joined_records(text: str, begin: int, end: int, sep: str, header: list[str],
+                           before: list[str] | None, path: Path, row: int) -> None:
     """InputError where the record `text[begin:end]` (row `row`) is a quoted cell spanning
-    lines of which one or more, read alone, is a record of the header's `width`: a stray
-    quote (a pair of them, the second rows further down) joined the rows between into one
-    cell, and the file's records would be fewer by as many, without a word (an export with
-    two quotes added hid 490 refund events so: read 1,706 records of 2,196). A cell of text
-    over several lines (a comment) has no such line but by chance."""
+    lines that read as rows of the file: a stray quote (a pair of them, the second rows
+    further down) joined those rows into one cell, and the file's records would be fewer by
+    as many, without a word (an export with two quotes added hid 490 refund events so: read
+    1,706 records of 2,196; two quotes on adjacent rows made one made-up event of two).
+
+    A line reads as a row where it has the header's width and the start of a date in each
+    column where the row before (`before`, else the record's own first line) holds one (a
+    line of a comment with commas in it has the width by chance, not a date in the time
+    column). Refused where most of the lines between the first and the last are such rows,
+    or where the first line without its opening quote and the last without its closing one
+    each are (two rows joined, nothing between). A cell of text over several lines (a note,
+    a pasted list) is read."""
     record = text[begin:end].rstrip("\r\n")
     lines = _LINE_END.split(record)  # (not str.splitlines: a U+2028 ends no CSV record)
-    if len(lines) < 3:  # (the first and last lines are the record's own, cut by the quote)
+    if len(lines) < 2:
         return
     try:  # (a quote the file ends in: `_quote_left_open` says so)
         for _ in csv.reader(io.StringIO(record, newline=""), delimiter=sep, strict=True):
@@ -483,15 +544,33 @@ def _refuse_joined_records(text: str, begin: int, end: int, sep: str, width: int
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
             return
-    shaped = sum(1 for fields in csv.reader(lines[1:-1], delimiter=sep)
-                 if len(fields) == width)
-    if shaped:
-        raise InputError(
-            f"a quote opened in this row closes {len(lines) - 1:,} lines further down: "
-            f"{shaped:,} of the lines between are rows of this file's {width} columns, "
-            "which would read as one cell, and the file's rows fewer by as many (a stray "
-            "quote: close it, or double it where it is part of the value)", file=path,
-            row=row)
+    opened, closed = _open_quote_at(lines[0], sep), _close_quote_at(lines[-1])
+    if opened is None or closed is None:
+        return
+    width = len(header)
+    first = next(csv.reader([lines[0][:opened] + lines[0][opened + 1:]], delimiter=sep), [])
+    last = next(csv.reader([lines[-1][:closed] + lines[-1][closed + 1:]], delimiter=sep), [])
+    times = frozenset(at for at, cell in enumerate(first if before is None else before)
+                      if at < width and _TIME_LIKE.match(cell))
+    between = lines[1:-1]
+    hidden = sum(1 for fields in csv.reader(between, delimiter=sep)
+                 if _row_like(fields, width, times))
+    if hidden * 2 > len(between) > 0:
+        which = f"{hidden:,} of the {len(between):,} lines between"
+    elif _row_like(first, width, times) and _row_like(last, width, times):
+        which = "the line it opens in and the one it closes in (each without it)"
+    else:
+        return
+    column = len(next(csv.reader([lines[0][:opened]], delimiter=sep), [""])) - 1
+    raise InputError(
+        f"a quote opened in this row closes {counted(len(lines) - 1, 'line', spec=',')} "
+        "further down, "
+        f"and {which} read as rows of this file ({width} columns, a date where its rows "
+        "hold one): they would be read as one cell, and the file's rows fewer by as many. "
+        "Where the quote is stray (an edit, a '\"' left in a value), remove it or double it; "
+        "a value whose lines read as this file's rows is not taken, as it would hide them",
+        file=path, row=row,
+        field=header[column] if column < width else None)
 
 
 def _refuse_surrogates(text: str, path: Path, used: str) -> None:
