@@ -343,3 +343,56 @@ def test_the_joined_rows_check_runs_on_records_over_lines_only(
     table, ragged = reader.read_csv(source)
     assert len(table.frame) == 50 and not ragged
     assert checked == [1]
+
+
+@pytest.mark.parametrize("kind", ["binary", "large_binary", "list", "struct"])
+def test_a_parquet_value_not_text_is_bounded_too(tmp_path: Path, kind: str) -> None:
+    """A Parquet column of binary, list or struct values holding one of 1,200,000
+    characters: imported whole before (only text was measured). Now its record is
+    quarantined as a text's is."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    big = "X" * (MAX_CELL + 200_000)
+    values = {
+        "binary": pa.array([b"a", b"a", big.encode(), b"b", b"b", b"b"], pa.binary()),
+        "large_binary": pa.array([b"a", b"a", big.encode(), b"b", b"b", b"b"],
+                                 pa.large_binary()),
+        "list": pa.array([["a"], ["a"], ["c", big], ["b"], ["b"], ["b"]],
+                         pa.list_(pa.string())),
+        "struct": pa.array([{"x": "a"}, {"x": "a"}, {"x": big}, {"x": "b"}, {"x": "b"},
+                            {"x": "b"}]),
+    }[kind]
+    source = tmp_path / "log.parquet"
+    pq.write_table(pa.table({
+        "case": [f"C{i}" for i in range(6)], "activity": ["Receive refund request"] * 6,
+        "time": [f"2026-07-01T0{i}:00:00Z" for i in range(6)], "note": values}), source)
+    output, log, quarantine = _import(source, tmp_path / "out.parquet")
+    assert "read 6 = imported 5 + quarantined 1" in output
+    assert len(log) == 5 and "C2" not in set(log["case:concept:name"])
+    (line,) = quarantine.itertuples()
+    assert line.row == "3" and line.field == "note"
+    # (of a list, its items' lengths added up; of a struct, its names' and values')
+    assert f"value of {len(big) + (1 if kind in ('list', 'struct') else 0):,} characters" \
+        in line.reason
+    assert len(line.value) < 1_100
+
+
+def test_an_ocel_attribute_holding_a_list_is_bounded_too(tmp_path: Path) -> None:
+    """An OCEL event attribute (not declared) holding a list of one text of 1,200,000
+    characters: imported whole before. Now its event is quarantined."""
+    import json
+
+    big = "X" * (MAX_CELL + 200_000)
+    source = tmp_path / "log.jsonocel"
+    source.write_text(json.dumps({
+        "objectTypes": [{"name": "order", "attributes": []}], "eventTypes": [],
+        "objects": [{"id": f"o{i}", "type": "order"} for i in range(3)],
+        "events": [{"id": f"e{i}", "type": "pay", "time": f"2022-01-0{i + 1}T10:00:00Z",
+                    "attributes": [{"name": "note", "value": [big] if i == 1 else ["a"]}],
+                    "relationships": [{"objectId": f"o{i}"}]} for i in range(3)]}),
+        encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(source), "--object-type", "order",
+                                       "--out", str(tmp_path / "out.parquet")])
+    assert result.exit_code == 0, result.output
+    assert "read 3 = imported 2 + quarantined 1" in result.output
