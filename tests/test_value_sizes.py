@@ -396,3 +396,32 @@ def test_an_ocel_attribute_holding_a_list_is_bounded_too(tmp_path: Path) -> None
                                        "--out", str(tmp_path / "out.parquet")])
     assert result.exit_code == 0, result.output
     assert "read 3 = imported 2 + quarantined 1" in result.output
+
+
+def test_a_conflict_of_two_exports_shows_its_value_cut(tmp_path: Path) -> None:
+    """Two Stripe refund exports holding the same refund (an id of 40,003 characters), its
+    status differing: the conflict's quarantine line showed the id whole, past a
+    spreadsheet cell's 32,767. Now cut, as every other quarantine value."""
+    exports = REPO / "sample_logs" / "refund-sample" / "exports"
+    with (exports / "stripe_refunds.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    status = rows[0].index("status")
+    rows[1][rows[0].index("id")] = "re_" + "9" * 40_000
+    first, second = tmp_path / "st1.csv", tmp_path / "st2.csv"
+    for path, value in ((first, rows[1][status]),
+                        (second, "pending" if rows[1][status] != "pending" else "succeeded")):
+        rows[1][status] = value
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows(rows)
+    out = tmp_path / "out.parquet"
+    result = CliRunner().invoke(main, ["import", "--source", f"stripe:{first}", "--source",
+                                       f"stripe:{second}", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    quarantine = pd.read_csv(out.with_suffix(".quarantine.csv"), dtype=str,
+                             keep_default_na=False)
+    assert len(quarantine)
+    assert quarantine["value"].str.len().max() <= QUARANTINE_CELL
+    assert quarantine["case"].str.len().max() <= QUARANTINE_CELL
+    assert quarantine["value"].str.contains("[cut: 40,003 characters in all]",
+                                            regex=False).any()
+
