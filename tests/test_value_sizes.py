@@ -425,3 +425,34 @@ def test_a_conflict_of_two_exports_shows_its_value_cut(tmp_path: Path) -> None:
     assert quarantine["value"].str.contains("[cut: 40,003 characters in all]",
                                             regex=False).any()
 
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_an_over_long_column_name_is_refused(tmp_path: Path, suffix: str) -> None:
+    """A column name of 1,200,000 characters was imported into the log whole. Now the
+    import ends naming the file and the column's number (exit code 2)."""
+    from audit.ingest.sizes import MAX_NAME
+
+    name = "H" * (MAX_NAME + 1)
+    rows = [[f"C{i}", "Receive refund request", f"2026-07-01T0{i}:00:00Z", "x"]
+            for i in range(4)]
+    source = tmp_path / f"log{suffix}"
+    if suffix == ".csv":
+        with source.open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows([["case", "activity", "time", name], *rows])
+    else:
+        pd.DataFrame(rows, columns=["case", "activity", "time", name]).to_parquet(source)
+    result = CliRunner().invoke(main, ["import", str(source), "--out",
+                                       str(tmp_path / "out.parquet")])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {source}: column 4's name is "
+                                    f"{MAX_NAME + 1:,} characters long")
+    assert len(result.output) < 400
+    # As long as the bound: imported.
+    source.unlink()
+    name = name[:-1]
+    if suffix == ".csv":
+        with source.open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows([["case", "activity", "time", name], *rows])
+    else:
+        pd.DataFrame(rows, columns=["case", "activity", "time", name]).to_parquet(source)
+    _import(source, tmp_path / "out.parquet")

@@ -22,7 +22,13 @@ from audit.currency import CURRENCIES, minor_units
 from audit.errors import InputError
 from audit.ingest.mapping import Mapping, case_twins, resolve_columns
 from audit.ingest.raw import FieldsOfRows, IdCells, RawTable
-from audit.ingest.sizes import cut, cut_values, lengths_over, too_long_reason
+from audit.ingest.sizes import (
+    cut,
+    cut_values,
+    lengths_over,
+    refuse_long_names,
+    too_long_reason,
+)
 from audit.ingest.timestamps import SET_A_FORMAT, parse_timestamps
 from audit.words import counted
 
@@ -835,6 +841,7 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
     if len(frame) == 0:
         raise InputError("no records to import (the file is empty or has only a header)",
                          file=file)
+    refuse_long_names([str(c) for c in frame.columns], file)
     resolved = resolve_columns([str(c) for c in frame.columns], mapping, file=file,
                                frame=frame)
     # A reader keeps a float column's NaN apart from its missing values (a Float64 array:

@@ -15,6 +15,8 @@ quarantine line of 50 MB.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -34,6 +36,24 @@ written whole, once per place it is shown (a 170 MB input made a report of 234 M
 QUARANTINE_CELL = 32_767
 """The longest value the quarantine shows whole: Excel's limit of a cell (the quarantine is
 a CSV an auditor opens in a spreadsheet; a longer cell spills or is refused)."""
+
+
+MAX_NAME = 10_000
+"""The longest column name (characters) the import takes: a real export's are short (a
+Salesforce field label is at most 255 characters); a longer one is refused, as it would be
+written into the log's schema and every report naming the column."""
+
+
+def refuse_long_names(names: list[str], file: str | Path | None) -> None:
+    """InputError naming the first column whose name is longer than `MAX_NAME`: before, a
+    CSV column name of 1,200,000 characters was imported into the log whole."""
+    from audit.errors import InputError
+
+    for at, name in enumerate(names):
+        if len(name) > MAX_NAME:
+            raise InputError(f"column {at + 1}'s name is {len(name):,} characters long, "
+                             f"longer than the {MAX_NAME:,} any real export's column name "
+                             f"needs: {cut(name, 100)!r} (see docs/security.md)", file=file)
 
 
 def too_long(length: int) -> str:
