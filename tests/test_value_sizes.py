@@ -456,3 +456,34 @@ def test_an_over_long_column_name_is_refused(tmp_path: Path, suffix: str) -> Non
     else:
         pd.DataFrame(rows, columns=["case", "activity", "time", name]).to_parquet(source)
     _import(source, tmp_path / "out.parquet")
+
+
+def test_a_field_alone_of_a_record_quarantined_whole_is_not_read(tmp_path: Path) -> None:
+    """A Jira issue with an unreadable amount (a line of that field alone, its record read
+    without it) and a reporter's name over the bound (the record quarantined whole): the
+    amount's line said record_read yes and the summary counted '1 quarantine line of one
+    field alone (its record read without it)', of a record not imported. Now no, and not
+    counted."""
+    import json
+
+    exports = REPO / "sample_logs" / "refund-sample" / "exports"
+    issues = json.loads((exports / "jira_issues.json").read_text(encoding="utf-8"))
+    issues["issues"][0]["fields"]["reporter"]["displayName"] = "D" * (MAX_CELL + 1)
+    issues["issues"][0]["fields"]["customfield_10052"] = "12,3O"
+    source = tmp_path / "jira.json"
+    source.write_text(json.dumps(issues), encoding="utf-8")
+    out = tmp_path / "out.parquet"
+    result = CliRunner().invoke(main, ["import", "--source", f"jira:{source}", "--out",
+                                       str(out)])
+    assert result.exit_code == 0, result.output
+    assert "one field alone" not in result.output
+    quarantine = pd.read_csv(out.with_suffix(".quarantine.csv"), dtype=str,
+                             keep_default_na=False)
+    assert set(quarantine["row"]) == {"1"} and len(quarantine) == 2
+    assert set(quarantine["record_read"]) == {"no"}
+    # The unreadable amount alone: its line says yes, counted apart, as before.
+    issues["issues"][0]["fields"]["reporter"]["displayName"] = "Dana"
+    source.write_text(json.dumps(issues), encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", "--source", f"jira:{source}", "--out",
+                                       str(out)])
+    assert "1 quarantine line of one field alone" in result.output

@@ -32,6 +32,7 @@ from audit.ingest.mapping import (
 from audit.ingest.normalise import (
     QUARANTINE_COLUMNS,
     QUARANTINE_HINTS,
+    RECORD_READ,
     TICKET_HINT,
     empty_quarantine,
     field_only,
@@ -780,6 +781,24 @@ def _in_row_order(quarantine: pd.DataFrame) -> pd.DataFrame:
     return quarantine.iloc[order].reset_index(drop=True)
 
 
+def _whole_records_unread(broken: pd.DataFrame, dropped: np.ndarray) -> pd.DataFrame:
+    """`broken` (a reader's quarantine lines) with each line of one field alone (`RECORD_
+    READ` yes) of a row `normalise` quarantined whole (`Normalised.dropped_rows`) set to
+    no: its record was not imported. Before, a Jira issue with an unreadable amount and a
+    reporter's name over the bound had a line 'record_read yes' beside the one of its
+    record quarantined, and the summary counted 'one quarantine line of one field alone
+    (its record read without it)'."""
+    if not len(dropped) or RECORD_READ not in broken.columns or not len(broken):
+        return broken
+    rows = pd.to_numeric(broken["row"], errors="coerce").to_numpy()
+    unread = (broken[RECORD_READ].astype(object).to_numpy() == "yes") & np.isin(rows, dropped)
+    if not unread.any():
+        return broken
+    broken = broken.copy()
+    broken.loc[unread, RECORD_READ] = "no"
+    return broken
+
+
 def _pm4py_spelt(column: str) -> bool:
     """Whether `column` is named as pm4py names a case attribute, `case:` first (any case):
     `Case Amount` is matched as `case:amount` (`norm` drops the punctuation), but is no
@@ -832,6 +851,7 @@ def _read_one(source: tuple[Path, str], *, mapping: Mapping, assume_tz: str | No
                          update_keys=table.update_keys)
     own_mapping = Mapping() if exported else mapping
     result = normalise(table, own_mapping, assume_tz=assume_tz)
+    broken = _whole_records_unread(broken, result.dropped_rows)
     unusable = ""
     if len(result.log) == 0 and len(result.quarantine):
         unusable = _every_one_quarantined(result.quarantine, result.records_read)

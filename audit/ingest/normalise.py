@@ -112,6 +112,10 @@ class Normalised:
     id_cells: IdCells | None = None
     """Of an export a source adapter read: the column(s) and cells each record's event id
     was read from (`RawTable.id_cells`)."""
+    dropped_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    """The reader's rows (`RawTable.rows`) of which no record was imported: each record of
+    them quarantined here. A reader's line of one field alone of such a row (`RECORD_READ`
+    yes) names no record read any more (`import`'s reading sets it to no)."""
 
 
 def empty_quarantine() -> pd.DataFrame:
@@ -1114,5 +1118,8 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
     log = (canonical.loc[~bad_rows] if bad_rows.any() else canonical).reset_index(drop=True)
     quarantine = (cut_values(cut_values(pd.concat(problems, ignore_index=True)), "case")
                   if problems else empty_quarantine())
+    dropped = (np.setdiff1d(rows[bad_rows], rows[~bad_rows]) if bad_rows.any()
+               else np.empty(0, dtype=np.int64))
     return Normalised(log, quarantine, int(raw.records_read or len(frame)), notes,
-                      id_field=field_name(C.EVENT_ID), id_cells=raw.id_cells)
+                      id_field=field_name(C.EVENT_ID), id_cells=raw.id_cells,
+                      dropped_rows=dropped)
