@@ -487,3 +487,24 @@ def test_a_field_alone_of_a_record_quarantined_whole_is_not_read(tmp_path: Path)
     result = CliRunner().invoke(main, ["import", "--source", f"jira:{source}", "--out",
                                        str(out)])
     assert "1 quarantine line of one field alone" in result.output
+
+
+def test_a_note_starting_with_a_date_does_not_hide_joined_rows(tmp_path: Path) -> None:
+    """The row before the stray quote holds a date in a free-text column (a note starting
+    '2026-07-01 ...'): the rows hidden, which hold no note, are still told as rows (the
+    date columns are those of the row before and of the quote's own line both)."""
+    header, rows = _rows()
+    header = [*header, "note"]
+    rows = [[*row, ""] for row in rows]
+    rows[7][-1] = "2026-07-01 call-back agreed"
+    resource = header.index("org:resource")
+    rows[8][resource] = '"' + rows[8][resource]
+    rows[20][resource] = rows[20][resource] + '"'
+    source = tmp_path / "log.csv"
+    source.write_text("\n".join(",".join(row) for row in [header, *rows]) + "\n",
+                      encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(source), "--out",
+                                       str(tmp_path / "out.parquet")])
+    assert result.exit_code == 2, result.output
+    assert "row 10: field 'org:resource'" in result.output
+    assert "11 of the 11 lines between read as rows" in result.output

@@ -400,8 +400,8 @@ def _read(
             row += 1
             last_start, start = start, stream.tell()
             if reader.line_num - lines_read > 1:
-                _refuse_joined_records(text, last_start, start, sep, header,
-                                       records[-1] if records else None, path, row)
+                _refuse_joined_records(text, last_start, start, sep, header, records[-20:],
+                                       path, row)
             lines_read = reader.line_num
             # A blank line is no record, but spreadsheets show it as a row. A quote and
             # blanks ('""', or a lone '"' on the last line, which the csv module reads as
@@ -513,7 +513,7 @@ def _row_like(fields: list[str], width: int, times: frozenset[int]) -> bool:
 
 
 def _refuse_joined_records(text: str, begin: int, end: int, sep: str, header: list[str],
-                           before: list[str] | None, path: Path, row: int) -> None:
+                           before: list[list[str]], path: Path, row: int) -> None:
     """InputError where the record `text[begin:end]` (row `row`) is a quoted cell spanning
     lines that read as rows of the file: a stray quote (a pair of them, the second rows
     further down) joined those rows into one cell, and the file's records would be fewer by
@@ -521,11 +521,13 @@ def _refuse_joined_records(text: str, begin: int, end: int, sep: str, header: li
     1,706 records of 2,196; two quotes on adjacent rows made one made-up event of two).
 
     A line reads as a row where it has the header's width and the start of a date in each
-    column where the row before (`before`, else the record's own first line) holds one (a
-    line of a comment with commas in it has the width by chance, not a date in the time
-    column). Refused where most of the lines between the first and the last are such rows,
-    or where the first line without its opening quote and the last without its closing one
-    each are (two rows joined, nothing between). A cell of text over several lines (a note,
+    column where each of the rows before (`before`, the last 20 read) holds one and, before
+    the quote's column, the record's own first line too (a line of a comment with commas in
+    it has the width by chance, not a date in the time column; a note of one row that starts
+    with a date makes no time column); where no column does, the width alone. Refused
+    where most of the lines between the first and the last are such rows, or where the
+    first line without its opening quote and the last without its closing one each are
+    (two rows joined, nothing between). A cell of text over several lines (a note,
     a pasted list) is read."""
     record = text[begin:end].rstrip("\r\n")
     lines = _LINE_END.split(record)  # (not str.splitlines: a U+2028 ends no CSV record)
@@ -543,8 +545,14 @@ def _refuse_joined_records(text: str, begin: int, end: int, sep: str, header: li
     width = len(header)
     first = next(csv.reader([lines[0][:opened] + lines[0][opened + 1:]], delimiter=sep), [])
     last = next(csv.reader([lines[-1][:closed] + lines[-1][closed + 1:]], delimiter=sep), [])
-    times = frozenset(at for at, cell in enumerate(first if before is None else before)
-                      if at < width and _TIME_LIKE.match(cell))
+    column = len(next(csv.reader([lines[0][:opened]], delimiter=sep), [""])) - 1
+    # The columns holding a date in each row before and, before the quote's column, in the
+    # quote's own line too (its cells there are its row's).
+    times = frozenset(
+        at for at in range(width)
+        if all(_TIME_LIKE.match(fields[at]) for fields in before)
+        and (at >= column or (at < len(first) and _TIME_LIKE.match(first[at])))
+        and (before or at < column))
     between = lines[1:-1]
     hidden = sum(1 for fields in csv.reader(between, delimiter=sep)
                  if _row_like(fields, width, times))
@@ -554,7 +562,6 @@ def _refuse_joined_records(text: str, begin: int, end: int, sep: str, header: li
         which = "the line it opens in and the one it closes in (each without it)"
     else:
         return
-    column = len(next(csv.reader([lines[0][:opened]], delimiter=sep), [""])) - 1
     raise InputError(
         f"a quote opened in this row closes {counted(len(lines) - 1, 'line', spec=',')} "
         "further down, "
