@@ -1622,3 +1622,23 @@ def test_a_jira_csv_export_is_refused_saying_it_holds_no_status_history(
     result = CliRunner().invoke(main, ["import", str(path), "--out",
                                        str(tmp_path / "log.parquet")])
     assert result.exit_code == 2 and "Issue key" not in result.output
+
+
+def test_a_truncated_one_line_jira_export_is_told_as_not_json(tmp_path: Path) -> None:
+    """A Jira JSON export cut short, on one long line whose text value opens a quote the
+    CSV module reads past its field limit: before, `_csv.Error: field larger than field
+    limit (131072)`, an internal error naming no file. Now the JSON error, with its file,
+    line and column, as for any other text that is not JSON."""
+    from audit.errors import InputError
+    from audit.sources.jira import load_issues
+
+    description = 'He said \\"refund\\" ' + "x" * 200_000
+    path = tmp_path / "issues.json"
+    path.write_text('{"issues": [{"key": "RFD-1", "fields": {"description": "'
+                    + description + '", "created": "2026-07-01T09:00:00.000+0000"}',
+                    encoding="utf-8")
+    with pytest.raises(InputError) as told:
+        load_issues(path)
+    message = str(told.value)
+    assert str(path) in message and "not JSON:" in message and "(column " in message
+    assert "Issue key" not in message

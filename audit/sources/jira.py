@@ -184,6 +184,11 @@ CSV_EXPORT_TOLD = (
 """Why a Jira CSV export is not read (`jira_csv_columns`)."""
 
 
+_CSV_HEAD = 65_536
+"""How much of a text that is not JSON is read as a CSV header (`load_issues`): a
+header is far shorter, and the csv module refuses a field above 131,072 characters."""
+
+
 def jira_csv_columns(columns: list[str]) -> bool:
     """Whether a CSV header is a Jira issue export's (Jira's "Export CSV": `Issue key`,
     `Issue id`, `Status`, ...)."""
@@ -200,7 +205,14 @@ def load_issues(path: Path, text: str | None = None) -> list[dict[str, Any]]:
     except json.JSONDecodeError as exc:
         import csv
 
-        first = next(csv.reader([text.lstrip("\ufeff").split("\n", 1)[0]]), [])
+        # Only the start of the text: a one-line JSON document is not copied whole, and a
+        # quote opening a long value (a truncated export) is not read past the CSV module's
+        # field limit (csv.Error, then the JSON error stands).
+        head = text[:_CSV_HEAD].lstrip("\ufeff").split("\n", 1)[0]
+        try:
+            first = next(csv.reader([head]), [])
+        except csv.Error:
+            first = []
         if jira_csv_columns(first):
             raise InputError(f"not JSON: {CSV_EXPORT_TOLD}", file=path, line=1) from exc
         raise InputError(f"not JSON: {exc.msg} (column {exc.colno})", file=path,
