@@ -1143,3 +1143,44 @@ def test_a_us_download_of_the_first_twelve_days_is_refused_by_import_and_check(
     assert {k: str(t) for k, t in events.items()} == {
         "paypal:T100000000000001": "2026-11-05 18:00:00+00:00",
         "paypal:T200000000000001": "2026-11-12 18:00:00+00:00"}
+
+
+@pytest.mark.parametrize(("dates", "day_first", "unreadable"), [
+    # One impossible date among day-first ones: before, 13/13/2026 showed "both orders"
+    # (one row cited twice) and the file was refused.
+    (["13/07/2026", "14/07/2026", "13/13/2026"], True, "13/13/2026"),
+    # 05/45/2026 beside 13/07/2026: before, "both orders", refused.
+    (["01/07/2026", "13/07/2026", "05/45/2026"], True, "05/45/2026"),
+    # No 31st of February, either way round: no evidence of day-first.
+    (["07/13/2026", "31/02/2026"], False, "31/02/2026"),
+    (["13/07/2026", "02/30/2026"], True, "02/30/2026")])
+def test_paypal_dates_fitting_neither_order_decide_nothing(
+        tmp_path: Path, dates: list[str], day_first: bool, unreadable: str) -> None:
+    """With no date_format, a date counts toward the order only where one part is 13 to
+    31 and the other 1 to 12, a date of the calendar in that order. Before, any number
+    above 12 counted: one impossible date refused the file as showing both orders. Now
+    the order is read from the real dates and the impossible one quarantined."""
+    path = _paypal_dates(tmp_path, dates)
+    result = import_sources([(path, "paypal")])
+    assert result.quarantine["value"].tolist() == [f"{unreadable}, 09:30:00, CEST"]
+    fmt = "%d/%m/%Y" if day_first else "%m/%d/%Y"
+    assert any(f"dates read {'day' if day_first else 'month'}-first ({fmt})" in note
+               for note in result.notes)
+
+
+def test_paypal_an_impossible_date_does_not_decide_the_order(tmp_path: Path) -> None:
+    """01/07/2026 and 11/07/2026 beside 05/45/2026 (no 45th month, no 45th day): before,
+    the 45 read as a day and the download was read month-first, 7 January and 7 November,
+    with only a note. Its real dates are all up to the 12th in both places, so it is
+    refused as such a file is, the impossible date named; under a day-first date_format
+    the same file is no longer refused as month-first, and reads 1 and 11 July."""
+    path = _paypal_dates(tmp_path, ["01/07/2026", "11/07/2026", "05/45/2026"])
+    with pytest.raises(InputError) as caught:
+        read_source(path, "paypal")
+    assert caught.value.row == 2
+    assert ("every date is up to the 12th in both places (01/07/2026: day-first or "
+            "month-first?) (besides 1 date that read in neither order, such as 05/45/2026 "
+            "at row 4)") in caught.value.message
+    table, quarantine = read_source(path, "paypal", config=DAY_FIRST)
+    assert [t[:10] for t in table.frame[C.TIMESTAMP]] == ["2026-07-01", "2026-07-11"]
+    assert quarantine["row"].tolist() == [4]

@@ -127,6 +127,9 @@ def test_crafted_paypal_rows_read_the_same(tmp_path: Path,
         _paypal(ident="T12"),                             # ... then a good row, same id
         _paypal(ident="T13", kind="Payment Refund", status="Reversed", gross="-0.00"),
         _paypal(ident="T14", zone="PDT", time="23:59:59"),
+        # A day above 12 shows the order (no date_format set): 31/02/2026, no date in
+        # either order, shows none.
+        _paypal(ident="T15", date="13/07/2026"),
     ]
     path = _write(tmp_path, "paypal.csv", [PAYPAL_HEADER, *rows])
     assert_same_reading(path, "paypal")

@@ -1022,27 +1022,52 @@ _DAY_MONTH = re.compile(r"^%([dm])([/.-])%([dm])\2%Y$")
 """A numeric date format with day and month in either order (`%d/%m/%Y`, `%m/%d/%Y`)."""
 
 
+_DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+"""The most days of each month (index 1 to 12; February's in a leap year)."""
+
+
+def _date_orders(dates: pa.Array, separator: str) -> tuple[Mask, Mask, Mask]:
+    """Per date `A<sep>B<sep>YYYY`, whether it shows day-first (A 13 to 31, B a month 1 to
+    12, and A a day of that month in that year: 13/07/2026), month-first (the other way
+    round: 07/13/2026) or either (both 1 to 12: 11/05/2026). A date fitting neither
+    order (13/13/2026, 05/45/2026, 31/02/2026, 00/07/2026) is none of them: no evidence
+    of the order, and unreadable in either (quarantined as such), never a vote for one."""
+    found = pc.extract_regex(dates, f"^(?P<a>[0-9]{{1,2}}){re.escape(separator)}"
+                                    f"(?P<b>[0-9]{{1,2}}){re.escape(separator)}"
+                                    "(?P<y>[0-9]{4})$")
+
+    def part(name: str) -> np.ndarray:
+        number = pc.cast(pc.struct_field(found, name), pa.int64())
+        return np.asarray(pc.fill_null(number, 0).to_numpy(zero_copy_only=False),
+                          dtype=np.int64)
+
+    a, b, year = part("a"), part("b"), part("y")
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+
+    def is_day(day: np.ndarray, month: np.ndarray) -> Mask:
+        month_ok = (month >= 1) & (month <= 12)
+        most = _DAYS_IN_MONTH[np.where(month_ok, month, 0)]
+        most = np.where((month == 2) & ~leap, 28, most)
+        return np.asarray(month_ok & (day >= 1) & (day <= most), dtype=bool)
+
+    small_a, small_b = (a >= 1) & (a <= 12), (b >= 1) & (b <= 12)
+    day_first = is_day(a, b) & ~small_a
+    month_first = is_day(b, a) & ~small_b
+    return day_first, month_first, np.asarray(small_a & small_b, dtype=bool)
+
+
 def _refuse_swapped_dates(export: _Export, date_format: str, path: Path) -> None:
     """InputError where the download's dates show the other order of day and month than
-    the sources file's `date_format`: a date whose position read as the month is above 12
-    (07/13/2026 under %d/%m/%Y), where none is above 12 in the position read as the day.
+    the sources file's `date_format`: a date that reads only in the other order
+    (07/13/2026 under %d/%m/%Y), where none reads only in the configured one
+    (`_date_orders`: a date fitting neither order, 05/45/2026, is no evidence).
     Such a date is unreadable, and every date of the file up to the 12th is read with day
     and month swapped (07/11/2026, 11 July, read as 7 November), silently. A file whose
     dates show both orders is read as configured (its unreadable dates quarantined)."""
     shape = _DAY_MONTH.match(date_format)
     if shape is None or shape.group(1) == shape.group(3):
         return
-    separator = re.escape(shape.group(2))
-    parts = pc.extract_regex(export.stripped("Date"),
-                             f"^(?P<a>[0-9]{{1,2}}){separator}(?P<b>[0-9]{{1,2}})"
-                             f"{separator}[0-9]{{4}}$")
-
-    def above_12(name: str) -> Mask:
-        number = pc.cast(pc.struct_field(parts, name), pa.int64())
-        return np.asarray(pc.fill_null(pc.greater(number, 12), False)
-                          .to_numpy(zero_copy_only=False), dtype=bool)
-
-    first, second = above_12("a"), above_12("b")
+    first, second, _ = _date_orders(export.stripped("Date"), shape.group(2))
     day_first = shape.group(1) == "d"
     own, other = (first, second) if day_first else (second, first)
     if own.any() or not other.any():
@@ -1059,24 +1084,18 @@ def _refuse_swapped_dates(export: _Export, date_format: str, path: Path) -> None
 
 def _paypal_date_order(export: _Export, path: Path, collector: Collector) -> str:
     """The date format of a download whose sources file sets no `date_format`: the order
-    of day and month its dates show (`%d/%m/%Y` where one has a day above 12 first,
-    13/07/2026; `%m/%d/%Y` where one has it second, 07/13/2026; a note names the date that
-    decides it). A download whose numeric dates are all up to the 12th in both places
+    of day and month its dates show (`%d/%m/%Y` where one has a day from 13 to 31 first
+    and a month second, 13/07/2026; `%m/%d/%Y` where one has them the other way round,
+    07/13/2026; a note names the date that decides it; `_date_orders`). A date fitting
+    neither order (13/13/2026, 05/45/2026) shows none and is quarantined as unreadable
+    (before, any number above 12 counted: one such date decided the order or refused the
+    file). A download whose readable dates are all up to the 12th in both places
     (11/05/2026: 11 May or 5 November) cannot tell, and one showing both orders
     contradicts itself: either is an InputError naming the file, the row and `Date`, and
-    the date_format to set; the order is never guessed. A download with no date of that
-    shape is read day-first, as before (its dates quarantined as unreadable)."""
+    the date_format to set; the order is never guessed. A download with no date readable
+    in either order is read day-first, as before (its dates quarantined as unreadable)."""
     dates = export.stripped("Date")
-    parts = pc.extract_regex(dates, "^(?P<a>[0-9]{1,2})/(?P<b>[0-9]{1,2})/[0-9]{4}$")
-    shaped = np.asarray(pc.fill_null(pc.is_valid(parts), False)
-                        .to_numpy(zero_copy_only=False), dtype=bool)
-
-    def above_12(name: str) -> Mask:
-        number = pc.cast(pc.struct_field(parts, name), pa.int64())
-        return np.asarray(pc.fill_null(pc.greater(number, 12), False)
-                          .to_numpy(zero_copy_only=False), dtype=bool)
-
-    first, second = above_12("a"), above_12("b")
+    first, second, shaped = _date_orders(dates, "/")
     choose = ('set date_format for paypal in a copy of the sources file (models/'
               'sources.default.yaml) given with --sources-config: "%m/%d/%Y" where the '
               'account writes month first (a US account), "%d/%m/%Y" where day first')
@@ -1098,11 +1117,15 @@ def _paypal_date_order(export: _Export, path: Path, collector: Collector) -> str
         return fmt
     if shaped.any():
         k = int(np.flatnonzero(shaped)[0])
+        neither = np.flatnonzero(~shaped & _given(none_if_empty(dates)))
+        besides = (f" (besides {counted(len(neither), 'date')} that read in neither order, "
+                   f"such as {dates[int(neither[0])].as_py()} at row "
+                   f"{export.rows[int(neither[0])]})" if len(neither) else "")
         raise InputError(
             f"every date is up to the 12th in both places ({dates[k].as_py()}: day-first "
-            f"or month-first?), so the order of day and month cannot be told from the "
-            f"file, and it is never guessed; {choose}", file=path, row=export.rows[k],
-            field="Date")
+            f"or month-first?){besides}, so the order of day and month cannot be told "
+            f"from the file, and it is never guessed; {choose}", file=path,
+            row=export.rows[k], field="Date")
     return "%d/%m/%Y"
 
 
