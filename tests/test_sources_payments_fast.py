@@ -58,10 +58,14 @@ def _read(path: Path, system: str, fast: bool) -> tuple[pd.DataFrame, pd.DataFra
     return table, quarantine, imported
 
 
-def assert_same_reading(path: Path, system: str) -> None:
+def assert_same_reading(path: Path, system: str, *, refused: bool = False) -> None:
+    """Both readings give the same, or (`refused`) the same InputError. A refusal not
+    expected fails (before, two refusals passed as the same reading, comparing nothing)."""
     fast_table, fast_quarantine, fast = _read(path, system, True)
     slow_table, slow_quarantine, slow = _read(path, system, False)
-    if isinstance(slow, InputError):
+    if refused or isinstance(slow, InputError) or isinstance(fast, InputError):
+        assert refused, f"refused: {slow if isinstance(slow, InputError) else fast}"
+        assert isinstance(slow, InputError), "read, where a refusal was expected"
         assert isinstance(fast, InputError) and str(fast) == str(slow)
         return
     assert isinstance(fast, ImportResult) and isinstance(slow, ImportResult)
@@ -396,3 +400,17 @@ def test_arrow_strip_removes_what_str_strip_removes() -> None:
     texts = [f"{a}x{b}y{c}" for a in SPACE + "\u200b\ufeffa" for b, c in (("", " "), (a, a))]
     assert stripped(pa.array(texts, pa.large_string())).to_pylist() == [t.strip()
                                                                          for t in texts]
+
+
+def test_a_refusal_is_no_same_reading_unless_expected(tmp_path: Path) -> None:
+    """A download both readings refuse (its dates all up to the 12th, no date_format set):
+    before, `assert_same_reading` passed, comparing nothing, so a crafted export that came
+    to be refused tested nothing without a word. It fails now, unless the refusal is what
+    the test expects."""
+    path = _write(tmp_path, "paypal.csv", [PAYPAL_HEADER, _paypal(ident="T1")])
+    with pytest.raises(AssertionError, match=r"refused: .*every date is up to the 12th"):
+        assert_same_reading(path, "paypal")
+    assert_same_reading(path, "paypal", refused=True)
+    readable = _write(tmp_path, "day.csv", [PAYPAL_HEADER, _paypal(date="13/07/2026")])
+    with pytest.raises(AssertionError, match="read, where a refusal was expected"):
+        assert_same_reading(readable, "paypal", refused=True)
