@@ -428,8 +428,9 @@ of 20 digits and charge ids of 30, which no 64-bit reader holds."""
               f"own --seed and --first-case) whose ids never collide; at most "
               f"{MAX_FIRST_CASE:,}.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder to write canonical.csv, ground_truth.csv, sample.json and exports/ "
-              "(the source systems' exports) into.")
+              help="Folder to write canonical.csv, ground_truth.csv, sample.json, exports/ "
+              "(the source systems' exports) and sample_project.yaml with "
+              "sample_sources.yaml (import --project reads the exports) into.")
 @click.pass_obj
 @reports_input_errors
 def sample(settings: Settings, channel: str, cases: int, seed: int, violation_rate: float,
@@ -791,7 +792,8 @@ DIFF_FILES = ("diff.json", "diff.csv", "SHA256SUMS")
 """The files `diff` writes into --out (audit.rundiff.DIFF_FILES, not imported from there,
 as `refuse_foreign_checksums` needs them for every command)."""
 
-SAMPLE_FILES = ("canonical.csv", "ground_truth.csv", "sample.json")
+SAMPLE_FILES = ("canonical.csv", "ground_truth.csv", "sample.json", "sample_project.yaml",
+                "sample_sources.yaml")
 """The files `sample` writes into --out, besides the exports in exports/ (`sample_in`)."""
 
 OTHER_OUTPUTS = ("*.quarantine.csv", "*.correlation.csv", *SAMPLE_FILES, "model.bpmn",

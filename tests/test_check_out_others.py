@@ -73,7 +73,8 @@ def test_the_checked_log_and_its_side_files_are_not_named(
     result = run("check", str(folder / "log.parquet"), "--out", str(folder), "--format",
                  "json", "--fail-on", "never", code=0)
     named = ["canonical.csv", "ground_truth.csv", "model.bpmn", "other.parquet",
-             "other.quarantine.csv", "sample.json"]
+             "other.quarantine.csv", "sample.json", "sample_project.yaml",
+             "sample_sources.yaml"]
     assert warned(folder) == [
         f"the output folder also holds {len(named)} files this run did not write, named as this "
         "tool's outputs (a canonical log and its side files, a sample's, discover's or "

@@ -395,7 +395,8 @@ class _Writer:
             local = event.time.astimezone(zone)
             refund = event.refund_id is not None
             gross = (-1 if refund else 1) * (event.amount or 0.0)
-            return {"Date": local.strftime("%d/%m/%Y"), "Time": local.strftime("%H:%M:%S"),
+            return {"Date": local.strftime(P.PAYPAL_DATE_FORMAT),
+                    "Time": local.strftime("%H:%M:%S"),
                     "TimeZone": local.tzname() or "", "Name": "",
                     "Type": "Payment Refund" if refund else "Subscription Payment",
                     "Status": ("Denied" if event.status == "failed" else "Completed"),

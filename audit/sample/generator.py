@@ -595,10 +595,50 @@ def generate(spec: SampleSpec) -> Sample:
     return _Generator(spec).run()
 
 
+_UNSET_DATE_FORMAT = '    # date_format: "%m/%d/%Y"  # the order of day and month'
+"""The bundled sources file's line leaving PayPal's date_format unset."""
+
+
+def sample_sources_text() -> str:
+    """The bundled sources file with PayPal's `date_format` set to the order the sample's
+    downloads write (day first): a small sample's dates may all be up to the 12th, which a
+    download cannot tell the order of, and the import refuses it where none is set."""
+    from audit.sources.config import default_sources_path
+
+    text = default_sources_path().read_text(encoding="utf-8")
+    if text.count(_UNSET_DATE_FORMAT) != 1:
+        raise RuntimeError("the bundled sources file no longer leaves paypal's "
+                           "date_format unset on one line: update sample_sources_text")
+    return text.replace(
+        _UNSET_DATE_FORMAT,
+        f'    date_format: "{P.PAYPAL_DATE_FORMAT}"  # (set by `refund-audit sample`: its '
+        "PayPal downloads write day first)\n    # the order of day and month")
+
+
+def sample_project_text(exports: list[str]) -> str:
+    """A project file (`import --project`) reading the sample's exports with
+    `sample_sources.yaml`, so that it gives back canonical.csv."""
+    from audit.sample.exports import FILES
+
+    system_of = {name: key.split("_")[0] for key, name in FILES.items()}
+    lines = ["# The sample's exports, read as the systems they are, with the sources file",
+             "# beside this one (PayPal's dates day first):",
+             "#   refund-audit import --project sample_project.yaml --out log.parquet",
+             "sources:"]
+    lines += [f"  - {system_of[name]}: exports/{name}" for name in sorted(exports)
+              if system_of[name] != "roles"]
+    if FILES["roles"] in exports:
+        lines.append(f"roles: exports/{FILES['roles']}")
+    lines.append("config: sample_sources.yaml")
+    return "\n".join(lines) + "\n"
+
+
 def write_sample(spec: SampleSpec, out: Path) -> dict[str, Path]:
-    """Write canonical.csv, ground_truth.csv and sample.json into `out`, and the source
+    """Write canonical.csv, ground_truth.csv and sample.json into `out`, the source
     systems' exports of the same cases into `out/exports/` (removing the export files of
-    other systems an earlier sample left there); return the first three's paths."""
+    other systems an earlier sample left there), and sample_project.yaml and
+    sample_sources.yaml, which import them as they were written; return the paths of the
+    files in `out`."""
     sample = generate(spec)
     out.mkdir(parents=True, exist_ok=True)
     exports = out / "exports"
@@ -635,6 +675,11 @@ def write_sample(spec: SampleSpec, out: Path) -> dict[str, Path]:
         "violating_cases": len({c for c, _ in sample.ground_truth}),
     }
     paths["manifest"].write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    paths["project"] = out / "sample_project.yaml"
+    paths["project"].write_text(sample_project_text(list(sample.exports)), encoding="utf-8",
+                                newline="\n")
+    paths["sources"] = out / "sample_sources.yaml"
+    paths["sources"].write_text(sample_sources_text(), encoding="utf-8", newline="\n")
     return paths
 
 

@@ -43,6 +43,10 @@ def ticket_key(channel: str, index: int) -> str:
 
 TIME_ZONE = {"ecommerce": "Europe/Berlin", "subscription": "Europe/Berlin",
              "offline": "Europe/London"}
+PAYPAL_DATE_FORMAT = "%d/%m/%Y"
+"""The order of day and month the sample's PayPal account writes (day first, as most
+accounts outside the US): the sample's sources file (`sample_sources.yaml`) sets it, as a
+small sample's dates may all be up to the 12th, whose order a download cannot tell."""
 CHANNEL_SHARE = (("ecommerce", 0.5), ("subscription", 0.3), ("offline", 0.2))
 
 REQUIRED_EVIDENCE = {
