@@ -939,11 +939,25 @@ class CheckRun:
         findings whose `case_quarantined_rows` is above 0): (code, name, how many such
         cases, the first `shown` by case id). What a quarantined row held is not read, so
         the missing control may be there (an approval whose time could not be read): a gap
-        in the data, which the finding alone, counting the rows, does not say."""
+        in the data, which the finding alone, counting the rows, does not say. A case
+        whose quarantined rows are all payment records of no refund case (a currency
+        conversion or fee reversal of its refund, a chargeback of its payment: their
+        reasons say `NO_CASE_EVENT`) is not counted: no approval or evidence item is among
+        them (before, PayPal's conversion rows of a refund, named with its case, told
+        every missing approval of the case so)."""
+        from audit.sources.payments import NO_CASE_EVENT
+
         cases: dict[str, set[str]] = {}
+        held: set[str] | None = None  # (the cases of rows that may hold a control)
         for finding in self.result.findings:
             if finding.rule in _ABSENT and finding.case_quarantined_rows and not finding.waived:
-                cases.setdefault(finding.rule, set()).add(str(finding.case_id))
+                if held is None:
+                    lines = self.quarantine_lines()
+                    maybe = ~lines["reason"].astype(str).str.contains(NO_CASE_EVENT,
+                                                                      regex=False)
+                    held = set(lines.loc[maybe, "case"].astype(str))
+                if str(finding.case_id) in held:
+                    cases.setdefault(finding.rule, set()).add(str(finding.case_id))
         names = {rule.code: rule.name for rule in self.result.rules}
         return [(code, names.get(code, code), len(cases[code]), sorted(cases[code])[:shown])
                 for code in _ABSENT if code in cases]

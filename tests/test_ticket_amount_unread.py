@@ -364,3 +364,53 @@ def test_servicenow_lines_of_a_field_alone_name_the_row_holding_it(tmp_path: Pat
         _, quarantine = read_source(path, "servicenow")
         alone = quarantine[quarantine["reason"].str.endswith(", of no amount")]
         assert alone["row"].tolist() == rows, name
+
+
+def test_a_missing_approval_beside_conversion_rows_alone_is_not_told(tmp_path: Path) -> None:
+    """RFD-2, paid through PayPal with no approval (AP001), whose refund was paid from a
+    balance in USD: the download's General Currency Conversion and Fee Reversal rows name
+    the refund, so their quarantine lines name RFD-2 and its findings count them. Such rows
+    are no events of a refund case and cannot hold an approval, yet check warned that the
+    approval "may be among those rows". Now a case whose quarantined rows are all such is
+    not told; RFD-1, whose approval's time could not be read, still is."""
+    issues = []
+    for key in ("RFD-1", "RFD-2"):
+        path = jira_export(tmp_path / "one.json", "12.30")
+        issue = json.loads(path.read_text(encoding="utf-8"))["issues"][0]
+        issue["key"] = key
+        histories = issue["changelog"]["histories"]
+        if key == "RFD-1":
+            histories[1]["created"] = "07.07.2026 09:00"  # the approval's: no Jira time
+        else:
+            del histories[1]  # no approval at all
+            issue["changelog"]["total"] = 2
+        issues.append(issue)
+    jira = tmp_path / "jira_issues.json"
+    jira.write_text(json.dumps({"issues": issues}), encoding="utf-8")
+    paypal = tmp_path / "paypal_activity.csv"
+    paypal.write_text(
+        "Date,Time,TimeZone,Name,Type,Status,Currency,Gross,Fee,Net,Transaction ID,"
+        "Reference Txn ID,Invoice Number,Custom Number,Note,Funding Source\n"
+        "13/06/2026,10:00:00,CEST,Jane,Subscription Payment,Completed,EUR,24.60,0.00,24.60,"
+        "P1,,SU-O1,,,card\n"
+        + "".join(f"07/07/2026,12:00:00,CEST,Jane,Payment Refund,Completed,EUR,-12.30,0.00,"
+                  f"-12.30,R{k},P1,SU-O1,RFD-{k},Victor Chen,card\n" for k in (1, 2))
+        + "07/07/2026,12:00:00,CEST,,General Currency Conversion,Completed,EUR,12.30,0.00,"
+        "12.30,C1,R2,,,,\n"
+        "07/07/2026,12:00:00,CEST,,General Currency Conversion,Completed,USD,-13.40,0.00,"
+        "-13.40,C2,R2,,,,\n"
+        "07/07/2026,12:00:00,CEST,,Fee Reversal,Completed,EUR,0.35,0.00,0.35,F1,R2,,,,\n",
+        encoding="utf-8")
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["check", str(jira), str(paypal), "--out", str(out),
+                                     "--as-of", "2026-08-01T00:00:00Z", "--fail-on", "never"])
+    assert done.exit_code == 0, done.output
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    found = {(f["case_id"], f["case_quarantined_rows"]) for f in document["findings"]
+             if f["rule"] == "AP001"}
+    assert found == {("RFD-1", 1), ("RFD-2", 3)}
+    told = [w for w in document["manifest"]["warnings"] if w.startswith("missing-approval")]
+    assert told == [
+        "missing-approval found 1 case holding rows the import quarantined (the findings' "
+        "case_quarantined_rows): what it found missing (an approval) may be among those "
+        "rows, not read; check the quarantine's lines of RFD-1 before escalating"]

@@ -240,7 +240,7 @@ def _rename_joined_lines(result: ImportResult, moved: dict[tuple[str, str], str]
 def _name_hinted_cases(result: ImportResult) -> None:
     """The case of each quarantine line of a payment record that names no ticket (or of a
     generic log's row whose case id is blank), where correlation (or the log) put the charge
-    it is or refunds (else the refund it names, a PayPal conversion's; else its order) in
+    it is or refunds (else the refund it names, as a PayPal conversion's; else its order) in
     exactly one case: a
     charge quarantined for its amount leaves its refund case without a purchase, whose
     finding (no-prior-purchase) then rests on that line. A charge or order in no case (a
@@ -256,9 +256,10 @@ def _name_hinted_cases(result: ImportResult) -> None:
     cases = result.quarantine["case"].astype(object).fillna("").to_numpy(copy=True)
     unnamed = cases == ""
     open_lines = unnamed.copy()  # (the lines whose case is still to be looked for)
-    # A line's payment hint names a charge, else a refund (a PayPal currency conversion or
-    # fee reversal names the refund it funds by Reference Txn ID: it goes with the refund's
-    # case, where before it named none), else the line's order is looked for.
+    # A line's payment hint names a charge, else a refund, of any payment system's export
+    # (a hint naming a refund id goes with the refund's case: PayPal's currency conversion
+    # or fee reversal of a refund names it by Reference Txn ID, where before it named
+    # none), else the line's order is looked for.
     for column, by in ((QUARANTINE_HINTS[0], C.CHARGE_ID), (QUARANTINE_HINTS[0], C.REFUND_ID),
                        (QUARANTINE_HINTS[1], C.ORDER_ID)):
         wanted = open_lines & (hints[column].to_numpy() != "")
