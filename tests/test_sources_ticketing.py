@@ -1642,3 +1642,51 @@ def test_a_truncated_one_line_jira_export_is_told_as_not_json(tmp_path: Path) ->
     message = str(told.value)
     assert str(path) in message and "not JSON:" in message and "(column " in message
     assert "Issue key" not in message
+
+
+def test_a_real_jira_csv_export_is_told_with_its_repeated_columns_or_a_mapping(
+        tmp_path: Path) -> None:
+    """Jira's Export CSV repeats a column per watcher, label, comment (Watchers, Watchers):
+    read as a generic log it was refused as "column 'Watchers' appears twice in the
+    header", the advice about Jira's CSV export never reached, with a mapping too. Now the
+    refusal says what that export lacks. Without repeated columns, a mapping naming its
+    columns read one event per issue without a word; now a note says what it lacks."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    told = ("a Jira issue CSV export (its column 'Issue key') holds each issue as it stands "
+            "now, not the history of its statuses")
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("columns:\n  case:concept:name: Issue key\n  concept:name: Status\n"
+                       "  time:timestamp: Updated\ntimestamp_format: \"%d/%b/%y %I:%M %p\"\n"
+                       "assume_tz: UTC\n", encoding="utf-8")
+    repeated = tmp_path / "JiraDup.csv"
+    repeated.write_text(
+        "\ufeffSummary,Issue key,Issue id,Issue Type,Status,Created,Updated,Watchers,"
+        "Watchers,Labels,Labels\nRefund SU-9001,JSM-101,10101,Refund request,Refunded,"
+        "04/Nov/26 9:12 AM,05/Nov/26 4:50 PM,ann,bob,refund,vip\n", encoding="utf-8")
+    for extra in ([], ["--mapping", str(mapping)]):
+        result = CliRunner().invoke(main, ["import", str(repeated), *extra, "--out",
+                                           str(tmp_path / "log.parquet")])
+        assert result.exit_code == 2, result.output
+        assert told in result.output and "expand=changelog" in result.output
+        assert "row 1: field 'Watchers'" in result.output
+        assert "its column 'Watchers' appears twice in the header" in result.output
+    one = tmp_path / "JiraOne.csv"
+    one.write_text("Summary,Issue key,Issue id,Issue Type,Status,Created,Updated\n"
+                   "Refund SU-9001,JSM-101,10101,Refund request,Refunded,04/Nov/26 9:12 AM,"
+                   "05/Nov/26 4:50 PM\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(one), "--mapping", str(mapping),
+                                       "--out", str(tmp_path / "log.parquet")])
+    assert result.exit_code == 0, result.output
+    assert ("JiraOne.csv: read with the mapping as a generic log, one event per row; its "
+            "columns are a Jira issue CSV export's (its column 'Issue key')") in result.output
+    # Another CSV repeating a column is told as before, without Jira's advice.
+    other = tmp_path / "other.csv"
+    other.write_text("case,activity,time,note,note\nc1,A,2026-07-01T08:00:00Z,x,y\n",
+                     encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(other), "--out",
+                                       str(tmp_path / "log.parquet")])
+    assert result.exit_code == 2 and "column 'note' appears twice" in result.output
+    assert "Jira" not in result.output

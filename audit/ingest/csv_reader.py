@@ -276,10 +276,21 @@ def sniff_delimiter(text: str) -> str:
 
 
 def _header_names(header: list[str], path: Path, row: int = 1) -> list[str]:
+    """The header's column names; InputError where one appears twice, which a Jira issue
+    CSV export's header does (a column per watcher, label, comment, attachment, sprint):
+    then the error says what that export lacks (`audit.sources.jira.CSV_EXPORT_TOLD`), as
+    the import says of one without a repeated column, not only which column repeats."""
     names = [h.strip() or f"(unnamed column {i + 1})" for i, h in enumerate(header)]
     seen: set[str] = set()
     for name in names:
         if name in seen:
+            from audit.sources.jira import CSV_EXPORT_TOLD, jira_csv_columns
+
+            if jira_csv_columns(names):
+                raise InputError(
+                    f"{CSV_EXPORT_TOLD} (its column '{name}' appears twice in the header, "
+                    "as that export repeats a column per watcher, label, comment, "
+                    "attachment or sprint)", file=path, row=row, field=name)
             raise InputError(f"column '{name}' appears twice in the header", file=path,
                              row=row, field=name)
         seen.add(name)

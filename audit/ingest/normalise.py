@@ -873,15 +873,15 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
                f"from {'it' if len(twins) == 1 else 'them'}" if filled else ""))
     if raw.nested:
         _refuse_nested(raw.nested, resolved, file)
+    from audit.sources.jira import CSV_EXPORT_TOLD, jira_csv_columns
+
+    jira_csv = jira_csv_columns(list(map(str, frame.columns)))
     for required in (C.CASE, C.ACTIVITY, C.TIMESTAMP):
         if required not in resolved and required not in mapping.constants:
-            from audit.sources.jira import CSV_EXPORT_TOLD, jira_csv_columns
-
-            jira_csv = (f"; {CSV_EXPORT_TOLD}"
-                        if jira_csv_columns(list(map(str, frame.columns))) else "")
             raise InputError(
                 f"no column for '{required}' (found: {', '.join(map(str, frame.columns))}); "
-                f"name it in a mapping file (--mapping){jira_csv}", file=file, field=required)
+                f"name it in a mapping file (--mapping)"
+                + (f"; {CSV_EXPORT_TOLD}" if jira_csv else ""), file=file, field=required)
 
     out: dict[str, pd.Series] = {}
     reasons: dict[str, pd.Series] = {}
@@ -1006,6 +1006,16 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
         _refuse_sub_minor(out[C.AMOUNT], out[C.CURRENCY], reasons, flags)
     canonical = pd.DataFrame(out, copy=False)
     notes = twin_notes
+    if jira_csv:
+        # Read with a mapping naming its columns: one event per issue, its status now. Told,
+        # not refused: a status-history export of another tool may name its columns so.
+        notes.append(
+            f"{file.name}: read with the mapping as a generic log, one event per row; its "
+            "columns are a Jira issue CSV export's (its column 'Issue key'), which holds "
+            "each issue as it stands now, not the history of its statuses: who approved, "
+            "paid and closed it, and when, are no events of this log; to audit them, export "
+            "the issues as JSON with their changelog (expand=changelog; docs/sources.md, "
+            "Jira)")
     if C.CASE in resolved:  # (two texts of one file that trimming makes one case: told)
         merged = merged_ids(frame[resolved[C.CASE]], out[C.CASE])
         if merged:
