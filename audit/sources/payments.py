@@ -105,12 +105,15 @@ as the payment types above are."""
 
 def _paypal_charge(kind: str) -> bool:
     return kind in _PAYPAL_CHARGE_TYPES or kind.endswith(_PAYPAL_RECEIVED)
+
+
 NO_CASE_EVENT = "not part of a refund case"
 """What the reason of every quarantine line of a payment record that is no event of a
 refund case says (a fee, a transfer, a currency conversion, a chargeback, a record of no
 money taken): such a line cannot hold an approval or an evidence item, so a control found
 missing beside it is not told as maybe among the quarantined rows
 (`CheckRun.absences_beside_quarantine`)."""
+
 _PAYPAL_REFUND_TYPES = ("payment refund", "refund")
 _PAYPAL_SIGN = {
     True: "a refund with a positive Gross is one this account received, not one it paid: "
