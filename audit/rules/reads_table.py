@@ -362,9 +362,13 @@ READS: dict[str, frozenset[str]] = {
         "events:first:payout",
         "events:first:request",
         "events:mask:approve,second-approve",
+        "events:mask:approve,second-approve,paid",
         "events:mask:bought",
+        "events:mask:paid",
+        "events:mask:request",
         "events:org:resource",
         "events:org:role",
+        "events:payment:charge_id",
         "events:time:timestamp",
     }),
     "SD001": frozenset({

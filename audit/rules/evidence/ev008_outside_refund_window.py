@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from audit import canonical as C
@@ -20,12 +21,18 @@ class OutsideRefundWindow(Rule):
     """What it checks:
     A refund was granted (paid out, or approved and not rejected since) although the
     customer asked for it later after the purchase than the policy's refund window for the
-    case's channel allows. The window runs from the case's purchase: its last purchase (an
-    activity mapped to the control `purchase` whose payment status is not failed,
-    reversed or pending) at or before the case's first request. Per channel that is the
-    e-commerce capture of the payment (`Capture payment`), the subscription renewal's
-    charge (`Charge subscription renewal`: the renewal the refund is of, the latest one
-    before the request), the store's sale (`Record store sale`). The canonical log has no
+    case's channel allows. The request measured is the one the grant answers: the case's
+    last request at or before its first approval or payout after its last rejection (a
+    request rejected in time and asked again late is measured by the late one; a request
+    after the payout is no part of it). The window runs from the purchase refunded: the
+    purchase (an activity mapped to the control `purchase` whose payment status is not
+    failed, reversed or pending) at or before that request whose charge id
+    (`payment:charge_id`) a payout of the case names, the latest such; where no payout
+    names the charge of such a purchase, the case's last purchase at or before the request.
+    Per channel that is the e-commerce capture of the payment (`Capture payment`), the
+    subscription renewal's charge (`Charge subscription renewal`: the one the payout names,
+    else the latest one before the request), the store's sale (`Record store sale`). The
+    canonical log has no
     delivery event, so an e-commerce window is measured from the charge, not from the
     delivery (a window the SOP counts from the delivery reads stricter here: set it the
     longer by the usual delivery time). The rule measures the time between the two UTC
@@ -34,14 +41,22 @@ class OutsideRefundWindow(Rule):
     Berlin time and a request 14 days later at 00:30 Berlin time are 14 days and one hour
     apart, outside a window of 14 days; one exactly 14 days after the purchase is
     inside). A late refund approved by a role the policy names under
-    `refund_window.exception_approvers` is an exception the SOP accepts, not a finding.
+    `refund_window.exception_approvers` is an exception the SOP accepts, not a finding:
+    an approval (either level) at or after the measured request, after the case's last
+    rejection, and at or before its first payout after that rejection. An exception role's
+    approval before the request (given for something else), one rejected since, or one
+    given only after the money was paid (a retroactive approval, not an exception granted
+    before paying) accepts nothing; the last is said in the finding's message ("an
+    exception approval came only after the payout").
     Not judged: a case of a channel the policy gives no window, a case stating no channel,
     a case with no request, a refund rejected and not approved since or not yet approved
     or paid (nothing granted), and a granted refund whose case holds no purchase at or
     before its request (no start to measure from): the run lists these last among its
     unjudged cases (`unjudged_cases.EV008.no_purchase_before_request`) and `check` warns,
-    counting them and naming the first five (`no-prior-purchase` reports such a case where
-    it was paid).
+    counting them and naming the first five. `no-prior-purchase` reports such a case where
+    it was paid and its case holds no purchase before the payout; a case whose purchase
+    comes after the request but before the payout is reported by neither rule (only
+    listed among the unjudged cases).
 
     Why it matters:
     The refund window is where the SOP, consumer law or the terms of sale stop owing a
@@ -97,7 +112,10 @@ class OutsideRefundWindow(Rule):
         hits["after"] = elapsed(hits["request_time"], hits["purchased_at"])
         hits["window"] = hits["channel"].astype(object).map(facts.policy.refund_window)
         late = (hits["after"] > pd.to_timedelta(hits["window"])).to_numpy(dtype=bool)
-        hits = hits[late & ~_excepted(facts, hits.index)]
+        excepted, retroactive = _excepted(facts, hits)
+        hits["note"] = np.where(retroactive, "; an exception approval came only after the "
+                                "payout", "")
+        hits = hits[late & ~excepted]
         if not len(hits):
             return []
         hits = hits.copy()
@@ -112,14 +130,36 @@ class OutsideRefundWindow(Rule):
             amount="at_risk",
             evidence=("channel", "purchased_at", "requested_at", "after", "window"),
             message="refund requested {after_text} after the purchase on {purchased_at} "
-                    "({channel} window {window_text})")
+                    "({channel} window {window_text}){note}")
+
+
+_NEVER = np.iinfo(np.int64).max
+_ALWAYS = np.iinfo(np.int64).min
+
+
+def _us(values: object) -> npt.NDArray[np.int64]:
+    """UTC instants as int64 microseconds (one unit whatever unit the log's times are held
+    in; microseconds hold any time a log holds, see `canonical.elapsed`); a missing time as
+    `_NEVER`."""
+    index = pd.DatetimeIndex(pd.Series(values)).as_unit("us")
+    out = index.asi8.copy()
+    out[index.isna()] = _NEVER
+    return out
 
 
 def _judged(facts: CaseFacts) -> tuple[pd.DataFrame, np.ndarray] | None:
     """The granted refunds of channels with a window (paid out, or approved and not
     rejected at or after the last approval), with a request, and per such case the sorted
-    position of its last purchase (not failed) at or before its first request, -1 where
-    none; None where the policy sets no window."""
+    position of its purchase, -1 where none; None where the policy sets no window.
+
+    The request measured is the one the grant answers: the case's last request at or
+    before its grant (its first approval or payout after its last rejection; where none
+    follows the rejection, its first approval or payout), else its first request. The
+    purchase is the latest one at or before that request whose charge id a payout of the
+    case names, else the latest one at or before that request. Adds per case
+    `request_eid`/`request_time` (of that request), `rejected_us` (its last rejection,
+    `_ALWAYS` where none) and `first_paid_us` (its first payout after that rejection,
+    `_NEVER` where none)."""
     windows = facts.policy.refund_window
     if not windows or not facts.has(C.CHANNEL):
         return None
@@ -131,42 +171,108 @@ def _judged(facts: CaseFacts) -> tuple[pd.DataFrame, np.ndarray] | None:
     granted = c["payout_eid"].notna() | approved
     chosen = (c["channel"].isin(list(windows)).fillna(False) & c["request_eid"].notna()
               & granted).to_numpy(dtype=bool)
-    c = c[chosen]
+    c = c[chosen].copy()
     codes = np.flatnonzero(chosen)
-    # Per chosen case, its last purchase at or before its first request: the purchases'
-    # sorted positions ascend by case, then time, so the largest position is the latest.
-    at = np.flatnonzero(facts.mask("bought"))
+    n = len(codes)
     wanted = np.full(facts.n_cases, -1, dtype=np.int64)
-    wanted[codes] = np.arange(len(codes))
-    row = wanted[facts.case_code[at]]
-    at, row = at[row >= 0], row[row >= 0]
-    times = pd.Series(facts.column(C.TIMESTAMP).take(at))
-    asked = pd.Series(c["request_time"].array.take(row))
-    before = (times <= asked).fillna(False).to_numpy(dtype=bool)
-    purchase = np.full(len(codes), -1, dtype=np.int64)
-    np.maximum.at(purchase, row[before], at[before])
+    wanted[codes] = np.arange(n)
+    stamps = facts.column(C.TIMESTAMP)
+
+    def events(*controls: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                                        npt.NDArray[np.int64]]:
+        """The chosen cases' events of `controls` with a time: positions, rows, times."""
+        at = np.flatnonzero(facts.mask(*controls))
+        row = wanted[facts.case_code[at]]
+        at, row = at[row >= 0], row[row >= 0]
+        t = _us(stamps.take(at))
+        timed = t != _NEVER
+        return at[timed], row[timed], t[timed]
+
+    rejected = _us(c["rejections_last_time"].array)
+    rejected[rejected == _NEVER] = _ALWAYS
+    # The grant: the first approval or payout after the last rejection, else the first.
+    _, g_row, g_t = events("approve", "second-approve", "paid")
+    grant = np.full(n, _NEVER, dtype=np.int64)
+    after = g_t > rejected[g_row]
+    np.minimum.at(grant, g_row[after], g_t[after])
+    first = np.full(n, _NEVER, dtype=np.int64)
+    np.minimum.at(first, g_row, g_t)
+    grant = np.where(grant == _NEVER, first, grant)
+    p_at, p_row, p_t = events("paid")
+    first_paid = np.full(n, _NEVER, dtype=np.int64)
+    later = p_t > rejected[p_row]
+    np.minimum.at(first_paid, p_row[later], p_t[later])
+    # The request the grant answers: the last at or before it (positions ascend by case,
+    # then time, so the largest position is the latest), else the first request.
+    r_at, r_row, r_t = events("request")
+    request = np.full(n, -1, dtype=np.int64)
+    asked = r_t <= grant[r_row]
+    np.maximum.at(request, r_row[asked], r_at[asked])
+    answered = request >= 0
+    if answered.any():
+        chosen_request = facts.frame(request[answered], (C.EVENT_ID, C.TIMESTAMP))
+        eids = c["request_eid"].to_numpy(dtype=object)
+        eids[answered] = chosen_request[C.EVENT_ID].to_numpy(dtype=object)
+        c["request_eid"] = eids
+        times = c["request_time"].copy()
+        times.iloc[np.flatnonzero(answered)] = chosen_request[C.TIMESTAMP].array
+        c["request_time"] = times
+    request_us = _us(c["request_time"].array)
+    c["rejected_us"] = rejected
+    c["first_paid_us"] = first_paid
+    # Per chosen case, its purchase at or before that request: the last one whose charge
+    # a payout of the case names, else the last one.
+    b_at, b_row, b_t = events("bought")
+    before = b_t <= request_us[b_row]
+    b_at, b_row = b_at[before], b_row[before]
+    purchase = np.full(n, -1, dtype=np.int64)
+    np.maximum.at(purchase, b_row, b_at)
+    if facts.has(C.CHARGE_ID) and len(b_at) and len(p_at):
+        ids = facts.column(C.CHARGE_ID).take(np.r_[p_at, b_at])
+        named = ~np.asarray(pd.isna(ids), dtype=bool)
+        charge, _ = C.sorted_codes(ids)
+        charge = np.asarray(charge, dtype=np.int64)
+        keys = np.r_[p_row, b_row] * (int(charge.max(initial=0)) + 2) + charge
+        paid_keys = keys[:len(p_at)][named[:len(p_at)]]
+        match = np.isin(keys[len(p_at):], paid_keys) & named[len(p_at):]
+        by_charge = np.full(n, -1, dtype=np.int64)
+        np.maximum.at(by_charge, b_row[match], b_at[match])
+        purchase = np.where(by_charge >= 0, by_charge, purchase)
     return c, purchase
 
 
-def _excepted(facts: CaseFacts, cases: pd.Index) -> np.ndarray:
-    """Per case of `cases`: an approval (either level) of it by a role the policy lists
-    under `refund_window.exception_approvers` (roles compared as unauthorized-approver
-    compares them: "Finance" is finance)."""
+def _excepted(facts: CaseFacts, cases: pd.DataFrame
+              ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Per case of `cases` (rows of `_judged`'s table): (an approval, either level, by a
+    role the policy lists under `refund_window.exception_approvers`, at or after the
+    measured request, after the case's last rejection and at or before its first payout
+    after it: the exception; such an approval only after that payout: a retroactive one,
+    not an exception, that the finding's message tells). Roles are compared as
+    unauthorized-approver compares them: "Finance" is finance."""
     roles = facts.policy.refund_window_exception_roles
     out = np.zeros(len(cases), dtype=bool)
+    late = np.zeros(len(cases), dtype=bool)
     if not roles or not len(cases) or not facts.has(C.ROLE):
-        return out
+        return out, late
     from audit.rules.lanes import role_keys
     from conformance.bpmn import role_key
 
     allowed = {role_key(r) for r in roles}
     at = np.flatnonzero(facts.mask("approve", "second-approve"))
+    rows = np.full(facts.n_cases, -1, dtype=np.int64)
+    rows[facts.case_ids.get_indexer(cases.index)] = np.arange(len(cases))
+    row = rows[facts.case_code[at]]
+    at, row = at[row >= 0], row[row >= 0]
     keyed = role_keys(pd.Series(facts.column(C.ROLE).take(at)))
-    by = at[keyed.isin(allowed).fillna(False).to_numpy(dtype=bool)]
-    marked = np.zeros(facts.n_cases, dtype=bool)
-    marked[facts.case_code[by]] = True
-    out[:] = marked[facts.case_ids.get_indexer(cases)]
-    return out
+    by = keyed.isin(allowed).fillna(False).to_numpy(dtype=bool)
+    at, row = at[by], row[by]
+    t = _us(facts.column(C.TIMESTAMP).take(at))
+    asked = _us(cases["request_time"].array)[row]
+    since = (t != _NEVER) & (t >= asked) & (t > cases["rejected_us"].to_numpy()[row])
+    before_pay = t <= cases["first_paid_us"].to_numpy()[row]
+    out[row[since & before_pay]] = True
+    late[row[since & ~before_pay]] = True
+    return out, late & ~out
 
 
 def unjudged_cases(facts: CaseFacts) -> list[object]:
