@@ -550,8 +550,10 @@ class CheckRun:
 
     def roles_recorded_nowhere(self) -> dict[str, tuple[list[str], str | None,
                                                         tuple[int, datetime] | None]]:
-        """Where unauthorized-approver (AP004) or unauthorized-performer (SD004) ran on a
-        log recording roles: the roles the policy allows (`approvers`, `performers`) that
+        """Where unauthorized-approver (AP004), unauthorized-performer (SD004) or
+        outside-refund-window (EV008, where the policy sets a window) ran on a log recording
+        roles: the roles the policy allows (`approvers`, `performers`,
+        `refund_window.exception_approvers`) that
         no event of the log records and no lane of an SOP of the policy holds, compared as
         keys ("Supervisor" is `supervisor`): role -> (the policy keys naming it, the
         recorded or lane role it is written close to, else None). Such a role authorises no
@@ -566,7 +568,10 @@ class CheckRun:
         from conformance.bpmn import role_key
 
         keys = {"AP004": ("approvers", self.policy.approver_roles),
-                "SD004": ("performers", self.policy.performer_roles)}
+                "SD004": ("performers", self.policy.performer_roles),
+                "EV008": ("refund_window", {"exception_approvers":
+                                            self.policy.refund_window_exception_roles}
+                          if self.policy.refund_window else {})}
         named: dict[str, list[str]] = {}
         for rule in self.result.rules:
             if rule.code not in keys:
@@ -1096,12 +1101,19 @@ class CheckRun:
             rules = self._ran_of(tuple(code for code, head in (("AP004", "approvers."),
                                                                 ("SD004", "performers."))
                                        if any(w.startswith(head) for w in where)))
+            window = self._ran_of(("EV008",)) if any(
+                w.startswith("refund_window.") for w in where) else []
+            why = []
+            if rules:
+                why.append(f"{' and '.join(rules)} allow{'s' if len(rules) == 1 else ''} "
+                           "no other role in its place, so events by the role meant are "
+                           "judged unauthorized")
+            if window:
+                why.append("outside-refund-window accepts no late refund approved by the "
+                           "role meant as an exception, and finds it")
             out.append(f"the policy allows the role '{role}' ({', '.join(where)}), which no "
                        "event of the log records and no lane of the SOP holds, but is close "
-                       f"to the role '{close}' there: a typo? "
-                       f"{' and '.join(rules)} allow{'s' if len(rules) == 1 else ''} no "
-                       "other role in its place, so events by the role meant are judged "
-                       "unauthorized")
+                       f"to the role '{close}' there: a typo? " + "; ".join(why))
         unjudged = self.currencies_without_threshold()
         if unjudged:
             listed = ", ".join(f"{currency} ({cases:,} case{'s' if cases != 1 else ''})"

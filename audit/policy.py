@@ -505,6 +505,10 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
     window = r.mapping(top.get("refund_window"), "refund_window",
                        allowed=("within", "exception_approvers"))
     refund_window: dict[str, timedelta] = {}
+    if top.get("refund_window") is not None and not window.get("within"):
+        # (exception approvers without a window would load and judge nothing, silently)
+        raise r.fail("sets no window: 'within' must map channels to durations, e.g. "
+                     "{ecommerce: 30d}", "refund_window", "within")
     for channel, limit in r.mapping(window.get("within"), "refund_window", "within").items():
         if channel not in C.CHANNELS:
             raise r.fail(f"unknown channel '{channel}' (known: {', '.join(C.CHANNELS)})",

@@ -68,6 +68,9 @@ def test_the_window_is_read_per_channel(tmp_path: Path) -> None:
     ({"within": ["ecommerce"]}, "refund_window.within", "must be a mapping"),
     ({"within": {"ecommerce": "30d"}, "exception_approvers": [1]},
      "refund_window.exception_approvers", "must be a list of text values"),
+    # exception approvers but no window: it would load and judge nothing, silently
+    ({"exception_approvers": ["finance"]}, "refund_window.within", "sets no window"),
+    ({"within": {}}, "refund_window.within", "sets no window"),
 ])
 def test_a_wrong_window_is_refused_naming_its_line(tmp_path: Path, window: dict[str, Any],
                                                    field: str, told: str) -> None:
@@ -177,3 +180,35 @@ def test_diff_tells_a_case_not_measured_from_one_resolved(tmp_path: Path) -> Non
     assert rows(without, with_purchase, "came") == [(
         "new", "OLD did not judge its case: its case holds no purchase at or before its "
         "request in OLD, the start of the refund window")]
+
+
+def test_check_warns_of_an_exception_role_no_event_records_close_to_one(
+        tmp_path: Path) -> None:
+    """An exception approver spelt wrong (`fiance`) accepts no approval by finance: every
+    late refund finance approves is found. check warns, as it does of a misspelt role of
+    `approvers` or `performers`; a role spelt right raises no warning."""
+    excepted = [*LATE[:2], {"a": "Approve refund", "r": "Rita Alvarez", "role": "finance"},
+                LATE[3]]
+
+    def warned(roles: list[str]) -> tuple[list[str], list[str]]:
+        policy = _policy_file(tmp_path, {"within": {"ecommerce": "30d"},
+                                         "exception_approvers": roles})
+        log = _canonical(tmp_path, {"X1": excepted}, policy)
+        out = tmp_path / "out"
+        result = CliRunner().invoke(main, ["check", str(log), "--policy", str(policy), "--out",
+                                           str(out), "--format", "json", "--fail-on", "never",
+                                           "--as-of", CLOCK])
+        assert result.exit_code == 0, (result.output, result.exception)
+        document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+        return ([f["case_id"] for f in document["findings"] if f["rule"] == "EV008"],
+                [w for w in document["manifest"]["warnings"] if "fiance" in w
+                 or "exception_approvers" in w])
+
+    assert warned(["finance"]) == ([], [])
+    found, told = warned(["fiance"])
+    assert found == ["X1"]
+    assert told == [
+        "the policy allows the role 'fiance' (refund_window.exception_approvers), which no "
+        "event of the log records and no lane of the SOP holds, but is close to the role "
+        "'finance' there: a typo? outside-refund-window accepts no late refund approved by "
+        "the role meant as an exception, and finds it"]
