@@ -8,6 +8,8 @@ ground truth and, off by default, must not fire. `pytest -s` shows the per-rule 
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +19,8 @@ from audit import canonical as C
 from audit.ingest import import_sources
 from audit.policy import Policy, default_policy_path, load_policy
 from audit.rules.engine import AuditResult, run_rules
-from audit.rules.registry import default_rules
+from audit.rules.evidence import OutsideRefundWindow
+from audit.rules.registry import RuleSet, default_rules
 from audit.sample import SampleSpec, write_sample
 from tests.oracle import expected_findings
 
@@ -25,9 +28,15 @@ NOT_IN_TRUTH = frozenset({"unfit-case"})
 NOT_INJECTED = frozenset({"payout-without-amount", "conflicting-channel",
                           "outside-refund-window"})
 """Rules the generator injects no violation of (every generated payout states its amount,
-as the payment exports require one; every event of a case states its channel; the default
-policy sets no refund window, so outside-refund-window judges nothing): judged here for
-false positives only; their violations are in tests/rules/cases."""
+as the payment exports require one; every event of a case states its channel; no refund is
+planted late): judged here for false positives only; their violations are in
+tests/rules/cases."""
+WINDOW = timedelta(days=120)
+"""The refund window these tests set for every channel (the default policy sets none, so
+outside-refund-window would judge nothing): longer than any generated request comes after
+its purchase (a first refund up to 40 days; a second refund of a charge, asked after the
+first closed, up to 112 days in `CONFIGS`' samples), so a finding of it is a false
+positive."""
 CONFIGS = [(7, 0.2), (1, 0.5), (3, 1.0), (11, 0.05), (5, 0.0)]
 CASES = 1500
 RULES = default_rules()
@@ -36,7 +45,20 @@ Pairs = set[tuple[str, str]]
 
 @pytest.fixture(scope="module")
 def policy() -> Policy:
-    return load_policy(default_policy_path(), known_rules=RULES.known)
+    policy = load_policy(default_policy_path(), known_rules=RULES.known)
+    return replace(policy, refund_window=dict.fromkeys(C.CHANNELS, WINDOW))
+
+
+def test_the_window_judges_the_generated_refunds(tmp_path: Path, policy: Policy) -> None:
+    """The window of `WINDOW` finds nothing below because it judges and no request is late,
+    not because it judges nothing: a window of a day finds most granted refunds."""
+    log, _, _ = _audit(tmp_path, SampleSpec("all", 300, 7, 0.2), policy)
+    assert policy.as_of is not None
+    short = replace(policy, refund_window=dict.fromkeys(C.CHANNELS, timedelta(days=1)))
+    rule = RuleSet([OutsideRefundWindow])
+    found = {f.case_id for f in run_rules(log, short, rule, as_of=policy.as_of).findings}
+    assert len(found) > 150
+    assert run_rules(log, policy, rule, as_of=policy.as_of).findings == []
 
 
 def _audit(folder: Path, spec: SampleSpec, policy: Policy) -> tuple[pd.DataFrame, Pairs,
