@@ -419,10 +419,13 @@ class CheckRun:
 
     def unjudged_case_ids(self) -> dict[str, dict[str, list[str]]]:
         """Per rule that could not judge some of a case's events and ran (unauthorized-
-        approver, unauthorized-performer: `engine.side_facts`), per reason
-        (`engine.ROLE_NOT_RECORDED`: the event's role is not recorded), the ids of those
-        cases, as texts, sorted: findings.json's `unjudged_cases`. The warning of those
-        events (`unrecorded_told`) names the first few. `diff` reads them: an earlier
+        approver, unauthorized-performer, and outside-refund-window where the policy sets a
+        refund window: `engine.side_facts`), per reason (`engine.ROLE_NOT_RECORDED`: the
+        event's role is not recorded; EV008's `no_purchase_before_request`: a granted
+        refund whose case holds no purchase at or before its request), the ids of those
+        cases, as texts, sorted: findings.json's `unjudged_cases`. The warnings of those
+        events (`unrecorded_told`, `refund_window_told`) name the first few. `diff` reads
+        them: an earlier
         finding of such a rule in such a case is not re-judged (not resolved), and a later
         one is new, but this run did not judge it."""
         if "unjudged" in self.memo:
@@ -1433,6 +1436,9 @@ class CheckRun:
             by_rule[r.code] = {"name": r.name, "severity": self.result.severity_of(r),
                                "status": "crashed" if r.code in crashed else "ran",
                                "findings": findings_n, "cases": cases_n}
+            unset = r.not_configured(self.policy) if r.code not in crashed else None
+            if unset is not None:  # (it ran and judged nothing: not "no late refund")
+                by_rule[r.code]["note"] = f"not configured: {unset}"
         severity_counts = np.bincount(cols.severity[active], minlength=len(SEVERITIES))
         by_severity = {s: int(severity_counts[k]) for k, s in enumerate(SEVERITIES)}
         # Money at risk: per case the largest amount any of its findings puts at risk, so a

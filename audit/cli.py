@@ -1415,6 +1415,8 @@ def _check_summary(run: Any) -> list[str]:
     for code, row in summary["by_rule"].items():
         if row.get("status") == "crashed":
             lines.append(f"  {code} {row['name']:<26} crashed (not run)")
+        elif row.get("note"):
+            lines.append(f"  {code} {row['name']:<26} {row['note']}: judged no case")
         elif row["findings"]:
             lines.append(f"  {code} {row['name']:<26} {row['findings']:>5,}")
     for waiver in summary["waivers"]:

@@ -237,6 +237,11 @@ class AuditRun:
     """Per rule code of `manifest.rules`, its logic version (`manifest.rule_versions`,
     `Rule.logic_version`); None of a findings.json before format 4, which does not record
     them (each "unknown": `version_of`)."""
+    unconfigured: dict[str, str] = field(default_factory=dict)
+    """Per code of a rule that ran but judged no case, the policy setting nothing it judges
+    by (findings.json `summary.by_rule.<code>.note`, `Rule.not_configured`: "not
+    configured: the policy sets no refund_window"); none of a findings.json before it was
+    written."""
 
     def version_of(self, rule: str) -> int | str:
         """The logic version of `rule` in this run, "unknown" where findings.json does not
@@ -513,6 +518,7 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
     by_rule = summary["by_rule"]
     names: dict[str, str] = {}
     ran = set()
+    unconfigured: dict[str, str] = {}
     for code in rules:
         row = by_rule.get(code)
         if not isinstance(row, dict) or row.get("status") not in ("ran", "crashed") or \
@@ -522,6 +528,11 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
         names[code] = row["name"]
         if row["status"] == "ran":
             ran.add(code)
+            note = row.get("note")
+            if note is not None:
+                if not isinstance(note, str) or not note:
+                    raise fail(f"summary.by_rule.{code}.note", "not a text")
+                unconfigured[code] = note
     findings = document.get("findings")
     if not isinstance(findings, list):
         raise fail("findings", "missing or not a list")
@@ -615,7 +626,7 @@ def _checked(document: Any, folder: Path, path: Path, which: str, sha256: str) -
                     judged, frozenset(ran), names, frozenset(prints),
                     _checksum_told(folder, path, sha256), dict(money), tuple(waivers),
                     frozenset(running), _not_due(document, judged, fail),
-                    _unjudged(document, judged, fail), versions)
+                    _unjudged(document, judged, fail), versions, unconfigured)
 
 
 UNKNOWN_VERSION = "unknown"
@@ -1862,6 +1873,10 @@ def _gone(finding: dict[str, Any], old: AuditRun, new: AuditRun) -> Row:
         return Row("not_rejudged", "its case is not among the cases NEW judged (" + (
             "not in its inputs: the runs' clocks are the same" if new.as_of == old.as_of
             else "out of its period, or not in its inputs") + ")", finding, waived, None)
+    if rule in new.unconfigured:
+        return Row("not_rejudged", f"not judged: rule {rule} judged no case in NEW, "
+                   f"{new.unconfigured[rule]} (a change of the policy, not shown to be a fix)",
+                   finding, waived, None)
     stamp = _time(finding["timestamp"])
     if stamp is not None and stamp > new.as_of:
         return Row("not_rejudged", f"its event ({finding['timestamp']}) is after NEW's clock "
@@ -1888,6 +1903,9 @@ def _arrived(finding: dict[str, Any], old: AuditRun, new: AuditRun) -> Row:
     if rule not in old.rules_ran:
         how = "crashed" if rule in old.rule_names else "was not selected"
         return Row("not_comparable", f"rule {rule} {how} in OLD", finding, None, waived)
+    if rule in old.unconfigured:
+        return Row("new", f"OLD did not judge its case: rule {rule} judged no case in OLD, "
+                   f"{old.unconfigured[rule]}", finding, None, waived)
     if finding["case_id"] not in old.judged:
         return Row("new", "its case is not among the cases OLD judged", finding, None, waived)
     stamp = _time(finding["timestamp"])

@@ -115,6 +115,10 @@ class RuleCount:
     anchor: str
     crashed: bool = False
     """The rule crashed: it did not run, and its counts (0) are of no run."""
+    note: str = ""
+    """Where the policy sets nothing the rule judges by (findings.json's
+    `summary.by_rule.<code>.note`, `Rule.not_configured`): "not configured: ...", its 0
+    findings of no judgement; else ''."""
     logic_version: int | None = None
     """The rule's logic version as findings.json's manifest records it (`rule_versions`,
     `Rule.logic_version`): which version of its judgement made its findings."""
@@ -963,6 +967,7 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         rule_counts.append(RuleCount(rule.code, rule.name, FAMILIES.get(rule.code[:2], ""),
                                      row["severity"], int(row["findings"]), int(row["cases"]),
                                      waived, anchor, crashed=rule.code in crashes,
+                                     note=str(row.get("note") or ""),
                                      logic_version=versions.get(rule.code)))
 
     total = len(active)

@@ -639,7 +639,9 @@ def _summary(grid: _Grid, run: CheckRun) -> None:
                                      "crashed" if crashed else int(entry["findings"]),
                                      "crashed" if crashed else int(entry["cases"]),
                                      "crashed" if crashed else waived.get(code, 0),
-                                     "crashed (not run)" if crashed else "ran",
+                                     "crashed (not run)" if crashed
+                                     else f"ran, {entry['note']}: judged no case"
+                                     if entry.get("note") else "ran",
                                      versions.get(code, "not recorded"))):
             put(row, col, value)
     row += 2

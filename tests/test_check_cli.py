@@ -712,7 +712,11 @@ def _summary_by_loop(run: Any) -> dict[str, Any]:
         "by_rule": {r.code: {"name": r.name, "severity": r.severity,
                              "status": "crashed" if r.code in crashed else "ran",
                              "findings": per_rule.get(r.code, [0, 0])[0],
-                             "cases": per_rule.get(r.code, [0, 0])[1]}
+                             "cases": per_rule.get(r.code, [0, 0])[1],
+                             # (a rule the policy sets nothing for: it judged no case)
+                             **({"note": f"not configured: {unset}"}
+                                if r.code not in crashed
+                                and (unset := r.not_configured(run.policy)) else {})}
                     for r in run.result.rules},
         "money_at_risk": {k: round(v, 2) for k, v in sorted(money.items())},
     }

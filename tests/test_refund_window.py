@@ -212,3 +212,58 @@ def test_check_warns_of_an_exception_role_no_event_records_close_to_one(
         "event of the log records and no lane of the SOP holds, but is close to the role "
         "'finance' there: a typo? outside-refund-window accepts no late refund approved by "
         "the role meant as an exception, and finds it"]
+
+
+def test_without_a_window_the_rule_is_told_not_configured_and_diff_does_not_resolve(
+        tmp_path: Path) -> None:
+    """Without `refund_window` outside-refund-window judges no case: findings.json's
+    by_rule, the HTML and XLSX rule tables and the console say "not configured" (not "ran,
+    0 findings", which reads as no late refund), and diff calls OLD's finding not
+    re-judged by a NEW whose policy sets no window (before: resolved, "NEW judged its case
+    and did not find it"), and NEW's finding new "OLD did not judge its case"."""
+    import openpyxl
+
+    (tmp_path / "w").mkdir()
+    with_window = _policy_file(tmp_path / "w", {"within": {"ecommerce": "30d"}})
+    without = _policy_file(tmp_path, None)
+    frame = build_log({"L1": LATE}, load_policy(with_window))
+    log = tmp_path / "log.csv"
+    frame.to_csv(log, index=False)
+
+    def checked(name: str, policy: Path) -> tuple[Path, str]:
+        out = tmp_path / name
+        result = CliRunner().invoke(main, ["check", str(log), "--policy", str(policy), "--out",
+                                           str(out), "--format", "json,html,xlsx",
+                                           "--fail-on", "never", "--as-of", CLOCK])
+        assert result.exit_code == 0, (result.output, result.exception)
+        return out, result.output
+
+    old, _ = checked("old", with_window)
+    new, said = checked("new", without)
+    told = "not configured: the policy sets no refund_window"
+    rows = {p: json.loads((p / "findings.json").read_text(encoding="utf-8"))["summary"]
+            ["by_rule"]["EV008"] for p in (old, new)}
+    assert "note" not in rows[old] and rows[old]["findings"] == 1
+    assert rows[new]["note"] == told and rows[new]["status"] == "ran"
+    assert f"EV008 {'outside-refund-window':<26} {told}: judged no case" in said
+    html = (new / "report.html").read_text(encoding="utf-8")
+    assert (f'<td data-rule-status="EV008"><span title="{told}: judged no case">ran, not '
+            'configured</span></td>') in html
+    assert '<td data-rule-status="EV008">ran</td>' in (old / "report.html").read_text(
+        encoding="utf-8")
+    cells = {c.value for ws in openpyxl.load_workbook(new / "findings.xlsx").worksheets
+             for row in ws.iter_rows() for c in row}
+    assert f"ran, {told}: judged no case" in cells
+
+    def rows_of(first: Path, second: Path, name: str) -> list[tuple[str, str]]:
+        result = CliRunner().invoke(main, ["diff", str(first), str(second), "--out",
+                                           str(tmp_path / name)])
+        assert result.exit_code == 0, (result.output, result.exception)
+        diff = json.loads((tmp_path / name / "diff.json").read_text(encoding="utf-8"))
+        return [(r["class"], r["reason"]) for r in diff["findings"] if r["rule"] == "EV008"]
+
+    assert rows_of(old, new, "gone") == [(
+        "not_rejudged", f"not judged: rule EV008 judged no case in NEW, {told} (a change of "
+        "the policy, not shown to be a fix)")]
+    assert rows_of(new, old, "came") == [(
+        "new", f"OLD did not judge its case: rule EV008 judged no case in OLD, {told}")]

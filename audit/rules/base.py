@@ -24,6 +24,7 @@ from audit.findings import Finding
 from audit.words import duration, durations, iso_duration, moments
 
 if TYPE_CHECKING:
+    from audit.policy import Policy
     from audit.rules.facts import CaseFacts
 
 SECTIONS = ("What it checks", "Why it matters", "Example", "Options", "References")
@@ -81,6 +82,14 @@ class Rule(ABC):
     @abstractmethod
     def check(self, facts: CaseFacts) -> Iterable[Finding]:
         """Findings of this rule over the whole log."""
+
+    def not_configured(self, policy: Policy) -> str | None:
+        """Where the policy sets nothing this rule judges by, so that it judges no case
+        (its 0 findings are no "nothing found"): why, in words ("the policy sets no
+        refund_window"); else None. findings.json's `summary.by_rule.<code>.note`, the
+        reports' rule tables and the console tell it, and `diff` calls an earlier finding
+        of the rule not re-judged by a run where it is not configured."""
+        return None
 
     @classmethod
     def doc_sections(cls) -> dict[str, str]:

@@ -7,6 +7,7 @@ import pandas as pd
 from audit import canonical as C
 from audit.canonical import elapsed
 from audit.findings import Finding
+from audit.policy import Policy
 from audit.rules.base import Option, Rule
 from audit.rules.facts import CaseFacts
 from audit.words import duration, durations
@@ -21,19 +22,15 @@ class OutsideRefundWindow(Rule):
     """What it checks:
     A refund was granted (paid out, or approved and not rejected since) although the
     customer asked for it later after the purchase than the policy's refund window for the
-    case's channel allows. The request measured is the one the grant answers: the case's
-    last request at or before its first approval or payout after its last rejection (a
-    request rejected in time and asked again late is measured by the late one; a request
-    after the payout is no part of it). The window runs from the purchase refunded: the
-    purchase (an activity mapped to the control `purchase` whose payment status is not
-    failed, reversed or pending) at or before that request whose charge id
-    (`payment:charge_id`) a payout of the case names, the latest such; where no payout
-    names the charge of such a purchase, the case's last purchase at or before the request.
-    Per channel that is the e-commerce capture of the payment (`Capture payment`), the
-    subscription renewal's charge (`Charge subscription renewal`: the one the payout names,
-    else the latest one before the request), the store's sale (`Record store sale`). The
-    canonical log has no
-    delivery event, so an e-commerce window is measured from the charge, not from the
+    case's channel allows. The request measured is the one the grant answers: the last
+    before the case's first approval or payout after its last rejection (asked in time,
+    rejected, asked again late: the late one). The window runs from the purchase (an
+    activity mapped to `purchase` whose payment status is not failed, reversed or pending)
+    at or before that request whose charge id a payout of the case names, else the last
+    one at or before it: the e-commerce capture (`Capture payment`), the subscription
+    renewal's charge (`Charge subscription renewal`: the one the payout names, else the
+    latest), the store's sale (`Record store sale`). The canonical log has no delivery
+    event, so an e-commerce window is measured from the charge, not from the
     delivery (a window the SOP counts from the delivery reads stricter here: set it the
     longer by the usual delivery time). The rule measures the time between the two UTC
     instants, as `sla-breach` does: a day is 24 hours, not a calendar day of some zone,
@@ -42,21 +39,18 @@ class OutsideRefundWindow(Rule):
     apart, outside a window of 14 days; one exactly 14 days after the purchase is
     inside). A late refund approved by a role the policy names under
     `refund_window.exception_approvers` is an exception the SOP accepts, not a finding:
-    an approval (either level) at or after the measured request, after the case's last
-    rejection, and at or before its first payout after that rejection. An exception role's
-    approval before the request (given for something else), one rejected since, or one
-    given only after the money was paid (a retroactive approval, not an exception granted
-    before paying) accepts nothing; the last is said in the finding's message ("an
-    exception approval came only after the payout").
+    an approval (either level) at or after the request, after the last rejection, and not
+    after the first payout. One before the request, one rejected since, or one only after
+    the payout (retroactive, not an exception given before paying: the message says "an
+    exception approval came only after the payout") accepts nothing.
     Not judged: a case of a channel the policy gives no window, a case stating no channel,
     a case with no request, a refund rejected and not approved since or not yet approved
     or paid (nothing granted), and a granted refund whose case holds no purchase at or
     before its request (no start to measure from): the run lists these last among its
     unjudged cases (`unjudged_cases.EV008.no_purchase_before_request`) and `check` warns,
-    counting them and naming the first five. `no-prior-purchase` reports such a case where
-    it was paid and its case holds no purchase before the payout; a case whose purchase
-    comes after the request but before the payout is reported by neither rule (only
-    listed among the unjudged cases).
+    counting them and naming the first five (`no-prior-purchase` reports such a case where
+    it was paid with no purchase before the payout; one whose purchase comes between the
+    request and the payout neither rule reports).
 
     Why it matters:
     The refund window is where the SOP, consumer law or the terms of sale stop owing a
@@ -77,9 +71,12 @@ class OutsideRefundWindow(Rule):
     duration (`30d`, `2w`); a channel not listed is not judged, and a policy without
     `refund_window` judges no case (the default policy sets none: the bundled sample's
     refunds are requested up to 79 days after the purchase, and its ground truth holds no
-    late refund). `refund_window.exception_approvers`: roles (`org:role` of an `approve`
-    or `second-approve` event of the case) whose approval accepts a late request (default:
-    none). `check` warns where the window names a channel that no case of the log states.
+    late refund; the reports say the rule is "not configured", and `diff` calls an earlier
+    finding of it not re-judged); a `refund_window` without `within` is refused.
+    `refund_window.exception_approvers`: roles (`org:role` of an `approve` or
+    `second-approve` event) whose approval accepts a late request (default: none; `check`
+    warns of one close to a recorded role that no event records: a typo). `check` warns
+    where the window names a channel that no case of the log states.
     The evidence keeps the times in ISO 8601 (`purchased_at`, `requested_at`) and the
     durations as ISO 8601 durations (`after`, `window`; days of 24 hours), with the case's
     `channel`.
@@ -97,6 +94,9 @@ class OutsideRefundWindow(Rule):
     options = (Option("window", "per channel, purchase to request", "refund_window.within"),
                Option("exception approvers", "roles whose approval accepts a late request",
                       "refund_window.exception_approvers"))
+
+    def not_configured(self, policy: Policy) -> str | None:
+        return None if policy.refund_window else "the policy sets no refund_window"
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         judged = _judged(facts)
