@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from audit.cli import main
+from audit.ingest.csv_reader import read_csv
 from audit.ingest.sizes import MAX_CELL, QUARANTINE_CELL, REPORT_VALUE
 
 REPO = Path(__file__).resolve().parents[1]
@@ -508,3 +509,90 @@ def test_a_note_starting_with_a_date_does_not_hide_joined_rows(tmp_path: Path) -
     assert result.exit_code == 2, result.output
     assert "row 10: field 'org:resource'" in result.output
     assert "11 of the 11 lines between read as rows" in result.output
+
+
+_NOTE = '"Customer called back.\nSays the parcel was lost.\nAsked for a refund.\nApproved by J."'
+
+
+def _import_utc(source: Path, out: Path) -> tuple[str, pd.DataFrame]:
+    result = CliRunner().invoke(main, ["import", str(source), "--out", str(out),
+                                       "--assume-tz", "UTC"])
+    assert result.exit_code == 0, result.output
+    return result.output, pd.read_parquet(out)
+
+
+def _log(*rows: str) -> str:
+    head = [f"C{i},Refund approved,2026-07-0{i} 10:00,ann,ok" for i in range(1, 6)]
+    return "\n".join(["case,activity,timestamp,resource,comment", *head, *rows]) + "\n"
+
+
+@pytest.mark.parametrize("rows", [
+    # a row hidden between the stray pair (the one closing in C8)
+    ['C6,Refund requested,2026-07-06 10:00,"bob,ok',
+     "C7,Refund approved,2026-07-07 10:00,bob,ok",
+     f'C8,Refund paid,2026-07-08 10:00,bob",{_NOTE}'],
+    # two adjacent rows joined
+    ['C6,Refund requested,2026-07-06 10:00,"bob,ok',
+     f'C7,Refund paid,2026-07-07 10:00,bob",{_NOTE}'],
+], ids=["row-between", "adjacent"])
+def test_a_stray_pair_closing_in_a_row_with_a_note_over_lines_ends_the_import(
+        tmp_path: Path, rows: list[str]) -> None:
+    """A quote opened in C6's resource cell closes after 'bob' in a later row, which then
+    holds a real note of four lines: the record ran on past the stray cell, the check
+    looked at the record's first and last lines and the lines between (mostly the note's),
+    and read it: exit 0, 'read 7 = imported 7', C7's approval and C8's payment gone. Now the
+    stray cell's own lines are checked: exit 2 naming the row and field it opens in."""
+    source = tmp_path / "log.csv"
+    source.write_text(_log(*rows, "C9,Refund approved,2026-07-09 10:00,ann,ok"),
+                      encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(source), "--out",
+                                       str(tmp_path / "out.parquet"), "--assume-tz", "UTC"])
+    assert result.exit_code == 2, result.output
+    assert f"error: {source}: row 7: field 'resource': a quote opened in this row closes " \
+        f"{len(rows) - 1} line" in result.output
+    # The note alone, its rows whole: read, none lost.
+    source.write_text(_log(*(row.replace('"bob', "bob").replace('bob"', "bob") for row in rows)),
+                      encoding="utf-8")
+    output, _ = _import_utc(source, tmp_path / "out.parquet")
+    assert f"read {5 + len(rows)} = imported {5 + len(rows)}" in output
+
+
+@pytest.mark.parametrize("times, note", [
+    ([f"2026/07/0{i} 10:00" for i in range(1, 7)],
+     "Customer wrote:\nOrder 1001, shoes, 2 pairs, 45.00\nthanks"),
+    (["01-Jul-2026"] * 6, "Hi, refund please\nOrder 1001, shoes, card"),
+    ([f"07-0{i}-2026" for i in range(1, 7)], "Hi, refund please\nOrder 1001, shoes, card"),
+    ([f"2026-07-0{i}" for i in range(1, 7)], "Hi, refund please\nOrder 1001, 2026-06-30, card"),
+], ids=["slashes", "month-name", "us-dashes", "note-line-with-a-date"])
+def test_a_note_over_lines_is_read_whatever_the_date_form(tmp_path: Path, times: list[str],
+                                                          note: str) -> None:
+    """A note over lines, one line of the header's width, in a log whose times the import
+    reads but the check did not take for dates (2026/07/01 10:00, 01-Jul-2026,
+    07-01-2026): no time column, the width alone, refused as a stray quote (exit 2). And a
+    note of two lines, its first with the row's cells and its last with a date where the
+    time column is (' 2026-06-30', after a space, where the rows' dates have none): refused
+    as two rows joined. Now read."""
+    source = tmp_path / "log.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["case", "timestamp", "note", "activity"])
+        for i, time in enumerate(times):
+            writer.writerow([f"C{i}", time, note if i == 5 else "plain", "Refund requested"])
+    # (read as the import reads the file: the forms not ISO 8601 need a timestamp_format)
+    table, ragged = read_csv(source)
+    assert len(table.frame) == 6 and not ragged
+    assert note in set(table.frame["note"])
+
+
+def test_a_stray_quote_opening_the_first_cell_names_its_field(tmp_path: Path) -> None:
+    """A stray pair, the quote opening a line's first cell: the error named the last
+    field of the header (the csv module reads an empty text as no cells: column -1). Now
+    the first."""
+    source = tmp_path / "log.csv"
+    source.write_text(_log('"C6,Refund requested,2026-07-06 10:00,bob,ok',
+                           "C7,Refund approved,2026-07-07 10:00,bob,ok",
+                           'C8",Refund paid,2026-07-08 10:00,bob,ok'), encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(source), "--out",
+                                       str(tmp_path / "out.parquet"), "--assume-tz", "UTC"])
+    assert result.exit_code == 2, result.output
+    assert f"error: {source}: row 7: field 'case': a quote opened" in result.output

@@ -13,6 +13,7 @@ module path and read the same.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
 import io
@@ -482,106 +483,128 @@ def _quote_left_open(last: str, sep: str, path: Path, row: int) -> bool:
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
-_TIME_LIKE = re.compile(r"\s*(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})")
-"""The start of a date (2026-07-01, 01/07/2026, 1.7.26): what a row's time cell holds."""
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_TIME_LIKE = re.compile(
+    r"\s*(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+    rf"|\d{{1,2}}[-/. ]?{_MONTH}[-/., ]*\d{{2,4}}"
+    rf"|{_MONTH}[-/. ]?\d{{1,2}}(?:st|nd|rd|th)?,?[-/. ]*\d{{2,4}})",
+    re.IGNORECASE)
+"""The start of a date in the forms the import reads (2026-07-01, 2026/07/01, 01/07/2026,
+07-01-2026, 1.7.26, 01-Jul-2026, 1 July 2026, Jul 1, 2026): what a row's time cell holds."""
 
 
-def _open_quote_at(line: str, sep: str) -> int | None:
-    """Where in `line` (a record's first line) the quote opens that the line ends inside,
-    read as the csv module does (a quote opens a quoted cell at the cell's start only; '""'
-    in a quoted cell is a quote); None where the line ends inside none."""
-    quoted, opened, at_start, at = False, None, True, 0
-    while at < len(line):
-        char = line[at]
-        if quoted:
-            if char == '"':
-                if line.startswith('"', at + 1):
-                    at += 2
-                    continue
-                quoted = False
-        elif char == '"' and at_start:
-            quoted, opened = True, at
-        at_start = not quoted and char == sep
+def _shape(value: str) -> str:
+    """`value` with each run of digits written 9 and each of letters a (2026-07-01 10:00 is
+    9-9-9 9:9): how the cells of one column of an export look alike."""
+    return re.sub(r"[^\W\d_]+", "a", re.sub(r"\d+", "9", value))
+
+
+def _quoted_spans(record: str, sep: str) -> list[tuple[int, int, int, int, int]] | None:
+    """The quoted cells of `record` (a record's text) that span lines, read as the csv
+    module does (a quote opens a quoted cell at a cell's start only; '""' in it is a quote,
+    and a quote otherwise closes it): for each, its column, the line it opens in and where
+    in that line, the line it closes in and where in that line. None where the record ends
+    inside a quote."""
+    breaks = [found.end() for found in _LINE_END.finditer(record)]
+
+    def line_of(at: int) -> tuple[int, int]:
+        line = bisect.bisect_right(breaks, at)
+        return line, at - (breaks[line - 1] if line else 0)
+
+    spans = []
+    column = at = 0
+    tokens = re.compile(f'"|{re.escape(sep)}')
+    while (found := tokens.search(record, at)) is not None:
+        at = found.start()
+        if found.group() == sep:
+            column += 1
+        elif at == 0 or record[at - 1] in (sep, "\r", "\n"):  # (a cell's start)
+            close = record.find('"', at + 1)
+            while close >= 0 and record.startswith('"', close + 1):
+                close = record.find('"', close + 2)
+            if close < 0:
+                return None
+            (first, opened), (last, closed) = line_of(at), line_of(close)
+            if last > first:
+                spans.append((column, first, opened, last, closed))
+            at = close
         at += 1
-    return opened if quoted else None
+    return spans
 
 
-def _close_quote_at(line: str) -> int | None:
-    """Where in `line` (a record's last line, which starts inside a quoted cell) that cell's
-    closing quote is; None where it has none."""
-    at = line.find('"')
-    while at >= 0:
-        if not line.startswith('"', at + 1):
-            return at
-        at = line.find('"', at + 2)
-    return None
-
-
-def _row_like(fields: list[str], width: int, times: frozenset[int]) -> bool:
-    """Whether `fields` read as a row of the file: `width` cells, and the start of a date in
-    each column where the file's row before holds one (`times`)."""
-    return len(fields) == width and all(_TIME_LIKE.match(fields[at]) for at in times)
+def _row_like(fields: list[str], width: int, times: dict[int, str | None]) -> bool:
+    """Whether `fields` read as a row of the file: `width` cells, and in each column where
+    the file's rows before hold a date (`times`), the start of one, of the same look as
+    theirs where they all have one (`_shape`: a line of a note, 'Order 1001, 2026-06-30,
+    card', has a space before its date where the rows have none)."""
+    return len(fields) == width and all(
+        _TIME_LIKE.match(fields[at]) and (shape is None or _shape(fields[at]) == shape)
+        for at, shape in times.items())
 
 
 def _refuse_joined_records(text: str, begin: int, end: int, sep: str, header: list[str],
                            before: list[list[str]], path: Path, row: int) -> None:
-    """InputError where the record `text[begin:end]` (row `row`) is a quoted cell spanning
-    lines that read as rows of the file: a stray quote (a pair of them, the second rows
-    further down) joined those rows into one cell, and the file's records would be fewer by
-    as many, without a word (an export with two quotes added hid 490 refund events so: read
-    1,706 records of 2,196; two quotes on adjacent rows made one made-up event of two).
+    """InputError where the record `text[begin:end]` (row `row`) holds a quoted cell
+    spanning lines that read as rows of the file: a stray quote (a pair of them, the second
+    rows further down) joined those rows into one cell, and the file's records would be
+    fewer by as many, without a word (an export with two quotes added hid 490 refund events
+    so: read 1,706 records of 2,196; two quotes on adjacent rows made one made-up event of
+    two). Each quoted cell spanning lines is checked on its own lines, from the one it
+    opens in to the one it closes in (the record may run on past it: a real note of four
+    lines in the row the stray quote closes in outvoted the row it hid).
 
-    A line reads as a row where it has the header's width and the start of a date in each
-    column where each of the rows before (`before`, the last 20 read) holds one and, before
-    the quote's column, the record's own first line too (a line of a comment with commas in
-    it has the width by chance, not a date in the time column; a note of one row that starts
-    with a date makes no time column); where no column does, the width alone. Refused
-    where most of the lines between the first and the last are such rows, or where the
-    first line without its opening quote and the last without its closing one each are
-    (two rows joined, nothing between). A cell of text over several lines (a note,
-    a pasted list) is read."""
+    A line reads as a row where it has the header's width and the start of a date (of the
+    look of theirs, where theirs have one look) in each column where each of the rows
+    before (`before`, the last 20 read) holds one and, before the quote's column, the
+    cell's own first line too (a line of a comment with commas in it has the width by
+    chance, not a date in the time column; a note of one row that starts with a date makes
+    no time column); where no column does, the width alone. Refused where most of the
+    lines between the first and the last are such rows, or where the first line without
+    its opening quote and the last without its closing one each are (two rows joined,
+    nothing between). A cell of text over several lines (a note, a pasted list) is read."""
     record = text[begin:end].rstrip("\r\n")
     lines = _LINE_END.split(record)  # (not str.splitlines: a U+2028 ends no CSV record)
     if len(lines) < 2:
         return
-    try:  # (a quote the file ends in: `_quote_left_open` says so)
-        for _ in csv.reader(io.StringIO(record, newline=""), delimiter=sep, strict=True):
-            pass
-    except csv.Error as exc:
-        if "unexpected end of data" in str(exc):
-            return
-    opened, closed = _open_quote_at(lines[0], sep), _close_quote_at(lines[-1])
-    if opened is None or closed is None:
+    spans = _quoted_spans(record, sep)
+    if spans is None:  # (a quote the file ends in: `_quote_left_open` says so)
         return
     width = len(header)
-    first = next(csv.reader([lines[0][:opened] + lines[0][opened + 1:]], delimiter=sep), [])
-    last = next(csv.reader([lines[-1][:closed] + lines[-1][closed + 1:]], delimiter=sep), [])
-    column = len(next(csv.reader([lines[0][:opened]], delimiter=sep), [""])) - 1
-    # The columns holding a date in each row before and, before the quote's column, in the
-    # quote's own line too (its cells there are its row's).
-    times = frozenset(
-        at for at in range(width)
-        if all(_TIME_LIKE.match(fields[at]) for fields in before)
-        and (at >= column or (at < len(first) and _TIME_LIKE.match(first[at])))
-        and (before or at < column))
-    between = lines[1:-1]
-    hidden = sum(1 for fields in csv.reader(between, delimiter=sep)
-                 if _row_like(fields, width, times))
-    if hidden * 2 > len(between) > 0:
-        which = f"{hidden:,} of the {len(between):,} lines between"
-    elif _row_like(first, width, times) and _row_like(last, width, times):
-        which = "the line it opens in and the one it closes in (each without it)"
-    else:
-        return
-    raise InputError(
-        f"a quote opened in this row closes {counted(len(lines) - 1, 'line', spec=',')} "
-        "further down, "
-        f"and {which} read as rows of this file ({width} columns, a date where its rows "
-        "hold one): they would be read as one cell, and the file's rows fewer by as many. "
-        "Where the quote is stray (an edit, a '\"' left in a value), remove it or double it; "
-        "a value whose lines read as this file's rows is not taken, as it would hide them",
-        file=path, row=row,
-        field=header[column] if column < width else None)
+    for column, first_line, opened, last_line, closed in spans:
+        opening, closing = lines[first_line], lines[last_line]
+        # (its column in its line, read as its line: where the line starts in a cell
+        # before it, as the line's cells would be read without that cell's quotes)
+        local = len(next(csv.reader([opening[:opened] + "x"], delimiter=sep))) - 1
+        first = next(csv.reader([opening[:opened] + opening[opened + 1:]], delimiter=sep), [])
+        last = next(csv.reader([closing[:closed] + closing[closed + 1:]], delimiter=sep), [])
+        # The columns holding a date in each row before and, before the quote's column, in
+        # the quote's own line too (its cells there are its row's).
+        times = {
+            at: (shapes.pop() if len(shapes := {_shape(fields[at]) for fields in before}) == 1
+                 else None)
+            for at in range(width)
+            if all(_TIME_LIKE.match(fields[at]) for fields in before)
+            and (at >= local or (at < len(first) and _TIME_LIKE.match(first[at])))
+            and (before or at < local)}
+        between = lines[first_line + 1:last_line]
+        hidden = sum(1 for fields in csv.reader(between, delimiter=sep)
+                     if _row_like(fields, width, times))
+        if hidden * 2 > len(between) > 0:
+            which = f"{hidden:,} of the {len(between):,} lines between"
+        elif _row_like(first, width, times) and _row_like(last, width, times):
+            which = "the line it opens in and the one it closes in (each without it)"
+        else:
+            continue
+        raise InputError(
+            f"a quote opened in this row closes "
+            f"{counted(last_line - first_line, 'line', spec=',')} further down, "
+            f"and {which} read as rows of this file ({width} columns, a date where its rows "
+            "hold one): they would be read as one cell, and the file's rows fewer by as "
+            "many. Where the quote is stray (an edit, a '\"' left in a value), remove it or "
+            "double it; a value whose lines read as this file's rows is not taken, as it "
+            "would hide them",
+            file=path, row=row,
+            field=header[column] if column < width else None)
 
 
 def _refuse_surrogates(text: str, path: Path, used: str) -> None:
