@@ -538,6 +538,54 @@ def test_workers_of_another_version_are_refused(cluster: Any, tmp_path: Path,
     assert not (tmp_path / "out" / "findings.json").exists()
 
 
+def test_workers_of_another_build_of_the_same_version_are_refused(
+        cluster: Any, tmp_path: Path) -> None:
+    """Two builds of one version (0.1.0) are told apart only by their code digest: a worker
+    whose code differs from the client's ran its own rules, and its findings were recorded
+    under the client's code digest and run id. A worker whose digest differs (here one
+    worker's `code_digest` replaced in its own process) is an input error naming
+    --scheduler and both digests now, before any task is sent."""
+    from audit.runid import code_digest
+
+    log = tmp_path / "log.csv"
+    log.write_text("case:concept:name,concept:name,time:timestamp\n"
+                   "A,Receive refund request,2026-08-01T10:00:00Z\n"
+                   "A,Execute payout,2026-08-02T10:00:00Z\n", encoding="utf-8")
+    other = "f" * 64
+
+    def another_build() -> None:
+        import audit.runid
+
+        setattr(audit.runid, "_real_code_digest", audit.runid.code_digest)
+        setattr(audit.runid, "code_digest", lambda: {"sha256": "f" * 64, "files": 1})
+
+    def this_build() -> None:
+        import audit.runid
+
+        real = getattr(audit.runid, "_real_code_digest", None)
+        if real is not None:
+            setattr(audit.runid, "code_digest", real)
+
+    with distributed.Client(cluster) as client:
+        worker = sorted(client.scheduler_info()["workers"])[0]
+        client.run(another_build, workers=[worker])
+        try:
+            result = invoke("check", str(log), "--out", str(tmp_path / "out"), "--engine",
+                            "dask", "--scheduler", cluster.scheduler_address)
+        finally:
+            client.run(this_build)
+    mine = code_digest()["sha256"]
+    assert result.exit_code == 2, result.output
+    assert (f"error: field '--scheduler': the Dask workers at {cluster.scheduler_address} "
+            f"must run the code this client runs (code digest {mine}; see docs/dask.md): "
+            f"1 worker of 2 does not ({worker}: code digest {other})") in result.output, \
+        result.output
+    assert not (tmp_path / "out" / "findings.json").exists()
+    again = invoke("check", str(log), "--out", str(tmp_path / "again"), "--engine", "dask",
+                   "--scheduler", cluster.scheduler_address, "--fail-on", "never")
+    assert again.exit_code == 0, again.output  # (the same code on every worker again)
+
+
 def test_a_local_cluster_has_a_worker_per_core_this_process_may_use(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """`--engine dask` without --scheduler starts one worker per core this process may run

@@ -490,6 +490,43 @@ def refuse_other_versions(client: Client, address: str) -> None:
                          f"{counted(len(other), 'worker')} of {len(found)} "
                          f"{'does' if len(other) == 1 else 'do'} not ({listed}"
                          f"{more})", field="--scheduler")
+    refuse_other_code(client, address)
+
+
+def _worker_code_digest() -> str:
+    """On a worker: the code digest of the refund-audit it runs (`audit.runid.code_digest`,
+    looked up on the module at the call, once per worker process)."""
+    from audit import runid
+
+    return str(runid.code_digest()["sha256"])
+
+
+def refuse_other_code(client: Client, address: str) -> None:
+    """An input error naming --scheduler and both digests where a worker runs other code of
+    refund-audit than this client (another code digest: another build of the same version,
+    a development copy): the workers run the rules of their own code, while the manifest
+    records the client's code digest, so another build's findings would carry this run's
+    id. Asked after the version (`refuse_other_versions`), whose message names versions."""
+    from audit import runid
+
+    mine = str(runid.code_digest()["sha256"])
+    try:
+        found: dict[str, Any] = client.run(_worker_code_digest, on_error="return")
+    except Exception as exc:  # (the cluster went away, a worker could not be asked)
+        raise InputError(f"cannot ask the Dask workers at {address} which code of "
+                         f"refund-audit they run: {type(exc).__name__}: {exc}",
+                         field="--scheduler") from exc
+    other = {worker: (f"{type(value).__name__}: {value}" if isinstance(value, BaseException)
+                      else f"code digest {value}")
+             for worker, value in sorted(found.items()) if value != mine}
+    if other:
+        listed = "; ".join(f"{worker}: {what}" for worker, what in list(other.items())[:3])
+        more = f"; and {len(other) - 3} more" if len(other) > 3 else ""
+        raise InputError(f"the Dask workers at {address} must run the code this client runs "
+                         f"(code digest {mine}; see docs/dask.md): "
+                         f"{counted(len(other), 'worker')} of {len(found)} "
+                         f"{'does' if len(other) == 1 else 'do'} not ({listed}"
+                         f"{more})", field="--scheduler")
 
 
 def _run_apart(work: Callable[[], None]) -> None:
