@@ -44,11 +44,48 @@ CODE_FILES: dict[str, tuple[str, ...]] = {
     "reports": ("*.py", "py.typed", "templates/*"),
     "models": ("*.py", "*.bpmn", "*.yaml", "*.md"),
 }
-"""The packages of the tool's code and, per package, the files of it `code_digest` reads
-(paths inside the package; `*.py` at any depth): what the wheel installs of them
-(pyproject.toml's packages and package-data), no cache (`__pycache__`) and no file a
-checkout holds beside them. The sample logs (package `sample_logs`) are not code: a run of
-them has their digests as its inputs'."""
+"""The packages of the tool's code and, per package, the files of it `code_digest` reads,
+as the wheel installs them (pyproject.toml's packages and package-data): `*.py` in the
+package and in each subpackage below it (a folder holding `__init__.py`), every other
+pattern a path inside the package matched at its own depth (`*.yaml` beside
+`__init__.py`, not in a subfolder). No hidden file or folder (a name starting with `.`: an
+editor's `.report.html.j2.swp`), no cache (`__pycache__`), no `.py` of a folder that is no
+package and no other file a checkout holds beside them. The sample logs (package
+`sample_logs`) are not code: a run of them has their digests as its inputs'."""
+
+TEXT_SUFFIXES = frozenset({".py", ".typed", ".j2", ".html", ".css", ".js", ".yaml", ".yml",
+                           ".bpmn", ".md", ".json", ".txt", ".csv", ".toml", ".cfg"})
+"""The code files `code_digest` reads as text: their CRLF line ends are hashed as LF, so a
+checkout with `core.autocrlf=true` (Windows) has the digest of the same commit's LF one.
+Every other file (an image, a font) is hashed as its bytes are."""
+
+
+def _package_root(package: str) -> Path | None:
+    """The folder of regular package `package` as this process imports it (the folder of
+    its `__init__.py`, where `importlib.resources.files` reads the bundled policy, SOPs and
+    sources from), None where none is found or it is a namespace package (no
+    `__init__.py`: not one of the tool's, which all have one)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None or Path(spec.origin).name != "__init__.py":
+        return None
+    return Path(spec.origin).parent
+
+
+def _installed(inside: str, patterns: tuple[str, ...], root: Path) -> bool:
+    """Whether the wheel installs package file `inside` (its path in the package, `root`):
+    see `CODE_FILES`."""
+    parts = inside.split("/")
+    if any(part.startswith(".") for part in parts):
+        return False
+    for pattern in patterns:
+        if pattern == "*.py":
+            if inside.endswith(".py") and all(
+                    (root.joinpath(*parts[:depth]) / "__init__.py").is_file()
+                    for depth in range(1, len(parts))):
+                return True
+        elif inside.count("/") == pattern.count("/") and fnmatch.fnmatchcase(inside, pattern):
+            return True
+    return False
 
 
 def code_files() -> list[tuple[str, Path]]:
@@ -56,32 +93,39 @@ def code_files() -> list[tuple[str, Path]]:
     its name (`package/path`, `/`-separated) and where it lies, sorted by name."""
     found: list[tuple[str, Path]] = []
     for package, patterns in CODE_FILES.items():
-        spec = importlib.util.find_spec(package)
-        places = list(spec.submodule_search_locations or []) if spec is not None else []
-        if not places:
+        root = _package_root(package)
+        if root is None:
             continue
-        root = Path(places[0])
         for path in root.rglob("*"):
-            inside = path.relative_to(root).as_posix()
             if "__pycache__" in path.parts or not path.is_file():
                 continue
-            if any(fnmatch.fnmatchcase(inside, p) if "/" in p or not p.startswith("*.")
-                   else inside.endswith(p[1:]) for p in patterns):
+            inside = path.relative_to(root).as_posix()
+            if _installed(inside, patterns, root):
                 found.append((f"{package}/{inside}", path))
     return sorted(found)
+
+
+def _file_digest(path: Path) -> str:
+    """The sha256 of code file `path` as `code_digest` reads it: a text file's
+    (`TEXT_SUFFIXES`) with CRLF taken as LF, any other file's bytes as they are."""
+    data = path.read_bytes()
+    if path.suffix in TEXT_SUFFIXES:
+        data = data.replace(b"\r\n", b"\n")
+    return hashlib.sha256(data).hexdigest()
 
 
 @functools.cache
 def code_digest() -> dict[str, Any]:
     """The tool's code as this process runs it: `sha256`, the SHA-256 of the lines
-    `NAME<TAB>SHA256\\n` (each file of `code_files`, by name, its bytes' sha256), and
-    `files`, how many. Computed once per process (about 140 files, 3 MB). It tells two
-    builds apart where the version (`audit.__version__`) does not, with no git commit,
-    which a wheel or an archive has not; the Python and libraries the tool runs on (pandas,
-    pm4py) are not part of it."""
-    lines = []
-    for name, path in code_files():
-        lines.append(f"{name}\t{hashlib.sha256(path.read_bytes()).hexdigest()}\n")
+    `NAME<TAB>SHA256\\n` (each file of `code_files`, by name, its sha256 as `_file_digest`
+    reads it: a text file's line ends as LF), and `files`, how many. Computed once per
+    process (about 140 files, 3 MB). It tells two builds apart where the version
+    (`audit.__version__`) does not, with no git commit, which a wheel or an archive has
+    not; the same commit checked out with LF or CRLF line ends, with or without an editor's
+    swap file or a stray untracked script beside it, has one digest. The Python and
+    libraries the tool runs on (pandas, pm4py) are not part of it (the manifest's
+    `libraries` records their versions)."""
+    lines = [f"{name}\t{_file_digest(path)}\n" for name, path in code_files()]
     return {"sha256": hashlib.sha256("".join(lines).encode("utf-8")).hexdigest(),
             "files": len(lines)}
 

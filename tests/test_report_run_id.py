@@ -440,9 +440,10 @@ def test_a_canonical_logs_own_quarantine_found_or_not_changes_the_run_id(
 
 
 def test_the_code_digest_covers_the_files_the_package_ships(tmp_path: Path) -> None:
-    """The code digest reads every file of the tool's packages the repository keeps (what
-    the wheel installs: test_packaging checks the package data), no cache and no stray
-    file; a byte changed in a template changes it, a stray file or a cache does not."""
+    """The code digest reads every file of the tool's packages the repository keeps that
+    the wheel installs (test_packaging checks the package data), no cache and no stray file
+    of no pattern; a byte changed in a template changes it, such a stray file or a cache
+    does not (hidden files and .py outside a package: the tests below)."""
     from audit.runid import CODE_FILES, code_digest, code_files
 
     if shutil.which("git") is None or not (REPO / ".git").exists():
@@ -473,6 +474,72 @@ def test_the_code_digest_covers_the_files_the_package_ships(tmp_path: Path) -> N
     css = tmp_path / "reports" / "templates" / "report.css"
     css.write_bytes(css.read_bytes() + b"\n")
     assert digest()["sha256"] != code_digest()["sha256"]
+
+
+def _code_copy(tmp_path: Path) -> Path:
+    """A copy of the tool's packages in `tmp_path`/code (no cache)."""
+    from audit.runid import CODE_FILES
+
+    for package in CODE_FILES:
+        shutil.copytree(REPO / package, tmp_path / "code" / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path / "code"
+
+
+def _digest_of(copy: Path) -> dict[str, Any]:
+    """The code digest a process importing the tool from `copy` computes."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import json, audit.runid as r; "
+         "print(json.dumps([r.code_digest(), r.code_files()[0][1].as_posix()]))"],
+        capture_output=True, text=True, cwd=copy, check=True,
+        env={**os.environ, "PYTHONPATH": str(copy)})
+    found, where = json.loads(done.stdout)
+    assert where.startswith(copy.as_posix())  # (the copy's files, not the checkout's)
+    return dict(found)
+
+
+def test_a_crlf_checkout_has_the_code_digest_of_an_lf_one(tmp_path: Path) -> None:
+    """The same commit checked out with core.autocrlf=true (every text file's lines ended
+    by CRLF) got another code digest, so another run id for the same findings: text files
+    are hashed with CRLF read as LF now. A binary file is hashed as it is (its CR bytes
+    are its content)."""
+    from audit.runid import code_digest
+
+    copy = _code_copy(tmp_path)
+    converted = 0
+    for path in copy.rglob("*"):
+        if path.is_file() and path.suffix in {".py", ".j2", ".css", ".js", ".yaml", ".bpmn",
+                                              ".md", ".typed"}:
+            data = path.read_bytes()
+            path.write_bytes(data.replace(b"\n", b"\r\n"))
+            converted += b"\n" in data
+    assert converted > 100
+    assert _digest_of(copy) == code_digest()
+    binary = copy / "reports" / "templates" / "logo.bin"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n")
+    with_crlf = _digest_of(copy)
+    binary.write_bytes(b"\x89PNG\n\x1a\n")
+    assert _digest_of(copy)["sha256"] != with_crlf["sha256"]
+
+
+def test_hidden_and_stray_files_leave_the_code_digest_alone(tmp_path: Path) -> None:
+    """Files a wheel does not install changed the digest: an editor's swap file beside the
+    templates, a hidden file, a .py in a folder that is no package (no __init__.py), a
+    bundled-model pattern's file in a subfolder. They are not read now; a file the wheel
+    installs still is."""
+    from audit.runid import code_digest
+
+    copy = _code_copy(tmp_path)
+    (copy / "reports" / "templates" / ".report.html.j2.swp").write_bytes(b"\0swap")
+    (copy / "audit" / ".scratch.py").write_text("x = 1\n", encoding="utf-8")
+    (copy / "audit" / "scratch").mkdir()
+    (copy / "audit" / "scratch" / "try.py").write_text("x = 1\n", encoding="utf-8")
+    (copy / "models" / "old").mkdir()
+    (copy / "models" / "old" / "policy.yaml").write_text("a: 1\n", encoding="utf-8")
+    (copy / ".hidden").mkdir()
+    assert _digest_of(copy) == code_digest()
+    (copy / "audit" / "scratch" / "__init__.py").write_text("", encoding="utf-8")
+    assert _digest_of(copy)["files"] == code_digest()["files"] + 2
 
 
 def test_the_reports_say_what_the_run_id_covers_as_the_docs_list_it(
