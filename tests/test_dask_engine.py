@@ -556,15 +556,15 @@ def test_workers_of_another_build_of_the_same_version_are_refused(
     def another_build() -> None:
         import audit.runid
 
-        setattr(audit.runid, "_real_code_digest", audit.runid.code_digest)
-        setattr(audit.runid, "code_digest", lambda: {"sha256": "f" * 64, "files": 1})
+        vars(audit.runid).setdefault("_real_code_digest", audit.runid.code_digest)
+        vars(audit.runid)["code_digest"] = lambda: {"sha256": "f" * 64, "files": 1}
 
     def this_build() -> None:
         import audit.runid
 
-        real = getattr(audit.runid, "_real_code_digest", None)
+        real = vars(audit.runid).pop("_real_code_digest", None)
         if real is not None:
-            setattr(audit.runid, "code_digest", real)
+            vars(audit.runid)["code_digest"] = real
 
     with distributed.Client(cluster) as client:
         worker = sorted(client.scheduler_info()["workers"])[0]
