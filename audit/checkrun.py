@@ -52,7 +52,7 @@ from audit.policy import (
 from audit.rules import default_rules
 from audit.rules.engine import AuditResult, run_rules, selected_rules
 from audit.rules.lanes import shown_id as _shown_id
-from audit.runid import code_digest, run_id
+from audit.runid import code_digest, library_versions, run_id
 from audit.words import counted
 
 MONEY_AT_RISK_DEFINITION = (
@@ -384,6 +384,9 @@ class CheckRun:
             # (how a case's events at one time are ordered, `EVENT_ORDER_VERSION`: `diff`
             # tells where it differs between its runs; since 2026-12-07, within format 4)
             "event_order": EVENT_ORDER_VERSION,
+            # (the Python, libraries and time zone data the rules ran with,
+            # `audit.runid.library_versions`: recorded, not part of the run id)
+            "libraries": library_versions(),
             "engine": self.engine,
         }
         # The run id (`audit.runid`): the SHA-256 of what decided the findings (the inputs'

@@ -130,6 +130,57 @@ def code_digest() -> dict[str, Any]:
             "files": len(lines)}
 
 
+LIBRARIES = ("pandas", "pyarrow", "numpy", "pm4py", "tzdata")
+"""The distributions whose versions `library_versions` records: the data frames, the
+Parquet reader, the arrays and the conformance checker the findings are computed with, and
+the `tzdata` package (the IANA time zone data where the system has none)."""
+
+
+def _tz_database() -> str | None:
+    """The version of the IANA time zone database `zoneinfo` reads (`--assume-tz`'s
+    offsets): the first `tzdata.zi` of the system's time zone folders (`zoneinfo.TZPATH`),
+    else the `tzdata` package's, read from its first line (`# version 2025b`); None where
+    neither says."""
+    import zoneinfo
+
+    places = [Path(folder) / "tzdata.zi" for folder in zoneinfo.TZPATH]
+    try:
+        from importlib.resources import files
+
+        places.append(Path(str(files("tzdata.zoneinfo").joinpath("tzdata.zi"))))
+    except (ImportError, ModuleNotFoundError, TypeError):
+        pass
+    for place in places:
+        try:
+            with place.open("rb") as handle:
+                first = handle.readline(100).decode("ascii", "replace").strip()
+        except OSError:
+            continue
+        if first.startswith("# version "):
+            return first.removeprefix("# version ").strip() or None
+    return None
+
+
+@functools.cache
+def library_versions() -> dict[str, str | None]:
+    """The Python and the libraries this process runs the rules with, for findings.json's
+    manifest (`libraries`): `python`, each of `LIBRARIES`' installed version (None where it
+    is not installed) and `tz_database`, the time zone data's version. Recorded, not part of
+    the run id: findings can differ across their versions, and a reader can tell which
+    ones a run had, but the same audit re-performed after an update keeps its id."""
+    import importlib.metadata
+    import platform
+
+    found: dict[str, str | None] = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = None
+    found["tz_database"] = _tz_database()
+    return found
+
+
 RUN_ID_COVERS = (
     "the tool and its version", "the code digest (the sha256 of the tool's own source, "
     "templates and bundled models)", "the findings' format version", "the audit clock",

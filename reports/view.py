@@ -371,6 +371,9 @@ class ReportView:
     code_sha256: str
     """The code digest the manifest records (`audit.runid.code_digest`), "" where none."""
     code_files: int
+    libraries: str
+    """The Python and libraries the manifest records (`audit.runid.library_versions`) as
+    `python 3.11.9, pandas 2.2.3, ...`, "" where it records none (an older findings.json)."""
     data_files: str
     """The files of this run that list every finding ("findings.json and findings.csv"),
     or "" where it wrote none of them."""
@@ -1042,6 +1045,9 @@ def build_view(run: CheckRun, *, graphs: list[GraphView] | None = None,
         run_id_is=run_id_is(run.memo.get("formats")),
         code_sha256=str((manifest.get("code") or {}).get("sha256") or ""),
         code_files=int((manifest.get("code") or {}).get("files") or 0),
+        libraries=", ".join(f"{name} {version}" for name, version
+                            in (manifest.get("libraries") or {}).items()
+                            if version is not None),
         xlsx_written=run.memo.get("formats") is None or "xlsx" in run.memo["formats"],
         data_files=data_files,
         # (under SOURCE_DATE_EPOCH its time, not the run's: said so)

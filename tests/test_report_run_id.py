@@ -542,6 +542,31 @@ def test_hidden_and_stray_files_leave_the_code_digest_alone(tmp_path: Path) -> N
     assert _digest_of(copy)["files"] == code_digest()["files"] + 2
 
 
+def test_the_manifest_records_the_libraries_the_run_used_outside_its_run_id(
+        tmp_path: Path) -> None:
+    """Findings can differ across pandas, pyarrow or numpy versions, and the time zone
+    data decides --assume-tz's offsets, but the manifest named no library: it records
+    their versions now (`libraries`), which report.html's run details show; they are not
+    part of the run id (the same audit re-performed on an updated machine keeps its id)."""
+    import importlib.metadata
+    import platform
+    import re
+
+    write_sample(SampleSpec(channel="all", cases=5, seed=3, violation_rate=0.5), tmp_path)
+    manifest = _small_check(tmp_path / "canonical.csv", tmp_path / "out", "--format",
+                            "json,html")
+    libraries = manifest["libraries"]
+    assert libraries["python"] == platform.python_version()
+    for name in ("pandas", "pyarrow", "numpy", "pm4py"):
+        assert libraries[name] == importlib.metadata.version(name), name
+    tz = libraries["tz_database"]
+    assert tz is None or re.fullmatch(r"20\d\d[a-z]", tz), tz
+    other = {**manifest, "libraries": {**libraries, "pandas": "0.0.1", "python": "2.7.0"}}
+    assert run_id(other) == manifest["run_id"]
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert f"pandas {libraries['pandas']}" in html
+
+
 def test_the_reports_say_what_the_run_id_covers_as_the_docs_list_it(
         runs: dict[str, tuple[Path, dict[str, Any]]]) -> None:
     """report.html's run details and findings.xlsx's Summary give one text of what the run
