@@ -493,14 +493,6 @@ def refuse_other_versions(client: Client, address: str) -> None:
     refuse_other_code(client, address)
 
 
-def _worker_code_digest() -> str:
-    """On a worker: the code digest of the refund-audit it runs (`audit.runid.code_digest`,
-    looked up on the module at the call, once per worker process)."""
-    from audit import runid
-
-    return str(runid.code_digest()["sha256"])
-
-
 def refuse_other_code(client: Client, address: str) -> None:
     """An input error naming --scheduler and both digests where a worker runs other code of
     refund-audit than this client (another code digest: another build of the same version,
@@ -510,8 +502,17 @@ def refuse_other_code(client: Client, address: str) -> None:
     from audit import runid
 
     mine = str(runid.code_digest()["sha256"])
+
+    def worker_code_digest() -> str:
+        """On a worker: the code digest of the refund-audit it runs. A function of this
+        call, so sent by value (cloudpickle), not by name: a worker of another build that
+        has no such function in its dask_engine is still asked, and tells its digest."""
+        from audit import runid as workers
+
+        return str(workers.code_digest()["sha256"])
+
     try:
-        found: dict[str, Any] = client.run(_worker_code_digest, on_error="return")
+        found: dict[str, Any] = client.run(worker_code_digest, on_error="return")
     except Exception as exc:  # (the cluster went away, a worker could not be asked)
         raise InputError(f"cannot ask the Dask workers at {address} which code of "
                          f"refund-audit they run: {type(exc).__name__}: {exc}",
