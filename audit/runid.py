@@ -225,38 +225,28 @@ def run_identity(manifest: dict[str, Any], version: int = RUN_ID_VERSION) -> dic
     """What of `manifest` (findings.json's) the run id is the digest of (see the module);
     `version` 1: as a run id was computed before version 2 (each input's sha256 alone, the
     engine's name, no code digest), which `main` checks an older findings.json by."""
-    if version == 1:
-        engine = manifest.get("engine")
-        return {
-            "run_id_version": 1, "tool": manifest.get("tool"),
-            "version": manifest.get("version"), "format_version": manifest.get("format_version"),
-            "as_of": manifest.get("as_of"),
-            "inputs": sorted(str(_sha256(i)) for i in manifest.get("inputs") or []),
-            "policy": _sha256(manifest.get("policy")),
-            "sop": sorted([str(s.get("channel")), str(s.get("process")), str(s.get("sha256"))]
-                          for s in manifest.get("sop") or [] if isinstance(s, dict)),
-            "mapping": _sha256(manifest.get("mapping")),
-            "import_options": manifest.get("import_options"),
-            "rule_versions": manifest.get("rule_versions"),
-            "event_order": manifest.get("event_order"),
-            "engine": engine.get("name") if isinstance(engine, dict) else None}
-    inputs = [[str(_sha256(i)), _counted_quarantine(i)] for i in manifest.get("inputs") or []]
-    return {
-        "run_id_version": RUN_ID_VERSION,
+    common = {
         "tool": manifest.get("tool"),
         "version": manifest.get("version"),
-        "code": _sha256(manifest.get("code")),
         "format_version": manifest.get("format_version"),
         "as_of": manifest.get("as_of"),
-        "inputs": sorted(inputs, key=lambda i: (i[0], str(i[1]))),
         "policy": _sha256(manifest.get("policy")),
         "sop": sorted([str(s.get("channel")), str(s.get("process")), str(s.get("sha256"))]
-                       for s in manifest.get("sop") or [] if isinstance(s, dict)),
+                      for s in manifest.get("sop") or [] if isinstance(s, dict)),
         "mapping": _sha256(manifest.get("mapping")),
         "import_options": manifest.get("import_options"),
         "rule_versions": manifest.get("rule_versions"),
         "event_order": manifest.get("event_order"),
     }
+    if version == 1:
+        engine = manifest.get("engine")
+        return {"run_id_version": 1, **common,
+                "inputs": sorted(str(_sha256(i)) for i in manifest.get("inputs") or []),
+                "engine": engine.get("name") if isinstance(engine, dict) else None}
+    inputs = [[str(_sha256(i)), _counted_quarantine(i)] for i in manifest.get("inputs") or []]
+    return {"run_id_version": RUN_ID_VERSION, **common,
+            "code": _sha256(manifest.get("code")),
+            "inputs": sorted(inputs, key=lambda i: (i[0], str(i[1])))}
 
 
 def canonical_json(value: Any) -> bytes:

@@ -479,18 +479,25 @@ def refuse_other_versions(client: Client, address: str) -> None:
     except Exception as exc:  # (the cluster went away, a worker could not be asked)
         raise InputError(f"cannot ask the Dask workers at {address} which refund-audit "
                          f"they run: {type(exc).__name__}: {exc}", field="--scheduler") from exc
+    _refuse_unlike(found, __version__, "version",
+                   f"the Dask workers at {address} must run refund-audit {__version__}, "
+                   f"as this client does (see docs/dask.md)")
+    refuse_other_code(client, address)
+
+
+def _refuse_unlike(found: dict[str, Any], wanted: str, what: str, must: str) -> None:
+    """An input error naming --scheduler, `must` and the workers (the first three) whose
+    answer in `found` is not `wanted` (each told as "<what> <answer>", or the error the
+    worker raised); nothing where all answered `wanted`."""
     other = {worker: (f"{type(value).__name__}: {value}" if isinstance(value, BaseException)
-                      else f"version {value}")
-             for worker, value in sorted(found.items()) if value != __version__}
+                      else f"{what} {value}")
+             for worker, value in sorted(found.items()) if value != wanted}
     if other:
-        listed = "; ".join(f"{worker}: {what}" for worker, what in list(other.items())[:3])
+        listed = "; ".join(f"{worker}: {told}" for worker, told in list(other.items())[:3])
         more = f"; and {len(other) - 3} more" if len(other) > 3 else ""
-        raise InputError(f"the Dask workers at {address} must run refund-audit {__version__}, "
-                         f"as this client does (see docs/dask.md): "
-                         f"{counted(len(other), 'worker')} of {len(found)} "
+        raise InputError(f"{must}: {counted(len(other), 'worker')} of {len(found)} "
                          f"{'does' if len(other) == 1 else 'do'} not ({listed}"
                          f"{more})", field="--scheduler")
-    refuse_other_code(client, address)
 
 
 def refuse_other_code(client: Client, address: str) -> None:
@@ -517,17 +524,9 @@ def refuse_other_code(client: Client, address: str) -> None:
         raise InputError(f"cannot ask the Dask workers at {address} which code of "
                          f"refund-audit they run: {type(exc).__name__}: {exc}",
                          field="--scheduler") from exc
-    other = {worker: (f"{type(value).__name__}: {value}" if isinstance(value, BaseException)
-                      else f"code digest {value}")
-             for worker, value in sorted(found.items()) if value != mine}
-    if other:
-        listed = "; ".join(f"{worker}: {what}" for worker, what in list(other.items())[:3])
-        more = f"; and {len(other) - 3} more" if len(other) > 3 else ""
-        raise InputError(f"the Dask workers at {address} must run the code this client runs "
-                         f"(code digest {mine}; see docs/dask.md): "
-                         f"{counted(len(other), 'worker')} of {len(found)} "
-                         f"{'does' if len(other) == 1 else 'do'} not ({listed}"
-                         f"{more})", field="--scheduler")
+    _refuse_unlike(found, mine, "code digest",
+                   f"the Dask workers at {address} must run the code this client runs "
+                   f"(code digest {mine}; see docs/dask.md)")
 
 
 def _run_apart(work: Callable[[], None]) -> None:
