@@ -390,6 +390,8 @@ UNSET = {"amount_tolerance": 0.005, "conformance.min_fitness": 0.8,
          "refund_window.exception_approvers": ["finance"],
          "activities.<label>.sop_task": "Receive refund request"}
 PLACEHOLDERS = {"<label>": "Receive refund request", "<channel>": "ecommerce"}
+# Options the policy takes only beside another (a refund_window names a window): set too.
+BESIDE = {"refund_window.exception_approvers": "refund_window.within"}
 
 
 def _named_options() -> list[tuple[str, str]]:
@@ -417,6 +419,9 @@ def _with(base: dict[str, Any], key: str, leaf: str) -> dict[str, Any]:
         node = node.setdefault(part, {})
     value = node.pop(path[-1]) if path[-1] in node else UNSET[key]
     node[leaf] = value
+    if key in BESIDE:
+        other = BESIDE[key].split(".")[-1]
+        node.setdefault(other, copy.deepcopy(UNSET[BESIDE[key]]))
     return data
 
 
