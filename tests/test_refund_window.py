@@ -167,17 +167,10 @@ def test_diff_tells_a_case_not_measured_from_one_resolved(tmp_path: Path) -> Non
     with_purchase = _checked(tmp_path, "with", {"L1": LATE}, policy)
     without = _checked(tmp_path, "without", {"L1": LATE[1:]}, policy)
 
-    def rows(old: Path, new: Path, name: str) -> list[tuple[str, str]]:
-        result = CliRunner().invoke(main, ["diff", str(old), str(new), "--out",
-                                           str(tmp_path / name)])
-        assert result.exit_code == 0, (result.output, result.exception)
-        diff = json.loads((tmp_path / name / "diff.json").read_text(encoding="utf-8"))
-        return [(r["class"], r["reason"]) for r in diff["findings"] if r["rule"] == "EV008"]
-
-    assert rows(with_purchase, without, "gone") == [(
+    assert _ev008_diff(with_purchase, without, tmp_path / "gone") == [(
         "not_rejudged", "not judged: its case holds no purchase at or before its request in "
         "NEW, the start of the refund window (a gap in the data, not shown to be a fix)")]
-    assert rows(without, with_purchase, "came") == [(
+    assert _ev008_diff(without, with_purchase, tmp_path / "came") == [(
         "new", "OLD did not judge its case: its case holds no purchase at or before its "
         "request in OLD, the start of the refund window")]
 
@@ -255,15 +248,16 @@ def test_without_a_window_the_rule_is_told_not_configured_and_diff_does_not_reso
              for row in ws.iter_rows() for c in row}
     assert f"ran, {told}: judged no case" in cells
 
-    def rows_of(first: Path, second: Path, name: str) -> list[tuple[str, str]]:
-        result = CliRunner().invoke(main, ["diff", str(first), str(second), "--out",
-                                           str(tmp_path / name)])
-        assert result.exit_code == 0, (result.output, result.exception)
-        diff = json.loads((tmp_path / name / "diff.json").read_text(encoding="utf-8"))
-        return [(r["class"], r["reason"]) for r in diff["findings"] if r["rule"] == "EV008"]
-
-    assert rows_of(old, new, "gone") == [(
+    assert _ev008_diff(old, new, tmp_path / "gone") == [(
         "not_rejudged", f"not judged: rule EV008 judged no case in NEW, {told} (a change of "
         "the policy, not shown to be a fix)")]
-    assert rows_of(new, old, "came") == [(
+    assert _ev008_diff(new, old, tmp_path / "came") == [(
         "new", f"OLD did not judge its case: rule EV008 judged no case in OLD, {told}")]
+
+
+def _ev008_diff(old: Path, new: Path, out: Path) -> list[tuple[str, str]]:
+    """`diff OLD NEW --out OUT`'s EV008 findings as (class, reason)."""
+    result = CliRunner().invoke(main, ["diff", str(old), str(new), "--out", str(out)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    diff = json.loads((out / "diff.json").read_text(encoding="utf-8"))
+    return [(r["class"], r["reason"]) for r in diff["findings"] if r["rule"] == "EV008"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from audit.cli import main
 from audit.ingest.csv_reader import read_csv
@@ -87,6 +87,14 @@ def test_a_record_not_split_is_shown_cut(tmp_path: Path) -> None:
     assert "… [cut: " in line.value
 
 
+def _import_text(source: Path, text: str, *options: str) -> Result:
+    """`import` of `text`, written to `source`, into out.parquet beside it (the result
+    as it ends: refused or not)."""
+    source.write_text(text, encoding="utf-8")
+    return CliRunner().invoke(main, ["import", str(source), "--out",
+                                     str(source.parent / "out.parquet"), *options])
+
+
 def _lines_with_quotes(opened: int, closed: int) -> tuple[int, str]:
     """The sample's canonical log (as text) with a quote added before a resource in line
     `opened` and after one in line `closed` (0-based, the header line 0), and its lines."""
@@ -105,9 +113,7 @@ def test_a_stray_pair_of_quotes_hiding_rows_ends_the_import(tmp_path: Path) -> N
     closed."""
     _, text = _lines_with_quotes(10, 500)
     source = tmp_path / "log.csv"
-    source.write_text(text, encoding="utf-8")
-    result = CliRunner().invoke(main, ["import", str(source), "--out",
-                                       str(tmp_path / "out.parquet")])
+    result = _import_text(source, text)
     assert result.exit_code == 2, result.output
     assert result.output.startswith(
         f"error: {source}: row 11: field 'org:resource': a quote opened in this row closes "
@@ -115,9 +121,7 @@ def test_a_stray_pair_of_quotes_hiding_rows_ends_the_import(tmp_path: Path) -> N
         "file (25 columns, a date where its rows hold one)")
     # One hidden row is found as well.
     _, text = _lines_with_quotes(10, 12)
-    source.write_text(text, encoding="utf-8")
-    result = CliRunner().invoke(main, ["import", str(source), "--out",
-                                       str(tmp_path / "out.parquet")])
+    result = _import_text(source, text)
     assert result.exit_code == 2 and "1 of the 1 lines between" in result.output
 
 
@@ -128,9 +132,7 @@ def test_a_stray_pair_of_quotes_on_adjacent_rows_ends_the_import(tmp_path: Path)
     row and the field the quote opens in (exit code 2)."""
     lines, text = _lines_with_quotes(10, 11)
     source = tmp_path / "log.csv"
-    source.write_text(text, encoding="utf-8")
-    result = CliRunner().invoke(main, ["import", str(source), "--out",
-                                       str(tmp_path / "out.parquet")])
+    result = _import_text(source, text)
     assert result.exit_code == 2, result.output
     assert result.output.startswith(
         f"error: {source}: row 11: field 'org:resource': a quote opened in this row closes "
