@@ -34,11 +34,17 @@ from audit.cli import run
 
 hold = Path(sys.argv[1])
 
+def tell_pid(name):
+    # (written aside and renamed: a test waiting for the file never reads it empty)
+    aside = hold / f".{name}.pid"
+    aside.write_text(str(os.getpid()), encoding="utf-8")
+    os.replace(aside, hold / f"{name}.pid")
+
 def held(name):
     def write(run, out):
         path = out / ("report.html" if name == "html" else "findings.xlsx")
         path.write_text("cut short", encoding="utf-8")  # a partial file in the staging folder
-        (hold / f"{name}.pid").write_text(str(os.getpid()), encoding="utf-8")
+        tell_pid(name)
         time.sleep(120)
         raise AssertionError("not interrupted")
     return write
@@ -55,7 +61,7 @@ if os.environ.get("READ_IN_WORKERS"):  # inputs read in worker processes, held.c
 
     def held_read(source, **options):
         if source[0].name == "held.csv":
-            (hold / "reader.pid").write_text(str(os.getpid()), encoding="utf-8")
+            tell_pid("reader")
             time.sleep(120)
         return read_one(source, **options)
 
