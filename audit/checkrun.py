@@ -943,6 +943,45 @@ class CheckRun:
                     & paid[C.CHARGE_ID].astype(object).isin(blind).to_numpy(dtype=bool)]
         return int(paid[C.CASE].nunique())
 
+    def refunds_not_itemised(self, shown: int = 5
+                             ) -> tuple[int, dict[str, int], list[str]]:
+        """The cases holding a payment whose refund a Stripe Dashboard payments export
+        gives only as a total (its `Amount Refunded` line, `payments.REFUND_NOT_ITEMISED`)
+        and no input itemises (no payout of that charge in the log): how many, the open
+        findings of them per rule name, and the first `shown` by case id. No payout of
+        that refund is in the log (none is made up from a total), so a payout found
+        missing or late there may be that refund."""
+        from audit.sources.payments import REFUND_NOT_ITEMISED
+
+        quarantine = self.imported.quarantine
+        if quarantine.empty or "case" not in quarantine.columns:
+            return 0, {}, []
+        lines = quarantine[quarantine["reason"].astype(str).str.contains(
+            REFUND_NOT_ITEMISED, regex=False).to_numpy(dtype=bool)]
+        # (a refund another input itemises, the balance report or the refunds CSV given
+        # beside the export: its payout is in the log, and the case is judged)
+        log = self.log_at_clock()
+        paid: set[str] = set()
+        if not len(log) or C.CHARGE_ID not in log.columns:
+            return 0, {}, []
+        if C.REFUND_ID in log.columns:
+            refunds = log[log[C.REFUND_ID].notna().to_numpy(dtype=bool)]
+            paid = set(refunds[C.CHARGE_ID].dropna().astype(str).tolist())
+        charges = lines["reason"].astype(str).str.extract(r" of payment (\S+): ")[0]
+        itemised = charges.isin(paid).to_numpy(dtype=bool)
+        # (the cases holding the payment: a charge two tickets name is in both, and its
+        # line names neither)
+        left = set(charges[~itemised].dropna().tolist())
+        cases = set(log.loc[log[C.CHARGE_ID].isin(left).to_numpy(dtype=bool), C.CASE]
+                    .astype(str).tolist())
+        if not cases:
+            return 0, {}, []
+        per_rule: dict[str, int] = {}
+        for finding in self.result.findings:
+            if str(finding.case_id) in cases and not finding.waived:
+                per_rule[finding.name] = per_rule.get(finding.name, 0) + 1
+        return len(cases), per_rule, sorted(cases)[:shown]
+
     def absences_beside_quarantine(self, shown: int = 5
                                    ) -> list[tuple[str, str, int, list[str]]]:
         """Per rule that finds a control missing from a case (`_ABSENT`: an approval, a
@@ -1175,6 +1214,20 @@ class CheckRun:
                        f"{counted(uncaptured, 'case', spec=',')} on a charge whose purchase "
                        "states no amount or no currency: what was refunded is weighed "
                        "against nothing captured")
+        untold, per_rule, shown_cases = self.refunds_not_itemised()
+        if untold:
+            more = untold - len(shown_cases)
+            found = ", ".join(f"{name} {count:,}" for name, count in sorted(per_rule.items()))
+            out.append(f"{counted(untold, 'case', spec=',')} hold a payment whose refund a "
+                       "Stripe Dashboard payments export gives only as a total (Amount "
+                       "Refunded: no refund id, time or executor), read as no payout: their "
+                       "refunds are not judged, and what their findings say is missing or "
+                       "unpaid may be that refund (" + (f"findings: {found}" if found else
+                       "no findings") + "); read the refunds from the itemized balance "
+                       "change report or the refunds CSV beside it (the quarantine's Amount "
+                       "Refunded lines name the payments); cases "
+                       + ", ".join(_shown_id(c) for c in shown_cases)
+                       + (f" and {more:,} more" if more else ""))
         for code, name, count, shown in self.absences_beside_quarantine():
             more = count - len(shown)
             out.append(f"{name} found {counted(count, 'case', spec=',')} holding rows the "

@@ -225,14 +225,19 @@ def csv_signature(system: str, path: Path | None = None) -> tuple[str, ...]:
         from audit.sources.payments import (
             ADYEN_ACCOUNTING_SIGNATURE,
             STRIPE_BALANCE_SIGNATURE,
+            STRIPE_PAYMENTS_SIGNATURE,
             adyen_accounting_header,
             stripe_balance_header,
+            stripe_payments_header,
         )
 
         head = _head(path)
         found = _csv_header(head) if head is not None else None
         if found is not None and system == "stripe" and stripe_balance_header(found[2]):
             return STRIPE_BALANCE_SIGNATURE
+        if found is not None and system == "stripe" and stripe_payments_header(found[2]):
+            created = [h for h in found[2] if h.startswith("Created")][:1]
+            return (*STRIPE_PAYMENTS_SIGNATURE, *created)
         if found is not None and system == "adyen" and adyen_accounting_header(found[2]):
             return ADYEN_ACCOUNTING_SIGNATURE
     return _CSV_SIGNATURES[system]
@@ -284,6 +289,7 @@ def detect_system(path: Path, mapping: Mapping | None = None) -> str | None:
         adyen_accounting_header,
         paypal_zone_column,
         stripe_balance_header,
+        stripe_payments_header,
     )
 
     # (PayPal's current download names its zone column "Time zone": read as "TimeZone")
@@ -294,11 +300,18 @@ def detect_system(path: Path, mapping: Mapping | None = None) -> str | None:
     balance = stripe_balance_header(header)
     if balance and "stripe" not in found:
         found.append("stripe")
+    # The Stripe Dashboard's payments export: its own columns (Amount, Created date (UTC)),
+    # read as Stripe's, whose reader tells it from the API's CSVs and refuses what it
+    # cannot read (refund ids, a created time in another zone than UTC), saying why
+    dashboard = stripe_payments_header(header)
+    if dashboard and "stripe" not in found:
+        found.append("stripe")
     # Adyen's Payment accounting report: its own columns (Booking Date, Record Type), read
     # as Adyen's, whose reader tells it from the Settlement details report
     if adyen_accounting_header(header) and "adyen" not in found:
         found.append("adyen")
-    if found == ["stripe"] and not balance and not _stripe_ids(lines, delimiter, header):
+    if found == ["stripe"] and not balance and not dashboard and not _stripe_ids(
+            lines, delimiter, header):
         return None
     return found[0] if len(found) == 1 else None
 

@@ -586,6 +586,8 @@ def read_stripe(path: Path, cfg: PaymentConfig, *, encoding: str | None = None) 
     read = read_csv(path, encoding=encoding, strings="arrow")
     if stripe_balance_header([str(c) for c in read[0].frame.columns]):
         return read_stripe_balance(path, cfg, encoding=encoding, read=read)
+    if stripe_payments_header([str(c) for c in read[0].frame.columns]):
+        return read_stripe_payments(path, cfg, encoding=encoding, read=read)
     refunds = "charge" in read[0].frame.columns or _has_refund_ids(read[0].frame)
     needed = STRIPE_REFUND_COLUMNS if refunds else STRIPE_CHARGE_COLUMNS
     export, collector = _start(path, "stripe", needed, encoding,
@@ -859,6 +861,172 @@ def read_stripe_balance(path: Path, cfg: PaymentConfig, *, encoding: str | None 
     _finish(collector, export, positions, columns)
     _converted_note(export, collector, path)
     return collector
+
+
+# --- Stripe: the Dashboard's payments export ------------------------------------------------
+STRIPE_PAYMENTS_SIGNATURE = ("id", "Amount", "Currency")
+"""With a `Created date (...)` or `Created (...)` column (`stripe_payments_header`): the
+columns that tell the export of the Dashboard's Payments page (`unified_payments.csv`, a row
+per payment, amounts in major units, columns named as the Dashboard shows them). The API's
+charges and refunds CSVs name theirs in lower case (`amount`, `currency`, `created`)."""
+STRIPE_PAYMENTS_CREATED = ("Created date (UTC)", "Created (UTC)")
+"""The payment's time, in UTC, by the export's version: `Created date (UTC)` in the current
+one, `Created (UTC)` in older ones (docs/sources.md: what is verified and what is assumed)."""
+_CREATED_COLUMN = re.compile(r"^Created( date)? \((?P<zone>[^()]*)\)$")
+_PAYMENTS_STATUS = {"paid": "succeeded", "refunded": "succeeded",
+                    "partially refunded": "succeeded", "failed": "failed"}
+"""The Dashboard's payment statuses read: `Paid`, `Refunded` (the payment went through; its
+refunds are no payouts of this export, see `_REFUND_UNREAD`), `Failed`. Any other status is
+quarantined, never guessed."""
+_PAYMENT_ID_PREFIXES = ("ch_", "py_")
+
+
+def stripe_payments_header(header: Collection[str]) -> bool:
+    """Whether a CSV header is the Stripe Dashboard's payments export's (or another export
+    of the Dashboard naming its columns alike: `id`, `Amount`, `Currency` and a created
+    time `Created date (ZONE)` or `Created (ZONE)`), read by `read_stripe_payments`."""
+    names = set(header)
+    return set(STRIPE_PAYMENTS_SIGNATURE) <= names and any(
+        _CREATED_COLUMN.match(str(h)) for h in header)
+
+
+REFUND_NOT_ITEMISED = "the payments export gives the total refunded, not the refunds"
+"""What the reason of a Dashboard payment's `Amount Refunded` line says, by which `check`
+tells the cases whose refunds no input itemises (`CheckRun.refunds_not_itemised`)."""
+
+
+def _refund_unread(refunded: str, currency: str, charge: str, date: str | None) -> str:
+    """Why a payment's `Amount Refunded` is not read as a payout (its quarantine line of
+    that field alone: the payment is read as the purchase)."""
+    when = (f"; its Refunded date (UTC) {date} is one date for however many refunds"
+            if date else "")
+    return (f"{refunded} {currency} refunded of payment {charge}: {REFUND_NOT_ITEMISED}: "
+            "no refund id, time, executor or ticket of "
+            f"each{when}; not read as a payout (none is made up), so this case's payouts "
+            "are not judged from this file: read the refunds from the itemized balance "
+            "change report (Reports > Balance, itemized) or the refunds CSV beside it")
+
+
+def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None = None,
+                         read: tuple[RawTable, list[RaggedRow]] | None = None) -> Collector:
+    """The Stripe Dashboard's payments export (Payments > Export, `unified_payments.csv`):
+    each payment the purchase (`Amount` in major units of `Currency`, at its created time
+    in UTC, as the column's name says); its `Amount Refunded`, a total without the refunds'
+    ids or times, is never read as a payout: a line of that field alone per refunded
+    payment, with the payment's case, and a note counting them."""
+    read = read or read_csv(path, encoding=encoding, strings="arrow")
+    names = [str(c) for c in read[0].frame.columns]
+    created = next((c for c in STRIPE_PAYMENTS_CREATED if c in names), None)
+    if created is None:
+        found = next((c for c in names if _CREATED_COLUMN.match(c)), "Created date (UTC)")
+        raise InputError(
+            f"a Stripe Dashboard export whose created time is {found!r}: only its UTC "
+            "columns are read (Created date (UTC), or Created (UTC) in older exports); "
+            "export it again with the time zone UTC", file=path, field=found)
+    if _has_refund_ids(read[0].frame):
+        raise InputError(
+            "refund ids (re_, pyr_) in a Stripe Dashboard export: the Dashboard's refunds "
+            "export is not read (its columns are not verified, see docs/sources.md); read "
+            "the refunds from the itemized balance change report (Reports > Balance, "
+            "itemized) or the API's refunds CSV instead", file=path, field="id")
+    export, collector = _start(path, "stripe", ("id", "Amount", "Amount Refunded",
+                                                "Currency", "Status", created),
+                               encoding, "Stripe Dashboard payments", read)
+    idents = export.stripped("id")
+    _read_from(collector, export, "Amount", "Currency", created)
+    _ids_read_from(collector, export, "stripe:", "id", idents)
+    refunded_rows: list[tuple[int, str]] = []
+    totals: dict[str, Decimal] = {}
+    for k in range(export.size):
+        record, row = export.record(k), export.rows[k]
+        collector.belongs = None
+        case = _ticket_of(cfg, record)
+        ident = str(record["id"]).strip()
+        if not ident:
+            collector.quarantine(row, "id", record["id"], EMPTY_ID, case=case)
+            continue
+        collector.belongs = (ident, _cell(record, cfg.order_column))
+        if collector.duplicate(f"stripe:{ident}", row, partial(_content, record),
+                               cells=("id", record["id"]), case=case):
+            continue
+        if not ident.startswith(_PAYMENT_ID_PREFIXES):
+            collector.quarantine(row, "id", record["id"],
+                                 "a payment's id is read as a charge's (ch_ or py_): this "
+                                 "one is not", case=case)
+            continue
+        checks: list[tuple[str, Callable[[], object]]] = [
+            ("Currency", partial(_currency, str(record["Currency"]))),
+            ("Amount", partial(parse_major_in, str(record["Amount"]),
+                               str(record["Currency"]))),
+            (created, partial(_dashboard_time, str(record[created]))),
+        ]
+        values = _checked(collector, row, record, checks, case)
+        if values is None:
+            continue
+        currency, amount, time = str(values[0]), values[1], str(values[2])
+        assert isinstance(amount, Decimal)
+        if amount < 0:
+            collector.quarantine(row, "Amount", record["Amount"],
+                                 "negative amount (this export writes amounts as "
+                                 "magnitudes: a payment's Amount is not negative)", case=case)
+            continue
+        status = _PAYMENTS_STATUS.get(str(record["Status"]).strip().lower())
+        if status is None:
+            collector.quarantine(row, "Status", record["Status"],
+                                 "unknown status of the Dashboard's payments export (read: "
+                                 "Paid, Refunded, Failed)", case=case)
+            continue
+        if status == "succeeded" and (_cell(record, "Captured") or "").lower() == "false":
+            collector.quarantine(row, "Captured", record["Captured"],
+                                 "a payment authorised and not captured: no money taken, "
+                                 f"{NO_CASE_EVENT}", case=case)
+            continue
+        base = _base(cfg, f"stripe:{ident}", ident, time, amount, currency)
+        collector.add(row, _charge(cfg, record, base, ident, status, None))
+        text = str(record["Amount Refunded"]).strip()
+        if not text:
+            continue
+        try:
+            refunded = parse_major_in(text, currency)
+        except BadValue as exc:
+            collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],
+                                 f"{exc}; the amount refunded alone is not read: the "
+                                 "payment is read as the purchase", case=case, alone=True)
+            continue
+        if refunded == 0:
+            continue
+        collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],
+                             _refund_unread(money(abs(refunded)), currency, ident,
+                                            _cell(record, "Refunded date (UTC)")),
+                             case=case, alone=True)
+        refunded_rows.append((row, ident))
+        totals[currency] = totals.get(currency, Decimal(0)) + abs(refunded)
+    collector.belongs = None
+    if refunded_rows:
+        row, ident = refunded_rows[0]
+        collector.notes.append(
+            f"{path.name}: {counted(len(refunded_rows), 'payment')} refunded in part or in "
+            f"full ({', '.join(f'{money(v)} {c}' for c, v in sorted(totals.items()))}; "
+            f"the first: row {row}, {ident}), whose refunds this Dashboard payments export "
+            "does not itemise: read as purchases only, no payout made up (each a quarantine "
+            "line of Amount Refunded with its case); read the itemized balance change "
+            "report or the refunds CSV beside it to audit the refunds")
+    return collector
+
+
+def _dashboard_time(text: str) -> str:
+    """A time of the Dashboard's payments export: 'YYYY-MM-DD HH:MM[:SS]' in UTC, as its
+    column's name `(UTC)` says (a time stating an offset is converted); no Unix seconds."""
+    value = text.strip()
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise BadValue("not a time of the Dashboard's export (UTC 'YYYY-MM-DD HH:MM:SS')"
+                       ) from exc
+    if len(value) < 16:  # (a date alone: no time of day)
+        raise BadValue("a date without a time of day (the export writes "
+                       "'YYYY-MM-DD HH:MM:SS')")
+    return in_utc(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
 
 
 def _converted_note(export: _Export, collector: Collector, path: Path) -> None:

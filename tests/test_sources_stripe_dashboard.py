@@ -1,0 +1,270 @@
+"""The Stripe Dashboard's payments export (Payments > Export, `unified_payments.csv`: columns
+named as the Dashboard shows them, amounts in major units) read by the `stripe` adapter:
+each payment a purchase; its `Amount Refunded`, a total without the refunds' ids or times,
+never a payout (docs/sources.md)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from audit import canonical as C
+from audit.cli import main
+from audit.currency import stripe_minor_units
+from audit.errors import InputError
+from audit.ingest import import_sources
+from audit.sources import csv_signature, detect_system, read_source
+
+EXPORTS = Path(__file__).resolve().parents[1] / "sample_logs" / "refund-sample" / "exports"
+
+# The current export's columns (a part of the default set), in its order, and a metadata
+# column as the Dashboard names one
+HEADER = ("id,Created date (UTC),Amount,Amount Refunded,Currency,Captured,Converted Amount,"
+          "Converted Amount Refunded,Converted Currency,Decline Reason,Description,Fee,"
+          "Refunded date (UTC),Statement Descriptor,Status,Seller Message,Taxes On Fee,"
+          "Card ID,Customer ID,Customer Description,Customer Email,Invoice ID,Transfer,"
+          "order_id (metadata)")
+# An older export's: `Created (UTC)`, no `Refunded date (UTC)`
+OLD_HEADER = ("id,Description,Created (UTC),Amount,Amount Refunded,Currency,Converted Amount,"
+              "Converted Amount Refunded,Fee,Tax,Converted Currency,Mode,Status,"
+              "Statement Descriptor,Customer ID,Customer Description,Customer Email,Captured,"
+              "Invoice ID,order_id (metadata)")
+
+
+def _row(ident: str, created: str, amount: str, refunded: str, currency: str, status: str,
+         *, captured: str = "true", refunded_at: str = "", order: str = "") -> list[str]:
+    return ([ident, created, amount, refunded, currency, captured, amount, refunded,
+                     currency, "", "Subscription update", "1.00", refunded_at, "SHOP",
+                     status, "Payment complete.", "0.00", "card_1", "cus_1", "", "a@x.com",
+                     "in_1", "po_1", order])
+
+
+def _export(path: Path, *rows: list[str] | str, header: str = HEADER) -> Path:
+    """The export as the Dashboard writes a CSV (a cell holding a comma quoted)."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(header + "\n")
+        writer = csv.writer(handle, lineterminator="\n")
+        for row in rows:
+            if isinstance(row, str):
+                handle.write(row + "\n")
+            else:
+                writer.writerow(row)
+    return path
+
+
+def test_payments_are_purchases_in_major_units_of_their_currency(tmp_path: Path) -> None:
+    path = _export(
+        tmp_path / "unified_payments.csv",
+        _row("ch_1", "2026-07-01 08:15:00", "49.90", "0.00", "eur", "Paid", order="O-1"),
+        # JPY has no minor unit: 250000 yen, never 2500.00
+        _row("ch_2", "2026-07-01 18:00:00", "250000", "0", "jpy", "Paid"),
+        # KWD has three decimals
+        _row("ch_3", "2026-07-02 09:00:00", "12.345", "0.000", "kwd", "Paid"),
+        _row("ch_4", "2026-07-02 10:00:00", "5.00", "0.00", "usd", "Failed", captured="false"),
+        # (below: quarantined, never read another way)
+        _row("ch_5", "2026-07-02 11:00:00", "1,234.56", "0.00", "usd", "Paid"),
+        _row("ch_6", "2026-07-02 12:00:00", "49,90", "0,00", "eur", "Paid"),
+        _row("ch_7", "2026-07-02 13:00:00", "1.500", "0", "jpy", "Paid"),
+        _row("ch_8", "2026-07-02 14:00:00", "9.99", "0.00", "eur", "Paid", captured="false"),
+        _row("ch_9", "2026-07-02 15:00:00", "9.99", "0.00", "eur", "Disputed"),
+        _row("pi_1", "2026-07-02 16:00:00", "9.99", "0.00", "eur", "Paid"),
+        _row("ch_10", "1751443200", "9.99", "0.00", "eur", "Paid"),
+    )
+    assert detect_system(path) == "stripe"
+    table, quarantine = read_source(path, "stripe")
+    events = table.frame.set_index(C.EVENT_ID)
+    got = {k: tuple(None if pd.isna(v) else v for v in row) for k, row in zip(
+        events.index, events[[C.ACTIVITY, C.TIMESTAMP, C.AMOUNT, C.CURRENCY, C.ORDER_ID,
+                              C.CHARGE_ID, C.PAYMENT_STATUS]].values.tolist(),
+        strict=True)}
+    assert got == {
+        "stripe:ch_1": ("Capture payment", "2026-07-01T08:15:00+00:00", "49.90", "EUR", "O-1",
+                        "ch_1", "succeeded"),
+        "stripe:ch_2": ("Capture payment", "2026-07-01T18:00:00+00:00", "250000", "JPY",
+                        None, "ch_2", "succeeded"),
+        "stripe:ch_3": ("Capture payment", "2026-07-02T09:00:00+00:00", "12.345", "KWD",
+                        None, "ch_3", "succeeded"),
+        "stripe:ch_4": ("Capture payment", "2026-07-02T10:00:00+00:00", "5.00", "USD", None,
+                        "ch_4", "failed"),
+    }
+    # (major units: 49.90 is 49.90 euro, not 0.4990 as the API's minor units would read it)
+    assert Decimal(got["stripe:ch_1"][2]) == Decimal("49.90")
+    lines = quarantine.sort_values("row")[["row", "field", "value"]].values.tolist()
+    assert lines == [[6, "Amount", "1,234.56"], [7, "Amount", "49,90"], [8, "Amount", "1.500"],
+                     [9, "Captured", "false"], [10, "Status", "Disputed"], [11, "id", "pi_1"],
+                     [12, "Created date (UTC)", "1751443200"]]
+    reasons = dict(zip(quarantine["row"], quarantine["reason"], strict=True))
+    assert "more decimals than JPY has (0)" in reasons[8]
+    assert "no money taken" in reasons[9]
+    assert quarantine["record_read"].eq("no").all()
+
+
+def test_a_refunded_payment_is_the_purchase_and_its_refund_no_payout_made_up(
+        tmp_path: Path) -> None:
+    path = _export(
+        tmp_path / "unified_payments.csv",
+        _row("ch_1", "2026-07-01 08:15:00", "49.90", "49.90", "eur", "Refunded",
+             refunded_at="2026-07-04 09:30:00"),
+        _row("ch_2", "2026-07-01 09:00:00", "30000", "10000", "jpy", "Paid",
+             refunded_at="2026-07-05 10:00:00"),
+        _row("ch_3", "2026-07-01 10:00:00", "20.00", "5.0O", "eur", "Paid"))
+    table, quarantine = read_source(path, "stripe")
+    assert table.frame[C.EVENT_ID].tolist() == ["stripe:ch_1", "stripe:ch_2", "stripe:ch_3"]
+    assert table.frame[C.ACTIVITY].eq("Capture payment").all()
+    # (no payout: no refund id, no time)
+    assert C.REFUND_ID not in table.frame or table.frame[C.REFUND_ID].isna().all()
+    lines = quarantine.sort_values("row")
+    assert lines[["row", "field", "value", "record_read"]].values.tolist() == [
+        [2, "Amount Refunded", "49.90", "yes"], [3, "Amount Refunded", "10000", "yes"],
+        [4, "Amount Refunded", "5.0O", "yes"]]
+    first = lines.iloc[0]["reason"]
+    assert first.startswith("49.90 EUR refunded of payment ch_1: the payments export gives "
+                            "the total refunded, not the refunds")
+    assert "Refunded date (UTC) 2026-07-04 09:30:00 is one date for however many refunds" \
+        in first and "not read as a payout" in first
+    assert lines.iloc[1]["reason"].startswith("10000 JPY refunded of payment ch_2")
+    result = import_sources([(path, None)])
+    counts = result.files[0]
+    assert (counts.read, counts.imported, counts.quarantined) == (3, 3, 0)
+    assert any("2 payments refunded in part or in full (49.90 EUR, 10000 JPY; the first: "
+               "row 2, ch_1)" in n for n in result.notes)
+
+
+def test_an_older_export_created_utc_is_read_alike(tmp_path: Path) -> None:
+    path = _export(tmp_path / "payments.csv",
+                   "ch_1,Order 7,2026-07-01 08:15,49.90,0.00,eur,49.90,0.00,0.88,0.00,eur,Live,"
+                   "Paid,SHOP,cus_1,,a@x.com,true,,O-7", header=OLD_HEADER)
+    assert detect_system(path) == "stripe"
+    assert csv_signature("stripe", path) == ("id", "Amount", "Currency", "Created (UTC)")
+    table, quarantine = read_source(path, "stripe")
+    assert quarantine.empty
+    row = table.frame.iloc[0]
+    assert (row[C.TIMESTAMP], row[C.AMOUNT], row[C.CURRENCY], row[C.ORDER_ID]) == (
+        "2026-07-01T08:15:00+00:00", "49.90", "EUR", "O-7")
+
+
+def test_an_export_in_another_zone_or_of_refunds_is_refused(tmp_path: Path) -> None:
+    local = _export(tmp_path / "local.csv",
+                    _row("ch_1", "2026-07-01 08:15:00", "49.90", "0.00", "eur", "Paid"),
+                    header=HEADER.replace("Created date (UTC)", "Created date (Europe/Berlin)"))
+    assert detect_system(local) == "stripe"
+    with pytest.raises(InputError, match=r"created time is 'Created date \(Europe/Berlin\)'"
+                                         r": only its UTC columns are read"):
+        read_source(local, "stripe")
+    refunds = _export(tmp_path / "refunds.csv", "re_1,2026-07-04 09:30:00,49.90,eur,ch_1",
+                      header="id,Created date (UTC),Amount,Currency,Charge ID")
+    result = CliRunner().invoke(main, ["import", str(refunds), "--out",
+                                       str(tmp_path / "log.parquet")])
+    assert result.exit_code == 2, result.output
+    assert "refund ids (re_, pyr_) in a Stripe Dashboard export" in result.output
+    assert "itemized balance change report" in result.output
+
+
+def _as_dashboard_export(out: Path) -> tuple[Path, dict[str, Decimal]]:
+    """The bundled Stripe charges as the Dashboard's payments export would list them
+    (amounts in major units, `Amount Refunded` the total of each charge's refunds that
+    went through, `Refunded date (UTC)` its last), and the refunded total per charge."""
+    refunded: dict[str, Decimal] = defaultdict(Decimal)
+    last: dict[str, str] = {}
+    with (EXPORTS / "stripe_refunds.csv").open(encoding="utf-8") as handle:
+        for r in csv.DictReader(handle):
+            if r["status"] == "succeeded":
+                units = stripe_minor_units(r["currency"].upper())
+                refunded[r["charge"]] += Decimal(r["amount"]).scaleb(-units)
+                last[r["charge"]] = max(last.get(r["charge"], ""), r["created"])
+    rows = []
+    charged = set()
+    with (EXPORTS / "stripe_charges.csv").open(encoding="utf-8") as handle:
+        for r in csv.DictReader(handle):
+            charged.add(r["id"])
+            units = stripe_minor_units(r["currency"].upper())
+            amount = Decimal(r["amount"]).scaleb(-units)
+            back = refunded.get(r["id"], Decimal(0)).quantize(amount)
+            status = "Refunded" if back == amount else "Paid"
+            rows.append(_row(r["id"], r["created"], str(amount), str(back), r["currency"],
+                             status, refunded_at=last.get(r["id"], ""),
+                             order=r["order_id (metadata)"]))
+    return _export(out, *rows), {k: v for k, v in refunded.items() if v and k in charged}
+
+
+def test_an_audit_of_the_export_reads_the_charges_csvs_purchases_and_no_payouts(
+        tmp_path: Path) -> None:
+    export, refunded = _as_dashboard_export(tmp_path / "unified_payments.csv")
+    tickets = [EXPORTS / "zendesk_ticket_audits.json", EXPORTS / "role_history.csv"]
+    runs = {}
+    for name, payments in (("dashboard", [export]),
+                           ("csv", [EXPORTS / "stripe_charges.csv"])):
+        result = import_sources([(p, None) for p in [*tickets, *payments]])
+        log = result.log
+        charges = log[log[C.EVENT_ID].str.startswith("stripe:")]
+        runs[name] = (sorted(zip(charges[C.EVENT_ID], charges[C.CASE], charges[C.TIMESTAMP],
+                                 charges[C.AMOUNT], charges[C.CURRENCY], charges[C.ORDER_ID],
+                                 strict=True)), result)
+    assert runs["dashboard"][0] == runs["csv"][0] and len(runs["dashboard"][0]) > 0
+    result = runs["dashboard"][1]
+    assert not result.log[C.REFUND_ID].notna().any()
+    lines = result.quarantine[result.quarantine["field"] == "Amount Refunded"]
+    assert len(lines) == len(refunded) > 0
+    assert set(lines["record_read"]) == {"yes"}
+    # each line goes with the case that holds its charge (a ticket names its order), as
+    # the balance report's dispute lines do
+    from audit.sources.pipeline import import_and_correlate
+
+    correlated = import_and_correlate([(p, None) for p in [*tickets, export]])
+    log = correlated.log
+    purchases = log[log[C.EVENT_ID].str.startswith("stripe:")]
+    once = purchases[C.CHARGE_ID].value_counts().eq(1)  # (a charge two tickets name: both)
+    case_of = {c: k for c, k in zip(purchases[C.CHARGE_ID], purchases[C.CASE], strict=True)
+               if once[c]}
+    lines = correlated.quarantine[correlated.quarantine["field"] == "Amount Refunded"]
+    named = lines["reason"].str.extract(r"of payment (\S+):")[0].tolist()
+    held = [(case_of[c], case) for c, case in zip(named, lines["case"], strict=True)
+            if c in case_of]
+    assert len(held) > 100 and all(want == got for want, got in held)
+
+
+def _check(out: Path, *inputs: Path) -> dict[str, object]:
+    result = CliRunner().invoke(main, ["check", *map(str, inputs), "--out", str(out),
+                                       "--fail-on", "never"])
+    assert result.exit_code == 0, result.output
+    document: dict[str, object] = json.loads((out / "findings.json").read_text(
+        encoding="utf-8"))
+    return document
+
+
+def _findings(document: dict[str, object]) -> list[tuple[str, str, str]]:
+    found = document["findings"]
+    assert isinstance(found, list)
+    return sorted((f["rule"], f["case_id"], f["message"]) for f in found)
+
+
+def test_a_check_tells_the_cases_whose_refunds_the_export_does_not_itemise(
+        tmp_path: Path) -> None:
+    """Alone, the export's refunded payments are cases of no payout: approved-not-paid and
+    skipped-activity find them, and the check warns that those findings may be the
+    refunds the export gives only as totals. Beside the refunds CSV, the refunds are
+    itemised: the findings are the charges CSV's (but instrument-mismatch, the payment
+    method not read from this export), and there is no such warning."""
+    export, _ = _as_dashboard_export(tmp_path / "unified_payments.csv")
+    tickets = [EXPORTS / "zendesk_ticket_audits.json", EXPORTS / "role_history.csv"]
+    alone = _check(tmp_path / "alone", *tickets, export)
+    warnings = alone["manifest"]["warnings"]  # type: ignore[index]
+    told = [w for w in warnings if "Dashboard payments export gives only as a total" in w]
+    assert len(told) == 1 and told[0].startswith("128 cases hold a payment whose refund")
+    assert "approved-not-paid 126" in told[0] and "skipped-activity 128" in told[0]
+    counts = alone["summary"]["by_rule"]  # type: ignore[index]
+    assert (counts["EV003"]["findings"], counts["CF001"]["findings"]) == (129, 131)
+    beside = _check(tmp_path / "beside", *tickets, export, EXPORTS / "stripe_refunds.csv")
+    assert not [w for w in beside["manifest"]["warnings"]  # type: ignore[index]
+                if "Dashboard" in w]
+    api = _check(tmp_path / "api", *tickets, EXPORTS / "stripe_charges.csv",
+                 EXPORTS / "stripe_refunds.csv")
+    assert [f for f in _findings(api) if f[0] != "EV006"] == _findings(beside)
+    assert len(_findings(api)) - len(_findings(beside)) == 2
