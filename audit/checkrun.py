@@ -954,10 +954,12 @@ class CheckRun:
         from audit.sources.payments import REFUND_NOT_ITEMISED
 
         quarantine = self.imported.quarantine
-        if quarantine.empty or "case" not in quarantine.columns:
+        if quarantine.empty or "reason" not in quarantine.columns:
             return 0, {}, []
         lines = quarantine[quarantine["reason"].astype(str).str.contains(
             REFUND_NOT_ITEMISED, regex=False).to_numpy(dtype=bool)]
+        if lines.empty:  # (nearly always: no Dashboard payments export)
+            return 0, {}, []
         # (a refund another input itemises, the balance report or the refunds CSV given
         # beside the export: its payout is in the log, and the case is judged)
         log = self.log_at_clock()

@@ -114,16 +114,20 @@ def test_a_refunded_payment_is_the_purchase_and_its_refund_no_payout_made_up(
              refunded_at="2026-07-04 09:30:00"),
         _row("ch_2", "2026-07-01 09:00:00", "30000", "10000", "jpy", "Paid",
              refunded_at="2026-07-05 10:00:00"),
-        _row("ch_3", "2026-07-01 10:00:00", "20.00", "5.0O", "eur", "Paid"))
+        _row("ch_3", "2026-07-01 10:00:00", "20.00", "5.0O", "eur", "Paid"),
+        _row("ch_4", "2026-07-01 11:00:00", "20.00", "-5.00", "eur", "Paid"),
+        _row("ch_5", "2026-07-01 12:00:00", "20.00", "=1+1", "eur", "Paid"))
     table, quarantine = read_source(path, "stripe")
-    assert table.frame[C.EVENT_ID].tolist() == ["stripe:ch_1", "stripe:ch_2", "stripe:ch_3"]
+    assert table.frame[C.EVENT_ID].tolist() == [f"stripe:ch_{n}" for n in range(1, 6)]
     assert table.frame[C.ACTIVITY].eq("Capture payment").all()
     # (no payout: no refund id, no time)
     assert C.REFUND_ID not in table.frame or table.frame[C.REFUND_ID].isna().all()
     lines = quarantine.sort_values("row")
     assert lines[["row", "field", "value", "record_read"]].values.tolist() == [
         [2, "Amount Refunded", "49.90", "yes"], [3, "Amount Refunded", "10000", "yes"],
-        [4, "Amount Refunded", "5.0O", "yes"]]
+        [4, "Amount Refunded", "5.0O", "yes"], [5, "Amount Refunded", "-5.00", "yes"],
+        [6, "Amount Refunded", "=1+1", "yes"]]
+    assert lines.iloc[3]["reason"].startswith("negative amount")
     first = lines.iloc[0]["reason"]
     assert first.startswith("49.90 EUR refunded of payment ch_1: the payments export gives "
                             "the total refunded, not the refunds")
@@ -132,9 +136,17 @@ def test_a_refunded_payment_is_the_purchase_and_its_refund_no_payout_made_up(
     assert lines.iloc[1]["reason"].startswith("10000 JPY refunded of payment ch_2")
     result = import_sources([(path, None)])
     counts = result.files[0]
-    assert (counts.read, counts.imported, counts.quarantined) == (3, 3, 0)
+    assert (counts.read, counts.imported, counts.quarantined) == (5, 5, 0)
     assert any("2 payments refunded in part or in full (49.90 EUR, 10000 JPY; the first: "
                "row 2, ch_1)" in n for n in result.notes)
+    # (a hostile cell is inert in the quarantine file written)
+    out = tmp_path / "out"
+    run = CliRunner().invoke(main, ["check", str(path), "--out", str(out), "--fail-on",
+                                    "never"])
+    assert run.exit_code == 0, run.output
+    with (out / "quarantine.csv").open(encoding="utf-8") as handle:
+        cells = [v for r in csv.DictReader(handle) for v in r.values() if v]
+    assert "'=1+1" in cells and not [v for v in cells if v[:1] in ("=", "+", "-", "@")]
 
 
 def test_an_older_export_created_utc_is_read_alike(tmp_path: Path) -> None:

@@ -995,12 +995,18 @@ def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None
             continue
         if refunded == 0:
             continue
+        if refunded < 0:
+            collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],
+                                 "negative amount (this export writes amounts as magnitudes); "
+                                 "the amount refunded alone is not read: the payment is read "
+                                 "as the purchase", case=case, alone=True)
+            continue
         collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],
-                             _refund_unread(money(abs(refunded)), currency, ident,
+                             _refund_unread(money(refunded), currency, ident,
                                             _cell(record, "Refunded date (UTC)")),
                              case=case, alone=True)
         refunded_rows.append((row, ident))
-        totals[currency] = totals.get(currency, Decimal(0)) + abs(refunded)
+        totals[currency] = totals.get(currency, Decimal(0)) + refunded
     collector.belongs = None
     if refunded_rows:
         row, ident = refunded_rows[0]
