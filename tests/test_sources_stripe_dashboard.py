@@ -177,6 +177,13 @@ def test_an_export_in_another_zone_or_of_refunds_is_refused(tmp_path: Path) -> N
     assert result.exit_code == 2, result.output
     assert "refund ids (re_, pyr_) in a Stripe Dashboard export" in result.output
     assert "itemized balance change report" in result.output
+    # the Dashboard's payouts export (Balances > Payouts): no payments, refused by name
+    payouts = _export(tmp_path / "payouts.csv", "po_1,120.00,eur,2026-07-03 00:00:00,"
+                      "2026-07-02 21:10:00,paid,bank_account",
+                      header="id,Amount,Currency,Arrival Date (UTC),Created (UTC),Status,Type")
+    with pytest.raises(InputError, match=r"not a Stripe Dashboard payments export of this "
+                                         r"kind: missing column\(s\) Amount Refunded"):
+        read_source(payouts, "stripe")
 
 
 def _as_dashboard_export(out: Path) -> tuple[Path, dict[str, Decimal]]:

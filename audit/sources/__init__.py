@@ -228,6 +228,7 @@ def csv_signature(system: str, path: Path | None = None) -> tuple[str, ...]:
             STRIPE_PAYMENTS_SIGNATURE,
             adyen_accounting_header,
             stripe_balance_header,
+            stripe_payments_created,
             stripe_payments_header,
         )
 
@@ -236,8 +237,7 @@ def csv_signature(system: str, path: Path | None = None) -> tuple[str, ...]:
         if found is not None and system == "stripe" and stripe_balance_header(found[2]):
             return STRIPE_BALANCE_SIGNATURE
         if found is not None and system == "stripe" and stripe_payments_header(found[2]):
-            created = [h for h in found[2] if h.startswith("Created")][:1]
-            return (*STRIPE_PAYMENTS_SIGNATURE, *created)
+            return (*STRIPE_PAYMENTS_SIGNATURE, str(stripe_payments_created(found[2])))
         if found is not None and system == "adyen" and adyen_accounting_header(found[2]):
             return ADYEN_ACCOUNTING_SIGNATURE
     return _CSV_SIGNATURES[system]

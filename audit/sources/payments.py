@@ -895,6 +895,12 @@ REFUND_NOT_ITEMISED = "the payments export gives the total refunded, not the ref
 tells the cases whose refunds no input itemises (`CheckRun.refunds_not_itemised`)."""
 
 
+def stripe_payments_created(header: Collection[str]) -> str | None:
+    """The created time's column of a Dashboard export's header (`Created date (UTC)`,
+    `Created (UTC)`, or one naming another zone), the first; None where it has none."""
+    return next((str(h) for h in header if _CREATED_COLUMN.match(str(h))), None)
+
+
 def _refund_unread(refunded: str, currency: str, charge: str, date: str | None) -> str:
     """Why a payment's `Amount Refunded` is not read as a payout (its quarantine line of
     that field alone: the payment is read as the purchase)."""
@@ -918,7 +924,7 @@ def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None
     names = [str(c) for c in read[0].frame.columns]
     created = next((c for c in STRIPE_PAYMENTS_CREATED if c in names), None)
     if created is None:
-        found = next((c for c in names if _CREATED_COLUMN.match(c)), "Created date (UTC)")
+        found = stripe_payments_created(names) or "Created date (UTC)"
         raise InputError(
             f"a Stripe Dashboard export whose created time is {found!r}: only its UTC "
             "columns are read (Created date (UTC), or Created (UTC) in older exports); "
