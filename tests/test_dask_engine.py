@@ -931,6 +931,54 @@ def test_order_items_naming_no_known_order_link_no_cases() -> None:
     assert [len(p) for p in parts] == [250] * 8
 
 
+def test_cases_sharing_a_receipt_are_cut_together_on_both_engines(cluster: Any) -> None:
+    """receipt-reused compares the receipts of every case: two cases of their own charges
+    and orders holding one receipt (written `R-000123` and `r - 123`) are in one partition,
+    so a worker finds the later one as the whole log does (without the receipt's link the
+    two fell into two partitions and neither worker saw the reuse)."""
+    from dataclasses import replace as replaced
+
+    from audit.policy import load_policy
+    from tests.rules.logbuilder import build_log
+
+    policy = replaced(load_policy(default_policy_path()), sop={})
+
+    def events(receipt: str, day: int) -> dict[str, Any]:
+        return {"channel": "offline", "events": [
+            {"a": "Receive refund request", "t": f"2026-07-0{day}T09:00Z"},
+            {"a": "Collect evidence", "ev": {"receipt": receipt}},
+            {"a": "Approve refund"}, {"a": "Execute payout"}]}
+
+    log = build_log({"A": events("R-000123", 1), "B": events("R-7", 2),
+                     "C": events("R-8", 3), "D": events("r - 123", 4)}, policy)
+    parts = partition_log(log, 4)
+    assert len(parts) == 3
+    (together,) = [p for p in parts if "A" in set(p[C.CASE].astype(str))]
+    assert set(together[C.CASE].astype(str)) == {"A", "D"}
+    local = _alike_on_both_engines(log, policy, cluster)
+    assert [(f.case_id, f.evidence["earlier_cases"]) for f in local.findings
+            if f.rule == "DU002"] == [("D", ["A"])]
+
+
+def test_receipts_naming_no_receipt_link_no_cases() -> None:
+    """Only a receipt as receipt-reused compares it links two cases: a placeholder or a
+    value holding no digit (`n/a`, `-`, `receipt.jpg`) shared by many cases links none of
+    them, and receipts alike once normalised (`R-007`, ` r-7 `) link theirs; `R-70` is
+    another receipt."""
+    from audit.engines.dask_engine import case_components
+
+    n = 600
+    fillers = ("n/a", "-", "receipt.jpg")
+    rows = [{C.CASE: f"c{i:04d}", C.ORDER_ID: f"O-{i}", "evidence:receipt": fillers[i % 3]}
+            for i in range(n)]
+    rows[1]["evidence:receipt"] = "R-007"
+    rows[2]["evidence:receipt"] = " r-7 "
+    rows[3]["evidence:receipt"] = "R-70"
+    component = case_components(pd.DataFrame(rows))
+    assert len(set(component.values())) == n - 1
+    assert component["c0002"] == "c0001" and component["c0003"] == "c0003"
+
+
 def test_events_at_one_time_of_derived_ids_are_taken_alike_on_both_engines(
         sample: Path, cluster: Any, tmp_path: Path) -> None:
     """The generated log without its event ids (derived on import, hashes) and its times cut

@@ -169,6 +169,34 @@ EXAMPLES: dict[str, Example] = {
         {"V": {"event_ids": ["V-05", "V-06"], "amount_at_risk": 50.0,
                "message": "50.00 EUR refunded again on ch_V, already refunded in case V"}},
         absent={"C": ("EV004", "EV005", "AP005")}),
+    "DU002": Example(
+        # R-000123 and r-123 are one receipt; B, paid on it after A, is found naming A; D,
+        # on A's receipt, rejected, paid nothing; E and F share a file name and a
+        # placeholder, which name no receipt.
+        {"A": {"channel": "offline", "amount": 45, "start": "2026-07-01T08:00Z",
+               "events": [{"a": REQ}, {"a": EVI, "ev": {"receipt": "R-000123"}}, {"a": APP},
+                          {"a": PAY}]},
+         "B": {"channel": "offline", "amount": 45, "start": "2026-07-09T08:00Z",
+               "events": [{"a": REQ}, {"a": EVI, "ev": {"receipt": "r-123"}}, {"a": APP},
+                          {"a": PAY}]},
+         "D": {"channel": "offline", "start": "2026-07-10T08:00Z",
+               "events": [{"a": REQ}, {"a": EVI, "ev": {"receipt": "R-123"}}, {"a": REJ}]},
+         "E": {"channel": "offline", "events": [{"a": REQ}, {"a": EVI, "ev": {
+             "receipt": "receipt.jpg"}}, {"a": APP}, {"a": PAY}]},
+         "F": {"channel": "offline", "events": [{"a": REQ}, {"a": EVI, "ev": {
+             "receipt": "receipt.jpg"}}, {"a": APP}, {"a": PAY}]},
+         "G": {"channel": "offline", "events": [{"a": REQ}, {"a": EVI, "ev": {
+             "receipt": "n/a"}}, {"a": APP}, {"a": PAY}]},
+         "H": {"channel": "offline", "events": [{"a": REQ}, {"a": EVI, "ev": {
+             "receipt": "N/A"}}, {"a": APP}, {"a": PAY}]}},
+        {"B": {"event_ids": ["B-02", "B-04", "A-02"], "amount_at_risk": 45.0,
+               "timestamp": "2026-07-09T11:00:00+00:00",
+               "message": "refund of 45.00 EUR paid on a reused receipt: receipt r-123 "
+                          "already refunded in case A (paid 2026-07-01 11:00:00 UTC); held "
+                          "by cases A, B, D",
+               "evidence": {"receipts": ["r-123"], "compared_as": ["r-123"],
+                            "sharing_cases": ["A", "B", "D"], "earlier_cases": ["A"],
+                            "currency": "EUR"}}}),
     "EV001": Example(
         {"V1": {"channel": "offline", "events": [
             {"a": "Record store sale"}, {"a": REQ},

@@ -2,13 +2,15 @@
 cluster, one partition of the log per task; the client combines the results exactly as
 `audit.rules.engine.run_rules` would have produced them on the whole log (see docs/dask.md).
 
-Partitioning. Every rule but two compares the events of one case only. duplicate-refund
+Partitioning. Every rule but three compares the events of one case only. duplicate-refund
 (DU001) compares successful payouts of the same charge (or, without a charge id, the same
-order) across cases, and refund-exceeds-charge (EV005) adds up the payouts of one charge over
-all cases and reads the charge's amount from a purchase event, possibly of another case. So a
-partition holds whole connected components of the graph "case - charge id - order id" (any
-event of a case that names a charge or an order links the case to it): every group either
-rule compares is inside one partition, and no per-case rule ever sees a case cut in two.
+order) across cases, refund-exceeds-charge (EV005) adds up the payouts of one charge over
+all cases and reads the charge's amount from a purchase event, possibly of another case, and
+receipt-reused (DU002) compares the receipts (`evidence:receipt`, as it reads them) of all
+cases. So a partition holds whole connected components of the graph "case - charge id -
+order id - receipt" (any event of a case that names a charge, an order or a receipt links
+the case to it): every group these rules compare is inside one partition, and no per-case
+rule ever sees a case cut in two.
 
 On the workers: the rule checks (findings before precedence and waivers), and the alignments
 of the partition's cases (per unique variant, as locally). On the client: severity overrides,
@@ -50,6 +52,7 @@ from audit.errors import InputError
 from audit.findings import Finding
 from audit.policy import Policy
 from audit.rules.base import Rule
+from audit.rules.duplicates.du002_receipt_reused import RECEIPT, receipt_keys
 from audit.rules.engine import (
     AuditResult,
     RuleError,
@@ -92,7 +95,9 @@ def case_components(log: pd.DataFrame) -> dict[str, str]:
     `order:id` of an event not holding such an item; missing-evidence compares only those
     with the orders of every case: one naming another case's order is no evidence). An item
     naming no known order (a placeholder, a document, `n/a`, `order.pdf`) links nothing,
-    so the cases sharing it are not collapsed into one component."""
+    so the cases sharing it are not collapsed into one component. Cases are connected
+    through a receipt as receipt-reused compares them (`receipt_keys`: normalised, a
+    placeholder or a value naming no receipt links nothing)."""
     parent: dict[str, str] = {}
 
     def find(node: str) -> str:
@@ -114,16 +119,23 @@ def case_components(log: pd.DataFrame) -> dict[str, str]:
         parent["0" + case] = "0" + case  # "0" sorts before "1", "2": a case names its root
     naming = (names_known_order(log[ORDER_EVIDENCE], log[C.ORDER_ID])
               if ORDER_EVIDENCE in log.columns and C.ORDER_ID in log.columns else None)
-    for prefix, column in (("1", C.CHARGE_ID), ("2", C.ORDER_ID), ("2", ORDER_EVIDENCE)):
+    for prefix, column in (("1", C.CHARGE_ID), ("2", C.ORDER_ID), ("2", ORDER_EVIDENCE),
+                           ("3", RECEIPT)):
         if column not in log.columns:
             continue
+        values: pd.Series = log[column]
         if column == ORDER_EVIDENCE:
             if naming is None:
                 continue
             rows = naming
+        elif column == RECEIPT:
+            keys = receipt_keys(log[column].array)
+            rows = pd.notna(keys)
+            values = pd.Series(keys, index=log.index, dtype=object)
         else:
             rows = log[column].notna().to_numpy(dtype=bool)
-        linked = log.loc[rows, [C.CASE, column]].astype(str).drop_duplicates()
+        linked = pd.DataFrame({C.CASE: log[C.CASE], column: values})
+        linked = linked.loc[rows].astype(str).drop_duplicates()
         for case, key in zip(linked[C.CASE], linked[column], strict=True):
             node = prefix + key
             parent.setdefault(node, node)

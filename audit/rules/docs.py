@@ -79,7 +79,10 @@ COUNTED_ONCE = (
     "case, its amount at risk is never below the case's excess over the charge. Only "
     "these two: `payout-exceeds-approved` (AP005) and DU001 can report the same money (a "
     "case approved 50.00 paying 50.00 twice: AP005 50.00, DU001 50.00), and so can "
-    "`amount-mismatch` (EV004) and EV005, or EV004 and DU001. Adding up the amounts at "
+    "`amount-mismatch` (EV004) and EV005, or EV004 and DU001; `receipt-reused` (DU002) "
+    "and DU001 report the same money where two refunds share a receipt and a charge or "
+    "order (DU002 at risk for the later case's payouts, DU001 for its repeats), and DU002 "
+    "and EV005 where they share a charge too. Adding up the amounts at "
     "risk of every finding counts such money more than once; each rule's own total "
     "does not.",
     "",

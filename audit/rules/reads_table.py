@@ -181,6 +181,15 @@ READS: dict[str, frozenset[str]] = {
         "events:shared:refund-exceeds-charge:findings",
         "events:time:timestamp",
     }),
+    "DU002": frozenset({
+        "cases:currency",
+        "cases:payout_eid",
+        "cases:payout_time",
+        "cases:payouts_sum",
+        "events:event:id",
+        "events:evidence:receipt",
+        "events:first:payout",
+    }),
     "EV001": frozenset({
         "cases:approvals_last_time",
         "cases:channel",
